@@ -1,0 +1,263 @@
+"""Accelerator and model catalogs: typed specs loaded from package-data YAML files.
+
+Every number in ``gpus.yaml`` and ``models.yaml`` has a citation in the entry's ``source``
+mapping (keyed by field name). Units are stated in the field names: ``_gb`` (1e9 bytes),
+``_tbps`` (1e12 bytes/s), ``tflops`` (1e12 FLOP/s or OP/s, dense), ``_w`` (W), ``_ms`` (ms),
+``_bytes`` (bytes), ``gflops`` (1e9 FLOP, with FLOPs = 2 x MACs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "BYTES_PER_VALUE",
+    "PRECISION_ORDER",
+    "Efficiency",
+    "GpuSpec",
+    "ModelSpec",
+    "Precision",
+    "ServiceTimeDist",
+    "Tflops",
+    "load_gpus",
+    "load_models",
+    "parse_gpus",
+    "parse_models",
+]
+
+Precision = Literal["fp4", "fp8", "int8", "fp16", "bf16", "fp32"]
+
+#: Fallback order: a model served at ``p`` runs at the first precision at or after ``p``
+#: in this tuple that the accelerator supports (never at a narrower one).
+PRECISION_ORDER: tuple[str, ...] = ("fp4", "fp8", "int8", "fp16", "bf16", "fp32")
+
+#: Bytes per stored value (weights, activations) at each precision.
+BYTES_PER_VALUE: dict[str, float] = {
+    "fp4": 0.5,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp16": 2.0,
+    "bf16": 2.0,
+    "fp32": 4.0,
+}
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tflops(BaseModel):
+    """Dense peak throughput per precision, in TFLOPS (TOPS for int8); absent = unsupported."""
+
+    model_config = _STRICT
+
+    fp32: float | None = Field(default=None, gt=0)
+    bf16: float | None = Field(default=None, gt=0)
+    fp16: float | None = Field(default=None, gt=0)
+    fp8: float | None = Field(default=None, gt=0)
+    int8: float | None = Field(default=None, gt=0)
+    fp4: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Tflops:
+        if all(getattr(self, p) is None for p in PRECISION_ORDER):
+            raise ValueError("tflops needs at least one precision")
+        return self
+
+
+class GpuSpec(BaseModel):
+    """One accelerator (or a generic CPU): memory, bandwidth, dense peaks, power, price."""
+
+    model_config = _STRICT
+
+    name: str
+    memory_gb: float = Field(gt=0)
+    mem_bw_tbps: float = Field(gt=0)
+    tflops: Tflops
+    tdp_w: float = Field(gt=0)
+    idle_w: float = Field(ge=0)
+    price_usd: float = Field(ge=0)
+    kind: Literal["datacenter", "edge", "embedded", "cpu"]
+    source: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _idle_below_tdp(self) -> GpuSpec:
+        if self.idle_w > self.tdp_w:
+            raise ValueError(f"idle_w {self.idle_w} exceeds tdp_w {self.tdp_w}")
+        return self
+
+    @property
+    def mem_bw_bytes_s(self) -> float:
+        """Peak memory bandwidth in bytes/s."""
+        return self.mem_bw_tbps * 1e12
+
+    @property
+    def memory_bytes(self) -> float:
+        """Memory capacity in bytes."""
+        return self.memory_gb * 1e9
+
+    def supports(self, precision: str) -> bool:
+        """True if the catalog lists a dense peak for ``precision``."""
+        return getattr(self.tflops, precision, None) is not None
+
+    def resolve_precision(self, precision: str) -> str:
+        """Precision actually used for work requested at ``precision`` (see PRECISION_ORDER)."""
+        if precision not in PRECISION_ORDER:
+            raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISION_ORDER}")
+        for p in PRECISION_ORDER[PRECISION_ORDER.index(precision) :]:
+            if self.supports(p):
+                return p
+        raise ValueError(f"{self.name} supports no precision at or above {precision!r}")
+
+    def peak_flops(self, precision: str) -> tuple[float, str]:
+        """Dense peak in FLOP/s (OP/s for int8) and the precision used after fallback.
+
+        Fallback goes only to wider types: fp4 -> fp8 -> int8 -> fp16 -> bf16 -> fp32. E.g. an fp8
+        model on an A100 (no FP8 tensor cores) runs at int8 (624 TOPS).
+        """
+        used = self.resolve_precision(precision)
+        tflops = getattr(self.tflops, used)
+        assert tflops is not None
+        return tflops * 1e12, used
+
+
+class Efficiency(BaseModel):
+    """Fractions of peak achieved: ``compute`` of tensor FLOP/s, ``memory`` of bandwidth."""
+
+    model_config = _STRICT
+
+    compute: float = Field(gt=0, le=1)
+    memory: float = Field(gt=0, le=1)
+
+
+class ServiceTimeDist(BaseModel):
+    """A measured service-time distribution per batch, in ms (independent of batch size).
+
+    ``exponential``: ``mean_ms``; ``lognormal``: ``mean_ms`` and ``cv`` (std/mean);
+    ``uniform``: ``low_ms`` and ``high_ms``.
+    """
+
+    model_config = _STRICT
+
+    dist: Literal["lognormal", "exponential", "uniform"]
+    mean_ms: float | None = Field(default=None, gt=0)
+    cv: float | None = Field(default=None, ge=0)
+    low_ms: float | None = Field(default=None, ge=0)
+    high_ms: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _params(self) -> ServiceTimeDist:
+        given = {k for k in ("mean_ms", "cv", "low_ms", "high_ms") if getattr(self, k) is not None}
+        need = {
+            "exponential": {"mean_ms"},
+            "lognormal": {"mean_ms", "cv"},
+            "uniform": {"low_ms", "high_ms"},
+        }[self.dist]
+        if given != need:
+            raise ValueError(f"{self.dist} needs exactly {sorted(need)}, got {sorted(given)}")
+        if self.dist == "uniform":
+            assert self.low_ms is not None and self.high_ms is not None
+            if self.low_ms > self.high_ms:
+                raise ValueError("uniform: low_ms > high_ms")
+        return self
+
+    @property
+    def mean_s(self) -> float:
+        """Mean service time in s."""
+        if self.dist == "uniform":
+            assert self.low_ms is not None and self.high_ms is not None
+            return 0.5 * (self.low_ms + self.high_ms) / 1e3
+        assert self.mean_ms is not None
+        return self.mean_ms / 1e3
+
+
+class ModelSpec(BaseModel):
+    """One inference model: a roofline cost (FLOPs, bytes) or a given service time.
+
+    Roofline fields: ``gflops`` per inference (prefill for autoregressive models),
+    ``weight_bytes`` at ``precision``, ``activation_bytes`` per inference, and optionally
+    ``decode_tokens`` steps of ``gflops_per_token`` each reading ``decode_weight_bytes``
+    (default ``weight_bytes``) plus ``decode_activation_bytes`` (KV cache) per sequence.
+    Alternatively ``service_time_ms`` (fixed number or distribution) replaces the roofline.
+    """
+
+    model_config = _STRICT
+
+    name: str
+    params: float | None = Field(default=None, gt=0)
+    precision: Precision = "fp16"
+    gflops: float | None = Field(default=None, ge=0)
+    weight_bytes: float = Field(default=0.0, ge=0)
+    activation_bytes: float = Field(default=0.0, ge=0)
+    decode_tokens: int = Field(default=0, ge=0)
+    gflops_per_token: float | None = Field(default=None, ge=0)
+    decode_weight_bytes: float | None = Field(default=None, ge=0)
+    decode_activation_bytes: float = Field(default=0.0, ge=0)
+    efficiency: Efficiency | None = None
+    overhead_ms: float = Field(default=0.0, ge=0)
+    service_time_ms: float | ServiceTimeDist | None = None
+    source: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cost_given(self) -> ModelSpec:
+        if isinstance(self.service_time_ms, float | int) and self.service_time_ms <= 0:
+            raise ValueError("service_time_ms must be > 0")
+        if self.service_time_ms is None:
+            if self.gflops is None or self.efficiency is None:
+                raise ValueError(
+                    "a roofline model needs gflops and efficiency (or service_time_ms)"
+                )
+            if self.decode_tokens > 0 and self.gflops_per_token is None:
+                raise ValueError("decode_tokens > 0 needs gflops_per_token")
+        return self
+
+    @property
+    def autoregressive(self) -> bool:
+        """True if the model decodes tokens after its prefill."""
+        return self.decode_tokens > 0
+
+
+def _read_yaml(filename: str, path: str | Path | None) -> Mapping[str, Any]:
+    if path is None:
+        text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{filename}: top level must be a mapping of id -> entry")
+    return data
+
+
+def parse_gpus(data: Mapping[str, Any]) -> dict[str, GpuSpec]:
+    """Validate a mapping ``id -> fields`` into GpuSpecs (raises pydantic.ValidationError)."""
+    return {str(k): GpuSpec.model_validate(v) for k, v in data.items()}
+
+
+def parse_models(data: Mapping[str, Any]) -> dict[str, ModelSpec]:
+    """Validate a mapping ``id -> fields`` into ModelSpecs (raises pydantic.ValidationError)."""
+    return {str(k): ModelSpec.model_validate(v) for k, v in data.items()}
+
+
+@lru_cache(maxsize=8)
+def _gpus_cached(path: str | None) -> dict[str, GpuSpec]:
+    return parse_gpus(_read_yaml("gpus.yaml", path))
+
+
+@lru_cache(maxsize=8)
+def _models_cached(path: str | None) -> dict[str, ModelSpec]:
+    return parse_models(_read_yaml("models.yaml", path))
+
+
+def load_gpus(path: str | Path | None = None) -> dict[str, GpuSpec]:
+    """GPU catalog keyed by id (e.g. ``"H100"``); the packaged ``gpus.yaml`` unless ``path``."""
+    return dict(_gpus_cached(None if path is None else str(path)))
+
+
+def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
+    """Model catalog keyed by id (e.g. ``"resnet50"``); packaged ``models.yaml`` unless ``path``."""
+    return dict(_models_cached(None if path is None else str(path)))

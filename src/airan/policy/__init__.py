@@ -1,0 +1,76 @@
+"""Placement policies: where each new request runs.
+
+A policy is any callable ``policy(snapshot, batch) -> np.ndarray[int64]`` that returns, for every
+request of the batch, a compute-site index (``0..n_sites-1``), ``LOCAL`` (-1, on the device) or
+``REJECT`` (-2, dropped at admission). It sees a read-only :class:`Snapshot` of the engine taken at
+the start of the decision interval, and must not loop in Python over requests: use numpy.
+
+Built-ins are registered by name; users pass ``module:callable`` for their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import numpy as np
+
+from airan.errors import InputError, unknown_name
+from airan.policy.base import LOCAL, REJECT, Batch, Snapshot, estimate_latency_s
+
+Policy = Callable[[Snapshot, Batch], np.ndarray]
+
+_REGISTRY: dict[str, Policy] = {}
+
+
+def register(name: str) -> Callable[[Policy], Policy]:
+    """Decorator: make a policy available by ``name``."""
+
+    def deco(fn: Policy) -> Policy:
+        _REGISTRY[name] = fn
+        return fn
+
+    return deco
+
+
+def policy_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def is_known_policy(name: str) -> bool:
+    return name in _REGISTRY or ":" in name
+
+
+def resolve_policy(name: str) -> Policy:
+    """A registered policy by name, or ``package.module:callable``."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        mod_name, _, attr = name.partition(":")
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError as exc:
+            raise InputError(f"cannot import policy module {mod_name!r}: {exc}", field="policy",
+                             value=name) from None
+        fn = getattr(mod, attr, None)
+        if not callable(fn):
+            raise InputError(f"{attr!r} is not a callable in {mod_name!r}", field="policy",
+                             value=name)
+        return fn  # type: ignore[no-any-return]
+    raise unknown_name("policy", name, policy_names(), field="policy")
+
+
+from airan.policy import builtin as _builtin  # noqa: E402,F401  (registers the built-ins)
+
+__all__ = [
+    "LOCAL",
+    "REJECT",
+    "Batch",
+    "Policy",
+    "Snapshot",
+    "estimate_latency_s",
+    "is_known_policy",
+    "policy_names",
+    "register",
+    "resolve_policy",
+]

@@ -1,0 +1,391 @@
+"""The engine: the clock and the request store. It owns the state and calls physics and policy.
+
+One decision interval at a time: draw the interval's new requests, ask the policy where each runs
+(on a snapshot taken now), then let the compiled kernel advance every slot of the interval.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from airan.engine import kernel as K
+from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
+from airan.engine.world import World, build_world
+from airan.errors import InputError
+from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
+from airan.policy import LOCAL, REJECT, Batch, Snapshot, resolve_policy
+from airan.policy.builtin import deadline_aware
+from airan.scenario.schema import Scenario
+
+REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage")
+BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
+_TRACE_CAPACITY = 1 << 18
+
+
+class ConservationError(RuntimeError):
+    """A request was lost or counted twice: a bug in the engine, never the user's fault."""
+
+
+@dataclass
+class Result:
+    """What a run returns: the summary (as in summary.json) and the per-request trace."""
+
+    summary: dict[str, Any]
+    requests: pa.Table
+
+
+class Engine:
+    """A steppable simulation of one scenario under one policy and seed."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        policy: str | None = None,
+        seed: int | None = None,
+        duration_s: float | None = None,
+        trace_limit: int | None = None,
+        trace_sample: float | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.policy_name = policy or scenario.policy
+        self.policy = resolve_policy(self.policy_name)
+        if self.policy is deadline_aware and scenario.admission == "strict":
+            self.policy = _strict_deadline_aware
+        self.seed = scenario.seed if seed is None else int(seed)
+        self.duration_s = scenario.duration_s if duration_s is None else float(duration_s)
+        if not self.duration_s > 0:
+            raise InputError("duration must be positive", field="duration_s", value=self.duration_s)
+        self.trace_limit = scenario.engine.trace_limit if trace_limit is None else trace_limit
+        self.trace_sample = scenario.engine.trace_sample if trace_sample is None else trace_sample
+        if not 0.0 <= self.trace_sample <= 1.0:
+            raise InputError("trace sample must be within [0, 1]", field="trace_sample",
+                             value=self.trace_sample)
+        self.world: World = build_world(scenario, self.seed)
+        w = self.world
+        self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
+        self.interval_slots = max(1, int(round(scenario.engine.decision_interval_ms * 1e-3 / w.slot_s)))
+        self._kw = kernel_world(w, self.seed, self.trace_limit, self.trace_sample)
+        expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
+        capacity = max(1024, int(expected_rate * 0.2) + 2 * len(w.flow_dev))
+        self._st = new_state(w, self.seed, capacity, _TRACE_CAPACITY)
+        self._sref = state_ref(self._st)
+        self._arr_t = np.zeros(max(1024, int(expected_rate * self.interval_slots * w.slot_s * 2)))
+        self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
+        self._trace_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.wall_s = 0.0
+        K.init_se(self._kw, self._sref)
+        pattern = w.slot_type
+        self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
+        self._dl_slot_fraction = float(np.mean(np.where(
+            pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION, (pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH))))
+        if w.radio_model == 0:
+            self._ul_access_delay_s = (0.0 if w.configured_grant else w.sr_period_s / 2
+                                       + w.grant_delay_s) + w.slot_s * len(pattern) / 2
+        elif w.radio_model == 2:
+            self._ul_access_delay_s = 2 * w.fixed_latency_s
+        else:
+            self._ul_access_delay_s = 0.0
+        if len(w.site_names):
+            first_type = w.gpu_type[w.site_gpu_start]
+            b = w.site_max_batch
+            self._per_item_s = w.svc_time_s[:, first_type, b].T / b[:, None]  # [S, M]
+
+    # ---- stepping ------------------------------------------------------------------------------
+    @property
+    def slot(self) -> int:
+        return int(self._st.ctr[K.C_SLOT])
+
+    @property
+    def now_s(self) -> float:
+        return self.slot * self.world.slot_s
+
+    @property
+    def done(self) -> bool:
+        return self.slot >= self.n_slots
+
+    def step(self, n_slots: int | None = None) -> None:
+        """Advance by ``n_slots`` (default: one decision interval), not past the end of the run."""
+        target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
+        t0 = time.perf_counter()
+        while self.slot < target:
+            end = min(target, self.slot + self.interval_slots)
+            self._interval(end)
+        self.wall_s += time.perf_counter() - t0
+
+    def run(self, progress: Callable[[float], None] | None = None) -> Result:
+        """Run to the end; ``progress`` is called with the fraction done after each step."""
+        chunk = max(self.interval_slots, self.n_slots // 200)
+        while not self.done:
+            self.step(chunk)
+            if progress is not None:
+                progress(self.slot / self.n_slots)
+        return self.result()
+
+    def _interval(self, end_slot: int) -> None:
+        w = self.world
+        st = self._st
+        t_end = end_slot * w.slot_s
+        n = K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t, self._arr_f)
+        while n == len(self._arr_t):  # buffer full: grow and continue drawing
+            grow = len(self._arr_t)
+            self._arr_t = np.concatenate([self._arr_t, np.zeros(grow)])
+            self._arr_f = np.concatenate([self._arr_f, np.zeros(grow, dtype=np.int64)])
+            n += K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t[n:], self._arr_f[n:])
+        arr_t = self._arr_t[:n]
+        arr_f = self._arr_f[:n]
+        free = int(st.ctr[K.C_FREE_TOP])
+        if free < n + 16:
+            self._st = st = grow_pool(st, 2 * st.rq_f.shape[0] + n)
+            self._sref = state_ref(st)
+        dev = w.flow_dev[arr_f]
+        batch = Batch(time_s=arr_t, device=dev, service=w.flow_svc[arr_f], cell=w.dev_cell[dev])
+        place = self._decide(batch)
+        K.advance(self._kw, self._sref, arr_t, arr_f, place, n, end_slot)
+        tn = int(st.ctr[K.C_TR_N])
+        if tn > _TRACE_CAPACITY // 2 or (tn and end_slot >= self.n_slots):
+            self._flush_trace()
+
+    def _decide(self, batch: Batch) -> np.ndarray:
+        n = len(batch)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        place = self.policy(self.snapshot(), batch)
+        place = np.asarray(place)
+        n_sites = len(self.world.site_names)
+        if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):
+            raise InputError(f"policy must return {n} integers, got shape {place.shape} "
+                             f"and dtype {place.dtype}", field="policy", value=self.policy_name)
+        place = place.astype(np.int64)
+        bad = (place >= n_sites) | (place < REJECT)
+        if bad.any():
+            raise InputError(f"policy returned an invalid placement {int(place[bad][0])} (sites "
+                             f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject)", field="policy",
+                             value=self.policy_name)
+        return place
+
+    def snapshot(self) -> Snapshot:
+        """The engine's state as a policy sees it (computed lazily, on first use)."""
+        return Snapshot(self)
+
+    def _site_backlog_s(self) -> np.ndarray:
+        w = self.world
+        st = self._st
+        if not len(w.site_names):
+            return np.zeros(0)
+        busy = np.add.reduceat(np.maximum(st.gpu_free - self.now_s, 0.0), w.site_gpu_start)
+        queued = (st.q_len * self._per_item_s).sum(axis=1)
+        return (busy + queued) / w.site_n_gpus  # type: ignore[no-any-return]
+
+    def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
+        """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
+        w = self.world
+        st = self._st
+        if w.radio_model == 1:
+            return np.full(len(devices), np.inf)
+        if w.radio_model == 2:
+            return np.full(len(devices), w.fixed_ul_bps if uplink else w.fixed_dl_bps)
+        cell = w.dev_cell[devices]
+        if uplink:
+            active = st.act_ul[: st.ctr[K.C_ACT_UL]]
+            n_active = np.bincount(w.dev_cell[active], minlength=len(w.cell_names))[cell]
+            share = w.cell_prb[cell] / (1.0 + n_active)
+            # as the kernel's ul_capacity: power control, power-limited UEs use fewer PRBs
+            gain = st.ue_se_ul[devices]
+            p_prb = np.maximum(w.dev_ul_p_prb_mw[devices], w.min_sinr_lin / np.maximum(gain, 1e-30))
+            n_use = np.minimum(share, w.dev_ue_tx_mw * gain / w.min_sinr_lin)
+            p = np.minimum(w.dev_ue_tx_mw / np.maximum(n_use, 1e-9), p_prb)
+            sinr = p * gain
+            se = np.where(sinr >= w.min_sinr_lin * (1 - 1e-9), np.minimum(
+                K.SE_ATT * np.log2(1.0 + sinr / K.SE_GAP), K.SE_MAX), 0.0)
+            return (n_use * se * w.cell_bits_per_prb_ul[cell] * self._ul_slot_fraction
+                    / w.slot_s)  # type: ignore[no-any-return]
+        else:
+            active = st.act_dl[: st.ctr[K.C_ACT_DL]]
+            per_slot = st.ue_se_dl[devices] * w.cell_prb[cell] * w.cell_bits_per_prb_dl[cell]
+            frac = self._dl_slot_fraction
+        n_active = np.bincount(w.dev_cell[active], minlength=len(w.cell_names))[cell]
+        return per_slot * frac / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
+
+    # ---- results -------------------------------------------------------------------------------
+    def _flush_trace(self) -> None:
+        st = self._st
+        n = int(st.ctr[K.C_TR_N])
+        if n:
+            self._trace_parts.append((st.tr_f[:n].copy(), st.tr_i[:n].copy()))
+            st.ctr[K.C_TR_N] = 0
+
+    def check_conservation(self) -> None:
+        """created = met + late + dropped + in_flight, per service and in total; else raise."""
+        st = self._st
+        cnt = st.agg_cnt
+        in_flight = int(st.ctr[K.C_IN_FLIGHT])
+        held = st.rq_f.shape[0] - int(st.ctr[K.C_FREE_TOP])
+        created = int(cnt[:, K.A_CREATED].sum())
+        ended = int(cnt[:, K.A_MET].sum() + cnt[:, K.A_LATE].sum() + cnt[:, K.A_DROPPED].sum())
+        if created != ended + in_flight or in_flight != held or \
+                int(st.agg_drop.sum()) != int(cnt[:, K.A_DROPPED].sum()) or \
+                created != int(st.ctr[K.C_SEQ]):
+            raise ConservationError(
+                f"conservation broken: created {created}, ended {ended}, in flight {in_flight} "
+                f"(held {held}), drops by reason {int(st.agg_drop.sum())}")
+
+    def result(self) -> Result:
+        self._flush_trace()
+        self.check_conservation()
+        return Result(summary=self.summary(), requests=self.trace_table())
+
+    def summary(self) -> dict[str, Any]:
+        """The run's summary: the same dict that is written to summary.json."""
+        w = self.world
+        st = self._st
+        elapsed = max(self.now_s, 1e-12)
+        cnt = st.agg_cnt
+        created = int(cnt[:, K.A_CREATED].sum())
+        services: dict[str, Any] = {}
+        for v, name in enumerate(w.service_names):
+            met, late, dropped = (int(cnt[v, K.A_MET]), int(cnt[v, K.A_LATE]),
+                                  int(cnt[v, K.A_DROPPED]))
+            done = met + late
+            ended = done + dropped
+            sums = st.agg_sum[v]
+            hist = st.hist[v]
+            services[name] = {
+                "count": int(cnt[v, K.A_CREATED]),
+                "met": met,
+                "late": late,
+                "dropped": dropped,
+                "in_flight": int(cnt[v, K.A_CREATED]) - ended,
+                "hit_ratio": met / ended if ended else None,
+                "target_hit_ratio": float(w.svc_target[v]),
+                "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
+                "dropped_by_reason": {r: int(st.agg_drop[v, i]) for i, r in enumerate(REASONS)
+                                      if st.agg_drop[v, i]},
+                "latency_ms": {
+                    "mean": sums[7] / done * 1e3 if done else None,
+                    "p50": _q(hist, 0.50),
+                    "p95": _q(hist, 0.95),
+                    "p99": _q(hist, 0.99),
+                    "p999": _q(hist, 0.999),
+                },
+                "breakdown_ms": {k: (sums[i] / done * 1e3 if done else None)
+                                 for i, k in enumerate(BREAKDOWN)},
+                "latency_histogram": {"min_s": K.HIST_MIN_S, "gamma": K.HIST_GAMMA,
+                                      "counts": _sparse_counts(hist)},
+            }
+        sites: dict[str, Any] = {}
+        over = np.maximum(st.gpu_free - elapsed, 0.0)
+        busy = st.gpu_busy - over
+        for s, name in enumerate(w.site_names):
+            g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
+            area = st.site_qarea[s] + st.site_qlen[s] * max(0.0, elapsed - st.site_qlast[s])
+            sites[name] = {
+                "kind": w.site_kind[s],
+                "gpus": ng,
+                "gpu_utilization": float(busy[g0 : g0 + ng].sum() / (ng * elapsed)),
+                "mean_queue": float(area / elapsed),
+                "served": int(st.site_served[s]),
+                "batches": int(st.site_batches[s]),
+                "mean_batch": float(st.site_served[s] / st.site_batches[s]) if st.site_batches[s] else None,
+            }
+        drops = st.agg_drop.sum(axis=0)
+        n_tr = sum(len(p[0]) for p in self._trace_parts)
+        n_slots_run = max(1, self.slot)
+        return {
+            "airan_version": _version(),
+            "scenario": w.name,
+            "policy": self.policy_name,
+            "seed": self.seed,
+            "duration_s": self.now_s,
+            "wall_s": self.wall_s,
+            "requests_per_wall_s": created / self.wall_s if self.wall_s > 0 else None,
+            "requests": {
+                "created": created,
+                "met": int(cnt[:, K.A_MET].sum()),
+                "late": int(cnt[:, K.A_LATE].sum()),
+                "dropped": int(cnt[:, K.A_DROPPED].sum()),
+                "in_flight": int(st.ctr[K.C_IN_FLIGHT]),
+                "dropped_by_reason": {r: int(drops[i]) for i, r in enumerate(REASONS) if drops[i]},
+            },
+            "services": services,
+            "sites": sites,
+            "cells": {
+                "count": len(w.cell_names),
+                "mean_prb_utilization_dl": float(np.mean(st.prb_sum_dl / w.cell_prb) / n_slots_run)
+                if w.radio_model == 0 else None,
+                "mean_prb_utilization_ul": float(np.mean(st.prb_sum_ul / w.cell_prb) / n_slots_run)
+                if w.radio_model == 0 else None,
+            },
+            "devices": w.n_devices,
+            "trace": {
+                "rows": n_tr,
+                "limit": self.trace_limit,
+                "sample_beyond_limit": self.trace_sample,
+                "lost_rows": int(st.ctr[K.C_TR_LOST]),
+                "complete": created <= self.trace_limit and not st.ctr[K.C_TR_LOST],
+                "note": (f"every request up to the first {self.trace_limit:,}, then a seeded "
+                         f"uniform {self.trace_sample:.2%} sample"),
+            },
+            "percentile_relative_error": MAX_RELATIVE_ERROR,
+        }
+
+    def trace_table(self) -> pa.Table:
+        """One row per traced request: service, device, placement, outcome, times (ms)."""
+        w = self.world
+        if self._trace_parts:
+            tf = np.concatenate([p[0] for p in self._trace_parts])
+            ti = np.concatenate([p[1] for p in self._trace_parts])
+        else:
+            tf = np.zeros((0, 9))
+            ti = np.zeros((0, 5), dtype=np.int64)
+        order = np.argsort(ti[:, 4], kind="stable")
+        tf, ti = tf[order], ti[order]
+        outcomes = ["met", "late"] + [f"dropped:{r}" for r in REASONS]
+        places = ["local", *w.site_names, "rejected"]
+        place_idx = np.where(ti[:, 2] == LOCAL, 0, np.where(ti[:, 2] == REJECT,
+                                                            len(places) - 1, ti[:, 2] + 1))
+        cols: dict[str, Any] = {
+            "request": pa.array(ti[:, 4]),
+            "service": pa.DictionaryArray.from_arrays(pa.array(ti[:, 0].astype(np.int32)),
+                                                      pa.array(w.service_names)),
+            "device": pa.array(ti[:, 1]),
+            "placement": pa.DictionaryArray.from_arrays(pa.array(place_idx.astype(np.int32)),
+                                                        pa.array(places)),
+            "outcome": pa.DictionaryArray.from_arrays(pa.array(ti[:, 3].astype(np.int32)),
+                                                      pa.array(outcomes)),
+            "created_s": pa.array(tf[:, 0]),
+        }
+        for i, k in enumerate(BREAKDOWN):
+            cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
+        cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
+        return pa.table(cols)
+
+
+def _strict_deadline_aware(snap: Snapshot, batch: Batch) -> np.ndarray:
+    return deadline_aware(snap, batch, strict=True)
+
+
+def _q(hist: np.ndarray, q: float) -> float | None:
+    v = quantile(hist, q)
+    return None if math.isnan(v) else v * 1e3
+
+
+def _sparse_counts(hist: np.ndarray) -> dict[str, int]:
+    nz = np.nonzero(hist)[0]
+    return {str(int(b)): int(hist[b]) for b in nz}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("airan")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,902 @@
+"""The engine's hot loop, compiled with numba: one call advances every slot of a decision interval.
+
+State is a structure of arrays (see :mod:`airan.engine.state`). Per slot the work is proportional to
+what is in flight: UEs with data in their buffers, events that fall due (a binary heap keyed by
+time), and compute sites with queued work. Slots with nothing to do are skipped. Completion times
+inside a slot are continuous: the air interface is a fluid model within the slot, and queues at the
+GPUs and on the transport links are served in continuous time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# request float columns
+T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
+N_RQ_F = 9
+# request int columns
+I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL = range(7)
+N_RQ_I = 7
+# stages
+ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH = range(8)
+# counters
+C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
+    C_IN_FLIGHT, C_ARR_POS, C_FH_N = range(12)
+N_CTR = 12
+# float scalars
+F_MEAN_LOAD_DL, F_MEAN_LOAD_UL = range(2)
+N_FS = 2
+# drop reasons (index into agg_drop); keep in sync with engine.REASONS
+R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE = range(5)
+N_REASONS = 5
+# aggregate count columns
+A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
+# aggregate sums: 7 breakdown components then end-to-end latency
+N_SUMS = 8
+# outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
+OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
+# latency histogram: log buckets of ratio HIST_GAMMA from HIST_MIN_S (<= 0.5% relative error)
+HIST_MIN_S = 1e-6
+HIST_GAMMA = 1.01
+HIST_LOG_GAMMA = math.log(HIST_GAMMA)
+HIST_BUCKETS = int(math.ceil(math.log(1e5 / HIST_MIN_S) / HIST_LOG_GAMMA)) + 2
+# slot types
+SLOT_D, SLOT_S, SLOT_U, SLOT_BOTH = 0, 1, 2, 3
+S_SLOT_DL_FRACTION = 10.0 / 14.0  # special slot 10:2:2 (DL:guard:UL symbols), DL data only
+SE_MAX = 7.4063  # TS 38.214 Table 5.1.3.1-2, MCS 27 (256QAM)
+SE_ATT = 0.75  # attenuated Shannon (Mogensen et al., VTC 2007)
+SE_GAP = 1.25
+SE_REFRESH_SLOTS = 20
+PF_MAX_UES = 8  # UEs a PF scheduler serves per UL slot and cell (PDCCH-limited; assumption)  # a UE's SINR is re-evaluated at most every 20 slots (cell loads are EWMAs)
+EPS = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+
+@njit(cache=True)
+def rand_u01(rng):
+    """splitmix64: a uniform double in [0, 1); the state lives in ``rng[0]``."""
+    rng[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = rng[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def hash_u01(seq, seed):
+    """A uniform double from (seq, seed), independent of the order of events (for sampling)."""
+    z = np.uint64(seq) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(seed)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def rand_normal(rng):
+    u1 = rand_u01(rng)
+    u2 = rand_u01(rng)
+    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+
+
+@njit(cache=True)
+def spectral_eff(sinr, min_sinr):
+    """Attenuated Shannon capped at 7.4063 bit/s/Hz; zero below ``min_sinr`` (linear)."""
+    if sinr < min_sinr:
+        return 0.0
+    se = SE_ATT * math.log2(1.0 + sinr / SE_GAP)
+    return se if se < SE_MAX else SE_MAX
+
+
+@njit(cache=True)
+def service_factor(dist, p1, p2, rng):
+    """A unit-mean random factor for a batch's service time (0 fixed, 1 exp, 2 lognormal, 3 unif)."""
+    if dist == 0:
+        return 1.0
+    if dist == 1:
+        return -math.log(1.0 - rand_u01(rng))
+    if dist == 2:
+        s2 = math.log(1.0 + p1 * p1)
+        return math.exp(-0.5 * s2 + math.sqrt(s2) * rand_normal(rng))
+    return p1 + (p2 - p1) * rand_u01(rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# binary min-heap of (time, id)
+
+
+@njit(cache=True)
+def heap_push(ht, hi, n, t, r):
+    i = n
+    ht[i] = t
+    hi[i] = r
+    while i > 0:
+        p = (i - 1) >> 1
+        if ht[p] <= ht[i]:
+            break
+        ht[p], ht[i] = ht[i], ht[p]
+        hi[p], hi[i] = hi[i], hi[p]
+        i = p
+    return n + 1
+
+
+@njit(cache=True)
+def heap_pop(ht, hi, n):
+    """Remove the root; returns the new size (the caller has read ht[0], hi[0] before)."""
+    n -= 1
+    ht[0] = ht[n]
+    hi[0] = hi[n]
+    i = 0
+    while True:
+        a = 2 * i + 1
+        if a >= n:
+            break
+        b = a + 1
+        c = b if (b < n and ht[b] < ht[a]) else a
+        if ht[i] <= ht[c]:
+            break
+        ht[c], ht[i] = ht[i], ht[c]
+        hi[c], hi[i] = hi[i], hi[c]
+        i = c
+    return n
+
+
+@njit(cache=True)
+def heap_replace_top(ht, hi, n, t, r):
+    ht[0] = t
+    hi[0] = r
+    i = 0
+    while True:
+        a = 2 * i + 1
+        if a >= n:
+            break
+        b = a + 1
+        c = b if (b < n and ht[b] < ht[a]) else a
+        if ht[i] <= ht[c]:
+            break
+        ht[c], ht[i] = ht[i], ht[c]
+        hi[c], hi[i] = hi[i], hi[c]
+        i = c
+
+
+# ---------------------------------------------------------------------------------------------
+# arrivals
+
+
+@njit(cache=True)
+def gen_arrivals(W, S, t_end, out_t, out_f):
+    """Pop every flow whose next request is due before ``t_end``; returns the count written.
+
+    Stops early when ``out_t`` is full (the caller then calls again with a larger buffer).
+    """
+    n = 0
+    cap = out_t.shape[0]
+    fh_t = S.fh_t
+    fh_f = S.fh_f
+    nf = S.ctr[C_FH_N]
+    while nf > 0 and fh_t[0] < t_end and n < cap:
+        t = fh_t[0]
+        f = fh_f[0]
+        out_t[n] = t
+        out_f[n] = f
+        n += 1
+        period = W.flow_period_s[f]
+        if W.flow_poisson[f]:
+            nxt = t - period * math.log(1.0 - rand_u01(S.rng))
+        else:
+            S.flow_k[f] += 1
+            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + W.flow_jitter_s[f] * rand_u01(S.rng)
+            if nxt < t:
+                nxt = t
+        heap_replace_top(fh_t, fh_f, nf, nxt, f)
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+# outcomes
+
+
+@njit(cache=True)
+def _trace(W, S, r, outcome):
+    seq = S.rq_i[r, I_SEQ]
+    if seq >= W.trace_limit and hash_u01(seq, W.seed) >= W.trace_sample:
+        return
+    n = S.ctr[C_TR_N]
+    if n >= S.tr_f.shape[0]:
+        S.ctr[C_TR_LOST] += 1
+        return
+    f = S.rq_f
+    S.tr_f[n, 0] = f[r, T_CREATE]
+    S.tr_f[n, 1] = f[r, T_UL_START] - f[r, T_CREATE]
+    S.tr_f[n, 2] = f[r, T_UL_DONE] - f[r, T_UL_START]
+    S.tr_f[n, 3] = f[r, T_SITE] - f[r, T_UL_DONE]
+    S.tr_f[n, 4] = f[r, T_CSTART] - f[r, T_SITE]
+    S.tr_f[n, 5] = f[r, T_CEND] - f[r, T_CSTART]
+    S.tr_f[n, 6] = f[r, T_DLARR] - f[r, T_CEND]
+    S.tr_f[n, 7] = f[r, T_DONE] - f[r, T_DLARR]
+    S.tr_f[n, 8] = f[r, T_DONE] - f[r, T_CREATE]
+    S.tr_i[n, 0] = S.rq_i[r, I_SVC]
+    S.tr_i[n, 1] = S.rq_i[r, I_DEV]
+    S.tr_i[n, 2] = S.rq_i[r, I_PLACE]
+    S.tr_i[n, 3] = outcome
+    S.tr_i[n, 4] = seq
+    S.ctr[C_TR_N] = n + 1
+
+
+@njit(cache=True)
+def _release(S, r):
+    S.rq_i[r, I_STAGE] = ST_FREE
+    S.free_stack[S.ctr[C_FREE_TOP]] = r
+    S.ctr[C_FREE_TOP] += 1
+    S.ctr[C_IN_FLIGHT] -= 1
+
+
+@njit(cache=True)
+def drop(W, S, r, reason, t):
+    """End a request as dropped for ``reason`` at time ``t``."""
+    v = S.rq_i[r, I_SVC]
+    S.agg_cnt[v, A_DROPPED] += 1
+    S.agg_drop[v, reason] += 1
+    S.rq_f[r, T_DONE] = t  # stages never reached stay NaN in the trace
+    _trace(W, S, r, OUT_DROP0 + reason)
+    _release(S, r)
+
+
+@njit(cache=True)
+def finish(W, S, r, t):
+    """End a request that got its answer at time ``t``: met or late against its deadline."""
+    f = S.rq_f
+    f[r, T_DONE] = t
+    v = S.rq_i[r, I_SVC]
+    lat = t - f[r, T_CREATE]
+    met = lat <= W.svc_deadline_s[v] + 1e-12
+    S.agg_cnt[v, A_MET if met else A_LATE] += 1
+    s = S.agg_sum
+    s[v, 0] += f[r, T_UL_START] - f[r, T_CREATE]
+    s[v, 1] += f[r, T_UL_DONE] - f[r, T_UL_START]
+    s[v, 2] += f[r, T_SITE] - f[r, T_UL_DONE]
+    s[v, 3] += f[r, T_CSTART] - f[r, T_SITE]
+    s[v, 4] += f[r, T_CEND] - f[r, T_CSTART]
+    s[v, 5] += f[r, T_DLARR] - f[r, T_CEND]
+    s[v, 6] += t - f[r, T_DLARR]
+    s[v, 7] += lat
+    if lat < HIST_MIN_S:
+        b = 0
+    else:
+        b = 1 + int(math.log(lat / HIST_MIN_S) / HIST_LOG_GAMMA)
+        if b >= HIST_BUCKETS:
+            b = HIST_BUCKETS - 1
+    S.hist[v, b] += 1
+    _trace(W, S, r, OUT_MET if met else OUT_LATE)
+    _release(S, r)
+
+
+# ---------------------------------------------------------------------------------------------
+# transport
+
+
+@njit(cache=True)
+def transport(W, S, links, bits, t):
+    """Send ``bits`` along ``links`` (store and forward, FIFO per link) from time ``t``.
+
+    Returns the arrival time, or -1.0 when a link's backlog exceeds its queue limit.
+    """
+    for h in range(links.shape[0]):
+        lk = links[h]
+        if lk < 0:
+            break
+        start = S.link_free[lk] if S.link_free[lk] > t else t
+        if start - t > W.transport_queue_limit_s:
+            return -1.0
+        ser = bits / W.link_cap_bps[lk]
+        S.link_free[lk] = start + ser
+        S.link_busy[lk] += ser
+        t = start + ser + W.link_delay_s[lk]
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# radio
+
+
+@njit(cache=True)
+def refresh_se(W, S, d, k):
+    """Re-evaluate a UE's DL and UL spectral efficiency from the cells' current loads."""
+    if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
+        return
+    S.ue_se_slot[d] = k
+    cell = W.dev_cell[d]  # == dev_top_cell[d, 0], the strongest
+    sig = W.cell_tx_mw[cell] * W.dev_top_gain[d, 0]
+    intf = 0.0
+    for j in range(1, W.dev_top_cell.shape[1]):
+        c = W.dev_top_cell[d, j]
+        if c != cell:
+            intf += S.load_dl[c] * W.cell_tx_mw[c] * W.dev_top_gain[d, j]
+    intf += S.fs[F_MEAN_LOAD_DL] * W.dev_resid_gain_mw[d]
+    S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
+    iul = 0.0
+    for p in range(W.ul_int_ptr[cell], W.ul_int_ptr[cell + 1]):
+        iul += S.load_ul[W.ul_int_src[p]] * W.ul_int_mw[p]
+    # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
+    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + iul)
+
+
+@njit(cache=True)
+def ul_capacity(W, S, d, c, share, fade):
+    """Uplink bits a UE can send in one slot on ``share`` PRBs, and the PRBs it actually uses.
+
+    Power control (TS 38.213 7.1.1, open loop): the UE puts ``dev_ul_p_prb_mw`` on each PRB, at
+    most its maximum power spread over the PRBs it uses. A power-limited UE uses only the PRBs
+    on which its SINR stays at the lowest usable SINR or above (the rest of its share stays idle).
+    """
+    gain = S.ue_se_ul[d] * fade  # SINR per PRB per mW
+    if gain <= 0.0:
+        return 0.0, 0.0
+    p_prb = W.dev_ul_p_prb_mw[d]
+    if p_prb * gain < W.min_sinr_lin:  # closed loop raises a UE that sits below the floor
+        p_prb = W.min_sinr_lin / gain
+    n_lim = W.dev_ue_tx_mw * gain / W.min_sinr_lin
+    n_use = share if share < n_lim else n_lim
+    if n_use <= 0.0:
+        return 0.0, 0.0
+    p = W.dev_ue_tx_mw / n_use
+    if p > p_prb:
+        p = p_prb
+    se = spectral_eff(p * gain, W.min_sinr_lin * (1.0 - 1e-9))
+    return n_use * se * W.cell_bits_per_prb_ul[c], n_use
+
+
+@njit(cache=True)
+def _set_add(arr, pos, cnt_idx, ctr, d):
+    if pos[d] >= 0:
+        return
+    n = ctr[cnt_idx]
+    arr[n] = d
+    pos[d] = n
+    ctr[cnt_idx] = n + 1
+
+
+@njit(cache=True)
+def _set_remove(arr, pos, cnt_idx, ctr, d):
+    i = pos[d]
+    if i < 0:
+        return
+    n = ctr[cnt_idx] - 1
+    last = arr[n]
+    arr[i] = last
+    pos[last] = i
+    pos[d] = -1
+    ctr[cnt_idx] = n
+
+
+@njit(cache=True)
+def ul_done(W, S, r, t):
+    """Uplink finished at ``t``: send the request over the transport to its compute site."""
+    S.rq_f[r, T_UL_DONE] = t
+    site = S.rq_i[r, I_PLACE]
+    node = W.cell_node[S.rq_i[r, I_CELL]]
+    bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
+    ta = transport(W, S, W.path_links[node, site], bits, t)
+    if ta < 0.0:
+        S.rq_f[r, T_SITE] = t
+        drop(W, S, r, R_LINK_FULL, t)
+        return
+    S.rq_i[r, I_STAGE] = ST_UP
+    S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], ta, r)
+
+
+@njit(cache=True)
+def serve_ul(W, S, k, s0):
+    """One uplink slot: every cell shares its PRBs among its UEs that have data and a grant.
+
+    Round robin (``rr``): equal shares among all such UEs (a fluid processor-sharing model).
+    Proportional fair (``pf``): each UE sees Rayleigh block fading; the ``PF_MAX_UES`` UEs with
+    the highest instantaneous-rate / average-throughput metric share the cell's PRBs equally.
+    """
+    n_act = S.ctr[C_ACT_UL]
+    if n_act == 0:
+        return
+    cnt = S.cell_tmp
+    pf = W.scheduler_pf
+    for i in range(n_act):
+        d = S.act_ul[i]
+        S.ue_pf_w[d] = -1.0  # not eligible this slot
+        if S.ue_ul_elig[d] <= s0 + EPS:
+            c = W.dev_cell[d]
+            refresh_se(W, S, d, k)
+            if pf:
+                fade = -math.log(1.0 - rand_u01(S.rng))
+                S.ue_fade[d] = fade
+                metric = math.log2(1.0 + S.ue_se_ul[d] * fade * W.dev_ul_p_prb_mw[d]) \
+                    / S.ue_avg_thr[d]
+                S.ue_pf_w[d] = metric
+                _top_insert(S.cell_top, S.cell_top_m, c, d, metric)
+            else:
+                S.ue_pf_w[d] = 1.0
+                cnt[c] += 1.0
+    if pf:
+        for i in range(n_act):
+            d = S.act_ul[i]
+            if S.ue_pf_w[d] < 0.0:
+                continue
+            c = W.dev_cell[d]
+            if cnt[c] == 0.0:
+                cnt[c] = _top_count(S.cell_top, c)
+            S.ue_pf_w[d] = 1.0 if _top_has(S.cell_top, c, d) else 0.0
+    slot = W.slot_s
+    i = 0
+    while i < S.ctr[C_ACT_UL]:
+        d = S.act_ul[i]
+        if S.ue_pf_w[d] <= 0.0:
+            if pf and S.ue_pf_w[d] == 0.0:
+                S.ue_avg_thr[d] *= 1.0 - W.load_alpha
+            i += 1
+            continue
+        c = W.dev_cell[d]
+        share = W.cell_prb[c] / cnt[c]
+        cap, n_use = ul_capacity(W, S, d, c, share, S.ue_fade[d] if pf else 1.0)
+        if cap <= 0.0:
+            i += 1
+            continue
+        used = 0.0
+        r = S.ue_ul_head[d]
+        while r >= 0 and used < cap:
+            if S.rq_f[r, T_UL_START] != S.rq_f[r, T_UL_START]:
+                S.rq_f[r, T_UL_START] = s0 + slot * used / cap
+            rem = S.rq_f[r, REM_BITS]
+            if rem <= cap - used:
+                used += rem
+                S.rq_f[r, REM_BITS] = 0.0
+                S.ue_ul_bits[d] -= rem
+                nxt = S.rq_i[r, I_NEXT]
+                S.ue_ul_head[d] = nxt
+                ul_done(W, S, r, s0 + slot * used / cap)
+                r = nxt
+            else:
+                S.rq_f[r, REM_BITS] = rem - (cap - used)
+                S.ue_ul_bits[d] -= cap - used
+                used = cap
+        S.cell_used_ul[c] += n_use * used / cap
+        if pf:  # average throughput in PRB-normalised units, EWMA
+            S.ue_avg_thr[d] += W.load_alpha * (used / W.cell_bits_per_prb_ul[c] - S.ue_avg_thr[d])
+            if S.ue_avg_thr[d] < 1e-3:
+                S.ue_avg_thr[d] = 1e-3
+        if S.ue_ul_head[d] < 0:
+            S.ue_ul_tail[d] = -1
+            S.ue_ul_bits[d] = 0.0
+            _set_remove(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
+            # the element at i is now a different UE: do not advance i
+        else:
+            i += 1
+    for c in range(cnt.shape[0]):
+        cnt[c] = 0.0
+    if pf:
+        for c in range(cnt.shape[0]):
+            for j in range(S.cell_top.shape[1]):
+                S.cell_top[c, j] = -1
+                S.cell_top_m[c, j] = -1.0
+
+
+@njit(cache=True)
+def _top_insert(top, top_m, c, d, metric):
+    """Keep the PF_MAX_UES best (metric, UE) of cell ``c`` in descending order."""
+    m = top.shape[1]
+    if metric <= top_m[c, m - 1]:
+        return
+    j = m - 1
+    while j > 0 and top_m[c, j - 1] < metric:
+        top[c, j] = top[c, j - 1]
+        top_m[c, j] = top_m[c, j - 1]
+        j -= 1
+    top[c, j] = d
+    top_m[c, j] = metric
+
+
+@njit(cache=True)
+def _top_count(top, c):
+    n = 0
+    for j in range(top.shape[1]):
+        if top[c, j] >= 0:
+            n += 1
+    return float(n)
+
+
+@njit(cache=True)
+def _top_has(top, c, d):
+    for j in range(top.shape[1]):
+        if top[c, j] == d:
+            return True
+    return False
+
+
+@njit(cache=True)
+def serve_dl(W, S, k, s0, frac):
+    """One downlink slot (``frac`` of it usable): PRBs shared among UEs with answers waiting."""
+    n_act = S.ctr[C_ACT_DL]
+    if n_act == 0:
+        return
+    cnt = S.cell_tmp
+    for i in range(n_act):
+        d = S.act_dl[i]
+        r = S.ue_dl_head[d]
+        if S.rq_f[r, T_DLARR] + W.dl_sched_delay_s <= s0 + EPS:
+            refresh_se(W, S, d, k)
+            cnt[W.dev_cell[d]] += 1.0
+    slot = W.slot_s * frac
+    i = 0
+    while i < S.ctr[C_ACT_DL]:
+        d = S.act_dl[i]
+        r = S.ue_dl_head[d]
+        if S.rq_f[r, T_DLARR] + W.dl_sched_delay_s > s0 + EPS:
+            i += 1
+            continue
+        c = W.dev_cell[d]
+        share = W.cell_prb[c] / cnt[c]
+        cap = share * S.ue_se_dl[d] * W.cell_bits_per_prb_dl[c] * frac
+        used = 0.0
+        while r >= 0 and used < cap and S.rq_f[r, T_DLARR] + W.dl_sched_delay_s <= s0 + EPS:
+            rem = S.rq_f[r, REM_BITS]
+            if rem <= cap - used:
+                used += rem
+                nxt = S.rq_i[r, I_NEXT]
+                S.ue_dl_head[d] = nxt
+                finish(W, S, r, s0 + slot * used / cap)
+                r = nxt
+            else:
+                S.rq_f[r, REM_BITS] = rem - (cap - used)
+                used = cap
+        S.cell_used_dl[c] += share * (used / cap if cap > 0 else 1.0)
+        if S.ue_dl_head[d] < 0:
+            S.ue_dl_tail[d] = -1
+            _set_remove(S.act_dl, S.act_dl_pos, C_ACT_DL, S.ctr, d)
+        else:
+            i += 1
+    for c in range(cnt.shape[0]):
+        cnt[c] = 0.0
+
+
+@njit(cache=True)
+def update_loads(W, S, direction):
+    """EWMA of each cell's PRB use in the slot just served (weights interference)."""
+    a = W.load_alpha
+    tot = 0.0
+    if direction == 0:
+        for c in range(S.load_dl.shape[0]):
+            u = S.cell_used_dl[c] / W.cell_prb[c]
+            S.load_dl[c] += a * ((u if u < 1.0 else 1.0) - S.load_dl[c])
+            S.prb_sum_dl[c] += S.cell_used_dl[c]
+            S.cell_used_dl[c] = 0.0
+            tot += S.load_dl[c]
+        S.fs[F_MEAN_LOAD_DL] = tot / S.load_dl.shape[0]
+    else:
+        for c in range(S.load_ul.shape[0]):
+            u = S.cell_used_ul[c] / W.cell_prb[c]
+            S.load_ul[c] += a * ((u if u < 1.0 else 1.0) - S.load_ul[c])
+            S.prb_sum_ul[c] += S.cell_used_ul[c]
+            S.cell_used_ul[c] = 0.0
+            tot += S.load_ul[c]
+        S.fs[F_MEAN_LOAD_UL] = tot / S.load_ul.shape[0]
+
+
+@njit(cache=True)
+def dl_arrive(W, S, r, t):
+    """The answer reached the device's cell at ``t``: queue it for the downlink."""
+    S.rq_f[r, T_DLARR] = t
+    d = S.rq_i[r, I_DEV]
+    if W.radio_model == 1:  # ideal
+        finish(W, S, r, t)
+        return
+    bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]
+    if W.radio_model == 2:  # fixed-rate link per device
+        start = S.ue_dl_free[d] if S.ue_dl_free[d] > t else t
+        S.ue_dl_free[d] = start + bits / W.fixed_dl_bps
+        S.rq_i[r, I_STAGE] = ST_FINISH
+        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N],
+                                    start + bits / W.fixed_dl_bps + W.fixed_latency_s, r)
+        return
+    if bits <= 0.0:
+        finish(W, S, r, t)
+        return
+    S.rq_f[r, REM_BITS] = bits
+    S.rq_i[r, I_STAGE] = ST_DL
+    S.rq_i[r, I_NEXT] = -1
+    if S.ue_dl_head[d] < 0:
+        S.ue_dl_head[d] = r
+        _set_add(S.act_dl, S.act_dl_pos, C_ACT_DL, S.ctr, d)
+    else:
+        S.rq_i[S.ue_dl_tail[d], I_NEXT] = r
+    S.ue_dl_tail[d] = r
+
+
+# ---------------------------------------------------------------------------------------------
+# compute sites: per-model FIFO queues, GPUs with dynamic batching, in continuous time
+
+
+@njit(cache=True)
+def _qarea(S, s, t):
+    if t > S.site_qlast[s]:
+        S.site_qarea[s] += S.site_qlen[s] * (t - S.site_qlast[s])
+        S.site_qlast[s] = t
+
+
+@njit(cache=True)
+def dispatch(W, S, s, m, g, t):
+    """Start a batch of model ``m`` on GPU ``g`` of site ``s`` at time ``t``."""
+    b = S.q_len[s, m]
+    if b > W.site_max_batch[s]:
+        b = W.site_max_batch[s]
+    dur = W.svc_time_s[m, W.gpu_type[g], b] * service_factor(
+        W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+    end = t + dur
+    S.gpu_free[g] = end
+    S.gpu_busy[g] += dur
+    _qarea(S, s, t)
+    S.site_batches[s] += 1
+    node_bits = W.svc_dl_bits
+    for _ in range(b):
+        r = S.q_head[s, m]
+        S.q_head[s, m] = S.rq_i[r, I_NEXT]
+        S.rq_f[r, T_CSTART] = t
+        S.rq_f[r, T_CEND] = end
+        S.rq_i[r, I_STAGE] = ST_COMP
+        d = S.rq_i[r, I_DEV]
+        node = W.cell_node[W.dev_cell[d]]
+        ta = transport(W, S, W.path_links_back[s, node], node_bits[S.rq_i[r, I_SVC]], end)
+        if ta < 0.0:
+            S.rq_f[r, T_DLARR] = end
+            drop(W, S, r, R_LINK_FULL, end)
+            continue
+        S.rq_i[r, I_STAGE] = ST_DOWN
+        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], ta, r)
+    S.q_len[s, m] -= b
+    if S.q_len[s, m] == 0:
+        S.q_tail[s, m] = -1
+    S.site_qlen[s] -= b
+    S.ctr[C_QUEUED] -= b
+    S.site_served[s] += b
+
+
+@njit(cache=True)
+def advance_site(W, S, s, t_until):
+    """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
+    g0 = W.site_gpu_start[s]
+    ng = W.site_n_gpus[s]
+    maxb = W.site_max_batch[s]
+    maxw = W.site_max_wait_s[s]
+    while S.site_qlen[s] > 0:
+        g = g0
+        for x in range(g0 + 1, g0 + ng):
+            if S.gpu_free[x] < S.gpu_free[g]:
+                g = x
+        now = S.site_clock[s] if S.site_clock[s] > S.gpu_free[g] else S.gpu_free[g]
+        if now > t_until:
+            break
+        best = -1
+        best_t = np.inf
+        next_ready = np.inf
+        for m in range(S.q_len.shape[1]):
+            if S.q_len[s, m] == 0:
+                continue
+            head_t = S.rq_f[S.q_head[s, m], T_SITE]
+            ready_at = head_t + maxw
+            if S.q_len[s, m] >= maxb or ready_at <= now + EPS:
+                if head_t < best_t:
+                    best_t = head_t
+                    best = m
+            elif ready_at < next_ready:
+                next_ready = ready_at
+        if best >= 0:
+            S.site_clock[s] = now
+            dispatch(W, S, s, best, g, now)
+            continue
+        if next_ready > t_until:
+            break
+        S.site_clock[s] = next_ready
+    if t_until > S.site_clock[s]:
+        S.site_clock[s] = t_until
+
+
+@njit(cache=True)
+def site_arrive(W, S, r, t):
+    """A request reached its compute site at ``t``: queue it (or drop it when the queue is full)."""
+    S.rq_f[r, T_SITE] = t
+    s = S.rq_i[r, I_PLACE]
+    advance_site(W, S, s, t)
+    if S.site_qlen[s] >= W.site_queue_limit[s]:
+        drop(W, S, r, R_QUEUE_FULL, t)
+        return
+    _qarea(S, s, t)
+    m = W.svc_model[S.rq_i[r, I_SVC]]
+    S.rq_i[r, I_STAGE] = ST_QUEUE
+    S.rq_i[r, I_NEXT] = -1
+    if S.q_len[s, m] == 0:
+        S.q_head[s, m] = r
+    else:
+        S.rq_i[S.q_tail[s, m], I_NEXT] = r
+    S.q_tail[s, m] = r
+    S.q_len[s, m] += 1
+    S.site_qlen[s] += 1
+    S.ctr[C_QUEUED] += 1
+    advance_site(W, S, s, t)
+
+
+# ---------------------------------------------------------------------------------------------
+# request creation
+
+
+@njit(cache=True)
+def create(W, S, t, flow, place):
+    """A new request from ``flow`` at ``t`` placed at ``place`` (site, -1 local, -2 rejected)."""
+    top = S.ctr[C_FREE_TOP] - 1
+    r = S.free_stack[top]
+    S.ctr[C_FREE_TOP] = top
+    S.ctr[C_IN_FLIGHT] += 1
+    d = W.flow_dev[flow]
+    v = W.flow_svc[flow]
+    f = S.rq_f
+    for c in range(N_RQ_F):
+        f[r, c] = np.nan
+    f[r, T_CREATE] = t
+    S.rq_i[r, I_DEV] = d
+    S.rq_i[r, I_SVC] = v
+    S.rq_i[r, I_PLACE] = place
+    S.rq_i[r, I_NEXT] = -1
+    S.rq_i[r, I_SEQ] = S.ctr[C_SEQ]
+    S.rq_i[r, I_CELL] = W.dev_cell[d]
+    S.ctr[C_SEQ] += 1
+    S.agg_cnt[v, A_CREATED] += 1
+    if place == -2:
+        drop(W, S, r, R_ADMISSION, t)
+        return
+    if place == -1:  # on the device's own accelerator: a FIFO, one request at a time
+        start = S.dev_free[d] if S.dev_free[d] > t else t
+        dur = W.local_time_s[W.dev_fleet[d], v]
+        m = W.svc_model[v]
+        dur *= service_factor(W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+        S.dev_free[d] = start + dur
+        f[r, T_UL_START] = t
+        f[r, T_UL_DONE] = t
+        f[r, T_SITE] = t
+        f[r, T_CSTART] = start
+        f[r, T_CEND] = start + dur
+        f[r, T_DLARR] = start + dur
+        S.rq_i[r, I_STAGE] = ST_FINISH
+        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], start + dur, r)
+        return
+    bits = W.svc_ul_bits[v]
+    if W.radio_model == 1:  # ideal radio
+        f[r, T_UL_START] = t
+        ul_done(W, S, r, t)
+        return
+    if W.radio_model == 2:  # fixed-rate link per device
+        backlog = (S.ue_ul_free[d] - t) * W.fixed_ul_bps
+        if backlog + bits > W.dev_ul_buffer_bits[d]:
+            drop(W, S, r, R_BUFFER_FULL, t)
+            return
+        start = S.ue_ul_free[d] if S.ue_ul_free[d] > t else t
+        S.ue_ul_free[d] = start + bits / W.fixed_ul_bps
+        f[r, T_UL_START] = start
+        S.rq_i[r, I_STAGE] = ST_UP
+        # ul_done runs when the last bit has crossed the link (a heap event)
+        f[r, REM_BITS] = start + bits / W.fixed_ul_bps + W.fixed_latency_s
+        S.rq_i[r, I_STAGE] = ST_UL
+        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], f[r, REM_BITS], r)
+        return
+    # NR: into the UE's uplink buffer
+    refresh_se(W, S, d, S.ctr[C_SLOT])
+    if S.ue_se_ul[d] * W.dev_ue_tx_mw < W.min_sinr_lin:
+        drop(W, S, r, R_RADIO_OUTAGE, t)
+        return
+    if S.ue_ul_bits[d] + bits > W.dev_ul_buffer_bits[d]:
+        drop(W, S, r, R_BUFFER_FULL, t)
+        return
+    f[r, REM_BITS] = bits
+    S.rq_i[r, I_STAGE] = ST_UL
+    S.ue_ul_bits[d] += bits
+    if S.ue_ul_head[d] < 0:
+        S.ue_ul_head[d] = r
+        if W.configured_grant:
+            S.ue_ul_elig[d] = t
+        else:  # scheduling request at the UE's next SR occasion, then the grant
+            off = W.dev_sr_offset_s[d]
+            n_per = math.ceil((t - off) / W.sr_period_s)
+            t_sr = off + n_per * W.sr_period_s
+            if t_sr < t:
+                t_sr += W.sr_period_s
+            S.ue_ul_elig[d] = t_sr + W.grant_delay_s
+        _set_add(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
+    else:
+        S.rq_i[S.ue_ul_tail[d], I_NEXT] = r
+    S.ue_ul_tail[d] = r
+
+
+# ---------------------------------------------------------------------------------------------
+# the slot loop
+
+
+@njit(cache=True)
+def handle_event(W, S, r, t):
+    st = S.rq_i[r, I_STAGE]
+    if st == ST_UP:
+        site_arrive(W, S, r, t)
+    elif st == ST_DOWN:
+        dl_arrive(W, S, r, t)
+    elif st == ST_FINISH:
+        finish(W, S, r, t)
+    elif st == ST_UL:  # fixed-rate uplink finished
+        ul_done(W, S, r, t)
+
+
+@njit(cache=True)
+def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
+    """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals."""
+    k = S.ctr[C_SLOT]
+    slot = W.slot_s
+    plen = W.slot_type.shape[0]
+    pos = 0
+    n_sites = W.site_n_gpus.shape[0]
+    while k < slot_end:
+        s0 = k * slot
+        s1 = s0 + slot
+        # skip slots with nothing to do
+        if (S.ctr[C_ACT_UL] == 0 and S.ctr[C_ACT_DL] == 0 and S.ctr[C_QUEUED] == 0):
+            nxt = slot_end * slot
+            if pos < n_arr and arr_t[pos] < nxt:
+                nxt = arr_t[pos]
+            if S.ctr[C_HEAP_N] > 0 and S.heap_t[0] < nxt:
+                nxt = S.heap_t[0]
+            kn = int(nxt / slot)
+            if kn > k:
+                k = kn if kn < slot_end else slot_end
+                continue
+        # 1. new requests
+        while pos < n_arr and arr_t[pos] < s1:
+            create(W, S, arr_t[pos], arr_f[pos], arr_p[pos])
+            pos += 1
+        # 2. uplink air interface
+        st = W.slot_type[k % plen]
+        if W.radio_model == 0 and (st == SLOT_U or st == SLOT_BOTH):
+            serve_ul(W, S, k, s0)
+            update_loads(W, S, 1)
+        # 3. events due in this slot, in time order
+        while S.ctr[C_HEAP_N] > 0 and S.heap_t[0] < s1:
+            t = S.heap_t[0]
+            r = S.heap_r[0]
+            S.ctr[C_HEAP_N] = heap_pop(S.heap_t, S.heap_r, S.ctr[C_HEAP_N])
+            handle_event(W, S, r, t)
+        # 4. compute sites run to the end of the slot
+        if S.ctr[C_QUEUED] > 0:
+            for s in range(n_sites):
+                if S.site_qlen[s] > 0:
+                    advance_site(W, S, s, s1)
+            # batches that finish inside this slot may deliver inside it
+            while S.ctr[C_HEAP_N] > 0 and S.heap_t[0] < s1:
+                t = S.heap_t[0]
+                r = S.heap_r[0]
+                S.ctr[C_HEAP_N] = heap_pop(S.heap_t, S.heap_r, S.ctr[C_HEAP_N])
+                handle_event(W, S, r, t)
+        # 5. downlink air interface
+        if W.radio_model == 0 and st != SLOT_U:
+            serve_dl(W, S, k, s0, S_SLOT_DL_FRACTION if st == SLOT_S else 1.0)
+            update_loads(W, S, 0)
+        k += 1
+    S.ctr[C_SLOT] = k
+    S.ctr[C_ARR_POS] = pos
+    return pos
+
+
+@njit(cache=True)
+def init_se(W, S):
+    """Every device's spectral efficiency at the initial cell loads (before the first slot)."""
+    if W.radio_model != 0:
+        return
+    for d in range(W.dev_cell.shape[0]):
+        S.ue_se_slot[d] = -1
+        refresh_se(W, S, d, 0)

@@ -1,0 +1,190 @@
+"""The engine's state as a structure of arrays, and the read-only World view the kernel sees."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+from numba.core import types
+from numba.experimental import structref
+
+from airan.engine import kernel as K
+from airan.engine.world import World
+
+_KW_FIELDS = (
+    "slot_s slot_type radio_model cell_node cell_prb cell_bits_per_prb_dl cell_bits_per_prb_ul "
+    "cell_tx_mw ul_noise_mw ul_int_ptr ul_int_src ul_int_mw dev_fleet dev_cell dev_top_cell "
+    "dev_top_gain dev_resid_gain_mw dev_dl_noise_mw dev_ue_tx_mw dev_ul_p_prb_mw dev_ul_buffer_bits "
+    "dev_sr_offset_s flow_dev flow_svc flow_period_s flow_poisson flow_jitter_s flow_phase_s "
+    "svc_model svc_deadline_s svc_ul_bits svc_dl_bits model_dist model_p1 model_p2 site_gpu_start "
+    "site_n_gpus site_queue_limit site_max_batch site_max_wait_s gpu_type svc_time_s local_time_s "
+    "link_cap_bps link_delay_s path_links path_links_back transport_queue_limit_s fixed_ul_bps "
+    "fixed_dl_bps fixed_latency_s sr_period_s grant_delay_s dl_sched_delay_s configured_grant "
+    "scheduler_pf load_alpha min_sinr_lin"
+).split()
+
+_STATE_FIELDS = (
+    "rq_f rq_i free_stack heap_t heap_r ctr fs rng fh_t fh_f flow_k "
+    "ue_ul_head ue_ul_tail ue_ul_bits ue_ul_elig ue_dl_head ue_dl_tail ue_se_ul ue_se_dl "
+    "ue_se_slot ue_pf_w ue_fade cell_top cell_top_m ue_avg_thr ue_ul_free ue_dl_free dev_free act_ul act_ul_pos act_dl "
+    "act_dl_pos load_dl load_ul cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
+    "q_head q_tail q_len site_qlen site_clock site_qarea site_qlast site_served site_batches "
+    "gpu_free gpu_busy link_free link_busy agg_cnt agg_drop agg_sum hist tr_f tr_i"
+).split()
+State = namedtuple("State", _STATE_FIELDS)
+
+
+# The kernel takes World and State as numba StructRefs: passed by one pointer, where a tuple of
+# ~70 arrays would be reference-counted array by array on every call between kernel functions.
+@structref.register
+class KernelWorldType(types.StructRef):
+    def preprocess_fields(self, fields: Any) -> Any:
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+@structref.register
+class KernelStateType(types.StructRef):
+    def preprocess_fields(self, fields: Any) -> Any:
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class KernelWorldRef(structref.StructRefProxy):
+    """The World as the kernel sees it."""
+
+
+class KernelStateRef(structref.StructRefProxy):
+    """The State as the kernel sees it (the same arrays as the Python-side State)."""
+
+
+structref.define_proxy(KernelWorldRef, KernelWorldType, [*_KW_FIELDS, "seed", "trace_limit",
+                                                         "trace_sample"])
+structref.define_proxy(KernelStateRef, KernelStateType, _STATE_FIELDS)
+
+
+def state_ref(st: Any) -> Any:
+    """The kernel's view of a State (shares its arrays)."""
+    return KernelStateRef(*st)
+
+
+def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> Any:
+    """The read-only tuple of arrays and scalars the compiled kernel takes."""
+    vals = []
+    for name in _KW_FIELDS:
+        v = getattr(w, name)
+        if isinstance(v, np.ndarray):
+            v = np.ascontiguousarray(v)
+        elif isinstance(v, bool):
+            v = bool(v)
+        elif isinstance(v, int):
+            v = int(v)
+        elif isinstance(v, float):
+            v = float(v)
+        vals.append(v)
+    return KernelWorldRef(*vals, int(seed) & 0x7FFFFFFFFFFFFFFF, int(trace_limit),
+                          float(trace_sample))
+
+
+def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
+    """Fresh state: empty buffers and queues, every flow's first arrival scheduled."""
+    n_dev = w.n_devices
+    n_cells = len(w.cell_names)
+    n_sites = len(w.site_names)
+    n_models = len(w.model_names)
+    n_svc = len(w.service_names)
+    n_flows = len(w.flow_dev)
+    rng = np.array([np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(1)],
+                   dtype=np.uint64)
+    # first arrivals: periodic at phase + U(0, jitter); Poisson after an exponential gap
+    draw = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    first = np.where(
+        w.flow_poisson,
+        draw.exponential(size=n_flows) * w.flow_period_s,
+        w.flow_phase_s + w.flow_jitter_s * draw.uniform(size=n_flows),
+    )
+    order = np.argsort(first, kind="stable")  # a sorted array is a valid heap
+    ctr = np.zeros(K.N_CTR, dtype=np.int64)
+    ctr[K.C_FREE_TOP] = capacity
+    ctr[K.C_FH_N] = n_flows
+    st = State(
+        rq_f=np.full((capacity, K.N_RQ_F), np.nan),
+        rq_i=np.zeros((capacity, K.N_RQ_I), dtype=np.int64),
+        free_stack=np.arange(capacity - 1, -1, -1, dtype=np.int64),
+        heap_t=np.zeros(capacity),
+        heap_r=np.zeros(capacity, dtype=np.int64),
+        ctr=ctr,
+        fs=np.full(K.N_FS, w.initial_load),
+        rng=rng,
+        fh_t=first[order].astype(np.float64),
+        fh_f=order.astype(np.int64),
+        flow_k=np.zeros(n_flows, dtype=np.int64),
+        ue_ul_head=np.full(n_dev, -1, dtype=np.int64),
+        ue_ul_tail=np.full(n_dev, -1, dtype=np.int64),
+        ue_ul_bits=np.zeros(n_dev),
+        ue_ul_elig=np.zeros(n_dev),
+        ue_dl_head=np.full(n_dev, -1, dtype=np.int64),
+        ue_dl_tail=np.full(n_dev, -1, dtype=np.int64),
+        ue_se_ul=np.zeros(n_dev),
+        ue_se_dl=np.zeros(n_dev),
+        ue_se_slot=np.full(n_dev, -1, dtype=np.int64),
+        ue_pf_w=np.ones(n_dev),
+        ue_fade=np.ones(n_dev),
+        cell_top=np.full((n_cells, K.PF_MAX_UES), -1, dtype=np.int64),
+        cell_top_m=np.full((n_cells, K.PF_MAX_UES), -1.0),
+        ue_avg_thr=np.ones(n_dev),
+        ue_ul_free=np.zeros(n_dev),
+        ue_dl_free=np.zeros(n_dev),
+        dev_free=np.zeros(n_dev),
+        act_ul=np.zeros(n_dev, dtype=np.int64),
+        act_ul_pos=np.full(n_dev, -1, dtype=np.int64),
+        act_dl=np.zeros(n_dev, dtype=np.int64),
+        act_dl_pos=np.full(n_dev, -1, dtype=np.int64),
+        load_dl=np.full(n_cells, w.initial_load),
+        load_ul=np.full(n_cells, w.initial_load),
+        cell_tmp=np.zeros(n_cells),
+        cell_used_dl=np.zeros(n_cells),
+        cell_used_ul=np.zeros(n_cells),
+        prb_sum_dl=np.zeros(n_cells),
+        prb_sum_ul=np.zeros(n_cells),
+        q_head=np.full((n_sites, n_models), -1, dtype=np.int64),
+        q_tail=np.full((n_sites, n_models), -1, dtype=np.int64),
+        q_len=np.zeros((n_sites, n_models), dtype=np.int64),
+        site_qlen=np.zeros(n_sites, dtype=np.int64),
+        site_clock=np.zeros(n_sites),
+        site_qarea=np.zeros(n_sites),
+        site_qlast=np.zeros(n_sites),
+        site_served=np.zeros(n_sites, dtype=np.int64),
+        site_batches=np.zeros(n_sites, dtype=np.int64),
+        gpu_free=np.zeros(len(w.gpu_site)),
+        gpu_busy=np.zeros(len(w.gpu_site)),
+        link_free=np.zeros(len(w.link_cap_bps)),
+        link_busy=np.zeros(len(w.link_cap_bps)),
+        agg_cnt=np.zeros((n_svc, 4), dtype=np.int64),
+        agg_drop=np.zeros((n_svc, K.N_REASONS), dtype=np.int64),
+        agg_sum=np.zeros((n_svc, K.N_SUMS)),
+        hist=np.zeros((n_svc, K.HIST_BUCKETS), dtype=np.int64),
+        tr_f=np.zeros((trace_capacity, 9)),
+        tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
+    )
+    return st
+
+
+def grow_pool(st: Any, capacity: int) -> Any:
+    """The same state with room for ``capacity`` requests (free slots appended)."""
+    old = st.rq_f.shape[0]
+    if capacity <= old:
+        return st
+    extra = capacity - old
+    rq_f = np.concatenate([st.rq_f, np.full((extra, K.N_RQ_F), np.nan)])
+    rq_i = np.concatenate([st.rq_i, np.zeros((extra, K.N_RQ_I), dtype=np.int64)])
+    top = int(st.ctr[K.C_FREE_TOP])
+    free = np.empty(capacity, dtype=np.int64)
+    free[:extra] = np.arange(capacity - 1, old - 1, -1)
+    free[extra : extra + top] = st.free_stack[:top]
+    st.ctr[K.C_FREE_TOP] = top + extra
+    heap_t = np.zeros(capacity)
+    heap_r = np.zeros(capacity, dtype=np.int64)
+    n = int(st.ctr[K.C_HEAP_N])
+    heap_t[:n] = st.heap_t[:n]
+    heap_r[:n] = st.heap_r[:n]
+    return st._replace(rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r)

@@ -1,0 +1,549 @@
+"""Build the World: a validated Scenario turned into SI arrays, once, before the clock starts.
+
+Everything here is vectorized over devices (in chunks to bound memory) and deterministic for a
+seed. The engine never looks at the Scenario again, only at these arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+from scipy.sparse.csgraph import shortest_path
+from scipy.spatial import cKDTree
+
+from airan.catalog import load_gpus, load_models
+from airan.compute import service_time_table_s
+from airan.errors import InputError
+from airan.radio import antenna, geometry, link, nr, pathloss
+from airan.scenario.schema import Carrier, Scenario
+
+FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
+TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
+MAX_HOPS = 8
+NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
+_DEVICE_CHUNK = 2048
+
+# service-time distribution codes (see airan.compute.roofline)
+DIST_FIXED, DIST_EXP, DIST_LOGNORMAL, DIST_UNIFORM = 0, 1, 2, 3
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class World:
+    """The scenario as arrays. Shapes in brackets; units SI unless the name says otherwise."""
+
+    name: str
+    slot_s: float
+    slot_type: NDArray[np.int8]  # [pattern length] 0=D, 1=S, 2=U (FDD: all 3 = both)
+    radio_model: int  # 0 nr, 1 ideal, 2 fixed
+    # cells (sectors)
+    cell_names: list[str]
+    cell_node: I64  # [C]
+    cell_xy: F64  # [C, 2]
+    cell_prb: F64  # [C]
+    cell_bits_per_prb_dl: F64  # [C] bits per PRB per slot per unit SE, incl. layers and overhead
+    cell_bits_per_prb_ul: F64  # [C]
+    cell_tx_mw: F64  # [C]
+    ul_noise_mw: F64  # [C]
+    ul_int_ptr: I64  # [C+1] CSR: interferers j of receiving cell c
+    ul_int_src: I64
+    ul_int_mw: F64  # mean power from an active UE of cell j received at c (full band)
+    # devices
+    dev_xy: F64  # [N, 2]
+    dev_fleet: I64  # [N]
+    dev_cell: I64  # [N] serving cell (strongest received power)
+    dev_top_cell: I64  # [N, K]
+    dev_top_gain: F64  # [N, K] linear path gain incl. antenna and shadowing, top-1 = serving
+    dev_resid_gain_mw: F64  # [N] DL power from all cells beyond the top K (mW, at full load)
+    dev_dl_noise_mw: F64  # [N]
+    dev_ue_tx_mw: float
+    dev_ul_p_prb_mw: F64  # [N] open-loop power-control target per PRB (TS 38.213 7.1.1)
+    dev_ul_buffer_bits: F64  # [N]
+    dev_sr_offset_s: F64  # [N]
+    # flows (device x service)
+    flow_dev: I64
+    flow_svc: I64
+    flow_period_s: F64
+    flow_poisson: NDArray[np.bool_]
+    flow_jitter_s: F64
+    flow_phase_s: F64
+    # services
+    service_names: list[str]
+    svc_model: I64  # [V] index into queue models
+    svc_deadline_s: F64
+    svc_ul_bits: F64
+    svc_dl_bits: F64
+    svc_target: F64
+    # queue models (a catalog model, or a service with its own service time)
+    model_names: list[str]
+    model_dist: I64  # [M]
+    model_p1: F64
+    model_p2: F64
+    # compute sites and GPUs
+    site_names: list[str]
+    site_kind: list[str]
+    site_node: I64  # [S]
+    site_gpu_start: I64  # [S]
+    site_n_gpus: I64  # [S]
+    site_queue_limit: I64
+    site_max_batch: I64
+    site_max_wait_s: F64
+    gpu_site: I64  # [G]
+    gpu_type: I64  # [G] index into gpu_type_names
+    gpu_type_names: list[str]
+    svc_time_s: F64  # [M, types, Bmax+1] batch service time
+    local_time_s: F64  # [fleets, V] on-device time for one request (inf if not allowed)
+    fleet_names: list[str]
+    fleet_services: list[list[int]]
+    # transport
+    node_names: list[str]
+    link_cap_bps: F64  # [L] directed
+    link_delay_s: F64  # [L] propagation + extra + hop
+    path_links: I64  # [nodes, S, MAX_HOPS] node -> site, -1 padded
+    path_links_back: I64  # [S, nodes, MAX_HOPS] site -> node
+    path_delay_s: F64  # [nodes, S] one-way propagation
+    path_bottleneck_bps: F64  # [nodes, S] (inf where same node)
+    transport_queue_limit_s: float
+    # radio parameters
+    fixed_ul_bps: float
+    fixed_dl_bps: float
+    fixed_latency_s: float
+    sr_period_s: float
+    grant_delay_s: float
+    dl_sched_delay_s: float
+    configured_grant: bool
+    scheduler_pf: bool
+    initial_load: float
+    load_alpha: float
+    min_sinr_lin: float
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_devices(self) -> int:
+        return len(self.dev_fleet)
+
+
+def build_world(s: Scenario, seed: int) -> World:
+    """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
+    come from streams derived from ``seed``."""
+    root = np.random.SeedSequence(seed)
+    rng_pos, rng_los, rng_sf, rng_flow, rng_sr = (np.random.default_rng(x) for x in root.spawn(5))
+    gpus = load_gpus()
+    models = load_models()
+
+    # ---- cell sites and sectors -------------------------------------------------------------
+    sites: list[tuple[str, float, float, float, int, float, Carrier]] = []
+    for c in s.cell_sites:
+        sites.append(
+            (c.name, c.position_m[0], c.position_m[1], c.height_m, c.sectors, c.downtilt_deg,
+             c.carrier or s.carrier)
+        )
+    if s.cell_layout is not None:
+        lay = s.cell_layout
+        xy = geometry.hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m)
+        for i, (x, y) in enumerate(xy):
+            sites.append(
+                (f"{lay.name_prefix}{i}", float(x), float(y), lay.height_m, lay.sectors,
+                 lay.downtilt_deg, s.carrier)
+            )
+    carriers = {(c.numerology, c.tdd_pattern) for *_, c in sites}
+    if len(carriers) > 1:
+        raise InputError(
+            "all cells must share one numerology and TDD pattern (a synchronized TDD network)",
+            field="cell_sites[].carrier", value=sorted(str(x) for x in carriers),
+        )
+    mu, pattern = next(iter(carriers))
+    slot_s = nr.slot_duration_s(mu)
+    slot_type = nr.parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
+
+    node_names = [x[0] for x in sites] + [n.name for n in s.nodes]
+    node_index = {n: i for i, n in enumerate(node_names)}
+    node_xy = np.full((len(node_names), 2), np.nan)
+    for i, (_, x, y, *_rest) in enumerate(sites):
+        node_xy[i] = (x, y)
+    for j, n in enumerate(s.nodes):
+        if n.position_m is not None:
+            node_xy[len(sites) + j] = n.position_m
+
+    cell_names: list[str] = []
+    cell_node, cell_xy, cell_h, cell_az, cell_tilt, cell_sect = [], [], [], [], [], []
+    cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
+    for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
+        try:
+            prb = nr.n_prb(car.bandwidth_mhz, car.numerology)
+        except ValueError as exc:
+            raise InputError(str(exc), field=f"cell_sites[{name}].carrier.bandwidth_mhz",
+                             value=car.bandwidth_mhz) from None
+        azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
+        for k, az in enumerate(azs):
+            cell_names.append(f"{name}/{k}" if sectors == 3 else name)
+            cell_node.append(i)
+            cell_xy.append((x, y))
+            cell_h.append(h)
+            cell_az.append(az)
+            cell_tilt.append(tilt)
+            cell_sect.append(sectors == 3)
+            cell_prb.append(prb)
+            cell_bpp_dl.append(float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, car.dl_layers)))
+            cell_bpp_ul.append(float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers)))
+            cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
+            cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
+            cell_fc.append(car.fc_ghz)
+    n_cells = len(cell_names)
+    cell_xy_a = np.asarray(cell_xy, dtype=float)
+
+    # ---- devices ------------------------------------------------------------------------------
+    fleet_names = [f.name for f in s.fleets]
+    svc_index = {v.name: i for i, v in enumerate(s.services)}
+    lo = cell_xy_a.min(axis=0)
+    hi = cell_xy_a.max(axis=0)
+    pad = np.maximum(0.1 * (hi - lo), 50.0)
+    dev_xy_parts, dev_fleet_parts, dev_h_parts, dev_buf_parts = [], [], [], []
+    for fi, f in enumerate(s.fleets):
+        n = f.count
+        if f.area is None:
+            xy = rng_pos.uniform(lo - pad, hi + pad, size=(n, 2))
+        elif hasattr(f.area, "radius_m"):
+            r = f.area.radius_m * np.sqrt(rng_pos.uniform(size=n))
+            th = rng_pos.uniform(0, 2 * np.pi, size=n)
+            xy = np.asarray(f.area.center_m) + np.c_[r * np.cos(th), r * np.sin(th)]
+        else:
+            xy = np.c_[rng_pos.uniform(*f.area.x_m, size=n), rng_pos.uniform(*f.area.y_m, size=n)]
+        dev_xy_parts.append(xy)
+        dev_fleet_parts.append(np.full(n, fi, dtype=np.int64))
+        dev_h_parts.append(np.full(n, f.height_m))
+        dev_buf_parts.append(np.full(n, f.ul_buffer_kb * 8e3))
+    dev_xy = np.concatenate(dev_xy_parts) if dev_xy_parts else np.zeros((0, 2))
+    dev_fleet = np.concatenate(dev_fleet_parts).astype(np.int64)
+    dev_h = np.concatenate(dev_h_parts)
+    n_dev = len(dev_fleet)
+
+    # ---- radio: path gains to the cells of the nearest sites, keep the strongest K ------------
+    site_xy = np.asarray([(x[1], x[2]) for x in sites], dtype=float)
+    site_cells = np.full((len(sites), 3), -1, dtype=np.int64)
+    for ci, node in enumerate(cell_node):
+        row = site_cells[node]
+        row[int(np.argmax(row < 0))] = ci
+    m_sites = min(NEAREST_SITES, len(sites))
+    tree = cKDTree(site_xy)
+    k_top = min(TOP_K_CELLS, n_cells)
+    top_cell = np.zeros((n_dev, k_top), dtype=np.int64)
+    top_gain = np.zeros((n_dev, k_top))
+    resid = np.zeros(n_dev)
+    env = s.radio.environment
+    c_h = np.asarray(cell_h)
+    c_az = np.asarray(cell_az)
+    c_tilt = np.asarray(cell_tilt)
+    c_sect = np.asarray(cell_sect)
+    c_fc = np.asarray(cell_fc)
+    c_tx = np.asarray(cell_tx_mw)
+    for a in range(0, n_dev, _DEVICE_CHUNK):
+        b = min(n_dev, a + _DEVICE_CHUNK)
+        _, near = tree.query(dev_xy[a:b], k=m_sites)
+        near = np.asarray(near).reshape(b - a, m_sites)
+        cand = site_cells[near].reshape(b - a, -1)  # [n, 3M] cell ids, -1 padded
+        valid = cand >= 0
+        cc = np.where(valid, cand, 0)
+        dx = cell_xy_a[cc, 0] - dev_xy[a:b, None, 0]
+        dy = cell_xy_a[cc, 1] - dev_xy[a:b, None, 1]
+        d2d = np.hypot(dx, dy)
+        hb = c_h[cc]
+        dh = hb - dev_h[a:b, None]
+        d3d = np.hypot(d2d, dh)
+        if s.radio.model == "nr":
+            # LOS and shadowing belong to the (device, site) link: shared by the site's sectors
+            site_d2d = d2d.reshape(b - a, m_sites, 3)[:, :, 0]
+            h_ut = np.broadcast_to(dev_h[a:b, None], site_d2d.shape)
+            p_los = pathloss.los_probability(env, site_d2d, h_ut)
+            los_site = rng_los.uniform(size=site_d2d.shape) < p_los
+            los = np.repeat(los_site, 3, axis=1)
+            pl = pathloss.pathloss_db(env, d2d, d3d, c_fc[cc], hb, dev_h[a:b, None], los)
+            if s.radio.shadowing:
+                sf = rng_sf.standard_normal(site_d2d.shape) * pathloss.shadow_fading_std_db(
+                    env, los_site)
+                pl = pl + np.repeat(sf, 3, axis=1)
+            # bearing from the cell to the device, for the sector pattern
+            phi = geometry.bearing_deg(-dx, -dy) - c_az[cc]
+            zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
+            g_ant = np.where(c_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=c_tilt[cc]),
+                             0.0)
+            gain = 10.0 ** ((g_ant - pl) / 10.0)
+        else:
+            gain = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+        gain = np.where(valid, gain, 0.0)
+        rx = gain * c_tx[cc]
+        kk = min(k_top, rx.shape[1])
+        idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
+        rx_top = np.take_along_axis(rx, idx, axis=1)
+        order = np.argsort(-rx_top, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        top_cell[a:b, :kk] = np.take_along_axis(cc, idx, axis=1)
+        top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
+        if kk < k_top:  # fewer candidate cells than K: repeat the serving cell with zero gain
+            top_cell[a:b, kk:] = top_cell[a:b, :1]
+        resid[a:b] = rx.sum(axis=1) - np.take_along_axis(rx_top, order, axis=1).sum(axis=1)
+    dev_cell = top_cell[:, 0].copy() if n_dev else np.zeros(0, dtype=np.int64)
+
+    bw = np.asarray(cell_bw_hz)
+    dl_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw[dev_cell], s.radio.ue_noise_figure_db)) \
+        if n_dev else np.zeros(0)
+    ul_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw, s.radio.gnb_noise_figure_db))
+    ue_tx_mw = float(link.dbm_to_mw(s.radio.ue_tx_power_dbm))
+
+    # open-loop power control, TS 38.213 7.1.1: P0 + alpha * PL per PRB, capped by P_max overall
+    path_loss_lin = 1.0 / np.maximum(top_gain[:, 0], 1e-30) if n_dev else np.zeros(0)
+    p_prb_mw = float(link.dbm_to_mw(s.radio.ul_p0_dbm)) * path_loss_lin ** s.radio.ul_alpha
+    prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
+    p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
+    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs)
+    n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
+    if n_dev and k_top > 1:
+        rows = top_cell[:, 1:].ravel()
+        cols = np.repeat(dev_cell, k_top - 1)
+        vals = (p_full_mw[:, None] * top_gain[:, 1:]).ravel() / n_in_cell[cols]
+        mat = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, n_cells))
+        mat.sum_duplicates()
+        mat.setdiag(0.0)
+        mat.eliminate_zeros()
+        ul_ptr, ul_src, ul_val = mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data
+    else:
+        ul_ptr, ul_src, ul_val = np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+
+    # ---- services, models and flows -------------------------------------------------------------
+    model_keys: list[tuple[str, str | None]] = []
+    svc_model = []
+    for v in s.services:
+        key = (v.model, v.name if v.service_time is not None else None)
+        if key not in model_keys:
+            model_keys.append(key)
+        svc_model.append(model_keys.index(key))
+    model_dist, model_p1, model_p2 = [], [], []
+    for mname, svc in model_keys:
+        st = next(x.service_time for x in s.services if x.name == svc) if svc else None
+        if st is None and models[mname].service_time_ms is not None:
+            st_raw = models[mname].service_time_ms
+            st = st_raw if not isinstance(st_raw, int | float) else None
+        code, p1, p2 = _dist_code(st)
+        model_dist.append(code)
+        model_p1.append(p1)
+        model_p2.append(p2)
+
+    fl_dev, fl_svc = [], []
+    fleet_services = []
+    for fi, f in enumerate(s.fleets):
+        ids = np.nonzero(dev_fleet == fi)[0]
+        svcs = [svc_index[n] for n in f.services]
+        fleet_services.append(svcs)
+        for vi in svcs:
+            fl_dev.append(ids)
+            fl_svc.append(np.full(len(ids), vi, dtype=np.int64))
+    flow_dev = np.concatenate(fl_dev).astype(np.int64) if fl_dev else np.zeros(0, np.int64)
+    flow_svc = np.concatenate(fl_svc).astype(np.int64) if fl_svc else np.zeros(0, np.int64)
+    rate = np.array([v.rate_hz for v in s.services])[flow_svc]
+    period = 1.0 / rate
+    poisson = np.array([v.arrivals == "poisson" for v in s.services])[flow_svc]
+    jitter = np.array([v.jitter_ms * 1e-3 for v in s.services])[flow_svc]
+    phase = rng_flow.uniform(size=len(flow_dev)) * period
+
+    # ---- compute sites ----------------------------------------------------------------------
+    csites = list(s.compute_sites)
+    if s.generated_compute_sites is not None:
+        g = s.generated_compute_sites
+        from airan.scenario.schema import ComputeSite
+
+        for i in range(0, len(sites), g.every):
+            csites.append(ComputeSite(name=f"gpu-{sites[i][0]}", at=sites[i][0], kind="cell",
+                                      gpus=g.gpus, queue_limit=g.queue_limit, batching=g.batching))
+    gpu_type_names = sorted({gg.type for c in csites for gg in c.gpus}
+                            | {f.accelerator for f in s.fleets if f.accelerator != "none"} | {"DeviceCPU"})
+    type_index = {n: i for i, n in enumerate(gpu_type_names)}
+    b_max = max([c.batching.max_batch for c in csites] + [1])
+    svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
+    for mi, (mname, svc) in enumerate(model_keys):
+        for ti, tname in enumerate(gpu_type_names):
+            if svc is not None:
+                st = next(x.service_time for x in s.services if x.name == svc)
+                assert st is not None
+                mean = st.mean_ms if st.mean_ms is not None else 0.5 * (st.low_ms + st.high_ms)  # type: ignore[operator]
+                svc_time[mi, ti, 1:] = mean * 1e-3
+            else:
+                svc_time[mi, ti] = service_time_table_s(models[mname], gpus[tname], b_max)
+    gpu_site, gpu_type = [], []
+    site_gpu_start, site_n = [], []
+    for si, c in enumerate(csites):
+        site_gpu_start.append(len(gpu_site))
+        for gg in c.gpus:
+            gpu_site += [si] * gg.count
+            gpu_type += [type_index[gg.type]] * gg.count
+        site_n.append(len(gpu_site) - site_gpu_start[-1])
+    local = np.full((len(s.fleets), len(s.services)), np.inf)
+    for fi, f in enumerate(s.fleets):
+        acc = f.accelerator if f.accelerator != "none" else "DeviceCPU"
+        for vi in fleet_services[fi]:
+            local[fi, vi] = svc_time[svc_model[vi], type_index[acc], 1]
+
+    # ---- transport ----------------------------------------------------------------------------
+    la, lb, lcap, ldel = [], [], [], []
+    hop = s.transport.hop_delay_us * 1e-6
+    linked = set()
+    for lk in s.transport.links:
+        a_, b_ = node_index[lk.a], node_index[lk.b]
+        for u, v in ((a_, b_), (b_, a_)):
+            la.append(u)
+            lb.append(v)
+            lcap.append(lk.capacity_gbps * 1e9)
+            ldel.append(lk.fiber_km * FIBER_S_PER_KM + lk.extra_delay_ms * 1e-3 + hop)
+        linked |= {a_, b_}
+    bh = s.transport.backhaul
+    if bh is not None:
+        hub = node_index[bh.to]
+        hub_xy = node_xy[hub]
+        for i in range(len(sites)):
+            if i in linked or i == hub:
+                continue
+            dist_km = float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
+            for u, v in ((i, hub), (hub, i)):
+                la.append(u)
+                lb.append(v)
+                lcap.append(bh.capacity_gbps * 1e9)
+                ldel.append(bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop)
+    n_nodes = len(node_names)
+    n_sites = len(csites)
+    site_node = np.array([node_index[c.at] for c in csites], dtype=np.int64)
+    path_links = np.full((n_nodes, n_sites, MAX_HOPS), -1, dtype=np.int64)
+    path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int64)
+    path_delay = np.full((n_nodes, n_sites), np.inf)
+    path_bn = np.full((n_nodes, n_sites), np.inf)
+    link_id = {(u, v): i for i, (u, v) in enumerate(zip(la, lb, strict=True))}
+    if n_sites:
+        graph = sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes)) \
+            if la else sparse.csr_matrix((n_nodes, n_nodes))
+        dist, pred = shortest_path(graph, directed=True, indices=np.unique(site_node),
+                                   return_predecessors=True)
+        row_of = {n: r for r, n in enumerate(np.unique(site_node))}
+        for si in range(n_sites):
+            r = row_of[int(site_node[si])]
+            for node in range(n_nodes):
+                if node == site_node[si]:
+                    path_delay[node, si] = 0.0
+                    continue
+                if not np.isfinite(dist[r, node]):
+                    continue
+                # walk back from node to the site: links site -> ... -> node (downlink direction)
+                hops = []
+                v = node
+                while v != site_node[si]:
+                    u = int(pred[r, v])
+                    hops.append(link_id[(u, v)])
+                    v = u
+                hops.reverse()
+                if len(hops) > MAX_HOPS:
+                    raise InputError(f"path from {node_names[site_node[si]]} to {node_names[node]} "
+                                     f"has more than {MAX_HOPS} hops", field="transport.links")
+                path_back[si, node, : len(hops)] = hops
+                up = [link_id[(lb[h], la[h])] for h in reversed(hops)]
+                path_links[node, si, : len(up)] = up
+                path_delay[node, si] = sum(ldel[h] for h in up)
+                path_bn[node, si] = min(lcap[h] for h in up)
+
+    r = s.radio
+    return World(
+        name=s.name,
+        slot_s=slot_s,
+        slot_type=slot_type,
+        radio_model={"nr": 0, "ideal": 1, "fixed": 2}[r.model],
+        cell_names=cell_names,
+        cell_node=np.asarray(cell_node, np.int64),
+        cell_xy=cell_xy_a,
+        cell_prb=np.asarray(cell_prb, float),
+        cell_bits_per_prb_dl=np.asarray(cell_bpp_dl),
+        cell_bits_per_prb_ul=np.asarray(cell_bpp_ul),
+        cell_tx_mw=c_tx,
+        ul_noise_mw=np.asarray(ul_noise, float),
+        ul_int_ptr=ul_ptr,
+        ul_int_src=ul_src,
+        ul_int_mw=np.asarray(ul_val, float),
+        dev_xy=dev_xy,
+        dev_fleet=dev_fleet,
+        dev_cell=dev_cell.astype(np.int64),
+        dev_top_cell=top_cell,
+        dev_top_gain=top_gain,
+        dev_resid_gain_mw=resid,
+        dev_dl_noise_mw=np.asarray(dl_noise, float),
+        dev_ue_tx_mw=ue_tx_mw,
+        dev_ul_p_prb_mw=np.asarray(p_prb_mw, float),
+        dev_ul_buffer_bits=np.concatenate(dev_buf_parts) if dev_buf_parts else np.zeros(0),
+        dev_sr_offset_s=rng_sr.uniform(size=n_dev) * r.sr_period_ms * 1e-3,
+        flow_dev=flow_dev,
+        flow_svc=flow_svc,
+        flow_period_s=period,
+        flow_poisson=poisson,
+        flow_jitter_s=jitter,
+        flow_phase_s=phase,
+        service_names=[v.name for v in s.services],
+        svc_model=np.asarray(svc_model, np.int64),
+        svc_deadline_s=np.array([v.deadline_ms * 1e-3 for v in s.services]),
+        svc_ul_bits=np.array([v.ul_kb * 8e3 for v in s.services]),
+        svc_dl_bits=np.array([v.dl_kb * 8e3 for v in s.services]),
+        svc_target=np.array([v.target_hit_ratio for v in s.services]),
+        model_names=[m if sv is None else f"{m}@{sv}" for m, sv in model_keys],
+        model_dist=np.asarray(model_dist, np.int64),
+        model_p1=np.asarray(model_p1, float),
+        model_p2=np.asarray(model_p2, float),
+        site_names=[c.name for c in csites],
+        site_kind=[c.kind for c in csites],
+        site_node=site_node,
+        site_gpu_start=np.asarray(site_gpu_start, np.int64),
+        site_n_gpus=np.asarray(site_n, np.int64),
+        site_queue_limit=np.array([c.queue_limit for c in csites], np.int64),
+        site_max_batch=np.array([c.batching.max_batch for c in csites], np.int64),
+        site_max_wait_s=np.array([c.batching.max_wait_ms * 1e-3 for c in csites]),
+        gpu_site=np.asarray(gpu_site, np.int64),
+        gpu_type=np.asarray(gpu_type, np.int64),
+        gpu_type_names=gpu_type_names,
+        svc_time_s=svc_time,
+        local_time_s=local,
+        fleet_names=fleet_names,
+        fleet_services=fleet_services,
+        node_names=node_names,
+        link_cap_bps=np.asarray(lcap, float),
+        link_delay_s=np.asarray(ldel, float),
+        path_links=path_links,
+        path_links_back=path_back,
+        path_delay_s=path_delay,
+        path_bottleneck_bps=path_bn,
+        transport_queue_limit_s=s.transport.queue_limit_ms * 1e-3,
+        fixed_ul_bps=r.fixed_ul_rate_mbps * 1e6,
+        fixed_dl_bps=r.fixed_dl_rate_mbps * 1e6,
+        fixed_latency_s=r.fixed_latency_ms * 1e-3,
+        sr_period_s=r.sr_period_ms * 1e-3,
+        grant_delay_s=r.grant_delay_ms * 1e-3,
+        dl_sched_delay_s=r.dl_sched_delay_ms * 1e-3,
+        configured_grant=r.ul_access == "configured_grant",
+        scheduler_pf=r.scheduler == "pf",
+        initial_load=r.initial_load,
+        load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
+        min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),
+    )
+
+
+def _dist_code(st: object) -> tuple[int, float, float]:
+    """Service-time randomness as (code, p1, p2): a unit-mean factor applied to the table time."""
+    if st is None:
+        return DIST_FIXED, 0.0, 0.0
+    dist = getattr(st, "dist", None) or (st.get("dist") if isinstance(st, dict) else None)
+    get = (lambda k: getattr(st, k, None)) if not isinstance(st, dict) else st.get
+    if dist == "exponential":
+        return DIST_EXP, 0.0, 0.0
+    if dist == "lognormal":
+        return DIST_LOGNORMAL, float(get("cv") or 0.0), 0.0
+    if dist == "uniform":
+        low, high = float(get("low_ms")), float(get("high_ms"))
+        mean = 0.5 * (low + high)
+        return DIST_UNIFORM, low / mean if mean else 1.0, high / mean if mean else 1.0
+    return DIST_FIXED, 0.0, 0.0

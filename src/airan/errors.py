@@ -1,0 +1,71 @@
+"""User-facing errors: one clear message naming the file, the field and the value.
+
+Every bad input raises :class:`InputError`; the CLI prints its message and exits with code 2.
+Anything else that escapes is a bug in airan, not in the user's input.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+
+class InputError(ValueError):
+    """Bad input from the user: a file, a field path, the offending value, and a hint."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        value: Any = None,
+        choices: Iterable[str] | None = None,
+    ) -> None:
+        self.file = file
+        self.field = field
+        self.value = value
+        self.choices = sorted(choices) if choices is not None else None
+        self.reason = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:")
+        if self.field:
+            parts.append(f"field '{self.field}':")
+        parts.append(self.reason)
+        if self.value is not None and repr(self.value) not in self.reason:
+            parts.append(f"(got {self.value!r})")
+        text = " ".join(parts)
+        if self.choices is not None:
+            close = suggest(str(self.value), self.choices) if self.value is not None else None
+            if close:
+                text += f"; did you mean '{close}'?"
+            shown = ", ".join(self.choices[:25])
+            more = f" (+{len(self.choices) - 25} more)" if len(self.choices) > 25 else ""
+            text += f" Accepted: {shown}{more}."
+        return text
+
+    def with_file(self, file: str) -> InputError:
+        """The same error, attributed to ``file``."""
+        return InputError(
+            self.reason, file=file, field=self.field, value=self.value, choices=self.choices
+        )
+
+
+def suggest(name: str, choices: Iterable[str]) -> str | None:
+    """The closest accepted name to a misspelt one, or None."""
+    options = list(choices)
+    lowered = {c.lower(): c for c in options}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    return lowered[match[0]] if match else None
+
+
+def unknown_name(kind: str, name: str, choices: Iterable[str], *, field: str) -> InputError:
+    """An error for a name that is not in a registry or catalog."""
+    return InputError(f"unknown {kind} {name!r}", field=field, value=name, choices=choices)

@@ -1,0 +1,68 @@
+"""Base-station antenna element patterns, TR 38.901 clause 7.3 Table 7.3-1.
+
+Angles in degrees. ``azimuth_offset_deg`` is the horizontal angle between the direction to
+the UE and the sector boresight (any real value; wrapped to [-180, 180)). ``zenith_deg`` is
+the zenith angle theta of the direction to the UE: 0 = straight up, 90 = horizon,
+180 = straight down. Gains in dBi.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["omni_gain_dbi", "sector_gain_dbi", "wrap_deg"]
+
+
+def wrap_deg(angle_deg: ArrayLike) -> NDArray[np.float64]:
+    """Wrap angles (degrees, any shape) to [-180, 180)."""
+    a = np.asarray(angle_deg, dtype=np.float64)
+    return (a + 180.0) % 360.0 - 180.0
+
+
+def sector_gain_dbi(
+    azimuth_offset_deg: ArrayLike,
+    zenith_deg: ArrayLike,
+    *,
+    tilt_deg: ArrayLike = 0.0,
+    hpbw_deg: float = 65.0,
+    max_att_db: float = 30.0,
+    sla_v_db: float = 30.0,
+    max_gain_dbi: float = 8.0,
+) -> NDArray[np.float64]:
+    """3GPP sector element gain in dBi, TR 38.901 Table 7.3-1.
+
+    A_H(phi)   = -min(12 (phi / phi_3dB)^2, A_max)
+    A_V(theta) = -min(12 ((theta - 90 - tilt) / theta_3dB)^2, SLA_V)
+    A(theta, phi) = -min(-(A_V + A_H), A_max) + G_max
+
+    with phi_3dB = theta_3dB = ``hpbw_deg`` (65 deg), A_max = ``max_att_db`` (30 dB),
+    SLA_V = ``sla_v_db`` (30 dB), G_max = ``max_gain_dbi`` (8 dBi). phi is
+    ``azimuth_offset_deg`` wrapped to [-180, 180); theta is ``zenith_deg`` (90 = horizon).
+
+    Tilt sign: positive ``tilt_deg`` is a downtilt, pointing the beam below the horizon,
+    i.e. the vertical beam centre is at theta = 90 + tilt. (This is the electrical/mechanical
+    tilt applied to the element pattern directly; TR 38.901 models it via the rotation of
+    clause 7.1.3, which for small tilts is equivalent.)
+
+    All angle inputs broadcast; returns float64 array of the broadcast shape, in
+    [G_max - A_max, G_max].
+    """
+    phi = wrap_deg(azimuth_offset_deg)
+    theta = np.asarray(zenith_deg, dtype=np.float64)
+    tilt = np.asarray(tilt_deg, dtype=np.float64)
+    a_h = -np.minimum(12.0 * (phi / hpbw_deg) ** 2, max_att_db)
+    a_v = -np.minimum(12.0 * ((theta - 90.0 - tilt) / hpbw_deg) ** 2, sla_v_db)
+    return np.asarray(-np.minimum(-(a_v + a_h), max_att_db) + max_gain_dbi, dtype=np.float64)
+
+
+def omni_gain_dbi(
+    azimuth_offset_deg: ArrayLike, zenith_deg: ArrayLike, **_ignored: object
+) -> NDArray[np.float64]:
+    """Isotropic 0 dBi antenna, for indoor ceiling-mounted cells (a modelling choice).
+
+    Accepts (and ignores) the keyword arguments of :func:`sector_gain_dbi` so that both can be
+    called the same way. Returns zeros of the broadcast shape of the two angle arrays.
+    """
+    shape = np.broadcast_shapes(np.shape(azimuth_offset_deg), np.shape(zenith_deg))
+    return np.zeros(shape, dtype=np.float64)

@@ -1,0 +1,60 @@
+"""Link-level abstraction: power unit conversions, SINR and SINR-to-spectral-efficiency.
+
+SINR to SE: attenuated Shannon bound (Mogensen et al., "LTE capacity compared to the Shannon
+bound", IEEE VTC 2007), capped at the highest spectral efficiency of the MCS table
+(TS 38.214 Table 5.1.3.1-2, MCS 27 = 7.4063 bit/s/Hz for 256QAM).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from airan.radio.nr import MAX_SE_256QAM
+
+__all__ = ["dbm_to_mw", "mw_to_dbm", "sinr_db", "spectral_efficiency"]
+
+
+def dbm_to_mw(dbm: ArrayLike) -> NDArray[np.float64]:
+    """Power dBm -> mW: 10**(dBm/10). Any shape in, same shape out."""
+    return np.power(10.0, np.asarray(dbm, dtype=np.float64) / 10.0)
+
+
+def mw_to_dbm(mw: ArrayLike) -> NDArray[np.float64]:
+    """Power mW -> dBm: 10 log10(mW). Any shape in, same shape out (0 mW -> -inf)."""
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(np.asarray(mw, dtype=np.float64))
+
+
+def sinr_db(
+    signal_mw: ArrayLike, interference_mw: ArrayLike, noise_mw: ArrayLike
+) -> NDArray[np.float64]:
+    """SINR in dB: 10 log10(S / (I + N)). Powers in mW (linear), broadcast together."""
+    s = np.asarray(signal_mw, dtype=np.float64)
+    i_n = np.asarray(interference_mw, dtype=np.float64) + np.asarray(noise_mw, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(s / i_n)
+
+
+def spectral_efficiency(
+    sinr_db: ArrayLike,
+    *,
+    max_se: float = MAX_SE_256QAM,
+    attenuation: float = 0.75,
+    sinr_gap_db: float = 10.0 * math.log10(1.25),
+    min_sinr_db: float = -10.0,
+) -> NDArray[np.float64]:
+    """Spectral efficiency in bit/s/Hz from SINR in dB (attenuated Shannon, Mogensen 2007).
+
+    SE = attenuation * log2(1 + SINR_lin / 10**(sinr_gap_db/10)), i.e. with the defaults
+    0.75 * log2(1 + SINR/1.25); SE = 0 where SINR < ``min_sinr_db`` (-10 dB); SE capped at
+    ``max_se`` (TS 38.214 Table 5.1.3.1-2 MCS 27 = 7.4063). Any shape in, same shape out.
+    Monotone non-decreasing in SINR. NaN SINR gives SE 0.
+    """
+    x = np.asarray(sinr_db, dtype=np.float64)
+    gap_lin = 10.0 ** (sinr_gap_db / 10.0)
+    se = attenuation * np.log2(1.0 + np.power(10.0, x / 10.0) / gap_lin)
+    se = np.minimum(se, max_se)
+    return np.where(x >= min_sinr_db, se, 0.0)

@@ -1,0 +1,169 @@
+"""5G NR numerology, carrier sizes, TDD patterns and rate arithmetic.
+
+Sources: TS 38.211 Table 4.2-1 (numerology), TS 38.101-1 Table 5.3.2-1 (FR1 N_RB),
+TS 38.101-2 Table 5.3.2-1 (FR2, 120 kHz only), TS 38.306 clause 4.1.2 (peak rate),
+TS 38.214 Table 5.1.3.1-2 (highest spectral efficiencies).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "MAX_SE_64QAM",
+    "MAX_SE_256QAM",
+    "N_RB_TABLE",
+    "OVERHEAD_DL_FR1",
+    "OVERHEAD_UL_FR1",
+    "SCS_KHZ",
+    "SLOT_D",
+    "SLOT_S",
+    "SLOT_U",
+    "SYMBOLS_PER_SLOT",
+    "SUBCARRIERS_PER_PRB",
+    "bits_per_prb_per_slot",
+    "n_prb",
+    "parse_tdd_pattern",
+    "peak_rate_bps",
+    "slot_duration_s",
+    "thermal_noise_dbm",
+]
+
+#: Subcarrier spacing in kHz per numerology mu (TS 38.211 Table 4.2-1).
+SCS_KHZ: dict[int, int] = {0: 15, 1: 30, 2: 60, 3: 120, 4: 240}
+
+#: OFDM symbols per slot, normal cyclic prefix (TS 38.211 Table 4.3.2-1).
+SYMBOLS_PER_SLOT = 14
+#: Subcarriers per resource block (TS 38.211 clause 4.4.4.1).
+SUBCARRIERS_PER_PRB = 12
+
+#: Overhead OH for FR1 downlink / uplink (TS 38.306 clause 4.1.2).
+OVERHEAD_DL_FR1 = 0.14
+OVERHEAD_UL_FR1 = 0.08
+
+#: Highest spectral efficiency, bit/s/Hz: 256QAM MCS 27 of TS 38.214 Table 5.1.3.1-2.
+MAX_SE_256QAM = 7.4063
+#: Highest spectral efficiency, bit/s/Hz: 64QAM MCS 28 of TS 38.214 Table 5.1.3.1-1.
+MAX_SE_64QAM = 5.5547
+
+#: Slot type codes returned by :func:`parse_tdd_pattern`.
+SLOT_D = 0
+SLOT_S = 1
+SLOT_U = 2
+
+#: Maximum transmission bandwidth N_RB, keyed by (channel bandwidth MHz, mu).
+#: mu 0..2: TS 38.101-1 Table 5.3.2-1 (FR1, incl. Rel-17 35/45 MHz).
+#: mu 3: TS 38.101-2 Table 5.3.2-1 (FR2, 120 kHz). The FR2 60 kHz column is not included
+#: because its values differ from the FR1 60 kHz column for the same bandwidth.
+N_RB_TABLE: dict[tuple[int, int], int] = {
+    # SCS 15 kHz
+    (5, 0): 25, (10, 0): 52, (15, 0): 79, (20, 0): 106, (25, 0): 133, (30, 0): 160,
+    (35, 0): 188, (40, 0): 216, (45, 0): 242, (50, 0): 270,
+    # SCS 30 kHz
+    (5, 1): 11, (10, 1): 24, (15, 1): 38, (20, 1): 51, (25, 1): 65, (30, 1): 78,
+    (35, 1): 92, (40, 1): 106, (45, 1): 119, (50, 1): 133, (60, 1): 162, (70, 1): 189,
+    (80, 1): 217, (90, 1): 245, (100, 1): 273,
+    # SCS 60 kHz (FR1)
+    (10, 2): 11, (15, 2): 18, (20, 2): 24, (25, 2): 31, (30, 2): 38, (35, 2): 44,
+    (40, 2): 51, (45, 2): 58, (50, 2): 65, (60, 2): 79, (70, 2): 93, (80, 2): 107,
+    (90, 2): 121, (100, 2): 135,
+    # SCS 120 kHz (FR2)
+    (50, 3): 32, (100, 3): 66, (200, 3): 132, (400, 3): 264,
+}  # fmt: skip
+
+
+def slot_duration_s(mu: int) -> float:
+    """Slot duration in seconds for numerology ``mu`` (TS 38.211 Table 4.2-1): 1e-3 / 2**mu.
+
+    Raises ValueError for mu outside 0..4.
+    """
+    if mu not in SCS_KHZ:
+        raise ValueError(f"numerology mu={mu!r} is not one of {sorted(SCS_KHZ)}")
+    return 1e-3 / float(1 << mu)
+
+
+def n_prb(bandwidth_mhz: float, mu: int) -> int:
+    """Maximum transmission bandwidth N_RB for a channel bandwidth (MHz) and numerology mu.
+
+    TS 38.101-1 Table 5.3.2-1 (FR1; mu 0, 1, 2) and TS 38.101-2 Table 5.3.2-1 (FR2, mu 3).
+    E.g. 100 MHz at mu=1 (30 kHz) -> 273. Raises ValueError naming the combination if the
+    table has no entry for it.
+    """
+    bw = float(bandwidth_mhz)
+    key = (round(bw), int(mu))
+    if abs(bw - key[0]) > 1e-9 or key not in N_RB_TABLE:
+        scs = SCS_KHZ.get(int(mu), "?")
+        raise ValueError(
+            f"no N_RB for bandwidth {bandwidth_mhz} MHz at mu={mu} (SCS {scs} kHz) in "
+            "TS 38.101-1/-2 Table 5.3.2-1; valid bandwidths for this mu: "
+            f"{sorted(b for (b, m) in N_RB_TABLE if m == int(mu))}"
+        )
+    return N_RB_TABLE[key]
+
+
+def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
+    """Parse a TDD slot pattern such as ``"DDDSU"`` into slot codes.
+
+    Letters D (downlink), S (special), U (uplink), case-insensitive; whitespace is not
+    allowed. Returns int8 array of shape (n_slots,): 0 = D, 1 = S, 2 = U (TS 38.213
+    clause 11.1 slot formats, summarised per slot). Raises ValueError on an empty pattern or
+    any other character. FDD is represented by the caller passing no pattern at all.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"TDD pattern must be a non-empty string of D/S/U, got {pattern!r}")
+    codes = {"D": SLOT_D, "S": SLOT_S, "U": SLOT_U}
+    bad = sorted({c for c in pattern.upper() if c not in codes})
+    if bad:
+        raise ValueError(
+            f"TDD pattern {pattern!r} has invalid slot letter(s) {bad}; use only D, S, U"
+        )
+    return np.array([codes[c] for c in pattern.upper()], dtype=np.int8)
+
+
+def bits_per_prb_per_slot(
+    se_bps_hz: ArrayLike, overhead: float, layers: int = 1
+) -> NDArray[np.float64]:
+    """Information bits carried by one PRB in one slot.
+
+    bits = SE * 12 subcarriers * 14 symbols * (1 - overhead) * layers, consistent with
+    TS 38.306 clause 4.1.2 (where SE = Q_m * f * R_max). ``se_bps_hz`` in bit/s/Hz (any
+    shape); returns float64 array of the same shape, in bits.
+    """
+    se = np.asarray(se_bps_hz, dtype=np.float64)
+    return se * (SUBCARRIERS_PER_PRB * SYMBOLS_PER_SLOT * (1.0 - overhead) * layers)
+
+
+def peak_rate_bps(
+    n_prb: int,
+    mu: int,
+    layers: int,
+    qm: int = 8,
+    r_max: float = 948 / 1024,
+    scaling: float = 1.0,
+    overhead: float = OVERHEAD_DL_FR1,
+) -> float:
+    """Approximate peak data rate of one carrier in bit/s (TS 38.306 clause 4.1.2).
+
+    R = v_layers * Q_m * f * R_max * N_PRB * 12 / T_s(mu) * (1 - OH),
+    T_s(mu) = 1e-3 / (14 * 2**mu). E.g. 273 PRB, mu=1, 4 layers, 256QAM, OH 0.14 -> ~2.337e9.
+    """
+    t_s = slot_duration_s(mu) / SYMBOLS_PER_SLOT
+    return float(
+        layers * qm * scaling * r_max * n_prb * SUBCARRIERS_PER_PRB / t_s * (1.0 - overhead)
+    )
+
+
+def thermal_noise_dbm(
+    bandwidth_hz: ArrayLike, noise_figure_db: ArrayLike
+) -> float | NDArray[np.float64]:
+    """Thermal noise power in dBm: -174 dBm/Hz + 10 log10(B / 1 Hz) + NF.
+
+    -174 dBm/Hz is kT at 290 K (TS 38.101-1 / usual evaluation assumption). Inputs broadcast;
+    bandwidth in Hz, noise figure in dB. Returns a float for scalar inputs, else a float64
+    array of the broadcast shape.
+    """
+    b = np.asarray(bandwidth_hz, dtype=np.float64)
+    nf = np.asarray(noise_figure_db, dtype=np.float64)
+    out = -174.0 + 10.0 * np.log10(b) + nf
+    return float(out) if out.ndim == 0 else out

@@ -1,0 +1,258 @@
+"""TR 38.901 (V17) path loss, LOS probability and shadow-fading spread.
+
+Path loss: TR 38.901 clause 7.4.1, Table 7.4.1-1. LOS probability: clause 7.4.2,
+Table 7.4.2-1. Shadow-fading standard deviations: Table 7.4.1-1.
+
+Scenarios (``SCENARIOS``):
+
+- ``"uma"``: Urban Macro (hBS 25 m typical).
+- ``"umi"``: Urban Micro street canyon (hBS 10 m typical).
+- ``"inh"``: Indoor Hotspot office (path loss), InH-Mixed office (LOS probability).
+- ``"inf-sl"``, ``"inf-dl"``, ``"inf-sh"``, ``"inf-dh"``: Indoor Factory with sparse/dense
+  clutter and low/high BS. They share the InF LOS formula and differ in NLOS path loss,
+  LOS probability and NLOS shadow fading.
+
+Conventions: distances in metres, heights in metres, carrier frequency ``fc_ghz`` in GHz as
+in Table 7.4.1-1 (the breakpoint distance uses fc in Hz and c = 3.0e8 m/s), losses in dB.
+All functions are vectorized and broadcast their array arguments.
+
+Simplifications (stated once here, repeated in the docstrings):
+
+- UMa effective environment height hE is fixed at 1 m. TR 38.901 Note 1 draws hE
+  stochastically for UMa (1 m with probability 1/(1+C(d2D, hUT)), else uniform in
+  {12, 15, ..., hUT-1.5}); for hUT <= 13 m the rule gives hE = 1 m anyway.
+- Distances below the model's minimum are clamped: d2D >= 10 m for UMa/UMi and >= 1 m for
+  InH/InF, and d3D is raised to at least sqrt(d2D_min**2 + (hBS - hUT)**2) to stay
+  consistent. Distances above the model's maximum (5 km UMa/UMi, 150 m InH, 600 m InF)
+  are extrapolated with the same formula, not clamped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "C_M_S",
+    "SCENARIOS",
+    "breakpoint_distance_m",
+    "los_probability",
+    "pathloss_db",
+    "shadow_fading_std_db",
+]
+
+#: Speed of light used by TR 38.901 (clause 7.4.1, Note 1 of Table 7.4.1-1).
+C_M_S = 3.0e8
+
+SCENARIOS: tuple[str, ...] = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
+
+#: Minimum 2D distance of each model's validity range (Table 7.4.1-1), metres.
+_MIN_D2D_M: dict[str, float] = {
+    "uma": 10.0,
+    "umi": 10.0,
+    "inh": 1.0,
+    "inf-sl": 1.0,
+    "inf-dl": 1.0,
+    "inf-sh": 1.0,
+    "inf-dh": 1.0,
+}
+
+#: Shadow-fading std (LOS, NLOS) in dB, Table 7.4.1-1.
+_SF_STD_DB: dict[str, tuple[float, float]] = {
+    "uma": (4.0, 6.0),
+    "umi": (4.0, 7.82),
+    "inh": (3.0, 8.03),
+    "inf-sl": (4.3, 5.7),
+    "inf-dl": (4.3, 7.2),
+    "inf-sh": (4.3, 5.9),
+    "inf-dh": (4.3, 4.0),
+}
+
+#: Typical clutter size d_clutter (m) per InF sub-scenario, TR 38.901 Table 7.2-4.
+_INF_D_CLUTTER_M: dict[str, float] = {"inf-sl": 10.0, "inf-dl": 2.0, "inf-sh": 10.0, "inf-dh": 2.0}
+
+#: Effective environment height hE (m) used in the breakpoint distance (fixed, see module doc).
+_H_E_M = 1.0
+
+
+def _check_scenario(scenario: str) -> str:
+    s = str(scenario).lower()
+    if s not in SCENARIOS:
+        raise ValueError(f"unknown TR 38.901 scenario {scenario!r}; choose one of {SCENARIOS}")
+    return s
+
+
+def breakpoint_distance_m(
+    fc_ghz: ArrayLike, h_bs_m: ArrayLike, h_ut_m: ArrayLike
+) -> NDArray[np.float64]:
+    """Breakpoint distance d'BP = 4 h'BS h'UT fc / c, TR 38.901 Table 7.4.1-1 Note 1.
+
+    h' = h - hE with hE = 1 m (fixed for both UMa and UMi, see module doc); fc given in GHz
+    and converted to Hz; c = 3e8 m/s. Inputs broadcast; returns metres (>= 0).
+    Example: fc 3.5 GHz, hBS 25 m, hUT 1.5 m -> 4 * 24 * 0.5 * 3.5e9 / 3e8 = 560 m.
+    """
+    fc = np.asarray(fc_ghz, dtype=np.float64) * 1e9
+    hb = np.asarray(h_bs_m, dtype=np.float64) - _H_E_M
+    hu = np.asarray(h_ut_m, dtype=np.float64) - _H_E_M
+    return np.maximum(4.0 * hb * hu * fc / C_M_S, 0.0)
+
+
+def pathloss_db(
+    scenario: str,
+    d2d_m: ArrayLike,
+    d3d_m: ArrayLike,
+    fc_ghz: ArrayLike,
+    h_bs_m: ArrayLike,
+    h_ut_m: ArrayLike,
+    los: ArrayLike,
+) -> NDArray[np.float64]:
+    """Basic path loss in dB, TR 38.901 V17 Table 7.4.1-1 (no shadow fading, no O2I).
+
+    All array arguments broadcast together; ``los`` is a bool array (True = LOS formula).
+    d2d_m, d3d_m, h_bs_m, h_ut_m in metres; fc_ghz in GHz. Returns float64 array of the
+    broadcast shape.
+
+    - UMa LOS: PL1 = 28.0 + 22 log10(d3D) + 20 log10(fc) for d2D <= d'BP,
+      PL2 = 28.0 + 40 log10(d3D) + 20 log10(fc) - 9 log10(d'BP^2 + (hBS - hUT)^2) beyond.
+      NLOS: max(PL_LOS, 13.54 + 39.08 log10(d3D) + 20 log10(fc) - 0.6 (hUT - 1.5)).
+    - UMi street canyon LOS: PL1 = 32.4 + 21 log10(d3D) + 20 log10(fc),
+      PL2 = 32.4 + 40 log10(d3D) + 20 log10(fc) - 9.5 log10(d'BP^2 + (hBS - hUT)^2).
+      NLOS: max(PL_LOS, 22.4 + 35.3 log10(d3D) + 21.3 log10(fc) - 0.3 (hUT - 1.5)).
+    - InH office LOS: 32.4 + 17.3 log10(d3D) + 20 log10(fc);
+      NLOS: max(PL_LOS, 17.30 + 38.3 log10(d3D) + 24.9 log10(fc)).
+    - InF LOS (all sub-scenarios): 31.84 + 21.50 log10(d3D) + 19.00 log10(fc). NLOS:
+      SL max(LOS, 33 + 25.5 log10 d3D + 20 log10 fc);
+      DL max(LOS, SL, 18.6 + 35.7 log10 d3D + 20 log10 fc) (the table also maxes DL with SL);
+      SH max(LOS, 32.4 + 23.0 log10 d3D + 20 log10 fc);
+      DH max(LOS, 33.63 + 21.9 log10 d3D + 20 log10 fc).
+
+    Breakpoint d'BP uses hE = 1 m for UMa as well as UMi (UMa's stochastic hE is fixed at
+    1 m). d2D is clamped to >= 10 m (UMa/UMi) or >= 1 m (InH/InF) and d3D is raised to at
+    least sqrt(d2D_min^2 + (hBS - hUT)^2); larger distances are extrapolated.
+    """
+    s = _check_scenario(scenario)
+    d2d, d3d, fc, hb, hu, is_los = np.broadcast_arrays(
+        np.asarray(d2d_m, dtype=np.float64),
+        np.asarray(d3d_m, dtype=np.float64),
+        np.asarray(fc_ghz, dtype=np.float64),
+        np.asarray(h_bs_m, dtype=np.float64),
+        np.asarray(h_ut_m, dtype=np.float64),
+        np.asarray(los, dtype=bool),
+    )
+    d_min = _MIN_D2D_M[s]
+    dh = hb - hu
+    d2 = np.maximum(d2d, d_min)
+    d3 = np.maximum(d3d, np.sqrt(d_min**2 + dh**2))
+    lg_d = np.log10(d3)
+    lg_f = np.log10(fc)
+
+    if s in ("uma", "umi"):
+        d_bp = breakpoint_distance_m(fc, hb, hu)
+        if s == "uma":
+            pl1 = 28.0 + 22.0 * lg_d + 20.0 * lg_f
+            pl2 = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * np.log10(d_bp**2 + dh**2)
+            pl_nlos = 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (hu - 1.5)
+        else:
+            pl1 = 32.4 + 21.0 * lg_d + 20.0 * lg_f
+            pl2 = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * np.log10(d_bp**2 + dh**2)
+            pl_nlos = 22.4 + 35.3 * lg_d + 21.3 * lg_f - 0.3 * (hu - 1.5)
+        pl_los = np.where(d2 <= d_bp, pl1, pl2)
+    elif s == "inh":
+        pl_los = 32.4 + 17.3 * lg_d + 20.0 * lg_f
+        pl_nlos = 17.30 + 38.3 * lg_d + 24.9 * lg_f
+    else:
+        pl_los = 31.84 + 21.50 * lg_d + 19.00 * lg_f
+        pl_sl = 33.0 + 25.5 * lg_d + 20.0 * lg_f
+        if s == "inf-sl":
+            pl_nlos = pl_sl
+        elif s == "inf-dl":
+            pl_nlos = np.maximum(pl_sl, 18.6 + 35.7 * lg_d + 20.0 * lg_f)
+        elif s == "inf-sh":
+            pl_nlos = 32.4 + 23.0 * lg_d + 20.0 * lg_f
+        else:  # inf-dh
+            pl_nlos = 33.63 + 21.9 * lg_d + 20.0 * lg_f
+    return np.asarray(np.where(is_los, pl_los, np.maximum(pl_los, pl_nlos)), dtype=np.float64)
+
+
+def los_probability(
+    scenario: str,
+    d2d_m: ArrayLike,
+    h_ut_m: ArrayLike,
+    *,
+    clutter_density: float = 0.4,
+    clutter_height_m: float = 6.0,
+    h_bs_m: ArrayLike = 8.0,
+) -> NDArray[np.float64]:
+    """LOS probability, TR 38.901 clause 7.4.2 Table 7.4.2-1. Returns values in [0, 1].
+
+    ``d2d_m`` (m) and ``h_ut_m`` (m) broadcast (``h_bs_m`` too, for InF-SH/DH); returns a
+    float64 array of the broadcast shape. Variants used:
+
+    - ``"uma"``: Pr = 1 for d2D <= 18 m, else
+      [18/d + exp(-d/63)(1 - 18/d)] * (1 + C'(hUT) * 5/4 * (d/100)^3 * exp(-d/150)),
+      C'(hUT) = 0 for hUT <= 13 m, ((hUT - 13)/10)^1.5 for 13 < hUT <= 23 m (hUT above
+      23 m is treated as 23 m). d2D is the outdoor distance d2D-out.
+    - ``"umi"``: street canyon, Pr = 1 for d <= 18 m, else 18/d + exp(-d/36)(1 - 18/d).
+    - ``"inh"``: InH-Mixed office, Pr = 1 for d <= 1.2 m, exp(-(d - 1.2)/4.7) for
+      1.2 < d < 6.5 m, 0.32 * exp(-(d - 6.5)/32.6) for d >= 6.5 m.
+    - ``"inf-sl"``, ``"inf-dl"``: Pr = exp(-d/k), k = -d_clutter / ln(1 - r), with
+      r = ``clutter_density`` and d_clutter = 10 m (SL) / 2 m (DL) (Table 7.2-4).
+    - ``"inf-sh"``, ``"inf-dh"``: k = -d_clutter / ln(1 - r) * (hBS - hUT)/(hc - hUT),
+      hc = ``clutter_height_m``, d_clutter 10 m (SH) / 2 m (DH). Where hUT >= hc the UT is
+      above the clutter and Pr = 1. Raises ValueError if any hBS <= hc.
+
+    ``clutter_density``, ``clutter_height_m`` and ``h_bs_m`` are used by InF only. Table 7.2-4
+    typical values: SL/SH r = 0.2, hc = 2 m; DL/DH r = 0.6, hc = 6 m.
+    """
+    s = _check_scenario(scenario)
+    d, hu = np.broadcast_arrays(
+        np.asarray(d2d_m, dtype=np.float64), np.asarray(h_ut_m, dtype=np.float64)
+    )
+    if s in ("uma", "umi"):
+        dd = np.maximum(d, 18.0)  # avoids division by ~0; d <= 18 m is set to 1 below
+        if s == "uma":
+            base = 18.0 / dd + np.exp(-dd / 63.0) * (1.0 - 18.0 / dd)
+            c_prime = np.where(hu <= 13.0, 0.0, ((np.clip(hu, 13.0, 23.0) - 13.0) / 10.0) ** 1.5)
+            p = base * (1.0 + c_prime * 1.25 * (dd / 100.0) ** 3 * np.exp(-dd / 150.0))
+        else:
+            p = 18.0 / dd + np.exp(-dd / 36.0) * (1.0 - 18.0 / dd)
+        p = np.where(d <= 18.0, 1.0, p)
+    elif s == "inh":
+        p = np.where(
+            d <= 1.2,
+            1.0,
+            np.where(d < 6.5, np.exp(-(d - 1.2) / 4.7), 0.32 * np.exp(-(d - 6.5) / 32.6)),
+        )
+    else:
+        r = float(clutter_density)
+        if not 0.0 <= r < 1.0:
+            raise ValueError(f"clutter_density must be in [0, 1), got {clutter_density!r}")
+        d_clutter = _INF_D_CLUTTER_M[s]
+        with np.errstate(divide="ignore"):
+            k = -d_clutter / np.log1p(-r) if r > 0.0 else np.inf
+        if s in ("inf-sh", "inf-dh"):
+            hc = float(clutter_height_m)
+            hb = np.broadcast_to(np.asarray(h_bs_m, dtype=np.float64), d.shape)
+            if np.any(hb <= hc):
+                raise ValueError(
+                    f"{s}: h_bs_m must exceed clutter_height_m={hc} (high BS above clutter)"
+                )
+            below = hu < hc
+            ratio = np.where(below, (hb - hu) / np.where(below, hc - hu, 1.0), np.inf)
+            k_eff = k * ratio
+        else:
+            k_eff = np.full(d.shape, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(np.isinf(k_eff), 1.0, np.exp(-np.maximum(d, 0.0) / k_eff))
+    return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+
+
+def shadow_fading_std_db(scenario: str, los: ArrayLike) -> NDArray[np.float64]:
+    """Shadow-fading standard deviation sigma_SF in dB, TR 38.901 Table 7.4.1-1.
+
+    UMa 4 / 6, UMi 4 / 7.82, InH 3 / 8.03 (LOS / NLOS); InF LOS 4.3, NLOS SL 5.7, DL 7.2,
+    SH 5.9, DH 4.0. ``los`` is a bool array of any shape; returns float64 array of that shape.
+    """
+    s = _check_scenario(scenario)
+    sf_los, sf_nlos = _SF_STD_DB[s]
+    return np.where(np.asarray(los, dtype=bool), sf_los, sf_nlos).astype(np.float64)

@@ -1,0 +1,233 @@
+"""Load a scenario from a built-in name or a YAML path, with one clear error per bad input."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from airan.errors import InputError, unknown_name
+from airan.scenario.schema import Scenario
+
+_BUILTIN_PACKAGE = "airan.scenario.builtin"
+
+
+def builtin_scenarios() -> dict[str, str]:
+    """Built-in scenario names and their one-line descriptions."""
+    out: dict[str, str] = {}
+    for entry in sorted(resources.files(_BUILTIN_PACKAGE).iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text())
+            out[entry.name[:-5]] = str(data.get("description", "")).strip().splitlines()[0]
+    return out
+
+
+def load_scenario(path_or_name: str | Path) -> Scenario:
+    """A validated :class:`Scenario` from a built-in name (``factory``) or a YAML file path.
+
+    Raises :class:`InputError` naming the file, the field path and the bad value.
+    """
+    text, label = _read(path_or_name)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
+    if not isinstance(data, dict):
+        raise InputError("a scenario must be a YAML mapping (key: value)", file=label)
+    return scenario_from_dict(data, label=label)
+
+
+def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as a dict (the parsed YAML)."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, data, label) from None
+    try:
+        check_references(scenario)
+    except InputError as exc:
+        raise exc.with_file(label) from None
+    return scenario
+
+
+def _read(path_or_name: str | Path) -> tuple[str, str]:
+    name = str(path_or_name)
+    builtins = builtin_scenarios()
+    if name in builtins:
+        res = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.yaml")
+        return res.read_text(), f"{name} (built-in)"
+    path = Path(name)
+    if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
+        raise unknown_name("scenario", name, builtins, field="SCENARIO")
+    if not path.exists():
+        raise InputError("file not found", file=name)
+    if not path.is_file():
+        raise InputError("not a file", file=name)
+    try:
+        return path.read_text(), name
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", file=name) from None
+
+
+def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
+    err = exc.errors(include_url=False)[0]
+    loc = err["loc"]
+    field = _field_path(loc, data)
+    value = err.get("input")
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1], data)
+        key = str(loc[-1])
+        return InputError(
+            f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
+        ) if allowed else InputError(f"unknown field {key!r}", file=label, field=field)
+    if err["type"] == "missing":
+        return InputError("required field is missing", file=label, field=field)
+    if isinstance(value, dict | list):
+        value = None
+    return InputError(msg, file=label, field=field, value=value)
+
+
+def _field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """A readable field path: ``services[detect].rate_hz`` (list items named by their name)."""
+    text = ""
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            item = node[key] if _has(node, key) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            text += f"[{name or key}]"
+        elif isinstance(key, str) and ("Area" in key or key.startswith("function-")):
+            continue  # pydantic's label for a union member, not a field
+        else:
+            text += ("." if text else "") + str(key)
+        node = node[key] if _has(node, key) else None
+    return text
+
+
+def _has(node: Any, key: Any) -> bool:
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(node, list) and isinstance(key, int) and key < len(node)
+
+
+def _get(data: Any, loc: tuple[Any, ...]) -> Any:
+    node = data
+    for key in loc:
+        if not _has(node, key):
+            return None
+        node = node[key]
+    return node
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str] | None:
+    """Field names accepted at ``loc`` (walking the schema alongside the data)."""
+    from pydantic import BaseModel
+
+    model: Any = Scenario
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(key))
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return None
+
+
+def _inner_model(annotation: Any) -> Any:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def check_references(s: Scenario) -> None:
+    """Names that must refer to something: GPUs, models, services, nodes, sites, policies."""
+    from airan.catalog import load_gpus, load_models
+    from airan.policy import is_known_policy, policy_names
+
+    gpus = load_gpus()
+    models = load_models()
+    _unique([c.name for c in s.cell_sites], "cell_sites")
+    _unique([n.name for n in s.nodes], "nodes")
+    _unique([c.name for c in s.compute_sites], "compute_sites")
+    _unique([f.name for f in s.fleets], "fleets")
+    _unique([v.name for v in s.services], "services")
+    nodes = s.node_names()
+    _unique(nodes, "cell_sites/nodes")
+    if s.radio.model == "nr" and not nodes[: len(nodes) - len(s.nodes)]:
+        raise InputError("the nr radio needs at least one cell site", field="cell_sites")
+    if not s.cell_site_names():
+        raise InputError("at least one cell site is needed", field="cell_sites")
+    service_names = [v.name for v in s.services]
+    for v in s.services:
+        if v.model not in models:
+            raise unknown_name("model", v.model, models, field=f"services[{v.name}].model")
+        if v.service_time is None and models[v.model].service_time_ms is None and not models[v.model].gflops:
+            raise InputError("model has neither FLOPs nor a service time", field=f"services[{v.name}].model")
+        st = v.service_time
+        if st is not None:
+            if st.dist in ("fixed", "exponential", "lognormal") and st.mean_ms is None:
+                raise InputError(f"a {st.dist} service time needs mean_ms", field=f"services[{v.name}].service_time.mean_ms")
+            if st.dist == "lognormal" and st.cv is None:
+                raise InputError("a lognormal service time needs cv", field=f"services[{v.name}].service_time.cv")
+            if st.dist == "uniform" and (st.low_ms is None or st.high_ms is None or st.low_ms > st.high_ms):
+                raise InputError("a uniform service time needs low_ms <= high_ms", field=f"services[{v.name}].service_time")
+    for f in s.fleets:
+        for i, name in enumerate(f.services):
+            if name not in service_names:
+                raise unknown_name("service", name, service_names, field=f"fleets[{f.name}].services[{i}]")
+        if f.accelerator != "none" and f.accelerator not in gpus:
+            raise unknown_name("accelerator", f.accelerator, [*gpus, "none"], field=f"fleets[{f.name}].accelerator")
+    for c in s.compute_sites:
+        if c.at not in nodes:
+            raise unknown_name("node", c.at, nodes, field=f"compute_sites[{c.name}].at")
+        for j, g in enumerate(c.gpus):
+            if g.type not in gpus:
+                raise unknown_name("GPU", g.type, gpus, field=f"compute_sites[{c.name}].gpus[{j}].type")
+    if s.generated_compute_sites is not None:
+        for j, g in enumerate(s.generated_compute_sites.gpus):
+            if g.type not in gpus:
+                raise unknown_name("GPU", g.type, gpus, field=f"generated_compute_sites.gpus[{j}].type")
+    for i, link in enumerate(s.transport.links):
+        for end in ("a", "b"):
+            name = getattr(link, end)
+            if name not in nodes:
+                raise unknown_name("node", name, nodes, field=f"transport.links[{i}].{end}")
+        if link.a == link.b:
+            raise InputError("a link must join two different nodes", field=f"transport.links[{i}]", value=link.a)
+    if s.transport.backhaul is not None and s.transport.backhaul.to not in nodes:
+        raise unknown_name("node", s.transport.backhaul.to, nodes, field="transport.backhaul.to")
+    if not is_known_policy(s.policy):
+        raise unknown_name("policy", s.policy, policy_names(), field="policy")
+    if not s.compute_sites and s.generated_compute_sites is None:
+        # Everything runs on the devices: allowed, but only the local policy makes sense.
+        pass
+
+
+def _unique(names: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InputError(f"duplicate name {n!r}", field=field, value=n)
+        seen.add(n)

@@ -1,0 +1,268 @@
+"""The scenario file format: a pydantic schema, in the units a user writes (ms, MB, km, Gbps).
+
+Every input enters airan here and is validated here; :mod:`airan.engine.world` converts it once to
+SI arrays and nothing downstream re-validates. Defaults cite their source (see DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Carrier(_Strict):
+    """One NR carrier (TS 38.104 band, TS 38.211 numerology, TS 38.101-1 bandwidth)."""
+
+    band: str = "n78"
+    fc_ghz: PosFloat = 3.5  # n78 centre, TS 38.101-1 Table 5.2-1
+    bandwidth_mhz: PosFloat = 100.0  # 273 PRB at 30 kHz, TS 38.101-1 Table 5.3.2-1
+    numerology: int = Field(1, ge=0, le=4)  # 30 kHz SCS, 0.5 ms slot, TS 38.211 Table 4.2-1
+    tdd_pattern: str | None = "DDDSU"  # common n78 pattern (DOMAIN.md "TDD wait for UL"); None = FDD
+    tx_power_dbm: float = Field(46.0, le=70)  # gNB per sector, TR 38.901 evaluation assumption 46-49
+    dl_layers: int = Field(2, ge=1, le=8)
+    ul_layers: int = Field(1, ge=1, le=4)
+
+    @field_validator("tdd_pattern")
+    @classmethod
+    def _pattern_letters(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v or any(ch not in "DSUdsu" for ch in v):
+            raise ValueError(f"TDD pattern must use only the letters D, S, U (got {v!r})")
+        if "U" not in v.upper():
+            raise ValueError(f"TDD pattern {v!r} has no uplink slot 'U'")
+        return v.upper()
+
+
+class HexLayout(_Strict):
+    """A hexagonal grid of sites: ``rings`` rings around a centre site, ``isd_m`` apart."""
+
+    rings: int = Field(ge=0, le=40)
+    isd_m: PosFloat
+    center_m: tuple[float, float] = (0.0, 0.0)
+
+
+class CellSite(_Strict):
+    """A cell site: a mast (or ceiling point) with one or three sectors of the carrier."""
+
+    name: str
+    position_m: tuple[float, float]
+    height_m: PosFloat = 25.0  # UMa hBS, TR 38.901 Table 7.4.1-1
+    sectors: Literal[1, 3] = 3
+    downtilt_deg: float = Field(12.0, ge=0, le=90)  # TR 36.814 / 38.901 system-level assumption
+    carrier: Carrier | None = None
+
+
+class CellLayout(_Strict):
+    """A generated set of cell sites (named ``<prefix><i>``)."""
+
+    hex: HexLayout
+    name_prefix: str = "site"
+    height_m: PosFloat = 25.0
+    sectors: Literal[1, 3] = 3
+    downtilt_deg: float = Field(12.0, ge=0, le=90)
+
+
+class Radio(_Strict):
+    """How the air interface is modelled.
+
+    ``nr``: TR 38.901 path loss, SINR, PRB scheduling per slot. ``ideal``: zero delay, unlimited
+    capacity (for validation). ``fixed``: every device has its own FIFO link of a fixed rate.
+    """
+
+    model: Literal["nr", "ideal", "fixed"] = "nr"
+    environment: str = "uma"
+    scheduler: Literal["rr", "pf"] = "rr"
+    ul_access: Literal["sr", "configured_grant"] = "sr"
+    sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
+    grant_delay_ms: NonNegFloat = 2.0  # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
+    dl_sched_delay_ms: NonNegFloat = 0.5  # one slot of gNB processing before the first DL slot
+    ue_tx_power_dbm: float = 23.0  # power class 3, TS 38.101-1
+    ul_p0_dbm: float = -85.0  # open-loop power control P0 per PRB, TS 38.213 7.1.1 (assumption)
+    ul_alpha: float = Field(0.8, ge=0, le=1)  # fractional path-loss compensation (TS 38.213)
+    ue_noise_figure_db: NonNegFloat = 9.0  # DOMAIN.md "UE 7-9 dB"
+    gnb_noise_figure_db: NonNegFloat = 5.0  # DOMAIN.md "NF gNB ~5 dB"
+    initial_load: Fraction = 0.5  # interference weight of other cells before any load is measured
+    load_time_constant_ms: PosFloat = 100.0  # EWMA of each cell's PRB use, for interference
+    shadowing: bool = True
+    min_sinr_db: float = -10.0  # below this a UE gets no rate (Mogensen et al. VTC 2007)
+    fixed_ul_rate_mbps: PosFloat = 80.0  # VLA-Perf 5G SA preset (DOMAIN.md)
+    fixed_dl_rate_mbps: PosFloat = 500.0  # VLA-Perf 5G SA preset (DOMAIN.md)
+    fixed_latency_ms: NonNegFloat = 0.0
+
+    @field_validator("environment")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        if v.lower() not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment {v!r}; accepted: {', '.join(ENVIRONMENTS)}")
+        return v.lower()
+
+
+class Node(_Strict):
+    """A transport node that is not a cell site: an aggregation point, a regional edge, a cloud."""
+
+    name: str
+    position_m: tuple[float, float] | None = None
+
+
+class GpuGroup(_Strict):
+    type: str
+    count: int = Field(ge=1, le=100_000)
+
+
+class Batching(_Strict):
+    """Dynamic batching: a GPU takes up to ``max_batch`` requests of one model, waiting at most
+    ``max_wait_ms`` for the oldest before it starts a smaller batch (Triton-style)."""
+
+    max_batch: int = Field(8, ge=1, le=1024)
+    max_wait_ms: NonNegFloat = 2.0
+
+
+class ComputeSite(_Strict):
+    """GPUs at a node: a cell site (``kind: cell``), a regional edge or a cloud."""
+
+    name: str
+    at: str
+    kind: Literal["cell", "edge", "cloud"] = "edge"
+    gpus: list[GpuGroup] = Field(min_length=1)
+    queue_limit: int = Field(1024, ge=1)
+    batching: Batching = Batching()
+
+
+class GeneratedComputeSites(_Strict):
+    """GPUs at every ``every``-th cell site (a share of the sites, named ``gpu-<site>``)."""
+
+    every: int = Field(ge=1)
+    gpus: list[GpuGroup] = Field(min_length=1)
+    queue_limit: int = Field(1024, ge=1)
+    batching: Batching = Batching()
+
+
+class Link(_Strict):
+    """A bidirectional transport link: fibre propagation 4.9 us/km plus serialization."""
+
+    a: str
+    b: str
+    fiber_km: NonNegFloat
+    capacity_gbps: PosFloat = 10.0
+    extra_delay_ms: NonNegFloat = 0.0  # routing/peering delay beyond the fibre (e.g. internet)
+
+
+class Backhaul(_Strict):
+    """Links every cell site that has none to the node ``to``: fibre = route_factor x distance."""
+
+    to: str
+    capacity_gbps: PosFloat = 10.0
+    route_factor: PosFloat = 1.5
+    extra_delay_ms: NonNegFloat = 0.0
+
+
+class Transport(_Strict):
+    hop_delay_us: NonNegFloat = 5.0  # per switch/router hop (assumption; store-and-forward)
+    queue_limit_ms: PosFloat = 200.0  # a link buffer holding more than this drops (link_full)
+    links: list[Link] = []
+    backhaul: Backhaul | None = None
+
+
+class RectArea(_Strict):
+    x_m: tuple[float, float]
+    y_m: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RectArea:
+        if self.x_m[0] > self.x_m[1] or self.y_m[0] > self.y_m[1]:
+            raise ValueError("area bounds must be [low, high]")
+        return self
+
+
+class DiscArea(_Strict):
+    center_m: tuple[float, float]
+    radius_m: PosFloat
+
+
+class Fleet(_Strict):
+    """A group of identical devices placed uniformly in an area, each running ``services``."""
+
+    name: str
+    count: int = Field(ge=0, le=50_000_000)
+    area: RectArea | DiscArea | None = None  # None: uniform over the cell layout's bounding box
+    height_m: PosFloat = 1.5
+    accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
+    services: list[str] = Field(min_length=1)
+    ul_buffer_kb: PosFloat = 1000.0  # UE uplink buffer; beyond it requests drop (buffer_full)
+
+
+class ServiceTime(_Strict):
+    """A measured service time distribution for a model (overrides the roofline)."""
+
+    dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
+    mean_ms: PosFloat | None = None
+    cv: NonNegFloat | None = None
+    low_ms: NonNegFloat | None = None
+    high_ms: NonNegFloat | None = None
+
+
+class Service(_Strict):
+    """A stream of inference requests from every device of the fleets that run it."""
+
+    name: str
+    model: str
+    rate_hz: PosFloat
+    arrivals: Literal["periodic", "poisson"] = "periodic"
+    jitter_ms: NonNegFloat = 0.0  # periodic: each arrival shifted by U(0, jitter)
+    ul_kb: NonNegFloat = 15.0  # 224x224 JPEG ~15 KB (DOMAIN.md, vla-perf)
+    dl_kb: NonNegFloat = 0.1
+    deadline_ms: PosFloat
+    target_hit_ratio: Fraction = 0.99
+    service_time: ServiceTime | None = None
+
+
+class Engine(_Strict):
+    decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
+    trace_limit: int = Field(200_000, ge=0)  # every request up to this many is kept in the trace
+    trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction
+
+
+class Scenario(_Strict):
+    """A complete airan scenario."""
+
+    name: str
+    description: str = ""
+    duration_s: PosFloat = 10.0
+    seed: int = 1
+    policy: str = "deadline-aware"
+    admission: Literal["none", "strict"] = "none"
+    radio: Radio = Radio()
+    carrier: Carrier = Carrier()
+    cell_sites: list[CellSite] = []
+    cell_layout: CellLayout | None = None
+    nodes: list[Node] = []
+    compute_sites: list[ComputeSite] = []
+    generated_compute_sites: GeneratedComputeSites | None = None
+    transport: Transport = Transport()
+    fleets: list[Fleet] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    engine: Engine = Engine()
+
+    def cell_site_names(self) -> list[str]:
+        names = [s.name for s in self.cell_sites]
+        if self.cell_layout is not None:
+            from airan.radio.geometry import hex_grid
+
+            n = len(hex_grid(self.cell_layout.hex.rings, self.cell_layout.hex.isd_m))
+            names += [f"{self.cell_layout.name_prefix}{i}" for i in range(n)]
+        return names
+
+    def node_names(self) -> list[str]:
+        return self.cell_site_names() + [n.name for n in self.nodes]

@@ -1,0 +1,133 @@
+"""GPU catalog against the DOMAIN.md GPU table (/work/shared/design/DOMAIN.md, 'GPUs')."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+import yaml
+
+from airan.catalog import GpuSpec, load_gpus, parse_gpus
+
+# id: (memory GB, TB/s, BF16 TFLOPS, FP8 TFLOPS or None, FP4 TFLOPS dense or None, TDP W),
+# copied from the DOMAIN.md GPU table (dense). Thor FP4 is "2,070 sparse" -> 1035 dense; Orin and
+# Thor TDP are the top of their 15-60 W and 40-130 W ranges.
+DOMAIN_GPUS: dict[str, tuple[float, float, float, float | None, float | None, float]] = {
+    "A100-40GB": (40, 1.555, 312, None, None, 400),
+    "A100-80GB": (80, 2.039, 312, None, None, 400),
+    "H100": (80, 3.35, 989, 1979, None, 700),
+    "H200": (141, 4.8, 989, 1979, None, 700),
+    "B200": (180, 8, 2250, 4500, 9000, 1000),
+    "GB200": (186, 8, 2500, 5000, 10000, 1200),
+    "L4": (24, 0.300, 121, 242.5, None, 72),
+    "L40S": (48, 0.864, 362, 733, None, 350),
+    "RTX4090": (24, 1.008, 165, 330, None, 450),
+    "JetsonOrin": (64, 0.205, 67, None, None, 60),
+    "JetsonThor": (128, 0.27, 258.5, None, 2070 / 2, 130),
+}
+
+NUMERIC_FIELDS = ("memory_gb", "mem_bw_tbps", "tflops", "tdp_w", "idle_w", "price_usd")
+
+
+def test_every_domain_gpu_present_plus_cpus() -> None:
+    gpus = load_gpus()
+    assert set(DOMAIN_GPUS) | {"CPU", "DeviceCPU"} == set(gpus)
+
+
+@pytest.mark.parametrize("gid", sorted(DOMAIN_GPUS))
+def test_domain_table_values(gid: str) -> None:
+    mem, bw, bf16, fp8, fp4, tdp = DOMAIN_GPUS[gid]
+    g = load_gpus()[gid]
+    assert g.memory_gb == mem
+    assert g.mem_bw_tbps == bw
+    assert g.tflops.bf16 == bf16
+    assert g.tflops.fp16 == bf16  # catalog convention: fp16 = bf16
+    if fp8 is not None:
+        assert g.tflops.fp8 == fp8
+        assert g.tflops.int8 == fp8  # convention: int8 = fp8 where FP8 tensor cores exist
+    assert g.tflops.fp4 == fp4
+    assert g.tdp_w == tdp
+    assert 0 < g.idle_w < g.tdp_w
+    assert g.mem_bw_bytes_s == pytest.approx(bw * 1e12)
+
+
+def test_ampere_and_orin_have_no_fp8() -> None:
+    gpus = load_gpus()
+    for gid in ("A100-40GB", "A100-80GB", "JetsonOrin"):
+        assert gpus[gid].tflops.fp8 is None
+    assert gpus["A100-80GB"].tflops.int8 == 624  # A100 datasheet, dense INT8 TOPS
+    assert gpus["JetsonOrin"].tflops.int8 == 138  # 275 sparse INT8 TOPS / 2
+
+
+def test_thor_fp8_derived_from_bf16() -> None:
+    thor = load_gpus()["JetsonThor"]
+    assert thor.tflops.fp8 == pytest.approx(2 * 258.5, rel=1e-3)
+
+
+def test_every_number_has_a_source() -> None:
+    for gid, g in load_gpus().items():
+        for field in NUMERIC_FIELDS:
+            assert g.source.get(field), f"{gid}.{field} has no source"
+        if g.kind == "cpu":
+            assert all("assumption" in g.source[f] for f in ("memory_gb", "mem_bw_tbps", "tflops"))
+        assert "assumption" in g.source["idle_w"]
+        assert "override in scenario" in g.source["price_usd"]
+
+
+def test_precision_fallback() -> None:
+    gpus = load_gpus()
+    a100 = gpus["A100-80GB"]
+    assert a100.peak_flops("fp8") == (624e12, "int8")
+    assert a100.peak_flops("fp4") == (624e12, "int8")
+    assert a100.peak_flops("bf16") == (312e12, "bf16")
+    assert gpus["H100"].peak_flops("fp4") == (1979e12, "fp8")
+    assert gpus["B200"].peak_flops("fp4") == (9000e12, "fp4")
+    assert gpus["CPU"].peak_flops("fp8")[1] == "int8"
+    # fallback never goes to a narrower type
+    assert gpus["H100"].peak_flops("fp32") == (67e12, "fp32")
+    with pytest.raises(ValueError):
+        gpus["B200"].peak_flops("fp32")  # no fp32 listed, nothing wider
+    with pytest.raises(ValueError):
+        a100.peak_flops("fp6")
+
+
+def _entry() -> dict[str, object]:
+    return {
+        "name": "x",
+        "kind": "edge",
+        "memory_gb": 1,
+        "mem_bw_tbps": 0.1,
+        "tflops": {"bf16": 1},
+        "tdp_w": 10,
+        "idle_w": 1,
+        "price_usd": 1,
+    }
+
+
+def test_unknown_field_rejected() -> None:
+    GpuSpec.model_validate(_entry())
+    with pytest.raises(pydantic.ValidationError):
+        GpuSpec.model_validate({**_entry(), "hbm_gen": 3})
+    with pytest.raises(pydantic.ValidationError):
+        GpuSpec.model_validate({**_entry(), "tflops": {"bf16": 1, "tf32": 2}})
+    text = "X:\n  name: x\n  kind: edge\n  memory_gb: 1\n  mem_bw_tbps: 0.1\n  tflops: {bf16: 1}\n"
+    text += "  tdp_w: 10\n  idle_w: 1\n  price_usd: 1\n  colour: green\n"
+    with pytest.raises(pydantic.ValidationError):
+        parse_gpus(yaml.safe_load(text))
+
+
+def test_invalid_values_rejected() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        GpuSpec.model_validate({**_entry(), "idle_w": 20})  # idle above TDP
+    with pytest.raises(pydantic.ValidationError):
+        GpuSpec.model_validate({**_entry(), "tflops": {}})
+    with pytest.raises(pydantic.ValidationError):
+        GpuSpec.model_validate({**_entry(), "kind": "quantum"})
+
+
+def test_load_from_path_and_cache_isolation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "g.yaml"
+    p.write_text(yaml.safe_dump({"X": _entry()}))
+    assert list(load_gpus(p)) == ["X"]
+    d = load_gpus()
+    d.pop("H100")
+    assert "H100" in load_gpus()

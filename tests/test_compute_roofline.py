@@ -1,0 +1,176 @@
+"""Roofline service times against published latencies (DOMAIN.md 'Model costs', 'Physical-AI').
+
+Tolerances are stated per test; the published figures are written out here, not taken from the
+catalog.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from airan.catalog import GpuSpec, ModelSpec, load_gpus, load_models
+from airan.compute import (
+    DIST_DETERMINISTIC,
+    DIST_EXPONENTIAL,
+    DIST_LOGNORMAL,
+    DIST_UNIFORM,
+    batch_service_time_s,
+    sample_service_factors,
+    service_factor,
+    service_time_distribution,
+    service_time_table_s,
+)
+
+
+@pytest.fixture(scope="module")
+def gpus() -> dict[str, GpuSpec]:
+    return load_gpus()
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, ModelSpec]:
+    return load_models()
+
+
+@pytest.mark.parametrize("mid", ["resnet50", "yolov8m", "vit-b16", "llm-7b", "openvla-7b"])
+@pytest.mark.parametrize("gid", ["A100-80GB", "H100", "L4", "JetsonOrin", "JetsonThor", "CPU"])
+def test_batch_time_grows_and_per_item_time_falls(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec], mid: str, gid: str
+) -> None:
+    table = service_time_table_s(models[mid], gpus[gid], 64)
+    t = table[1:]
+    b = np.arange(1, 65)
+    assert np.all(np.diff(t) >= 0) and t[-1] > t[0]
+    per_item = t / b
+    assert np.all(np.diff(per_item) <= 1e-15) and per_item[-1] < per_item[0]
+
+
+def test_resnet50_h100_offline_throughput(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec]
+) -> None:
+    # MLPerf Inference H100 ResNet-50 Offline: 88,714 img/s; within 15% at batch 256.
+    b = 256
+    throughput = b / batch_service_time_s(models["resnet50"], gpus["H100"], b)
+    assert throughput == pytest.approx(88_714, rel=0.15)
+
+
+def test_resnet50_orin_single_stream(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec]
+) -> None:
+    # MLPerf Jetson AGX Orin ResNet-50 SingleStream p90 0.64 ms; within 30% at batch 1.
+    t = batch_service_time_s(models["resnet50"], gpus["JetsonOrin"], 1)
+    assert t == pytest.approx(0.64e-3, rel=0.30)
+
+
+@pytest.mark.parametrize(("mid", "ms"), [("yolov8n", 0.99), ("yolov8s", 1.20), ("yolov8m", 1.83)])
+def test_yolov8_a100_batch1(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec], mid: str, ms: float
+) -> None:
+    # Ultralytics YOLOv8 A100 TensorRT latency at batch 1; within 30%.
+    t = batch_service_time_s(models[mid], gpus["A100-80GB"], 1)
+    assert t == pytest.approx(ms * 1e-3, rel=0.30)
+
+
+@pytest.mark.parametrize(
+    ("gid", "ms", "rel"),
+    [("A100-80GB", 55.1, 0.15), ("H100", 30.7, 0.15), ("JetsonThor", 380.5, 0.25)],
+)
+def test_openvla_batch1(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec], gid: str, ms: float, rel: float
+) -> None:
+    # vla-perf OpenVLA-7B batch-1 rooflines (DOMAIN.md Physical-AI workloads).
+    t = batch_service_time_s(models["openvla-7b"], gpus[gid], 1)
+    assert t == pytest.approx(ms * 1e-3, rel=rel)
+
+
+def test_openvla_b100_like_gpu(models: dict[str, ModelSpec]) -> None:
+    # vla-perf B100 13.1 ms (within 15%); B100 = 8 TB/s, 1750 dense BF16 TFLOPS (NVIDIA Blackwell
+    # architecture brief), not in the catalog, so it is built here.
+    b100 = GpuSpec(
+        name="B100", memory_gb=192, mem_bw_tbps=8, tflops={"bf16": 1750, "fp8": 3500},
+        tdp_w=700, idle_w=100, price_usd=0, kind="datacenter",
+    )  # fmt: skip
+    t = batch_service_time_s(models["openvla-7b"], b100, 1)
+    assert t == pytest.approx(13.1e-3, rel=0.15)
+
+
+def test_openvla_decode_is_memory_bound(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec]
+) -> None:
+    # Batch-1 decode reads all LLM weights per token: doubling bandwidth must nearly halve it.
+    vla = models["openvla-7b"]
+    h100 = gpus["H100"]
+    fast = h100.model_copy(update={"mem_bw_tbps": 2 * h100.mem_bw_tbps})
+    ratio = batch_service_time_s(vla, fast, 1) / batch_service_time_s(vla, h100, 1)
+    assert 0.5 < ratio < 0.6
+
+
+def test_precision_fallback_scales_bytes(models: dict[str, ModelSpec]) -> None:
+    # An fp8 LLM on a GPU with only bf16 reads twice the weight bytes in decode.
+    llm = models["llm-7b"]
+    kw = {"name": "g", "memory_gb": 80, "mem_bw_tbps": 1.0, "tdp_w": 1, "idle_w": 0,
+          "price_usd": 0, "kind": "edge"}  # fmt: skip
+    fp8 = GpuSpec.model_validate({**kw, "tflops": {"bf16": 1000, "fp8": 1000}})
+    bf16 = GpuSpec.model_validate({**kw, "tflops": {"bf16": 1000}})
+    ratio = batch_service_time_s(llm, bf16, 1) / batch_service_time_s(llm, fp8, 1)
+    assert ratio == pytest.approx(2.0, rel=0.02)
+
+
+def test_fixed_service_time(gpus: dict[str, GpuSpec]) -> None:
+    m = ModelSpec(name="fixed", service_time_ms=7.5)
+    for b in (1, 4, 32):
+        assert batch_service_time_s(m, gpus["L4"], b) == 7.5e-3
+    table = service_time_table_s(m, gpus["H100"], 8)
+    assert table[0] == 0.0 and np.all(table[1:] == 7.5e-3)
+    assert service_time_distribution(m) == (DIST_DETERMINISTIC, 0.0, 0.0)
+
+
+def test_table_shape_and_consistency(
+    models: dict[str, ModelSpec], gpus: dict[str, GpuSpec]
+) -> None:
+    m, g = models["yolov8s"], gpus["L40S"]
+    table = service_time_table_s(m, g, 16)
+    assert table.shape == (17,) and table.dtype == np.float64
+    assert table[0] == 0.0
+    assert batch_service_time_s(m, g, 0) == 0.0
+    for b in (1, 5, 16):
+        assert table[b] == pytest.approx(batch_service_time_s(m, g, b), rel=1e-12)
+    assert service_time_table_s(m, g, 0).shape == (1,)
+    with pytest.raises(ValueError):
+        batch_service_time_s(m, g, -1)
+
+
+@pytest.mark.parametrize(
+    ("dist", "kind", "mean_ms", "cv"),
+    [
+        ({"dist": "exponential", "mean_ms": 4.0}, DIST_EXPONENTIAL, 4.0, 1.0),
+        ({"dist": "lognormal", "mean_ms": 4.0, "cv": 0.5}, DIST_LOGNORMAL, 4.0, 0.5),
+        (
+            {"dist": "uniform", "low_ms": 2.0, "high_ms": 6.0},
+            DIST_UNIFORM,
+            4.0,
+            (6 - 2) / 12**0.5 / 4,
+        ),
+    ],
+)
+def test_distributions_unit_mean_factor(
+    gpus: dict[str, GpuSpec], dist: dict[str, object], kind: int, mean_ms: float, cv: float
+) -> None:
+    m = ModelSpec.model_validate({"name": "d", "service_time_ms": dist})
+    assert batch_service_time_s(m, gpus["H100"], 3) == pytest.approx(mean_ms * 1e-3)
+    k, p1, p2 = service_time_distribution(m)
+    assert k == kind
+    rng = np.random.default_rng(1)
+    n = 200_000
+    f = sample_service_factors(k, p1, p2, rng, n)
+    assert f.mean() == pytest.approx(1.0, abs=0.01)
+    assert f.std() / f.mean() == pytest.approx(cv, rel=0.03)
+    # the scalar kernel agrees with the vectorized reference in distribution
+    u = rng.random(n)
+    z = rng.standard_normal(n)
+    g = np.array(
+        [service_factor(k, p1, p2, ui, zi) for ui, zi in zip(u[:20_000], z[:20_000], strict=True)]
+    )
+    assert g.mean() == pytest.approx(1.0, abs=0.03)
+    assert np.all(g >= 0)

@@ -1,0 +1,218 @@
+"""TR 38.901 path loss / LOS probability / shadow fading against hand-computed values."""
+
+from math import exp, log, log10, sqrt
+
+import numpy as np
+import pytest
+
+from airan.radio.pathloss import (
+    SCENARIOS,
+    breakpoint_distance_m,
+    los_probability,
+    pathloss_db,
+    shadow_fading_std_db,
+)
+
+FC = 3.5  # GHz
+
+
+def d3(d2d: float, h_bs: float, h_ut: float) -> float:
+    return sqrt(d2d**2 + (h_bs - h_ut) ** 2)
+
+
+def pl(scenario, d2d, h_bs, h_ut, los, fc=FC):
+    return float(pathloss_db(scenario, d2d, d3(d2d, h_bs, h_ut), fc, h_bs, h_ut, los))
+
+
+# ---------------------------------------------------------------- UMa (hBS 25, hUT 1.5)
+def test_uma_breakpoint():
+    # d'BP = 4 * (25-1) * (1.5-1) * 3.5e9 / 3e8 = 560 m
+    assert float(breakpoint_distance_m(3.5, 25.0, 1.5)) == pytest.approx(560.0)
+
+
+def test_uma_los_below_breakpoint():
+    d = d3(200.0, 25.0, 1.5)
+    expected = 28.0 + 22 * log10(d) + 20 * log10(3.5)
+    assert pl("uma", 200.0, 25.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
+    # 28 + 22 * 2.30402 + 20 * 0.54407 = 28 + 50.688 + 10.881
+    assert expected == pytest.approx(89.57, abs=0.01)
+
+
+def test_uma_los_above_breakpoint():
+    d = d3(1500.0, 25.0, 1.5)
+    expected = 28.0 + 40 * log10(d) + 20 * log10(3.5) - 9 * log10(560.0**2 + 23.5**2)
+    assert pl("uma", 1500.0, 25.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
+
+
+def test_uma_los_continuous_at_breakpoint():
+    lo = pl("uma", 560.0 - 1e-6, 25.0, 1.5, True)
+    hi = pl("uma", 560.0 + 1e-6, 25.0, 1.5, True)
+    assert lo == pytest.approx(hi, abs=1e-3)
+
+
+def test_uma_nlos():
+    for d2d in (200.0, 1500.0):
+        d = d3(d2d, 25.0, 1.5)
+        nlos_prime = 13.54 + 39.08 * log10(d) + 20 * log10(3.5) - 0.6 * (1.5 - 1.5)
+        los = pl("uma", d2d, 25.0, 1.5, True)
+        assert pl("uma", d2d, 25.0, 1.5, False) == pytest.approx(max(los, nlos_prime), abs=1e-9)
+    # at 200 m NLOS' dominates: 13.54 + 39.08 * 2.30402 + 20 * 0.54407 = 114.46
+    assert pl("uma", 200.0, 25.0, 1.5, False) == pytest.approx(114.46, abs=0.01)
+    # hUT term: hUT = 11.5 m lowers NLOS' by 0.6 * 10 = 6 dB
+    d = d3(300.0, 25.0, 11.5)
+    expected = 13.54 + 39.08 * log10(d) + 20 * log10(3.5) - 0.6 * 10.0
+    assert pl("uma", 300.0, 25.0, 11.5, False) == pytest.approx(expected, abs=1e-9)
+
+
+def test_uma_min_distance_clamp():
+    # d2d below 10 m is evaluated at d2d = 10 m, d3d = sqrt(10^2 + 23.5^2)
+    d = sqrt(10.0**2 + 23.5**2)
+    expected = 28.0 + 22 * log10(d) + 20 * log10(3.5)
+    assert pl("uma", 2.0, 25.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
+
+
+# ---------------------------------------------------------------- UMi (hBS 10, hUT 1.5)
+def test_umi_los_below_and_above_breakpoint():
+    # d'BP = 4 * 9 * 0.5 * 3.5e9 / 3e8 = 210 m
+    assert float(breakpoint_distance_m(3.5, 10.0, 1.5)) == pytest.approx(210.0)
+    d = d3(100.0, 10.0, 1.5)
+    expected = 32.4 + 21 * log10(d) + 20 * log10(3.5)
+    assert pl("umi", 100.0, 10.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
+    d = d3(500.0, 10.0, 1.5)
+    expected = 32.4 + 40 * log10(d) + 20 * log10(3.5) - 9.5 * log10(210.0**2 + 8.5**2)
+    assert pl("umi", 500.0, 10.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
+
+
+def test_umi_nlos():
+    for d2d in (100.0, 500.0):
+        d = d3(d2d, 10.0, 1.5)
+        nlos_prime = 22.4 + 35.3 * log10(d) + 21.3 * log10(3.5) - 0.3 * 0.0
+        los = pl("umi", d2d, 10.0, 1.5, True)
+        assert pl("umi", d2d, 10.0, 1.5, False) == pytest.approx(max(los, nlos_prime), abs=1e-9)
+
+
+# ---------------------------------------------------------------- InH (hBS 3, hUT 1)
+def test_inh():
+    d = d3(20.0, 3.0, 1.0)
+    los = 32.4 + 17.3 * log10(d) + 20 * log10(3.5)
+    nlos = max(los, 17.30 + 38.3 * log10(d) + 24.9 * log10(3.5))
+    assert pl("inh", 20.0, 3.0, 1.0, True) == pytest.approx(los, abs=1e-9)
+    assert pl("inh", 20.0, 3.0, 1.0, False) == pytest.approx(nlos, abs=1e-9)
+    assert nlos > los
+
+
+# ---------------------------------------------------------------- InF (hBS 8, hUT 1.5)
+@pytest.mark.parametrize("d2d", [3.0, 15.0, 60.0, 300.0])
+def test_inf(d2d):
+    d = d3(d2d, 8.0, 1.5)
+    f = 3.5
+    los = 31.84 + 21.50 * log10(d) + 19.00 * log10(f)
+    sl = 33.0 + 25.5 * log10(d) + 20 * log10(f)
+    dl = 18.6 + 35.7 * log10(d) + 20 * log10(f)
+    sh = 32.4 + 23.0 * log10(d) + 20 * log10(f)
+    dh = 33.63 + 21.9 * log10(d) + 20 * log10(f)
+    for sc in ("inf-sl", "inf-dl", "inf-sh", "inf-dh"):
+        assert pl(sc, d2d, 8.0, 1.5, True) == pytest.approx(los, abs=1e-9)
+    assert pl("inf-sl", d2d, 8.0, 1.5, False) == pytest.approx(max(los, sl), abs=1e-9)
+    assert pl("inf-dl", d2d, 8.0, 1.5, False) == pytest.approx(max(los, sl, dl), abs=1e-9)
+    assert pl("inf-sh", d2d, 8.0, 1.5, False) == pytest.approx(max(los, sh), abs=1e-9)
+    assert pl("inf-dh", d2d, 8.0, 1.5, False) == pytest.approx(max(los, dh), abs=1e-9)
+
+
+# ---------------------------------------------------------------- generic properties
+HEIGHTS = {"uma": 25.0, "umi": 10.0, "inh": 3.0}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_nlos_ge_los_and_broadcasting(scenario):
+    h_bs = HEIGHTS.get(scenario, 8.0)
+    d2d = np.geomspace(0.5, 5000.0, 200)[:, None]
+    fc = np.array([0.7, 3.5, 28.0])[None, :]
+    d3d = np.sqrt(d2d**2 + (h_bs - 1.5) ** 2)
+    los = pathloss_db(scenario, d2d, d3d, fc, h_bs, 1.5, True)
+    nlos = pathloss_db(scenario, d2d, d3d, fc, h_bs, 1.5, False)
+    assert los.shape == nlos.shape == (200, 3)
+    assert np.all(np.isfinite(los))
+    assert np.all(nlos >= los)
+    # path loss grows with distance (above the clamp) and frequency
+    assert np.all(np.diff(los, axis=0) >= -1e-9)
+    assert np.all(np.diff(los, axis=1) > 0)
+    mixed = pathloss_db(scenario, d2d, d3d, 3.5, h_bs, 1.5, np.arange(200)[:, None] % 2 == 0)
+    assert mixed.shape == (200, 1)
+
+
+def test_unknown_scenario():
+    with pytest.raises(ValueError, match="rma"):
+        pathloss_db("rma", 100.0, 100.0, 3.5, 35.0, 1.5, True)
+    assert float(pathloss_db("UMa", 100.0, 100.0, 3.5, 25.0, 1.5, True)) > 0
+
+
+# ---------------------------------------------------------------- LOS probability
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_los_probability_range_and_monotone(scenario):
+    d = np.linspace(0.0, 2000.0, 501)
+    p = los_probability(scenario, d, 1.5)
+    assert p.shape == d.shape
+    assert np.all((p >= 0.0) & (p <= 1.0))
+    assert np.all(np.diff(p) <= 1e-12)
+    assert p[0] == 1.0
+
+
+def test_los_probability_uma_umi_values():
+    d = np.array([1.0, 10.0, 18.0])
+    assert np.all(los_probability("uma", d, 1.5) == 1.0)
+    assert np.all(los_probability("umi", d, 1.5) == 1.0)
+    x = 100.0
+    uma = 18 / x + exp(-x / 63) * (1 - 18 / x)
+    umi = 18 / x + exp(-x / 36) * (1 - 18 / x)
+    assert float(los_probability("uma", x, 1.5)) == pytest.approx(uma, abs=1e-12)
+    assert float(los_probability("umi", x, 1.5)) == pytest.approx(umi, abs=1e-12)
+    # C'(hUT) for hUT = 18 m: ((18-13)/10)^1.5
+    c = ((18.0 - 13.0) / 10.0) ** 1.5
+    expected = uma * (1 + c * 5 / 4 * (x / 100) ** 3 * exp(-x / 150))
+    assert float(los_probability("uma", x, 18.0)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_los_probability_inh_values():
+    assert float(los_probability("inh", 1.0, 1.0)) == 1.0
+    assert float(los_probability("inh", 4.0, 1.0)) == pytest.approx(exp(-(4.0 - 1.2) / 4.7))
+    assert float(los_probability("inh", 20.0, 1.0)) == pytest.approx(
+        0.32 * exp(-(20.0 - 6.5) / 32.6)
+    )
+
+
+def test_los_probability_inf_values():
+    r = 0.4
+    k_sl = -10.0 / log(1 - r)
+    k_dl = -2.0 / log(1 - r)
+    assert float(los_probability("inf-sl", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_sl))
+    assert float(los_probability("inf-dl", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_dl))
+    # high BS: k = -d_clutter / ln(1-r) * (hBS - hUT) / (hc - hUT)
+    k_sh = k_sl * (8.0 - 1.5) / (6.0 - 1.5)
+    k_dh = k_dl * (8.0 - 1.5) / (6.0 - 1.5)
+    assert float(los_probability("inf-sh", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_sh))
+    assert float(los_probability("inf-dh", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_dh))
+    # UT above clutter -> LOS
+    assert float(los_probability("inf-dh", 30.0, 7.0)) == 1.0
+    kw = {"clutter_density": 0.6, "clutter_height_m": 2.0, "h_bs_m": 10.0}
+    k = -2.0 / log(1 - 0.6) * (10.0 - 1.5) / (2.0 - 1.5)
+    assert float(los_probability("inf-dh", 5.0, 1.5, **kw)) == pytest.approx(exp(-5.0 / k))
+    with pytest.raises(ValueError):
+        los_probability("inf-sh", 10.0, 1.5, h_bs_m=4.0)
+
+
+# ---------------------------------------------------------------- shadow fading
+def test_shadow_fading_std():
+    table = {
+        "uma": (4.0, 6.0),
+        "umi": (4.0, 7.82),
+        "inh": (3.0, 8.03),
+        "inf-sl": (4.3, 5.7),
+        "inf-dl": (4.3, 7.2),
+        "inf-sh": (4.3, 5.9),
+        "inf-dh": (4.3, 4.0),
+    }
+    assert set(table) == set(SCENARIOS)
+    for sc, (s_los, s_nlos) in table.items():
+        out = shadow_fading_std_db(sc, np.array([True, False, True]))
+        np.testing.assert_array_equal(out, [s_los, s_nlos, s_los])
