@@ -24,8 +24,8 @@ N_RQ_I = 7
 ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH = range(8)
 # counters
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
-    C_IN_FLIGHT, C_ARR_POS, C_FH_N = range(12)
-N_CTR = 12
+    C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES = range(16)
+N_CTR = 16
 # float scalars
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL = range(2)
 N_FS = 2
@@ -113,39 +113,56 @@ def service_factor(dist, p1, p2, rng):
 
 
 @njit(cache=True)
-def heap_push(ht, hi, n, t, r):
-    i = n
-    ht[i] = t
-    hi[i] = r
-    while i > 0:
-        p = (i - 1) >> 1
-        if ht[p] <= ht[i]:
-            break
-        ht[p], ht[i] = ht[i], ht[p]
-        hi[p], hi[i] = hi[i], hi[p]
-        i = p
-    return n + 1
+def _before(ht, hs, i, j):
+    """Heap order: earlier time first; equal times in the order they were pushed (FIFO)."""
+    return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
 
 
 @njit(cache=True)
-def heap_pop(ht, hi, n):
-    """Remove the root; returns the new size (the caller has read ht[0], hi[0] before)."""
-    n -= 1
+def _swap(ht, hi, hs, i, j):
+    ht[i], ht[j] = ht[j], ht[i]
+    hi[i], hi[j] = hi[j], hi[i]
+    hs[i], hs[j] = hs[j], hs[i]
+
+
+@njit(cache=True)
+def push_event(S, t, r):
+    """Schedule request ``r`` (or a site timer, r < 0) at time ``t``."""
+    ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
+    i = S.ctr[C_HEAP_N]
+    ht[i] = t
+    hi[i] = r
+    hs[i] = S.ctr[C_PUSHES]
+    S.ctr[C_PUSHES] += 1
+    S.ctr[C_HEAP_N] = i + 1
+    while i > 0:
+        p = (i - 1) >> 1
+        if not _before(ht, hs, i, p):
+            break
+        _swap(ht, hi, hs, i, p)
+        i = p
+
+
+@njit(cache=True)
+def pop_event(S):
+    """Remove the earliest event (read ``heap_t[0]``, ``heap_r[0]`` before)."""
+    ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
+    n = S.ctr[C_HEAP_N] - 1
+    S.ctr[C_HEAP_N] = n
     ht[0] = ht[n]
     hi[0] = hi[n]
+    hs[0] = hs[n]
     i = 0
     while True:
         a = 2 * i + 1
         if a >= n:
             break
         b = a + 1
-        c = b if (b < n and ht[b] < ht[a]) else a
-        if ht[i] <= ht[c]:
+        c = b if (b < n and _before(ht, hs, b, a)) else a
+        if not _before(ht, hs, c, i):
             break
-        ht[c], ht[i] = ht[i], ht[c]
-        hi[c], hi[i] = hi[i], hi[c]
+        _swap(ht, hi, hs, c, i)
         i = c
-    return n
 
 
 @njit(cache=True)
@@ -307,6 +324,23 @@ def transport(W, S, links, bits, t):
 
 
 @njit(cache=True)
+def cell_load(load, load_k, c, now_k, alpha):
+    """A cell's PRB-use EWMA now: updated lazily, decayed over the slots it was not used."""
+    gap = now_k - load_k[c]
+    if gap <= 0:
+        return load[c]
+    return load[c] * (1.0 - alpha) ** gap
+
+
+@njit(cache=True)
+def _touch(S, c):
+    if S.cell_mark[c] == 0:
+        S.cell_mark[c] = 1
+        S.touched[S.ctr[C_TOUCHED]] = c
+        S.ctr[C_TOUCHED] += 1
+
+
+@njit(cache=True)
 def refresh_se(W, S, d, k):
     """Re-evaluate a UE's DL and UL spectral efficiency from the cells' current loads."""
     if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
@@ -318,12 +352,14 @@ def refresh_se(W, S, d, k):
     for j in range(1, W.dev_top_cell.shape[1]):
         c = W.dev_top_cell[d, j]
         if c != cell:
-            intf += S.load_dl[c] * W.cell_tx_mw[c] * W.dev_top_gain[d, j]
+            intf += cell_load(S.load_dl, S.load_dl_k, c, S.ctr[C_NSLOT_DL], W.load_alpha) \
+                * W.cell_tx_mw[c] * W.dev_top_gain[d, j]
     intf += S.fs[F_MEAN_LOAD_DL] * W.dev_resid_gain_mw[d]
     S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
     iul = 0.0
     for p in range(W.ul_int_ptr[cell], W.ul_int_ptr[cell + 1]):
-        iul += S.load_ul[W.ul_int_src[p]] * W.ul_int_mw[p]
+        iul += cell_load(S.load_ul, S.load_ul_k, W.ul_int_src[p], S.ctr[C_NSLOT_UL],
+                         W.load_alpha) * W.ul_int_mw[p]
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
     S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + iul)
 
@@ -389,7 +425,7 @@ def ul_done(W, S, r, t):
         drop(W, S, r, R_LINK_FULL, t)
         return
     S.rq_i[r, I_STAGE] = ST_UP
-    S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], ta, r)
+    push_event(S, ta, r)
 
 
 @njit(cache=True)
@@ -411,6 +447,7 @@ def serve_ul(W, S, k, s0):
         if S.ue_ul_elig[d] <= s0 + EPS:
             c = W.dev_cell[d]
             refresh_se(W, S, d, k)
+            _touch(S, c)
             if pf:
                 fade = -math.log(1.0 - rand_u01(S.rng))
                 S.ue_fade[d] = fade
@@ -457,7 +494,9 @@ def serve_ul(W, S, k, s0):
                 S.ue_ul_bits[d] -= rem
                 nxt = S.rq_i[r, I_NEXT]
                 S.ue_ul_head[d] = nxt
-                ul_done(W, S, r, s0 + slot * used / cap)
+                # the last bit left at this time: an event, so links are used in time order
+                S.rq_f[r, T_UL_DONE] = s0 + slot * used / cap
+                push_event(S, S.rq_f[r, T_UL_DONE], r)
                 r = nxt
             else:
                 S.rq_f[r, REM_BITS] = rem - (cap - used)
@@ -475,10 +514,9 @@ def serve_ul(W, S, k, s0):
             # the element at i is now a different UE: do not advance i
         else:
             i += 1
-    for c in range(cnt.shape[0]):
-        cnt[c] = 0.0
     if pf:
-        for c in range(cnt.shape[0]):
+        for x in range(S.ctr[C_TOUCHED]):
+            c = S.touched[x]
             for j in range(S.cell_top.shape[1]):
                 S.cell_top[c, j] = -1
                 S.cell_top_m[c, j] = -1.0
@@ -528,6 +566,7 @@ def serve_dl(W, S, k, s0, frac):
         r = S.ue_dl_head[d]
         if S.rq_f[r, T_DLARR] + W.dl_sched_delay_s <= s0 + EPS:
             refresh_se(W, S, d, k)
+            _touch(S, W.dev_cell[d])
             cnt[W.dev_cell[d]] += 1.0
     slot = W.slot_s * frac
     i = 0
@@ -558,31 +597,40 @@ def serve_dl(W, S, k, s0, frac):
             _set_remove(S.act_dl, S.act_dl_pos, C_ACT_DL, S.ctr, d)
         else:
             i += 1
-    for c in range(cnt.shape[0]):
-        cnt[c] = 0.0
 
 
 @njit(cache=True)
 def update_loads(W, S, direction):
-    """EWMA of each cell's PRB use in the slot just served (weights interference)."""
+    """Close a slot of one direction: fold the PRBs each touched cell used into its load EWMA.
+
+    Only cells that had UEs to serve are visited; the others decay lazily (see cell_load).
+    """
     a = W.load_alpha
-    tot = 0.0
     if direction == 0:
-        for c in range(S.load_dl.shape[0]):
-            u = S.cell_used_dl[c] / W.cell_prb[c]
-            S.load_dl[c] += a * ((u if u < 1.0 else 1.0) - S.load_dl[c])
-            S.prb_sum_dl[c] += S.cell_used_dl[c]
-            S.cell_used_dl[c] = 0.0
-            tot += S.load_dl[c]
-        S.fs[F_MEAN_LOAD_DL] = tot / S.load_dl.shape[0]
+        load, load_k, used, prb_sum, nslot = S.load_dl, S.load_dl_k, S.cell_used_dl, \
+            S.prb_sum_dl, C_NSLOT_DL
     else:
-        for c in range(S.load_ul.shape[0]):
-            u = S.cell_used_ul[c] / W.cell_prb[c]
-            S.load_ul[c] += a * ((u if u < 1.0 else 1.0) - S.load_ul[c])
-            S.prb_sum_ul[c] += S.cell_used_ul[c]
-            S.cell_used_ul[c] = 0.0
-            tot += S.load_ul[c]
-        S.fs[F_MEAN_LOAD_UL] = tot / S.load_ul.shape[0]
+        load, load_k, used, prb_sum, nslot = S.load_ul, S.load_ul_k, S.cell_used_ul, \
+            S.prb_sum_ul, C_NSLOT_UL
+    now = S.ctr[nslot] + 1
+    tot = 0.0
+    for x in range(S.ctr[C_TOUCHED]):
+        c = S.touched[x]
+        u = used[c] / W.cell_prb[c]
+        if u > 1.0:
+            u = 1.0
+        cur = cell_load(load, load_k, c, now - 1, a)
+        load[c] = cur + a * (u - cur)
+        load_k[c] = now
+        prb_sum[c] += used[c]
+        tot += used[c]
+        used[c] = 0.0
+        S.cell_tmp[c] = 0.0
+        S.cell_mark[c] = 0
+    S.ctr[C_TOUCHED] = 0
+    S.ctr[nslot] = now
+    f = F_MEAN_LOAD_DL if direction == 0 else F_MEAN_LOAD_UL
+    S.fs[f] += a * (tot / W.total_prb - S.fs[f])
 
 
 @njit(cache=True)
@@ -598,8 +646,7 @@ def dl_arrive(W, S, r, t):
         start = S.ue_dl_free[d] if S.ue_dl_free[d] > t else t
         S.ue_dl_free[d] = start + bits / W.fixed_dl_bps
         S.rq_i[r, I_STAGE] = ST_FINISH
-        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N],
-                                    start + bits / W.fixed_dl_bps + W.fixed_latency_s, r)
+        push_event(S, start + bits / W.fixed_dl_bps + W.fixed_latency_s, r)
         return
     if bits <= 0.0:
         finish(W, S, r, t)
@@ -639,28 +686,35 @@ def dispatch(W, S, s, m, g, t):
     S.gpu_busy[g] += dur
     _qarea(S, s, t)
     S.site_batches[s] += 1
-    node_bits = W.svc_dl_bits
     for _ in range(b):
         r = S.q_head[s, m]
         S.q_head[s, m] = S.rq_i[r, I_NEXT]
         S.rq_f[r, T_CSTART] = t
         S.rq_f[r, T_CEND] = end
         S.rq_i[r, I_STAGE] = ST_COMP
-        d = S.rq_i[r, I_DEV]
-        node = W.cell_node[W.dev_cell[d]]
-        ta = transport(W, S, W.path_links_back[s, node], node_bits[S.rq_i[r, I_SVC]], end)
-        if ta < 0.0:
-            S.rq_f[r, T_DLARR] = end
-            drop(W, S, r, R_LINK_FULL, end)
-            continue
-        S.rq_i[r, I_STAGE] = ST_DOWN
-        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], ta, r)
+        # the answer leaves when the batch ends: an event, so links are used in time order
+        push_event(S, end, r)
     S.q_len[s, m] -= b
     if S.q_len[s, m] == 0:
         S.q_tail[s, m] = -1
     S.site_qlen[s] -= b
     S.ctr[C_QUEUED] -= b
     S.site_served[s] += b
+
+
+@njit(cache=True)
+def compute_done(W, S, r, t):
+    """A batch ended at ``t``: send this answer back towards the device's current cell."""
+    s = S.rq_i[r, I_PLACE]
+    node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]
+    ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
+    if ta < 0.0:
+        S.rq_f[r, T_DLARR] = t
+        drop(W, S, r, R_LINK_FULL, t)
+    else:
+        S.rq_i[r, I_STAGE] = ST_DOWN
+        push_event(S, ta, r)
+    advance_site(W, S, s, t)  # the GPU is free: start the next batch now  # the GPU is free: start the next batch now
 
 
 @njit(cache=True)
@@ -697,6 +751,9 @@ def advance_site(W, S, s, t_until):
             dispatch(W, S, s, best, g, now)
             continue
         if next_ready > t_until:
+            if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
+                S.site_wake[s] = next_ready
+                push_event(S, next_ready, -(s + 1))
             break
         S.site_clock[s] = next_ready
     if t_until > S.site_clock[s]:
@@ -768,7 +825,7 @@ def create(W, S, t, flow, place):
         f[r, T_CEND] = start + dur
         f[r, T_DLARR] = start + dur
         S.rq_i[r, I_STAGE] = ST_FINISH
-        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], start + dur, r)
+        push_event(S, start + dur, r)
         return
     bits = W.svc_ul_bits[v]
     if W.radio_model == 1:  # ideal radio
@@ -787,7 +844,7 @@ def create(W, S, t, flow, place):
         # ul_done runs when the last bit has crossed the link (a heap event)
         f[r, REM_BITS] = start + bits / W.fixed_ul_bps + W.fixed_latency_s
         S.rq_i[r, I_STAGE] = ST_UL
-        S.ctr[C_HEAP_N] = heap_push(S.heap_t, S.heap_r, S.ctr[C_HEAP_N], f[r, REM_BITS], r)
+        push_event(S, f[r, REM_BITS], r)
         return
     # NR: into the UE's uplink buffer
     refresh_se(W, S, d, S.ctr[C_SLOT])
@@ -823,9 +880,17 @@ def create(W, S, t, flow, place):
 
 @njit(cache=True)
 def handle_event(W, S, r, t):
+    if r < 0:  # a compute site's batching timer
+        site = -r - 1
+        if t == S.site_wake[site]:
+            S.site_wake[site] = np.inf
+            advance_site(W, S, site, t)
+        return
     st = S.rq_i[r, I_STAGE]
     if st == ST_UP:
         site_arrive(W, S, r, t)
+    elif st == ST_COMP:
+        compute_done(W, S, r, t)
     elif st == ST_DOWN:
         dl_arrive(W, S, r, t)
     elif st == ST_FINISH:
@@ -841,12 +906,11 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     slot = W.slot_s
     plen = W.slot_type.shape[0]
     pos = 0
-    n_sites = W.site_n_gpus.shape[0]
     while k < slot_end:
         s0 = k * slot
         s1 = s0 + slot
         # skip slots with nothing to do
-        if (S.ctr[C_ACT_UL] == 0 and S.ctr[C_ACT_DL] == 0 and S.ctr[C_QUEUED] == 0):
+        if S.ctr[C_ACT_UL] == 0 and S.ctr[C_ACT_DL] == 0:
             nxt = slot_end * slot
             if pos < n_arr and arr_t[pos] < nxt:
                 nxt = arr_t[pos]
@@ -854,35 +918,33 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                 nxt = S.heap_t[0]
             kn = int(nxt / slot)
             if kn > k:
-                k = kn if kn < slot_end else slot_end
+                kn = kn if kn < slot_end else slot_end
+                # loads decay over the skipped slots of each direction
+                S.ctr[C_NSLOT_UL] += ((kn - k) * W.ul_slots_per_pattern) // plen
+                S.ctr[C_NSLOT_DL] += ((kn - k) * (plen - W.ul_slots_per_pattern)) // plen
+                k = kn
                 continue
-        # 1. new requests
-        while pos < n_arr and arr_t[pos] < s1:
-            create(W, S, arr_t[pos], arr_f[pos], arr_p[pos])
-            pos += 1
-        # 2. uplink air interface
+        # 1. uplink air interface (the scheduler decides at the slot's start)
         st = W.slot_type[k % plen]
         if W.radio_model == 0 and (st == SLOT_U or st == SLOT_BOTH):
             serve_ul(W, S, k, s0)
             update_loads(W, S, 1)
-        # 3. events due in this slot, in time order
-        while S.ctr[C_HEAP_N] > 0 and S.heap_t[0] < s1:
-            t = S.heap_t[0]
-            r = S.heap_r[0]
-            S.ctr[C_HEAP_N] = heap_pop(S.heap_t, S.heap_r, S.ctr[C_HEAP_N])
-            handle_event(W, S, r, t)
-        # 4. compute sites run to the end of the slot
-        if S.ctr[C_QUEUED] > 0:
-            for s in range(n_sites):
-                if S.site_qlen[s] > 0:
-                    advance_site(W, S, s, s1)
-            # batches that finish inside this slot may deliver inside it
-            while S.ctr[C_HEAP_N] > 0 and S.heap_t[0] < s1:
-                t = S.heap_t[0]
+        # 2. new requests and due events, merged in time order
+        while True:
+            t_arr = arr_t[pos] if pos < n_arr else np.inf
+            t_ev = S.heap_t[0] if S.ctr[C_HEAP_N] > 0 else np.inf
+            if t_arr < t_ev:
+                if t_arr >= s1:
+                    break
+                create(W, S, t_arr, arr_f[pos], arr_p[pos])
+                pos += 1
+            else:
+                if t_ev >= s1:
+                    break
                 r = S.heap_r[0]
-                S.ctr[C_HEAP_N] = heap_pop(S.heap_t, S.heap_r, S.ctr[C_HEAP_N])
-                handle_event(W, S, r, t)
-        # 5. downlink air interface
+                pop_event(S)
+                handle_event(W, S, r, t_ev)
+        # 3. downlink air interface
         if W.radio_model == 0 and st != SLOT_U:
             serve_dl(W, S, k, s0, S_SLOT_DL_FRACTION if st == SLOT_S else 1.0)
             update_loads(W, S, 0)

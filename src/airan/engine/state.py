@@ -21,15 +21,15 @@ _KW_FIELDS = (
     "site_n_gpus site_queue_limit site_max_batch site_max_wait_s gpu_type svc_time_s local_time_s "
     "link_cap_bps link_delay_s path_links path_links_back transport_queue_limit_s fixed_ul_bps "
     "fixed_dl_bps fixed_latency_s sr_period_s grant_delay_s dl_sched_delay_s configured_grant "
-    "scheduler_pf load_alpha min_sinr_lin"
+    "scheduler_pf load_alpha min_sinr_lin total_prb ul_slots_per_pattern"
 ).split()
 
 _STATE_FIELDS = (
-    "rq_f rq_i free_stack heap_t heap_r ctr fs rng fh_t fh_f flow_k "
+    "rq_f rq_i free_stack heap_t heap_r heap_s ctr fs rng fh_t fh_f flow_k "
     "ue_ul_head ue_ul_tail ue_ul_bits ue_ul_elig ue_dl_head ue_dl_tail ue_se_ul ue_se_dl "
     "ue_se_slot ue_pf_w ue_fade cell_top cell_top_m ue_avg_thr ue_ul_free ue_dl_free dev_free act_ul act_ul_pos act_dl "
-    "act_dl_pos load_dl load_ul cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
-    "q_head q_tail q_len site_qlen site_clock site_qarea site_qlast site_served site_batches "
+    "act_dl_pos load_dl load_ul load_dl_k load_ul_k touched cell_mark cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
+    "q_head q_tail q_len site_qlen site_wake site_clock site_qarea site_qlast site_served site_batches "
     "gpu_free gpu_busy link_free link_busy agg_cnt agg_drop agg_sum hist tr_f tr_i"
 ).split()
 State = namedtuple("State", _STATE_FIELDS)
@@ -93,8 +93,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
     n_models = len(w.model_names)
     n_svc = len(w.service_names)
     n_flows = len(w.flow_dev)
-    rng = np.array([np.uint64(seed) * np.uint64(0x2545F4914F6CDD1D) + np.uint64(1)],
-                   dtype=np.uint64)
+    rng = np.array([(int(seed) * 0x2545F4914F6CDD1D + 1) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
     # first arrivals: periodic at phase + U(0, jitter); Poisson after an exponential gap
     draw = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     first = np.where(
@@ -110,8 +109,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         rq_f=np.full((capacity, K.N_RQ_F), np.nan),
         rq_i=np.zeros((capacity, K.N_RQ_I), dtype=np.int64),
         free_stack=np.arange(capacity - 1, -1, -1, dtype=np.int64),
-        heap_t=np.zeros(capacity),
-        heap_r=np.zeros(capacity, dtype=np.int64),
+        heap_t=np.zeros(capacity + n_sites),
+        heap_r=np.zeros(capacity + n_sites, dtype=np.int64),
+        heap_s=np.zeros(capacity + n_sites, dtype=np.int64),
         ctr=ctr,
         fs=np.full(K.N_FS, w.initial_load),
         rng=rng,
@@ -141,6 +141,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         act_dl_pos=np.full(n_dev, -1, dtype=np.int64),
         load_dl=np.full(n_cells, w.initial_load),
         load_ul=np.full(n_cells, w.initial_load),
+        load_dl_k=np.zeros(n_cells, dtype=np.int64),
+        load_ul_k=np.zeros(n_cells, dtype=np.int64),
+        touched=np.zeros(n_cells, dtype=np.int64),
+        cell_mark=np.zeros(n_cells, dtype=np.int64),
         cell_tmp=np.zeros(n_cells),
         cell_used_dl=np.zeros(n_cells),
         cell_used_ul=np.zeros(n_cells),
@@ -150,6 +154,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         q_tail=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_len=np.zeros((n_sites, n_models), dtype=np.int64),
         site_qlen=np.zeros(n_sites, dtype=np.int64),
+        site_wake=np.full(n_sites, np.inf),
         site_clock=np.zeros(n_sites),
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
@@ -182,9 +187,13 @@ def grow_pool(st: Any, capacity: int) -> Any:
     free[:extra] = np.arange(capacity - 1, old - 1, -1)
     free[extra : extra + top] = st.free_stack[:top]
     st.ctr[K.C_FREE_TOP] = top + extra
-    heap_t = np.zeros(capacity)
-    heap_r = np.zeros(capacity, dtype=np.int64)
+    n_sites = st.site_wake.shape[0]
+    heap_t = np.zeros(capacity + n_sites)
+    heap_r = np.zeros(capacity + n_sites, dtype=np.int64)
+    heap_s = np.zeros(capacity + n_sites, dtype=np.int64)
     n = int(st.ctr[K.C_HEAP_N])
     heap_t[:n] = st.heap_t[:n]
     heap_r[:n] = st.heap_r[:n]
-    return st._replace(rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r)
+    heap_s[:n] = st.heap_s[:n]
+    return st._replace(rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r,
+                       heap_s=heap_s)

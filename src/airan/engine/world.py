@@ -23,6 +23,7 @@ from airan.scenario.schema import Carrier, Scenario
 FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 MAX_HOPS = 8
+CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
 _DEVICE_CHUNK = 2048
 
@@ -108,6 +109,8 @@ class World:
     path_links_back: I64  # [S, nodes, MAX_HOPS] site -> node
     path_delay_s: F64  # [nodes, S] one-way propagation
     path_bottleneck_bps: F64  # [nodes, S] (inf where same node)
+    node_candidates: I64  # [nodes, k] sites a policy considers from each node
+    node_site_distance_m: F64  # [nodes, S] straight-line distance (inf where unknown)
     transport_queue_limit_s: float
     # radio parameters
     fixed_ul_bps: float
@@ -122,6 +125,14 @@ class World:
     load_alpha: float
     min_sinr_lin: float
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ul_slots_per_pattern(self) -> int:
+        return int(np.sum((self.slot_type == 2) | (self.slot_type == 3)))
+
+    @property
+    def total_prb(self) -> float:
+        return float(self.cell_prb.sum())
 
     @property
     def n_devices(self) -> int:
@@ -451,6 +462,23 @@ def build_world(s: Scenario, seed: int) -> World:
                 path_delay[node, si] = sum(ldel[h] for h in up)
                 path_bn[node, si] = min(lcap[h] for h in up)
 
+    # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site
+    kinds = np.array([c.kind for c in csites])
+    cell_sites_idx = np.flatnonzero(kinds == "cell")
+    other_idx = np.flatnonzero(kinds != "cell")
+    k_near = min(CANDIDATE_CELL_SITES, len(cell_sites_idx))
+    site_xy_c = node_xy[site_node] if n_sites else np.zeros((0, 2))
+    dist_m = np.hypot(node_xy[:, None, 0] - site_xy_c[None, :, 0],
+                      node_xy[:, None, 1] - site_xy_c[None, :, 1])
+    dist_m = np.where(np.isnan(dist_m), np.inf, dist_m)
+    if k_near:
+        # nearest on the map (the transport delay breaks ties): with a star backhaul every
+        # remote site is two hops away and delay alone would send the whole city to the hub's
+        order_key = dist_m[:, cell_sites_idx] + 1e-3 * path_delay[:, cell_sites_idx]
+        near = np.argsort(order_key, axis=1, kind="stable")[:, :k_near]
+        node_cand = np.c_[cell_sites_idx[near], np.tile(other_idx, (n_nodes, 1))]
+    else:
+        node_cand = np.tile(other_idx, (n_nodes, 1))
     r = s.radio
     return World(
         name=s.name,
@@ -517,6 +545,8 @@ def build_world(s: Scenario, seed: int) -> World:
         path_links_back=path_back,
         path_delay_s=path_delay,
         path_bottleneck_bps=path_bn,
+        node_candidates=node_cand.astype(np.int64),
+        node_site_distance_m=dist_m,
         transport_queue_limit_s=s.transport.queue_limit_ms * 1e-3,
         fixed_ul_bps=r.fixed_ul_rate_mbps * 1e6,
         fixed_dl_bps=r.fixed_dl_rate_mbps * 1e6,

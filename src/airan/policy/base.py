@@ -65,45 +65,63 @@ class Batch:
         return len(self.time_s)
 
 
-def estimate_latency_s(snap: Snapshot, batch: Batch) -> NDArray[np.float64]:
-    """Estimated end-to-end latency of each request at each site and locally.
+def candidate_sites(snap: Snapshot, batch: Batch) -> NDArray[np.int64]:
+    """The sites worth considering for each request, shape (n_requests, k).
 
-    Returns shape (n_requests, n_sites + 1); the last column is the device itself. Unhealthy sites
-    are ``inf``. The estimate adds: the grant wait and the uplink time at the device's current
-    rate, propagation and serialization to the site, the site's backlog, the batch-1 service time,
-    the way back and the downlink.
+    The nearest cell-site GPUs (by transport delay from the request's cell) and every regional
+    edge and cloud site; computed once per scenario (``World.node_candidates``).
     """
     w = snap.world
-    n_sites = len(w.site_names)  # type: ignore[attr-defined]
-    out = np.empty((len(batch), n_sites + 1))
+    return w.node_candidates[w.cell_node[batch.cell]]  # type: ignore[attr-defined,no-any-return]
+
+
+def estimate_latency_s(
+    snap: Snapshot, batch: Batch, sites: NDArray[np.int64] | None = None
+) -> NDArray[np.float64]:
+    """Estimated end-to-end latency of each request at each candidate site and locally.
+
+    ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
+    (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
+    estimate adds: the grant wait and the uplink time at the device's current rate, propagation
+    and serialization to the site, the site's backlog, the batch-1 service time, the way back
+    and the downlink.
+    """
+    w = snap.world
+    if sites is None:
+        sites = candidate_sites(snap, batch)
+    n, k = sites.shape
+    out = np.empty((n, k + 1))
     v = batch.service
     d = batch.device
     ul_bits = w.svc_ul_bits[v]  # type: ignore[attr-defined]
     dl_bits = w.svc_dl_bits[v]  # type: ignore[attr-defined]
-    if n_sites:
-        node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
+    if k:
+        node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
         air = (snap.ul_access_delay_s + ul_bits / np.maximum(snap.ul_rate_bps(d), 1.0)
                + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0))
-        prop = 2.0 * w.path_delay_s[node]  # type: ignore[attr-defined]
-        ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node]  # type: ignore[attr-defined]
-        first_gpu_type = w.gpu_type[w.site_gpu_start]  # type: ignore[attr-defined]
-        model = w.svc_model[v]  # type: ignore[attr-defined]
-        compute = w.svc_time_s[model[:, None], first_gpu_type[None, :], 1]  # type: ignore[attr-defined]
-        out[:, :n_sites] = air[:, None] + prop + ser + snap.site_backlog_s[None, :] + compute
-        out[:, :n_sites][:, ~snap.site_healthy] = np.inf
+        prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]
+        ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
+        gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
+        model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
+        compute = w.svc_time_s[model, gpu_type, 1]  # type: ignore[attr-defined]
+        out[:, :k] = air[:, None] + prop + ser + snap.site_backlog_s[sites] + compute
+        out[:, :k][~snap.site_healthy[sites]] = np.inf
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
-    out[:, n_sites] = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    out[:, k] = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
 
 
-def per_item_time_s(snap: Snapshot, service: NDArray[np.int64]) -> NDArray[np.float64]:
-    """GPU time one more request adds at each site (batched, spread over the site's GPUs).
+def per_item_time_s(snap: Snapshot, service: NDArray[np.int64],
+                    sites: NDArray[np.int64]) -> NDArray[np.float64]:
+    """GPU time one more request adds at each given site (batched, spread over its GPUs).
 
-    Shape (n_requests, n_sites).
+    ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape.
     """
     w = snap.world
-    first_gpu_type = w.gpu_type[w.site_gpu_start]  # type: ignore[attr-defined]
-    b = w.site_max_batch  # type: ignore[attr-defined]
+    gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
+    b = w.site_max_batch[sites]  # type: ignore[attr-defined]
     model = w.svc_model[service]  # type: ignore[attr-defined]
-    t_b = w.svc_time_s[model[:, None], first_gpu_type[None, :], b[None, :]]  # type: ignore[attr-defined]
-    return t_b / b[None, :] / w.site_n_gpus[None, :]  # type: ignore[attr-defined]
+    if sites.ndim == 2:
+        model = model[:, None]
+    t_b = w.svc_time_s[model, gpu_type, b]  # type: ignore[attr-defined]
+    return t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined,no-any-return]

@@ -7,7 +7,15 @@ from numpy.typing import NDArray
 
 from airan.errors import InputError
 from airan.policy import register
-from airan.policy.base import LOCAL, REJECT, Batch, Snapshot, estimate_latency_s, per_item_time_s
+from airan.policy.base import (
+    LOCAL,
+    REJECT,
+    Batch,
+    Snapshot,
+    candidate_sites,
+    estimate_latency_s,
+    per_item_time_s,
+)
 
 I64 = NDArray[np.int64]
 
@@ -26,8 +34,11 @@ def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -
         raise InputError(f"this policy needs at least one healthy {what} compute site",
                          field="policy")
     node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
-    delay = np.where(mask[None, :], w.path_delay_s[node], np.inf)  # type: ignore[attr-defined]
-    return np.argmin(delay, axis=1).astype(np.int64)
+    # nearest on the map, then by transport delay (sites without a position, like a cloud)
+    key = w.node_site_distance_m[node] + 1e-3 * w.path_delay_s[node]  # type: ignore[attr-defined]
+    key = np.where(np.isfinite(key), key, 1e12 + w.path_delay_s[node])  # type: ignore[attr-defined]
+    key = np.where(mask[None, :], key, np.inf)
+    return np.argmin(key, axis=1).astype(np.int64)
 
 
 @register("local")
@@ -44,7 +55,7 @@ def cloud(snap: Snapshot, batch: Batch) -> I64:
 
 @register("nearest-edge")
 def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
-    """The compute site closest to the serving cell over the transport (not the cloud)."""
+    """The compute site closest to the serving cell (on the map; not the cloud)."""
     mask = _sites(snap, ("cell", "edge"))
     if not mask.any():
         mask = _sites(snap, None)
@@ -74,40 +85,54 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     base = np.where(mask, snap.site_backlog_s, np.inf)
-    step = per_item_time_s(snap, batch.service).mean(axis=0)
+    all_sites = np.arange(len(mask))
+    step = per_item_time_s(snap, batch.service[:1], all_sites)
     return _water_fill(base, step, n)
 
 
 @register("deadline-aware")
 def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64:
-    """The candidate (any site or the device) with the earliest estimated completion.
+    """The candidate (a nearby or regional site, the cloud, or the device) with the earliest
+    estimated completion.
 
-    The batch's own load is accounted for in a second pass. With ``admission: strict`` a request
-    that no candidate can serve within its deadline is rejected (reason ``admission``).
+    Requests of the batch that pick the same site queue behind each other: a second pass adds
+    that wait and lets the later ones move. With ``admission: strict`` a request that no
+    candidate can serve within its deadline is rejected (reason ``admission``).
     """
     n = len(batch)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     w = snap.world
-    est = estimate_latency_s(snap, batch)
-    n_sites = est.shape[1] - 1
-    choice = np.argmin(est, axis=1)
-    if n_sites:
-        # second pass: requests earlier in the batch that chose the same site queue ahead
-        onehot = np.zeros((n, n_sites + 1))
-        onehot[np.arange(n), choice] = 1.0
-        ahead = np.cumsum(onehot, axis=0) - onehot
-        step = np.c_[per_item_time_s(snap, batch.service), np.zeros(n)]
-        local_col = w.local_time_s[w.dev_fleet[batch.device], batch.service]  # type: ignore[attr-defined]
-        step[:, n_sites] = np.where(np.isfinite(local_col), local_col, 0.0)
-        # local queues are per device; only requests of the same device queue ahead there
-        ahead[:, n_sites] = 0.0
-        est = est + ahead * step
-        choice = np.argmin(est, axis=1)
-    best = est[np.arange(n), choice]
-    out = np.where(choice == n_sites, LOCAL, choice).astype(np.int64)
+    sites = candidate_sites(snap, batch)
+    k = sites.shape[1]
+    est = estimate_latency_s(snap, batch, sites)
+    col = np.argmin(est, axis=1)
+    rows = np.arange(n)
+    if k:
+        chosen = np.where(col < k, sites[rows, np.minimum(col, k - 1)], -1)
+        rank = _rank_within_group(chosen)
+        step = per_item_time_s(snap, batch.service, sites)
+        remote = col < k
+        est[rows[remote], col[remote]] += rank[remote] * step[rows[remote], col[remote]]
+        col = np.argmin(est, axis=1)
+    best = est[rows, col]
+    out = np.where(col == k, LOCAL, sites[rows, np.minimum(col, max(k - 1, 0))] if k else LOCAL)
+    out = np.asarray(out, dtype=np.int64)
     if strict:
         deadline = w.svc_deadline_s[batch.service]  # type: ignore[attr-defined]
         out[best > deadline] = REJECT
     out[~np.isfinite(best)] = REJECT
+    return out
+
+
+def _rank_within_group(keys: I64) -> NDArray[np.float64]:
+    """For each element, how many earlier elements share its key (0 for the first)."""
+    n = len(keys)
+    order = np.lexsort((np.arange(n), keys))
+    sk = keys[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sk)) + 1]
+    lengths = np.diff(np.r_[starts, n])
+    ranks = np.arange(n) - np.repeat(starts, lengths)
+    out = np.empty(n)
+    out[order] = ranks
     return out

@@ -1,0 +1,407 @@
+"""The ``airan`` command line: a thin layer over the library (run, validate, list, catalogs).
+
+Every bad input ends as one line ``error: <message>`` on stderr and exit code 2; usage errors
+(unknown option, a value of the wrong type) keep typer's own message and its exit code 2.
+Anything else that escapes is a bug in airan and is allowed to raise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from airan.errors import InputError
+
+EXIT_INPUT = 2
+DEFAULT_SCENARIO = "factory"
+
+app = typer.Typer(
+    name="airan",
+    help="AI-RAN testbed: a digital twin of GPU base stations serving physical AI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+catalog_app = typer.Typer(help="Show the accelerator and model catalogs.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+# file=None: rich resolves sys.stdout / sys.stderr at print time (so test runners can capture).
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("airan")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn an :class:`InputError` into ``error: <message>`` on stderr and exit code 2."""
+    try:
+        yield
+    except InputError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays turned into Python values and NaN/inf into None."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        np = None  # type: ignore[assignment]
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return _jsonable(obj.tolist())
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "run"
+
+
+def _num(value: float | None, fmt: str = "{:.1f}", missing: str = "-") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    return fmt.format(value)
+
+
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold",
+                 show_edge=False, pad_edge=False, collapse_padding=True, min_width=len(title))
+
+
+def _columns(table: Table, *headers: str, justify: Any = "right") -> None:
+    """Columns that never shrink below their header (numbers are never cut short)."""
+    for h in headers:
+        table.add_column(h, justify=justify, no_wrap=True, min_width=len(h))
+
+
+def _count(n: float | None) -> str:
+    """A parameter count in K/M/B."""
+    if n is None:
+        return "-"
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f}"
+
+
+# ---- option checks (before any work, naming the option) ---------------------------------------
+def _check_run_options(
+    policy: str | None,
+    duration: float | None,
+    fleet_scale: float,
+    trace_limit: int | None,
+    trace_sample: float | None,
+) -> None:
+    from airan.policy import is_known_policy, policy_names
+
+    if duration is not None and not duration > 0:
+        raise _option_error("--duration", "must be positive", duration)
+    if not fleet_scale > 0 or not math.isfinite(fleet_scale):
+        raise _option_error("--fleet-scale", "must be positive", fleet_scale)
+    if trace_limit is not None and trace_limit < 0:
+        raise _option_error("--trace-limit", "must be >= 0", trace_limit)
+    if trace_sample is not None and not 0.0 <= trace_sample <= 1.0:
+        raise _option_error("--trace-sample", "must be within [0, 1]", trace_sample)
+    if policy is not None and not is_known_policy(policy):
+        raise _option_error("--policy", f"unknown policy {policy!r}", policy, policy_names())
+
+
+def _option_error(
+    option: str, reason: str, value: Any, choices: list[str] | None = None
+) -> InputError:
+    """An :class:`InputError` for a command-line option (``field`` is the option's name)."""
+    error = InputError(f"option '{option}': {reason}", value=value, choices=choices)
+    error.field = option
+    return error
+
+
+# ---- commands ----------------------------------------------------------------------------------
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"airan {_version()}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version_callback,
+        is_eager=True,
+    ),
+) -> None:
+    """AI-RAN testbed: a digital twin of GPU base stations serving physical AI."""
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(
+        DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
+    ),
+    policy: str | None = typer.Option(
+        None, "--policy", "-p", help="Placement policy (default: the scenario's)."
+    ),
+    duration: float | None = typer.Option(
+        None, "--duration", "-d", help="Simulated seconds (default: the scenario's)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", "-s", help="Seed (default: the scenario's)."),
+    fleet_scale: float = typer.Option(
+        1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-<policy>-<seed>)."
+    ),
+    trace_limit: int | None = typer.Option(
+        None, "--trace-limit", help="Trace every request up to this many (default: scenario's)."
+    ),
+    trace_sample: float | None = typer.Option(
+        None, "--trace-sample", help="Fraction of requests traced beyond the limit (0..1)."
+    ),
+) -> None:
+    """Run a scenario; print per-service and per-site tables; write summary.json and
+    requests.parquet."""
+    with _user_errors():
+        _check_run_options(policy, duration, fleet_scale, trace_limit, trace_sample)
+
+        from airan.api import scale_fleets
+        from airan.engine import Engine
+        from airan.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        if fleet_scale != 1.0:
+            sc = scale_fleets(sc, fleet_scale)
+        t0 = time.perf_counter()
+        engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
+                        trace_limit=trace_limit, trace_sample=trace_sample)
+        if out_dir is None:
+            out_dir = Path("runs") / _safe_name(f"{sc.name}-{engine.policy_name}-{engine.seed}")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+        result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
+        total_wall = time.perf_counter() - t0
+
+    summary = _jsonable(result.summary)
+    _print_summary(summary, total_wall)
+
+    summary_path = out_dir / "summary.json"
+    requests_path = out_dir / "requests.parquet"
+    try:
+        with summary_path.open("w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2)
+            fh.write("\n")
+        import pyarrow.parquet as pq
+
+        pq.write_table(result.requests, requests_path)
+    except OSError as exc:
+        _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
+    out.print(f"wrote {summary_path}", markup=False)
+    out.print(f"wrote {requests_path} ({result.requests.num_rows:,} rows)", markup=False)
+
+
+def _run_with_progress(engine: Any, label: str) -> Any:
+    """``engine.run()`` with a progress bar (fraction of simulated time) on stderr."""
+    total_s = float(engine.duration_s)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("sim {task.fields[sim]:.2f}/" + f"{total_s:g} s"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=1.0, sim=0.0)
+
+        def progress(fraction: float) -> None:
+            bar.update(task, completed=fraction, sim=fraction * total_s)
+
+        return engine.run(progress=progress)
+
+
+def _print_summary(s: dict[str, Any], total_wall: float) -> None:
+    out.print(
+        f"[bold]{s['scenario']}[/bold]  policy [bold]{s['policy']}[/bold]  seed {s['seed']}  "
+        f"{s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"
+    )
+
+    svc = _table("Services (latency in ms)")
+    svc.add_column("service", no_wrap=True)
+    _columns(svc, "requests", "met", "late", "dropped", "hit", "target", "p50", "p95", "p99")
+    for name, v in s["services"].items():
+        hit, target = v.get("hit_ratio"), v.get("target_hit_ratio")
+        if hit is None:
+            hit_text = "-"
+        else:
+            ok = target is None or hit >= target
+            colour = "green" if ok else "red"
+            hit_text = f"[{colour}]{hit:.3f}[/{colour}]"
+        lat = v["latency_ms"]
+        svc.add_row(name, f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
+                    f"{v['dropped']:,}", hit_text, _num(target, "{:g}"),
+                    *(_num(lat.get(q)) for q in ("p50", "p95", "p99")))
+    out.print(svc)
+
+    bd = _table("Mean latency breakdown (ms)")
+    bd.add_column("component", no_wrap=True)
+    names = list(s["services"])
+    for name in names:
+        bd.add_column(name, justify="right")
+    keys = list(next(iter(s["services"].values()))["breakdown_ms"]) if names else []
+    for k in keys:
+        bd.add_row(k, *(_num(s["services"][n]["breakdown_ms"].get(k), "{:.2f}") for n in names))
+    bd.add_row("total", *(_num(s["services"][n]["latency_ms"].get("mean"), "{:.2f}")
+                          for n in names), style="bold", end_section=False)
+    out.print(bd)
+
+    if s.get("sites"):
+        sites = _table("Compute sites")
+        sites.add_column("site", no_wrap=True)
+        sites.add_column("kind")
+        _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
+        for name, c in s["sites"].items():
+            sites.add_row(name, str(c.get("kind", "")), str(c.get("gpus", "")),
+                          _num(c.get("gpu_utilization"), "{:.1%}"),
+                          _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
+                          _num(c.get("mean_batch"), "{:.2f}"))
+        out.print(sites)
+
+    req = s["requests"]
+    drops = req.get("dropped_by_reason") or {}
+    drop_text = ", ".join(f"{r} {n:,}" for r, n in drops.items()) if drops else "none"
+    out.print(f"drops by reason: {drop_text}", markup=False, soft_wrap=True)
+    rate = s.get("requests_per_wall_s")
+    out.print(
+        f"throughput: {req['created']:,} requests in {s['wall_s']:.3f} wall s "
+        f"({_num(rate, '{:,.0f}')} requests per wall s; {total_wall:.2f} s with setup)",
+        markup=False, soft_wrap=True,
+    )
+
+
+@app.command()
+def validate(
+    file: str = typer.Argument(..., help="A scenario YAML file (or a built-in name)."),
+) -> None:
+    """Check a scenario file and describe it; exit 2 with one error line if it is invalid."""
+    with _user_errors():
+        from airan.scenario import load_scenario
+
+        sc = load_scenario(file)
+    n_cell_sites = len(sc.cell_site_names())
+    cells: int = sum(int(c.sectors) for c in sc.cell_sites)
+    if sc.cell_layout is not None:
+        cells += (n_cell_sites - len(sc.cell_sites)) * sc.cell_layout.sectors
+    n_sites = len(sc.compute_sites)
+    if sc.generated_compute_sites is not None:
+        n_sites += math.ceil(n_cell_sites / sc.generated_compute_sites.every)
+    gpus = sum(g.count for c in sc.compute_sites for g in c.gpus)
+    if sc.generated_compute_sites is not None:
+        g = sc.generated_compute_sites
+        gpus += (n_sites - len(sc.compute_sites)) * sum(x.count for x in g.gpus)
+    devices = sum(f.count for f in sc.fleets)
+    out.print(f"[bold]{sc.name}[/bold]: {sc.description.strip()}" if sc.description
+              else f"[bold]{sc.name}[/bold]")
+    out.print(f"  cell sites {n_cell_sites:,} ({cells:,} cells), compute sites {n_sites:,}"
+              + (f" ({gpus:,} GPUs)" if gpus else "")
+              + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
+              f"({', '.join(v.name for v in sc.services)})", markup=False, soft_wrap=True)
+    out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
+    out.print("[green]valid[/green]")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    with _user_errors():
+        from airan.scenario import builtin_scenarios
+
+        table = _table("Built-in scenarios")
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("description")
+        for name, desc in builtin_scenarios().items():
+            table.add_row(name, desc)
+    out.print(table)
+
+
+@catalog_app.command("gpus")
+def catalog_gpus() -> None:
+    """The accelerator catalog: memory, bandwidth, dense peaks, power."""
+    with _user_errors():
+        from airan.catalog import load_gpus
+
+        gpus = load_gpus()
+    table = _table("Accelerators (dense peak TFLOPS; INT8 in TOPS)")
+    table.add_column("id", style="bold", no_wrap=True)
+    _columns(table, "kind", justify="left")
+    _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W")
+    for key, g in gpus.items():
+        table.add_row(key, g.kind, f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
+                      *(_num(getattr(g.tflops, p), "{:g}") for p in ("bf16", "fp8", "int8", "fp4")),
+                      f"{g.tdp_w:g}")
+    out.print(table)
+
+
+@catalog_app.command("models")
+def catalog_models(
+    gpu: str = typer.Option("H100", "--gpu", help="Accelerator for the batch-1 latency column."),
+) -> None:
+    """The model catalog: size, cost, precision and batch-1 latency on one accelerator."""
+    with _user_errors():
+        from airan.catalog import load_gpus, load_models
+        from airan.compute import batch_service_time_s
+
+        gpus = load_gpus()
+        if gpu not in gpus:
+            raise _option_error("--gpu", f"unknown GPU {gpu!r}", gpu, list(gpus))
+        spec = gpus[gpu]
+        models = load_models()
+    table = _table(f"Models (batch-1 latency on {gpu})")
+    table.add_column("id", style="bold", no_wrap=True)
+    _columns(table, "params", "GFLOPs")
+    _columns(table, "precision", justify="left")
+    _columns(table, f"{gpu} ms")
+    table.add_column("name")
+    for key, m in models.items():
+        latency_ms = batch_service_time_s(m, spec, 1) * 1e3
+        table.add_row(key, _count(m.params), _num(m.gflops, "{:g}"), m.precision,
+                      f"{latency_ms:.2f}", m.name)
+    out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,162 @@
+"""Bad input: one line ``error: ...`` naming the field, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.errors import InputError
+
+runner = CliRunner()
+
+BASE: dict[str, Any] = yaml.safe_load(
+    resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
+)
+
+
+def mutated(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    data = copy.deepcopy(BASE)
+    change(data)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def service(d: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in d["services"] if s["name"] == name)
+
+
+def site(d: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in d["compute_sites"] if s["name"] == name)
+
+
+def assert_input_error(result: Any, *needles: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+# (id, mutation, strings the message must contain)
+CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
+    ("unknown-gpu",
+     lambda d: site(d, "regional")["gpus"][0].update(type="H10"),
+     ("compute_sites[regional].gpus[0].type", "'H10'", "did you mean 'H100'")),
+    ("unknown-model",
+     lambda d: service(d, "detect").update(model="yolov8x"),
+     ("services[detect].model", "'yolov8x'", "did you mean 'yolov8")),
+    ("negative-rate",
+     lambda d: service(d, "detect").update(rate_hz=-5),
+     ("services[detect].rate_hz", "-5")),
+    ("zero-deadline",
+     lambda d: service(d, "vla").update(deadline_ms=0),
+     ("services[vla].deadline_ms", "greater than 0")),
+    ("link-to-unknown-node",
+     lambda d: d["transport"]["links"][0].update(b="nowhere"),
+     ("transport.links[0].b", "'nowhere'")),
+    ("unknown-policy",
+     lambda d: d.update(policy="nearest_edge"),
+     ("'policy'", "'nearest_edge'", "did you mean 'nearest-edge'")),
+    ("unknown-top-level-field",
+     lambda d: d.update(durations=3),
+     ("'durations'", "did you mean 'duration_s'")),
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize(("change", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_scenario_field(tmp_path: Path, command: str, change, needles) -> None:
+    path = mutated(tmp_path, change)
+    args = [command, str(path)] + (["--duration", "0.1", "--out", str(tmp_path)]
+                                   if command == "run" else [])
+    result = runner.invoke(app, args)
+    assert_input_error(result, str(path), *needles)
+    if command == "run":
+        assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("change", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_library_raises_input_error_with_field_path(tmp_path: Path, change, needles) -> None:
+    path = mutated(tmp_path, change)
+    with pytest.raises(InputError) as info:
+        airan.load_scenario(path)
+    for needle in needles:
+        assert needle in str(info.value)
+    assert info.value.field is not None and info.value.field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("name: x\nservices:\n\t- name: a\n", ("malformed YAML", "line 3")),  # tab indent
+        ("name: x\ncell_sites: [ {name: a\n", ("malformed YAML", "line 3")),  # unclosed bracket
+    ],
+    ids=["tab", "unclosed-bracket"],
+)
+def test_malformed_yaml(tmp_path: Path, text: str, needles: tuple[str, ...]) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), str(path), *needles)
+    assert_input_error(runner.invoke(app, ["run", str(path)]), str(path), *needles)
+    with pytest.raises(InputError, match="malformed YAML"):
+        airan.load_scenario(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), str(path), "not found")
+    assert_input_error(runner.invoke(app, ["run", str(path)]), str(path), "not found")
+
+
+def test_unknown_builtin_scenario() -> None:
+    result = runner.invoke(app, ["run", "factroy"])
+    assert_input_error(result, "'factroy'", "did you mean 'factory'")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--duration", "-1"], ("--duration", "positive", "-1")),
+        (["--duration", "0"], ("--duration", "positive")),
+        (["--fleet-scale", "0"], ("--fleet-scale", "positive")),
+        (["--fleet-scale", "-2"], ("--fleet-scale", "positive")),
+        (["--policy", "nearest_edge"],
+         ("--policy", "'nearest_edge'", "did you mean 'nearest-edge'")),
+        (["--trace-sample", "1.5"], ("--trace-sample",)),
+        (["--trace-limit", "-1"], ("--trace-limit",)),
+    ],
+    ids=["negative-duration", "zero-duration", "zero-fleet-scale", "negative-fleet-scale",
+         "unknown-policy", "trace-sample", "trace-limit"],
+)
+def test_bad_run_options(tmp_path: Path, args: list[str], needles: tuple[str, ...]) -> None:
+    result = runner.invoke(app, ["run", *args, "--out", str(tmp_path / "out")])
+    assert_input_error(result, *needles)
+    assert not (tmp_path / "out").exists()
+
+
+def test_usage_errors_keep_exit_code_2() -> None:
+    result = runner.invoke(app, ["run", "--duration", "abc"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "--duration" in result.output
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_catalog_models_unknown_gpu() -> None:
+    assert_input_error(runner.invoke(app, ["catalog", "models", "--gpu", "H10"]),
+                       "--gpu", "did you mean 'H100'")

@@ -1,0 +1,160 @@
+"""The ``airan`` command line: run, validate, scenarios, catalog, --version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from airan.cli import app
+
+runner = CliRunner()
+
+DURATION = "0.5"
+BREAKDOWN_KEYS = {"ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport",
+                  "dl_air"}
+TRACE_COLUMNS = {"request", "service", "device", "placement", "outcome", "created_s",
+                 *(f"{k}_ms" for k in BREAKDOWN_KEYS), "latency_ms"}
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def factory_run(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = invoke("run", "--duration", DURATION, "--out", str(out))
+    return result, out
+
+
+def test_run_default_scenario_writes_both_files(factory_run) -> None:
+    result, out = factory_run
+    assert result.exit_code == 0, result.output
+    assert (out / "summary.json").is_file()
+    assert (out / "requests.parquet").is_file()
+    assert str(out / "summary.json") in result.stdout
+    assert str(out / "requests.parquet") in result.stdout
+
+
+def test_run_prints_tables(factory_run) -> None:
+    result, _ = factory_run
+    text = result.stdout
+    for word in ("detect", "vla", "inspect", "on-prem", "regional", "cloud", "p99",
+                 "utilization", "ul_transport", "drops by reason", "requests per wall s"):
+        assert word in text, word
+
+
+def test_summary_json_has_the_documented_keys(factory_run) -> None:
+    _, out = factory_run
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "policy", "seed", "duration_s", "wall_s", "requests_per_wall_s",
+                "requests", "services", "sites"):
+        assert key in s, key
+    assert s["scenario"] == "factory"
+    assert s["policy"] == "deadline-aware"
+    assert s["seed"] == 1
+    assert s["duration_s"] == pytest.approx(float(DURATION))
+    assert set(s["requests"]) >= {"created", "met", "late", "dropped", "in_flight",
+                                  "dropped_by_reason"}
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+    assert r["created"] > 0
+    assert set(s["services"]) == {"detect", "vla", "inspect"}
+    for v in s["services"].values():
+        assert set(v) >= {"count", "met", "late", "dropped", "hit_ratio", "latency_ms",
+                          "breakdown_ms"}
+        assert set(v["latency_ms"]) >= {"mean", "p50", "p95", "p99", "p999"}
+        assert set(v["breakdown_ms"]) == BREAKDOWN_KEYS
+    assert set(s["sites"]) == {"on-prem", "regional", "cloud"}
+    for c in s["sites"].values():
+        assert set(c) >= {"gpu_utilization", "mean_queue", "served"}
+
+
+def test_requests_parquet_one_row_per_traced_request(factory_run) -> None:
+    _, out = factory_run
+    s = json.loads((out / "summary.json").read_text())
+    table = pq.read_table(out / "requests.parquet")
+    assert set(table.column_names) == TRACE_COLUMNS
+    assert table.num_rows == s["trace"]["rows"]
+    # every request is traced in a short run (far below the trace limit), except the in-flight
+    r = s["requests"]
+    assert table.num_rows == r["created"] - r["in_flight"]
+    ids = table.column("request").to_pylist()
+    assert len(set(ids)) == len(ids)
+
+
+def test_run_default_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", "--duration", "0.2", "--seed", "7", "--policy", "nearest-edge")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "runs" / "factory-nearest-edge-7"
+    s = json.loads((folder / "summary.json").read_text())
+    assert s["seed"] == 7 and s["policy"] == "nearest-edge"
+    assert (folder / "requests.parquet").is_file()
+
+
+def test_fleet_scale_doubles_created_requests(tmp_path: Path, factory_run) -> None:
+    _, out = factory_run
+    base = json.loads((out / "summary.json").read_text())["requests"]["created"]
+    result = invoke("run", "--duration", DURATION, "--fleet-scale", "2",
+                    "--out", str(tmp_path / "x2"))
+    assert result.exit_code == 0, result.output
+    doubled = json.loads((tmp_path / "x2" / "summary.json").read_text())["requests"]["created"]
+    assert 1.8 * base <= doubled <= 2.2 * base, (base, doubled)
+
+
+def test_trace_limit_option(tmp_path: Path) -> None:
+    result = invoke("run", "--duration", "0.2", "--trace-limit", "10", "--trace-sample", "0",
+                    "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "requests.parquet").num_rows <= 10
+
+
+def test_scenarios_lists_builtins() -> None:
+    result = invoke("scenarios")
+    assert result.exit_code == 0, result.output
+    assert "factory" in result.stdout
+    assert "city" in result.stdout
+    assert "Private 5G factory" in result.stdout
+
+
+def test_validate_builtin_file() -> None:
+    path = Path(__file__).resolve().parents[1] / "src/airan/scenario/builtin/factory.yaml"
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.stdout
+    assert "services 3" in result.stdout
+    assert "devices 58" in result.stdout
+
+
+def test_catalog_gpus() -> None:
+    result = invoke("catalog", "gpus")
+    assert result.exit_code == 0, result.output
+    assert "H100" in result.stdout
+    assert "L40S" in result.stdout
+    assert "1979" in result.stdout  # H100 FP8 dense TFLOPS
+
+
+def test_catalog_models() -> None:
+    result = invoke("catalog", "models")
+    assert result.exit_code == 0, result.output
+    assert "yolov8s" in result.stdout
+    assert "H100" in result.stdout
+    assert "openvla-7b" in result.stdout
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert version("airan") in result.stdout
+
+
+def test_no_command_shows_help() -> None:
+    result = invoke()
+    assert "run" in result.output and "validate" in result.output
