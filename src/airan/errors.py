@@ -37,13 +37,13 @@ class InputError(ValueError):
         if self.field:
             parts.append(f"field '{self.field}':")
         parts.append(self.reason)
-        if self.value is not None and repr(self.value) not in self.reason:
+        named = isinstance(self.value, str) and repr(self.value) in self.reason
+        if self.value is not None and not named:
             parts.append(f"(got {self.value!r})")
         text = " ".join(parts)
         if self.choices is not None:
             close = suggest(str(self.value), self.choices) if self.value is not None else None
-            if close:
-                text += f"; did you mean '{close}'?"
+            text += f"; did you mean '{close}'?" if close else "."
             shown = ", ".join(self.choices[:25])
             more = f" (+{len(self.choices) - 25} more)" if len(self.choices) > 25 else ""
             text += f" Accepted: {shown}{more}."

@@ -206,10 +206,10 @@ def gen_arrivals(W, S, t_end, out_t, out_f):
         n += 1
         period = W.flow_period_s[f]
         if W.flow_poisson[f]:
-            nxt = t - period * math.log(1.0 - rand_u01(S.rng))
+            nxt = t - period * math.log(1.0 - rand_u01(S.rng_arr))
         else:
             S.flow_k[f] += 1
-            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + W.flow_jitter_s[f] * rand_u01(S.rng)
+            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + W.flow_jitter_s[f] * rand_u01(S.rng_arr)
             if nxt < t:
                 nxt = t
         heap_replace_top(fh_t, fh_f, nf, nxt, f)
@@ -324,12 +324,17 @@ def transport(W, S, links, bits, t):
 
 
 @njit(cache=True)
-def cell_load(load, load_k, c, now_k, alpha):
-    """A cell's PRB-use EWMA now: updated lazily, decayed over the slots it was not used."""
+def cell_load(load, load_k, c, now_k, decay):
+    """A cell's PRB-use EWMA now: updated lazily, decayed over the slots it was not used.
+
+    ``decay[g]`` is (1 - alpha)**g, tabulated; past the table the load has decayed to ~0.
+    """
     gap = now_k - load_k[c]
     if gap <= 0:
         return load[c]
-    return load[c] * (1.0 - alpha) ** gap
+    if gap >= decay.shape[0]:
+        return 0.0
+    return load[c] * decay[gap]
 
 
 @njit(cache=True)
@@ -352,14 +357,19 @@ def refresh_se(W, S, d, k):
     for j in range(1, W.dev_top_cell.shape[1]):
         c = W.dev_top_cell[d, j]
         if c != cell:
-            intf += cell_load(S.load_dl, S.load_dl_k, c, S.ctr[C_NSLOT_DL], W.load_alpha) \
+            intf += cell_load(S.load_dl, S.load_dl_k, c, S.ctr[C_NSLOT_DL], W.load_decay) \
                 * W.cell_tx_mw[c] * W.dev_top_gain[d, j]
     intf += S.fs[F_MEAN_LOAD_DL] * W.dev_resid_gain_mw[d]
     S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
-    iul = 0.0
-    for p in range(W.ul_int_ptr[cell], W.ul_int_ptr[cell + 1]):
-        iul += cell_load(S.load_ul, S.load_ul_k, W.ul_int_src[p], S.ctr[C_NSLOT_UL],
-                         W.load_alpha) * W.ul_int_mw[p]
+    # uplink interference depends only on the serving cell: kept per cell, refreshed as often
+    if k - S.cell_iul_k[cell] >= SE_REFRESH_SLOTS or S.cell_iul_k[cell] < 0:
+        iul = 0.0
+        for p in range(W.ul_int_ptr[cell], W.ul_int_ptr[cell + 1]):
+            iul += cell_load(S.load_ul, S.load_ul_k, W.ul_int_src[p], S.ctr[C_NSLOT_UL],
+                             W.load_decay) * W.ul_int_mw[p]
+        S.cell_iul[cell] = iul
+        S.cell_iul_k[cell] = k
+    iul = S.cell_iul[cell]
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
     S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + iul)
 
@@ -439,87 +449,118 @@ def serve_ul(W, S, k, s0):
     n_act = S.ctr[C_ACT_UL]
     if n_act == 0:
         return
+    # Arrays are read out of the StructRefs once: every attribute access on a StructRef costs a
+    # reference-count increment and decrement (atomic, and a barrier to overlapping cache misses).
+    ctr = S.ctr
+    act = S.act_ul
+    act_pos = S.act_ul_pos
+    pf_w = S.ue_pf_w
+    elig = S.ue_ul_elig
+    se_slot = S.ue_se_slot
+    se_ul = S.ue_se_ul
+    fade_a = S.ue_fade
+    avg_thr = S.ue_avg_thr
+    ul_head = S.ue_ul_head
+    ul_tail = S.ue_ul_tail
+    ul_bits = S.ue_ul_bits
+    cell_top = S.cell_top
+    cell_top_m = S.cell_top_m
+    cell_mark = S.cell_mark
+    touched = S.touched
+    used_ul = S.cell_used_ul
+    rq_f = S.rq_f
+    rq_i = S.rq_i
+    rng = S.rng
+    dev_cell = W.dev_cell
+    p_prb_a = W.dev_ul_p_prb_mw
+    cell_prb = W.cell_prb
+    bpp_ul = W.cell_bits_per_prb_ul
+    alpha = W.load_alpha
     cnt = S.cell_tmp
     pf = W.scheduler_pf
+    lim = s0 + EPS
     for i in range(n_act):
-        d = S.act_ul[i]
-        S.ue_pf_w[d] = -1.0  # not eligible this slot
-        if S.ue_ul_elig[d] <= s0 + EPS:
-            c = W.dev_cell[d]
-            refresh_se(W, S, d, k)
-            _touch(S, c)
+        d = act[i]
+        pf_w[d] = -1.0  # not eligible this slot
+        if elig[d] <= lim:
+            c = dev_cell[d]
+            if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
+                refresh_se(W, S, d, k)
+            if cell_mark[c] == 0:  # _touch
+                cell_mark[c] = 1
+                touched[ctr[C_TOUCHED]] = c
+                ctr[C_TOUCHED] += 1
             if pf:
-                fade = -math.log(1.0 - rand_u01(S.rng))
-                S.ue_fade[d] = fade
-                metric = math.log2(1.0 + S.ue_se_ul[d] * fade * W.dev_ul_p_prb_mw[d]) \
-                    / S.ue_avg_thr[d]
-                S.ue_pf_w[d] = metric
-                _top_insert(S.cell_top, S.cell_top_m, c, d, metric)
+                fade = -math.log(1.0 - rand_u01(rng))
+                fade_a[d] = fade
+                metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
+                pf_w[d] = metric
+                _top_insert(cell_top, cell_top_m, c, d, metric)
             else:
-                S.ue_pf_w[d] = 1.0
+                pf_w[d] = 1.0
                 cnt[c] += 1.0
     if pf:
         for i in range(n_act):
-            d = S.act_ul[i]
-            if S.ue_pf_w[d] < 0.0:
+            d = act[i]
+            if pf_w[d] < 0.0:
                 continue
-            c = W.dev_cell[d]
+            c = dev_cell[d]
             if cnt[c] == 0.0:
-                cnt[c] = _top_count(S.cell_top, c)
-            S.ue_pf_w[d] = 1.0 if _top_has(S.cell_top, c, d) else 0.0
+                cnt[c] = _top_count(cell_top, c)
+            pf_w[d] = 1.0 if _top_has(cell_top, c, d) else 0.0
     slot = W.slot_s
     i = 0
-    while i < S.ctr[C_ACT_UL]:
-        d = S.act_ul[i]
-        if S.ue_pf_w[d] <= 0.0:
-            if pf and S.ue_pf_w[d] == 0.0:
-                S.ue_avg_thr[d] *= 1.0 - W.load_alpha
+    while i < ctr[C_ACT_UL]:
+        d = act[i]
+        if pf_w[d] <= 0.0:
+            if pf and pf_w[d] == 0.0:
+                avg_thr[d] *= 1.0 - alpha
             i += 1
             continue
-        c = W.dev_cell[d]
-        share = W.cell_prb[c] / cnt[c]
-        cap, n_use = ul_capacity(W, S, d, c, share, S.ue_fade[d] if pf else 1.0)
+        c = dev_cell[d]
+        share = cell_prb[c] / cnt[c]
+        cap, n_use = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
             i += 1
             continue
         used = 0.0
-        r = S.ue_ul_head[d]
+        r = ul_head[d]
         while r >= 0 and used < cap:
-            if S.rq_f[r, T_UL_START] != S.rq_f[r, T_UL_START]:
-                S.rq_f[r, T_UL_START] = s0 + slot * used / cap
-            rem = S.rq_f[r, REM_BITS]
+            if rq_f[r, T_UL_START] != rq_f[r, T_UL_START]:
+                rq_f[r, T_UL_START] = s0 + slot * used / cap
+            rem = rq_f[r, REM_BITS]
             if rem <= cap - used:
                 used += rem
-                S.rq_f[r, REM_BITS] = 0.0
-                S.ue_ul_bits[d] -= rem
-                nxt = S.rq_i[r, I_NEXT]
-                S.ue_ul_head[d] = nxt
+                rq_f[r, REM_BITS] = 0.0
+                ul_bits[d] -= rem
+                nxt = rq_i[r, I_NEXT]
+                ul_head[d] = nxt
                 # the last bit left at this time: an event, so links are used in time order
-                S.rq_f[r, T_UL_DONE] = s0 + slot * used / cap
-                push_event(S, S.rq_f[r, T_UL_DONE], r)
+                rq_f[r, T_UL_DONE] = s0 + slot * used / cap
+                push_event(S, rq_f[r, T_UL_DONE], r)
                 r = nxt
             else:
-                S.rq_f[r, REM_BITS] = rem - (cap - used)
-                S.ue_ul_bits[d] -= cap - used
+                rq_f[r, REM_BITS] = rem - (cap - used)
+                ul_bits[d] -= cap - used
                 used = cap
-        S.cell_used_ul[c] += n_use * used / cap
+        used_ul[c] += n_use * used / cap
         if pf:  # average throughput in PRB-normalised units, EWMA
-            S.ue_avg_thr[d] += W.load_alpha * (used / W.cell_bits_per_prb_ul[c] - S.ue_avg_thr[d])
-            if S.ue_avg_thr[d] < 1e-3:
-                S.ue_avg_thr[d] = 1e-3
-        if S.ue_ul_head[d] < 0:
-            S.ue_ul_tail[d] = -1
-            S.ue_ul_bits[d] = 0.0
-            _set_remove(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
+            avg_thr[d] += alpha * (used / bpp_ul[c] - avg_thr[d])
+            if avg_thr[d] < 1e-3:
+                avg_thr[d] = 1e-3
+        if ul_head[d] < 0:
+            ul_tail[d] = -1
+            ul_bits[d] = 0.0
+            _set_remove(act, act_pos, C_ACT_UL, ctr, d)
             # the element at i is now a different UE: do not advance i
         else:
             i += 1
     if pf:
-        for x in range(S.ctr[C_TOUCHED]):
-            c = S.touched[x]
-            for j in range(S.cell_top.shape[1]):
-                S.cell_top[c, j] = -1
-                S.cell_top_m[c, j] = -1.0
+        for x in range(ctr[C_TOUCHED]):
+            c = touched[x]
+            for j in range(cell_top.shape[1]):
+                cell_top[c, j] = -1
+                cell_top_m[c, j] = -1.0
 
 
 @njit(cache=True)
@@ -619,7 +660,7 @@ def update_loads(W, S, direction):
         u = used[c] / W.cell_prb[c]
         if u > 1.0:
             u = 1.0
-        cur = cell_load(load, load_k, c, now - 1, a)
+        cur = cell_load(load, load_k, c, now - 1, W.load_decay)
         load[c] = cur + a * (u - cur)
         load_k[c] = now
         prb_sum[c] += used[c]
@@ -674,6 +715,32 @@ def _qarea(S, s, t):
 
 
 @njit(cache=True)
+def _gpu_sift_top(key, heap, g0, n):
+    """Restore a site's GPU heap (``heap[g0:g0+n]``, ordered by (free time, index)) after the
+    key of its top GPU grew. The top is then the GPU a linear scan for the first minimum finds."""
+    i = 0
+    x = heap[g0]
+    kx = key[x]
+    while True:
+        a = 2 * i + 1
+        if a >= n:
+            break
+        ga = heap[g0 + a]
+        b = a + 1
+        if b < n:
+            gb = heap[g0 + b]
+            if key[gb] < key[ga] or (key[gb] == key[ga] and gb < ga):
+                a = b
+                ga = gb
+        if key[ga] < kx or (key[ga] == kx and ga < x):
+            heap[g0 + i] = ga
+            i = a
+        else:
+            break
+    heap[g0 + i] = x
+
+
+@njit(cache=True)
 def dispatch(W, S, s, m, g, t):
     """Start a batch of model ``m`` on GPU ``g`` of site ``s`` at time ``t``."""
     b = S.q_len[s, m]
@@ -683,6 +750,7 @@ def dispatch(W, S, s, m, g, t):
         W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
     end = t + dur
     S.gpu_free[g] = end
+    _gpu_sift_top(S.gpu_free, S.gpu_heap, W.site_gpu_start[s], W.site_n_gpus[s])
     S.gpu_busy[g] += dur
     _qarea(S, s, t)
     S.site_batches[s] += 1
@@ -725,10 +793,7 @@ def advance_site(W, S, s, t_until):
     maxb = W.site_max_batch[s]
     maxw = W.site_max_wait_s[s]
     while S.site_qlen[s] > 0:
-        g = g0
-        for x in range(g0 + 1, g0 + ng):
-            if S.gpu_free[x] < S.gpu_free[g]:
-                g = x
+        g = S.gpu_heap[g0]  # the GPU free first (lowest index among ties)
         now = S.site_clock[s] if S.site_clock[s] > S.gpu_free[g] else S.gpu_free[g]
         if now > t_until:
             break

@@ -21,16 +21,16 @@ _KW_FIELDS = (
     "site_n_gpus site_queue_limit site_max_batch site_max_wait_s gpu_type svc_time_s local_time_s "
     "link_cap_bps link_delay_s path_links path_links_back transport_queue_limit_s fixed_ul_bps "
     "fixed_dl_bps fixed_latency_s sr_period_s grant_delay_s dl_sched_delay_s configured_grant "
-    "scheduler_pf load_alpha min_sinr_lin total_prb ul_slots_per_pattern"
+    "scheduler_pf load_alpha load_decay min_sinr_lin total_prb ul_slots_per_pattern"
 ).split()
 
 _STATE_FIELDS = (
-    "rq_f rq_i free_stack heap_t heap_r heap_s ctr fs rng fh_t fh_f flow_k "
+    "rq_f rq_i free_stack heap_t heap_r heap_s ctr fs rng rng_arr fh_t fh_f flow_k "
     "ue_ul_head ue_ul_tail ue_ul_bits ue_ul_elig ue_dl_head ue_dl_tail ue_se_ul ue_se_dl "
     "ue_se_slot ue_pf_w ue_fade cell_top cell_top_m ue_avg_thr ue_ul_free ue_dl_free dev_free act_ul act_ul_pos act_dl "
-    "act_dl_pos load_dl load_ul load_dl_k load_ul_k touched cell_mark cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
+    "act_dl_pos cell_iul cell_iul_k load_dl load_ul load_dl_k load_ul_k touched cell_mark cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
     "q_head q_tail q_len site_qlen site_wake site_clock site_qarea site_qlast site_served site_batches "
-    "gpu_free gpu_busy link_free link_busy agg_cnt agg_drop agg_sum hist tr_f tr_i"
+    "gpu_free gpu_heap gpu_busy link_free link_busy agg_cnt agg_drop agg_sum hist tr_f tr_i"
 ).split()
 State = namedtuple("State", _STATE_FIELDS)
 
@@ -115,6 +115,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         ctr=ctr,
         fs=np.full(K.N_FS, w.initial_load),
         rng=rng,
+        # arrivals draw from their own stream, so that how the run is cut into decision
+        # intervals never changes which random numbers the kernel sees
+        rng_arr=np.array([(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
+                          & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64),
         fh_t=first[order].astype(np.float64),
         fh_f=order.astype(np.int64),
         flow_k=np.zeros(n_flows, dtype=np.int64),
@@ -141,6 +145,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         act_dl_pos=np.full(n_dev, -1, dtype=np.int64),
         load_dl=np.full(n_cells, w.initial_load),
         load_ul=np.full(n_cells, w.initial_load),
+        cell_iul=np.zeros(n_cells),
+        cell_iul_k=np.full(n_cells, -1, dtype=np.int64),
         load_dl_k=np.zeros(n_cells, dtype=np.int64),
         load_ul_k=np.zeros(n_cells, dtype=np.int64),
         touched=np.zeros(n_cells, dtype=np.int64),
@@ -161,6 +167,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         site_served=np.zeros(n_sites, dtype=np.int64),
         site_batches=np.zeros(n_sites, dtype=np.int64),
         gpu_free=np.zeros(len(w.gpu_site)),
+        # per site, a binary heap of its GPUs by (free time, index) in its slice of gpu ids
+        gpu_heap=np.arange(len(w.gpu_site), dtype=np.int64),
         gpu_busy=np.zeros(len(w.gpu_site)),
         link_free=np.zeros(len(w.link_cap_bps)),
         link_busy=np.zeros(len(w.link_cap_bps)),

@@ -131,6 +131,12 @@ class World:
         return int(np.sum((self.slot_type == 2) | (self.slot_type == 3)))
 
     @property
+    def load_decay(self) -> F64:
+        """(1 - alpha)**g for g slots of a direction, up to where it falls below 1e-6."""
+        n = int(np.ceil(np.log(1e-6) / np.log1p(-min(self.load_alpha, 0.999999)))) + 1
+        return (1.0 - self.load_alpha) ** np.arange(max(n, 1))
+
+    @property
     def total_prb(self) -> float:
         return float(self.cell_prb.sum())
 

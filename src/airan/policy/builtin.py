@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airan.errors import InputError
-from airan.policy import register
+from airan.policy import Policy, register
 from airan.policy.base import (
     LOCAL,
     REJECT,
@@ -41,19 +41,31 @@ def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -
     return np.argmin(key, axis=1).astype(np.int64)
 
 
+def snapshot_free(fn: Policy) -> Policy:
+    """Mark a policy whose decisions never read the snapshot's load figures.
+
+    The engine may then decide a longer stretch of arrivals in one call (the result is the same).
+    """
+    fn.snapshot_free = True  # type: ignore[attr-defined]
+    return fn
+
+
 @register("local")
+@snapshot_free
 def local(snap: Snapshot, batch: Batch) -> I64:
     """Every request runs on the device's own accelerator (or CPU)."""
     return np.full(len(batch), LOCAL, dtype=np.int64)
 
 
 @register("cloud")
+@snapshot_free
 def cloud(snap: Snapshot, batch: Batch) -> I64:
     """Every request goes to the nearest cloud site."""
     return _nearest(snap, batch, _sites(snap, ("cloud",)), "cloud")
 
 
 @register("nearest-edge")
+@snapshot_free
 def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
     """The compute site closest to the serving cell (on the map; not the cloud)."""
     mask = _sites(snap, ("cell", "edge"))

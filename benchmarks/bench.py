@@ -1,0 +1,104 @@
+"""airan throughput benchmark: simulated requests per wall second, peak memory, and airan vs SimPy.
+
+Usage:  python benchmarks/bench.py [--duration 60] [--only city,metro] [--simpy-duration 20]
+
+Each scenario runs in a fresh process (so its peak memory is its own), after one short warm-up
+run that loads the compiled kernel from numba's cache. "end to end" includes building the world
+(radio precomputation); "engine" is the slot loop alone. The SimPy comparison runs the multi-stage
+pipeline of tests/test_validation_simpy.py in both simulators, in this process, and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one(name: str, duration_s: float) -> dict:
+    import airan
+    from airan.engine import Engine
+
+    scenario = airan.load_scenario(name)
+    Engine(scenario, duration_s=0.01).run()  # warm-up: load the compiled kernel
+    t0 = time.perf_counter()
+    engine = Engine(scenario, duration_s=duration_s)
+    t_build = time.perf_counter() - t0
+    result = engine.run()
+    t_total = time.perf_counter() - t0
+    created = result.summary["requests"]["created"]
+    return {
+        "scenario": name,
+        "devices": result.summary["devices"],
+        "simulated_s": duration_s,
+        "requests": created,
+        "build_s": round(t_build, 2),
+        "engine_s": round(engine.wall_s, 2),
+        "end_to_end_s": round(t_total, 2),
+        "requests_per_wall_s": round(created / t_total),
+        "engine_requests_per_wall_s": round(created / engine.wall_s),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+    }
+
+
+def simpy_vs_airan(duration_s: float) -> dict:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import airan
+    from test_validation_simpy import (  # the independent SimPy model of the test suite
+        batch_table_s,
+        pipeline_scenario,
+        poisson_arrivals,
+        simpy_pipeline,
+    )
+
+    sc = pipeline_scenario(seed=3, duration_s=duration_s, trace_limit=0)
+    airan.run(pipeline_scenario(seed=3, duration_s=0.1))  # warm-up
+    t0 = time.perf_counter()
+    res = airan.run(sc)
+    t_airan = time.perf_counter() - t0
+    n_airan = res.summary["requests"]["created"]
+    table = batch_table_s(sc)
+    t_arr, dev = poisson_arrivals(np.random.default_rng(3), duration_s)
+    t0 = time.perf_counter()
+    simpy_pipeline(t_arr, dev, table)
+    t_simpy = time.perf_counter() - t0
+    a = n_airan / t_airan
+    s = len(t_arr) / t_simpy
+    return {"simulated_s": duration_s, "airan_requests_per_wall_s": round(a),
+            "simpy_requests_per_wall_s": round(s), "ratio": round(a / s, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=60.0, help="simulated seconds per scenario")
+    ap.add_argument("--only", default="city,metro", help="comma-separated built-in scenarios")
+    ap.add_argument("--simpy-duration", type=float, default=20.0)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.duration)))
+        return
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    rows = []
+    for name in args.only.split(","):
+        out = subprocess.run([sys.executable, __file__, "--one", name, "--duration",
+                              str(args.duration)], capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(json.dumps(row))
+    cmp = simpy_vs_airan(args.simpy_duration)
+    print(json.dumps({"simpy_comparison": cmp}))
+
+
+if __name__ == "__main__":
+    main()
