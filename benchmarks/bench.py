@@ -4,8 +4,8 @@ Usage:  python benchmarks/bench.py [--duration 60] [--only city,metro] [--simpy-
 
 Each scenario runs in a fresh process (so its peak memory is its own), after one short warm-up
 run that loads the compiled kernel from numba's cache. "end to end" includes building the world
-(radio precomputation); "engine" is the slot loop alone. The SimPy comparison runs the multi-stage
-pipeline of tests/test_validation_simpy.py in both simulators, in this process, and prints the ratio.
+(radio precomputation); "engine" is the slot loop alone. The SimPy comparison runs the
+multi-stage pipeline of tests/test_validation_simpy.py in both simulators and prints the ratio.
 """
 
 from __future__ import annotations
@@ -52,13 +52,14 @@ def one(name: str, duration_s: float) -> dict:
 
 def simpy_vs_airan(duration_s: float) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
-    import airan
     from test_validation_simpy import (  # the independent SimPy model of the test suite
         batch_table_s,
         pipeline_scenario,
         poisson_arrivals,
         simpy_pipeline,
     )
+
+    import airan
 
     sc = pipeline_scenario(seed=3, duration_s=duration_s, trace_limit=0)
     airan.run(pipeline_scenario(seed=3, duration_s=0.1))  # warm-up
@@ -73,8 +74,12 @@ def simpy_vs_airan(duration_s: float) -> dict:
     t_simpy = time.perf_counter() - t0
     a = n_airan / t_airan
     s = len(t_arr) / t_simpy
-    return {"simulated_s": duration_s, "airan_requests_per_wall_s": round(a),
-            "simpy_requests_per_wall_s": round(s), "ratio": round(a / s, 1)}
+    return {
+        "simulated_s": duration_s,
+        "airan_requests_per_wall_s": round(a),
+        "simpy_requests_per_wall_s": round(s),
+        "ratio": round(a / s, 1),
+    }
 
 
 def main() -> None:
@@ -87,12 +92,18 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.duration)))
         return
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
-          f"numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
     rows = []
     for name in args.only.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", name, "--duration",
-                              str(args.duration)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--duration", str(args.duration)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(json.dumps(row))

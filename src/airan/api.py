@@ -13,8 +13,9 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
     """The same scenario with every fleet's device count multiplied by ``factor``."""
     if not factor > 0:
         raise InputError("fleet scale must be positive", field="fleet_scale", value=factor)
-    fleets = [f.model_copy(update={"count": max(0, round(f.count * factor))})
-              for f in scenario.fleets]
+    fleets = [
+        f.model_copy(update={"count": max(0, round(f.count * factor))}) for f in scenario.fleets
+    ]
     return scenario.model_copy(update={"fleets": fleets})
 
 
@@ -32,6 +33,12 @@ def run(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
-    engine = Engine(sc, policy=policy, seed=seed, duration_s=duration_s,
-                    trace_limit=trace_limit, trace_sample=trace_sample)
+    engine = Engine(
+        sc,
+        policy=policy,
+        seed=seed,
+        duration_s=duration_s,
+        trace_limit=trace_limit,
+        trace_sample=trace_sample,
+    )
     return engine.run()

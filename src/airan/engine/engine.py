@@ -67,8 +67,9 @@ class Engine:
         self.trace_limit = scenario.engine.trace_limit if trace_limit is None else trace_limit
         self.trace_sample = scenario.engine.trace_sample if trace_sample is None else trace_sample
         if not 0.0 <= self.trace_sample <= 1.0:
-            raise InputError("trace sample must be within [0, 1]", field="trace_sample",
-                             value=self.trace_sample)
+            raise InputError(
+                "trace sample must be within [0, 1]", field="trace_sample", value=self.trace_sample
+            )
         self.world: World = build_world(scenario, self.seed)
         w = self.world
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
@@ -84,15 +85,24 @@ class Engine:
         self._arr_t = np.zeros(max(1024, int(expected_rate * self.interval_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
         self._trace_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
         self.wall_s = 0.0
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
-        self._dl_slot_fraction = float(np.mean(np.where(
-            pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION, (pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH))))
+        self._dl_slot_fraction = float(
+            np.mean(
+                np.where(
+                    pattern == K.SLOT_S,
+                    K.S_SLOT_DL_FRACTION,
+                    (pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH),
+                )
+            )
+        )
         if w.radio_model == 0:
-            self._ul_access_delay_s = (0.0 if w.configured_grant else w.sr_period_s / 2
-                                       + w.grant_delay_s) + w.slot_s * len(pattern) / 2
+            self._ul_access_delay_s = (
+                0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
+            ) + w.slot_s * len(pattern) / 2
         elif w.radio_model == 2:
             self._ul_access_delay_s = 2 * w.fixed_latency_s
         else:
@@ -116,12 +126,15 @@ class Engine:
         return self.slot >= self.n_slots
 
     def step(self, n_slots: int | None = None) -> None:
-        """Advance by ``n_slots`` (default: one decision interval), not past the end of the run."""
+        """Advance by ``n_slots`` (default: one decision interval), not past the end of the run.
+
+        Decisions are always taken on the grid of decision intervals, so stepping in any sizes
+        gives exactly the same run as :meth:`run`.
+        """
         target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
         t0 = time.perf_counter()
         while self.slot < target:
-            end = min(target, self.slot + self.interval_slots)
-            self._interval(end)
+            self._advance_to(target)
         self.wall_s += time.perf_counter() - t0
 
     def run(self, progress: Callable[[float], None] | None = None) -> Result:
@@ -133,9 +146,24 @@ class Engine:
                 progress(self.slot / self.n_slots)
         return self.result()
 
-    def _interval(self, end_slot: int) -> None:
+    def _advance_to(self, target_slot: int) -> None:
+        """Advance within the current decision interval, deciding its arrivals at its start."""
+        if self._pending is None:
+            grid_end = (self.slot // self.interval_slots + 1) * self.interval_slots
+            grid_end = min(self.n_slots, grid_end)
+            self._pending = self._draw_and_decide(grid_end) + (grid_end,)
+        arr_t, arr_f, place, grid_end = self._pending
+        end = min(target_slot, grid_end)
+        pos = K.advance(self._kw, self._sref, arr_t, arr_f, place, len(arr_t), end)
+        self._pending = None if end >= grid_end else (arr_t[pos:], arr_f[pos:], place[pos:],
+                                                      grid_end)
+        tn = int(self._st.ctr[K.C_TR_N])
+        if tn > _TRACE_CAPACITY // 2 or (tn and end >= self.n_slots):
+            self._flush_trace()
+
+    def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The new requests due before ``end_slot`` and where the policy places them."""
         w = self.world
-        st = self._st
         t_end = end_slot * w.slot_s
         n = K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t, self._arr_f)
         while n == len(self._arr_t):  # buffer full: grow and continue drawing
@@ -143,19 +171,15 @@ class Engine:
             self._arr_t = np.concatenate([self._arr_t, np.zeros(grow)])
             self._arr_f = np.concatenate([self._arr_f, np.zeros(grow, dtype=np.int64)])
             n += K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t[n:], self._arr_f[n:])
-        arr_t = self._arr_t[:n]
-        arr_f = self._arr_f[:n]
-        free = int(st.ctr[K.C_FREE_TOP])
-        if free < n + 16:
+        arr_t = self._arr_t[:n].copy()
+        arr_f = self._arr_f[:n].copy()
+        st = self._st
+        if int(st.ctr[K.C_FREE_TOP]) < n + 16:
             self._st = st = grow_pool(st, 2 * st.rq_f.shape[0] + n)
             self._sref = state_ref(st)
         dev = w.flow_dev[arr_f]
         batch = Batch(time_s=arr_t, device=dev, service=w.flow_svc[arr_f], cell=w.dev_cell[dev])
-        place = self._decide(batch)
-        K.advance(self._kw, self._sref, arr_t, arr_f, place, n, end_slot)
-        tn = int(st.ctr[K.C_TR_N])
-        if tn > _TRACE_CAPACITY // 2 or (tn and end_slot >= self.n_slots):
-            self._flush_trace()
+        return arr_t, arr_f, self._decide(batch)
 
     def _decide(self, batch: Batch) -> np.ndarray:
         n = len(batch)
@@ -165,14 +189,20 @@ class Engine:
         place = np.asarray(place)
         n_sites = len(self.world.site_names)
         if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):
-            raise InputError(f"policy must return {n} integers, got shape {place.shape} "
-                             f"and dtype {place.dtype}", field="policy", value=self.policy_name)
+            raise InputError(
+                f"policy must return {n} integers, got shape {place.shape} and dtype {place.dtype}",
+                field="policy",
+                value=self.policy_name,
+            )
         place = place.astype(np.int64)
         bad = (place >= n_sites) | (place < REJECT)
         if bad.any():
-            raise InputError(f"policy returned an invalid placement {int(place[bad][0])} (sites "
-                             f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject)", field="policy",
-                             value=self.policy_name)
+            raise InputError(
+                f"policy returned an invalid placement {int(place[bad][0])} (sites "
+                f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject)",
+                field="policy",
+                value=self.policy_name,
+            )
         return place
 
     def snapshot(self) -> Snapshot:
@@ -207,10 +237,12 @@ class Engine:
             n_use = np.minimum(share, w.dev_ue_tx_mw * gain / w.min_sinr_lin)
             p = np.minimum(w.dev_ue_tx_mw / np.maximum(n_use, 1e-9), p_prb)
             sinr = p * gain
-            se = np.where(sinr >= w.min_sinr_lin * (1 - 1e-9), np.minimum(
-                K.SE_ATT * np.log2(1.0 + sinr / K.SE_GAP), K.SE_MAX), 0.0)
-            return (n_use * se * w.cell_bits_per_prb_ul[cell] * self._ul_slot_fraction
-                    / w.slot_s)  # type: ignore[no-any-return]
+            se = np.where(
+                sinr >= w.min_sinr_lin * (1 - 1e-9),
+                np.minimum(K.SE_ATT * np.log2(1.0 + sinr / K.SE_GAP), K.SE_MAX),
+                0.0,
+            )
+            return n_use * se * w.cell_bits_per_prb_ul[cell] * self._ul_slot_fraction / w.slot_s  # type: ignore[no-any-return]
         else:
             active = st.act_dl[: st.ctr[K.C_ACT_DL]]
             per_slot = st.ue_se_dl[devices] * w.cell_prb[cell] * w.cell_bits_per_prb_dl[cell]
@@ -234,12 +266,16 @@ class Engine:
         held = st.rq_f.shape[0] - int(st.ctr[K.C_FREE_TOP])
         created = int(cnt[:, K.A_CREATED].sum())
         ended = int(cnt[:, K.A_MET].sum() + cnt[:, K.A_LATE].sum() + cnt[:, K.A_DROPPED].sum())
-        if created != ended + in_flight or in_flight != held or \
-                int(st.agg_drop.sum()) != int(cnt[:, K.A_DROPPED].sum()) or \
-                created != int(st.ctr[K.C_SEQ]):
+        if (
+            created != ended + in_flight
+            or in_flight != held
+            or int(st.agg_drop.sum()) != int(cnt[:, K.A_DROPPED].sum())
+            or created != int(st.ctr[K.C_SEQ])
+        ):
             raise ConservationError(
                 f"conservation broken: created {created}, ended {ended}, in flight {in_flight} "
-                f"(held {held}), drops by reason {int(st.agg_drop.sum())}")
+                f"(held {held}), drops by reason {int(st.agg_drop.sum())}"
+            )
 
     def result(self) -> Result:
         self._flush_trace()
@@ -255,8 +291,11 @@ class Engine:
         created = int(cnt[:, K.A_CREATED].sum())
         services: dict[str, Any] = {}
         for v, name in enumerate(w.service_names):
-            met, late, dropped = (int(cnt[v, K.A_MET]), int(cnt[v, K.A_LATE]),
-                                  int(cnt[v, K.A_DROPPED]))
+            met, late, dropped = (
+                int(cnt[v, K.A_MET]),
+                int(cnt[v, K.A_LATE]),
+                int(cnt[v, K.A_DROPPED]),
+            )
             done = met + late
             ended = done + dropped
             sums = st.agg_sum[v]
@@ -270,8 +309,9 @@ class Engine:
                 "hit_ratio": met / ended if ended else None,
                 "target_hit_ratio": float(w.svc_target[v]),
                 "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
-                "dropped_by_reason": {r: int(st.agg_drop[v, i]) for i, r in enumerate(REASONS)
-                                      if st.agg_drop[v, i]},
+                "dropped_by_reason": {
+                    r: int(st.agg_drop[v, i]) for i, r in enumerate(REASONS) if st.agg_drop[v, i]
+                },
                 "latency_ms": {
                     "mean": float(sums[7] / done * 1e3) if done else None,
                     "p50": _q(hist, 0.50),
@@ -279,10 +319,15 @@ class Engine:
                     "p99": _q(hist, 0.99),
                     "p999": _q(hist, 0.999),
                 },
-                "breakdown_ms": {k: (float(sums[i] / done * 1e3) if done else None)
-                                 for i, k in enumerate(BREAKDOWN)},
-                "latency_histogram": {"min_s": K.HIST_MIN_S, "gamma": K.HIST_GAMMA,
-                                      "counts": _sparse_counts(hist)},
+                "breakdown_ms": {
+                    k: (float(sums[i] / done * 1e3) if done else None)
+                    for i, k in enumerate(BREAKDOWN)
+                },
+                "latency_histogram": {
+                    "min_s": K.HIST_MIN_S,
+                    "gamma": K.HIST_GAMMA,
+                    "counts": _sparse_counts(hist),
+                },
             }
         sites: dict[str, Any] = {}
         over = np.maximum(st.gpu_free - elapsed, 0.0)
@@ -297,7 +342,9 @@ class Engine:
                 "mean_queue": float(area / elapsed),
                 "served": int(st.site_served[s]),
                 "batches": int(st.site_batches[s]),
-                "mean_batch": float(st.site_served[s] / st.site_batches[s]) if st.site_batches[s] else None,
+                "mean_batch": float(st.site_served[s] / st.site_batches[s])
+                if st.site_batches[s]
+                else None,
             }
         drops = st.agg_drop.sum(axis=0)
         n_tr = sum(len(p[0]) for p in self._trace_parts)
@@ -323,9 +370,11 @@ class Engine:
             "cells": {
                 "count": len(w.cell_names),
                 "mean_prb_utilization_dl": float(np.mean(st.prb_sum_dl / w.cell_prb) / n_slots_run)
-                if w.radio_model == 0 else None,
+                if w.radio_model == 0
+                else None,
                 "mean_prb_utilization_ul": float(np.mean(st.prb_sum_ul / w.cell_prb) / n_slots_run)
-                if w.radio_model == 0 else None,
+                if w.radio_model == 0
+                else None,
             },
             "devices": w.n_devices,
             "trace": {
@@ -334,8 +383,10 @@ class Engine:
                 "sample_beyond_limit": self.trace_sample,
                 "lost_rows": int(st.ctr[K.C_TR_LOST]),
                 "complete": created <= self.trace_limit and not st.ctr[K.C_TR_LOST],
-                "note": (f"every request up to the first {self.trace_limit:,}, then a seeded "
-                         f"uniform {self.trace_sample:.2%} sample"),
+                "note": (
+                    f"every request up to the first {self.trace_limit:,}, then a seeded "
+                    f"uniform {self.trace_sample:.2%} sample"
+                ),
             },
             "percentile_relative_error": MAX_RELATIVE_ERROR,
         }
@@ -353,17 +404,21 @@ class Engine:
         tf, ti = tf[order], ti[order]
         outcomes = ["met", "late"] + [f"dropped:{r}" for r in REASONS]
         places = ["local", *w.site_names, "rejected"]
-        place_idx = np.where(ti[:, 2] == LOCAL, 0, np.where(ti[:, 2] == REJECT,
-                                                            len(places) - 1, ti[:, 2] + 1))
+        place_idx = np.where(
+            ti[:, 2] == LOCAL, 0, np.where(ti[:, 2] == REJECT, len(places) - 1, ti[:, 2] + 1)
+        )
         cols: dict[str, Any] = {
             "request": pa.array(ti[:, 4]),
-            "service": pa.DictionaryArray.from_arrays(pa.array(ti[:, 0].astype(np.int32)),
-                                                      pa.array(w.service_names)),
+            "service": pa.DictionaryArray.from_arrays(
+                pa.array(ti[:, 0].astype(np.int32)), pa.array(w.service_names)
+            ),
             "device": pa.array(ti[:, 1]),
-            "placement": pa.DictionaryArray.from_arrays(pa.array(place_idx.astype(np.int32)),
-                                                        pa.array(places)),
-            "outcome": pa.DictionaryArray.from_arrays(pa.array(ti[:, 3].astype(np.int32)),
-                                                      pa.array(outcomes)),
+            "placement": pa.DictionaryArray.from_arrays(
+                pa.array(place_idx.astype(np.int32)), pa.array(places)
+            ),
+            "outcome": pa.DictionaryArray.from_arrays(
+                pa.array(ti[:, 3].astype(np.int32)), pa.array(outcomes)
+            ),
             "created_s": pa.array(tf[:, 0]),
         }
         for i, k in enumerate(BREAKDOWN):

@@ -50,7 +50,8 @@ SE_MAX = 7.4063  # TS 38.214 Table 5.1.3.1-2, MCS 27 (256QAM)
 SE_ATT = 0.75  # attenuated Shannon (Mogensen et al., VTC 2007)
 SE_GAP = 1.25
 SE_REFRESH_SLOTS = 20
-PF_MAX_UES = 8  # UEs a PF scheduler serves per UL slot and cell (PDCCH-limited; assumption)  # a UE's SINR is re-evaluated at most every 20 slots (cell loads are EWMAs)
+# a UE's SINR is re-evaluated at most every SE_REFRESH_SLOTS slots (cell loads are EWMAs)
+PF_MAX_UES = 8  # UEs a PF scheduler serves per UL slot and cell (PDCCH-limited; assumption)
 EPS = 1e-12
 
 
@@ -97,7 +98,10 @@ def spectral_eff(sinr, min_sinr):
 
 @njit(cache=True)
 def service_factor(dist, p1, p2, rng):
-    """A unit-mean random factor for a batch's service time (0 fixed, 1 exp, 2 lognormal, 3 unif)."""
+    """A unit-mean random factor for a batch's service time.
+
+    ``dist``: 0 fixed, 1 exponential, 2 lognormal (p1 = cv), 3 uniform (p1, p2 = low, high / mean).
+    """
     if dist == 0:
         return 1.0
     if dist == 1:
@@ -209,7 +213,8 @@ def gen_arrivals(W, S, t_end, out_t, out_f):
             nxt = t - period * math.log(1.0 - rand_u01(S.rng_arr))
         else:
             S.flow_k[f] += 1
-            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + W.flow_jitter_s[f] * rand_u01(S.rng_arr)
+            jitter = W.flow_jitter_s[f] * rand_u01(S.rng_arr)
+            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + jitter
             if nxt < t:
                 nxt = t
         heap_replace_top(fh_t, fh_f, nf, nxt, f)
@@ -589,7 +594,7 @@ def _top_count(top, c):
 
 @njit(cache=True)
 def _top_has(top, c, d):
-    for j in range(top.shape[1]):
+    for j in range(top.shape[1]):  # noqa: SIM110 (numba: no generators)
         if top[c, j] == d:
             return True
     return False
@@ -782,14 +787,13 @@ def compute_done(W, S, r, t):
     else:
         S.rq_i[r, I_STAGE] = ST_DOWN
         push_event(S, ta, r)
-    advance_site(W, S, s, t)  # the GPU is free: start the next batch now  # the GPU is free: start the next batch now
+    advance_site(W, S, s, t)  # the GPU is free: start the next batch now
 
 
 @njit(cache=True)
 def advance_site(W, S, s, t_until):
     """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
     g0 = W.site_gpu_start[s]
-    ng = W.site_n_gpus[s]
     maxb = W.site_max_batch[s]
     maxw = W.site_max_wait_s[s]
     while S.site_qlen[s] > 0:
@@ -965,6 +969,14 @@ def handle_event(W, S, r, t):
 
 
 @njit(cache=True)
+def _count_slots(prefix, plen, k0, k1):
+    """How many slots of one direction lie in [k0, k1) (``prefix``: cumulative over a pattern)."""
+    n1 = (k1 // plen) * prefix[plen] + prefix[k1 % plen]
+    n0 = (k0 // plen) * prefix[plen] + prefix[k0 % plen]
+    return n1 - n0
+
+
+@njit(cache=True)
 def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals."""
     k = S.ctr[C_SLOT]
@@ -985,13 +997,13 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
             if kn > k:
                 kn = kn if kn < slot_end else slot_end
                 # loads decay over the skipped slots of each direction
-                S.ctr[C_NSLOT_UL] += ((kn - k) * W.ul_slots_per_pattern) // plen
-                S.ctr[C_NSLOT_DL] += ((kn - k) * (plen - W.ul_slots_per_pattern)) // plen
+                S.ctr[C_NSLOT_UL] += _count_slots(W.ul_prefix, plen, k, kn)
+                S.ctr[C_NSLOT_DL] += _count_slots(W.dl_prefix, plen, k, kn)
                 k = kn
                 continue
         # 1. uplink air interface (the scheduler decides at the slot's start)
         st = W.slot_type[k % plen]
-        if W.radio_model == 0 and (st == SLOT_U or st == SLOT_BOTH):
+        if W.radio_model == 0 and st in (SLOT_U, SLOT_BOTH):
             serve_ul(W, S, k, s0)
             update_loads(W, S, 1)
         # 2. new requests and due events, merged in time order

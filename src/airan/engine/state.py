@@ -12,26 +12,141 @@ from numba.experimental import structref
 from airan.engine import kernel as K
 from airan.engine.world import World
 
-_KW_FIELDS = (
-    "slot_s slot_type radio_model cell_node cell_prb cell_bits_per_prb_dl cell_bits_per_prb_ul "
-    "cell_tx_mw ul_noise_mw ul_int_ptr ul_int_src ul_int_mw dev_fleet dev_cell dev_top_cell "
-    "dev_top_gain dev_resid_gain_mw dev_dl_noise_mw dev_ue_tx_mw dev_ul_p_prb_mw dev_ul_buffer_bits "
-    "dev_sr_offset_s flow_dev flow_svc flow_period_s flow_poisson flow_jitter_s flow_phase_s "
-    "svc_model svc_deadline_s svc_ul_bits svc_dl_bits model_dist model_p1 model_p2 site_gpu_start "
-    "site_n_gpus site_queue_limit site_max_batch site_max_wait_s gpu_type svc_time_s local_time_s "
-    "link_cap_bps link_delay_s path_links path_links_back transport_queue_limit_s fixed_ul_bps "
-    "fixed_dl_bps fixed_latency_s sr_period_s grant_delay_s dl_sched_delay_s configured_grant "
-    "scheduler_pf load_alpha load_decay min_sinr_lin total_prb ul_slots_per_pattern"
-).split()
+_KW_FIELDS = [
+    "slot_s",
+    "slot_type",
+    "radio_model",
+    "cell_node",
+    "cell_prb",
+    "cell_bits_per_prb_dl",
+    "cell_bits_per_prb_ul",
+    "cell_tx_mw",
+    "ul_noise_mw",
+    "ul_int_ptr",
+    "ul_int_src",
+    "ul_int_mw",
+    "dev_fleet",
+    "dev_cell",
+    "dev_top_cell",
+    "dev_top_gain",
+    "dev_resid_gain_mw",
+    "dev_dl_noise_mw",
+    "dev_ue_tx_mw",
+    "dev_ul_p_prb_mw",
+    "dev_ul_buffer_bits",
+    "dev_sr_offset_s",
+    "flow_dev",
+    "flow_svc",
+    "flow_period_s",
+    "flow_poisson",
+    "flow_jitter_s",
+    "flow_phase_s",
+    "svc_model",
+    "svc_deadline_s",
+    "svc_ul_bits",
+    "svc_dl_bits",
+    "model_dist",
+    "model_p1",
+    "model_p2",
+    "site_gpu_start",
+    "site_n_gpus",
+    "site_queue_limit",
+    "site_max_batch",
+    "site_max_wait_s",
+    "gpu_type",
+    "svc_time_s",
+    "local_time_s",
+    "link_cap_bps",
+    "link_delay_s",
+    "path_links",
+    "path_links_back",
+    "transport_queue_limit_s",
+    "fixed_ul_bps",
+    "fixed_dl_bps",
+    "fixed_latency_s",
+    "sr_period_s",
+    "grant_delay_s",
+    "dl_sched_delay_s",
+    "configured_grant",
+    "scheduler_pf",
+    "load_alpha",
+    "load_decay",
+    "min_sinr_lin",
+    "total_prb",
+    "ul_prefix",
+    "dl_prefix",
+]
 
-_STATE_FIELDS = (
-    "rq_f rq_i free_stack heap_t heap_r heap_s ctr fs rng rng_arr fh_t fh_f flow_k "
-    "ue_ul_head ue_ul_tail ue_ul_bits ue_ul_elig ue_dl_head ue_dl_tail ue_se_ul ue_se_dl "
-    "ue_se_slot ue_pf_w ue_fade cell_top cell_top_m ue_avg_thr ue_ul_free ue_dl_free dev_free act_ul act_ul_pos act_dl "
-    "act_dl_pos cell_iul cell_iul_k load_dl load_ul load_dl_k load_ul_k touched cell_mark cell_tmp cell_used_dl cell_used_ul prb_sum_dl prb_sum_ul "
-    "q_head q_tail q_len site_qlen site_wake site_clock site_qarea site_qlast site_served site_batches "
-    "gpu_free gpu_heap gpu_busy link_free link_busy agg_cnt agg_drop agg_sum hist tr_f tr_i"
-).split()
+_STATE_FIELDS = [
+    "rq_f",
+    "rq_i",
+    "free_stack",
+    "heap_t",
+    "heap_r",
+    "heap_s",
+    "ctr",
+    "fs",
+    "rng",
+    "rng_arr",
+    "fh_t",
+    "fh_f",
+    "flow_k",
+    "ue_ul_head",
+    "ue_ul_tail",
+    "ue_ul_bits",
+    "ue_ul_elig",
+    "ue_dl_head",
+    "ue_dl_tail",
+    "ue_se_ul",
+    "ue_se_dl",
+    "ue_se_slot",
+    "ue_pf_w",
+    "ue_fade",
+    "cell_top",
+    "cell_top_m",
+    "ue_avg_thr",
+    "ue_ul_free",
+    "ue_dl_free",
+    "dev_free",
+    "act_ul",
+    "act_ul_pos",
+    "act_dl",
+    "act_dl_pos",
+    "cell_iul",
+    "cell_iul_k",
+    "load_dl",
+    "load_ul",
+    "load_dl_k",
+    "load_ul_k",
+    "touched",
+    "cell_mark",
+    "cell_tmp",
+    "cell_used_dl",
+    "cell_used_ul",
+    "prb_sum_dl",
+    "prb_sum_ul",
+    "q_head",
+    "q_tail",
+    "q_len",
+    "site_qlen",
+    "site_wake",
+    "site_clock",
+    "site_qarea",
+    "site_qlast",
+    "site_served",
+    "site_batches",
+    "gpu_free",
+    "gpu_heap",
+    "gpu_busy",
+    "link_free",
+    "link_busy",
+    "agg_cnt",
+    "agg_drop",
+    "agg_sum",
+    "hist",
+    "tr_f",
+    "tr_i",
+]
 State = namedtuple("State", _STATE_FIELDS)
 
 
@@ -57,8 +172,9 @@ class KernelStateRef(structref.StructRefProxy):
     """The State as the kernel sees it (the same arrays as the Python-side State)."""
 
 
-structref.define_proxy(KernelWorldRef, KernelWorldType, [*_KW_FIELDS, "seed", "trace_limit",
-                                                         "trace_sample"])
+structref.define_proxy(
+    KernelWorldRef, KernelWorldType, [*_KW_FIELDS, "seed", "trace_limit", "trace_sample"]
+)
 structref.define_proxy(KernelStateRef, KernelStateType, _STATE_FIELDS)
 
 
@@ -81,8 +197,9 @@ def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> 
         elif isinstance(v, float):
             v = float(v)
         vals.append(v)
-    return KernelWorldRef(*vals, int(seed) & 0x7FFFFFFFFFFFFFFF, int(trace_limit),
-                          float(trace_sample))
+    return KernelWorldRef(
+        *vals, int(seed) & 0x7FFFFFFFFFFFFFFF, int(trace_limit), float(trace_sample)
+    )
 
 
 def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
@@ -117,8 +234,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         rng=rng,
         # arrivals draw from their own stream, so that how the run is cut into decision
         # intervals never changes which random numbers the kernel sees
-        rng_arr=np.array([(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
-                          & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64),
+        rng_arr=np.array(
+            [(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF],
+            dtype=np.uint64,
+        ),
         fh_t=first[order].astype(np.float64),
         fh_f=order.astype(np.int64),
         flow_k=np.zeros(n_flows, dtype=np.int64),
@@ -203,5 +322,6 @@ def grow_pool(st: Any, capacity: int) -> Any:
     heap_t[:n] = st.heap_t[:n]
     heap_r[:n] = st.heap_r[:n]
     heap_s[:n] = st.heap_s[:n]
-    return st._replace(rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r,
-                       heap_s=heap_s)
+    return st._replace(
+        rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r, heap_s=heap_s
+    )

@@ -127,8 +127,14 @@ class World:
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
-    def ul_slots_per_pattern(self) -> int:
-        return int(np.sum((self.slot_type == 2) | (self.slot_type == 3)))
+    def ul_prefix(self) -> I64:
+        """Uplink slots among the first i slots of the TDD pattern, i = 0..len."""
+        return np.r_[0, np.cumsum((self.slot_type == 2) | (self.slot_type == 3))].astype(np.int64)
+
+    @property
+    def dl_prefix(self) -> I64:
+        """Slots carrying downlink (D, S, or both) among the first i slots of the pattern."""
+        return np.r_[0, np.cumsum(self.slot_type != 2)].astype(np.int64)
 
     @property
     def load_decay(self) -> F64:
@@ -157,22 +163,37 @@ def build_world(s: Scenario, seed: int) -> World:
     sites: list[tuple[str, float, float, float, int, float, Carrier]] = []
     for c in s.cell_sites:
         sites.append(
-            (c.name, c.position_m[0], c.position_m[1], c.height_m, c.sectors, c.downtilt_deg,
-             c.carrier or s.carrier)
+            (
+                c.name,
+                c.position_m[0],
+                c.position_m[1],
+                c.height_m,
+                c.sectors,
+                c.downtilt_deg,
+                c.carrier or s.carrier,
+            )
         )
     if s.cell_layout is not None:
         lay = s.cell_layout
         xy = geometry.hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m)
         for i, (x, y) in enumerate(xy):
             sites.append(
-                (f"{lay.name_prefix}{i}", float(x), float(y), lay.height_m, lay.sectors,
-                 lay.downtilt_deg, s.carrier)
+                (
+                    f"{lay.name_prefix}{i}",
+                    float(x),
+                    float(y),
+                    lay.height_m,
+                    lay.sectors,
+                    lay.downtilt_deg,
+                    s.carrier,
+                )
             )
     carriers = {(c.numerology, c.tdd_pattern) for *_, c in sites}
     if len(carriers) > 1:
         raise InputError(
             "all cells must share one numerology and TDD pattern (a synchronized TDD network)",
-            field="cell_sites[].carrier", value=sorted(str(x) for x in carriers),
+            field="cell_sites[].carrier",
+            value=sorted(str(x) for x in carriers),
         )
     mu, pattern = next(iter(carriers))
     slot_s = nr.slot_duration_s(mu)
@@ -194,8 +215,9 @@ def build_world(s: Scenario, seed: int) -> World:
         try:
             prb = nr.n_prb(car.bandwidth_mhz, car.numerology)
         except ValueError as exc:
-            raise InputError(str(exc), field=f"cell_sites[{name}].carrier.bandwidth_mhz",
-                             value=car.bandwidth_mhz) from None
+            raise InputError(
+                str(exc), field=f"cell_sites[{name}].carrier.bandwidth_mhz", value=car.bandwidth_mhz
+            ) from None
         azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
         for k, az in enumerate(azs):
             cell_names.append(f"{name}/{k}" if sectors == 3 else name)
@@ -206,8 +228,12 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_tilt.append(tilt)
             cell_sect.append(sectors == 3)
             cell_prb.append(prb)
-            cell_bpp_dl.append(float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, car.dl_layers)))
-            cell_bpp_ul.append(float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers)))
+            cell_bpp_dl.append(
+                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, car.dl_layers))
+            )
+            cell_bpp_ul.append(
+                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers))
+            )
             cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
@@ -282,13 +308,15 @@ def build_world(s: Scenario, seed: int) -> World:
             pl = pathloss.pathloss_db(env, d2d, d3d, c_fc[cc], hb, dev_h[a:b, None], los)
             if s.radio.shadowing:
                 sf = rng_sf.standard_normal(site_d2d.shape) * pathloss.shadow_fading_std_db(
-                    env, los_site)
+                    env, los_site
+                )
                 pl = pl + np.repeat(sf, 3, axis=1)
             # bearing from the cell to the device, for the sector pattern
             phi = geometry.bearing_deg(-dx, -dy) - c_az[cc]
             zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
-            g_ant = np.where(c_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=c_tilt[cc]),
-                             0.0)
+            g_ant = np.where(
+                c_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=c_tilt[cc]), 0.0
+            )
             gain = 10.0 ** ((g_ant - pl) / 10.0)
         else:
             gain = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
@@ -307,14 +335,17 @@ def build_world(s: Scenario, seed: int) -> World:
     dev_cell = top_cell[:, 0].copy() if n_dev else np.zeros(0, dtype=np.int64)
 
     bw = np.asarray(cell_bw_hz)
-    dl_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw[dev_cell], s.radio.ue_noise_figure_db)) \
-        if n_dev else np.zeros(0)
+    dl_noise = (
+        link.dbm_to_mw(nr.thermal_noise_dbm(bw[dev_cell], s.radio.ue_noise_figure_db))
+        if n_dev
+        else np.zeros(0)
+    )
     ul_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw, s.radio.gnb_noise_figure_db))
     ue_tx_mw = float(link.dbm_to_mw(s.radio.ue_tx_power_dbm))
 
     # open-loop power control, TS 38.213 7.1.1: P0 + alpha * PL per PRB, capped by P_max overall
     path_loss_lin = 1.0 / np.maximum(top_gain[:, 0], 1e-30) if n_dev else np.zeros(0)
-    p_prb_mw = float(link.dbm_to_mw(s.radio.ul_p0_dbm)) * path_loss_lin ** s.radio.ul_alpha
+    p_prb_mw = float(link.dbm_to_mw(s.radio.ul_p0_dbm)) * path_loss_lin**s.radio.ul_alpha
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
     # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs)
@@ -374,10 +405,21 @@ def build_world(s: Scenario, seed: int) -> World:
         from airan.scenario.schema import ComputeSite
 
         for i in range(0, len(sites), g.every):
-            csites.append(ComputeSite(name=f"gpu-{sites[i][0]}", at=sites[i][0], kind="cell",
-                                      gpus=g.gpus, queue_limit=g.queue_limit, batching=g.batching))
-    gpu_type_names = sorted({gg.type for c in csites for gg in c.gpus}
-                            | {f.accelerator for f in s.fleets if f.accelerator != "none"} | {"DeviceCPU"})
+            csites.append(
+                ComputeSite(
+                    name=f"gpu-{sites[i][0]}",
+                    at=sites[i][0],
+                    kind="cell",
+                    gpus=g.gpus,
+                    queue_limit=g.queue_limit,
+                    batching=g.batching,
+                )
+            )
+    gpu_type_names = sorted(
+        {gg.type for c in csites for gg in c.gpus}
+        | {f.accelerator for f in s.fleets if f.accelerator != "none"}
+        | {"DeviceCPU"}
+    )
     type_index = {n: i for i, n in enumerate(gpu_type_names)}
     b_max = max([c.batching.max_batch for c in csites] + [1])
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
@@ -423,12 +465,16 @@ def build_world(s: Scenario, seed: int) -> World:
         for i in range(len(sites)):
             if i in linked or i == hub:
                 continue
-            dist_km = float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
+            dist_km = (
+                float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
+            )
             for u, v in ((i, hub), (hub, i)):
                 la.append(u)
                 lb.append(v)
                 lcap.append(bh.capacity_gbps * 1e9)
-                ldel.append(bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop)
+                ldel.append(
+                    bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
+                )
     n_nodes = len(node_names)
     n_sites = len(csites)
     site_node = np.array([node_index[c.at] for c in csites], dtype=np.int64)
@@ -438,10 +484,14 @@ def build_world(s: Scenario, seed: int) -> World:
     path_bn = np.full((n_nodes, n_sites), np.inf)
     link_id = {(u, v): i for i, (u, v) in enumerate(zip(la, lb, strict=True))}
     if n_sites:
-        graph = sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes)) \
-            if la else sparse.csr_matrix((n_nodes, n_nodes))
-        dist, pred = shortest_path(graph, directed=True, indices=np.unique(site_node),
-                                   return_predecessors=True)
+        graph = (
+            sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes))
+            if la
+            else sparse.csr_matrix((n_nodes, n_nodes))
+        )
+        dist, pred = shortest_path(
+            graph, directed=True, indices=np.unique(site_node), return_predecessors=True
+        )
         row_of = {n: r for r, n in enumerate(np.unique(site_node))}
         for si in range(n_sites):
             r = row_of[int(site_node[si])]
@@ -460,8 +510,11 @@ def build_world(s: Scenario, seed: int) -> World:
                     v = u
                 hops.reverse()
                 if len(hops) > MAX_HOPS:
-                    raise InputError(f"path from {node_names[site_node[si]]} to {node_names[node]} "
-                                     f"has more than {MAX_HOPS} hops", field="transport.links")
+                    raise InputError(
+                        f"path from {node_names[site_node[si]]} to {node_names[node]} "
+                        f"has more than {MAX_HOPS} hops",
+                        field="transport.links",
+                    )
                 path_back[si, node, : len(hops)] = hops
                 up = [link_id[(lb[h], la[h])] for h in reversed(hops)]
                 path_links[node, si, : len(up)] = up
@@ -474,8 +527,9 @@ def build_world(s: Scenario, seed: int) -> World:
     other_idx = np.flatnonzero(kinds != "cell")
     k_near = min(CANDIDATE_CELL_SITES, len(cell_sites_idx))
     site_xy_c = node_xy[site_node] if n_sites else np.zeros((0, 2))
-    dist_m = np.hypot(node_xy[:, None, 0] - site_xy_c[None, :, 0],
-                      node_xy[:, None, 1] - site_xy_c[None, :, 1])
+    dist_m = np.hypot(
+        node_xy[:, None, 0] - site_xy_c[None, :, 0], node_xy[:, None, 1] - site_xy_c[None, :, 1]
+    )
     dist_m = np.where(np.isnan(dist_m), np.inf, dist_m)
     if k_near:
         # nearest on the map (the transport delay breaks ties): with a star backhaul every

@@ -50,12 +50,14 @@ def resolve_policy(name: str) -> Policy:
         try:
             mod = importlib.import_module(mod_name)
         except ImportError as exc:
-            raise InputError(f"cannot import policy module {mod_name!r}: {exc}", field="policy",
-                             value=name) from None
+            raise InputError(
+                f"cannot import policy module {mod_name!r}: {exc}", field="policy", value=name
+            ) from None
         fn = getattr(mod, attr, None)
         if not callable(fn):
-            raise InputError(f"{attr!r} is not a callable in {mod_name!r}", field="policy",
-                             value=name)
+            raise InputError(
+                f"{attr!r} is not a callable in {mod_name!r}", field="policy", value=name
+            )
         return fn  # type: ignore[no-any-return]
     raise unknown_name("policy", name, policy_names(), field="policy")
 

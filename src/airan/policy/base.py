@@ -97,8 +97,11 @@ def estimate_latency_s(
     dl_bits = w.svc_dl_bits[v]  # type: ignore[attr-defined]
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
-        air = (snap.ul_access_delay_s + ul_bits / np.maximum(snap.ul_rate_bps(d), 1.0)
-               + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0))
+        air = (
+            snap.ul_access_delay_s
+            + ul_bits / np.maximum(snap.ul_rate_bps(d), 1.0)
+            + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0)
+        )
         prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]
         ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
@@ -111,8 +114,9 @@ def estimate_latency_s(
     return out
 
 
-def per_item_time_s(snap: Snapshot, service: NDArray[np.int64],
-                    sites: NDArray[np.int64]) -> NDArray[np.float64]:
+def per_item_time_s(
+    snap: Snapshot, service: NDArray[np.int64], sites: NDArray[np.int64]
+) -> NDArray[np.float64]:
     """GPU time one more request adds at each given site (batched, spread over its GPUs).
 
     ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape.

@@ -31,8 +31,9 @@ def _sites(snap: Snapshot, kinds: tuple[str, ...] | None) -> NDArray[np.bool_]:
 def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -> I64:
     w = snap.world
     if not mask.any():
-        raise InputError(f"this policy needs at least one healthy {what} compute site",
-                         field="policy")
+        raise InputError(
+            f"this policy needs at least one healthy {what} compute site", field="policy"
+        )
     node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
     # nearest on the map, then by transport delay (sites without a position, like a cloud)
     key = w.node_site_distance_m[node] + 1e-3 * w.path_delay_s[node]  # type: ignore[attr-defined]

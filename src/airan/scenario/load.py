@@ -86,9 +86,13 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], data)
         key = str(loc[-1])
-        return InputError(
-            f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
-        ) if allowed else InputError(f"unknown field {key!r}", file=label, field=field)
+        return (
+            InputError(
+                f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
+            )
+            if allowed
+            else InputError(f"unknown field {key!r}", file=label, field=field)
+        )
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
     if isinstance(value, dict | list):
@@ -183,39 +187,65 @@ def check_references(s: Scenario) -> None:
     for v in s.services:
         if v.model not in models:
             raise unknown_name("model", v.model, models, field=f"services[{v.name}].model")
-        if v.service_time is None and models[v.model].service_time_ms is None and not models[v.model].gflops:
-            raise InputError("model has neither FLOPs nor a service time", field=f"services[{v.name}].model")
+        if (
+            v.service_time is None
+            and models[v.model].service_time_ms is None
+            and not models[v.model].gflops
+        ):
+            raise InputError(
+                "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
+            )
         st = v.service_time
         if st is not None:
             if st.dist in ("fixed", "exponential", "lognormal") and st.mean_ms is None:
-                raise InputError(f"a {st.dist} service time needs mean_ms", field=f"services[{v.name}].service_time.mean_ms")
+                raise InputError(
+                    f"a {st.dist} service time needs mean_ms",
+                    field=f"services[{v.name}].service_time.mean_ms",
+                )
             if st.dist == "lognormal" and st.cv is None:
-                raise InputError("a lognormal service time needs cv", field=f"services[{v.name}].service_time.cv")
-            if st.dist == "uniform" and (st.low_ms is None or st.high_ms is None or st.low_ms > st.high_ms):
-                raise InputError("a uniform service time needs low_ms <= high_ms", field=f"services[{v.name}].service_time")
+                raise InputError(
+                    "a lognormal service time needs cv", field=f"services[{v.name}].service_time.cv"
+                )
+            if st.dist == "uniform" and (
+                st.low_ms is None or st.high_ms is None or st.low_ms > st.high_ms
+            ):
+                raise InputError(
+                    "a uniform service time needs low_ms <= high_ms",
+                    field=f"services[{v.name}].service_time",
+                )
     for f in s.fleets:
         for i, name in enumerate(f.services):
             if name not in service_names:
-                raise unknown_name("service", name, service_names, field=f"fleets[{f.name}].services[{i}]")
+                raise unknown_name(
+                    "service", name, service_names, field=f"fleets[{f.name}].services[{i}]"
+                )
         if f.accelerator != "none" and f.accelerator not in gpus:
-            raise unknown_name("accelerator", f.accelerator, [*gpus, "none"], field=f"fleets[{f.name}].accelerator")
+            raise unknown_name(
+                "accelerator", f.accelerator, [*gpus, "none"], field=f"fleets[{f.name}].accelerator"
+            )
     for c in s.compute_sites:
         if c.at not in nodes:
             raise unknown_name("node", c.at, nodes, field=f"compute_sites[{c.name}].at")
         for j, g in enumerate(c.gpus):
             if g.type not in gpus:
-                raise unknown_name("GPU", g.type, gpus, field=f"compute_sites[{c.name}].gpus[{j}].type")
+                raise unknown_name(
+                    "GPU", g.type, gpus, field=f"compute_sites[{c.name}].gpus[{j}].type"
+                )
     if s.generated_compute_sites is not None:
         for j, g in enumerate(s.generated_compute_sites.gpus):
             if g.type not in gpus:
-                raise unknown_name("GPU", g.type, gpus, field=f"generated_compute_sites.gpus[{j}].type")
+                raise unknown_name(
+                    "GPU", g.type, gpus, field=f"generated_compute_sites.gpus[{j}].type"
+                )
     for i, link in enumerate(s.transport.links):
         for end in ("a", "b"):
             name = getattr(link, end)
             if name not in nodes:
                 raise unknown_name("node", name, nodes, field=f"transport.links[{i}].{end}")
         if link.a == link.b:
-            raise InputError("a link must join two different nodes", field=f"transport.links[{i}]", value=link.a)
+            raise InputError(
+                "a link must join two different nodes", field=f"transport.links[{i}]", value=link.a
+            )
     if s.transport.backhaul is not None and s.transport.backhaul.to not in nodes:
         raise unknown_name("node", s.transport.backhaul.to, nodes, field="transport.backhaul.to")
     if not is_known_policy(s.policy):

@@ -28,8 +28,12 @@ class Carrier(_Strict):
     fc_ghz: PosFloat = 3.5  # n78 centre, TS 38.101-1 Table 5.2-1
     bandwidth_mhz: PosFloat = 100.0  # 273 PRB at 30 kHz, TS 38.101-1 Table 5.3.2-1
     numerology: int = Field(1, ge=0, le=4)  # 30 kHz SCS, 0.5 ms slot, TS 38.211 Table 4.2-1
-    tdd_pattern: str | None = "DDDSU"  # common n78 pattern (DOMAIN.md "TDD wait for UL"); None = FDD
-    tx_power_dbm: float = Field(46.0, le=70)  # gNB per sector, TR 38.901 evaluation assumption 46-49
+    tdd_pattern: str | None = (
+        "DDDSU"  # common n78 pattern (DOMAIN.md "TDD wait for UL"); None = FDD
+    )
+    tx_power_dbm: float = Field(
+        46.0, le=70
+    )  # gNB per sector, TR 38.901 evaluation assumption 46-49
     dl_layers: int = Field(2, ge=1, le=8)
     ul_layers: int = Field(1, ge=1, le=4)
 
