@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import airan
@@ -327,7 +327,8 @@ def _small(**over: Any) -> dict[str, Any]:
 FORCED_DROPS = {
     # a 1 Mbit/s uplink takes 120 ms per 15 kB frame: the 20 kB buffer overflows
     "buffer_full": dict(radio={"model": "fixed", "fixed_ul_rate_mbps": 1.0},
-                        fleets=[{"name": "f", "count": 10, "area": {"x_m": [0, 100], "y_m": [0, 100]},
+                        fleets=[{"name": "f", "count": 10,
+                                 "area": {"x_m": [0, 100], "y_m": [0, 100]},
                                  "services": ["s"], "ul_buffer_kb": 20}]),
     # one GPU, 50 ms per request, 500 requests/s, room for one waiting request
     "queue_full": dict(compute_sites=[{

@@ -984,6 +984,7 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     plen = W.slot_type.shape[0]
     pos = 0
     while k < slot_end:
+        S.ctr[C_SLOT] = k  # the current slot, for what is created inside it
         s0 = k * slot
         s1 = s0 + slot
         # skip slots with nothing to do
