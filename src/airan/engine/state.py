@@ -210,7 +210,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
     n_models = len(w.model_names)
     n_svc = len(w.service_names)
     n_flows = len(w.flow_dev)
-    rng = np.array([(int(seed) * 0x2545F4914F6CDD1D + 1) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
+    rng = np.array([_mix64(int(seed) * 2 + 1)], dtype=np.uint64)
     # first arrivals: periodic at phase + U(0, jitter); Poisson after an exponential gap
     draw = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     first = np.where(
@@ -234,10 +234,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         rng=rng,
         # arrivals draw from their own stream, so that how the run is cut into decision
         # intervals never changes which random numbers the kernel sees
-        rng_arr=np.array(
-            [(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF],
-            dtype=np.uint64,
-        ),
+        rng_arr=np.array([_mix64(int(seed) * 2 + 2)], dtype=np.uint64),
         fh_t=first[order].astype(np.float64),
         fh_f=order.astype(np.int64),
         flow_k=np.zeros(n_flows, dtype=np.int64),
@@ -299,6 +296,19 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
     )
     return st
+
+
+def _mix64(x: int) -> int:
+    """splitmix64's finalizer: unrelated 64-bit generator states for neighbouring seeds.
+
+    (A state of seed * golden ratio would make seed k+1's stream seed k's shifted by one draw,
+    since splitmix64 itself steps by the golden ratio.)
+    """
+    m = 0xFFFFFFFFFFFFFFFF
+    z = (x * 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
 
 
 def grow_pool(st: Any, capacity: int) -> Any:

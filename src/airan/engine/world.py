@@ -482,7 +482,6 @@ def build_world(s: Scenario, seed: int) -> World:
     path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int64)
     path_delay = np.full((n_nodes, n_sites), np.inf)
     path_bn = np.full((n_nodes, n_sites), np.inf)
-    link_id = {(u, v): i for i, (u, v) in enumerate(zip(la, lb, strict=True))}
     if n_sites:
         graph = (
             sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes))
@@ -493,33 +492,50 @@ def build_world(s: Scenario, seed: int) -> World:
             graph, directed=True, indices=np.unique(site_node), return_predecessors=True
         )
         row_of = {n: r for r, n in enumerate(np.unique(site_node))}
+        # links are added in (u, v), (v, u) pairs, so the reverse of link h is h ^ 1
+        lid = sparse.csr_matrix(
+            (np.arange(len(la)) + 1, (la, lb)), shape=(n_nodes, n_nodes)
+        ) if la else sparse.csr_matrix((n_nodes, n_nodes), dtype=np.int64)
+        ldel_a = np.asarray(ldel, float)
+        lcap_a = np.asarray(lcap, float)
+        nodes = np.arange(n_nodes)
         for si in range(n_sites):
             r = row_of[int(site_node[si])]
-            for node in range(n_nodes):
-                if node == site_node[si]:
-                    path_delay[node, si] = 0.0
-                    continue
-                if not np.isfinite(dist[r, node]):
-                    continue
-                # walk back from node to the site: links site -> ... -> node (downlink direction)
-                hops = []
-                v = node
-                while v != site_node[si]:
-                    u = int(pred[r, v])
-                    hops.append(link_id[(u, v)])
-                    v = u
-                hops.reverse()
-                if len(hops) > MAX_HOPS:
+            home = int(site_node[si])
+            path_delay[home, si] = 0.0
+            if not la:
+                continue  # no links: only the site's own node reaches it
+            # walk every node back towards the site at once; hop j is the j-th link from the
+            # node's end (downlink direction, site -> ... -> node, collected backwards)
+            walk = np.full((n_nodes, MAX_HOPS + 1), -1, dtype=np.int64)
+            depth = np.zeros(n_nodes, dtype=np.int64)
+            cur = nodes.copy()
+            active = np.isfinite(dist[r]) & (nodes != home)
+            reach = active.copy()
+            while active.any():
+                idx = np.flatnonzero(active)
+                if depth[idx].max() >= MAX_HOPS:
+                    far = idx[np.argmax(depth[idx])]
                     raise InputError(
-                        f"path from {node_names[site_node[si]]} to {node_names[node]} "
+                        f"path from {node_names[home]} to {node_names[far]} "
                         f"has more than {MAX_HOPS} hops",
                         field="transport.links",
                     )
-                path_back[si, node, : len(hops)] = hops
-                up = [link_id[(lb[h], la[h])] for h in reversed(hops)]
-                path_links[node, si, : len(up)] = up
-                path_delay[node, si] = sum(ldel[h] for h in up)
-                path_bn[node, si] = min(lcap[h] for h in up)
+                u = pred[r, cur[idx]]
+                walk[idx, depth[idx]] = np.asarray(lid[u, cur[idx]]).ravel() - 1
+                depth[idx] += 1
+                cur[idx] = u
+                active[idx] = u != home
+            j = np.arange(MAX_HOPS)
+            back_idx = depth[:, None] - 1 - j[None, :]  # site-first order for the downlink
+            ok = back_idx >= 0
+            back = np.where(ok, np.take_along_axis(walk, np.maximum(back_idx, 0), axis=1), -1)
+            up = np.where(walk[:, :MAX_HOPS] >= 0, walk[:, :MAX_HOPS] ^ 1, -1)  # node-first
+            path_back[si, reach] = back[reach]
+            path_links[reach, si] = up[reach]
+            hop_ok = up >= 0
+            path_delay[reach, si] = np.where(hop_ok, ldel_a[np.maximum(up, 0)], 0.0).sum(1)[reach]
+            path_bn[reach, si] = np.where(hop_ok, lcap_a[np.maximum(up, 0)], np.inf).min(1)[reach]
 
     # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site
     kinds = np.array([c.kind for c in csites])
