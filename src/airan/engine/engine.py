@@ -24,7 +24,7 @@ from airan.policy import LOCAL, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.scenario.schema import Scenario
 
-REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage")
+REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
 SNAPSHOT_FREE_INTERVAL_S = 0.1  # decision batch for policies that never read the snapshot
@@ -203,6 +203,14 @@ class Engine:
                 field="policy",
                 value=self.policy_name,
             )
+        # a site the request's cell has no transport path to: dropped (no_route), never free
+        remote = place >= 0
+        if remote.any():
+            node = self.world.cell_node[batch.cell[remote]]
+            unreachable = ~np.isfinite(self.world.path_delay_s[node, place[remote]])
+            if unreachable.any():
+                idx = np.flatnonzero(remote)[unreachable]
+                place[idx] = K.PLACE_NO_ROUTE
         return place
 
     def snapshot(self) -> Snapshot:
@@ -227,28 +235,14 @@ class Engine:
         if w.radio_model == 2:
             return np.full(len(devices), w.fixed_ul_bps if uplink else w.fixed_dl_bps)
         cell = w.dev_cell[devices]
-        if uplink:
-            active = st.act_ul[: st.ctr[K.C_ACT_UL]]
-            n_active = np.bincount(w.dev_cell[active], minlength=len(w.cell_names))[cell]
-            share = w.cell_prb[cell] / (1.0 + n_active)
-            # as the kernel's ul_capacity: power control, power-limited UEs use fewer PRBs
-            gain = st.ue_se_ul[devices]
-            p_prb = np.maximum(w.dev_ul_p_prb_mw[devices], w.min_sinr_lin / np.maximum(gain, 1e-30))
-            n_use = np.minimum(share, w.dev_ue_tx_mw * gain / w.min_sinr_lin)
-            p = np.minimum(w.dev_ue_tx_mw / np.maximum(n_use, 1e-9), p_prb)
-            sinr = p * gain
-            se = np.where(
-                sinr >= w.min_sinr_lin * (1 - 1e-9),
-                np.minimum(K.SE_ATT * np.log2(1.0 + sinr / K.SE_GAP), K.SE_MAX),
-                0.0,
-            )
-            return n_use * se * w.cell_bits_per_prb_ul[cell] * self._ul_slot_fraction / w.slot_s  # type: ignore[no-any-return]
-        else:
-            active = st.act_dl[: st.ctr[K.C_ACT_DL]]
-            per_slot = st.ue_se_dl[devices] * w.cell_prb[cell] * w.cell_bits_per_prb_dl[cell]
-            frac = self._dl_slot_fraction
+        active = st.act_ul[: st.ctr[K.C_ACT_UL]] if uplink else st.act_dl[: st.ctr[K.C_ACT_DL]]
         n_active = np.bincount(w.dev_cell[active], minlength=len(w.cell_names))[cell]
-        return per_slot * frac / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
+        if uplink:  # the scheduler's own capacity rule (power control, power-limited UEs)
+            return K.ul_rates_bps(  # type: ignore[no-any-return]
+                self._kw, self._sref, np.ascontiguousarray(devices, dtype=np.int64),
+                n_active.astype(np.float64), self._ul_slot_fraction)
+        per_slot = st.ue_se_dl[devices] * w.cell_prb[cell] * w.cell_bits_per_prb_dl[cell]
+        return per_slot * self._dl_slot_fraction / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
 
     # ---- results -------------------------------------------------------------------------------
     def _flush_trace(self) -> None:
@@ -403,10 +397,9 @@ class Engine:
         order = np.argsort(ti[:, 4], kind="stable")
         tf, ti = tf[order], ti[order]
         outcomes = ["met", "late"] + [f"dropped:{r}" for r in REASONS]
-        places = ["local", *w.site_names, "rejected"]
-        place_idx = np.where(
-            ti[:, 2] == LOCAL, 0, np.where(ti[:, 2] == REJECT, len(places) - 1, ti[:, 2] + 1)
-        )
+        places = [*w.site_names, "unreachable", "rejected", "local"]
+        # sites keep their index; -1 local, -2 rejected, -3 unreachable count from the end
+        place_idx = np.where(ti[:, 2] >= 0, ti[:, 2], len(places) + ti[:, 2])
         cols: dict[str, Any] = {
             "request": pa.array(ti[:, 4]),
             "service": pa.DictionaryArray.from_arrays(

@@ -14,6 +14,8 @@ import math
 import numpy as np
 from numba import njit
 
+from airan.compute import roofline
+
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
 N_RQ_F = 9
@@ -30,8 +32,9 @@ N_CTR = 16
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL = range(2)
 N_FS = 2
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
-R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE = range(5)
-N_REASONS = 5
+R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE = range(6)
+N_REASONS = 6
+PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
 # aggregate sums: 7 breakdown components then end-to-end latency
@@ -96,20 +99,16 @@ def spectral_eff(sinr, min_sinr):
     return se if se < SE_MAX else SE_MAX
 
 
-@njit(cache=True)
-def service_factor(dist, p1, p2, rng):
-    """A unit-mean random factor for a batch's service time.
+_unit_factor = njit(cache=True)(roofline.service_factor)
 
-    ``dist``: 0 fixed, 1 exponential, 2 lognormal (p1 = cv), 3 uniform (p1, p2 = low, high / mean).
-    """
-    if dist == 0:
+
+@njit(cache=True)
+def service_factor(kind, p1, p2, rng):
+    """A unit-mean random factor for a batch's service time (see compute.roofline)."""
+    if kind == roofline.DIST_DETERMINISTIC:
         return 1.0
-    if dist == 1:
-        return -math.log(1.0 - rand_u01(rng))
-    if dist == 2:
-        s2 = math.log(1.0 + p1 * p1)
-        return math.exp(-0.5 * s2 + math.sqrt(s2) * rand_normal(rng))
-    return p1 + (p2 - p1) * rand_u01(rng)
+    z = rand_normal(rng) if kind == roofline.DIST_LOGNORMAL else 0.0
+    return _unit_factor(kind, p1, p2, rand_u01(rng), z)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,6 +339,21 @@ def cell_load(load, load_k, c, now_k, decay):
     if gap >= decay.shape[0]:
         return 0.0
     return load[c] * decay[gap]
+
+
+@njit(cache=True)
+def ul_rates_bps(W, S, devices, n_active, ul_fraction):
+    """Each device's expected uplink rate now, sharing its cell with ``n_active`` other UEs.
+
+    The same capacity rule as the scheduler (``ul_capacity``), at the mean SINR; for policies.
+    """
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        d = devices[i]
+        c = W.dev_cell[d]
+        cap, _ = ul_capacity(W, S, d, c, W.cell_prb[c] / (1.0 + n_active[i]), 1.0)
+        out[i] = cap * ul_fraction / W.slot_s
+    return out
 
 
 @njit(cache=True)
@@ -880,6 +894,9 @@ def create(W, S, t, flow, place):
     S.agg_cnt[v, A_CREATED] += 1
     if place == -2:
         drop(W, S, r, R_ADMISSION, t)
+        return
+    if place == PLACE_NO_ROUTE:
+        drop(W, S, r, R_NO_ROUTE, t)
         return
     if place == -1:  # on the device's own accelerator: a FIFO, one request at a time
         start = S.dev_free[d] if S.dev_free[d] > t else t

@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import shortest_path
 from scipy.spatial import cKDTree
 
 from airan.catalog import load_gpus, load_models
-from airan.compute import service_time_table_s
+from airan.compute import service_time_distribution, service_time_table_s
 from airan.errors import InputError
 from airan.radio import antenna, geometry, link, nr, pathloss
 from airan.scenario.schema import Carrier, Scenario
@@ -27,8 +27,6 @@ CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nea
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
 _DEVICE_CHUNK = 2048
 
-# service-time distribution codes (see airan.compute.roofline)
-DIST_FIXED, DIST_EXP, DIST_LOGNORMAL, DIST_UNIFORM = 0, 1, 2, 3
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -188,13 +186,8 @@ def build_world(s: Scenario, seed: int) -> World:
                     s.carrier,
                 )
             )
+    # one numerology and TDD pattern for all (checked in airan.scenario.load)
     carriers = {(c.numerology, c.tdd_pattern) for *_, c in sites}
-    if len(carriers) > 1:
-        raise InputError(
-            "all cells must share one numerology and TDD pattern (a synchronized TDD network)",
-            field="cell_sites[].carrier",
-            value=sorted(str(x) for x in carriers),
-        )
     mu, pattern = next(iter(carriers))
     slot_s = nr.slot_duration_s(mu)
     slot_type = nr.parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
@@ -212,12 +205,7 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_node, cell_xy, cell_h, cell_az, cell_tilt, cell_sect = [], [], [], [], [], []
     cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
-        try:
-            prb = nr.n_prb(car.bandwidth_mhz, car.numerology)
-        except ValueError as exc:
-            raise InputError(
-                str(exc), field=f"cell_sites[{name}].carrier.bandwidth_mhz", value=car.bandwidth_mhz
-            ) from None
+        prb = nr.n_prb(car.bandwidth_mhz, car.numerology)  # validated in airan.scenario.load
         azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
         for k, az in enumerate(azs):
             cell_names.append(f"{name}/{k}" if sectors == 3 else name)
@@ -370,16 +358,19 @@ def build_world(s: Scenario, seed: int) -> World:
         if key not in model_keys:
             model_keys.append(key)
         svc_model.append(model_keys.index(key))
-    model_dist, model_p1, model_p2 = [], [], []
+    # a service with a measured service time gets its own copy of the model (a queue of its own)
+    model_specs = []
     for mname, svc in model_keys:
-        st = next(x.service_time for x in s.services if x.name == svc) if svc else None
-        if st is None and models[mname].service_time_ms is not None:
-            st_raw = models[mname].service_time_ms
-            st = st_raw if not isinstance(st_raw, int | float) else None
-        code, p1, p2 = _dist_code(st)
-        model_dist.append(code)
-        model_p1.append(p1)
-        model_p2.append(p2)
+        spec = models[mname]
+        if svc is not None:
+            st = next(x.service_time for x in s.services if x.name == svc)
+            assert st is not None
+            spec = spec.model_copy(update={"service_time_ms": st.as_catalog()})
+        model_specs.append(spec)
+    dists = [service_time_distribution(m) for m in model_specs]
+    model_dist = [d[0] for d in dists]
+    model_p1 = [d[1] for d in dists]
+    model_p2 = [d[2] for d in dists]
 
     fl_dev, fl_svc = [], []
     fleet_services = []
@@ -423,15 +414,9 @@ def build_world(s: Scenario, seed: int) -> World:
     type_index = {n: i for i, n in enumerate(gpu_type_names)}
     b_max = max([c.batching.max_batch for c in csites] + [1])
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
-    for mi, (mname, svc) in enumerate(model_keys):
+    for mi, spec in enumerate(model_specs):
         for ti, tname in enumerate(gpu_type_names):
-            if svc is not None:
-                st = next(x.service_time for x in s.services if x.name == svc)
-                assert st is not None
-                mean = st.mean_ms if st.mean_ms is not None else 0.5 * (st.low_ms + st.high_ms)  # type: ignore[operator]
-                svc_time[mi, ti, 1:] = mean * 1e-3
-            else:
-                svc_time[mi, ti] = service_time_table_s(models[mname], gpus[tname], b_max)
+            svc_time[mi, ti] = service_time_table_s(spec, gpus[tname], b_max)
     gpu_site, gpu_type = [], []
     site_gpu_start, site_n = [], []
     for si, c in enumerate(csites):
@@ -636,20 +621,3 @@ def build_world(s: Scenario, seed: int) -> World:
         load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
         min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),
     )
-
-
-def _dist_code(st: object) -> tuple[int, float, float]:
-    """Service-time randomness as (code, p1, p2): a unit-mean factor applied to the table time."""
-    if st is None:
-        return DIST_FIXED, 0.0, 0.0
-    dist = getattr(st, "dist", None) or (st.get("dist") if isinstance(st, dict) else None)
-    get = (lambda k: getattr(st, k, None)) if not isinstance(st, dict) else st.get
-    if dist == "exponential":
-        return DIST_EXP, 0.0, 0.0
-    if dist == "lognormal":
-        return DIST_LOGNORMAL, float(get("cv") or 0.0), 0.0
-    if dist == "uniform":
-        low, high = float(get("low_ms")), float(get("high_ms"))
-        mean = 0.5 * (low + high)
-        return DIST_UNIFORM, low / mean if mean else 1.0, high / mean if mean else 1.0
-    return DIST_FIXED, 0.0, 0.0

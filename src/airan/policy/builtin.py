@@ -38,7 +38,7 @@ def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -
     # nearest on the map, then by transport delay (sites without a position, like a cloud)
     key = w.node_site_distance_m[node] + 1e-3 * w.path_delay_s[node]  # type: ignore[attr-defined]
     key = np.where(np.isfinite(key), key, 1e12 + w.path_delay_s[node])  # type: ignore[attr-defined]
-    key = np.where(mask[None, :], key, np.inf)
+    key = np.where(mask[None, :] & np.isfinite(w.path_delay_s[node]), key, np.inf)  # type: ignore[attr-defined]
     return np.argmin(key, axis=1).astype(np.int64)
 
 

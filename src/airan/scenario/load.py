@@ -183,6 +183,7 @@ def check_references(s: Scenario) -> None:
         raise InputError("the nr radio needs at least one cell site", field="cell_sites")
     if not s.cell_site_names():
         raise InputError("at least one cell site is needed", field="cell_sites")
+    _check_carriers(s)
     service_names = [v.name for v in s.services]
     for v in s.services:
         if v.model not in models:
@@ -195,24 +196,6 @@ def check_references(s: Scenario) -> None:
             raise InputError(
                 "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
             )
-        st = v.service_time
-        if st is not None:
-            if st.dist in ("fixed", "exponential", "lognormal") and st.mean_ms is None:
-                raise InputError(
-                    f"a {st.dist} service time needs mean_ms",
-                    field=f"services[{v.name}].service_time.mean_ms",
-                )
-            if st.dist == "lognormal" and st.cv is None:
-                raise InputError(
-                    "a lognormal service time needs cv", field=f"services[{v.name}].service_time.cv"
-                )
-            if st.dist == "uniform" and (
-                st.low_ms is None or st.high_ms is None or st.low_ms > st.high_ms
-            ):
-                raise InputError(
-                    "a uniform service time needs low_ms <= high_ms",
-                    field=f"services[{v.name}].service_time",
-                )
     for f in s.fleets:
         for i, name in enumerate(f.services):
             if name not in service_names:
@@ -253,6 +236,30 @@ def check_references(s: Scenario) -> None:
     if not s.compute_sites and s.generated_compute_sites is None:
         # Everything runs on the devices: allowed, but only the local policy makes sense.
         pass
+
+
+def _check_carriers(s: Scenario) -> None:
+    """Every carrier has a TS 38.101 bandwidth, and all share one numerology and TDD pattern."""
+    from airan.radio import nr
+
+    used = [("carrier", s.carrier)] if s.cell_layout is not None or any(
+        c.carrier is None for c in s.cell_sites
+    ) else []
+    used += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
+    for field, car in used:
+        try:
+            nr.n_prb(car.bandwidth_mhz, car.numerology)
+        except ValueError as exc:
+            raise InputError(str(exc), field=f"{field}.bandwidth_mhz",
+                             value=car.bandwidth_mhz) from None
+    first_field, first = used[0] if used else ("carrier", s.carrier)
+    for field, car in used[1:]:
+        if (car.numerology, car.tdd_pattern) != (first.numerology, first.tdd_pattern):
+            raise InputError(
+                f"all cells must share one numerology and TDD pattern (a synchronized TDD "
+                f"network); {first_field} has ({first.numerology}, {first.tdd_pattern})",
+                field=field, value=f"({car.numerology}, {car.tdd_pattern})",
+            )
 
 
 def _unique(names: list[str], field: str) -> None:

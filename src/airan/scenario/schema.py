@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from airan.catalog import ServiceTimeDist
+
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -208,13 +210,33 @@ class Fleet(_Strict):
 
 
 class ServiceTime(_Strict):
-    """A measured service time distribution for a model (overrides the roofline)."""
+    """A measured service time per batch (overrides the model's roofline for this service).
+
+    ``fixed``: ``mean_ms``; otherwise the catalog's distributions (exponential: ``mean_ms``;
+    lognormal: ``mean_ms`` and ``cv``; uniform: ``low_ms`` and ``high_ms``).
+    """
 
     dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
     mean_ms: PosFloat | None = None
     cv: NonNegFloat | None = None
     low_ms: NonNegFloat | None = None
     high_ms: NonNegFloat | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ServiceTime:
+        self.as_catalog()  # the catalog's own checks: one place says what each dist needs
+        return self
+
+    def as_catalog(self) -> float | ServiceTimeDist:
+        """The same service time as a catalog ``ModelSpec.service_time_ms`` value."""
+        if self.dist == "fixed":
+            if self.mean_ms is None or any(
+                x is not None for x in (self.cv, self.low_ms, self.high_ms)
+            ):
+                raise ValueError("fixed needs exactly ['mean_ms']")
+            return self.mean_ms
+        given = {k: getattr(self, k) for k in ("mean_ms", "cv", "low_ms", "high_ms")}
+        return ServiceTimeDist(dist=self.dist, **{k: v for k, v in given.items() if v is not None})
 
 
 class Service(_Strict):
