@@ -75,7 +75,7 @@ class CellLayout(_Strict):
 
     hex: HexLayout
     name_prefix: str = "site"
-    height_m: PosFloat = 25.0
+    height_m: PosFloat = 25.0  # UMa hBS, TR 38.901 Table 7.4.1-1
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)
 
@@ -88,7 +88,7 @@ class Radio(_Strict):
     """
 
     model: Literal["nr", "ideal", "fixed"] = "nr"
-    environment: str = "uma"
+    environment: str = "uma"  # TR 38.901 scenario name (Table 7.4.1-1)
     scheduler: Literal["rr", "pf"] = "rr"
     ul_access: Literal["sr", "configured_grant"] = "sr"
     sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
@@ -99,9 +99,9 @@ class Radio(_Strict):
     ul_alpha: float = Field(0.8, ge=0, le=1)  # fractional path-loss compensation (TS 38.213)
     ue_noise_figure_db: NonNegFloat = 9.0  # DOMAIN.md "UE 7-9 dB"
     gnb_noise_figure_db: NonNegFloat = 5.0  # DOMAIN.md "NF gNB ~5 dB"
-    initial_load: Fraction = 0.5  # interference weight of other cells before any load is measured
-    load_time_constant_ms: PosFloat = 100.0  # EWMA of each cell's PRB use, for interference
-    shadowing: bool = True
+    initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
+    load_time_constant_ms: PosFloat = 100.0  # EWMA of PRB use (assumption)
+    shadowing: bool = True  # log-normal, sigma from TR 38.901 Table 7.4.1-1
     min_sinr_db: float = -10.0  # below this a UE gets no rate (Mogensen et al. VTC 2007)
     fixed_ul_rate_mbps: PosFloat = 80.0  # VLA-Perf 5G SA preset (DOMAIN.md)
     fixed_dl_rate_mbps: PosFloat = 500.0  # VLA-Perf 5G SA preset (DOMAIN.md)
@@ -132,7 +132,7 @@ class Batching(_Strict):
     ``max_wait_ms`` for the oldest before it starts a smaller batch (Triton-style)."""
 
     max_batch: int = Field(8, ge=1, le=1024)
-    max_wait_ms: NonNegFloat = 2.0
+    max_wait_ms: NonNegFloat = 2.0  # assumption: small next to 50-100 ms deadlines
 
 
 class ComputeSite(_Strict):
@@ -142,7 +142,7 @@ class ComputeSite(_Strict):
     at: str
     kind: Literal["cell", "edge", "cloud"] = "edge"
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1)
+    queue_limit: int = Field(1024, ge=1)  # requests per site (assumption)
     batching: Batching = Batching()
 
 
@@ -151,7 +151,7 @@ class GeneratedComputeSites(_Strict):
 
     every: int = Field(ge=1)
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1)
+    queue_limit: int = Field(1024, ge=1)  # requests per site (assumption)
     batching: Batching = Batching()
 
 
@@ -161,7 +161,7 @@ class Link(_Strict):
     a: str
     b: str
     fiber_km: NonNegFloat
-    capacity_gbps: PosFloat = 10.0
+    capacity_gbps: PosFloat = 10.0  # assumption
     extra_delay_ms: NonNegFloat = 0.0  # routing/peering delay beyond the fibre (e.g. internet)
 
 
@@ -169,8 +169,8 @@ class Backhaul(_Strict):
     """Links every cell site that has none to the node ``to``: fibre = route_factor x distance."""
 
     to: str
-    capacity_gbps: PosFloat = 10.0
-    route_factor: PosFloat = 1.5
+    capacity_gbps: PosFloat = 10.0  # a 10G backhaul port (assumption)
+    route_factor: PosFloat = 1.5  # fibre route over straight line (assumption)
     extra_delay_ms: NonNegFloat = 0.0
 
 
@@ -203,10 +203,10 @@ class Fleet(_Strict):
     name: str
     count: int = Field(ge=0, le=50_000_000)
     area: RectArea | DiscArea | None = None  # None: uniform over the cell layout's bounding box
-    height_m: PosFloat = 1.5
+    height_m: PosFloat = 1.5  # UE height, TR 38.901 Table 7.4.1-1
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
-    ul_buffer_kb: PosFloat = 1000.0  # UE uplink buffer; beyond it requests drop (buffer_full)
+    ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
 
 
 class ServiceTime(_Strict):
@@ -248,9 +248,9 @@ class Service(_Strict):
     arrivals: Literal["periodic", "poisson"] = "periodic"
     jitter_ms: NonNegFloat = 0.0  # periodic: each arrival shifted by U(0, jitter)
     ul_kb: NonNegFloat = 15.0  # 224x224 JPEG ~15 KB (DOMAIN.md, vla-perf)
-    dl_kb: NonNegFloat = 0.1
+    dl_kb: NonNegFloat = 0.1  # an answer of detections or actions (assumption)
     deadline_ms: PosFloat
-    target_hit_ratio: Fraction = 0.99
+    target_hit_ratio: Fraction = 0.99  # assumption; set per service
     service_time: ServiceTime | None = None
 
 
