@@ -28,6 +28,7 @@ REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage"
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
 SNAPSHOT_FREE_INTERVAL_S = 0.1  # decision batch for policies that never read the snapshot
+TIMESERIES_POINTS = 200  # about this many samples of each site's load over a run
 
 
 class ConservationError(RuntimeError):
@@ -40,6 +41,10 @@ class Result:
 
     summary: dict[str, Any]
     requests: pa.Table
+    timeseries: pa.Table | None = None  # per site and sample window: utilization, mean queue
+    cells: pa.Table | None = None  # per cell: position, PRB utilization, attached devices
+    devices: pa.Table | None = None  # per device: position, fleet, cell, geometry SINR
+    scenario: Scenario | None = None  # the scenario as run (after --fleet-scale), to reproduce it
 
 
 class Engine:
@@ -87,6 +92,11 @@ class Engine:
         self._trace_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
         self.wall_s = 0.0
+        # load samples on a fixed grid of slots, so any stepping gives the same series
+        self.sample_slots = max(1, round(self.n_slots / TIMESERIES_POINTS))
+        self._samples: list[tuple[float, np.ndarray, np.ndarray]] = [
+            (0.0, np.zeros(len(w.site_names)), np.zeros(len(w.site_names)))
+        ]
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
@@ -134,7 +144,10 @@ class Engine:
         target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
         t0 = time.perf_counter()
         while self.slot < target:
-            self._advance_to(target)
+            next_sample = (self.slot // self.sample_slots + 1) * self.sample_slots
+            self._advance_to(min(target, next_sample))
+            if self.slot % self.sample_slots == 0 or self.slot == self.n_slots:
+                self._record_sample()
         self.wall_s += time.perf_counter() - t0
 
     def run(self, progress: Callable[[float], None] | None = None) -> Result:
@@ -245,6 +258,97 @@ class Engine:
         return per_slot * self._dl_slot_fraction / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
 
     # ---- results -------------------------------------------------------------------------------
+    def _cumulative_site_load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per site, up to now: GPU busy seconds (summed over its GPUs) and queue-length area."""
+        w = self.world
+        st = self._st
+        now = self.now_s
+        if not len(w.site_names):
+            return np.zeros(0), np.zeros(0)
+        busy = st.gpu_busy - np.maximum(st.gpu_free - now, 0.0)
+        busy_site = np.add.reduceat(busy, w.site_gpu_start)
+        area = st.site_qarea + st.site_qlen * np.maximum(0.0, now - st.site_qlast)
+        return busy_site, area
+
+    def _record_sample(self) -> None:
+        t = self.now_s
+        if t <= self._samples[-1][0]:
+            return
+        busy, area = self._cumulative_site_load()
+        self._samples.append((t, busy, area))
+
+    def timeseries(self) -> pa.Table:
+        """Per site and sample window: GPU utilization and time-averaged queue length.
+
+        Windows are a fixed grid of slots (about ``TIMESERIES_POINTS`` per run); each value is
+        exact over its window (differences of cumulative busy time and queue area).
+        """
+        w = self.world
+        t = np.array([s[0] for s in self._samples])
+        n_win = len(t) - 1
+        n_sites = len(w.site_names)
+        if n_win < 1 or not n_sites:
+            return pa.table({"t_start_s": pa.array([], pa.float64()), "t_end_s": pa.array(
+                [], pa.float64()), "site": pa.array([], pa.string()), "gpu_utilization":
+                pa.array([], pa.float64()), "mean_queue": pa.array([], pa.float64())})
+        busy = np.stack([s[1] for s in self._samples])  # [n_win+1, S]
+        area = np.stack([s[2] for s in self._samples])
+        dt = np.diff(t)[:, None]
+        util = np.diff(busy, axis=0) / (dt * w.site_n_gpus[None, :])
+        queue = np.diff(area, axis=0) / dt
+        site_idx = np.tile(np.arange(n_sites, dtype=np.int32), n_win)
+        return pa.table({
+            "t_start_s": np.repeat(t[:-1], n_sites),
+            "t_end_s": np.repeat(t[1:], n_sites),
+            "site": pa.DictionaryArray.from_arrays(pa.array(site_idx), pa.array(w.site_names)),
+            "gpu_utilization": util.ravel(),
+            "mean_queue": queue.ravel(),
+        })
+
+    def cell_table(self) -> pa.Table:
+        """Per cell: position (m), sector azimuth index, mean PRB utilization, attached devices."""
+        w = self.world
+        st = self._st
+        n_slots_run = max(1, self.slot)
+        nr = w.radio_model == 0
+        devices = np.bincount(w.dev_cell, minlength=len(w.cell_names))
+        return pa.table({
+            "cell": pa.array(w.cell_names),
+            "site": pa.array([n.split("/")[0] for n in w.cell_names]),
+            "x_m": w.cell_xy[:, 0],
+            "y_m": w.cell_xy[:, 1],
+            "prb_utilization_ul": st.prb_sum_ul / w.cell_prb / n_slots_run if nr
+            else np.full(len(w.cell_names), np.nan),
+            "prb_utilization_dl": st.prb_sum_dl / w.cell_prb / n_slots_run if nr
+            else np.full(len(w.cell_names), np.nan),
+            "devices": devices,
+        })
+
+    def device_table(self) -> pa.Table:
+        """Per device: position (m), fleet, serving cell and its downlink geometry SINR (dB).
+
+        The SINR is that of a fully loaded network (every neighbour transmitting), from the
+        serving cell's gain over the strongest others and the residual beyond them.
+        """
+        w = self.world
+        top = w.dev_top_cell
+        rx = w.cell_tx_mw[top] * w.dev_top_gain  # [N, K] mW
+        interference = rx[:, 1:].sum(axis=1) + w.dev_resid_gain_mw
+        with np.errstate(divide="ignore"):
+            sinr_db = 10 * np.log10(rx[:, 0] / (interference + w.dev_dl_noise_mw))
+        return pa.table({
+            "device": np.arange(w.n_devices, dtype=np.int64),
+            "fleet": pa.DictionaryArray.from_arrays(
+                pa.array(w.dev_fleet.astype(np.int32)), pa.array(w.fleet_names)
+            ),
+            "x_m": w.dev_xy[:, 0],
+            "y_m": w.dev_xy[:, 1],
+            "cell": pa.DictionaryArray.from_arrays(
+                pa.array(w.dev_cell.astype(np.int32)), pa.array(w.cell_names)
+            ),
+            "sinr_dl_db": sinr_db,
+        })
+
     def _flush_trace(self) -> None:
         st = self._st
         n = int(st.ctr[K.C_TR_N])
@@ -274,7 +378,14 @@ class Engine:
     def result(self) -> Result:
         self._flush_trace()
         self.check_conservation()
-        return Result(summary=self.summary(), requests=self.trace_table())
+        return Result(
+            summary=self.summary(),
+            requests=self.trace_table(),
+            timeseries=self.timeseries(),
+            cells=self.cell_table(),
+            devices=self.device_table(),
+            scenario=self.scenario,
+        )
 
     def summary(self) -> dict[str, Any]:
         """The run's summary: the same dict that is written to summary.json."""
@@ -329,8 +440,11 @@ class Engine:
         for s, name in enumerate(w.site_names):
             g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
             area = st.site_qarea[s] + st.site_qlen[s] * max(0.0, elapsed - st.site_qlast[s])
+            x, y = (float(v) for v in w.site_xy[s])
             sites[name] = {
                 "kind": w.site_kind[s],
+                "x_m": x if math.isfinite(x) else None,
+                "y_m": y if math.isfinite(y) else None,
                 "gpus": ng,
                 "gpu_utilization": float(busy[g0 : g0 + ng].sum() / (ng * elapsed)),
                 "mean_queue": float(area / elapsed),

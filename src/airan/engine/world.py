@@ -87,6 +87,7 @@ class World:
     site_names: list[str]
     site_kind: list[str]
     site_node: I64  # [S]
+    site_xy: F64  # [S, 2] position on the map (NaN where the site has none, e.g. a cloud)
     site_gpu_start: I64  # [S]
     site_n_gpus: I64  # [S]
     site_queue_limit: I64
@@ -587,6 +588,7 @@ def build_world(s: Scenario, seed: int) -> World:
         site_names=[c.name for c in csites],
         site_kind=[c.kind for c in csites],
         site_node=site_node,
+        site_xy=site_xy_c,
         site_gpu_start=np.asarray(site_gpu_start, np.int64),
         site_n_gpus=np.asarray(site_n, np.int64),
         site_queue_limit=np.array([c.queue_limit for c in csites], np.int64),

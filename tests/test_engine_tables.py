@@ -1,0 +1,100 @@
+"""The tables a run returns beside its summary: load over time, cells and devices on the map.
+
+* each site's load windows add up exactly to the run's utilization and mean queue;
+* the windows are a fixed grid, so stepping in any sizes gives the same series;
+* the cell table's PRB utilization is the summary's; the device table's SINR is the geometry
+  SINR of a fully loaded network, checked by hand against the 38.901 path loss in one case.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import airan
+from airan.engine import Engine
+from airan.engine.engine import TIMESERIES_POINTS
+from airan.radio import nr, pathloss
+from airan.scenario import load_scenario, scenario_from_dict
+
+
+def _site_series(table, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    site = np.asarray(table.column("site").to_pylist(), dtype=object)
+    keep = site == name
+    dt = (table.column("t_end_s").to_numpy() - table.column("t_start_s").to_numpy())[keep]
+    return (dt, table.column("gpu_utilization").to_numpy()[keep],
+            table.column("mean_queue").to_numpy()[keep])
+
+
+@pytest.mark.parametrize("scenario", ["factory", "city"])
+def test_load_windows_add_up_to_the_summary(scenario: str) -> None:
+    res = airan.run(scenario, policy="nearest-edge", duration_s=4.0)
+    assert res.timeseries is not None
+    n_sites = len(res.summary["sites"])
+    assert res.timeseries.num_rows % n_sites == 0
+    windows = res.timeseries.num_rows // n_sites
+    assert TIMESERIES_POINTS / 2 <= windows <= 2 * TIMESERIES_POINTS
+    busiest = max(res.summary["sites"].values(), key=lambda s: s["gpu_utilization"])
+    assert busiest["gpu_utilization"] > 0.01
+    for name, s in res.summary["sites"].items():
+        dt, util, queue = _site_series(res.timeseries, name)
+        assert dt.sum() == pytest.approx(res.summary["duration_s"])
+        assert np.all(util >= -1e-12) and np.all(util <= 1 + 1e-9)
+        assert (dt * util).sum() / dt.sum() == pytest.approx(s["gpu_utilization"], abs=1e-12)
+        assert (dt * queue).sum() / dt.sum() == pytest.approx(s["mean_queue"], abs=1e-12)
+
+
+def test_load_series_does_not_depend_on_step_sizes() -> None:
+    sc = load_scenario("factory")
+    whole = Engine(sc, duration_s=0.7).run().timeseries
+    eng = Engine(sc, duration_s=0.7)
+    sizes = [1, 7, 13, 250, 3]
+    k = 0
+    while not eng.done:
+        eng.step(sizes[k % len(sizes)])
+        k += 1
+    assert eng.result().timeseries.equals(whole)
+
+
+def test_cell_table_matches_summary_and_attachments() -> None:
+    res = airan.run("city", policy="nearest-edge", duration_s=0.5)
+    cells, devices = res.cells, res.devices
+    assert cells.num_rows == res.summary["cells"]["count"]
+    assert np.mean(cells.column("prb_utilization_ul").to_numpy()) == pytest.approx(
+        res.summary["cells"]["mean_prb_utilization_ul"])
+    assert cells.column("devices").to_numpy().sum() == devices.num_rows == res.summary["devices"]
+    sinr = devices.column("sinr_dl_db").to_numpy()
+    assert np.all(np.isfinite(sinr))
+    # a macro layout at full load: median geometry SINR a few dB, spread over ~-5..+25 dB
+    # (the 3GPP calibration range of TR 36.814 / 38.901 system-level studies)
+    assert -3 < np.median(sinr) < 12
+    assert np.percentile(sinr, 5) > -10 and np.percentile(sinr, 95) < 35
+
+
+def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
+    data = load_scenario("city").model_dump(mode="json")
+    data["radio"]["shadowing"] = False
+    data["cell_layout"] = None
+    data["cell_sites"] = [{"name": "bs", "position_m": [0.0, 0.0], "height_m": 25.0,
+                           "sectors": 1}]
+    data["generated_compute_sites"] = None
+    data["transport"]["backhaul"] = None
+    data["transport"]["links"].append({"a": "bs", "b": "metro-edge", "fiber_km": 1.0,
+                                       "capacity_gbps": 10.0})
+    data["fleets"][0].update(count=40, area={"x_m": [20.0, 700.0], "y_m": [-1.0, 1.0]})
+    res = Engine(scenario_from_dict(data), duration_s=0.01).run()
+    x = res.devices.column("x_m").to_numpy()
+    y = res.devices.column("y_m").to_numpy()
+    sinr = res.devices.column("sinr_dl_db").to_numpy()
+    d2d = np.hypot(x, y)
+    d3d = np.hypot(d2d, 25.0 - 1.5)
+    occupied_hz = nr.n_prb(100.0, 1) * 12 * 30e3  # 273 PRB at 30 kHz, TS 38.101-1 5.3.2-1
+    noise_dbm = nr.thermal_noise_dbm(occupied_hz, 9.0)
+    # one omni cell, no interferer, no shadowing: SINR = P_tx - PL(LOS or NLOS) - N (TR 38.901)
+    expected = {
+        los: 46.0 - pathloss.pathloss_db("uma", d2d, d3d, 3.5, 25.0, 1.5, los) - noise_dbm
+        for los in (True, False)
+    }
+    close = [np.isclose(sinr, e, rtol=0, atol=1e-6) for e in expected.values()]
+    assert np.all(close[0] | close[1])
+    assert close[0].any() and close[1].any()  # at 20-700 m both LOS and NLOS links occur
