@@ -38,6 +38,8 @@ def test_run_default_scenario_writes_both_files(factory_run) -> None:
     assert (out / "requests.parquet").is_file()
     assert str(out / "summary.json") in result.stdout
     assert str(out / "requests.parquet") in result.stdout
+    assert (out / "report.html").is_file()
+    assert str(out / "report.html") in result.stdout
 
 
 def test_run_prints_tables(factory_run) -> None:
@@ -89,7 +91,8 @@ def test_requests_parquet_one_row_per_traced_request(factory_run) -> None:
 
 def test_run_default_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke("run", "--duration", "0.2", "--seed", "7", "--policy", "nearest-edge")
+    result = invoke("run", "--duration", "0.2", "--seed", "7", "--policy", "nearest-edge",
+                    "--no-report")
     assert result.exit_code == 0, result.output
     folder = tmp_path / "runs" / "factory-nearest-edge-7"
     s = json.loads((folder / "summary.json").read_text())
@@ -100,7 +103,7 @@ def test_run_default_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_fleet_scale_doubles_created_requests(tmp_path: Path, factory_run) -> None:
     _, out = factory_run
     base = json.loads((out / "summary.json").read_text())["requests"]["created"]
-    result = invoke("run", "--duration", DURATION, "--fleet-scale", "2",
+    result = invoke("run", "--duration", DURATION, "--fleet-scale", "2", "--no-report",
                     "--out", str(tmp_path / "x2"))
     assert result.exit_code == 0, result.output
     doubled = json.loads((tmp_path / "x2" / "summary.json").read_text())["requests"]["created"]
@@ -109,7 +112,7 @@ def test_fleet_scale_doubles_created_requests(tmp_path: Path, factory_run) -> No
 
 def test_trace_limit_option(tmp_path: Path) -> None:
     result = invoke("run", "--duration", "0.2", "--trace-limit", "10", "--trace-sample", "0",
-                    "--out", str(tmp_path))
+                    "--no-report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert pq.read_table(tmp_path / "requests.parquet").num_rows <= 10
 

@@ -1,4 +1,5 @@
-"""The ``airan`` command line: a thin layer over the library (run, validate, list, catalogs).
+"""The ``airan`` command line: a thin layer over the library (run, report, compare, trace,
+validate, list, catalogs).
 
 Every bad input ends as one line ``error: <message>`` on stderr and exit code 2; usage errors
 (unknown option, a value of the wrong type) keep typer's own message and its exit code 2.
@@ -7,7 +8,6 @@ Anything else that escapes is a bug in airan and is allowed to raise.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from airan.errors import InputError
+from airan.report.rundir import jsonable
 
 EXIT_INPUT = 2
 DEFAULT_SCENARIO = "factory"
@@ -64,28 +65,6 @@ def _user_errors() -> Iterator[None]:
 def _fail(message: str) -> None:
     err.print(f"error: {message}", markup=False, soft_wrap=True)
     raise typer.Exit(EXIT_INPUT)
-
-
-def _jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars/arrays turned into Python values and NaN/inf into None."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        np = None  # type: ignore[assignment]
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return _jsonable(obj.tolist())
-        if isinstance(obj, np.generic):
-            obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    return str(obj)
 
 
 def _safe_name(text: str) -> str:
@@ -191,9 +170,13 @@ def run(
     trace_sample: float | None = typer.Option(
         None, "--trace-sample", help="Fraction of requests traced beyond the limit (0..1)."
     ),
+    no_report: bool = typer.Option(
+        False, "--no-report", help="Skip report.html and its figures (`airan report` builds "
+        "them later)."
+    ),
 ) -> None:
-    """Run a scenario; print per-service and per-site tables; write summary.json and
-    requests.parquet."""
+    """Run a scenario; print per-service and per-site tables; write the run folder (summary.json,
+    requests.parquet, load and map tables, scenario.yaml) and its report.html."""
     with _user_errors():
         _check_run_options(policy, duration, fleet_scale, trace_limit, trace_sample)
 
@@ -216,22 +199,26 @@ def run(
         result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
         total_wall = time.perf_counter() - t0
 
-    summary = _jsonable(result.summary)
+    summary = jsonable(result.summary)
     _print_summary(summary, total_wall)
 
-    summary_path = out_dir / "summary.json"
-    requests_path = out_dir / "requests.parquet"
-    try:
-        with summary_path.open("w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2)
-            fh.write("\n")
-        import pyarrow.parquet as pq
+    from airan.report import write_run
+    from airan.report.html import build_report
 
-        pq.write_table(result.requests, requests_path)
+    try:
+        write_run(result, out_dir)
     except OSError as exc:
         _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
-    out.print(f"wrote {summary_path}", markup=False)
-    out.print(f"wrote {requests_path} ({result.requests.num_rows:,} rows)", markup=False)
+    out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
+    out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows)",
+              markup=False, soft_wrap=True)
+    if no_report:
+        return
+    with _user_errors():
+        report = build_report(out_dir)
+    out.print(f"wrote {report.path} ({len(report.figures)} figures in "
+              f"{report.path.parent / 'figures'}, {report.build_s:.1f} s)", markup=False,
+              soft_wrap=True)
 
 
 def _run_with_progress(engine: Any, label: str) -> Any:
@@ -311,6 +298,179 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
         f"({_num(rate, '{:,.0f}')} requests per wall s; {total_wall:.2f} s with setup)",
         markup=False, soft_wrap=True,
     )
+
+
+@app.command()
+def report(
+    folder: Path = typer.Argument(
+        ..., help="A run folder (from `airan run`) or a comparison folder (from `airan compare`)."
+    ),
+) -> None:
+    """Rebuild FOLDER/report.html and its figures (PNG and SVG in FOLDER/figures)."""
+    with _user_errors():
+        from airan.report.compare import build_comparison_report, is_comparison
+        from airan.report.html import build_report
+
+        t0 = time.perf_counter()
+        if folder.is_dir() and is_comparison(folder):
+            path = build_comparison_report(folder)
+        else:
+            path = build_report(folder).path
+    out.print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)", markup=False, soft_wrap=True)
+
+
+DEFAULT_POLICIES = "nearest-edge,least-loaded,deadline-aware"
+
+
+@app.command()
+def compare(
+    scenario: str = typer.Argument(
+        DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
+    ),
+    policies: str = typer.Option(
+        DEFAULT_POLICIES, "--policies", "-p", help="Comma-separated placement policies."
+    ),
+    seeds: int = typer.Option(5, "--seeds", "-n", help="Runs per policy, on consecutive seeds."),
+    seed: int | None = typer.Option(
+        None, "--seed", "-s", help="First seed (default: the scenario's)."
+    ),
+    duration: float | None = typer.Option(
+        None, "--duration", "-d", help="Simulated seconds per run (default: the scenario's)."
+    ),
+    fleet_scale: float = typer.Option(
+        1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-compare)."
+    ),
+) -> None:
+    """Run each policy on each seed; write comparison.json, one summary per run (runs/) and a
+    report.html setting the policies side by side (means and 95% confidence intervals)."""
+    with _user_errors():
+        names = _check_compare_options(policies, seeds, duration, fleet_scale)
+
+        from airan.report.compare import run_comparison
+        from airan.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        if out_dir is None:
+            out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+        total = len(names) * seeds
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[run]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(sc.name, total=total, run="")
+
+            def progress(done: int, n: int, policy: str, run_seed: int, frac: float) -> None:
+                label = f"run {min(done + 1, n)}/{n}: {policy}, seed {run_seed}"
+                bar.update(task, completed=done + frac, run=label)
+
+            try:
+                result = run_comparison(sc, names, seeds=seeds, first_seed=seed,
+                                        duration_s=duration, fleet_scale=fleet_scale,
+                                        out=out_dir, progress=progress)
+            except OSError as exc:
+                _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
+    _print_comparison(result.data)
+    out.print(f"wrote {result.json_path}", markup=False, soft_wrap=True)
+    out.print(f"wrote {out_dir / 'runs'} ({len(result.data['runs'])} run summaries)",
+              markup=False, soft_wrap=True)
+    out.print(f"wrote {result.report_path}", markup=False, soft_wrap=True)
+
+
+def _check_compare_options(
+    policies: str, seeds: int, duration: float | None, fleet_scale: float
+) -> list[str]:
+    from airan.policy import is_known_policy, policy_names
+
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    if not names:
+        raise _option_error("--policies", "give at least one policy", policies)
+    for name in names:
+        if not is_known_policy(name):
+            raise _option_error("--policies", f"unknown policy {name!r}", name, policy_names())
+    if seeds < 1:
+        raise _option_error("--seeds", "must be at least 1", seeds)
+    if duration is not None and not duration > 0:
+        raise _option_error("--duration", "must be positive", duration)
+    if not fleet_scale > 0 or not math.isfinite(fleet_scale):
+        raise _option_error("--fleet-scale", "must be positive", fleet_scale)
+    return list(dict.fromkeys(names))
+
+
+def _print_comparison(d: dict[str, Any]) -> None:
+    from airan.report.compare import comparison_verdicts
+
+    seeds = d["seeds"]
+    out.print(f"[bold]{d['scenario']}[/bold]  {len(d['policies'])} policies x {len(seeds)} seeds "
+              f"({', '.join(map(str, seeds))}), {d['duration_s']:.3g} s simulated each, "
+              f"{d['wall_s']:.1f} wall s")
+    table = _table("Policies side by side: mean over seeds [95% CI]")
+    table.add_column("service", no_wrap=True)
+    table.add_column("policy", no_wrap=True)
+    _columns(table, "hit ratio", "target", "p99 (ms)")
+
+    def ci(st: dict[str, Any], fmt: str, scale: float = 1.0) -> str:
+        if st["mean"] is None:
+            return "-"
+        text = fmt.format(st["mean"] * scale)
+        if st["ci_low"] is None:
+            return text + " (no CI)"
+        return text + " [" + fmt.format(st["ci_low"] * scale) + ", " + fmt.format(
+            st["ci_high"] * scale) + "]"
+
+    for svc, meta in d["services"].items():
+        for k, p in enumerate(d["policies"]):
+            a = d["aggregate"][p][svc]
+            table.add_row(svc if k == 0 else "", p, ci(a["hit_ratio"], "{:.3f}"),
+                          _num(meta.get("target_hit_ratio"), "{:g}"),
+                          ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
+    out.print(table)
+    if len(seeds) < 2:
+        out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
+                  markup=False)
+    for svc, text in comparison_verdicts(d).items():
+        out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def trace(
+    folder: Path = typer.Argument(..., help="A run folder (from `airan run`)."),
+    out_file: Path | None = typer.Option(
+        None, "--out", "-o", help="Output file (default: FOLDER/trace.json)."
+    ),
+    limit: int = typer.Option(2000, "--limit", "-n", help="At most this many requests."),
+    from_s: float | None = typer.Option(
+        None, "--from", help="Only requests created at or after this simulated second."
+    ),
+    to_s: float | None = typer.Option(
+        None, "--to", help="Only requests created before this simulated second."
+    ),
+) -> None:
+    """Export a Chrome / Perfetto trace (JSON) of a sample of the run's requests: each request's
+    uplink, transport, queue, compute and downlink on a timeline."""
+    with _user_errors():
+        if limit < 1:
+            raise _option_error("--limit", "must be at least 1", limit)
+        if from_s is not None and to_s is not None and not to_s > from_s:
+            raise _option_error("--to", f"must be after --from ({from_s:g})", to_s)
+        from airan.report.trace import export_trace
+
+        result = export_trace(folder, out_file, limit=limit, from_s=from_s, to_s=to_s)
+    out.print(f"wrote {result.path} ({result.requests:,} of {result.traced:,} traced requests, "
+              f"{result.dropped:,} dropped; {result.events:,} events)", markup=False,
+              soft_wrap=True)
+    out.print("open it at https://ui.perfetto.dev (Open trace file) or in Chrome at "
+              "chrome://tracing (Load)", markup=False, soft_wrap=True)
 
 
 @app.command()

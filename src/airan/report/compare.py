@@ -1,0 +1,382 @@
+"""Policies side by side: every policy on every seed, the spread across seeds, one report.
+
+Each run is an ordinary :func:`airan.run` (in process, one after another, without a request
+trace). Per policy and service the hit ratio and the p50/p99 latency are summarised over seeds as
+a mean with a 95% Student-t confidence interval, ``mean +- t(0.975, n-1) s / sqrt(n)`` with ``s``
+the sample standard deviation; with one seed the interval is undefined (None). All policies run
+on the same seeds, so the verdict compares the leader with the runner-up seed by seed (a paired
+interval of the differences).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airan.errors import InputError, unknown_name
+from airan.report import figures as F
+from airan.report.html import FIGURES, REPORT, ms, pct, render
+from airan.report.rundir import jsonable, write_json_atomic
+
+COMPARISON = "comparison.json"
+CONFIDENCE = 0.95
+KIND = "airan-comparison"
+CI_METHOD = ("Student t over seeds: mean +- t(0.975, n-1) * s / sqrt(n), s the sample standard "
+             "deviation (n-1 in the denominator); null when fewer than 2 seeds gave a value")
+METRICS = {  # name in the aggregate -> how to read it from a run's service summary
+    "hit_ratio": lambda svc: svc.get("hit_ratio"),
+    "p50_ms": lambda svc: (svc.get("latency_ms") or {}).get("p50"),
+    "p99_ms": lambda svc: (svc.get("latency_ms") or {}).get("p99"),
+    "mean_ms": lambda svc: (svc.get("latency_ms") or {}).get("mean"),
+}
+
+#: progress(runs_done, runs_total, policy, seed, fraction_of_this_run)
+Progress = Callable[[int, int, str, int, float], None]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A written comparison: its folder, comparison.json, report.html and the data itself."""
+
+    folder: Path
+    json_path: Path
+    report_path: Path
+    data: dict[str, Any]
+
+
+# ---- statistics --------------------------------------------------------------------------------
+def mean_ci(values: Sequence[float | None], confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """Mean and Student-t confidence interval of the non-None ``values``.
+
+    Returns ``{n, mean, std, ci_low, ci_high, half_width, values}``; ``mean`` is None without
+    values and the interval fields are None with fewer than two.
+    """
+    from scipy import stats
+
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(vals)
+    out: dict[str, Any] = {"n": n, "mean": None, "std": None, "ci_low": None, "ci_high": None,
+                           "half_width": None, "values": list(values)}
+    if n == 0:
+        return out
+    arr = np.asarray(vals)
+    mean = float(arr.mean())
+    out["mean"] = mean
+    if n < 2:
+        return out
+    std = float(arr.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
+    out.update(std=std, half_width=half, ci_low=mean - half, ci_high=mean + half)
+    return out
+
+
+def aggregate(runs: Sequence[Mapping[str, Any]], policies: Sequence[str],
+              services: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per policy and service, :func:`mean_ci` of each metric over the policy's runs (seeds)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for p in policies:
+        mine = sorted((r for r in runs if r["policy"] == p), key=lambda r: r["seed"])
+        out[p] = {}
+        for svc in services:
+            per = [r["summary"]["services"].get(svc) or {} for r in mine]
+            out[p][svc] = {m: mean_ci([get(s) for s in per]) for m, get in METRICS.items()}
+            out[p][svc]["seeds"] = [r["seed"] for r in mine]
+    return out
+
+
+def paired_difference(a: Sequence[float | None], b: Sequence[float | None]) -> dict[str, Any]:
+    """:func:`mean_ci` of ``a - b`` over the seeds where both have a value."""
+    return mean_ci([x - y for x, y in zip(a, b, strict=True) if x is not None and y is not None])
+
+
+# ---- running -----------------------------------------------------------------------------------
+def check_policies(policies: Sequence[str], *, field: str = "policies") -> list[str]:
+    """The policies, de-duplicated in order; :class:`InputError` for an unknown one or none."""
+    from airan.policy import is_known_policy, policy_names
+
+    names = [p.strip() for p in policies if p.strip()]
+    if not names:
+        raise InputError("give at least one policy", field=field, value=",".join(policies))
+    for name in names:
+        if not is_known_policy(name):
+            raise unknown_name("policy", name, policy_names(), field=field)
+    return list(dict.fromkeys(names))
+
+
+def run_comparison(
+    scenario: Any,
+    policies: Sequence[str],
+    *,
+    seeds: int = 5,
+    first_seed: int | None = None,
+    duration_s: float | None = None,
+    fleet_scale: float = 1.0,
+    out: str | Path,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run every policy on seeds ``first_seed .. first_seed + seeds - 1``; write the comparison.
+
+    ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
+    ``first_seed`` defaults to the scenario's seed. Writes ``out/comparison.json``,
+    ``out/runs/<policy>-seed<N>.json`` (one summary per run), ``out/scenario.yaml`` and
+    ``out/report.html`` with its figures.
+    """
+    import yaml
+
+    from airan.api import scale_fleets
+    from airan.engine import Engine
+    from airan.scenario import Scenario, load_scenario
+
+    policies = check_policies(policies)
+    if seeds < 1:
+        raise InputError("must be at least 1", field="seeds", value=seeds)
+    if duration_s is not None and not duration_s > 0:
+        raise InputError("must be positive", field="duration_s", value=duration_s)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if fleet_scale != 1.0:
+        sc = scale_fleets(sc, fleet_scale)
+    base = sc.seed if first_seed is None else int(first_seed)
+    seed_list = [base + i for i in range(seeds)]
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / COMPARISON).unlink(missing_ok=True)  # present only once complete
+    runs_dir = folder / "runs"
+    runs_dir.mkdir(exist_ok=True)
+
+    runs: list[dict[str, Any]] = []
+    total = len(policies) * len(seed_list)
+    t0 = time.perf_counter()
+    for p in policies:
+        for seed in seed_list:
+            done = len(runs)
+            engine = Engine(sc, policy=p, seed=seed, duration_s=duration_s, trace_limit=0,
+                            trace_sample=0.0)
+            if progress is not None:
+                progress(done, total, p, seed, 0.0)
+
+            def tick(frac: float, _d: int = done, _p: str = p, _s: int = seed) -> None:
+                if progress is not None:
+                    progress(_d, total, _p, _s, frac)
+
+            summary = jsonable(engine.run(progress=tick).summary)
+            write_json_atomic(runs_dir / f"{_slug(p)}-seed{seed}.json", summary)
+            runs.append({"policy": p, "seed": seed, "summary": summary})
+    wall = time.perf_counter() - t0
+    if progress is not None:
+        progress(total, total, policies[-1], seed_list[-1], 1.0)
+
+    first = runs[0]["summary"]
+    services = list(first["services"])
+    data = {
+        "kind": KIND,
+        "airan_version": first.get("airan_version"),
+        "scenario": first["scenario"],
+        "policies": policies,
+        "seeds": seed_list,
+        "duration_s": first["duration_s"],
+        "fleet_scale": fleet_scale,
+        "wall_s": wall,
+        "confidence": CONFIDENCE,
+        "ci_method": CI_METHOD,
+        "services": {
+            s: {"deadline_ms": first["services"][s].get("deadline_ms"),
+                "target_hit_ratio": first["services"][s].get("target_hit_ratio")}
+            for s in services
+        },
+        "aggregate": aggregate(runs, policies, services),
+        "runs": runs,
+    }
+    (folder / "scenario.yaml").write_text(
+        yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    write_json_atomic(folder / COMPARISON, data)
+    report = build_comparison_report(folder, data=data)
+    return Comparison(folder=folder, json_path=folder / COMPARISON, report_path=report,
+                      data=data)
+
+
+# ---- reading and the report --------------------------------------------------------------------
+def is_comparison(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a comparison.json."""
+    return (Path(folder) / COMPARISON).is_file()
+
+
+def read_comparison(folder: str | Path) -> dict[str, Any]:
+    """The comparison.json of ``folder``; :class:`InputError` if missing or malformed."""
+    path = Path(folder) / COMPARISON
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"not a comparison folder: no {COMPARISON}", file=str(folder)) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable or half-written comparison: {exc}",
+                         file=str(path)) from None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise InputError(f"not an airan comparison: field 'kind' is not {KIND!r}",
+                         file=str(path))
+    for key in ("policies", "seeds", "services", "aggregate", "runs"):
+        if key not in data:
+            raise InputError(f"not an airan comparison: field {key!r} is missing",
+                             file=str(path))
+    return data
+
+
+def _fmt_ci(st: Mapping[str, Any], fmt: Callable[[float | None], str],
+            bounds: tuple[float, float] = (0.0, math.inf)) -> str:
+    """``mean [low, high]``, the interval clipped to the metric's possible range for display."""
+    if st.get("mean") is None:
+        return "-"
+    if st.get("ci_low") is None:
+        return f"{fmt(st['mean'])} (no CI)"
+    lo, hi = max(st["ci_low"], bounds[0]), min(st["ci_high"], bounds[1])
+    return f"{fmt(st['mean'])} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
+    """Per service, one line: which policy leads on hit ratio and whether that is significant."""
+    agg = data["aggregate"]
+    out: dict[str, str] = {}
+    for svc, meta in data["services"].items():
+        target = meta.get("target_hit_ratio")
+        ranked = sorted(
+            (p for p in data["policies"] if agg[p][svc]["hit_ratio"]["mean"] is not None),
+            key=lambda p: -agg[p][svc]["hit_ratio"]["mean"],
+        )
+        if not ranked:
+            out[svc] = "no policy completed a request of this service."
+            continue
+        best = ranked[0]
+        hit = agg[best][svc]["hit_ratio"]["mean"]
+        meets = [p for p in ranked if target is None or agg[p][svc]["hit_ratio"]["mean"] >= target]
+        text = f"{best} has the highest mean hit ratio ({pct(hit)})"
+        if len(ranked) > 1:
+            second = ranked[1]
+            diff = paired_difference(agg[best][svc]["hit_ratio"]["values"],
+                                     agg[second][svc]["hit_ratio"]["values"])
+            if diff["ci_low"] is None:
+                text += f"; with {diff['n']} paired seed(s) it cannot be told apart from {second}"
+            elif diff["mean"] == 0 and diff["half_width"] == 0:
+                text += f", tied with {second} on every seed"
+            elif diff["ci_low"] > 0:
+                text += (f", ahead of {second} by {diff['mean'] * 100:.2f} points "
+                         f"[{diff['ci_low'] * 100:.2f}, {diff['ci_high'] * 100:.2f}] "
+                         f"(95% CI, paired over {diff['n']} seeds)")
+            else:
+                text += (f", but not significantly ahead of {second}: difference "
+                         f"{diff['mean'] * 100:.2f} points [{diff['ci_low'] * 100:.2f}, "
+                         f"{diff['ci_high'] * 100:.2f}] (95% CI, paired over {diff['n']} seeds)")
+        if target is not None:
+            text += (f". Meeting the target {pct(target)} on average: "
+                     f"{', '.join(meets) if meets else 'none'}")
+        out[svc] = text + "."
+    return out
+
+
+def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | None = None) -> Path:
+    """Write ``folder/report.html`` and ``folder/figures/*`` from ``folder/comparison.json``."""
+    folder = Path(folder)
+    data = data if data is not None else read_comparison(folder)
+    agg = data["aggregate"]
+    services = list(data["services"])
+    policies = list(data["policies"])
+    meta = data["services"]
+    pooled: dict[str, dict[str, tuple[dict[str, Any], int]]] = {}
+    for p in policies:
+        pooled[p] = {}
+        for s in services:
+            counts: dict[str, int] = {}
+            hist_meta: dict[str, Any] = {}
+            ended = 0
+            for r in data["runs"]:
+                if r["policy"] != p:
+                    continue
+                svc = r["summary"]["services"].get(s) or {}
+                h = svc.get("latency_histogram") or {}
+                hist_meta = hist_meta or {"min_s": h.get("min_s"), "gamma": h.get("gamma")}
+                for b, c in (h.get("counts") or {}).items():
+                    counts[b] = counts.get(b, 0) + int(c)
+                ended += int(svc.get("met", 0)) + int(svc.get("late", 0)) + int(
+                    svc.get("dropped", 0))
+            pooled[p][s] = ({**hist_meta, "counts": counts}, ended)
+    fig_dir = folder / FIGURES
+    p99s = [agg[p][s]["p99_ms"]["mean"] for p in policies for s in services
+            if agg[p][s]["p99_ms"]["mean"]]
+    log_p99 = bool(p99s) and max(p99s) / max(min(p99s), 1e-9) > 20
+    with F.style():
+        figs = [
+            F.save(F.compare_metric(
+                agg, "hit_ratio", services, ylabel="deadline hit ratio",
+                reference={s: meta[s].get("target_hit_ratio") for s in services},
+                reference_label="target", percent=True),
+                fig_dir, "compare_hit_ratio", "Deadline hit ratio by policy",
+                "Mean over seeds with its 95% confidence interval (Student t); the small dots "
+                "are the seeds; dashed: the service's target."),
+            F.save(F.compare_metric(
+                agg, "p99_ms", services, ylabel="p99 latency (ms)",
+                reference={s: meta[s].get("deadline_ms") for s in services},
+                reference_label="deadline", log=log_p99),
+                fig_dir, "compare_p99", "p99 latency by policy",
+                "Mean of the per-seed p99 with its 95% confidence interval; dots: the seeds; "
+                "dashed: the deadline."),
+            F.save(F.compare_cdf(pooled, services, {s: meta[s].get("deadline_ms")
+                                                    for s in services}),
+                   fig_dir, "compare_cdf", "Latency CDF by policy",
+                   "Every seed's requests pooled (histograms added); drops never finish, so a "
+                   "curve ends below 1 when there are drops. Dashed: the deadline."),
+        ]
+    rows = []
+    for s in services:
+        best = max((agg[p][s]["hit_ratio"]["mean"] for p in policies
+                    if agg[p][s]["hit_ratio"]["mean"] is not None), default=None)
+        for p in policies:
+            a = agg[p][s]
+            target = meta[s].get("target_hit_ratio")
+            rows.append({
+                "service": s, "policy": p, "n": a["hit_ratio"]["n"],
+                "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
+                "hit_text": _fmt_ci(a["hit_ratio"], pct, (0.0, 1.0)),
+                "p50_text": _fmt_ci(a["p50_ms"], ms), "p99_text": _fmt_ci(a["p99_ms"], ms),
+                "best": best is not None and a["hit_ratio"]["mean"] == best,
+                "ok": None if a["hit_ratio"]["mean"] is None or target is None
+                else a["hit_ratio"]["mean"] >= target,
+            })
+    seeds = data["seeds"]
+    html = render(
+        "compare.html.j2",
+        d=data,
+        title=f"airan: {data['scenario']}, {len(policies)} policies x {len(seeds)} seeds",
+        rows=rows,
+        verdicts=comparison_verdicts(data),
+        figures=figs,
+        figures_dir=FIGURES,
+        version=data.get("airan_version") or "?",
+        built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        reproduce=_reproduce(data, (folder / "scenario.yaml").is_file()),
+        single_seed=len(seeds) < 2,
+    )
+    path = folder / REPORT
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _reproduce(data: Mapping[str, Any], has_yaml: bool) -> str:
+    import shlex
+
+    args = ["airan", "compare", "scenario.yaml" if has_yaml else str(data["scenario"]),
+            "--policies", ",".join(data["policies"]), "--seeds", str(len(data["seeds"])),
+            "--seed", str(data["seeds"][0]), "--duration", f"{data['duration_s']:.9g}"]
+    if not has_yaml and data.get("fleet_scale", 1.0) != 1.0:
+        args += ["--fleet-scale", f"{data['fleet_scale']:g}"]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "policy"

@@ -1,0 +1,220 @@
+"""The run report: one self-contained HTML file (figures embedded) built from a run folder.
+
+It reads summary.json and three small tables (timeseries, cells, devices; only the columns it
+draws), never the per-request trace: latency CDFs come from the summary's exact histograms, so
+the report of a run of millions of requests costs the same as that of a short one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import shlex
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airan.report import figures as F
+from airan.report.rundir import Run, read_run
+
+REPORT = "report.html"
+FIGURES = "figures"
+_STAGE_NAMES = {
+    "ul_wait": "waiting for an uplink grant",
+    "ul_air": "uplink radio",
+    "ul_transport": "uplink transport",
+    "queue": "the GPU queue",
+    "compute": "compute",
+    "dl_transport": "downlink transport",
+    "dl_air": "downlink radio",
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report: the HTML file, its figures and how long it took to build (s)."""
+
+    path: Path
+    figures: list[F.SavedFigure]
+    build_s: float
+
+
+# ---- formatting --------------------------------------------------------------------------------
+def pct(x: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage (``0.9182 -> '91.82%'``); '-' for None."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x * 100:.{digits}f}%"
+
+
+def ms(x: float | None) -> str:
+    """Milliseconds for a table: one decimal below 1 s (``'23.4'``), whole ms above."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("airan.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["pct"] = pct
+    env.filters["ms"] = ms
+    env.filters["num"] = lambda v: "-" if v is None else f"{v:,}"
+    env.filters["val"] = lambda v: "" if v is None else repr(v)
+    env.globals["pct"] = pct
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the package's templates (``templates/<template>``)."""
+    return str(_env().get_template(template).render(**context))
+
+
+# ---- the headline ------------------------------------------------------------------------------
+def verdict(name: str, svc: Mapping[str, Any]) -> tuple[bool | None, str]:
+    """Whether ``svc`` meets its target (None: nothing ended) and one line saying why."""
+    hit, target = svc.get("hit_ratio"), svc.get("target_hit_ratio")
+    deadline = svc.get("deadline_ms")
+    lat = svc.get("latency_ms") or {}
+    if hit is None:
+        return None, f"{name}: no request ended during the run (run it longer)."
+    within = f"{pct(hit)} within {deadline:g} ms" if deadline else f"hit ratio {pct(hit)}"
+    ok = target is None or hit >= target
+    if ok:
+        return True, (f"meets its target: {within} (target {pct(target)}); "
+                      f"p99 {ms(lat.get('p99'))} ms.")
+    parts = [f"misses its target by {(target - hit) * 100:.2f} points: {within} "
+             f"(target {pct(target)}); p99 {ms(lat.get('p99'))} ms"]
+    ended = int(svc.get("met", 0)) + int(svc.get("late", 0)) + int(svc.get("dropped", 0))
+    drops = svc.get("dropped_by_reason") or {}
+    if drops and ended:
+        reason, n = max(drops.items(), key=lambda kv: kv[1])
+        parts.append(f"{pct(svc['dropped'] / ended, 1)} dropped, mostly {reason}")
+    bd = {k: v for k, v in (svc.get("breakdown_ms") or {}).items() if v is not None}
+    mean = lat.get("mean")
+    if bd and mean:
+        stage, t = max(bd.items(), key=lambda kv: kv[1])
+        parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
+                     f"({t / mean:.0%})")
+    return False, "; ".join(parts) + "."
+
+
+def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per service: the numbers of summary.json that the report's headline shows, and a verdict."""
+    rows = []
+    for name, svc in summary["services"].items():
+        lat = svc.get("latency_ms") or {}
+        ok, text = verdict(name, svc)
+        rows.append({
+            "service": name,
+            "count": svc.get("count"),
+            "met": svc.get("met"),
+            "late": svc.get("late"),
+            "dropped": svc.get("dropped"),
+            "hit_ratio": svc.get("hit_ratio"),
+            "target_hit_ratio": svc.get("target_hit_ratio"),
+            "deadline_ms": svc.get("deadline_ms"),
+            "p50_ms": lat.get("p50"),
+            "p99_ms": lat.get("p99"),
+            "ok": ok,
+            "verdict": text,
+        })
+    return rows
+
+
+def reproduce_command(summary: Mapping[str, Any], scenario_file: str) -> str:
+    """The ``airan run`` command line that makes the same run again."""
+    args = ["airan", "run", scenario_file, "--policy", str(summary["policy"]),
+            "--seed", str(summary["seed"]), "--duration", f"{summary['duration_s']:.9g}"]
+    trace = summary.get("trace") or {}
+    if trace.get("limit") is not None:
+        args += ["--trace-limit", str(trace["limit"])]
+    if trace.get("sample_beyond_limit") is not None:
+        args += ["--trace-sample", f"{trace['sample_beyond_limit']:g}"]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+# ---- building ----------------------------------------------------------------------------------
+def run_figures(run: Run, folder: Path) -> list[F.SavedFigure]:
+    """Draw and save every figure of a run's report into ``folder``."""
+    s = run.summary
+    services = s["services"]
+    sites = s.get("sites") or {}
+    # read (and so check) every table before drawing anything
+    ts = run.table("timeseries", ["t_start_s", "t_end_s", "site", "gpu_utilization",
+                                  "mean_queue"])
+    cells = run.table("cells", ["site", "x_m", "y_m", "prb_utilization_ul"])
+    devices = run.table("devices", ["x_m", "y_m", "sinr_dl_db"])
+    out: list[F.SavedFigure] = []
+    with F.style():
+        for name, svc in services.items():
+            fig = F.latency_cdf(name, svc)
+            out.append(F.save(
+                fig, folder, f"latency_cdf_{_slug(name)}", f"Latency CDF: {name}",
+                "Left: the fraction of this service's requests done within x, over every request "
+                "of the run (exact log-bucket histogram, 1% buckets); dropped requests never "
+                "finish, so the curve ends below 1 when there are drops. Dashed: the deadline; "
+                "the dot is the hit ratio. Right: the tail, the fraction later than x."))
+        out.append(F.save(
+            F.breakdown(services), folder, "latency_breakdown", "Where the time goes",
+            "Mean latency of completed requests split into its seven parts; the red tick is the "
+            "deadline."))
+        out.append(F.save(
+            F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
+            "GPU utilization (busy GPU time over GPU time) and time-averaged queue length per "
+            "compute site, in about 200 windows over the run."))
+        out.append(F.save(
+            F.network_map(cells, devices, sites), folder, "map", "Map",
+            "Devices coloured by their downlink geometry SINR (fully loaded network); cell sites "
+            "(triangles) by the UL PRB utilization of their busiest sector; compute sites as "
+            "outlined markers by kind."))
+        out.append(F.save(
+            F.drops(services), folder, "drops", "Dropped requests by reason",
+            "admission: rejected by the policy; buffer_full: the device's uplink buffer; "
+            "queue_full: the site's queue limit; link_full: a transport link; radio_outage: no "
+            "usable radio link; no_route: no transport path to the chosen site."))
+    return out
+
+
+def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
+    """Build ``folder/report.html`` and ``folder/figures/*`` from the run in ``folder``.
+
+    Raises :class:`~airan.errors.InputError` if ``folder`` is not a complete run.
+    """
+    t0 = time.perf_counter()
+    run = run or read_run(folder)
+    figs = run_figures(run, run.path / FIGURES)
+    s = run.summary
+    scenario_text = run.scenario_text()
+    html = render(
+        "run.html.j2",
+        s=s,
+        title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
+        headline=headline(s),
+        figures=figs,
+        sites=s.get("sites") or {},
+        scenario_text=scenario_text,
+        reproduce=reproduce_command(s, "scenario.yaml") if scenario_text else
+        reproduce_command(s, str(s["scenario"])),
+        built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        figures_dir=FIGURES,
+        version=s.get("airan_version", "?"),
+    )
+    path = run.path / REPORT
+    path.write_text(html, encoding="utf-8")
+    return Report(path=path, figures=figs, build_s=time.perf_counter() - t0)
+
+
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "service"

@@ -1,0 +1,189 @@
+"""A run folder on disk: write a :class:`~airan.engine.Result`, read it back for reports.
+
+Layout of a run folder::
+
+    summary.json        the run's summary (written last: its presence marks a complete run)
+    requests.parquet    the sampled per-request trace (times in ms)
+    timeseries.parquet  per compute site and sample window: GPU utilization, mean queue
+    cells.parquet       per cell: position (m), PRB utilization, attached devices
+    devices.parquet     per device: position (m), fleet, serving cell, geometry SINR (dB)
+    scenario.yaml       the scenario as run (after --fleet-scale), to reproduce it
+    report.html         the report (built from the files above; ``airan report`` rebuilds it)
+    figures/            the report's figures as PNG and SVG
+
+Readers read only the columns they need, so a run of millions of traced requests stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from airan.errors import InputError
+
+if TYPE_CHECKING:
+    from airan.engine import Result
+
+SUMMARY = "summary.json"
+SCENARIO = "scenario.yaml"
+TABLES = ("requests", "timeseries", "cells", "devices")
+REQUIRED_TABLES = ("timeseries", "cells", "devices")  # what a report needs besides the summary
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays turned into Python values and NaN/inf into None."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(jsonable(data), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(result: Result, folder: str | Path) -> Path:
+    """Write ``result`` to ``folder`` (created if needed); return the folder's path.
+
+    summary.json is removed first and written last, atomically, so a folder holding it is a
+    complete run and a crash in between leaves a recognisably half-written one.
+    """
+    import pyarrow.parquet as pq
+    import yaml
+
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / SUMMARY).unlink(missing_ok=True)
+    for name in TABLES:
+        table = getattr(result, name, None)
+        target = path / f"{name}.parquet"
+        if table is None:
+            target.unlink(missing_ok=True)
+        else:
+            pq.write_table(table, target)
+    if result.scenario is not None:
+        text = yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False)
+        (path / SCENARIO).write_text(text, encoding="utf-8")
+    else:
+        (path / SCENARIO).unlink(missing_ok=True)  # never another run's scenario
+    write_json_atomic(path / SUMMARY, result.summary)
+    return path
+
+
+@dataclass
+class Run:
+    """A complete run folder, read lazily: the summary at once, tables on demand."""
+
+    path: Path
+    summary: dict[str, Any]
+    _cache: dict[tuple[str, tuple[str, ...] | None], pa.Table] = field(
+        default_factory=dict, repr=False
+    )
+
+    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The table ``name`` (requests, timeseries, cells, devices), only ``columns`` of it."""
+        import pyarrow.parquet as pq
+
+        key = (name, tuple(columns) if columns is not None else None)
+        if key in self._cache:
+            return self._cache[key]
+        file = self.path / f"{name}.parquet"
+        if not file.is_file():
+            raise InputError(
+                f"run folder is incomplete: {file.name} is missing", file=str(self.path)
+            )
+        try:
+            schema = pq.read_schema(file)
+            if columns is not None:
+                missing = [c for c in columns if c not in schema.names]
+                if missing:
+                    raise InputError(
+                        f"column {missing[0]!r} is missing (written by another airan version?)",
+                        file=str(file),
+                    )
+            table = pq.read_table(file, columns=columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read the table (half-written run?): {exc}",
+                             file=str(file)) from None
+        self._cache[key] = table
+        return table
+
+    def scenario_text(self) -> str | None:
+        """The scenario as run (YAML), or None if the run did not record it."""
+        file = self.path / SCENARIO
+        try:
+            return file.read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+
+def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) -> Run:
+    """Open a complete run folder; raise :class:`InputError` for anything else.
+
+    ``require`` names the tables that must be present (checked now, read later).
+    """
+    path = Path(folder)
+    label = str(folder)
+    if not path.exists():
+        raise InputError("no such folder", file=label)
+    if not path.is_dir():
+        raise InputError("not a folder (expected a run folder written by `airan run`)",
+                         file=label)
+    summary_file = path / SUMMARY
+    if not summary_file.is_file():
+        if any((path / f"{t}.parquet").exists() for t in TABLES):
+            raise InputError(
+                f"half-written run: {SUMMARY} is missing (the run did not finish; run it again)",
+                file=label,
+            )
+        raise InputError(
+            f"not an airan run folder: no {SUMMARY} (`airan run --out DIR` writes one)",
+            file=label,
+        )
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable or half-written summary: {exc}",
+                         file=str(summary_file)) from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("services"), dict):
+        raise InputError("not an airan run summary: no 'services' mapping",
+                         file=str(summary_file))
+    for key in ("scenario", "policy", "seed", "duration_s", "requests"):
+        if key not in summary:
+            raise InputError(f"not an airan run summary: field {key!r} is missing",
+                             file=str(summary_file))
+    for name in require:
+        if not (path / f"{name}.parquet").is_file():
+            raise InputError(
+                f"run folder is incomplete: {name}.parquet is missing (written by an older "
+                "airan, or half-written; run it again)",
+                file=label,
+            )
+    return Run(path=path, summary=summary)

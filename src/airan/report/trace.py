@@ -1,0 +1,224 @@
+"""A Chrome / Perfetto trace (JSON trace event format) of a sample of a run's requests.
+
+Each completed request is one complete event ("ph": "X") named after its service, spanning its
+end-to-end latency from its creation, with one nested complete event per non-zero stage
+(ul_wait, ul_air, ul_transport, queue, compute, dl_transport, dl_air) laid end to end. A dropped
+request is an instant event ("ph": "i") named after the reason, at its creation time (the trace
+does not record when it was dropped). Processes are placements (compute sites, ``local``,
+``rejected``, ``unreachable``), threads are devices: a device whose requests overlap in time gets
+one lane per overlapping request, so that events on a thread always nest. Times are in
+microseconds of simulated time, as the format requires.
+
+Only the columns needed are read, and only the row groups holding sampled rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from airan.errors import InputError
+from airan.report.rundir import read_run
+
+TRACE = "trace.json"
+STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
+COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
+           *(f"{s}_ms" for s in STAGES), "latency_ms"]
+DEFAULT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class TraceFile:
+    """A written trace: its path, how many requests it shows (and of how many traced)."""
+
+    path: Path
+    requests: int
+    dropped: int
+    events: int
+    traced: int
+
+
+def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
+                to_s: float | None = None) -> np.ndarray:
+    """Row indices of at most ``limit`` requests created in [from_s, to_s), evenly spread.
+
+    Deterministic: the same run and arguments give the same sample.
+    """
+    keep = np.ones(len(created_s), dtype=bool)
+    if from_s is not None:
+        keep &= created_s >= from_s
+    if to_s is not None:
+        keep &= created_s < to_s
+    rows = np.flatnonzero(keep)
+    if len(rows) > limit:
+        pick = np.unique(np.round(np.linspace(0, len(rows) - 1, limit)).astype(np.int64))
+        rows = rows[pick]
+    return rows
+
+
+def _read_sample(file: Path, limit: int, from_s: float | None,
+                 to_s: float | None) -> tuple[pa.Table, int]:
+    """The sampled rows (``COLUMNS`` only) and the number of traced requests in the file."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(file)
+        missing = [c for c in COLUMNS if c not in pf.schema_arrow.names]
+        if missing:
+            raise InputError(f"column {missing[0]!r} is missing (not a request trace?)",
+                             file=str(file))
+        created = pf.read(columns=["created_s"]).column(0).to_numpy()
+        rows = sample_rows(created, limit, from_s, to_s)
+        sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        parts = []
+        group = np.searchsorted(starts, rows, side="right") - 1
+        for g in np.unique(group):
+            local = rows[group == g] - starts[g]
+            parts.append(pf.read_row_group(int(g), columns=COLUMNS).take(pa.array(local)))
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the request trace (half-written run?): {exc}",
+                         file=str(file)) from None
+    if not parts:
+        schema = pf.schema_arrow
+        return pa.table({c: pa.array([], schema.field(c).type) for c in COLUMNS}), len(created)
+    return pa.concat_tables(parts), len(created)
+
+
+def _col(table: pa.Table, name: str) -> list[Any]:
+    return table.column(name).to_pylist()  # type: ignore[no-any-return]
+
+
+def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
+                 site_order: list[str] | None = None) -> list[dict[str, Any]]:
+    """Chrome trace events for the requests of ``table`` (columns as in requests.parquet).
+
+    Processes follow ``site_order`` (the summary's sites), then local, rejected, unreachable.
+    """
+    deadlines_ms = deadlines_ms or {}
+    rank = {name: k for k, name in enumerate(site_order or [])}
+    n = table.num_rows
+    req, svc, dev = _col(table, "request"), _col(table, "service"), _col(table, "device")
+    place, outcome = _col(table, "placement"), _col(table, "outcome")
+    created_ns = np.round(table.column("created_s").to_numpy() * 1e9).astype(np.int64)
+    stage_ms = np.stack([table.column(f"{s}_ms").to_numpy() for s in STAGES], axis=1) if n \
+        else np.zeros((0, len(STAGES)))
+    latency = table.column("latency_ms").to_numpy()
+    dropped = np.array([str(o).startswith("dropped") for o in outcome], dtype=bool)
+    stage_ns = np.round(np.nan_to_num(stage_ms, nan=0.0) * 1e6).astype(np.int64)
+    ends_ns = created_ns[:, None] + np.cumsum(stage_ns, axis=1)  # stage k ends here
+
+    pids: dict[str, int] = {}
+    special = ("local", "rejected", "unreachable")
+    for p in sorted(set(place), key=lambda s: (s in special, rank.get(s, len(rank)), s)):
+        pids[p] = len(pids) + 1
+    lanes: dict[tuple[int, int], list[int]] = {}  # (pid, device) -> end time of each lane
+    tids: dict[tuple[int, int, int], int] = {}  # (pid, device, lane) -> tid
+    n_threads: dict[int, int] = {}  # pid -> threads named so far
+    events: list[dict[str, Any]] = []
+    for p, pid in pids.items():
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                       "args": {"name": p if p in special else f"site {p}"}})
+        events.append({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0,
+                       "args": {"sort_index": pid}})
+    for i in np.argsort(created_ns, kind="stable"):
+        pid, d = pids[place[i]], int(dev[i])
+        start = int(created_ns[i])
+        end = start if dropped[i] else int(ends_ns[i, -1])
+        ends = lanes.setdefault((pid, d), [])
+        lane = next((k for k, e in enumerate(ends) if e <= start), len(ends))
+        if lane == len(ends):
+            ends.append(end)
+        else:
+            ends[lane] = end
+        key = (pid, d, lane)
+        if key not in tids:
+            n_threads[pid] = tids[key] = n_threads.get(pid, 0) + 1
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tids[key],
+                           "args": {"name": f"device {d}" + (f" ({lane + 1})" if lane else "")}})
+        tid = tids[key]
+        args: dict[str, Any] = {"request": int(req[i]), "service": svc[i], "device": d,
+                                "placement": place[i], "outcome": outcome[i]}
+        if dropped[i]:
+            reason = str(outcome[i]).partition(":")[2] or "unknown"
+            events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",
+                           "cat": "dropped", "ts": start / 1e3, "pid": pid, "tid": tid,
+                           "args": args})
+            continue
+        args["latency_ms"] = float(latency[i])
+        if svc[i] in deadlines_ms:
+            args["deadline_ms"] = deadlines_ms[svc[i]]
+        events.append({"ph": "X", "name": f"{svc[i]} #{int(req[i])}", "cat": str(outcome[i]),
+                       "ts": start / 1e3, "dur": (end - start) / 1e3, "pid": pid, "tid": tid,
+                       "args": args})
+        t = start
+        for k, stage in enumerate(STAGES):
+            e = int(ends_ns[i, k])
+            if e > t:
+                events.append({"ph": "X", "name": stage, "cat": "stage", "ts": t / 1e3,
+                               "dur": (e - t) / 1e3, "pid": pid, "tid": tid,
+                               "args": {"ms": float(stage_ms[i, k]), "request": int(req[i])}})
+            t = e
+    return events
+
+
+def export_trace(
+    folder: str | Path,
+    out: str | Path | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    from_s: float | None = None,
+    to_s: float | None = None,
+) -> TraceFile:
+    """Write a Chrome trace of up to ``limit`` requests of the run in ``folder``.
+
+    The sample is spread evenly over the traced requests created in [from_s, to_s) (simulated
+    seconds; default: the whole run). Default output: ``folder/trace.json``.
+    """
+    if limit < 1:
+        raise InputError("must be at least 1", field="limit", value=limit)
+    if from_s is not None and to_s is not None and not to_s > from_s:
+        raise InputError(f"must be after the start ({from_s:g} s)", field="to_s", value=to_s)
+    run = read_run(folder, require=("requests",))
+    table, traced = _read_sample(run.path / "requests.parquet", limit, from_s, to_s)
+    if table.num_rows == 0:
+        window = "" if from_s is None and to_s is None else (
+            f" created in [{0.0 if from_s is None else from_s:g}, "
+            f"{'end' if to_s is None else f'{to_s:g}'}) s")
+        raise InputError(
+            f"the run's request trace holds no request{window} (traced rows: {traced:,}; "
+            "`airan run --trace-limit N` sets how many are kept)",
+            file=str(run.path / "requests.parquet"),
+        )
+    s = run.summary
+    deadlines = {name: v.get("deadline_ms") for name, v in s["services"].items()
+                 if v.get("deadline_ms") is not None}
+    events = trace_events(table, deadlines, list(s.get("sites") or {}))
+    path = Path(out) if out is not None else run.path / TRACE
+    doc = {
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "airan_version": s.get("airan_version"),
+            "scenario": s.get("scenario"),
+            "policy": s.get("policy"),
+            "seed": s.get("seed"),
+            "duration_s": s.get("duration_s"),
+            "sample": f"{table.num_rows:,} of {traced:,} traced requests, evenly spread",
+            "time": "simulated time in microseconds from the start of the run",
+        },
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:
+            json.dump(doc, fh, separators=(",", ":"))
+    except OSError as exc:
+        raise InputError(f"cannot write the trace: {exc.strerror or exc}", file=str(path)) from None
+    dropped = int(sum(str(o).startswith("dropped") for o in _col(table, "outcome")))
+    return TraceFile(path=path, requests=table.num_rows, dropped=dropped, events=len(events),
+                     traced=traced)

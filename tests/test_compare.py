@@ -1,0 +1,217 @@
+"""Policies side by side: ``airan compare`` runs every policy on every seed and sums them up.
+
+* comparison.json holds one summary per run, also written one file per run;
+* its means and 95% intervals are those of scipy.stats.t over the per-run values;
+* the report shows the same numbers, with its figures; one seed gives null intervals, no crash;
+* an unknown policy is one clear error with a close match, before any run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.errors import InputError
+from airan.report.compare import mean_ci, paired_difference, read_comparison, run_comparison
+
+runner = CliRunner()
+POLICIES = ["nearest-edge", "deadline-aware"]
+SEEDS = 3
+DURATION = 0.3
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    out = tmp_path_factory.mktemp("compare") / "out"
+    result = runner.invoke(app, ["compare", "factory", "--policies", ",".join(POLICIES),
+                                 "--seeds", str(SEEDS), "--duration", str(DURATION),
+                                 "--seed", "11", "--out", str(out)])
+    return result, out
+
+
+def test_cli_compare_writes_everything(comparison: tuple[Any, Path]) -> None:
+    result, out = comparison
+    assert result.exit_code == 0, result.output
+    for name in ("comparison.json", "report.html", "scenario.yaml"):
+        assert (out / name).is_file(), name
+        assert str(out / name) in result.stdout or name == "scenario.yaml"
+    assert "nearest-edge" in result.stdout and "hit ratio" in result.stdout
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["policies"] == POLICIES
+    assert data["seeds"] == [11, 12, 13]
+    assert len(data["runs"]) == len(POLICIES) * SEEDS
+    assert {(r["policy"], r["seed"]) for r in data["runs"]} == {
+        (p, s) for p in POLICIES for s in data["seeds"]}
+    for r in data["runs"]:
+        assert r["summary"]["policy"] == r["policy"] and r["summary"]["seed"] == r["seed"]
+        assert r["summary"]["duration_s"] == pytest.approx(DURATION)
+        on_disk = json.loads((out / "runs" / f"{r['policy']}-seed{r['seed']}.json").read_text())
+        assert on_disk == r["summary"]
+
+
+def _t_interval(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values, dtype=float)
+    return stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
+
+
+def test_intervals_match_scipy(comparison: tuple[Any, Path]) -> None:
+    _, out = comparison
+    data = json.loads((out / "comparison.json").read_text())
+    checked = 0
+    for p in POLICIES:
+        for svc in data["services"]:
+            per_run = [json.loads((out / "runs" / f"{p}-seed{s}.json").read_text())
+                       ["services"][svc] for s in data["seeds"]]
+            for metric, values in (
+                ("hit_ratio", [r["hit_ratio"] for r in per_run]),
+                ("p99_ms", [r["latency_ms"]["p99"] for r in per_run]),
+                ("p50_ms", [r["latency_ms"]["p50"] for r in per_run]),
+            ):
+                agg = data["aggregate"][p][svc][metric]
+                vals = [v for v in values if v is not None]
+                assert agg["n"] == len(vals)
+                assert agg["mean"] == pytest.approx(np.mean(vals), rel=1e-12)
+                if len(vals) < 2:
+                    assert agg["ci_low"] is None
+                    continue
+                if np.std(vals) == 0:
+                    assert agg["ci_low"] == agg["ci_high"] == agg["mean"]
+                    continue
+                lo, hi = _t_interval(vals)
+                assert agg["ci_low"] == pytest.approx(lo, rel=1e-9, abs=1e-12)
+                assert agg["ci_high"] == pytest.approx(hi, rel=1e-9, abs=1e-12)
+                checked += 1
+    assert checked >= 3  # the runs differ by seed, so real intervals were compared
+
+
+def test_report_shows_the_aggregate(comparison: tuple[Any, Path]) -> None:
+    _, out = comparison
+    data = json.loads((out / "comparison.json").read_text())
+    html = (out / "report.html").read_text()
+    for p in POLICIES:
+        for svc in data["services"]:
+            agg = data["aggregate"][p][svc]
+            row = html.split(f'data-service="{svc}" data-policy="{p}"', 1)[1].split(">", 1)[0]
+            for attr, value in (("hit-mean", agg["hit_ratio"]["mean"]),
+                                ("hit-low", agg["hit_ratio"]["ci_low"]),
+                                ("p99-mean", agg["p99_ms"]["mean"]),
+                                ("p99-high", agg["p99_ms"]["ci_high"])):
+                text = row.split(f'data-{attr}="', 1)[1].split('"', 1)[0]
+                assert (float(text) if text else None) == value, (p, svc, attr)
+    for name in ("compare_hit_ratio", "compare_p99", "compare_cdf"):
+        assert f'id="fig-{name}"' in html
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (out / "figures" / f"{name}.svg").stat().st_size > 1000
+    assert "airan compare scenario.yaml --policies nearest-edge,deadline-aware --seeds 3" in html
+    assert "https://" not in html and "<script" not in html
+
+
+def test_report_rebuilds_a_comparison(comparison: tuple[Any, Path], tmp_path: Path) -> None:
+    _, out = comparison
+    copy = tmp_path / "c"
+    shutil.copytree(out, copy)
+    (copy / "report.html").unlink()
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "report.html").read_text().count("<figure") == 3
+
+
+def test_one_seed_gives_null_intervals(tmp_path: Path) -> None:
+    c = run_comparison("factory", ["nearest-edge"], seeds=1, duration_s=0.1, out=tmp_path)
+    for svc in c.data["aggregate"]["nearest-edge"].values():
+        for metric in ("hit_ratio", "p99_ms"):
+            if svc[metric]["n"]:
+                assert svc[metric]["mean"] is not None
+            assert svc[metric]["ci_low"] is None and svc[metric]["ci_high"] is None
+    json.loads((tmp_path / "comparison.json").read_text())  # valid JSON: null, not NaN
+    assert "One seed only" in c.report_path.read_text()
+
+
+def test_mean_ci_edge_cases() -> None:
+    assert mean_ci([])["mean"] is None
+    one = mean_ci([0.5, None])
+    assert one["n"] == 1 and one["mean"] == 0.5 and one["ci_low"] is None
+    flat = mean_ci([0.9, 0.9, 0.9])
+    assert flat["ci_low"] == flat["ci_high"] == pytest.approx(0.9)
+    vals = [0.91, 0.95, 0.87, 0.93]
+    r = mean_ci(vals)
+    half = stats.t.ppf(0.975, 3) * np.std(vals, ddof=1) / math.sqrt(4)
+    assert r["half_width"] == pytest.approx(half, rel=1e-12)
+    d = paired_difference([0.9, 0.8, None], [0.7, 0.7, 0.1])
+    assert d["n"] == 2 and d["mean"] == pytest.approx(0.15)
+
+
+def test_unknown_policy_suggests_a_close_match(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "factory", "--policies", "nearest-edge,least-loded",
+                                 "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "'--policies'" in line and "'least-loded'" in line
+    assert "did you mean 'least-loaded'?" in line
+    assert not (tmp_path / "x").exists()  # checked before any work
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--policies", ","], "--policies"),
+    (["--seeds", "0"], "--seeds"),
+    (["--duration", "-1"], "--duration"),
+])
+def test_bad_compare_options(args: list[str], option: str) -> None:
+    result = runner.invoke(app, ["compare", "factory", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: option '{option}'")
+
+
+def test_library_rejects_unknown_policy(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="did you mean 'least-loaded'"):
+        run_comparison("factory", ["least-loded"], seeds=1, out=tmp_path)
+    with pytest.raises(InputError, match="not a comparison folder"):
+        read_comparison(tmp_path)
+
+
+def test_comparison_report_renders_in_headless_chromium(comparison: tuple[Any, Path],
+                                                        tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is not installed (CI installs it: apt-get install chromium)"
+        if os.environ.get("AIRAN_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("AIRAN_REQUIRE_BROWSER"):
+            raise
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    _, out = comparison
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            sizes = page.eval_on_selector_all(
+                "figure img", "imgs => imgs.map(i => [i.naturalWidth, "
+                "i.getBoundingClientRect().width, i.getBoundingClientRect().height])")
+            page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert len(sizes) == 3
+    assert all(nw > 0 and w > 100 and h > 50 for nw, w, h in sizes), sizes

@@ -1,0 +1,382 @@
+"""The run report: a run folder on disk and one self-contained HTML file, read at a glance.
+
+* the report builds for every built-in scenario, with every figure it promises (embedded, and as
+  PNG and SVG files beside it);
+* the headline's numbers are summary.json's, and its verdict follows the target;
+* the latency CDF drawn from the histogram passes through the hit ratio at the deadline;
+* the folder reproduces the run (scenario.yaml + the printed command);
+* a folder that is not a run, or a half-written one, is one clear error (exit 2);
+* headless Chromium renders the report with no console error and figures of non-zero size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.errors import InputError
+from airan.report import build_report, read_run, write_run
+from airan.report.figures import histogram_cdf
+from airan.report.html import pct
+from airan.scenario import load_scenario, scenario_from_dict
+
+runner = CliRunner()
+CHROMIUM = "/usr/bin/chromium"
+DURATIONS = {"factory": 0.5, "city": 1.0, "metro": 0.05}
+FIXED_FIGURES = ("latency_breakdown", "site_load", "map", "drops")
+
+
+def promised_figures(summary: dict[str, Any]) -> list[str]:
+    return [f"latency_cdf_{s}" for s in summary["services"]] + list(FIXED_FIGURES)
+
+
+class _Page(HTMLParser):
+    """Collects the report's headline cells, figures, images and external references."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[str, dict[str, tuple[str, str]]] = {}
+        self.figures: list[str] = []
+        self.images: list[str] = []
+        self.refs: list[str] = []
+        self._row: str | None = None
+        self._cell: tuple[str, str] | None = None
+        self._text: list[str] = []
+        self._in_headline = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table":
+            self._in_headline = a.get("id") == "headline-table"
+        if tag == "tr" and self._in_headline and "data-service" in a:
+            self._row = a["data-service"]
+            self.cells[self._row] = {}
+        if tag == "td" and self._row and "data-field" in a:
+            self._cell = (a["data-field"], a.get("data-value", ""))
+            self._text = []
+        if tag == "figure":
+            self.figures.append(a.get("data-name", ""))
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for key in ("src", "href"):
+            if key in a and tag in ("img", "script", "link", "iframe", "source", "embed"):
+                self.refs.append(a[key])
+
+    def handle_data(self, data: str) -> None:
+        if self._cell:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell and self._row:
+            field, value = self._cell
+            self.cells[self._row][field] = (value, "".join(self._text).strip())
+            self._cell = None
+        if tag == "tr":
+            self._row = None
+        if tag == "table":
+            self._in_headline = False
+
+
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One short run of each built-in scenario, written and reported."""
+    out = {}
+    for name, duration in DURATIONS.items():
+        folder = tmp_path_factory.mktemp(name)
+        write_run(airan.run(name, duration_s=duration), folder)
+        build_report(folder)
+        out[name] = folder
+    return out
+
+
+def summary_of(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "summary.json").read_text())
+
+
+# ---- the run folder ----------------------------------------------------------------------------
+def test_run_folder_layout(runs: dict[str, Path]) -> None:
+    folder = runs["factory"]
+    for name in ("summary.json", "requests.parquet", "timeseries.parquet", "cells.parquet",
+                 "devices.parquet", "scenario.yaml", "report.html"):
+        assert (folder / name).is_file(), name
+    assert not list(folder.glob(".*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("scenario", list(DURATIONS))
+def test_report_has_every_promised_figure(runs: dict[str, Path], scenario: str) -> None:
+    folder = runs[scenario]
+    summary = summary_of(folder)
+    page = parse(folder / "report.html")
+    names = promised_figures(summary)
+    assert page.figures == names
+    for name in names:
+        w, h = png_size(folder / "figures" / f"{name}.png")
+        assert w >= 600 and h >= 150, (name, w, h)  # 150 dpi, several inches wide
+        root = ET.parse(folder / "figures" / f"{name}.svg").getroot()
+        assert root.tag.endswith("svg")
+    assert len(page.images) == len(names)
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
+
+
+@pytest.mark.parametrize("scenario", list(DURATIONS))
+def test_headline_numbers_are_summary_json(runs: dict[str, Path], scenario: str) -> None:
+    folder = runs[scenario]
+    summary = summary_of(folder)
+    cells = parse(folder / "report.html").cells
+    assert list(cells) == list(summary["services"])
+    for name, svc in summary["services"].items():
+        row = cells[name]
+        expected = {
+            "count": svc["count"],
+            "deadline_ms": svc["deadline_ms"],
+            "hit_ratio": svc["hit_ratio"],
+            "target_hit_ratio": svc["target_hit_ratio"],
+            "p50_ms": svc["latency_ms"]["p50"],
+            "p99_ms": svc["latency_ms"]["p99"],
+        }
+        for field, value in expected.items():
+            raw, _ = row[field]
+            assert (float(raw) if raw else None) == value, (name, field)
+        assert row["hit_ratio"][1] == pct(svc["hit_ratio"])
+        assert row["p99_ms"][1].replace(",", "") == (
+            f"{svc['latency_ms']['p99']:.1f}" if svc["latency_ms"]["p99"] < 1000
+            else f"{svc['latency_ms']['p99']:.0f}")
+
+
+def test_verdict_follows_the_target(runs: dict[str, Path]) -> None:
+    text = (runs["city"] / "report.html").read_text()
+    for name, svc in summary_of(runs["city"])["services"].items():
+        meets = svc["hit_ratio"] >= svc["target_hit_ratio"]
+        line = text.split(f'<li data-service="{name}">', 1)[1].split("</li>", 1)[0]
+        assert ("meets its target" in line) == meets
+        assert ("misses its target" in line) == (not meets)
+        assert pct(svc["hit_ratio"]) in line
+
+
+def test_report_is_self_contained(runs: dict[str, Path]) -> None:
+    html = (runs["city"] / "report.html").read_text()
+    page = parse(runs["city"] / "report.html")
+    assert all(ref.startswith("data:") for ref in page.refs), page.refs
+    assert "<script" not in html
+    assert "http://" not in html and "https://" not in html.replace("https://ui.perfetto", "")
+
+
+def test_run_parameters_and_reproduction(runs: dict[str, Path]) -> None:
+    folder = runs["factory"]
+    s = summary_of(folder)
+    html = (folder / "report.html").read_text()
+    for text in (f"<dd>{s['seed']}</dd>", f"<dd>{s['policy']}</dd>", s["airan_version"],
+                 "airan run scenario.yaml --policy deadline-aware --seed 1 --duration 0.5",
+                 "cell_sites:"):
+        assert text in html, text
+    # the folder's scenario.yaml and the printed parameters make the same run again
+    again = airan.run(load_scenario(str(folder / "scenario.yaml")), policy=s["policy"],
+                      seed=s["seed"], duration_s=s["duration_s"])
+    assert again.summary["requests"] == s["requests"]
+    for name, svc in s["services"].items():
+        assert again.summary["services"][name]["latency_ms"] == svc["latency_ms"]
+
+
+def test_cdf_passes_through_the_hit_ratio_at_the_deadline(runs: dict[str, Path]) -> None:
+    for scenario in ("factory", "city"):
+        for name, svc in summary_of(runs[scenario])["services"].items():
+            ended = svc["met"] + svc["late"] + svc["dropped"]
+            x, f = histogram_cdf(svc["latency_histogram"], ended)
+            assert f[-1] == pytest.approx(1 - svc["dropped"] / ended)
+            assert np.all(np.diff(f) >= 0) and np.all(np.diff(x) > 0)
+            # the deadline falls in one 1% bucket: the CDF brackets the hit ratio there
+            k = int(np.searchsorted(x, svc["deadline_ms"]))
+            lo = f[k - 1] if k > 0 else 0.0
+            hi = f[min(k, len(f) - 1)]
+            assert lo - 1e-12 <= svc["hit_ratio"] <= hi + 1e-12, (scenario, name)
+
+
+def test_report_does_not_read_the_request_trace(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(runs["city"], copy)
+    (copy / "requests.parquet").unlink()  # a run of millions of requests costs no more
+    shutil.rmtree(copy / "figures")
+    report = build_report(copy)
+    assert report.path.is_file() and (copy / "figures" / "map.png").is_file()
+
+
+def test_drops_figure_with_drops(tmp_path: Path) -> None:
+    data = load_scenario("factory").model_dump(mode="json")
+    for site in data["compute_sites"]:
+        site["queue_limit"] = 1
+    res = airan.run(scenario_from_dict(data), policy="nearest-edge", duration_s=0.3)
+    assert res.summary["requests"]["dropped_by_reason"].get("queue_full", 0) > 0
+    write_run(res, tmp_path)
+    build_report(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "queue_full" in html
+    assert png_size(tmp_path / "figures" / "drops.png")[0] > 0
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+def test_not_a_run_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not an airan run folder"):
+        read_run(tmp_path)
+    with pytest.raises(InputError, match="no such folder"):
+        read_run(tmp_path / "missing")
+
+
+def test_half_written_run(runs: dict[str, Path], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
+    calls = {"n": 0}
+    real = pq.write_table
+
+    def fail_second(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(*args, **kwargs)
+
+    shutil.copytree(runs["factory"], tmp_path / "run")
+    res = airan.run("factory", duration_s=0.1)
+    monkeypatch.setattr(pq, "write_table", fail_second)
+    with pytest.raises(OSError):
+        write_run(res, tmp_path / "run")  # over an old complete run
+    with pytest.raises(InputError, match="half-written run: summary.json is missing"):
+        read_run(tmp_path / "run")
+
+
+@pytest.mark.parametrize("damage", ["summary", "table", "missing"])
+def test_damaged_run_is_one_clear_error(runs: dict[str, Path], tmp_path: Path,
+                                        damage: str) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(runs["factory"], folder)
+    if damage == "summary":
+        (folder / "summary.json").write_text('{"services": {')
+        expected, named = "half-written summary", "summary.json"
+    elif damage == "table":
+        data = (folder / "cells.parquet").read_bytes()
+        (folder / "cells.parquet").write_bytes(data[: len(data) // 2])
+        expected, named = "cannot read the table", "cells.parquet"
+    else:
+        (folder / "timeseries.parquet").unlink()
+        expected, named = "incomplete: timeseries.parquet is missing", str(folder)
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0] and named in lines[0]
+
+
+@pytest.mark.parametrize("kind", ["empty", "file", "half"])
+def test_cli_report_bad_folder(runs: dict[str, Path], tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "x"
+    if kind == "file":
+        target.write_text("hello")
+    else:
+        target.mkdir()
+    if kind == "half":
+        shutil.copy(runs["factory"] / "requests.parquet", target)
+    result = runner.invoke(app, ["report", str(target)])
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith(f"error: {target}: ")
+    assert {"empty": "not an airan run folder", "file": "not a folder",
+            "half": "half-written run"}[kind] in result.stderr
+
+
+# ---- the command line --------------------------------------------------------------------------
+def test_cli_report_rebuilds_the_report(runs: dict[str, Path], tmp_path: Path) -> None:
+    # (`airan run` writing report.html is checked in test_cli.py)
+    out = tmp_path / "run"
+    shutil.copytree(runs["factory"], out)
+    (out / "report.html").unlink()
+    shutil.rmtree(out / "figures")
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out / 'report.html'}" in result.stdout
+    assert parse(out / "report.html").figures == promised_figures(summary_of(out))
+    assert (out / "figures" / "map.svg").is_file()
+
+
+def test_cli_run_no_report(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--duration", "0.1", "--no-report", "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "summary.json").is_file() and not (tmp_path / "report.html").exists()
+
+
+# ---- in a browser ------------------------------------------------------------------------------
+def open_in_chromium(html: Path, screenshot: Path) -> dict[str, Any]:
+    """Load ``html`` in headless Chromium: console errors, outside requests, figure sizes."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        reason = f"{CHROMIUM} is not installed (CI installs it: apt-get install chromium)"
+        if os.environ.get("AIRAN_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("AIRAN_REQUIRE_BROWSER"):
+            raise
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    errors: list[str] = []
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith(("file:", "data:")) else None)
+            page.goto(html.as_uri(), wait_until="load")
+            sizes = page.eval_on_selector_all(
+                "figure img",
+                "imgs => imgs.map(i => ({complete: i.complete, nw: i.naturalWidth, "
+                "nh: i.naturalHeight, w: i.getBoundingClientRect().width, "
+                "h: i.getBoundingClientRect().height}))",
+            )
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return {"errors": errors, "outside": outside, "sizes": sizes}
+
+
+def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = runs["city"]
+    shot = tmp_path / "report.png"
+    seen = open_in_chromium(folder / "report.html", shot)
+    assert seen["errors"] == []
+    assert seen["outside"] == []
+    n = len(promised_figures(summary_of(folder)))
+    assert len(seen["sizes"]) == n
+    for s in seen["sizes"]:
+        assert s["complete"] and s["nw"] > 0 and s["nh"] > 0, s
+        assert s["w"] > 100 and s["h"] > 50, s
+    assert png_size(shot)[0] > 0

@@ -1,0 +1,160 @@
+"""``airan trace``: a Chrome / Perfetto trace of a sample of requests, one request's life on a
+timeline.
+
+* the file is valid JSON in the trace event format: a traceEvents list of complete events ("X")
+  with ts/dur in microseconds, pid/tid, and names per stage, plus metadata naming them;
+* each request's stages are laid end to end from its creation and add up to its latency, as in
+  requests.parquet; events on one thread always nest; drops are instant events with the reason;
+* the sample is deterministic, bounded and honours the time window; bad input exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.errors import InputError
+from airan.report import write_run
+from airan.report.trace import STAGES, export_trace, sample_rows
+from airan.scenario import load_scenario, scenario_from_dict
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short factory run whose tiny queues drop some requests (queue_full)."""
+    data = load_scenario("factory").model_dump(mode="json")
+    for site in data["compute_sites"]:
+        site["queue_limit"] = 1
+    res = airan.run(scenario_from_dict(data), policy="nearest-edge", duration_s=0.3)
+    assert res.summary["requests"]["dropped_by_reason"].get("queue_full", 0) > 0
+    folder = tmp_path_factory.mktemp("trace-run")
+    write_run(res, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trace(run_dir: Path) -> dict[str, Any]:
+    result = runner.invoke(app, ["trace", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert str(run_dir / "trace.json") in result.stdout
+    assert "ui.perfetto.dev" in result.stdout and "chrome://tracing" in result.stdout
+    return json.loads((run_dir / "trace.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_trace_event_format(trace: dict[str, Any]) -> None:
+    events = trace["traceEvents"]
+    assert isinstance(events, list) and events
+    assert trace["displayTimeUnit"] == "ms"
+    for e in events:
+        assert e["ph"] in ("X", "i", "M"), e
+        assert isinstance(e["name"], str) and e["name"]
+        assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
+        if e["ph"] == "X":
+            assert isinstance(e["ts"], int | float) and isinstance(e["dur"], int | float)
+            assert e["ts"] >= 0 and e["dur"] > 0
+        if e["ph"] == "i":
+            assert e["s"] in ("t", "p", "g") and e["ts"] >= 0
+        if e["ph"] == "M":
+            assert e["name"] in ("process_name", "process_sort_index", "thread_name")
+    stages = {e["name"] for e in events if e["ph"] == "X" and e["cat"] == "stage"}
+    assert stages <= set(STAGES) and {"compute", "ul_air"} <= stages
+    named = {(e["pid"], e["tid"]) for e in events if e["name"] == "thread_name"}
+    used = {(e["pid"], e["tid"]) for e in events if e["ph"] in ("X", "i")}
+    assert used <= named  # every thread has a name ("device N")
+    procs = {e["args"]["name"] for e in events if e["name"] == "process_name"}
+    assert "site on-prem" in procs or "site regional" in procs
+
+
+def test_requests_match_the_parquet_trace(run_dir: Path, trace: dict[str, Any]) -> None:
+    table = pq.read_table(run_dir / "requests.parquet").to_pylist()
+    by_id = {r["request"]: r for r in table}
+    events = trace["traceEvents"]
+    parents = [e for e in events if e["ph"] == "X" and e["cat"] != "stage"]
+    stages_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        if e["ph"] == "X" and e["cat"] == "stage":
+            stages_of[e["args"]["request"]].append(e)
+    assert parents
+    for e in parents:
+        r = by_id[e["args"]["request"]]
+        assert e["cat"] == r["outcome"] and e["args"]["service"] == r["service"]
+        assert e["name"] == f"{r['service']} #{r['request']}"
+        assert e["ts"] == pytest.approx(r["created_s"] * 1e6, abs=1e-3)  # microseconds
+        assert e["dur"] == pytest.approx(r["latency_ms"] * 1e3, abs=0.01)
+        st = sorted(stages_of[r["request"]], key=lambda s: s["ts"])
+        assert st[0]["ts"] == pytest.approx(e["ts"], abs=1e-3)
+        for a, b in zip(st, st[1:], strict=False):
+            assert b["ts"] == pytest.approx(a["ts"] + a["dur"], abs=1e-3)  # end to end
+        assert sum(s["dur"] for s in st) == pytest.approx(e["dur"], abs=0.01)
+        for s in st:
+            assert s["dur"] == pytest.approx(r[f"{s['name']}_ms"] * 1e3, abs=1e-3)
+            assert (s["pid"], s["tid"]) == (e["pid"], e["tid"])
+    drops = [e for e in events if e["ph"] == "i"]
+    assert drops, "the run drops requests; the trace shows them"
+    for e in drops:
+        r = by_id[e["args"]["request"]]
+        assert r["outcome"].startswith("dropped:")
+        assert e["name"] == f"dropped: {r['outcome'].split(':', 1)[1]}"
+        assert e["ts"] == pytest.approx(r["created_s"] * 1e6, abs=1e-3)
+    assert len(parents) + len(drops) == min(len(table), 2000)
+
+
+def test_events_on_a_thread_nest(trace: dict[str, Any]) -> None:
+    by_thread: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    for e in trace["traceEvents"]:
+        if e["ph"] == "X":
+            by_thread[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"]))
+    for spans in by_thread.values():
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        open_ends: list[float] = []
+        for start, end in spans:
+            while open_ends and open_ends[-1] <= start + 1e-6:
+                open_ends.pop()
+            assert not open_ends or end <= open_ends[-1] + 1e-6, "overlapping, not nested"
+            open_ends.append(end)
+
+
+def test_sample_is_bounded_deterministic_and_windowed(run_dir: Path, tmp_path: Path) -> None:
+    a = export_trace(run_dir, tmp_path / "a.json", limit=25)
+    b = export_trace(run_dir, tmp_path / "b.json", limit=25)
+    assert a.requests == 25
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    export_trace(run_dir, tmp_path / "w.json", limit=10_000, from_s=0.1, to_s=0.2)
+    events = json.loads((tmp_path / "w.json").read_text())["traceEvents"]
+    starts = [e["ts"] for e in events if e["ph"] == "i" or (e["ph"] == "X"
+                                                             and e["cat"] != "stage")]
+    assert starts and all(1e5 <= t < 2e5 for t in starts)
+    created = pq.read_table(run_dir / "requests.parquet", columns=["created_s"]).column(0)
+    expected = sum(1 for c in created.to_pylist() if 0.1 <= c < 0.2)
+    assert len(starts) == expected
+    assert list(sample_rows(np.arange(10.0), 4)) == [0, 3, 6, 9]
+    assert b.requests == 25
+
+
+def test_bad_trace_input(run_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["trace", str(tmp_path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "not an airan run folder" in result.stderr
+    result = runner.invoke(app, ["trace", str(run_dir), "--limit", "0"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: option '--limit'")
+    result = runner.invoke(app, ["trace", str(run_dir), "--from", "5", "--to", "1"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: option '--to'")
+    result = runner.invoke(app, ["trace", str(run_dir), "--from", "50"])
+    assert result.exit_code == 2 and "holds no request created in [50, end) s" in result.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "summary.json").write_text((run_dir / "summary.json").read_text())
+    (bad / "requests.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match="requests.parquet"):
+        export_trace(bad)
