@@ -89,7 +89,13 @@ class Engine:
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
         self._kw = kernel_world(w, self.seed, self.trace_limit, self.trace_sample)
         capacity = max(1024, int(expected_rate * 0.2) + 2 * len(w.flow_dev))
-        self._st = new_state(w, self.seed, capacity, _TRACE_CAPACITY)
+        # trace buffer: flushed when half full; no larger than the run can fill (small runs and
+        # untraced runs start fast)
+        expected = expected_rate * self.duration_s
+        beyond = max(0.0, expected - self.trace_limit)
+        rows = min(expected, self.trace_limit) + self.trace_sample * beyond
+        self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
+        self._st = new_state(w, self.seed, capacity, self._trace_capacity)
         self._sref = state_ref(self._st)
         self._arr_t = np.zeros(max(1024, int(expected_rate * self.interval_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
@@ -175,7 +181,7 @@ class Engine:
         self._pending = None if end >= grid_end else (arr_t[pos:], arr_f[pos:], place[pos:],
                                                       grid_end)
         tn = int(self._st.ctr[K.C_TR_N])
-        if tn > _TRACE_CAPACITY // 2 or (tn and end >= self.n_slots):
+        if tn > self._trace_capacity // 2 or (tn and end >= self.n_slots):
             self._flush_trace()
 
     def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
