@@ -27,7 +27,10 @@ from airan.scenario.schema import Scenario
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
-SNAPSHOT_FREE_INTERVAL_S = 0.1  # decision batch for policies that never read the snapshot
+# policies that never read the snapshot decide long stretches at once (the same decisions,
+# fewer calls): up to this long, and up to about this many arrivals per call
+SNAPSHOT_FREE_INTERVAL_S = 1.0
+SNAPSHOT_FREE_BATCH = 50_000
 TIMESERIES_POINTS = 200  # about this many samples of each site's load over a run
 
 
@@ -79,13 +82,20 @@ class Engine:
         w = self.world
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
         interval_s = scenario.engine.decision_interval_ms * 1e-3
+        expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
         if getattr(self.policy, "snapshot_free", False):
-            interval_s = max(interval_s, SNAPSHOT_FREE_INTERVAL_S)  # same decisions, fewer calls
+            batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
+            interval_s = max(interval_s, batch_s)
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
         self._kw = kernel_world(w, self.seed, self.trace_limit, self.trace_sample)
-        expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
         capacity = max(1024, int(expected_rate * 0.2) + 2 * len(w.flow_dev))
-        self._st = new_state(w, self.seed, capacity, _TRACE_CAPACITY)
+        # trace buffer: flushed when half full; no larger than the run can fill (small runs and
+        # untraced runs start fast)
+        expected = expected_rate * self.duration_s
+        beyond = max(0.0, expected - self.trace_limit)
+        rows = min(expected, self.trace_limit) + self.trace_sample * beyond
+        self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
+        self._st = new_state(w, self.seed, capacity, self._trace_capacity)
         self._sref = state_ref(self._st)
         self._arr_t = np.zeros(max(1024, int(expected_rate * self.interval_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
@@ -171,7 +181,7 @@ class Engine:
         self._pending = None if end >= grid_end else (arr_t[pos:], arr_f[pos:], place[pos:],
                                                       grid_end)
         tn = int(self._st.ctr[K.C_TR_N])
-        if tn > _TRACE_CAPACITY // 2 or (tn and end >= self.n_slots):
+        if tn > self._trace_capacity // 2 or (tn and end >= self.n_slots):
             self._flush_trace()
 
     def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -56,6 +56,7 @@ SE_REFRESH_SLOTS = 20
 # a UE's SINR is re-evaluated at most every SE_REFRESH_SLOTS slots (cell loads are EWMAs)
 PF_MAX_UES = 8  # UEs a PF scheduler serves per UL slot and cell (PDCCH-limited; assumption)
 EPS = 1e-12
+FADE_SEED_MIX = 0x2545F4914F6CDD1D  # fading draws: a stream apart from trace sampling
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,28 +123,24 @@ def _before(ht, hs, i, j):
 
 
 @njit(cache=True)
-def _swap(ht, hi, hs, i, j):
-    ht[i], ht[j] = ht[j], ht[i]
-    hi[i], hi[j] = hi[j], hi[i]
-    hs[i], hs[j] = hs[j], hs[i]
-
-
-@njit(cache=True)
 def push_event(S, t, r):
     """Schedule request ``r`` (or a site timer, r < 0) at time ``t``."""
     ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
+    seq = S.ctr[C_PUSHES]
+    S.ctr[C_PUSHES] = seq + 1
     i = S.ctr[C_HEAP_N]
+    S.ctr[C_HEAP_N] = i + 1
+    while i > 0:  # move the hole up past every later parent, then fill it
+        p = (i - 1) >> 1
+        if ht[p] < t or (ht[p] == t and hs[p] < seq):
+            break
+        ht[i] = ht[p]
+        hi[i] = hi[p]
+        hs[i] = hs[p]
+        i = p
     ht[i] = t
     hi[i] = r
-    hs[i] = S.ctr[C_PUSHES]
-    S.ctr[C_PUSHES] += 1
-    S.ctr[C_HEAP_N] = i + 1
-    while i > 0:
-        p = (i - 1) >> 1
-        if not _before(ht, hs, i, p):
-            break
-        _swap(ht, hi, hs, i, p)
-        i = p
+    hs[i] = seq
 
 
 @njit(cache=True)
@@ -152,9 +149,9 @@ def pop_event(S):
     ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
     n = S.ctr[C_HEAP_N] - 1
     S.ctr[C_HEAP_N] = n
-    ht[0] = ht[n]
-    hi[0] = hi[n]
-    hs[0] = hs[n]
+    t = ht[n]  # the last entry sinks from the root: move the hole down past earlier children
+    r = hi[n]
+    seq = hs[n]
     i = 0
     while True:
         a = 2 * i + 1
@@ -162,10 +159,15 @@ def pop_event(S):
             break
         b = a + 1
         c = b if (b < n and _before(ht, hs, b, a)) else a
-        if not _before(ht, hs, c, i):
+        if t < ht[c] or (t == ht[c] and seq < hs[c]):
             break
-        _swap(ht, hi, hs, c, i)
+        ht[i] = ht[c]
+        hi[i] = hi[c]
+        hs[i] = hs[c]
         i = c
+    ht[i] = t
+    hi[i] = r
+    hs[i] = seq
 
 
 @njit(cache=True)
@@ -331,13 +333,12 @@ def transport(W, S, links, bits, t):
 def cell_load(load, load_k, c, now_k, decay):
     """A cell's PRB-use EWMA now: updated lazily, decayed over the slots it was not used.
 
-    ``decay[g]`` is (1 - alpha)**g, tabulated; past the table the load has decayed to ~0.
+    ``decay[g]`` is (1 - alpha)**g, tabulated and ending in 0 (the load has decayed to ~0); the
+    gap is clipped into the table rather than branched on (branch-free, for the inner loops).
     """
     gap = now_k - load_k[c]
-    if gap <= 0:
-        return load[c]
-    if gap >= decay.shape[0]:
-        return 0.0
+    gap = max(gap, 0)
+    gap = min(gap, decay.shape[0] - 1)
     return load[c] * decay[gap]
 
 
@@ -369,28 +370,40 @@ def refresh_se(W, S, d, k):
     """Re-evaluate a UE's DL and UL spectral efficiency from the cells' current loads."""
     if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
         return
+    # arrays are read out of the StructRefs once (each attribute access costs reference counting)
+    top_cell = W.dev_top_cell
+    top_gain = W.dev_top_gain
+    tx_mw = W.cell_tx_mw
+    decay = W.load_decay
+    load_dl = S.load_dl
+    load_dl_k = S.load_dl_k
+    now_dl = S.ctr[C_NSLOT_DL]
     S.ue_se_slot[d] = k
-    cell = W.dev_cell[d]  # == dev_top_cell[d, 0], the strongest
-    sig = W.cell_tx_mw[cell] * W.dev_top_gain[d, 0]
+    cell = top_cell[d, 0]  # the serving cell, the strongest
+    sig = tx_mw[cell] * top_gain[d, 0]
     intf = 0.0
-    for j in range(1, W.dev_top_cell.shape[1]):
-        c = W.dev_top_cell[d, j]
+    for j in range(1, top_cell.shape[1]):
+        c = top_cell[d, j]
         if c != cell:
-            intf += cell_load(S.load_dl, S.load_dl_k, c, S.ctr[C_NSLOT_DL], W.load_decay) \
-                * W.cell_tx_mw[c] * W.dev_top_gain[d, j]
+            intf += cell_load(load_dl, load_dl_k, c, now_dl, decay) * tx_mw[c] * top_gain[d, j]
     intf += S.fs[F_MEAN_LOAD_DL] * W.dev_resid_gain_mw[d]
     S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
     # uplink interference depends only on the serving cell: kept per cell, refreshed as often
-    if k - S.cell_iul_k[cell] >= SE_REFRESH_SLOTS or S.cell_iul_k[cell] < 0:
+    iul_k = S.cell_iul_k
+    if k - iul_k[cell] >= SE_REFRESH_SLOTS or iul_k[cell] < 0:
+        src = W.ul_int_src
+        mw = W.ul_int_mw
+        ptr = W.ul_int_ptr
+        load_ul = S.load_ul
+        load_ul_k = S.load_ul_k
+        now_ul = S.ctr[C_NSLOT_UL]
         iul = 0.0
-        for p in range(W.ul_int_ptr[cell], W.ul_int_ptr[cell + 1]):
-            iul += cell_load(S.load_ul, S.load_ul_k, W.ul_int_src[p], S.ctr[C_NSLOT_UL],
-                             W.load_decay) * W.ul_int_mw[p]
+        for p in range(ptr[cell], ptr[cell + 1]):
+            iul += cell_load(load_ul, load_ul_k, src[p], now_ul, decay) * mw[p]
         S.cell_iul[cell] = iul
-        S.cell_iul_k[cell] = k
-    iul = S.cell_iul[cell]
+        iul_k[cell] = k
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
-    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + iul)
+    S.ue_se_ul[d] = top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + S.cell_iul[cell])
 
 
 @njit(cache=True)
@@ -462,8 +475,9 @@ def serve_ul(W, S, k, s0):
     """One uplink slot: every cell shares its PRBs among its UEs that have data and a grant.
 
     Round robin (``rr``): equal shares among all such UEs (a fluid processor-sharing model).
-    Proportional fair (``pf``): each UE sees Rayleigh block fading; the ``PF_MAX_UES`` UEs with
-    the highest instantaneous-rate / average-throughput metric share the cell's PRBs equally.
+    Proportional fair (``pf``): each UE sees Rayleigh block fading (drawn from a hash of slot and
+    device, so the draw does not depend on the order of the active list); the ``PF_MAX_UES`` UEs
+    with the highest instantaneous-rate / average-throughput metric share the cell's PRBs equally.
     """
     n_act = S.ctr[C_ACT_UL]
     if n_act == 0:
@@ -489,7 +503,6 @@ def serve_ul(W, S, k, s0):
     used_ul = S.cell_used_ul
     rq_f = S.rq_f
     rq_i = S.rq_i
-    rng = S.rng
     dev_cell = W.dev_cell
     p_prb_a = W.dev_ul_p_prb_mw
     cell_prb = W.cell_prb
@@ -498,6 +511,13 @@ def serve_ul(W, S, k, s0):
     cnt = S.cell_tmp
     pf = W.scheduler_pf
     lim = s0 + EPS
+    # visit the UEs in device order: memory is then read in one direction (prefetchable), and
+    # the result does not depend on the order in which UEs became active
+    act[:n_act].sort()
+    for i in range(n_act):
+        act_pos[act[i]] = i
+    n_dev = dev_cell.shape[0]
+    fade_seed = W.seed ^ FADE_SEED_MIX
     for i in range(n_act):
         d = act[i]
         pf_w[d] = -1.0  # not eligible this slot
@@ -510,7 +530,7 @@ def serve_ul(W, S, k, s0):
                 touched[ctr[C_TOUCHED]] = c
                 ctr[C_TOUCHED] += 1
             if pf:
-                fade = -math.log(1.0 - rand_u01(rng))
+                fade = -math.log(1.0 - hash_u01(k * n_dev + d, fade_seed))
                 fade_a[d] = fade
                 metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
                 pf_w[d] = metric
@@ -528,19 +548,23 @@ def serve_ul(W, S, k, s0):
                 cnt[c] = _top_count(cell_top, c)
             pf_w[d] = 1.0 if _top_has(cell_top, c, d) else 0.0
     slot = W.slot_s
-    i = 0
-    while i < ctr[C_ACT_UL]:
+    kept = 0  # UEs still holding data are compacted to the front, in order
+    for i in range(n_act):
         d = act[i]
         if pf_w[d] <= 0.0:
             if pf and pf_w[d] == 0.0:
                 avg_thr[d] *= 1.0 - alpha
-            i += 1
+            act[kept] = d
+            act_pos[d] = kept
+            kept += 1
             continue
         c = dev_cell[d]
         share = cell_prb[c] / cnt[c]
         cap, n_use = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
-            i += 1
+            act[kept] = d
+            act_pos[d] = kept
+            kept += 1
             continue
         used = 0.0
         r = ul_head[d]
@@ -570,10 +594,12 @@ def serve_ul(W, S, k, s0):
         if ul_head[d] < 0:
             ul_tail[d] = -1
             ul_bits[d] = 0.0
-            _set_remove(act, act_pos, C_ACT_UL, ctr, d)
-            # the element at i is now a different UE: do not advance i
+            act_pos[d] = -1
         else:
-            i += 1
+            act[kept] = d
+            act_pos[d] = kept
+            kept += 1
+    ctr[C_ACT_UL] = kept
     if pf:
         for x in range(ctr[C_TOUCHED]):
             c = touched[x]
@@ -620,43 +646,65 @@ def serve_dl(W, S, k, s0, frac):
     n_act = S.ctr[C_ACT_DL]
     if n_act == 0:
         return
+    act = S.act_dl
+    act_pos = S.act_dl_pos
+    dl_head = S.ue_dl_head
+    dl_tail = S.ue_dl_tail
+    se_dl = S.ue_se_dl
+    se_slot = S.ue_se_slot
+    rq_f = S.rq_f
+    rq_i = S.rq_i
+    dev_cell = W.dev_cell
+    cell_prb = W.cell_prb
+    bpp_dl = W.cell_bits_per_prb_dl
+    used_dl = S.cell_used_dl
     cnt = S.cell_tmp
+    lim = s0 + EPS
+    delay = W.dl_sched_delay_s  # an answer can be scheduled this long after it arrived
+    act[:n_act].sort()  # device order: one-directional memory access, order-independent result
     for i in range(n_act):
-        d = S.act_dl[i]
-        r = S.ue_dl_head[d]
-        if S.rq_f[r, T_DLARR] + W.dl_sched_delay_s <= s0 + EPS:
-            refresh_se(W, S, d, k)
-            _touch(S, W.dev_cell[d])
-            cnt[W.dev_cell[d]] += 1.0
+        d = act[i]
+        act_pos[d] = i
+        if rq_f[dl_head[d], T_DLARR] + delay <= lim:
+            if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
+                refresh_se(W, S, d, k)
+            c = dev_cell[d]
+            _touch(S, c)
+            cnt[c] += 1.0
     slot = W.slot_s * frac
-    i = 0
-    while i < S.ctr[C_ACT_DL]:
-        d = S.act_dl[i]
-        r = S.ue_dl_head[d]
-        if S.rq_f[r, T_DLARR] + W.dl_sched_delay_s > s0 + EPS:
-            i += 1
+    kept = 0
+    for i in range(n_act):
+        d = act[i]
+        r = dl_head[d]
+        if rq_f[r, T_DLARR] + delay > lim:
+            act[kept] = d
+            act_pos[d] = kept
+            kept += 1
             continue
-        c = W.dev_cell[d]
-        share = W.cell_prb[c] / cnt[c]
-        cap = share * S.ue_se_dl[d] * W.cell_bits_per_prb_dl[c] * frac
+        c = dev_cell[d]
+        share = cell_prb[c] / cnt[c]
+        cap = share * se_dl[d] * bpp_dl[c] * frac
         used = 0.0
-        while r >= 0 and used < cap and S.rq_f[r, T_DLARR] + W.dl_sched_delay_s <= s0 + EPS:
-            rem = S.rq_f[r, REM_BITS]
+        while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
+            rem = rq_f[r, REM_BITS]
             if rem <= cap - used:
                 used += rem
-                nxt = S.rq_i[r, I_NEXT]
-                S.ue_dl_head[d] = nxt
+                nxt = rq_i[r, I_NEXT]
+                dl_head[d] = nxt
                 finish(W, S, r, s0 + slot * used / cap)
                 r = nxt
             else:
-                S.rq_f[r, REM_BITS] = rem - (cap - used)
+                rq_f[r, REM_BITS] = rem - (cap - used)
                 used = cap
-        S.cell_used_dl[c] += share * (used / cap if cap > 0 else 1.0)
-        if S.ue_dl_head[d] < 0:
-            S.ue_dl_tail[d] = -1
-            _set_remove(S.act_dl, S.act_dl_pos, C_ACT_DL, S.ctr, d)
+        used_dl[c] += share * (used / cap if cap > 0 else 1.0)
+        if dl_head[d] < 0:
+            dl_tail[d] = -1
+            act_pos[d] = -1
         else:
-            i += 1
+            act[kept] = d
+            act_pos[d] = kept
+            kept += 1
+    S.ctr[C_ACT_DL] = kept
 
 
 @njit(cache=True)

@@ -137,9 +137,12 @@ class World:
 
     @property
     def load_decay(self) -> F64:
-        """(1 - alpha)**g for g slots of a direction, up to where it falls below 1e-6."""
+        """(1 - alpha)**g for g slots of a direction, up to where it falls below 1e-6; then 0.
+
+        The final 0 lets the kernel clip the gap instead of branching on it.
+        """
         n = int(np.ceil(np.log(1e-6) / np.log1p(-min(self.load_alpha, 0.999999)))) + 1
-        return (1.0 - self.load_alpha) ** np.arange(max(n, 1))
+        return np.r_[(1.0 - self.load_alpha) ** np.arange(max(n, 1)), 0.0]
 
     @property
     def total_prb(self) -> float:

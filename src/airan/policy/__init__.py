@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,12 +22,13 @@ from airan.policy.base import LOCAL, REJECT, Batch, Snapshot, estimate_latency_s
 Policy = Callable[[Snapshot, Batch], np.ndarray]
 
 _REGISTRY: dict[str, Policy] = {}
+P = TypeVar("P", bound=Callable[..., np.ndarray])
 
 
-def register(name: str) -> Callable[[Policy], Policy]:
+def register(name: str) -> Callable[[P], P]:
     """Decorator: make a policy available by ``name``."""
 
-    def deco(fn: Policy) -> Policy:
+    def deco(fn: P) -> P:
         _REGISTRY[name] = fn
         return fn
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from airan.errors import InputError
-from airan.policy import Policy, register
+from airan.policy import P, register
 from airan.policy.base import (
     LOCAL,
     REJECT,
@@ -21,11 +22,33 @@ I64 = NDArray[np.int64]
 
 
 def _sites(snap: Snapshot, kinds: tuple[str, ...] | None) -> NDArray[np.bool_]:
-    w = snap.world
-    mask = np.asarray(snap.site_healthy, dtype=bool).copy()
-    if kinds is not None:
-        mask &= np.isin(np.asarray(w.site_kind), kinds)  # type: ignore[attr-defined]
-    return mask
+    """Healthy sites, of the given kinds only (all kinds with None)."""
+    mask = np.asarray(snap.site_healthy, dtype=bool)
+    if kinds is None:
+        return mask
+    cache = snap.world.extras.setdefault("site_kind_mask", {})  # type: ignore[attr-defined]
+    of_kind = cache.get(kinds)
+    if of_kind is None:
+        of_kind = cache[kinds] = np.isin(np.asarray(snap.world.site_kind), kinds)  # type: ignore[attr-defined]
+    return mask & of_kind  # type: ignore[no-any-return]
+
+
+def _nearest_by_node(w: object, mask: NDArray[np.bool_]) -> I64:
+    """For every transport node, the allowed site nearest on the map, then by transport delay
+    (sites without a position, like a cloud, rank after every positioned one); -1 where none
+    is reachable. Cached on the world per mask: the geometry never changes during a run."""
+    cache = w.extras.setdefault("nearest_site_by_node", {})  # type: ignore[attr-defined]
+    key = mask.tobytes()
+    table = cache.get(key)
+    if table is None:
+        delay = w.path_delay_s  # type: ignore[attr-defined]
+        dist = w.node_site_distance_m + 1e-3 * delay  # type: ignore[attr-defined]
+        dist = np.where(np.isfinite(dist), dist, 1e12 + delay)
+        dist = np.where(mask[None, :] & np.isfinite(delay), dist, np.inf)
+        table = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
+        table = table.astype(np.int64)
+        cache[key] = table
+    return table  # type: ignore[no-any-return]
 
 
 def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -> I64:
@@ -34,15 +57,12 @@ def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -
         raise InputError(
             f"this policy needs at least one healthy {what} compute site", field="policy"
         )
-    node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
-    # nearest on the map, then by transport delay (sites without a position, like a cloud)
-    key = w.node_site_distance_m[node] + 1e-3 * w.path_delay_s[node]  # type: ignore[attr-defined]
-    key = np.where(np.isfinite(key), key, 1e12 + w.path_delay_s[node])  # type: ignore[attr-defined]
-    key = np.where(mask[None, :] & np.isfinite(w.path_delay_s[node]), key, np.inf)  # type: ignore[attr-defined]
-    return np.argmin(key, axis=1).astype(np.int64)
+    site = _nearest_by_node(w, mask)[w.cell_node[batch.cell]]  # type: ignore[attr-defined]
+    # a node that reaches no allowed site: the first allowed one (the engine drops: no_route)
+    return np.where(site >= 0, site, int(np.argmax(mask)))
 
 
-def snapshot_free(fn: Policy) -> Policy:
+def snapshot_free(fn: P) -> P:
     """Mark a policy whose decisions never read the snapshot's load figures.
 
     The engine may then decide a longer stretch of arrivals in one call (the result is the same).
@@ -111,6 +131,103 @@ def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64
     Requests of the batch that pick the same site queue behind each other: a second pass adds
     that wait and lets the later ones move. With ``admission: strict`` a request that no
     candidate can serve within its deadline is rejected (reason ``admission``).
+
+    The same decisions as :func:`deadline_aware_reference` (numpy, readable), computed in one
+    compiled pass: this policy runs every decision interval, where numpy's per-call overhead
+    on a few dozen requests would dominate.
+    """
+    n = len(batch)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    w = snap.world
+    d = batch.device
+    return _deadline_aware_core(  # type: ignore[no-any-return]
+        candidate_sites(snap, batch),
+        w.cell_node[batch.cell],  # type: ignore[attr-defined]
+        batch.service,
+        w.dev_fleet[d],  # type: ignore[attr-defined]
+        snap.ul_rate_bps(d),
+        snap.dl_rate_bps(d),
+        snap.device_backlog_s(d),
+        float(snap.ul_access_delay_s),
+        np.asarray(snap.site_backlog_s, dtype=np.float64),
+        np.asarray(snap.site_healthy, dtype=np.bool_),
+        w.svc_ul_bits,  # type: ignore[attr-defined]
+        w.svc_dl_bits,  # type: ignore[attr-defined]
+        w.svc_model,  # type: ignore[attr-defined]
+        w.svc_deadline_s,  # type: ignore[attr-defined]
+        w.path_delay_s,  # type: ignore[attr-defined]
+        w.path_bottleneck_bps,  # type: ignore[attr-defined]
+        w.gpu_type,  # type: ignore[attr-defined]
+        w.site_gpu_start,  # type: ignore[attr-defined]
+        w.site_max_batch,  # type: ignore[attr-defined]
+        w.site_n_gpus,  # type: ignore[attr-defined]
+        w.svc_time_s,  # type: ignore[attr-defined]
+        w.local_time_s,  # type: ignore[attr-defined]
+        strict,
+    )
+
+
+@njit(cache=True)
+def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog, ul_access,
+                         site_backlog, healthy, ul_bits, dl_bits, svc_model, deadline,
+                         path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
+                         svc_time, local_time, strict):  # pragma: no cover - compiled
+    """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties)."""
+    n, k = sites.shape
+    est = np.empty((n, k + 1))
+    col = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        v = svc[i]
+        m = svc_model[v]
+        air = ul_access + ul_bits[v] / max(ul_rate[i], 1.0) + dl_bits[v] / max(dl_rate[i], 1.0)
+        for j in range(k):
+            st = sites[i, j]
+            if not healthy[st]:
+                est[i, j] = np.inf
+                continue
+            prop = 2.0 * path_delay[node[i], st]
+            ser = (ul_bits[v] + dl_bits[v]) / bottleneck[node[i], st]
+            compute = svc_time[m, gpu_type[gpu_start[st]], 1]
+            est[i, j] = air + prop + ser + site_backlog[st] + compute
+        est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
+        best = 0
+        for j in range(1, k + 1):
+            if est[i, j] < est[i, best]:
+                best = j
+        col[i] = best
+    out = np.empty(n, dtype=np.int64)
+    if k:
+        # requests that chose the same site queue behind each other: add the earlier ones' work
+        seen = np.zeros(healthy.shape[0] + 1, dtype=np.int64)  # last slot: the device
+        for i in range(n):
+            j = col[i]
+            key = sites[i, j] if j < k else healthy.shape[0]
+            rank = seen[key]
+            seen[key] += 1
+            if j < k:
+                st = sites[i, j]
+                b = max_batch[st]
+                step = svc_time[svc_model[svc[i]], gpu_type[gpu_start[st]], b] / b / n_gpus[st]
+                est[i, j] += rank * step
+                best = 0
+                for jj in range(1, k + 1):
+                    if est[i, jj] < est[i, best]:
+                        best = jj
+                col[i] = best
+    for i in range(n):
+        j = col[i]
+        best_t = est[i, j]
+        out[i] = LOCAL if j == k else sites[i, j]
+        if (strict and best_t > deadline[svc[i]]) or not np.isfinite(best_t):
+            out[i] = REJECT
+    return out
+
+
+def deadline_aware_reference(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64:
+    """The deadline-aware policy in numpy: the readable definition that the compiled
+    :func:`deadline_aware` reproduces exactly (and an example of a policy written with the
+    public helpers :func:`candidate_sites`, :func:`estimate_latency_s`, :func:`per_item_time_s`).
     """
     n = len(batch)
     if n == 0:
