@@ -1,8 +1,40 @@
-"""airan: a fast, validated digital twin of AI-RAN (GPU base stations serving physical AI)."""
+"""airan: a fast, validated digital twin of AI-RAN (GPU base stations serving physical AI).
 
-from airan.api import run, scale_fleets
-from airan.engine import Engine, Result
-from airan.errors import InputError
-from airan.scenario import Scenario, load_scenario
+The public names are imported on first use (PEP 562), so that commands which only read files
+(``airan report``, ``airan validate``) start without loading the compiled engine.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airan.api import run, scale_fleets
+    from airan.engine import Engine, Result
+    from airan.errors import InputError
+    from airan.scenario import Scenario, load_scenario
+
+_WHERE = {
+    "run": "airan.api",
+    "scale_fleets": "airan.api",
+    "Engine": "airan.engine",
+    "Result": "airan.engine",
+    "InputError": "airan.errors",
+    "Scenario": "airan.scenario",
+    "load_scenario": "airan.scenario",
+}
 
 __all__ = ["Engine", "InputError", "Result", "Scenario", "load_scenario", "run", "scale_fleets"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'airan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

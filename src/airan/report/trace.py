@@ -3,11 +3,13 @@
 Each completed request is one complete event ("ph": "X") named after its service, spanning its
 end-to-end latency from its creation, with one nested complete event per non-zero stage
 (ul_wait, ul_air, ul_transport, queue, compute, dl_transport, dl_air) laid end to end. A dropped
-request is an instant event ("ph": "i") named after the reason, at its creation time (the trace
-does not record when it was dropped). Processes are placements (compute sites, ``local``,
-``rejected``, ``unreachable``), threads are devices: a device whose requests overlap in time gets
-one lane per overlapping request, so that events on a thread always nest. Times are in
-microseconds of simulated time, as the format requires.
+request is an instant event ("ph": "i") named after the reason, at the time it was dropped
+(its ``latency_ms`` is the time from creation to the drop); the stages it went through before
+are drawn as for a completed request, under a parent event whose category is the drop.
+Processes are placements (compute sites, ``local``, ``rejected``, ``unreachable``), threads
+are devices: a device whose requests overlap in time gets one lane per overlapping request, so
+that events on a thread always nest. Times are in microseconds of simulated time, as the
+format requires.
 
 Only the columns needed are read, and only the row groups holding sampled rows.
 """
@@ -129,7 +131,11 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
     for i in np.argsort(created_ns, kind="stable"):
         pid, d = pids[place[i]], int(dev[i])
         start = int(created_ns[i])
-        end = start if dropped[i] else int(ends_ns[i, -1])
+        if dropped[i]:  # it lived until the drop (NaN: dropped where it was created)
+            lived = latency[i] if np.isfinite(latency[i]) else 0.0
+            end = max(start + int(round(lived * 1e6)), int(ends_ns[i, -1]))  # covers its stages
+        else:
+            end = int(ends_ns[i, -1])
         ends = lanes.setdefault((pid, d), [])
         lane = next((k for k, e in enumerate(ends) if e <= start), len(ends))
         if lane == len(ends):
@@ -147,9 +153,10 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
         if dropped[i]:
             reason = str(outcome[i]).partition(":")[2] or "unknown"
             events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",
-                           "cat": "dropped", "ts": start / 1e3, "pid": pid, "tid": tid,
+                           "cat": "dropped", "ts": end / 1e3, "pid": pid, "tid": tid,
                            "args": args})
-            continue
+            if end == start:
+                continue
         args["latency_ms"] = float(latency[i])
         if svc[i] in deadlines_ms:
             args["deadline_ms"] = deadlines_ms[svc[i]]
