@@ -117,14 +117,12 @@ def service_factor(kind, p1, p2, rng):
 
 
 @njit(cache=True)
-def _before(ht, hs, i, j):
-    """Heap order: earlier time first; equal times in the order they were pushed (FIFO)."""
-    return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
-
-
-@njit(cache=True)
 def push_event(S, t, r):
-    """Schedule request ``r`` (or a site timer, r < 0) at time ``t``."""
+    """Schedule request ``r`` (or a site timer, r < 0) at time ``t``.
+
+    The event heap is ordered by time, and equal times by push order (FIFO), so that a run is
+    the same whatever the heap's internal layout.
+    """
     ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
     seq = S.ctr[C_PUSHES]
     S.ctr[C_PUSHES] = seq + 1
@@ -154,16 +152,24 @@ def pop_event(S):
     seq = hs[n]
     i = 0
     while True:
-        a = 2 * i + 1
-        if a >= n:
+        c = 2 * i + 1
+        if c >= n:
             break
-        b = a + 1
-        c = b if (b < n and _before(ht, hs, b, a)) else a
-        if t < ht[c] or (t == ht[c] and seq < hs[c]):
+        tc = ht[c]
+        sc = hs[c]
+        b = c + 1
+        if b < n:
+            tb = ht[b]
+            sb = hs[b]
+            if tb < tc or (tb == tc and sb < sc):
+                c = b
+                tc = tb
+                sc = sb
+        if t < tc or (t == tc and seq < sc):
             break
-        ht[i] = ht[c]
+        ht[i] = tc
         hi[i] = hi[c]
-        hs[i] = hs[c]
+        hs[i] = sc
         i = c
     ht[i] = t
     hi[i] = r
@@ -821,14 +827,19 @@ def dispatch(W, S, s, m, g, t):
     S.gpu_busy[g] += dur
     _qarea(S, s, t)
     S.site_batches[s] += 1
+    first = S.q_head[s, m]
+    r = first
     for _ in range(b):
-        r = S.q_head[s, m]
-        S.q_head[s, m] = S.rq_i[r, I_NEXT]
         S.rq_f[r, T_CSTART] = t
         S.rq_f[r, T_CEND] = end
         S.rq_i[r, I_STAGE] = ST_COMP
-        # the answer leaves when the batch ends: an event, so links are used in time order
-        push_event(S, end, r)
+        last = r
+        r = S.rq_i[r, I_NEXT]
+    S.q_head[s, m] = r
+    S.rq_i[last, I_NEXT] = -1  # the batch is now a list of its own
+    # the answers leave when the batch ends: one event for the batch, its requests in queue
+    # order (as b events pushed back to back would run), so links are used in time order
+    push_event(S, end, first)
     S.q_len[s, m] -= b
     if S.q_len[s, m] == 0:
         S.q_tail[s, m] = -1
@@ -839,17 +850,23 @@ def dispatch(W, S, s, m, g, t):
 
 @njit(cache=True)
 def compute_done(W, S, r, t):
-    """A batch ended at ``t``: send this answer back towards the device's current cell."""
-    s = S.rq_i[r, I_PLACE]
-    node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]
-    ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
-    if ta < 0.0:
-        S.rq_f[r, T_DLARR] = t
-        drop(W, S, r, R_LINK_FULL, t)
-    else:
-        S.rq_i[r, I_STAGE] = ST_DOWN
-        push_event(S, ta, r)
-    advance_site(W, S, s, t)  # the GPU is free: start the next batch now
+    """A batch ended at ``t``: send each answer back towards its device's current cell.
+
+    ``r`` is the batch's first request; the others follow it through ``I_NEXT``.
+    """
+    while r >= 0:
+        nxt = S.rq_i[r, I_NEXT]
+        s = S.rq_i[r, I_PLACE]
+        node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]
+        ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
+        if ta < 0.0:
+            S.rq_f[r, T_DLARR] = t
+            drop(W, S, r, R_LINK_FULL, t)
+        else:
+            S.rq_i[r, I_STAGE] = ST_DOWN
+            push_event(S, ta, r)
+        advance_site(W, S, s, t)  # the GPU is free: start the next batch now
+        r = nxt
 
 
 @njit(cache=True)
