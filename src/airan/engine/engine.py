@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from airan.engine import kernel as K
+from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.world import World, build_world
 from airan.errors import InputError
@@ -104,9 +105,14 @@ class Engine:
         self.wall_s = 0.0
         # load samples on a fixed grid of slots, so any stepping gives the same series
         self.sample_slots = max(1, round(self.n_slots / TIMESERIES_POINTS))
-        self._samples: list[tuple[float, np.ndarray, np.ndarray]] = [
-            (0.0, np.zeros(len(w.site_names)), np.zeros(len(w.site_names)))
+        zeros = np.zeros(len(w.site_names))
+        self._samples: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = [
+            (0.0, zeros, zeros, zeros)
         ]
+        # AI-and-RAN: L1 on the cell-site GPUs and background cell traffic, on their own grid
+        self.ran = RanShare(scenario, w)
+        if self.ran.active:
+            self.ran.update(w, self._st, 0.0, min(self.ran.update_slots, self.n_slots))
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
@@ -153,9 +159,15 @@ class Engine:
         """
         target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
         t0 = time.perf_counter()
+        ran = self.ran
         while self.slot < target:
-            next_sample = (self.slot // self.sample_slots + 1) * self.sample_slots
-            self._advance_to(min(target, next_sample))
+            stop = min(target, (self.slot // self.sample_slots + 1) * self.sample_slots)
+            if ran.active:
+                stop = min(stop, (self.slot // ran.update_slots + 1) * ran.update_slots)
+            self._advance_to(stop)
+            if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
+                window = min(ran.update_slots, self.n_slots - self.slot)
+                ran.update(self.world, self._st, self.now_s, window)
             if self.slot % self.sample_slots == 0 or self.slot == self.n_slots:
                 self._record_sample()
         self.wall_s += time.perf_counter() - t0
@@ -246,7 +258,7 @@ class Engine:
         if not len(w.site_names):
             return np.zeros(0)
         busy = np.add.reduceat(np.maximum(st.gpu_free - self.now_s, 0.0), w.site_gpu_start)
-        queued = (st.q_len * self._per_item_s).sum(axis=1)
+        queued = (st.q_len * self._per_item_s).sum(axis=1) / st.site_ai_share
         return (busy + queued) / w.site_n_gpus  # type: ignore[no-any-return]
 
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
@@ -264,7 +276,8 @@ class Engine:
             return K.ul_rates_bps(  # type: ignore[no-any-return]
                 self._kw, self._sref, np.ascontiguousarray(devices, dtype=np.int64),
                 n_active.astype(np.float64), self._ul_slot_fraction)
-        per_slot = st.ue_se_dl[devices] * w.cell_prb[cell] * w.cell_bits_per_prb_dl[cell]
+        free_prb = w.cell_prb[cell] * (1.0 - st.fs[K.F_BACKGROUND])
+        per_slot = st.ue_se_dl[devices] * free_prb * w.cell_bits_per_prb_dl[cell]
         return per_slot * self._dl_slot_fraction / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
 
     # ---- results -------------------------------------------------------------------------------
@@ -285,7 +298,8 @@ class Engine:
         if t <= self._samples[-1][0]:
             return
         busy, area = self._cumulative_site_load()
-        self._samples.append((t, busy, area))
+        self.ran.close_window(t)
+        self._samples.append((t, busy, area, self.ran.l1_gpu_s.copy()))
 
     def timeseries(self) -> pa.Table:
         """Per site and sample window: GPU utilization and time-averaged queue length.
@@ -300,12 +314,15 @@ class Engine:
         if n_win < 1 or not n_sites:
             return pa.table({"t_start_s": pa.array([], pa.float64()), "t_end_s": pa.array(
                 [], pa.float64()), "site": pa.array([], pa.string()), "gpu_utilization":
-                pa.array([], pa.float64()), "mean_queue": pa.array([], pa.float64())})
+                pa.array([], pa.float64()), "mean_queue": pa.array([], pa.float64()),
+                "l1_share": pa.array([], pa.float64())})
         busy = np.stack([s[1] for s in self._samples])  # [n_win+1, S]
         area = np.stack([s[2] for s in self._samples])
+        l1_gpu_s = np.stack([s[3] for s in self._samples])
         dt = np.diff(t)[:, None]
         util = np.diff(busy, axis=0) / (dt * w.site_n_gpus[None, :])
         queue = np.diff(area, axis=0) / dt
+        l1_share = np.diff(l1_gpu_s, axis=0) / (dt * w.site_n_gpus[None, :])
         site_idx = np.tile(np.arange(n_sites, dtype=np.int32), n_win)
         return pa.table({
             "t_start_s": np.repeat(t[:-1], n_sites),
@@ -313,6 +330,7 @@ class Engine:
             "site": pa.DictionaryArray.from_arrays(pa.array(site_idx), pa.array(w.site_names)),
             "gpu_utilization": util.ravel(),
             "mean_queue": queue.ravel(),
+            "l1_share": l1_share.ravel(),
         })
 
     def cell_table(self) -> pa.Table:
@@ -464,6 +482,10 @@ class Engine:
                 if st.site_batches[s]
                 else None,
             }
+            if self.ran.mode != "none":
+                sites[name]["ai_ran"] = self.ran.site_summary(
+                    s, float(st.site_ai_work[s]), elapsed)
+        self.ran.close_window(self.now_s)
         drops = st.agg_drop.sum(axis=0)
         n_tr = sum(len(p[0]) for p in self._trace_parts)
         n_slots_run = max(1, self.slot)
@@ -495,6 +517,13 @@ class Engine:
                 else None,
             },
             "devices": w.n_devices,
+            "ai_ran": {
+                "mode": self.ran.mode,
+                "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
+                "l1_gpu_hours": float(self.ran.l1_gpu_s.sum() / 3600),
+                "ai_capacity_gpu_hours": float(self.ran.ai_capacity_gpu_s.sum() / 3600),
+                "background_utilization_now": self.ran.background,
+            } if self.ran.active else None,
             "trace": {
                 "rows": n_tr,
                 "limit": self.trace_limit,

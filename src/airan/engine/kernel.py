@@ -29,8 +29,9 @@ C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QU
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES = range(16)
 N_CTR = 16
 # float scalars
-F_MEAN_LOAD_DL, F_MEAN_LOAD_UL = range(2)
-N_FS = 2
+# F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
+F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
+N_FS = 3
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE = range(6)
 N_REASONS = 6
@@ -358,7 +359,8 @@ def ul_rates_bps(W, S, devices, n_active, ul_fraction):
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        cap, _ = ul_capacity(W, S, d, c, W.cell_prb[c] / (1.0 + n_active[i]), 1.0)
+        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        cap, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
         out[i] = cap * ul_fraction / W.slot_s
     return out
 
@@ -387,12 +389,19 @@ def refresh_se(W, S, d, k):
     S.ue_se_slot[d] = k
     cell = top_cell[d, 0]  # the serving cell, the strongest
     sig = tx_mw[cell] * top_gain[d, 0]
+    bg = S.fs[F_BACKGROUND]  # background traffic adds to every cell's load (capped at 1)
     intf = 0.0
     for j in range(1, top_cell.shape[1]):
         c = top_cell[d, j]
         if c != cell:
-            intf += cell_load(load_dl, load_dl_k, c, now_dl, decay) * tx_mw[c] * top_gain[d, j]
-    intf += S.fs[F_MEAN_LOAD_DL] * W.dev_resid_gain_mw[d]
+            ld = cell_load(load_dl, load_dl_k, c, now_dl, decay)
+            if bg > 0.0:
+                ld = min(1.0, bg + ld)
+            intf += ld * tx_mw[c] * top_gain[d, j]
+    mean_dl = S.fs[F_MEAN_LOAD_DL]
+    if bg > 0.0:
+        mean_dl = min(1.0, bg + mean_dl)
+    intf += mean_dl * W.dev_resid_gain_mw[d]
     S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
     # uplink interference depends only on the serving cell: kept per cell, refreshed as often
     iul_k = S.cell_iul_k
@@ -405,7 +414,10 @@ def refresh_se(W, S, d, k):
         now_ul = S.ctr[C_NSLOT_UL]
         iul = 0.0
         for p in range(ptr[cell], ptr[cell + 1]):
-            iul += cell_load(load_ul, load_ul_k, src[p], now_ul, decay) * mw[p]
+            ld = cell_load(load_ul, load_ul_k, src[p], now_ul, decay)
+            if bg > 0.0:
+                ld = min(1.0, bg + ld)
+            iul += ld * mw[p]
         S.cell_iul[cell] = iul
         iul_k[cell] = k
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
@@ -554,6 +566,7 @@ def serve_ul(W, S, k, s0):
                 cnt[c] = _top_count(cell_top, c)
             pf_w[d] = 1.0 if _top_has(cell_top, c, d) else 0.0
     slot = W.slot_s
+    free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
     kept = 0  # UEs still holding data are compacted to the front, in order
     for i in range(n_act):
         d = act[i]
@@ -565,7 +578,7 @@ def serve_ul(W, S, k, s0):
             kept += 1
             continue
         c = dev_cell[d]
-        share = cell_prb[c] / cnt[c]
+        share = cell_prb[c] * free / cnt[c]
         cap, n_use = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
             act[kept] = d
@@ -678,6 +691,7 @@ def serve_dl(W, S, k, s0, frac):
             _touch(S, c)
             cnt[c] += 1.0
     slot = W.slot_s * frac
+    free = 1.0 - S.fs[F_BACKGROUND]
     kept = 0
     for i in range(n_act):
         d = act[i]
@@ -688,7 +702,7 @@ def serve_dl(W, S, k, s0, frac):
             kept += 1
             continue
         c = dev_cell[d]
-        share = cell_prb[c] / cnt[c]
+        share = cell_prb[c] * free / cnt[c]
         cap = share * se_dl[d] * bpp_dl[c] * frac
         used = 0.0
         while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
@@ -819,8 +833,11 @@ def dispatch(W, S, s, m, g, t):
     b = S.q_len[s, m]
     if b > W.site_max_batch[s]:
         b = W.site_max_batch[s]
-    dur = W.svc_time_s[m, W.gpu_type[g], b] * service_factor(
+    work = W.svc_time_s[m, W.gpu_type[g], b] * service_factor(
         W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+    S.site_ai_work[s] += work
+    # the GPU's AI share (below 1 where it also runs the cells' L1): the batch takes longer
+    dur = work / S.site_ai_share[s]
     end = t + dur
     S.gpu_free[g] = end
     _gpu_sift_top(S.gpu_free, S.gpu_heap, W.site_gpu_start[s], W.site_n_gpus[s])

@@ -131,6 +131,8 @@ _STATE_FIELDS = [
     "site_qlen",
     "site_wake",
     "site_clock",
+    "site_ai_share",
+    "site_ai_work",
     "site_qarea",
     "site_qlast",
     "site_served",
@@ -230,7 +232,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         heap_r=np.zeros(capacity + n_sites, dtype=np.int64),
         heap_s=np.zeros(capacity + n_sites, dtype=np.int64),
         ctr=ctr,
-        fs=np.full(K.N_FS, w.initial_load),
+        fs=np.r_[np.full(K.N_FS - 1, w.initial_load), 0.0],  # loads; no background traffic
         rng=rng,
         # arrivals draw from their own stream, so that how the run is cut into decision
         # intervals never changes which random numbers the kernel sees
@@ -278,6 +280,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         site_qlen=np.zeros(n_sites, dtype=np.int64),
         site_wake=np.full(n_sites, np.inf),
         site_clock=np.zeros(n_sites),
+        site_ai_share=np.ones(n_sites),  # share of each GPU left to AI (L1 takes the rest)
+        site_ai_work=np.zeros(n_sites),  # GPU-seconds of AI batches at full speed
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
         site_served=np.zeros(n_sites, dtype=np.int64),

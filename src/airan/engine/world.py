@@ -45,6 +45,7 @@ class World:
     cell_node: I64  # [C]
     cell_xy: F64  # [C, 2]
     cell_prb: F64  # [C]
+    cell_bandwidth_mhz: F64  # [C] channel bandwidth (TS 38.101-1)
     cell_bits_per_prb_dl: F64  # [C] bits per PRB per slot per unit SE, incl. layers and overhead
     cell_bits_per_prb_ul: F64  # [C]
     cell_tx_mw: F64  # [C]
@@ -208,6 +209,7 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_names: list[str] = []
     cell_node, cell_xy, cell_h, cell_az, cell_tilt, cell_sect = [], [], [], [], [], []
     cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
+    cell_channel_mhz: list[float] = []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology)  # validated in airan.scenario.load
         azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
@@ -229,6 +231,7 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
+            cell_channel_mhz.append(car.bandwidth_mhz)
     n_cells = len(cell_names)
     cell_xy_a = np.asarray(cell_xy, dtype=float)
 
@@ -554,6 +557,7 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_node=np.asarray(cell_node, np.int64),
         cell_xy=cell_xy_a,
         cell_prb=np.asarray(cell_prb, float),
+        cell_bandwidth_mhz=np.asarray(cell_channel_mhz, float),
         cell_bits_per_prb_dl=np.asarray(cell_bpp_dl),
         cell_bits_per_prb_ul=np.asarray(cell_bpp_ul),
         cell_tx_mw=c_tx,

@@ -19,6 +19,7 @@ class Snapshot:
     devices asked about, so a policy pays for what it reads.
 
     - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site.
+    - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
     - ``ul_rate_bps(devices)`` / ``dl_rate_bps(devices)``: each device's share of its cell now.
     - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
     """
@@ -36,6 +37,11 @@ class Snapshot:
     @cached_property
     def site_queue_len(self) -> NDArray[np.int64]:
         return self._engine._st.site_qlen.copy()  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
+    def site_ai_share(self) -> NDArray[np.float64]:
+        """Share of each site's GPUs left to AI now (below 1 where they also run the RAN's L1)."""
+        return self._engine._st.site_ai_share.copy()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def site_healthy(self) -> NDArray[np.bool_]:
@@ -106,7 +112,7 @@ def estimate_latency_s(
         ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
-        compute = w.svc_time_s[model, gpu_type, 1]  # type: ignore[attr-defined]
+        compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
         out[:, :k] = air[:, None] + prop + ser + snap.site_backlog_s[sites] + compute
         out[:, :k][~snap.site_healthy[sites]] = np.inf
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
@@ -127,5 +133,5 @@ def per_item_time_s(
     model = w.svc_model[service]  # type: ignore[attr-defined]
     if sites.ndim == 2:
         model = model[:, None]
-    t_b = w.svc_time_s[model, gpu_type, b]  # type: ignore[attr-defined]
+    t_b = w.svc_time_s[model, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
     return t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined,no-any-return]

@@ -152,6 +152,7 @@ def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64
         float(snap.ul_access_delay_s),
         np.asarray(snap.site_backlog_s, dtype=np.float64),
         np.asarray(snap.site_healthy, dtype=np.bool_),
+        np.asarray(snap.site_ai_share, dtype=np.float64),
         w.svc_ul_bits,  # type: ignore[attr-defined]
         w.svc_dl_bits,  # type: ignore[attr-defined]
         w.svc_model,  # type: ignore[attr-defined]
@@ -170,7 +171,7 @@ def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64
 
 @njit(cache=True)
 def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog, ul_access,
-                         site_backlog, healthy, ul_bits, dl_bits, svc_model, deadline,
+                         site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties)."""
@@ -188,7 +189,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog,
                 continue
             prop = 2.0 * path_delay[node[i], st]
             ser = (ul_bits[v] + dl_bits[v]) / bottleneck[node[i], st]
-            compute = svc_time[m, gpu_type[gpu_start[st]], 1]
+            compute = svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st]
             est[i, j] = air + prop + ser + site_backlog[st] + compute
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
         best = 0
@@ -208,7 +209,8 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog,
             if j < k:
                 st = sites[i, j]
                 b = max_batch[st]
-                step = svc_time[svc_model[svc[i]], gpu_type[gpu_start[st]], b] / b / n_gpus[st]
+                t_b = svc_time[svc_model[svc[i]], gpu_type[gpu_start[st]], b] / ai_share[st]
+                step = t_b / b / n_gpus[st]
                 est[i, j] += rank * step
                 best = 0
                 for jj in range(1, k + 1):

@@ -254,6 +254,35 @@ class Service(_Strict):
     service_time: ServiceTime | None = None
 
 
+class TrafficProfile(_Strict):
+    """Background (non-AI) traffic of every cell over the day, as PRB utilization by hour.
+
+    ``hourly``: 24 utilizations for the hours 0..23 (default: the built-in diurnal curve of
+    :mod:`airan.compute.l1` scaled to ``peak_utilization``). The load is a step function of the
+    clock, updated every ``step_s`` (coarser than a slot).
+    """
+
+    hourly: list[Fraction] | None = Field(None, min_length=24, max_length=24)
+    peak_utilization: Fraction = 0.8  # busy-hour PRB use of a loaded macro cell (assumption)
+    start_hour: float = Field(0.0, ge=0, lt=24)  # clock time at simulated t = 0
+    step_s: PosFloat = 60.0
+
+
+class AiRan(_Strict):
+    """AI-and-RAN: the GPUs of a cell-site compute site also run the L1 (vRAN) of that site's cells.
+
+    ``mig``: L1 on a fixed slice (``mig_l1_fraction`` of every GPU; Aerial's MIG partition of
+    3/7 or 4/7, DOMAIN.md), AI on the rest. ``dynamic``: L1 has strict priority every slot and AI
+    gets what it leaves. ``none``: the GPUs serve AI only (the default).
+    """
+
+    mode: Literal["none", "mig", "dynamic"] = "none"
+    mig_l1_fraction: Fraction = 3 / 7  # Aerial OTA GPU partition docs (DOMAIN.md)
+    antennas: int = Field(4, ge=1, le=64)  # 4T4R: the calibration point (DOMAIN.md)
+    update_ms: PosFloat = 100.0  # how often the L1 load is re-evaluated (cell loads are EWMAs)
+    traffic: TrafficProfile | None = None  # background cell traffic; None = AI traffic only
+
+
 class Engine(_Strict):
     decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
     trace_limit: int = Field(200_000, ge=0)  # every request up to this many is kept in the trace
@@ -280,6 +309,7 @@ class Scenario(_Strict):
     fleets: list[Fleet] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     engine: Engine = Engine()
+    ai_ran: AiRan = AiRan()
 
     def cell_site_names(self) -> list[str]:
         names = [s.name for s in self.cell_sites]

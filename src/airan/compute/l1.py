@@ -1,0 +1,90 @@
+"""The radio's own GPU work (vRAN Layer 1) and the background traffic of the cells over a day.
+
+Calibration (DOMAIN.md, "AI-RAN"):
+
+* NVIDIA Aerial cuBB on Grace Hopper runs 20 peak cells (4T4R, 100 MHz, 273 PRB) per GPU, so a
+  peak 100 MHz cell takes 1/20 of a Hopper GPU; H100 and H200 stand for GH200's GPU here.
+* The A100 line (A100 + CX6) runs 4 peak or 8 average cells: an average cell (DL 559 of a peak
+  1,544 Mbit/s, a PRB utilization of 0.362) costs half a peak cell. A linear cost in the PRB
+  utilization ``u`` through these two points, ``f0 + (1 - f0) * u``, has the fixed part
+  ``f0 = (0.5 - 0.362) / (1 - 0.362) = 0.216`` (the L1 pipeline runs every slot, loaded or not).
+* Other GPUs (an assumption, stated): peak cells in proportion to dense BF16 throughput, from
+  the Hopper point (989 TFLOPS for 20 cells). The cost scales with bandwidth (per 100 MHz) and
+  antennas (per 4), as the L1 work of every symbol does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from airan.catalog import GpuSpec
+
+PEAK_CELLS_CALIBRATED = {  # GPU id -> peak 4T4R 100 MHz cells per GPU (DOMAIN.md)
+    "H100": 20.0,  # GH200 (Hopper), Aerial multicell capacity
+    "H200": 20.0,
+    "A100-40GB": 4.0,  # A100 + CX6, Aerial SDK 23-1 notes
+    "A100-80GB": 4.0,
+}
+HOPPER_BF16_TFLOPS = 989.0
+AVERAGE_CELL_UTILIZATION = 559.0 / 1544.0  # average / peak DL rate of the Aerial test cell
+FIXED_FRACTION = (0.5 - AVERAGE_CELL_UTILIZATION) / (1.0 - AVERAGE_CELL_UTILIZATION)
+REFERENCE_BANDWIDTH_MHZ = 100.0
+REFERENCE_ANTENNAS = 4
+
+# Background traffic by hour (0..23), as a fraction of the busy hour. Shaped after the daily
+# profile of mobile traffic used by the EARTH project's energy evaluation (Auer et al., IEEE
+# Wireless Communications 2011): lowest around 4-5 h, highest in the evening. An assumption:
+# give ``ai_ran.traffic.hourly`` for a measured profile.
+DIURNAL = np.array([
+    0.55, 0.40, 0.30, 0.22, 0.18, 0.17, 0.20, 0.30, 0.45, 0.60, 0.70, 0.75,
+    0.78, 0.80, 0.80, 0.82, 0.85, 0.90, 0.95, 1.00, 1.00, 0.95, 0.85, 0.70,
+])
+
+
+def l1_peak_cells(gpu_id: str, spec: GpuSpec) -> float:
+    """Peak 4T4R 100 MHz cells whose L1 one GPU of this type runs (0: it cannot run L1)."""
+    if gpu_id in PEAK_CELLS_CALIBRATED:
+        return PEAK_CELLS_CALIBRATED[gpu_id]
+    if spec.kind not in ("datacenter", "edge"):
+        return 0.0
+    bf16 = spec.tflops.bf16 or 0.0
+    return PEAK_CELLS_CALIBRATED["H100"] * bf16 / HOPPER_BF16_TFLOPS
+
+
+def l1_gpu_share(
+    utilization: ArrayLike,
+    peak_cells: float,
+    bandwidth_mhz: ArrayLike = REFERENCE_BANDWIDTH_MHZ,
+    antennas: int = REFERENCE_ANTENNAS,
+) -> NDArray[np.float64]:
+    """Fraction of one GPU that a cell's L1 needs at PRB utilization ``utilization`` (0..1)."""
+    u = np.clip(np.asarray(utilization, dtype=float), 0.0, 1.0)
+    per_cell = FIXED_FRACTION + (1.0 - FIXED_FRACTION) * u
+    scale = np.asarray(bandwidth_mhz, dtype=float) / REFERENCE_BANDWIDTH_MHZ
+    scale = scale * (antennas / REFERENCE_ANTENNAS)
+    if peak_cells <= 0:
+        return np.full(np.shape(per_cell * scale), np.inf)
+    return per_cell * scale / peak_cells  # type: ignore[no-any-return]
+
+
+def background_utilization(
+    t_s: ArrayLike,
+    *,
+    hourly: ArrayLike | None = None,
+    peak_utilization: float = 0.8,
+    start_hour: float = 0.0,
+    step_s: float = 60.0,
+) -> NDArray[np.float64]:
+    """Background PRB utilization of a cell at simulated time ``t_s`` (a step function).
+
+    ``hourly``: 24 utilizations (then ``peak_utilization`` is not used); default: ``DIURNAL``
+    scaled to ``peak_utilization``. Between hours the curve is linear; it is sampled at the
+    start of each ``step_s`` step.
+    """
+    t = np.floor(np.asarray(t_s, dtype=float) / step_s) * step_s
+    hour = (start_hour + t / 3600.0) % 24.0
+    curve = np.asarray(hourly, dtype=float) if hourly is not None else DIURNAL * peak_utilization
+    h0 = np.floor(hour).astype(int) % 24
+    frac = hour - np.floor(hour)
+    return (1 - frac) * curve[h0] + frac * curve[(h0 + 1) % 24]  # type: ignore[no-any-return]

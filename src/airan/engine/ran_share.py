@@ -1,0 +1,135 @@
+"""AI-and-RAN: how much of each cell-site GPU the radio's L1 takes, window by window.
+
+The engine calls :meth:`RanShare.update` on a fixed grid of slots (``ai_ran.update_ms``). For
+the window that starts there it sets each site's AI share of its GPUs (the kernel stretches an
+AI batch by 1 / share) and the background utilization the radio sees; it integrates, per site,
+the GPU time taken by L1, the capacity left to AI, and the L1 slots that did not fit.
+
+Simplifications (named in the README): the L1 load of a window follows the cell loads at its
+start (EWMAs of PRB use plus the background profile); L1 work is spread evenly over the site's
+GPUs; an AI batch runs at the share it started with; in ``dynamic`` mode AI keeps at least
+``MIN_AI_SHARE`` of a GPU even when L1 takes it all (L1 then misses slots, as it would).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from airan.catalog import load_gpus
+from airan.compute import l1
+from airan.engine import kernel as K
+from airan.engine.world import World
+from airan.errors import InputError
+from airan.scenario.schema import Scenario
+
+MIN_AI_SHARE = 1e-3
+
+
+class RanShare:
+    """Per-site L1 hosting and its accounting, for one run."""
+
+    def __init__(self, scenario: Scenario, world: World) -> None:
+        ar = scenario.ai_ran
+        w = world
+        self.mode = ar.mode
+        self.traffic = ar.traffic
+        self.update_slots = max(1, int(round(ar.update_ms * 1e-3 / w.slot_s)))
+        n_sites = len(w.site_names)
+        self.n_gpus = w.site_n_gpus.astype(float)
+        hosts = np.zeros(n_sites, dtype=bool)
+        if self.mode != "none":
+            hosts = np.array([k == "cell" for k in w.site_kind], dtype=bool)
+        # the cells of the cell site each hosting compute site stands at
+        self.cell_host = np.full(len(w.cell_names), -1, dtype=np.int64)
+        site_of_node = {int(n): s for s, n in enumerate(w.site_node) if hosts[s]}
+        for c, node in enumerate(w.cell_node):
+            self.cell_host[c] = site_of_node.get(int(node), -1)
+        self.hosted_cells = np.bincount(self.cell_host[self.cell_host >= 0], minlength=n_sites)
+        gpus = load_gpus()
+        self.peak_cells = np.zeros(n_sites)
+        for s in np.flatnonzero(hosts):
+            gid = w.gpu_type_names[w.gpu_type[w.site_gpu_start[s]]]
+            self.peak_cells[s] = l1.l1_peak_cells(gid, gpus[gid])
+            if self.peak_cells[s] <= 0 and self.hosted_cells[s]:
+                raise InputError(
+                    f"compute site {w.site_names[s]!r} hosts the L1 of its cells but its GPU "
+                    f"{gid!r} cannot run L1 (ai_ran.mode {self.mode!r})",
+                    field="ai_ran.mode", value=self.mode)
+        self.bandwidth_mhz = w.cell_bandwidth_mhz
+        self.antennas = ar.antennas
+        # L1 capacity per GPU: the MIG slice, or the whole GPU (strict priority)
+        self.l1_cap = np.where(hosts, ar.mig_l1_fraction if self.mode == "mig" else 1.0, 0.0)
+        self.share = np.ones(n_sites)  # AI share of each GPU in the current window
+        self.l1_load = np.zeros(n_sites)  # L1 demand per GPU in the current window
+        self.background = 0.0
+        self.t_window = 0.0
+        self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
+        self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
+        self.l1_slot_misses = np.zeros(n_sites, dtype=np.int64)
+        self.window_slots = 0
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "none" or self.traffic is not None
+
+    def background_at(self, t_s: float) -> float:
+        tr = self.traffic
+        if tr is None:
+            return 0.0
+        return float(l1.background_utilization(
+            t_s, hourly=tr.hourly, peak_utilization=tr.peak_utilization,
+            start_hour=tr.start_hour, step_s=tr.step_s))
+
+    def close_window(self, now_s: float) -> None:
+        """Integrate the current window up to ``now_s``."""
+        dt = now_s - self.t_window
+        if dt <= 0:
+            return
+        served = np.minimum(self.l1_load, self.l1_cap)
+        self.l1_gpu_s += served * self.n_gpus * dt
+        self.ai_capacity_gpu_s += self.share * self.n_gpus * dt
+        self.t_window = now_s
+
+    def update(self, world: World, st: Any, now_s: float, window_slots: int) -> None:
+        """Close the window ending now and set the shares of the next ``window_slots`` slots."""
+        self.close_window(now_s)
+        w = world
+        self.background = self.background_at(now_s)
+        st.fs[K.F_BACKGROUND] = self.background
+        if self.mode == "none" or not len(w.site_names):
+            return
+        decay = w.load_decay
+        gap_dl = np.clip(st.ctr[K.C_NSLOT_DL] - st.load_dl_k, 0, len(decay) - 1)
+        gap_ul = np.clip(st.ctr[K.C_NSLOT_UL] - st.load_ul_k, 0, len(decay) - 1)
+        ai = 0.5 * (st.load_dl * decay[gap_dl] + st.load_ul * decay[gap_ul])
+        util = np.minimum(1.0, self.background + ai)
+        hosted = self.cell_host >= 0
+        share_per_cell = np.zeros(len(w.cell_names))
+        host = self.cell_host[hosted]
+        share_per_cell[hosted] = l1.l1_gpu_share(
+            util[hosted], 1.0, self.bandwidth_mhz[hosted], self.antennas
+        ) / np.maximum(self.peak_cells[host], 1e-12)
+        demand = np.bincount(host, weights=share_per_cell[hosted], minlength=len(w.site_names))
+        self.l1_load = demand / np.maximum(self.n_gpus, 1.0)  # per GPU, spread evenly
+        misses = self.l1_load > self.l1_cap + 1e-12
+        self.l1_slot_misses += np.where(misses & (self.hosted_cells > 0), window_slots, 0)
+        if self.mode == "mig":
+            self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
+        else:
+            self.share = np.maximum(1.0 - np.minimum(self.l1_load, 1.0), MIN_AI_SHARE)
+            self.share = np.where(self.hosted_cells > 0, self.share, 1.0)
+        st.site_ai_share[:] = self.share
+
+    def site_summary(self, s: int, ai_work_gpu_s: float, elapsed_s: float) -> dict[str, Any]:
+        total = self.n_gpus[s] * elapsed_s
+        return {
+            "hosted_cells": int(self.hosted_cells[s]),
+            "l1_gpu_hours": float(self.l1_gpu_s[s] / 3600),
+            "ai_gpu_hours": float(ai_work_gpu_s / 3600),
+            "idle_gpu_hours": float(max(0.0, total - self.l1_gpu_s[s] - ai_work_gpu_s) / 3600),
+            "ai_capacity_gpu_hours": float(self.ai_capacity_gpu_s[s] / 3600),
+            "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
+            "l1_slot_misses": int(self.l1_slot_misses[s]),
+        }

@@ -1,0 +1,118 @@
+"""AI-and-RAN: the cell-site GPU runs the radio's L1 and serves AI with what is left.
+
+* the L1 model reproduces the documented cells-per-GPU figures (Aerial on Grace Hopper: 20 peak
+  4T4R 100 MHz cells; A100 + CX6: 4 peak or 8 average cells);
+* ``dynamic`` mode never misses an L1 slot over a whole day of background traffic, and AI
+  compute at the busy hour is slower than at night by exactly the ratio of the AI shares;
+* an undersized ``mig`` slice misses L1 slots at the busy hour (and ``dynamic`` does not);
+* without ``ai_ran`` nothing changes (the default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from airan.catalog import load_gpus
+from airan.compute import l1
+from airan.engine import Engine
+from airan.scenario import load_scenario, scenario_from_dict
+
+
+def test_l1_calibration_reproduces_documented_cells_per_gpu() -> None:
+    gpus = load_gpus()
+    hopper = l1.l1_peak_cells("H100", gpus["H100"])
+    a100 = l1.l1_peak_cells("A100-80GB", gpus["A100-80GB"])
+    # 20 peak cells fill a Grace Hopper GPU; 4 peak or 8 average cells fill an A100
+    assert 20 * l1.l1_gpu_share(1.0, hopper) == pytest.approx(1.0)
+    assert 4 * l1.l1_gpu_share(1.0, a100) == pytest.approx(1.0)
+    u_avg = 559 / 1544  # average / peak DL rate of the Aerial test cell
+    assert 8 * l1.l1_gpu_share(u_avg, a100) == pytest.approx(1.0)
+    # bandwidth and antennas scale the work; utilization is clipped to [0, 1]
+    assert l1.l1_gpu_share(1.0, hopper, 50.0, 2) == pytest.approx(0.25 / 20)
+    assert l1.l1_gpu_share(1.7, hopper) == l1.l1_gpu_share(1.0, hopper)
+    # a GPU without a calibration scales with dense BF16 from the Hopper point; CPUs cannot
+    assert l1.l1_peak_cells("L40S", gpus["L40S"]) == pytest.approx(20 * 362 / 989)
+    assert l1.l1_peak_cells("CPU", gpus["CPU"]) == 0.0
+
+
+def test_background_profile_is_lowest_at_night_and_peaks_in_the_evening() -> None:
+    hours = np.arange(24) * 3600.0
+    u = l1.background_utilization(hours, peak_utilization=0.8)
+    assert u.max() == pytest.approx(0.8) and int(np.argmax(u)) in (19, 20)
+    assert int(np.argmin(u)) in (4, 5) and u.min() < 0.2
+    # a step function of the clock, linear between the hours
+    assert l1.background_utilization(5400.0, hourly=np.arange(24) / 24, step_s=60) == \
+        pytest.approx(1.5 / 24)
+
+
+def _one_site(mode: str, *, hour: float = 0.0, antennas: int = 4, rate_hz: float = 2.0,
+              update_ms: float = 100.0) -> Any:
+    """One three-sector cell site whose single H100 serves AI and hosts the site's L1."""
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(
+        cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
+        cell_sites=[{"name": "bs", "position_m": [0.0, 0.0]}],
+        compute_sites=[{"name": "bs-gpu", "at": "bs", "kind": "cell",
+                        "gpus": [{"type": "H100", "count": 1}],
+                        "batching": {"max_batch": 1, "max_wait_ms": 0.0}}],
+        transport={"links": []},
+        ai_ran={"mode": mode, "antennas": antennas, "update_ms": update_ms,
+                "traffic": {"start_hour": hour, "peak_utilization": 0.8}},
+    )
+    d["radio"].update(model="ideal", initial_load=0.0)  # no AI cell load: L1 follows the day
+    d["fleets"][0].update(count=4, area={"x_m": [-50.0, 50.0], "y_m": [-50.0, 50.0]})
+    d["services"][0].update(rate_hz=rate_hz, arrivals="poisson", jitter_ms=0.0)
+    return scenario_from_dict(d)
+
+
+def _ai_share(summary: dict[str, Any]) -> float:
+    site = summary["sites"]["bs-gpu"]["ai_ran"]
+    return 1.0 - site["mean_l1_share"]
+
+
+def test_dynamic_mode_never_misses_an_l1_slot_over_a_day() -> None:
+    eng = Engine(_one_site("dynamic", rate_hz=0.01, update_ms=60_000.0), duration_s=86_400.0)
+    s = eng.run().summary
+    site = s["sites"]["bs-gpu"]["ai_ran"]
+    assert s["ai_ran"]["l1_slot_misses"] == 0
+    assert site["hosted_cells"] == 3
+    # L1 GPU time over the day: the three cells' share at each minute's background load
+    t = np.arange(0, 86_400, 60.0)
+    u = l1.background_utilization(t, peak_utilization=0.8, step_s=60.0)
+    expected_h = float(np.sum(3 * l1.l1_gpu_share(u, 20.0)) * 60 / 3600)
+    assert site["l1_gpu_hours"] == pytest.approx(expected_h, rel=1e-9)
+    assert site["ai_capacity_gpu_hours"] == pytest.approx(24 - expected_h, rel=1e-9)
+    ts = eng.timeseries()
+    share = ts.column("l1_share").to_numpy()
+    assert share.max() > 1.5 * share.min()  # the AI capacity breathes over the day
+
+
+def test_busy_hour_slows_ai_by_the_ratio_of_freed_capacity() -> None:
+    night = Engine(_one_site("dynamic", hour=4.0), duration_s=30.0).run().summary
+    busy = Engine(_one_site("dynamic", hour=20.0), duration_s=30.0).run().summary
+    c_night = night["services"]["perception"]["breakdown_ms"]["compute"]
+    c_busy = busy["services"]["perception"]["breakdown_ms"]["compute"]
+    assert c_busy > c_night
+    # batch-1 deterministic service stretched by 1 / AI share, the share fixed within each hour
+    assert c_busy / c_night == pytest.approx(_ai_share(night) / _ai_share(busy), rel=1e-6)
+    assert busy["ai_ran"]["l1_slot_misses"] == 0
+
+
+def test_undersized_mig_slice_misses_l1_slots_at_the_busy_hour() -> None:
+    # 16T16R cells: three of them at the busy hour need ~0.51 of an H100, above the 3/7 slice
+    mig = Engine(_one_site("mig", hour=20.0, antennas=16), duration_s=2.0).run().summary
+    dyn = Engine(_one_site("dynamic", hour=20.0, antennas=16), duration_s=2.0).run().summary
+    assert mig["ai_ran"]["l1_slot_misses"] > 0
+    assert dyn["ai_ran"]["l1_slot_misses"] == 0
+    # MIG gives AI a fixed 4/7 of the GPU whatever the load
+    assert mig["sites"]["bs-gpu"]["ai_ran"]["ai_capacity_gpu_hours"] == pytest.approx(
+        (4 / 7) * 2.0 / 3600)
+
+
+def test_without_ai_ran_the_gpus_serve_ai_only() -> None:
+    s = Engine(load_scenario("factory"), duration_s=0.5).run().summary
+    assert s["ai_ran"] is None
+    assert all("ai_ran" not in site for site in s["sites"].values())
