@@ -18,13 +18,14 @@ from airan.policy.builtin import deadline_aware, deadline_aware_reference
 from airan.scenario import load_scenario, scenario_from_dict
 
 
-def _compare_on_run(scenario: Any, strict: bool, duration_s: float) -> dict[str, int]:
+def _compare_on_run(scenario: Any, strict: bool, duration_s: float,
+                    energy: bool = False) -> dict[str, int]:
     seen = {"batches": 0, "requests": 0, "local": 0, "reject": 0, "sites": 0}
     chosen: set[int] = set()
 
     def both(snap: Any, batch: Any) -> np.ndarray:
-        fast = deadline_aware(snap, batch, strict=strict)
-        ref = deadline_aware_reference(snap, batch, strict=strict)
+        fast = deadline_aware(snap, batch, strict=strict, energy=energy)
+        ref = deadline_aware_reference(snap, batch, strict=strict, energy=energy)
         np.testing.assert_array_equal(fast, ref)
         seen["batches"] += 1
         seen["requests"] += len(batch)
@@ -57,3 +58,12 @@ def test_compiled_deadline_aware_equals_reference_under_overload_and_strict() ->
     seen = _compare_on_run(scenario_from_dict(data), strict=True, duration_s=1.0)
     assert seen["reject"] > 0 and seen["requests"] - seen["reject"] > 0
     assert seen["local"] > 0 or seen["sites"] >= 2
+
+
+
+def test_compiled_energy_objective_equals_reference() -> None:
+    from test_energy import _vla_cell  # arms that can compute on board or offload
+
+    for sc in (load_scenario("factory"), _vla_cell(ul_mbps=1.0), _vla_cell(ul_mbps=20.0)):
+        seen = _compare_on_run(sc, strict=False, duration_s=2.0, energy=True)
+        assert seen["batches"] >= 10

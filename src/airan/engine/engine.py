@@ -6,6 +6,7 @@ One decision interval at a time: draw the interval's new requests, ask the polic
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from airan.catalog import load_gpus
 from airan.engine import kernel as K
 from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
@@ -67,8 +69,12 @@ class Engine:
         self.scenario = scenario
         self.policy_name = policy or scenario.policy
         self.policy = resolve_policy(self.policy_name)
-        if self.policy is deadline_aware and scenario.admission == "strict":
-            self.policy = _strict_deadline_aware
+        if self.policy is deadline_aware and (
+            scenario.admission == "strict" or scenario.objective == "energy"
+        ):
+            self.policy = functools.partial(
+                deadline_aware, strict=scenario.admission == "strict",
+                energy=scenario.objective == "energy")
         self.seed = scenario.seed if seed is None else int(seed)
         self.duration_s = scenario.duration_s if duration_s is None else float(duration_s)
         if not self.duration_s > 0:
@@ -463,6 +469,8 @@ class Engine:
                 },
             }
         sites: dict[str, Any] = {}
+        gpus = load_gpus()
+        self.ran.close_window(self.now_s)
         over = np.maximum(st.gpu_free - elapsed, 0.0)
         busy = st.gpu_busy - over
         for s, name in enumerate(w.site_names):
@@ -482,10 +490,34 @@ class Engine:
                 if st.site_batches[s]
                 else None,
             }
+            # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU
+            spec = gpus[w.gpu_type_names[w.gpu_type[g0]]]
+            work = (st.site_ai_work[s] + self.ran.l1_gpu_s[s]) / (ng * elapsed)
+            sites[name]["power_w"] = float(
+                ng * (spec.idle_w + min(1.0, work) * (spec.tdp_w - spec.idle_w)))
             if self.ran.mode != "none":
                 sites[name]["ai_ran"] = self.ran.site_summary(
                     s, float(st.site_ai_work[s]), elapsed)
-        self.ran.close_window(self.now_s)
+        fleets: dict[str, Any] = {}
+        n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
+        # on-board work booked at its start but running past now belongs to later
+        ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(st.dev_free - elapsed, 0.0),
+                              minlength=len(w.fleet_names))
+        for f, name in enumerate(w.fleet_names):
+            n = int(n_dev[f])
+            device_s = n * elapsed
+            local_s = st.fleet_local_s[f] - ahead_s[f]
+            energy = float(st.fleet_energy_j[f] - w.fleet_active_w[f] * ahead_s[f])
+            idle_j = w.fleet_idle_w[f] * max(0.0, device_s - local_s)
+            power = (energy + idle_j) / device_s if device_s > 0 else None
+            battery = self.scenario.fleets[f].battery_wh
+            fleets[name] = {
+                "devices": n,
+                "requests": int(st.fleet_req[f]),
+                "energy_per_request_j": energy / st.fleet_req[f] if st.fleet_req[f] else None,
+                "mean_power_w": power,
+                "battery_life_h": battery / power if battery and power else None,
+            }
         drops = st.agg_drop.sum(axis=0)
         n_tr = sum(len(p[0]) for p in self._trace_parts)
         n_slots_run = max(1, self.slot)
@@ -517,6 +549,7 @@ class Engine:
                 else None,
             },
             "devices": w.n_devices,
+            "fleets": fleets,
             "ai_ran": {
                 "mode": self.ran.mode,
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
@@ -571,10 +604,6 @@ class Engine:
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
         return pa.table(cols)
-
-
-def _strict_deadline_aware(snap: Snapshot, batch: Batch) -> np.ndarray:
-    return deadline_aware(snap, batch, strict=True)
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -360,7 +360,7 @@ def ul_rates_bps(W, S, devices, n_active, ul_fraction):
         d = devices[i]
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
-        cap, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
+        cap, _, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
         out[i] = cap * ul_fraction / W.slot_s
     return out
 
@@ -426,7 +426,8 @@ def refresh_se(W, S, d, k):
 
 @njit(cache=True)
 def ul_capacity(W, S, d, c, share, fade):
-    """Uplink bits a UE can send in one slot on ``share`` PRBs, and the PRBs it actually uses.
+    """Uplink bits a UE can send in one slot on ``share`` PRBs, the PRBs it actually uses and
+    its total output power on them (mW).
 
     Power control (TS 38.213 7.1.1, open loop): the UE puts ``dev_ul_p_prb_mw`` on each PRB, at
     most its maximum power spread over the PRBs it uses. A power-limited UE uses only the PRBs
@@ -434,19 +435,19 @@ def ul_capacity(W, S, d, c, share, fade):
     """
     gain = S.ue_se_ul[d] * fade  # SINR per PRB per mW
     if gain <= 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     p_prb = W.dev_ul_p_prb_mw[d]
     if p_prb * gain < W.min_sinr_lin:  # closed loop raises a UE that sits below the floor
         p_prb = W.min_sinr_lin / gain
     n_lim = W.dev_ue_tx_mw * gain / W.min_sinr_lin
     n_use = share if share < n_lim else n_lim
     if n_use <= 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     p = W.dev_ue_tx_mw / n_use
     if p > p_prb:
         p = p_prb
     se = spectral_eff(p * gain, W.min_sinr_lin * (1.0 - 1e-9))
-    return n_use * se * W.cell_bits_per_prb_ul[c], n_use
+    return n_use * se * W.cell_bits_per_prb_ul[c], n_use, p * n_use
 
 
 @njit(cache=True)
@@ -567,6 +568,10 @@ def serve_ul(W, S, k, s0):
             pf_w[d] = 1.0 if _top_has(cell_top, c, d) else 0.0
     slot = W.slot_s
     free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
+    fleet_energy = S.fleet_energy_j
+    dev_fleet = W.dev_fleet
+    tx_circuit_w = W.ue_tx_circuit_w
+    pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
     for i in range(n_act):
         d = act[i]
@@ -579,7 +584,7 @@ def serve_ul(W, S, k, s0):
             continue
         c = dev_cell[d]
         share = cell_prb[c] * free / cnt[c]
-        cap, n_use = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
+        cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
             act[kept] = d
             act_pos[d] = kept
@@ -606,6 +611,8 @@ def serve_ul(W, S, k, s0):
                 ul_bits[d] -= cap - used
                 used = cap
         used_ul[c] += n_use * used / cap
+        # device energy: sending for the part of the slot its data needed
+        fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff) * slot * used / cap
         if pf:  # average throughput in PRB-normalised units, EWMA
             avg_thr[d] += alpha * (used / bpp_ul[c] - avg_thr[d])
             if avg_thr[d] < 1e-3:
@@ -717,6 +724,8 @@ def serve_dl(W, S, k, s0, frac):
                 rq_f[r, REM_BITS] = rem - (cap - used)
                 used = cap
         used_dl[c] += share * (used / cap if cap > 0 else 1.0)
+        if cap > 0:  # device energy: receiving for the part of the slot its answers needed
+            S.fleet_energy_j[W.dev_fleet[d]] += W.ue_rx_w * slot * used / cap
         if dl_head[d] < 0:
             dl_tail[d] = -1
             act_pos[d] = -1
@@ -773,6 +782,7 @@ def dl_arrive(W, S, r, t):
     if W.radio_model == 2:  # fixed-rate link per device
         start = S.ue_dl_free[d] if S.ue_dl_free[d] > t else t
         S.ue_dl_free[d] = start + bits / W.fixed_dl_bps
+        S.fleet_energy_j[W.dev_fleet[d]] += W.ue_rx_w * bits / W.fixed_dl_bps
         S.rq_i[r, I_STAGE] = ST_FINISH
         push_event(S, start + bits / W.fixed_dl_bps + W.fixed_latency_s, r)
         return
@@ -974,6 +984,7 @@ def create(W, S, t, flow, place):
     S.rq_i[r, I_CELL] = W.dev_cell[d]
     S.ctr[C_SEQ] += 1
     S.agg_cnt[v, A_CREATED] += 1
+    S.fleet_req[W.dev_fleet[d]] += 1
     if place == -2:
         drop(W, S, r, R_ADMISSION, t)
         return
@@ -986,6 +997,9 @@ def create(W, S, t, flow, place):
         m = W.svc_model[v]
         dur *= service_factor(W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
         S.dev_free[d] = start + dur
+        fl = W.dev_fleet[d]
+        S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur  # the accelerator at full power
+        S.fleet_local_s[fl] += dur
         f[r, T_UL_START] = t
         f[r, T_UL_DONE] = t
         f[r, T_SITE] = t
@@ -1007,6 +1021,8 @@ def create(W, S, t, flow, place):
             return
         start = S.ue_ul_free[d] if S.ue_ul_free[d] > t else t
         S.ue_ul_free[d] = start + bits / W.fixed_ul_bps
+        tx_w = W.ue_tx_circuit_w + W.dev_ue_tx_mw * 1e-3 / W.ue_pa_efficiency  # at full power
+        S.fleet_energy_j[W.dev_fleet[d]] += tx_w * bits / W.fixed_ul_bps
         f[r, T_UL_START] = start
         S.rq_i[r, I_STAGE] = ST_UP
         # ul_done runs when the last bit has crossed the link (a heap event)

@@ -56,6 +56,10 @@ _KW_FIELDS = [
     "gpu_type",
     "svc_time_s",
     "local_time_s",
+    "fleet_active_w",
+    "ue_tx_circuit_w",
+    "ue_pa_efficiency",
+    "ue_rx_w",
     "link_cap_bps",
     "link_delay_s",
     "path_links",
@@ -133,6 +137,9 @@ _STATE_FIELDS = [
     "site_clock",
     "site_ai_share",
     "site_ai_work",
+    "fleet_energy_j",
+    "fleet_local_s",
+    "fleet_req",
     "site_qarea",
     "site_qlast",
     "site_served",
@@ -282,6 +289,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         site_clock=np.zeros(n_sites),
         site_ai_share=np.ones(n_sites),  # share of each GPU left to AI (L1 takes the rest)
         site_ai_work=np.zeros(n_sites),  # GPU-seconds of AI batches at full speed
+        fleet_energy_j=np.zeros(len(w.fleet_names)),  # device energy for requests (J)
+        fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
+        fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
         site_served=np.zeros(n_sites, dtype=np.int64),

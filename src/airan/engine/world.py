@@ -99,6 +99,11 @@ class World:
     gpu_type_names: list[str]
     svc_time_s: F64  # [M, types, Bmax+1] batch service time
     local_time_s: F64  # [fleets, V] on-device time for one request (inf if not allowed)
+    fleet_active_w: F64  # [fleets] power of the on-board accelerator while computing (TDP)
+    fleet_idle_w: F64  # [fleets] its idle power
+    ue_tx_circuit_w: float  # UE power while sending: circuits plus output power / PA efficiency
+    ue_pa_efficiency: float
+    ue_rx_w: float  # UE power while receiving
     fleet_names: list[str]
     fleet_services: list[list[int]]
     # transport
@@ -433,8 +438,8 @@ def build_world(s: Scenario, seed: int) -> World:
             gpu_type += [type_index[gg.type]] * gg.count
         site_n.append(len(gpu_site) - site_gpu_start[-1])
     local = np.full((len(s.fleets), len(s.services)), np.inf)
-    for fi, f in enumerate(s.fleets):
-        acc = f.accelerator if f.accelerator != "none" else "DeviceCPU"
+    fleet_acc = [f.accelerator if f.accelerator != "none" else "DeviceCPU" for f in s.fleets]
+    for fi, acc in enumerate(fleet_acc):
         for vi in fleet_services[fi]:
             local[fi, vi] = svc_time[svc_model[vi], type_index[acc], 1]
 
@@ -606,6 +611,11 @@ def build_world(s: Scenario, seed: int) -> World:
         gpu_type_names=gpu_type_names,
         svc_time_s=svc_time,
         local_time_s=local,
+        fleet_active_w=np.asarray([gpus[a].tdp_w for a in fleet_acc], float),
+        fleet_idle_w=np.asarray([gpus[a].idle_w for a in fleet_acc], float),
+        ue_tx_circuit_w=s.radio.ue_tx_circuit_w,
+        ue_pa_efficiency=s.radio.ue_pa_efficiency,
+        ue_rx_w=s.radio.ue_rx_w,
         fleet_names=fleet_names,
         fleet_services=fleet_services,
         node_names=node_names,

@@ -120,6 +120,34 @@ def estimate_latency_s(
     return out
 
 
+def device_energy_j(
+    snap: Snapshot, batch: Batch, sites: NDArray[np.int64] | None = None
+) -> NDArray[np.float64]:
+    """Estimated device energy of each request at each candidate site and locally (J).
+
+    Shape (n_requests, k + 1) like :func:`estimate_latency_s`. Offloaded: sending the uplink
+    at full power (circuits plus output over PA efficiency) at the device's current rate, and
+    receiving the answer; the same for every site. On board: the accelerator's TDP for the
+    service time.
+    """
+    w = snap.world
+    if sites is None:
+        sites = candidate_sites(snap, batch)
+    n, k = sites.shape
+    v = batch.service
+    d = batch.device
+    tx_w = w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency  # type: ignore[attr-defined]
+    remote = (
+        tx_w * w.svc_ul_bits[v] / np.maximum(snap.ul_rate_bps(d), 1.0)  # type: ignore[attr-defined]
+        + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(snap.dl_rate_bps(d), 1.0)  # type: ignore[attr-defined]
+    )
+    fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
+    out = np.empty((n, k + 1))
+    out[:, :k] = remote[:, None]
+    out[:, k] = w.fleet_active_w[fleet] * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    return out
+
+
 def per_item_time_s(
     snap: Snapshot, service: NDArray[np.int64], sites: NDArray[np.int64]
 ) -> NDArray[np.float64]:

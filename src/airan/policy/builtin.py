@@ -14,6 +14,7 @@ from airan.policy.base import (
     Batch,
     Snapshot,
     candidate_sites,
+    device_energy_j,
     estimate_latency_s,
     per_item_time_s,
 )
@@ -124,13 +125,18 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
 
 
 @register("deadline-aware")
-def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64:
+def deadline_aware(
+    snap: Snapshot, batch: Batch, *, strict: bool = False, energy: bool = False
+) -> I64:
     """The candidate (a nearby or regional site, the cloud, or the device) with the earliest
     estimated completion.
 
     Requests of the batch that pick the same site queue behind each other: a second pass adds
     that wait and lets the later ones move. With ``admission: strict`` a request that no
-    candidate can serve within its deadline is rejected (reason ``admission``).
+    candidate can serve within its deadline is rejected (reason ``admission``). With
+    ``objective: energy`` (``energy=True``), among the candidates estimated to meet the deadline
+    the one that spends the least device energy wins (ties: the earliest); if none meets it,
+    the earliest.
 
     The same decisions as :func:`deadline_aware_reference` (numpy, readable), computed in one
     compiled pass: this policy runs every decision interval, where numpy's per-call overhead
@@ -166,6 +172,10 @@ def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64
         w.svc_time_s,  # type: ignore[attr-defined]
         w.local_time_s,  # type: ignore[attr-defined]
         strict,
+        energy,
+        w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency,  # type: ignore[attr-defined]
+        float(w.ue_rx_w),  # type: ignore[attr-defined]
+        w.fleet_active_w,  # type: ignore[attr-defined]
     )
 
 
@@ -173,7 +183,8 @@ def deadline_aware(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64
 def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog, ul_access,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
-                         svc_time, local_time, strict):  # pragma: no cover - compiled
+                         svc_time, local_time, strict, energy, tx_w, rx_w,
+                         active_w):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties)."""
     n, k = sites.shape
     est = np.empty((n, k + 1))
@@ -217,6 +228,22 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog,
                     if est[i, jj] < est[i, best]:
                         best = jj
                 col[i] = best
+    if energy:  # the least device energy among the candidates that meet the deadline
+        for i in range(n):
+            v = svc[i]
+            e_remote = (tx_w * ul_bits[v] / max(ul_rate[i], 1.0)
+                        + rx_w * dl_bits[v] / max(dl_rate[i], 1.0))
+            e_local = active_w[fleet[i]] * local_time[fleet[i], v]
+            best = -1
+            best_e = np.inf
+            for j in range(k + 1):
+                if not est[i, j] <= deadline[v]:
+                    continue
+                e = e_local if j == k else e_remote
+                if best < 0 or e < best_e or (e == best_e and est[i, j] < est[i, best]):
+                    best, best_e = j, e
+            if best >= 0:
+                col[i] = best
     for i in range(n):
         j = col[i]
         best_t = est[i, j]
@@ -226,7 +253,9 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog,
     return out
 
 
-def deadline_aware_reference(snap: Snapshot, batch: Batch, *, strict: bool = False) -> I64:
+def deadline_aware_reference(
+    snap: Snapshot, batch: Batch, *, strict: bool = False, energy: bool = False
+) -> I64:
     """The deadline-aware policy in numpy: the readable definition that the compiled
     :func:`deadline_aware` reproduces exactly (and an example of a policy written with the
     public helpers :func:`candidate_sites`, :func:`estimate_latency_s`, :func:`per_item_time_s`).
@@ -247,6 +276,14 @@ def deadline_aware_reference(snap: Snapshot, batch: Batch, *, strict: bool = Fal
         remote = col < k
         est[rows[remote], col[remote]] += rank[remote] * step[rows[remote], col[remote]]
         col = np.argmin(est, axis=1)
+    if energy:
+        deadline = w.svc_deadline_s[batch.service][:, None]  # type: ignore[attr-defined]
+        ok = est <= deadline
+        joule = np.where(ok, device_energy_j(snap, batch, sites), np.inf)
+        least = joule.min(axis=1, keepdims=True)
+        # ties in energy (every site costs the device the same): the earliest of them
+        pick = np.argmin(np.where(ok & (joule == least), est, np.inf), axis=1)
+        col = np.where(ok.any(axis=1), pick, col)
     best = est[rows, col]
     out = np.where(col == k, LOCAL, sites[rows, np.minimum(col, max(k - 1, 0))] if k else LOCAL)
     out = np.asarray(out, dtype=np.int64)

@@ -106,6 +106,12 @@ class Radio(_Strict):
     fixed_ul_rate_mbps: PosFloat = 80.0  # VLA-Perf 5G SA preset (DOMAIN.md)
     fixed_dl_rate_mbps: PosFloat = 500.0  # VLA-Perf 5G SA preset (DOMAIN.md)
     fixed_latency_ms: NonNegFloat = 0.0
+    # UE radio power draw (device energy): circuits on while sending plus the PA's output over its
+    # efficiency; receiving a constant. Lauridsen et al., "An empirical LTE smartphone power
+    # model", 2014: ~1 W RF chain active; PA efficiency ~25% at full power (assumptions).
+    ue_tx_circuit_w: NonNegFloat = 1.0
+    ue_pa_efficiency: float = Field(0.25, gt=0, le=1)
+    ue_rx_w: NonNegFloat = 1.0
 
     @field_validator("environment")
     @classmethod
@@ -207,6 +213,7 @@ class Fleet(_Strict):
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
+    battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
 
 
 class ServiceTime(_Strict):
@@ -298,6 +305,9 @@ class Scenario(_Strict):
     seed: int = 1
     policy: str = "deadline-aware"
     admission: Literal["none", "strict"] = "none"
+    # deadline-aware: the earliest completion ("latency"), or among the candidates that meet
+    # the deadline the one that spends the least device energy ("energy")
+    objective: Literal["latency", "energy"] = "latency"
     radio: Radio = Radio()
     carrier: Carrier = Carrier()
     cell_sites: list[CellSite] = []
