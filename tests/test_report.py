@@ -380,3 +380,17 @@ def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
         assert s["complete"] and s["nw"] > 0 and s["nh"] > 0, s
         assert s["w"] > 100 and s["h"] > 50, s
     assert png_size(shot)[0] > 0
+
+
+def test_ai_ran_and_device_energy_tables_match_the_summary(tmp_path: Path) -> None:
+    d = load_scenario("city").model_dump(mode="json")
+    d["ai_ran"] = {"mode": "mig", "antennas": 32, "traffic": {"start_hour": 20.0}}
+    res = airan.run(scenario_from_dict(d), duration_s=0.5)
+    folder = write_run(res, tmp_path / "run")
+    html = build_report(folder).path.read_text(encoding="utf-8")
+    s = res.summary
+    assert s["ai_ran"]["l1_slot_misses"] > 0  # an undersized MIG slice at the busy hour
+    assert 'id="ai-ran-table"' in html and 'id="fleets-table"' in html
+    assert f"{s['ai_ran']['l1_slot_misses']:,}" in html
+    energy = s["fleets"]["vehicles"]["energy_per_request_j"]
+    assert f"{energy:.4g}" in html
