@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from airan.catalog import load_gpus
 from airan.engine import kernel as K
+from airan.engine.faults import FaultSchedule
 from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.world import World, build_world
@@ -27,7 +28,8 @@ from airan.policy import LOCAL, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.scenario.schema import Scenario
 
-REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route")
+REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
+           "site_failure")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
 # policies that never read the snapshot decide long stretches at once (the same decisions,
@@ -90,7 +92,7 @@ class Engine:
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
         interval_s = scenario.engine.decision_interval_ms * 1e-3
         expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
-        if getattr(self.policy, "snapshot_free", False):
+        if getattr(self.policy, "snapshot_free", False) and not scenario.faults:
             batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
             interval_s = max(interval_s, batch_s)
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
@@ -119,6 +121,11 @@ class Engine:
         self.ran = RanShare(scenario, w)
         if self.ran.active:
             self.ran.update(w, self._st, 0.0, min(self.ran.update_slots, self.n_slots))
+        # faults: applied on the slot grid; orphans of failed sites re-dispatched at least every
+        # decision interval of the scenario (the gateway noticing the failure)
+        self.faults = FaultSchedule(scenario, w, self._kw)
+        self._orphan_check_slots = max(
+            1, int(round(scenario.engine.decision_interval_ms * 1e-3 / w.slot_s)))
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
@@ -166,10 +173,20 @@ class Engine:
         target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
         t0 = time.perf_counter()
         ran = self.ran
+        faults = self.faults
         while self.slot < target:
+            if faults.active:
+                faults.apply(self)
+                self._drain_orphans()
             stop = min(target, (self.slot // self.sample_slots + 1) * self.sample_slots)
             if ran.active:
                 stop = min(stop, (self.slot // ran.update_slots + 1) * ran.update_slots)
+            if faults.active:
+                nxt = faults.next_slot(self.slot)
+                if nxt is not None and nxt > self.slot:
+                    stop = min(stop, nxt)
+                check = self._orphan_check_slots
+                stop = min(stop, (self.slot // check + 1) * check)
             self._advance_to(stop)
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
                 window = min(ran.update_slots, self.n_slots - self.slot)
@@ -222,6 +239,29 @@ class Engine:
         batch = Batch(time_s=arr_t, device=dev, service=w.flow_svc[arr_f], cell=w.dev_cell[dev])
         return arr_t, arr_f, self._decide(batch)
 
+    def _drain_orphans(self) -> None:
+        """Re-dispatch through the policy what failed sites gave back (or drop it)."""
+        st = self._st
+        n = int(st.ctr[K.C_ORPHANS])
+        if not n:
+            return
+        w = self.world
+        rs = st.orphans[:n].copy()
+        old_site = st.rq_i[rs, K.I_PLACE].copy()
+        dev = st.rq_i[rs, K.I_DEV].copy()
+        batch = Batch(time_s=np.full(n, self.now_s), device=dev,
+                      service=st.rq_i[rs, K.I_SVC].copy(), cell=w.dev_cell[dev])
+        place = self._decide(batch)
+        for site in np.unique(old_site):
+            rec = self.faults.site_fault(int(site))
+            if rec is None:
+                continue
+            mine = old_site == site
+            rec.affected_requests += int(np.sum(mine))
+            rec.redispatched += int(np.sum(mine & (place >= LOCAL)))
+            rec.lost += int(np.sum(mine & (place < LOCAL)))
+        K.redispatch(self._kw, self._sref, rs, place, self.now_s)
+
     def _decide(self, batch: Batch) -> np.ndarray:
         n = len(batch)
         if n == 0:
@@ -263,9 +303,13 @@ class Engine:
         st = self._st
         if not len(w.site_names):
             return np.zeros(0)
-        busy = np.add.reduceat(np.maximum(st.gpu_free - self.now_s, 0.0), w.site_gpu_start)
+        up = self.faults.gpu_up
+        ahead = np.where(up, np.maximum(st.gpu_free - self.now_s, 0.0), 0.0)
+        busy = np.add.reduceat(ahead, w.site_gpu_start)
         queued = (st.q_len * self._per_item_s).sum(axis=1) / st.site_ai_share
-        return (busy + queued) / w.site_n_gpus  # type: ignore[no-any-return]
+        n_up = np.add.reduceat(up.astype(float), w.site_gpu_start)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n_up > 0, (busy + queued) / n_up, np.inf)  # type: ignore[no-any-return]
 
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
         """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
@@ -294,7 +338,8 @@ class Engine:
         now = self.now_s
         if not len(w.site_names):
             return np.zeros(0), np.zeros(0)
-        busy = st.gpu_busy - np.maximum(st.gpu_free - now, 0.0)
+        ahead = np.maximum(st.gpu_free - now, 0.0)
+        busy = st.gpu_busy - np.where(np.isfinite(ahead), ahead, 0.0)
         busy_site = np.add.reduceat(busy, w.site_gpu_start)
         area = st.site_qarea + st.site_qlen * np.maximum(0.0, now - st.site_qlast)
         return busy_site, area
@@ -472,7 +517,7 @@ class Engine:
         gpus = load_gpus()
         self.ran.close_window(self.now_s)
         over = np.maximum(st.gpu_free - elapsed, 0.0)
-        busy = st.gpu_busy - over
+        busy = st.gpu_busy - np.where(np.isfinite(over), over, 0.0)
         for s, name in enumerate(w.site_names):
             g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
             area = st.site_qarea[s] + st.site_qlen[s] * max(0.0, elapsed - st.site_qlast[s])
@@ -498,6 +543,7 @@ class Engine:
             if self.ran.mode != "none":
                 sites[name]["ai_ran"] = self.ran.site_summary(
                     s, float(st.site_ai_work[s]), elapsed)
+        self.faults.close(self)
         fleets: dict[str, Any] = {}
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         # on-board work booked at its start but running past now belongs to later
@@ -550,6 +596,7 @@ class Engine:
             },
             "devices": w.n_devices,
             "fleets": fleets,
+            "faults": [rec.summary() for rec in self.faults.records],
             "ai_ran": {
                 "mode": self.ran.mode,
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),

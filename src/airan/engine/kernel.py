@@ -20,21 +20,24 @@ from airan.compute import roofline
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
 N_RQ_F = 9
 # request int columns
-I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL = range(7)
-N_RQ_I = 7
+I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
+N_RQ_I = 8
 # stages
-ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH = range(8)
+# ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
+ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN = range(9)
 # counters
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
-    C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES = range(16)
-N_CTR = 16
+    C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
+    C_ORPHANS = range(17)
+N_CTR = 17
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
 N_FS = 3
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
-R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE = range(6)
-N_REASONS = 6
+R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
+    R_SITE_FAILURE = range(7)
+N_REASONS = 7
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
@@ -860,6 +863,7 @@ def dispatch(W, S, s, m, g, t):
         S.rq_f[r, T_CSTART] = t
         S.rq_f[r, T_CEND] = end
         S.rq_i[r, I_STAGE] = ST_COMP
+        S.rq_i[r, I_GPU] = g
         last = r
         r = S.rq_i[r, I_NEXT]
     S.q_head[s, m] = r
@@ -899,6 +903,8 @@ def compute_done(W, S, r, t):
 @njit(cache=True)
 def advance_site(W, S, s, t_until):
     """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
+    if S.site_up[s] == 0:  # a failed site starts nothing
+        return
     g0 = W.site_gpu_start[s]
     maxb = W.site_max_batch[s]
     maxw = W.site_max_wait_s[s]
@@ -936,10 +942,94 @@ def advance_site(W, S, s, t_until):
 
 
 @njit(cache=True)
+def orphan(S, r, s):
+    """Hand request ``r`` (held by failed site ``s``) to the engine for a new placement."""
+    S.rq_i[r, I_STAGE] = ST_ORPHAN
+    S.orphans[S.ctr[C_ORPHANS]] = r
+    S.ctr[C_ORPHANS] += 1
+    S.site_orphaned[s] += 1
+
+
+@njit(cache=True)
+def fail_site_requests(W, S, s, gpu_down, t):
+    """Site ``s`` (its GPUs where ``gpu_down``, or all of them and its queue if the whole site
+    failed, ``S.site_up[s] == 0``) lost what it held at ``t``: orphan every request it queued or
+    was computing. Returns how many were orphaned."""
+    n0 = S.ctr[C_ORPHANS]
+    if S.site_up[s] == 0:
+        _qarea(S, s, t)
+        for m in range(S.q_len.shape[1]):
+            r = S.q_head[s, m]
+            while r >= 0:
+                nxt = S.rq_i[r, I_NEXT]
+                S.rq_i[r, I_NEXT] = -1
+                orphan(S, r, s)
+                r = nxt
+            S.ctr[C_QUEUED] -= S.q_len[s, m]
+            S.q_head[s, m] = -1
+            S.q_tail[s, m] = -1
+            S.q_len[s, m] = 0
+        S.site_qlen[s] = 0
+    g0 = W.site_gpu_start[s]
+    for r in range(S.rq_i.shape[0]):
+        if (S.rq_i[r, I_STAGE] == ST_COMP and S.rq_i[r, I_PLACE] == s
+                and gpu_down[S.rq_i[r, I_GPU] - g0]):
+            S.rq_i[r, I_NEXT] = -1
+            orphan(S, r, s)
+    return S.ctr[C_ORPHANS] - n0
+
+
+@njit(cache=True)
+def redispatch(W, S, rs, places, t):
+    """Send orphaned requests to their new places at ``t``: from their device's cell (the
+    gateway still holds the uplinked data), to the device itself, or drop them."""
+    for i in range(rs.shape[0]):
+        r = rs[i]
+        p = places[i]
+        S.rq_i[r, I_PLACE] = p
+        S.rq_i[r, I_NEXT] = -1
+        if p == -2:
+            drop(W, S, r, R_SITE_FAILURE, t)
+            continue
+        if p == PLACE_NO_ROUTE:
+            drop(W, S, r, R_NO_ROUTE, t)
+            continue
+        d = S.rq_i[r, I_DEV]
+        v = S.rq_i[r, I_SVC]
+        if p == -1:  # on the device's own accelerator, from now
+            start = S.dev_free[d] if S.dev_free[d] > t else t
+            m = W.svc_model[v]
+            dur = W.local_time_s[W.dev_fleet[d], v] * service_factor(
+                W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+            S.dev_free[d] = start + dur
+            fl = W.dev_fleet[d]
+            S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur
+            S.fleet_local_s[fl] += dur
+            S.rq_f[r, T_SITE] = t
+            S.rq_f[r, T_CSTART] = start
+            S.rq_f[r, T_CEND] = start + dur
+            S.rq_f[r, T_DLARR] = start + dur
+            S.rq_i[r, I_STAGE] = ST_FINISH
+            push_event(S, start + dur, r)
+            continue
+        node = W.cell_node[W.dev_cell[d]]
+        ta = transport(W, S, W.path_links[node, p], W.svc_ul_bits[v], t)
+        if ta < 0.0:
+            drop(W, S, r, R_LINK_FULL, t)
+            continue
+        S.rq_i[r, I_STAGE] = ST_UP
+        push_event(S, ta, r)
+    S.ctr[C_ORPHANS] = 0
+
+
+@njit(cache=True)
 def site_arrive(W, S, r, t):
     """A request reached its compute site at ``t``: queue it (or drop it when the queue is full)."""
     S.rq_f[r, T_SITE] = t
     s = S.rq_i[r, I_PLACE]
+    if S.site_up[s] == 0:  # it arrived at a failed site: back to the gateway for a new place
+        orphan(S, r, s)
+        return
     advance_site(W, S, s, t)
     if S.site_qlen[s] >= W.site_queue_limit[s]:
         drop(W, S, r, R_QUEUE_FULL, t)
@@ -1073,6 +1163,8 @@ def handle_event(W, S, r, t):
     st = S.rq_i[r, I_STAGE]
     if st == ST_UP:
         site_arrive(W, S, r, t)
+    elif st == ST_ORPHAN:  # the engine purges a failed batch's event; never reached
+        return
     elif st == ST_COMP:
         compute_done(W, S, r, t)
     elif st == ST_DOWN:

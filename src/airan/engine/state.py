@@ -140,6 +140,9 @@ _STATE_FIELDS = [
     "fleet_energy_j",
     "fleet_local_s",
     "fleet_req",
+    "site_up",
+    "site_orphaned",
+    "orphans",
     "site_qarea",
     "site_qlast",
     "site_served",
@@ -292,6 +295,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         fleet_energy_j=np.zeros(len(w.fleet_names)),  # device energy for requests (J)
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
+        site_up=np.ones(n_sites, dtype=np.int64),  # 0 while a fault has the site down
+        site_orphaned=np.zeros(n_sites, dtype=np.int64),  # requests a failed site gave back
+        orphans=np.zeros(capacity, dtype=np.int64),  # those waiting for a new placement
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
         site_served=np.zeros(n_sites, dtype=np.int64),
@@ -346,6 +352,9 @@ def grow_pool(st: Any, capacity: int) -> Any:
     heap_t[:n] = st.heap_t[:n]
     heap_r[:n] = st.heap_r[:n]
     heap_s[:n] = st.heap_s[:n]
+    orphans = np.zeros(capacity, dtype=np.int64)
+    orphans[: len(st.orphans)] = st.orphans
     return st._replace(
-        rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r, heap_s=heap_s
+        rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r, heap_s=heap_s,
+        orphans=orphans,
     )

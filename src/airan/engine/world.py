@@ -109,6 +109,8 @@ class World:
     # transport
     node_names: list[str]
     link_cap_bps: F64  # [L] directed
+    link_a: I64  # [L] from node
+    link_b: I64  # [L] to node (links come in pairs: the reverse of link h is h ^ 1)
     link_delay_s: F64  # [L] propagation + extra + hop
     path_links: I64  # [nodes, S, MAX_HOPS] node -> site, -1 padded
     path_links_back: I64  # [S, nodes, MAX_HOPS] site -> node
@@ -157,6 +159,89 @@ class World:
     @property
     def n_devices(self) -> int:
         return len(self.dev_fleet)
+
+
+def transport_paths(
+    node_names: list[str],
+    link_a: I64,
+    link_b: I64,
+    link_delay_s: F64,
+    link_cap_bps: F64,
+    site_node: I64,
+    link_up: NDArray[np.bool_] | None = None,
+) -> tuple[I64, I64, F64, F64]:
+    """Shortest paths by delay from every node to every site and back, over the links that are
+    up: (path_links [nodes, S, MAX_HOPS] node -> site, path_back [S, nodes, MAX_HOPS],
+    path_delay_s [nodes, S], path_bottleneck_bps [nodes, S]); unreachable: inf, no links."""
+    n_nodes = len(node_names)
+    n_sites = len(site_node)
+    up_mask = np.ones(len(link_a), dtype=bool) if link_up is None else np.asarray(link_up)
+    la = [int(x) for x in np.asarray(link_a)[up_mask]]
+    lb = [int(x) for x in np.asarray(link_b)[up_mask]]
+    ldel = np.asarray(link_delay_s, float)[up_mask]
+    link_ids = np.flatnonzero(up_mask)  # graph edge k is link link_ids[k]
+    ldel_full = np.asarray(link_delay_s, float)
+    lcap_full = np.asarray(link_cap_bps, float)
+    path_links = np.full((n_nodes, n_sites, MAX_HOPS), -1, dtype=np.int64)
+    path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int64)
+    path_delay = np.full((n_nodes, n_sites), np.inf)
+    path_bn = np.full((n_nodes, n_sites), np.inf)
+    if n_sites:
+        graph = (
+            sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes))
+            if la
+            else sparse.csr_matrix((n_nodes, n_nodes))
+        )
+        dist, pred = shortest_path(
+            graph, directed=True, indices=np.unique(site_node), return_predecessors=True
+        )
+        row_of = {n: r for r, n in enumerate(np.unique(site_node))}
+        # links are added in (u, v), (v, u) pairs, so the reverse of link h is h ^ 1
+        lid = sparse.csr_matrix(
+            (link_ids + 1, (la, lb)), shape=(n_nodes, n_nodes)
+        ) if la else sparse.csr_matrix((n_nodes, n_nodes), dtype=np.int64)
+        ldel_a = ldel_full
+        lcap_a = lcap_full
+        nodes = np.arange(n_nodes)
+        for si in range(n_sites):
+            r = row_of[int(site_node[si])]
+            home = int(site_node[si])
+            path_delay[home, si] = 0.0
+            if not la:
+                continue  # no links: only the site's own node reaches it
+            # walk every node back towards the site at once; hop j is the j-th link from the
+            # node's end (downlink direction, site -> ... -> node, collected backwards)
+            walk = np.full((n_nodes, MAX_HOPS + 1), -1, dtype=np.int64)
+            depth = np.zeros(n_nodes, dtype=np.int64)
+            cur = nodes.copy()
+            active = np.isfinite(dist[r]) & (nodes != home)
+            reach = active.copy()
+            while active.any():
+                idx = np.flatnonzero(active)
+                if depth[idx].max() >= MAX_HOPS:
+                    far = idx[np.argmax(depth[idx])]
+                    raise InputError(
+                        f"path from {node_names[home]} to {node_names[far]} "
+                        f"has more than {MAX_HOPS} hops",
+                        field="transport.links",
+                    )
+                u = pred[r, cur[idx]]
+                walk[idx, depth[idx]] = np.asarray(lid[u, cur[idx]]).ravel() - 1
+                depth[idx] += 1
+                cur[idx] = u
+                active[idx] = u != home
+            j = np.arange(MAX_HOPS)
+            back_idx = depth[:, None] - 1 - j[None, :]  # site-first order for the downlink
+            ok = back_idx >= 0
+            back = np.where(ok, np.take_along_axis(walk, np.maximum(back_idx, 0), axis=1), -1)
+            up = np.where(walk[:, :MAX_HOPS] >= 0, walk[:, :MAX_HOPS] ^ 1, -1)  # node-first
+            path_back[si, reach] = back[reach]
+            path_links[reach, si] = up[reach]
+            hop_ok = up >= 0
+            path_delay[reach, si] = np.where(hop_ok, ldel_a[np.maximum(up, 0)], 0.0).sum(1)[reach]
+            path_bn[reach, si] = np.where(hop_ok, lcap_a[np.maximum(up, 0)], np.inf).min(1)[reach]
+
+    return path_links, path_back, path_delay, path_bn
 
 
 def build_world(s: Scenario, seed: int) -> World:
@@ -475,64 +560,9 @@ def build_world(s: Scenario, seed: int) -> World:
     n_nodes = len(node_names)
     n_sites = len(csites)
     site_node = np.array([node_index[c.at] for c in csites], dtype=np.int64)
-    path_links = np.full((n_nodes, n_sites, MAX_HOPS), -1, dtype=np.int64)
-    path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int64)
-    path_delay = np.full((n_nodes, n_sites), np.inf)
-    path_bn = np.full((n_nodes, n_sites), np.inf)
-    if n_sites:
-        graph = (
-            sparse.csr_matrix((np.asarray(ldel) + 1e-12, (la, lb)), shape=(n_nodes, n_nodes))
-            if la
-            else sparse.csr_matrix((n_nodes, n_nodes))
-        )
-        dist, pred = shortest_path(
-            graph, directed=True, indices=np.unique(site_node), return_predecessors=True
-        )
-        row_of = {n: r for r, n in enumerate(np.unique(site_node))}
-        # links are added in (u, v), (v, u) pairs, so the reverse of link h is h ^ 1
-        lid = sparse.csr_matrix(
-            (np.arange(len(la)) + 1, (la, lb)), shape=(n_nodes, n_nodes)
-        ) if la else sparse.csr_matrix((n_nodes, n_nodes), dtype=np.int64)
-        ldel_a = np.asarray(ldel, float)
-        lcap_a = np.asarray(lcap, float)
-        nodes = np.arange(n_nodes)
-        for si in range(n_sites):
-            r = row_of[int(site_node[si])]
-            home = int(site_node[si])
-            path_delay[home, si] = 0.0
-            if not la:
-                continue  # no links: only the site's own node reaches it
-            # walk every node back towards the site at once; hop j is the j-th link from the
-            # node's end (downlink direction, site -> ... -> node, collected backwards)
-            walk = np.full((n_nodes, MAX_HOPS + 1), -1, dtype=np.int64)
-            depth = np.zeros(n_nodes, dtype=np.int64)
-            cur = nodes.copy()
-            active = np.isfinite(dist[r]) & (nodes != home)
-            reach = active.copy()
-            while active.any():
-                idx = np.flatnonzero(active)
-                if depth[idx].max() >= MAX_HOPS:
-                    far = idx[np.argmax(depth[idx])]
-                    raise InputError(
-                        f"path from {node_names[home]} to {node_names[far]} "
-                        f"has more than {MAX_HOPS} hops",
-                        field="transport.links",
-                    )
-                u = pred[r, cur[idx]]
-                walk[idx, depth[idx]] = np.asarray(lid[u, cur[idx]]).ravel() - 1
-                depth[idx] += 1
-                cur[idx] = u
-                active[idx] = u != home
-            j = np.arange(MAX_HOPS)
-            back_idx = depth[:, None] - 1 - j[None, :]  # site-first order for the downlink
-            ok = back_idx >= 0
-            back = np.where(ok, np.take_along_axis(walk, np.maximum(back_idx, 0), axis=1), -1)
-            up = np.where(walk[:, :MAX_HOPS] >= 0, walk[:, :MAX_HOPS] ^ 1, -1)  # node-first
-            path_back[si, reach] = back[reach]
-            path_links[reach, si] = up[reach]
-            hop_ok = up >= 0
-            path_delay[reach, si] = np.where(hop_ok, ldel_a[np.maximum(up, 0)], 0.0).sum(1)[reach]
-            path_bn[reach, si] = np.where(hop_ok, lcap_a[np.maximum(up, 0)], np.inf).min(1)[reach]
+    path_links, path_back, path_delay, path_bn = transport_paths(
+        node_names, np.asarray(la, dtype=np.int64), np.asarray(lb, dtype=np.int64),
+        np.asarray(ldel, float), np.asarray(lcap, float), site_node)
 
     # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site
     kinds = np.array([c.kind for c in csites])
@@ -619,6 +649,8 @@ def build_world(s: Scenario, seed: int) -> World:
         fleet_names=fleet_names,
         fleet_services=fleet_services,
         node_names=node_names,
+        link_a=np.asarray(la, dtype=np.int64),
+        link_b=np.asarray(lb, dtype=np.int64),
         link_cap_bps=np.asarray(lcap, float),
         link_delay_s=np.asarray(ldel, float),
         path_links=path_links,

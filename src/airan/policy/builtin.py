@@ -22,9 +22,13 @@ from airan.policy.base import (
 I64 = NDArray[np.int64]
 
 
-def _sites(snap: Snapshot, kinds: tuple[str, ...] | None) -> NDArray[np.bool_]:
-    """Healthy sites, of the given kinds only (all kinds with None)."""
+def _sites(
+    snap: Snapshot, kinds: tuple[str, ...] | None, *, healthy_only: bool = True
+) -> NDArray[np.bool_]:
+    """Healthy sites (all with ``healthy_only=False``), of the given kinds (all with None)."""
     mask = np.asarray(snap.site_healthy, dtype=bool)
+    if not healthy_only:
+        mask = np.ones_like(mask)
     if kinds is None:
         return mask
     cache = snap.world.extras.setdefault("site_kind_mask", {})  # type: ignore[attr-defined]
@@ -37,7 +41,7 @@ def _sites(snap: Snapshot, kinds: tuple[str, ...] | None) -> NDArray[np.bool_]:
 def _nearest_by_node(w: object, mask: NDArray[np.bool_]) -> I64:
     """For every transport node, the allowed site nearest on the map, then by transport delay
     (sites without a position, like a cloud, rank after every positioned one); -1 where none
-    is reachable. Cached on the world per mask: the geometry never changes during a run."""
+    is reachable. Cached on the world per mask (faults that re-route clear the cache)."""
     cache = w.extras.setdefault("nearest_site_by_node", {})  # type: ignore[attr-defined]
     key = mask.tobytes()
     table = cache.get(key)
@@ -52,12 +56,15 @@ def _nearest_by_node(w: object, mask: NDArray[np.bool_]) -> I64:
     return table  # type: ignore[no-any-return]
 
 
-def _nearest(snap: Snapshot, batch: Batch, mask: NDArray[np.bool_], what: str) -> I64:
+def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: str) -> I64:
+    """The nearest healthy site of ``kinds``; REJECT while every one of them is down."""
     w = snap.world
+    mask = _sites(snap, kinds)
     if not mask.any():
-        raise InputError(
-            f"this policy needs at least one healthy {what} compute site", field="policy"
-        )
+        if not _sites(snap, kinds, healthy_only=False).any():
+            raise InputError(f"this policy needs at least one {what} compute site",
+                             field="policy")
+        return np.full(len(batch), REJECT, dtype=np.int64)  # every such site is down now
     site = _nearest_by_node(w, mask)[w.cell_node[batch.cell]]  # type: ignore[attr-defined]
     # a node that reaches no allowed site: the first allowed one (the engine drops: no_route)
     return np.where(site >= 0, site, int(np.argmax(mask)))
@@ -83,17 +90,17 @@ def local(snap: Snapshot, batch: Batch) -> I64:
 @snapshot_free
 def cloud(snap: Snapshot, batch: Batch) -> I64:
     """Every request goes to the nearest cloud site."""
-    return _nearest(snap, batch, _sites(snap, ("cloud",)), "cloud")
+    return _nearest(snap, batch, ("cloud",), "cloud")
 
 
 @register("nearest-edge")
 @snapshot_free
 def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
     """The compute site closest to the serving cell (on the map; not the cloud)."""
-    mask = _sites(snap, ("cell", "edge"))
-    if not mask.any():
-        mask = _sites(snap, None)
-    return _nearest(snap, batch, mask, "edge")
+    kinds: tuple[str, ...] | None = ("cell", "edge")
+    if not _sites(snap, kinds, healthy_only=False).any():
+        kinds = None  # no edge at all: the nearest site of any kind
+    return _nearest(snap, batch, kinds, "edge")
 
 
 def _water_fill(base: NDArray[np.float64], step: NDArray[np.float64], n: int) -> I64:
@@ -114,10 +121,12 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
     """The site with the smallest backlog, counting this batch's own assignments (greedy)."""
     n = len(batch)
     mask = _sites(snap, None)
-    if not mask.any():
-        raise InputError("least-loaded needs at least one healthy compute site", field="policy")
+    if not mask.size:
+        raise InputError("least-loaded needs at least one compute site", field="policy")
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    if not mask.any():
+        return np.full(n, REJECT, dtype=np.int64)  # every site is down now
     base = np.where(mask, snap.site_backlog_s, np.inf)
     all_sites = np.arange(len(mask))
     step = per_item_time_s(snap, batch.service[:1], all_sites)

@@ -290,6 +290,42 @@ class AiRan(_Strict):
     traffic: TrafficProfile | None = None  # background cell traffic; None = AI traffic only
 
 
+class Fault(_Strict):
+    """A timed failure or change, from ``start_s`` to ``end_s`` (None: to the end of the run).
+
+    ``site_down``: a compute site fails; what it held is re-dispatched through the policy (or
+    dropped, reason ``site_failure``). ``gpu_down``: ``gpus`` of a site's GPUs fail (their
+    batches with them). ``link_down``: a transport link is cut (paths re-route around it).
+    ``link_degraded``: its capacity times ``capacity_factor`` and ``extra_delay_ms`` more.
+    ``cell_down``: a cell (or every cell of a cell site) goes off air; its devices re-attach to
+    their next best cell after ``reestablish_ms``. ``surge``: a fleet's request rate times
+    ``rate_factor``.
+    """
+
+    kind: Literal["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "surge"]
+    start_s: NonNegFloat
+    end_s: PosFloat | None = None
+    site: str | None = None  # site_down, gpu_down
+    gpus: int = Field(1, ge=1)  # gpu_down
+    link: tuple[str, str] | None = None  # link_down, link_degraded: the two nodes
+    capacity_factor: float = Field(0.5, gt=0, le=1)  # link_degraded
+    extra_delay_ms: NonNegFloat = 0.0  # link_degraded
+    cell: str | None = None  # cell_down: a cell ("site/0") or a cell site (all its cells)
+    reestablish_ms: NonNegFloat = 100.0  # RRC re-establishment after link failure (assumption)
+    fleet: str | None = None  # surge
+    rate_factor: PosFloat = 2.0  # surge
+
+    @model_validator(mode="after")
+    def _target(self) -> Fault:
+        need = {"site_down": "site", "gpu_down": "site", "link_down": "link",
+                "link_degraded": "link", "cell_down": "cell", "surge": "fleet"}[self.kind]
+        if getattr(self, need) is None:
+            raise ValueError(f"a {self.kind} fault needs '{need}'")
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError("end_s must be after start_s")
+        return self
+
+
 class Engine(_Strict):
     decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
     trace_limit: int = Field(200_000, ge=0)  # every request up to this many is kept in the trace
@@ -320,6 +356,7 @@ class Scenario(_Strict):
     services: list[Service] = Field(min_length=1)
     engine: Engine = Engine()
     ai_ran: AiRan = AiRan()
+    faults: list[Fault] = []
 
     def cell_site_names(self) -> list[str]:
         names = [s.name for s in self.cell_sites]

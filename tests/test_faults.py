@@ -1,0 +1,202 @@
+"""Faults: sites, GPUs, links and cells that fail, and fleets that surge; nothing is lost.
+
+* a failed site's queued and running requests are re-dispatched through the policy: with
+  another site able to serve them, none is lost; with none, they end dropped as site_failure;
+* a GPU failure takes its batches with it and leaves the site's other GPUs serving;
+* a cut link re-routes traffic around it (the detour's delay), restored when it returns;
+* a cell off air moves its devices to their next strongest cell and back;
+* a surge multiplies the fleet's rate for its duration;
+* random fault schedules never break conservation (hypothesis); bad fault targets are input
+  errors that name the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airan import InputError
+from airan.engine import REASONS, Engine
+from airan.scenario import load_scenario, scenario_from_dict
+
+
+def _factory(faults: list[dict[str, Any]], **changes: Any) -> Any:
+    d = load_scenario("factory").model_dump(mode="json")
+    d["faults"] = faults
+    d.update(changes)
+    return scenario_from_dict(d)
+
+
+def _conserves(s: dict[str, Any]) -> None:
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+    assert sum(r["dropped_by_reason"].values()) == r["dropped"]
+
+
+def test_failed_site_work_is_redispatched_and_nothing_is_lost() -> None:
+    sc = _factory([{"kind": "site_down", "site": "on-prem", "start_s": 0.5, "end_s": 1.5}])
+    s = Engine(sc, policy="nearest-edge", duration_s=2.0).run().summary
+    _conserves(s)
+    f = s["faults"][0]
+    assert f["affected_requests"] > 50  # nearest-edge sends the factory's work to on-prem
+    assert f["lost"] == 0 and f["redispatched"] == f["affected_requests"]
+    assert "site_failure" not in s["requests"]["dropped_by_reason"]
+    # while it was down, the regional edge took the work
+    healthy = Engine(_factory([]), policy="nearest-edge", duration_s=2.0).run().summary
+    assert s["sites"]["regional"]["served"] > healthy["sites"]["regional"]["served"] + 50
+
+
+def test_failure_with_nowhere_else_to_go_drops_as_site_failure() -> None:
+    d = load_scenario("factory").model_dump(mode="json")
+    d["compute_sites"] = [c for c in d["compute_sites"] if c["name"] == "on-prem"]
+    d["transport"]["links"] = [lk for lk in d["transport"]["links"] if "cloud" not in lk.values()]
+    d["nodes"] = [n for n in d["nodes"] if n["name"] != "cloud"]
+    for f in d["fleets"]:
+        f["accelerator"] = "none"
+    d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.5}]
+    d["policy"] = "nearest-edge"
+    s = Engine(scenario_from_dict(d), duration_s=1.0).run().summary
+    _conserves(s)
+    f = s["faults"][0]
+    assert f["lost"] > 0 and f["lost"] == f["affected_requests"]
+    assert s["requests"]["dropped_by_reason"]["site_failure"] == f["lost"]
+
+
+def test_gpu_failure_takes_its_batches_and_the_others_keep_serving() -> None:
+    sc = _factory([{"kind": "gpu_down", "site": "on-prem", "gpus": 1, "start_s": 0.5}])
+    eng = Engine(sc, policy="nearest-edge", duration_s=1.5)
+    s = eng.run().summary
+    _conserves(s)
+    assert s["faults"][0]["affected_requests"] > 0
+    assert s["faults"][0]["lost"] == 0
+    assert s["sites"]["on-prem"]["served"] > 0
+    assert int(eng.faults.gpu_up.sum()) == len(eng.faults.gpu_up) - 1
+
+
+def _triangle() -> dict[str, Any]:
+    """Three nodes: a direct 10 km fibre from the factory MEC to the regional edge, and a
+    detour of 100 km through a third node."""
+    d = load_scenario("factory").model_dump(mode="json")
+    d["nodes"].append({"name": "detour", "position_m": [500.0, 500.0]})
+    links = [lk for lk in d["transport"]["links"] if lk["a"] != "factory-mec"]
+    links += [
+        {"a": "factory-mec", "b": "regional-edge", "fiber_km": 10.0, "capacity_gbps": 10.0},
+        {"a": "factory-mec", "b": "detour", "fiber_km": 50.0, "capacity_gbps": 10.0},
+        {"a": "detour", "b": "regional-edge", "fiber_km": 50.0, "capacity_gbps": 10.0},
+    ]
+    d["transport"]["links"] = links
+    return d
+
+
+def test_cut_link_reroutes_around_it_and_comes_back() -> None:
+    d = _triangle()
+    d["faults"] = [{"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 0.2, "end_s": 0.4}]
+    eng = Engine(scenario_from_dict(d), duration_s=0.6)
+    w = eng.world
+    mec = w.node_names.index("factory-mec")
+    regional = w.site_names.index("regional")
+    before = float(w.path_delay_s[mec, regional])
+    eng.step(int(round(0.3 / w.slot_s)))
+    during = float(w.path_delay_s[mec, regional])
+    eng.step(eng.n_slots)
+    after = float(w.path_delay_s[mec, regional])
+    # 4.9 us/km: the detour adds 90 km (plus one more hop)
+    assert during - before == pytest.approx(90 * 4.9e-6, abs=1e-5)
+    assert after == before
+    _conserves(eng.summary())
+
+
+def test_degraded_link_is_slower_while_degraded() -> None:
+    d = _triangle()
+    d["faults"] = [{"kind": "link_degraded", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 0.0, "extra_delay_ms": 3.0, "capacity_factor": 0.5}]
+    eng = Engine(scenario_from_dict(d), duration_s=0.1)
+    w = eng.world
+    base = w.link_cap_bps.copy()
+    eng.step(2)
+    mec = w.node_names.index("factory-mec")
+    regional = w.site_names.index("regional")
+    # 3 ms more on the direct fibre makes the 100 km detour (0.49 ms) the shorter path
+    assert w.path_delay_s[mec, regional] == pytest.approx(100 * 4.9e-6 + 2 * 5e-6, rel=0.2)
+    assert np.sort(w.link_cap_bps / base)[:2] == pytest.approx([0.5, 0.5])
+
+
+def test_cell_off_air_moves_its_devices_and_brings_them_back() -> None:
+    sc = _factory([{"kind": "cell_down", "cell": "cell-a", "start_s": 0.2, "end_s": 0.4}])
+    eng = Engine(sc, duration_s=0.6)
+    w = eng.world
+    a = w.cell_names.index("cell-a")
+    on_a = np.flatnonzero(w.dev_cell == a)
+    assert on_a.size
+    eng.step(int(round(0.3 / w.slot_s)))
+    assert not np.any(w.dev_cell[on_a] == a)  # all moved to another cell
+    eng.step(eng.n_slots)
+    assert np.all(w.dev_cell[on_a] == a)
+    s = eng.result().summary
+    _conserves(s)
+    assert s["faults"][0]["devices_moved"] == on_a.size
+
+
+def test_surge_multiplies_the_fleet_rate_for_its_duration() -> None:
+    sc = _factory([{"kind": "surge", "fleet": "amr", "start_s": 0.5, "end_s": 1.5,
+                    "rate_factor": 3.0}])
+    s = Engine(sc, duration_s=2.0).run().summary
+    _conserves(s)
+    amr = next(f for f in load_scenario("factory").fleets if f.name == "amr")
+    rate = 20.0 * amr.count  # 20 Hz detection per AMR (factory.yaml)
+    assert s["faults"][0]["requests_during"] == pytest.approx(3 * rate * 1.0, rel=0.05)
+
+
+@pytest.mark.parametrize(("fault", "field"), [
+    ({"kind": "site_down", "site": "on-prem-x", "start_s": 0.1}, "faults[0].site"),
+    ({"kind": "link_down", "link": ["factory-mec", "cloud"], "start_s": 0.1}, "faults[0].link"),
+    ({"kind": "cell_down", "cell": "cell-z", "start_s": 0.1}, "faults[0].cell"),
+    ({"kind": "surge", "fleet": "drones", "start_s": 0.1}, "faults[0].fleet"),
+    ({"kind": "gpu_down", "site": "on-prem", "gpus": 9, "start_s": 0.1}, "faults[0].gpus"),
+])
+def test_bad_fault_target_is_an_input_error_naming_the_field(fault: dict[str, Any],
+                                                              field: str) -> None:
+    with pytest.raises(InputError) as exc:
+        Engine(_factory([fault]), duration_s=0.1)
+    assert field in str(exc.value)
+
+
+def test_fault_needs_its_target_and_an_end_after_its_start() -> None:
+    with pytest.raises(InputError, match="faults"):
+        _factory([{"kind": "site_down", "start_s": 0.1}])
+    with pytest.raises(InputError, match="end_s"):
+        _factory([{"kind": "surge", "fleet": "amr", "start_s": 0.5, "end_s": 0.2}])
+
+
+_KINDS = ["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "surge"]
+_TARGET = {
+    "site_down": {"site": "on-prem"}, "gpu_down": {"site": "regional", "gpus": 2},
+    "link_down": {"link": ["factory-mec", "regional-edge"]},
+    "link_degraded": {"link": ["regional-edge", "cloud"], "capacity_factor": 0.01,
+                      "extra_delay_ms": 30.0},
+    "cell_down": {"cell": "cell-b"}, "surge": {"fleet": "camera", "rate_factor": 4.0},
+}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_KINDS), st.floats(0.0, 0.5), st.floats(0.05, 0.5),
+                          st.booleans()), min_size=1, max_size=4),
+       st.sampled_from(["deadline-aware", "nearest-edge", "least-loaded"]))
+def test_random_fault_schedules_never_lose_a_request(schedule: list[Any], policy: str) -> None:
+    faults = []
+    for kind, start, length, ends in schedule:
+        f = {"kind": kind, "start_s": round(start, 3), **_TARGET[kind]}
+        if ends:
+            f["end_s"] = round(start + length, 3) + 0.001
+        faults.append(f)
+    eng = Engine(_factory(faults), policy=policy, duration_s=0.8)
+    s = eng.run().summary  # the engine checks conservation itself, and raises if broken
+    _conserves(s)
+    assert set(s["requests"]["dropped_by_reason"]) <= set(REASONS)
+    for f in s["faults"]:
+        assert f["redispatched"] + f["lost"] == f["affected_requests"]
