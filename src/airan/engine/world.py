@@ -7,25 +7,23 @@ seed. The engine never looks at the Scenario again, only at these arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
-from scipy.spatial import cKDTree
 
 from airan.catalog import load_gpus, load_models
 from airan.compute import service_time_distribution, service_time_table_s
+from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
-from airan.radio import antenna, geometry, link, nr, pathloss
+from airan.radio import geometry, link, nr
 from airan.scenario.schema import Carrier, Scenario
 
 FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
-TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 MAX_HOPS = 8
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
-NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
-_DEVICE_CHUNK = 2048
 
 
 F64 = NDArray[np.float64]
@@ -55,6 +53,7 @@ class World:
     ul_int_mw: F64  # mean power from an active UE of cell j received at c (full band)
     # devices
     dev_xy: F64  # [N, 2]
+    dev_h: F64  # [N] height above ground (m)
     dev_fleet: I64  # [N]
     dev_cell: I64  # [N] serving cell (strongest received power)
     dev_top_cell: I64  # [N, K]
@@ -131,6 +130,7 @@ class World:
     initial_load: float
     load_alpha: float
     min_sinr_lin: float
+    device_radio: Any = None  # recomputes devices' links when they move (DeviceRadio)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -248,7 +248,8 @@ def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``."""
     root = np.random.SeedSequence(seed)
-    rng_pos, rng_los, rng_sf, rng_flow, rng_sr = (np.random.default_rng(x) for x in root.spawn(5))
+    rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr = (
+        np.random.default_rng(x) for x in root.spawn(5))
     gpus = load_gpus()
     models = load_models()
 
@@ -353,70 +354,16 @@ def build_world(s: Scenario, seed: int) -> World:
 
     # ---- radio: path gains to the cells of the nearest sites, keep the strongest K ------------
     site_xy = np.asarray([(x[1], x[2]) for x in sites], dtype=float)
-    site_cells = np.full((len(sites), 3), -1, dtype=np.int64)
-    for ci, node in enumerate(cell_node):
-        row = site_cells[node]
-        row[int(np.argmax(row < 0))] = ci
-    m_sites = min(NEAREST_SITES, len(sites))
-    tree = cKDTree(site_xy)
-    k_top = min(TOP_K_CELLS, n_cells)
-    top_cell = np.zeros((n_dev, k_top), dtype=np.int64)
-    top_gain = np.zeros((n_dev, k_top))
-    resid = np.zeros(n_dev)
-    env = s.radio.environment
-    c_h = np.asarray(cell_h)
-    c_az = np.asarray(cell_az)
-    c_tilt = np.asarray(cell_tilt)
-    c_sect = np.asarray(cell_sect)
-    c_fc = np.asarray(cell_fc)
-    c_tx = np.asarray(cell_tx_mw)
-    for a in range(0, n_dev, _DEVICE_CHUNK):
-        b = min(n_dev, a + _DEVICE_CHUNK)
-        _, near = tree.query(dev_xy[a:b], k=m_sites)
-        near = np.asarray(near).reshape(b - a, m_sites)
-        cand = site_cells[near].reshape(b - a, -1)  # [n, 3M] cell ids, -1 padded
-        valid = cand >= 0
-        cc = np.where(valid, cand, 0)
-        dx = cell_xy_a[cc, 0] - dev_xy[a:b, None, 0]
-        dy = cell_xy_a[cc, 1] - dev_xy[a:b, None, 1]
-        d2d = np.hypot(dx, dy)
-        hb = c_h[cc]
-        dh = hb - dev_h[a:b, None]
-        d3d = np.hypot(d2d, dh)
-        if s.radio.model == "nr":
-            # LOS and shadowing belong to the (device, site) link: shared by the site's sectors
-            site_d2d = d2d.reshape(b - a, m_sites, 3)[:, :, 0]
-            h_ut = np.broadcast_to(dev_h[a:b, None], site_d2d.shape)
-            p_los = pathloss.los_probability(env, site_d2d, h_ut)
-            los_site = rng_los.uniform(size=site_d2d.shape) < p_los
-            los = np.repeat(los_site, 3, axis=1)
-            pl = pathloss.pathloss_db(env, d2d, d3d, c_fc[cc], hb, dev_h[a:b, None], los)
-            if s.radio.shadowing:
-                sf = rng_sf.standard_normal(site_d2d.shape) * pathloss.shadow_fading_std_db(
-                    env, los_site
-                )
-                pl = pl + np.repeat(sf, 3, axis=1)
-            # bearing from the cell to the device, for the sector pattern
-            phi = geometry.bearing_deg(-dx, -dy) - c_az[cc]
-            zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
-            g_ant = np.where(
-                c_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=c_tilt[cc]), 0.0
-            )
-            gain = 10.0 ** ((g_ant - pl) / 10.0)
-        else:
-            gain = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
-        gain = np.where(valid, gain, 0.0)
-        rx = gain * c_tx[cc]
-        kk = min(k_top, rx.shape[1])
-        idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
-        rx_top = np.take_along_axis(rx, idx, axis=1)
-        order = np.argsort(-rx_top, axis=1, kind="stable")
-        idx = np.take_along_axis(idx, order, axis=1)
-        top_cell[a:b, :kk] = np.take_along_axis(cc, idx, axis=1)
-        top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
-        if kk < k_top:  # fewer candidate cells than K: repeat the serving cell with zero gain
-            top_cell[a:b, kk:] = top_cell[a:b, :1]
-        resid[a:b] = rx.sum(axis=1) - np.take_along_axis(rx_top, order, axis=1).sum(axis=1)
+    device_radio = DeviceRadio(
+        site_xy=site_xy, cell_node=np.asarray(cell_node, dtype=np.int64), cell_xy=cell_xy_a,
+        cell_h=np.asarray(cell_h, float), cell_az=np.asarray(cell_az, float),
+        cell_tilt=np.asarray(cell_tilt, float), cell_sect=np.asarray(cell_sect, bool),
+        cell_fc=np.asarray(cell_fc, float), cell_tx_mw=np.asarray(cell_tx_mw, float),
+        environment=s.radio.environment, nr=s.radio.model == "nr",
+        shadowing=s.radio.shadowing, seed=int(seed),
+    )
+    top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h, np.arange(n_dev))
+    k_top = top_cell.shape[1]
     dev_cell = top_cell[:, 0].copy() if n_dev else np.zeros(0, dtype=np.int64)
 
     bw = np.asarray(cell_bw_hz)
@@ -595,11 +542,13 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_bandwidth_mhz=np.asarray(cell_channel_mhz, float),
         cell_bits_per_prb_dl=np.asarray(cell_bpp_dl),
         cell_bits_per_prb_ul=np.asarray(cell_bpp_ul),
-        cell_tx_mw=c_tx,
+        cell_tx_mw=np.asarray(cell_tx_mw, float),
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,
         ul_int_src=ul_src,
         ul_int_mw=np.asarray(ul_val, float),
+        dev_h=dev_h,
+        device_radio=device_radio,
         dev_xy=dev_xy,
         dev_fleet=dev_fleet,
         dev_cell=dev_cell.astype(np.int64),

@@ -1,0 +1,140 @@
+"""Devices' radio links: path gains to the cells of their nearest sites, the strongest K kept.
+
+Used when the world is built and again whenever devices move. The LOS state and the shadowing
+of a (device, site) link are drawn from a hash of the seed, the device and the site, so that a
+device keeps its links' draws as it moves (no re-rolled shadowing at every update) and the
+result does not depend on the order in which devices are computed. LOS holds while the link's
+uniform draw is below TR 38.901's LOS probability at the current distance, so a device that
+moves away loses LOS once and for good.
+
+Simplifications (named): the shadowing of a link does not decorrelate with distance travelled
+(TR 38.901 7.6.3.1 gives decorrelation distances of 10-50 m); UE heights above 22.5 m (drones)
+are clipped to the formulas' validity range (aerial UEs, TR 36.777, are not modelled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+from scipy.special import ndtri
+
+from airan.radio import antenna, geometry, pathloss
+
+TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
+NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
+_DEVICE_CHUNK = 2048
+_LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)
+_SF_MIX = np.uint64(0x632BE59BD9B4E019)
+_UT_MAX_HEIGHT_M = 22.5  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi h_UT
+
+
+def hash_u01(keys: NDArray[np.uint64], seed: np.uint64) -> NDArray[np.float64]:
+    """splitmix64 of (key, seed): uniform doubles in (0, 1), order-independent."""
+    with np.errstate(over="ignore"):
+        z = keys * np.uint64(0x9E3779B97F4A7C15) + seed
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@dataclass
+class DeviceRadio:
+    """The cells' geometry and radio parameters, and how to link devices to them."""
+
+    site_xy: NDArray[np.float64]  # [sites, 2]
+    cell_node: NDArray[np.int64]  # [C] the cell's site
+    cell_xy: NDArray[np.float64]
+    cell_h: NDArray[np.float64]
+    cell_az: NDArray[np.float64]
+    cell_tilt: NDArray[np.float64]
+    cell_sect: NDArray[np.bool_]
+    cell_fc: NDArray[np.float64]
+    cell_tx_mw: NDArray[np.float64]
+    environment: str
+    nr: bool  # False: attach to the nearest cell only (ideal and fixed radio models)
+    shadowing: bool
+    seed: int
+    _tree: cKDTree = field(init=False, repr=False)
+    _site_cells: NDArray[np.int64] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n_sites = len(self.site_xy)
+        self._site_cells = np.full((n_sites, 3), -1, dtype=np.int64)
+        for ci, node in enumerate(self.cell_node):
+            row = self._site_cells[node]
+            row[int(np.argmax(row < 0))] = ci
+        self._tree = cKDTree(self.site_xy)
+
+    @property
+    def k_top(self) -> int:
+        return min(TOP_K_CELLS, len(self.cell_node))
+
+    def links(
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], dev_ids: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """For each device (``dev_ids`` name their draws): the K strongest cells by received
+        power, their linear path gains (antenna and shadowing included; serving cell first),
+        and the DL power from every other candidate cell at full load (mW)."""
+        n_dev = len(dev_xy)
+        n_sites = len(self.site_xy)
+        m_sites = min(NEAREST_SITES, n_sites)
+        k_top = self.k_top
+        top_cell = np.zeros((n_dev, k_top), dtype=np.int64)
+        top_gain = np.zeros((n_dev, k_top))
+        resid = np.zeros(n_dev)
+        env = self.environment
+        seed = np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF)
+        for a in range(0, n_dev, _DEVICE_CHUNK):
+            b = min(n_dev, a + _DEVICE_CHUNK)
+            _, near = self._tree.query(dev_xy[a:b], k=m_sites)
+            near = np.asarray(near).reshape(b - a, m_sites)
+            cand = self._site_cells[near].reshape(b - a, -1)  # [n, 3M] cell ids, -1 padded
+            valid = cand >= 0
+            cc = np.where(valid, cand, 0)
+            dx = self.cell_xy[cc, 0] - dev_xy[a:b, None, 0]
+            dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
+            d2d = np.hypot(dx, dy)
+            hb = self.cell_h[cc]
+            h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
+            dh = hb - h_ut[:, None]
+            d3d = np.hypot(d2d, dh)
+            if self.nr:
+                # LOS and shadowing belong to the (device, site) link: shared by its sectors
+                site_d2d = d2d.reshape(b - a, m_sites, 3)[:, :, 0]
+                keys = (dev_ids[a:b, None].astype(np.uint64) * np.uint64(n_sites)
+                        + near.astype(np.uint64))
+                p_los = pathloss.los_probability(
+                    env, site_d2d, np.broadcast_to(h_ut[:, None], site_d2d.shape))
+                los_site = hash_u01(keys, seed ^ _LOS_MIX) < p_los
+                los = np.repeat(los_site, 3, axis=1)
+                pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
+                if self.shadowing:
+                    z = ndtri(hash_u01(keys, seed ^ _SF_MIX))
+                    sf = z * pathloss.shadow_fading_std_db(env, los_site)
+                    pl = pl + np.repeat(sf, 3, axis=1)
+                # bearing from the cell to the device, for the sector pattern
+                phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
+                zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
+                g_ant = np.where(
+                    self.cell_sect[cc],
+                    antenna.sector_gain_dbi(phi, zen, tilt_deg=self.cell_tilt[cc]), 0.0)
+                gain = 10.0 ** ((g_ant - pl) / 10.0)
+            else:
+                gain = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+            gain = np.where(valid, gain, 0.0)
+            rx = gain * self.cell_tx_mw[cc]
+            kk = min(k_top, rx.shape[1])
+            idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
+            rx_top = np.take_along_axis(rx, idx, axis=1)
+            order = np.argsort(-rx_top, axis=1, kind="stable")
+            idx = np.take_along_axis(idx, order, axis=1)
+            top_cell[a:b, :kk] = np.take_along_axis(cc, idx, axis=1)
+            top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
+            if kk < k_top:  # fewer candidate cells than K: repeat the serving cell, zero gain
+                top_cell[a:b, kk:] = top_cell[a:b, :1]
+            resid[a:b] = rx.sum(axis=1) - np.take_along_axis(rx_top, order, axis=1).sum(axis=1)
+        return top_cell, top_gain, resid
