@@ -1,0 +1,190 @@
+"""Position traces: CSV (``t, device, x, y[, z]`` or lat/lon) and SUMO FCD XML readers.
+
+Both return a :class:`Trace`: per device, its samples sorted by time, stored flat (device d's
+samples are ``start[d]:end[d]``). Bad input raises :class:`InputError` naming the file, the line
+and the column.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airan.errors import InputError
+from airan.mobility.config import TraceReplay
+from airan.mobility.sites import _column, _number, project_aeqd, read_csv_table
+
+__all__ = ["Trace", "read_trace"]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Samples of ``len(ids)`` devices, flat and sorted by (device, time); z is NaN where the
+    file gives no height. ``origin``: the (lat, lon) of the local frame for a lat/lon trace."""
+
+    ids: list[str]
+    t_s: NDArray[np.float64]
+    xyz_m: NDArray[np.float64]
+    start: NDArray[np.int64]
+    end: NDArray[np.int64]
+    origin: tuple[float, float] | None = None
+
+
+def read_trace(
+    spec: TraceReplay,
+    path: str | Path,
+    *,
+    origin: tuple[float, float] | None = None,
+    field: str = "mobility",
+) -> Trace:
+    """Read the trace ``spec`` describes from ``path``.
+
+    Lat/lon traces are projected (azimuthal equidistant) around the spec's origin, else
+    ``origin``, else the trace's median point; ``spec.offset_m`` is then added to x, y.
+    """
+    file = str(path)
+    if not Path(path).is_file():
+        raise InputError("trace file not found", file=file, field=f"{field}.file")
+    if spec.format == "csv":
+        ids_raw, t, a, b, z = _read_csv(spec, path, field=field)
+    else:
+        ids_raw, t, a, b, z = _read_fcd(path, field=field)
+    if len(t) == 0:
+        raise InputError("the trace has no samples", file=file, field=f"{field}.file")
+    used_origin = None
+    if spec.latlon:
+        lat, lon = (b, a)  # CSV: (x, y) slots hold (lon, lat); FCD geo: x = lon, y = lat
+        bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"sample {j + 1} has latitude {lat[j]}, longitude {lon[j]} out of range",
+                file=file,
+                field=f"{field}.latlon",
+            )
+        if spec.origin_lat is not None and spec.origin_lon is not None:
+            used_origin = (spec.origin_lat, spec.origin_lon)
+        elif origin is not None:
+            used_origin = (float(origin[0]), float(origin[1]))
+        else:
+            used_origin = (float(np.median(lat)), float(np.median(lon)))
+        a, b = project_aeqd(lat, lon, *used_origin)
+    a = a + spec.offset_m[0]
+    b = b + spec.offset_m[1]
+
+    # Devices in order of first appearance; samples sorted by (device, time), stable.
+    uniq, first, inv = np.unique(ids_raw, return_index=True, return_inverse=True)
+    order_of_first = np.argsort(first, kind="stable")
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order_of_first] = np.arange(len(uniq))
+    dev = rank[inv.ravel()]
+    order = np.lexsort((t, dev))
+    dev = dev[order]
+    counts = np.bincount(dev, minlength=len(uniq))
+    end = np.cumsum(counts)
+    return Trace(
+        ids=[str(uniq[i]) for i in order_of_first],
+        t_s=t[order],
+        xyz_m=np.c_[a[order], b[order], z[order]],
+        start=end - counts,
+        end=end,
+        origin=used_origin,
+    )
+
+
+def _read_csv(
+    spec: TraceReplay, path: str | Path, *, field: str
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    file = str(path)
+    cols = spec.columns
+    header, rows, lines = read_csv_table(path, field=f"{field}.file")
+    f_cols = f"{field}.columns"
+    i_t = _column(header, cols.t, file=file, field=f"{f_cols}.t")
+    i_d = _column(header, cols.device, file=file, field=f"{f_cols}.device")
+    if spec.latlon:
+        i_a = _column(header, cols.lon, file=file, field=f"{f_cols}.lon")
+        i_b = _column(header, cols.lat, file=file, field=f"{f_cols}.lat")
+    else:
+        i_a = _column(header, cols.x, file=file, field=f"{f_cols}.x")
+        i_b = _column(header, cols.y, file=file, field=f"{f_cols}.y")
+    i_z = header.index(cols.z) if cols.z in header else None
+    n = len(rows)
+    t, a, b = np.empty(n), np.empty(n), np.empty(n)
+    z = np.full(n, np.nan)
+    ids: list[str] = []
+    for k, (row, line) in enumerate(zip(rows, lines, strict=True)):
+        for arr, idx in ((t, i_t), (a, i_a), (b, i_b)):
+            raw = row[idx].strip() if idx < len(row) else ""
+            v = _number(raw)
+            if v is None:
+                raise InputError(
+                    f"line {line}: column {header[idx]!r} value {raw!r} is not a number",
+                    file=file,
+                    field=f"{field}.file",
+                )
+            arr[k] = v
+        if i_z is not None and i_z < len(row) and row[i_z].strip():
+            v = _number(row[i_z].strip())
+            if v is None:
+                raise InputError(
+                    f"line {line}: column {cols.z!r} value {row[i_z].strip()!r} is not a number",
+                    file=file,
+                    field=f"{field}.file",
+                )
+            z[k] = v
+        ids.append(row[i_d].strip() if i_d < len(row) else "")
+    return np.array(ids, dtype=str), t, a, b, z
+
+
+#: Elements of a SUMO FCD timestep that carry a position (SUMO docs, "FCDOutput").
+_FCD_TAGS = ("vehicle", "person", "container")
+
+
+def _read_fcd(
+    path: str | Path, *, field: str
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    """SUMO ``--fcd-output``: ``<fcd-export><timestep time="0.00"><vehicle id=".." x=".." y=".."
+    .../></timestep>...``. SUMO's ``z`` is the road's elevation, not the height above ground, so
+    it is ignored (the fleet's height is used)."""
+    file = str(path)
+    ids: list[str] = []
+    t: list[float] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    try:
+        for _, elem in ET.iterparse(str(path), events=("end",)):
+            if elem.tag != "timestep":
+                continue
+            tt = _number(elem.get("time", ""))
+            if tt is None:
+                raise InputError(
+                    f"a <timestep> has time {elem.get('time')!r}, not a number",
+                    file=file,
+                    field=f"{field}.file",
+                )
+            for child in elem:
+                if child.tag not in _FCD_TAGS:
+                    continue
+                x, y = _number(child.get("x", "")), _number(child.get("y", ""))
+                if x is None or y is None or child.get("id") is None:
+                    raise InputError(
+                        f"<{child.tag} id={child.get('id')!r}> at time {tt} lacks a numeric "
+                        "id, x or y",
+                        file=file,
+                        field=f"{field}.file",
+                    )
+                ids.append(child.get("id", ""))
+                t.append(tt)
+                xs.append(x)
+                ys.append(y)
+            elem.clear()
+    except ET.ParseError as exc:
+        raise InputError(
+            f"not valid SUMO FCD XML: {exc}", file=file, field=f"{field}.file"
+        ) from None
+    n = len(t)
+    return np.array(ids, dtype=str), np.array(t), np.array(xs), np.array(ys), np.full(n, np.nan)
