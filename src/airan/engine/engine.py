@@ -19,6 +19,7 @@ import pyarrow as pa
 from airan.catalog import load_gpus
 from airan.engine import kernel as K
 from airan.engine.faults import FaultSchedule
+from airan.engine.motion import Motion
 from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.world import World, build_world
@@ -126,6 +127,11 @@ class Engine:
         self.faults = FaultSchedule(scenario, w, self._kw)
         self._orphan_check_slots = max(
             1, int(round(scenario.engine.decision_interval_ms * 1e-3 / w.slot_s)))
+        # mobility: positions and handovers on their own grid of slots
+        self.motion = Motion(scenario, w, self.seed)
+        self._numerology = int(round(np.log2(1e-3 / w.slot_s)))
+        if self.motion.active:
+            self.motion.update(self, attach=True)  # where the mobility models start
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
@@ -181,6 +187,9 @@ class Engine:
             stop = min(target, (self.slot // self.sample_slots + 1) * self.sample_slots)
             if ran.active:
                 stop = min(stop, (self.slot // ran.update_slots + 1) * ran.update_slots)
+            motion = self.motion
+            if motion.active:
+                stop = min(stop, (self.slot // motion.update_slots + 1) * motion.update_slots)
             if faults.active:
                 nxt = faults.next_slot(self.slot)
                 if nxt is not None and nxt > self.slot:
@@ -188,6 +197,8 @@ class Engine:
                 check = self._orphan_check_slots
                 stop = min(stop, (self.slot // check + 1) * check)
             self._advance_to(stop)
+            if motion.active and self.slot % motion.update_slots == 0 and self.slot < self.n_slots:
+                motion.update(self, faults.down_cells())
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
                 window = min(ran.update_slots, self.n_slots - self.slot)
                 ran.update(self.world, self._st, self.now_s, window)
@@ -597,6 +608,7 @@ class Engine:
             "devices": w.n_devices,
             "fleets": fleets,
             "faults": [rec.summary() for rec in self.faults.records],
+            "mobility": self.motion.summary(self.now_s) if self.motion.active else None,
             "ai_ran": {
                 "mode": self.ran.mode,
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),

@@ -86,7 +86,8 @@ class FaultSchedule:
         self._next = 0
         for name in ("path_links", "path_links_back", "link_cap_bps", "link_delay_s",
                      "dev_cell", "dev_top_cell", "dev_top_gain", "dev_ul_p_prb_mw",
-                     "flow_period_s", "flow_phase_s"):
+                     "flow_period_s", "flow_phase_s", "dev_resid_gain_mw",
+                     "dev_dl_noise_mw"):
             # the kernel holds these very arrays (kernel_world copies only non-contiguous ones)
             if self.records and not getattr(w, name).flags.c_contiguous:
                 raise RuntimeError(f"the kernel's {name} is a copy: faults could not reach it")
@@ -150,6 +151,12 @@ class FaultSchedule:
             rec = self.records[i]
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
             rec.active = start
+
+    def down_cells(self) -> np.ndarray:
+        """Cells that a fault has off air now."""
+        cells = [self._cells(r.target) for r in self.records
+                 if r.active and r.fault.kind == "cell_down"]
+        return np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
 
     def site_fault(self, site: int) -> FaultRecord | None:
         """The active site_down or gpu_down fault of ``site`` (for orphan accounting)."""

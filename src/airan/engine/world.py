@@ -19,7 +19,7 @@ from airan.compute import service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import geometry, link, nr
-from airan.scenario.schema import Carrier, Scenario
+from airan.scenario.schema import Carrier, Scenario, imported_sites
 
 FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
 MAX_HOPS = 8
@@ -267,6 +267,10 @@ def build_world(s: Scenario, seed: int) -> World:
                 c.carrier or s.carrier,
             )
         )
+    if s.cell_sites_file is not None:  # 3-sector macro sites, UMa defaults (TR 38.901)
+        imported = imported_sites(s.cell_sites_file)
+        for name, (x, y) in zip(imported.names, imported.xy_m, strict=True):
+            sites.append((name, float(x), float(y), 25.0, 3, 12.0, s.carrier))
     if s.cell_layout is not None:
         lay = s.cell_layout
         xy = geometry.hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m)

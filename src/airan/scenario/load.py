@@ -40,7 +40,22 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
         raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping (key: value)", file=label)
+    _resolve_files(data, Path(label).parent if Path(label).is_file() else None)
     return scenario_from_dict(data, label=label)
+
+
+def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
+    """Files a scenario names (site lists, mobility traces), relative to the scenario's folder."""
+    if base is None:
+        return
+    refs = [data.get("cell_sites_file")]
+    refs += [f.get("mobility") for f in data.get("fleets") or [] if isinstance(f, dict)]
+    for ref in refs:
+        key = "path" if ref is data.get("cell_sites_file") else "file"
+        if isinstance(ref, dict) and isinstance(ref.get(key), str):
+            p = Path(ref[key])
+            if not p.is_absolute():
+                ref[key] = str(base / p)
 
 
 def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>") -> Scenario:

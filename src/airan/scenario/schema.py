@@ -6,7 +6,8 @@ SI arrays and nothing downstream re-validates. Defaults cite their source (see D
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -203,6 +204,9 @@ class DiscArea(_Strict):
     radius_m: PosFloat
 
 
+from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
+
+
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area, each running ``services``."""
 
@@ -214,6 +218,7 @@ class Fleet(_Strict):
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
+    mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
 
 
 class ServiceTime(_Strict):
@@ -326,10 +331,30 @@ class Fault(_Strict):
         return self
 
 
+class Handover(_Strict):
+    """Event A3 (TS 38.331 5.5.4.4): a neighbour better than the serving cell by ``hysteresis_db``
+    for ``ttt_ms`` (a TimeToTrigger value of TS 38.331) triggers a handover, which silences the
+    device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS)."""
+
+    hysteresis_db: NonNegFloat = 3.0
+    ttt_ms: NonNegFloat = 160.0
+    interruption_ms: NonNegFloat = 30.0
+
+
 class Engine(_Strict):
     decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
     trace_limit: int = Field(200_000, ge=0)  # every request up to this many is kept in the trace
     trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction
+
+
+@functools.lru_cache(maxsize=8)
+def _imported_sites(spec_json: str) -> Any:
+    return SiteListFile.model_validate_json(spec_json).load()
+
+
+def imported_sites(spec: SiteListFile) -> Any:
+    """The site list a scenario imports (read once per process)."""
+    return _imported_sites(spec.model_dump_json())
 
 
 class Scenario(_Strict):
@@ -348,6 +373,7 @@ class Scenario(_Strict):
     carrier: Carrier = Carrier()
     cell_sites: list[CellSite] = []
     cell_layout: CellLayout | None = None
+    cell_sites_file: SiteListFile | None = None  # a CSV of latitude/longitude, 3-sector sites
     nodes: list[Node] = []
     compute_sites: list[ComputeSite] = []
     generated_compute_sites: GeneratedComputeSites | None = None
@@ -357,9 +383,12 @@ class Scenario(_Strict):
     engine: Engine = Engine()
     ai_ran: AiRan = AiRan()
     faults: list[Fault] = []
+    handover: Handover = Handover()
 
     def cell_site_names(self) -> list[str]:
         names = [s.name for s in self.cell_sites]
+        if self.cell_sites_file is not None:
+            names += imported_sites(self.cell_sites_file).names
         if self.cell_layout is not None:
             from airan.radio.geometry import hex_grid
 

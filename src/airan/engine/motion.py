@@ -1,0 +1,167 @@
+"""Devices that move: positions on their own period, radio links re-evaluated, A3 handovers.
+
+Every ``update_ms`` (per fleet, on a fixed slot grid) the engine moves each mobile fleet's
+devices (:mod:`airan.mobility`), recomputes their links to the cells
+(:class:`~airan.engine.device_radio.DeviceRadio`) and decides handovers as an NR UE would report
+event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the hysteresis for
+the whole time-to-trigger. A handover silences the device's uplink for ``interruption_ms``;
+answers already on their way are delivered through the device's cell at the time they reach
+the radio (the transport to the new cell is paid). A serving cell that falls out of the
+device's strongest cells is a radio link failure: the device re-attaches at once.
+
+Simplifications (named in the README): the A3 condition is evaluated at each position update
+(the TTT is counted in updates); the uplink interference coupling between cells keeps the
+initial device positions; downlink answers are not held during the interruption; a stateful
+service's context does not migrate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airan.engine.world import World
+from airan.radio import link as radio_link
+from airan.radio import nr
+from airan.scenario.schema import Scenario
+
+
+class Motion:
+    """The mobile fleets of one run and their handovers."""
+
+    def __init__(self, scenario: Scenario, world: World, seed: int) -> None:
+        from airan.mobility import build_mobility
+
+        w = self.world = world
+        self.fleets: list[tuple[NDArray[np.int64], Any]] = []
+        lo, hi = w.cell_xy.min(axis=0), w.cell_xy.max(axis=0)
+        pad = np.maximum(0.1 * (hi - lo), 50.0)
+        bounds = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+        periods = []
+        for fi, f in enumerate(scenario.fleets):
+            if f.mobility is None or f.mobility.model == "static":
+                continue
+            ids = np.flatnonzero(w.dev_fleet == fi)
+            if not len(ids):
+                continue
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x6D6F76, fi]))
+            # random waypoint starts in its stationary state, Manhattan on the streets; the
+            # others start where the world placed the devices
+            own_start = f.mobility.model in ("random_waypoint", "manhattan")
+            mob = build_mobility(
+                f.mobility, len(ids), f.area if f.area is not None else bounds, f.height_m,
+                rng, initial_xy=None if own_start else w.dev_xy[ids],
+                field=f"fleets[{fi}].mobility")
+            self.fleets.append((ids, mob))
+            periods.append(f.mobility.update_ms * 1e-3)
+        self.update_slots = max(1, int(round(min(periods, default=0.1) / w.slot_s)))
+        ho = scenario.handover
+        self.hysteresis = 10 ** (ho.hysteresis_db / 10)
+        self.ttt_s = ho.ttt_ms * 1e-3
+        self.interruption_s = ho.interruption_ms * 1e-3
+        self.p0_mw = float(radio_link.dbm_to_mw(scenario.radio.ul_p0_dbm))
+        self.alpha = scenario.radio.ul_alpha
+        self.ue_nf_db = scenario.radio.ue_noise_figure_db
+        n = w.n_devices
+        self.candidate = np.full(n, -1, dtype=np.int64)  # the neighbour meeting A3, if any
+        self.since_s = np.zeros(n)  # since when it has met it
+        self.handovers = np.zeros(n, dtype=np.int64)
+        self.radio_link_failures = np.zeros(n, dtype=np.int64)
+        self.affected = np.zeros(len(w.service_names), dtype=np.int64)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.fleets)
+
+    def update(self, engine: Any, down_cells: NDArray[np.int64] | None = None, *,
+               attach: bool = False) -> None:
+        """Move the mobile devices to where they are now and hand over those that must
+        (``attach``: at the start, every device simply attaches to its strongest cell)."""
+        w = self.world
+        st = engine._st
+        t = engine.now_s
+        ids = np.concatenate([i for i, _ in self.fleets])
+        pos = np.concatenate([m.positions(t) for _, m in self.fleets])
+        w.dev_xy[ids] = pos[:, :2]
+        w.dev_h[ids] = pos[:, 2]
+        top, gain, resid = w.device_radio.links(pos[:, :2], pos[:, 2], ids)
+        rx = gain * w.cell_tx_mw[top]
+        if down_cells is not None and len(down_cells):
+            rx = np.where(np.isin(top, down_cells), 0.0, rx)
+        order = np.argsort(-rx, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        gain = np.take_along_axis(gain, order, axis=1)
+        rx = np.take_along_axis(rx, order, axis=1)
+        rows = np.arange(len(ids))
+        serving = w.dev_cell[ids]
+        at = top == serving[:, None]
+        present = at.any(axis=1) & (rx[rows, np.argmax(at, axis=1)] > 0)
+        serving_rx = np.where(present, rx[rows, np.argmax(at, axis=1)], 0.0)
+        best = top[:, 0]
+        a3 = present & (best != serving) & (rx[:, 0] > serving_rx * self.hysteresis)
+        # time-to-trigger: the same neighbour must keep meeting A3
+        keep = a3 & (self.candidate[ids] == best)
+        start = a3 & ~keep
+        self.candidate[ids] = np.where(a3, best, -1)
+        self.since_s[ids] = np.where(start, t, self.since_s[ids])
+        ho = keep & (t - self.since_s[ids] >= self.ttt_s - 1e-9)
+        rlf = ~present & (rx[:, 0] > 0)
+        if attach:
+            ho = rlf = np.zeros(len(ids), dtype=bool)
+            serving = best
+        move = ho | rlf
+        new_serving = np.where(move, best, serving)
+        # the serving cell leads each device's list (the kernel's convention)
+        lead = np.argmax(top == new_serving[:, None], axis=1)
+        cols = np.arange(top.shape[1])[None, :]
+        perm = np.where(cols == 0, lead[:, None], np.where(cols <= lead[:, None], cols - 1, cols))
+        top = np.take_along_axis(top, perm, axis=1)
+        gain = np.take_along_axis(gain, perm, axis=1)
+        no_cell = rx[:, 0] <= 0
+        gain[no_cell, 0] = 0.0  # every candidate cell is off air: radio outage
+        w.dev_top_cell[ids] = top
+        w.dev_top_gain[ids] = gain
+        w.dev_resid_gain_mw[ids] = resid
+        w.dev_cell[ids] = top[:, 0]
+        pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
+        w.dev_ul_p_prb_mw[ids] = self.p0_mw * pl**self.alpha
+        bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** engine._numerology)
+        w.dev_dl_noise_mw[ids] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
+        st.ue_se_slot[ids] = -1  # their SINR is re-evaluated at the next use
+        moved = ids[move]
+        if len(moved):
+            self.handovers[ids[ho]] += 1
+            self.radio_link_failures[ids[rlf]] += 1
+            self.candidate[moved] = -1
+            st.ue_ul_elig[moved] = np.maximum(st.ue_ul_elig[moved], t + self.interruption_s)
+            self._count_affected(engine, moved)
+
+    def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
+        """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""
+        from airan.engine import kernel as K
+
+        st = engine._st
+        for heads in (st.ue_ul_head[devices], st.ue_dl_head[devices]):
+            for r in heads[heads >= 0]:  # a few devices per update; each list is short
+                while r >= 0:
+                    self.affected[st.rq_i[r, K.I_SVC]] += 1
+                    r = st.rq_i[r, K.I_NEXT]
+
+    def summary(self, duration_s: float) -> dict[str, Any]:
+        w = self.world
+        minutes = max(duration_s, 1e-9) / 60.0
+        out: dict[str, Any] = {"mobile_devices": int(sum(len(i) for i, _ in self.fleets)),
+                               "handovers": int(self.handovers.sum()),
+                               "radio_link_failures": int(self.radio_link_failures.sum()),
+                               "services": {}}
+        for v, name in enumerate(w.service_names):
+            fleets = [fi for fi, svcs in enumerate(w.fleet_services) if v in svcs]
+            devs = np.flatnonzero(np.isin(w.dev_fleet, fleets))
+            out["services"][name] = {
+                "handovers_per_device_per_min": float(self.handovers[devs].sum()
+                                                      / max(len(devs), 1) / minutes),
+                "requests_affected_by_handover": int(self.affected[v]),
+            }
+        return out

@@ -1,0 +1,103 @@
+"""Mobility in the engine: devices move, re-attach and hand over by event A3.
+
+* straight-line motion through a row of cells hands over once per cell boundary (the count a
+  hand computation gives), and hysteresis stops ping-pong on a boundary;
+* a handover silences the uplink for the interruption, and answers reach the device through
+  its new cell; the summary counts handovers per device per minute;
+* with mobility on, conservation holds and the moved devices' links are those of their new
+  positions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from airan.engine import Engine
+from airan.scenario import load_scenario, scenario_from_dict
+
+
+def _row_of_cells(path: list[list[float]], *, hysteresis_db: float, ttt_ms: float,
+                  speed: float = 10.0, duration_s: float = 100.0) -> dict[str, Any]:
+    """Six omni cells 200 m apart on the x axis; one device flying ``path`` at ``speed``."""
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(
+        cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
+        cell_sites=[{"name": f"c{i}", "position_m": [200.0 * i, 0.0], "sectors": 1}
+                    for i in range(6)],
+        compute_sites=[{"name": "edge", "at": "c0", "kind": "cell",
+                        "gpus": [{"type": "L4", "count": 1}]}],
+        transport={"links": [{"a": f"c{i}", "b": f"c{i + 1}", "fiber_km": 0.2,
+                              "capacity_gbps": 10.0} for i in range(5)]},
+        handover={"hysteresis_db": hysteresis_db, "ttt_ms": ttt_ms, "interruption_ms": 30.0},
+        duration_s=duration_s,
+    )
+    d["radio"]["model"] = "ideal"  # attach by distance: the hand computation is exact
+    d["fleets"] = [{"name": "drone", "count": 1, "services": ["perception"],
+                    "mobility": {"model": "waypoints", "paths": [path], "speed_mps": speed,
+                                 "loop": False, "phase": "zero", "update_ms": 100.0}}]
+    d["services"][0].update(rate_hz=1.0)
+    return d
+
+
+def test_straight_line_through_a_row_of_cells_hands_over_once_per_boundary() -> None:
+    # 0 -> 1000 m at 10 m/s crosses the five midpoints between six cells
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+    eng = Engine(scenario_from_dict(d))
+    s = eng.run().summary
+    assert s["mobility"]["handovers"] == 5
+    assert s["mobility"]["radio_link_failures"] == 0
+    assert eng.world.cell_names[int(eng.world.dev_cell[0])] == "c5"
+    per_min = s["mobility"]["services"]["perception"]["handovers_per_device_per_min"]
+    assert per_min == pytest.approx(5 / (100 / 60))
+
+
+def test_hysteresis_stops_ping_pong_on_a_boundary() -> None:
+    # back and forth across the c0/c1 boundary (x = 100 m) by +-4 m, 50 times
+    path = [[96.0, 5.0, 1.5], [104.0, 5.0, 1.5]] * 50
+    loose = Engine(scenario_from_dict(
+        _row_of_cells(path, hysteresis_db=0.0, ttt_ms=0.0, speed=4.0))).run().summary
+    firm = Engine(scenario_from_dict(
+        _row_of_cells(path, hysteresis_db=3.0, ttt_ms=160.0, speed=4.0))).run().summary
+    assert loose["mobility"]["handovers"] >= 40  # every crossing, both ways
+    assert firm["mobility"]["handovers"] <= 1  # 4 m from the boundary is ~0.7 dB: never 3 dB
+
+
+def test_mobile_city_conserves_and_links_follow_the_devices() -> None:
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 250.0, "speed_mps": [8, 14]}
+    eng = Engine(scenario_from_dict(d), duration_s=3.0)
+    start = eng.world.dev_xy.copy()
+    s = eng.run().summary
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+    moved = np.hypot(*(eng.world.dev_xy - start).T)
+    assert np.median(moved) > 15.0  # ~3 s at 8-14 m/s (minus turns and starts)
+    assert s["mobility"]["handovers"] > 0
+    assert s["mobility"]["services"]["perception"]["requests_affected_by_handover"] > 0
+    # the serving cell is among each device's strongest cells at its new position
+    w = eng.world
+    top, gain, _ = w.device_radio.links(w.dev_xy, w.dev_h, np.arange(w.n_devices))
+    assert np.mean(np.any(top[:, :4] == w.dev_cell[:, None], axis=1)) > 0.95
+
+
+SHANGHAI = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / \
+    "sites" / "shanghai_telecom_base_stations.csv"
+
+
+@pytest.mark.skipif(not SHANGHAI.is_file(), reason="the shared Shanghai site list is absent "
+                    "(it lives in ../shared/data, outside a user's clone)")
+def test_scenario_with_the_shanghai_site_list_builds_and_runs() -> None:
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None,
+             cell_sites_file={"path": str(SHANGHAI)})
+    d["transport"]["backhaul"]["route_factor"] = 1.5
+    d["fleets"][0].update(count=300, area={"x_m": [-3000.0, 3000.0], "y_m": [-3000.0, 3000.0]})
+    sc = scenario_from_dict(d)
+    eng = Engine(sc, duration_s=0.2)
+    w = eng.world
+    assert 2_900 <= len(w.cell_names) // 3 <= 3_042  # about 3,000 sites, 3 sectors each
+    s = eng.run().summary
+    assert s["requests"]["created"] > 0
