@@ -86,8 +86,6 @@ class DeviceRadio:
         top_cell = np.zeros((n_dev, k_top), dtype=np.int64)
         top_gain = np.zeros((n_dev, k_top))
         resid = np.zeros(n_dev)
-        env = self.environment
-        seed = np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF)
         for a in range(0, n_dev, _DEVICE_CHUNK):
             b = min(n_dev, a + _DEVICE_CHUNK)
             _, near = self._tree.query(dev_xy[a:b], k=m_sites)
@@ -97,34 +95,9 @@ class DeviceRadio:
             cc = np.where(valid, cand, 0)
             dx = self.cell_xy[cc, 0] - dev_xy[a:b, None, 0]
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
-            d2d = np.hypot(dx, dy)
             hb = self.cell_h[cc]
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
-            dh = hb - h_ut[:, None]
-            d3d = np.hypot(d2d, dh)
-            if self.nr:
-                # LOS and shadowing belong to the (device, site) link: shared by its sectors
-                site_d2d = d2d.reshape(b - a, m_sites, 3)[:, :, 0]
-                keys = (dev_ids[a:b, None].astype(np.uint64) * np.uint64(n_sites)
-                        + near.astype(np.uint64))
-                p_los = pathloss.los_probability(
-                    env, site_d2d, np.broadcast_to(h_ut[:, None], site_d2d.shape))
-                los_site = hash_u01(keys, seed ^ _LOS_MIX) < p_los
-                los = np.repeat(los_site, 3, axis=1)
-                pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
-                if self.shadowing:
-                    z = ndtri(hash_u01(keys, seed ^ _SF_MIX))
-                    sf = z * pathloss.shadow_fading_std_db(env, los_site)
-                    pl = pl + np.repeat(sf, 3, axis=1)
-                # bearing from the cell to the device, for the sector pattern
-                phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
-                zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
-                g_ant = np.where(
-                    self.cell_sect[cc],
-                    antenna.sector_gain_dbi(phi, zen, tilt_deg=self.cell_tilt[cc]), 0.0)
-                gain = 10.0 ** ((g_ant - pl) / 10.0)
-            else:
-                gain = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+            gain = self._gain(cc, dx, dy, hb, h_ut, dev_ids[a:b])
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_tx_mw[cc]
             kk = min(k_top, rx.shape[1])
@@ -138,3 +111,44 @@ class DeviceRadio:
                 top_cell[a:b, kk:] = top_cell[a:b, :1]
             resid[a:b] = rx.sum(axis=1) - np.take_along_axis(rx_top, order, axis=1).sum(axis=1)
         return top_cell, top_gain, resid
+
+    def gains(
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64],
+        dev_ids: NDArray[np.int64], cells: NDArray[np.int64],
+    ) -> NDArray[np.float64]:
+        """Path gains of each device to the given cells ([n, k]): the same links as
+        :meth:`links` (same draws), for a known candidate set (cheap updates while moving)."""
+        dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
+        dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
+        h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)
+        return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, dev_ids)
+
+    def _gain(
+        self, cc: NDArray[np.int64], dx: NDArray[np.float64], dy: NDArray[np.float64],
+        hb: NDArray[np.float64], h_ut: NDArray[np.float64], dev_ids: NDArray[np.int64],
+    ) -> NDArray[np.float64]:
+        """Linear path gain (antenna, LOS and shadowing included) from cells ``cc`` [n, k]."""
+        d2d = np.hypot(dx, dy)
+        dh = hb - h_ut[:, None]
+        d3d = np.hypot(d2d, dh)
+        if not self.nr:
+            return 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+        env = self.environment
+        seed = np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF)
+        # LOS and shadowing belong to the (device, site) link: shared by the site's sectors
+        site = self.cell_node[cc]
+        keys = dev_ids[:, None].astype(np.uint64) * np.uint64(len(self.site_xy)) \
+            + site.astype(np.uint64)
+        p_los = pathloss.los_probability(env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape))
+        los = hash_u01(keys, seed ^ _LOS_MIX) < p_los
+        pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
+        if self.shadowing:
+            pl = pl + ndtri(hash_u01(keys, seed ^ _SF_MIX)) \
+                * pathloss.shadow_fading_std_db(env, los)
+        # bearing from the cell to the device, for the sector pattern
+        phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
+        zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
+        g_ant = np.where(
+            self.cell_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=self.cell_tilt[cc]),
+            0.0)
+        return 10.0 ** ((g_ant - pl) / 10.0)  # type: ignore[no-any-return]

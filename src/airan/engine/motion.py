@@ -10,9 +10,11 @@ the radio (the transport to the new cell is paid). A serving cell that falls out
 device's strongest cells is a radio link failure: the device re-attaches at once.
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
-(the TTT is counted in updates); the uplink interference coupling between cells keeps the
-initial device positions; downlink answers are not held during the interruption; a stateful
-service's context does not migrate.
+(the TTT is counted in updates); a moving device's candidate cells and residual interference are
+re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
+``RADIO_STEP_M`` (positions themselves update every ``update_ms``); the uplink interference
+coupling between cells keeps the initial device positions; downlink answers are not held during
+the interruption; a stateful service's context does not migrate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from airan.engine.world import World
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.schema import Scenario
+
+RELIST_M = 100.0  # a moving device's candidate cells (nearest sites) are re-listed this often (m)
+RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this far (m): at most
+# the shortest shadowing decorrelation distance of TR 38.901 Table 7.5-6 (10 m; UMa 37-50 m)
 
 
 class Motion:
@@ -57,6 +63,8 @@ class Motion:
             self.fleets.append((ids, mob))
             periods.append(f.mobility.update_ms * 1e-3)
         self.update_slots = max(1, int(round(min(periods, default=0.1) / w.slot_s)))
+        self._seen = np.zeros((w.n_devices, 3))  # where each device's gains were evaluated
+        self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         ho = scenario.handover
         self.hysteresis = 10 ** (ho.hysteresis_db / 10)
         self.ttt_s = ho.ttt_ms * 1e-3
@@ -86,7 +94,34 @@ class Motion:
         pos = np.concatenate([m.positions(t) for _, m in self.fleets])
         w.dev_xy[ids] = pos[:, :2]
         w.dev_h[ids] = pos[:, 2]
-        top, gain, resid = w.device_radio.links(pos[:, :2], pos[:, 2], ids)
+        # a device's candidate cells are re-listed once it has moved RELIST_M, and the gains
+        # to them re-evaluated once it has moved RADIO_STEP_M (or at the start: all of them)
+        if attach:
+            relist = np.ones(len(ids), dtype=bool)
+        else:
+            relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M
+            regain = np.hypot(*(pos - self._seen[ids]).T) >= RADIO_STEP_M
+            keep = relist | regain
+            ids, pos, relist = ids[keep], pos[keep], relist[keep]
+            if not len(ids):
+                return
+        self._seen[ids] = pos
+        self._listed[ids[relist]] = pos[relist, :2]
+        k = w.dev_top_cell.shape[1]
+        top = np.empty((len(ids), k), dtype=np.int64)
+        gain = np.empty((len(ids), k))
+        resid = w.dev_resid_gain_mw[ids].copy()
+        if relist.any():
+            top[relist], gain[relist], resid[relist] = w.device_radio.links(
+                pos[relist, :2], pos[relist, 2], ids[relist])
+        if (~relist).any():
+            old = w.dev_top_cell[ids[~relist]]
+            g = w.device_radio.gains(pos[~relist, :2], pos[~relist, 2], ids[~relist], old)
+            dup = np.zeros(old.shape, dtype=bool)  # padding repeats a cell: count it once
+            for j in range(1, old.shape[1]):
+                dup[:, j] = (old[:, :j] == old[:, j : j + 1]).any(axis=1)
+            g[dup] = 0.0
+            top[~relist], gain[~relist] = old, g
         rx = gain * w.cell_tx_mw[top]
         if down_cells is not None and len(down_cells):
             rx = np.where(np.isin(top, down_cells), 0.0, rx)
@@ -106,7 +141,7 @@ class Motion:
         start = a3 & ~keep
         self.candidate[ids] = np.where(a3, best, -1)
         self.since_s[ids] = np.where(start, t, self.since_s[ids])
-        ho = keep & (t - self.since_s[ids] >= self.ttt_s - 1e-9)
+        ho = a3 & (t - self.since_s[ids] >= self.ttt_s - 1e-9)  # TTT 0: at once
         rlf = ~present & (rx[:, 0] > 0)
         if attach:
             ho = rlf = np.zeros(len(ids), dtype=bool)
