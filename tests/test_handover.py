@@ -101,3 +101,25 @@ def test_scenario_with_the_shanghai_site_list_builds_and_runs() -> None:
     assert 2_900 <= len(w.cell_names) // 3 <= 3_042  # about 3,000 sites, 3 sectors each
     s = eng.run().summary
     assert s["requests"]["created"] > 0
+
+
+def test_stateful_service_moves_its_context_to_the_new_site() -> None:
+    # two cells with a GPU each, 1 Gbit/s between them; 10 MB of context to move: 80 ms
+    d = _row_of_cells([[0.0, 5.0, 1.5], [200.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0,
+                      speed=10.0, duration_s=30.0)
+    d["cell_sites"] = d["cell_sites"][:2]
+    d["compute_sites"] = [{"name": f"gpu{i}", "at": f"c{i}", "kind": "cell",
+                           "gpus": [{"type": "L4", "count": 1}]} for i in range(2)]
+    d["transport"] = {"links": [{"a": "c0", "b": "c1", "fiber_km": 0.2, "capacity_gbps": 1.0}]}
+    d["services"][0].update(state_kb=10_000.0, deadline_ms=1000.0)
+    res = Engine(scenario_from_dict(d)).run()
+    s = res.summary
+    assert s["mobility"]["handovers"] == 1
+    assert s["services"]["perception"]["state_migrations"] == 1
+    t = res.requests
+    place = np.asarray(t.column("placement").to_pylist(), dtype=object)
+    ul_transport = t.column("ul_transport_ms").to_numpy()
+    first_at_new = int(np.flatnonzero(place == "gpu1")[0])
+    # the context (80 Mbit at 1 Gbit/s = 80 ms, plus 0.2 km and a hop) went first
+    assert ul_transport[first_at_new] == pytest.approx(80.0 + 0.2 * 4.9e-3 + 5e-3, abs=0.5)
+    assert np.all(ul_transport[place == "gpu0"] < 1.0)

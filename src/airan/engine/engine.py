@@ -514,6 +514,8 @@ class Engine:
                     "p99": _q(hist, 0.99),
                     "p999": _q(hist, 0.999),
                 },
+                "state_migrations": int(st.svc_migrations[v]) if w.svc_state_bits[v] > 0
+                else None,
                 "breakdown_ms": {
                     k: (float(sums[i] / done * 1e3) if done else None)
                     for i, k in enumerate(BREAKDOWN)

@@ -1030,6 +1030,17 @@ def site_arrive(W, S, r, t):
     if S.site_up[s] == 0:  # it arrived at a failed site: back to the gateway for a new place
         orphan(S, r, s)
         return
+    v = S.rq_i[r, I_SVC]
+    if W.svc_state_bits[v] > 0.0:  # a stateful service: its context must be here first
+        d = S.rq_i[r, I_DEV]
+        held = S.ctx_site[d, v]
+        S.ctx_site[d, v] = s
+        if held >= 0 and held != s:
+            S.svc_migrations[v] += 1
+            ta = transport(W, S, W.path_links[W.site_node[held], s], W.svc_state_bits[v], t)
+            if ta > t:  # the request waits for its context (queued behind it on the links)
+                push_event(S, ta, r)
+                return
     advance_site(W, S, s, t)
     if S.site_qlen[s] >= W.site_queue_limit[s]:
         drop(W, S, r, R_QUEUE_FULL, t)

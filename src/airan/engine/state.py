@@ -45,10 +45,12 @@ _KW_FIELDS = [
     "svc_deadline_s",
     "svc_ul_bits",
     "svc_dl_bits",
+    "svc_state_bits",
     "model_dist",
     "model_p1",
     "model_p2",
     "site_gpu_start",
+    "site_node",
     "site_n_gpus",
     "site_queue_limit",
     "site_max_batch",
@@ -141,6 +143,8 @@ _STATE_FIELDS = [
     "fleet_local_s",
     "fleet_req",
     "site_up",
+    "ctx_site",
+    "svc_migrations",
     "site_orphaned",
     "orphans",
     "site_qarea",
@@ -296,6 +300,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
         site_up=np.ones(n_sites, dtype=np.int64),  # 0 while a fault has the site down
+        # where each (device, stateful service) keeps its context (-1: nowhere yet)
+        ctx_site=np.full((n_dev, n_svc) if np.any(w.svc_state_bits > 0) else (1, 1), -1,
+                         dtype=np.int64),
+        svc_migrations=np.zeros(n_svc, dtype=np.int64),
         site_orphaned=np.zeros(n_sites, dtype=np.int64),  # requests a failed site gave back
         orphans=np.zeros(capacity, dtype=np.int64),  # those waiting for a new placement
         site_qarea=np.zeros(n_sites),

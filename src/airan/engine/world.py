@@ -77,6 +77,7 @@ class World:
     svc_deadline_s: F64
     svc_ul_bits: F64
     svc_dl_bits: F64
+    svc_state_bits: F64  # [V] context a stateful service moves between sites (0: stateless)
     svc_target: F64
     # queue models (a catalog model, or a service with its own service time)
     model_names: list[str]
@@ -575,6 +576,7 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_deadline_s=np.array([v.deadline_ms * 1e-3 for v in s.services]),
         svc_ul_bits=np.array([v.ul_kb * 8e3 for v in s.services]),
         svc_dl_bits=np.array([v.dl_kb * 8e3 for v in s.services]),
+        svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_target=np.array([v.target_hit_ratio for v in s.services]),
         model_names=[m if sv is None else f"{m}@{sv}" for m, sv in model_keys],
         model_dist=np.asarray(model_dist, np.int64),

@@ -263,6 +263,9 @@ class Service(_Strict):
     dl_kb: NonNegFloat = 0.1  # an answer of detections or actions (assumption)
     deadline_ms: PosFloat
     target_hit_ratio: Fraction = 0.99  # assumption; set per service
+    # stateful services (a VLA keeping context): a request served at another site than the
+    # device's previous one first moves this much state there over the transport links
+    state_kb: NonNegFloat = 0.0
     service_time: ServiceTime | None = None
 
 
