@@ -15,6 +15,12 @@ import numpy as np
 from numba import njit
 
 from airan.compute import roofline
+from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
+    HIST_BUCKETS,
+    HIST_GAMMA,
+    HIST_LOG_GAMMA,
+    HIST_MIN_S,
+)
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
@@ -45,11 +51,7 @@ A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
 N_SUMS = 8
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
-# latency histogram: log buckets of ratio HIST_GAMMA from HIST_MIN_S (<= 0.5% relative error)
-HIST_MIN_S = 1e-6
-HIST_GAMMA = 1.01
-HIST_LOG_GAMMA = math.log(HIST_GAMMA)
-HIST_BUCKETS = int(math.ceil(math.log(1e5 / HIST_MIN_S) / HIST_LOG_GAMMA)) + 2
+# latency histogram: log buckets (airan.metrics.histogram owns the layout)
 # slot types
 SLOT_D, SLOT_S, SLOT_U, SLOT_BOTH = 0, 1, 2, 3
 S_SLOT_DL_FRACTION = 10.0 / 14.0  # special slot 10:2:2 (DL:guard:UL symbols), DL data only
