@@ -1,0 +1,248 @@
+"""A fleet of accelerators summed in A100-equivalents (``airan capacity INVENTORY.yaml``).
+
+An inventory lists groups of GPUs. A group whose mix is not public names several catalog types
+(``gpu: [B200, GB200]``): every total is then a range, from the weakest to the strongest
+alternative. Totals are given on each basis of :mod:`airan.catalog.equivalents` (training,
+inference, headline, decode, claim). ``quotes`` are A100-equivalent figures seen in the press;
+each is divided by the GPU count to give the per-GPU multiplier it implies, and set against the
+bases whose totals reach it.
+
+Format (YAML)::
+
+    name: korea-2025
+    reference: A100-80GB          # optional; the A100 every ratio divides by
+    precision: fp8                # optional; the lowest precision the inference workloads allow
+    groups:
+      - {name: samsung, count: 50000, gpu: [B200, GB200], source: "DOMAIN.md Korea"}
+    quotes:
+      - {label: "3 million A100", a100: 3.0e6}
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from airan.catalog import Precision, load_gpus
+from airan.catalog.equivalents import BASES, REFERENCE_GPU, A100Ratios, a100_ratios
+from airan.errors import InputError, unknown_name
+
+__all__ = [
+    "BASIS_LABELS",
+    "Capacity",
+    "GroupCapacity",
+    "Inventory",
+    "InventoryGroup",
+    "Quote",
+    "QuoteReading",
+    "capacity",
+    "inventory_from_dict",
+    "load_inventory",
+]
+
+#: Column titles of the bases (see :mod:`airan.catalog.equivalents`).
+BASIS_LABELS: dict[str, str] = {
+    "training": "training (dense BF16)",
+    "inference": "inference (like for like)",
+    "headline": "headline (vs A100 FP16)",
+    "decode": "decode (memory bandwidth)",
+    "claim": "vendor claim (rack scale)",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InventoryGroup(_Strict):
+    """``count`` GPUs of one catalog type, or of one of several (then totals are ranges)."""
+
+    name: str
+    count: int = Field(ge=0)
+    gpu: list[str] = Field(min_length=1)
+    source: str = ""
+    note: str = ""
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class Quote(_Strict):
+    """A published A100-equivalent figure for the whole inventory."""
+
+    label: str
+    a100: float = Field(gt=0)
+    source: str = ""
+
+
+class Inventory(_Strict):
+    """A fleet of accelerators (see the module docstring for the format)."""
+
+    name: str
+    description: str = ""
+    reference: str = REFERENCE_GPU
+    precision: Precision = "fp8"
+    groups: list[InventoryGroup] = Field(min_length=1)
+    quotes: list[Quote] = []
+
+
+def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
+    """Validate a parsed inventory; raise :class:`InputError` naming the file and field."""
+    if not isinstance(data, dict):
+        raise InputError("an inventory must be a YAML mapping (key: value)", file=label)
+    try:
+        inv = Inventory.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        loc = [str(k) for k in e["loc"]]
+        text, node = "", data
+        for key in e["loc"]:  # groups[samsung].count: list items named by their name
+            item = node[key] if isinstance(node, list) and isinstance(key, int) \
+                and key < len(node) else (node.get(key) if isinstance(node, dict) else None)
+            if isinstance(key, int):
+                name = item.get("name") if isinstance(item, dict) else None
+                text += f"[{name or key}]"
+            else:
+                text += ("." if text else "") + str(key)
+            node = item
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            raise InputError(f"unknown field {loc[-1]!r}", file=label, field=text) from None
+        if e["type"] == "missing":
+            raise InputError("required field is missing", file=label, field=text) from None
+        value = e.get("input")
+        raise InputError(msg, file=label, field=text,
+                         value=None if isinstance(value, dict | list) else value) from None
+    gpus = load_gpus()
+    if inv.reference not in gpus:
+        raise unknown_name("GPU", inv.reference, gpus, field="reference").with_file(label)
+    seen: set[str] = set()
+    for i, g in enumerate(inv.groups):
+        if g.name in seen:
+            raise InputError(f"duplicate name {g.name!r}", file=label, field="groups",
+                             value=g.name)
+        seen.add(g.name)
+        for j, t in enumerate(g.gpu):
+            if t not in gpus:
+                raise unknown_name("GPU", t, gpus, field=f"groups[{g.name or i}].gpu[{j}]"
+                                   ).with_file(label)
+    return inv
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Read and validate an inventory YAML file."""
+    p = Path(path)
+    label = str(path)
+    if not p.is_file():
+        raise InputError("file not found" if not p.exists() else "not a file", file=label)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"malformed YAML{where}", file=label) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", file=label) from None
+    return inventory_from_dict(data, label=label)
+
+
+@dataclass(frozen=True)
+class GroupCapacity:
+    """One group: per-GPU ratios of each alternative, and the group's range per basis."""
+
+    name: str
+    count: int
+    gpus: tuple[str, ...]
+    ratios: dict[str, A100Ratios]
+    per_gpu: dict[str, tuple[float, float]]  # basis -> (low, high) A100 per GPU
+    total: dict[str, tuple[float, float]]  # basis -> (low, high) A100 for the group
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class QuoteReading:
+    """A quoted figure read against the totals: the per-GPU multiplier it implies."""
+
+    label: str
+    a100: float
+    per_gpu: float
+    within: tuple[str, ...]  # bases whose total range contains the quote
+    below: tuple[str, ...]  # bases whose whole range is under the quote
+    above: tuple[str, ...]  # bases whose whole range is over the quote
+    nearest: str  # the basis whose strongest per-GPU ratio is closest (log scale) to per_gpu
+    nearest_per_gpu: float  # that strongest per-GPU ratio
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """An inventory summed in A100-equivalents."""
+
+    inventory: Inventory
+    groups: list[GroupCapacity]
+    gpus: int
+    total: dict[str, tuple[float, float]]
+    quotes: list[QuoteReading] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.inventory.name,
+            "reference": self.inventory.reference,
+            "precision": self.inventory.precision,
+            "gpus": self.gpus,
+            "total_a100": {b: list(v) for b, v in self.total.items()},
+            "groups": [
+                {"name": g.name, "count": g.count, "gpu": list(g.gpus), "source": g.source,
+                 "per_gpu_a100": {b: list(v) for b, v in g.per_gpu.items()},
+                 "total_a100": {b: list(v) for b, v in g.total.items()}}
+                for g in self.groups
+            ],
+            "quotes": [
+                {"label": q.label, "a100": q.a100, "per_gpu": q.per_gpu, "within": list(q.within),
+                 "below": list(q.below), "above": list(q.above), "nearest": q.nearest,
+                 "nearest_per_gpu": q.nearest_per_gpu, "source": q.source}
+                for q in self.quotes
+            ],
+        }
+
+
+def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
+    """Sum ``inventory`` in A100-equivalents on every basis (``precision`` overrides the
+    inventory's); each group's range runs from its weakest to its strongest alternative."""
+    prec = precision or inventory.precision
+    gpus = load_gpus()
+    groups: list[GroupCapacity] = []
+    total = {b: (0.0, 0.0) for b in BASES}
+    for g in inventory.groups:
+        ratios = {t: a100_ratios(t, precision=prec, reference=inventory.reference, gpus=gpus)
+                  for t in g.gpu}
+        per_gpu: dict[str, tuple[float, float]] = {}
+        group_total: dict[str, tuple[float, float]] = {}
+        for b in BASES:
+            values = [r.value(b) or 0.0 for r in ratios.values()]
+            per_gpu[b] = (min(values), max(values))
+            group_total[b] = (g.count * per_gpu[b][0], g.count * per_gpu[b][1])
+            total[b] = (total[b][0] + group_total[b][0], total[b][1] + group_total[b][1])
+        groups.append(GroupCapacity(g.name, g.count, tuple(g.gpu), ratios, per_gpu, group_total,
+                                    g.source))
+    n = sum(g.count for g in inventory.groups)
+    strongest = {b: max((g.per_gpu[b][1] for g in groups), default=0.0) for b in BASES}
+    readings = []
+    for q in inventory.quotes:
+        per_gpu = q.a100 / n if n else float("nan")
+        within = tuple(b for b in BASES if total[b][0] <= q.a100 <= total[b][1])
+        below = tuple(b for b in BASES if total[b][1] < q.a100)
+        above = tuple(b for b in BASES if total[b][0] > q.a100)
+        nearest = min((b for b in BASES if strongest[b] > 0),
+                      key=lambda b: abs(math.log(strongest[b] / per_gpu)) if n else 0.0)
+        readings.append(QuoteReading(q.label, q.a100, per_gpu, within, below, above, nearest,
+                                     strongest[nearest], q.source))
+    return Capacity(inventory, groups, n, total, readings)

@@ -1,0 +1,195 @@
+"""The live runtime's commands: ``serve``, ``devices``, ``live`` and ``profile``.
+
+``register(app)`` adds them to a Typer app (the ``airan`` command line calls it). Bad input ends
+as ``error: <message>`` on stderr and exit code 2, as everywhere in airan.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from airan.errors import InputError
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except InputError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except ImportError as exc:  # the live runtime's packages are an extra
+        err.print(f"error: the live runtime needs {exc.name or 'its packages'}: "
+                  "pip install 'airan[live]'", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _batches(text: str) -> list[int]:
+    try:
+        vals = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError("expected batch sizes like 1,2,4,8", field="batch", value=text) from None
+    if not vals or min(vals) < 1:
+        raise InputError("batch sizes must be positive", field="batch", value=text)
+    return vals
+
+
+def _print_run(summary: dict, folder: Path) -> None:
+    for name, s in summary["services"].items():
+        lat = s["latency_ms"]
+        hit = s["hit_ratio"]
+        p50 = f"{lat['p50']:.1f}" if lat["p50"] is not None else "-"
+        p95 = f"{lat['p95']:.1f}" if lat["p95"] is not None else "-"
+        out.print(f"{name}: {s['count']} requests, met {s['met']}, late {s['late']}, dropped "
+                  f"{s['dropped']} {s['dropped_by_reason'] or ''}, hit ratio "
+                  f"{'-' if hit is None else f'{hit:.3f}'}, p50 {p50} ms, p95 {p95} ms")
+    live = summary.get("live") or {}
+    cost = (live.get("runtime_cost_ms") or {}).get("p50")
+    if cost is not None:
+        out.print(f"runtime cost per request (p50): {cost:.2f} ms; unhidden overhead (p50): "
+                  f"{live['overhead_ms']['p50']:.2f} ms")
+    out.print(f"run folder: {folder}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``devices``, ``live`` and ``profile`` to ``app``."""
+
+    @app.command()
+    def serve(
+        scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
+        out_dir: Path = typer.Option(Path("live"), "--out", help="folder for the deployment, "
+                                     "configurations and logs"),
+        policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
+        seed: int = typer.Option(None, help="seed (device placement; default: the scenario's)"),
+        model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
+                                        "a service or catalog model (built-in name or path)"),
+        threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
+        delays: str = typer.Option("gateway", help="gateway: apply the twin's radio and "
+                                   "transport delays; none: the network's own"),
+        host: str = typer.Option("127.0.0.1", help="address to listen on"),
+        duration: float = typer.Option(None, help="stop after this many seconds (default: "
+                                       "until Ctrl-C)"),
+        shared_gateway: bool = typer.Option(False, help="one gateway process for every cell "
+                                            "(default: one per cell)"),
+    ) -> None:
+        """Start the scenario's site servers and gateways on this machine until stopped."""
+        from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
+
+        with _user_errors():
+            rt = LiveRuntime(scenario, out_dir, policy=policy, seed=seed,
+                             models=parse_models(model), threads=threads, delays=delays,
+                             host=host, shared_gateway=shared_gateway)
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            with rt:
+                dep = rt.deployment
+                assert dep is not None
+                for n, a in dep.sites.items():
+                    out.print(f"site {n}: {a}")
+                for n, a in dep.gateways.items():
+                    out.print(f"gateway {n}: {a}")
+                out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}")
+                stop.wait(duration)
+            out.print("stopped")
+
+    @app.command()
+    def devices(
+        scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
+        deployment: Path = typer.Option(..., help="deployment.json (or its folder) from "
+                                        "`airan serve`"),
+        duration: float = typer.Option(30.0, help="seconds of requests"),
+        out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
+                                     "runs/<scenario>-live-<seed>)"),
+        timeout: float = typer.Option(5.0, help="a request unanswered after this many seconds "
+                                      "is dropped (timeout)"),
+    ) -> None:
+        """Emulate the scenario's devices against running gateways; write a run folder."""
+        from airan.live.devices import run_devices
+        from airan.live.runtime import Deployment
+        from airan.report.rundir import write_run
+        from airan.scenario import load_scenario
+
+        with _user_errors():
+            if not duration > 0:
+                raise InputError("duration must be positive", field="duration", value=duration)
+            dep = Deployment.read(deployment)
+            sc = load_scenario(scenario)
+            res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
+            folder = write_run(res, out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}")
+        _print_run(res.summary, folder)
+
+    @app.command()
+    def live(
+        scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
+        duration: float = typer.Option(30.0, help="seconds of requests"),
+        out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
+                                     "runs/<scenario>-live-<seed>)"),
+        policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
+        seed: int = typer.Option(None, help="seed (default: the scenario's)"),
+        model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
+                                        "a service or catalog model (built-in name or path)"),
+        threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
+        report: bool = typer.Option(True, help="build report.html"),
+        shared_gateway: bool = typer.Option(False, help="one gateway process for every cell"),
+    ) -> None:
+        """Serve the scenario and run its devices against it, end to end; stop cleanly."""
+        from airan.live.devices import run_devices
+        from airan.live.runtime import LiveRuntime, parse_models
+        from airan.report.rundir import write_run
+        from airan.scenario import load_scenario
+
+        with _user_errors():
+            if not duration > 0:
+                raise InputError("duration must be positive", field="duration", value=duration)
+            sc = load_scenario(scenario)
+            folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}"
+            with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
+                             models=parse_models(model), threads=threads,
+                             shared_gateway=shared_gateway) as rt:
+                assert rt.deployment is not None
+                res = run_devices(sc, rt.deployment, duration_s=duration)
+            path = write_run(res, folder)
+            if report:
+                from airan.report import build_report
+
+                build_report(path)
+        _print_run(res.summary, path)
+
+    @app.command()
+    def profile(
+        model: str = typer.Argument(..., help="an .onnx file or a built-in model name"),
+        batch: str = typer.Option("1,2,4,8", help="batch sizes"),
+        threads: int = typer.Option(1, help="ONNX Runtime intra-op threads"),
+        payload_kb: float = typer.Option(None, help="also decode a JPEG of this size per "
+                                         "request, as a site server does"),
+        min_time: float = typer.Option(1.0, help="seconds of runs per batch size"),
+        out_file: Path = typer.Option(None, "--out", help="calibration file (default: "
+                                      "<model>.calibration.yaml)"),
+    ) -> None:
+        """Measure a model's latency against batch size on this machine; write a calibration."""
+        from airan.live.models import profile as run_profile
+        from airan.live.models import write_calibration
+
+        with _user_errors():
+            cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
+                              payload_kb=payload_kb)
+            target = out_file or Path(f"{Path(model).stem}.calibration.yaml")
+            write_calibration(cal, target)
+        for b, v in cal["batches"].items():
+            out.print(f"batch {b}: mean {v['mean_ms']:.3f} ms, p50 {v['p50_ms']:.3f}, "
+                      f"p95 {v['p95_ms']:.3f}, cv {v['cv']:.2f}")
+        st = cal["service_time"]
+        out.print(f"service_time for a scenario: {{dist: lognormal, mean_ms: {st['mean_ms']}, "
+                  f"cv: {st['cv']}}} ({cal['runtime']['provider']})")
+        out.print(f"calibration: {target}")

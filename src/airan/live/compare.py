@@ -1,0 +1,63 @@
+"""The twin against reality: one scenario, its models calibrated on this machine, run in the
+twin and live; p50 and p95 end-to-end latency side by side.
+
+:func:`calibrate` profiles each service's ONNX model (decoding a payload of the service's
+``ul_kb``, as a site does) and sets the service's ``service_time`` from it, so the twin and the
+live runtime compute the same thing. :func:`twin_vs_live` runs both and returns the figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airan.live.models import profile, service_time_of, write_calibration
+from airan.live.runtime import resolve_models
+from airan.scenario import Scenario, scenario_from_dict
+
+
+def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,
+              folder: str | Path | None = None, min_time_s: float = 1.0) -> Scenario:
+    """The scenario with each service's ``service_time`` measured (batch 1) on this machine;
+    calibration files go to ``folder`` when given."""
+    files = resolve_models(scenario, models)
+    data = scenario.model_dump(mode="json")
+    for svc in data["services"]:
+        cal = profile(files[svc["name"]], (1, 2, 4), min_time_s=min_time_s,
+                      payload_kb=svc["ul_kb"] or None)
+        if folder is not None:
+            write_calibration(cal, Path(folder) / f"{svc['name']}.calibration.yaml")
+        svc["service_time"] = service_time_of(cal, 1)
+    return scenario_from_dict(data, label=f"{scenario.name} (calibrated)")
+
+
+def twin_vs_live(scenario: Scenario, folder: str | Path, *, duration_s: float = 30.0,
+                 models: dict[str, str] | None = None, policy: str | None = None,
+                 shared_gateway: bool = False) -> dict[str, Any]:
+    """Run ``scenario`` (already calibrated) in the twin and live for ``duration_s``; write both
+    run folders under ``folder``; return per service the p50/p95 of each and their ratios."""
+    import airan
+    from airan.live.devices import run_devices
+    from airan.live.runtime import LiveRuntime
+    from airan.report.rundir import write_run
+
+    out = Path(folder)
+    twin = airan.run(scenario, policy=policy, duration_s=duration_s)
+    write_run(twin, out / "twin")
+    with LiveRuntime(scenario, out / "serve", policy=policy, models=models,
+                     shared_gateway=shared_gateway) as rt:
+        assert rt.deployment is not None
+        live = run_devices(scenario, rt.deployment, duration_s=duration_s)
+    write_run(live, out / "live")
+    figures: dict[str, Any] = {"services": {}, "live": live.summary["live"]}
+    for name, t in twin.summary["services"].items():
+        lv = live.summary["services"][name]
+        row: dict[str, Any] = {}
+        for q in ("p50", "p95"):
+            a, b = t["latency_ms"][q], lv["latency_ms"][q]
+            row[f"twin_{q}_ms"], row[f"live_{q}_ms"] = a, b
+            row[f"{q}_ratio"] = b / a if a and b else None
+        row["twin_hit_ratio"], row["live_hit_ratio"] = t["hit_ratio"], lv["hit_ratio"]
+        row["live_mean_batch"] = live.summary["live"]["services"][name]["mean_batch"]
+        figures["services"][name] = row
+    return figures

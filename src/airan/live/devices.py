@@ -1,0 +1,458 @@
+"""The device emulator: every fleet's requests at their rates, with real payloads, end to end.
+
+Each device of the scenario (placed by the same seed as the gateways, so it attaches to the
+same cell) sends each of its services' requests to its cell's gateway at the service's rate
+(periodic with the scenario's phases and jitter, or Poisson), with a payload of the configured
+size (a real JPEG frame), and measures the end-to-end latency against the deadline. A request
+the policy places on the device itself is computed there for the catalog's on-device time.
+
+:func:`run_devices` returns a :class:`airan.engine.Result` with the twin's summary layout and
+tables, so ``write_run`` gives a run folder that every report and comparison reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import numpy as np
+import pyarrow as pa
+
+from airan.engine.engine import BREAKDOWN, REASONS, Result
+from airan.live import wire
+from airan.live.models import jpeg_payload
+from airan.live.runtime import Deployment
+from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
+from airan.scenario import Scenario, load_scenario
+
+#: Drop reasons of the live runtime beyond the twin's (``airan.engine.REASONS``).
+LIVE_REASONS = ("site_failure", "timeout", "cancelled", "error")
+OUTCOMES = ["met", "late"] + [f"dropped:{r}" for r in (*REASONS, *LIVE_REASONS)]
+PAYLOAD_VARIANTS = 4  # distinct frames per service
+
+
+@dataclass
+class _Rec:
+    """One request's record (times in s)."""
+
+    seq: int
+    service: int
+    device: int
+    created_s: float
+    outcome: str = "dropped:error"
+    placement: str = "rejected"
+    latency_s: float = math.nan
+    parts_ms: list[float] = field(default_factory=lambda: [math.nan] * len(BREAKDOWN))
+    gateway_ms: float = math.nan
+    site_ms: float = math.nan
+    batch: int = 0
+    attempts: int = 0
+    cost_ms: float = math.nan  # the runtime's own work: hops, gateway, site beyond the model
+
+
+def arrivals(world: Any, duration_s: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Creation times (s) and flow indices of every request in ``[0, duration_s)``, in time
+    order: each flow periodic from its phase (plus uniform jitter) or Poisson at its rate."""
+    rng = np.random.default_rng([seed, 7])
+    ts, fs = [], []
+    for f in range(len(world.flow_dev)):
+        period = float(world.flow_period_s[f])
+        if world.flow_poisson[f]:
+            n = int(duration_s / period * 1.5 + 20)
+            t = np.cumsum(rng.exponential(period, n))
+        else:
+            t = world.flow_phase_s[f] + period * np.arange(int(duration_s / period) + 2)
+            if world.flow_jitter_s[f] > 0:
+                t = t + rng.uniform(0, world.flow_jitter_s[f], len(t))
+        t = t[t < duration_s]
+        ts.append(t)
+        fs.append(np.full(len(t), f, dtype=np.int64))
+    t_all = np.concatenate(ts) if ts else np.zeros(0)
+    f_all = np.concatenate(fs) if fs else np.zeros(0, dtype=np.int64)
+    order = np.argsort(t_all, kind="stable")
+    return t_all[order], f_all[order]
+
+
+class DeviceEmulator:
+    """The devices of a scenario against a running deployment (see :func:`run_devices`)."""
+
+    def __init__(self, scenario: Scenario, deployment: Deployment, *, duration_s: float,
+                 timeout_s: float = 5.0, poll_s: float = 0.25) -> None:
+        from airan.engine.world import build_world
+
+        self.scenario = scenario
+        self.dep = deployment
+        self.duration_s = duration_s
+        self.timeout_s = timeout_s
+        self.poll_s = poll_s
+        self.world = w = build_world(scenario, deployment.seed)
+        missing = [c for c in set(w.cell_names[i] for i in w.dev_cell) if c not in
+                   deployment.gateways]
+        if missing:
+            from airan.errors import InputError
+
+            raise InputError(f"no gateway for cell {missing[0]!r}", field="gateways",
+                             value=missing[0])
+        self.payloads = [[jpeg_payload(int(round(s.ul_kb * 1000)), seed=100 * v + k)
+                          for k in range(PAYLOAD_VARIANTS)]
+                         for v, s in enumerate(scenario.services)]
+        self.reply_bytes = [int(round(s.dl_kb * 1000)) for s in scenario.services]
+        self.records: list[_Rec] = []
+        self.samples: dict[str, list[tuple[float, Any]]] = {n: [] for n in w.site_names}
+        self.wall_s = 0.0
+
+    async def _one(self, rec: _Rec, stub: wire.Stub, t_create: float) -> None:
+        w = self.world
+        v = rec.service
+        deadline = float(w.svc_deadline_s[v])
+        req = wire.InferRequest(
+            request_id=f"{rec.device}-{rec.seq}", device=rec.device,
+            service=w.service_names[v], payload=self.payloads[v][rec.seq % PAYLOAD_VARIANTS],
+            reply_bytes=self.reply_bytes[v],
+            sent_unix_s=time.time() - (time.monotonic() - t_create))
+        try:
+            rep = await stub.infer(req, self.timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            rec.outcome = ("dropped:timeout" if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                           else "dropped:error")
+            return
+        t = rep.timing
+        rec.gateway_ms, rec.site_ms = t.gateway_ms, t.site_ms
+        rec.batch, rec.attempts = t.batch_size, t.attempts
+        rec.cost_ms = (t.uplink_hop_ms + t.site_hop_ms + t.gateway_ms
+                       + max(0.0, t.site_ms - t.queue_ms - t.compute_ms))
+        S = wire.InferReply
+        if rep.status == S.LOCAL:
+            await asyncio.sleep(t.local_ms / 1e3)
+            rec.placement = "local"
+            rec.latency_s = time.monotonic() - t_create
+            rec.parts_ms = [0.0, 0.0, 0.0, 0.0, t.local_ms, 0.0, 0.0]
+        elif rep.status == S.OK:
+            rec.placement = rep.site
+            rec.latency_s = time.monotonic() - t_create
+            rec.parts_ms = [t.ul_wait_ms, t.ul_air_ms, t.ul_transport_ms, t.queue_ms,
+                            t.compute_ms, t.dl_transport_ms, t.dl_air_ms]
+        else:
+            reason = rep.reason or "error"
+            if reason.startswith("error"):
+                reason = "error"
+            rec.placement = rep.site or ("rejected" if reason == "admission" else "unreachable")
+            rec.outcome = f"dropped:{reason}" if f"dropped:{reason}" in OUTCOMES else \
+                "dropped:error"
+            return
+        rec.outcome = "met" if rec.latency_s <= deadline else "late"
+
+    async def _poll(self, stubs: dict[str, wire.Stub], stop: asyncio.Event) -> None:
+        while True:
+            await self._poll_once(stubs)
+            if stop.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poll_s)
+
+    async def _poll_once(self, stubs: dict[str, wire.Stub]) -> None:
+        now = time.monotonic() - self._t0
+
+        async def one(name: str, stub: wire.Stub) -> None:
+            try:
+                rep = await stub.load(timeout_s=0.5)
+            except grpc.aio.AioRpcError:
+                return  # a dead site keeps its last report
+            self.samples[name].append((now, rep))
+
+        await asyncio.gather(*(one(n, s) for n, s in stubs.items()))
+
+    async def run(self) -> None:
+        """Send every request, wait for every answer (or its timeout), poll the sites."""
+        w = self.world
+        dep = self.dep
+        t_arr, f_arr = arrivals(w, self.duration_s, dep.seed)
+        gw = {c: wire.Stub(a, "Gateway", dep.token) for c, a in dep.gateways.items()}
+        sites = {n: wire.Stub(a, "Site", dep.token) for n, a in dep.sites.items()
+                 if n in self.samples}
+        cell_stub = [gw.get(c) for c in w.cell_names]
+        stop = asyncio.Event()
+        self._t0 = time.monotonic()
+        poller = asyncio.get_running_loop().create_task(self._poll(sites, stop))
+        tasks: set[asyncio.Task[None]] = set()
+        seq = 0
+        t0 = time.monotonic()
+        self._t0 = t0
+        loop = asyncio.get_running_loop()
+        i = 0
+        n = len(t_arr)
+        while i < n:
+            now = time.monotonic() - t0
+            if t_arr[i] > now:
+                await asyncio.sleep(t_arr[i] - now)
+                continue
+            while i < n and t_arr[i] <= now:
+                f = int(f_arr[i])
+                d = int(w.flow_dev[f])
+                rec = _Rec(seq, int(w.flow_svc[f]), d, float(t_arr[i]))
+                self.records.append(rec)
+                stub = cell_stub[int(w.dev_cell[d])]
+                assert stub is not None
+                task = loop.create_task(self._one(rec, stub, t0 + float(t_arr[i])))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                seq += 1
+                i += 1
+        rest = self.duration_s - (time.monotonic() - t0)
+        if rest > 0:
+            await asyncio.sleep(rest)
+        if tasks:
+            await asyncio.wait(list(tasks), timeout=self.timeout_s + 5.0)
+        for t in list(tasks):
+            t.cancel()
+        stop.set()
+        await poller
+        self.wall_s = time.monotonic() - t0
+        for s in [*gw.values(), *sites.values()]:
+            await s.close()
+
+    # ---- the run's summary and tables (the twin's layout) ---------------------------------------
+    def result(self, policy: str) -> Result:
+        """The run as a :class:`airan.engine.Result` (summary and tables as the twin's)."""
+        from airan.engine import Engine
+
+        w = self.world
+        recs = self.records
+        eng = Engine(self.scenario, seed=self.dep.seed, duration_s=self.duration_s)
+        services: dict[str, Any] = {}
+        drops_total: dict[str, int] = {}
+        overhead_all: list[float] = []
+        cost_all: list[float] = []
+        live_svc: dict[str, Any] = {}
+        for v, name in enumerate(w.service_names):
+            rs = [r for r in recs if r.service == v]
+            met = sum(r.outcome == "met" for r in rs)
+            late = sum(r.outcome == "late" for r in rs)
+            dropped = len(rs) - met - late
+            by_reason: dict[str, int] = {}
+            for r in rs:
+                if r.outcome.startswith("dropped:"):
+                    k = r.outcome.split(":", 1)[1]
+                    by_reason[k] = by_reason.get(k, 0) + 1
+                    drops_total[k] = drops_total.get(k, 0) + 1
+            done = [r for r in rs if r.outcome in ("met", "late")]
+            lat = np.array([r.latency_s for r in done])
+            hist = histogram(lat) if len(lat) else np.zeros(1, dtype=np.int64)
+            parts = np.array([r.parts_ms for r in done]) if done else np.zeros((0, 7))
+            remote = [r for r in done if r.placement != "local"]
+            over = np.array([r.latency_s * 1e3 - float(np.nansum(r.parts_ms)) for r in remote])
+            overhead_all += over.tolist()
+            ended = met + late + dropped
+            services[name] = {
+                "count": len(rs), "met": met, "late": late, "dropped": dropped, "in_flight": 0,
+                "hit_ratio": met / ended if ended else None,
+                "target_hit_ratio": float(w.svc_target[v]),
+                "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
+                "dropped_by_reason": by_reason,
+                "latency_ms": {
+                    "mean": float(lat.mean() * 1e3) if len(lat) else None,
+                    "p50": _q(hist, 0.50), "p95": _q(hist, 0.95), "p99": _q(hist, 0.99),
+                    "p999": _q(hist, 0.999),
+                },
+                "state_migrations": None,  # devices do not move in a live run
+                "breakdown_ms": {k: (float(np.mean(parts[:, i])) if len(parts) else None)
+                                 for i, k in enumerate(BREAKDOWN)},
+                "latency_histogram": {"min_s": _hist_min(), "gamma": _hist_gamma(),
+                                      "counts": {str(int(b)): int(hist[b])
+                                                 for b in np.nonzero(hist)[0]}},
+            }
+            cost = np.array([r.cost_ms for r in remote])
+            cost_all += cost.tolist()
+            live_svc[name] = {
+                "overhead_ms": _stats(over),
+                "runtime_cost_ms": _stats(cost),
+                "gateway_ms": _stats(np.array([r.gateway_ms for r in remote])),
+                "mean_batch": float(np.mean([r.batch for r in remote])) if remote else None,
+                "rerouted": int(sum(r.attempts > 1 for r in rs)),
+            }
+        elapsed = self.duration_s
+        sites: dict[str, Any] = {}
+        ts_rows: dict[str, list[Any]] = {k: [] for k in ("t_start_s", "t_end_s", "site",
+                                                          "gpu_utilization", "mean_queue",
+                                                          "l1_share")}
+        from airan.catalog import load_gpus
+
+        gpus = load_gpus()
+        for s, name in enumerate(w.site_names):
+            smp = self.samples.get(name, [])
+            ng = int(w.site_n_gpus[s])
+            first = smp[0][1] if smp else None
+            last = smp[-1][1] if smp else None
+            busy = (last.busy_s - first.busy_s) if smp else 0.0
+            area = (last.queue_area - first.queue_area) if smp else 0.0
+            span = (smp[-1][0] - smp[0][0]) if len(smp) > 1 else 0.0
+            served = int(last.served - first.served) if smp else 0
+            batches = int(last.batches - first.batches) if smp else 0
+            x, y = (float(a) for a in w.site_xy[s])
+            util = busy / (ng * span) if span > 0 else 0.0
+            spec = gpus[w.gpu_type_names[w.gpu_type[int(w.site_gpu_start[s])]]]
+            sites[name] = {
+                "kind": w.site_kind[s],
+                "x_m": x if math.isfinite(x) else None,
+                "y_m": y if math.isfinite(y) else None,
+                "gpus": ng,
+                "gpu_utilization": util,
+                "mean_queue": area / span if span > 0 else 0.0,
+                "served": served,
+                "batches": batches,
+                "mean_batch": served / batches if batches else None,
+                # nominal: the catalog GPU's idle + busy share of its range (not this CPU's draw)
+                "power_w": ng * (spec.idle_w + min(1.0, util) * (spec.tdp_w - spec.idle_w)),
+                "live": {"overloaded": int(last.overloaded) if last else 0,
+                         "bad_requests": int(last.bad_requests) if last else 0,
+                         "rss_mb": last.rss_bytes / 2**20 if last else None,
+                         "answered_load_reports": len(smp)},
+            }
+            for (t_a, a), (t_b, b) in zip(smp, smp[1:], strict=False):
+                dt = t_b - t_a
+                if dt <= 0:
+                    continue
+                ts_rows["t_start_s"].append(t_a)
+                ts_rows["t_end_s"].append(t_b)
+                ts_rows["site"].append(s)
+                ts_rows["gpu_utilization"].append((b.busy_s - a.busy_s) / (ng * dt))
+                ts_rows["mean_queue"].append((b.queue_area - a.queue_area) / dt)
+                ts_rows["l1_share"].append(0.0)
+        n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
+        fleets = {
+            name: {"devices": int(n_dev[f]),
+                   "requests": sum(1 for r in recs if w.dev_fleet[r.device] == f),
+                   "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None}
+            for f, name in enumerate(w.fleet_names)
+        }
+        created = len(recs)
+        met = sum(r.outcome == "met" for r in recs)
+        late = sum(r.outcome == "late" for r in recs)
+        summary = {
+            "airan_version": _version(),
+            "scenario": w.name,
+            "policy": policy,
+            "seed": self.dep.seed,
+            "duration_s": float(elapsed),
+            "wall_s": float(self.wall_s),
+            "requests_per_wall_s": created / self.wall_s if self.wall_s > 0 else None,
+            "requests": {"created": created, "met": met, "late": late,
+                         "dropped": created - met - late, "in_flight": 0,
+                         "dropped_by_reason": drops_total},
+            "services": services,
+            "sites": sites,
+            "cells": {"count": len(w.cell_names), "mean_prb_utilization_dl": None,
+                      "mean_prb_utilization_ul": None},
+            "devices": int(w.n_devices),
+            "fleets": fleets,
+            "faults": [],
+            "mobility": None,
+            "ai_ran": None,
+            "trace": {"rows": created, "limit": created, "sample_beyond_limit": 0.0,
+                      "lost_rows": 0, "complete": True,
+                      "note": "live run: every request"},
+            "percentile_relative_error": MAX_RELATIVE_ERROR,
+            "live": {
+                "mode": "live",
+                "delays": self.dep.delays,
+                "models": self.dep.models,
+                "overhead_ms": _stats(np.array(overhead_all)),
+                "runtime_cost_ms": _stats(np.array(cost_all)),
+                "services": live_svc,
+                "note": ("overhead_ms: end-to-end latency minus the seven parts (the delays "
+                         "applied and the site's queue and compute), what the runtime adds "
+                         "beyond the model; runtime_cost_ms: the runtime's own work per "
+                         "request (device-to-gateway hop, gateway-to-site hop, gateway, site "
+                         "beyond queue and compute), much of it hidden inside emulated delays"),
+            },
+        }
+        return Result(summary=summary, requests=self._requests_table(),
+                      timeseries=_timeseries(ts_rows, w.site_names), cells=eng.cell_table(),
+                      devices=eng.device_table(), scenario=self.scenario)
+
+    def _requests_table(self) -> pa.Table:
+        w = self.world
+        recs = self.records
+        places = [*w.site_names, "unreachable", "rejected", "local"]
+        pidx = {p: i for i, p in enumerate(places)}
+        oidx = {o: i for i, o in enumerate(OUTCOMES)}
+        parts = np.array([r.parts_ms for r in recs]).reshape(len(recs), len(BREAKDOWN))
+        cols: dict[str, Any] = {
+            "request": pa.array([r.seq for r in recs], pa.int64()),
+            "service": pa.DictionaryArray.from_arrays(
+                pa.array([r.service for r in recs], pa.int32()), pa.array(w.service_names)),
+            "device": pa.array([r.device for r in recs], pa.int64()),
+            "placement": pa.DictionaryArray.from_arrays(
+                pa.array([pidx.get(r.placement, pidx["unreachable"]) for r in recs],
+                         pa.int32()), pa.array(places)),
+            "outcome": pa.DictionaryArray.from_arrays(
+                pa.array([oidx[r.outcome] for r in recs], pa.int32()), pa.array(OUTCOMES)),
+            "created_s": pa.array([r.created_s for r in recs], pa.float64()),
+        }
+        for i, k in enumerate(BREAKDOWN):
+            cols[f"{k}_ms"] = pa.array(parts[:, i], pa.float64())
+        cols["latency_ms"] = pa.array([r.latency_s * 1e3 for r in recs], pa.float64())
+        cols["gateway_ms"] = pa.array([r.gateway_ms for r in recs], pa.float64())
+        cols["site_ms"] = pa.array([r.site_ms for r in recs], pa.float64())
+        cols["batch_size"] = pa.array([r.batch for r in recs], pa.int32())
+        cols["attempts"] = pa.array([r.attempts for r in recs], pa.int32())
+        cols["runtime_cost_ms"] = pa.array([r.cost_ms for r in recs], pa.float64())
+        return pa.table(cols)
+
+
+def _timeseries(rows: dict[str, list[Any]], names: list[str]) -> pa.Table:
+    return pa.table({
+        "t_start_s": pa.array(rows["t_start_s"], pa.float64()),
+        "t_end_s": pa.array(rows["t_end_s"], pa.float64()),
+        "site": pa.DictionaryArray.from_arrays(pa.array(rows["site"], pa.int32()),
+                                               pa.array(names)),
+        "gpu_utilization": pa.array(rows["gpu_utilization"], pa.float64()),
+        "mean_queue": pa.array(rows["mean_queue"], pa.float64()),
+        "l1_share": pa.array(rows["l1_share"], pa.float64()),
+    })
+
+
+def _q(hist: np.ndarray, q: float) -> float | None:
+    v = quantile(hist, q)
+    return None if math.isnan(v) else float(v * 1e3)
+
+
+def _stats(x: np.ndarray) -> dict[str, float | None]:
+    x = x[np.isfinite(x)] if len(x) else x
+    if not len(x):
+        return {"mean": None, "p50": None, "p95": None}
+    return {"mean": float(x.mean()), "p50": float(np.percentile(x, 50)),
+            "p95": float(np.percentile(x, 95))}
+
+
+def _hist_min() -> float:
+    from airan.engine.kernel import HIST_MIN_S
+
+    return float(HIST_MIN_S)
+
+
+def _hist_gamma() -> float:
+    from airan.engine.kernel import HIST_GAMMA
+
+    return float(HIST_GAMMA)
+
+
+def _version() -> str:
+    from airan.engine.engine import _version as v
+
+    return v()
+
+
+def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,
+                timeout_s: float = 5.0) -> Result:
+    """Emulate the scenario's devices against ``deployment`` for ``duration_s`` seconds of wall
+    time; every request ends met, late or dropped with a reason (none left in flight)."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    emu = DeviceEmulator(sc, deployment, duration_s=duration_s, timeout_s=timeout_s)
+    asyncio.run(emu.run())
+    return emu.result(deployment.policy)

@@ -1,0 +1,483 @@
+"""The gateway: the local breakout of a cell. It places each request with the airan policy and
+forwards it to a site, applying the radio and transport delays of the twin's models.
+
+For every request: check it, ask the policy (the same :mod:`airan.policy` code and registry,
+fed with the sites' live load reports) where it runs, wait the uplink delay (radio, then the
+fibre to that site), forward it, wait the way back, answer. A site that does not answer (its
+process died, a timeout) or fails its load report is marked unhealthy; its requests are placed
+again among the healthy ones (``max_attempts`` sites in all), and every request ends with an
+answer or a reason.
+
+Run one with ``python -m airan.live.gateway CONFIG.json`` (``airan serve`` does it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from numpy.typing import NDArray
+
+from airan.errors import InputError
+from airan.live import wire
+from airan.live.site_server import serve_forever
+from airan.policy import LOCAL, REJECT, Batch, resolve_policy
+from airan.scenario import Scenario, load_scenario
+
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+             grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
+             grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+@dataclass
+class GatewayConfig:
+    """What a gateway needs (times in s)."""
+
+    cells: list[str]  # the cells (sectors) it is the breakout of
+    scenario: str  # a scenario YAML path or built-in name
+    sites: dict[str, str]  # compute site name -> host:port
+    tenants: dict[str, str]  # tenant -> token
+    seed: int = 1
+    policy: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    delays: str = "gateway"  # gateway: apply the twin's radio and transport delays; none
+    poll_s: float = 0.05  # load report period per site
+    site_timeout_s: float = 2.0  # a forwarded request not answered by then: the site is dead
+    max_attempts: int = 3
+    max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> GatewayConfig:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+async def _sleep_until(t_mono: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``t_mono`` (at once if it has)."""
+    dt = t_mono - time.monotonic()
+    if dt > 0:
+        await asyncio.sleep(dt)
+
+
+class LiveSnapshot:
+    """What a policy sees, from live load reports (duck-types :class:`airan.policy.Snapshot`).
+
+    Radio rates are the twin's for an idle network (``fixed``: the link rates; ``ideal``:
+    unlimited; ``nr``: each device's share of its cell with no other active UE).
+    """
+
+    def __init__(self, world: Any, time_s: float, ul_access_delay_s: float,
+                 backlog_s: NDArray[np.float64], healthy: NDArray[np.bool_],
+                 queue_len: NDArray[np.int64], rates: RadioRates) -> None:
+        self.world = world
+        self.time_s = time_s
+        self.ul_access_delay_s = ul_access_delay_s
+        self.site_backlog_s = backlog_s
+        self.site_healthy = healthy
+        self.site_queue_len = queue_len
+        self.site_ai_share = np.ones(len(world.site_names))
+        self._rates = rates
+
+    def ul_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._rates.rate_bps(devices, uplink=True)
+
+    def dl_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._rates.rate_bps(devices, uplink=False)
+
+    def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return np.zeros(len(devices))
+
+
+class RadioRates:
+    """Per-device radio rates and the uplink access delay, from the twin's radio model."""
+
+    def __init__(self, scenario: Scenario, world: Any, seed: int) -> None:
+        self.world = world
+        self._engine: Any = None
+        if world.radio_model == 0:  # nr: the engine's own rate rule on an idle network
+            from airan.engine import Engine
+
+            self._engine = Engine(scenario, seed=seed)
+            self.ul_access_delay_s = float(self._engine._ul_access_delay_s)
+        elif world.radio_model == 2:
+            self.ul_access_delay_s = 2 * world.fixed_latency_s
+        else:
+            self.ul_access_delay_s = 0.0
+
+    def rate_bps(self, devices: NDArray[np.int64], *, uplink: bool) -> NDArray[np.float64]:
+        w = self.world
+        if w.radio_model == 1:
+            return np.full(len(devices), np.inf)
+        if w.radio_model == 2:
+            return np.full(len(devices), w.fixed_ul_bps if uplink else w.fixed_dl_bps)
+        return self._engine._rate_bps(np.asarray(devices, dtype=np.int64), uplink=uplink)  # type: ignore[no-any-return]
+
+
+class Delays:
+    """The delays the gateway applies (s): the twin's radio per device (FIFO per device link
+    for ``fixed``) and transport per path (store and forward, FIFO per link)."""
+
+    def __init__(self, world: Any, rates: RadioRates, enabled: bool = True) -> None:
+        self.w = world
+        self.rates = rates
+        self.enabled = enabled
+        n = world.n_devices
+        self.ul_free = np.zeros(n)
+        self.dl_free = np.zeros(n)
+        self.link_free = np.zeros(len(world.link_cap_bps))
+        self.link_last = np.full(len(world.link_cap_bps), -np.inf)
+
+    def uplink(self, d: int, v: int, now: float) -> tuple[float, float]:
+        """(ul_wait, ul_air) for device ``d`` sending service ``v``'s payload at ``now``."""
+        w = self.w
+        if not self.enabled or w.radio_model == 1:
+            return 0.0, 0.0
+        bits = float(w.svc_ul_bits[v])
+        if w.radio_model == 2:
+            start = max(now, self.ul_free[d])
+            self.ul_free[d] = start + bits / w.fixed_ul_bps
+            return start - now, bits / w.fixed_ul_bps + w.fixed_latency_s
+        rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
+        return self.rates.ul_access_delay_s, bits / max(rate, 1.0)
+
+    def downlink(self, d: int, v: int, now: float) -> float:
+        """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""
+        w = self.w
+        if not self.enabled or w.radio_model == 1:
+            return 0.0
+        bits = float(w.svc_dl_bits[v])
+        if w.radio_model == 2:
+            start = max(now, self.dl_free[d])
+            self.dl_free[d] = start + bits / w.fixed_dl_bps
+            return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
+        rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
+        return w.dl_sched_delay_s + bits / max(rate, 1.0)
+
+    def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
+        """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
+        if not self.enabled:
+            return 0.0
+        t = now
+        for lk in links:
+            if lk < 0:
+                break
+            # FIFO per link; answers reach the gateway slightly out of time order, and one that
+            # arrives after a later one (by its send time) is not queued behind it
+            last = self.link_last[lk]
+            start = max(t, self.link_free[lk]) if t >= last else t
+            ser = bits / self.w.link_cap_bps[lk]
+            self.link_free[lk] = max(self.link_free[lk], start + ser)
+            self.link_last[lk] = max(last, t)
+            t = start + ser + self.w.link_delay_s[lk]
+        return t - now
+
+
+@dataclass
+class _SiteView:
+    name: str
+    stub: wire.Stub
+    healthy: bool = False
+    backlog_s: float = 0.0
+    queue_len: int = 0
+    extra_s: float = 0.0  # work this gateway sent since the last report
+    report_t: float = 0.0
+
+
+@dataclass
+class _Flight:
+    site: str | None = None
+    cancelled: bool = False
+    metadata: Any = field(default=None)
+
+
+class Gateway:
+    """The asyncio gateway of a set of cells."""
+
+    def __init__(self, cfg: GatewayConfig, scenario: Scenario | None = None) -> None:
+        from airan.engine.world import build_world
+
+        self.cfg = cfg
+        self.scenario = scenario or load_scenario(cfg.scenario)
+        self.world = w = build_world(self.scenario, cfg.seed)
+        unknown = [c for c in cfg.cells if c not in w.cell_names]
+        if unknown:
+            raise InputError(f"unknown cell {unknown[0]!r}", field="cells", value=unknown[0],
+                             choices=w.cell_names)
+        self.cell_ids = {w.cell_names.index(c) for c in cfg.cells}
+        self.policy_name = cfg.policy or self.scenario.policy
+        self.policy = resolve_policy(self.policy_name)
+        from airan.policy.builtin import deadline_aware
+
+        sc = self.scenario
+        if self.policy is deadline_aware and (sc.admission == "strict" or
+                                              sc.objective == "energy"):
+            self.policy = functools.partial(deadline_aware, strict=sc.admission == "strict",
+                                            energy=sc.objective == "energy")
+        self.rates = RadioRates(sc, w, cfg.seed)
+        self.delays = Delays(w, self.rates, enabled=cfg.delays == "gateway")
+        self.tenants = wire.Tenants.from_mapping(cfg.tenants)
+        self.service_index = {n: i for i, n in enumerate(w.service_names)}
+        # the GPU time one more request adds at each site (for the backlog between reports)
+        first = w.gpu_type[w.site_gpu_start]
+        self._per_item_s = w.svc_time_s[:, first, 1].T / w.site_n_gpus[:, None]  # [S, M]
+        missing = [s for s in w.site_names if s not in cfg.sites]
+        if missing:
+            raise InputError(f"no address for compute site {missing[0]!r}", field="sites",
+                             value=missing[0])
+        self.inflight: dict[tuple[str, str], _Flight] = {}
+        self.views: list[_SiteView] = []
+        self._poller: asyncio.Task[None] | None = None
+        self.server: grpc.aio.Server | None = None
+        self.t0 = time.monotonic()
+        self.answered = 0
+        self.bad = 0
+
+    # ---- load reports ---------------------------------------------------------------------------
+    async def _poll_one(self, view: _SiteView) -> None:
+        try:
+            rep = await view.stub.load(timeout_s=max(0.2, 4 * self.cfg.poll_s))
+        except grpc.aio.AioRpcError as exc:
+            # a site too busy to take one more call is alive; anything else: dead for now
+            view.healthy = exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and view.healthy
+            return
+        view.healthy = bool(rep.healthy)
+        view.backlog_s = float(rep.backlog_s)
+        view.queue_len = int(rep.queue_len)
+        view.extra_s = 0.0
+        view.report_t = time.monotonic()
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.gather(*(self._poll_one(v) for v in self.views))
+            await asyncio.sleep(self.cfg.poll_s)
+
+    def snapshot(self) -> LiveSnapshot:
+        v = self.views
+        return LiveSnapshot(
+            self.world, time.monotonic() - self.t0, self.rates.ul_access_delay_s,
+            np.array([x.backlog_s + x.extra_s for x in v]),
+            np.array([x.healthy for x in v], dtype=bool),
+            np.array([x.queue_len for x in v], dtype=np.int64), self.rates)
+
+    def decide(self, d: int, v: int, cell: int) -> int:
+        """The policy's placement of one request: a site index, LOCAL or REJECT."""
+        snap = self.snapshot()
+        batch = Batch(time_s=np.array([snap.time_s]), device=np.array([d], dtype=np.int64),
+                      service=np.array([v], dtype=np.int64), cell=np.array([cell], dtype=np.int64))
+        try:
+            place = np.asarray(self.policy(snap, batch))  # type: ignore[arg-type]
+        except InputError:  # e.g. no healthy site of the kind the policy needs
+            return REJECT - 1
+        p = int(place[0])
+        if p >= 0 and not np.isfinite(self.world.path_delay_s[self.world.cell_node[cell], p]):
+            return REJECT - 1  # no route
+        return p
+
+    # ---- RPCs -----------------------------------------------------------------------------------
+    async def _bad(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode,
+                   msg: str) -> None:
+        self.bad += 1
+        await context.abort(code, msg)
+
+    async def infer(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        t_in = time.monotonic()
+        if isinstance(req, wire.Malformed):
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"malformed InferRequest: {req.error}")
+        tenant = self.tenants.tenant_of(context.invocation_metadata())
+        if tenant is None:
+            await self._bad(context, grpc.StatusCode.UNAUTHENTICATED,
+                            "missing or unknown tenant token (metadata 'authorization: Bearer …')")
+        w = self.world
+        v = self.service_index.get(req.service)
+        if not req.request_id:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT, "request_id is empty")
+        if v is None:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"unknown service {req.service!r}; accepted: "
+                            f"{', '.join(w.service_names)}")
+        d = int(req.device)
+        if not 0 <= d < w.n_devices or int(w.dev_cell[d]) not in self.cell_ids:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"device {d} is not attached to this gateway's cells "
+                            f"({', '.join(self.cfg.cells)})")
+        if len(req.payload) > self.cfg.max_payload_bytes:
+            await self._bad(context, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            f"payload of {len(req.payload)} bytes is over the limit of "
+                            f"{self.cfg.max_payload_bytes} bytes")
+        ident = (tenant, req.request_id)
+        if ident in self.inflight:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"request_id {req.request_id!r} is already in flight")
+        flight = _Flight(metadata=context.invocation_metadata())
+        self.inflight[ident] = flight  # type: ignore[index]
+        try:
+            return await self._serve(req, d, v, t_in, flight)  # type: ignore[arg-type]
+        finally:
+            self.inflight.pop(ident, None)  # type: ignore[arg-type]
+            self.answered += 1
+
+    async def _serve(self, req: Any, d: int, v: int, t_in: float, flight: _Flight) -> Any:
+        w = self.world
+        cell = int(w.dev_cell[d])
+        node = int(w.cell_node[cell])
+        timing = wire.Timing()
+        place = self.decide(d, v, cell)
+        own_s = time.monotonic() - t_in  # time in the gateway itself, sleeps excluded
+
+        def reply(status: int, reason: str = "", site: str = "") -> Any:
+            timing.gateway_ms = own_s * 1e3
+            return wire.InferReply(status=status, request_id=req.request_id, site=site,
+                                   reason=reason, timing=timing)
+
+        if place == REJECT:
+            return reply(wire.InferReply.DROPPED, "admission")
+        if place == LOCAL:
+            timing.local_ms = float(w.local_time_s[w.dev_fleet[d], v]) * 1e3
+            return reply(wire.InferReply.LOCAL)
+        if place < 0:
+            return reply(wire.InferReply.DROPPED, "no_route")
+        # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
+        # so the real transfer (the hop from the device, this gateway's own work) is inside it
+        sent = t_in
+        if req.sent_unix_s > 0:
+            hop = time.time() - req.sent_unix_s
+            if 0.0 <= hop < 1.0:  # clocks in step (one host, or synchronized hosts)
+                sent = t_in - hop
+                timing.uplink_hop_ms = hop * 1e3
+        now = sent - self.t0
+        ul_wait, ul_air = self.delays.uplink(d, v, now)
+        timing.ul_wait_ms, timing.ul_air_ms = ul_wait * 1e3, ul_air * 1e3
+        radio_done = sent + ul_wait + ul_air
+        tried: set[int] = set()
+        model = int(w.svc_model[v])
+        while True:
+            if flight.cancelled:
+                return reply(wire.InferReply.CANCELLED, "cancelled")
+            view = self.views[place]
+            tried.add(place)
+            timing.attempts += 1
+            t0 = time.monotonic()
+            start = max(radio_done, t0)
+            ul_tr = self.delays.transport(w.path_links[node, place], float(w.svc_ul_bits[v]),
+                                          start - self.t0)
+            timing.ul_transport_ms = ul_tr * 1e3
+            own_s += time.monotonic() - t0
+            await _sleep_until(start + ul_tr)
+            if flight.cancelled:
+                return reply(wire.InferReply.CANCELLED, "cancelled")
+            view.extra_s += float(self._per_item_s[place, model])
+            flight.site = view.name
+            t_fwd = time.monotonic()
+            try:
+                rep = await view.stub.infer(req, self.cfg.site_timeout_s, flight.metadata)
+            except grpc.aio.AioRpcError as exc:
+                t1 = time.monotonic()
+                flight.site = None
+                if exc.code() not in RETRYABLE:  # the site refused the request itself
+                    return reply(wire.InferReply.DROPPED, f"error:{exc.code().name.lower()}",
+                                 view.name)
+                view.healthy = False
+                if timing.attempts >= self.cfg.max_attempts:
+                    return reply(wire.InferReply.DROPPED, "site_failure", view.name)
+                place = self.decide(d, v, cell)
+                own_s += time.monotonic() - t1
+                if place < 0 or place in tried:
+                    return reply(wire.InferReply.DROPPED, "site_failure", view.name)
+                continue
+            flight.site = None
+            t1 = time.monotonic()
+            st = rep.timing
+            timing.queue_ms, timing.compute_ms = st.queue_ms, st.compute_ms
+            timing.site_ms, timing.batch_size = st.site_ms, st.batch_size
+            timing.site_hop_ms = max(0.0, (t1 - t_fwd) * 1e3 - st.site_ms)
+            if rep.status != wire.InferReply.OK:
+                timing.gateway_ms = own_s * 1e3
+                return wire.InferReply(status=rep.status, request_id=req.request_id,
+                                       site=rep.site, reason=rep.reason, timing=timing)
+            # the answer left the site site_ms after the request reached it
+            left = t_fwd + st.site_ms * 1e-3
+            dl_tr = self.delays.transport(w.path_links_back[place, node],
+                                          float(w.svc_dl_bits[v]), left - self.t0)
+            dl_air = self.delays.downlink(d, v, left + dl_tr - self.t0)
+            timing.dl_transport_ms, timing.dl_air_ms = dl_tr * 1e3, dl_air * 1e3
+            own_s += time.monotonic() - t1
+            timing.gateway_ms = own_s * 1e3
+            await _sleep_until(left + dl_tr + dl_air)
+            return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
+                                   site=rep.site, output=rep.output,
+                                   output_shape=rep.output_shape, timing=timing)
+
+    async def cancel(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(req, wire.Malformed):
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"malformed CancelRequest: {req.error}")
+        tenant = await wire.authenticate(self.tenants, context)
+        flight = self.inflight.get((tenant, req.request_id))
+        if flight is None:  # unknown, finished, or another tenant's: the same answer
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no request {req.request_id!r} of yours in flight here")
+        assert flight is not None
+        if flight.site is None:
+            flight.cancelled = True
+            return wire.CancelReply(cancelled=True)
+        stub = self.views[self.world.site_names.index(flight.site)].stub
+        try:
+            rep = await stub.cancel(req.request_id, metadata=context.invocation_metadata())
+        except grpc.aio.AioRpcError:
+            return wire.CancelReply(cancelled=False)
+        return rep
+
+    async def load(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        await wire.authenticate(self.tenants, context)
+        return wire.LoadReport(name=",".join(self.cfg.cells),
+                               healthy=any(v.healthy for v in self.views),
+                               served=self.answered, bad_requests=self.bad,
+                               uptime_s=time.monotonic() - self.t0)
+
+    # ---- life -----------------------------------------------------------------------------------
+    async def start(self) -> int:
+        cfg = self.cfg
+        token = next(iter(cfg.tenants.values()))
+        self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes))
+                      for n in self.world.site_names]
+        await asyncio.gather(*(self._poll_one(v) for v in self.views))
+        self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
+        self.server = grpc.aio.server(options=wire.channel_options(cfg.max_payload_bytes),
+                                      maximum_concurrent_rpcs=100_000)
+        self.server.add_generic_rpc_handlers((wire.generic_handler(
+            "Gateway", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel}),))
+        port = self.server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        if not port:
+            raise OSError(f"gateway {cfg.cells}: cannot listen on {cfg.host}:{cfg.port}")
+        await self.server.start()
+        return port
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        if self.server is not None:
+            await self.server.stop(grace_s)
+        if self._poller is not None:
+            self._poller.cancel()
+        for v in self.views:
+            await v.stub.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m airan.live.gateway CONFIG.json``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.exit("usage: python -m airan.live.gateway CONFIG.json")
+    cfg = GatewayConfig.from_json(args[0])
+    asyncio.run(serve_forever(Gateway(cfg)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""Start and stop the site servers and gateways of a scenario on this machine (``airan serve``).
+
+Each site and each gateway is its own process (``python -m airan.live.site_server`` /
+``airan.live.gateway``) on a loopback port. :class:`LiveRuntime` writes their configurations and
+``deployment.json`` (every component's address, the seed, the tenants) into its folder, waits
+until each one listens, and stops them all on exit: SIGTERM, then SIGKILL after a grace period.
+Logs go to ``logs/<component>.log``.
+
+For separate hosts, write the deployment file by hand (see docs/live.md): each component takes
+its own configuration and its peers' addresses from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airan.errors import InputError
+from airan.live import wire
+from airan.live.gateway import GatewayConfig
+from airan.live.models import model_path
+from airan.live.site_server import READY, SiteConfig
+from airan.scenario import Scenario, load_scenario
+
+DEPLOYMENT = "deployment.json"
+MAX_GATEWAYS = 64
+
+
+@dataclass
+class Deployment:
+    """Where every component of a live scenario listens, and what they share."""
+
+    scenario: str  # path of the scenario YAML as served
+    seed: int
+    policy: str
+    sites: dict[str, str]  # compute site -> host:port
+    gateways: dict[str, str]  # cell -> host:port of its gateway
+    tenants: dict[str, str]  # tenant -> token
+    models: dict[str, str] = field(default_factory=dict)  # service -> ONNX file
+    delays: str = "gateway"
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        os.chmod(p, 0o600)  # it holds the tenants' tokens
+        return p
+
+    @classmethod
+    def read(cls, path: str | Path) -> Deployment:
+        p = Path(path)
+        if p.is_dir():
+            p = p / DEPLOYMENT
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise InputError(f"not a deployment file: {exc}", file=str(p)) from None
+
+    @property
+    def token(self) -> str:
+        """The first tenant's token (the one the device emulator uses)."""
+        return next(iter(self.tenants.values()))
+
+
+def resolve_models(scenario: Scenario, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The ONNX file of each service: ``overrides[service]``, else ``overrides[model]``, else the
+    built-in model named like the service's catalog model (generated on first use)."""
+    from airan.live.models import BUILTIN
+
+    overrides = overrides or {}
+    out: dict[str, str] = {}
+    for s in scenario.services:
+        spec = overrides.get(s.name) or overrides.get(s.model)
+        if spec is None:
+            if s.model not in BUILTIN:
+                raise InputError(
+                    f"service {s.name!r} uses catalog model {s.model!r}, which has no built-in "
+                    f"ONNX model; pass --model {s.name}=FILE.onnx or a built-in name",
+                    field="model", value=s.model, choices=BUILTIN)
+            spec = s.model
+        out[s.name] = str(model_path(spec).resolve())
+    return out
+
+
+def parse_models(items: list[str] | None) -> dict[str, str]:
+    """``["detect=tiny-cnn", "plan=my.onnx"]`` -> a dict (``--model`` options)."""
+    out = {}
+    for it in items or []:
+        name, sep, spec = it.partition("=")
+        if not sep or not name or not spec:
+            raise InputError("expected NAME=MODEL (a service or catalog model name, then a "
+                             "built-in model or an .onnx path)", field="model", value=it)
+        out[name.strip()] = spec.strip()
+    return out
+
+
+class _Child:
+    """A component process: its ready port is read from stdout by a thread (never blocks)."""
+
+    def __init__(self, name: str, args: list[str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self._logfh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], stdout=subprocess.PIPE, stderr=self._logfh,
+            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_ready(self, deadline: float) -> int:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{self.name} did not start in time (see {self.log})")
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError(f"{self.name} exited with code {self.proc.wait()}: "
+                                   f"{_tail(self.log)}")
+            if line.startswith(READY):
+                return int(line.split()[1])
+
+    def stop(self, grace_s: float) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        self._logfh.close()
+
+    def kill(self) -> None:
+        """SIGKILL, at once (fault tests)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def _tail(path: Path, n: int = 800) -> str:
+    try:
+        return path.read_text(encoding="utf-8")[-n:]
+    except OSError:
+        return ""
+
+
+class LiveRuntime:
+    """The site servers and gateways of a scenario as processes on this machine.
+
+    Use as a context manager: ``with LiveRuntime(sc, folder) as rt: ... rt.deployment``.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path, folder: str | Path, *,
+                 policy: str | None = None, seed: int | None = None,
+                 models: dict[str, str] | None = None, tenants: dict[str, str] | None = None,
+                 threads: int = 1, host: str = "127.0.0.1", delays: str = "gateway",
+                 site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
+                 start_timeout_s: float = 120.0, shared_gateway: bool = False) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if delays not in ("gateway", "none"):
+            raise InputError("delays must be 'gateway' or 'none'", field="delays", value=delays)
+        self.folder = Path(folder)
+        self.policy = policy or self.scenario.policy
+        self.seed = self.scenario.seed if seed is None else int(seed)
+        self.models = resolve_models(self.scenario, models)
+        self.tenants = tenants or {wire.DEFAULT_TENANT: wire.new_token()}
+        self.threads = threads
+        self.host = host
+        self.delays = delays
+        self.site_timeout_s = site_timeout_s
+        self.max_payload_bytes = max_payload_bytes
+        self.start_timeout_s = start_timeout_s
+        self.shared_gateway = shared_gateway  # one gateway process for every cell
+        self.sites: dict[str, _Child] = {}
+        self.gateways: dict[str, _Child] = {}
+        self.deployment: Deployment | None = None
+
+    def _cells(self) -> list[str]:
+        from airan.engine.world import build_world
+
+        self._world = build_world(self.scenario, self.seed)
+        return list(self._world.cell_names)
+
+    def start(self) -> Deployment:
+        """Start every site, then every gateway; wait until all listen; write deployment.json."""
+        from airan.policy import resolve_policy
+
+        resolve_policy(self.policy)  # a bad policy name fails here, not in every gateway
+        sc = self.scenario
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "logs").mkdir(exist_ok=True)
+        conf = self.folder / "config"
+        conf.mkdir(exist_ok=True)
+        scen_path = self.folder / "scenario.yaml"
+        scen_path.write_text(yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False),
+                             encoding="utf-8")
+        cells = self._cells()
+        if len(cells) > MAX_GATEWAYS:
+            raise InputError(f"{len(cells)} cells: the live runtime starts one gateway process "
+                             f"per cell, at most {MAX_GATEWAYS} on one machine",
+                             field="cell_sites", value=len(cells))
+        w = self._world
+        try:
+            for s, name in enumerate(w.site_names):
+                spec = next(c for c in self._compute_sites() if c.name == name)
+                cfg = SiteConfig(
+                    name=name, models=self.models, tenants=self.tenants, host=self.host,
+                    gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,
+                    max_batch=spec.batching.max_batch,
+                    max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
+                    max_payload_bytes=self.max_payload_bytes)
+                path = conf / f"site-{_safe(name)}.json"
+                path.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+                os.chmod(path, 0o600)
+                self.sites[name] = _Child(f"site {name}", ["-m", "airan.live.site_server",
+                                                           str(path)],
+                                          self.folder / "logs" / f"site-{_safe(name)}.log")
+            deadline = time.monotonic() + self.start_timeout_s
+            site_addr = {n: f"{self.host}:{c.wait_ready(deadline)}" for n, c in self.sites.items()}
+            groups = [cells] if self.shared_gateway else [[c] for c in cells]
+            for group in groups:
+                cell = group[0] if len(group) == 1 else "all-cells"
+                gcfg = GatewayConfig(
+                    cells=group, scenario=str(scen_path), sites=site_addr, tenants=self.tenants,
+                    seed=self.seed, policy=self.policy, host=self.host, delays=self.delays,
+                    site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
+                path = conf / f"gateway-{_safe(cell)}.json"
+                path.write_text(json.dumps(asdict(gcfg), indent=2), encoding="utf-8")
+                os.chmod(path, 0o600)
+                self.gateways[cell] = _Child(f"gateway {cell}", ["-m", "airan.live.gateway",
+                                                                 str(path)],
+                                             self.folder / "logs" / f"gateway-{_safe(cell)}.log")
+            ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
+            gw_addr = ({c: f"{self.host}:{ports['all-cells']}" for c in cells}
+                       if self.shared_gateway else
+                       {n: f"{self.host}:{p}" for n, p in ports.items()})
+        except BaseException:
+            self.stop()
+            raise
+        self.deployment = Deployment(
+            scenario=str(scen_path), seed=self.seed, policy=self.policy, sites=site_addr,
+            gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays)
+        self.deployment.write(self.folder / DEPLOYMENT)
+        return self.deployment
+
+    def _compute_sites(self) -> list[Any]:
+        from airan.scenario.schema import ComputeSite
+
+        sc = self.scenario
+        out = list(sc.compute_sites)
+        g = sc.generated_compute_sites
+        if g is not None:  # the same names as airan.engine.world
+            names = sc.cell_site_names()
+            for i in range(0, len(names), g.every):
+                out.append(ComputeSite(name=f"gpu-{names[i]}", at=names[i], kind="cell",
+                                       gpus=g.gpus, queue_limit=g.queue_limit,
+                                       batching=g.batching))
+        return out
+
+    def kill_site(self, name: str) -> None:
+        """Kill a site server at once (SIGKILL), as a crash would."""
+        self.sites[name].kill()
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        """Stop the gateways, then the sites (SIGTERM, SIGKILL after ``grace_s``)."""
+        for c in [*self.gateways.values(), *self.sites.values()]:
+            if c.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    c.proc.send_signal(signal.SIGTERM)
+        for c in [*self.gateways.values(), *self.sites.values()]:
+            c.stop(grace_s)
+
+    def __enter__(self) -> LiveRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)

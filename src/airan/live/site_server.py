@@ -1,0 +1,363 @@
+"""The site server: one compute site of a scenario, serving real ONNX models over gRPC.
+
+A site has ``gpus`` workers (on this machine, threads running ONNX Runtime; a worker computes one
+batch at a time) and one queue per model. Batching is the twin's (``airan.engine.kernel``): a free
+worker takes, among the model queues that are full (``max_batch``) or whose oldest request has
+waited ``max_wait``, the one with the oldest head, up to ``max_batch`` requests. At most
+``queue_limit`` requests wait; the next one is answered ``OVERLOADED`` (reason ``queue_full``) at
+once, so memory stays bounded. gRPC itself refuses calls beyond a fixed number in flight.
+
+Run one with ``python -m airan.live.site_server CONFIG.json`` (``airan serve`` does it); it prints
+``AIRAN_READY <port>`` once it listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+
+from airan.live import wire
+from airan.live.models import Model
+
+READY = "AIRAN_READY"
+
+
+@dataclass
+class SiteConfig:
+    """What a site server needs (times in s, sizes in bytes)."""
+
+    name: str
+    models: dict[str, str]  # service name -> ONNX file
+    tenants: dict[str, str]  # tenant -> token
+    host: str = "127.0.0.1"
+    port: int = 0
+    gpus: int = 1
+    queue_limit: int = 1024
+    max_batch: int = 8
+    max_wait_s: float = 0.002
+    threads: int = 1  # ONNX Runtime intra-op threads per worker
+    max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> SiteConfig:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass
+class _Item:
+    tenant: str
+    rid: str
+    payload: bytes
+    reply_bytes: int
+    t_arrive: float
+    fut: asyncio.Future[Any]
+    model: str
+    started: bool = False
+
+
+@dataclass
+class _Stats:
+    busy_s: float = 0.0
+    queue_area: float = 0.0
+    q_last: float = 0.0
+    served: int = 0
+    batches: int = 0
+    overloaded: int = 0
+    bad: int = 0
+    running: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (start, est)
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (bytes; 0 where /proc is absent)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class SiteServer:
+    """The asyncio site server. ``start`` binds and returns the port; ``stop`` ends it."""
+
+    def __init__(self, cfg: SiteConfig) -> None:
+        self.cfg = cfg
+        self.tenants = wire.Tenants.from_mapping(cfg.tenants)
+        self._by_path: dict[str, Model] = {}
+        self.service_model: dict[str, str] = {}
+        for svc, path in cfg.models.items():
+            key = str(path)
+            if key not in self._by_path:
+                self._by_path[key] = Model(path, threads=cfg.threads)
+            self.service_model[svc] = key
+        self.queues: dict[str, deque[_Item]] = {k: deque() for k in self._by_path}
+        # per-item time per model (s), a running estimate for the backlog; seeded by one run
+        self.per_item_s: dict[str, float] = {}
+        for key, m in self._by_path.items():
+            t0 = time.perf_counter()
+            m.run(m.random_batch(1))
+            self.per_item_s[key] = time.perf_counter() - t0
+        self.queued = 0
+        self.free = cfg.gpus
+        self.inflight: dict[tuple[str, str], _Item] = {}
+        self.stats = _Stats()
+        self.t0 = time.monotonic()
+        self.stats.q_last = self.t0
+        self._pool = ThreadPoolExecutor(max_workers=cfg.gpus, thread_name_prefix="gpu")
+        self._timer: asyncio.TimerHandle | None = None
+        self._batch_id = 0
+        self.server: grpc.aio.Server | None = None
+
+    # ---- queue bookkeeping ----------------------------------------------------------------------
+    def _qarea(self, now: float) -> None:
+        self.stats.queue_area += self.queued * (now - self.stats.q_last)
+        self.stats.q_last = now
+
+    def backlog_s(self, now: float) -> float:
+        """Expected wait before a new request would start (s), as in the twin's snapshot."""
+        busy = sum(max(0.0, s + e - now) for s, e in self.stats.running.values())
+        queued = sum(len(q) * self.per_item_s[k] for k, q in self.queues.items())
+        return (busy + queued) / self.cfg.gpus
+
+    def _kick(self) -> None:
+        """Start every batch that is due (the twin's rule); if one is not due yet, set a timer
+        for when its oldest request will have waited ``max_wait``."""
+        maxb, maxw = self.cfg.max_batch, self.cfg.max_wait_s
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self.free > 0 and self.queued > 0:
+            now = time.monotonic()
+            best, best_t, next_ready = None, float("inf"), float("inf")
+            for key, q in self.queues.items():
+                if not q:
+                    continue
+                head = q[0].t_arrive
+                if len(q) >= maxb or head + maxw <= now + 1e-6:
+                    if head < best_t:
+                        best, best_t = key, head
+                else:
+                    next_ready = min(next_ready, head + maxw)
+            if best is None:
+                self._timer = loop.call_later(max(0.0, next_ready - now), self._kick)
+                return
+            q = self.queues[best]
+            items = [q.popleft() for _ in range(min(maxb, len(q)))]
+            self._qarea(now)
+            self.queued -= len(items)
+            self.free -= 1
+            self._start_batch(best, items)
+
+    def _compute(self, key: str, items: list[_Item]) -> tuple[np.ndarray, float, float]:
+        """In a worker thread: decode the payloads, run the batch; (outputs, t_start, t_end)."""
+        t_start = time.monotonic()
+        model = self._by_path[key]
+        x = np.stack([model.decode(it.payload) for it in items])
+        y = model.run(x)
+        return y, t_start, time.monotonic()
+
+    def _start_batch(self, key: str, items: list[_Item]) -> None:
+        """Hand a batch to a worker thread now; :meth:`_batch_done` runs when it ends."""
+        self._batch_id += 1
+        bid = self._batch_id
+        self.stats.running[bid] = (time.monotonic(), self.per_item_s[key] * len(items))
+        for it in items:
+            it.started = True
+        fut = self._pool.submit(self._compute, key, items)
+        loop = asyncio.get_running_loop()
+        fut.add_done_callback(
+            lambda f: loop.call_soon_threadsafe(self._batch_done, bid, key, items, f))
+
+    def _batch_done(self, bid: int, key: str, items: list[_Item], f: Any) -> None:
+        self.stats.running.pop(bid, None)
+        self.free += 1
+        exc = f.exception()
+        if exc is not None:  # a model error fails the batch, not the server
+            for it in items:
+                if not it.fut.done():
+                    it.fut.set_exception(exc)
+            self._kick()
+            return
+        y, t_start, t_end = f.result()
+        dt = t_end - t_start
+        self.stats.busy_s += dt
+        self.stats.served += len(items)
+        self.stats.batches += 1
+        self.per_item_s[key] = 0.8 * self.per_item_s[key] + 0.2 * dt / len(items)
+        for i, it in enumerate(items):
+            if it.fut.done():
+                continue
+            row = np.ascontiguousarray(y[i], dtype="<f4")
+            out = row.tobytes()
+            if it.reply_bytes:
+                out = out[: it.reply_bytes]
+            it.fut.set_result((out, list(row.shape), (t_start - it.t_arrive) * 1e3, dt * 1e3,
+                               len(items)))
+        self._kick()
+
+    # ---- RPCs -----------------------------------------------------------------------------------
+    async def _bad(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode,
+                   msg: str) -> None:
+        self.stats.bad += 1
+        await context.abort(code, msg)
+
+    async def infer(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        t_recv = time.monotonic()
+        if isinstance(req, wire.Malformed):
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"malformed InferRequest: {req.error}")
+        tenant = self.tenants.tenant_of(context.invocation_metadata())
+        if tenant is None:
+            await self._bad(context, grpc.StatusCode.UNAUTHENTICATED,
+                            "missing or unknown tenant token (metadata 'authorization: Bearer …')")
+        if not req.request_id:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT, "request_id is empty")
+        key = self.service_model.get(req.service)
+        if key is None:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"unknown service {req.service!r} at site {self.cfg.name!r}; served: "
+                            f"{', '.join(sorted(self.service_model))}")
+        if len(req.payload) > self.cfg.max_payload_bytes:
+            await self._bad(context, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            f"payload of {len(req.payload)} bytes is over the limit of "
+                            f"{self.cfg.max_payload_bytes} bytes")
+        ident = (tenant, req.request_id)
+        if ident in self.inflight:
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"request_id {req.request_id!r} is already in flight")
+        if self.queued >= self.cfg.queue_limit:
+            self.stats.overloaded += 1
+            return wire.InferReply(status=wire.InferReply.OVERLOADED, request_id=req.request_id,
+                                   site=self.cfg.name, reason="queue_full",
+                                   timing=wire.Timing(site_ms=(time.monotonic() - t_recv) * 1e3))
+        loop = asyncio.get_running_loop()
+        item = _Item(tenant, req.request_id, req.payload, req.reply_bytes, t_recv,  # type: ignore[arg-type]
+                     loop.create_future(), key)
+        self._qarea(t_recv)
+        self.queues[key].append(item)
+        self.queued += 1
+        self.inflight[ident] = item  # type: ignore[index]
+        self._kick()
+        try:
+            res = await item.fut
+        except asyncio.CancelledError:  # the caller went away: free its place in the queue
+            self._withdraw(item)
+            raise
+        finally:
+            self.inflight.pop(ident, None)  # type: ignore[arg-type]
+        if res is None:
+            return wire.InferReply(status=wire.InferReply.CANCELLED, request_id=req.request_id,
+                                   site=self.cfg.name, reason="cancelled")
+        out, shape, queue_ms, compute_ms, b = res
+        return wire.InferReply(
+            status=wire.InferReply.OK, request_id=req.request_id, site=self.cfg.name,
+            output=out, output_shape=shape,
+            timing=wire.Timing(queue_ms=queue_ms, compute_ms=compute_ms, batch_size=b,
+                               site_ms=(time.monotonic() - t_recv) * 1e3))
+
+    def _withdraw(self, item: _Item) -> bool:
+        """Take a request out of its queue if it has not started; True if it was there."""
+        if item.started:
+            return False
+        try:
+            self.queues[item.model].remove(item)
+        except ValueError:
+            return False
+        self._qarea(time.monotonic())
+        self.queued -= 1
+        return True
+
+    async def cancel(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(req, wire.Malformed):
+            await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"malformed CancelRequest: {req.error}")
+        tenant = await wire.authenticate(self.tenants, context)
+        item = self.inflight.get((tenant, req.request_id))
+        if item is None:  # unknown, finished, or another tenant's: the same answer
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no request {req.request_id!r} of yours in flight here")
+        assert item is not None
+        done = self._withdraw(item)
+        if done and not item.fut.done():
+            item.fut.set_result(None)
+        return wire.CancelReply(cancelled=done)
+
+    async def load(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
+        await wire.authenticate(self.tenants, context)
+        return self.load_report()
+
+    def load_report(self) -> Any:
+        now = time.monotonic()
+        self._qarea(now)
+        busy = self.stats.busy_s + sum(now - s for s, _ in self.stats.running.values())
+        return wire.LoadReport(
+            name=self.cfg.name, healthy=True, backlog_s=self.backlog_s(now),
+            queue_len=self.queued, queue_limit=self.cfg.queue_limit,
+            in_service=len(self.stats.running), gpus=self.cfg.gpus, busy_s=busy,
+            queue_area=self.stats.queue_area, served=self.stats.served,
+            batches=self.stats.batches, overloaded=self.stats.overloaded,
+            bad_requests=self.stats.bad, uptime_s=now - self.t0, rss_bytes=rss_bytes())
+
+    # ---- life -----------------------------------------------------------------------------------
+    async def start(self) -> int:
+        """Listen on ``host:port`` (0: any free port); return the port."""
+        cfg = self.cfg
+        self.server = grpc.aio.server(
+            options=wire.channel_options(cfg.max_payload_bytes),
+            maximum_concurrent_rpcs=2 * cfg.queue_limit + cfg.gpus * cfg.max_batch + 256)
+        self.server.add_generic_rpc_handlers((wire.generic_handler(
+            "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel}),))
+        port = self.server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        if not port:
+            raise OSError(f"site {cfg.name}: cannot listen on {cfg.host}:{cfg.port}")
+        await self.server.start()
+        return port
+
+    async def stop(self, grace_s: float = 1.0) -> None:
+        if self.server is not None:
+            await self.server.stop(grace_s)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def serve_forever(server: Any, ready_line: bool = True) -> None:
+    """Start ``server`` (a site or a gateway), print the ready line, run until SIGTERM/SIGINT."""
+    port = await server.start()
+    if ready_line:
+        print(f"{READY} {port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m airan.live.site_server CONFIG.json``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.exit("usage: python -m airan.live.site_server CONFIG.json")
+    cfg = SiteConfig.from_json(args[0])
+    asyncio.run(_main(cfg))
+
+
+async def _main(cfg: SiteConfig) -> None:
+    await serve_forever(SiteServer(cfg))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The build-out planner: the cheapest GPUs (type, count, site) that meet every service target,
+with the twin in the loop (``airan plan``; see docs/planning.md).
+
+>>> from airan.planner import plan
+>>> result = plan("factory", ["detect: hit>=0.95"], candidates=["L4", "L40S"])  # doctest: +SKIP
+>>> result.best.description, result.best.cost_usd                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from airan.planner.build import DEFAULT_CANDIDATES, build_space, option_error
+from airan.planner.evaluate import Evaluation, Evaluator
+from airan.planner.search import Method, PlanResult, search
+from airan.planner.space import Config, PlanSpace, Slot
+from airan.planner.targets import Target, default_targets, parse_targets
+from airan.scenario import Scenario
+
+__all__ = [
+    "DEFAULT_CANDIDATES",
+    "DEFAULT_DURATION_S",
+    "Config",
+    "Evaluation",
+    "Evaluator",
+    "PlanResult",
+    "PlanSpace",
+    "Slot",
+    "Target",
+    "build_space",
+    "parse_targets",
+    "plan",
+    "search",
+]
+
+#: Simulated seconds per planner run (short: the planner runs the twin tens to hundreds of times).
+DEFAULT_DURATION_S = 2.0
+
+
+def plan(
+    scenario: Scenario | str | Path,
+    targets: Sequence[str] | None = None,
+    *,
+    candidates: Sequence[str] | None = None,
+    sites: Sequence[str] | None = None,
+    new_sites: Sequence[str] = (),
+    max_gpus: int = 16,
+    budget_usd: float | None = None,
+    price_usd: Mapping[str, float] | None = None,
+    tdp_w: Mapping[str, float] | None = None,
+    site_cost_usd: float = 0.0,
+    type_order: bool = False,
+    duration_s: float = DEFAULT_DURATION_S,
+    seeds: Sequence[int] | None = None,
+    policy: str | None = None,
+    method: Method = "auto",
+    max_evals: int = 400,
+    enumerate_limit: int = 500_000,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[Evaluator, Evaluation], None] | None = None,
+) -> PlanResult:
+    """Find the cheapest build-out of ``scenario`` that meets ``targets``.
+
+    ``targets``: strings such as ``"detect: hit>=0.999, p99<=100ms"`` (default: every service's
+    ``target_hit_ratio``). ``seeds``: a build-out must meet the targets on every seed (default:
+    the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search.
+    Raises :class:`~airan.errors.InputError` on bad input.
+    """
+    from airan.policy import is_known_policy, policy_names
+    from airan.scenario import load_scenario
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    names = [v.name for v in sc.services]
+    parsed: list[Target] = (
+        parse_targets(targets, names) if targets
+        else default_targets({v.name: v.target_hit_ratio for v in sc.services})
+    )
+    if not duration_s > 0:
+        raise option_error("--duration", "must be positive", duration_s)
+    if budget_usd is not None and not budget_usd >= 0:
+        raise option_error("--budget", "must be >= 0", budget_usd)
+    if max_evals < 1:
+        raise option_error("--max-evals", "must be at least 1", max_evals)
+    if method not in ("auto", "greedy", "exact"):
+        raise option_error("--search", f"unknown search {method!r}", method,
+                           ["auto", "greedy", "exact"])
+    pol = policy or sc.policy
+    if not is_known_policy(pol):
+        raise option_error("--policy", f"unknown policy {pol!r}", pol, policy_names())
+    run_seeds = list(seeds) if seeds else [sc.seed]
+    space = build_space(sc, candidates=candidates, sites=sites, new_sites=new_sites,
+                        max_gpus=max_gpus, price_usd=price_usd, tdp_w=tdp_w,
+                        site_cost_usd=site_cost_usd, type_order=type_order)
+    evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
+                          cache_dir=cache_dir, progress=progress)
+    return search(space, evaluator, budget_usd=budget_usd, method=method, max_evals=max_evals,
+                  enumerate_limit=enumerate_limit)

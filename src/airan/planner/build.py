@@ -1,0 +1,132 @@
+"""Build the planner's search space from the user's options, with one clear error per bad input."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airan.catalog import load_gpus
+from airan.errors import InputError
+from airan.planner.space import GENERATED, PlanSpace, Slot
+from airan.scenario import Scenario
+
+__all__ = ["DEFAULT_CANDIDATES", "build_space", "option_error", "parse_assignments", "split_list"]
+
+#: An edge GPU, a mid-range one and a data-centre one (DOMAIN.md GPU table).
+DEFAULT_CANDIDATES: tuple[str, ...] = ("L4", "L40S", "H100")
+
+
+def option_error(option: str, reason: str, value: Any = None,
+                 choices: Sequence[str] | None = None) -> InputError:
+    """An :class:`InputError` for a command-line option (``field`` is the option's name)."""
+    err = InputError(f"option '{option}': {reason}", value=value, choices=choices)
+    err.field = option
+    return err
+
+
+def split_list(text: str | Sequence[str] | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]`` (None stays None)."""
+    if text is None:
+        return None
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_assignments(option: str, text: str | None, *, unit: str) -> dict[str, float]:
+    """``"L4=2000,H100=25000"`` -> ``{"L4": 2000.0, "H100": 25000.0}`` (GPU ids checked)."""
+    out: dict[str, float] = {}
+    if not text:
+        return out
+    gpus = load_gpus()
+    for part in split_list(text) or []:
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise option_error(option, f"expected TYPE={unit.upper()}, e.g. 'L4=2500'", part)
+        if name not in gpus:
+            raise option_error(option, f"unknown GPU {name!r}", name, list(gpus))
+        try:
+            v = float(value)
+        except ValueError:
+            raise option_error(option, f"{value.strip()!r} is not a number of {unit}",
+                               None) from None
+        if not (v >= 0 and math.isfinite(v)):
+            raise option_error(option, f"{unit} must be >= 0", v)
+        out[name] = v
+    return out
+
+
+def build_space(
+    scenario: Scenario,
+    *,
+    candidates: Sequence[str] | None = None,
+    sites: Sequence[str] | None = None,
+    new_sites: Sequence[str] = (),
+    max_gpus: int = 16,
+    price_usd: Mapping[str, float] | None = None,
+    tdp_w: Mapping[str, float] | None = None,
+    site_cost_usd: float = 0.0,
+    type_order: bool = False,
+) -> PlanSpace:
+    """The search space (see :mod:`airan.planner.space` for the model).
+
+    ``candidates``: GPU ids (default :data:`DEFAULT_CANDIDATES`); ``sites``: compute sites to
+    size (default: every site not of ``kind: cloud``, and ``generated`` if the scenario generates
+    sites); ``new_sites``: cell sites or nodes where a new compute site may be opened.
+    """
+    gpus = load_gpus()
+    types = list(dict.fromkeys(candidates if candidates is not None else DEFAULT_CANDIDATES))
+    if not types:
+        raise option_error("--candidates", "give at least one GPU type", "")
+    for t in types:
+        if t not in gpus:
+            raise option_error("--candidates", f"unknown GPU {t!r}", t, list(gpus))
+    if max_gpus < 1:
+        raise option_error("--max-gpus", "must be at least 1", max_gpus)
+    if not (site_cost_usd >= 0 and math.isfinite(site_cost_usd)):
+        raise option_error("--site-cost", "must be >= 0", site_cost_usd)
+    for t in types:
+        if (price_usd or {}).get(t, gpus[t].price_usd) <= 0:
+            raise option_error("--price", f"GPU {t!r} has no price; give one with "
+                               f"--price {t}=USD", None)
+
+    by_name = {c.name: c for c in scenario.compute_sites}
+    n_generated = 0
+    if scenario.generated_compute_sites is not None:
+        n_generated = math.ceil(len(scenario.cell_site_names())
+                                / scenario.generated_compute_sites.every)
+    choices = list(by_name) + ([GENERATED] if n_generated else [])
+    if sites is None:
+        chosen = [c.name for c in scenario.compute_sites if c.kind != "cloud"]
+        chosen += [GENERATED] if n_generated else []
+    else:
+        chosen = list(dict.fromkeys(sites))
+        for name in chosen:
+            if name not in choices:
+                raise option_error("--sites", f"unknown compute site {name!r}", name, choices)
+    slots: list[Slot] = []
+    for name in chosen:
+        if name == GENERATED:
+            slots.append(Slot(GENERATED, "cell", None, n_generated, None))
+        else:
+            c = by_name[name]
+            slots.append(Slot(c.name, c.kind, c.at, 1, c))
+    cell_sites = set(scenario.cell_site_names())
+    nodes = scenario.node_names()
+    taken = set(by_name)
+    for node in dict.fromkeys(new_sites):
+        if node not in nodes:
+            raise option_error("--new-sites", f"unknown cell site or node {node!r}", node, nodes)
+        name = f"new-{node}"
+        if name in taken:
+            raise option_error("--new-sites", f"a compute site named {name!r} already exists",
+                               node)
+        taken.add(name)
+        slots.append(Slot(name, "cell" if node in cell_sites else "edge", node, 1, None,
+                          new=True))
+    if not slots:
+        raise option_error("--sites", "no compute site to size: the scenario has only cloud "
+                           "sites; name them with --sites or add sites with --new-sites", None)
+    return PlanSpace(scenario, slots, types, gpus, max_gpus=max_gpus, price_usd=price_usd,
+                     tdp_w=tdp_w, site_cost_usd=site_cost_usd, type_order=type_order)

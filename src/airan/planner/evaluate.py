@@ -1,0 +1,260 @@
+"""Run the twin on a candidate build-out, once per seed, with a cache keyed by content hash.
+
+The key of a run is the SHA-256 of the candidate scenario as JSON (``model_dump(mode="json")``,
+keys sorted) with the policy, seed and simulated duration set in it, plus the airan version: two
+configs that make the same scenario share one run, and an on-disk cache (``cache_dir``) lets a
+second ``airan plan`` reuse the first one's runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airan.planner.space import GENERATED, Config, PlanSpace
+from airan.planner.targets import LATENCY_METRICS, Target
+
+__all__ = ["Evaluation", "Evaluator", "run_key"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("airan")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def run_key(scenario_json: dict[str, Any]) -> str:
+    """Content hash of a scenario (JSON form) and the airan version."""
+    text = json.dumps({"airan": _version(), "scenario": scenario_json}, sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _num(x: Any) -> float | None:
+    """A plain float, or None for missing / NaN / infinite."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The compact part of a run summary the planner keeps (and caches), JSON-ready."""
+    services = {}
+    for name, v in summary["services"].items():
+        lat = v.get("latency_ms") or {}
+        services[str(name)] = {
+            "hit": _num(v.get("hit_ratio")),
+            **{m: _num(lat.get(m)) for m in LATENCY_METRICS},
+            "count": int(v.get("count", 0)),
+            "dropped": int(v.get("dropped", 0)),
+            "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
+        }
+    sites = {str(name): {"gpus": int(c.get("gpus") or 0),
+                         "gpu_utilization": _num(c.get("gpu_utilization"))}
+             for name, c in (summary.get("sites") or {}).items()}
+    return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s"))}
+
+
+def _worse(metric: str, a: float | None, b: float | None) -> float | None:
+    """The worse of two values of a metric (None, i.e. unmeasured, is the worst)."""
+    if a is None or b is None:
+        return None
+    return min(a, b) if metric == "hit" else max(a, b)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One candidate build-out, run on every seed: metrics are the worst over seeds."""
+
+    index: int
+    phase: str
+    config: Config
+    description: str
+    keys: tuple[str, ...]
+    cost_usd: float
+    peak_power_w: float
+    average_power_w: float
+    gpus: int
+    feasible: bool
+    shortfall: float
+    services: dict[str, dict[str, Any]]
+    slot_utilization: tuple[float | None, ...]
+    runs: int  # engine runs made for it (0 when every seed came from the cache)
+    wall_s: float
+    misses: tuple[str, ...] = field(default_factory=tuple)
+
+    def row(self, targets: Sequence[Target]) -> dict[str, Any]:
+        """A flat record (CSV / JSON)."""
+        out: dict[str, Any] = {
+            "index": self.index, "phase": self.phase, "plan": self.description,
+            "cost_usd": round(self.cost_usd, 2), "peak_power_w": round(self.peak_power_w, 1),
+            "average_power_w": round(self.average_power_w, 1), "gpus": self.gpus,
+            "feasible": self.feasible, "shortfall": round(self.shortfall, 6),
+            "runs": self.runs, "cached": self.runs == 0, "wall_s": round(self.wall_s, 4),
+            "misses": "; ".join(self.misses),
+        }
+        for t in targets:
+            out[f"{t.service}.{t.metric}"] = self.services.get(t.service, {}).get(t.metric)
+        return out
+
+
+class Evaluator:
+    """Evaluate configs of a :class:`PlanSpace` against targets; remembers every evaluation."""
+
+    def __init__(
+        self,
+        space: PlanSpace,
+        targets: Sequence[Target],
+        *,
+        policy: str,
+        duration_s: float,
+        seeds: Sequence[int],
+        cache_dir: str | Path | None = None,
+        progress: Callable[[Evaluator, Evaluation], None] | None = None,
+    ) -> None:
+        self.space = space
+        self.targets = list(targets)
+        self.policy = policy
+        self.duration_s = float(duration_s)
+        self.seeds = list(seeds)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.progress = progress
+        self.runs = 0  # engine runs made
+        self.cache_hits = 0  # runs answered by the cache (memory or disk)
+        self.log: list[Evaluation] = []  # one per distinct config, in the order asked
+        self._by_config: dict[Config, Evaluation] = {}
+        self._memory: dict[str, dict[str, Any]] = {}
+        self.phase = "start"
+
+    def __call__(self, config: Config) -> Evaluation:
+        """The evaluation of ``config`` (run on every seed unless cached)."""
+        known = self._by_config.get(config)
+        if known is not None:
+            return known
+        t0 = time.perf_counter()
+        space = self.space
+        keys: list[str] = []
+        merged: dict[str, dict[str, Any]] = {}
+        sites_util: dict[str, list[float]] = {}
+        runs = 0
+        errors: list[str] = []
+        for seed in self.seeds:
+            sc = space.scenario_for(config, policy=self.policy, seed=seed,
+                                    duration_s=self.duration_s)
+            key = run_key(sc.model_dump(mode="json"))
+            keys.append(key)
+            metrics = self._cached(key)
+            if metrics is None:
+                metrics = self._run(sc)
+                runs += 1
+                self._store(key, metrics)
+            if metrics.get("error"):
+                errors.append(str(metrics["error"]))
+            for name, v in metrics["services"].items():
+                if name not in merged:
+                    merged[name] = dict(v)
+                else:
+                    for m in ("hit", *LATENCY_METRICS):
+                        merged[name][m] = _worse(m, merged[name][m], v[m])
+                    merged[name]["count"] += v["count"]
+                    merged[name]["dropped"] += v["dropped"]
+            for name, c in metrics["sites"].items():
+                u = c.get("gpu_utilization")
+                if u is not None:
+                    sites_util.setdefault(name, []).append(float(u))
+        misses = [f"run failed: {e}" for e in dict.fromkeys(errors)]
+        shortfall = 0.0
+        for t in self.targets:
+            value = merged.get(t.service, {}).get(t.metric)
+            s = t.shortfall(value)
+            shortfall += s
+            if s > 0:
+                shown = "-" if value is None else (f"{value:.4g}" if t.metric == "hit"
+                                                   else f"{value:.1f}ms")
+                misses.append(f"{t.text} (got {shown})")
+        util = tuple(self._slot_utilization(i, sites_util) for i in range(len(space.slots)))
+        ev = Evaluation(
+            index=len(self.log) + 1,
+            phase=self.phase,
+            config=config,
+            description=space.describe(config),
+            keys=tuple(keys),
+            cost_usd=space.cost(config),
+            peak_power_w=space.peak_power_w(config),
+            average_power_w=space.average_power_w(config, util),
+            gpus=space.gpu_count(config),
+            feasible=not misses,
+            shortfall=shortfall,
+            services=merged,
+            slot_utilization=util,
+            runs=runs,
+            wall_s=time.perf_counter() - t0,
+            misses=tuple(misses),
+        )
+        self.log.append(ev)
+        self._by_config[config] = ev
+        if self.progress is not None:
+            self.progress(self, ev)
+        return ev
+
+    def evaluated(self, config: Config) -> Evaluation | None:
+        """The evaluation of ``config`` if it was made."""
+        return self._by_config.get(config)
+
+    # ---- internals -------------------------------------------------------------------------------
+    def _slot_utilization(self, i: int, sites_util: dict[str, list[float]]) -> float | None:
+        slot = self.space.slots[i]
+        if slot.name == GENERATED:
+            explicit = {c.name for c in self.space.scenario.compute_sites}
+            explicit |= {s.name for s in self.space.slots}
+            values = [sum(v) / len(v) for k, v in sites_util.items() if k not in explicit]
+        else:
+            values = [sum(sites_util[slot.name]) / len(sites_util[slot.name])] \
+                if slot.name in sites_util else []
+        return sum(values) / len(values) if values else None
+
+    def _run(self, scenario: Any) -> dict[str, Any]:
+        from airan.engine import Engine
+        from airan.errors import InputError
+
+        self.runs += 1
+        try:
+            engine = Engine(scenario, trace_limit=0, trace_sample=0.0)
+            result = engine.run()
+        except InputError as exc:  # e.g. a policy that needs a compute site, and there is none
+            return {"services": {}, "sites": {}, "wall_s": None, "error": str(exc)}
+        return _metrics(result.summary)
+
+    def _cached(self, key: str) -> dict[str, Any] | None:
+        hit = self._memory.get(key)
+        if hit is None and self.cache_dir is not None:
+            path = self.cache_dir / f"{key}.json"
+            if path.is_file():
+                try:
+                    hit = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    hit = None
+                if hit is not None:
+                    self._memory[key] = hit
+        if hit is not None:
+            self.cache_hits += 1
+        return hit
+
+    def _store(self, key: str, metrics: dict[str, Any]) -> None:
+        self._memory[key] = metrics
+        if self.cache_dir is not None:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                (self.cache_dir / f"{key}.json").write_text(json.dumps(metrics))
+            except OSError:
+                pass  # the cache is an optimisation; a read-only folder only costs re-runs

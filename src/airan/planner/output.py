@@ -1,0 +1,151 @@
+"""The planner's files: the plan as a scenario, a JSON record and every run it evaluated.
+
+``OUT/plan.yaml``: the cheapest build-out as a scenario file ready for ``airan run`` (when no
+plan meets the targets: ``OUT/closest.yaml``, the build-out that came closest);
+``OUT/plan.json``: targets, verdict, the chosen build-out per site (GPUs, cost, power) and per
+service metrics, search settings and counts; ``OUT/evaluations.csv``: one row per build-out run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airan.planner.evaluate import Evaluation
+from airan.planner.search import PlanResult
+
+__all__ = ["plan_record", "slot_rows", "write_plan"]
+
+
+def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
+    """Per slot: site, kind, GPUs, cost, peak and average power, utilization."""
+    space = result.space
+    rows = []
+    for i, (slot, (t, n)) in enumerate(zip(space.slots, ev.config, strict=True)):
+        m = int(space.mult[i])
+        price = float(space.price[t]) if n else 0.0
+        rows.append({
+            "site": slot.name,
+            "kind": slot.kind,
+            "at": slot.at,
+            "sites": m,
+            "new": slot.new,
+            "gpu": space.types[t] if n else None,
+            "count_per_site": n,
+            "gpus": m * n,
+            "cost_usd": m * (n * price + space.site_cost_usd) if n else 0.0,
+            "peak_power_w": m * n * float(space.tdp[t]) if n else 0.0,
+            "average_power_w": space.slot_average_power_w(i, (t, n), ev.slot_utilization[i]),
+            "gpu_utilization": ev.slot_utilization[i] if n else None,
+        })
+    return rows
+
+
+def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any]:
+    """Everything about the plan as JSON-ready data."""
+    ev = result.best or result.closest
+    targets = result.evaluator.targets
+    space = result.space
+    rec: dict[str, Any] = {
+        "scenario": space.scenario.name,
+        "feasible": result.feasible,
+        "proven_minimal": result.proven,
+        "verdict": result.verdict,
+        "notes": list(result.notes),
+        "targets": [t.text for t in targets],
+        "candidates": list(space.types),
+        "sites": [s.name for s in space.slots],
+        "max_gpus": space.max_gpus,
+        "budget_usd": result.budget_usd,
+        "price_usd": dict(zip(space.types, map(float, space.price), strict=True)),
+        "tdp_w": dict(zip(space.types, map(float, space.tdp), strict=True)),
+        "site_cost_usd": space.site_cost_usd,
+        "policy": result.evaluator.policy,
+        "duration_s": result.evaluator.duration_s,
+        "seeds": result.evaluator.seeds,
+        "search": result.method,
+        "evaluations": len(result.evaluations),
+        "engine_runs": result.evaluator.runs,
+        "cache_hits": result.evaluator.cache_hits,
+        "wall_s": round(result.wall_s, 3),
+        "command": command,
+    }
+    if ev is not None:
+        rec["plan" if result.feasible else "closest"] = {
+            "build_out": ev.description,
+            "cost_usd": ev.cost_usd,
+            "peak_power_w": ev.peak_power_w,
+            "average_power_w": ev.average_power_w,
+            "gpus": ev.gpus,
+            "sites": slot_rows(result, ev),
+            "services": ev.services,
+            "misses": list(ev.misses),
+        }
+    return rec
+
+
+class _Dumper(yaml.SafeDumper):
+    """Short lists of numbers or strings on one line (``position_m: [0.0, 0.0]``)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = len(data) <= 8 and all(isinstance(x, int | float | str) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
+    """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    ev = result.best or result.closest
+    if ev is not None:
+        sc = result.scenario(ev)
+        data = sc.model_dump(mode="json", exclude_defaults=True)
+        data = {"name": data.pop("name"), **data}
+        verdict = "meets every target" if result.feasible else "misses: " + "; ".join(ev.misses)
+        header = [
+            f"# airan plan for {result.space.scenario.name}: {ev.description}",
+            f"# cost {ev.cost_usd:,.0f} USD, peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",
+            f"# targets: {', '.join(t.text for t in result.evaluator.targets)}",
+            f"# planned on {result.evaluator.duration_s:g} simulated s, seeds "
+            f"{', '.join(map(str, result.evaluator.seeds))}; run it: airan run <this file>",
+        ]
+        if command:
+            header.append(f"# command: {command}")
+        name = "plan.yaml" if result.feasible else "closest.yaml"
+        paths["scenario"] = folder / name
+        _atomic_write(paths["scenario"], "\n".join(header) + "\n"
+                      + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                                  width=100))
+    paths["json"] = folder / "plan.json"
+    _atomic_write(paths["json"], json.dumps(plan_record(result, command), indent=2,
+                                            allow_nan=False, default=str) + "\n")
+    rows = [e.row(result.evaluator.targets) for e in result.evaluations]
+    paths["csv"] = folder / "evaluations.csv"
+    fields = list(rows[0]) if rows else ["index"]
+    with open(paths["csv"], "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return paths

@@ -1,0 +1,373 @@
+"""The cheapest build-out that meets every target: bound, greedy, then a cost-ordered sweep.
+
+1. *Bound*: run the largest build-out of every type assignment (``max_gpus`` of a candidate
+   type at every slot, in every combination, up to 64; with ``type_order`` only the fastest
+   types). If none meets the targets, no config can (monotonicity) and the search stops; each
+   one that misses rules out its whole block (every config with those types, or fewer slots).
+2. *Greedy* (marginal gain per cost): from an empty build-out, try at each slot one more step
+   of its type (doubling the count) or a switch to another type, run them all, and keep the move
+   with the largest drop in target shortfall per dollar, until the targets are met. Then trim:
+   per slot, bisect the count down to the fewest GPUs that still meet the targets, and try
+   every other type at that slot (bisection on its count) while it is cheaper. The result is a
+   feasible upper bound ``U`` on the cost.
+3. *Sweep* (exact under monotonicity): list every config cheaper than ``U`` (pruned slot by
+   slot on partial cost), in increasing cost; skip those below a config already known to miss
+   (they miss too); run the others; the first that meets the targets is the cheapest. If the
+   list runs out, ``U`` was the minimum. Every run the greedy made prunes the sweep too.
+
+Every run goes through :class:`~airan.planner.evaluate.Evaluator` (cached by content hash), so
+a config is never run twice. The sweep is skipped, and the answer flagged as not proven minimal,
+when more than ``enumerate_limit`` configs are cheaper than ``U`` or ``max_evals`` is reached.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from airan.planner.evaluate import Evaluation, Evaluator
+from airan.planner.space import Config, PlanSpace
+from airan.planner.targets import Target
+from airan.scenario import Scenario
+
+__all__ = ["PlanResult", "search"]
+
+Method = Literal["auto", "greedy", "exact"]
+
+
+@dataclass
+class PlanResult:
+    """What the planner found, and every run it made."""
+
+    space: PlanSpace
+    evaluator: Evaluator
+    best: Evaluation | None  # the cheapest build-out found that meets every target
+    closest: Evaluation | None  # the build-out closest to the targets (smallest shortfall)
+    proven: bool  # True: minimal (or impossible) under the monotonicity assumption
+    verdict: str
+    budget_usd: float | None
+    method: str
+    wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        """True if a build-out meets every target (within the budget)."""
+        return self.best is not None
+
+    @property
+    def evaluations(self) -> list[Evaluation]:
+        """Every distinct build-out evaluated, in order."""
+        return self.evaluator.log
+
+    def scenario(self, evaluation: Evaluation | None = None) -> Scenario:
+        """The plan (or ``evaluation``'s build-out) as a scenario with the base scenario's
+        duration, seed and policy, ready for ``airan run``."""
+        ev = evaluation or self.best or self.closest
+        assert ev is not None
+        base = self.space.scenario
+        return self.space.scenario_for(ev.config, name=f"{base.name}-plan",
+                                       policy=self.evaluator.policy)
+
+
+def _top_types(space: PlanSpace) -> list[int]:
+    """Candidate types that no other candidate strictly outruns."""
+    le = space.le
+    n = len(space.types)
+    return [j for j in range(n) if not any(le[j, k] and not le[k, j] for k in range(n))]
+
+
+def _bound(space: PlanSpace, ev: Evaluator) -> tuple[list[Evaluation], bool]:
+    """Run the largest build-outs; returns them and whether every combination was run."""
+    tops = _top_types(space)
+    combos = list(itertools.product(tops, repeat=len(space.slots)))
+    complete = len(combos) <= 64
+    if not complete:
+        combos = [tuple([t] * len(space.slots)) for t in tops]
+    return [ev(tuple((t, space.max_gpus) for t in combo)) for combo in combos], complete
+
+
+def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evaluation:
+    def gain(e: Evaluation) -> float:
+        return cur.shortfall - e.shortfall
+
+    def dcost(e: Evaluation) -> float:
+        return e.cost_usd - cur.cost_usd
+
+    free = [e for e in moves if dcost(e) <= 0 and gain(e) > 0]
+    if free:
+        return max(free, key=lambda e: (gain(e), -e.cost_usd))
+    paid = [e for e in moves if dcost(e) > 0 and gain(e) > 0]
+    if paid:
+        return max(paid, key=lambda e: (gain(e) / dcost(e), -e.cost_usd))
+    # a plateau (no move helps yet): buy the most dense compute per dollar, without losing ground
+    cap0 = space.capacity_tflops(cur.config)
+    flat = [e for e in moves if dcost(e) > 0 and gain(e) >= 0] or \
+        [e for e in moves if dcost(e) > 0] or moves
+    return max(flat, key=lambda e: ((space.capacity_tflops(e.config) - cap0)
+                                    / max(dcost(e), 1e-9), gain(e), -e.cost_usd))
+
+
+def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> Evaluation | None:
+    """Marginal gain per cost from an empty build-out; None if the budget stops it."""
+    ev.phase = "greedy"
+    cur = ev(space.empty)
+    visited = {cur.config}
+    for _ in range(max_steps):
+        if cur.feasible:
+            return cur
+        configs: list[Config] = []
+        for s in range(len(space.slots)):
+            t, n = cur.config[s]
+            for ti in range(len(space.types)):
+                n2 = min(space.max_gpus, n + max(1, n)) if ti == t else max(1, n)
+                y = space.with_slot(cur.config, s, (ti, n2))
+                if y in visited or space.cost(y) > budget:
+                    continue
+                configs.append(y)
+        if not configs:
+            return None
+        cur = _choose(cur, [ev(y) for y in configs], space)
+        visited.add(cur.config)
+    return cur if cur.feasible else None
+
+
+def _fewest(space: PlanSpace, ev: Evaluator, config: Config, slot: int, t: int, hi: int) -> int:
+    """The fewest GPUs of type ``t`` at ``slot`` (0 = none) that meet the targets, given that
+    ``hi`` does (bisection; monotone in the count)."""
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ev(space.with_slot(config, slot, (t, mid))).feasible:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) -> Evaluation:
+    """Trim counts and try other types slot by slot while the cost falls."""
+    ev.phase = "trim"
+    best = start
+    for _ in range(4 * len(space.slots) * max(1, len(space.types)) + 4):
+        improved = False
+        for s in range(len(space.slots)):
+            t, n = best.config[s]
+            if n > 0:
+                m = _fewest(space, ev, best.config, s, t, n)
+                if m < n:
+                    best = ev(space.with_slot(best.config, s, (t, m)))
+                    improved = True
+            t, n = best.config[s]
+            mult = space.mult[s]
+            slot_cost = mult * (n * space.price[t] + space.site_cost_usd) if n > 0 else 0.0
+            for ti in range(len(space.types)):
+                if ti == t or n == 0:
+                    continue
+                # the most GPUs of type ti that would still make this slot cheaper
+                room = (slot_cost / mult - space.site_cost_usd) / space.price[ti] \
+                    if space.price[ti] > 0 else space.max_gpus
+                hi = min(space.max_gpus, math.ceil(room) - 1)
+                if hi < 1:
+                    continue
+                top = space.with_slot(best.config, s, (ti, hi))
+                if space.cost(top) > budget or not ev(top).feasible:
+                    continue
+                m = _fewest(space, ev, best.config, s, ti, hi)
+                cand = ev(space.with_slot(best.config, s, (ti, m)))
+                if cand.feasible and cand.cost_usd < best.cost_usd:
+                    best = cand
+                    improved = True
+                    t, n = best.config[s]
+                    slot_cost = mult * (n * space.price[t] + space.site_cost_usd) if n else 0.0
+        if not improved:
+            break
+    return best
+
+
+def _sweep(
+    space: PlanSpace,
+    ev: Evaluator,
+    below: float,
+    inclusive: bool,
+    max_evals: int,
+    enumerate_limit: int,
+    lift: bool = True,
+) -> tuple[Evaluation | None, str]:
+    """Cost-ordered sweep of every config under ``below``; returns (cheapest feasible, status)
+    with status ``"done"`` (the list was exhausted or an answer found), ``"too-many"`` or
+    ``"max-evals"``."""
+    ev.phase = "sweep"
+    arrays = space.enumerate_below(below, limit=enumerate_limit, inclusive=inclusive)
+    if arrays is None:
+        return None, "too-many"
+    types, counts, cost = arrays
+    if cost.size == 0:
+        return None, "done"
+    power = (counts * space.tdp[np.maximum(types, 0)] * space.mult[None, :]).sum(axis=1)
+    gpus = (counts * space.mult[None, :]).sum(axis=1)
+    keys = [cost, power, gpus] + [counts[:, s] for s in reversed(range(counts.shape[1]))] \
+        + [types[:, s] for s in reversed(range(types.shape[1]))]
+    order = np.lexsort(tuple(reversed(keys)))
+    known_bad = np.zeros(cost.size, dtype=bool)
+    for e in ev.log:
+        if not e.feasible:
+            known_bad |= space.dominated_by(types, counts, e.config)
+    evals = 0
+    for i in order:
+        if known_bad[i]:
+            continue
+        config = space.config_of(types, counts, int(i))
+        seen = ev.evaluated(config)
+        if seen is None:
+            if evals >= max_evals:
+                return None, "max-evals"
+            evals += 1
+        e = ev(config)
+        if e.feasible:
+            return e, "done"
+        known_bad |= space.dominated_by(types, counts, config)
+        if lift:
+            # lift the miss: the same types with one slot at max_gpus; if that misses too, its
+            # whole downset goes (one run that usually rules out the next configs in line)
+            for s, (t, n) in enumerate(config):
+                if 0 < n < space.max_gpus:
+                    up = space.with_slot(config, s, (t, space.max_gpus))
+                    if ev.evaluated(up) is None:
+                        if evals >= max_evals:
+                            return None, "max-evals"
+                        evals += 1
+                    if not ev(up).feasible:
+                        known_bad |= space.dominated_by(types, counts, up)
+    return None, "done"
+
+
+_NETWORK_PARTS = ("ul_wait", "ul_air", "ul_transport", "dl_transport", "dl_air")
+
+
+def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
+    """Where the time of each service that misses its targets goes (mean latency breakdown of
+    the first seed): when the radio and transport take most of it, GPUs will not fix it."""
+    out = []
+    for name in dict.fromkeys(t.service for t in targets if not t.met(
+            e.services.get(t.service, {}).get(t.metric))):
+        parts = {k: v for k, v in (e.services.get(name, {}).get("breakdown_ms") or {}).items()
+                 if v is not None}
+        total = sum(parts.values())
+        if not total > 0:
+            continue
+        top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
+        net = sum(parts.get(k, 0.0) for k in _NETWORK_PARTS)
+        text = (f"{name}: mean latency {total:.1f} ms, mostly "
+                + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in top)
+                + f"; radio and transport {net:.1f} ms ({net / total:.0%})")
+        if net / total >= 0.5:
+            text += ": more GPUs will not fix it"
+        else:
+            text += (": queue and compute dominate (on the GPUs or on the device); more sites "
+                     "(--sites, --new-sites) or a larger --max-gpus may help")
+        out.append(text)
+    return out
+
+
+def _monotonicity_breaks(space: PlanSpace, log: list[Evaluation]) -> int:
+    """Pairs where a build-out meets the targets but a larger one does not."""
+    good = [e for e in log if e.feasible]
+    bad = [e for e in log if not e.feasible]
+    return sum(1 for g in good for b in bad if g.config != b.config
+               and space.is_below(g.config, b.config))
+
+
+def search(
+    space: PlanSpace,
+    evaluator: Evaluator,
+    *,
+    budget_usd: float | None = None,
+    method: Method = "auto",
+    max_evals: int = 400,
+    enumerate_limit: int = 500_000,
+    max_greedy_steps: int = 200,
+) -> PlanResult:
+    """Find the cheapest config of ``space`` that meets ``evaluator``'s targets.
+
+    ``method``: ``auto`` (bound, greedy, trim, then the cost-ordered sweep below the greedy's
+    cost), ``greedy`` (no sweep: fast, not proven minimal) or ``exact`` (bound, then the sweep
+    from zero). ``max_evals`` caps the sweep's new runs.
+    """
+    t0 = time.perf_counter()
+    ev = evaluator
+    budget = math.inf if budget_usd is None else float(budget_usd)
+    notes: list[str] = []
+
+    def done(best: Evaluation | None, proven: bool, verdict: str) -> PlanResult:
+        log = ev.log
+        within = [e for e in log if e.cost_usd <= budget] or log
+        closest = min(within, key=lambda e: (e.shortfall, e.cost_usd)) if within else None
+        if best is None and closest is not None:
+            notes.extend(diagnose(closest, ev.targets))
+        if best is None:
+            over = [e for e in log if e.feasible]
+            if over:
+                o = min(over, key=lambda e: e.cost_usd)
+                notes.append(f"the cheapest build-out run that meets the targets costs "
+                             f"{o.cost_usd:,.0f} USD ({o.description})")
+        breaks = _monotonicity_breaks(space, log)
+        if breaks:
+            notes.append(f"the twin was not monotone on {breaks} pair(s) of runs (a build-out "
+                         "met the targets and a larger one did not); the pruning may have "
+                         "skipped a cheaper plan: raise --duration or --seeds")
+            if best is not None and proven:
+                verdict = "plan found (not proven minimal: the twin was not monotone)"
+        return PlanResult(space, ev, best, closest, proven and not breaks, verdict, budget_usd,
+                          method, time.perf_counter() - t0, notes)
+
+    ev.phase = "bound"
+    tops, complete = _bound(space, ev)
+    if not any(e.feasible for e in tops):
+        return done(None, complete, "no plan meets the target: even the largest build-outs "
+                    f"({space.max_gpus} GPUs of each candidate at every site) miss it")
+
+    greedy: Evaluation | None = None
+    if method != "exact":
+        greedy = _greedy(space, ev, budget, max_greedy_steps)
+        if greedy is not None:
+            greedy = _improve(space, ev, greedy, budget)
+
+    def cheapest_feasible() -> Evaluation | None:
+        ok = [e for e in ev.log if e.feasible and e.cost_usd <= budget]
+        return min(ok, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus)) if ok else None
+
+    if method == "greedy":
+        best = cheapest_feasible()
+        if best is None:
+            return done(None, False, f"no plan found within the budget of {budget:,.0f} USD "
+                        "(greedy search; try --search exact)")
+        return done(best, False, "plan found (greedy search; not proven minimal)")
+
+    known = cheapest_feasible()
+    if known is not None:  # sweep what is cheaper than the best plan so far
+        _, status = _sweep(space, ev, known.cost_usd, False, max_evals, enumerate_limit)
+    else:  # the largest build-out is over the budget and the greedy found nothing within it
+        _, status = _sweep(space, ev, budget, True, max_evals, enumerate_limit)
+    best = cheapest_feasible()
+    if status == "too-many":
+        notes.append(f"more than {enumerate_limit:,} build-outs cost less than the greedy plan: "
+                     "the sweep was skipped (fewer --candidates, --sites or --max-gpus make it "
+                     "exhaustive)")
+    elif status == "max-evals":
+        notes.append(f"the sweep stopped after {max_evals} new runs (--max-evals)")
+    proven = status == "done"
+    if best is None:
+        if math.isfinite(budget):
+            what = f"no plan meets the target within the budget of {budget:,.0f} USD"
+        else:
+            what = "no plan found that meets the target"
+        return done(None, proven, what)
+    verdict = "cheapest plan that meets every target" if proven else \
+        "plan found (not proven minimal)"
+    return done(best, proven, verdict)

@@ -1,0 +1,309 @@
+"""The planner's search space: which GPUs, how many, at which sites, and what that costs.
+
+Model
+-----
+* A *slot* is a place the planner sizes: an existing compute site of the scenario (by default
+  every site that is not ``kind: cloud``), the scenario's ``generated_compute_sites`` (one slot
+  standing for all of them: its cost is multiplied by their number), or a new site at a cell
+  site or node (``--new-sites``; named ``new-<node>``, ``kind: cell`` at a cell site, else
+  ``edge``).
+* A slot holds one GPU type from the candidates, ``1..max_gpus`` of it, or nothing (the site is
+  then left out of the scenario). Its GPUs replace the scenario's (green field); its queue limit
+  and batching are kept. Sites that are not slots stay as they are and cost nothing in the plan
+  (capacity already paid for, or rented, such as the cloud).
+* Cost (USD) = sum over slots of multiplicity x (count x price + site cost if used); price from
+  the catalog's ``price_usd`` unless overridden. Peak power (W) = multiplicity x count x
+  ``tdp_w``; average power uses the run's GPU utilization:
+  idle + utilization x (TDP - idle) per GPU (a linear power model, an assumption).
+* A config is one ``(type index, count)`` per slot, with ``(-1, 0)`` for an empty slot.
+
+Monotonicity (the search's assumption; every pair of runs that breaks it is reported): fewer
+GPUs of the same type at a slot, or none, never helps. So a config that misses the targets
+proves that every config below it misses too. With ``type_order`` the planner also assumes that
+a GPU type no faster on any axis never helps: type ``a`` is *no faster than* ``b`` when, at
+every precision the scenario's models use, ``b``'s dense peak (after fallback) is at least
+``a``'s, its bandwidth over bytes per value is at least ``a``'s, and it has at least ``a``'s
+memory. That prunes more, but the twin can break it: with several services a faster GPU draws
+more of the work (the deadline-aware policy sends the VLA to it) and can serve another service
+worse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from airan.catalog import BYTES_PER_VALUE, PRECISION_ORDER, GpuSpec
+from airan.scenario import Scenario
+from airan.scenario.schema import ComputeSite, GpuGroup
+
+__all__ = ["Config", "PlanSpace", "Slot", "scenario_precisions", "type_dominance"]
+
+#: One (type index, count) per slot; (-1, 0) is an empty slot.
+Config = tuple[tuple[int, int], ...]
+
+GENERATED = "generated"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A place the planner sizes (see the module docstring)."""
+
+    name: str
+    kind: str
+    at: str | None  # node; None for the generated sites
+    multiplicity: int  # how many sites the slot stands for
+    template: ComputeSite | None  # the existing site (queue limit, batching), if any
+    new: bool = False
+
+
+def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str]) -> bool:
+    """True if ``b`` is at least as fast as ``a`` on every roofline axis at ``precisions``
+    (see the module docstring)."""
+    if b.memory_gb < a.memory_gb:
+        return False
+    for p in precisions:
+        try:
+            fa, ua = a.peak_flops(p)
+        except ValueError:
+            continue
+        try:
+            fb, ub = b.peak_flops(p)
+        except ValueError:
+            return False
+        if fb < fa:
+            return False
+        if b.mem_bw_tbps / BYTES_PER_VALUE[ub] < a.mem_bw_tbps / BYTES_PER_VALUE[ua]:
+            return False
+    return True
+
+
+def type_dominance(
+    types: Sequence[str], gpus: Mapping[str, GpuSpec], precisions: Sequence[str] = PRECISION_ORDER
+) -> NDArray[np.bool_]:
+    """``le[i, j]``: type ``i`` is no faster than type ``j`` for models served at
+    ``precisions`` (reflexive)."""
+    n = len(types)
+    le = np.zeros((n, n), dtype=bool)
+    for i, a in enumerate(types):
+        for j, b in enumerate(types):
+            le[i, j] = i == j or _no_faster(gpus[a], gpus[b], precisions)
+    return le
+
+
+def scenario_precisions(scenario: Scenario) -> list[str]:
+    """The precisions the scenario's services request (roofline models only; a service with a
+    measured service time runs the same on every GPU)."""
+    from airan.catalog import load_models
+
+    models = load_models()
+    out = []
+    for v in scenario.services:
+        m = models[v.model]
+        if v.service_time is None and m.service_time_ms is None:
+            out.append(m.precision)
+    return list(dict.fromkeys(out))
+
+
+class PlanSpace:
+    """Slots, candidate types, prices and power: turns a config into a cost and a scenario."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        slots: Sequence[Slot],
+        types: Sequence[str],
+        gpus: Mapping[str, GpuSpec],
+        *,
+        max_gpus: int = 16,
+        price_usd: Mapping[str, float] | None = None,
+        tdp_w: Mapping[str, float] | None = None,
+        site_cost_usd: float = 0.0,
+        type_order: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.type_order = bool(type_order)
+        self.slots = list(slots)
+        self.types = list(types)
+        self.max_gpus = int(max_gpus)
+        self.site_cost_usd = float(site_cost_usd)
+        price_usd = dict(price_usd or {})
+        tdp_w = dict(tdp_w or {})
+        self.price = np.array([price_usd.get(t, gpus[t].price_usd) for t in self.types])
+        self.tdp = np.array([tdp_w.get(t, gpus[t].tdp_w) for t in self.types])
+        self.idle = np.minimum([gpus[t].idle_w for t in self.types], self.tdp)
+        self.bf16 = np.array([gpus[t].tflops.bf16 or 0.0 for t in self.types])
+        self.mult = np.array([s.multiplicity for s in self.slots], dtype=np.int64)
+        # le[i, j]: type i never beats type j at a slot. Only the identity unless type_order:
+        # a faster GPU can attract work from other services and serve one of them worse.
+        self.le = (type_dominance(self.types, gpus, scenario_precisions(scenario)) if type_order
+                   else np.eye(len(self.types), dtype=bool))
+
+    # ---- configs -------------------------------------------------------------------------------
+    @property
+    def empty(self) -> Config:
+        """Every slot empty."""
+        return tuple((-1, 0) for _ in self.slots)
+
+    def options(self) -> list[tuple[int, int]]:
+        """The choices of one slot: empty, or 1..max_gpus of a candidate type."""
+        return [(-1, 0)] + [(t, n) for t in range(len(self.types))
+                            for n in range(1, self.max_gpus + 1)]
+
+    def size(self) -> int:
+        """Number of configs in the whole space."""
+        return (1 + len(self.types) * self.max_gpus) ** len(self.slots)
+
+    def cost(self, config: Config) -> float:
+        """Build-out cost in USD."""
+        total = 0.0
+        for (t, n), m in zip(config, self.mult, strict=True):
+            if n > 0:
+                total += m * (n * self.price[t] + self.site_cost_usd)
+        return float(total)
+
+    def peak_power_w(self, config: Config) -> float:
+        """GPU power at TDP in W (every GPU of the plan at full load)."""
+        return float(sum(m * n * self.tdp[t] for (t, n), m in zip(config, self.mult, strict=True)
+                         if n > 0))
+
+    def gpu_count(self, config: Config) -> int:
+        """Number of GPUs bought."""
+        return int(sum(m * n for (_, n), m in zip(config, self.mult, strict=True)))
+
+    def capacity_tflops(self, config: Config) -> float:
+        """Dense BF16 TFLOPS bought (a tie-breaker for the greedy search)."""
+        return float(sum(m * n * self.bf16[t] for (t, n), m in zip(config, self.mult, strict=True)
+                         if n > 0))
+
+    def slot_average_power_w(self, slot: int, choice: tuple[int, int],
+                             utilization: float | None) -> float:
+        """Mean GPU power of one slot in W: idle + utilization x (TDP - idle) per GPU."""
+        t, n = choice
+        if n <= 0:
+            return 0.0
+        u = 0.0 if utilization is None or math.isnan(utilization) else \
+            min(max(utilization, 0.0), 1.0)
+        return float(self.mult[slot] * n * (self.idle[t] + u * (self.tdp[t] - self.idle[t])))
+
+    def average_power_w(self, config: Config, utilization: Sequence[float | None]) -> float:
+        """Mean GPU power in W over the slots (see :meth:`slot_average_power_w`)."""
+        return sum(self.slot_average_power_w(i, c, u)
+                   for i, (c, u) in enumerate(zip(config, utilization, strict=True)))
+
+    def describe(self, config: Config) -> str:
+        """``"on-prem: 2 x L40S; regional: -"``."""
+        parts = []
+        for s, (t, n) in zip(self.slots, config, strict=True):
+            parts.append(f"{s.name}: {n} x {self.types[t]}" if n > 0 else f"{s.name}: -")
+        return "; ".join(parts)
+
+    def with_slot(self, config: Config, slot: int, choice: tuple[int, int]) -> Config:
+        """``config`` with one slot changed."""
+        t, n = choice
+        c = list(config)
+        c[slot] = (t, n) if n > 0 else (-1, 0)
+        return tuple(c)
+
+    # ---- scenario --------------------------------------------------------------------------------
+    def scenario_for(self, config: Config, **update: object) -> Scenario:
+        """The base scenario with the slots' GPUs set by ``config`` (``update``: other fields)."""
+        sc = self.scenario
+        by_name = {s.name: (s, choice) for s, choice in zip(self.slots, config, strict=True)}
+        sites: list[ComputeSite] = []
+        for c in sc.compute_sites:
+            if c.name in by_name:
+                slot, (t, n) = by_name[c.name]
+                if n > 0:
+                    sites.append(c.model_copy(update={"gpus": [GpuGroup(type=self.types[t],
+                                                                         count=n)]}))
+            else:
+                sites.append(c)
+        for slot, (t, n) in zip(self.slots, config, strict=True):
+            if slot.new and n > 0:
+                assert slot.at is not None
+                sites.append(ComputeSite(name=slot.name, at=slot.at, kind=slot.kind,  # type: ignore[arg-type]
+                                         gpus=[GpuGroup(type=self.types[t], count=n)]))
+        fields: dict[str, object] = {"compute_sites": sites}
+        if GENERATED in by_name:
+            slot, (t, n) = by_name[GENERATED]
+            gen = sc.generated_compute_sites
+            assert gen is not None
+            fields["generated_compute_sites"] = (
+                gen.model_copy(update={"gpus": [GpuGroup(type=self.types[t], count=n)]})
+                if n > 0 else None
+            )
+        fields.update(update)
+        return sc.model_copy(update=fields)
+
+    # ---- arrays for the exhaustive pass ----------------------------------------------------------
+    def enumerate_below(
+        self, max_cost: float, *, limit: int, inclusive: bool = False
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None:
+        """Every config costing less than ``max_cost`` (or at most, if ``inclusive``), as arrays
+        ``types (N, S)``, ``counts (N, S)``, ``cost (N,)``; None if there are more than
+        ``limit``. Partial costs only grow, so the product is pruned slot by slot."""
+        opts = self.options()
+        ot = np.array([o[0] for o in opts], dtype=np.int64)
+        on = np.array([o[1] for o in opts], dtype=np.int64)
+        types = np.zeros((1, 0), dtype=np.int64)
+        counts = np.zeros((1, 0), dtype=np.int64)
+        cost = np.zeros(1)
+        eps = 1e-9 * max(1.0, abs(max_cost)) if math.isfinite(max_cost) else 0.0
+        for s in range(len(self.slots)):
+            oc = np.where(on > 0, self.mult[s] * (on * self.price[np.maximum(ot, 0)]
+                                                  + self.site_cost_usd), 0.0)
+            new_cost = (cost[:, None] + oc[None, :]).ravel()
+            keep = new_cost <= max_cost + eps if inclusive else new_cost < max_cost - eps
+            idx = np.nonzero(keep)[0]
+            if idx.size > limit:
+                return None
+            row, col = np.divmod(idx, len(opts))
+            types = np.concatenate([types[row], ot[col][:, None]], axis=1)
+            counts = np.concatenate([counts[row], on[col][:, None]], axis=1)
+            cost = new_cost[idx]
+        return types, counts, cost
+
+    def dominated_by(
+        self, types: NDArray[np.int64], counts: NDArray[np.int64], config: Config
+    ) -> NDArray[np.bool_]:
+        """Mask of the rows that have no more capacity than ``config`` in every slot."""
+        mask = np.ones(types.shape[0], dtype=bool)
+        for s, (t, n) in enumerate(config):
+            empty = counts[:, s] == 0
+            if n == 0:
+                mask &= empty
+                continue
+            slower = self.le[np.maximum(types[:, s], 0), t]
+            mask &= empty | (slower & (counts[:, s] <= n))
+        return mask
+
+    def dominates(
+        self, types: NDArray[np.int64], counts: NDArray[np.int64], config: Config
+    ) -> NDArray[np.bool_]:
+        """Mask of the rows that have at least the capacity of ``config`` in every slot."""
+        mask = np.ones(types.shape[0], dtype=bool)
+        for s, (t, n) in enumerate(config):
+            if n == 0:
+                continue
+            faster = self.le[t, np.maximum(types[:, s], 0)]
+            mask &= (counts[:, s] >= n) & faster & (counts[:, s] > 0)
+        return mask
+
+    def config_of(self, types: NDArray[np.int64], counts: NDArray[np.int64], i: int) -> Config:
+        """Row ``i`` as a config."""
+        return tuple((int(t), int(n)) if n > 0 else (-1, 0)
+                     for t, n in zip(types[i], counts[i], strict=True))
+
+    def is_below(self, a: Config, b: Config) -> bool:
+        """True if ``a`` has no more capacity than ``b`` in every slot."""
+        for (ta, na), (tb, nb) in zip(a, b, strict=True):
+            if na == 0:
+                continue
+            if nb == 0 or na > nb or not self.le[ta, tb]:
+                return False
+        return True

@@ -1,0 +1,146 @@
+"""Service targets for the planner: ``"SERVICE: hit>=0.999, p99<=100ms"``.
+
+Grammar (spaces are free; several services may share one string, separated by ``;``)::
+
+    TARGETS := TARGET (";" TARGET)*
+    TARGET  := SERVICE ":" CLAUSE ("," CLAUSE)*       SERVICE: a service name, or "*" for all
+    CLAUSE  := "hit" (">=" | ">") RATIO               RATIO: 0.999 or 99.9%
+             | LATENCY ("<=" | "<") NUMBER [UNIT]      LATENCY: p50 | p95 | p99 | p999 | mean
+                                                       UNIT: ms (default) | s | us
+
+``hit`` is the deadline hit ratio of the run summary (met over finished requests; a drop is a
+miss), the latencies its percentiles in ms. A target on a metric the run could not measure (no
+request finished) is not met.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airan.errors import InputError
+
+__all__ = ["LATENCY_METRICS", "METRICS", "Target", "default_targets", "parse_targets"]
+
+LATENCY_METRICS: tuple[str, ...] = ("p50", "p95", "p99", "p999", "mean")
+METRICS: tuple[str, ...] = ("hit", *LATENCY_METRICS)
+_UNIT_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3}
+_CLAUSE = re.compile(
+    r"^\s*(?P<metric>[A-Za-z0-9_]+)\s*(?P<op>>=|<=|=>|=<|>|<|=)\s*"
+    r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>%|[A-Za-z]+)?\s*$"
+)
+#: A miss on a metric that could not be measured counts as this much shortfall.
+UNMEASURED_SHORTFALL = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One bound on one service's metric: ``hit`` (ratio) or a latency in ms."""
+
+    service: str
+    metric: str
+    op: str  # ">=", ">", "<=", "<"
+    value: float  # ratio for hit, ms for latencies
+
+    @property
+    def text(self) -> str:
+        """The target as a user writes it."""
+        v = f"{self.value:g}" if self.metric == "hit" else f"{self.value:g}ms"
+        return f"{self.service}: {self.metric}{self.op}{v}"
+
+    def met(self, value: float | None) -> bool:
+        """True if ``value`` (hit ratio or ms) satisfies the bound."""
+        if value is None or math.isnan(value):
+            return False
+        return {
+            ">=": value >= self.value,
+            ">": value > self.value,
+            "<=": value <= self.value,
+            "<": value < self.value,
+        }[self.op]
+
+    def shortfall(self, value: float | None) -> float:
+        """How far ``value`` misses the bound, normalized (0 when met): for hit, the missing
+        ratio over the allowed miss ratio; for latencies, the excess over the bound."""
+        if self.met(value):
+            return 0.0
+        if value is None or math.isnan(value):
+            return UNMEASURED_SHORTFALL
+        if self.metric == "hit":
+            return max(self.value - value, 1e-9) / max(1.0 - self.value, 1e-3)
+        return max(value - self.value, 1e-9) / self.value
+
+
+def _error(reason: str, value: Any, choices: Iterable[str] | None = None) -> InputError:
+    err = InputError(f"option '--target': {reason}", value=value, choices=choices)
+    err.field = "--target"
+    return err
+
+
+def _parse_clause(service: str, clause: str, whole: str) -> Target:
+    m = _CLAUSE.match(clause)
+    if m is None:
+        raise _error(f"cannot read {clause.strip()!r} in {whole!r}; write e.g. "
+                     "'detect: hit>=0.999, p99<=100ms'", None)
+    metric, op, num, unit = m["metric"].lower(), m["op"], float(m["num"]), m["unit"]
+    op = {"=>": ">=", "=<": "<="}.get(op, op)
+    if metric not in METRICS:
+        raise _error(f"unknown metric {m['metric']!r} in {whole!r}", m["metric"], METRICS)
+    if op == "=":
+        raise _error(f"use >= or <= (not =) in {clause.strip()!r}", None)
+    if metric == "hit":
+        if op not in (">=", ">"):
+            raise _error(f"hit takes >= (a lower bound), got {clause.strip()!r}", None)
+        if unit == "%":
+            num /= 100.0
+        elif unit is not None:
+            raise _error(f"hit is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
+        if not 0.0 < num <= 1.0:
+            raise _error(f"hit ratio must be within (0, 1], got {num:g} in {whole!r}", None)
+        return Target(service, metric, op, num)
+    if op not in ("<=", "<"):
+        raise _error(f"{metric} takes <= (an upper bound), got {clause.strip()!r}", None)
+    scale = _UNIT_MS.get((unit or "ms").lower())
+    if scale is None:
+        raise _error(f"unknown unit {unit!r} in {clause.strip()!r}", unit, list(_UNIT_MS))
+    if not num > 0:
+        raise _error(f"{metric} bound must be positive, got {clause.strip()!r}", None)
+    return Target(service, metric, op, num * scale)
+
+
+def parse_targets(texts: Sequence[str], services: Sequence[str]) -> list[Target]:
+    """Parse ``--target`` strings against the scenario's service names.
+
+    Raises :class:`InputError` (one message, with a suggestion for a misspelt service or metric).
+    """
+    out: list[Target] = []
+    for whole in texts:
+        for part in filter(str.strip, whole.split(";")):
+            if ":" not in part:
+                raise _error(f"expected 'SERVICE: CLAUSE, ...' in {part.strip()!r}; write e.g. "
+                             "'detect: hit>=0.999, p99<=100ms'", None)
+            service, _, rest = part.partition(":")
+            service = service.strip()
+            if service in ("*", "all"):
+                names = list(services)
+            elif service in services:
+                names = [service]
+            else:
+                raise _error(f"unknown service {service!r}", service, services)
+            clauses = [c for c in rest.split(",") if c.strip()]
+            if not clauses:
+                raise _error(f"no bound given for {service!r} in {whole!r}", None)
+            for clause in clauses:
+                for name in names:
+                    out.append(_parse_clause(name, clause, whole.strip()))
+    if not out:
+        raise _error("give at least one target, e.g. 'detect: hit>=0.999, p99<=100ms'", None)
+    return list(dict.fromkeys(out))
+
+
+def default_targets(services: Mapping[str, float]) -> list[Target]:
+    """``hit >= target_hit_ratio`` for every service (``services``: name -> target ratio)."""
+    return [Target(name, "hit", ">=", ratio) for name, ratio in services.items()]

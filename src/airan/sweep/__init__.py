@@ -1,0 +1,1 @@
+"""Sweeps over scenarios, policies and seeds, and sharded national-scale runs (on Ray)."""

@@ -1,0 +1,242 @@
+"""The ``airan sweep`` and ``airan run-sharded`` commands (registered by :mod:`airan.cli`).
+
+Heavy imports (Ray, the engine) stay inside the commands, so ``airan --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from airan.errors import InputError
+
+
+def _option_error(option: str, reason: str, value: Any,
+                  choices: list[str] | None = None) -> InputError:
+    error = InputError(f"option '{option}': {reason}", value=value, choices=choices)
+    error.field = option
+    return error
+
+
+def _check_common(workers: int | None, duration: float | None = None,
+                  policy: str | None = None) -> None:
+    from airan.policy import is_known_policy, policy_names
+
+    if workers is not None and workers < 1:
+        raise _option_error("--workers", "must be at least 1", workers)
+    if duration is not None and not duration > 0:
+        raise _option_error("--duration", "must be positive", duration)
+    if policy is not None and not is_known_policy(policy):
+        raise _option_error("--policy", f"unknown policy {policy!r}", policy, policy_names())
+
+
+def _where(workers: int | None, address: str | None) -> str:
+    import os
+
+    if address is not None:
+        return f"Ray at {address}"
+    if workers == 1:
+        return "this process (--workers 1)"
+    return f"a local Ray with {workers or os.cpu_count()} workers"
+
+
+def sweep(
+    file: Path = typer.Argument(..., help="The sweep file (YAML): a scenario and axes to vary."),
+    address: str | None = typer.Option(
+        None, "--address", help="A Ray cluster (ray://host:10001, or auto); default: a local "
+        "Ray with the machine's cores."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: runs/<sweep name>)."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", help="Runs at once (default: every core); 1 runs them in "
+        "this process, without Ray."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check the sweep and list its runs; run nothing."),
+) -> None:
+    """Run a sweep of scenario fields, policies, seeds and loads as Ray tasks (resumable).
+
+    Writes results.parquet (one row per run) and one run folder per run; started again, it runs
+    only the runs that are not complete."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from airan.cli import _fail, _user_errors, err, out
+
+    with _user_errors():
+        _check_common(workers)
+        from airan.sweep.runner import Tally, is_complete, run_sweep
+        from airan.sweep.spec import load_sweep
+
+        sw = load_sweep(file)
+        folder = out_dir or Path("runs") / (re.sub(r"[^A-Za-z0-9._-]+", "_", sw.name) or "sweep")
+        complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
+        out.print(f"[bold]{sw.name}[/bold]: {len(sw.runs)} runs of {sw.spec.scenario} "
+                  f"({', '.join(f'{k} x{len(_values(sw, k))}' for k in sw.spec.axes) or 'no axes'}"
+                  f"); {complete} already complete; on {_where(workers, address)}",
+                  soft_wrap=True)
+        if dry_run:
+            for r in sw.runs[:20]:
+                mark = "done" if is_complete(folder / "runs" / r.key, r.key) else "todo"
+                out.print(f"  {r.key}  {mark}  {r.label()}", markup=False, soft_wrap=True)
+            if len(sw.runs) > 20:
+                out.print(f"  ... {len(sw.runs) - 20} more", markup=False)
+            return
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        ) as bar:
+            task = bar.add_task(sw.name, total=len(sw.runs), counts="")
+
+            def progress(t: Tally) -> None:
+                counts = f"ok {t.ok} failed {t.failed} skipped {t.skipped}"
+                bar.update(task, completed=t.done, counts=counts)
+
+            try:
+                result = run_sweep(sw, out=folder, workers=workers, address=address,
+                                   progress=progress)
+            except OSError as exc:
+                _fail(f"option '--out': cannot write to '{folder}': {exc.strerror or exc}")
+    t = result.tally
+    _print_sweep_table(result.table, list(sw.spec.axes))
+    out.print(f"{t.total} runs: {t.ok} run now, {t.skipped} already complete, {t.failed} failed "
+              f"({result.wall_s:.1f} wall s)", markup=False, soft_wrap=True)
+    if t.failed:
+        failed = [r for r in result.table.to_pylist() if r["status"] == "failed"]
+        for r in failed[:5]:
+            out.print(f"  failed: {folder / r['folder']}: {r['error']}", markup=False,
+                      soft_wrap=True)
+        out.print("failed runs are retried when the sweep is started again", markup=False)
+    if result.ignored_folders:
+        out.print(f"note: {len(result.ignored_folders)} run folders in {folder / 'runs'} belong "
+                  "to no run of this sweep (an earlier version of it?); they are not in the "
+                  "results", markup=False, soft_wrap=True)
+    out.print(f"wrote {result.results_path} ({result.table.num_rows} rows)", markup=False,
+              soft_wrap=True)
+
+
+def _values(sw: Any, axis: str) -> list[Any]:
+    seen: list[Any] = []
+    for r in sw.runs:
+        if r.axes[axis] not in seen:
+            seen.append(r.axes[axis])
+    return seen
+
+
+def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
+    """Per combination of the axes other than the seed: runs and mean hit ratio per service."""
+    from airan.cli import _table, out
+
+    rows = table.to_pylist()
+    group_axes = [a for a in axes if a != "seed"]
+    services = [c[: -len(".hit_ratio")] for c in table.column_names
+                if c.endswith(".hit_ratio") and not c.endswith("target_hit_ratio")]
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r.get(a)) for a in group_axes), []).append(r)
+    t = _table("Mean over seeds: deadline hit ratio per service")
+    for a in group_axes:
+        t.add_column(a, no_wrap=True)
+    t.add_column("runs ok", justify="right")
+    for s in services:
+        t.add_column(s, justify="right", no_wrap=True)
+    for key, rs in list(groups.items())[:max_rows]:
+        ok = [r for r in rs if r["status"] == "ok"]
+        cells = []
+        for s in services:
+            vals = [r[f"{s}.hit_ratio"] for r in ok if r.get(f"{s}.hit_ratio") is not None]
+            cells.append(f"{sum(vals) / len(vals):.3f}" if vals else "-")
+        t.add_row(*key, f"{len(ok)}/{len(rs)}", *cells)
+    out.print(t)
+    if len(groups) > max_rows:
+        out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
+
+
+def run_sharded(
+    scenario: str = typer.Argument("korea", help="A built-in scenario name or a YAML path."),
+    regions: str = typer.Option(
+        "2x2", "--regions", "-r", help="NxM (a grid of regions over the cell sites) or a CSV "
+        "file with columns site (or name) and region."),
+    sites: int | None = typer.Option(
+        None, "--sites", help="Grow the hex cell layout to this many sites first (korea: "
+        "345795 for all of Korea); devices and shared GPUs scale with it."),
+    policy: str | None = typer.Option(None, "--policy", "-p", help="Placement policy."),
+    duration: float | None = typer.Option(None, "--duration", "-d", help="Simulated seconds."),
+    seed: int | None = typer.Option(None, "--seed", "-s", help="Seed (shard k: seed + k x "
+                                    "1,000,003)."),
+    fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="Multiply every fleet's "
+                                      "device count by this factor."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", help="Shards at once (default: every core); 1 runs them in "
+        "this process, without Ray."),
+    address: str | None = typer.Option(None, "--address", help="A Ray cluster (ray://...)."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-sharded-<regions>)."),
+) -> None:
+    """Run a scenario cut into regional shards as Ray tasks, merged exactly (national scale).
+
+    Counts add and percentiles come from the added histograms. Writes summary.json and
+    shards/<region>.json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from airan.cli import _fail, _print_summary, _user_errors, err, out
+
+    with _user_errors():
+        _check_common(workers, duration, policy)
+        if sites is not None and sites < 1:
+            raise _option_error("--sites", "must be at least 1", sites)
+        if not fleet_scale > 0 or not math.isfinite(fleet_scale):
+            raise _option_error("--fleet-scale", "must be positive", fleet_scale)
+        from airan.sweep.shard import parse_regions
+        from airan.sweep.shard import run_sharded as _run
+
+        try:
+            parse_regions(regions)
+        except InputError as exc:
+            raise _option_error("--regions", exc.reason, regions) from None
+        tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{regions}"
+                     + (f"-{sites}" if sites else ""))
+        folder = out_dir or Path("runs") / tag
+        t0 = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("shards"), TimeElapsedColumn(), console=err, transient=True,
+        ) as bar:
+            task = bar.add_task(f"{Path(scenario).stem} on {_where(workers, address)}",
+                                total=None)
+
+            def progress(done: int, total: int, region: str) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                result = _run(scenario, regions, sites=sites, policy=policy, duration_s=duration,
+                              seed=seed, fleet_scale=fleet_scale, workers=workers,
+                              address=address, out=folder, progress=progress)
+            except OSError as exc:
+                _fail(f"option '--out': cannot write to '{folder}': {exc.strerror or exc}")
+    s = result.summary
+    _print_summary(s, time.perf_counter() - t0)
+    info = s["sharding"]
+    out.print(f"sharded: {info['shards']} regions ({info['regions']}), {info['sites']:,} cell "
+              f"sites, {s['devices']:,} devices; engine time {s['cpu_wall_s']:.1f} s summed over "
+              f"shards; approximations: summary.json, sharding.approximation", markup=False,
+              soft_wrap=True)
+    out.print(f"wrote {folder / 'summary.json'} and {info['shards']} shard summaries in "
+              f"{folder / 'shards'}", markup=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("sweep")(sweep)
+    app.command("run-sharded")(run_sharded)

@@ -1,0 +1,259 @@
+"""Merge run summaries of disjoint parts of one system (regional shards) into one summary.
+
+Counts add. Latency percentiles come from the merged histograms: the engine's log-bucket
+histograms (:mod:`airan.metrics.histogram`) merge exactly by adding counts, so a merged
+percentile is the percentile of the pooled requests within the histogram's own bound
+(``percentile_relative_error``, 0.499%), never an average of percentiles. Means are weighted by
+what they average over (finished requests, GPUs, devices). A compute site present in several
+shards (a shared cloud split pro rata) adds its GPUs, requests served, queue length and power;
+a fleet cut into pieces (``vehicles#1``, ``vehicles#2``) is one fleet again. A site or fleet in
+one shard only is copied as it is. Numbers the engine adds later and this module does not know
+are summed when they are counts or amounts (integers, ``*_hours``, ``*_j``, ``*_w``) and
+averaged otherwise, weighted as their parent.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from airan.engine.kernel import HIST_BUCKETS
+from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
+
+QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+EXTENSIVE = ("_hours", "_j", "_w", "_s", "served", "batches", "count", "requests", "devices",
+             "misses", "cells")
+
+
+def merge_histograms(hists: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Add sparse histograms ``{min_s, gamma, counts: {bucket: n}}`` of one layout."""
+    layout: tuple[float, float] | None = None
+    counts: dict[int, int] = {}
+    for h in hists:
+        if not h:
+            continue
+        this = (float(h["min_s"]), float(h["gamma"]))
+        if layout is None:
+            layout = this
+        elif this != layout:
+            raise ValueError(f"histograms of different layouts cannot merge: {layout} vs {this}")
+        for b, n in (h.get("counts") or {}).items():
+            counts[int(b)] = counts.get(int(b), 0) + int(n)
+    min_s, gamma = layout if layout is not None else (None, None)
+    return {"min_s": min_s, "gamma": gamma,
+            "counts": {str(b): counts[b] for b in sorted(counts)}}
+
+
+def dense_counts(hist: Mapping[str, Any]) -> np.ndarray:
+    """A sparse histogram as the engine's dense array of bucket counts."""
+    out = np.zeros(HIST_BUCKETS, dtype=np.int64)
+    for b, n in (hist.get("counts") or {}).items():
+        out[int(b)] += int(n)
+    return out
+
+
+def histogram_quantile_ms(hist: Mapping[str, Any], q: float) -> float | None:
+    """The q-quantile (ms) of a sparse histogram; None when it is empty."""
+    v = quantile(dense_counts(hist), q)
+    return None if np.isnan(v) else float(v * 1e3)
+
+
+def _wmean(pairs: Iterable[tuple[float | None, float]]) -> float | None:
+    """The weighted mean of the values that have a positive weight (one value: itself)."""
+    used = [(float(v), float(w)) for v, w in pairs if v is not None and w > 0]
+    if len(used) == 1:
+        return used[0][0]
+    den = sum(w for _, w in used)
+    return sum(v * w for v, w in used) / den if den > 0 else None
+
+
+def _add_counts(dicts: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, v in (d or {}).items():
+            out[k] = out.get(k, 0) + int(v)
+    return out
+
+
+def merge_generic(parts: Sequence[Any], weights: Sequence[float], key: str = "") -> Any:
+    """Values the engine reports that this module has no rule for (see the module docstring)."""
+    if all(p == parts[0] for p in parts):
+        return copy.deepcopy(parts[0])
+    if all(isinstance(p, Mapping) for p in parts):
+        keys = list(dict.fromkeys(k for p in parts for k in p))
+        return {k: merge_generic([p.get(k) for p in parts], weights, k) for k in keys}
+    numbers = [p for p in parts if p is not None]
+    if numbers and all(isinstance(p, int | float) and not isinstance(p, bool) for p in numbers):
+        if all(isinstance(p, int) for p in numbers) or key.endswith(EXTENSIVE):
+            return sum(numbers)
+        return _wmean(zip(parts, weights, strict=True))
+    return copy.deepcopy(parts[0])
+
+
+def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One service's summary from its summaries in several shards."""
+    if len(parts) == 1:
+        return copy.deepcopy(dict(parts[0]))
+    first = parts[0]
+    met = sum(int(p["met"]) for p in parts)
+    late = sum(int(p["late"]) for p in parts)
+    dropped = sum(int(p["dropped"]) for p in parts)
+    done = [int(p["met"]) + int(p["late"]) for p in parts]
+    hist = merge_histograms(p.get("latency_histogram") or {} for p in parts)
+    ended = met + late + dropped
+    breakdown_keys = list((first.get("breakdown_ms") or {}).keys())
+    out = {
+        "count": sum(int(p["count"]) for p in parts),
+        "met": met,
+        "late": late,
+        "dropped": dropped,
+        "in_flight": sum(int(p["in_flight"]) for p in parts),
+        "hit_ratio": met / ended if ended else None,
+        "target_hit_ratio": first.get("target_hit_ratio"),
+        "deadline_ms": first.get("deadline_ms"),
+        "dropped_by_reason": _add_counts(p.get("dropped_by_reason") for p in parts),
+        "latency_ms": {
+            "mean": _wmean(((p.get("latency_ms") or {}).get("mean"), n)
+                           for p, n in zip(parts, done, strict=True)),
+            **{k: histogram_quantile_ms(hist, q) for k, q in QUANTILES.items()},
+        },
+        "breakdown_ms": {
+            k: _wmean(((p.get("breakdown_ms") or {}).get(k), n)
+                      for p, n in zip(parts, done, strict=True))
+            for k in breakdown_keys
+        },
+        "latency_histogram": hist,
+    }
+    for k in first:
+        if k not in out:
+            out[k] = merge_generic([p.get(k) for p in parts], done, k)
+    return out
+
+
+def merge_sites(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One compute site's summary from its copies in several shards (GPUs and load add)."""
+    if len(parts) == 1:
+        return copy.deepcopy(dict(parts[0]))
+    first = parts[0]
+    gpus = [int(p["gpus"]) for p in parts]
+    served = sum(int(p["served"]) for p in parts)
+    batches = sum(int(p.get("batches") or 0) for p in parts)
+    out = {
+        "kind": first.get("kind"),
+        "x_m": first.get("x_m"),
+        "y_m": first.get("y_m"),
+        "gpus": sum(gpus),
+        "gpu_utilization": _wmean((p.get("gpu_utilization"), g)
+                                  for p, g in zip(parts, gpus, strict=True)),
+        "mean_queue": sum(float(p.get("mean_queue") or 0.0) for p in parts),
+        "served": served,
+        "batches": batches,
+        "mean_batch": served / batches if batches else None,
+    }
+    for k in first:
+        if k not in out:
+            out[k] = merge_generic([p.get(k) for p in parts], gpus, k)
+    out["shards"] = len(parts)
+    return out
+
+
+def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One fleet's summary from its pieces (energy per request by requests, power by devices)."""
+    if len(parts) == 1:
+        return copy.deepcopy(dict(parts[0]))
+    devices = [int(p.get("devices") or 0) for p in parts]
+    requests = [int(p.get("requests") or 0) for p in parts]
+    power = _wmean((p.get("mean_power_w"), n) for p, n in zip(parts, devices, strict=True))
+    battery = next((p["battery_life_h"] * p["mean_power_w"] for p in parts
+                    if p.get("battery_life_h") and p.get("mean_power_w")), None)
+    out = {
+        "devices": sum(devices),
+        "requests": sum(requests),
+        "energy_per_request_j": _wmean((p.get("energy_per_request_j"), n)
+                                       for p, n in zip(parts, requests, strict=True)),
+        "mean_power_w": power,
+        "battery_life_h": battery / power if battery and power else None,
+    }
+    for k in parts[0]:
+        if k not in out:
+            out[k] = merge_generic([p.get(k) for p in parts], devices, k)
+    return out
+
+
+def _group(summaries: Sequence[Mapping[str, Any]], section: str,
+           rename: Any = None) -> dict[str, list[Mapping[str, Any]]]:
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for s in summaries:
+        for name, v in (s.get(section) or {}).items():
+            out.setdefault(rename(name) if rename else name, []).append(v)
+    return out
+
+
+def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
+                    wall_s: float | None = None) -> dict[str, Any]:
+    """One summary (the engine's layout) for the union of ``summaries`` (disjoint shards).
+
+    ``wall_s``: the wall time of the whole (parallel) run; without it, the shards' sum.
+    The result adds ``cpu_wall_s`` (the sum of the shards' engine wall times).
+    """
+    if not summaries:
+        raise ValueError("nothing to merge")
+    first = summaries[0]
+    req = [s["requests"] for s in summaries]
+    created = sum(int(r["created"]) for r in req)
+    cpu_wall = sum(float(s.get("wall_s") or 0.0) for s in summaries)
+    wall = cpu_wall if wall_s is None else float(wall_s)
+    cells = [s.get("cells") or {} for s in summaries]
+    n_cells = [int(c.get("count") or 0) for c in cells]
+    traces = [s.get("trace") or {} for s in summaries]
+    out: dict[str, Any] = {
+        "airan_version": first.get("airan_version"),
+        "scenario": first.get("scenario"),
+        "policy": first.get("policy"),
+        "seed": first.get("seed"),
+        "duration_s": max(float(s["duration_s"]) for s in summaries),
+        "wall_s": wall,
+        "cpu_wall_s": cpu_wall,
+        "requests_per_wall_s": created / wall if wall > 0 else None,
+        "requests": {
+            "created": created,
+            "met": sum(int(r["met"]) for r in req),
+            "late": sum(int(r["late"]) for r in req),
+            "dropped": sum(int(r["dropped"]) for r in req),
+            "in_flight": sum(int(r["in_flight"]) for r in req),
+            "dropped_by_reason": _add_counts(r.get("dropped_by_reason") for r in req),
+        },
+        "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},
+        "sites": {n: merge_sites(p) for n, p in _group(summaries, "sites").items()},
+        "cells": {
+            "count": sum(n_cells),
+            "mean_prb_utilization_dl": _wmean((c.get("mean_prb_utilization_dl"), n)
+                                              for c, n in zip(cells, n_cells, strict=True)),
+            "mean_prb_utilization_ul": _wmean((c.get("mean_prb_utilization_ul"), n)
+                                              for c, n in zip(cells, n_cells, strict=True)),
+        },
+        "devices": sum(int(s.get("devices") or 0) for s in summaries),
+        "trace": {
+            "rows": sum(int(t.get("rows") or 0) for t in traces),
+            "lost_rows": sum(int(t.get("lost_rows") or 0) for t in traces),
+            "complete": all(bool(t.get("complete")) for t in traces),
+            "note": "the shards' traces are in their own summaries; rows add",
+        },
+        "percentile_relative_error": max(
+            [float(s.get("percentile_relative_error") or 0.0) for s in summaries]
+            + [MAX_RELATIVE_ERROR]),
+    }
+    if any("fleets" in s for s in summaries):
+        fleets = _group(summaries, "fleets", rename=lambda n: n.split("#")[0])
+        out["fleets"] = {n: merge_fleets(p) for n, p in fleets.items()}
+    weights = [float(c) for c in n_cells]
+    for key in dict.fromkeys(k for s in summaries for k in s):
+        if key not in out:
+            values = [s.get(key) for s in summaries]
+            present = [v for v in values if v is not None]
+            out[key] = merge_generic(present, [w for v, w in zip(values, weights, strict=True)
+                                               if v is not None], key) if present else None
+    return out

@@ -1,0 +1,302 @@
+"""Run a sweep: every run as a Ray task (or in this process), resumable, one results table.
+
+Layout of a sweep folder::
+
+    sweep.json        the sweep as expanded: every run's key and axis values (written first)
+    runs/<key>/       one run folder per run (see airan.report.rundir), plus run.json (its axis
+                      values) and, for a failed run, error.json (the error and its traceback)
+    results.parquet   one row per run: the axis values and the summary's headline numbers
+
+A run's key is a hash of its resolved scenario, load and trace limit (:func:`spec.run_key`).
+A run is complete when ``runs/<key>/summary.json`` exists (written last, atomically), so a sweep
+that is interrupted, even killed, and started again runs only what is not complete; a run whose
+scenario changed has another key and is never mixed up with the old one. Failed runs are
+recorded and retried when the sweep is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from airan.errors import InputError
+from airan.sweep.spec import LOAD_AXIS, RunSpec, Sweep, load_sweep
+
+KIND = "airan-sweep"
+MANIFEST = "sweep.json"
+RESULTS = "results.parquet"
+RUNS = "runs"
+RUN_INFO = "run.json"
+ERROR = "error.json"
+QUANTILES = ("p50", "p95", "p99")
+FIXED_COLUMNS = ("run", "status", "error", "scenario", "policy", "seed", LOAD_AXIS, "duration_s")
+
+
+@dataclass
+class Tally:
+    """How far a sweep has got: runs done (ok + failed + skipped) of ``total``."""
+
+    total: int
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0  # complete before this start
+    last: str = ""  # the run that finished last
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed + self.skipped
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """A finished sweep: its folder, the results table and what this start did."""
+
+    folder: Path
+    results_path: Path
+    table: pa.Table
+    tally: Tally
+    wall_s: float
+    ignored_folders: list[str]  # run folders of no run of this sweep (an older, changed sweep)
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    progress: Callable[[Tally], None] | None = None,
+) -> SweepOutcome:
+    """Run every run of ``sweep`` not already complete in ``out``; write the results table.
+
+    ``workers=1`` (and no ``address``) runs in this process; otherwise each run is a Ray task,
+    on the cluster at ``address`` or on a local Ray with ``workers`` CPUs (default: all cores).
+    ``out`` defaults to ``runs/<sweep name>``. ``progress`` is called after every run.
+    """
+    from airan.report.rundir import write_json_atomic
+    from airan.sweep.cluster import check_workers, execute
+
+    check_workers(workers)
+    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    folder = Path(out) if out is not None else Path("runs") / _safe(sw.name)
+    runs_dir = folder / RUNS
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the sweep folder: {exc.strerror or exc}",
+                         field="--out", value=str(folder)) from None
+    write_json_atomic(folder / MANIFEST, manifest(sw))
+    keys = {r.key for r in sw.runs}
+    ignored = sorted(p.name for p in runs_dir.iterdir() if p.is_dir() and p.name not in keys)
+
+    tally = Tally(total=len(sw.runs))
+    todo: list[RunSpec] = []
+    for r in sw.runs:
+        if is_complete(runs_dir / r.key, r.key):
+            tally.skipped += 1
+        else:
+            todo.append(r)
+    if progress is not None:
+        progress(tally)
+
+    def job(i: int) -> dict[str, Any]:
+        r = todo[i]
+        return {"scenario": r.scenario, "trace_limit": r.trace_limit}
+
+    def done(i: int, result: Any, error: str | None) -> None:
+        r = todo[i]
+        if error is None:
+            try:
+                _write_ok(runs_dir / r.key, r, result)
+            except Exception as exc:  # noqa: BLE001 - a run that cannot be written has failed
+                from airan.sweep.cluster import error_text
+
+                error = error_text(exc)
+        if error is None:
+            tally.ok += 1
+        else:
+            _write_failed(runs_dir / r.key, r, error)
+            tally.failed += 1
+        tally.last = f"{r.label()}" + ("" if error is None else " (failed)")
+        if progress is not None:
+            progress(tally)
+
+    t0 = time.perf_counter()
+    execute(execute_run, len(todo), job, done, workers=workers, address=address)
+    wall = time.perf_counter() - t0
+    table = results_table(sw, folder)
+    path = folder / RESULTS
+    _write_parquet_atomic(table, path)
+    return SweepOutcome(folder=folder, results_path=path, table=table, tally=tally, wall_s=wall,
+                        ignored_folders=ignored)
+
+
+def execute_run(job: dict[str, Any]) -> Any:
+    """One run (the Ray task): validate the resolved scenario, run it, return the Result."""
+    from airan.engine import Engine
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(job["scenario"], label="<sweep run>")
+    engine = Engine(sc, trace_limit=int(job["trace_limit"]), trace_sample=0.0)
+    return engine.run()
+
+
+def manifest(sw: Sweep) -> dict[str, Any]:
+    """What sweep.json holds: the sweep as written and every run's key and axis values."""
+    return {
+        "kind": KIND,
+        "name": sw.name,
+        "file": sw.label,
+        "spec": sw.spec.model_dump(mode="json", by_alias=True),
+        "runs": [{"index": r.index, "key": r.key, "axes": r.axes, "policy": r.policy,
+                  "seed": r.seed, "load": r.load, "duration_s": r.duration_s} for r in sw.runs],
+    }
+
+
+def is_complete(folder: Path, key: str) -> bool:
+    """Whether ``folder`` holds the complete run ``key`` (its summary.json written last)."""
+    if not (folder / "summary.json").is_file():
+        return False
+    try:
+        info = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("key") == key
+
+
+def _run_info(r: RunSpec, status: str) -> dict[str, Any]:
+    return {"key": r.key, "index": r.index, "status": status, "axes": r.axes,
+            "policy": r.policy, "seed": r.seed, "load": r.load, "duration_s": r.duration_s}
+
+
+def _write_ok(folder: Path, r: RunSpec, result: Any) -> None:
+    from airan.report.rundir import write_json_atomic, write_run
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ERROR).unlink(missing_ok=True)
+    write_json_atomic(folder / RUN_INFO, _run_info(r, "ok"))
+    write_run(result, folder)  # summary.json last: from here on the run is complete
+
+
+def _write_failed(folder: Path, r: RunSpec, error: str) -> None:
+    from airan.report.rundir import write_json_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").unlink(missing_ok=True)
+    write_json_atomic(folder / RUN_INFO, _run_info(r, "failed"))
+    write_json_atomic(folder / ERROR, {"key": r.key, "error": error.split("\n")[0],
+                                       "traceback": error})
+
+
+# ---- the results table -------------------------------------------------------------------------
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary's headline numbers as flat columns (``<service>.hit_ratio`` and so on)."""
+    req = summary.get("requests") or {}
+    ended = sum(int(req.get(k, 0)) for k in ("met", "late", "dropped"))
+    row: dict[str, Any] = {
+        "devices": summary.get("devices"),
+        "requests": req.get("created"),
+        "met": req.get("met"),
+        "late": req.get("late"),
+        "dropped": req.get("dropped"),
+        "hit_ratio": req.get("met", 0) / ended if ended else None,
+        "wall_s": summary.get("wall_s"),
+        "requests_per_wall_s": summary.get("requests_per_wall_s"),
+    }
+    for name, svc in (summary.get("services") or {}).items():
+        lat = svc.get("latency_ms") or {}
+        row[f"{name}.requests"] = svc.get("count")
+        row[f"{name}.dropped"] = svc.get("dropped")
+        row[f"{name}.hit_ratio"] = svc.get("hit_ratio")
+        row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
+        row[f"{name}.mean_ms"] = lat.get("mean")
+        for q in QUANTILES:
+            row[f"{name}.{q}_ms"] = lat.get(q)
+    return row
+
+
+def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
+    """One row per run of ``sw`` (in the sweep's order) from the run folders under ``folder``.
+
+    Columns: run (key), status (ok, failed or missing), error, scenario, policy, seed, load,
+    duration_s, one column per axis (named by its path; dicts and lists as JSON text), then the
+    headline numbers (:func:`headline`) and ``folder`` (the run folder, relative).
+    """
+    runs_dir = Path(folder) / RUNS
+    rows: list[dict[str, Any]] = []
+    for r in sw.runs:
+        row: dict[str, Any] = {"run": r.key, "status": "missing", "error": None,
+                               "scenario": r.scenario.get("name"), "policy": r.policy,
+                               "seed": r.seed, LOAD_AXIS: r.load, "duration_s": r.duration_s}
+        for name, value in r.axes.items():
+            if name not in row:
+                row[name] = json.dumps(value) if isinstance(value, dict | list) else value
+        sub = runs_dir / r.key
+        if is_complete(sub, r.key):
+            try:
+                summary = json.loads((sub / "summary.json").read_text(encoding="utf-8"))
+                row["status"] = "ok"
+                row.update(headline(summary))
+            except (OSError, ValueError) as exc:
+                row.update(status="failed", error=f"unreadable summary: {exc}")
+        elif (sub / ERROR).is_file():
+            try:
+                row["error"] = json.loads((sub / ERROR).read_text(encoding="utf-8"))["error"]
+            except (OSError, ValueError, KeyError, TypeError):
+                row["error"] = "failed (error.json unreadable)"
+            row["status"] = "failed"
+        row["folder"] = f"{RUNS}/{r.key}"
+        rows.append(row)
+    columns: dict[str, list[Any]] = {}
+    for row in rows:
+        for k in row:
+            columns.setdefault(k, [])
+    for row in rows:
+        for k, col in columns.items():
+            col.append(row.get(k))
+    return pa.table({k: _column(v) for k, v in columns.items()})
+
+
+def _column(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them readable as text
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_results(folder: str | Path) -> pa.Table:
+    """The results table of a sweep folder; :class:`InputError` if there is none."""
+    import pyarrow.parquet as pq
+
+    path = Path(folder) / RESULTS
+    if not path.is_file():
+        raise InputError(f"not a finished sweep folder: no {RESULTS}", file=str(folder))
+    return pq.read_table(path)
+
+
+def _safe(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "sweep"
+

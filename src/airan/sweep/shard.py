@@ -1,0 +1,671 @@
+"""National scale: split a scenario into regional shards, run each as a Ray task, merge exactly.
+
+A scenario is cut into regions either by a grid over its cell sites (``regions="4x4"``: equal
+boxes over the sites' bounding box, the outer boxes open to infinity) or by a region label per
+cell site (a mapping, or a CSV file with columns ``site`` (or ``name``) and ``region``, as an
+imported site list carries). Each region becomes a scenario of its own (a shard):
+
+- its cell sites, and the compute sites at them (``generated_compute_sites`` included, at the
+  same sites as in the whole scenario);
+- its share of every fleet: each fleet's area is cut along the region boundaries (grid: exactly,
+  a disc in strips of 1/32 of its radius; labels: on a 256 x 256 raster, each tile going to the
+  region of its nearest site) and its devices are apportioned to the pieces by area, by largest
+  remainder, so device totals are exact;
+- every node that is not a cell site (edge, cloud), and a pro-rata share of what is shared
+  across regions: the GPUs and queue limits of compute sites at those nodes and the capacity of
+  links between them, in proportion to the region's offered request rate (GPUs by largest
+  remainder, at least one per region);
+- its own seed, ``seed + k * SEED_STRIDE`` for shard k = 0, 1, ...
+
+The shards' summaries merge exactly (:mod:`airan.sweep.merge`): counts add and percentiles come
+from the added histograms. What is approximated, the cross-shard physics, is listed in the
+merged summary under ``sharding.approximation`` and in docs/sweeps.md. With one region the shard
+is the scenario itself and the run is identical to an unsharded one.
+
+``sites=N`` first grows (or shrinks) the scenario's hex cell layout to its first N sites, ring by
+ring at the same inter-site distance; fleet areas scale about the layout's centre by sqrt(N/N0)
+and device counts by N/N0 (same density), and so do the shared GPUs, queue limits and links
+(same load per shared GPU). That one parameter takes the built-in ``korea`` from its 331-site
+sample to the 345,795 sites of Korea's 5G network.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airan.errors import InputError, unknown_name
+
+SEED_STRIDE = 1_000_003  # shard k runs on seed + k * SEED_STRIDE
+STRIPS_PER_RADIUS = 32  # a disc fleet area cut by a region boundary: strips of radius / 32
+RASTER = 256  # label regions: tiles per axis over a fleet's area
+KOREA_SITES = 345_795  # Korea's 5G base stations, Aug 2024 (DOMAIN.md)
+
+APPROXIMATION = (
+    "Each shard simulates only its own cells: interference from the cells of other regions and "
+    "devices crossing a region boundary are not modelled, so devices near a boundary see less "
+    "interference than in one run of the whole scenario.",
+    "Devices are apportioned to regions by area (largest remainder: totals exact); a disc area "
+    f"is cut in strips of 1/{STRIPS_PER_RADIUS} of its radius, label regions on a "
+    f"{RASTER}x{RASTER} raster (each tile to the region of its nearest site).",
+    "Shared capacity (compute sites at nodes that are not cell sites, e.g. edge and cloud, and "
+    "links between such nodes) is split pro rata to each region's offered request rate: GPUs "
+    "and queue limits by largest remainder (at least 1 per region), link capacity exactly. One "
+    "pooled queue becomes independent queues of the same total capacity: the mean utilization "
+    "is kept, pooling across regions is lost (queueing at shared sites is pessimistic).",
+    "A request is served within its region: cell-site GPUs of other regions are not candidates.",
+)
+
+
+@dataclass
+class ShardPlan:
+    """A scenario cut into regions; :meth:`scenario` builds shard k's scenario dict on demand."""
+
+    name: str
+    regions_spec: str
+    labels: list[str]  # one per shard
+    base: dict[str, Any]  # the scenario without sites, fleets, compute sites and links
+    site_names: list[str]
+    site_xy: np.ndarray  # [N, 2] m
+    site_shard: np.ndarray  # [N] shard index
+    site_dicts: list[dict[str, Any] | None]  # explicit cell sites as written (None: generated)
+    layout_site: dict[str, Any]  # height, sectors, downtilt of generated sites
+    compute: list[tuple[dict[str, Any], int]]  # (site, shard index; -1 = shared)
+    shared_gpus: dict[str, np.ndarray]  # shared site -> [shards, groups] GPU counts
+    shared_queue: dict[str, np.ndarray]  # shared site -> [shards] queue limit
+    generated: dict[str, Any] | None
+    links: list[tuple[dict[str, Any], list[int]]]  # (link, shards; [] = shared by all)
+    fleets: list[list[dict[str, Any]]]  # per shard
+    share: np.ndarray  # [shards] share of the offered request rate
+    sites_scale: float
+    seed: int
+    fleet0: dict[str, Any] = field(default_factory=dict)  # a fleet to copy for an empty shard
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.labels)
+
+    def sites(self, k: int) -> int:
+        return int(np.count_nonzero(self.site_shard == k))
+
+    def devices(self, k: int) -> int:
+        return sum(int(f["count"]) for f in self.fleets[k])
+
+    def scenario(self, k: int) -> dict[str, Any]:
+        """Shard k's scenario, as a dict for :func:`airan.scenario.scenario_from_dict`."""
+        d = copy.deepcopy(self.base)
+        idx = np.flatnonzero(self.site_shard == k)
+        members = set(idx.tolist())
+        sites = []
+        for i in idx.tolist():
+            explicit = self.site_dicts[i] if i < len(self.site_dicts) else None
+            if explicit is not None:
+                sites.append(explicit)
+            else:
+                x, y = self.site_xy[i]
+                sites.append({"name": self.site_names[i], "position_m": [float(x), float(y)],
+                              **self.layout_site})
+        d["cell_sites"] = sites
+        d["cell_layout"] = None
+        d["generated_compute_sites"] = None
+        compute = []
+        for site, owner in self.compute:
+            if owner == k:
+                compute.append(site)
+            elif owner == -1:
+                counts = self.shared_gpus[site["name"]][k]
+                gpus = [{**g, "count": int(c)} for g, c in zip(site["gpus"], counts, strict=True)
+                        if c > 0]
+                compute.append({**site, "gpus": gpus,
+                                "queue_limit": int(self.shared_queue[site["name"]][k])})
+        g = self.generated
+        if g is not None:
+            from airan.scenario.schema import ComputeSite
+
+            same = {key: v for key, v in g.items()
+                    if key != "every" and key in ComputeSite.model_fields}
+            for gi in range(0, len(self.site_names), int(g["every"])):
+                if gi in members:
+                    compute.append({"name": f"gpu-{self.site_names[gi]}",
+                                    "at": self.site_names[gi], "kind": "cell", **same})
+        d["compute_sites"] = compute
+        links, extra_nodes = [], {}
+        index = {n: i for i, n in enumerate(self.site_names)}
+        for link, owners in self.links:
+            if not owners:
+                links.append({**link, "capacity_gbps": link["capacity_gbps"] * max(
+                    float(self.share[k]), 1e-9)})
+            elif k in owners:
+                links.append(link)
+                for end in (link["a"], link["b"]):
+                    pos = index.get(end)
+                    if pos is not None and pos not in members:
+                        extra_nodes[end] = [float(v) for v in self.site_xy[pos]]
+        hub = (d.get("transport") or {}).get("backhaul") or None
+        if hub is not None and hub["to"] in index and index[hub["to"]] not in members:
+            extra_nodes[hub["to"]] = [float(v) for v in self.site_xy[index[hub["to"]]]]
+        d["nodes"] = list(d.get("nodes") or []) + [
+            {"name": n, "position_m": xy} for n, xy in extra_nodes.items()]
+        d["transport"] = {**(d.get("transport") or {}), "links": links}
+        d["fleets"] = self.fleets[k] or [{**self.fleet0, "count": 0, "area": None}]
+        d["seed"] = self.seed + k * SEED_STRIDE
+        if self.n_shards > 1:
+            d["description"] = f"{d.get('description') or ''} [region {self.labels[k]}]".strip()
+        return d
+
+
+@dataclass(frozen=True)
+class ShardedRun:
+    """A sharded run: the merged summary, each shard's summary, and the plan."""
+
+    summary: dict[str, Any]
+    shards: list[dict[str, Any]]
+    plan: ShardPlan
+    folder: Path | None
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+def parse_regions(regions: Any) -> tuple[str, Any]:
+    """``("grid", (nx, ny))`` or ``("labels", {site: region})`` from what a user gives.
+
+    Accepted: ``"4x4"``, ``(4, 4)``, a mapping site -> region, or a CSV path with columns
+    ``site`` (or ``name``) and ``region``.
+    """
+    if isinstance(regions, Mapping):
+        return "labels", {str(k): str(v) for k, v in regions.items()}
+    if isinstance(regions, tuple | list) and len(regions) == 2:
+        nx, ny = (int(v) for v in regions)
+        return _grid(nx, ny, regions)
+    text = str(regions).strip()
+    m = re.fullmatch(r"(\d+)\s*[xX]\s*(\d+)", text)
+    if m:
+        return _grid(int(m.group(1)), int(m.group(2)), text)
+    if text.lower().endswith(".csv") or Path(text).is_file():
+        return "labels", read_region_csv(text)
+    raise InputError("expected NxM (a grid, e.g. 4x4) or a CSV file with site and region "
+                     "columns", field="regions", value=text)
+
+
+def _grid(nx: int, ny: int, given: Any) -> tuple[str, Any]:
+    if nx < 1 or ny < 1 or nx * ny > 100_000:
+        raise InputError("a grid needs 1..100,000 regions (NxM, N and M >= 1)",
+                         field="regions", value=str(given))
+    return "grid", (nx, ny)
+
+
+def read_region_csv(path: str | Path) -> dict[str, str]:
+    """``{site: region}`` from a CSV with a header naming ``site`` (or ``name``) and ``region``."""
+    label = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            lower = {h.lower(): h for h in header}
+            site_col = lower.get("site") or lower.get("name")
+            region_col = lower.get("region")
+            if site_col is None or region_col is None:
+                raise InputError(f"needs columns 'site' (or 'name') and 'region'; has "
+                                 f"{', '.join(header) or 'no header'}", file=label)
+            out: dict[str, str] = {}
+            for line, row in enumerate(reader, start=2):
+                row = {(k or "").strip(): v for k, v in row.items()}
+                site = (row.get(site_col) or "").strip()
+                region = (row.get(region_col) or "").strip()
+                if not site or not region:
+                    raise InputError(f"line {line}: empty site or region", file=label)
+                out[site] = region
+    except FileNotFoundError:
+        raise InputError("file not found", file=label) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read the CSV: {exc}", file=label) from None
+    if not out:
+        raise InputError("no rows", file=label)
+    return out
+
+
+def plan_shards(
+    scenario: Any,
+    regions: Any = "2x2",
+    *,
+    sites: int | None = None,
+    policy: str | None = None,
+    duration_s: float | None = None,
+    seed: int | None = None,
+    fleet_scale: float = 1.0,
+) -> ShardPlan:
+    """Cut ``scenario`` (a Scenario, built-in name or YAML path) into regional shards.
+
+    ``regions``: see :func:`parse_regions`. ``sites``: grow the hex layout to this many sites
+    first (module docstring). Nothing runs; :meth:`ShardPlan.scenario` gives each shard.
+    """
+    from airan.api import scale_fleets
+    from airan.radio.geometry import hex_grid
+    from airan.scenario import Scenario, load_scenario
+
+    kind, spec = parse_regions(regions)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if fleet_scale != 1.0:
+        sc = scale_fleets(sc, fleet_scale)
+    d = sc.model_dump(mode="json")
+    if policy is not None:
+        d["policy"] = policy
+    if duration_s is not None:
+        if not duration_s > 0:
+            raise InputError("must be positive", field="duration_s", value=duration_s)
+        d["duration_s"] = float(duration_s)
+    base_seed = int(d["seed"] if seed is None else seed)
+
+    # ---- cell sites (explicit first, then the layout's: the engine's order) --------------------
+    explicit = list(d["cell_sites"])
+    names = [c["name"] for c in explicit]
+    xy_parts = [np.asarray([c["position_m"] for c in explicit], float).reshape(-1, 2)]
+    lay = d.get("cell_layout")
+    ratio = 1.0
+    layout_site: dict[str, Any] = {}
+    center = np.zeros(2)
+    if lay is not None:
+        hx = lay["hex"]
+        center = np.asarray(hx["center_m"], float)
+        n0 = 3 * hx["rings"] * (hx["rings"] + 1) + 1
+        n = n0 if sites is None else int(sites)
+        if n < 1:
+            raise InputError("must be at least 1", field="sites", value=sites)
+        rings = hx["rings"] if sites is None else _rings_for(n)
+        xy_parts.append(hex_grid(rings, hx["isd_m"])[:n] + center)
+        names += [f"{lay['name_prefix']}{i}" for i in range(n)]
+        ratio = n / n0
+        layout_site = {k: lay[k] for k in ("height_m", "sectors", "downtilt_deg")}
+    elif sites is not None:
+        raise InputError("--sites needs a scenario with a hex cell_layout to grow",
+                         field="sites", value=sites)
+    site_xy = np.concatenate(xy_parts)
+    site_dicts: list[dict[str, Any] | None] = [*explicit]
+    cell_names = set(names)
+
+    # ---- scale to `sites` (density and load per shared GPU kept) ------------------------------
+    fleets = [dict(f) for f in d["fleets"]]
+    shared_links_scale = 1.0
+    if ratio != 1.0:
+        k = math.sqrt(ratio)
+        for f in fleets:
+            f["count"] = int(round(f["count"] * ratio))
+            f["area"] = _scale_area(f["area"], center, k)
+        shared_links_scale = ratio
+    compute_all = [dict(c) for c in d["compute_sites"]]
+    for c in compute_all:
+        if c["at"] not in cell_names and ratio != 1.0:
+            c["gpus"] = [{**g, "count": max(1, int(round(g["count"] * ratio)))}
+                         for g in c["gpus"]]
+            c["queue_limit"] = max(1, int(round(c["queue_limit"] * ratio)))
+
+    # ---- regions -----------------------------------------------------------------------------
+    lo, hi = site_xy.min(axis=0), site_xy.max(axis=0)
+    pad = np.maximum(0.1 * (hi - lo), 50.0)  # the engine's area for a fleet without one
+    if kind == "grid":
+        nx, ny = spec
+        xcuts = lo[0] + (hi[0] - lo[0]) * np.arange(1, nx) / nx
+        ycuts = lo[1] + (hi[1] - lo[1]) * np.arange(1, ny) / ny
+        box = (np.searchsorted(ycuts, site_xy[:, 1], side="right") * nx
+               + np.searchsorted(xcuts, site_xy[:, 0], side="right"))
+        used = np.unique(box)
+        box_shard = np.full(nx * ny, -1, dtype=np.int64)
+        box_shard[used] = np.arange(len(used))
+        site_shard = box_shard[box]
+        labels = [f"x{b % nx}-y{b // nx}" for b in used]
+        regions_spec = f"{nx}x{ny}"
+    else:
+        mapping: dict[str, str] = spec
+        missing = [n for n in names if n not in mapping]
+        if missing:
+            raise InputError(f"{len(missing):,} of {len(names):,} cell sites have no region, "
+                             f"e.g. {missing[0]!r}", field="regions", value=missing[0])
+        stray = [s for s in mapping if s not in cell_names]
+        if stray:
+            raise unknown_name("cell site", stray[0], names, field="regions")
+        labels = sorted({mapping[n] for n in names})
+        pos = {lab: i for i, lab in enumerate(labels)}
+        site_shard = np.asarray([pos[mapping[n]] for n in names], dtype=np.int64)
+        regions_spec = f"site list ({len(labels)} regions)"
+    n_shards = len(labels)
+    tree = None
+
+    def nearest_shard(points: np.ndarray) -> np.ndarray:
+        nonlocal tree
+        if tree is None:
+            from scipy.spatial import cKDTree
+
+            tree = cKDTree(site_xy)
+        _, idx = tree.query(points)
+        return site_shard[np.asarray(idx, dtype=np.int64)]
+
+    # ---- fleets: pieces per shard, devices by largest remainder -------------------------------
+    per_shard: list[list[dict[str, Any]]] = [[] for _ in range(n_shards)]
+    rate = {v["name"]: float(v["rate_hz"]) for v in d["services"]}
+    offered = np.zeros(n_shards)
+    for f in fleets:
+        rect = _fleet_rect(f["area"], lo - pad, hi + pad)
+        if kind == "grid":
+            pieces = _grid_pieces(f["area"], rect, xcuts, ycuts)
+            owner = box_shard[[p[0] for p in pieces]] if pieces else np.zeros(0, np.int64)
+            lost = owner < 0
+            if lost.any():  # a box without sites: its devices go to the nearest site's region
+                centres = np.asarray([_centre(pieces[i][1]) for i in np.flatnonzero(lost)])
+                owner[lost] = nearest_shard(centres)
+        else:
+            pieces, owner = _raster_pieces(f["area"], rect, nearest_shard)
+        if len(set(owner.tolist())) <= 1:  # all in one region: the fleet as it is
+            target = int(owner[0]) if len(owner) else int(nearest_shard(
+                np.asarray([_centre(rect)]))[0])
+            if f["area"] is None and n_shards > 1:  # None means the shard's own box: pin it
+                f = {**f, "area": _rect_area(*rect)}
+            per_shard[target].append(f)
+            offered[target] += f["count"] * sum(rate[s] for s in f["services"])
+            continue
+        counts = largest_remainder(int(f["count"]), np.asarray([p[2] for p in pieces]))
+        mine: dict[int, list[dict[str, Any]]] = {}
+        for (_, area, _w), s, c in zip(pieces, owner, counts, strict=True):
+            if c > 0:
+                mine.setdefault(int(s), []).append({**f, "count": int(c), "area": area})
+        for s, fl in mine.items():
+            if len(fl) > 1:
+                fl = [{**p, "name": f"{f['name']}#{j + 1}"} for j, p in enumerate(fl)]
+            per_shard[s].extend(fl)
+            offered[s] += sum(p["count"] for p in fl) * sum(rate[v] for v in f["services"])
+    total = offered.sum()
+    share = offered / total if total > 0 else np.full(n_shards, 1.0 / n_shards)
+
+    # ---- compute sites and links --------------------------------------------------------------
+    index = {n: i for i, n in enumerate(names)}
+    compute: list[tuple[dict[str, Any], int]] = []
+    shared_gpus: dict[str, np.ndarray] = {}
+    shared_queue: dict[str, np.ndarray] = {}
+    notes = list(APPROXIMATION)
+    for c in compute_all:
+        if c["at"] in index:
+            compute.append((c, int(site_shard[index[c["at"]]])))
+            continue
+        compute.append((c, -1))
+        groups = np.stack([largest_remainder(int(g["count"]), share) for g in c["gpus"]], axis=1)
+        empty = groups.sum(axis=1) == 0
+        groups[empty, 0] = 1  # at least one GPU per region
+        shared_gpus[c["name"]] = groups
+        shared_queue[c["name"]] = np.maximum(1, largest_remainder(int(c["queue_limit"]), share))
+        before = sum(int(g["count"]) for g in c["gpus"])
+        if int(groups.sum()) != before:
+            notes.append(f"shared site {c['name']!r}: {before:,} GPUs in the whole scenario, "
+                         f"{int(groups.sum()):,} over the shards (at least one per region)")
+    links: list[tuple[dict[str, Any], list[int]]] = []
+    for lk in d["transport"]["links"]:
+        ends = [index.get(lk["a"]), index.get(lk["b"])]
+        owners = sorted({int(site_shard[i]) for i in ends if i is not None})
+        if not owners:
+            lk = {**lk, "capacity_gbps": lk["capacity_gbps"] * shared_links_scale}
+        elif len(owners) > 1:
+            notes.append(f"link {lk['a']}-{lk['b']} joins two regions: each keeps it whole")
+        links.append((lk, owners))
+    base = {k: v for k, v in d.items() if k not in ("cell_sites", "fleets", "compute_sites")}
+    base["transport"] = {k: v for k, v in d["transport"].items() if k != "links"}
+    generated = d.get("generated_compute_sites")
+    plan = ShardPlan(
+        name=d["name"], regions_spec=regions_spec, labels=labels, base=base, site_names=names,
+        site_xy=site_xy, site_shard=site_shard, site_dicts=site_dicts, layout_site=layout_site,
+        compute=compute, shared_gpus=shared_gpus, shared_queue=shared_queue,
+        generated=generated, links=links, fleets=per_shard, share=share, sites_scale=ratio,
+        seed=base_seed, fleet0=dict(d["fleets"][0]), notes=notes)
+    if n_shards == 1:  # one region: the scenario exactly as it is (same sites, same streams)
+        plan.notes = []
+    return plan
+
+
+def _rings_for(n: int) -> int:
+    r = 0
+    while 3 * r * (r + 1) + 1 < n:
+        r += 1
+    return r
+
+
+def _scale_area(area: dict[str, Any] | None, center: np.ndarray, k: float) -> Any:
+    """``area`` scaled by ``k`` about ``center`` (None stays None: it follows the layout)."""
+    if area is None:
+        return None
+    if "radius_m" in area:
+        c = center + (np.asarray(area["center_m"], float) - center) * k
+        return {"center_m": [float(c[0]), float(c[1])], "radius_m": area["radius_m"] * k}
+    xs = [float(center[0] + (v - center[0]) * k) for v in area["x_m"]]
+    ys = [float(center[1] + (v - center[1]) * k) for v in area["y_m"]]
+    return {"x_m": xs, "y_m": ys}
+
+
+def _fleet_rect(area: dict[str, Any] | None, lo: np.ndarray, hi: np.ndarray) -> tuple[float, ...]:
+    """The bounding rectangle (x0, x1, y0, y1) of a fleet's area (None: the layout's box)."""
+    if area is None:
+        return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+    if "radius_m" in area:
+        (cx, cy), r = area["center_m"], area["radius_m"]
+        return cx - r, cx + r, cy - r, cy + r
+    return (*area["x_m"], *area["y_m"])
+
+
+def _centre(area: Any) -> tuple[float, float]:
+    if isinstance(area, tuple):
+        return (area[0] + area[1]) / 2, (area[2] + area[3]) / 2
+    if area is None:
+        return 0.0, 0.0
+    if "radius_m" in area:
+        return tuple(area["center_m"])  # type: ignore[return-value]
+    return (sum(area["x_m"]) / 2, sum(area["y_m"]) / 2)
+
+
+def _rect_area(x0: float, x1: float, y0: float, y1: float) -> dict[str, Any]:
+    return {"x_m": [float(x0), float(x1)], "y_m": [float(y0), float(y1)]}
+
+
+def _grid_pieces(area: dict[str, Any] | None, rect: tuple[float, ...], xcuts: np.ndarray,
+                 ycuts: np.ndarray) -> list[tuple[int, Any, float]]:
+    """(box, area, weight m2) pieces of a fleet's area cut by the grid's boxes."""
+    nx = len(xcuts) + 1
+    xe = np.r_[-np.inf, xcuts, np.inf]
+    ye = np.r_[-np.inf, ycuts, np.inf]
+    x0, x1, y0, y1 = rect
+    out: list[tuple[int, Any, float]] = []
+    disc = area is not None and "radius_m" in area
+    if not (x1 > x0 and y1 > y0):  # a line or a point: the box of its centre
+        box = (int(np.searchsorted(ycuts, (y0 + y1) / 2, side="right")) * nx
+               + int(np.searchsorted(xcuts, (x0 + x1) / 2, side="right")))
+        return [(box, area, 1.0)]
+    for iy in range(len(ye) - 1):
+        for ix in range(nx):
+            bx0, bx1 = max(x0, xe[ix]), min(x1, xe[ix + 1])
+            by0, by1 = max(y0, ye[iy]), min(y1, ye[iy + 1])
+            if bx1 <= bx0 or by1 <= by0:
+                continue
+            box = iy * nx + ix
+            if not disc:
+                out.append((box, _rect_area(bx0, bx1, by0, by1), (bx1 - bx0) * (by1 - by0)))
+                continue
+            (cx, cy), r = area["center_m"], area["radius_m"]  # type: ignore[index]
+            n = max(1, math.ceil((by1 - by0) / (r / STRIPS_PER_RADIUS)))
+            h = (by1 - by0) / n
+            run: list[float] | None = None  # merge consecutive strips of the same x-range
+            for j in range(n):
+                ya = by0 + j * h
+                half = math.sqrt(max(r * r - (ya + h / 2 - cy) ** 2, 0.0))
+                sx0, sx1 = max(bx0, cx - half), min(bx1, cx + half)
+                if sx1 <= sx0:
+                    if run is not None:
+                        out.append((box, _rect_area(*run), (run[1] - run[0]) * (run[3] - run[2])))
+                        run = None
+                    continue
+                if run is not None and run[0] == sx0 and run[1] == sx1:
+                    run[3] = ya + h
+                    continue
+                if run is not None:
+                    out.append((box, _rect_area(*run), (run[1] - run[0]) * (run[3] - run[2])))
+                run = [sx0, sx1, ya, ya + h]
+            if run is not None:
+                out.append((box, _rect_area(*run), (run[1] - run[0]) * (run[3] - run[2])))
+    if len({p[0] for p in out}) == 1 and area is not None:
+        return [(out[0][0], area, 1.0)]  # wholly inside one box: keep the area as written
+    return out
+
+
+def _raster_pieces(area: dict[str, Any] | None, rect: tuple[float, ...],
+                   nearest_shard: Callable[[np.ndarray], np.ndarray],
+                   ) -> tuple[list[tuple[int, Any, float]], np.ndarray]:
+    """Pieces of a fleet's area on a raster, each tile to the shard of its nearest site."""
+    x0, x1, y0, y1 = rect
+    tx, ty = (x1 - x0) / RASTER, (y1 - y0) / RASTER
+    cx = x0 + (np.arange(RASTER) + 0.5) * tx
+    cy = y0 + (np.arange(RASTER) + 0.5) * ty
+    gx, gy = np.meshgrid(cx, cy)  # [row = y, col = x]
+    shard = nearest_shard(np.c_[gx.ravel(), gy.ravel()]).reshape(RASTER, RASTER)
+    if area is not None and "radius_m" in area:
+        (ccx, ccy), r = area["center_m"], area["radius_m"]
+        shard = np.where((gx - ccx) ** 2 + (gy - ccy) ** 2 <= r * r, shard, -1)
+    present = np.unique(shard[shard >= 0])
+    if len(present) <= 1:
+        return [(0, area, 1.0)], present.astype(np.int64)
+    pieces: list[tuple[int, Any, float]] = []
+    owners: list[int] = []
+    open_: dict[tuple[int, int, int], int] = {}  # (shard, col0, col1) -> first row
+    for row in range(RASTER + 1):
+        runs: set[tuple[int, int, int]] = set()
+        if row < RASTER:
+            line = shard[row]
+            edges = np.flatnonzero(np.diff(line)) + 1
+            starts = np.r_[0, edges]
+            ends = np.r_[edges, RASTER]
+            runs = {(int(line[a]), int(a), int(b)) for a, b in zip(starts, ends, strict=True)
+                    if line[a] >= 0}
+        for key in [k for k in open_ if k not in runs]:
+            r0 = open_.pop(key)
+            s, c0, c1 = key
+            pieces.append((s, _rect_area(x0 + c0 * tx, x0 + c1 * tx, y0 + r0 * ty, y0 + row * ty),
+                           (c1 - c0) * (row - r0) * tx * ty))
+            owners.append(s)
+        for key in runs:
+            open_.setdefault(key, row)
+    return pieces, np.asarray(owners, dtype=np.int64)
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split into integers proportional to ``weights`` (Hamilton's method: the sum is
+    exactly ``total``; ties go to the earlier index)."""
+    w = np.asarray(weights, dtype=float)
+    if len(w) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not w.sum() > 0:
+        w = np.ones_like(w)
+    exact = total * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        order = np.argsort(-(exact - base), kind="stable")
+        base[order[:short]] += 1
+    return base
+
+
+# ---- running -----------------------------------------------------------------------------------
+def execute_shard(job: dict[str, Any]) -> dict[str, Any]:
+    """One shard (the Ray task): validate its scenario, run it, return its summary."""
+    from airan.engine import Engine
+    from airan.report.rundir import jsonable
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(job["scenario"], label=f"<shard {job['region']}>")
+    engine = Engine(sc, trace_limit=0, trace_sample=0.0)
+    return jsonable(engine.run().summary)  # type: ignore[no-any-return]
+
+
+def run_sharded(
+    scenario: Any,
+    regions: Any = "2x2",
+    *,
+    sites: int | None = None,
+    policy: str | None = None,
+    duration_s: float | None = None,
+    seed: int | None = None,
+    fleet_scale: float = 1.0,
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ShardedRun:
+    """Run ``scenario`` cut into ``regions``, each shard a Ray task; merge the summaries.
+
+    ``workers=1`` (no ``address``) runs the shards here, one after another. With ``out``, writes
+    ``out/summary.json`` (the merged summary) and ``out/shards/<region>.json``. ``progress`` is
+    called with (shards done, shards, region) after each shard. A failed shard fails the run
+    (a partial national sum would be silently wrong): :class:`RuntimeError` with its error.
+    """
+    from airan.report.rundir import write_json_atomic
+    from airan.sweep.cluster import execute
+    from airan.sweep.merge import merge_summaries
+
+    plan = plan_shards(scenario, regions, sites=sites, policy=policy, duration_s=duration_s,
+                       seed=seed, fleet_scale=fleet_scale)
+    from airan.scenario import scenario_from_dict
+
+    scenario_from_dict(plan.scenario(0), label=plan.name)  # bad input fails here, not in a task
+    summaries: list[dict[str, Any] | None] = [None] * plan.n_shards
+    errors: list[str] = []
+    done = 0
+
+    def job(k: int) -> dict[str, Any]:
+        return {"scenario": plan.scenario(k), "region": plan.labels[k]}
+
+    def finished(k: int, value: Any, err: str | None) -> None:
+        nonlocal done
+        done += 1
+        if err is not None:
+            errors.append(f"shard {plan.labels[k]}: {err}")
+        else:
+            summaries[k] = value
+        if progress is not None:
+            progress(done, plan.n_shards, plan.labels[k])
+
+    t0 = time.perf_counter()
+    execute(execute_shard, plan.n_shards, job, finished, workers=workers, address=address)
+    wall = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {plan.n_shards} shards failed; {errors[0]}")
+    shards = [s for s in summaries if s is not None]
+    merged = merge_summaries(shards, wall_s=wall)
+    merged["sharding"] = sharding_info(plan, shards)
+    folder = None
+    if out is not None:
+        folder = Path(out)
+        (folder / "shards").mkdir(parents=True, exist_ok=True)
+        for label, s in zip(plan.labels, shards, strict=True):
+            write_json_atomic(folder / "shards" / f"{label}.json", s)
+        write_json_atomic(folder / "summary.json", merged)
+    return ShardedRun(summary=merged, shards=shards, plan=plan, folder=folder)
+
+
+def sharding_info(plan: ShardPlan, shards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``sharding`` section of a merged summary: regions, shards, approximations."""
+    return {
+        "regions": plan.regions_spec,
+        "shards": plan.n_shards,
+        "sites": len(plan.site_names),
+        "sites_scale": plan.sites_scale,
+        "seed_stride": SEED_STRIDE,
+        "approximation": plan.notes,
+        "per_shard": [
+            {"region": plan.labels[k], "seed": plan.seed + k * SEED_STRIDE,
+             "sites": plan.sites(k), "devices": plan.devices(k),
+             "load_share": float(plan.share[k]), "requests": s["requests"]["created"],
+             "wall_s": s.get("wall_s")}
+            for k, s in enumerate(shards)
+        ],
+    }

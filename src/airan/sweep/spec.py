@@ -1,0 +1,366 @@
+"""The sweep file: a base scenario, fixed changes to it, and the axes to vary; expanded into runs.
+
+```yaml
+name: city-gpus                 # optional (default: the file's name)
+scenario: city                  # a built-in name or a YAML path (relative to this file)
+duration_s: 2                   # optional: simulated seconds of every run
+trace_limit: 0                  # optional: requests traced per run (default 0: none)
+set:                            # optional: fixed changes, by field path
+  radio.scheduler: rr
+axes:                           # every combination (mode: product) or side by side (mode: zip)
+  policy: [nearest-edge, deadline-aware]
+  seed: {from: 1, count: 3}     # 1, 2, 3
+  load: [1, 2]                  # multiplies every fleet's device count (like --fleet-scale)
+  compute_sites[metro].gpus[0].count: [2, 4]
+```
+
+A field path walks the scenario as written in YAML: ``a.b`` for a key, ``[2]`` for a list item
+by position and ``[name]`` for the item whose ``name`` is ``name``. ``load`` is the only axis
+that is not a scenario field. Every run's scenario is validated before any run starts; an error
+names the axis and the value. Each run is identified by a hash of its resolved scenario (policy,
+seed and duration included), its load and its trace limit: that is what resume matches on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from airan.errors import InputError, unknown_name
+
+LOAD_AXIS = "load"
+_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]+\])*)$")
+_INDEX = re.compile(r"\[([^\[\]]+)\]")
+
+
+class Range(BaseModel):
+    """``{from: 1, count: 3, step: 1}``: the values 1, 2, 3."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: float = Field(alias="from")
+    count: int = Field(ge=1, le=1_000_000)
+    step: float = 1.0
+
+    def values(self) -> list[float | int]:
+        vals = [self.start + i * self.step for i in range(self.count)]
+        if float(self.start).is_integer() and float(self.step).is_integer():
+            return [int(v) for v in vals]
+        return vals
+
+
+class SweepSpec(BaseModel):
+    """A sweep file as written (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str | None = None
+    description: str = ""
+    scenario: str
+    duration_s: float | None = Field(None, gt=0)
+    trace_limit: int = Field(0, ge=0)
+    set_: dict[str, Any] = Field(default_factory=dict, alias="set")
+    axes: dict[str, list[Any] | Range] = Field(default_factory=dict)
+    mode: Literal["product", "zip"] = "product"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: its axis values and its fully resolved scenario."""
+
+    index: int
+    key: str  # content hash: resolved scenario + load + trace limit
+    axes: dict[str, Any]  # axis path -> value, in the sweep file's order
+    scenario: dict[str, Any]  # the scenario as run (JSON-ready; policy, seed, duration inside)
+    load: float
+    trace_limit: int
+
+    @property
+    def policy(self) -> str:
+        return str(self.scenario["policy"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.scenario["seed"])
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.scenario["duration_s"])
+
+    def label(self) -> str:
+        """A short description: ``policy=a, seed=1``."""
+        return ", ".join(f"{k}={_show(v)}" for k, v in self.axes.items()) or "base"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A loaded sweep: its spec, the base scenario (after ``set``) and every run."""
+
+    name: str
+    label: str  # the file, for messages
+    spec: SweepSpec
+    base: dict[str, Any]
+    runs: list[RunSpec]
+
+
+# ---- loading -----------------------------------------------------------------------------------
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and expand a sweep file; :class:`InputError` names the file and field."""
+    p = Path(path)
+    label = str(path)
+    if not p.exists():
+        raise InputError("file not found", file=label)
+    if not p.is_file():
+        raise InputError("not a file", file=label)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", file=label) from None
+    if not isinstance(data, dict):
+        raise InputError("a sweep must be a YAML mapping (scenario:, axes:, ...)", file=label)
+    return sweep_from_dict(data, label=label, base_dir=p.parent, default_name=p.stem)
+
+
+def sweep_from_dict(
+    data: Mapping[str, Any],
+    *,
+    label: str = "<sweep>",
+    base_dir: Path | None = None,
+    default_name: str = "sweep",
+) -> Sweep:
+    """Validate a sweep given as a dict and expand it into runs (every scenario validated)."""
+    from airan.scenario import load_scenario
+
+    try:
+        spec = SweepSpec.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _spec_error(exc, data, label) from None
+    base_sc = load_scenario(_scenario_ref(spec.scenario, base_dir))
+    base = base_sc.model_dump(mode="json")
+    if spec.duration_s is not None:
+        base["duration_s"] = spec.duration_s
+    for path, value in spec.set_.items():
+        set_path(base, path, value, where="set", label=label)
+    _validate(base, label, "set", None)
+    axes = {name: (v.values() if isinstance(v, Range) else list(v))
+            for name, v in spec.axes.items()}
+    for name, values in axes.items():
+        if not values:
+            raise InputError("an axis needs at least one value", file=label,
+                             field=f"axes.{name}")
+        if name == LOAD_AXIS:
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                    raise InputError("a load multiplier must be a positive number",
+                                     file=label, field=f"axes.{name}", value=v)
+        else:
+            set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
+    runs = expand(base, axes, spec.mode, spec.trace_limit, label)
+    return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs)
+
+
+def _scenario_ref(ref: str, base_dir: Path | None) -> str:
+    """A built-in name as it is; a path relative to the sweep file if it exists there."""
+    from airan.scenario import builtin_scenarios
+
+    if ref in builtin_scenarios() or base_dir is None or Path(ref).is_absolute():
+        return ref
+    near = base_dir / ref
+    return str(near) if near.exists() else ref
+
+
+def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace_limit: int,
+           label: str) -> list[RunSpec]:
+    """Every run of the sweep (product or zip of the axes), each scenario validated."""
+    from airan.api import scale_fleets
+
+    names = list(axes)
+    if mode == "zip":
+        lengths = {n: len(v) for n, v in axes.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError(f"mode zip needs axes of one length, got {lengths}", file=label,
+                             field="axes")
+        combos: list[tuple[Any, ...]] = list(zip(*axes.values(), strict=True))
+    else:
+        combos = list(itertools.product(*axes.values()))
+    runs: list[RunSpec] = []
+    seen: dict[str, int] = {}
+    for i, combo in enumerate(combos):
+        values = dict(zip(names, combo, strict=True))
+        d = copy.deepcopy(base)
+        load = 1.0
+        for name, value in values.items():
+            if name == LOAD_AXIS:
+                load = float(value)
+            else:
+                set_path(d, name, value, where="axis", label=label)
+        sc = _validate(d, label, "axis", values, base=base)
+        if load != 1.0:
+            sc = scale_fleets(sc, load)
+        resolved = sc.model_dump(mode="json")
+        key = run_key(resolved, load, trace_limit)
+        if key in seen:
+            raise InputError(
+                f"runs {seen[key] + 1} and {i + 1} are the same run ({runs[seen[key]].label()} "
+                f"and {', '.join(f'{k}={_show(v)}' for k, v in values.items())}); "
+                "remove the repeated axis value", file=label, field="axes")
+        seen[key] = i
+        runs.append(RunSpec(index=i, key=key, axes=values, scenario=resolved, load=load,
+                            trace_limit=trace_limit))
+    return runs
+
+
+def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
+    """The run's identity: a SHA-256 (16 hex digits) of its resolved scenario, load and trace."""
+    text = json.dumps({"scenario": scenario, "load": load, "trace_limit": trace_limit},
+                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, Any] | None,
+              *, base: dict[str, Any] | None = None) -> Any:
+    """The validated Scenario; an :class:`InputError` that names the axis and value otherwise."""
+    from airan.scenario import scenario_from_dict
+
+    try:
+        return scenario_from_dict(d, label=label)
+    except InputError as exc:
+        if values is None:  # the base scenario after `set`
+            raise InputError(f"after `set`: {exc.reason}", file=label, field=exc.field,
+                             value=exc.value, choices=exc.choices) from None
+        culprit = _culprit(base or {}, values, label)
+        scenario_field = f" (scenario field '{exc.field}')" if exc.field else ""
+        if culprit is not None:
+            raise InputError(f"{exc.reason}{scenario_field}", file=label,
+                             field=f"axes.{culprit}", value=exc.value if exc.value is not None
+                             else values[culprit], choices=exc.choices) from None
+        combo = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+        raise InputError(f"the run {combo} is invalid: {exc.reason}{scenario_field}",
+                         file=label, field="axes", value=exc.value,
+                         choices=exc.choices) from None
+
+
+def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str) -> str | None:
+    """The first axis whose value alone makes the base scenario invalid, if any."""
+    from airan.scenario import scenario_from_dict
+
+    for name, value in values.items():
+        if name == LOAD_AXIS:
+            continue
+        d = copy.deepcopy(base)
+        set_path(d, name, value, where="axis", label=label)
+        try:
+            scenario_from_dict(d, label=label)
+        except InputError:
+            return name
+    return None
+
+
+# ---- field paths -------------------------------------------------------------------------------
+def parse_path(path: str) -> list[str | int]:
+    """``compute_sites[metro].gpus[0].count`` -> ['compute_sites', 'metro', 'gpus', 0, 'count'].
+
+    Keys are strings; ``[n]`` with digits is a list position (int); ``[name]`` stays a string
+    and selects the list item with that ``name``. Raises ValueError for a malformed path.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError("empty field path")
+    out: list[str | int] = []
+    for seg in path.strip().split("."):
+        m = _SEGMENT.match(seg)
+        if not m:
+            raise ValueError(f"malformed segment {seg!r} (expected key or key[index])")
+        out.append(m.group(1))
+        for idx in _INDEX.findall(m.group(2)):
+            idx = idx.strip()
+            out.append(int(idx) if re.fullmatch(r"-?\d+", idx) else f"[{idx}]")
+    return out
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis",
+             label: str | None = None) -> None:
+    """Set ``value`` at the field ``path`` of ``data`` (in place); :class:`InputError` if the
+    path does not exist in the scenario. ``where`` ('axis' or 'set') names it in messages."""
+    field = f"axes.{path}" if where == "axis" else f"set.{path}"
+    try:
+        parts = parse_path(path)
+    except ValueError as exc:
+        raise InputError(f"malformed field path: {exc}", file=label, field=field) from None
+    node: Any = data
+    walked = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(part, str) and not part.startswith("["):  # a key
+            if not isinstance(node, dict):
+                raise InputError(f"'{walked}' is not a mapping, so it has no field {part!r}",
+                                 file=label, field=field)
+            if part not in node:
+                err = unknown_name("field", part, list(node), field=field)
+                raise err.with_file(label) if label else err
+            step: Any = part
+            walked += ("." if walked else "") + part
+        else:  # a list item, by position or by name
+            if not isinstance(node, list):
+                what = "null" if node is None else type(node).__name__
+                raise InputError(f"'{walked}' is {what} in the scenario, not a list",
+                                 file=label, field=field)
+            if isinstance(part, int):
+                if not -len(node) <= part < len(node):
+                    raise InputError(f"'{walked}' has {len(node)} items; no item {part}",
+                                     file=label, field=field, value=part)
+                step = part
+            else:
+                name = part[1:-1]
+                names = [x.get("name") for x in node if isinstance(x, dict)]
+                if name not in names:
+                    err = unknown_name(f"item of '{walked}'", name, [str(n) for n in names],
+                                       field=field)
+                    raise err.with_file(label) if label else err
+                step = names.index(name)
+            walked += f"[{part if isinstance(part, int) else part[1:-1]}]"
+        if last:
+            node[step] = copy.deepcopy(value)
+            return
+        nxt = node[step]
+        if nxt is None:
+            raise InputError(f"'{walked}' is null in the base scenario: set it whole "
+                             f"('{walked}: {{...}}')", file=label, field=field)
+        node = nxt
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _spec_error(exc: ValidationError, data: Any, label: str) -> InputError:
+    err = exc.errors(include_url=False)[0]
+    loc = [str(x) for x in err["loc"] if not str(x).startswith(("list[", "Range"))]
+    field = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        return InputError(f"unknown field {loc[-1]!r}", file=label, field=field, value=loc[-1],
+                          choices=[f.alias or n for n, f in SweepSpec.model_fields.items()]
+                          if len(loc) == 1 else None)
+    if err["type"] == "missing":
+        return InputError("required field is missing", file=label, field=field)
+    value = err.get("input")
+    if isinstance(value, dict | list):
+        value = None
+    msg = err["msg"]
+    if len(loc) >= 2 and loc[0] == "axes":
+        msg = f"{msg} (an axis is a list of values or {{from: N, count: N, step: N}})"
+    return InputError(msg, file=label, field=field, value=value)

@@ -1,0 +1,128 @@
+"""`airan capacity`: an inventory in A100-equivalents; the Korea example against DOMAIN.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from airan.capacity import capacity, inventory_from_dict, load_inventory
+from airan.cli import app
+from airan.errors import InputError
+
+runner = CliRunner()
+KOREA = Path(__file__).resolve().parents[1] / "examples" / "inventory-korea.yaml"
+
+# DOMAIN.md "Korea": 260,000 Blackwell GPUs (Samsung 50k, SK 50k, Hyundai 50k, Naver Cloud 60k,
+# government 50k); Korea from ~65k to >300k GPUs. GPU table: A100 BF16 312, H100 989, B200 2,250,
+# GB200 2,500 (dense TFLOPS); FP4 9,000 / 10,000; 8 TB/s; A100 80GB 2.039 TB/s.
+BLACKWELL = {"samsung": 50_000, "sk": 50_000, "hyundai": 50_000, "naver-cloud": 60_000,
+             "government": 50_000}
+EXISTING = 65_000
+
+
+@pytest.fixture(scope="module")
+def korea():
+    return capacity(load_inventory(KOREA))
+
+
+def test_korea_counts_are_domain_md(korea) -> None:
+    groups = {g.name: g for g in korea.groups}
+    for name, n in BLACKWELL.items():
+        assert groups[name].count == n
+        assert set(groups[name].gpus) == {"B200", "GB200"}
+    assert sum(BLACKWELL.values()) == 260_000
+    assert groups["existing"].count == EXISTING
+    assert korea.gpus == 325_000
+
+
+def test_korea_totals(korea) -> None:
+    lo, hi = korea.total["training"]
+    assert lo == pytest.approx(260_000 * 2250 / 312 + EXISTING * 1.0)
+    assert hi == pytest.approx(260_000 * 2500 / 312 + EXISTING * 989 / 312)
+    lo, hi = korea.total["headline"]  # FP8 over the A100's FP16 (A100 itself: INT8 624 / 312)
+    assert lo == pytest.approx(260_000 * 4500 / 312 + EXISTING * 624 / 312)
+    assert hi == pytest.approx(260_000 * 5000 / 312 + EXISTING * 1979 / 312)
+    lo, hi = korea.total["decode"]
+    assert lo == pytest.approx(260_000 * 8 / 2.039 + EXISTING * 1.0)
+    assert hi == pytest.approx(260_000 * 8 / 2.039 + EXISTING * 3.35 / 2.039)
+    lo, hi = korea.total["claim"]  # B200: FP4 headline; GB200: 30 x H100 = 30 x 989/312 A100
+    assert lo == pytest.approx(260_000 * 9000 / 312 + EXISTING * 624 / 312)
+    assert hi == pytest.approx(260_000 * 30 * 989 / 312 + EXISTING * 1979 / 312)
+
+
+def test_korea_per_gpu_range(korea) -> None:
+    g = next(g for g in korea.groups if g.name == "samsung")
+    assert g.per_gpu["training"] == pytest.approx((2250 / 312, 2500 / 312))
+    assert g.per_gpu["claim"][1] == pytest.approx(95.1, abs=0.05)
+
+
+def test_where_3_to_30_million_comes_from(korea) -> None:
+    low, high = korea.quotes
+    # 3 million = ~9 A100 per GPU: more than dense BF16 gives, less than the FP8 headline
+    assert low.per_gpu == pytest.approx(3e6 / 325_000)
+    assert "training" in low.below and "headline" in low.above
+    assert low.nearest == "training"
+    # 30 million = ~92 per GPU: beyond every spec-sheet total, even the vendor-claim range;
+    # only the GB200 NVL72 rack-scale FP4 claim (~95 per GPU) applied to every GPU reaches it
+    assert high.per_gpu == pytest.approx(3e7 / 325_000)
+    assert set(high.below) == {"training", "inference", "headline", "decode", "claim"}
+    assert high.nearest == "claim"
+    assert korea.gpus * high.nearest_per_gpu >= 3e7 > korea.total["claim"][1]
+
+
+def test_single_type_and_precision_override() -> None:
+    inv = inventory_from_dict({"name": "x", "groups": [{"name": "a", "count": 10, "gpu": "H100"}]})
+    c = capacity(inv, precision="bf16")
+    assert c.total["inference"] == pytest.approx((10 * 989 / 312,) * 2)
+    assert capacity(inv).total["inference"] == pytest.approx((10 * 1979 / 624,) * 2)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"name": "x", "groups": [{"name": "a", "count": 1, "gpu": "GB300"}]},
+         "did you mean 'GB200'?"),
+        ({"name": "x", "groups": [{"name": "a", "count": -1, "gpu": "L4"}]},
+         "field 'groups[a].count'"),
+        ({"name": "x", "groups": [{"name": "a", "count": 1, "gpu": "L4", "typ": 1}]},
+         "unknown field 'typ'"),
+        ({"name": "x", "groups": []}, "field 'groups'"),
+        ({"name": "x", "reference": "A10", "groups": [{"name": "a", "count": 1, "gpu": "L4"}]},
+         "unknown GPU 'A10'"),
+        ([1, 2], "must be a YAML mapping"),
+    ],
+)
+def test_inventory_errors(data, expected: str) -> None:
+    with pytest.raises(InputError, match=None) as info:
+        inventory_from_dict(data, label="inv.yaml")
+    assert expected in str(info.value)
+    assert str(info.value).startswith("inv.yaml:")
+
+
+def test_cli_capacity_korea(tmp_path: Path) -> None:
+    out = tmp_path / "korea.json"
+    res = runner.invoke(app, ["capacity", str(KOREA), "--json", str(out)],
+                        env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    for text in ("325,000 GPUs", "1.94 M", "2.29 M", "25.14 M", "3 million A100 = 9.2",
+                 "30 million A100 = 92.3", "above every total"):
+        assert text in res.stdout, text
+    data = json.loads(out.read_text())
+    assert data["gpus"] == 325_000
+    assert data["total_a100"]["training"][0] == pytest.approx(1.94e6)
+
+
+def test_cli_capacity_bad_inventory(tmp_path: Path) -> None:
+    bad = tmp_path / "inv.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "groups": [{"name": "a", "count": 1,
+                                                              "gpu": ["B200", "GB20"]}]}))
+    res = runner.invoke(app, ["capacity", str(bad)])
+    assert res.exit_code == 2
+    assert "did you mean 'GB200'?" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["capacity", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2 and "file not found" in res.stderr

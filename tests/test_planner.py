@@ -1,0 +1,344 @@
+"""`airan plan`: target parsing, the search space, the search against exhaustive enumeration,
+impossible targets, the cache, the written plan, and bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.errors import InputError
+from airan.planner import Evaluator, build_space, parse_targets, plan
+from airan.planner.targets import Target
+from airan.scenario import load_scenario, scenario_from_dict
+
+runner = CliRunner()
+
+# Two cells 2 km apart, each with a GPU site and its own camera fleet; ideal radio, so only the
+# GPUs decide. Crossing to the other site costs 20 ms of transport against a 12 ms deadline, so
+# each site must serve its own fleet: site-a (60 cameras) needs more than site-b (25).
+TWO_CELLS = """
+name: two-cells
+duration_s: 1
+seed: 3
+policy: deadline-aware
+radio: {model: ideal}
+cell_sites:
+  - {name: cell-a, position_m: [0, 0], height_m: 10, sectors: 1}
+  - {name: cell-b, position_m: [2000, 0], height_m: 10, sectors: 1}
+nodes:
+  - {name: agg}
+compute_sites:
+  - {name: site-a, at: cell-a, kind: cell, gpus: [{type: L4, count: 1}],
+     batching: {max_batch: 8, max_wait_ms: 1}}
+  - {name: site-b, at: cell-b, kind: cell, gpus: [{type: L4, count: 1}],
+     batching: {max_batch: 8, max_wait_ms: 1}}
+transport:
+  links:
+    - {a: cell-a, b: agg, fiber_km: 10, extra_delay_ms: 10}
+    - {a: cell-b, b: agg, fiber_km: 10, extra_delay_ms: 10}
+fleets:
+  - {name: cams-a, count: 60, area: {center_m: [0, 0], radius_m: 50}, services: [detect]}
+  - {name: cams-b, count: 25, area: {center_m: [2000, 0], radius_m: 50}, services: [detect]}
+services:
+  - {name: detect, model: yolov8m, rate_hz: 30, arrivals: poisson, deadline_ms: 12,
+     target_hit_ratio: 0.99}
+"""
+TARGET = "detect: hit>=0.99"
+CANDIDATES = ["L4", "L40S", "H100"]
+MAX_GPUS = 3
+DURATION = 1.0
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("plan") / "two-cells.yaml"
+    path.write_text(TWO_CELLS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def brute(scenario_file: Path, cache: Path):
+    """Every build-out of the space, run (no search, no pruning): config -> evaluation."""
+    sc = load_scenario(scenario_file)
+    space = build_space(sc, candidates=CANDIDATES, max_gpus=MAX_GPUS)
+    ev = Evaluator(space, parse_targets([TARGET], ["detect"]), policy=sc.policy,
+                   duration_s=DURATION, seeds=[sc.seed], cache_dir=cache)
+    configs = list(itertools.product(space.options(), repeat=len(space.slots)))
+    assert len(configs) == (1 + 3 * MAX_GPUS) ** 2
+    return space, {c: ev(c) for c in configs}
+
+
+def _brute_minimum(space, results, price: dict[str, float]) -> tuple[float, set]:
+    """Minimum cost among the build-outs that met the target, under ``price``, and its argmins
+    (feasibility does not depend on prices, so one exhaustive run serves every price list)."""
+    def cost(config) -> float:
+        return sum(n * price[space.types[t]] for t, n in config if n > 0)
+
+    feasible = [c for c, e in results.items() if e.feasible]
+    best = min(cost(c) for c in feasible)
+    return best, {c for c in feasible if cost(c) == best}
+
+
+def _plan(scenario_file: Path, cache: Path, targets: list[str] | None = None, **kw):
+    args = {"candidates": CANDIDATES, "max_gpus": MAX_GPUS, "duration_s": DURATION,
+            "cache_dir": cache} | kw
+    return plan(scenario_file, targets or [TARGET], **args)
+
+
+# ---- the search against exhaustive enumeration -------------------------------------------------
+CATALOG_PRICES = {"L4": 2500.0, "L40S": 8000.0, "H100": 30000.0}
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "greedy"])
+def test_finds_the_exhaustive_minimum(scenario_file, cache, brute, method) -> None:
+    space, results = brute
+    best_cost, argmins = _brute_minimum(space, results, CATALOG_PRICES)
+    r = _plan(scenario_file, cache, method=method)
+    assert r.feasible
+    assert r.best.cost_usd == best_cost
+    assert r.best.config in argmins
+    assert r.best.description == "site-a: 3 x L4; site-b: 1 x L4"  # 10,000 USD, not L40S 10,500
+    assert r.proven is (method != "greedy")
+    assert r.verdict.startswith("cheapest plan") or method == "greedy"
+
+
+@pytest.mark.parametrize("prices", [{"L40S": 7000.0}, {"L4": 4000.0, "H100": 9000.0},
+                                    {"L4": 1000.0, "L40S": 1500.0}])
+def test_price_overrides_match_exhaustive(scenario_file, cache, brute, prices) -> None:
+    space, results = brute
+    best_cost, argmins = _brute_minimum(space, results, CATALOG_PRICES | prices)
+    r = _plan(scenario_file, cache, price_usd=prices)
+    assert r.best.cost_usd == best_cost
+    assert r.best.config in argmins
+    assert r.proven
+
+
+def test_every_run_is_an_exhaustive_run(scenario_file, cache, brute) -> None:
+    """The planner's evaluations agree with the brute force (same seeds, same metrics), and the
+    search needs far fewer than all of them."""
+    _, results = brute
+    r = _plan(scenario_file, cache)
+    for e in r.evaluations:
+        assert e.services == results[e.config].services
+    assert len(r.evaluations) < len(results) / 2
+
+
+def test_impossible_target_is_refused(scenario_file, cache) -> None:
+    r = _plan(scenario_file, cache, targets=["detect: p99<=3ms"])
+    assert not r.feasible and r.best is None
+    assert r.verdict.startswith("no plan meets the target")
+    assert r.proven  # every largest build-out (3 of each type at each site) was run and missed
+    assert r.closest is not None and r.closest.misses
+    assert len(r.evaluations) == 9
+
+
+def test_budget_below_the_minimum(scenario_file, cache) -> None:
+    r = _plan(scenario_file, cache, budget_usd=9_999)
+    assert not r.feasible
+    assert "within the budget of 9,999 USD" in r.verdict
+    assert r.closest.cost_usd <= 9_999
+    assert any("the cheapest build-out run that meets the targets costs" in n for n in r.notes)
+    ok = _plan(scenario_file, cache, budget_usd=10_000)
+    assert ok.feasible and ok.best.cost_usd == 10_000
+
+
+def test_cache_reuses_runs_and_is_deterministic(scenario_file, cache, tmp_path) -> None:
+    first = _plan(scenario_file, tmp_path / "c")
+    assert first.evaluator.runs == len(first.evaluations) and first.evaluator.cache_hits == 0
+    again = _plan(scenario_file, tmp_path / "c")
+    assert again.evaluator.runs == 0
+    assert again.evaluator.cache_hits == len(again.evaluations)
+    assert [e.config for e in again.evaluations] == [e.config for e in first.evaluations]
+    assert [e.services for e in again.evaluations] == [e.services for e in first.evaluations]
+    assert len({k for e in first.evaluations for k in e.keys}) == len(first.evaluations)
+
+
+def test_seeds_must_all_pass(scenario_file, cache) -> None:
+    r = _plan(scenario_file, cache, seeds=[3, 4])
+    assert r.evaluator.seeds == [3, 4]
+    assert all(len(e.keys) == 2 for e in r.evaluations)
+    assert r.feasible and r.best.cost_usd >= 10_000
+
+
+# ---- the plan as files -------------------------------------------------------------------------
+def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> None:
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
+                              ",".join(CANDIDATES), "--max-gpus", str(MAX_GPUS), "--duration",
+                              str(DURATION), "--cache", str(cache), "--out", str(out)],
+                        env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    for text in ("cheapest plan that meets every target", "site-a: 3 x L4; site-b: 1 x L4",
+                 "10,000", "runs evaluated:", "hit>=0.99"):
+        assert text in res.stdout, text
+    record = json.loads((out / "plan.json").read_text())
+    assert record["feasible"] and record["proven_minimal"]
+    assert record["plan"]["cost_usd"] == 10_000
+    assert record["plan"]["peak_power_w"] == 4 * 72  # L4 TDP 72 W (DOMAIN.md GPU table)
+    rows = (out / "evaluations.csv").read_text().splitlines()
+    assert len(rows) == record["evaluations"] + 1
+    sc = load_scenario(out / "plan.yaml")
+    assert {c.name: (c.gpus[0].type, c.gpus[0].count) for c in sc.compute_sites} == {
+        "site-a": ("L4", 3), "site-b": ("L4", 1)}
+    # the plan, run as a scenario on the planner's seed and duration, meets the target
+    result = airan.run(sc, duration_s=DURATION)
+    assert result.summary["services"]["detect"]["hit_ratio"] == pytest.approx(
+        record["plan"]["services"]["detect"]["hit"])
+    assert result.summary["services"]["detect"]["hit_ratio"] >= 0.99
+
+
+def test_cli_plan_impossible_exits_3(scenario_file, cache, tmp_path) -> None:
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", "detect: p99<=3ms",
+                              "--candidates", ",".join(CANDIDATES), "--max-gpus",
+                              str(MAX_GPUS), "--duration", str(DURATION), "--cache", str(cache),
+                              "--out", str(out)], env={"COLUMNS": "160"})
+    assert res.exit_code == 3
+    assert "no plan meets the target" in res.stdout
+    assert "Closest build-out" in res.stdout
+    assert (out / "closest.yaml").is_file() and not (out / "plan.yaml").exists()
+    assert json.loads((out / "plan.json").read_text())["feasible"] is False
+
+
+# ---- targets -----------------------------------------------------------------------------------
+def test_parse_targets() -> None:
+    ts = parse_targets(["detect: hit>=0.999, p99<=100ms", "vla: hit > 99.5%; *: p50<0.2s"],
+                       ["detect", "vla"])
+    assert ts == [
+        Target("detect", "hit", ">=", 0.999), Target("detect", "p99", "<=", 100.0),
+        Target("vla", "hit", ">", 0.995), Target("detect", "p50", "<", 200.0),
+        Target("vla", "p50", "<", 200.0),
+    ]
+    t = ts[1]
+    assert t.met(100.0) and not t.met(100.1) and not t.met(None)
+    assert t.shortfall(110.0) == pytest.approx(0.1)
+    assert ts[0].shortfall(0.998) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("detect hit>=0.9", "expected 'SERVICE: CLAUSE, ...'"),
+        ("detct: hit>=0.9", "unknown service 'detct'; did you mean 'detect'?"),
+        ("detect: hti>=0.9", "unknown metric 'hti' in 'detect: hti>=0.9'; did you mean 'hit'?"),
+        ("detect: hit<=0.9", "hit takes >="),
+        ("detect: p99>=10ms", "p99 takes <="),
+        ("detect: hit>=1.5", "within (0, 1]"),
+        ("detect: p99<=10 min", "unknown unit 'min'"),
+        ("detect: p99<=10h", "unknown unit 'h'"),
+        ("detect: p99==10", "cannot read"),
+        ("detect:", "no bound given"),
+    ],
+)
+def test_bad_targets(text: str, expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_targets([text], ["detect", "vla"])
+    assert expected in str(info.value)
+    assert str(info.value).startswith("option '--target':")
+
+
+# ---- the space ---------------------------------------------------------------------------------
+def test_space_costs_and_scenarios(scenario_file) -> None:
+    sc = load_scenario(scenario_file)
+    space = build_space(sc, candidates=["L4", "H100"], max_gpus=4, price_usd={"H100": 20_000},
+                        site_cost_usd=1_000, new_sites=["agg"])
+    assert [s.name for s in space.slots] == ["site-a", "site-b", "new-agg"]
+    config = ((1, 2), (-1, 0), (0, 3))
+    assert space.cost(config) == 2 * 20_000 + 1_000 + 3 * 2_500 + 1_000
+    assert space.peak_power_w(config) == 2 * 700 + 3 * 72  # DOMAIN.md TDP: H100 700, L4 72
+    built = space.scenario_for(config)
+    sites = {c.name: c for c in built.compute_sites}
+    assert set(sites) == {"site-a", "new-agg"}  # an empty slot leaves its site out
+    assert sites["new-agg"].kind == "edge" and sites["new-agg"].at == "agg"
+    assert sites["site-a"].batching.max_wait_ms == 1  # the site's settings are kept
+    scenario_from_dict(built.model_dump(mode="json"))  # still a valid scenario
+
+
+def test_generated_sites_are_one_slot() -> None:
+    city = load_scenario("city")
+    space = build_space(city, candidates=["L4"], max_gpus=2)
+    gen = next(s for s in space.slots if s.name == "generated")
+    n_sites = -(-len(city.cell_site_names()) // city.generated_compute_sites.every)
+    assert gen.multiplicity == n_sites
+    i = space.slots.index(gen)
+    config = tuple((0, 2) if k == i else (-1, 0) for k in range(len(space.slots)))
+    assert space.cost(config) == n_sites * 2 * 2500
+    built = space.scenario_for(config)
+    assert built.generated_compute_sites.gpus[0].count == 2
+    assert space.scenario_for(space.empty).generated_compute_sites is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({"candidates": ["L4", "H10"]}, "option '--candidates': unknown GPU 'H10'; did you mean"),
+        ({"sites": ["site-c"]}, "option '--sites': unknown compute site 'site-c'"),
+        ({"new_sites": ["ag"]}, "option '--new-sites': unknown cell site or node 'ag'"),
+        ({"max_gpus": 0}, "option '--max-gpus': must be at least 1"),
+    ],
+)
+def test_bad_space_options(scenario_file, kw, expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        build_space(load_scenario(scenario_file), **kw)
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--target", "detct: hit>=0.9"], "did you mean 'detect'?"),
+        (["--target", "detect hit>=0.9"], "option '--target'"),
+        (["--candidates", "L4,L40"], "did you mean 'L40S'?"),
+        (["--price", "L4=cheap"], "option '--price': 'cheap' is not a number of USD"),
+        (["--price", "L5=100"], "option '--price': unknown GPU 'L5'"),
+        (["--power", "L4"], "option '--power': expected TYPE=W"),
+        (["--search", "annealing"], "option '--search': unknown search 'annealing'"),
+        (["--seeds", "0"], "option '--seeds': must be at least 1"),
+        (["--duration", "0"], "option '--duration': must be positive"),
+        (["--policy", "nearest"], "option '--policy': unknown policy 'nearest'"),
+    ],
+)
+def test_cli_plan_bad_input(scenario_file, tmp_path, args: list[str], expected: str) -> None:
+    res = runner.invoke(app, ["plan", str(scenario_file), "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code == 2, res.output
+    assert expected in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_plan_unknown_scenario() -> None:
+    res = runner.invoke(app, ["plan", "factroy"])
+    assert res.exit_code == 2 and "did you mean 'factory'?" in res.stderr
+
+
+def test_yaml_of_plan_has_header(scenario_file, cache, tmp_path) -> None:
+    from airan.planner.output import write_plan
+
+    r = _plan(scenario_file, cache)
+    paths = write_plan(r, tmp_path, "airan plan x")
+    text = paths["scenario"].read_text()
+    assert text.startswith("# airan plan for two-cells: site-a: 3 x L4; site-b: 1 x L4")
+    assert "# command: airan plan x" in text
+    assert yaml.safe_load(text)["name"] == "two-cells-plan"
+
+
+def test_type_order_prunes_more_and_agrees(scenario_file, cache, brute) -> None:
+    space, results = brute
+    best_cost, argmins = _brute_minimum(space, results, CATALOG_PRICES)
+    plain = _plan(scenario_file, cache, method="exact")
+    ordered = _plan(scenario_file, cache, method="exact", type_order=True)
+    assert ordered.best.cost_usd == plain.best.cost_usd == best_cost
+    assert ordered.best.config in argmins
+    assert len(ordered.evaluations) < len(plain.evaluations)

@@ -1,0 +1,180 @@
+"""Running sweeps: in this process and as Ray tasks, resumable, failures recorded.
+
+* 2 policies x 3 seeds give the same numbers with ``--workers 1`` (no Ray) and on Ray;
+* a sweep killed midway and started again runs only the runs that were not complete;
+* a failed run is recorded with its error, the others complete, and a restart retries it;
+* a changed scenario never reuses the old runs' results;
+* a sharded run gives the same merged numbers on Ray as in this process.
+
+One local Ray (2 CPUs) serves the whole module; a watchdog ends the process if it hangs.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.sweep.runner import RESULTS, Tally, run_sweep
+from airan.sweep.shard import run_sharded
+from airan.sweep.spec import load_sweep
+
+runner = CliRunner()
+WALL = ("wall_s", "requests_per_wall_s", "cpu_wall_s")
+SWEEP = """\
+name: two-by-three
+scenario: factory
+duration_s: {duration}
+axes:
+  policy: [nearest-edge, deadline-aware]
+  seed: {{from: 11, count: 3}}
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_session() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    faulthandler.dump_traceback_later(600, exit=True)  # a hung Ray never hangs CI
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        faulthandler.cancel_dump_traceback_later()
+
+
+def write_sweep(folder: Path, duration: float = 0.3, text: str = SWEEP) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.yaml"
+    path.write_text(text.format(duration=duration), encoding="utf-8")
+    return path
+
+
+def numbers(table: Any) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k not in WALL} for row in table.to_pylist()]
+
+
+def strip_wall(summary: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in summary.items() if k not in WALL}
+    if "sharding" in out:
+        out["sharding"] = {**out["sharding"], "per_shard": [
+            {k: v for k, v in s.items() if k not in WALL} for s in out["sharding"]["per_shard"]]}
+    return out
+
+
+def test_sweep_gives_the_same_numbers_in_process_and_on_ray(tmp_path: Path,
+                                                            ray_session: Any) -> None:
+    path = write_sweep(tmp_path)
+    local = run_sweep(path, out=tmp_path / "local", workers=1)
+    on_ray = run_sweep(path, out=tmp_path / "ray", workers=2)
+    assert local.tally.ok == on_ray.tally.ok == 6
+    assert numbers(local.table) == numbers(on_ray.table)
+    rows = local.table.to_pylist()
+    assert {(r["policy"], r["seed"]) for r in rows} == {
+        (p, s) for p in ("nearest-edge", "deadline-aware") for s in (11, 12, 13)}
+    assert all(r["status"] == "ok" and r["requests"] > 0 for r in rows)
+    assert len({r["detect.hit_ratio"] for r in rows}) > 1  # the runs differ from each other
+    for r in rows:  # each run's folder holds the same summary both ways
+        a = json.loads((tmp_path / "local" / r["folder"] / "summary.json").read_text())
+        b = json.loads((tmp_path / "ray" / r["folder"] / "summary.json").read_text())
+        assert strip_wall(a) == strip_wall(b)
+        assert (tmp_path / "local" / r["folder"] / "devices.parquet").is_file()
+    assert numbers(pq.read_table(tmp_path / "ray" / RESULTS)) == numbers(on_ray.table)
+
+
+def test_killed_sweep_resumes_with_the_rest_only(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, duration=1.5)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airan.cli", "sweep", str(path), "--workers", "1", "--out",
+         str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        start_new_session=True)
+    deadline = time.monotonic() + 300  # a cold numba cache compiles first
+    try:
+        while len(list(out.glob("runs/*/summary.json"))) < 2:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "the sweep made no progress"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/summary.json")}
+    assert 2 <= len(done_before) < 6
+    assert not (out / RESULTS).exists()  # killed: the table is written at the end
+
+    seen: list[Tally] = []
+    result = run_sweep(path, out=out, workers=1, progress=lambda t: seen.append(
+        Tally(t.total, t.ok, t.failed, t.skipped, t.last)))
+    assert result.tally.skipped == len(done_before)
+    assert result.tally.ok == 6 - len(done_before)
+    assert seen[0].skipped == len(done_before) and seen[0].ok == 0
+    for key, mtime in done_before.items():  # the complete runs were not run again
+        assert (out / "runs" / key / "summary.json").stat().st_mtime_ns == mtime
+    assert [r["status"] for r in result.table.to_pylist()] == ["ok"] * 6
+
+
+def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    text = ("scenario: factory\nduration_s: 0.2\naxes:\n"
+            "  policy: [nearest-edge, no_such_module_xyz:policy]\n  seed: [1, 2]\n")
+    path = write_sweep(tmp_path, text=text)
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "2 failed" in result.stdout and "no_such_module_xyz" in result.stdout
+    rows = pq.read_table(tmp_path / "out" / RESULTS).to_pylist()
+    by_policy = {(r["policy"], r["seed"]): r for r in rows}
+    assert [by_policy[("nearest-edge", s)]["status"] for s in (1, 2)] == ["ok", "ok"]
+    for s in (1, 2):
+        bad = by_policy[("no_such_module_xyz:policy", s)]
+        assert bad["status"] == "failed" and "cannot import policy module" in bad["error"]
+        err = json.loads((tmp_path / "out" / bad["folder"] / "error.json").read_text())
+        assert "Traceback" in err["traceback"]
+    again = run_sweep(path, out=tmp_path / "out", workers=1)
+    assert (again.tally.skipped, again.tally.failed, again.tally.ok) == (2, 2, 0)
+
+
+def test_changed_scenario_never_reuses_old_results(tmp_path: Path) -> None:
+    first = write_sweep(tmp_path / "a", duration=0.2)
+    out = tmp_path / "out"
+    run_sweep(first, out=out, workers=1)
+    changed = write_sweep(tmp_path / "b", duration=0.2, text=SWEEP.replace(
+        "axes:", "set:\n  services[detect].deadline_ms: 20\naxes:"))
+    result = run_sweep(changed, out=out, workers=1)
+    assert result.tally.skipped == 0 and result.tally.ok == 6
+    assert len(result.ignored_folders) == 6
+    keys = {r.key for r in load_sweep(changed).runs}
+    assert {r["run"] for r in result.table.to_pylist()} == keys
+    assert all(r["detect.p50_ms"] is not None for r in result.table.to_pylist())
+
+
+def test_cli_sweep_prints_a_table_and_writes_results(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, duration=0.2)
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "6 runs of factory" in result.stdout
+    assert "nearest-edge" in result.stdout and "3/3" in result.stdout
+    assert "6 run now, 0 already complete, 0 failed" in result.stdout
+    assert (tmp_path / "out" / RESULTS).is_file()
+    manifest = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert len(manifest["runs"]) == 6 and manifest["name"] == "two-by-three"
+
+
+def test_sharded_run_gives_the_same_numbers_on_ray(ray_session: Any) -> None:
+    here = run_sharded("korea", "2x1", duration_s=0.4, workers=1)
+    there = run_sharded("korea", "2x1", duration_s=0.4, workers=2)
+    assert strip_wall(here.summary) == strip_wall(there.summary)
+    assert here.summary["sharding"]["shards"] == 2

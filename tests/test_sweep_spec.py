@@ -1,0 +1,143 @@
+"""The sweep file: axes expand into validated runs; bad input is one clear line and exit 2.
+
+* a field path sets any scenario field (keys, list items by position or by name);
+* product and zip expansion, ``{from, count, step}`` ranges, the ``load`` multiplier;
+* a run's key is a content hash: the same run has the same key, any change gives another;
+* an unknown path, an invalid value or an unknown policy names the axis and the value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.errors import InputError
+from airan.sweep.spec import load_sweep, parse_path, set_path, sweep_from_dict
+
+runner = CliRunner()
+
+
+def write(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_field_paths_parse_keys_positions_and_names() -> None:
+    assert parse_path("compute_sites[metro].gpus[0].count") == [
+        "compute_sites", "[metro]", "gpus", 0, "count"]
+    assert parse_path("radio.scheduler") == ["radio", "scheduler"]
+    with pytest.raises(ValueError):
+        parse_path("radio..scheduler")
+
+
+def test_set_path_reaches_list_items_by_name_and_position() -> None:
+    d = {"services": [{"name": "a", "rate_hz": 1}, {"name": "b", "rate_hz": 2}],
+         "radio": {"scheduler": "rr"}}
+    set_path(d, "services[b].rate_hz", 5)
+    set_path(d, "services[0].rate_hz", 3)
+    set_path(d, "radio.scheduler", "pf")
+    assert d == {"services": [{"name": "a", "rate_hz": 3}, {"name": "b", "rate_hz": 5}],
+                 "radio": {"scheduler": "pf"}}
+
+
+def test_product_of_axes_gives_every_combination_validated() -> None:
+    sw = sweep_from_dict({
+        "scenario": "city", "duration_s": 0.5,
+        "set": {"radio.scheduler": "rr"},
+        "axes": {"policy": ["nearest-edge", "deadline-aware"], "seed": {"from": 4, "count": 3},
+                 "compute_sites[metro].gpus[0].count": [2, 8]},
+    })
+    assert len(sw.runs) == 2 * 3 * 2
+    assert {(r.policy, r.seed) for r in sw.runs} == {
+        (p, s) for p in ("nearest-edge", "deadline-aware") for s in (4, 5, 6)}
+    r = sw.runs[-1]
+    assert r.axes == {"policy": "deadline-aware", "seed": 6,
+                      "compute_sites[metro].gpus[0].count": 8}
+    assert r.scenario["radio"]["scheduler"] == "rr"
+    metro = next(c for c in r.scenario["compute_sites"] if c["name"] == "metro")
+    assert metro["gpus"][0]["count"] == 8
+    assert all(x.duration_s == 0.5 for x in sw.runs)
+    assert len({x.key for x in sw.runs}) == len(sw.runs)
+
+
+def test_zip_mode_pairs_axes_and_load_scales_fleets() -> None:
+    sw = sweep_from_dict({"scenario": "city", "mode": "zip",
+                          "axes": {"seed": [1, 2], "load": [1, 2.5]}})
+    assert [(r.seed, r.load) for r in sw.runs] == [(1, 1.0), (2, 2.5)]
+    assert sw.runs[1].scenario["fleets"][0]["count"] == 2500  # city: 1,000 vehicles x 2.5
+    with pytest.raises(InputError, match="one length"):
+        sweep_from_dict({"scenario": "city", "mode": "zip",
+                         "axes": {"seed": [1, 2], "load": [1]}})
+
+
+def test_run_key_is_a_content_hash() -> None:
+    spec = {"scenario": "city", "axes": {"seed": [1, 2]}}
+    a, b = sweep_from_dict(spec), sweep_from_dict(spec)
+    assert [r.key for r in a.runs] == [r.key for r in b.runs]
+    changed = sweep_from_dict({**spec, "set": {"services[perception].deadline_ms": 90}})
+    assert not {r.key for r in a.runs} & {r.key for r in changed.runs}
+    longer = sweep_from_dict({**spec, "duration_s": 3})
+    assert not {r.key for r in a.runs} & {r.key for r in longer.runs}
+
+
+def test_scenario_path_is_relative_to_the_sweep_file(tmp_path: Path) -> None:
+    sub = tmp_path / "plans"
+    sub.mkdir()
+    (sub / "mine.yaml").write_text(
+        (Path(__file__).resolve().parents[1] / "src/airan/scenario/builtin/city.yaml")
+        .read_text().replace("name: city", "name: mine"))
+    sw = load_sweep(write(sub, "scenario: mine.yaml\naxes: {seed: [1]}\n"))
+    assert sw.runs[0].scenario["name"] == "mine"
+    assert sw.name == "sweep"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("scenario: city\naxes: {radio.schedular: [rr]}\n",
+         ["axes.radio.schedular", "unknown field 'schedular'", "did you mean 'scheduler'"]),
+        ("scenario: city\naxes: {policy: [deadline-awar]}\n",
+         ["axes.policy", "unknown policy 'deadline-awar'", "did you mean 'deadline-aware'"]),
+        ("scenario: city\naxes:\n  compute_sites[metro].gpus[0].count: [2, 0]\n",
+         ["axes.compute_sites[metro].gpus[0].count", "greater than or equal to 1", "got 0"]),
+        ("scenario: city\naxes:\n  compute_sites[metr].queue_limit: [2]\n",
+         ["axes.compute_sites[metr].queue_limit", "did you mean 'metro'"]),
+        ("scenario: city\naxes: {load: [1, -2]}\n", ["axes.load", "positive", "-2"]),
+        ("scenario: city\naxes: {seed: []}\n", ["axes.seed", "at least one value"]),
+        ("scenario: city\naxis: {seed: [1]}\n", ["unknown field 'axis'", "did you mean 'axes'"]),
+        ("scenario: city\naxes: {seed: [1, 1]}\n", ["same run", "seed=1"]),
+        ("scenario: nowhere\naxes: {seed: [1]}\n", ["unknown scenario 'nowhere'"]),
+        ("scenario: city\naxes: [seed\n", ["malformed YAML"]),
+    ],
+)
+def test_bad_sweep_file_is_one_error_line_and_exit_2(tmp_path: Path, text: str,
+                                                     expected: list[str]) -> None:
+    path = write(tmp_path, text)
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for part in expected:
+        assert part in lines[0], lines[0]
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+
+
+def test_bad_workers_option_is_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "scenario: city\naxes: {seed: [1]}\n")
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers" in result.stderr and "at least 1" in result.stderr
+
+
+def test_dry_run_lists_runs_without_running(tmp_path: Path) -> None:
+    path = write(tmp_path, "scenario: city\naxes: {policy: [local, cloud], seed: [1, 2]}\n")
+    result = runner.invoke(app, ["sweep", str(path), "--dry-run", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "4 runs of city" in result.stdout
+    assert result.stdout.count("todo") == 4
+    assert not (tmp_path / "o" / "runs").exists()
