@@ -200,3 +200,72 @@ def test_random_fault_schedules_never_lose_a_request(schedule: list[Any], policy
     assert set(s["requests"]["dropped_by_reason"]) <= set(REASONS)
     for f in s["faults"]:
         assert f["redispatched"] + f["lost"] == f["affected_requests"]
+
+
+# ---- regressions found in review --------------------------------------------------------------
+
+def test_a_cut_path_is_never_free_transport() -> None:
+    d = load_scenario("factory").model_dump(mode="json")
+    d["faults"] = [{"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 0.5}]
+    eng = Engine(scenario_from_dict(d), duration_s=1.0, trace_limit=10**6)
+    regional = eng.world.site_names.index("regional")
+    eng.policy = lambda snap, batch: np.full(len(batch), regional, dtype=np.int64)
+    res = eng.run()
+    t = res.requests
+    place = np.asarray(t.column("placement").to_pylist(), dtype=object)
+    ul = t.column("ul_transport_ms").to_numpy()
+    outcome = np.asarray(t.column("outcome").to_pylist(), dtype=object)
+    served = (place == "regional") & np.isin(outcome, ["met", "late"])
+    assert served.any() and np.all(ul[served] > 0.1)  # crossed the fibre before the cut
+    assert res.summary["requests"]["dropped_by_reason"].get("no_route", 0) > 0
+    _conserves(res.summary)
+
+
+def test_overlapping_surges_combine_and_end_at_the_base_rate() -> None:
+    sc = _factory([{"kind": "surge", "fleet": "amr", "start_s": 0.2, "end_s": 0.6,
+                    "rate_factor": 2.0},
+                   {"kind": "surge", "fleet": "amr", "start_s": 0.4, "end_s": 0.8,
+                    "rate_factor": 2.0}])
+    eng = Engine(sc, duration_s=1.4)
+    per_s = round(1 / eng.world.slot_s)
+    counts = []
+    for until in (0.45, 0.55, 0.65, 0.75, 1.0, 1.4):  # requests the AMRs created so far
+        eng.step(int(round(until * per_s)) - eng.slot)
+        counts.append(int(eng._st.fleet_req[0]))
+    rate = np.diff(counts) / np.diff([0.45, 0.55, 0.65, 0.75, 1.0, 1.4])
+    assert rate[0] == pytest.approx(3200, rel=0.1)  # both active: 40 AMRs x 20 Hz x 4
+    assert rate[2] == pytest.approx(1600, rel=0.1)  # one left: x 2
+    assert rate[4] == pytest.approx(800, rel=0.1)  # none: the base rate
+
+
+def test_all_gpus_down_makes_the_site_unhealthy_and_gives_back_its_queue() -> None:
+    sc = _factory([{"kind": "gpu_down", "site": "on-prem", "gpus": 2, "start_s": 0.5,
+                    "end_s": 1.5}])
+    s = Engine(sc, policy="nearest-edge", duration_s=2.0).run().summary
+    _conserves(s)
+    assert "queue_full" not in s["requests"]["dropped_by_reason"]
+    assert s["faults"][0]["affected_requests"] > 0 and s["faults"][0]["lost"] == 0
+    assert s["sites"]["regional"]["served"] > 500
+
+
+def test_mig_slice_must_leave_ai_some_gpu() -> None:
+    d = load_scenario("city").model_dump(mode="json")
+    d["ai_ran"] = {"mode": "mig", "mig_l1_fraction": 1.0}
+    with pytest.raises(InputError, match="mig_l1_fraction"):
+        scenario_from_dict(d)
+
+
+def test_cell_back_on_air_leaves_moving_devices_on_links_of_where_they_are() -> None:
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 250.0, "speed_mps": [8, 14]}
+    d["faults"] = [{"kind": "cell_down", "cell": "site6", "start_s": 1.0, "end_s": 3.5}]
+    eng = Engine(scenario_from_dict(d), duration_s=3.6)
+    site6 = np.flatnonzero([n.split("/")[0] == "site6" for n in eng.world.cell_names])
+    moved = np.flatnonzero(np.isin(eng.world.dev_cell, site6))
+    s = eng.run().summary
+    assert s["faults"][0]["devices_moved"] >= len(moved) > 0
+    w = eng.world
+    top, _, _ = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved], moved)
+    # each serves from one of the strongest cells where it is now (no stale restored rows)
+    assert np.mean(np.any(top[:, :4] == w.dev_cell[moved, None], axis=1)) > 0.9

@@ -73,6 +73,7 @@ class FaultSchedule:
         self.link_up = np.ones(len(w.link_cap_bps), dtype=bool)
         self.link_cap0 = w.link_cap_bps.copy()
         self.link_delay0 = w.link_delay_s.copy()
+        self.flow_period0 = w.flow_period_s.copy()
         self.p0_mw = float(radio_link.dbm_to_mw(scenario.radio.ul_p0_dbm))
         self.alpha = scenario.radio.ul_alpha
         self.fleet_names = [f.name for f in scenario.fleets]
@@ -150,7 +151,6 @@ class FaultSchedule:
             self._next += 1
             rec = self.records[i]
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
-            rec.active = start
 
     def down_cells(self) -> np.ndarray:
         """Cells that a fault has off air now."""
@@ -190,6 +190,7 @@ class FaultSchedule:
         gpus = self._site_gpus(site)[down_local]
         ahead = np.maximum(st.gpu_free[gpus] - now, 0.0)
         st.gpu_busy[gpus] -= np.where(np.isfinite(ahead), ahead, 0.0)
+        st.gpu_free[gpus] = np.where(np.isfinite(st.gpu_free[gpus]), now, np.inf)  # cut once
 
     def _rebuild_gpu_heap(self, engine: Any, site: int) -> None:
         st = engine._st
@@ -197,40 +198,55 @@ class FaultSchedule:
         order = np.lexsort((ids, st.gpu_free[ids]))
         st.gpu_heap[ids[0] : ids[0] + len(ids)] = ids[order]
 
-    def _site_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+    # Overlapping faults on one target combine: every handler recomputes its target's state from
+    # the base values and the faults active now (``rec.active`` is set before the handler runs).
+    def _active(self, kind: str, target: str | None = None) -> list[FaultRecord]:
+        return [r for r in self.records if r.active and r.fault.kind == kind
+                and (target is None or r.target == target)]
+
+    def _refresh_site(self, engine: Any, rec: FaultRecord, s: int) -> None:
+        """A site serves while no site_down is active on it and one of its GPUs is up."""
         st = engine._st
-        s = self.world.site_names.index(rec.target)
+        name = self.world.site_names[s]
         gpus = self._site_gpus(s)
-        if start:
+        up = not self._active("site_down", name) and bool(self.gpu_up[gpus].any())
+        was_up = bool(st.site_up[s])
+        if was_up and not up:
             st.site_up[s] = 0
-            rec.active = True  # orphans from now on are this fault's
             self._fail(engine, rec, s, np.ones(len(gpus), dtype=bool))
-            st.gpu_free[gpus] = np.where(self.gpu_up[gpus], engine.now_s, np.inf)
+        now = engine.now_s
+        free = st.gpu_free[gpus]
+        if up:  # GPUs up keep their running batch; those coming back are free now
+            keep = np.isfinite(free) & was_up
+            st.gpu_free[gpus] = np.where(self.gpu_up[gpus],
+                                         np.where(keep, np.maximum(free, now), now), np.inf)
         else:
+            st.gpu_free[gpus] = np.inf
+        if up and not was_up:
             st.site_up[s] = 1
-            st.gpu_free[gpus] = np.where(self.gpu_up[gpus], engine.now_s, np.inf)
-        st.site_clock[s] = engine.now_s
+            st.site_clock[s] = engine.now_s
         self._rebuild_gpu_heap(engine, s)
+        if up:
+            K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
+
+    def _site_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        rec.active = start  # orphans from now on are this fault's
+        self._refresh_site(engine, rec, self.world.site_names.index(rec.target))
 
     def _gpu_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         st = engine._st
         s = self.world.site_names.index(rec.target)
         gpus = self._site_gpus(s)
+        rec.active = start
         if start:
             pick = gpus[self.gpu_up[gpus]][-rec.fault.gpus :]  # the site's last GPUs still up
             rec._saved["gpus"] = pick
-            down_local = np.isin(gpus, pick)
-            rec.active = True
-            self._fail(engine, rec, s, down_local)
+            if st.site_up[s]:
+                self._fail(engine, rec, s, np.isin(gpus, pick))
             self.gpu_up[pick] = False
-            st.gpu_free[pick] = np.inf
         else:
-            pick = rec._saved["gpus"]
-            self.gpu_up[pick] = True
-            st.gpu_free[pick] = engine.now_s
-        self._rebuild_gpu_heap(engine, s)
-        if not start and st.site_up[s]:
-            K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
+            self.gpu_up[rec._saved["gpus"]] = True
+        self._refresh_site(engine, rec, s)
 
     # ---- transport -------------------------------------------------------------------------
     def _reroute(self) -> None:
@@ -244,73 +260,84 @@ class FaultSchedule:
         w.path_bottleneck_bps[...] = bottleneck
         w.extras.pop("nearest_site_by_node", None)  # policies' cached tables are stale now
 
-    def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
-        ids = self._link_ids(*rec.fault.link)  # type: ignore[misc]
-        self.link_up[ids] = not start
+    def _links_now(self) -> None:
+        """Links from their base values and every active link fault."""
+        w = self.world
+        self.link_up[:] = True
+        w.link_cap_bps[:] = self.link_cap0
+        w.link_delay_s[:] = self.link_delay0
+        for r in self._active("link_down"):
+            self.link_up[self._link_ids(*r.fault.link)] = False  # type: ignore[misc]
+        for r in self._active("link_degraded"):
+            ids = self._link_ids(*r.fault.link)  # type: ignore[misc]
+            w.link_cap_bps[ids] *= r.fault.capacity_factor
+            w.link_delay_s[ids] += r.fault.extra_delay_ms * 1e-3
         self._reroute()
 
+    def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        rec.active = start
+        self._links_now()
+
     def _link_degraded(self, engine: Any, rec: FaultRecord, start: bool) -> None:
-        w = self.world
-        ids = self._link_ids(*rec.fault.link)  # type: ignore[misc]
-        if start:
-            w.link_cap_bps[ids] = self.link_cap0[ids] * rec.fault.capacity_factor
-            w.link_delay_s[ids] = self.link_delay0[ids] + rec.fault.extra_delay_ms * 1e-3
-        else:
-            w.link_cap_bps[ids] = self.link_cap0[ids]
-            w.link_delay_s[ids] = self.link_delay0[ids]
-        self._reroute()
+        rec.active = start
+        self._links_now()
 
     # ---- radio -----------------------------------------------------------------------------
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """Devices attached to a cell that goes down, or whose strongest cell comes back,
+        re-attach to their strongest cell on air (from their current list of cells)."""
         w = self.world
         st = engine._st
+        rec.active = start
+        down = self.down_cells()
+        mine = self._cells(rec.target)
         if start:
-            down = self._cells(rec.target)
-            devs = np.flatnonzero(np.isin(w.dev_cell, down))
-            rec._saved.update(devs=devs, top=w.dev_top_cell[devs].copy(),
-                              gain=w.dev_top_gain[devs].copy(), cell=w.dev_cell[devs].copy(),
-                              p_prb=w.dev_ul_p_prb_mw[devs].copy())
-            top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
-            usable = ~np.isin(top, down) & (gain > 0)
-            best = np.argmax(usable, axis=1)  # the strongest usable cell (rows are sorted)
-            rows = np.arange(len(devs))
-            none = ~usable[rows, best]
-            # the new serving cell moves to the front; the others keep their order
-            cols = np.arange(top.shape[1])[None, :]
-            order = np.where(cols == 0, best[:, None],
-                             np.where(cols <= best[:, None], cols - 1, cols))
-            top = np.take_along_axis(top, order, axis=1)
-            gain = np.take_along_axis(gain, order, axis=1)
-            gain[none, 0] = 0.0  # no cell left: radio outage until the cell returns
-            w.dev_top_cell[devs] = top
-            w.dev_top_gain[devs] = gain
-            w.dev_cell[devs] = top[:, 0]
-            pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
-            w.dev_ul_p_prb_mw[devs] = self.p0_mw * pl**self.alpha
+            devs = np.flatnonzero(np.isin(w.dev_cell, mine))
+            rec.devices_moved = len(devs)
+        else:  # devices that list a returning cell may prefer it again
+            devs = np.flatnonzero(np.isin(w.dev_top_cell, mine).any(axis=1))
+        if not len(devs):
+            return
+        top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
+        rx = np.where(np.isin(top, down), 0.0, gain * w.cell_tx_mw[top])
+        best = np.argmax(rx, axis=1)
+        rows = np.arange(len(devs))
+        changed = top[rows, best] != w.dev_cell[devs]
+        devs, top, gain, best, rx = (devs[changed], top[changed], gain[changed], best[changed],
+                                     rx[changed])
+        if not len(devs):
+            return
+        rows = np.arange(len(devs))
+        none = rx[rows, best] <= 0
+        cols = np.arange(top.shape[1])[None, :]
+        order = np.where(cols == 0, best[:, None],
+                         np.where(cols <= best[:, None], cols - 1, cols))
+        top = np.take_along_axis(top, order, axis=1)
+        gain = np.take_along_axis(gain, order, axis=1)
+        if start:  # no cell left on air: radio outage (the gains come back with the next list)
+            gain[none, 0] = 0.0
+        w.dev_top_cell[devs] = top
+        w.dev_top_gain[devs] = gain
+        w.dev_cell[devs] = top[:, 0]
+        pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
+        w.dev_ul_p_prb_mw[devs] = self.p0_mw * pl**self.alpha
+        if start:
             quiet = engine.now_s + rec.fault.reestablish_ms * 1e-3
             st.ue_ul_elig[devs] = np.maximum(st.ue_ul_elig[devs], quiet)
-            rec.devices_moved = len(devs)
-        else:
-            sv = rec._saved
-            devs = sv["devs"]
-            w.dev_top_cell[devs] = sv["top"]
-            w.dev_top_gain[devs] = sv["gain"]
-            w.dev_cell[devs] = sv["cell"]
-            w.dev_ul_p_prb_mw[devs] = sv["p_prb"]
-        st.ue_se_slot[rec._saved["devs"]] = -1  # re-evaluate their SINR now
+        st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
 
     def _surge(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         w = self.world
         st = engine._st
         f = self.fleet_names.index(rec.target)
         flows = np.flatnonzero(w.dev_fleet[w.flow_dev] == f)
+        rec.active = start
         if start:
-            rec._saved["period"] = w.flow_period_s[flows].copy()
             rec._saved["created"] = int(st.fleet_req[f])
-            new = rec._saved["period"] / rec.fault.rate_factor
         else:
-            new = rec._saved["period"]
             rec.requests_during = int(st.fleet_req[f]) - rec._saved["created"]
+        factor = float(np.prod([r.fault.rate_factor for r in self._active("surge", rec.target)]))
+        new = self.flow_period0[flows] / factor
         # periodic flows place arrival k at phase + k * period: rebase the phase so that the
         # next arrival follows the last one by the new period (no burst, no gap)
         k = st.flow_k[flows]

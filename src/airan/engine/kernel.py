@@ -483,7 +483,11 @@ def ul_done(W, S, r, t):
     """Uplink finished at ``t``: send the request over the transport to its compute site."""
     S.rq_f[r, T_UL_DONE] = t
     site = S.rq_i[r, I_PLACE]
-    node = W.cell_node[S.rq_i[r, I_CELL]]
+    node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]  # the cell it is attached to now
+    if not W.path_delay_s[node, site] < np.inf:  # a fault cut the path: place it again
+        S.rq_f[r, T_SITE] = t
+        orphan(S, r, site)
+        return
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
     ta = transport(W, S, W.path_links[node, site], bits, t)
     if ta < 0.0:
@@ -891,6 +895,12 @@ def compute_done(W, S, r, t):
         nxt = S.rq_i[r, I_NEXT]
         s = S.rq_i[r, I_PLACE]
         node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]
+        if not W.path_delay_s[node, s] < np.inf:  # no way back to the device's cell now
+            S.rq_f[r, T_DLARR] = t
+            drop(W, S, r, R_NO_ROUTE, t)
+            advance_site(W, S, s, t)
+            r = nxt
+            continue
         ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
         if ta < 0.0:
             S.rq_f[r, T_DLARR] = t
@@ -1037,9 +1047,16 @@ def site_arrive(W, S, r, t):
         d = S.rq_i[r, I_DEV]
         held = S.ctx_site[d, v]
         S.ctx_site[d, v] = s
-        if held >= 0 and held != s:
+        src = W.site_node[held] if held >= 0 else 0
+        # a context at a failed or unreachable site is lost: the service starts afresh here
+        if (held >= 0 and held != s and S.site_up[held] != 0
+                and W.path_delay_s[src, s] < np.inf):
             S.svc_migrations[v] += 1
-            ta = transport(W, S, W.path_links[W.site_node[held], s], W.svc_state_bits[v], t)
+            ta = transport(W, S, W.path_links[src, s], W.svc_state_bits[v], t)
+            if ta < 0.0:  # the links are full: the context cannot move, nor the request
+                S.ctx_site[d, v] = held
+                drop(W, S, r, R_LINK_FULL, t)
+                return
             if ta > t:  # the request waits for its context (queued behind it on the links)
                 push_event(S, ta, r)
                 return

@@ -101,6 +101,7 @@ class Motion:
         else:
             relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M
             regain = np.hypot(*(pos - self._seen[ids]).T) >= RADIO_STEP_M
+            regain |= self.candidate[ids] >= 0  # a neighbour meets A3: follow it every update
             keep = relist | regain
             ids, pos, relist = ids[keep], pos[keep], relist[keep]
             if not len(ids):

@@ -46,6 +46,7 @@ _KW_FIELDS = [
     "svc_ul_bits",
     "svc_dl_bits",
     "svc_state_bits",
+    "path_delay_s",
     "model_dist",
     "model_p1",
     "model_p2",
