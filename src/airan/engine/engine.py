@@ -360,8 +360,12 @@ class Engine:
         if t <= self._samples[-1][0]:
             return
         busy, area = self._cumulative_site_load()
-        self.ran.close_window(t)
-        self._samples.append((t, busy, area, self.ran.l1_gpu_s.copy()))
+        if self.ran.active:
+            self.ran.close_window(t)
+            l1 = self.ran.l1_gpu_s.copy()
+        else:
+            l1 = self._samples[0][3]  # zeros, shared
+        self._samples.append((t, busy, area, l1))
 
     def timeseries(self) -> pa.Table:
         """Per site and sample window: GPU utilization and time-averaged queue length.
