@@ -178,12 +178,10 @@ class Motion:
         """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""
         from airan.engine import kernel as K
 
-        st = engine._st
-        for heads in (st.ue_ul_head[devices], st.ue_dl_head[devices]):
-            for r in heads[heads >= 0]:  # a few devices per update; each list is short
-                while r >= 0:
-                    self.affected[st.rq_i[r, K.I_SVC]] += 1
-                    r = st.rq_i[r, K.I_NEXT]
+        rq = engine._st.rq_i
+        on_air = (rq[:, K.I_STAGE] == K.ST_UL) | (rq[:, K.I_STAGE] == K.ST_DL)
+        hit = on_air & np.isin(rq[:, K.I_DEV], devices)
+        self.affected += np.bincount(rq[hit, K.I_SVC], minlength=len(self.affected))
 
     def summary(self, duration_s: float) -> dict[str, Any]:
         w = self.world
