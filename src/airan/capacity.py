@@ -237,12 +237,12 @@ def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
     strongest = {b: max((g.per_gpu[b][1] for g in groups), default=0.0) for b in BASES}
     readings = []
     for q in inventory.quotes:
-        per_gpu = q.a100 / n if n else float("nan")
+        quote_per_gpu = q.a100 / n if n else float("nan")
         within = tuple(b for b in BASES if total[b][0] <= q.a100 <= total[b][1])
         below = tuple(b for b in BASES if total[b][1] < q.a100)
         above = tuple(b for b in BASES if total[b][0] > q.a100)
         nearest = min((b for b in BASES if strongest[b] > 0),
-                      key=lambda b: abs(math.log(strongest[b] / per_gpu)) if n else 0.0)
-        readings.append(QuoteReading(q.label, q.a100, per_gpu, within, below, above, nearest,
-                                     strongest[nearest], q.source))
+                      key=lambda b: abs(math.log(strongest[b] / quote_per_gpu)) if n else 0.0)
+        readings.append(QuoteReading(q.label, q.a100, quote_per_gpu, within, below, above,
+                                     nearest, strongest[nearest], q.source))
     return Capacity(inventory, groups, n, total, readings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numba.core import types
@@ -164,7 +164,7 @@ _STATE_FIELDS = [
     "tr_f",
     "tr_i",
 ]
-State = namedtuple("State", _STATE_FIELDS)
+State: Any = cast(Any, namedtuple("State", _STATE_FIELDS))  # fields above; dynamic for mypy
 
 
 # The kernel takes World and State as numba StructRefs: passed by one pointer, where a tuple of

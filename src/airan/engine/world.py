@@ -19,7 +19,7 @@ from airan.compute import service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import geometry, link, nr
-from airan.scenario.schema import Carrier, Scenario, imported_sites
+from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
 FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
 MAX_HOPS = 8
@@ -339,19 +339,21 @@ def build_world(s: Scenario, seed: int) -> World:
     pad = np.maximum(0.1 * (hi - lo), 50.0)
     dev_xy_parts, dev_fleet_parts, dev_h_parts, dev_buf_parts = [], [], [], []
     for fi, f in enumerate(s.fleets):
-        n = f.count
-        if f.area is None:
-            xy = rng_pos.uniform(lo - pad, hi + pad, size=(n, 2))
-        elif hasattr(f.area, "radius_m"):
-            r = f.area.radius_m * np.sqrt(rng_pos.uniform(size=n))
-            th = rng_pos.uniform(0, 2 * np.pi, size=n)
-            xy = np.asarray(f.area.center_m) + np.c_[r * np.cos(th), r * np.sin(th)]
+        count = int(f.count)
+        area = f.area
+        if area is None:
+            xy = rng_pos.uniform(lo - pad, hi + pad, size=(count, 2))
+        elif isinstance(area, DiscArea):
+            rad = area.radius_m * np.sqrt(rng_pos.uniform(size=count))
+            th = rng_pos.uniform(0, 2 * np.pi, size=count)
+            xy = np.asarray(area.center_m) + np.c_[rad * np.cos(th), rad * np.sin(th)]
         else:
-            xy = np.c_[rng_pos.uniform(*f.area.x_m, size=n), rng_pos.uniform(*f.area.y_m, size=n)]
+            xy = np.c_[rng_pos.uniform(*area.x_m, size=count),
+                       rng_pos.uniform(*area.y_m, size=count)]
         dev_xy_parts.append(xy)
-        dev_fleet_parts.append(np.full(n, fi, dtype=np.int64))
-        dev_h_parts.append(np.full(n, f.height_m))
-        dev_buf_parts.append(np.full(n, f.ul_buffer_kb * 8e3))
+        dev_fleet_parts.append(np.full(count, fi, dtype=np.int64))
+        dev_h_parts.append(np.full(count, f.height_m))
+        dev_buf_parts.append(np.full(count, f.ul_buffer_kb * 8e3))
     dev_xy = np.concatenate(dev_xy_parts) if dev_xy_parts else np.zeros((0, 2))
     dev_fleet = np.concatenate(dev_fleet_parts).astype(np.int64)
     dev_h = np.concatenate(dev_h_parts)
@@ -466,11 +468,13 @@ def build_world(s: Scenario, seed: int) -> World:
     for mi, spec in enumerate(model_specs):
         for ti, tname in enumerate(gpu_type_names):
             svc_time[mi, ti] = service_time_table_s(spec, gpus[tname], b_max)
-    gpu_site, gpu_type = [], []
-    site_gpu_start, site_n = [], []
-    for si, c in enumerate(csites):
+    gpu_site: list[int] = []
+    gpu_type: list[int] = []
+    site_gpu_start: list[int] = []
+    site_n: list[int] = []
+    for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
-        for gg in c.gpus:
+        for gg in csite.gpus:
             gpu_site += [si] * gg.count
             gpu_type += [type_index[gg.type]] * gg.count
         site_n.append(len(gpu_site) - site_gpu_start[-1])
@@ -486,9 +490,9 @@ def build_world(s: Scenario, seed: int) -> World:
     linked = set()
     for lk in s.transport.links:
         a_, b_ = node_index[lk.a], node_index[lk.b]
-        for u, v in ((a_, b_), (b_, a_)):
+        for u, w_ in ((a_, b_), (b_, a_)):
             la.append(u)
-            lb.append(v)
+            lb.append(w_)
             lcap.append(lk.capacity_gbps * 1e9)
             ldel.append(lk.fiber_km * FIBER_S_PER_KM + lk.extra_delay_ms * 1e-3 + hop)
         linked |= {a_, b_}
@@ -502,9 +506,9 @@ def build_world(s: Scenario, seed: int) -> World:
             dist_km = (
                 float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
             )
-            for u, v in ((i, hub), (hub, i)):
+            for u, w_ in ((i, hub), (hub, i)):
                 la.append(u)
-                lb.append(v)
+                lb.append(w_)
                 lcap.append(bh.capacity_gbps * 1e9)
                 ldel.append(
                     bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
