@@ -1,0 +1,321 @@
+"""The ``airan capacity`` and ``airan plan`` commands (registered on the main app by
+:mod:`airan.cli`, whose helpers they share): thin layers over :mod:`airan.capacity` and
+:mod:`airan.planner`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+from airan.cli import (
+    DEFAULT_SCENARIO,
+    _columns,
+    _fail,
+    _num,
+    _option_error,
+    _resolve_precision,
+    _safe_name,
+    _table,
+    _user_errors,
+    err,
+    out,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``capacity`` and ``plan`` to ``app``."""
+    app.command()(capacity)
+    app.command()(plan)
+
+
+def capacity(
+    inventory: Path = typer.Argument(..., help="An inventory YAML file (see docs/planning.md)."),
+    precision: str | None = typer.Option(
+        None, "--precision", help="Lowest precision the inference workloads allow (default: "
+        "the inventory's)."
+    ),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write the totals as JSON to this file."
+    ),
+) -> None:
+    """Sum a fleet of GPUs in A100-equivalents (training, inference, headline, decode, vendor
+    claim), as ranges where a group's GPU type is one of several; read quoted figures."""
+    with _user_errors():
+        from airan.capacity import capacity as sum_capacity
+        from airan.capacity import load_inventory
+
+        inv = load_inventory(inventory)
+        if precision is not None:
+            precision = _resolve_precision(precision, None)
+        result = sum_capacity(inv, precision=precision)
+    _print_capacity(result)
+    if json_out is not None:
+        import json
+
+        try:
+            json_out.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+        except OSError as exc:
+            _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
+        out.print(f"wrote {json_out}", markup=False, soft_wrap=True)
+
+
+def _millions(v: float) -> str:
+    return f"{v / 1e6:.2f} M" if v >= 1e5 else f"{v:,.0f}"
+
+
+def _span(lo: float, hi: float, fmt: str = "{:.2f}") -> str:
+    return fmt.format(lo) if abs(hi - lo) <= 1e-9 * max(1.0, abs(hi)) else \
+        f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
+def _print_capacity(c: Any) -> None:
+    from airan.capacity import BASIS_LABELS
+    from airan.catalog.equivalents import BASES
+
+    inv = c.inventory
+    prec = c.groups[0].ratios[c.groups[0].gpus[0]].precision if c.groups else inv.precision
+    out.print(f"[bold]{inv.name}[/bold]: {c.gpus:,} GPUs in {len(c.groups)} groups, in "
+              f"{inv.reference} equivalents (inference at {prec.upper()})")
+    groups = _table("Groups: A100 per GPU (low-high over the group's possible types)")
+    rows = [[f"{g.count:,}", *(_span(*g.per_gpu[b], fmt="{:.1f}") for b in BASES)]
+            for g in c.groups]
+    groups.add_column("group", overflow="fold")
+    groups.add_column("type", overflow="fold")
+    for k, h in enumerate(("GPUs", *BASES)):
+        width = max([len(h)] + [len(r[k]) for r in rows])
+        groups.add_column(h, justify="right", no_wrap=True, min_width=width)
+    for g, r in zip(c.groups, rows, strict=True):
+        groups.add_row(g.name, " ".join(g.gpus), *r)
+    out.print(groups)
+    totals = _table("Totals in A100-equivalents")
+    totals.add_column("basis", no_wrap=True)
+    _columns(totals, "low", "high", "per GPU")
+    for b in BASES:
+        lo, hi = c.total[b]
+        per = _span(lo / c.gpus, hi / c.gpus, "{:.1f}") if c.gpus else "-"
+        totals.add_row(BASIS_LABELS[b], _millions(lo), _millions(hi), per)
+    out.print(totals)
+    for q in c.quotes:
+        parts = [f"{q.label} = {q.per_gpu:.1f} A100 per GPU"]
+        if q.within:
+            parts.append(f"within the {', '.join(q.within)} range")
+        if q.below and q.above:
+            parts.append(f"above the {', '.join(q.below)} totals and below the "
+                         f"{', '.join(q.above)} totals")
+        elif q.below and not q.within:
+            parts.append("above every total")
+        elif q.above and not q.within:
+            parts.append("below every total")
+        parts.append(f"closest basis: {q.nearest} (at most {q.nearest_per_gpu:.1f} per GPU)")
+        out.print("; ".join(parts), markup=False, soft_wrap=True)
+    if c.quotes:
+        out.print("Spec-sheet ratios give the training, inference and decode rows; the headline "
+                  "row compares low precisions with the A100's FP16; only the vendor's "
+                  "rack-scale FP4 claim (GB200 NVL72) gives ~100x per GPU.", markup=False,
+                  soft_wrap=True)
+
+
+EXIT_NO_PLAN = 3
+
+
+def plan(
+    scenario: str = typer.Argument(
+        DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
+    ),
+    target: list[str] | None = typer.Option(
+        None, "--target", "-t", help="'SERVICE: hit>=0.999, p99<=100ms' (repeatable; '*' for "
+        "every service). Default: every service's target_hit_ratio."
+    ),
+    candidates: str | None = typer.Option(
+        None, "--candidates", "-c", help="Comma-separated GPU types (default: L4,L40S,H100)."
+    ),
+    sites: str | None = typer.Option(
+        None, "--sites", help="Compute sites to size (default: every non-cloud site, and "
+        "'generated' if the scenario generates sites)."
+    ),
+    new_sites: str | None = typer.Option(
+        None, "--new-sites", help="Cell sites or nodes where a new compute site may open."
+    ),
+    max_gpus: int = typer.Option(16, "--max-gpus", help="Most GPUs per site."),
+    budget: float | None = typer.Option(None, "--budget", help="Most USD to spend."),
+    price: str | None = typer.Option(
+        None, "--price", help="Override GPU prices, e.g. 'L4=2000,H100=25000' (USD)."
+    ),
+    power: str | None = typer.Option(
+        None, "--power", help="Override GPU board power, e.g. 'L4=75' (W)."
+    ),
+    site_cost: float = typer.Option(0.0, "--site-cost", help="USD per site that gets GPUs."),
+    duration: float = typer.Option(
+        2.0, "--duration", "-d", help="Simulated seconds per run (short: the planner runs the "
+        "twin many times)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", "-s", help="First seed (default: the "
+                                    "scenario's)."),
+    seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per build-out; a plan must meet "
+                              "the targets on every one."),
+    policy: str | None = typer.Option(
+        None, "--policy", "-p", help="Placement policy (default: the scenario's)."
+    ),
+    search_method: str = typer.Option(
+        "auto", "--search", help="auto (greedy, then a cost-ordered sweep), greedy, or exact."
+    ),
+    max_evals: int = typer.Option(400, "--max-evals", help="Most new runs in the sweep."),
+    type_order: bool = typer.Option(
+        False, "--type-order", help="Also assume a GPU no faster on any axis never helps "
+        "(prunes more; can be wrong with several services)."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-plan)."
+    ),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="Folder of cached runs to reuse across invocations."
+    ),
+) -> None:
+    """Find the cheapest GPU build-out (types, counts, sites) that meets every target, with the
+    twin in the loop; write the plan as a scenario, plan.json and every run evaluated. Exit 3
+    when no build-out meets the targets."""
+    import sys
+
+    with _user_errors():
+        from airan.planner import plan as run_plan
+        from airan.planner.build import parse_assignments, split_list
+        from airan.scenario import load_scenario
+
+        if seeds < 1:
+            raise _option_error("--seeds", "must be at least 1", seeds)
+        if search_method not in ("auto", "greedy", "exact"):
+            raise _option_error("--search", f"unknown search {search_method!r}", search_method,
+                                ["auto", "greedy", "exact"])
+        prices = parse_assignments("--price", price, unit="USD")
+        powers = parse_assignments("--power", power, unit="W")
+        sc = load_scenario(scenario)
+        first = sc.seed if seed is None else seed
+        if out_dir is None:
+            out_dir = Path("runs") / _safe_name(f"{sc.name}-plan")
+        with Progress(
+            TextColumn("[bold]plan[/bold] {task.description}"),
+            TextColumn("{task.fields[phase]}"),
+            TextColumn("{task.completed:.0f} build-outs ({task.fields[runs]} runs)"),
+            TextColumn("{task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
+            best_cost = [math.inf]
+
+            def progress(evaluator: Any, ev: Any) -> None:
+                if ev.feasible and ev.cost_usd < best_cost[0]:
+                    best_cost[0] = ev.cost_usd
+                best = f"best {best_cost[0]:,.0f} USD" if math.isfinite(best_cost[0]) else ""
+                bar.update(task, completed=len(evaluator.log), phase=ev.phase,
+                           runs=evaluator.runs, best=best)
+
+            result = run_plan(
+                sc, target, candidates=split_list(candidates), sites=split_list(sites),
+                new_sites=split_list(new_sites) or (), max_gpus=max_gpus, budget_usd=budget,
+                price_usd=prices, tdp_w=powers, site_cost_usd=site_cost, duration_s=duration,
+                seeds=list(range(first, first + seeds)), policy=policy,
+                method=search_method,  # type: ignore[arg-type]
+                max_evals=max_evals, type_order=type_order, cache_dir=cache, progress=progress,
+            )
+    _print_plan(result)
+    from airan.planner.output import write_plan
+
+    command = "airan " + " ".join(_quote(a) for a in sys.argv[1:]) if sys.argv else None
+    try:
+        paths = write_plan(result, out_dir, command)
+    except OSError as exc:
+        _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
+    for p in paths.values():
+        out.print(f"wrote {p}", markup=False, soft_wrap=True)
+    if not result.feasible:
+        raise typer.Exit(EXIT_NO_PLAN)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+def _print_plan(r: Any) -> None:
+    from rich.markup import escape
+
+    from airan.planner.output import slot_rows
+
+    space, ev = r.space, r.best or r.closest
+    targets = r.evaluator.targets
+    fixed = [c for c in space.scenario.compute_sites if c.name not in {s.name for s in space.slots}]
+    out.print(f"[bold]{escape(space.scenario.name)}[/bold]: targets "
+              f"{escape(', '.join(t.text for t in targets))}")
+    out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
+              f"(1-{space.max_gpus} GPUs of one type per site, or none)"
+              + (f"; fixed, not costed: {', '.join(c.name for c in fixed)}" if fixed else "")
+              + f"; {r.evaluator.duration_s:g} s per run, seeds "
+              f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
+              markup=False, soft_wrap=True)
+    colour = "green" if r.feasible else "red"
+    out.print(f"[{colour}]{r.verdict}[/{colour}]")
+    if ev is None:
+        return
+    title = "Plan" if r.feasible else "Closest build-out (misses the targets)"
+    table = _table(f"{title}: {escape(ev.description)}")
+    table.add_column("site", no_wrap=True)
+    table.add_column("kind")
+    _columns(table, "GPUs", justify="left")
+    _columns(table, "cost USD", "peak W", "avg W", "utilization")
+    for row in slot_rows(r, ev):
+        gpus = "-" if not row["gpus"] else (
+            f"{row['count_per_site']} x {row['gpu']}" if row["sites"] == 1
+            else f"{row['sites']} x {row['count_per_site']} x {row['gpu']}")
+        table.add_row(escape(row["site"]) + (" (new)" if row["new"] else ""), row["kind"], gpus,
+                      f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
+                      f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
+                      _num(row["gpu_utilization"], "{:.1%}"))
+    table.add_row("total", "", f"{ev.gpus}", f"{ev.cost_usd:,.0f}", f"{ev.peak_power_w:,.0f}",
+                  f"{ev.average_power_w:,.0f}", "", style="bold")
+    out.print(table)
+    svc = _table("Services (worst over seeds)")
+    svc.add_column("service", no_wrap=True)
+    _columns(svc, "requests", "hit", "p50 ms", "p99 ms")
+    svc.add_column("targets")
+    for name, m in ev.services.items():
+        mine = [t for t in targets if t.service == name]
+        verdicts = []
+        for t in mine:
+            ok = t.met(m.get(t.metric))
+            c = "green" if ok else "red"
+            verdicts.append(f"[{c}]{t.metric}{t.op}{t.value:g}{'' if t.metric == 'hit' else 'ms'}"
+                            f"[/{c}]")
+        svc.add_row(escape(name), f"{m.get('count', 0):,}", _num(m.get("hit"), "{:.4f}"),
+                    _num(m.get("p50")), _num(m.get("p99")), " ".join(verdicts) or "-")
+    out.print(svc)
+    phases: dict[str, int] = {}
+    for e in r.evaluations:
+        phases[e.phase] = phases.get(e.phase, 0) + 1
+    out.print(f"runs evaluated: {len(r.evaluations)} build-outs "
+              f"({', '.join(f'{k} {v}' for k, v in phases.items())}); "
+              f"{r.evaluator.runs} engine runs, {r.evaluator.cache_hits} from the cache; "
+              f"{r.wall_s:.1f} s", markup=False, soft_wrap=True)
+    below = sorted((e for e in r.evaluations if e.cost_usd <= ev.cost_usd and e is not ev),
+                   key=lambda e: -e.cost_usd)[:8]
+    if below:
+        near = _table("Cheaper build-outs run (the closest in cost; all in evaluations.csv)")
+        _columns(near, "#", "cost USD")
+        near.add_column("build-out")
+        near.add_column("result")
+        for e in [ev, *below]:
+            res = "[green]meets every target[/green]" if e.feasible else \
+                escape("misses " + "; ".join(e.misses))
+            near.add_row(str(e.index), f"{e.cost_usd:,.0f}", escape(e.description), res)
+        out.print(near)
+    for note in r.notes:
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
