@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-from airan.cli import (
+from airan.console import (
     DEFAULT_SCENARIO,
     _columns,
     _fail,
