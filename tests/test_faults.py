@@ -269,3 +269,18 @@ def test_cell_back_on_air_leaves_moving_devices_on_links_of_where_they_are() -> 
     top, _, _ = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved], moved)
     # each serves from one of the strongest cells where it is now (no stale restored rows)
     assert np.mean(np.any(top[:, :4] == w.dev_cell[moved, None], axis=1)) > 0.9
+
+
+def test_validate_names_a_bad_fault_target(tmp_path: Any) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["faults"] = [{"kind": "site_down", "site": "on-prm", "start_s": 1.0}]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert "faults[0].site" in res.output and "on-prem" in res.output

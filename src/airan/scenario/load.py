@@ -248,9 +248,34 @@ def check_references(s: Scenario) -> None:
         raise unknown_name("node", s.transport.backhaul.to, nodes, field="transport.backhaul.to")
     if not is_known_policy(s.policy):
         raise unknown_name("policy", s.policy, policy_names(), field="policy")
+    _check_faults(s, nodes)
     if not s.compute_sites and s.generated_compute_sites is None:
         # Everything runs on the devices: allowed, but only the local policy makes sense.
         pass
+
+
+def _check_faults(s: Scenario, nodes: list[str]) -> None:
+    """Fault targets that name what the scenario has (the engine checks GPU counts and links
+    made by the backhaul rule when it builds the world)."""
+    if not s.faults:
+        return
+    cell_sites = s.cell_site_names()
+    sites = [c.name for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        sites += [f"gpu-{name}" for name in cell_sites[:: s.generated_compute_sites.every]]
+    fleets = [f.name for f in s.fleets]
+    for i, f in enumerate(s.faults):
+        where = f"faults[{i}]"
+        if f.site is not None and f.kind in ("site_down", "gpu_down") and f.site not in sites:
+            raise unknown_name("compute site", f.site, sites, field=f"{where}.site")
+        if f.link is not None and f.kind in ("link_down", "link_degraded"):
+            for end in f.link:
+                if end not in nodes:
+                    raise unknown_name("node", end, nodes, field=f"{where}.link")
+        if f.cell is not None and f.kind == "cell_down" and f.cell.split("/")[0] not in cell_sites:
+            raise unknown_name("cell or cell site", f.cell, cell_sites, field=f"{where}.cell")
+        if f.fleet is not None and f.kind == "surge" and f.fleet not in fleets:
+            raise unknown_name("fleet", f.fleet, fleets, field=f"{where}.fleet")
 
 
 def _check_carriers(s: Scenario) -> None:
