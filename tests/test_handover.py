@@ -123,3 +123,12 @@ def test_stateful_service_moves_its_context_to_the_new_site() -> None:
     # the context (80 Mbit at 1 Gbit/s = 80 ms, plus 0.2 km and a hop) went first
     assert ul_transport[first_at_new] == pytest.approx(80.0 + 0.2 * 4.9e-3 + 5e-3, abs=0.5)
     assert np.all(ul_transport[place == "gpu0"] < 1.0)
+
+
+def test_a_missing_trace_file_is_an_input_error_naming_the_field() -> None:
+    from airan import InputError
+
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": "/nonexistent/trace.csv"}
+    with pytest.raises(InputError, match=r"fleets\[0\]\.mobility\.file"):
+        scenario_from_dict(d)

@@ -451,14 +451,9 @@ class Gateway:
                       for n in self.world.site_names]
         await asyncio.gather(*(self._poll_one(v) for v in self.views))
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
-        self.server = grpc.aio.server(options=wire.channel_options(cfg.max_payload_bytes),
-                                      maximum_concurrent_rpcs=100_000)
-        self.server.add_generic_rpc_handlers((wire.generic_handler(
-            "Gateway", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel}),))
-        port = self.server.add_insecure_port(f"{cfg.host}:{cfg.port}")
-        if not port:
-            raise OSError(f"gateway {cfg.cells}: cannot listen on {cfg.host}:{cfg.port}")
-        await self.server.start()
+        self.server, port = await wire.serve(
+            "Gateway", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
+            cfg.host, cfg.port, cfg.max_payload_bytes, 100_000, f"gateway {cfg.cells}")
         return port
 
     async def stop(self, grace_s: float = 1.0) -> None:

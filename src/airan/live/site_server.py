@@ -314,15 +314,10 @@ class SiteServer:
     async def start(self) -> int:
         """Listen on ``host:port`` (0: any free port); return the port."""
         cfg = self.cfg
-        self.server = grpc.aio.server(
-            options=wire.channel_options(cfg.max_payload_bytes),
-            maximum_concurrent_rpcs=2 * cfg.queue_limit + cfg.gpus * cfg.max_batch + 256)
-        self.server.add_generic_rpc_handlers((wire.generic_handler(
-            "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel}),))
-        port = self.server.add_insecure_port(f"{cfg.host}:{cfg.port}")
-        if not port:
-            raise OSError(f"site {cfg.name}: cannot listen on {cfg.host}:{cfg.port}")
-        await self.server.start()
+        self.server, port = await wire.serve(
+            "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
+            cfg.host, cfg.port, cfg.max_payload_bytes,
+            2 * cfg.queue_limit + cfg.gpus * cfg.max_batch + 256, f"site {cfg.name}")
         return port
 
     async def stop(self, grace_s: float = 1.0) -> None:

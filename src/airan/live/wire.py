@@ -71,6 +71,19 @@ def generic_handler(service: str, impl: dict[str, Handler]) -> grpc.GenericRpcHa
     return grpc.method_handlers_generic_handler(f"{PACKAGE}.{service}", handlers)
 
 
+async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
+                max_payload_bytes: int, max_rpcs: int, label: str) -> tuple[Any, int]:
+    """Start a gRPC server of ``service`` on ``host:port`` (0: any free port): (server, port)."""
+    server = grpc.aio.server(options=channel_options(max_payload_bytes),
+                             maximum_concurrent_rpcs=max_rpcs)
+    server.add_generic_rpc_handlers((generic_handler(service, impl),))
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if not bound:
+        raise OSError(f"{label}: cannot listen on {host}:{port}")
+    await server.start()
+    return server, bound
+
+
 def channel_options(max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> list[tuple[str, int]]:
     """gRPC options: messages up to the payload limit plus slack, fast reconnects."""
     size = max_payload_bytes + MESSAGE_SLACK_BYTES

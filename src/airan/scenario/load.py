@@ -249,6 +249,11 @@ def check_references(s: Scenario) -> None:
     if not is_known_policy(s.policy):
         raise unknown_name("policy", s.policy, policy_names(), field="policy")
     _check_faults(s, nodes)
+    for i, f in enumerate(s.fleets):
+        trace = getattr(f.mobility, "file", None)
+        if trace is not None and not Path(trace).is_file():
+            raise InputError("trace file not found", field=f"fleets[{i}].mobility.file",
+                             value=trace)
     if not s.compute_sites and s.generated_compute_sites is None:
         # Everything runs on the devices: allowed, but only the local policy makes sense.
         pass
