@@ -174,3 +174,31 @@ def test_distributions_unit_mean_factor(
     )
     assert g.mean() == pytest.approx(1.0, abs=0.03)
     assert np.all(g >= 0)
+
+
+def test_measured_batch_times_are_interpolated_and_extended(gpus: dict[str, GpuSpec]) -> None:
+    # a profile's per-batch means (ms): sizes in between on the line through their neighbours,
+    # beyond the largest on the last segment's line; the distribution keeps its unit-mean factor
+    m = ModelSpec.model_validate({"name": "p", "service_time_ms": {
+        "dist": "lognormal", "cv": 0.2, "batch_ms": {1: 1.4, 2: 2.8, 4: 5.0}}})
+    table = service_time_table_s(m, gpus["CPU"], 6) * 1e3
+    assert table[0] == 0.0
+    np.testing.assert_allclose(table[1:], [1.4, 2.8, 3.9, 5.0, 6.1, 7.2], rtol=1e-12)
+    assert batch_service_time_s(m, gpus["H100"], 3) == pytest.approx(3.9e-3, rel=1e-12)
+    kind, p1, p2 = service_time_distribution(m)
+    assert kind == DIST_LOGNORMAL and p2 == pytest.approx(np.sqrt(np.log1p(0.04)))
+    fixed = ModelSpec.model_validate({"name": "f", "service_time_ms": {
+        "dist": "fixed", "batch_ms": {2: 3.0}}})
+    assert service_time_distribution(fixed) == (DIST_DETERMINISTIC, 0.0, 0.0)
+    assert np.all(service_time_table_s(fixed, gpus["CPU"], 4)[1:] == 3.0e-3)
+
+
+@pytest.mark.parametrize("bad", [
+    {"dist": "fixed", "batch_ms": {0: 1.0}},
+    {"dist": "fixed", "batch_ms": {}},
+    {"dist": "lognormal", "cv": 0.1, "mean_ms": 1.0, "batch_ms": {1: 1.0}},
+    {"dist": "uniform", "low_ms": 1.0, "high_ms": 2.0, "batch_ms": {1: 1.0}},
+])
+def test_bad_batch_tables_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="batch_ms|needs exactly"):
+        ModelSpec.model_validate({"name": "b", "service_time_ms": bad})

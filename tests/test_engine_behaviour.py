@@ -435,3 +435,29 @@ def test_stepping_in_any_sizes_equals_run_with_nr() -> None:
     strip = ("wall_s", "requests_per_wall_s")
     assert {k: v for k, v in stepped.items() if k not in strip} == \
         {k: v for k, v in whole.items() if k not in strip}
+
+
+def test_measured_batch_times_set_each_batch_time_in_the_twin() -> None:
+    # a profile's table {1: 1.4, 2: 2.8, 4: 5.0} ms: the twin's compute time of a request is the
+    # table's time of the batch it ran in, not the batch-1 time; with max_wait far above the gap
+    # between arrivals, nearly every batch fills to max_batch = 4
+    table = {"dist": "fixed", "batch_ms": {1: 1.4, 2: 2.8, 4: 5.0}}
+    d = {
+        "name": "batch-table", "duration_s": 10, "seed": 5, "policy": "nearest-edge",
+        "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "bs", "position_m": [0, 0], "sectors": 1}],
+        "compute_sites": [{"name": "gpu", "at": "bs", "kind": "cell",
+                           "gpus": [{"type": "L40S", "count": 1}],
+                           "batching": {"max_batch": 4, "max_wait_ms": 200}}],
+        "fleets": [{"name": "cams", "count": 8, "area": {"x_m": [-50, 50], "y_m": [-50, 50]},
+                    "services": ["detect"]}],
+        "services": [{"name": "detect", "model": "resnet50", "rate_hz": 10, "deadline_ms": 500,
+                      "service_time": table}],
+    }
+    res = airan.run(scenario_from_dict(d), duration_s=10.0)
+    conserves(res.summary)
+    compute = column(res.requests, "compute_ms")
+    compute = compute[np.isfinite(compute) & (compute > 0)]
+    assert len(compute) > 700
+    assert set(np.round(compute, 9)) <= {1.4, 2.8, 3.9, 5.0}
+    assert np.mean(np.isclose(compute, 5.0)) > 0.9

@@ -122,8 +122,12 @@ def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None
     cal = M.read_calibration(out)
     assert sorted(int(b) for b in cal["batches"]) == [1, 2, 4]
     assert all(v["mean_ms"] > 0 for v in cal["batches"].values())
-    st = M.service_time_of(cal, 1)
-    d = small_scenario(2.0, detect=st, plan=st)
+    assert cal["gap_ms"] == 5.0  # idle before each run: a site that is not saturated
+    st = M.service_time_of(cal)  # the mean per batch size, as the twin interpolates it
+    assert st["batch_ms"] == {b: cal["batches"][b]["mean_ms"] for b in (1, 2, 4)}
+    assert cal["service_time"]["batch_ms"] == {
+        b: round(cal["batches"][b]["mean_ms"], 4) for b in (1, 2, 4)}
+    d = small_scenario(2.0, detect=st, plan=M.service_time_of(cal, 1))
     import airan
 
     summary = airan.run(scenario_from_dict(d), duration_s=1.0).summary

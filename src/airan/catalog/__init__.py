@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
@@ -136,30 +138,46 @@ class Efficiency(BaseModel):
 
 
 class ServiceTimeDist(BaseModel):
-    """A measured service-time distribution per batch, in ms (independent of batch size).
+    """A measured service-time distribution per batch, in ms.
 
-    ``exponential``: ``mean_ms``; ``lognormal``: ``mean_ms`` and ``cv`` (std/mean);
-    ``uniform``: ``low_ms`` and ``high_ms``.
+    ``fixed``: ``mean_ms``; ``exponential``: ``mean_ms``; ``lognormal``: ``mean_ms`` and ``cv``
+    (std/mean); ``uniform``: ``low_ms`` and ``high_ms``. In place of ``mean_ms``, ``batch_ms``
+    gives the mean per batch size as measured (``airan profile``): ``{1: 1.4, 2: 2.8, 4: 5.5}``;
+    other sizes are interpolated linearly and the end segments extended. Without it the time is
+    the same for every batch size.
     """
 
     model_config = _STRICT
 
-    dist: Literal["lognormal", "exponential", "uniform"]
+    dist: Literal["fixed", "lognormal", "exponential", "uniform"]
     mean_ms: float | None = Field(default=None, gt=0)
+    batch_ms: dict[int, float] | None = None
     cv: float | None = Field(default=None, ge=0)
     low_ms: float | None = Field(default=None, ge=0)
     high_ms: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _params(self) -> ServiceTimeDist:
-        given = {k for k in ("mean_ms", "cv", "low_ms", "high_ms") if getattr(self, k) is not None}
+        given = {k for k in ("mean_ms", "batch_ms", "cv", "low_ms", "high_ms")
+                 if getattr(self, k) is not None}
         need = {
+            "fixed": {"mean_ms"},
             "exponential": {"mean_ms"},
             "lognormal": {"mean_ms", "cv"},
             "uniform": {"low_ms", "high_ms"},
         }[self.dist]
+        alt = "" if self.dist == "uniform" else " (or batch_ms in place of mean_ms)"
+        msg = f"{self.dist} needs exactly {sorted(need)}{alt}, got {sorted(given)}"
+        if self.dist != "uniform" and "batch_ms" in given:
+            need = need - {"mean_ms"} | {"batch_ms"}
         if given != need:
-            raise ValueError(f"{self.dist} needs exactly {sorted(need)}, got {sorted(given)}")
+            raise ValueError(msg)
+        if self.batch_ms is not None:
+            if not self.batch_ms:
+                raise ValueError("batch_ms is empty")
+            bad = [(b, t) for b, t in self.batch_ms.items() if b < 1 or not t > 0]
+            if bad:
+                raise ValueError(f"batch_ms needs batch sizes >= 1 and times > 0, got {bad[0]}")
         if self.dist == "uniform":
             assert self.low_ms is not None and self.high_ms is not None
             if self.low_ms > self.high_ms:
@@ -168,12 +186,28 @@ class ServiceTimeDist(BaseModel):
 
     @property
     def mean_s(self) -> float:
-        """Mean service time in s."""
+        """Mean service time of a batch of one in s."""
+        if self.batch_ms is not None:
+            return self.mean_batch_s(np.array([1.0]))[0]  # type: ignore[no-any-return]
         if self.dist == "uniform":
             assert self.low_ms is not None and self.high_ms is not None
             return 0.5 * (self.low_ms + self.high_ms) / 1e3
         assert self.mean_ms is not None
         return self.mean_ms / 1e3
+
+    def mean_batch_s(self, batch: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Mean time in s of a batch of each size in ``batch`` (all >= 1)."""
+        if self.batch_ms is None:
+            return np.full_like(batch, self.mean_s)
+        b = np.array(sorted(self.batch_ms), dtype=np.float64)
+        t = np.array([self.batch_ms[int(k)] for k in b]) / 1e3
+        if len(b) == 1:
+            return np.full_like(batch, t[0])
+        out = np.interp(batch, b, t)
+        lo, hi = batch < b[0], batch > b[-1]
+        out[lo] = t[0] + (batch[lo] - b[0]) * (t[1] - t[0]) / (b[1] - b[0])
+        out[hi] = t[-1] + (batch[hi] - b[-1]) * (t[-1] - t[-2]) / (b[-1] - b[-2])
+        return np.maximum(out, t.min() * 1e-3)  # a line extended below 1 stays positive
 
 
 class ModelSpec(BaseModel):

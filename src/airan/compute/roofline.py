@@ -18,7 +18,9 @@ by the ratio of bytes per value (e.g. fp8 -> fp16 doubles them).
 
 Models with ``service_time_ms`` skip the roofline: a fixed number is the batch time for any
 batch size >= 1 (a measured per-batch time; batching does not change it), and a distribution
-contributes its mean here and its shape through :func:`service_time_distribution`.
+contributes its mean here and its shape through :func:`service_time_distribution`; with
+``batch_ms`` (the mean per batch size, as ``airan profile`` measures it) the mean follows the
+batch size, interpolated linearly between the measured sizes.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _service_time_table(model: ModelSpec, gpu: GpuSpec, batch: NDArray[np.float6
     """Vectorized T(b) in s for batch sizes ``batch`` (all >= 1)."""
     st = model.service_time_ms
     if isinstance(st, ServiceTimeDist):
-        return np.full_like(batch, st.mean_s)
+        return st.mean_batch_s(batch)
     if st is not None:
         return np.full_like(batch, float(st) / 1e3)
     assert model.gflops is not None and model.efficiency is not None
@@ -112,7 +114,7 @@ def service_time_distribution(model: ModelSpec) -> tuple[int, float, float]:
     - 3 uniform: ``f = p1 + (p2 - p1) * u`` with ``p1 = low/mean``, ``p2 = high/mean``.
     """
     st = model.service_time_ms
-    if not isinstance(st, ServiceTimeDist):
+    if not isinstance(st, ServiceTimeDist) or st.dist == "fixed":
         return DIST_DETERMINISTIC, 0.0, 0.0
     if st.dist == "exponential":
         return DIST_EXPONENTIAL, 1.0, 0.0

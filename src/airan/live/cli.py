@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -28,10 +29,49 @@ def _user_errors() -> Iterator[None]:
     except InputError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        from airan.live.netns import NetnsError
+
+        if not isinstance(exc, NetnsError):
+            raise
+        # the machine allowed namespaces, then an ip/tc command failed
+        err.print(f"error: network namespaces: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except ImportError as exc:  # the live runtime's packages are an extra
         err.print(f"error: the live runtime needs {exc.name or 'its packages'}: "
                   "pip install 'airan[live]'", markup=False, highlight=False)
         raise typer.Exit(2) from None
+
+
+DELAYS_HELP = ("gateway: the gateway applies the twin's radio and transport delays; none: the "
+               "network's own; netns: sites and gateways in network namespaces joined by veth "
+               "pairs, shaped with tc netem (root and iproute2; see docs/live.md)")
+
+
+@contextmanager
+def _on_signals(handler: Any, signals: tuple[signal.Signals, ...]) -> Iterator[None]:
+    """Handle ``signals`` with ``handler`` inside the block (main thread only), then restore."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM as Ctrl-C: the ``with`` blocks stop the processes and remove the network
+    namespaces instead of the interpreter dying at once."""
+    raise KeyboardInterrupt
+
+
+def _print_network(network: dict | None) -> None:
+    if network:
+        out.print(f"network: namespaces {network['prefix']}-*, netem "
+                  f"{'yes' if network['netem'] else 'no'}; {network['note']}")
 
 
 def _batches(text: str) -> list[int]:
@@ -74,24 +114,24 @@ def register(app: typer.Typer) -> None:
         model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
                                         "a service or catalog model (built-in name or path)"),
         threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
-        delays: str = typer.Option("gateway", help="gateway: apply the twin's radio and "
-                                   "transport delays; none: the network's own"),
-        host: str = typer.Option("127.0.0.1", help="address to listen on"),
+        delays: str = typer.Option("gateway", help=DELAYS_HELP),
+        host: str = typer.Option("127.0.0.1", help="address to listen on (not with --delays "
+                                 "netns: the namespaces' addresses)"),
         duration: float = typer.Option(None, help="stop after this many seconds (default: "
                                        "until Ctrl-C)"),
         shared_gateway: bool = typer.Option(False, help="one gateway process for every cell "
-                                            "(default: one per cell)"),
+                                            "(with --delays netns: for the cells of each "
+                                            "node; default: one per cell)"),
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
         from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
 
-        with _user_errors():
+        stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
+        with _user_errors(), _on_signals(lambda *_: stop.set(),
+                                         (signal.SIGTERM, signal.SIGINT)):
             rt = LiveRuntime(scenario, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host, shared_gateway=shared_gateway)
-            stop = threading.Event()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stop.set())
             with rt:
                 dep = rt.deployment
                 assert dep is not None
@@ -99,6 +139,7 @@ def register(app: typer.Typer) -> None:
                     out.print(f"site {n}: {a}")
                 for n, a in dep.gateways.items():
                     out.print(f"gateway {n}: {a}")
+                _print_network(dep.network)
                 out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}")
                 stop.wait(duration)
             out.print("stopped")
@@ -141,7 +182,10 @@ def register(app: typer.Typer) -> None:
                                         "a service or catalog model (built-in name or path)"),
         threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
         report: bool = typer.Option(True, help="build report.html"),
-        shared_gateway: bool = typer.Option(False, help="one gateway process for every cell"),
+        shared_gateway: bool = typer.Option(False, help="one gateway process for every cell "
+                                            "(with --delays netns: for the cells of each "
+                                            "node)"),
+        delays: str = typer.Option("gateway", help=DELAYS_HELP),
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
         from airan.live.devices import run_devices
@@ -149,15 +193,16 @@ def register(app: typer.Typer) -> None:
         from airan.report.rundir import write_run
         from airan.scenario import load_scenario
 
-        with _user_errors():
+        with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
             if not duration > 0:
                 raise InputError("duration must be positive", field="duration", value=duration)
             sc = load_scenario(scenario)
             folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}"
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
-                             models=parse_models(model), threads=threads,
+                             models=parse_models(model), threads=threads, delays=delays,
                              shared_gateway=shared_gateway) as rt:
                 assert rt.deployment is not None
+                _print_network(rt.deployment.network)
                 res = run_devices(sc, rt.deployment, duration_s=duration)
             path = write_run(res, folder)
             if report:
@@ -174,6 +219,8 @@ def register(app: typer.Typer) -> None:
         payload_kb: float = typer.Option(None, help="also decode a JPEG of this size per "
                                          "request, as a site server does"),
         min_time: float = typer.Option(1.0, help="seconds of runs per batch size"),
+        gap_ms: float = typer.Option(5.0, help="idle time before each run, as a site that is "
+                                     "not saturated sees it (cold caches); 0: back to back"),
         out_file: Path = typer.Option(None, "--out", help="calibration file (default: "
                                       "<model>.calibration.yaml)"),
     ) -> None:
@@ -183,13 +230,14 @@ def register(app: typer.Typer) -> None:
 
         with _user_errors():
             cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
-                              payload_kb=payload_kb)
+                              payload_kb=payload_kb, gap_ms=gap_ms)
             target = out_file or Path(f"{Path(model).stem}.calibration.yaml")
             write_calibration(cal, target)
         for b, v in cal["batches"].items():
             out.print(f"batch {b}: mean {v['mean_ms']:.3f} ms, p50 {v['p50_ms']:.3f}, "
                       f"p95 {v['p95_ms']:.3f}, cv {v['cv']:.2f}")
         st = cal["service_time"]
-        out.print(f"service_time for a scenario: {{dist: lognormal, mean_ms: {st['mean_ms']}, "
-                  f"cv: {st['cv']}}} ({cal['runtime']['provider']})")
+        table = ", ".join(f"{b}: {t}" for b, t in st["batch_ms"].items())
+        out.print(f"service_time for a scenario: {{dist: lognormal, cv: {st['cv']}, "
+                  f"batch_ms: {{{table}}}}} ({cal['runtime']['provider']})")
         out.print(f"calibration: {target}")

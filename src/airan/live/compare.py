@@ -18,8 +18,8 @@ from airan.scenario import Scenario, scenario_from_dict
 
 def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,
               folder: str | Path | None = None, min_time_s: float = 1.0) -> Scenario:
-    """The scenario with each service's ``service_time`` measured (batch 1) on this machine;
-    calibration files go to ``folder`` when given."""
+    """The scenario with each service's ``service_time`` measured on this machine (batch sizes
+    1, 2 and 4; the twin interpolates between them); calibration files go to ``folder``."""
     files = resolve_models(scenario, models)
     data = scenario.model_dump(mode="json")
     for svc in data["services"]:
@@ -27,7 +27,7 @@ def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,
                       payload_kb=svc["ul_kb"] or None)
         if folder is not None:
             write_calibration(cal, Path(folder) / f"{svc['name']}.calibration.yaml")
-        svc["service_time"] = service_time_of(cal, 1)
+        svc["service_time"] = service_time_of(cal)
     return scenario_from_dict(data, label=f"{scenario.name} (calibrated)")
 
 

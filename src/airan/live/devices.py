@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from airan.engine.engine import BREAKDOWN, REASONS, Result
 from airan.live import wire
+from airan.live.clock import timers
 from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
@@ -128,7 +129,7 @@ class DeviceEmulator:
                        + max(0.0, t.site_ms - t.queue_ms - t.compute_ms))
         S = wire.InferReply
         if rep.status == S.LOCAL:
-            await asyncio.sleep(t.local_ms / 1e3)
+            await timers().sleep_until(time.monotonic() + t.local_ms / 1e3)
             rec.placement = "local"
             rec.latency_s = time.monotonic() - t_create
             rec.parts_ms = [0.0, 0.0, 0.0, 0.0, t.local_ms, 0.0, 0.0]
@@ -184,12 +185,13 @@ class DeviceEmulator:
         t0 = time.monotonic()
         self._t0 = t0
         loop = asyncio.get_running_loop()
+        clock = timers()
         i = 0
         n = len(t_arr)
         while i < n:
             now = time.monotonic() - t0
             if t_arr[i] > now:
-                await asyncio.sleep(t_arr[i] - now)
+                await clock.sleep_until(t0 + float(t_arr[i]))
                 continue
             while i < n and t_arr[i] <= now:
                 f = int(f_arr[i])

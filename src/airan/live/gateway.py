@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from airan.errors import InputError
 from airan.live import wire
+from airan.live.clock import timers
 from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, resolve_policy
 from airan.scenario import Scenario, load_scenario
@@ -35,6 +36,9 @@ from airan.scenario import Scenario, load_scenario
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
              grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
              grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+DELAY_MODES = ("gateway", "propagation", "radio", "none")
 
 
 @dataclass
@@ -49,7 +53,11 @@ class GatewayConfig:
     policy: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
-    delays: str = "gateway"  # gateway: apply the twin's radio and transport delays; none
+    # gateway: apply the twin's radio and transport delays; propagation: the radio and the
+    # transport's delays but not its serialization (the network between gateway and sites
+    # limits the rate itself, e.g. tbf); radio: the radio only (the network delays the packets
+    # itself, e.g. netem); none: neither
+    delays: str = "gateway"
     poll_s: float = 0.05  # load report period per site
     site_timeout_s: float = 2.0  # a forwarded request not answered by then: the site is dead
     max_attempts: int = 3
@@ -61,10 +69,9 @@ class GatewayConfig:
 
 
 async def _sleep_until(t_mono: float) -> None:
-    """Sleep until ``time.monotonic()`` reaches ``t_mono`` (at once if it has)."""
-    dt = t_mono - time.monotonic()
-    if dt > 0:
-        await asyncio.sleep(dt)
+    """Sleep until ``time.monotonic()`` reaches ``t_mono`` (at once if it has); sub-ms precise
+    (:mod:`airan.live.clock`)."""
+    await timers().sleep_until(t_mono)
 
 
 class LiveSnapshot:
@@ -125,10 +132,14 @@ class Delays:
     """The delays the gateway applies (s): the twin's radio per device (FIFO per device link
     for ``fixed``) and transport per path (store and forward, FIFO per link)."""
 
-    def __init__(self, world: Any, rates: RadioRates, enabled: bool = True) -> None:
+    def __init__(self, world: Any, rates: RadioRates, enabled: bool = True,
+                 transport: bool = True, serialization: bool = True) -> None:
         self.w = world
         self.rates = rates
         self.enabled = enabled
+        self.transport_enabled = enabled and transport
+        # without it, the links' serialization (and the queueing it causes) is the network's
+        self.serialization = serialization
         n = world.n_devices
         self.ul_free = np.zeros(n)
         self.dl_free = np.zeros(n)
@@ -163,7 +174,7 @@ class Delays:
 
     def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
-        if not self.enabled:
+        if not self.transport_enabled:
             return 0.0
         t = now
         for lk in links:
@@ -173,7 +184,7 @@ class Delays:
             # arrives after a later one (by its send time) is not queued behind it
             last = self.link_last[lk]
             start = max(t, self.link_free[lk]) if t >= last else t
-            ser = bits / self.w.link_cap_bps[lk]
+            ser = bits / self.w.link_cap_bps[lk] if self.serialization else 0.0
             self.link_free[lk] = max(self.link_free[lk], start + ser)
             self.link_last[lk] = max(last, t)
             t = start + ser + self.w.link_delay_s[lk]
@@ -222,7 +233,12 @@ class Gateway:
             self.policy = functools.partial(deadline_aware, strict=sc.admission == "strict",
                                             energy=sc.objective == "energy")
         self.rates = RadioRates(sc, w, cfg.seed)
-        self.delays = Delays(w, self.rates, enabled=cfg.delays == "gateway")
+        if cfg.delays not in DELAY_MODES:
+            raise InputError(f"delays must be one of {', '.join(DELAY_MODES)}", field="delays",
+                             value=cfg.delays, choices=list(DELAY_MODES))
+        self.delays = Delays(w, self.rates, enabled=cfg.delays != "none",
+                             transport=cfg.delays in ("gateway", "propagation"),
+                             serialization=cfg.delays == "gateway")
         self.tenants = wire.Tenants.from_mapping(cfg.tenants)
         self.service_index = {n: i for i, n in enumerate(w.service_names)}
         # the GPU time one more request adds at each site (for the backlog between reports)
@@ -348,11 +364,14 @@ class Gateway:
         # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
         # so the real transfer (the hop from the device, this gateway's own work) is inside it
         sent = t_in
+        hop = 0.0
         if req.sent_unix_s > 0:
             hop = time.time() - req.sent_unix_s
             if 0.0 <= hop < 1.0:  # clocks in step (one host, or synchronized hosts)
                 sent = t_in - hop
                 timing.uplink_hop_ms = hop * 1e3
+            else:
+                hop = 0.0
         now = sent - self.t0
         ul_wait, ul_air = self.delays.uplink(d, v, now)
         timing.ul_wait_ms, timing.ul_air_ms = ul_wait * 1e3, ul_air * 1e3
@@ -411,7 +430,10 @@ class Gateway:
             timing.dl_transport_ms, timing.dl_air_ms = dl_tr * 1e3, dl_air * 1e3
             own_s += time.monotonic() - t1
             timing.gateway_ms = own_s * 1e3
-            await _sleep_until(left + dl_tr + dl_air)
+            # the answer is due at the device at left + dl_tr + dl_air: it leaves here one hop
+            # (the uplink's, measured) earlier, so the real transfer is inside the emulated
+            # air time, as on the uplink; never before the modelled delays could have passed
+            await _sleep_until(left + dl_tr + dl_air - min(hop, dl_air))
             return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                    site=rep.site, output=rep.output,
                                    output_shape=rep.output_shape, timing=timing)

@@ -314,18 +314,24 @@ def jpeg_payload(size_bytes: int, seed: int = 0) -> bytes:
 # ---- profiling ----------------------------------------------------------------------------------
 def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 1,
             min_time_s: float = 1.0, min_runs: int = 20, warmup: int = 5,
-            payload_kb: float | None = None) -> dict[str, Any]:
+            payload_kb: float | None = None, gap_ms: float = 5.0) -> dict[str, Any]:
     """Latency of ``spec`` (built-in name or .onnx path) at each batch size on this machine.
 
     For each batch size: ``warmup`` runs, then at least ``min_runs`` runs and ``min_time_s``
-    seconds. With ``payload_kb``, each run also decodes that many KB of JPEG per request, as a
-    site server does (its compute time). Returns the calibration (times in ms): per batch mean,
+    seconds, each after ``gap_ms`` of sleep. The gap is how a site that is not saturated runs a
+    batch: with its caches cold and the core clocked down after idling, which on the
+    development machine triples a small MLP's time (0.20 ms back to back, 0.67 ms after 7 ms of
+    idling); ``gap_ms=0`` measures back to back (a saturated site). With ``payload_kb``, each
+    run also decodes that many KB of JPEG per request, as a site server does (its compute
+    time). Returns the calibration (times in ms): per batch mean,
     p50, p95, cv; the least squares line ``overhead_ms + per_item_ms * batch``; and
-    ``service_time``, the batch-1 mean and cv as a scenario's ``services[].service_time``
-    (lognormal).
+    ``service_time``, a scenario's ``services[].service_time`` (lognormal): the mean per batch
+    size (``batch_ms``) and the smallest batch's cv.
     """
     if not batches or any(b < 1 for b in batches):
         raise InputError("batch sizes must be positive integers", field="batch", value=batches)
+    if not gap_ms >= 0:
+        raise InputError("the gap between runs must be >= 0 ms", field="gap_ms", value=gap_ms)
     path = model_path(spec)
     model = Model(path, threads=threads)
     per: dict[int, dict[str, float]] = {}
@@ -333,6 +339,8 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
               if payload_kb else None)
 
     def once(b: int, x: NDArray[np.float32]) -> float:
+        if gap_ms > 0:
+            time.sleep(gap_ms / 1e3)
         t0 = time.perf_counter()
         if frames is not None:
             x = np.stack([model.decode(frames[i % 4]) for i in range(b)])
@@ -372,12 +380,14 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
                  "python": platform.python_version()},
         "input": {"name": model.input_name, "shape": ["N", *model.item_shape]},
         "payload_kb": payload_kb,
+        "gap_ms": gap_ms,
         "batches": {int(b): v for b, v in per.items()},
         "fit": {"overhead_ms": float(max(intercept, 0.0)), "per_item_ms": float(slope)},
-        "service_time": {"dist": "lognormal", "mean_ms": round(first["mean_ms"], 4),
+        "service_time": {"dist": "lognormal",
+                         "batch_ms": {int(b): round(v["mean_ms"], 4) for b, v in per.items()},
                          "cv": round(max(first["cv"], 1e-3), 4)},
-        "note": ("service_time is the batch-1 time; a scenario's service_time is the same for "
-                 "every batch size, so use it where batches stay small, or see 'batches'"),
+        "note": ("service_time: the mean per measured batch size (the twin interpolates "
+                 "between them) and the spread (cv) of the smallest batch"),
     }
 
 
@@ -405,9 +415,15 @@ def read_calibration(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def service_time_of(calibration: dict[str, Any], batch: int = 1) -> dict[str, Any]:
-    """A scenario's ``service_time`` (lognormal mean and cv, ms) at batch size ``batch``."""
+def service_time_of(calibration: dict[str, Any], batch: int | None = None) -> dict[str, Any]:
+    """A scenario's ``service_time`` (lognormal, ms): the mean per measured batch size
+    (``batch_ms``) and the smallest batch's cv; with ``batch``, that one size's mean for every
+    batch size."""
     per = {int(k): v for k, v in calibration["batches"].items()}
+    if batch is None:
+        cv = max(float(per[min(per)]["cv"]), 1e-3)
+        return {"dist": "lognormal", "cv": cv,
+                "batch_ms": {b: float(v["mean_ms"]) for b, v in sorted(per.items())}}
     if batch not in per:
         raise InputError(f"the calibration has no batch {batch}", field="batch", value=batch,
                          choices=[str(b) for b in per])

@@ -6,6 +6,10 @@ Each site and each gateway is its own process (``python -m airan.live.site_serve
 until each one listens, and stops them all on exit: SIGTERM, then SIGKILL after a grace period.
 Logs go to ``logs/<component>.log``.
 
+With ``delays="netns"`` the sites and gateways run in network namespaces joined by veth pairs
+(:mod:`airan.live.netns`, shaped with ``tc netem`` where the kernel has it); the network is
+made before the first process starts and removed after the last one stops.
+
 For separate hosts, write the deployment file by hand (see docs/live.md): each component takes
 its own configuration and its peers' addresses from it.
 """
@@ -28,7 +32,7 @@ from typing import Any
 import yaml
 
 from airan.errors import InputError
-from airan.live import wire
+from airan.live import netns, wire
 from airan.live.gateway import GatewayConfig
 from airan.live.models import model_path
 from airan.live.site_server import READY, SiteConfig
@@ -36,6 +40,8 @@ from airan.scenario import Scenario, load_scenario
 
 DEPLOYMENT = "deployment.json"
 MAX_GATEWAYS = 64
+DELAYS = ("gateway", "none", "netns")
+_PROXY_VARS = ("http_proxy", "https_proxy", "grpc_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Deployment:
     tenants: dict[str, str]  # tenant -> token
     models: dict[str, str] = field(default_factory=dict)  # service -> ONNX file
     delays: str = "gateway"
+    network: dict[str, Any] | None = None  # delays="netns": namespaces, links, shaping
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
@@ -109,13 +116,19 @@ def parse_models(items: list[str] | None) -> dict[str, str]:
 class _Child:
     """A component process: its ready port is read from stdout by a thread (never blocks)."""
 
-    def __init__(self, name: str, args: list[str], log: Path) -> None:
+    def __init__(self, name: str, args: list[str], log: Path,
+                 prefix: list[str] | None = None) -> None:
+        """Run ``python ARGS``, behind ``prefix`` (e.g. ``ip netns exec NS``, which execs the
+        interpreter in the same process: signals and stdout reach it directly)."""
         self.name = name
         self.log = log
         self._logfh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if prefix:  # inside a namespace no proxy is reachable
+            for var in _PROXY_VARS:
+                env.pop(var, None)
         self.proc = subprocess.Popen(
-            [sys.executable, *args], stdout=subprocess.PIPE, stderr=self._logfh,
+            [*(prefix or []), sys.executable, *args], stdout=subprocess.PIPE, stderr=self._logfh,
             stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -180,8 +193,16 @@ class LiveRuntime:
                  site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
                  start_timeout_s: float = 120.0, shared_gateway: bool = False) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        if delays not in ("gateway", "none"):
-            raise InputError("delays must be 'gateway' or 'none'", field="delays", value=delays)
+        if delays not in DELAYS:
+            raise InputError(f"delays must be one of {', '.join(DELAYS)}", field="delays",
+                             value=delays, choices=DELAYS)
+        self.support: netns.Support | None = None
+        if delays == "netns":  # checked before anything is made
+            self.support = netns.probe()
+            if not self.support.netns:
+                raise InputError(
+                    "network namespaces are not possible on this machine: "
+                    f"{self.support.reason}; use delays 'gateway'", field="delays", value=delays)
         self.folder = Path(folder)
         self.policy = policy or self.scenario.policy
         self.seed = self.scenario.seed if seed is None else int(seed)
@@ -197,6 +218,7 @@ class LiveRuntime:
         self.sites: dict[str, _Child] = {}
         self.gateways: dict[str, _Child] = {}
         self.deployment: Deployment | None = None
+        self.network: netns.NetnsNetwork | None = None  # delays="netns"
 
     def _cells(self) -> list[str]:
         from airan.engine.world import build_world
@@ -223,11 +245,22 @@ class LiveRuntime:
                              f"per cell, at most {MAX_GATEWAYS} on one machine",
                              field="cell_sites", value=len(cells))
         w = self._world
+        groups = self._gateway_groups(cells)
+        gw_delays = self.delays
         try:
+            if self.delays == "netns":
+                assert self.support is not None
+                self.network = netns.NetnsNetwork(
+                    w, {key: int(w.cell_node[w.cell_names.index(group[0])])
+                        for key, group in groups}, netem=self.support.netem,
+                    tbf=self.support.tbf and not self.support.netem).create()
+                gw_delays = self.network.gateway_delays
+            net = self.network
             for s, name in enumerate(w.site_names):
                 spec = next(c for c in self._compute_sites() if c.name == name)
                 cfg = SiteConfig(
-                    name=name, models=self.models, tenants=self.tenants, host=self.host,
+                    name=name, models=self.models, tenants=self.tenants,
+                    host="0.0.0.0" if net else self.host,  # every link of its namespace
                     gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,
                     max_batch=spec.batching.max_batch,
                     max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
@@ -235,36 +268,60 @@ class LiveRuntime:
                 path = conf / f"site-{_safe(name)}.json"
                 path.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
                 os.chmod(path, 0o600)
-                self.sites[name] = _Child(f"site {name}", ["-m", "airan.live.site_server",
-                                                           str(path)],
-                                          self.folder / "logs" / f"site-{_safe(name)}.log")
+                self.sites[name] = _Child(
+                    f"site {name}", ["-m", "airan.live.site_server", str(path)],
+                    self.folder / "logs" / f"site-{_safe(name)}.log",
+                    net.exec_prefix(net.site_ns(name)) if net else None)
             deadline = time.monotonic() + self.start_timeout_s
-            site_addr = {n: f"{self.host}:{c.wait_ready(deadline)}" for n, c in self.sites.items()}
-            groups = [cells] if self.shared_gateway else [[c] for c in cells]
-            for group in groups:
-                cell = group[0] if len(group) == 1 else "all-cells"
+            site_port = {n: c.wait_ready(deadline) for n, c in self.sites.items()}
+            # where the root namespace (the device emulator, an operator) reaches each site
+            site_addr = {n: f"{net.site_ns(n).ip if net else self.host}:{p}"
+                         for n, p in site_port.items()}
+            gw_host: dict[str, str] = {}
+            for key, group in groups:
+                # where this gateway reaches each site: over its own data link with netns
+                sites = ({n: f"{net.site_ip(key, n)}:{p}" for n, p in site_port.items()}
+                         if net else site_addr)
+                gw_host[key] = net.gateway_ns(key).ip if net else self.host
                 gcfg = GatewayConfig(
-                    cells=group, scenario=str(scen_path), sites=site_addr, tenants=self.tenants,
-                    seed=self.seed, policy=self.policy, host=self.host, delays=self.delays,
+                    cells=group, scenario=str(scen_path), sites=sites, tenants=self.tenants,
+                    seed=self.seed, policy=self.policy, host=gw_host[key], delays=gw_delays,
                     site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
-                path = conf / f"gateway-{_safe(cell)}.json"
+                path = conf / f"gateway-{_safe(key)}.json"
                 path.write_text(json.dumps(asdict(gcfg), indent=2), encoding="utf-8")
                 os.chmod(path, 0o600)
-                self.gateways[cell] = _Child(f"gateway {cell}", ["-m", "airan.live.gateway",
-                                                                 str(path)],
-                                             self.folder / "logs" / f"gateway-{_safe(cell)}.log")
+                self.gateways[key] = _Child(
+                    f"gateway {key}", ["-m", "airan.live.gateway", str(path)],
+                    self.folder / "logs" / f"gateway-{_safe(key)}.log",
+                    net.exec_prefix(net.gateway_ns(key)) if net else None)
             ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
-            gw_addr = ({c: f"{self.host}:{ports['all-cells']}" for c in cells}
-                       if self.shared_gateway else
-                       {n: f"{self.host}:{p}" for n, p in ports.items()})
+            gw_addr = {c: f"{gw_host[key]}:{ports[key]}" for key, group in groups for c in group}
         except BaseException:
             self.stop()
             raise
         self.deployment = Deployment(
             scenario=str(scen_path), seed=self.seed, policy=self.policy, sites=site_addr,
-            gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays)
+            gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays,
+            network=self.network.note(gw_delays, self.support) if self.network else None)
         self.deployment.write(self.folder / DEPLOYMENT)
         return self.deployment
+
+    def _gateway_groups(self, cells: list[str]) -> list[tuple[str, list[str]]]:
+        """(gateway key, its cells) per gateway process: one per cell, or with
+        ``shared_gateway`` one for every cell -- except with ``delays="netns"``, where a shared
+        gateway is shared by the cells of one node (a process lives in one namespace, whose
+        links carry the paths from one node), so one per node that has cells."""
+        if not self.shared_gateway:
+            return [(c, [c]) for c in cells]
+        if self.delays != "netns":
+            return [("all-cells", cells)]
+        w = self._world
+        by_node: dict[int, list[str]] = {}
+        for c in cells:
+            by_node.setdefault(int(w.cell_node[w.cell_names.index(c)]), []).append(c)
+        if len(by_node) == 1:
+            return [("all-cells", cells)]
+        return [(f"cells-at-{w.node_names[n]}", cs) for n, cs in by_node.items()]
 
     def _compute_sites(self) -> list[Any]:
         from airan.scenario.schema import ComputeSite
@@ -285,13 +342,18 @@ class LiveRuntime:
         self.sites[name].kill()
 
     def stop(self, grace_s: float = 3.0) -> None:
-        """Stop the gateways, then the sites (SIGTERM, SIGKILL after ``grace_s``)."""
-        for c in [*self.gateways.values(), *self.sites.values()]:
-            if c.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    c.proc.send_signal(signal.SIGTERM)
-        for c in [*self.gateways.values(), *self.sites.values()]:
-            c.stop(grace_s)
+        """Stop the gateways, then the sites (SIGTERM, SIGKILL after ``grace_s``); then remove
+        the network namespaces, if any (also when stopping failed)."""
+        try:
+            for c in [*self.gateways.values(), *self.sites.values()]:
+                if c.proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        c.proc.send_signal(signal.SIGTERM)
+            for c in [*self.gateways.values(), *self.sites.values()]:
+                c.stop(grace_s)
+        finally:
+            if self.network is not None:
+                self.network.destroy()  # the object stays, for its names and figures
 
     def __enter__(self) -> LiveRuntime:
         self.start()

@@ -225,11 +225,15 @@ class ServiceTime(_Strict):
     """A measured service time per batch (overrides the model's roofline for this service).
 
     ``fixed``: ``mean_ms``; otherwise the catalog's distributions (exponential: ``mean_ms``;
-    lognormal: ``mean_ms`` and ``cv``; uniform: ``low_ms`` and ``high_ms``).
+    lognormal: ``mean_ms`` and ``cv``; uniform: ``low_ms`` and ``high_ms``). ``batch_ms`` may
+    replace ``mean_ms``: the mean per batch size as measured (``airan profile`` writes it),
+    e.g. ``{1: 1.4, 2: 2.8, 4: 5.5}``, interpolated linearly between sizes; without it, a batch
+    of any size takes the same time.
     """
 
     dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
     mean_ms: PosFloat | None = None
+    batch_ms: dict[int, PosFloat] | None = None
     cv: NonNegFloat | None = None
     low_ms: NonNegFloat | None = None
     high_ms: NonNegFloat | None = None
@@ -241,13 +245,13 @@ class ServiceTime(_Strict):
 
     def as_catalog(self) -> float | ServiceTimeDist:
         """The same service time as a catalog ``ModelSpec.service_time_ms`` value."""
-        if self.dist == "fixed":
+        if self.dist == "fixed" and self.batch_ms is None:
             if self.mean_ms is None or any(
                 x is not None for x in (self.cv, self.low_ms, self.high_ms)
             ):
-                raise ValueError("fixed needs exactly ['mean_ms']")
+                raise ValueError("fixed needs exactly ['mean_ms'] (or ['batch_ms'])")
             return self.mean_ms
-        given = {k: getattr(self, k) for k in ("mean_ms", "cv", "low_ms", "high_ms")}
+        given = {k: getattr(self, k) for k in ("mean_ms", "batch_ms", "cv", "low_ms", "high_ms")}
         return ServiceTimeDist(dist=self.dist, **{k: v for k, v in given.items() if v is not None})
 
 

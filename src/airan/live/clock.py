@@ -1,0 +1,161 @@
+"""Sub-millisecond timers for the live runtime's asyncio loops.
+
+asyncio's own timers wake late by up to a millisecond: the selector rounds its timeout up to
+whole milliseconds (``epoll_wait`` takes ms), so ``asyncio.sleep(0.0043)`` returns after about
+5 ms. The runtime emulates radio and fibre delays of a few ms and batches with a 1 ms wait, so
+that rounding alone would add 0.5 ms on average to every emulated delay and every batch wait.
+
+On Linux, :class:`Timers` keeps one ``timerfd`` (``CLOCK_MONOTONIC``, the clock of
+``time.monotonic()``) armed at the earliest pending deadline and watched by the loop like a
+socket: it wakes within the kernel's timer slack (~50 us). Elsewhere, or where ``timerfd`` is
+not available, it falls back to ``loop.call_at`` (and says so in :attr:`Timers.precise`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import heapq
+import itertools
+import os
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Timers", "timers"]
+
+_CLOCK_MONOTONIC = 1
+_TFD_NONBLOCK = os.O_NONBLOCK
+_TFD_CLOEXEC = os.O_CLOEXEC
+_TFD_TIMER_ABSTIME = 1
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+def _libc() -> Any | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.timerfd_settime.argtypes = [ctypes.c_int, ctypes.c_int,
+                                         ctypes.POINTER(_Itimerspec), ctypes.c_void_p]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+class Handle:
+    """A scheduled callback; :meth:`cancel` stops it from running."""
+
+    __slots__ = ("callback", "cancelled", "fallback")
+
+    def __init__(self, callback: Callable[[], Any]) -> None:
+        self.callback = callback
+        self.cancelled = False
+        self.fallback: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.fallback is not None:
+            self.fallback.cancel()
+
+
+class Timers:
+    """Timers of one asyncio loop at ``time.monotonic()`` deadlines (s)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, int, Handle]] = []
+        self._seq = itertools.count()
+        self._armed = float("inf")
+        self._fd = -1
+        libc = _libc()
+        if libc is not None:
+            fd = libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
+            if fd >= 0:
+                try:
+                    loop.add_reader(fd, self._fire)
+                except (NotImplementedError, RuntimeError):  # a loop without add_reader
+                    os.close(fd)
+                else:
+                    self._fd, self._libc = fd, libc
+                    weakref.finalize(self, os.close, fd)
+        self.precise = self._fd >= 0
+
+    def call_at(self, when: float, callback: Callable[[], Any]) -> Handle:
+        """Run ``callback`` in the loop once ``time.monotonic()`` reaches ``when``."""
+        h = Handle(callback)
+        if not self.precise:
+            h.fallback = self.loop.call_at(self.loop.time() + (when - time.monotonic()),
+                                           callback)
+            return h
+        heapq.heappush(self._heap, (when, next(self._seq), h))
+        if when < self._armed:
+            self._arm(when)
+        return h
+
+    async def sleep_until(self, when: float) -> None:
+        """Return once ``time.monotonic()`` reaches ``when`` (at once if it has)."""
+        if when <= time.monotonic():
+            return
+        fut: asyncio.Future[None] = self.loop.create_future()
+
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        h = self.call_at(when, wake)
+        try:
+            await fut
+        finally:
+            h.cancel()
+
+    def _arm(self, when: float) -> None:
+        self._armed = when
+        sec = int(when)
+        nsec = max(1, int((when - sec) * 1e9))  # 0/0 would disarm the timer
+        spec = _Itimerspec(_Timespec(0, 0), _Timespec(sec, min(nsec, 999_999_999)))
+        self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None)
+
+    def _fire(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._fd, 8)
+        self._armed = float("inf")
+        now = time.monotonic()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            h = heapq.heappop(heap)[2]
+            if not h.cancelled:
+                h.callback()
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        if heap:
+            self._arm(heap[0][0])
+
+    def close(self) -> None:
+        """Stop watching the timer (pending callbacks do not run)."""
+        if self._fd >= 0:
+            self.loop.remove_reader(self._fd)
+            self._fd = -1
+            self.precise = False
+
+
+def timers() -> Timers:
+    """The :class:`Timers` of the running loop (made on first use, kept on the loop)."""
+    loop = asyncio.get_running_loop()
+    t: Timers | None = getattr(loop, "_airan_timers", None)
+    if t is None:
+        t = Timers(loop)
+        loop._airan_timers = t  # type: ignore[attr-defined]
+    return t
