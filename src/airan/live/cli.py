@@ -115,23 +115,34 @@ def register(app: typer.Typer) -> None:
                                         "a service or catalog model (built-in name or path)"),
         threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
         delays: str = typer.Option("gateway", help=DELAYS_HELP),
-        host: str = typer.Option("127.0.0.1", help="address to listen on (not with --delays "
-                                 "netns: the namespaces' addresses)"),
+        host: str = typer.Option(None, help="address to listen on (default 127.0.0.1; with "
+                                 "--component 0.0.0.0; not with --delays netns)"),
         duration: float = typer.Option(None, help="stop after this many seconds (default: "
                                        "until Ctrl-C)"),
         shared_gateway: bool = typer.Option(False, help="one gateway process for every cell "
                                             "(with --delays netns: for the cells of each "
                                             "node; default: one per cell)"),
+        component: list[str] = typer.Option(None, "--component", help="site:NAME or "
+                                            "gateway:CELL: start only these, on the "
+                                            "scenario's live addresses (separate hosts)"),
+        token: str = typer.Option(None, envvar="AIRAN_TOKEN", help="the tenant token every "
+                                  "host shares (with --component; default: a new one)"),
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
+        from airan.live import wire
         from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
 
         stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
         with _user_errors(), _on_signals(lambda *_: stop.set(),
                                          (signal.SIGTERM, signal.SIGINT)):
+            if component and not token:
+                raise InputError("components on separate hosts need the tenant token they "
+                                 "share: --token or AIRAN_TOKEN", field="token")
             rt = LiveRuntime(scenario, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
-                             host=host, shared_gateway=shared_gateway)
+                             host=host or ("0.0.0.0" if component else "127.0.0.1"),
+                             shared_gateway=shared_gateway, components=component or None,
+                             tenants={wire.DEFAULT_TENANT: token} if token else None)
             with rt:
                 dep = rt.deployment
                 assert dep is not None
@@ -147,8 +158,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def devices(
         scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
-        deployment: Path = typer.Option(..., help="deployment.json (or its folder) from "
-                                        "`airan serve`"),
+        deployment: Path = typer.Option(None, help="deployment.json (or its folder) from "
+                                        "`airan serve` (default: the scenario's live "
+                                        "addresses, with --token)"),
+        token: str = typer.Option(None, envvar="AIRAN_TOKEN", help="the tenant token (without "
+                                  "--deployment)"),
         duration: float = typer.Option(30.0, help="seconds of requests"),
         out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
                                      "runs/<scenario>-live-<seed>)"),
@@ -157,15 +171,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
         from airan.live.devices import run_devices
-        from airan.live.runtime import Deployment
+        from airan.live.runtime import Deployment, deployment_from_scenario
         from airan.report.rundir import write_run
         from airan.scenario import load_scenario
 
         with _user_errors():
             if not duration > 0:
                 raise InputError("duration must be positive", field="duration", value=duration)
-            dep = Deployment.read(deployment)
             sc = load_scenario(scenario)
+            if deployment is not None:
+                dep = Deployment.read(deployment)
+            elif not token:
+                raise InputError("give --deployment (from airan serve), or --token with the "
+                                 "scenario's live addresses", field="deployment")
+            else:
+                dep = deployment_from_scenario(sc, token)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             folder = write_run(res, out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}")
         _print_run(res.summary, folder)

@@ -191,8 +191,16 @@ class LiveRuntime:
                  models: dict[str, str] | None = None, tenants: dict[str, str] | None = None,
                  threads: int = 1, host: str = "127.0.0.1", delays: str = "gateway",
                  site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
-                 start_timeout_s: float = 120.0, shared_gateway: bool = False) -> None:
+                 start_timeout_s: float = 120.0, shared_gateway: bool = False,
+                 components: list[str] | None = None) -> None:
+        """``components``: start only these (``site:NAME``, ``gateway:CELL``), listening on
+        the scenario's ``live`` addresses, each given its peers' addresses from there: one
+        host's share of a deployment on separate hosts (pass the shared ``tenants``)."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.components = _parse_components(self.scenario, components) if components else None
+        if self.components is not None and delays == "netns":
+            raise InputError("network namespaces are for one machine, not for components on "
+                             "separate hosts", field="delays", value=delays)
         if delays not in DELAYS:
             raise InputError(f"delays must be one of {', '.join(DELAYS)}", field="delays",
                              value=delays, choices=DELAYS)
@@ -246,6 +254,11 @@ class LiveRuntime:
                              field="cell_sites", value=len(cells))
         w = self._world
         groups = self._gateway_groups(cells)
+        live = sc.live
+        want_sites = set(w.site_names)
+        if self.components is not None:
+            want_sites, want_cells = self.components
+            groups = _address_groups(live.gateways, cells, want_cells)
         gw_delays = self.delays
         try:
             if self.delays == "netns":
@@ -257,10 +270,13 @@ class LiveRuntime:
                 gw_delays = self.network.gateway_delays
             net = self.network
             for s, name in enumerate(w.site_names):
+                if name not in want_sites:
+                    continue
                 spec = next(c for c in self._compute_sites() if c.name == name)
                 cfg = SiteConfig(
                     name=name, models=self.models, tenants=self.tenants,
                     host="0.0.0.0" if net else self.host,  # every link of its namespace
+                    port=_port(live.sites[name]) if self.components is not None else 0,
                     gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,
                     max_batch=spec.batching.max_batch,
                     max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
@@ -277,6 +293,8 @@ class LiveRuntime:
             # where the root namespace (the device emulator, an operator) reaches each site
             site_addr = {n: f"{net.site_ns(n).ip if net else self.host}:{p}"
                          for n, p in site_port.items()}
+            if self.components is not None:  # peers on other hosts: the scenario's addresses
+                site_addr = dict(live.sites)
             gw_host: dict[str, str] = {}
             for key, group in groups:
                 # where this gateway reaches each site: over its own data link with netns
@@ -286,6 +304,7 @@ class LiveRuntime:
                 gcfg = GatewayConfig(
                     cells=group, scenario=str(scen_path), sites=sites, tenants=self.tenants,
                     seed=self.seed, policy=self.policy, host=gw_host[key], delays=gw_delays,
+                    port=_port(key) if self.components is not None else 0,
                     site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
                 path = conf / f"gateway-{_safe(key)}.json"
                 path.write_text(json.dumps(asdict(gcfg), indent=2), encoding="utf-8")
@@ -296,6 +315,8 @@ class LiveRuntime:
                     net.exec_prefix(net.gateway_ns(key)) if net else None)
             ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
             gw_addr = {c: f"{gw_host[key]}:{ports[key]}" for key, group in groups for c in group}
+            if self.components is not None:
+                gw_addr = {c: key for key, group in groups for c in group}
         except BaseException:
             self.stop()
             raise
@@ -361,6 +382,77 @@ class LiveRuntime:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _port(address: str) -> int:
+    return int(address.rpartition(":")[2])
+
+
+def _cells_of(key: str, cells: list[str]) -> list[str]:
+    """The cells a ``live.gateways`` key names: a cell, or every sector of a cell site."""
+    return [c for c in cells if c == key or c.split("/")[0] == key]
+
+
+def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], set[str]]:
+    """(sites, cell keys) of ``site:NAME`` / ``gateway:CELL`` items, checked against the
+    scenario's ``live`` section (every site needs an address: the gateways dial them)."""
+    sites: set[str] = set()
+    cells: set[str] = set()
+    for item in components:
+        kind, _, name = item.partition(":")
+        if kind == "site":
+            if name not in sc.live.sites:
+                raise InputError("no address for this compute site in the scenario",
+                                 field=f"live.sites.{name}", value=name,
+                                 choices=list(sc.live.sites) or None)
+            sites.add(name)
+        elif kind == "gateway":
+            if name not in sc.live.gateways:
+                raise InputError("no address for this cell in the scenario",
+                                 field=f"live.gateways.{name}", value=name,
+                                 choices=list(sc.live.gateways) or None)
+            cells.add(name)
+        else:
+            raise InputError("a component is site:NAME or gateway:CELL", field="component",
+                             value=item)
+    if cells:
+        missing = [c.name for c in sc.compute_sites if c.name not in sc.live.sites]
+        if missing:
+            raise InputError("a gateway needs every compute site's address",
+                             field=f"live.sites.{missing[0]}", value=missing[0])
+    return sites, cells
+
+
+def _address_groups(gateways: dict[str, str], cells: list[str],
+                    want: set[str]) -> list[tuple[str, list[str]]]:
+    """(address, its cells) for each gateway address with a wanted key: the cells of every key
+    that shares the address."""
+    out: dict[str, list[str]] = {}
+    for key, addr in gateways.items():
+        if any(gateways[k] == addr for k in want):
+            out.setdefault(addr, []).extend(
+                c for c in _cells_of(key, cells) if c not in out.get(addr, []))
+    return list(out.items())
+
+
+def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = None,
+                             policy: str | None = None) -> Deployment:
+    """The deployment of components started on separate hosts from the scenario's ``live``
+    addresses (for ``airan devices`` without ``--deployment``); ``token``: the tenant's."""
+    from airan.engine.world import build_world
+
+    cells = list(build_world(sc, sc.seed if seed is None else seed).cell_names)
+    gw: dict[str, str] = {}
+    for key, addr in sc.live.gateways.items():
+        for c in _cells_of(key, cells):
+            gw[c] = addr
+    missing = [c for c in cells if c not in gw]
+    if missing:
+        raise InputError("no gateway address for this cell in the scenario",
+                         field=f"live.gateways.{missing[0]}", value=missing[0])
+    return Deployment(scenario=sc.name, seed=sc.seed if seed is None else seed,
+                      policy=policy or sc.policy, sites=dict(sc.live.sites), gateways=gw,
+                      tenants={wire.DEFAULT_TENANT: token})
 
 
 def _safe(name: str) -> str:

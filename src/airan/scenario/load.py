@@ -249,6 +249,7 @@ def check_references(s: Scenario) -> None:
     if not is_known_policy(s.policy):
         raise unknown_name("policy", s.policy, policy_names(), field="policy")
     _check_faults(s, nodes)
+    _check_live(s)
     for i, f in enumerate(s.fleets):
         trace = getattr(f.mobility, "file", None)
         if trace is not None and not Path(trace).is_file():
@@ -281,6 +282,18 @@ def _check_faults(s: Scenario, nodes: list[str]) -> None:
             raise unknown_name("cell or cell site", f.cell, cell_sites, field=f"{where}.cell")
         if f.fleet is not None and f.kind == "surge" and f.fleet not in fleets:
             raise unknown_name("fleet", f.fleet, fleets, field=f"{where}.fleet")
+
+
+def _check_live(s: Scenario) -> None:
+    """The live section's addresses name compute sites and cells the scenario has."""
+    sites = [c.name for c in s.compute_sites]
+    cell_sites = s.cell_site_names() if s.live.gateways else []
+    for name in s.live.sites:
+        if name not in sites:
+            raise unknown_name("compute site", name, sites, field=f"live.sites.{name}")
+    for cell in s.live.gateways:
+        if cell.split("/")[0] not in cell_sites:
+            raise unknown_name("cell or cell site", cell, cell_sites, field=f"live.gateways.{cell}")
 
 
 def _check_carriers(s: Scenario) -> None:

@@ -364,6 +364,25 @@ def imported_sites(spec: SiteListFile) -> Any:
     return _imported_sites(spec.model_dump_json())
 
 
+class LiveHosts(_Strict):
+    """Where the live runtime's components listen when they run on separate hosts
+    (``host:port``; see docs/live.md). ``sites``: compute site -> address; ``gateways``: cell
+    (``site/k`` for a sector, or a cell site for all its sectors) -> address; cells given the
+    same address share one gateway process."""
+
+    sites: dict[str, str] = {}
+    gateways: dict[str, str] = {}
+
+    @field_validator("sites", "gateways")
+    @classmethod
+    def _addresses(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, addr in v.items():
+            host, _, port = addr.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{name}: {addr!r} is not host:port (port 1-65535)")
+        return v
+
+
 class Scenario(_Strict):
     """A complete airan scenario."""
 
@@ -391,6 +410,7 @@ class Scenario(_Strict):
     ai_ran: AiRan = AiRan()
     faults: list[Fault] = []
     handover: Handover = Handover()
+    live: LiveHosts = LiveHosts()  # the live runtime on separate hosts (airan serve --component)
 
     def cell_site_names(self) -> list[str]:
         names = [s.name for s in self.cell_sites]

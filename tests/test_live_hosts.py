@@ -1,0 +1,140 @@
+"""Components on separate hosts, each given its peers' addresses in the scenario (``live:``).
+
+Two "hosts" here are two LiveRuntime instances started with ``components``: one runs a site,
+the other the second site and the (shared) gateway; the device emulator finds the gateway from
+the scenario alone. Bad addresses and components are input errors naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import typer
+from test_live import MODELS, small_scenario  # the same small scenario and models
+from typer.testing import CliRunner
+
+from airan.errors import InputError
+from airan.scenario import scenario_from_dict
+
+TOKEN = "shared-token-for-tests"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Generated models go to a temporary cache (children inherit the variable)."""
+    old = os.environ.get("AIRAN_CACHE_DIR")
+    os.environ["AIRAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("AIRAN_CACHE_DIR", None)
+    else:
+        os.environ["AIRAN_CACHE_DIR"] = old
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _scenario(**live: Any) -> dict[str, Any]:
+    d = small_scenario()
+    d["live"] = live
+    return d
+
+
+def test_live_addresses_are_checked_against_the_scenario() -> None:
+    ok = _scenario(sites={"gpu-a": "10.0.0.5:50051"}, gateways={"bs-a": "gw.example:7000"})
+    assert scenario_from_dict(ok).live.gateways["bs-a"] == "gw.example:7000"
+    with pytest.raises(InputError, match=r"live\.sites\.gpu-x") as e:
+        scenario_from_dict(_scenario(sites={"gpu-x": "10.0.0.5:1"}))
+    assert "gpu-a" in str(e.value)  # the close match
+    with pytest.raises(InputError, match=r"live\.gateways\.bs-c"):
+        scenario_from_dict(_scenario(gateways={"bs-c": "10.0.0.5:1"}))
+    for bad in ("10.0.0.5", "10.0.0.5:0", "10.0.0.5:70000", ":80", "host:http"):
+        with pytest.raises(InputError, match="live"):
+            scenario_from_dict(_scenario(sites={"gpu-a": bad}))
+
+
+def test_components_must_have_addresses(tmp_path: Path) -> None:
+    from airan.live.runtime import LiveRuntime, deployment_from_scenario
+
+    sc = scenario_from_dict(_scenario(sites={"gpu-a": "127.0.0.1:5001"},
+                                      gateways={"bs-a": "127.0.0.1:5002"}))
+    with pytest.raises(InputError) as e:
+        LiveRuntime(sc, tmp_path, components=["site:edge"], models=MODELS)
+    assert e.value.field == "live.sites.edge"
+    with pytest.raises(InputError) as e:
+        LiveRuntime(sc, tmp_path, components=["gateway:bs-a"], models=MODELS)
+    assert e.value.field == "live.sites.edge"  # the gateway dials every site
+    with pytest.raises(InputError) as e:
+        LiveRuntime(sc, tmp_path, components=["router:bs-a"], models=MODELS)
+    assert e.value.field == "component"
+    with pytest.raises(InputError) as e:
+        LiveRuntime(sc, tmp_path, components=["site:gpu-a"], models=MODELS, delays="netns")
+    assert e.value.field == "delays"
+    with pytest.raises(InputError) as e:
+        deployment_from_scenario(sc, TOKEN)  # bs-b has no gateway address
+    assert e.value.field == "live.gateways.bs-b"
+    assert not any(tmp_path.iterdir())  # nothing started, nothing written
+
+
+def test_cli_asks_for_the_shared_token_and_a_deployment(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from airan.live.cli import register
+
+    monkeypatch.delenv("AIRAN_TOKEN", raising=False)
+    app = typer.Typer()
+    register(app)
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_scenario(sites={"gpu-a": "127.0.0.1:5001"})))
+    res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--out",
+                                   str(tmp_path / "a")])
+    assert res.exit_code == 2 and "token" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(app, ["devices", str(f)])
+    assert res.exit_code == 2 and "deployment" in res.output
+    res = CliRunner().invoke(app, ["devices", str(f), "--token", TOKEN])
+    assert res.exit_code == 2 and "live.gateways.bs-a" in res.output
+
+
+@pytest.mark.slow
+def test_components_on_two_hosts_serve_devices_found_from_the_scenario(tmp_path: Path) -> None:
+    from airan.live.devices import OUTCOMES, run_devices
+    from airan.live.runtime import LiveRuntime, deployment_from_scenario
+
+    p_a, p_e, p_g = _free_ports(3)
+    gw = f"127.0.0.1:{p_g}"  # both cells share one gateway: the same address
+    sc = scenario_from_dict(_scenario(
+        sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"},
+        gateways={"bs-a": gw, "bs-b": gw}))
+    tenants = {"default": TOKEN}
+    with LiveRuntime(sc, tmp_path / "host-1", components=["site:gpu-a"], models=MODELS,
+                     tenants=tenants) as one, \
+         LiveRuntime(sc, tmp_path / "host-2", components=["site:edge", "gateway:bs-a"],
+                     models=MODELS, tenants=tenants) as two:
+        assert list(one.sites) == ["gpu-a"] and not one.gateways
+        assert list(two.sites) == ["edge"] and list(two.gateways) == [gw]
+        assert two.deployment is not None and two.deployment.gateways == {"bs-a": gw,
+                                                                          "bs-b": gw}
+        dep = deployment_from_scenario(sc, TOKEN)
+        assert dep.sites == {"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"}
+        res = run_devices(sc, dep, duration_s=3.0, timeout_s=5.0)
+    s = res.summary
+    r = s["requests"]
+    assert r["created"] > 250 and r["in_flight"] == 0
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] and r["met"] > 0
+    outcome = np.array(res.requests.column("outcome").to_pylist())
+    place = np.array(res.requests.column("placement").to_pylist())
+    assert set(outcome) <= set(OUTCOMES)
+    assert {"gpu-a", "edge"} <= set(place)  # both hosts' sites served
