@@ -191,6 +191,17 @@ def test_measured_batch_times_are_interpolated_and_extended(gpus: dict[str, GpuS
         "dist": "fixed", "batch_ms": {2: 3.0}}})
     assert service_time_distribution(fixed) == (DIST_DETERMINISTIC, 0.0, 0.0)
     assert np.all(service_time_table_s(fixed, gpus["CPU"], 4)[1:] == 3.0e-3)
+    # noisy tables: a falling last segment is not extended downwards; below the smallest size,
+    # no less than its time per item and no more than its time
+    noisy = ModelSpec.model_validate({"name": "n", "service_time_ms": {
+        "dist": "fixed", "batch_ms": {1: 0.67, 2: 0.62}}})
+    np.testing.assert_allclose(service_time_table_s(noisy, gpus["CPU"], 16)[2:] * 1e3, 0.62)
+    steep = ModelSpec.model_validate({"name": "s", "service_time_ms": {
+        "dist": "fixed", "batch_ms": {2: 0.5, 4: 3.0}}})
+    assert batch_service_time_s(steep, gpus["CPU"], 1) == pytest.approx(0.25e-3)
+    flat = ModelSpec.model_validate({"name": "f2", "service_time_ms": {
+        "dist": "fixed", "batch_ms": {2: 2.0, 4: 2.2}}})
+    assert batch_service_time_s(flat, gpus["CPU"], 1) == pytest.approx(1.9e-3)
 
 
 @pytest.mark.parametrize("bad", [

@@ -250,9 +250,15 @@ def test_overloaded_site_answers_at_once_and_memory_stays_bounded(tmp_path: Path
 
             async def one(rid: str) -> None:
                 t0 = time.perf_counter()
-                r = await a.infer(_req(rid, "detect", frame), 30)
-                statuses.append(r.status)
-                if r.status == wire.InferReply.OVERLOADED:
+                try:
+                    status = (await a.infer(_req(rid, "detect", frame), 30)).status
+                except grpc.aio.AioRpcError as exc:
+                    # gRPC's bound on RPCs in flight (2 x queue + 256 here) answered first: the
+                    # same "overloaded", one level down (a slow, loaded machine gets there)
+                    assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc
+                    status = wire.InferReply.OVERLOADED
+                statuses.append(status)
+                if status == wire.InferReply.OVERLOADED:
                     over_ms.append((time.perf_counter() - t0) * 1e3)
 
             for wave in range(3):

@@ -49,3 +49,51 @@ def test_each_loop_has_its_own_timers() -> None:
         return a
 
     assert asyncio.run(main()) is not asyncio.run(main())
+
+
+def test_a_callback_that_raises_is_reported_and_the_other_timers_still_run() -> None:
+    errors: list[dict[str, object]] = []
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        t = clock.timers()
+        ran: list[str] = []
+        t0 = time.monotonic()
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        t.call_at(t0 + 0.001, boom)
+        t.call_at(t0 + 0.001, lambda: ran.append("same instant"))
+        t.call_at(t0 + 0.003, lambda: ran.append("later"))
+        await asyncio.wait_for(t.sleep_until(t0 + 0.005), timeout=2.0)
+        return ran
+
+    assert asyncio.run(main()) == ["same instant", "later"]
+    assert len(errors) == 1 and isinstance(errors[0]["exception"], RuntimeError)
+
+
+def test_the_timer_fd_is_closed_when_its_loop_is_gone() -> None:
+    import gc
+    import os
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd here")
+
+    async def main() -> None:
+        await clock.timers().sleep_until(time.monotonic() + 0.0005)
+
+    asyncio.run(main())
+    gc.collect()
+    gc.disable()  # freed when the loop is (no reference cycle), not at some later collection
+    try:
+        before = fds()
+        for _ in range(50):
+            asyncio.run(main())
+        assert fds() <= before + 2
+    finally:
+        gc.enable()

@@ -65,6 +65,52 @@ def test_live_addresses_are_checked_against_the_scenario() -> None:
             scenario_from_dict(_scenario(sites={"gpu-a": bad}))
 
 
+def test_gateway_keys_name_real_cells_once_and_servers_do_not_share_addresses() -> None:
+    three = _scenario(gateways={"bs-a": "10.0.0.5:7000", "bs-b/1": "10.0.0.6:7000"})
+    with pytest.raises(InputError, match=r"live\.gateways\.bs-b/1"):  # bs-b has one sector
+        scenario_from_dict(three)
+    d = _scenario(gateways={"bs-a": "10.0.0.5:7000", "bs-a/1": "10.0.0.6:7000"})
+    d["cell_sites"][0]["sectors"] = 3
+    with pytest.raises(InputError, match="two gateways"):  # bs-a/1 under both keys
+        scenario_from_dict(d)
+    d["live"]["gateways"]["bs-a/1"] = "10.0.0.5:7000"  # the same gateway: fine
+    sc = scenario_from_dict(d)
+    assert sc.live_gateway_cells() == {"bs-a": ["bs-a/0", "bs-a/1", "bs-a/2"],
+                                       "bs-a/1": ["bs-a/1"]}
+    with pytest.raises(InputError, match="already used by live.sites.gpu-a"):
+        scenario_from_dict(_scenario(sites={"gpu-a": "h:1", "edge": "h:1"}))
+    with pytest.raises(InputError, match="already used by live.sites.gpu-a") as e:
+        scenario_from_dict(_scenario(sites={"gpu-a": "h:1"}, gateways={"bs-a": "h:1"}))
+    assert e.value.field == "live.gateways.bs-a"
+    shared = scenario_from_dict(_scenario(gateways={"bs-a": "h:2", "bs-b": "h:2"}))
+    assert shared.live.gateways == {"bs-a": "h:2", "bs-b": "h:2"}
+
+
+def test_a_component_whose_port_is_taken_stops_cleanly(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from airan.live.cli import register
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        f = tmp_path / "s.yaml"
+        f.write_text(yaml.safe_dump(_scenario(sites={"gpu-a": f"127.0.0.1:{port}"})))
+        app = typer.Typer()
+        register(app)
+        monkeypatch.setenv("AIRAN_TOKEN", TOKEN)
+        res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
+                                       "127.0.0.1", "--out", str(tmp_path / "a"),
+                                       "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
+    finally:
+        holder.close()
+    assert res.exit_code == 1, res.output
+    assert "site gpu-a exited" in res.output and "Traceback" not in res.output
+
+
 def test_components_must_have_addresses(tmp_path: Path) -> None:
     from airan.live.runtime import LiveRuntime, deployment_from_scenario
 
@@ -76,6 +122,12 @@ def test_components_must_have_addresses(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         LiveRuntime(sc, tmp_path, components=["gateway:bs-a"], models=MODELS)
     assert e.value.field == "live.sites.edge"  # the gateway dials every site
+    d = _scenario(sites={"gpu-a": "127.0.0.1:5001", "edge": "127.0.0.1:5003"},
+                  gateways={"bs-a": "127.0.0.1:5002"})
+    d["cell_sites"][0]["sectors"] = 3
+    three = scenario_from_dict(d)
+    rt = LiveRuntime(three, tmp_path, components=["gateway:bs-a/2"], models=MODELS)
+    assert rt.components == (set(), {"bs-a"})  # a sector resolves to the key that covers it
     with pytest.raises(InputError) as e:
         LiveRuntime(sc, tmp_path, components=["router:bs-a"], models=MODELS)
     assert e.value.field == "component"

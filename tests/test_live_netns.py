@@ -320,12 +320,12 @@ def test_stale_namespaces_of_a_gone_process_are_removed(support: Support) -> Non
 
 
 def test_a_failed_start_removes_the_network(support: Support, tmp_path: Path) -> None:
-    from airan.live.runtime import LiveRuntime
+    from airan.live.runtime import LiveRuntime, StartError
 
     sc = scenario_from_dict(small_scenario())
     rt = LiveRuntime(sc, tmp_path / "serve", models=MODELS, delays="netns",
                      start_timeout_s=0.01)  # no site is ready that soon
-    with pytest.raises(TimeoutError):
+    with pytest.raises(StartError, match="did not start in time"):
         rt.start()
     assert rt.network is not None and netns.list_namespaces(rt.network.prefix + "-") == []
     assert all(c.proc.poll() is not None for c in rt.sites.values())

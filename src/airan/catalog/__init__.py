@@ -143,8 +143,9 @@ class ServiceTimeDist(BaseModel):
     ``fixed``: ``mean_ms``; ``exponential``: ``mean_ms``; ``lognormal``: ``mean_ms`` and ``cv``
     (std/mean); ``uniform``: ``low_ms`` and ``high_ms``. In place of ``mean_ms``, ``batch_ms``
     gives the mean per batch size as measured (``airan profile``): ``{1: 1.4, 2: 2.8, 4: 5.5}``;
-    other sizes are interpolated linearly and the end segments extended. Without it the time is
-    the same for every batch size.
+    other sizes are interpolated linearly and the end segments extended (never falling above the
+    largest size; below the smallest, at least its time per item). Without it the time is the
+    same for every batch size.
     """
 
     model_config = _STRICT
@@ -205,9 +206,13 @@ class ServiceTimeDist(BaseModel):
             return np.full_like(batch, t[0])
         out = np.interp(batch, b, t)
         lo, hi = batch < b[0], batch > b[-1]
-        out[lo] = t[0] + (batch[lo] - b[0]) * (t[1] - t[0]) / (b[1] - b[0])
-        out[hi] = t[-1] + (batch[hi] - b[-1]) * (t[-1] - t[-2]) / (b[-1] - b[-2])
-        return np.maximum(out, t.min() * 1e-3)  # a line extended below 1 stays positive
+        # below the smallest size: the first segment's line, between the smallest size's share
+        # per item and its whole time; above the largest: the last segment's line, never
+        # falling (a bigger batch does not take less time than a smaller one)
+        first = t[0] + (batch[lo] - b[0]) * (t[1] - t[0]) / (b[1] - b[0])
+        out[lo] = np.clip(first, t[0] * batch[lo] / b[0], t[0])
+        out[hi] = t[-1] + (batch[hi] - b[-1]) * max(0.0, (t[-1] - t[-2]) / (b[-1] - b[-2]))
+        return out
 
 
 class ModelSpec(BaseModel):

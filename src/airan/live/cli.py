@@ -31,7 +31,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except RuntimeError as exc:
         from airan.live.netns import NetnsError
+        from airan.live.runtime import StartError
 
+        if isinstance(exc, StartError):  # e.g. a port taken: the component's own words
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
         if not isinstance(exc, NetnsError):
             raise
         # the machine allowed namespaces, then an ip/tc command failed
@@ -163,6 +167,8 @@ def register(app: typer.Typer) -> None:
                                         "addresses, with --token)"),
         token: str = typer.Option(None, envvar="AIRAN_TOKEN", help="the tenant token (without "
                                   "--deployment)"),
+        seed: int = typer.Option(None, help="without --deployment: the seed the components "
+                                 "were served with (default: the scenario's)"),
         duration: float = typer.Option(30.0, help="seconds of requests"),
         out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
                                      "runs/<scenario>-live-<seed>)"),
@@ -185,7 +191,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="deployment")
             else:
-                dep = deployment_from_scenario(sc, token)
+                dep = deployment_from_scenario(sc, token, seed=seed)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             folder = write_run(res, out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}")
         _print_run(res.summary, folder)

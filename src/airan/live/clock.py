@@ -75,7 +75,7 @@ class Timers:
     """Timers of one asyncio loop at ``time.monotonic()`` deadlines (s)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)  # the loop keeps its Timers, not the other way round
         self._heap: list[tuple[float, int, Handle]] = []
         self._seq = itertools.count()
         self._armed = float("inf")
@@ -92,6 +92,13 @@ class Timers:
                     self._fd, self._libc = fd, libc
                     weakref.finalize(self, os.close, fd)
         self.precise = self._fd >= 0
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        if loop is None:
+            raise RuntimeError("the event loop of these timers is gone")
+        return loop
 
     def call_at(self, when: float, callback: Callable[[], Any]) -> Handle:
         """Run ``callback`` in the loop once ``time.monotonic()`` reaches ``when``."""
@@ -134,14 +141,22 @@ class Timers:
         self._armed = float("inf")
         now = time.monotonic()
         heap = self._heap
-        while heap and heap[0][0] <= now:
-            h = heapq.heappop(heap)[2]
-            if not h.cancelled:
-                h.callback()
-        while heap and heap[0][2].cancelled:
-            heapq.heappop(heap)
-        if heap:
-            self._arm(heap[0][0])
+        try:
+            while heap and heap[0][0] <= now:
+                h = heapq.heappop(heap)[2]
+                if h.cancelled:
+                    continue
+                try:
+                    h.callback()
+                except Exception as exc:  # as asyncio does: report it, keep the others going
+                    self.loop.call_exception_handler(
+                        {"message": "exception in an airan.live.clock timer callback",
+                         "exception": exc, "handle": h})
+        finally:
+            while heap and heap[0][2].cancelled:
+                heapq.heappop(heap)
+            if heap and self._fd >= 0:
+                self._arm(heap[0][0])
 
     def close(self) -> None:
         """Stop watching the timer (pending callbacks do not run)."""
@@ -151,11 +166,15 @@ class Timers:
             self.precise = False
 
 
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Timers] = (
+    weakref.WeakKeyDictionary())
+
+
 def timers() -> Timers:
-    """The :class:`Timers` of the running loop (made on first use, kept on the loop)."""
+    """The :class:`Timers` of the running loop (made on first use; its timerfd is closed
+    when the loop is gone)."""
     loop = asyncio.get_running_loop()
-    t: Timers | None = getattr(loop, "_airan_timers", None)
+    t = _BY_LOOP.get(loop)
     if t is None:
-        t = Timers(loop)
-        loop._airan_timers = t  # type: ignore[attr-defined]
+        t = _BY_LOOP[loop] = Timers(loop)
     return t

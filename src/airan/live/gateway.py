@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
 
 
 DELAY_MODES = ("gateway", "propagation", "radio", "none")
+# a device-to-gateway hop longer than this (s) is taken for clock skew between hosts: the hop
+# is then measured and added, not hidden inside the emulated radio delay
+MAX_HOP_S = 0.1
+# an answer leaves early by the least hop seen, once EARLY_AFTER hops are known, at most this (s)
+EARLY_AFTER = 16
+EARLY_MAX_S = 0.5e-3
 
 
 @dataclass
@@ -254,6 +261,11 @@ class Gateway:
         self.server: grpc.aio.Server | None = None
         self.t0 = time.monotonic()
         self.answered = 0
+        # the least device-to-gateway hop seen (s): what an answer's last hop takes
+        self._hop_floor = math.inf
+        self._hops = 0
+        # the network between gateway and sites applies the transport (or its serialization)
+        self.network_transport = cfg.delays in ("radio", "propagation")
         self.bad = 0
 
     # ---- load reports ---------------------------------------------------------------------------
@@ -364,14 +376,13 @@ class Gateway:
         # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
         # so the real transfer (the hop from the device, this gateway's own work) is inside it
         sent = t_in
-        hop = 0.0
         if req.sent_unix_s > 0:
             hop = time.time() - req.sent_unix_s
-            if 0.0 <= hop < 1.0:  # clocks in step (one host, or synchronized hosts)
+            if 0.0 <= hop < MAX_HOP_S:  # clocks in step (one host, or synchronized hosts)
                 sent = t_in - hop
                 timing.uplink_hop_ms = hop * 1e3
-            else:
-                hop = 0.0
+                self._hop_floor = min(self._hop_floor, hop)
+                self._hops += 1
         now = sent - self.t0
         ul_wait, ul_air = self.delays.uplink(d, v, now)
         timing.ul_wait_ms, timing.ul_air_ms = ul_wait * 1e3, ul_air * 1e3
@@ -401,6 +412,12 @@ class Gateway:
             except grpc.aio.AioRpcError as exc:
                 t1 = time.monotonic()
                 flight.site = None
+                if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    # gRPC's own bound on a site's RPCs in flight: overloaded, as a full queue
+                    timing.gateway_ms = (own_s + time.monotonic() - t1) * 1e3
+                    return wire.InferReply(status=wire.InferReply.OVERLOADED,
+                                           request_id=req.request_id, site=view.name,
+                                           reason="queue_full", timing=timing)
                 if exc.code() not in RETRYABLE:  # the site refused the request itself
                     return reply(wire.InferReply.DROPPED, f"error:{exc.code().name.lower()}",
                                  view.name)
@@ -417,23 +434,36 @@ class Gateway:
             st = rep.timing
             timing.queue_ms, timing.compute_ms = st.queue_ms, st.compute_ms
             timing.site_ms, timing.batch_size = st.site_ms, st.batch_size
-            timing.site_hop_ms = max(0.0, (t1 - t_fwd) * 1e3 - st.site_ms)
+            round_trip = max(0.0, t1 - t_fwd - st.site_ms * 1e-3)
+            timing.site_hop_ms = round_trip * 1e3
             if rep.status != wire.InferReply.OK:
                 timing.gateway_ms = own_s * 1e3
                 return wire.InferReply(status=rep.status, request_id=req.request_id,
                                        site=rep.site, reason=rep.reason, timing=timing)
-            # the answer left the site site_ms after the request reached it
-            left = t_fwd + st.site_ms * 1e-3
+            if self.network_transport:
+                # the network between here and the site delayed the packets itself (netem, or
+                # tbf's serialization): the answer is timed from its real arrival, and the
+                # transport parts include the measured link time, half each way
+                left = t1
+                timing.ul_transport_ms += round_trip * 0.5e3
+            else:
+                # loopback: the answer left the site site_ms after the request reached it
+                left = t_fwd + st.site_ms * 1e-3
             dl_tr = self.delays.transport(w.path_links_back[place, node],
                                           float(w.svc_dl_bits[v]), left - self.t0)
             dl_air = self.delays.downlink(d, v, left + dl_tr - self.t0)
             timing.dl_transport_ms, timing.dl_air_ms = dl_tr * 1e3, dl_air * 1e3
+            if self.network_transport:
+                timing.dl_transport_ms += round_trip * 0.5e3
             own_s += time.monotonic() - t1
             timing.gateway_ms = own_s * 1e3
-            # the answer is due at the device at left + dl_tr + dl_air: it leaves here one hop
-            # (the uplink's, measured) earlier, so the real transfer is inside the emulated
-            # air time, as on the uplink; never before the modelled delays could have passed
-            await _sleep_until(left + dl_tr + dl_air - min(hop, dl_air))
+            # the answer is due at the device at left + dl_tr + dl_air; it leaves here the
+            # least device-to-gateway hop seen (a transfer without the device's own lag; once
+            # there are enough of them, at most EARLY_MAX_S) earlier, so that last hop is
+            # inside the emulated air time, as on the uplink
+            early = (min(self._hop_floor, dl_air, EARLY_MAX_S) if self._hops >= EARLY_AFTER
+                     else 0.0)
+            await _sleep_until(left + dl_tr + dl_air - early)
             return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                    site=rep.site, output=rep.output,
                                    output_shape=rep.output_shape, timing=timing)

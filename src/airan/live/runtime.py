@@ -44,6 +44,10 @@ DELAYS = ("gateway", "none", "netns")
 _PROXY_VARS = ("http_proxy", "https_proxy", "grpc_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
+class StartError(RuntimeError):
+    """A component did not start (it exited, e.g. its port was taken, or never got ready)."""
+
+
 @dataclass
 class Deployment:
     """Where every component of a live scenario listens, and what they share."""
@@ -143,14 +147,14 @@ class _Child:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"{self.name} did not start in time (see {self.log})")
+                raise StartError(f"{self.name} did not start in time (see {self.log})")
             try:
                 line = self._lines.get(timeout=left)
             except queue.Empty:
                 continue
             if line is None:
-                raise RuntimeError(f"{self.name} exited with code {self.proc.wait()}: "
-                                   f"{_tail(self.log)}")
+                raise StartError(f"{self.name} exited with code {self.proc.wait()}: "
+                                 f"{_tail(self.log)}")
             if line.startswith(READY):
                 return int(line.split()[1])
 
@@ -258,7 +262,7 @@ class LiveRuntime:
         want_sites = set(w.site_names)
         if self.components is not None:
             want_sites, want_cells = self.components
-            groups = _address_groups(live.gateways, cells, want_cells)
+            groups = _address_groups(sc, want_cells)
         gw_delays = self.delays
         try:
             if self.delays == "netns":
@@ -388,11 +392,6 @@ def _port(address: str) -> int:
     return int(address.rpartition(":")[2])
 
 
-def _cells_of(key: str, cells: list[str]) -> list[str]:
-    """The cells a ``live.gateways`` key names: a cell, or every sector of a cell site."""
-    return [c for c in cells if c == key or c.split("/")[0] == key]
-
-
 def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], set[str]]:
     """(sites, cell keys) of ``site:NAME`` / ``gateway:CELL`` items, checked against the
     scenario's ``live`` section (every site needs an address: the gateways dial them)."""
@@ -407,11 +406,13 @@ def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], se
                                  choices=list(sc.live.sites) or None)
             sites.add(name)
         elif kind == "gateway":
-            if name not in sc.live.gateways:
+            # a key of live.gateways, or a cell one of them covers
+            keys = [k for k, cs in sc.live_gateway_cells().items() if k == name or name in cs]
+            if not keys:
                 raise InputError("no address for this cell in the scenario",
                                  field=f"live.gateways.{name}", value=name,
                                  choices=list(sc.live.gateways) or None)
-            cells.add(name)
+            cells.update(keys)
         else:
             raise InputError("a component is site:NAME or gateway:CELL", field="component",
                              value=item)
@@ -423,15 +424,16 @@ def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], se
     return sites, cells
 
 
-def _address_groups(gateways: dict[str, str], cells: list[str],
-                    want: set[str]) -> list[tuple[str, list[str]]]:
+def _address_groups(sc: Scenario, want: set[str]) -> list[tuple[str, list[str]]]:
     """(address, its cells) for each gateway address with a wanted key: the cells of every key
     that shares the address."""
+    gateways = sc.live.gateways
     out: dict[str, list[str]] = {}
-    for key, addr in gateways.items():
+    for key, cells in sc.live_gateway_cells().items():
+        addr = gateways[key]
         if any(gateways[k] == addr for k in want):
-            out.setdefault(addr, []).extend(
-                c for c in _cells_of(key, cells) if c not in out.get(addr, []))
+            group = out.setdefault(addr, [])
+            group.extend(c for c in cells if c not in group)
     return list(out.items())
 
 
@@ -439,14 +441,8 @@ def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = Non
                              policy: str | None = None) -> Deployment:
     """The deployment of components started on separate hosts from the scenario's ``live``
     addresses (for ``airan devices`` without ``--deployment``); ``token``: the tenant's."""
-    from airan.engine.world import build_world
-
-    cells = list(build_world(sc, sc.seed if seed is None else seed).cell_names)
-    gw: dict[str, str] = {}
-    for key, addr in sc.live.gateways.items():
-        for c in _cells_of(key, cells):
-            gw[c] = addr
-    missing = [c for c in cells if c not in gw]
+    gw = {c: sc.live.gateways[key] for key, cs in sc.live_gateway_cells().items() for c in cs}
+    missing = [c for c in sc.cell_names() if c not in gw]
     if missing:
         raise InputError("no gateway address for this cell in the scenario",
                          field=f"live.gateways.{missing[0]}", value=missing[0])

@@ -74,8 +74,10 @@ def generic_handler(service: str, impl: dict[str, Handler]) -> grpc.GenericRpcHa
 async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
                 max_payload_bytes: int, max_rpcs: int, label: str) -> tuple[Any, int]:
     """Start a gRPC server of ``service`` on ``host:port`` (0: any free port): (server, port)."""
-    server = grpc.aio.server(options=channel_options(max_payload_bytes),
-                             maximum_concurrent_rpcs=max_rpcs)
+    options: list[tuple[str, int]] = channel_options(max_payload_bytes)
+    if port:  # a given port is this server's alone (gRPC shares ports by default)
+        options.append(("grpc.so_reuseport", 0))
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
     server.add_generic_rpc_handlers((generic_handler(service, impl),))
     bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:

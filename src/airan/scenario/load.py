@@ -285,15 +285,33 @@ def _check_faults(s: Scenario, nodes: list[str]) -> None:
 
 
 def _check_live(s: Scenario) -> None:
-    """The live section's addresses name compute sites and cells the scenario has."""
+    """The live section names compute sites and cells the scenario has, gives each cell at most
+    one gateway, and no two servers one address (gateways may share one: a shared gateway)."""
     sites = [c.name for c in s.compute_sites]
-    cell_sites = s.cell_site_names() if s.live.gateways else []
     for name in s.live.sites:
         if name not in sites:
             raise unknown_name("compute site", name, sites, field=f"live.sites.{name}")
-    for cell in s.live.gateways:
-        if cell.split("/")[0] not in cell_sites:
-            raise unknown_name("cell or cell site", cell, cell_sites, field=f"live.gateways.{cell}")
+    owner: dict[str, str] = {}
+    for field, addr in [*((f"live.sites.{n}", a) for n, a in s.live.sites.items()),
+                        *((f"live.gateways.{k}", a) for k, a in s.live.gateways.items())]:
+        other = owner.get(addr)
+        if other is not None and not (other.startswith("live.gateways.")
+                                      and field.startswith("live.gateways.")):
+            raise InputError(f"address already used by {other}", field=field, value=addr)
+        owner.setdefault(addr, field)
+    if not s.live.gateways:
+        return
+    cells = s.cell_names()
+    covered: dict[str, str] = {}
+    for key, its in s.live_gateway_cells().items():
+        if not its:
+            raise unknown_name("cell or cell site", key, cells + s.cell_site_names(),
+                               field=f"live.gateways.{key}")
+        for c in its:
+            if c in covered and s.live.gateways[covered[c]] != s.live.gateways[key]:
+                raise InputError(f"cell {c!r} has two gateways: {covered[c]!r} and {key!r}",
+                                 field=f"live.gateways.{key}", value=s.live.gateways[key])
+            covered[c] = key
 
 
 def _check_carriers(s: Scenario) -> None:

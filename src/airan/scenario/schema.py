@@ -423,5 +423,23 @@ class Scenario(_Strict):
             names += [f"{self.cell_layout.name_prefix}{i}" for i in range(n)]
         return names
 
+    def cell_names(self) -> list[str]:
+        """The cells (sectors) as the world names them: ``site/k`` for the three sectors of a
+        3-sector site, the site's name for a 1-sector one."""
+        sectors = [c.sectors for c in self.cell_sites]
+        if self.cell_sites_file is not None:
+            sectors += [3] * len(imported_sites(self.cell_sites_file).names)
+        names = self.cell_site_names()
+        if self.cell_layout is not None:
+            sectors += [self.cell_layout.sectors] * (len(names) - len(sectors))
+        return [c for name, n in zip(names, sectors, strict=True)
+                for c in ([f"{name}/{k}" for k in range(3)] if n == 3 else [name])]
+
+    def live_gateway_cells(self) -> dict[str, list[str]]:
+        """Each ``live.gateways`` key's cells (a cell, or every sector of a cell site)."""
+        cells = self.cell_names() if self.live.gateways else []
+        return {key: [c for c in cells if c == key or c.split("/")[0] == key]
+                for key in self.live.gateways}
+
     def node_names(self) -> list[str]:
         return self.cell_site_names() + [n.name for n in self.nodes]

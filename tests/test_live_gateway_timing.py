@@ -1,0 +1,90 @@
+"""The gateway's emulated delays: an answer never reaches the device before the delays the
+twin's models give (plus, where the network itself delays the packets, the real link time).
+
+One gateway in process, its site replaced by a stub that answers after a real one-way link
+time each way plus the site's time; the device's hop to the gateway is emulated through
+``sent_unix_s`` (a lagging emulator or a slow upload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import pytest
+from test_live import small_scenario
+
+from airan.live import wire
+from airan.live.gateway import EARLY_AFTER, EARLY_MAX_S, Gateway, GatewayConfig, _Flight, _SiteView
+from airan.scenario import scenario_from_dict
+
+SITE_MS = 2.0
+
+
+class _LinkStub:
+    """A site behind a link of ``one_way_s`` each way that spends SITE_MS on each request."""
+
+    def __init__(self, one_way_s: float) -> None:
+        self.one_way_s = one_way_s
+
+    async def infer(self, req: Any, timeout: float, metadata: Any) -> Any:
+        await asyncio.sleep(2 * self.one_way_s + SITE_MS / 1e3)
+        return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
+                               site="edge", timing=wire.Timing(
+                                   site_ms=SITE_MS, queue_ms=0.0, compute_ms=SITE_MS,
+                                   batch_size=1))
+
+
+async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[tuple[float,
+                                                                                       float]]:
+    """(latency, modelled parts) in ms of ``n`` requests in turn."""
+    sc = scenario_from_dict(small_scenario())
+    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
+                        tenants={"default": "t"}, delays=mode)
+    g = Gateway(cfg, sc)
+    w = g.world
+    edge = list(w.site_names).index("edge")
+    g.views = [_SiteView(name, _LinkStub(one_way_s), healthy=True)  # type: ignore[arg-type]
+               for name in w.site_names]
+    g.decide = lambda d, v, cell: edge  # type: ignore[method-assign]
+    out = []
+    for k in range(n):
+        d = k % 3
+        t_create = time.monotonic() - hop_s
+        req = wire.InferRequest(request_id=f"r{k}", device=d, service=w.service_names[0],
+                                payload=b"x", sent_unix_s=time.time() - hop_s)
+        rep = await g._serve(req, d, 0, time.monotonic(), _Flight())
+        lat = (time.monotonic() - t_create) * 1e3
+        t = rep.timing
+        parts = (t.ul_wait_ms + t.ul_air_ms + t.ul_transport_ms + t.site_ms + t.dl_transport_ms
+                 + t.dl_air_ms)
+        out.append((lat, parts))
+        await asyncio.sleep(0.03)  # the device's FIFO link is free again
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRAN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    assert os.environ["AIRAN_CACHE_DIR"]
+
+
+@pytest.mark.parametrize(("mode", "one_way_s", "hop_s"), [
+    ("gateway", 0.0, 0.0),      # loopback: every delay emulated here
+    ("gateway", 0.0, 0.004),    # a device 4 ms late (or a slow upload): hidden, never early
+    ("radio", 0.003, 0.0),      # netem: the link itself takes 3 ms each way
+    ("propagation", 0.003, 0.0),
+])
+def test_an_answer_never_arrives_before_its_modelled_delays(mode: str, one_way_s: float,
+                                                            hop_s: float) -> None:
+    res = asyncio.run(_latencies(mode, one_way_s, hop_s, 24))
+    for k, (lat, parts) in enumerate(res):
+        # the first answers (before EARLY_AFTER hops) leave on time; then at most EARLY_MAX_S
+        # early (the least hop seen), which the real hop back (here ~0) can only partly make up
+        slack = 0.0 if k + 1 < EARLY_AFTER else EARLY_MAX_S * 1e3
+        assert lat >= parts - slack - 0.05, (k, lat, parts)
+        assert lat <= parts + 5.0, (k, lat, parts)  # and not absurdly late either
+    if mode in ("radio", "propagation"):  # the real link time is in the transport parts
+        assert min(p for _, p in res) >= 6.0 + SITE_MS
