@@ -93,10 +93,18 @@ class Engine:
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
         interval_s = scenario.engine.decision_interval_ms * 1e-3
         expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
+        batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
         if getattr(self.policy, "snapshot_free", False) and not scenario.faults:
-            batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
             interval_s = max(interval_s, batch_s)
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
+        # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
+        # snapshot-free policy decides (the same arrivals: the flows' draws never depend on how
+        # the run is cut); not with faults, whose surges change flows' rates on their grid
+        self._draw_slots = self.interval_slots if scenario.faults else max(
+            self.interval_slots, int(round(batch_s / w.slot_s)))
+        self._drawn_slot = 0  # arrivals before this slot have been drawn
+        self._drawn_t = np.zeros(0)  # drawn, not yet decided (time order)
+        self._drawn_f = np.zeros(0, dtype=np.int64)
         self._kw = kernel_world(w, self.seed, self.trace_limit, self.trace_sample)
         capacity = max(1024, int(expected_rate * 0.2) + 2 * len(w.flow_dev))
         # trace buffer: flushed when half full; no larger than the run can fill (small runs and
@@ -107,7 +115,7 @@ class Engine:
         self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
         self._st = new_state(w, self.seed, capacity, self._trace_capacity)
         self._sref = state_ref(self._st)
-        self._arr_t = np.zeros(max(1024, int(expected_rate * self.interval_slots * w.slot_s * 2)))
+        self._arr_t = np.zeros(max(1024, int(expected_rate * self._draw_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
         self._trace_parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
@@ -230,18 +238,27 @@ class Engine:
         if tn > self._trace_capacity // 2 or (tn and end >= self.n_slots):
             self._flush_trace()
 
-    def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The new requests due before ``end_slot`` and where the policy places them."""
-        w = self.world
-        t_end = end_slot * w.slot_s
+    def _draw(self, end_slot: int) -> None:
+        """Draw the arrivals due before ``end_slot`` (appended to those drawn, in time order)."""
+        t_end = end_slot * self.world.slot_s
         n = K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t, self._arr_f)
         while n == len(self._arr_t):  # buffer full: grow and continue drawing
             grow = len(self._arr_t)
             self._arr_t = np.concatenate([self._arr_t, np.zeros(grow)])
             self._arr_f = np.concatenate([self._arr_f, np.zeros(grow, dtype=np.int64)])
             n += K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t[n:], self._arr_f[n:])
-        arr_t = self._arr_t[:n].copy()
-        arr_f = self._arr_f[:n].copy()
+        self._drawn_t = np.concatenate([self._drawn_t, self._arr_t[:n]])
+        self._drawn_f = np.concatenate([self._drawn_f, self._arr_f[:n]])
+        self._drawn_slot = end_slot
+
+    def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The new requests due before ``end_slot`` and where the policy places them."""
+        w = self.world
+        if end_slot > self._drawn_slot:
+            self._draw(min(self.n_slots, max(end_slot, self.slot + self._draw_slots)))
+        n = int(np.searchsorted(self._drawn_t, end_slot * w.slot_s, side="left"))
+        arr_t, self._drawn_t = self._drawn_t[:n], self._drawn_t[n:]
+        arr_f, self._drawn_f = self._drawn_f[:n], self._drawn_f[n:]
         st = self._st
         if int(st.ctr[K.C_FREE_TOP]) < n + 16:
             self._st = st = grow_pool(st, 2 * st.rq_f.shape[0] + n)
@@ -330,13 +347,13 @@ class Engine:
             return np.full(len(devices), np.inf)
         if w.radio_model == 2:
             return np.full(len(devices), w.fixed_ul_bps if uplink else w.fixed_dl_bps)
+        devices = np.ascontiguousarray(devices, dtype=np.int64)
         cell = w.dev_cell[devices]
-        active = st.act_ul[: st.ctr[K.C_ACT_UL]] if uplink else st.act_dl[: st.ctr[K.C_ACT_DL]]
-        n_active = np.bincount(w.dev_cell[active], minlength=len(w.cell_names))[cell]
+        # the UEs with data in this direction's buffers, per cell, at each device's cell
+        n_active = K.active_in_cells(self._kw, self._sref, devices, uplink)
         if uplink:  # the scheduler's own capacity rule (power control, power-limited UEs)
             return K.ul_rates_bps(  # type: ignore[no-any-return]
-                self._kw, self._sref, np.ascontiguousarray(devices, dtype=np.int64),
-                n_active.astype(np.float64), self._ul_slot_fraction)
+                self._kw, self._sref, devices, n_active, self._ul_slot_fraction)
         free_prb = w.cell_prb[cell] * (1.0 - st.fs[K.F_BACKGROUND])
         per_slot = st.ue_se_dl[devices] * free_prb * w.cell_bits_per_prb_dl[cell]
         return per_slot * self._dl_slot_fraction / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]

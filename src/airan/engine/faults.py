@@ -325,6 +325,7 @@ class FaultSchedule:
             quiet = engine.now_s + rec.fault.reestablish_ms * 1e-3
             st.ue_ul_elig[devs] = np.maximum(st.ue_ul_elig[devs], quiet)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
+        st.ue_se_slot_dl[devs] = -1
 
     def _surge(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         w = self.world

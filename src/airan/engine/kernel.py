@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from airan.compiled import prefetch
 from airan.compute import roofline
 from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_BUCKETS,
@@ -32,10 +33,13 @@ N_RQ_I = 8
 # ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
 ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN = range(9)
 # counters
+# C_ACT_UL_SORTED, C_ACT_DL_SORTED: how many of the active UEs at the front of ``act_ul``,
+# ``act_dl`` are in device order (the schedulers keep them so; new ones are appended)
+# C_ULQ_N: uplink completions of the current slot waiting in the ulq_* arrays (see serve_ul)
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
-    C_ORPHANS = range(17)
-N_CTR = 17
+    C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N = range(20)
+N_CTR = 20
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
@@ -59,8 +63,13 @@ SE_MAX = 7.4063  # TS 38.214 Table 5.1.3.1-2, MCS 27 (256QAM)
 SE_ATT = 0.75  # attenuated Shannon (Mogensen et al., VTC 2007)
 SE_GAP = 1.25
 SE_REFRESH_SLOTS = 20
-# a UE's SINR is re-evaluated at most every SE_REFRESH_SLOTS slots (cell loads are EWMAs)
+# a UE's SINR in each direction is re-evaluated at most every SE_REFRESH_SLOTS slots, when used
+# (cell loads are EWMAs; see refresh_ul, refresh_dl)
 PF_MAX_UES = 8  # UEs a PF scheduler serves per UL slot and cell (PDCCH-limited; assumption)
+PREFETCH_AHEAD = 8  # items ahead that the schedulers' loops prefetch (see prefetch)
+# the event loop prefetches only where the state outgrows the caches: more requests in the pool
+# or more devices than this (in a small scenario every read hits the caches anyway)
+PREFETCH_MIN_ITEMS = 1 << 15
 EPS = 1e-12
 FADE_SEED_MIX = 0x2545F4914F6CDD1D  # fading draws: a stream apart from trace sampling
 
@@ -184,6 +193,12 @@ def pop_event(S):
 
 @njit(cache=True)
 def heap_replace_top(ht, hi, n, t, r):
+    """Replace the top of a binary min-heap of times ``ht[:n]`` (ids ``hi``) by (t, r).
+
+    The flow heap: equal times (rare, but metro meets one within a minute) leave in the order
+    this layout gives them, so the layout is part of the arrival process. (A 4-ary heap pops
+    ~1.6x faster at 10^5 flows but draws a different, equally valid stream after a tie.)
+    """
     ht[0] = t
     hi[0] = r
     i = 0
@@ -215,22 +230,34 @@ def gen_arrivals(W, S, t_end, out_t, out_f):
     fh_t = S.fh_t
     fh_f = S.fh_f
     nf = S.ctr[C_FH_N]
+    f_period = W.flow_period_s
+    f_poisson = W.flow_poisson
+    f_jitter = W.flow_jitter_s
+    f_phase = W.flow_phase_s
+    flow_k = S.flow_k
+    rng = S.rng_arr
     while nf > 0 and fh_t[0] < t_end and n < cap:
         t = fh_t[0]
         f = fh_f[0]
         out_t[n] = t
         out_f[n] = f
         n += 1
-        period = W.flow_period_s[f]
-        if W.flow_poisson[f]:
-            nxt = t - period * math.log(1.0 - rand_u01(S.rng_arr))
+        period = f_period[f]
+        if f_poisson[f]:
+            nxt = t - period * math.log(1.0 - rand_u01(rng))
         else:
-            S.flow_k[f] += 1
-            jitter = W.flow_jitter_s[f] * rand_u01(S.rng_arr)
-            nxt = W.flow_phase_s[f] + S.flow_k[f] * period + jitter
+            flow_k[f] += 1
+            jitter = f_jitter[f] * rand_u01(rng)
+            nxt = f_phase[f] + flow_k[f] * period + jitter
             if nxt < t:
                 nxt = t
         heap_replace_top(fh_t, fh_f, nf, nxt, f)
+        g = fh_f[0]  # the next flow: fetch its parameters while this loop closes
+        prefetch(f_period, g)
+        prefetch(f_poisson, g)
+        prefetch(f_jitter, g)
+        prefetch(f_phase, g)
+        prefetch(flow_k, g)
     return n
 
 
@@ -361,12 +388,36 @@ def ul_rates_bps(W, S, devices, n_active, ul_fraction):
     The same capacity rule as the scheduler (``ul_capacity``), at the mean SINR; for policies.
     """
     out = np.empty(devices.shape[0])
-    for i in range(devices.shape[0]):
+    n = devices.shape[0]
+    for i in range(n):
+        if i + PREFETCH_AHEAD < n:  # the devices' rows are scattered: fetch a few ahead
+            x = devices[i + PREFETCH_AHEAD]
+            prefetch(W.dev_cell, x)
+            prefetch(S.ue_se_ul, x)
+            prefetch(W.dev_ul_p_prb_mw, x)
         d = devices[i]
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
         cap, _, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
         out[i] = cap * ul_fraction / W.slot_s
+    return out
+
+
+@njit(cache=True)
+def active_in_cells(W, S, devices, uplink):
+    """How many UEs with data in the direction's buffers share each device's cell now (as a
+    float; ``numpy.bincount`` of the active UEs' cells, read at the devices' cells)."""
+    act = S.act_ul if uplink else S.act_dl
+    n_act = S.ctr[C_ACT_UL] if uplink else S.ctr[C_ACT_DL]
+    dev_cell = W.dev_cell
+    cnt = S.cell_used_cnt
+    for i in range(n_act):
+        cnt[dev_cell[act[i]]] += 1
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        out[i] = cnt[dev_cell[devices[i]]]
+    for i in range(n_act):
+        cnt[dev_cell[act[i]]] = 0
     return out
 
 
@@ -379,9 +430,74 @@ def _touch(S, c):
 
 
 @njit(cache=True)
+def _prefetch_iul(W, S, cell, k):
+    """Prefetch a cell's list of uplink interferers if a refresh is about to sum it."""
+    iul_k = S.cell_iul_k[cell]
+    if k - iul_k >= SE_REFRESH_SLOTS or iul_k < 0:
+        ptr = W.ul_int_ptr
+        src = W.ul_int_src
+        mw = W.ul_int_mw
+        a = ptr[cell]
+        b = ptr[cell + 1]
+        for q in range(a, b, 8):  # 8 values per 64-byte line
+            prefetch(src, q)
+            prefetch(mw, q)
+        if b > a:
+            prefetch(src, b - 1)
+            prefetch(mw, b - 1)
+
+
+@njit(cache=True)
+def _dense(W):
+    """Whether uplink interference sums read every cell's load from a table of all cells'
+    loads now (see _ul_loads_now): where there are about as many devices as cells or more."""
+    return W.dev_cell.shape[0] * 4 >= W.cell_prb.shape[0]
+
+
+@njit(cache=True)
+def _ul_loads_now(W, S):
+    """Every cell's uplink load now as an interference sum weighs it: ``cell_load`` with the
+    background traffic added (capped at 1), the same values a sum computes cell by cell (so
+    the results are identical). Filled at most once per uplink slot (and again when the
+    background changes), at the first sum that needs it: a cell's sum (~40 interferers) then
+    reads one value per interferer instead of three, and the loads are aged once per cell."""
+    key = S.se_key
+    bg = S.fs[F_BACKGROUND]
+    now = S.ctr[C_NSLOT_UL]
+    out = S.cell_lul
+    if key[0] == now and key[1] == bg:
+        return out
+    decay = W.load_decay
+    load, load_k = S.load_ul, S.load_ul_k
+    for c in range(out.shape[0]):
+        ld = cell_load(load, load_k, c, now, decay)
+        if bg > 0.0:
+            ld = min(1.0, bg + ld)
+        out[c] = ld
+    key[0] = now
+    key[1] = bg
+    return out
+
+
+@njit(cache=True)
 def refresh_se(W, S, d, k):
-    """Re-evaluate a UE's DL and UL spectral efficiency from the cells' current loads."""
-    if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
+    """Re-evaluate a UE's UL and DL link quality, each if due (see refresh_ul, refresh_dl)."""
+    refresh_ul(W, S, d, k)
+    refresh_dl(W, S, d, k)
+
+
+@njit(cache=True)
+def refresh_dl(W, S, d, k):
+    """Re-evaluate a UE's DL spectral efficiency from the cells' current loads, if it is at
+    least SE_REFRESH_SLOTS old (``ue_se_slot_dl``).
+
+    Called where the downlink is used: when the UE has an answer to schedule (serve_dl), and
+    for every device at the start. The scheduler thus uses a value at most SE_REFRESH_SLOTS
+    old, as on the uplink; a policy's downlink rate uses the value of the device's last
+    downlink. (This sum over the device's 16 strongest cells is the costliest refresh; it was
+    also run on uplink activity, where it is not used, ~3x as often.)
+    """
+    if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:
         return
     # arrays are read out of the StructRefs once (each attribute access costs reference counting)
     top_cell = W.dev_top_cell
@@ -391,7 +507,7 @@ def refresh_se(W, S, d, k):
     load_dl = S.load_dl
     load_dl_k = S.load_dl_k
     now_dl = S.ctr[C_NSLOT_DL]
-    S.ue_se_slot[d] = k
+    S.ue_se_slot_dl[d] = k
     cell = top_cell[d, 0]  # the serving cell, the strongest
     sig = tx_mw[cell] * top_gain[d, 0]
     bg = S.fs[F_BACKGROUND]  # background traffic adds to every cell's load (capped at 1)
@@ -408,6 +524,19 @@ def refresh_se(W, S, d, k):
         mean_dl = min(1.0, bg + mean_dl)
     intf += mean_dl * W.dev_resid_gain_mw[d]
     S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
+
+
+@njit(cache=True)
+def refresh_ul(W, S, d, k):
+    """Re-evaluate a UE's UL SINR per PRB and mW from its cell's interference, if it is at
+    least SE_REFRESH_SLOTS old (``ue_se_slot``): when the UE creates a request (the outage
+    check) and when the uplink scheduler visits it."""
+    if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
+        return
+    S.ue_se_slot[d] = k
+    cell = W.dev_top_cell[d, 0]  # the serving cell, the strongest
+    decay = W.load_decay
+    bg = S.fs[F_BACKGROUND]
     # uplink interference depends only on the serving cell: kept per cell, refreshed as often
     iul_k = S.cell_iul_k
     if k - iul_k[cell] >= SE_REFRESH_SLOTS or iul_k[cell] < 0:
@@ -418,15 +547,21 @@ def refresh_se(W, S, d, k):
         load_ul_k = S.load_ul_k
         now_ul = S.ctr[C_NSLOT_UL]
         iul = 0.0
-        for p in range(ptr[cell], ptr[cell + 1]):
-            ld = cell_load(load_ul, load_ul_k, src[p], now_ul, decay)
-            if bg > 0.0:
-                ld = min(1.0, bg + ld)
-            iul += ld * mw[p]
+        if _dense(W):
+            lul = _ul_loads_now(W, S)
+            for p in range(ptr[cell], ptr[cell + 1]):
+                iul += lul[src[p]] * mw[p]
+        else:
+            for p in range(ptr[cell], ptr[cell + 1]):
+                ld = cell_load(load_ul, load_ul_k, src[p], now_ul, decay)
+                if bg > 0.0:
+                    ld = min(1.0, bg + ld)
+                iul += ld * mw[p]
         S.cell_iul[cell] = iul
         iul_k[cell] = k
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
-    S.ue_se_ul[d] = top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell] + S.cell_iul[cell])
+    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell]
+                                                                 + S.cell_iul[cell])
 
 
 @njit(cache=True)
@@ -541,40 +676,64 @@ def serve_ul(W, S, k, s0):
     lim = s0 + EPS
     # visit the UEs in device order: memory is then read in one direction (prefetchable), and
     # the result does not depend on the order in which UEs became active
-    act[:n_act].sort()
-    for i in range(n_act):
-        act_pos[act[i]] = i
+    _sort_active(act, ctr, C_ACT_UL, C_ACT_UL_SORTED)
     n_dev = dev_cell.shape[0]
     fade_seed = W.seed ^ FADE_SEED_MIX
+    crowded = False  # a cell with more eligible UEs than PF serves
+    top_cell = W.dev_top_cell
+    top_gain = W.dev_top_gain
+    n_top = top_cell.shape[1]
     for i in range(n_act):
+        if i + PREFETCH_AHEAD < n_act:  # a UE due for a SINR refresh: its serving cell, gain
+            x = act[i + PREFETCH_AHEAD]
+            if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
+                prefetch(top_cell, x * n_top)
+                prefetch(top_gain, x * n_top)
+        if i + PREFETCH_AHEAD // 2 < n_act:
+            x = act[i + PREFETCH_AHEAD // 2]
+            if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
+                _prefetch_iul(W, S, dev_cell[x], k)
         d = act[i]
         pf_w[d] = -1.0  # not eligible this slot
         if elig[d] <= lim:
             c = dev_cell[d]
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
-                refresh_se(W, S, d, k)
+                refresh_ul(W, S, d, k)
             if cell_mark[c] == 0:  # _touch
                 cell_mark[c] = 1
                 touched[ctr[C_TOUCHED]] = c
                 ctr[C_TOUCHED] += 1
+            pf_w[d] = 1.0
+            cnt[c] += 1.0
             if pf:
-                fade = -math.log(1.0 - hash_u01(k * n_dev + d, fade_seed))
-                fade_a[d] = fade
-                metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
-                pf_w[d] = metric
-                _top_insert(cell_top, cell_top_m, c, d, metric)
-            else:
-                pf_w[d] = 1.0
-                cnt[c] += 1.0
-    if pf:
+                fade_a[d] = -math.log(1.0 - hash_u01(k * n_dev + d, fade_seed))
+                if cnt[c] > PF_MAX_UES:
+                    crowded = True
+    if crowded:
+        # PF: in a cell with at most PF_MAX_UES eligible UEs every one of them is among the
+        # best PF_MAX_UES, whatever the metric; only crowded cells rank their UEs (in device
+        # order, so ties are broken as in one pass over the cell)
+        many = S.ue_tmp
+        n_many = 0
         for i in range(n_act):
             d = act[i]
-            if pf_w[d] < 0.0:
-                continue
-            c = dev_cell[d]
-            if cnt[c] == 0.0:
-                cnt[c] = _top_count(cell_top, c)
-            pf_w[d] = 1.0 if _top_has(cell_top, c, d) else 0.0
+            if pf_w[d] >= 0.0 and cnt[dev_cell[d]] > PF_MAX_UES:
+                many[n_many] = d
+                n_many += 1
+        for i in range(n_many):
+            d = many[i]
+            metric = math.log2(1.0 + se_ul[d] * fade_a[d] * p_prb_a[d]) / avg_thr[d]
+            _top_insert(cell_top, cell_top_m, dev_cell[d], d, metric)
+        for i in range(n_many):
+            d = many[i]
+            pf_w[d] = 1.0 if _top_has(cell_top, dev_cell[d], d) else 0.0
+        for i in range(n_many):  # the crowded cells now share among the PF_MAX_UES served
+            c = dev_cell[many[i]]
+            if cnt[c] > PF_MAX_UES:
+                cnt[c] = PF_MAX_UES
+                for j in range(cell_top.shape[1]):
+                    cell_top[c, j] = -1
+                    cell_top_m[c, j] = -1.0
     slot = W.slot_s
     free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
     fleet_energy = S.fleet_energy_j
@@ -582,7 +741,20 @@ def serve_ul(W, S, k, s0):
     tx_circuit_w = W.ue_tx_circuit_w
     pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
+    nrf = rq_f.shape[1]
+    # the slot's uplink completions are events, ordered with the heap's by (time, push order);
+    # those within the slot (all but rounding) wait in a list of their own, sorted once at the
+    # end, rather than in the heap (a quarter of all events: cheaper than heap pushes and pops)
+    ulq_t = S.ulq_t
+    ulq_s = S.ulq_s
+    ulq_r = S.ulq_r
+    s1 = s0 + slot
+    ctr[C_ULQ_N] = 0
     for i in range(n_act):
+        if i + PREFETCH_AHEAD < n_act:  # the request at the head of a UE's buffer
+            x = ul_head[act[i + PREFETCH_AHEAD]]
+            prefetch(rq_f, x * nrf + T_UL_START)
+            prefetch(rq_f, x * nrf + REM_BITS)
         d = act[i]
         if pf_w[d] <= 0.0:
             if pf and pf_w[d] == 0.0:
@@ -612,8 +784,17 @@ def serve_ul(W, S, k, s0):
                 nxt = rq_i[r, I_NEXT]
                 ul_head[d] = nxt
                 # the last bit left at this time: an event, so links are used in time order
-                rq_f[r, T_UL_DONE] = s0 + slot * used / cap
-                push_event(S, rq_f[r, T_UL_DONE], r)
+                t_done = s0 + slot * used / cap
+                rq_f[r, T_UL_DONE] = t_done
+                nq = ctr[C_ULQ_N]
+                if t_done < s1 and nq < ulq_t.shape[0]:  # one of this slot's: queued apart
+                    ulq_t[nq] = t_done
+                    ulq_s[nq] = ctr[C_PUSHES]
+                    ulq_r[nq] = r
+                    ctr[C_PUSHES] += 1
+                    ctr[C_ULQ_N] = nq + 1
+                else:
+                    push_event(S, t_done, r)
                 r = nxt
             else:
                 rq_f[r, REM_BITS] = rem - (cap - used)
@@ -635,12 +816,16 @@ def serve_ul(W, S, k, s0):
             act_pos[d] = kept
             kept += 1
     ctr[C_ACT_UL] = kept
-    if pf:
-        for x in range(ctr[C_TOUCHED]):
-            c = touched[x]
-            for j in range(cell_top.shape[1]):
-                cell_top[c, j] = -1
-                cell_top_m[c, j] = -1.0
+    ctr[C_ACT_UL_SORTED] = kept
+    nq = ctr[C_ULQ_N]
+    if nq > 1:  # by time; equal times stay in push order (a stable sort)
+        order = np.argsort(ulq_t[:nq], kind="mergesort")
+        t_sorted = ulq_t[:nq][order]
+        s_sorted = ulq_s[:nq][order]
+        r_sorted = ulq_r[:nq][order]
+        ulq_t[:nq] = t_sorted
+        ulq_s[:nq] = s_sorted
+        ulq_r[:nq] = r_sorted
 
 
 @njit(cache=True)
@@ -659,12 +844,28 @@ def _top_insert(top, top_m, c, d, metric):
 
 
 @njit(cache=True)
-def _top_count(top, c):
-    n = 0
-    for j in range(top.shape[1]):
-        if top[c, j] >= 0:
-            n += 1
-    return float(n)
+def _sort_active(act, ctr, n_idx, sorted_idx):
+    """Put the active UEs in device order: the front is sorted already (the schedulers keep
+    their order), the UEs appended since are sorted and merged in."""
+    n = ctr[n_idx]
+    m = ctr[sorted_idx]
+    if m > n:
+        m = n
+    if m == n:
+        return
+    tail = np.sort(act[m:n])
+    i = m - 1  # merge from the back: the sorted front moves up past the larger new UEs
+    j = tail.shape[0] - 1
+    w = n - 1
+    while j >= 0:
+        if i >= 0 and act[i] > tail[j]:
+            act[w] = act[i]
+            i -= 1
+        else:
+            act[w] = tail[j]
+            j -= 1
+        w -= 1
+    ctr[sorted_idx] = n
 
 
 @njit(cache=True)
@@ -686,7 +887,7 @@ def serve_dl(W, S, k, s0, frac):
     dl_head = S.ue_dl_head
     dl_tail = S.ue_dl_tail
     se_dl = S.ue_se_dl
-    se_slot = S.ue_se_slot
+    se_slot = S.ue_se_slot_dl
     rq_f = S.rq_f
     rq_i = S.rq_i
     dev_cell = W.dev_cell
@@ -696,13 +897,30 @@ def serve_dl(W, S, k, s0, frac):
     cnt = S.cell_tmp
     lim = s0 + EPS
     delay = W.dl_sched_delay_s  # an answer can be scheduled this long after it arrived
-    act[:n_act].sort()  # device order: one-directional memory access, order-independent result
+    # device order: one-directional memory access, order-independent result
+    _sort_active(act, S.ctr, C_ACT_DL, C_ACT_DL_SORTED)
+    top_cell = W.dev_top_cell
+    top_gain = W.dev_top_gain
+    n_top = top_cell.shape[1]
+    resid = W.dev_resid_gain_mw
+    dl_noise = W.dev_dl_noise_mw
+    nrf = rq_f.shape[1]
     for i in range(n_act):
+        if i + PREFETCH_AHEAD < n_act:  # the answer at the head, and the gains for a refresh
+            x = act[i + PREFETCH_AHEAD]
+            prefetch(rq_f, dl_head[x] * nrf + T_DLARR)
+            if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
+                prefetch(top_cell, x * n_top)
+                prefetch(top_cell, x * n_top + n_top - 1)
+                prefetch(top_gain, x * n_top)
+                prefetch(top_gain, x * n_top + n_top - 1)
+                prefetch(resid, x)
+                prefetch(dl_noise, x)
+                prefetch(se_dl, x)
         d = act[i]
-        act_pos[d] = i
         if rq_f[dl_head[d], T_DLARR] + delay <= lim:
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
-                refresh_se(W, S, d, k)
+                refresh_dl(W, S, d, k)
             c = dev_cell[d]
             _touch(S, c)
             cnt[c] += 1.0
@@ -743,6 +961,7 @@ def serve_dl(W, S, k, s0, frac):
             act_pos[d] = kept
             kept += 1
     S.ctr[C_ACT_DL] = kept
+    S.ctr[C_ACT_DL_SORTED] = kept
 
 
 @njit(cache=True)
@@ -891,6 +1110,22 @@ def compute_done(W, S, r, t):
 
     ``r`` is the batch's first request; the others follow it through ``I_NEXT``.
     """
+    # prefetch what every answer of the batch reads (see prefetch; the cell at creation stands
+    # in for the device's current cell), so that their cache misses overlap
+    rq_i = S.rq_i
+    path_delay = W.path_delay_s
+    path_back = W.path_links_back
+    n_nodes = path_delay.shape[0]
+    n_sites = path_delay.shape[1]
+    hops = path_back.shape[2]
+    x = rq_i[r, I_NEXT]
+    while x >= 0:
+        node = W.cell_node[rq_i[x, I_CELL]]
+        s = rq_i[x, I_PLACE]
+        prefetch(W.dev_cell, rq_i[x, I_DEV])
+        prefetch(path_delay, node * n_sites + s)
+        prefetch(path_back, (s * n_nodes + node) * hops)
+        x = rq_i[x, I_NEXT]
     while r >= 0:
         nxt = S.rq_i[r, I_NEXT]
         s = S.rq_i[r, I_PLACE]
@@ -1151,7 +1386,7 @@ def create(W, S, t, flow, place):
         push_event(S, f[r, REM_BITS], r)
         return
     # NR: into the UE's uplink buffer
-    refresh_se(W, S, d, S.ctr[C_SLOT])
+    refresh_ul(W, S, d, S.ctr[C_SLOT])
     if S.ue_se_ul[d] * W.dev_ue_tx_mw < W.min_sinr_lin:
         drop(W, S, r, R_RADIO_OUTAGE, t)
         return
@@ -1220,6 +1455,43 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     slot = W.slot_s
     plen = W.slot_type.shape[0]
     pos = 0
+    # what a new request reads of its device, prefetched a few arrivals ahead (see prefetch)
+    flow_dev = W.flow_dev
+    flow_svc = W.flow_svc
+    dev_cell = W.dev_cell
+    dev_fleet = W.dev_fleet
+    top_cell = W.dev_top_cell
+    top_gain = W.dev_top_gain
+    n_top = top_cell.shape[1]
+    ul_buf = W.dev_ul_buffer_bits
+    sr_off = W.dev_sr_offset_s
+    se_slot = S.ue_se_slot
+    se_ul = S.ue_se_ul
+    ul_bits = S.ue_ul_bits
+    ul_head = S.ue_ul_head
+    ul_tail = S.ue_ul_tail
+    ul_elig = S.ue_ul_elig
+    act_pos = S.act_ul_pos
+    nr = W.radio_model == 0
+    heap_r = S.heap_r
+    rq_f = S.rq_f
+    rq_i = S.rq_i
+    nrf = rq_f.shape[1]
+    nri = rq_i.shape[1]
+    cell_node = W.cell_node
+    path_delay = W.path_delay_s
+    path_links = W.path_links
+    path_back = W.path_links_back
+    n_sites = path_delay.shape[1]
+    n_nodes = path_delay.shape[0]
+    hops = path_links.shape[2]
+    dl_head = S.ue_dl_head
+    dl_tail = S.ue_dl_tail
+    act_dl_pos = S.act_dl_pos
+    ulq_t = S.ulq_t
+    ulq_s = S.ulq_s
+    ulq_r = S.ulq_r
+    deep = max(rq_f.shape[0], dev_cell.shape[0]) >= PREFETCH_MIN_ITEMS
     while k < slot_end:
         S.ctr[C_SLOT] = k  # the current slot, for what is created inside it
         s0 = k * slot
@@ -1244,21 +1516,108 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
         if W.radio_model == 0 and st in (SLOT_U, SLOT_BOTH):
             serve_ul(W, S, k, s0)
             update_loads(W, S, 1)
-        # 2. new requests and due events, merged in time order
+        # 2. new requests and due events, merged in time order (events: the heap's and the
+        # slot's uplink completions, by time and push order)
+        nq = S.ctr[C_ULQ_N]
+        q = 0
         while True:
             t_arr = arr_t[pos] if pos < n_arr else np.inf
             t_ev = S.heap_t[0] if S.ctr[C_HEAP_N] > 0 else np.inf
+            from_q = False
+            if q < nq and (ulq_t[q] < t_ev or (ulq_t[q] == t_ev and ulq_s[q] < S.heap_s[0])):
+                t_ev = ulq_t[q]
+                from_q = True
             if t_arr < t_ev:
                 if t_arr >= s1:
                     break
+                if deep and pos + 8 < n_arr:
+                    f = arr_f[pos + 8]
+                    prefetch(flow_dev, f)
+                    prefetch(flow_svc, f)
+                if deep and pos + 4 < n_arr:
+                    d = flow_dev[arr_f[pos + 4]]
+                    prefetch(dev_cell, d)
+                    prefetch(dev_fleet, d)
+                    prefetch(ul_bits, d)
+                    prefetch(ul_head, d)
+                    prefetch(ul_tail, d)
+                    prefetch(ul_buf, d)
+                    prefetch(act_pos, d)
+                    if nr:
+                        prefetch(ul_elig, d)
+                        prefetch(sr_off, d)
+                        prefetch(se_slot, d)
+                        prefetch(se_ul, d)
+                        if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
+                            prefetch(top_cell, d * n_top)
+                            prefetch(top_gain, d * n_top)
+                if deep and nr and pos + 2 < n_arr:
+                    d = flow_dev[arr_f[pos + 2]]
+                    if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
+                        _prefetch_iul(W, S, dev_cell[d], k)
                 create(W, S, t_arr, arr_f[pos], arr_p[pos])
                 pos += 1
             else:
                 if t_ev >= s1:
                     break
-                r = S.heap_r[0]
+                if from_q:
+                    r = ulq_r[q]
+                    q += 1
+                    if deep and q + 1 < nq:  # prefetch for the completions after this one
+                        x = ulq_r[q + 1]
+                        prefetch(rq_i, x * nri)
+                        prefetch(rq_i, x * nri + nri - 1)
+                        prefetch(rq_f, x * nrf)
+                        prefetch(rq_f, x * nrf + nrf - 1)
+                    if deep and q < nq:
+                        x = ulq_r[q]
+                        node = cell_node[rq_i[x, I_CELL]]
+                        site = rq_i[x, I_PLACE]
+                        prefetch(dev_cell, rq_i[x, I_DEV])
+                        if site >= 0:
+                            prefetch(path_delay, node * n_sites + site)
+                            prefetch(path_links, (node * n_sites + site) * hops)
+                    handle_event(W, S, r, t_ev)
+                    continue
+                r = heap_r[0]
                 pop_event(S)
+                # prefetch for the next events (see prefetch): the event after this one is the
+                # heap's top now (its request's row was fetched one event earlier, when it was a
+                # child of the top): fetch what its handler will read; the top's children are
+                # the candidates for the event after that: fetch their requests' rows
+                hn = S.ctr[C_HEAP_N] if deep else 0
+                if hn > 0 and heap_r[0] >= 0:
+                    x = heap_r[0]
+                    stx = rq_i[x, I_STAGE]
+                    if stx in (ST_UL, ST_COMP):
+                        # the cell at creation stands in for the device's current cell (a hint)
+                        node = cell_node[rq_i[x, I_CELL]]
+                        site = rq_i[x, I_PLACE]
+                        prefetch(dev_cell, rq_i[x, I_DEV])
+                        if site >= 0:
+                            prefetch(path_delay, node * n_sites + site)
+                            if stx == ST_UL:
+                                prefetch(path_links, (node * n_sites + site) * hops)
+                            else:
+                                prefetch(path_back, (site * n_nodes + node) * hops)
+                                y = rq_i[x, I_NEXT]  # the batch's next request
+                                if y >= 0:
+                                    prefetch(rq_i, y * nri)
+                                    prefetch(rq_i, y * nri + nri - 1)
+                    elif stx == ST_DOWN:
+                        y = rq_i[x, I_DEV]
+                        prefetch(dl_head, y)
+                        prefetch(dl_tail, y)
+                        prefetch(act_dl_pos, y)
+                for h in range(1, 3 if hn > 3 else hn):
+                    x = heap_r[h]
+                    if x >= 0:
+                        prefetch(rq_i, x * nri)
+                        prefetch(rq_i, x * nri + nri - 1)
+                        prefetch(rq_f, x * nrf)
+                        prefetch(rq_f, x * nrf + nrf - 1)
                 handle_event(W, S, r, t_ev)
+        S.ctr[C_ULQ_N] = 0
         # 3. downlink air interface
         if W.radio_model == 0 and st != SLOT_U:
             serve_dl(W, S, k, s0, S_SLOT_DL_FRACTION if st == SLOT_S else 1.0)
@@ -1276,4 +1635,5 @@ def init_se(W, S):
         return
     for d in range(W.dev_cell.shape[0]):
         S.ue_se_slot[d] = -1
+        S.ue_se_slot_dl[d] = -1
         refresh_se(W, S, d, 0)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
@@ -28,6 +29,7 @@ CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nea
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+I32 = NDArray[np.int32]
 
 
 @dataclass
@@ -112,8 +114,8 @@ class World:
     link_a: I64  # [L] from node
     link_b: I64  # [L] to node (links come in pairs: the reverse of link h is h ^ 1)
     link_delay_s: F64  # [L] propagation + extra + hop
-    path_links: I64  # [nodes, S, MAX_HOPS] node -> site, -1 padded
-    path_links_back: I64  # [S, nodes, MAX_HOPS] site -> node
+    path_links: I32  # [nodes, S, MAX_HOPS] node -> site, -1 padded
+    path_links_back: I32  # [S, nodes, MAX_HOPS] site -> node
     path_delay_s: F64  # [nodes, S] one-way propagation
     path_bottleneck_bps: F64  # [nodes, S] (inf where same node)
     node_candidates: I64  # [nodes, k] sites a policy considers from each node
@@ -170,7 +172,7 @@ def transport_paths(
     link_cap_bps: F64,
     site_node: I64,
     link_up: NDArray[np.bool_] | None = None,
-) -> tuple[I64, I64, F64, F64]:
+) -> tuple[I32, I32, F64, F64]:
     """Shortest paths by delay from every node to every site and back, over the links that are
     up: (path_links [nodes, S, MAX_HOPS] node -> site, path_back [S, nodes, MAX_HOPS],
     path_delay_s [nodes, S], path_bottleneck_bps [nodes, S]); unreachable: inf, no links."""
@@ -183,8 +185,9 @@ def transport_paths(
     link_ids = np.flatnonzero(up_mask)  # graph edge k is link link_ids[k]
     ldel_full = np.asarray(link_delay_s, float)
     lcap_full = np.asarray(link_cap_bps, float)
-    path_links = np.full((n_nodes, n_sites, MAX_HOPS), -1, dtype=np.int64)
-    path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int64)
+    # link ids fit 32 bits: the two largest tables of a metro-scale world at half the size
+    path_links = np.full((n_nodes, n_sites, MAX_HOPS), -1, dtype=np.int32)
+    path_back = np.full((n_sites, n_nodes, MAX_HOPS), -1, dtype=np.int32)
     path_delay = np.full((n_nodes, n_sites), np.inf)
     path_bn = np.full((n_nodes, n_sites), np.inf)
     if n_sites:
@@ -196,53 +199,91 @@ def transport_paths(
         dist, pred = shortest_path(
             graph, directed=True, indices=np.unique(site_node), return_predecessors=True
         )
-        row_of = {n: r for r, n in enumerate(np.unique(site_node))}
-        # links are added in (u, v), (v, u) pairs, so the reverse of link h is h ^ 1
-        lid = sparse.csr_matrix(
-            (link_ids + 1, (la, lb)), shape=(n_nodes, n_nodes)
-        ) if la else sparse.csr_matrix((n_nodes, n_nodes), dtype=np.int64)
-        ldel_a = ldel_full
-        lcap_a = lcap_full
-        nodes = np.arange(n_nodes)
-        for si in range(n_sites):
-            r = row_of[int(site_node[si])]
-            home = int(site_node[si])
-            path_delay[home, si] = 0.0
-            if not la:
-                continue  # no links: only the site's own node reaches it
-            # walk every node back towards the site at once; hop j is the j-th link from the
-            # node's end (downlink direction, site -> ... -> node, collected backwards)
-            walk = np.full((n_nodes, MAX_HOPS + 1), -1, dtype=np.int64)
-            depth = np.zeros(n_nodes, dtype=np.int64)
-            cur = nodes.copy()
-            active = np.isfinite(dist[r]) & (nodes != home)
-            reach = active.copy()
-            while active.any():
-                idx = np.flatnonzero(active)
-                if depth[idx].max() >= MAX_HOPS:
-                    far = idx[np.argmax(depth[idx])]
-                    raise InputError(
-                        f"path from {node_names[home]} to {node_names[far]} "
-                        f"has more than {MAX_HOPS} hops",
-                        field="transport.links",
-                    )
-                u = pred[r, cur[idx]]
-                walk[idx, depth[idx]] = np.asarray(lid[u, cur[idx]]).ravel() - 1
-                depth[idx] += 1
-                cur[idx] = u
-                active[idx] = u != home
-            j = np.arange(MAX_HOPS)
-            back_idx = depth[:, None] - 1 - j[None, :]  # site-first order for the downlink
-            ok = back_idx >= 0
-            back = np.where(ok, np.take_along_axis(walk, np.maximum(back_idx, 0), axis=1), -1)
-            up = np.where(walk[:, :MAX_HOPS] >= 0, walk[:, :MAX_HOPS] ^ 1, -1)  # node-first
-            path_back[si, reach] = back[reach]
-            path_links[reach, si] = up[reach]
-            hop_ok = up >= 0
-            path_delay[reach, si] = np.where(hop_ok, ldel_a[np.maximum(up, 0)], 0.0).sum(1)[reach]
-            path_bn[reach, si] = np.where(hop_ok, lcap_a[np.maximum(up, 0)], np.inf).min(1)[reach]
+        site_nodes = np.unique(site_node)
+        site_row = np.searchsorted(site_nodes, site_node).astype(np.int64)
+        if la:
+            # link id + 1 of each directed edge (u, v) on the graph, in CSR form
+            lid = sparse.csr_matrix((link_ids + 1, (la, lb)), shape=(n_nodes, n_nodes))
+            lid.sum_duplicates()
+            lid.sort_indices()
+            far = _walk_paths(
+                np.ascontiguousarray(pred, dtype=np.int64), np.isfinite(dist), site_row,
+                np.asarray(site_node, dtype=np.int64), lid.indptr.astype(np.int64),
+                lid.indices.astype(np.int64), lid.data.astype(np.int64), ldel_full, lcap_full,
+                path_links, path_back, path_delay, path_bn)
+            if far[0] >= 0:
+                home = int(site_node[far[0]])
+                raise InputError(
+                    f"path from {node_names[home]} to {node_names[int(far[1])]} "
+                    f"has more than {MAX_HOPS} hops",
+                    field="transport.links",
+                )
+        else:  # no links: only the site's own node reaches it
+            path_delay[site_node, np.arange(n_sites)] = 0.0
 
     return path_links, path_back, path_delay, path_bn
+
+
+@njit(cache=True)
+def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, ldel, lcap,
+                path_links, path_back, path_delay, path_bn):  # pragma: no cover - compiled
+    """Fill the path tables of :func:`transport_paths` from the shortest-path predecessors
+    (``pred[r]``: from the site node of row r to every node). Returns (site, node) of the first
+    path longer than MAX_HOPS (in site, then node order), or (-1, -1)."""
+    n_sites = site_node.shape[0]
+    n_nodes = pred.shape[1]
+    hops = path_links.shape[2]
+    walk = np.empty(hops, dtype=np.int64)
+    dsum = np.zeros(8)  # per-hop delays, summed as numpy sums a row of 8 (pairwise)
+    far = np.full(2, -1, dtype=np.int64)
+    for si in range(n_sites):
+        r = site_row[si]
+        home = site_node[si]
+        path_delay[home, si] = 0.0
+        for n in range(n_nodes):
+            if n == home or not reach[r, n]:
+                continue
+            # walk back from the node towards the site: walk[j] is the j-th link from the
+            # node's end, in the downlink direction (site -> ... -> node)
+            depth = 0
+            cur = n
+            while True:
+                if depth >= hops:
+                    far[0] = si
+                    far[1] = n
+                    return far
+                u = pred[r, cur]
+                lo = lid_ptr[u]  # the edge (u, cur): binary search in u's sorted row
+                hi = lid_ptr[u + 1]
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if lid_idx[mid] < cur:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                walk[depth] = lid_val[lo] - 1 if lo < lid_ptr[u + 1] and lid_idx[lo] == cur \
+                    else -1
+                depth += 1
+                cur = u
+                if u == home:
+                    break
+            # the uplink, node-first (links come in (u, v), (v, u) pairs: the reverse of h is
+            # h ^ 1); the downlink, site-first
+            dsum[:] = 0.0
+            bn = np.inf
+            for j in range(hops):
+                h = walk[j] if j < depth else -1
+                up = h ^ 1 if h >= 0 else -1
+                path_links[n, si, j] = up
+                path_back[si, n, j] = walk[depth - 1 - j] if j < depth else -1
+                if up >= 0:
+                    dsum[j] = ldel[up]
+                    if lcap[up] < bn:
+                        bn = lcap[up]
+            path_delay[n, si] = (((dsum[0] + dsum[1]) + (dsum[2] + dsum[3]))
+                                 + ((dsum[4] + dsum[5]) + (dsum[6] + dsum[7])))
+            path_bn[n, si] = bn
+    return far
 
 
 def build_world(s: Scenario, seed: int) -> World:

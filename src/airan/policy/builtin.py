@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from airan.compiled import prefetch
 from airan.errors import InputError
 from airan.policy import P, register
 from airan.policy.base import (
@@ -198,18 +199,35 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, dev_backlog,
     n, k = sites.shape
     est = np.empty((n, k + 1))
     col = np.empty(n, dtype=np.int64)
+    # the batch-1 service time of each model at each site (the same division as per request),
+    # tabulated when the batch asks for more (request, site) pairs than there are entries
+    n_models = svc_time.shape[0]
+    n_sites = healthy.shape[0]
+    tab = n * k > n_models * n_sites
+    comp = np.empty((n_models, n_sites) if tab else (0, 0))
+    if tab:
+        for m in range(n_models):
+            for st in range(n_sites):
+                comp[m, st] = svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st]
     for i in range(n):
+        if i + 4 < n:  # the transport figures of a request a few ahead (scattered in memory)
+            row = node[i + 4] * n_sites
+            for j in range(k):
+                prefetch(path_delay, row + sites[i + 4, j])
+                prefetch(bottleneck, row + sites[i + 4, j])
         v = svc[i]
         m = svc_model[v]
         air = ul_access + ul_bits[v] / max(ul_rate[i], 1.0) + dl_bits[v] / max(dl_rate[i], 1.0)
+        bits = ul_bits[v] + dl_bits[v]
         for j in range(k):
             st = sites[i, j]
             if not healthy[st]:
                 est[i, j] = np.inf
                 continue
             prop = 2.0 * path_delay[node[i], st]
-            ser = (ul_bits[v] + dl_bits[v]) / bottleneck[node[i], st]
-            compute = svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st]
+            ser = bits / bottleneck[node[i], st]
+            compute = (comp[m, st] if tab
+                       else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             est[i, j] = air + prop + ser + site_backlog[st] + compute
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
         best = 0
