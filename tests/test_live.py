@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from pathlib import Path
@@ -31,17 +30,7 @@ from airan.live.site_server import SiteConfig, SiteServer
 TOKEN_A, TOKEN_B = "token-a", "token-b"
 TENANTS = {"alice": TOKEN_A, "bob": TOKEN_B}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Generated models go to a temporary cache (children inherit the variable)."""
-    old = os.environ.get("AIRAN_CACHE_DIR")
-    os.environ["AIRAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        os.environ.pop("AIRAN_CACHE_DIR", None)
-    else:
-        os.environ["AIRAN_CACHE_DIR"] = old
+pytestmark = pytest.mark.usefixtures("model_cache")
 
 
 def small_scenario(duration_s: float = 30.0, **svc_time: dict[str, Any]) -> dict[str, Any]:

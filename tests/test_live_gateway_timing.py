@@ -9,7 +9,6 @@ time each way plus the site's time; the device's hop to the gateway is emulated 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -64,11 +63,7 @@ async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[
         await asyncio.sleep(0.03)  # the device's FIFO link is free again
     return out
 
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRAN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    assert os.environ["AIRAN_CACHE_DIR"]
+pytestmark = pytest.mark.usefixtures("model_cache")
 
 
 @pytest.mark.parametrize(("mode", "one_way_s", "hop_s"), [

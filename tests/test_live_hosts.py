@@ -7,7 +7,6 @@ the scenario alone. Bad addresses and components are input errors naming the fie
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,7 @@ from airan.scenario import scenario_from_dict
 
 TOKEN = "shared-token-for-tests"
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Generated models go to a temporary cache (children inherit the variable)."""
-    old = os.environ.get("AIRAN_CACHE_DIR")
-    os.environ["AIRAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        os.environ.pop("AIRAN_CACHE_DIR", None)
-    else:
-        os.environ["AIRAN_CACHE_DIR"] = old
+pytestmark = pytest.mark.usefixtures("model_cache")
 
 
 def _free_ports(n: int) -> list[int]:

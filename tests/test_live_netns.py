@@ -57,17 +57,7 @@ _CLIENT = ("import socket, sys, time\n"
            "    assert c.recv(2) == b'ok'; c.close()\n"
            "print(best)\n")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Generated models go to a temporary cache (children inherit the variable)."""
-    old = os.environ.get("AIRAN_CACHE_DIR")
-    os.environ["AIRAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        os.environ.pop("AIRAN_CACHE_DIR", None)
-    else:
-        os.environ["AIRAN_CACHE_DIR"] = old
+pytestmark = pytest.mark.usefixtures("model_cache")
 
 
 @pytest.fixture
