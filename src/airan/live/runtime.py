@@ -246,8 +246,7 @@ class LiveRuntime:
         sc = self.scenario
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "logs").mkdir(exist_ok=True)
-        conf = self.folder / "config"
-        conf.mkdir(exist_ok=True)
+        (self.folder / "config").mkdir(exist_ok=True)
         scen_path = self.folder / "scenario.yaml"
         scen_path.write_text(yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False),
                              encoding="utf-8")
@@ -285,13 +284,8 @@ class LiveRuntime:
                     max_batch=spec.batching.max_batch,
                     max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes)
-                path = conf / f"site-{_safe(name)}.json"
-                path.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
-                os.chmod(path, 0o600)
-                self.sites[name] = _Child(
-                    f"site {name}", ["-m", "airan.live.site_server", str(path)],
-                    self.folder / "logs" / f"site-{_safe(name)}.log",
-                    net.exec_prefix(net.site_ns(name)) if net else None)
+                self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
+                                               net.site_ns(name) if net else None)
             deadline = time.monotonic() + self.start_timeout_s
             site_port = {n: c.wait_ready(deadline) for n, c in self.sites.items()}
             # where the root namespace (the device emulator, an operator) reaches each site
@@ -310,13 +304,8 @@ class LiveRuntime:
                     seed=self.seed, policy=self.policy, host=gw_host[key], delays=gw_delays,
                     port=_port(key) if self.components is not None else 0,
                     site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
-                path = conf / f"gateway-{_safe(key)}.json"
-                path.write_text(json.dumps(asdict(gcfg), indent=2), encoding="utf-8")
-                os.chmod(path, 0o600)
-                self.gateways[key] = _Child(
-                    f"gateway {key}", ["-m", "airan.live.gateway", str(path)],
-                    self.folder / "logs" / f"gateway-{_safe(key)}.log",
-                    net.exec_prefix(net.gateway_ns(key)) if net else None)
+                self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
+                                                 net.gateway_ns(key) if net else None)
             ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
             gw_addr = {c: f"{gw_host[key]}:{ports[key]}" for key, group in groups for c in group}
             if self.components is not None:
@@ -330,6 +319,17 @@ class LiveRuntime:
             network=self.network.note(gw_delays, self.support) if self.network else None)
         self.deployment.write(self.folder / DEPLOYMENT)
         return self.deployment
+
+    def _spawn(self, kind: str, name: str, cfg: Any, module: str,
+               ns: netns.Namespace | None) -> _Child:
+        """Write ``cfg`` to ``config/<kind>-<name>.json`` (owner-only: it holds the tokens) and
+        start ``python -m module`` on it, inside namespace ``ns`` if given."""
+        path = self.folder / "config" / f"{kind}-{_safe(name)}.json"
+        path.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+        os.chmod(path, 0o600)
+        return _Child(f"{kind} {name}", ["-m", module, str(path)],
+                      self.folder / "logs" / f"{kind}-{_safe(name)}.log",
+                      netns.NetnsNetwork.exec_prefix(ns) if ns is not None else None)
 
     def _gateway_groups(self, cells: list[str]) -> list[tuple[str, list[str]]]:
         """(gateway key, its cells) per gateway process: one per cell, or with
