@@ -95,6 +95,30 @@ def test_builtin_models_are_deterministic_onnx_that_runs_batches() -> None:
         M.model_path("no-such-model")
 
 
+def test_calibration_idles_as_long_as_a_site_does_between_requests_of_a_service() -> None:
+    from airan.live.compare import site_gap_ms
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(small_scenario())
+    # detect: 20 cameras x 5 Hz over 2 sites, a request every 20 ms at each; plan: 10 x 10 Hz
+    assert site_gap_ms(sc, "detect") == pytest.approx(20.0)
+    assert site_gap_ms(sc, "plan") == pytest.approx(20.0)
+    big = small_scenario()
+    big["fleets"][0]["count"] = 200
+    assert site_gap_ms(scenario_from_dict(big), "detect") == pytest.approx(2.0)
+
+
+def test_device_emulator_refuses_a_posting_lead_beyond_the_wire_limit() -> None:
+    from airan.errors import InputError
+    from airan.live.devices import DeviceEmulator
+    from airan.live.wire import MAX_LEAD_S
+    from airan.scenario import scenario_from_dict
+
+    with pytest.raises(InputError, match="lead"):
+        DeviceEmulator(scenario_from_dict(small_scenario()), None,  # type: ignore[arg-type]
+                       duration_s=1.0, lead_s=2 * MAX_LEAD_S)
+
+
 def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner

@@ -97,3 +97,14 @@ def test_the_timer_fd_is_closed_when_its_loop_is_gone() -> None:
         assert fds() <= before + 2
     finally:
         gc.enable()
+
+
+def test_frozen_heap_hides_existing_objects_from_the_collector_for_a_while() -> None:
+    import gc
+
+    from airan.live.clock import frozen_heap
+
+    before = gc.get_freeze_count()
+    with frozen_heap():
+        assert gc.get_freeze_count() > before  # what existed is out of the collector's sight
+    assert gc.get_freeze_count() == before  # and back afterwards

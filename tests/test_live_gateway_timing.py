@@ -1,5 +1,6 @@
 """The gateway's emulated delays: an answer never reaches the device before the delays the
-twin's models give (plus, where the network itself delays the packets, the real link time).
+twin's models give (plus, where the network itself delays the packets, the real link time);
+and the policy counts the gateway's own placements at once.
 
 One gateway in process, its site replaced by a stub that answers after a real one-way link
 time each way plus the site's time; the device's hop to the gateway is emulated through
@@ -69,6 +70,7 @@ pytestmark = pytest.mark.usefixtures("model_cache")
 @pytest.mark.parametrize(("mode", "one_way_s", "hop_s"), [
     ("gateway", 0.0, 0.0),      # loopback: every delay emulated here
     ("gateway", 0.0, 0.004),    # a device 4 ms late (or a slow upload): hidden, never early
+    ("gateway", 0.0, -0.004),   # posted 4 ms ahead of its send time: held until then
     ("radio", 0.003, 0.0),      # netem: the link itself takes 3 ms each way
     ("propagation", 0.003, 0.0),
 ])
@@ -83,3 +85,40 @@ def test_an_answer_never_arrives_before_its_modelled_delays(mode: str, one_way_s
         assert lat <= parts + 5.0, (k, lat, parts)  # and not absurdly late either
     if mode in ("radio", "propagation"):  # the real link time is in the transport parts
         assert min(p for _, p in res) >= 6.0 + SITE_MS
+
+
+class _CountingStub(_LinkStub):
+    def __init__(self) -> None:
+        super().__init__(0.0)
+        self.seen = 0
+
+    async def infer(self, req: Any, timeout: float, metadata: Any) -> Any:
+        self.seen += 1
+        return await super().infer(req, timeout, metadata)
+
+
+def test_requests_sent_together_are_spread_by_least_loaded() -> None:
+    """Four devices send at the same instant; the sites' load reports say both are idle. The
+    twin's least-loaded places a decision batch one request at a time, counting its own
+    assignments (2 and 2); the gateway must count each placement from the moment it makes it,
+    not only once the request reaches the site after its uplink delay (which sent all four to
+    one site and made batches of 4 that the twin never saw)."""
+    sc = scenario_from_dict(small_scenario())
+    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
+                        tenants={"default": "t"}, delays="gateway")
+    g = Gateway(cfg, sc)
+    w = g.world
+    stubs = [_CountingStub() for _ in w.site_names]
+    g.views = [_SiteView(name, stub, healthy=True)  # type: ignore[arg-type]
+               for name, stub in zip(w.site_names, stubs, strict=True)]
+
+    async def main() -> None:
+        now = time.time()
+        reqs = [wire.InferRequest(request_id=f"r{d}", device=d, service=w.service_names[0],
+                                  payload=b"x", sent_unix_s=now) for d in range(4)]
+        await asyncio.gather(*(g._serve(r, int(r.device), 0, time.monotonic(), _Flight())
+                               for r in reqs))
+
+    asyncio.run(main())
+    assert [s.seen for s in stubs] == [2, 2]
+    assert all(v.pending_s == 0.0 for v in g.views)  # nothing left counted once they arrived

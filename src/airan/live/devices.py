@@ -24,10 +24,12 @@ import numpy as np
 import pyarrow as pa
 
 from airan.engine.engine import BREAKDOWN, REASONS, Result
+from airan.errors import InputError
 from airan.live import wire
-from airan.live.clock import timers
+from airan.live.clock import frozen_heap, timers
 from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment
+from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
 from airan.scenario import Scenario, load_scenario
 
@@ -35,6 +37,10 @@ from airan.scenario import Scenario, load_scenario
 LIVE_REASONS = ("site_failure", "timeout", "cancelled", "error")
 OUTCOMES = ["met", "late"] + [f"dropped:{r}" for r in (*REASONS, *LIVE_REASONS)]
 PAYLOAD_VARIANTS = 4  # distinct frames per service
+# requests are posted this long before they are sent (s), stamped with their send time: the
+# gateway holds each until then, so the emulator's own work on a burst of simultaneous sends
+# (about 1.5 ms a request here) is not added to their latency
+LEAD_S = MAX_LEAD_S
 
 
 @dataclass
@@ -54,6 +60,8 @@ class _Rec:
     batch: int = 0
     attempts: int = 0
     cost_ms: float = math.nan  # the runtime's own work: hops, gateway, site beyond the model
+    uplink_hop_ms: float = math.nan  # device to gateway, from the request's creation
+    site_hop_ms: float = math.nan  # gateway to site and back, beyond the site's own time
 
 
 def arrivals(world: Any, duration_s: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,9 +91,13 @@ class DeviceEmulator:
     """The devices of a scenario against a running deployment (see :func:`run_devices`)."""
 
     def __init__(self, scenario: Scenario, deployment: Deployment, *, duration_s: float,
-                 timeout_s: float = 5.0, poll_s: float = 0.25) -> None:
+                 timeout_s: float = 5.0, poll_s: float = 0.25, lead_s: float = LEAD_S) -> None:
         from airan.engine.world import build_world
 
+        if not 0.0 <= lead_s <= MAX_LEAD_S:
+            raise InputError(f"the posting lead must be between 0 and {MAX_LEAD_S * 1e3:g} ms",
+                             field="lead_ms", value=lead_s * 1e3)
+        self.lead_s = lead_s
         self.scenario = scenario
         self.dep = deployment
         self.duration_s = duration_s
@@ -95,8 +107,6 @@ class DeviceEmulator:
         missing = [c for c in set(w.cell_names[i] for i in w.dev_cell) if c not in
                    deployment.gateways]
         if missing:
-            from airan.errors import InputError
-
             raise InputError(f"no gateway for cell {missing[0]!r}", field="gateways",
                              value=missing[0])
         self.payloads = [[jpeg_payload(int(round(s.ul_kb * 1000)), seed=100 * v + k)
@@ -115,7 +125,7 @@ class DeviceEmulator:
             request_id=f"{rec.device}-{rec.seq}", device=rec.device,
             service=w.service_names[v], payload=self.payloads[v][rec.seq % PAYLOAD_VARIANTS],
             reply_bytes=self.reply_bytes[v],
-            sent_unix_s=time.time() - (time.monotonic() - t_create))
+            sent_unix_s=time.time() - (time.monotonic() - t_create), posted_unix_s=time.time())
         try:
             rep = await stub.infer(req, self.timeout_s)
         except grpc.aio.AioRpcError as exc:
@@ -125,6 +135,7 @@ class DeviceEmulator:
         t = rep.timing
         rec.gateway_ms, rec.site_ms = t.gateway_ms, t.site_ms
         rec.batch, rec.attempts = t.batch_size, t.attempts
+        rec.uplink_hop_ms, rec.site_hop_ms = t.uplink_hop_ms, t.site_hop_ms
         rec.cost_ms = (t.uplink_hop_ms + t.site_hop_ms + t.gateway_ms
                        + max(0.0, t.site_ms - t.queue_ms - t.compute_ms))
         S = wire.InferReply
@@ -188,10 +199,11 @@ class DeviceEmulator:
         clock = timers()
         i = 0
         n = len(t_arr)
+        lead = self.lead_s
         while i < n:
-            now = time.monotonic() - t0
+            now = time.monotonic() - t0 + lead  # requests are posted up to lead_s early
             if t_arr[i] > now:
-                await clock.sleep_until(t0 + float(t_arr[i]))
+                await clock.sleep_until(t0 + float(t_arr[i]) - lead)
                 continue
             while i < n and t_arr[i] <= now:
                 f = int(f_arr[i])
@@ -404,6 +416,8 @@ class DeviceEmulator:
         cols["batch_size"] = pa.array([r.batch for r in recs], pa.int32())
         cols["attempts"] = pa.array([r.attempts for r in recs], pa.int32())
         cols["runtime_cost_ms"] = pa.array([r.cost_ms for r in recs], pa.float64())
+        cols["uplink_hop_ms"] = pa.array([r.uplink_hop_ms for r in recs], pa.float64())
+        cols["site_hop_ms"] = pa.array([r.site_hop_ms for r in recs], pa.float64())
         return pa.table(cols)
 
 
@@ -456,5 +470,6 @@ def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s:
     time; every request ends met, late or dropped with a reason (none left in flight)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     emu = DeviceEmulator(sc, deployment, duration_s=duration_s, timeout_s=timeout_s)
-    asyncio.run(emu.run())
+    with frozen_heap():
+        asyncio.run(emu.run())
     return emu.result(deployment.policy)

@@ -206,6 +206,7 @@ class _SiteView:
     backlog_s: float = 0.0
     queue_len: int = 0
     extra_s: float = 0.0  # work this gateway sent since the last report
+    pending_s: float = 0.0  # work this gateway placed here that is still on its way (uplink)
     report_t: float = 0.0
 
 
@@ -291,7 +292,7 @@ class Gateway:
         v = self.views
         return LiveSnapshot(
             self.world, time.monotonic() - self.t0, self.rates.ul_access_delay_s,
-            np.array([x.backlog_s + x.extra_s for x in v]),
+            np.array([x.backlog_s + x.extra_s + x.pending_s for x in v]),
             np.array([x.healthy for x in v], dtype=bool),
             np.array([x.queue_len for x in v], dtype=np.int64), self.rates)
 
@@ -358,6 +359,22 @@ class Gateway:
         cell = int(w.dev_cell[d])
         node = int(w.cell_node[cell])
         timing = wire.Timing()
+        # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
+        # so the real transfer (the hop from the device, this gateway's own work) is inside it
+        sent = t_in
+        if req.sent_unix_s > 0:
+            now_unix = time.time()
+            age = now_unix - req.sent_unix_s
+            if -wire.MAX_LEAD_S <= age < MAX_HOP_S:  # clocks in step (one host, or synchronized)
+                sent = t_in - age
+            posted = req.posted_unix_s if req.posted_unix_s > 0 else req.sent_unix_s
+            hop = now_unix - posted
+            if 0.0 <= hop < MAX_HOP_S:
+                timing.uplink_hop_ms = hop * 1e3
+                self._hop_floor = min(self._hop_floor, hop)
+                self._hops += 1
+        # a request posted ahead (at most MAX_LEAD_S) is placed now, a little before it is sent,
+        # as the twin places the arrivals of its next decision interval (5 ms by default)
         place = self.decide(d, v, cell)
         own_s = time.monotonic() - t_in  # time in the gateway itself, sleeps excluded
 
@@ -373,16 +390,6 @@ class Gateway:
             return reply(wire.InferReply.LOCAL)
         if place < 0:
             return reply(wire.InferReply.DROPPED, "no_route")
-        # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
-        # so the real transfer (the hop from the device, this gateway's own work) is inside it
-        sent = t_in
-        if req.sent_unix_s > 0:
-            hop = time.time() - req.sent_unix_s
-            if 0.0 <= hop < MAX_HOP_S:  # clocks in step (one host, or synchronized hosts)
-                sent = t_in - hop
-                timing.uplink_hop_ms = hop * 1e3
-                self._hop_floor = min(self._hop_floor, hop)
-                self._hops += 1
         now = sent - self.t0
         ul_wait, ul_air = self.delays.uplink(d, v, now)
         timing.ul_wait_ms, timing.ul_air_ms = ul_wait * 1e3, ul_air * 1e3
@@ -401,10 +408,18 @@ class Gateway:
                                           start - self.t0)
             timing.ul_transport_ms = ul_tr * 1e3
             own_s += time.monotonic() - t0
-            await _sleep_until(start + ul_tr)
+            # the policy's next decisions count this one from now on (as the twin's count a
+            # decision batch's own assignments), not only once it reaches the site: requests
+            # that arrive together would otherwise all pick the same site
+            work = float(self._per_item_s[place, model])
+            view.pending_s += work
+            try:
+                await _sleep_until(start + ul_tr)
+            finally:
+                view.pending_s = max(0.0, view.pending_s - work)
             if flight.cancelled:
                 return reply(wire.InferReply.CANCELLED, "cancelled")
-            view.extra_s += float(self._per_item_s[place, model])
+            view.extra_s += work
             flight.site = view.name
             t_fwd = time.monotonic()
             try:

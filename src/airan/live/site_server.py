@@ -29,7 +29,7 @@ import grpc
 import numpy as np
 
 from airan.live import wire
-from airan.live.clock import Handle, timers
+from airan.live.clock import Handle, frozen_heap, timers
 from airan.live.models import Model
 
 READY = "AIRAN_READY"
@@ -337,7 +337,8 @@ async def serve_forever(server: Any, ready_line: bool = True) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    with frozen_heap():
+        await stop.wait()
     await server.stop()
 
 

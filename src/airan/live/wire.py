@@ -29,6 +29,8 @@ CancelReply = pb.CancelReply
 
 PACKAGE = "airan.live.v1"
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default payload limit per request (4 MiB)
+# a request may be posted this long before its ``sent_unix_s`` (s); its gateway holds it until then
+MAX_LEAD_S = 5e-3
 MESSAGE_SLACK_BYTES = 64 * 1024  # gRPC may carry this much beyond the payload limit
 DEFAULT_TENANT = "default"
 TOKEN_ENV = "AIRAN_TOKEN"
