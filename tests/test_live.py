@@ -172,6 +172,40 @@ def test_site_batches_like_the_twin() -> None:
     assert len(lone.output) == 16 * 4  # mlp: 16 float32 outputs
 
 
+def test_site_holds_a_request_forwarded_ahead_until_it_is_due() -> None:
+    """A gateway forwards a request a little before its modelled arrival (``due_unix_s``); the
+    site queues it only then, so its queue and batch timing start at the modelled arrival."""
+    async def main() -> tuple[Any, float, Any, Any]:
+        site = _site(max_wait_s=0.001)
+        port = await site.start()
+        stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
+        try:
+            await stub.infer(_req("warm"), 5)
+            t0 = time.time()
+            held = wire.InferRequest(request_id="h", service="plan", payload=b"x" * 100,
+                                     due_unix_s=t0 + 0.004)
+            rep = await stub.infer(held, 5)
+            t_rep = time.time() - t0
+            late = await stub.infer(wire.InferRequest(  # already past due: queued at once
+                request_id="p", service="plan", payload=b"x", due_unix_s=t0 - 1.0), 5)
+            gone = asyncio.ensure_future(stub.infer(wire.InferRequest(
+                request_id="c", service="plan", payload=b"x", due_unix_s=time.time() + 0.004), 5))
+            await asyncio.sleep(0.001)
+            cancel = await stub.cancel("c")
+            return rep, t_rep, late, (cancel, await gone)
+        finally:
+            await stub.close()
+            await site.stop()
+
+    rep, t_rep, late, (cancel, gone) = asyncio.run(main())
+    assert rep.status == wire.InferReply.OK
+    assert 2.5 <= rep.timing.held_ms <= 4.5  # held until due (less the transfer)
+    assert rep.timing.site_ms >= rep.timing.held_ms + rep.timing.queue_ms
+    assert t_rep >= 0.004  # never answered before it was due
+    assert late.status == wire.InferReply.OK and late.timing.held_ms == 0.0
+    assert cancel.cancelled and gone.status == wire.InferReply.CANCELLED
+
+
 def test_bad_input_gets_a_clear_code_and_the_site_keeps_serving() -> None:
     async def main() -> dict[str, Any]:
         site = _site(max_payload_bytes=2000, max_wait_s=0.3)

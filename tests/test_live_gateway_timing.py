@@ -30,11 +30,14 @@ class _LinkStub:
         self.one_way_s = one_way_s
 
     async def infer(self, req: Any, timeout: float, metadata: Any) -> Any:
-        await asyncio.sleep(2 * self.one_way_s + SITE_MS / 1e3)
+        await asyncio.sleep(self.one_way_s)
+        # a request forwarded ahead is held until due, as a site server does
+        held = max(0.0, req.due_unix_s - time.time()) if req.due_unix_s > 0 else 0.0
+        await asyncio.sleep(held + SITE_MS / 1e3 + self.one_way_s)
         return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                site="edge", timing=wire.Timing(
-                                   site_ms=SITE_MS, queue_ms=0.0, compute_ms=SITE_MS,
-                                   batch_size=1))
+                                   site_ms=held * 1e3 + SITE_MS, held_ms=held * 1e3,
+                                   queue_ms=0.0, compute_ms=SITE_MS, batch_size=1))
 
 
 async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[tuple[float,
@@ -58,8 +61,8 @@ async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[
         rep = await g._serve(req, d, 0, time.monotonic(), _Flight())
         lat = (time.monotonic() - t_create) * 1e3
         t = rep.timing
-        parts = (t.ul_wait_ms + t.ul_air_ms + t.ul_transport_ms + t.site_ms + t.dl_transport_ms
-                 + t.dl_air_ms)
+        parts = (t.ul_wait_ms + t.ul_air_ms + t.ul_transport_ms + t.site_ms - t.held_ms
+                 + t.dl_transport_ms + t.dl_air_ms)
         out.append((lat, parts))
         await asyncio.sleep(0.03)  # the device's FIFO link is free again
     return out

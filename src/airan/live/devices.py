@@ -133,11 +133,11 @@ class DeviceEmulator:
                            else "dropped:error")
             return
         t = rep.timing
-        rec.gateway_ms, rec.site_ms = t.gateway_ms, t.site_ms
+        rec.gateway_ms, rec.site_ms = t.gateway_ms, t.site_ms - t.held_ms  # from when it was due
         rec.batch, rec.attempts = t.batch_size, t.attempts
         rec.uplink_hop_ms, rec.site_hop_ms = t.uplink_hop_ms, t.site_hop_ms
         rec.cost_ms = (t.uplink_hop_ms + t.site_hop_ms + t.gateway_ms
-                       + max(0.0, t.site_ms - t.queue_ms - t.compute_ms))
+                       + max(0.0, t.site_ms - t.held_ms - t.queue_ms - t.compute_ms))
         S = wire.InferReply
         if rep.status == S.LOCAL:
             await timers().sleep_until(time.monotonic() + t.local_ms / 1e3)

@@ -43,6 +43,9 @@ DELAY_MODES = ("gateway", "propagation", "radio", "none")
 # a device-to-gateway hop longer than this (s) is taken for clock skew between hosts: the hop
 # is then measured and added, not hidden inside the emulated radio delay
 MAX_HOP_S = 0.1
+# a request is forwarded this long (s) before its modelled arrival at the site (loopback
+# delays only), stamped due then; the site holds it until due (at most wire.MAX_LEAD_S)
+FORWARD_LEAD_S = 2e-3
 # an answer leaves early by the least hop seen, once EARLY_AFTER hops are known, at most this (s)
 EARLY_AFTER = 16
 EARLY_MAX_S = 0.5e-3
@@ -413,8 +416,11 @@ class Gateway:
             # that arrive together would otherwise all pick the same site
             work = float(self._per_item_s[place, model])
             view.pending_s += work
+            arrive = start + ul_tr  # the request's modelled arrival at the site
+            # over loopback it leaves a little earlier, due at `arrive`: the site holds it
+            lead = 0.0 if self.network_transport else FORWARD_LEAD_S
             try:
-                await _sleep_until(start + ul_tr)
+                await _sleep_until(arrive - lead)
             finally:
                 view.pending_s = max(0.0, view.pending_s - work)
             if flight.cancelled:
@@ -422,6 +428,7 @@ class Gateway:
             view.extra_s += work
             flight.site = view.name
             t_fwd = time.monotonic()
+            req.due_unix_s = time.time() + (arrive - t_fwd) if arrive > t_fwd else 0.0
             try:
                 rep = await view.stub.infer(req, self.cfg.site_timeout_s, flight.metadata)
             except grpc.aio.AioRpcError as exc:
@@ -449,6 +456,7 @@ class Gateway:
             st = rep.timing
             timing.queue_ms, timing.compute_ms = st.queue_ms, st.compute_ms
             timing.site_ms, timing.batch_size = st.site_ms, st.batch_size
+            timing.held_ms = st.held_ms
             round_trip = max(0.0, t1 - t_fwd - st.site_ms * 1e-3)
             timing.site_hop_ms = round_trip * 1e3
             if rep.status != wire.InferReply.OK:
@@ -462,8 +470,10 @@ class Gateway:
                 left = t1
                 timing.ul_transport_ms += round_trip * 0.5e3
             else:
-                # loopback: the answer left the site site_ms after the request reached it
-                left = t_fwd + st.site_ms * 1e-3
+                # loopback: the answer left the site what the site spent after the request was
+                # due (held there until then) after its modelled arrival; a transfer that took
+                # longer than the lead is inside the emulated downlink, as far as it goes
+                left = arrive + (st.site_ms - st.held_ms) * 1e-3
             dl_tr = self.delays.transport(w.path_links_back[place, node],
                                           float(w.svc_dl_bits[v]), left - self.t0)
             dl_air = self.delays.downlink(d, v, left + dl_tr - self.t0)

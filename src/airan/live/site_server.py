@@ -66,6 +66,7 @@ class _Item:
     fut: asyncio.Future[Any]
     model: str
     started: bool = False
+    held: bool = False  # received ahead of its due time, not queued yet
 
 
 @dataclass
@@ -237,15 +238,34 @@ class SiteServer:
         if ident in self.inflight:
             await self._bad(context, grpc.StatusCode.INVALID_ARGUMENT,
                             f"request_id {req.request_id!r} is already in flight")
+        loop = asyncio.get_running_loop()
+        item = _Item(tenant, req.request_id, req.payload, req.reply_bytes, t_recv,  # type: ignore[arg-type]
+                     loop.create_future(), key)
+        held_ms = 0.0
+        wait = req.due_unix_s - time.time() if req.due_unix_s > 0 else 0.0
+        if 0.0 < wait <= wire.MAX_LEAD_S:
+            # forwarded ahead of its modelled arrival: it joins the queue when it is due, so the
+            # gateway-to-site transfer is inside the emulated delays, as the device's hop is
+            item.held = True
+            self.inflight[ident] = item  # type: ignore[index]
+            try:
+                await timers().sleep_until(time.monotonic() + wait)
+            finally:
+                self.inflight.pop(ident, None)  # type: ignore[arg-type]
+            if not item.held:  # cancelled meanwhile
+                return wire.InferReply(status=wire.InferReply.CANCELLED,
+                                       request_id=req.request_id, site=self.cfg.name,
+                                       reason="cancelled")
+            item.held = False
+            item.t_arrive = time.monotonic()
+            held_ms = (item.t_arrive - t_recv) * 1e3
         if self.queued >= self.cfg.queue_limit:
             self.stats.overloaded += 1
             return wire.InferReply(status=wire.InferReply.OVERLOADED, request_id=req.request_id,
                                    site=self.cfg.name, reason="queue_full",
-                                   timing=wire.Timing(site_ms=(time.monotonic() - t_recv) * 1e3))
-        loop = asyncio.get_running_loop()
-        item = _Item(tenant, req.request_id, req.payload, req.reply_bytes, t_recv,  # type: ignore[arg-type]
-                     loop.create_future(), key)
-        self._qarea(t_recv)
+                                   timing=wire.Timing(site_ms=(time.monotonic() - t_recv) * 1e3,
+                                                      held_ms=held_ms))
+        self._qarea(item.t_arrive)
         self.queues[key].append(item)
         self.queued += 1
         self.inflight[ident] = item  # type: ignore[index]
@@ -265,10 +285,13 @@ class SiteServer:
             status=wire.InferReply.OK, request_id=req.request_id, site=self.cfg.name,
             output=out, output_shape=shape,
             timing=wire.Timing(queue_ms=queue_ms, compute_ms=compute_ms, batch_size=b,
-                               site_ms=(time.monotonic() - t_recv) * 1e3))
+                               site_ms=(time.monotonic() - t_recv) * 1e3, held_ms=held_ms))
 
     def _withdraw(self, item: _Item) -> bool:
         """Take a request out of its queue if it has not started; True if it was there."""
+        if item.held:  # not queued yet
+            item.held = False
+            return True
         if item.started:
             return False
         try:
