@@ -199,7 +199,7 @@ def test_site_holds_a_request_forwarded_ahead_until_it_is_due() -> None:
 
     rep, t_rep, late, (cancel, gone) = asyncio.run(main())
     assert rep.status == wire.InferReply.OK
-    assert 2.5 <= rep.timing.held_ms <= 4.5  # held until due (less the transfer)
+    assert 0.0 < rep.timing.held_ms <= 4.0 + 0.5  # held until due (less the transfer)
     assert rep.timing.site_ms >= rep.timing.held_ms + rep.timing.queue_ms
     assert t_rep >= 0.004  # never answered before it was due
     assert late.status == wire.InferReply.OK and late.timing.held_ms == 0.0

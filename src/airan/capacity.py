@@ -102,7 +102,8 @@ def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
     except ValidationError as exc:
         e = exc.errors(include_url=False)[0]
         loc = [str(k) for k in e["loc"]]
-        text, node = "", data
+        text = ""
+        node: Any = data
         for key in e["loc"]:  # groups[samsung].count: list items named by their name
             item = node[key] if isinstance(node, list) and isinstance(key, int) \
                 and key < len(node) else (node.get(key) if isinstance(node, dict) else None)

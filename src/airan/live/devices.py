@@ -300,13 +300,15 @@ class DeviceEmulator:
         for s, name in enumerate(w.site_names):
             smp = self.samples.get(name, [])
             ng = int(w.site_n_gpus[s])
-            first = smp[0][1] if smp else None
-            last = smp[-1][1] if smp else None
-            busy = (last.busy_s - first.busy_s) if smp else 0.0
-            area = (last.queue_area - first.queue_area) if smp else 0.0
-            span = (smp[-1][0] - smp[0][0]) if len(smp) > 1 else 0.0
-            served = int(last.served - first.served) if smp else 0
-            batches = int(last.batches - first.batches) if smp else 0
+            busy = area = span = 0.0
+            served = batches = 0
+            if smp:
+                (t_first, first), (t_last, last) = smp[0], smp[-1]
+                busy = last.busy_s - first.busy_s
+                area = last.queue_area - first.queue_area
+                span = t_last - t_first
+                served = int(last.served - first.served)
+                batches = int(last.batches - first.batches)
             x, y = (float(a) for a in w.site_xy[s])
             util = busy / (ng * span) if span > 0 else 0.0
             spec = gpus[w.gpu_type_names[w.gpu_type[int(w.site_gpu_start[s])]]]

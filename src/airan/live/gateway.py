@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 import numpy as np
@@ -315,9 +315,10 @@ class Gateway:
 
     # ---- RPCs -----------------------------------------------------------------------------------
     async def _bad(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode,
-                   msg: str) -> None:
+                   msg: str) -> NoReturn:
         self.bad += 1
         await context.abort(code, msg)
+        raise AssertionError("unreachable: abort raises")  # for the type checker
 
     async def infer(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
         t_in = time.monotonic()
@@ -381,7 +382,7 @@ class Gateway:
         place = self.decide(d, v, cell)
         own_s = time.monotonic() - t_in  # time in the gateway itself, sleeps excluded
 
-        def reply(status: int, reason: str = "", site: str = "") -> Any:
+        def reply(status: Any, reason: str = "", site: str = "") -> Any:
             timing.gateway_ms = own_s * 1e3
             return wire.InferReply(status=status, request_id=req.request_id, site=site,
                                    reason=reason, timing=timing)

@@ -45,7 +45,7 @@ class _Graph:
         self.n += 1
         return f"{kind}{self.n}"
 
-    def _const(self, arr: NDArray[np.float32], kind: str) -> str:
+    def _const(self, arr: NDArray[Any], kind: str) -> str:
         from onnx import numpy_helper
 
         name = self._name(kind)

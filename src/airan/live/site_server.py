@@ -23,7 +23,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 import numpy as np
@@ -210,9 +210,10 @@ class SiteServer:
 
     # ---- RPCs -----------------------------------------------------------------------------------
     async def _bad(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode,
-                   msg: str) -> None:
+                   msg: str) -> NoReturn:
         self.stats.bad += 1
         await context.abort(code, msg)
+        raise AssertionError("unreachable: abort raises")  # for the type checker
 
     async def infer(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
         t_recv = time.monotonic()

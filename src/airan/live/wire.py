@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from airan.live import airan_live_pb2 as pb
 
@@ -43,7 +43,7 @@ class Malformed:
         self.error = error
 
 
-def _parser(cls: type) -> Callable[[bytes], Any]:
+def _parser(cls: type[Message]) -> Callable[[bytes], Any]:
     def parse(data: bytes) -> Any:
         try:
             return cls.FromString(data)
@@ -55,7 +55,7 @@ def _parser(cls: type) -> Callable[[bytes], Any]:
 
 Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
-_METHODS = {
+_METHODS: dict[str, tuple[type[Message], type[Message]]] = {
     "Infer": (InferRequest, InferReply),
     "Load": (LoadRequest, LoadReport),
     "Cancel": (CancelRequest, CancelReply),

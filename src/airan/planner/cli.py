@@ -82,7 +82,8 @@ def _print_capacity(c: Any) -> None:
     out.print(f"[bold]{inv.name}[/bold]: {c.gpus:,} GPUs in {len(c.groups)} groups, in "
               f"{inv.reference} equivalents (inference at {prec.upper()})")
     groups = _table("Groups: A100 per GPU (low-high over the group's possible types)")
-    rows = [[f"{g.count:,}", *(_span(*g.per_gpu[b], fmt="{:.1f}") for b in BASES)]
+    rows = [[f"{g.count:,}",
+             *(_span(g.per_gpu[b][0], g.per_gpu[b][1], fmt="{:.1f}") for b in BASES)]
             for g in c.groups]
     groups.add_column("group", overflow="fold")
     groups.add_column("type", overflow="fold")
