@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61iran/live/airan_live.proto\x12\rairan.live.v1\"\xa9\x01\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\x03\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x13\n\x0breply_bytes\x18\x05 \x01(\r\x12\x13\n\x0bsent_unix_s\x18\x06 \x01(\x01\x12\x15\n\rposted_unix_s\x18\x07 \x01(\x01\x12\x12\n\ndue_unix_s\x18\x08 \x01(\x01\"\xb4\x02\n\x06Timing\x12\x12\n\nul_wait_ms\x18\x01 \x01(\x01\x12\x11\n\tul_air_ms\x18\x02 \x01(\x01\x12\x17\n\x0ful_transport_ms\x18\x03 \x01(\x01\x12\x10\n\x08queue_ms\x18\x04 \x01(\x01\x12\x12\n\ncompute_ms\x18\x05 \x01(\x01\x12\x17\n\x0f\x64l_transport_ms\x18\x06 \x01(\x01\x12\x11\n\tdl_air_ms\x18\x07 \x01(\x01\x12\x12\n\ngateway_ms\x18\x08 \x01(\x01\x12\x0f\n\x07site_ms\x18\t \x01(\x01\x12\x12\n\nbatch_size\x18\n \x01(\r\x12\x10\n\x08\x61ttempts\x18\x0b \x01(\r\x12\x10\n\x08local_ms\x18\x0c \x01(\x01\x12\x15\n\ruplink_hop_ms\x18\r \x01(\x01\x12\x13\n\x0bsite_hop_ms\x18\x0e \x01(\x01\x12\x0f\n\x07held_ms\x18\x0f \x01(\x01\"\x86\x02\n\nInferReply\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .airan.live.v1.InferReply.Status\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04site\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06output\x18\x05 \x01(\x0c\x12\x14\n\x0coutput_shape\x18\x06 \x03(\x03\x12%\n\x06timing\x18\x07 \x01(\x0b\x32\x15.airan.live.v1.Timing\"G\n\x06Status\x12\x06\n\x02OK\x10\x00\x12\x0e\n\nOVERLOADED\x10\x01\x12\x0b\n\x07\x44ROPPED\x10\x02\x12\t\n\x05LOCAL\x10\x03\x12\r\n\tCANCELLED\x10\x04\"\r\n\x0bLoadRequest\"\x9c\x02\n\nLoadReport\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x11\n\tbacklog_s\x18\x03 \x01(\x01\x12\x11\n\tqueue_len\x18\x04 \x01(\r\x12\x13\n\x0bqueue_limit\x18\x05 \x01(\r\x12\x12\n\nin_service\x18\x06 \x01(\r\x12\x0c\n\x04gpus\x18\x07 \x01(\r\x12\x0e\n\x06\x62usy_s\x18\x08 \x01(\x01\x12\x12\n\nqueue_area\x18\t \x01(\x01\x12\x0e\n\x06served\x18\n \x01(\x04\x12\x0f\n\x07\x62\x61tches\x18\x0b \x01(\x04\x12\x12\n\noverloaded\x18\x0c \x01(\x04\x12\x14\n\x0c\x62\x61\x64_requests\x18\r \x01(\x04\x12\x10\n\x08uptime_s\x18\x0e \x01(\x01\x12\x11\n\trss_bytes\x18\x0f \x01(\x04\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\" \n\x0b\x43\x61ncelReply\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x32\xca\x01\n\x04Site\x12?\n\x05Infer\x12\x1b.airan.live.v1.InferRequest\x1a\x19.airan.live.v1.InferReply\x12=\n\x04Load\x12\x1a.airan.live.v1.LoadRequest\x1a\x19.airan.live.v1.LoadReport\x12\x42\n\x06\x43\x61ncel\x12\x1c.airan.live.v1.CancelRequest\x1a\x1a.airan.live.v1.CancelReply2\xcd\x01\n\x07Gateway\x12?\n\x05Infer\x12\x1b.airan.live.v1.InferRequest\x1a\x19.airan.live.v1.InferReply\x12=\n\x04Load\x12\x1a.airan.live.v1.LoadRequest\x1a\x19.airan.live.v1.LoadReport\x12\x42\n\x06\x43\x61ncel\x12\x1c.airan.live.v1.CancelRequest\x1a\x1a.airan.live.v1.CancelReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61iran/live/airan_live.proto\x12\rairan.live.v1\"\xbf\x01\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\x03\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x13\n\x0breply_bytes\x18\x05 \x01(\r\x12\x13\n\x0bsent_unix_s\x18\x06 \x01(\x01\x12\x15\n\rposted_unix_s\x18\x07 \x01(\x01\x12\x12\n\ndue_unix_s\x18\x08 \x01(\x01\x12\x14\n\x0creply_lead_s\x18\t \x01(\x01\"\xb4\x02\n\x06Timing\x12\x12\n\nul_wait_ms\x18\x01 \x01(\x01\x12\x11\n\tul_air_ms\x18\x02 \x01(\x01\x12\x17\n\x0ful_transport_ms\x18\x03 \x01(\x01\x12\x10\n\x08queue_ms\x18\x04 \x01(\x01\x12\x12\n\ncompute_ms\x18\x05 \x01(\x01\x12\x17\n\x0f\x64l_transport_ms\x18\x06 \x01(\x01\x12\x11\n\tdl_air_ms\x18\x07 \x01(\x01\x12\x12\n\ngateway_ms\x18\x08 \x01(\x01\x12\x0f\n\x07site_ms\x18\t \x01(\x01\x12\x12\n\nbatch_size\x18\n \x01(\r\x12\x10\n\x08\x61ttempts\x18\x0b \x01(\r\x12\x10\n\x08local_ms\x18\x0c \x01(\x01\x12\x15\n\ruplink_hop_ms\x18\r \x01(\x01\x12\x13\n\x0bsite_hop_ms\x18\x0e \x01(\x01\x12\x0f\n\x07held_ms\x18\x0f \x01(\x01\"\x9a\x02\n\nInferReply\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .airan.live.v1.InferReply.Status\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0c\n\x04site\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06output\x18\x05 \x01(\x0c\x12\x14\n\x0coutput_shape\x18\x06 \x03(\x03\x12%\n\x06timing\x18\x07 \x01(\x0b\x32\x15.airan.live.v1.Timing\x12\x12\n\ndue_unix_s\x18\x08 \x01(\x01\"G\n\x06Status\x12\x06\n\x02OK\x10\x00\x12\x0e\n\nOVERLOADED\x10\x01\x12\x0b\n\x07\x44ROPPED\x10\x02\x12\t\n\x05LOCAL\x10\x03\x12\r\n\tCANCELLED\x10\x04\"\r\n\x0bLoadRequest\"\x9c\x02\n\nLoadReport\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x11\n\tbacklog_s\x18\x03 \x01(\x01\x12\x11\n\tqueue_len\x18\x04 \x01(\r\x12\x13\n\x0bqueue_limit\x18\x05 \x01(\r\x12\x12\n\nin_service\x18\x06 \x01(\r\x12\x0c\n\x04gpus\x18\x07 \x01(\r\x12\x0e\n\x06\x62usy_s\x18\x08 \x01(\x01\x12\x12\n\nqueue_area\x18\t \x01(\x01\x12\x0e\n\x06served\x18\n \x01(\x04\x12\x0f\n\x07\x62\x61tches\x18\x0b \x01(\x04\x12\x12\n\noverloaded\x18\x0c \x01(\x04\x12\x14\n\x0c\x62\x61\x64_requests\x18\r \x01(\x04\x12\x10\n\x08uptime_s\x18\x0e \x01(\x01\x12\x11\n\trss_bytes\x18\x0f \x01(\x04\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\" \n\x0b\x43\x61ncelReply\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x32\xca\x01\n\x04Site\x12?\n\x05Infer\x12\x1b.airan.live.v1.InferRequest\x1a\x19.airan.live.v1.InferReply\x12=\n\x04Load\x12\x1a.airan.live.v1.LoadRequest\x1a\x19.airan.live.v1.LoadReport\x12\x42\n\x06\x43\x61ncel\x12\x1c.airan.live.v1.CancelRequest\x1a\x1a.airan.live.v1.CancelReply2\xcd\x01\n\x07Gateway\x12?\n\x05Infer\x12\x1b.airan.live.v1.InferRequest\x1a\x19.airan.live.v1.InferReply\x12=\n\x04Load\x12\x1a.airan.live.v1.LoadRequest\x1a\x19.airan.live.v1.LoadReport\x12\x42\n\x06\x43\x61ncel\x12\x1c.airan.live.v1.CancelRequest\x1a\x1a.airan.live.v1.CancelReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,23 +32,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'airan.live.airan_live_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INFERREQUEST']._serialized_start=47
-  _globals['_INFERREQUEST']._serialized_end=216
-  _globals['_TIMING']._serialized_start=219
-  _globals['_TIMING']._serialized_end=527
-  _globals['_INFERREPLY']._serialized_start=530
-  _globals['_INFERREPLY']._serialized_end=792
-  _globals['_INFERREPLY_STATUS']._serialized_start=721
-  _globals['_INFERREPLY_STATUS']._serialized_end=792
-  _globals['_LOADREQUEST']._serialized_start=794
-  _globals['_LOADREQUEST']._serialized_end=807
-  _globals['_LOADREPORT']._serialized_start=810
-  _globals['_LOADREPORT']._serialized_end=1094
-  _globals['_CANCELREQUEST']._serialized_start=1096
-  _globals['_CANCELREQUEST']._serialized_end=1131
-  _globals['_CANCELREPLY']._serialized_start=1133
-  _globals['_CANCELREPLY']._serialized_end=1165
-  _globals['_SITE']._serialized_start=1168
-  _globals['_SITE']._serialized_end=1370
-  _globals['_GATEWAY']._serialized_start=1373
-  _globals['_GATEWAY']._serialized_end=1578
+  _globals['_INFERREQUEST']._serialized_end=238
+  _globals['_TIMING']._serialized_start=241
+  _globals['_TIMING']._serialized_end=549
+  _globals['_INFERREPLY']._serialized_start=552
+  _globals['_INFERREPLY']._serialized_end=834
+  _globals['_INFERREPLY_STATUS']._serialized_start=763
+  _globals['_INFERREPLY_STATUS']._serialized_end=834
+  _globals['_LOADREQUEST']._serialized_start=836
+  _globals['_LOADREQUEST']._serialized_end=849
+  _globals['_LOADREPORT']._serialized_start=852
+  _globals['_LOADREPORT']._serialized_end=1136
+  _globals['_CANCELREQUEST']._serialized_start=1138
+  _globals['_CANCELREQUEST']._serialized_end=1173
+  _globals['_CANCELREPLY']._serialized_start=1175
+  _globals['_CANCELREPLY']._serialized_end=1207
+  _globals['_SITE']._serialized_start=1210
+  _globals['_SITE']._serialized_end=1412
+  _globals['_GATEWAY']._serialized_start=1415
+  _globals['_GATEWAY']._serialized_end=1620
 # @@protoc_insertion_point(module_scope)

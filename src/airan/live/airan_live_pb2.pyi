@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class InferRequest(_message.Message):
-    __slots__ = ("request_id", "device", "service", "payload", "reply_bytes", "sent_unix_s", "posted_unix_s", "due_unix_s")
+    __slots__ = ("request_id", "device", "service", "payload", "reply_bytes", "sent_unix_s", "posted_unix_s", "due_unix_s", "reply_lead_s")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -17,6 +17,7 @@ class InferRequest(_message.Message):
     SENT_UNIX_S_FIELD_NUMBER: _ClassVar[int]
     POSTED_UNIX_S_FIELD_NUMBER: _ClassVar[int]
     DUE_UNIX_S_FIELD_NUMBER: _ClassVar[int]
+    REPLY_LEAD_S_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     device: int
     service: str
@@ -25,7 +26,8 @@ class InferRequest(_message.Message):
     sent_unix_s: float
     posted_unix_s: float
     due_unix_s: float
-    def __init__(self, request_id: _Optional[str] = ..., device: _Optional[int] = ..., service: _Optional[str] = ..., payload: _Optional[bytes] = ..., reply_bytes: _Optional[int] = ..., sent_unix_s: _Optional[float] = ..., posted_unix_s: _Optional[float] = ..., due_unix_s: _Optional[float] = ...) -> None: ...
+    reply_lead_s: float
+    def __init__(self, request_id: _Optional[str] = ..., device: _Optional[int] = ..., service: _Optional[str] = ..., payload: _Optional[bytes] = ..., reply_bytes: _Optional[int] = ..., sent_unix_s: _Optional[float] = ..., posted_unix_s: _Optional[float] = ..., due_unix_s: _Optional[float] = ..., reply_lead_s: _Optional[float] = ...) -> None: ...
 
 class Timing(_message.Message):
     __slots__ = ("ul_wait_ms", "ul_air_ms", "ul_transport_ms", "queue_ms", "compute_ms", "dl_transport_ms", "dl_air_ms", "gateway_ms", "site_ms", "batch_size", "attempts", "local_ms", "uplink_hop_ms", "site_hop_ms", "held_ms")
@@ -62,7 +64,7 @@ class Timing(_message.Message):
     def __init__(self, ul_wait_ms: _Optional[float] = ..., ul_air_ms: _Optional[float] = ..., ul_transport_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., compute_ms: _Optional[float] = ..., dl_transport_ms: _Optional[float] = ..., dl_air_ms: _Optional[float] = ..., gateway_ms: _Optional[float] = ..., site_ms: _Optional[float] = ..., batch_size: _Optional[int] = ..., attempts: _Optional[int] = ..., local_ms: _Optional[float] = ..., uplink_hop_ms: _Optional[float] = ..., site_hop_ms: _Optional[float] = ..., held_ms: _Optional[float] = ...) -> None: ...
 
 class InferReply(_message.Message):
-    __slots__ = ("status", "request_id", "site", "reason", "output", "output_shape", "timing")
+    __slots__ = ("status", "request_id", "site", "reason", "output", "output_shape", "timing", "due_unix_s")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         OK: _ClassVar[InferReply.Status]
@@ -82,6 +84,7 @@ class InferReply(_message.Message):
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_SHAPE_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
+    DUE_UNIX_S_FIELD_NUMBER: _ClassVar[int]
     status: InferReply.Status
     request_id: str
     site: str
@@ -89,7 +92,8 @@ class InferReply(_message.Message):
     output: bytes
     output_shape: _containers.RepeatedScalarFieldContainer[int]
     timing: Timing
-    def __init__(self, status: _Optional[_Union[InferReply.Status, str]] = ..., request_id: _Optional[str] = ..., site: _Optional[str] = ..., reason: _Optional[str] = ..., output: _Optional[bytes] = ..., output_shape: _Optional[_Iterable[int]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ...) -> None: ...
+    due_unix_s: float
+    def __init__(self, status: _Optional[_Union[InferReply.Status, str]] = ..., request_id: _Optional[str] = ..., site: _Optional[str] = ..., reason: _Optional[str] = ..., output: _Optional[bytes] = ..., output_shape: _Optional[_Iterable[int]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., due_unix_s: _Optional[float] = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ()

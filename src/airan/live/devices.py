@@ -125,7 +125,8 @@ class DeviceEmulator:
             request_id=f"{rec.device}-{rec.seq}", device=rec.device,
             service=w.service_names[v], payload=self.payloads[v][rec.seq % PAYLOAD_VARIANTS],
             reply_bytes=self.reply_bytes[v],
-            sent_unix_s=time.time() - (time.monotonic() - t_create), posted_unix_s=time.time())
+            sent_unix_s=time.time() - (time.monotonic() - t_create), posted_unix_s=time.time(),
+            reply_lead_s=self.lead_s)
         try:
             rep = await stub.infer(req, self.timeout_s)
         except grpc.aio.AioRpcError as exc:
@@ -146,7 +147,13 @@ class DeviceEmulator:
             rec.parts_ms = [0.0, 0.0, 0.0, 0.0, t.local_ms, 0.0, 0.0]
         elif rep.status == S.OK:
             rec.placement = rep.site
-            rec.latency_s = time.monotonic() - t_create
+            now = time.monotonic()
+            # the answer counts from when it is due here (its modelled arrival over the radio)
+            # if it came over loopback ahead of that, as the gateway may send it (reply_lead_s)
+            ahead = rep.due_unix_s - time.time() if rep.due_unix_s > 0 else 0.0
+            if ahead > MAX_LEAD_S + 1e-3:  # further ahead than it may be sent: clock skew
+                ahead = 0.0
+            rec.latency_s = now + max(0.0, ahead) - t_create
             rec.parts_ms = [t.ul_wait_ms, t.ul_air_ms, t.ul_transport_ms, t.queue_ms,
                             t.compute_ms, t.dl_transport_ms, t.dl_air_ms]
         else:

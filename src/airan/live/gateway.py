@@ -487,12 +487,20 @@ class Gateway:
             # least device-to-gateway hop seen (a transfer without the device's own lag; once
             # there are enough of them, at most EARLY_MAX_S) earlier, so that last hop is
             # inside the emulated air time, as on the uplink
-            early = (min(self._hop_floor, dl_air, EARLY_MAX_S) if self._hops >= EARLY_AFTER
-                     else 0.0)
-            await _sleep_until(left + dl_tr + dl_air - early)
+            due = left + dl_tr + dl_air
+            if req.reply_lead_s > 0:
+                # the caller (the device emulator) times the answer from due_unix_s itself: it
+                # may leave up to the lead earlier, so the hop back is inside the downlink
+                early = min(req.reply_lead_s, wire.MAX_LEAD_S)
+            else:
+                early = (min(self._hop_floor, dl_air, EARLY_MAX_S)
+                         if self._hops >= EARLY_AFTER else 0.0)
+            await _sleep_until(due - early)
+            due_unix = time.time() + (due - time.monotonic()) if req.reply_lead_s > 0 else 0.0
             return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                    site=rep.site, output=rep.output,
-                                   output_shape=rep.output_shape, timing=timing)
+                                   output_shape=rep.output_shape, timing=timing,
+                                   due_unix_s=due_unix)
 
     async def cancel(self, req: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(req, wire.Malformed):
