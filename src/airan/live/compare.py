@@ -15,15 +15,21 @@ from airan.live.models import profile, service_time_of, write_calibration
 from airan.live.runtime import resolve_models
 from airan.scenario import Scenario, scenario_from_dict
 
+#: the longest idle the profile waits before a run (ms): caches are as cold after 20 ms as later
+MAX_GAP_MS = 50.0
+
 
 def site_gap_ms(scenario: Scenario, service: str) -> float:
     """The mean time between two requests of ``service`` at one compute site (ms), if its
     requests are spread evenly over the scenario's compute sites: how long a site's worker
     idles before a batch of that model at this load (its caches and clock as cold as that)."""
+    from airan.engine.world import build_world
+
     rate_hz = next(s.rate_hz for s in scenario.services if s.name == service)
     devices = sum(f.count for f in scenario.fleets if service in f.services)
-    sites = max(1, len(scenario.compute_sites))
-    return 1e3 * sites / (devices * rate_hz) if devices else 5.0
+    sites = max(1, len(build_world(scenario, scenario.seed).site_names))  # generated ones too
+    gap = 1e3 * sites / (devices * rate_hz) if devices else MAX_GAP_MS
+    return min(gap, MAX_GAP_MS)
 
 
 def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,

@@ -217,6 +217,7 @@ class _SiteView:
 class _Flight:
     site: str | None = None
     cancelled: bool = False
+    answered: bool = False  # the site has answered: too late to cancel
     metadata: Any = field(default=None)
 
 
@@ -366,12 +367,16 @@ class Gateway:
         # a delay is emulated as an arrival time: when the data was sent plus the model's delay,
         # so the real transfer (the hop from the device, this gateway's own work) is inside it
         sent = t_in
+        in_step = False
         if req.sent_unix_s > 0:
             now_unix = time.time()
             age = now_unix - req.sent_unix_s
-            if -wire.MAX_LEAD_S <= age < MAX_HOP_S:  # clocks in step (one host, or synchronized)
-                sent = t_in - age
             posted = req.posted_unix_s if req.posted_unix_s > 0 else req.sent_unix_s
+            in_step = -wire.MAX_LEAD_S <= age < MAX_HOP_S  # clocks agree (one host, or synced)
+            if in_step:
+                sent = t_in - age
+            else:  # another host's clock: only the lead it posted with is known (one clock)
+                sent = t_in + min(max(req.sent_unix_s - posted, 0.0), wire.MAX_LEAD_S)
             hop = now_unix - posted
             if 0.0 <= hop < MAX_HOP_S:
                 timing.uplink_hop_ms = hop * 1e3
@@ -453,6 +458,7 @@ class Gateway:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
                 continue
             flight.site = None
+            flight.answered = True
             t1 = time.monotonic()
             st = rep.timing
             timing.queue_ms, timing.compute_ms = st.queue_ms, st.compute_ms
@@ -488,7 +494,8 @@ class Gateway:
             # there are enough of them, at most EARLY_MAX_S) earlier, so that last hop is
             # inside the emulated air time, as on the uplink
             due = left + dl_tr + dl_air
-            if req.reply_lead_s > 0:
+            lead_ok = req.reply_lead_s > 0 and in_step  # due_unix_s in the caller's clock
+            if lead_ok:
                 # the caller (the device emulator) times the answer from due_unix_s itself: it
                 # may leave up to the lead earlier, so the hop back is inside the downlink
                 early = min(req.reply_lead_s, wire.MAX_LEAD_S)
@@ -496,7 +503,7 @@ class Gateway:
                 early = (min(self._hop_floor, dl_air, EARLY_MAX_S)
                          if self._hops >= EARLY_AFTER else 0.0)
             await _sleep_until(due - early)
-            due_unix = time.time() + (due - time.monotonic()) if req.reply_lead_s > 0 else 0.0
+            due_unix = time.time() + (due - time.monotonic()) if lead_ok else 0.0
             return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                    site=rep.site, output=rep.output,
                                    output_shape=rep.output_shape, timing=timing,
@@ -512,6 +519,8 @@ class Gateway:
             await context.abort(grpc.StatusCode.NOT_FOUND,
                                 f"no request {req.request_id!r} of yours in flight here")
         assert flight is not None
+        if flight.answered:  # computed: the answer is on its way (the emulated downlink)
+            return wire.CancelReply(cancelled=False)
         if flight.site is None:
             flight.cancelled = True
             return wire.CancelReply(cancelled=True)
