@@ -178,6 +178,30 @@ def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None
     assert bad.exit_code == 2 and "batch" in bad.output
 
 
+def test_a_runtime_that_cannot_keep_up_says_so() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from airan.live.cli import _print_run, register
+    from airan.live.devices import SATURATED_OVERHEAD_MS, _saturated
+
+    assert not _saturated([0.1] * 50 + [30.0] * 10)  # a few stalls: keeping up
+    assert _saturated([SATURATED_OVERHEAD_MS * 3] * 50 + [0.1] * 10)  # most requests delayed
+    assert not _saturated([])
+    summary = {"services": {}, "requests": {"created": 4447}, "duration_s": 5.0,
+               "live": {"saturated": True, "runtime_cost_ms": {"p50": 150.0},
+                        "overhead_ms": {"p50": 285.6}}}
+    import airan.live.cli as live_cli
+
+    with live_cli.out.capture() as cap:
+        _print_run(summary, Path("runs/x"))
+    assert "could not keep up" in cap.get() and "889 requests/s" in cap.get()
+    app = typer.Typer()
+    register(app)
+    bad = CliRunner().invoke(app, ["live", "factory", "--fleet-scale", "-1"])
+    assert bad.exit_code == 2 and "fleet_scale" in bad.output
+
+
 # ---- one site, in process ------------------------------------------------------------------------
 def test_site_batches_like_the_twin() -> None:
     async def main() -> tuple[list[Any], Any]:

@@ -6,6 +6,7 @@ as ``error: <message>`` on stderr and exit code 2, as everywhere in airan.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -102,6 +103,13 @@ def _print_run(summary: dict, folder: Path) -> None:
     if cost is not None:
         out.print(f"runtime cost per request (p50): {cost:.2f} ms; unhidden overhead (p50): "
                   f"{live['overhead_ms']['p50']:.2f} ms")
+    if live.get("saturated"):
+        out.print(f"[yellow]warning: the runtime itself could not keep up with this load "
+                  f"({summary['requests']['created'] / max(summary['duration_s'], 1e-9):,.0f} "
+                  f"requests/s; unhidden overhead p50 {live['overhead_ms']['p50']:.1f} ms): these "
+                  f"latencies measure this machine's runtime, not the scenario. Offer less load "
+                  f"(--fleet-scale 0.1) or run sites and gateways on more hosts "
+                  f"(docs/live.md).[/yellow]")
     out.print(f"run folder: {folder}")
 
 
@@ -212,8 +220,11 @@ def register(app: typer.Typer) -> None:
                                             "(with --delays netns: for the cells of each "
                                             "node)"),
         delays: str = typer.Option("gateway", help=DELAYS_HELP),
+        fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
+                                          "device count (fewer devices: less load)"),
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
+        from airan.api import scale_fleets
         from airan.live.devices import run_devices
         from airan.live.runtime import LiveRuntime, parse_models
         from airan.report.rundir import write_run
@@ -222,7 +233,12 @@ def register(app: typer.Typer) -> None:
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
             if not duration > 0:
                 raise InputError("duration must be positive", field="duration", value=duration)
+            if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
+                raise InputError("fleet scale must be positive", field="fleet_scale",
+                                 value=fleet_scale)
             sc = load_scenario(scenario)
+            if fleet_scale != 1.0:
+                sc = scale_fleets(sc, fleet_scale)
             folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}"
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
