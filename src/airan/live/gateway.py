@@ -369,12 +369,12 @@ class Gateway:
         sent = t_in
         in_step = False
         if req.sent_unix_s > 0:
-            now_unix = time.time()
+            now_unix, now_mono = time.time(), time.monotonic()  # read together: one instant
             age = now_unix - req.sent_unix_s
             posted = req.posted_unix_s if req.posted_unix_s > 0 else req.sent_unix_s
             in_step = -wire.MAX_LEAD_S <= age < MAX_HOP_S  # clocks agree (one host, or synced)
             if in_step:
-                sent = t_in - age
+                sent = now_mono - age
             else:  # another host's clock: only the lead it posted with is known (one clock)
                 sent = t_in + min(max(req.sent_unix_s - posted, 0.0), wire.MAX_LEAD_S)
             hop = now_unix - posted
