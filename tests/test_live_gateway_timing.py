@@ -40,17 +40,23 @@ class _LinkStub:
                                    queue_ms=0.0, compute_ms=SITE_MS, batch_size=1))
 
 
+def _gateway(mode: str, stubs: list[Any]) -> Gateway:
+    """A gateway of the test scenario's two cells in process, its sites replaced by ``stubs``
+    (one per compute site, in the world's order)."""
+    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
+                        tenants={"default": "t"}, delays=mode)
+    g = Gateway(cfg, scenario_from_dict(small_scenario()))
+    g.views = [_SiteView(name, stub, healthy=True)  # type: ignore[arg-type]
+               for name, stub in zip(g.world.site_names, stubs, strict=True)]
+    return g
+
+
 async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[tuple[float,
                                                                                        float]]:
     """(latency, modelled parts) in ms of ``n`` requests in turn."""
-    sc = scenario_from_dict(small_scenario())
-    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
-                        tenants={"default": "t"}, delays=mode)
-    g = Gateway(cfg, sc)
+    g = _gateway(mode, [_LinkStub(one_way_s), _LinkStub(one_way_s)])
     w = g.world
     edge = list(w.site_names).index("edge")
-    g.views = [_SiteView(name, _LinkStub(one_way_s), healthy=True)  # type: ignore[arg-type]
-               for name in w.site_names]
     g.decide = lambda d, v, cell: edge  # type: ignore[method-assign]
     out = []
     for k in range(n):
@@ -108,14 +114,9 @@ def test_requests_sent_together_are_spread_by_least_loaded() -> None:
     assignments (2 and 2); the gateway must count each placement from the moment it makes it,
     not only once the request reaches the site after its uplink delay (which sent all four to
     one site and made batches of 4 that the twin never saw)."""
-    sc = scenario_from_dict(small_scenario())
-    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
-                        tenants={"default": "t"}, delays="gateway")
-    g = Gateway(cfg, sc)
+    stubs = [_CountingStub(), _CountingStub()]
+    g = _gateway("gateway", stubs)
     w = g.world
-    stubs = [_CountingStub() for _ in w.site_names]
-    g.views = [_SiteView(name, stub, healthy=True)  # type: ignore[arg-type]
-               for name, stub in zip(w.site_names, stubs, strict=True)]
 
     async def main() -> None:
         now = time.time()
@@ -132,13 +133,8 @@ def test_requests_sent_together_are_spread_by_least_loaded() -> None:
 def test_an_answer_sent_ahead_says_when_it_is_due_and_is_never_due_early() -> None:
     """A caller that times answers itself (``reply_lead_s``, as the device emulator does) gets
     each up to the lead before it is due, stamped with the modelled arrival time."""
-    sc = scenario_from_dict(small_scenario())
-    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
-                        tenants={"default": "t"}, delays="gateway")
-    g = Gateway(cfg, sc)
+    g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
     w = g.world
-    g.views = [_SiteView(name, _LinkStub(0.0), healthy=True)  # type: ignore[arg-type]
-               for name in w.site_names]
     g.decide = lambda d, v, cell: 1  # type: ignore[method-assign]
 
     async def main() -> list[tuple[float, float, float]]:
