@@ -108,3 +108,26 @@ def test_frozen_heap_hides_existing_objects_from_the_collector_for_a_while() -> 
     with frozen_heap():
         assert gc.get_freeze_count() > before  # what existed is out of the collector's sight
     assert gc.get_freeze_count() == before  # and back afterwards
+
+
+def test_short_switch_interval_hands_the_lock_over_quickly_and_restores_it() -> None:
+    import threading
+
+    before = sys.getswitchinterval()
+    waits: list[float] = []
+
+    def other() -> None:  # asks for the lock while the main thread spins in Python code
+        t0 = time.perf_counter()
+        time.sleep(0)
+        waits.append(time.perf_counter() - t0)
+
+    with clock.short_switch_interval():
+        assert sys.getswitchinterval() == pytest.approx(clock.SWITCH_INTERVAL_S)
+        th = threading.Thread(target=other)
+        th.start()
+        t_end = time.perf_counter() + 0.05
+        while time.perf_counter() < t_end and not waits:
+            pass
+        th.join()
+    assert sys.getswitchinterval() == before
+    assert waits and waits[0] < 2e-3  # Python's default of 5 ms would let it wait that long

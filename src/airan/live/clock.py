@@ -27,7 +27,10 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Timers", "frozen_heap", "timers"]
+__all__ = ["SWITCH_INTERVAL_S", "Timers", "frozen_heap", "short_switch_interval", "timers"]
+
+#: the thread switch interval of the runtime's processes while they serve (s; Python's is 5 ms)
+SWITCH_INTERVAL_S = 5e-5
 
 _CLOCK_MONOTONIC = 1
 _TFD_NONBLOCK = os.O_NONBLOCK
@@ -201,3 +204,24 @@ def frozen_heap() -> Iterator[None]:
     finally:
         if not frozen_before:  # a caller that froze its heap itself keeps it frozen
             gc.unfreeze()
+
+
+@contextlib.contextmanager
+def short_switch_interval(interval_s: float = SWITCH_INTERVAL_S) -> Iterator[None]:
+    """Hand the interpreter lock between threads within ``interval_s`` for a stretch.
+
+    A gRPC asyncio process has two busy threads: the event loop and gRPC's poller, which takes
+    the interpreter lock for every completion (a call received, a reply sent) and hands it to
+    the loop. While one runs Python code the other waits up to the switch interval for the
+    lock, Python's default 5 ms, so a burst of requests queued for milliseconds in the device
+    emulator and the gateway. At 50 us, in runs alternated with the default, the overhead not
+    hidden inside the emulated delays had a p95 of 1.6-2.1 ms against 2.2-4.7 ms. In a site
+    server it also bounds a worker's wait for the lock on its way back from ONNX Runtime
+    (detect's compute p95 4.6 ms against 5.1-5.4 at 0.2 ms).
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

@@ -26,7 +26,7 @@ import pyarrow as pa
 from airan.engine.engine import BREAKDOWN, REASONS, Result
 from airan.errors import InputError
 from airan.live import wire
-from airan.live.clock import frozen_heap, timers
+from airan.live.clock import frozen_heap, short_switch_interval, timers
 from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment
 from airan.live.wire import MAX_LEAD_S
@@ -494,6 +494,6 @@ def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s:
     time; every request ends met, late or dropped with a reason (none left in flight)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     emu = DeviceEmulator(sc, deployment, duration_s=duration_s, timeout_s=timeout_s)
-    with frozen_heap():
+    with frozen_heap(), short_switch_interval():
         asyncio.run(emu.run())
     return emu.result(deployment.policy)

@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -30,8 +29,9 @@ import grpc
 import numpy as np
 
 from airan.live import wire
-from airan.live.clock import Handle, frozen_heap, timers
+from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers
 from airan.live.models import Model
+from airan.live.priority import WorkerPriority
 
 READY = "AIRAN_READY"
 
@@ -50,31 +50,15 @@ class SiteConfig:
     max_batch: int = 8
     max_wait_s: float = 0.002
     threads: int = 1  # ONNX Runtime intra-op threads per worker
-    worker_nice: int = -10  # the workers' scheduling priority (Linux nice; 0: leave it)
+    # the workers' scheduling (airan.live.priority): SCHED_FIFO priority while a worker is busy
+    # less than half the time (0: never real time), and the nice value otherwise (0: leave it)
+    worker_realtime: int = 10
+    worker_nice: int = -10
     max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
 
     @classmethod
     def from_json(cls, path: str | Path) -> SiteConfig:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def _raise_priority(nice: int) -> None:
-    """Give the calling worker thread the scheduling priority ``nice`` (Linux: per thread).
-
-    A worker stands for a GPU, a device that the host's other work does not preempt. On a small
-    machine the workers share the cores with the device emulator, the gateways and the other
-    sites; at their priority a batch is often preempted and takes longer than the profile says
-    (detect's compute p95 on the development machine: 5.2-6.6 ms at the default priority, 5.0
-    at nice -10). Without the privilege (unprivileged users may only lower their priority) the
-    worker keeps the default and says so once on stderr.
-    """
-    if nice == 0 or not hasattr(os, "setpriority"):
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        print(f"airan site: the worker keeps the default priority ({exc.strerror})",
-              file=sys.stderr)
 
 
 @dataclass
@@ -138,8 +122,9 @@ class SiteServer:
         self.stats = _Stats()
         self.t0 = time.monotonic()
         self.stats.q_last = self.t0
+        self.priority = WorkerPriority(cfg.worker_realtime, cfg.worker_nice)
         self._pool = ThreadPoolExecutor(max_workers=cfg.gpus, thread_name_prefix="gpu",
-                                        initializer=_raise_priority, initargs=(cfg.worker_nice,))
+                                        initializer=self.priority.enter)
         self._timer: Handle | None = None
         self._batch_id = 0
         self.server: grpc.aio.Server | None = None
@@ -191,7 +176,9 @@ class SiteServer:
         model = self._by_path[key]
         x = np.stack([model.decode(it.payload) for it in items])
         y = model.run(x)
-        return y, t_start, time.monotonic()
+        t_end = time.monotonic()
+        self.priority.after_batch(t_end - t_start, t_end)
+        return y, t_start, t_end
 
     def _start_batch(self, key: str, items: list[_Item]) -> None:
         """Hand a batch to a worker thread now; :meth:`_batch_done` runs when it ends."""
@@ -387,7 +374,7 @@ async def serve_forever(server: Any, ready_line: bool = True) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    with frozen_heap():
+    with frozen_heap(), short_switch_interval():
         await stop.wait()
     await server.stop()
 
@@ -398,12 +385,6 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         sys.exit("usage: python -m airan.live.site_server CONFIG.json")
     cfg = SiteConfig.from_json(args[0])
-    # a worker thread back from ONNX Runtime (which runs without the GIL), or between the steps
-    # of decoding a frame, waits for the event loop's thread to give the GIL up; Python's
-    # default switch interval lets it wait up to 5 ms, which would show up as compute time.
-    # 50 us bounds that wait (detect's compute p95 4.6 ms against 5.1-5.4 at 0.2 ms, in runs
-    # alternated on the development machine)
-    sys.setswitchinterval(5e-5)
     asyncio.run(_main(cfg))
 
 

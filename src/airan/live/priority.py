@@ -1,0 +1,121 @@
+"""Scheduling of the site workers: a worker stands for a GPU, which the host does not preempt.
+
+On a small machine the workers share the cores with the device emulator, the gateways and the
+other sites. Under Linux's fair scheduler a worker that wakes up, or that is preempted, waits on the
+run queue until the running thread's slice ends, even at nice -10; that wait is counted as compute
+time and the twin, calibrated on an idle machine, does not have it. Measured on the development
+machine in the twin-against-live comparison (``/proc/<pid>/task/<tid>/schedstat``): detect's batch
+of one had a wall-time p95 of 3.5-3.8 ms against 2.1-2.3 ms of CPU, and its slowest 5% waited
+2.0-2.5 ms on the run queue. A real-time thread (``SCHED_FIFO``) does not wait behind fair-share
+threads: with it the run-queue wait was 0 at p95 and the wall time followed the CPU time.
+
+A real-time thread that never sleeps would take a core from everything else (the kernel leaves
+other work 5% of each core), so a worker keeps real-time scheduling only while it is busy for less
+than ``max_duty`` of the time, measured over windows of ``window_s``; beyond that (a saturated
+site) it runs at ``nice`` until its duty falls below ``resume_duty``, so that the event loops, the
+gateways and the devices still get their share. Where the user may not use real-time scheduling
+(it needs root or ``RLIMIT_RTPRIO``) the worker runs at ``nice``, and where not that either, at the
+default; it says so once on stderr. Elsewhere than Linux nothing is changed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class DutyGovernor:
+    """Whether a worker may keep real-time scheduling, from how busy it has been (times in s).
+
+    ``observe`` accounts one batch; at the end of each window it compares the window's duty
+    (busy time over elapsed time) with the thresholds and returns the new state when it changes.
+    """
+
+    max_duty: float = 0.5
+    resume_duty: float = 0.4
+    window_s: float = 0.5
+    realtime: bool = True
+    _start_s: float | None = None
+    _busy_s: float = 0.0
+
+    def observe(self, busy_s: float, end_s: float) -> bool | None:
+        """Account a batch of ``busy_s`` that ended at ``end_s``; the new state (True: real time)
+        when a window closes with a change, else None."""
+        if self._start_s is None:
+            self._start_s = end_s - busy_s
+        self._busy_s += busy_s
+        elapsed = end_s - self._start_s
+        if elapsed < self.window_s:
+            return None
+        duty = self._busy_s / elapsed
+        self._start_s, self._busy_s = end_s, 0.0
+        if self.realtime and duty > self.max_duty:
+            self.realtime = False
+            return False
+        if not self.realtime and duty < self.resume_duty:
+            self.realtime = True
+            return True
+        return None
+
+
+class WorkerPriority:
+    """The scheduling of a pool's worker threads: :meth:`enter` is the pool's initializer and
+    :meth:`after_batch` runs in the worker after each batch. ``realtime_priority`` is the
+    ``SCHED_FIFO`` priority (1-99; 0: never real time); ``nice`` the fair-share priority (0: leave
+    it)."""
+
+    def __init__(self, realtime_priority: int = 10, nice: int = -10, *,
+                 governor: DutyGovernor | None = None) -> None:
+        self.realtime_priority = realtime_priority
+        self.nice = nice
+        self._template = governor or DutyGovernor()
+        self._local = threading.local()
+        self._said = False
+
+    def _say(self, what: str, exc: OSError) -> None:
+        if not self._said:
+            self._said = True
+            print(f"airan site: the workers {what} ({exc.strerror})", file=sys.stderr)
+
+    def enter(self) -> None:
+        """In a new worker thread: set its nice value, then real-time scheduling where allowed."""
+        self._local.governor = None
+        if self.nice and hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+            except OSError as exc:
+                self._say("keep the default priority", exc)
+        if self.realtime_priority and self._set_realtime(True):
+            self._local.governor = DutyGovernor(self._template.max_duty,
+                                                self._template.resume_duty,
+                                                self._template.window_s)
+
+    def _set_realtime(self, on: bool) -> bool:
+        if not hasattr(os, "sched_setscheduler"):
+            return False
+        try:
+            if on:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+            else:  # back to the fair scheduler; the nice value set in enter() still holds
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        except OSError as exc:
+            self._say("run without real-time scheduling", exc)
+            return False
+        return True
+
+    def after_batch(self, busy_s: float, end_s: float) -> None:
+        """In the worker thread, after a batch of ``busy_s`` that ended at ``end_s`` (s)."""
+        governor: DutyGovernor | None = getattr(self._local, "governor", None)
+        if governor is None:
+            return
+        change = governor.observe(busy_s, end_s)
+        if change is not None:
+            self._set_realtime(change)
+
+    @staticmethod
+    def realtime_now() -> bool:
+        """Whether the calling thread runs with real-time scheduling."""
+        return hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) == os.SCHED_FIFO

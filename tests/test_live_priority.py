@@ -1,0 +1,70 @@
+"""A site's workers stand for GPUs: real-time scheduling while they leave the cores half free."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from airan.live.priority import DutyGovernor, WorkerPriority
+
+
+def test_a_worker_busy_over_half_the_time_leaves_real_time_and_returns_when_idle() -> None:
+    g = DutyGovernor(max_duty=0.5, resume_duty=0.4, window_s=0.5)
+    t = 0.0
+    changes = []
+    for busy, idle in [(0.004, 0.006)] * 100 + [(0.007, 0.003)] * 100 + [(0.002, 0.008)] * 100:
+        t += busy
+        changes.append((round(t, 3), g.observe(busy, t)))
+        t += idle
+    switched = [(at, c) for at, c in changes if c is not None]
+    # 40% busy keeps real time; 70% leaves it within a window; 20% brings it back
+    assert [c for _, c in switched] == [False, True]
+    assert 1.0 < switched[0][0] <= 1.0 + 2 * g.window_s
+    assert 2.0 < switched[1][0] <= 2.0 + 2 * g.window_s
+
+
+def _may_use_realtime() -> bool:
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    import resource
+
+    return os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_RTPRIO)[0] >= 10
+
+
+@pytest.mark.skipif(not _may_use_realtime(), reason="real-time scheduling needs root or "
+                    "RLIMIT_RTPRIO (the worker then runs at its nice value)")
+def test_worker_thread_runs_real_time_then_fair_share_once_saturated() -> None:
+    prio = WorkerPriority(realtime_priority=10, nice=-10,
+                          governor=DutyGovernor(window_s=0.1))
+
+    def work() -> tuple[bool, bool, int]:
+        first = prio.realtime_now()
+        t = 0.0
+        for _ in range(50):  # batches that keep the worker busy 90% of the time
+            t += 0.009
+            prio.after_batch(0.009, t)
+            t += 0.001
+        return first, prio.realtime_now(), os.getpriority(os.PRIO_PROCESS, 0)
+
+    with ThreadPoolExecutor(1, initializer=prio.enter) as pool:
+        first, later, nice = pool.submit(work).result()
+    assert first and not later and nice == -10
+    assert not prio.realtime_now()  # the caller's own thread is left alone
+
+
+def test_site_workers_use_the_configured_scheduling() -> None:
+    from test_live import _site
+
+    site = _site(worker_realtime=0, worker_nice=0)
+    try:
+        assert site._pool.submit(WorkerPriority.realtime_now).result() is False
+    finally:
+        site._pool.shutdown()
+    if _may_use_realtime():
+        site = _site()
+        try:
+            assert site._pool.submit(WorkerPriority.realtime_now).result() is True
+        finally:
+            site._pool.shutdown()
