@@ -148,6 +148,22 @@ def test_device_emulator_refuses_a_posting_lead_beyond_the_wire_limit() -> None:
                        duration_s=1.0, lead_s=2 * MAX_LEAD_S)
 
 
+def test_lognormal_fit_recovers_the_distribution_and_ignores_one_stall() -> None:
+    rng = np.random.default_rng(7)
+    mean_ms, cv = 2.0, 0.15
+    sigma = np.sqrt(np.log1p(cv**2))
+    x = rng.lognormal(np.log(mean_ms) - sigma**2 / 2, sigma, 200_000)
+    fit_mean, fit_cv = M.lognormal_fit(x)
+    assert fit_mean == pytest.approx(mean_ms, rel=0.005)
+    assert fit_cv == pytest.approx(cv, rel=0.03)
+    few = x[:30].copy()
+    clean = M.lognormal_fit(few)
+    few[0] = 50.0  # one stall of the host among a profile's runs
+    stalled = M.lognormal_fit(few)
+    assert stalled[0] == pytest.approx(clean[0], rel=0.1)  # the sample mean moves by ~80%
+    assert few.mean() > 1.5 * clean[0] and stalled[1] < 0.5
+
+
 def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
@@ -165,10 +181,11 @@ def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None
     assert sorted(int(b) for b in cal["batches"]) == [1, 2, 4]
     assert all(v["mean_ms"] > 0 for v in cal["batches"].values())
     assert cal["gap_ms"] == 5.0  # idle before each run: a site that is not saturated
-    st = M.service_time_of(cal)  # the mean per batch size, as the twin interpolates it
-    assert st["batch_ms"] == {b: cal["batches"][b]["mean_ms"] for b in (1, 2, 4)}
+    st = M.service_time_of(cal)  # the fitted mean per batch size, as the twin interpolates it
+    assert st["batch_ms"] == {b: cal["batches"][b]["fit_mean_ms"] for b in (1, 2, 4)}
     assert cal["service_time"]["batch_ms"] == {
-        b: round(cal["batches"][b]["mean_ms"], 4) for b in (1, 2, 4)}
+        b: round(cal["batches"][b]["fit_mean_ms"], 4) for b in (1, 2, 4)}
+    assert len({v["runs"] for v in cal["batches"].values()}) == 1  # the sizes take turns
     d = small_scenario(2.0, detect=st, plan=M.service_time_of(cal, 1))
     import airan
 

@@ -312,21 +312,37 @@ def jpeg_payload(size_bytes: int, seed: int = 0) -> bytes:
 
 
 # ---- profiling ----------------------------------------------------------------------------------
+Z95 = 1.6448536269514722  # the standard normal's 95th percentile
+
+
+def lognormal_fit(times_ms: NDArray[np.float64]) -> tuple[float, float]:
+    """The (mean, cv) of the lognormal with the median and the 95th percentile of ``times_ms``.
+
+    Quantiles rather than the sample's mean and standard deviation: among the few dozen runs of a
+    profile, one stall of the host (a 50 ms pause of the virtual machine, say) moves the mean by
+    a millisecond and turns the cv into a heavy tail that the model does not have."""
+    p50, p95 = np.percentile(times_ms, [50, 95])
+    sigma = max(float(np.log(p95 / p50)) / Z95, 0.0) if p50 > 0 else 0.0
+    return float(p50 * np.exp(sigma**2 / 2)), float(np.sqrt(np.expm1(sigma**2)))
+
+
 def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 1,
             min_time_s: float = 1.0, min_runs: int = 20, warmup: int = 5,
             payload_kb: float | None = None, gap_ms: float = 5.0) -> dict[str, Any]:
     """Latency of ``spec`` (built-in name or .onnx path) at each batch size on this machine.
 
     For each batch size: ``warmup`` runs, then at least ``min_runs`` runs and ``min_time_s``
-    seconds, each after ``gap_ms`` of sleep. The gap is how a site that is not saturated runs a
-    batch: with its caches cold and the core clocked down after idling, which on the
-    development machine triples a small MLP's time (0.20 ms back to back, 0.67 ms after 7 ms of
-    idling); ``gap_ms=0`` measures back to back (a saturated site). With ``payload_kb``, each
-    run also decodes that many KB of JPEG per request, as a site server does (its compute
-    time). Returns the calibration (times in ms): per batch mean,
-    p50, p95, cv; the least squares line ``overhead_ms + per_item_ms * batch``; and
-    ``service_time``, a scenario's ``services[].service_time`` (lognormal): the mean per batch
-    size (``batch_ms``) and the smallest batch's cv.
+    seconds, each after ``gap_ms`` of sleep; the batch sizes take turns, so that a slow spell of
+    the host (whose speed drifts) weighs on each alike. The gap is how a site that is not
+    saturated runs a batch: with its caches cold and the core clocked down after idling, which
+    on the development machine triples a small MLP's time (0.20 ms back to back, 0.67 ms after
+    7 ms of idling); ``gap_ms=0`` measures back to back (a saturated site). With ``payload_kb``,
+    each run also decodes that many KB of JPEG per request, as a site server does (its compute
+    time). Returns the calibration (times in ms): per batch mean, p50, p95, cv and the lognormal
+    fitted to p50 and p95 (:func:`lognormal_fit`); the least squares line
+    ``overhead_ms + per_item_ms * batch``; and ``service_time``, a scenario's
+    ``services[].service_time`` (lognormal): the fitted mean per batch size (``batch_ms``) and
+    the smallest batch's fitted cv.
     """
     if not batches or any(b < 1 for b in batches):
         raise InputError("batch sizes must be positive integers", field="batch", value=batches)
@@ -334,7 +350,6 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
         raise InputError("the gap between runs must be >= 0 ms", field="gap_ms", value=gap_ms)
     path = model_path(spec)
     model = Model(path, threads=threads)
-    per: dict[int, dict[str, float]] = {}
     frames = ([jpeg_payload(int(payload_kb * 1000), seed=k) for k in range(4)]
               if payload_kb else None)
 
@@ -347,28 +362,33 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
         model.run(x)
         return time.perf_counter() - t0
 
-    for b in sorted(set(batches)):
-        x = model.random_batch(b)
+    sizes = sorted(set(batches))
+    inputs = {b: model.random_batch(b) for b in sizes}
+    for b in sizes:
         for _ in range(warmup):
-            once(b, x)
-        times: list[float] = []
-        t_end = time.perf_counter() + min_time_s
-        while len(times) < min_runs or time.perf_counter() < t_end:
-            times.append(once(b, x))
-        arr = np.array(times) * 1e3
+            once(b, inputs[b])
+    times: dict[int, list[float]] = {b: [] for b in sizes}
+    t_end = time.perf_counter() + min_time_s * len(sizes)
+    while len(times[sizes[-1]]) < min_runs or time.perf_counter() < t_end:
+        for b in sizes:
+            times[b].append(once(b, inputs[b]))
+    per: dict[int, dict[str, float]] = {}
+    for b in sizes:
+        arr = np.array(times[b]) * 1e3
+        fit_mean, fit_cv = lognormal_fit(arr)
         per[b] = {"mean_ms": float(arr.mean()), "p50_ms": float(np.percentile(arr, 50)),
                   "p95_ms": float(np.percentile(arr, 95)),
                   "cv": float(arr.std() / arr.mean()) if arr.mean() > 0 else 0.0,
-                  "runs": len(arr)}
-    bs = np.array(sorted(per), dtype=float)
-    means = np.array([per[int(b)]["mean_ms"] for b in bs])
+                  "fit_mean_ms": fit_mean, "fit_cv": fit_cv, "runs": len(arr)}
+    bs = np.array(sizes, dtype=float)
+    means = np.array([per[b]["fit_mean_ms"] for b in sizes])
     if len(bs) > 1:
         slope, intercept = np.polyfit(bs, means, 1)
     else:
         slope, intercept = means[0], 0.0
-    first = per[min(per)]
     import onnxruntime as ort
 
+    st = service_time_of({"batches": per})
     return {
         "model": spec,
         "file": str(path.resolve()),
@@ -384,10 +404,10 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
         "batches": {int(b): v for b, v in per.items()},
         "fit": {"overhead_ms": float(max(intercept, 0.0)), "per_item_ms": float(slope)},
         "service_time": {"dist": "lognormal",
-                         "batch_ms": {int(b): round(v["mean_ms"], 4) for b, v in per.items()},
-                         "cv": round(max(first["cv"], 1e-3), 4)},
-        "note": ("service_time: the mean per measured batch size (the twin interpolates "
-                 "between them) and the spread (cv) of the smallest batch"),
+                         "batch_ms": {b: round(v, 4) for b, v in st["batch_ms"].items()},
+                         "cv": round(st["cv"], 4)},
+        "note": ("service_time: per measured batch size the mean of the lognormal fitted to "
+                 "p50 and p95 (the twin interpolates between them), and the smallest batch's cv"),
     }
 
 
@@ -416,16 +436,21 @@ def read_calibration(path: str | Path) -> dict[str, Any]:
 
 
 def service_time_of(calibration: dict[str, Any], batch: int | None = None) -> dict[str, Any]:
-    """A scenario's ``service_time`` (lognormal, ms): the mean per measured batch size
-    (``batch_ms``) and the smallest batch's cv; with ``batch``, that one size's mean for every
-    batch size."""
+    """A scenario's ``service_time`` (lognormal, ms): per measured batch size the mean of the
+    lognormal fitted to p50 and p95 (``batch_ms``) and the smallest batch's cv; with ``batch``,
+    that one size's for every batch size. Calibrations written before the fit was recorded give
+    the sample's mean and cv."""
     per = {int(k): v for k, v in calibration["batches"].items()}
+
+    def mean_cv(v: dict[str, float]) -> tuple[float, float]:
+        mean = float(v.get("fit_mean_ms", v["mean_ms"]))
+        return mean, max(float(v.get("fit_cv", v["cv"])), 1e-3)
+
     if batch is None:
-        cv = max(float(per[min(per)]["cv"]), 1e-3)
-        return {"dist": "lognormal", "cv": cv,
-                "batch_ms": {b: float(v["mean_ms"]) for b, v in sorted(per.items())}}
+        return {"dist": "lognormal", "cv": mean_cv(per[min(per)])[1],
+                "batch_ms": {b: mean_cv(v)[0] for b, v in sorted(per.items())}}
     if batch not in per:
         raise InputError(f"the calibration has no batch {batch}", field="batch", value=batch,
                          choices=[str(b) for b in per])
-    v = per[batch]
-    return {"dist": "lognormal", "mean_ms": float(v["mean_ms"]), "cv": max(float(v["cv"]), 1e-3)}
+    mean, cv = mean_cv(per[batch])
+    return {"dist": "lognormal", "mean_ms": mean, "cv": cv}
