@@ -68,3 +68,11 @@ def test_site_workers_use_the_configured_scheduling() -> None:
             assert site._pool.submit(WorkerPriority.realtime_now).result() is True
         finally:
             site._pool.shutdown()
+
+
+def test_workers_share_half_the_host_between_them() -> None:
+    from airan.live.priority import realtime_duty
+
+    assert realtime_duty(2, cpus=2) == 0.5  # the test scenario: one worker per site, two sites
+    assert realtime_duty(22, cpus=2) == pytest.approx(1 / 22)  # factory: together, one core
+    assert realtime_duty(1, cpus=16) == 0.5  # never more than half of one worker's time

@@ -10,12 +10,15 @@ of one had a wall-time p95 of 3.5-3.8 ms against 2.1-2.3 ms of CPU, and its slow
 threads: with it the run-queue wait was 0 at p95 and the wall time followed the CPU time.
 
 A real-time thread that never sleeps would take a core from everything else (the kernel leaves
-other work 5% of each core), so a worker keeps real-time scheduling only while it is busy for less
-than ``max_duty`` of the time, measured over windows of ``window_s``; beyond that (a saturated
-site) it runs at ``nice`` until its duty falls below ``resume_duty``, so that the event loops, the
-gateways and the devices still get their share. Where the user may not use real-time scheduling
-(it needs root or ``RLIMIT_RTPRIO``) the worker runs at ``nice``, and where not that either, at the
-default; it says so once on stderr. Elsewhere than Linux nothing is changed.
+other work 5% of each core), so a worker keeps real-time scheduling only while it is busy for
+less than ``max_duty`` of the time, measured over windows of ``window_s``; beyond that (a
+saturated site) it runs at ``nice`` until its duty falls below ``resume_duty``, so that the event
+loops, the gateways and the devices still get their share. ``max_duty`` is the worker's share of
+half the host's cores (:func:`realtime_duty`): 22 workers on two cores may each stay real time up
+to 4.5% busy, so that together they never hold more than one core. Where the user may not
+use real-time scheduling (it needs root or ``RLIMIT_RTPRIO``) the worker runs at ``nice``, and
+where not that either, at the default; it says so once on stderr. Elsewhere than Linux nothing
+is changed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
+
+#: the share of the host's cores that real-time workers may hold together
+REALTIME_SHARE = 0.5
+
+
+def realtime_duty(workers: int, cpus: int | None = None) -> float:
+    """Each of ``workers`` workers' share of ``REALTIME_SHARE`` of the host's ``cpus`` (busy
+    fraction, at most ``REALTIME_SHARE``)."""
+    n_cpus = cpus or os.cpu_count() or 1
+    return min(REALTIME_SHARE, REALTIME_SHARE * n_cpus / max(workers, 1))
 
 
 @dataclass

@@ -35,6 +35,7 @@ from airan.errors import InputError
 from airan.live import netns, wire
 from airan.live.gateway import GatewayConfig
 from airan.live.models import model_path
+from airan.live.priority import realtime_duty
 from airan.live.site_server import READY, SiteConfig
 from airan.scenario import Scenario, load_scenario
 
@@ -272,6 +273,10 @@ class LiveRuntime:
                     tbf=self.support.tbf and not self.support.netem).create()
                 gw_delays = self.network.gateway_delays
             net = self.network
+            # the host's real-time budget (half its cores) shared among every worker started here
+            n_workers = sum(int(w.site_n_gpus[s]) for s, name in enumerate(w.site_names)
+                            if name in want_sites)
+            max_duty = realtime_duty(n_workers)
             for s, name in enumerate(w.site_names):
                 if name not in want_sites:
                     continue
@@ -283,7 +288,7 @@ class LiveRuntime:
                     gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,
                     max_batch=spec.batching.max_batch,
                     max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
-                    max_payload_bytes=self.max_payload_bytes)
+                    max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
                                                net.site_ns(name) if net else None)
             deadline = time.monotonic() + self.start_timeout_s

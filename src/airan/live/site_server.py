@@ -31,7 +31,7 @@ import numpy as np
 from airan.live import wire
 from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers
 from airan.live.models import Model
-from airan.live.priority import WorkerPriority
+from airan.live.priority import DutyGovernor, WorkerPriority, realtime_duty
 
 READY = "AIRAN_READY"
 
@@ -50,10 +50,12 @@ class SiteConfig:
     max_batch: int = 8
     max_wait_s: float = 0.002
     threads: int = 1  # ONNX Runtime intra-op threads per worker
-    # the workers' scheduling (airan.live.priority): SCHED_FIFO priority while a worker is busy
-    # less than half the time (0: never real time), and the nice value otherwise (0: leave it)
+    # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never real time)
+    # while a worker is busy less than worker_max_duty of the time (default: its share of half
+    # the host's cores), and the nice value otherwise (0: leave it)
     worker_realtime: int = 10
     worker_nice: int = -10
+    worker_max_duty: float | None = None
     max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
 
     @classmethod
@@ -122,7 +124,10 @@ class SiteServer:
         self.stats = _Stats()
         self.t0 = time.monotonic()
         self.stats.q_last = self.t0
-        self.priority = WorkerPriority(cfg.worker_realtime, cfg.worker_nice)
+        duty = (realtime_duty(cfg.gpus) if cfg.worker_max_duty is None
+                else cfg.worker_max_duty)
+        self.priority = WorkerPriority(cfg.worker_realtime, cfg.worker_nice,
+                                       governor=DutyGovernor(duty, 0.8 * duty))
         self._pool = ThreadPoolExecutor(max_workers=cfg.gpus, thread_name_prefix="gpu",
                                         initializer=self.priority.enter)
         self._timer: Handle | None = None
