@@ -156,12 +156,15 @@ def test_lognormal_fit_recovers_the_distribution_and_ignores_one_stall() -> None
     fit_mean, fit_cv = M.lognormal_fit(x)
     assert fit_mean == pytest.approx(mean_ms, rel=0.005)
     assert fit_cv == pytest.approx(cv, rel=0.03)
-    few = x[:30].copy()
-    clean = M.lognormal_fit(few)
-    few[0] = 50.0  # one stall of the host among a profile's runs
-    stalled = M.lognormal_fit(few)
-    assert stalled[0] == pytest.approx(clean[0], rel=0.1)  # the sample mean moves by ~80%
-    assert few.mean() > 1.5 * clean[0] and stalled[1] < 0.5
+    for n in (20, 30):  # a profile's runs per batch size: at least 20
+        few = x[:n].copy()
+        clean = M.lognormal_fit(few)
+        few[0] = 50.0  # one stall of the host among them
+        stalled = M.lognormal_fit(few)
+        assert stalled[0] == pytest.approx(clean[0], rel=0.05), n
+        assert stalled[1] == pytest.approx(clean[1], rel=0.5, abs=0.05), n
+        assert few.mean() > 1.5 * clean[0]  # the sample's mean would have moved by ~1.2 ms
+    assert M.lognormal_fit(np.array([0.0, 0.0, 0.0, 3.0])) == pytest.approx((0.75, np.sqrt(3)))
 
 
 def test_profile_writes_a_calibration_the_twin_runs_with(tmp_path: Path) -> None:
@@ -357,13 +360,16 @@ def test_cancel_takes_a_queued_request_out() -> None:
 
 
 def test_overloaded_site_answers_at_once_and_memory_stays_bounded(tmp_path: Path) -> None:
-    """A site process with a queue of 8 and one worker, hit by 3 waves of 600 at once."""
+    """A site process with a queue of 8 and one worker running resnet18 (~30 ms a request on the
+    development machine), hit by 3 waves of 600 at once: far past capacity however fast or slow
+    the client sends them (with tiny-cnn, ~2 ms, a client slowed by a busy machine sent them
+    slowly enough that two thirds were served)."""
     import json
     from dataclasses import asdict
 
     from airan.live.runtime import _Child
 
-    cfg = SiteConfig(name="s", models={"detect": str(M.model_path("tiny-cnn"))},
+    cfg = SiteConfig(name="s", models={"detect": str(M.model_path("resnet18"))},
                      tenants=TENANTS, max_batch=1, max_wait_s=0.0, queue_limit=8)
     path = tmp_path / "site.json"
     path.write_text(json.dumps(asdict(cfg)))

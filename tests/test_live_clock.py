@@ -110,24 +110,36 @@ def test_frozen_heap_hides_existing_objects_from_the_collector_for_a_while() -> 
     assert gc.get_freeze_count() == before  # and back afterwards
 
 
-def test_short_switch_interval_hands_the_lock_over_quickly_and_restores_it() -> None:
+def _lock_handover_s(trials: int = 15) -> float:
+    """Median time for a thread woken while this one runs Python code to get the lock (s)."""
+    import statistics
     import threading
 
-    before = sys.getswitchinterval()
     waits: list[float] = []
+    for _ in range(trials):
+        go, got = threading.Event(), []
 
-    def other() -> None:  # asks for the lock while the main thread spins in Python code
-        t0 = time.perf_counter()
-        time.sleep(0)
-        waits.append(time.perf_counter() - t0)
+        def other(go: threading.Event = go, got: list[float] = got) -> None:
+            go.wait()
+            got.append(time.perf_counter())
 
-    with clock.short_switch_interval():
-        assert sys.getswitchinterval() == pytest.approx(clock.SWITCH_INTERVAL_S)
         th = threading.Thread(target=other)
         th.start()
-        t_end = time.perf_counter() + 0.05
-        while time.perf_counter() < t_end and not waits:
-            pass
+        time.sleep(0.002)  # the other thread is now blocked in go.wait(), without the lock
+        t0 = time.perf_counter()
+        go.set()
+        while not got and time.perf_counter() - t0 < 0.05:
+            pass  # runs Python code: the other thread must be handed the lock
         th.join()
+        waits.append(got[0] - t0)
+    return statistics.median(waits)
+
+
+def test_short_switch_interval_hands_the_lock_over_quickly_and_restores_it() -> None:
+    before = sys.getswitchinterval()
+    slow = _lock_handover_s()  # at Python's default (5 ms), about that long
+    with clock.short_switch_interval():
+        assert sys.getswitchinterval() == pytest.approx(clock.SWITCH_INTERVAL_S)
+        fast = _lock_handover_s()
     assert sys.getswitchinterval() == before
-    assert waits and waits[0] < 2e-3  # Python's default of 5 ms would let it wait that long
+    assert fast < 0.5 * slow, (fast, slow)

@@ -47,25 +47,76 @@ def _may_use_realtime() -> bool:
     return ok[0]
 
 
-@pytest.mark.skipif(not _may_use_realtime(), reason="real-time scheduling needs CAP_SYS_NICE "
-                    "or RLIMIT_RTPRIO (the worker then runs at its nice value)")
+needs_realtime = pytest.mark.skipif(
+    not _may_use_realtime(), reason="real-time scheduling needs CAP_SYS_NICE or RLIMIT_RTPRIO "
+    "(the worker then runs at its nice value)")
+
+
+@needs_realtime
 def test_worker_thread_runs_real_time_then_fair_share_once_saturated() -> None:
     prio = WorkerPriority(realtime_priority=10, nice=-10,
                           governor=DutyGovernor(window_s=0.1))
 
-    def work() -> tuple[bool, bool, int]:
-        first = prio.realtime_now()
+    def work() -> tuple[bool, int, bool, int]:
+        first, nice_first = prio.realtime_now(), os.getpriority(os.PRIO_PROCESS, 0)
         t = 0.0
         for _ in range(50):  # batches that keep the worker busy 90% of the time
             t += 0.009
             prio.after_batch(0.009, t)
             t += 0.001
-        return first, prio.realtime_now(), os.getpriority(os.PRIO_PROCESS, 0)
+        return first, nice_first, prio.realtime_now(), os.getpriority(os.PRIO_PROCESS, 0)
 
     with ThreadPoolExecutor(1, initializer=prio.enter) as pool:
-        first, later, nice = pool.submit(work).result()
-    assert first and not later and nice == -10
+        first, nice_first, later, nice = pool.submit(work).result()
+    assert first and not later
+    assert nice == nice_first  # back to the fair scheduler at the nice value it had
     assert not prio.realtime_now()  # the caller's own thread is left alone
+
+
+@needs_realtime
+def test_a_batch_too_long_for_the_duty_runs_fair_share_and_the_next_short_one_real_time() -> None:
+    prio = WorkerPriority(realtime_priority=10, nice=0, governor=DutyGovernor(0.1, 0.05, 0.5))
+
+    def work() -> list[bool]:
+        seen = []
+        for expected_s in (0.01, 0.2, 0.01):  # 0.2 s > 10% of a 0.5 s window
+            prio.before_batch(expected_s)
+            seen.append(prio.realtime_now())
+        return seen
+
+    with ThreadPoolExecutor(1, initializer=prio.enter) as pool:
+        assert pool.submit(work).result() == [True, False, True]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_FIFO"), reason="no POSIX scheduling classes here")
+def test_a_worker_not_allowed_real_time_says_so_once_and_keeps_going(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import airan.live.priority as P
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(P, "LINUX", True)
+    monkeypatch.setattr(os, "sched_setscheduler", refuse, raising=False)
+    monkeypatch.setattr(os, "setpriority", refuse, raising=False)
+    prio = WorkerPriority(realtime_priority=10, nice=-10)
+
+    def work() -> bool:
+        prio.before_batch(0.001)
+        prio.after_batch(0.001, 1.0)
+        return prio._local.governor is None
+
+    with ThreadPoolExecutor(2, initializer=prio.enter) as pool:
+        assert all(f.result() for f in [pool.submit(work) for _ in range(4)])
+    err = capsys.readouterr().err
+    assert err.count("without real-time scheduling") == 1
+    assert err.count("keep their nice value") == 1
+
+
+def test_duty_thresholds_are_checked() -> None:
+    with pytest.raises(ValueError, match="resume_duty"):
+        DutyGovernor(max_duty=0.3, resume_duty=0.4)
+    assert not DutyGovernor(0.1, 0.05, 0.5).admits(0.06)
 
 
 def test_site_workers_use_the_configured_scheduling() -> None:
@@ -90,3 +141,5 @@ def test_workers_share_half_the_host_between_them() -> None:
     assert realtime_duty(2, cpus=2) == 0.5  # the test scenario: one worker per site, two sites
     assert realtime_duty(22, cpus=2) == pytest.approx(1 / 22)  # factory: together, one core
     assert realtime_duty(1, cpus=16) == 0.5  # never more than half of one worker's time
+    if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, not the host's
+        assert realtime_duty(1000) == pytest.approx(0.5 * len(os.sched_getaffinity(0)) / 1000)

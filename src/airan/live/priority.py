@@ -14,11 +14,13 @@ other work 5% of each core), so a worker keeps real-time scheduling only while i
 less than ``max_duty`` of the time, measured over windows of ``window_s``; beyond that (a
 saturated site) it runs at ``nice`` until its duty falls below ``resume_duty``, so that the event
 loops, the gateways and the devices still get their share. ``max_duty`` is the worker's share of
-half the host's cores (:func:`realtime_duty`): 22 workers on two cores may each stay real time up
-to 4.5% busy, so that together they never hold more than one core. Where the user may not
-use real-time scheduling (it needs root or ``RLIMIT_RTPRIO``) the worker runs at ``nice``, and
-where not that either, at the default; it says so once on stderr. Elsewhere than Linux nothing
-is changed.
+half the cores this process may use (:func:`realtime_duty`): 22 workers on two cores may each
+stay real time up to 4.5% busy, so that together they hold at most one core, on average over a
+window; a batch expected to take longer than that allows in one window (a large model, a slow
+first run) runs at ``nice`` from its start. Real-time scheduling needs ``CAP_SYS_NICE`` (root,
+outside most containers) or ``ulimit -r 10``; without it the worker runs at ``nice``, and where
+not that either, at the default; it says so once on stderr. Linux only: elsewhere nothing is
+changed.
 """
 
 from __future__ import annotations
@@ -26,16 +28,24 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: the share of the host's cores that real-time workers may hold together
 REALTIME_SHARE = 0.5
+LINUX = sys.platform.startswith("linux")
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as a container's cpuset sets it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def realtime_duty(workers: int, cpus: int | None = None) -> float:
-    """Each of ``workers`` workers' share of ``REALTIME_SHARE`` of the host's ``cpus`` (busy
-    fraction, at most ``REALTIME_SHARE``)."""
-    n_cpus = cpus or os.cpu_count() or 1
+    """Each of ``workers`` workers' share of ``REALTIME_SHARE`` of the ``cpus`` this process may
+    use (busy fraction, at most ``REALTIME_SHARE``)."""
+    n_cpus = cpus or usable_cpus()
     return min(REALTIME_SHARE, REALTIME_SHARE * n_cpus / max(workers, 1))
 
 
@@ -45,14 +55,25 @@ class DutyGovernor:
 
     ``observe`` accounts one batch; at the end of each window it compares the window's duty
     (busy time over elapsed time) with the thresholds and returns the new state when it changes.
+    ``admits`` refuses real time to a batch expected to run longer than the duty allows in one
+    window (a large model, a slow first run), before it starts.
     """
 
     max_duty: float = 0.5
     resume_duty: float = 0.4
     window_s: float = 0.5
     realtime: bool = True
-    _start_s: float | None = None
-    _busy_s: float = 0.0
+    _start_s: float | None = field(default=None, init=False)
+    _busy_s: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.resume_duty <= self.max_duty <= 1.0 and self.window_s > 0.0):
+            raise ValueError(f"need 0 < resume_duty <= max_duty <= 1 and window_s > 0, not "
+                             f"{self.resume_duty}, {self.max_duty}, {self.window_s}")
+
+    def admits(self, expected_s: float) -> bool:
+        """Whether a batch expected to take ``expected_s`` may run in real time."""
+        return expected_s <= self.max_duty * self.window_s
 
     def observe(self, busy_s: float, end_s: float) -> bool | None:
         """Account a batch of ``busy_s`` that ended at ``end_s``; the new state (True: real time)
@@ -75,10 +96,10 @@ class DutyGovernor:
 
 
 class WorkerPriority:
-    """The scheduling of a pool's worker threads: :meth:`enter` is the pool's initializer and
-    :meth:`after_batch` runs in the worker after each batch. ``realtime_priority`` is the
-    ``SCHED_FIFO`` priority (1-99; 0: never real time); ``nice`` the fair-share priority (0: leave
-    it)."""
+    """The scheduling of a pool's worker threads: :meth:`enter` is the pool's initializer;
+    :meth:`before_batch` and :meth:`after_batch` run in the worker around each batch.
+    ``realtime_priority`` is the ``SCHED_FIFO`` priority (1-99; 0: never real time); ``nice``
+    the fair-share priority (0: leave it). Linux only; elsewhere nothing is changed."""
 
     def __init__(self, realtime_priority: int = 10, nice: int = -10, *,
                  governor: DutyGovernor | None = None) -> None:
@@ -86,38 +107,51 @@ class WorkerPriority:
         self.nice = nice
         self._template = governor or DutyGovernor()
         self._local = threading.local()
-        self._said = False
+        self._said: set[str] = set()
 
     def _say(self, what: str, exc: OSError) -> None:
-        if not self._said:
-            self._said = True
+        if what not in self._said:  # once per kind of failure
+            self._said.add(what)
             print(f"airan site: the workers {what} ({exc.strerror})", file=sys.stderr)
 
     def enter(self) -> None:
         """In a new worker thread: set its nice value, then real-time scheduling where allowed."""
         self._local.governor = None
-        if self.nice and hasattr(os, "setpriority"):
+        self._local.on = False
+        if not LINUX:
+            return
+        if self.nice:
             try:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
             except OSError as exc:
-                self._say("keep the default priority", exc)
+                self._say(f"keep their nice value (not {self.nice})", exc)
         if self.realtime_priority and self._set_realtime(True):
-            self._local.governor = DutyGovernor(self._template.max_duty,
-                                                self._template.resume_duty,
-                                                self._template.window_s)
+            t = self._template
+            self._local.governor = DutyGovernor(t.max_duty, t.resume_duty, t.window_s)
 
     def _set_realtime(self, on: bool) -> bool:
-        if not hasattr(os, "sched_setscheduler"):
-            return False
+        """Switch the calling thread's scheduling; whether it now is as asked."""
         try:
             if on:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
             else:  # back to the fair scheduler; the nice value set in enter() still holds
                 os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         except OSError as exc:
-            self._say("run without real-time scheduling", exc)
+            self._say("run without real-time scheduling" if on
+                      else "could not leave real-time scheduling", exc)
             return False
+        self._local.on = on
         return True
+
+    def before_batch(self, expected_s: float) -> None:
+        """In the worker thread, before a batch expected to take ``expected_s`` (s): a batch
+        longer than the duty allows in a window runs at the fair-share priority."""
+        governor: DutyGovernor | None = getattr(self._local, "governor", None)
+        if governor is None:
+            return
+        want = governor.realtime and governor.admits(expected_s)
+        if want != self._local.on:
+            self._set_realtime(want)
 
     def after_batch(self, busy_s: float, end_s: float) -> None:
         """In the worker thread, after a batch of ``busy_s`` that ended at ``end_s`` (s)."""
@@ -125,10 +159,10 @@ class WorkerPriority:
         if governor is None:
             return
         change = governor.observe(busy_s, end_s)
-        if change is not None:
-            self._set_realtime(change)
+        if change is not None and change != self._local.on and not self._set_realtime(change):
+            governor.realtime = self._local.on  # as it is, so that it is tried again later
 
     @staticmethod
     def realtime_now() -> bool:
         """Whether the calling thread runs with real-time scheduling."""
-        return hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) == os.SCHED_FIFO
+        return LINUX and os.sched_getscheduler(0) == os.SCHED_FIFO

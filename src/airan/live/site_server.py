@@ -50,9 +50,9 @@ class SiteConfig:
     max_batch: int = 8
     max_wait_s: float = 0.002
     threads: int = 1  # ONNX Runtime intra-op threads per worker
-    # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never real time)
-    # while a worker is busy less than worker_max_duty of the time (default: its share of half
-    # the host's cores), and the nice value otherwise (0: leave it)
+    # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never; not with
+    # threads > 1) while a worker is busy less than worker_max_duty of the time (default: its
+    # share of half the host's cores), and the nice value otherwise (0: leave it)
     worker_realtime: int = 10
     worker_nice: int = -10
     worker_max_duty: float | None = None
@@ -126,8 +126,10 @@ class SiteServer:
         self.stats.q_last = self.t0
         duty = (realtime_duty(cfg.gpus) if cfg.worker_max_duty is None
                 else cfg.worker_max_duty)
-        self.priority = WorkerPriority(cfg.worker_realtime, cfg.worker_nice,
-                                       governor=DutyGovernor(duty, 0.8 * duty))
+        # ONNX Runtime's own intra-op threads (threads > 1) run under the fair scheduler and
+        # spin while they wait: a real-time worker waiting on them could starve them
+        self.priority = WorkerPriority(cfg.worker_realtime if cfg.threads == 1 else 0,
+                                       cfg.worker_nice, governor=DutyGovernor(duty, 0.8 * duty))
         self._pool = ThreadPoolExecutor(max_workers=cfg.gpus, thread_name_prefix="gpu",
                                         initializer=self.priority.enter)
         self._timer: Handle | None = None
@@ -177,12 +179,15 @@ class SiteServer:
 
     def _compute(self, key: str, items: list[_Item]) -> tuple[np.ndarray, float, float]:
         """In a worker thread: decode the payloads, run the batch; (outputs, t_start, t_end)."""
+        self.priority.before_batch(self.per_item_s[key] * len(items))
         t_start = time.monotonic()
-        model = self._by_path[key]
-        x = np.stack([model.decode(it.payload) for it in items])
-        y = model.run(x)
-        t_end = time.monotonic()
-        self.priority.after_batch(t_end - t_start, t_end)
+        try:
+            model = self._by_path[key]
+            x = np.stack([model.decode(it.payload) for it in items])
+            y = model.run(x)
+        finally:
+            t_end = time.monotonic()
+            self.priority.after_batch(t_end - t_start, t_end)
         return y, t_start, t_end
 
     def _start_batch(self, key: str, items: list[_Item]) -> None:
