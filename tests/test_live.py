@@ -458,7 +458,7 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     assert (tmp_path / "live" / "report.html").stat().st_size > 10_000
     assert airan  # the twin ran in process (twin_vs_live)
     # the target is p50 within 15% and p95 within 25%; on the quiet development
-    # machine (as root: real-time workers) p50 is within 0-3% and p95 within 8-20% (ten runs,
+    # machine (as root: real-time workers) p50 is within 0-4% and p95 within 3-16% (ten runs,
     # docs/live.md); on two cores shared with other work (a process spinning on one, another
     # live run, a benchmark) p50 reached 1.1-1.4 and p95 1.7-3.0: the bounds leave room for
     # that; a gross error of the runtime or the twin still fails them
