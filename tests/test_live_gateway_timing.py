@@ -130,6 +130,36 @@ def test_requests_sent_together_are_spread_by_least_loaded() -> None:
     assert all(v.pending_s == 0.0 for v in g.views)  # nothing left counted once they arrived
 
 
+def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once() -> None:
+    """The policy counts a placed request as pending at its site from the decision on; a
+    request cancelled while it crosses the emulated uplink no longer counts from that moment
+    (not only once its modelled arrival comes), and never reaches the site."""
+    stubs = [_CountingStub(), _CountingStub()]
+    g = _gateway("gateway", stubs)
+    w = g.world
+
+    class _Context:
+        def invocation_metadata(self) -> Any:
+            return (("authorization", "Bearer t"),)
+
+    async def main() -> tuple[float, float, Any, Any]:
+        req = wire.InferRequest(request_id="c1", device=0, service=w.service_names[0],
+                                payload=b"x", sent_unix_s=time.time())
+        flight = _Flight()
+        g.inflight[("default", "c1")] = flight
+        task = asyncio.ensure_future(g._serve(req, 0, 0, time.monotonic(), flight))
+        await asyncio.sleep(0.001)  # placed, crossing the uplink (5 ms and more)
+        before = sum(v.pending_s for v in g.views)
+        reply = await g.cancel(wire.CancelRequest(request_id="c1"), _Context())  # type: ignore
+        after = sum(v.pending_s for v in g.views)
+        return before, after, reply, await task
+
+    before, after, reply, answer = asyncio.run(main())
+    assert before > 0 and after == 0.0
+    assert reply.cancelled and answer.status == wire.InferReply.CANCELLED
+    assert [s.seen for s in stubs] == [0, 0]
+
+
 def test_an_answer_sent_ahead_says_when_it_is_due_and_is_never_due_early() -> None:
     """A caller that times answers itself (``reply_lead_s``, as the device emulator does) gets
     each up to the lead before it is due, stamped with the modelled arrival time."""

@@ -221,6 +221,16 @@ class _Flight:
     cancelled: bool = False
     answered: bool = False  # the site has answered: too late to cancel
     metadata: Any = field(default=None)
+    # while it crosses the emulated uplink: the site view and the work counted there as pending
+    pending: tuple[Any, float] | None = None
+
+
+def _release_pending(flight: _Flight) -> None:
+    """Stop counting a request as pending at the site it is crossing the uplink to."""
+    if flight.pending is not None:
+        view, work = flight.pending
+        view.pending_s = max(0.0, view.pending_s - work)
+        flight.pending = None
 
 
 class Gateway:
@@ -424,13 +434,14 @@ class Gateway:
             # that arrive together would otherwise all pick the same site
             work = float(self._per_item_s[place, model])
             view.pending_s += work
+            flight.pending = (view, work)
             arrive = start + ul_tr  # the request's modelled arrival at the site
             # over loopback it leaves a little earlier, due at `arrive`: the site holds it
             lead = 0.0 if self.network_transport else FORWARD_LEAD_S
             try:
                 await _sleep_until(arrive - lead)
             finally:
-                view.pending_s = max(0.0, view.pending_s - work)
+                _release_pending(flight)
             if flight.cancelled:
                 return reply(wire.InferReply.CANCELLED, "cancelled")
             view.extra_s += work
@@ -525,6 +536,7 @@ class Gateway:
             return wire.CancelReply(cancelled=False)
         if flight.site is None:
             flight.cancelled = True
+            _release_pending(flight)  # the policy stops counting it at once
             return wire.CancelReply(cancelled=True)
         stub = self.views[self.world.site_names.index(flight.site)].stub
         try:
