@@ -216,6 +216,11 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
     with live_cli.out.capture() as cap:
         _print_run(summary, Path("runs/x"))
     assert "could not keep up" in cap.get() and "889 requests/s" in cap.get()
+    assert "real-time" not in cap.get()  # saturated: the workers left real time on purpose
+    calm = {**summary, "live": {**summary["live"], "saturated": False, "realtime_share": 0.0}}
+    with live_cli.out.capture() as cap:
+        _print_run(calm, Path("runs/x"))
+    assert "could not keep up" not in cap.get() and "0% of the time with real-time" in cap.get()
     app = typer.Typer()
     register(app)
     bad = CliRunner().invoke(app, ["live", "factory", "--fleet-scale", "-1"])
@@ -454,6 +459,7 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
         assert svc["count"] == svc["met"] + svc["late"] + svc["dropped"], name
         assert set(svc["breakdown_ms"]) == set(twin.summary["services"][name]["breakdown_ms"])
     assert sum(v["served"] for v in s["sites"].values()) > 0
+    assert 0.0 <= s["live"]["realtime_share"] <= 1.0  # 1 with CAP_SYS_NICE, else 0
     build_report(tmp_path / "live")
     assert (tmp_path / "live" / "report.html").stat().st_size > 10_000
     assert airan  # the twin ran in process (twin_vs_live)

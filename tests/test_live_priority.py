@@ -143,3 +143,32 @@ def test_workers_share_half_the_host_between_them() -> None:
     assert realtime_duty(1, cpus=16) == 0.5  # never more than half of one worker's time
     if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, not the host's
         assert realtime_duty(1000) == pytest.approx(0.5 * len(os.sched_getaffinity(0)) / 1000)
+
+
+@pytest.mark.parametrize("realtime", [0, 10])
+def test_a_site_reports_how_much_of_its_compute_ran_in_real_time(realtime: int) -> None:
+    import asyncio
+
+    from test_live import TOKEN_A, _req, _site
+
+    from airan.live import wire
+
+    async def main() -> tuple[float, float]:
+        site = _site(worker_realtime=realtime, max_wait_s=0.0)
+        port = await site.start()
+        stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
+        try:
+            for i in range(5):
+                assert (await stub.infer(_req(f"r{i}"), 5)).status == wire.InferReply.OK
+            rep = await stub.load()
+        finally:
+            await stub.close()
+            await site.stop()
+        return rep.busy_s, rep.realtime_busy_s
+
+    busy, busy_rt = asyncio.run(main())
+    assert busy > 0
+    if realtime and _may_use_realtime():
+        assert busy_rt == pytest.approx(busy)
+    else:
+        assert busy_rt == 0.0

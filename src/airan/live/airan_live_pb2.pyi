@@ -100,7 +100,7 @@ class LoadRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class LoadReport(_message.Message):
-    __slots__ = ("name", "healthy", "backlog_s", "queue_len", "queue_limit", "in_service", "gpus", "busy_s", "queue_area", "served", "batches", "overloaded", "bad_requests", "uptime_s", "rss_bytes")
+    __slots__ = ("name", "healthy", "backlog_s", "queue_len", "queue_limit", "in_service", "gpus", "busy_s", "queue_area", "served", "batches", "overloaded", "bad_requests", "uptime_s", "rss_bytes", "realtime_busy_s")
     NAME_FIELD_NUMBER: _ClassVar[int]
     HEALTHY_FIELD_NUMBER: _ClassVar[int]
     BACKLOG_S_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class LoadReport(_message.Message):
     BAD_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REALTIME_BUSY_S_FIELD_NUMBER: _ClassVar[int]
     name: str
     healthy: bool
     backlog_s: float
@@ -131,7 +132,8 @@ class LoadReport(_message.Message):
     bad_requests: int
     uptime_s: float
     rss_bytes: int
-    def __init__(self, name: _Optional[str] = ..., healthy: _Optional[bool] = ..., backlog_s: _Optional[float] = ..., queue_len: _Optional[int] = ..., queue_limit: _Optional[int] = ..., in_service: _Optional[int] = ..., gpus: _Optional[int] = ..., busy_s: _Optional[float] = ..., queue_area: _Optional[float] = ..., served: _Optional[int] = ..., batches: _Optional[int] = ..., overloaded: _Optional[int] = ..., bad_requests: _Optional[int] = ..., uptime_s: _Optional[float] = ..., rss_bytes: _Optional[int] = ...) -> None: ...
+    realtime_busy_s: float
+    def __init__(self, name: _Optional[str] = ..., healthy: _Optional[bool] = ..., backlog_s: _Optional[float] = ..., queue_len: _Optional[int] = ..., queue_limit: _Optional[int] = ..., in_service: _Optional[int] = ..., gpus: _Optional[int] = ..., busy_s: _Optional[float] = ..., queue_area: _Optional[float] = ..., served: _Optional[int] = ..., batches: _Optional[int] = ..., overloaded: _Optional[int] = ..., bad_requests: _Optional[int] = ..., uptime_s: _Optional[float] = ..., rss_bytes: _Optional[int] = ..., realtime_busy_s: _Optional[float] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
     __slots__ = ("request_id",)

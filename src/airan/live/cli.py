@@ -110,6 +110,12 @@ def _print_run(summary: dict, folder: Path) -> None:
                   f"latencies measure this machine's runtime, not the scenario. Offer less load "
                   f"(--fleet-scale 0.1) or run sites and gateways on more hosts "
                   f"(docs/live.md).[/yellow]")
+    share = live.get("realtime_share")
+    if share is not None and share < 0.5 and not live.get("saturated"):
+        out.print(f"[yellow]note: the site workers computed {share:.0%} of the time with "
+                  f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`): a batch "
+                  f"may wait for the CPU behind other processes, so compute tails are longer "
+                  f"than on a dedicated host (docs/live.md).[/yellow]")
     out.print(f"run folder: {folder}")
 
 

@@ -308,11 +308,12 @@ class DeviceEmulator:
         for s, name in enumerate(w.site_names):
             smp = self.samples.get(name, [])
             ng = int(w.site_n_gpus[s])
-            busy = area = span = 0.0
+            busy = area = span = busy_rt = 0.0
             served = batches = 0
             if smp:
                 (t_first, first), (t_last, last) = smp[0], smp[-1]
                 busy = last.busy_s - first.busy_s
+                busy_rt = last.realtime_busy_s - first.realtime_busy_s
                 area = last.queue_area - first.queue_area
                 span = t_last - t_first
                 served = int(last.served - first.served)
@@ -335,6 +336,9 @@ class DeviceEmulator:
                 "live": {"overloaded": int(last.overloaded) if last else 0,
                          "bad_requests": int(last.bad_requests) if last else 0,
                          "rss_mb": last.rss_bytes / 2**20 if last else None,
+                         # the share of compute time its workers ran in real time
+                         # (airan.live.priority; below 1: unprivileged, or saturated)
+                         "realtime_share": busy_rt / busy if busy > 0 else None,
                          "answered_load_reports": len(smp)},
             }
             for (t_a, a), (t_b, b) in zip(smp, smp[1:], strict=False):
@@ -386,6 +390,7 @@ class DeviceEmulator:
                 "delays": self.dep.delays,
                 "models": self.dep.models,
                 "saturated": _saturated(overhead_all),
+                "realtime_share": _realtime_share(sites),
                 "overhead_ms": _stats(np.array(overhead_all)),
                 "runtime_cost_ms": _stats(np.array(cost_all)),
                 "services": live_svc,
@@ -435,6 +440,17 @@ class DeviceEmulator:
 #: unhidden overhead (p50, ms) beyond which the runtime itself is the bottleneck: a runtime
 #: that keeps up hides nearly all its work (p50 0.1-0.2 ms on the development machine)
 SATURATED_OVERHEAD_MS = 2.0
+
+
+def _realtime_share(sites: dict[str, Any]) -> float | None:
+    """The share of all sites' compute time that ran with real-time scheduling (None: no
+    compute seen)."""
+    busy = sum(v["gpu_utilization"] * v["gpus"] for v in sites.values())
+    shares = [(v["gpu_utilization"] * v["gpus"], v["live"]["realtime_share"])
+              for v in sites.values() if v["live"]["realtime_share"] is not None]
+    if busy <= 0 or not shares:
+        return None
+    return sum(b * r for b, r in shares) / sum(b for b, _ in shares)
 
 
 def _saturated(overhead_ms: list[float]) -> bool:

@@ -162,6 +162,11 @@ class WorkerPriority:
         if change is not None and change != self._local.on and not self._set_realtime(change):
             governor.realtime = self._local.on  # as it is, so that it is tried again later
 
+    def realtime_here(self) -> bool:
+        """Whether the calling worker thread runs in real time, as this object set it (no
+        system call)."""
+        return bool(getattr(self._local, "on", False))
+
     @staticmethod
     def realtime_now() -> bool:
         """Whether the calling thread runs with real-time scheduling."""

@@ -79,6 +79,7 @@ class _Item:
 @dataclass
 class _Stats:
     busy_s: float = 0.0
+    realtime_busy_s: float = 0.0  # of busy_s, batches computed with real-time scheduling
     queue_area: float = 0.0
     q_last: float = 0.0
     served: int = 0
@@ -177,9 +178,11 @@ class SiteServer:
             self.free -= 1
             self._start_batch(best, items)
 
-    def _compute(self, key: str, items: list[_Item]) -> tuple[np.ndarray, float, float]:
-        """In a worker thread: decode the payloads, run the batch; (outputs, t_start, t_end)."""
+    def _compute(self, key: str, items: list[_Item]) -> tuple[np.ndarray, float, float, bool]:
+        """In a worker thread: decode the payloads, run the batch; (outputs, t_start, t_end,
+        whether it ran with real-time scheduling)."""
         self.priority.before_batch(self.per_item_s[key] * len(items))
+        realtime = self.priority.realtime_here()
         t_start = time.monotonic()
         try:
             model = self._by_path[key]
@@ -188,7 +191,7 @@ class SiteServer:
         finally:
             t_end = time.monotonic()
             self.priority.after_batch(t_end - t_start, t_end)
-        return y, t_start, t_end
+        return y, t_start, t_end, realtime
 
     def _start_batch(self, key: str, items: list[_Item]) -> None:
         """Hand a batch to a worker thread now; :meth:`_batch_done` runs when it ends."""
@@ -212,9 +215,11 @@ class SiteServer:
                     it.fut.set_exception(exc)
             self._kick()
             return
-        y, t_start, t_end = f.result()
+        y, t_start, t_end, realtime = f.result()
         dt = t_end - t_start
         self.stats.busy_s += dt
+        if realtime:
+            self.stats.realtime_busy_s += dt
         self.stats.served += len(items)
         self.stats.batches += 1
         self.per_item_s[key] = 0.8 * self.per_item_s[key] + 0.2 * dt / len(items)
@@ -355,7 +360,8 @@ class SiteServer:
             in_service=len(self.stats.running), gpus=self.cfg.gpus, busy_s=busy,
             queue_area=self.stats.queue_area, served=self.stats.served,
             batches=self.stats.batches, overloaded=self.stats.overloaded,
-            bad_requests=self.stats.bad, uptime_s=now - self.t0, rss_bytes=rss_bytes())
+            bad_requests=self.stats.bad, uptime_s=now - self.t0, rss_bytes=rss_bytes(),
+            realtime_busy_s=self.stats.realtime_busy_s)
 
     # ---- life -----------------------------------------------------------------------------------
     async def start(self) -> int:
