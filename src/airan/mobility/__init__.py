@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+import airan.scenario.schema  # noqa: F401  (first: the schema imports airan.mobility.config)
 from airan.errors import InputError
 from airan.mobility.config import (
     GeneratedPaths,
