@@ -83,7 +83,7 @@ class DeviceRadio:
         n_sites = len(self.site_xy)
         m_sites = min(NEAREST_SITES, n_sites)
         k_top = self.k_top
-        top_cell = np.zeros((n_dev, k_top), dtype=np.int64)
+        top_cell = np.zeros((n_dev, k_top), dtype=np.int32)  # one 64-byte line per row
         top_gain = np.zeros((n_dev, k_top))
         resid = np.zeros(n_dev)
         for a in range(0, n_dev, _DEVICE_CHUNK):

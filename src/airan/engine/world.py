@@ -58,7 +58,7 @@ class World:
     dev_h: F64  # [N] height above ground (m)
     dev_fleet: I64  # [N]
     dev_cell: I64  # [N] serving cell (strongest received power)
-    dev_top_cell: I64  # [N, K]
+    dev_top_cell: I32  # [N, K] (32-bit: a row fits one cache line)
     dev_top_gain: F64  # [N, K] linear path gain incl. antenna and shadowing, top-1 = serving
     dev_resid_gain_mw: F64  # [N] DL power from all cells beyond the top K (mW, at full load)
     dev_dl_noise_mw: F64  # [N]
@@ -412,7 +412,7 @@ def build_world(s: Scenario, seed: int) -> World:
     )
     top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h, np.arange(n_dev))
     k_top = top_cell.shape[1]
-    dev_cell = top_cell[:, 0].copy() if n_dev else np.zeros(0, dtype=np.int64)
+    dev_cell = top_cell[:, 0].astype(np.int64) if n_dev else np.zeros(0, dtype=np.int64)
 
     bw = np.asarray(cell_bw_hz)
     dl_noise = (
