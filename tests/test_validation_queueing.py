@@ -180,3 +180,21 @@ def test_mm2_downlink_transport_is_fifo_in_time_order():
     assert bd["ul_transport"] == pytest.approx(up_ms, rel=0.05)
     assert bd["queue"] == pytest.approx(wq_mmc(c, lam, 1e3 / s_ms) * 1e3, rel=0.05)
     assert bd["dl_transport"] == pytest.approx(down_ms, rel=0.05)  # got 0.334 ms vs 0.0057 ms
+
+
+def test_work_counts_three_events_per_request_and_no_radio_visits_with_ideal_radio() -> None:
+    """``Engine.work`` (what benchmarks report per request) counts exactly: with an ideal radio
+    and no batching, a finished request is three events (it reaches the GPU, its batch of one
+    ends, its answer reaches the device) and the schedulers visit no UE."""
+    from airan.engine import Engine
+
+    sc = queue_scenario(lam_hz=500, service_ms=1.0, dist="fixed", duration_s=2.0, seed=5)
+    engine = Engine(sc)
+    result = engine.run()
+    req = result.summary["requests"]
+    work = engine.work
+    finished = req["met"] + req["late"]
+    assert req["dropped"] == 0 and finished > 900
+    assert work["requests"] == req["created"]
+    assert work["ul_ue_slots"] == 0 and work["dl_ue_slots"] == 0
+    assert 3 * finished <= work["events"] <= 3 * finished + 2 * req["in_flight"]

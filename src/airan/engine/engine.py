@@ -178,6 +178,14 @@ class Engine:
     def done(self) -> bool:
         return self.slot >= self.n_slots
 
+    @property
+    def work(self) -> dict[str, int]:
+        """The work the engine has done so far, exact where wall time is noisy: UEs visited by
+        the uplink and downlink schedulers (summed over slots), events handled, requests."""
+        c = self._st.ctr
+        return {"ul_ue_slots": int(c[K.C_WORK_UL]), "dl_ue_slots": int(c[K.C_WORK_DL]),
+                "events": int(c[K.C_WORK_EVENTS]), "requests": int(c[K.C_SEQ])}
+
     def step(self, n_slots: int | None = None) -> None:
         """Advance by ``n_slots`` (default: one decision interval), not past the end of the run.
 

@@ -36,10 +36,13 @@ ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN =
 # C_ACT_UL_SORTED, C_ACT_DL_SORTED: how many of the active UEs at the front of ``act_ul``,
 # ``act_dl`` are in device order (the schedulers keep them so; new ones are appended)
 # C_ULQ_N: uplink completions of the current slot waiting in the ulq_* arrays (see serve_ul)
+# C_WORK_UL, C_WORK_DL, C_WORK_EVENTS: the work done so far, for benchmarks (exact where wall
+# time is noisy): UEs the uplink and downlink schedulers visited (summed over slots) and events
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
-    C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N = range(20)
-N_CTR = 20
+    C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N, C_WORK_UL, C_WORK_DL, \
+    C_WORK_EVENTS = range(23)
+N_CTR = 23
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
@@ -648,6 +651,7 @@ def serve_ul(W, S, k, s0):
     # Arrays are read out of the StructRefs once: every attribute access on a StructRef costs a
     # reference-count increment and decrement (atomic, and a barrier to overlapping cache misses).
     ctr = S.ctr
+    ctr[C_WORK_UL] += n_act
     act = S.act_ul
     act_pos = S.act_ul_pos
     pf_w = S.ue_pf_w
@@ -882,6 +886,7 @@ def serve_dl(W, S, k, s0, frac):
     n_act = S.ctr[C_ACT_DL]
     if n_act == 0:
         return
+    S.ctr[C_WORK_DL] += n_act
     act = S.act_dl
     act_pos = S.act_dl_pos
     dl_head = S.ue_dl_head
@@ -1465,6 +1470,7 @@ def create(W, S, t, flow, place):
 
 @njit(cache=True)
 def handle_event(W, S, r, t):
+    S.ctr[C_WORK_EVENTS] += 1
     if r < 0:  # a compute site's batching timer
         site = -r - 1
         if t == S.site_wake[site]:
