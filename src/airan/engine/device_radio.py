@@ -75,7 +75,7 @@ class DeviceRadio:
 
     def links(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], dev_ids: NDArray[np.int64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]:
         """For each device (``dev_ids`` name their draws): the K strongest cells by received
         power, their linear path gains (antenna and shadowing included; serving cell first),
         and the DL power from every other candidate cell at full load (mW)."""
