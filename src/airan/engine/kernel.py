@@ -1615,14 +1615,14 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                 if from_q:
                     r = ulq_r[q]
                     q += 1
-                    if deep and q + 1 < nq:  # prefetch for the completions after this one
-                        x = ulq_r[q + 1]
+                    if deep and q + 3 < nq:  # prefetch for the completions after this one
+                        x = ulq_r[q + 3]
                         prefetch(rq_i, x * nri)
                         prefetch(rq_i, x * nri + nri - 1)
                         prefetch(rq_f, x * nrf)
                         prefetch(rq_f, x * nrf + nrf - 1)
-                    if deep and q < nq:
-                        x = ulq_r[q]
+                    if deep and q + 1 < nq:
+                        x = ulq_r[q + 1]
                         node = cell_node[rq_i[x, I_CELL]]
                         site = rq_i[x, I_PLACE]
                         prefetch(dev_cell, rq_i[x, I_DEV])
