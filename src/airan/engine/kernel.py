@@ -1161,18 +1161,13 @@ def compute_done(W, S, r, t):
     n_nodes = path_delay.shape[0]
     n_sites = path_delay.shape[1]
     hops = path_back.shape[2]
-    nr = W.radio_model == 0
     x = rq_i[r, I_NEXT]
     while x >= 0:
         node = W.cell_node[rq_i[x, I_CELL]]
         s = rq_i[x, I_PLACE]
-        d = rq_i[x, I_DEV]
-        prefetch(W.dev_cell, d)
+        prefetch(W.dev_cell, rq_i[x, I_DEV])
         prefetch(path_delay, node * n_sites + s)
         prefetch(path_back, (s * n_nodes + node) * hops)
-        if nr:  # its device's downlink queue (dl_enqueue)
-            prefetch(S.ue_dl_tail, d)
-            prefetch(S.act_dl_pos, d)
         x = rq_i[x, I_NEXT]
     while r >= 0:
         nxt = S.rq_i[r, I_NEXT]
@@ -1189,7 +1184,7 @@ def compute_done(W, S, r, t):
         if ta < 0.0:
             S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_LINK_FULL, t)
-        elif nr and bits > 0.0:  # NR: queued now, scheduled once it is there
+        elif W.radio_model == 0 and bits > 0.0:  # NR: queued now, scheduled once it is there
             dl_enqueue(S, r, ta, bits)
         else:
             S.rq_i[r, I_STAGE] = ST_DOWN
@@ -1645,11 +1640,7 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                         # the cell at creation stands in for the device's current cell (a hint)
                         node = cell_node[rq_i[x, I_CELL]]
                         site = rq_i[x, I_PLACE]
-                        y = rq_i[x, I_DEV]
-                        prefetch(dev_cell, y)
-                        if stx == ST_COMP and nr:  # its device's downlink queue (dl_enqueue)
-                            prefetch(dl_tail, y)
-                            prefetch(act_dl_pos, y)
+                        prefetch(dev_cell, rq_i[x, I_DEV])
                         if site >= 0:
                             prefetch(path_delay, node * n_sites + site)
                             if stx == ST_UL:
