@@ -1004,44 +1004,6 @@ def update_loads(W, S, direction):
 
 
 @njit(cache=True)
-def dl_enqueue(S, r, t_arrive, bits):
-    """Queue answer ``r`` for its device's downlink when it leaves its site, to be scheduled
-    from ``t_arrive``, when it reaches the cell (T_DLARR), with no event in between.
-
-    A UE's downlink queue stays in arrival order (ties in the order the answers left), as if
-    each answer joined it on arrival: the scheduler serves a queue's head only once it has
-    arrived (serve_dl) and stops at the first answer still on its way.
-    """
-    rq_f = S.rq_f
-    rq_i = S.rq_i
-    rq_f[r, T_DLARR] = t_arrive
-    rq_f[r, REM_BITS] = bits
-    rq_i[r, I_STAGE] = ST_DL
-    d = rq_i[r, I_DEV]
-    tail = S.ue_dl_tail[d]
-    if tail < 0:
-        rq_i[r, I_NEXT] = -1
-        S.ue_dl_head[d] = r
-        S.ue_dl_tail[d] = r
-        _set_add(S.act_dl, S.act_dl_pos, C_ACT_DL, S.ctr, d)
-    elif rq_f[tail, T_DLARR] <= t_arrive:  # nearly always: it arrives after those queued
-        rq_i[r, I_NEXT] = -1
-        rq_i[tail, I_NEXT] = r
-        S.ue_dl_tail[d] = r
-    else:  # it overtakes answers still on their way: before the first that arrives later
-        x = S.ue_dl_head[d]
-        prev = -1
-        while rq_f[x, T_DLARR] <= t_arrive:
-            prev = x
-            x = rq_i[x, I_NEXT]
-        rq_i[r, I_NEXT] = x
-        if prev < 0:
-            S.ue_dl_head[d] = r
-        else:
-            rq_i[prev, I_NEXT] = r
-
-
-@njit(cache=True)
 def dl_arrive(W, S, r, t):
     """The answer reached the device's cell at ``t``: queue it for the downlink."""
     S.rq_f[r, T_DLARR] = t
@@ -1179,13 +1141,10 @@ def compute_done(W, S, r, t):
             advance_site(W, S, s, t)
             r = nxt
             continue
-        bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]
-        ta = transport(W, S, W.path_links_back[s, node], bits, t)
+        ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
         if ta < 0.0:
             S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_LINK_FULL, t)
-        elif W.radio_model == 0 and bits > 0.0:  # NR: queued now, scheduled once it is there
-            dl_enqueue(S, r, ta, bits)
         else:
             S.rq_i[r, I_STAGE] = ST_DOWN
             push_event(S, ta, r)

@@ -173,17 +173,14 @@ class Motion:
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1
             st.ue_ul_elig[moved] = np.maximum(st.ue_ul_elig[moved], t + self.interruption_s)
-            self._count_affected(engine, moved, t)
+            self._count_affected(engine, moved)
 
-    def _count_affected(self, engine: Any, devices: NDArray[np.int64], t: float) -> None:
-        """Requests on the radio (uplink buffer or downlink queue) of devices handing over at
-        ``t`` (an answer joins its device's downlink queue when it leaves its site: it is on the
-        radio once it has arrived)."""
+    def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
+        """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""
         from airan.engine import kernel as K
 
         rq = engine._st.rq_i
-        on_dl = (rq[:, K.I_STAGE] == K.ST_DL) & (engine._st.rq_f[:, K.T_DLARR] <= t)
-        on_air = (rq[:, K.I_STAGE] == K.ST_UL) | on_dl
+        on_air = (rq[:, K.I_STAGE] == K.ST_UL) | (rq[:, K.I_STAGE] == K.ST_DL)
         hit = on_air & np.isin(rq[:, K.I_DEV], devices)
         self.affected += np.bincount(rq[hit, K.I_SVC], minlength=len(self.affected))
 
