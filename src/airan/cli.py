@@ -28,11 +28,11 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _safe_name,
     _table,
     _user_errors,
-    _version,
     err,
     out,
 )
 from airan.report.rundir import jsonable
+from airan.version import airan_version
 
 app = typer.Typer(
     name="airan",
@@ -72,7 +72,7 @@ def _check_run_options(
 # ---- commands ----------------------------------------------------------------------------------
 def _version_callback(value: bool) -> None:
     if value:
-        out.print(f"airan {_version()}", markup=False)
+        out.print(f"airan {airan_version()}", markup=False)
         raise typer.Exit()
 
 

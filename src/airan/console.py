@@ -29,13 +29,6 @@ err = Console(stderr=True, highlight=False)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("airan")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @contextmanager

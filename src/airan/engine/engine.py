@@ -28,6 +28,7 @@ from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import LOCAL, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.scenario.schema import Scenario
+from airan.version import airan_version
 
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
            "site_failure")
@@ -122,9 +123,11 @@ class Engine:
         self.wall_s = 0.0
         # load samples on a fixed grid of slots, so any stepping gives the same series
         self.sample_slots = max(1, round(self.n_slots / TIMESERIES_POINTS))
+        # each sample: t and the site state it needs (copies), reduced once in timeseries()
         zeros = np.zeros(len(w.site_names))
-        self._samples: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = [
-            (0.0, zeros, zeros, zeros)
+        self._samples: list[tuple[Any, ...]] = [
+            (0.0, np.zeros_like(self._st.gpu_free), np.zeros_like(self._st.gpu_busy), zeros,
+             np.zeros_like(self._st.site_qlen), zeros, zeros)
         ]
         # AI-and-RAN: L1 on the cell-site GPUs and background cell traffic, on their own grid
         self.ran = RanShare(scenario, w)
@@ -368,29 +371,32 @@ class Engine:
 
     # ---- results -------------------------------------------------------------------------------
     def _cumulative_site_load(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per site, up to now: GPU busy seconds (summed over its GPUs) and queue-length area."""
+        """Per sample (rows) and site: GPU busy seconds up to the sample's time (summed over the
+        site's GPUs) and queue-length area."""
         w = self.world
-        st = self._st
-        now = self.now_s
+        t, free, busy, qarea, qlen, qlast = (np.stack([s[i] for s in self._samples])
+                                             for i in range(6))
+        now = t[:, None]
         if not len(w.site_names):
-            return np.zeros(0), np.zeros(0)
-        ahead = np.maximum(st.gpu_free - now, 0.0)
-        busy = st.gpu_busy - np.where(np.isfinite(ahead), ahead, 0.0)
-        busy_site = np.add.reduceat(busy, w.site_gpu_start)
-        area = st.site_qarea + st.site_qlen * np.maximum(0.0, now - st.site_qlast)
+            return np.zeros((len(t), 0)), np.zeros((len(t), 0))
+        ahead = np.maximum(free - now, 0.0)
+        busy = busy - np.where(np.isfinite(ahead), ahead, 0.0)
+        busy_site = np.add.reduceat(busy, w.site_gpu_start, axis=1)
+        area = qarea + qlen * np.maximum(0.0, now - qlast)
         return busy_site, area
 
     def _record_sample(self) -> None:
         t = self.now_s
         if t <= self._samples[-1][0]:
             return
-        busy, area = self._cumulative_site_load()
+        st = self._st
         if self.ran.active:
             self.ran.close_window(t)
             l1 = self.ran.l1_gpu_s.copy()
         else:
-            l1 = self._samples[0][3]  # zeros, shared
-        self._samples.append((t, busy, area, l1))
+            l1 = self._samples[0][6]  # zeros, shared
+        self._samples.append((t, st.gpu_free.copy(), st.gpu_busy.copy(), st.site_qarea.copy(),
+                              st.site_qlen.copy(), st.site_qlast.copy(), l1))
 
     def timeseries(self) -> pa.Table:
         """Per site and sample window: GPU utilization and time-averaged queue length.
@@ -407,9 +413,8 @@ class Engine:
                 [], pa.float64()), "site": pa.array([], pa.string()), "gpu_utilization":
                 pa.array([], pa.float64()), "mean_queue": pa.array([], pa.float64()),
                 "l1_share": pa.array([], pa.float64())})
-        busy = np.stack([s[1] for s in self._samples])  # [n_win+1, S]
-        area = np.stack([s[2] for s in self._samples])
-        l1_gpu_s = np.stack([s[3] for s in self._samples])
+        busy, area = self._cumulative_site_load()  # [n_win+1, S]
+        l1_gpu_s = np.stack([s[6] for s in self._samples])
         dt = np.diff(t)[:, None]
         util = np.diff(busy, axis=0) / (dt * w.site_n_gpus[None, :])
         queue = np.diff(area, axis=0) / dt
@@ -610,7 +615,7 @@ class Engine:
         n_tr = sum(len(p[0]) for p in self._trace_parts)
         n_slots_run = max(1, self.slot)
         return {
-            "airan_version": _version(),
+            "airan_version": airan_version(),
             "scenario": w.name,
             "policy": self.policy_name,
             "seed": self.seed,
@@ -706,10 +711,3 @@ def _sparse_counts(hist: np.ndarray) -> dict[str, int]:
     return {str(int(b)): int(hist[b]) for b in nz}
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("airan")
-    except PackageNotFoundError:
-        return "0+unknown"

@@ -32,6 +32,7 @@ from airan.live.runtime import Deployment
 from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
 from airan.scenario import Scenario, load_scenario
+from airan.version import airan_version
 
 #: Drop reasons of the live runtime beyond the twin's (``airan.engine.REASONS``).
 LIVE_REASONS = ("site_failure", "timeout", "cancelled", "error")
@@ -362,7 +363,7 @@ class DeviceEmulator:
         met = sum(r.outcome == "met" for r in recs)
         late = sum(r.outcome == "late" for r in recs)
         summary = {
-            "airan_version": _version(),
+            "airan_version": airan_version(),
             "scenario": w.name,
             "policy": policy,
             "seed": self.dep.seed,
@@ -498,10 +499,6 @@ def _hist_gamma() -> float:
     return float(HIST_GAMMA)
 
 
-def _version() -> str:
-    from airan.engine.engine import _version as v
-
-    return v()
 
 
 def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,

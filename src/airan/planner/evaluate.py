@@ -19,22 +19,16 @@ from typing import Any
 
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
+from airan.version import airan_version
 
 __all__ = ["Evaluation", "Evaluator", "run_key"]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("airan")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def run_key(scenario_json: dict[str, Any]) -> str:
     """Content hash of a scenario (JSON form) and the airan version."""
-    text = json.dumps({"airan": _version(), "scenario": scenario_json}, sort_keys=True,
+    text = json.dumps({"airan": airan_version(), "scenario": scenario_json}, sort_keys=True,
                       separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
