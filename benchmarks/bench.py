@@ -5,7 +5,8 @@ Usage:  python benchmarks/bench.py [--duration 60] [--only city,metro] [--simpy-
 Each scenario runs in a fresh process (so its peak memory is its own), after one short warm-up
 run that loads the compiled kernel from numba's cache. "end to end" includes building the world
 (radio precomputation); "engine" is the slot loop alone. The SimPy comparison runs the
-multi-stage pipeline of tests/test_validation_simpy.py in both simulators and prints the ratio.
+multi-stage pipeline of tests/test_validation_simpy.py in both simulators (the median of several
+runs of each) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+RUNS_AIRAN, RUNS_SIMPY = 7, 3  # the SimPy comparison: median of this many runs of each
 MOBILE_SUFFIX = "-mobile"  # e.g. city-mobile: every fleet on a Manhattan grid at 8-14 m/s
 
 
@@ -81,15 +83,21 @@ def simpy_vs_airan(duration_s: float) -> dict:
 
     sc = pipeline_scenario(seed=3, duration_s=duration_s, trace_limit=0)
     airan.run(pipeline_scenario(seed=3, duration_s=0.1))  # warm-up
-    t0 = time.perf_counter()
-    res = airan.run(sc)
-    t_airan = time.perf_counter() - t0
+    runs = []  # each side's median of a few runs: one airan run lasts only ~25 ms
+    for _ in range(RUNS_AIRAN):
+        t0 = time.perf_counter()
+        res = airan.run(sc)
+        runs.append(time.perf_counter() - t0)
+    t_airan = float(np.median(runs))
     n_airan = res.summary["requests"]["created"]
     table = batch_table_s(sc)
     t_arr, dev = poisson_arrivals(np.random.default_rng(3), duration_s)
-    t0 = time.perf_counter()
-    simpy_pipeline(t_arr, dev, table)
-    t_simpy = time.perf_counter() - t0
+    runs = []
+    for _ in range(RUNS_SIMPY):
+        t0 = time.perf_counter()
+        simpy_pipeline(t_arr, dev, table)
+        runs.append(time.perf_counter() - t0)
+    t_simpy = float(np.median(runs))
     a = n_airan / t_airan
     s = len(t_arr) / t_simpy
     return {
