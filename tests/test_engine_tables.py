@@ -56,6 +56,21 @@ def test_load_series_does_not_depend_on_step_sizes() -> None:
     assert eng.result().timeseries.equals(whole)
 
 
+def test_load_series_is_the_same_when_samples_are_reduced_as_taken(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Samples are kept as copies of the sites' state (reduced at the end), or with very many
+    GPUs reduced as they are taken: both give the same series, bit for bit."""
+    from airan.engine import engine as engine_module
+
+    sc = load_scenario("factory")
+    copies = Engine(sc, duration_s=0.7).run().timeseries
+    monkeypatch.setattr(engine_module, "SAMPLE_COPIES_MAX_GPUS", 0)
+    eng = Engine(sc, duration_s=0.7)
+    assert not eng._sample_copies
+    assert eng.run().timeseries.equals(copies)
+    assert copies.num_rows > 0
+
+
 def test_cell_table_matches_summary_and_attachments() -> None:
     res = airan.run("city", policy="nearest-edge", duration_s=0.5)
     cells, devices = res.cells, res.devices
