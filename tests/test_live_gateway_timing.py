@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_live import small_scenario
 
+from airan.live import gateway as gateway_module
 from airan.live import wire
 from airan.live.gateway import EARLY_AFTER, EARLY_MAX_S, Gateway, GatewayConfig, _Flight, _SiteView
 from airan.scenario import scenario_from_dict
@@ -130,10 +131,14 @@ def test_requests_sent_together_are_spread_by_least_loaded() -> None:
     assert all(v.pending_s == 0.0 for v in g.views)  # nothing left counted once they arrived
 
 
-def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once() -> None:
+def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The policy counts a placed request as pending at its site from the decision on; a
     request cancelled while it crosses the emulated uplink no longer counts from that moment
     (not only once its modelled arrival comes), and never reaches the site."""
+    # the whole uplink (5 ms and more) is slept: the gateway does not forward ahead of it
+    # (with the 4.5 ms lead, a loaded machine could pass the window before the cancel)
+    monkeypatch.setattr(gateway_module, "FORWARD_LEAD_S", 0.0)
     stubs = [_CountingStub(), _CountingStub()]
     g = _gateway("gateway", stubs)
     w = g.world
@@ -148,7 +153,11 @@ def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once() -> N
         flight = _Flight()
         g.inflight[("default", "c1")] = flight
         task = asyncio.ensure_future(g._serve(req, 0, 0, time.monotonic(), flight))
-        await asyncio.sleep(0.001)  # placed, crossing the uplink (5 ms and more)
+        for _ in range(10_000):  # until it is placed and crossing the uplink
+            if flight.pending is not None or task.done():
+                break
+            await asyncio.sleep(0)
+        assert flight.pending is not None and flight.site is None
         before = sum(v.pending_s for v in g.views)
         reply = await g.cancel(wire.CancelRequest(request_id="c1"), _Context())  # type: ignore
         after = sum(v.pending_s for v in g.views)
