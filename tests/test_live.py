@@ -501,3 +501,17 @@ def test_killed_site_is_routed_around_and_nothing_is_lost(tmp_path: Path) -> Non
     assert (place[late] == "edge").all() and (outcome[late] != "dropped:site_failure").all()
     assert (place[created < 2.5] == "gpu-a").any()
     assert (outcome == "met").mean() > 0.8
+
+
+def test_realtime_share_weighs_each_site_by_its_compute_time() -> None:
+    """The run's real-time share is the compute-time-weighted mean of the sites' shares; sites
+    that computed nothing do not count, and with no compute at all there is no share."""
+    from airan.live.devices import _realtime_share
+
+    def site(util: float, gpus: int, share: float | None) -> dict:
+        return {"gpu_utilization": util, "gpus": gpus, "live": {"realtime_share": share}}
+
+    sites = {"a": site(0.5, 2, 1.0), "b": site(0.25, 1, 0.0), "idle": site(0.0, 4, None)}
+    assert _realtime_share(sites) == pytest.approx(1.0 / 1.25)  # 1 GPU-s of 1.25 in real time
+    assert _realtime_share({"idle": site(0.0, 4, None)}) is None
+    assert _realtime_share({}) is None

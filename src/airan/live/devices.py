@@ -446,12 +446,10 @@ SATURATED_OVERHEAD_MS = 2.0
 def _realtime_share(sites: dict[str, Any]) -> float | None:
     """The share of all sites' compute time that ran with real-time scheduling (None: no
     compute seen)."""
-    busy = sum(v["gpu_utilization"] * v["gpus"] for v in sites.values())
     shares = [(v["gpu_utilization"] * v["gpus"], v["live"]["realtime_share"])
               for v in sites.values() if v["live"]["realtime_share"] is not None]
-    if busy <= 0 or not shares:
-        return None
-    return sum(b * r for b, r in shares) / sum(b for b, _ in shares)
+    busy = sum(b for b, _ in shares)  # GPU-seconds per second, weighting each site's share
+    return sum(b * r for b, r in shares) / busy if busy > 0 else None
 
 
 def _saturated(overhead_ms: list[float]) -> bool:
@@ -497,8 +495,6 @@ def _hist_gamma() -> float:
     from airan.engine.kernel import HIST_GAMMA
 
     return float(HIST_GAMMA)
-
-
 
 
 def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,

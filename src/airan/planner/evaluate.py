@@ -24,8 +24,6 @@ from airan.version import airan_version
 __all__ = ["Evaluation", "Evaluator", "run_key"]
 
 
-
-
 def run_key(scenario_json: dict[str, Any]) -> str:
     """Content hash of a scenario (JSON form) and the airan version."""
     text = json.dumps({"airan": airan_version(), "scenario": scenario_json}, sort_keys=True,
