@@ -5,13 +5,29 @@ from math import log2
 import numpy as np
 import pytest
 
-from airan.radio.link import dbm_to_mw, mw_to_dbm, sinr_db, spectral_efficiency
+from airan.radio.link import (
+    dbm_to_mw,
+    mw_to_dbm,
+    pusch_prb_power_mw,
+    sinr_db,
+    spectral_efficiency,
+)
 
 
 def test_power_conversions():
     np.testing.assert_allclose(dbm_to_mw([0.0, 30.0, -10.0]), [1.0, 1000.0, 0.1])
     np.testing.assert_allclose(mw_to_dbm([1.0, 1000.0, 0.1]), [0.0, 30.0, -10.0])
     assert float(mw_to_dbm(0.0)) == -np.inf
+
+
+def test_pusch_power_per_prb_follows_ts_38_213():
+    # P0 + 10 log10(2^mu) + alpha * PL: -85 + 3.0103 + 0.8 * 100 = -1.9897 dBm per PRB at 30 kHz
+    p = pusch_prb_power_mw(-85.0, 1, 1e10, 0.8)
+    assert float(mw_to_dbm(p)) == pytest.approx(-85.0 + 10 * np.log10(2.0) + 80.0, abs=1e-9)
+    # 15 kHz: no SCS term; full compensation: 1 dB more path loss, 1 dB more power
+    assert float(mw_to_dbm(pusch_prb_power_mw(-100.0, 0, 1e9, 1.0))) == pytest.approx(-10.0)
+    pl = np.array([[1e8, 1e9], [1e10, 1e11]])
+    assert pusch_prb_power_mw(-85.0, 1, pl, 0.8).shape == (2, 2)
 
 
 def test_sinr_db():

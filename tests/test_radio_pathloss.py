@@ -71,6 +71,22 @@ def test_uma_min_distance_clamp():
     assert pl("uma", 2.0, 25.0, 1.5, True) == pytest.approx(expected, abs=1e-9)
 
 
+def test_uma_umi_ue_below_1_5_m_is_evaluated_at_the_lowest_valid_height():
+    # an AMR at 0.5 m: Table 7.4.1-1 holds for 1.5 <= hUT <= 22.5 m; without the clamp
+    # h'UT = -0.5 m, d'BP would vanish and a LOS link at 200 m would fall on PL2 (+16.5 dB)
+    d = d3(200.0, 25.0, 0.5)
+    assert pl("uma", 200.0, 25.0, 0.5, True) == pytest.approx(
+        28.0 + 22 * log10(d) + 20 * log10(3.5), abs=1e-9)  # PL1: 200 m < d'BP = 560 m
+    assert pl("uma", 200.0, 25.0, 0.5, True) == pytest.approx(89.58, abs=0.01)
+    d = d3(150.0, 10.0, 0.5)
+    assert pl("umi", 150.0, 10.0, 0.5, True) == pytest.approx(
+        32.4 + 21 * log10(d) + 20 * log10(3.5), abs=1e-9)  # PL1: 150 m < d'BP = 210 m
+    # NLOS hUT term at its floor: - 0.6 * (1.5 - 1.5) = 0
+    d = d3(300.0, 25.0, 0.5)
+    assert pl("uma", 300.0, 25.0, 0.5, False) == pytest.approx(
+        13.54 + 39.08 * log10(d) + 20 * log10(3.5), abs=1e-9)
+
+
 # ---------------------------------------------------------------- UMi (hBS 10, hUT 1.5)
 def test_umi_los_below_and_above_breakpoint():
     # d'BP = 4 * 9 * 0.5 * 3.5e9 / 3e8 = 210 m
@@ -99,6 +115,14 @@ def test_inh():
     assert pl("inh", 20.0, 3.0, 1.0, True) == pytest.approx(los, abs=1e-9)
     assert pl("inh", 20.0, 3.0, 1.0, False) == pytest.approx(nlos, abs=1e-9)
     assert nlos > los
+
+
+def test_indoor_minimum_is_on_the_3d_distance():
+    # Table 7.4.1-1: 1 m <= d3D for InH and InF; a UE right under a 3 m AP is 1.5 m away
+    assert pl("inh", 0.0, 3.0, 1.5, True) == pytest.approx(
+        32.4 + 17.3 * log10(1.5) + 20 * log10(3.5), abs=1e-9)
+    assert pl("inf-sl", 0.0, 2.0, 1.5, True) == pytest.approx(  # 0.5 m -> 1 m
+        31.84 + 21.50 * log10(1.0) + 19.00 * log10(3.5), abs=1e-9)
 
 
 # ---------------------------------------------------------------- InF (hBS 8, hUT 1.5)
@@ -182,23 +206,30 @@ def test_los_probability_inh_values():
 
 
 def test_los_probability_inf_values():
-    r = 0.4
-    k_sl = -10.0 / log(1 - r)
-    k_dl = -2.0 / log(1 - r)
+    # each sub-scenario's own clutter (TR 38.901 InF calibration, Table 7.8-7):
+    # SL/SH r = 20 %, hc = 2 m, d_clutter 10 m; DL/DH r = 60 %, hc = 6 m, d_clutter 2 m
+    k_sl = -10.0 / log(1 - 0.2)  # 44.81 m
+    k_dl = -2.0 / log(1 - 0.6)  # 2.18 m
     assert float(los_probability("inf-sl", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_sl))
-    assert float(los_probability("inf-dl", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_dl))
+    assert float(los_probability("inf-sl", 30.0, 1.5)) == pytest.approx(0.512, abs=1e-3)
+    assert float(los_probability("inf-dl", 5.0, 1.5)) == pytest.approx(exp(-5.0 / k_dl))
     # high BS: k = -d_clutter / ln(1-r) * (hBS - hUT) / (hc - hUT)
-    k_sh = k_sl * (8.0 - 1.5) / (6.0 - 1.5)
+    k_sh = k_sl * (8.0 - 1.5) / (2.0 - 1.5)
     k_dh = k_dl * (8.0 - 1.5) / (6.0 - 1.5)
     assert float(los_probability("inf-sh", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_sh))
+    assert float(los_probability("inf-sh", 20.0, 1.5)) == pytest.approx(0.966, abs=1e-3)
     assert float(los_probability("inf-dh", 30.0, 1.5)) == pytest.approx(exp(-30.0 / k_dh))
-    # UT above clutter -> LOS
+    # the BS height enters for SH/DH: a 12 m BS sees further over the clutter than an 8 m one
+    assert float(los_probability("inf-dh", 30.0, 1.5, h_bs_m=12.0)) == pytest.approx(
+        exp(-30.0 / (k_dl * (12.0 - 1.5) / (6.0 - 1.5))))
+    # UT above clutter -> LOS (a 4 m camera in sparse clutter; 7 m in dense)
+    assert float(los_probability("inf-sh", 30.0, 4.0)) == 1.0
     assert float(los_probability("inf-dh", 30.0, 7.0)) == 1.0
     kw = {"clutter_density": 0.6, "clutter_height_m": 2.0, "h_bs_m": 10.0}
     k = -2.0 / log(1 - 0.6) * (10.0 - 1.5) / (2.0 - 1.5)
     assert float(los_probability("inf-dh", 5.0, 1.5, **kw)) == pytest.approx(exp(-5.0 / k))
     with pytest.raises(ValueError):
-        los_probability("inf-sh", 10.0, 1.5, h_bs_m=4.0)
+        los_probability("inf-dh", 10.0, 1.5, h_bs_m=4.0)
 
 
 # ---------------------------------------------------------------- shadow fading

@@ -45,3 +45,31 @@ def test_a_site_without_a_transport_path_drops_with_no_route() -> None:
     # deadline-aware never picks an unreachable site: it falls back to the devices
     res = airan.run(sc, policy="deadline-aware", duration_s=0.3)
     assert "no_route" not in res.summary["requests"]["dropped_by_reason"]
+
+
+def test_a_high_bs_factory_cell_below_the_clutter_is_rejected_by_name() -> None:
+    d = _factory()  # inf-sh, ceiling cells at 8 m
+    d["radio"]["clutter_height_m"] = 9.0
+    with pytest.raises(InputError, match=r"cell_sites\[cell-a\]\.height_m.*clutter") as e:
+        scenario_from_dict(d)
+    assert e.value.value == 8
+
+
+def test_factory_clutter_reaches_the_links_los_state() -> None:
+    """The InF LOS probability takes the scenario's clutter (and the cells' height): with the
+    clutter at the floor every UE is above it and every link LOS (TR 38.901 Table 7.4.2-1), so
+    no device's serving-cell gain falls and the NLOS ones rise; dense, tall clutter the reverse.
+    """
+    from airan.engine.world import build_world
+
+    def best_gain(**radio: float) -> Any:
+        d = _factory()
+        d["radio"].update(shadowing=False, **radio)
+        return build_world(scenario_from_dict(d), seed=1).dev_top_gain[:, 0]
+
+    default = best_gain()
+    all_los = best_gain(clutter_height_m=0.0)
+    dense = best_gain(clutter_density=0.9, clutter_height_m=7.5)
+    assert default.shape == all_los.shape == dense.shape
+    assert (all_los >= default * (1 - 1e-12)).all() and (all_los > default * 1.01).any()
+    assert (dense <= default * (1 + 1e-12)).all() and (dense < default * 0.99).any()

@@ -58,6 +58,8 @@ class DeviceRadio:
     nr: bool  # False: attach to the nearest cell only (ideal and fixed radio models)
     shadowing: bool
     seed: int
+    clutter_density: float | None  # InF only; None: the sub-scenario's TR 38.901 value
+    clutter_height_m: float | None
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
 
@@ -139,7 +141,10 @@ class DeviceRadio:
         site = self.cell_node[cc]
         keys = dev_ids[:, None].astype(np.uint64) * np.uint64(len(self.site_xy)) \
             + site.astype(np.uint64)
-        p_los = pathloss.los_probability(env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape))
+        p_los = pathloss.los_probability(
+            env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
+            clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
+            h_bs_m=hb)
         los = hash_u01(keys, seed ^ _LOS_MIX) < p_los
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
         if self.shadowing:

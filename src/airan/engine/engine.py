@@ -144,7 +144,6 @@ class Engine:
             1, int(round(scenario.engine.decision_interval_ms * 1e-3 / w.slot_s)))
         # mobility: positions and handovers on their own grid of slots
         self.motion = Motion(scenario, w, self.seed)
-        self._numerology = int(round(np.log2(1e-3 / w.slot_s)))
         if self.motion.active:
             self.motion.update(self, attach=True)  # where the mobility models start
         K.init_se(self._kw, self._sref)

@@ -74,7 +74,7 @@ class FaultSchedule:
         self.link_cap0 = w.link_cap_bps.copy()
         self.link_delay0 = w.link_delay_s.copy()
         self.flow_period0 = w.flow_period_s.copy()
-        self.p0_mw = float(radio_link.dbm_to_mw(scenario.radio.ul_p0_dbm))
+        self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.fleet_names = [f.name for f in scenario.fleets]
         for i, f in enumerate(scenario.faults):
@@ -320,7 +320,8 @@ class FaultSchedule:
         w.dev_top_gain[devs] = gain
         w.dev_cell[devs] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
-        w.dev_ul_p_prb_mw[devs] = self.p0_mw * pl**self.alpha
+        w.dev_ul_p_prb_mw[devs] = radio_link.pusch_prb_power_mw(
+            self.p0_dbm, w.numerology, pl, self.alpha)
         if start:
             quiet = engine.now_s + rec.fault.reestablish_ms * 1e-3
             st.ue_ul_elig[devs] = np.maximum(st.ue_ul_elig[devs], quiet)

@@ -69,7 +69,7 @@ class Motion:
         self.hysteresis = 10 ** (ho.hysteresis_db / 10)
         self.ttt_s = ho.ttt_ms * 1e-3
         self.interruption_s = ho.interruption_ms * 1e-3
-        self.p0_mw = float(radio_link.dbm_to_mw(scenario.radio.ul_p0_dbm))
+        self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         n = w.n_devices
@@ -162,8 +162,9 @@ class Motion:
         w.dev_resid_gain_mw[ids] = resid
         w.dev_cell[ids] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
-        w.dev_ul_p_prb_mw[ids] = self.p0_mw * pl**self.alpha
-        bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** engine._numerology)
+        w.dev_ul_p_prb_mw[ids] = radio_link.pusch_prb_power_mw(
+            self.p0_dbm, w.numerology, pl, self.alpha)
+        bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         w.dev_dl_noise_mw[ids] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
         st.ue_se_slot[ids] = -1  # their SINR is re-evaluated at the next use
         st.ue_se_slot_dl[ids] = -1

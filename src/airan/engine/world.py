@@ -39,6 +39,7 @@ class World:
     name: str
     slot_s: float
     slot_type: NDArray[np.int8]  # [pattern length] 0=D, 1=S, 2=U (FDD: all 3 = both)
+    numerology: int  # mu of every carrier (TS 38.211 4.3): 15 * 2^mu kHz subcarriers
     radio_model: int  # 0 nr, 1 ideal, 2 fixed
     # cells (sectors)
     cell_names: list[str]
@@ -409,6 +410,7 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_fc=np.asarray(cell_fc, float), cell_tx_mw=np.asarray(cell_tx_mw, float),
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
+        clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
     )
     top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h, np.arange(n_dev))
     k_top = top_cell.shape[1]
@@ -423,9 +425,10 @@ def build_world(s: Scenario, seed: int) -> World:
     ul_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw, s.radio.gnb_noise_figure_db))
     ue_tx_mw = float(link.dbm_to_mw(s.radio.ue_tx_power_dbm))
 
-    # open-loop power control, TS 38.213 7.1.1: P0 + alpha * PL per PRB, capped by P_max overall
+    # open-loop power control, TS 38.213 7.1.1: P0 + 10 log10(2^mu) + alpha * PL per PRB,
+    # capped by P_max overall
     path_loss_lin = 1.0 / np.maximum(top_gain[:, 0], 1e-30) if n_dev else np.zeros(0)
-    p_prb_mw = float(link.dbm_to_mw(s.radio.ul_p0_dbm)) * path_loss_lin**s.radio.ul_alpha
+    p_prb_mw = link.pusch_prb_power_mw(s.radio.ul_p0_dbm, mu, path_loss_lin, s.radio.ul_alpha)
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
     # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs)
@@ -584,6 +587,7 @@ def build_world(s: Scenario, seed: int) -> World:
         name=s.name,
         slot_s=slot_s,
         slot_type=slot_type,
+        numerology=int(mu),
         radio_model={"nr": 0, "ideal": 1, "fixed": 2}[r.model],
         cell_names=cell_names,
         cell_node=np.asarray(cell_node, np.int64),

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from airan.radio.nr import MAX_SE_256QAM
 
-__all__ = ["dbm_to_mw", "mw_to_dbm", "sinr_db", "spectral_efficiency"]
+__all__ = ["dbm_to_mw", "mw_to_dbm", "pusch_prb_power_mw", "sinr_db", "spectral_efficiency"]
 
 
 def dbm_to_mw(dbm: ArrayLike) -> NDArray[np.float64]:
@@ -26,6 +26,20 @@ def mw_to_dbm(mw: ArrayLike) -> NDArray[np.float64]:
     """Power mW -> dBm: 10 log10(mW). Any shape in, same shape out (0 mW -> -inf)."""
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(np.asarray(mw, dtype=np.float64))
+
+
+def pusch_prb_power_mw(
+    p0_dbm: float, numerology: int, path_loss_lin: ArrayLike, alpha: float
+) -> NDArray[np.float64]:
+    """Open-loop PUSCH transmit power of one PRB (mW), TS 38.213 clause 7.1.1:
+    P_O_PUSCH + 10 log10(2^mu * M_RB) + alpha * PL with M_RB = 1, no closed-loop correction
+    (f = 0) and no transport-format term (Delta_TF = 0). ``path_loss_lin`` is the linear
+    downlink path loss estimate (>= 1), any shape; the UE's total over its PRBs is capped at
+    P_CMAX by the caller. Example: P0 -85 dBm, mu 1, PL 100 dB, alpha 0.8 -> -2 dBm per PRB.
+    """
+    return np.asarray(
+        dbm_to_mw(p0_dbm) * 2.0**numerology * np.asarray(path_loss_lin, dtype=np.float64)**alpha,
+        dtype=np.float64)
 
 
 def sinr_db(

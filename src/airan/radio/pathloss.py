@@ -21,10 +21,17 @@ Simplifications (stated once here, repeated in the docstrings):
 - UMa effective environment height hE is fixed at 1 m. TR 38.901 Note 1 draws hE
   stochastically for UMa (1 m with probability 1/(1+C(d2D, hUT)), else uniform in
   {12, 15, ..., hUT-1.5}); for hUT <= 13 m the rule gives hE = 1 m anyway.
-- Distances below the model's minimum are clamped: d2D >= 10 m for UMa/UMi and >= 1 m for
-  InH/InF, and d3D is raised to at least sqrt(d2D_min**2 + (hBS - hUT)**2) to stay
-  consistent. Distances above the model's maximum (5 km UMa/UMi, 150 m InH, 600 m InF)
-  are extrapolated with the same formula, not clamped.
+- Distances below the model's minimum are clamped: for UMa/UMi d2D >= 10 m, with d3D raised
+  to at least sqrt(10**2 + (hBS - hUT)**2) to stay consistent; for InH/InF d3D >= 1 m.
+  Distances above the model's maximum (5 km UMa/UMi, 150 m InH, 600 m InF) are extrapolated
+  with the same formula, not clamped.
+- UMa/UMi UE heights outside the formulas' range 1.5 m <= hUT <= 22.5 m (Table 7.4.1-1) are
+  evaluated at the nearest limit in the height terms (d'BP, hBS - hUT, the NLOS hUT term):
+  below 1 m the breakpoint distance would otherwise vanish and every LOS link fall on PL2.
+- InF LOS probability: the clutter density r and clutter height hc default to the values
+  used for InF calibration in TR 38.901 (clause 7.8, Table 7.8-7): r = 0.2, hc = 2 m for
+  sparse clutter (SL, SH), r = 0.6, hc = 6 m for dense clutter (DL, DH); Table 7.2-4 gives
+  the ranges (r < 40 % sparse, >= 40 % dense; hc 0-10 m, below the ceiling).
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "C_M_S",
+    "INF_CLUTTER",
     "SCENARIOS",
+    "UT_HEIGHT_RANGE_M",
     "breakpoint_distance_m",
     "los_probability",
     "pathloss_db",
@@ -46,16 +55,12 @@ C_M_S = 3.0e8
 
 SCENARIOS: tuple[str, ...] = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
-#: Minimum 2D distance of each model's validity range (Table 7.4.1-1), metres.
-_MIN_D2D_M: dict[str, float] = {
-    "uma": 10.0,
-    "umi": 10.0,
-    "inh": 1.0,
-    "inf-sl": 1.0,
-    "inf-dl": 1.0,
-    "inf-sh": 1.0,
-    "inf-dh": 1.0,
-}
+#: Minimum 2D distance of the UMa/UMi validity range (Table 7.4.1-1), metres.
+_MIN_D2D_OUTDOOR_M = 10.0
+#: Minimum 3D distance of the InH/InF validity range (Table 7.4.1-1), metres.
+_MIN_D3D_INDOOR_M = 1.0
+#: UE heights (min, max) of the UMa/UMi formulas (Table 7.4.1-1), metres.
+UT_HEIGHT_RANGE_M: tuple[float, float] = (1.5, 22.5)
 
 #: Shadow-fading std (LOS, NLOS) in dB, Table 7.4.1-1.
 _SF_STD_DB: dict[str, tuple[float, float]] = {
@@ -70,6 +75,15 @@ _SF_STD_DB: dict[str, tuple[float, float]] = {
 
 #: Typical clutter size d_clutter (m) per InF sub-scenario, TR 38.901 Table 7.2-4.
 _INF_D_CLUTTER_M: dict[str, float] = {"inf-sl": 10.0, "inf-dl": 2.0, "inf-sh": 10.0, "inf-dh": 2.0}
+
+#: Clutter density r and effective clutter height hc (m) per InF sub-scenario: the InF
+#: calibration values of TR 38.901 clause 7.8 (Table 7.8-7), within Table 7.2-4's ranges.
+INF_CLUTTER: dict[str, tuple[float, float]] = {
+    "inf-sl": (0.2, 2.0),
+    "inf-dl": (0.6, 6.0),
+    "inf-sh": (0.2, 2.0),
+    "inf-dh": (0.6, 6.0),
+}
 
 #: Effective environment height hE (m) used in the breakpoint distance (fixed, see module doc).
 _H_E_M = 1.0
@@ -127,8 +141,9 @@ def pathloss_db(
       DH max(LOS, 33.63 + 21.9 log10 d3D + 20 log10 fc).
 
     Breakpoint d'BP uses hE = 1 m for UMa as well as UMi (UMa's stochastic hE is fixed at
-    1 m). d2D is clamped to >= 10 m (UMa/UMi) or >= 1 m (InH/InF) and d3D is raised to at
-    least sqrt(d2D_min^2 + (hBS - hUT)^2); larger distances are extrapolated.
+    1 m); UMa/UMi height terms take hUT within 1.5-22.5 m (the nearest limit outside it).
+    UMa/UMi: d2D is clamped to >= 10 m and d3D raised to at least sqrt(10^2 + (hBS - hUT)^2);
+    InH/InF: d3D is clamped to >= 1 m. Larger distances are extrapolated.
     """
     s = _check_scenario(scenario)
     d2d, d3d, fc, hb, hu, is_los = np.broadcast_arrays(
@@ -139,10 +154,14 @@ def pathloss_db(
         np.asarray(h_ut_m, dtype=np.float64),
         np.asarray(los, dtype=bool),
     )
-    d_min = _MIN_D2D_M[s]
-    dh = hb - hu
-    d2 = np.maximum(d2d, d_min)
-    d3 = np.maximum(d3d, np.sqrt(d_min**2 + dh**2))
+    if s in ("uma", "umi"):
+        hu = np.clip(hu, *UT_HEIGHT_RANGE_M)
+        d_min = _MIN_D2D_OUTDOOR_M
+        dh = hb - hu
+        d2 = np.maximum(d2d, d_min)
+        d3 = np.maximum(d3d, np.sqrt(d_min**2 + dh**2))
+    else:
+        d3 = np.maximum(d3d, _MIN_D3D_INDOOR_M)
     lg_d = np.log10(d3)
     lg_f = np.log10(fc)
 
@@ -179,8 +198,8 @@ def los_probability(
     d2d_m: ArrayLike,
     h_ut_m: ArrayLike,
     *,
-    clutter_density: float = 0.4,
-    clutter_height_m: float = 6.0,
+    clutter_density: float | None = None,
+    clutter_height_m: float | None = None,
     h_bs_m: ArrayLike = 8.0,
 ) -> NDArray[np.float64]:
     """LOS probability, TR 38.901 clause 7.4.2 Table 7.4.2-1. Returns values in [0, 1].
@@ -201,8 +220,9 @@ def los_probability(
       hc = ``clutter_height_m``, d_clutter 10 m (SH) / 2 m (DH). Where hUT >= hc the UT is
       above the clutter and Pr = 1. Raises ValueError if any hBS <= hc.
 
-    ``clutter_density``, ``clutter_height_m`` and ``h_bs_m`` are used by InF only. Table 7.2-4
-    typical values: SL/SH r = 0.2, hc = 2 m; DL/DH r = 0.6, hc = 6 m.
+    ``clutter_density``, ``clutter_height_m`` and ``h_bs_m`` (8 m, Table 7.2-4's high BS, by
+    default) are used by InF only; ``None`` takes the sub-scenario's calibration values
+    (``INF_CLUTTER``): SL/SH r = 0.2, hc = 2 m; DL/DH r = 0.6, hc = 6 m.
     """
     s = _check_scenario(scenario)
     d, hu = np.broadcast_arrays(
@@ -224,14 +244,15 @@ def los_probability(
             np.where(d < 6.5, np.exp(-(d - 1.2) / 4.7), 0.32 * np.exp(-(d - 6.5) / 32.6)),
         )
     else:
-        r = float(clutter_density)
+        r_default, hc_default = INF_CLUTTER[s]
+        r = r_default if clutter_density is None else float(clutter_density)
         if not 0.0 <= r < 1.0:
             raise ValueError(f"clutter_density must be in [0, 1), got {clutter_density!r}")
         d_clutter = _INF_D_CLUTTER_M[s]
         with np.errstate(divide="ignore"):
             k = -d_clutter / np.log1p(-r) if r > 0.0 else np.inf
         if s in ("inf-sh", "inf-dh"):
-            hc = float(clutter_height_m)
+            hc = hc_default if clutter_height_m is None else float(clutter_height_m)
             hb = np.broadcast_to(np.asarray(h_bs_m, dtype=np.float64), d.shape)
             if np.any(hb <= hc):
                 raise ValueError(

@@ -199,6 +199,7 @@ def check_references(s: Scenario) -> None:
     if not s.cell_site_names():
         raise InputError("at least one cell site is needed", field="cell_sites")
     _check_carriers(s)
+    _check_clutter(s)
     service_names = [v.name for v in s.services]
     for v in s.services:
         if v.model not in models:
@@ -336,6 +337,26 @@ def _check_carriers(s: Scenario) -> None:
                 f"network); {first_field} has ({first.numerology}, {first.tdd_pattern})",
                 field=field, value=f"({car.numerology}, {car.tdd_pattern})",
             )
+
+
+def _check_clutter(s: Scenario) -> None:
+    """InF with a high BS (SH, DH) needs every cell above the clutter (TR 38.901 Table 7.2-4)."""
+    from airan.radio.pathloss import INF_CLUTTER
+
+    env = s.radio.environment
+    if s.radio.model != "nr" or env not in ("inf-sh", "inf-dh"):
+        return
+    hc = s.radio.clutter_height_m
+    hc = INF_CLUTTER[env][1] if hc is None else hc
+    heights = [(f"cell_sites[{c.name}].height_m", c.height_m) for c in s.cell_sites]
+    if s.cell_layout is not None:
+        heights.append(("cell_layout.height_m", s.cell_layout.height_m))
+    for field, h in heights:
+        if h <= hc:
+            raise InputError(
+                f"{env} (high BS) needs every cell above the clutter, {hc:g} m "
+                f"(radio.clutter_height_m); use inf-sl/inf-dl for a BS below the clutter",
+                field=field, value=h)
 
 
 def _unique(names: list[str], field: str) -> None:

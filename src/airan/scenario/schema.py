@@ -90,6 +90,10 @@ class Radio(_Strict):
 
     model: Literal["nr", "ideal", "fixed"] = "nr"
     environment: str = "uma"  # TR 38.901 scenario name (Table 7.4.1-1)
+    # InF LOS probability (TR 38.901 Table 7.4.2-1): clutter density r and effective clutter
+    # height; None takes the sub-scenario's calibration value (SL/SH 0.2, 2 m; DL/DH 0.6, 6 m)
+    clutter_density: float | None = Field(None, ge=0, lt=1)
+    clutter_height_m: float | None = Field(None, ge=0, le=10)
     scheduler: Literal["rr", "pf"] = "rr"
     ul_access: Literal["sr", "configured_grant"] = "sr"
     sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
