@@ -136,11 +136,13 @@ def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once(
     """The policy counts a placed request as pending at its site from the decision on; a
     request cancelled while it crosses the emulated uplink no longer counts from that moment
     (not only once its modelled arrival comes), and never reaches the site."""
-    # the whole uplink (5 ms and more) is slept: the gateway does not forward ahead of it
-    # (with the 4.5 ms lead, a loaded machine could pass the window before the cancel)
+    # a modelled uplink of half a second, all of it slept (no forward lead): the cancel comes
+    # inside it however loaded the machine (the scenario's ~5 ms uplink, counted from the
+    # request's arrival at the gateway, could pass before the task first runs)
     monkeypatch.setattr(gateway_module, "FORWARD_LEAD_S", 0.0)
     stubs = [_CountingStub(), _CountingStub()]
     g = _gateway("gateway", stubs)
+    monkeypatch.setattr(g.delays, "uplink", lambda d, v, now: (0.0, 0.5))
     w = g.world
 
     class _Context:
