@@ -161,3 +161,37 @@ def test_version() -> None:
 def test_no_command_shows_help() -> None:
     result = invoke()
     assert "run" in result.output and "validate" in result.output
+
+
+def test_the_terminal_summary_never_cuts_numbers_and_lists_a_few_sites(
+        factory_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A metro-sized summary on a 60-column terminal: every count printed whole (no ellipsis),
+    what is still in flight said, and the cell sites beyond the busiest few summed in a line."""
+    import io
+
+    from rich.console import Console
+
+    import airan.cli as cli
+
+    _, out = factory_run
+    s = json.loads((out / "summary.json").read_text())
+    for v in s["services"].values():
+        v.update(count=123_456_789, met=100_000_000, late=20_000_000, dropped=3_000_000,
+                 in_flight=456_789)
+    s["requests"].update(created=123_456_789, in_flight=456_789)
+    cell = next(iter(s["sites"].values()))
+    for i in range(40):
+        s["sites"][f"gpu-site{i}"] = {**cell, "kind": "cell", "gpu_utilization": i / 100,
+                                      "served": 1_000}
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=60, highlight=False))
+    cli._print_summary(s, 1.0)
+    text = buf.getvalue()
+    assert "…" not in text
+    assert text.count("123,456,789") == len(s["services"]) + 2  # and the totals
+    assert "456,789" in text and "in flight at the end: 456,789" in text
+    shown = [line for line in text.splitlines() if line.startswith("gpu-site")]
+    n_cells = cli.SITES_SHOWN - 3  # factory's own three sites are edge and cloud ones
+    assert {line.split()[0] for line in shown} == {f"gpu-site{i}" for i in range(40 - n_cells,
+                                                                                 40)}
+    assert "more cell sites" in text

@@ -181,15 +181,35 @@ def _run_with_progress(engine: Any, label: str) -> Any:
         return engine.run(progress=progress)
 
 
+SITES_SHOWN = 12  # compute sites listed in the terminal; the rest are summed up in one line
+
+
+def _print_table(table: Any) -> None:
+    """Print a table whole: where the terminal is narrower than its narrowest layout, the lines
+    run on (the terminal wraps them) rather than numbers being cut short."""
+    from rich.measure import Measurement
+
+    need = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    width = out.width
+    if need <= width:
+        out.print(table)
+        return
+    out.width = need  # Console.print never renders wider than the console
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = width
+
+
 def _print_summary(s: dict[str, Any], total_wall: float) -> None:
     out.print(
         f"[bold]{s['scenario']}[/bold]  policy [bold]{s['policy']}[/bold]  seed {s['seed']}  "
         f"{s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"
     )
 
-    svc = _table("Services (latency in ms)")
+    svc = _table("Services")
     svc.add_column("service", no_wrap=True)
-    _columns(svc, "requests", "met", "late", "dropped", "hit", "target", "p50", "p95", "p99")
+    _columns(svc, "requests", "met", "late", "dropped", "in flight", "hit", "target")
     for name, v in s["services"].items():
         hit, target = v.get("hit_ratio"), v.get("target_hit_ratio")
         if hit is None:
@@ -198,40 +218,64 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
             ok = target is None or hit >= target
             colour = "green" if ok else "red"
             hit_text = f"[{colour}]{hit:.3f}[/{colour}]"
-        lat = v["latency_ms"]
         svc.add_row(name, f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
-                    f"{v['dropped']:,}", hit_text, _num(target, "{:g}"),
-                    *(_num(lat.get(q)) for q in ("p50", "p95", "p99")))
-    out.print(svc)
+                    f"{v['dropped']:,}", f"{v.get('in_flight', 0):,}", hit_text,
+                    _num(target, "{:g}"))
+    _print_table(svc)
 
-    bd = _table("Mean latency breakdown (ms)")
-    bd.add_column("component", no_wrap=True)
+    lat = _table("Latency (ms)")
+    lat.add_column("", no_wrap=True)
     names = list(s["services"])
-    for name in names:
-        bd.add_column(name, justify="right")
+    _columns(lat, *names)
     keys = list(next(iter(s["services"].values()))["breakdown_ms"]) if names else []
-    for k in keys:
-        bd.add_row(k, *(_num(s["services"][n]["breakdown_ms"].get(k), "{:.2f}") for n in names))
-    bd.add_row("total", *(_num(s["services"][n]["latency_ms"].get("mean"), "{:.2f}")
-                          for n in names), style="bold", end_section=False)
-    out.print(bd)
+    for i, k in enumerate(keys):
+        lat.add_row(k, *(_num(s["services"][n]["breakdown_ms"].get(k), "{:.2f}") for n in names),
+                    end_section=i == len(keys) - 1)
+    for q in ("mean", "p50", "p95", "p99"):
+        lat.add_row("total (mean)" if q == "mean" else q,
+                    *(_num(s["services"][n]["latency_ms"].get(q), "{:.2f}") for n in names),
+                    style="bold" if q == "mean" else None)
+    _print_table(lat)
 
     if s.get("sites"):
-        sites = _table("Compute sites")
+        items = list(s["sites"].items())
+        # every edge and cloud site, then the busiest cell sites, up to SITES_SHOWN in all
+        shown = [(n, c) for n, c in items if c.get("kind") != "cell"]
+        cells = [(n, c) for n, c in items if c.get("kind") == "cell"]
+        n_cells = max(0, SITES_SHOWN - len(shown))
+        rest: list[tuple[str, Any]] = []
+        title = "Compute sites"
+        if len(cells) > n_cells:  # the busiest cell sites (a stable sort: ties keep their order)
+            cells = sorted(cells, key=lambda x: -(x[1].get("gpu_utilization") or 0.0))
+            cells, rest = cells[:n_cells], cells[n_cells:]
+            title = f"Compute sites (edge and cloud, and the {n_cells} busiest cell sites)"
+        shown = [x for x in items if x in shown or x in cells]  # in the scenario's order
+        sites = _table(title)
         sites.add_column("site", no_wrap=True)
         sites.add_column("kind")
         _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
-        for name, c in s["sites"].items():
+        for name, c in shown:
             sites.add_row(name, str(c.get("kind", "")), str(c.get("gpus", "")),
                           _num(c.get("gpu_utilization"), "{:.1%}"),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
-        out.print(sites)
+        _print_table(sites)
+        if rest:
+            util = [c.get("gpu_utilization") or 0.0 for _, c in rest]
+            out.print(
+                f"and {len(rest):,} more cell sites: utilization mean {sum(util) / len(util):.1%}"
+                f", highest {max(util):.1%}; {sum(c.get('served', 0) for _, c in rest):,} served"
+                " (every site in summary.json)", markup=False, soft_wrap=True)
 
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}
     drop_text = ", ".join(f"{r} {n:,}" for r, n in drops.items()) if drops else "none"
     out.print(f"drops by reason: {drop_text}", markup=False, soft_wrap=True)
+    if req.get("in_flight"):
+        out.print(
+            f"in flight at the end: {req['in_flight']:,} of {req['created']:,} requests "
+            f"({req['in_flight'] / max(req['created'], 1):.1%}); they count in no hit ratio",
+            markup=False, soft_wrap=True)
     rate = s.get("requests_per_wall_s")
     out.print(
         f"throughput: {req['created']:,} requests in {s['wall_s']:.3f} wall s "

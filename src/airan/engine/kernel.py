@@ -1249,6 +1249,9 @@ def redispatch(W, S, rs, places, t):
         d = S.rq_i[r, I_DEV]
         v = S.rq_i[r, I_SVC]
         if p == -1:  # on the device's own accelerator, from now
+            if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
+                drop(W, S, r, R_QUEUE_FULL, t)
+                continue
             start = S.dev_free[d] if S.dev_free[d] > t else t
             m = W.svc_model[v]
             dur = W.local_time_s[W.dev_fleet[d], v] * service_factor(
@@ -1352,6 +1355,9 @@ def create(W, S, t, flow, place):
         drop(W, S, r, R_NO_ROUTE, t)
         return
     if place == -1:  # on the device's own accelerator: a FIFO, one request at a time
+        if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
+            drop(W, S, r, R_QUEUE_FULL, t)  # more work waiting than the device keeps
+            return
         start = S.dev_free[d] if S.dev_free[d] > t else t
         dur = W.local_time_s[W.dev_fleet[d], v]
         m = W.svc_model[v]

@@ -180,8 +180,9 @@ def run_figures(run: Run, folder: Path) -> list[F.SavedFigure]:
         out.append(F.save(
             F.drops(services), folder, "drops", "Dropped requests by reason",
             "admission: rejected by the policy; buffer_full: the device's uplink buffer; "
-            "queue_full: the site's queue limit; link_full: a transport link; radio_outage: no "
-            "usable radio link; no_route: no transport path to the chosen site."))
+            "queue_full: a site's queue limit, or the device's own (local_queue_limit_ms); "
+            "link_full: a transport link; radio_outage: no usable radio link; no_route: no "
+            "transport path to the chosen site."))
     return out
 
 

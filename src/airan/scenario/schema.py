@@ -221,6 +221,9 @@ class Fleet(_Strict):
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
+    # work waiting for the device's own accelerator or CPU (assumption); a request that would
+    # wait longer is dropped (queue_full), as at a site
+    local_queue_limit_ms: PosFloat = 1000.0
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
 
