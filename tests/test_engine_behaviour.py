@@ -262,6 +262,24 @@ def user_module(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return name
 
 
+def test_a_user_policy_is_found_in_the_current_directory(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``airan run --policy mypolicy:fn`` from the folder holding mypolicy.py works, as with
+    uvicorn: the console script alone would not search the current directory."""
+    import sys
+
+    from airan.policy import resolve_policy
+
+    name = f"airan_cwd_policy_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(USER_POLICY_MODULE)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    monkeypatch.chdir(tmp_path)
+    assert callable(resolve_policy(f"{name}:first_site"))
+    with pytest.raises(InputError, match="cannot import policy module 'no_such_module_xyz'"):
+        resolve_policy("no_such_module_xyz:fn")
+    monkeypatch.delitem(sys.modules, name)
+
+
 def test_user_policy_by_module_callable_is_honoured(user_module: str) -> None:
     import importlib
 

@@ -143,7 +143,6 @@ def run(
     _print_summary(summary, total_wall)
 
     from airan.report import write_run
-    from airan.report.html import build_report
 
     try:
         write_run(result, out_dir)
@@ -154,6 +153,8 @@ def run(
               markup=False, soft_wrap=True)
     if no_report:
         return
+    from airan.report.html import build_report  # matplotlib: only when a report is wanted
+
     with _user_errors():
         report = build_report(out_dir)
     out.print(f"wrote {report.path} ({len(report.figures)} figures in "

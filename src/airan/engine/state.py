@@ -6,6 +6,7 @@ from collections import namedtuple
 from typing import Any, cast
 
 import numpy as np
+from numba import njit
 from numba.core import types
 from numba.experimental import structref
 
@@ -204,9 +205,21 @@ structref.define_proxy(
 structref.define_proxy(KernelStateRef, KernelStateType, _STATE_FIELDS)
 
 
+# The proxies' own constructors are compiled afresh in every process (numba does not cache
+# them: ~3.7 s of each run's start-up); these cached ones build the same StructRefs.
+@njit(cache=True)
+def _new_state_ref(fields):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    return KernelStateRef(*fields)
+
+
+@njit(cache=True)
+def _new_world_ref(fields):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    return KernelWorldRef(*fields)
+
+
 def state_ref(st: Any) -> Any:
     """The kernel's view of a State (shares its arrays)."""
-    return KernelStateRef(*st)
+    return _new_state_ref(tuple(st))
 
 
 def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> Any:
@@ -223,8 +236,8 @@ def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> 
         elif isinstance(v, float):
             v = float(v)
         vals.append(v)
-    return KernelWorldRef(
-        *vals, int(seed) & 0x7FFFFFFFFFFFFFFF, int(trace_limit), float(trace_sample)
+    return _new_world_ref(
+        (*vals, int(seed) & 0x7FFFFFFFFFFFFFFF, int(trace_limit), float(trace_sample))
     )
 
 

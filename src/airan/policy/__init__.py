@@ -5,14 +5,17 @@ request of the batch, a compute-site index (``0..n_sites-1``), ``LOCAL`` (-1, on
 ``REJECT`` (-2, dropped at admission). It sees a read-only :class:`Snapshot` of the engine taken at
 the start of the decision interval, and must not loop in Python over requests: use numpy.
 
-Built-ins are registered by name; users pass ``module:callable`` for their own.
+Built-ins are registered by name; users pass ``module:callable`` for their own (found on the
+Python path or in the current directory).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +46,19 @@ def is_known_policy(name: str) -> bool:
     return name in _REGISTRY or ":" in name
 
 
+def _import_user_module(mod_name: str) -> Any:
+    """Import a user's module, also from the current directory (as ``python -m`` would; the
+    ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app."""
+    try:
+        return importlib.import_module(mod_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != mod_name.partition(".")[0] or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        return importlib.import_module(mod_name)
+
+
 def resolve_policy(name: str) -> Policy:
     """A registered policy by name, or ``package.module:callable``."""
     if name in _REGISTRY:
@@ -50,7 +66,7 @@ def resolve_policy(name: str) -> Policy:
     if ":" in name:
         mod_name, _, attr = name.partition(":")
         try:
-            mod = importlib.import_module(mod_name)
+            mod = _import_user_module(mod_name)
         except ImportError as exc:
             raise InputError(
                 f"cannot import policy module {mod_name!r}: {exc}", field="policy", value=name
