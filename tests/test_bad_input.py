@@ -73,6 +73,50 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("unknown-top-level-field",
      lambda d: d.update(durations=3),
      ("'durations'", "did you mean 'duration_s'")),
+    # values that once crashed a run after passing validation, or ran as nonsense
+    ("negative-seed", lambda d: d.update(seed=-1), ("'seed'", "-1")),
+    ("nan-position",
+     lambda d: d["cell_sites"][0].update(position_m=[float("nan"), 0.0]),
+     ("cell_sites[cell-a].position_m[0]", "finite", "nan")),
+    ("position-beyond-the-earth",
+     lambda d: d["cell_sites"][0].update(position_m=[1e300, 0.0]),
+     ("cell_sites[cell-a].position_m[0]", "1e+300")),
+    ("infinite-rate",
+     lambda d: service(d, "detect").update(rate_hz=float("inf")),
+     ("services[detect].rate_hz", "inf")),
+    ("absurd-rate",
+     lambda d: service(d, "detect").update(rate_hz=1e12),
+     ("services[detect].rate_hz", "10000")),
+    ("infinite-duration", lambda d: d.update(duration_s=float("inf")), ("'duration_s'", "inf")),
+    ("huge-queue-limit",
+     lambda d: site(d, "regional").update(queue_limit=10**30),
+     ("compute_sites[regional].queue_limit",)),
+    ("nan-p0", lambda d: d["radio"].update(ul_p0_dbm=float("nan")), ("radio.ul_p0_dbm", "nan")),
+    ("tdd-without-downlink",
+     lambda d: d["carrier"].update(tdd_pattern="UUUU"),
+     ("carrier.tdd_pattern", "no downlink")),
+    ("fr1-carrier-at-120-khz",
+     lambda d: d["carrier"].update(numerology=3),
+     ("carrier.numerology", "FR1", "3")),
+    ("sector-like-name",
+     lambda d: d["cell_sites"][0].update(name="a/0"),
+     ("cell_sites", "'a/0'", "'/'")),
+    ("a-service-listed-twice",
+     lambda d: d["fleets"][0].update(services=["detect", "detect"]),
+     ("fleets[amr].services", "'detect'", "more than once")),
+    ("ttt-not-in-ts-38331",
+     lambda d: d.update(handover={"ttt_ms": 161}),
+     ("handover.ttt_ms", "161")),
+    ("jitter-beyond-a-period",
+     lambda d: service(d, "detect").update(jitter_ms=1e9),
+     ("services[detect]", "jitter_ms", "period")),
+    ("a-fault-field-of-another-kind",
+     lambda d: d.update(faults=[{"kind": "site_down", "site": "on-prem", "fleet": "amr",
+                                 "start_s": 0}]),
+     ("faults[0]", "'fleet'")),
+    ("cloud-site-at-a-cell-site",
+     lambda d: site(d, "cloud").update(at="cell-a"),
+     ("compute_sites[cloud].at", "'cell-a'", "not a cell site")),
 ]
 
 
@@ -113,6 +157,23 @@ def test_malformed_yaml(tmp_path: Path, text: str, needles: tuple[str, ...]) -> 
     assert_input_error(runner.invoke(app, ["run", str(path)]), str(path), *needles)
     with pytest.raises(InputError, match="malformed YAML"):
         airan.load_scenario(path)
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(yaml.safe_dump(BASE, sort_keys=False) + "seed: 7\n")  # seed: 1 above
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), str(path),
+                       "'seed' given twice")
+
+
+def test_a_compute_site_named_like_a_generated_one_is_an_error(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["generated_compute_sites"] = {"every": 1, "gpus": [{"type": "L4", "count": 1}]}
+        site(d, "on-prem")["name"] = "gpu-cell-a"  # the name generated for cell-a
+
+    path = mutated(tmp_path, change)
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "compute_sites",
+                       "'gpu-cell-a'")
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -61,7 +61,9 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
     cloud_site = with_cloud and n_sites > 0 and draw(st.booleans())
     for i in range(n_sites):
         at = "cloud" if cloud_site and i == 0 else draw(st.sampled_from(hosts))
-        kind = "cloud" if at == "cloud" else draw(st.sampled_from(["cell", "edge"]))
+        # a cell-kind site sits at a cell site (a scenario check); an edge anywhere
+        kind = ("cloud" if at == "cloud" else "edge" if at == "agg"
+                else draw(st.sampled_from(["cell", "edge"])))
         sites.append({
             "name": f"gpu{i}", "at": at, "kind": kind,
             "gpus": [{"type": draw(st.sampled_from(SITE_GPUS)), "count": draw(st.integers(1, 3))}],
@@ -79,7 +81,7 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
             "model": draw(st.sampled_from(MODELS)),
             "rate_hz": draw(st.floats(0.5, 200)),
             "arrivals": draw(st.sampled_from(["periodic", "poisson"])),
-            "jitter_ms": draw(st.floats(0, 5)),
+            "jitter_ms": draw(st.floats(0, 5)),  # within a period (200 Hz at most: 5 ms)
             "ul_kb": draw(st.floats(0, 300)),
             "dl_kb": draw(st.floats(0, 20)),
             "deadline_ms": draw(st.floats(1, 1000)),
@@ -294,6 +296,7 @@ def test_different_seed_different_summary(data: dict[str, Any]) -> None:
     expected = fleet0["count"] * svc0["rate_hz"] * data["duration_s"]
     if expected < 200:
         svc0["rate_hz"] = math.ceil(200 / (fleet0["count"] * data["duration_s"]))
+        svc0["jitter_ms"] = min(svc0["jitter_ms"], 1e3 / svc0["rate_hz"])  # within a period
     sc = scenario_from_dict(data)
     base = _comparable(airan.run(sc).summary)
     others = [_comparable(airan.run(sc, seed=sc.seed + k).summary) for k in (1, 2)]

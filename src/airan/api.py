@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import numpy as np
 
 from airan.engine import Engine, Result
 from airan.errors import InputError
 from airan.scenario import Scenario, load_scenario
 
+MAX_DEVICES = 50_000_000  # devices in all after scaling: the schema's limit for one fleet
+
 
 def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
-    """The same scenario with every fleet's device count multiplied by ``factor``."""
-    if not factor > 0:
-        raise InputError("fleet scale must be positive", field="fleet_scale", value=factor)
-    fleets = [
-        f.model_copy(update={"count": max(0, round(f.count * factor))}) for f in scenario.fleets
-    ]
+    """The same scenario with every fleet's device count multiplied by ``factor``.
+
+    Raises :class:`InputError` (field ``fleet_scale``) for a factor that is not a finite positive
+    number, that leaves no device at all, or that gives more than ``MAX_DEVICES`` devices.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int | float | np.number):
+        raise InputError("fleet scale must be a number", field="fleet_scale", value=factor)
+    if not factor > 0 or not math.isfinite(factor):
+        raise InputError("fleet scale must be positive and finite", field="fleet_scale",
+                         value=factor)
+    before = sum(f.count for f in scenario.fleets)
+    total = before * float(factor)
+    if total > MAX_DEVICES:  # checked before any fleet count is built
+        raise InputError(
+            f"fleet scale {factor:g} would give {total:,.0f} devices ({before:,} x {factor:g}); "
+            f"at most {MAX_DEVICES:,} devices in all", field="fleet_scale", value=factor)
+    counts = [max(0, round(f.count * factor)) for f in scenario.fleets]
+    if before and not sum(counts):
+        raise InputError(
+            f"fleet scale {factor:g} leaves no device ({before:,} devices x {factor:g} rounds "
+            "to 0 in every fleet)", field="fleet_scale", value=factor)
+    fleets = [f.model_copy(update={"count": n}) for f, n in zip(scenario.fleets, counts,
+                                                                 strict=True)]
     return scenario.model_copy(update={"fleets": fleets})
 
 
@@ -31,6 +53,7 @@ def run(
 ) -> Result:
     """Run a scenario (object, built-in name or YAML path) and return its :class:`Result`."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    # seed, duration_s, policy, trace_limit and trace_sample are checked by the Engine
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
     engine = Engine(

@@ -26,6 +26,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _option_error,
     _resolve_precision,
     _safe_name,
+    _scenario_errors,
     _table,
     _user_errors,
     err,
@@ -48,21 +49,11 @@ app.add_typer(catalog_app, name="catalog")
 
 
 # ---- option checks (before any work, naming the option) ---------------------------------------
-def _check_run_options(
-    policy: str | None,
-    duration: float | None,
-    fleet_scale: float,
-    trace_limit: int | None,
-    trace_sample: float | None,
-) -> None:
+# (--seed, --seeds, --duration, --fleet-scale and --trace-limit are checked on entering
+# _user_errors, the same for every command; these are the checks particular to a command)
+def _check_run_options(policy: str | None, trace_sample: float | None) -> None:
     from airan.policy import is_known_policy, policy_names
 
-    if duration is not None and not duration > 0:
-        raise _option_error("--duration", "must be positive", duration)
-    if not fleet_scale > 0 or not math.isfinite(fleet_scale):
-        raise _option_error("--fleet-scale", "must be positive", fleet_scale)
-    if trace_limit is not None and trace_limit < 0:
-        raise _option_error("--trace-limit", "must be >= 0", trace_limit)
     if trace_sample is not None and not 0.0 <= trace_sample <= 1.0:
         raise _option_error("--trace-sample", "must be within [0, 1]", trace_sample)
     if policy is not None and not is_known_policy(policy):
@@ -118,36 +109,41 @@ def run(
     """Run a scenario; print per-service and per-site tables; write the run folder (summary.json,
     requests.parquet, load and map tables, scenario.yaml) and its report.html."""
     with _user_errors():
-        _check_run_options(policy, duration, fleet_scale, trace_limit, trace_sample)
+        _check_run_options(policy, trace_sample)
 
         from airan.api import scale_fleets
         from airan.engine import Engine
         from airan.scenario import load_scenario
 
         sc = load_scenario(scenario)
-        if fleet_scale != 1.0:
-            sc = scale_fleets(sc, fleet_scale)
-        t0 = time.perf_counter()
-        engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
-                        trace_limit=trace_limit, trace_sample=trace_sample)
-        if out_dir is None:
-            out_dir = Path("runs") / _safe_name(f"{sc.name}-{engine.policy_name}-{engine.seed}")
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
-        result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
+        with _scenario_errors(scenario, _given_options(
+                policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
+                trace_limit=trace_limit, trace_sample=trace_sample)):
+            if fleet_scale != 1.0:
+                sc = scale_fleets(sc, fleet_scale)
+            t0 = time.perf_counter()
+            engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
+                            trace_limit=trace_limit, trace_sample=trace_sample)
+            if out_dir is None:
+                out_dir = Path("runs") / _safe_name(
+                    f"{sc.name}-{engine.policy_name}-{engine.seed}")
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+            result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
         total_wall = time.perf_counter() - t0
 
-    summary = jsonable(result.summary)
-    _print_summary(summary, total_wall)
+    with _user_errors():  # a MemoryError while writing a very large run, too
+        summary = jsonable(result.summary)
+        _print_summary(summary, total_wall)
 
-    from airan.report import write_run
+        from airan.report import write_run
 
-    try:
-        write_run(result, out_dir)
-    except OSError as exc:
-        _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
+        try:
+            write_run(result, out_dir)
+        except OSError as exc:
+            _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
     out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows)",
               markup=False, soft_wrap=True)
@@ -160,6 +156,28 @@ def run(
     out.print(f"wrote {report.path} ({len(report.figures)} figures in "
               f"{report.path.parent / 'figures'}, {report.build_s:.1f} s)", markup=False,
               soft_wrap=True)
+
+
+def _given_options(
+    *,
+    policy: str | None = None,
+    seed: int | None = None,
+    duration: float | None = None,
+    fleet_scale: float = 1.0,
+    trace_limit: int | None = None,
+    trace_sample: float | None = None,
+) -> dict[str, str]:
+    """The library's argument names the command line was given, to their options: an error the
+    library raises about one of them names the option (see :func:`_scenario_errors`)."""
+    given = {
+        "policy": ("--policy", policy is not None),
+        "seed": ("--seed", seed is not None),
+        "duration_s": ("--duration", duration is not None),
+        "fleet_scale": ("--fleet-scale", fleet_scale != 1.0),
+        "trace_limit": ("--trace-limit", trace_limit is not None),
+        "trace_sample": ("--trace-sample", trace_sample is not None),
+    }
+    return {field: option for field, (option, yes) in given.items() if yes}
 
 
 def _run_with_progress(engine: Any, label: str) -> Any:
@@ -332,12 +350,18 @@ def compare(
     """Run each policy on each seed; write comparison.json, one summary per run (runs/) and a
     report.html setting the policies side by side (means and 95% confidence intervals)."""
     with _user_errors():
-        names = _check_compare_options(policies, seeds, duration, fleet_scale)
+        names = _check_compare_options(policies, seeds)
 
+        from airan.api import scale_fleets
         from airan.report.compare import run_comparison
         from airan.scenario import load_scenario
 
         sc = load_scenario(scenario)
+        given = _given_options(seed=seed, duration=duration, fleet_scale=fleet_scale)
+        given["policies"] = given["policy"] = "--policies"
+        given["seeds"] = "--seeds"
+        with _scenario_errors(scenario, given):
+            scale_fleets(sc, fleet_scale)  # a scale that leaves no device, or far too many
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
         try:
@@ -360,9 +384,10 @@ def compare(
                 bar.update(task, completed=done + frac, run=label)
 
             try:
-                result = run_comparison(sc, names, seeds=seeds, first_seed=seed,
-                                        duration_s=duration, fleet_scale=fleet_scale,
-                                        out=out_dir, progress=progress)
+                with _scenario_errors(scenario, given):
+                    result = run_comparison(sc, names, seeds=seeds, first_seed=seed,
+                                            duration_s=duration, fleet_scale=fleet_scale,
+                                            out=out_dir, progress=progress)
             except OSError as exc:
                 _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     _print_comparison(result.data)
@@ -372,9 +397,7 @@ def compare(
     out.print(f"wrote {result.report_path}", markup=False, soft_wrap=True)
 
 
-def _check_compare_options(
-    policies: str, seeds: int, duration: float | None, fleet_scale: float
-) -> list[str]:
+def _check_compare_options(policies: str, seeds: int) -> list[str]:
     from airan.policy import is_known_policy, policy_names
 
     names = [p.strip() for p in policies.split(",") if p.strip()]
@@ -385,10 +408,6 @@ def _check_compare_options(
             raise _option_error("--policies", f"unknown policy {name!r}", name, policy_names())
     if seeds < 1:
         raise _option_error("--seeds", "must be at least 1", seeds)
-    if duration is not None and not duration > 0:
-        raise _option_error("--duration", "must be positive", duration)
-    if not fleet_scale > 0 or not math.isfinite(fleet_scale):
-        raise _option_error("--fleet-scale", "must be positive", fleet_scale)
     return list(dict.fromkeys(names))
 
 
@@ -446,6 +465,10 @@ def trace(
     with _user_errors():
         if limit < 1:
             raise _option_error("--limit", "must be at least 1", limit)
+        for option, value in (("--from", from_s), ("--to", to_s)):
+            if value is not None and not math.isfinite(value):
+                raise _option_error(option, "must be a finite number of simulated seconds",
+                                    value)
         if from_s is not None and to_s is not None and not to_s > from_s:
             raise _option_error("--to", f"must be after --from ({from_s:g})", to_s)
         from airan.report.trace import export_trace

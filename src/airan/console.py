@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,11 +33,114 @@ err = Console(stderr=True, highlight=False)
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn an :class:`InputError` into ``error: <message>`` on stderr and exit code 2."""
+    """Turn an :class:`InputError` into ``error: <message>`` on stderr and exit code 2.
+
+    On entry, the options every command shares are checked (:func:`_check_common_options`); a
+    :class:`MemoryError` becomes one line too (a scenario too large for this machine)."""
     try:
+        _check_common_options()
         yield
     except InputError as exc:
         _fail(str(exc))
+    except MemoryError as exc:
+        _fail(_memory_message(exc))
+
+
+# Bounds of the options several commands share; the Engine checks the same for the Python API
+# (airan.engine.engine: SEED_LIMIT, TRACE_LIMIT_MAX; not imported here, to keep start-up fast).
+SEED_LIMIT = 2**63  # seeds are integers 0 <= seed < 2**63 (numpy's SeedSequence, int64 columns)
+TRACE_LIMIT_MAX = 10**9  # requests traced in full per run
+SEEDS_MAX = 10_000  # runs per policy (compare) or per build-out (plan)
+
+
+def _current_context() -> Any:
+    """The command being run (its click context: parameters and their values), or None."""
+    try:  # recent typer vendors click, with its own stack of contexts
+        from typer._click import globals as current
+    except ImportError:  # pragma: no cover - older typer, on click itself
+        import click as current  # type: ignore[no-redef]
+    return current.get_current_context(silent=True)
+
+
+def _check_common_options() -> None:
+    """Check the options shared by the commands that run scenarios, by their parameter name,
+    before any work: ``--seed``, ``--seeds``, ``--duration``, ``--fleet-scale``, ``--trace-limit``
+    and an empty scenario path. Each error names the option as the command spells it."""
+    ctx = _current_context()
+    if ctx is None:
+        return
+    options = {p.name: p for p in ctx.command.params}
+
+    def name(param: str) -> str:
+        opts = getattr(options.get(param), "opts", None) or [param]
+        return max(opts, key=len)
+
+    params = ctx.params
+    for arg in ("scenario", "file"):
+        value = params.get(arg)
+        if arg in options and isinstance(value, str) and not value.strip():
+            raise InputError("an empty path is not a scenario (give a built-in name or a YAML "
+                             "file)", field=arg.upper(), value=value)
+    seed = params.get("seed")
+    if "seed" in options and seed is not None and not 0 <= seed < SEED_LIMIT:
+        raise _option_error(name("seed"), "must be an integer in [0, 2**63)", seed)
+    seeds = params.get("seeds")
+    if "seeds" in options and isinstance(seeds, int) and seeds < 1:
+        raise _option_error(name("seeds"), "must be at least 1", seeds)
+    if "seeds" in options and isinstance(seeds, int) and seeds > SEEDS_MAX:
+        raise _option_error(name("seeds"), f"must be at most {SEEDS_MAX:,}", seeds)
+    duration = params.get("duration")
+    if "duration" in options and duration is not None and not (
+        math.isfinite(duration) and duration > 0
+    ):
+        raise _option_error(name("duration"), "must be positive and finite (simulated "
+                            "seconds)", duration)
+    scale = params.get("fleet_scale")
+    if "fleet_scale" in options and scale is not None and not (
+        math.isfinite(scale) and scale > 0
+    ):
+        raise _option_error(name("fleet_scale"), "must be positive and finite", scale)
+    limit = params.get("trace_limit")
+    if "trace_limit" in options and limit is not None and limit < 0:
+        raise _option_error(name("trace_limit"), "must be >= 0", limit)
+    if "trace_limit" in options and limit is not None and limit > TRACE_LIMIT_MAX:
+        raise _option_error(name("trace_limit"), f"must be at most {TRACE_LIMIT_MAX:,} "
+                            "(requests traced in full)", limit)
+
+
+def _scenario_label(scenario: str | Any) -> str:
+    """How scenario-file errors name the scenario: ``factory (built-in)`` or the path as given
+    (the label :func:`airan.scenario.load_scenario` puts on its errors)."""
+    from airan.scenario import builtin_scenarios
+
+    name = str(scenario)
+    return f"{name} (built-in)" if name in builtin_scenarios() else name
+
+
+@contextmanager
+def _scenario_errors(scenario: str, options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """While a loaded scenario is built and run: an :class:`InputError` about an argument the
+    command line gave (``options``: the argument's field, e.g. ``fleet_scale``, to its option,
+    e.g. ``--fleet-scale``) names that option; any other error that names no file is attributed
+    to the scenario, in the format load-time errors have (``<file>: field '...': ...``)."""
+    try:
+        yield
+    except InputError as exc:
+        option = (options or {}).get(exc.field or "")
+        if option is not None:
+            raise _option_error(option, exc.reason, exc.value, exc.choices) from None
+        if exc.file or (exc.field or "").startswith("-"):
+            raise
+        raise exc.with_file(_scenario_label(scenario)) from None
+
+
+def _memory_message(exc: MemoryError) -> str:
+    ctx = _current_context()
+    scenario = ctx.params.get("scenario") if ctx is not None else None
+    what = f"this scenario ({_scenario_label(scenario)})" if scenario else "this command"
+    detail = str(exc) or "out of memory"
+    return (f"not enough memory to run {what}: {detail}; try a smaller --fleet-scale or "
+            "--duration")
 
 
 def _fail(message: str) -> None:

@@ -25,7 +25,7 @@ from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.world import World, build_world
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
-from airan.policy import LOCAL, REJECT, Batch, Snapshot, resolve_policy
+from airan.policy import LOCAL, POLICY_CONTRACT, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.scenario.schema import Scenario
 from airan.version import airan_version
@@ -40,10 +40,21 @@ SNAPSHOT_FREE_INTERVAL_S = 1.0
 SNAPSHOT_FREE_BATCH = 50_000
 SAMPLE_COPIES_MAX_GPUS = 16_384  # see Engine.__init__: samples kept as state copies up to this
 TIMESERIES_POINTS = 200  # about this many samples of each site's load over a run
+SEED_LIMIT = 2**63  # seeds are integers 0 <= seed < 2**63 (as airan.console checks --seed)
+TRACE_LIMIT_MAX = 10**9  # requests traced in full per run, at most (and --trace-limit)
 
 
 class ConservationError(RuntimeError):
     """A request was lost or counted twice: a bug in the engine, never the user's fault."""
+
+
+def _check_int(field: str, value: Any, low: int, high: int | None, reason: str) -> None:
+    """An :class:`InputError` unless ``value`` is None or an integer in ``low..high``."""
+    if value is None:
+        return
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        raise InputError(reason, field=field, value=value)
 
 
 @dataclass
@@ -72,6 +83,19 @@ class Engine:
         trace_sample: float | None = None,
     ) -> None:
         self.scenario = scenario
+        if policy is not None and not isinstance(policy, str):
+            raise InputError(
+                "must be a policy's name (a built-in or 'module:callable')",
+                field="policy", value=policy)
+        _check_int("seed", seed, 0, SEED_LIMIT - 1, "must be an integer in [0, 2**63)")
+        _check_int("trace_limit", trace_limit, 0, TRACE_LIMIT_MAX,
+                   f"must be an integer in 0..{TRACE_LIMIT_MAX:,}")
+        for name, number in (("duration_s", duration_s), ("trace_sample", trace_sample)):
+            if number is not None and (
+                isinstance(number, bool) or not isinstance(number, int | float | np.number)
+                or not math.isfinite(number)
+            ):
+                raise InputError("must be a finite number", field=name, value=number)
         self.policy_name = policy or scenario.policy
         self.policy = resolve_policy(self.policy_name)
         if self.policy is deadline_aware and (
@@ -93,6 +117,9 @@ class Engine:
         self.world: World = build_world(scenario, self.seed)
         w = self.world
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
+        if self.n_slots >= 2**62:  # the kernel counts slots in int64
+            raise InputError(f"too long: {self.n_slots:.3g} slots of {w.slot_s * 1e3:g} ms",
+                             field="duration_s", value=self.duration_s)
         interval_s = scenario.engine.decision_interval_ms * 1e-3
         expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
         batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
@@ -198,6 +225,9 @@ class Engine:
         Decisions are always taken on the grid of decision intervals, so stepping in any sizes
         gives exactly the same run as :meth:`run`.
         """
+        if n_slots is not None:
+            _check_int("n_slots", n_slots, 1, None,
+                       "must be a positive whole number of slots (or None: one decision interval)")
         target = min(self.n_slots, self.slot + (n_slots or self.interval_slots))
         t0 = time.perf_counter()
         ran = self.ran
@@ -308,7 +338,15 @@ class Engine:
         n = len(batch)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        place = self.policy(self.snapshot(), batch)
+        snapshot = self.snapshot()
+        try:
+            place = self.policy(snapshot, batch)
+        except TypeError as exc:
+            if ":" not in self.policy_name:  # a built-in policy: a bug in airan, not the input
+                raise
+            raise InputError(
+                f"calling the policy with (snapshot, batch) raised TypeError: {exc}; "
+                f"{POLICY_CONTRACT}", field="policy", value=self.policy_name) from exc
         place = np.asarray(place)
         n_sites = len(self.world.site_names)
         if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from airan.scenario.schema import NonNegFloat, PosFloat, _Strict
+from airan.scenario.schema import Coord, NonNegFloat, PosFloat, _Strict
 
 if TYPE_CHECKING:
     from airan.mobility.sites import SiteList
@@ -92,6 +92,13 @@ class GeneratedPaths(_Strict):
     points: int = Field(4, ge=1, le=10_000)
     altitude_m: NonNegRange = (30.0, 120.0)
 
+    @model_validator(mode="after")
+    def _bounded(self) -> GeneratedPaths:
+        if self.count * self.points > 1_000_000:
+            raise ValueError(f"count x points = {self.count * self.points:,} waypoints; at most "
+                             "1,000,000")
+        return self
+
 
 class Waypoints3D(_MobilityBase):
     """Drones flying 3-D paths at ``speed_mps``: device i follows path i mod (number of paths).
@@ -104,7 +111,7 @@ class Waypoints3D(_MobilityBase):
     """
 
     model: Literal["waypoints"] = "waypoints"
-    paths: list[Annotated[list[tuple[float, float, NonNegFloat]], Field(min_length=1)]] | None = (
+    paths: list[Annotated[list[tuple[Coord, Coord, NonNegFloat]], Field(min_length=1)]] | None = (
         Field(None, min_length=1)
     )
     generate: GeneratedPaths | None = None
@@ -155,7 +162,7 @@ class TraceReplay(_MobilityBase):
     latlon: bool = False
     origin_lat: float | None = Field(None, ge=-90, le=90)
     origin_lon: float | None = Field(None, ge=-180, le=180)
-    offset_m: tuple[float, float] = (0.0, 0.0)
+    offset_m: tuple[Coord, Coord] = (0.0, 0.0)
     start_s: float = 0.0
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ Python path or in the current directory).
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -59,6 +60,23 @@ def _import_user_module(mod_name: str) -> Any:
         return importlib.import_module(mod_name)
 
 
+POLICY_CONTRACT = "a policy takes (snapshot, batch) and returns an int array (one per request)"
+
+
+def _check_signature(fn: Any, name: str) -> None:
+    """An :class:`InputError` if ``fn`` cannot be called with two positional arguments (where
+    its signature can be read: some built-in callables have none, and are called as they are)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(None, None)
+    except TypeError:
+        raise InputError(f"{name!r} is not a policy: its signature is {sig}; {POLICY_CONTRACT}",
+                         field="policy", value=name) from None
+
+
 def resolve_policy(name: str) -> Policy:
     """A registered policy by name, or ``package.module:callable``."""
     if name in _REGISTRY:
@@ -76,6 +94,7 @@ def resolve_policy(name: str) -> Policy:
             raise InputError(
                 f"{attr!r} is not a callable in {mod_name!r}", field="policy", value=name
             )
+        _check_signature(fn, name)
         return fn  # type: ignore[no-any-return]
     raise unknown_name("policy", name, policy_names(), field="policy")
 
@@ -84,6 +103,7 @@ from airan.policy import builtin as _builtin  # noqa: E402,F401  (registers the 
 
 __all__ = [
     "LOCAL",
+    "POLICY_CONTRACT",
     "REJECT",
     "Batch",
     "Policy",

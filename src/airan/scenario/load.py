@@ -25,6 +25,36 @@ def builtin_scenarios() -> dict[str, str]:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML
+    forbids it; PyYAML would silently keep the last one)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # '<<': merged keys may be overridden
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.setdefault(key, key_node.start_mark.line + 1)
+        except TypeError:  # an unhashable key: PyYAML's own constructor reports it
+            continue
+        if first != key_node.start_mark.line + 1:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (first at line {first})",
+                key_node.start_mark)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely, rejecting duplicate keys (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader subclass)
+
+
 def load_scenario(path_or_name: str | Path) -> Scenario:
     """A validated :class:`Scenario` from a built-in name (``factory``) or a YAML file path.
 
@@ -32,7 +62,7 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     """
     text, label = _read(path_or_name)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -189,7 +219,10 @@ def check_references(s: Scenario) -> None:
     models = load_models()
     _unique([c.name for c in s.cell_sites], "cell_sites")
     _unique([n.name for n in s.nodes], "nodes")
-    _unique([c.name for c in s.compute_sites], "compute_sites")
+    site_names = [c.name for c in s.compute_sites]
+    if s.generated_compute_sites is not None:  # named gpu-<cell site>, every n-th cell site
+        site_names += [f"gpu-{n}" for n in s.cell_site_names()[::s.generated_compute_sites.every]]
+    _unique(site_names, "compute_sites")
     _unique([f.name for f in s.fleets], "fleets")
     _unique([v.name for v in s.services], "services")
     nodes = s.node_names()
@@ -222,9 +255,14 @@ def check_references(s: Scenario) -> None:
             raise unknown_name(
                 "accelerator", f.accelerator, [*gpus, "none"], field=f"fleets[{f.name}].accelerator"
             )
+    cell_sites = set(s.cell_site_names())
     for c in s.compute_sites:
         if c.at not in nodes:
             raise unknown_name("node", c.at, nodes, field=f"compute_sites[{c.name}].at")
+        if (c.kind == "cell") != (c.at in cell_sites) and c.kind != "edge":
+            where = "a cell site" if c.kind == "cell" else "a node that is not a cell site"
+            raise InputError(f"a {c.kind} compute site must be at {where}",
+                             field=f"compute_sites[{c.name}].at", value=c.at)
         for j, g in enumerate(c.gpus):
             if g.type not in gpus:
                 raise unknown_name(
@@ -324,6 +362,15 @@ def _check_carriers(s: Scenario) -> None:
     ) else []
     used += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
     for field, car in used:
+        # TS 38.101-1 5.3.5 / 38.101-2 5.3.5: FR1 data SCS 15-60 kHz, FR2 60-120 kHz (and more)
+        if car.fc_ghz <= 7.125 and car.numerology > 2:
+            raise InputError(f"an FR1 carrier ({car.fc_ghz:g} GHz) uses numerology 0-2 "
+                             "(15, 30 or 60 kHz)", field=f"{field}.numerology",
+                             value=car.numerology)
+        if car.fc_ghz >= 24.25 and car.numerology < 2:
+            raise InputError(f"an FR2 carrier ({car.fc_ghz:g} GHz) uses numerology 2 or more "
+                             "(60 kHz and up)", field=f"{field}.numerology",
+                             value=car.numerology)
         try:
             nr.n_prb(car.bandwidth_mhz, car.numerology)
         except ValueError as exc:

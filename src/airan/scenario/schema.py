@@ -9,33 +9,56 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from airan.catalog import ServiceTimeDist
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+Coord = Annotated[float, Field(ge=-1e7, le=1e7)]  # metres on the map: within 10,000 km
+
+
+def _name(v: str) -> str:
+    """A name others refer to: not empty, no surrounding spaces, and without '/' (which names
+    a site's sectors, "site/0")."""
+    if not v.strip() or v != v.strip() or "/" in v or len(v) > 200:
+        raise ValueError(f"a name must be 1-200 characters, without '/' or surrounding spaces "
+                         f"(got {v!r})")
+    return v
+
+
+Name = Annotated[str, AfterValidator(_name)]
+# TS 38.331 TimeToTrigger values (ms)
+TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 2560, 5120)
 
 ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are no number a scenario means: rejected everywhere, naming the field
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Carrier(_Strict):
     """One NR carrier (TS 38.104 band, TS 38.211 numerology, TS 38.101-1 bandwidth)."""
 
     band: str = "n78"
-    fc_ghz: PosFloat = 3.5  # n78 centre, TS 38.101-1 Table 5.2-1
+    fc_ghz: float = Field(3.5, ge=0.4, le=100)  # n78 centre; TR 38.901 covers 0.5-100 GHz
     bandwidth_mhz: PosFloat = 100.0  # 273 PRB at 30 kHz, TS 38.101-1 Table 5.3.2-1
     numerology: int = Field(1, ge=0, le=4)  # 30 kHz SCS, 0.5 ms slot, TS 38.211 Table 4.2-1
     tdd_pattern: str | None = (
         "DDDSU"  # common n78 pattern (DOMAIN.md "TDD wait for UL"); None = FDD
     )
     tx_power_dbm: float = Field(
-        46.0, le=70
+        46.0, ge=-30, le=70
     )  # gNB per sector, TR 38.901 evaluation assumption 46-49
     dl_layers: int = Field(2, ge=1, le=8)
     ul_layers: int = Field(1, ge=1, le=4)
@@ -47,8 +70,12 @@ class Carrier(_Strict):
             return v
         if not v or any(ch not in "DSUdsu" for ch in v):
             raise ValueError(f"TDD pattern must use only the letters D, S, U (got {v!r})")
+        if len(v) > 320:  # TS 38.331: two patterns of at most 10 ms each, 160 slots at 120 kHz
+            raise ValueError(f"TDD pattern of {len(v)} slots; at most 320")
         if "U" not in v.upper():
             raise ValueError(f"TDD pattern {v!r} has no uplink slot 'U'")
+        if not set(v.upper()) & {"D", "S"}:
+            raise ValueError(f"TDD pattern {v!r} has no downlink slot 'D' or 'S'")
         return v.upper()
 
 
@@ -57,15 +84,15 @@ class HexLayout(_Strict):
 
     rings: int = Field(ge=0, le=40)
     isd_m: PosFloat
-    center_m: tuple[float, float] = (0.0, 0.0)
+    center_m: tuple[Coord, Coord] = (0.0, 0.0)
 
 
 class CellSite(_Strict):
     """A cell site: a mast (or ceiling point) with one or three sectors of the carrier."""
 
-    name: str
-    position_m: tuple[float, float]
-    height_m: PosFloat = 25.0  # UMa hBS, TR 38.901 Table 7.4.1-1
+    name: Name
+    position_m: tuple[Coord, Coord]
+    height_m: float = Field(25.0, gt=0, le=1000)  # UMa hBS, TR 38.901 Table 7.4.1-1
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)  # TR 36.814 / 38.901 system-level assumption
     carrier: Carrier | None = None
@@ -75,8 +102,8 @@ class CellLayout(_Strict):
     """A generated set of cell sites (named ``<prefix><i>``)."""
 
     hex: HexLayout
-    name_prefix: str = "site"
-    height_m: PosFloat = 25.0  # UMa hBS, TR 38.901 Table 7.4.1-1
+    name_prefix: Name = "site"
+    height_m: float = Field(25.0, gt=0, le=1000)  # UMa hBS, TR 38.901 Table 7.4.1-1
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)
 
@@ -99,15 +126,17 @@ class Radio(_Strict):
     sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
     grant_delay_ms: NonNegFloat = 2.0  # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
     dl_sched_delay_ms: NonNegFloat = 0.5  # one slot of gNB processing before the first DL slot
-    ue_tx_power_dbm: float = 23.0  # power class 3, TS 38.101-1
-    ul_p0_dbm: float = -85.0  # open-loop power control P0 per PRB, TS 38.213 7.1.1 (assumption)
+    ue_tx_power_dbm: float = Field(23.0, ge=-40, le=40)  # power class 3, TS 38.101-1
+    # open-loop power control P0 per PRB, TS 38.213 7.1.1 (assumption); TS 38.331's range
+    ul_p0_dbm: float = Field(-85.0, ge=-202, le=24)
     ul_alpha: float = Field(0.8, ge=0, le=1)  # fractional path-loss compensation (TS 38.213)
-    ue_noise_figure_db: NonNegFloat = 9.0  # DOMAIN.md "UE 7-9 dB"
-    gnb_noise_figure_db: NonNegFloat = 5.0  # DOMAIN.md "NF gNB ~5 dB"
+    ue_noise_figure_db: float = Field(9.0, ge=0, le=30)  # DOMAIN.md "UE 7-9 dB"
+    gnb_noise_figure_db: float = Field(5.0, ge=0, le=30)  # DOMAIN.md "NF gNB ~5 dB"
     initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
     load_time_constant_ms: PosFloat = 100.0  # EWMA of PRB use (assumption)
     shadowing: bool = True  # log-normal, sigma from TR 38.901 Table 7.4.1-1
-    min_sinr_db: float = -10.0  # below this a UE gets no rate (Mogensen et al. VTC 2007)
+    # below this a UE gets no rate (Mogensen et al. VTC 2007)
+    min_sinr_db: float = Field(-10.0, ge=-30, le=60)
     fixed_ul_rate_mbps: PosFloat = 80.0  # VLA-Perf 5G SA preset (DOMAIN.md)
     fixed_dl_rate_mbps: PosFloat = 500.0  # VLA-Perf 5G SA preset (DOMAIN.md)
     fixed_latency_ms: NonNegFloat = 0.0
@@ -129,8 +158,8 @@ class Radio(_Strict):
 class Node(_Strict):
     """A transport node that is not a cell site: an aggregation point, a regional edge, a cloud."""
 
-    name: str
-    position_m: tuple[float, float] | None = None
+    name: Name
+    position_m: tuple[Coord, Coord] | None = None
 
 
 class GpuGroup(_Strict):
@@ -149,11 +178,11 @@ class Batching(_Strict):
 class ComputeSite(_Strict):
     """GPUs at a node: a cell site (``kind: cell``), a regional edge or a cloud."""
 
-    name: str
+    name: Name
     at: str
     kind: Literal["cell", "edge", "cloud"] = "edge"
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1)  # requests per site (assumption)
+    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests per site (assumption)
     batching: Batching = Batching()
 
 
@@ -162,7 +191,7 @@ class GeneratedComputeSites(_Strict):
 
     every: int = Field(ge=1)
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1)  # requests per site (assumption)
+    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests per site (assumption)
     batching: Batching = Batching()
 
 
@@ -186,15 +215,16 @@ class Backhaul(_Strict):
 
 
 class Transport(_Strict):
-    hop_delay_us: NonNegFloat = 5.0  # per switch/router hop (assumption; store-and-forward)
+    # per switch/router hop (assumption; store-and-forward)
+    hop_delay_us: float = Field(5.0, ge=0, le=1e6)
     queue_limit_ms: PosFloat = 200.0  # a link buffer holding more than this drops (link_full)
     links: list[Link] = []
     backhaul: Backhaul | None = None
 
 
 class RectArea(_Strict):
-    x_m: tuple[float, float]
-    y_m: tuple[float, float]
+    x_m: tuple[Coord, Coord]
+    y_m: tuple[Coord, Coord]
 
     @model_validator(mode="after")
     def _ordered(self) -> RectArea:
@@ -204,8 +234,8 @@ class RectArea(_Strict):
 
 
 class DiscArea(_Strict):
-    center_m: tuple[float, float]
-    radius_m: PosFloat
+    center_m: tuple[Coord, Coord]
+    radius_m: float = Field(gt=0, le=1e7)
 
 
 from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
@@ -214,10 +244,10 @@ from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (use
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area, each running ``services``."""
 
-    name: str
-    count: int = Field(ge=0, le=50_000_000)
+    name: Name
+    count: int = Field(ge=0, le=50_000_000, strict=True)
     area: RectArea | DiscArea | None = None  # None: uniform over the cell layout's bounding box
-    height_m: PosFloat = 1.5  # UE height, TR 38.901 Table 7.4.1-1
+    height_m: float = Field(1.5, gt=0, le=1000)  # UE height, TR 38.901 Table 7.4.1-1
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
@@ -226,6 +256,14 @@ class Fleet(_Strict):
     local_queue_limit_ms: PosFloat = 1000.0
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
+
+    @field_validator("services")
+    @classmethod
+    def _each_service_once(cls, v: list[str]) -> list[str]:
+        twice = sorted({x for x in v if v.count(x) > 1})
+        if twice:  # a service listed twice would silently run at twice its rate
+            raise ValueError(f"service {twice[0]!r} is listed more than once")
+        return v
 
 
 class ServiceTime(_Strict):
@@ -265,11 +303,11 @@ class ServiceTime(_Strict):
 class Service(_Strict):
     """A stream of inference requests from every device of the fleets that run it."""
 
-    name: str
+    name: Name
     model: str
-    rate_hz: PosFloat
+    rate_hz: float = Field(gt=0, le=10_000)  # per device; 10 kHz is beyond any control loop
     arrivals: Literal["periodic", "poisson"] = "periodic"
-    jitter_ms: NonNegFloat = 0.0  # periodic: each arrival shifted by U(0, jitter)
+    jitter_ms: NonNegFloat = 0.0  # periodic: each arrival shifted by U(0, jitter), <= a period
     ul_kb: NonNegFloat = 15.0  # 224x224 JPEG ~15 KB (DOMAIN.md, vla-perf)
     dl_kb: NonNegFloat = 0.1  # an answer of detections or actions (assumption)
     deadline_ms: PosFloat
@@ -278,6 +316,13 @@ class Service(_Strict):
     # device's previous one first moves this much state there over the transport links
     state_kb: NonNegFloat = 0.0
     service_time: ServiceTime | None = None
+
+    @model_validator(mode="after")
+    def _jitter_within_a_period(self) -> Service:
+        if self.jitter_ms > 1e3 / self.rate_hz:
+            raise ValueError(f"jitter_ms {self.jitter_ms:g} is longer than a period "
+                             f"({1e3 / self.rate_hz:g} ms at {self.rate_hz:g} Hz)")
+        return self
 
 
 class TrafficProfile(_Strict):
@@ -332,7 +377,7 @@ class Fault(_Strict):
     cell: str | None = None  # cell_down: a cell ("site/0") or a cell site (all its cells)
     reestablish_ms: NonNegFloat = 100.0  # RRC re-establishment after link failure (assumption)
     fleet: str | None = None  # surge
-    rate_factor: PosFloat = 2.0  # surge
+    rate_factor: float = Field(2.0, gt=0, le=1000)  # surge
 
     @model_validator(mode="after")
     def _target(self) -> Fault:
@@ -340,6 +385,9 @@ class Fault(_Strict):
                 "link_degraded": "link", "cell_down": "cell", "surge": "fleet"}[self.kind]
         if getattr(self, need) is None:
             raise ValueError(f"a {self.kind} fault needs '{need}'")
+        for other in ("site", "link", "cell", "fleet"):
+            if other != need and getattr(self, other) is not None:
+                raise ValueError(f"a {self.kind} fault takes '{need}', not '{other}'")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
         return self
@@ -351,13 +399,22 @@ class Handover(_Strict):
     device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS)."""
 
     hysteresis_db: NonNegFloat = 3.0
-    ttt_ms: NonNegFloat = 160.0
+    ttt_ms: float = 160.0
     interruption_ms: NonNegFloat = 30.0
+
+    @field_validator("ttt_ms")
+    @classmethod
+    def _ttt(cls, v: float) -> float:
+        if v not in TTT_MS:
+            raise ValueError(f"ttt_ms must be a TS 38.331 TimeToTrigger value: "
+                             f"{', '.join(str(x) for x in TTT_MS)} (got {v:g})")
+        return v
 
 
 class Engine(_Strict):
     decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
-    trace_limit: int = Field(200_000, ge=0)  # every request up to this many is kept in the trace
+    # every request up to this many is kept in the trace
+    trace_limit: int = Field(200_000, ge=0, le=10**9)
     trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction
 
 
@@ -393,10 +450,10 @@ class LiveHosts(_Strict):
 class Scenario(_Strict):
     """A complete airan scenario."""
 
-    name: str
+    name: Name
     description: str = ""
-    duration_s: PosFloat = 10.0
-    seed: int = 1
+    duration_s: float = Field(10.0, gt=0, le=10 * 86_400)  # at most ten simulated days
+    seed: int = Field(1, ge=0, lt=2**63)
     policy: str = "deadline-aware"
     admission: Literal["none", "strict"] = "none"
     # deadline-aware: the earliest completion ("latency"), or among the candidates that meet

@@ -190,7 +190,8 @@ def run_sharded(
     shards/<region>.json."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from airan.cli import _fail, _print_summary, _user_errors, err, out
+    from airan.cli import _fail, _given_options, _print_summary, _user_errors, err, out
+    from airan.console import _scenario_errors
 
     with _user_errors():
         _check_common(workers, duration, policy)
@@ -219,10 +220,16 @@ def run_sharded(
             def progress(done: int, total: int, region: str) -> None:
                 bar.update(task, completed=done, total=total)
 
+            given = _given_options(policy=policy, seed=seed, duration=duration,
+                                   fleet_scale=fleet_scale)
+            if sites is not None:
+                given["sites"] = "--sites"
             try:
-                result = _run(scenario, regions, sites=sites, policy=policy, duration_s=duration,
-                              seed=seed, fleet_scale=fleet_scale, workers=workers,
-                              address=address, out=folder, progress=progress)
+                with _scenario_errors(scenario, given):
+                    result = _run(scenario, regions, sites=sites, policy=policy,
+                                  duration_s=duration, seed=seed, fleet_scale=fleet_scale,
+                                  workers=workers, address=address, out=folder,
+                                  progress=progress)
             except OSError as exc:
                 _fail(f"option '--out': cannot write to '{folder}': {exc.strerror or exc}")
     s = result.summary

@@ -638,7 +638,7 @@ def run_sharded(
     execute(execute_shard, plan.n_shards, job, finished, workers=workers, address=address)
     wall = time.perf_counter() - t0
     if errors:
-        raise RuntimeError(f"{len(errors)} of {plan.n_shards} shards failed; {errors[0]}")
+        _raise_shard_error(errors, plan.n_shards)
     shards = [s for s in summaries if s is not None]
     merged = merge_summaries(shards, wall_s=wall)
     merged["sharding"] = sharding_info(plan, shards)
@@ -650,6 +650,21 @@ def run_sharded(
             write_json_atomic(folder / "shards" / f"{label}.json", s)
         write_json_atomic(folder / "summary.json", merged)
     return ShardedRun(summary=merged, shards=shards, plan=plan, folder=folder)
+
+
+def _raise_shard_error(errors: Sequence[str], n_shards: int) -> None:
+    """A failed shard fails the run: bad input found while a shard ran (an error of the input,
+    raised again as one) or too little memory for a shard (a :class:`MemoryError`, which the
+    command line reports in one line); anything else is a :class:`RuntimeError` with its text."""
+    kinds = (("InputError", InputError), ("MemoryError", MemoryError),
+             ("OutOfMemoryError", MemoryError))  # the last: Ray's, for a worker it killed
+    for kind, exc_type in kinds:
+        for e in errors:
+            shard, _, text = e.partition(": ")
+            if text.startswith(f"{kind}: "):
+                first = text[len(kind) + 2:].split("\n\n", 1)[0]
+                raise exc_type(f"{shard} (of {n_shards}): {first}")
+    raise RuntimeError(f"{len(errors)} of {n_shards} shards failed; {errors[0]}")
 
 
 def sharding_info(plan: ShardPlan, shards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

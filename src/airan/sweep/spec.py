@@ -27,6 +27,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,9 +48,9 @@ class Range(BaseModel):
     """``{from: 1, count: 3, step: 1}``: the values 1, 2, 3."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    start: float = Field(alias="from")
+    start: float = Field(alias="from", allow_inf_nan=False)
     count: int = Field(ge=1, le=1_000_000)
-    step: float = 1.0
+    step: float = Field(1.0, allow_inf_nan=False)
 
     def values(self) -> list[float | int]:
         vals = [self.start + i * self.step for i in range(self.count)]
@@ -65,8 +66,8 @@ class SweepSpec(BaseModel):
     name: str | None = None
     description: str = ""
     scenario: str
-    duration_s: float | None = Field(None, gt=0)
-    trace_limit: int = Field(0, ge=0)
+    duration_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    trace_limit: int = Field(0, ge=0, le=10**9)
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     axes: dict[str, list[Any] | Range] = Field(default_factory=dict)
     mode: Literal["product", "zip"] = "product"
@@ -148,7 +149,16 @@ def sweep_from_dict(
         spec = SweepSpec.model_validate(dict(data))
     except ValidationError as exc:
         raise _spec_error(exc, data, label) from None
-    base_sc = load_scenario(_scenario_ref(spec.scenario, base_dir))
+    ref = _scenario_ref(spec.scenario, base_dir)
+    try:
+        base_sc = load_scenario(ref)
+    except InputError as exc:
+        if exc.file is not None and Path(ref).is_file():  # an error inside the scenario file
+            raise
+        # the reference itself: an unknown built-in name, a missing file (named by the sweep)
+        raise InputError(exc.reason, file=label, field="scenario",
+                         value=exc.value if exc.value is not None else spec.scenario,
+                         choices=exc.choices) from None
     base = base_sc.model_dump(mode="json")
     if spec.duration_s is not None:
         base["duration_s"] = spec.duration_s
@@ -163,8 +173,9 @@ def sweep_from_dict(
                              field=f"axes.{name}")
         if name == LOAD_AXIS:
             for v in values:
-                if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-                    raise InputError("a load multiplier must be a positive number",
+                if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0 \
+                        or not math.isfinite(v):
+                    raise InputError("a load multiplier must be a positive finite number",
                                      file=label, field=f"axes.{name}", value=v)
         else:
             set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
@@ -209,7 +220,11 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
                 set_path(d, name, value, where="axis", label=label)
         sc = _validate(d, label, "axis", values, base=base)
         if load != 1.0:
-            sc = scale_fleets(sc, load)
+            try:
+                sc = scale_fleets(sc, load)
+            except InputError as exc:
+                raise InputError(exc.reason, file=label, field=f"axes.{LOAD_AXIS}",
+                                 value=values[LOAD_AXIS]) from None
         resolved = sc.model_dump(mode="json")
         key = run_key(resolved, load, trace_limit)
         if key in seen:
@@ -348,7 +363,7 @@ def _show(value: Any) -> str:
 
 
 def _spec_error(exc: ValidationError, data: Any, label: str) -> InputError:
-    err = exc.errors(include_url=False)[0]
+    err = _axis_errors(exc)[0]
     loc = [str(x) for x in err["loc"] if not str(x).startswith(("list[", "Range"))]
     field = ".".join(loc)
     if err["type"] == "extra_forbidden":
@@ -364,3 +379,21 @@ def _spec_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if len(loc) >= 2 and loc[0] == "axes":
         msg = f"{msg} (an axis is a list of values or {{from: N, count: N, step: N}})"
     return InputError(msg, file=label, field=field, value=value)
+
+
+def _axis_errors(exc: ValidationError) -> list[Any]:
+    """The errors of ``exc``, a range axis's own first (``{from:, count:}``, written as a
+    mapping: what is wrong in it, not that it is not a list)."""
+    errors = exc.errors(include_url=False)
+
+    def ranged(e: Any) -> bool:
+        loc = [str(x) for x in e["loc"]]
+        return len(loc) >= 3 and loc[0] == "axes" and loc[2] == "Range"
+
+    def listed(e: Any) -> bool:
+        loc = [str(x) for x in e["loc"]]
+        return len(loc) >= 3 and loc[0] == "axes" and loc[2].startswith("list[") \
+            and isinstance(e.get("input"), dict)
+
+    return [e for e in errors if ranged(e)] + [e for e in errors if not ranged(e) and
+                                               not listed(e)] or errors
