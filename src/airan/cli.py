@@ -22,6 +22,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _columns,
     _count,
     _fail,
+    _hit_text,
     _num,
     _option_error,
     _resolve_precision,
@@ -228,18 +229,14 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
 
     svc = _table("Services")
     svc.add_column("service", no_wrap=True)
-    _columns(svc, "requests", "met", "late", "dropped", "in flight", "hit", "target")
+    _columns(svc, "requests", "met", "late", "dropped", "in flight", "overdue", "hit",
+             "hit, overdue missed", "target")
     for name, v in s["services"].items():
-        hit, target = v.get("hit_ratio"), v.get("target_hit_ratio")
-        if hit is None:
-            hit_text = "-"
-        else:
-            ok = target is None or hit >= target
-            colour = "green" if ok else "red"
-            hit_text = f"[{colour}]{hit:.3f}[/{colour}]"
+        target = v.get("target_hit_ratio")
         svc.add_row(name, f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
-                    f"{v['dropped']:,}", f"{v.get('in_flight', 0):,}", hit_text,
-                    _num(target, "{:g}"))
+                    f"{v['dropped']:,}", f"{v.get('in_flight', 0):,}",
+                    f"{v.get('overdue', 0):,}", _hit_text(v.get("hit_ratio"), target),
+                    _hit_text(v.get("hit_ratio_with_overdue"), target), _num(target, "{:g}"))
     _print_table(svc)
 
     lat = _table("Latency (ms)")
@@ -293,7 +290,9 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
     if req.get("in_flight"):
         out.print(
             f"in flight at the end: {req['in_flight']:,} of {req['created']:,} requests "
-            f"({req['in_flight'] / max(req['created'], 1):.1%}); they count in no hit ratio",
+            f"({req['in_flight'] / max(req['created'], 1):.1%}), {req.get('overdue', 0):,} of "
+            "them already past their deadline ('overdue'): 'hit' is met over the requests that "
+            "ended, 'hit, overdue missed' counts the overdue ones as misses too",
             markup=False, soft_wrap=True)
     rate = s.get("requests_per_wall_s")
     out.print(

@@ -158,6 +158,14 @@ def _num(value: float | None, fmt: str = "{:.1f}", missing: str = "-") -> str:
     return fmt.format(value)
 
 
+def _hit_text(hit: float | None, target: float | None) -> str:
+    """A hit ratio in green when it meets its target (or has none), red when it does not."""
+    if hit is None:
+        return "-"
+    colour = "green" if target is None or hit >= target else "red"
+    return f"[{colour}]{hit:.3f}[/{colour}]"
+
+
 def _table(title: str) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold",
                  show_edge=False, pad_edge=False, collapse_padding=True, min_width=len(title))

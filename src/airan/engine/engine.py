@@ -391,6 +391,16 @@ class Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(n_up > 0, (busy + queued) / n_up, np.inf)  # type: ignore[no-any-return]
 
+    def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
+        """Bits waiting in each device's uplink buffer now, which a new request queues behind."""
+        w = self.world
+        if w.radio_model == 1:  # ideal: nothing ever waits
+            return np.zeros(len(devices))
+        if w.radio_model == 2:  # fixed-rate link: the time it stays busy, at its rate
+            busy_s = np.maximum(self._st.ue_ul_free[devices] - self.now_s, 0.0)
+            return busy_s * w.fixed_ul_bps  # type: ignore[no-any-return]
+        return self._st.ue_ul_bits[devices]  # type: ignore[no-any-return]
+
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
         """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
         w = self.world
@@ -558,6 +568,21 @@ class Engine:
             scenario=self.scenario,
         )
 
+    def _overdue_per_service(self) -> np.ndarray:
+        """Per service, the requests still in flight whose deadline has already passed.
+
+        Their verdict is known (they will end late or dropped), so a policy that leaves many
+        hopeless requests in flight must not look better than one that ends them:
+        ``hit_ratio_with_overdue`` counts them as misses, where ``hit_ratio`` (met over ended)
+        does not see them.
+        """
+        st = self._st
+        live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
+        svc = st.rq_i[live, K.I_SVC]
+        age_s = self.now_s - st.rq_f[live, K.T_CREATE]
+        late = age_s > self.world.svc_deadline_s[svc] + 1e-12  # the kernel's met rule, negated
+        return np.bincount(svc[late], minlength=len(self.world.service_names))
+
     def summary(self) -> dict[str, Any]:
         """The run's summary: the same dict that is written to summary.json."""
         w = self.world
@@ -565,6 +590,7 @@ class Engine:
         elapsed = max(self.now_s, 1e-12)
         cnt = st.agg_cnt
         created = int(cnt[:, K.A_CREATED].sum())
+        overdue = self._overdue_per_service()
         services: dict[str, Any] = {}
         for v, name in enumerate(w.service_names):
             met, late, dropped = (
@@ -582,7 +608,10 @@ class Engine:
                 "late": late,
                 "dropped": dropped,
                 "in_flight": int(cnt[v, K.A_CREATED]) - ended,
+                "overdue": int(overdue[v]),
                 "hit_ratio": met / ended if ended else None,
+                "hit_ratio_with_overdue": met / (ended + int(overdue[v]))
+                if ended + overdue[v] else None,
                 "target_hit_ratio": float(w.svc_target[v]),
                 "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
                 "dropped_by_reason": {
@@ -675,6 +704,7 @@ class Engine:
                 "late": int(cnt[:, K.A_LATE].sum()),
                 "dropped": int(cnt[:, K.A_DROPPED].sum()),
                 "in_flight": int(st.ctr[K.C_IN_FLIGHT]),
+                "overdue": int(overdue.sum()),
                 "dropped_by_reason": {r: int(drops[i]) for i, r in enumerate(REASONS) if drops[i]},
             },
             "services": services,

@@ -273,7 +273,9 @@ class DeviceEmulator:
             ended = met + late + dropped
             services[name] = {
                 "count": len(rs), "met": met, "late": late, "dropped": dropped, "in_flight": 0,
+                "overdue": 0,  # the live run waits for every request's outcome
                 "hit_ratio": met / ended if ended else None,
+                "hit_ratio_with_overdue": met / ended if ended else None,
                 "target_hit_ratio": float(w.svc_target[v]),
                 "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
                 "dropped_by_reason": by_reason,
@@ -371,7 +373,7 @@ class DeviceEmulator:
             "wall_s": float(self.wall_s),
             "requests_per_wall_s": created / self.wall_s if self.wall_s > 0 else None,
             "requests": {"created": created, "met": met, "late": late,
-                         "dropped": created - met - late, "in_flight": 0,
+                         "dropped": created - met - late, "in_flight": 0, "overdue": 0,
                          "dropped_by_reason": drops_total},
             "services": services,
             "sites": sites,

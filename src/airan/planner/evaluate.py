@@ -45,7 +45,9 @@ def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
     for name, v in summary["services"].items():
         lat = v.get("latency_ms") or {}
         services[str(name)] = {
-            "hit": _num(v.get("hit_ratio")),
+            # overdue requests (in flight past their deadline at the end) count as misses: a
+            # build-out that leaves hopeless requests queued must not pass on the ones that ended
+            "hit": _num(v.get("hit_ratio_with_overdue", v.get("hit_ratio"))),
             **{m: _num(lat.get(m)) for m in LATENCY_METRICS},
             "count": int(v.get("count", 0)),
             "dropped": int(v.get("dropped", 0)),

@@ -89,9 +89,12 @@ def verdict(name: str, svc: Mapping[str, Any]) -> tuple[bool | None, str]:
         return None, f"{name}: no request ended during the run (run it longer)."
     within = f"{pct(hit)} within {deadline:g} ms" if deadline else f"hit ratio {pct(hit)}"
     ok = target is None or hit >= target
+    overdue, with_overdue = svc.get("overdue") or 0, svc.get("hit_ratio_with_overdue")
+    tail = (f" {overdue:,} requests still in flight at the end were already past their deadline"
+            f" (counting them as misses: {pct(with_overdue)})." if overdue else "")
     if ok:
         return True, (f"meets its target: {within} (target {pct(target)}); "
-                      f"p99 {ms(lat.get('p99'))} ms.")
+                      f"p99 {ms(lat.get('p99'))} ms.{tail}")
     parts = [f"misses its target by {(target - hit) * 100:.2f} points: {within} "
              f"(target {pct(target)}); p99 {ms(lat.get('p99'))} ms"]
     ended = int(svc.get("met", 0)) + int(svc.get("late", 0)) + int(svc.get("dropped", 0))
@@ -105,7 +108,7 @@ def verdict(name: str, svc: Mapping[str, Any]) -> tuple[bool | None, str]:
         stage, t = max(bd.items(), key=lambda kv: kv[1])
         parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
                      f"({t / mean:.0%})")
-    return False, "; ".join(parts) + "."
+    return False, "; ".join(parts) + "." + tail
 
 
 def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -104,6 +104,7 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     done = [int(p["met"]) + int(p["late"]) for p in parts]
     hist = merge_histograms(p.get("latency_histogram") or {} for p in parts)
     ended = met + late + dropped
+    overdue = sum(int(p.get("overdue", 0)) for p in parts)
     breakdown_keys = list((first.get("breakdown_ms") or {}).keys())
     out = {
         "count": sum(int(p["count"]) for p in parts),
@@ -111,7 +112,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "late": late,
         "dropped": dropped,
         "in_flight": sum(int(p["in_flight"]) for p in parts),
+        "overdue": overdue,
         "hit_ratio": met / ended if ended else None,
+        "hit_ratio_with_overdue": met / (ended + overdue) if ended + overdue else None,
         "target_hit_ratio": first.get("target_hit_ratio"),
         "deadline_ms": first.get("deadline_ms"),
         "dropped_by_reason": _add_counts(p.get("dropped_by_reason") for p in parts),
@@ -224,6 +227,7 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
             "late": sum(int(r["late"]) for r in req),
             "dropped": sum(int(r["dropped"]) for r in req),
             "in_flight": sum(int(r["in_flight"]) for r in req),
+            "overdue": sum(int(r.get("overdue", 0)) for r in req),
             "dropped_by_reason": _add_counts(r.get("dropped_by_reason") for r in req),
         },
         "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},

@@ -207,6 +207,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         "met": req.get("met"),
         "late": req.get("late"),
         "dropped": req.get("dropped"),
+        "overdue": req.get("overdue"),
         "hit_ratio": req.get("met", 0) / ended if ended else None,
         "wall_s": summary.get("wall_s"),
         "requests_per_wall_s": summary.get("requests_per_wall_s"),
@@ -216,6 +217,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"{name}.requests"] = svc.get("count")
         row[f"{name}.dropped"] = svc.get("dropped")
         row[f"{name}.hit_ratio"] = svc.get("hit_ratio")
+        row[f"{name}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
         row[f"{name}.mean_ms"] = lat.get("mean")
         for q in QUANTILES:
