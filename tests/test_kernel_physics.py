@@ -33,3 +33,35 @@ def test_kernel_service_factor_has_unit_mean(kind: int, p1: float, p2: float) ->
     draws = np.array([K.service_factor(kind, p1, p2, rng) for _ in range(100_000)])
     assert draws.mean() == pytest.approx(1.0, abs=0.01)
     assert K.service_factor(roofline.DIST_DETERMINISTIC, 0.0, 0.0, rng) == 1.0
+
+
+def _one_cell(n_rx: int):  # type: ignore[no-untyped-def]
+    """One omnidirectional 100 MHz cell, no other cell, one UE 150 m away: noise only."""
+    from airan.scenario import load_scenario, scenario_from_dict
+
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], transport={"links": []},
+             cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "sectors": 1}],
+             compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
+                             "gpus": [{"type": "H100", "count": 1}]}])
+    d["radio"].update(shadowing=False, initial_load=0.0, gnb_rx_antennas=n_rx)
+    d["fleets"] = [{"name": "v", "count": 1, "services": ["perception"],
+                    "area": {"x_m": [150.0, 150.0], "y_m": [0.0, 0.0]}}]
+    return scenario_from_dict(d)
+
+
+@pytest.mark.parametrize("n_rx", [1, 2, 4, 8])
+def test_uplink_sinr_per_prb_is_gain_over_thermal_noise_times_receive_antennas(n_rx: int) -> None:
+    """SINR per PRB and mW = g * N_rx / (kT B_PRB NF): maximum-ratio combining over N_rx
+    antennas adds their number to the SNR (noise uncorrelated across antennas)."""
+    from airan.engine import Engine
+
+    eng = Engine(_one_cell(n_rx), policy="nearest-edge", duration_s=0.01, seed=1)
+    w = eng.world
+    K.refresh_ul(eng._kw, eng._sref, 0, eng.slot)
+    n_prb = 273  # 100 MHz at 30 kHz, TS 38.101-1 Table 5.3.2-1
+    # thermal noise over one PRB (12 subcarriers of 30 kHz) with the gNB's 5 dB noise figure
+    noise_prb_mw = 10.0 ** ((-174.0 + 10.0 * math.log10(12 * 30e3) + 5.0) / 10.0)
+    expected = float(w.dev_top_gain[0, 0]) * n_rx / noise_prb_mw
+    assert int(w.cell_prb[0]) == n_prb
+    assert float(eng._st.ue_se_ul[0]) == pytest.approx(expected, rel=1e-9)

@@ -562,9 +562,10 @@ def refresh_ul(W, S, d, k):
                 iul += ld * mw[p]
         S.cell_iul[cell] = iul
         iul_k[cell] = k
-    # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB)
-    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] / (W.ul_noise_mw[cell]
-                                                                 + S.cell_iul[cell])
+    # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB), after
+    # maximum-ratio combining over the cell's receive antennas (an array gain of their number)
+    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.ul_rx_gain / (
+        W.ul_noise_mw[cell] + S.cell_iul[cell])
 
 
 @njit(cache=True)

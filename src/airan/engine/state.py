@@ -81,6 +81,7 @@ _KW_FIELDS = [
     "load_alpha",
     "load_decay",
     "min_sinr_lin",
+    "ul_rx_gain",
     "total_prb",
     "ul_prefix",
     "dl_prefix",

@@ -132,6 +132,10 @@ class Radio(_Strict):
     ul_alpha: float = Field(0.8, ge=0, le=1)  # fractional path-loss compensation (TS 38.213)
     ue_noise_figure_db: float = Field(9.0, ge=0, le=30)  # DOMAIN.md "UE 7-9 dB"
     gnb_noise_figure_db: float = Field(5.0, ge=0, le=30)  # DOMAIN.md "NF gNB ~5 dB"
+    # receive antennas per cell: maximum-ratio combining multiplies the uplink SINR by their
+    # number (noise and interference uncorrelated across antennas); 4T4R is the Aerial
+    # calibration point (DOMAIN.md)
+    gnb_rx_antennas: int = Field(4, ge=1, le=64)
     initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
     load_time_constant_ms: PosFloat = 100.0  # EWMA of PRB use (assumption)
     shadowing: bool = True  # log-normal, sigma from TR 38.901 Table 7.4.1-1
