@@ -87,3 +87,38 @@ def test_latency_estimate_queues_a_new_request_behind_the_devices_buffered_uplin
     rate_bps = 250 * 8e3 / UL_S
     uplink_s = (backlog_bits + 250 * 8e3) / rate_bps
     assert uplink_s < at_edge < uplink_s + 0.05  # plus the GPU and the downlink, ~ms
+
+
+def test_uplink_time_estimate_is_processor_sharing_with_the_cells_other_backlogs() -> None:
+    """T = (B + sum_j min(b_j, B)) / R: a UE with a small burst delays a large request by that
+    burst only; a UE with more to send than B takes an equal share until B has left."""
+    from airan.engine import kernel as K
+    from airan.policy import Snapshot
+
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], transport={"links": []},
+             cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "sectors": 1}],
+             compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
+                             "gpus": [{"type": "H100", "count": 1}]}])
+    d["radio"].update(shadowing=False, initial_load=0.0)
+    d["fleets"] = [{"name": "v", "count": 3, "services": ["perception"],
+                    "area": {"x_m": [150.0, 150.0], "y_m": [0.0, 0.0]}}]
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01, seed=1)
+    for dev in range(3):
+        K.refresh_ul(eng._kw, eng._sref, dev, eng.slot)
+    snap = Snapshot(eng)
+    mine = np.array([0])
+    b_req = np.array([1e5])
+    alone_s = float(snap.ul_time_s(mine, b_req)[0])
+    assert alone_s > 0
+    st = eng._st
+    st.ue_ul_bits[1], st.ue_ul_bits[2] = 1e4, 1e6  # a small burst and a long backlog
+    st.act_ul[:2] = [1, 2]
+    st.act_ul_pos[1], st.act_ul_pos[2] = 0, 1
+    st.ctr[K.C_ACT_UL] = 2
+    shared_s = float(snap.ul_time_s(mine, b_req)[0])
+    assert shared_s == pytest.approx(alone_s * (1e5 + 1e4 + 1e5) / 1e5, rel=1e-12)
+    # the device's own buffer goes first: 5e4 bits already waiting
+    st.ue_ul_bits[0] = 5e4
+    behind_s = float(snap.ul_time_s(mine, b_req)[0])
+    assert behind_s == pytest.approx(alone_s * (1.5e5 + 1e4 + 1.5e5) / 1e5, rel=1e-12)

@@ -67,3 +67,26 @@ def test_compiled_energy_objective_equals_reference() -> None:
     for sc in (load_scenario("factory"), _vla_cell(ul_mbps=1.0), _vla_cell(ul_mbps=20.0)):
         seen = _compare_on_run(sc, strict=False, duration_s=2.0, energy=True)
         assert seen["batches"] >= 10
+
+
+@pytest.mark.parametrize("name", ["factory", "city"])
+def test_deadline_aware_decides_on_the_live_gateways_snapshot(name: str) -> None:
+    """The live gateway's snapshot (idle-network rates, reported site backlogs) offers what
+    the deadline-aware policy reads, and the compiled policy agrees with the reference on it."""
+    from airan.engine.world import build_world
+    from airan.live.gateway import LiveSnapshot, RadioRates
+    from airan.policy import Batch
+
+    sc = load_scenario(name)
+    world = build_world(sc, sc.seed)
+    n_sites = len(world.site_names)
+    snap = LiveSnapshot(world, 1.0, RadioRates(sc, world, sc.seed).ul_access_delay_s,
+                        np.linspace(0.0, 0.02, n_sites), np.ones(n_sites, dtype=bool),
+                        np.zeros(n_sites, dtype=np.int64), RadioRates(sc, world, sc.seed))
+    flows = np.arange(0, len(world.flow_dev), max(1, len(world.flow_dev) // 50))
+    devices = world.flow_dev[flows]
+    batch = Batch(time_s=np.full(len(flows), 1.0), device=devices, service=world.flow_svc[flows],
+                  cell=world.dev_cell[devices])
+    fast = deadline_aware(snap, batch)
+    np.testing.assert_array_equal(fast, deadline_aware_reference(snap, batch))
+    assert ((fast >= 0) | (fast == LOCAL)).all()

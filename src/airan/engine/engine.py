@@ -401,6 +401,19 @@ class Engine:
             return busy_s * w.fixed_ul_bps  # type: ignore[no-any-return]
         return self._st.ue_ul_bits[devices]  # type: ignore[no-any-return]
 
+    def _ul_time_s(self, devices: np.ndarray, bits: np.ndarray) -> np.ndarray:
+        """Expected time to send ``bits`` more from each device now, after its buffer: the
+        cell shared as processor sharing with the UEs that have data (``kernel.ul_times_s``)."""
+        w = self.world
+        bits = np.asarray(bits, dtype=np.float64)
+        if w.radio_model == 1:
+            return np.zeros(len(devices))
+        if w.radio_model == 2:
+            return (self._ul_backlog_bits(devices) + bits) / w.fixed_ul_bps  # type: ignore[no-any-return]
+        devices = np.ascontiguousarray(devices, dtype=np.int64)
+        return K.ul_times_s(  # type: ignore[no-any-return]
+            self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction)
+
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
         """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
         w = self.world

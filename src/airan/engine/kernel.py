@@ -407,6 +407,49 @@ def ul_rates_bps(W, S, devices, n_active, ul_fraction):
 
 
 @njit(cache=True)
+def ul_times_s(W, S, devices, bits, ul_fraction):
+    """Expected time for each device to send ``bits`` more on its uplink, after what its buffer
+    holds, sharing its cell with the other UEs that have data as processor sharing.
+
+    Under an equal share of the PRBs, a UE's B bits have left once every other UE of the cell
+    has sent min(its backlog, B) as well: T = (B + sum_j min(b_j, B)) / R, with R the device's
+    rate with the cell's free PRBs to itself (the scheduler's capacity rule, at the mean SINR).
+    The others are taken at the device's own rate (their SINRs differ) and none arrives
+    meanwhile. A snapshot's count of UEs with data overstates the share of a large request in
+    a cell of small bursts: this does not.
+    """
+    act = S.act_ul
+    n_act = S.ctr[C_ACT_UL]
+    n_cells = W.cell_prb.shape[0]
+    # the UEs with data, grouped by cell (counting sort in activity order: deterministic)
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n_act):
+        start[W.dev_cell[act[i]] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    members = np.empty(n_act, dtype=np.int64)
+    for i in range(n_act):
+        c = W.dev_cell[act[i]]
+        members[fill[c]] = act[i]
+        fill[c] += 1
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        d = devices[i]
+        c = W.dev_cell[d]
+        mine = S.ue_ul_bits[d] + bits[i]
+        ahead = mine
+        for q in range(start[c], start[c + 1]):
+            j = members[q]
+            if j != d:
+                ahead += min(S.ue_ul_bits[j], mine)
+        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        cap, _, _ = ul_capacity(W, S, d, c, free_prb, 1.0)
+        out[i] = ahead / max(cap * ul_fraction / W.slot_s, 1.0)
+    return out
+
+
+@njit(cache=True)
 def active_in_cells(W, S, devices, uplink):
     """How many UEs with data in the direction's buffers share each device's cell now (as a
     float; ``numpy.bincount`` of the active UEs' cells, read at the devices' cells)."""

@@ -24,6 +24,8 @@ class Snapshot:
     - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
     - ``ul_backlog_bits(devices)``: bits already waiting in each device's uplink buffer, which a
       new request queues behind.
+    - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
+      its buffer, its cell shared as processor sharing with the UEs that have data.
     """
 
     def __init__(self, engine: object) -> None:
@@ -55,6 +57,10 @@ class Snapshot:
 
     def dl_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._rate_bps(devices, uplink=False)  # type: ignore[attr-defined,no-any-return]
+
+    def ul_time_s(self, devices: NDArray[np.int64],
+                  bits: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._engine._ul_time_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
 
     def ul_backlog_bits(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._ul_backlog_bits(devices)  # type: ignore[attr-defined,no-any-return]
@@ -94,8 +100,8 @@ def estimate_latency_s(
 
     ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
-    estimate adds: the grant wait, the uplink time of the device's buffered bits and this
-    request's at the device's current rate, propagation
+    estimate adds: the grant wait, the uplink time of this request behind the device's buffer
+    (:meth:`Snapshot.ul_time_s`), the downlink at the device's current rate, propagation
     and serialization to the site, the site's backlog, the batch-1 service time, the way back
     and the downlink.
     """
@@ -112,7 +118,7 @@ def estimate_latency_s(
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
         air = (
             snap.ul_access_delay_s
-            + (snap.ul_backlog_bits(d) + ul_bits) / np.maximum(snap.ul_rate_bps(d), 1.0)
+            + snap.ul_time_s(d, ul_bits)
             + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0)
         )
         prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]

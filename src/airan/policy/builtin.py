@@ -162,9 +162,9 @@ def deadline_aware(
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
-        snap.ul_rate_bps(d),
+        snap.ul_rate_bps(d) if energy else np.zeros(0),
+        snap.ul_time_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
-        snap.ul_backlog_bits(d),
         snap.device_backlog_s(d),
         float(snap.ul_access_delay_s),
         np.asarray(snap.site_backlog_s, dtype=np.float64),
@@ -191,7 +191,7 @@ def deadline_aware(
 
 
 @njit(cache=True)
-def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, ul_backlog, dev_backlog,
+def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
                          ul_access,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
@@ -219,8 +219,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, dl_rate, ul_backlog, 
                 prefetch(bottleneck, row + sites[i + 4, j])
         v = svc[i]
         m = svc_model[v]
-        air = (ul_access + (ul_backlog[i] + ul_bits[v]) / max(ul_rate[i], 1.0)
-               + dl_bits[v] / max(dl_rate[i], 1.0))
+        air = ul_access + ul_time[i] + dl_bits[v] / max(dl_rate[i], 1.0)
         bits = ul_bits[v] + dl_bits[v]
         for j in range(k):
             st = sites[i, j]
