@@ -101,9 +101,8 @@ def estimate_latency_s(
     ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
     estimate adds: the grant wait, the uplink time of this request behind the device's buffer
-    (:meth:`Snapshot.ul_time_s`), the downlink at the device's current rate, propagation
-    and serialization to the site, the site's backlog, the batch-1 service time, the way back
-    and the downlink.
+    (:meth:`Snapshot.ul_time_s`), propagation and serialization to the site, the site's backlog,
+    the batch-1 service time, the way back and the downlink at the device's current rate.
     """
     w = snap.world
     if sites is None:
