@@ -360,7 +360,7 @@ def test_trace_limit_zero_keeps_nothing() -> None:
     res = airan.run("factory", duration_s=0.2, trace_limit=0, trace_sample=0.0)
     assert res.requests.num_rows == 0
     assert res.summary["trace"]["rows"] == 0
-    assert res.requests.column_names[:4] == ["request", "service", "device", "placement"]
+    assert res.requests.column_names[:5] == ["request", "service", "device", "fleet", "placement"]
 
 
 def test_trace_sample_out_of_range_is_an_input_error() -> None:

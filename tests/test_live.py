@@ -230,7 +230,7 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
 # ---- one site, in process ------------------------------------------------------------------------
 def test_site_batches_like_the_twin() -> None:
     async def main() -> tuple[list[Any], Any]:
-        site = _site(max_wait_s=0.05)
+        site = _site(max_wait_s=0.2)  # long enough that a loaded machine cannot split the four
         port = await site.start()
         stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
         try:
@@ -245,8 +245,8 @@ def test_site_batches_like_the_twin() -> None:
     full, lone = asyncio.run(main())
     assert all(r.status == wire.InferReply.OK for r in full)
     assert max(r.timing.batch_size for r in full) == 4  # a full batch starts at once
-    assert max(r.timing.queue_ms for r in full) < 45
-    assert lone.timing.batch_size == 1 and lone.timing.queue_ms >= 45  # waited max_wait
+    assert max(r.timing.queue_ms for r in full) < 180
+    assert lone.timing.batch_size == 1 and lone.timing.queue_ms >= 180  # waited max_wait
     assert len(lone.output) == 16 * 4  # mlp: 16 float32 outputs
 
 

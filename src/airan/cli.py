@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from airan.console import (  # noqa: F401  (the shared pieces; sweep and live import them here)
     DEFAULT_SCENARIO,
     EXIT_INPUT,
+    HelpGroup,
     _columns,
     _count,
     _fail,
@@ -42,8 +43,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    cls=HelpGroup,
 )
-catalog_app = typer.Typer(help="Show the accelerator and model catalogs.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Show the accelerator and model catalogs.", no_args_is_help=True,
+                          cls=HelpGroup)
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -205,20 +208,26 @@ SITES_SHOWN = 12  # compute sites listed in the terminal; the rest are summed up
 
 
 def _print_table(table: Any) -> None:
-    """Print a table whole: where the terminal is narrower than its narrowest layout, the lines
-    run on (the terminal wraps them) rather than numbers being cut short."""
+    """Print a table whole: columns that may wrap (``no_wrap`` off) wrap to fit the terminal;
+    where it is narrower than the table with those at their narrowest, the lines run on (the
+    terminal wraps them) rather than numbers being cut short."""
     from rich.measure import Measurement
 
-    need = Measurement.get(out, out.options.update(width=10_000), table).maximum
-    width = out.width
-    if need <= width:
+    wide = out.options.update(width=10_000)
+    need = Measurement.get(out, wide, table).maximum
+    for column in table.columns:  # what wrapping the wrappable columns saves
+        if not column.no_wrap:
+            cells = [Measurement.get(out, wide, c) for c in (column.header, *column.cells)]
+            need -= max(m.maximum for m in cells) - max(m.minimum for m in cells)
+    if need <= out.width:
         out.print(table)
         return
+    fixed = out._width  # None: the width follows the terminal ($COLUMNS) again afterwards
     out.width = need  # Console.print never renders wider than the console
     try:
         out.print(table, crop=False)
     finally:
-        out.width = width
+        out._width = fixed
 
 
 def _print_summary(s: dict[str, Any], total_wall: float) -> None:
@@ -437,7 +446,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
             table.add_row(svc if k == 0 else "", p, ci(a["hit_ratio"], "{:.3f}"),
                           _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
-    out.print(table)
+    _print_table(table)
     if len(seeds) < 2:
         out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
                   markup=False)
@@ -522,7 +531,7 @@ def scenarios() -> None:
         table.add_column("description")
         for name, desc in builtin_scenarios().items():
             table.add_row(name, desc)
-    out.print(table)
+    _print_table(table)
 
 
 @catalog_app.command("gpus")
@@ -541,9 +550,12 @@ def catalog_gpus(
     reference: str = typer.Option(
         "A100-80GB", "--reference", help="With --a100: the A100 to divide by."
     ),
+    sources: bool = typer.Option(
+        False, "--sources", help="Then the source of every number, per GPU and field."
+    ),
 ) -> None:
     """The accelerator catalog: memory, bandwidth, dense peaks, power; with --a100, each GPU in
-    A100-equivalents with the sources."""
+    A100-equivalents; with --sources, where every number comes from."""
     with _user_errors():
         from airan.catalog import load_gpus
 
@@ -558,7 +570,12 @@ def catalog_gpus(
                                 "needs --a100", precision or model)
     if a100:
         _print_a100(gpus, prec, reference, model)
-        return
+    else:
+        _print_gpus(gpus)
+    _print_sources(gpus, "gpus", sources)
+
+
+def _print_gpus(gpus: dict[str, Any]) -> None:
     table = _table("Accelerators (dense peak TFLOPS; INT8 in TOPS)")
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "kind", justify="left")
@@ -567,7 +584,7 @@ def catalog_gpus(
         table.add_row(key, g.kind, f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                       *(_num(getattr(g.tflops, p), "{:g}") for p in ("bf16", "fp8", "int8", "fp4")),
                       f"{g.tdp_w:g}")
-    out.print(table)
+    _print_table(table)
 
 
 def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str | None) -> None:
@@ -585,7 +602,7 @@ def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str
             f"{r.inference_precision} / {r.reference_precision}")
         table.add_row(r.gpu, _num(r.training, "{:.2f}"), _num(r.inference, "{:.2f}"), used,
                       _num(r.headline, "{:.2f}"), f"{r.decode:.2f}", f"{r.claim:.1f}")
-    out.print(table)
+    _print_table(table)
     bf16 = ref.tflops.bf16
     out.print(
         f"training: dense BF16 TFLOPS / {bf16:g} ({reference}).  inference: dense peak at the "
@@ -608,8 +625,12 @@ def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str
 @catalog_app.command("models")
 def catalog_models(
     gpu: str = typer.Option("H100", "--gpu", help="Accelerator for the batch-1 latency column."),
+    sources: bool = typer.Option(
+        False, "--sources", help="Then the source of every number, per model and field."
+    ),
 ) -> None:
-    """The model catalog: size, cost, precision and batch-1 latency on one accelerator."""
+    """The model catalog: size, cost, precision and batch-1 latency on one accelerator; with
+    --sources, where every number comes from."""
     with _user_errors():
         from airan.catalog import load_gpus, load_models
         from airan.compute import batch_service_time_s
@@ -629,7 +650,30 @@ def catalog_models(
         latency_ms = batch_service_time_s(m, spec, 1) * 1e3
         table.add_row(key, _count(m.params), _num(m.gflops, "{:g}"), m.precision,
                       f"{latency_ms:.2f}", m.name)
-    out.print(table)
+    _print_table(table)
+    _print_sources(models, "models", sources)
+
+
+def _print_sources(entries: dict[str, Any], catalog: str, show: bool) -> None:
+    """With ``show``, a table of every entry's ``source`` mapping (field -> citation) from
+    ``{catalog}.yaml``; else one line saying how to see it."""
+    if not show:
+        out.print(f"every number's source: airan catalog {catalog} --sources", style="dim",
+                  markup=False, soft_wrap=True)
+        return
+    from rich.text import Text
+
+    table = _table(f"Sources ({catalog}.yaml)")
+    table.add_column("id", style="bold", no_wrap=True)
+    table.add_column("field", no_wrap=True)
+    table.add_column("source", min_width=20)
+    for key, e in entries.items():
+        rows = list(e.source.items()) or [("-", "no source given")]
+        for i, (field, text) in enumerate(rows):
+            table.add_row(key if i == 0 else "", field, Text(" ".join(str(text).split())),
+                          end_section=i == len(rows) - 1)
+    out.print()
+    _print_table(table)
 
 
 # commands that live with their own layer (imports inside them stay lazy)

@@ -6,6 +6,7 @@ Used by :mod:`airan.cli` and by the commands that live with their own layer
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from airan.errors import InputError
 
@@ -26,6 +28,47 @@ DEFAULT_SCENARIO = "factory"
 # file=None: rich resolves sys.stdout / sys.stderr at print time (so test runners can capture).
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+# ---- help pages --------------------------------------------------------------------------------
+
+
+class HelpGroup(TyperGroup):
+    """A command group (``typer.Typer(cls=HelpGroup)``) whose ``--help`` pages read cleanly: a
+    flag shows no value type (typer prints ``<bool>``, as if it took one), a repeatable option
+    the type of one value and "(repeatable)" rather than ``<list[str]>``, and the list of
+    commands gives each command's first paragraph as one paragraph (typer keeps the docstring's
+    line breaks there). Applies to the group's own options and, as they are looked up, to its
+    commands', whichever layer defined them."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            _tidy_param(param, ctx)
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            for param in command.get_params(ctx):
+                _tidy_param(param, ctx)
+            if command.help and not command.short_help:
+                first = inspect.cleandoc(command.help).partition("\f")[0].split("\n\n")[0]
+                command.short_help = " ".join(first.split())
+        return command
+
+
+def _tidy_param(param: Any, ctx: Any) -> None:
+    if getattr(param, "metavar", "") is not None:  # an argument's name, or set already
+        return
+    if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+        param.metavar = ""  # --no-report, --help: nothing follows them
+    elif getattr(param, "multiple", False) and hasattr(param, "display_type"):
+        one = re.fullmatch(r"<list\[(.+)\]>", str(param.display_type(ctx)))
+        if one is not None:
+            param.metavar = f"<{one[1]}>"
+            if param.help and "repeatable" not in param.help:
+                param.help = f"{param.help} (repeatable)"
 
 
 # ---- helpers -----------------------------------------------------------------------------------

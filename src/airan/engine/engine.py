@@ -757,7 +757,7 @@ class Engine:
         }
 
     def trace_table(self) -> pa.Table:
-        """One row per traced request: service, device, placement, outcome, times (ms)."""
+        """One row per traced request: service, device, fleet, placement, outcome, times (ms)."""
         w = self.world
         if self._trace_parts:
             tf = np.concatenate([p[0] for p in self._trace_parts])
@@ -777,6 +777,9 @@ class Engine:
                 pa.array(ti[:, 0].astype(np.int32)), pa.array(w.service_names)
             ),
             "device": pa.array(ti[:, 1]),
+            "fleet": pa.DictionaryArray.from_arrays(
+                pa.array(w.dev_fleet[ti[:, 1]].astype(np.int32)), pa.array(w.fleet_names)
+            ),
             "placement": pa.DictionaryArray.from_arrays(
                 pa.array(place_idx.astype(np.int32)), pa.array(places)
             ),

@@ -420,6 +420,9 @@ class DeviceEmulator:
             "service": pa.DictionaryArray.from_arrays(
                 pa.array([r.service for r in recs], pa.int32()), pa.array(w.service_names)),
             "device": pa.array([r.device for r in recs], pa.int64()),
+            "fleet": pa.DictionaryArray.from_arrays(
+                pa.array(w.dev_fleet[np.array([r.device for r in recs], dtype=np.int64)]
+                         .astype(np.int32)), pa.array(w.fleet_names)),
             "placement": pa.DictionaryArray.from_arrays(
                 pa.array([pidx.get(r.placement, pidx["unreachable"]) for r in recs],
                          pa.int32()), pa.array(places)),

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import yaml
 
 from airan.planner.evaluate import Evaluation
 from airan.planner.search import PlanResult
+from airan.report.rundir import write_text_atomic
 
 __all__ = ["plan_record", "slot_rows", "write_plan"]
 
@@ -102,17 +101,6 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
     """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``."""
     folder = Path(out)
@@ -135,12 +123,12 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
             header.append(f"# command: {command}")
         name = "plan.yaml" if result.feasible else "closest.yaml"
         paths["scenario"] = folder / name
-        _atomic_write(paths["scenario"], "\n".join(header) + "\n"
-                      + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                                  width=100))
+        write_text_atomic(paths["scenario"], "\n".join(header) + "\n"
+                          + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                                      width=100))
     paths["json"] = folder / "plan.json"
-    _atomic_write(paths["json"], json.dumps(plan_record(result, command), indent=2,
-                                            allow_nan=False, default=str) + "\n")
+    write_text_atomic(paths["json"], json.dumps(plan_record(result, command), indent=2,
+                                                allow_nan=False, default=str) + "\n")
     rows = [e.row(result.evaluator.targets) for e in result.evaluations]
     paths["csv"] = folder / "evaluations.csv"
     fields = list(rows[0]) if rows else ["index"]

@@ -7,9 +7,9 @@ request is an instant event ("ph": "i") named after the reason, at the time it w
 (its ``latency_ms`` is the time from creation to the drop); the stages it went through before
 are drawn as for a completed request, under a parent event whose category is the drop.
 Processes are placements (compute sites, ``local``, ``rejected``, ``unreachable``), threads
-are devices: a device whose requests overlap in time gets one lane per overlapping request, so
-that events on a thread always nest. Times are in microseconds of simulated time, as the
-format requires.
+are devices, named with their fleet (``amr device 12``): a device whose requests overlap in time
+gets one lane per overlapping request, so that events on a thread always nest. Times are in
+microseconds of simulated time, as the format requires.
 
 Only the columns needed are read, and only the row groups holding sampled rows.
 """
@@ -31,6 +31,7 @@ TRACE = "trace.json"
 STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
            *(f"{s}_ms" for s in STAGES), "latency_ms"]
+OPTIONAL = ["fleet"]  # read when present (older runs lack it)
 DEFAULT_LIMIT = 2000
 
 
@@ -65,7 +66,8 @@ def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
 
 def _read_sample(file: Path, limit: int, from_s: float | None,
                  to_s: float | None) -> tuple[pa.Table, int]:
-    """The sampled rows (``COLUMNS`` only) and the number of traced requests in the file."""
+    """The sampled rows (``COLUMNS`` and those of ``OPTIONAL`` present) and the number of traced
+    requests in the file."""
     import pyarrow.parquet as pq
 
     try:
@@ -74,6 +76,7 @@ def _read_sample(file: Path, limit: int, from_s: float | None,
         if missing:
             raise InputError(f"column {missing[0]!r} is missing (not a request trace?)",
                              file=str(file))
+        columns = COLUMNS + [c for c in OPTIONAL if c in pf.schema_arrow.names]
         created = pf.read(columns=["created_s"]).column(0).to_numpy()
         rows = sample_rows(created, limit, from_s, to_s)
         sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
@@ -82,13 +85,13 @@ def _read_sample(file: Path, limit: int, from_s: float | None,
         group = np.searchsorted(starts, rows, side="right") - 1
         for g in np.unique(group):
             local = rows[group == g] - starts[g]
-            parts.append(pf.read_row_group(int(g), columns=COLUMNS).take(pa.array(local)))
+            parts.append(pf.read_row_group(int(g), columns=columns).take(pa.array(local)))
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read the request trace (half-written run?): {exc}",
                          file=str(file)) from None
     if not parts:
         schema = pf.schema_arrow
-        return pa.table({c: pa.array([], schema.field(c).type) for c in COLUMNS}), len(created)
+        return pa.table({c: pa.array([], schema.field(c).type) for c in columns}), len(created)
     return pa.concat_tables(parts), len(created)
 
 
@@ -107,6 +110,7 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
     n = table.num_rows
     req, svc, dev = _col(table, "request"), _col(table, "service"), _col(table, "device")
     place, outcome = _col(table, "placement"), _col(table, "outcome")
+    fleet = _col(table, "fleet") if "fleet" in table.column_names else [None] * n
     created_ns = np.round(table.column("created_s").to_numpy() * 1e9).astype(np.int64)
     stage_ms = np.stack([table.column(f"{s}_ms").to_numpy() for s in STAGES], axis=1) if n \
         else np.zeros((0, len(STAGES)))
@@ -146,10 +150,13 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
         if key not in tids:
             n_threads[pid] = tids[key] = n_threads.get(pid, 0) + 1
             events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tids[key],
-                           "args": {"name": f"device {d}" + (f" ({lane + 1})" if lane else "")}})
+                           "args": {"name": (f"{fleet[i]} " if fleet[i] else "")
+                                    + f"device {d}" + (f" ({lane + 1})" if lane else "")}})
         tid = tids[key]
         args: dict[str, Any] = {"request": int(req[i]), "service": svc[i], "device": d,
                                 "placement": place[i], "outcome": outcome[i]}
+        if fleet[i] is not None:
+            args["fleet"] = fleet[i]
         if dropped[i]:
             reason = str(outcome[i]).partition(":")[2] or "unknown"
             events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",

@@ -1,0 +1,128 @@
+"""What a run writes, as a user meets it on disk.
+
+* every file of a run folder (summary.json included: it is written atomically, through a
+  temporary file) gets the mode any program's output gets, 0666 less the umask, not 0600;
+  every atomic writer of the package follows the umask, and a failed write leaves the old file
+  and no temporary one;
+* requests.parquet names each request's fleet, right after its device, dictionary-encoded; the
+  trace export shows it, and still reads a trace written without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.report.rundir import atomic_path, write_json_atomic, write_run, write_text_atomic
+from airan.report.trace import export_trace
+from airan.sweep.runner import _write_parquet_atomic
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], int]]:
+    """``umask(mask)`` sets the process umask for one test; the old one is restored after it."""
+    old = os.umask(0o022)
+    try:
+        yield os.umask
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# ---- file modes --------------------------------------------------------------------------------
+
+
+def test_run_folder_files_are_readable_by_group_and_others_under_umask_022(
+    tmp_path: Path, umask
+) -> None:
+    umask(0o022)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"summary.json", "requests.parquet", "report.html", "scenario.yaml"} <= names
+    wrong = {str(p.relative_to(out)): oct(_mode(p)) for p in files if _mode(p) != 0o644}
+    assert not wrong, f"not 0644 under umask 022: {wrong}"
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no temporary left
+
+
+def test_atomic_writes_follow_the_umask_not_a_fixed_mode(tmp_path: Path, umask) -> None:
+    umask(0o027)
+    table = pa.table({"x": [1, 2, 3]})
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
+    write_text_atomic(tmp_path / "b.yaml", "x: 1\n")
+    _write_parquet_atomic(table, tmp_path / "c.parquet")  # sweep results.parquet
+    for name in ("a.json", "b.yaml", "c.parquet"):
+        assert _mode(tmp_path / name) == 0o640, name
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": 1}
+    assert pq.read_table(tmp_path / "c.parquet").equals(table)
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "summary.json"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash while writing")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+# ---- the fleet column --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def factory_result() -> airan.Result:
+    return airan.run("factory", duration_s=0.3, seed=3)
+
+
+def test_requests_parquet_names_each_requests_fleet_after_its_device(
+    factory_result, tmp_path: Path
+) -> None:
+    folder = write_run(factory_result, tmp_path / "run")
+    table = pq.read_table(folder / "requests.parquet")
+    names = table.column_names
+    assert names[names.index("device") + 1] == "fleet"
+    assert pa.types.is_dictionary(table.schema.field("fleet").type)
+    # each row's fleet is its device's fleet in the map (devices.parquet)
+    devices = pq.read_table(folder / "devices.parquet").to_pydict()
+    fleet_of = dict(zip(devices["device"], devices["fleet"], strict=True))
+    rows = table.select(["device", "fleet"]).to_pydict()
+    assert rows["fleet"] == [fleet_of[d] for d in rows["device"]]
+    fleets = set(rows["fleet"])
+    assert len(fleets) > 1 and fleets <= set(factory_result.summary["fleets"])
+
+
+def test_trace_export_shows_the_fleet_and_reads_traces_written_without_it(
+    factory_result, tmp_path: Path
+) -> None:
+    folder = write_run(factory_result, tmp_path / "run")
+    doc = json.loads(export_trace(folder, limit=200).path.read_text())
+    bars = [e for e in doc["traceEvents"] if e["ph"] in ("X", "i") and e.get("cat") != "stage"]
+    assert bars and all("fleet" in e["args"] for e in bars)
+    threads = [e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"]
+    assert all(" device " in name for name in threads)  # "amr device 12"
+
+    path = folder / "requests.parquet"  # a run written before the column existed
+    pq.write_table(pq.read_table(path).drop_columns(["fleet"]), path)
+    doc = json.loads(export_trace(folder, limit=200).path.read_text())
+    bars = [e for e in doc["traceEvents"] if e["ph"] in ("X", "i") and e.get("cat") != "stage"]
+    assert bars and not any("fleet" in e["args"] for e in bars)
