@@ -215,3 +215,34 @@ def test_comparison_report_renders_in_headless_chromium(comparison: tuple[Any, P
     assert errors == []
     assert len(sizes) == 3
     assert all(nw > 0 and w > 100 and h > 50 for nw, w, h in sizes), sizes
+
+
+def _runs_with(policy_values: dict[str, list[tuple[int, int, int]]]) -> list[dict[str, Any]]:
+    """Run summaries of one service: per policy and seed, (met, ended, overdue)."""
+    runs = []
+    for p, per_seed in policy_values.items():
+        for seed, (met, ended, overdue) in enumerate(per_seed, start=1):
+            svc = {"hit_ratio": met / ended, "hit_ratio_with_overdue": met / (ended + overdue),
+                   "latency_ms": {}}
+            runs.append({"policy": p, "seed": seed, "summary": {"services": {"s": svc}}})
+    return runs
+
+
+def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> None:
+    """'queues' looks better on met over ended, but leaves 300 hopeless requests in flight
+    where 'ends' finished them late: counted as misses, 'ends' leads."""
+    from airan.report.compare import aggregate, comparison_verdicts
+
+    runs = _runs_with({"queues": [(900, 950, 300), (905, 950, 290), (898, 950, 310)],
+                       "ends": [(910, 1000, 0), (912, 1000, 0), (908, 1000, 0)]})
+    data = {"policies": ["queues", "ends"], "services": {"s": {"target_hit_ratio": 0.9}},
+            "aggregate": aggregate(runs, ["queues", "ends"], ["s"])}
+    assert data["aggregate"]["queues"]["s"]["hit_ratio"]["mean"] > \
+        data["aggregate"]["ends"]["s"]["hit_ratio"]["mean"]
+    verdict = comparison_verdicts(data)["s"]
+    assert verdict.startswith("ends has the highest mean hit ratio with overdue requests"), verdict
+    # summaries without the field (written by older versions) rank on the plain hit ratio
+    for r in runs:
+        del r["summary"]["services"]["s"]["hit_ratio_with_overdue"]
+    data["aggregate"] = aggregate(runs, ["queues", "ends"], ["s"])
+    assert comparison_verdicts(data)["s"].startswith("queues has the highest mean hit ratio (")

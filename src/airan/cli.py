@@ -429,7 +429,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
     table = _table("Policies side by side: mean over seeds [95% CI]")
     table.add_column("service", no_wrap=True)
     table.add_column("policy", no_wrap=True)
-    _columns(table, "hit ratio", "target", "p99 (ms)")
+    _columns(table, "hit ratio", "hit, overdue missed", "target", "p99 (ms)")
 
     def ci(st: dict[str, Any], fmt: str, scale: float = 1.0) -> str:
         if st["mean"] is None:
@@ -443,8 +443,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
     for svc, meta in d["services"].items():
         for k, p in enumerate(d["policies"]):
             a = d["aggregate"][p][svc]
+            with_overdue = a.get("hit_ratio_with_overdue") or {"mean": None}
             table.add_row(svc if k == 0 else "", p, ci(a["hit_ratio"], "{:.3f}"),
-                          _num(meta.get("target_hit_ratio"), "{:g}"),
+                          ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
     _print_table(table)
     if len(seeds) < 2:

@@ -257,7 +257,8 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
         if any(agg[p][svc].get(m, {}).get("n", 0) != agg[p][svc]["hit_ratio"]["n"]
                for p in data["policies"]):
             m = "hit_ratio"  # summaries written before airan counted overdue requests
-        label = "hit ratio, overdue counted as missed," if m != "hit_ratio" else "hit ratio"
+        label = ("hit ratio with overdue requests counted as missed" if m != "hit_ratio"
+                 else "hit ratio")
         ranked = sorted(
             (p for p in data["policies"] if agg[p][svc][m]["mean"] is not None),
             key=lambda p: -agg[p][svc][m]["mean"],
