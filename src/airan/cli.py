@@ -518,7 +518,14 @@ def validate(
               + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
               f"({', '.join(v.name for v in sc.services)})", markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
-    out.print("[green]valid[/green]")
+    from airan.console import _scenario_label
+    from airan.scenario.load import scenario_warnings
+
+    warnings = scenario_warnings(sc, label=_scenario_label(file))
+    for line in warnings:
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
+                                        f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
 
 
 @app.command()

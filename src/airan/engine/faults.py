@@ -23,8 +23,8 @@ import numpy as np
 
 from airan.engine import kernel as K
 from airan.engine.world import World, transport_paths
-from airan.errors import InputError, unknown_name
 from airan.radio import link as radio_link
+from airan.scenario.load import FaultTargets, fault_cells, fault_target
 from airan.scenario.schema import Fault, Scenario
 
 
@@ -77,6 +77,7 @@ class FaultSchedule:
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.fleet_names = [f.name for f in scenario.fleets]
+        self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
             start = int(round(f.start_s / w.slot_s))
@@ -99,34 +100,19 @@ class FaultSchedule:
 
     # ---- targets ---------------------------------------------------------------------------
     def _target(self, i: int, f: Fault) -> str:
-        w = self.world
-        where = f"faults[{i}]"
-        if f.kind in ("site_down", "gpu_down"):
-            if f.site not in w.site_names:
-                raise unknown_name("compute site", str(f.site), w.site_names, field=f"{where}.site")
-            if f.kind == "gpu_down":
-                n = int(w.site_n_gpus[w.site_names.index(f.site)])
-                if f.gpus > n:
-                    raise InputError(f"site {f.site!r} has {n} GPUs", field=f"{where}.gpus",
-                                     value=f.gpus)
-            return str(f.site)
-        if f.kind in ("link_down", "link_degraded"):
-            a, b = f.link  # type: ignore[misc]
-            for end in (a, b):
-                if end not in w.node_names:
-                    raise unknown_name("node", end, w.node_names, field=f"{where}.link")
-            if not self._link_ids(a, b).size:
-                raise InputError(f"no transport link joins {a!r} and {b!r}",
-                                 field=f"{where}.link", value=f"{a}-{b}")
-            return f"{a}-{b}"
-        if f.kind == "cell_down":
-            if not self._cells(str(f.cell)).size:
-                raise unknown_name("cell or cell site", str(f.cell), w.cell_names,
-                                   field=f"{where}.cell")
-            return str(f.cell)
-        if f.fleet not in self.fleet_names:
-            raise unknown_name("fleet", str(f.fleet), self.fleet_names, field=f"{where}.fleet")
-        return str(f.fleet)
+        """What fault ``i`` acts on, checked as ``airan validate`` checks it (one function)."""
+        if self._targets is None:
+            w = self.world
+            names = w.node_names
+            self._targets = FaultTargets(
+                site_gpus=dict(zip(w.site_names, w.site_n_gpus.tolist(), strict=True)),
+                nodes=names,
+                links={(names[a], names[b])
+                       for a, b in zip(w.link_a.tolist(), w.link_b.tolist(), strict=True)},
+                cells=w.cell_names,
+                fleets=self.fleet_names,
+            )
+        return fault_target(i, f, self._targets)
 
     def _link_ids(self, a: str, b: str) -> np.ndarray:
         w = self.world
@@ -135,9 +121,7 @@ class FaultSchedule:
         return np.unique(np.r_[fwd, fwd ^ 1])
 
     def _cells(self, name: str) -> np.ndarray:
-        names = self.world.cell_names
-        return np.array([c for c, n in enumerate(names) if n == name or n.split("/")[0] == name],
-                        dtype=np.int64)
+        return np.array(fault_cells(name, self.world.cell_names), dtype=np.int64)
 
     # ---- scheduling --------------------------------------------------------------------------
     def next_slot(self, slot: int) -> int | None:

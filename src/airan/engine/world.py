@@ -20,10 +20,9 @@ from airan.compute import service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import geometry, link, nr
+from airan.scenario.load import MAX_HOPS, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
-FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
-MAX_HOPS = 8
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
 
 
@@ -530,35 +529,10 @@ def build_world(s: Scenario, seed: int) -> World:
         for vi in fleet_services[fi]:
             local[fi, vi] = svc_time[svc_model[vi], type_index[acc], 1]
 
-    # ---- transport ----------------------------------------------------------------------------
-    la, lb, lcap, ldel = [], [], [], []
-    hop = s.transport.hop_delay_us * 1e-6
-    linked = set()
-    for lk in s.transport.links:
-        a_, b_ = node_index[lk.a], node_index[lk.b]
-        for u, w_ in ((a_, b_), (b_, a_)):
-            la.append(u)
-            lb.append(w_)
-            lcap.append(lk.capacity_gbps * 1e9)
-            ldel.append(lk.fiber_km * FIBER_S_PER_KM + lk.extra_delay_ms * 1e-3 + hop)
-        linked |= {a_, b_}
-    bh = s.transport.backhaul
-    if bh is not None:
-        hub = node_index[bh.to]
-        hub_xy = node_xy[hub]
-        for i in range(len(sites)):
-            if i in linked or i == hub:
-                continue
-            dist_km = (
-                float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
-            )
-            for u, w_ in ((i, hub), (hub, i)):
-                la.append(u)
-                lb.append(w_)
-                lcap.append(bh.capacity_gbps * 1e9)
-                ldel.append(
-                    bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
-                )
+    # ---- transport: the links as validation sees them (one rule for both) ---------------------
+    net = transport_links(s)
+    assert net.node_names == node_names
+    la, lb, lcap, ldel = net.link_a, net.link_b, net.link_cap_bps, net.link_delay_s
     n_nodes = len(node_names)
     n_sites = len(csites)
     site_node = np.array([node_index[c.at] for c in csites], dtype=np.int64)

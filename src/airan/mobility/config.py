@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from airan.scenario.schema import Coord, NonNegFloat, PosFloat, _Strict
+from airan.scenario.schema import Coord, PosFloat, _Strict
 
 if TYPE_CHECKING:
     from airan.mobility.sites import SiteList
@@ -42,7 +42,10 @@ def _ordered(v: tuple[float, float]) -> tuple[float, float]:
 #: A [low, high] range of strictly positive values (speeds: a zero minimum speed makes random
 #: waypoint's average speed decay to zero, Yoon, Liu & Noble, INFOCOM 2003).
 PosRange = Annotated[tuple[PosFloat, PosFloat], AfterValidator(_ordered)]
-NonNegRange = Annotated[tuple[NonNegFloat, NonNegFloat], AfterValidator(_ordered)]
+#: A pause (s): at most ten days, the longest run (a longer one overflows the stationary state).
+_Pause = Annotated[float, Field(ge=0, le=10 * 86_400)]
+#: A height above ground (m): within 10,000 km, as a position on the map (:data:`Coord`).
+_Altitude = Annotated[float, Field(ge=0, le=1e7)]
 
 
 class _MobilityBase(_Strict):
@@ -67,7 +70,7 @@ class RandomWaypoint(_MobilityBase):
 
     model: Literal["random_waypoint"] = "random_waypoint"
     speed_mps: PosRange
-    pause_s: NonNegRange = (0.0, 0.0)
+    pause_s: Annotated[tuple[_Pause, _Pause], AfterValidator(_ordered)] = (0.0, 0.0)
     stationary_start: bool = True
 
 
@@ -90,7 +93,7 @@ class GeneratedPaths(_Strict):
 
     count: int = Field(1, ge=1, le=100_000)
     points: int = Field(4, ge=1, le=10_000)
-    altitude_m: NonNegRange = (30.0, 120.0)
+    altitude_m: Annotated[tuple[_Altitude, _Altitude], AfterValidator(_ordered)] = (30.0, 120.0)
 
     @model_validator(mode="after")
     def _bounded(self) -> GeneratedPaths:
@@ -111,7 +114,7 @@ class Waypoints3D(_MobilityBase):
     """
 
     model: Literal["waypoints"] = "waypoints"
-    paths: list[Annotated[list[tuple[Coord, Coord, NonNegFloat]], Field(min_length=1)]] | None = (
+    paths: list[Annotated[list[tuple[Coord, Coord, _Altitude]], Field(min_length=1)]] | None = (
         Field(None, min_length=1)
     )
     generate: GeneratedPaths | None = None

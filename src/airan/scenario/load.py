@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from airan.errors import InputError, unknown_name
-from airan.scenario.schema import Scenario
+from airan.scenario.schema import Fault, Scenario
 
 _BUILTIN_PACKAGE = "airan.scenario.builtin"
 
@@ -97,6 +104,9 @@ def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>") -> Sc
     try:
         check_references(scenario)
     except InputError as exc:
+        if exc.file and exc.file != label:  # a file the scenario names (a trace, a site list)
+            raise InputError(f"{exc.file}: {exc.reason}", file=label, field=exc.field,
+                             value=exc.value, choices=exc.choices) from None
         raise exc.with_file(label) from None
     return scenario
 
@@ -211,7 +221,10 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def check_references(s: Scenario) -> None:
-    """Names that must refer to something: GPUs, models, services, nodes, sites, policies."""
+    """Names that must refer to something (GPUs, models, services, nodes, sites, policies), and
+    what the engine would otherwise find only when it builds or runs the scenario: fault targets,
+    the sites a policy needs, GPUs that cannot run the L1 given them, mobility models it cannot
+    build, trace files that do not read, paths longer than its tables hold."""
     from airan.catalog import load_gpus, load_models
     from airan.policy import is_known_policy, policy_names
 
@@ -287,40 +300,357 @@ def check_references(s: Scenario) -> None:
         raise unknown_name("node", s.transport.backhaul.to, nodes, field="transport.backhaul.to")
     if not is_known_policy(s.policy):
         raise unknown_name("policy", s.policy, policy_names(), field="policy")
-    _check_faults(s, nodes)
+    _check_faults(s)
     _check_live(s)
-    for i, f in enumerate(s.fleets):
-        trace = getattr(f.mobility, "file", None)
-        if trace is not None and not Path(trace).is_file():
-            raise InputError("trace file not found", field=f"fleets[{i}].mobility.file",
-                             value=trace)
-    if not s.compute_sites and s.generated_compute_sites is None:
-        # Everything runs on the devices: allowed, but only the local policy makes sense.
-        pass
+    _check_policy_sites(s)
+    _check_ai_ran(s)
+    _check_mobility(s)
+    _check_transport_hops(s)
 
 
-def _check_faults(s: Scenario, nodes: list[str]) -> None:
-    """Fault targets that name what the scenario has (the engine checks GPU counts and links
-    made by the backhaul rule when it builds the world)."""
+# ---- faults: one check, run here and by the engine (airan.engine.faults) ----------------------
+@dataclass(frozen=True)
+class FaultTargets:
+    """What a scenario's faults may name, as the engine's world has it: compute sites and their
+    GPU counts, transport nodes, the (from, to) node pairs joined by a link in either direction
+    (the links the backhaul rule makes included), the cells (``site/k`` for a sector of a
+    3-sector site, the site's name for a 1-sector one) and the fleets."""
+
+    site_gpus: Mapping[str, int]
+    nodes: Sequence[str]
+    links: AbstractSet[tuple[str, str]]
+    cells: Sequence[str]
+    fleets: Sequence[str]
+
+
+def fault_cells(name: str, cells: Sequence[str]) -> list[int]:
+    """Indices of the cells a ``cell_down`` fault's ``cell`` names: that cell, or every cell of
+    that cell site."""
+    return [c for c, n in enumerate(cells) if n == name or n.split("/")[0] == name]
+
+
+def fault_target(i: int, f: Fault, t: FaultTargets) -> str:
+    """The name of what fault ``i`` acts on; an :class:`InputError` naming ``faults[i].<field>``
+    if the scenario has no such target (or a ``gpu_down`` takes more GPUs than its site has)."""
+    where = f"faults[{i}]"
+    if f.kind in ("site_down", "gpu_down"):
+        site = str(f.site)
+        if site not in t.site_gpus:
+            raise unknown_name("compute site", site, list(t.site_gpus), field=f"{where}.site")
+        n = int(t.site_gpus[site])
+        if f.kind == "gpu_down" and f.gpus > n:
+            raise InputError(f"site {site!r} has {n} GPUs", field=f"{where}.gpus", value=f.gpus)
+        return site
+    if f.kind in ("link_down", "link_degraded"):
+        assert f.link is not None  # the schema requires it for these kinds
+        a, b = f.link
+        for end in (a, b):
+            if end not in t.nodes:
+                raise unknown_name("node", end, t.nodes, field=f"{where}.link")
+        if (a, b) not in t.links:
+            raise InputError(f"no transport link joins {a!r} and {b!r}",
+                             field=f"{where}.link", value=f"{a}-{b}")
+        return f"{a}-{b}"
+    if f.kind == "cell_down":
+        cell = str(f.cell)
+        if not fault_cells(cell, t.cells):
+            sites = {c.split("/")[0] for c in t.cells}
+            raise unknown_name("cell or cell site", cell, [*t.cells, *(sites - set(t.cells))],
+                               field=f"{where}.cell")
+        return cell
+    if f.fleet not in t.fleets:
+        raise unknown_name("fleet", str(f.fleet), t.fleets, field=f"{where}.fleet")
+    return str(f.fleet)
+
+
+def _check_faults(s: Scenario) -> None:
+    """Every fault names a target the scenario has, checked as the engine checks it."""
     if not s.faults:
         return
-    cell_sites = s.cell_site_names()
-    sites = [c.name for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        sites += [f"gpu-{name}" for name in cell_sites[:: s.generated_compute_sites.every]]
-    fleets = [f.name for f in s.fleets]
+    sites: dict[str, int] = {c.name: sum(g.count for g in c.gpus) for c in s.compute_sites}
+    g = s.generated_compute_sites
+    if g is not None:
+        n = sum(x.count for x in g.gpus)
+        sites.update({f"gpu-{name}": n for name in s.cell_site_names()[:: g.every]})
+    net = transport_links(s)
+    names = net.node_names
+    links = {(names[a], names[b])
+             for a, b in zip(net.link_a.tolist(), net.link_b.tolist(), strict=True)}
+    targets = FaultTargets(site_gpus=sites, nodes=names, links=links, cells=s.cell_names(),
+                           fleets=[f.name for f in s.fleets])
     for i, f in enumerate(s.faults):
-        where = f"faults[{i}]"
-        if f.site is not None and f.kind in ("site_down", "gpu_down") and f.site not in sites:
-            raise unknown_name("compute site", f.site, sites, field=f"{where}.site")
-        if f.link is not None and f.kind in ("link_down", "link_degraded"):
-            for end in f.link:
-                if end not in nodes:
-                    raise unknown_name("node", end, nodes, field=f"{where}.link")
-        if f.cell is not None and f.kind == "cell_down" and f.cell.split("/")[0] not in cell_sites:
-            raise unknown_name("cell or cell site", f.cell, cell_sites, field=f"{where}.cell")
-        if f.fleet is not None and f.kind == "surge" and f.fleet not in fleets:
-            raise unknown_name("fleet", f.fleet, fleets, field=f"{where}.fleet")
+        fault_target(i, f, targets)
+
+
+# ---- the transport network, as the engine builds it (airan.engine.world) ----------------------
+FIBER_S_PER_KM = 4.9e-6  # n = 1.468 (DOMAIN.md "fiber propagation")
+MAX_HOPS = 8  # the longest path the engine's path tables hold (airan.engine.world)
+
+
+@dataclass(frozen=True)
+class TransportLinks:
+    """The directed transport links of a scenario in the engine's order: every link as the
+    pair (a -> b, b -> a), then the backhaul rule's links (every cell site without a link, to
+    ``transport.backhaul.to``). Nodes are the cell sites, then ``nodes``."""
+
+    node_names: list[str]
+    n_cell_sites: int
+    link_a: NDArray[np.int64]
+    link_b: NDArray[np.int64]
+    link_cap_bps: NDArray[np.float64]
+    link_delay_s: NDArray[np.float64]
+
+
+def cell_site_xy(s: Scenario) -> NDArray[np.float64]:
+    """Positions (m) of the cell sites, in the order of :meth:`Scenario.cell_site_names`."""
+    from airan.scenario.schema import imported_sites
+
+    parts = [np.asarray([c.position_m for c in s.cell_sites], dtype=float).reshape(-1, 2)]
+    if s.cell_sites_file is not None:
+        parts.append(np.asarray(imported_sites(s.cell_sites_file).xy_m, dtype=float))
+    if s.cell_layout is not None:
+        from airan.radio.geometry import hex_grid
+
+        lay = s.cell_layout
+        parts.append(hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m))
+    return np.concatenate(parts).reshape(-1, 2)
+
+
+def transport_links(s: Scenario) -> TransportLinks:
+    """The scenario's transport links, with the capacities and delays the engine gives them:
+    fibre at :data:`FIBER_S_PER_KM` plus the extra delay plus one hop; backhaul fibre is the
+    route factor times the straight line (0 to a hub without a position)."""
+    names = s.node_names()
+    index = {n: i for i, n in enumerate(names)}
+    sites_xy = cell_site_xy(s)
+    n_cell = len(sites_xy)
+    node_xy = np.full((len(names), 2), np.nan)
+    node_xy[:n_cell] = sites_xy
+    for j, node in enumerate(s.nodes):
+        if node.position_m is not None:
+            node_xy[n_cell + j] = node.position_m
+    la: list[int] = []
+    lb: list[int] = []
+    lcap: list[float] = []
+    ldel: list[float] = []
+    hop = s.transport.hop_delay_us * 1e-6
+    linked: set[int] = set()
+    for lk in s.transport.links:
+        a, b = index[lk.a], index[lk.b]
+        for u, v in ((a, b), (b, a)):
+            la.append(u)
+            lb.append(v)
+            lcap.append(lk.capacity_gbps * 1e9)
+            ldel.append(lk.fiber_km * FIBER_S_PER_KM + lk.extra_delay_ms * 1e-3 + hop)
+        linked |= {a, b}
+    bh = s.transport.backhaul
+    if bh is not None:
+        hub = index[bh.to]
+        hub_xy = node_xy[hub]
+        for i in range(n_cell):
+            if i in linked or i == hub:
+                continue
+            dist_km = (
+                float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
+            )
+            for u, v in ((i, hub), (hub, i)):
+                la.append(u)
+                lb.append(v)
+                lcap.append(bh.capacity_gbps * 1e9)
+                ldel.append(
+                    bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
+                )
+    return TransportLinks(names, n_cell, np.asarray(la, dtype=np.int64),
+                          np.asarray(lb, dtype=np.int64), np.asarray(lcap, dtype=float),
+                          np.asarray(ldel, dtype=float))
+
+
+def _check_transport_hops(s: Scenario) -> None:
+    """No shortest path (by delay) from a compute site to a node it reaches has more than
+    :data:`MAX_HOPS` links: the engine's path tables stop there. The first such path, in site
+    then node order, is reported as the engine reports it."""
+    net = transport_links(s)
+    index = {n: i for i, n in enumerate(net.node_names)}
+    at = [c.at for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+    site_node = np.asarray([index[a] for a in at], dtype=np.int64)
+    n = len(net.node_names)
+    if not len(net.link_a) or not len(site_node):
+        return
+    # a path of k links passes k - 1 nodes with two or more neighbours: with fewer than
+    # MAX_HOPS such nodes no path is too long (a star backhaul has one)
+    pairs = np.unique(np.c_[net.link_a, net.link_b], axis=0)
+    if np.count_nonzero(np.bincount(pairs[:, 0], minlength=n) >= 2) < MAX_HOPS:
+        return
+    from scipy import sparse
+    from scipy.sparse.csgraph import shortest_path
+
+    graph = sparse.csr_matrix((net.link_delay_s + 1e-12, (net.link_a, net.link_b)),
+                              shape=(n, n))
+    roots = np.unique(site_node)
+    dist, pred = shortest_path(graph, directed=True, indices=roots, return_predecessors=True)
+    rows = np.arange(len(roots))[:, None]
+    depth = np.full(pred.shape, -1, dtype=np.int64)  # links from the site, up to MAX_HOPS
+    depth[np.arange(len(roots)), roots] = 0
+    parent = np.maximum(pred, 0)
+    for k in range(1, MAX_HOPS + 1):
+        depth[(depth < 0) & (pred >= 0) & (depth[rows, parent] == k - 1)] = k
+    too_far = np.isfinite(dist) & (depth < 0)
+    for home in site_node.tolist():
+        far = np.flatnonzero(too_far[np.searchsorted(roots, home)])
+        if len(far):
+            raise InputError(
+                f"path from {net.node_names[home]} to {net.node_names[int(far[0])]} "
+                f"has more than {MAX_HOPS} hops",
+                field="transport.links",
+            )
+
+
+def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
+    """What a scenario may say but probably does not mean, one line each, in the format of an
+    error (``airan validate`` prints them): a compute site that no cell reaches over the
+    transport links. The engine never serves a request there: deadline-aware and nearest-edge
+    pass such a site over, and a request another policy sends there is dropped (``no_route``)."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    net = transport_links(s)
+    n = len(net.node_names)
+    graph = sparse.csr_matrix((np.ones(len(net.link_a)), (net.link_a, net.link_b)), shape=(n, n))
+    _, part = connected_components(graph, directed=False)
+    with_cells = set(part[: net.n_cell_sites].tolist())
+    index = {name: i for i, name in enumerate(net.node_names)}
+    out = []
+    for c in s.compute_sites:  # (generated sites stand at cell sites)
+        if part[index[c.at]] not in with_cells:
+            out.append(str(InputError(
+                "no cell reaches this compute site over the transport links (transport.links, "
+                "transport.backhaul): no request is ever served there",
+                file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
+    return out
+
+
+# ---- policies, AI-RAN, mobility: what the engine would find only while it runs ----------------
+#: The kinds of compute site each built-in policy needs (None: a site of any kind); without
+#: one, the policy fails at its first decision (airan.policy.builtin).
+POLICY_NEEDS_SITES: dict[str, tuple[str, ...] | None] = {
+    "cloud": ("cloud",),
+    "nearest-edge": None,  # the nearest cell or edge site, or any site where there is none
+    "least-loaded": None,
+}
+
+
+def _check_policy_sites(s: Scenario) -> None:
+    if s.policy not in POLICY_NEEDS_SITES:
+        return
+    kinds = POLICY_NEEDS_SITES[s.policy]
+    have = [c.kind for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        have.append("cell")
+    if not any(kinds is None or k in kinds for k in have):
+        what = "a compute site" if kinds is None else f"a {' or '.join(kinds)} compute site"
+        raise InputError(f"policy {s.policy!r} needs {what}; the scenario has none "
+                         "(compute_sites)", field="policy", value=s.policy)
+
+
+def _check_ai_ran(s: Scenario) -> None:
+    """With ``ai_ran.mode`` mig or dynamic, a cell-site compute site runs the L1 of its cell
+    site's cells: its GPU (the type of its first GPU group, as the engine takes it) must be one
+    that can (airan.engine.ran_share checks the same when a run starts)."""
+    from airan.catalog import load_gpus
+    from airan.compute import l1
+
+    mode = s.ai_ran.mode
+    if mode == "none":
+        return
+    hosts: dict[str, tuple[str, str]] = {}  # cell site -> (compute site, GPU type); last wins
+    for c in s.compute_sites:
+        if c.kind == "cell":
+            hosts[c.at] = (c.name, c.gpus[0].type)
+    g = s.generated_compute_sites
+    if g is not None:
+        for name in s.cell_site_names()[:: g.every]:
+            hosts[name] = (f"gpu-{name}", g.gpus[0].type)
+    gpus = load_gpus()
+    for site, gid in hosts.values():
+        if l1.l1_peak_cells(gid, gpus[gid]) <= 0:
+            raise InputError(
+                f"compute site {site!r} hosts the L1 of its cells but its GPU {gid!r} cannot "
+                f"run L1 (ai_ran.mode {mode!r})", field="ai_ran.mode", value=mode)
+
+
+def _check_mobility(s: Scenario) -> None:
+    """A trace file exists and reads; a Manhattan grid has a street inside the fleet's area
+    (its own, or the cells' bounding box with the margin the engine gives it)."""
+    from airan.mobility import build_mobility
+    from airan.mobility.models import as_area
+
+    bounds = None
+    for i, f in enumerate(s.fleets):
+        spec = f.mobility
+        field = f"fleets[{i}].mobility"
+        if spec is None or spec.model not in ("manhattan", "trace"):
+            continue
+        if spec.model == "trace":
+            if not Path(spec.file).is_file():
+                raise InputError("trace file not found", field=f"{field}.file", value=spec.file)
+            _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field)
+            continue
+        area: Any = f.area
+        if area is None:
+            if bounds is None:  # as airan.engine.motion takes it
+                xy = cell_site_xy(s)
+                lo, hi = xy.min(axis=0), xy.max(axis=0)
+                pad = np.maximum(0.1 * (hi - lo), 50.0)
+                bounds = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+            area = bounds
+        _check_street_grid(as_area(area), spec.block_m, field)
+        # the model itself, with no devices: it raises what it would raise in a run
+        build_mobility(spec, 0, area, f.height_m, np.random.default_rng(0), field=field)
+
+
+#: The most intersections a Manhattan grid may have (~0.6 GB and ~2 s to build 9 million).
+MAX_INTERSECTIONS = 10_000_000
+
+
+def _check_street_grid(area: Any, block_m: float, field: str) -> None:
+    """A Manhattan grid the model can hold: its intersections (multiples of ``block_m`` in x and
+    in y across the area's bounding box) number at most :data:`MAX_INTERSECTIONS`."""
+    def streets(lo: float, hi: float) -> float:  # as airan.mobility.models counts them
+        first, last = lo / block_m - 1e-9, hi / block_m + 1e-9
+        if not (math.isfinite(first) and math.isfinite(last)):
+            return math.inf
+        return float(max(0, math.floor(last) - math.ceil(first) + 1))
+
+    if streets(area.xmin, area.xmax) * streets(area.ymin, area.ymax) > MAX_INTERSECTIONS:
+        raise InputError(
+            f"block_m {block_m:g} m makes more than {MAX_INTERSECTIONS:,} intersections in the "
+            f"fleet's area (x {area.xmin:g}..{area.xmax:g} m, y {area.ymin:g}..{area.ymax:g} m)",
+            field=f"{field}.block_m", value=block_m)
+
+
+def _file_stamp(path: str) -> tuple[int, int]:
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str) -> None:
+    """Read a trace as the engine will (once per file version and spec: a sweep's runs share
+    it); raises what reading it raises."""
+    from airan.mobility import TraceReplay, read_trace
+
+    trace = read_trace(TraceReplay.model_validate_json(spec_json), path, field=field)
+    far = np.flatnonzero(np.any(np.abs(np.nan_to_num(trace.xyz_m)) > 1e7, axis=1))
+    if len(far):
+        k = int(far[0])
+        device = trace.ids[int(np.searchsorted(trace.end, k, "right"))]
+        where = ", ".join(f"{a} {v:g}" for a, v in zip("xyz", trace.xyz_m[k], strict=True)
+                          if np.isfinite(v))
+        raise InputError(
+            f"device {device!r} at t {trace.t_s[k]:g} s is at {where} m; positions lie within "
+            "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
 
 
 def _check_live(s: Scenario) -> None:

@@ -137,7 +137,8 @@ class Radio(_Strict):
     # calibration point (DOMAIN.md)
     gnb_rx_antennas: int = Field(4, ge=1, le=64)
     initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
-    load_time_constant_ms: PosFloat = 100.0  # EWMA of PRB use (assumption)
+    # EWMA of PRB use (assumption); at most a minute (the kernel's decay table grows with it)
+    load_time_constant_ms: float = Field(100.0, gt=0, le=60_000)
     shadowing: bool = True  # log-normal, sigma from TR 38.901 Table 7.4.1-1
     # below this a UE gets no rate (Mogensen et al. VTC 2007)
     min_sinr_db: float = Field(-10.0, ge=-30, le=60)
@@ -402,7 +403,8 @@ class Handover(_Strict):
     for ``ttt_ms`` (a TimeToTrigger value of TS 38.331) triggers a handover, which silences the
     device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS)."""
 
-    hysteresis_db: NonNegFloat = 3.0
+    # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
+    hysteresis_db: float = Field(3.0, ge=0, le=30)
     ttt_ms: float = 160.0
     interruption_ms: NonNegFloat = 30.0
 
@@ -416,7 +418,8 @@ class Handover(_Strict):
 
 
 class Engine(_Strict):
-    decision_interval_ms: PosFloat = 5.0  # policies decide in batches, on a snapshot this old
+    # policies decide in batches, on a snapshot this old; at most the longest run (ten days)
+    decision_interval_ms: float = Field(5.0, gt=0, le=10 * 86_400 * 1e3)
     # every request up to this many is kept in the trace
     trace_limit: int = Field(200_000, ge=0, le=10**9)
     trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction

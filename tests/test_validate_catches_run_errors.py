@@ -1,0 +1,381 @@
+"""``airan validate`` finds what a run would find: every bad input that used to pass validate
+and fail only when the scenario ran (faults the world cannot apply, a policy without the sites it
+needs, mobility the model cannot build, trace files that do not read, a path longer than the
+engine's tables, a GPU that cannot run the L1 it is given, numbers that overflow) is one line
+``error: <file>: field '<path>': ...``, exit code 2, without running anything."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.errors import InputError
+from airan.scenario import builtin_scenarios, load_scenario
+from airan.scenario.load import MAX_HOPS, scenario_warnings, transport_links
+from airan.scenario.schema import Scenario
+
+runner = CliRunner()
+
+_BASES: dict[str, dict[str, Any]] = {}
+
+
+def base(name: str = "factory") -> dict[str, Any]:
+    if name not in _BASES:
+        _BASES[name] = load_scenario(name).model_dump(mode="json", exclude_defaults=True)
+    return copy.deepcopy(_BASES[name])
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def validate(path: Path) -> Any:
+    return runner.invoke(app, ["validate", str(path)])
+
+
+def assert_rejected(result: Any, path: Path, field: str, *needles: str) -> str:
+    """Exit 2, no traceback, one line ``error: <file>: field '<field>': ...``."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith(f"error: {path}: field '{field}': "), line
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def site(d: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in d["compute_sites"] if s["name"] == name)
+
+
+def trace_fleet(d: dict[str, Any], file: str, **spec: Any) -> None:
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": file, **spec}
+
+
+@pytest.mark.parametrize("name", sorted(builtin_scenarios()))
+def test_builtin_scenarios_still_validate_without_warnings(name: str) -> None:
+    result = runner.invoke(app, ["validate", name])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.stdout
+    assert scenario_warnings(load_scenario(name)) == []
+
+
+# ---- faults: the check the engine makes when it builds them ------------------------------------
+FAULTS: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
+    ("gpu-down-more-gpus-than-the-site-has", "factory",
+     {"kind": "gpu_down", "site": "on-prem", "gpus": 5, "start_s": 0},
+     "faults[0].gpus", ("site 'on-prem' has 2 GPUs", "(got 5)")),
+    ("gpu-down-on-a-generated-site-counts-its-gpus", "city",
+     {"kind": "gpu_down", "site": "gpu-site0", "gpus": 2, "start_s": 0},
+     "faults[0].gpus", ("site 'gpu-site0' has 1 GPUs",)),
+    ("link-down-where-no-link-joins-the-nodes", "factory",
+     {"kind": "link_down", "link": ["cell-a", "cloud"], "start_s": 0},
+     "faults[0].link", ("no transport link joins 'cell-a' and 'cloud'",)),
+    ("link-degraded-from-a-node-to-itself", "factory",
+     {"kind": "link_degraded", "link": ["cloud", "cloud"], "start_s": 0},
+     "faults[0].link", ("no transport link joins 'cloud' and 'cloud'",)),
+    ("cell-down-on-a-sector-of-a-one-sector-site", "factory",
+     {"kind": "cell_down", "cell": "cell-a/0", "start_s": 0},
+     "faults[0].cell", ("'cell-a/0'", "did you mean 'cell-a'")),
+    ("cell-down-on-a-sector-a-three-sector-site-lacks", "city",
+     {"kind": "cell_down", "cell": "site0/5", "start_s": 0},
+     "faults[0].cell", ("'site0/5'",)),
+    ("site-down-on-an-unknown-site", "factory",
+     {"kind": "site_down", "site": "on-prm", "start_s": 0},
+     "faults[0].site", ("did you mean 'on-prem'",)),
+    ("surge-of-an-unknown-fleet", "factory",
+     {"kind": "surge", "fleet": "drones", "start_s": 0}, "faults[0].fleet", ("'drones'",)),
+]
+
+
+@pytest.mark.parametrize(("scenario", "fault", "field", "needles"),
+                         [c[1:] for c in FAULTS], ids=[c[0] for c in FAULTS])
+def test_fault_the_engine_cannot_apply_is_rejected_by_validate(
+        tmp_path: Path, scenario: str, fault: dict[str, Any], field: str,
+        needles: tuple[str, ...]) -> None:
+    d = base(scenario)
+    d["faults"] = [fault]
+    path = write(tmp_path, d)
+    line = assert_rejected(validate(path), path, field, *needles)
+    # the engine, given the same scenario without the load-time checks, says the same
+    from airan.engine import Engine
+
+    with pytest.raises(InputError) as err:
+        Engine(Scenario.model_validate(d), duration_s=0.01)
+    assert line.endswith(str(err.value))
+
+
+def test_link_fault_on_a_link_the_backhaul_rule_makes_validates(tmp_path: Path) -> None:
+    d = base()  # cell-a has no link of its own: the backhaul joins it to factory-mec
+    d["faults"] = [{"kind": "link_down", "link": ["factory-mec", "cell-a"], "start_s": 0}]
+    assert validate(write(tmp_path, d)).exit_code == 0
+
+
+def test_link_fault_on_a_cell_site_with_a_link_of_its_own_has_no_backhaul_link(
+        tmp_path: Path) -> None:
+    d = base()  # a cell site with a link gets no backhaul link (airan.engine.world)
+    d["transport"]["links"].append({"a": "cell-a", "b": "regional-edge", "fiber_km": 1})
+    d["faults"] = [{"kind": "link_down", "link": ["cell-a", "factory-mec"], "start_s": 0}]
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "faults[0].link", "no transport link joins")
+
+
+# ---- policies that need a kind of compute site ---------------------------------------------------
+@pytest.mark.parametrize(("policy", "keep", "needle"), [
+    ("cloud", ("edge",), "needs a cloud compute site"),
+    ("cloud", (), "needs a cloud compute site"),
+    ("nearest-edge", (), "needs a compute site"),
+    ("least-loaded", (), "needs a compute site"),
+])
+def test_policy_without_the_compute_sites_it_needs_is_rejected(
+        tmp_path: Path, policy: str, keep: tuple[str, ...], needle: str) -> None:
+    d = base()
+    d["compute_sites"] = [c for c in d["compute_sites"] if c.get("kind", "edge") in keep]
+    d["policy"] = policy
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "policy", f"policy {policy!r} {needle}")
+    result = runner.invoke(app, ["run", str(path), "--no-report", "--out", str(tmp_path / "o")])
+    assert_rejected(result, path, "policy", needle)  # found before the run starts
+
+
+def test_policies_that_need_no_site_validate_without_one(tmp_path: Path) -> None:
+    d = base()
+    d["compute_sites"] = []
+    for policy in ("deadline-aware", "local"):
+        d["policy"] = policy
+        assert validate(write(tmp_path, d)).exit_code == 0
+
+
+def test_nearest_edge_with_only_a_cloud_site_validates(tmp_path: Path) -> None:
+    d = base()  # nearest-edge falls back to any site where there is no edge
+    d["compute_sites"] = [site(d, "cloud")]
+    d["policy"] = "nearest-edge"
+    assert validate(write(tmp_path, d)).exit_code == 0
+
+
+# ---- mobility --------------------------------------------------------------------------------
+def test_manhattan_block_larger_than_the_fleet_area_is_rejected(tmp_path: Path) -> None:
+    d = base()
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 500, "speed_mps": [1, 2]}
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+                    "leaves no street", "(got 500.0)")
+
+
+def test_manhattan_block_larger_than_the_cells_bounding_box_is_rejected(tmp_path: Path) -> None:
+    d = base()  # no area: the cells' bounding box with the engine's margin
+    del d["fleets"][0]["area"]
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 1000, "speed_mps": [1, 2]}
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+                    "x -20.0..140.0 m, y -35.0..95.0 m")
+
+
+def test_manhattan_block_in_a_disc_too_small_for_a_street_is_rejected(tmp_path: Path) -> None:
+    d = base()
+    d["fleets"][0]["area"] = {"center_m": [60, 30], "radius_m": 20}
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 30, "speed_mps": [1, 2]}
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.block_m", "leaves no street")
+
+
+def test_manhattan_grid_too_fine_to_build_is_rejected(tmp_path: Path) -> None:
+    d = base()  # 1e-300 m blocks used to end in numpy's "Maximum allowed size exceeded"
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 1e-300, "speed_mps": [1, 2]}
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+                    "more than 10,000,000 intersections")
+
+
+def test_a_workable_manhattan_grid_validates(tmp_path: Path) -> None:
+    d = base()
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 20, "speed_mps": [1, 2]}
+    assert validate(write(tmp_path, d)).exit_code == 0
+
+
+TRACES: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
+    ("not-a-number", "t,device,x,y\n0,a,1,2\n1,a,abc,2\n", {},
+     "fleets[0].mobility.file", ("line 3: column 'x' value 'abc' is not a number",)),
+    ("nan", "t,device,x,y\n0,a,nan,2\n", {}, "fleets[0].mobility.file", ("'nan'",)),
+    ("missing-column", "t,device,x\n0,a,1\n", {},
+     "fleets[0].mobility.columns.y", ("column 'y' is not in the file",)),
+    ("no-samples", "t,device,x,y\n", {}, "fleets[0].mobility.file", ("no samples",)),
+    ("empty-file", "", {}, "fleets[0].mobility.file", ("empty",)),
+    ("latitude-out-of-range", "t,device,lat,lon\n0,a,95,10\n", {"latlon": True},
+     "fleets[0].mobility.latlon", ("latitude 95",)),
+    ("beyond-the-map", "t,device,x,y\n0,a,1e300,2\n1,a,-1e300,2\n", {},
+     "fleets[0].mobility.file", ("x 1e+300", "10,000 km")),
+    ("height-beyond-the-map", "t,device,x,y,z\n0,a,1,2,1e300\n", {},
+     "fleets[0].mobility.file", ("z 1e+300",)),
+    ("bad-sumo-xml", "<fcd-export><timestep time='0'>", {"format": "sumo_fcd"},
+     "fleets[0].mobility.file", ("not valid SUMO FCD XML",)),
+]
+
+
+@pytest.mark.parametrize(("text", "spec", "field", "needles"), [c[1:] for c in TRACES],
+                         ids=[c[0] for c in TRACES])
+def test_malformed_trace_is_rejected_naming_the_scenario_and_the_trace(
+        tmp_path: Path, text: str, spec: dict[str, Any], field: str,
+        needles: tuple[str, ...]) -> None:
+    trace = tmp_path / "trace.csv"
+    trace.write_text(text)
+    d = base()
+    trace_fleet(d, "trace.csv", **spec)  # relative: to the scenario's folder
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, field, f"{trace}: ", *needles)
+
+
+def test_unreadable_trace_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "trace.csv").write_bytes(b"\xff\xfe\x00garbage")
+    d = base()
+    trace_fleet(d, "trace.csv")
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.file", "UTF-8")
+
+
+def test_missing_trace_is_rejected(tmp_path: Path) -> None:
+    d = base()
+    trace_fleet(d, "nowhere.csv")
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[0].mobility.file", "trace file not found")
+
+
+def test_a_good_trace_next_to_the_scenario_validates(tmp_path: Path) -> None:
+    (tmp_path / "trace.csv").write_text("t,device,x,y\n0,a,1,2\n1,a,3,2\n")
+    d = base()
+    trace_fleet(d, "trace.csv")
+    assert validate(write(tmp_path, d)).exit_code == 0
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda d: d.update(engine={"decision_interval_ms": 1e300}),
+     "engine.decision_interval_ms"),
+    (lambda d: d["fleets"][0].update(mobility={"model": "random_waypoint", "speed_mps": [1, 2],
+                                               "pause_s": [1e300, 1e300]}),
+     "fleets[amr].mobility.random_waypoint.pause_s[0]"),
+    (lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 1,
+                                               "paths": [[[0, 0, 1e300], [10, 0, 1]]]}),
+     "fleets[amr].mobility.waypoints.paths[0][0][2]"),
+    (lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 1,
+                                               "generate": {"altitude_m": [1, 1e300]}}),
+     "fleets[amr].mobility.waypoints.generate.altitude_m[1]"),
+    (lambda d: d.update(radio={"load_time_constant_ms": 1e300}), "radio.load_time_constant_ms"),
+    (lambda d: d.update(handover={"hysteresis_db": 1e300}), "handover.hysteresis_db"),
+], ids=["decision-interval", "pause", "waypoint-height", "generated-altitude",
+        "load-time-constant", "hysteresis"])
+def test_numbers_that_overflowed_in_a_run_are_rejected(
+        tmp_path: Path, change: Callable[[dict[str, Any]], None], field: str) -> None:
+    d = base()
+    change(d)
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, field, "less than or equal to")
+
+
+# ---- the transport network --------------------------------------------------------------------
+def chain(d: dict[str, Any], links: int) -> None:
+    """A compute site ``links`` links beyond the regional edge (factory-mec is one closer to
+    the cells: the path from the site to a cell has ``links`` + 2 links)."""
+    names = [f"n{i}" for i in range(links)]
+    d["nodes"] += [{"name": n} for n in names]
+    ends = ["regional-edge", *names]
+    d["transport"]["links"] += [{"a": a, "b": b, "fiber_km": 1}
+                                for a, b in zip(ends, ends[1:], strict=False)]
+    d["compute_sites"].append({"name": "far", "at": names[-1], "gpus": [{"type": "L4",
+                                                                          "count": 1}]})
+
+
+def test_path_longer_than_the_engine_holds_is_rejected_as_the_engine_reports_it(
+        tmp_path: Path) -> None:
+    d = base()
+    chain(d, MAX_HOPS - 1)  # n6 -> ... -> regional-edge -> factory-mec -> cell-a: 9 links
+    path = write(tmp_path, d)
+    line = assert_rejected(validate(path), path, "transport.links",
+                           f"path from n6 to cell-a has more than {MAX_HOPS} hops")
+    from airan.engine import Engine
+
+    with pytest.raises(InputError) as err:
+        Engine(Scenario.model_validate(d), duration_s=0.01)
+    assert line.endswith(str(err.value))
+
+
+def test_path_of_the_most_hops_the_engine_holds_validates(tmp_path: Path) -> None:
+    d = base()
+    chain(d, MAX_HOPS - 2)
+    assert validate(write(tmp_path, d)).exit_code == 0
+
+
+def test_transport_links_have_the_fibre_delay_and_the_backhaul_rule() -> None:
+    """factory's links by hand: 4.9 us/km of fibre plus the extra delay plus a 5 us hop, both
+    ways; every cell site to factory-mec by backhaul, 1.5 x the straight line, at 10 Gbit/s."""
+    from airan.engine import world
+
+    s = load_scenario("factory")
+    net = transport_links(s)
+    hop = 5e-6
+    want = {("factory-mec", "regional-edge"): (30 * 4.9e-6 + hop, 10e9),
+            ("regional-edge", "cloud"): (400 * 4.9e-6 + 8e-3 + hop, 10e9)}
+    mec = np.array([60.0, 30.0])
+    for name, xy in (("cell-a", (30, 15)), ("cell-b", (90, 15)), ("cell-c", (30, 45)),
+                     ("cell-d", (90, 45))):
+        km = float(np.hypot(*(np.asarray(xy) - mec))) / 1e3
+        want[(name, "factory-mec")] = (1.5 * km * 4.9e-6 + hop, 10e9)
+    got = {(net.node_names[a], net.node_names[b]): (d, c) for a, b, d, c in
+           zip(net.link_a, net.link_b, net.link_delay_s, net.link_cap_bps, strict=True)}
+    assert len(got) == 2 * len(want)
+    for (a, b), (delay_s, cap) in want.items():
+        for key in ((a, b), (b, a)):
+            assert got[key][0] == pytest.approx(delay_s, rel=1e-12), key
+            assert got[key][1] == cap, key
+    w = world.build_world(s, 1)  # the engine's links are these
+    np.testing.assert_array_equal(net.link_delay_s, w.link_delay_s)
+
+
+def test_compute_site_no_cell_reaches_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """The engine runs such a scenario (requests sent there end dropped, reason no_route; see
+    tests/test_scenario_checks.py): validate accepts it and names the site as a warning."""
+    d = base()
+    d["nodes"].append({"name": "island"})
+    d["compute_sites"].append({"name": "isl", "at": "island", "gpus": [{"type": "L4",
+                                                                         "count": 1}]})
+    path = write(tmp_path, d)
+    assert validate(path).exit_code == 0
+    warnings = scenario_warnings(load_scenario(path), label=str(path))
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{path}: field 'compute_sites[isl].at': no cell reaches")
+    result = validate(path)  # printed on stderr, after the description
+    text = result.output + getattr(result, "stderr", "")
+    assert "warning: " in text and "compute_sites[isl].at" in text and "(1 warning)" in text
+    assert "warning" not in validate(write(tmp_path, base())).output  # the base has none
+
+
+# ---- AI-RAN --------------------------------------------------------------------------------
+def test_ai_ran_on_a_gpu_that_cannot_run_the_l1_is_rejected(tmp_path: Path) -> None:
+    d = base()
+    d["ai_ran"] = {"mode": "dynamic"}
+    d["compute_sites"].append({"name": "cell-gpu", "at": "cell-a", "kind": "cell",
+                               "gpus": [{"type": "JetsonThor", "count": 1}]})
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "ai_ran.mode",
+                    "compute site 'cell-gpu' hosts the L1 of its cells but its GPU "
+                    "'JetsonThor' cannot run L1")
+
+
+def test_ai_ran_on_generated_sites_checks_their_gpu(tmp_path: Path) -> None:
+    d = base("city")
+    d["ai_ran"] = {"mode": "mig"}
+    d["generated_compute_sites"]["gpus"] = [{"type": "JetsonThor", "count": 1}]
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "ai_ran.mode", "'gpu-site0'")
