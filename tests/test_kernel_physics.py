@@ -65,3 +65,16 @@ def test_uplink_sinr_per_prb_is_gain_over_thermal_noise_times_receive_antennas(n
     expected = float(w.dev_top_gain[0, 0]) * n_rx / noise_prb_mw
     assert int(w.cell_prb[0]) == n_prb
     assert float(eng._st.ue_se_ul[0]) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("n_rx", [1, 2, 4, 8])
+def test_pf_fading_over_n_receive_antennas_is_gamma_n(n_rx: int) -> None:
+    """Rayleigh on each of n independent antennas, combined (MRC): the power gain is the mean
+    of n unit exponentials, Gamma(shape n, scale 1/n): mean 1, variance 1/n."""
+    from scipy import stats
+
+    seed = 12345
+    draws = np.array([K.rayleigh_fade(i * n_rx, seed, n_rx) for i in range(40_000)])
+    assert draws.mean() == pytest.approx(1.0, abs=4 * math.sqrt(1 / n_rx / len(draws)))
+    assert draws.var() == pytest.approx(1.0 / n_rx, rel=0.05)
+    assert stats.kstest(draws, stats.gamma(a=n_rx, scale=1.0 / n_rx).cdf).pvalue > 1e-3

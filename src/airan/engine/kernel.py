@@ -103,6 +103,17 @@ def hash_u01(seq, seed):
 
 
 @njit(cache=True)
+def rayleigh_fade(seq, seed, n_branch):
+    """Power gain of Rayleigh fading combined over ``n_branch`` independent receive antennas
+    (maximum-ratio combining): the mean of ``n_branch`` unit exponentials, Gamma(n, 1/n) with
+    mean 1, drawn from uniforms ``seq`` .. ``seq + n_branch - 1`` as the log of their product."""
+    u = 1.0 - hash_u01(seq, seed)
+    for b in range(1, n_branch):
+        u *= 1.0 - hash_u01(seq + b, seed)
+    return -math.log(u) / n_branch
+
+
+@njit(cache=True)
 def rand_normal(rng):
     u1 = rand_u01(rng)
     u2 = rand_u01(rng)
@@ -727,6 +738,7 @@ def serve_ul(W, S, k, s0):
     _sort_active(act, ctr, C_ACT_UL, C_ACT_UL_SORTED)
     n_dev = dev_cell.shape[0]
     fade_seed = W.seed ^ FADE_SEED_MIX
+    n_branch = W.ul_rx_antennas
     crowded = False  # a cell with more eligible UEs than PF serves
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
@@ -754,7 +766,7 @@ def serve_ul(W, S, k, s0):
             pf_w[d] = 1.0
             cnt[c] += 1.0
             if pf:
-                fade_a[d] = -math.log(1.0 - hash_u01(k * n_dev + d, fade_seed))
+                fade_a[d] = rayleigh_fade((k * n_dev + d) * n_branch, fade_seed, n_branch)
                 if cnt[c] > PF_MAX_UES:
                     crowded = True
     if crowded:

@@ -82,6 +82,7 @@ _KW_FIELDS = [
     "load_decay",
     "min_sinr_lin",
     "ul_rx_gain",
+    "ul_rx_antennas",
     "total_prb",
     "ul_prefix",
     "dl_prefix",

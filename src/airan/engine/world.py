@@ -135,6 +135,7 @@ class World:
     load_alpha: float
     min_sinr_lin: float
     ul_rx_gain: float  # uplink SINR gain of combining over the gNB's receive antennas (linear)
+    ul_rx_antennas: int  # their number: the fading's diversity order (independent branches)
     device_radio: Any = None  # recomputes devices' links when they move (DeviceRadio)
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -653,4 +654,5 @@ def build_world(s: Scenario, seed: int) -> World:
         load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
         min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),
         ul_rx_gain=float(r.gnb_rx_antennas),
+        ul_rx_antennas=int(r.gnb_rx_antennas),
     )
