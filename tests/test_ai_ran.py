@@ -116,3 +116,20 @@ def test_without_ai_ran_the_gpus_serve_ai_only() -> None:
     s = Engine(load_scenario("factory"), duration_s=0.5).run().summary
     assert s["ai_ran"] is None
     assert all("ai_ran" not in site for site in s["sites"].values())
+
+
+def test_l1_antennas_default_to_the_cells_receive_antennas() -> None:
+    """Without ai_ran.antennas, the L1 is costed for radio.gnb_rx_antennas, the antennas the
+    uplink combines over: 8 of them cost the L1 what ai_ran.antennas: 8 does."""
+    from airan.engine import Engine
+
+    def l1_share(antennas: int | None, rx: int) -> float:
+        d = _one_site("dynamic", hour=20.0, antennas=4).model_dump(mode="json")
+        d["ai_ran"]["antennas"] = antennas
+        d["radio"]["gnb_rx_antennas"] = rx
+        eng = Engine(scenario_from_dict(d), duration_s=1.0, seed=1)
+        assert eng.ran.antennas == (antennas or rx)
+        return _ai_share(eng.run().summary)
+
+    assert l1_share(None, 8) == l1_share(8, 1)
+    assert l1_share(None, 8) < l1_share(None, 4)  # more antennas, more L1 work, less for AI

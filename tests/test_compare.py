@@ -241,8 +241,33 @@ def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> Non
         data["aggregate"]["ends"]["s"]["hit_ratio"]["mean"]
     verdict = comparison_verdicts(data)["s"]
     assert verdict.startswith("ends has the highest mean hit ratio with overdue requests"), verdict
+    # a seed in which 'queues' ended nothing but left requests overdue: still ranked on the
+    # overdue-counted ratio (its plain ratio is undefined there), so 'ends' still leads
+    bad = {"policy": "queues", "seed": 4, "summary": {"services": {"s": {
+        "hit_ratio": None, "hit_ratio_with_overdue": 0.0, "latency_ms": {}}}}}
+    ends4 = {"policy": "ends", "seed": 4, "summary": {"services": {"s": {
+        "hit_ratio": 0.91, "hit_ratio_with_overdue": 0.91, "latency_ms": {}}}}}
+    data["aggregate"] = aggregate([*runs, bad, ends4], ["queues", "ends"], ["s"])
+    assert comparison_verdicts(data)["s"].startswith("ends has the highest mean hit ratio with")
     # summaries without the field (written by older versions) rank on the plain hit ratio
     for r in runs:
         del r["summary"]["services"]["s"]["hit_ratio_with_overdue"]
     data["aggregate"] = aggregate(runs, ["queues", "ends"], ["s"])
     assert comparison_verdicts(data)["s"].startswith("queues has the highest mean hit ratio (")
+
+
+def test_a_policy_the_scenario_cannot_serve_fails_before_any_run(tmp_path: Path) -> None:
+    import yaml
+
+    from airan.scenario import load_scenario
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["compute_sites"] = [c for c in d["compute_sites"] if c["kind"] != "cloud"]
+    path = tmp_path / "no-cloud.yaml"
+    path.write_text(yaml.safe_dump(d))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compare", str(path), "--policies", "nearest-edge,cloud",
+                                 "--seeds", "1", "--duration", "0.2", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "policy 'cloud' needs a cloud compute site" in result.output
+    assert not (out / "runs").exists()  # nearest-edge did not run first

@@ -50,19 +50,30 @@ def _one_cell(n_rx: int):  # type: ignore[no-untyped-def]
     return scenario_from_dict(d)
 
 
-@pytest.mark.parametrize("n_rx", [1, 2, 4, 8])
-def test_uplink_sinr_per_prb_is_gain_over_thermal_noise_times_receive_antennas(n_rx: int) -> None:
-    """SINR per PRB and mW = g * N_rx / (kT B_PRB NF): maximum-ratio combining over N_rx
-    antennas adds their number to the SNR (noise uncorrelated across antennas)."""
+@pytest.mark.parametrize(("n_rx", "layers", "gain"),
+                         [(1, 1, 1.0), (2, 1, 2.0), (4, 1, 4.0), (8, 1, 8.0), (4, 2, 1.5),
+                          (4, 4, 0.25)])
+def test_uplink_sinr_per_prb_is_gain_over_thermal_noise_times_receive_combining(
+        n_rx: int, layers: int, gain: float) -> None:
+    """SINR per PRB and mW per layer = g * (N_rx - L + 1) / L / (kT B_PRB NF): one layer gets
+    the maximum-ratio combining gain N_rx; L layers keep N_rx - L + 1 of it (zero forcing)
+    and share the UE's power."""
     from airan.engine import Engine
 
-    eng = Engine(_one_cell(n_rx), policy="nearest-edge", duration_s=0.01, seed=1)
+    sc = _one_cell(n_rx)
+    if layers > 1:
+        d = sc.model_dump(mode="json")
+        d["carrier"]["ul_layers"] = layers
+        from airan.scenario import scenario_from_dict
+
+        sc = scenario_from_dict(d)
+    eng = Engine(sc, policy="nearest-edge", duration_s=0.01, seed=1)
     w = eng.world
     K.refresh_ul(eng._kw, eng._sref, 0, eng.slot)
     n_prb = 273  # 100 MHz at 30 kHz, TS 38.101-1 Table 5.3.2-1
     # thermal noise over one PRB (12 subcarriers of 30 kHz) with the gNB's 5 dB noise figure
     noise_prb_mw = 10.0 ** ((-174.0 + 10.0 * math.log10(12 * 30e3) + 5.0) / 10.0)
-    expected = float(w.dev_top_gain[0, 0]) * n_rx / noise_prb_mw
+    expected = float(w.dev_top_gain[0, 0]) * gain / noise_prb_mw
     assert int(w.cell_prb[0]) == n_prb
     assert float(eng._st.ue_se_ul[0]) == pytest.approx(expected, rel=1e-9)
 
@@ -78,3 +89,14 @@ def test_pf_fading_over_n_receive_antennas_is_gamma_n(n_rx: int) -> None:
     assert draws.mean() == pytest.approx(1.0, abs=4 * math.sqrt(1 / n_rx / len(draws)))
     assert draws.var() == pytest.approx(1.0 / n_rx, rel=0.05)
     assert stats.kstest(draws, stats.gamma(a=n_rx, scale=1.0 / n_rx).cdf).pvalue > 1e-3
+
+
+def test_more_uplink_layers_than_receive_antennas_is_an_input_error() -> None:
+    from airan.errors import InputError
+    from airan.scenario import scenario_from_dict
+
+    d = _one_cell(2).model_dump(mode="json")
+    d["carrier"]["ul_layers"] = 4
+    with pytest.raises(InputError, match="receive antennas") as err:
+        scenario_from_dict(d)
+    assert err.value.field == "carrier.ul_layers"

@@ -110,7 +110,7 @@ def rayleigh_fade(seq, seed, n_branch):
     u = 1.0 - hash_u01(seq, seed)
     for b in range(1, n_branch):
         u *= 1.0 - hash_u01(seq + b, seed)
-    return -math.log(u) / n_branch
+    return -math.log(max(u, 1e-300)) / n_branch  # (a product below 1e-300: ~80 sd at n = 64)
 
 
 @njit(cache=True)
@@ -617,8 +617,8 @@ def refresh_ul(W, S, d, k):
         S.cell_iul[cell] = iul
         iul_k[cell] = k
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB), after
-    # maximum-ratio combining over the cell's receive antennas (an array gain of their number)
-    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.ul_rx_gain / (
+    # combining over the cell's receive antennas (radio.link.ul_combining_gain)
+    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.cell_ul_rx_gain[cell] / (
         W.ul_noise_mw[cell] + S.cell_iul[cell])
 
 
@@ -738,7 +738,7 @@ def serve_ul(W, S, k, s0):
     _sort_active(act, ctr, C_ACT_UL, C_ACT_UL_SORTED)
     n_dev = dev_cell.shape[0]
     fade_seed = W.seed ^ FADE_SEED_MIX
-    n_branch = W.ul_rx_antennas
+    diversity = W.cell_ul_diversity
     crowded = False  # a cell with more eligible UEs than PF serves
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
@@ -766,6 +766,7 @@ def serve_ul(W, S, k, s0):
             pf_w[d] = 1.0
             cnt[c] += 1.0
             if pf:
+                n_branch = diversity[c]
                 fade_a[d] = rayleigh_fade((k * n_dev + d) * n_branch, fade_seed, n_branch)
                 if cnt[c] > PF_MAX_UES:
                     crowded = True

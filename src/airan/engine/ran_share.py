@@ -58,7 +58,7 @@ class RanShare:
                     f"{gid!r} cannot run L1 (ai_ran.mode {self.mode!r})",
                     field="ai_ran.mode", value=self.mode)
         self.bandwidth_mhz = w.cell_bandwidth_mhz
-        self.antennas = ar.antennas
+        self.antennas = ar.antennas if ar.antennas is not None else scenario.radio.gnb_rx_antennas
         # L1 capacity per GPU: the MIG slice, or the whole GPU (strict priority)
         self.l1_cap = np.where(hosts, ar.mig_l1_fraction if self.mode == "mig" else 1.0, 0.0)
         self.share = np.ones(n_sites)  # AI share of each GPU in the current window

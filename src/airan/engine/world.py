@@ -20,7 +20,7 @@ from airan.compute import service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import geometry, link, nr
-from airan.scenario.load import MAX_HOPS, transport_links
+from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
@@ -48,6 +48,8 @@ class World:
     cell_bandwidth_mhz: F64  # [C] channel bandwidth (TS 38.101-1)
     cell_bits_per_prb_dl: F64  # [C] bits per PRB per slot per unit SE, incl. layers and overhead
     cell_bits_per_prb_ul: F64  # [C]
+    cell_ul_rx_gain: F64  # [C] uplink SINR gain per layer of the receive antennas (linear)
+    cell_ul_diversity: I64  # [C] the diversity order of its fading (independent antennas)
     cell_tx_mw: F64  # [C]
     ul_noise_mw: F64  # [C]
     ul_int_ptr: I64  # [C+1] CSR: interferers j of receiving cell c
@@ -134,8 +136,6 @@ class World:
     initial_load: float
     load_alpha: float
     min_sinr_lin: float
-    ul_rx_gain: float  # uplink SINR gain of combining over the gNB's receive antennas (linear)
-    ul_rx_antennas: int  # their number: the fading's diversity order (independent branches)
     device_radio: Any = None  # recomputes devices' links when they move (DeviceRadio)
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -349,6 +349,8 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_names: list[str] = []
     cell_node, cell_xy, cell_h, cell_az, cell_tilt, cell_sect = [], [], [], [], [], []
     cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
+    cell_ul_gain: list[float] = []
+    cell_ul_div: list[int] = []
     cell_channel_mhz: list[float] = []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology)  # validated in airan.scenario.load
@@ -368,6 +370,8 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_bpp_ul.append(
                 float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers))
             )
+            cell_ul_gain.append(link.ul_combining_gain(s.radio.gnb_rx_antennas, car.ul_layers))
+            cell_ul_div.append(s.radio.gnb_rx_antennas - car.ul_layers + 1)
             cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
@@ -533,6 +537,7 @@ def build_world(s: Scenario, seed: int) -> World:
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)
     assert net.node_names == node_names
+    assert np.array_equal(cell_site_xy(s), node_xy[: len(sites)])  # so the backhaul lengths
     la, lb, lcap, ldel = net.link_a, net.link_b, net.link_cap_bps, net.link_delay_s
     n_nodes = len(node_names)
     n_sites = len(csites)
@@ -573,6 +578,8 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_bandwidth_mhz=np.asarray(cell_channel_mhz, float),
         cell_bits_per_prb_dl=np.asarray(cell_bpp_dl),
         cell_bits_per_prb_ul=np.asarray(cell_bpp_ul),
+        cell_ul_rx_gain=np.asarray(cell_ul_gain, float),
+        cell_ul_diversity=np.asarray(cell_ul_div, dtype=np.int64),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,
@@ -653,6 +660,4 @@ def build_world(s: Scenario, seed: int) -> World:
         initial_load=r.initial_load,
         load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
         min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),
-        ul_rx_gain=float(r.gnb_rx_antennas),
-        ul_rx_antennas=int(r.gnb_rx_antennas),
     )

@@ -42,6 +42,21 @@ def pusch_prb_power_mw(
         dtype=np.float64)
 
 
+def ul_combining_gain(n_rx: int, n_layers: int = 1) -> float:
+    """Uplink SINR gain per layer of a cell with ``n_rx`` receive antennas that separates
+    ``n_layers`` spatial layers (linear): (n_rx - n_layers + 1) / n_layers.
+
+    A zero-forcing receiver keeps n_rx - n_layers + 1 degrees of freedom of array gain for each
+    layer (one layer: maximum-ratio combining, a gain of n_rx), and the UE splits its power over
+    its layers. Noise and interference are taken as uncorrelated across the antennas (Tse &
+    Viswanath, Fundamentals of Wireless Communication, 2005, 3.3.1 and 8.3.1). The diversity
+    order of the fading is the same n_rx - n_layers + 1.
+    """
+    if not 1 <= n_layers <= n_rx:
+        raise ValueError(f"{n_layers} layers need at least as many receive antennas (have {n_rx})")
+    return (n_rx - n_layers + 1) / n_layers
+
+
 def sinr_db(
     signal_mw: ArrayLike, interference_mw: ArrayLike, noise_mw: ArrayLike
 ) -> NDArray[np.float64]:

@@ -145,6 +145,10 @@ def run_comparison(
     if duration_s is not None and not duration_s > 0:
         raise InputError("must be positive", field="duration_s", value=duration_s)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    from airan.scenario.load import check_policy_sites
+
+    for p in policies:  # before any run: a policy the scenario cannot serve fails at once
+        check_policy_sites(sc, p, field="policies")
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
     base = sc.seed if first_seed is None else int(first_seed)
@@ -243,6 +247,17 @@ def _fmt_ci(st: Mapping[str, Any], fmt: Callable[[float | None], str],
     return f"{fmt(st['mean'])} [{fmt(lo)}, {fmt(hi)}]"
 
 
+def ranking_metric(agg: Mapping[str, Any], policies: Sequence[str], svc: str) -> str:
+    """The hit ratio policies are ranked on: ``hit_ratio_with_overdue`` (requests still in flight
+    past their deadline at the end counted as misses), or the plain ``hit_ratio`` when some run's
+    summary lacks it (written before airan counted overdue requests). A run in which nothing
+    ended but requests are overdue has only the former: it stays, at 0."""
+    m = "hit_ratio_with_overdue"
+    if any(agg[p][svc].get(m, {}).get("n", 0) < agg[p][svc]["hit_ratio"]["n"] for p in policies):
+        return "hit_ratio"
+    return m
+
+
 def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
     """Per service, one line: which policy leads on hit ratio and whether that is significant.
 
@@ -253,10 +268,7 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for svc, meta in data["services"].items():
         target = meta.get("target_hit_ratio")
-        m = "hit_ratio_with_overdue"
-        if any(agg[p][svc].get(m, {}).get("n", 0) != agg[p][svc]["hit_ratio"]["n"]
-               for p in data["policies"]):
-            m = "hit_ratio"  # summaries written before airan counted overdue requests
+        m = ranking_metric(agg, data["policies"], svc)
         label = ("hit ratio with overdue requests counted as missed" if m != "hit_ratio"
                  else "hit ratio")
         ranked = sorted(
@@ -346,21 +358,26 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
                    "curve ends below 1 when there are drops. Dashed: the deadline."),
         ]
     rows = []
+    def meets(value: float | None, target: float | None) -> bool | None:
+        return None if value is None or target is None else value >= target
+
     for s in services:
-        best = max((agg[p][s]["hit_ratio"]["mean"] for p in policies
-                    if agg[p][s]["hit_ratio"]["mean"] is not None), default=None)
+        m = ranking_metric(agg, policies, s)  # the verdict's: best and target met on it
+        best = max((agg[p][s][m]["mean"] for p in policies
+                    if agg[p][s][m]["mean"] is not None), default=None)
         for p in policies:
             a = agg[p][s]
             target = meta[s].get("target_hit_ratio")
+            overdue = a.get("hit_ratio_with_overdue", {})
             rows.append({
                 "service": s, "policy": p, "n": a["hit_ratio"]["n"],
                 "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
                 "hit_text": _fmt_ci(a["hit_ratio"], pct, (0.0, 1.0)),
-                "hit_overdue_text": _fmt_ci(a.get("hit_ratio_with_overdue", {}), pct, (0.0, 1.0)),
+                "hit_overdue_text": _fmt_ci(overdue, pct, (0.0, 1.0)),
                 "p50_text": _fmt_ci(a["p50_ms"], ms), "p99_text": _fmt_ci(a["p99_ms"], ms),
-                "best": best is not None and a["hit_ratio"]["mean"] == best,
-                "ok": None if a["hit_ratio"]["mean"] is None or target is None
-                else a["hit_ratio"]["mean"] >= target,
+                "best": best is not None and a[m]["mean"] == best,
+                "ok": meets(a["hit_ratio"]["mean"], target),
+                "ok_overdue": meets(overdue.get("mean"), target),
             })
     seeds = data["seeds"]
     html = render(

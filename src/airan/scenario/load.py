@@ -542,16 +542,22 @@ POLICY_NEEDS_SITES: dict[str, tuple[str, ...] | None] = {
 
 
 def _check_policy_sites(s: Scenario) -> None:
-    if s.policy not in POLICY_NEEDS_SITES:
+    check_policy_sites(s, s.policy, field="policy")
+
+
+def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
+    """An :class:`InputError` if built-in ``policy`` needs a kind of compute site ``s`` lacks
+    (checked for the scenario's own policy, and by ``compare`` for each policy it will run)."""
+    if policy not in POLICY_NEEDS_SITES:
         return
-    kinds = POLICY_NEEDS_SITES[s.policy]
+    kinds = POLICY_NEEDS_SITES[policy]
     have = [c.kind for c in s.compute_sites]
     if s.generated_compute_sites is not None:
         have.append("cell")
     if not any(kinds is None or k in kinds for k in have):
         what = "a compute site" if kinds is None else f"a {' or '.join(kinds)} compute site"
-        raise InputError(f"policy {s.policy!r} needs {what}; the scenario has none "
-                         "(compute_sites)", field="policy", value=s.policy)
+        raise InputError(f"policy {policy!r} needs {what}; the scenario has none "
+                         "(compute_sites)", field=field, value=policy)
 
 
 def _check_ai_ran(s: Scenario) -> None:
@@ -701,6 +707,10 @@ def _check_carriers(s: Scenario) -> None:
             raise InputError(f"an FR2 carrier ({car.fc_ghz:g} GHz) uses numerology 2 or more "
                              "(60 kHz and up)", field=f"{field}.numerology",
                              value=car.numerology)
+        if car.ul_layers > s.radio.gnb_rx_antennas:  # a receiver separates at most N streams
+            raise InputError(f"more uplink layers than the cell's {s.radio.gnb_rx_antennas} "
+                             "receive antennas (radio.gnb_rx_antennas)",
+                             field=f"{field}.ul_layers", value=car.ul_layers)
         try:
             nr.n_prb(car.bandwidth_mhz, car.numerology)
         except ValueError as exc:

@@ -104,6 +104,8 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     done = [int(p["met"]) + int(p["late"]) for p in parts]
     hist = merge_histograms(p.get("latency_histogram") or {} for p in parts)
     ended = met + late + dropped
+    # a part written before airan counted overdue requests: the merged figure is unknown
+    known = all("overdue" in p for p in parts)
     overdue = sum(int(p.get("overdue", 0)) for p in parts)
     breakdown_keys = list((first.get("breakdown_ms") or {}).keys())
     out = {
@@ -112,9 +114,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "late": late,
         "dropped": dropped,
         "in_flight": sum(int(p["in_flight"]) for p in parts),
-        "overdue": overdue,
+        "overdue": overdue if known else None,
         "hit_ratio": met / ended if ended else None,
-        "hit_ratio_with_overdue": met / (ended + overdue) if ended + overdue else None,
+        "hit_ratio_with_overdue": met / (ended + overdue) if known and ended + overdue else None,
         "target_hit_ratio": first.get("target_hit_ratio"),
         "deadline_ms": first.get("deadline_ms"),
         "dropped_by_reason": _add_counts(p.get("dropped_by_reason") for p in parts),
