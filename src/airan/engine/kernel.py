@@ -425,9 +425,13 @@ def ul_times_s(W, S, devices, bits, ul_fraction):
     Under an equal share of the PRBs, a UE's B bits have left once every other UE of the cell
     has sent min(its backlog, B) as well: T = (B + sum_j min(b_j, B)) / R, with R the device's
     rate with the cell's free PRBs to itself (the scheduler's capacity rule, at the mean SINR).
-    The others are taken at the device's own rate (their SINRs differ) and none arrives
-    meanwhile. A snapshot's count of UEs with data overstates the share of a large request in
-    a cell of small bursts: this does not.
+    The others are taken at the device's own rate (their SINRs differ), none arrives meanwhile,
+    and the rate is taken as linear in the PRB share (a power-limited UE loses less than its
+    share). A snapshot's count of UEs with data overstates the share of a large request in a
+    cell of small bursts: this does not. Measured against the uplink times that followed (city
+    and factory, 3 s), it is no better calibrated than the count (RMS log error 0.40 against
+    0.32 in city) but decides better at the default four receive antennas (hit ratio with
+    overdue counted, seeds 1-3: city 0.978 against 0.975, factory inspect 1.0 against 0.997).
     """
     act = S.act_ul
     n_act = S.ctr[C_ACT_UL]

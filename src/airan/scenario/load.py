@@ -443,26 +443,28 @@ def transport_links(s: Scenario) -> TransportLinks:
             lcap.append(lk.capacity_gbps * 1e9)
             ldel.append(lk.fiber_km * FIBER_S_PER_KM + lk.extra_delay_ms * 1e-3 + hop)
         linked |= {a, b}
+    la_a = np.asarray(la, dtype=np.int64)
+    lb_a = np.asarray(lb, dtype=np.int64)
+    lcap_a = np.asarray(lcap, dtype=float)
+    ldel_a = np.asarray(ldel, dtype=float)
     bh = s.transport.backhaul
-    if bh is not None:
+    if bh is not None:  # every cell site without a link, to the hub and back, in site order
         hub = index[bh.to]
         hub_xy = node_xy[hub]
-        for i in range(n_cell):
-            if i in linked or i == hub:
-                continue
-            dist_km = (
-                float(np.hypot(*(node_xy[i] - hub_xy))) / 1e3 if not np.isnan(hub_xy).any() else 0.0
-            )
-            for u, v in ((i, hub), (hub, i)):
-                la.append(u)
-                lb.append(v)
-                lcap.append(bh.capacity_gbps * 1e9)
-                ldel.append(
-                    bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
-                )
-    return TransportLinks(names, n_cell, np.asarray(la, dtype=np.int64),
-                          np.asarray(lb, dtype=np.int64), np.asarray(lcap, dtype=float),
-                          np.asarray(ldel, dtype=float))
+        spokes = np.setdiff1d(np.arange(n_cell), np.asarray([*linked, hub], dtype=np.int64))
+        if np.isnan(hub_xy).any():
+            dist_km = np.zeros(len(spokes))
+        else:
+            d = node_xy[spokes] - hub_xy
+            dist_km = np.hypot(d[:, 0], d[:, 1]) / 1e3
+        delay = bh.route_factor * dist_km * FIBER_S_PER_KM + bh.extra_delay_ms * 1e-3 + hop
+        hubs = np.full(len(spokes), hub, dtype=np.int64)
+        la_a = np.r_[la_a, np.c_[spokes, hubs].ravel()]
+        lb_a = np.r_[lb_a, np.c_[hubs, spokes].ravel()]
+        lcap_a = np.r_[lcap_a, np.full(2 * len(spokes), bh.capacity_gbps * 1e9)]
+        ldel_a = np.r_[ldel_a, np.repeat(delay, 2)]
+    return TransportLinks(names, n_cell, la_a.astype(np.int64), lb_a.astype(np.int64),
+                          lcap_a, ldel_a)
 
 
 def _check_transport_hops(s: Scenario) -> None:
