@@ -110,7 +110,10 @@ def test_uplink_time_estimate_is_processor_sharing_with_the_cells_other_backlogs
     mine = np.array([0])
     b_req = np.array([1e5])
     alone_s = float(snap.ul_time_s(mine, b_req)[0])
-    assert alone_s > 0
+    # alone in its cell: the bits over the scheduler's rate for the whole carrier
+    full_bps = K.ul_rates_bps(eng._kw, eng._sref, mine, np.zeros(1), eng._ul_slot_fraction)[0]
+    assert alone_s == pytest.approx(1e5 / full_bps, rel=1e-12)
+    assert 1e5 / alone_s > 50e6  # 100 MHz, 150 m, 4 receive antennas: tens of Mbit/s at least
     st = eng._st
     st.ue_ul_bits[1], st.ue_ul_bits[2] = 1e4, 1e6  # a small burst and a long backlog
     st.act_ul[:2] = [1, 2]
@@ -122,3 +125,32 @@ def test_uplink_time_estimate_is_processor_sharing_with_the_cells_other_backlogs
     st.ue_ul_bits[0] = 5e4
     behind_s = float(snap.ul_time_s(mine, b_req)[0])
     assert behind_s == pytest.approx(alone_s * (1.5e5 + 1e4 + 1.5e5) / 1e5, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["factory", "city"])
+def test_every_request_overdue_at_a_cut_ends_late_or_dropped(name: str) -> None:
+    """Stop a loaded NR run half-way, take the requests the summary would count as overdue,
+    run on: none of them is met, whatever the radio, the GPUs or the policy do next."""
+    from airan.engine import kernel as K
+
+    sc = load_scenario(name)
+    if name == "factory":  # load the uplink: some requests fall behind their deadline
+        d = sc.model_dump(mode="json")
+        d["radio"]["gnb_rx_antennas"] = 1
+        sc = scenario_from_dict(d)
+    eng = Engine(sc, policy="nearest-edge", duration_s=4.0, seed=2, trace_sample=1.0)
+    eng.step(int(round(2.0 / eng.world.slot_s)))
+    st = eng._st
+    live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
+    age_s = eng.now_s - st.rq_f[live, K.T_CREATE]
+    late = age_s > eng.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12
+    overdue_ids = set(st.rq_i[live, K.I_SEQ][late].tolist())
+    assert len(overdue_ids) == eng.summary()["requests"]["overdue"] > 10
+    result = eng.run()
+    t = result.requests
+    ids = t.column("request").to_numpy()
+    outcome = np.asarray(t.column("outcome").to_pylist())
+    ended = {int(i): o for i, o in zip(ids, outcome, strict=True)}
+    seen = [ended[i] for i in overdue_ids if i in ended]
+    assert len(seen) > 0.5 * len(overdue_ids)  # most have ended by 4 s
+    assert "met" not in seen, sorted(set(seen))
