@@ -435,32 +435,48 @@ def ul_times_s(W, S, devices, bits, ul_fraction):
     """
     act = S.act_ul
     n_act = S.ctr[C_ACT_UL]
-    n_cells = W.cell_prb.shape[0]
-    # the UEs with data, grouped by cell (counting sort in activity order: deterministic)
-    start = np.zeros(n_cells + 1, dtype=np.int64)
+    dev_cell = W.dev_cell
+    # the UEs with data grouped by cell, in activity order within a cell; work in the UEs with
+    # data only (not in the cells: a national map has a million), with a per-cell scratch
+    # (cell_used_cnt, zero between uses) holding a cell's group number + 1
+    group = S.cell_used_cnt
+    cells = np.empty(n_act, dtype=np.int64)
+    size = np.zeros(n_act, dtype=np.int64)
+    n_groups = 0
     for i in range(n_act):
-        start[W.dev_cell[act[i]] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
+        c = dev_cell[act[i]]
+        if group[c] == 0:
+            cells[n_groups] = c
+            n_groups += 1
+            group[c] = n_groups
+        size[group[c] - 1] += 1
+    start = np.empty(n_groups + 1, dtype=np.int64)
+    start[0] = 0
+    for g in range(n_groups):
+        start[g + 1] = start[g] + size[g]
     fill = start[:-1].copy()
     members = np.empty(n_act, dtype=np.int64)
     for i in range(n_act):
-        c = W.dev_cell[act[i]]
-        members[fill[c]] = act[i]
-        fill[c] += 1
+        g = group[dev_cell[act[i]]] - 1
+        members[fill[g]] = act[i]
+        fill[g] += 1
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
         mine = S.ue_ul_bits[d] + bits[i]
         ahead = mine
-        for q in range(start[c], start[c + 1]):
-            j = members[q]
-            if j != d:
-                ahead += min(S.ue_ul_bits[j], mine)
+        g = group[c] - 1
+        if g >= 0:
+            for q in range(start[g], start[g + 1]):
+                j = members[q]
+                if j != d:
+                    ahead += min(S.ue_ul_bits[j], mine)
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
         cap, _, _ = ul_capacity(W, S, d, c, free_prb, 1.0)
         out[i] = ahead / max(cap * ul_fraction / W.slot_s, 1.0)
+    for g in range(n_groups):
+        group[cells[g]] = 0
     return out
 
 
