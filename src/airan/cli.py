@@ -297,11 +297,13 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
     drop_text = ", ".join(f"{r} {n:,}" for r, n in drops.items()) if drops else "none"
     out.print(f"drops by reason: {drop_text}", markup=False, soft_wrap=True)
     if req.get("in_flight"):
+        overdue = req.get("overdue") or 0
         out.print(
             f"in flight at the end: {req['in_flight']:,} of {req['created']:,} requests "
-            f"({req['in_flight'] / max(req['created'], 1):.1%}), {req.get('overdue', 0):,} of "
-            "them already past their deadline ('overdue'): 'hit' is met over the requests that "
-            "ended, 'hit, overdue missed' counts the overdue ones as misses too",
+            f"({req['in_flight'] / max(req['created'], 1):.1%}), "
+            + (f"{overdue:,} of them already past their deadline ('overdue'): 'hit' is met over "
+               "the requests that ended, 'hit, overdue missed' counts the overdue ones as misses "
+               "too" if overdue else "none of them past its deadline yet"),
             markup=False, soft_wrap=True)
     rate = s.get("requests_per_wall_s")
     out.print(
