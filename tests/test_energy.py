@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from one_cell import one_cell_site
 
 from airan.catalog import load_gpus
 from airan.engine import Engine
-from airan.scenario import load_scenario, scenario_from_dict
+from airan.scenario import scenario_from_dict
 
 UL_MBPS, DL_MBPS = 50.0, 200.0
 UL_KB, DL_KB = 100.0, 2.0
@@ -24,14 +25,7 @@ UL_KB, DL_KB = 100.0, 2.0
 
 def _vla_cell(rate_hz: float = 1.0, ul_mbps: float = UL_MBPS) -> Any:
     """Arms with a Jetson Thor on a fixed-rate radio, an H100 edge at their cell site."""
-    d = load_scenario("city").model_dump(mode="json")
-    d.update(
-        cell_layout=None, generated_compute_sites=None, nodes=[],
-        cell_sites=[{"name": "bs", "position_m": [0.0, 0.0]}],
-        compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
-                        "gpus": [{"type": "H100", "count": 1}]}],
-        transport={"links": []},
-    )
+    d = one_cell_site()
     d["radio"].update(model="fixed", fixed_ul_rate_mbps=ul_mbps, fixed_dl_rate_mbps=DL_MBPS)
     d["fleets"] = [{"name": "arm", "count": 5, "accelerator": "JetsonThor", "battery_wh": 100.0,
                     "area": {"x_m": [-20.0, 20.0], "y_m": [-20.0, 20.0]}, "services": ["vla"]}]

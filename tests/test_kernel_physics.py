@@ -37,13 +37,11 @@ def test_kernel_service_factor_has_unit_mean(kind: int, p1: float, p2: float) ->
 
 def _one_cell(n_rx: int):  # type: ignore[no-untyped-def]
     """One omnidirectional 100 MHz cell, no other cell, one UE 150 m away: noise only."""
-    from airan.scenario import load_scenario, scenario_from_dict
+    from one_cell import one_cell_site
 
-    d = load_scenario("city").model_dump(mode="json")
-    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], transport={"links": []},
-             cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "sectors": 1}],
-             compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
-                             "gpus": [{"type": "H100", "count": 1}]}])
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site(sectors=1)
     d["radio"].update(shadowing=False, initial_load=0.0, gnb_rx_antennas=n_rx)
     d["fleets"] = [{"name": "v", "count": 1, "services": ["perception"],
                     "area": {"x_m": [150.0, 150.0], "y_m": [0.0, 0.0]}}]

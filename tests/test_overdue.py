@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from one_cell import one_cell_site
 
 from airan.engine import Engine
 from airan.scenario import load_scenario, scenario_from_dict
@@ -24,14 +25,7 @@ DURATION_S = 6.0
 
 
 def _saturated_uplink() -> Any:
-    d = load_scenario("city").model_dump(mode="json")
-    d.update(
-        cell_layout=None, generated_compute_sites=None, nodes=[],
-        cell_sites=[{"name": "bs", "position_m": [0.0, 0.0]}],
-        compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
-                        "gpus": [{"type": "H100", "count": 1}]}],
-        transport={"links": []},
-    )
+    d = one_cell_site()
     d["radio"].update(model="fixed", fixed_ul_rate_mbps=250 * 8e-3 / UL_S,
                       fixed_dl_rate_mbps=100.0, fixed_latency_ms=0.0)
     d["fleets"] = [{"name": "cam", "count": 1, "ul_buffer_kb": 1e5,
@@ -95,11 +89,7 @@ def test_uplink_time_estimate_is_processor_sharing_with_the_cells_other_backlogs
     from airan.engine import kernel as K
     from airan.policy import Snapshot
 
-    d = load_scenario("city").model_dump(mode="json")
-    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], transport={"links": []},
-             cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "sectors": 1}],
-             compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
-                             "gpus": [{"type": "H100", "count": 1}]}])
+    d = one_cell_site(sectors=1)
     d["radio"].update(shadowing=False, initial_load=0.0)
     d["fleets"] = [{"name": "v", "count": 3, "services": ["perception"],
                     "area": {"x_m": [150.0, 150.0], "y_m": [0.0, 0.0]}}]
