@@ -39,12 +39,11 @@ class Motion:
 
     def __init__(self, scenario: Scenario, world: World, seed: int) -> None:
         from airan.mobility import build_mobility
+        from airan.scenario.load import mobility_bounds
 
         w = self.world = world
         self.fleets: list[tuple[NDArray[np.int64], Any]] = []
-        lo, hi = w.cell_xy.min(axis=0), w.cell_xy.max(axis=0)
-        pad = np.maximum(0.1 * (hi - lo), 50.0)
-        bounds = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+        bounds = mobility_bounds(w.cell_xy)
         periods = []
         for fi, f in enumerate(scenario.fleets):
             if f.mobility is None or f.mobility.model == "static":

@@ -607,15 +607,21 @@ def _check_mobility(s: Scenario) -> None:
             continue
         area: Any = f.area
         if area is None:
-            if bounds is None:  # as airan.engine.motion takes it
-                xy = cell_site_xy(s)
-                lo, hi = xy.min(axis=0), xy.max(axis=0)
-                pad = np.maximum(0.1 * (hi - lo), 50.0)
-                bounds = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+            if bounds is None:  # cells stand at their sites
+                bounds = mobility_bounds(cell_site_xy(s))
             area = bounds
         _check_street_grid(as_area(area), spec.block_m, field)
         # the model itself, with no devices: it raises what it would raise in a run
         build_mobility(spec, 0, area, f.height_m, np.random.default_rng(0), field=field)
+
+
+def mobility_bounds(cell_xy: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """Where a mobile fleet without an ``area`` moves: the cells' bounding box, widened by a
+    tenth of its size and at least 50 m each way (x min, x max, y min, y max)."""
+    lo, hi = cell_xy.min(axis=0), cell_xy.max(axis=0)
+    pad = np.maximum(0.1 * (hi - lo), 50.0)
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]),
+            float(hi[1] + pad[1]))
 
 
 #: The most intersections a Manhattan grid may have (~0.6 GB and ~2 s to build 9 million).
