@@ -22,6 +22,15 @@ from airan.policy.base import (
 
 I64 = NDArray[np.int64]
 
+#: The kinds of compute site each built-in policy needs (None: a site of any kind): without one
+#: it fails at its first decision, so validation checks for it first
+#: (:func:`airan.scenario.load.check_policy_sites`).
+NEEDS_SITES: dict[str, tuple[str, ...] | None] = {
+    "cloud": ("cloud",),
+    "nearest-edge": None,  # the nearest cell or edge site, or any site where there is none
+    "least-loaded": None,
+}
+
 
 def _sites(
     snap: Snapshot, kinds: tuple[str, ...] | None, *, healthy_only: bool = True
@@ -91,7 +100,7 @@ def local(snap: Snapshot, batch: Batch) -> I64:
 @snapshot_free
 def cloud(snap: Snapshot, batch: Batch) -> I64:
     """Every request goes to the nearest cloud site."""
-    return _nearest(snap, batch, ("cloud",), "cloud")
+    return _nearest(snap, batch, NEEDS_SITES["cloud"], "cloud")
 
 
 @register("nearest-edge")

@@ -534,15 +534,6 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
 
 
 # ---- policies, AI-RAN, mobility: what the engine would find only while it runs ----------------
-#: The kinds of compute site each built-in policy needs (None: a site of any kind); without
-#: one, the policy fails at its first decision (airan.policy.builtin).
-POLICY_NEEDS_SITES: dict[str, tuple[str, ...] | None] = {
-    "cloud": ("cloud",),
-    "nearest-edge": None,  # the nearest cell or edge site, or any site where there is none
-    "least-loaded": None,
-}
-
-
 def _check_policy_sites(s: Scenario) -> None:
     check_policy_sites(s, s.policy, field="policy")
 
@@ -550,9 +541,11 @@ def _check_policy_sites(s: Scenario) -> None:
 def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
     """An :class:`InputError` if built-in ``policy`` needs a kind of compute site ``s`` lacks
     (checked for the scenario's own policy, and by ``compare`` for each policy it will run)."""
-    if policy not in POLICY_NEEDS_SITES:
+    from airan.policy.builtin import NEEDS_SITES
+
+    if policy not in NEEDS_SITES:
         return
-    kinds = POLICY_NEEDS_SITES[policy]
+    kinds = NEEDS_SITES[policy]
     have = [c.kind for c in s.compute_sites]
     if s.generated_compute_sites is not None:
         have.append("cell")
