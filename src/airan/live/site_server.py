@@ -87,6 +87,9 @@ class _Stats:
     overloaded: int = 0
     bad: int = 0
     running: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (start, est)
+    # id -> (compute start, real time): set by the worker as it starts computing, so that a load
+    # report counts the same part of a running batch in busy_s and in realtime_busy_s
+    computing: dict[int, tuple[float, bool]] = field(default_factory=dict)
 
 
 def rss_bytes() -> int:
@@ -178,12 +181,14 @@ class SiteServer:
             self.free -= 1
             self._start_batch(best, items)
 
-    def _compute(self, key: str, items: list[_Item]) -> tuple[np.ndarray, float, float, bool]:
+    def _compute(self, bid: int, key: str,
+                 items: list[_Item]) -> tuple[np.ndarray, float, float, bool]:
         """In a worker thread: decode the payloads, run the batch; (outputs, t_start, t_end,
         whether it ran with real-time scheduling)."""
         self.priority.before_batch(self.per_item_s[key] * len(items))
         realtime = self.priority.realtime_here()
         t_start = time.monotonic()
+        self.stats.computing[bid] = (t_start, realtime)  # one dict store: atomic under the GIL
         try:
             model = self._by_path[key]
             x = np.stack([model.decode(it.payload) for it in items])
@@ -200,13 +205,14 @@ class SiteServer:
         self.stats.running[bid] = (time.monotonic(), self.per_item_s[key] * len(items))
         for it in items:
             it.started = True
-        fut = self._pool.submit(self._compute, key, items)
+        fut = self._pool.submit(self._compute, bid, key, items)
         loop = asyncio.get_running_loop()
         fut.add_done_callback(
             lambda f: loop.call_soon_threadsafe(self._batch_done, bid, key, items, f))
 
     def _batch_done(self, bid: int, key: str, items: list[_Item], f: Any) -> None:
         self.stats.running.pop(bid, None)
+        self.stats.computing.pop(bid, None)
         self.free += 1
         exc = f.exception()
         if exc is not None:  # a model error fails the batch, not the server
@@ -353,7 +359,11 @@ class SiteServer:
     def load_report(self) -> Any:
         now = time.monotonic()
         self._qarea(now)
-        busy = self.stats.busy_s + sum(now - s for s, _ in self.stats.running.values())
+        # the running batches' compute time so far, in both sums alike (the realtime share of
+        # two reports' difference stays within [0, 1])
+        partial = [(now - t0, rt) for t0, rt in list(self.stats.computing.values())]
+        busy = self.stats.busy_s + sum(p for p, _ in partial)
+        busy_rt = self.stats.realtime_busy_s + sum(p for p, rt in partial if rt)
         return wire.LoadReport(
             name=self.cfg.name, healthy=True, backlog_s=self.backlog_s(now),
             queue_len=self.queued, queue_limit=self.cfg.queue_limit,
@@ -361,7 +371,7 @@ class SiteServer:
             queue_area=self.stats.queue_area, served=self.stats.served,
             batches=self.stats.batches, overloaded=self.stats.overloaded,
             bad_requests=self.stats.bad, uptime_s=now - self.t0, rss_bytes=rss_bytes(),
-            realtime_busy_s=self.stats.realtime_busy_s)
+            realtime_busy_s=busy_rt)
 
     # ---- life -----------------------------------------------------------------------------------
     async def start(self) -> int:
