@@ -98,3 +98,66 @@ def test_more_uplink_layers_than_receive_antennas_is_an_input_error() -> None:
     with pytest.raises(InputError, match="receive antennas") as err:
         scenario_from_dict(d)
     assert err.value.field == "carrier.ul_layers"
+
+
+@pytest.mark.parametrize(("n_tx", "layers", "gain"),
+                         [(1, 1, 1.0), (4, 1, 4.0), (8, 1, 8.0), (4, 2, 1.5), (4, 4, 0.25),
+                          (8, 4, 1.25)])
+def test_downlink_precoding_gain_is_zero_forcing_with_the_power_split(
+        n_tx: int, layers: int, gain: float) -> None:
+    assert link.dl_precoding_gain(n_tx, layers) == pytest.approx(gain, rel=1e-15)
+
+
+@pytest.mark.parametrize(("n_tx", "max_layers"), [(1, 1), (4, 1), (4, 2), (4, 4), (8, 8)])
+def test_kernel_downlink_rank_adaptation_equals_radio_link(n_tx: int, max_layers: int) -> None:
+    sinr_db = np.linspace(-25.0, 50.0, 751)
+    expected, _ = link.dl_rank_adapted_se(sinr_db, n_tx, max_layers)
+    got = [K.dl_rank_se(10.0 ** (x / 10.0), n_tx, max_layers, 0.1) for x in sinr_db]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_downlink_rank_is_one_at_the_cell_edge_and_the_most_layers_near_the_cell() -> None:
+    """Rank 1 takes the whole precoding gain where the SINR is low; near the cell every layer
+    reaches the 256QAM cap and the most layers win (TS 38.214 5.2.2.2 rank indicator)."""
+    se, rank = link.dl_rank_adapted_se(np.array([-10.0, -5.0, 60.0]), 4, 4)
+    assert list(rank) == [1, 1, 4]
+    # the edge: one layer with 4x (6 dB): 0.75 log2(1 + 4 * 0.1 / 1.25)
+    assert se[0] == pytest.approx(0.75 * math.log2(1.0 + 0.4 / 1.25), rel=1e-12)
+    assert se[2] == pytest.approx(4 * link.MAX_SE_256QAM, rel=1e-12)
+    # every rank in between is somewhere the best, and the sum over layers never falls
+    x = np.linspace(-20.0, 60.0, 2001)
+    se_all, rank_all = link.dl_rank_adapted_se(x, 4, 4)
+    assert set(rank_all) == {1, 2, 3, 4}
+    assert np.all(np.diff(rank_all) >= 0) and np.all(np.diff(se_all) >= 0)
+
+
+@pytest.mark.parametrize(("n_tx", "max_layers"), [(1, 1), (4, 1), (4, 2), (4, 4)])
+def test_downlink_se_is_rank_adapted_over_the_ues_thermal_snr(n_tx: int, max_layers: int) -> None:
+    """The UE's downlink SE = max over L of L SE(P g (n_tx - L + 1) / L / (kT B NF_UE)), with
+    the cell's 46 dBm over 100 MHz and the UE's 9 dB noise figure, no other cell."""
+    from airan.engine import Engine
+    from airan.scenario import scenario_from_dict
+
+    d = _one_cell(4).model_dump(mode="json")
+    d["radio"]["gnb_tx_antennas"] = n_tx
+    d["carrier"]["dl_layers"] = max_layers
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01, seed=1)
+    eng._st.ue_se_slot_dl[0] = -1  # due now
+    K.refresh_dl(eng._kw, eng._sref, 0, eng.slot)
+    noise_mw = 10.0 ** ((-174.0 + 10.0 * math.log10(273 * 12 * 30e3) + 9.0) / 10.0)
+    snr = 10.0 ** (46.0 / 10.0) * float(eng.world.dev_top_gain[0, 0]) / noise_mw
+    best = max(n * min(0.75 * math.log2(1.0 + snr * (n_tx - n + 1) / n / 1.25),
+                       link.MAX_SE_256QAM) for n in range(1, max_layers + 1))
+    assert float(eng._st.ue_se_dl[0]) == pytest.approx(best, rel=1e-9)
+
+
+def test_more_downlink_layers_than_transmit_antennas_is_an_input_error() -> None:
+    from airan.errors import InputError
+    from airan.scenario import scenario_from_dict
+
+    d = _one_cell(4).model_dump(mode="json")
+    d["radio"]["gnb_tx_antennas"] = 2
+    d["carrier"]["dl_layers"] = 4
+    with pytest.raises(InputError, match="transmit antennas") as err:
+        scenario_from_dict(d)
+    assert err.value.field == "carrier.dl_layers"

@@ -600,7 +600,21 @@ def refresh_dl(W, S, d, k):
     if bg > 0.0:
         mean_dl = min(1.0, bg + mean_dl)
     intf += mean_dl * W.dev_resid_gain_mw[d]
-    S.ue_se_dl[d] = spectral_eff(sig / (W.dev_dl_noise_mw[d] + intf), W.min_sinr_lin)
+    S.ue_se_dl[d] = dl_rank_se(sig / (W.dev_dl_noise_mw[d] + intf), W.cell_tx_antennas[cell],
+                               W.cell_dl_layers[cell], W.min_sinr_lin)
+
+
+@njit(cache=True)
+def dl_rank_se(sinr, n_tx, max_layers, min_sinr):
+    """Downlink SE summed over the layers of the best rank L <= ``max_layers``:
+    L * SE(sinr * (n_tx - L + 1) / L), ``sinr`` that of one antenna at full power (see
+    radio.link.dl_rank_adapted_se; ties go to the lower rank)."""
+    best = 0.0
+    for n_layers in range(1, max_layers + 1):
+        se = n_layers * spectral_eff(sinr * ((n_tx - n_layers + 1) / n_layers), min_sinr)
+        if se > best:
+            best = se
+    return best
 
 
 @njit(cache=True)

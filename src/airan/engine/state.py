@@ -23,6 +23,8 @@ _KW_FIELDS = [
     "cell_bits_per_prb_ul",
     "cell_ul_rx_gain",
     "cell_ul_diversity",
+    "cell_tx_antennas",
+    "cell_dl_layers",
     "cell_tx_mw",
     "ul_noise_mw",
     "ul_int_ptr",

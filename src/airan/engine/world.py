@@ -46,10 +46,12 @@ class World:
     cell_xy: F64  # [C, 2]
     cell_prb: F64  # [C]
     cell_bandwidth_mhz: F64  # [C] channel bandwidth (TS 38.101-1)
-    cell_bits_per_prb_dl: F64  # [C] bits per PRB per slot per unit SE, incl. layers and overhead
+    cell_bits_per_prb_dl: F64  # [C] bits per PRB per slot per unit SE of one layer, incl. overhead
     cell_bits_per_prb_ul: F64  # [C]
     cell_ul_rx_gain: F64  # [C] uplink SINR gain per layer of the receive antennas (linear)
     cell_ul_diversity: I64  # [C] the diversity order of its fading (independent antennas)
+    cell_tx_antennas: I64  # [C] transmit antennas (downlink precoding gain)
+    cell_dl_layers: I64  # [C] the most downlink layers per UE (the rank is adapted per UE)
     cell_tx_mw: F64  # [C]
     ul_noise_mw: F64  # [C]
     ul_int_ptr: I64  # [C+1] CSR: interferers j of receiving cell c
@@ -351,6 +353,7 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
     cell_ul_gain: list[float] = []
     cell_ul_div: list[int] = []
+    cell_dl_layers: list[int] = []
     cell_channel_mhz: list[float] = []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology)  # validated in airan.scenario.load
@@ -365,13 +368,14 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_sect.append(sectors == 3)
             cell_prb.append(prb)
             cell_bpp_dl.append(
-                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, car.dl_layers))
+                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, 1))  # per layer
             )
             cell_bpp_ul.append(
                 float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers))
             )
             cell_ul_gain.append(link.ul_combining_gain(s.radio.gnb_rx_antennas, car.ul_layers))
             cell_ul_div.append(s.radio.gnb_rx_antennas - car.ul_layers + 1)
+            cell_dl_layers.append(car.dl_layers)
             cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
@@ -580,6 +584,8 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_bits_per_prb_ul=np.asarray(cell_bpp_ul),
         cell_ul_rx_gain=np.asarray(cell_ul_gain, float),
         cell_ul_diversity=np.asarray(cell_ul_div, dtype=np.int64),
+        cell_tx_antennas=np.full(n_cells, s.radio.gnb_tx_antennas, dtype=np.int64),
+        cell_dl_layers=np.asarray(cell_dl_layers, dtype=np.int64),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,

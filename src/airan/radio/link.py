@@ -57,6 +57,44 @@ def ul_combining_gain(n_rx: int, n_layers: int = 1) -> float:
     return (n_rx - n_layers + 1) / n_layers
 
 
+def dl_precoding_gain(n_tx: int, n_layers: int = 1) -> float:
+    """Downlink SINR gain per layer of a cell with ``n_tx`` transmit antennas sending
+    ``n_layers`` layers to one UE (linear): (n_tx - n_layers + 1) / n_layers.
+
+    The transmit side of :func:`ul_combining_gain`: zero-forcing precoding keeps
+    n_tx - n_layers + 1 degrees of freedom of array gain per layer (one layer: maximum-ratio
+    transmission, a gain of n_tx), and the cell's power is split over the layers. Interference
+    from other cells is taken at its mean power (their beams point at their own UEs) (Tse &
+    Viswanath 2005, 3.3.2 transmit beamforming, 10.3 zero-forcing precoding).
+    """
+    if not 1 <= n_layers <= n_tx:
+        raise ValueError(f"{n_layers} layers need at least as many transmit antennas (have {n_tx})")
+    return (n_tx - n_layers + 1) / n_layers
+
+
+def dl_rank_adapted_se(
+    sinr_db: ArrayLike, n_tx: int, max_layers: int, *, min_sinr_db: float = -10.0
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Downlink spectral efficiency summed over layers (bit/s/Hz) and the rank that gives it.
+
+    ``sinr_db`` is the SINR of one antenna at the cell's full power. The cell picks, per UE,
+    the rank L <= ``max_layers`` that maximises L * SE(SINR * (n_tx - L + 1) / L) (rank
+    adaptation from the UE's rank indicator, TS 38.214 5.2.2.2): rank 1 with the full
+    precoding gain at the cell edge, more layers, each with a share of the power, near the
+    cell (:func:`dl_precoding_gain`, :func:`spectral_efficiency`). Ties go to the lower rank.
+    """
+    x = np.asarray(sinr_db, dtype=np.float64)
+    best = np.zeros(x.shape)
+    rank = np.ones(x.shape, dtype=np.int64)
+    for n_layers in range(1, max_layers + 1):
+        gain_db = 10.0 * math.log10(dl_precoding_gain(n_tx, n_layers))
+        se = n_layers * spectral_efficiency(x + gain_db, min_sinr_db=min_sinr_db)
+        better = se > best
+        best = np.where(better, se, best)
+        rank = np.where(better, n_layers, rank)
+    return best, rank
+
+
 def sinr_db(
     signal_mw: ArrayLike, interference_mw: ArrayLike, noise_mw: ArrayLike
 ) -> NDArray[np.float64]:

@@ -712,6 +712,10 @@ def _check_carriers(s: Scenario) -> None:
             raise InputError(f"more uplink layers than the cell's {s.radio.gnb_rx_antennas} "
                              "receive antennas (radio.gnb_rx_antennas)",
                              field=f"{field}.ul_layers", value=car.ul_layers)
+        if car.dl_layers > s.radio.gnb_tx_antennas:  # a precoder forms at most N streams
+            raise InputError(f"more downlink layers than the cell's {s.radio.gnb_tx_antennas} "
+                             "transmit antennas (radio.gnb_tx_antennas)",
+                             field=f"{field}.dl_layers", value=car.dl_layers)
         try:
             nr.n_prb(car.bandwidth_mhz, car.numerology)
         except ValueError as exc:

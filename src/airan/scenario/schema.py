@@ -60,6 +60,8 @@ class Carrier(_Strict):
     tx_power_dbm: float = Field(
         46.0, ge=-30, le=70
     )  # gNB per sector, TR 38.901 evaluation assumption 46-49
+    # the most downlink layers per UE (its receive antennas): the cell adapts the rank per UE,
+    # rank 1 with the full precoding gain at the cell edge (radio.link.dl_rank_adapted_se)
     dl_layers: int = Field(2, ge=1, le=8)
     ul_layers: int = Field(1, ge=1, le=4)
 
@@ -136,6 +138,9 @@ class Radio(_Strict):
     # number (noise and interference uncorrelated across antennas); 4T4R is the Aerial
     # calibration point (DOMAIN.md)
     gnb_rx_antennas: int = Field(4, ge=1, le=64)
+    # transmit antennas per cell: precoding gain (N - L + 1) / L per downlink layer, the cell's
+    # power split over its L layers (radio.link.dl_precoding_gain); 4T4R as above
+    gnb_tx_antennas: int = Field(4, ge=1, le=64)
     initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
     # EWMA of PRB use (assumption); at most a minute (the kernel's decay table grows with it)
     load_time_constant_ms: float = Field(100.0, gt=0, le=60_000)
