@@ -111,6 +111,21 @@ def test_cut_link_reroutes_around_it_and_comes_back() -> None:
     _conserves(eng.summary())
 
 
+def test_requests_between_nodes_when_a_link_is_cut_finish_their_old_path() -> None:
+    """A cloud answer moves hop by hop (kernel.send); cut a link while answers are between
+    the cloud and the regional edge: they finish on the path they took, none is lost."""
+    d = _triangle()
+    d["policy"] = "least-loaded"  # sends a share of the work to the cloud, ~10 ms away
+    d["faults"] = [{"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 0.3, "end_s": 0.5}]
+    eng = Engine(scenario_from_dict(d), duration_s=0.8, seed=2)
+    s = eng.run().summary
+    assert eng.faults.flushed_in_transit > 0  # at the cut and at the repair
+    _conserves(s)
+    assert s["requests"]["in_flight"] < s["requests"]["created"] * 0.1
+    assert "link_full" not in s["requests"]["dropped_by_reason"]
+
+
 def test_degraded_link_is_slower_while_degraded() -> None:
     d = _triangle()
     d["faults"] = [{"kind": "link_degraded", "link": ["factory-mec", "regional-edge"],

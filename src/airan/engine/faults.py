@@ -67,6 +67,7 @@ class FaultSchedule:
         w = world
         self.world = w
         self.kw = kw
+        self.flushed_in_transit = 0  # requests that finished their path on the old route
         self.records: list[FaultRecord] = []
         self.events: list[tuple[int, int, int, bool]] = []  # (slot, order, fault, is_start)
         self.gpu_up = np.ones(len(w.gpu_site), dtype=bool)
@@ -233,8 +234,11 @@ class FaultSchedule:
         self._refresh_site(engine, rec, s)
 
     # ---- transport -------------------------------------------------------------------------
-    def _reroute(self) -> None:
+    def _reroute(self, engine: Any) -> None:
         w = self.world
+        # packets between two nodes of their path finish it on the old one (kernel.send
+        # reserves a link only when a packet reaches it)
+        self.flushed_in_transit += int(K.flush_transit(self.kw, engine._sref))
         links, back, delay, bottleneck = transport_paths(
             w.node_names, w.link_a, w.link_b, w.link_delay_s, w.link_cap_bps, w.site_node,
             self.link_up)
@@ -244,7 +248,7 @@ class FaultSchedule:
         w.path_bottleneck_bps[...] = bottleneck
         w.extras.pop("nearest_site_by_node", None)  # policies' cached tables are stale now
 
-    def _links_now(self) -> None:
+    def _links_now(self, engine: Any) -> None:
         """Links from their base values and every active link fault."""
         w = self.world
         self.link_up[:] = True
@@ -256,15 +260,15 @@ class FaultSchedule:
             ids = self._link_ids(*r.fault.link)  # type: ignore[misc]
             w.link_cap_bps[ids] *= r.fault.capacity_factor
             w.link_delay_s[ids] += r.fault.extra_delay_ms * 1e-3
-        self._reroute()
+        self._reroute(engine)
 
     def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start
-        self._links_now()
+        self._links_now(engine)
 
     def _link_degraded(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start
-        self._links_now()
+        self._links_now(engine)
 
     # ---- radio -----------------------------------------------------------------------------
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:

@@ -27,8 +27,19 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
 N_RQ_F = 9
 # request int columns
+# I_CELL: the device's cell when the request was created, then when it last set off over the
+# transport (the start of its path); I_GPU: the GPU computing it; I_HOP (the same column, free
+# outside the GPU) while in transit: the next link of its path to reserve (0: none left)
 I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
+I_HOP = I_GPU
 N_RQ_I = 8
+# I_HOP after a reroute (see flush_transit): the rest of its old path is reserved, the arrival
+# time is in T_SITE (uplink) or T_DLARR (downlink); or a link of it was full
+HOP_FLUSHED, HOP_LINK_FULL = -1, -2
+# a packet reserves at once the links it reaches within this of the moment it is handled, and
+# beyond moves hop by hop (an event at each node): each link serves packets in the order they
+# reach it, to within this (well below a slot, and with no event for short paths)
+TRANSIT_AHEAD_S = 1e-4
 # stages
 # ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
 ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN = range(9)
@@ -359,12 +370,14 @@ def finish(W, S, r, t):
 
 
 @njit(cache=True)
-def transport(W, S, links, bits, t):
-    """Send ``bits`` along ``links`` (store and forward, FIFO per link) from time ``t``.
+def transport(W, S, links, bits, t, h=0):
+    """Send ``bits`` along ``links`` from hop ``h`` (store and forward, FIFO per link) from
+    time ``t``, reserving every link at once.
 
-    Returns the arrival time, or -1.0 when a link's backlog exceeds its queue limit.
+    Returns the arrival time, or -1.0 when a link's backlog exceeds its queue limit. For a
+    request's own packets see :func:`send`, which reserves a link when the packet reaches it.
     """
-    for h in range(links.shape[0]):
+    while h < links.shape[0]:
         lk = links[h]
         if lk < 0:
             break
@@ -375,7 +388,88 @@ def transport(W, S, links, bits, t):
         S.link_free[lk] = start + ser
         S.link_busy[lk] += ser
         t = start + ser + W.link_delay_s[lk]
+        h += 1
     return t
+
+
+@njit(cache=True)
+def send(W, S, r, links, h, bits, t, t_field):
+    """Move request ``r``'s packet along ``links`` from hop ``h``, whose node it reached at
+    ``t``: reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (store and forward, FIFO per
+    link), then push its next event: at the node of the next link (``I_HOP`` that link, the
+    time kept in ``t_field`` for :func:`flush_transit`), or at its destination (``I_HOP`` 0).
+
+    A link is thus reserved when the packet reaches it, not when it sets off: an answer from a
+    distant cloud does not hold up, on the last links to the device, one from a nearby edge
+    that gets there first. Returns False, pushing nothing, when a link's backlog exceeds its
+    queue limit.
+    """
+    horizon = t + TRANSIT_AHEAD_S
+    while h < links.shape[0]:
+        lk = links[h]
+        if lk < 0:
+            break
+        if t > horizon:
+            S.rq_i[r, I_HOP] = h
+            S.rq_f[r, t_field] = t
+            push_event(S, t, r)
+            return True
+        start = S.link_free[lk] if S.link_free[lk] > t else t
+        if start - t > W.transport_queue_limit_s:
+            return False
+        ser = bits / W.link_cap_bps[lk]
+        S.link_free[lk] = start + ser
+        S.link_busy[lk] += ser
+        t = start + ser + W.link_delay_s[lk]
+        h += 1
+    S.rq_i[r, I_HOP] = 0
+    push_event(S, t, r)
+    return True
+
+
+@njit(cache=True)
+def _transit_path(W, S, r):
+    """The links, bits and time column of request ``r``'s transit (uplink or downlink)."""
+    node = W.cell_node[S.rq_i[r, I_CELL]]
+    s = S.rq_i[r, I_PLACE]
+    v = S.rq_i[r, I_SVC]
+    if S.rq_i[r, I_STAGE] == ST_UP:
+        return W.path_links[node, s], W.svc_ul_bits[v], T_SITE
+    return W.path_links_back[s, node], W.svc_dl_bits[v], T_DLARR
+
+
+@njit(cache=True)
+def transit(W, S, r, t):
+    """Request ``r`` reached, at ``t``, a node on its path (``I_HOP`` != 0): go on."""
+    h = S.rq_i[r, I_HOP]
+    links, bits, t_field = _transit_path(W, S, r)
+    if h == HOP_FLUSHED:
+        S.rq_i[r, I_HOP] = 0
+        push_event(S, S.rq_f[r, t_field], r)
+    elif h == HOP_LINK_FULL or not send(W, S, r, links, h, bits, t, t_field):
+        S.rq_f[r, t_field] = t
+        drop(W, S, r, R_LINK_FULL, t)
+
+
+@njit(cache=True)
+def flush_transit(W, S):
+    """Before the paths change (a link fault reroutes): reserve at once the rest of the old
+    path of every request between two nodes of it, so that it arrives as it would have.
+    Returns how many were flushed."""
+    n = 0
+    for r in range(S.rq_i.shape[0]):
+        st = S.rq_i[r, I_STAGE]
+        if (st != ST_UP and st != ST_DOWN) or S.rq_i[r, I_HOP] <= 0:
+            continue
+        links, bits, t_field = _transit_path(W, S, r)
+        ta = transport(W, S, links, bits, S.rq_f[r, t_field], S.rq_i[r, I_HOP])
+        if ta < 0.0:
+            S.rq_i[r, I_HOP] = HOP_LINK_FULL
+        else:
+            S.rq_f[r, t_field] = ta
+            S.rq_i[r, I_HOP] = HOP_FLUSHED
+        n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -716,13 +810,11 @@ def ul_done(W, S, r, t):
         orphan(S, r, site)
         return
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
-    ta = transport(W, S, W.path_links[node, site], bits, t)
-    if ta < 0.0:
+    S.rq_i[r, I_STAGE] = ST_UP
+    S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
+    if not send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE):
         S.rq_f[r, T_SITE] = t
         drop(W, S, r, R_LINK_FULL, t)
-        return
-    S.rq_i[r, I_STAGE] = ST_UP
-    push_event(S, ta, r)
 
 
 @njit(cache=True)
@@ -1232,13 +1324,12 @@ def compute_done(W, S, r, t):
             advance_site(W, S, s, t)
             r = nxt
             continue
-        ta = transport(W, S, W.path_links_back[s, node], W.svc_dl_bits[S.rq_i[r, I_SVC]], t)
-        if ta < 0.0:
+        S.rq_i[r, I_STAGE] = ST_DOWN
+        S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
+        if not send(W, S, r, W.path_links_back[s, node], 0, W.svc_dl_bits[S.rq_i[r, I_SVC]],
+                    t, T_DLARR):
             S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_LINK_FULL, t)
-        else:
-            S.rq_i[r, I_STAGE] = ST_DOWN
-            push_event(S, ta, r)
         advance_site(W, S, s, t)  # the GPU is free: start the next batch now
         r = nxt
 
@@ -1359,12 +1450,10 @@ def redispatch(W, S, rs, places, t):
             push_event(S, start + dur, r)
             continue
         node = W.cell_node[W.dev_cell[d]]
-        ta = transport(W, S, W.path_links[node, p], W.svc_ul_bits[v], t)
-        if ta < 0.0:
-            drop(W, S, r, R_LINK_FULL, t)
-            continue
         S.rq_i[r, I_STAGE] = ST_UP
-        push_event(S, ta, r)
+        S.rq_i[r, I_CELL] = W.dev_cell[d]
+        if not send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE):
+            drop(W, S, r, R_LINK_FULL, t)
     S.ctr[C_ORPHANS] = 0
 
 
@@ -1529,7 +1618,9 @@ def handle_event(W, S, r, t):
             advance_site(W, S, site, t)
         return
     st = S.rq_i[r, I_STAGE]
-    if st == ST_UP:
+    if st in (ST_UP, ST_DOWN) and S.rq_i[r, I_HOP] != 0:
+        transit(W, S, r, t)
+    elif st == ST_UP:
         site_arrive(W, S, r, t)
     elif st == ST_ORPHAN:  # the engine purges a failed batch's event; never reached
         return
