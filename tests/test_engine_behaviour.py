@@ -168,6 +168,10 @@ def test_city_overload_drops_at_buffers_or_queues_and_conserves() -> None:
     assert set(dropped) <= set(REASONS)
     assert hit(s, "perception") < 0.5  # thirty times the load cannot be served in time
     assert res.requests.num_rows == 0
+    # the uplink is saturated: its PRB use per uplink slot is ~1 (per slot of any kind it
+    # would be at most DDDSU's 1/5)
+    assert 0.9 < s["cells"]["mean_prb_utilization_ul"] <= 1.0
+    assert 0.0 < s["cells"]["mean_prb_utilization_dl"] <= 1.0
 
 
 def test_a_device_that_cannot_keep_up_drops_at_its_own_queue_in_bounded_memory() -> None:

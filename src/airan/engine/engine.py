@@ -499,11 +499,17 @@ class Engine:
             "l1_share": l1_share.ravel(),
         })
 
+    def _direction_slots(self) -> tuple[int, int]:
+        """Uplink and downlink slots run so far (at least 1 each)."""
+        ctr = self._st.ctr
+        return max(1, int(ctr[K.C_NSLOT_UL])), max(1, int(ctr[K.C_NSLOT_DL]))
+
     def cell_table(self) -> pa.Table:
         """Per cell: position (m), sector azimuth index, mean PRB utilization, attached devices."""
         w = self.world
         st = self._st
-        n_slots_run = max(1, self.slot)
+        # per slot of each direction (a saturated DDDSU uplink reads 1, not its 1/5 of slots)
+        n_ul, n_dl = self._direction_slots()
         nr = w.radio_model == 0
         devices = np.bincount(w.dev_cell, minlength=len(w.cell_names))
         return pa.table({
@@ -511,9 +517,9 @@ class Engine:
             "site": pa.array([n.split("/")[0] for n in w.cell_names]),
             "x_m": w.cell_xy[:, 0],
             "y_m": w.cell_xy[:, 1],
-            "prb_utilization_ul": st.prb_sum_ul / w.cell_prb / n_slots_run if nr
+            "prb_utilization_ul": st.prb_sum_ul / w.cell_prb / n_ul if nr
             else np.full(len(w.cell_names), np.nan),
-            "prb_utilization_dl": st.prb_sum_dl / w.cell_prb / n_slots_run if nr
+            "prb_utilization_dl": st.prb_sum_dl / w.cell_prb / n_dl if nr
             else np.full(len(w.cell_names), np.nan),
             "devices": devices,
         })
@@ -702,7 +708,7 @@ class Engine:
             }
         drops = st.agg_drop.sum(axis=0)
         n_tr = sum(len(p[0]) for p in self._trace_parts)
-        n_slots_run = max(1, self.slot)
+        n_ul, n_dl = self._direction_slots()
         return {
             "airan_version": airan_version(),
             "scenario": w.name,
@@ -724,10 +730,10 @@ class Engine:
             "sites": sites,
             "cells": {
                 "count": len(w.cell_names),
-                "mean_prb_utilization_dl": float(np.mean(st.prb_sum_dl / w.cell_prb) / n_slots_run)
+                "mean_prb_utilization_dl": float(np.mean(st.prb_sum_dl / w.cell_prb) / n_dl)
                 if w.radio_model == 0
                 else None,
-                "mean_prb_utilization_ul": float(np.mean(st.prb_sum_ul / w.cell_prb) / n_slots_run)
+                "mean_prb_utilization_ul": float(np.mean(st.prb_sum_ul / w.cell_prb) / n_ul)
                 if w.radio_model == 0
                 else None,
             },
