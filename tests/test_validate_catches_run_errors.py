@@ -361,6 +361,32 @@ def test_compute_site_no_cell_reaches_is_a_warning_not_an_error(tmp_path: Path) 
     assert "warning" not in validate(write(tmp_path, base())).output  # the base has none
 
 
+def test_an_upload_larger_than_the_uplink_buffer_is_a_warning_and_every_request_drops(
+        tmp_path: Path) -> None:
+    """A frame that never fits its fleet's buffer is dropped (buffer_full) whenever it is sent
+    over the radio: validate and run say so before the run; the run shows it."""
+    d = base()
+    arms = next(f for f in d["fleets"] if "vla" in f["services"])
+    vla = next(v for v in d["services"] if v["name"] == "vla")
+    vla["ul_kb"] = 2000.0
+    arms["ul_buffer_kb"] = 1000.0
+    path = write(tmp_path, d)
+    warnings = scenario_warnings(load_scenario(path), label=str(path))
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{path}: field 'fleets[{arms['name']}].ul_buffer_kb': "
+                                  "service 'vla' uploads 2000 KB")
+    result = runner.invoke(app, ["run", str(path), "--policy", "cloud", "--duration", "0.5",
+                                 "--out", str(tmp_path / "run"), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.output + getattr(result, "stderr", "")
+    import json
+
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    vla_s = s["services"]["vla"]
+    assert vla_s["count"] > 0 and vla_s["dropped"] == vla_s["count"]
+    assert s["requests"]["dropped_by_reason"]["buffer_full"] >= vla_s["count"]
+
+
 # ---- AI-RAN --------------------------------------------------------------------------------
 def test_ai_ran_on_a_gpu_that_cannot_run_the_l1_is_rejected(tmp_path: Path) -> None:
     d = base()

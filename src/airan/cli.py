@@ -120,6 +120,11 @@ def run(
         from airan.scenario import load_scenario
 
         sc = load_scenario(scenario)
+        from airan.console import _scenario_label
+        from airan.scenario.load import scenario_warnings
+
+        for line in scenario_warnings(sc, label=_scenario_label(scenario)):
+            err.print(f"warning: {line}", markup=False, soft_wrap=True)
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
                 trace_limit=trace_limit, trace_sample=trace_sample)):

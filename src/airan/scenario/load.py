@@ -511,9 +511,14 @@ def _check_transport_hops(s: Scenario) -> None:
 
 def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
-    error (``airan validate`` prints them): a compute site that no cell reaches over the
-    transport links. The engine never serves a request there: deadline-aware and nearest-edge
-    pass such a site over, and a request another policy sends there is dropped (``no_route``)."""
+    error (``airan validate`` and ``airan run`` print them):
+
+    - a compute site that no cell reaches over the transport links. The engine never serves a
+      request there: deadline-aware and nearest-edge pass such a site over, and a request
+      another policy sends there is dropped (``no_route``);
+    - a service whose upload is larger than the uplink buffer of a fleet that runs it: each of
+      its requests sent over the radio is dropped (``buffer_full``); only on the device's own
+      accelerator does it run."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -530,6 +535,15 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
                 "no cell reaches this compute site over the transport links (transport.links, "
                 "transport.backhaul): no request is ever served there",
                 file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
+    ul_kb = {v.name: v.ul_kb for v in s.services}
+    for f in s.fleets:
+        for name in f.services:
+            if ul_kb[name] > f.ul_buffer_kb:
+                out.append(str(InputError(
+                    f"service {name!r} uploads {ul_kb[name]:g} KB, more than this fleet's uplink "
+                    "buffer holds: each of its requests sent over the radio is dropped "
+                    "(buffer_full)", file=label, field=f"fleets[{f.name}].ul_buffer_kb",
+                    value=f.ul_buffer_kb)))
     return out
 
 
