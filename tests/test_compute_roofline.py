@@ -74,12 +74,13 @@ def test_yolov8_a100_batch1(
 
 @pytest.mark.parametrize(
     ("gid", "ms", "rel"),
-    [("A100-80GB", 55.1, 0.15), ("H100", 30.7, 0.15), ("JetsonThor", 380.5, 0.25)],
+    [("A100-80GB", 55.1, 0.08), ("H100", 30.7, 0.08), ("JetsonThor", 380.5, 0.08)],
 )
 def test_openvla_batch1(
     models: dict[str, ModelSpec], gpus: dict[str, GpuSpec], gid: str, ms: float, rel: float
 ) -> None:
-    # vla-perf OpenVLA-7B batch-1 rooflines (DOMAIN.md Physical-AI workloads).
+    # vla-perf OpenVLA-7B batch-1 rooflines (DOMAIN.md Physical-AI workloads); ours are 5.8%
+    # above them (the catalog's source note says why)
     t = batch_service_time_s(models["openvla-7b"], gpus[gid], 1)
     assert t == pytest.approx(ms * 1e-3, rel=rel)
 
