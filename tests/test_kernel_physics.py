@@ -161,3 +161,38 @@ def test_more_downlink_layers_than_transmit_antennas_is_an_input_error() -> None
     with pytest.raises(InputError, match="transmit antennas") as err:
         scenario_from_dict(d)
     assert err.value.field == "carrier.dl_layers"
+
+
+def test_air_legs_end_at_the_end_of_the_slot_that_carries_the_last_bits() -> None:
+    """A transport block spans its slot's symbols (TS 38.214 6.1.2.1, 5.1.2.1): an upload is
+    decoded at the end of a U slot, an answer received at the end of a D slot or of the
+    downlink symbols of an S slot (10 of 14 in this model); never mid-slot."""
+    import airan
+
+    res = airan.run("factory", policy="deadline-aware", duration_s=1.0, seed=4)
+    sc = airan.load_scenario("factory")
+    slot = 1e-3 / 2 ** sc.carrier.numerology
+    pattern = sc.carrier.tdd_pattern
+    t = res.requests
+    ok = np.array([o in ("met", "late") for o in t.column("outcome").to_pylist()])
+    place = np.array(t.column("placement").to_pylist())
+    remote = ok & (place != "local")
+    created = t.column("created_s").to_numpy()[remote]
+
+    def ms(col: str) -> np.ndarray:
+        return t.column(col).to_numpy(zero_copy_only=False)[remote] * 1e-3
+
+    ul_done = created + ms("ul_wait_ms") + ms("ul_air_ms")
+    k_ul = np.rint(ul_done / slot).astype(int)
+    assert remote.sum() > 500
+    np.testing.assert_allclose(ul_done, k_ul * slot, atol=1e-9)
+    assert {pattern[(k - 1) % len(pattern)] for k in k_ul} == {"U"}  # the slot just ended
+    done = created + t.column("latency_ms").to_numpy()[remote] * 1e-3
+    k_dl = np.floor(done / slot + 1e-6).astype(int)
+    frac = done / slot - k_dl
+    end_of_d = np.isclose(frac, 0.0, atol=1e-6) & np.array(
+        [pattern[(k - 1) % len(pattern)] == "D" for k in k_dl])
+    end_of_s = np.isclose(frac, 10 / 14, atol=1e-6) & np.array(
+        [pattern[k % len(pattern)] == "S" for k in k_dl])
+    assert np.all(end_of_d | end_of_s)
+    assert end_of_d.any() and end_of_s.any()

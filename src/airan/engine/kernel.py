@@ -929,9 +929,9 @@ def serve_ul(W, S, k, s0):
     pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
     nrf = rq_f.shape[1]
-    # the slot's uplink completions are events, ordered with the heap's by (time, push order);
-    # those within the slot (all but rounding) wait in a list of their own, sorted once at the
-    # end, rather than in the heap (a quarter of all events: cheaper than heap pushes and pops)
+    # the slot's uplink completions are events, ordered with the heap's by (time, push order),
+    # all at the slot's end: they wait in a list of their own, in push order, rather than in
+    # the heap (a quarter of all events: cheaper than heap pushes and pops)
     ulq_t = S.ulq_t
     ulq_s = S.ulq_s
     ulq_r = S.ulq_r
@@ -962,7 +962,7 @@ def serve_ul(W, S, k, s0):
         r = ul_head[d]
         while r >= 0 and used < cap:
             if rq_f[r, T_UL_START] != rq_f[r, T_UL_START]:
-                rq_f[r, T_UL_START] = s0 + slot * used / cap
+                rq_f[r, T_UL_START] = s0  # its first bits go in this slot's transport block
             rem = rq_f[r, REM_BITS]
             if rem <= cap - used:
                 used += rem
@@ -970,11 +970,13 @@ def serve_ul(W, S, k, s0):
                 ul_bits[d] -= rem
                 nxt = rq_i[r, I_NEXT]
                 ul_head[d] = nxt
-                # the last bit left at this time: an event, so links are used in time order
-                t_done = s0 + slot * used / cap
+                # its last bits are in this slot's transport block, which the cell decodes
+                # after the slot's last symbol (PUSCH spans the slot, TS 38.214 6.1.2.1): an
+                # event at the slot's end, so links are used in time order
+                t_done = s1
                 rq_f[r, T_UL_DONE] = t_done
                 nq = ctr[C_ULQ_N]
-                if t_done < s1 and nq < ulq_t.shape[0]:  # one of this slot's: queued apart
+                if nq < ulq_t.shape[0]:  # one of this slot's: queued apart
                     ulq_t[nq] = t_done
                     ulq_s[nq] = ctr[C_PUSHES]
                     ulq_r[nq] = r
@@ -1004,15 +1006,6 @@ def serve_ul(W, S, k, s0):
             kept += 1
     ctr[C_ACT_UL] = kept
     ctr[C_ACT_UL_SORTED] = kept
-    nq = ctr[C_ULQ_N]
-    if nq > 1:  # by time; equal times stay in push order (a stable sort)
-        order = np.argsort(ulq_t[:nq], kind="mergesort")
-        t_sorted = ulq_t[:nq][order]
-        s_sorted = ulq_s[:nq][order]
-        r_sorted = ulq_r[:nq][order]
-        ulq_t[:nq] = t_sorted
-        ulq_s[:nq] = s_sorted
-        ulq_r[:nq] = r_sorted
 
 
 @njit(cache=True)
@@ -1133,7 +1126,9 @@ def serve_dl(W, S, k, s0, frac):
                 used += rem
                 nxt = rq_i[r, I_NEXT]
                 dl_head[d] = nxt
-                finish(W, S, r, s0 + slot * used / cap)
+                # delivered after the last downlink symbol of the slot (or of the S slot's
+                # downlink part) that carried its last bits, as on the uplink
+                finish(W, S, r, s0 + slot)
                 r = nxt
             else:
                 rq_f[r, REM_BITS] = rem - (cap - used)
@@ -1752,7 +1747,9 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                 create(W, S, t_arr, arr_f[pos], arr_p[pos])
                 pos += 1
             else:
-                if t_ev >= s1:
+                # the slot's uplink completions are at its end, s1: they, and what else falls
+                # at s1 before them, are handled in this slot (the next begins with them done)
+                if t_ev > s1 or (t_ev == s1 and q >= nq):
                     break
                 if from_q:
                     r = ulq_r[q]
