@@ -501,3 +501,35 @@ def test_measured_batch_times_set_each_batch_time_in_the_twin() -> None:
     assert len(compute) > 700
     assert set(np.round(compute, 9)) <= {1.4, 2.8, 3.9, 5.0}
     assert np.mean(np.isclose(compute, 5.0)) > 0.9
+
+
+@pytest.mark.parametrize("override", [None, {"max_batch": 1}])
+def test_per_model_batching_limits_one_models_batches(override: dict[str, int] | None) -> None:
+    """batching.models sets one model's max_batch at a site (Triton's per-model config): with
+    VLA at 1, every VLA compute time on the factory's L40S is the roofline's batch-1 time;
+    without it the same load batches them (longer batches), and detect keeps batching."""
+    d = load_scenario("factory").model_dump(mode="json")
+    if override:
+        d["compute_sites"][0]["batching"]["models"] = {"openvla-7b": override}
+    sc = scenario_from_dict(d)
+    res = airan.run(sc, policy="nearest-edge", duration_s=2.0, seed=1)
+    w = Engine(sc, policy="nearest-edge", duration_s=0.01).world
+    t = res.requests
+    svc = np.array(t.column("service").to_pylist())
+    place = np.array(t.column("placement").to_pylist())
+    compute = t.column("compute_ms").to_numpy(zero_copy_only=False)
+    s = w.site_names.index("on-prem")
+    gpu = w.gpu_type[w.site_gpu_start[s]]
+
+    def batch1_ms(name: str) -> float:
+        return float(w.svc_time_s[w.svc_model[w.service_names.index(name)], gpu, 1] * 1e3)
+
+    vla = (svc == "vla") & (place == "on-prem") & np.isfinite(compute)
+    det = (svc == "detect") & (place == "on-prem") & np.isfinite(compute)
+    assert vla.sum() > 20 and det.sum() > 100
+    assert w.site_max_batch[s, w.svc_model[w.service_names.index("detect")]] == 8
+    if override:
+        np.testing.assert_allclose(compute[vla], batch1_ms("vla"), rtol=1e-9)
+    else:
+        assert compute[vla].max() > 1.05 * batch1_ms("vla")
+    assert compute[det].max() > 1.05 * batch1_ms("detect")  # detect batches as before

@@ -250,6 +250,28 @@ def test_site_batches_like_the_twin() -> None:
     assert len(lone.output) == 16 * 4  # mlp: 16 float32 outputs
 
 
+def test_site_batches_a_model_by_its_own_limits() -> None:
+    """batching.models reaches the live site per model file: plan (mlp) at max_batch 1 runs
+    the same four requests as four batches, while the site's max_batch stays 4 for detect."""
+    plan_file = str(M.model_path("mlp"))
+
+    async def main() -> list[Any]:
+        site = _site(max_wait_s=0.2, batch_by_model_file={plan_file: [1, 0.0]})
+        port = await site.start()
+        stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
+        try:
+            await stub.infer(_req("warm"), 5)
+            return list(await asyncio.gather(*(stub.infer(_req(f"f{i}"), 5) for i in range(4))))
+        finally:
+            await stub.close()
+            await site.stop()
+
+    full = asyncio.run(main())
+    assert all(r.status == wire.InferReply.OK for r in full)
+    assert max(r.timing.batch_size for r in full) == 1
+    assert max(r.timing.queue_ms for r in full) < 180  # no waiting for a batch to fill
+
+
 def test_site_holds_a_request_forwarded_ahead_until_it_is_due(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A gateway forwards a request a little before its modelled arrival (``due_unix_s``); the

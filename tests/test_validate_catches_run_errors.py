@@ -387,6 +387,18 @@ def test_an_upload_larger_than_the_uplink_buffer_is_a_warning_and_every_request_
     assert s["requests"]["dropped_by_reason"]["buffer_full"] >= vla_s["count"]
 
 
+def test_batching_for_a_model_no_service_uses_is_rejected_with_a_suggestion(
+        tmp_path: Path) -> None:
+    d = base()
+    d["compute_sites"][0].setdefault("batching", {})["models"] = {"openvla7b": {"max_batch": 1}}
+    path = write(tmp_path, d)
+    result = validate(path)
+    assert result.exit_code == 2
+    text = result.output + getattr(result, "stderr", "")
+    assert f"compute_sites[{d['compute_sites'][0]['name']}].batching.models" in text
+    assert "openvla-7b" in text  # the close match
+
+
 # ---- AI-RAN --------------------------------------------------------------------------------
 def test_ai_ran_on_a_gpu_that_cannot_run_the_l1_is_rejected(tmp_path: Path) -> None:
     d = base()

@@ -195,8 +195,9 @@ class Engine:
             self._ul_access_delay_s = 0.0
         if len(w.site_names):
             first_type = w.gpu_type[w.site_gpu_start]
-            b = w.site_max_batch
-            self._per_item_s = w.svc_time_s[:, first_type, b].T / b[:, None]  # [S, M]
+            b = w.site_max_batch  # [S, M]
+            m = np.arange(b.shape[1])
+            self._per_item_s = w.svc_time_s[m[None, :], first_type[:, None], b] / b  # [S, M]
 
     # ---- stepping ------------------------------------------------------------------------------
     @property

@@ -1252,8 +1252,8 @@ def _gpu_sift_top(key, heap, g0, n):
 def dispatch(W, S, s, m, g, t):
     """Start a batch of model ``m`` on GPU ``g`` of site ``s`` at time ``t``."""
     b = S.q_len[s, m]
-    if b > W.site_max_batch[s]:
-        b = W.site_max_batch[s]
+    if b > W.site_max_batch[s, m]:
+        b = W.site_max_batch[s, m]
     work = W.svc_time_s[m, W.gpu_type[g], b] * service_factor(
         W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
     S.site_ai_work[s] += work
@@ -1335,7 +1335,7 @@ def advance_site(W, S, s, t_until):
     if S.site_up[s] == 0:  # a failed site starts nothing
         return
     g0 = W.site_gpu_start[s]
-    maxb = W.site_max_batch[s]
+    maxb = W.site_max_batch[s]  # per model
     maxw = W.site_max_wait_s[s]
     while S.site_qlen[s] > 0:
         g = S.gpu_heap[g0]  # the GPU free first (lowest index among ties)
@@ -1349,8 +1349,8 @@ def advance_site(W, S, s, t_until):
             if S.q_len[s, m] == 0:
                 continue
             head_t = S.rq_f[S.q_head[s, m], T_SITE]
-            ready_at = head_t + maxw
-            if S.q_len[s, m] >= maxb or ready_at <= now + EPS:
+            ready_at = head_t + maxw[m]
+            if S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS:
                 if head_t < best_t:
                     best_t = head_t
                     best = m

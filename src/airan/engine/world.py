@@ -98,8 +98,8 @@ class World:
     site_gpu_start: I64  # [S]
     site_n_gpus: I64  # [S]
     site_queue_limit: I64
-    site_max_batch: I64
-    site_max_wait_s: F64
+    site_max_batch: I64  # [S, M] per site and model (batching, batching.models)
+    site_max_wait_s: F64  # [S, M]
     gpu_site: I64  # [G]
     gpu_type: I64  # [G] index into gpu_type_names
     gpu_type_names: list[str]
@@ -517,7 +517,9 @@ def build_world(s: Scenario, seed: int) -> World:
         | {"DeviceCPU"}
     )
     type_index = {n: i for i, n in enumerate(gpu_type_names)}
-    b_max = max([c.batching.max_batch for c in csites] + [1])
+    # per site and model: (max_batch, max_wait_ms)
+    batching = [[c.batching.for_model(mname) for mname, _ in model_keys] for c in csites]
+    b_max = max([b for row in batching for b, _ in row] + [1])
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
     for mi, spec in enumerate(model_specs):
         for ti, tname in enumerate(gpu_type_names):
@@ -628,8 +630,10 @@ def build_world(s: Scenario, seed: int) -> World:
         site_gpu_start=np.asarray(site_gpu_start, np.int64),
         site_n_gpus=np.asarray(site_n, np.int64),
         site_queue_limit=np.array([c.queue_limit for c in csites], np.int64),
-        site_max_batch=np.array([c.batching.max_batch for c in csites], np.int64),
-        site_max_wait_s=np.array([c.batching.max_wait_ms * 1e-3 for c in csites]),
+        site_max_batch=np.array([[b for b, _ in row] for row in batching],
+                                np.int64).reshape(len(csites), len(model_keys)),
+        site_max_wait_s=np.array([[w * 1e-3 for _, w in row] for row in batching],
+                                 float).reshape(len(csites), len(model_keys)),
         gpu_site=np.asarray(gpu_site, np.int64),
         gpu_type=np.asarray(gpu_type, np.int64),
         gpu_type_names=gpu_type_names,

@@ -287,7 +287,13 @@ class LiveRuntime:
                     port=_port(live.sites[name]) if self.components is not None else 0,
                     gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,
                     max_batch=spec.batching.max_batch,
-                    max_wait_s=spec.batching.max_wait_ms * 1e-3, threads=self.threads,
+                    max_wait_s=spec.batching.max_wait_ms * 1e-3,
+                    batch_by_model_file={
+                        str(self.models[v.name]): [b, wait_ms * 1e-3]
+                        for v in self.scenario.services
+                        for b, wait_ms in [spec.batching.for_model(v.model)]
+                        if v.model in spec.batching.models and v.name in self.models},
+                    threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
                                                net.site_ns(name) if net else None)

@@ -49,6 +49,8 @@ class SiteConfig:
     queue_limit: int = 1024
     max_batch: int = 8
     max_wait_s: float = 0.002
+    # per model file where its batching differs (batching.models): [max_batch, max_wait_s]
+    batch_by_model_file: dict[str, list[float]] = field(default_factory=dict)
     threads: int = 1  # ONNX Runtime intra-op threads per worker
     # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never; not with
     # threads > 1) while a worker is busy less than worker_max_duty of the time (default: its
@@ -155,7 +157,8 @@ class SiteServer:
     def _kick(self) -> None:
         """Start every batch that is due (the twin's rule); if one is not due yet, set a timer
         for when its oldest request will have waited ``max_wait``."""
-        maxb, maxw = self.cfg.max_batch, self.cfg.max_wait_s
+        limits = {key: self.cfg.batch_by_model_file.get(
+            key, (self.cfg.max_batch, self.cfg.max_wait_s)) for key in self.queues}
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -166,6 +169,7 @@ class SiteServer:
                 if not q:
                     continue
                 head = q[0].t_arrive
+                maxb, maxw = limits[key]
                 if len(q) >= maxb or head + maxw <= now + 1e-6:
                     if head < best_t:
                         best, best_t = key, head
@@ -175,7 +179,7 @@ class SiteServer:
                 self._timer = timers().call_at(next_ready, self._kick)
                 return
             q = self.queues[best]
-            items = [q.popleft() for _ in range(min(maxb, len(q)))]
+            items = [q.popleft() for _ in range(min(int(limits[best][0]), len(q)))]
             self._qarea(now)
             self.queued -= len(items)
             self.free -= 1

@@ -169,9 +169,9 @@ def per_item_time_s(
     """
     w = snap.world
     gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
-    b = w.site_max_batch[sites]  # type: ignore[attr-defined]
     model = w.svc_model[service]  # type: ignore[attr-defined]
     if sites.ndim == 2:
         model = model[:, None]
+    b = w.site_max_batch[sites, model]  # type: ignore[attr-defined]
     t_b = w.svc_time_s[model, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
     return t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined,no-any-return]

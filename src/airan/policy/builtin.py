@@ -257,8 +257,9 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
             seen[key] += 1
             if j < k:
                 st = sites[i, j]
-                b = max_batch[st]
-                t_b = svc_time[svc_model[svc[i]], gpu_type[gpu_start[st]], b] / ai_share[st]
+                mi = svc_model[svc[i]]
+                b = max_batch[st, mi]
+                t_b = svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st]
                 step = t_b / b / n_gpus[st]
                 est[i, j] += rank * step
                 best = 0

@@ -258,6 +258,15 @@ def check_references(s: Scenario) -> None:
             raise InputError(
                 "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
             )
+    used_models = sorted({v.model for v in s.services})
+    batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        batchings.append(("generated_compute_sites", s.generated_compute_sites.batching))
+    for field, b in batchings:
+        for model in b.models:
+            if model not in used_models:  # a typo would silently leave the site's batching
+                raise unknown_name("model", model, used_models,
+                                   field=f"{field}.batching.models")
     for f in s.fleets:
         for i, name in enumerate(f.services):
             if name not in service_names:

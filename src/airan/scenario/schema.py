@@ -177,12 +177,30 @@ class GpuGroup(_Strict):
     count: int = Field(ge=1, le=100_000)
 
 
+class ModelBatching(_Strict):
+    """One model's batching at a site, where it differs from the site's."""
+
+    max_batch: int | None = Field(None, ge=1, le=1024)
+    max_wait_ms: NonNegFloat | None = None
+
+
 class Batching(_Strict):
     """Dynamic batching: a GPU takes up to ``max_batch`` requests of one model, waiting at most
-    ``max_wait_ms`` for the oldest before it starts a smaller batch (Triton-style)."""
+    ``max_wait_ms`` for the oldest before it starts a smaller batch (Triton-style). ``models``
+    sets them per model (by the services' ``model``), as Triton's per-model configuration
+    does: e.g. a VLA whose batch of 8 would outlast its deadline."""
 
     max_batch: int = Field(8, ge=1, le=1024)
     max_wait_ms: NonNegFloat = 2.0  # assumption: small next to 50-100 ms deadlines
+    models: dict[str, ModelBatching] = Field(default_factory=dict)
+
+    def for_model(self, model: str) -> tuple[int, float]:
+        """(max_batch, max_wait_ms) for ``model`` at a site with this batching."""
+        m = self.models.get(model)
+        if m is None:
+            return self.max_batch, self.max_wait_ms
+        return (self.max_batch if m.max_batch is None else m.max_batch,
+                self.max_wait_ms if m.max_wait_ms is None else m.max_wait_ms)
 
 
 class ComputeSite(_Strict):
