@@ -147,6 +147,12 @@ class RadioRates:
         return self._engine._rate_bps(np.asarray(devices, dtype=np.int64), uplink=uplink)  # type: ignore[no-any-return]
 
 
+def _whole_slots(air_s: float, slot_s: float) -> float:
+    """An air leg of ``air_s`` at the average rate, ending at the end of a slot, as the twin's
+    legs do (a transport block is decoded after its slot's last symbol)."""
+    return max(1, math.ceil(air_s / slot_s - 1e-9)) * slot_s
+
+
 class Delays:
     """The delays the gateway applies (s): the twin's radio per device (FIFO per device link
     for ``fixed``) and transport per path (store and forward, FIFO per link)."""
@@ -176,7 +182,7 @@ class Delays:
             self.ul_free[d] = start + bits / w.fixed_ul_bps
             return start - now, bits / w.fixed_ul_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
-        return self.rates.ul_access_delay_s, bits / max(rate, 1.0)
+        return self.rates.ul_access_delay_s, _whole_slots(bits / max(rate, 1.0), w.slot_s)
 
     def downlink(self, d: int, v: int, now: float) -> float:
         """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""
@@ -189,7 +195,7 @@ class Delays:
             self.dl_free[d] = start + bits / w.fixed_dl_bps
             return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
-        return w.dl_sched_delay_s + bits / max(rate, 1.0)
+        return w.dl_sched_delay_s + _whole_slots(bits / max(rate, 1.0), w.slot_s)
 
     def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
