@@ -177,6 +177,7 @@ def test_a_site_reports_how_much_of_its_compute_ran_in_real_time(realtime: int) 
 def test_a_load_report_counts_a_running_batch_alike_in_busy_and_real_time() -> None:
     """A report taken mid-batch counts the batch's compute so far in both sums (before, busy
     had it and realtime_busy did not, so the share between two reports could exceed 1)."""
+    import math
     import time
 
     from test_live import _site
@@ -185,10 +186,13 @@ def test_a_load_report_counts_a_running_batch_alike_in_busy_and_real_time() -> N
     try:
         site.stats.busy_s, site.stats.realtime_busy_s = 1.0, 0.5
         now = time.monotonic()
-        site.stats.computing = {1: (now - 0.2, True), 2: (now - 0.1, False)}
+        # two batches running, and one whose worker ended 0.1 s ago (its callback not yet run):
+        # counted up to its end
+        site.stats.computing = {1: (now - 0.2, True, math.inf), 2: (now - 0.1, False, math.inf),
+                                3: (now - 0.3, True, now - 0.1)}
         rep = site.load_report()
     finally:
         site._pool.shutdown()
-    assert rep.busy_s == pytest.approx(1.3, abs=0.05)
-    assert rep.realtime_busy_s == pytest.approx(0.7, abs=0.05)
+    assert rep.busy_s == pytest.approx(1.5, abs=0.05)
+    assert rep.realtime_busy_s == pytest.approx(0.9, abs=0.05)
     assert rep.busy_s - rep.realtime_busy_s == pytest.approx(0.5 + 0.1, abs=0.05)

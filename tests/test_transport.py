@@ -110,3 +110,42 @@ def test_transport_to_and_from_the_edge_is_unloaded_time_when_the_cloud_shares_l
             assert e.min() > -1e-9, (site, col)
             assert np.median(e) < 1e-6, (site, col, np.median(e))  # was 3.6 ms from on-prem
             assert e.max() < 3 * largest_ser_s, (site, col, e.max())
+
+
+def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was() -> None:
+    """A cloud answer sets off at 0; 1-2 ms later its last link is 20 ms slower, while it is
+    still ~9 ms from reaching it: it arrives in its unloaded time, as before the fault (the
+    links it had yet to reach are reserved as they were when the links changed)."""
+    from airan.scenario import load_scenario, scenario_from_dict
+
+    d = load_scenario("factory").model_dump(mode="json")
+    eng0 = Engine(scenario_from_dict(d), policy="least-loaded", duration_s=0.01)
+    w0 = eng0.world
+    node = int(w0.cell_node[w0.dev_cell[0]])
+    cloud = w0.site_names.index("cloud")
+    links = w0.path_links_back[cloud, node]
+    last = int(links[links >= 0][-1])
+    a, b = w0.node_names[w0.link_a[last]], w0.node_names[w0.link_b[last]]
+    d["faults"] = [{"kind": "link_degraded", "link": [a, b], "start_s": 0.001, "end_s": 0.002,
+                    "extra_delay_ms": 20.0}]
+    eng = Engine(scenario_from_dict(d), policy="least-loaded", duration_s=0.01)
+    w, st, kw, sref = eng.world, eng._st, eng._kw, eng._sref
+    bits = float(w.svc_dl_bits[0])
+    unloaded = _unloaded_s(w, links.copy(), bits)
+    st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
+    st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
+    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, bits, 0.0, K.T_DLARR)
+    rec = eng.faults.records[0]
+    for active in (True, False):  # the fault starts, then ends, before the packet gets there
+        rec.active = active
+        eng.faults._links_now(eng)
+    assert eng.faults.flushed_in_transit == 1
+    arrived = None
+    while st.ctr[K.C_HEAP_N] > 0:
+        t, r = float(st.heap_t[0]), int(st.heap_r[0])
+        K.pop_event(sref)
+        if st.rq_i[r, K.I_HOP] != 0:
+            K.transit(kw, sref, r, t)
+        else:
+            arrived = t
+    assert arrived == pytest.approx(unloaded, abs=1e-12)

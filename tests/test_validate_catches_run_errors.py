@@ -385,6 +385,8 @@ def test_an_upload_larger_than_the_uplink_buffer_is_a_warning_and_every_request_
     vla_s = s["services"]["vla"]
     assert vla_s["count"] > 0 and vla_s["dropped"] == vla_s["count"]
     assert s["requests"]["dropped_by_reason"]["buffer_full"] >= vla_s["count"]
+    d["radio"]["model"] = "ideal"  # no radio buffer: nothing to warn about
+    assert scenario_warnings(load_scenario(write(tmp_path, d, "ideal.yaml"))) == []
 
 
 def test_batching_for_a_model_no_service_uses_is_rejected_with_a_suggestion(

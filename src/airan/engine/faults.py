@@ -234,11 +234,8 @@ class FaultSchedule:
         self._refresh_site(engine, rec, s)
 
     # ---- transport -------------------------------------------------------------------------
-    def _reroute(self, engine: Any) -> None:
+    def _reroute(self) -> None:
         w = self.world
-        # packets between two nodes of their path finish it on the old one (kernel.send
-        # reserves a link only when a packet reaches it)
-        self.flushed_in_transit += int(K.flush_transit(self.kw, engine._sref))
         links, back, delay, bottleneck = transport_paths(
             w.node_names, w.link_a, w.link_b, w.link_delay_s, w.link_cap_bps, w.site_node,
             self.link_up)
@@ -249,8 +246,13 @@ class FaultSchedule:
         w.extras.pop("nearest_site_by_node", None)  # policies' cached tables are stale now
 
     def _links_now(self, engine: Any) -> None:
-        """Links from their base values and every active link fault."""
+        """Links from their base values and every active link fault.
+
+        Packets between two nodes of their path first reserve the rest of it as the links are
+        until now (kernel.send reserves a link only when a packet reaches it): a packet under
+        way finishes its path as it was when the links changed."""
         w = self.world
+        self.flushed_in_transit += int(K.flush_transit(self.kw, engine._sref))
         self.link_up[:] = True
         w.link_cap_bps[:] = self.link_cap0
         w.link_delay_s[:] = self.link_delay0
@@ -260,7 +262,7 @@ class FaultSchedule:
             ids = self._link_ids(*r.fault.link)  # type: ignore[misc]
             w.link_cap_bps[ids] *= r.fault.capacity_factor
             w.link_delay_s[ids] += r.fault.extra_delay_ms * 1e-3
-        self._reroute(engine)
+        self._reroute()
 
     def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start

@@ -2,9 +2,10 @@
 
 State is a structure of arrays (see :mod:`airan.engine.state`). Per slot the work is proportional to
 what is in flight: UEs with data in their buffers, events that fall due (a binary heap keyed by
-time), and compute sites with queued work. Slots with nothing to do are skipped. Completion times
-inside a slot are continuous: the air interface is a fluid model within the slot, and queues at the
-GPUs and on the transport links are served in continuous time.
+time), and compute sites with queued work. Slots with nothing to do are skipped. The air interface
+shares each slot's PRBs as a fluid among the UEs with data, and a request's air leg ends at the
+end of the slot that carries its last bits; queues at the GPUs and on the transport links are
+served in continuous time.
 """
 
 from __future__ import annotations
@@ -1293,7 +1294,7 @@ def compute_done(W, S, r, t):
 
     ``r`` is the batch's first request; the others follow it through ``I_NEXT``.
     """
-    # prefetch what every answer of the batch reads (see prefetch; the cell at creation stands
+    # prefetch what every answer of the batch reads (see prefetch; the cell it left from stands
     # in for the device's current cell), so that their cache misses overlap
     rq_i = S.rq_i
     path_delay = W.path_delay_s
@@ -1781,7 +1782,7 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                     x = heap_r[0]
                     stx = rq_i[x, I_STAGE]
                     if stx in (ST_UL, ST_COMP):
-                        # the cell at creation stands in for the device's current cell (a hint)
+                        # the cell it left from stands in for the device's current cell (a hint)
                         node = cell_node[rq_i[x, I_CELL]]
                         site = rq_i[x, I_PLACE]
                         prefetch(dev_cell, rq_i[x, I_DEV])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import sys
@@ -89,9 +90,10 @@ class _Stats:
     overloaded: int = 0
     bad: int = 0
     running: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (start, est)
-    # id -> (compute start, real time): set by the worker as it starts computing, so that a load
-    # report counts the same part of a running batch in busy_s and in realtime_busy_s
-    computing: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    # id -> (compute start, real time, compute end or inf): set by the worker as it starts and
+    # ends computing, so that a load report counts the same part of a running batch in busy_s
+    # and in realtime_busy_s, and no more than it ran
+    computing: dict[int, tuple[float, bool, float]] = field(default_factory=dict)
 
 
 def rss_bytes() -> int:
@@ -192,13 +194,14 @@ class SiteServer:
         self.priority.before_batch(self.per_item_s[key] * len(items))
         realtime = self.priority.realtime_here()
         t_start = time.monotonic()
-        self.stats.computing[bid] = (t_start, realtime)  # one dict store: atomic under the GIL
+        self.stats.computing[bid] = (t_start, realtime, math.inf)  # one store: atomic (GIL)
         try:
             model = self._by_path[key]
             x = np.stack([model.decode(it.payload) for it in items])
             y = model.run(x)
         finally:
             t_end = time.monotonic()
+            self.stats.computing[bid] = (t_start, realtime, t_end)
             self.priority.after_batch(t_end - t_start, t_end)
         return y, t_start, t_end, realtime
 
@@ -365,7 +368,7 @@ class SiteServer:
         self._qarea(now)
         # the running batches' compute time so far, in both sums alike (the realtime share of
         # two reports' difference stays within [0, 1])
-        partial = [(now - t0, rt) for t0, rt in list(self.stats.computing.values())]
+        partial = [(min(now, t1) - t0, rt) for t0, rt, t1 in list(self.stats.computing.values())]
         busy = self.stats.busy_s + sum(p for p, _ in partial)
         busy_rt = self.stats.realtime_busy_s + sum(p for p, rt in partial if rt)
         return wire.LoadReport(
@@ -384,8 +387,13 @@ class SiteServer:
         self.server, port = await wire.serve(
             "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
             cfg.host, cfg.port, cfg.max_payload_bytes,
-            2 * cfg.queue_limit + cfg.gpus * cfg.max_batch + 256, f"site {cfg.name}")
+            2 * cfg.queue_limit + cfg.gpus * self._largest_batch() + 256, f"site {cfg.name}")
         return port
+
+    def _largest_batch(self) -> int:
+        """The largest batch any model here may take (the site's, or a model's own)."""
+        return max([self.cfg.max_batch]
+                   + [int(b) for b, _ in self.cfg.batch_by_model_file.values()])
 
     async def stop(self, grace_s: float = 1.0) -> None:
         if self.server is not None:

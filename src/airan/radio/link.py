@@ -14,7 +14,16 @@ from numpy.typing import ArrayLike, NDArray
 
 from airan.radio.nr import MAX_SE_256QAM
 
-__all__ = ["dbm_to_mw", "mw_to_dbm", "pusch_prb_power_mw", "sinr_db", "spectral_efficiency"]
+__all__ = [
+    "dbm_to_mw",
+    "dl_precoding_gain",
+    "dl_rank_adapted_se",
+    "mw_to_dbm",
+    "pusch_prb_power_mw",
+    "sinr_db",
+    "spectral_efficiency",
+    "ul_combining_gain",
+]
 
 
 def dbm_to_mw(dbm: ArrayLike) -> NDArray[np.float64]:

@@ -545,7 +545,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
                 "transport.backhaul): no request is ever served there",
                 file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
     ul_kb = {v.name: v.ul_kb for v in s.services}
-    for f in s.fleets:
+    for f in s.fleets if s.radio.model != "ideal" else []:  # the ideal radio has no buffer
         for name in f.services:
             if ul_kb[name] > f.ul_buffer_kb:
                 out.append(str(InputError(
