@@ -533,3 +533,42 @@ def test_per_model_batching_limits_one_models_batches(override: dict[str, int] |
     else:
         assert compute[vla].max() > 1.05 * batch1_ms("vla")
     assert compute[det].max() > 1.05 * batch1_ms("detect")  # detect batches as before
+
+
+def _camera_cell(ul_queue: str) -> Engine:
+    """40 cameras sending 100 kB frames at 10 Hz into one cell: ~4x its uplink."""
+    from one_cell import one_cell_site
+
+    d = one_cell_site(sectors=1)
+    d["compute_sites"][0]["gpus"] = [{"type": "H100", "count": 8}]
+    d["fleets"] = [{"name": "cam", "count": 40, "services": ["perception"], "ul_queue": ul_queue,
+                    "area": {"x_m": [50.0, 300.0], "y_m": [-100.0, 100.0]}}]
+    d["services"][0]["ul_kb"] = 100
+    return Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=3.0, seed=1)
+
+
+def test_ul_queue_latest_sends_the_newest_frame_and_drops_the_stale_one_as_superseded() -> None:
+    """fifo: frames wait their turn until the buffer overflows (buffer_full) and the ones sent
+    are old; latest (KEEP_LAST 1): a new frame replaces an unsent one of the same service, so a
+    buffer never holds two unsent frames of a service and what is sent is fresh."""
+    from airan.engine import kernel as K
+
+    out = {}
+    for q in ("fifo", "latest"):
+        eng = _camera_cell(q)
+        s = eng.run().summary
+        conserves(s)
+        st = eng._st
+        most = 0
+        for dev in range(40):  # unsent requests per UE buffer (one service here)
+            x, n = st.ue_ul_head[dev], 0
+            while x >= 0:
+                n += int(np.isnan(st.rq_f[x, K.T_UL_START]))
+                x = st.rq_i[x, K.I_NEXT]
+            most = max(most, n)
+        out[q] = (s["requests"]["dropped_by_reason"], s["services"]["perception"], most)
+    fifo, latest = out["fifo"], out["latest"]
+    assert fifo[0].get("buffer_full", 0) > 0 and "superseded" not in fifo[0]
+    assert latest[0].get("superseded", 0) > 0 and "buffer_full" not in latest[0]
+    assert fifo[2] > 1 and latest[2] <= 1
+    assert latest[1]["breakdown_ms"]["ul_wait"] < fifo[1]["breakdown_ms"]["ul_wait"] / 5

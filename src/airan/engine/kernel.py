@@ -61,8 +61,8 @@ F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
 N_FS = 3
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
-    R_SITE_FAILURE = range(7)
-N_REASONS = 7
+    R_SITE_FAILURE, R_SUPERSEDED = range(8)
+N_REASONS = 8
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
@@ -1503,6 +1503,33 @@ def site_arrive(W, S, r, t):
 
 
 @njit(cache=True)
+def _supersede(W, S, d, v, r, bits, t):
+    """``ul_queue: latest``: new request ``r`` of service ``v`` takes the place, in device
+    ``d``'s uplink buffer, of an older one of the same service none of whose bits has been sent
+    yet, which ends dropped (``superseded``). Returns whether there was one."""
+    f = S.rq_f
+    prev = -1
+    x = S.ue_ul_head[d]
+    while x >= 0:
+        if S.rq_i[x, I_SVC] == v and f[x, T_UL_START] != f[x, T_UL_START]:  # unsent (NaN)
+            f[r, REM_BITS] = bits
+            S.rq_i[r, I_STAGE] = ST_UL
+            S.rq_i[r, I_NEXT] = S.rq_i[x, I_NEXT]
+            if prev < 0:
+                S.ue_ul_head[d] = r
+            else:
+                S.rq_i[prev, I_NEXT] = r
+            if S.ue_ul_tail[d] == x:
+                S.ue_ul_tail[d] = r
+            S.ue_ul_bits[d] += bits - f[x, REM_BITS]
+            drop(W, S, x, R_SUPERSEDED, t)
+            return True
+        prev = x
+        x = S.rq_i[x, I_NEXT]
+    return False
+
+
+@njit(cache=True)
 def create(W, S, t, flow, place):
     """A new request from ``flow`` at ``t`` placed at ``place`` (site, -1 local, -2 rejected)."""
     top = S.ctr[C_FREE_TOP] - 1
@@ -1576,6 +1603,8 @@ def create(W, S, t, flow, place):
     refresh_ul(W, S, d, S.ctr[C_SLOT])
     if S.ue_se_ul[d] * W.dev_ue_tx_mw < W.min_sinr_lin:
         drop(W, S, r, R_RADIO_OUTAGE, t)
+        return
+    if W.fleet_ul_latest[W.dev_fleet[d]] and _supersede(W, S, d, v, r, bits, t):
         return
     if S.ue_ul_bits[d] + bits > W.dev_ul_buffer_bits[d]:
         drop(W, S, r, R_BUFFER_FULL, t)

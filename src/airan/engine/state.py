@@ -65,6 +65,7 @@ _KW_FIELDS = [
     "svc_time_s",
     "local_time_s",
     "fleet_local_queue_limit_s",
+    "fleet_ul_latest",
     "fleet_active_w",
     "ue_tx_circuit_w",
     "ue_pa_efficiency",

@@ -106,6 +106,7 @@ class World:
     svc_time_s: F64  # [M, types, Bmax+1] batch service time
     local_time_s: F64  # [fleets, V] on-device time for one request (inf if not allowed)
     fleet_local_queue_limit_s: F64  # [fleets] the longest wait for the device's accelerator
+    fleet_ul_latest: I64  # [fleets] 1: ul_queue latest (a new request supersedes an unsent one)
     fleet_active_w: F64  # [fleets] power of the on-board accelerator while computing (TDP)
     fleet_idle_w: F64  # [fleets] its idle power
     ue_tx_circuit_w: float  # UE power while sending: circuits plus output power / PA efficiency
@@ -640,6 +641,8 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_time_s=svc_time,
         local_time_s=local,
         fleet_local_queue_limit_s=np.array([f.local_queue_limit_ms * 1e-3 for f in s.fleets]),
+        fleet_ul_latest=np.array([f.ul_queue == "latest" for f in s.fleets],
+                                 dtype=np.int64).reshape(len(s.fleets)),
         fleet_active_w=np.asarray([gpus[a].tdp_w for a in fleet_acc], float),
         fleet_idle_w=np.asarray([gpus[a].idle_w for a in fleet_acc], float),
         ue_tx_circuit_w=s.radio.ue_tx_circuit_w,

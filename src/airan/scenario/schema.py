@@ -279,6 +279,11 @@ class Fleet(_Strict):
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
+    # fifo: every request waits its turn in the uplink buffer; latest: a new request replaces,
+    # in its place, one of the same service whose bits are all still waiting (that one is
+    # dropped, reason superseded), as a sensor stream with ROS 2's KEEP_LAST depth 1 sends
+    # only its newest frame (nr radio; the fixed and ideal radios keep no such buffer)
+    ul_queue: Literal["fifo", "latest"] = "fifo"
     # work waiting for the device's own accelerator or CPU (assumption); a request that would
     # wait longer is dropped (queue_full), as at a site
     local_queue_limit_ms: PosFloat = 1000.0
