@@ -387,6 +387,9 @@ def test_an_upload_larger_than_the_uplink_buffer_is_a_warning_and_every_request_
     assert s["requests"]["dropped_by_reason"]["buffer_full"] >= vla_s["count"]
     d["radio"]["model"] = "ideal"  # no radio buffer: nothing to warn about
     assert scenario_warnings(load_scenario(write(tmp_path, d, "ideal.yaml"))) == []
+    arms["ul_queue"] = "latest"  # ... but a queue rule that cannot act is
+    warnings = scenario_warnings(load_scenario(write(tmp_path, d, "ideal2.yaml")))
+    assert len(warnings) == 1 and f"fleets[{arms['name']}].ul_queue" in warnings[0]
 
 
 def test_batching_for_a_model_no_service_uses_is_rejected_with_a_suggestion(

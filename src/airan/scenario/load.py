@@ -527,7 +527,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
       another policy sends there is dropped (``no_route``);
     - a service whose upload is larger than the uplink buffer of a fleet that runs it: each of
       its requests sent over the radio is dropped (``buffer_full``); only on the device's own
-      accelerator does it run."""
+      accelerator does it run;
+    - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -544,6 +545,13 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
                 "no cell reaches this compute site over the transport links (transport.links, "
                 "transport.backhaul): no request is ever served there",
                 file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
+    if s.radio.model != "nr":
+        for f in s.fleets:
+            if f.ul_queue == "latest":
+                out.append(str(InputError(
+                    f"ul_queue 'latest' acts on the nr radio's uplink buffers; the "
+                    f"{s.radio.model} radio sends every request", file=label,
+                    field=f"fleets[{f.name}].ul_queue", value=f.ul_queue)))
     ul_kb = {v.name: v.ul_kb for v in s.services}
     for f in s.fleets if s.radio.model != "ideal" else []:  # the ideal radio has no buffer
         for name in f.services:
