@@ -149,3 +149,38 @@ def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was
         else:
             arrived = t
     assert arrived == pytest.approx(unloaded, abs=1e-12)
+
+
+def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link_full() -> None:
+    """At a link fault, a packet under way reserves the rest of its path at once; a link there
+    whose backlog exceeds the queue limit drops it (link_full) when it reaches its next node,
+    recorded once, with nothing left in flight."""
+    from airan.scenario import load_scenario, scenario_from_dict
+
+    d = load_scenario("factory").model_dump(mode="json")
+    w0 = Engine(scenario_from_dict(d), policy="least-loaded", duration_s=0.01).world
+    node = int(w0.cell_node[w0.dev_cell[0]])
+    cloud = w0.site_names.index("cloud")
+    links = w0.path_links_back[cloud, node]
+    last = int(links[links >= 0][-1])
+    a, b = w0.node_names[w0.link_a[last]], w0.node_names[w0.link_b[last]]
+    d["faults"] = [{"kind": "link_degraded", "link": [a, b], "start_s": 0.001,
+                    "capacity_factor": 0.5}]
+    eng = Engine(scenario_from_dict(d), policy="least-loaded", duration_s=0.01)
+    w, st, kw, sref = eng.world, eng._st, eng._kw, eng._sref
+    st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
+    st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
+    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, float(w.svc_dl_bits[0]), 0.0,
+                  K.T_DLARR)
+    st.link_free[last] = 10.0  # a backlog of ~10 s on the last link, beyond the queue limit
+    eng.faults.records[0].active = True
+    eng.faults._links_now(eng)
+    assert st.rq_i[0, K.I_HOP] == K.HOP_LINK_FULL
+    st.ctr[K.C_IN_FLIGHT] = 1  # the request row set up by hand counts as in flight
+    t, r = float(st.heap_t[0]), int(st.heap_r[0])
+    K.pop_event(sref)
+    K.transit(kw, sref, r, t)
+    assert st.ctr[K.C_HEAP_N] == 0 and st.ctr[K.C_IN_FLIGHT] == 0
+    assert st.rq_i[0, K.I_STAGE] == K.ST_FREE
+    assert int(st.agg_drop[0, K.R_LINK_FULL]) == 1
+    assert st.rq_f[0, K.T_DLARR] == t  # dropped where it was, at its next node
