@@ -33,23 +33,31 @@ def _carry(eng: Engine, sends: list[tuple[int, str, float]]) -> dict[int, float]
     node = int(w.cell_node[cell])
     arrived: dict[int, float] = {}
     pending = sorted(sends, key=lambda x: x[2])
-    while pending or st.ctr[K.C_HEAP_N] > 0:
+    while pending:
         t_next = st.heap_t[0] if st.ctr[K.C_HEAP_N] > 0 else np.inf
-        if pending and pending[0][2] <= t_next:  # the next answer sets off
+        if pending[0][2] <= t_next:  # the next answer sets off
             r, site, t = pending.pop(0)
             s = w.site_names.index(site)
             st.rq_i[r, K.I_DEV], st.rq_i[r, K.I_SVC], st.rq_i[r, K.I_PLACE] = 0, 0, s
             st.rq_i[r, K.I_STAGE], st.rq_i[r, K.I_CELL] = K.ST_DOWN, cell
             assert K.send(kw, sref, r, w.path_links_back[s, node], 0, w.svc_dl_bits[0], t,
                           K.T_DLARR)
-            continue
-        t, r = float(st.heap_t[0]), int(st.heap_r[0])
-        K.pop_event(sref)
-        if st.rq_i[r, K.I_HOP] != 0:
-            K.transit(kw, sref, r, t)
         else:
-            arrived[r] = t
+            _next_event(eng, arrived)
+    while st.ctr[K.C_HEAP_N] > 0:
+        _next_event(eng, arrived)
     return arrived
+
+
+def _next_event(eng: Engine, arrived: dict[int, float]) -> None:
+    """Run the transport's next event: on to the next node, or arrived (into ``arrived``)."""
+    st = eng._st
+    t, r = float(st.heap_t[0]), int(st.heap_r[0])
+    K.pop_event(eng._sref)
+    if st.rq_i[r, K.I_HOP] != 0:
+        K.transit(eng._kw, eng._sref, r, t)
+    else:
+        arrived[r] = t
 
 
 def test_an_edge_answer_does_not_wait_behind_a_cloud_answer_still_on_its_way() -> None:
@@ -140,15 +148,10 @@ def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was
         rec.active = active
         eng.faults._links_now(eng)
     assert eng.faults.flushed_in_transit == 1
-    arrived = None
+    arrived: dict[int, float] = {}
     while st.ctr[K.C_HEAP_N] > 0:
-        t, r = float(st.heap_t[0]), int(st.heap_r[0])
-        K.pop_event(sref)
-        if st.rq_i[r, K.I_HOP] != 0:
-            K.transit(kw, sref, r, t)
-        else:
-            arrived = t
-    assert arrived == pytest.approx(unloaded, abs=1e-12)
+        _next_event(eng, arrived)
+    assert arrived[0] == pytest.approx(unloaded, abs=1e-12)
 
 
 def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link_full() -> None:

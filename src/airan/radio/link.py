@@ -51,6 +51,15 @@ def pusch_prb_power_mw(
         dtype=np.float64)
 
 
+def _zero_forcing_gain(n_antennas: int, n_layers: int, side: str) -> float:
+    """(N - L + 1) / L: the array gain per layer that zero forcing keeps over ``n_antennas``
+    for ``n_layers`` layers, with the power split over the layers."""
+    if not 1 <= n_layers <= n_antennas:
+        raise ValueError(f"{n_layers} layers need at least as many {side} antennas "
+                         f"(have {n_antennas})")
+    return (n_antennas - n_layers + 1) / n_layers
+
+
 def ul_combining_gain(n_rx: int, n_layers: int = 1) -> float:
     """Uplink SINR gain per layer of a cell with ``n_rx`` receive antennas that separates
     ``n_layers`` spatial layers (linear): (n_rx - n_layers + 1) / n_layers.
@@ -61,9 +70,7 @@ def ul_combining_gain(n_rx: int, n_layers: int = 1) -> float:
     Viswanath, Fundamentals of Wireless Communication, 2005, 3.3.1 and 8.3.1). The diversity
     order of the fading is the same n_rx - n_layers + 1.
     """
-    if not 1 <= n_layers <= n_rx:
-        raise ValueError(f"{n_layers} layers need at least as many receive antennas (have {n_rx})")
-    return (n_rx - n_layers + 1) / n_layers
+    return _zero_forcing_gain(n_rx, n_layers, "receive")
 
 
 def dl_precoding_gain(n_tx: int, n_layers: int = 1) -> float:
@@ -76,9 +83,7 @@ def dl_precoding_gain(n_tx: int, n_layers: int = 1) -> float:
     from other cells is taken at its mean power (their beams point at their own UEs) (Tse &
     Viswanath 2005, 3.3.2 transmit beamforming, 10.3 zero-forcing precoding).
     """
-    if not 1 <= n_layers <= n_tx:
-        raise ValueError(f"{n_layers} layers need at least as many transmit antennas (have {n_tx})")
-    return (n_tx - n_layers + 1) / n_layers
+    return _zero_forcing_gain(n_tx, n_layers, "transmit")
 
 
 def dl_rank_adapted_se(
