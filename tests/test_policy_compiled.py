@@ -80,7 +80,7 @@ def test_deadline_aware_decides_on_the_live_gateways_snapshot(name: str) -> None
     sc = load_scenario(name)
     world = build_world(sc, sc.seed)
     n_sites = len(world.site_names)
-    snap = LiveSnapshot(world, 1.0, RadioRates(sc, world, sc.seed).ul_access_delay_s,
+    snap = LiveSnapshot(world, 1.0,
                         np.linspace(0.0, 0.02, n_sites), np.ones(n_sites, dtype=bool),
                         np.zeros(n_sites, dtype=np.int64), RadioRates(sc, world, sc.seed))
     flows = np.arange(0, len(world.flow_dev), max(1, len(world.flow_dev) // 50))

@@ -10,6 +10,7 @@ from airan.radio.nr import (
     OVERHEAD_UL_FR1,
     SCS_KHZ,
     bits_per_prb_per_slot,
+    mean_slot_wait_s,
     n_prb,
     parse_tdd_pattern,
     peak_rate_bps,
@@ -61,6 +62,44 @@ def test_parse_tdd_pattern():
     for bad in ("", "DDXU", "DD SU", "F"):
         with pytest.raises(ValueError):
             parse_tdd_pattern(bad)
+
+
+@pytest.mark.parametrize(("usable", "to_start_slots", "to_end_slots"), [
+    ([1.0], 0.5, 1.5),  # FDD: half a slot, then the slot
+    ([0, 0, 0, 0, 1], 2.5, 3.5),  # DDDSU uplink: one U slot in five
+    ([0, 0, 0, 1, 1], 1.7, 2.7),  # DDSUU uplink: (4**2/2 + 1/2) / 5, then the slot
+    ([1, 1, 1, 10 / 14, 0], 0.7, 0.7 + (2 + 1 + 1 + 10 / 14) / 5),  # DDDSU downlink
+])
+def test_mean_slot_wait_matches_hand_computed_tdd_patterns(usable, to_start_slots, to_end_slots):
+    slot_s = 0.5e-3
+    to_start, to_end = mean_slot_wait_s(usable, slot_s)
+    assert to_start == pytest.approx(to_start_slots * slot_s, rel=1e-12)
+    assert to_end == pytest.approx(to_end_slots * slot_s, rel=1e-12)
+
+
+@pytest.mark.parametrize("pattern", ["DDDSU", "DDSUU", "DSUUU", "DDDDDDDSUU"])
+def test_mean_slot_wait_is_the_mean_over_uniformly_spread_instants(pattern):
+    """Brute force: a million instants over the pattern, each waiting for the first usable
+    slot that starts at or after it (the downlink, S slots carrying 10 of 14 symbols)."""
+    slot_s = 0.5e-3
+    codes = parse_tdd_pattern(pattern)
+    usable = np.where(codes == 0, 1.0, np.where(codes == 1, 10 / 14, 0.0))
+    period = len(codes) * slot_s
+    t = (np.arange(1_000_000) + 0.5) / 1_000_000 * period
+    starts = np.flatnonzero(usable > 0)
+    starts = np.r_[starts, starts + len(codes)]  # the next period's, for the last instants
+    nxt = starts[np.searchsorted(starts * slot_s, t - 1e-15)]
+    wait = nxt * slot_s - t
+    end = wait + usable[nxt % len(codes)] * slot_s
+    to_start, to_end = mean_slot_wait_s(usable, slot_s)
+    assert to_start == pytest.approx(wait.mean(), rel=1e-5)
+    assert to_end == pytest.approx(end.mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [[], [0.0, 0.0], [1.5], [-0.1, 1.0], [[1.0]]])
+def test_mean_slot_wait_rejects_a_pattern_without_a_usable_slot(bad):
+    with pytest.raises(ValueError, match="usable"):
+        mean_slot_wait_s(bad, 1e-3)
 
 
 def test_bits_per_prb_per_slot():

@@ -27,6 +27,7 @@ from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import LOCAL, POLICY_CONTRACT, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
+from airan.radio import nr
 from airan.scenario.schema import Scenario
 from airan.version import airan_version
 
@@ -185,14 +186,26 @@ class Engine:
                 )
             )
         )
+        # the fixed part of each air leg, for the policies' estimates (Snapshot) and the live
+        # gateway: under NR, the uplink's SR and grant, then the wait for a U slot; the
+        # downlink's scheduling delay, then the wait for a slot with downlink symbols; each
+        # leg ends with its slot (``*_access_delay_s``: the wait plus that slot)
         if w.radio_model == 0:
-            self._ul_access_delay_s = (
-                0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
-            ) + w.slot_s * len(pattern) / 2
-        elif w.radio_model == 2:
-            self._ul_access_delay_s = 2 * w.fixed_latency_s
+            sr_s = 0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
+            ul_usable = ((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)).astype(np.float64)
+            dl_usable = np.where(pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION,
+                                 ((pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH)).astype(float))
+            ul_start, ul_end = nr.mean_slot_wait_s(ul_usable, w.slot_s)
+            dl_start, dl_end = nr.mean_slot_wait_s(dl_usable, w.slot_s)
+            self._ul_wait_s, self._ul_access_delay_s = sr_s + ul_start, sr_s + ul_end
+            self._dl_wait_s = w.dl_sched_delay_s + dl_start
+            self._dl_access_delay_s = w.dl_sched_delay_s + dl_end
+        elif w.radio_model == 2:  # the fixed link's latency, each way
+            self._ul_wait_s = self._dl_wait_s = 0.0
+            self._ul_access_delay_s = self._dl_access_delay_s = w.fixed_latency_s
         else:
-            self._ul_access_delay_s = 0.0
+            self._ul_wait_s = self._dl_wait_s = 0.0
+            self._ul_access_delay_s = self._dl_access_delay_s = 0.0
         if len(w.site_names):
             first_type = w.gpu_type[w.site_gpu_start]
             b = w.site_max_batch  # [S, M]

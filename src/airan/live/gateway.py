@@ -93,12 +93,13 @@ class LiveSnapshot:
     unlimited; ``nr``: each device's share of its cell with no other active UE).
     """
 
-    def __init__(self, world: Any, time_s: float, ul_access_delay_s: float,
-                 backlog_s: NDArray[np.float64], healthy: NDArray[np.bool_],
-                 queue_len: NDArray[np.int64], rates: RadioRates) -> None:
+    def __init__(self, world: Any, time_s: float, backlog_s: NDArray[np.float64],
+                 healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
+                 rates: RadioRates) -> None:
         self.world = world
         self.time_s = time_s
-        self.ul_access_delay_s = ul_access_delay_s
+        self.ul_access_delay_s = rates.ul_access_delay_s
+        self.dl_access_delay_s = rates.dl_access_delay_s
         self.site_backlog_s = backlog_s
         self.site_healthy = healthy
         self.site_queue_len = queue_len
@@ -123,20 +124,30 @@ class LiveSnapshot:
 
 
 class RadioRates:
-    """Per-device radio rates and the uplink access delay, from the twin's radio model."""
+    """Per-device radio rates and the air legs' fixed delays, from the twin's radio model.
+
+    ``ul_wait_s`` / ``dl_wait_s``: what the gateway waits before a leg's first slot (NR: the SR
+    and grant, or the scheduling delay, then the mean wait for a slot of the direction);
+    ``ul_access_delay_s`` / ``dl_access_delay_s``: the same with that slot, for the policies
+    (:class:`airan.policy.Snapshot`).
+    """
 
     def __init__(self, scenario: Scenario, world: Any, seed: int) -> None:
         self.world = world
         self._engine: Any = None
-        if world.radio_model == 0:  # nr: the engine's own rate rule on an idle network
+        self.ul_wait_s = self.dl_wait_s = 0.0
+        if world.radio_model == 0:  # nr: the engine's own rules on an idle network
             from airan.engine import Engine
 
             self._engine = Engine(scenario, seed=seed)
+            self.ul_wait_s = float(self._engine._ul_wait_s)
+            self.dl_wait_s = float(self._engine._dl_wait_s)
             self.ul_access_delay_s = float(self._engine._ul_access_delay_s)
-        elif world.radio_model == 2:
-            self.ul_access_delay_s = 2 * world.fixed_latency_s
+            self.dl_access_delay_s = float(self._engine._dl_access_delay_s)
+        elif world.radio_model == 2:  # fixed: the link's latency each way (as the Engine)
+            self.ul_access_delay_s = self.dl_access_delay_s = float(world.fixed_latency_s)
         else:
-            self.ul_access_delay_s = 0.0
+            self.ul_access_delay_s = self.dl_access_delay_s = 0.0
 
     def rate_bps(self, devices: NDArray[np.int64], *, uplink: bool) -> NDArray[np.float64]:
         w = self.world
@@ -182,7 +193,7 @@ class Delays:
             self.ul_free[d] = start + bits / w.fixed_ul_bps
             return start - now, bits / w.fixed_ul_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
-        return self.rates.ul_access_delay_s, _whole_slots(bits / max(rate, 1.0), w.slot_s)
+        return self.rates.ul_wait_s, _whole_slots(bits / max(rate, 1.0), w.slot_s)
 
     def downlink(self, d: int, v: int, now: float) -> float:
         """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""
@@ -195,7 +206,7 @@ class Delays:
             self.dl_free[d] = start + bits / w.fixed_dl_bps
             return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
-        return w.dl_sched_delay_s + _whole_slots(bits / max(rate, 1.0), w.slot_s)
+        return self.rates.dl_wait_s + _whole_slots(bits / max(rate, 1.0), w.slot_s)
 
     def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
@@ -320,7 +331,7 @@ class Gateway:
     def snapshot(self) -> LiveSnapshot:
         v = self.views
         return LiveSnapshot(
-            self.world, time.monotonic() - self.t0, self.rates.ul_access_delay_s,
+            self.world, time.monotonic() - self.t0,
             np.array([x.backlog_s + x.extra_s + x.pending_s for x in v]),
             np.array([x.healthy for x in v], dtype=bool),
             np.array([x.queue_len for x in v], dtype=np.int64), self.rates)

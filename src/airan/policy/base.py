@@ -26,6 +26,10 @@ class Snapshot:
       new request queues behind.
     - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
       its buffer, its cell shared as processor sharing with the UEs that have data.
+    - ``ul_access_delay_s`` / ``dl_access_delay_s``: the fixed part of each air leg, the same for
+      every device (NR: the SR and grant, or the downlink's scheduling delay, then the mean wait
+      for a slot of the direction and that slot, at whose end the leg ends; ``fixed``: the link
+      latency; ``ideal``: 0).
     """
 
     def __init__(self, engine: object) -> None:
@@ -33,6 +37,7 @@ class Snapshot:
         self.world = engine.world  # type: ignore[attr-defined]
         self.time_s: float = engine.now_s  # type: ignore[attr-defined]
         self.ul_access_delay_s: float = engine._ul_access_delay_s  # type: ignore[attr-defined]
+        self.dl_access_delay_s: float = engine._dl_access_delay_s  # type: ignore[attr-defined]
 
     @cached_property
     def site_backlog_s(self) -> NDArray[np.float64]:
@@ -100,9 +105,10 @@ def estimate_latency_s(
 
     ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
-    estimate adds: the grant wait, the uplink time of this request behind the device's buffer
-    (:meth:`Snapshot.ul_time_s`), propagation and serialization to the site, the site's backlog,
-    the batch-1 service time, the way back and the downlink at the device's current rate.
+    estimate adds: the uplink access delay, the uplink time of this request behind the device's
+    buffer (:meth:`Snapshot.ul_time_s`), propagation and serialization to the site, the site's
+    backlog, the batch-1 service time, the way back, the downlink access delay and the answer
+    at the device's current downlink rate.
     """
     w = snap.world
     if sites is None:
@@ -118,6 +124,7 @@ def estimate_latency_s(
         air = (
             snap.ul_access_delay_s
             + snap.ul_time_s(d, ul_bits)
+            + snap.dl_access_delay_s
             + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0)
         )
         prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]

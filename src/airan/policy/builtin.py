@@ -176,6 +176,7 @@ def deadline_aware(
         snap.dl_rate_bps(d),
         snap.device_backlog_s(d),
         float(snap.ul_access_delay_s),
+        float(snap.dl_access_delay_s),
         np.asarray(snap.site_backlog_s, dtype=np.float64),
         np.asarray(snap.site_healthy, dtype=np.bool_),
         np.asarray(snap.site_ai_share, dtype=np.float64),
@@ -201,7 +202,7 @@ def deadline_aware(
 
 @njit(cache=True)
 def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
-                         ul_access,
+                         ul_access, dl_access,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
@@ -228,7 +229,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
                 prefetch(bottleneck, row + sites[i + 4, j])
         v = svc[i]
         m = svc_model[v]
-        air = ul_access + ul_time[i] + dl_bits[v] / max(dl_rate[i], 1.0)
+        air = ul_access + ul_time[i] + dl_access + dl_bits[v] / max(dl_rate[i], 1.0)
         bits = ul_bits[v] + dl_bits[v]
         for j in range(k):
             st = sites[i, j]

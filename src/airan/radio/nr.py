@@ -23,6 +23,7 @@ __all__ = [
     "SYMBOLS_PER_SLOT",
     "SUBCARRIERS_PER_PRB",
     "bits_per_prb_per_slot",
+    "mean_slot_wait_s",
     "n_prb",
     "parse_tdd_pattern",
     "peak_rate_bps",
@@ -119,6 +120,29 @@ def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
             f"TDD pattern {pattern!r} has invalid slot letter(s) {bad}; use only D, S, U"
         )
     return np.array([codes[c] for c in pattern.upper()], dtype=np.int8)
+
+
+def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
+    """Mean wait, from a uniformly random instant, for the next slot of one link direction.
+
+    ``usable[i]`` is the share of slot ``i`` of the repeating pattern that carries the
+    direction's data (1 for a D slot on the downlink, 10/14 for a 10:2:2 S slot, 0 for a slot
+    of the other direction). A slot can be used by data that is ready at or before its start.
+    Returns ``(to_start, to_end)``: the mean time (s) to the start of the next usable slot, and
+    to the end of its usable part (a transport block is decoded after its last symbol,
+    TS 38.214 5.1.2.1 and 6.1.2.1). With usable slots starting at ``a_j`` and ``g_j`` the time
+    since the previous one, the instants in ``(a_j - g_j, a_j]`` wait for slot ``j``:
+    ``to_start = sum(g_j**2 / 2) / P`` and ``to_end = to_start + sum(g_j * usable_j) * slot / P``
+    over the pattern's period ``P``. For FDD (one usable slot): ``slot/2`` and ``3 slot/2``.
+    """
+    u = np.asarray(usable, dtype=np.float64)
+    if u.ndim != 1 or not len(u) or not (u > 0).any() or (u < 0).any() or (u > 1).any():
+        raise ValueError(f"usable must be slot shares in [0, 1] with one above 0, got {u!r}")
+    starts = np.flatnonzero(u > 0) * slot_s
+    period = len(u) * slot_s
+    gaps = np.diff(np.r_[starts[-1] - period, starts])
+    to_start = float(np.sum(gaps**2 / 2) / period)
+    return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
 
 
 def bits_per_prb_per_slot(

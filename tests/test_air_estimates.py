@@ -1,0 +1,68 @@
+"""The fixed part of each air leg that the policies add to their estimates
+(``Snapshot.ul_access_delay_s`` / ``dl_access_delay_s``) is the mean that the engine realizes.
+
+Under NR an upload waits for its SR occasion and grant, then for a U slot, and is decoded at the
+slot's end; an answer waits for the scheduling delay, then for a slot with downlink symbols, and
+is received at the end of those symbols. The policies take the mean over an instant spread
+uniformly over the TDD pattern (:func:`airan.radio.nr.mean_slot_wait_s`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import airan
+from airan.api import scale_fleets
+from airan.engine import Engine
+from airan.policy import Snapshot
+
+
+def _realized_ms(name: str, scale: float, column: str) -> tuple[Engine, float]:
+    sc = scale_fleets(airan.load_scenario(name), scale)
+    eng = Engine(sc, policy="nearest-edge", duration_s=3.0, seed=2)
+    t = eng.run().requests
+    ended = np.isin(t.column("outcome").to_numpy(zero_copy_only=False), ["met", "late"])
+    remote = t.column("placement").to_numpy(zero_copy_only=False) != "local"
+    values = t.column(column).to_numpy(zero_copy_only=False)[ended & remote]
+    assert len(values) > 400
+    return eng, float(values.mean())
+
+
+@pytest.mark.parametrize(("name", "scale"), [("city", 0.1), ("factory", 0.2)])
+def test_uplink_wait_estimate_is_the_mean_wait_of_an_idle_network(name: str, scale: float) -> None:
+    """A tenth of city's vehicles, a fifth of the factory's robots: almost every upload finds its
+    cell free, so its wait is the SR occasion, the grant and the next U slot (DDDSU: one U slot
+    in five; DDSUU: two)."""
+    eng, wait_ms = _realized_ms(name, scale, "ul_wait_ms")
+    snap = Snapshot(eng)
+    sc = eng.scenario
+    slot_s = eng.world.slot_s
+    sr_s = sc.radio.sr_period_ms * 1e-3 / 2 + sc.radio.grant_delay_ms * 1e-3
+    u_slots = sc.carrier.tdd_pattern.count("U")
+    to_u_slot_s = {1: 2.5, 2: 1.7}[u_slots] * slot_s  # (see test_radio_nr)
+    assert snap.ul_access_delay_s == pytest.approx(sr_s + to_u_slot_s + slot_s, rel=1e-12)
+    assert snap.ul_access_delay_s - slot_s == pytest.approx(wait_ms * 1e-3, rel=0.04)
+
+
+@pytest.mark.parametrize("name", ["city", "factory"])
+def test_downlink_access_estimate_is_the_mean_air_time_of_small_answers(name: str) -> None:
+    """Answers of a few kB reach their cell at instants that queueing spreads over the
+    pattern; their mean air time is the scheduling delay, the wait for a downlink slot and that
+    slot (the estimate before this: the bits over the rate alone, ~10 us against ~1.4 ms)."""
+    eng, air_ms = _realized_ms(name, 1.0, "dl_air_ms")
+    snap = Snapshot(eng)
+    assert snap.dl_access_delay_s > eng.world.dl_sched_delay_s + eng.world.slot_s
+    assert snap.dl_access_delay_s == pytest.approx(air_ms * 1e-3, rel=0.08)
+
+
+def test_fixed_radio_splits_its_latency_between_the_two_legs() -> None:
+    from one_cell import one_cell_site
+
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site()
+    d["radio"].update(model="fixed", fixed_ul_rate_mbps=50.0, fixed_dl_rate_mbps=100.0,
+                      fixed_latency_ms=3.0)
+    snap = Snapshot(Engine(scenario_from_dict(d), duration_s=0.1, seed=1))
+    assert snap.ul_access_delay_s == snap.dl_access_delay_s == pytest.approx(3e-3)
