@@ -628,11 +628,12 @@ def _dense(W):
 
 @njit(cache=True)
 def _ul_loads_now(W, S):
-    """Every cell's uplink load now as an interference sum weighs it: ``cell_load`` with the
-    background traffic added (capped at 1), the same values a sum computes cell by cell (so
-    the results are identical). Filled at most once per uplink slot (and again when the
-    background changes), at the first sum that needs it: a cell's sum (~40 interferers) then
-    reads one value per interferer instead of three, and the loads are aged once per cell."""
+    """Every cell's uplink load now as an interference sum weighs it: the power its UEs put
+    out (``pow_ul``, aged by ``cell_load``) with the background traffic's added, the same
+    values a sum computes cell by cell (so the results are identical). Filled at most once per
+    uplink slot (and again when the background changes), at the first sum that needs it: a
+    cell's sum (~40 interferers) then reads one value per interferer instead of three, and the
+    loads are aged once per cell."""
     key = S.se_key
     bg = S.fs[F_BACKGROUND]
     now = S.ctr[C_NSLOT_UL]
@@ -640,12 +641,9 @@ def _ul_loads_now(W, S):
     if key[0] == now and key[1] == bg:
         return out
     decay = W.load_decay
-    load, load_k = S.load_ul, S.load_ul_k
+    load, load_k = S.pow_ul, S.load_ul_k
     for c in range(out.shape[0]):
-        ld = cell_load(load, load_k, c, now, decay)
-        if bg > 0.0:
-            ld = min(1.0, bg + ld)
-        out[c] = ld
+        out[c] = bg + cell_load(load, load_k, c, now, decay)
     key[0] = now
     key[1] = bg
     return out
@@ -729,7 +727,7 @@ def refresh_ul(W, S, d, k):
         src = W.ul_int_src
         mw = W.ul_int_mw
         ptr = W.ul_int_ptr
-        load_ul = S.load_ul
+        pow_ul = S.pow_ul
         load_ul_k = S.load_ul_k
         now_ul = S.ctr[C_NSLOT_UL]
         iul = 0.0
@@ -739,10 +737,7 @@ def refresh_ul(W, S, d, k):
                 iul += lul[src[p]] * mw[p]
         else:
             for p in range(ptr[cell], ptr[cell + 1]):
-                ld = cell_load(load_ul, load_ul_k, src[p], now_ul, decay)
-                if bg > 0.0:
-                    ld = min(1.0, bg + ld)
-                iul += ld * mw[p]
+                iul += (bg + cell_load(pow_ul, load_ul_k, src[p], now_ul, decay)) * mw[p]
         S.cell_iul[cell] = iul
         iul_k[cell] = k
     # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB), after
@@ -850,6 +845,7 @@ def serve_ul(W, S, k, s0):
     cell_mark = S.cell_mark
     touched = S.touched
     used_ul = S.cell_used_ul
+    pow_ul = S.cell_pow_ul
     rq_f = S.rq_f
     rq_i = S.rq_i
     dev_cell = W.dev_cell
@@ -991,6 +987,7 @@ def serve_ul(W, S, k, s0):
                 ul_bits[d] -= cap - used
                 used = cap
         used_ul[c] += n_use * used / cap
+        pow_ul[c] += p_out_mw * used / cap  # the power it put out, over the PRBs it used
         # device energy: sending for the part of the slot its data needed
         fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff) * slot * used / cap
         if pf:  # average throughput in PRB-normalised units, EWMA
@@ -1168,6 +1165,10 @@ def update_loads(W, S, direction):
         u = used[c] / W.cell_prb[c]
         if u > 1.0:
             u = 1.0
+        if direction == 1:  # the UEs' output power, for the interference (read before load_k)
+            cur = cell_load(S.pow_ul, load_k, c, now - 1, W.load_decay)
+            S.pow_ul[c] = cur + a * (S.cell_pow_ul[c] / W.cell_ul_pref_mw[c] - cur)
+            S.cell_pow_ul[c] = 0.0
         cur = cell_load(load, load_k, c, now - 1, W.load_decay)
         load[c] = cur + a * (u - cur)
         load_k[c] = now

@@ -30,6 +30,7 @@ _KW_FIELDS = [
     "ul_int_ptr",
     "ul_int_src",
     "ul_int_mw",
+    "cell_ul_pref_mw",
     "dev_fleet",
     "dev_cell",
     "dev_top_cell",
@@ -137,6 +138,7 @@ _STATE_FIELDS = [
     "se_key",
     "load_dl",
     "load_ul",
+    "pow_ul",
     "load_dl_k",
     "load_ul_k",
     "touched",
@@ -145,6 +147,7 @@ _STATE_FIELDS = [
     "cell_used_cnt",
     "cell_used_dl",
     "cell_used_ul",
+    "cell_pow_ul",
     "prb_sum_dl",
     "prb_sum_ul",
     "q_head",
@@ -313,6 +316,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         act_dl_pos=np.full(n_dev, -1, dtype=np.int64),
         load_dl=np.full(n_cells, w.initial_load),
         load_ul=np.full(n_cells, w.initial_load),
+        # the power a cell's UEs put out, in units of their mean full-band power (EWMA, ages
+        # with load_ul): what uplink interference sums weigh, not the PRBs used
+        pow_ul=np.full(n_cells, w.initial_load),
         cell_iul=np.zeros(n_cells),
         cell_iul_k=np.full(n_cells, -1, dtype=np.int64),
         # every cell's UL load now, as interference sums weigh it (kernel._ul_loads_now), and
@@ -327,6 +333,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         cell_used_cnt=np.zeros(n_cells, dtype=np.int64),  # scratch (kernel.active_in_cells)
         cell_used_dl=np.zeros(n_cells),
         cell_used_ul=np.zeros(n_cells),
+        cell_pow_ul=np.zeros(n_cells),
         prb_sum_dl=np.zeros(n_cells),
         prb_sum_ul=np.zeros(n_cells),
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),

@@ -57,6 +57,7 @@ class World:
     ul_int_ptr: I64  # [C+1] CSR: interferers j of receiving cell c
     ul_int_src: I64
     ul_int_mw: F64  # mean power from an active UE of cell j received at c (full band)
+    cell_ul_pref_mw: F64  # [C] the mean full-band power of a cell's UEs (ul_int_mw's weights)
     # devices
     dev_xy: F64  # [N, 2]
     dev_h: F64  # [N] height above ground (m)
@@ -442,8 +443,14 @@ def build_world(s: Scenario, seed: int) -> World:
     p_prb_mw = link.pusch_prb_power_mw(s.radio.ul_p0_dbm, mu, path_loss_lin, s.radio.ul_alpha)
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
-    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs)
+    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs,
+    # each weighted by its full-band power P); the kernel scales it by the power j's UEs put
+    # out in units of that mean (kernel.update_loads), as each of several power-limited UEs
+    # sharing j's PRBs sends its full power on fewer PRBs
     n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
+    p_sum = np.bincount(dev_cell, weights=p_full_mw, minlength=n_cells) if n_dev else np.zeros(
+        n_cells)
+    cell_ul_pref_mw = np.where(n_in_cell > 0, p_sum / np.maximum(n_in_cell, 1.0), ue_tx_mw)
     if n_dev and k_top > 1:
         rows = top_cell[:, 1:].ravel()
         cols = np.repeat(dev_cell, k_top - 1)
@@ -594,6 +601,7 @@ def build_world(s: Scenario, seed: int) -> World:
         ul_int_ptr=ul_ptr,
         ul_int_src=ul_src,
         ul_int_mw=np.asarray(ul_val, float),
+        cell_ul_pref_mw=np.asarray(cell_ul_pref_mw, float),
         dev_h=dev_h,
         device_radio=device_radio,
         dev_xy=dev_xy,
