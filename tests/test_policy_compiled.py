@@ -90,3 +90,12 @@ def test_deadline_aware_decides_on_the_live_gateways_snapshot(name: str) -> None
     fast = deadline_aware(snap, batch)
     np.testing.assert_array_equal(fast, deadline_aware_reference(snap, batch))
     assert ((fast >= 0) | (fast == LOCAL)).all()
+
+
+def test_compiled_deadline_aware_equals_reference_with_contexts_to_move() -> None:
+    """A stateful service (2 MB of context): the estimate adds moving it from the site that
+    holds it, over the links' backlogs; both versions agree on every decision."""
+    data = load_scenario("city").model_dump(mode="json")
+    data["services"][0]["state_kb"] = 2000
+    seen = _compare_on_run(scenario_from_dict(data), strict=False, duration_s=1.0)
+    assert seen["batches"] >= 100 and seen["sites"] >= 2

@@ -104,6 +104,7 @@ class LiveSnapshot:
         self.site_healthy = healthy
         self.site_queue_len = queue_len
         self.site_ai_share = np.ones(len(world.site_names))
+        self.link_backlog_s = np.zeros(len(world.link_cap_bps))  # read only for moved contexts
         self._rates = rates
 
     def ul_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -121,6 +122,10 @@ class LiveSnapshot:
 
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.zeros(len(devices))
+
+    def context_site(self, devices: NDArray[np.int64],
+                     services: NDArray[np.int64]) -> NDArray[np.int64]:
+        return np.full(len(devices), -1, dtype=np.int64)  # contexts do not move here
 
 
 class RadioRates:

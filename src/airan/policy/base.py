@@ -26,6 +26,8 @@ class Snapshot:
       new request queues behind.
     - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
       its buffer, its cell shared as processor sharing with the UEs that have data.
+    - ``context_site(devices, services)``: the site holding each pair's context now (-1: none,
+      or a stateless service): a stateful service's request elsewhere first moves it there.
     - ``ul_access_delay_s`` / ``dl_access_delay_s``: the fixed part of each air leg, the same for
       every device (NR: the SR and grant, or the downlink's scheduling delay, then the mean wait
       for a slot of the direction and that slot, at whose end the leg ends; ``fixed``: the link
@@ -53,6 +55,12 @@ class Snapshot:
         return self._engine._st.site_ai_share.copy()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
+    def link_backlog_s(self) -> NDArray[np.float64]:
+        """How long each transport link stays busy with what it already carries."""
+        free = self._engine._st.link_free  # type: ignore[attr-defined]
+        return np.maximum(free - self.time_s, 0.0)  # type: ignore[no-any-return]
+
+    @cached_property
     def site_healthy(self) -> NDArray[np.bool_]:
         """False for a site that a fault has taken down."""
         return self._engine._st.site_up > 0  # type: ignore[attr-defined,no-any-return]
@@ -73,6 +81,12 @@ class Snapshot:
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
         return np.maximum(free - self.time_s, 0.0)  # type: ignore[no-any-return]
+
+    def context_site(self, devices: NDArray[np.int64],
+                     services: NDArray[np.int64]) -> NDArray[np.int64]:
+        if not np.any(self.world.svc_state_bits > 0):  # type: ignore[attr-defined]
+            return np.full(len(devices), -1, dtype=np.int64)
+        return self._engine._st.ctx_site[devices, services]  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,8 @@ def estimate_latency_s(
     estimate adds: the uplink access delay, the uplink time of this request behind the device's
     buffer (:meth:`Snapshot.ul_time_s`), propagation and serialization to the site, the site's
     backlog, the batch-1 service time, the way back, the downlink access delay and the answer
-    at the device's current downlink rate.
+    at the device's current downlink rate; for a stateful service, moving its context to the
+    site first (:func:`context_move_s`).
     """
     w = snap.world
     if sites is None:
@@ -133,10 +148,36 @@ def estimate_latency_s(
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
         compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
         out[:, :k] = air[:, None] + prop + ser + snap.site_backlog_s[sites] + compute
+        out[:, :k] += context_move_s(snap, batch, sites)
         out[:, :k][~snap.site_healthy[sites]] = np.inf
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     out[:, k] = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
+
+
+def context_move_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Time to move each request's service context to each candidate site first, shape
+    (n_requests, k): 0 where the service is stateless, the site already holds it, or it is held
+    nowhere (or at a failed or unreachable site: it is lost and starts afresh). Otherwise the
+    propagation, the longest backlog of the path's links and the serialization of ``state_kb``
+    from the site that holds it, as the engine sends it before queueing the request; ``inf``
+    where that backlog is over the transport queue limit (the engine drops it, ``link_full``)."""
+    w = snap.world
+    n, k = sites.shape
+    state_bits = w.svc_state_bits[batch.service]  # type: ignore[attr-defined]
+    if not np.any(state_bits > 0):
+        return np.zeros((n, k))
+    held = snap.context_site(batch.device, batch.service)
+    src = w.site_node[np.maximum(held, 0)][:, None]  # type: ignore[attr-defined]
+    delay = w.path_delay_s[src, sites]  # type: ignore[attr-defined]
+    moving = ((held >= 0) & snap.site_healthy[np.maximum(held, 0)])[:, None] & (
+        held[:, None] != sites) & (delay < np.inf)
+    links = w.path_links[src, sites]  # type: ignore[attr-defined]
+    wait = np.where(links >= 0, snap.link_backlog_s[np.maximum(links, 0)], 0.0).max(axis=2)
+    with np.errstate(invalid="ignore"):
+        move = delay + wait + state_bits[:, None] / w.path_bottleneck_bps[src, sites]  # type: ignore[attr-defined]
+    move[wait > w.transport_queue_limit_s] = np.inf  # type: ignore[attr-defined]
+    return np.where(moving, move, 0.0)  # type: ignore[no-any-return]
 
 
 def device_energy_j(

@@ -177,6 +177,13 @@ def deadline_aware(
         snap.device_backlog_s(d),
         float(snap.ul_access_delay_s),
         float(snap.dl_access_delay_s),
+        snap.context_site(d, batch.service),
+        w.svc_state_bits,  # type: ignore[attr-defined]
+        w.site_node,  # type: ignore[attr-defined]
+        w.path_links,  # type: ignore[attr-defined]
+        np.asarray(snap.link_backlog_s, dtype=np.float64)
+        if np.any(w.svc_state_bits > 0) else np.zeros(0),  # type: ignore[attr-defined]
+        float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
         np.asarray(snap.site_backlog_s, dtype=np.float64),
         np.asarray(snap.site_healthy, dtype=np.bool_),
         np.asarray(snap.site_ai_share, dtype=np.float64),
@@ -202,7 +209,8 @@ def deadline_aware(
 
 @njit(cache=True)
 def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
-                         ul_access, dl_access,
+                         ul_access, dl_access, held, state_bits, site_node, path_links,
+                         link_backlog, queue_limit,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
@@ -241,6 +249,21 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             est[i, j] = air + prop + ser + site_backlog[st] + compute
+            h = held[i]
+            if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
+                src = site_node[h]  # the context moves here first (context_move_s)
+                if path_delay[src, st] < np.inf:
+                    wait = 0.0  # the longest backlog on the path's links
+                    for hop in range(path_links.shape[2]):
+                        lk = path_links[src, st, hop]
+                        if lk < 0:
+                            break
+                        wait = max(wait, link_backlog[lk])
+                    if wait > queue_limit:
+                        est[i, j] = np.inf
+                    else:
+                        est[i, j] += (path_delay[src, st] + wait
+                                      + state_bits[v] / bottleneck[src, st])
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
         best = 0
         for j in range(1, k + 1):
