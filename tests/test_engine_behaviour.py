@@ -149,6 +149,25 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.01
 
 
+def test_trace_has_a_row_for_every_request_even_those_in_flight_at_the_end() -> None:
+    res = airan.run("factory", duration_s=2.0, seed=1)
+    t, req = res.requests, res.summary["requests"]
+    assert res.summary["trace"]["complete"] and res.summary["trace"]["rows"] == req["created"]
+    np.testing.assert_array_equal(t.column("request").to_numpy(), np.arange(req["created"]))
+    outcome = np.array(t.column("outcome").to_pylist())
+    under_way = outcome == "in_flight"
+    assert under_way.sum() == req["in_flight"] > 0
+    def ms(col: str) -> np.ndarray:
+        return t.column(col).to_numpy(zero_copy_only=False)[under_way]
+
+    assert np.isnan(ms("latency_ms")).all() and np.isnan(ms("dl_air_ms")).all()
+    # the stages they finished, none beyond the end of the run
+    done_s = t.column("created_s").to_numpy()[under_way] + 1e-3 * np.nansum(
+        np.stack([ms(f"{k}_ms") for k in BREAKDOWN]), axis=0)
+    assert (done_s <= res.summary["duration_s"] + 1e-9).all()
+    assert np.isfinite(ms("ul_wait_ms")).any()
+
+
 def test_factory_vla_offloaded_beats_onboard_jetson_thor() -> None:
     da = airan.run("factory", policy="deadline-aware", duration_s=1.0).summary
     lo = airan.run("factory", policy="local", duration_s=1.0).summary

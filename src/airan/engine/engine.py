@@ -148,6 +148,7 @@ class Engine:
         self._arr_t = np.zeros(max(1024, int(expected_rate * self._draw_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
         self._trace_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._in_flight_at: tuple[float, tuple[np.ndarray, np.ndarray]] | None = None
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None
         self.wall_s = 0.0
         # load samples on a fixed grid of slots, so any stepping gives the same series
@@ -721,7 +722,7 @@ class Engine:
                 "battery_life_h": battery / power if battery and power else None,
             }
         drops = st.agg_drop.sum(axis=0)
-        n_tr = sum(len(p[0]) for p in self._trace_parts)
+        n_tr = sum(len(p[0]) for p in self._trace_parts) + len(self._in_flight_rows()[0])
         n_ul, n_dl = self._direction_slots()
         return {
             "airan_version": airan_version(),
@@ -776,18 +777,25 @@ class Engine:
             "percentile_relative_error": MAX_RELATIVE_ERROR,
         }
 
+    def _in_flight_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Trace rows of the traced requests still in flight now (kernel.in_flight_trace)."""
+        if self._in_flight_at is None or self._in_flight_at[0] != self.now_s:
+            self._in_flight_at = (self.now_s, K.in_flight_trace(self._kw, self._sref, self.now_s))
+        return self._in_flight_at[1]  # type: ignore[no-any-return]
+
     def trace_table(self) -> pa.Table:
-        """One row per traced request: service, device, fleet, placement, outcome, times (ms)."""
+        """One row per traced request: service, device, fleet, placement, outcome, times (ms).
+
+        A dropped request's ``latency_ms`` is the time from its creation to the drop; one still
+        in flight at the end has outcome ``in_flight``, the stages it finished and NaN after.
+        """
         w = self.world
-        if self._trace_parts:
-            tf = np.concatenate([p[0] for p in self._trace_parts])
-            ti = np.concatenate([p[1] for p in self._trace_parts])
-        else:
-            tf = np.zeros((0, 9))
-            ti = np.zeros((0, 5), dtype=np.int64)
+        parts = [*self._trace_parts, self._in_flight_rows()]
+        tf = np.concatenate([p[0] for p in parts])
+        ti = np.concatenate([p[1] for p in parts])
         order = np.argsort(ti[:, 4], kind="stable")
         tf, ti = tf[order], ti[order]
-        outcomes = ["met", "late"] + [f"dropped:{r}" for r in REASONS]
+        outcomes = ["met", "late"] + [f"dropped:{r}" for r in REASONS] + ["in_flight"]
         places = [*w.site_names, "unreachable", "rejected", "local"]
         # sites keep their index; -1 local, -2 rejected, -3 unreachable count from the end
         place_idx = np.where(ti[:, 2] >= 0, ti[:, 2], len(places) + ti[:, 2])

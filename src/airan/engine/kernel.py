@@ -70,6 +70,7 @@ A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
 N_SUMS = 8
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
+OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
 # latency histogram: log buckets (airan.metrics.histogram owns the layout)
 # slot types
 SLOT_D, SLOT_S, SLOT_U, SLOT_BOTH = 0, 1, 2, 3
@@ -292,30 +293,67 @@ def gen_arrivals(W, S, t_end, out_t, out_f):
 
 
 @njit(cache=True)
+def _traced(W, seq):
+    """Whether request number ``seq`` is in the trace: every one up to the limit, then a
+    seeded uniform sample."""
+    return seq < W.trace_limit or hash_u01(seq, W.seed) < W.trace_sample
+
+
+@njit(cache=True)
+def _trace_row(S, r, outcome, f, tr_f, tr_i, n):
+    """Row ``n`` of a trace (``tr_f``, ``tr_i``): request ``r`` with its stage times ``f``."""
+    tr_f[n, 0] = f[T_CREATE]
+    tr_f[n, 1] = f[T_UL_START] - f[T_CREATE]
+    tr_f[n, 2] = f[T_UL_DONE] - f[T_UL_START]
+    tr_f[n, 3] = f[T_SITE] - f[T_UL_DONE]
+    tr_f[n, 4] = f[T_CSTART] - f[T_SITE]
+    tr_f[n, 5] = f[T_CEND] - f[T_CSTART]
+    tr_f[n, 6] = f[T_DLARR] - f[T_CEND]
+    tr_f[n, 7] = f[T_DONE] - f[T_DLARR]
+    tr_f[n, 8] = f[T_DONE] - f[T_CREATE]
+    tr_i[n, 0] = S.rq_i[r, I_SVC]
+    tr_i[n, 1] = S.rq_i[r, I_DEV]
+    tr_i[n, 2] = S.rq_i[r, I_PLACE]
+    tr_i[n, 3] = outcome
+    tr_i[n, 4] = S.rq_i[r, I_SEQ]
+
+
+@njit(cache=True)
 def _trace(W, S, r, outcome):
-    seq = S.rq_i[r, I_SEQ]
-    if seq >= W.trace_limit and hash_u01(seq, W.seed) >= W.trace_sample:
+    if not _traced(W, S.rq_i[r, I_SEQ]):
         return
     n = S.ctr[C_TR_N]
     if n >= S.tr_f.shape[0]:
         S.ctr[C_TR_LOST] += 1
         return
-    f = S.rq_f
-    S.tr_f[n, 0] = f[r, T_CREATE]
-    S.tr_f[n, 1] = f[r, T_UL_START] - f[r, T_CREATE]
-    S.tr_f[n, 2] = f[r, T_UL_DONE] - f[r, T_UL_START]
-    S.tr_f[n, 3] = f[r, T_SITE] - f[r, T_UL_DONE]
-    S.tr_f[n, 4] = f[r, T_CSTART] - f[r, T_SITE]
-    S.tr_f[n, 5] = f[r, T_CEND] - f[r, T_CSTART]
-    S.tr_f[n, 6] = f[r, T_DLARR] - f[r, T_CEND]
-    S.tr_f[n, 7] = f[r, T_DONE] - f[r, T_DLARR]
-    S.tr_f[n, 8] = f[r, T_DONE] - f[r, T_CREATE]
-    S.tr_i[n, 0] = S.rq_i[r, I_SVC]
-    S.tr_i[n, 1] = S.rq_i[r, I_DEV]
-    S.tr_i[n, 2] = S.rq_i[r, I_PLACE]
-    S.tr_i[n, 3] = outcome
-    S.tr_i[n, 4] = seq
+    _trace_row(S, r, outcome, S.rq_f[r], S.tr_f, S.tr_i, n)
     S.ctr[C_TR_N] = n + 1
+
+
+@njit(cache=True)
+def in_flight_trace(W, S, now):
+    """Trace rows (``tr_f``, ``tr_i`` shaped) of the traced requests still in flight at
+    ``now``, outcome ``OUT_IN_FLIGHT``: the stages they have finished, NaN from the one they
+    are in (a batch or a transfer booked to end after ``now`` has not ended)."""
+    pool = S.rq_i.shape[0]
+    n = 0
+    for r in range(pool):
+        if S.rq_i[r, I_STAGE] != ST_FREE and _traced(W, S.rq_i[r, I_SEQ]):
+            n += 1
+    tr_f = np.empty((n, S.tr_f.shape[1]))
+    tr_i = np.empty((n, S.tr_i.shape[1]), dtype=np.int64)
+    f = np.empty(S.rq_f.shape[1])
+    k = 0
+    for r in range(pool):
+        if S.rq_i[r, I_STAGE] == ST_FREE or not _traced(W, S.rq_i[r, I_SEQ]):
+            continue
+        for c in range(f.shape[0]):
+            x = S.rq_f[r, c]
+            f[c] = x if x <= now else np.nan
+        f[T_DONE] = np.nan
+        _trace_row(S, r, OUT_IN_FLIGHT, f, tr_f, tr_i, k)
+        k += 1
+    return tr_f, tr_i
 
 
 @njit(cache=True)
