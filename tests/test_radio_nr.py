@@ -54,6 +54,44 @@ def test_n_prb_invalid(bw, mu):
         n_prb(bw, mu)
 
 
+@pytest.mark.parametrize(("bw", "mu", "expected"), [
+    (50, 2, 66), (100, 2, 132), (200, 2, 264),  # TS 38.101-2 Table 5.3.2-1, 60 kHz
+    (50, 3, 32), (100, 3, 66), (200, 3, 132), (400, 3, 264),  # 120 kHz
+])
+def test_n_prb_fr2_follows_ts_38_101_2(bw, mu, expected):
+    assert n_prb(bw, mu, fr2=True) == expected
+
+
+def test_n_prb_at_60_khz_differs_between_fr1_and_fr2():
+    assert n_prb(100, 2) == n_prb(100, 2, fr2=False) == 135  # TS 38.101-1
+    assert n_prb(100, 2, fr2=True) == 132
+    with pytest.raises(ValueError, match="FR1"):
+        n_prb(200, 2)  # no 200 MHz carrier in FR1
+
+
+def test_overheads_follow_ts_38_306_per_frequency_range():
+    from airan.radio.nr import FR2_MIN_GHZ, is_fr2, overheads
+
+    assert overheads(3.5) == (0.14, 0.08)
+    assert overheads(28.0) == (0.18, 0.10)
+    assert not is_fr2(7.125) and is_fr2(FR2_MIN_GHZ) and FR2_MIN_GHZ == 24.25
+
+
+def test_an_fr2_carrier_gets_its_own_prbs_and_overheads():
+    from one_cell import one_cell_site
+
+    from airan.engine.world import build_world
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site()
+    d["carrier"].update(band="n257", fc_ghz=28.0, bandwidth_mhz=100, numerology=3,
+                        tdd_pattern="DDDSU")
+    w = build_world(scenario_from_dict(d), 1)
+    assert (w.cell_prb == 66).all()
+    assert w.cell_bits_per_prb_dl[0] == pytest.approx(12 * 14 * (1 - 0.18))
+    assert w.cell_bits_per_prb_ul[0] == pytest.approx(12 * 14 * (1 - 0.10))
+
+
 def test_parse_tdd_pattern():
     out = parse_tdd_pattern("DDDSU")
     assert out.dtype == np.int8

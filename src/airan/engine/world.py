@@ -358,7 +358,9 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_dl_layers: list[int] = []
     cell_channel_mhz: list[float] = []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
-        prb = nr.n_prb(car.bandwidth_mhz, car.numerology)  # validated in airan.scenario.load
+        fr2 = nr.is_fr2(car.fc_ghz)
+        prb = nr.n_prb(car.bandwidth_mhz, car.numerology, fr2)  # validated by scenario.load
+        oh_dl, oh_ul = nr.overheads(car.fc_ghz)
         azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
         for k, az in enumerate(azs):
             cell_names.append(f"{name}/{k}" if sectors == 3 else name)
@@ -370,10 +372,10 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_sect.append(sectors == 3)
             cell_prb.append(prb)
             cell_bpp_dl.append(
-                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_DL_FR1, 1))  # per layer
+                float(nr.bits_per_prb_per_slot(1.0, oh_dl, 1))  # per layer
             )
             cell_bpp_ul.append(
-                float(nr.bits_per_prb_per_slot(1.0, nr.OVERHEAD_UL_FR1, car.ul_layers))
+                float(nr.bits_per_prb_per_slot(1.0, oh_ul, car.ul_layers))
             )
             cell_ul_gain.append(link.ul_combining_gain(s.radio.gnb_rx_antennas, car.ul_layers))
             cell_ul_div.append(s.radio.gnb_rx_antennas - car.ul_layers + 1)

@@ -13,9 +13,13 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "MAX_SE_64QAM",
     "MAX_SE_256QAM",
+    "FR2_MIN_GHZ",
     "N_RB_TABLE",
+    "N_RB_TABLE_FR2",
     "OVERHEAD_DL_FR1",
     "OVERHEAD_UL_FR1",
+    "OVERHEAD_DL_FR2",
+    "OVERHEAD_UL_FR2",
     "SCS_KHZ",
     "SLOT_D",
     "SLOT_S",
@@ -23,8 +27,10 @@ __all__ = [
     "SYMBOLS_PER_SLOT",
     "SUBCARRIERS_PER_PRB",
     "bits_per_prb_per_slot",
+    "is_fr2",
     "mean_slot_wait_s",
     "n_prb",
+    "overheads",
     "parse_tdd_pattern",
     "peak_rate_bps",
     "slot_duration_s",
@@ -42,6 +48,11 @@ SUBCARRIERS_PER_PRB = 12
 #: Overhead OH for FR1 downlink / uplink (TS 38.306 clause 4.1.2).
 OVERHEAD_DL_FR1 = 0.14
 OVERHEAD_UL_FR1 = 0.08
+#: Overhead OH for FR2 downlink / uplink (TS 38.306 clause 4.1.2).
+OVERHEAD_DL_FR2 = 0.18
+OVERHEAD_UL_FR2 = 0.10
+#: Lowest carrier frequency of FR2, GHz (TS 38.104 Table 5.1-1: FR2-1 is 24.25-52.6 GHz).
+FR2_MIN_GHZ = 24.25
 
 #: Highest spectral efficiency, bit/s/Hz: 256QAM MCS 27 of TS 38.214 Table 5.1.3.1-2.
 MAX_SE_256QAM = 7.4063
@@ -73,6 +84,28 @@ N_RB_TABLE: dict[tuple[int, int], int] = {
     (50, 3): 32, (100, 3): 66, (200, 3): 132, (400, 3): 264,
 }  # fmt: skip
 
+#: Maximum transmission bandwidth N_RB of FR2, keyed by (channel bandwidth MHz, mu):
+#: TS 38.101-2 Table 5.3.2-1 (60 and 120 kHz).
+N_RB_TABLE_FR2: dict[tuple[int, int], int] = {
+    (50, 2): 66, (100, 2): 132, (200, 2): 264,
+    (50, 3): 32, (100, 3): 66, (200, 3): 132, (400, 3): 264,
+}  # fmt: skip
+
+_N_RB_FR1 = {k: v for k, v in N_RB_TABLE.items() if k[1] <= 2}
+
+
+
+def is_fr2(fc_ghz: float) -> bool:
+    """Whether a carrier at ``fc_ghz`` is in FR2 (TS 38.104 Table 5.1-1)."""
+    return float(fc_ghz) >= FR2_MIN_GHZ
+
+
+def overheads(fc_ghz: float) -> tuple[float, float]:
+    """(downlink, uplink) overhead OH of TS 38.306 clause 4.1.2 for a carrier at ``fc_ghz``."""
+    if is_fr2(fc_ghz):
+        return OVERHEAD_DL_FR2, OVERHEAD_UL_FR2
+    return OVERHEAD_DL_FR1, OVERHEAD_UL_FR1
+
 
 def slot_duration_s(mu: int) -> float:
     """Slot duration in seconds for numerology ``mu`` (TS 38.211 Table 4.2-1): 1e-3 / 2**mu.
@@ -84,23 +117,28 @@ def slot_duration_s(mu: int) -> float:
     return 1e-3 / float(1 << mu)
 
 
-def n_prb(bandwidth_mhz: float, mu: int) -> int:
+def n_prb(bandwidth_mhz: float, mu: int, fr2: bool | None = None) -> int:
     """Maximum transmission bandwidth N_RB for a channel bandwidth (MHz) and numerology mu.
 
-    TS 38.101-1 Table 5.3.2-1 (FR1; mu 0, 1, 2) and TS 38.101-2 Table 5.3.2-1 (FR2, mu 3).
-    E.g. 100 MHz at mu=1 (30 kHz) -> 273. Raises ValueError naming the combination if the
-    table has no entry for it.
+    TS 38.101-1 Table 5.3.2-1 (FR1; mu 0, 1, 2) and TS 38.101-2 Table 5.3.2-1 (FR2; mu 2, 3),
+    ``fr2`` saying which (default: FR2 for mu 3 only; the two 60 kHz columns differ).
+    E.g. 100 MHz at mu=1 (30 kHz) -> 273; 100 MHz at 60 kHz in FR2 -> 132. Raises ValueError
+    naming the combination if the table has no entry for it.
     """
+    if fr2 is None:
+        fr2 = int(mu) >= 3
+    table = N_RB_TABLE_FR2 if fr2 else _N_RB_FR1
     bw = float(bandwidth_mhz)
     key = (round(bw), int(mu))
-    if abs(bw - key[0]) > 1e-9 or key not in N_RB_TABLE:
+    if abs(bw - key[0]) > 1e-9 or key not in table:
         scs = SCS_KHZ.get(int(mu), "?")
+        spec = "TS 38.101-2 (FR2)" if fr2 else "TS 38.101-1 (FR1)"
         raise ValueError(
             f"no N_RB for bandwidth {bandwidth_mhz} MHz at mu={mu} (SCS {scs} kHz) in "
-            "TS 38.101-1/-2 Table 5.3.2-1; valid bandwidths for this mu: "
-            f"{sorted(b for (b, m) in N_RB_TABLE if m == int(mu))}"
+            f"{spec} Table 5.3.2-1; valid bandwidths for this mu: "
+            f"{sorted(b for (b, m) in table if m == int(mu))}"
         )
-    return N_RB_TABLE[key]
+    return table[key]
 
 
 def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
