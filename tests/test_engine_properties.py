@@ -215,11 +215,13 @@ def check_summary_conserves(summary: dict[str, Any]) -> None:
 
 
 def check_trace_agrees(summary: dict[str, Any], table: Any, duration_s: float) -> None:
-    """With the trace complete, every ended request is one row consistent with the summary."""
+    """With the trace complete, every request is one row consistent with the summary (those
+    in flight at the end too, outcome ``in_flight``)."""
     assert summary["trace"]["complete"]
     req = summary["requests"]
     n = table.num_rows
-    assert n == summary["trace"]["rows"] == req["met"] + req["late"] + req["dropped"]
+    assert n == summary["trace"]["rows"] == req["created"]
+    assert n == req["met"] + req["late"] + req["dropped"] + req["in_flight"]
     ids = table.column("request").to_numpy()
     assert len(np.unique(ids)) == n
     assert n == 0 or (ids.min() >= 0 and ids.max() < req["created"])
@@ -236,6 +238,8 @@ def check_trace_agrees(summary: dict[str, Any], table: Any, duration_s: float) -
         for r in REASONS:
             assert int(np.sum(mine & (outcome == f"dropped:{r}"))) == \
                 svc["dropped_by_reason"].get(r, 0)
+        assert int(np.sum(mine & (outcome == "in_flight"))) == svc["in_flight"]
+        assert np.isnan(lat[mine & (outcome == "in_flight")]).all()
         deadline = svc["deadline_ms"]
         done = mine & ((outcome == "met") | (outcome == "late"))
         assert np.all(lat[mine & (outcome == "met")] <= deadline * (1 + 1e-9) + 1e-6)

@@ -217,8 +217,8 @@ def test_simpy_replay_of_airan_arrivals_matches_per_request(airan_run):
                 + DL_KB * 8e3 / (CAP_GBPS * 1e9) + DL_KB * 8e3 / (DL_MBPS * 1e6)
                 + 2 * (FIBER_KM * 4.9e-6 + HOP_US * 1e-6) + 2 * RADIO_LAT_MS * 1e-3
                 + table[1]) * 1e3
-    assert lat_ms.min() >= floor_ms - 1e-6
-    assert lat_ms.min() < floor_ms + MAX_WAIT_MS + 0.5
+    assert np.nanmin(lat_ms) >= floor_ms - 1e-6  # (NaN: in flight at the end)
+    assert np.nanmin(lat_ms) < floor_ms + MAX_WAIT_MS + 0.5
 
 
 def test_simpy_independent_poisson_quantiles(airan_run):
@@ -233,7 +233,7 @@ def test_simpy_independent_poisson_quantiles(airan_run):
 
     tab = res.requests
     created = np.asarray(tab["created_s"])
-    a_warm = created >= 0.5
+    a_warm = (created >= 0.5) & np.isfinite(np.asarray(tab["latency_ms"]))  # ended ones
     a_lat = np.asarray(tab["latency_ms"])[a_warm]
     a_site = (np.asarray(tab["queue_ms"]) + np.asarray(tab["compute_ms"]))[a_warm]
 

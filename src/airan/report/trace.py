@@ -5,7 +5,9 @@ end-to-end latency from its creation, with one nested complete event per non-zer
 (ul_wait, ul_air, ul_transport, queue, compute, dl_transport, dl_air) laid end to end. A dropped
 request is an instant event ("ph": "i") named after the reason, at the time it was dropped
 (its ``latency_ms`` is the time from creation to the drop); the stages it went through before
-are drawn as for a completed request, under a parent event whose category is the drop.
+are drawn as for a completed request, under a parent event whose category is the drop. A
+request still under way when the run ended (outcome ``in_flight``) is an instant event after
+the stages it finished, which are drawn under a parent event of category ``in_flight``.
 Processes are placements (compute sites, ``local``, ``rejected``, ``unreachable``), threads
 are devices, named with their fleet (``amr device 12``): a device whose requests overlap in time
 gets one lane per overlapping request, so that events on a thread always nest. Times are in
@@ -116,6 +118,7 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
         else np.zeros((0, len(STAGES)))
     latency = table.column("latency_ms").to_numpy()
     dropped = np.array([str(o).startswith("dropped") for o in outcome], dtype=bool)
+    under_way = np.array([o == "in_flight" for o in outcome], dtype=bool)
     stage_ns = np.round(np.nan_to_num(stage_ms, nan=0.0) * 1e6).astype(np.int64)
     ends_ns = created_ns[:, None] + np.cumsum(stage_ns, axis=1)  # stage k ends here
 
@@ -164,7 +167,14 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
                            "args": args})
             if end == start:
                 continue
-        args["latency_ms"] = float(latency[i])
+        if under_way[i]:  # still under way when the run ended: after the stages it finished
+            events.append({"ph": "i", "s": "t", "name": "in flight at the end",
+                           "cat": "in_flight", "ts": end / 1e3, "pid": pid, "tid": tid,
+                           "args": args})
+            if end == start:
+                continue
+        if np.isfinite(latency[i]):  # not for a request still under way at the end
+            args["latency_ms"] = float(latency[i])
         if svc[i] in deadlines_ms:
             args["deadline_ms"] = deadlines_ms[svc[i]]
         events.append({"ph": "X", "name": f"{svc[i]} #{int(req[i])}", "cat": str(outcome[i]),
@@ -200,6 +210,13 @@ def export_trace(
         raise InputError(f"must be after the start ({from_s:g} s)", field="to_s", value=to_s)
     run = read_run(folder, require=("requests",))
     table, traced = _read_sample(run.path / "requests.parquet", limit, from_s, to_s)
+    ended = run.summary.get("duration_s")
+    if table.num_rows == 0 and from_s is not None and isinstance(ended, int | float) \
+            and from_s >= ended:
+        raise InputError(
+            f"the run ended at {ended:g} s (simulated): no request was created at or after "
+            f"{from_s:g} s (give a window within 0..{ended:g} s)",
+            file=str(run.path))
     if table.num_rows == 0:
         window = "" if from_s is None and to_s is None else (
             f" created in [{0.0 if from_s is None else from_s:g}, "
@@ -230,7 +247,7 @@ def export_trace(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as fh:
-            json.dump(doc, fh, separators=(",", ":"))
+            json.dump(doc, fh, separators=(",", ":"), allow_nan=False)
     except OSError as exc:
         raise InputError(f"cannot write the trace: {exc.strerror or exc}", file=str(path)) from None
     dropped = int(sum(str(o).startswith("dropped") for o in _col(table, "outcome")))
