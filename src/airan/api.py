@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,16 +30,29 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
     total = before * float(factor)
     if total > MAX_DEVICES:  # checked before any fleet count is built
         raise InputError(
-            f"fleet scale {factor:g} would give {total:,.0f} devices ({before:,} x {factor:g}); "
-            f"at most {MAX_DEVICES:,} devices in all", field="fleet_scale", value=factor)
+            f"would give {total:,.0f} devices ({before:,} x {factor:g}); at most "
+            f"{MAX_DEVICES:,} devices in all", field="fleet_scale", value=factor)
     counts = [max(0, round(f.count * factor)) for f in scenario.fleets]
     if before and not sum(counts):
         raise InputError(
-            f"fleet scale {factor:g} leaves no device ({before:,} devices x {factor:g} rounds "
-            "to 0 in every fleet)", field="fleet_scale", value=factor)
+            f"leaves no device: every fleet's device count ({before:,} in all) rounds to 0",
+            field="fleet_scale", value=factor)
     fleets = [f.model_copy(update={"count": n}) for f, n in zip(scenario.fleets, counts,
                                                                  strict=True)]
     return scenario.model_copy(update={"fleets": fleets})
+
+
+def note_fleet_scale(summary: dict[str, Any], factor: float) -> dict[str, Any]:
+    """``summary`` (changed in place, and returned) with ``fleet_scale``, the factor every
+    fleet's device count was multiplied by, right after ``duration_s``."""
+    items = [(k, v) for k, v in summary.items() if k != "fleet_scale"]
+    summary.clear()
+    for k, v in items:
+        summary[k] = v
+        if k == "duration_s":
+            summary["fleet_scale"] = float(factor)
+    summary.setdefault("fleet_scale", float(factor))
+    return summary
 
 
 def run(
@@ -51,7 +65,10 @@ def run(
     trace_limit: int | None = None,
     trace_sample: float | None = None,
 ) -> Result:
-    """Run a scenario (object, built-in name or YAML path) and return its :class:`Result`."""
+    """Run a scenario (object, built-in name or YAML path) and return its :class:`Result`.
+
+    With a ``fleet_scale`` other than 1, its summary records it (``fleet_scale``; none means
+    1, so that a summary equals the :class:`Engine`'s own for the same run)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     # seed, duration_s, policy, trace_limit and trace_sample are checked by the Engine
     if fleet_scale != 1.0:
@@ -64,4 +81,7 @@ def run(
         trace_limit=trace_limit,
         trace_sample=trace_sample,
     )
-    return engine.run()
+    result = engine.run()
+    if fleet_scale != 1.0:
+        note_fleet_scale(result.summary, fleet_scale)
+    return result

@@ -97,7 +97,8 @@ def run(
         1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (default: runs/<scenario>-<policy>-<seed>)."
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-<policy>-<seed>, "
+        "and -x<scale> with a --fleet-scale other than 1)."
     ),
     trace_limit: int | None = typer.Option(
         None, "--trace-limit", help="Trace every request up to this many (default: scenario's)."
@@ -123,7 +124,7 @@ def run(
         from airan.console import _scenario_label
         from airan.scenario.load import scenario_warnings
 
-        for line in scenario_warnings(sc, label=_scenario_label(scenario)):
+        for line in scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration):
             err.print(f"warning: {line}", markup=False, soft_wrap=True)
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
@@ -133,19 +134,26 @@ def run(
             t0 = time.perf_counter()
             engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
                             trace_limit=trace_limit, trace_sample=trace_sample)
-            if out_dir is None:
+            if out_dir is None:  # a scaled run does not overwrite the unscaled one
+                scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
                 out_dir = Path("runs") / _safe_name(
-                    f"{sc.name}-{engine.policy_name}-{engine.seed}")
+                    f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
             result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
         total_wall = time.perf_counter() - t0
+        from airan.api import note_fleet_scale
+
+        note_fleet_scale(result.summary, fleet_scale)
 
     with _user_errors():  # a MemoryError while writing a very large run, too
         summary = jsonable(result.summary)
-        _print_summary(summary, total_wall)
+        from airan.report.placement import local_shares
+
+        local = local_shares(result.requests) if result.requests is not None else {}
+        _print_summary(summary, total_wall, local)
 
         from airan.report import write_run
 
@@ -210,6 +218,7 @@ def _run_with_progress(engine: Any, label: str) -> Any:
 
 
 SITES_SHOWN = 12  # compute sites listed in the terminal; the rest are summed up in one line
+DROPPED_NOTE = 0.01  # a service with more of its ended requests dropped: said under the latency
 
 
 def _print_table(table: Any) -> None:
@@ -235,7 +244,16 @@ def _print_table(table: Any) -> None:
         out._width = fixed
 
 
-def _print_summary(s: dict[str, Any], total_wall: float) -> None:
+_SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at sites",
+                 "compute_device": "compute, on device", "compute_sites": "compute, at sites"}
+
+
+def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> None:
+    """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
+    trace): where requests ran; when some ran on the devices, queue and compute are each shown
+    as the part on the devices' own accelerators and the part at compute sites."""
+    from airan.report.placement import any_local, split_breakdown
+
     out.print(
         f"[bold]{s['scenario']}[/bold]  policy [bold]{s['policy']}[/bold]  seed {s['seed']}  "
         f"{s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"
@@ -257,15 +275,40 @@ def _print_summary(s: dict[str, Any], total_wall: float) -> None:
     lat.add_column("", no_wrap=True)
     names = list(s["services"])
     _columns(lat, *names)
-    keys = list(next(iter(s["services"].values()))["breakdown_ms"]) if names else []
+    parts = {n: s["services"][n]["breakdown_ms"] for n in names}
+    split = bool(local) and any_local({n: v for n, v in local.items() if n in parts})
+    if split:
+        from airan.report.placement import LocalShare
+
+        none = LocalShare(traced=0, requests=0.0, queue=0.0, compute=0.0)
+        parts = {n: split_breakdown(bd, local.get(n, none)) for n, bd in parts.items()}
+    keys = list(next(iter(parts.values()))) if names else []
     for i, k in enumerate(keys):
-        lat.add_row(k, *(_num(s["services"][n]["breakdown_ms"].get(k), "{:.2f}") for n in names),
+        lat.add_row(_SPLIT_LABELS.get(k, k),
+                    *(_num(parts[n].get(k), "{:.2f}") for n in names),
                     end_section=i == len(keys) - 1)
     for q in ("mean", "p50", "p95", "p99"):
         lat.add_row("total (mean)" if q == "mean" else q,
                     *(_num(s["services"][n]["latency_ms"].get(q), "{:.2f}") for n in names),
                     style="bold" if q == "mean" else None)
     _print_table(lat)
+    if split:
+        out.print("queue and compute by where they happened: 'on device' on the devices' own "
+                  "accelerators (requests the policy kept on the device), 'at sites' at compute "
+                  "sites; split in the proportions of the request trace", markup=False,
+                  soft_wrap=True)
+    dropped_notes = []
+    for n in names:
+        v = s["services"][n]
+        done = int(v.get("met", 0)) + int(v.get("late", 0))
+        dropped = int(v.get("dropped", 0))
+        if dropped and dropped > DROPPED_NOTE * (done + dropped):
+            dropped_notes.append(f"{n} over {done:,} requests, {dropped:,} dropped "
+                                 f"({dropped / (done + dropped):.1%} of those that ended)")
+    if dropped_notes:
+        out.print("latency (mean, its parts and percentiles) is over the requests that ended "
+                  "met or late, not the dropped ones: " + "; ".join(dropped_notes),
+                  markup=False, soft_wrap=True)
 
     if s.get("sites"):
         items = list(s["sites"].items())
@@ -455,6 +498,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
                           ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
     _print_table(table)
+    if len(seeds) >= 2:
+        out.print("95% CI: Student t over seeds, clipped to the values a metric can take "
+                  "(p99 at 0 ms, hit ratios to [0, 1])", markup=False, soft_wrap=True)
     if len(seeds) < 2:
         out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
                   markup=False)

@@ -28,24 +28,44 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RuntimeError as exc:
         from airan.live.netns import NetnsError
         from airan.live.runtime import StartError
 
         if isinstance(exc, StartError):  # e.g. a port taken: the component's own words
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         if not isinstance(exc, NetnsError):
             raise
         # the machine allowed namespaces, then an ip/tc command failed
-        err.print(f"error: network namespaces: {exc}", markup=False, highlight=False)
+        err.print(f"error: network namespaces: {exc}", markup=False, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(1) from None
     except ImportError as exc:  # the live runtime's packages are an extra
-        err.print(f"error: the live runtime needs {exc.name or 'its packages'}: "
-                  "pip install 'airan[live]'", markup=False, highlight=False)
+        package = _missing_live_package(exc)
+        if package is None:
+            raise  # not one of the extra's packages: a bug in airan
+        err.print(f"error: {package} is not installed (the live runtime needs it): "
+                  f"pip install '{LIVE_EXTRA}'", markup=False, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+LIVE_EXTRA = "airan[live]"  # pyproject.toml: onnxruntime, onnx, grpcio, protobuf
+# the extra's modules, to the package that installs each
+_LIVE_MODULES = {"grpc": "grpcio", "onnxruntime": "onnxruntime", "onnx": "onnx",
+                 "google": "protobuf", "google.protobuf": "protobuf"}
+
+
+def _missing_live_package(exc: ImportError) -> str | None:
+    """The package of the live extra whose module ``exc`` failed to import, or None."""
+    name = exc.name or ""
+    for module, package in _LIVE_MODULES.items():
+        if name == module or name.startswith(module + "."):
+            return package
+    return None
 
 
 DELAYS_HELP = ("gateway: the gateway applies the twin's radio and transport delays; none: the "
@@ -147,12 +167,12 @@ def register(app: typer.Typer) -> None:
                                   "host shares (with --component; default: a new one)"),
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
-        from airan.live import wire
-        from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
-
         stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
         with _user_errors(), _on_signals(lambda *_: stop.set(),
                                          (signal.SIGTERM, signal.SIGINT)):
+            from airan.live import wire
+            from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
+
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
                                  "share: --token or AIRAN_TOKEN", field="token")
@@ -190,12 +210,12 @@ def register(app: typer.Typer) -> None:
                                       "is dropped (timeout)"),
     ) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
-        from airan.live.devices import run_devices
-        from airan.live.runtime import Deployment, deployment_from_scenario
-        from airan.report.rundir import write_run
-        from airan.scenario import load_scenario
-
         with _user_errors():
+            from airan.live.devices import run_devices
+            from airan.live.runtime import Deployment, deployment_from_scenario
+            from airan.report.rundir import write_run
+            from airan.scenario import load_scenario
+
             if not duration > 0:
                 raise InputError("duration must be positive", field="duration", value=duration)
             sc = load_scenario(scenario)
@@ -230,13 +250,13 @@ def register(app: typer.Typer) -> None:
                                           "device count (fewer devices: less load)"),
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
-        from airan.api import scale_fleets
-        from airan.live.devices import run_devices
-        from airan.live.runtime import LiveRuntime, parse_models
-        from airan.report.rundir import write_run
-        from airan.scenario import load_scenario
-
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
+            from airan.api import note_fleet_scale, scale_fleets
+            from airan.live.devices import run_devices
+            from airan.live.runtime import LiveRuntime, parse_models
+            from airan.report.rundir import write_run
+            from airan.scenario import load_scenario
+
             if not duration > 0:
                 raise InputError("duration must be positive", field="duration", value=duration)
             if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
@@ -245,13 +265,15 @@ def register(app: typer.Typer) -> None:
             sc = load_scenario(scenario)
             if fleet_scale != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
-            folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}"
+            scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
+            folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}{scale}"
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              shared_gateway=shared_gateway) as rt:
                 assert rt.deployment is not None
                 _print_network(rt.deployment.network)
                 res = run_devices(sc, rt.deployment, duration_s=duration)
+            note_fleet_scale(res.summary, fleet_scale)
             path = write_run(res, folder)
             if report:
                 from airan.report import build_report
@@ -273,10 +295,10 @@ def register(app: typer.Typer) -> None:
                                       "<model>.calibration.yaml)"),
     ) -> None:
         """Measure a model's latency against batch size on this machine; write a calibration."""
-        from airan.live.models import profile as run_profile
-        from airan.live.models import write_calibration
-
         with _user_errors():
+            from airan.live.models import profile as run_profile
+            from airan.live.models import write_calibration
+
             cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
                               payload_kb=payload_kb, gap_ms=gap_ms)
             target = out_file or Path(f"{Path(model).stem}.calibration.yaml")

@@ -3,9 +3,10 @@
 Each run is an ordinary :func:`airan.run` (in process, one after another, without a request
 trace). Per policy and service the hit ratio and the p50/p99 latency are summarised over seeds as
 a mean with a 95% Student-t confidence interval, ``mean +- t(0.975, n-1) s / sqrt(n)`` with ``s``
-the sample standard deviation; with one seed the interval is undefined (None). All policies run
-on the same seeds, so the verdict compares the leader with the runner-up seed by seed (a paired
-interval of the differences).
+the sample standard deviation, clipped to the values the metric can take (a latency is never
+below 0, a hit ratio never outside [0, 1]); with one seed the interval is undefined (None). All
+policies run on the same seeds, so the verdict compares the leader with the runner-up seed by
+seed (a paired interval of the differences).
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ import numpy as np
 from airan.errors import InputError, unknown_name
 from airan.report import figures as F
 from airan.report.html import FIGURES, REPORT, ms, pct, render
-from airan.report.rundir import jsonable, write_json_atomic
+from airan.report.rundir import jsonable, scenario_yaml, write_json_atomic
 
 COMPARISON = "comparison.json"
 CONFIDENCE = 0.95
 KIND = "airan-comparison"
 CI_METHOD = ("Student t over seeds: mean +- t(0.975, n-1) * s / sqrt(n), s the sample standard "
-             "deviation (n-1 in the denominator); null when fewer than 2 seeds gave a value")
+             "deviation (n-1 in the denominator), clipped to the metric's possible values "
+             "(latencies at 0, hit ratios to [0, 1]); null when fewer than 2 seeds gave a value")
+#: The values each metric can take: its confidence interval is clipped to them.
+BOUNDS = {"hit_ratio": (0.0, 1.0), "hit_ratio_with_overdue": (0.0, 1.0),
+          "p50_ms": (0.0, math.inf), "p99_ms": (0.0, math.inf), "mean_ms": (0.0, math.inf)}
 METRICS = {  # name in the aggregate -> how to read it from a run's service summary
     "hit_ratio": lambda svc: svc.get("hit_ratio"),
     # requests still in flight past their deadline at the end counted as misses: the fair
@@ -57,11 +62,13 @@ class Comparison:
 
 
 # ---- statistics --------------------------------------------------------------------------------
-def mean_ci(values: Sequence[float | None], confidence: float = CONFIDENCE) -> dict[str, Any]:
+def mean_ci(values: Sequence[float | None], confidence: float = CONFIDENCE,
+            bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict[str, Any]:
     """Mean and Student-t confidence interval of the non-None ``values``.
 
     Returns ``{n, mean, std, ci_low, ci_high, half_width, values}``; ``mean`` is None without
-    values and the interval fields are None with fewer than two.
+    values and the interval fields are None with fewer than two. ``ci_low`` and ``ci_high``
+    are clipped to ``bounds``, the values the metric can take (``half_width`` is not).
     """
     from scipy import stats
 
@@ -78,7 +85,8 @@ def mean_ci(values: Sequence[float | None], confidence: float = CONFIDENCE) -> d
         return out
     std = float(arr.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
-    out.update(std=std, half_width=half, ci_low=mean - half, ci_high=mean + half)
+    out.update(std=std, half_width=half, ci_low=max(mean - half, bounds[0]),
+               ci_high=min(mean + half, bounds[1]))
     return out
 
 
@@ -91,7 +99,8 @@ def aggregate(runs: Sequence[Mapping[str, Any]], policies: Sequence[str],
         out[p] = {}
         for svc in services:
             per = [r["summary"]["services"].get(svc) or {} for r in mine]
-            out[p][svc] = {m: mean_ci([get(s) for s in per]) for m, get in METRICS.items()}
+            out[p][svc] = {m: mean_ci([get(s) for s in per], bounds=BOUNDS[m])
+                           for m, get in METRICS.items()}
             out[p][svc]["seeds"] = [r["seed"] for r in mine]
     return out
 
@@ -133,9 +142,7 @@ def run_comparison(
     ``out/runs/<policy>-seed<N>.json`` (one summary per run), ``out/scenario.yaml`` and
     ``out/report.html`` with its figures.
     """
-    import yaml
-
-    from airan.api import scale_fleets
+    from airan.api import note_fleet_scale, scale_fleets
     from airan.engine import Engine
     from airan.scenario import Scenario, load_scenario
 
@@ -174,7 +181,8 @@ def run_comparison(
                 if progress is not None:
                     progress(_d, total, _p, _s, frac)
 
-            summary = jsonable(engine.run(progress=tick).summary)
+            summary = jsonable(note_fleet_scale(engine.run(progress=tick).summary,
+                                                fleet_scale))
             write_json_atomic(runs_dir / f"{_slug(p)}-seed{seed}.json", summary)
             runs.append({"policy": p, "seed": seed, "summary": summary})
     wall = time.perf_counter() - t0
@@ -202,8 +210,7 @@ def run_comparison(
         "aggregate": aggregate(runs, policies, services),
         "runs": runs,
     }
-    (folder / "scenario.yaml").write_text(
-        yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    (folder / "scenario.yaml").write_text(scenario_yaml(sc), encoding="utf-8")
     write_json_atomic(folder / COMPARISON, data)
     report = build_comparison_report(folder, data=data)
     return Comparison(folder=folder, json_path=folder / COMPARISON, report_path=report,

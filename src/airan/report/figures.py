@@ -184,20 +184,45 @@ def latency_cdf(name: str, svc: Mapping[str, Any]) -> Figure:
 
 
 # ---- where the time goes -----------------------------------------------------------------------
-def breakdown(services: Mapping[str, Mapping[str, Any]]) -> Figure:
-    """Mean latency per service as stacked bars of its seven components (ms)."""
+def breakdown_split(services: Mapping[str, Mapping[str, Any]],
+                    local: Mapping[str, Any] | None) -> bool:
+    """Whether :func:`breakdown` splits queue and compute by device and site: some service ran
+    some of its traced requests on the devices (``local``: service -> LocalShare)."""
+    from airan.report.placement import any_local
+
+    return bool(local) and any_local({n: v for n, v in (local or {}).items() if n in services})
+
+
+def breakdown(services: Mapping[str, Mapping[str, Any]],
+              local: Mapping[str, Any] | None = None) -> Figure:
+    """Mean latency per service as stacked bars of its seven components (ms).
+
+    With ``local`` (service -> :class:`~airan.report.placement.LocalShare`) and some request run
+    on a device, queue and compute are each drawn as two parts: on the devices' own accelerators
+    (hatched) and at compute sites."""
+    from airan.report.placement import SPLIT_STAGES, LocalShare, split_breakdown
+
     names = list(services)
     fig = _figure(6.4, 1.1 + 0.42 * max(len(names), 1))
     ax = fig.subplots()
     if not names:
         _message(ax, "no service")
         return fig
+    split = breakdown_split(services, local)
+    none = LocalShare(traced=0, requests=0.0, queue=0.0, compute=0.0)
+    parts = {n: split_breakdown(services[n]["breakdown_ms"], (local or {}).get(n, none))
+             if split else dict(services[n]["breakdown_ms"]) for n in names}
     y = np.arange(len(names))[::-1]
     left = np.zeros(len(names))
-    for stage in STAGES:
-        vals = np.array([services[n]["breakdown_ms"].get(stage) or 0.0 for n in names])
-        ax.barh(y, vals, left=left, height=0.6, color=STAGE_COLOURS[stage], label=stage,
-                edgecolor="white", linewidth=0.4)
+    for stage in SPLIT_STAGES if split else STAGES:
+        base, _, where = stage.rpartition("_")
+        on_device = base in ("queue", "compute") and where == "device"
+        colour = STAGE_COLOURS[base if base in ("queue", "compute") else stage]
+        label = {"device": f"{base} (device)", "sites": f"{base} (sites)"}.get(
+            where, stage) if base in ("queue", "compute") else stage
+        vals = np.array([parts[n].get(stage) or 0.0 for n in names])
+        ax.barh(y, vals, left=left, height=0.6, color=colour, label=label,
+                edgecolor="white", linewidth=0.4, hatch="////" if on_device else None)
         left += vals
     for yi, n in zip(y, names, strict=True):
         svc = services[n]
@@ -213,8 +238,8 @@ def breakdown(services: Mapping[str, Mapping[str, Any]]) -> Figure:
     ax.set_xlim(0, max(float(left.max()), max(
         (services[n].get("deadline_ms") or 0.0) for n in names)) * 1.18 or 1.0)
     ax.grid(axis="y", visible=False)
-    ax.legend(ncols=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False,
-              handlelength=1.0, columnspacing=0.8)
+    ax.legend(ncols=5 if split else 7, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False, handlelength=1.0, columnspacing=0.8)
     return fig
 
 
@@ -291,7 +316,8 @@ def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
 # ---- the map -----------------------------------------------------------------------------------
 def network_map(cells: pa.Table, devices: pa.Table,
                 sites: Mapping[str, Mapping[str, Any]]) -> Figure:
-    """Devices coloured by geometry SINR (dB), cell sites by their busiest sector's UL PRB use,
+    """Devices coloured by geometry SINR (dB), cell sites by their busiest sector's UL PRB use
+    (the simulated devices' PRBs; not the background traffic of ``ai_ran.traffic``),
     compute sites by kind. Points are rasterized, so 100k devices stay light in the SVG; beyond
     ``HEXBIN_DEVICES`` devices the map shows their mean SINR per hexagon instead of points."""
     fig = _figure(6.4, 5.2)
@@ -342,7 +368,8 @@ def network_map(cells: pa.Table, devices: pa.Table,
                             vmin=0, vmax=max(1e-3, float(busiest.max())), edgecolors="0.2",
                             linewidths=0.3 if n_cs < 2000 else 0.0, rasterized=n_cs > 500,
                             zorder=2)
-            fig.colorbar(cs, ax=ax, label="cell site: busiest sector's UL PRB use",
+            fig.colorbar(cs, ax=ax, label="cell site: busiest sector's UL PRB use by the "
+                         "devices (no background)",
                          shrink=0.8, pad=0.01, fraction=0.04, aspect=30,
                          format=ticker.PercentFormatter(1.0))
         else:  # ideal or fixed radio: no PRB use to show

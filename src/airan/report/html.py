@@ -1,8 +1,11 @@
 """The run report: one self-contained HTML file (figures embedded) built from a run folder.
 
 It reads summary.json and three small tables (timeseries, cells, devices; only the columns it
-draws), never the per-request trace: latency CDFs come from the summary's exact histograms, so
-the report of a run of millions of requests costs the same as that of a short one.
+draws): latency CDFs come from the summary's exact histograms, so the report of a run of millions
+of requests costs about the same as that of a short one. Of the per-request trace it reads five
+columns, when the run kept one: where each request ran (the device itself or a compute site), to
+tell the queue and compute time on the devices' own accelerators from those at compute sites
+(:mod:`airan.report.placement`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airan.report import figures as F
+from airan.report.placement import LocalShare, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
 
 REPORT = "report.html"
@@ -25,8 +29,13 @@ _STAGE_NAMES = {
     "ul_wait": "waiting for an uplink grant",
     "ul_air": "uplink radio",
     "ul_transport": "uplink transport",
-    "queue": "the GPU queue",
-    "compute": "compute",
+    # where the trace does not say where requests ran: on a device or at a site
+    "queue": "the queue for compute (on the devices or at compute sites)",
+    "compute": "compute (on the devices or at compute sites)",
+    "queue_device": "the queue on the devices' own accelerators",
+    "queue_sites": "the queue at compute sites",
+    "compute_device": "compute on the devices' own accelerators",
+    "compute_sites": "compute at compute sites",
     "dl_transport": "downlink transport",
     "dl_air": "downlink radio",
 }
@@ -80,8 +89,13 @@ def render(template: str, **context: Any) -> str:
 
 
 # ---- the headline ------------------------------------------------------------------------------
-def verdict(name: str, svc: Mapping[str, Any]) -> tuple[bool | None, str]:
-    """Whether ``svc`` meets its target (None: nothing ended) and one line saying why."""
+def verdict(name: str, svc: Mapping[str, Any],
+            local: LocalShare | None = None) -> tuple[bool | None, str]:
+    """Whether ``svc`` meets its target (None: nothing ended) and one line saying why.
+
+    ``local``: where the service's traced requests ran (:mod:`airan.report.placement`); with it
+    the queue and compute time are each attributed to the devices' own accelerators or to the
+    compute sites, never a device's own queue called a site's."""
     hit, target = svc.get("hit_ratio"), svc.get("target_hit_ratio")
     deadline = svc.get("deadline_ms")
     lat = svc.get("latency_ms") or {}
@@ -102,21 +116,29 @@ def verdict(name: str, svc: Mapping[str, Any]) -> tuple[bool | None, str]:
     if drops and ended:
         reason, n = max(drops.items(), key=lambda kv: kv[1])
         parts.append(f"{pct(svc['dropped'] / ended, 1)} dropped, mostly {reason}")
-    bd = {k: v for k, v in (svc.get("breakdown_ms") or {}).items() if v is not None}
+    bd = svc.get("breakdown_ms") or {}
+    if local is not None and bd:
+        bd = split_breakdown(bd, local)
+    bd = {k: v for k, v in bd.items() if v is not None}
     mean = lat.get("mean")
     if bd and mean:
         stage, t = max(bd.items(), key=lambda kv: kv[1])
+        where = ""
+        if local is not None and stage.endswith(("_device", "_sites")):
+            where = f"; {pct(local.requests, 0)} of its completed requests ran on the devices"
         parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
-                     f"({t / mean:.0%})")
+                     f"({t / mean:.0%}{where})")
     return False, "; ".join(parts) + "." + tail
 
 
-def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per service: the numbers of summary.json that the report's headline shows, and a verdict."""
+def headline(summary: Mapping[str, Any],
+             local: Mapping[str, LocalShare] | None = None) -> list[dict[str, Any]]:
+    """Per service: the numbers of summary.json that the report's headline shows, and a verdict
+    (``local``: where each service's traced requests ran, see :func:`verdict`)."""
     rows = []
     for name, svc in summary["services"].items():
         lat = svc.get("latency_ms") or {}
-        ok, text = verdict(name, svc)
+        ok, text = verdict(name, svc, (local or {}).get(name))
         rows.append({
             "service": name,
             "count": svc.get("count"),
@@ -134,10 +156,16 @@ def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def reproduce_command(summary: Mapping[str, Any], scenario_file: str) -> str:
-    """The ``airan run`` command line that makes the same run again."""
+def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
+                      scaled: bool = False) -> str:
+    """The ``airan run`` command line that makes the same run again (``scaled``: the scenario
+    file holds the fleets as run, after ``--fleet-scale``, as a run folder's scenario.yaml
+    does; else the summary's ``fleet_scale`` is given again)."""
     args = ["airan", "run", scenario_file, "--policy", str(summary["policy"]),
             "--seed", str(summary["seed"]), "--duration", f"{summary['duration_s']:.9g}"]
+    scale = summary.get("fleet_scale")
+    if not scaled and scale is not None and scale != 1:
+        args += ["--fleet-scale", f"{scale:.9g}"]
     trace = summary.get("trace") or {}
     if trace.get("limit") is not None:
         args += ["--trace-limit", str(trace["limit"])]
@@ -147,8 +175,10 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str) -> str:
 
 
 # ---- building ----------------------------------------------------------------------------------
-def run_figures(run: Run, folder: Path) -> list[F.SavedFigure]:
-    """Draw and save every figure of a run's report into ``folder``."""
+def run_figures(run: Run, folder: Path,
+                local: Mapping[str, LocalShare] | None = None) -> list[F.SavedFigure]:
+    """Draw and save every figure of a run's report into ``folder`` (``local``: where each
+    service's traced requests ran, to split queue and compute by device and site)."""
     s = run.summary
     services = s["services"]
     sites = s.get("sites") or {}
@@ -167,10 +197,14 @@ def run_figures(run: Run, folder: Path) -> list[F.SavedFigure]:
                 "of the run (exact log-bucket histogram, 1% buckets); dropped requests never "
                 "finish, so the curve ends below 1 when there are drops. Dashed: the deadline; "
                 "the dot is the hit ratio. Right: the tail, the fraction later than x."))
+        split = F.breakdown_split(services, local)
         out.append(F.save(
-            F.breakdown(services), folder, "latency_breakdown", "Where the time goes",
+            F.breakdown(services, local), folder, "latency_breakdown", "Where the time goes",
             "Mean latency of completed requests split into its seven parts; the red tick is the "
-            "deadline."))
+            "deadline." + (" Queue and compute are each split by where they happened: on the "
+                           "devices' own accelerators (requests the policy kept on the device; "
+                           "hatched) or at compute sites, in the proportions of the request "
+                           "trace." if split else "")))
         out.append(F.save(
             F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
             "GPU utilization (busy GPU time over GPU time) and time-averaged queue length per "
@@ -178,8 +212,9 @@ def run_figures(run: Run, folder: Path) -> list[F.SavedFigure]:
         out.append(F.save(
             F.network_map(cells, devices, sites), folder, "map", "Map",
             "Devices coloured by their downlink geometry SINR (fully loaded network); cell sites "
-            "(triangles) by the UL PRB utilization of their busiest sector; compute sites as "
-            "outlined markers by kind."))
+            "(triangles) by the UL PRB utilization of their busiest sector, counting the PRBs "
+            "of the simulated devices only: background traffic (ai_ran.traffic) takes its "
+            "share on top of it; compute sites as outlined markers by kind."))
         out.append(F.save(
             F.drops(services), folder, "drops", "Dropped requests by reason",
             "admission: rejected by the policy; buffer_full: the device's uplink buffer; "
@@ -197,18 +232,19 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
     """
     t0 = time.perf_counter()
     run = run or read_run(folder)
-    figs = run_figures(run, run.path / FIGURES)
+    local = read_local_shares(run.path)  # {} when the run kept no request trace
+    figs = run_figures(run, run.path / FIGURES, local)
     s = run.summary
     scenario_text = run.scenario_text()
     html = render(
         "run.html.j2",
         s=s,
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
-        headline=headline(s),
+        headline=headline(s, local),
         figures=figs,
         sites=s.get("sites") or {},
         scenario_text=scenario_text,
-        reproduce=reproduce_command(s, "scenario.yaml") if scenario_text else
+        reproduce=reproduce_command(s, "scenario.yaml", scaled=True) if scenario_text else
         reproduce_command(s, str(s["scenario"])),
         built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         figures_dir=FIGURES,

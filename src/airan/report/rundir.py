@@ -5,17 +5,22 @@ Layout of a run folder::
     summary.json        the run's summary (written last: its presence marks a complete run)
     requests.parquet    the sampled per-request trace (times in ms)
     timeseries.parquet  per compute site and sample window: GPU utilization, mean queue
-    cells.parquet       per cell: position (m), PRB utilization, attached devices
+    cells.parquet       per cell: position (m), PRB utilization (the simulated devices' PRBs
+                        only, not the background traffic of ai_ran.traffic), attached devices
     devices.parquet     per device: position (m), fleet, serving cell, geometry SINR (dB)
     scenario.yaml       the scenario as run (after --fleet-scale), to reproduce it
     report.html         the report (built from the files above; ``airan report`` rebuilds it)
     figures/            the report's figures as PNG and SVG
+    trace.json          a Chrome / Perfetto trace, when ``airan trace`` wrote one
+
+Writing a run into a folder removes these last three (of an earlier run) first.
 
 Readers read only the columns they need, so a run of millions of traced requests stays cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -95,6 +100,53 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(jsonable(data), indent=2) + "\n")
 
 
+#: What airan writes into a run folder besides the tables and the summary (``airan report``,
+#: ``airan trace``): removed before a run is written there, so no file of an earlier run stays
+#: beside the new one (figures of a service the new run lacks, a trace of the old requests).
+REPORT_FILES = ("report.html", "trace.json")
+FIGURE_PATTERNS = ("latency_cdf_*", "latency_breakdown", "site_load", "map", "drops")
+FIGURE_SUFFIXES = (".png", ".svg")
+
+
+def remove_outputs(path: Path) -> None:
+    """Remove from run folder ``path`` the report, the trace export and the report's figures
+    (only the names airan writes; the figures folder too if that leaves it empty)."""
+    for name in REPORT_FILES:
+        (path / name).unlink(missing_ok=True)
+    figures = path / "figures"
+    if not figures.is_dir():
+        return
+    for pattern in FIGURE_PATTERNS:
+        for suffix in FIGURE_SUFFIXES:
+            for file in figures.glob(pattern + suffix):
+                if file.is_file():
+                    file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        figures.rmdir()  # only if empty: a user's own files stay
+
+
+def scenario_document(scenario: Any) -> dict[str, Any]:
+    """``scenario`` (a :class:`~airan.scenario.Scenario`) as the dict a run folder's
+    scenario.yaml holds, with every file it names (``cell_sites_file.path``, a fleet's
+    ``mobility.file``) made absolute: the loader resolved a relative one against the scenario
+    file's folder (relative to the working directory), and the copy in the run folder must
+    find the same file from wherever it is run."""
+    data: dict[str, Any] = scenario.model_dump(mode="json")
+    refs = [(data.get("cell_sites_file"), "path")]
+    refs += [(f.get("mobility"), "file") for f in data.get("fleets") or [] if isinstance(f, dict)]
+    for ref, key in refs:
+        if isinstance(ref, dict) and isinstance(ref.get(key), str) and ref[key]:
+            ref[key] = os.path.abspath(ref[key])
+    return data
+
+
+def scenario_yaml(scenario: Any) -> str:
+    """The YAML text of :func:`scenario_document`."""
+    import yaml
+
+    return str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 
@@ -102,11 +154,11 @@ def write_run(result: Result, folder: str | Path) -> Path:
     complete run and a crash in between leaves a recognisably half-written one.
     """
     import pyarrow.parquet as pq
-    import yaml
 
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     (path / SUMMARY).unlink(missing_ok=True)
+    remove_outputs(path)
     for name in TABLES:
         table = getattr(result, name, None)
         target = path / f"{name}.parquet"
@@ -115,8 +167,7 @@ def write_run(result: Result, folder: str | Path) -> Path:
         else:
             pq.write_table(table, target)
     if result.scenario is not None:
-        text = yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False)
-        (path / SCENARIO).write_text(text, encoding="utf-8")
+        (path / SCENARIO).write_text(scenario_yaml(result.scenario), encoding="utf-8")
     else:
         (path / SCENARIO).unlink(missing_ok=True)  # never another run's scenario
     write_json_atomic(path / SUMMARY, result.summary)
@@ -207,6 +258,11 @@ def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) 
                              file=str(summary_file))
     for name in require:
         if not (path / f"{name}.parquet").is_file():
+            if isinstance(summary.get("sharding"), dict):
+                raise InputError(
+                    "a sharded run (written by `airan run-sharded`): it holds the merged "
+                    "summary.json and shards/<region>.json, no tables; sharded runs have no "
+                    "report or request trace (see docs/sweeps.md)", file=label)
             raise InputError(
                 f"run folder is incomplete: {name}.parquet is missing (written by an older "
                 "airan, or half-written; run it again)",

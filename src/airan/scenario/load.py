@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from airan.errors import InputError, unknown_name
-from airan.scenario.schema import Fault, Scenario
+from airan.scenario.schema import BOOL_FOR_NUMBER, Fault, Scenario
 
 _BUILTIN_PACKAGE = "airan.scenario.builtin"
 
@@ -133,9 +133,13 @@ def _read(path_or_name: str | Path) -> tuple[str, str]:
 def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     err = exc.errors(include_url=False)[0]
     loc = err["loc"]
-    field = _field_path(loc, data)
     value = err.get("input")
     msg = err["msg"]
+    if err["type"] == BOOL_FOR_NUMBER:  # raised by the model: its field is in the context
+        ctx = err.get("ctx") or {}
+        loc = (*loc, str(ctx.get("field")))
+        value, msg = ctx.get("value"), "expected a number, not true or false"
+    field = _field_path(loc, data)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if err["type"] == "extra_forbidden":
@@ -518,7 +522,12 @@ def _check_transport_hops(s: Scenario) -> None:
             )
 
 
-def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
+#: A fleet whose whole area lies farther than this from every cell site is warned about (m).
+FAR_FROM_CELLS_M = 10_000.0
+
+
+def scenario_warnings(s: Scenario, *, label: str | None = None,
+                      duration_s: float | None = None) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
     error (``airan validate`` and ``airan run`` print them):
 
@@ -528,7 +537,13 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
     - a service whose upload is larger than the uplink buffer of a fleet that runs it: each of
       its requests sent over the radio is dropped (``buffer_full``); only on the device's own
       accelerator does it run;
-    - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on."""
+    - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on;
+    - a fault that starts at or after the end of the run (``duration_s``, the scenario's unless
+      given): it never happens;
+    - a service that no fleet runs: it makes no request;
+    - with the nr radio, a fleet whose whole ``area`` lies farther than
+      :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell (fleets
+      that replay a trace or fly given paths are skipped: the area does not place them)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -561,6 +576,57 @@ def scenario_warnings(s: Scenario, *, label: str | None = None) -> list[str]:
                     "buffer holds: each of its requests sent over the radio is dropped "
                     "(buffer_full)", file=label, field=f"fleets[{f.name}].ul_buffer_kb",
                     value=f.ul_buffer_kb)))
+    end = s.duration_s if duration_s is None else float(duration_s)
+    for i, fault in enumerate(s.faults):
+        if fault.start_s >= end:
+            out.append(str(InputError(
+                f"this {fault.kind} fault starts at or after the end of the run ({end:g} s): "
+                "it never happens", file=label, field=f"faults[{i}].start_s",
+                value=fault.start_s)))
+    used = {name for f in s.fleets for name in f.services}
+    for v in s.services:
+        if v.name not in used:
+            out.append(str(InputError(
+                "no fleet runs this service (fleets[].services): it makes no request",
+                file=label, field=f"services[{v.name}]")))
+    if s.radio.model == "nr":
+        out += _far_fleet_warnings(s, label)
+    return out
+
+
+def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet whose whole area lies farther than :data:`FAR_FROM_CELLS_M` from every cell site
+    (see :func:`scenario_warnings`)."""
+    from airan.scenario.schema import DiscArea, RectArea
+
+    fleets = [f for f in s.fleets if f.area is not None and f.count > 0 and not (
+        f.mobility is not None and (f.mobility.model == "trace" or (
+            f.mobility.model == "waypoints" and getattr(f.mobility, "paths", None) is not None)))]
+    if not fleets:
+        return []
+    xy = cell_site_xy(s)
+    if not len(xy):
+        return []
+    out = []
+    for f in fleets:
+        area = f.area
+        if isinstance(area, RectArea):
+            dx = np.maximum.reduce([area.x_m[0] - xy[:, 0], np.zeros(len(xy)),
+                                    xy[:, 0] - area.x_m[1]])
+            dy = np.maximum.reduce([area.y_m[0] - xy[:, 1], np.zeros(len(xy)),
+                                    xy[:, 1] - area.y_m[1]])
+            gap = np.hypot(dx, dy)
+        elif isinstance(area, DiscArea):
+            gap = np.maximum(np.hypot(xy[:, 0] - area.center_m[0],
+                                      xy[:, 1] - area.center_m[1]) - area.radius_m, 0.0)
+        else:  # pragma: no cover - the schema has no other area
+            continue
+        nearest = float(gap.min())
+        if nearest > FAR_FROM_CELLS_M:
+            out.append(str(InputError(
+                f"the fleet's whole area is {nearest / 1e3:,.1f} km or more from the nearest "
+                f"cell site (more than {FAR_FROM_CELLS_M / 1e3:g} km): its devices hardly "
+                "reach a cell (radio_outage)", file=label, field=f"fleets[{f.name}].area")))
     return out
 
 
@@ -748,7 +814,7 @@ def _check_carriers(s: Scenario) -> None:
                              "transmit antennas (radio.gnb_tx_antennas)",
                              field=f"{field}.dl_layers", value=car.dl_layers)
         try:
-            nr.n_prb(car.bandwidth_mhz, car.numerology)
+            nr.n_prb(car.bandwidth_mhz, car.numerology, nr.is_fr2(car.fc_ghz))
         except ValueError as exc:
             raise InputError(str(exc), field=f"{field}.bandwidth_mhz",
                              value=car.bandwidth_mhz) from None

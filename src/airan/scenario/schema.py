@@ -7,7 +7,8 @@ SI arrays and nothing downstream re-validates. Defaults cite their source (see D
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from airan.catalog import ServiceTimeDist
 
@@ -42,9 +44,75 @@ TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 256
 ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
 
+BOOL_FOR_NUMBER = "bool_for_number"  # the error type of true/false given for a number
+
+
+def _accepts_number(ann: Any) -> bool:
+    """Whether a value of type ``ann`` may be a number (int or float; a Literal of ints)."""
+    origin = get_origin(ann)
+    if origin is Annotated:
+        return _accepts_number(get_args(ann)[0])
+    if origin in (Union, types.UnionType):
+        return any(_accepts_number(a) for a in get_args(ann))
+    if origin is Literal:
+        return any(isinstance(a, int | float) and not isinstance(a, bool) for a in get_args(ann))
+    return ann in (int, float)
+
+
+def _accepts_bool(ann: Any) -> bool:
+    origin = get_origin(ann)
+    if origin is Annotated:
+        return _accepts_bool(get_args(ann)[0])
+    if origin in (Union, types.UnionType):
+        return any(_accepts_bool(a) for a in get_args(ann))
+    if origin is Literal:
+        return any(isinstance(a, bool) for a in get_args(ann))
+    return ann is bool or ann is Any
+
+
+def _bool_for_number(ann: Any, v: Any) -> bool:
+    """Whether ``v`` puts ``true`` or ``false`` where ``ann`` wants a number (at any depth of a
+    list, tuple or mapping): pydantic would take it as 1 or 0."""
+    if isinstance(v, bool):
+        return _accepts_number(ann) and not _accepts_bool(ann)
+    origin = get_origin(ann)
+    if origin is Annotated:
+        return _bool_for_number(get_args(ann)[0], v)
+    if origin in (Union, types.UnionType):
+        return any(_bool_for_number(a, v) for a in get_args(ann) if a is not type(None))
+    args = get_args(ann)
+    if origin in (list, tuple) and isinstance(v, list | tuple) and args:
+        if origin is tuple and args[-1] is not Ellipsis:
+            return any(_bool_for_number(a, x) for a, x in zip(args, v, strict=False))
+        return any(_bool_for_number(args[0], x) for x in v)
+    if origin is dict and isinstance(v, dict) and len(args) == 2:
+        return any(_bool_for_number(args[0], k) or _bool_for_number(args[1], x)
+                   for k, x in v.items())
+    return False
+
+
 class _Strict(BaseModel):
     # NaN and infinity are no number a scenario means: rejected everywhere, naming the field
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any) -> Any:
+        """``rate_hz: true`` is no rate (pydantic would read it as 1): a number field (or a
+        number in a list, pair or mapping) given true or false is an error naming the field
+        (error type ``bool_for_number``, its ``field`` in the context; the loader adds it to
+        the field path)."""
+        if not isinstance(data, dict):
+            return data
+        for key, v in data.items():
+            if not isinstance(v, bool | list | tuple | dict):
+                continue
+            field = cls.model_fields.get(key) if isinstance(key, str) else None
+            if field is not None and _bool_for_number(field.annotation, v):
+                raise PydanticCustomError(
+                    BOOL_FOR_NUMBER, "{field}: expected a number, not true or false",
+                    {"field": key, "value": v})
+        return data
 
 
 class Carrier(_Strict):
@@ -256,8 +324,10 @@ class RectArea(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> RectArea:
-        if self.x_m[0] > self.x_m[1] or self.y_m[0] > self.y_m[1]:
-            raise ValueError("area bounds must be [low, high]")
+        for axis, (low, high) in (("x_m", self.x_m), ("y_m", self.y_m)):
+            if low > high:
+                raise ValueError(f"area bounds must be [low, high]: {axis} is "
+                                 f"[{low:g}, {high:g}]")
         return self
 
 

@@ -35,14 +35,26 @@ def _check_common(workers: int | None, duration: float | None = None,
         raise _option_error("--policy", f"unknown policy {policy!r}", policy, policy_names())
 
 
+def _ray_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):  # a broken or half-removed installation
+        return False
+
+
 def _where(workers: int | None, address: str | None) -> str:
     import os
 
-    if address is not None:
-        return f"Ray at {address}"
-    if workers == 1:
+    if workers == 1 and address is None:
         return "this process (--workers 1)"
-    return f"a local Ray with {workers or os.cpu_count()} workers"
+    where = (f"Ray at {address}" if address is not None
+             else f"a local Ray with {workers or os.cpu_count()} workers")
+    if not _ray_installed():  # what a dry run says must be what a run does
+        where += (" (but Ray is not installed: pip install 'airan[sweep]', or --workers 1 to "
+                  "run in this process)")
+    return where
 
 
 def sweep(

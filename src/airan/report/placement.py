@@ -1,0 +1,113 @@
+"""Where a request's queue and compute time went: the device's own accelerator or a compute site.
+
+summary.json has one ``queue`` and one ``compute`` component per service (``breakdown_ms``, the
+mean over completed requests), wherever the request ran. A request the policy keeps on the
+device (placement ``local``) waits for and runs on the device's own accelerator (or CPU), not a
+site's GPU. The request trace (requests.parquet, its ``placement`` column) says which of the
+traced requests ran where; :func:`local_shares` measures, per service, the share of the queue and
+compute time spent on the devices, and :func:`split_breakdown` splits the summary's components in
+those proportions. Only pyarrow: the terminal summary uses it without matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+LOCAL = "local"  # the trace's placement of a request served on the device itself
+COLUMNS = ["service", "placement", "outcome", "queue_ms", "compute_ms"]
+#: breakdown_ms with queue and compute split by where they happened (in this order)
+SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_sites",
+                "compute_device", "compute_sites", "dl_transport", "dl_air")
+
+
+@dataclass(frozen=True)
+class LocalShare:
+    """One service's completed requests in the trace, and the share of them (and of their queue
+    and compute time) on the devices' own accelerators."""
+
+    traced: int  # completed (met or late) requests of the service in the trace
+    requests: float  # share of them that ran on the device
+    queue: float  # share of their summed queue time spent on the device
+    compute: float  # share of their summed compute time spent on the device
+
+
+def local_shares(table: pa.Table) -> dict[str, LocalShare]:
+    """Per service with a completed request in ``table`` (requests.parquet's ``COLUMNS``), the
+    shares of its queue and compute time spent on the devices (placement ``local``)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return {}
+    outcome = table.column("outcome").cast(pa.string())
+    done = pc.is_in(outcome, value_set=pa.array(["met", "late"]))
+    t = table.filter(done)
+    if t.num_rows == 0:
+        return {}
+    code, names = _codes(t.column("service"))
+    place, places = _codes(t.column("placement"))
+    local = place == (places.index(LOCAL) if LOCAL in places else -1)
+    queue = np.nan_to_num(t.column("queue_ms").to_numpy(zero_copy_only=False), nan=0.0)
+    compute = np.nan_to_num(t.column("compute_ms").to_numpy(zero_copy_only=False), nan=0.0)
+    out: dict[str, LocalShare] = {}
+    for k in dict.fromkeys(code.tolist()):
+        mine = code == k
+        q, c, here = queue[mine], compute[mine], local[mine]
+        out[names[k]] = LocalShare(
+            traced=int(mine.sum()),
+            requests=float(here.mean()),
+            queue=float(q[here].sum() / q.sum()) if q.sum() > 0 else float(here.mean()),
+            compute=float(c[here].sum() / c.sum()) if c.sum() > 0 else float(here.mean()),
+        )
+    return out
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
+    """A string or dictionary column as (int codes, names)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    # through plain strings: chunks may carry dictionaries of their own
+    col = pc.dictionary_encode(column.cast(pa.string()).combine_chunks())
+    return (col.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            [str(v) for v in col.dictionary.to_pylist()])
+
+
+def read_local_shares(folder: str | Path) -> dict[str, LocalShare]:
+    """:func:`local_shares` of the run in ``folder``; empty if it kept no request trace (or one
+    without a placement column)."""
+    import pyarrow.parquet as pq
+
+    file = Path(folder) / "requests.parquet"
+    try:
+        if not file.is_file() or not set(COLUMNS) <= set(pq.read_schema(file).names):
+            return {}
+        return local_shares(pq.read_table(file, columns=COLUMNS))
+    except (OSError, pa.ArrowException):
+        return {}
+
+
+def any_local(shares: Mapping[str, LocalShare]) -> bool:
+    """Whether some service ran some of its requests on the devices."""
+    return any(s.requests > 0 for s in shares.values())
+
+
+def split_breakdown(breakdown: Mapping[str, Any], share: LocalShare) -> dict[str, float | None]:
+    """``breakdown`` (one service's breakdown_ms) with ``queue`` and ``compute`` each split into
+    ``*_device`` (on the devices' own accelerators) and ``*_sites`` (at compute sites)."""
+    out: dict[str, float | None] = {}
+    for stage in SPLIT_STAGES:
+        base, _, where = stage.partition("_")
+        if base in ("queue", "compute") and where in ("device", "sites"):
+            v = breakdown.get(base)
+            frac = getattr(share, base)
+            out[stage] = None if v is None else float(v) * (frac if where == "device"
+                                                            else 1.0 - frac)
+        else:
+            out[stage] = breakdown.get(stage)
+    return out
