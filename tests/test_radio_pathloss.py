@@ -107,6 +107,25 @@ def test_umi_nlos():
         assert pl("umi", d2d, 10.0, 1.5, False) == pytest.approx(max(los, nlos_prime), abs=1e-9)
 
 
+def test_uma_nlos_is_the_los_loss_where_that_is_larger():
+    """A high UE close to the mast: NLOS' (62.80 dB) falls below the LOS loss, and TR 38.901
+    Table 7.4.1-1 takes the larger. hUT 22.5 m, 20 m: d3D 20.156 m, below d'BP (24,080 m)."""
+    d = d3(20.0, 25.0, 22.5)
+    los = 28.0 + 22 * log10(d) + 20 * log10(3.5)
+    nlos_prime = 13.54 + 39.08 * log10(d) + 20 * log10(3.5) - 0.6 * (22.5 - 1.5)
+    assert los == pytest.approx(67.58, abs=0.01) and nlos_prime == pytest.approx(62.80, abs=0.01)
+    assert pl("uma", 20.0, 25.0, 22.5, False) == pytest.approx(los, abs=1e-9)
+
+
+def test_umi_nlos_ut_height_term():
+    """UMi NLOS' = 35.3 log10(d3D) + 22.4 + 21.3 log10(fc) - 0.3 (hUT - 1.5): a 10.5 m UE at
+    100 m, 101.89 dB (LOS there: 85.28 dB)."""
+    d = d3(100.0, 10.0, 10.5)
+    expected = 35.3 * log10(d) + 22.4 + 21.3 * log10(3.5) - 0.3 * (10.5 - 1.5)
+    assert expected == pytest.approx(101.89, abs=0.01)
+    assert pl("umi", 100.0, 10.0, 10.5, False) == pytest.approx(expected, abs=1e-9)
+
+
 # ---------------------------------------------------------------- InH (hBS 3, hUT 1)
 def test_inh():
     d = d3(20.0, 3.0, 1.0)
@@ -247,3 +266,37 @@ def test_shadow_fading_std():
     for sc, (s_los, s_nlos) in table.items():
         out = shadow_fading_std_db(sc, np.array([True, False, True]))
         np.testing.assert_array_equal(out, [s_los, s_nlos, s_los])
+
+
+def test_a_devices_link_gain_is_path_loss_plus_the_sector_pattern_by_hand():
+    """The world's gain from each sector of a 25 m site with 12 degrees of downtilt to a 1.5 m
+    UE 15 m away at bearing 50 (20 degrees off sector 0's 30), in LOS (P_LOS = 1 within 18 m),
+    without shadowing. By hand: d3D = sqrt(15**2 + 23.5**2) = 27.88 m, PL = 28 + 22 log10(d3D)
+    + 20 log10(3.5) = 70.67 dB; zenith 90 + atan(23.5 / 15) = 147.45, 45.45 below the tilted
+    boresight: A_V = -12 (45.45/65)**2 = -5.87 dB; A_H = -12 (20/65)**2 = -1.14 dB; element
+    8 dBi (TR 38.901 Table 7.3-1): -69.68 dB. Sectors 1 and 2 (100 and 140 degrees off) are
+    at the 30 dB floor: 8 - 30 - 70.67 = -92.68 dB."""
+    import math
+
+    from one_cell import one_cell_site
+
+    from airan.engine.world import build_world
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site(sectors=3)
+    d["cell_sites"][0].update(height_m=25.0, downtilt_deg=12.0)
+    d["radio"].update(shadowing=False)
+    x, y = 15 * math.cos(math.radians(50)), 15 * math.sin(math.radians(50))
+    d["fleets"] = [{"name": "v", "count": 1, "height_m": 1.5, "services": ["perception"],
+                    "area": {"x_m": [x, x], "y_m": [y, y]}}]
+    w = build_world(scenario_from_dict(d), 1)
+    d3d = sqrt(15.0**2 + 23.5**2)
+    pl_db = 28.0 + 22 * log10(d3d) + 20 * log10(3.5)
+    below_tilt = 90 + np.degrees(np.arctan2(23.5, 15.0)) - 90 - 12
+    a_v, a_h = -12 * (below_tilt / 65) ** 2, -12 * (20 / 65) ** 2
+    expected = {0: 8 + a_v + a_h - pl_db, 1: 8 - 30 - pl_db, 2: 8 - 30 - pl_db}
+    assert expected[0] == pytest.approx(-69.68, abs=0.01)
+    got = dict(zip(w.dev_top_cell[0][:3].tolist(),
+                   (10 * np.log10(w.dev_top_gain[0][:3])).tolist(), strict=True))
+    for cell, db in expected.items():
+        assert got[cell] == pytest.approx(db, abs=1e-6)
