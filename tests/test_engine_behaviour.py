@@ -168,6 +168,38 @@ def test_trace_has_a_row_for_every_request_even_those_in_flight_at_the_end() -> 
     assert np.isfinite(ms("ul_wait_ms")).any()
 
 
+def test_in_flight_rows_end_at_the_stage_each_request_is_in() -> None:
+    """The cloud is 400 km away: at the end some requests are on the fibre, queued, computing
+    or on the way back. A row shows the stages finished, none of the one it is in (a packet
+    under way holds the time it reached a node, not the site). Mid-run, the summary counts
+    every request so far."""
+    from airan.engine import kernel as K
+
+    eng = Engine(load_scenario("factory"), policy="cloud", duration_s=1.0, seed=1)
+    eng.step(400)
+    mid = eng.summary()
+    assert mid["trace"]["rows"] == mid["requests"]["created"] > 100
+    res = eng.run()
+    st = eng._st
+    stage = {int(st.rq_i[r, K.I_SEQ]): int(st.rq_i[r, K.I_STAGE])
+             for r in range(st.rq_i.shape[0]) if st.rq_i[r, K.I_STAGE] != K.ST_FREE}
+    t = res.requests
+    rows = {int(q): i for i, q in enumerate(t.column("request").to_numpy())}
+    col = {k: t.column(f"{k}_ms").to_numpy(zero_copy_only=False) for k in BREAKDOWN}
+    open_part = {K.ST_UL: "ul_air", K.ST_UP: "ul_transport", K.ST_QUEUE: "queue",
+                 K.ST_COMP: "compute", K.ST_DOWN: "dl_transport", K.ST_DL: "dl_air"}
+    seen = set()
+    for seq, stg in stage.items():
+        if stg not in open_part:
+            continue
+        i = rows[seq]
+        k = BREAKDOWN.index(open_part[stg])
+        assert all(np.isnan(col[p][i]) for p in BREAKDOWN[k:]), (seq, stg)
+        assert all(np.isfinite(col[p][i]) for p in BREAKDOWN[1:k]), (seq, stg)
+        seen.add(stg)
+    assert {K.ST_UP, K.ST_COMP} <= seen
+
+
 def test_factory_vla_offloaded_beats_onboard_jetson_thor() -> None:
     da = airan.run("factory", policy="deadline-aware", duration_s=1.0).summary
     lo = airan.run("factory", policy="local", duration_s=1.0).summary

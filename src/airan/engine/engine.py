@@ -722,6 +722,7 @@ class Engine:
                 "battery_life_h": battery / power if battery and power else None,
             }
         drops = st.agg_drop.sum(axis=0)
+        self._flush_trace()  # (mid-run: the rows the kernel holds)
         n_tr = sum(len(p[0]) for p in self._trace_parts) + len(self._in_flight_rows()[0])
         n_ul, n_dl = self._direction_slots()
         return {
@@ -790,6 +791,7 @@ class Engine:
         in flight at the end has outcome ``in_flight``, the stages it finished and NaN after.
         """
         w = self.world
+        self._flush_trace()  # (mid-run: the rows the kernel holds)
         parts = [*self._trace_parts, self._in_flight_rows()]
         tf = np.concatenate([p[0] for p in parts])
         ti = np.concatenate([p[1] for p in parts])

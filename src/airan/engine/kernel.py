@@ -334,7 +334,9 @@ def _trace(W, S, r, outcome):
 def in_flight_trace(W, S, now):
     """Trace rows (``tr_f``, ``tr_i`` shaped) of the traced requests still in flight at
     ``now``, outcome ``OUT_IN_FLIGHT``: the stages they have finished, NaN from the one they
-    are in (a batch or a transfer booked to end after ``now`` has not ended)."""
+    are in (by their stage: a packet under way holds the time it reached a node, a request
+    waiting for its context the time it reached the site; and by time: a batch or an on-board
+    computation booked to end after ``now`` has not ended)."""
     pool = S.rq_i.shape[0]
     n = 0
     for r in range(pool):
@@ -347,10 +349,21 @@ def in_flight_trace(W, S, now):
     for r in range(pool):
         if S.rq_i[r, I_STAGE] == ST_FREE or not _traced(W, S.rq_i[r, I_SEQ]):
             continue
+        st = S.rq_i[r, I_STAGE]
+        first_open = T_DONE  # the first time of the pipeline not reached yet
+        if st == ST_UL:
+            first_open = T_UL_DONE
+        elif st in (ST_UP, ST_ORPHAN):
+            first_open = T_SITE
+        elif st == ST_QUEUE:
+            first_open = T_CSTART
+        elif st == ST_COMP:
+            first_open = T_CEND
+        elif st == ST_DOWN:
+            first_open = T_DLARR
         for c in range(f.shape[0]):
             x = S.rq_f[r, c]
-            f[c] = x if x <= now else np.nan
-        f[T_DONE] = np.nan
+            f[c] = x if x <= now and c < first_open else np.nan
         _trace_row(S, r, OUT_IN_FLIGHT, f, tr_f, tr_i, k)
         k += 1
     return tr_f, tr_i
