@@ -791,9 +791,11 @@ def _check_carriers(s: Scenario) -> None:
     """Every carrier has a TS 38.101 bandwidth, and all share one numerology and TDD pattern."""
     from airan.radio import nr
 
+    # the scenario's carrier serves a layout, the listed sites without one of their own and the
+    # sites of a cell_sites_file
     used = [("carrier", s.carrier)] if s.cell_layout is not None or any(
         c.carrier is None for c in s.cell_sites
-    ) else []
+    ) or s.cell_sites_file is not None else []
     used += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
     for field, car in used:
         # TS 38.101-1 5.3.5 / 38.101-2 5.3.5: FR1 data SCS 15-60 kHz, FR2 60-120 kHz (and more)
