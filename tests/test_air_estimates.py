@@ -45,6 +45,32 @@ def test_uplink_wait_estimate_is_the_mean_wait_of_an_idle_network(name: str, sca
     assert snap.ul_access_delay_s - slot_s == pytest.approx(wait_ms * 1e-3, rel=0.04)
 
 
+@pytest.mark.parametrize(("name", "scale"), [("city", 0.1), ("factory", 0.2)])
+def test_whole_uplink_leg_estimate_counts_slots_not_a_fluid(name: str, scale: float) -> None:
+    """The SR and grant, the wait for a U slot and that slot, then the further U slots the
+    upload needs (``air_leg_s``): the mean over an idle network's uploads is within 6% of what
+    they took (adding the fluid time to the first slot, as before, overshot by ~0.6-1.1 ms)."""
+    from airan.policy.base import air_leg_s
+
+    sc = scale_fleets(airan.load_scenario(name), scale)
+    eng = Engine(sc, policy="nearest-edge", duration_s=3.0, seed=2)
+    t = eng.run().requests
+    ended = np.isin(t.column("outcome").to_numpy(zero_copy_only=False), ["met", "late"])
+    remote = t.column("placement").to_numpy(zero_copy_only=False) != "local"
+    keep = ended & remote
+    took_ms = (t.column("ul_wait_ms").to_numpy() + t.column("ul_air_ms").to_numpy())[keep]
+    dev = t.column("device").to_numpy()[keep]
+    names = [v.name for v in sc.services]
+    svc = np.array([names.index(v) for v in
+                    t.column("service").to_numpy(zero_copy_only=False)[keep]])
+    snap = Snapshot(eng)
+    est_s = air_leg_s(snap.ul_access_delay_s, snap.ul_time_s(dev, eng.world.svc_ul_bits[svc]),
+                      snap.ul_slot_spacing_s)
+    assert snap.ul_slot_spacing_s == pytest.approx(
+        eng.world.slot_s * len(sc.carrier.tdd_pattern) / sc.carrier.tdd_pattern.count("U"))
+    assert est_s.mean() * 1e3 == pytest.approx(took_ms.mean(), rel=0.06)
+
+
 @pytest.mark.parametrize("name", ["city", "factory"])
 def test_downlink_access_estimate_is_the_mean_air_time_of_small_answers(name: str) -> None:
     """Answers of a few kB reach their cell at instants that queueing spreads over the
@@ -66,3 +92,12 @@ def test_fixed_radio_splits_its_latency_between_the_two_legs() -> None:
                       fixed_latency_ms=3.0)
     snap = Snapshot(Engine(scenario_from_dict(d), duration_s=0.1, seed=1))
     assert snap.ul_access_delay_s == snap.dl_access_delay_s == pytest.approx(3e-3)
+
+
+def test_air_leg_adds_whole_slots_beyond_the_first() -> None:
+    from airan.policy.base import air_leg_s
+
+    fluid = np.array([0.0, 1.0, 2.5, 2.5 + 1e-6, 6.0]) * 1e-3  # spacing 2.5 ms (DDDSU uplink)
+    np.testing.assert_allclose(air_leg_s(3e-3, fluid, 2.5e-3),
+                               np.array([3.0, 3.0, 3.0, 5.5, 8.0]) * 1e-3)
+    np.testing.assert_allclose(air_leg_s(3e-3, fluid, 0.0), 3e-3 + fluid)  # no slots: a fluid

@@ -201,12 +201,17 @@ class Engine:
             self._ul_wait_s, self._ul_access_delay_s = sr_s + ul_start, sr_s + ul_end
             self._dl_wait_s = w.dl_sched_delay_s + dl_start
             self._dl_access_delay_s = w.dl_sched_delay_s + dl_end
+            # data beyond the first slot's goes in the direction's next slots, this far apart
+            self._ul_slot_spacing_s = w.slot_s / self._ul_slot_fraction
+            self._dl_slot_spacing_s = w.slot_s / self._dl_slot_fraction
         elif w.radio_model == 2:  # the fixed link's latency, each way
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = w.fixed_latency_s
+            self._ul_slot_spacing_s = self._dl_slot_spacing_s = 0.0  # no slots
         else:
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = 0.0
+            self._ul_slot_spacing_s = self._dl_slot_spacing_s = 0.0
         if len(w.site_names):
             first_type = w.gpu_type[w.site_gpu_start]
             b = w.site_max_batch  # [S, M]

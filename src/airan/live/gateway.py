@@ -100,6 +100,8 @@ class LiveSnapshot:
         self.time_s = time_s
         self.ul_access_delay_s = rates.ul_access_delay_s
         self.dl_access_delay_s = rates.dl_access_delay_s
+        self.ul_slot_spacing_s = rates.ul_slot_spacing_s
+        self.dl_slot_spacing_s = rates.dl_slot_spacing_s
         self.site_backlog_s = backlog_s
         self.site_healthy = healthy
         self.site_queue_len = queue_len
@@ -133,14 +135,16 @@ class RadioRates:
 
     ``ul_wait_s`` / ``dl_wait_s``: what the gateway waits before a leg's first slot (NR: the SR
     and grant, or the scheduling delay, then the mean wait for a slot of the direction);
-    ``ul_access_delay_s`` / ``dl_access_delay_s``: the same with that slot, for the policies
-    (:class:`airan.policy.Snapshot`).
+    ``ul_access_delay_s`` / ``dl_access_delay_s``: the same with that slot, and
+    ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between the direction's slots,
+    as the policies see them (:class:`airan.policy.Snapshot`).
     """
 
     def __init__(self, scenario: Scenario, world: Any, seed: int) -> None:
         self.world = world
         self._engine: Any = None
         self.ul_wait_s = self.dl_wait_s = 0.0
+        self.ul_slot_spacing_s = self.dl_slot_spacing_s = 0.0
         if world.radio_model == 0:  # nr: the engine's own rules on an idle network
             from airan.engine import Engine
 
@@ -149,6 +153,8 @@ class RadioRates:
             self.dl_wait_s = float(self._engine._dl_wait_s)
             self.ul_access_delay_s = float(self._engine._ul_access_delay_s)
             self.dl_access_delay_s = float(self._engine._dl_access_delay_s)
+            self.ul_slot_spacing_s = float(self._engine._ul_slot_spacing_s)
+            self.dl_slot_spacing_s = float(self._engine._dl_slot_spacing_s)
         elif world.radio_model == 2:  # fixed: the link's latency each way (as the Engine)
             self.ul_access_delay_s = self.dl_access_delay_s = float(world.fixed_latency_s)
         else:
@@ -163,10 +169,12 @@ class RadioRates:
         return self._engine._rate_bps(np.asarray(devices, dtype=np.int64), uplink=uplink)  # type: ignore[no-any-return]
 
 
-def _whole_slots(air_s: float, slot_s: float) -> float:
-    """An air leg of ``air_s`` at the average rate, ending at the end of a slot, as the twin's
-    legs do (a transport block is decoded after its slot's last symbol)."""
-    return max(1, math.ceil(air_s / slot_s - 1e-9)) * slot_s
+def _slots_leg(air_s: float, first_s: float, spacing_s: float) -> float:
+    """An air leg of ``air_s`` at the direction's average rate, in slots as the twin's legs go:
+    the first slot (``first_s``, ending the leg when the data fits in it: a transport block is
+    decoded after its slot's last symbol), then the direction's next slots ``spacing_s`` apart
+    (:func:`airan.policy.base.air_leg_s`)."""
+    return first_s + max(0, math.ceil(air_s / spacing_s - 1e-9) - 1) * spacing_s
 
 
 class Delays:
@@ -198,7 +206,9 @@ class Delays:
             self.ul_free[d] = start + bits / w.fixed_ul_bps
             return start - now, bits / w.fixed_ul_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
-        return self.rates.ul_wait_s, _whole_slots(bits / max(rate, 1.0), w.slot_s)
+        r = self.rates
+        return r.ul_wait_s, _slots_leg(bits / max(rate, 1.0), r.ul_access_delay_s - r.ul_wait_s,
+                                       r.ul_slot_spacing_s)
 
     def downlink(self, d: int, v: int, now: float) -> float:
         """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""
@@ -211,7 +221,9 @@ class Delays:
             self.dl_free[d] = start + bits / w.fixed_dl_bps
             return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
-        return self.rates.dl_wait_s + _whole_slots(bits / max(rate, 1.0), w.slot_s)
+        r = self.rates
+        return r.dl_wait_s + _slots_leg(bits / max(rate, 1.0), r.dl_access_delay_s - r.dl_wait_s,
+                                        r.dl_slot_spacing_s)
 
     def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""

@@ -32,6 +32,9 @@ class Snapshot:
       every device (NR: the SR and grant, or the downlink's scheduling delay, then the mean wait
       for a slot of the direction and that slot, at whose end the leg ends; ``fixed``: the link
       latency; ``ideal``: 0).
+    - ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between slots of each
+      direction (NR; 0 for a radio without slots): data beyond what the first slot carries
+      goes in the next ones (:func:`air_leg_s`).
     """
 
     def __init__(self, engine: object) -> None:
@@ -40,6 +43,8 @@ class Snapshot:
         self.time_s: float = engine.now_s  # type: ignore[attr-defined]
         self.ul_access_delay_s: float = engine._ul_access_delay_s  # type: ignore[attr-defined]
         self.dl_access_delay_s: float = engine._dl_access_delay_s  # type: ignore[attr-defined]
+        self.ul_slot_spacing_s: float = engine._ul_slot_spacing_s  # type: ignore[attr-defined]
+        self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
 
     @cached_property
     def site_backlog_s(self) -> NDArray[np.float64]:
@@ -137,10 +142,9 @@ def estimate_latency_s(
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
         air = (
-            snap.ul_access_delay_s
-            + snap.ul_time_s(d, ul_bits)
-            + snap.dl_access_delay_s
-            + dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0)
+            air_leg_s(snap.ul_access_delay_s, snap.ul_time_s(d, ul_bits), snap.ul_slot_spacing_s)
+            + air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
+                        snap.dl_slot_spacing_s)
         )
         prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]
         ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
@@ -153,6 +157,20 @@ def estimate_latency_s(
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     out[:, k] = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
+
+
+def air_leg_s(access_s: float, fluid_s: NDArray[np.float64],
+              spacing_s: float) -> NDArray[np.float64]:
+    """An air leg's expected time: its fixed part ``access_s`` (which ends with its first slot),
+    then, for data that needs more than that slot, the direction's further slots ``spacing_s``
+    apart. ``fluid_s`` is the data's time at the direction's average rate (``x`` slots of
+    capacity take ``x * spacing_s``): the leg takes ``ceil(x) - 1`` slots after the first. A
+    radio without slots (``spacing_s`` 0) adds the fluid time."""
+    fluid_s = np.asarray(fluid_s, dtype=np.float64)
+    if spacing_s <= 0.0:
+        return access_s + fluid_s  # type: ignore[no-any-return]
+    more = np.maximum(np.ceil(fluid_s / spacing_s - 1e-9) - 1.0, 0.0)
+    return access_s + more * spacing_s  # type: ignore[no-any-return]
 
 
 def context_move_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -177,6 +177,8 @@ def deadline_aware(
         snap.device_backlog_s(d),
         float(snap.ul_access_delay_s),
         float(snap.dl_access_delay_s),
+        float(snap.ul_slot_spacing_s),
+        float(snap.dl_slot_spacing_s),
         snap.context_site(d, batch.service),
         w.svc_state_bits,  # type: ignore[attr-defined]
         w.site_node,  # type: ignore[attr-defined]
@@ -208,9 +210,18 @@ def deadline_aware(
 
 
 @njit(cache=True)
+def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
+    """:func:`airan.policy.base.air_leg_s` for one request (the same operations)."""
+    if spacing <= 0.0:
+        return access + fluid
+    more = max(np.ceil(fluid / spacing - 1e-9) - 1.0, 0.0)
+    return access + more * spacing
+
+
+@njit(cache=True)
 def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
-                         ul_access, dl_access, held, state_bits, site_node, path_links,
-                         link_backlog, queue_limit,
+                         ul_access, dl_access, ul_spacing, dl_spacing, held, state_bits,
+                         site_node, path_links, link_backlog, queue_limit,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
@@ -237,7 +248,8 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
                 prefetch(bottleneck, row + sites[i + 4, j])
         v = svc[i]
         m = svc_model[v]
-        air = ul_access + ul_time[i] + dl_access + dl_bits[v] / max(dl_rate[i], 1.0)
+        air = (_air_leg(ul_access, ul_time[i], ul_spacing)
+               + _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing))
         bits = ul_bits[v] + dl_bits[v]
         for j in range(k):
             st = sites[i, j]
