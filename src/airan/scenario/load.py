@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -138,7 +139,8 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == BOOL_FOR_NUMBER:  # raised by the model: its field is in the context
         ctx = err.get("ctx") or {}
         loc = (*loc, str(ctx.get("field")))
-        value, msg = ctx.get("value"), "expected a number, not true or false"
+        # the value as the YAML has it (true, [0, true]), not as Python prints it
+        value, msg = None, f"expected a number, got {json.dumps(ctx.get('value'))}"
     field = _field_path(loc, data)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
