@@ -106,6 +106,22 @@ def test_local_shares_weigh_queue_time_by_placement_over_completed_requests() ->
     assert split["ul_air"] == 1.0
 
 
+def test_local_shares_weigh_sampled_rows_by_the_requests_they_stand_for() -> None:
+    """Beyond the trace limit only a uniform sample is kept: each such row stands for
+    1 / sample requests, so a long run's later requests are not under-counted."""
+    table = pa.table({
+        "request": [0, 1, 10],  # limit 2: the third row is one of a 50% sample
+        "service": pa.array(["a", "a", "a"]).dictionary_encode(),
+        "placement": pa.array(["local", "local", "site1"]).dictionary_encode(),
+        "outcome": pa.array(["met", "met", "met"]),
+        "queue_ms": [10.0, 10.0, 10.0],
+        "compute_ms": [1.0, 1.0, 1.0],
+    })
+    assert local_shares(table)["a"].queue == pytest.approx(2 / 3)
+    weighted = local_shares(table, {"limit": 2, "sample_beyond_limit": 0.5})["a"]
+    assert weighted.queue == weighted.requests == pytest.approx(0.5)
+
+
 @pytest.fixture(scope="module")
 def scaled_factory(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """factory at ten times its fleets: most detect requests run on the AMRs themselves."""

@@ -152,7 +152,8 @@ def run(
         summary = jsonable(result.summary)
         from airan.report.placement import local_shares
 
-        local = local_shares(result.requests) if result.requests is not None else {}
+        local = (local_shares(result.requests, summary.get("trace"))
+                 if result.requests is not None else {})
         _print_summary(summary, total_wall, local)
 
         from airan.report import write_run

@@ -232,7 +232,8 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
     """
     t0 = time.perf_counter()
     run = run or read_run(folder)
-    local = read_local_shares(run.path)  # {} when the run kept no request trace
+    # {} when the run kept no request trace
+    local = read_local_shares(run.path, run.summary.get("trace"))
     figs = run_figures(run, run.path / FIGURES, local)
     s = run.summary
     scenario_text = run.scenario_text()

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 LOCAL = "local"  # the trace's placement of a request served on the device itself
-COLUMNS = ["service", "placement", "outcome", "queue_ms", "compute_ms"]
+COLUMNS = ["request", "service", "placement", "outcome", "queue_ms", "compute_ms"]
 #: breakdown_ms with queue and compute split by where they happened (in this order)
 SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_sites",
                 "compute_device", "compute_sites", "dl_transport", "dl_air")
@@ -36,9 +36,14 @@ class LocalShare:
     compute: float  # share of their summed compute time spent on the device
 
 
-def local_shares(table: pa.Table) -> dict[str, LocalShare]:
+def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
+                 ) -> dict[str, LocalShare]:
     """Per service with a completed request in ``table`` (requests.parquet's ``COLUMNS``), the
-    shares of its queue and compute time spent on the devices (placement ``local``)."""
+    shares of its queue and compute time spent on the devices (placement ``local``).
+
+    ``trace`` (the summary's ``trace``: ``limit``, ``sample_beyond_limit``) weighs each row by
+    how many requests it stands for: every request up to the limit is kept, beyond it a
+    uniform sample, so the rows over-represent the start of a long run without the weights."""
     import numpy as np
     import pyarrow.compute as pc
 
@@ -52,17 +57,24 @@ def local_shares(table: pa.Table) -> dict[str, LocalShare]:
     code, names = _codes(t.column("service"))
     place, places = _codes(t.column("placement"))
     local = place == (places.index(LOCAL) if LOCAL in places else -1)
-    queue = np.nan_to_num(t.column("queue_ms").to_numpy(zero_copy_only=False), nan=0.0)
-    compute = np.nan_to_num(t.column("compute_ms").to_numpy(zero_copy_only=False), nan=0.0)
+    weight = np.ones(t.num_rows)
+    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
+    if "request" in t.column_names and limit is not None and sample:
+        beyond = t.column("request").to_numpy(zero_copy_only=False) >= limit
+        weight[beyond] = 1.0 / float(sample)
+    queue = np.nan_to_num(t.column("queue_ms").to_numpy(zero_copy_only=False), nan=0.0) * weight
+    compute = np.nan_to_num(t.column("compute_ms").to_numpy(zero_copy_only=False),
+                            nan=0.0) * weight
     out: dict[str, LocalShare] = {}
     for k in dict.fromkeys(code.tolist()):
         mine = code == k
-        q, c, here = queue[mine], compute[mine], local[mine]
+        q, c, here, wt = queue[mine], compute[mine], local[mine], weight[mine]
+        share = float(wt[here].sum() / wt.sum())
         out[names[k]] = LocalShare(
             traced=int(mine.sum()),
-            requests=float(here.mean()),
-            queue=float(q[here].sum() / q.sum()) if q.sum() > 0 else float(here.mean()),
-            compute=float(c[here].sum() / c.sum()) if c.sum() > 0 else float(here.mean()),
+            requests=share,
+            queue=float(q[here].sum() / q.sum()) if q.sum() > 0 else share,
+            compute=float(c[here].sum() / c.sum()) if c.sum() > 0 else share,
         )
     return out
 
@@ -78,16 +90,17 @@ def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
             [str(v) for v in col.dictionary.to_pylist()])
 
 
-def read_local_shares(folder: str | Path) -> dict[str, LocalShare]:
-    """:func:`local_shares` of the run in ``folder``; empty if it kept no request trace (or one
-    without a placement column)."""
+def read_local_shares(folder: str | Path, trace: Mapping[str, Any] | None = None
+                      ) -> dict[str, LocalShare]:
+    """:func:`local_shares` of the run in ``folder`` (``trace``: its summary's); empty if it
+    kept no request trace (or one without a placement column)."""
     import pyarrow.parquet as pq
 
     file = Path(folder) / "requests.parquet"
     try:
         if not file.is_file() or not set(COLUMNS) <= set(pq.read_schema(file).names):
             return {}
-        return local_shares(pq.read_table(file, columns=COLUMNS))
+        return local_shares(pq.read_table(file, columns=COLUMNS), trace)
     except (OSError, pa.ArrowException):
         return {}
 
