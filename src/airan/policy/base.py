@@ -124,11 +124,11 @@ def estimate_latency_s(
 
     ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
-    estimate adds: the uplink access delay, the uplink time of this request behind the device's
-    buffer (:meth:`Snapshot.ul_time_s`), propagation and serialization to the site, the site's
-    backlog, the batch-1 service time, the way back, the downlink access delay and the answer
-    at the device's current downlink rate; for a stateful service, moving its context to the
-    site first (:func:`context_move_s`).
+    estimate adds: the uplink leg (its access delay, then the further slots this request needs
+    behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`), propagation
+    and serialization to the site, the site's backlog, the batch-1 service time, the way back,
+    the downlink leg at the device's current downlink rate; for a stateful service, moving its
+    context to the site first (:func:`context_move_s`).
     """
     w = snap.world
     if sites is None:

@@ -47,34 +47,27 @@ ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 BOOL_FOR_NUMBER = "bool_for_number"  # the error type of true/false given for a number
 
 
-def _accepts_number(ann: Any) -> bool:
-    """Whether a value of type ``ann`` may be a number (int or float; a Literal of ints)."""
+def _accepts(ann: Any, kind: type) -> bool:
+    """Whether a field of type ``ann`` takes a value of ``kind`` (``bool``, or ``float`` for
+    any number): through Annotated and unions, a Literal's values, a plain type (Any takes a
+    bool)."""
     origin = get_origin(ann)
     if origin is Annotated:
-        return _accepts_number(get_args(ann)[0])
+        return _accepts(get_args(ann)[0], kind)
     if origin in (Union, types.UnionType):
-        return any(_accepts_number(a) for a in get_args(ann))
+        return any(_accepts(a, kind) for a in get_args(ann))
     if origin is Literal:
+        if kind is bool:
+            return any(isinstance(a, bool) for a in get_args(ann))
         return any(isinstance(a, int | float) and not isinstance(a, bool) for a in get_args(ann))
-    return ann in (int, float)
-
-
-def _accepts_bool(ann: Any) -> bool:
-    origin = get_origin(ann)
-    if origin is Annotated:
-        return _accepts_bool(get_args(ann)[0])
-    if origin in (Union, types.UnionType):
-        return any(_accepts_bool(a) for a in get_args(ann))
-    if origin is Literal:
-        return any(isinstance(a, bool) for a in get_args(ann))
-    return ann is bool or ann is Any
+    return (ann is bool or ann is Any) if kind is bool else ann in (int, float)
 
 
 def _bool_for_number(ann: Any, v: Any) -> bool:
     """Whether ``v`` puts ``true`` or ``false`` where ``ann`` wants a number (at any depth of a
     list, tuple or mapping): pydantic would take it as 1 or 0."""
     if isinstance(v, bool):
-        return _accepts_number(ann) and not _accepts_bool(ann)
+        return _accepts(ann, float) and not _accepts(ann, bool)
     origin = get_origin(ann)
     if origin is Annotated:
         return _bool_for_number(get_args(ann)[0], v)
