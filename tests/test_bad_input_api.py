@@ -4,6 +4,8 @@ message naming the option or field and the value (exit code 2 from the CLI), nev
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -289,3 +291,20 @@ def test_trace_window_must_be_finite(tmp_path: Path, option: str, value: str) ->
 def test_empty_scenario_path(command: str) -> None:
     result = invoke(command, "")
     assert_input_error(result, "empty path", "(got '')")
+
+
+def test_any_error_inside_a_users_policy_is_one_line_naming_it_and_where(
+        tmp_path: Path) -> None:
+    """A user's policy that fails (here a KeyError on line 3 of its module): exit 2, the error,
+    its message and its file and line, and no traceback."""
+    (tmp_path / "failing_policy_mod.py").write_text(
+        "def policy(snapshot, batch):\n    table = {}\n    return table['sites']\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "airan.cli", "run", "factory", "--policy",
+         "failing_policy_mod:policy", "--duration", "0.01", "--no-report",
+         "--out", str(tmp_path / "o")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "KeyError: 'sites'" in result.stderr
+    assert "failing_policy_mod.py:3 in policy" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
