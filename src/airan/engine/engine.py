@@ -177,25 +177,18 @@ class Engine:
             self.motion.update(self, attach=True)  # where the mobility models start
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
-        self._ul_slot_fraction = float(np.mean((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)))
-        self._dl_slot_fraction = float(
-            np.mean(
-                np.where(
-                    pattern == K.SLOT_S,
-                    K.S_SLOT_DL_FRACTION,
-                    (pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH),
-                )
-            )
-        )
+        # the share of each slot of the pattern that carries each direction's data
+        ul_usable = ((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)).astype(np.float64)
+        dl_usable = np.where(pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION,
+                             ((pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH)).astype(float))
+        self._ul_slot_fraction = float(np.mean(ul_usable))
+        self._dl_slot_fraction = float(np.mean(dl_usable))
         # the fixed part of each air leg, for the policies' estimates (Snapshot) and the live
         # gateway: under NR, the uplink's SR and grant, then the wait for a U slot; the
         # downlink's scheduling delay, then the wait for a slot with downlink symbols; each
         # leg ends with its slot (``*_access_delay_s``: the wait plus that slot)
         if w.radio_model == 0:
             sr_s = 0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
-            ul_usable = ((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)).astype(np.float64)
-            dl_usable = np.where(pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION,
-                                 ((pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH)).astype(float))
             ul_start, ul_end = nr.mean_slot_wait_s(ul_usable, w.slot_s)
             dl_start, dl_end = nr.mean_slot_wait_s(dl_usable, w.slot_s)
             self._ul_wait_s, self._ul_access_delay_s = sr_s + ul_start, sr_s + ul_end

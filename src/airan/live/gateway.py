@@ -32,6 +32,7 @@ from airan.live import wire
 from airan.live.clock import timers
 from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, resolve_policy
+from airan.policy.base import air_leg_s
 from airan.scenario import Scenario, load_scenario
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -169,14 +170,6 @@ class RadioRates:
         return self._engine._rate_bps(np.asarray(devices, dtype=np.int64), uplink=uplink)  # type: ignore[no-any-return]
 
 
-def _slots_leg(air_s: float, first_s: float, spacing_s: float) -> float:
-    """An air leg of ``air_s`` at the direction's average rate, in slots as the twin's legs go:
-    the first slot (``first_s``, ending the leg when the data fits in it: a transport block is
-    decoded after its slot's last symbol), then the direction's next slots ``spacing_s`` apart
-    (:func:`airan.policy.base.air_leg_s`)."""
-    return first_s + max(0, math.ceil(air_s / spacing_s - 1e-9) - 1) * spacing_s
-
-
 class Delays:
     """The delays the gateway applies (s): the twin's radio per device (FIFO per device link
     for ``fixed``) and transport per path (store and forward, FIFO per link)."""
@@ -207,8 +200,9 @@ class Delays:
             return start - now, bits / w.fixed_ul_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
         r = self.rates
-        return r.ul_wait_s, _slots_leg(bits / max(rate, 1.0), r.ul_access_delay_s - r.ul_wait_s,
-                                       r.ul_slot_spacing_s)
+        # the first U slot, then the further ones the bits need (as the twin's legs go)
+        return r.ul_wait_s, float(air_leg_s(r.ul_access_delay_s - r.ul_wait_s,
+                                            bits / max(rate, 1.0), r.ul_slot_spacing_s))
 
     def downlink(self, d: int, v: int, now: float) -> float:
         """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""
@@ -222,8 +216,8 @@ class Delays:
             return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
         r = self.rates
-        return r.dl_wait_s + _slots_leg(bits / max(rate, 1.0), r.dl_access_delay_s - r.dl_wait_s,
-                                        r.dl_slot_spacing_s)
+        return r.dl_wait_s + float(air_leg_s(r.dl_access_delay_s - r.dl_wait_s,
+                                             bits / max(rate, 1.0), r.dl_slot_spacing_s))
 
     def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 LOCAL = -1
 REJECT = -2
@@ -159,17 +159,17 @@ def estimate_latency_s(
     return out
 
 
-def air_leg_s(access_s: float, fluid_s: NDArray[np.float64],
+def air_leg_s(access_s: float, fluid_s: ArrayLike,
               spacing_s: float) -> NDArray[np.float64]:
     """An air leg's expected time: its fixed part ``access_s`` (which ends with its first slot),
     then, for data that needs more than that slot, the direction's further slots ``spacing_s``
     apart. ``fluid_s`` is the data's time at the direction's average rate (``x`` slots of
     capacity take ``x * spacing_s``): the leg takes ``ceil(x) - 1`` slots after the first. A
     radio without slots (``spacing_s`` 0) adds the fluid time."""
-    fluid_s = np.asarray(fluid_s, dtype=np.float64)
+    fluid = np.asarray(fluid_s, dtype=np.float64)
     if spacing_s <= 0.0:
-        return access_s + fluid_s  # type: ignore[no-any-return]
-    more = np.maximum(np.ceil(fluid_s / spacing_s - 1e-9) - 1.0, 0.0)
+        return access_s + fluid  # type: ignore[no-any-return]
+    more = np.maximum(np.ceil(fluid / spacing_s - 1e-9) - 1.0, 0.0)
     return access_s + more * spacing_s  # type: ignore[no-any-return]
 
 
