@@ -597,10 +597,15 @@ def test_per_model_batching_limits_one_models_batches(override: dict[str, int] |
     det = (svc == "detect") & (place == "on-prem") & np.isfinite(compute)
     assert vla.sum() > 20 and det.sum() > 100
     assert w.site_max_batch[s, w.svc_model[w.service_names.index("detect")]] == 8
+    # VLA batches run beside detect's (processor sharing): a compute time is its batch's time
+    # stretched by the detect batches beside it (here ~1.35 x for batch 1); batching VLA makes
+    # its batches longer still (median ~2.1 x the batch-1 time)
+    assert compute[vla].min() >= batch1_ms("vla") * (1 - 1e-9)
+    assert w.site_instances[s].tolist() == [1] * len(w.model_names)
     if override:
-        np.testing.assert_allclose(compute[vla], batch1_ms("vla"), rtol=1e-9)
+        assert np.median(compute[vla]) < 1.5 * batch1_ms("vla")
     else:
-        assert compute[vla].max() > 1.05 * batch1_ms("vla")
+        assert np.median(compute[vla]) > 1.5 * batch1_ms("vla")
     assert compute[det].max() > 1.05 * batch1_ms("detect")  # detect batches as before
 
 

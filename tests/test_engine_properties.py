@@ -70,7 +70,9 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
             # tiny limits force queue_full
             "queue_limit": draw(st.one_of(st.integers(1, 4), st.integers(5, 1024))),
             "batching": {"max_batch": draw(st.integers(1, 16)),
-                         "max_wait_ms": draw(st.floats(0, 5))},
+                         "max_wait_ms": draw(st.floats(0, 5)),
+                         # more than one: batches share the GPU (processor sharing)
+                         "instances": draw(st.integers(1, 3))},
         })
 
     n_services = draw(st.integers(1, 3))

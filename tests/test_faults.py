@@ -42,7 +42,8 @@ def test_failed_site_work_is_redispatched_and_nothing_is_lost() -> None:
     s = Engine(sc, policy="nearest-edge", duration_s=2.0).run().summary
     _conserves(s)
     f = s["faults"][0]
-    assert f["affected_requests"] > 50  # nearest-edge sends the factory's work to on-prem
+    # nearest-edge sends the factory's work to on-prem (its queued and running requests)
+    assert f["affected_requests"] > 20
     assert f["lost"] == 0 and f["redispatched"] == f["affected_requests"]
     assert "site_failure" not in s["requests"]["dropped_by_reason"]
     # while it was down, the regional edge took the work

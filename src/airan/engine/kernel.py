@@ -1265,7 +1265,11 @@ def dl_arrive(W, S, r, t):
 
 
 # ---------------------------------------------------------------------------------------------
-# compute sites: per-model FIFO queues, GPUs with dynamic batching, in continuous time
+# compute sites: per-model FIFO queues, GPUs with dynamic batching, in continuous time. A site
+# whose GPUs run one batch at a time (one model, one instance) keeps a heap of its GPUs by free
+# time, and each batch's end is its first request's event. Where a GPU may run several at once
+# (world.site_shared), they share it equally (processor sharing): the GPU keeps their work left
+# and has one event of its own, its next batch end, moved whenever a batch joins or leaves.
 
 
 @njit(cache=True)
@@ -1302,6 +1306,70 @@ def _gpu_sift_top(key, heap, g0, n):
 
 
 @njit(cache=True)
+def _gpu_progress(S, g, t):
+    """Advance the batches running at once on GPU ``g`` to ``t`` (each at ``gpu_run_rate``)."""
+    dt = t - S.gpu_run_t[g]
+    if dt > 0.0:
+        done = dt * S.gpu_run_rate[g]
+        for k in range(S.gpu_run_r.shape[1]):
+            if S.gpu_run_r[g, k] >= 0:
+                S.gpu_run_left[g, k] -= done
+    S.gpu_run_t[g] = t
+
+
+@njit(cache=True)
+def _gpu_schedule(S, g, s, t):
+    """From ``t`` on, GPU ``g``'s running batches share its AI share equally (processor
+    sharing): schedule the end of the one with the least work left, GPU ``g``'s one live event
+    (a superseded one is ignored when it comes up, see :func:`gpu_batch_end`)."""
+    n = S.gpu_run_n[g]
+    if n == 0:
+        S.gpu_ev_t[g] = np.inf
+        return
+    rate = S.site_ai_share[s] / n
+    S.gpu_run_rate[g] = rate
+    least = np.inf
+    for k in range(S.gpu_run_r.shape[1]):
+        if S.gpu_run_r[g, k] >= 0 and S.gpu_run_left[g, k] < least:
+            least = S.gpu_run_left[g, k]
+    end = t + (least if least > 0.0 else 0.0) / rate
+    if end != S.gpu_ev_t[g]:  # (the same time: its event is in the heap already)
+        S.gpu_ev_t[g] = end
+        push_event(S, end, -(S.site_wake.shape[0] + 1 + g))
+
+
+@njit(cache=True)
+def gpu_batch_end(W, S, g, t):
+    """GPU ``g``'s event at ``t``: unless superseded, end every running batch whose work is
+    done (to within a nanosecond), then send its answers (:func:`compute_done`)."""
+    if t != S.gpu_ev_t[g]:
+        return
+    S.gpu_ev_t[g] = np.inf
+    s = W.gpu_site[g]
+    _gpu_progress(S, g, t)
+    while True:
+        k = -1
+        for j in range(S.gpu_run_r.shape[1]):
+            if S.gpu_run_r[g, j] >= 0 and S.gpu_run_left[g, j] <= 1e-9:
+                k = j
+                break
+        if k < 0:
+            break
+        first = S.gpu_run_r[g, k]
+        S.gpu_run_r[g, k] = -1
+        S.gpu_run_n[g] -= 1
+        S.gpu_model_n[g, W.svc_model[S.rq_i[first, I_SVC]]] -= 1
+        r = first
+        while r >= 0:
+            S.rq_f[r, T_CEND] = t
+            r = S.rq_i[r, I_NEXT]
+        _gpu_schedule(S, g, s, t)  # the others speed up (before new batches may join them)
+        compute_done(W, S, first, t)
+    if S.gpu_ev_t[g] == np.inf:
+        _gpu_schedule(S, g, s, t)
+
+
+@njit(cache=True)
 def dispatch(W, S, s, m, g, t):
     """Start a batch of model ``m`` on GPU ``g`` of site ``s`` at time ``t``."""
     b = S.q_len[s, m]
@@ -1312,9 +1380,12 @@ def dispatch(W, S, s, m, g, t):
     S.site_ai_work[s] += work
     # the GPU's AI share (below 1 where it also runs the cells' L1): the batch takes longer
     dur = work / S.site_ai_share[s]
-    end = t + dur
+    shared = W.site_shared[s] != 0
+    # a GPU that runs batches at once still does the same work: its backlog ends at gpu_free
+    end = (S.gpu_free[g] if S.gpu_free[g] > t else t) + dur if shared else t + dur
     S.gpu_free[g] = end
-    _gpu_sift_top(S.gpu_free, S.gpu_heap, W.site_gpu_start[s], W.site_n_gpus[s])
+    if not shared:
+        _gpu_sift_top(S.gpu_free, S.gpu_heap, W.site_gpu_start[s], W.site_n_gpus[s])
     S.gpu_busy[g] += dur
     _qarea(S, s, t)
     S.site_batches[s] += 1
@@ -1322,16 +1393,28 @@ def dispatch(W, S, s, m, g, t):
     r = first
     for _ in range(b):
         S.rq_f[r, T_CSTART] = t
-        S.rq_f[r, T_CEND] = end
+        S.rq_f[r, T_CEND] = end if not shared else np.nan  # shared: known when it ends
         S.rq_i[r, I_STAGE] = ST_COMP
         S.rq_i[r, I_GPU] = g
         last = r
         r = S.rq_i[r, I_NEXT]
     S.q_head[s, m] = r
     S.rq_i[last, I_NEXT] = -1  # the batch is now a list of its own
-    # the answers leave when the batch ends: one event for the batch, its requests in queue
-    # order (as b events pushed back to back would run), so links are used in time order
-    push_event(S, end, first)
+    if shared:  # it joins the GPU's running batches, which all slow down to make room
+        _gpu_progress(S, g, t)
+        k = 0
+        while S.gpu_run_r[g, k] >= 0:
+            k += 1
+        S.gpu_run_r[g, k] = first
+        S.gpu_run_left[g, k] = work
+        S.gpu_run_n[g] += 1
+        S.gpu_model_n[g, m] += 1
+        _gpu_schedule(S, g, s, t)
+    else:
+        # the answers leave when the batch ends: one event for the batch, its requests in
+        # queue order (as b events pushed back to back would run), so links are used in time
+        # order
+        push_event(S, end, first)
     S.q_len[s, m] -= b
     if S.q_len[s, m] == 0:
         S.q_tail[s, m] = -1
@@ -1387,6 +1470,9 @@ def advance_site(W, S, s, t_until):
     """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
     if S.site_up[s] == 0:  # a failed site starts nothing
         return
+    if W.site_shared[s] != 0:
+        _advance_shared(W, S, s, t_until)
+        return
     g0 = W.site_gpu_start[s]
     maxb = W.site_max_batch[s]  # per model
     maxw = W.site_max_wait_s[s]
@@ -1424,6 +1510,54 @@ def advance_site(W, S, s, t_until):
 
 
 @njit(cache=True)
+def _advance_shared(W, S, s, t):
+    """:func:`advance_site` where GPUs run batches at once: at ``t``, start every batch that
+    is due and has a free instance of its model, on the GPU (up) that runs the fewest batches
+    (then the least backlog, then the lowest index). A batch end calls this again."""
+    if t > S.site_clock[s]:
+        S.site_clock[s] = t
+    now = S.site_clock[s]
+    g0 = W.site_gpu_start[s]
+    g1 = g0 + W.site_n_gpus[s]
+    maxb = W.site_max_batch[s]
+    maxw = W.site_max_wait_s[s]
+    inst = W.site_instances[s]
+    while S.site_qlen[s] > 0:
+        best = -1
+        best_g = -1
+        best_t = np.inf
+        next_ready = np.inf
+        for m in range(S.q_len.shape[1]):
+            if S.q_len[s, m] == 0:
+                continue
+            gm = -1
+            for g in range(g0, g1):
+                if S.gpu_model_n[g, m] >= inst[m] or S.gpu_free[g] == np.inf:
+                    continue  # every instance of the model busy here, or the GPU down
+                if gm < 0 or S.gpu_run_n[g] < S.gpu_run_n[gm] or (
+                        S.gpu_run_n[g] == S.gpu_run_n[gm] and S.gpu_free[g] < S.gpu_free[gm]):
+                    gm = g
+            if gm < 0:
+                continue  # a batch end starts it
+            head_t = S.rq_f[S.q_head[s, m], T_SITE]
+            ready_at = head_t + maxw[m]
+            if S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS:
+                if head_t < best_t:
+                    best_t = head_t
+                    best = m
+                    best_g = gm
+            elif ready_at < next_ready:
+                next_ready = ready_at
+        if best >= 0:
+            dispatch(W, S, s, best, best_g, now)
+            continue
+        if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
+            S.site_wake[s] = next_ready
+            push_event(S, next_ready, -(s + 1))
+        break
+
+
+@njit(cache=True)
 def orphan(S, r, s):
     """Hand request ``r`` (held by failed site ``s``) to the engine for a new placement."""
     S.rq_i[r, I_STAGE] = ST_ORPHAN
@@ -1458,6 +1592,13 @@ def fail_site_requests(W, S, s, gpu_down, t):
                 and gpu_down[S.rq_i[r, I_GPU] - g0]):
             S.rq_i[r, I_NEXT] = -1
             orphan(S, r, s)
+    for i in range(gpu_down.shape[0]):  # GPUs running batches at once: their batches are gone
+        if gpu_down[i]:
+            g = g0 + i
+            S.gpu_run_r[g, :] = -1
+            S.gpu_run_n[g] = 0
+            S.gpu_model_n[g, :] = 0
+            S.gpu_ev_t[g] = np.inf  # its event, if any, is superseded
     return S.ctr[C_ORPHANS] - n0
 
 
@@ -1688,9 +1829,11 @@ def create(W, S, t, flow, place):
 @njit(cache=True)
 def handle_event(W, S, r, t):
     S.ctr[C_WORK_EVENTS] += 1
-    if r < 0:  # a compute site's batching timer
+    if r < 0:  # a compute site's batching timer, or a batch end on a GPU that runs several
         site = -r - 1
-        if t == S.site_wake[site]:
+        if site >= S.site_wake.shape[0]:
+            gpu_batch_end(W, S, site - S.site_wake.shape[0], t)
+        elif t == S.site_wake[site]:
             S.site_wake[site] = np.inf
             advance_site(W, S, site, t)
         return

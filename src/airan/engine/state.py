@@ -62,7 +62,10 @@ _KW_FIELDS = [
     "site_queue_limit",
     "site_max_batch",
     "site_max_wait_s",
+    "site_instances",
+    "site_shared",
     "gpu_type",
+    "gpu_site",
     "svc_time_s",
     "local_time_s",
     "fleet_local_queue_limit_s",
@@ -173,6 +176,13 @@ _STATE_FIELDS = [
     "gpu_free",
     "gpu_heap",
     "gpu_busy",
+    "gpu_run_r",
+    "gpu_run_left",
+    "gpu_run_n",
+    "gpu_run_t",
+    "gpu_run_rate",
+    "gpu_model_n",
+    "gpu_ev_t",
     "link_free",
     "link_busy",
     "agg_cnt",
@@ -257,6 +267,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
     n_models = len(w.model_names)
     n_svc = len(w.service_names)
     n_flows = len(w.flow_dev)
+    n_gpus = len(w.gpu_site)
+    # a GPU runs at most the sum of its site's model instances at once
+    run_slots = max(1, int(w.site_instances.sum(axis=1).max(initial=1)))
+    # events beyond one per request: a timer per site, and per shared GPU its batch end with
+    # the superseded ones not yet popped (at most one per batch started since its last end)
+    n_timers = n_sites + (n_gpus * (run_slots + 1) if w.site_shared.any() else 0)
     rng = np.array([_mix64(int(seed) * 2 + 1)], dtype=np.uint64)
     # first arrivals: periodic at phase + U(0, jitter); Poisson after an exponential gap
     draw = np.random.default_rng(np.random.SeedSequence([seed, 7]))
@@ -273,9 +289,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         rq_f=np.full((capacity, K.N_RQ_F), np.nan),
         rq_i=np.zeros((capacity, K.N_RQ_I), dtype=np.int64),
         free_stack=np.arange(capacity - 1, -1, -1, dtype=np.int64),
-        heap_t=np.zeros(capacity + n_sites),
-        heap_r=np.zeros(capacity + n_sites, dtype=np.int64),
-        heap_s=np.zeros(capacity + n_sites, dtype=np.int64),
+        heap_t=np.zeros(capacity + n_timers),
+        heap_r=np.zeros(capacity + n_timers, dtype=np.int64),
+        heap_s=np.zeros(capacity + n_timers, dtype=np.int64),
         # the current uplink slot's completions (time, push order, request): events kept
         # apart from the heap (kernel.serve_ul); those beyond this many go to the heap
         ulq_t=np.zeros(max(n_dev, 16)),
@@ -362,6 +378,17 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         # per site, a binary heap of its GPUs by (free time, index) in its slice of gpu ids
         gpu_heap=np.arange(len(w.gpu_site), dtype=np.int64),
         gpu_busy=np.zeros(len(w.gpu_site)),
+        # GPUs that run batches at once (world.site_shared): per GPU, its running batches (their
+        # first requests) and each one's work left (s at the full AI share), since gpu_run_t,
+        # each advancing at gpu_run_rate (the AI share over their number); its running batches
+        # per model; the time of its next batch end, the one event of its own in the heap
+        gpu_run_r=np.full((n_gpus, run_slots), -1, dtype=np.int64),
+        gpu_run_left=np.zeros((n_gpus, run_slots)),
+        gpu_run_n=np.zeros(n_gpus, dtype=np.int64),
+        gpu_run_t=np.zeros(n_gpus),
+        gpu_run_rate=np.ones(n_gpus),
+        gpu_model_n=np.zeros((n_gpus, n_models), dtype=np.int64),
+        gpu_ev_t=np.full(n_gpus, np.inf),
         link_free=np.zeros(len(w.link_cap_bps)),
         link_busy=np.zeros(len(w.link_cap_bps)),
         agg_cnt=np.zeros((n_svc, 4), dtype=np.int64),
@@ -400,10 +427,10 @@ def grow_pool(st: Any, capacity: int) -> Any:
     free[:extra] = np.arange(capacity - 1, old - 1, -1)
     free[extra : extra + top] = st.free_stack[:top]
     st.ctr[K.C_FREE_TOP] = top + extra
-    n_sites = st.site_wake.shape[0]
-    heap_t = np.zeros(capacity + n_sites)
-    heap_r = np.zeros(capacity + n_sites, dtype=np.int64)
-    heap_s = np.zeros(capacity + n_sites, dtype=np.int64)
+    n_timers = st.heap_t.shape[0] - old
+    heap_t = np.zeros(capacity + n_timers)
+    heap_r = np.zeros(capacity + n_timers, dtype=np.int64)
+    heap_s = np.zeros(capacity + n_timers, dtype=np.int64)
     n = int(st.ctr[K.C_HEAP_N])
     heap_t[:n] = st.heap_t[:n]
     heap_r[:n] = st.heap_r[:n]

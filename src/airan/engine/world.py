@@ -101,6 +101,8 @@ class World:
     site_queue_limit: I64
     site_max_batch: I64  # [S, M] per site and model (batching, batching.models)
     site_max_wait_s: F64  # [S, M]
+    site_instances: I64  # [S, M] instances of each model per GPU (batching.instances)
+    site_shared: I64  # [S] 1 where a GPU may run batches at once (more than one instance)
     gpu_site: I64  # [G]
     gpu_type: I64  # [G] index into gpu_type_names
     gpu_type_names: list[str]
@@ -529,6 +531,8 @@ def build_world(s: Scenario, seed: int) -> World:
     type_index = {n: i for i, n in enumerate(gpu_type_names)}
     # per site and model: (max_batch, max_wait_ms)
     batching = [[c.batching.for_model(mname) for mname, _ in model_keys] for c in csites]
+    instances = np.array([[c.batching.instances_for(mname) for mname, _ in model_keys]
+                          for c in csites], np.int64).reshape(len(csites), len(model_keys))
     b_max = max([b for row in batching for b, _ in row] + [1])
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
     for mi, spec in enumerate(model_specs):
@@ -645,6 +649,8 @@ def build_world(s: Scenario, seed: int) -> World:
                                 np.int64).reshape(len(csites), len(model_keys)),
         site_max_wait_s=np.array([[w * 1e-3 for _, w in row] for row in batching],
                                  float).reshape(len(csites), len(model_keys)),
+        site_instances=instances,
+        site_shared=(instances.sum(axis=1) > 1).astype(np.int64),
         gpu_site=np.asarray(gpu_site, np.int64),
         gpu_type=np.asarray(gpu_type, np.int64),
         gpu_type_names=gpu_type_names,

@@ -293,6 +293,10 @@ class LiveRuntime:
                         for v in self.scenario.services
                         for b, wait_ms in [spec.batching.for_model(v.model)]
                         if v.model in spec.batching.models and v.name in self.models},
+                    instances=spec.batching.instances,
+                    instances_by_model_file={
+                        str(self.models[v.name]): spec.batching.instances_for(v.model)
+                        for v in self.scenario.services if v.name in self.models},
                     threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",

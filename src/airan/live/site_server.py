@@ -1,9 +1,11 @@
 """The site server: one compute site of a scenario, serving real ONNX models over gRPC.
 
-A site has ``gpus`` workers (on this machine, threads running ONNX Runtime; a worker computes one
-batch at a time) and one queue per model. Batching is the twin's (``airan.engine.kernel``): a free
-worker takes, among the model queues that are full (``max_batch``) or whose oldest request has
-waited ``max_wait``, the one with the oldest head, up to ``max_batch`` requests. At most
+A site has ``gpus`` GPUs, each running ``instances`` of every model (on this machine, threads
+running ONNX Runtime; an instance computes one batch at a time; batches of several instances run
+at once, as Triton runs them) and one queue per model. Batching is the twin's
+(``airan.engine.kernel``): among the model queues that have a free instance and are full
+(``max_batch``) or whose oldest request has waited ``max_wait``, the one with the oldest head
+starts a batch of up to ``max_batch`` requests. At most
 ``queue_limit`` requests wait; the next one is answered ``OVERLOADED`` (reason ``queue_full``) at
 once, so memory stays bounded. gRPC itself refuses calls beyond a fixed number in flight.
 
@@ -52,6 +54,8 @@ class SiteConfig:
     max_wait_s: float = 0.002
     # per model file where its batching differs (batching.models): [max_batch, max_wait_s]
     batch_by_model_file: dict[str, list[float]] = field(default_factory=dict)
+    instances: int = 1  # of each model per GPU (batching.instances)
+    instances_by_model_file: dict[str, int] = field(default_factory=dict)
     threads: int = 1  # ONNX Runtime intra-op threads per worker
     # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never; not with
     # threads > 1) while a worker is busy less than worker_max_duty of the time (default: its
@@ -127,7 +131,9 @@ class SiteServer:
             self.per_item_s[key] = time.perf_counter() - t0
         self.queued = 0
         self.held: dict[str, int] = {k: 0 for k in self._by_path}  # received, not due yet
-        self.free = cfg.gpus
+        # free instances per model: its instances on each GPU
+        self.free = {k: cfg.gpus * cfg.instances_by_model_file.get(k, cfg.instances)
+                     for k in self._by_path}
         self.inflight: dict[tuple[str, str], _Item] = {}
         self.stats = _Stats()
         self.t0 = time.monotonic()
@@ -138,7 +144,8 @@ class SiteServer:
         # spin while they wait: a real-time worker waiting on them could starve them
         self.priority = WorkerPriority(cfg.worker_realtime if cfg.threads == 1 else 0,
                                        cfg.worker_nice, governor=DutyGovernor(duty, 0.8 * duty))
-        self._pool = ThreadPoolExecutor(max_workers=cfg.gpus, thread_name_prefix="gpu",
+        self._pool = ThreadPoolExecutor(max_workers=sum(self.free.values()),
+                                        thread_name_prefix="gpu",
                                         initializer=self.priority.enter)
         self._timer: Handle | None = None
         self._batch_id = 0
@@ -164,11 +171,11 @@ class SiteServer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        while self.free > 0 and self.queued > 0:
+        while self.queued > 0:
             now = time.monotonic()
             best, best_t, next_ready = None, float("inf"), float("inf")
             for key, q in self.queues.items():
-                if not q:
+                if not q or self.free[key] == 0:  # no instance free: a batch end kicks again
                     continue
                 head = q[0].t_arrive
                 maxb, maxw = limits[key]
@@ -178,13 +185,14 @@ class SiteServer:
                 else:
                     next_ready = min(next_ready, head + maxw)
             if best is None:
-                self._timer = timers().call_at(next_ready, self._kick)
+                if next_ready < math.inf:
+                    self._timer = timers().call_at(next_ready, self._kick)
                 return
             q = self.queues[best]
             items = [q.popleft() for _ in range(min(int(limits[best][0]), len(q)))]
             self._qarea(now)
             self.queued -= len(items)
-            self.free -= 1
+            self.free[best] -= 1
             self._start_batch(best, items)
 
     def _compute(self, bid: int, key: str,
@@ -220,7 +228,7 @@ class SiteServer:
     def _batch_done(self, bid: int, key: str, items: list[_Item], f: Any) -> None:
         self.stats.running.pop(bid, None)
         self.stats.computing.pop(bid, None)
-        self.free += 1
+        self.free[key] += 1
         exc = f.exception()
         if exc is not None:  # a model error fails the batch, not the server
             for it in items:

@@ -243,16 +243,23 @@ class ModelBatching(_Strict):
 
     max_batch: int | None = Field(None, ge=1, le=1024)
     max_wait_ms: NonNegFloat | None = None
+    instances: int | None = Field(None, ge=1, le=64)
 
 
 class Batching(_Strict):
     """Dynamic batching: a GPU takes up to ``max_batch`` requests of one model, waiting at most
     ``max_wait_ms`` for the oldest before it starts a smaller batch (Triton-style). ``models``
     sets them per model (by the services' ``model``), as Triton's per-model configuration
-    does: e.g. a VLA whose batch of 8 would outlast its deadline."""
+    does: e.g. a VLA whose batch of 8 would outlast its deadline.
+
+    ``instances``: each model's instances per GPU (Triton's ``instance_group`` count), each
+    running one batch at a time. Batches running on one GPU at once, of one model or several,
+    share it equally (processor sharing): a detection no longer waits behind a VLA's batch, it
+    runs beside it at part of the GPU's speed."""
 
     max_batch: int = Field(8, ge=1, le=1024)
     max_wait_ms: NonNegFloat = 2.0  # assumption: small next to 50-100 ms deadlines
+    instances: int = Field(1, ge=1, le=64)  # Triton's default instance_group count
     models: dict[str, ModelBatching] = Field(default_factory=dict)
 
     def for_model(self, model: str) -> tuple[int, float]:
@@ -262,6 +269,11 @@ class Batching(_Strict):
             return self.max_batch, self.max_wait_ms
         return (self.max_batch if m.max_batch is None else m.max_batch,
                 self.max_wait_ms if m.max_wait_ms is None else m.max_wait_ms)
+
+    def instances_for(self, model: str) -> int:
+        """How many instances of ``model`` each GPU at a site with this batching runs."""
+        m = self.models.get(model)
+        return self.instances if m is None or m.instances is None else m.instances
 
 
 class ComputeSite(_Strict):

@@ -1,0 +1,118 @@
+"""Batches that run on one GPU at once share it equally (processor sharing).
+
+A GPU runs each model's ``instances`` (Triton's ``instance_group`` count) side by side. With
+enough instances that no batch ever waits, ideal radio, no transport, ``max_batch: 1`` and
+Poisson arrivals, one GPU is an M/G/1 processor-sharing queue, whose mean sojourn time for a job
+of size ``x`` is ``x / (1 - rho)`` whatever the distribution of the sizes (Kleinrock 1976,
+vol. 2, 4.4; Harchol-Balter 2013, 22.3). The expected values below come from that formula.
+One model with one instance per GPU still runs one batch at a time: the M/D/1, M/M/1 and
+Erlang C checks of test_validation_queueing.py hold that case.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+import airan
+from airan.engine import Engine
+from airan.scenario import load_scenario, scenario_from_dict
+
+N_DEVICES = 100
+
+
+def _two_job_sizes(*, small_ms: float, large_ms: float, lam_small: float, lam_large: float,
+                   large_dist: str, instances: int, gpus: int = 1, duration_s: float,
+                   seed: int = 3) -> Any:
+    """One cell, ideal radio, one GPU at the cell site, two services of different sizes."""
+    def service(name: str, rate: float, ms: float, dist: str) -> dict[str, Any]:
+        return {"name": name, "model": "yolov8s", "rate_hz": rate / N_DEVICES,
+                "arrivals": "poisson", "deadline_ms": 10_000,
+                "service_time": {"dist": dist, "mean_ms": ms}}
+
+    return scenario_from_dict({
+        "name": "gpu-sharing", "duration_s": duration_s, "seed": seed,
+        "policy": "nearest-edge",
+        "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "c0", "position_m": [5, 5], "sectors": 1}],
+        "compute_sites": [{
+            "name": "gpu", "at": "c0", "kind": "edge",
+            "gpus": [{"type": "H100", "count": gpus}], "queue_limit": 10_000_000,
+            "batching": {"max_batch": 1, "max_wait_ms": 0, "instances": instances},
+        }],
+        "transport": {"hop_delay_us": 0},
+        "fleets": [{"name": "f", "count": N_DEVICES, "area": {"x_m": [0, 10], "y_m": [0, 10]},
+                    "services": ["small", "large"]}],
+        "services": [service("small", lam_small, small_ms, "fixed"),
+                     service("large", lam_large, large_ms, large_dist)],
+        "engine": {"trace_limit": 0, "trace_sample": 0.0, "decision_interval_ms": 100},
+    })
+
+
+def _run(sc: Any) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return airan.run(sc).summary  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("large_dist", ["fixed", "exponential"])
+def test_one_gpu_is_an_mg1_processor_sharing_queue(large_dist: str) -> None:
+    """Mean sojourn x / (1 - rho) for each job size, for fixed and exponential large jobs."""
+    small, large, lam_s, lam_l = 1.0, 10.0, 250.0, 25.0  # rho = 0.25 + 0.25
+    rho = (lam_s * small + lam_l * large) * 1e-3
+    s = _run(_two_job_sizes(small_ms=small, large_ms=large, lam_small=lam_s, lam_large=lam_l,
+                            large_dist=large_dist, instances=32, duration_s=400.0))
+    for name, x_ms in (("small", small), ("large", large)):
+        svc = s["services"][name]
+        assert svc["dropped"] == 0
+        bd = svc["breakdown_ms"]
+        assert bd["queue"] == pytest.approx(0.0, abs=1e-6)  # no batch waits for an instance
+        assert bd["compute"] == pytest.approx(x_ms / (1 - rho), rel=0.04), name
+        assert svc["latency_ms"]["mean"] == pytest.approx(x_ms / (1 - rho), rel=0.04), name
+    assert s["sites"]["gpu"]["gpu_utilization"] == pytest.approx(rho, rel=0.03)
+
+
+def test_a_short_job_runs_beside_a_long_one_instead_of_waiting() -> None:
+    """Head-of-line blocking is gone: with one GPU and one instance per model, a 1 ms job that
+    arrives during a 50 ms job shares the GPU at half speed (2 ms), never waits the 50 ms."""
+    s = _run(_two_job_sizes(small_ms=1.0, large_ms=50.0, lam_small=20.0, lam_large=4.0,
+                            large_dist="fixed", instances=1, duration_s=200.0))
+    small = s["services"]["small"]
+    # a small job finds the large one running with probability rho_large = 0.2: it then
+    # takes 2 ms, else 1 ms (other small jobs overlap rarely: rho_small = 0.02)
+    assert small["breakdown_ms"]["queue"] < 0.05
+    assert small["breakdown_ms"]["compute"] == pytest.approx(1.2, rel=0.08)
+    assert small["latency_ms"]["p99"] < 2.2
+    # the large job is slowed by the small jobs beside it: ~1 / (1 - rho_small) on average
+    large = s["services"]["large"]
+    assert large["breakdown_ms"]["compute"] == pytest.approx(50.0 / (1 - 0.02), rel=0.03)
+
+
+def test_gpu_failure_while_batches_share_it_loses_nothing() -> None:
+    """Batches running side by side on a failing GPU go back to the policy; the site's other
+    GPU keeps serving; a repaired GPU serves again."""
+    d = load_scenario("factory").model_dump(mode="json")
+    for c in d["compute_sites"]:
+        c["batching"]["instances"] = 3
+    d["faults"] = [{"kind": "gpu_down", "site": "on-prem", "gpus": 1, "start_s": 0.5,
+                    "end_s": 1.0}]
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=1.5)
+    g = int(eng.world.site_gpu_start[eng.world.site_names.index("on-prem")]) + 1  # its last
+    eng.step(int(round(1.05 / eng.world.slot_s)))  # just after the repair
+    busy_then = float(eng._st.gpu_busy[g])
+    s = eng.run().summary
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+    f = s["faults"][0]
+    assert f["affected_requests"] > 0 and f["lost"] == 0
+    assert int(eng.faults.gpu_up.sum()) == len(eng.faults.gpu_up)  # repaired
+    assert eng._st.gpu_busy[g] > busy_then + 0.05  # and serving again
+
+
+def test_instances_is_validated() -> None:
+    d = load_scenario("factory").model_dump(mode="json")
+    d["compute_sites"][0]["batching"]["instances"] = 0
+    with pytest.raises(airan.InputError, match="instances"):
+        scenario_from_dict(d)
