@@ -300,3 +300,46 @@ def test_validate_names_a_bad_fault_target(tmp_path: Any) -> None:
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert res.exit_code == 2
     assert "faults[0].site" in res.output and "on-prem" in res.output
+
+
+def test_a_batch_cut_by_a_failure_counts_its_compute_up_to_the_cut_and_no_service() -> None:
+    """One 100 ms job at a site that fails 33 ms into it: its row's compute is those 33 ms
+    (the parts add up to its latency), the site served nothing more than it finished, and
+    only the part that ran is AI work (power)."""
+    d: dict[str, Any] = {
+        "name": "cut", "duration_s": 3, "seed": 1, "policy": "nearest-edge",
+        "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "bs", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "dc"}],
+        "compute_sites": [{"name": "dcsite", "at": "dc", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}],
+                           "batching": {"max_batch": 1, "max_wait_ms": 0}}],
+        "transport": {"hop_delay_us": 0,
+                      "links": [{"a": "bs", "b": "dc", "fiber_km": 10, "capacity_gbps": 10}]},
+        "fleets": [{"name": "f", "count": 1, "area": {"x_m": [0, 10], "y_m": [0, 10]},
+                    "services": ["s"]}],
+        "services": [{"name": "s", "model": "yolov8s", "rate_hz": 1, "arrivals": "periodic",
+                      "jitter_ms": 0, "deadline_ms": 1000,
+                      "service_time": {"dist": "fixed", "mean_ms": 100}}],
+    }
+    free = Engine(scenario_from_dict(d)).run().requests.to_pylist()[0]
+    t_start = free["created_s"] + free["ul_transport_ms"] * 1e-3  # the first job's start
+    d["faults"] = [{"kind": "site_down", "site": "dcsite", "start_s": t_start + 0.033,
+                    "end_s": t_start + 1.0}]
+    eng = Engine(scenario_from_dict(d))
+    res = eng.run()
+    rows = res.requests.to_pylist()
+    first = rows[0]
+    assert first["outcome"] == "dropped:site_failure"
+    # faults act on the slot grid: the cut is within a slot of the fault's start
+    assert first["compute_ms"] == pytest.approx(33.0, abs=eng.world.slot_s * 1e3)
+    parts = sum(first[k] for k in ("ul_wait_ms", "ul_air_ms", "ul_transport_ms", "queue_ms",
+                                   "compute_ms"))
+    assert parts == pytest.approx(first["latency_ms"], abs=1e-6)
+    site = res.summary["sites"]["dcsite"]
+    finished = sum(r["outcome"] in ("met", "late") for r in rows)
+    assert site["served"] == site["batches"] == finished
+    busy_s = site["gpu_utilization"] * 3.0
+    spec_idle, spec_tdp = 105.0, 700.0  # H100 in the catalog (idle ~15% of TDP)
+    assert site["power_w"] == pytest.approx(spec_idle + busy_s / 3.0 * (spec_tdp - spec_idle),
+                                            rel=1e-6)

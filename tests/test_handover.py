@@ -132,3 +132,22 @@ def test_a_missing_trace_file_is_an_input_error_naming_the_field() -> None:
     d["fleets"][0]["mobility"] = {"model": "trace", "file": "/nonexistent/trace.csv"}
     with pytest.raises(InputError, match=r"fleets\[0\]\.mobility\.file"):
         scenario_from_dict(d)
+
+
+def test_the_interruption_holds_back_uploads_that_find_an_empty_buffer() -> None:
+    """Small uploads (the buffer is empty between them) created during a handover's
+    interruption wait for its end: at 50 Hz and 300 ms, ~12 uploads per handover wait more
+    than 50 ms, spread up to the whole interruption; none does between handovers."""
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+    d["radio"]["model"] = "nr"
+    d["handover"]["interruption_ms"] = 300.0
+    d["services"][0].update(rate_hz=50.0, ul_kb=0.2, arrivals="periodic", jitter_ms=0.0)
+    eng = Engine(scenario_from_dict(d))
+    res = eng.run()
+    n_ho = res.summary["mobility"]["handovers"]
+    assert n_ho >= 4
+    wait_ms = res.requests.column("ul_wait_ms").to_numpy(zero_copy_only=False)
+    long = wait_ms[np.isfinite(wait_ms) & (wait_ms > 50.0)]
+    assert len(long) == pytest.approx(n_ho * (300 - 50) / 20, rel=0.2)
+    assert long.max() > 250.0
+    assert long.max() < 300.0 + eng.scenario.radio.sr_period_ms + eng.scenario.radio.grant_delay_ms

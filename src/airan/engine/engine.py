@@ -676,7 +676,8 @@ class Engine:
         gpus = load_gpus()
         self.ran.close_window(self.now_s)
         over = np.maximum(st.gpu_free - elapsed, 0.0)
-        busy = st.gpu_busy - np.where(np.isfinite(over), over, 0.0)
+        over_s = np.where(np.isfinite(over), over, 0.0)
+        busy = st.gpu_busy - over_s
         for s, name in enumerate(w.site_names):
             g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
             area = st.site_qarea[s] + st.site_qlen[s] * max(0.0, elapsed - st.site_qlast[s])
@@ -694,14 +695,16 @@ class Engine:
                 if st.site_batches[s]
                 else None,
             }
-            # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU
+            # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU;
+            # AI work booked at a batch's start but running past now belongs to later
             spec = gpus[w.gpu_type_names[w.gpu_type[g0]]]
-            work = (st.site_ai_work[s] + self.ran.l1_gpu_s[s]) / (ng * elapsed)
+            ai_work = max(0.0, float(st.site_ai_work[s]) - float(
+                (over_s[g0 : g0 + ng].sum()) * st.site_ai_share[s]))
+            work = (ai_work + self.ran.l1_gpu_s[s]) / (ng * elapsed)
             sites[name]["power_w"] = float(
                 ng * (spec.idle_w + min(1.0, work) * (spec.tdp_w - spec.idle_w)))
             if self.ran.mode != "none":
-                sites[name]["ai_ran"] = self.ran.site_summary(
-                    s, float(st.site_ai_work[s]), elapsed)
+                sites[name]["ai_ran"] = self.ran.site_summary(s, ai_work, elapsed)
         self.faults.close(self)
         fleets: dict[str, Any] = {}
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))

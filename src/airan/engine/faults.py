@@ -10,8 +10,8 @@ at another site, on its device, or dropped with reason ``site_failure``.
 Simplifications (named in the README): requests already on a fibre when it is cut arrive; a
 cell's devices re-attach to their next strongest cell among those precomputed for them, with
 ``reestablish_ms`` of uplink silence (downlink answers are not delayed); a surge changes a
-fleet's rate from each device's next arrival; the GPU time of a batch cut by a failure is not
-counted as work.
+fleet's rate from each device's next arrival; a batch cut by a failure is GPU work up to the
+cut only, and not served.
 """
 
 from __future__ import annotations
@@ -174,7 +174,11 @@ class FaultSchedule:
                 st.ctr[K.C_HEAP_N] = m
         gpus = self._site_gpus(site)[down_local]
         ahead = np.maximum(st.gpu_free[gpus] - now, 0.0)
-        st.gpu_busy[gpus] -= np.where(np.isfinite(ahead), ahead, 0.0)
+        cut_s = np.where(np.isfinite(ahead), ahead, 0.0)
+        st.gpu_busy[gpus] -= cut_s
+        # nor is the cut part AI work (power)
+        st.site_ai_work[site] = max(
+            0.0, st.site_ai_work[site] - cut_s.sum() * st.site_ai_share[site])
         st.gpu_free[gpus] = np.where(np.isfinite(st.gpu_free[gpus]), now, np.inf)  # cut once
 
     def _rebuild_gpu_heap(self, engine: Any, site: int) -> None:

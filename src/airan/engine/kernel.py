@@ -1591,10 +1591,16 @@ def fail_site_requests(W, S, s, gpu_down, t):
         if (S.rq_i[r, I_STAGE] == ST_COMP and S.rq_i[r, I_PLACE] == s
                 and gpu_down[S.rq_i[r, I_GPU] - g0]):
             S.rq_i[r, I_NEXT] = -1
+            S.rq_f[r, T_CEND] = t  # its compute ends cut (a new place computes it afresh)
+            S.site_served[s] -= 1  # nor did the site serve it
             orphan(S, r, s)
-    for i in range(gpu_down.shape[0]):  # GPUs running batches at once: their batches are gone
+    for i in range(gpu_down.shape[0]):  # the cut batches are not counted as served
         if gpu_down[i]:
             g = g0 + i
+            if W.site_shared[s] != 0:
+                S.site_batches[s] -= S.gpu_run_n[g]
+            elif t < S.gpu_free[g] < np.inf:  # (inf: down already)
+                S.site_batches[s] -= 1
             S.gpu_run_r[g, :] = -1
             S.gpu_run_n[g] = 0
             S.gpu_model_n[g, :] = 0
@@ -1807,15 +1813,19 @@ def create(W, S, t, flow, place):
     S.ue_ul_bits[d] += bits
     if S.ue_ul_head[d] < 0:
         S.ue_ul_head[d] = r
+        # (never earlier than a handover's interruption or a re-establishment lets it send:
+        # motion and faults hold ue_ul_elig until then)
         if W.configured_grant:
-            S.ue_ul_elig[d] = t
+            elig = t
         else:  # scheduling request at the UE's next SR occasion, then the grant
             off = W.dev_sr_offset_s[d]
             n_per = math.ceil((t - off) / W.sr_period_s)
             t_sr = off + n_per * W.sr_period_s
             if t_sr < t:
                 t_sr += W.sr_period_s
-            S.ue_ul_elig[d] = t_sr + W.grant_delay_s
+            elig = t_sr + W.grant_delay_s
+        if elig > S.ue_ul_elig[d]:
+            S.ue_ul_elig[d] = elig
         _set_add(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
     else:
         S.rq_i[S.ue_ul_tail[d], I_NEXT] = r
