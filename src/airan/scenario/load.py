@@ -302,6 +302,18 @@ def check_references(s: Scenario) -> None:
                 raise unknown_name(
                     "GPU", g.type, gpus, field=f"generated_compute_sites.gpus[{j}].type"
                 )
+    # one GPU type per site: its batch times, power, L1 capacity and the policies' estimates
+    # are the type's (a second type is a second site at the same node)
+    groups = [(f"compute_sites[{c.name}].gpus", c.gpus) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        groups.append(("generated_compute_sites.gpus", s.generated_compute_sites.gpus))
+    for field, gg in groups:
+        for j, g in enumerate(gg):
+            if g.type != gg[0].type:
+                raise InputError(
+                    f"a site's GPUs must be of one type (the first is {gg[0].type}); put "
+                    f"the {g.type} GPUs in a second compute site at the same node",
+                    field=f"{field}[{j}].type", value=g.type)
     for i, link in enumerate(s.transport.links):
         for end in ("a", "b"):
             name = getattr(link, end)
@@ -311,6 +323,15 @@ def check_references(s: Scenario) -> None:
             raise InputError(
                 "a link must join two different nodes", field=f"transport.links[{i}]", value=link.a
             )
+    pairs: dict[frozenset[str], int] = {}
+    for i, link in enumerate(s.transport.links):
+        j = pairs.setdefault(frozenset((link.a, link.b)), i)
+        if j != i:  # routing keeps one link per pair of nodes: say so rather than pick one
+            raise InputError(
+                f"a second link between {link.a} and {link.b} (transport.links[{j}] joins them "
+                "already); give one link with their combined capacity, or route the second "
+                "through a node of its own", field=f"transport.links[{i}]",
+                value=f"{link.a}-{link.b}")
     if s.transport.backhaul is not None and s.transport.backhaul.to not in nodes:
         raise unknown_name("node", s.transport.backhaul.to, nodes, field="transport.backhaul.to")
     if not is_known_policy(s.policy):
