@@ -646,3 +646,23 @@ def test_ul_queue_latest_sends_the_newest_frame_and_drops_the_stale_one_as_super
     assert latest[0].get("superseded", 0) > 0 and "buffer_full" not in latest[0]
     assert fifo[2] > 1 and latest[2] <= 1
     assert latest[1]["breakdown_ms"]["ul_wait"] < fifo[1]["breakdown_ms"]["ul_wait"] / 5
+
+
+def test_a_measured_service_time_stays_at_the_sites_and_the_device_keeps_its_roofline() -> None:
+    """``service_time`` replaces the roofline at the compute sites (where it was measured, e.g.
+    by ``airan profile``), not on a robot's own accelerator: the arms' Jetson Thor still takes
+    its OpenVLA roofline (~400 ms), not the 33 ms measured on a server GPU."""
+    from airan.catalog import load_gpus, load_models
+    from airan.compute.roofline import service_time_table_s
+
+    d = load_scenario("factory").model_dump(mode="json")
+    vla = next(v for v in d["services"] if v["name"] == "vla")
+    vla["service_time"] = {"dist": "fixed", "mean_ms": 33.0}
+    w = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01).world
+    v = w.service_names.index("vla")
+    arms = w.fleet_names.index(next(f["name"] for f in d["fleets"] if "vla" in f["services"]))
+    thor = service_time_table_s(load_models()["openvla-7b"], load_gpus()["JetsonThor"], 1)[1]
+    assert w.local_time_s[arms, v] == pytest.approx(thor, rel=1e-12)
+    assert thor > 0.3
+    s = w.site_names.index("on-prem")
+    assert w.svc_time_s[w.svc_model[v], w.gpu_type[w.site_gpu_start[s]], 1] == pytest.approx(0.033)

@@ -553,6 +553,12 @@ def build_world(s: Scenario, seed: int) -> World:
     for fi, acc in enumerate(fleet_acc):
         for vi in fleet_services[fi]:
             local[fi, vi] = svc_time[svc_model[vi], type_index[acc], 1]
+            base = models[s.services[vi].model]
+            if (s.services[vi].service_time is not None and base.gflops is not None
+                    and base.efficiency is not None):
+                # a service's measured time is its compute sites'; the device's own accelerator
+                # runs the catalog model's roofline (not a server GPU's measured time)
+                local[fi, vi] = service_time_table_s(base, gpus[acc], 1)[1]
 
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)
