@@ -10,7 +10,8 @@ from airan.catalog import GpuSpec, load_gpus, parse_gpus
 
 # id: (memory GB, TB/s, BF16 TFLOPS, FP8 TFLOPS or None, FP4 TFLOPS dense or None, TDP W),
 # copied from the DOMAIN.md GPU table (dense). Thor FP4 is "2,070 sparse" -> 1035 dense; Orin and
-# Thor TDP are the top of their 15-60 W and 40-130 W ranges.
+# Thor TDP are the top of their 15-60 W and 40-130 W ranges. Orin BF16 is its GPU's alone, 42.5
+# (half of its 170 sparse INT8 TOPS, Jetson AGX Orin technical brief), not DOMAIN.md's ~67.
 DOMAIN_GPUS: dict[str, tuple[float, float, float, float | None, float | None, float]] = {
     "A100-40GB": (40, 1.555, 312, None, None, 400),
     "A100-80GB": (80, 2.039, 312, None, None, 400),
@@ -21,7 +22,7 @@ DOMAIN_GPUS: dict[str, tuple[float, float, float, float | None, float | None, fl
     "L4": (24, 0.300, 121, 242.5, None, 72),
     "L40S": (48, 0.864, 362, 733, None, 350),
     "RTX4090": (24, 1.008, 165, 330, None, 450),
-    "JetsonOrin": (64, 0.205, 67, None, None, 60),
+    "JetsonOrin": (64, 0.205, 42.5, None, None, 60),
     "JetsonThor": (128, 0.27, 258.5, None, 2070 / 2, 130),
 }
 
@@ -55,7 +56,7 @@ def test_ampere_and_orin_have_no_fp8() -> None:
     for gid in ("A100-40GB", "A100-80GB", "JetsonOrin"):
         assert gpus[gid].tflops.fp8 is None
     assert gpus["A100-80GB"].tflops.int8 == 624  # A100 datasheet, dense INT8 TOPS
-    assert gpus["JetsonOrin"].tflops.int8 == 138  # 275 sparse INT8 TOPS / 2
+    assert gpus["JetsonOrin"].tflops.int8 == 85  # the GPU's 170 sparse INT8 TOPS / 2
 
 
 def test_thor_fp8_derived_from_bf16() -> None:
