@@ -110,6 +110,8 @@ def _check(summary, *, lam: float, s_ms: float, gpus: int, wq_ms: float, duratio
     assert bd["queue"] == pytest.approx(wq_ms, rel=0.05)
     assert site["gpu_utilization"] == pytest.approx(rho, rel=0.02)
     assert site["mean_batch"] == pytest.approx(1.0)
+    # Little's law: the time-averaged number waiting is the arrival rate times the mean wait
+    assert site["mean_queue"] == pytest.approx(lam * wq_ms * 1e-3, rel=0.05)
     # end to end = queue + compute (everything else is zero)
     assert svc["latency_ms"]["mean"] == pytest.approx(wq_ms + s_ms, rel=0.05)
 
@@ -159,6 +161,25 @@ def test_mm4_rho_08_erlang_c():
     wq = wq_mmc(c, lam, 1e3 / s_ms) * 1e3  # ~0.746 ms
     _check(res.summary, lam=lam, s_ms=s_ms, gpus=c, wq_ms=wq, duration_s=dur)
     assert res.summary["sites"][SITE]["gpus"] == c
+
+
+@pytest.mark.parametrize(("rho", "limit"), [(0.9, 4), (1.2, 10)])
+def test_queue_limit_drops_as_mm1k_blocks(rho: float, limit: int):
+    """M/M/1/K: a site whose queue holds ``queue_limit`` requests besides the one computing is
+    K = limit + 1; an arrival finding K in the system is dropped (``queue_full``) with the
+    blocking probability (1 - rho) rho^K / (1 - rho^(K+1)) (Kleinrock 1975, 3.6), also past
+    rho = 1."""
+    s_ms, dur = 1.0, 400.0
+    lam = rho * 1e3 / s_ms
+    d = queue_scenario(lam_hz=lam, service_ms=s_ms, dist="exponential", duration_s=dur,
+                       seed=16).model_dump()
+    d["compute_sites"][0]["queue_limit"] = limit
+    summary = run(scenario_from_dict(d)).summary
+    k = limit + 1
+    p_block = (1 - rho) * rho**k / (1 - rho ** (k + 1))
+    req = summary["requests"]
+    assert req["dropped_by_reason"] == {"queue_full": req["dropped"]}
+    assert req["dropped"] / req["created"] == pytest.approx(p_block, rel=0.05)
 
 
 def test_mm2_downlink_transport_is_fifo_in_time_order():
