@@ -110,9 +110,3 @@ def test_gpu_failure_while_batches_share_it_loses_nothing() -> None:
     assert int(eng.faults.gpu_up.sum()) == len(eng.faults.gpu_up)  # repaired
     assert eng._st.gpu_busy[g] > busy_then + 0.05  # and serving again
 
-
-def test_instances_is_validated() -> None:
-    d = load_scenario("factory").model_dump(mode="json")
-    d["compute_sites"][0]["batching"]["instances"] = 0
-    with pytest.raises(airan.InputError, match="instances"):
-        scenario_from_dict(d)
