@@ -152,6 +152,9 @@ def test_mean_ci_edge_cases() -> None:
     assert r["half_width"] == pytest.approx(half, rel=1e-12)
     d = paired_difference([0.9, 0.8, None], [0.7, 0.7, 0.1])
     assert d["n"] == 2 and d["mean"] == pytest.approx(0.15)
+    # a difference of hit ratios lies in [-1, 1]: its interval is clipped there
+    d = paired_difference([1.0, 1.0, 0.5], [0.0, 0.0, 0.45])
+    assert d["ci_high"] == 1.0 and d["mean"] + d["half_width"] > 1.0
 
 
 def test_unknown_policy_suggests_a_close_match(tmp_path: Path) -> None:

@@ -105,9 +105,12 @@ def aggregate(runs: Sequence[Mapping[str, Any]], policies: Sequence[str],
     return out
 
 
-def paired_difference(a: Sequence[float | None], b: Sequence[float | None]) -> dict[str, Any]:
-    """:func:`mean_ci` of ``a - b`` over the seeds where both have a value."""
-    return mean_ci([x - y for x, y in zip(a, b, strict=True) if x is not None and y is not None])
+def paired_difference(a: Sequence[float | None], b: Sequence[float | None],
+                      bounds: tuple[float, float] = (-1.0, 1.0)) -> dict[str, Any]:
+    """:func:`mean_ci` of ``a - b`` over the seeds where both have a value, its interval clipped
+    to ``bounds`` (the difference of two hit ratios lies in [-1, 1])."""
+    return mean_ci([x - y for x, y in zip(a, b, strict=True) if x is not None and y is not None],
+                   bounds=bounds)
 
 
 # ---- running -----------------------------------------------------------------------------------
