@@ -41,8 +41,12 @@ def test_uplink_wait_estimate_is_the_mean_wait_of_an_idle_network(name: str, sca
     sr_s = sc.radio.sr_period_ms * 1e-3 / 2 + sc.radio.grant_delay_ms * 1e-3
     u_slots = sc.carrier.tdd_pattern.count("U")
     to_u_slot_s = {1: 2.5, 2: 1.7}[u_slots] * slot_s  # (see test_radio_nr)
-    assert snap.ul_access_delay_s == pytest.approx(sr_s + to_u_slot_s + slot_s, rel=1e-12)
-    assert snap.ul_access_delay_s - slot_s == pytest.approx(wait_ms * 1e-3, rel=0.04)
+    # the access delay ends with the U slot, and adds HARQ's mean for a block sent again
+    assert snap.ul_access_delay_s == pytest.approx(sr_s + to_u_slot_s + slot_s + snap.ul_harq_s,
+                                                   rel=1e-12)
+    assert snap.ul_harq_s > 0.0
+    assert snap.ul_access_delay_s - snap.ul_harq_s - slot_s == pytest.approx(wait_ms * 1e-3,
+                                                                               rel=0.04)
 
 
 @pytest.mark.parametrize(("name", "scale"), [("city", 0.1), ("factory", 0.2)])

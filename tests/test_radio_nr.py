@@ -178,3 +178,42 @@ def test_constants():
     assert OVERHEAD_UL_FR1 == 0.08
     assert MAX_SE_256QAM == 7.4063
     assert MAX_SE_64QAM == 5.5547
+
+
+@pytest.mark.parametrize(("pattern", "mu", "ul_ms", "dl_ms"), [
+    # DDDSU at 30 kHz (slots of 0.5 ms, symbols of 0.5/14 ms; N1 = 10, N2 = 12 symbols):
+    # uplink in slot 4 fails at 2.5 ms; the gNB, N2 later (2.93 ms), grants in slot 6 (D,
+    # 3.0 ms); the UE needs 2 + 12 symbols after 3.0 ms (3.5 ms): U slot 9, decoded at 5.0 ms
+    # -> 2.5 ms. Downlink in slot 0 ends at 0.5 ms; NACK in the first U slot starting N1 later
+    # (slot 4, 2.0-2.5 ms); the gNB, N2 after 2.5 ms, retransmits in slot 6, ending 3.5 ms ->
+    # 3.0 ms; slot 1: 2.5; slot 2: 2.0; the S slot's downlink part ends at 1.5 + 0.5 * 10/14
+    # ms, N1 later is past slot 4's start, so its NACK goes in slot 9 and the retransmission in
+    # slot 11 (5.5-6.0 ms): 6.0 - 1.857 = 4.143 ms
+    ("DDDSU", 1, [2.5], [3.0, 2.5, 2.0, 6.0 - (1.5 + 0.5 * 10 / 14)]),
+    # DDSUU: slot 3 fails at 2.0; grant in slot 5 (2.5 >= 2.43), retransmission in U slot 8
+    # (start 4.0 >= 3.0 + 0.5), decoded at 4.5 -> 2.5; slot 4 fails at 2.5, grant in slot 6,
+    # retransmission in slot 8 -> 2.0. The S slot's downlink part ends at 1.357 ms; NACK in
+    # slot 4 (starts 2.0 >= 1.714); retransmission in slot 6 (3.0 >= 2.93), ending 3.5 ms
+    ("DDSUU", 1, [2.5, 2.0], [2.5, 2.0, 3.5 - (1.0 + 0.5 * 10 / 14)]),
+    # FDD at 15 kHz (slots of 1 ms; N1 = 8, N2 = 10 symbols): uplink fails at the end of slot
+    # j; grant in slot j + 2 (j + 1 + 10/14 rounded up to a slot start); retransmission in slot
+    # j + 3 (after j + 2 + 12/14), decoded at its end: 3 ms. Downlink: NACK in slot j + 2,
+    # retransmission in j + 4, received at its end: 4 ms
+    (None, 0, [3.0], [4.0]),
+])
+def test_harq_retransmission_delays_match_the_hand_computed_timeline(pattern, mu, ul_ms, dl_ms):
+    from airan.radio.nr import harq_retx_delay_s, slot_usable
+
+    codes = parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
+    ul, dl = harq_retx_delay_s(*slot_usable(codes), slot_duration_s(mu), mu)
+    np.testing.assert_allclose(ul[np.isfinite(ul)] * 1e3, ul_ms, rtol=1e-9)
+    np.testing.assert_allclose(dl[np.isfinite(dl)] * 1e3, dl_ms, rtol=1e-9)
+
+
+def test_harq_mean_extra_is_the_geometric_sum_of_retransmissions():
+    from airan.radio.nr import harq_mean_extra_s
+
+    # one retransmission with probability p, a second with p^2, ... (at most max_retx)
+    assert harq_mean_extra_s([np.nan, 2e-3, 4e-3], 0.1, 3) == pytest.approx(3e-3 * 0.111)
+    assert harq_mean_extra_s([2e-3], 0.0, 3) == 0.0
+    assert harq_mean_extra_s([2e-3], 0.5, 0) == 0.0

@@ -178,9 +178,7 @@ class Engine:
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         # the share of each slot of the pattern that carries each direction's data
-        ul_usable = ((pattern == K.SLOT_U) | (pattern == K.SLOT_BOTH)).astype(np.float64)
-        dl_usable = np.where(pattern == K.SLOT_S, K.S_SLOT_DL_FRACTION,
-                             ((pattern == K.SLOT_D) | (pattern == K.SLOT_BOTH)).astype(float))
+        ul_usable, dl_usable = nr.slot_usable(pattern)
         self._ul_slot_fraction = float(np.mean(ul_usable))
         self._dl_slot_fraction = float(np.mean(dl_usable))
         # the fixed part of each air leg, for the policies' estimates (Snapshot) and the live
@@ -191,17 +189,23 @@ class Engine:
             sr_s = 0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
             ul_start, ul_end = nr.mean_slot_wait_s(ul_usable, w.slot_s)
             dl_start, dl_end = nr.mean_slot_wait_s(dl_usable, w.slot_s)
-            self._ul_wait_s, self._ul_access_delay_s = sr_s + ul_start, sr_s + ul_end
+            # and, as the leg's last block may be sent again, HARQ's mean delay
+            self._ul_harq_s = nr.harq_mean_extra_s(w.harq_ul_s, w.bler, w.harq_max_retx)
+            self._dl_harq_s = nr.harq_mean_extra_s(w.harq_dl_s, w.bler, w.harq_max_retx)
+            self._ul_wait_s = sr_s + ul_start
+            self._ul_access_delay_s = sr_s + ul_end + self._ul_harq_s
             self._dl_wait_s = w.dl_sched_delay_s + dl_start
-            self._dl_access_delay_s = w.dl_sched_delay_s + dl_end
+            self._dl_access_delay_s = w.dl_sched_delay_s + dl_end + self._dl_harq_s
             # data beyond the first slot's goes in the direction's next slots, this far apart
             self._ul_slot_spacing_s = w.slot_s / self._ul_slot_fraction
             self._dl_slot_spacing_s = w.slot_s / self._dl_slot_fraction
         elif w.radio_model == 2:  # the fixed link's latency, each way
+            self._ul_harq_s = self._dl_harq_s = 0.0
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = w.fixed_latency_s
             self._ul_slot_spacing_s = self._dl_slot_spacing_s = 0.0  # no slots
         else:
+            self._ul_harq_s = self._dl_harq_s = 0.0
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = 0.0
             self._ul_slot_spacing_s = self._dl_slot_spacing_s = 0.0

@@ -23,6 +23,7 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_LOG_GAMMA,
     HIST_MIN_S,
 )
+from airan.radio import nr
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
@@ -74,7 +75,7 @@ OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at t
 # latency histogram: log buckets (airan.metrics.histogram owns the layout)
 # slot types
 SLOT_D, SLOT_S, SLOT_U, SLOT_BOTH = 0, 1, 2, 3
-S_SLOT_DL_FRACTION = 10.0 / 14.0  # special slot 10:2:2 (DL:guard:UL symbols), DL data only
+S_SLOT_DL_FRACTION = nr.S_SLOT_DL_FRACTION  # special slot 10:2:2, DL data only
 SE_MAX = 7.4063  # TS 38.214 Table 5.1.3.1-2, MCS 27 (256QAM)
 SE_ATT = 0.75  # attenuated Shannon (Mogensen et al., VTC 2007)
 SE_GAP = 1.25
@@ -865,6 +866,24 @@ def ul_done(W, S, r, t):
 
 
 @njit(cache=True)
+def harq_end(W, S, t, k, uplink):
+    """When a transfer whose last transport block was in slot ``k`` (decoded at ``t``) gets
+    through: each sending fails with probability ``W.bler``, and a failed one is sent again one
+    HARQ round trip later (:func:`airan.radio.nr.harq_retx_delay_s`), at most
+    ``W.harq_max_retx`` times."""
+    if W.bler <= 0.0:
+        return t
+    plen = W.slot_type.shape[0]
+    j = k % plen
+    for _ in range(W.harq_max_retx):
+        if rand_u01(S.rng) >= W.bler:
+            break
+        t += W.harq_ul_s[j] if uplink else W.harq_dl_s[j]
+        j = int(math.floor(t / W.slot_s - 1e-6)) % plen  # the slot that carried it again
+    return t
+
+
+@njit(cache=True)
 def serve_ul(W, S, k, s0):
     """One uplink slot: every cell shares its PRBs among its UEs that have data and a grant.
 
@@ -1021,10 +1040,12 @@ def serve_ul(W, S, k, s0):
                 # its last bits are in this slot's transport block, which the cell decodes
                 # after the slot's last symbol (PUSCH spans the slot, TS 38.214 6.1.2.1): an
                 # event at the slot's end, so links are used in time order
-                t_done = s1
+                t_done = harq_end(W, S, s1, k, True)
                 rq_f[r, T_UL_DONE] = t_done
                 nq = ctr[C_ULQ_N]
-                if nq < ulq_t.shape[0]:  # one of this slot's: queued apart
+                if t_done > s1:  # sent again (HARQ): a later event
+                    push_event(S, t_done, r)
+                elif nq < ulq_t.shape[0]:  # one of this slot's: queued apart
                     ulq_t[nq] = t_done
                     ulq_s[nq] = ctr[C_PUSHES]
                     ulq_r[nq] = r
@@ -1177,7 +1198,12 @@ def serve_dl(W, S, k, s0, frac):
                 dl_head[d] = nxt
                 # delivered after the last downlink symbol of the slot (or of the S slot's
                 # downlink part) that carried its last bits, as on the uplink
-                finish(W, S, r, s0 + slot)
+                t_done = harq_end(W, S, s0 + slot, k, False)
+                if t_done > s0 + slot:  # sent again (HARQ): delivered by an event
+                    rq_i[r, I_STAGE] = ST_FINISH
+                    push_event(S, t_done, r)
+                else:
+                    finish(W, S, r, t_done)
                 r = nxt
             else:
                 rq_f[r, REM_BITS] = rem - (cap - used)

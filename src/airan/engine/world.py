@@ -136,6 +136,10 @@ class World:
     fixed_latency_s: float
     sr_period_s: float
     grant_delay_s: float
+    bler: float  # a transfer's last transport block fails with this probability per sending
+    harq_max_retx: int
+    harq_ul_s: F64  # [pattern length] a failed uplink block arrives this much later (nr)
+    harq_dl_s: F64  # [pattern length] the same on the downlink (NaN: not a slot of the link)
     dl_sched_delay_s: float
     configured_grant: bool
     scheduler_pf: bool
@@ -342,6 +346,7 @@ def build_world(s: Scenario, seed: int) -> World:
     mu, pattern = next(iter(carriers))
     slot_s = nr.slot_duration_s(mu)
     slot_type = nr.parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
+    harq_ul_s, harq_dl_s = nr.harq_retx_delay_s(*nr.slot_usable(slot_type), slot_s, mu)
 
     node_names = [x[0] for x in sites] + [n.name for n in s.nodes]
     node_index = {n: i for i, n in enumerate(node_names)}
@@ -689,6 +694,10 @@ def build_world(s: Scenario, seed: int) -> World:
         fixed_latency_s=r.fixed_latency_ms * 1e-3,
         sr_period_s=r.sr_period_ms * 1e-3,
         grant_delay_s=r.grant_delay_ms * 1e-3,
+        bler=float(r.bler),
+        harq_max_retx=int(r.harq_max_retx),
+        harq_ul_s=harq_ul_s,
+        harq_dl_s=harq_dl_s,
         dl_sched_delay_s=r.dl_sched_delay_ms * 1e-3,
         configured_grant=r.ul_access == "configured_grant",
         scheduler_pf=r.scheduler == "pf",

@@ -103,6 +103,8 @@ class LiveSnapshot:
         self.dl_access_delay_s = rates.dl_access_delay_s
         self.ul_slot_spacing_s = rates.ul_slot_spacing_s
         self.dl_slot_spacing_s = rates.dl_slot_spacing_s
+        self.ul_harq_s = rates.ul_harq_s
+        self.dl_harq_s = rates.dl_harq_s
         self.site_backlog_s = backlog_s
         self.site_healthy = healthy
         self.site_queue_len = queue_len
@@ -136,9 +138,10 @@ class RadioRates:
 
     ``ul_wait_s`` / ``dl_wait_s``: what the gateway waits before a leg's first slot (NR: the SR
     and grant, or the scheduling delay, then the mean wait for a slot of the direction);
-    ``ul_access_delay_s`` / ``dl_access_delay_s``: the same with that slot, and
-    ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between the direction's slots,
-    as the policies see them (:class:`airan.policy.Snapshot`).
+    ``ul_access_delay_s`` / ``dl_access_delay_s``: the same with that slot and HARQ's mean delay
+    (``ul_harq_s`` / ``dl_harq_s``: the gateway adds the mean, it does not draw retransmissions),
+    and ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between the direction's
+    slots, as the policies see them (:class:`airan.policy.Snapshot`).
     """
 
     def __init__(self, scenario: Scenario, world: Any, seed: int) -> None:
@@ -146,6 +149,7 @@ class RadioRates:
         self._engine: Any = None
         self.ul_wait_s = self.dl_wait_s = 0.0
         self.ul_slot_spacing_s = self.dl_slot_spacing_s = 0.0
+        self.ul_harq_s = self.dl_harq_s = 0.0
         if world.radio_model == 0:  # nr: the engine's own rules on an idle network
             from airan.engine import Engine
 
@@ -156,6 +160,8 @@ class RadioRates:
             self.dl_access_delay_s = float(self._engine._dl_access_delay_s)
             self.ul_slot_spacing_s = float(self._engine._ul_slot_spacing_s)
             self.dl_slot_spacing_s = float(self._engine._dl_slot_spacing_s)
+            self.ul_harq_s = float(self._engine._ul_harq_s)
+            self.dl_harq_s = float(self._engine._dl_harq_s)
         elif world.radio_model == 2:  # fixed: the link's latency each way (as the Engine)
             self.ul_access_delay_s = self.dl_access_delay_s = float(world.fixed_latency_s)
         else:

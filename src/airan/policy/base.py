@@ -30,7 +30,8 @@ class Snapshot:
       or a stateless service): a stateful service's request elsewhere first moves it there.
     - ``ul_access_delay_s`` / ``dl_access_delay_s``: the fixed part of each air leg, the same for
       every device (NR: the SR and grant, or the downlink's scheduling delay, then the mean wait
-      for a slot of the direction and that slot, at whose end the leg ends; ``fixed``: the link
+      for a slot of the direction and that slot, at whose end the leg ends, and HARQ's mean
+      delay for a last block sent again, ``ul_harq_s`` / ``dl_harq_s``; ``fixed``: the link
       latency; ``ideal``: 0).
     - ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between slots of each
       direction (NR; 0 for a radio without slots): data beyond what the first slot carries
@@ -43,6 +44,8 @@ class Snapshot:
         self.time_s: float = engine.now_s  # type: ignore[attr-defined]
         self.ul_access_delay_s: float = engine._ul_access_delay_s  # type: ignore[attr-defined]
         self.dl_access_delay_s: float = engine._dl_access_delay_s  # type: ignore[attr-defined]
+        self.ul_harq_s: float = engine._ul_harq_s  # type: ignore[attr-defined]
+        self.dl_harq_s: float = engine._dl_harq_s  # type: ignore[attr-defined]
         self.ul_slot_spacing_s: float = engine._ul_slot_spacing_s  # type: ignore[attr-defined]
         self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
 

@@ -7,6 +7,8 @@ TS 38.214 Table 5.1.3.1-2 (highest spectral efficiencies).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -160,6 +162,20 @@ def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
     return np.array([codes[c] for c in pattern.upper()], dtype=np.int8)
 
 
+S_SLOT_DL_FRACTION = 10.0 / 14.0  # special slot 10:2:2 (DL:guard:UL symbols), DL data only
+
+
+def slot_usable(slot_type: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per slot of the pattern (codes of :func:`parse_tdd_pattern`, 3 for an FDD slot that
+    carries both), the share that carries uplink data and the share that carries downlink data:
+    a U slot all uplink, a D slot all downlink, an S slot ``S_SLOT_DL_FRACTION`` downlink (its
+    uplink symbols are not used for data)."""
+    t = np.asarray(slot_type)
+    ul = ((t == SLOT_U) | (t == 3)).astype(np.float64)
+    dl = np.where(t == SLOT_S, S_SLOT_DL_FRACTION, ((t == SLOT_D) | (t == 3)).astype(np.float64))
+    return ul, dl
+
+
 def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     """Mean wait, from a uniformly random instant, for the next slot of one link direction.
 
@@ -181,6 +197,74 @@ def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     gaps = np.diff(np.r_[starts[-1] - period, starts])
     to_start = float(np.sum(gaps**2 / 2) / period)
     return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
+
+
+#: UE processing times in OFDM symbols, capability 1, per numerology mu = 0..3: N1 from the end
+#: of a PDSCH to its HARQ-ACK (TS 38.214 Table 5.3-1, dmrs-AdditionalPosition pos0) and N2 from
+#: the end of the PDCCH with an uplink grant to its PUSCH (TS 38.214 Table 6.4-1).
+N1_SYMBOLS = (8, 10, 17, 20)
+N2_SYMBOLS = (10, 12, 23, 36)
+PDCCH_SYMBOLS = 2  # the CORESET at the start of a slot that carries the grant (assumption)
+# the gNB's own time to act on a decoded PUSCH or a NACK, taken as the UE's N2 (assumption: the
+# standard leaves it to the implementation)
+
+
+def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
+                      mu: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """How much later a transport block arrives when its transmission in slot ``j`` of the
+    repeating pattern fails and its HARQ retransmission succeeds, per slot of each direction.
+
+    Uplink (TS 38.321 5.4.2, adaptive retransmission by a new grant): the gNB learns of the
+    failure at the end of the PUSCH's slot and, ``N2`` symbols later (its own processing, an
+    assumption), sends the grant in the next slot with downlink symbols; the UE retransmits in
+    the first U slot that starts ``PDCCH_SYMBOLS + N2`` symbols after that slot's start; the
+    block is decoded at that slot's end. Downlink (TS 38.213 9.2.3): the UE sends its NACK in
+    the first slot with uplink symbols that starts ``N1`` symbols after the end of the PDSCH;
+    the gNB, ``N2`` symbols after that slot, retransmits in the next slot with downlink symbols,
+    received at the end of its downlink part. ``*_usable`` as for
+    :func:`mean_slot_wait_s` (an S slot's downlink part is a share of it; its uplink symbols are
+    not used). Returns ``(ul_s, dl_s)``, one entry per pattern slot (NaN for a slot that does
+    not carry the direction).
+    """
+    ul = np.asarray(ul_usable, dtype=np.float64)
+    dl = np.asarray(dl_usable, dtype=np.float64)
+    if ul.shape != dl.shape or ul.ndim != 1 or not (ul > 0).any() or not (dl > 0).any():
+        raise ValueError("ul_usable and dl_usable must be one pattern with slots of both links")
+    if mu < 0:
+        raise ValueError(f"numerology must be >= 0, got {mu}")
+    n = len(ul)
+    sym = slot_s / SYMBOLS_PER_SLOT
+    mu = min(mu, len(N1_SYMBOLS) - 1)  # (240 kHz, mu 4, takes mu 3's symbol counts)
+
+    def first(usable: NDArray[np.float64], t: float) -> int:
+        k = math.ceil(t / slot_s - 1e-9)  # the first slot that starts at or after t
+        while usable[k % n] <= 0:
+            k += 1
+        return k
+
+    ul_s = np.full(n, np.nan)
+    dl_s = np.full(n, np.nan)
+    for j in range(n):
+        if ul[j] > 0:
+            end = (j + 1) * slot_s
+            grant = first(dl, end + N2_SYMBOLS[mu] * sym)
+            retx = first(ul, grant * slot_s + (PDCCH_SYMBOLS + N2_SYMBOLS[mu]) * sym)
+            ul_s[j] = (retx + 1) * slot_s - end
+        if dl[j] > 0:
+            end = (j + dl[j]) * slot_s
+            nack = first(ul, end + N1_SYMBOLS[mu] * sym)
+            retx = first(dl, (nack + 1) * slot_s + N2_SYMBOLS[mu] * sym)
+            dl_s[j] = (retx + dl[retx % n]) * slot_s - end
+    return ul_s, dl_s
+
+
+def harq_mean_extra_s(delays_s: ArrayLike, bler: float, max_retx: int) -> float:
+    """Mean delay HARQ adds to a transfer's last transport block: each transmission fails with
+    probability ``bler`` (the link adaptation target), up to ``max_retx`` retransmissions, each
+    ``delays_s`` later on average over the direction's slots (:func:`harq_retx_delay_s`)."""
+    d = np.asarray(delays_s, dtype=np.float64)
+    mean = float(np.nanmean(d))
+    return mean * float(sum(bler**k for k in range(1, max_retx + 1)))
 
 
 def bits_per_prb_per_slot(

@@ -189,6 +189,11 @@ class Radio(_Strict):
     sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
     grant_delay_ms: NonNegFloat = 2.0  # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
     dl_sched_delay_ms: NonNegFloat = 0.5  # one slot of gNB processing before the first DL slot
+    # HARQ: a transfer's last transport block fails with this probability per transmission,
+    # the link adaptation target (TS 38.214 5.2.2.1 defines CQI at a 0.1 block error rate),
+    # and is sent again one HARQ round trip later, at most harq_max_retx times
+    bler: float = Field(0.1, ge=0, le=0.5)
+    harq_max_retx: int = Field(3, ge=0, le=7)  # maxHARQ-Tx 4 transmissions (assumption)
     ue_tx_power_dbm: float = Field(23.0, ge=-40, le=40)  # power class 3, TS 38.101-1
     # open-loop power control P0 per PRB, TS 38.213 7.1.1 (assumption); TS 38.331's range
     ul_p0_dbm: float = Field(-85.0, ge=-202, le=24)
