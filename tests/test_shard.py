@@ -92,6 +92,14 @@ def test_merged_sites_add_gpus_and_load() -> None:
     assert site["mean_batch"] == pytest.approx(40 / 15)
 
 
+def test_merged_faults_add_what_each_shard_saw() -> None:
+    a, b = fake_summary(np.full(10, 0.01)), fake_summary(np.full(30, 0.01))
+    a["faults"] = [{"kind": "site_down", "target": "cloud", "affected_requests": 3, "lost": 0}]
+    b["faults"] = [{"kind": "site_down", "target": "cloud", "affected_requests": 5, "lost": 1}]
+    (f,) = merge_summaries([a, b])["faults"]
+    assert f == {"kind": "site_down", "target": "cloud", "affected_requests": 8, "lost": 1}
+
+
 def test_sharded_run_merges_the_shards_exactly() -> None:
     run = run_sharded("korea", "2x2", duration_s=0.5, workers=1)
     s, shards = run.summary, run.shards

@@ -85,6 +85,9 @@ def merge_generic(parts: Sequence[Any], weights: Sequence[float], key: str = "")
     if all(isinstance(p, Mapping) for p in parts):
         keys = list(dict.fromkeys(k for p in parts for k in p))
         return {k: merge_generic([p.get(k) for p in parts], weights, k) for k in keys}
+    if all(isinstance(p, list) and len(p) == len(parts[0]) for p in parts):
+        # item by item (e.g. the faults: each shard counts the requests it saw affected)
+        return [merge_generic([p[i] for p in parts], weights, key) for i in range(len(parts[0]))]
     numbers = [p for p in parts if p is not None]
     if numbers and all(isinstance(p, int | float) and not isinstance(p, bool) for p in numbers):
         if all(isinstance(p, int) for p in numbers) or key.endswith(EXTENSIVE):
