@@ -112,6 +112,32 @@ def test_undersized_mig_slice_misses_l1_slots_at_the_busy_hour() -> None:
         (4 / 7) * 2.0 / 3600)
 
 
+def test_mig_runs_ai_at_its_instances_roofline_without_stretching_fixed_overheads() -> None:
+    """With the L1 on a 3/7 MIG slice, AI has the 4g.40gb instance: 4/7 of the SMs and 4/8 of
+    the memory bandwidth (NVIDIA's MIG profiles). A batch takes the roofline on that instance,
+    its fixed overhead (launch, the model's latency floor) as on the whole GPU: less than the
+    whole GPU's time over 4/7, more than the whole GPU's time."""
+    from airan.catalog import load_models
+    from airan.compute import service_time_table_s
+
+    assert l1.mig_ai_slice(3 / 7) == pytest.approx((4 / 7, 4 / 8))
+    assert l1.mig_ai_slice(4 / 7) == pytest.approx((3 / 7, 4 / 8))
+    assert l1.mig_ai_slice(0.5) == pytest.approx((0.5, 0.5))  # no such profile: proportional
+    s = Engine(_one_site("mig", hour=4.0), duration_s=30.0).run().summary
+    compute_ms = s["services"]["perception"]["breakdown_ms"]["compute"]
+    model, h100 = load_models()["yolov8m"], load_gpus()["H100"]
+    instance = l1.mig_slice_spec(h100, 4 / 7, 4 / 8)
+    assert instance.mem_bw_tbps == pytest.approx(h100.mem_bw_tbps / 2)
+    assert compute_ms == pytest.approx(service_time_table_s(model, instance, 1)[1] * 1e3,
+                                       rel=1e-9)
+    whole_ms = service_time_table_s(model, h100, 1)[1] * 1e3
+    assert whole_ms < compute_ms < 0.95 * whole_ms * 7 / 4
+    # power counts the instance's seconds as 4/7 of the GPU's
+    site = s["sites"]["bs-gpu"]
+    assert site["ai_ran"]["ai_gpu_hours"] == pytest.approx(
+        site["gpu_utilization"] * 30.0 * 4 / 7 / 3600, rel=0.02)
+
+
 def test_without_ai_ran_the_gpus_serve_ai_only() -> None:
     s = Engine(load_scenario("factory"), duration_s=0.5).run().summary
     assert s["ai_ran"] is None

@@ -52,6 +52,36 @@ def l1_peak_cells(gpu_id: str, spec: GpuSpec) -> float:
     return PEAK_CELLS_CALIBRATED["H100"] * bf16 / HOPPER_BF16_TFLOPS
 
 
+#: Memory slices (of 8) of the MIG GPU instance profiles of A100 and H100 by their compute
+#: slices (of 7): 1g.10gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb (NVIDIA MIG User Guide, supported
+#: profiles).
+MIG_MEMORY_EIGHTHS = {1: 1, 2: 2, 3: 4, 4: 4, 7: 8}
+
+
+def mig_ai_slice(l1_fraction: float) -> tuple[float, float]:
+    """(compute, memory) shares of the GPU that AI keeps when the L1 takes a MIG slice of
+    ``l1_fraction`` of its SMs: the AI instance's profile (Aerial's 3/7 L1 slice leaves AI
+    4g.40gb, 4/7 of the SMs and 4/8 of the memory and its bandwidth). A share of the SMs no
+    profile has keeps the same share of the memory."""
+    compute = 1.0 - l1_fraction
+    sevenths = round(7 * compute)
+    if abs(7 * compute - sevenths) < 1e-9 and sevenths in MIG_MEMORY_EIGHTHS:
+        return compute, MIG_MEMORY_EIGHTHS[sevenths] / 8
+    return compute, compute
+
+
+def mig_slice_spec(spec: GpuSpec, compute: float, memory: float) -> GpuSpec:
+    """A MIG instance as a GPU of its own: ``compute`` of the peaks, ``memory`` of the memory
+    and its bandwidth (power and price stay the whole GPU's)."""
+    peaks = {p: (v * compute if v is not None else None)
+             for p, v in spec.tflops.model_dump().items()}
+    return spec.model_copy(update={
+        "tflops": spec.tflops.model_copy(update=peaks),
+        "mem_bw_tbps": spec.mem_bw_tbps * memory,
+        "memory_gb": spec.memory_gb * memory,
+    })
+
+
 def l1_gpu_share(
     utilization: ArrayLike,
     peak_cells: float,

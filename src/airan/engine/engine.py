@@ -681,6 +681,7 @@ class Engine:
         self.ran.close_window(self.now_s)
         over = np.maximum(st.gpu_free - elapsed, 0.0)
         over_s = np.where(np.isfinite(over), over, 0.0)
+        work_scale = self.ran.ai_work_scale  # (a MIG instance's seconds in whole-GPU seconds)
         busy = st.gpu_busy - over_s
         for s, name in enumerate(w.site_names):
             g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
@@ -703,7 +704,7 @@ class Engine:
             # AI work booked at a batch's start but running past now belongs to later
             spec = gpus[w.gpu_type_names[w.gpu_type[g0]]]
             ai_work = max(0.0, float(st.site_ai_work[s]) - float(
-                (over_s[g0 : g0 + ng].sum()) * st.site_ai_share[s]))
+                (over_s[g0 : g0 + ng].sum()) * st.site_ai_share[s])) * float(work_scale[s])
             work = (ai_work + self.ran.l1_gpu_s[s]) / (ng * elapsed)
             sites[name]["power_w"] = float(
                 ng * (spec.idle_w + min(1.0, work) * (spec.tdp_w - spec.idle_w)))

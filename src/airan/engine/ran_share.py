@@ -71,6 +71,14 @@ class RanShare:
         self.window_slots = 0
 
     @property
+    def ai_work_scale(self) -> np.ndarray:
+        """Per site, the share of a whole GPU that a second of AI batches uses: the AI MIG
+        instance's share of the SMs in mode ``mig`` (its batch times are the instance's), else 1."""
+        if self.mode != "mig":
+            return np.ones(len(self.share))
+        return np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
+
+    @property
     def active(self) -> bool:
         return self.mode != "none" or self.traffic is not None
 
@@ -117,10 +125,13 @@ class RanShare:
         self.l1_slot_misses += np.where(misses & (self.hosted_cells > 0), window_slots, 0)
         if self.mode == "mig":
             self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
+            # AI runs on its own MIG instance, whose batch times the world's tables hold
+            # (a GPU type of its own): nothing to stretch
+            st.site_ai_share[:] = 1.0
         else:
             self.share = np.maximum(1.0 - np.minimum(self.l1_load, 1.0), MIN_AI_SHARE)
             self.share = np.where(self.hosted_cells > 0, self.share, 1.0)
-        st.site_ai_share[:] = self.share
+            st.site_ai_share[:] = self.share
 
     def site_summary(self, s: int, ai_work_gpu_s: float, elapsed_s: float) -> dict[str, Any]:
         total = self.n_gpus[s] * elapsed_s

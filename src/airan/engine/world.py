@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
 from airan.catalog import load_gpus, load_models
-from airan.compute import service_time_distribution, service_time_table_s
+from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import geometry, link, nr
@@ -547,11 +547,29 @@ def build_world(s: Scenario, seed: int) -> World:
     gpu_type: list[int] = []
     site_gpu_start: list[int] = []
     site_n: list[int] = []
+    # ai_ran.mode mig: the GPUs of a cell-kind site at a cell site keep AI on a MIG instance of
+    # their own, a GPU type of its own (the catalog name, the instance's peaks and bandwidth):
+    # its batch times are the roofline's on that instance, fixed overheads not stretched
+    mig_type: dict[str, int] = {}
+    cell_site_names = {x[0] for x in sites}  # (a cell-kind compute site there hosts their L1)
+    if s.ai_ran.mode == "mig":
+        compute, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)
+        for host in csites:
+            name = host.gpus[0].type
+            if host.kind == "cell" and host.at in cell_site_names and name not in mig_type:
+                mig_type[name] = len(gpu_type_names)
+                gpu_type_names.append(name)
+                instance = l1.mig_slice_spec(gpus[name], compute, memory)
+                svc_time = np.concatenate([svc_time, np.stack(
+                    [service_time_table_s(m, instance, b_max) for m in model_specs])[:, None, :]],
+                    axis=1)
     for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
+        sliced = (s.ai_ran.mode == "mig" and csite.kind == "cell"
+                  and csite.at in cell_site_names)
         for gg in csite.gpus:
             gpu_site += [si] * gg.count
-            gpu_type += [type_index[gg.type]] * gg.count
+            gpu_type += [mig_type[gg.type] if sliced else type_index[gg.type]] * gg.count
         site_n.append(len(gpu_site) - site_gpu_start[-1])
     local = np.full((len(s.fleets), len(s.services)), np.inf)
     fleet_acc = [f.accelerator if f.accelerator != "none" else "DeviceCPU" for f in s.fleets]
