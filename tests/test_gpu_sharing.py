@@ -110,3 +110,32 @@ def test_gpu_failure_while_batches_share_it_loses_nothing() -> None:
     assert int(eng.faults.gpu_up.sum()) == len(eng.faults.gpu_up)  # repaired
     assert eng._st.gpu_busy[g] > busy_then + 0.05  # and serving again
 
+
+
+def test_policies_see_that_a_short_job_does_not_wait_for_a_long_one() -> None:
+    """The policies' wait for a new request at a site (``Snapshot.site_model_backlog_s``):
+    with a 50 ms job running on the one GPU, a 1 ms job that joins it loses only 1 ms to it
+    (processor sharing: min(r, x)), not the 50 ms job's remaining time; a second large job, whose
+    one instance is busy, waits for the site's backlog."""
+    from airan.engine import Engine
+    from airan.policy import Snapshot
+
+    sc = _two_job_sizes(small_ms=1.0, large_ms=50.0, lam_small=1.0, lam_large=4.0,
+                        large_dist="fixed", instances=1, duration_s=5.0)
+    eng = Engine(sc)
+    w, st = eng.world, eng._st
+    small, large = (w.svc_model[w.service_names.index(n)] for n in ("small", "large"))
+    for _ in range(10_000):
+        eng.step(1)
+        if st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1:
+            left_s = st.gpu_run_left[0][st.gpu_run_r[0] >= 0][0] - (
+                eng.now_s - st.gpu_run_t[0]) * st.gpu_run_rate[0]
+            if left_s > 0.005:
+                break
+    else:
+        pytest.fail("no moment with a large job running alone")
+    snap = Snapshot(eng)
+    waits = snap.site_model_backlog_s[0]
+    assert waits[small] == pytest.approx(1e-3, rel=1e-9)  # min(r, x) = x
+    assert waits[large] == pytest.approx(snap.site_backlog_s[0], rel=1e-12)
+    assert snap.site_backlog_s[0] == pytest.approx(left_s, rel=1e-6)

@@ -412,6 +412,35 @@ class Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(n_up > 0, (busy + queued) / n_up, np.inf)  # type: ignore[no-any-return]
 
+    def _site_model_backlog_s(self) -> np.ndarray:
+        """Per site and model [S, M], the wait a new request of the model adds to its batch-1
+        time there. A site whose GPUs run one batch at a time: its backlog
+        (:meth:`_site_backlog_s`). Where batches share a GPU: on the GPU (up, with a free
+        instance of the model) where it would finish first, the time the batches already there
+        take from it (processor sharing, no later arrivals: sum(min(r_i, x)) for their
+        remaining times r_i and its time x), plus the model's queued work; with no free
+        instance, the site's backlog."""
+        w = self.world
+        st = self._st
+        backlog = self._site_backlog_s()
+        n_models = len(w.model_names)
+        out = np.repeat(backlog[:, None], n_models, axis=1)
+        if not w.site_shared.any():
+            return out
+        share = st.site_ai_share[w.gpu_site]  # [G]
+        x = w.svc_time_s[:, w.gpu_type, 1].T / share[:, None]  # [G, M] its batch-1 time
+        running = st.gpu_run_r >= 0  # [G, R]
+        left = st.gpu_run_left - (self.now_s - st.gpu_run_t)[:, None] * st.gpu_run_rate[:, None]
+        r = np.where(running, np.maximum(left, 0.0) / share[:, None], 0.0)  # [G, R] in time
+        taken = np.minimum(r[:, :, None], x[:, None, :]).sum(axis=1)  # [G, M]
+        up = self.faults.gpu_up & np.isfinite(st.gpu_free)
+        free = (st.gpu_model_n < w.site_instances[w.gpu_site]) & up[:, None]
+        best = np.minimum.reduceat(np.where(free, taken, np.inf), w.site_gpu_start, axis=0)
+        n_up = np.maximum(np.add.reduceat(up.astype(float), w.site_gpu_start), 1.0)
+        queued = st.q_len * self._per_item_s / st.site_ai_share[:, None] / n_up[:, None]
+        shared = (w.site_shared > 0)[:, None] & np.isfinite(best)
+        return np.where(shared, best + queued, out)  # type: ignore[no-any-return]
+
     def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
         """Bits waiting in each device's uplink buffer now, which a new request queues behind."""
         w = self.world

@@ -106,6 +106,9 @@ class LiveSnapshot:
         self.ul_harq_s = rates.ul_harq_s
         self.dl_harq_s = rates.dl_harq_s
         self.site_backlog_s = backlog_s
+        # a live site reports one backlog (its workers' instances are not reported apart)
+        self.site_model_backlog_s = np.repeat(
+            np.asarray(backlog_s, dtype=np.float64)[:, None], len(world.model_names), axis=1)
         self.site_healthy = healthy
         self.site_queue_len = queue_len
         self.site_ai_share = np.ones(len(world.site_names))

@@ -19,6 +19,9 @@ class Snapshot:
     devices asked about, so a policy pays for what it reads.
 
     - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site.
+    - ``site_model_backlog_s``: [sites, models], the wait a new request of each model adds to
+      its batch-1 time at each site (where batches share a GPU, what those already running
+      take from it).
     - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
     - ``ul_rate_bps(devices)`` / ``dl_rate_bps(devices)``: each device's share of its cell now.
     - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
@@ -52,6 +55,14 @@ class Snapshot:
     @cached_property
     def site_backlog_s(self) -> NDArray[np.float64]:
         return self._engine._site_backlog_s()  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
+    def site_model_backlog_s(self) -> NDArray[np.float64]:
+        """[sites, models]: the wait a new request of each model adds to its batch-1 time at
+        each site: the site's backlog where its GPUs run one batch at a time; where batches
+        share a GPU, what the batches already on the best GPU with a free instance of the model
+        take from it (processor sharing), plus the model's queue."""
+        return self._engine._site_model_backlog_s()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def site_queue_len(self) -> NDArray[np.int64]:
@@ -154,7 +165,8 @@ def estimate_latency_s(
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
         compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
-        out[:, :k] = air[:, None] + prop + ser + snap.site_backlog_s[sites] + compute
+        wait = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
+        out[:, :k] = air[:, None] + prop + ser + wait + compute
         out[:, :k] += context_move_s(snap, batch, sites)
         out[:, :k][~snap.site_healthy[sites]] = np.inf
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]

@@ -186,7 +186,7 @@ def deadline_aware(
         np.asarray(snap.link_backlog_s, dtype=np.float64)
         if np.any(w.svc_state_bits > 0) else np.zeros(0),  # type: ignore[attr-defined]
         float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
-        np.asarray(snap.site_backlog_s, dtype=np.float64),
+        np.asarray(snap.site_model_backlog_s, dtype=np.float64),
         np.asarray(snap.site_healthy, dtype=np.bool_),
         np.asarray(snap.site_ai_share, dtype=np.float64),
         w.svc_ul_bits,  # type: ignore[attr-defined]
@@ -260,7 +260,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
             ser = bits / bottleneck[node[i], st]
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
-            est[i, j] = air + prop + ser + site_backlog[st] + compute
+            est[i, j] = air + prop + ser + site_backlog[st, m] + compute
             h = held[i]
             if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
                 src = site_node[h]  # the context moves here first (context_move_s)
