@@ -151,3 +151,22 @@ def test_the_interruption_holds_back_uploads_that_find_an_empty_buffer() -> None
     assert len(long) == pytest.approx(n_ho * (300 - 50) / 20, rel=0.2)
     assert long.max() > 250.0
     assert long.max() < 300.0 + eng.scenario.radio.sr_period_ms + eng.scenario.radio.grant_delay_ms
+
+
+def test_each_fleet_moves_on_its_own_update_period() -> None:
+    """Two fleets on the same path, updated every 100 ms and every 1,000 ms: at 0.55 s the
+    first has moved five times, the second not since the start; at 1.05 s both have."""
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+    fast = d["fleets"][0]
+    slow = {**fast, "name": "slow", "mobility": {**fast["mobility"], "update_ms": 1000.0}}
+    d["fleets"].append(slow)
+    eng = Engine(scenario_from_dict(d))
+    w = eng.world
+    f_fast, f_slow = (int(np.flatnonzero(w.dev_fleet == i)[0]) for i in (0, 1))
+    slot = w.slot_s
+    eng.step(int(round(0.55 / slot)))
+    assert w.dev_xy[f_fast, 0] == pytest.approx(5.0, abs=0.01)  # 10 m/s at its 0.5 s update
+    assert w.dev_xy[f_slow, 0] == pytest.approx(0.0, abs=0.01)
+    eng.step(int(round(0.5 / slot)))
+    assert w.dev_xy[f_fast, 0] == pytest.approx(10.0, abs=0.01)
+    assert w.dev_xy[f_slow, 0] == pytest.approx(10.0, abs=0.01)

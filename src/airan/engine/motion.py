@@ -5,8 +5,8 @@ devices (:mod:`airan.mobility`), recomputes their links to the cells
 (:class:`~airan.engine.device_radio.DeviceRadio`) and decides handovers as an NR UE would report
 event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the hysteresis for
 the whole time-to-trigger. A handover silences the device's uplink for ``interruption_ms``;
-answers already on their way are delivered through the device's cell at the time they reach
-the radio (the transport to the new cell is paid). A serving cell that falls out of the
+an answer is routed to the device's cell at the time its batch ends, and delivered by the cell
+the device is in when it arrives there (no forwarding between the cells is modelled). A serving cell that falls out of the
 device's strongest cells is a radio link failure: the device re-attaches at once.
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
@@ -14,7 +14,7 @@ Simplifications (named in the README): the A3 condition is evaluated at each pos
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
 ``RADIO_STEP_M`` (positions themselves update every ``update_ms``); the uplink interference
 coupling between cells keeps the initial device positions; downlink answers are not held during
-the interruption; a stateful service's context does not migrate.
+the interruption; a fleet's ``update_ms`` is rounded up to the grid of the shortest one.
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ class Motion:
                 field=f"fleets[{fi}].mobility")
             self.fleets.append((ids, mob))
             periods.append(f.mobility.update_ms * 1e-3)
+        # the engine calls update on the shortest period's grid; each fleet moves on its own
         self.update_slots = max(1, int(round(min(periods, default=0.1) / w.slot_s)))
+        self._period_s = np.asarray(periods, dtype=float)
+        self._moved_s = np.full(len(periods), -np.inf)  # when each fleet last moved
         self._seen = np.zeros((w.n_devices, 3))  # where each device's gains were evaluated
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         ho = scenario.handover
@@ -89,8 +92,13 @@ class Motion:
         w = self.world
         st = engine._st
         t = engine.now_s
-        ids = np.concatenate([i for i, _ in self.fleets])
-        pos = np.concatenate([m.positions(t) for _, m in self.fleets])
+        # the fleets whose update_ms has passed (on the grid: within half a slot)
+        due = np.flatnonzero(attach | (t >= self._moved_s + self._period_s - 0.5 * w.slot_s))
+        if not len(due):
+            return
+        self._moved_s[due] = t
+        ids = np.concatenate([self.fleets[i][0] for i in due])
+        pos = np.concatenate([self.fleets[i][1].positions(t) for i in due])
         w.dev_xy[ids] = pos[:, :2]
         w.dev_h[ids] = pos[:, 2]
         # a device's candidate cells are re-listed once it has moved RELIST_M, and the gains
