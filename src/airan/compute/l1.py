@@ -8,6 +8,11 @@ Calibration (DOMAIN.md, "AI-RAN"):
   1,544 Mbit/s, a PRB utilization of 0.362) costs half a peak cell. A linear cost in the PRB
   utilization ``u`` through these two points, ``f0 + (1 - f0) * u``, has the fixed part
   ``f0 = (0.5 - 0.362) / (1 - 0.362) = 0.216`` (the L1 pipeline runs every slot, loaded or not).
+  The same ``f0`` is taken for every GPU: Grace Hopper's "20 average cells" would make its cost
+  flat in the load, but it equals its peak figure, which reads as the tested configuration's
+  ceiling (20 cells) rather than a measured average-load cost; the A100 line is the only one
+  whose two figures differ (an assumption, stated: by this model a Hopper GPU would run ~40
+  average cells).
 * Other GPUs (an assumption, stated): peak cells in proportion to dense BF16 throughput, from
   the Hopper point (989 TFLOPS for 20 cells). The cost scales with bandwidth (per 100 MHz) and
   antennas (per 4), as the L1 work of every symbol does.
