@@ -54,8 +54,8 @@ ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN =
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
     C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N, C_WORK_UL, C_WORK_DL, \
-    C_WORK_EVENTS = range(23)
-N_CTR = 23
+    C_WORK_EVENTS, C_HEAP_COMPACTIONS = range(24)
+N_CTR = 24
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
@@ -170,6 +170,9 @@ def push_event(S, t, r):
     seq = S.ctr[C_PUSHES]
     S.ctr[C_PUSHES] = seq + 1
     i = S.ctr[C_HEAP_N]
+    if i >= ht.shape[0]:  # full: drop the superseded timers and batch ends (see _compact_heap)
+        _compact_heap(S)
+        i = S.ctr[C_HEAP_N]
     S.ctr[C_HEAP_N] = i + 1
     while i > 0:  # move the hole up past every later parent, then fill it
         p = (i - 1) >> 1
@@ -182,6 +185,55 @@ def push_event(S, t, r):
     ht[i] = t
     hi[i] = r
     hs[i] = seq
+
+
+@njit(cache=True)
+def _compact_heap(S):
+    """Remove the superseded events from the heap (a site timer whose time is no longer its
+    ``site_wake``, a GPU's batch end whose time is no longer its ``gpu_ev_t``) and restore the
+    heap order (time, push order). The heap holds one event per request and one timer per site
+    and per GPU; superseded ones wait there until their time, so a heap that fills is compacted
+    (rarely: when batches on a GPU that runs several change many times within a long one)."""
+    ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
+    n_sites = S.site_wake.shape[0]
+    k = 0
+    for i in range(S.ctr[C_HEAP_N]):
+        r = hi[i]
+        if r < 0:
+            x = -r - 1
+            if x < n_sites:
+                if ht[i] != S.site_wake[x]:
+                    continue
+            elif ht[i] != S.gpu_ev_t[x - n_sites]:
+                continue
+        ht[k] = ht[i]
+        hi[k] = r
+        hs[k] = hs[i]
+        k += 1
+    S.ctr[C_HEAP_N] = k
+    S.ctr[C_HEAP_COMPACTIONS] += 1
+    for j in range(k // 2 - 1, -1, -1):  # heapify: sift each parent down
+        i = j
+        t = ht[i]
+        r = hi[i]
+        seq = hs[i]
+        while True:
+            c = 2 * i + 1
+            if c >= k:
+                break
+            if c + 1 < k and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hs[c + 1] < hs[c])):
+                c += 1
+            if t < ht[c] or (t == ht[c] and seq < hs[c]):
+                break
+            ht[i] = ht[c]
+            hi[i] = hi[c]
+            hs[i] = hs[c]
+            i = c
+        ht[i] = t
+        hi[i] = r
+        hs[i] = seq
+    if k >= ht.shape[0]:
+        raise RuntimeError("event heap full (more live events than requests and timers)")
 
 
 @njit(cache=True)
@@ -1359,7 +1411,9 @@ def _gpu_schedule(S, g, s, t):
         if S.gpu_run_r[g, k] >= 0 and S.gpu_run_left[g, k] < least:
             least = S.gpu_run_left[g, k]
     end = t + (least if least > 0.0 else 0.0) / rate
-    if end != S.gpu_ev_t[g]:  # (the same time: its event is in the heap already)
+    # an event already due at or before then wakes the GPU (it reschedules when nothing has
+    # ended yet): only an earlier end needs a new one
+    if end < S.gpu_ev_t[g]:
         S.gpu_ev_t[g] = end
         push_event(S, end, -(S.site_wake.shape[0] + 1 + g))
 

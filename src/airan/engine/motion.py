@@ -6,8 +6,9 @@ devices (:mod:`airan.mobility`), recomputes their links to the cells
 event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the hysteresis for
 the whole time-to-trigger. A handover silences the device's uplink for ``interruption_ms``;
 an answer is routed to the device's cell at the time its batch ends, and delivered by the cell
-the device is in when it arrives there (no forwarding between the cells is modelled). A serving cell that falls out of the
-device's strongest cells is a radio link failure: the device re-attaches at once.
+the device is in when it arrives there (no forwarding between the cells is modelled). A serving
+cell that falls out of the device's strongest cells is a radio link failure: the device
+re-attaches at once.
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
