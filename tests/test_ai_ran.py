@@ -138,6 +138,34 @@ def test_mig_runs_ai_at_its_instances_roofline_without_stretching_fixed_overhead
         site["gpu_utilization"] * 30.0 * 4 / 7 / 3600, rel=0.02)
 
 
+def test_mig_slows_a_measured_service_time_by_the_instances_share() -> None:
+    """A service time given for the whole GPU (measured) runs on the 4/7 instance 7/4 times
+    longer; 0.4286, as the README writes 3/7, is the same partition."""
+    d = _one_site("mig", hour=4.0).model_dump(mode="json")
+    d["services"][0]["service_time"] = {"dist": "fixed", "mean_ms": 2.0}
+    d["ai_ran"]["mig_l1_fraction"] = 0.4286
+    s = Engine(scenario_from_dict(d), duration_s=10.0).run().summary
+    assert s["services"]["perception"]["breakdown_ms"]["compute"] == pytest.approx(
+        2.0 * 7 / 4, rel=1e-9)
+    assert l1.mig_ai_slice(0.4286) == pytest.approx((4 / 7, 4 / 8))
+
+
+def test_only_the_site_that_hosts_the_l1_runs_on_a_mig_instance() -> None:
+    """Two cell-kind compute sites at one cell site: the L1 is the last one's (RanShare), and
+    only its GPUs run AI on a MIG instance; the other keeps the whole GPU."""
+    d = _one_site("mig", hour=4.0).model_dump(mode="json")
+    d["compute_sites"].insert(0, {**d["compute_sites"][0], "name": "bs-gpu-a",
+                                  "gpus": [{"type": "L40S", "count": 1}]})
+    eng = Engine(scenario_from_dict(d), duration_s=0.01)
+    w = eng.world
+    a, b = w.site_names.index("bs-gpu-a"), w.site_names.index("bs-gpu")
+    assert eng.ran.hosted_cells[a] == 0 and eng.ran.hosted_cells[b] == 3
+    types = {n: i for i, n in enumerate(w.gpu_type_names) if w.gpu_type_names.index(n) == i}
+    assert w.gpu_type[w.site_gpu_start[a]] == types["L40S"]  # the catalog's own row
+    assert w.gpu_type[w.site_gpu_start[b]] != types["H100"]  # the instance's row
+    assert w.gpu_type_names[w.gpu_type[w.site_gpu_start[b]]] == "H100"
+
+
 def test_without_ai_ran_the_gpus_serve_ai_only() -> None:
     s = Engine(load_scenario("factory"), duration_s=0.5).run().summary
     assert s["ai_ran"] is None

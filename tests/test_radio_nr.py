@@ -181,19 +181,23 @@ def test_constants():
 
 
 @pytest.mark.parametrize(("pattern", "mu", "ul_ms", "dl_ms"), [
-    # DDDSU at 30 kHz (slots of 0.5 ms, symbols of 0.5/14 ms; N1 = 10, N2 = 12 symbols):
+    # DDDSU at 30 kHz (slots of 0.5 ms, symbols of 0.5/14 ms; N1 = 10, N2 = 12 symbols; a
+    # NACK goes in a U slot or in an S slot's short PUCCH, at the slot's end):
     # uplink in slot 4 fails at 2.5 ms; the gNB, N2 later (2.93 ms), grants in slot 6 (D,
     # 3.0 ms); the UE needs 2 + 12 symbols after 3.0 ms (3.5 ms): U slot 9, decoded at 5.0 ms
-    # -> 2.5 ms. Downlink in slot 0 ends at 0.5 ms; NACK in the first U slot starting N1 later
-    # (slot 4, 2.0-2.5 ms); the gNB, N2 after 2.5 ms, retransmits in slot 6, ending 3.5 ms ->
-    # 3.0 ms; slot 1: 2.5; slot 2: 2.0; the S slot's downlink part ends at 1.5 + 0.5 * 10/14
-    # ms, N1 later is past slot 4's start, so its NACK goes in slot 9 and the retransmission in
-    # slot 11 (5.5-6.0 ms): 6.0 - 1.857 = 4.143 ms
-    ("DDDSU", 1, [2.5], [3.0, 2.5, 2.0, 6.0 - (1.5 + 0.5 * 10 / 14)]),
+    # -> 2.5 ms. Downlink in slot 0 ends at 0.5 ms; NACK in the first slot with uplink symbols
+    # starting N1 later (the S slot 3, 1.5-2.0 ms); the gNB, N2 after 2.0 ms, retransmits in
+    # slot 5, ending 3.0 ms -> 2.5 ms; slot 1 (ends 1.0): NACK in slot 3 too -> 2.0; slot 2
+    # (ends 1.5, N1 later 1.86 is past slot 3's start): NACK in slot 4, retransmission in slot
+    # 6 (3.0-3.5) -> 2.0; the S slot's downlink part ends at 1.5 + 0.5 * 10/14 ms, N1 later is
+    # past slot 4's start: NACK in slot 8 (S), retransmission in slot 10 (5.0-5.5 ms)
+    ("DDDSU", 1, [2.5], [2.5, 2.0, 2.0, 5.5 - (1.5 + 0.5 * 10 / 14)]),
     # DDSUU: slot 3 fails at 2.0; grant in slot 5 (2.5 >= 2.43), retransmission in U slot 8
     # (start 4.0 >= 3.0 + 0.5), decoded at 4.5 -> 2.5; slot 4 fails at 2.5, grant in slot 6,
-    # retransmission in slot 8 -> 2.0. The S slot's downlink part ends at 1.357 ms; NACK in
-    # slot 4 (starts 2.0 >= 1.714); retransmission in slot 6 (3.0 >= 2.93), ending 3.5 ms
+    # retransmission in slot 8 -> 2.0. Downlink slot 0: NACK in the S slot 2 (1.0 >= 0.86),
+    # retransmission in slot 5 (2.5 >= 1.93) -> 2.5; slot 1: NACK in slot 3, retransmission in
+    # slot 5 -> 2.0. The S slot's downlink part ends at 1.357 ms; NACK in slot 4 (starts 2.0 >=
+    # 1.714); retransmission in slot 6 (3.0 >= 2.93), ending 3.5 ms
     ("DDSUU", 1, [2.5, 2.0], [2.5, 2.0, 3.5 - (1.0 + 0.5 * 10 / 14)]),
     # FDD at 15 kHz (slots of 1 ms; N1 = 8, N2 = 10 symbols): uplink fails at the end of slot
     # j; grant in slot j + 2 (j + 1 + 10/14 rounded up to a slot start); retransmission in slot

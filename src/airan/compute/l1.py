@@ -70,8 +70,8 @@ def mig_ai_slice(l1_fraction: float) -> tuple[float, float]:
     profile has keeps the same share of the memory."""
     compute = 1.0 - l1_fraction
     sevenths = round(7 * compute)
-    if abs(7 * compute - sevenths) < 1e-9 and sevenths in MIG_MEMORY_EIGHTHS:
-        return compute, MIG_MEMORY_EIGHTHS[sevenths] / 8
+    if abs(7 * compute - sevenths) < 1e-3 and sevenths in MIG_MEMORY_EIGHTHS:  # (0.4286: 3/7)
+        return sevenths / 7, MIG_MEMORY_EIGHTHS[sevenths] / 8
     return compute, compute
 
 

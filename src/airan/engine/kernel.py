@@ -1667,19 +1667,21 @@ def fail_site_requests(W, S, s, gpu_down, t):
             S.q_len[s, m] = 0
         S.site_qlen[s] = 0
     g0 = W.site_gpu_start[s]
+    cut = np.zeros(gpu_down.shape[0], dtype=np.bool_)  # GPUs whose running batch is cut
     for r in range(S.rq_i.shape[0]):
         if (S.rq_i[r, I_STAGE] == ST_COMP and S.rq_i[r, I_PLACE] == s
                 and gpu_down[S.rq_i[r, I_GPU] - g0]):
             S.rq_i[r, I_NEXT] = -1
             S.rq_f[r, T_CEND] = t  # its compute ends cut (a new place computes it afresh)
             S.site_served[s] -= 1  # nor did the site serve it
+            cut[S.rq_i[r, I_GPU] - g0] = True
             orphan(S, r, s)
     for i in range(gpu_down.shape[0]):  # the cut batches are not counted as served
         if gpu_down[i]:
             g = g0 + i
             if W.site_shared[s] != 0:
                 S.site_batches[s] -= S.gpu_run_n[g]
-            elif t < S.gpu_free[g] < np.inf:  # (inf: down already)
+            elif cut[i]:  # (one batch at a time)
                 S.site_batches[s] -= 1
             S.gpu_run_r[g, :] = -1
             S.gpu_run_n[g] = 0

@@ -551,22 +551,26 @@ def build_world(s: Scenario, seed: int) -> World:
     # their own, a GPU type of its own (the catalog name, the instance's peaks and bandwidth):
     # its batch times are the roofline's on that instance, fixed overheads not stretched
     mig_type: dict[str, int] = {}
-    cell_site_names = {x[0] for x in sites}  # (a cell-kind compute site there hosts their L1)
+    # the site hosting each cell site's L1: its last cell-kind compute site (as RanShare)
+    cell_site_names = {x[0] for x in sites}
+    l1_host = {c.at: i for i, c in enumerate(csites)
+               if c.kind == "cell" and c.at in cell_site_names}
     if s.ai_ran.mode == "mig":
         compute, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)
-        for host in csites:
-            name = host.gpus[0].type
-            if host.kind == "cell" and host.at in cell_site_names and name not in mig_type:
-                mig_type[name] = len(gpu_type_names)
-                gpu_type_names.append(name)
-                instance = l1.mig_slice_spec(gpus[name], compute, memory)
-                svc_time = np.concatenate([svc_time, np.stack(
-                    [service_time_table_s(m, instance, b_max) for m in model_specs])[:, None, :]],
-                    axis=1)
+        for i in l1_host.values():
+            name = csites[i].gpus[0].type
+            if name in mig_type:
+                continue
+            mig_type[name] = len(gpu_type_names)
+            gpu_type_names.append(name)
+            instance = l1.mig_slice_spec(gpus[name], compute, memory)
+            # a given (measured) time is the whole GPU's: on the instance, over its SM share
+            tabs = [service_time_table_s(m, instance, b_max)
+                    / (compute if m.service_time_ms is not None else 1.0) for m in model_specs]
+            svc_time = np.concatenate([svc_time, np.stack(tabs)[:, None, :]], axis=1)
     for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
-        sliced = (s.ai_ran.mode == "mig" and csite.kind == "cell"
-                  and csite.at in cell_site_names)
+        sliced = s.ai_ran.mode == "mig" and l1_host.get(csite.at) == si
         for gg in csite.gpus:
             gpu_site += [si] * gg.count
             gpu_type += [mig_type[gg.type] if sliced else type_index[gg.type]] * gg.count

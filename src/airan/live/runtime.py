@@ -274,8 +274,11 @@ class LiveRuntime:
                 gw_delays = self.network.gateway_delays
             net = self.network
             # the host's real-time budget (half its cores) shared among every worker started here
-            n_workers = sum(int(w.site_n_gpus[s]) for s, name in enumerate(w.site_names)
-                            if name in want_sites)
+            n_workers = sum(
+                int(w.site_n_gpus[s]) * sum(spec.batching.instances_for(m) for m in {
+                    v.model for v in self.scenario.services if v.name in self.models})
+                for s, name in enumerate(w.site_names) if name in want_sites
+                for spec in [next(c for c in self._compute_sites() if c.name == name)])
             max_duty = realtime_duty(n_workers)
             for s, name in enumerate(w.site_names):
                 if name not in want_sites:

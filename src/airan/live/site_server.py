@@ -134,17 +134,18 @@ class SiteServer:
         # free instances per model: its instances on each GPU
         self.free = {k: cfg.gpus * cfg.instances_by_model_file.get(k, cfg.instances)
                      for k in self._by_path}
+        self.n_workers = sum(self.free.values())  # (each instance a worker thread)
         self.inflight: dict[tuple[str, str], _Item] = {}
         self.stats = _Stats()
         self.t0 = time.monotonic()
         self.stats.q_last = self.t0
-        duty = (realtime_duty(cfg.gpus) if cfg.worker_max_duty is None
+        duty = (realtime_duty(self.n_workers) if cfg.worker_max_duty is None
                 else cfg.worker_max_duty)
         # ONNX Runtime's own intra-op threads (threads > 1) run under the fair scheduler and
         # spin while they wait: a real-time worker waiting on them could starve them
         self.priority = WorkerPriority(cfg.worker_realtime if cfg.threads == 1 else 0,
                                        cfg.worker_nice, governor=DutyGovernor(duty, 0.8 * duty))
-        self._pool = ThreadPoolExecutor(max_workers=sum(self.free.values()),
+        self._pool = ThreadPoolExecutor(max_workers=self.n_workers,
                                         thread_name_prefix="gpu",
                                         initializer=self.priority.enter)
         self._timer: Handle | None = None
@@ -395,7 +396,7 @@ class SiteServer:
         self.server, port = await wire.serve(
             "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
             cfg.host, cfg.port, cfg.max_payload_bytes,
-            2 * cfg.queue_limit + cfg.gpus * self._largest_batch() + 256, f"site {cfg.name}")
+            2 * cfg.queue_limit + self.n_workers * self._largest_batch() + 256, f"site {cfg.name}")
         return port
 
     def _largest_batch(self) -> int:

@@ -221,7 +221,8 @@ def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
     block is decoded at that slot's end. Downlink (TS 38.213 9.2.3): the UE sends its NACK in
     the first slot with uplink symbols that starts ``N1`` symbols after the end of the PDSCH;
     the gNB, ``N2`` symbols after that slot, retransmits in the next slot with downlink symbols,
-    received at the end of its downlink part. ``*_usable`` as for
+    received at the end of its downlink part. (A U slot carries the NACK, or an S slot: its last
+    symbols, the short PUCCH of a 10:2:2 slot.) ``*_usable`` as for
     :func:`mean_slot_wait_s` (an S slot's downlink part is a share of it; its uplink symbols are
     not used). Returns ``(ul_s, dl_s)``, one entry per pattern slot (NaN for a slot that does
     not carry the direction).
@@ -242,6 +243,8 @@ def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
             k += 1
         return k
 
+    # slots with uplink symbols (a U slot; an S slot's last symbols carry a short PUCCH)
+    pucch = np.where((ul > 0) | ((dl > 0) & (dl < 1)), 1.0, 0.0)
     ul_s = np.full(n, np.nan)
     dl_s = np.full(n, np.nan)
     for j in range(n):
@@ -252,7 +255,7 @@ def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
             ul_s[j] = (retx + 1) * slot_s - end
         if dl[j] > 0:
             end = (j + dl[j]) * slot_s
-            nack = first(ul, end + N1_SYMBOLS[mu] * sym)
+            nack = first(pucch, end + N1_SYMBOLS[mu] * sym)
             retx = first(dl, (nack + 1) * slot_s + N2_SYMBOLS[mu] * sym)
             dl_s[j] = (retx + dl[retx % n]) * slot_s - end
     return ul_s, dl_s
