@@ -54,8 +54,8 @@ ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN =
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
     C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N, C_WORK_UL, C_WORK_DL, \
-    C_WORK_EVENTS, C_HEAP_COMPACTIONS = range(24)
-N_CTR = 24
+    C_WORK_EVENTS, C_HEAP_COMPACTIONS, C_STALE = range(25)
+N_CTR = 25
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
@@ -170,9 +170,6 @@ def push_event(S, t, r):
     seq = S.ctr[C_PUSHES]
     S.ctr[C_PUSHES] = seq + 1
     i = S.ctr[C_HEAP_N]
-    if i >= ht.shape[0]:  # full: drop the superseded timers and batch ends (see _compact_heap)
-        _compact_heap(S)
-        i = S.ctr[C_HEAP_N]
     S.ctr[C_HEAP_N] = i + 1
     while i > 0:  # move the hole up past every later parent, then fill it
         p = (i - 1) >> 1
@@ -192,8 +189,10 @@ def _compact_heap(S):
     """Remove the superseded events from the heap (a site timer whose time is no longer its
     ``site_wake``, a GPU's batch end whose time is no longer its ``gpu_ev_t``) and restore the
     heap order (time, push order). The heap holds one event per request and one timer per site
-    and per GPU; superseded ones wait there until their time, so a heap that fills is compacted
-    (rarely: when batches on a GPU that runs several change many times within a long one)."""
+    and per GPU, and room beyond for superseded ones, which wait there until their time; a
+    timer or batch end that would supersede one more than that room compacts it first
+    (:func:`_supersede_timer`; rarely: when batches on a GPU that runs several change many
+    times within a long one)."""
     ht, hi, hs = S.heap_t, S.heap_r, S.heap_s
     n_sites = S.site_wake.shape[0]
     k = 0
@@ -212,6 +211,7 @@ def _compact_heap(S):
         k += 1
     S.ctr[C_HEAP_N] = k
     S.ctr[C_HEAP_COMPACTIONS] += 1
+    S.ctr[C_STALE] = 0
     for j in range(k // 2 - 1, -1, -1):  # heapify: sift each parent down
         i = j
         t = ht[i]
@@ -234,6 +234,17 @@ def _compact_heap(S):
         hs[i] = seq
     if k >= ht.shape[0]:
         raise RuntimeError("event heap full (more live events than requests and timers)")
+
+
+@njit(cache=True)
+def _supersede_timer(S):
+    """A site timer or a GPU's batch end is about to be superseded (it stays in the heap until
+    its time): count it, and compact the heap when the room for such events is used up (the
+    heap holds one event per request, per site and per GPU besides)."""
+    room = S.heap_t.shape[0] - S.rq_i.shape[0] - S.site_wake.shape[0] - S.gpu_ev_t.shape[0]
+    if S.ctr[C_STALE] >= room - 1:
+        _compact_heap(S)
+    S.ctr[C_STALE] += 1
 
 
 @njit(cache=True)
@@ -1402,6 +1413,8 @@ def _gpu_schedule(S, g, s, t):
     (a superseded one is ignored when it comes up, see :func:`gpu_batch_end`)."""
     n = S.gpu_run_n[g]
     if n == 0:
+        if S.gpu_ev_t[g] < np.inf:
+            _supersede_timer(S)
         S.gpu_ev_t[g] = np.inf
         return
     rate = S.site_ai_share[s] / n
@@ -1414,6 +1427,8 @@ def _gpu_schedule(S, g, s, t):
     # an event already due at or before then wakes the GPU (it reschedules when nothing has
     # ended yet): only an earlier end needs a new one
     if end < S.gpu_ev_t[g]:
+        if S.gpu_ev_t[g] < np.inf:
+            _supersede_timer(S)
         S.gpu_ev_t[g] = end
         push_event(S, end, -(S.site_wake.shape[0] + 1 + g))
 
@@ -1422,7 +1437,8 @@ def _gpu_schedule(S, g, s, t):
 def gpu_batch_end(W, S, g, t):
     """GPU ``g``'s event at ``t``: unless superseded, end every running batch whose work is
     done (to within a nanosecond), then send its answers (:func:`compute_done`)."""
-    if t != S.gpu_ev_t[g]:
+    if t != S.gpu_ev_t[g]:  # superseded
+        S.ctr[C_STALE] -= 1
         return
     S.gpu_ev_t[g] = np.inf
     s = W.gpu_site[g]
@@ -1581,6 +1597,8 @@ def advance_site(W, S, s, t_until):
             continue
         if next_ready > t_until:
             if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
+                if S.site_wake[s] < np.inf:
+                    _supersede_timer(S)
                 S.site_wake[s] = next_ready
                 push_event(S, next_ready, -(s + 1))
             break
@@ -1632,6 +1650,8 @@ def _advance_shared(W, S, s, t):
             dispatch(W, S, s, best, best_g, now)
             continue
         if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
+            if S.site_wake[s] < np.inf:
+                _supersede_timer(S)
             S.site_wake[s] = next_ready
             push_event(S, next_ready, -(s + 1))
         break
@@ -1686,7 +1706,9 @@ def fail_site_requests(W, S, s, gpu_down, t):
             S.gpu_run_r[g, :] = -1
             S.gpu_run_n[g] = 0
             S.gpu_model_n[g, :] = 0
-            S.gpu_ev_t[g] = np.inf  # its event, if any, is superseded
+            if S.gpu_ev_t[g] < np.inf:  # its event is superseded
+                _supersede_timer(S)
+            S.gpu_ev_t[g] = np.inf
     return S.ctr[C_ORPHANS] - n0
 
 
@@ -1928,6 +1950,8 @@ def handle_event(W, S, r, t):
         elif t == S.site_wake[site]:
             S.site_wake[site] = np.inf
             advance_site(W, S, site, t)
+        else:  # superseded
+            S.ctr[C_STALE] -= 1
         return
     st = S.rq_i[r, I_STAGE]
     if st in (ST_UP, ST_DOWN) and S.rq_i[r, I_HOP] != 0:

@@ -274,9 +274,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
     n_gpus = len(w.gpu_site)
     # a GPU runs at most the sum of its site's model instances at once
     run_slots = max(1, int(w.site_instances.sum(axis=1).max(initial=1)))
-    # events beyond one per request: a timer per site, and per shared GPU its batch end with
-    # the superseded ones not yet popped (at most one per batch started since its last end)
-    n_timers = n_sites + (n_gpus * (run_slots + 1) if w.site_shared.any() else 0)
+    # events beyond one per request: a timer per site and a batch end per GPU, and room for
+    # superseded ones not yet popped (kernel._supersede_timer compacts the heap when it is used)
+    n_timers = 2 * n_sites + n_gpus * (run_slots + 1) + 64
     rng = np.array([_mix64(int(seed) * 2 + 1)], dtype=np.uint64)
     # first arrivals: periodic at phase + U(0, jitter); Poisson after an exponential gap
     draw = np.random.default_rng(np.random.SeedSequence([seed, 7]))
