@@ -1454,7 +1454,9 @@ def gpu_batch_end(W, S, g, t):
         first = S.gpu_run_r[g, k]
         S.gpu_run_r[g, k] = -1
         S.gpu_run_n[g] -= 1
-        S.gpu_model_n[g, W.svc_model[S.rq_i[first, I_SVC]]] -= 1
+        m = W.svc_model[S.rq_i[first, I_SVC]]
+        S.gpu_model_n[g, m] -= 1
+        S.site_model_run[s, m] -= 1
         r = first
         while r >= 0:
             S.rq_f[r, T_CEND] = t
@@ -1505,6 +1507,7 @@ def dispatch(W, S, s, m, g, t):
         S.gpu_run_left[g, k] = work
         S.gpu_run_n[g] += 1
         S.gpu_model_n[g, m] += 1
+        S.site_model_run[s, m] += 1
         _gpu_schedule(S, g, s, t)
     else:
         # the answers leave when the batch ends: one event for the batch, its requests in
@@ -1620,13 +1623,23 @@ def _advance_shared(W, S, s, t):
     maxb = W.site_max_batch[s]
     maxw = W.site_max_wait_s[s]
     inst = W.site_instances[s]
+    n_gpus = W.site_n_gpus[s]
     while S.site_qlen[s] > 0:
         best = -1
         best_g = -1
         best_t = np.inf
         next_ready = np.inf
         for m in range(S.q_len.shape[1]):
-            if S.q_len[s, m] == 0:
+            # none waiting, or every instance of the model busy: a batch end starts it
+            if S.q_len[s, m] == 0 or S.site_model_run[s, m] >= inst[m] * n_gpus:
+                continue
+            head_t = S.rq_f[S.q_head[s, m], T_SITE]
+            ready_at = head_t + maxw[m]
+            if not (S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS):
+                if ready_at < next_ready:
+                    next_ready = ready_at
+                continue
+            if head_t >= best_t:
                 continue
             gm = -1
             for g in range(g0, g1):
@@ -1635,17 +1648,10 @@ def _advance_shared(W, S, s, t):
                 if gm < 0 or S.gpu_run_n[g] < S.gpu_run_n[gm] or (
                         S.gpu_run_n[g] == S.gpu_run_n[gm] and S.gpu_free[g] < S.gpu_free[gm]):
                     gm = g
-            if gm < 0:
-                continue  # a batch end starts it
-            head_t = S.rq_f[S.q_head[s, m], T_SITE]
-            ready_at = head_t + maxw[m]
-            if S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS:
-                if head_t < best_t:
-                    best_t = head_t
-                    best = m
-                    best_g = gm
-            elif ready_at < next_ready:
-                next_ready = ready_at
+            if gm >= 0:  # (none: its free instances are on GPUs that are down)
+                best_t = head_t
+                best = m
+                best_g = gm
         if best >= 0:
             dispatch(W, S, s, best, best_g, now)
             continue
@@ -1705,6 +1711,7 @@ def fail_site_requests(W, S, s, gpu_down, t):
                 S.site_batches[s] -= 1
             S.gpu_run_r[g, :] = -1
             S.gpu_run_n[g] = 0
+            S.site_model_run[s, :] -= S.gpu_model_n[g, :]
             S.gpu_model_n[g, :] = 0
             if S.gpu_ev_t[g] < np.inf:  # its event is superseded
                 _supersede_timer(S)

@@ -186,6 +186,7 @@ _STATE_FIELDS = [
     "gpu_run_t",
     "gpu_run_rate",
     "gpu_model_n",
+    "site_model_run",
     "gpu_ev_t",
     "link_free",
     "link_busy",
@@ -392,6 +393,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         gpu_run_t=np.zeros(n_gpus),
         gpu_run_rate=np.ones(n_gpus),
         gpu_model_n=np.zeros((n_gpus, n_models), dtype=np.int64),
+        site_model_run=np.zeros((n_sites, n_models), dtype=np.int64),  # the sum over its GPUs
         gpu_ev_t=np.full(n_gpus, np.inf),
         link_free=np.zeros(len(w.link_cap_bps)),
         link_busy=np.zeros(len(w.link_cap_bps)),
