@@ -212,26 +212,12 @@ def _compact_heap(S):
     S.ctr[C_HEAP_N] = k
     S.ctr[C_HEAP_COMPACTIONS] += 1
     S.ctr[C_STALE] = 0
-    for j in range(k // 2 - 1, -1, -1):  # heapify: sift each parent down
-        i = j
-        t = ht[i]
-        r = hi[i]
-        seq = hs[i]
-        while True:
-            c = 2 * i + 1
-            if c >= k:
-                break
-            if c + 1 < k and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hs[c + 1] < hs[c])):
-                c += 1
-            if t < ht[c] or (t == ht[c] and seq < hs[c]):
-                break
-            ht[i] = ht[c]
-            hi[i] = hi[c]
-            hs[i] = hs[c]
-            i = c
-        ht[i] = t
-        hi[i] = r
-        hs[i] = seq
+    # heap order: sorted by (time, push order) is a valid heap (compaction is rare: a sort)
+    by_seq = np.argsort(hs[:k])
+    order = by_seq[np.argsort(ht[:k][by_seq], kind="mergesort")]
+    ht[:k] = ht[:k][order]
+    hi[:k] = hi[:k][order]
+    hs[:k] = hs[:k][order]
     if k >= ht.shape[0]:
         raise RuntimeError("event heap full (more live events than requests and timers)")
 
