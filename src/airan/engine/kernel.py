@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from airan.compiled import prefetch
+from airan.compiled import borrow, prefetch
 from airan.compute import roofline
 from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_BUCKETS,
@@ -297,7 +297,7 @@ def heap_replace_top(ht, hi, n, t, r):
 
 
 @njit(cache=True)
-def gen_arrivals(W, S, t_end, out_t, out_f):
+def _gen_arrivals(W, S, t_end, out_t, out_f):
     """Pop every flow whose next request is due before ``t_end``; returns the count written.
 
     Stops early when ``out_t`` is full (the caller then calls again with a larger buffer).
@@ -381,7 +381,7 @@ def _trace(W, S, r, outcome):
 
 
 @njit(cache=True)
-def in_flight_trace(W, S, now):
+def _in_flight_trace(W, S, now):
     """Trace rows (``tr_f``, ``tr_i`` shaped) of the traced requests still in flight at
     ``now``, outcome ``OUT_IN_FLIGHT``: the stages they have finished, NaN from the one they
     are in (by their stage: a packet under way holds the time it reached a node, a request
@@ -499,7 +499,7 @@ def send(W, S, r, links, h, bits, t, t_field):
     """Move request ``r``'s packet along ``links`` from hop ``h``, whose node it reached at
     ``t``: reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (store and forward, FIFO per
     link), then push its next event: at the node of the next link (``I_HOP`` that link, the
-    time kept in ``t_field`` for :func:`flush_transit`), or at its destination (``I_HOP`` 0).
+    time kept in ``t_field`` for :func:`_flush_transit`), or at its destination (``I_HOP`` 0).
 
     A link is thus reserved when the packet reaches it, not when it sets off: an answer from a
     distant cloud does not hold up, on the last links to the device, one from a nearby edge
@@ -554,7 +554,7 @@ def transit(W, S, r, t):
 
 
 @njit(cache=True)
-def flush_transit(W, S):
+def _flush_transit(W, S):
     """Before the paths change (a link fault reroutes): reserve at once the rest of the old
     path of every request between two nodes of it, so that it arrives as it would have.
     Returns how many were flushed."""
@@ -592,7 +592,7 @@ def cell_load(load, load_k, c, now_k, decay):
 
 
 @njit(cache=True)
-def ul_rates_bps(W, S, devices, n_active, ul_fraction):
+def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
     """Each device's expected uplink rate now, sharing its cell with ``n_active`` other UEs.
 
     The same capacity rule as the scheduler (``ul_capacity``), at the mean SINR; for policies.
@@ -614,7 +614,7 @@ def ul_rates_bps(W, S, devices, n_active, ul_fraction):
 
 
 @njit(cache=True)
-def ul_times_s(W, S, devices, bits, ul_fraction):
+def _ul_times_s(W, S, devices, bits, ul_fraction):
     """Expected time for each device to send ``bits`` more on its uplink, after what its buffer
     holds, sharing its cell with the other UEs that have data as processor sharing.
 
@@ -677,7 +677,7 @@ def ul_times_s(W, S, devices, bits, ul_fraction):
 
 
 @njit(cache=True)
-def active_in_cells(W, S, devices, uplink):
+def _active_in_cells(W, S, devices, uplink):
     """How many UEs with data in the direction's buffers share each device's cell now (as a
     float; ``numpy.bincount`` of the active UEs' cells, read at the devices' cells)."""
     act = S.act_ul if uplink else S.act_dl
@@ -1537,7 +1537,7 @@ def compute_done(W, S, r, t):
         if not W.path_delay_s[node, s] < np.inf:  # no way back to the device's cell now
             S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_NO_ROUTE, t)
-            advance_site(W, S, s, t)
+            _advance_site(W, S, s, t)
             r = nxt
             continue
         S.rq_i[r, I_STAGE] = ST_DOWN
@@ -1546,12 +1546,12 @@ def compute_done(W, S, r, t):
                     t, T_DLARR):
             S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_LINK_FULL, t)
-        advance_site(W, S, s, t)  # the GPU is free: start the next batch now
+        _advance_site(W, S, s, t)  # the GPU is free: start the next batch now
         r = nxt
 
 
 @njit(cache=True)
-def advance_site(W, S, s, t_until):
+def _advance_site(W, S, s, t_until):
     """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
     if S.site_up[s] == 0:  # a failed site starts nothing
         return
@@ -1598,7 +1598,7 @@ def advance_site(W, S, s, t_until):
 
 @njit(cache=True)
 def _advance_shared(W, S, s, t):
-    """:func:`advance_site` where GPUs run batches at once: at ``t``, start every batch that
+    """:func:`_advance_site` where GPUs run batches at once: at ``t``, start every batch that
     is due and has a free instance of its model, on the GPU (up) that runs the fewest batches
     (then the least backlog, then the lowest index). A batch end calls this again."""
     if t > S.site_clock[s]:
@@ -1659,7 +1659,7 @@ def orphan(S, r, s):
 
 
 @njit(cache=True)
-def fail_site_requests(W, S, s, gpu_down, t):
+def _fail_site_requests(W, S, s, gpu_down, t):
     """Site ``s`` (its GPUs where ``gpu_down``, or all of them and its queue if the whole site
     failed, ``S.site_up[s] == 0``) lost what it held at ``t``: orphan every request it queued or
     was computing. Returns how many were orphaned."""
@@ -1706,7 +1706,7 @@ def fail_site_requests(W, S, s, gpu_down, t):
 
 
 @njit(cache=True)
-def redispatch(W, S, rs, places, t):
+def _redispatch(W, S, rs, places, t):
     """Send orphaned requests to their new places at ``t``: from their device's cell (the
     gateway still holds the uplinked data), to the device itself, or drop them."""
     for i in range(rs.shape[0]):
@@ -1775,7 +1775,7 @@ def site_arrive(W, S, r, t):
             if ta > t:  # the request waits for its context (queued behind it on the links)
                 push_event(S, ta, r)
                 return
-    advance_site(W, S, s, t)
+    _advance_site(W, S, s, t)
     if S.site_qlen[s] >= W.site_queue_limit[s]:
         drop(W, S, r, R_QUEUE_FULL, t)
         return
@@ -1791,7 +1791,7 @@ def site_arrive(W, S, r, t):
     S.q_len[s, m] += 1
     S.site_qlen[s] += 1
     S.ctr[C_QUEUED] += 1
-    advance_site(W, S, s, t)
+    _advance_site(W, S, s, t)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1942,7 +1942,7 @@ def handle_event(W, S, r, t):
             gpu_batch_end(W, S, site - S.site_wake.shape[0], t)
         elif t == S.site_wake[site]:
             S.site_wake[site] = np.inf
-            advance_site(W, S, site, t)
+            _advance_site(W, S, site, t)
         else:  # superseded
             S.ctr[C_STALE] -= 1
         return
@@ -1972,7 +1972,7 @@ def _count_slots(prefix, plen, k0, k1):
 
 
 @njit(cache=True)
-def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
+def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals."""
     k = S.ctr[C_SLOT]
     slot = W.slot_s
@@ -2154,7 +2154,7 @@ def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
 
 
 @njit(cache=True)
-def init_se(W, S):
+def _init_se(W, S):
     """Every device's spectral efficiency at the initial cell loads (before the first slot)."""
     if W.radio_model != 0:
         return
@@ -2162,3 +2162,64 @@ def init_se(W, S):
         S.ue_se_slot[d] = -1
         S.ue_se_slot_dl[d] = -1
         refresh_se(W, S, d, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points: what the engine calls, with its StructRefs. Each hands the kernel Borrowed views
+# of them (see airan.compiled.borrow): the kernel's functions then read their arrays without
+# reference counting.
+
+
+@njit(cache=True)
+def active_in_cells(W, S, devices, uplink):
+    return _active_in_cells(borrow(W), borrow(S), devices, uplink)
+
+
+@njit(cache=True)
+def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
+    return _advance(borrow(W), borrow(S), arr_t, arr_f, arr_p, n_arr, slot_end)
+
+
+@njit(cache=True)
+def advance_site(W, S, s, t_until):
+    return _advance_site(borrow(W), borrow(S), s, t_until)
+
+
+@njit(cache=True)
+def fail_site_requests(W, S, s, gpu_down, t):
+    return _fail_site_requests(borrow(W), borrow(S), s, gpu_down, t)
+
+
+@njit(cache=True)
+def flush_transit(W, S):
+    return _flush_transit(borrow(W), borrow(S))
+
+
+@njit(cache=True)
+def gen_arrivals(W, S, t_end, out_t, out_f):
+    return _gen_arrivals(borrow(W), borrow(S), t_end, out_t, out_f)
+
+
+@njit(cache=True)
+def in_flight_trace(W, S, now):
+    return _in_flight_trace(borrow(W), borrow(S), now)
+
+
+@njit(cache=True)
+def init_se(W, S):
+    return _init_se(borrow(W), borrow(S))
+
+
+@njit(cache=True)
+def redispatch(W, S, rs, places, t):
+    return _redispatch(borrow(W), borrow(S), rs, places, t)
+
+
+@njit(cache=True)
+def ul_rates_bps(W, S, devices, n_active, ul_fraction):
+    return _ul_rates_bps(borrow(W), borrow(S), devices, n_active, ul_fraction)
+
+
+@njit(cache=True)
+def ul_times_s(W, S, devices, bits, ul_fraction):
+    return _ul_times_s(borrow(W), borrow(S), devices, bits, ul_fraction)

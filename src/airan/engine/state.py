@@ -200,8 +200,9 @@ _STATE_FIELDS = [
 State: Any = cast(Any, namedtuple("State", _STATE_FIELDS))  # fields above; dynamic for mypy
 
 
-# The kernel takes World and State as numba StructRefs: passed by one pointer, where a tuple of
-# ~70 arrays would be reference-counted array by array on every call between kernel functions.
+# The kernel takes World and State as numba StructRefs, passed by one pointer; its entry points
+# hand its functions Borrowed views of them (airan.compiled.borrow), which read the arrays
+# without counting references.
 @structref.register
 class KernelWorldType(types.StructRef):
     def preprocess_fields(self, fields: Any) -> Any:
