@@ -340,6 +340,7 @@ def check_references(s: Scenario) -> None:
     _check_live(s)
     _check_policy_sites(s)
     _check_ai_ran(s)
+    _check_gpu_memory(s)
     _check_mobility(s)
     _check_transport_hops(s)
 
@@ -566,7 +567,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - a service that no fleet runs: it makes no request;
     - with the nr radio, a fleet whose whole ``area`` lies farther than
       :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell (fleets
-      that replay a trace or fly given paths are skipped: the area does not place them)."""
+      that replay a trace or fly given paths are skipped: the area does not place them);
+    - a fleet whose on-board accelerator (or CPU) cannot hold a model of its services
+      (:mod:`airan.compute.memory`): the twin still runs it there when a policy says so."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -614,6 +617,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 file=label, field=f"services[{v.name}]")))
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
+    out += _device_memory_warnings(s, label)
     return out
 
 
@@ -685,7 +689,18 @@ def _check_ai_ran(s: Scenario) -> None:
     mode = s.ai_ran.mode
     if mode == "none":
         return
-    hosts: dict[str, tuple[str, str]] = {}  # cell site -> (compute site, GPU type); last wins
+    gpus = load_gpus()
+    for site, gid in _l1_hosts(s).values():
+        if l1.l1_peak_cells(gid, gpus[gid]) <= 0:
+            raise InputError(
+                f"compute site {site!r} hosts the L1 of its cells but its GPU {gid!r} cannot "
+                f"run L1 (ai_ran.mode {mode!r})", field="ai_ran.mode", value=mode)
+
+
+def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
+    """Cell site -> (compute site, GPU type) of the compute site that runs its cells' L1 with
+    ``ai_ran.mode`` mig or dynamic: its last cell-kind compute site, as the engine takes it."""
+    hosts: dict[str, tuple[str, str]] = {}
     for c in s.compute_sites:
         if c.kind == "cell":
             hosts[c.at] = (c.name, c.gpus[0].type)
@@ -693,12 +708,72 @@ def _check_ai_ran(s: Scenario) -> None:
     if g is not None:
         for name in s.cell_site_names()[:: g.every]:
             hosts[name] = (f"gpu-{name}", g.gpus[0].type)
+    return hosts
+
+
+def _check_gpu_memory(s: Scenario) -> None:
+    """Every compute site serves every model the services use, so each of its GPUs must hold
+    them all (:func:`airan.compute.memory.model_memory_bytes`: the weights once, a full batch
+    per instance); with ``ai_ran.mode`` mig, a site that runs the L1 keeps the memory of the
+    AI's MIG instance."""
+    from airan.catalog import load_gpus, load_models
+    from airan.compute import l1
+    from airan.compute.memory import model_memory_bytes
+
     gpus = load_gpus()
-    for site, gid in hosts.values():
-        if l1.l1_peak_cells(gid, gpus[gid]) <= 0:
+    models = load_models()
+    used = sorted({v.model for v in s.services})
+    mig_sites = {site for site, _ in _l1_hosts(s).values()} if s.ai_ran.mode == "mig" else set()
+    mig_memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1]
+    sites = [(c.name, f"compute_sites[{c.name}].gpus[0].type", c.gpus[0].type, c.batching)
+             for c in s.compute_sites]
+    g = s.generated_compute_sites
+    if g is not None:
+        sites += [(f"gpu-{name}", "generated_compute_sites.gpus[0].type", g.gpus[0].type,
+                   g.batching) for name in s.cell_site_names()[:: g.every]]
+    checked: set[tuple[str, int, bool]] = set()
+    for site, field, gid, batching in sites:
+        key = (gid, id(batching), site in mig_sites)
+        if key in checked:  # (generated sites share one configuration)
+            continue
+        checked.add(key)
+        gpu = gpus[gid]
+        have = gpu.memory_gb * 1e9 * (mig_memory if site in mig_sites else 1.0)
+        need = {m: model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
+                                      batching.instances_for(m)) for m in used}
+        if sum(need.values()) > have:
+            parts = ", ".join(f"{m} {b / 1e9:.1f}" for m, b in need.items() if b > 0)
+            where = " in the AI's MIG instance" if site in mig_sites else ""
             raise InputError(
-                f"compute site {site!r} hosts the L1 of its cells but its GPU {gid!r} cannot "
-                f"run L1 (ai_ran.mode {mode!r})", field="ai_ran.mode", value=mode)
+                f"compute site {site!r}: a {gid} has {have / 1e9:.1f} GB{where}, and the models "
+                f"it serves need {sum(need.values()) / 1e9:.1f} GB ({parts} GB: the weights "
+                "once per GPU, a full batch per instance); give it a GPU with more memory, or "
+                "lower the batching's max_batch or instances", field=field, value=gid)
+
+
+def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet whose on-board accelerator (or CPU) cannot hold the models of its services at
+    once (a batch of one each)."""
+    from airan.catalog import load_gpus, load_models
+    from airan.compute.memory import model_memory_bytes
+
+    gpus = load_gpus()
+    models = load_models()
+    model_of = {v.name: v.model for v in s.services}
+    out = []
+    for f in s.fleets:
+        gpu = gpus[f.accelerator if f.accelerator != "none" else "DeviceCPU"]
+        need = {m: model_memory_bytes(models[m], gpu, 1, 1)
+                for m in sorted({model_of[v] for v in f.services})}
+        have = gpu.memory_gb * 1e9
+        if sum(need.values()) > have:
+            parts = ", ".join(f"{m} {b / 1e9:.1f}" for m, b in need.items() if b > 0)
+            out.append(str(InputError(
+                f"the models of this fleet's services need {sum(need.values()) / 1e9:.1f} GB "
+                f"on board ({parts} GB) and its {gpu.name} has {have / 1e9:.1f} GB: they could "
+                "not run there together, though the twin runs them there when a policy says so",
+                file=label, field=f"fleets[{f.name}].accelerator", value=f.accelerator)))
+    return out
 
 
 def _check_mobility(s: Scenario) -> None:

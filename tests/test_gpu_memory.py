@@ -1,0 +1,120 @@
+"""GPU memory: a compute site's GPU must hold every model it serves (the weights once, a full
+batch per instance), in its MIG instance where the L1 takes the rest; a fleet whose accelerator
+cannot hold a model of its services is warned about."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from airan.catalog import load_gpus, load_models
+from airan.cli import app
+from airan.compute.memory import model_memory_bytes
+from airan.errors import InputError
+from airan.scenario import load_scenario, scenario_from_dict
+from airan.scenario.load import scenario_warnings
+
+runner = CliRunner()
+GPUS = load_gpus()
+MODELS = load_models()
+
+
+def _factory() -> dict[str, Any]:
+    return copy.deepcopy(load_scenario("factory").model_dump(mode="json", exclude_defaults=True))
+
+
+def test_a_models_memory_is_its_weights_once_and_a_full_batch_per_instance() -> None:
+    vla = MODELS["openvla-7b"]  # bf16 weights 15.08 GB, 150 MB per request (its catalog entry)
+    assert model_memory_bytes(vla, GPUS["H100"], 1, 1) == pytest.approx(15.08e9 + 1.5e8)
+    assert model_memory_bytes(vla, GPUS["H100"], 8, 2) == pytest.approx(15.08e9 + 16 * 1.5e8)
+    # an fp8 LLM keeps its decode's KV cache (38 MB > the 34 MB its prefill writes) per request
+    llm = MODELS["llm-7b"]
+    assert model_memory_bytes(llm, GPUS["H100"], 4, 1) == pytest.approx(7.0e9 + 4 * 3.8e7)
+
+
+def test_a_gpu_without_the_models_precision_holds_it_wider() -> None:
+    cpu = GPUS["CPU"]
+    fp32_only = cpu.model_copy(update={"tflops": cpu.tflops.model_copy(
+        update={"bf16": None, "fp16": None, "int8": None})})
+    vla = MODELS["openvla-7b"]  # bf16: twice the bytes at fp32
+    assert model_memory_bytes(vla, fp32_only, 1, 1) == pytest.approx(2 * (15.08e9 + 1.5e8))
+    assert model_memory_bytes(vla, cpu, 1, 1) == pytest.approx(15.08e9 + 1.5e8)
+
+
+def test_a_model_given_only_by_its_service_time_needs_no_memory_airan_knows_of() -> None:
+    spec = MODELS["yolov8s"].model_copy(update={
+        "gflops": None, "efficiency": None, "weight_bytes": 0.0, "activation_bytes": 0.0,
+        "service_time_ms": 2.0})
+    assert model_memory_bytes(spec, GPUS["L4"], 32, 4) == 0.0
+
+
+def test_a_site_whose_gpu_cannot_hold_its_models_is_bad_input_naming_the_site() -> None:
+    d = _factory()
+    site = d["compute_sites"][0]  # on-prem: it serves the VLA and both detectors
+    site["gpus"] = [{"type": "L4", "count": 2}]  # 24 GB
+    site["batching"] = {"max_batch": 8, "max_wait_ms": 2,
+                        "models": {"openvla-7b": {"max_batch": 32, "instances": 2}}}
+    # 15.08 + 2 x 32 x 0.15 GB for the VLA alone: 24.7 GB
+    with pytest.raises(InputError) as exc:
+        scenario_from_dict(d)
+    err = exc.value
+    assert err.field == "compute_sites[on-prem].gpus[0].type"
+    assert err.value == "L4"
+    assert "24.0 GB" in str(err) and "openvla-7b 24.7" in str(err)
+    # with one instance and batches of 8 the same GPU holds them all
+    site["batching"]["models"]["openvla-7b"] = {"max_batch": 8, "instances": 1}
+    scenario_from_dict(d)
+
+
+def test_validate_names_the_site_whose_gpu_is_too_small(tmp_path: Path) -> None:
+    d = _factory()
+    d["compute_sites"][0]["gpus"] = [{"type": "L4", "count": 1}]
+    d["compute_sites"][0]["batching"] = {"max_batch": 64, "max_wait_ms": 2}
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert "compute_sites[on-prem].gpus[0].type" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_site_that_runs_the_l1_keeps_its_mig_instances_memory() -> None:
+    def one_site(mode: str) -> dict[str, Any]:
+        d = _factory()
+        d["compute_sites"] = [{
+            "name": "bs-gpu", "at": d["cell_sites"][0]["name"], "kind": "cell",
+            "gpus": [{"type": "H100", "count": 1}],
+            # the VLA's three instances need 15.08 + 3 x 64 x 0.15 = 43.9 GB, the detectors'
+            # batches 4.3 GB: the 80 GB hold them, the 4g.40gb instance does not
+            "batching": {"max_batch": 64, "max_wait_ms": 2,
+                         "models": {"openvla-7b": {"instances": 3}}}}]
+        d["transport"] = {"links": []}
+        d["policy"] = "nearest-edge"
+        d["ai_ran"] = {"mode": mode}
+        return d
+
+    scenario_from_dict(one_site("dynamic"))  # the whole 80 GB
+    with pytest.raises(InputError, match="MIG instance") as exc:
+        scenario_from_dict(one_site("mig"))
+    assert "40.0 GB" in str(exc.value)
+
+
+def test_a_fleet_whose_accelerator_cannot_hold_its_models_is_warned_about() -> None:
+    d = _factory()
+    arms = next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")
+    arms["accelerator"] = "none"  # a 16 GB Arm CPU: the VLA alone fits (15.2 GB) ...
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "on board" in w]
+    # ... but not with a 7B assistant beside it (7.0 GB more: 22.3 GB)
+    d["services"].append({"name": "assist", "model": "llm-7b", "rate_hz": 0.1,
+                          "ul_kb": 1, "dl_kb": 1, "deadline_ms": 2000})
+    arms["services"] = [*arms["services"], "assist"]
+    warnings = [w for w in scenario_warnings(scenario_from_dict(d)) if "on board" in w]
+    assert len(warnings) == 1
+    assert f"fleets[{arms['name']}].accelerator" in warnings[0]
+    assert "22.3 GB" in warnings[0] and "16.0 GB" in warnings[0]
+    assert not [w for w in scenario_warnings(load_scenario("factory")) if "on board" in w]
