@@ -416,6 +416,19 @@ def test_ai_ran_on_a_gpu_that_cannot_run_the_l1_is_rejected(tmp_path: Path) -> N
                     "'JetsonThor' cannot run L1")
 
 
+def test_mig_mode_on_a_gpu_without_mig_is_rejected(tmp_path: Path) -> None:
+    d = base()
+    d["compute_sites"].append({"name": "cell-gpu", "at": "cell-a", "kind": "cell",
+                               "gpus": [{"type": "L40S", "count": 1}]})
+    d["ai_ran"] = {"mode": "dynamic"}  # airan lets an L40S run the L1 beside AI ...
+    assert validate(write(tmp_path, d)).exit_code == 0
+    d["ai_ran"] = {"mode": "mig"}  # ... but cannot be split into MIG instances
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "ai_ran.mode",
+                    "compute site 'cell-gpu' hosts the L1 of its cells on a MIG instance but "
+                    "its GPU 'L40S' has no MIG")
+
+
 def test_ai_ran_on_generated_sites_checks_their_gpu(tmp_path: Path) -> None:
     d = base("city")
     d["ai_ran"] = {"mode": "mig"}

@@ -85,6 +85,7 @@ class GpuSpec(BaseModel):
     idle_w: float = Field(ge=0)
     price_usd: float = Field(ge=0)
     kind: Literal["datacenter", "edge", "embedded", "cpu"]
+    mig: bool = False  # splits into the 7-compute-slice MIG instances (NVIDIA MIG User Guide)
     source: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

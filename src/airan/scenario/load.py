@@ -682,7 +682,8 @@ def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
 def _check_ai_ran(s: Scenario) -> None:
     """With ``ai_ran.mode`` mig or dynamic, a cell-site compute site runs the L1 of its cell
     site's cells: its GPU (the type of its first GPU group, as the engine takes it) must be one
-    that can (airan.engine.ran_share checks the same when a run starts)."""
+    that can (airan.engine.ran_share checks the same when a run starts), and with mig one that
+    splits into MIG instances."""
     from airan.catalog import load_gpus
     from airan.compute import l1
 
@@ -695,6 +696,12 @@ def _check_ai_ran(s: Scenario) -> None:
             raise InputError(
                 f"compute site {site!r} hosts the L1 of its cells but its GPU {gid!r} cannot "
                 f"run L1 (ai_ran.mode {mode!r})", field="ai_ran.mode", value=mode)
+        if mode == "mig" and not gpus[gid].mig:
+            can = ", ".join(g for g, spec in gpus.items() if spec.mig)
+            raise InputError(
+                f"compute site {site!r} hosts the L1 of its cells on a MIG instance but its GPU "
+                f"{gid!r} has no MIG (the NVIDIA MIG User Guide's: {can}); use ai_ran.mode "
+                "'dynamic' or give the site a MIG GPU", field="ai_ran.mode", value=mode)
 
 
 def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
