@@ -76,7 +76,8 @@ def test_catalog_gpus_keeps_every_number_whole_in_a_narrow_terminal(columns: int
     for key, g in load_gpus().items():
         peaks = [getattr(g.tflops, p) for p in ("bf16", "fp8", "int8", "fp4")]
         expected = [f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
-                    *("-" if v is None else f"{v:g}" for v in peaks), f"{g.tdp_w:g}"]
+                    *("-" if v is None else f"{v:g}" for v in peaks), f"{g.tdp_w:g}",
+                    "yes" if g.mig else "-"]
         assert rows[key][2:] == expected, key
 
 

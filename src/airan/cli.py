@@ -642,10 +642,11 @@ def _print_gpus(gpus: dict[str, Any]) -> None:
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "kind", justify="left")
     _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W")
+    _columns(table, "MIG", justify="left")
     for key, g in gpus.items():
         table.add_row(key, g.kind, f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                       *(_num(getattr(g.tflops, p), "{:g}") for p in ("bf16", "fp8", "int8", "fp4")),
-                      f"{g.tdp_w:g}")
+                      f"{g.tdp_w:g}", "yes" if g.mig else "-")
     _print_table(table)
 
 
