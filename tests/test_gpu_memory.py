@@ -65,7 +65,7 @@ def test_a_site_whose_gpu_cannot_hold_its_models_is_bad_input_naming_the_site() 
     err = exc.value
     assert err.field == "compute_sites[on-prem].gpus[0].type"
     assert err.value == "L4"
-    assert "24.0 GB" in str(err) and "openvla-7b 24.7" in str(err)
+    assert "24.00 GB" in str(err) and "openvla-7b 24.68" in str(err)
     # with one instance and batches of 8 the same GPU holds them all
     site["batching"]["models"]["openvla-7b"] = {"max_batch": 8, "instances": 1}
     scenario_from_dict(d)
@@ -101,7 +101,7 @@ def test_a_site_that_runs_the_l1_keeps_its_mig_instances_memory() -> None:
     scenario_from_dict(one_site("dynamic"))  # the whole 80 GB
     with pytest.raises(InputError, match="MIG instance") as exc:
         scenario_from_dict(one_site("mig"))
-    assert "40.0 GB" in str(exc.value)
+    assert "40.00 GB" in str(exc.value)
 
 
 def test_a_fleet_whose_accelerator_cannot_hold_its_models_is_warned_about() -> None:

@@ -7,6 +7,7 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -278,6 +279,31 @@ def test_generated_sites_are_one_slot() -> None:
     built = space.scenario_for(config)
     assert built.generated_compute_sites.gpus[0].count == 2
     assert space.scenario_for(space.empty).generated_compute_sites is None
+
+
+def test_a_slot_never_gets_a_gpu_that_cannot_hold_its_models(tmp_path: Path) -> None:
+    # site-a runs 16 instances of the detector with batches of 64: 16 x 64 x 45 MB = 46 GB of
+    # working set, more than an L4 has (24 GB) but not an L40S (48 GB)
+    data = yaml.safe_load(TWO_CELLS)
+    data["compute_sites"][0]["gpus"] = [{"type": "L40S", "count": 1}]
+    data["compute_sites"][0]["batching"] = {"max_batch": 64, "max_wait_ms": 1, "instances": 16}
+    path = tmp_path / "big-batches.yaml"
+    path.write_text(yaml.safe_dump(data))
+    space = build_space(load_scenario(path), candidates=CANDIDATES, max_gpus=MAX_GPUS)
+    assert space.fits.tolist() == [[False, True, True], [True, True, True]]
+    arrays = space.enumerate_below(float("inf"), limit=10_000, inclusive=True)
+    assert arrays is not None
+    types, counts, _ = arrays
+    assert not np.any((types[:, 0] == 0) & (counts[:, 0] > 0))  # no L4 at site-a
+    assert len(types) == (1 + 2 * MAX_GPUS) * (1 + 3 * MAX_GPUS)
+    for method in ("exact", "greedy"):
+        r = plan(path, [TARGET], candidates=CANDIDATES, max_gpus=MAX_GPUS,
+                 duration_s=DURATION, method=method)
+        assert r.feasible
+        for e in r.evaluations:
+            assert e.config[0][1] == 0 or space.types[e.config[0][0]] != "L4", e.config
+        # the plan loads: every check of a scenario passes
+        scenario_from_dict(space.scenario_for(r.best.config).model_dump(mode="json"))
 
 
 @pytest.mark.parametrize(

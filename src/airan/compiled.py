@@ -47,7 +47,10 @@ def prefetch(typingctx, arr, i):
 # a plain pointer to a copy of the StructRef's fields, on the entry point's stack, whose arrays
 # share the StructRef's memory but carry no reference count. It is valid for the entry point's
 # call, while the caller's StructRef (which owns the arrays) lives; the kernel never replaces a
-# field.
+# field (a Borrowed view has no setattr: compiling one fails) and never returns a view of one
+# (an array it returns is allocated in the call). numba's on-disk cache of a function is
+# invalidated only by changes to its own source file: after changing this module, touch
+# airan/engine/kernel.py (or clear its __pycache__) so that the kernel is compiled afresh.
 
 
 class Borrowed(types.Type):

@@ -83,13 +83,19 @@ def _top_types(space: PlanSpace) -> list[int]:
 
 
 def _bound(space: PlanSpace, ev: Evaluator) -> tuple[list[Evaluation], bool]:
-    """Run the largest build-outs; returns them and whether every combination was run."""
+    """Run the largest build-outs; returns them and whether every combination was run. A slot
+    takes the top types it may hold (``space.fits``), else the others it may, else none."""
     tops = _top_types(space)
-    combos = list(itertools.product(tops, repeat=len(space.slots)))
+    n = len(space.types)
+    per_slot = [[t for t in tops if space.fits[s, t]]
+                or [t for t in range(n) if space.fits[s, t]] or [-1]
+                for s in range(len(space.slots))]
+    combos = list(itertools.product(*per_slot))
     complete = len(combos) <= 64
     if not complete:
-        combos = [tuple([t] * len(space.slots)) for t in tops]
-    return [ev(tuple((t, space.max_gpus) for t in combo)) for combo in combos], complete
+        combos = [tuple(t if t in ts else ts[0] for ts in per_slot) for t in tops]
+    return [ev(tuple((t, space.max_gpus) if t >= 0 else (-1, 0) for t in combo))
+            for combo in combos], complete
 
 
 def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evaluation:
@@ -125,6 +131,8 @@ def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> E
         for s in range(len(space.slots)):
             t, n = cur.config[s]
             for ti in range(len(space.types)):
+                if not space.fits[s, ti]:
+                    continue
                 n2 = min(space.max_gpus, n + max(1, n)) if ti == t else max(1, n)
                 y = space.with_slot(cur.config, s, (ti, n2))
                 if y in visited or space.cost(y) > budget:
@@ -167,7 +175,7 @@ def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) 
             mult = space.mult[s]
             slot_cost = mult * (n * space.price[t] + space.site_cost_usd) if n > 0 else 0.0
             for ti in range(len(space.types)):
-                if ti == t or n == 0:
+                if ti == t or n == 0 or not space.fits[s, ti]:
                     continue
                 # the most GPUs of type ti that would still make this slot cheaper
                 room = (slot_cost / mult - space.site_cost_usd) / space.price[ti] \

@@ -16,6 +16,11 @@ Model
   ``tdp_w``; average power uses the run's GPU utilization:
   idle + utilization x (TDP - idle) per GPU (a linear power model, an assumption).
 * A config is one ``(type index, count)`` per slot, with ``(-1, 0)`` for an empty slot.
+* A type a slot cannot use is never put there (``PlanSpace.fits``): one whose GPU cannot hold
+  every model the services use with the slot's batching (:func:`airan.scenario.load.
+  site_memory`), and, at a cell-kind slot with ``ai_ran`` on (taken to run its cells' L1), one
+  that cannot run the L1, or with ``mig`` cannot be split into MIG instances. The checks that
+  loading a scenario does: a plan always loads.
 
 Monotonicity (the search's assumption; every pair of runs that breaks it is reported): fewer
 GPUs of the same type at a slot, or none, never helps. So a config that misses the targets
@@ -109,6 +114,26 @@ def scenario_precisions(scenario: Scenario) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _fits(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> bool:
+    """Whether slot ``slot`` may hold GPUs of type ``gid`` (see the module docstring)."""
+    from airan.compute import l1
+    from airan.scenario.load import site_memory
+    from airan.scenario.schema import Batching
+
+    mode = scenario.ai_ran.mode
+    runs_l1 = mode != "none" and slot.kind == "cell"
+    if runs_l1 and (l1.l1_peak_cells(gid, gpu) <= 0 or (mode == "mig" and not gpu.mig)):
+        return False
+    if slot.template is not None:
+        batching = slot.template.batching
+    elif slot.name == GENERATED and scenario.generated_compute_sites is not None:
+        batching = scenario.generated_compute_sites.batching
+    else:
+        batching = Batching()
+    need, have = site_memory(scenario, gid, batching, mig=runs_l1 and mode == "mig")
+    return sum(need.values()) <= have
+
+
 class PlanSpace:
     """Slots, candidate types, prices and power: turns a config into a cost and a scenario."""
 
@@ -142,6 +167,10 @@ class PlanSpace:
         # a faster GPU can attract work from other services and serve one of them worse.
         self.le = (type_dominance(self.types, gpus, scenario_precisions(scenario)) if type_order
                    else np.eye(len(self.types), dtype=bool))
+        # fits[s, t]: slot s may hold GPUs of type t (see the module docstring)
+        self.fits = np.array([[_fits(scenario, slot, t, gpus[t]) for t in self.types]
+                              for slot in self.slots], dtype=bool).reshape(
+                                  len(self.slots), len(self.types))
 
     # ---- configs -------------------------------------------------------------------------------
     @property
@@ -259,6 +288,8 @@ class PlanSpace:
                                                   + self.site_cost_usd), 0.0)
             new_cost = (cost[:, None] + oc[None, :]).ravel()
             keep = new_cost <= max_cost + eps if inclusive else new_cost < max_cost - eps
+            allowed = (on == 0) | self.fits[s, np.maximum(ot, 0)]
+            keep &= np.broadcast_to(allowed, (len(cost), len(opts))).ravel()
             idx = np.nonzero(keep)[0]
             if idx.size > limit:
                 return None

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from airan.errors import InputError, unknown_name
-from airan.scenario.schema import BOOL_FOR_NUMBER, Fault, Scenario
+from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Fault, Scenario
 
 _BUILTIN_PACKAGE = "airan.scenario.builtin"
 
@@ -718,20 +718,28 @@ def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
     return hosts
 
 
-def _check_gpu_memory(s: Scenario) -> None:
-    """Every compute site serves every model the services use, so each of its GPUs must hold
-    them all (:func:`airan.compute.memory.model_memory_bytes`: the weights once, a full batch
-    per instance); with ``ai_ran.mode`` mig, a site that runs the L1 keeps the memory of the
-    AI's MIG instance."""
+def site_memory(s: Scenario, gid: str, batching: Batching, *,
+                mig: bool = False) -> tuple[dict[str, float], float]:
+    """What one GPU of type ``gid`` at a compute site with ``batching`` must hold: bytes per
+    model the services use (every site serves every model; :func:`airan.compute.memory.
+    model_memory_bytes`: the weights once, a full batch per instance), and the bytes it has
+    (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
     from airan.catalog import load_gpus, load_models
     from airan.compute import l1
     from airan.compute.memory import model_memory_bytes
 
-    gpus = load_gpus()
+    gpu = load_gpus()[gid]
     models = load_models()
-    used = sorted({v.model for v in s.services})
+    need = {m: model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
+                                  batching.instances_for(m))
+            for m in sorted({v.model for v in s.services})}
+    share = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1] if mig else 1.0
+    return need, gpu.memory_gb * 1e9 * share
+
+
+def _check_gpu_memory(s: Scenario) -> None:
+    """Each compute site's GPU holds every model the services use (:func:`site_memory`)."""
     mig_sites = {site for site, _ in _l1_hosts(s).values()} if s.ai_ran.mode == "mig" else set()
-    mig_memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1]
     sites = [(c.name, f"compute_sites[{c.name}].gpus[0].type", c.gpus[0].type, c.batching)
              for c in s.compute_sites]
     g = s.generated_compute_sites
@@ -744,18 +752,16 @@ def _check_gpu_memory(s: Scenario) -> None:
         if key in checked:  # (generated sites share one configuration)
             continue
         checked.add(key)
-        gpu = gpus[gid]
-        have = gpu.memory_gb * 1e9 * (mig_memory if site in mig_sites else 1.0)
-        need = {m: model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
-                                      batching.instances_for(m)) for m in used}
-        if sum(need.values()) > have:
-            parts = ", ".join(f"{m} {b / 1e9:.1f}" for m, b in need.items() if b > 0)
+        need, have = site_memory(s, gid, batching, mig=site in mig_sites)
+        total = sum(need.values())
+        if total > have:
+            parts = ", ".join(f"{m} {b / 1e9:.2f}" for m, b in need.items() if b > 0)
             where = " in the AI's MIG instance" if site in mig_sites else ""
             raise InputError(
-                f"compute site {site!r}: a {gid} has {have / 1e9:.1f} GB{where}, and the models "
-                f"it serves need {sum(need.values()) / 1e9:.1f} GB ({parts} GB: the weights "
-                "once per GPU, a full batch per instance); give it a GPU with more memory, or "
-                "lower the batching's max_batch or instances", field=field, value=gid)
+                f"compute site {site!r}: its {gid} has {have / 1e9:.2f} GB{where}, and the "
+                f"models it serves need {total / 1e9:.2f} GB ({parts} GB: the weights once per "
+                "GPU, a full batch per instance); give it a GPU with more memory, or lower the "
+                "batching's max_batch or instances", field=field, value=gid)
 
 
 def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
