@@ -265,6 +265,7 @@ def test_terminal_says_nothing_of_drops_without_them(tmp_path: Path) -> None:
 # ---- 6: PRB utilization is the devices' own --------------------------------------------------
 def test_report_labels_prb_use_as_the_devices_beside_the_background(tmp_path: Path) -> None:
     d = load_scenario("city").model_dump(mode="json")
+    d["generated_compute_sites"]["gpus"] = [{"type": "H100", "count": 1}]  # MIG splits it
     d["ai_ran"] = {"mode": "mig", "antennas": 32, "traffic": {"start_hour": 20.0}}
     res = airan.run(scenario_from_dict(d), duration_s=0.3)
     html = build_report(write_run(res, tmp_path / "run")).path.read_text(encoding="utf-8")
