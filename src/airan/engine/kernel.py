@@ -2167,7 +2167,8 @@ def _init_se(W, S):
 # ---------------------------------------------------------------------------------------------
 # entry points: what the engine calls, with its StructRefs. Each hands the kernel Borrowed views
 # of them (see airan.compiled.borrow): the kernel's functions then read their arrays without
-# reference counting.
+# reference counting. (Written out one by one: numba's on-disk cache keys a function by its
+# qualified name, which wrappers made by one factory would share.)
 
 
 @njit(cache=True)
