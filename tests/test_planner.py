@@ -291,6 +291,8 @@ def test_a_slot_never_gets_a_gpu_that_cannot_hold_its_models(tmp_path: Path) -> 
     path.write_text(yaml.safe_dump(data))
     space = build_space(load_scenario(path), candidates=CANDIDATES, max_gpus=MAX_GPUS)
     assert space.fits.tolist() == [[False, True, True], [True, True, True]]
+    assert space.unfit == ["L4 at site-a: cannot hold the models (46.11 GB with the site's "
+                           "batching, 24.00 GB)"]
     arrays = space.enumerate_below(float("inf"), limit=10_000, inclusive=True)
     assert arrays is not None
     types, counts, _ = arrays
@@ -300,6 +302,7 @@ def test_a_slot_never_gets_a_gpu_that_cannot_hold_its_models(tmp_path: Path) -> 
         r = plan(path, [TARGET], candidates=CANDIDATES, max_gpus=MAX_GPUS,
                  duration_s=DURATION, method=method)
         assert r.feasible
+        assert r.notes[0] == f"not tried: {space.unfit[0]}"
         for e in r.evaluations:
             assert e.config[0][1] == 0 or space.types[e.config[0][0]] != "L4", e.config
         # the plan loads: every check of a scenario passes

@@ -310,7 +310,7 @@ def search(
     t0 = time.perf_counter()
     ev = evaluator
     budget = math.inf if budget_usd is None else float(budget_usd)
-    notes: list[str] = []
+    notes: list[str] = [f"not tried: {why}" for why in space.unfit]
 
     def done(best: Evaluation | None, proven: bool, verdict: str) -> PlanResult:
         log = ev.log

@@ -114,16 +114,19 @@ def scenario_precisions(scenario: Scenario) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _fits(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> bool:
-    """Whether slot ``slot`` may hold GPUs of type ``gid`` (see the module docstring)."""
+def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None:
+    """Why slot ``slot`` may not hold GPUs of type ``gid`` (None: it may; see the module
+    docstring)."""
     from airan.compute import l1
     from airan.scenario.load import site_memory
     from airan.scenario.schema import Batching
 
     mode = scenario.ai_ran.mode
     runs_l1 = mode != "none" and slot.kind == "cell"
-    if runs_l1 and (l1.l1_peak_cells(gid, gpu) <= 0 or (mode == "mig" and not gpu.mig)):
-        return False
+    if runs_l1 and l1.l1_peak_cells(gid, gpu) <= 0:
+        return f"cannot run its cells' L1 (ai_ran.mode {mode})"
+    if runs_l1 and mode == "mig" and not gpu.mig:
+        return "has no MIG (ai_ran.mode mig)"
     if slot.template is not None:
         batching = slot.template.batching
     elif slot.name == GENERATED and scenario.generated_compute_sites is not None:
@@ -131,7 +134,10 @@ def _fits(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> bool:
     else:
         batching = Batching()
     need, have = site_memory(scenario, gid, batching, mig=runs_l1 and mode == "mig")
-    return sum(need.values()) <= have
+    if sum(need.values()) > have:
+        return (f"cannot hold the models ({sum(need.values()) / 1e9:.2f} GB with the site's "
+                f"batching, {have / 1e9:.2f} GB)")
+    return None
 
 
 class PlanSpace:
@@ -167,10 +173,13 @@ class PlanSpace:
         # a faster GPU can attract work from other services and serve one of them worse.
         self.le = (type_dominance(self.types, gpus, scenario_precisions(scenario)) if type_order
                    else np.eye(len(self.types), dtype=bool))
-        # fits[s, t]: slot s may hold GPUs of type t (see the module docstring)
-        self.fits = np.array([[_fits(scenario, slot, t, gpus[t]) for t in self.types]
-                              for slot in self.slots], dtype=bool).reshape(
-                                  len(self.slots), len(self.types))
+        # fits[s, t]: slot s may hold GPUs of type t (see the module docstring); unfit says
+        # why not, "<type> at <slot>: <reason>"
+        why = [[_unfit(scenario, slot, t, gpus[t]) for t in self.types] for slot in self.slots]
+        self.fits = np.array([[r is None for r in row] for row in why], dtype=bool).reshape(
+            len(self.slots), len(self.types))
+        self.unfit = [f"{t} at {slot.name}: {r}" for slot, row in zip(self.slots, why, strict=True)
+                      for t, r in zip(self.types, row, strict=True) if r is not None]
 
     # ---- configs -------------------------------------------------------------------------------
     @property
