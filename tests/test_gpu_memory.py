@@ -116,5 +116,5 @@ def test_a_fleet_whose_accelerator_cannot_hold_its_models_is_warned_about() -> N
     warnings = [w for w in scenario_warnings(scenario_from_dict(d)) if "on board" in w]
     assert len(warnings) == 1
     assert f"fleets[{arms['name']}].accelerator" in warnings[0]
-    assert "22.3 GB" in warnings[0] and "16.0 GB" in warnings[0]
+    assert "22.27 GB" in warnings[0] and "16.00 GB" in warnings[0]
     assert not [w for w in scenario_warnings(load_scenario("factory")) if "on board" in w]

@@ -5,8 +5,10 @@ TensorRT backend builds one engine per model and GPU and gives each instance of 
 (``instance_group``) an execution context of its own, so a GPU holds a model's weights once
 and a full batch's working set per instance. The working set of one request is taken as the
 larger of the activation bytes it writes and, for an autoregressive model, the KV cache a
-decode step reads (the cache it keeps); a simplification: the peak of live activations is at
-most the bytes written, so for a CNN this is an upper bound.
+decode step reads (the cache it keeps, at the mean context: at the end of decoding it is
+~10% more for the catalog's 7B LLM). Simplifications: the peak of live activations is at most
+the bytes written, so for a CNN this is an upper bound; the L1's own memory in
+``ai_ran.mode`` dynamic and the framework's workspace are not counted.
 """
 
 from __future__ import annotations

@@ -568,8 +568,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - with the nr radio, a fleet whose whole ``area`` lies farther than
       :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell (fleets
       that replay a trace or fly given paths are skipped: the area does not place them);
-    - a fleet whose on-board accelerator (or CPU) cannot hold a model of its services
-      (:mod:`airan.compute.memory`): the twin still runs it there when a policy says so."""
+    - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
+      (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -780,10 +780,10 @@ def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
                 for m in sorted({model_of[v] for v in f.services})}
         have = gpu.memory_gb * 1e9
         if sum(need.values()) > have:
-            parts = ", ".join(f"{m} {b / 1e9:.1f}" for m, b in need.items() if b > 0)
+            parts = ", ".join(f"{m} {b / 1e9:.2f}" for m, b in need.items() if b > 0)
             out.append(str(InputError(
-                f"the models of this fleet's services need {sum(need.values()) / 1e9:.1f} GB "
-                f"on board ({parts} GB) and its {gpu.name} has {have / 1e9:.1f} GB: they could "
+                f"the models of this fleet's services need {sum(need.values()) / 1e9:.2f} GB "
+                f"on board ({parts} GB) and its {gpu.name} has {have / 1e9:.2f} GB: they could "
                 "not run there together, though the twin runs them there when a policy says so",
                 file=label, field=f"fleets[{f.name}].accelerator", value=f.accelerator)))
     return out
