@@ -770,7 +770,7 @@ def refresh_dl(W, S, d, k):
     """
     if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:
         return
-    # arrays are read out of the StructRefs once (each attribute access costs reference counting)
+    # arrays are read out of the World and State once, into locals
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
     tx_mw = W.cell_tx_mw
@@ -944,8 +944,7 @@ def serve_ul(W, S, k, s0):
     n_act = S.ctr[C_ACT_UL]
     if n_act == 0:
         return
-    # Arrays are read out of the StructRefs once: every attribute access on a StructRef costs a
-    # reference-count increment and decrement (atomic, and a barrier to overlapping cache misses).
+    # Arrays are read out of the World and State once, into locals the loops keep in registers.
     ctr = S.ctr
     ctr[C_WORK_UL] += n_act
     act = S.act_ul
