@@ -8,7 +8,9 @@ that rounding alone would add 0.5 ms on average to every emulated delay and ever
 On Linux, :class:`Timers` keeps one ``timerfd`` (``CLOCK_MONOTONIC``, the clock of
 ``time.monotonic()``) armed at the earliest pending deadline and watched by the loop like a
 socket: it wakes within the kernel's timer slack (~50 us). Elsewhere, or where ``timerfd`` is
-not available, it falls back to ``loop.call_at`` (and says so in :attr:`Timers.precise`).
+not available, one ``loop.call_at`` is armed at the earliest deadline instead (and
+:attr:`Timers.precise` says so). Either way the callbacks run in the order of their deadlines,
+and of their scheduling among equal deadlines.
 """
 
 from __future__ import annotations
@@ -62,17 +64,14 @@ def _libc() -> Any | None:
 class Handle:
     """A scheduled callback; :meth:`cancel` stops it from running."""
 
-    __slots__ = ("callback", "cancelled", "fallback")
+    __slots__ = ("callback", "cancelled")
 
     def __init__(self, callback: Callable[[], Any]) -> None:
         self.callback = callback
         self.cancelled = False
-        self.fallback: asyncio.TimerHandle | None = None
 
     def cancel(self) -> None:
         self.cancelled = True
-        if self.fallback is not None:
-            self.fallback.cancel()
 
 
 class Timers:
@@ -84,6 +83,7 @@ class Timers:
         self._seq = itertools.count()
         self._armed = float("inf")
         self._fd = -1
+        self._loop_timer: asyncio.TimerHandle | None = None  # armed where there is no timerfd
         libc = _libc()
         if libc is not None:
             fd = libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
@@ -107,10 +107,6 @@ class Timers:
     def call_at(self, when: float, callback: Callable[[], Any]) -> Handle:
         """Run ``callback`` in the loop once ``time.monotonic()`` reaches ``when``."""
         h = Handle(callback)
-        if not self.precise:
-            h.fallback = self.loop.call_at(self.loop.time() + (when - time.monotonic()),
-                                           callback)
-            return h
         heapq.heappush(self._heap, (when, next(self._seq), h))
         if when < self._armed:
             self._arm(when)
@@ -134,14 +130,22 @@ class Timers:
 
     def _arm(self, when: float) -> None:
         self._armed = when
+        if self._fd < 0:  # asyncio's own timer, converted to the loop's clock
+            if self._loop_timer is not None:
+                self._loop_timer.cancel()
+            self._loop_timer = self.loop.call_at(self.loop.time() + (when - time.monotonic()),
+                                                 self._fire)
+            return
         sec = int(when)
         nsec = max(1, int((when - sec) * 1e9))  # 0/0 would disarm the timer
         spec = _Itimerspec(_Timespec(0, 0), _Timespec(sec, min(nsec, 999_999_999)))
         self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None)
 
     def _fire(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.read(self._fd, 8)
+        if self._fd >= 0:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._fd, 8)
+        self._loop_timer = None
         self._armed = float("inf")
         now = time.monotonic()
         heap = self._heap
@@ -159,15 +163,21 @@ class Timers:
         finally:
             while heap and heap[0][2].cancelled:
                 heapq.heappop(heap)
-            if heap and self._fd >= 0:
+            if heap:  # (asyncio's timer may wake a little before a deadline: armed again)
                 self._arm(heap[0][0])
 
     def close(self) -> None:
-        """Stop watching the timer (pending callbacks do not run)."""
+        """Stop watching the timer; pending callbacks do not run (later ones use asyncio's
+        timer)."""
         if self._fd >= 0:
             self.loop.remove_reader(self._fd)
             self._fd = -1
             self.precise = False
+        if self._loop_timer is not None:
+            self._loop_timer.cancel()
+            self._loop_timer = None
+        self._heap.clear()
+        self._armed = float("inf")
 
 
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Timers] = (
