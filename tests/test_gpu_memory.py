@@ -118,3 +118,30 @@ def test_a_fleet_whose_accelerator_cannot_hold_its_models_is_warned_about() -> N
     assert f"fleets[{arms['name']}].accelerator" in warnings[0]
     assert "22.27 GB" in warnings[0] and "16.00 GB" in warnings[0]
     assert not [w for w in scenario_warnings(load_scenario("factory")) if "on board" in w]
+
+
+def test_a_run_checks_a_scenario_changed_in_python() -> None:
+    import airan
+    from airan.scenario.schema import GpuGroup
+
+    sc = load_scenario("factory")
+    site = sc.compute_sites[0]
+    small = site.model_copy(update={
+        "gpus": [GpuGroup(type="L4", count=1)],
+        "batching": site.batching.model_copy(update={"max_batch": 512})})
+    changed = sc.model_copy(update={"compute_sites": [small, *sc.compute_sites[1:]]})
+    with pytest.raises(InputError) as exc:
+        airan.run(changed, duration_s=0.1)
+    assert exc.value.field == "compute_sites[on-prem].gpus[0].type"
+
+
+def test_a_service_that_no_fleet_runs_needs_no_memory() -> None:
+    d = _factory()
+    d["compute_sites"][0]["gpus"] = [{"type": "L4", "count": 2}]  # the VLA and detectors fit
+    d["services"].append({"name": "chat", "model": "llm-7b", "rate_hz": 0.1,
+                          "ul_kb": 1, "dl_kb": 1, "deadline_ms": 2000})
+    scenario_from_dict(d)  # 7.3 GB more if a fleet ran it
+    next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")["services"].append(
+        "chat")
+    with pytest.raises(InputError, match="llm-7b 7.30"):
+        scenario_from_dict(d)

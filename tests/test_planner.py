@@ -291,8 +291,8 @@ def test_a_slot_never_gets_a_gpu_that_cannot_hold_its_models(tmp_path: Path) -> 
     path.write_text(yaml.safe_dump(data))
     space = build_space(load_scenario(path), candidates=CANDIDATES, max_gpus=MAX_GPUS)
     assert space.fits.tolist() == [[False, True, True], [True, True, True]]
-    assert space.unfit == ["L4 at site-a: cannot hold the models (46.11 GB with the site's "
-                           "batching, 24.00 GB)"]
+    assert space.unfit == ["L4 at site-a: cannot hold the models: they need 46.11 GB with the "
+                           "site's batching, it has 24.00 GB"]
     arrays = space.enumerate_below(float("inf"), limit=10_000, inclusive=True)
     assert arrays is not None
     types, counts, _ = arrays
@@ -307,6 +307,25 @@ def test_a_slot_never_gets_a_gpu_that_cannot_hold_its_models(tmp_path: Path) -> 
             assert e.config[0][1] == 0 or space.types[e.config[0][0]] != "L4", e.config
         # the plan loads: every check of a scenario passes
         scenario_from_dict(space.scenario_for(r.best.config).model_dump(mode="json"))
+
+
+def test_the_planner_starts_from_a_site_whose_gpu_is_too_small(tmp_path: Path) -> None:
+    """The planner replaces the GPUs of the sites it sizes: a scenario that loading refuses
+    for them is a fine start ("my L4 is too small: plan me one")."""
+    data = yaml.safe_load(TWO_CELLS)
+    data["compute_sites"][0]["batching"] = {"max_batch": 64, "max_wait_ms": 1, "instances": 16}
+    path = tmp_path / "too-small.yaml"
+    path.write_text(yaml.safe_dump(data))  # site-a keeps its L4: 46 GB needed, 24 GB had
+    with pytest.raises(InputError, match="compute_sites\\[site-a\\].gpus\\[0\\].type"):
+        load_scenario(path)
+    r = plan(path, [TARGET], candidates=CANDIDATES, max_gpus=MAX_GPUS, duration_s=DURATION,
+             method="greedy")
+    assert r.feasible and "site-a: " in r.best.description
+    assert not r.best.description.split(";")[0].endswith(" L4")
+    # with L4s the only candidate, site-a can have none: the verdict says so
+    r = plan(path, [TARGET], candidates=["L4"], max_gpus=MAX_GPUS, duration_s=DURATION)
+    assert not r.feasible
+    assert "no candidate GPU can serve at site-a" in r.verdict
 
 
 @pytest.mark.parametrize(

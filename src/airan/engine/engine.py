@@ -28,6 +28,7 @@ from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import LOCAL, POLICY_CONTRACT, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.radio import nr
+from airan.scenario.load import check_gpus
 from airan.scenario.schema import Scenario
 from airan.version import airan_version
 
@@ -115,6 +116,7 @@ class Engine:
             raise InputError(
                 "trace sample must be within [0, 1]", field="trace_sample", value=self.trace_sample
             )
+        check_gpus(scenario)  # (a scenario changed in Python since it was loaded, too)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
         self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))

@@ -70,7 +70,8 @@ def plan(
     from airan.policy import is_known_policy, policy_names
     from airan.scenario import load_scenario
 
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    # the GPUs of the sites it sizes are replaced: checked per build-out (PlanSpace.fits)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, gpu_checks=False)
     names = [v.name for v in sc.services]
     parsed: list[Target] = (
         parse_targets(targets, names) if targets

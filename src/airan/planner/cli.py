@@ -194,7 +194,7 @@ def plan(
                                 ["auto", "greedy", "exact"])
         prices = parse_assignments("--price", price, unit="USD")
         powers = parse_assignments("--power", power, unit="W")
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, gpu_checks=False)  # its sites' GPUs are replaced
         first = sc.seed if seed is None else seed
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-plan")

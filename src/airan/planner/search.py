@@ -337,6 +337,12 @@ def search(
     ev.phase = "bound"
     tops, complete = _bound(space, ev)
     if not any(e.feasible for e in tops):
+        bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]
+        if bare:  # (not a matter of how many GPUs: see the "not tried" notes)
+            return done(None, complete, "no plan meets the target: no candidate GPU can serve "
+                        f"at {', '.join(bare)}, and the largest build-outs without "
+                        "GPUs there miss it; give larger GPUs (--candidates) or lower the "
+                        "batching there")
         return done(None, complete, "no plan meets the target: even the largest build-outs "
                     f"({space.max_gpus} GPUs of each candidate at every site) miss it")
 

@@ -133,10 +133,12 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
         batching = scenario.generated_compute_sites.batching
     else:
         batching = Batching()
-    need, have = site_memory(scenario, gid, batching, mig=runs_l1 and mode == "mig")
+    mig = runs_l1 and mode == "mig"
+    need, have = site_memory(scenario, gid, batching, mig=mig)
     if sum(need.values()) > have:
-        return (f"cannot hold the models ({sum(need.values()) / 1e9:.2f} GB with the site's "
-                f"batching, {have / 1e9:.2f} GB)")
+        return (f"cannot hold the models: they need {sum(need.values()) / 1e9:.2f} GB with the "
+                f"site's batching, it has {have / 1e9:.2f} GB"
+                + (" in the AI's MIG instance" if mig else ""))
     return None
 
 

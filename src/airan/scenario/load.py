@@ -63,10 +63,12 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader subclass)
 
 
-def load_scenario(path_or_name: str | Path) -> Scenario:
+def load_scenario(path_or_name: str | Path, *, gpu_checks: bool = True) -> Scenario:
     """A validated :class:`Scenario` from a built-in name (``factory``) or a YAML file path.
 
     Raises :class:`InputError` naming the file, the field path and the bad value.
+    ``gpu_checks=False`` leaves out :func:`check_gpus` (the planner, which replaces the GPUs of
+    the sites it sizes, checks its own choices; the engine checks what it runs).
     """
     text, label = _read(path_or_name)
     try:
@@ -79,7 +81,7 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping (key: value)", file=label)
     _resolve_files(data, Path(label).parent if Path(label).is_file() else None)
-    return scenario_from_dict(data, label=label)
+    return scenario_from_dict(data, label=label, gpu_checks=gpu_checks)
 
 
 def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
@@ -96,14 +98,16 @@ def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
                 ref[key] = str(base / p)
 
 
-def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>") -> Scenario:
-    """Validate a scenario given as a dict (the parsed YAML)."""
+def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>",
+                       gpu_checks: bool = True) -> Scenario:
+    """Validate a scenario given as a dict (the parsed YAML); ``gpu_checks``: see
+    :func:`load_scenario`."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, data, label) from None
     try:
-        check_references(scenario)
+        check_references(scenario, gpu_checks=gpu_checks)
     except InputError as exc:
         if exc.file and exc.file != label:  # a file the scenario names (a trace, a site list)
             raise InputError(f"{exc.file}: {exc.reason}", file=label, field=exc.field,
@@ -226,11 +230,12 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def check_references(s: Scenario) -> None:
+def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     """Names that must refer to something (GPUs, models, services, nodes, sites, policies), and
     what the engine would otherwise find only when it builds or runs the scenario: fault targets,
-    the sites a policy needs, GPUs that cannot run the L1 given them, mobility models it cannot
-    build, trace files that do not read, paths longer than its tables hold."""
+    the sites a policy needs, GPUs that cannot run the L1 given them or hold the models
+    (:func:`check_gpus`, unless ``gpu_checks`` is False), mobility models it cannot build, trace
+    files that do not read, paths longer than its tables hold."""
     from airan.catalog import load_gpus, load_models
     from airan.policy import is_known_policy, policy_names
 
@@ -339,8 +344,8 @@ def check_references(s: Scenario) -> None:
     _check_faults(s)
     _check_live(s)
     _check_policy_sites(s)
-    _check_ai_ran(s)
-    _check_gpu_memory(s)
+    if gpu_checks:
+        check_gpus(s)
     _check_mobility(s)
     _check_transport_hops(s)
 
@@ -679,6 +684,15 @@ def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
                          "(compute_sites)", field=field, value=policy)
 
 
+def check_gpus(s: Scenario) -> None:
+    """What each compute site's GPUs must be able to do: run its cells' L1 (on a MIG instance
+    in ``ai_ran.mode`` mig) where it hosts them, and hold every model the services use. Loading
+    a scenario checks it, and so does the engine when a run starts (a scenario changed in
+    Python, or built by the planner, is checked too)."""
+    _check_ai_ran(s)
+    _check_gpu_memory(s)
+
+
 def _check_ai_ran(s: Scenario) -> None:
     """With ``ai_ran.mode`` mig or dynamic, a cell-site compute site runs the L1 of its cell
     site's cells: its GPU (the type of its first GPU group, as the engine takes it) must be one
@@ -691,17 +705,22 @@ def _check_ai_ran(s: Scenario) -> None:
     if mode == "none":
         return
     gpus = load_gpus()
+    explicit = {c.name for c in s.compute_sites}
     for site, gid in _l1_hosts(s).values():
+        what = (f"compute site {site!r}" if site in explicit
+                else f"generated compute site {site!r} (generated_compute_sites.gpus)")
         if l1.l1_peak_cells(gid, gpus[gid]) <= 0:
+            can = ", ".join(g for g, spec in gpus.items() if l1.l1_peak_cells(g, spec) > 0)
             raise InputError(
-                f"compute site {site!r} hosts the L1 of its cells but its GPU {gid!r} cannot "
-                f"run L1 (ai_ran.mode {mode!r})", field="ai_ran.mode", value=mode)
+                f"{what} hosts the L1 of its cells but its GPU {gid!r} cannot run L1 "
+                f"(ai_ran.mode {mode!r}; GPUs that can: {can})", field="ai_ran.mode",
+                value=mode)
         if mode == "mig" and not gpus[gid].mig:
             can = ", ".join(g for g, spec in gpus.items() if spec.mig)
             raise InputError(
-                f"compute site {site!r} hosts the L1 of its cells on a MIG instance but its GPU "
-                f"{gid!r} has no MIG (the NVIDIA MIG User Guide's: {can}); use ai_ran.mode "
-                "'dynamic' or give the site a MIG GPU", field="ai_ran.mode", value=mode)
+                f"{what} hosts the L1 of its cells on a MIG instance but its GPU {gid!r} has "
+                f"no MIG (the NVIDIA MIG User Guide's: {can}); use ai_ran.mode 'dynamic' or "
+                "give the site a MIG GPU", field="ai_ran.mode", value=mode)
 
 
 def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
@@ -722,7 +741,8 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
                 mig: bool = False) -> tuple[dict[str, float], float]:
     """What one GPU of type ``gid`` at a compute site with ``batching`` must hold: bytes per
     model the services use (every site serves every model; :func:`airan.compute.memory.
-    model_memory_bytes`: the weights once, a full batch per instance), and the bytes it has
+    model_memory_bytes`: the weights once, a full batch per instance; a service that no fleet
+    runs needs none), and the bytes it has
     (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
     from airan.catalog import load_gpus, load_models
     from airan.compute import l1
@@ -730,9 +750,10 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
 
     gpu = load_gpus()[gid]
     models = load_models()
+    run = {name for f in s.fleets for name in f.services}  # a service no fleet runs: no model
     need = {m: model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
                                   batching.instances_for(m))
-            for m in sorted({v.model for v in s.services})}
+            for m in sorted({v.model for v in s.services if v.name in run})}
     share = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1] if mig else 1.0
     return need, gpu.memory_gb * 1e9 * share
 
@@ -756,12 +777,15 @@ def _check_gpu_memory(s: Scenario) -> None:
         total = sum(need.values())
         if total > have:
             parts = ", ".join(f"{m} {b / 1e9:.2f}" for m, b in need.items() if b > 0)
-            where = " in the AI's MIG instance" if site in mig_sites else ""
+            where = (f" in the AI's MIG instance (ai_ran.mig_l1_fraction "
+                     f"{s.ai_ran.mig_l1_fraction:g} leaves it that share of the memory)"
+                     if site in mig_sites else "")
             raise InputError(
                 f"compute site {site!r}: its {gid} has {have / 1e9:.2f} GB{where}, and the "
                 f"models it serves need {total / 1e9:.2f} GB ({parts} GB: the weights once per "
-                "GPU, a full batch per instance); give it a GPU with more memory, or lower the "
-                "batching's max_batch or instances", field=field, value=gid)
+                "GPU, a full batch per instance); give it a GPU with more memory, or lower "
+                "max_batch or instances in its batching (batching.models.<model> for one "
+                "model)", field=field, value=gid)
 
 
 def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
