@@ -1,6 +1,6 @@
 """GPU memory: a compute site's GPU must hold every model it serves (the weights once, a full
 batch per instance), in its MIG instance where the L1 takes the rest; a fleet whose accelerator
-cannot hold a model of its services is warned about."""
+cannot hold its services' models is warned about, and so is AI-RAN with no GPU to run the L1."""
 
 from __future__ import annotations
 
@@ -145,3 +145,13 @@ def test_a_service_that_no_fleet_runs_needs_no_memory() -> None:
         "chat")
     with pytest.raises(InputError, match="llm-7b 7.30"):
         scenario_from_dict(d)
+
+
+def test_ai_ran_without_a_cell_site_gpu_is_warned_about() -> None:
+    d = _factory()  # its compute sites are edges and a cloud: none runs a cell's L1
+    d["ai_ran"] = {"mode": "mig"}
+    lines = [w for w in scenario_warnings(scenario_from_dict(d)) if "ai_ran.mode" in w]
+    assert len(lines) == 1 and "changes nothing" in lines[0]
+    d["compute_sites"].append({"name": "cell-gpu", "at": d["cell_sites"][0]["name"],
+                               "kind": "cell", "gpus": [{"type": "H100", "count": 1}]})
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "ai_ran.mode" in w]

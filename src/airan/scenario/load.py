@@ -574,7 +574,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell (fleets
       that replay a trace or fly given paths are skipped: the area does not place them);
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
-      (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so."""
+      (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
+    - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -623,6 +624,11 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
     out += _device_memory_warnings(s, label)
+    if s.ai_ran.mode != "none" and not _l1_hosts(s):
+        out.append(str(InputError(
+            f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
+            f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
+            value=s.ai_ran.mode)))
     return out
 
 
