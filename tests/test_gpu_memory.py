@@ -155,3 +155,22 @@ def test_ai_ran_without_a_cell_site_gpu_is_warned_about() -> None:
     d["compute_sites"].append({"name": "cell-gpu", "at": d["cell_sites"][0]["name"],
                                "kind": "cell", "gpus": [{"type": "H100", "count": 1}]})
     assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "ai_ran.mode" in w]
+
+
+def test_a_service_with_a_measured_time_holds_its_own_copy_of_the_model() -> None:
+    d = _factory()
+    d["compute_sites"][0]["batching"] = {  # on-prem, an L40S of 48 GB
+        "max_batch": 8, "max_wait_ms": 2,
+        "models": {"openvla-7b": {"max_batch": 32, "instances": 2}}}
+    scenario_from_dict(d)  # the VLA once: 15.08 + 2 x 32 x 0.15 = 24.68 GB
+    # a second service of the VLA, measured: a queue and instances of its own (the engine's
+    # model openvla-7b@vla-measured), so its weights and batches again: 49.36 GB and more
+    d["services"].append({"name": "vla-measured", "model": "openvla-7b", "rate_hz": 1,
+                          "ul_kb": 15, "dl_kb": 0.028, "deadline_ms": 200,
+                          "service_time": {"mean_ms": 30}})
+    arms = next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")
+    arms["services"] = [*arms["services"], "vla-measured"]
+    with pytest.raises(InputError) as exc:
+        scenario_from_dict(d)
+    text = str(exc.value)
+    assert "openvla-7b 24.68" in text and "openvla-7b@vla-measured 24.68" in text

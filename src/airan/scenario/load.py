@@ -748,7 +748,7 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
     """What one GPU of type ``gid`` at a compute site with ``batching`` must hold: bytes per
     model the services use (every site serves every model; :func:`airan.compute.memory.
     model_memory_bytes`: the weights once, a full batch per instance; a service that no fleet
-    runs needs none), and the bytes it has
+    runs needs none, one with a measured service time its own copy), and the bytes it has
     (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
     from airan.catalog import load_gpus, load_models
     from airan.compute import l1
@@ -757,9 +757,15 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
     gpu = load_gpus()[gid]
     models = load_models()
     run = {name for f in s.fleets for name in f.services}  # a service no fleet runs: no model
-    need = {m: model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
-                                  batching.instances_for(m))
-            for m in sorted({v.model for v in s.services if v.name in run})}
+    # a service with a measured service time runs its own copy of its model (airan.engine.world:
+    # a queue and instances of its own, named model@service)
+    keys = sorted({v.model if v.service_time is None else f"{v.model}@{v.name}"
+                   for v in s.services if v.name in run})
+    need = {}
+    for key in keys:
+        m = key.split("@", 1)[0]
+        need[key] = model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
+                                       batching.instances_for(m))
     share = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1] if mig else 1.0
     return need, gpu.memory_gb * 1e9 * share
 
