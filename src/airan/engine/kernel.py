@@ -247,6 +247,11 @@ def pop_event(S):
         c = 2 * i + 1
         if c >= n:
             break
+        g = 2 * c + 1  # the grandchildren, which the next level compares: fetch them now
+        prefetch(ht, g)
+        prefetch(hs, g)
+        prefetch(ht, g + 3)
+        prefetch(hs, g + 3)
         tc = ht[c]
         sc = hs[c]
         b = c + 1
@@ -283,6 +288,8 @@ def heap_replace_top(ht, hi, n, t, r):
         a = 2 * i + 1
         if a >= n:
             break
+        prefetch(ht, 2 * a + 1)  # the grandchildren, which the next level compares
+        prefetch(ht, 2 * a + 4)
         b = a + 1
         c = b if (b < n and ht[b] < ht[a]) else a
         if ht[i] <= ht[c]:
@@ -985,6 +992,11 @@ def serve_ul(W, S, k, s0):
     top_gain = W.dev_top_gain
     n_top = top_cell.shape[1]
     for i in range(n_act):
+        if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
+            y = act[i + 2 * PREFETCH_AHEAD]
+            prefetch(se_slot, y)
+            prefetch(elig, y)
+            prefetch(dev_cell, y)
         if i + PREFETCH_AHEAD < n_act:  # a UE due for a SINR refresh: its serving cell, gain
             x = act[i + PREFETCH_AHEAD]
             if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
@@ -1044,6 +1056,7 @@ def serve_ul(W, S, k, s0):
     pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
     nrf = rq_f.shape[1]
+    nri = rq_i.shape[1]
     # the slot's uplink completions are events, ordered with the heap's by (time, push order),
     # all at the slot's end: they wait in a list of their own, in push order, rather than in
     # the heap (a quarter of all events: cheaper than heap pushes and pops)
@@ -1053,10 +1066,13 @@ def serve_ul(W, S, k, s0):
     s1 = s0 + slot
     ctr[C_ULQ_N] = 0
     for i in range(n_act):
+        if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
+            prefetch(ul_head, act[i + 2 * PREFETCH_AHEAD])
         if i + PREFETCH_AHEAD < n_act:  # the request at the head of a UE's buffer
             x = ul_head[act[i + PREFETCH_AHEAD]]
             prefetch(rq_f, x * nrf + T_UL_START)
             prefetch(rq_f, x * nrf + REM_BITS)
+            prefetch(rq_i, x * nri + I_NEXT)
         d = act[i]
         if pf_w[d] <= 0.0:
             if pf and pf_w[d] == 0.0:
@@ -1141,6 +1157,52 @@ def _top_insert(top, top_m, c, d, metric):
     top_m[c, j] = metric
 
 
+RADIX_BITS = 11  # digits of the radix sort: a 16 KB count table, two passes up to 4M devices
+
+
+@njit(cache=True)
+def _sorted_ids(ids):
+    """A sorted copy of ``ids`` (non-negative ints): LSD radix sort, a pass per RADIX_BITS of
+    the largest; insertion sort for a few. The same result as ``np.sort`` (ids are integers),
+    ~5x faster on the few hundred to few thousand UEs a slot adds in metro."""
+    n = ids.shape[0]
+    out = ids.copy()
+    if n < 32:
+        for i in range(1, n):
+            x = out[i]
+            j = i - 1
+            while j >= 0 and out[j] > x:
+                out[j + 1] = out[j]
+                j -= 1
+            out[j + 1] = x
+        return out
+    top = 0
+    for i in range(n):
+        if out[i] > top:
+            top = out[i]
+    tmp = np.empty_like(out)
+    counts = np.empty(1 << RADIX_BITS, dtype=np.int64)
+    mask = (1 << RADIX_BITS) - 1
+    shift = 0
+    while (top >> shift) > 0:
+        counts[:] = 0
+        for i in range(n):
+            counts[(out[i] >> shift) & mask] += 1
+        total = 0
+        for b in range(counts.shape[0]):
+            c = counts[b]
+            counts[b] = total
+            total += c
+        for i in range(n):
+            x = out[i]
+            b = (x >> shift) & mask
+            tmp[counts[b]] = x
+            counts[b] += 1
+        out, tmp = tmp, out
+        shift += RADIX_BITS
+    return out
+
+
 @njit(cache=True)
 def _sort_active(act, ctr, n_idx, sorted_idx):
     """Put the active UEs in device order: the front is sorted already (the schedulers keep
@@ -1151,7 +1213,7 @@ def _sort_active(act, ctr, n_idx, sorted_idx):
         m = n
     if m == n:
         return
-    tail = np.sort(act[m:n])
+    tail = _sorted_ids(act[m:n])
     i = m - 1  # merge from the back: the sorted front moves up past the larger new UEs
     j = tail.shape[0] - 1
     w = n - 1
@@ -1204,7 +1266,14 @@ def serve_dl(W, S, k, s0, frac):
     resid = W.dev_resid_gain_mw
     dl_noise = W.dev_dl_noise_mw
     nrf = rq_f.shape[1]
+    dev_fleet = W.dev_fleet
     for i in range(n_act):
+        if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
+            y = act[i + 2 * PREFETCH_AHEAD]
+            prefetch(dl_head, y)
+            prefetch(se_slot, y)
+            prefetch(dev_cell, y)
+            prefetch(dev_fleet, y)
         if i + PREFETCH_AHEAD < n_act:  # the answer at the head, and the gains for a refresh
             x = act[i + PREFETCH_AHEAD]
             prefetch(rq_f, dl_head[x] * nrf + T_DLARR)
@@ -1258,7 +1327,7 @@ def serve_dl(W, S, k, s0, frac):
                 used = cap
         used_dl[c] += share * (used / cap if cap > 0 else 1.0)
         if cap > 0:  # device energy: receiving for the part of the slot its answers needed
-            S.fleet_energy_j[W.dev_fleet[d]] += W.ue_rx_w * slot * used / cap
+            S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot * used / cap
         if dl_head[d] < 0:
             dl_tail[d] = -1
             act_pos[d] = -1
@@ -2070,12 +2139,11 @@ def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
                         prefetch(sr_off, d)
                         prefetch(se_slot, d)
                         prefetch(se_ul, d)
-                        if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
-                            prefetch(top_cell, d * n_top)
-                            prefetch(top_gain, d * n_top)
-                if deep and nr and pos + 2 < n_arr:
+                if deep and nr and pos + 2 < n_arr:  # its age was fetched two arrivals ago
                     d = flow_dev[arr_f[pos + 2]]
                     if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
+                        prefetch(top_cell, d * n_top)
+                        prefetch(top_gain, d * n_top)
                         _prefetch_iul(W, S, dev_cell[d], k)
                 create(W, S, t_arr, arr_f[pos], arr_p[pos])
                 pos += 1
