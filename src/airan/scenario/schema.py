@@ -38,6 +38,21 @@ def _name(v: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_name)]
+
+#: The placements the trace writes for requests that ran at no compute site (engine.trace_table)
+RESERVED_PLACEMENTS = ("local", "rejected", "unreachable")
+
+
+def _site_name(v: str) -> str:
+    """A compute site's name: a name that is not one of the trace's own placements."""
+    if v in RESERVED_PLACEMENTS:
+        raise ValueError(f"{v!r} is reserved: the trace's placement column says "
+                         f"{', '.join(RESERVED_PLACEMENTS)} for requests served on the device, "
+                         "rejected, or with no route; give the site another name")
+    return v
+
+
+SiteName = Annotated[Name, AfterValidator(_site_name)]
 # TS 38.331 TimeToTrigger values (ms)
 TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 2560, 5120)
 
@@ -284,7 +299,7 @@ class Batching(_Strict):
 class ComputeSite(_Strict):
     """GPUs at a node: a cell site (``kind: cell``), a regional edge or a cloud."""
 
-    name: Name
+    name: SiteName
     at: str
     kind: Literal["cell", "edge", "cloud"] = "edge"
     gpus: list[GpuGroup] = Field(min_length=1)
