@@ -149,7 +149,9 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
         "policy": draw(st.sampled_from(policies)),
         "admission": draw(st.sampled_from(["none", "strict"])),
         "radio": radio,
-        "carrier": {"tdd_pattern": draw(st.sampled_from(["DDDSU", "DDSUU", None]))},
+        # TDD at n78, or FDD (no pattern) at n1's 2.14 GHz
+        "carrier": draw(st.sampled_from([{"tdd_pattern": "DDDSU"}, {"tdd_pattern": "DDSUU"},
+                                         {"band": "n1"}])),
         "cell_sites": cells,
         "nodes": nodes,
         "compute_sites": sites,

@@ -45,8 +45,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     cls=HelpGroup,
 )
-catalog_app = typer.Typer(help="Show the accelerator and model catalogs.", no_args_is_help=True,
-                          cls=HelpGroup)
+catalog_app = typer.Typer(help="Show the accelerator, model and device-class catalogs.",
+                          no_args_is_help=True, cls=HelpGroup)
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -715,6 +715,30 @@ def catalog_models(
                       f"{latency_ms:.2f}", m.name)
     _print_table(table)
     _print_sources(models, "models", sources)
+
+
+@catalog_app.command("devices")
+def catalog_devices(
+    sources: bool = typer.Option(
+        False, "--sources", help="Then the source of every value, per class and field."
+    ),
+) -> None:
+    """The device classes a fleet names with ``device_class``: antenna height, on-board
+    accelerator, uplink buffer; with --sources, where every value comes from."""
+    with _user_errors():
+        from airan.catalog import load_device_classes
+
+        classes = load_device_classes()
+    table = _table("Device classes (a fleet's own fields win over its class's)")
+    table.add_column("id", style="bold", no_wrap=True)
+    _columns(table, "height m")
+    _columns(table, "accelerator", "UL buffer KB", justify="left")
+    table.add_column("name")
+    for key, c in classes.items():
+        table.add_row(key, f"{c.height_m:g}", c.accelerator,
+                      "-" if c.ul_buffer_kb is None else f"{c.ul_buffer_kb:g}", c.name)
+    _print_table(table)
+    _print_sources(classes, "devices", sources)
 
 
 def _print_sources(entries: dict[str, Any], catalog: str, show: bool) -> None:

@@ -1,9 +1,10 @@
-"""Accelerator and model catalogs: typed specs loaded from package-data YAML files.
+"""Accelerator, model and device-class catalogs: typed specs loaded from package-data YAML files.
 
-Every number in ``gpus.yaml`` and ``models.yaml`` has a citation in the entry's ``source``
-mapping (keyed by field name). Units are stated in the field names: ``_gb`` (1e9 bytes),
-``_tbps`` (1e12 bytes/s), ``tflops`` (1e12 FLOP/s or OP/s, dense), ``_w`` (W), ``_ms`` (ms),
-``_bytes`` (bytes), ``gflops`` (1e9 FLOP, with FLOPs = 2 x MACs).
+Every number in ``gpus.yaml``, ``models.yaml`` and ``devices.yaml`` has a citation in the
+entry's ``source`` mapping (keyed by field name). Units are stated in the field names: ``_gb``
+(1e9 bytes), ``_tbps`` (1e12 bytes/s), ``tflops`` (1e12 FLOP/s or OP/s, dense), ``_w`` (W),
+``_ms`` (ms), ``_bytes`` (bytes), ``gflops`` (1e9 FLOP, with FLOPs = 2 x MACs), ``height_m``
+(m), ``_kb`` (1000 bytes).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "BYTES_PER_VALUE",
     "PRECISION_ORDER",
+    "DeviceClass",
     "Efficiency",
     "GpuSpec",
     "ModelSpec",
     "Precision",
     "ServiceTimeDist",
     "Tflops",
+    "load_device_classes",
     "load_gpus",
     "load_models",
     "parse_gpus",
@@ -262,6 +265,30 @@ class ModelSpec(BaseModel):
         return self.decode_tokens > 0
 
 
+class DeviceClass(BaseModel):
+    """A kind of device: the defaults a fleet takes with ``device_class`` (its own fields win).
+
+    ``height_m``: the UE antenna's height above the ground (m); ``accelerator``: a GPU catalog
+    id or ``"none"`` (the device's CPU); ``ul_buffer_kb``: the uplink buffer (KB), where the
+    class needs more than a fleet's default.
+    """
+
+    model_config = _STRICT
+
+    name: str
+    height_m: float = Field(gt=0, le=1000)
+    accelerator: str
+    ul_buffer_kb: float | None = Field(default=None, gt=0)
+    source: dict[str, str] = Field(default_factory=dict)
+
+    def fleet_defaults(self) -> dict[str, Any]:
+        """The fleet fields this class sets (its ``ul_buffer_kb`` only where it gives one)."""
+        out: dict[str, Any] = {"height_m": self.height_m, "accelerator": self.accelerator}
+        if self.ul_buffer_kb is not None:
+            out["ul_buffer_kb"] = self.ul_buffer_kb
+        return out
+
+
 def _read_yaml(filename: str, path: str | Path | None) -> Mapping[str, Any]:
     if path is None:
         text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
@@ -301,3 +328,14 @@ def load_gpus(path: str | Path | None = None) -> dict[str, GpuSpec]:
 def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
     """Model catalog keyed by id (e.g. ``"resnet50"``); packaged ``models.yaml`` unless ``path``."""
     return dict(_models_cached(None if path is None else str(path)))
+
+
+@lru_cache(maxsize=1)
+def _device_classes_cached() -> dict[str, DeviceClass]:
+    data = _read_yaml("devices.yaml", None)
+    return {str(k): DeviceClass.model_validate(v) for k, v in data.items()}
+
+
+def load_device_classes() -> dict[str, DeviceClass]:
+    """Device classes keyed by id (e.g. ``"amr"``), from the packaged ``devices.yaml``."""
+    return dict(_device_classes_cached())

@@ -567,6 +567,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       its requests sent over the radio is dropped (``buffer_full``); only on the device's own
       accelerator does it run;
     - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on;
+    - a carrier in an NR band that :mod:`airan.radio.bands` does not list: its frequency and
+      duplex mode are not checked;
     - a fault that starts at or after the end of the run (``duration_s``, the scenario's unless
       given): it never happens;
     - a service that no fleet runs: it makes no request;
@@ -623,6 +625,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 file=label, field=f"services[{v.name}]")))
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
+        out += _unlisted_band_warnings(s, label)
     out += _device_memory_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
@@ -630,6 +633,20 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
     return out
+
+
+def _unlisted_band_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A carrier in a band that :mod:`airan.radio.bands` does not list: its frequency and
+    duplex mode are taken as given."""
+    from airan.radio import bands
+
+    carriers = [("carrier", s.carrier)]
+    carriers += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
+    return [str(InputError(
+        f"band {car.band} is not in airan's band table (airan.radio.bands, the bands most "
+        "deployed): fc_ghz and the duplex mode (tdd_pattern) are taken as given, unchecked",
+        file=label, field=f"{field}.band", value=car.band))
+        for field, car in carriers if car.band not in bands.NR_BANDS]
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -934,6 +951,30 @@ def _check_live(s: Scenario) -> None:
             covered[c] = key
 
 
+def _check_band(field: str, car: Any) -> None:
+    """A listed band (TS 38.104 Table 5.2-1, 5.2-2) holds the carrier's frequency, and its
+    duplex mode matches the TDD pattern; a band name that is not listed must read as one."""
+    from airan.radio import bands
+
+    spec = bands.NR_BANDS.get(car.band)
+    if spec is None:
+        if not bands.is_band_name(car.band):
+            raise unknown_name("NR band", car.band, bands.NR_BANDS, field=f"{field}.band")
+        return  # another TS 38.104 band: loads with a warning (scenario_warnings)
+    lo, hi = spec.dl_mhz
+    if not spec.holds(car.fc_ghz):
+        fc = bands.default_fc_ghz(car.band)
+        raise InputError(f"band {car.band} carries {lo:g}-{hi:g} MHz (TS 38.104 Table 5.2-1); "
+                         f"give an fc_ghz inside it, or omit it for {fc:g}",
+                         field=f"{field}.fc_ghz", value=car.fc_ghz)
+    if spec.duplex == "FDD" and car.tdd_pattern is not None:
+        raise InputError(f"band {car.band} is FDD (TS 38.104 Table 5.2-1): omit tdd_pattern, "
+                         "or set it to null", field=f"{field}.tdd_pattern", value=car.tdd_pattern)
+    if spec.duplex == "TDD" and car.tdd_pattern is None:
+        raise InputError(f"band {car.band} is TDD (TS 38.104 Table 5.2-1): give a tdd_pattern "
+                         "(e.g. DDDSU), or an FDD band", field=f"{field}.tdd_pattern", value=None)
+
+
 def _check_carriers(s: Scenario) -> None:
     """Every carrier has a TS 38.101 bandwidth, and all share one numerology and TDD pattern."""
     from airan.radio import nr
@@ -945,6 +986,7 @@ def _check_carriers(s: Scenario) -> None:
     ) or s.cell_sites_file is not None else []
     used += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
     for field, car in used:
+        _check_band(field, car)
         # TS 38.101-1 5.3.5 / 38.101-2 5.3.5: FR1 data SCS 15-60 kHz, FR2 60-120 kHz (and more)
         if car.fc_ghz <= 7.125 and car.numerology > 2:
             raise InputError(f"an FR1 carrier ({car.fc_ghz:g} GHz) uses numerology 0-2 "

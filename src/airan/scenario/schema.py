@@ -20,7 +20,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from airan.catalog import ServiceTimeDist
+from airan.catalog import ServiceTimeDist, load_device_classes
+from airan.errors import suggest
+from airan.radio import bands
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -124,10 +126,15 @@ class _Strict(BaseModel):
 
 
 class Carrier(_Strict):
-    """One NR carrier (TS 38.104 band, TS 38.211 numerology, TS 38.101-1 bandwidth)."""
+    """One NR carrier (TS 38.104 band, TS 38.211 numerology, TS 38.101-1 bandwidth).
+
+    Without ``fc_ghz`` a carrier sits at 3.5 GHz where its band holds it (n77, n78), else at
+    the centre of its band's downlink; a carrier in an FDD band has no TDD pattern unless it
+    gives one (which loading then refuses). See :mod:`airan.radio.bands`.
+    """
 
     band: str = "n78"
-    fc_ghz: float = Field(3.5, ge=0.4, le=100)  # n78 centre; TR 38.901 covers 0.5-100 GHz
+    fc_ghz: float = Field(3.5, ge=0.4, le=100)  # the downlink's; TR 38.901 covers 0.5-100 GHz
     bandwidth_mhz: PosFloat = 100.0  # 273 PRB at 30 kHz, TS 38.101-1 Table 5.3.2-1
     numerology: int = Field(1, ge=0, le=4)  # 30 kHz SCS, 0.5 ms slot, TS 38.211 Table 4.2-1
     tdd_pattern: str | None = (
@@ -140,6 +147,22 @@ class Carrier(_Strict):
     # rank 1 with the full precoding gain at the cell edge (radio.link.dl_rank_adapted_se)
     dl_layers: int = Field(2, ge=1, le=8)
     ul_layers: int = Field(1, ge=1, le=4)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _band_defaults(cls, data: Any) -> Any:
+        """The frequency and duplex mode a carrier of its band takes when it gives neither."""
+        if not isinstance(data, dict):
+            return data
+        band = data.get("band", "n78")
+        spec = bands.NR_BANDS.get(band) if isinstance(band, str) else None
+        if spec is None:
+            return data
+        out = dict(data)
+        out.setdefault("fc_ghz", bands.default_fc_ghz(band))
+        if spec.duplex == "FDD":
+            out.setdefault("tdd_pattern", None)
+        return out
 
     @field_validator("tdd_pattern")
     @classmethod
@@ -365,10 +388,15 @@ from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (use
 
 
 class Fleet(_Strict):
-    """A group of identical devices placed uniformly in an area, each running ``services``."""
+    """A group of identical devices placed uniformly in an area, each running ``services``.
+
+    ``device_class`` (``airan catalog devices``) fills the fields it defines (antenna height,
+    on-board accelerator, uplink buffer) that the fleet does not set itself.
+    """
 
     name: Name
     count: int = Field(ge=0, le=50_000_000, strict=True)
+    device_class: str | None = None
     area: RectArea | DiscArea | None = None  # None: uniform over the cell layout's bounding box
     height_m: float = Field(1.5, gt=0, le=1000)  # UE height, TR 38.901 Table 7.4.1-1
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
@@ -384,6 +412,27 @@ class Fleet(_Strict):
     local_queue_limit_ms: PosFloat = 1000.0
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _class_defaults(cls, data: Any) -> Any:
+        """The device class's fields, where the fleet does not give its own."""
+        if isinstance(data, dict) and isinstance(data.get("device_class"), str):
+            spec = load_device_classes().get(data["device_class"])
+            if spec is not None:
+                return {**spec.fleet_defaults(), **data}
+        return data
+
+    @field_validator("device_class")
+    @classmethod
+    def _known_class(cls, v: str | None) -> str | None:
+        classes = load_device_classes()
+        if v is not None and v not in classes:
+            close = suggest(v, classes)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise ValueError(f"unknown device class {v!r}{hint} Accepted: "
+                             f"{', '.join(classes)} (airan catalog devices)")
+        return v
 
     @field_validator("services")
     @classmethod

@@ -1,0 +1,90 @@
+"""NR operating bands: duplex mode and frequency ranges (TS 38.104 Tables 5.2-1 and 5.2-2).
+
+The table holds the bands most deployed, not all of TS 38.104's: a carrier in another band
+(``n<number>``) loads with a warning that its frequency and duplex mode were not checked.
+Frequencies in MHz, as the standard writes them; a TDD band's uplink and downlink share one
+range.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Band:
+    """One operating band: ``duplex`` mode, downlink and uplink ranges (MHz, inclusive)."""
+
+    duplex: Literal["FDD", "TDD"]
+    dl_mhz: tuple[float, float]
+    ul_mhz: tuple[float, float]
+
+    def holds(self, fc_ghz: float) -> bool:
+        """Whether a downlink carrier centred at ``fc_ghz`` lies in the band."""
+        return self.dl_mhz[0] <= fc_ghz * 1e3 <= self.dl_mhz[1]
+
+    @property
+    def centre_ghz(self) -> float:
+        """The centre of the downlink range (GHz)."""
+        return (self.dl_mhz[0] + self.dl_mhz[1]) / 2e3
+
+
+def _fdd(ul: tuple[float, float], dl: tuple[float, float]) -> Band:
+    return Band("FDD", dl, ul)
+
+
+def _tdd(lo: float, hi: float) -> Band:
+    return Band("TDD", (lo, hi), (lo, hi))
+
+
+#: TS 38.104 Table 5.2-1 (FR1) and Table 5.2-2 (FR2): uplink and downlink ranges in MHz
+NR_BANDS: dict[str, Band] = {
+    "n1": _fdd((1920, 1980), (2110, 2170)),
+    "n2": _fdd((1850, 1910), (1930, 1990)),
+    "n3": _fdd((1710, 1785), (1805, 1880)),
+    "n5": _fdd((824, 849), (869, 894)),
+    "n7": _fdd((2500, 2570), (2620, 2690)),
+    "n8": _fdd((880, 915), (925, 960)),
+    "n12": _fdd((699, 716), (729, 746)),
+    "n20": _fdd((832, 862), (791, 821)),
+    "n25": _fdd((1850, 1915), (1930, 1995)),
+    "n28": _fdd((703, 748), (758, 803)),
+    "n34": _tdd(2010, 2025),
+    "n38": _tdd(2570, 2620),
+    "n39": _tdd(1880, 1920),
+    "n40": _tdd(2300, 2400),
+    "n41": _tdd(2496, 2690),
+    "n48": _tdd(3550, 3700),
+    "n66": _fdd((1710, 1780), (2110, 2200)),
+    "n71": _fdd((663, 698), (617, 652)),
+    "n77": _tdd(3300, 4200),
+    "n78": _tdd(3300, 3800),
+    "n79": _tdd(4400, 5000),
+    "n257": _tdd(26500, 29500),
+    "n258": _tdd(24250, 27500),
+    "n259": _tdd(39500, 43500),
+    "n260": _tdd(37000, 40000),
+    "n261": _tdd(27500, 28350),
+    "n262": _tdd(47200, 48200),
+}
+
+#: A carrier's frequency when the scenario gives none: 3.5 GHz where the band holds it (n77,
+#: n78: the usual mid-band evaluation frequency), else the centre of the band's downlink.
+DEFAULT_FC_GHZ = 3.5
+
+_BAND_NAME = re.compile(r"n[1-9][0-9]{0,2}")
+
+
+def is_band_name(name: str) -> bool:
+    """Whether ``name`` reads as an NR band (``n`` and a number), listed here or not."""
+    return _BAND_NAME.fullmatch(name) is not None
+
+
+def default_fc_ghz(band: str) -> float:
+    """The carrier frequency (GHz) a carrier of ``band`` takes when the scenario gives none."""
+    spec = NR_BANDS.get(band)
+    if spec is None or spec.holds(DEFAULT_FC_GHZ):
+        return DEFAULT_FC_GHZ
+    return spec.centre_ghz

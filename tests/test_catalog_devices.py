@@ -1,0 +1,70 @@
+"""Device classes: a fleet's defaults from the catalog, its own fields winning; sourced values."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.catalog import load_device_classes, load_gpus
+from airan.cli import app
+from airan.errors import InputError
+from airan.radio.pathloss import UT_HEIGHT_RANGE_M
+from airan.scenario import scenario_from_dict
+
+
+def _factory() -> dict:
+    return airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+
+
+def test_every_class_names_a_catalog_accelerator_and_cites_its_values() -> None:
+    gpus = load_gpus()
+    for key, c in load_device_classes().items():
+        assert c.accelerator == "none" or c.accelerator in gpus, key
+        for field in ("height_m", "accelerator", *(["ul_buffer_kb"] if c.ul_buffer_kb else [])):
+            assert c.source.get(field), (key, field)
+
+
+def test_heights_follow_tr_38901() -> None:
+    classes = load_device_classes()
+    assert classes["handset"].height_m == 1.5  # TR 38.901 Table 7.4.1-1, outdoor UE
+    # a drone flies at the highest UE height the UMa/UMi formulas cover (not above it)
+    assert classes["drone"].height_m == UT_HEIGHT_RANGE_M[1]
+
+
+def test_a_fleet_takes_its_class_defaults_and_its_own_fields_win() -> None:
+    d = _factory()
+    amr = d["fleets"][0]
+    for key in ("height_m", "accelerator", "ul_buffer_kb"):
+        amr.pop(key, None)
+    amr["device_class"] = "drone"
+    s = scenario_from_dict(d)
+    assert (s.fleets[0].height_m, s.fleets[0].accelerator) == (22.5, "JetsonOrin")
+    amr["height_m"] = 10.0
+    amr["accelerator"] = "none"
+    s = scenario_from_dict(d)
+    assert (s.fleets[0].height_m, s.fleets[0].accelerator) == (10.0, "none")
+
+
+def test_builtin_fleets_name_their_class() -> None:
+    classes = {f.name: f.device_class for f in airan.load_scenario("factory").fleets}
+    assert classes == {"amr": "amr", "arm": "robot-arm", "camera": "camera"}
+    camera = next(f for f in airan.load_scenario("metro").fleets if f.name == "camera")
+    assert camera.ul_buffer_kb == load_device_classes()["camera"].ul_buffer_kb
+
+
+def test_unknown_class_suggests_the_close_one() -> None:
+    d = _factory()
+    d["fleets"][1]["device_class"] = "robotarm"
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(d)
+    assert "fleets[arm].device_class" in str(err.value)
+    assert "did you mean 'robot-arm'" in str(err.value)
+
+
+def test_catalog_devices_lists_every_class() -> None:
+    result = CliRunner().invoke(app, ["catalog", "devices", "--sources"])
+    assert result.exit_code == 0, result.output
+    for key in load_device_classes():
+        assert key in result.output
+    assert "TR 38.901" in result.output

@@ -1,0 +1,62 @@
+"""NR operating bands (TS 38.104 Tables 5.2-1, 5.2-2): ranges, duplex, a carrier's defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+import airan
+from airan.engine.kernel import SLOT_BOTH
+from airan.radio.bands import NR_BANDS, default_fc_ghz, is_band_name
+from airan.scenario import scenario_from_dict
+from airan.scenario.load import scenario_warnings
+
+
+@pytest.mark.parametrize(("band", "duplex", "ul_mhz", "dl_mhz"), [
+    ("n1", "FDD", (1920, 1980), (2110, 2170)),   # TS 38.104 Table 5.2-1
+    ("n3", "FDD", (1710, 1785), (1805, 1880)),
+    ("n28", "FDD", (703, 748), (758, 803)),
+    ("n41", "TDD", (2496, 2690), (2496, 2690)),
+    ("n77", "TDD", (3300, 4200), (3300, 4200)),
+    ("n78", "TDD", (3300, 3800), (3300, 3800)),
+    ("n79", "TDD", (4400, 5000), (4400, 5000)),
+    ("n257", "TDD", (26500, 29500), (26500, 29500)),  # Table 5.2-2 (FR2)
+    ("n258", "TDD", (24250, 27500), (24250, 27500)),
+])
+def test_band_table_matches_ts_38104(band, duplex, ul_mhz, dl_mhz) -> None:
+    spec = NR_BANDS[band]
+    assert (spec.duplex, spec.ul_mhz, spec.dl_mhz) == (duplex, ul_mhz, dl_mhz)
+
+
+def test_default_frequency_is_3_5_ghz_where_the_band_holds_it_else_its_centre() -> None:
+    assert default_fc_ghz("n78") == default_fc_ghz("n77") == 3.5
+    assert default_fc_ghz("n79") == pytest.approx(4.7)
+    assert default_fc_ghz("n1") == pytest.approx(2.14)
+    assert default_fc_ghz("n99") == 3.5  # not in the table: the schema's default
+
+
+def test_band_names() -> None:
+    assert is_band_name("n78") and is_band_name("n262") and is_band_name("n99")
+    assert not any(is_band_name(x) for x in ("78", "N78", "n078", "n", "n1234", "b3"))
+
+
+def _factory_carrier(**carrier) -> dict:
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["carrier"] = {"bandwidth_mhz": 20.0, **carrier}
+    return d
+
+
+def test_an_fdd_band_runs_without_a_tdd_pattern_at_its_frequency() -> None:
+    s = scenario_from_dict(_factory_carrier(band="n3"))
+    assert s.carrier.tdd_pattern is None
+    assert s.carrier.fc_ghz == pytest.approx(1.8425)
+    result = airan.run(s, duration_s=0.5)
+    assert result.summary["requests"]["created"] > 0
+    eng = airan.engine.Engine(s, duration_s=0.01)
+    assert (eng.world.slot_type == SLOT_BOTH).all()  # uplink and downlink in every slot
+
+
+def test_a_band_outside_the_table_loads_with_a_warning() -> None:
+    s = scenario_from_dict(_factory_carrier(band="n99", fc_ghz=1.8, tdd_pattern=None))
+    warnings = [w for w in scenario_warnings(s) if "carrier.band" in w]
+    assert len(warnings) == 1 and "not in airan's band table" in warnings[0]
+    assert not [w for w in scenario_warnings(airan.load_scenario("factory")) if ".band" in w]
