@@ -666,3 +666,21 @@ def test_a_measured_service_time_stays_at_the_sites_and_the_device_keeps_its_roo
     assert thor > 0.3
     s = w.site_names.index("on-prem")
     assert w.svc_time_s[w.svc_model[v], w.gpu_type[w.site_gpu_start[s]], 1] == pytest.approx(0.033)
+
+
+def test_a_duration_shorter_than_a_slot_runs_one_slot() -> None:
+    sc = load_scenario("factory")
+    for duration in (1e-5, 1e-300):
+        engine = Engine(sc, duration_s=duration)
+        assert engine.n_slots == 1
+        assert engine.run().summary["duration_s"] == pytest.approx(engine.world.slot_s)
+
+
+def test_a_trace_sampling_every_request_beyond_its_limit_is_complete() -> None:
+    sc = load_scenario("factory")
+    summary = Engine(sc, duration_s=0.05, trace_limit=10, trace_sample=1.0).run().summary
+    assert summary["requests"]["created"] > 10
+    assert summary["trace"]["rows"] == summary["requests"]["created"]
+    assert summary["trace"]["complete"] is True
+    summary = Engine(sc, duration_s=0.05, trace_limit=10, trace_sample=0.5).run().summary
+    assert summary["trace"]["complete"] is False

@@ -73,3 +73,14 @@ def test_factory_clutter_reaches_the_links_los_state() -> None:
     assert default.shape == all_los.shape == dense.shape
     assert (all_los >= default * (1 - 1e-12)).all() and (all_los > default * 1.01).any()
     assert (dense <= default * (1 + 1e-12)).all() and (dense < default * 0.99).any()
+
+
+def test_fleets_that_all_have_no_device_are_warned_about() -> None:
+    from airan.scenario.load import scenario_warnings
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "count 0" in w]
+    for f in d["fleets"]:
+        f["count"] = 0
+    warnings = [w for w in scenario_warnings(scenario_from_dict(d)) if "count 0" in w]
+    assert len(warnings) == 1 and "no request" in warnings[0]

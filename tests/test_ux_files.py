@@ -5,7 +5,9 @@
   every atomic writer of the package follows the umask, and a failed write leaves the old file
   and no temporary one;
 * requests.parquet names each request's fleet, right after its device, dictionary-encoded; the
-  trace export shows it, and still reads a trace written without it.
+  trace export shows it, and still reads a trace written without it;
+* a run is never written over a user's own scenario.yaml, report.html or trace.json (``--out``
+  a folder that is no run folder): refused before the run, exit 2.
 """
 
 from __future__ import annotations
@@ -126,3 +128,26 @@ def test_trace_export_shows_the_fleet_and_reads_traces_written_without_it(
     doc = json.loads(export_trace(folder, limit=200).path.read_text())
     bars = [e for e in doc["traceEvents"] if e["ph"] in ("X", "i") and e.get("cat") != "stage"]
     assert bars and not any("fleet" in e["args"] for e in bars)
+
+
+@pytest.mark.parametrize("theirs", ["report.html", "scenario.yaml", "trace.json"])
+def test_a_run_never_replaces_a_users_own_file_in_a_folder_that_is_no_run(
+        tmp_path: Path, theirs: str) -> None:
+    (tmp_path / theirs).write_text("mine")
+    result = runner.invoke(app, ["run", "--duration", "0.05", "--no-report", "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert theirs in result.stderr and "--out" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [theirs]  # nothing written, kept
+    assert (tmp_path / theirs).read_text() == "mine"
+    run = airan.run(airan.load_scenario("factory"), duration_s=0.05)
+    with pytest.raises(FileExistsError, match=theirs):
+        write_run(run, tmp_path)
+
+
+def test_a_run_folder_and_a_folder_of_other_files_take_a_run(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    args = ["run", "--duration", "0.05", "--no-report", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 0  # again: now a run folder (its scenario.yaml)
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -29,8 +29,9 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
     before = sum(f.count for f in scenario.fleets)
     total = before * float(factor)
     if total > MAX_DEVICES:  # checked before any fleet count is built
+        shown = f"{total:,.0f}" if total < 1e15 else f"{total:.3g}"
         raise InputError(
-            f"would give {total:,.0f} devices ({before:,} x {factor:g}); at most "
+            f"would give {shown} devices ({before:,} x {factor:g}); at most "
             f"{MAX_DEVICES:,} devices in all", field="fleet_scale", value=factor)
     counts = [max(0, round(f.count * factor)) for f in scenario.fleets]
     if before and not sum(counts):

@@ -8,6 +8,7 @@ Anything else that escapes is a bug in airan and is allowed to raise.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -138,11 +139,25 @@ def run(
                 scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
                 out_dir = Path("runs") / _safe_name(
                     f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
+            from airan.report.rundir import foreign_file
+
+            clash = foreign_file(out_dir)
+            if clash is not None:
+                _fail(f"option '--out': '{out_dir}' is no airan run folder (no summary.json) "
+                      f"but holds {clash}, which the run would replace: choose an empty "
+                      "folder, or an earlier run's")
+            created = not out_dir.exists()
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
-            result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
+            try:
+                result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
+            except KeyboardInterrupt:
+                if created:  # an interrupted run leaves no empty folder behind
+                    with contextlib.suppress(OSError):
+                        out_dir.rmdir()
+                raise
         total_wall = time.perf_counter() - t0
         from airan.api import note_fleet_scale
 

@@ -119,7 +119,8 @@ class Engine:
         check_gpus(scenario)  # (a scenario changed in Python since it was loaded, too)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
-        self.n_slots = int(math.ceil(self.duration_s / w.slot_s - 1e-9))
+        # whole slots, at least one: a positive duration shorter than a slot runs one slot
+        self.n_slots = max(1, int(math.ceil(self.duration_s / w.slot_s - 1e-9)))
         if self.n_slots >= 2**62:  # the kernel counts slots in int64
             raise InputError(f"too long: {self.n_slots:.3g} slots of {w.slot_s * 1e3:g} ms",
                              field="duration_s", value=self.duration_s)
@@ -810,7 +811,8 @@ class Engine:
                 "limit": self.trace_limit,
                 "sample_beyond_limit": self.trace_sample,
                 "lost_rows": int(st.ctr[K.C_TR_LOST]),
-                "complete": created <= self.trace_limit and not st.ctr[K.C_TR_LOST],
+                "complete": ((created <= self.trace_limit or self.trace_sample >= 1.0)
+                             and not st.ctr[K.C_TR_LOST]),
                 "note": (
                     f"every request up to the first {self.trace_limit:,}, then a seeded "
                     f"uniform {self.trace_sample:.2%} sample"

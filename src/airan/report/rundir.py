@@ -147,15 +147,35 @@ def scenario_yaml(scenario: Any) -> str:
     return str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
 
 
+def foreign_file(folder: str | Path) -> str | None:
+    """The first file a run would replace in ``folder`` when the folder is no run folder (no
+    summary.json, no table of airan's): a user's own scenario.yaml, report.html or trace.json
+    (``--out .`` in a project folder). None where writing a run there replaces nothing of
+    theirs."""
+    path = Path(folder)
+    if not path.is_dir() or (path / SUMMARY).exists():
+        return None
+    if any((path / f"{name}.parquet").exists() for name in TABLES):
+        return None  # a run that stopped while being written: airan's own files
+    return next((n for n in (SCENARIO, *REPORT_FILES) if (path / n).exists()), None)
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 
     summary.json is removed first and written last, atomically, so a folder holding it is a
-    complete run and a crash in between leaves a recognisably half-written one.
+    complete run and a crash in between leaves a recognisably half-written one. A folder that
+    is no run but holds a file a run writes is refused (FileExistsError, see
+    :func:`foreign_file`).
     """
     import pyarrow.parquet as pq
 
     path = Path(folder)
+    clash = foreign_file(path)
+    if clash is not None:
+        raise FileExistsError(
+            f"'{path}' is no airan run folder (it has no {SUMMARY}) but holds {clash}, which "
+            "writing a run would replace: choose an empty folder, or an earlier run's")
     path.mkdir(parents=True, exist_ok=True)
     (path / SUMMARY).unlink(missing_ok=True)
     remove_outputs(path)

@@ -567,6 +567,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       its requests sent over the radio is dropped (``buffer_full``); only on the device's own
       accelerator does it run;
     - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on;
+    - fleets that all have count 0: no request at all;
     - a carrier in an NR band that :mod:`airan.radio.bands` does not list: its frequency and
       duplex mode are not checked;
     - a fault that starts at or after the end of the run (``duration_s``, the scenario's unless
@@ -617,6 +618,10 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"this {fault.kind} fault starts at or after the end of the run ({end:g} s): "
                 "it never happens", file=label, field=f"faults[{i}].start_s",
                 value=fault.start_s)))
+    if s.fleets and not any(f.count for f in s.fleets):
+        out.append(str(InputError(
+            "every fleet has count 0: the run makes no request", file=label,
+            field="fleets[].count", value=0)))
     used = {name for f in s.fleets for name in f.services}
     for v in s.services:
         if v.name not in used:
