@@ -178,6 +178,18 @@ class Engine:
         self.motion = Motion(scenario, w, self.seed)
         if self.motion.active:
             self.motion.update(self, attach=True)  # where the mobility models start
+        # load samples taken by the kernel as it passes their slots (kernel._take_samples):
+        # where nothing else stops the slot loop on their grid (AI-and-RAN's L1 windows,
+        # mobility, faults), a run then returns to Python once per decision interval only
+        self._kernel_samples = self._sample_copies and not (
+            self.ran.active or self.motion.active or self.faults.active)
+        if self._kernel_samples:
+            st = self._st
+            width = 1 + 2 * len(st.gpu_free) + 3 * len(st.site_qarea)
+            self._st = st._replace(samp=np.zeros((self.n_slots // self.sample_slots + 2, width)))
+            self._st.ctr[K.C_SAMP_EVERY] = self.sample_slots
+            self._st.ctr[K.C_SAMP_NEXT] = self.sample_slots
+            self._sref = state_ref(self._st)
         K.init_se(self._kw, self._sref)
         pattern = w.slot_type
         # the share of each slot of the pattern that carries each direction's data
@@ -256,7 +268,8 @@ class Engine:
             if faults.active:
                 faults.apply(self)
                 self._drain_orphans()
-            stop = min(target, (self.slot // self.sample_slots + 1) * self.sample_slots)
+            stop = target if self._kernel_samples else min(
+                target, (self.slot // self.sample_slots + 1) * self.sample_slots)
             if ran.active:
                 stop = min(stop, (self.slot // ran.update_slots + 1) * ran.update_slots)
             motion = self.motion
@@ -274,13 +287,14 @@ class Engine:
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
                 window = min(ran.update_slots, self.n_slots - self.slot)
                 ran.update(self.world, self._st, self.now_s, window)
-            if self.slot % self.sample_slots == 0 or self.slot == self.n_slots:
+            if self.slot == self.n_slots or (
+                    not self._kernel_samples and self.slot % self.sample_slots == 0):
                 self._record_sample()
         self.wall_s += time.perf_counter() - t0
 
     def run(self, progress: Callable[[float], None] | None = None) -> Result:
         """Run to the end; ``progress`` is called with the fraction done after each step."""
-        chunk = max(self.interval_slots, self.n_slots // 200)
+        chunk = self.n_slots if progress is None else max(self.interval_slots, self.n_slots // 200)
         while not self.done:
             self.step(chunk)
             if progress is not None:
@@ -501,9 +515,28 @@ class Engine:
         area = qarea + qlen * np.maximum(0.0, t - qlast)
         return busy_site, area
 
+    def _sample_rows(self) -> list[np.ndarray]:
+        """The load samples as arrays over time, [n] and [n, G] or [n, S]: t, the GPUs' free
+        times and busy time, the sites' queue area, length, last change, and L1 GPU time (the
+        engine's samples, with the kernel's rows between the first and the rest)."""
+        py = self._samples
+        cols = [np.stack([x[i] for x in py]) for i in range(len(py[0]))]
+        if not self._kernel_samples:
+            return cols
+        st = self._st
+        rows = st.samp[: int(st.ctr[K.C_SAMP_N])]
+        g, n_sites = len(st.gpu_free), len(st.site_qarea)
+        o = 1 + 2 * g
+        kernel = [rows[:, 0], rows[:, 1 : 1 + g], rows[:, 1 + g : o], rows[:, o : o + n_sites],
+                  rows[:, o + n_sites : o + 2 * n_sites].astype(st.site_qlen.dtype),
+                  rows[:, o + 2 * n_sites : o + 3 * n_sites],
+                  np.broadcast_to(cols[-1][:1], (len(rows), cols[-1].shape[1]))]
+        return [np.concatenate([c[:1], k, c[1:]]) for c, k in zip(cols, kernel, strict=True)]
+
     def _record_sample(self) -> None:
         t = self.now_s
-        if t <= self._samples[-1][0]:
+        n = int(self._st.ctr[K.C_SAMP_N])
+        if t <= self._samples[-1][0] or (n and t <= self._st.samp[n - 1, 0]):
             return
         st = self._st
         if self.ran.active:
@@ -524,7 +557,8 @@ class Engine:
         exact over its window (differences of cumulative busy time and queue area).
         """
         w = self.world
-        t = np.array([s[0] for s in self._samples])
+        rows = self._sample_rows()
+        t = rows[0]
         n_win = len(t) - 1
         n_sites = len(w.site_names)
         if n_win < 1 or not n_sites:
@@ -532,7 +566,6 @@ class Engine:
                 [], pa.float64()), "site": pa.array([], pa.string()), "gpu_utilization":
                 pa.array([], pa.float64()), "mean_queue": pa.array([], pa.float64()),
                 "l1_share": pa.array([], pa.float64())})
-        rows = [np.stack([s[i] for s in self._samples]) for i in range(len(self._samples[0]))]
         if self._sample_copies:  # [n_win+1, S]
             busy, area = self._cumulative_site_load(rows[0][:, None], *rows[1:6])
         else:

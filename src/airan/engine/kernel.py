@@ -51,11 +51,13 @@ ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN =
 # C_ULQ_N: uplink completions of the current slot waiting in the ulq_* arrays (see serve_ul)
 # C_WORK_UL, C_WORK_DL, C_WORK_EVENTS: the work done so far, for benchmarks (exact where wall
 # time is noisy): UEs the uplink and downlink schedulers visited (summed over slots) and events
+# C_SAMP_EVERY, C_SAMP_NEXT, C_SAMP_N: load samples taken by the kernel (see _take_samples):
+# every how many slots (0: the engine takes them), the next slot due, how many rows of ``samp``
 C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QUEUED, \
     C_IN_FLIGHT, C_ARR_POS, C_FH_N, C_TOUCHED, C_NSLOT_UL, C_NSLOT_DL, C_PUSHES, \
     C_ORPHANS, C_ACT_UL_SORTED, C_ACT_DL_SORTED, C_ULQ_N, C_WORK_UL, C_WORK_DL, \
-    C_WORK_EVENTS, C_HEAP_COMPACTIONS, C_STALE = range(25)
-N_CTR = 25
+    C_WORK_EVENTS, C_HEAP_COMPACTIONS, C_STALE, C_SAMP_EVERY, C_SAMP_NEXT, C_SAMP_N = range(28)
+N_CTR = 28
 # float scalars
 # F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
@@ -2040,6 +2042,33 @@ def _count_slots(prefix, plen, k0, k1):
 
 
 @njit(cache=True)
+def _take_samples(S, k, slot):
+    """Load samples at every sample slot up to ``k``: a row of ``samp`` per slot b, holding b's
+    time and the sites' state as the engine's timeseries reads it (GPU free times and busy
+    time, queue area, length and last change). No slot ran since b, so the state now is b's.
+    Taken here, a run needs no return to Python at each of its ~200 sample points."""
+    every = S.ctr[C_SAMP_EVERY]
+    samp = S.samp
+    g = S.gpu_free.shape[0]
+    n = S.site_qarea.shape[0]
+    while S.ctr[C_SAMP_NEXT] <= k:
+        b = S.ctr[C_SAMP_NEXT]
+        i = S.ctr[C_SAMP_N]
+        if i >= samp.shape[0]:
+            raise RuntimeError("load sample buffer full")
+        samp[i, 0] = b * slot
+        samp[i, 1 : 1 + g] = S.gpu_free
+        samp[i, 1 + g : 1 + 2 * g] = S.gpu_busy
+        o = 1 + 2 * g
+        samp[i, o : o + n] = S.site_qarea
+        for j in range(n):
+            samp[i, o + n + j] = S.site_qlen[j]
+        samp[i, o + 2 * n : o + 3 * n] = S.site_qlast
+        S.ctr[C_SAMP_N] = i + 1
+        S.ctr[C_SAMP_NEXT] = b + every
+
+
+@njit(cache=True)
 def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals."""
     k = S.ctr[C_SLOT]
@@ -2083,7 +2112,10 @@ def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     ulq_s = S.ulq_s
     ulq_r = S.ulq_r
     deep = max(rq_f.shape[0], dev_cell.shape[0]) >= PREFETCH_MIN_ITEMS
+    sampling = S.ctr[C_SAMP_EVERY] > 0
     while k < slot_end:
+        if sampling and k >= S.ctr[C_SAMP_NEXT]:  # before slot k runs: the state at its start
+            _take_samples(S, k, slot)
         S.ctr[C_SLOT] = k  # the current slot, for what is created inside it
         s0 = k * slot
         s1 = s0 + slot
@@ -2217,6 +2249,8 @@ def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
         k += 1
     S.ctr[C_SLOT] = k
     S.ctr[C_ARR_POS] = pos
+    if sampling and k >= S.ctr[C_SAMP_NEXT]:  # sample slots up to the end, skipped over idle
+        _take_samples(S, k, slot)
     return pos
 
 

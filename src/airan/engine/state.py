@@ -196,6 +196,7 @@ _STATE_FIELDS = [
     "hist",
     "tr_f",
     "tr_i",
+    "samp",
 ]
 State: Any = cast(Any, namedtuple("State", _STATE_FIELDS))  # fields above; dynamic for mypy
 
@@ -404,6 +405,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         hist=np.zeros((n_svc, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
+        samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)
     )
     return st
 
