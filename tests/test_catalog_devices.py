@@ -27,7 +27,7 @@ def test_every_class_names_a_catalog_accelerator_and_cites_its_values() -> None:
 
 def test_heights_follow_tr_38901() -> None:
     classes = load_device_classes()
-    assert classes["handset"].height_m == 1.5  # TR 38.901 Table 7.4.1-1, outdoor UE
+    assert classes["handset"].height_m == 1.5  # TR 38.901 Table 7.2-1, outdoor UT
     # a drone flies at the highest UE height the UMa/UMi formulas cover (not above it)
     assert classes["drone"].height_m == UT_HEIGHT_RANGE_M[1]
 
@@ -68,3 +68,28 @@ def test_catalog_devices_lists_every_class() -> None:
     for key in load_device_classes():
         assert key in result.output
     assert "TR 38.901" in result.output
+
+
+def test_a_written_scenario_reloads_with_its_class_values_and_its_own_fields() -> None:
+    from airan.scenario.schema import DEVICE_CLASS_FIELDS
+
+    d = airan.load_scenario("factory").model_dump(mode="json")
+    arm = next(f for f in d["fleets"] if f["name"] == "arm")
+    assert not set(arm) & set(DEVICE_CLASS_FIELDS)  # its class's values: not written out
+    arm["device_class"] = "camera"  # so a changed class (a sweep, an edit) takes effect
+    s = scenario_from_dict(d)
+    camera = load_device_classes()["camera"]
+    assert (s.fleets[1].height_m, s.fleets[1].ul_buffer_kb) == (camera.height_m,
+                                                                camera.ul_buffer_kb)
+    # a field the fleet sets to the schema's default is its own: kept where defaults are not
+    arm["device_class"] = "robot-arm"
+    arm["accelerator"] = "none"
+    written = scenario_from_dict(d).model_dump(mode="json", exclude_defaults=True)
+    assert scenario_from_dict(written).fleets[1].accelerator == "none"
+
+
+def test_the_fields_a_class_sets_are_the_schemas_list() -> None:
+    from airan.catalog import DeviceClass
+    from airan.scenario.schema import DEVICE_CLASS_FIELDS
+
+    assert set(DEVICE_CLASS_FIELDS) == set(DeviceClass.model_fields) - {"name", "source"}

@@ -708,3 +708,38 @@ def test_load_samples_taken_by_the_kernel_equal_the_engines(name: str, policy: s
     assert stepped.result().timeseries.equals(expected)
     assert expected.num_rows == len(stepped.world.site_names) * round(
         stepped.n_slots / stepped.sample_slots)
+
+
+def test_the_kernel_is_loaded_once_per_process_before_a_runs_clock_starts() -> None:
+    from airan.engine.warmup import kernel_ready, warm_up
+
+    engine = Engine(load_scenario("factory"), duration_s=0.01)
+    assert kernel_ready()
+    assert warm_up() == 0.0  # once per process: later engines skip it
+    assert engine.wall_s == 0.0  # the engine's clock starts with its first step
+
+
+def test_a_small_trace_buffer_loses_no_row_over_a_long_decision_interval(monkeypatch) -> None:
+    """The kernel returns to the engine when its trace buffer is half full, however long the
+    decision interval (it used to return at every load sample only), and the run is the same."""
+    import airan.engine.engine as engine_module
+    from airan.api import scale_fleets
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["engine"]["decision_interval_ms"] = 500.0
+    sc = scale_fleets(scenario_from_dict(d), 2.0)
+    roomy = Engine(sc, duration_s=1.0, policy="nearest-edge").run()
+    monkeypatch.setattr(engine_module, "_TRACE_CAPACITY", 1 << 10)
+    small = Engine(sc, duration_s=1.0, policy="nearest-edge").run()
+    trace = small.summary["trace"]
+    assert small.summary["requests"]["created"] > 1 << 10
+    assert trace["lost_rows"] == 0 and trace["rows"] == small.summary["requests"]["created"]
+    assert small.summary["services"] == roomy.summary["services"]
+    a, b = small.requests, roomy.requests
+    assert a.column_names == b.column_names
+    for name in a.column_names:  # NaN, a stage never reached, equals NaN
+        ca, cb = a.column(name), b.column(name)
+        if str(ca.type) == "double":
+            assert np.array_equal(ca.to_numpy(), cb.to_numpy(), equal_nan=True), name
+        else:
+            assert ca.to_pylist() == cb.to_pylist(), name

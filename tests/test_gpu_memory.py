@@ -106,7 +106,7 @@ def test_a_site_that_runs_the_l1_keeps_its_mig_instances_memory() -> None:
 
 def test_a_fleet_whose_accelerator_cannot_hold_its_models_is_warned_about() -> None:
     d = _factory()
-    arms = next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")
+    arms = next(f for f in d["fleets"] if f["name"] == "arm")  # a Jetson Thor on board
     arms["accelerator"] = "none"  # a 16 GB Arm CPU: the VLA alone fits (15.2 GB) ...
     assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "on board" in w]
     # ... but not with a 7B assistant beside it (7.0 GB more: 22.3 GB)
@@ -141,7 +141,7 @@ def test_a_service_that_no_fleet_runs_needs_no_memory() -> None:
     d["services"].append({"name": "chat", "model": "llm-7b", "rate_hz": 0.1,
                           "ul_kb": 1, "dl_kb": 1, "deadline_ms": 2000})
     scenario_from_dict(d)  # 7.3 GB more if a fleet ran it
-    next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")["services"].append(
+    next(f for f in d["fleets"] if f["name"] == "arm")["services"].append(
         "chat")
     with pytest.raises(InputError, match="llm-7b 7.30"):
         scenario_from_dict(d)
@@ -168,7 +168,7 @@ def test_a_service_with_a_measured_time_holds_its_own_copy_of_the_model() -> Non
     d["services"].append({"name": "vla-measured", "model": "openvla-7b", "rate_hz": 1,
                           "ul_kb": 15, "dl_kb": 0.028, "deadline_ms": 200,
                           "service_time": {"mean_ms": 30}})
-    arms = next(f for f in d["fleets"] if f.get("accelerator") == "JetsonThor")
+    arms = next(f for f in d["fleets"] if f["name"] == "arm")
     arms["services"] = [*arms["services"], "vla-measured"]
     with pytest.raises(InputError) as exc:
         scenario_from_dict(d)

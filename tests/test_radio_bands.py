@@ -60,3 +60,23 @@ def test_a_band_outside_the_table_loads_with_a_warning() -> None:
     warnings = [w for w in scenario_warnings(s) if "carrier.band" in w]
     assert len(warnings) == 1 and "not in airan's band table" in warnings[0]
     assert not [w for w in scenario_warnings(airan.load_scenario("factory")) if ".band" in w]
+
+
+@pytest.mark.parametrize(("carrier", "band"), [
+    ({"fc_ghz": 3.7}, "n78"),                            # the narrowest TDD band holding it
+    ({"fc_ghz": 4.0}, "n77"),
+    ({"fc_ghz": 28.0, "numerology": 3}, "n261"),
+    ({"fc_ghz": 2.14, "bandwidth_mhz": 20, "tdd_pattern": None}, "n1"),  # FDD: no pattern
+    ({"fc_ghz": 3.5, "tdd_pattern": None}, None),        # no FDD band there: taken as given
+    ({"fc_ghz": 10.0, "numerology": 2}, None),
+])
+def test_a_carrier_given_only_a_frequency_takes_the_band_that_holds_it(carrier, band) -> None:
+    s = scenario_from_dict(_factory_carrier(**{"bandwidth_mhz": 100.0, **carrier}))
+    assert s.carrier.band == band
+    assert not [w for w in scenario_warnings(s) if ".band" in w]
+
+
+def test_the_whole_channel_must_fit_the_band() -> None:
+    assert NR_BANDS["n78"].holds(3.75, 100) and not NR_BANDS["n78"].holds(3.79, 100)
+    assert not NR_BANDS["n1"].holds(2.14, 100)  # n1: 60 MHz each way
+    assert NR_BANDS["n257"].table.endswith("5.2-2") and NR_BANDS["n78"].table.endswith("5.2-1")

@@ -133,19 +133,16 @@ def run(
             if fleet_scale != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
             t0 = time.perf_counter()
+            if out_dir is not None:  # before the world is built (seconds for a metro)
+                _check_out_dir(out_dir)
+            _load_kernel()
             engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
                             trace_limit=trace_limit, trace_sample=trace_sample)
             if out_dir is None:  # a scaled run does not overwrite the unscaled one
                 scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
                 out_dir = Path("runs") / _safe_name(
                     f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
-            from airan.report.rundir import foreign_file
-
-            clash = foreign_file(out_dir)
-            if clash is not None:
-                _fail(f"option '--out': '{out_dir}' is no airan run folder (no summary.json) "
-                      f"but holds {clash}, which the run would replace: choose an empty "
-                      "folder, or an earlier run's")
+            _check_out_dir(out_dir)
             created = not out_dir.exists()
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
@@ -211,6 +208,35 @@ def _given_options(
         "trace_sample": ("--trace-sample", trace_sample is not None),
     }
     return {field: option for field, (option, yes) in given.items() if yes}
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Exit 2 where writing the run would replace a user's own files in ``out_dir``."""
+    from airan.report.rundir import foreign_file
+
+    clash = foreign_file(out_dir)
+    if clash is not None:
+        _fail(f"option '--out': '{out_dir}' is no airan run folder (no summary.json) but holds "
+              f"{clash}, which the run would replace: choose an empty folder, or an earlier "
+              "run's")
+
+
+KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once
+
+
+def _load_kernel() -> None:
+    """Compile or load the kernel (:func:`airan.engine.warmup.warm_up`) under a spinner that
+    says why the first run after an install waits; after a compile, one line saying so."""
+    from airan.engine.warmup import kernel_ready, warm_up
+
+    if kernel_ready():
+        return
+    with err.status("loading the simulation kernel (numba compiles it on the first run after "
+                    "installing: ~30-60 s, once)"):
+        took = warm_up()
+    if took > KERNEL_NOTE_S and err.is_terminal:
+        err.print(f"compiled the simulation kernel in {took:.0f} s; later runs load it from "
+                  "numba's cache", style="dim", markup=False, soft_wrap=True)
 
 
 def _run_with_progress(engine: Any, label: str) -> Any:
@@ -749,9 +775,13 @@ def catalog_devices(
     _columns(table, "height m")
     _columns(table, "accelerator", "UL buffer KB", justify="left")
     table.add_column("name")
+    from airan.scenario.schema import Fleet
+
+    default_kb = Fleet.model_fields["ul_buffer_kb"].default
     for key, c in classes.items():
-        table.add_row(key, f"{c.height_m:g}", c.accelerator,
-                      "-" if c.ul_buffer_kb is None else f"{c.ul_buffer_kb:g}", c.name)
+        buffer = (f"{default_kb:g} (a fleet's default)" if c.ul_buffer_kb is None
+                  else f"{c.ul_buffer_kb:g}")
+        table.add_row(key, f"{c.height_m:g}", c.accelerator, buffer, c.name)
     _print_table(table)
     _print_sources(classes, "devices", sources)
 

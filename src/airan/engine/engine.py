@@ -22,6 +22,7 @@ from airan.engine.faults import FaultSchedule
 from airan.engine.motion import Motion
 from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
+from airan.engine.warmup import warm_up
 from airan.engine.world import World, build_world
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
@@ -117,6 +118,7 @@ class Engine:
                 "trace sample must be within [0, 1]", field="trace_sample", value=self.trace_sample
             )
         check_gpus(scenario)  # (a scenario changed in Python since it was loaded, too)
+        warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
         # whole slots, at least one: a positive duration shorter than a slot runs one slot
@@ -310,8 +312,9 @@ class Engine:
         arr_t, arr_f, place, grid_end = self._pending
         end = min(target_slot, grid_end)
         pos = K.advance(self._kw, self._sref, arr_t, arr_f, place, len(arr_t), end)
-        self._pending = None if end >= grid_end else (arr_t[pos:], arr_f[pos:], place[pos:],
-                                                      grid_end)
+        # (the kernel stops early, before ``end``, when its trace buffer is half full)
+        self._pending = None if self.slot >= grid_end else (arr_t[pos:], arr_f[pos:],
+                                                            place[pos:], grid_end)
         tn = int(self._st.ctr[K.C_TR_N])
         if tn > self._trace_capacity // 2 or (tn and end >= self.n_slots):
             self._flush_trace()

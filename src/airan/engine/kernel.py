@@ -2247,6 +2247,8 @@ def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
             serve_dl(W, S, k, s0, S_SLOT_DL_FRACTION if st == SLOT_S else 1.0)
             update_loads(W, S, 0)
         k += 1
+        if 2 * S.ctr[C_TR_N] > S.tr_f.shape[0]:  # the trace buffer half full: back to the
+            break  # engine, which empties it (a slot fills at most the other half)
     S.ctr[C_SLOT] = k
     S.ctr[C_ARR_POS] = pos
     if sampling and k >= S.ctr[C_SAMP_NEXT]:  # sample slots up to the end, skipped over idle

@@ -53,6 +53,18 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def _check_out(folder: Path) -> None:
+    """Refuse, before the session, a run folder that would replace a user's own files
+    (:func:`airan.report.rundir.foreign_file`)."""
+    from airan.report.rundir import foreign_file
+
+    clash = foreign_file(folder)
+    if clash is not None:
+        raise InputError(f"'{folder}' is no airan run folder (no summary.json) but holds "
+                         f"{clash}, which the run would replace: choose an empty folder, or "
+                         "an earlier run's", field="out", value=str(folder))
+
+
 LIVE_EXTRA = "airan[live]"  # pyproject.toml: onnxruntime, onnx, grpcio, protobuf
 # the extra's modules, to the package that installs each
 _LIVE_MODULES = {"grpc": "grpcio", "onnxruntime": "onnxruntime", "onnx": "onnx",
@@ -226,8 +238,10 @@ def register(app: typer.Typer) -> None:
                                  "scenario's live addresses", field="deployment")
             else:
                 dep = deployment_from_scenario(sc, token, seed=seed)
+            folder = out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}"
+            _check_out(folder)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
-            folder = write_run(res, out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}")
+            folder = write_run(res, folder)
         _print_run(res.summary, folder)
 
     @app.command()
@@ -267,6 +281,7 @@ def register(app: typer.Typer) -> None:
                 sc = scale_fleets(sc, fleet_scale)
             scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
             folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}{scale}"
+            _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              shared_gateway=shared_gateway) as rt:

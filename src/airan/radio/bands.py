@@ -21,9 +21,17 @@ class Band:
     dl_mhz: tuple[float, float]
     ul_mhz: tuple[float, float]
 
-    def holds(self, fc_ghz: float) -> bool:
-        """Whether a downlink carrier centred at ``fc_ghz`` lies in the band."""
-        return self.dl_mhz[0] <= fc_ghz * 1e3 <= self.dl_mhz[1]
+    def holds(self, fc_ghz: float, bandwidth_mhz: float = 0.0) -> bool:
+        """Whether a downlink carrier of ``bandwidth_mhz`` centred at ``fc_ghz`` lies in the band
+        (and, FDD, its uplink fits the band's uplink range)."""
+        lo, hi = fc_ghz * 1e3 - bandwidth_mhz / 2, fc_ghz * 1e3 + bandwidth_mhz / 2
+        return (self.dl_mhz[0] <= lo and hi <= self.dl_mhz[1]
+                and bandwidth_mhz <= self.ul_mhz[1] - self.ul_mhz[0])
+
+    @property
+    def table(self) -> str:
+        """The TS 38.104 table that lists the band (FR1 5.2-1, FR2 5.2-2)."""
+        return "TS 38.104 Table 5.2-1" if self.dl_mhz[1] <= 7125 else "TS 38.104 Table 5.2-2"
 
     @property
     def centre_ghz(self) -> float:
@@ -88,3 +96,11 @@ def default_fc_ghz(band: str) -> float:
     if spec is None or spec.holds(DEFAULT_FC_GHZ):
         return DEFAULT_FC_GHZ
     return spec.centre_ghz
+
+
+def band_of(fc_ghz: float, bandwidth_mhz: float, duplex: str) -> str | None:
+    """The narrowest listed band of ``duplex`` ("TDD" or "FDD") that holds a carrier at
+    ``fc_ghz`` of ``bandwidth_mhz``; None where none does."""
+    fits = [(b.dl_mhz[1] - b.dl_mhz[0], name) for name, b in NR_BANDS.items()
+            if b.duplex == duplex and b.holds(fc_ghz, bandwidth_mhz)]
+    return min(fits)[1] if fits else None

@@ -621,7 +621,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     if s.fleets and not any(f.count for f in s.fleets):
         out.append(str(InputError(
             "every fleet has count 0: the run makes no request", file=label,
-            field="fleets[].count", value=0)))
+            field="fleets", value=0)))
     used = {name for f in s.fleets for name in f.services}
     for v in s.services:
         if v.name not in used:
@@ -645,13 +645,12 @@ def _unlisted_band_warnings(s: Scenario, label: str | None) -> list[str]:
     duplex mode are taken as given."""
     from airan.radio import bands
 
-    carriers = [("carrier", s.carrier)]
-    carriers += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
     return [str(InputError(
         f"band {car.band} is not in airan's band table (airan.radio.bands, the bands most "
         "deployed): fc_ghz and the duplex mode (tdd_pattern) are taken as given, unchecked",
         file=label, field=f"{field}.band", value=car.band))
-        for field, car in carriers if car.band not in bands.NR_BANDS]
+        for field, car in _used_carriers(s)
+        if car.band is not None and car.band not in bands.NR_BANDS]
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -957,10 +956,13 @@ def _check_live(s: Scenario) -> None:
 
 
 def _check_band(field: str, car: Any) -> None:
-    """A listed band (TS 38.104 Table 5.2-1, 5.2-2) holds the carrier's frequency, and its
-    duplex mode matches the TDD pattern; a band name that is not listed must read as one."""
+    """A listed band (TS 38.104 Table 5.2-1, 5.2-2) holds the carrier (its frequency and
+    bandwidth), and its duplex mode matches the TDD pattern; a band name that is not listed
+    must read as one."""
     from airan.radio import bands
 
+    if car.band is None:
+        return  # a frequency in no listed band: taken as given
     spec = bands.NR_BANDS.get(car.band)
     if spec is None:
         if not bands.is_band_name(car.band):
@@ -969,29 +971,41 @@ def _check_band(field: str, car: Any) -> None:
     lo, hi = spec.dl_mhz
     if not spec.holds(car.fc_ghz):
         fc = bands.default_fc_ghz(car.band)
-        raise InputError(f"band {car.band} carries {lo:g}-{hi:g} MHz (TS 38.104 Table 5.2-1); "
-                         f"give an fc_ghz inside it, or omit it for {fc:g}",
+        raise InputError(f"band {car.band} carries {lo:g}-{hi:g} MHz ({spec.table}); give an "
+                         f"fc_ghz inside it (omit it for {fc:g}), or the band that holds it",
                          field=f"{field}.fc_ghz", value=car.fc_ghz)
+    if not spec.holds(car.fc_ghz, car.bandwidth_mhz):
+        room = min(hi - lo, spec.ul_mhz[1] - spec.ul_mhz[0])
+        raise InputError(f"a {car.bandwidth_mhz:g} MHz carrier at {car.fc_ghz:g} GHz leaves band "
+                         f"{car.band} ({lo:g}-{hi:g} MHz, {spec.table}; at most {room:g} MHz "
+                         "wide): a narrower carrier, or a centre further inside the band",
+                         field=f"{field}.bandwidth_mhz", value=car.bandwidth_mhz)
     if spec.duplex == "FDD" and car.tdd_pattern is not None:
-        raise InputError(f"band {car.band} is FDD (TS 38.104 Table 5.2-1): omit tdd_pattern, "
+        raise InputError(f"band {car.band} is FDD ({spec.table}): omit tdd_pattern, "
                          "or set it to null", field=f"{field}.tdd_pattern", value=car.tdd_pattern)
     if spec.duplex == "TDD" and car.tdd_pattern is None:
-        raise InputError(f"band {car.band} is TDD (TS 38.104 Table 5.2-1): give a tdd_pattern "
+        raise InputError(f"band {car.band} is TDD ({spec.table}): give a tdd_pattern "
                          "(e.g. DDDSU), or an FDD band", field=f"{field}.tdd_pattern", value=None)
+
+
+def _used_carriers(s: Scenario) -> list[tuple[str, Any]]:
+    """The carriers cells use, with their field paths: the scenario's serves a layout, the
+    listed sites without one of their own and the sites of a cell_sites_file."""
+    used = [("carrier", s.carrier)] if s.cell_layout is not None or any(
+        c.carrier is None for c in s.cell_sites
+    ) or s.cell_sites_file is not None else []
+    return used + [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites
+                   if c.carrier]
 
 
 def _check_carriers(s: Scenario) -> None:
     """Every carrier has a TS 38.101 bandwidth, and all share one numerology and TDD pattern."""
     from airan.radio import nr
 
-    # the scenario's carrier serves a layout, the listed sites without one of their own and the
-    # sites of a cell_sites_file
-    used = [("carrier", s.carrier)] if s.cell_layout is not None or any(
-        c.carrier is None for c in s.cell_sites
-    ) or s.cell_sites_file is not None else []
-    used += [(f"cell_sites[{c.name}].carrier", c.carrier) for c in s.cell_sites if c.carrier]
+    used = _used_carriers(s)
     for field, car in used:
-        _check_band(field, car)
+        if s.radio.model == "nr":  # (the ideal and fixed radios have no band or slots)
+            _check_band(field, car)
         # TS 38.101-1 5.3.5 / 38.101-2 5.3.5: FR1 data SCS 15-60 kHz, FR2 60-120 kHz (and more)
         if car.fc_ghz <= 7.125 and car.numerology > 2:
             raise InputError(f"an FR1 carrier ({car.fc_ghz:g} GHz) uses numerology 0-2 "

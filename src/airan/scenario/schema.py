@@ -15,7 +15,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -128,12 +131,14 @@ class _Strict(BaseModel):
 class Carrier(_Strict):
     """One NR carrier (TS 38.104 band, TS 38.211 numerology, TS 38.101-1 bandwidth).
 
-    Without ``fc_ghz`` a carrier sits at 3.5 GHz where its band holds it (n77, n78), else at
-    the centre of its band's downlink; a carrier in an FDD band has no TDD pattern unless it
-    gives one (which loading then refuses). See :mod:`airan.radio.bands`.
+    ``band`` (TS 38.104): without ``fc_ghz`` a carrier sits at 3.5 GHz where its band holds it
+    (n77, n78), else at the centre of its band's downlink; in an FDD band it has no TDD pattern
+    unless it gives one (which loading then refuses). Without ``band``: n78 at 3.5 GHz, or,
+    with an ``fc_ghz``, the narrowest listed band that holds the carrier (None, unchecked,
+    where none does). See :mod:`airan.radio.bands`.
     """
 
-    band: str = "n78"
+    band: str | None = None
     fc_ghz: float = Field(3.5, ge=0.4, le=100)  # the downlink's; TR 38.901 covers 0.5-100 GHz
     bandwidth_mhz: PosFloat = 100.0  # 273 PRB at 30 kHz, TS 38.101-1 Table 5.3.2-1
     numerology: int = Field(1, ge=0, le=4)  # 30 kHz SCS, 0.5 ms slot, TS 38.211 Table 4.2-1
@@ -154,11 +159,19 @@ class Carrier(_Strict):
         """The frequency and duplex mode a carrier of its band takes when it gives neither."""
         if not isinstance(data, dict):
             return data
-        band = data.get("band", "n78")
+        out = dict(data)
+        band = out.get("band")
+        if band is None:
+            fc, bw = out.get("fc_ghz"), out.get("bandwidth_mhz", 100.0)
+            if fc is None:
+                out["band"] = "n78"
+            elif isinstance(fc, int | float) and isinstance(bw, int | float):
+                fdd = "tdd_pattern" in out and out["tdd_pattern"] is None
+                out["band"] = bands.band_of(float(fc), float(bw), "FDD" if fdd else "TDD")
+            return out
         spec = bands.NR_BANDS.get(band) if isinstance(band, str) else None
         if spec is None:
-            return data
-        out = dict(data)
+            return out
         out.setdefault("fc_ghz", bands.default_fc_ghz(band))
         if spec.duplex == "FDD":
             out.setdefault("tdd_pattern", None)
@@ -386,6 +399,9 @@ class DiscArea(_Strict):
 
 from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
 
+#: The fleet fields a device class sets (catalog/devices.yaml)
+DEVICE_CLASS_FIELDS = ("height_m", "accelerator", "ul_buffer_kb")
+
 
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area, each running ``services``.
@@ -413,14 +429,29 @@ class Fleet(_Strict):
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _class_defaults(cls, data: Any) -> Any:
+    @model_validator(mode="after")
+    def _class_defaults(self) -> Fleet:
         """The device class's fields, where the fleet does not give its own."""
-        if isinstance(data, dict) and isinstance(data.get("device_class"), str):
-            spec = load_device_classes().get(data["device_class"])
-            if spec is not None:
-                return {**spec.fleet_defaults(), **data}
+        if self.device_class is not None:
+            for key, value in load_device_classes()[self.device_class].fleet_defaults().items():
+                if key not in self.model_fields_set:
+                    object.__setattr__(self, key, value)  # (frozen: set once, while validated)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _own_fields(self, handler: SerializerFunctionWrapHandler,
+                    info: SerializationInfo) -> Any:
+        """A fleet of a device class as written: of the fields a class sets, only those the
+        fleet gives itself (even at the schema's default, which ``exclude_defaults`` would
+        drop), so that it reloads with its class's values, whatever its class is then."""
+        data = handler(self)
+        if self.device_class is None or not isinstance(data, dict):
+            return data
+        for key in DEVICE_CLASS_FIELDS:
+            if key not in self.model_fields_set:
+                data.pop(key, None)
+            elif key not in data and info.exclude_defaults:
+                data[key] = getattr(self, key)
         return data
 
     @field_validator("device_class")
