@@ -743,3 +743,18 @@ def test_a_small_trace_buffer_loses_no_row_over_a_long_decision_interval(monkeyp
             assert np.array_equal(ca.to_numpy(), cb.to_numpy(), equal_nan=True), name
         else:
             assert ca.to_pylist() == cb.to_pylist(), name
+
+
+def test_a_policy_function_passed_in_python_runs_under_its_module_and_name() -> None:
+    from airan.policy import LOCAL
+
+    def on_the_device(snapshot, batch):  # noqa: ANN001, ANN202
+        return np.full(len(batch), LOCAL, dtype=np.int64)
+
+    res = airan.run("factory", policy=on_the_device, duration_s=0.5)
+    assert res.summary["policy"].endswith(":test_a_policy_function_passed_in_python_runs_under_"
+                                          "its_module_and_name.<locals>.on_the_device")
+    placement = set(res.requests.column("placement").to_pylist())
+    assert placement <= {"local", "rejected"}
+    with pytest.raises(InputError, match="is not a policy"):
+        airan.run("factory", policy=lambda snapshot: None, duration_s=0.1)

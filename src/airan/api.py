@@ -10,6 +10,7 @@ import numpy as np
 
 from airan.engine import Engine, Result
 from airan.errors import InputError
+from airan.policy import Policy
 from airan.scenario import Scenario, load_scenario
 
 MAX_DEVICES = 50_000_000  # devices in all after scaling: the schema's limit for one fleet
@@ -59,7 +60,7 @@ def note_fleet_scale(summary: dict[str, Any], factor: float) -> dict[str, Any]:
 def run(
     scenario: Scenario | str | Path,
     *,
-    policy: str | None = None,
+    policy: str | Policy | None = None,
     duration_s: float | None = None,
     seed: int | None = None,
     fleet_scale: float = 1.0,
@@ -67,6 +68,9 @@ def run(
     trace_sample: float | None = None,
 ) -> Result:
     """Run a scenario (object, built-in name or YAML path) and return its :class:`Result`.
+
+    ``policy``: a built-in's name, ``'module:callable'``, or a function of (snapshot, batch)
+    (it runs under the name ``module:qualname``).
 
     With a ``fleet_scale`` other than 1, its summary records it (``fleet_scale``; none means
     1, so that a summary equals the :class:`Engine`'s own for the same run)."""

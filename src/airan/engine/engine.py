@@ -26,7 +26,17 @@ from airan.engine.warmup import warm_up
 from airan.engine.world import World, build_world
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
-from airan.policy import LOCAL, POLICY_CONTRACT, REJECT, Batch, Snapshot, resolve_policy
+from airan.policy import (
+    LOCAL,
+    POLICY_CONTRACT,
+    REJECT,
+    Batch,
+    Policy,
+    Snapshot,
+    as_policy,
+    policy_label,
+    resolve_policy,
+)
 from airan.policy.builtin import deadline_aware
 from airan.radio import nr
 from airan.scenario.load import check_gpus
@@ -79,17 +89,17 @@ class Engine:
         self,
         scenario: Scenario,
         *,
-        policy: str | None = None,
+        policy: str | Policy | None = None,
         seed: int | None = None,
         duration_s: float | None = None,
         trace_limit: int | None = None,
         trace_sample: float | None = None,
     ) -> None:
         self.scenario = scenario
-        if policy is not None and not isinstance(policy, str):
+        if policy is not None and not isinstance(policy, str) and not callable(policy):
             raise InputError(
-                "must be a policy's name (a built-in or 'module:callable')",
-                field="policy", value=policy)
+                "must be a policy's name (a built-in or 'module:callable') or a function of "
+                "(snapshot, batch)", field="policy", value=policy)
         _check_int("seed", seed, 0, SEED_LIMIT - 1, "must be an integer in [0, 2**63)")
         _check_int("trace_limit", trace_limit, 0, TRACE_LIMIT_MAX,
                    f"must be an integer in 0..{TRACE_LIMIT_MAX:,}")
@@ -99,8 +109,12 @@ class Engine:
                 or not math.isfinite(number)
             ):
                 raise InputError("must be a finite number", field=name, value=number)
-        self.policy_name = policy or scenario.policy
-        self.policy = resolve_policy(self.policy_name)
+        if callable(policy):  # a function handed over in Python (a notebook's own policy)
+            self.policy_name = policy_label(policy)
+            self.policy = as_policy(policy, self.policy_name)
+        else:
+            self.policy_name = policy or scenario.policy
+            self.policy = resolve_policy(self.policy_name)
         if self.policy is deadline_aware and (
             scenario.admission == "strict" or scenario.objective == "energy"
         ):

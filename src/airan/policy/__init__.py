@@ -77,6 +77,20 @@ def _check_signature(fn: Any, name: str) -> None:
                          field="policy", value=name) from None
 
 
+def policy_label(fn: Any) -> str:
+    """The name a policy function passed in Python runs under (summary, run folder):
+    ``module:qualname``, as a scenario would name it."""
+    module = getattr(fn, "__module__", None) or "?"
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return f"{module}:{name}"
+
+
+def as_policy(fn: Any, name: str) -> Policy:
+    """A policy function passed in Python, checked as a ``module:callable`` one is."""
+    _check_signature(fn, name)
+    return fn  # type: ignore[no-any-return]
+
+
 def resolve_policy(name: str) -> Policy:
     """A registered policy by name, or ``package.module:callable``."""
     if name in _REGISTRY:
@@ -108,8 +122,10 @@ __all__ = [
     "Batch",
     "Policy",
     "Snapshot",
+    "as_policy",
     "estimate_latency_s",
     "is_known_policy",
+    "policy_label",
     "policy_names",
     "register",
     "resolve_policy",
