@@ -151,3 +151,14 @@ def test_a_run_folder_and_a_folder_of_other_files_take_a_run(tmp_path: Path) -> 
     assert runner.invoke(app, args).exit_code == 0
     assert runner.invoke(app, args).exit_code == 0  # again: now a run folder (its scenario.yaml)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_live_commands_refuse_such_a_folder_before_their_session(tmp_path: Path) -> None:
+    from airan.errors import InputError
+    from airan.live.cli import _check_out
+
+    _check_out(tmp_path)  # empty: fine
+    (tmp_path / "trace.json").write_text("mine")
+    with pytest.raises(InputError, match="trace.json") as exc:
+        _check_out(tmp_path)
+    assert exc.value.field == "out"

@@ -212,13 +212,11 @@ def _given_options(
 
 def _check_out_dir(out_dir: Path) -> None:
     """Exit 2 where writing the run would replace a user's own files in ``out_dir``."""
-    from airan.report.rundir import foreign_file
+    from airan.report.rundir import foreign_folder_error
 
-    clash = foreign_file(out_dir)
-    if clash is not None:
-        _fail(f"option '--out': '{out_dir}' is no airan run folder (no summary.json) but holds "
-              f"{clash}, which the run would replace: choose an empty folder, or an earlier "
-              "run's")
+    refused = foreign_folder_error(out_dir)
+    if refused is not None:
+        _fail(f"option '--out': {refused}")
 
 
 KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once

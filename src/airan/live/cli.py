@@ -56,13 +56,11 @@ def _user_errors() -> Iterator[None]:
 def _check_out(folder: Path) -> None:
     """Refuse, before the session, a run folder that would replace a user's own files
     (:func:`airan.report.rundir.foreign_file`)."""
-    from airan.report.rundir import foreign_file
+    from airan.report.rundir import foreign_folder_error
 
-    clash = foreign_file(folder)
-    if clash is not None:
-        raise InputError(f"'{folder}' is no airan run folder (no summary.json) but holds "
-                         f"{clash}, which the run would replace: choose an empty folder, or "
-                         "an earlier run's", field="out", value=str(folder))
+    refused = foreign_folder_error(folder)
+    if refused is not None:
+        raise InputError(refused, field="out", value=str(folder))
 
 
 LIVE_EXTRA = "airan[live]"  # pyproject.toml: onnxruntime, onnx, grpcio, protobuf

@@ -160,6 +160,15 @@ def foreign_file(folder: str | Path) -> str | None:
     return next((n for n in (SCENARIO, *REPORT_FILES) if (path / n).exists()), None)
 
 
+def foreign_folder_error(folder: str | Path) -> str | None:
+    """Why a run may not be written to ``folder`` (see :func:`foreign_file`), or None."""
+    clash = foreign_file(folder)
+    if clash is None:
+        return None
+    return (f"'{folder}' is no airan run folder (no {SUMMARY}) but holds {clash}, which the run "
+            "would replace: choose an empty folder, or an earlier run's")
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 
@@ -171,11 +180,9 @@ def write_run(result: Result, folder: str | Path) -> Path:
     import pyarrow.parquet as pq
 
     path = Path(folder)
-    clash = foreign_file(path)
-    if clash is not None:
-        raise FileExistsError(
-            f"'{path}' is no airan run folder (it has no {SUMMARY}) but holds {clash}, which "
-            "writing a run would replace: choose an empty folder, or an earlier run's")
+    refused = foreign_folder_error(path)
+    if refused is not None:
+        raise FileExistsError(refused)
     path.mkdir(parents=True, exist_ok=True)
     (path / SUMMARY).unlink(missing_ok=True)
     remove_outputs(path)
