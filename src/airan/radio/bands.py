@@ -79,7 +79,9 @@ NR_BANDS: dict[str, Band] = {
 }
 
 #: A carrier's frequency when the scenario gives none: 3.5 GHz where the band holds it (n77,
-#: n78: the usual mid-band evaluation frequency), else the centre of the band's downlink.
+#: n78), else the centre of the band's downlink. 3.5 GHz is the built-in city's carrier (the
+#: project's founding issue: "a macro UMa layout ... at 3.5 GHz"), an assumption for any other
+#: n77/n78 network: its operator's own centre frequency belongs in ``fc_ghz``.
 DEFAULT_FC_GHZ = 3.5
 
 _BAND_NAME = re.compile(r"n[1-9][0-9]{0,2}")
