@@ -251,6 +251,36 @@ def test_usage_errors_keep_exit_code_2() -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("args", "needles"), [
+    (["run", "--duration", "abc"], ["--duration", "'abc'", "number"]),
+    (["run", "--seed=1.5"], ["--seed", "'1.5'", "integer"]),
+    (["run", "-sx"], ["--seed", "'x'"]),
+    (["run", "--fleet-scale", "2", "--fleet-scale", "ten"], ["--fleet-scale", "'ten'"]),
+    (["run-sharded", "metro", "--workers", "two"], ["--workers", "'two'"]),  # another layer's
+])
+def test_a_value_of_the_wrong_type_is_named_with_its_option(args: list[str],
+                                                            needles: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    for needle in needles:
+        assert needle in text, (needle, text)
+
+
+def test_given_values_reads_every_way_of_writing_an_option() -> None:
+    from types import SimpleNamespace
+
+    from airan.console import given_values
+
+    seed = SimpleNamespace(param_type_name="option", is_flag=False, opts=["--seed", "-s"],
+                           secondary_opts=[])
+    assert given_values(seed, ["run", "--seed", "3", "-s4", "--seed=5", "-s", "6"]) == [
+        "3", "4", "5", "6"]
+    assert given_values(seed, ["run", "--", "--seed", "3"]) == []
+    assert given_values(seed, ["run", "--seed"]) == []  # no value follows
+
+
 def test_catalog_models_unknown_gpu() -> None:
     assert_input_error(runner.invoke(app, ["catalog", "models", "--gpu", "H10"]),
                        "--gpu", "did you mean 'H100'")

@@ -2,7 +2,8 @@
 validate, list, catalogs).
 
 Every bad input ends as one line ``error: <message>`` on stderr and exit code 2; usage errors
-(unknown option, a value of the wrong type) keep typer's own message and its exit code 2.
+(unknown option, a value of the wrong type) keep typer's own message, with the value given put
+in (``console.HelpGroup``), and its exit code 2.
 Anything else that escapes is a bug in airan and is allowed to raise.
 """
 

@@ -57,6 +57,67 @@ class HelpGroup(TyperGroup):
                 command.short_help = " ".join(first.split())
         return command
 
+    # A value of the wrong type (``--duration abc``) is reported by typer as "Invalid value for
+    # '--duration': Input should be a valid number", without the value: the group keeps the
+    # command line it parsed and, when a command's option is refused, puts the value given in.
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        ctx = super().make_context(info_name, list(args), parent=parent, **extra)
+        ctx.meta.setdefault(_ARGV, list(args))  # meta is shared with the commands' contexts
+        return ctx
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            _name_the_value(exc, ctx.meta.get(_ARGV, []))
+            raise
+
+
+_ARGV = "airan.argv"
+
+
+def _name_the_value(exc: typer.BadParameter, argv: list[str]) -> None:
+    """Put the value that ``exc``'s option was given on the command line into its message,
+    unless the message shows it already (or the option was not given there, or several times
+    with no telling which one failed)."""
+    param = exc.param
+    if param is None or getattr(exc, "_airan_named", False):
+        return
+    exc._airan_named = True  # type: ignore[attr-defined]  # (nested groups re-raise it)
+    values = given_values(param, argv)
+    if len(values) != 1 and not (values and not getattr(param, "multiple", False)):
+        return
+    value = values[-1]
+    if repr(value) not in exc.message and f'"{value}"' not in exc.message:
+        exc.message = f"got {value!r}: {exc.message}"
+
+
+def given_values(param: Any, argv: list[str]) -> list[str]:
+    """The values given to option ``param`` in ``argv`` (``--opt V``, ``--opt=V``, ``-oV``),
+    in order; none for an argument or a flag."""
+    if getattr(param, "param_type_name", "") != "option" or getattr(param, "is_flag", False):
+        return []
+    names = [*param.opts, *param.secondary_opts]
+    values: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            break
+        if token in names and i + 1 < len(argv):
+            values.append(argv[i + 1])
+            i += 2
+            continue
+        for name in names:
+            if name.startswith("--") and token.startswith(name + "="):
+                values.append(token[len(name) + 1:])
+            elif len(name) == 2 and not token.startswith("--") and token.startswith(name) \
+                    and len(token) > 2:
+                values.append(token[2:])
+        i += 1
+    return values
+
 
 def _tidy_param(param: Any, ctx: Any) -> None:
     if getattr(param, "metavar", "") is not None:  # an argument's name, or set already
