@@ -719,6 +719,20 @@ def test_the_kernel_is_loaded_once_per_process_before_a_runs_clock_starts() -> N
     assert engine.wall_s == 0.0  # the engine's clock starts with its first step
 
 
+def test_the_warm_up_also_loads_the_radio_rates_a_run_may_not_use() -> None:
+    """The uplink rate (energy objective, the live gateway's delays) is compiled with the rest,
+    in a fresh process: a live gateway used to compile it while its first requests waited."""
+    import subprocess
+    import sys
+
+    code = ("from airan.engine.warmup import warm_up; warm_up(); "
+            "import airan.engine.kernel as K; "
+            "print(len(K.ul_rates_bps.signatures), len(K.active_in_cells.signatures))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600).stdout.split()
+    assert [int(x) >= 1 for x in out] == [True, True], out
+
+
 def test_a_small_trace_buffer_loses_no_row_over_a_long_decision_interval(monkeypatch) -> None:
     """The kernel returns to the engine when its trace buffer is half full, however long the
     decision interval (it used to return at every load sample only), and the run is the same."""

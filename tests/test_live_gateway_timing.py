@@ -196,3 +196,27 @@ def test_an_answer_sent_ahead_says_when_it_is_due_and_is_never_due_early() -> No
         assert due_ms >= parts - 0.05  # due no earlier than the modelled delays say
         assert due_ms - 4.0 - 0.05 <= got_ms  # sent at most the lead ahead of it
     assert any(got < due for due, got, _ in res)  # ahead indeed: the hop back is hidden
+
+
+def test_the_gateway_places_a_request_of_each_service_before_it_serves(monkeypatch) -> None:
+    """What the policy and the radio rates compile (numba, seconds on a fresh install) is
+    compiled before the gateway serves: on a cold cache the first requests used to wait for it
+    (late by ~2 s) and the sites' load reports timed out meanwhile (all sites 'down')."""
+    g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
+    placed: list[int] = []
+    real_decide = g.decide
+    g.decide = lambda d, v, cell: placed.append(v) or real_decide(d, v, cell)  # type: ignore[method-assign]
+    placed_when_served: list[list[int]] = []
+
+    async def no_poll(view: Any) -> None:
+        return None
+
+    async def serve(*args: Any, **kwargs: Any) -> Any:
+        placed_when_served.append(sorted(placed))
+        raise RuntimeError("serving is not this test's")
+
+    g._poll_one = no_poll  # type: ignore[method-assign]
+    monkeypatch.setattr(gateway_module.wire, "serve", serve)
+    with pytest.raises(RuntimeError, match="serving"):
+        asyncio.run(g.start())
+    assert placed_when_served == [list(range(len(g.world.service_names)))]

@@ -21,14 +21,22 @@ def kernel_ready() -> bool:
 def warm_up() -> float:
     """Compile or load every kernel function a run uses, once per process: a run of the
     built-in factory over one decision interval (every stage of a request, the compiled
-    deadline-aware policy). Returns the seconds it took (0 when already done)."""
+    deadline-aware policy), then the radio rates a policy may ask for. Returns the seconds it
+    took (0 when already done)."""
     global _warm
     if _warm:
         return 0.0
     _warm = True  # before the run: the Engine it builds calls warm_up() too
     t0 = time.perf_counter()
+    import numpy as np
+
     from airan.engine.engine import Engine
     from airan.scenario import load_scenario
 
-    Engine(load_scenario("factory"), duration_s=0.01).run()
+    engine = Engine(load_scenario("factory"), duration_s=0.01)
+    engine.run()
+    # the radio rates a policy may ask for that the run did not (the uplink's: energy
+    # objective, the live gateway's delays)
+    for uplink in (True, False):
+        engine._rate_bps(np.zeros(1, dtype=np.int64), uplink=uplink)
     return time.perf_counter() - t0

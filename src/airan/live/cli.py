@@ -119,7 +119,8 @@ def _batches(text: str) -> list[int]:
     return vals
 
 
-def _print_run(summary: dict, folder: Path) -> None:
+def _print_run(summary: dict, folder: Path,
+               less_load: str = "--fleet-scale 0.1") -> None:
     for name, s in summary["services"].items():
         lat = s["latency_ms"]
         hit = s["hit_ratio"]
@@ -138,7 +139,7 @@ def _print_run(summary: dict, folder: Path) -> None:
                   f"({summary['requests']['created'] / max(summary['duration_s'], 1e-9):,.0f} "
                   f"requests/s; unhidden overhead p50 {live['overhead_ms']['p50']:.1f} ms): these "
                   f"latencies measure this machine's runtime, not the scenario. Offer less load "
-                  f"(--fleet-scale 0.1) or run sites and gateways on more hosts "
+                  f"({less_load}) or run sites and gateways on more hosts "
                   f"(docs/live.md).[/yellow]")
     share = live.get("realtime_share")
     if share is not None and share < 0.5 and not live.get("saturated"):
@@ -240,7 +241,8 @@ def register(app: typer.Typer) -> None:
             _check_out(folder)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             folder = write_run(res, folder)
-        _print_run(res.summary, folder)
+        # (the deployment serves the scenario's own devices: no --fleet-scale here)
+        _print_run(res.summary, folder, less_load="a scenario with fewer devices, served anew")
 
     @app.command()
     def live(

@@ -603,11 +603,27 @@ class Gateway:
         self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes))
                       for n in self.world.site_names]
         await asyncio.gather(*(self._poll_one(v) for v in self.views))
+        self._warm_up()
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
         self.server, port = await wire.serve(
             "Gateway", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
             cfg.host, cfg.port, cfg.max_payload_bytes, 100_000, f"gateway {cfg.cells}")
         return port
+
+    def _warm_up(self) -> None:
+        """Place one request of each service and compute its radio legs before serving: what
+        the policy and the radio rates compile (numba, on a fresh install: seconds) is
+        compiled here, not while the first requests wait and the sites' load reports time
+        out (which made them look down)."""
+        w = self.world
+        mine = np.flatnonzero(np.isin(w.dev_cell, list(self.cell_ids)))
+        if not len(mine):
+            return
+        d = int(mine[0])
+        for v in range(len(w.service_names)):
+            self.decide(d, v, int(w.dev_cell[d]))
+        self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
+        self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=False)
 
     async def stop(self, grace_s: float = 1.0) -> None:
         if self.server is not None:
