@@ -202,6 +202,8 @@ def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> 
 
 def test_cli_plan_impossible_exits_3(scenario_file, cache, tmp_path) -> None:
     out = tmp_path / "plan"
+    out.mkdir()
+    (out / "plan.yaml").write_text("# an earlier plan that met its targets\n")
     res = runner.invoke(app, ["plan", str(scenario_file), "--target", "detect: p99<=3ms",
                               "--candidates", ",".join(CANDIDATES), "--max-gpus",
                               str(MAX_GPUS), "--duration", str(DURATION), "--cache", str(cache),
@@ -209,6 +211,7 @@ def test_cli_plan_impossible_exits_3(scenario_file, cache, tmp_path) -> None:
     assert res.exit_code == 3
     assert "no plan meets the target" in res.stdout
     assert "Closest build-out" in res.stdout
+    # (the earlier plan.yaml is gone: it would contradict plan.json)
     assert (out / "closest.yaml").is_file() and not (out / "plan.yaml").exists()
     assert json.loads((out / "plan.json").read_text())["feasible"] is False
 

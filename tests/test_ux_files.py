@@ -162,3 +162,39 @@ def test_the_live_commands_refuse_such_a_folder_before_their_session(tmp_path: P
     with pytest.raises(InputError, match="trace.json") as exc:
         _check_out(tmp_path)
     assert exc.value.field == "out"
+
+
+def test_compare_never_replaces_a_users_own_scenario_in_a_folder_that_is_no_comparison(
+        tmp_path: Path) -> None:
+    from airan.report.compare import run_comparison
+
+    (tmp_path / "scenario.yaml").write_text("# mine, with my comments\n")
+    result = runner.invoke(app, ["compare", "--policies", "local", "--seeds", "1",
+                                 "--duration", "0.05", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "scenario.yaml" in result.stderr and "--out" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
+    assert (tmp_path / "scenario.yaml").read_text() == "# mine, with my comments\n"
+    with pytest.raises(FileExistsError, match="comparison"):
+        run_comparison("factory", ["local"], seeds=1, duration_s=0.05, out=tmp_path)
+    (tmp_path / "scenario.yaml").unlink()  # an empty folder takes one, and again after it
+    args = ["compare", "--policies", "local", "--seeds", "1", "--duration", "0.05",
+            "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 0
+
+
+def test_a_run_folders_scenario_is_the_scenario_as_run(tmp_path: Path) -> None:
+    """The options given (policy, seed, duration, trace settings) are in its scenario.yaml:
+    running that file again makes the same run."""
+    result = runner.invoke(app, ["run", "factory", "--policy", "nearest-edge", "--seed", "7",
+                                 "--duration", "0.3", "--trace-limit", "50", "--no-report",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    sc = airan.load_scenario(str(tmp_path / "scenario.yaml"))
+    assert (sc.policy, sc.seed, sc.duration_s, sc.engine.trace_limit) == (
+        "nearest-edge", 7, 0.3, 50)
+    s = json.loads((tmp_path / "summary.json").read_text())
+    again = airan.run(sc)
+    assert again.summary["requests"] == s["requests"]
+    assert again.summary["services"] == s["services"]

@@ -151,8 +151,8 @@ def run(
                 _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
             try:
                 result = _run_with_progress(engine, f"{sc.name} / {engine.policy_name}")
-            except KeyboardInterrupt:
-                if created:  # an interrupted run leaves no empty folder behind
+            except BaseException:  # interrupted, or a user's policy failed: no empty folder
+                if created:
                     with contextlib.suppress(OSError):
                         out_dir.rmdir()
                 raise
@@ -211,11 +211,12 @@ def _given_options(
     return {field: option for field, (option, yes) in given.items() if yes}
 
 
-def _check_out_dir(out_dir: Path) -> None:
-    """Exit 2 where writing the run would replace a user's own files in ``out_dir``."""
-    from airan.report.rundir import foreign_folder_error
+def _check_out_dir(out_dir: Path, marker: str | None = None) -> None:
+    """Exit 2 where writing the run (or the comparison: ``marker`` comparison.json) would
+    replace a user's own files in ``out_dir``."""
+    from airan.report.rundir import SUMMARY, foreign_folder_error
 
-    refused = foreign_folder_error(out_dir)
+    refused = foreign_folder_error(out_dir, marker or SUMMARY)
     if refused is not None:
         _fail(f"option '--out': {refused}")
 
@@ -463,6 +464,9 @@ def compare(
             scale_fleets(sc, fleet_scale)  # a scale that leaves no device, or far too many
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
+        from airan.report.compare import COMPARISON
+
+        _check_out_dir(out_dir, COMPARISON)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -687,8 +687,18 @@ class Engine:
             timeseries=self.timeseries(),
             cells=self.cell_table(),
             devices=self.device_table(),
-            scenario=self.scenario,
+            scenario=self.scenario_as_run(),
         )
+
+    def scenario_as_run(self) -> Scenario:
+        """The scenario with the policy, seed, duration and trace settings this engine runs
+        (a run folder's scenario.yaml: running it again gives the same run). A policy function
+        passed in Python is named ``module:qualname``, which loads where that module imports."""
+        sc = self.scenario
+        return sc.model_copy(update={
+            "policy": self.policy_name, "seed": self.seed, "duration_s": self.duration_s,
+            "engine": sc.engine.model_copy(update={"trace_limit": self.trace_limit,
+                                                   "trace_sample": self.trace_sample})})
 
     def _overdue_per_service(self) -> np.ndarray:
         """Per service, the requests still in flight whose deadline has already passed.

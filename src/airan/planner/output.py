@@ -102,9 +102,14 @@ _Dumper.add_representer(list, _represent_list)
 
 
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
-    """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``."""
+    """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``.
+
+    An earlier plan's other file goes: a folder never holds a plan.yaml beside a plan.json
+    that says no plan met the targets (or a stale closest.yaml beside a plan that did)."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in ("plan.yaml", "closest.yaml"):
+        (folder / stale).unlink(missing_ok=True)
     paths: dict[str, Path] = {}
     ev = result.best or result.closest
     if ev is not None:

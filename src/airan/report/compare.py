@@ -26,7 +26,12 @@ import numpy as np
 from airan.errors import InputError, unknown_name
 from airan.report import figures as F
 from airan.report.html import FIGURES, REPORT, ms, pct, render
-from airan.report.rundir import jsonable, scenario_yaml, write_json_atomic
+from airan.report.rundir import (
+    foreign_folder_error,
+    jsonable,
+    scenario_yaml,
+    write_json_atomic,
+)
 
 COMPARISON = "comparison.json"
 CONFIDENCE = 0.95
@@ -143,7 +148,8 @@ def run_comparison(
     ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
     ``first_seed`` defaults to the scenario's seed. Writes ``out/comparison.json``,
     ``out/runs/<policy>-seed<N>.json`` (one summary per run), ``out/scenario.yaml`` and
-    ``out/report.html`` with its figures.
+    ``out/report.html`` with its figures. A folder that is no comparison but holds a file it
+    writes (the user's own scenario.yaml) is refused (FileExistsError).
     """
     from airan.api import note_fleet_scale, scale_fleets
     from airan.engine import Engine
@@ -164,6 +170,9 @@ def run_comparison(
     base = sc.seed if first_seed is None else int(first_seed)
     seed_list = [base + i for i in range(seeds)]
     folder = Path(out)
+    refused = foreign_folder_error(folder, COMPARISON)
+    if refused is not None:  # the user's own scenario.yaml or report.html
+        raise FileExistsError(refused)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / COMPARISON).unlink(missing_ok=True)  # present only once complete
     runs_dir = folder / "runs"

@@ -147,26 +147,30 @@ def scenario_yaml(scenario: Any) -> str:
     return str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
 
 
-def foreign_file(folder: str | Path) -> str | None:
+def foreign_file(folder: str | Path, marker: str = SUMMARY) -> str | None:
     """The first file a run would replace in ``folder`` when the folder is no run folder (no
-    summary.json, no table of airan's): a user's own scenario.yaml, report.html or trace.json
-    (``--out .`` in a project folder). None where writing a run there replaces nothing of
-    theirs."""
+    ``marker``: summary.json, or a comparison's comparison.json; no table of airan's): a
+    user's own scenario.yaml, report.html or trace.json (``--out .`` in a project folder).
+    None where writing a run there replaces nothing of theirs."""
     path = Path(folder)
-    if not path.is_dir() or (path / SUMMARY).exists():
+    if not path.is_dir() or (path / marker).exists():
         return None
     if any((path / f"{name}.parquet").exists() for name in TABLES):
         return None  # a run that stopped while being written: airan's own files
+    if marker != SUMMARY and (path / "runs").is_dir():
+        return None  # a comparison that stopped while being written
     return next((n for n in (SCENARIO, *REPORT_FILES) if (path / n).exists()), None)
 
 
-def foreign_folder_error(folder: str | Path) -> str | None:
-    """Why a run may not be written to ``folder`` (see :func:`foreign_file`), or None."""
-    clash = foreign_file(folder)
+def foreign_folder_error(folder: str | Path, marker: str = SUMMARY) -> str | None:
+    """Why a run (or a comparison: ``marker`` comparison.json) may not be written to
+    ``folder`` (see :func:`foreign_file`), or None."""
+    clash = foreign_file(folder, marker)
     if clash is None:
         return None
-    return (f"'{folder}' is no airan run folder (no {SUMMARY}) but holds {clash}, which the run "
-            "would replace: choose an empty folder, or an earlier run's")
+    what = "run" if marker == SUMMARY else "comparison"
+    return (f"'{folder}' is no airan {what} folder (no {marker}) but holds {clash}, which the "
+            f"{what} would replace: choose an empty folder, or an earlier {what}'s")
 
 
 def write_run(result: Result, folder: str | Path) -> Path:
