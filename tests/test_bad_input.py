@@ -284,3 +284,16 @@ def test_given_values_reads_every_way_of_writing_an_option() -> None:
 def test_catalog_models_unknown_gpu() -> None:
     assert_input_error(runner.invoke(app, ["catalog", "models", "--gpu", "H10"]),
                        "--gpu", "did you mean 'H100'")
+
+
+def test_a_name_given_short_is_suggested_in_full(tmp_path: Path) -> None:
+    from airan.errors import suggest
+
+    assert suggest("mec", ["cell-a", "factory-mec", "cloud"]) == "factory-mec"
+    assert suggest("mec", ["north-hall-mec", "south-hall-mec"]) is None  # two: no telling which
+    path = mutated(tmp_path, lambda d: d["transport"]["backhaul"].update(to="mec"))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]),
+                       "transport.backhaul.to", "did you mean 'factory-mec'?")
+    path = mutated(tmp_path, lambda d: d["fleets"][0].update(device_class="agv"))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]),
+                       "unknown device class 'agv'. Accepted:")

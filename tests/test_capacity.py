@@ -126,3 +126,11 @@ def test_cli_capacity_bad_inventory(tmp_path: Path) -> None:
     assert len(res.stderr.strip().splitlines()) == 1
     res = runner.invoke(app, ["capacity", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 2 and "file not found" in res.stderr
+
+
+def test_a_misspelt_inventory_field_is_named_before_the_field_it_misses(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text("name: x\ngroups:\n  - {name: a, cnt: 10, gpu: H100}\n")
+    with pytest.raises(InputError, match=r"field 'groups\[a\]\.cnt': unknown field 'cnt'; "
+                                         r"did you mean 'count'\?"):
+        load_inventory(path)

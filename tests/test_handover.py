@@ -130,7 +130,7 @@ def test_a_missing_trace_file_is_an_input_error_naming_the_field() -> None:
 
     d = load_scenario("city").model_dump(mode="json")
     d["fleets"][0]["mobility"] = {"model": "trace", "file": "/nonexistent/trace.csv"}
-    with pytest.raises(InputError, match=r"fleets\[0\]\.mobility\.file"):
+    with pytest.raises(InputError, match=r"fleets\[vehicles\]\.mobility\.file"):
         scenario_from_dict(d)
 
 

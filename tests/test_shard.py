@@ -247,3 +247,18 @@ def test_cli_run_sharded_bad_options_exit_2(args: list[str], expected: str) -> N
 def test_sites_needs_a_hex_layout() -> None:
     with pytest.raises(InputError, match="hex cell_layout"):
         plan_shards("factory", "2x2", sites=100)
+
+
+def test_a_csv_site_lists_errors_name_the_file(tmp_path: Path) -> None:
+    csv = tmp_path / "regions.csv"
+    csv.write_text("site,region\nsite0,a\n")
+    result = runner.invoke(app, ["run-sharded", "city", "--regions", str(csv), "--workers", "1",
+                                 "--duration", "0.1"])
+    assert result.exit_code == 2
+    assert f"{csv}: field 'site': 36 of 37 cell sites have no region" in " ".join(
+        result.stderr.split())
+    names = airan.load_scenario("city").cell_site_names()
+    csv.write_text("site,region\n" + "".join(f"{n},a\n" for n in names) + "sitte1,b\n")
+    with pytest.raises(InputError, match="did you mean 'site1'") as exc:
+        plan_shards("city", str(csv))
+    assert exc.value.file == str(csv)

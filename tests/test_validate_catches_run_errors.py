@@ -171,7 +171,7 @@ def test_manhattan_block_larger_than_the_fleet_area_is_rejected(tmp_path: Path) 
     d = base()
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 500, "speed_mps": [1, 2]}
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+    assert_rejected(validate(path), path, "fleets[amr].mobility.block_m",
                     "leaves no street", "(got 500.0)")
 
 
@@ -180,7 +180,7 @@ def test_manhattan_block_larger_than_the_cells_bounding_box_is_rejected(tmp_path
     del d["fleets"][0]["area"]
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 1000, "speed_mps": [1, 2]}
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+    assert_rejected(validate(path), path, "fleets[amr].mobility.block_m",
                     "x -20.0..140.0 m, y -35.0..95.0 m")
 
 
@@ -189,14 +189,14 @@ def test_manhattan_block_in_a_disc_too_small_for_a_street_is_rejected(tmp_path: 
     d["fleets"][0]["area"] = {"center_m": [60, 30], "radius_m": 20}
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 30, "speed_mps": [1, 2]}
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.block_m", "leaves no street")
+    assert_rejected(validate(path), path, "fleets[amr].mobility.block_m", "leaves no street")
 
 
 def test_manhattan_grid_too_fine_to_build_is_rejected(tmp_path: Path) -> None:
     d = base()  # 1e-300 m blocks used to end in numpy's "Maximum allowed size exceeded"
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 1e-300, "speed_mps": [1, 2]}
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.block_m",
+    assert_rejected(validate(path), path, "fleets[amr].mobility.block_m",
                     "more than 10,000,000 intersections")
 
 
@@ -208,20 +208,20 @@ def test_a_workable_manhattan_grid_validates(tmp_path: Path) -> None:
 
 TRACES: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
     ("not-a-number", "t,device,x,y\n0,a,1,2\n1,a,abc,2\n", {},
-     "fleets[0].mobility.file", ("line 3: column 'x' value 'abc' is not a number",)),
-    ("nan", "t,device,x,y\n0,a,nan,2\n", {}, "fleets[0].mobility.file", ("'nan'",)),
+     "fleets[amr].mobility.file", ("line 3: column 'x' value 'abc' is not a number",)),
+    ("nan", "t,device,x,y\n0,a,nan,2\n", {}, "fleets[amr].mobility.file", ("'nan'",)),
     ("missing-column", "t,device,x\n0,a,1\n", {},
-     "fleets[0].mobility.columns.y", ("column 'y' is not in the file",)),
-    ("no-samples", "t,device,x,y\n", {}, "fleets[0].mobility.file", ("no samples",)),
-    ("empty-file", "", {}, "fleets[0].mobility.file", ("empty",)),
+     "fleets[amr].mobility.columns.y", ("column 'y' is not in the file",)),
+    ("no-samples", "t,device,x,y\n", {}, "fleets[amr].mobility.file", ("no samples",)),
+    ("empty-file", "", {}, "fleets[amr].mobility.file", ("empty",)),
     ("latitude-out-of-range", "t,device,lat,lon\n0,a,95,10\n", {"latlon": True},
-     "fleets[0].mobility.latlon", ("latitude 95",)),
+     "fleets[amr].mobility.latlon", ("latitude 95",)),
     ("beyond-the-map", "t,device,x,y\n0,a,1e300,2\n1,a,-1e300,2\n", {},
-     "fleets[0].mobility.file", ("x 1e+300", "10,000 km")),
+     "fleets[amr].mobility.file", ("x 1e+300", "10,000 km")),
     ("height-beyond-the-map", "t,device,x,y,z\n0,a,1,2,1e300\n", {},
-     "fleets[0].mobility.file", ("z 1e+300",)),
+     "fleets[amr].mobility.file", ("z 1e+300",)),
     ("bad-sumo-xml", "<fcd-export><timestep time='0'>", {"format": "sumo_fcd"},
-     "fleets[0].mobility.file", ("not valid SUMO FCD XML",)),
+     "fleets[amr].mobility.file", ("not valid SUMO FCD XML",)),
 ]
 
 
@@ -243,14 +243,14 @@ def test_unreadable_trace_is_rejected(tmp_path: Path) -> None:
     d = base()
     trace_fleet(d, "trace.csv")
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.file", "UTF-8")
+    assert_rejected(validate(path), path, "fleets[amr].mobility.file", "UTF-8")
 
 
 def test_missing_trace_is_rejected(tmp_path: Path) -> None:
     d = base()
     trace_fleet(d, "nowhere.csv")
     path = write(tmp_path, d)
-    assert_rejected(validate(path), path, "fleets[0].mobility.file", "trace file not found")
+    assert_rejected(validate(path), path, "fleets[amr].mobility.file", "trace file not found")
 
 
 def test_a_good_trace_next_to_the_scenario_validates(tmp_path: Path) -> None:

@@ -100,7 +100,9 @@ def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
     try:
         inv = Inventory.model_validate(data)
     except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # a misspelt field first: its "required field is missing" twin only follows from it
+        e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
         loc = [str(k) for k in e["loc"]]
         text = ""
         node: Any = data
@@ -115,7 +117,10 @@ def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
             node = item
         msg = str(e["msg"]).removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            raise InputError(f"unknown field {loc[-1]!r}", file=label, field=text) from None
+            models: dict[str, type[_Strict]] = {"groups": InventoryGroup, "quotes": Quote}
+            model = models.get(loc[0], Inventory) if len(loc) > 1 else Inventory
+            raise InputError(f"unknown field {loc[-1]!r}", file=label, field=text, value=loc[-1],
+                             choices=list(model.model_fields)) from None
         if e["type"] == "missing":
             raise InputError("required field is missing", file=label, field=text) from None
         value = e.get("input")

@@ -7,6 +7,7 @@ Anything else that escapes is a bug in airan, not in the user's input.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,7 +64,11 @@ def suggest(name: str, choices: Iterable[str]) -> str | None:
     if name.lower() in lowered:
         return lowered[name.lower()]
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-    return lowered[match[0]] if match else None
+    if match:
+        return lowered[match[0]]
+    # a name given short: the one choice that has it as a part ('mec' for 'factory-mec')
+    parts = [c for c in options if name.lower() in re.split(r"[-_/. ]+", c.lower())]
+    return parts[0] if len(parts) == 1 else None
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str], *, field: str) -> InputError:

@@ -59,7 +59,7 @@ class Motion:
             mob = build_mobility(
                 f.mobility, len(ids), f.area if f.area is not None else bounds, f.height_m,
                 rng, initial_xy=None if own_start else w.dev_xy[ids],
-                field=f"fleets[{fi}].mobility")
+                field=f"fleets[{f.name}].mobility")
             self.fleets.append((ids, mob))
             periods.append(f.mobility.update_ms * 1e-3)
         # the engine calls update on the shortest period's grid; each fleet moves on its own

@@ -853,9 +853,9 @@ def _check_mobility(s: Scenario) -> None:
     from airan.mobility.models import as_area
 
     bounds = None
-    for i, f in enumerate(s.fleets):
+    for f in s.fleets:
         spec = f.mobility
-        field = f"fleets[{i}].mobility"
+        field = f"fleets[{f.name}].mobility"
         if spec is None or spec.model not in ("manhattan", "trace"):
             continue
         if spec.model == "trace":
@@ -946,7 +946,9 @@ def _check_live(s: Scenario) -> None:
     covered: dict[str, str] = {}
     for key, its in s.live_gateway_cells().items():
         if not its:
-            raise unknown_name("cell or cell site", key, cells + s.cell_site_names(),
+            # (a one-sector site's cell has the site's name: each name listed once)
+            raise unknown_name("cell or cell site", key,
+                               list(dict.fromkeys(cells + s.cell_site_names())),
                                field=f"live.gateways.{key}")
         for c in its:
             if c in covered and s.live.gateways[covered[c]] != s.live.gateways[key]:

@@ -460,7 +460,7 @@ class Fleet(_Strict):
         classes = load_device_classes()
         if v is not None and v not in classes:
             close = suggest(v, classes)
-            hint = f"; did you mean {close!r}?" if close else ""
+            hint = f"; did you mean {close!r}?" if close else "."
             raise ValueError(f"unknown device class {v!r}{hint} Accepted: "
                              f"{', '.join(classes)} (airan catalog devices)")
         return v

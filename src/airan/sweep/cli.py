@@ -223,7 +223,8 @@ def run_sharded(
             parse_regions(regions)
         except InputError as exc:
             raise _option_error("--regions", exc.reason, regions) from None
-        tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{regions}"
+        label = Path(regions).stem if regions.lower().endswith(".csv") else regions
+        tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{label}"
                      + (f"-{sites}" if sites else ""))
         folder = out_dir or Path("runs") / tag
         t0 = time.perf_counter()

@@ -325,13 +325,18 @@ def plan_shards(
         regions_spec = f"{nx}x{ny}"
     else:
         mapping: dict[str, str] = spec
+        # a site list read from a CSV: its errors name the file (and its column)
+        csv_file = str(regions) if isinstance(regions, str | Path) else None
         missing = [n for n in names if n not in mapping]
         if missing:
             raise InputError(f"{len(missing):,} of {len(names):,} cell sites have no region, "
-                             f"e.g. {missing[0]!r}", field="regions", value=missing[0])
+                             f"e.g. {missing[0]!r}", file=csv_file,
+                             field="site" if csv_file else "regions", value=missing[0])
         stray = [s for s in mapping if s not in cell_names]
         if stray:
-            raise unknown_name("cell site", stray[0], names, field="regions")
+            err = unknown_name("cell site", stray[0], names,
+                               field="site" if csv_file else "regions")
+            raise err.with_file(csv_file) if csv_file else err
         labels = sorted({mapping[n] for n in names})
         pos = {lab: i for i, lab in enumerate(labels)}
         site_shard = np.asarray([pos[mapping[n]] for n in names], dtype=np.int64)
