@@ -484,6 +484,11 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
         assert set(svc["breakdown_ms"]) == set(twin.summary["services"][name]["breakdown_ms"])
     assert sum(v["served"] for v in s["sites"].values()) > 0
     assert 0.0 <= s["live"]["realtime_share"] <= 1.0  # 1 with CAP_SYS_NICE, else 0
+    # both folders keep the scenario as run: the same policy, seed and duration
+    for run in (live, twin):
+        as_run = yaml.safe_load((run.path / "scenario.yaml").read_text())
+        assert (as_run["policy"], as_run["seed"], as_run["duration_s"]) == (
+            s["policy"], s["seed"], 30.0)
     build_report(tmp_path / "live")
     assert (tmp_path / "live" / "report.html").stat().st_size > 10_000
     assert airan  # the twin ran in process (twin_vs_live)

@@ -220,3 +220,22 @@ def test_the_gateway_places_a_request_of_each_service_before_it_serves(monkeypat
     with pytest.raises(RuntimeError, match="serving"):
         asyncio.run(g.start())
     assert placed_when_served == [list(range(len(g.world.service_names)))]
+
+
+def test_a_policy_that_fails_fails_the_gateways_start_as_an_input_error() -> None:
+    from airan.errors import InputError
+
+    g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
+
+    def broken(snapshot: Any, batch: Any) -> Any:
+        raise ValueError("boom")
+
+    async def no_poll(view: Any) -> None:
+        return None
+
+    g.policy = broken  # type: ignore[assignment]
+    g.policy_name = "mine:broken"
+    g._poll_one = no_poll  # type: ignore[method-assign]
+    with pytest.raises(InputError, match=r"field 'policy': calling the policy .* raised "
+                                         r"ValueError: boom .*\(got 'mine:broken'\)"):
+        asyncio.run(g.start())

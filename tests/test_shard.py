@@ -262,3 +262,6 @@ def test_a_csv_site_lists_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="did you mean 'site1'") as exc:
         plan_shards("city", str(csv))
     assert exc.value.file == str(csv)
+    csv.write_text("Name,Region\nsite0,a\n")  # the column as the file names it
+    with pytest.raises(InputError, match="field 'Name': 36 of 37"):
+        plan_shards("city", str(csv))

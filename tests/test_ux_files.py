@@ -12,12 +12,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -198,3 +200,51 @@ def test_a_run_folders_scenario_is_the_scenario_as_run(tmp_path: Path) -> None:
     again = airan.run(sc)
     assert again.summary["requests"] == s["requests"]
     assert again.summary["services"] == s["services"]
+
+
+def test_compare_tells_a_comparison_from_a_project_or_a_run_folder(tmp_path: Path) -> None:
+    """A project folder whose runs/ holds runs, and a run folder, are refused; a comparison
+    that stopped while being written (runs/ holding per-run summaries only) and a folder of
+    files a comparison never writes (trace.json) take one."""
+    from airan.report.rundir import foreign_folder_error
+
+    project = tmp_path / "project"
+    (project / "runs" / "factory-deadline-aware-1").mkdir(parents=True)
+    (project / "scenario.yaml").write_text("# mine\n")
+    assert "scenario.yaml" in (foreign_folder_error(project, "comparison.json") or "")
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", "--duration", "0.05", "--no-report", "--out",
+                               str(run)]).exit_code == 0
+    assert "scenario.yaml" in (foreign_folder_error(run, "comparison.json") or "")
+    half = tmp_path / "half"
+    (half / "runs").mkdir(parents=True)
+    (half / "runs" / "local-seed1.json").write_text("{}")
+    (half / "scenario.yaml").write_text("name: x\n")
+    assert foreign_folder_error(half, "comparison.json") is None
+    traced = tmp_path / "traced"
+    traced.mkdir()
+    (traced / "trace.json").write_text("{}")
+    assert foreign_folder_error(traced, "comparison.json") is None
+    assert "trace.json" in (foreign_folder_error(traced) or "")  # a run writes one
+
+
+def test_a_comparisons_scenario_has_the_duration_compared(tmp_path: Path) -> None:
+    from airan.report.compare import run_comparison
+
+    run_comparison("factory", ["local"], seeds=1, duration_s=0.05, out=tmp_path)
+    assert airan.load_scenario(str(tmp_path / "scenario.yaml")).duration_s == 0.05
+
+
+def _module_policy(snapshot, batch):  # type: ignore[no-untyped-def]
+    return np.full(len(batch), -1, dtype=np.int64)  # every request on its device
+
+
+def test_a_policy_function_is_named_in_the_run_folder_only_where_it_loads_back() -> None:
+    sc = airan.load_scenario("factory")
+    named = airan.run(sc, policy=_module_policy, duration_s=0.05)
+    assert named.scenario.policy == f"{__name__}:_module_policy"
+    for fn in (lambda snapshot, batch: _module_policy(snapshot, batch),
+               functools.partial(_module_policy)):
+        kept = airan.run(sc, policy=fn, duration_s=0.05)
+        assert kept.scenario.policy == sc.policy  # its label would not load: not written
+        assert kept.summary["policy"] != sc.policy  # the summary names the function

@@ -109,9 +109,11 @@ class Engine:
                 or not math.isfinite(number)
             ):
                 raise InputError("must be a finite number", field=name, value=number)
+        self._policy_function = None
         if callable(policy):  # a function handed over in Python (a notebook's own policy)
             self.policy_name = policy_label(policy)
             self.policy = as_policy(policy, self.policy_name)
+            self._policy_function = policy
         else:
             self.policy_name = policy or scenario.policy
             self.policy = resolve_policy(self.policy_name)
@@ -693,12 +695,27 @@ class Engine:
     def scenario_as_run(self) -> Scenario:
         """The scenario with the policy, seed, duration and trace settings this engine runs
         (a run folder's scenario.yaml: running it again gives the same run). A policy function
-        passed in Python is named ``module:qualname``, which loads where that module imports."""
+        passed in Python is named by its ``module:qualname`` where that name loads it back from
+        another process; otherwise (a script's ``__main__``, a lambda, a nested function, a
+        ``functools.partial``) the scenario keeps its own policy, and the summary names the
+        function."""
         sc = self.scenario
+        policy = self.policy_name if self._policy_loads_back() else sc.policy
         return sc.model_copy(update={
-            "policy": self.policy_name, "seed": self.seed, "duration_s": self.duration_s,
+            "policy": policy, "seed": self.seed, "duration_s": self.duration_s,
             "engine": sc.engine.model_copy(update={"trace_limit": self.trace_limit,
                                                    "trace_sample": self.trace_sample})})
+
+    def _policy_loads_back(self) -> bool:
+        fn = self._policy_function
+        if fn is None:
+            return True  # given by name
+        if self.policy_name.startswith("__main__:"):
+            return False  # the script's or notebook's own module: not there in another process
+        try:
+            return resolve_policy(self.policy_name) is fn
+        except Exception:  # noqa: BLE001  (any import or lookup failure: it does not load)
+            return False
 
     def _overdue_per_service(self) -> np.ndarray:
         """Per service, the requests still in flight whose deadline has already passed.

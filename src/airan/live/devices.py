@@ -406,7 +406,11 @@ class DeviceEmulator:
         }
         return Result(summary=summary, requests=self._requests_table(),
                       timeseries=_timeseries(ts_rows, w.site_names), cells=eng.cell_table(),
-                      devices=eng.device_table(), scenario=self.scenario)
+                      devices=eng.device_table(),
+                      # the scenario as run (as a twin's run folder keeps it)
+                      scenario=self.scenario.model_copy(update={
+                          "policy": policy, "seed": self.dep.seed,
+                          "duration_s": self.duration_s}))
 
     def _requests_table(self) -> pa.Table:
         w = self.world

@@ -614,14 +614,24 @@ class Gateway:
         """Place one request of each service and compute its radio legs before serving: what
         the policy and the radio rates compile (numba, on a fresh install: seconds) is
         compiled here, not while the first requests wait and the sites' load reports time
-        out (which made them look down)."""
+        out (which made them look down). A policy that fails fails here, as an input error
+        (a stateful policy sees these calls: they are not requests of the run)."""
         w = self.world
         mine = np.flatnonzero(np.isin(w.dev_cell, list(self.cell_ids)))
         if not len(mine):
             return
         d = int(mine[0])
         for v in range(len(w.service_names)):
-            self.decide(d, v, int(w.dev_cell[d]))
+            try:
+                self.decide(d, v, int(w.dev_cell[d]))
+            except Exception as exc:  # a user's policy that fails: say so now, in one line
+                from airan.engine.engine import _where
+                from airan.policy import POLICY_CONTRACT
+
+                raise InputError(
+                    f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: "
+                    f"{exc}{_where(exc)}; {POLICY_CONTRACT}", field="policy",
+                    value=self.policy_name) from exc
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=False)
 
@@ -640,7 +650,11 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         sys.exit("usage: python -m airan.live.gateway CONFIG.json")
     cfg = GatewayConfig.from_json(args[0])
-    asyncio.run(serve_forever(Gateway(cfg)))
+    try:
+        asyncio.run(serve_forever(Gateway(cfg)))
+    except InputError as exc:  # the runtime passes it on as the input error it is
+        print(exc, file=sys.stderr, flush=True)
+        sys.exit(2)  # airan's exit code for bad input
 
 
 if __name__ == "__main__":

@@ -154,8 +154,11 @@ class _Child:
             except queue.Empty:
                 continue
             if line is None:
-                raise StartError(f"{self.name} exited with code {self.proc.wait()}: "
-                                 f"{_tail(self.log)}")
+                code = self.proc.wait()
+                said = _tail(self.log).strip()
+                if code == 2 and said:  # the component's input error (a user's policy failed)
+                    raise InputError(f"{self.name}: {said.splitlines()[-1]}")
+                raise StartError(f"{self.name} exited with code {code}: {said}")
             if line.startswith(READY):
                 return int(line.split()[1])
 

@@ -222,7 +222,9 @@ def run_comparison(
         "aggregate": aggregate(runs, policies, services),
         "runs": runs,
     }
-    (folder / "scenario.yaml").write_text(scenario_yaml(sc), encoding="utf-8")
+    # the scenario as compared: its duration the one the runs had (policies and seeds vary)
+    as_run = sc if duration_s is None else sc.model_copy(update={"duration_s": float(duration_s)})
+    (folder / "scenario.yaml").write_text(scenario_yaml(as_run), encoding="utf-8")
     write_json_atomic(folder / COMPARISON, data)
     report = build_comparison_report(folder, data=data)
     return Comparison(folder=folder, json_path=folder / COMPARISON, report_path=report,

@@ -24,6 +24,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,17 +150,28 @@ def scenario_yaml(scenario: Any) -> str:
 
 def foreign_file(folder: str | Path, marker: str = SUMMARY) -> str | None:
     """The first file a run would replace in ``folder`` when the folder is no run folder (no
-    ``marker``: summary.json, or a comparison's comparison.json; no table of airan's): a
-    user's own scenario.yaml, report.html or trace.json (``--out .`` in a project folder).
-    None where writing a run there replaces nothing of theirs."""
+    ``marker``; no table of airan's): a user's own scenario.yaml, report.html or trace.json
+    (``--out .`` in a project folder). None where writing a run there replaces nothing of
+    theirs. With ``marker`` comparison.json, for a comparison: the files it writes
+    (scenario.yaml, report.html) in a folder that is no comparison (a run folder's too), unless
+    the folder is a comparison that stopped while being written (a ``runs`` folder holding
+    its per-run summaries only)."""
     path = Path(folder)
     if not path.is_dir() or (path / marker).exists():
         return None
-    if any((path / f"{name}.parquet").exists() for name in TABLES):
-        return None  # a run that stopped while being written: airan's own files
-    if marker != SUMMARY and (path / "runs").is_dir():
-        return None  # a comparison that stopped while being written
-    return next((n for n in (SCENARIO, *REPORT_FILES) if (path / n).exists()), None)
+    if marker == SUMMARY:
+        if any((path / f"{name}.parquet").exists() for name in TABLES):
+            return None  # a run that stopped while being written: airan's own files
+        written: tuple[str, ...] = (SCENARIO, *REPORT_FILES)
+    else:
+        runs = path / "runs"
+        if runs.is_dir():
+            entries = list(runs.iterdir())
+            if entries and all(e.is_file() and re.fullmatch(r".+-seed\d+\.json", e.name)
+                               for e in entries):
+                return None
+        written = (SCENARIO, REPORT_FILES[0])
+    return next((n for n in written if (path / n).exists()), None)
 
 
 def foreign_folder_error(folder: str | Path, marker: str = SUMMARY) -> str | None:

@@ -203,6 +203,14 @@ def _grid(nx: int, ny: int, given: Any) -> tuple[str, Any]:
     return "grid", (nx, ny)
 
 
+def _site_column(path: str) -> str:
+    """The name of a region CSV's site column as its header writes it (``site`` or ``name``)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        header = [h.strip() for h in next(csv.reader(fh), [])]
+    return next((h for h in header if h.lower() == "site"),
+                next((h for h in header if h.lower() == "name"), "site"))
+
+
 def read_region_csv(path: str | Path) -> dict[str, str]:
     """``{site: region}`` from a CSV with a header naming ``site`` (or ``name``) and ``region``."""
     label = str(path)
@@ -327,15 +335,15 @@ def plan_shards(
         mapping: dict[str, str] = spec
         # a site list read from a CSV: its errors name the file (and its column)
         csv_file = str(regions) if isinstance(regions, str | Path) else None
+        column = _site_column(csv_file) if csv_file else "regions"
         missing = [n for n in names if n not in mapping]
         if missing:
             raise InputError(f"{len(missing):,} of {len(names):,} cell sites have no region, "
-                             f"e.g. {missing[0]!r}", file=csv_file,
-                             field="site" if csv_file else "regions", value=missing[0])
+                             f"e.g. {missing[0]!r}", file=csv_file, field=column,
+                             value=missing[0])
         stray = [s for s in mapping if s not in cell_names]
         if stray:
-            err = unknown_name("cell site", stray[0], names,
-                               field="site" if csv_file else "regions")
+            err = unknown_name("cell site", stray[0], names, field=column)
             raise err.with_file(csv_file) if csv_file else err
         labels = sorted({mapping[n] for n in names})
         pos = {lab: i for i, lab in enumerate(labels)}
