@@ -162,7 +162,9 @@ def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
     return np.array([codes[c] for c in pattern.upper()], dtype=np.int8)
 
 
-S_SLOT_DL_FRACTION = 10.0 / 14.0  # special slot 10:2:2 (DL:guard:UL symbols), DL data only
+# special slot 10:2:2 (DL:guard:UL symbols; a common operator configuration of DDDSU, TS 38.213
+# Table 11.1.1-1 formats allow others: assumption), its DL symbols carrying data only
+S_SLOT_DL_FRACTION = 10.0 / 14.0
 
 
 def slot_usable(slot_type: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
