@@ -110,6 +110,27 @@ def test_frozen_heap_hides_existing_objects_from_the_collector_for_a_while() -> 
     assert gc.get_freeze_count() == before  # and back afterwards
 
 
+def test_a_server_starts_and_says_ready_with_its_heap_already_frozen() -> None:
+    """The full collection that freezing takes (0.16 s after a fresh compile) comes before the
+    server starts: after its ready line it made a gateway's load reports time out."""
+    import gc
+
+    from airan.live.site_server import serve_forever
+
+    before = gc.get_freeze_count()
+    frozen_at_start: list[int] = []
+
+    class Server:
+        async def start(self) -> int:
+            frozen_at_start.append(gc.get_freeze_count())
+            raise RuntimeError("starting is all this test needs")
+
+    with pytest.raises(RuntimeError, match="starting"):
+        asyncio.run(serve_forever(Server()))
+    assert frozen_at_start and frozen_at_start[0] > before
+    assert gc.get_freeze_count() == before
+
+
 def _lock_handover_s(trials: int = 15) -> float:
     """Median time for a thread woken while this one runs Python code to get the lock (s)."""
     import statistics

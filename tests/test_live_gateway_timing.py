@@ -209,7 +209,7 @@ def test_the_gateway_places_a_request_of_each_service_before_it_serves(monkeypat
     placed_when_served: list[list[int]] = []
 
     async def no_poll(view: Any) -> None:
-        return None
+        view.report_t = 1.0  # as if it had reported
 
     async def serve(*args: Any, **kwargs: Any) -> Any:
         placed_when_served.append(sorted(placed))
@@ -231,7 +231,7 @@ def test_a_policy_that_fails_fails_the_gateways_start_as_an_input_error() -> Non
         raise ValueError("boom")
 
     async def no_poll(view: Any) -> None:
-        return None
+        view.report_t = 1.0  # as if it had reported
 
     g.policy = broken  # type: ignore[assignment]
     g.policy_name = "mine:broken"
@@ -239,3 +239,31 @@ def test_a_policy_that_fails_fails_the_gateways_start_as_an_input_error() -> Non
     with pytest.raises(InputError, match=r"field 'policy': calling the policy .* raised "
                                          r"ValueError: boom .*\(got 'mine:broken'\)"):
         asyncio.run(g.start())
+
+
+def test_a_starting_gateway_waits_for_every_sites_first_report(monkeypatch) -> None:
+    """A site whose first load report is lost (a busy machine) is asked again before the
+    gateway serves: the first requests used to find every site 'down' (admission drops)."""
+    g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
+    asked: dict[str, int] = {}
+
+    async def poll(view: Any) -> None:
+        asked[view.name] = asked.get(view.name, 0) + 1
+        if view.name == "edge" and asked[view.name] == 1:
+            view.healthy = False  # its first report timed out
+            return
+        view.healthy = True
+        view.report_t = time.monotonic()
+
+    healthy_when_served: list[list[bool]] = []
+
+    async def serve(*args: Any, **kwargs: Any) -> Any:
+        healthy_when_served.append([v.healthy for v in g.views])
+        raise RuntimeError("serving is not this test's")
+
+    g._poll_one = poll  # type: ignore[method-assign]
+    monkeypatch.setattr(gateway_module.wire, "serve", serve)
+    with pytest.raises(RuntimeError, match="serving"):
+        asyncio.run(g.start())
+    assert asked == {"gpu-a": 1, "edge": 2}
+    assert healthy_when_served == [[True, True]]

@@ -247,6 +247,9 @@ class Delays:
         return t - now
 
 
+STARTUP_REPORTS_S = 3.0  # how long a starting gateway waits for every site's first report
+
+
 @dataclass
 class _SiteView:
     name: str
@@ -602,7 +605,15 @@ class Gateway:
         token = next(iter(cfg.tenants.values()))
         self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes))
                       for n in self.world.site_names]
-        await asyncio.gather(*(self._poll_one(v) for v in self.views))
+        # ready once every site has reported (or after STARTUP_REPORTS_S: those that have not
+        # count as down): a first report lost to a busy machine (processes compiling on a
+        # fresh install) made every site look down to the first requests
+        deadline = time.monotonic() + STARTUP_REPORTS_S
+        while True:
+            await asyncio.gather(*(self._poll_one(v) for v in self.views if not v.report_t))
+            if all(v.report_t for v in self.views) or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(self.cfg.poll_s)
         self._warm_up()
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
         self.server, port = await wire.serve(

@@ -413,15 +413,21 @@ class SiteServer:
 
 
 async def serve_forever(server: Any, ready_line: bool = True) -> None:
-    """Start ``server`` (a site or a gateway), print the ready line, run until SIGTERM/SIGINT."""
-    port = await server.start()
-    if ready_line:
-        print(f"{READY} {port}", flush=True)
+    """Start ``server`` (a site or a gateway), print the ready line, run until SIGTERM/SIGINT.
+
+    The heap is collected and frozen (:func:`frozen_heap`) before the server starts: that one
+    full collection stops the process (0.16 s in a process that has just compiled the kernel on
+    a fresh install, 0.04 s after loading it from the cache; longer while the other components
+    do the same), and after the ready line it made a gateway's load reports (0.2 s timeout)
+    time out, so that every site looked down to the first requests."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     with frozen_heap(), short_switch_interval():
+        port = await server.start()
+        if ready_line:
+            print(f"{READY} {port}", flush=True)
         await stop.wait()
     await server.stop()
 
