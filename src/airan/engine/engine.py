@@ -28,12 +28,12 @@ from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
     LOCAL,
-    POLICY_CONTRACT,
     REJECT,
     Batch,
     Policy,
     Snapshot,
     as_policy,
+    policy_failed,
     policy_label,
     resolve_policy,
 )
@@ -399,11 +399,7 @@ class Engine:
         except Exception as exc:
             if ":" not in self.policy_name:  # a built-in policy: a bug in airan, not the input
                 raise
-            # a user's policy failed: one line naming the error and where, not a traceback
-            raise InputError(
-                f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: {exc}"
-                f"{_where(exc)}; {POLICY_CONTRACT}", field="policy",
-                value=self.policy_name) from exc
+            raise policy_failed(exc, self.policy_name) from exc  # a user's policy failed
         place = np.asarray(place)
         n_sites = len(self.world.site_names)
         if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):
@@ -942,23 +938,6 @@ class Engine:
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
         return pa.table(cols)
-
-
-def _where(exc: BaseException) -> str:
-    """`` (at FILE:LINE in FUNCTION)``: the deepest frame of ``exc``'s traceback outside numpy
-    and airan, where a user's policy failed ('' when there is none)."""
-    import os
-    import traceback
-
-    import airan
-
-    ours = tuple(os.path.dirname(m.__file__) + os.sep for m in (airan, np) if m.__file__)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(ours)]
-    if not frames:
-        return ""
-    f = frames[-1]
-    return f" (at {f.filename}:{f.lineno} in {f.name})"
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -31,7 +31,7 @@ from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import timers
 from airan.live.site_server import serve_forever
-from airan.policy import LOCAL, REJECT, Batch, resolve_policy
+from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
 from airan.policy.base import air_leg_s
 from airan.scenario import Scenario, load_scenario
 
@@ -636,13 +636,7 @@ class Gateway:
             try:
                 self.decide(d, v, int(w.dev_cell[d]))
             except Exception as exc:  # a user's policy that fails: say so now, in one line
-                from airan.engine.engine import _where
-                from airan.policy import POLICY_CONTRACT
-
-                raise InputError(
-                    f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: "
-                    f"{exc}{_where(exc)}; {POLICY_CONTRACT}", field="policy",
-                    value=self.policy_name) from exc
+                raise policy_failed(exc, self.policy_name) from exc
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=False)
 

@@ -63,6 +63,30 @@ def _import_user_module(mod_name: str) -> Any:
 POLICY_CONTRACT = "a policy takes (snapshot, batch) and returns an int array (one per request)"
 
 
+def policy_failed(exc: BaseException, name: str) -> InputError:
+    """The input error for a user's policy ``name`` that raised ``exc``: one line naming the
+    error and where in the user's code (not a traceback)."""
+    return InputError(
+        f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: {exc}"
+        f"{_user_frame(exc)}; {POLICY_CONTRACT}", field="policy", value=name)
+
+
+def _user_frame(exc: BaseException) -> str:
+    """`` (at FILE:LINE in FUNCTION)``: the deepest frame of ``exc``'s traceback outside numpy
+    and airan, where a user's policy failed ('' when there is none)."""
+    import traceback
+
+    import airan
+
+    ours = tuple(os.path.dirname(m.__file__) + os.sep for m in (airan, np) if m.__file__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(ours)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" (at {f.filename}:{f.lineno} in {f.name})"
+
+
 def _check_signature(fn: Any, name: str) -> None:
     """An :class:`InputError` if ``fn`` cannot be called with two positional arguments (where
     its signature can be read: some built-in callables have none, and are called as they are)."""
@@ -123,6 +147,7 @@ __all__ = [
     "Policy",
     "Snapshot",
     "as_policy",
+    "policy_failed",
     "estimate_latency_s",
     "is_known_policy",
     "policy_label",
