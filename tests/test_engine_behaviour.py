@@ -135,8 +135,10 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     """City's perception with 2 MB of state per vehicle: each change of site first moves the
     context over the backhaul. Without the move in its estimate, deadline-aware hopped between
     near-equal GPU sites, filled the links with contexts and met 13% (19k moves, 20k dropped
-    link_full in 3 s); now it stays where the context is unless moving pays, and does at least
-    as well as keeping every vehicle at its nearest GPU site."""
+    link_full in 3 s); now it stays where the context is unless moving pays, and does about
+    as well as keeping every vehicle at its nearest GPU site. The moves already decided count
+    on the links from the decision on: counted only once their requests reached the new site,
+    later decisions kept adding moves to links about to fill (0.980 against 0.999)."""
     data = load_scenario("city").model_dump(mode="json")
     data["services"][0]["state_kb"] = 2000
     sc = scenario_from_dict(data)
@@ -145,8 +147,40 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     aware = runs["deadline-aware"]
     assert aware["requests"]["dropped_by_reason"].get("link_full", 0) == 0
     svc = aware["services"]["perception"]
-    assert svc["state_migrations"] < 0.25 * svc["count"]
-    assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.01
+    assert svc["state_migrations"] < 0.15 * svc["count"]
+    assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.002
+
+
+def test_a_decided_context_move_shows_on_its_links_before_its_request_arrives() -> None:
+    """A context moves when its request reaches the new site, ~30 ms of uplink after the
+    decision; the links' backlog that later decisions see counts it from the decision on,
+    once per pair however many of its requests are on the way (10 MB over 10 Gbit/s: 8 ms)."""
+    from airan.engine import kernel as K
+
+    data = load_scenario("city").model_dump(mode="json")
+    data["fleets"][0].update(count=1, area={"center_m": [0, 0], "radius_m": 1})
+    data["services"][0].update(state_kb=10_000, ul_kb=200, rate_hz=50, arrivals="periodic",
+                               jitter_ms=0)
+    site: dict[str, int] = {}
+    eng = Engine(scenario_from_dict(data), duration_s=1.2, policy=lambda snap, batch: np.full(
+        len(batch), site["old"] if snap.time_s < 0.6 else site["new"]))
+    w = eng.world
+    names = list(w.site_names)
+    site.update(old=names.index("gpu-site0"), new=names.index("gpu-site4"))
+    links = w.path_links[w.site_node[site["old"]], site["new"]]
+    links = links[links >= 0]
+    seen, on_the_way = [], 0
+    while not eng.done:
+        eng.step(1)
+        st = eng._st
+        to_new = (st.rq_i[:, K.I_STAGE] != K.ST_FREE) & (st.rq_i[:, K.I_PLACE] == site["new"])
+        if to_new.any() and st.ctx_site[0, 0] == site["old"]:
+            seen.append(eng.snapshot().link_backlog_s[links])
+            on_the_way = max(on_the_way, int(to_new.sum()))
+    assert len(seen) >= 20 and on_the_way >= 2  # pending for 10+ ms, two requests at once
+    move_s = 10_000 * 8e3 / w.link_cap_bps[links]
+    # the move, and at most the requests' own 200 KB packets (0.16 ms each) on the links
+    assert np.all(np.array(seen) >= move_s) and np.all(np.array(seen) <= move_s + 0.5e-3)
 
 
 def test_trace_has_a_row_for_every_request_even_those_in_flight_at_the_end() -> None:

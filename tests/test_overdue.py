@@ -123,11 +123,9 @@ def test_every_request_overdue_at_a_cut_ends_late_or_dropped(name: str) -> None:
     run on: none of them is met, whatever the radio, the GPUs or the policy do next."""
     from airan.engine import kernel as K
 
-    sc = load_scenario(name)
-    if name == "factory":  # load the uplink: some requests fall behind their deadline
-        d = sc.model_dump(mode="json")
-        d["radio"]["gnb_rx_antennas"] = 1
-        sc = scenario_from_dict(d)
+    d = load_scenario(name).model_dump(mode="json")
+    d["radio"]["gnb_rx_antennas"] = 1  # load the uplink: some requests fall behind their deadline
+    sc = scenario_from_dict(d)
     eng = Engine(sc, policy="nearest-edge", duration_s=4.0, seed=2, trace_sample=1.0)
     eng.step(int(round(2.0 / eng.world.slot_s)))
     st = eng._st

@@ -473,6 +473,14 @@ class Engine:
         shared = (w.site_shared > 0)[:, None] & np.isfinite(best)
         return np.where(shared, best + queued, out)  # type: ignore[no-any-return]
 
+    def _link_backlog_s(self) -> np.ndarray:
+        """Per link, how long it stays busy with what it carries and the context moves decided
+        (``kernel.pending_move_s``)."""
+        backlog = np.maximum(self._st.link_free - self.now_s, 0.0)
+        if (self.world.svc_state_bits > 0).any():
+            backlog += K.pending_move_s(self._kw, self._sref)
+        return backlog  # type: ignore[no-any-return]
+
     def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
         """Bits waiting in each device's uplink buffer now, which a new request queues behind."""
         w = self.world

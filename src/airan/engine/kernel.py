@@ -704,6 +704,51 @@ def _active_in_cells(W, S, devices, uplink):
 
 
 @njit(cache=True)
+def _pending_move_s(W, S):
+    """Per transport link, the time [s] the context moves already decided will take on it.
+
+    A stateful request on its way to a site other than the one holding its pair's context
+    (device, service) moves that context when it arrives (:func:`site_arrive`), and reserves
+    the links only then: until it does, ``link_free`` does not show the move. Counted once per
+    pair and destination (the first request to arrive moves it; the others find it there)."""
+    out = np.zeros(W.link_cap_bps.shape[0])
+    n_sites = W.site_node.shape[0]
+    n_svc = W.svc_state_bits.shape[0]
+    keys = np.empty(S.rq_i.shape[0], dtype=np.int64)
+    m = 0
+    for r in range(S.rq_i.shape[0]):
+        st = S.rq_i[r, I_STAGE]
+        if st != ST_UL and st != ST_UP:
+            continue
+        v = S.rq_i[r, I_SVC]
+        s = S.rq_i[r, I_PLACE]
+        if W.svc_state_bits[v] <= 0.0 or s < 0:
+            continue
+        d = S.rq_i[r, I_DEV]
+        held = S.ctx_site[d, v]
+        if held < 0 or held == s or S.site_up[held] == 0:
+            continue
+        if W.path_delay_s[W.site_node[held], s] == np.inf:  # unreachable: the context is lost
+            continue
+        keys[m] = (d * n_svc + v) * n_sites + s
+        m += 1
+    keys = np.sort(keys[:m])
+    for i in range(m):
+        if i > 0 and keys[i] == keys[i - 1]:
+            continue
+        s = keys[i] % n_sites
+        v = (keys[i] // n_sites) % n_svc
+        d = keys[i] // n_sites // n_svc
+        links = W.path_links[W.site_node[S.ctx_site[d, v]], s]
+        for h in range(links.shape[0]):
+            lk = links[h]
+            if lk < 0:
+                break
+            out[lk] += W.svc_state_bits[v] / W.link_cap_bps[lk]
+    return out
+
+
+@njit(cache=True)
 def _touch(S, c):
     if S.cell_mark[c] == 0:
         S.cell_mark[c] = 1
@@ -2277,6 +2322,11 @@ def _init_se(W, S):
 @njit(cache=True)
 def active_in_cells(W, S, devices, uplink):
     return _active_in_cells(borrow(W), borrow(S), devices, uplink)
+
+
+@njit(cache=True)
+def pending_move_s(W, S):
+    return _pending_move_s(borrow(W), borrow(S))
 
 
 @njit(cache=True)

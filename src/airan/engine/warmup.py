@@ -30,6 +30,7 @@ def warm_up() -> float:
     t0 = time.perf_counter()
     import numpy as np
 
+    from airan.engine import kernel as K
     from airan.engine.engine import Engine
     from airan.scenario import load_scenario
 
@@ -39,4 +40,5 @@ def warm_up() -> float:
     # objective, the live gateway's delays)
     for uplink in (True, False):
         engine._rate_bps(np.zeros(1, dtype=np.int64), uplink=uplink)
+    K.pending_move_s(engine._kw, engine._sref)  # the context moves of a stateful service
     return time.perf_counter() - t0

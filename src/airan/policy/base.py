@@ -23,6 +23,8 @@ class Snapshot:
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
     - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
+    - ``link_backlog_s``: how long each transport link stays busy, counting the context moves
+      already decided; ``site_healthy``: False for a site a fault has taken down.
     - ``ul_rate_bps(devices)`` / ``dl_rate_bps(devices)``: each device's share of its cell now.
     - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
     - ``ul_backlog_bits(devices)``: bits already waiting in each device's uplink buffer, which a
@@ -75,9 +77,11 @@ class Snapshot:
 
     @cached_property
     def link_backlog_s(self) -> NDArray[np.float64]:
-        """How long each transport link stays busy with what it already carries."""
-        free = self._engine._st.link_free  # type: ignore[attr-defined]
-        return np.maximum(free - self.time_s, 0.0)  # type: ignore[no-any-return]
+        """How long each transport link stays busy with what it already carries, and with the
+        context moves already decided: a stateful request on its way to a new site moves its
+        context there when it arrives, but the next decisions must see that move now (without
+        it, deadline-aware kept choosing moves whose links earlier choices were about to fill)."""
+        return self._engine._link_backlog_s()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def site_healthy(self) -> NDArray[np.bool_]:
