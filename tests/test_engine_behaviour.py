@@ -136,9 +136,10 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     context over the backhaul. Without the move in its estimate, deadline-aware hopped between
     near-equal GPU sites, filled the links with contexts and met 13% (19k moves, 20k dropped
     link_full in 3 s); now it stays where the context is unless moving pays, and does about
-    as well as keeping every vehicle at its nearest GPU site. The moves already decided count
-    on the links from the decision on: counted only once their requests reached the new site,
-    later decisions kept adding moves to links about to fill (0.980 against 0.999)."""
+    as well as keeping every vehicle at its nearest GPU site (it moves a context where the
+    estimate says the move pays: ~24% of requests). The moves already decided count on the
+    links from the decision on: counted only once their requests reached the new site, later
+    decisions kept adding moves to links about to fill (0.980 against 0.999)."""
     data = load_scenario("city").model_dump(mode="json")
     data["services"][0]["state_kb"] = 2000
     sc = scenario_from_dict(data)
@@ -147,7 +148,7 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     aware = runs["deadline-aware"]
     assert aware["requests"]["dropped_by_reason"].get("link_full", 0) == 0
     svc = aware["services"]["perception"]
-    assert svc["state_migrations"] < 0.15 * svc["count"]
+    assert svc["state_migrations"] < 0.3 * svc["count"]
     assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.002
 
 
@@ -181,6 +182,39 @@ def test_a_decided_context_move_shows_on_its_links_before_its_request_arrives() 
     move_s = 10_000 * 8e3 / w.link_cap_bps[links]
     # the move, and at most the requests' own 200 KB packets (0.16 ms each) on the links
     assert np.all(np.array(seen) >= move_s) and np.all(np.array(seen) <= move_s + 0.5e-3)
+
+
+def test_a_site_backlog_counts_the_requests_already_on_their_way_there() -> None:
+    """A request placed at a site is ~10-30 ms in the uplink and on the links before it
+    queues there; the decisions taken meanwhile see its work in the site's backlog (as the
+    live gateway counts what it has placed), so an idle GPU with requests coming does not look
+    free. The engine checks its count of them against the pool at the end of every run."""
+    from airan.engine import kernel as K
+
+    data = load_scenario("city").model_dump(mode="json")
+    data["fleets"][0].update(count=3, area={"center_m": [0, 0], "radius_m": 1})
+    data["services"][0].update(ul_kb=200, rate_hz=50, arrivals="periodic", jitter_ms=0)
+    site: dict[str, int] = {}
+    eng = Engine(scenario_from_dict(data), duration_s=0.5,
+                 policy=lambda snap, batch: np.full(len(batch), site["gpu"]))
+    w = eng.world
+    site["gpu"] = list(w.site_names).index("gpu-site0")
+    m = int(w.svc_model[0])
+    b = int(w.site_max_batch[site["gpu"], m])
+    per_item_s = w.svc_time_s[m, w.gpu_type[w.site_gpu_start[site["gpu"]]], b] / b
+    checked = 0
+    while not eng.done:
+        eng.step(1)
+        st = eng._st
+        stage = st.rq_i[:, K.I_STAGE]
+        coming = int(np.sum((stage == K.ST_UL) | (stage == K.ST_UP)))
+        idle = st.q_len[site["gpu"]].sum() == 0 and st.gpu_free.max() <= eng.now_s
+        if coming and idle:
+            backlog = eng.snapshot().site_backlog_s[site["gpu"]]
+            assert backlog == pytest.approx(coming * per_item_s / st.site_ai_share[site["gpu"]])
+            checked += 1
+    assert checked >= 50
+    eng.run()  # the count of requests on their way agrees with the pool's (check_conservation)
 
 
 def test_trace_has_a_row_for_every_request_even_those_in_flight_at_the_end() -> None:

@@ -439,10 +439,21 @@ class Engine:
         up = self.faults.gpu_up
         ahead = np.where(up, np.maximum(st.gpu_free - self.now_s, 0.0), 0.0)
         busy = np.add.reduceat(ahead, w.site_gpu_start)
-        queued = (st.q_len * self._per_item_s).sum(axis=1) / st.site_ai_share
+        queued = (self._queued_and_coming() * self._per_item_s).sum(axis=1) / st.site_ai_share
         n_up = np.add.reduceat(up.astype(float), w.site_gpu_start)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(n_up > 0, (busy + queued) / n_up, np.inf)  # type: ignore[no-any-return]
+
+    def _queued_and_coming(self) -> np.ndarray:
+        """Per site and model [S, M], the requests queued there and those on their way there
+        (placed, in an uplink buffer or on the links): a policy counts the work it has already
+        sent, as the live gateway does, or each decision interval would pile onto the site that
+        looked free before the previous ones' requests arrived."""
+        st = self._st
+        out = st.q_len.copy()
+        for v, m in enumerate(self.world.svc_model):
+            out[:, m] += st.site_en_route[:, v]
+        return out  # type: ignore[no-any-return]
 
     def _site_model_backlog_s(self) -> np.ndarray:
         """Per site and model [S, M], the wait a new request of the model adds to its batch-1
@@ -469,7 +480,8 @@ class Engine:
         free = (st.gpu_model_n < w.site_instances[w.gpu_site]) & up[:, None]
         best = np.minimum.reduceat(np.where(free, taken, np.inf), w.site_gpu_start, axis=0)
         n_up = np.maximum(np.add.reduceat(up.astype(float), w.site_gpu_start), 1.0)
-        queued = st.q_len * self._per_item_s / st.site_ai_share[:, None] / n_up[:, None]
+        queued = (self._queued_and_coming() * self._per_item_s / st.site_ai_share[:, None]
+                  / n_up[:, None])
         shared = (w.site_shared > 0)[:, None] & np.isfinite(best)
         return np.where(shared, best + queued, out)  # type: ignore[no-any-return]
 
@@ -673,6 +685,15 @@ class Engine:
         held = st.rq_f.shape[0] - int(st.ctr[K.C_FREE_TOP])
         created = int(cnt[:, K.A_CREATED].sum())
         ended = int(cnt[:, K.A_MET].sum() + cnt[:, K.A_LATE].sum() + cnt[:, K.A_DROPPED].sum())
+        stage = st.rq_i[:, K.I_STAGE]
+        place = st.rq_i[:, K.I_PLACE]
+        coming = ((stage == K.ST_UL) | (stage == K.ST_UP)) & (place >= 0)
+        en_route = np.zeros_like(st.site_en_route)
+        np.add.at(en_route, (place[coming], st.rq_i[coming, K.I_SVC]), 1)
+        if not np.array_equal(en_route, st.site_en_route):
+            raise ConservationError(
+                f"requests on their way to sites miscounted: {int(st.site_en_route.sum())} "
+                f"counted, {int(en_route.sum())} under way")
         if (
             created != ended + in_flight
             or in_flight != held

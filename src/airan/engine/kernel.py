@@ -429,8 +429,21 @@ def _in_flight_trace(W, S, now):
 
 
 @njit(cache=True)
+def _en_route(S, r, stage):
+    """Set request ``r``'s stage to ``stage``, keeping ``site_en_route`` [S, V] (the requests
+    of each service on their way to each site: in an uplink buffer or on the links) up to date
+    as it enters or leaves that part of its way."""
+    old = S.rq_i[r, I_STAGE]
+    was = old in (ST_UL, ST_UP)
+    now = stage in (ST_UL, ST_UP)
+    S.rq_i[r, I_STAGE] = stage
+    if was != now and S.rq_i[r, I_PLACE] >= 0:
+        S.site_en_route[S.rq_i[r, I_PLACE], S.rq_i[r, I_SVC]] += 1 if now else -1
+
+
+@njit(cache=True)
 def _release(S, r):
-    S.rq_i[r, I_STAGE] = ST_FREE
+    _en_route(S, r, ST_FREE)
     S.free_stack[S.ctr[C_FREE_TOP]] = r
     S.ctr[C_FREE_TOP] += 1
     S.ctr[C_IN_FLIGHT] -= 1
@@ -961,7 +974,7 @@ def ul_done(W, S, r, t):
         orphan(S, r, site)
         return
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
-    S.rq_i[r, I_STAGE] = ST_UP
+    _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
     if not send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE):
         S.rq_f[r, T_SITE] = t
@@ -1767,7 +1780,7 @@ def _advance_shared(W, S, s, t):
 @njit(cache=True)
 def orphan(S, r, s):
     """Hand request ``r`` (held by failed site ``s``) to the engine for a new placement."""
-    S.rq_i[r, I_STAGE] = ST_ORPHAN
+    _en_route(S, r, ST_ORPHAN)
     S.orphans[S.ctr[C_ORPHANS]] = r
     S.ctr[C_ORPHANS] += 1
     S.site_orphaned[s] += 1
@@ -1857,7 +1870,7 @@ def _redispatch(W, S, rs, places, t):
             push_event(S, start + dur, r)
             continue
         node = W.cell_node[W.dev_cell[d]]
-        S.rq_i[r, I_STAGE] = ST_UP
+        _en_route(S, r, ST_UP)
         S.rq_i[r, I_CELL] = W.dev_cell[d]
         if not send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE):
             drop(W, S, r, R_LINK_FULL, t)
@@ -1896,7 +1909,7 @@ def site_arrive(W, S, r, t):
         return
     _qarea(S, s, t)
     m = W.svc_model[S.rq_i[r, I_SVC]]
-    S.rq_i[r, I_STAGE] = ST_QUEUE
+    _en_route(S, r, ST_QUEUE)
     S.rq_i[r, I_NEXT] = -1
     if S.q_len[s, m] == 0:
         S.q_head[s, m] = r
@@ -1924,7 +1937,7 @@ def _supersede(W, S, d, v, r, bits, t):
     while x >= 0:
         if S.rq_i[x, I_SVC] == v and f[x, T_UL_START] != f[x, T_UL_START]:  # unsent (NaN)
             f[r, REM_BITS] = bits
-            S.rq_i[r, I_STAGE] = ST_UL
+            _en_route(S, r, ST_UL)
             S.rq_i[r, I_NEXT] = S.rq_i[x, I_NEXT]
             if prev < 0:
                 S.ue_ul_head[d] = r
@@ -2004,10 +2017,9 @@ def create(W, S, t, flow, place):
         tx_w = W.ue_tx_circuit_w + W.dev_ue_tx_mw * 1e-3 / W.ue_pa_efficiency  # at full power
         S.fleet_energy_j[W.dev_fleet[d]] += tx_w * bits / W.fixed_ul_bps
         f[r, T_UL_START] = start
-        S.rq_i[r, I_STAGE] = ST_UP
         # ul_done runs when the last bit has crossed the link (a heap event)
         f[r, REM_BITS] = start + bits / W.fixed_ul_bps + W.fixed_latency_s
-        S.rq_i[r, I_STAGE] = ST_UL
+        _en_route(S, r, ST_UL)
         push_event(S, f[r, REM_BITS], r)
         return
     # NR: into the UE's uplink buffer
@@ -2021,7 +2033,7 @@ def create(W, S, t, flow, place):
         drop(W, S, r, R_BUFFER_FULL, t)
         return
     f[r, REM_BITS] = bits
-    S.rq_i[r, I_STAGE] = ST_UL
+    _en_route(S, r, ST_UL)
     S.ue_ul_bits[d] += bits
     if S.ue_ul_head[d] < 0:
         S.ue_ul_head[d] = r

@@ -160,6 +160,7 @@ _STATE_FIELDS = [
     "q_head",
     "q_tail",
     "q_len",
+    "site_en_route",
     "site_qlen",
     "site_wake",
     "site_clock",
@@ -362,6 +363,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_tail=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_len=np.zeros((n_sites, n_models), dtype=np.int64),
+        # requests of each service on their way to each site (kernel._en_route)
+        site_en_route=np.zeros((n_sites, len(w.svc_model)), dtype=np.int64),
         site_qlen=np.zeros(n_sites, dtype=np.int64),
         site_wake=np.full(n_sites, np.inf),
         site_clock=np.zeros(n_sites),

@@ -18,7 +18,9 @@ class Snapshot:
     Cheap to take: per-site figures are computed on first use, per-device figures only for the
     devices asked about, so a policy pays for what it reads.
 
-    - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site.
+    - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site,
+      counting the requests queued there and those already on their way there (placed by
+      earlier decisions, still in an uplink buffer or on the links).
     - ``site_model_backlog_s``: [sites, models], the wait a new request of each model adds to
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
