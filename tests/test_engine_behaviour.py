@@ -136,10 +136,11 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     context over the backhaul. Without the move in its estimate, deadline-aware hopped between
     near-equal GPU sites, filled the links with contexts and met 13% (19k moves, 20k dropped
     link_full in 3 s); now it stays where the context is unless moving pays, and does about
-    as well as keeping every vehicle at its nearest GPU site (it moves a context where the
-    estimate says the move pays: ~24% of requests). The moves already decided count on the
-    links from the decision on: counted only once their requests reached the new site, later
-    decisions kept adding moves to links about to fill (0.980 against 0.999)."""
+    as well as keeping every vehicle at its nearest GPU site. The moves already decided count
+    on the links from the decision on, and a pair's context counts as where its newest request
+    is taking it: without the first, later decisions kept adding moves to links about to fill
+    (0.980 against 0.999); without the second, a request was charged its predecessor's move on
+    top of its own and drawn back to the site about to lose the context (24% moved)."""
     data = load_scenario("city").model_dump(mode="json")
     data["services"][0]["state_kb"] = 2000
     sc = scenario_from_dict(data)
@@ -148,14 +149,15 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     aware = runs["deadline-aware"]
     assert aware["requests"]["dropped_by_reason"].get("link_full", 0) == 0
     svc = aware["services"]["perception"]
-    assert svc["state_migrations"] < 0.3 * svc["count"]
+    assert svc["state_migrations"] < 0.02 * svc["count"]
     assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.002
 
 
 def test_a_decided_context_move_shows_on_its_links_before_its_request_arrives() -> None:
     """A context moves when its request reaches the new site, ~30 ms of uplink after the
     decision; the links' backlog that later decisions see counts it from the decision on,
-    once per pair however many of its requests are on the way (10 MB over 10 Gbit/s: 8 ms)."""
+    once per pair however many of its requests are on the way (10 MB over 10 Gbit/s: 8 ms),
+    and the context counts as where it is going."""
     from airan.engine import kernel as K
 
     data = load_scenario("city").model_dump(mode="json")
@@ -176,7 +178,11 @@ def test_a_decided_context_move_shows_on_its_links_before_its_request_arrives() 
         st = eng._st
         to_new = (st.rq_i[:, K.I_STAGE] != K.ST_FREE) & (st.rq_i[:, K.I_PLACE] == site["new"])
         if to_new.any() and st.ctx_site[0, 0] == site["old"]:
-            seen.append(eng.snapshot().link_backlog_s[links])
+            snap = eng.snapshot()
+            seen.append(snap.link_backlog_s[links])
+            # a policy sees the context where it is going: another request there moves nothing
+            zero = np.zeros(1, dtype=np.int64)
+            assert snap.context_site(zero, zero)[0] == site["new"]
             on_the_way = max(on_the_way, int(to_new.sum()))
     assert len(seen) >= 20 and on_the_way >= 2  # pending for 10+ ms, two requests at once
     move_s = 10_000 * 8e3 / w.link_cap_bps[links]

@@ -461,7 +461,7 @@ class Engine:
         (:meth:`_site_backlog_s`). Where batches share a GPU: on the GPU (up, with a free
         instance of the model) where it would finish first, the time the batches already there
         take from it (processor sharing, no later arrivals: sum(min(r_i, x)) for their
-        remaining times r_i and its time x), plus the model's queued work; with no free
+        remaining times r_i and its time x), plus the model's queued and coming work; with no free
         instance, the site's backlog."""
         w = self.world
         st = self._st
@@ -485,13 +485,14 @@ class Engine:
         shared = (w.site_shared > 0)[:, None] & np.isfinite(best)
         return np.where(shared, best + queued, out)  # type: ignore[no-any-return]
 
-    def _link_backlog_s(self) -> np.ndarray:
-        """Per link, how long it stays busy with what it carries and the context moves decided
-        (``kernel.pending_move_s``)."""
-        backlog = np.maximum(self._st.link_free - self.now_s, 0.0)
-        if (self.world.svc_state_bits > 0).any():
-            backlog += K.pending_move_s(self._kw, self._sref)
-        return backlog  # type: ignore[no-any-return]
+    def _pending_moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The context moves already decided (``kernel.pending_moves``): their time on each
+        link, and each pair (``device * n_services + service``, sorted) with a request on its
+        way, with the site its context goes to."""
+        if not (self.world.svc_state_bits > 0).any():
+            none = np.zeros(0, dtype=np.int64)
+            return np.zeros(len(self.world.link_cap_bps)), none, none
+        return K.pending_moves(self._kw, self._sref)  # type: ignore[no-any-return]
 
     def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
         """Bits waiting in each device's uplink buffer now, which a new request queues behind."""

@@ -431,8 +431,8 @@ def _in_flight_trace(W, S, now):
 @njit(cache=True)
 def _en_route(S, r, stage):
     """Set request ``r``'s stage to ``stage``, keeping ``site_en_route`` [S, V] (the requests
-    of each service on their way to each site: in an uplink buffer or on the links) up to date
-    as it enters or leaves that part of its way."""
+    of each service on their way to each site: in an uplink buffer, on the links, or at the
+    site waiting for their context) up to date as it enters or leaves that part of its way."""
     old = S.rq_i[r, I_STAGE]
     was = old in (ST_UL, ST_UP)
     now = stage in (ST_UL, ST_UP)
@@ -717,17 +717,20 @@ def _active_in_cells(W, S, devices, uplink):
 
 
 @njit(cache=True)
-def _pending_move_s(W, S):
-    """Per transport link, the time [s] the context moves already decided will take on it.
+def _pending_moves(W, S):
+    """The context moves already decided: a stateful request on its way to a site (in an
+    uplink buffer or on the links) moves its pair's (device, service) context there when it
+    arrives (:func:`site_arrive`), and reserves the links only then.
 
-    A stateful request on its way to a site other than the one holding its pair's context
-    (device, service) moves that context when it arrives (:func:`site_arrive`), and reserves
-    the links only then: until it does, ``link_free`` does not show the move. Counted once per
-    pair and destination (the first request to arrive moves it; the others find it there)."""
+    Returns the time [s] those moves will take on each link, and, sorted by pair key
+    ``device * n_services + service``, each pair with such a request and the site its newest
+    one goes to: where the context will be. A pair's requests move it in the order they were
+    made (old -> s1 -> s2; none where the next goes where it already is)."""
     out = np.zeros(W.link_cap_bps.shape[0])
-    n_sites = W.site_node.shape[0]
     n_svc = W.svc_state_bits.shape[0]
-    keys = np.empty(S.rq_i.shape[0], dtype=np.int64)
+    key = np.empty(S.rq_i.shape[0], dtype=np.int64)
+    seq = np.empty(S.rq_i.shape[0], dtype=np.int64)
+    row = np.empty(S.rq_i.shape[0], dtype=np.int64)
     m = 0
     for r in range(S.rq_i.shape[0]):
         st = S.rq_i[r, I_STAGE]
@@ -735,30 +738,41 @@ def _pending_move_s(W, S):
             continue
         v = S.rq_i[r, I_SVC]
         s = S.rq_i[r, I_PLACE]
-        if W.svc_state_bits[v] <= 0.0 or s < 0:
-            continue
-        d = S.rq_i[r, I_DEV]
-        held = S.ctx_site[d, v]
-        if held < 0 or held == s or S.site_up[held] == 0:
-            continue
-        if W.path_delay_s[W.site_node[held], s] == np.inf:  # unreachable: the context is lost
-            continue
-        keys[m] = (d * n_svc + v) * n_sites + s
+        if W.svc_state_bits[v] <= 0.0 or s < 0 or S.site_up[s] == 0:
+            continue  # (one on its way to a failed site is turned away there: no move)
+        key[m] = S.rq_i[r, I_DEV] * n_svc + v
+        seq[m] = S.rq_i[r, I_SEQ]
+        row[m] = r
         m += 1
-    keys = np.sort(keys[:m])
-    for i in range(m):
-        if i > 0 and keys[i] == keys[i - 1]:
-            continue
-        s = keys[i] % n_sites
-        v = (keys[i] // n_sites) % n_svc
-        d = keys[i] // n_sites // n_svc
-        links = W.path_links[W.site_node[S.ctx_site[d, v]], s]
-        for h in range(links.shape[0]):
-            lk = links[h]
-            if lk < 0:
-                break
-            out[lk] += W.svc_state_bits[v] / W.link_cap_bps[lk]
-    return out
+    by_seq = np.argsort(seq[:m])  # by pair, then in the order they were made
+    order = by_seq[np.argsort(key[:m][by_seq], kind="mergesort")]
+    pair = np.empty(m, dtype=np.int64)
+    dest = np.empty(m, dtype=np.int64)
+    n_pairs = 0
+    i = 0
+    while i < m:
+        k = key[order[i]]
+        d = k // n_svc
+        v = k % n_svc
+        cur = S.ctx_site[d, v]
+        while i < m and key[order[i]] == k:
+            s = S.rq_i[row[order[i]], I_PLACE]
+            i += 1
+            if cur == s:
+                continue
+            # as site_arrive: a context at a failed or unreachable site is lost, none moves
+            if cur >= 0 and S.site_up[cur] != 0 and W.path_delay_s[W.site_node[cur], s] < np.inf:
+                links = W.path_links[W.site_node[cur], s]
+                for h in range(links.shape[0]):
+                    lk = links[h]
+                    if lk < 0:
+                        break
+                    out[lk] += W.svc_state_bits[v] / W.link_cap_bps[lk]
+            cur = s
+        pair[n_pairs] = k
+        dest[n_pairs] = cur
+        n_pairs += 1
+    return out, pair[:n_pairs], dest[:n_pairs]
 
 
 @njit(cache=True)
@@ -2337,8 +2351,8 @@ def active_in_cells(W, S, devices, uplink):
 
 
 @njit(cache=True)
-def pending_move_s(W, S):
-    return _pending_move_s(borrow(W), borrow(S))
+def pending_moves(W, S):
+    return _pending_moves(borrow(W), borrow(S))
 
 
 @njit(cache=True)

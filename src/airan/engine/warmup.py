@@ -40,5 +40,5 @@ def warm_up() -> float:
     # objective, the live gateway's delays)
     for uplink in (True, False):
         engine._rate_bps(np.zeros(1, dtype=np.int64), uplink=uplink)
-    K.pending_move_s(engine._kw, engine._sref)  # the context moves of a stateful service
+    K.pending_moves(engine._kw, engine._sref)  # the context moves of a stateful service
     return time.perf_counter() - t0

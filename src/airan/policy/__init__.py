@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from airan.errors import InputError, unknown_name
-from airan.policy.base import LOCAL, REJECT, Batch, Snapshot, estimate_latency_s
+from airan.policy.base import (
+    LOCAL,
+    REJECT,
+    Batch,
+    Snapshot,
+    estimate_latency_s,
+    latency_parts_s,
+)
 
 Policy = Callable[[Snapshot, Batch], np.ndarray]
 
@@ -149,6 +156,7 @@ __all__ = [
     "as_policy",
     "policy_failed",
     "estimate_latency_s",
+    "latency_parts_s",
     "is_known_policy",
     "policy_label",
     "policy_names",

@@ -20,7 +20,8 @@ class Snapshot:
 
     - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site,
       counting the requests queued there and those already on their way there (placed by
-      earlier decisions, still in an uplink buffer or on the links).
+      earlier decisions, still in an uplink buffer or on the links, or waiting there for their
+      context to arrive).
     - ``site_model_backlog_s``: [sites, models], the wait a new request of each model adds to
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
@@ -33,8 +34,9 @@ class Snapshot:
       new request queues behind.
     - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
       its buffer, its cell shared as processor sharing with the UEs that have data.
-    - ``context_site(devices, services)``: the site holding each pair's context now (-1: none,
-      or a stateless service): a stateful service's request elsewhere first moves it there.
+    - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
+      a stateless service), or, where a request of the pair is on its way to a site, the site
+      the newest one goes to: a stateful service's request elsewhere first moves it there.
     - ``ul_access_delay_s`` / ``dl_access_delay_s``: the fixed part of each air leg, the same for
       every device (NR: the SR and grant, or the downlink's scheduling delay, then the mean wait
       for a slot of the direction and that slot, at whose end the leg ends, and HARQ's mean
@@ -65,7 +67,8 @@ class Snapshot:
         """[sites, models]: the wait a new request of each model adds to its batch-1 time at
         each site: the site's backlog where its GPUs run one batch at a time; where batches
         share a GPU, what the batches already on the best GPU with a free instance of the model
-        take from it (processor sharing), plus the model's queue."""
+        take from it (processor sharing), plus the model's queue and the requests of the model
+        on their way there."""
         return self._engine._site_model_backlog_s()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
@@ -83,7 +86,12 @@ class Snapshot:
         context moves already decided: a stateful request on its way to a new site moves its
         context there when it arrives, but the next decisions must see that move now (without
         it, deadline-aware kept choosing moves whose links earlier choices were about to fill)."""
-        return self._engine._link_backlog_s()  # type: ignore[attr-defined,no-any-return]
+        free = self._engine._st.link_free  # type: ignore[attr-defined]
+        return np.maximum(free - self.time_s, 0.0) + self._pending_moves[0]  # type: ignore[no-any-return]
+
+    @cached_property
+    def _pending_moves(self) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+        return self._engine._pending_moves()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def site_healthy(self) -> NDArray[np.bool_]:
@@ -111,7 +119,14 @@ class Snapshot:
                      services: NDArray[np.int64]) -> NDArray[np.int64]:
         if not np.any(self.world.svc_state_bits > 0):  # type: ignore[attr-defined]
             return np.full(len(devices), -1, dtype=np.int64)
-        return self._engine._st.ctx_site[devices, services]  # type: ignore[attr-defined,no-any-return]
+        held = self._engine._st.ctx_site[devices, services]  # type: ignore[attr-defined]
+        _, pair, dest = self._pending_moves
+        if not len(pair):
+            return held  # type: ignore[no-any-return]
+        # where a request of the pair is on its way, the context will be where the newest goes
+        key = devices * len(self.world.svc_state_bits) + services  # type: ignore[attr-defined]
+        at = np.minimum(np.searchsorted(pair, key), len(pair) - 1)
+        return np.where(pair[at] == key, dest[at], held)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -143,41 +158,55 @@ def estimate_latency_s(
     """Estimated end-to-end latency of each request at each candidate site and locally.
 
     ``sites``: (n_requests, k) site indices (default: :func:`candidate_sites`). Returns shape
-    (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. The
-    estimate adds: the uplink leg (its access delay, then the further slots this request needs
-    behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`), propagation
-    and serialization to the site, the site's backlog, the batch-1 service time, the way back,
-    the downlink leg at the device's current downlink rate; for a stateful service, moving its
-    context to the site first (:func:`context_move_s`).
+    (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. A
+    request reaches a site after the uplink leg (its access delay, then the further slots it
+    needs behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`),
+    propagation and serialization, and, for a stateful service, moving its context there first
+    (:func:`context_move_s`); it starts when it has arrived or when the site's backlog has
+    cleared, whichever is later (the GPUs work through the backlog while it travels); then its
+    batch-1 service time, the way back and the downlink leg at the device's current rate.
     """
+    arrive, wait, after, local = latency_parts_s(snap, batch, sites)
+    return np.concatenate([np.maximum(arrive, wait) + after, local[:, None]], axis=1)
+
+
+def latency_parts_s(
+    snap: Snapshot, batch: Batch, sites: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The parts of :func:`estimate_latency_s`: for each request at each candidate site, when
+    it would arrive there (``inf`` at an unhealthy site), the site's backlog, and the time from
+    its start to its answer (service time, way back, downlink leg), each (n_requests, k); and
+    its latency on the device, (n_requests,)."""
     w = snap.world
     if sites is None:
         sites = candidate_sites(snap, batch)
     n, k = sites.shape
-    out = np.empty((n, k + 1))
     v = batch.service
     d = batch.device
     ul_bits = w.svc_ul_bits[v]  # type: ignore[attr-defined]
     dl_bits = w.svc_dl_bits[v]  # type: ignore[attr-defined]
+    arrive = np.empty((n, k))
+    wait = np.empty((n, k))
+    after = np.empty((n, k))
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
-        air = (
-            air_leg_s(snap.ul_access_delay_s, snap.ul_time_s(d, ul_bits), snap.ul_slot_spacing_s)
-            + air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
-                        snap.dl_slot_spacing_s)
-        )
-        prop = 2.0 * w.path_delay_s[node, sites]  # type: ignore[attr-defined]
-        ser = (ul_bits + dl_bits)[:, None] / w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
+        ul_leg = air_leg_s(snap.ul_access_delay_s, snap.ul_time_s(d, ul_bits),
+                           snap.ul_slot_spacing_s)
+        dl_leg = air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
+                           snap.dl_slot_spacing_s)
+        prop = w.path_delay_s[node, sites]  # type: ignore[attr-defined]
+        bottleneck = w.path_bottleneck_bps[node, sites]  # type: ignore[attr-defined]
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
         compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
-        wait = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
-        out[:, :k] = air[:, None] + prop + ser + wait + compute
-        out[:, :k] += context_move_s(snap, batch, sites)
-        out[:, :k][~snap.site_healthy[sites]] = np.inf
+        arrive[:] = ul_leg[:, None] + prop + ul_bits[:, None] / bottleneck
+        arrive += context_move_s(snap, batch, sites)
+        arrive[~snap.site_healthy[sites]] = np.inf
+        wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
+        after[:] = compute + (prop + dl_bits[:, None] / bottleneck + dl_leg[:, None])
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
-    out[:, k] = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
-    return out
+    local = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    return arrive, wait, after, local
 
 
 def air_leg_s(access_s: float, fluid_s: ArrayLike,

@@ -16,7 +16,7 @@ from airan.policy.base import (
     Snapshot,
     candidate_sites,
     device_energy_j,
-    estimate_latency_s,
+    latency_parts_s,
     per_item_time_s,
 )
 
@@ -229,6 +229,8 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties)."""
     n, k = sites.shape
     est = np.empty((n, k + 1))
+    arrive = np.empty((n, k))  # the parts of est (latency_parts_s), for the second pass
+    after = np.empty((n, k))
     col = np.empty(n, dtype=np.int64)
     # the batch-1 service time of each model at each site (the same division as per request),
     # tabulated when the batch asks for more (request, site) pairs than there are entries
@@ -248,19 +250,20 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
                 prefetch(bottleneck, row + sites[i + 4, j])
         v = svc[i]
         m = svc_model[v]
-        air = (_air_leg(ul_access, ul_time[i], ul_spacing)
-               + _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing))
-        bits = ul_bits[v] + dl_bits[v]
+        ul_leg = _air_leg(ul_access, ul_time[i], ul_spacing)
+        dl_leg = _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing)
         for j in range(k):
             st = sites[i, j]
-            if not healthy[st]:
-                est[i, j] = np.inf
-                continue
-            prop = 2.0 * path_delay[node[i], st]
-            ser = bits / bottleneck[node[i], st]
+            prop = path_delay[node[i], st]
+            bn = bottleneck[node[i], st]
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
-            est[i, j] = air + prop + ser + site_backlog[st, m] + compute
+            after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
+            if not healthy[st]:
+                arrive[i, j] = np.inf
+                est[i, j] = np.inf
+                continue
+            up = ul_leg + prop + ul_bits[v] / bn
             h = held[i]
             if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
                 src = site_node[h]  # the context moves here first (context_move_s)
@@ -272,10 +275,12 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
                             break
                         wait = max(wait, link_backlog[lk])
                     if wait > queue_limit:
-                        est[i, j] = np.inf
+                        up = np.inf
                     else:
-                        est[i, j] += (path_delay[src, st] + wait
-                                      + state_bits[v] / bottleneck[src, st])
+                        up += path_delay[src, st] + wait + state_bits[v] / bottleneck[src, st]
+            arrive[i, j] = up
+            # it starts once it has arrived and the backlog has cleared (drained meanwhile)
+            est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
         best = 0
         for j in range(1, k + 1):
@@ -297,7 +302,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
                 b = max_batch[st, mi]
                 t_b = svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st]
                 step = t_b / b / n_gpus[st]
-                est[i, j] += rank * step
+                est[i, j] = max(arrive[i, j], site_backlog[st, mi] + rank * step) + after[i, j]
                 best = 0
                 for jj in range(1, k + 1):
                     if est[i, jj] < est[i, best]:
@@ -333,7 +338,8 @@ def deadline_aware_reference(
 ) -> I64:
     """The deadline-aware policy in numpy: the readable definition that the compiled
     :func:`deadline_aware` reproduces exactly (and an example of a policy written with the
-    public helpers :func:`candidate_sites`, :func:`estimate_latency_s`, :func:`per_item_time_s`).
+    public helpers :func:`candidate_sites`, :func:`latency_parts_s` (the parts of
+    :func:`estimate_latency_s`), :func:`per_item_time_s`).
     """
     n = len(batch)
     if n == 0:
@@ -341,15 +347,16 @@ def deadline_aware_reference(
     w = snap.world
     sites = candidate_sites(snap, batch)
     k = sites.shape[1]
-    est = estimate_latency_s(snap, batch, sites)
+    arrive, wait, after, local = latency_parts_s(snap, batch, sites)
+    est = np.concatenate([np.maximum(arrive, wait) + after, local[:, None]], axis=1)
     col = np.argmin(est, axis=1)
     rows = np.arange(n)
     if k:
         chosen = np.where(col < k, sites[rows, np.minimum(col, k - 1)], -1)
         rank = _rank_within_group(chosen)
         step = per_item_time_s(snap, batch.service, sites)
-        remote = col < k
-        est[rows[remote], col[remote]] += rank[remote] * step[rows[remote], col[remote]]
+        r, c = rows[col < k], col[col < k]  # behind the batch's earlier requests there
+        est[r, c] = np.maximum(arrive[r, c], wait[r, c] + rank[r] * step[r, c]) + after[r, c]
         col = np.argmin(est, axis=1)
     if energy:
         deadline = w.svc_deadline_s[batch.service][:, None]  # type: ignore[attr-defined]
