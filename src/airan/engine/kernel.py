@@ -725,7 +725,8 @@ def _pending_moves(W, S):
     Returns the time [s] those moves will take on each link, and, sorted by pair key
     ``device * n_services + service``, each pair with such a request and the site its newest
     one goes to: where the context will be. A pair's requests move it in the order they were
-    made (old -> s1 -> s2; none where the next goes where it already is)."""
+    made (old -> s1 -> s2; none where the next goes where it already is): an approximation
+    where a later request overtakes an earlier one on a shorter path (a rare case)."""
     out = np.zeros(W.link_cap_bps.shape[0])
     n_svc = W.svc_state_bits.shape[0]
     key = np.empty(S.rq_i.shape[0], dtype=np.int64)

@@ -119,6 +119,8 @@ class Snapshot:
                      services: NDArray[np.int64]) -> NDArray[np.int64]:
         if not np.any(self.world.svc_state_bits > 0):  # type: ignore[attr-defined]
             return np.full(len(devices), -1, dtype=np.int64)
+        devices = np.asarray(devices, dtype=np.int64)
+        services = np.asarray(services, dtype=np.int64)
         held = self._engine._st.ctx_site[devices, services]  # type: ignore[attr-defined]
         _, pair, dest = self._pending_moves
         if not len(pair):
@@ -165,6 +167,11 @@ def estimate_latency_s(
     (:func:`context_move_s`); it starts when it has arrived or when the site's backlog has
     cleared, whichever is later (the GPUs work through the backlog while it travels); then its
     batch-1 service time, the way back and the downlink leg at the device's current rate.
+
+    The backlog counts the requests on their way to the site as if they were there: a lower
+    bound where they arrive about when this one does. (Adding their work after the ``max``
+    instead, the upper bound, did worse in 5 of 6 built-in runs: metro, city, city x4, korea,
+    factory, factory x3.)
     """
     arrive, wait, after, local = latency_parts_s(snap, batch, sites)
     return np.concatenate([np.maximum(arrive, wait) + after, local[:, None]], axis=1)

@@ -151,11 +151,11 @@ def deadline_aware(
     estimated completion.
 
     Requests of the batch that pick the same site queue behind each other: a second pass adds
-    that wait and lets the later ones move. With ``admission: strict`` a request that no
-    candidate can serve within its deadline is rejected (reason ``admission``). With
-    ``objective: energy`` (``energy=True``), among the candidates estimated to meet the deadline
-    the one that spends the least device energy wins (ties: the earliest); if none meets it,
-    the earliest.
+    the earlier ones' work to the site's backlog and lets the later ones move. With
+    ``admission: strict`` a request that no candidate can serve within its deadline is
+    rejected (reason ``admission``). With ``objective: energy`` (``energy=True``), among the
+    candidates estimated to meet the deadline the one that spends the least device energy wins
+    (ties: the earliest); if none meets it, the earliest.
 
     The same decisions as :func:`deadline_aware_reference` (numpy, readable), computed in one
     compiled pass: this policy runs every decision interval, where numpy's per-call overhead
@@ -289,7 +289,8 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
         col[i] = best
     out = np.empty(n, dtype=np.int64)
     if k:
-        # requests that chose the same site queue behind each other: add the earlier ones' work
+        # requests that chose the same site queue behind each other: the earlier ones' work
+        # joins the site's backlog
         seen = np.zeros(healthy.shape[0] + 1, dtype=np.int64)  # last slot: the device
         for i in range(n):
             j = col[i]
