@@ -167,7 +167,7 @@ def deadline_aware(
     w = snap.world
     d = batch.device
     return _deadline_aware_core(  # type: ignore[no-any-return]
-        candidate_sites(snap, batch),
+        w.node_candidates,  # type: ignore[attr-defined]
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
@@ -219,15 +219,18 @@ def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
+def _deadline_aware_core(cand, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
                          ul_access, dl_access, ul_spacing, dl_spacing, held, state_bits,
                          site_node, path_links, link_backlog, queue_limit,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
                          active_w):  # pragma: no cover - compiled
-    """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties)."""
-    n, k = sites.shape
+    """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
+    ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
+    request's ``node`` (:func:`airan.policy.base.candidate_sites`, without building it)."""
+    n = node.shape[0]
+    k = cand.shape[1]
     est = np.empty((n, k + 1))
     arrive = np.empty((n, k))  # the parts of est (latency_parts_s), for the second pass
     after = np.empty((n, k))
@@ -246,14 +249,14 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
         if i + 4 < n:  # the transport figures of a request a few ahead (scattered in memory)
             row = node[i + 4] * n_sites
             for j in range(k):
-                prefetch(path_delay, row + sites[i + 4, j])
-                prefetch(bottleneck, row + sites[i + 4, j])
+                prefetch(path_delay, row + cand[node[i + 4], j])
+                prefetch(bottleneck, row + cand[node[i + 4], j])
         v = svc[i]
         m = svc_model[v]
         ul_leg = _air_leg(ul_access, ul_time[i], ul_spacing)
         dl_leg = _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing)
         for j in range(k):
-            st = sites[i, j]
+            st = cand[node[i], j]
             prop = path_delay[node[i], st]
             bn = bottleneck[node[i], st]
             compute = (comp[m, st] if tab
@@ -294,11 +297,11 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
         seen = np.zeros(healthy.shape[0] + 1, dtype=np.int64)  # last slot: the device
         for i in range(n):
             j = col[i]
-            key = sites[i, j] if j < k else healthy.shape[0]
+            key = cand[node[i], j] if j < k else healthy.shape[0]
             rank = seen[key]
             seen[key] += 1
             if j < k:
-                st = sites[i, j]
+                st = cand[node[i], j]
                 mi = svc_model[svc[i]]
                 b = max_batch[st, mi]
                 t_b = svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st]
@@ -328,7 +331,7 @@ def _deadline_aware_core(sites, node, svc, fleet, ul_rate, ul_time, dl_rate, dev
     for i in range(n):
         j = col[i]
         best_t = est[i, j]
-        out[i] = LOCAL if j == k else sites[i, j]
+        out[i] = LOCAL if j == k else cand[node[i], j]
         if (strict and best_t > deadline[svc[i]]) or not np.isfinite(best_t):
             out[i] = REJECT
     return out
