@@ -432,28 +432,15 @@ class Engine:
         return Snapshot(self)
 
     def _site_backlog_s(self) -> np.ndarray:
-        w = self.world
-        st = self._st
-        if not len(w.site_names):
+        """Per site, the expected wait before a new request would start on one of its GPUs: the
+        work ahead on its GPUs that are up and the work of the requests queued there or on
+        their way there (at the site's per-item time), over those GPUs; ``inf`` with none up.
+        A policy counts the work already sent, as the live gateway does, or each decision
+        interval would pile onto the site that looked free before the previous ones' requests
+        arrived (``kernel.site_backlogs``)."""
+        if not len(self.world.site_names):
             return np.zeros(0)
-        up = self.faults.gpu_up
-        ahead = np.where(up, np.maximum(st.gpu_free - self.now_s, 0.0), 0.0)
-        busy = np.add.reduceat(ahead, w.site_gpu_start)
-        queued = (self._queued_and_coming() * self._per_item_s).sum(axis=1) / st.site_ai_share
-        n_up = np.add.reduceat(up.astype(float), w.site_gpu_start)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(n_up > 0, (busy + queued) / n_up, np.inf)  # type: ignore[no-any-return]
-
-    def _queued_and_coming(self) -> np.ndarray:
-        """Per site and model [S, M], the requests queued there and those on their way there
-        (placed, in an uplink buffer or on the links): a policy counts the work it has already
-        sent, as the live gateway does, or each decision interval would pile onto the site that
-        looked free before the previous ones' requests arrived."""
-        st = self._st
-        out = st.q_len.copy()
-        for v, m in enumerate(self.world.svc_model):
-            out[:, m] += st.site_en_route[:, v]
-        return out  # type: ignore[no-any-return]
+        return self._site_backlogs()[0]
 
     def _site_model_backlog_s(self) -> np.ndarray:
         """Per site and model [S, M], the wait a new request of the model adds to its batch-1
@@ -461,29 +448,15 @@ class Engine:
         (:meth:`_site_backlog_s`). Where batches share a GPU: on the GPU (up, with a free
         instance of the model) where it would finish first, the time the batches already there
         take from it (processor sharing, no later arrivals: sum(min(r_i, x)) for their
-        remaining times r_i and its time x), plus the model's queued and coming work; with no free
-        instance, the site's backlog."""
-        w = self.world
-        st = self._st
-        backlog = self._site_backlog_s()
-        n_models = len(w.model_names)
-        out = np.repeat(backlog[:, None], n_models, axis=1)
-        if not w.site_shared.any():
-            return out
-        share = st.site_ai_share[w.gpu_site]  # [G]
-        x = w.svc_time_s[:, w.gpu_type, 1].T / share[:, None]  # [G, M] its batch-1 time
-        running = st.gpu_run_r >= 0  # [G, R]
-        left = st.gpu_run_left - (self.now_s - st.gpu_run_t)[:, None] * st.gpu_run_rate[:, None]
-        r = np.where(running, np.maximum(left, 0.0) / share[:, None], 0.0)  # [G, R] in time
-        taken = np.minimum(r[:, :, None], x[:, None, :]).sum(axis=1)  # [G, M]
-        up = self.faults.gpu_up & np.isfinite(st.gpu_free)
-        free = (st.gpu_model_n < w.site_instances[w.gpu_site]) & up[:, None]
-        best = np.minimum.reduceat(np.where(free, taken, np.inf), w.site_gpu_start, axis=0)
-        n_up = np.maximum(np.add.reduceat(up.astype(float), w.site_gpu_start), 1.0)
-        queued = (self._queued_and_coming() * self._per_item_s / st.site_ai_share[:, None]
-                  / n_up[:, None])
-        shared = (w.site_shared > 0)[:, None] & np.isfinite(best)
-        return np.where(shared, best + queued, out)  # type: ignore[no-any-return]
+        remaining times r_i and its time x), plus the model's queued and coming work; with no
+        free instance, the site's backlog (``kernel.site_backlogs``)."""
+        if not len(self.world.site_names):
+            return np.zeros((0, len(self.world.model_names)))
+        return self._site_backlogs()[1]
+
+    def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray]:
+        return K.site_backlogs(  # type: ignore[no-any-return]
+            self._kw, self._sref, float(self.now_s), self._per_item_s, self.faults.gpu_up)
 
     def _pending_moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The context moves already decided (``kernel.pending_moves``): their time on each

@@ -777,6 +777,74 @@ def _pending_moves(W, S):
 
 
 @njit(cache=True)
+def _site_backlogs(W, S, now, per_item, gpu_up):
+    """Each site's backlog [S] and each site's and model's [S, M] (``Engine._site_backlog_s``,
+    ``Engine._site_model_backlog_s``: what they say, compiled; the same operations in the same
+    order as the numpy they replace)."""
+    n_sites = W.site_gpu_start.shape[0]
+    n_gpus = W.gpu_site.shape[0]
+    n_models = per_item.shape[1]
+    coming = S.q_len.copy()  # queued, and on the way (site_en_route by service)
+    for v in range(W.svc_model.shape[0]):
+        for s in range(n_sites):
+            coming[s, W.svc_model[v]] += S.site_en_route[s, v]
+    backlog = np.empty(n_sites)
+    out = np.empty((n_sites, n_models))
+    any_shared = False
+    for s in range(n_sites):
+        g0 = W.site_gpu_start[s]
+        g1 = W.site_gpu_start[s + 1] if s + 1 < n_sites else n_gpus
+        busy = 0.0
+        n_up = 0.0
+        for g in range(g0, g1):
+            if gpu_up[g]:
+                ahead = S.gpu_free[g] - now
+                busy += ahead if ahead > 0.0 else 0.0
+                n_up += 1.0
+        queued = 0.0
+        for m in range(n_models):
+            queued += coming[s, m] * per_item[s, m]
+        queued /= S.site_ai_share[s]
+        backlog[s] = (busy + queued) / n_up if n_up > 0.0 else np.inf
+        for m in range(n_models):
+            out[s, m] = backlog[s]
+        if W.site_shared[s] > 0:
+            any_shared = True
+    if not any_shared:
+        return backlog, out
+    n_run = S.gpu_run_r.shape[1]
+    best = np.full((n_sites, n_models), np.inf)
+    n_up2 = np.zeros(n_sites)
+    for g in range(n_gpus):
+        s = W.gpu_site[g]
+        share = S.site_ai_share[s]
+        up = gpu_up[g] and np.isfinite(S.gpu_free[g])
+        if up:
+            n_up2[s] += 1.0
+        for m in range(n_models):
+            if not (up and S.gpu_model_n[g, m] < W.site_instances[s, m]):
+                continue
+            x = W.svc_time_s[m, W.gpu_type[g], 1] / share  # its batch-1 time
+            taken = 0.0  # what the batches already there take from it (processor sharing)
+            for j in range(n_run):
+                r = 0.0
+                if S.gpu_run_r[g, j] >= 0:
+                    left = S.gpu_run_left[g, j] - (now - S.gpu_run_t[g]) * S.gpu_run_rate[g]
+                    r = (left if left > 0.0 else 0.0) / share
+                taken += r if r < x else x
+            if taken < best[s, m]:
+                best[s, m] = taken
+    for s in range(n_sites):
+        if W.site_shared[s] <= 0:
+            continue
+        nu = n_up2[s] if n_up2[s] > 1.0 else 1.0
+        for m in range(n_models):
+            if np.isfinite(best[s, m]):
+                out[s, m] = best[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
+    return backlog, out
+
+
+@njit(cache=True)
 def _touch(S, c):
     if S.cell_mark[c] == 0:
         S.cell_mark[c] = 1
@@ -2349,6 +2417,11 @@ def _init_se(W, S):
 @njit(cache=True)
 def active_in_cells(W, S, devices, uplink):
     return _active_in_cells(borrow(W), borrow(S), devices, uplink)
+
+
+@njit(cache=True)
+def site_backlogs(W, S, now, per_item, gpu_up):
+    return _site_backlogs(borrow(W), borrow(S), now, per_item, gpu_up)
 
 
 @njit(cache=True)
