@@ -170,8 +170,8 @@ def estimate_latency_s(
 
     The backlog counts the requests on their way to the site as if they were there: a lower
     bound where they arrive about when this one does. (Adding their work after the ``max``
-    instead, the upper bound, did worse in 5 of 6 built-in runs: metro, city, city x4, korea,
-    factory, factory x3.)
+    instead, the upper bound, did worse in 5 of 6 built-in runs: city, city x4, korea, factory,
+    factory x3; better only for metro's VLA.)
     """
     arrive, wait, after, local = latency_parts_s(snap, batch, sites)
     return np.concatenate([np.maximum(arrive, wait) + after, local[:, None]], axis=1)
