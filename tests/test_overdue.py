@@ -83,6 +83,35 @@ def test_latency_estimate_queues_a_new_request_behind_the_devices_buffered_uplin
     assert uplink_s < at_edge < uplink_s + 0.05  # plus the GPU and the downlink, ~ms
 
 
+def test_latency_estimate_starts_a_request_at_its_arrival_or_the_backlogs_end() -> None:
+    """A request starts at the later of its arrival at the site and the end of the work ahead
+    of it: a backlog shorter than its way there costs it nothing (the GPU clears it while the
+    request travels), a longer one costs the difference."""
+    from airan.policy import Batch, Snapshot, estimate_latency_s, latency_parts_s
+
+    d = one_cell_site()
+    d["radio"].update(model="fixed", fixed_ul_rate_mbps=20.0, fixed_dl_rate_mbps=100.0,
+                      fixed_latency_ms=2.0)
+    d["fleets"] = [{"name": "cam", "count": 1, "area": {"x_m": [0.0, 10.0], "y_m": [0.0, 10.0]},
+                    "services": ["frame"]}]
+    d["services"] = [{"name": "frame", "model": "yolov8n", "rate_hz": 1.0, "ul_kb": 25.0,
+                      "dl_kb": 1.0, "deadline_ms": 100.0}]
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=1.0)
+    batch = Batch(time_s=np.zeros(1), device=np.zeros(1, dtype=np.int64),
+                  service=np.zeros(1, dtype=np.int64), cell=np.zeros(1, dtype=np.int64))
+
+    def with_backlog(backlog_s: float) -> tuple[float, float]:
+        eng._st.gpu_free[:] = eng.now_s + backlog_s  # the one GPU busy for backlog_s
+        snap = Snapshot(eng)
+        arrive = float(latency_parts_s(snap, batch)[0][0, 0])
+        return float(estimate_latency_s(snap, batch)[0, 0]), arrive
+
+    idle, arrive_s = with_backlog(0.0)
+    assert arrive_s == pytest.approx(2e-3 + 25 * 8e3 / 20e6, abs=1e-4)  # ~12 ms on the way
+    assert with_backlog(0.5 * arrive_s)[0] == idle
+    assert with_backlog(arrive_s + 0.030)[0] == pytest.approx(idle + 0.030, abs=1e-12)
+
+
 def test_uplink_time_estimate_is_processor_sharing_with_the_cells_other_backlogs() -> None:
     """T = (B + sum_j min(b_j, B)) / R: a UE with a small burst delays a large request by that
     burst only; a UE with more to send than B takes an equal share until B has left."""
