@@ -247,7 +247,8 @@ class FaultSchedule:
         w.path_links_back[...] = back
         w.path_delay_s[...] = delay
         w.path_bottleneck_bps[...] = bottleneck
-        w.extras.pop("nearest_site_by_node", None)  # policies' cached tables are stale now
+        for stale in ("nearest_site_by_node", "candidate_paths"):  # policies' cached tables
+            w.extras.pop(stale, None)
 
     def _links_now(self, engine: Any) -> None:
         """Links from their base values and every active link fault.

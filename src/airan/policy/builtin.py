@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from airan.compiled import prefetch
 from airan.errors import InputError
 from airan.policy import P, register
 from airan.policy.base import (
@@ -166,8 +167,11 @@ def deadline_aware(
         return np.zeros(0, dtype=np.int64)
     w = snap.world
     d = batch.device
+    cand_delay, cand_bottleneck = _candidate_paths(w)
     return _deadline_aware_core(  # type: ignore[no-any-return]
         w.node_candidates,  # type: ignore[attr-defined]
+        cand_delay,
+        cand_bottleneck,
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
@@ -218,17 +222,31 @@ def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
     return access + more * spacing
 
 
+def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each node's transport delay and bottleneck to each of its candidate sites, [nodes, k]:
+    the policy's reads from the [nodes, sites] tables, contiguous (cached in ``World.extras``
+    until a link fault reroutes)."""
+    cached = w.extras.get("candidate_paths")
+    if cached is None:
+        rows = np.arange(len(w.node_candidates))[:, None]
+        cached = (np.ascontiguousarray(w.path_delay_s[rows, w.node_candidates]),
+                  np.ascontiguousarray(w.path_bottleneck_bps[rows, w.node_candidates]))
+        w.extras["candidate_paths"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
 @njit(cache=True)
-def _deadline_aware_core(cand, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_backlog,
-                         ul_access, dl_access, ul_spacing, dl_spacing, held, state_bits,
-                         site_node, path_links, link_backlog, queue_limit,
+def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul_rate, ul_time,
+                         dl_rate, dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing,
+                         held, state_bits, site_node, path_links, link_backlog, queue_limit,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
                          active_w):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
-    request's ``node`` (:func:`airan.policy.base.candidate_sites`, without building it)."""
+    request's ``node`` (:func:`airan.policy.base.candidate_sites`, without building it), and
+    ``cand_delay``, ``cand_bottleneck`` the paths to them (:func:`_candidate_paths`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -246,19 +264,14 @@ def _deadline_aware_core(cand, node, svc, fleet, ul_rate, ul_time, dl_rate, dev_
             for st in range(n_sites):
                 comp[m, st] = svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st]
     for i in range(n):
-        if i + 4 < n:  # the transport figures of a request a few ahead (scattered in memory)
-            row = node[i + 4] * n_sites
-            for j in range(k):
-                prefetch(path_delay, row + cand[node[i + 4], j])
-                prefetch(bottleneck, row + cand[node[i + 4], j])
         v = svc[i]
         m = svc_model[v]
         ul_leg = _air_leg(ul_access, ul_time[i], ul_spacing)
         dl_leg = _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing)
         for j in range(k):
             st = cand[node[i], j]
-            prop = path_delay[node[i], st]
-            bn = bottleneck[node[i], st]
+            prop = cand_delay[node[i], j]
+            bn = cand_bottleneck[node[i], j]
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
