@@ -660,6 +660,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
     group = S.cell_used_cnt
     cells = np.empty(n_act, dtype=np.int64)
     size = np.zeros(n_act, dtype=np.int64)
+    of = np.empty(n_act, dtype=np.int64)  # each active UE's group (its cell read once)
     n_groups = 0
     for i in range(n_act):
         c = dev_cell[act[i]]
@@ -667,7 +668,8 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
             cells[n_groups] = c
             n_groups += 1
             group[c] = n_groups
-        size[group[c] - 1] += 1
+        of[i] = group[c] - 1
+        size[of[i]] += 1
     start = np.empty(n_groups + 1, dtype=np.int64)
     start[0] = 0
     for g in range(n_groups):
@@ -675,7 +677,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
     fill = start[:-1].copy()
     members = np.empty(n_act, dtype=np.int64)
     for i in range(n_act):
-        g = group[dev_cell[act[i]]] - 1
+        g = of[i]
         members[fill[g]] = act[i]
         fill[g] += 1
     out = np.empty(devices.shape[0])
