@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from airan.console import (  # noqa: F401  (the shared pieces; sweep and live import them here)
@@ -35,6 +36,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _user_errors,
     err,
     out,
+    reader_may_leave,
 )
 from airan.report.rundir import jsonable
 from airan.version import airan_version
@@ -167,26 +169,27 @@ def run(
 
         local = (local_shares(result.requests, summary.get("trace"))
                  if result.requests is not None else {})
-        _print_summary(summary, total_wall, local)
-
         from airan.report import write_run
 
-        try:
+        try:  # the files first: a reader that stops early (`airan run | head`) loses none
             write_run(result, out_dir)
         except OSError as exc:
             _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
-    out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
-    out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows)",
-              markup=False, soft_wrap=True)
+    with reader_may_leave():
+        _print_summary(summary, total_wall, local)
+        out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
+        out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows)",
+                  markup=False, soft_wrap=True)
     if no_report:
         return
     from airan.report.html import build_report  # matplotlib: only when a report is wanted
 
     with _user_errors():
         report = build_report(out_dir)
-    out.print(f"wrote {report.path} ({len(report.figures)} figures in "
-              f"{report.path.parent / 'figures'}, {report.build_s:.1f} s)", markup=False,
-              soft_wrap=True)
+    with reader_may_leave():
+        out.print(f"wrote {report.path} ({len(report.figures)} figures in "
+                  f"{report.path.parent / 'figures'}, {report.build_s:.1f} s)", markup=False,
+                  soft_wrap=True)
 
 
 def _given_options(
@@ -251,7 +254,7 @@ def _run_with_progress(engine: Any, label: str) -> Any:
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task(label, total=1.0, sim=0.0)
+        task = bar.add_task(escape(label), total=1.0, sim=0.0)
 
         def progress(fraction: float) -> None:
             bar.update(task, completed=fraction, sim=fraction * total_s)
@@ -297,7 +300,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     from airan.report.placement import any_local, split_breakdown
 
     out.print(
-        f"[bold]{s['scenario']}[/bold]  policy [bold]{s['policy']}[/bold]  seed {s['seed']}  "
+        f"[bold]{escape(s['scenario'])}[/bold]  policy [bold]{escape(s['policy'])}[/bold]  "
+        f"seed {s['seed']}  "
         f"{s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"
     )
 
@@ -307,7 +311,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
              "hit, overdue missed", "target")
     for name, v in s["services"].items():
         target = v.get("target_hit_ratio")
-        svc.add_row(name, f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
+        svc.add_row(escape(name), f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
                     f"{v['dropped']:,}", f"{v.get('in_flight', 0):,}",
                     f"{v.get('overdue', 0):,}", _hit_text(v.get("hit_ratio"), target),
                     _hit_text(v.get("hit_ratio_with_overdue"), target), _num(target, "{:g}"))
@@ -370,7 +374,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         sites.add_column("kind")
         _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
         for name, c in shown:
-            sites.add_row(name, str(c.get("kind", "")), str(c.get("gpus", "")),
+            sites.add_row(escape(name), str(c.get("kind", "")), str(c.get("gpus", "")),
                           _num(c.get("gpu_utilization"), "{:.1%}"),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
@@ -480,11 +484,11 @@ def compare(
             console=err,
             transient=True,
         ) as bar:
-            task = bar.add_task(sc.name, total=total, run="")
+            task = bar.add_task(escape(sc.name), total=total, run="")
 
             def progress(done: int, n: int, policy: str, run_seed: int, frac: float) -> None:
                 label = f"run {min(done + 1, n)}/{n}: {policy}, seed {run_seed}"
-                bar.update(task, completed=done + frac, run=label)
+                bar.update(task, completed=done + frac, run=escape(label))
 
             try:
                 with _scenario_errors(scenario, given):
@@ -518,8 +522,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
     from airan.report.compare import comparison_verdicts
 
     seeds = d["seeds"]
-    out.print(f"[bold]{d['scenario']}[/bold]  {len(d['policies'])} policies x {len(seeds)} seeds "
-              f"({', '.join(map(str, seeds))}), {d['duration_s']:.3g} s simulated each, "
+    out.print(f"[bold]{escape(d['scenario'])}[/bold]  {len(d['policies'])} policies x "
+              f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), "
+              f"{d['duration_s']:.3g} s simulated each, "
               f"{d['wall_s']:.1f} wall s")
     table = _table("Policies side by side: mean over seeds [95% CI]")
     table.add_column("service", no_wrap=True)
@@ -539,7 +544,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
         for k, p in enumerate(d["policies"]):
             a = d["aggregate"][p][svc]
             with_overdue = a.get("hit_ratio_with_overdue") or {"mean": None}
-            table.add_row(svc if k == 0 else "", p, ci(a["hit_ratio"], "{:.3f}"),
+            table.add_row(escape(svc) if k == 0 else "", escape(p), ci(a["hit_ratio"], "{:.3f}"),
                           ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
     _print_table(table)
@@ -609,8 +614,9 @@ def validate(
         g = sc.generated_compute_sites
         gpus += (n_sites - len(sc.compute_sites)) * sum(x.count for x in g.gpus)
     devices = sum(f.count for f in sc.fleets)
-    out.print(f"[bold]{sc.name}[/bold]: {sc.description.strip()}" if sc.description
-              else f"[bold]{sc.name}[/bold]")
+    name = escape(sc.name)  # user text: printed as written, brackets too
+    out.print(f"[bold]{name}[/bold]: {escape(sc.description.strip())}" if sc.description
+              else f"[bold]{name}[/bold]")
     out.print(f"  cell sites {n_cell_sites:,} ({cells:,} cells), compute sites {n_sites:,}"
               + (f" ({gpus:,} GPUs)" if gpus else "")
               + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
@@ -636,7 +642,7 @@ def scenarios() -> None:
         table.add_column("name", style="bold", no_wrap=True)
         table.add_column("description")
         for name, desc in builtin_scenarios().items():
-            table.add_row(name, desc)
+            table.add_row(escape(name), escape(desc))
     _print_table(table)
 
 

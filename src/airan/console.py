@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -25,8 +27,33 @@ EXIT_INPUT = 2
 DEFAULT_SCENARIO = "factory"
 
 
+def _to_null_device() -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+
+
+class _Stdout(Console):
+    """Standard output whose reader may stop early (``airan run | head``): printing then ends,
+    not the command (rich's default exits), so a run still writes all of its files."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _to_null_device()
+
+
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """The same for an older rich, which raises ``BrokenPipeError`` from ``print``."""
+    try:
+        yield
+    except BrokenPipeError:
+        out.quiet = True
+        _to_null_device()
+
+
 # file=None: rich resolves sys.stdout / sys.stderr at print time (so test runners can capture).
-out = Console(highlight=False)
+out = _Stdout(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 

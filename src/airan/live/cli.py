@@ -106,7 +106,7 @@ def _interrupt(*_: object) -> None:
 def _print_network(network: dict | None) -> None:
     if network:
         out.print(f"network: namespaces {network['prefix']}-*, netem "
-                  f"{'yes' if network['netem'] else 'no'}; {network['note']}")
+                  f"{'yes' if network['netem'] else 'no'}; {network['note']}", markup=False)
 
 
 def _batches(text: str) -> list[int]:
@@ -126,9 +126,11 @@ def _print_run(summary: dict, folder: Path,
         hit = s["hit_ratio"]
         p50 = f"{lat['p50']:.1f}" if lat["p50"] is not None else "-"
         p95 = f"{lat['p95']:.1f}" if lat["p95"] is not None else "-"
+        why = ", ".join(f"{r} {n}" for r, n in (s["dropped_by_reason"] or {}).items())
         out.print(f"{name}: {s['count']} requests, met {s['met']}, late {s['late']}, dropped "
-                  f"{s['dropped']} {s['dropped_by_reason'] or ''}, hit ratio "
-                  f"{'-' if hit is None else f'{hit:.3f}'}, p50 {p50} ms, p95 {p95} ms")
+                  f"{s['dropped']}{f' ({why})' if why else ''}, hit ratio "
+                  f"{'-' if hit is None else f'{hit:.3f}'}, p50 {p50} ms, p95 {p95} ms",
+                  markup=False, soft_wrap=True)
     live = summary.get("live") or {}
     cost = (live.get("runtime_cost_ms") or {}).get("p50")
     if cost is not None:
@@ -147,7 +149,7 @@ def _print_run(summary: dict, folder: Path,
                   f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`): a batch "
                   f"may wait for the CPU behind other processes, so compute tails are longer "
                   f"than on a dedicated host (docs/live.md).[/yellow]")
-    out.print(f"run folder: {folder}")
+    out.print(f"run folder: {folder}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -196,11 +198,12 @@ def register(app: typer.Typer) -> None:
                 dep = rt.deployment
                 assert dep is not None
                 for n, a in dep.sites.items():
-                    out.print(f"site {n}: {a}")
+                    out.print(f"site {n}: {a}", markup=False)
                 for n, a in dep.gateways.items():
-                    out.print(f"gateway {n}: {a}")
+                    out.print(f"gateway {n}: {a}", markup=False)
                 _print_network(dep.network)
-                out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}")
+                out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}",
+                          markup=False, soft_wrap=True)
                 stop.wait(duration)
             out.print("stopped")
 
@@ -325,4 +328,4 @@ def register(app: typer.Typer) -> None:
         table = ", ".join(f"{b}: {t}" for b, t in st["batch_ms"].items())
         out.print(f"service_time for a scenario: {{dist: lognormal, cv: {st['cv']}, "
                   f"batch_ms: {{{table}}}}} ({cal['runtime']['provider']})")
-        out.print(f"calibration: {target}")
+        out.print(f"calibration: {target}", markup=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from airan.console import (
@@ -79,7 +80,7 @@ def _print_capacity(c: Any) -> None:
 
     inv = c.inventory
     prec = c.groups[0].ratios[c.groups[0].gpus[0]].precision if c.groups else inv.precision
-    out.print(f"[bold]{inv.name}[/bold]: {c.gpus:,} GPUs in {len(c.groups)} groups, in "
+    out.print(f"[bold]{escape(inv.name)}[/bold]: {c.gpus:,} GPUs in {len(c.groups)} groups, in "
               f"{inv.reference} equivalents (inference at {prec.upper()})")
     groups = _table("Groups: A100 per GPU (low-high over the group's possible types)")
     rows = [[f"{g.count:,}",
@@ -91,7 +92,7 @@ def _print_capacity(c: Any) -> None:
         width = max([len(h)] + [len(r[k]) for r in rows])
         groups.add_column(h, justify="right", no_wrap=True, min_width=width)
     for g, r in zip(c.groups, rows, strict=True):
-        groups.add_row(g.name, " ".join(g.gpus), *r)
+        groups.add_row(escape(g.name), escape(" ".join(g.gpus)), *r)
     out.print(groups)
     totals = _table("Totals in A100-equivalents")
     totals.add_column("basis", no_wrap=True)
@@ -207,7 +208,7 @@ def plan(
             console=err,
             transient=True,
         ) as bar:
-            task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
+            task = bar.add_task(escape(sc.name), total=None, phase="", runs=0, best="")
             best_cost = [math.inf]
 
             def progress(evaluator: Any, ev: Any) -> None:
@@ -246,7 +247,6 @@ def _quote(arg: str) -> str:
 
 
 def _print_plan(r: Any) -> None:
-    from rich.markup import escape
 
     from airan.planner.output import slot_rows
 
@@ -262,7 +262,7 @@ def _print_plan(r: Any) -> None:
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
               markup=False, soft_wrap=True)
     colour = "green" if r.feasible else "red"
-    out.print(f"[{colour}]{r.verdict}[/{colour}]")
+    out.print(f"[{colour}]{escape(r.verdict)}[/{colour}]")
     if ev is None:
         return
     title = "Plan" if r.feasible else "Closest build-out (misses the targets)"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from airan.errors import InputError
 
@@ -93,7 +94,8 @@ def sweep(
         sw = load_sweep(file)
         folder = out_dir or Path("runs") / (re.sub(r"[^A-Za-z0-9._-]+", "_", sw.name) or "sweep")
         complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
-        out.print(f"[bold]{sw.name}[/bold]: {len(sw.runs)} runs of {sw.spec.scenario} "
+        out.print(f"[bold]{escape(sw.name)}[/bold]: {len(sw.runs)} runs of "
+                  f"{escape(str(sw.spec.scenario))} "
                   f"({', '.join(f'{k} x{len(_values(sw, k))}' for k in sw.spec.axes) or 'no axes'}"
                   f"); {complete} already complete; on {_where(workers, address)}",
                   soft_wrap=True)
@@ -109,7 +111,7 @@ def sweep(
             TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TimeRemainingColumn(),
             console=err, transient=True,
         ) as bar:
-            task = bar.add_task(sw.name, total=len(sw.runs), counts="")
+            task = bar.add_task(escape(sw.name), total=len(sw.runs), counts="")
 
             def progress(t: Tally) -> None:
                 counts = f"ok {t.ok} failed {t.failed} skipped {t.skipped}"
@@ -167,14 +169,14 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
         t.add_column(a, no_wrap=True)
     t.add_column("runs ok", justify="right")
     for s in services:
-        t.add_column(s, justify="right", no_wrap=True)
+        t.add_column(escape(s), justify="right", no_wrap=True)
     for key, rs in list(groups.items())[:max_rows]:
         ok = [r for r in rs if r["status"] == "ok"]
         cells = []
         for s in services:
             vals = [r[f"{s}.{metric}"] for r in ok if r.get(f"{s}.{metric}") is not None]
             cells.append(f"{sum(vals) / len(vals):.3f}" if vals else "-")
-        t.add_row(*key, f"{len(ok)}/{len(rs)}", *cells)
+        t.add_row(*(escape(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
     if len(groups) > max_rows:
         out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
@@ -232,7 +234,7 @@ def run_sharded(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("shards"), TimeElapsedColumn(), console=err, transient=True,
         ) as bar:
-            task = bar.add_task(f"{Path(scenario).stem} on {_where(workers, address)}",
+            task = bar.add_task(escape(f"{Path(scenario).stem} on {_where(workers, address)}"),
                                 total=None)
 
             def progress(done: int, total: int, region: str) -> None:
