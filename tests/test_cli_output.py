@@ -1,5 +1,6 @@
-"""What the command line prints: a user's own text as written, and all of a run's files even
-when the reader of its output stops early."""
+"""What the command line prints and where it writes: a user's own text as written, all of a
+run's files even when the reader of its output stops early, no output mixed into a folder of
+another kind, options named as options."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+import airan
 from airan.cli import app
+from airan.errors import InputError
+from airan.live.runtime import resolve_models
+from airan.report import write_run
 
 runner = CliRunner()
 
@@ -63,3 +69,68 @@ def test_a_reader_that_stops_early_still_gets_every_file_of_the_run(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     for name in ("summary.json", "requests.parquet", "report.html"):
         assert (out / name).is_file(), name
+
+
+def test_sweep_prints_an_axis_with_brackets_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text('scenario: factory\naxes: {"services[detect].rate_hz": [10, 20]}\n')
+    result = runner.invoke(app, ["sweep", str(path), "--dry-run", "--workers", "1", "--out",
+                                 str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "(services[detect].rate_hz x2)" in " ".join(result.stdout.split())
+
+
+def one_error_line(result: Any) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return " ".join(lines[0].split())
+
+
+def test_a_run_is_not_written_over_a_sharded_run(tmp_path: Path) -> None:
+    folder = tmp_path / "national"
+    folder.mkdir()
+    merged = {"scenario": "korea", "sharding": {"shards": 4}}
+    (folder / "summary.json").write_text(json.dumps(merged))
+    line = one_error_line(runner.invoke(app, ["run", "--duration", "0.1", "--out",
+                                              str(folder)]))
+    assert "option '--out'" in line and "holds an airan sharded run" in line
+    assert json.loads((folder / "summary.json").read_text()) == merged
+
+
+@pytest.mark.parametrize("command", [
+    ["plan", "factory", "--target", "detect: p99<=25ms"],
+    ["run-sharded", "korea", "--regions", "2x2", "--workers", "1"],
+    ["compare", "factory", "--policies", "local"],
+], ids=["plan", "run-sharded", "compare"])
+def test_other_outputs_are_not_written_into_a_run_folder(
+        tmp_path: Path, command: list[str]) -> None:
+    folder = tmp_path / "run"
+    write_run(airan.run("factory", duration_s=0.1), folder)
+    before = sorted(p.name for p in folder.iterdir())
+    line = one_error_line(runner.invoke(app, [*command, "--out", str(folder)]))
+    assert f"'{folder}' holds an airan run" in line
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_sweep_that_cannot_start_leaves_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text("scenario: factory\naxes: {seed: [1, 2]}\n")
+    monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed
+    line = one_error_line(runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o")]))
+    assert "option '--workers'" in line and "Ray is not installed" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_error_about_a_command_line_option_calls_it_an_option() -> None:
+    assert str(InputError("must be at least 1", field="--workers", value=0)).startswith(
+        "option '--workers': must be at least 1")
+    assert str(InputError("must be positive", field="services[a].rate_hz", value=-1)).startswith(
+        "field 'services[a].rate_hz'")
+
+
+def test_live_model_option_for_no_service_of_the_scenario_is_an_error() -> None:
+    sc = airan.load_scenario("factory")
+    with pytest.raises(InputError, match="'detct' is no service .*did you mean 'detect'"):
+        resolve_models(sc, {"detect": "tiny-cnn", "detct": "mlp"})

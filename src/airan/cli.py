@@ -217,9 +217,10 @@ def _given_options(
 def _check_out_dir(out_dir: Path, marker: str | None = None) -> None:
     """Exit 2 where writing the run (or the comparison: ``marker`` comparison.json) would
     replace a user's own files in ``out_dir``."""
-    from airan.report.rundir import SUMMARY, foreign_folder_error
+    from airan.report.rundir import SUMMARY, foreign_folder_error, other_kind_error
 
-    refused = foreign_folder_error(out_dir, marker or SUMMARY)
+    kind = "run" if marker is None else "comparison"
+    refused = other_kind_error(out_dir, kind) or foreign_folder_error(out_dir, marker or SUMMARY)
     if refused is not None:
         _fail(f"option '--out': {refused}")
 

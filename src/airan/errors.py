@@ -35,8 +35,9 @@ class InputError(ValueError):
         parts = []
         if self.file:
             parts.append(f"{self.file}:")
-        if self.field:
-            parts.append(f"field '{self.field}':")
+        if self.field:  # a command-line option's name starts with "--"
+            what = "option" if self.field.startswith("--") else "field"
+            parts.append(f"{what} '{self.field}':")
         parts.append(self.reason)
         named = isinstance(self.value, str) and repr(self.value) in self.reason
         if self.value is not None and not named:

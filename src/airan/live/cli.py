@@ -113,9 +113,9 @@ def _batches(text: str) -> list[int]:
     try:
         vals = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise InputError("expected batch sizes like 1,2,4,8", field="batch", value=text) from None
+        raise InputError("expected batch sizes like 1,2,4,8", field="--batch", value=text) from None
     if not vals or min(vals) < 1:
-        raise InputError("batch sizes must be positive", field="batch", value=text)
+        raise InputError("batch sizes must be positive", field="--batch", value=text)
     return vals
 
 
@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
             from airan.scenario import load_scenario
 
             if not duration > 0:
-                raise InputError("duration must be positive", field="duration", value=duration)
+                raise InputError("duration must be positive", field="--duration", value=duration)
             sc = load_scenario(scenario)
             if deployment is not None:
                 dep = Deployment.read(deployment)
@@ -275,7 +275,7 @@ def register(app: typer.Typer) -> None:
             from airan.scenario import load_scenario
 
             if not duration > 0:
-                raise InputError("duration must be positive", field="duration", value=duration)
+                raise InputError("duration must be positive", field="--duration", value=duration)
             if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
                 raise InputError("fleet scale must be positive", field="fleet_scale",
                                  value=fleet_scale)

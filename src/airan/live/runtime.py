@@ -92,6 +92,11 @@ def resolve_models(scenario: Scenario, overrides: dict[str, str] | None = None) 
     from airan.live.models import BUILTIN
 
     overrides = overrides or {}
+    names = {s.name for s in scenario.services} | {s.model for s in scenario.services}
+    for name in overrides:
+        if name not in names:
+            raise InputError(f"{name!r} is no service of the scenario, nor a catalog model one "
+                             "uses", field="--model", value=name, choices=names)
     out: dict[str, str] = {}
     for s in scenario.services:
         spec = overrides.get(s.name) or overrides.get(s.model)
@@ -100,7 +105,7 @@ def resolve_models(scenario: Scenario, overrides: dict[str, str] | None = None) 
                 raise InputError(
                     f"service {s.name!r} uses catalog model {s.model!r}, which has no built-in "
                     f"ONNX model; pass --model {s.name}=FILE.onnx or a built-in name",
-                    field="model", value=s.model, choices=BUILTIN)
+                    field="--model", value=s.model, choices=BUILTIN)
             spec = s.model
         out[s.name] = str(model_path(spec).resolve())
     return out
@@ -113,7 +118,7 @@ def parse_models(items: list[str] | None) -> dict[str, str]:
         name, sep, spec = it.partition("=")
         if not sep or not name or not spec:
             raise InputError("expected NAME=MODEL (a service or catalog model name, then a "
-                             "built-in model or an .onnx path)", field="model", value=it)
+                             "built-in model or an .onnx path)", field="--model", value=it)
         out[name.strip()] = spec.strip()
     return out
 

@@ -199,6 +199,11 @@ def plan(
         first = sc.seed if seed is None else seed
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-plan")
+        from airan.report.rundir import other_kind_error
+
+        refused = other_kind_error(out_dir, "plan")
+        if refused is not None:
+            _fail(f"option '--out': {refused}")
         with Progress(
             TextColumn("[bold]plan[/bold] {task.description}"),
             TextColumn("{task.fields[phase]}"),

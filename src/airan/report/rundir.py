@@ -185,6 +185,36 @@ def foreign_folder_error(folder: str | Path, marker: str = SUMMARY) -> str | Non
             f"{what} would replace: choose an empty folder, or an earlier {what}'s")
 
 
+#: The file that marks each kind of folder airan writes, in the order they are looked for (a
+#: sharded run's summary.json says "sharding")
+FOLDER_MARKERS = (("comparison", "comparison.json"), ("sweep", "sweep.json"),
+                  ("plan", "plan.json"), ("run", SUMMARY))
+
+
+def folder_kind(folder: str | Path) -> str | None:
+    """What airan wrote in ``folder``: "run", "sharded run", "comparison", "sweep", "plan", or
+    None (no such folder, or none of airan's)."""
+    path = Path(folder)
+    for kind, marker in FOLDER_MARKERS:
+        if (path / marker).is_file():
+            if kind == "run":
+                with contextlib.suppress(OSError, ValueError):
+                    if "sharding" in json.loads((path / marker).read_text(encoding="utf-8")):
+                        return "sharded run"
+            return kind
+    return None
+
+
+def other_kind_error(folder: str | Path, kind: str) -> str | None:
+    """Why a ``kind`` of output (see :func:`folder_kind`) may not be written to ``folder``: it
+    holds another kind, whose files it would replace or mix with; None where it may."""
+    found = folder_kind(folder)
+    if found is None or found == kind:
+        return None
+    return (f"'{folder}' holds an airan {found}; writing a {kind} there would replace or mix "
+            f"with its files: choose an empty folder, or an earlier {kind}'s")
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 

@@ -45,6 +45,16 @@ def _ray_installed() -> bool:
         return False
 
 
+def _refuse_other_kind(folder: Path, kind: str) -> None:
+    """Exit 2 where ``folder`` holds another kind of airan output (a run, a plan, ...)."""
+    from airan.console import _fail
+    from airan.report.rundir import other_kind_error
+
+    refused = other_kind_error(folder, kind)
+    if refused is not None:
+        _fail(f"option '--out': {refused}")
+
+
 def _where(workers: int | None, address: str | None) -> str:
     import os
 
@@ -93,12 +103,12 @@ def sweep(
 
         sw = load_sweep(file)
         folder = out_dir or Path("runs") / (re.sub(r"[^A-Za-z0-9._-]+", "_", sw.name) or "sweep")
+        _refuse_other_kind(folder, "sweep")
         complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
-        out.print(f"[bold]{escape(sw.name)}[/bold]: {len(sw.runs)} runs of "
-                  f"{escape(str(sw.spec.scenario))} "
-                  f"({', '.join(f'{k} x{len(_values(sw, k))}' for k in sw.spec.axes) or 'no axes'}"
-                  f"); {complete} already complete; on {_where(workers, address)}",
-                  soft_wrap=True)
+        axes = ", ".join(f"{k} x{len(_values(sw, k))}" for k in sw.spec.axes) or "no axes"
+        out.print(f"[bold]{escape(sw.name)}[/bold]" + escape(
+            f": {len(sw.runs)} runs of {sw.spec.scenario} ({axes}); {complete} already "
+            f"complete; on {_where(workers, address)}"), soft_wrap=True)
         if dry_run:
             for r in sw.runs[:20]:
                 mark = "done" if is_complete(folder / "runs" / r.key, r.key) else "todo"
@@ -229,6 +239,7 @@ def run_sharded(
         tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{label}"
                      + (f"-{sites}" if sites else ""))
         folder = out_dir or Path("runs") / tag
+        _refuse_other_kind(folder, "sharded run")
         t0 = time.perf_counter()
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

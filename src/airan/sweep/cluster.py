@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -89,7 +90,9 @@ def execute(
         if address is None:
             kwargs["num_cpus"] = workers or os.cpu_count() or 1
         try:
-            ray.init(address=address, **kwargs)
+            with warnings.catch_warnings():  # the error below says it once, in one line
+                warnings.simplefilter("ignore")
+                ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
                              value=address) from None

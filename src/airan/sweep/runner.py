@@ -80,9 +80,11 @@ def run_sweep(
     ``out`` defaults to ``runs/<sweep name>``. ``progress`` is called after every run.
     """
     from airan.report.rundir import write_json_atomic
-    from airan.sweep.cluster import check_workers, execute
+    from airan.sweep.cluster import check_workers, execute, import_ray, uses_ray
 
     check_workers(workers)
+    if uses_ray(workers, address):
+        import_ray()  # before the folder: a sweep that cannot run leaves nothing behind
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     folder = Path(out) if out is not None else Path("runs") / _safe(sw.name)
     runs_dir = folder / RUNS
