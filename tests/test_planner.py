@@ -150,7 +150,8 @@ def test_budget_below_the_minimum(scenario_file, cache) -> None:
     assert not r.feasible
     assert "within the budget of 9,999 USD" in r.verdict
     assert r.closest.cost_usd <= 9_999
-    assert any("the cheapest build-out run that meets the targets costs" in n for n in r.notes)
+    assert any("above the budget, a build-out run meets the targets at" in n
+               and "plan without --budget for the cheapest" in n for n in r.notes)
     ok = _plan(scenario_file, cache, budget_usd=10_000)
     assert ok.feasible and ok.best.cost_usd == 10_000
 
@@ -383,6 +384,28 @@ def test_yaml_of_plan_has_header(scenario_file, cache, tmp_path) -> None:
     assert text.startswith("# airan plan for two-cells: site-a: 3 x L4; site-b: 1 x L4")
     assert "# command: airan plan x" in text
     assert yaml.safe_load(text)["name"] == "two-cells-plan"
+    assert yaml.safe_load(text)["description"] == (
+        "two-cells with the GPUs that airan plan chose: site-a: 3 x L4; site-b: 1 x L4")
+
+
+def test_a_plan_met_only_just_says_its_margins_are_thin(scenario_file, cache) -> None:
+    """A target met within 3% of its bound, or with most of its allowed misses used, and a site
+    near saturation: a longer run may tip them over, and the notes say so."""
+    from dataclasses import replace
+
+    from airan.planner.search import thin_margins
+
+    r = _plan(scenario_file, cache)
+    best = r.best
+    roomy = replace(best, services={"detect": {**best.services["detect"], "hit": 1.0,
+                                               "p99": 5.0}}, slot_utilization=(0.5, 0.4))
+    targets = parse_targets(["detect: hit>=0.99, p99<=10ms"], ["detect"])
+    assert thin_margins(r.space, roomy, targets) == []
+    tight = replace(roomy, services={"detect": {"hit": 0.9915, "p99": 9.8}},
+                    slot_utilization=(0.97, 0.4))
+    assert thin_margins(r.space, tight, targets) == [
+        "detect hit ratio 0.9915 against 0.99", "detect p99 9.8 ms against 10 ms",
+        "site-a GPUs 97% busy"]
 
 
 def test_type_order_prunes_more_and_agrees(scenario_file, cache, brute) -> None:
@@ -393,3 +416,25 @@ def test_type_order_prunes_more_and_agrees(scenario_file, cache, brute) -> None:
     assert ordered.best.cost_usd == plain.best.cost_usd == best_cost
     assert ordered.best.config in argmins
     assert len(ordered.evaluations) < len(plain.evaluations)
+
+
+def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they_can(
+        scenario_file, cache) -> None:
+    """A closest build-out that sends its requests far away misses on transport, which GPUs
+    nearer the cells cut; a miss on the radio's own delays is one that no GPU fixes."""
+    from dataclasses import replace
+
+    from airan.planner.search import diagnose
+
+    best = _plan(scenario_file, cache).best
+    targets = parse_targets(["detect: p99<=1ms"], ["detect"])
+    far = {"ul_wait": 2.0, "ul_air": 1.0, "ul_transport": 10.0, "queue": 1.0, "compute": 4.0,
+           "dl_transport": 10.0, "dl_air": 0.5}
+    (text,) = diagnose(replace(best, services={"detect": {"p99": 30.0, "breakdown_ms": far}}),
+                       targets)
+    assert "transport 20.0 ms (70%)" in text and "GPUs nearer the cells would cut it" in text
+    assert "will not fix" not in text
+    radio = {**far, "ul_wait": 30.0, "ul_transport": 0.1, "dl_transport": 0.1}
+    (text,) = diagnose(replace(best, services={"detect": {"p99": 40.0, "breakdown_ms": radio}}),
+                       targets)
+    assert "the radio takes most of it; more GPUs will not fix it" in text

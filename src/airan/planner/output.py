@@ -116,6 +116,9 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         sc = result.scenario(ev)
         data = sc.model_dump(mode="json", exclude_defaults=True)
         data = {"name": data.pop("name"), **data}
+        # the scenario's own description may tell of the GPUs the plan replaced
+        data["description"] = (f"{result.space.scenario.name} with the GPUs that airan plan "
+                               f"chose: {ev.description}")
         verdict = "meets every target" if result.feasible else "misses: " + "; ".join(ev.misses)
         header = [
             f"# airan plan for {result.space.scenario.name}: {ev.description}",

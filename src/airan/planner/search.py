@@ -255,12 +255,14 @@ def _sweep(
     return None, "done"
 
 
-_NETWORK_PARTS = ("ul_wait", "ul_air", "ul_transport", "dl_transport", "dl_air")
+_RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
+_TRANSPORT_PARTS = ("ul_transport", "dl_transport")
 
 
 def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
     """Where the time of each service that misses its targets goes (mean latency breakdown of
-    the first seed): when the radio and transport take most of it, GPUs will not fix it."""
+    the first seed): when the radio takes most of it, GPUs will not fix it; when the transport
+    does, GPUs nearer the cells would (it is the way to where requests ran)."""
     out = []
     for name in dict.fromkeys(t.service for t in targets if not t.met(
             e.services.get(t.service, {}).get(t.metric))):
@@ -270,16 +272,46 @@ def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
         if not total > 0:
             continue
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
-        net = sum(parts.get(k, 0.0) for k in _NETWORK_PARTS)
+        radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
+        transport = sum(parts.get(k, 0.0) for k in _TRANSPORT_PARTS)
         text = (f"{name}: mean latency {total:.1f} ms, mostly "
                 + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in top)
-                + f"; radio and transport {net:.1f} ms ({net / total:.0%})")
-        if net / total >= 0.5:
-            text += ": more GPUs will not fix it"
+                + f"; radio {radio:.1f} ms ({radio / total:.0%}), transport {transport:.1f} ms "
+                f"({transport / total:.0%})")
+        if radio / total >= 0.5:
+            text += ": the radio takes most of it; more GPUs will not fix it"
+        elif transport / total >= 0.5 or (radio + transport) / total >= 0.5:
+            text += (": the transport to where its requests ran takes much of it; GPUs nearer "
+                     "the cells would cut it (a larger --budget or --max-gpus, --sites, "
+                     "--new-sites)")
         else:
             text += (": queue and compute dominate (on the GPUs or on the device); more sites "
                      "(--sites, --new-sites) or a larger --max-gpus may help")
         out.append(text)
+    return out
+
+
+THIN_LATENCY = 0.97  # a latency target met within 3% of its bound has a thin margin
+THIN_MISSES = 0.8  # so has a hit-ratio target met with over 80% of its allowed misses used
+THIN_UTILIZATION = 0.95  # and a site whose GPUs were busier than this (its queue may grow)
+
+
+def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list[str]:
+    """The targets ``e`` meets only just, and its sites near saturation: what a run longer than
+    the planner's may tip over."""
+    out = []
+    for t in targets:
+        value = e.services.get(t.service, {}).get(t.metric)
+        if value is None or not t.met(value):
+            continue
+        if t.metric == "hit":
+            if t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
+                out.append(f"{t.service} hit ratio {value:.4f} against {t.value:g}")
+        elif value > THIN_LATENCY * t.value:
+            out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.value:g} ms")
+    for slot, util in zip(space.slots, e.slot_utilization, strict=True):
+        if util is not None and util > THIN_UTILIZATION:
+            out.append(f"{slot.name} GPUs {util:.0%} busy")
     return out
 
 
@@ -322,8 +354,15 @@ def search(
             over = [e for e in log if e.feasible]
             if over:
                 o = min(over, key=lambda e: e.cost_usd)
-                notes.append(f"the cheapest build-out run that meets the targets costs "
-                             f"{o.cost_usd:,.0f} USD ({o.description})")
+                notes.append(f"above the budget, a build-out run meets the targets at "
+                             f"{o.cost_usd:,.0f} USD ({o.description}); the search stopped at "
+                             "the budget, so cheaper ones may too: plan without --budget for "
+                             "the cheapest")
+        thin = thin_margins(space, best, ev.targets) if best is not None else []
+        if thin:
+            notes.append(f"thin margins ({'; '.join(thin)}): a run longer than "
+                         f"{ev.duration_s:g} s or on other seeds may miss; confirm the plan "
+                         "with a longer `airan run`, or plan with a larger --duration or --seeds")
         breaks = _monotonicity_breaks(space, log)
         if breaks:
             notes.append(f"the twin was not monotone on {breaks} pair(s) of runs (a build-out "
