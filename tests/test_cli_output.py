@@ -134,3 +134,58 @@ def test_live_model_option_for_no_service_of_the_scenario_is_an_error() -> None:
     sc = airan.load_scenario("factory")
     with pytest.raises(InputError, match="'detct' is no service .*did you mean 'detect'"):
         resolve_models(sc, {"detect": "tiny-cnn", "detct": "mlp"})
+
+
+def test_a_first_run_in_a_log_says_why_it_waits_for_the_kernel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spinner shows only on a terminal; in a CI log or a pipe, one line says the kernel is
+    being compiled (~30-60 s, once)."""
+    import time
+
+    import airan.cli
+    import airan.engine.warmup as warmup
+
+    monkeypatch.setattr(warmup, "kernel_ready", lambda: False)
+    monkeypatch.setattr(warmup, "warm_up", lambda: time.sleep(0.5) or 0.5)  # numba compiling
+    monkeypatch.setattr(airan.cli, "KERNEL_SAY_S", 0.1)
+    result = runner.invoke(app, ["run", "--duration", "0.1", "--no-report", "--out",
+                                 str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "loading the simulation kernel (numba compiles it" in result.stderr
+
+
+def test_trace_window_before_the_start_is_an_error(tmp_path: Path) -> None:
+    line = one_error_line(runner.invoke(app, ["trace", str(tmp_path), "--from", "-1"]))
+    assert "option '--from'" in line and "0 or later" in line
+
+
+def test_a_fleet_scale_close_to_one_keeps_its_digits_in_the_folder_name() -> None:
+    from airan.console import scale_suffix
+
+    assert scale_suffix(1.0) == ""
+    assert scale_suffix(10.0) == "-x10"
+    assert scale_suffix(0.25) == "-x0.25"
+    assert scale_suffix(1.0000001) == "-x1.0000001"
+
+
+def test_a_file_name_where_the_scenario_wants_a_mapping_lists_its_fields(tmp_path: Path) -> None:
+    text = resources.files("airan.scenario.builtin").joinpath("city.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["cell_sites_file"] = "sites.csv"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    line = one_error_line(runner.invoke(app, ["validate", str(path)]))
+    assert "field 'cell_sites_file': expected a mapping of fields (path, lat, lon" in line
+    assert "SiteListFile" not in line and "'sites.csv'" in line
+
+
+def test_validating_an_inventory_or_a_sweep_names_the_command_that_reads_it(
+        tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("name: x\ngroups:\n  - {name: a, count: 10, gpu: H100}\n")
+    line = one_error_line(runner.invoke(app, ["validate", str(inventory)]))
+    assert "this is a GPU inventory" in line and f"airan capacity {inventory}" in line
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("scenario: factory\naxes: {seed: [1, 2]}\n")
+    line = one_error_line(runner.invoke(app, ["run", str(sweep)]))
+    assert "this is a sweep" in line and f"airan sweep {sweep}" in line

@@ -224,7 +224,7 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
     app = typer.Typer()
     register(app)
     bad = CliRunner().invoke(app, ["live", "factory", "--fleet-scale", "-1"])
-    assert bad.exit_code == 2 and "fleet_scale" in bad.output
+    assert bad.exit_code == 2 and "option '--fleet-scale'" in bad.output
 
 
 # ---- one site, in process ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     err,
     out,
     reader_may_leave,
+    scale_suffix,
 )
 from airan.report.rundir import jsonable
 from airan.version import airan_version
@@ -142,7 +144,7 @@ def run(
             engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
                             trace_limit=trace_limit, trace_sample=trace_sample)
             if out_dir is None:  # a scaled run does not overwrite the unscaled one
-                scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
+                scale = scale_suffix(fleet_scale)
                 out_dir = Path("runs") / _safe_name(
                     f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
             _check_out_dir(out_dir)
@@ -226,6 +228,7 @@ def _check_out_dir(out_dir: Path, marker: str | None = None) -> None:
 
 
 KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once
+KERNEL_SAY_S = 3.0  # off a terminal, a load still going after this says why it waits
 
 
 def _load_kernel() -> None:
@@ -235,9 +238,18 @@ def _load_kernel() -> None:
 
     if kernel_ready():
         return
-    with err.status("loading the simulation kernel (numba compiles it on the first run after "
-                    "installing: ~30-60 s, once)"):
-        took = warm_up()
+    why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
+           "~30-60 s, once)")
+    # in a log or a pipe the spinner does not show: a load that takes longer than a cached
+    # one (~1-2 s) says why in a line instead
+    say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))
+    if not err.is_terminal:
+        say.start()
+    try:
+        with err.status(why):
+            took = warm_up()
+    finally:
+        say.cancel()
     if took > KERNEL_NOTE_S and err.is_terminal:
         err.print(f"compiled the simulation kernel in {took:.0f} s; later runs load it from "
                   "numba's cache", style="dim", markup=False, soft_wrap=True)
@@ -579,9 +591,9 @@ def trace(
         if limit < 1:
             raise _option_error("--limit", "must be at least 1", limit)
         for option, value in (("--from", from_s), ("--to", to_s)):
-            if value is not None and not math.isfinite(value):
-                raise _option_error(option, "must be a finite number of simulated seconds",
-                                    value)
+            if value is not None and not (math.isfinite(value) and value >= 0.0):
+                raise _option_error(option, "must be a simulated second, 0 or later (a finite "
+                                    "number)", value)
         if from_s is not None and to_s is not None and not to_s > from_s:
             raise _option_error("--to", f"must be after --from ({from_s:g})", to_s)
         from airan.report.trace import export_trace

@@ -283,6 +283,15 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "run"
 
 
+def scale_suffix(fleet_scale: float) -> str:
+    """The default run folder's suffix for a ``--fleet-scale``: "-x10" ("" for 1), exact (a
+    scale that ``:g`` would round, like 1.0000001, keeps its digits)."""
+    if fleet_scale == 1.0:
+        return ""
+    text = f"{fleet_scale:g}"
+    return f"-x{text if float(text) == fleet_scale else repr(fleet_scale)}"
+
+
 def _num(value: float | None, fmt: str = "{:.1f}", missing: str = "-") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return missing

@@ -1,7 +1,7 @@
 """A100-equivalents: each accelerator's ratio to an NVIDIA A100, from the catalog's spec sheets.
 
 All ratios are dimensionless quotients of two catalog figures (``gpus.yaml``, which copies the GPU
-table of /work/shared/design/DOMAIN.md from the vendor datasheets):
+table of the project design notes (DOMAIN.md) from the vendor datasheets):
 
 * ``training``: dense BF16 tensor TFLOPS over the A100's dense BF16 (312 TFLOPS). E.g. H100
   989 / 312 = 3.17; GB200 2,500 / 312 = 8.0 (DOMAIN.md: "GB200 vs A100 is ~8x on dense BF16").

@@ -277,12 +277,14 @@ def register(app: typer.Typer) -> None:
             if not duration > 0:
                 raise InputError("duration must be positive", field="--duration", value=duration)
             if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
-                raise InputError("fleet scale must be positive", field="fleet_scale",
+                raise InputError("fleet scale must be positive", field="--fleet-scale",
                                  value=fleet_scale)
             sc = load_scenario(scenario)
             if fleet_scale != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
-            scale = f"-x{fleet_scale:g}" if fleet_scale != 1.0 else ""
+            from airan.console import scale_suffix
+
+            scale = scale_suffix(fleet_scale)
             folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}{scale}"
             _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,

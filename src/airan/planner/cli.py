@@ -86,14 +86,16 @@ def _print_capacity(c: Any) -> None:
     rows = [[f"{g.count:,}",
              *(_span(g.per_gpu[b][0], g.per_gpu[b][1], fmt="{:.1f}") for b in BASES)]
             for g in c.groups]
-    groups.add_column("group", overflow="fold")
+    groups.add_column("group", no_wrap=True)  # names whole (the table may run wider)
     groups.add_column("type", overflow="fold")
     for k, h in enumerate(("GPUs", *BASES)):
         width = max([len(h)] + [len(r[k]) for r in rows])
         groups.add_column(h, justify="right", no_wrap=True, min_width=width)
     for g, r in zip(c.groups, rows, strict=True):
         groups.add_row(escape(g.name), escape(" ".join(g.gpus)), *r)
-    out.print(groups)
+    from airan.cli import _print_table
+
+    _print_table(groups)
     totals = _table("Totals in A100-equivalents")
     totals.add_column("basis", no_wrap=True)
     _columns(totals, "low", "high", "per GPU")

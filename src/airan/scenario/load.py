@@ -102,6 +102,12 @@ def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>",
                        gpu_checks: bool = True) -> Scenario:
     """Validate a scenario given as a dict (the parsed YAML); ``gpu_checks``: see
     :func:`load_scenario`."""
+    if isinstance(data, dict) and "fleets" not in data:  # another of airan's files?
+        for key, what, command in (("groups", "a GPU inventory", "airan capacity"),
+                                   ("axes", "a sweep", "airan sweep")):
+            if key in data:
+                raise InputError(f"this is {what} ({key!r}), not a scenario: `{command} "
+                                 f"{label}` reads it", file=label, field=key)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -160,6 +166,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         )
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
+    if err["type"] == "model_type":  # pydantic names its class: say what the YAML needs
+        keys = _allowed_keys(loc, data)
+        msg = "expected a mapping of fields" + (f" ({', '.join(keys)})" if keys else "")
     if isinstance(value, dict | list):
         value = None
     return InputError(msg, file=label, field=field, value=value)
