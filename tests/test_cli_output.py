@@ -189,3 +189,21 @@ def test_validating_an_inventory_or_a_sweep_names_the_command_that_reads_it(
     sweep.write_text("scenario: factory\naxes: {seed: [1, 2]}\n")
     line = one_error_line(runner.invoke(app, ["run", str(sweep)]))
     assert "this is a sweep" in line and f"airan sweep {sweep}" in line
+
+
+def test_a_sharded_run_lists_its_approximations_on_the_terminal(tmp_path: Path) -> None:
+    """korea's 8 shared edge GPUs become at least one per region over 16 shards: the site
+    table counts 16, and the lines under it say why."""
+    result = runner.invoke(app, ["run-sharded", "korea", "--regions", "4x4", "--workers", "1",
+                                 "--duration", "0.1", "--out", str(tmp_path / "sharded")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert ("shared site 'edge': 8 GPUs in the whole scenario, 16 over the shards (at least one "
+            "per region)") in text
+
+
+def test_compare_says_when_a_policy_is_named_twice(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "factory", "--policies", "local,local", "--duration",
+                                 "0.1", "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert "--policies names local more than once; each runs once" in result.stderr

@@ -528,6 +528,10 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
             raise _option_error("--policies", f"unknown policy {name!r}", name, policy_names())
     if seeds < 1:
         raise _option_error("--seeds", "must be at least 1", seeds)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        err.print(f"note: --policies names {', '.join(twice)} more than once; each runs once",
+                  markup=False, soft_wrap=True)
     return list(dict.fromkeys(names))
 
 

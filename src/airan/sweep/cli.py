@@ -45,6 +45,9 @@ def _ray_installed() -> bool:
         return False
 
 
+NOTES_SHOWN = 4  # a sharded run's approximations listed on the terminal; all in summary.json
+
+
 def _refuse_other_kind(folder: Path, kind: str) -> None:
     """Exit 2 where ``folder`` holds another kind of airan output (a run, a plan, ...)."""
     from airan.console import _fail
@@ -267,9 +270,15 @@ def run_sharded(
     _print_summary(s, time.perf_counter() - t0)
     info = s["sharding"]
     out.print(f"sharded: {info['shards']} regions ({info['regions']}), {info['sites']:,} cell "
-              f"sites, {s['devices']:,} devices; engine time {s['cpu_wall_s']:.1f} s summed over "
+              f"sites, {s['devices']:,} devices; engine time {s['cpu_wall_s']:.3g} s summed over "
               f"shards; approximations: summary.json, sharding.approximation", markup=False,
               soft_wrap=True)
+    # the GPUs of shared sites first: the site table above counts them over the shards
+    notes = sorted(info.get("approximation") or [], key=lambda n: not n.startswith("shared"))
+    for note in notes[:NOTES_SHOWN]:
+        out.print(f"  {note}", markup=False, soft_wrap=True)
+    if len(notes) > NOTES_SHOWN:
+        out.print(f"  ... {len(notes) - NOTES_SHOWN} more in summary.json", markup=False)
     out.print(f"wrote {folder / 'summary.json'} and {info['shards']} shard summaries in "
               f"{folder / 'shards'}", markup=False, soft_wrap=True)
 
