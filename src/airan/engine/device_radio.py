@@ -60,6 +60,8 @@ class DeviceRadio:
     seed: int
     clutter_density: float | None  # InF only; None: the sub-scenario's TR 38.901 value
     clutter_height_m: float | None
+    vertical_elements: int = 1  # per sector antenna port (antenna.column_gain_dbi)
+    element_spacing_wavelengths: float = 0.5
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
 
@@ -153,7 +155,8 @@ class DeviceRadio:
         # bearing from the cell to the device, for the sector pattern
         phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
         zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
-        g_ant = np.where(
-            self.cell_sect[cc], antenna.sector_gain_dbi(phi, zen, tilt_deg=self.cell_tilt[cc]),
-            0.0)
+        g_sector = antenna.column_gain_dbi(  # M = 1: the element, tilted
+            phi, zen, tilt_deg=self.cell_tilt[cc], vertical_elements=self.vertical_elements,
+            spacing_wavelengths=self.element_spacing_wavelengths)
+        g_ant = np.where(self.cell_sect[cc], g_sector, 0.0)
         return 10.0 ** ((g_ant - pl) / 10.0)  # type: ignore[no-any-return]

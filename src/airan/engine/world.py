@@ -432,6 +432,8 @@ def build_world(s: Scenario, seed: int) -> World:
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
+        vertical_elements=s.radio.gnb_vertical_elements,
+        element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,
     )
     top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h, np.arange(n_dev))
     k_top = top_cell.shape[1]

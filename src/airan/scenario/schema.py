@@ -258,6 +258,12 @@ class Radio(_Strict):
     # transmit antennas per cell: precoding gain (N - L + 1) / L per downlink layer, the cell's
     # power split over its L layers (radio.link.dl_precoding_gain); 4T4R as above
     gnb_tx_antennas: int = Field(4, ge=1, le=64)
+    # elements in each sector antenna port's vertical column (TR 38.901 7.3): 1, the element of
+    # Table 7.3-1 alone, tilted by the site's downtilt_deg (8 dBi); M > 1, a column steered
+    # electrically to that downtilt (8 + 10 log10 M dBi at its peak; the calibration antenna
+    # of TR 38.901 7.8.1 has 10, 0.5 wavelength apart). Ceiling (one-sector) cells stay omni.
+    gnb_vertical_elements: int = Field(1, ge=1, le=64)
+    gnb_element_spacing_wavelengths: float = Field(0.5, gt=0, le=4)
     initial_load: Fraction = 0.5  # other cells' load before any is measured (assumption)
     # EWMA of PRB use (assumption); at most a minute (the kernel's decay table grows with it)
     load_time_constant_ms: float = Field(100.0, gt=0, le=60_000)
