@@ -25,16 +25,17 @@ from airan.report import write_run
 runner = CliRunner()
 
 
-def bracketed_factory(path: Path) -> Path:
-    """The factory with square brackets, rich's markup, in its description and a service name."""
+def bracketed_factory(path: Path, name: str = "detect[b]") -> Path:
+    """The factory with square brackets, rich's markup, in its description and a service name
+    (``name``), and a backslash at the description's end."""
     text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
     data: dict[str, Any] = yaml.safe_load(text)
-    data["description"] = "Hall [phase 2], see [/docs] and [bold]"
+    data["description"] = "Hall [phase 2], see [/docs] and [bold] C:\\data\\"
     for svc in data["services"]:
         if svc["name"] == "detect":
-            svc["name"] = "detect[b]"
+            svc["name"] = name
     for fleet in data["fleets"]:
-        fleet["services"] = ["detect[b]" if s == "detect" else s for s in fleet["services"]]
+        fleet["services"] = [name if s == "detect" else s for s in fleet["services"]]
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
@@ -42,7 +43,7 @@ def bracketed_factory(path: Path) -> Path:
 def test_validate_prints_a_description_with_brackets_as_written(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(bracketed_factory(tmp_path / "s.yaml"))])
     assert result.exit_code == 0, result.output
-    assert "Hall [phase 2], see [/docs] and [bold]" in result.stdout
+    assert "Hall [phase 2], see [/docs] and [bold] C:\\data\\\n" in result.stdout
     assert "detect[b]" in result.stdout
 
 
@@ -51,8 +52,18 @@ def test_run_tables_print_a_service_name_with_brackets_as_written(tmp_path: Path
     result = runner.invoke(app, ["run", str(scenario), "--duration", "0.2", "--no-report",
                                  "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "detect[b]" in result.stdout
+    services, latency = result.stdout.split("Latency (ms)")
+    assert "detect[b]" in services  # a row of the services table
+    assert "detect[b]" in latency.splitlines()[1]  # a column of the latency table
     assert "detect[b]" in json.loads((tmp_path / "run" / "summary.json").read_text())["services"]
+
+
+def test_run_tables_print_a_name_ending_in_a_backslash_once(tmp_path: Path) -> None:
+    scenario = bracketed_factory(tmp_path / "s.yaml", name="det\\")
+    result = runner.invoke(app, ["run", str(scenario), "--duration", "0.2", "--no-report",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "det\\ " in result.stdout and "det\\\\" not in result.stdout
 
 
 def test_a_reader_that_stops_early_still_gets_every_file_of_the_run(tmp_path: Path) -> None:
@@ -71,13 +82,34 @@ def test_a_reader_that_stops_early_still_gets_every_file_of_the_run(tmp_path: Pa
         assert (out / name).is_file(), name
 
 
+def test_a_reader_of_both_streams_that_stops_early_loses_no_comparison(tmp_path: Path) -> None:
+    """``airan compare ... 2>&1 | head``: stderr's note meets the broken pipe first."""
+    out = tmp_path / "cmp"
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from airan.cli import app; app()", "compare", "factory",
+         "--policies", "local,local", "--duration", "0.1", "--seeds", "1", "--out", str(out)],
+        stdout=write, stderr=write, timeout=600)
+    os.close(write)
+    assert proc.returncode == 0
+    for name in ("comparison.json", "report.html"):
+        assert (out / name).is_file(), name
+
+
 def test_sweep_prints_an_axis_with_brackets_as_written(tmp_path: Path) -> None:
     path = tmp_path / "sweep.yaml"
-    path.write_text('scenario: factory\naxes: {"services[detect].rate_hz": [10, 20]}\n')
+    path.write_text('scenario: factory\nduration_s: 0.1\n'
+                    'axes: {"services[detect].rate_hz": [10, 20]}\n')
     result = runner.invoke(app, ["sweep", str(path), "--dry-run", "--workers", "1", "--out",
                                  str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "(services[detect].rate_hz x2)" in " ".join(result.stdout.split())
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",
+                                 str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("Mean over seeds")[1]
+    assert "services[detect].rate_hz" in table  # the results table's axis column
 
 
 def one_error_line(result: Any) -> str:
@@ -111,6 +143,18 @@ def test_other_outputs_are_not_written_into_a_run_folder(
     line = one_error_line(runner.invoke(app, [*command, "--out", str(folder)]))
     assert f"'{folder}' holds an airan run" in line
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_user_file_named_like_airans_own_is_no_airan_folder(tmp_path: Path) -> None:
+    """A project folder's own plan.json or sweep.json (without airan's keys) does not make it
+    an airan plan or sweep: a run may be written there."""
+    from airan.report.rundir import folder_kind
+
+    (tmp_path / "plan.json").write_text('{"budget": 3}')
+    (tmp_path / "sweep.json").write_text("[1, 2]")
+    assert folder_kind(tmp_path) is None
+    (tmp_path / "comparison.json").write_text('{"aggregate": {}}')
+    assert folder_kind(tmp_path) == "comparison"
 
 
 def test_a_sweep_that_cannot_start_leaves_no_folder(
@@ -207,3 +251,13 @@ def test_compare_says_when_a_policy_is_named_twice(tmp_path: Path) -> None:
                                  "0.1", "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 0, result.output
     assert "--policies names local more than once; each runs once" in result.stderr
+    # a bad scenario: the error alone
+    one_error_line(runner.invoke(app, ["compare", "nosuch", "--policies", "local,local"]))
+
+
+def test_live_refuses_a_folder_of_another_kind(tmp_path: Path) -> None:
+    from airan.live.cli import _check_out
+
+    (tmp_path / "comparison.json").write_text('{"aggregate": {}}')
+    with pytest.raises(InputError, match="option '--out': .* holds an airan comparison"):
+        _check_out(tmp_path)

@@ -122,7 +122,7 @@ def test_components_must_have_addresses(tmp_path: Path) -> None:
     assert e.value.field == "component"
     with pytest.raises(InputError) as e:
         LiveRuntime(sc, tmp_path, components=["site:gpu-a"], models=MODELS, delays="netns")
-    assert e.value.field == "delays"
+    assert e.value.field == "--delays"
     with pytest.raises(InputError) as e:
         deployment_from_scenario(sc, TOKEN)  # bs-b has no gateway address
     assert e.value.field == "live.gateways.bs-b"

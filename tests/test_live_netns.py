@@ -210,10 +210,10 @@ def test_netns_where_impossible_is_a_user_error(monkeypatch: pytest.MonkeyPatch,
     sc = scenario_from_dict(small_scenario())
     with pytest.raises(InputError, match="needs root") as exc:
         LiveRuntime(sc, tmp_path / "serve", models=MODELS, delays="netns")
-    assert exc.value.field == "delays" and "delays" in str(exc.value)
+    assert exc.value.field == "--delays" and "delays" in str(exc.value)
     with pytest.raises(InputError, match="gateway, none, netns") as exc:
         LiveRuntime(sc, tmp_path / "serve", models=MODELS, delays="tc")
-    assert exc.value.field == "delays"
+    assert exc.value.field == "--delays"
     assert not (tmp_path / "serve").exists()  # nothing made
     app = typer.Typer()
     register(app)
@@ -224,7 +224,7 @@ def test_netns_where_impossible_is_a_user_error(monkeypatch: pytest.MonkeyPatch,
         res = CliRunner().invoke(app, [*cmd, "--delays", "netns", "--model", "detect=tiny-cnn",
                                        "--model", "plan=mlp"])
         assert res.exit_code == 2, res.output
-        assert "field 'delays'" in res.output and "needs root (test)" in res.output
+        assert "option '--delays'" in res.output and "needs root (test)" in res.output
         assert "Traceback" not in res.output
     assert not (tmp_path / "serve").exists() and not (tmp_path / "run").exists()
     assert netns.list_namespaces() == before

@@ -438,3 +438,8 @@ def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they
     (text,) = diagnose(replace(best, services={"detect": {"p99": 40.0, "breakdown_ms": radio}}),
                        targets)
     assert "the radio takes most of it; more GPUs will not fix it" in text
+    both = {**far, "ul_wait": 6.0, "ul_transport": 5.0, "dl_transport": 5.0}  # 33% and 44%
+    (text,) = diagnose(replace(best, services={"detect": {"p99": 30.0, "breakdown_ms": both}}),
+                       targets)
+    assert "the radio and the transport take most of it together" in text
+    assert "would cut only the transport" in text

@@ -163,7 +163,7 @@ def test_the_live_commands_refuse_such_a_folder_before_their_session(tmp_path: P
     (tmp_path / "trace.json").write_text("mine")
     with pytest.raises(InputError, match="trace.json") as exc:
         _check_out(tmp_path)
-    assert exc.value.field == "out"
+    assert exc.value.field == "--out"
 
 
 def test_compare_never_replaces_a_users_own_scenario_in_a_folder_that_is_no_comparison(

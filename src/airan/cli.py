@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from airan.console import (  # noqa: F401  (the shared pieces; sweep and live import them here)
     DEFAULT_SCENARIO,
@@ -259,7 +259,7 @@ def _run_with_progress(engine: Any, label: str) -> Any:
     """``engine.run()`` with a progress bar (fraction of simulated time) on stderr."""
     total_s = float(engine.duration_s)
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),  # user text, as written
         BarColumn(),
         TextColumn("{task.percentage:>5.1f}%"),
         TextColumn("sim {task.fields[sim]:.2f}/" + f"{total_s:g} s"),
@@ -267,7 +267,7 @@ def _run_with_progress(engine: Any, label: str) -> Any:
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task(escape(label), total=1.0, sim=0.0)
+        task = bar.add_task(label, total=1.0, sim=0.0)
 
         def progress(fraction: float) -> None:
             bar.update(task, completed=fraction, sim=fraction * total_s)
@@ -312,11 +312,9 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     as the part on the devices' own accelerators and the part at compute sites."""
     from airan.report.placement import any_local, split_breakdown
 
-    out.print(
-        f"[bold]{escape(s['scenario'])}[/bold]  policy [bold]{escape(s['policy'])}[/bold]  "
-        f"seed {s['seed']}  "
-        f"{s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"
-    )
+    out.print(Text.assemble(
+        (str(s["scenario"]), "bold"), "  policy ", (str(s["policy"]), "bold"),
+        f"  seed {s['seed']}  {s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"))
 
     svc = _table("Services")
     svc.add_column("service", no_wrap=True)
@@ -324,7 +322,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
              "hit, overdue missed", "target")
     for name, v in s["services"].items():
         target = v.get("target_hit_ratio")
-        svc.add_row(escape(name), f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
+        svc.add_row(Text(name), f"{v['count']:,}", f"{v['met']:,}", f"{v['late']:,}",
                     f"{v['dropped']:,}", f"{v.get('in_flight', 0):,}",
                     f"{v.get('overdue', 0):,}", _hit_text(v.get("hit_ratio"), target),
                     _hit_text(v.get("hit_ratio_with_overdue"), target), _num(target, "{:g}"))
@@ -387,7 +385,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         sites.add_column("kind")
         _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
         for name, c in shown:
-            sites.add_row(escape(name), str(c.get("kind", "")), str(c.get("gpus", "")),
+            sites.add_row(Text(name), str(c.get("kind", "")), str(c.get("gpus", "")),
                           _num(c.get("gpu_utilization"), "{:.1%}"),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
@@ -488,20 +486,25 @@ def compare(
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+        given_names = [p.strip() for p in policies.split(",") if p.strip()]
+        twice = sorted({n for n in given_names if given_names.count(n) > 1})
+        if twice:  # the options are good: a note, before the runs
+            err.print(f"note: --policies names {', '.join(twice)} more than once; each runs "
+                      "once", markup=False, soft_wrap=True)
         total = len(names) * seeds
         with Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
-            TextColumn("{task.fields[run]}"),
+            TextColumn("{task.fields[run]}", markup=False),
             TimeElapsedColumn(),
             console=err,
             transient=True,
         ) as bar:
-            task = bar.add_task(escape(sc.name), total=total, run="")
+            task = bar.add_task(sc.name, total=total, run="")
 
             def progress(done: int, n: int, policy: str, run_seed: int, frac: float) -> None:
                 label = f"run {min(done + 1, n)}/{n}: {policy}, seed {run_seed}"
-                bar.update(task, completed=done + frac, run=escape(label))
+                bar.update(task, completed=done + frac, run=label)
 
             try:
                 with _scenario_errors(scenario, given):
@@ -528,10 +531,6 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
             raise _option_error("--policies", f"unknown policy {name!r}", name, policy_names())
     if seeds < 1:
         raise _option_error("--seeds", "must be at least 1", seeds)
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        err.print(f"note: --policies names {', '.join(twice)} more than once; each runs once",
-                  markup=False, soft_wrap=True)
     return list(dict.fromkeys(names))
 
 
@@ -539,10 +538,10 @@ def _print_comparison(d: dict[str, Any]) -> None:
     from airan.report.compare import comparison_verdicts
 
     seeds = d["seeds"]
-    out.print(f"[bold]{escape(d['scenario'])}[/bold]  {len(d['policies'])} policies x "
-              f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), "
-              f"{d['duration_s']:.3g} s simulated each, "
-              f"{d['wall_s']:.1f} wall s")
+    out.print(Text.assemble(
+        (str(d["scenario"]), "bold"), f"  {len(d['policies'])} policies x {len(seeds)} seeds "
+        f"({', '.join(map(str, seeds))}), {d['duration_s']:.3g} s simulated each, "
+        f"{d['wall_s']:.1f} wall s"))
     table = _table("Policies side by side: mean over seeds [95% CI]")
     table.add_column("service", no_wrap=True)
     table.add_column("policy", no_wrap=True)
@@ -561,7 +560,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
         for k, p in enumerate(d["policies"]):
             a = d["aggregate"][p][svc]
             with_overdue = a.get("hit_ratio_with_overdue") or {"mean": None}
-            table.add_row(escape(svc) if k == 0 else "", escape(p), ci(a["hit_ratio"], "{:.3f}"),
+            table.add_row(Text(svc) if k == 0 else "", Text(p), ci(a["hit_ratio"], "{:.3f}"),
                           ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
     _print_table(table)
@@ -631,9 +630,9 @@ def validate(
         g = sc.generated_compute_sites
         gpus += (n_sites - len(sc.compute_sites)) * sum(x.count for x in g.gpus)
     devices = sum(f.count for f in sc.fleets)
-    name = escape(sc.name)  # user text: printed as written, brackets too
-    out.print(f"[bold]{name}[/bold]: {escape(sc.description.strip())}" if sc.description
-              else f"[bold]{name}[/bold]")
+    # user text, printed as written (brackets too: no markup)
+    out.print(Text.assemble((sc.name, "bold"), f": {sc.description.strip()}" if sc.description
+                            else ""))
     out.print(f"  cell sites {n_cell_sites:,} ({cells:,} cells), compute sites {n_sites:,}"
               + (f" ({gpus:,} GPUs)" if gpus else "")
               + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
@@ -659,7 +658,7 @@ def scenarios() -> None:
         table.add_column("name", style="bold", no_wrap=True)
         table.add_column("description")
         for name, desc in builtin_scenarios().items():
-            table.add_row(escape(name), escape(desc))
+            table.add_row(name, Text(desc))
     _print_table(table)
 
 

@@ -19,6 +19,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from airan.errors import InputError
@@ -27,34 +28,40 @@ EXIT_INPUT = 2
 DEFAULT_SCENARIO = "factory"
 
 
-def _to_null_device() -> None:
+def _to_null_device(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at the null device (later writes vanish)."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # no descriptor (a test runner's stream): nothing to point
+        return
     null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, sys.stdout.fileno())
+    os.dup2(null, fd)
     os.close(null)
 
 
-class _Stdout(Console):
-    """Standard output whose reader may stop early (``airan run | head``): printing then ends,
-    not the command (rich's default exits), so a run still writes all of its files."""
+class _Terminal(Console):
+    """A console whose reader may stop early (``airan run | head``, ``2>&1 | head``): printing
+    then ends, not the command (rich's default exits), so a run still writes all its files."""
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
-        _to_null_device()
+        _to_null_device(self.file)
 
 
 @contextmanager
 def reader_may_leave() -> Iterator[None]:
-    """The same for an older rich, which raises ``BrokenPipeError`` from ``print``."""
+    """The same for stdout with an older rich, which raises ``BrokenPipeError`` from
+    ``print``."""
     try:
         yield
     except BrokenPipeError:
         out.quiet = True
-        _to_null_device()
+        _to_null_device(sys.stdout)
 
 
 # file=None: rich resolves sys.stdout / sys.stderr at print time (so test runners can capture).
-out = _Stdout(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = _Terminal(highlight=False)
+err = _Terminal(stderr=True, highlight=False)
 
 
 # ---- help pages --------------------------------------------------------------------------------
@@ -306,15 +313,16 @@ def _hit_text(hit: float | None, target: float | None) -> str:
     return f"[{colour}]{hit:.3f}[/{colour}]"
 
 
-def _table(title: str) -> Table:
+def _table(title: str | Text) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, title_style="bold",
                  show_edge=False, pad_edge=False, collapse_padding=True, min_width=len(title))
 
 
 def _columns(table: Table, *headers: str, justify: Any = "right") -> None:
-    """Columns that never shrink below their header (numbers are never cut short)."""
+    """Columns that never shrink below their header (numbers are never cut short); a header is
+    plain text (a service's name, brackets and all)."""
     for h in headers:
-        table.add_column(h, justify=justify, no_wrap=True, min_width=len(h))
+        table.add_column(Text(h), justify=justify, no_wrap=True, min_width=len(h))
 
 
 def _count(n: float | None) -> str:

@@ -56,11 +56,11 @@ def _user_errors() -> Iterator[None]:
 def _check_out(folder: Path) -> None:
     """Refuse, before the session, a run folder that would replace a user's own files
     (:func:`airan.report.rundir.foreign_file`)."""
-    from airan.report.rundir import foreign_folder_error
+    from airan.report.rundir import foreign_folder_error, other_kind_error
 
-    refused = foreign_folder_error(folder)
+    refused = other_kind_error(folder, "run") or foreign_folder_error(folder)
     if refused is not None:
-        raise InputError(refused, field="out", value=str(folder))
+        raise InputError(refused, field="--out", value=str(folder))
 
 
 LIVE_EXTRA = "airan[live]"  # pyproject.toml: onnxruntime, onnx, grpcio, protobuf
@@ -188,7 +188,7 @@ def register(app: typer.Typer) -> None:
 
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
-                                 "share: --token or AIRAN_TOKEN", field="token")
+                                 "share: --token or AIRAN_TOKEN", field="--token")
             rt = LiveRuntime(scenario, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
@@ -237,7 +237,7 @@ def register(app: typer.Typer) -> None:
                 dep = Deployment.read(deployment)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
-                                 "scenario's live addresses", field="deployment")
+                                 "scenario's live addresses", field="--deployment")
             else:
                 dep = deployment_from_scenario(sc, token, seed=seed)
             folder = out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}"

@@ -214,7 +214,7 @@ def model_path(spec: str) -> Path:
     if path.suffix != ".onnx" or not path.is_file():
         raise InputError(
             f"no ONNX model {spec!r}: give a path to an .onnx file or a built-in name",
-            field="model", value=spec, choices=BUILTIN)
+            field="--model", value=spec, choices=BUILTIN)
     return path
 
 

@@ -213,9 +213,9 @@ class LiveRuntime:
         self.components = _parse_components(self.scenario, components) if components else None
         if self.components is not None and delays == "netns":
             raise InputError("network namespaces are for one machine, not for components on "
-                             "separate hosts", field="delays", value=delays)
+                             "separate hosts", field="--delays", value=delays)
         if delays not in DELAYS:
-            raise InputError(f"delays must be one of {', '.join(DELAYS)}", field="delays",
+            raise InputError(f"delays must be one of {', '.join(DELAYS)}", field="--delays",
                              value=delays, choices=DELAYS)
         self.support: netns.Support | None = None
         if delays == "netns":  # checked before anything is made
@@ -223,7 +223,7 @@ class LiveRuntime:
             if not self.support.netns:
                 raise InputError(
                     "network namespaces are not possible on this machine: "
-                    f"{self.support.reason}; use delays 'gateway'", field="delays", value=delays)
+                    f"{self.support.reason}; use delays 'gateway'", field="--delays", value=delays)
         self.folder = Path(folder)
         self.policy = policy or self.scenario.policy
         self.seed = self.scenario.seed if seed is None else int(seed)

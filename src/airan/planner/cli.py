@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from airan.console import (
     DEFAULT_SCENARIO,
@@ -80,8 +80,8 @@ def _print_capacity(c: Any) -> None:
 
     inv = c.inventory
     prec = c.groups[0].ratios[c.groups[0].gpus[0]].precision if c.groups else inv.precision
-    out.print(f"[bold]{escape(inv.name)}[/bold]: {c.gpus:,} GPUs in {len(c.groups)} groups, in "
-              f"{inv.reference} equivalents (inference at {prec.upper()})")
+    out.print(Text.assemble((inv.name, "bold"), f": {c.gpus:,} GPUs in {len(c.groups)} groups, "
+                            f"in {inv.reference} equivalents (inference at {prec.upper()})"))
     groups = _table("Groups: A100 per GPU (low-high over the group's possible types)")
     rows = [[f"{g.count:,}",
              *(_span(g.per_gpu[b][0], g.per_gpu[b][1], fmt="{:.1f}") for b in BASES)]
@@ -92,7 +92,7 @@ def _print_capacity(c: Any) -> None:
         width = max([len(h)] + [len(r[k]) for r in rows])
         groups.add_column(h, justify="right", no_wrap=True, min_width=width)
     for g, r in zip(c.groups, rows, strict=True):
-        groups.add_row(escape(g.name), escape(" ".join(g.gpus)), *r)
+        groups.add_row(Text(g.name), Text(" ".join(g.gpus)), *r)
     from airan.cli import _print_table
 
     _print_table(groups)
@@ -207,7 +207,7 @@ def plan(
         if refused is not None:
             _fail(f"option '--out': {refused}")
         with Progress(
-            TextColumn("[bold]plan[/bold] {task.description}"),
+            TextColumn("plan {task.description}", style="bold", markup=False),
             TextColumn("{task.fields[phase]}"),
             TextColumn("{task.completed:.0f} build-outs ({task.fields[runs]} runs)"),
             TextColumn("{task.fields[best]}"),
@@ -215,7 +215,7 @@ def plan(
             console=err,
             transient=True,
         ) as bar:
-            task = bar.add_task(escape(sc.name), total=None, phase="", runs=0, best="")
+            task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
             best_cost = [math.inf]
 
             def progress(evaluator: Any, ev: Any) -> None:
@@ -260,8 +260,8 @@ def _print_plan(r: Any) -> None:
     space, ev = r.space, r.best or r.closest
     targets = r.evaluator.targets
     fixed = [c for c in space.scenario.compute_sites if c.name not in {s.name for s in space.slots}]
-    out.print(f"[bold]{escape(space.scenario.name)}[/bold]: targets "
-              f"{escape(', '.join(t.text for t in targets))}")
+    out.print(Text.assemble((space.scenario.name, "bold"),
+                            f": targets {', '.join(t.text for t in targets)}"))
     out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
               f"(1-{space.max_gpus} GPUs of one type per site, or none)"
               + (f"; fixed, not costed: {', '.join(c.name for c in fixed)}" if fixed else "")
@@ -269,11 +269,11 @@ def _print_plan(r: Any) -> None:
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
               markup=False, soft_wrap=True)
     colour = "green" if r.feasible else "red"
-    out.print(f"[{colour}]{escape(r.verdict)}[/{colour}]")
+    out.print(Text(r.verdict, style=colour))
     if ev is None:
         return
     title = "Plan" if r.feasible else "Closest build-out (misses the targets)"
-    table = _table(f"{title}: {escape(ev.description)}")
+    table = _table(Text(f"{title}: {ev.description}"))
     table.add_column("site", no_wrap=True)
     table.add_column("kind")
     _columns(table, "GPUs", justify="left")
@@ -282,7 +282,7 @@ def _print_plan(r: Any) -> None:
         gpus = "-" if not row["gpus"] else (
             f"{row['count_per_site']} x {row['gpu']}" if row["sites"] == 1
             else f"{row['sites']} x {row['count_per_site']} x {row['gpu']}")
-        table.add_row(escape(row["site"]) + (" (new)" if row["new"] else ""), row["kind"], gpus,
+        table.add_row(Text(row["site"] + (" (new)" if row["new"] else "")), row["kind"], gpus,
                       f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
                       _num(row["gpu_utilization"], "{:.1%}"))
@@ -301,7 +301,7 @@ def _print_plan(r: Any) -> None:
             c = "green" if ok else "red"
             verdicts.append(f"[{c}]{t.metric}{t.op}{t.value:g}{'' if t.metric == 'hit' else 'ms'}"
                             f"[/{c}]")
-        svc.add_row(escape(name), f"{m.get('count', 0):,}", _num(m.get("hit"), "{:.4f}"),
+        svc.add_row(Text(name), f"{m.get('count', 0):,}", _num(m.get("hit"), "{:.4f}"),
                     _num(m.get("p50")), _num(m.get("p99")), " ".join(verdicts) or "-")
     out.print(svc)
     phases: dict[str, int] = {}
@@ -320,8 +320,8 @@ def _print_plan(r: Any) -> None:
         near.add_column("result")
         for e in [ev, *below]:
             res = "[green]meets every target[/green]" if e.feasible else \
-                escape("misses " + "; ".join(e.misses))
-            near.add_row(str(e.index), f"{e.cost_usd:,.0f}", escape(e.description), res)
+                Text("misses " + "; ".join(e.misses))
+            near.add_row(str(e.index), f"{e.cost_usd:,.0f}", Text(e.description), res)
         out.print(near)
     for note in r.notes:
         out.print(f"note: {note}", markup=False, soft_wrap=True)

@@ -278,12 +278,15 @@ def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
                 + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in top)
                 + f"; radio {radio:.1f} ms ({radio / total:.0%}), transport {transport:.1f} ms "
                 f"({transport / total:.0%})")
+        nearer = "(a larger --budget or --max-gpus, --sites, --new-sites)"
         if radio / total >= 0.5:
             text += ": the radio takes most of it; more GPUs will not fix it"
-        elif transport / total >= 0.5 or (radio + transport) / total >= 0.5:
-            text += (": the transport to where its requests ran takes much of it; GPUs nearer "
-                     "the cells would cut it (a larger --budget or --max-gpus, --sites, "
-                     "--new-sites)")
+        elif transport / total >= 0.5:
+            text += (": the transport to where its requests ran takes most of it; GPUs nearer "
+                     f"the cells would cut it {nearer}")
+        elif (radio + transport) / total >= 0.5:
+            text += (": the radio and the transport take most of it together; GPUs nearer the "
+                     f"cells would cut only the transport {nearer}")
         else:
             text += (": queue and compute dominate (on the GPUs or on the device); more sites "
                      "(--sites, --new-sites) or a larger --max-gpus may help")

@@ -185,23 +185,28 @@ def foreign_folder_error(folder: str | Path, marker: str = SUMMARY) -> str | Non
             f"{what} would replace: choose an empty folder, or an earlier {what}'s")
 
 
-#: The file that marks each kind of folder airan writes, in the order they are looked for (a
-#: sharded run's summary.json says "sharding")
-FOLDER_MARKERS = (("comparison", "comparison.json"), ("sweep", "sweep.json"),
-                  ("plan", "plan.json"), ("run", SUMMARY))
+#: The file that marks each kind of folder airan writes, in the order they are looked for, and
+#: a key that airan's own such file holds (a file of that name without it is a user's); a
+#: sharded run's summary.json says "sharding"
+FOLDER_MARKERS = (("comparison", "comparison.json", "aggregate"), ("sweep", "sweep.json", "runs"),
+                  ("plan", "plan.json", "verdict"), ("run", SUMMARY, None))
 
 
 def folder_kind(folder: str | Path) -> str | None:
     """What airan wrote in ``folder``: "run", "sharded run", "comparison", "sweep", "plan", or
     None (no such folder, or none of airan's)."""
     path = Path(folder)
-    for kind, marker in FOLDER_MARKERS:
-        if (path / marker).is_file():
-            if kind == "run":
-                with contextlib.suppress(OSError, ValueError):
-                    if "sharding" in json.loads((path / marker).read_text(encoding="utf-8")):
-                        return "sharded run"
-            return kind
+    for kind, marker, key in FOLDER_MARKERS:
+        if not (path / marker).is_file():
+            continue
+        data: Any = None
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads((path / marker).read_text(encoding="utf-8"))
+        if key is not None and not (isinstance(data, dict) and key in data):
+            continue  # a file of the user's that shares the name
+        if kind == "run" and isinstance(data, dict) and "sharding" in data:
+            return "sharded run"
+        return kind
     return None
 
 

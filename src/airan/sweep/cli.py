@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from airan.errors import InputError
 
@@ -109,9 +109,9 @@ def sweep(
         _refuse_other_kind(folder, "sweep")
         complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
         axes = ", ".join(f"{k} x{len(_values(sw, k))}" for k in sw.spec.axes) or "no axes"
-        out.print(f"[bold]{escape(sw.name)}[/bold]" + escape(
-            f": {len(sw.runs)} runs of {sw.spec.scenario} ({axes}); {complete} already "
-            f"complete; on {_where(workers, address)}"), soft_wrap=True)
+        out.print(Text.assemble((sw.name, "bold"), f": {len(sw.runs)} runs of "
+                                f"{sw.spec.scenario} ({axes}); {complete} already complete; "
+                                f"on {_where(workers, address)}"), soft_wrap=True)
         if dry_run:
             for r in sw.runs[:20]:
                 mark = "done" if is_complete(folder / "runs" / r.key, r.key) else "todo"
@@ -120,11 +120,12 @@ def sweep(
                 out.print(f"  ... {len(sw.runs) - 20} more", markup=False)
             return
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+            MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=err, transient=True,
         ) as bar:
-            task = bar.add_task(escape(sw.name), total=len(sw.runs), counts="")
+            task = bar.add_task(sw.name, total=len(sw.runs), counts="")
 
             def progress(t: Tally) -> None:
                 counts = f"ok {t.ok} failed {t.failed} skipped {t.skipped}"
@@ -179,17 +180,17 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
     t = _table("Mean over seeds: deadline hit ratio per service"
                + (", overdue requests counted as missed" if fair else ""))
     for a in group_axes:
-        t.add_column(a, no_wrap=True)
+        t.add_column(Text(a), no_wrap=True)
     t.add_column("runs ok", justify="right")
     for s in services:
-        t.add_column(escape(s), justify="right", no_wrap=True)
+        t.add_column(Text(s), justify="right", no_wrap=True)
     for key, rs in list(groups.items())[:max_rows]:
         ok = [r for r in rs if r["status"] == "ok"]
         cells = []
         for s in services:
             vals = [r[f"{s}.{metric}"] for r in ok if r.get(f"{s}.{metric}") is not None]
             cells.append(f"{sum(vals) / len(vals):.3f}" if vals else "-")
-        t.add_row(*(escape(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
+        t.add_row(*(Text(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
     if len(groups) > max_rows:
         out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
@@ -245,10 +246,11 @@ def run_sharded(
         _refuse_other_kind(folder, "sharded run")
         t0 = time.perf_counter()
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("shards"), TimeElapsedColumn(), console=err, transient=True,
+            TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+            MofNCompleteColumn(), TextColumn("shards"), TimeElapsedColumn(), console=err,
+            transient=True,
         ) as bar:
-            task = bar.add_task(escape(f"{Path(scenario).stem} on {_where(workers, address)}"),
+            task = bar.add_task(f"{Path(scenario).stem} on {_where(workers, address)}",
                                 total=None)
 
             def progress(done: int, total: int, region: str) -> None:

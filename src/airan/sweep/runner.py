@@ -17,6 +17,7 @@ recorded and retried when the sweep is started again.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ def run_sweep(
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     folder = Path(out) if out is not None else Path("runs") / _safe(sw.name)
     runs_dir = folder / RUNS
+    created = not folder.exists()
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -130,7 +132,12 @@ def run_sweep(
             progress(tally)
 
     t0 = time.perf_counter()
-    execute(execute_run, len(todo), job, done, workers=workers, address=address)
+    try:
+        execute(execute_run, len(todo), job, done, workers=workers, address=address)
+    except InputError:  # Ray could not start or be reached: no run was made
+        if created and tally.ok + tally.failed == 0:
+            shutil.rmtree(folder, ignore_errors=True)  # leave nothing behind
+        raise
     wall = time.perf_counter() - t0
     table = results_table(sw, folder)
     path = folder / RESULTS
