@@ -261,3 +261,24 @@ def test_live_refuses_a_folder_of_another_kind(tmp_path: Path) -> None:
     (tmp_path / "comparison.json").write_text('{"aggregate": {}}')
     with pytest.raises(InputError, match="option '--out': .* holds an airan comparison"):
         _check_out(tmp_path)
+
+
+def test_a_run_in_a_log_writes_nothing_to_stderr_but_what_it_has_to_say(tmp_path: Path) -> None:
+    """No progress bar off a terminal, nor the blank line it left."""
+    from airan.engine.warmup import warm_up
+
+    warm_up()  # a kernel compiled here says so, rightly: not this test's concern
+    result = runner.invoke(app, ["run", "--duration", "0.1", "--no-report", "--out",
+                                 str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_a_fleets_field_that_is_no_list_is_one_error_line(tmp_path: Path) -> None:
+    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["fleets"] = 3
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    line = one_error_line(runner.invoke(app, ["validate", str(path)]))
+    assert "field 'fleets'" in line and "(got 3)" in line

@@ -265,7 +265,7 @@ def _run_with_progress(engine: Any, label: str) -> Any:
         TextColumn("sim {task.fields[sim]:.2f}/" + f"{total_s:g} s"),
         TimeElapsedColumn(),
         console=err,
-        transient=True,
+        transient=True, disable=not err.is_terminal,  # a log gets no bar (nor its blank line)
     ) as bar:
         task = bar.add_task(label, total=1.0, sim=0.0)
 
@@ -498,7 +498,7 @@ def compare(
             TextColumn("{task.fields[run]}", markup=False),
             TimeElapsedColumn(),
             console=err,
-            transient=True,
+            transient=True, disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(sc.name, total=total, run="")
 

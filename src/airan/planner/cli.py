@@ -213,7 +213,7 @@ def plan(
             TextColumn("{task.fields[best]}"),
             TimeElapsedColumn(),
             console=err,
-            transient=True,
+            transient=True, disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
             best_cost = [math.inf]

@@ -89,7 +89,9 @@ def _resolve_files(data: dict[str, Any], base: Path | None) -> None:
     if base is None:
         return
     refs = [data.get("cell_sites_file")]
-    refs += [f.get("mobility") for f in data.get("fleets") or [] if isinstance(f, dict)]
+    fleets = data.get("fleets")  # not a list: the schema's error names it
+    refs += [f.get("mobility") for f in fleets if isinstance(f, dict)] \
+        if isinstance(fleets, list) else []
     for ref in refs:
         key = "path" if ref is data.get("cell_sites_file") else "file"
         if isinstance(ref, dict) and isinstance(ref.get(key), str):

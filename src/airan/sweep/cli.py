@@ -123,7 +123,7 @@ def sweep(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
             MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=err, transient=True,
+            console=err, transient=True, disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(sw.name, total=len(sw.runs), counts="")
 
@@ -248,7 +248,7 @@ def run_sharded(
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
             MofNCompleteColumn(), TextColumn("shards"), TimeElapsedColumn(), console=err,
-            transient=True,
+            transient=True, disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(f"{Path(scenario).stem} on {_where(workers, address)}",
                                 total=None)
