@@ -14,7 +14,10 @@ Calibration (DOMAIN.md, "AI-RAN"):
   whose two figures differ (an assumption, stated: by this model a Hopper GPU would run ~40
   average cells).
 * Other GPUs (an assumption, stated): peak cells in proportion to dense BF16 throughput, from
-  the Hopper point (989 TFLOPS for 20 cells). The cost scales with bandwidth (per 100 MHz) and
+  the Hopper point (989 TFLOPS for 20 cells). The two calibrated points do not agree on that
+  rule (it would give the A100 6.3 peak cells, not 4): an L40S gets 7.3 from the Hopper point
+  and would get 4.6 from the A100's, so the L1 share on GPUs other than these is uncertain by
+  about 1.6x. The cost scales with bandwidth (per 100 MHz) and
   antennas (per 4), as the L1 work of every symbol does.
 """
 
