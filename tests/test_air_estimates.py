@@ -4,7 +4,8 @@
 Under NR an upload waits for its SR occasion and grant, then for a U slot, and is decoded at the
 slot's end; an answer waits for the scheduling delay, then for a slot with downlink symbols, and
 is received at the end of those symbols. The policies take the mean over an instant spread
-uniformly over the TDD pattern (:func:`airan.radio.nr.mean_slot_wait_s`).
+uniformly over the TDD pattern (:func:`airan.radio.nr.mean_slot_wait_s`) and, for the SR, over
+the SR period (:func:`airan.radio.nr.sr_grant_wait_s`).
 """
 
 from __future__ import annotations
@@ -32,19 +33,41 @@ def _realized_ms(name: str, scale: float, column: str) -> tuple[Engine, float]:
 @pytest.mark.parametrize(("name", "scale"), [("city", 0.1), ("factory", 0.2)])
 def test_uplink_wait_estimate_is_the_mean_wait_of_an_idle_network(name: str, scale: float) -> None:
     """A tenth of city's vehicles, a fifth of the factory's robots: almost every upload finds its
-    cell free, so its wait is the SR occasion, the grant and the next U slot (DDDSU: one U slot
-    in five; DDSUU: two)."""
+    cell free, so its wait is the SR occasion, the grant and the next U slot. By hand, for a 5 ms
+    SR period (10 slots of 0.5 ms) and a 2 ms grant (4 slots): the occasion is on average half
+    a period away, on a U slot (TS 38.213 9.2.4, 11.1). DDDSU: its U slots are 4 and 9, and
+    4 + 4 = 8 and 9 + 4 = 13 are S slots, so the data goes 5 slots after the occasion. DDSUU:
+    from U slots 3, 4, 8, 9 the grant reaches slots 7 (S), 8 (U), 12 (S), 13 (U), and the data
+    goes 5, 4, 5, 4 slots after: 4.5 on average."""
     eng, wait_ms = _realized_ms(name, scale, "ul_wait_ms")
     snap = Snapshot(eng)
     sc = eng.scenario
     slot_s = eng.world.slot_s
-    sr_s = sc.radio.sr_period_ms * 1e-3 / 2 + sc.radio.grant_delay_ms * 1e-3
-    u_slots = sc.carrier.tdd_pattern.count("U")
-    to_u_slot_s = {1: 2.5, 2: 1.7}[u_slots] * slot_s  # (see test_radio_nr)
+    assert (sc.radio.sr_period_ms, sc.radio.grant_delay_ms, slot_s) == (5.0, 2.0, 0.5e-3)
+    to_u_slot_s = {"DDDSU": 5.0, "DDSUU": 4.5}[sc.carrier.tdd_pattern] * slot_s
     # the access delay ends with the U slot, and adds HARQ's mean for a block sent again
-    assert snap.ul_access_delay_s == pytest.approx(sr_s + to_u_slot_s + slot_s + snap.ul_harq_s,
+    assert snap.ul_access_delay_s == pytest.approx(2.5e-3 + to_u_slot_s + slot_s + snap.ul_harq_s,
                                                    rel=1e-12)
     assert snap.ul_harq_s > 0.0
+    assert snap.ul_access_delay_s - snap.ul_harq_s - slot_s == pytest.approx(wait_ms * 1e-3,
+                                                                               rel=0.04)
+
+
+def test_sr_occasions_on_downlink_slots_are_not_sent() -> None:
+    """City's DDDSU with a 1 ms SR period (every 2 slots): four of a UE's five occasions fall on
+    D or S slots and are skipped (TS 38.213 11.1), so the upload waits as with a 5 ms period
+    (spread uniformly over the period, the occasions would have cut the wait by 1.25 ms)."""
+    sc = scale_fleets(airan.load_scenario("city"), 0.1)
+    sc = sc.model_copy(update={"radio": sc.radio.model_copy(update={"sr_period_ms": 1.0})})
+    eng = Engine(sc, policy="nearest-edge", duration_s=3.0, seed=2)
+    t = eng.run().requests
+    ended = np.isin(t.column("outcome").to_numpy(zero_copy_only=False), ["met", "late"])
+    remote = t.column("placement").to_numpy(zero_copy_only=False) != "local"
+    wait_ms = float(t.column("ul_wait_ms").to_numpy()[ended & remote].mean())
+    snap = Snapshot(eng)
+    slot_s = eng.world.slot_s
+    assert snap.ul_access_delay_s == pytest.approx(2.5e-3 + 5 * slot_s + slot_s + snap.ul_harq_s,
+                                                   rel=1e-12)
     assert snap.ul_access_delay_s - snap.ul_harq_s - slot_s == pytest.approx(wait_ms * 1e-3,
                                                                                rel=0.04)
 

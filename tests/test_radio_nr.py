@@ -15,6 +15,9 @@ from airan.radio.nr import (
     parse_tdd_pattern,
     peak_rate_bps,
     slot_duration_s,
+    slot_usable,
+    sr_grant_wait_s,
+    sr_offset_slots,
     thermal_noise_dbm,
 )
 
@@ -132,6 +135,53 @@ def test_mean_slot_wait_is_the_mean_over_uniformly_spread_instants(pattern):
     to_start, to_end = mean_slot_wait_s(usable, slot_s)
     assert to_start == pytest.approx(wait.mean(), rel=1e-5)
     assert to_end == pytest.approx(end.mean(), rel=1e-5)
+
+
+def _ul_usable(pattern: str | None) -> np.ndarray:
+    codes = parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
+    return slot_usable(codes)[0]
+
+
+@pytest.mark.parametrize(("pattern", "slot_ms", "period_ms", "expected"), [
+    ("DDDSU", 0.5, 5.0, [4, 9]),  # the U slots of a 10-slot period
+    ("DDDSU", 0.5, 2.5, [4]),
+    # every 2 slots: offset 0 meets U slot 4, offset 1 U slot 9 (the rest are not sent)
+    ("DDDSU", 0.5, 1.0, [0, 1]),
+    ("DDSUU", 0.5, 5.0, [3, 4, 8, 9]),
+    (None, 1.0, 5.0, [0, 1, 2, 3, 4]),  # FDD: every slot has uplink
+    ("DDDSU", 0.5, 0.7, None),  # not a whole number of slots
+])
+def test_sr_offsets_are_the_slots_whose_occasions_meet_an_uplink_slot(pattern, slot_ms,
+                                                                      period_ms, expected):
+    got = sr_offset_slots(_ul_usable(pattern), slot_ms * 1e-3, period_ms * 1e-3)
+    assert (got is None) if expected is None else got.tolist() == expected
+
+
+@pytest.mark.parametrize(("pattern", "slot_ms", "period_ms", "grant_ms", "to_start_ms"), [
+    # half a period to the occasion (on a U slot), then from U slot 4 (9) the grant reaches
+    # slot 8 (13), an S slot, and the data goes in U slot 9 (14): 2.5 + 2.5 ms
+    ("DDDSU", 0.5, 5.0, 2.0, 5.0),
+    # a 2-slot period, but only the occasions on U slots 4 and 9 are sent: the same as above
+    ("DDDSU", 0.5, 1.0, 2.0, 5.0),
+    # from U slots 3, 4, 8, 9 the grant reaches 7 (S), 8 (U), 12 (S), 13 (U): 5, 4, 5, 4 slots
+    ("DDSUU", 0.5, 5.0, 2.0, 2.5 + 2.25),
+    # from U slots 8 and 9, slots 12 and 13 are D: the next U slots are 18 and 18
+    ("DDDDDDDSUU", 0.5, 5.0, 2.0, 2.5 + 4.75),
+    # FDD: the grant ends on a slot start (2 ms), or in a slot (1.5 ms) that it then waits out
+    (None, 1.0, 5.0, 2.0, 2.5 + 2.0),
+    (None, 1.0, 5.0, 1.5, 2.5 + 2.0),
+    (None, 0.5, 1.0, 2.0, 0.5 + 2.0),
+    # occasions off the slot grid: uniform over the period, then the mean wait for a U slot
+    ("DDDSU", 0.5, 0.7, 2.0, 0.35 + 2.0 + 1.25),
+])
+def test_sr_grant_wait_matches_hand_computed_configurations(pattern, slot_ms, period_ms,
+                                                           grant_ms, to_start_ms):
+    """From a uniform instant to the uplink slot the grant allows (TS 38.213 9.2.4, 11.1); the
+    data is decoded at that slot's end, one slot later (all slots here are whole U slots)."""
+    to_start, to_end = sr_grant_wait_s(_ul_usable(pattern), slot_ms * 1e-3, period_ms * 1e-3,
+                                       grant_ms * 1e-3)
+    assert to_start == pytest.approx(to_start_ms * 1e-3, rel=1e-12)
+    assert to_end == pytest.approx((to_start_ms + slot_ms) * 1e-3, rel=1e-12)
 
 
 @pytest.mark.parametrize("bad", [[], [0.0, 0.0], [1.5], [-0.1, 1.0], [[1.0]]])

@@ -219,14 +219,17 @@ class Engine:
         # downlink's scheduling delay, then the wait for a slot with downlink symbols; each
         # leg ends with its slot (``*_access_delay_s``: the wait plus that slot)
         if w.radio_model == 0:
-            sr_s = 0.0 if w.configured_grant else w.sr_period_s / 2 + w.grant_delay_s
-            ul_start, ul_end = nr.mean_slot_wait_s(ul_usable, w.slot_s)
+            if w.configured_grant:
+                ul_start, ul_end = nr.mean_slot_wait_s(ul_usable, w.slot_s)
+            else:  # the SR occasion, the grant, then the U slot
+                ul_start, ul_end = nr.sr_grant_wait_s(ul_usable, w.slot_s, w.sr_period_s,
+                                                      w.grant_delay_s)
             dl_start, dl_end = nr.mean_slot_wait_s(dl_usable, w.slot_s)
             # and, as the leg's last block may be sent again, HARQ's mean delay
             self._ul_harq_s = nr.harq_mean_extra_s(w.harq_ul_s, w.bler, w.harq_max_retx)
             self._dl_harq_s = nr.harq_mean_extra_s(w.harq_dl_s, w.bler, w.harq_max_retx)
-            self._ul_wait_s = sr_s + ul_start
-            self._ul_access_delay_s = sr_s + ul_end + self._ul_harq_s
+            self._ul_wait_s = ul_start
+            self._ul_access_delay_s = ul_end + self._ul_harq_s
             self._dl_wait_s = w.dl_sched_delay_s + dl_start
             self._dl_access_delay_s = w.dl_sched_delay_s + dl_end + self._dl_harq_s
             # data beyond the first slot's goes in the direction's next slots, this far apart

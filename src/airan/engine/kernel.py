@@ -2132,6 +2132,13 @@ def create(W, S, t, flow, place):
             t_sr = off + n_per * W.sr_period_s
             if t_sr < t:
                 t_sr += W.sr_period_s
+            if W.sr_on_slots:  # an occasion on a slot without uplink is not sent (38.213 11.1)
+                plen = W.slot_type.shape[0]
+                for _ in range(plen):
+                    st = W.slot_type[int(t_sr / W.slot_s + 0.5) % plen]
+                    if st in (SLOT_U, SLOT_BOTH):
+                        break
+                    t_sr += W.sr_period_s
             elig = t_sr + W.grant_delay_s
         if elig > S.ue_ul_elig[d]:
             S.ue_ul_elig[d] = elig

@@ -84,6 +84,7 @@ _KW_FIELDS = [
     "fixed_latency_s",
     "sr_period_s",
     "grant_delay_s",
+    "sr_on_slots",
     "bler",
     "harq_max_retx",
     "harq_ul_s",

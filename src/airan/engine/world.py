@@ -136,6 +136,7 @@ class World:
     fixed_latency_s: float
     sr_period_s: float
     grant_delay_s: float
+    sr_on_slots: bool  # SR occasions start on slots; those on a slot without uplink are skipped
     bler: float  # a transfer's last transport block fails with this probability per sending
     harq_max_retx: int
     harq_ul_s: F64  # [pattern length] a failed uplink block arrives this much later (nr)
@@ -175,6 +176,17 @@ class World:
     @property
     def n_devices(self) -> int:
         return len(self.dev_fleet)
+
+
+def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:
+    """Each device's SR offset (s) within the SR period, from its uniform draw in ``u``: the
+    start of one of the slots :func:`airan.radio.nr.sr_offset_slots` allows, each equally
+    likely; uniform over the period where the period is not a whole number of slots."""
+    allowed = nr.sr_offset_slots(nr.slot_usable(slot_type)[0], slot_s, period_s)
+    if allowed is None:
+        return u * period_s
+    pick = np.minimum((u * len(allowed)).astype(np.int64), len(allowed) - 1)
+    return (allowed[pick] * slot_s).astype(np.float64)
 
 
 def transport_paths(
@@ -655,7 +667,8 @@ def build_world(s: Scenario, seed: int) -> World:
         dev_ue_tx_mw=ue_tx_mw,
         dev_ul_p_prb_mw=np.asarray(p_prb_mw, float),
         dev_ul_buffer_bits=np.concatenate(dev_buf_parts) if dev_buf_parts else np.zeros(0),
-        dev_sr_offset_s=rng_sr.uniform(size=n_dev) * r.sr_period_ms * 1e-3,
+        dev_sr_offset_s=sr_offsets_s(rng_sr.uniform(size=n_dev), slot_type, slot_s,
+                                     r.sr_period_ms * 1e-3),
         flow_dev=flow_dev,
         flow_svc=flow_svc,
         flow_period_s=period,
@@ -718,6 +731,8 @@ def build_world(s: Scenario, seed: int) -> World:
         fixed_latency_s=r.fixed_latency_ms * 1e-3,
         sr_period_s=r.sr_period_ms * 1e-3,
         grant_delay_s=r.grant_delay_ms * 1e-3,
+        sr_on_slots=nr.sr_offset_slots(nr.slot_usable(slot_type)[0], slot_s,
+                                       r.sr_period_ms * 1e-3) is not None,
         bler=float(r.bler),
         harq_max_retx=int(r.harq_max_retx),
         harq_ul_s=harq_ul_s,

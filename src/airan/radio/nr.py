@@ -36,6 +36,8 @@ __all__ = [
     "parse_tdd_pattern",
     "peak_rate_bps",
     "slot_duration_s",
+    "sr_grant_wait_s",
+    "sr_offset_slots",
     "thermal_noise_dbm",
 ]
 
@@ -199,6 +201,67 @@ def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     gaps = np.diff(np.r_[starts[-1] - period, starts])
     to_start = float(np.sum(gaps**2 / 2) / period)
     return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
+
+
+def sr_offset_slots(ul_usable: ArrayLike, slot_s: float,
+                    period_s: float) -> NDArray[np.int64] | None:
+    """The slot offsets (0 .. n-1, n the SR period in slots) a UE's SR configuration may have.
+
+    A UE's SR occasions are the slots ``offset + k n`` (TS 38.213 9.2.4), and an occasion on a
+    slot without uplink symbols for PUCCH is not sent (TS 38.213 11.1). An offset qualifies when
+    at least one of its occasions falls on a slot that carries uplink data (``ul_usable > 0``:
+    a U slot, or any FDD slot; the S slot's few uplink symbols are not used, a simplification).
+    ``None`` when the period is not a whole number of slots: the occasions are then not on the
+    slot grid, and the engine spreads them uniformly over the period.
+    """
+    u = np.asarray(ul_usable, dtype=np.float64)
+    n_real = period_s / slot_s
+    n = int(round(n_real))
+    if n < 1 or abs(n_real - n) > 1e-6 * max(1.0, n_real):
+        return None
+    ul = u > 0
+    length = len(u)
+    reps = length // math.gcd(n, length)  # periods in the span where both repeat
+    slots = (np.arange(n)[:, None] + n * np.arange(reps)[None, :]) % length
+    return np.flatnonzero(ul[slots].any(axis=1)).astype(np.int64)
+
+
+def sr_grant_wait_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
+                    grant_delay_s: float) -> tuple[float, float]:
+    """Mean time from a uniformly random instant at which an idle UE gets uplink data to the
+    start of the first uplink slot its grant can use, and to the end of that slot's usable part.
+
+    The UE waits for its next SR occasion that falls on an uplink slot, the grant follows
+    ``grant_delay_s`` after the occasion's slot starts, and the data goes in the next uplink
+    slot that starts then or later (:func:`mean_slot_wait_s`' rule). The mean is over the
+    offsets of :func:`sr_offset_slots`, each equally likely. Where the period is not a whole
+    number of slots (``sr_offset_slots`` is ``None``) the occasion is uniform over the period:
+    ``period/2 + grant_delay + mean_slot_wait_s``.
+    """
+    u = np.asarray(ul_usable, dtype=np.float64)
+    offsets = sr_offset_slots(u, slot_s, period_s)
+    if offsets is None:
+        start, end = mean_slot_wait_s(u, slot_s)
+        fixed = period_s / 2 + grant_delay_s
+        return fixed + start, fixed + end
+    n = int(round(period_s / slot_s))
+    length = len(u)
+    span = n * length // math.gcd(n, length)  # slots in which occasions and pattern repeat
+    ul = np.flatnonzero(u > 0)
+    to_start = to_end = 0.0
+    for off in offsets:
+        occ = np.arange(off, span, n)
+        occ = occ[u[occ % length] > 0]
+        gaps = np.diff(np.r_[occ[-1] - span, occ])  # slots since the previous occasion
+        # the first uplink slot starting at or after the grant (to a rounding of the times)
+        first = np.ceil((occ * slot_s + grant_delay_s) / slot_s - 1e-9).astype(np.int64)
+        ahead = (ul[None, :] - first[:, None] % length) % length
+        slot = first + ahead.min(axis=1)
+        wait = (slot - occ) * slot_s  # from the occasion to that slot's start
+        usable_s = u[slot % length] * slot_s
+        to_start += float(np.sum(gaps * (gaps * slot_s / 2 + wait))) / span
+        to_end += float(np.sum(gaps * (gaps * slot_s / 2 + wait + usable_s))) / span
+    return to_start / len(offsets), to_end / len(offsets)
 
 
 #: UE processing times in OFDM symbols, capability 1, per numerology mu = 0..3: N1 from the end
