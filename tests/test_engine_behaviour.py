@@ -319,13 +319,13 @@ def test_city_overload_drops_at_buffers_or_queues_and_conserves() -> None:
 
 def test_a_device_that_cannot_keep_up_drops_at_its_own_queue_in_bounded_memory() -> None:
     """city's vehicles run YOLOv8m on their CPU in ~220 ms, 10 times a second: work beyond the
-    fleet's local_queue_limit_ms is dropped (queue_full), so what is in flight stops growing
+    fleet's local_queue_limit_ms is dropped (device_queue_full), so what is in flight stops growing
     (without the limit: ~5,500 more every simulated second) and nobody waits past the limit."""
     sc = load_scenario("city")
     runs = [airan.run(sc, policy="local", duration_s=d) for d in (2.0, 6.0)]
     for res in runs:
         conserves(res.summary)
-        assert set(res.summary["requests"]["dropped_by_reason"]) == {"queue_full"}
+        assert set(res.summary["requests"]["dropped_by_reason"]) == {"device_queue_full"}
     short, long = (r.summary["requests"] for r in runs)
     per_device = long["in_flight"] / long["created"] * 10 * 6.0  # in flight per vehicle
     assert long["in_flight"] <= 1.1 * short["in_flight"], (short, long)

@@ -44,7 +44,7 @@ from airan.scenario.schema import Scenario
 from airan.version import airan_version
 
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
-           "site_failure", "superseded")
+           "site_failure", "superseded", "device_queue_full")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
 # policies that never read the snapshot decide long stretches at once (the same decisions,

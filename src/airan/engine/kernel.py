@@ -64,8 +64,8 @@ F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
 N_FS = 3
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
-    R_SITE_FAILURE, R_SUPERSEDED = range(8)
-N_REASONS = 8
+    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL = range(9)
+N_REASONS = 9
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
@@ -2068,7 +2068,7 @@ def create(W, S, t, flow, place):
         return
     if place == -1:  # on the device's own accelerator: a FIFO, one request at a time
         if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
-            drop(W, S, r, R_QUEUE_FULL, t)  # more work waiting than the device keeps
+            drop(W, S, r, R_DEVICE_QUEUE_FULL, t)  # more work waiting than the device keeps
             return
         start = S.dev_free[d] if S.dev_free[d] > t else t
         dur = W.local_time_s[W.dev_fleet[d], v]

@@ -218,7 +218,8 @@ def run_figures(run: Run, folder: Path,
         out.append(F.save(
             F.drops(services), folder, "drops", "Dropped requests by reason",
             "admission: rejected by the policy; buffer_full: the device's uplink buffer; "
-            "queue_full: a site's queue limit, or the device's own (local_queue_limit_ms); "
+            "queue_full: a site's queue limit; device_queue_full: the device's own "
+            "(local_queue_limit_ms); "
             "link_full: a transport link; radio_outage: no usable radio link; no_route: no "
             "transport path to the chosen site; site_failure: no site left to serve it; "
             "superseded: a newer frame took its place (ul_queue: latest)."))

@@ -430,7 +430,7 @@ class Fleet(_Strict):
     # only its newest frame (nr radio; the fixed and ideal radios keep no such buffer)
     ul_queue: Literal["fifo", "latest"] = "fifo"
     # work waiting for the device's own accelerator or CPU (assumption); a request that would
-    # wait longer is dropped (queue_full), as at a site
+    # wait longer is dropped (device_queue_full), as at a site (queue_full)
     local_queue_limit_ms: PosFloat = 1000.0
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
