@@ -318,6 +318,33 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
     return out
 
 
+FEW_BEYOND = 10  # a measure with fewer requests per run beyond it rests on a handful of them
+PERCENTILE = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+
+
+def few_samples(e: Evaluation, targets: list[Target], n_seeds: int) -> list[str]:
+    """The targets whose measure in ``e`` rests on fewer than ``FEW_BEYOND`` requests per run:
+    a percentile with that few requests beyond it (a p99 over 120 requests is set by the slowest
+    one or two), a hit ratio with that few misses allowed."""
+    out = []
+    for t in targets:
+        n = e.services.get(t.service, {}).get("count", 0) / max(n_seeds, 1)
+        if not n:
+            continue
+        if t.metric in PERCENTILE:
+            beyond = n * (1.0 - PERCENTILE[t.metric])
+            what = f"{t.service} {t.metric}: {beyond:.1f} of {n:,.0f} requests per run beyond it"
+        elif t.metric == "hit" and t.value < 1.0:
+            beyond = n * (1.0 - t.value)
+            what = (f"{t.service} hit ratio: {beyond:.1f} misses allowed in {n:,.0f} requests "
+                    "per run")
+        else:
+            continue
+        if beyond < FEW_BEYOND:
+            out.append(what)
+    return out
+
+
 def _monotonicity_breaks(space: PlanSpace, log: list[Evaluation]) -> int:
     """Pairs where a build-out meets the targets but a larger one does not."""
     good = [e for e in log if e.feasible]
@@ -366,6 +393,11 @@ def search(
             notes.append(f"thin margins ({'; '.join(thin)}): a run longer than "
                          f"{ev.duration_s:g} s or on other seeds may miss; confirm the plan "
                          "with a longer `airan run`, or plan with a larger --duration or --seeds")
+        few = few_samples(best, ev.targets, len(ev.seeds)) if best is not None else []
+        if few:
+            notes.append(f"few samples ({'; '.join(few)}): the plan rests on a handful of "
+                         "requests; plan with a larger --duration or more --seeds for a firmer "
+                         "answer")
         breaks = _monotonicity_breaks(space, log)
         if breaks:
             notes.append(f"the twin was not monotone on {breaks} pair(s) of runs (a build-out "
