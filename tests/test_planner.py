@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -420,19 +421,25 @@ def test_a_percentile_over_few_requests_is_flagged_as_resting_on_a_handful() -> 
     targets = parse_targets(["vla: p99<=60ms, p50<=50ms, hit>=0.95; detect: p99<=25ms, "
                              "hit>=0.999, mean<=20ms"], ["vla", "detect"])
     e = SimpleNamespace(services={"vla": {"count": 240}, "detect": {"count": 3200}})
-    assert few_samples(e, targets, n_seeds=2) == [  # type: ignore[arg-type]
+    few = few_samples(e, targets, n_seeds=2)  # type: ignore[arg-type]
+    assert [w for w, _ in few] == [
         "vla p99: 1.2 of 120 requests per run beyond it",
         "vla hit ratio: 6.0 misses allowed in 120 requests per run",
         "detect hit ratio: 1.6 misses allowed in 1,600 requests per run"]
+    assert [b for _, b in few] == pytest.approx([1.2, 6.0, 1.6])
     # ten times the requests: every measure rests on enough of them
     many = SimpleNamespace(services={"vla": {"count": 2400}, "detect": {"count": 32000}})
     assert few_samples(many, targets, n_seeds=2) == []  # type: ignore[arg-type]
 
 
-def test_a_plan_on_few_requests_says_so(scenario_file, cache) -> None:
+def test_a_plan_on_few_requests_says_so_and_how_long_to_run(scenario_file, cache) -> None:
     r = _plan(scenario_file, cache, targets=["detect: p999<=1000ms"])
     assert r.best is not None
-    assert any(n.startswith("few samples (detect p999: ") for n in r.notes), r.notes
+    note = next(n for n in r.notes if n.startswith("few samples (detect p999: "))
+    per_run = r.best.services["detect"]["count"] * (1 - 0.999)  # one seed
+    assert per_run < 10
+    assert note.endswith(f"plan with --duration {math.ceil(DURATION * 10 / per_run):d} or more "
+                         "for 10 beyond each"), note
 
 
 def test_type_order_prunes_more_and_agrees(scenario_file, cache, brute) -> None:

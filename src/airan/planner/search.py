@@ -322,10 +322,11 @@ FEW_BEYOND = 10  # a measure with fewer requests per run beyond it rests on a ha
 PERCENTILE = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
-def few_samples(e: Evaluation, targets: list[Target], n_seeds: int) -> list[str]:
+def few_samples(e: Evaluation, targets: list[Target],
+                n_seeds: int) -> list[tuple[str, float]]:
     """The targets whose measure in ``e`` rests on fewer than ``FEW_BEYOND`` requests per run:
     a percentile with that few requests beyond it (a p99 over 120 requests is set by the slowest
-    one or two), a hit ratio with that few misses allowed."""
+    one or two), a hit ratio with that few misses allowed. Each as (what, how many per run)."""
     out = []
     for t in targets:
         n = e.services.get(t.service, {}).get("count", 0) / max(n_seeds, 1)
@@ -341,7 +342,7 @@ def few_samples(e: Evaluation, targets: list[Target], n_seeds: int) -> list[str]
         else:
             continue
         if beyond < FEW_BEYOND:
-            out.append(what)
+            out.append((what, beyond))
     return out
 
 
@@ -395,9 +396,11 @@ def search(
                          "with a longer `airan run`, or plan with a larger --duration or --seeds")
         few = few_samples(best, ev.targets, len(ev.seeds)) if best is not None else []
         if few:
-            notes.append(f"few samples ({'; '.join(few)}): the plan rests on a handful of "
-                         "requests; plan with a larger --duration or more --seeds for a firmer "
-                         "answer")
+            # the duration that puts FEW_BEYOND requests beyond every such target
+            enough_s = ev.duration_s * FEW_BEYOND / max(min(b for _, b in few), 1e-9)
+            notes.append(f"few samples ({'; '.join(w for w, _ in few)}): the plan rests on a "
+                         f"handful of requests; plan with --duration {math.ceil(enough_s):d} "
+                         f"or more for {FEW_BEYOND} beyond each")
         breaks = _monotonicity_breaks(space, log)
         if breaks:
             notes.append(f"the twin was not monotone on {breaks} pair(s) of runs (a build-out "
