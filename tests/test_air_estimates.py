@@ -10,6 +10,8 @@ the SR period (:func:`airan.radio.nr.sr_grant_wait_s`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -53,12 +55,16 @@ def test_uplink_wait_estimate_is_the_mean_wait_of_an_idle_network(name: str, sca
                                                                                rel=0.04)
 
 
-def test_sr_occasions_on_downlink_slots_are_not_sent() -> None:
+@pytest.mark.parametrize(("period_ms", "to_occasion_ms"), [(1.0, 2.5), (4.0, 10.0), (0.25, 1.25)])
+def test_sr_occasions_on_downlink_slots_are_not_sent(period_ms: float,
+                                                     to_occasion_ms: float) -> None:
     """City's DDDSU with a 1 ms SR period (every 2 slots): four of a UE's five occasions fall on
     D or S slots and are skipped (TS 38.213 11.1), so the upload waits as with a 5 ms period
-    (spread uniformly over the period, the occasions would have cut the wait by 1.25 ms)."""
+    (spread uniformly over the period, the occasions would have cut the wait by 1.25 ms). A
+    4 ms period (8 slots) meets U slot 4 once in 20 ms; one of a few symbols (0.25 ms), in every
+    U slot. From the occasion on U slot 4 the grant reaches S slot 8: 5 slots to U slot 9."""
     sc = scale_fleets(airan.load_scenario("city"), 0.1)
-    sc = sc.model_copy(update={"radio": sc.radio.model_copy(update={"sr_period_ms": 1.0})})
+    sc = sc.model_copy(update={"radio": sc.radio.model_copy(update={"sr_period_ms": period_ms})})
     eng = Engine(sc, policy="nearest-edge", duration_s=3.0, seed=2)
     t = eng.run().requests
     ended = np.isin(t.column("outcome").to_numpy(zero_copy_only=False), ["met", "late"])
@@ -66,10 +72,37 @@ def test_sr_occasions_on_downlink_slots_are_not_sent() -> None:
     wait_ms = float(t.column("ul_wait_ms").to_numpy()[ended & remote].mean())
     snap = Snapshot(eng)
     slot_s = eng.world.slot_s
-    assert snap.ul_access_delay_s == pytest.approx(2.5e-3 + 5 * slot_s + slot_s + snap.ul_harq_s,
-                                                   rel=1e-12)
+    assert snap.ul_access_delay_s == pytest.approx(
+        to_occasion_ms * 1e-3 + 5 * slot_s + slot_s + snap.ul_harq_s, rel=1e-12)
     assert snap.ul_access_delay_s - snap.ul_harq_s - slot_s == pytest.approx(wait_ms * 1e-3,
                                                                                rel=0.04)
+
+
+@pytest.mark.parametrize("start_s", [0.0, 20_000.0, 500_000.0])
+def test_a_grant_of_whole_slots_ends_on_its_slot_start_at_any_time(start_s: float) -> None:
+    """Factory's grant is 4 slots and reaches a U slot: the data must go in that slot, hours
+    into a run too. Summing seconds (occasion + grant) missed the scheduler's slot start by a
+    rounding from t ~ 16,000 s on, ~5% of the uploads a whole pattern late. Against integer
+    slot arithmetic: the next occasion at or after t (offset + k x 10 slots), on a U slot."""
+    from airan.engine import kernel as K
+
+    eng = Engine(airan.load_scenario("factory"), duration_s=0.01, seed=1)
+    w = eng.world
+    slot = w.slot_s
+    pattern = w.slot_type
+    assert (w.sr_period_slots, w.grant_delay_slots) == (10, 4)
+    rng = np.random.default_rng(5)
+    devices = rng.integers(0, len(w.dev_fleet), 2000)
+    times = start_s + rng.uniform(0.0, 100.0, 2000)
+    for d, t in zip(devices, times, strict=True):
+        elig = K.sr_grant_time(eng._kw, int(d), float(t))
+        off = round(w.dev_sr_offset_s[d] / slot)
+        k = math.ceil(t / slot)
+        k += (off - k) % 10
+        while pattern[k % len(pattern)] != 2:  # occasions off a U slot are not sent
+            k += 10
+        s0 = (k + 4) * slot  # the start of the slot the grant allows, as the scheduler has it
+        assert elig == s0, (d, t, elig, s0)
 
 
 @pytest.mark.parametrize(("name", "scale"), [("city", 0.1), ("factory", 0.2)])

@@ -18,6 +18,7 @@ from airan.radio.nr import (
     slot_usable,
     sr_grant_wait_s,
     sr_offset_slots,
+    sr_period_slots,
     thermal_noise_dbm,
 )
 
@@ -142,6 +143,16 @@ def _ul_usable(pattern: str | None) -> np.ndarray:
     return slot_usable(codes)[0]
 
 
+@pytest.mark.parametrize(("slot_ms", "period_ms", "slots"), [
+    (0.5, 0.25, 1), (0.5, 0.5, 1), (0.5, 1.0, 2), (0.5, 5.0, 10), (0.125, 80.0, 640),
+    (1.0, 5.0, 5), (0.5, 0.7, 0), (0.5, 5.2, 0),
+])
+def test_sr_period_in_slots_is_whole_or_every_slot_or_off_the_grid(slot_ms, period_ms, slots):
+    """TS 38.331 periods are 1-640 slots or 2 or 7 symbols (taken as every slot); anything else
+    is off the slot grid (0)."""
+    assert sr_period_slots(slot_ms * 1e-3, period_ms * 1e-3) == slots
+
+
 @pytest.mark.parametrize(("pattern", "slot_ms", "period_ms", "expected"), [
     ("DDDSU", 0.5, 5.0, [4, 9]),  # the U slots of a 10-slot period
     ("DDDSU", 0.5, 2.5, [4]),
@@ -150,6 +161,7 @@ def _ul_usable(pattern: str | None) -> np.ndarray:
     ("DDSUU", 0.5, 5.0, [3, 4, 8, 9]),
     (None, 1.0, 5.0, [0, 1, 2, 3, 4]),  # FDD: every slot has uplink
     ("DDDSU", 0.5, 0.7, None),  # not a whole number of slots
+    ("DDDSU", 0.5, 0.25, [0]),  # shorter than a slot: every slot
 ])
 def test_sr_offsets_are_the_slots_whose_occasions_meet_an_uplink_slot(pattern, slot_ms,
                                                                       period_ms, expected):
@@ -173,6 +185,11 @@ def test_sr_offsets_are_the_slots_whose_occasions_meet_an_uplink_slot(pattern, s
     (None, 0.5, 1.0, 2.0, 0.5 + 2.0),
     # occasions off the slot grid: uniform over the period, then the mean wait for a U slot
     ("DDDSU", 0.5, 0.7, 2.0, 0.35 + 2.0 + 1.25),
+    # a period of a few symbols: an occasion in every slot, sent in U slot 4 only (2.5 slots
+    # away on average), then as from U slot 4 above
+    ("DDDSU", 0.5, 0.25, 2.0, 1.25 + 2.5),
+    # 4 ms (8 slots) on DDDSU: one occasion in five lands on U slot 4, every 20 ms
+    ("DDDSU", 0.5, 4.0, 2.0, 10.0 + 2.5),
 ])
 def test_sr_grant_wait_matches_hand_computed_configurations(pattern, slot_ms, period_ms,
                                                            grant_ms, to_start_ms):

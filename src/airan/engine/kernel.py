@@ -2124,28 +2124,48 @@ def create(W, S, t, flow, place):
         S.ue_ul_head[d] = r
         # (never earlier than a handover's interruption or a re-establishment lets it send:
         # motion and faults hold ue_ul_elig until then)
-        if W.configured_grant:
-            elig = t
-        else:  # scheduling request at the UE's next SR occasion, then the grant
-            off = W.dev_sr_offset_s[d]
-            n_per = math.ceil((t - off) / W.sr_period_s)
-            t_sr = off + n_per * W.sr_period_s
-            if t_sr < t:
-                t_sr += W.sr_period_s
-            if W.sr_on_slots:  # an occasion on a slot without uplink is not sent (38.213 11.1)
-                plen = W.slot_type.shape[0]
-                for _ in range(plen):
-                    st = W.slot_type[int(t_sr / W.slot_s + 0.5) % plen]
-                    if st in (SLOT_U, SLOT_BOTH):
-                        break
-                    t_sr += W.sr_period_s
-            elig = t_sr + W.grant_delay_s
+        # a configured grant sends at once; else a scheduling request, then the grant
+        elig = t if W.configured_grant else sr_grant_time(W, d, t)
         if elig > S.ue_ul_elig[d]:
             S.ue_ul_elig[d] = elig
         _set_add(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
     else:
         S.rq_i[S.ue_ul_tail[d], I_NEXT] = r
     S.ue_ul_tail[d] = r
+
+
+@njit(cache=True)
+def sr_grant_time(W, d, t):
+    """When device ``d``'s uplink grant lets it send data that arrived at ``t`` in an empty
+    buffer: its next SR occasion, then ``W.grant_delay_s``.
+
+    Occasions are the slots ``offset + k * sr_period_slots`` (TS 38.213 9.2.4), counted in whole
+    slots, and one on a slot without uplink is not sent (TS 38.213 11.1; the world's offsets
+    have one on a U slot within the pattern's repeat). A grant of whole slots ends exactly at a
+    slot's start, computed as the scheduler computes that start (``k * slot_s``): a sum of
+    seconds would miss it by a rounding, and the slot with it, from t ~ 16,000 s on. A period
+    off the slot grid (``sr_period_slots`` 0) keeps the offset in seconds."""
+    slot = W.slot_s
+    n = W.sr_period_slots
+    if n == 0:
+        off = W.dev_sr_offset_s[d]
+        t_sr = off + math.ceil((t - off) / W.sr_period_s) * W.sr_period_s
+        if t_sr < t:
+            t_sr += W.sr_period_s
+        return t_sr + W.grant_delay_s
+    plen = W.slot_type.shape[0]
+    off = int(W.dev_sr_offset_s[d] / slot + 0.5)
+    k = int(math.ceil(t / slot - 1e-6))  # the first slot starting at t (to a rounding) or later
+    k += (off - k) % n
+    for _ in range(plen):
+        if W.slot_type[k % plen] in (SLOT_U, SLOT_BOTH):
+            break
+        k += n
+    else:
+        raise RuntimeError("an SR offset with no occasion on an uplink slot")
+    if W.grant_delay_slots >= 0:
+        return (k + W.grant_delay_slots) * slot
+    return k * slot + W.grant_delay_s
 
 
 # ---------------------------------------------------------------------------------------------

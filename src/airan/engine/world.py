@@ -136,7 +136,10 @@ class World:
     fixed_latency_s: float
     sr_period_s: float
     grant_delay_s: float
-    sr_on_slots: bool  # SR occasions start on slots; those on a slot without uplink are skipped
+    # the SR period in slots (occasions on slot starts; those on a slot without uplink are not
+    # sent), 0 where it is off the slot grid; and the grant delay in whole slots, -1 if it is not
+    sr_period_slots: int
+    grant_delay_slots: int
     bler: float  # a transfer's last transport block fails with this probability per sending
     harq_max_retx: int
     harq_ul_s: F64  # [pattern length] a failed uplink block arrives this much later (nr)
@@ -176,6 +179,12 @@ class World:
     @property
     def n_devices(self) -> int:
         return len(self.dev_fleet)
+
+
+def whole_slots(delay_s: float, slot_s: float) -> int:
+    """``delay_s`` in slots where it is a whole number of them, else -1."""
+    n = round(delay_s / slot_s)
+    return int(n) if abs(delay_s / slot_s - n) <= 1e-6 * max(1.0, n) else -1
 
 
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:
@@ -731,8 +740,8 @@ def build_world(s: Scenario, seed: int) -> World:
         fixed_latency_s=r.fixed_latency_ms * 1e-3,
         sr_period_s=r.sr_period_ms * 1e-3,
         grant_delay_s=r.grant_delay_ms * 1e-3,
-        sr_on_slots=nr.sr_offset_slots(nr.slot_usable(slot_type)[0], slot_s,
-                                       r.sr_period_ms * 1e-3) is not None,
+        sr_period_slots=nr.sr_period_slots(slot_s, r.sr_period_ms * 1e-3),
+        grant_delay_slots=whole_slots(r.grant_delay_ms * 1e-3, slot_s),
         bler=float(r.bler),
         harq_max_retx=int(r.harq_max_retx),
         harq_ul_s=harq_ul_s,

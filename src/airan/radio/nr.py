@@ -38,6 +38,7 @@ __all__ = [
     "slot_duration_s",
     "sr_grant_wait_s",
     "sr_offset_slots",
+    "sr_period_slots",
     "thermal_noise_dbm",
 ]
 
@@ -203,6 +204,18 @@ def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
 
 
+def sr_period_slots(slot_s: float, period_s: float) -> int:
+    """The SR period in slots (TS 38.331 ``periodicityAndOffset``: 1 to 640 slots, or 2 or 7
+    symbols, which the twin takes as every slot, with the occasion at the slot's start); 0 for
+    a period longer than a slot that is not a whole number of them (not a 38.331 period: the
+    engine then spreads each UE's occasions uniformly over it, a simplification)."""
+    n_real = period_s / slot_s
+    if n_real < 1.0 + 1e-6:
+        return 1
+    n = int(round(n_real))
+    return n if abs(n_real - n) <= 1e-6 * n_real else 0
+
+
 def sr_offset_slots(ul_usable: ArrayLike, slot_s: float,
                     period_s: float) -> NDArray[np.int64] | None:
     """The slot offsets (0 .. n-1, n the SR period in slots) a UE's SR configuration may have.
@@ -211,13 +224,13 @@ def sr_offset_slots(ul_usable: ArrayLike, slot_s: float,
     slot without uplink symbols for PUCCH is not sent (TS 38.213 11.1). An offset qualifies when
     at least one of its occasions falls on a slot that carries uplink data (``ul_usable > 0``:
     a U slot, or any FDD slot; the S slot's few uplink symbols are not used, a simplification).
-    ``None`` when the period is not a whole number of slots: the occasions are then not on the
-    slot grid, and the engine spreads them uniformly over the period.
+    A period that does not divide the pattern's sends only the occasions on U slots (on DDDSU a
+    1 ms period waits as a 5 ms one, a 4 ms period as a 20 ms one). ``None`` when the period is
+    not on the slot grid (:func:`sr_period_slots` is 0).
     """
     u = np.asarray(ul_usable, dtype=np.float64)
-    n_real = period_s / slot_s
-    n = int(round(n_real))
-    if n < 1 or abs(n_real - n) > 1e-6 * max(1.0, n_real):
+    n = sr_period_slots(slot_s, period_s)
+    if n == 0:
         return None
     ul = u > 0
     length = len(u)
@@ -236,7 +249,8 @@ def sr_grant_wait_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
     slot that starts then or later (:func:`mean_slot_wait_s`' rule). The mean is over the
     offsets of :func:`sr_offset_slots`, each equally likely. Where the period is not a whole
     number of slots (``sr_offset_slots`` is ``None``) the occasion is uniform over the period:
-    ``period/2 + grant_delay + mean_slot_wait_s``.
+    ``period/2 + grant_delay + mean_slot_wait_s``. (The engine computes the same in whole slots,
+    ``kernel.create``.)
     """
     u = np.asarray(ul_usable, dtype=np.float64)
     offsets = sr_offset_slots(u, slot_s, period_s)
@@ -244,7 +258,7 @@ def sr_grant_wait_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
         start, end = mean_slot_wait_s(u, slot_s)
         fixed = period_s / 2 + grant_delay_s
         return fixed + start, fixed + end
-    n = int(round(period_s / slot_s))
+    n = sr_period_slots(slot_s, period_s)
     length = len(u)
     span = n * length // math.gcd(n, length)  # slots in which occasions and pattern repeat
     ul = np.flatnonzero(u > 0)
