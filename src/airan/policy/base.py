@@ -169,10 +169,11 @@ def estimate_latency_s(
     batch-1 service time, the way back and the downlink leg at the device's current rate.
 
     The batch-1 time is deliberate. Costing the batch a request is expected to join (an EWMA of
-    each site's recent batch size per model) made placements worse: city's mean latency +0.6 ms,
-    every korea service slower, metro's perception and detection +1.6 ms at p50 and its VLA's
-    hit ratio 98.9% -> 98.5% (its p50 fell by 61 ms, off the cloud's batches of 32), because the
-    sites that then look cheaper grow their batches only after the decisions move load to them.
+    each site's recent batch size per model) made placements worse: city's mean latency +0.6 ms
+    and every korea service slower (10 s runs); metro's perception and detection +1.8 and +1.6 ms
+    at p50 and its VLA's hit ratio 98.9% -> 98.5% (3 s; its p50 fell by 61 ms, off the cloud's
+    batches of 32), because the sites that then look cheaper grow their batches only after the
+    decisions move load to them.
 
     The backlog counts the requests on their way to the site as if they were there: a lower
     bound where they arrive about when this one does. (Adding their work after the ``max``
