@@ -589,7 +589,10 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       that replay a trace or fly given paths are skipped: the area does not place them);
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
       (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
-    - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1."""
+    - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1;
+    - a compute site whose ``queue_limit`` (requests waiting there, all models together) is
+      below the ``max_batch`` of a model it serves: the request that would fill a batch is
+      dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -643,11 +646,31 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _far_fleet_warnings(s, label)
         out += _unlisted_band_warnings(s, label)
     out += _device_memory_warnings(s, label)
+    out += _queue_limit_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
+    return out
+
+
+def _queue_limit_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A compute site whose queue limit is below a served model's ``max_batch`` (see
+    :func:`scenario_warnings`)."""
+    models = sorted({v.model for v in s.services})
+    sites: list[tuple[str, Any]] = [(f"compute_sites[{c.name}]", c) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        sites.append(("generated_compute_sites", s.generated_compute_sites))
+    out = []
+    for field, c in sites:
+        batch, model = max((c.batching.for_model(m)[0], m) for m in models) if models else (0, "")
+        if c.queue_limit < batch:
+            out.append(str(InputError(
+                f"queue_limit {c.queue_limit} is below {model}'s max_batch {batch}: the request "
+                "that would fill a batch is dropped (queue_full), so batches start only when "
+                "max_wait_ms runs out", file=label, field=f"{field}.queue_limit",
+                value=c.queue_limit)))
     return out
 
 

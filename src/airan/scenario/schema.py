@@ -345,7 +345,7 @@ class ComputeSite(_Strict):
     at: str
     kind: Literal["cell", "edge", "cloud"] = "edge"
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests per site (assumption)
+    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests waiting, all models (assumption)
     batching: Batching = Batching()
 
 
@@ -354,7 +354,7 @@ class GeneratedComputeSites(_Strict):
 
     every: int = Field(ge=1)
     gpus: list[GpuGroup] = Field(min_length=1)
-    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests per site (assumption)
+    queue_limit: int = Field(1024, ge=1, le=10**9)  # requests waiting, all models (assumption)
     batching: Batching = Batching()
 
 
