@@ -249,22 +249,26 @@ def test_constants():
 
 @pytest.mark.parametrize(("pattern", "mu", "ul_ms", "dl_ms"), [
     # DDDSU at 30 kHz (slots of 0.5 ms, symbols of 0.5/14 ms; N1 = 10, N2 = 12 symbols; a
-    # NACK goes in a U slot or in an S slot's short PUCCH, at the slot's end):
+    # NACK goes in a U slot's PUCCH from its first symbol, or in an S slot's short PUCCH in its
+    # last two symbols, N1 or more after the PDSCH (TS 38.214 5.3)):
     # uplink in slot 4 fails at 2.5 ms; the gNB, N2 later (2.93 ms), grants in slot 6 (D,
     # 3.0 ms); the UE needs 2 + 12 symbols after 3.0 ms (3.5 ms): U slot 9, decoded at 5.0 ms
     # -> 2.5 ms. Downlink in slot 0 ends at 0.5 ms; NACK in the first slot with uplink symbols
     # starting N1 later (the S slot 3, 1.5-2.0 ms); the gNB, N2 after 2.0 ms, retransmits in
     # slot 5, ending 3.0 ms -> 2.5 ms; slot 1 (ends 1.0): NACK in slot 3 too -> 2.0; slot 2
-    # (ends 1.5, N1 later 1.86 is past slot 3's start): NACK in slot 4, retransmission in slot
-    # 6 (3.0-3.5) -> 2.0; the S slot's downlink part ends at 1.5 + 0.5 * 10/14 ms, N1 later is
-    # past slot 4's start: NACK in slot 8 (S), retransmission in slot 10 (5.0-5.5 ms)
-    ("DDDSU", 1, [2.5], [2.5, 2.0, 2.0, 5.5 - (1.5 + 0.5 * 10 / 14)]),
+    # (ends 1.5, N1 later 1.857): slot 3's short PUCCH starts at 1.5 + 12 symbols = 1.929, so
+    # the NACK goes there too; retransmission in slot 5 (2.0 + N2 = 2.43 -> 2.5-3.0) -> 1.5;
+    # the S slot's downlink part ends at 1.5 + 0.5 * 10/14 ms, N1 later is past slot 4's start:
+    # NACK in slot 8 (S), retransmission in slot 10 (5.0-5.5 ms)
+    ("DDDSU", 1, [2.5], [2.5, 2.0, 1.5, 5.5 - (1.5 + 0.5 * 10 / 14)]),
     # DDSUU: slot 3 fails at 2.0; grant in slot 5 (2.5 >= 2.43), retransmission in U slot 8
     # (start 4.0 >= 3.0 + 0.5), decoded at 4.5 -> 2.5; slot 4 fails at 2.5, grant in slot 6,
-    # retransmission in slot 8 -> 2.0. Downlink slot 0: NACK in the S slot 2 (1.0 >= 0.86),
-    # retransmission in slot 5 (2.5 >= 1.93) -> 2.5; slot 1: NACK in slot 3, retransmission in
-    # slot 5 -> 2.0. The S slot's downlink part ends at 1.357 ms; NACK in slot 4 (starts 2.0 >=
-    # 1.714); retransmission in slot 6 (3.0 >= 2.93), ending 3.5 ms
+    # retransmission in slot 8 -> 2.0. Downlink slot 0: NACK in the S slot 2 (its PUCCH at
+    # 1.43 >= 0.86), retransmission in slot 5 (2.5 >= 1.93) -> 2.5; slot 1 (ends 1.0, N1 later
+    # 1.357): NACK in slot 2's short PUCCH (1.429), retransmission in slot 5 -> 2.0. The S
+    # slot's downlink part ends at 1.357 ms; its own PUCCH (1.43) is before 1.357 + N1 = 1.714,
+    # slot 3's start too: NACK in slot 4 (starts 2.0); retransmission in slot 6 (3.0 >= 2.93),
+    # ending 3.5 ms
     ("DDSUU", 1, [2.5, 2.0], [2.5, 2.0, 3.5 - (1.0 + 0.5 * 10 / 14)]),
     # FDD at 15 kHz (slots of 1 ms; N1 = 8, N2 = 10 symbols): uplink fails at the end of slot
     # j; grant in slot j + 2 (j + 1 + 10/14 rounded up to a slot start); retransmission in slot
@@ -284,7 +288,21 @@ def test_harq_retransmission_delays_match_the_hand_computed_timeline(pattern, mu
 def test_harq_mean_extra_is_the_geometric_sum_of_retransmissions():
     from airan.radio.nr import harq_mean_extra_s
 
-    # one retransmission with probability p, a second with p^2, ... (at most max_retx)
-    assert harq_mean_extra_s([np.nan, 2e-3, 4e-3], 0.1, 3) == pytest.approx(3e-3 * 0.111)
-    assert harq_mean_extra_s([2e-3], 0.0, 3) == 0.0
-    assert harq_mean_extra_s([2e-3], 0.5, 0) == 0.0
+    # one slot of the direction in five, each retransmission one pattern later: p, p^2, ...
+    u, k = [0.0, 0.0, 0.0, 0.0, 1.0], [-1, -1, -1, -1, 5]
+    assert harq_mean_extra_s(u, k, 0.5e-3, 0.1, 3) == pytest.approx(2.5e-3 * 0.111, rel=1e-12)
+    assert harq_mean_extra_s(u, k, 0.5e-3, 0.0, 3) == 0.0
+    assert harq_mean_extra_s(u, k, 0.5e-3, 0.5, 0) == 0.0
+
+
+def test_harq_mean_extra_weighs_slots_by_their_share_and_follows_each_retransmission():
+    """Slots 0 and 1 of a 3-slot pattern carry the direction; a block failed in slot 0 goes
+    again 3 slots on (slot 0 again), one failed in slot 1, 2 slots on (slot 0). Slot 0 carries
+    what arrives in 2 of the 3 slots (since slot 1), slot 1 the rest. With p = 0.1, two
+    retransmissions at most, 1 ms slots: from slot 0, 0.1 (3 + 0.1 x 3) = 0.33 ms; from slot 1,
+    0.1 (2 + 0.1 x 3) = 0.23 ms; the mean (2 x 0.33 + 0.23) / 3 ms (an equal weight per slot
+    with one delay per slot, as before: 0.1 x 1.1 x 2.5 = 0.275 ms)."""
+    from airan.radio.nr import harq_mean_extra_s
+
+    got = harq_mean_extra_s([1.0, 1.0, 0.0], [3, 2, -1], 1e-3, 0.1, 2)
+    assert got == pytest.approx((2 * 0.33 + 0.23) / 3 * 1e-3, rel=1e-12)

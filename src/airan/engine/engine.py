@@ -226,8 +226,10 @@ class Engine:
                                                       w.grant_delay_s)
             dl_start, dl_end = nr.mean_slot_wait_s(dl_usable, w.slot_s)
             # and, as the leg's last block may be sent again, HARQ's mean delay
-            self._ul_harq_s = nr.harq_mean_extra_s(w.harq_ul_s, w.bler, w.harq_max_retx)
-            self._dl_harq_s = nr.harq_mean_extra_s(w.harq_dl_s, w.bler, w.harq_max_retx)
+            self._ul_harq_s = nr.harq_mean_extra_s(ul_usable, w.harq_ul_slots, w.slot_s, w.bler,
+                                                   w.harq_max_retx)
+            self._dl_harq_s = nr.harq_mean_extra_s(dl_usable, w.harq_dl_slots, w.slot_s, w.bler,
+                                                   w.harq_max_retx)
             self._ul_wait_s = ul_start
             self._ul_access_delay_s = ul_end + self._ul_harq_s
             self._dl_wait_s = w.dl_sched_delay_s + dl_start

@@ -142,8 +142,10 @@ class World:
     grant_delay_slots: int
     bler: float  # a transfer's last transport block fails with this probability per sending
     harq_max_retx: int
-    harq_ul_s: F64  # [pattern length] a failed uplink block arrives this much later (nr)
-    harq_dl_s: F64  # [pattern length] the same on the downlink (NaN: not a slot of the link)
+    # [pattern length] how many slots after a failed uplink block's slot it is sent again (nr;
+    # -1: not a slot of the link), and the same on the downlink
+    harq_ul_slots: I64
+    harq_dl_slots: I64
     dl_sched_delay_s: float
     configured_grant: bool
     scheduler_pf: bool
@@ -367,7 +369,7 @@ def build_world(s: Scenario, seed: int) -> World:
     mu, pattern = next(iter(carriers))
     slot_s = nr.slot_duration_s(mu)
     slot_type = nr.parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
-    harq_ul_s, harq_dl_s = nr.harq_retx_delay_s(*nr.slot_usable(slot_type), slot_s, mu)
+    harq_ul_slots, harq_dl_slots = nr.harq_retx_slots(*nr.slot_usable(slot_type), slot_s, mu)
 
     node_names = [x[0] for x in sites] + [n.name for n in s.nodes]
     node_index = {n: i for i, n in enumerate(node_names)}
@@ -744,8 +746,8 @@ def build_world(s: Scenario, seed: int) -> World:
         grant_delay_slots=whole_slots(r.grant_delay_ms * 1e-3, slot_s),
         bler=float(r.bler),
         harq_max_retx=int(r.harq_max_retx),
-        harq_ul_s=harq_ul_s,
-        harq_dl_s=harq_dl_s,
+        harq_ul_slots=harq_ul_slots,
+        harq_dl_slots=harq_dl_slots,
         dl_sched_delay_s=r.dl_sched_delay_ms * 1e-3,
         configured_grant=r.ul_access == "configured_grant",
         scheduler_pf=r.scheduler == "pf",

@@ -288,23 +288,25 @@ PDCCH_SYMBOLS = 2  # the CORESET at the start of a slot that carries the grant (
 # standard leaves it to the implementation)
 
 
-def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
-                      mu: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """How much later a transport block arrives when its transmission in slot ``j`` of the
-    repeating pattern fails and its HARQ retransmission succeeds, per slot of each direction.
+S_PUCCH_SYMBOL = 12  # an S slot's short PUCCH: its last 2 symbols (10:2:2; assumption)
+
+
+def harq_retx_slots(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
+                    mu: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """How many slots after slot ``j`` of the repeating pattern a transport block that failed
+    in ``j`` is sent again, per slot of each direction (-1 for a slot that does not carry it).
 
     Uplink (TS 38.321 5.4.2, adaptive retransmission by a new grant): the gNB learns of the
     failure at the end of the PUSCH's slot and, ``N2`` symbols later (its own processing, an
     assumption), sends the grant in the next slot with downlink symbols; the UE retransmits in
-    the first U slot that starts ``PDCCH_SYMBOLS + N2`` symbols after that slot's start; the
-    block is decoded at that slot's end. Downlink (TS 38.213 9.2.3): the UE sends its NACK in
-    the first slot with uplink symbols that starts ``N1`` symbols after the end of the PDSCH;
-    the gNB, ``N2`` symbols after that slot, retransmits in the next slot with downlink symbols,
-    received at the end of its downlink part. (A U slot carries the NACK, or an S slot: its last
-    symbols, the short PUCCH of a 10:2:2 slot.) ``*_usable`` as for
-    :func:`mean_slot_wait_s` (an S slot's downlink part is a share of it; its uplink symbols are
-    not used). Returns ``(ul_s, dl_s)``, one entry per pattern slot (NaN for a slot that does
-    not carry the direction).
+    the first U slot that starts ``PDCCH_SYMBOLS + N2`` symbols after that slot's start.
+    Downlink (TS 38.213 9.2.3): the UE sends its NACK on the first PUCCH whose first symbol is
+    ``N1`` symbols or more after the end of the PDSCH (TS 38.214 5.3): a U slot's from its first
+    symbol, an S slot's short PUCCH in its last two (``S_PUCCH_SYMBOL``); the gNB, ``N2`` symbols
+    after that slot, retransmits in the next slot with downlink symbols. Assumptions the
+    standard leaves open: UE capability 1 with ``dmrs-AdditionalPosition`` pos0 (N1), the grant
+    in the first ``PDCCH_SYMBOLS`` symbols, no limit from the K1/K2 sets or the HARQ processes.
+    ``*_usable`` as for :func:`mean_slot_wait_s`.
     """
     ul = np.asarray(ul_usable, dtype=np.float64)
     dl = np.asarray(dl_usable, dtype=np.float64)
@@ -322,31 +324,76 @@ def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
             k += 1
         return k
 
-    # slots with uplink symbols (a U slot; an S slot's last symbols carry a short PUCCH)
-    pucch = np.where((ul > 0) | ((dl > 0) & (dl < 1)), 1.0, 0.0)
-    ul_s = np.full(n, np.nan)
-    dl_s = np.full(n, np.nan)
+    # where a slot's PUCCH starts, in symbols (NaN: none): a U or FDD slot's at its start, an
+    # S slot's (downlink symbols, then the guard) in its last two symbols
+    s_slot = (dl > 0) & (dl < 1)
+    pucch_at = np.where(ul > 0, 0.0, np.where(s_slot, float(S_PUCCH_SYMBOL), np.nan))
+
+    def first_pucch(t: float) -> int:
+        k = math.floor(t / slot_s + 1e-9)  # the slot that holds t (its PUCCH may come later)
+        while not (pucch_at[k % n] >= 0 and (k * SYMBOLS_PER_SLOT + pucch_at[k % n]) * sym
+                   >= t - 1e-9 * slot_s):
+            k += 1
+        return k
+
+    ul_k = np.full(n, -1, dtype=np.int64)
+    dl_k = np.full(n, -1, dtype=np.int64)
     for j in range(n):
         if ul[j] > 0:
             end = (j + 1) * slot_s
             grant = first(dl, end + N2_SYMBOLS[mu] * sym)
-            retx = first(ul, grant * slot_s + (PDCCH_SYMBOLS + N2_SYMBOLS[mu]) * sym)
-            ul_s[j] = (retx + 1) * slot_s - end
+            ul_k[j] = first(ul, grant * slot_s + (PDCCH_SYMBOLS + N2_SYMBOLS[mu]) * sym) - j
         if dl[j] > 0:
             end = (j + dl[j]) * slot_s
-            nack = first(pucch, end + N1_SYMBOLS[mu] * sym)
-            retx = first(dl, (nack + 1) * slot_s + N2_SYMBOLS[mu] * sym)
-            dl_s[j] = (retx + dl[retx % n]) * slot_s - end
-    return ul_s, dl_s
+            nack = first_pucch(end + N1_SYMBOLS[mu] * sym)
+            dl_k[j] = first(dl, (nack + 1) * slot_s + N2_SYMBOLS[mu] * sym) - j
+    return ul_k, dl_k
 
 
-def harq_mean_extra_s(delays_s: ArrayLike, bler: float, max_retx: int) -> float:
-    """Mean delay HARQ adds to a transfer's last transport block: each transmission fails with
-    probability ``bler`` (the link adaptation target), up to ``max_retx`` retransmissions, each
-    ``delays_s`` later on average over the direction's slots (:func:`harq_retx_delay_s`)."""
-    d = np.asarray(delays_s, dtype=np.float64)
-    mean = float(np.nanmean(d))
-    return mean * float(sum(bler**k for k in range(1, max_retx + 1)))
+def harq_retx_delay_s(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
+                      mu: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """How much later a transport block arrives when its transmission in slot ``j`` of the
+    repeating pattern fails and its retransmission (:func:`harq_retx_slots`) succeeds: from the
+    end of its part of slot ``j`` to the end of the retransmission's (an uplink block is decoded
+    at its slot's end, a downlink one received at the end of the slot's downlink symbols).
+    Returns ``(ul_s, dl_s)``, one entry per pattern slot (NaN for a slot that does not carry
+    the direction)."""
+    ul = np.asarray(ul_usable, dtype=np.float64)
+    dl = np.asarray(dl_usable, dtype=np.float64)
+    ul_k, dl_k = harq_retx_slots(ul, dl, slot_s, mu)
+    return _retx_delay_s(ul, ul_k, slot_s), _retx_delay_s(dl, dl_k, slot_s)
+
+
+def _retx_delay_s(usable: NDArray[np.float64], retx: NDArray[np.int64],
+                  slot_s: float) -> NDArray[np.float64]:
+    n = len(usable)
+    j = np.arange(n)
+    later = usable[(j + np.maximum(retx, 0)) % n]
+    return np.where(retx >= 0, (retx + later - usable) * slot_s, np.nan)
+
+
+def harq_mean_extra_s(usable: ArrayLike, retx_slots: ArrayLike, slot_s: float, bler: float,
+                      max_retx: int) -> float:
+    """Mean delay HARQ adds to a transfer's last transport block: each sending fails with
+    probability ``bler`` (the link adaptation target), and a failed one goes again
+    ``retx_slots[j]`` slots after its slot ``j`` (:func:`harq_retx_slots`), at most ``max_retx``
+    times. Each slot of the direction weighs as the share of instants whose data it carries
+    first (the time since the previous such slot, as in :func:`mean_slot_wait_s`), and each
+    retransmission is followed from its own slot."""
+    u = np.asarray(usable, dtype=np.float64)
+    k = np.asarray(retx_slots, dtype=np.int64)
+    n = len(u)
+    slots = np.flatnonzero(u > 0)
+    gaps = np.diff(np.r_[slots[-1] - n, slots]).astype(np.float64)
+
+    def extra(j: int, left: int) -> float:
+        if left == 0 or bler <= 0.0:
+            return 0.0
+        nxt = (j + int(k[j])) % n
+        return bler * ((k[j] + u[nxt] - u[j]) * slot_s + extra(nxt, left - 1))
+
+    return float(sum(g * extra(int(j), max_retx) for j, g in zip(slots, gaps, strict=True))
+                 / gaps.sum())
 
 
 def bits_per_prb_per_slot(
