@@ -343,3 +343,22 @@ def test_a_batch_cut_by_a_failure_counts_its_compute_up_to_the_cut_and_no_servic
     spec_idle, spec_tdp = 105.0, 700.0  # H100 in the catalog (idle ~15% of TDP)
     assert site["power_w"] == pytest.approx(spec_idle + busy_s / 3.0 * (spec_tdp - spec_idle),
                                             rel=1e-6)
+
+
+def test_orphans_sent_to_a_busy_device_drop_as_device_queue_full() -> None:
+    """Work a failed site gives back, re-dispatched to the device's own accelerator beyond its
+    local_queue_limit_ms, is dropped for the device's queue, as a new request would be (it was
+    counted as a site's queue_full)."""
+    d = load_scenario("factory").model_dump(mode="json")
+    for f in d["fleets"]:
+        f.update(accelerator="JetsonOrin", local_queue_limit_ms=1.0)
+    d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.5, "end_s": 0.8}]
+
+    def on_prem_or_device(snap: Any, batch: Any) -> np.ndarray:
+        return np.full(len(batch), 0 if snap.site_healthy[0] else -1, dtype=np.int64)
+
+    s = Engine(scenario_from_dict(d), policy=on_prem_or_device, duration_s=1.0).run().summary
+    _conserves(s)
+    assert s["faults"][0]["affected_requests"] > 0
+    drops = s["requests"]["dropped_by_reason"]
+    assert drops.get("device_queue_full", 0) > 0 and "queue_full" not in drops, drops

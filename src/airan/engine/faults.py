@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from airan.engine import kernel as K
-from airan.engine.world import World, transport_paths
+from airan.engine.world import World, slot_start_at_or_after, transport_paths
 from airan.radio import link as radio_link
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
 from airan.scenario.schema import Fault, Scenario
@@ -34,9 +34,11 @@ class FaultRecord:
 
     fault: Fault
     target: str
-    affected_requests: int = 0  # requests the failed site or GPUs held or were sent meanwhile
-    redispatched: int = 0
-    lost: int = 0
+    # requests the failed site or GPUs gave back (each time: a request sent to the down site
+    # again counts again), drained at the next decision while the fault is active
+    affected_requests: int = 0
+    redispatched: int = 0  # of those, placed again by the policy (they may still drop later)
+    lost: int = 0  # of those, rejected by the policy at once
     devices_moved: int = 0
     requests_during: int = 0
     active: bool = False
@@ -319,6 +321,8 @@ class FaultSchedule:
             self.p0_dbm, w.numerology, pl, self.alpha)
         if start:
             quiet = engine.now_s + rec.fault.reestablish_ms * 1e-3
+            if w.radio_model == 0:  # nr: until the slot it ends in (in whole slots)
+                quiet = slot_start_at_or_after(quiet, w.slot_s)
             st.ue_ul_elig[devs] = np.maximum(st.ue_ul_elig[devs], quiet)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1

@@ -1941,7 +1941,7 @@ def _redispatch(W, S, rs, places, t):
         v = S.rq_i[r, I_SVC]
         if p == -1:  # on the device's own accelerator, from now
             if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
-                drop(W, S, r, R_QUEUE_FULL, t)
+                drop(W, S, r, R_DEVICE_QUEUE_FULL, t)
                 continue
             start = S.dev_free[d] if S.dev_free[d] > t else t
             m = W.svc_model[v]
@@ -2092,16 +2092,24 @@ def create(W, S, t, flow, place):
         push_event(S, start + dur, r)
         return
     bits = W.svc_ul_bits[v]
-    if W.radio_model == 1:  # ideal radio
+    if W.radio_model == 1:  # ideal radio: at once, or when a handover lets the UE send again
+        if S.ue_ul_elig[d] > t:
+            f[r, T_UL_START] = S.ue_ul_elig[d]
+            f[r, REM_BITS] = S.ue_ul_elig[d]  # (the fixed link's: when it is through)
+            _en_route(S, r, ST_UL)
+            push_event(S, S.ue_ul_elig[d], r)
+            return
         f[r, T_UL_START] = t
         ul_done(W, S, r, t)
         return
     if W.radio_model == 2:  # fixed-rate link per device
-        backlog = (S.ue_ul_free[d] - t) * W.fixed_ul_bps
+        # the bits waiting: the link's work from when it may send (after a handover's
+        # interruption, which holds bits but sends none) until it is free
+        backlog = (S.ue_ul_free[d] - max(t, S.ue_ul_elig[d])) * W.fixed_ul_bps
         if backlog + bits > W.dev_ul_buffer_bits[d]:
             drop(W, S, r, R_BUFFER_FULL, t)
             return
-        start = S.ue_ul_free[d] if S.ue_ul_free[d] > t else t
+        start = max(t, S.ue_ul_free[d], S.ue_ul_elig[d])  # (not during a handover)
         S.ue_ul_free[d] = start + bits / W.fixed_ul_bps
         tx_w = W.ue_tx_circuit_w + W.dev_ue_tx_mw * 1e-3 / W.ue_pa_efficiency  # at full power
         S.fleet_energy_j[W.dev_fleet[d]] += tx_w * bits / W.fixed_ul_bps
