@@ -191,12 +191,6 @@ def slot_start_at_or_after(t_s: F64, slot_s: float) -> F64:
     return np.ceil(np.asarray(t_s, dtype=np.float64) / slot_s - 1e-6) * slot_s  # type: ignore[no-any-return]
 
 
-def whole_slots(delay_s: float, slot_s: float) -> int:
-    """``delay_s`` in slots where it is a whole number of them, else -1."""
-    n = round(delay_s / slot_s)
-    return int(n) if abs(delay_s / slot_s - n) <= 1e-6 * max(1.0, n) else -1
-
-
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:
     """Each device's SR offset (s) within the SR period, from its uniform draw in ``u``: the
     start of one of the slots :func:`airan.radio.nr.sr_offset_slots` allows, each equally
@@ -751,7 +745,7 @@ def build_world(s: Scenario, seed: int) -> World:
         sr_period_s=r.sr_period_ms * 1e-3,
         grant_delay_s=r.grant_delay_ms * 1e-3,
         sr_period_slots=nr.sr_period_slots(slot_s, r.sr_period_ms * 1e-3),
-        grant_delay_slots=whole_slots(r.grant_delay_ms * 1e-3, slot_s),
+        grant_delay_slots=nr.whole_slots(r.grant_delay_ms * 1e-3, slot_s),
         bler=float(r.bler),
         harq_max_retx=int(r.harq_max_retx),
         harq_ul_slots=harq_ul_slots,

@@ -39,6 +39,7 @@ __all__ = [
     "sr_grant_wait_s",
     "sr_offset_slots",
     "sr_period_slots",
+    "whole_slots",
     "thermal_noise_dbm",
 ]
 
@@ -209,11 +210,15 @@ def sr_period_slots(slot_s: float, period_s: float) -> int:
     symbols, which the twin takes as every slot, with the occasion at the slot's start); 0 for
     a period longer than a slot that is not a whole number of them (not a 38.331 period: the
     engine then spreads each UE's occasions uniformly over it, a simplification)."""
-    n_real = period_s / slot_s
-    if n_real < 1.0 + 1e-6:
+    if period_s / slot_s < 1.0 + 1e-6:
         return 1
-    n = int(round(n_real))
-    return n if abs(n_real - n) <= 1e-6 * n_real else 0
+    return max(whole_slots(period_s, slot_s), 0)
+
+
+def whole_slots(delay_s: float, slot_s: float) -> int:
+    """``delay_s`` in slots where it is a whole number of them (to 1e-6), else -1."""
+    n = round(delay_s / slot_s)
+    return int(n) if abs(delay_s / slot_s - n) <= 1e-6 * max(1.0, n) else -1
 
 
 def sr_offset_slots(ul_usable: ArrayLike, slot_s: float,
