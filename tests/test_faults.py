@@ -362,3 +362,16 @@ def test_orphans_sent_to_a_busy_device_drop_as_device_queue_full() -> None:
     assert s["faults"][0]["affected_requests"] > 0
     drops = s["requests"]["dropped_by_reason"]
     assert drops.get("device_queue_full", 0) > 0 and "queue_full" not in drops, drops
+
+
+def test_work_a_whole_site_gives_back_counts_under_its_site_down_not_a_gpu_down() -> None:
+    """With one of the regional GPUs down and then the whole regional site, what the site gives
+    back while it is down is counted under the site_down (it went to the gpu_down before)."""
+    sc = _factory([
+        {"kind": "site_down", "site": "on-prem", "start_s": 0.5, "end_s": 1.2},
+        {"kind": "gpu_down", "site": "regional", "gpus": 1, "start_s": 0.7, "end_s": 1.5},
+        {"kind": "site_down", "site": "regional", "start_s": 0.9, "end_s": 1.0}])
+    s = Engine(sc, policy="nearest-edge", duration_s=2.0, seed=4).run().summary
+    _conserves(s)
+    by_fault = {(f["kind"], f["target"]): f["affected_requests"] for f in s["faults"]}
+    assert by_fault[("site_down", "regional")] > 0, by_fault

@@ -146,12 +146,13 @@ class FaultSchedule:
         return np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
 
     def site_fault(self, site: int) -> FaultRecord | None:
-        """The active site_down or gpu_down fault of ``site`` (for orphan accounting)."""
+        """The active fault of ``site`` that its given-back work is counted under (orphan
+        accounting): a site_down before a gpu_down, since with the whole site down every
+        request there is given back for that reason."""
         name = self.world.site_names[site]
-        for rec in self.records:
-            if rec.active and rec.fault.kind in ("site_down", "gpu_down") and rec.target == name:
-                return rec
-        return None
+        active = [rec for rec in self.records if rec.active and rec.target == name
+                  and rec.fault.kind in ("site_down", "gpu_down")]
+        return min(active, key=lambda rec: rec.fault.kind != "site_down", default=None)
 
     # ---- compute ---------------------------------------------------------------------------
     def _site_gpus(self, site: int) -> np.ndarray:
