@@ -846,3 +846,19 @@ def test_a_policy_function_passed_in_python_runs_under_its_module_and_name() -> 
     assert placement <= {"local", "rejected"}
     with pytest.raises(InputError, match="is not a policy"):
         airan.run("factory", policy=lambda snapshot: None, duration_s=0.1)
+
+
+def test_the_fixed_link_drops_an_upload_larger_than_its_buffer_even_when_idle() -> None:
+    """A 20 KB upload into a 10 KB buffer is dropped (buffer_full), as the scenario warning
+    says; the idle link's unused time used to count as negative backlog and let such uploads
+    in (a review: 9 of 10 accepted, all late)."""
+    d = load_scenario("factory").model_dump(mode="json")
+    d["radio"].update(model="fixed", fixed_ul_rate_mbps=1.0)
+    for f in d["fleets"]:
+        f["ul_buffer_kb"] = 10.0
+    for v in d["services"]:
+        v.update(ul_kb=20.0, rate_hz=1.0)
+    s = airan.run(scenario_from_dict(d), policy="nearest-edge", duration_s=2.0).summary
+    conserves(s)
+    assert s["requests"]["created"] > 0
+    assert s["requests"]["dropped_by_reason"] == {"buffer_full": s["requests"]["created"]}

@@ -475,10 +475,11 @@ class Engine:
     def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
         """Bits waiting in each device's uplink buffer now, which a new request queues behind."""
         w = self.world
-        if w.radio_model == 1:  # ideal: nothing ever waits
+        if w.radio_model == 1:  # ideal: nothing waits but across a handover, which holds no bits
             return np.zeros(len(devices))
-        if w.radio_model == 2:  # fixed-rate link: the time it stays busy, at its rate
-            busy_s = np.maximum(self._st.ue_ul_free[devices] - self.now_s, 0.0)
+        if w.radio_model == 2:  # fixed-rate link: the time it stays busy sending, at its rate
+            sends_from = np.maximum(self._st.ue_ul_elig[devices], self.now_s)
+            busy_s = np.maximum(self._st.ue_ul_free[devices] - sends_from, 0.0)
             return busy_s * w.fixed_ul_bps  # type: ignore[no-any-return]
         return self._st.ue_ul_bits[devices]  # type: ignore[no-any-return]
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from airan.engine import kernel as K
-from airan.engine.world import World, slot_start_at_or_after, transport_paths
+from airan.engine.world import World, hold_uplink, transport_paths
 from airan.radio import link as radio_link
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
 from airan.scenario.schema import Fault, Scenario
@@ -321,10 +321,7 @@ class FaultSchedule:
         w.dev_ul_p_prb_mw[devs] = radio_link.pusch_prb_power_mw(
             self.p0_dbm, w.numerology, pl, self.alpha)
         if start:
-            quiet = engine.now_s + rec.fault.reestablish_ms * 1e-3
-            if w.radio_model == 0:  # nr: until the slot it ends in (in whole slots)
-                quiet = slot_start_at_or_after(quiet, w.slot_s)
-            st.ue_ul_elig[devs] = np.maximum(st.ue_ul_elig[devs], quiet)
+            hold_uplink(w, st.ue_ul_elig, devs, engine.now_s + rec.fault.reestablish_ms * 1e-3)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 

@@ -2104,8 +2104,9 @@ def create(W, S, t, flow, place):
         return
     if W.radio_model == 2:  # fixed-rate link per device
         # the bits waiting: the link's work from when it may send (after a handover's
-        # interruption, which holds bits but sends none) until it is free
-        backlog = (S.ue_ul_free[d] - max(t, S.ue_ul_elig[d])) * W.fixed_ul_bps
+        # interruption, which holds bits but sends none) until it is free; none when idle (a
+        # request larger than the buffer is dropped, on an idle link too)
+        backlog = max(S.ue_ul_free[d] - max(t, S.ue_ul_elig[d]), 0.0) * W.fixed_ul_bps
         if backlog + bits > W.dev_ul_buffer_bits[d]:
             drop(W, S, r, R_BUFFER_FULL, t)
             return

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.engine.world import World, slot_start_at_or_after
+from airan.engine.world import World, hold_uplink
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.schema import Scenario
@@ -181,10 +181,7 @@ class Motion:
             self.handovers[ids[ho]] += 1
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1
-            quiet = t + self.interruption_s
-            if w.radio_model == 0:  # nr: until the slot it ends in (in whole slots)
-                quiet = slot_start_at_or_after(quiet, w.slot_s)
-            st.ue_ul_elig[moved] = np.maximum(st.ue_ul_elig[moved], quiet)
+            hold_uplink(w, st.ue_ul_elig, moved, t + self.interruption_s)
             self._count_affected(engine, moved)
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:

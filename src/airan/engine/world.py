@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
@@ -183,12 +183,21 @@ class World:
         return len(self.dev_fleet)
 
 
-def slot_start_at_or_after(t_s: F64, slot_s: float) -> F64:
+def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     """The start of the first slot at or after each time in ``t_s``, computed as the scheduler
     computes a slot's start (``k * slot_s``), so that a UE held until then gets that slot at any
     simulated time (a sum of seconds can land a rounding after it: from ~16,000 s on, a slot
     in ten was missed). Times within 1e-6 of a slot after its start count as at it."""
     return np.ceil(np.asarray(t_s, dtype=np.float64) / slot_s - 1e-6) * slot_s  # type: ignore[no-any-return]
+
+
+def hold_uplink(world: World, ue_ul_elig: F64, devices: NDArray[np.int64],
+                until_s: float) -> None:
+    """Keep ``devices`` from sending on the uplink until ``until_s`` (a handover's interruption,
+    a re-establishment): under nr, until the start of the slot it ends in
+    (:func:`slot_start_at_or_after`). An upload the fixed radio booked before stays booked."""
+    end = slot_start_at_or_after(until_s, world.slot_s) if world.radio_model == 0 else until_s
+    ue_ul_elig[devices] = np.maximum(ue_ul_elig[devices], end)
 
 
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:

@@ -29,6 +29,9 @@ __all__ = [
     "SYMBOLS_PER_SLOT",
     "SUBCARRIERS_PER_PRB",
     "bits_per_prb_per_slot",
+    "harq_mean_extra_s",
+    "harq_retx_delay_s",
+    "harq_retx_slots",
     "is_fr2",
     "mean_slot_wait_s",
     "n_prb",
@@ -36,6 +39,7 @@ __all__ = [
     "parse_tdd_pattern",
     "peak_rate_bps",
     "slot_duration_s",
+    "slot_usable",
     "sr_grant_wait_s",
     "sr_offset_slots",
     "sr_period_slots",
@@ -272,8 +276,11 @@ def sr_grant_wait_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
         occ = np.arange(off, span, n)
         occ = occ[u[occ % length] > 0]
         gaps = np.diff(np.r_[occ[-1] - span, occ])  # slots since the previous occasion
-        # the first uplink slot starting at or after the grant (to a rounding of the times)
-        first = np.ceil((occ * slot_s + grant_delay_s) / slot_s - 1e-9).astype(np.int64)
+        # the first uplink slot starting at or after the grant: a grant of whole slots (to
+        # 1e-6, :func:`whole_slots`) ends on a slot start, as in the kernel
+        whole = whole_slots(grant_delay_s, slot_s)
+        first = (occ + whole if whole >= 0 else
+                 np.ceil((occ * slot_s + grant_delay_s) / slot_s - 1e-9).astype(np.int64))
         ahead = (ul[None, :] - first[:, None] % length) % length
         slot = first + ahead.min(axis=1)
         wait = (slot - occ) * slot_s  # from the occasion to that slot's start
