@@ -75,7 +75,8 @@ def test_an_upload_alone_takes_the_u_slots_its_bits_need(x_m: float, ul_kb: floa
 def _round_robin_by_hand(w: Any, n_dev: int, bits: float, period_s: float,
                          duration_s: float) -> dict[tuple[int, float], float]:
     """Fluid round robin on DDDSU: every device makes an upload of ``bits`` at 0, period, ...;
-    in each U slot every device with data gets 1/n of the PRBs. Air time per (device, created)."""
+    in each U slot every device with data gets 1/n of the PRBs, and what a device does not need
+    of it goes to those that need more. Air time per (device, created)."""
     prbs = float(w.cell_prb[0])
     waiting: dict[int, list[list[float]]] = {d: [] for d in range(n_dev)}  # [created, left, start]
     made = [0] * n_dev
@@ -87,8 +88,18 @@ def _round_robin_by_hand(w: Any, n_dev: int, bits: float, period_s: float,
                 waiting[d].append([made[d] * period_s, bits, math.nan])
                 made[d] += 1
         active = [d for d in range(n_dev) if waiting[d]]
+        if not active:
+            continue
+        equal = prbs / len(active)
+        # one round of progressive filling: a UE whose buffer fits in less than its equal
+        # share leaves the rest to those that need more, in equal parts
+        buffered = {d: sum(up[1] for up in waiting[d]) for d in active}
+        fits = {d: buffered[d] < _bits_per_u_slot(w, d, equal) for d in active}
+        spare = sum(equal * (1 - buffered[d] / _bits_per_u_slot(w, d, equal))
+                    for d in active if fits[d])
+        n_more = sum(1 for d in active if not fits[d])
         for d in active:
-            cap = _bits_per_u_slot(w, d, prbs / len(active))
+            cap = _bits_per_u_slot(w, d, equal if fits[d] else equal + spare / n_more)
             while waiting[d] and cap > 0:
                 up = waiting[d][0]
                 if math.isnan(up[2]):
@@ -107,7 +118,8 @@ def test_round_robin_gives_every_ue_with_data_an_equal_share_of_each_slot(
         xs: list[float], counts: list[int] | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three UEs at one spot (their shadowing differs), or at 40, 150 and 400 m, each making a
     200-300 kB upload every 0.5 s at the same instants: every upload's air time equals the
-    fluid round robin's by hand, in which the UEs still sending share each U slot equally."""
+    fluid round robin's by hand, in which the UEs still sending share each U slot equally and
+    a UE finishing in less than its share leaves the rest to the others."""
     build = engine_module.build_world
 
     def in_step(*args: Any, **kwargs: Any) -> Any:  # every flow starts at 0, no jitter

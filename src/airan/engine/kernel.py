@@ -1199,6 +1199,23 @@ def serve_ul(W, S, k, s0):
                     cell_top_m[c, j] = -1.0
     slot = W.slot_s
     free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
+    # one round of progressive filling: what a UE does not need of its equal share (its whole
+    # buffer fits in less) goes, in equal parts, to the UEs of its cell that need more (marked
+    # pf_w 2); without it a large upload beside a few small ones crawled at 1/n of the cell
+    spare = S.cell_spare
+    heavy = S.cell_heavy
+    for i in range(n_act):
+        d = act[i]
+        if pf_w[d] <= 0.0:
+            continue
+        c = dev_cell[d]
+        equal = cell_prb[c] * free / cnt[c]
+        cap = ul_capacity(W, S, d, c, equal, fade_a[d] if pf else 1.0)[0]
+        if cap > 0.0 and ul_bits[d] < cap:
+            spare[c] += equal * (1.0 - ul_bits[d] / cap)
+        else:
+            heavy[c] += 1.0
+            pf_w[d] = 2.0
     fleet_energy = S.fleet_energy_j
     dev_fleet = W.dev_fleet
     tx_circuit_w = W.ue_tx_circuit_w
@@ -1232,6 +1249,8 @@ def serve_ul(W, S, k, s0):
             continue
         c = dev_cell[d]
         share = cell_prb[c] * free / cnt[c]
+        if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
+            share += spare[c] / heavy[c]
         cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
             act[kept] = d
@@ -1443,6 +1462,29 @@ def serve_dl(W, S, k, s0, frac):
             cnt[c] += 1.0
     slot = W.slot_s * frac
     free = 1.0 - S.fs[F_BACKGROUND]
+    # one round of progressive filling, as on the uplink (serve_ul): the answers a UE can take
+    # in less than its equal share leave the rest to the UEs of its cell that need more
+    spare = S.cell_spare
+    heavy = S.cell_heavy
+    more = S.ue_tmp  # 1: the UE needs more than an equal share
+    for i in range(n_act):
+        d = act[i]
+        r = dl_head[d]
+        if rq_f[r, T_DLARR] + delay > lim:
+            continue
+        c = dev_cell[d]
+        equal = cell_prb[c] * free / cnt[c]
+        cap = equal * se_dl[d] * bpp_dl[c] * frac
+        need = 0.0
+        while r >= 0 and need < cap and rq_f[r, T_DLARR] + delay <= lim:
+            need += rq_f[r, REM_BITS]
+            r = rq_i[r, I_NEXT]
+        if cap > 0.0 and need < cap:
+            spare[c] += equal * (1.0 - need / cap)
+            more[d] = 0
+        else:
+            heavy[c] += 1.0
+            more[d] = 1
     kept = 0
     for i in range(n_act):
         d = act[i]
@@ -1454,6 +1496,8 @@ def serve_dl(W, S, k, s0, frac):
             continue
         c = dev_cell[d]
         share = cell_prb[c] * free / cnt[c]
+        if more[d] == 1:
+            share += spare[c] / heavy[c]
         cap = share * se_dl[d] * bpp_dl[c] * frac
         used = 0.0
         while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
@@ -1519,6 +1563,8 @@ def update_loads(W, S, direction):
         tot += used[c]
         used[c] = 0.0
         S.cell_tmp[c] = 0.0
+        S.cell_spare[c] = 0.0
+        S.cell_heavy[c] = 0.0
         S.cell_mark[c] = 0
     S.ctr[C_TOUCHED] = 0
     S.ctr[nslot] = now

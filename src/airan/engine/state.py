@@ -153,6 +153,8 @@ _STATE_FIELDS = [
     "touched",
     "cell_mark",
     "cell_tmp",
+    "cell_spare",
+    "cell_heavy",
     "cell_used_cnt",
     "cell_used_dl",
     "cell_used_ul",
@@ -356,6 +358,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         touched=np.zeros(n_cells, dtype=np.int64),
         cell_mark=np.zeros(n_cells, dtype=np.int64),
         cell_tmp=np.zeros(n_cells),
+        # per cell in a slot: the PRBs its light UEs leave of their equal shares, and how many
+        # UEs need more than an equal share (see serve_ul: one round of progressive filling)
+        cell_spare=np.zeros(n_cells),
+        cell_heavy=np.zeros(n_cells),
         cell_used_cnt=np.zeros(n_cells, dtype=np.int64),  # scratch (kernel.active_in_cells)
         cell_used_dl=np.zeros(n_cells),
         cell_used_ul=np.zeros(n_cells),
