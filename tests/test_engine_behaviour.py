@@ -307,7 +307,10 @@ def test_city_overload_drops_at_buffers_or_queues_and_conserves() -> None:
     conserves(s)
     assert s["devices"] == 30_000
     dropped = s["requests"]["dropped_by_reason"]
-    assert dropped.get("buffer_full", 0) + dropped.get("queue_full", 0) > 0, dropped
+    # at a buffer or a queue: the uplink's, a site's, or the device's own (deadline-aware
+    # keeps on the device what a saturated uplink would only make later)
+    limits = ("buffer_full", "queue_full", "device_queue_full")
+    assert sum(dropped.get(r, 0) for r in limits) > 0.1 * s["requests"]["created"], dropped
     assert set(dropped) <= set(REASONS)
     assert hit(s, "perception") < 0.5  # thirty times the load cannot be served in time
     assert res.requests.num_rows == 0

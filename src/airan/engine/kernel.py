@@ -1092,10 +1092,14 @@ def harq_end(W, S, t, k, uplink):
 def serve_ul(W, S, k, s0):
     """One uplink slot: every cell shares its PRBs among its UEs that have data and a grant.
 
-    Round robin (``rr``): equal shares among all such UEs (a fluid processor-sharing model).
+    Round robin (``rr``): equal shares among all such UEs (a fluid processor-sharing model), then
+    one round of progressive filling.
     Proportional fair (``pf``): each UE sees Rayleigh block fading (drawn from a hash of slot and
-    device, so the draw does not depend on the order of the active list); the ``PF_MAX_UES`` UEs
-    with the highest instantaneous-rate / average-throughput metric share the cell's PRBs equally.
+    device, so the draw does not depend on the order of the active list); the cell grants its
+    PRBs in the order of the instantaneous-rate / average-throughput metric, each UE taking what
+    its buffer needs (a power-limited one what it can use) until the PRBs or the ``PF_MAX_UES``
+    grants of the slot run out. A UE at a fading peak thus sends at that peak: the multiuser
+    diversity gain of PF (Tse & Viswanath 2005, 6.6).
     """
     n_act = S.ctr[C_ACT_UL]
     if n_act == 0:
@@ -1136,7 +1140,10 @@ def serve_ul(W, S, k, s0):
     n_dev = dev_cell.shape[0]
     fade_seed = W.seed ^ FADE_SEED_MIX
     diversity = W.cell_ul_diversity
-    crowded = False  # a cell with more eligible UEs than PF serves
+    pf_n = S.ue_pf_n
+    n_now = ctr[C_NSLOT_UL]  # this uplink slot's number (update_loads counts it at its end)
+    decay = W.load_decay
+    n_decay = decay.shape[0] - 1
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
     n_top = top_cell.shape[1]
@@ -1167,55 +1174,96 @@ def serve_ul(W, S, k, s0):
                 ctr[C_TOUCHED] += 1
             pf_w[d] = 1.0
             cnt[c] += 1.0
-            if pf:
+            if pf:  # its fading and metric; the cell keeps its PF_MAX_UES best in order
+                # its average throughput decayed over the uplink slots it was not served
+                # in while it had no data or no grant (an EWMA over every slot, lazily)
+                gap = n_now - pf_n[d]
+                if gap > 0:
+                    a = avg_thr[d] * decay[min(gap, n_decay)]
+                    avg_thr[d] = a if a > 1e-3 else 1e-3
+                pf_n[d] = n_now + 1
                 n_branch = diversity[c]
-                fade_a[d] = rayleigh_fade((k * n_dev + d) * n_branch, fade_seed, n_branch)
-                if cnt[c] > PF_MAX_UES:
-                    crowded = True
-    if crowded:
-        # PF: in a cell with at most PF_MAX_UES eligible UEs every one of them is among the
-        # best PF_MAX_UES, whatever the metric; only crowded cells rank their UEs (in device
-        # order, so ties are broken as in one pass over the cell)
-        many = S.ue_tmp
-        n_many = 0
-        for i in range(n_act):
-            d = act[i]
-            if pf_w[d] >= 0.0 and cnt[dev_cell[d]] > PF_MAX_UES:
-                many[n_many] = d
-                n_many += 1
-        for i in range(n_many):
-            d = many[i]
-            metric = math.log2(1.0 + se_ul[d] * fade_a[d] * p_prb_a[d]) / avg_thr[d]
-            _top_insert(cell_top, cell_top_m, dev_cell[d], d, metric)
-        for i in range(n_many):
-            d = many[i]
-            pf_w[d] = 1.0 if _top_has(cell_top, dev_cell[d], d) else 0.0
-        for i in range(n_many):  # the crowded cells now share among the PF_MAX_UES served
-            c = dev_cell[many[i]]
-            if cnt[c] > PF_MAX_UES:
-                cnt[c] = PF_MAX_UES
-                for j in range(cell_top.shape[1]):
-                    cell_top[c, j] = -1
-                    cell_top_m[c, j] = -1.0
+                fade = rayleigh_fade((k * n_dev + d) * n_branch, fade_seed, n_branch)
+                fade_a[d] = fade
+                # a cell's first UE waits for a second before its metric is computed: alone,
+                # it is first whatever its metric (most cells hold one UE in a slot)
+                if cell_top[c, 0] < 0:
+                    cell_top[c, 0] = d
+                    cell_top_m[c, 0] = np.nan
+                    continue
+                if cell_top_m[c, 0] != cell_top_m[c, 0]:
+                    u = cell_top[c, 0]
+                    cell_top_m[c, 0] = math.log2(
+                        1.0 + se_ul[u] * fade_a[u] * p_prb_a[u]) / avg_thr[u]
+                metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
+                _top_insert(cell_top, cell_top_m, c, d, metric)  # ties: the lower device
     slot = W.slot_s
     free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
-    # one round of progressive filling: what a UE does not need of its equal share (its whole
-    # buffer fits in less) goes, in equal parts, to the UEs of its cell that need more (marked
-    # pf_w 2); without it a large upload beside a few small ones crawled at 1/n of the cell
+    grant = S.ue_grant
     spare = S.cell_spare
     heavy = S.cell_heavy
-    for i in range(n_act):
-        d = act[i]
-        if pf_w[d] <= 0.0:
-            continue
-        c = dev_cell[d]
-        equal = cell_prb[c] * free / cnt[c]
-        cap = ul_capacity(W, S, d, c, equal, fade_a[d] if pf else 1.0)[0]
-        if cap > 0.0 and ul_bits[d] < cap:
-            spare[c] += equal * (1.0 - ul_bits[d] / cap)
-        else:
-            heavy[c] += 1.0
-            pf_w[d] = 2.0
+    if pf:
+        # each cell grants its PRBs best metric first: a UE takes what its buffer needs, within
+        # its power headroom (the PRBs it can fill at its open-loop power per PRB, TS 38.213
+        # 7.1.1); what is left then goes, in the same order, to UEs that could use more at a
+        # lower power per PRB (power-limited ones, down to the SINR floor). Granted UEs are
+        # marked pf_w 2 (3: still wanting more), the others stay 1 (eligible, not served).
+        p_max = W.dev_ue_tx_mw
+        for i in range(n_act):
+            d = act[i]
+            if pf_w[d] < 0.0:
+                continue
+            c = dev_cell[d]
+            if cell_top[c, 0] < 0:  # the cell's grants are made
+                continue
+            left = cell_prb[c] * free
+            n_top = 0
+            for j in range(PF_MAX_UES):
+                u = cell_top[c, j]
+                if u < 0:
+                    break
+                n_top = j + 1
+                if left <= 0.0:
+                    continue
+                room = p_max / p_prb_a[u]
+                offer = left if left < room else room
+                cap, n_use, _ = ul_capacity(W, S, u, c, offer, fade_a[u])
+                if cap <= 0.0:
+                    continue
+                g, more = _pf_take(ul_bits[u], cap, n_use)
+                # it could use more: its buffer needs more, and its headroom, not the PRBs left
+                # or the SINR floor, bounded what it took
+                pf_w[u] = 3.0 if more and offer < left and n_use >= offer else 2.0
+                grant[u] = g
+                left -= g
+            for j in range(n_top):
+                u = cell_top[c, j]
+                if left > 0.0 and pf_w[u] > 2.5:
+                    cap, n_use, _ = ul_capacity(W, S, u, c, grant[u] + left, fade_a[u])
+                    g, _ = _pf_take(ul_bits[u], cap, n_use)
+                    if g > grant[u]:
+                        left -= g - grant[u]
+                        grant[u] = g
+                    pf_w[u] = 2.0
+                cell_top[c, j] = -1
+                cell_top_m[c, j] = -1.0
+    else:
+        # one round of progressive filling: what a UE does not need of its equal share (its
+        # whole buffer fits in less) goes, in equal parts, to the UEs of its cell that need
+        # more (marked pf_w 2); without it a large upload beside a few small ones crawled at
+        # 1/n of the cell
+        for i in range(n_act):
+            d = act[i]
+            if pf_w[d] <= 0.0:
+                continue
+            c = dev_cell[d]
+            equal = cell_prb[c] * free / cnt[c]
+            cap = ul_capacity(W, S, d, c, equal, 1.0)[0]
+            if cap > 0.0 and ul_bits[d] < cap:
+                spare[c] += equal * (1.0 - ul_bits[d] / cap)
+            else:
+                heavy[c] += 1.0
+                pf_w[d] = 2.0
     fleet_energy = S.fleet_energy_j
     dev_fleet = W.dev_fleet
     tx_circuit_w = W.ue_tx_circuit_w
@@ -1240,17 +1288,20 @@ def serve_ul(W, S, k, s0):
             prefetch(rq_f, x * nrf + REM_BITS)
             prefetch(rq_i, x * nri + I_NEXT)
         d = act[i]
-        if pf_w[d] <= 0.0:
-            if pf and pf_w[d] == 0.0:
+        if pf_w[d] <= 0.0 or (pf and pf_w[d] < 1.5):
+            if pf and pf_w[d] > 0.0:  # eligible, not granted
                 avg_thr[d] *= 1.0 - alpha
             act[kept] = d
             act_pos[d] = kept
             kept += 1
             continue
         c = dev_cell[d]
-        share = cell_prb[c] * free / cnt[c]
-        if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
-            share += spare[c] / heavy[c]
+        if pf:
+            share = grant[d]
+        else:
+            share = cell_prb[c] * free / cnt[c]
+            if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
+                share += spare[c] / heavy[c]
         cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0:
             act[kept] = d
@@ -1308,6 +1359,16 @@ def serve_ul(W, S, k, s0):
             kept += 1
     ctr[C_ACT_UL] = kept
     ctr[C_ACT_UL_SORTED] = kept
+
+
+@njit(cache=True)
+def _pf_take(bits, cap, n_use):
+    """(PRBs, wants more) a PF grant takes of an offer that carries ``cap`` bits on ``n_use``
+    PRBs: the share its ``bits`` need (rounded up by a hair, so the grant's capacity holds them
+    all: capacity is concave in the PRBs through zero), or all ``n_use`` if they need more."""
+    if bits < cap:
+        return n_use * min(bits / cap * (1.0 + 1e-9), 1.0), False
+    return n_use, True
 
 
 @njit(cache=True)
@@ -1394,14 +1455,6 @@ def _sort_active(act, ctr, n_idx, sorted_idx):
             j -= 1
         w -= 1
     ctr[sorted_idx] = n
-
-
-@njit(cache=True)
-def _top_has(top, c, d):
-    for j in range(top.shape[1]):  # noqa: SIM110 (numba: no generators)
-        if top[c, j] == d:
-            return True
-    return False
 
 
 @njit(cache=True)

@@ -130,6 +130,8 @@ _STATE_FIELDS = [
     "ue_se_slot_dl",
     "ue_pf_w",
     "ue_fade",
+    "ue_grant",
+    "ue_pf_n",
     "ue_tmp",
     "cell_top",
     "cell_top_m",
@@ -331,7 +333,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         ue_se_slot_dl=np.full(n_dev, -1, dtype=np.int64),
         ue_pf_w=np.ones(n_dev),
         ue_fade=np.ones(n_dev),
-        ue_tmp=np.zeros(n_dev, dtype=np.int64),  # scratch: the UEs of crowded PF cells
+        ue_grant=np.zeros(n_dev),  # PRBs a PF cell grants each of its UEs in the current slot
+        # the uplink slot (count) from which each UE's PF average has not been updated yet
+        ue_pf_n=np.zeros(n_dev, dtype=np.int64),
+        ue_tmp=np.zeros(n_dev, dtype=np.int64),  # scratch: UEs flagged by the DL scheduler
         cell_top=np.full((n_cells, K.PF_MAX_UES), -1, dtype=np.int64),
         cell_top_m=np.full((n_cells, K.PF_MAX_UES), -1.0),
         ue_avg_thr=np.ones(n_dev),

@@ -1,0 +1,140 @@
+"""Proportional fair against closed forms: the multiuser diversity gain of scheduling the UE at
+its fading peak (Tse & Viswanath 2005, 6.6), and the equal shares PF gives symmetric UEs.
+
+One cell, no interference, no HARQ failures, configured grants; N identical UEs (the world's
+gains and powers of the first copied to all) with full buffers. Each U slot PF grants the cell
+to the UE with the best rate / average-throughput metric; for identical UEs with long averages
+that is the UE with the strongest fade, so the cell carries E[n x SE(rho x max_i h_i)] bits
+per slot x 12 x 14 x (1 - 0.08), with h_i independent Gamma(M, 1/M) (Rayleigh fading combined
+over the cell's M receive antennas). The expectation is integrated numerically from the
+order statistic's density N F(h)^(N-1) f(h), independently of the kernel's draws.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from one_cell import one_cell_site
+from scipy import integrate, stats
+
+import airan.engine.engine as engine_module
+from airan.engine import Engine
+from airan.scenario import scenario_from_dict
+
+SNR_PER_PRB_DB = 8.0  # mean SINR on each PRB (moderate: the SE cap is not reached)
+KB, PERIOD_S, DURATION_S = 100.0, 0.02, 12.0  # 40 Mbit/s offered per UE: buffers never empty
+BITS_PER_PRB_SE = 12 * 14 * (1 - 0.08)  # TS 38.306 4.1.2, FR1 uplink overhead
+
+
+def _se(snr: np.ndarray | float) -> np.ndarray:
+    """Attenuated Shannon with the cap (README row 'SINR, SE')."""
+    return np.minimum(0.75 * np.log2(1.0 + np.asarray(snr) / 1.25), 7.4063)
+
+
+def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler=scheduler, ul_access="configured_grant",
+                      shadowing=False)
+    d["fleets"] = [{"name": "ue", "count": n_ue, "services": ["perception"],
+                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
+    d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
+                            jitter_ms=0.0, deadline_ms=60_000.0)
+    d["duration_s"] = DURATION_S
+    build = engine_module.build_world
+
+    def identical(*args: Any, **kwargs: Any) -> Any:  # every UE the first one's twin
+        w = build(*args, **kwargs)
+        w.dev_top_gain[:] = w.dev_top_gain[0]
+        w.dev_top_cell[:] = w.dev_top_cell[0]
+        c = w.dev_top_cell[0, 0]
+        per_mw = w.dev_top_gain[0, 0] * w.cell_prb[c] * w.cell_ul_rx_gain[c] / w.ul_noise_mw[c]
+        w.dev_ul_p_prb_mw[:] = 10 ** (SNR_PER_PRB_DB / 10) / per_mw
+        return w
+
+    monkeypatch.setattr(engine_module, "build_world", identical)
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
+    return eng.world, eng.run().requests
+
+
+def _delivered_mbps(t: Any) -> tuple[float, np.ndarray]:
+    """The cell's uplink throughput over the run's second half, from the uploads that ended in
+    it, and each UE's count of them."""
+    air = t.column("ul_air_ms").to_numpy(zero_copy_only=False)
+    end = (t.column("created_s").to_numpy() + (t.column("ul_wait_ms").to_numpy(
+        zero_copy_only=False) + air) * 1e-3)
+    dev = t.column("device").to_numpy()
+    t0, t1 = DURATION_S / 2, DURATION_S - 1.0
+    won = np.isfinite(end) & (end >= t0) & (end < t1)
+    return won.sum() * KB * 8e3 / (t1 - t0) / 1e6, np.bincount(dev[won])
+
+
+def _max_fade_mean_se(n_ue: int, order: int, snr: float) -> float:
+    """E[SE(snr x max of n_ue Gamma(order, 1/order) draws)], by quadrature."""
+    g = stats.gamma(order, scale=1.0 / order)
+
+    def f(h: float) -> float:
+        return float(_se(snr * h)) * n_ue * g.cdf(h) ** (n_ue - 1) * g.pdf(h)
+
+    return integrate.quad(f, 0.0, np.inf, limit=200)[0]
+
+
+@pytest.mark.parametrize("n_ue", [1, 4])
+def test_pf_carries_the_mean_rate_at_the_best_ues_fade(
+        n_ue: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One UE alone sends at E[SE(rho h)] (below SE(rho): fading costs it); four send at the
+    strongest of four fades, above SE(rho): the multiuser diversity gain."""
+    w, t = _run(n_ue, "pf", monkeypatch)
+    c = int(w.dev_top_cell[0, 0])
+    prbs, snr = float(w.cell_prb[c]), 10 ** (SNR_PER_PRB_DB / 10)
+    assert w.dev_ul_p_prb_mw[0] * prbs < w.dev_ue_tx_mw  # all PRBs at the open-loop power
+    order = int(w.cell_ul_diversity[c])
+    u_slots_per_s = 1e3 / 2.5  # DDDSU at 30 kHz
+    expected = prbs * _max_fade_mean_se(n_ue, order, snr) * BITS_PER_PRB_SE * u_slots_per_s
+    mbps, per_ue = _delivered_mbps(t)
+    assert mbps == pytest.approx(expected / 1e6, rel=0.03)
+    flat = prbs * float(_se(snr)) * BITS_PER_PRB_SE * u_slots_per_s / 1e6
+    assert (mbps < flat) if n_ue == 1 else (mbps > 1.1 * flat)
+    if n_ue > 1:  # symmetric UEs, equal shares
+        assert per_ue.min() >= 0.85 * per_ue.max()
+
+
+def test_pf_beats_round_robin_with_many_backlogged_ues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round robin gives the four UEs equal shares at their mean SINR: SE(rho) on every PRB,
+    whatever the fading; PF carries more (the gain above)."""
+    w, t = _run(4, "rr", monkeypatch)
+    c = int(w.dev_top_cell[0, 0])
+    flat = float(w.cell_prb[c]) * float(_se(10 ** (SNR_PER_PRB_DB / 10))) * BITS_PER_PRB_SE * 400
+    rr_mbps, per_ue = _delivered_mbps(t)
+    assert rr_mbps == pytest.approx(flat / 1e6, rel=0.02)
+    pf_mbps, _ = _delivered_mbps(_run(4, "pf", monkeypatch)[1])
+    assert pf_mbps > 1.1 * rr_mbps
+
+
+def test_pf_serves_small_uploads_beside_a_large_one_in_the_same_slot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A UE whose buffer needs only part of the cell takes that part; the best-metric UE does
+    not block the others: UEs whose uploads fit together all finish in their first U slot."""
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler="pf", ul_access="configured_grant", shadowing=False)
+    d["fleets"] = [{"name": "ue", "count": 4, "services": ["perception"],
+                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
+    d["services"][0].update(ul_kb=2.0, dl_kb=0.1, rate_hz=2.0, arrivals="periodic",
+                            jitter_ms=0.0)
+    d["duration_s"] = 2.0
+    build = engine_module.build_world
+
+    def in_step(*args: Any, **kwargs: Any) -> Any:  # every flow starts at 0, no jitter
+        w = build(*args, **kwargs)
+        w.flow_phase_s[:] = 0.0
+        return w
+
+    monkeypatch.setattr(engine_module, "build_world", in_step)
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
+    t = eng.run().requests
+    air = t.column("ul_air_ms").to_numpy(zero_copy_only=False)
+    air = air[np.isfinite(air)]
+    assert len(air) >= 4 * 3
+    assert math.isclose(float(air.max()), 0.5, abs_tol=1e-9)  # one slot, whoever goes first
