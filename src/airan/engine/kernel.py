@@ -1241,6 +1241,9 @@ def serve_ul(W, S, k, s0):
                 if left > 0.0 and pf_w[u] > 2.5:
                     cap, n_use, _ = ul_capacity(W, S, u, c, grant[u] + left, fade_a[u])
                     g, _ = _pf_take(ul_bits[u], cap, n_use)
+                    if g < n_use:  # its buffer fits: past its headroom the capacity grows
+                        # less than in proportion to the PRBs, so the share overstates them
+                        g = _pf_need(W, S, u, c, ul_bits[u], grant[u], g, fade_a[u])
                     if g > grant[u]:
                         left -= g - grant[u]
                         grant[u] = g
@@ -1290,7 +1293,8 @@ def serve_ul(W, S, k, s0):
         d = act[i]
         if pf_w[d] <= 0.0 or (pf and pf_w[d] < 1.5):
             if pf and pf_w[d] > 0.0:  # eligible, not granted
-                avg_thr[d] *= 1.0 - alpha
+                a = avg_thr[d] * (1.0 - alpha)
+                avg_thr[d] = a if a > 1e-3 else 1e-3
             act[kept] = d
             act_pos[d] = kept
             kept += 1
@@ -1369,6 +1373,33 @@ def _pf_take(bits, cap, n_use):
     if bits < cap:
         return n_use * min(bits / cap * (1.0 + 1e-9), 1.0), False
     return n_use, True
+
+
+@njit(cache=True)
+def _pf_need(W, S, d, c, bits, lo, hi, fade):
+    """The fewest PRBs, between ``lo`` (the UE's power headroom, which carries less than
+    ``bits``) and ``hi`` (which carries them), on which a power-limited UE sends ``bits``.
+
+    Past its headroom the UE spreads its maximum power over the PRBs, so the capacity n SE(P g /
+    n) is concave in n: Newton's steps from ``lo`` approach the root from below, a few suffice.
+    The root is taken for ``bits`` raised by a hair, so the grant's capacity holds them all;
+    ``hi`` stays the answer if the steps do not settle (the SINR floor's kink, say)."""
+    want = bits * (1.0 + 1e-9)
+    gain = S.ue_se_ul[d] * fade
+    p_max = W.dev_ue_tx_mw
+    bpp = W.cell_bits_per_prb_ul[c]
+    n = lo
+    for _ in range(12):
+        cap = ul_capacity(W, S, d, c, n, fade)[0]
+        if cap >= bits and n <= hi:
+            return n
+        x = p_max / n * gain  # the SINR per PRB at full power on n PRBs
+        se = spectral_eff(x, W.min_sinr_lin * (1.0 - 1e-9))
+        slope = se if se >= SE_MAX else se - SE_ATT * x / (math.log(2.0) * (SE_GAP + x))
+        if slope <= 0.0 or cap <= 0.0:
+            break
+        n += (want - cap) / (slope * bpp)
+    return hi
 
 
 @njit(cache=True)
