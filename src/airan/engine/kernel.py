@@ -1202,54 +1202,12 @@ def serve_ul(W, S, k, s0):
     grant = S.ue_grant
     spare = S.cell_spare
     heavy = S.cell_heavy
-    if pf:
-        # each cell grants its PRBs best metric first: a UE takes what its buffer needs, within
-        # its power headroom (the PRBs it can fill at its open-loop power per PRB, TS 38.213
-        # 7.1.1); what is left then goes, in the same order, to UEs that could use more at a
-        # lower power per PRB (power-limited ones, down to the SINR floor). Granted UEs are
-        # marked pf_w 2 (3: still wanting more), the others stay 1 (eligible, not served).
-        p_max = W.dev_ue_tx_mw
+    if pf:  # each cell with eligible UEs makes its grants (see _pf_grant)
         for i in range(n_act):
             d = act[i]
-            if pf_w[d] < 0.0:
-                continue
-            c = dev_cell[d]
-            if cell_top[c, 0] < 0:  # the cell's grants are made
-                continue
-            left = cell_prb[c] * free
-            n_top = 0
-            for j in range(PF_MAX_UES):
-                u = cell_top[c, j]
-                if u < 0:
-                    break
-                n_top = j + 1
-                if left <= 0.0:
-                    continue
-                room = p_max / p_prb_a[u]
-                offer = left if left < room else room
-                cap, n_use, _ = ul_capacity(W, S, u, c, offer, fade_a[u])
-                if cap <= 0.0:
-                    continue
-                g, more = _pf_take(ul_bits[u], cap, n_use)
-                # it could use more: its buffer needs more, and its headroom, not the PRBs left
-                # or the SINR floor, bounded what it took
-                pf_w[u] = 3.0 if more and offer < left and n_use >= offer else 2.0
-                grant[u] = g
-                left -= g
-            for j in range(n_top):
-                u = cell_top[c, j]
-                if left > 0.0 and pf_w[u] > 2.5:
-                    cap, n_use, _ = ul_capacity(W, S, u, c, grant[u] + left, fade_a[u])
-                    g, _ = _pf_take(ul_bits[u], cap, n_use)
-                    if g < n_use:  # its buffer fits: past its headroom the capacity grows
-                        # less than in proportion to the PRBs, so the share overstates them
-                        g = _pf_need(W, S, u, c, ul_bits[u], grant[u], g, fade_a[u])
-                    if g > grant[u]:
-                        left -= g - grant[u]
-                        grant[u] = g
-                    pf_w[u] = 2.0
-                cell_top[c, j] = -1
-                cell_top_m[c, j] = -1.0
+            if pf_w[d] >= 0.0 and cell_top[dev_cell[d], 0] >= 0:
+                c = dev_cell[d]
+                _pf_grant(W, S, c, cell_prb[c] * free)
     else:
         # one round of progressive filling: what a UE does not need of its equal share (its
         # whole buffer fits in less) goes, in equal parts, to the UEs of its cell that need
@@ -1363,6 +1321,58 @@ def serve_ul(W, S, k, s0):
             kept += 1
     ctr[C_ACT_UL] = kept
     ctr[C_ACT_UL_SORTED] = kept
+
+
+@njit(cache=True)
+def _pf_grant(W, S, c, prbs):
+    """One cell's PF grants in an uplink slot, of ``prbs`` PRBs, to its ranked UEs (``cell_top``,
+    best metric first; emptied here): a UE takes what its buffer needs within its power headroom
+    (the PRBs it fills at its open-loop power per PRB, TS 38.213 7.1.1); what is left then goes,
+    in the same order, to UEs that could use more at a lower power per PRB (power-limited ones,
+    down to the SINR floor). Granted UEs get ``ue_grant`` and are marked pf_w 2 (3 between the
+    passes: still wanting more); the others stay 1 (eligible, not served)."""
+    cell_top = S.cell_top
+    cell_top_m = S.cell_top_m
+    pf_w = S.ue_pf_w
+    grant = S.ue_grant
+    ul_bits = S.ue_ul_bits
+    fade_a = S.ue_fade
+    p_prb_a = W.dev_ul_p_prb_mw
+    p_max = W.dev_ue_tx_mw
+    left = prbs
+    n_top = 0
+    for j in range(PF_MAX_UES):
+        u = cell_top[c, j]
+        if u < 0:
+            break
+        n_top = j + 1
+        if left <= 0.0:
+            continue
+        room = p_max / p_prb_a[u]
+        offer = left if left < room else room
+        cap, n_use, _ = ul_capacity(W, S, u, c, offer, fade_a[u])
+        if cap <= 0.0:
+            continue
+        g, more = _pf_take(ul_bits[u], cap, n_use)
+        # it could use more: its buffer needs more, and its headroom, not the PRBs left or the
+        # SINR floor, bounded what it took
+        pf_w[u] = 3.0 if more and offer < left and n_use >= offer else 2.0
+        grant[u] = g
+        left -= g
+    for j in range(n_top):
+        u = cell_top[c, j]
+        if left > 0.0 and pf_w[u] > 2.5:
+            cap, n_use, _ = ul_capacity(W, S, u, c, grant[u] + left, fade_a[u])
+            g, _ = _pf_take(ul_bits[u], cap, n_use)
+            if g < n_use:  # its buffer fits: past its headroom the capacity grows less than
+                # in proportion to the PRBs, so the share overstates them
+                g = _pf_need(W, S, u, c, ul_bits[u], grant[u], g, fade_a[u])
+            if g > grant[u]:
+                left -= g - grant[u]
+                grant[u] = g
+            pf_w[u] = 2.0
+        cell_top[c, j] = -1
+        cell_top_m[c, j] = -1.0
 
 
 @njit(cache=True)
