@@ -49,20 +49,21 @@ def test_background_profile_is_lowest_at_night_and_peaks_in_the_evening() -> Non
 
 
 def _one_site(mode: str, *, hour: float = 0.0, antennas: int = 4, rate_hz: float = 2.0,
-              update_ms: float = 100.0) -> Any:
+              update_ms: float = 100.0, initial_load: float = 0.0, gpus: int = 1) -> Any:
     """One three-sector cell site whose single H100 serves AI and hosts the site's L1."""
     d = load_scenario("city").model_dump(mode="json")
     d.update(
         cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
         cell_sites=[{"name": "bs", "position_m": [0.0, 0.0]}],
         compute_sites=[{"name": "bs-gpu", "at": "bs", "kind": "cell",
-                        "gpus": [{"type": "H100", "count": 1}],
+                        "gpus": [{"type": "H100", "count": gpus}],
                         "batching": {"max_batch": 1, "max_wait_ms": 0.0}}],
         transport={"links": []},
         ai_ran={"mode": mode, "antennas": antennas, "update_ms": update_ms,
                 "traffic": {"start_hour": hour, "peak_utilization": 0.8}},
     )
-    d["radio"].update(model="ideal", initial_load=0.0)  # no AI cell load: L1 follows the day
+    d["radio"].update(model="ideal", initial_load=initial_load)  # no AI cell load: L1 follows
+    # the day
     d["fleets"][0].update(count=4, area={"x_m": [-50.0, 50.0], "y_m": [-50.0, 50.0]})
     d["services"][0].update(rate_hz=rate_hz, arrivals="poisson", jitter_ms=0.0)
     return scenario_from_dict(d)
@@ -187,3 +188,64 @@ def test_l1_antennas_default_to_the_cells_receive_antennas() -> None:
 
     assert l1_share(None, 8) == l1_share(8, 1)
     assert l1_share(None, 8) < l1_share(None, 4)  # more antennas, more L1 work, less for AI
+
+
+def test_the_interference_models_initial_load_is_no_l1_work() -> None:
+    """``radio.initial_load`` is the other cells' load the interference assumes before any is
+    measured, not PRBs the devices use: the L1 share and its misses are those of a run that
+    starts from no load (before, the L1 saw background + 0.5 for the first second)."""
+    assumed = Engine(_one_site("mig", hour=19.5, initial_load=0.5), duration_s=2.0).run().summary
+    none = Engine(_one_site("mig", hour=19.5), duration_s=2.0).run().summary
+    a, b = assumed["sites"]["bs-gpu"]["ai_ran"], none["sites"]["bs-gpu"]["ai_ran"]
+    assert a["mean_l1_share"] == pytest.approx(b["mean_l1_share"], rel=1e-9)
+    assert a["l1_slot_misses"] == b["l1_slot_misses"]
+
+
+def test_l1_moves_to_the_gpus_that_faults_leave_up() -> None:
+    """Two H100s carry three cells' L1; with one down the other carries all of it (its AI
+    share falls from 1 - L/2 to 1 - L); with the site down every L1 slot misses."""
+    def share_after(faults: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+        d = _one_site("dynamic", gpus=2).model_dump(mode="json")
+        d["ai_ran"]["traffic"] = {"hourly": [0.8] * 24}
+        d["faults"] = faults
+        eng = Engine(scenario_from_dict(d), duration_s=1.0)
+        eng.step(1000)  # 0.5 s: the fault (from 0.2 s) holds the window's shares
+        share = float(eng._st.site_ai_share[0])
+        eng.run()
+        return share, eng.result().summary["sites"]["bs-gpu"]["ai_ran"]
+
+    peak = l1.l1_peak_cells("H100", load_gpus()["H100"])
+    load = 3 * float(l1.l1_gpu_share(0.8, peak, 100.0, 4))
+    both, _ = share_after([])
+    one, _ = share_after([{"kind": "gpu_down", "site": "bs-gpu", "gpus": 1, "start_s": 0.2}])
+    _, down = share_after([{"kind": "site_down", "site": "bs-gpu", "start_s": 0.2}])
+    assert both == pytest.approx(1 - load / 2, rel=1e-6)
+    assert one == pytest.approx(1 - load, rel=1e-6)
+    assert down["l1_slot_misses"] > 0
+
+
+def test_a_gpu_that_cannot_carry_its_cells_l1_is_a_warning_naming_the_site() -> None:
+    """An L4 (2.45 peak cells) under three 16-antenna cells: their idle L1 alone needs more
+    than the GPU (3 x 0.216 x 4 / 2.45 = 1.06), so it misses every slot; an H100 carries them
+    at full PRB use (3 x 4 / 20 = 0.6) and gets no warning."""
+    from airan.scenario.load import scenario_warnings
+
+    def warnings(gpu: str) -> list[str]:
+        d = _one_site("dynamic", antennas=16).model_dump(mode="json")
+        d["compute_sites"][0]["gpus"] = [{"type": gpu, "count": 1}]
+        d["services"][0]["model"] = "yolov8n"
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
+
+    (msg,) = warnings("L4")
+    assert "compute_sites[bs-gpu].gpus" in msg and "every slot, even with no traffic" in msg
+    assert "1.06 idle" in msg
+    assert warnings("H100") == []
+
+
+def test_a_mig_slice_of_nothing_for_the_l1_is_bad_input() -> None:
+    from airan.errors import InputError
+
+    d = _one_site("mig").model_dump(mode="json")
+    d["ai_ran"]["mig_l1_fraction"] = 0.0
+    with pytest.raises(InputError, match=r"ai_ran\.mig_l1_fraction"):
+        scenario_from_dict(d)

@@ -309,7 +309,8 @@ class Engine:
                 motion.update(self, faults.down_cells())
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
                 window = min(ran.update_slots, self.n_slots - self.slot)
-                ran.update(self.world, self._st, self.now_s, window)
+                ran.update(self.world, self._st, self.now_s, window,
+                           faults.gpu_up if faults.active else None)
             if self.slot == self.n_slots or (
                     not self._kernel_samples and self.slot % self.sample_slots == 0):
                 self._record_sample()

@@ -38,6 +38,7 @@ class RanShare:
         self.update_slots = max(1, int(round(ar.update_ms * 1e-3 / w.slot_s)))
         n_sites = len(w.site_names)
         self.n_gpus = w.site_n_gpus.astype(float)
+        self.n_up = self.n_gpus.copy()  # GPUs up to run L1 in the current window (faults)
         hosts = np.zeros(n_sites, dtype=bool)
         if self.mode != "none":
             hosts = np.array([k == "cell" for k in w.site_kind], dtype=bool)
@@ -96,12 +97,16 @@ class RanShare:
         if dt <= 0:
             return
         served = np.minimum(self.l1_load, self.l1_cap)
-        self.l1_gpu_s += served * self.n_gpus * dt
-        self.ai_capacity_gpu_s += self.share * self.n_gpus * dt
+        self.l1_gpu_s += served * self.n_up * dt
+        self.ai_capacity_gpu_s += self.share * self.n_up * dt
         self.t_window = now_s
 
-    def update(self, world: World, st: Any, now_s: float, window_slots: int) -> None:
-        """Close the window ending now and set the shares of the next ``window_slots`` slots."""
+    def update(self, world: World, st: Any, now_s: float, window_slots: int,
+               gpu_up: np.ndarray | None = None) -> None:
+        """Close the window ending now and set the shares of the next ``window_slots`` slots.
+
+        ``gpu_up``: which GPUs faults left up (None: all); a site's L1 is spread over its GPUs
+        up, and where none is (or the site is down) every slot of its cells' L1 misses."""
         self.close_window(now_s)
         w = world
         self.background = self.background_at(now_s)
@@ -111,7 +116,13 @@ class RanShare:
         decay = w.load_decay
         gap_dl = np.clip(st.ctr[K.C_NSLOT_DL] - st.load_dl_k, 0, len(decay) - 1)
         gap_ul = np.clip(st.ctr[K.C_NSLOT_UL] - st.load_ul_k, 0, len(decay) - 1)
-        ai = 0.5 * (st.load_dl * decay[gap_dl] + st.load_ul * decay[gap_ul])
+        # the devices' PRB use: the EWMAs start at radio.initial_load (the interference's
+        # assumption before any load is measured), which is no L1 work: take out what is left
+        # of it, initial_load x (1 - alpha)^(slots of the direction so far)
+        keep = 1.0 - w.load_alpha
+        dl = st.load_dl * decay[gap_dl] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_DL])
+        ul = st.load_ul * decay[gap_ul] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_UL])
+        ai = 0.5 * (np.maximum(dl, 0.0) + np.maximum(ul, 0.0))
         util = np.minimum(1.0, self.background + ai)
         hosted = self.cell_host >= 0
         share_per_cell = np.zeros(len(w.cell_names))
@@ -120,7 +131,12 @@ class RanShare:
             util[hosted], 1.0, self.bandwidth_mhz[hosted], self.antennas
         ) / np.maximum(self.peak_cells[host], 1e-12)
         demand = np.bincount(host, weights=share_per_cell[hosted], minlength=len(w.site_names))
-        self.l1_load = demand / np.maximum(self.n_gpus, 1.0)  # per GPU, spread evenly
+        n_up = self.n_gpus if gpu_up is None else np.bincount(
+            w.gpu_site, weights=gpu_up.astype(float), minlength=len(w.site_names))
+        self.n_up = np.where(st.site_up != 0, n_up, 0.0)
+        # per GPU up, spread evenly (none up: the L1 cannot run)
+        self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
+                                np.where(demand > 0, np.inf, 0.0))
         misses = self.l1_load > self.l1_cap + 1e-12
         self.l1_slot_misses += np.where(misses & (self.hosted_cells > 0), window_slots, 0)
         if self.mode == "mig":

@@ -647,11 +647,55 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _unlisted_band_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _queue_limit_warnings(s, label)
+    out += _l1_capacity_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
+    return out
+
+
+def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A cell-site compute site whose GPUs cannot carry its cells' L1 at full PRB use (in
+    ``mig`` mode, on the L1's slice): its L1 misses slots whenever the cells are that loaded,
+    and every slot where even their idle L1 (the fixed part) does not fit."""
+    from collections import Counter
+
+    from airan.catalog import load_gpus
+    from airan.compute import l1
+
+    mode = s.ai_ran.mode
+    if mode == "none":
+        return []
+    gpus = load_gpus()
+    cap = s.ai_ran.mig_l1_fraction if mode == "mig" else 1.0
+    antennas = s.ai_ran.antennas or s.radio.gnb_rx_antennas
+    cells = Counter(c.split("/")[0] for c in s.cell_names())
+    own = {c.name: c for c in s.cell_sites}
+    counts = {c.name: sum(g.count for g in c.gpus) for c in s.compute_sites}
+    g = s.generated_compute_sites
+    out = []
+    for cell_site, (site, gid) in _l1_hosts(s).items():
+        peak = l1.l1_peak_cells(gid, gpus[gid])
+        if peak <= 0:
+            continue  # (bad input: _check_ai_ran)
+        carrier = own[cell_site].carrier if cell_site in own else None
+        bw = (carrier or s.carrier).bandwidth_mhz
+        n_gpu = counts.get(site) or (sum(x.count for x in g.gpus) if g is not None else 1)
+        idle, full = (cells[cell_site] * float(l1.l1_gpu_share(u, peak, bw, antennas)) / n_gpu
+                      for u in (0.0, 1.0))
+        if full <= cap + 1e-12:
+            continue
+        where = "every slot, even with no traffic" if idle > cap else (
+            f"every slot its cells' PRB use is above "
+            f"{(cap - idle) / (full - idle):.2f}")
+        out.append(str(InputError(
+            f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
+            f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the L1 "
+            f"may use {cap:.2f} (ai_ran.mode {mode}): it misses {where}", file=label,
+            field=(f"compute_sites[{site}].gpus" if site in counts
+                   else "generated_compute_sites.gpus"), value=gid)))
     return out
 
 

@@ -562,7 +562,7 @@ class AiRan(_Strict):
     """
 
     mode: Literal["none", "mig", "dynamic"] = "none"
-    mig_l1_fraction: float = Field(3 / 7, ge=0, lt=1)  # Aerial OTA GPU partition (DOMAIN.md)
+    mig_l1_fraction: float = Field(3 / 7, gt=0, lt=1)  # Aerial OTA GPU partition (DOMAIN.md)
     # the L1's antenna count, 4T4R the calibration point (DOMAIN.md); None: the cells' receive
     # antennas (radio.gnb_rx_antennas), so that the L1 cost and the uplink gain agree
     antennas: int | None = Field(None, ge=1, le=64)
