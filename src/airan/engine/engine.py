@@ -497,6 +497,17 @@ class Engine:
         return K.ul_times_s(  # type: ignore[no-any-return]
             self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction)
 
+    def _ul_tx_w(self, devices: np.ndarray) -> np.ndarray:
+        """A device's power while it sends now (W), as the kernel books it: under NR its
+        power-controlled output on its share of the cell; under the fixed radio full power."""
+        w = self.world
+        full = w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency
+        if w.radio_model != 0:
+            return np.full(len(devices), full)
+        devices = np.ascontiguousarray(devices, dtype=np.int64)
+        n_active = K.active_in_cells(self._kw, self._sref, devices, True)
+        return K.ul_tx_w(self._kw, self._sref, devices, n_active)  # type: ignore[no-any-return]
+
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
         """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
         w = self.world

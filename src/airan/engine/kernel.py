@@ -636,6 +636,22 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
 
 
 @njit(cache=True)
+def _ul_tx_w(W, S, devices, n_active):
+    """Each device's power while it sends (W), sharing its cell with ``n_active`` other UEs:
+    circuits plus its output power on its share (the scheduler's capacity rule, ``ul_capacity``:
+    open-loop power per PRB, capped at the UE's maximum) over PA efficiency, as the engine books
+    it; for policies."""
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        d = devices[i]
+        c = W.dev_cell[d]
+        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        _, _, p_out = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
+        out[i] = W.ue_tx_circuit_w + p_out * 1e-3 / W.ue_pa_efficiency
+    return out
+
+
+@njit(cache=True)
 def _ul_times_s(W, S, devices, bits, ul_fraction):
     """Expected time for each device to send ``bits`` more on its uplink, after what its buffer
     holds, sharing its cell with the other UEs that have data as processor sharing.
@@ -2654,6 +2670,11 @@ def redispatch(W, S, rs, places, t):
 @njit(cache=True)
 def ul_rates_bps(W, S, devices, n_active, ul_fraction):
     return _ul_rates_bps(borrow(W), borrow(S), devices, n_active, ul_fraction)
+
+
+@njit(cache=True)
+def ul_tx_w(W, S, devices, n_active):
+    return _ul_tx_w(borrow(W), borrow(S), devices, n_active)
 
 
 @njit(cache=True)

@@ -54,7 +54,8 @@ def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
             "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
         }
     sites = {str(name): {"gpus": int(c.get("gpus") or 0),
-                         "gpu_utilization": _num(c.get("gpu_utilization"))}
+                         "gpu_utilization": _num(c.get("gpu_utilization")),
+                         "power_w": _num(c.get("power_w"))}
              for name, c in (summary.get("sites") or {}).items()}
     return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s"))}
 
@@ -86,6 +87,10 @@ class Evaluation:
     runs: int  # engine runs made for it (0 when every seed came from the cache)
     wall_s: float
     misses: tuple[str, ...] = field(default_factory=tuple)
+    # per slot, the busy share of the GPUs' dynamic power range (AI work and the RAN's L1, a MIG
+    # instance's seconds at its share of the GPU), from the run's site power: what average power
+    # needs (None: not known, utilization stands in)
+    slot_busy_share: tuple[float | None, ...] = field(default_factory=tuple)
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -140,6 +145,7 @@ class Evaluator:
         keys: list[str] = []
         merged: dict[str, dict[str, Any]] = {}
         sites_util: dict[str, list[float]] = {}
+        sites_power: dict[str, list[float]] = {}  # per GPU, W
         runs = 0
         errors: list[str] = []
         for seed in self.seeds:
@@ -166,6 +172,9 @@ class Evaluator:
                 u = c.get("gpu_utilization")
                 if u is not None:
                     sites_util.setdefault(name, []).append(float(u))
+                pw, ng = c.get("power_w"), c.get("gpus")
+                if pw is not None and ng:
+                    sites_power.setdefault(name, []).append(float(pw) / ng)
         misses = [f"run failed: {e}" for e in dict.fromkeys(errors)]
         shortfall = 0.0
         for t in self.targets:
@@ -177,6 +186,9 @@ class Evaluator:
                                                    else f"{value:.1f}ms")
                 misses.append(f"{t.text} (got {shown})")
         util = tuple(self._slot_utilization(i, sites_util) for i in range(len(space.slots)))
+        busy = tuple(space.busy_share(c, self._slot_utilization(i, sites_power))
+                     for i, c in enumerate(config))
+        busy = tuple(u if b is None else b for b, u in zip(busy, util, strict=True))
         ev = Evaluation(
             index=len(self.log) + 1,
             phase=self.phase,
@@ -185,7 +197,7 @@ class Evaluator:
             keys=tuple(keys),
             cost_usd=space.cost(config),
             peak_power_w=space.peak_power_w(config),
-            average_power_w=space.average_power_w(config, util),
+            average_power_w=space.average_power_w(config, busy),
             gpus=space.gpu_count(config),
             feasible=not misses,
             shortfall=shortfall,
@@ -194,6 +206,7 @@ class Evaluator:
             runs=runs,
             wall_s=time.perf_counter() - t0,
             misses=tuple(misses),
+            slot_busy_share=busy,
         )
         self.log.append(ev)
         self._by_config[config] = ev

@@ -40,7 +40,8 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "gpus": m * n,
             "cost_usd": m * (n * price + space.site_cost_usd) if n else 0.0,
             "peak_power_w": m * n * float(space.tdp[t]) if n else 0.0,
-            "average_power_w": space.slot_average_power_w(i, (t, n), ev.slot_utilization[i]),
+            "average_power_w": space.slot_average_power_w(
+                i, (t, n), (ev.slot_busy_share or ev.slot_utilization)[i]),
             "gpu_utilization": ev.slot_utilization[i] if n else None,
         })
     return rows

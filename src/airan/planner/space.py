@@ -169,6 +169,9 @@ class PlanSpace:
         self.price = np.array([price_usd.get(t, gpus[t].price_usd) for t in self.types])
         self.tdp = np.array([tdp_w.get(t, gpus[t].tdp_w) for t in self.types])
         self.idle = np.minimum([gpus[t].idle_w for t in self.types], self.tdp)
+        # the engine's site power is at the catalog's figures
+        self.tdp_catalog = np.array([gpus[t].tdp_w for t in self.types])
+        self.idle_catalog = np.array([gpus[t].idle_w for t in self.types])
         self.bf16 = np.array([gpus[t].tflops.bf16 or 0.0 for t in self.types])
         self.mult = np.array([s.multiplicity for s in self.slots], dtype=np.int64)
         # le[i, j]: type i never beats type j at a slot. Only the identity unless type_order:
@@ -219,6 +222,17 @@ class PlanSpace:
         """Dense BF16 TFLOPS bought (a tie-breaker for the greedy search)."""
         return float(sum(m * n * self.bf16[t] for (t, n), m in zip(config, self.mult, strict=True)
                          if n > 0))
+
+    def busy_share(self, choice: tuple[int, int], power_per_gpu_w: float | None) -> float | None:
+        """The busy share of the dynamic range behind a run's site power per GPU (the engine's
+        idle + busy x (TDP - idle) at the catalog's figures, AI work and L1 together)."""
+        t, n = choice
+        if n <= 0 or power_per_gpu_w is None or math.isnan(power_per_gpu_w):
+            return None
+        span = self.tdp_catalog[t] - self.idle_catalog[t]
+        if span <= 0:
+            return None
+        return float(min(max((power_per_gpu_w - self.idle_catalog[t]) / span, 0.0), 1.0))
 
     def slot_average_power_w(self, slot: int, choice: tuple[int, int],
                              utilization: float | None) -> float:

@@ -104,6 +104,9 @@ class Snapshot:
     def dl_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._rate_bps(devices, uplink=False)  # type: ignore[attr-defined,no-any-return]
 
+    def ul_tx_w(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._engine._ul_tx_w(devices)  # type: ignore[attr-defined,no-any-return]
+
     def ul_time_s(self, devices: NDArray[np.int64],
                   bits: NDArray[np.float64]) -> NDArray[np.float64]:
         return self._engine._ul_time_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
@@ -268,9 +271,11 @@ def device_energy_j(
     """Estimated device energy of each request at each candidate site and locally (J).
 
     Shape (n_requests, k + 1) like :func:`estimate_latency_s`. Offloaded: sending the uplink
-    at full power (circuits plus output over PA efficiency) at the device's current rate, and
-    receiving the answer; the same for every site. On board: the accelerator's TDP for the
-    service time.
+    (circuits plus output over PA efficiency, the output power-controlled on the device's share
+    of its cell under NR, full power on the fixed radio) for the time its bits are on the air
+    (the direction's slots only), and receiving the answer likewise; the same for every site.
+    On board: the accelerator's TDP less its idle power for the service time (the device draws
+    idle power either way).
     """
     w = snap.world
     if sites is None:
@@ -278,16 +283,43 @@ def device_energy_j(
     n, k = sites.shape
     v = batch.service
     d = batch.device
-    tx_w = w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency  # type: ignore[attr-defined]
-    remote = (
-        tx_w * w.svc_ul_bits[v] / np.maximum(snap.ul_rate_bps(d), 1.0)  # type: ignore[attr-defined]
-        + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(snap.dl_rate_bps(d), 1.0)  # type: ignore[attr-defined]
-    )
+    tx_w = radio_tx_w(snap, d)
+    ul_air, dl_air = air_rates_bps(snap, d)
+    remote = (tx_w * w.svc_ul_bits[v] / np.maximum(ul_air, 1.0)  # type: ignore[attr-defined]
+              + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(dl_air, 1.0))  # type: ignore[attr-defined]
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     out = np.empty((n, k + 1))
     out[:, :k] = remote[:, None]
-    out[:, k] = w.fleet_active_w[fleet] * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    # above the idle power the device draws whether or not it runs the work (the engine books
+    # idle for every second off the accelerator, so offloading saves TDP - idle, not TDP)
+    out[:, k] = (w.fleet_active_w[fleet] - w.fleet_idle_w[fleet]) * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
+
+
+def radio_tx_w(snap: Snapshot, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Each device's power while it sends (W): the snapshot's (power-controlled under NR), or
+    full power where the snapshot has none (a live one)."""
+    w = snap.world
+    fn = getattr(snap, "ul_tx_w", None)
+    if fn is not None:
+        return np.asarray(fn(devices), dtype=np.float64)
+    return np.full(len(devices), w.ue_tx_circuit_w  # type: ignore[attr-defined]
+                   + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency)  # type: ignore[attr-defined]
+
+
+def air_rates_bps(snap: Snapshot, devices: NDArray[np.int64]
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each device's rate while it is on the air, uplink and downlink: the mean rates over the
+    slots of the direction only (a UE sends or receives in its direction's slots, not in the
+    others between them, which the mean rate spreads the data over)."""
+    w = snap.world
+    slot = float(getattr(w, "slot_s", 0.0))
+    ul, dl = snap.ul_rate_bps(devices), snap.dl_rate_bps(devices)
+    if slot > 0 and snap.ul_slot_spacing_s > 0:
+        ul = ul * (snap.ul_slot_spacing_s / slot)
+    if slot > 0 and snap.dl_slot_spacing_s > 0:
+        dl = dl * (snap.dl_slot_spacing_s / slot)
+    return ul, dl
 
 
 def per_item_time_s(

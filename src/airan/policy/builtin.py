@@ -15,10 +15,12 @@ from airan.policy.base import (
     REJECT,
     Batch,
     Snapshot,
+    air_rates_bps,
     candidate_sites,
     device_energy_j,
     latency_parts_s,
     per_item_time_s,
+    radio_tx_w,
 )
 
 I64 = NDArray[np.int64]
@@ -168,6 +170,7 @@ def deadline_aware(
     w = snap.world
     d = batch.device
     cand_delay, cand_bottleneck = _candidate_paths(w)
+    air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
     return _deadline_aware_core(  # type: ignore[no-any-return]
         w.node_candidates,  # type: ignore[attr-defined]
         cand_delay,
@@ -175,9 +178,10 @@ def deadline_aware(
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
-        snap.ul_rate_bps(d) if energy else np.zeros(0),
+        air[0] if energy else np.zeros(0),
         snap.ul_time_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
+        air[1] if energy else np.zeros(0),
         snap.device_backlog_s(d),
         float(snap.ul_access_delay_s),
         float(snap.dl_access_delay_s),
@@ -207,9 +211,9 @@ def deadline_aware(
         w.local_time_s,  # type: ignore[attr-defined]
         strict,
         energy,
-        w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency,  # type: ignore[attr-defined]
+        radio_tx_w(snap, d) if energy else np.zeros(0),
         float(w.ue_rx_w),  # type: ignore[attr-defined]
-        w.fleet_active_w,  # type: ignore[attr-defined]
+        w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
     )
 
 
@@ -237,8 +241,9 @@ def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 @njit(cache=True)
 def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul_rate, ul_time,
-                         dl_rate, dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing,
-                         held, state_bits, site_node, path_links, link_backlog, queue_limit,
+                         dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access, ul_spacing,
+                         dl_spacing, held, state_bits, site_node, path_links, link_backlog,
+                         queue_limit,
                          site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
@@ -328,8 +333,8 @@ def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul
     if energy:  # the least device energy among the candidates that meet the deadline
         for i in range(n):
             v = svc[i]
-            e_remote = (tx_w * ul_bits[v] / max(ul_rate[i], 1.0)
-                        + rx_w * dl_bits[v] / max(dl_rate[i], 1.0))
+            e_remote = (tx_w[i] * ul_bits[v] / max(ul_rate[i], 1.0)
+                        + rx_w * dl_bits[v] / max(dl_air_rate[i], 1.0))
             e_local = active_w[fleet[i]] * local_time[fleet[i], v]
             best = -1
             best_e = np.inf
