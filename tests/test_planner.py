@@ -143,7 +143,11 @@ def test_impossible_target_is_refused(scenario_file, cache) -> None:
     assert r.verdict.startswith("no plan meets the target")
     assert r.proven  # every largest build-out (3 of each type at each site) was run and missed
     assert r.closest is not None and r.closest.misses
-    assert len(r.evaluations) == 9
+    # then the 64 cheapest of the 91 smaller build-outs the bound ruled out (the twin need not
+    # be monotone), and a note says how many were left unrun
+    assert len(r.evaluations) == 9 + 64
+    assert any(n.startswith("27 build-outs smaller than the largest were ruled out without a "
+                            "run") for n in r.notes), r.notes
 
 
 def test_budget_below_the_minimum(scenario_file, cache) -> None:
@@ -477,3 +481,18 @@ def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they
                        targets)
     assert "the radio and the transport take most of it together" in text
     assert "would cut only the transport" in text
+
+
+def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
+    """The pruning assumes fewer GPUs never help, and the twin does not always agree: on the
+    factory with a new cell site, 2 H100s on-premises and 2 at cell-a miss the VLA's 80 ms
+    (work drawn to them queues) where no GPUs at all (the cloud) meet it. The sweep had ruled
+    the empty plan out and answered 5,000 USD as proven; the check runs what it skipped,
+    cheapest first, and finds it: every cheaper build-out run, the answer is exact."""
+    res = plan("factory", ["vla: p99<=80ms"], candidates=["L4", "H100"], new_sites=["cell-a"],
+               max_gpus=2, duration_s=1.0, method="exact")
+    assert res.feasible and res.best is not None
+    assert res.best.cost_usd == 0.0
+    assert res.proven
+    assert res.verdict == "cheapest plan that meets every target"
+    assert any("not monotone" in n and "every cheaper build-out was run" in n for n in res.notes)

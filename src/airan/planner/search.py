@@ -2,7 +2,8 @@
 
 1. *Bound*: run the largest build-out of every type assignment (``max_gpus`` of a candidate
    type at every slot, in every combination, up to 64; with ``type_order`` only the fastest
-   types). If none meets the targets, no config can (monotonicity) and the search stops; each
+   types). If none meets the targets, no config can (monotonicity; the check of step 4 runs
+   the smaller ones) and the search stops; each
    one that misses rules out its whole block (every config with those types, or fewer slots).
 2. *Greedy* (marginal gain per cost): from an empty build-out, try at each slot one more step
    of its type (doubling the count) or a switch to another type, run them all, and keep the move
@@ -14,6 +15,10 @@
    slot on partial cost), in increasing cost; skip those below a config already known to miss
    (they miss too); run the others; the first that meets the targets is the cheapest. If the
    list runs out, ``U`` was the minimum. Every run the greedy made prunes the sweep too.
+4. *Check*: the pruning assumes fewer GPUs never help, which the twin does not always honour;
+   the configs cheaper than the answer that it ruled out without a run are run, cheapest
+   first, up to ``check_evals``: the first that meets the targets is the answer, exact (every
+   cheaper config has been run); if they all miss, the answer is exact too.
 
 Every run goes through :class:`~airan.planner.evaluate.Evaluator` (cached by content hash), so
 a config is never run twice. The sweep is skipped, and the answer flagged as not proven minimal,
@@ -198,6 +203,40 @@ def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) 
     return best
 
 
+def _cost_order(space: PlanSpace, types: np.ndarray, counts: np.ndarray,
+                cost: np.ndarray) -> np.ndarray:
+    """Rows in increasing cost; ties: less power, fewer GPUs, then the slots' counts and types."""
+    power = (counts * space.tdp[np.maximum(types, 0)] * space.mult[None, :]).sum(axis=1)
+    gpus = (counts * space.mult[None, :]).sum(axis=1)
+    keys = [cost, power, gpus] + [counts[:, s] for s in reversed(range(counts.shape[1]))] \
+        + [types[:, s] for s in reversed(range(types.shape[1]))]
+    return np.lexsort(tuple(reversed(keys)))
+
+
+def _check_pruned(space: PlanSpace, ev: Evaluator, below: float, inclusive: bool,
+                  limit: int, enumerate_limit: int) -> tuple[Evaluation | None, int]:
+    """Run, cheapest first, the build-outs under ``below`` that the pruning ruled out without a
+    run, up to ``limit`` new runs: the pruning assumes that fewer GPUs never help, which the
+    twin does not always honour (a site with GPUs draws work that queues there). Returns the
+    first that meets the targets (every cheaper build-out has then been run: it is the
+    cheapest) and how many of them are left unrun (-1: too many to list)."""
+    ev.phase = "check"
+    arrays = space.enumerate_below(below, limit=enumerate_limit, inclusive=inclusive)
+    if arrays is None:
+        return None, -1
+    types, counts, cost = arrays
+    unrun = [space.config_of(types, counts, int(i))
+             for i in _cost_order(space, types, counts, cost)]
+    unrun = [c for c in unrun if ev.evaluated(c) is None]
+    for k, config in enumerate(unrun):
+        if k >= limit:
+            return None, len(unrun) - k
+        e = ev(config)
+        if e.feasible:
+            return e, 0
+    return None, 0
+
+
 def _sweep(
     space: PlanSpace,
     ev: Evaluator,
@@ -217,11 +256,7 @@ def _sweep(
     types, counts, cost = arrays
     if cost.size == 0:
         return None, "done"
-    power = (counts * space.tdp[np.maximum(types, 0)] * space.mult[None, :]).sum(axis=1)
-    gpus = (counts * space.mult[None, :]).sum(axis=1)
-    keys = [cost, power, gpus] + [counts[:, s] for s in reversed(range(counts.shape[1]))] \
-        + [types[:, s] for s in reversed(range(types.shape[1]))]
-    order = np.lexsort(tuple(reversed(keys)))
+    order = _cost_order(space, types, counts, cost)
     known_bad = np.zeros(cost.size, dtype=bool)
     for e in ev.log:
         if not e.feasible:
@@ -363,19 +398,38 @@ def search(
     max_evals: int = 400,
     enumerate_limit: int = 500_000,
     max_greedy_steps: int = 200,
+    check_evals: int = 64,
 ) -> PlanResult:
     """Find the cheapest config of ``space`` that meets ``evaluator``'s targets.
 
     ``method``: ``auto`` (bound, greedy, trim, then the cost-ordered sweep below the greedy's
     cost), ``greedy`` (no sweep: fast, not proven minimal) or ``exact`` (bound, then the sweep
-    from zero). ``max_evals`` caps the sweep's new runs.
+    from zero). ``max_evals`` caps the sweep's new runs. Then, unless greedy, the build-outs
+    cheaper than the answer that the pruning skipped are run, cheapest first, up to
+    ``check_evals`` (see :func:`_check_pruned`): if they all are, the answer is exact whatever
+    the twin's monotonicity.
     """
     t0 = time.perf_counter()
     ev = evaluator
     budget = math.inf if budget_usd is None else float(budget_usd)
     notes: list[str] = [f"not tried: {why}" for why in space.unfit]
 
-    def done(best: Evaluation | None, proven: bool, verdict: str) -> PlanResult:
+    def check(below: float, inclusive: bool) -> tuple[Evaluation | None, bool]:
+        """The pruned build-outs under ``below``, run (see _check_pruned); returns the first
+        that meets the targets and whether none is left unrun."""
+        found, left = _check_pruned(space, ev, below, inclusive, check_evals, enumerate_limit)
+        if left:
+            many = f"more than {enumerate_limit:,}" if left < 0 else f"{left:,}"
+            what = "cheaper than the plan" if inclusive is False else "within the budget" \
+                if math.isfinite(below) else "smaller than the largest"
+            notes.append(f"{many} build-outs {what} were ruled out without a run, by the "
+                         "pruning's assumption that fewer GPUs never help (the twin does not "
+                         f"always honour it); the {check_evals} cheapest of them were run and "
+                         "miss")
+        return found, left == 0
+
+    def done(best: Evaluation | None, proven: bool, verdict: str,
+             exhaustive: bool = False) -> PlanResult:
         log = ev.log
         within = [e for e in log if e.cost_usd <= budget] or log
         closest = min(within, key=lambda e: (e.shortfall, e.cost_usd)) if within else None
@@ -403,17 +457,21 @@ def search(
                          f"or more for {FEW_BEYOND} beyond each")
         breaks = _monotonicity_breaks(space, log)
         if breaks:
+            after = ("every cheaper build-out was run all the same" if exhaustive else
+                     "the pruning may have skipped a cheaper plan: raise --duration or --seeds")
             notes.append(f"the twin was not monotone on {breaks} pair(s) of runs (a build-out "
-                         "met the targets and a larger one did not); the pruning may have "
-                         "skipped a cheaper plan: raise --duration or --seeds")
-            if best is not None and proven:
+                         f"met the targets and a larger one did not); {after}")
+            if best is not None and proven and not exhaustive:
                 verdict = "plan found (not proven minimal: the twin was not monotone)"
-        return PlanResult(space, ev, best, closest, proven and not breaks, verdict, budget_usd,
-                          method, time.perf_counter() - t0, notes)
+        return PlanResult(space, ev, best, closest, (proven and not breaks) or exhaustive,
+                          verdict, budget_usd, method, time.perf_counter() - t0, notes)
 
     ev.phase = "bound"
     tops, complete = _bound(space, ev)
     if not any(e.feasible for e in tops):
+        found, exhaustive = check(budget, True)
+        if found is not None:  # a smaller build-out meets what the largest miss
+            return done(found, True, "cheapest plan that meets every target", True)
         bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]
         if bare:  # (not a matter of how many GPUs: see the "not tried" notes)
             return done(None, complete, "no plan meets the target: no candidate GPU can serve "
@@ -453,12 +511,18 @@ def search(
     elif status == "max-evals":
         notes.append(f"the sweep stopped after {max_evals} new runs (--max-evals)")
     proven = status == "done"
+    exhaustive = False
+    if proven:  # what the pruning skipped, cheapest first
+        found, exhaustive = check(best.cost_usd if best is not None else budget, best is None)
+        if found is not None:
+            best = cheapest_feasible()
     if best is None:
         if math.isfinite(budget):
             what = f"no plan meets the target within the budget of {budget:,.0f} USD"
         else:
             what = "no plan found that meets the target"
-        return done(None, proven, what)
-    verdict = "cheapest plan that meets every target" if proven else \
-        "plan found (not proven minimal)"
-    return done(best, proven, verdict)
+        return done(None, proven, what, exhaustive)
+    verdict = "plan found (not proven minimal)" if not proven else \
+        "cheapest plan that meets every target" if exhaustive else \
+        "cheapest plan that meets every target, if fewer GPUs never help (see the notes)"
+    return done(best, proven, verdict, exhaustive)
