@@ -496,3 +496,40 @@ def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
     assert res.proven
     assert res.verdict == "cheapest plan that meets every target"
     assert any("not monotone" in n and "every cheaper build-out was run" in n for n in res.notes)
+
+
+ONE_CELL_TWO_SITES = """
+name: onecell
+duration_s: 1
+seed: 5
+radio: {model: ideal}
+cell_sites: [{name: bs, position_m: [0, 0], height_m: 10, sectors: 1}]
+nodes: [{name: agg}]
+compute_sites:
+  - {name: a, at: bs, kind: cell, gpus: [{type: L4, count: 1}],
+     batching: {max_batch: 1, max_wait_ms: 0}}
+  - {name: b, at: agg, kind: edge, gpus: [{type: L4, count: 1}],
+     batching: {max_batch: 1, max_wait_ms: 0}}
+transport: {links: [{a: bs, b: agg, fiber_km: 1, extra_delay_ms: 1}]}
+fleets:
+  - {name: cams, count: 10, area: {center_m: [0, 0], radius_m: 30}, device_class: camera,
+     services: [det]}
+services:
+  - {name: det, model: yolov8s, rate_hz: 20, arrivals: periodic, jitter_ms: 0, deadline_ms: 25,
+     target_hit_ratio: 0.99, service_time: {dist: fixed, mean_ms: 10}}
+"""
+
+
+@pytest.mark.parametrize("candidates", [["H100", "L4"], ["L4", "H100"]])
+def test_plans_of_equal_cost_go_to_less_power_whatever_the_search(
+        tmp_path: Path, candidates: list[str]) -> None:
+    """With an L4 priced as an H100, one H100 + one L4 and two L4s cost the same; the docs
+    break such ties by less power (two L4s, 144 W against 772 W), and every search and
+    candidate order must agree (auto used to sweep only below the greedy's cost, and took
+    the first of equal runs in the order it made them)."""
+    f = tmp_path / "onecell.yaml"
+    f.write_text(ONE_CELL_TWO_SITES)
+    answers = {m: plan(f, ["det: hit>=0.5"], candidates=candidates, price_usd={"L4": 30_000},
+                       max_gpus=4, method=m).best for m in ("auto", "exact")}
+    assert {(b.cost_usd, b.peak_power_w, b.description) for b in answers.values()} == \
+        {(60_000, 144.0, "a: 2 x L4; b: -")}

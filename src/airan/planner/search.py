@@ -488,8 +488,12 @@ def search(
             greedy = _improve(space, ev, greedy, budget)
 
     def cheapest_feasible() -> Evaluation | None:
+        """The cheapest run that meets the targets; ties as the sweep orders them (less power,
+        fewer GPUs, then the slots' counts and types), whatever order the runs were made in."""
         ok = [e for e in ev.log if e.feasible and e.cost_usd <= budget]
-        return min(ok, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus)) if ok else None
+        return min(ok, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus)
+                   + tuple(n for _, n in reversed(e.config))
+                   + tuple(t for t, _ in reversed(e.config))) if ok else None
 
     if method == "greedy":
         best = cheapest_feasible()
@@ -500,7 +504,8 @@ def search(
 
     known = cheapest_feasible()
     if known is not None:  # sweep what is cheaper than the best plan so far
-        _, status = _sweep(space, ev, known.cost_usd, False, max_evals, enumerate_limit)
+        # (at its cost too: a build-out of the same cost may draw less power)
+        _, status = _sweep(space, ev, known.cost_usd, True, max_evals, enumerate_limit)
     else:  # the largest build-out is over the budget and the greedy found nothing within it
         _, status = _sweep(space, ev, budget, True, max_evals, enumerate_limit)
     best = cheapest_feasible()
