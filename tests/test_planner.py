@@ -533,3 +533,14 @@ def test_plans_of_equal_cost_go_to_less_power_whatever_the_search(
                        max_gpus=4, method=m).best for m in ("auto", "exact")}
     assert {(b.cost_usd, b.peak_power_w, b.description) for b in answers.values()} == \
         {(60_000, 144.0, "a: 2 x L4; b: -")}
+
+
+def test_a_change_to_the_code_changes_every_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cached runs are keyed on the code as well as the scenario and the version: a changed
+    engine or catalog must not reuse results it would not give."""
+    import airan.planner.evaluate as evaluate
+
+    scenario = {"name": "x", "duration_s": 1.0}
+    before = evaluate.run_key(scenario)
+    monkeypatch.setattr(evaluate, "airan_code_hash", lambda: "changed")
+    assert evaluate.run_key(scenario) != before

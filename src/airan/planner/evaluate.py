@@ -1,8 +1,9 @@
 """Run the twin on a candidate build-out, once per seed, with a cache keyed by content hash.
 
 The key of a run is the SHA-256 of the candidate scenario as JSON (``model_dump(mode="json")``,
-keys sorted) with the policy, seed and simulated duration set in it, plus the airan version: two
-configs that make the same scenario share one run, and an on-disk cache (``cache_dir``) lets a
+keys sorted) with the policy, seed and simulated duration set in it, plus the airan version and
+a hash of its code and data files (a changed engine never reuses a stale run): two configs that
+make the same scenario share one run, and an on-disk cache (``cache_dir``) lets a
 second ``airan plan`` reuse the first one's runs.
 """
 
@@ -19,14 +20,15 @@ from typing import Any
 
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
-from airan.version import airan_version
+from airan.version import airan_code_hash, airan_version
 
 __all__ = ["Evaluation", "Evaluator", "run_key"]
 
 
 def run_key(scenario_json: dict[str, Any]) -> str:
-    """Content hash of a scenario (JSON form) and the airan version."""
-    text = json.dumps({"airan": airan_version(), "scenario": scenario_json}, sort_keys=True,
+    """Content hash of a scenario (JSON form), the airan version and its code's hash."""
+    text = json.dumps({"airan": airan_version(), "code": airan_code_hash(),
+                       "scenario": scenario_json}, sort_keys=True,
                       separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
