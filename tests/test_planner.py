@@ -343,7 +343,7 @@ def test_the_planner_starts_from_a_site_whose_gpu_is_too_small(tmp_path: Path) -
         ({"candidates": ["L4", "H10"]}, "option '--candidates': unknown GPU 'H10'; did you mean"),
         ({"sites": ["site-c"]}, "option '--sites': unknown compute site 'site-c'"),
         ({"new_sites": ["ag"]}, "option '--new-sites': unknown cell site or node 'ag'"),
-        ({"max_gpus": 0}, "option '--max-gpus': must be at least 1"),
+        ({"max_gpus": 0}, "option '--max-gpus': must be 1-1024"),
     ],
 )
 def test_bad_space_options(scenario_file, kw, expected: str) -> None:

@@ -232,7 +232,7 @@ def test_cli_run_sharded_writes_merged_and_shard_summaries(tmp_path: Path) -> No
     [
         (["--regions", "4by4"], "option '--regions'"),
         (["--regions", "0x3"], "1..100,000 regions"),
-        (["--sites", "0"], "option '--sites': must be at least 1"),
+        (["--sites", "0"], "option '--sites': must be 1-200,000"),
         (["--policy", "nearest-edg"], "did you mean 'nearest-edge'"),
         (["--workers", "0"], "option '--workers'"),
     ],

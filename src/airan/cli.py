@@ -615,9 +615,12 @@ def validate(
 ) -> None:
     """Check a scenario file and describe it; exit 2 with one error line if it is invalid."""
     with _user_errors():
+        from airan.policy import resolve_policy
         from airan.scenario import load_scenario
 
         sc = load_scenario(file)
+        if ":" in sc.policy:  # a user's policy: import it, as a run would
+            resolve_policy(sc.policy)
     n_cell_sites = len(sc.cell_site_names())
     cells: int = sum(int(c.sectors) for c in sc.cell_sites)
     if sc.cell_layout is not None:

@@ -60,8 +60,8 @@ def reader_may_leave() -> Iterator[None]:
 
 
 # file=None: rich resolves sys.stdout / sys.stderr at print time (so test runners can capture).
-out = _Terminal(highlight=False)
-err = _Terminal(stderr=True, highlight=False)
+out = _Terminal(highlight=False, emoji=False)  # ":ok:" in a path or value stays as written
+err = _Terminal(stderr=True, highlight=False, emoji=False)
 
 
 # ---- help pages --------------------------------------------------------------------------------

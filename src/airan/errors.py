@@ -39,7 +39,8 @@ class InputError(ValueError):
             what = "option" if self.field.startswith("--") else "field"
             parts.append(f"{what} '{self.field}':")
         parts.append(self.reason)
-        named = isinstance(self.value, str) and repr(self.value) in self.reason
+        named = (isinstance(self.value, str) and repr(self.value) in self.reason) or \
+            f"(got {self.value!r})" in self.reason or f"(got {self.value})" in self.reason
         if self.value is not None and not named:
             parts.append(f"(got {self.value!r})")
         text = " ".join(parts)

@@ -114,9 +114,32 @@ def _batches(text: str) -> list[int]:
         vals = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise InputError("expected batch sizes like 1,2,4,8", field="--batch", value=text) from None
-    if not vals or min(vals) < 1:
-        raise InputError("batch sizes must be positive", field="--batch", value=text)
+    if not vals or min(vals) < 1 or max(vals) > 1024:
+        raise InputError("batch sizes must be 1-1024", field="--batch", value=text)
+    if len(set(vals)) < len(vals):
+        raise InputError("a batch size is given twice", field="--batch", value=text)
     return vals
+
+
+LIVE_MAX_S = 86_400.0  # a live run's longest duration: a day of wall time
+
+
+def _check_options(*, seed: int | None = None, duration: float | None = None,
+                   threads: int | None = None, out: Path | None = None,
+                   out_is_file: bool = False) -> None:
+    """One line naming the option for values a live command cannot use (before it starts
+    processes or models): a negative seed, a duration that is not positive or beyond a day,
+    fewer than one thread, an --out of the wrong kind."""
+    if seed is not None and not 0 <= seed < 2**63:
+        raise InputError("must be 0 or more", field="--seed", value=seed)
+    if duration is not None and not 0 < duration <= LIVE_MAX_S:
+        raise InputError(f"must be more than 0 and at most {LIVE_MAX_S:,.0f} s",
+                         field="--duration", value=duration)
+    if threads is not None and threads < 1:
+        raise InputError("must be at least 1", field="--threads", value=threads)
+    if out is not None and out.exists() and out.is_dir() == out_is_file:
+        raise InputError("is a folder, not a file" if out_is_file else "is a file, not a folder",
+                         field="--out", value=str(out))
 
 
 def _print_run(summary: dict, folder: Path,
@@ -186,6 +209,15 @@ def register(app: typer.Typer) -> None:
             from airan.live import wire
             from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
 
+            _check_options(seed=seed, duration=duration, threads=threads, out=out_dir)
+            if host is not None:
+                import socket
+
+                try:
+                    socket.getaddrinfo(host, None)
+                except (OSError, UnicodeError):
+                    raise InputError("not an address or host name this machine resolves",
+                                     field="--host", value=host) from None
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
                                  "share: --token or AIRAN_TOKEN", field="--token")
@@ -230,8 +262,7 @@ def register(app: typer.Typer) -> None:
             from airan.report.rundir import write_run
             from airan.scenario import load_scenario
 
-            if not duration > 0:
-                raise InputError("duration must be positive", field="--duration", value=duration)
+            _check_options(seed=seed, duration=duration, out=out_dir)
             sc = load_scenario(scenario)
             if deployment is not None:
                 dep = Deployment.read(deployment)
@@ -274,8 +305,7 @@ def register(app: typer.Typer) -> None:
             from airan.report.rundir import write_run
             from airan.scenario import load_scenario
 
-            if not duration > 0:
-                raise InputError("duration must be positive", field="--duration", value=duration)
+            _check_options(seed=seed, duration=duration, threads=threads, out=out_dir)
             if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
                 raise InputError("fleet scale must be positive", field="--fleet-scale",
                                  value=fleet_scale)
@@ -318,6 +348,16 @@ def register(app: typer.Typer) -> None:
         with _user_errors():
             from airan.live.models import profile as run_profile
             from airan.live.models import write_calibration
+
+            _check_options(threads=threads, out=out_file, out_is_file=True)
+            if payload_kb is not None and not 0 < payload_kb <= 100_000:
+                raise InputError("must be more than 0 and at most 100,000 kB",
+                                 field="--payload-kb", value=payload_kb)
+            if not 0 < min_time <= 3600:
+                raise InputError("must be more than 0 and at most 3,600 s", field="--min-time",
+                                 value=min_time)
+            if not 0 <= gap_ms <= 60_000:
+                raise InputError("must be 0-60,000 ms", field="--gap-ms", value=gap_ms)
 
             cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
                               payload_kb=payload_kb, gap_ms=gap_ms)

@@ -77,7 +77,7 @@ class Deployment:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
             return cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # (JSON and UTF-8 errors are ValueErrors)
             raise InputError(f"not a deployment file: {exc}", file=str(p)) from None
 
     @property

@@ -82,8 +82,9 @@ def build_space(
     for t in types:
         if t not in gpus:
             raise option_error("--candidates", f"unknown GPU {t!r}", t, list(gpus))
-    if max_gpus < 1:
-        raise option_error("--max-gpus", "must be at least 1", max_gpus)
+    if not 1 <= max_gpus <= 1024:
+        raise option_error("--max-gpus", "must be 1-1024 (GPUs of one type at one site)",
+                           max_gpus)
     if not (site_cost_usd >= 0 and math.isfinite(site_cost_usd)):
         raise option_error("--site-cost", "must be >= 0", site_cost_usd)
     for t in types:

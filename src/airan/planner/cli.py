@@ -204,8 +204,12 @@ def plan(
         from airan.report.rundir import other_kind_error
 
         refused = other_kind_error(out_dir, "plan")
+        if refused is None and out_dir.exists() and not out_dir.is_dir():
+            refused = f"'{out_dir}' is a file, not a folder"
         if refused is not None:
             _fail(f"option '--out': {refused}")
+        if cache is not None and cache.exists() and not cache.is_dir():
+            _fail(f"option '--cache': '{cache}' is a file, not a folder")
         with Progress(
             TextColumn("plan {task.description}", style="bold", markup=False),
             TextColumn("{task.fields[phase]}"),

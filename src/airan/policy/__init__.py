@@ -87,7 +87,7 @@ def _user_frame(exc: BaseException) -> str:
 
     ours = tuple(os.path.dirname(m.__file__) + os.sep for m in (airan, np) if m.__file__)
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(ours)]
+              if not f.filename.startswith(ours) and not f.filename.startswith("<frozen")]
     if not frames:
         return ""
     f = frames[-1]
@@ -128,12 +128,21 @@ def resolve_policy(name: str) -> Policy:
         return _REGISTRY[name]
     if ":" in name:
         mod_name, _, attr = name.partition(":")
+        if not mod_name or not attr or mod_name.startswith("."):
+            raise InputError(
+                "a policy outside airan is named 'package.module:callable' (an absolute module "
+                "path and a name in it)", field="policy", value=name)
         try:
             mod = _import_user_module(mod_name)
         except ImportError as exc:
             raise InputError(
                 f"cannot import policy module {mod_name!r}: {exc}", field="policy", value=name
             ) from None
+        except Exception as exc:  # the user's module failed as it loaded (SyntaxError too)
+            raise InputError(
+                f"importing policy module {mod_name!r} raised {type(exc).__name__}: {exc}"
+                f"{'' if isinstance(exc, SyntaxError) else _user_frame(exc)}",
+                field="policy", value=name) from None
         fn = getattr(mod, attr, None)
         if not callable(fn):
             raise InputError(

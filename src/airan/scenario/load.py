@@ -78,6 +78,8 @@ def load_scenario(path_or_name: str | Path, *, gpu_checks: bool = True) -> Scena
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
+    except RecursionError:
+        raise InputError("malformed YAML: nested too deeply", file=label) from None
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping (key: value)", file=label)
     _resolve_files(data, Path(label).parent if Path(label).is_file() else None)
@@ -171,7 +173,10 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "model_type":  # pydantic names its class: say what the YAML needs
         keys = _allowed_keys(loc, data)
         msg = "expected a mapping of fields" + (f" ({', '.join(keys)})" if keys else "")
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list) or (value is None and "input" in err):
+        # the value as the YAML has it (null, [1, 2], {a: 1}), shortened
+        text = json.dumps(value, default=str)
+        msg += f" (got {text if len(text) <= 60 else text[:57] + '...'})"
         value = None
     return InputError(msg, file=label, field=field, value=value)
 

@@ -237,9 +237,12 @@ class Radio(_Strict):
     clutter_height_m: float | None = Field(None, ge=0, le=10)
     scheduler: Literal["rr", "pf"] = "rr"
     ul_access: Literal["sr", "configured_grant"] = "sr"
-    sr_period_ms: PosFloat = 5.0  # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md)
-    grant_delay_ms: NonNegFloat = 2.0  # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
-    dl_sched_delay_ms: NonNegFloat = 0.5  # one slot of gNB processing before the first DL slot
+    # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md); TS 38.331's longest is 640 slots
+    sr_period_ms: float = Field(5.0, gt=0, le=640)
+    # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
+    grant_delay_ms: float = Field(2.0, ge=0, le=1000)
+    # one slot of gNB processing before the first DL slot
+    dl_sched_delay_ms: float = Field(0.5, ge=0, le=1000)
     # HARQ: a transfer's last transport block fails with this probability per transmission,
     # the link adaptation target (TS 38.214 5.2.2.1 defines CQI at a 0.1 block error rate),
     # and is sent again one HARQ round trip later, at most harq_max_retx times

@@ -193,6 +193,9 @@ def _scenario_ref(ref: str, base_dir: Path | None) -> str:
     return str(near) if near.exists() else ref
 
 
+MAX_RUNS = 100_000  # runs in one sweep (each a scenario held in memory while it expands)
+
+
 def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace_limit: int,
            label: str) -> list[RunSpec]:
     """Every run of the sweep (product or zip of the axes), each scenario validated."""
@@ -206,6 +209,10 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
                              field="axes")
         combos: list[tuple[Any, ...]] = list(zip(*axes.values(), strict=True))
     else:
+        n_runs = math.prod(len(v) for v in axes.values())
+        if n_runs > MAX_RUNS:
+            raise InputError(f"the axes make {n_runs:,} runs, more than {MAX_RUNS:,}: split the "
+                             "sweep", file=label, field="axes")
         combos = list(itertools.product(*axes.values()))
     runs: list[RunSpec] = []
     seen: dict[str, int] = {}
