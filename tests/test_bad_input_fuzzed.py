@@ -102,3 +102,16 @@ def test_a_sweep_of_too_many_runs_is_refused_before_it_expands(tmp_path: Path) -
         "seed": {"from": 1, "count": 1000}, "load": {"from": 1, "count": 1000}}}))
     res = runner.invoke(app, ["sweep", str(spec), "--dry-run"])
     assert_input_error(res, "1,000,000 runs")
+
+
+def test_a_misspelt_choice_gets_a_suggestion(tmp_path: Path) -> None:
+    path = mutated(tmp_path, lambda d: d["radio"].update(scheduler="pff"))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "radio.scheduler", "'pff'",
+                       "did you mean 'pf'")
+
+
+def test_a_bad_disc_area_names_the_discs_field(tmp_path: Path) -> None:
+    """A disc with a bad radius used to be reported as a rectangle missing its x_m."""
+    path = mutated(tmp_path, lambda d: d["fleets"][0].update(
+        area={"center_m": [0, 0], "radius_m": -5}))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "area.radius_m", "-5")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -170,6 +171,12 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         )
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
+    if err["type"] == "literal_error" and isinstance(value, str):  # a misspelt choice
+        expected = str((err.get("ctx") or {}).get("expected", ""))
+        choices = re.findall(r"'([^']*)'", expected)
+        if choices:
+            return InputError(f"unknown value {value!r}", file=label, field=field, value=value,
+                              choices=choices)
     if err["type"] == "model_type":  # pydantic names its class: say what the YAML needs
         keys = _allowed_keys(loc, data)
         msg = "expected a mapping of fields" + (f" ({', '.join(keys)})" if keys else "")

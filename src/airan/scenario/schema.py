@@ -14,9 +14,11 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    Tag,
     field_validator,
     model_serializer,
     model_validator,
@@ -406,6 +408,18 @@ class DiscArea(_Strict):
     radius_m: float = Field(gt=0, le=1e7)
 
 
+def _area_kind(v: Any) -> str:
+    """Which area a fleet's ``area`` is: a disc if it names a centre or radius, else a
+    rectangle (so an error names the disc's own field, not a missing rectangle bound)."""
+    if isinstance(v, dict):
+        return "DiscArea" if "center_m" in v or "radius_m" in v else "RectArea"
+    return type(v).__name__
+
+
+FleetArea = Annotated[Annotated[RectArea, Tag("RectArea")] | Annotated[DiscArea, Tag("DiscArea")],
+                      Discriminator(_area_kind)]
+
+
 from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
 
 #: The fleet fields a device class sets (catalog/devices.yaml)
@@ -422,7 +436,7 @@ class Fleet(_Strict):
     name: Name
     count: int = Field(ge=0, le=50_000_000, strict=True)
     device_class: str | None = None
-    area: RectArea | DiscArea | None = None  # None: uniform over the cell layout's bounding box
+    area: FleetArea | None = None  # None: uniform over the cell layout's bounding box
     height_m: float = Field(1.5, gt=0, le=1000)  # UE height, TR 38.901 Table 7.4.1-1
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     services: list[str] = Field(min_length=1)
