@@ -115,3 +115,17 @@ def test_a_bad_disc_area_names_the_discs_field(tmp_path: Path) -> None:
     path = mutated(tmp_path, lambda d: d["fleets"][0].update(
         area={"center_m": [0, 0], "radius_m": -5}))
     assert_input_error(runner.invoke(app, ["validate", str(path)]), "area.radius_m", "-5")
+
+
+@pytest.mark.parametrize("axes", [
+    {"services[detect].rate_hz": [5], "services[0].rate_hz": [1]},
+    {"seed": [1], "seed ": [2]},
+])
+def test_two_sweep_axes_on_one_field_are_refused(tmp_path: Path, axes: dict) -> None:
+    """Two spellings of one field (by name and by position, or with a stray space): one value
+    silently won."""
+    import yaml
+
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(yaml.safe_dump({"scenario": "factory", "axes": axes}))
+    assert_input_error(runner.invoke(app, ["sweep", str(spec), "--dry-run"]), "set the same field")

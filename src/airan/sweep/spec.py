@@ -220,11 +220,16 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
         values = dict(zip(names, combo, strict=True))
         d = copy.deepcopy(base)
         load = 1.0
+        where_set: dict[tuple[str | int, ...], str] = {}
         for name, value in values.items():
             if name == LOAD_AXIS:
                 load = float(value)
-            else:
-                set_path(d, name, value, where="axis", label=label)
+                continue
+            at = set_path(d, name, value, where="axis", label=label)
+            if at in where_set:  # two spellings of one field: one would silently win
+                raise InputError(f"axes {where_set[at]!r} and {name!r} set the same field",
+                                 file=label, field=f"axes.{name}")
+            where_set[at] = name
         sc = _validate(d, label, "axis", values, base=base)
         if load != 1.0:
             try:
@@ -313,9 +318,11 @@ def parse_path(path: str) -> list[str | int]:
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis",
-             label: str | None = None) -> None:
+             label: str | None = None) -> tuple[str | int, ...]:
     """Set ``value`` at the field ``path`` of ``data`` (in place); :class:`InputError` if the
-    path does not exist in the scenario. ``where`` ('axis' or 'set') names it in messages."""
+    path does not exist in the scenario. ``where`` ('axis' or 'set') names it in messages.
+    Returns the path as keys and list positions (``services[detect]`` and ``services[0]``
+    alike), so two spellings of one field can be told apart."""
     field = f"axes.{path}" if where == "axis" else f"set.{path}"
     try:
         parts = parse_path(path)
@@ -323,6 +330,7 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
         raise InputError(f"malformed field path: {exc}", file=label, field=field) from None
     node: Any = data
     walked = ""
+    steps: list[str | int] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(part, str) and not part.startswith("["):  # a key
@@ -343,7 +351,7 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                 if not -len(node) <= part < len(node):
                     raise InputError(f"'{walked}' has {len(node)} items; no item {part}",
                                      file=label, field=field, value=part)
-                step = part
+                step = part % len(node)
             else:
                 name = part[1:-1]
                 names = [x.get("name") for x in node if isinstance(x, dict)]
@@ -353,14 +361,16 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                     raise err.with_file(label) if label else err
                 step = names.index(name)
             walked += f"[{part if isinstance(part, int) else part[1:-1]}]"
+        steps.append(step)
         if last:
             node[step] = copy.deepcopy(value)
-            return
+            return tuple(steps)
         nxt = node[step]
         if nxt is None:
             raise InputError(f"'{walked}' is null in the base scenario: set it whole "
                              f"('{walked}: {{...}}')", file=label, field=field)
         node = nxt
+    return tuple(steps)  # (not reached: a path has a last part)
 
 
 def _show(value: Any) -> str:
