@@ -228,8 +228,8 @@ def run_sharded(
 
     with _user_errors():
         _check_common(workers, duration, policy)
-        if sites is not None and not 1 <= sites <= 200_000:
-            raise _option_error("--sites", "must be 1-200,000", sites)
+        if sites is not None and not 1 <= sites <= 1_000_000:
+            raise _option_error("--sites", "must be 1-1,000,000", sites)
         if not fleet_scale > 0 or not math.isfinite(fleet_scale):
             raise _option_error("--fleet-scale", "must be positive", fleet_scale)
         from airan.sweep.shard import parse_regions

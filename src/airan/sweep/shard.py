@@ -53,15 +53,17 @@ KOREA_SITES = 345_795  # Korea's 5G base stations, Aug 2024 (DOMAIN.md)
 APPROXIMATION = (
     "Each shard simulates only its own cells: interference from the cells of other regions and "
     "devices crossing a region boundary are not modelled, so devices near a boundary see less "
-    "interference than in one run of the whole scenario.",
+    "interference than in one run of the whole scenario, and lose the other region's cells, "
+    "which may be their nearest.",
     "Devices are apportioned to regions by area (largest remainder: totals exact); a disc area "
     f"is cut in strips of 1/{STRIPS_PER_RADIUS} of its radius, label regions on a "
     f"{RASTER}x{RASTER} raster (each tile to the region of its nearest site).",
     "Shared capacity (compute sites at nodes that are not cell sites, e.g. edge and cloud, and "
     "links between such nodes) is split pro rata to each region's offered request rate: GPUs "
     "and queue limits by largest remainder (at least 1 per region), link capacity exactly. One "
-    "pooled queue becomes independent queues of the same total capacity: the mean utilization "
-    "is kept, pooling across regions is lost (queueing at shared sites is pessimistic).",
+    "pooled queue becomes independent queues of the same total capacity: pooling across "
+    "regions is lost (queueing at shared sites is pessimistic), and a copy with few GPUs forms "
+    "smaller batches (more GPU time per request).",
     "A request is served within its region: cell-site GPUs of other regions are not candidates.",
 )
 
@@ -321,8 +323,12 @@ def plan_shards(
     pad = np.maximum(0.1 * (hi - lo), 50.0)  # the engine's area for a fleet without one
     if kind == "grid":
         nx, ny = spec
-        xcuts = lo[0] + (hi[0] - lo[0]) * np.arange(1, nx) / nx
-        ycuts = lo[1] + (hi[1] - lo[1]) * np.arange(1, ny) / ny
+        # each cut runs between two rows (columns) of sites, not through one: a site on the
+        # line would go to one side while its coverage spans both, and its region would get
+        # fewer sites than devices (on a hex layout, whose centre row lies on a 2x1 cut,
+        # the left half of city had 15 sites for 500 devices, the right 22)
+        xcuts = _between_sites(lo[0] + (hi[0] - lo[0]) * np.arange(1, nx) / nx, site_xy[:, 0])
+        ycuts = _between_sites(lo[1] + (hi[1] - lo[1]) * np.arange(1, ny) / ny, site_xy[:, 1])
         box = (np.searchsorted(ycuts, site_xy[:, 1], side="right") * nx
                + np.searchsorted(xcuts, site_xy[:, 0], side="right"))
         used = np.unique(box)
@@ -336,15 +342,16 @@ def plan_shards(
         # a site list read from a CSV: its errors name the file (and its column)
         csv_file = str(regions) if isinstance(regions, str | Path) else None
         column = _site_column(csv_file) if csv_file else "regions"
+        # a misspelt name first: it is also why a site has no region
+        stray = [s for s in mapping if s not in cell_names]
+        if stray:
+            err = unknown_name("cell site", stray[0], names, field=column)
+            raise err.with_file(csv_file) if csv_file else err
         missing = [n for n in names if n not in mapping]
         if missing:
             raise InputError(f"{len(missing):,} of {len(names):,} cell sites have no region, "
                              f"e.g. {missing[0]!r}", file=csv_file, field=column,
                              value=missing[0])
-        stray = [s for s in mapping if s not in cell_names]
-        if stray:
-            err = unknown_name("cell site", stray[0], names, field=column)
-            raise err.with_file(csv_file) if csv_file else err
         labels = sorted({mapping[n] for n in names})
         pos = {lab: i for i, lab in enumerate(labels)}
         site_shard = np.asarray([pos[mapping[n]] for n in names], dtype=np.int64)
@@ -481,6 +488,15 @@ def _centre(area: Any) -> tuple[float, float]:
 
 def _rect_area(x0: float, x1: float, y0: float, y1: float) -> dict[str, Any]:
     return {"x_m": [float(x0), float(x1)], "y_m": [float(y0), float(y1)]}
+
+
+def _between_sites(cuts: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Each cut moved to the nearest midpoint between two consecutive site coordinates."""
+    u = np.unique(coords)
+    if len(u) < 2:
+        return cuts
+    mids = (u[:-1] + u[1:]) / 2
+    return np.array([mids[np.argmin(np.abs(mids - c))] for c in cuts])
 
 
 def _grid_pieces(area: dict[str, Any] | None, rect: tuple[float, ...], xcuts: np.ndarray,
