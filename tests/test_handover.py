@@ -235,3 +235,30 @@ def test_a_cells_reestablishment_holds_the_uplink_under_every_radio(model: str) 
     assert held.sum() >= 9
     assert np.all(sends[held] >= 0.6 - 1e-9)
     assert np.all(sends[created < 0.5] < 0.5)  # before it, sent at once
+
+
+def test_cells_rank_by_power_per_resource_element_rsrp() -> None:
+    """Cell selection and event A3 compare RSRP (TS 38.215 5.1.1: the power of one resource
+    element), not a carrier's total power: of two omni cells at 46 dBm the same distance away,
+    the 20 MHz one (51 PRBs) is 7.3 dB stronger per resource element than the 100 MHz one
+    (273 PRBs). At 230 m from the wide cell and 270 m from the narrow one, the wide cell's
+    path gain is ~2 dB better, its RSRP ~5 dB worse: ranked by total power, the wide cell won."""
+    from airan.engine import Engine
+    from airan.scenario import load_scenario, scenario_from_dict
+
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
+             cell_sites=[{"name": f"c{i}", "position_m": [500.0 * i, 0.0], "sectors": 1}
+                         for i in range(2)],
+             compute_sites=[{"name": "edge", "at": "c0", "kind": "cell",
+                             "gpus": [{"type": "L4", "count": 1}]}],
+             transport={"links": [{"a": "c0", "b": "c1", "fiber_km": 0.2}]})
+    d["radio"].update(shadowing=False)
+    d["cell_sites"][1]["carrier"] = {**d["carrier"], "bandwidth_mhz": 20}
+    d["fleets"] = [{"name": "ue", "count": 1, "services": ["perception"],
+                    "area": {"x_m": [230.0, 230.0], "y_m": [0.0, 0.0]}}]
+    w = Engine(scenario_from_dict(d), duration_s=0.01).world
+    assert list(w.cell_prb) == [273.0, 51.0]
+    gain = dict(zip(w.dev_top_cell[0], w.dev_top_gain[0], strict=True))
+    assert 1.2 < gain[0] / gain[1] < 10 ** (7.3 / 10)  # c0 nearer, but not by 7.3 dB
+    assert w.cell_names[w.dev_cell[0]] == "c1"

@@ -53,7 +53,7 @@ class DeviceRadio:
     cell_tilt: NDArray[np.float64]
     cell_sect: NDArray[np.bool_]
     cell_fc: NDArray[np.float64]
-    cell_tx_mw: NDArray[np.float64]
+    cell_rs_mw: NDArray[np.float64]  # power per resource element: cells rank by RSRP
     environment: str
     nr: bool  # False: attach to the nearest cell only (ideal and fixed radio models)
     shadowing: bool
@@ -103,7 +103,7 @@ class DeviceRadio:
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
             gain = self._gain(cc, dx, dy, hb, h_ut, dev_ids[a:b])
             gain = np.where(valid, gain, 0.0)
-            rx = gain * self.cell_tx_mw[cc]
+            rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1)
             kk = min(k_top, rx.shape[1])
             idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
             rx_top = np.take_along_axis(rx, idx, axis=1)

@@ -297,7 +297,7 @@ class FaultSchedule:
         if not len(devs):
             return
         top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
-        rx = np.where(np.isin(top, down), 0.0, gain * w.cell_tx_mw[top])
+        rx = np.where(np.isin(top, down), 0.0, gain * w.cell_rs_mw[top])  # RSRP
         best = np.argmax(rx, axis=1)
         rows = np.arange(len(devs))
         changed = top[rows, best] != w.dev_cell[devs]

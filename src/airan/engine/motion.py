@@ -131,7 +131,7 @@ class Motion:
                 dup[:, j] = (old[:, :j] == old[:, j : j + 1]).any(axis=1)
             g[dup] = 0.0
             top[~relist], gain[~relist] = old, g
-        rx = gain * w.cell_tx_mw[top]
+        rx = gain * w.cell_rs_mw[top]  # RSRP: event A3 compares it (TS 38.331 5.5.4.4)
         if down_cells is not None and len(down_cells):
             rx = np.where(np.isin(top, down_cells), 0.0, rx)
         order = np.argsort(-rx, axis=1, kind="stable")

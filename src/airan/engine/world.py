@@ -53,6 +53,9 @@ class World:
     cell_tx_antennas: I64  # [C] transmit antennas (downlink precoding gain)
     cell_dl_layers: I64  # [C] the most downlink layers per UE (the rank is adapted per UE)
     cell_tx_mw: F64  # [C]
+    # [C] the power of one resource element (mW), tx over 12 x PRBs: what cell selection and
+    # event A3 rank cells by (RSRP, TS 38.215 5.1.1), not the carrier's total power
+    cell_rs_mw: F64
     ul_noise_mw: F64  # [C]
     ul_int_ptr: I64  # [C+1] CSR: interferers j of receiving cell c
     ul_int_src: I64
@@ -462,7 +465,8 @@ def build_world(s: Scenario, seed: int) -> World:
         site_xy=site_xy, cell_node=np.asarray(cell_node, dtype=np.int64), cell_xy=cell_xy_a,
         cell_h=np.asarray(cell_h, float), cell_az=np.asarray(cell_az, float),
         cell_tilt=np.asarray(cell_tilt, float), cell_sect=np.asarray(cell_sect, bool),
-        cell_fc=np.asarray(cell_fc, float), cell_tx_mw=np.asarray(cell_tx_mw, float),
+        cell_fc=np.asarray(cell_fc, float),
+        cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
@@ -672,6 +676,7 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_tx_antennas=np.full(n_cells, s.radio.gnb_tx_antennas, dtype=np.int64),
         cell_dl_layers=np.asarray(cell_dl_layers, dtype=np.int64),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
+        cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,
         ul_int_src=ul_src,
