@@ -129,3 +129,9 @@ def test_two_sweep_axes_on_one_field_are_refused(tmp_path: Path, axes: dict) -> 
     spec = tmp_path / "sweep.yaml"
     spec.write_text(yaml.safe_dump({"scenario": "factory", "axes": axes}))
     assert_input_error(runner.invoke(app, ["sweep", str(spec), "--dry-run"]), "set the same field")
+
+
+def test_an_area_that_is_not_a_mapping_says_so(tmp_path: Path) -> None:
+    path = mutated(tmp_path, lambda d: d["fleets"][0].update(area="disc"))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "area",
+                       "expected a mapping of fields", "'disc'")

@@ -544,3 +544,10 @@ def test_a_change_to_the_code_changes_every_cache_key(monkeypatch: pytest.Monkey
     before = evaluate.run_key(scenario)
     monkeypatch.setattr(evaluate, "airan_code_hash", lambda: "changed")
     assert evaluate.run_key(scenario) != before
+
+
+def test_a_check_too_large_to_list_says_nothing_was_run(scenario_file, cache) -> None:
+    r = _plan(scenario_file, cache, targets=["detect: p99<=3ms"], enumerate_limit=5)
+    assert not r.feasible
+    assert any("ruled out without a run" in n and "too many to check" in n for n in r.notes)
+    assert len(r.evaluations) == 9  # the bound's runs only

@@ -284,3 +284,15 @@ def test_grid_cuts_run_between_rows_of_sites_so_regions_get_sites_as_they_get_de
     left = x[plan.site_shard == 0].max()
     right = x[plan.site_shard == 1].min()
     assert right - left > 0
+
+
+@pytest.mark.parametrize(("rings", "n"), [(3, 3), (3, 4), (6, 5), (10, 4)])
+def test_grid_cuts_never_lie_on_a_row_of_sites(rings: int, n: int) -> None:
+    """A hex row's sites differ in y by rounding (~1e-13 m); taken as distinct coordinates,
+    some 'midpoints between rows' were on a row (rings 3 cut in 3: three sites on the cut)."""
+    from airan.radio.geometry import hex_grid
+    from airan.sweep.shard import _between_sites
+
+    y = hex_grid(rings, 500.0)[:, 1]
+    cuts = _between_sites(y.min() + (y.max() - y.min()) * np.arange(1, n) / n, y)
+    assert np.abs(y[:, None] - cuts[None, :]).min() > 1.0

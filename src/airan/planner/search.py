@@ -214,27 +214,28 @@ def _cost_order(space: PlanSpace, types: np.ndarray, counts: np.ndarray,
 
 
 def _check_pruned(space: PlanSpace, ev: Evaluator, below: float, inclusive: bool,
-                  limit: int, enumerate_limit: int) -> tuple[Evaluation | None, int]:
+                  limit: int, enumerate_limit: int) -> tuple[Evaluation | None, int, int]:
     """Run, cheapest first, the build-outs under ``below`` that the pruning ruled out without a
     run, up to ``limit`` new runs: the pruning assumes that fewer GPUs never help, which the
     twin does not always honour (a site with GPUs draws work that queues there). Returns the
     first that meets the targets (every cheaper build-out has then been run: it is the
-    cheapest) and how many of them are left unrun (-1: too many to list)."""
+    cheapest), how many of them are left unrun (-1: too many to list, none run) and how many
+    were run."""
     ev.phase = "check"
     arrays = space.enumerate_below(below, limit=enumerate_limit, inclusive=inclusive)
     if arrays is None:
-        return None, -1
+        return None, -1, 0
     types, counts, cost = arrays
     unrun = [space.config_of(types, counts, int(i))
              for i in _cost_order(space, types, counts, cost)]
     unrun = [c for c in unrun if ev.evaluated(c) is None]
     for k, config in enumerate(unrun):
         if k >= limit:
-            return None, len(unrun) - k
+            return None, len(unrun) - k, k
         e = ev(config)
         if e.feasible:
-            return e, 0
-    return None, 0
+            return e, 0, k + 1
+    return None, 0, len(unrun)
 
 
 def _sweep(
@@ -417,15 +418,17 @@ def search(
     def check(below: float, inclusive: bool) -> tuple[Evaluation | None, bool]:
         """The pruned build-outs under ``below``, run (see _check_pruned); returns the first
         that meets the targets and whether none is left unrun."""
-        found, left = _check_pruned(space, ev, below, inclusive, check_evals, enumerate_limit)
+        found, left, ran = _check_pruned(space, ev, below, inclusive, check_evals,
+                                         enumerate_limit)
         if left:
             many = f"more than {enumerate_limit:,}" if left < 0 else f"{left:,}"
             what = "cheaper than the plan" if inclusive is False else "within the budget" \
                 if math.isfinite(below) else "smaller than the largest"
+            checked = (f"the {ran} cheapest of them were run and miss" if ran else
+                       "too many to check")
             notes.append(f"{many} build-outs {what} were ruled out without a run, by the "
                          "pruning's assumption that fewer GPUs never help (the twin does not "
-                         f"always honour it); the {check_evals} cheapest of them were run and "
-                         "miss")
+                         f"always honour it); {checked}")
         return found, left == 0
 
     def done(best: Evaluation | None, proven: bool, verdict: str,
@@ -469,7 +472,7 @@ def search(
     ev.phase = "bound"
     tops, complete = _bound(space, ev)
     if not any(e.feasible for e in tops):
-        found, exhaustive = check(budget, True)
+        found, exhaustive = check(budget, True) if method != "greedy" else (None, False)
         if found is not None:  # a smaller build-out meets what the largest miss
             return done(found, True, "cheapest plan that meets every target", True)
         bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]

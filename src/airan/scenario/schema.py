@@ -413,7 +413,7 @@ def _area_kind(v: Any) -> str:
     rectangle (so an error names the disc's own field, not a missing rectangle bound)."""
     if isinstance(v, dict):
         return "DiscArea" if "center_m" in v or "radius_m" in v else "RectArea"
-    return type(v).__name__
+    return "DiscArea" if isinstance(v, DiscArea) else "RectArea"  # (not a mapping: its error)
 
 
 FleetArea = Annotated[Annotated[RectArea, Tag("RectArea")] | Annotated[DiscArea, Tag("DiscArea")],

@@ -492,7 +492,7 @@ def _rect_area(x0: float, x1: float, y0: float, y1: float) -> dict[str, Any]:
 
 def _between_sites(cuts: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """Each cut moved to the nearest midpoint between two consecutive site coordinates."""
-    u = np.unique(coords)
+    u = np.unique(np.round(coords, 6))  # (a row's sites differ by rounding, ~1e-13 m)
     if len(u) < 2:
         return cuts
     mids = (u[:-1] + u[1:]) / 2
