@@ -83,6 +83,10 @@ def test_values_are_printed_as_written(tmp_path: Path) -> None:
     (["profile", "mlp", "--batch", "1,1"], ("option '--batch'", "twice")),
     (["profile", "mlp", "--out", "{dir}"], ("option '--out'", "is a folder")),
     (["devices", "factory", "--deployment", "{binary}"], ("not a deployment file",)),
+    (["devices", "factory", "--deployment", "{binary}", "--timeout", "-1"],
+     ("option '--timeout'", "-1")),
+    (["devices", "factory", "--deployment", "{binary}", "--timeout", "0"],
+     ("option '--timeout'",)),
     (["run-sharded", "city", "--sites", "100000000"], ("option '--sites'",)),
 ])
 def test_command_options_are_checked_before_any_work(

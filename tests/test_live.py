@@ -532,6 +532,52 @@ def test_killed_site_is_routed_around_and_nothing_is_lost(tmp_path: Path) -> Non
     assert (outcome == "met").mean() > 0.8
 
 
+@pytest.mark.slow
+def test_a_site_dead_from_the_start_gets_no_figures_of_another_site(tmp_path: Path) -> None:
+    """A site that never answers a load report ends the run with zeros of its own, not a crash
+    and not the figures of the site listed before it."""
+    from airan.live.devices import run_devices
+    from airan.live.runtime import LiveRuntime
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(small_scenario())
+    with LiveRuntime(sc, tmp_path / "serve", models=MODELS, site_timeout_s=1.0) as rt:
+        assert rt.deployment is not None
+        first = sc.compute_sites[0].name
+        rt.kill_site(first)
+        res = run_devices(sc, rt.deployment, duration_s=3.0, timeout_s=3.0)
+    s = res.summary
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] and r["in_flight"] == 0
+    dead = s["sites"][first]
+    assert dead["served"] == 0 and dead["live"]["answered_load_reports"] == 0
+    assert dead["live"]["rss_mb"] is None and dead["live"]["overloaded"] == 0
+    assert sum(site["served"] for site in s["sites"].values()) > 0
+
+
+def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:
+    """No gateway answers (the deployment has stopped): one input error before any request is
+    sent, not a run of timeouts or a crash at its end."""
+    import socket
+
+    from airan.errors import InputError
+    from airan.live.devices import run_devices
+    from airan.live.runtime import Deployment
+    from airan.scenario import scenario_from_dict
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"
+    sc = scenario_from_dict(small_scenario())
+    dep = Deployment(scenario="", seed=3, policy="least-loaded",
+                     sites={s.name: closed for s in sc.compute_sites},
+                     gateways={"bs-a": closed, "bs-b": closed}, tenants={"default": "t"})
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="no gateway of the deployment answers"):
+        run_devices(sc, dep, duration_s=30.0, timeout_s=1.0)
+    assert time.monotonic() - t0 < 10.0
+
+
 def test_realtime_share_weighs_each_site_by_its_compute_time() -> None:
     """The run's real-time share is the compute-time-weighted mean of the sites' shares; sites
     that computed nothing do not count, and with no compute at all there is no share."""

@@ -267,3 +267,21 @@ def test_a_starting_gateway_waits_for_every_sites_first_report(monkeypatch) -> N
         asyncio.run(g.start())
     assert asked == {"gpu-a": 1, "edge": 2}
     assert healthy_when_served == [[True, True]]
+
+
+def test_a_placed_request_adds_the_backlog_the_twins_snapshot_counts() -> None:
+    """Between load reports the gateway adds each placement to the site's backlog. It must add
+    what the twin's snapshot adds for a request on its way (a full batch's time per request,
+    over the site's GPUs; the site's own report counts its queue the same way), not a batch
+    of one's time, which made a burst look several times longer to the policies than in the
+    twin."""
+    from airan.engine.engine import Engine
+
+    sc = scenario_from_dict(small_scenario())
+    g = _gateway("gateway", [_CountingStub(), _CountingStub()])
+    w = g.world
+    assert (w.site_max_batch > 1).any()  # else the two rules agree
+    twin = Engine(sc, duration_s=1.0)._per_item_s / w.site_n_gpus[:, None]
+    assert g._per_item_s == pytest.approx(twin, rel=1e-12)
+    batch_of_one = w.svc_time_s[:, w.gpu_type[w.site_gpu_start], 1].T / w.site_n_gpus[:, None]
+    assert (g._per_item_s < batch_of_one).any()

@@ -126,15 +126,16 @@ LIVE_MAX_S = 86_400.0  # a live run's longest duration: a day of wall time
 
 def _check_options(*, seed: int | None = None, duration: float | None = None,
                    threads: int | None = None, out: Path | None = None,
-                   out_is_file: bool = False) -> None:
+                   out_is_file: bool = False, timeout: float | None = None) -> None:
     """One line naming the option for values a live command cannot use (before it starts
-    processes or models): a negative seed, a duration that is not positive or beyond a day,
-    fewer than one thread, an --out of the wrong kind."""
+    processes or models): a negative seed, a duration or request timeout that is not positive
+    or beyond a day, fewer than one thread, an --out of the wrong kind."""
     if seed is not None and not 0 <= seed < 2**63:
         raise InputError("must be 0 or more", field="--seed", value=seed)
-    if duration is not None and not 0 < duration <= LIVE_MAX_S:
-        raise InputError(f"must be more than 0 and at most {LIVE_MAX_S:,.0f} s",
-                         field="--duration", value=duration)
+    for field, value in (("--duration", duration), ("--timeout", timeout)):
+        if value is not None and not 0 < value <= LIVE_MAX_S:
+            raise InputError(f"must be more than 0 and at most {LIVE_MAX_S:,.0f} s",
+                             field=field, value=value)
     if threads is not None and threads < 1:
         raise InputError("must be at least 1", field="--threads", value=threads)
     if out is not None and out.exists() and out.is_dir() == out_is_file:
@@ -262,7 +263,7 @@ def register(app: typer.Typer) -> None:
             from airan.report.rundir import write_run
             from airan.scenario import load_scenario
 
-            _check_options(seed=seed, duration=duration, out=out_dir)
+            _check_options(seed=seed, duration=duration, out=out_dir, timeout=timeout)
             sc = load_scenario(scenario)
             if deployment is not None:
                 dep = Deployment.read(deployment)
@@ -315,7 +316,8 @@ def register(app: typer.Typer) -> None:
             from airan.console import scale_suffix
 
             scale = scale_suffix(fleet_scale)
-            folder = out_dir or Path("runs") / f"{sc.name}-live-{seed or sc.seed}{scale}"
+            run_seed = sc.seed if seed is None else seed  # (seed 0 is a seed)
+            folder = out_dir or Path("runs") / f"{sc.name}-live-{run_seed}{scale}"
             _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,

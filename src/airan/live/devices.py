@@ -130,6 +130,10 @@ class DeviceEmulator:
             reply_lead_s=self.lead_s)
         try:
             rep = await stub.infer(req, self.timeout_s)
+        except asyncio.CancelledError:
+            # still unanswered 5 s past its own timeout when the run ended
+            rec.outcome = "dropped:timeout"
+            raise
         except grpc.aio.AioRpcError as exc:
             rec.outcome = ("dropped:timeout" if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
                            else "dropped:error")
@@ -197,6 +201,7 @@ class DeviceEmulator:
         sites = {n: wire.Stub(a, "Site", dep.token) for n, a in dep.sites.items()
                  if n in self.samples}
         cell_stub = [gw.get(c) for c in w.cell_names]
+        await _check_reachable(gw, dep)
         stop = asyncio.Event()
         self._t0 = time.monotonic()
         poller = asyncio.get_running_loop().create_task(self._poll(sites, stop))
@@ -313,6 +318,7 @@ class DeviceEmulator:
             ng = int(w.site_n_gpus[s])
             busy = area = span = busy_rt = 0.0
             served = batches = 0
+            last = None  # a site that never answered a load report has no figures of its own
             if smp:
                 (t_first, first), (t_last, last) = smp[0], smp[-1]
                 busy = last.busy_s - first.busy_s
@@ -504,6 +510,26 @@ def _hist_gamma() -> float:
     from airan.engine.kernel import HIST_GAMMA
 
     return float(HIST_GAMMA)
+
+
+async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> None:
+    """One clear error, before any request is sent, when no gateway of the deployment answers
+    (it has stopped, or the addresses are wrong); a gateway down among others that answer is a
+    fault the run shows (its requests are dropped with reason ``error``)."""
+
+    async def answers(stub: wire.Stub) -> bool:
+        try:
+            await stub.load(timeout_s=2.0)
+        except grpc.aio.AioRpcError:
+            return False
+        return True
+
+    ok = await asyncio.gather(*(answers(s) for s in gateways.values()))
+    if gateways and not any(ok):
+        first = next(iter(dep.gateways.values()))
+        raise InputError(f"no gateway of the deployment answers (tried {len(ok)}, e.g. {first});"
+                         " is `airan serve` still running?", field="--deployment",
+                         value=first)
 
 
 def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,

@@ -312,9 +312,14 @@ class Gateway:
                              serialization=cfg.delays == "gateway")
         self.tenants = wire.Tenants.from_mapping(cfg.tenants)
         self.service_index = {n: i for i, n in enumerate(w.service_names)}
-        # the GPU time one more request adds at each site (for the backlog between reports)
+        # the GPU time one more request adds to each site's backlog between reports: as in the
+        # twin's snapshot (Engine._per_item_s) and the site's own report, a full batch's time
+        # per request, over the site's GPUs
         first = w.gpu_type[w.site_gpu_start]
-        self._per_item_s = w.svc_time_s[:, first, 1].T / w.site_n_gpus[:, None]  # [S, M]
+        b = w.site_max_batch  # [S, M]
+        m = np.arange(b.shape[1])
+        self._per_item_s = (w.svc_time_s[m[None, :], first[:, None], b] / b
+                            / w.site_n_gpus[:, None])  # [S, M]
         missing = [s for s in w.site_names if s not in cfg.sites]
         if missing:
             raise InputError(f"no address for compute site {missing[0]!r}", field="sites",
