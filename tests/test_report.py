@@ -268,7 +268,7 @@ def test_half_written_run(runs: dict[str, Path], tmp_path: Path,
         read_run(tmp_path / "run")
 
 
-@pytest.mark.parametrize("damage", ["summary", "table", "missing"])
+@pytest.mark.parametrize("damage", ["summary", "table", "missing", "trace"])
 def test_damaged_run_is_one_clear_error(runs: dict[str, Path], tmp_path: Path,
                                         damage: str) -> None:
     folder = tmp_path / "run"
@@ -280,9 +280,12 @@ def test_damaged_run_is_one_clear_error(runs: dict[str, Path], tmp_path: Path,
         data = (folder / "cells.parquet").read_bytes()
         (folder / "cells.parquet").write_bytes(data[: len(data) // 2])
         expected, named = "cannot read the table", "cells.parquet"
-    else:
+    elif damage == "missing":
         (folder / "timeseries.parquet").unlink()
         expected, named = "incomplete: timeseries.parquet is missing", str(folder)
+    else:  # the request trace: the report reads where requests ran from it
+        (folder / "requests.parquet").write_text("garbage\n")
+        expected, named = "cannot read the request trace", "requests.parquet"
     result = runner.invoke(app, ["report", str(folder)])
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)  # no traceback
@@ -306,6 +309,48 @@ def test_cli_report_bad_folder(runs: dict[str, Path], tmp_path: Path, kind: str)
     assert result.stderr.startswith(f"error: {target}: ")
     assert {"empty": "not an airan run folder", "file": "not a folder",
             "half": "half-written run"}[kind] in result.stderr
+
+
+def test_names_are_drawn_as_written_and_never_share_a_figure(tmp_path: Path) -> None:
+    """Service names are the user's: a "$" is not maths markup (it crashed the report), and
+    names that map to one file name ("a b", "a_b") each keep their own figure."""
+    data = load_scenario("factory").model_dump(mode="json")
+    names = {"detect": "$\\foo$", "vla": "a b", "inspect": "a_b"}
+    for svc in data["services"]:
+        svc["name"] = names[svc["name"]]
+    for fleet in data["fleets"]:
+        fleet["services"] = [names[v] for v in fleet["services"]]
+    write_run(airan.run(scenario_from_dict(data), duration_s=0.3), tmp_path)
+    report = build_report(tmp_path)
+    cdfs = sorted(p.name for p in (tmp_path / "figures").glob("latency_cdf_*.png"))
+    assert cdfs == ["latency_cdf_a_b.png", "latency_cdf_a_b_2.png", "latency_cdf_foo.png"]
+    page = parse(report.path)
+    assert len(set(page.figures)) == len(page.figures)  # no two figures share an id
+    assert "$\\foo$" in report.path.read_text()
+
+
+def test_a_comparison_json_of_the_users_leaves_a_run_folder_a_run(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(runs["factory"], folder)
+    (folder / "comparison.json").write_text('{"note": "mine"}')
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {folder / 'report.html'}" in result.stdout
+
+
+def test_verdict_of_a_service_nobody_sent_or_whose_requests_all_dropped() -> None:
+    from airan.report.html import verdict
+
+    _, none_sent = verdict("x", {"count": 0, "hit_ratio": None})
+    assert "no request of this service was created" in none_sent and "x:" not in none_sent
+    _, unfinished = verdict("x", {"count": 3, "hit_ratio": None})
+    assert "run it longer" in unfinished
+    svc = {"count": 5, "met": 0, "late": 0, "dropped": 5, "hit_ratio": 0.0,
+           "target_hit_ratio": 0.99, "deadline_ms": 20.0, "dropped_by_reason": {"queue_full": 5},
+           "latency_ms": {"p99": None}}
+    ok, text = verdict("x", svc)
+    assert ok is False and "p99" not in text and "mostly queue_full" in text
 
 
 # ---- the command line --------------------------------------------------------------------------

@@ -155,6 +155,30 @@ def test_sample_is_bounded_deterministic_and_windowed(run_dir: Path, tmp_path: P
     assert b.requests == 25
 
 
+def test_a_sampled_trace_is_shown_evenly_over_the_run(tmp_path: Path) -> None:
+    """Beyond its limit the run's trace keeps a uniform sample, each row standing for
+    1/sample requests; the exported requests must still spread evenly over the run's time,
+    not pile up among the fully kept requests at its start."""
+    import airan
+
+    res = airan.run(airan.load_scenario("factory"), duration_s=4.0, seed=2, trace_limit=300,
+                    trace_sample=0.05)
+    folder = tmp_path / "run"
+    from airan.report.rundir import write_run
+
+    write_run(res, folder)
+    assert res.summary["trace"]["complete"] is False
+    export_trace(folder, tmp_path / "t.json", limit=100)
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    starts = np.array([e["ts"] / 1e6 for e in events if e["ph"] == "X" and e["cat"] != "stage"])
+    per_second = np.histogram(starts, bins=4, range=(0.0, 4.0))[0]
+    assert per_second.sum() >= 90
+    assert per_second.min() >= 0.7 * per_second.mean(), per_second  # was [83 7 6 4]
+    w = np.array([1.0] * 6 + [10.0] * 2)  # six rows kept, then two standing for 10 each
+    assert list(sample_rows(np.arange(8.0), 3, weight=w)) == [0, 6, 7]
+    assert list(sample_rows(np.arange(8.0), 3)) == [0, 4, 7]
+
+
 def test_bad_trace_input(run_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["trace", str(tmp_path)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)

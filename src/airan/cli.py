@@ -428,9 +428,13 @@ def report(
     with _user_errors():
         from airan.report.compare import build_comparison_report, is_comparison
         from airan.report.html import build_report
+        from airan.report.rundir import folder_kind
 
         t0 = time.perf_counter()
-        if folder.is_dir() and is_comparison(folder):
+        kind = folder_kind(folder)
+        # a comparison.json of the user's in a run folder does not make it a comparison; one
+        # that is no run's and cannot be read gets the comparison's own message
+        if kind == "comparison" or (kind is None and folder.is_dir() and is_comparison(folder)):
             path = build_comparison_report(folder)
         else:
             path = build_report(folder).path

@@ -51,6 +51,7 @@ STYLE: dict[str, Any] = {
     "lines.linewidth": 1.3,
     "svg.hashsalt": "airan",  # reproducible SVG ids
     "svg.fonttype": "path",  # text as outlines: the SVG needs no fonts to look the same
+    "text.parse_math": False,  # names are the user's: a "$" is a dollar, not mathtext
 }
 
 

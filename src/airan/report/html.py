@@ -2,10 +2,10 @@
 
 It reads summary.json and three small tables (timeseries, cells, devices; only the columns it
 draws): latency CDFs come from the summary's exact histograms, so the report of a run of millions
-of requests costs about the same as that of a short one. Of the per-request trace it reads five
-columns, when the run kept one: where each request ran (the device itself or a compute site), to
-tell the queue and compute time on the devices' own accelerators from those at compute sites
-(:mod:`airan.report.placement`).
+of requests costs about the same as that of a short one. Of the per-request trace it reads six
+columns, when the run kept one: where each request ran (the device itself or a compute site)
+and how many requests its row stands for, to tell the queue and compute time on the devices'
+own accelerators from those at compute sites (:mod:`airan.report.placement`).
 """
 
 from __future__ import annotations
@@ -100,17 +100,21 @@ def verdict(name: str, svc: Mapping[str, Any],
     deadline = svc.get("deadline_ms")
     lat = svc.get("latency_ms") or {}
     if hit is None:
-        return None, f"{name}: no request ended during the run (run it longer)."
+        if not svc.get("count"):
+            return None, ("no request of this service was created during the run (no fleet "
+                          "sends it, or the run is shorter than its period).")
+        return None, "no request ended during the run (run it longer)."
     within = f"{pct(hit)} within {deadline:g} ms" if deadline else f"hit ratio {pct(hit)}"
     ok = target is None or hit >= target
     overdue, with_overdue = svc.get("overdue") or 0, svc.get("hit_ratio_with_overdue")
     tail = (f" {overdue:,} requests still in flight at the end were already past their deadline"
             f" (counting them as misses: {pct(with_overdue)})." if overdue else "")
+    # no p99 where nothing completed (every request ended dropped)
+    p99 = f"; p99 {ms(lat['p99'])} ms" if lat.get("p99") is not None else ""
     if ok:
-        return True, (f"meets its target: {within} (target {pct(target)}); "
-                      f"p99 {ms(lat.get('p99'))} ms.{tail}")
+        return True, f"meets its target: {within} (target {pct(target)}){p99}.{tail}"
     parts = [f"misses its target by {(target - hit) * 100:.2f} points: {within} "
-             f"(target {pct(target)}); p99 {ms(lat.get('p99'))} ms"]
+             f"(target {pct(target)}){p99}"]
     ended = int(svc.get("met", 0)) + int(svc.get("late", 0)) + int(svc.get("dropped", 0))
     drops = svc.get("dropped_by_reason") or {}
     if drops and ended:
@@ -188,11 +192,12 @@ def run_figures(run: Run, folder: Path,
     cells = run.table("cells", ["site", "x_m", "y_m", "prb_utilization_ul"])
     devices = run.table("devices", ["x_m", "y_m", "sinr_dl_db"])
     out: list[F.SavedFigure] = []
+    slugs = _unique_slugs(list(services))
     with F.style():
         for name, svc in services.items():
             fig = F.latency_cdf(name, svc)
             out.append(F.save(
-                fig, folder, f"latency_cdf_{_slug(name)}", f"Latency CDF: {name}",
+                fig, folder, f"latency_cdf_{slugs[name]}", f"Latency CDF: {name}",
                 "Left: the fraction of this service's requests done within x, over every request "
                 "of the run (exact log-bucket histogram, 1% buckets); dropped requests never "
                 "finish, so the curve ends below 1 when there are drops. Dashed: the deadline; "
@@ -261,3 +266,20 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "service"
+
+
+def _unique_slugs(names: list[str]) -> dict[str, str]:
+    """A file name part for each name, unique even where two names differ only in characters
+    a file name cannot hold (``a b``, ``a_b``) or in case (on a case-insensitive file system):
+    a later one gets ``_2``, ``_3``..., in the order given."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = slug = _slug(name)
+        k = 1
+        while slug.lower() in taken:
+            k += 1
+            slug = f"{base}_{k}"
+        taken.add(slug.lower())
+        out[name] = slug
+    return out

@@ -93,16 +93,23 @@ def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
 def read_local_shares(folder: str | Path, trace: Mapping[str, Any] | None = None
                       ) -> dict[str, LocalShare]:
     """:func:`local_shares` of the run in ``folder`` (``trace``: its summary's); empty if it
-    kept no request trace (or one without a placement column)."""
+    kept no request trace (or one without a placement column, from an older run). A trace that
+    cannot be read is an input error, as for every table of a run (a report without it would
+    lose the split between devices and sites without a word)."""
     import pyarrow.parquet as pq
 
+    from airan.errors import InputError
+
     file = Path(folder) / "requests.parquet"
+    if not file.is_file():
+        return {}
     try:
-        if not file.is_file() or not set(COLUMNS) <= set(pq.read_schema(file).names):
+        if not set(COLUMNS) <= set(pq.read_schema(file).names):
             return {}
         return local_shares(pq.read_table(file, columns=COLUMNS), trace)
-    except (OSError, pa.ArrowException):
-        return {}
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the request trace (half-written run?): {exc}",
+                         file=str(file)) from None
 
 
 def any_local(shares: Mapping[str, LocalShare]) -> bool:

@@ -49,10 +49,13 @@ class TraceFile:
 
 
 def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
-                to_s: float | None = None) -> np.ndarray:
-    """Row indices of at most ``limit`` requests created in [from_s, to_s), evenly spread.
+                to_s: float | None = None, weight: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of at most ``limit`` requests created in [from_s, to_s), evenly spread over
+    the requests in order of creation.
 
-    Deterministic: the same run and arguments give the same sample.
+    ``weight``: how many requests each row stands for (a trace keeps every request up to its
+    limit and a uniform sample beyond it, whose rows stand for 1/sample each); without it each
+    row is one request. Deterministic: the same run and arguments give the same sample.
     """
     keep = np.ones(len(created_s), dtype=bool)
     if from_s is not None:
@@ -60,14 +63,32 @@ def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
     if to_s is not None:
         keep &= created_s < to_s
     rows = np.flatnonzero(keep)
-    if len(rows) > limit:
-        pick = np.unique(np.round(np.linspace(0, len(rows) - 1, limit)).astype(np.int64))
-        rows = rows[pick]
-    return rows
+    if len(rows) <= limit:
+        return rows
+    rows = rows[np.argsort(created_s[rows], kind="stable")]
+    w = np.ones(len(rows)) if weight is None else np.asarray(weight, dtype=np.float64)[rows]
+    # the row under each of `limit` evenly spaced points of the requests' cumulative count,
+    # from the first request to the last
+    ends = np.cumsum(w)
+    points = np.linspace(ends[0], ends[-1], limit)
+    pick = np.minimum(np.searchsorted(ends, points, side="left"), len(rows) - 1)
+    return np.sort(rows[np.unique(pick)])
+
+
+def row_weights(request: np.ndarray, trace: dict[str, Any] | None) -> np.ndarray | None:
+    """How many requests each trace row stands for, from the summary's ``trace`` (``limit``,
+    ``sample_beyond_limit``); None when the trace kept every request."""
+    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
+    if limit is None or not sample or (trace or {}).get("complete", False):
+        return None
+    w = np.ones(len(request))
+    w[request >= limit] = 1.0 / float(sample)
+    return w
 
 
 def _read_sample(file: Path, limit: int, from_s: float | None,
-                 to_s: float | None) -> tuple[pa.Table, int]:
+                 to_s: float | None, trace: dict[str, Any] | None = None
+                 ) -> tuple[pa.Table, int]:
     """The sampled rows (``COLUMNS`` and those of ``OPTIONAL`` present) and the number of traced
     requests in the file."""
     import pyarrow.parquet as pq
@@ -79,8 +100,10 @@ def _read_sample(file: Path, limit: int, from_s: float | None,
             raise InputError(f"column {missing[0]!r} is missing (not a request trace?)",
                              file=str(file))
         columns = COLUMNS + [c for c in OPTIONAL if c in pf.schema_arrow.names]
-        created = pf.read(columns=["created_s"]).column(0).to_numpy()
-        rows = sample_rows(created, limit, from_s, to_s)
+        head = pf.read(columns=["created_s", "request"])
+        created = head.column("created_s").to_numpy()
+        weight = row_weights(head.column("request").to_numpy(), trace)
+        rows = sample_rows(created, limit, from_s, to_s, weight)
         sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         parts = []
@@ -209,7 +232,8 @@ def export_trace(
     if from_s is not None and to_s is not None and not to_s > from_s:
         raise InputError(f"must be after the start ({from_s:g} s)", field="to_s", value=to_s)
     run = read_run(folder, require=("requests",))
-    table, traced = _read_sample(run.path / "requests.parquet", limit, from_s, to_s)
+    table, traced = _read_sample(run.path / "requests.parquet", limit, from_s, to_s,
+                                 run.summary.get("trace"))
     ended = run.summary.get("duration_s")
     if table.num_rows == 0 and from_s is not None and isinstance(ended, int | float) \
             and from_s >= ended:
