@@ -455,3 +455,57 @@ def test_every_module_imports_first() -> None:
     done = subprocess.run([sys.executable, "-c", code, *names], capture_output=True, text=True)
     assert len(names) > 40
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+
+
+def test_a_latlon_trace_lines_up_with_the_scenarios_site_list(tmp_path: Path) -> None:
+    """A device standing at a listed site's latitude and longitude is at that site's position
+    in the run: the trace is projected around the site list's origin, not its own median
+    (which put it 6 km off here)."""
+    from airan.engine import Engine
+    from airan.scenario import load_scenario, scenario_from_dict
+    from airan.scenario.schema import imported_sites
+
+    write(tmp_path / "sites.csv", "id,latitude,longitude\nA,31.20,121.40\nB,31.22,121.45\n"
+          "C,31.25,121.50\nD,31.21,121.47\n")
+    write(tmp_path / "ll.csv", "t,device,lat,lon\n0,u1,31.25,121.50\n100,u1,31.25,121.50\n"
+          "0,u2,31.26,121.52\n100,u2,31.26,121.52\n")
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None, compute_sites=[], nodes=[],
+             transport={"links": []},
+             cell_sites_file={"path": str(tmp_path / "sites.csv"), "name": "id"})
+    d["fleets"] = [dict(d["fleets"][0], count=2, area=None, mobility={
+        "model": "trace", "file": str(tmp_path / "ll.csv"), "latlon": True})]
+    sc = scenario_from_dict(d)
+    site_c = imported_sites(sc.cell_sites_file).xy_m[2]
+    world = Engine(sc, duration_s=0.2).world
+    np.testing.assert_allclose(world.dev_xy[0], site_c, atol=1e-3)
+
+
+def test_a_latlon_trace_across_the_antimeridian_stays_in_one_piece(tmp_path: Path) -> None:
+    """A 2.1 km track from 179.99 E to 179.99 W: centred at longitude 180, not 0 (which put
+    its points 16,000 km apart)."""
+    write(tmp_path / "fiji.csv", "t,device,lat,lon\n0,a,-17.0,179.99\n10,a,-17.0,-179.99\n")
+    mob = build_mobility(TraceReplay(file=str(tmp_path / "fiji.csv"), latlon=True), 1,
+                         (0, 10, 0, 10), 1.5, rng())
+    a, b = mob.positions(0.0)[0], mob.positions(10.0)[0]
+    assert np.hypot(*(b - a)[:2]) == pytest.approx(
+        haversine_m(-17.0, 179.99, -17.0, -179.99), rel=1e-4)
+
+
+@pytest.mark.parametrize(("count", "needle"), [(2, "only the first 2 to appear in the file"),
+                                               (6, "the other 2 stand still"), (4, None)])
+def test_a_trace_of_more_or_fewer_devices_than_the_fleet_is_warned_of(
+        tmp_path: Path, count: int, needle: str | None) -> None:
+    from airan.scenario import load_scenario, scenario_from_dict
+    from airan.scenario.load import scenario_warnings
+
+    rows = "".join(f"{t},d{k},{10 * k},{t}\n" for k in range(4) for t in (0, 10))
+    write(tmp_path / "t.csv", "t,device,x,y\n" + rows)
+    d = load_scenario("factory").model_dump(mode="json")
+    d["fleets"][0].update(count=count, mobility={"model": "trace",
+                                                  "file": str(tmp_path / "t.csv")})
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "the trace holds" in w]
+    if needle is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and needle in said[0] and "count" in said[0], said

@@ -40,11 +40,12 @@ class Motion:
 
     def __init__(self, scenario: Scenario, world: World, seed: int) -> None:
         from airan.mobility import build_mobility
-        from airan.scenario.load import mobility_bounds
+        from airan.scenario.load import mobility_bounds, scenario_origin
 
         w = self.world = world
         self.fleets: list[tuple[NDArray[np.int64], Any]] = []
         bounds = mobility_bounds(w.cell_xy)
+        origin = scenario_origin(scenario)  # lat/lon traces in the site list's frame
         periods = []
         for fi, f in enumerate(scenario.fleets):
             if f.mobility is None or f.mobility.model == "static":
@@ -58,7 +59,7 @@ class Motion:
             own_start = f.mobility.model in ("random_waypoint", "manhattan")
             mob = build_mobility(
                 f.mobility, len(ids), f.area if f.area is not None else bounds, f.height_m,
-                rng, initial_xy=None if own_start else w.dev_xy[ids],
+                rng, initial_xy=None if own_start else w.dev_xy[ids], origin=origin,
                 field=f"fleets[{f.name}].mobility")
             self.fleets.append((ids, mob))
             periods.append(f.mobility.update_ms * 1e-3)

@@ -71,7 +71,9 @@ def read_trace(
         elif origin is not None:
             used_origin = (float(origin[0]), float(origin[1]))
         else:
-            used_origin = (float(np.median(lat)), float(np.median(lon)))
+            from airan.mobility.sites import _median_lon  # safe across the antimeridian
+
+            used_origin = (float(np.median(lat)), _median_lon(lon))
         a, b = project_aeqd(lat, lon, *used_origin)
     a = a + spec.offset_m[0]
     b = b + spec.offset_m[1]

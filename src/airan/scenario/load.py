@@ -604,7 +604,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1;
     - a compute site whose ``queue_limit`` (requests waiting there, all models together) is
       below the ``max_batch`` of a model it serves: the request that would fill a batch is
-      dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out."""
+      dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
+    - a fleet replaying a trace of more or fewer devices than its ``count``."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -660,11 +661,37 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _device_memory_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
+    out += _trace_count_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
+    return out
+
+
+def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet replaying a trace that holds a different number of devices than the fleet: the
+    trace's devices beyond the fleet's count are not replayed (which ones depends on the order
+    of the file's rows), and fleet devices beyond the trace's stand still where placed."""
+    out = []
+    for f in s.fleets:
+        spec = f.mobility
+        if spec is None or spec.model != "trace" or not Path(spec.file).is_file():
+            continue
+        field = f"fleets[{f.name}].mobility"
+        n = _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
+                         scenario_origin(s))
+        if n > f.count:
+            why = (f"the trace holds {n:,} devices and the fleet {f.count:,}: only the first "
+                   f"{f.count:,} to appear in the file are replayed")
+        elif n < f.count:
+            why = (f"the trace holds {n:,} devices and the fleet {f.count:,}: the other "
+                   f"{f.count - n:,} stand still where they were placed")
+        else:
+            continue
+        out.append(str(InputError(why, file=label, field=f"fleets[{f.name}].count",
+                                  value=f.count)))
     return out
 
 
@@ -951,7 +978,8 @@ def _check_mobility(s: Scenario) -> None:
         if spec.model == "trace":
             if not Path(spec.file).is_file():
                 raise InputError("trace file not found", field=f"{field}.file", value=spec.file)
-            _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field)
+            _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
+                         scenario_origin(s))
             continue
         area: Any = f.area
         if area is None:
@@ -961,6 +989,17 @@ def _check_mobility(s: Scenario) -> None:
         _check_street_grid(as_area(area), spec.block_m, field)
         # the model itself, with no devices: it raises what it would raise in a run
         build_mobility(spec, 0, area, f.height_m, np.random.default_rng(0), field=field)
+
+
+def scenario_origin(s: Scenario) -> tuple[float, float] | None:
+    """The (lat, lon) of the scenario's local frame: its site list's origin (the frame its
+    sites are placed in), so that a lat/lon trace lines up with them; None without one."""
+    from airan.scenario.schema import imported_sites
+
+    if s.cell_sites_file is None:
+        return None
+    sites = imported_sites(s.cell_sites_file)
+    return float(sites.origin_lat), float(sites.origin_lon)
 
 
 def mobility_bounds(cell_xy: NDArray[np.float64]) -> tuple[float, float, float, float]:
@@ -998,12 +1037,15 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=64)
-def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str) -> None:
-    """Read a trace as the engine will (once per file version and spec: a sweep's runs share
-    it); raises what reading it raises."""
+def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
+                 origin: tuple[float, float] | None = None) -> int:
+    """Read a trace as the engine will (once per file version, spec and origin: a sweep's runs
+    share it); raises what reading it raises. Returns how many devices it holds."""
     from airan.mobility import TraceReplay, read_trace
 
-    trace = read_trace(TraceReplay.model_validate_json(spec_json), path, field=field)
+    trace = read_trace(TraceReplay.model_validate_json(spec_json), path, origin=origin,
+                       field=field)
+    n_devices = len(trace.ids)
     far = np.flatnonzero(np.any(np.abs(np.nan_to_num(trace.xyz_m)) > 1e7, axis=1))
     if len(far):
         k = int(far[0])
@@ -1013,6 +1055,7 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str) 
         raise InputError(
             f"device {device!r} at t {trace.t_s[k]:g} s is at {where} m; positions lie within "
             "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
+    return n_devices
 
 
 def _check_live(s: Scenario) -> None:
