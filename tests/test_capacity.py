@@ -134,3 +134,22 @@ def test_a_misspelt_inventory_field_is_named_before_the_field_it_misses(tmp_path
     with pytest.raises(InputError, match=r"field 'groups\[a\]\.cnt': unknown field 'cnt'; "
                                          r"did you mean 'count'\?"):
         load_inventory(path)
+
+
+def test_blackwell_counts_at_fp32_by_its_datasheet_figure() -> None:
+    """B200 and GB200 list FP32 (HGX B200: 600 TFLOPS per 8 GPUs; GB200 NVL72: 5,760 per 72)
+    against A100's 19.5: before, they had none and counted as 0 A100 at fp32."""
+    inv = inventory_from_dict({"name": "b", "groups": [
+        {"name": "hgx", "count": 8, "gpu": "B200"}, {"name": "nvl", "count": 72, "gpu": "GB200"}]})
+    cap = capacity(inv, precision="fp32")
+    lo, hi = cap.total["inference"]
+    assert lo == hi == pytest.approx(8 * 75 / 19.5 + 72 * 80 / 19.5)
+
+
+def test_a_gpu_with_no_figure_at_the_precision_is_an_error_not_zero() -> None:
+    inv = inventory_from_dict({"name": "t", "groups": [
+        {"name": "robots", "count": 100, "gpu": "JetsonThor"}]})
+    with pytest.raises(InputError, match="no figure at fp32") as err:
+        capacity(inv, precision="fp32")
+    assert err.value.field == "--precision"
+    assert capacity(inv, precision="fp16").total["inference"][0] > 0

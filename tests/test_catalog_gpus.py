@@ -44,7 +44,9 @@ def test_domain_table_values(gid: str) -> None:
     assert g.tflops.fp16 == bf16  # catalog convention: fp16 = bf16
     if fp8 is not None:
         assert g.tflops.fp8 == fp8
-        assert g.tflops.int8 == fp8  # convention: int8 = fp8 where FP8 tensor cores exist
+        # convention: int8 = fp8 where FP8 tensor cores exist; GeForce's FP8 is its
+        # FP32-accumulate rate, half its INT8 (Ada whitepaper: 660.6 dense INT8 TOPS)
+        assert g.tflops.int8 == (660.6 if gid == "RTX4090" else fp8)
     assert g.tflops.fp4 == fp4
     assert g.tdp_w == tdp
     assert 0 < g.idle_w < g.tdp_w
@@ -85,8 +87,9 @@ def test_precision_fallback() -> None:
     assert gpus["CPU"].peak_flops("fp8")[1] == "int8"
     # fallback never goes to a narrower type
     assert gpus["H100"].peak_flops("fp32") == (67e12, "fp32")
+    assert gpus["B200"].peak_flops("fp32") == (75e12, "fp32")
     with pytest.raises(ValueError):
-        gpus["B200"].peak_flops("fp32")  # no fp32 listed, nothing wider
+        gpus["JetsonThor"].peak_flops("fp32")  # no fp32 listed, nothing wider
     with pytest.raises(ValueError):
         a100.peak_flops("fp6")
 

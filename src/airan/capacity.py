@@ -233,7 +233,14 @@ def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
         per_gpu: dict[str, tuple[float, float]] = {}
         group_total: dict[str, tuple[float, float]] = {}
         for b in BASES:
-            values = [r.value(b) or 0.0 for r in ratios.values()]
+            got = {t: r.value(b) for t, r in ratios.items()}
+            lacking = [t for t, v in got.items() if v is None]
+            if lacking:  # counted as 0 before: a Blackwell fleet at fp32 summed to nothing
+                raise InputError(
+                    f"the catalog gives {lacking[0]} no figure at {prec} or any wider precision "
+                    f"(needed for the {b} basis of group {g.name!r}): choose a narrower one",
+                    field="--precision" if precision else "precision", value=prec)
+            values = [float(v) for v in got.values() if v is not None]
             per_gpu[b] = (min(values), max(values))
             group_total[b] = (g.count * per_gpu[b][0], g.count * per_gpu[b][1])
             total[b] = (total[b][0] + group_total[b][0], total[b][1] + group_total[b][1])

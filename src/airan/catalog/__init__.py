@@ -225,7 +225,10 @@ class ModelSpec(BaseModel):
     Roofline fields: ``gflops`` per inference (prefill for autoregressive models),
     ``weight_bytes`` at ``precision``, ``activation_bytes`` per inference, and optionally
     ``decode_tokens`` steps of ``gflops_per_token`` each reading ``decode_weight_bytes``
-    (default ``weight_bytes``) plus ``decode_activation_bytes`` (KV cache) per sequence.
+    (default ``weight_bytes``) plus ``decode_activation_bytes`` (KV cache) per sequence. The
+    steps come after the prefill, which yields the first output token itself: an output of N
+    tokens is ``decode_tokens: N - 1`` (vla-perf counts OpenVLA's 7 action tokens as 7 steps,
+    and the catalog follows it there).
     Alternatively ``service_time_ms`` (fixed number or distribution) replaces the roofline.
     """
 
