@@ -255,6 +255,25 @@ def test_overlapping_surges_combine_and_end_at_the_base_rate() -> None:
     assert rate[4] == pytest.approx(800, rel=0.1)  # none: the base rate
 
 
+def test_overlapping_gpu_faults_add_up_and_each_end_gives_back_only_its_own() -> None:
+    """on-prem has 2 GPUs. A takes 2 over [0.2, 0.6) s, B takes 1 over [0.4, 1.0) s: before,
+    B found no GPU still up to take, so when A ended both came back while B still held one."""
+    sc = _factory([{"kind": "gpu_down", "site": "on-prem", "gpus": 2, "start_s": 0.2,
+                    "end_s": 0.6},
+                   {"kind": "gpu_down", "site": "on-prem", "gpus": 1, "start_s": 0.4,
+                    "end_s": 1.0}])
+    eng = Engine(sc, policy="nearest-edge", duration_s=1.2)
+    site = eng.world.site_names.index("on-prem")
+    gpus = np.flatnonzero(eng.world.gpu_site == site)
+    per_s = round(1 / eng.world.slot_s)
+    up = []
+    for until in (0.3, 0.5, 0.7, 1.1):
+        eng.step(int(round(until * per_s)) - eng.slot)
+        up.append(int(eng.faults.gpu_up[gpus].sum()))
+    assert up == [0, 0, 1, 2]
+    _conserves(eng.run().summary)
+
+
 def test_all_gpus_down_makes_the_site_unhealthy_and_gives_back_its_queue() -> None:
     sc = _factory([{"kind": "gpu_down", "site": "on-prem", "gpus": 2, "start_s": 0.5,
                     "end_s": 1.5}])

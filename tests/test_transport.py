@@ -122,8 +122,8 @@ def test_transport_to_and_from_the_edge_is_unloaded_time_when_the_cloud_shares_l
 
 def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was() -> None:
     """A cloud answer sets off at 0; 1-2 ms later its last link is 20 ms slower, while it is
-    still ~9 ms from reaching it: it arrives in its unloaded time, as before the fault (the
-    links it had yet to reach are reserved as they were when the links changed)."""
+    still ~9 ms from reaching it: it goes on over its old path and, the fault over by the time
+    it gets to that link, arrives in its unloaded time."""
     from airan.scenario import load_scenario, scenario_from_dict
 
     d = load_scenario("factory").model_dump(mode="json")
@@ -155,8 +155,8 @@ def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was
 
 
 def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link_full() -> None:
-    """At a link fault, a packet under way reserves the rest of its path at once; a link there
-    whose backlog exceeds the queue limit drops it (link_full) when it reaches its next node,
+    """At a link fault, a packet under way goes on over the rest of its old path; a link there
+    whose backlog exceeds the queue limit drops it (link_full) when it reaches that link,
     recorded once, with nothing left in flight."""
     from airan.scenario import load_scenario, scenario_from_dict
 
@@ -178,12 +178,58 @@ def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link
     st.link_free[last] = 10.0  # a backlog of ~10 s on the last link, beyond the queue limit
     eng.faults.records[0].active = True
     eng.faults._links_now(eng)
-    assert st.rq_i[0, K.I_HOP] == K.HOP_LINK_FULL
+    assert st.rq_i[0, K.I_HOP] == K.HOP_OWN  # on the rest of its old path, nothing reserved
     st.ctr[K.C_IN_FLIGHT] = 1  # the request row set up by hand counts as in flight
-    t, r = float(st.heap_t[0]), int(st.heap_r[0])
-    K.pop_event(sref)
-    K.transit(kw, sref, r, t)
-    assert st.ctr[K.C_HEAP_N] == 0 and st.ctr[K.C_IN_FLIGHT] == 0
+    arrived: dict[int, float] = {}
+    while st.ctr[K.C_HEAP_N] > 0:
+        t = float(st.heap_t[0])
+        _next_event(eng, arrived)
+    assert arrived == {} and st.ctr[K.C_IN_FLIGHT] == 0
     assert st.rq_i[0, K.I_STAGE] == K.ST_FREE
     assert int(st.agg_drop[0, K.R_LINK_FULL]) == 1
-    assert st.rq_f[0, K.T_DLARR] == t  # dropped where it was, at its next node
+    assert st.rq_f[0, K.T_DLARR] == t  # dropped where it was, at the full link's node
+
+
+def test_a_link_fault_that_changes_nothing_changes_no_request() -> None:
+    """A link fault reroutes; packets under way then go on hop by hop, each link reserved as
+    they reach it. Before, they reserved the rest of their path at once, up to 10 ms ahead
+    (a cloud answer), and edge answers that reached those links first queued behind them
+    (1.8-3.3 ms instead of 0.17 ms on a reviewer's case). A fault that leaves every link as
+    it was must leave every request as it was."""
+    from airan.scenario import load_scenario, scenario_from_dict
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["radio"]["model"] = "ideal"
+    d.update(
+        cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "height_m": 8, "sectors": 1}],
+        nodes=[{"name": "mec"}, {"name": "cloud"}, {"name": "x"}],
+        transport={"hop_delay_us": 5, "links": [
+            {"a": "bs", "b": "mec", "fiber_km": 1, "capacity_gbps": 1},
+            {"a": "mec", "b": "cloud", "fiber_km": 400, "capacity_gbps": 10,
+             "extra_delay_ms": 8},
+            {"a": "mec", "b": "x", "fiber_km": 1, "capacity_gbps": 10}]},
+        compute_sites=[
+            {"name": "near", "at": "mec", "kind": "edge", "gpus": [{"type": "H100", "count": 4}],
+             "batching": {"max_batch": 1, "max_wait_ms": 0}},
+            {"name": "cloud", "at": "cloud", "kind": "edge",
+             "gpus": [{"type": "H100", "count": 8}], "batching": {"max_batch": 1,
+                                                                 "max_wait_ms": 0}}],
+        fleets=[{"name": "cam", "count": 8, "area": {"x_m": [0, 10], "y_m": [0, 10]},
+                 "device_class": "camera", "services": ["svc"]}],
+        services=[{"name": "svc", "model": "yolov8s", "rate_hz": 100, "arrivals": "poisson",
+                   "ul_kb": 1, "dl_kb": 20, "deadline_ms": 1000,
+                   "service_time": {"dist": "fixed", "mean_ms": 0.5}}])
+
+    def halves(snap: Any, batch: Any) -> np.ndarray:  # even devices near, odd in the cloud
+        return (batch.device % 2).astype(np.int64)  # type: ignore[no-any-return]
+
+    def run(faults: list[dict[str, Any]]) -> Any:
+        return airan.run(scenario_from_dict({**d, "faults": faults}), policy=halves,
+                         duration_s=1.0, seed=11).requests
+
+    noop = [{"kind": "link_degraded", "link": ["mec", "x"], "start_s": 0.5, "end_s": 0.75,
+             "capacity_factor": 1.0}]
+    base, faulted = run([]), run(noop)
+    for col in ("created_s", "ul_transport_ms", "dl_transport_ms", "latency_ms"):
+        np.testing.assert_array_equal(faulted.column(col).to_numpy(),
+                                      base.column(col).to_numpy(), err_msg=col)

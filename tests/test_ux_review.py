@@ -287,6 +287,18 @@ def test_warns_of_a_fault_that_starts_after_the_run() -> None:
                for ln in lines), lines
     assert not any("faults[0]" in ln for ln in scenario_warnings(sc, duration_s=20.0))
     assert any("faults[0]" in ln for ln in scenario_warnings(sc, duration_s=12.0))  # at the end
+    # factory's slots are 0.5 ms: a start in the last 0.25 ms rounds to the run's end and never
+    # acts; one in the last slot's first half acts in that slot
+    late = [ln for ln in scenario_warnings(sc, duration_s=12.0002) if "faults[0]" in ln]
+    assert late == []
+    d["faults"][0]["start_s"] = 11.99976
+    sc = scenario_from_dict(d)
+    late = [ln for ln in scenario_warnings(sc, duration_s=12.0) if "faults[0]" in ln]
+    assert len(late) == 1 and "rounds to the end" in late[0], late
+    from airan.engine import Engine
+
+    eng = Engine(sc, duration_s=12.0)
+    assert eng.faults.events[0][0] >= eng.n_slots  # indeed never applied
 
 
 def test_warns_of_a_service_no_fleet_runs() -> None:

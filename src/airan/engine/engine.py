@@ -164,7 +164,8 @@ class Engine:
         beyond = max(0.0, expected - self.trace_limit)
         rows = min(expected, self.trace_limit) + self.trace_sample * beyond
         self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
-        self._st = new_state(w, self.seed, capacity, self._trace_capacity)
+        reroutes = any(f.kind in ("link_down", "link_degraded") for f in scenario.faults)
+        self._st = new_state(w, self.seed, capacity, self._trace_capacity, reroutes)
         self._sref = state_ref(self._st)
         self._arr_t = np.zeros(max(1024, int(expected_rate * self._draw_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)

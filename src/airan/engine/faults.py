@@ -69,7 +69,7 @@ class FaultSchedule:
         w = world
         self.world = w
         self.kw = kw
-        self.flushed_in_transit = 0  # requests that finished their path on the old route
+        self.flushed_in_transit = 0  # requests that went on over the rest of their old path
         self.records: list[FaultRecord] = []
         self.events: list[tuple[int, int, int, bool]] = []  # (slot, order, fault, is_start)
         self.gpu_up = np.ones(len(w.gpu_site), dtype=bool)
@@ -226,18 +226,21 @@ class FaultSchedule:
         self._refresh_site(engine, rec, self.world.site_names.index(rec.target))
 
     def _gpu_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """The site's last GPUs are down, as many as its active gpu_down faults take together
+        (at most all of them): overlapping faults add up, and one ending brings back only
+        what the others do not hold down. Only GPUs that go down now lose their batches."""
         st = engine._st
         s = self.world.site_names.index(rec.target)
         gpus = self._site_gpus(s)
         rec.active = start
-        if start:
-            pick = gpus[self.gpu_up[gpus]][-rec.fault.gpus :]  # the site's last GPUs still up
-            rec._saved["gpus"] = pick
-            if st.site_up[s]:
-                self._fail(engine, rec, s, np.isin(gpus, pick))
-            self.gpu_up[pick] = False
-        else:
-            self.gpu_up[rec._saved["gpus"]] = True
+        n_down = min(len(gpus), sum(int(r.fault.gpus) for r in self._active("gpu_down",
+                                                                             rec.target)))
+        want_up = np.ones(len(gpus), dtype=bool)
+        want_up[len(gpus) - n_down:] = False
+        newly_down = self.gpu_up[gpus] & ~want_up
+        if newly_down.any() and st.site_up[s]:
+            self._fail(engine, rec, s, newly_down)
+        self.gpu_up[gpus] = want_up
         self._refresh_site(engine, rec, s)
 
     # ---- transport -------------------------------------------------------------------------
@@ -256,9 +259,10 @@ class FaultSchedule:
     def _links_now(self, engine: Any) -> None:
         """Links from their base values and every active link fault.
 
-        Packets between two nodes of their path first reserve the rest of it as the links are
-        until now (kernel.send reserves a link only when a packet reaches it): a packet under
-        way finishes its path as it was when the links changed."""
+        Packets between two nodes of their path keep the rest of it (kernel.flush_transit) and
+        go on over it hop by hop, each link reserved as they reach it (kernel.send): a packet
+        under way finishes its path as it was when the links changed, at the links' capacity
+        and delay as they are when it gets to each."""
         w = self.world
         self.flushed_in_transit += int(K.flush_transit(self.kw, engine._sref))
         self.link_up[:] = True

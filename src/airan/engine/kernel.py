@@ -35,9 +35,10 @@ N_RQ_F = 9
 I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
 I_HOP = I_GPU
 N_RQ_I = 8
-# I_HOP after a reroute (see flush_transit): the rest of its old path is reserved, the arrival
-# time is in T_SITE (uplink) or T_DLARR (downlink); or a link of it was full
-HOP_FLUSHED, HOP_LINK_FULL = -1, -2
+# I_HOP of a packet that was between two nodes of its path when a link fault rerouted: it goes
+# on over the rest of its old path, kept in rq_path[r] (see flush_transit), from link k there
+# when I_HOP = HOP_OWN - k
+HOP_OWN = -1
 # a packet reserves at once the links it reaches within this of the moment it is handled, and
 # beyond moves hop by hop (an event at each node): each link serves packets in the order they
 # reach it, to within this (well below a slot, and with no event for short paths)
@@ -517,7 +518,7 @@ def transport(W, S, links, bits, t, h=0):
 
 
 @njit(cache=True)
-def send(W, S, r, links, h, bits, t, t_field):
+def send(W, S, r, links, h, bits, t, t_field, own=False):
     """Move request ``r``'s packet along ``links`` from hop ``h``, whose node it reached at
     ``t``: reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (store and forward, FIFO per
     link), then push its next event: at the node of the next link (``I_HOP`` that link, the
@@ -526,7 +527,7 @@ def send(W, S, r, links, h, bits, t, t_field):
     A link is thus reserved when the packet reaches it, not when it sets off: an answer from a
     distant cloud does not hold up, on the last links to the device, one from a nearby edge
     that gets there first. Returns False, pushing nothing, when a link's backlog exceeds its
-    queue limit.
+    queue limit. ``own``: ``links`` is the request's own rest of an old path (``rq_path``).
     """
     horizon = t + TRANSIT_AHEAD_S
     while h < links.shape[0]:
@@ -534,7 +535,7 @@ def send(W, S, r, links, h, bits, t, t_field):
         if lk < 0:
             break
         if t > horizon:
-            S.rq_i[r, I_HOP] = h
+            S.rq_i[r, I_HOP] = HOP_OWN - h if own else h
             S.rq_f[r, t_field] = t
             push_event(S, t, r)
             return True
@@ -567,31 +568,37 @@ def transit(W, S, r, t):
     """Request ``r`` reached, at ``t``, a node on its path (``I_HOP`` != 0): go on."""
     h = S.rq_i[r, I_HOP]
     links, bits, t_field = _transit_path(W, S, r)
-    if h == HOP_FLUSHED:
-        S.rq_i[r, I_HOP] = 0
-        push_event(S, S.rq_f[r, t_field], r)
-    elif h == HOP_LINK_FULL or not send(W, S, r, links, h, bits, t, t_field):
+    own = h <= HOP_OWN
+    if own:  # rerouted under way: the rest of its old path
+        links = S.rq_path[r]
+        h = HOP_OWN - h
+    if not send(W, S, r, links, h, bits, t, t_field, own):
         S.rq_f[r, t_field] = t
         drop(W, S, r, R_LINK_FULL, t)
 
 
 @njit(cache=True)
 def _flush_transit(W, S):
-    """Before the paths change (a link fault reroutes): reserve at once the rest of the old
-    path of every request between two nodes of it, so that it arrives as it would have.
-    Returns how many were flushed."""
+    """Before the paths change (a link fault reroutes): every request between two nodes of its
+    path keeps the rest of it (``rq_path``) and goes on over it hop by hop, reserving each link
+    as it gets there (:func:`send`), so that it arrives as it would have and holds up no
+    packet that reaches a link before it. Returns how many were caught under way."""
     n = 0
     for r in range(S.rq_i.shape[0]):
         st = S.rq_i[r, I_STAGE]
-        if (st != ST_UP and st != ST_DOWN) or S.rq_i[r, I_HOP] <= 0:
-            continue
+        h = S.rq_i[r, I_HOP]
+        if (st != ST_UP and st != ST_DOWN) or h <= 0:
+            continue  # not under way on the path tables (0: arrived; < 0: on its own already)
         links, bits, t_field = _transit_path(W, S, r)
-        ta = transport(W, S, links, bits, S.rq_f[r, t_field], S.rq_i[r, I_HOP])
-        if ta < 0.0:
-            S.rq_i[r, I_HOP] = HOP_LINK_FULL
-        else:
-            S.rq_f[r, t_field] = ta
-            S.rq_i[r, I_HOP] = HOP_FLUSHED
+        k = 0
+        while h < links.shape[0] and links[h] >= 0:
+            S.rq_path[r, k] = links[h]
+            k += 1
+            h += 1
+        while k < S.rq_path.shape[1]:
+            S.rq_path[r, k] = -1
+            k += 1
+        S.rq_i[r, I_HOP] = HOP_OWN  # its pending event at the next node takes it on
         n += 1
     return n
 

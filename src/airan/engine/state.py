@@ -180,6 +180,7 @@ _STATE_FIELDS = [
     "svc_migrations",
     "site_orphaned",
     "orphans",
+    "rq_path",
     "site_qarea",
     "site_qlast",
     "site_served",
@@ -273,8 +274,12 @@ def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> 
     )
 
 
-def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
-    """Fresh state: empty buffers and queues, every flow's first arrival scheduled."""
+def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
+              reroutes: bool = False) -> Any:
+    """Fresh state: empty buffers and queues, every flow's first arrival scheduled.
+
+    ``reroutes``: link faults may change the paths, so each request gets room for the rest of
+    its old path (``rq_path``, see kernel.flush_transit)."""
     n_dev = w.n_devices
     n_cells = len(w.cell_names)
     n_sites = len(w.site_names)
@@ -393,6 +398,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int) -> Any:
         svc_migrations=np.zeros(n_svc, dtype=np.int64),
         site_orphaned=np.zeros(n_sites, dtype=np.int64),  # requests a failed site gave back
         orphans=np.zeros(capacity, dtype=np.int64),  # those waiting for a new placement
+        # the rest of its old path, for a request under way when a link fault rerouted
+        rq_path=np.full((capacity, max(w.path_links.shape[-1], w.path_links_back.shape[-1]))
+                        if reroutes else (1, 1), -1, dtype=w.path_links.dtype),
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
         site_served=np.zeros(n_sites, dtype=np.int64),
@@ -462,7 +470,11 @@ def grow_pool(st: Any, capacity: int) -> Any:
     heap_s[:n] = st.heap_s[:n]
     orphans = np.zeros(capacity, dtype=np.int64)
     orphans[: len(st.orphans)] = st.orphans
+    rq_path = st.rq_path
+    if rq_path.shape[0] == old:  # (kept per request only where link faults reroute)
+        rq_path = np.concatenate([rq_path, np.full((extra, rq_path.shape[1]), -1,
+                                                   dtype=rq_path.dtype)])
     return st._replace(
         rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r, heap_s=heap_s,
-        orphans=orphans,
+        orphans=orphans, rq_path=rq_path,
     )

@@ -639,12 +639,22 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                     "(buffer_full)", file=label, field=f"fleets[{f.name}].ul_buffer_kb",
                     value=f.ul_buffer_kb)))
     end = s.duration_s if duration_s is None else float(duration_s)
+    from airan.radio.nr import slot_duration_s
+
+    carriers = _used_carriers(s)
+    slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 0.0
     for i, fault in enumerate(s.faults):
-        if fault.start_s >= end:
+        # a fault acts from the slot nearest its start (FaultSchedule), the run has the slots
+        # that begin before its end (Engine.n_slots): one rounded to the end never acts
+        never = (fault.start_s >= end if not slot_s else
+                 int(round(fault.start_s / slot_s)) >= math.ceil(end / slot_s - 1e-9))
+        if never:
+            when = (f"at or after the end of the run ({end:g} s)" if fault.start_s >= end else
+                    f"so near the end of the run ({end:g} s) that it rounds to the end "
+                    f"({slot_s * 1e3:g} ms slots)")
             out.append(str(InputError(
-                f"this {fault.kind} fault starts at or after the end of the run ({end:g} s): "
-                "it never happens", file=label, field=f"faults[{i}].start_s",
-                value=fault.start_s)))
+                f"this {fault.kind} fault starts {when}: it never happens",
+                file=label, field=f"faults[{i}].start_s", value=fault.start_s)))
     if s.fleets and not any(f.count for f in s.fleets):
         out.append(str(InputError(
             "every fleet has count 0: the run makes no request", file=label,
