@@ -197,3 +197,16 @@ def test_the_terminal_summary_never_cuts_numbers_and_lists_a_few_sites(
     assert {line.split()[0] for line in shown} == {f"gpu-site{i}" for i in range(40 - n_cells,
                                                                                  40)}
     assert "more cell sites" in text
+
+
+def test_python_dash_m_airan_is_the_same_command_line() -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "airan", "scenarios"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "factory" in res.stdout and "metro" in res.stdout
+    bad = subprocess.run([sys.executable, "-m", "airan", "validate", "/nonexistent.yaml"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "error:" in bad.stderr

@@ -144,6 +144,28 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
         assert "Traceback" in err["traceback"]
     again = run_sweep(path, out=tmp_path / "out", workers=1)
     assert (again.tally.skipped, again.tally.failed, again.tally.ok) == (2, 2, 0)
+    # every row has every column, whichever runs succeeded; the folder is last
+    table = pq.read_table(tmp_path / "out" / RESULTS)
+    assert table.column_names[-1] == "folder"
+    assert {"hit_ratio", "detect.p99_ms", "vla.hit_ratio"} <= set(table.column_names)
+    assert all(r["detect.p99_ms"] is None for r in rows if r["status"] == "failed")
+
+
+def test_results_have_every_column_when_every_run_failed(tmp_path: Path) -> None:
+    text = ("scenario: factory\nduration_s: 0.1\nname: '..'\naxes:\n"
+            "  policy: [no_such_module_xyz:policy]\n")
+    path = write_sweep(tmp_path, text=text)
+    monkey_cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        outcome = run_sweep(path, workers=1)  # the default folder: runs/<name>
+    finally:
+        os.chdir(monkey_cwd)
+    assert outcome.folder == Path("runs") / "sweep"  # never runs/.. (the working folder)
+    assert (tmp_path / "runs" / "sweep" / RESULTS).is_file()
+    names = outcome.table.column_names
+    assert {"devices", "requests", "hit_ratio", "detect.hit_ratio"} <= set(names)
+    assert names[-1] == "folder"
 
 
 def test_changed_scenario_never_reuses_old_results(tmp_path: Path) -> None:

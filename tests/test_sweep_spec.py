@@ -110,6 +110,8 @@ def test_scenario_path_is_relative_to_the_sweep_file(tmp_path: Path) -> None:
         ("scenario: city\naxes: {seed: []}\n", ["axes.seed", "at least one value"]),
         ("scenario: city\naxis: {seed: [1]}\n", ["unknown field 'axis'", "did you mean 'axes'"]),
         ("scenario: city\naxes: {seed: [1, 1]}\n", ["same run", "seed=1"]),
+        ("scenario: city\naxes: {seed: [true, 2]}\n",
+         ["axes.seed", "expected a number, got true (scenario field 'seed')"]),
         ("scenario: nowhere\naxes: {seed: [1]}\n", ["unknown scenario 'nowhere'"]),
         ("scenario: city\naxes: [seed\n", ["malformed YAML"]),
     ],
@@ -141,3 +143,47 @@ def test_dry_run_lists_runs_without_running(tmp_path: Path) -> None:
     assert "4 runs of city" in result.stdout
     assert result.stdout.count("todo") == 4
     assert not (tmp_path / "o" / "runs").exists()
+
+
+def test_run_key_follows_a_named_files_contents_not_the_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario naming a trace by a relative path: the same keys from any working folder,
+    other keys once the trace changes (before, the key held the path as the loader resolved
+    it against the working folder, and not the file's contents)."""
+    proj = tmp_path / "proj"
+    (proj / "traces").mkdir(parents=True)
+    trace = proj / "traces" / "t.csv"
+    trace.write_text("t,device,x,y\n0,a,0,0\n10,a,50,0\n")
+    factory = (Path(__file__).resolve().parents[1] / "src/airan/scenario/builtin/factory.yaml")
+    import yaml
+
+    d = yaml.safe_load(factory.read_text())
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": "traces/t.csv"}
+    (proj / "sc.yaml").write_text(yaml.safe_dump(d))
+    write(proj, "scenario: sc.yaml\naxes: {seed: [1, 2]}\n")
+
+    def keys(cwd: Path) -> list[str]:
+        monkeypatch.chdir(cwd)
+        return [r.key for r in load_sweep(proj / "sweep.yaml").runs]
+
+    here = keys(proj)
+    assert keys(tmp_path) == here
+    assert all(Path(r.scenario["fleets"][0]["mobility"]["file"]).is_absolute()
+               for r in load_sweep(proj / "sweep.yaml").runs)
+    trace.write_text("t,device,x,y\n0,a,0,0\n10,a,60,0\n")
+    assert not set(keys(tmp_path)) & set(here)
+
+
+def test_a_float_range_gives_the_values_as_written() -> None:
+    sw = sweep_from_dict({"scenario": "city", "axes": {
+        "services[perception].rate_hz": {"from": 0.1, "count": 4, "step": 0.1}}})
+    assert [r.axes["services[perception].rate_hz"] for r in sw.runs] == [0.1, 0.2, 0.3, 0.4]
+    as_list = sweep_from_dict({"scenario": "city", "axes": {
+        "services[perception].rate_hz": [0.1, 0.2, 0.3, 0.4]}})
+    assert [r.key for r in sw.runs] == [r.key for r in as_list.runs]
+
+
+def test_a_zip_of_too_many_runs_is_refused_before_it_expands() -> None:
+    with pytest.raises(InputError, match="more than 100,000"):
+        sweep_from_dict({"scenario": "city", "mode": "zip",
+                         "axes": {"seed": {"from": 1, "count": 1_000_000}}})

@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import yaml
@@ -156,6 +156,7 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         loc = (*loc, str(ctx.get("field")))
         # the value as the YAML has it (true, [0, true]), not as Python prints it
         value, msg = None, f"expected a number, got {json.dumps(ctx.get('value'))}"
+        err = cast(Any, {k: v for k, v in err.items() if k != "input"})  # (said: no "got null")
     field = _field_path(loc, data)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

@@ -105,7 +105,9 @@ def sweep(
         from airan.sweep.spec import load_sweep
 
         sw = load_sweep(file)
-        folder = out_dir or Path("runs") / (re.sub(r"[^A-Za-z0-9._-]+", "_", sw.name) or "sweep")
+        from airan.sweep.runner import _safe
+
+        folder = out_dir or Path("runs") / _safe(sw.name)
         _refuse_other_kind(folder, "sweep")
         complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
         axes = ", ".join(f"{k} x{len(_values(sw, k))}" for k in sw.spec.axes) or "no axes"

@@ -111,7 +111,7 @@ def run_sweep(
 
     def job(i: int) -> dict[str, Any]:
         r = todo[i]
-        return {"scenario": r.scenario, "trace_limit": r.trace_limit}
+        return {"scenario": r.scenario, "trace_limit": r.trace_limit, "load": r.load}
 
     def done(i: int, result: Any, error: str | None) -> None:
         r = todo[i]
@@ -148,12 +148,15 @@ def run_sweep(
 
 def execute_run(job: dict[str, Any]) -> Any:
     """One run (the Ray task): validate the resolved scenario, run it, return the Result."""
+    from airan.api import note_fleet_scale
     from airan.engine import Engine
     from airan.scenario import scenario_from_dict
 
     sc = scenario_from_dict(job["scenario"], label="<sweep run>")
     engine = Engine(sc, trace_limit=int(job["trace_limit"]), trace_sample=0.0)
-    return engine.run()
+    result = engine.run()
+    note_fleet_scale(result.summary, float(job.get("load", 1.0)))  # as `airan run --fleet-scale`
+    return result
 
 
 def manifest(sw: Sweep) -> dict[str, Any]:
@@ -241,6 +244,11 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
     """
     runs_dir = Path(folder) / RUNS
     rows: list[dict[str, Any]] = []
+    # every run has every headline column (null where it failed or is missing), whichever runs
+    # succeeded: the columns are the services of the sweep's scenarios, in their order
+    services = list(dict.fromkeys(v.get("name") for r in sw.runs
+                                  for v in r.scenario.get("services") or []))
+    blank = dict.fromkeys(headline({"services": {name: {} for name in services}}))
     for r in sw.runs:
         row: dict[str, Any] = {"run": r.key, "status": "missing", "error": None,
                                "scenario": r.scenario.get("name"), "policy": r.policy,
@@ -248,6 +256,7 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
         for name, value in r.axes.items():
             if name not in row:
                 row[name] = json.dumps(value) if isinstance(value, dict | list) else value
+        row.update(blank)
         sub = runs_dir / r.key
         if is_complete(sub, r.key):
             try:
@@ -301,7 +310,9 @@ def read_results(folder: str | Path) -> pa.Table:
 
 
 def _safe(name: str) -> str:
+    """``name`` as one folder name: never empty, never ``.`` or ``..``."""
     import re
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "sweep"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+    return "sweep" if not safe.strip(".") else safe
 

@@ -18,12 +18,14 @@ A field path walks the scenario as written in YAML: ``a.b`` for a key, ``[2]`` f
 by position and ``[name]`` for the item whose ``name`` is ``name``. ``load`` is the only axis
 that is not a scenario field. Every run's scenario is validated before any run starts; an error
 names the axis and the value. Each run is identified by a hash of its resolved scenario (policy,
-seed and duration included), its load and its trace limit: that is what resume matches on.
+seed and duration included; the files it names by absolute path and by their contents), its load
+and its trace limit: that is what resume matches on.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -53,10 +55,20 @@ class Range(BaseModel):
     step: float = Field(1.0, allow_inf_nan=False)
 
     def values(self) -> list[float | int]:
-        vals = [self.start + i * self.step for i in range(self.count)]
+        """The values, as written: ``{from: 0.1, step: 0.1}`` gives 0.3, not
+        0.30000000000000004 (rounded to the decimals ``from`` and ``step`` are written with)."""
         if float(self.start).is_integer() and float(self.step).is_integer():
-            return [int(v) for v in vals]
-        return vals
+            return [int(self.start) + i * int(self.step) for i in range(self.count)]
+        digits = max(_decimals(self.start), _decimals(self.step))
+        return [round(self.start + i * self.step, digits) for i in range(self.count)]
+
+
+def _decimals(x: float) -> int:
+    """The decimal places of ``x`` as Python writes it (0.1: 1, 2.5e-05: 6)."""
+    from decimal import Decimal
+
+    exponent = Decimal(repr(float(x))).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 class SweepSpec(BaseModel):
@@ -200,6 +212,7 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
            label: str) -> list[RunSpec]:
     """Every run of the sweep (product or zip of the axes), each scenario validated."""
     from airan.api import scale_fleets
+    from airan.report.rundir import scenario_document
 
     names = list(axes)
     if mode == "zip":
@@ -207,13 +220,14 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
         if len(set(lengths.values())) > 1:
             raise InputError(f"mode zip needs axes of one length, got {lengths}", file=label,
                              field="axes")
-        combos: list[tuple[Any, ...]] = list(zip(*axes.values(), strict=True))
+        n_runs = next(iter(lengths.values()), 1)
     else:
         n_runs = math.prod(len(v) for v in axes.values())
-        if n_runs > MAX_RUNS:
-            raise InputError(f"the axes make {n_runs:,} runs, more than {MAX_RUNS:,}: split the "
-                             "sweep", file=label, field="axes")
-        combos = list(itertools.product(*axes.values()))
+    if n_runs > MAX_RUNS:
+        raise InputError(f"the axes make {n_runs:,} runs, more than {MAX_RUNS:,}: split the "
+                         "sweep", file=label, field="axes")
+    combos: list[tuple[Any, ...]] = (list(zip(*axes.values(), strict=True)) if mode == "zip"
+                                     else list(itertools.product(*axes.values())))
     runs: list[RunSpec] = []
     seen: dict[str, int] = {}
     for i, combo in enumerate(combos):
@@ -237,7 +251,7 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
             except InputError as exc:
                 raise InputError(exc.reason, file=label, field=f"axes.{LOAD_AXIS}",
                                  value=values[LOAD_AXIS]) from None
-        resolved = sc.model_dump(mode="json")
+        resolved = scenario_document(sc)  # the files it names by absolute path
         key = run_key(resolved, load, trace_limit)
         if key in seen:
             raise InputError(
@@ -251,10 +265,44 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
 
 
 def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
-    """The run's identity: a SHA-256 (16 hex digits) of its resolved scenario, load and trace."""
-    text = json.dumps({"scenario": scenario, "load": load, "trace_limit": trace_limit},
-                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """The run's identity: a SHA-256 (16 hex digits) of its resolved scenario, load and trace,
+    and of the contents of the files the scenario names (a site list, mobility traces): a run
+    whose trace changed is another run, wherever the sweep is started from."""
+    ident: dict[str, Any] = {"scenario": scenario, "load": load, "trace_limit": trace_limit}
+    files = named_files(scenario)
+    if files:  # (keys of scenarios that name no file are as before)
+        ident["files"] = {f: _file_digest(f, *_stamp(f)) for f in files}
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def named_files(scenario: Mapping[str, Any]) -> list[str]:
+    """The files a (dumped) scenario names: ``cell_sites_file.path``, fleets' ``mobility.file``."""
+    refs = [(scenario.get("cell_sites_file"), "path")]
+    refs += [(f.get("mobility"), "file") for f in scenario.get("fleets") or []
+             if isinstance(f, dict)]
+    return sorted({ref[key] for ref, key in refs
+                   if isinstance(ref, dict) and isinstance(ref.get(key), str) and ref[key]})
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return -1, -1
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    """SHA-256 of a file's bytes (once per version of the file: a sweep's runs share it)."""
+    if size < 0:
+        return "missing"
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, Any] | None,
@@ -271,9 +319,12 @@ def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, An
         culprit = _culprit(base or {}, values, label)
         scenario_field = f" (scenario field '{exc.field}')" if exc.field else ""
         if culprit is not None:
+            # the axis value, unless the scenario's message shows it already ("got true")
+            value = exc.value if exc.value is not None or " got " in exc.reason \
+                else values[culprit]
             raise InputError(f"{exc.reason}{scenario_field}", file=label,
-                             field=f"axes.{culprit}", value=exc.value if exc.value is not None
-                             else values[culprit], choices=exc.choices) from None
+                             field=f"axes.{culprit}", value=value,
+                             choices=exc.choices) from None
         combo = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
         raise InputError(f"the run {combo} is invalid: {exc.reason}{scenario_field}",
                          file=label, field="axes", value=exc.value,
