@@ -54,6 +54,7 @@ class DeviceRadio:
     cell_sect: NDArray[np.bool_]
     cell_fc: NDArray[np.float64]
     cell_rs_mw: NDArray[np.float64]  # power per resource element: cells rank by RSRP
+    cell_tx_mw: NDArray[np.float64]  # the cell's whole power: what interferes
     environment: str
     nr: bool  # False: attach to the nearest cell only (ideal and fixed radio models)
     shadowing: bool
@@ -103,7 +104,7 @@ class DeviceRadio:
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
             gain = self._gain(cc, dx, dy, hb, h_ut, dev_ids[a:b])
             gain = np.where(valid, gain, 0.0)
-            rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1)
+            rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
             kk = min(k_top, rx.shape[1])
             idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
             rx_top = np.take_along_axis(rx, idx, axis=1)
@@ -113,7 +114,9 @@ class DeviceRadio:
             top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
             if kk < k_top:  # fewer candidate cells than K: repeat the serving cell, zero gain
                 top_cell[a:b, kk:] = top_cell[a:b, :1]
-            resid[a:b] = rx.sum(axis=1) - np.take_along_axis(rx_top, order, axis=1).sum(axis=1)
+            # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more
+            power = gain * self.cell_tx_mw[cc]
+            resid[a:b] = power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1)
         return top_cell, top_gain, resid
 
     def gains(

@@ -467,6 +467,7 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_tilt=np.asarray(cell_tilt, float), cell_sect=np.asarray(cell_sect, bool),
         cell_fc=np.asarray(cell_fc, float),
         cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
+        cell_tx_mw=np.asarray(cell_tx_mw, float),
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
