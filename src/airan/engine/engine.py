@@ -145,7 +145,11 @@ class Engine:
         interval_s = scenario.engine.decision_interval_ms * 1e-3
         expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
         batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))
-        if getattr(self.policy, "snapshot_free", False) and not scenario.faults:
+        # a policy that reads no load may decide a longer stretch at once, unless the cells
+        # change under it (faults; moving devices hand over: batch.cell would be stale)
+        moving = any(f.mobility is not None and f.mobility.model != "static"
+                     for f in scenario.fleets)
+        if getattr(self.policy, "snapshot_free", False) and not scenario.faults and not moving:
             interval_s = max(interval_s, batch_s)
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
         # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
@@ -415,11 +419,14 @@ class Engine:
                 field="policy",
                 value=self.policy_name,
             )
+        # (checked before the cast: 2**64 - 1 unsigned would become -1, local)
+        bad = place >= n_sites if place.dtype.kind == "u" else (place >= n_sites) | (
+            place < REJECT)
+        place_shown = place
         place = place.astype(np.int64)
-        bad = (place >= n_sites) | (place < REJECT)
         if bad.any():
             raise InputError(
-                f"policy returned an invalid placement {int(place[bad][0])} (sites "
+                f"policy returned an invalid placement {int(place_shown[bad][0])} (sites "
                 f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject)",
                 field="policy",
                 value=self.policy_name,
@@ -460,6 +467,17 @@ class Engine:
         if not len(self.world.site_names):
             return np.zeros((0, len(self.world.model_names)))
         return self._site_backlogs()[1]
+
+    def _site_model_queue(self) -> np.ndarray:
+        """Per site and model [S, M], the requests queued there and those on their way."""
+        w = self.world
+        st = self._st
+        coming = st.q_len.astype(np.int64).copy()
+        if len(w.site_names):
+            by_model = np.zeros((len(w.svc_model), coming.shape[1]), dtype=np.int64)
+            by_model[np.arange(len(w.svc_model)), w.svc_model] = 1
+            coming += st.site_en_route @ by_model
+        return coming  # type: ignore[no-any-return]
 
     def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray]:
         return K.site_backlogs(  # type: ignore[no-any-return]

@@ -246,13 +246,13 @@ class FaultSchedule:
     # ---- transport -------------------------------------------------------------------------
     def _reroute(self) -> None:
         w = self.world
-        links, back, delay, bottleneck = transport_paths(
+        links, back, delay, rate = transport_paths(
             w.node_names, w.link_a, w.link_b, w.link_delay_s, w.link_cap_bps, w.site_node,
             self.link_up)
         w.path_links[...] = links
         w.path_links_back[...] = back
         w.path_delay_s[...] = delay
-        w.path_bottleneck_bps[...] = bottleneck
+        w.path_rate_bps[...] = rate
         for stale in ("nearest_site_by_node", "candidate_paths"):  # policies' cached tables
             w.extras.pop(stale, None)
 

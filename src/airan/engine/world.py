@@ -129,7 +129,7 @@ class World:
     path_links: I32  # [nodes, S, MAX_HOPS] node -> site, -1 padded
     path_links_back: I32  # [S, nodes, MAX_HOPS] site -> node
     path_delay_s: F64  # [nodes, S] one-way propagation
-    path_bottleneck_bps: F64  # [nodes, S] (inf where same node)
+    path_rate_bps: F64  # [nodes, S] store and forward: 1 / sum(1 / link capacity) (inf: none)
     node_candidates: I64  # [nodes, k] sites a policy considers from each node
     node_site_distance_m: F64  # [nodes, S] straight-line distance (inf where unknown)
     transport_queue_limit_s: float
@@ -225,7 +225,9 @@ def transport_paths(
 ) -> tuple[I32, I32, F64, F64]:
     """Shortest paths by delay from every node to every site and back, over the links that are
     up: (path_links [nodes, S, MAX_HOPS] node -> site, path_back [S, nodes, MAX_HOPS],
-    path_delay_s [nodes, S], path_bottleneck_bps [nodes, S]); unreachable: inf, no links."""
+    path_delay_s [nodes, S], path_rate_bps [nodes, S]: 1 / the sum over its links of
+    1 / capacity, so that bits / rate is the serialization a packet meets store and forward on
+    every link); unreachable: inf, no links."""
     n_nodes = len(node_names)
     n_sites = len(site_node)
     up_mask = np.ones(len(link_a), dtype=bool) if link_up is None else np.asarray(link_up)
@@ -320,7 +322,7 @@ def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, lde
             # the uplink, node-first (links come in (u, v), (v, u) pairs: the reverse of h is
             # h ^ 1); the downlink, site-first
             dsum[:] = 0.0
-            bn = np.inf
+            per_bit = 0.0  # store and forward: a packet is serialized on every link
             for j in range(hops):
                 h = walk[j] if j < depth else -1
                 up = h ^ 1 if h >= 0 else -1
@@ -328,11 +330,10 @@ def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, lde
                 path_back[si, n, j] = walk[depth - 1 - j] if j < depth else -1
                 if up >= 0:
                     dsum[j] = ldel[up]
-                    if lcap[up] < bn:
-                        bn = lcap[up]
+                    per_bit += 1.0 / lcap[up]
             path_delay[n, si] = (((dsum[0] + dsum[1]) + (dsum[2] + dsum[3]))
                                  + ((dsum[4] + dsum[5]) + (dsum[6] + dsum[7])))
-            path_bn[n, si] = bn
+            path_bn[n, si] = 1.0 / per_bit if per_bit > 0.0 else np.inf
     return far
 
 
@@ -750,7 +751,7 @@ def build_world(s: Scenario, seed: int) -> World:
         path_links=path_links,
         path_links_back=path_back,
         path_delay_s=path_delay,
-        path_bottleneck_bps=path_bn,
+        path_rate_bps=path_bn,
         node_candidates=node_cand.astype(np.int64),
         node_site_distance_m=dist_m,
         transport_queue_limit_s=s.transport.queue_limit_ms * 1e-3,

@@ -111,6 +111,10 @@ class LiveSnapshot:
             np.asarray(backlog_s, dtype=np.float64)[:, None], len(world.model_names), axis=1)
         self.site_healthy = healthy
         self.site_queue_len = queue_len
+        # a live site reports its queue, not per model: a request opens a batch (and waits
+        # the batcher's max_wait) only where nothing is queued at all
+        self.site_model_queue = np.repeat(
+            np.asarray(queue_len, dtype=np.int64)[:, None], len(world.model_names), axis=1)
         self.site_ai_share = np.ones(len(world.site_names))
         self.link_backlog_s = np.zeros(len(world.link_cap_bps))  # read only for moved contexts
         self._rates = rates

@@ -116,22 +116,30 @@ def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
     return _nearest(snap, batch, kinds, "edge")
 
 
-def _water_fill(base: NDArray[np.float64], step: NDArray[np.float64], n: int) -> I64:
-    """Greedy assignment of ``n`` equal jobs to servers with backlog ``base`` growing by ``step``.
-
-    Equivalent to assigning one job at a time to the least-loaded server, without the loop: the
-    n smallest values of the sequences base_s + j*step_s are the greedy choices.
-    """
-    j = np.arange(n)
-    vals = base[:, None] + j[None, :] * step[:, None]
-    flat = np.argpartition(vals.ravel(), n - 1)[:n] if n < vals.size else np.arange(vals.size)
-    order = flat[np.argsort(vals.ravel()[flat], kind="stable")]
-    return (order // n).astype(np.int64)
+@njit(cache=True)
+def _least_loaded_core(node, model, backlog, step, reachable):  # pragma: no cover - compiled
+    """Each request in turn to the site with the least backlog among those its node reaches
+    (ties: the lower index); that site's backlog then grows by the request's own GPU time
+    ``step[site, model]``. -1 where the node reaches no site."""
+    n = node.shape[0]
+    load = backlog.copy()
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        best = -1
+        for s in range(load.shape[0]):
+            if reachable[node[i], s] and load[s] < np.inf and (best < 0 or load[s] < load[best]):
+                best = s
+        out[i] = best
+        if best >= 0:
+            load[best] += step[best, model[i]]
+    return out
 
 
 @register("least-loaded")
 def least_loaded(snap: Snapshot, batch: Batch) -> I64:
-    """The site with the smallest backlog, counting this batch's own assignments (greedy)."""
+    """The site with the smallest backlog among those up and reachable from the request's
+    cell, counting this batch's earlier assignments, each at its own service's GPU time
+    (greedy, in the order of the requests)."""
     n = len(batch)
     mask = _sites(snap, None)
     if not mask.size:
@@ -140,10 +148,23 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
         return np.zeros(0, dtype=np.int64)
     if not mask.any():
         return np.full(n, REJECT, dtype=np.int64)  # every site is down now
+    w = snap.world
     base = np.where(mask, snap.site_backlog_s, np.inf)
-    all_sites = np.arange(len(mask))
-    step = per_item_time_s(snap, batch.service[:1], all_sites)
-    return _water_fill(base, step, n)
+    # the GPU time one more request of each model adds at each site (per_item_time_s),
+    # [sites, models]
+    b = w.site_max_batch  # type: ignore[attr-defined]
+    sites = np.arange(b.shape[0])[:, None]
+    models = np.arange(b.shape[1])[None, :]
+    gpu_type = w.gpu_type[w.site_gpu_start][:, None]  # type: ignore[attr-defined]
+    t_b = w.svc_time_s[models, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
+    step = t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined]
+    reachable = np.isfinite(w.path_delay_s)  # type: ignore[attr-defined]
+    node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
+    out = _least_loaded_core(np.ascontiguousarray(node, dtype=np.int64),
+                             np.ascontiguousarray(w.svc_model[batch.service], dtype=np.int64),  # type: ignore[attr-defined]
+                             base, np.ascontiguousarray(step), reachable)
+    # a cell that reaches no site up: the first site up (the engine drops it: no_route)
+    return np.where(out >= 0, out, int(np.argmax(mask)))  # type: ignore[no-any-return]
 
 
 @register("deadline-aware")
@@ -169,12 +190,12 @@ def deadline_aware(
         return np.zeros(0, dtype=np.int64)
     w = snap.world
     d = batch.device
-    cand_delay, cand_bottleneck = _candidate_paths(w)
+    cand_delay, cand_rate = _candidate_paths(w)
     air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
     return _deadline_aware_core(  # type: ignore[no-any-return]
         w.node_candidates,  # type: ignore[attr-defined]
         cand_delay,
-        cand_bottleneck,
+        cand_rate,
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
@@ -195,6 +216,8 @@ def deadline_aware(
         if np.any(w.svc_state_bits > 0) else np.zeros(0),  # type: ignore[attr-defined]
         float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
         np.asarray(snap.site_model_backlog_s, dtype=np.float64),
+        np.asarray(snap.site_model_queue, dtype=np.int64),
+        w.site_max_wait_s,  # type: ignore[attr-defined]
         np.asarray(snap.site_healthy, dtype=np.bool_),
         np.asarray(snap.site_ai_share, dtype=np.float64),
         w.svc_ul_bits,  # type: ignore[attr-defined]
@@ -202,7 +225,7 @@ def deadline_aware(
         w.svc_model,  # type: ignore[attr-defined]
         w.svc_deadline_s,  # type: ignore[attr-defined]
         w.path_delay_s,  # type: ignore[attr-defined]
-        w.path_bottleneck_bps,  # type: ignore[attr-defined]
+        w.path_rate_bps,  # type: ignore[attr-defined]
         w.gpu_type,  # type: ignore[attr-defined]
         w.site_gpu_start,  # type: ignore[attr-defined]
         w.site_max_batch,  # type: ignore[attr-defined]
@@ -227,31 +250,31 @@ def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
 
 
 def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Each node's transport delay and bottleneck to each of its candidate sites, [nodes, k]:
-    the policy's reads from the [nodes, sites] tables, contiguous (cached in ``World.extras``
-    until a link fault reroutes)."""
+    """Each node's transport delay and store-and-forward rate to each of its candidate sites,
+    [nodes, k]: the policy's reads from the [nodes, sites] tables, contiguous (cached in
+    ``World.extras`` until a link fault reroutes)."""
     cached = w.extras.get("candidate_paths")
     if cached is None:
         rows = np.arange(len(w.node_candidates))[:, None]
         cached = (np.ascontiguousarray(w.path_delay_s[rows, w.node_candidates]),
-                  np.ascontiguousarray(w.path_bottleneck_bps[rows, w.node_candidates]))
+                  np.ascontiguousarray(w.path_rate_bps[rows, w.node_candidates]))
         w.extras["candidate_paths"] = cached
     return cached  # type: ignore[no-any-return]
 
 
 @njit(cache=True)
-def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul_rate, ul_time,
+def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate, ul_time,
                          dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access, ul_spacing,
                          dl_spacing, held, state_bits, site_node, path_links, link_backlog,
-                         queue_limit,
-                         site_backlog, healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
-                         path_delay, bottleneck, gpu_type, gpu_start, max_batch, n_gpus,
+                         queue_limit, site_backlog, site_queue, max_wait, healthy, ai_share,
+                         ul_bits, dl_bits, svc_model, deadline,
+                         path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, rx_w,
                          active_w):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
     request's ``node`` (:func:`airan.policy.base.candidate_sites`, without building it), and
-    ``cand_delay``, ``cand_bottleneck`` the paths to them (:func:`_candidate_paths`)."""
+    ``cand_delay``, ``cand_rate`` the paths to them (:func:`_candidate_paths`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -276,7 +299,7 @@ def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul
         for j in range(k):
             st = cand[node[i], j]
             prop = cand_delay[node[i], j]
-            bn = cand_bottleneck[node[i], j]
+            bn = cand_rate[node[i], j]
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
@@ -298,7 +321,12 @@ def _deadline_aware_core(cand, cand_delay, cand_bottleneck, node, svc, fleet, ul
                     if wait > queue_limit:
                         up = np.inf
                     else:
-                        up += path_delay[src, st] + wait + state_bits[v] / bottleneck[src, st]
+                        up += path_delay[src, st] + wait + state_bits[v] / path_rate[src, st]
+            # a request that opens a batch waits max_wait for it to fill (batch_wait_s)
+            if site_queue[st, m] == 0 and max_batch[st, m] > 1:
+                up += max_wait[st, m]
+            else:
+                up += 0.0
             arrive[i, j] = up
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
             est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
