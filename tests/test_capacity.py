@@ -153,3 +153,10 @@ def test_a_gpu_with_no_figure_at_the_precision_is_an_error_not_zero() -> None:
         capacity(inv, precision="fp32")
     assert err.value.field == "--precision"
     assert capacity(inv, precision="fp16").total["inference"][0] > 0
+
+
+def test_a_reference_with_no_figure_at_the_precision_is_named() -> None:
+    inv = inventory_from_dict({"name": "r", "reference": "JetsonThor", "groups": [
+        {"name": "dc", "count": 8, "gpu": "H100"}]})
+    with pytest.raises(InputError, match="gives JetsonThor no figure at fp32"):
+        capacity(inv, precision="fp32")

@@ -13,6 +13,7 @@ import asyncio
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from test_live import small_scenario
 
@@ -169,6 +170,47 @@ def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once(
     assert before > 0 and after == 0.0
     assert reply.cancelled and answer.status == wire.InferReply.CANCELLED
     assert [s.seen for s in stubs] == [0, 0]
+    assert not g.snapshot().site_model_queue.any()  # nor as a request of its model there
+
+
+def test_a_placed_request_counts_as_queued_for_the_batchers_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the twin's snapshot, a request placed at a site counts among the requests of its
+    model there from the decision on (on its way, then sent until the next load report): the
+    next request of the model joins its batch, so deadline-aware charges it no batcher's wait;
+    before, every request of a burst to an idle site was charged one."""
+    from airan.policy.base import batch_wait_s
+
+    monkeypatch.setattr(gateway_module, "FORWARD_LEAD_S", 0.0)
+    stubs = [_CountingStub(), _CountingStub()]
+    g = _gateway("gateway", stubs)
+    monkeypatch.setattr(g.delays, "uplink", lambda d, v, now: (0.0, 0.2))
+    w = g.world
+    v = 0
+    m = int(w.svc_model[v])
+    sites = np.arange(len(w.site_names))
+    batching = (w.site_max_batch[:, m] > 1) & (w.site_max_wait_s[:, m] > 0)
+    assert batching.any()
+
+    async def main() -> tuple[Any, Any, Any]:
+        idle = g.snapshot()
+        req = wire.InferRequest(request_id="p1", device=0, service=w.service_names[v],
+                                payload=b"x", sent_unix_s=time.time())
+        flight = _Flight()
+        task = asyncio.ensure_future(g._serve(req, 0, 0, time.monotonic(), flight))
+        for _ in range(10_000):
+            if flight.pending is not None or task.done():
+                break
+            await asyncio.sleep(0)
+        on_its_way = g.snapshot()
+        await task
+        return idle, on_its_way, g.snapshot()
+
+    idle, on_its_way, sent = asyncio.run(main())
+    place = int(np.flatnonzero(on_its_way.site_model_queue[:, m])[0])
+    assert batch_wait_s(idle, sites, np.full(len(sites), m))[place] > 0 or not batching[place]
+    assert batch_wait_s(on_its_way, sites, np.full(len(sites), m))[place] == 0.0
+    assert sent.site_model_queue[place, m] == 1  # sent, until the site's next report
 
 
 def test_an_answer_sent_ahead_says_when_it_is_due_and_is_never_due_early() -> None:

@@ -84,9 +84,10 @@ def test_latency_estimate_queues_a_new_request_behind_the_devices_buffered_uplin
 
 
 def test_latency_estimate_starts_a_request_at_its_arrival_or_the_backlogs_end() -> None:
-    """A request starts at the later of its arrival at the site and the end of the work ahead
-    of it: a backlog shorter than its way there costs it nothing (the GPU clears it while the
-    request travels), a longer one costs the difference."""
+    """A request starts at the later of its arrival at the site (plus the batcher's wait for a
+    batch it opens) and the end of the work ahead of it: a backlog shorter than its way there
+    costs it nothing (the GPU clears it while the request travels), a longer one costs the
+    difference."""
     from airan.policy import Batch, Snapshot, estimate_latency_s, latency_parts_s
 
     d = one_cell_site()
@@ -107,7 +108,11 @@ def test_latency_estimate_starts_a_request_at_its_arrival_or_the_backlogs_end() 
         return float(estimate_latency_s(snap, batch)[0, 0]), arrive
 
     idle, arrive_s = with_backlog(0.0)
-    assert arrive_s == pytest.approx(2e-3 + 25 * 8e3 / 20e6, abs=1e-4)  # ~12 ms on the way
+    w = eng.world
+    m = int(w.svc_model[0])
+    wait = float(w.site_max_wait_s[0, m]) if w.site_max_batch[0, m] > 1 else 0.0
+    # ~12 ms on the way, then the batcher's wait (it opens a batch: nothing else is there)
+    assert arrive_s == pytest.approx(2e-3 + 25 * 8e3 / 20e6 + wait, abs=1e-4)
     assert with_backlog(0.5 * arrive_s)[0] == idle
     assert with_backlog(arrive_s + 0.030)[0] == pytest.approx(idle + 0.030, abs=1e-12)
 

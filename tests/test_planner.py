@@ -551,3 +551,18 @@ def test_a_check_too_large_to_list_says_nothing_was_run(scenario_file, cache) ->
     assert not r.feasible
     assert any("ruled out without a run" in n and "too many to check" in n for n in r.notes)
     assert len(r.evaluations) == 9  # the bound's runs only
+
+
+def test_a_changed_trace_changes_the_cache_key(tmp_path: Path) -> None:
+    """A scenario naming a trace: its contents are in the key (the path alone kept a stale
+    run in the on-disk cache after the trace changed)."""
+    import airan.planner.evaluate as evaluate
+
+    trace = tmp_path / "t.csv"
+    trace.write_text("t,device,x,y\n0,a,0,0\n10,a,50,0\n")
+    scenario = {"name": "x", "fleets": [{"name": "f", "mobility": {"model": "trace",
+                                                                    "file": str(trace)}}]}
+    before = evaluate.run_key(scenario)
+    assert evaluate.run_key(scenario) == before
+    trace.write_text("t,device,x,y\n0,a,0,0\n10,a,100,0\n")
+    assert evaluate.run_key(scenario) != before

@@ -220,6 +220,15 @@ class Capacity:
         }
 
 
+def _has_precision(gpu: Any, precision: str) -> bool:
+    """Whether ``gpu`` has a figure at ``precision`` or a wider one."""
+    try:
+        gpu.peak_flops(precision)
+    except ValueError:
+        return False
+    return True
+
+
 def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
     """Sum ``inventory`` in A100-equivalents on every basis (``precision`` overrides the
     inventory's); each group's range runs from its weakest to its strongest alternative."""
@@ -236,6 +245,9 @@ def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
             got = {t: r.value(b) for t, r in ratios.items()}
             lacking = [t for t, v in got.items() if v is None]
             if lacking:  # counted as 0 before: a Blackwell fleet at fp32 summed to nothing
+                ref = inventory.reference
+                if b in ("inference", "headline") and not _has_precision(gpus[ref], prec):
+                    lacking = [ref]  # (the reference lacks it: every ratio is missing)
                 raise InputError(
                     f"the catalog gives {lacking[0]} no figure at {prec} or any wider precision "
                     f"(needed for the {b} basis of group {g.name!r}): choose a narrower one",

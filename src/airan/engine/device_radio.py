@@ -116,7 +116,8 @@ class DeviceRadio:
                 top_cell[a:b, kk:] = top_cell[a:b, :1]
             # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more
             power = gain * self.cell_tx_mw[cc]
-            resid[a:b] = power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1)
+            resid[a:b] = np.maximum(  # (rounding: -1e-20 where every candidate is kept)
+                power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1), 0.0)
         return top_cell, top_gain, resid
 
     def gains(

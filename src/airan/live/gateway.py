@@ -96,7 +96,7 @@ class LiveSnapshot:
 
     def __init__(self, world: Any, time_s: float, backlog_s: NDArray[np.float64],
                  healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
-                 rates: RadioRates) -> None:
+                 rates: RadioRates, placed: NDArray[np.int64] | None = None) -> None:
         self.world = world
         self.time_s = time_s
         self.ul_access_delay_s = rates.ul_access_delay_s
@@ -112,9 +112,12 @@ class LiveSnapshot:
         self.site_healthy = healthy
         self.site_queue_len = queue_len
         # a live site reports its queue, not per model: a request opens a batch (and waits
-        # the batcher's max_wait) only where nothing is queued at all
+        # the batcher's max_wait) only where nothing is queued at all, nor placed there by this
+        # gateway since (``placed`` [sites, models]: on their way, or sent since the report)
         self.site_model_queue = np.repeat(
             np.asarray(queue_len, dtype=np.int64)[:, None], len(world.model_names), axis=1)
+        if placed is not None:
+            self.site_model_queue = self.site_model_queue + placed
         self.site_ai_share = np.ones(len(world.site_names))
         self.link_backlog_s = np.zeros(len(world.link_cap_bps))  # read only for moved contexts
         self._rates = rates
@@ -264,6 +267,10 @@ class _SiteView:
     extra_s: float = 0.0  # work this gateway sent since the last report
     pending_s: float = 0.0  # work this gateway placed here that is still on its way (uplink)
     report_t: float = 0.0
+    # requests by model placed here and on their way, and sent here since the last report
+    # (the twin's snapshot counts both in Snapshot.site_model_queue)
+    pending_n: dict[int, int] = field(default_factory=dict)
+    sent_n: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -274,6 +281,7 @@ class _Flight:
     metadata: Any = field(default=None)
     # while it crosses the emulated uplink: the site view and the work counted there as pending
     pending: tuple[Any, float] | None = None
+    model: int = -1  # its model, counted in the view's pending_n while pending
 
 
 def _release_pending(flight: _Flight) -> None:
@@ -281,6 +289,8 @@ def _release_pending(flight: _Flight) -> None:
     if flight.pending is not None:
         view, work = flight.pending
         view.pending_s = max(0.0, view.pending_s - work)
+        if view.pending_n.get(flight.model, 0) > 0:
+            view.pending_n[flight.model] -= 1
         flight.pending = None
 
 
@@ -353,6 +363,7 @@ class Gateway:
         view.backlog_s = float(rep.backlog_s)
         view.queue_len = int(rep.queue_len)
         view.extra_s = 0.0
+        view.sent_n = {}  # (those on their way stay counted: the report does not hold them)
         view.report_t = time.monotonic()
 
     async def _poll_loop(self) -> None:
@@ -362,11 +373,17 @@ class Gateway:
 
     def snapshot(self) -> LiveSnapshot:
         v = self.views
+        placed = np.zeros((len(v), len(self.world.model_names)), dtype=np.int64)
+        for i, x in enumerate(v):
+            for m, n in x.pending_n.items():
+                placed[i, m] += n
+            for m, n in x.sent_n.items():
+                placed[i, m] += n
         return LiveSnapshot(
             self.world, time.monotonic() - self.t0,
             np.array([x.backlog_s + x.extra_s + x.pending_s for x in v]),
             np.array([x.healthy for x in v], dtype=bool),
-            np.array([x.queue_len for x in v], dtype=np.int64), self.rates)
+            np.array([x.queue_len for x in v], dtype=np.int64), self.rates, placed)
 
     def decide(self, d: int, v: int, cell: int) -> int:
         """The policy's placement of one request: a site index, LOCAL or REJECT."""
@@ -491,6 +508,8 @@ class Gateway:
             work = float(self._per_item_s[place, model])
             view.pending_s += work
             flight.pending = (view, work)
+            view.pending_n[model] = view.pending_n.get(model, 0) + 1
+            flight.model = model
             arrive = start + ul_tr  # the request's modelled arrival at the site
             # over loopback it leaves a little earlier, due at `arrive`: the site holds it
             lead = 0.0 if self.network_transport else FORWARD_LEAD_S
@@ -501,6 +520,7 @@ class Gateway:
             if flight.cancelled:
                 return reply(wire.InferReply.CANCELLED, "cancelled")
             view.extra_s += work
+            view.sent_n[model] = view.sent_n.get(model, 0) + 1
             flight.site = view.name
             t_fwd = time.monotonic()
             req.due_unix_s = time.time() + (arrive - t_fwd) if arrive > t_fwd else 0.0

@@ -20,16 +20,24 @@ from typing import Any
 
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
+from airan.report.rundir import scenario_document
 from airan.version import airan_code_hash, airan_version
 
 __all__ = ["Evaluation", "Evaluator", "run_key"]
 
 
 def run_key(scenario_json: dict[str, Any]) -> str:
-    """Content hash of a scenario (JSON form), the airan version and its code's hash."""
-    text = json.dumps({"airan": airan_version(), "code": airan_code_hash(),
-                       "scenario": scenario_json}, sort_keys=True,
-                      separators=(",", ":"))
+    """Content hash of a scenario (JSON form, files it names by absolute path:
+    :func:`airan.report.rundir.scenario_document`), the contents of those files (a changed
+    trace is another run), the airan version and its code's hash."""
+    from airan.sweep.spec import _file_digest, _stamp, named_files
+
+    ident: dict[str, Any] = {"airan": airan_version(), "code": airan_code_hash(),
+                             "scenario": scenario_json}
+    files = named_files(scenario_json)
+    if files:
+        ident["files"] = {f: _file_digest(f, *_stamp(f)) for f in files}
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -153,7 +161,7 @@ class Evaluator:
         for seed in self.seeds:
             sc = space.scenario_for(config, policy=self.policy, seed=seed,
                                     duration_s=self.duration_s)
-            key = run_key(sc.model_dump(mode="json"))
+            key = run_key(scenario_document(sc))
             keys.append(key)
             metrics = self._cached(key)
             if metrics is None:

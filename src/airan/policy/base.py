@@ -25,6 +25,8 @@ class Snapshot:
     - ``site_model_backlog_s``: [sites, models], the wait a new request of each model adds to
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
+    - ``site_model_queue``: [sites, models], requests of each model queued at each site or on
+      their way there (where there are none, a new one opens a batch: :func:`batch_wait_s`).
     - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
     - ``link_backlog_s``: how long each transport link stays busy, counting the context moves
       already decided; ``site_healthy``: False for a site a fault has taken down.
