@@ -452,8 +452,6 @@ class Engine:
         A policy counts the work already sent, as the live gateway does, or each decision
         interval would pile onto the site that looked free before the previous ones' requests
         arrived (``kernel.site_backlogs``)."""
-        if not len(self.world.site_names):
-            return np.zeros(0)
         return self._site_backlogs()[0]
 
     def _site_model_backlog_s(self) -> np.ndarray:
@@ -464,22 +462,19 @@ class Engine:
         take from it (processor sharing, no later arrivals: sum(min(r_i, x)) for their
         remaining times r_i and its time x), plus the model's queued and coming work; with no
         free instance, the site's backlog (``kernel.site_backlogs``)."""
-        if not len(self.world.site_names):
-            return np.zeros((0, len(self.world.model_names)))
         return self._site_backlogs()[1]
 
     def _site_model_queue(self) -> np.ndarray:
         """Per site and model [S, M], the requests queued there and those on their way."""
-        w = self.world
-        st = self._st
-        coming = st.q_len.astype(np.int64).copy()
-        if len(w.site_names):
-            by_model = np.zeros((len(w.svc_model), coming.shape[1]), dtype=np.int64)
-            by_model[np.arange(len(w.svc_model)), w.svc_model] = 1
-            coming += st.site_en_route @ by_model
-        return coming  # type: ignore[no-any-return]
+        return self._site_backlogs()[2]
 
-    def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray]:
+    def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The three above at once (one compiled pass; a snapshot takes it once)."""
+        w = self.world
+        if not len(w.site_names):
+            n_models = len(w.model_names)
+            return (np.zeros(0), np.zeros((0, n_models)),
+                    np.zeros((0, n_models), dtype=np.int64))
         return K.site_backlogs(  # type: ignore[no-any-return]
             self._kw, self._sref, float(self.now_s), self._per_item_s, self.faults.gpu_up)
 

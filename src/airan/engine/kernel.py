@@ -803,9 +803,10 @@ def _pending_moves(W, S):
 
 @njit(cache=True)
 def _site_backlogs(W, S, now, per_item, gpu_up):
-    """Each site's backlog [S] and each site's and model's [S, M] (``Engine._site_backlog_s``,
+    """Each site's backlog [S], each site's and model's [S, M] (``Engine._site_backlog_s``,
     ``Engine._site_model_backlog_s``: what they say, compiled; the same operations in the same
-    order as the numpy they replace)."""
+    order as the numpy they replace), and the requests of each model queued at each site or on
+    their way there [S, M] (``Engine._site_model_queue``)."""
     n_sites = W.site_gpu_start.shape[0]
     n_gpus = W.gpu_site.shape[0]
     n_models = per_item.shape[1]
@@ -836,7 +837,7 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         if W.site_shared[s] > 0:
             any_shared = True
     if not any_shared:
-        return backlog, out
+        return backlog, out, coming
     n_run = S.gpu_run_r.shape[1]
     best = np.full((n_sites, n_models), np.inf)
     n_up2 = np.zeros(n_sites)
@@ -866,7 +867,7 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         for m in range(n_models):
             if np.isfinite(best[s, m]):
                 out[s, m] = best[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
-    return backlog, out
+    return backlog, out, coming
 
 
 @njit(cache=True)

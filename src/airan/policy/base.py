@@ -61,8 +61,12 @@ class Snapshot:
         self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
 
     @cached_property
+    def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+        return self._engine._site_backlogs()  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
     def site_backlog_s(self) -> NDArray[np.float64]:
-        return self._engine._site_backlog_s()  # type: ignore[attr-defined,no-any-return]
+        return self._backlogs[0]
 
     @cached_property
     def site_model_backlog_s(self) -> NDArray[np.float64]:
@@ -71,13 +75,13 @@ class Snapshot:
         share a GPU, what the batches already on the best GPU with a free instance of the model
         take from it (processor sharing), plus the model's queue and the requests of the model
         on their way there."""
-        return self._engine._site_model_backlog_s()  # type: ignore[attr-defined,no-any-return]
+        return self._backlogs[1]
 
     @cached_property
     def site_model_queue(self) -> NDArray[np.int64]:
         """[sites, models]: requests of each model queued at each site or on their way there
         (none: a new one opens a batch, which waits the batcher's ``max_wait`` to fill)."""
-        return self._engine._site_model_queue()  # type: ignore[attr-defined,no-any-return]
+        return self._backlogs[2]
 
     @cached_property
     def site_queue_len(self) -> NDArray[np.int64]:
