@@ -454,3 +454,15 @@ def test_city_link_comments_give_the_link_capacity() -> None:
             assert float(first[1]) == float(cap[1]), (comment, line)
             checked += 1
     assert checked >= 1
+
+
+def test_warns_of_a_grant_delay_shorter_than_the_ue_can_act_on() -> None:
+    """TS 38.214 6.4: the UE needs N2 symbols after the grant's PDCCH; with 30 kHz slots that
+    is (2 + 12) symbols, 0.5 ms. A shorter grant delay lets data go in the SR's own slot."""
+    d = factory()
+    d["radio"]["grant_delay_ms"] = 0.0
+    lines = scenario_warnings(scenario_from_dict(d), label="plant.yaml")
+    assert any("radio.grant_delay_ms" in ln and "not physical" in ln and "0.5 ms" in ln
+               for ln in lines), lines
+    d["radio"]["grant_delay_ms"] = 0.5
+    assert not any("grant_delay_ms" in ln for ln in scenario_warnings(scenario_from_dict(d)))

@@ -606,7 +606,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - a compute site whose ``queue_limit`` (requests waiting there, all models together) is
       below the ``max_batch`` of a model it serves: the request that would fill a batch is
       dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
-    - a fleet replaying a trace of more or fewer devices than its ``count``."""
+    - a fleet replaying a trace of more or fewer devices than its ``count``;
+    - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -644,6 +645,18 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
 
     carriers = _used_carriers(s)
     slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 0.0
+    if s.radio.model == "nr" and s.radio.ul_access == "sr" and carriers:
+        from airan.radio.nr import N2_SYMBOLS, PDCCH_SYMBOLS
+
+        # the gNB decodes the SR and sends the grant on a PDCCH, which the UE needs N2 symbols
+        # to act on (TS 38.214 6.4): less than that and the data could go in the SR's own slot
+        least_s = (PDCCH_SYMBOLS + N2_SYMBOLS[carriers[0][1].numerology]) * slot_s / 14.0
+        if s.radio.grant_delay_ms * 1e-3 < least_s - 1e-12:
+            out.append(str(InputError(
+                f"a grant delay under {least_s * 1e3:.3g} ms (the PDCCH and the UE's N2 "
+                "processing, TS 38.214 6.4) is not physical: the data may go in the scheduling "
+                "request's own slot", file=label, field="radio.grant_delay_ms",
+                value=s.radio.grant_delay_ms)))
     for i, fault in enumerate(s.faults):
         # a fault acts from the slot nearest its start (FaultSchedule), the run has the slots
         # that begin before its end (Engine.n_slots): one rounded to the end never acts
