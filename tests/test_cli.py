@@ -117,6 +117,8 @@ def test_trace_limit_option(tmp_path: Path) -> None:
                     "--no-report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert pq.read_table(tmp_path / "requests.parquet").num_rows <= 10
+    # the terminal says the trace is a sample, not only summary.json
+    assert "rows; a sample: every request up to the first 10" in " ".join(result.stdout.split())
 
 
 def test_scenarios_lists_builtins() -> None:

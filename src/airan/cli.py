@@ -180,8 +180,11 @@ def run(
     with reader_may_leave():
         _print_summary(summary, total_wall, local)
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
-        out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows)",
-                  markup=False, soft_wrap=True)
+        trace = summary.get("trace") or {}
+        sampled = "" if trace.get("complete", True) else (
+            f"; a sample: {trace['note']}" if trace.get("note") else "; a sample")
+        out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows"
+                  f"{sampled})", markup=False, soft_wrap=True)
     if no_report:
         return
     from airan.report.html import build_report  # matplotlib: only when a report is wanted
