@@ -323,8 +323,15 @@ def device_energy_j(
     d = batch.device
     tx_w = radio_tx_w(snap, d)
     ul_air, dl_air = air_rates_bps(snap, d)
-    remote = (tx_w * w.svc_ul_bits[v] / np.maximum(ul_air, 1.0)  # type: ignore[attr-defined]
-              + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(dl_air, 1.0))  # type: ignore[attr-defined]
+    on_air = w.svc_ul_bits[v] / np.maximum(ul_air, 1.0)  # type: ignore[attr-defined]
+    slot = pf_slot_s(w)
+    if slot > 0.0:  # PF grants a UE the PRBs its data fills: it sends for whole slots
+        circ = float(w.ue_tx_circuit_w)  # type: ignore[attr-defined]
+        slots = np.maximum(np.ceil(on_air / slot - 1e-9), 1.0)
+        up = circ * slot * slots + (tx_w - circ) * on_air
+    else:
+        up = tx_w * on_air
+    remote = up + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(dl_air, 1.0)  # type: ignore[attr-defined]
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     out = np.empty((n, k + 1))
     out[:, :k] = remote[:, None]
@@ -332,6 +339,15 @@ def device_energy_j(
     # idle for every second off the accelerator, so offloading saves TDP - idle, not TDP)
     out[:, k] = (w.fleet_active_w[fleet] - w.fleet_idle_w[fleet]) * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
+
+
+def pf_slot_s(world: object) -> float:
+    """The slot (s) over which a UE's uplink circuits draw under PF (the NR radio with the
+    ``pf`` scheduler, whose grants are sized to the data, so a UE sends for whole slots); 0
+    otherwise (round robin books the part of a slot its data fills on its share)."""
+    if getattr(world, "radio_model", 0) != 0 or not getattr(world, "scheduler_pf", False):
+        return 0.0
+    return float(world.slot_s)  # type: ignore[attr-defined]
 
 
 def radio_tx_w(snap: Snapshot, devices: NDArray[np.int64]) -> NDArray[np.float64]:

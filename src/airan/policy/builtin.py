@@ -20,6 +20,7 @@ from airan.policy.base import (
     device_energy_j,
     latency_parts_s,
     per_item_time_s,
+    pf_slot_s,
     radio_tx_w,
 )
 
@@ -235,6 +236,8 @@ def deadline_aware(
         strict,
         energy,
         radio_tx_w(snap, d) if energy else np.zeros(0),
+        pf_slot_s(w),
+        float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
         float(w.ue_rx_w),  # type: ignore[attr-defined]
         w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
     )
@@ -269,7 +272,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
                          queue_limit, site_backlog, site_queue, max_wait, healthy, ai_share,
                          ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
-                         svc_time, local_time, strict, energy, tx_w, rx_w,
+                         svc_time, local_time, strict, energy, tx_w, pf_slot, circ, rx_w,
                          active_w):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
@@ -361,8 +364,13 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
     if energy:  # the least device energy among the candidates that meet the deadline
         for i in range(n):
             v = svc[i]
-            e_remote = (tx_w[i] * ul_bits[v] / max(ul_rate[i], 1.0)
-                        + rx_w * dl_bits[v] / max(dl_air_rate[i], 1.0))
+            on_air = ul_bits[v] / max(ul_rate[i], 1.0)
+            if pf_slot > 0.0:  # whole slots of circuit power (device_energy_j)
+                slots = max(np.ceil(on_air / pf_slot - 1e-9), 1.0)
+                up = circ * pf_slot * slots + (tx_w[i] - circ) * on_air
+            else:
+                up = tx_w[i] * on_air
+            e_remote = up + rx_w * dl_bits[v] / max(dl_air_rate[i], 1.0)
             e_local = active_w[fleet[i]] * local_time[fleet[i], v]
             best = -1
             best_e = np.inf
