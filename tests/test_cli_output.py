@@ -282,3 +282,22 @@ def test_a_fleets_field_that_is_no_list_is_one_error_line(tmp_path: Path) -> Non
     path.write_text(yaml.safe_dump(data))
     line = one_error_line(runner.invoke(app, ["validate", str(path)]))
     assert "field 'fleets'" in line and "(got 3)" in line
+
+
+def test_drops_are_printed_per_service_when_several_services_drop(tmp_path: Path) -> None:
+    d = airan.load_scenario("factory").model_dump(mode="json")
+    for c in d["compute_sites"]:
+        c["queue_limit"] = 2
+    for f in d["fleets"]:
+        f["count"] *= 5
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "1", "--policy",
+                                   "nearest-edge", "--no-report", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    line = res.stdout.split("drops by reason: ", 1)[1]
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert sum(bool(v["dropped_by_reason"]) for v in summary["services"].values()) >= 2
+    for name, svc in summary["services"].items():
+        for reason, n in (svc["dropped_by_reason"] or {}).items():
+            assert f"{name}: {reason} {n:,}" in " ".join(line.split())

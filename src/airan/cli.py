@@ -403,6 +403,11 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}
     drop_text = ", ".join(f"{r} {n:,}" for r, n in drops.items()) if drops else "none"
+    by_service = {n: v.get("dropped_by_reason") or {} for n, v in s["services"].items()}
+    if len([n for n, r in by_service.items() if r]) > 1:  # which service lost what, and why
+        drop_text += "; " + "; ".join(
+            f"{n}: " + ", ".join(f"{r} {k:,}" for r, k in reasons.items())
+            for n, reasons in by_service.items() if reasons)
     out.print(f"drops by reason: {drop_text}", markup=False, soft_wrap=True)
     if req.get("in_flight"):
         overdue = req.get("overdue") or 0
