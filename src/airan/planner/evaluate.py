@@ -30,13 +30,13 @@ def run_key(scenario_json: dict[str, Any]) -> str:
     """Content hash of a scenario (JSON form, files it names by absolute path:
     :func:`airan.report.rundir.scenario_document`), the contents of those files (a changed
     trace is another run), the airan version and its code's hash."""
-    from airan.sweep.spec import _file_digest, _stamp, named_files
+    from airan.sweep.spec import file_digests
 
     ident: dict[str, Any] = {"airan": airan_version(), "code": airan_code_hash(),
                              "scenario": scenario_json}
-    files = named_files(scenario_json)
+    files = file_digests(scenario_json)
     if files:
-        ident["files"] = {f: _file_digest(f, *_stamp(f)) for f in files}
+        ident["files"] = files
     text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

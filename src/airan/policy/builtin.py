@@ -118,21 +118,22 @@ def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
 
 
 @njit(cache=True)
-def _least_loaded_core(node, model, backlog, step, reachable):  # pragma: no cover - compiled
+def _least_loaded_core(node, svc, backlog, step, path_delay):  # pragma: no cover - compiled
     """Each request in turn to the site with the least backlog among those its node reaches
-    (ties: the lower index); that site's backlog then grows by the request's own GPU time
-    ``step[site, model]``. -1 where the node reaches no site."""
+    (a finite ``path_delay``; ties: the lower index); that site's backlog then grows by the
+    request's own GPU time ``step[service, site]``. -1 where the node reaches no site."""
     n = node.shape[0]
     load = backlog.copy()
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         best = -1
         for s in range(load.shape[0]):
-            if reachable[node[i], s] and load[s] < np.inf and (best < 0 or load[s] < load[best]):
+            if (load[s] < np.inf and path_delay[node[i], s] < np.inf
+                    and (best < 0 or load[s] < load[best])):
                 best = s
         out[i] = best
         if best >= 0:
-            load[best] += step[best, model[i]]
+            load[best] += step[svc[i], best]
     return out
 
 
@@ -151,19 +152,13 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
         return np.full(n, REJECT, dtype=np.int64)  # every site is down now
     w = snap.world
     base = np.where(mask, snap.site_backlog_s, np.inf)
-    # the GPU time one more request of each model adds at each site (per_item_time_s),
-    # [sites, models]
-    b = w.site_max_batch  # type: ignore[attr-defined]
-    sites = np.arange(b.shape[0])[:, None]
-    models = np.arange(b.shape[1])[None, :]
-    gpu_type = w.gpu_type[w.site_gpu_start][:, None]  # type: ignore[attr-defined]
-    t_b = w.svc_time_s[models, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
-    step = t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined]
-    reachable = np.isfinite(w.path_delay_s)  # type: ignore[attr-defined]
-    node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
-    out = _least_loaded_core(np.ascontiguousarray(node, dtype=np.int64),
-                             np.ascontiguousarray(w.svc_model[batch.service], dtype=np.int64),  # type: ignore[attr-defined]
-                             base, np.ascontiguousarray(step), reachable)
+    n_svc, n_sites = len(w.svc_model), len(mask)  # type: ignore[attr-defined]
+    # the GPU time one more request of each service adds at each site, [services, sites]
+    step = per_item_time_s(snap, np.arange(n_svc),
+                           np.broadcast_to(np.arange(n_sites), (n_svc, n_sites)))
+    out = _least_loaded_core(np.ascontiguousarray(w.cell_node[batch.cell], dtype=np.int64),  # type: ignore[attr-defined]
+                             np.ascontiguousarray(batch.service, dtype=np.int64),
+                             base, np.ascontiguousarray(step), w.path_delay_s)  # type: ignore[attr-defined]
     # a cell that reaches no site up: the first site up (the engine drops it: no_route)
     return np.where(out >= 0, out, int(np.argmax(mask)))  # type: ignore[no-any-return]
 

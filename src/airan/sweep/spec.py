@@ -269,11 +269,17 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
     and of the contents of the files the scenario names (a site list, mobility traces): a run
     whose trace changed is another run, wherever the sweep is started from."""
     ident: dict[str, Any] = {"scenario": scenario, "load": load, "trace_limit": trace_limit}
-    files = named_files(scenario)
+    files = file_digests(scenario)
     if files:  # (keys of scenarios that name no file are as before)
-        ident["files"] = {f: _file_digest(f, *_stamp(f)) for f in files}
+        ident["files"] = files
     text = json.dumps(ident, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def file_digests(scenario: Mapping[str, Any]) -> dict[str, str]:
+    """The SHA-256 of each file a (dumped) scenario names (:func:`named_files`), by path: what
+    a run key holds so that a changed trace or site list is another run."""
+    return {f: _file_digest(f, *_stamp(f)) for f in named_files(scenario)}
 
 
 def named_files(scenario: Mapping[str, Any]) -> list[str]:
