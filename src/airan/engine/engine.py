@@ -515,9 +515,8 @@ class Engine:
         """A device's power while it sends now (W), as the kernel books it: under NR its
         power-controlled output on its share of the cell; under the fixed radio full power."""
         w = self.world
-        full = w.ue_tx_circuit_w + w.dev_ue_tx_mw * 1e-3 / w.ue_pa_efficiency
         if w.radio_model != 0:
-            return np.full(len(devices), full)
+            return np.full(len(devices), w.ue_full_tx_w)
         devices = np.ascontiguousarray(devices, dtype=np.int64)
         n_active = K.active_in_cells(self._kw, self._sref, devices, True)
         return K.ul_tx_w(self._kw, self._sref, devices, n_active)  # type: ignore[no-any-return]

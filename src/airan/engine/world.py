@@ -178,6 +178,12 @@ class World:
         return np.r_[(1.0 - self.load_alpha) ** np.arange(max(n, 1)), 0.0]
 
     @property
+    def ue_full_tx_w(self) -> float:
+        """A UE's power while it sends at full output (W): circuits plus output / PA efficiency
+        (the kernel's fixed-radio uplink books the same)."""
+        return float(self.ue_tx_circuit_w + self.dev_ue_tx_mw * 1e-3 / self.ue_pa_efficiency)
+
+    @property
     def total_prb(self) -> float:
         return float(self.cell_prb.sum())
 
