@@ -69,6 +69,8 @@ def test_a_band_outside_the_table_loads_with_a_warning() -> None:
     ({"fc_ghz": 2.14, "bandwidth_mhz": 20, "tdd_pattern": None}, "n1"),  # FDD: no pattern
     ({"fc_ghz": 3.5, "tdd_pattern": None}, None),        # no FDD band there: taken as given
     ({"fc_ghz": 10.0, "numerology": 2}, None),
+    # only an FDD band holds 2.14 GHz (n1's downlink): FDD without being told
+    ({"fc_ghz": 2.14, "bandwidth_mhz": 20, "numerology": 0}, "n1"),
 ])
 def test_a_carrier_given_only_a_frequency_takes_the_band_that_holds_it(carrier, band) -> None:
     s = scenario_from_dict(_factory_carrier(**{"bandwidth_mhz": 100.0, **carrier}))
@@ -80,3 +82,41 @@ def test_the_whole_channel_must_fit_the_band() -> None:
     assert NR_BANDS["n78"].holds(3.75, 100) and not NR_BANDS["n78"].holds(3.79, 100)
     assert not NR_BANDS["n1"].holds(2.14, 100)  # n1: 60 MHz each way
     assert NR_BANDS["n257"].table.endswith("5.2-2") and NR_BANDS["n78"].table.endswith("5.2-1")
+
+
+def test_a_frequency_only_an_fdd_band_holds_runs_fdd() -> None:
+    s = scenario_from_dict(_factory_carrier(fc_ghz=2.14, bandwidth_mhz=20, numerology=0))
+    assert s.carrier.band == "n1" and s.carrier.tdd_pattern is None
+    # a pattern given keeps TDD: the frequency is then taken as given
+    s = scenario_from_dict(_factory_carrier(fc_ghz=2.14, bandwidth_mhz=20, numerology=0,
+                                            tdd_pattern="DDDSU"))
+    assert s.carrier.band is None and s.carrier.tdd_pattern == "DDDSU"
+
+
+def test_a_carrier_outside_fr1_and_fr2_is_warned_about() -> None:
+    s = scenario_from_dict(_factory_carrier(fc_ghz=10.0, bandwidth_mhz=100, numerology=2))
+    warnings = [w for w in scenario_warnings(s) if "carrier.fc_ghz" in w]
+    assert len(warnings) == 1 and "FR1 410-7,125 MHz" in warnings[0]
+    for name in ("factory", "city", "metro", "korea"):
+        assert not [w for w in scenario_warnings(airan.load_scenario(name)) if "carrier" in w]
+
+
+@pytest.mark.parametrize(("pattern", "mu", "ok"), [
+    ("DDDSU", 1, True),         # 2.5 ms
+    ("DDSUU", 1, True),
+    ("DDDDDDDSUU", 1, True),    # 5 ms
+    ("DDDSUDDSUU", 1, True),    # two 2.5 ms patterns: 5 ms divides 20 ms
+    ("DDDSU", 0, True),         # 5 ms at 15 kHz
+    ("DSU", 1, False),          # 1.5 ms: no such periodicity
+    ("DDDSUUU", 1, False),      # 3.5 ms, and no split into two configurable patterns
+    ("DUDU", 1, True),          # 1 + 1 ms, each D then U
+    ("UDDS", 1, False),         # U before D in one pattern, and no split of two that works
+])
+def test_tdd_patterns_are_checked_against_ts38331_periodicities(pattern, mu, ok) -> None:
+    from airan.scenario.load import tdd_pattern_configurable
+
+    assert tdd_pattern_configurable(pattern, mu) is ok
+    s = scenario_from_dict(_factory_carrier(tdd_pattern=pattern, numerology=mu,
+                                            bandwidth_mhz=100 if mu else 50))
+    warned = [w for w in scenario_warnings(s) if "carrier.tdd_pattern" in w]
+    assert len(warned) == (0 if ok else 1)

@@ -54,7 +54,9 @@ class DeviceRadio:
     cell_sect: NDArray[np.bool_]
     cell_fc: NDArray[np.float64]
     cell_rs_mw: NDArray[np.float64]  # power per resource element: cells rank by RSRP
-    cell_tx_mw: NDArray[np.float64]  # the cell's whole power: what interferes
+    cell_tx_mw: NDArray[np.float64]  # the cell's whole power
+    cell_carrier: NDArray[np.int64]  # [C] the row of cell_tx_on_mw of the cell's channel
+    cell_tx_on_mw: NDArray[np.float64]  # [carriers, C] c's power in channel v: what interferes
     environment: str
     nr: bool  # False: attach to the nearest cell only (ideal and fixed radio models)
     shadowing: bool
@@ -83,7 +85,10 @@ class DeviceRadio:
     ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]:
         """For each device (``dev_ids`` name their draws): the K strongest cells by received
         power, their linear path gains (antenna and shadowing included; serving cell first),
-        and the DL power from every other candidate cell at full load (mW)."""
+        and the DL power from every other candidate cell at full load (mW) in the strongest
+        cell's channel (a simplification: it stays that channel's while a handover or a cell
+        outage moves the device to a cell on another channel, until its cells are listed
+        again)."""
         n_dev = len(dev_xy)
         n_sites = len(self.site_xy)
         m_sites = min(NEAREST_SITES, n_sites)
@@ -114,8 +119,10 @@ class DeviceRadio:
             top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
             if kk < k_top:  # fewer candidate cells than K: repeat the serving cell, zero gain
                 top_cell[a:b, kk:] = top_cell[a:b, :1]
-            # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more
-            power = gain * self.cell_tx_mw[cc]
+            # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more;
+            # of it, what falls in the strongest cell's channel
+            serving = np.take_along_axis(cc, idx[:, :1], axis=1)
+            power = gain * self.cell_tx_on_mw[self.cell_carrier[serving], cc]
             resid[a:b] = np.maximum(  # (rounding: -1e-20 where every candidate is kept)
                 power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1), 0.0)
         return top_cell, top_gain, resid

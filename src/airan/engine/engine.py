@@ -658,7 +658,7 @@ class Engine:
         """
         w = self.world
         top = w.dev_top_cell
-        rx = w.cell_tx_mw[top] * w.dev_top_gain  # [N, K] mW
+        rx = w.cell_tx_on_mw[w.cell_carrier[top[:, :1]], top] * w.dev_top_gain  # [N, K] mW
         interference = rx[:, 1:].sum(axis=1) + w.dev_resid_gain_mw
         with np.errstate(divide="ignore"):
             sinr_db = 10 * np.log10(rx[:, 0] / (interference + w.dev_dl_noise_mw))

@@ -949,13 +949,14 @@ def refresh_dl(W, S, d, k):
     # arrays are read out of the World and State once, into locals
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
-    tx_mw = W.cell_tx_mw
     decay = W.load_decay
     load_dl = S.load_dl
     load_dl_k = S.load_dl_k
     now_dl = S.ctr[C_NSLOT_DL]
     S.ue_se_slot_dl[d] = k
     cell = top_cell[d, 0]  # the serving cell, the strongest
+    # each cell's power in the serving cell's channel (all of it where they share one)
+    tx_mw = W.cell_tx_on_mw[W.cell_carrier[cell]]
     sig = tx_mw[cell] * top_gain[d, 0]
     bg = S.fs[F_BACKGROUND]  # background traffic adds to every cell's load (capped at 1)
     intf = 0.0

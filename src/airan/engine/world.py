@@ -19,7 +19,7 @@ from airan.catalog import load_gpus, load_models
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
-from airan.radio import geometry, link, nr
+from airan.radio import bands, geometry, link, nr
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
@@ -53,6 +53,12 @@ class World:
     cell_tx_antennas: I64  # [C] transmit antennas (downlink precoding gain)
     cell_dl_layers: I64  # [C] the most downlink layers per UE (the rank is adapted per UE)
     cell_tx_mw: F64  # [C]
+    # [C] the cell's carrier: the row of cell_tx_on_mw and ul_channel_share its DL/UL channel
+    # is in (one row where every cell shares one channel)
+    cell_carrier: I64
+    # [carriers, C] the power of cell c that falls in carrier v's downlink channel (mW): what c
+    # interferes with a UE of a v cell; cell_tx_mw where they share the channel, 0 apart
+    cell_tx_on_mw: F64
     # [C] the power of one resource element (mW), tx over 12 x PRBs: what cell selection and
     # event A3 rank cells by (RSRP, TS 38.215 5.1.1), not the carrier's total power
     cell_rs_mw: F64
@@ -408,7 +414,13 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_ul_div: list[int] = []
     cell_dl_layers: list[int] = []
     cell_channel_mhz: list[float] = []
+    channels: list[tuple[tuple[float, float], tuple[float, float]]] = []  # (DL, UL) MHz
+    cell_carrier: list[int] = []
     for i, (name, x, y, h, sectors, tilt, car) in enumerate(sites):
+        channel = bands.channel_mhz(car.fc_ghz, car.bandwidth_mhz, car.band,
+                                    fdd=car.tdd_pattern is None)
+        if channel not in channels:
+            channels.append(channel)
         fr2 = nr.is_fr2(car.fc_ghz)
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology, fr2)  # validated by scenario.load
         oh_dl, oh_ul = nr.overheads(car.fc_ghz)
@@ -435,8 +447,17 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
             cell_channel_mhz.append(car.bandwidth_mhz)
+            cell_carrier.append(channels.index(channel))
     n_cells = len(cell_names)
     cell_xy_a = np.asarray(cell_xy, dtype=float)
+    # interference between cells counts the power that falls in the victim's channel
+    # (bands.power_in_channel): all of it on a shared channel, none between channels apart
+    carrier_a = np.asarray(cell_carrier, dtype=np.int64)
+    share_dl = np.array([[bands.power_in_channel(v[0], s_[0]) for s_ in channels]
+                         for v in channels])
+    share_ul = np.array([[bands.power_in_channel(v[1], s_[1]) for s_ in channels]
+                         for v in channels])
+    cell_tx_on = share_dl[:, carrier_a] * np.asarray(cell_tx_mw, float)[None, :]
 
     # ---- devices ------------------------------------------------------------------------------
     fleet_names = [f.name for f in s.fleets]
@@ -475,6 +496,8 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_fc=np.asarray(cell_fc, float),
         cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
+        cell_carrier=carrier_a,
+        cell_tx_on_mw=cell_tx_on,
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
@@ -512,6 +535,8 @@ def build_world(s: Scenario, seed: int) -> World:
         rows = top_cell[:, 1:].ravel()
         cols = np.repeat(dev_cell, k_top - 1)
         vals = (p_full_mw[:, None] * top_gain[:, 1:]).ravel() / n_in_cell[cols]
+        if len(channels) > 1:  # a UE's power that falls in the receiving cell's channel
+            vals = vals * share_ul[carrier_a[rows], carrier_a[cols]]
         mat = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, n_cells))
         mat.sum_duplicates()
         mat.setdiag(0.0)
@@ -684,6 +709,8 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_tx_antennas=np.full(n_cells, s.radio.gnb_tx_antennas, dtype=np.int64),
         cell_dl_layers=np.asarray(cell_dl_layers, dtype=np.int64),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
+        cell_carrier=carrier_a,
+        cell_tx_on_mw=cell_tx_on,
         cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,

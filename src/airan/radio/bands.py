@@ -106,3 +106,32 @@ def band_of(fc_ghz: float, bandwidth_mhz: float, duplex: str) -> str | None:
     fits = [(b.dl_mhz[1] - b.dl_mhz[0], name) for name, b in NR_BANDS.items()
             if b.duplex == duplex and b.holds(fc_ghz, bandwidth_mhz)]
     return min(fits)[1] if fits else None
+
+
+def channel_mhz(fc_ghz: float, bandwidth_mhz: float, band: str | None, fdd: bool
+                ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A carrier's downlink and uplink channels (MHz, low and high edge).
+
+    ``fc_ghz`` is the downlink centre. An FDD carrier of a listed band sends its uplink at the
+    band's duplex distance (the offset between its downlink and uplink ranges, TS 38.104
+    Table 5.2-1); a TDD carrier, or an FDD one of an unlisted band, on the same channel.
+    """
+    fc = fc_ghz * 1e3
+    dl = (fc - bandwidth_mhz / 2, fc + bandwidth_mhz / 2)
+    spec = NR_BANDS.get(band) if band is not None else None
+    if not fdd or spec is None or spec.duplex != "FDD":
+        return dl, dl
+    offset = spec.dl_mhz[0] - spec.ul_mhz[0]
+    return dl, (dl[0] - offset, dl[1] - offset)
+
+
+def power_in_channel(victim: tuple[float, float], source: tuple[float, float]) -> float:
+    """The share of a ``source`` channel's power that falls inside a ``victim`` channel: their
+    overlap over the source's width (a flat power spectral density across the channel).
+
+    Carriers that do not overlap do not interfere: the leakage into an adjacent channel
+    (ACLR 45 dB for a base station, TS 38.104 6.6.3; ~30 dB for a UE, TS 38.101-1 6.5.2.4)
+    is left out.
+    """
+    overlap = min(victim[1], source[1]) - max(victim[0], source[0])
+    return max(overlap, 0.0) / (source[1] - source[0])

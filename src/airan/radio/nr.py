@@ -143,10 +143,12 @@ def n_prb(bandwidth_mhz: float, mu: int, fr2: bool | None = None) -> int:
     if abs(bw - key[0]) > 1e-9 or key not in table:
         scs = SCS_KHZ.get(int(mu), "?")
         spec = "TS 38.101-2 (FR2)" if fr2 else "TS 38.101-1 (FR1)"
+        valid = sorted(b for (b, m) in table if m == int(mu))
         raise ValueError(
             f"no N_RB for bandwidth {bandwidth_mhz} MHz at mu={mu} (SCS {scs} kHz) in "
-            f"{spec} Table 5.3.2-1; valid bandwidths for this mu: "
-            f"{sorted(b for (b, m) in table if m == int(mu))}"
+            f"{spec} Table 5.3.2-1; "
+            + (f"valid bandwidths for this mu: {valid}" if valid else
+               f"that table has no {scs} kHz column (mu {sorted({m for _, m in table})})")
         )
     return table[key]
 

@@ -593,7 +593,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on;
     - fleets that all have count 0: no request at all;
     - a carrier in an NR band that :mod:`airan.radio.bands` does not list: its frequency and
-      duplex mode are not checked;
+      duplex mode are not checked; a carrier of no band outside FR1 and FR2; a TDD pattern
+      TS 38.331 cannot configure (:func:`tdd_pattern_configurable`);
     - a fault that starts at or after the end of the run (``duration_s``, the scenario's unless
       given): it never happens;
     - a service that no fleet runs: it makes no request;
@@ -682,6 +683,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
         out += _unlisted_band_warnings(s, label)
+        out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
@@ -792,6 +794,56 @@ def _unlisted_band_warnings(s: Scenario, label: str | None) -> list[str]:
         file=label, field=f"{field}.band", value=car.band))
         for field, car in _used_carriers(s)
         if car.band is not None and car.band not in bands.NR_BANDS]
+
+
+#: TS 38.331 TDD-UL-DL-Pattern dl-UL-TransmissionPeriodicity (with the v1530 3 and 4 ms), ms
+TDD_PERIODS_MS = (0.5, 0.625, 1.0, 1.25, 2.0, 2.5, 3.0, 4.0, 5.0, 10.0)
+#: FR1 and FR2 (FR2-1 and FR2-2), TS 38.104 5.1 (MHz)
+FREQUENCY_RANGES_MHZ = ((410.0, 7125.0), (24250.0, 71000.0))
+
+
+def tdd_pattern_configurable(pattern: str, mu: int) -> bool:
+    """Whether a slot pattern is one TS 38.331 can configure (TS 38.213 11.1): one pattern of
+    a period of :data:`TDD_PERIODS_MS`, or two whose periods add up to a divisor of 20 ms;
+    each D slots first, then flexible (S) slots, then U slots."""
+    import re
+
+    slot_ms = 1.0 / (1 << mu)
+    order = re.compile(r"D*S*U*")
+
+    def one(p: str) -> bool:
+        return (order.fullmatch(p) is not None
+                and any(abs(len(p) * slot_ms - t) < 1e-9 for t in TDD_PERIODS_MS))
+
+    if one(pattern):
+        return True
+    for i in range(1, len(pattern)):
+        total = len(pattern) * slot_ms
+        if one(pattern[:i]) and one(pattern[i:]) and abs(20.0 / total - round(20.0 / total)) < 1e-9:
+            return True
+    return False
+
+
+def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A carrier outside FR1 and FR2, or a TDD pattern TS 38.331 cannot configure: the twin
+    runs it as given."""
+    out = []
+    for field, car in _used_carriers(s):
+        mhz = car.fc_ghz * 1e3
+        if car.band is None and not any(lo <= mhz <= hi for lo, hi in FREQUENCY_RANGES_MHZ):
+            out.append(str(InputError(
+                "lies outside NR's frequency ranges (FR1 410-7,125 MHz, FR2 24,250-71,000 MHz, "
+                "TS 38.104 5.1): the FR1 tables and overheads are used, unchecked",
+                file=label, field=f"{field}.fc_ghz", value=car.fc_ghz)))
+        if car.tdd_pattern is not None and not tdd_pattern_configurable(
+                car.tdd_pattern, car.numerology):
+            period = len(car.tdd_pattern) / (1 << car.numerology)
+            out.append(str(InputError(
+                f"a {period:g} ms pattern TS 38.331 cannot configure (TS 38.213 11.1: periods "
+                f"{', '.join(f'{t:g}' for t in TDD_PERIODS_MS)} ms, or two of them adding up to "
+                "a divisor of 20 ms, each D slots, then S, then U): the twin runs it as given",
+                file=label, field=f"{field}.tdd_pattern", value=car.tdd_pattern)))
+    return out
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:

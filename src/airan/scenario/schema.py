@@ -149,7 +149,7 @@ class Carrier(_Strict):
     )
     tx_power_dbm: float = Field(
         46.0, ge=-30, le=70
-    )  # gNB per sector, TR 38.901 evaluation assumption 46-49
+    )  # gNB per sector over the carrier: DOMAIN.md "gNB 46-49 dBm (evaluation assumption)"
     # the most downlink layers per UE (its receive antennas): the cell adapts the rank per UE,
     # rank 1 with the full precoding gain at the cell edge (radio.link.dl_rank_adapted_se)
     dl_layers: int = Field(2, ge=1, le=8)
@@ -170,6 +170,11 @@ class Carrier(_Strict):
             elif isinstance(fc, int | float) and isinstance(bw, int | float):
                 fdd = "tdd_pattern" in out and out["tdd_pattern"] is None
                 out["band"] = bands.band_of(float(fc), float(bw), "FDD" if fdd else "TDD")
+                if out["band"] is None and "tdd_pattern" not in out:
+                    # a frequency only an FDD band holds (2.14 GHz: n1's downlink) is FDD
+                    out["band"] = bands.band_of(float(fc), float(bw), "FDD")
+                    if out["band"] is not None:
+                        out["tdd_pattern"] = None
             return out
         spec = bands.NR_BANDS.get(band) if isinstance(band, str) else None
         if spec is None:
@@ -186,7 +191,7 @@ class Carrier(_Strict):
             return v
         if not v or any(ch not in "DSUdsu" for ch in v):
             raise ValueError(f"TDD pattern must use only the letters D, S, U (got {v!r})")
-        if len(v) > 320:  # TS 38.331: two patterns of at most 10 ms each, 160 slots at 120 kHz
+        if len(v) > 320:  # TS 38.331: two patterns of at most 10 ms each, 320 slots at 120 kHz
             raise ValueError(f"TDD pattern of {len(v)} slots; at most 320")
         if "U" not in v.upper():
             raise ValueError(f"TDD pattern {v!r} has no uplink slot 'U'")
