@@ -37,6 +37,17 @@ def _conserves(s: dict[str, Any]) -> None:
     assert sum(r["dropped_by_reason"].values()) == r["dropped"]
 
 
+_PARTS = ("ul_wait_ms", "ul_air_ms", "ul_transport_ms", "queue_ms", "compute_ms",
+          "dl_transport_ms", "dl_air_ms")
+
+
+def _no_negative_parts(trace: Any) -> None:
+    """Every row's breakdown parts are >= 0 (NaN: a stage the request did not reach)."""
+    for name in _PARTS:
+        x = trace[name].to_numpy(zero_copy_only=False)
+        assert not np.any(x < -1e-9), (name, x[x < -1e-9][:5])
+
+
 def test_failed_site_work_is_redispatched_and_nothing_is_lost() -> None:
     sc = _factory([{"kind": "site_down", "site": "on-prem", "start_s": 0.5, "end_s": 1.5}])
     s = Engine(sc, policy="nearest-edge", duration_s=2.0).run().summary
@@ -211,8 +222,10 @@ def test_random_fault_schedules_never_lose_a_request(schedule: list[Any], policy
             f["end_s"] = round(start + length, 3) + 0.001
         faults.append(f)
     eng = Engine(_factory(faults), policy=policy, duration_s=0.8)
-    s = eng.run().summary  # the engine checks conservation itself, and raises if broken
+    result = eng.run()
+    s = result.summary  # the engine checks conservation itself, and raises if broken
     _conserves(s)
+    _no_negative_parts(result.requests)
     assert set(s["requests"]["dropped_by_reason"]) <= set(REASONS)
     for f in s["faults"]:
         assert f["redispatched"] + f["lost"] == f["affected_requests"]
@@ -394,3 +407,27 @@ def test_work_a_whole_site_gives_back_counts_under_its_site_down_not_a_gpu_down(
     _conserves(s)
     by_fault = {(f["kind"], f["target"]): f["affected_requests"] for f in s["faults"]}
     assert by_fault[("site_down", "regional")] > 0, by_fault
+
+
+def _all_on_prem(snapshot: Any, batch: Any) -> Any:
+    return np.zeros(len(batch), dtype=np.int64)
+
+
+def test_a_request_moved_off_a_cut_batch_and_dropped_keeps_no_time_of_the_failed_site() -> None:
+    # a small queue on-prem and GPUs failing every 50 ms: requests cut from a batch are sent
+    # back to on-prem and some find its queue full; their rows held the cut batch's compute
+    # times beside the new arrival (queue_ms down to -100 ms)
+    faults = [{"kind": "gpu_down", "site": "on-prem", "start_s": 0.3 + 0.05 * i,
+               "end_s": 0.32 + 0.05 * i, "gpus": 1} for i in range(10)]
+    sc = _factory(faults)
+    d = sc.model_dump(mode="json")
+    d["compute_sites"][0].update(queue_limit=2, batching={"max_batch": 4, "max_wait_ms": 5})
+    result = Engine(scenario_from_dict(d), policy=_all_on_prem, duration_s=1.0).run()
+    trace = result.requests
+    outcome = np.array(trace["outcome"].to_pylist(), dtype=str)
+    assert result.summary["requests"]["dropped_by_reason"].get("queue_full", 0) > 0
+    assert sum(f["redispatched"] for f in result.summary["faults"]) > 0
+    _no_negative_parts(trace)
+    dropped = np.char.startswith(outcome, "dropped")
+    assert np.all(np.isnan(trace["compute_ms"].to_numpy(zero_copy_only=False)[
+        dropped & (outcome == "dropped:queue_full")]))

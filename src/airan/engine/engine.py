@@ -292,9 +292,13 @@ class Engine:
         t0 = time.perf_counter()
         ran = self.ran
         faults = self.faults
+        # requests come back for a new place where a site fails or a path is cut: by a fault,
+        # or by a handover to a cell with no path to the site (an uplink that ends there)
+        replace = faults.active or self.motion.active
         while self.slot < target:
             if faults.active:
                 faults.apply(self)
+            if replace:
                 self._drain_orphans()
             stop = target if self._kernel_samples else min(
                 target, (self.slot // self.sample_slots + 1) * self.sample_slots)
@@ -307,6 +311,7 @@ class Engine:
                 nxt = faults.next_slot(self.slot)
                 if nxt is not None and nxt > self.slot:
                     stop = min(stop, nxt)
+            if replace:
                 check = self._orphan_check_slots
                 stop = min(stop, (self.slot // check + 1) * check)
             self._advance_to(stop)

@@ -1290,14 +1290,14 @@ def serve_ul(W, S, k, s0):
             if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
                 share += spare[c] / heavy[c]
         cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
-        if cap <= 0.0:
+        if cap <= 0.0 and ul_bits[d] > 0.0:  # (a grant for requests of no bits carries none)
             act[kept] = d
             act_pos[d] = kept
             kept += 1
             continue
         used = 0.0
         r = ul_head[d]
-        while r >= 0 and used < cap:
+        while r >= 0 and (used < cap or rq_f[r, REM_BITS] <= 0.0):  # (empty ones ride along)
             if rq_f[r, T_UL_START] != rq_f[r, T_UL_START]:
                 rq_f[r, T_UL_START] = s0  # its first bits go in this slot's transport block
             rem = rq_f[r, REM_BITS]
@@ -1328,10 +1328,12 @@ def serve_ul(W, S, k, s0):
                 rq_f[r, REM_BITS] = rem - (cap - used)
                 ul_bits[d] -= cap - used
                 used = cap
-        used_ul[c] += n_use * used / cap
-        pow_ul[c] += p_out_mw * used / cap  # the power it put out, over the PRBs it used
-        # device energy: sending for the part of the slot its data needed
-        fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff) * slot * used / cap
+        if cap > 0.0:
+            used_ul[c] += n_use * used / cap
+            pow_ul[c] += p_out_mw * used / cap  # the power it put out, over the PRBs it used
+            # device energy: sending for the part of the slot its data needed
+            fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff) \
+                * slot * used / cap
         if pf:  # average throughput in PRB-normalised units, EWMA
             avg_thr[d] += alpha * (used / bpp_ul[c] - avg_thr[d])
             if avg_thr[d] < 1e-3:
@@ -1554,6 +1556,7 @@ def serve_dl(W, S, k, s0, frac):
     dl_noise = W.dev_dl_noise_mw
     nrf = rq_f.shape[1]
     dev_fleet = W.dev_fleet
+    more = S.ue_tmp  # 1: the UE needs more than an equal share; 2: out of coverage
     for i in range(n_act):
         if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
             y = act[i + 2 * PREFETCH_AHEAD]
@@ -1576,6 +1579,10 @@ def serve_dl(W, S, k, s0, frac):
         if rq_f[dl_head[d], T_DLARR] + delay <= lim:
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
                 refresh_dl(W, S, d, k)
+            if se_dl[d] <= 0.0:  # below the SINR floor: no PRB carries a bit (see below)
+                more[d] = 2
+                continue
+            more[d] = 0
             c = dev_cell[d]
             _touch(S, c)
             cnt[c] += 1.0
@@ -1585,11 +1592,10 @@ def serve_dl(W, S, k, s0, frac):
     # in less than its equal share leave the rest to the UEs of its cell that need more
     spare = S.cell_spare
     heavy = S.cell_heavy
-    more = S.ue_tmp  # 1: the UE needs more than an equal share
     for i in range(n_act):
         d = act[i]
         r = dl_head[d]
-        if rq_f[r, T_DLARR] + delay > lim:
+        if rq_f[r, T_DLARR] + delay > lim or more[d] == 2:
             continue
         c = dev_cell[d]
         equal = cell_prb[c] * free / cnt[c]
@@ -1612,6 +1618,23 @@ def serve_dl(W, S, k, s0, frac):
             act[kept] = d
             act_pos[d] = kept
             kept += 1
+            continue
+        if more[d] == 2:
+            # a UE whose downlink SINR is below the floor gets no bit through and takes no
+            # share of the cell: its answers due now end as radio_outage, as an upload does
+            # at creation (else they would wait, unbounded, for the SINR to recover)
+            while r >= 0 and rq_f[r, T_DLARR] + delay <= lim:
+                nxt = rq_i[r, I_NEXT]
+                drop(W, S, r, R_RADIO_OUTAGE, s0)
+                r = nxt
+            dl_head[d] = r
+            if r < 0:
+                dl_tail[d] = -1
+                act_pos[d] = -1
+            else:
+                act[kept] = d
+                act_pos[d] = kept
+                kept += 1
             continue
         c = dev_cell[d]
         share = cell_prb[c] * free / cnt[c]
@@ -2124,6 +2147,10 @@ def _redispatch(W, S, rs, places, t):
             push_event(S, start + dur, r)
             continue
         node = W.cell_node[W.dev_cell[d]]
+        # a cut batch's times belong to the failed site: its new site writes its own (else a
+        # drop on the way would keep them beside the new arrival: a negative queue time)
+        S.rq_f[r, T_CSTART] = np.nan
+        S.rq_f[r, T_CEND] = np.nan
         _en_route(S, r, ST_UP)
         S.rq_i[r, I_CELL] = W.dev_cell[d]
         if not send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE):
