@@ -301,3 +301,56 @@ def test_drops_are_printed_per_service_when_several_services_drop(tmp_path: Path
     for name, svc in summary["services"].items():
         for reason, n in (svc["dropped_by_reason"] or {}).items():
             assert f"{name}: {reason} {n:,}" in " ".join(line.split())
+
+
+def _factory_with_inspect_kb(path: Path, ul_kb: float) -> Path:
+    data: dict[str, Any] = yaml.safe_load(
+        resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text())
+    for svc in data["services"]:
+        if svc["name"] == "inspect":
+            svc["ul_kb"] = ul_kb
+    for fleet in data["fleets"]:
+        if fleet["name"] == "camera":
+            fleet["ul_buffer_kb"] = 20 * ul_kb
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: Path) -> None:
+    # six cameras sending 3 MB frames at 5 Hz (720 Mbit/s) fill the four cells' uplinks
+    scenario = _factory_with_inspect_kb(tmp_path / "busy.yaml", 3000.0)
+    res = runner.invoke(app, ["run", str(scenario), "--duration", "2",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert 'id="cautions"' in report and "of their uplink PRBs" in report
+    text = " ".join(res.output.split())
+    assert "radio (PRBs used per uplink / downlink slot, 4 cells" in text
+    assert "of their uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
+    cells = json.loads((tmp_path / "run" / "summary.json").read_text())["cells"]
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "run" / "cells.parquet")
+    ul = table["prb_utilization_ul"].to_pylist()
+    assert cells["max_prb_utilization_ul"] == pytest.approx(max(ul))
+    assert cells["busiest_cell_ul"] == table["cell"].to_pylist()[ul.index(max(ul))]
+    assert cells["cells_busy_ul"] == sum(u > cells["busy_threshold"] for u in ul) >= 1
+    # the default factory's uplink is far from full: no such sentence
+    res = runner.invoke(app, ["run", "--duration", "2", "--no-report",
+                              "--out", str(tmp_path / "default")])
+    assert res.exit_code == 0 and "bottleneck" not in res.output
+
+
+def test_cautions_name_busy_gpu_sites_and_cells() -> None:
+    from airan.report.cautions import cautions
+
+    summary = {"sites": {"a": {"gpu_utilization": 0.95}, "b": {"gpu_utilization": 0.5},
+                         "c": {"gpu_utilization": None}},
+               "cells": {"count": 10, "busy_threshold": 0.9, "cells_busy_ul": 0,
+                         "cells_busy_dl": 2, "busiest_cell_dl": "x/1",
+                         "max_prb_utilization_dl": 0.97}}
+    lines = cautions(summary)
+    assert len(lines) == 2
+    assert lines[0].startswith("Above 80% GPU utilization: a.")
+    assert lines[1].startswith("2 of 10 cells used more than 90% of their downlink PRBs")
+    assert cautions({"sites": {"a": {"gpu_utilization": 0.8}}, "cells": {}}) == []

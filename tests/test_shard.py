@@ -296,3 +296,22 @@ def test_grid_cuts_never_lie_on_a_row_of_sites(rings: int, n: int) -> None:
     y = hex_grid(rings, 500.0)[:, 1]
     cuts = _between_sites(y.min() + (y.max() - y.min()) * np.arange(1, n) / n, y)
     assert np.abs(y[:, None] - cuts[None, :]).min() > 1.0
+
+
+def test_merged_cells_keep_the_busiest_cell_of_every_shard() -> None:
+    from airan.sweep.merge import merge_cells
+
+    a = {"count": 3, "mean_prb_utilization_ul": 0.2, "max_prb_utilization_ul": 0.5,
+         "busiest_cell_ul": "a/0", "cells_busy_ul": 0, "mean_prb_utilization_dl": 0.1,
+         "max_prb_utilization_dl": 0.95, "busiest_cell_dl": "a/1", "cells_busy_dl": 1,
+         "busy_threshold": 0.9}
+    b = {"count": 1, "mean_prb_utilization_ul": 0.6, "max_prb_utilization_ul": 0.6,
+         "busiest_cell_ul": "b/0", "cells_busy_ul": 0, "mean_prb_utilization_dl": 0.92,
+         "max_prb_utilization_dl": 0.92, "busiest_cell_dl": "b/0", "cells_busy_dl": 1,
+         "busy_threshold": 0.9}
+    m = merge_cells([a, b], [3, 1])
+    assert m["count"] == 4
+    assert m["mean_prb_utilization_ul"] == pytest.approx((0.2 * 3 + 0.6) / 4)
+    assert (m["busiest_cell_ul"], m["max_prb_utilization_ul"]) == ("b/0", 0.6)
+    assert (m["busiest_cell_dl"], m["max_prb_utilization_dl"], m["cells_busy_dl"]) == (
+        "a/1", 0.95, 2)

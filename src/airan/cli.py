@@ -313,6 +313,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
     as the part on the devices' own accelerators and the part at compute sites."""
+    from airan.report.cautions import GPU_BUSY, cautions
     from airan.report.placement import any_local, split_breakdown
 
     out.print(Text.assemble(
@@ -388,11 +389,14 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         sites.add_column("kind")
         _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
         for name, c in shown:
+            util = c.get("gpu_utilization")
             sites.add_row(Text(name), str(c.get("kind", "")), str(c.get("gpus", "")),
-                          _num(c.get("gpu_utilization"), "{:.1%}"),
+                          Text(_num(util, "{:.1%}"),
+                               style="yellow" if (util or 0.0) > GPU_BUSY else ""),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
         _print_table(sites)
+
         if rest:
             util = [c.get("gpu_utilization") or 0.0 for _, c in rest]
             out.print(
@@ -400,6 +404,9 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
                 f", highest {max(util):.1%}; {sum(c.get('served', 0) for _, c in rest):,} served"
                 " (every site in summary.json)", markup=False, soft_wrap=True)
 
+    _print_radio_line(s.get("cells") or {})
+    for line in cautions(s):
+        out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}
     drop_text = ", ".join(f"{r} {n:,}" for r, n in drops.items()) if drops else "none"
@@ -424,6 +431,17 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         f"({_num(rate, '{:,.0f}')} requests per wall s; {total_wall:.2f} s with setup)",
         markup=False, soft_wrap=True,
     )
+
+
+def _print_radio_line(cells: dict[str, Any]) -> None:
+    """One line on the cells' PRB use (NR only): the mean and the busiest cell per direction."""
+    if cells.get("mean_prb_utilization_ul") is None or cells.get("busiest_cell_ul") is None:
+        return
+    parts = [f"{label} mean {cells[f'mean_prb_utilization_{key}']:.1%}, busiest "
+             f"{cells[f'busiest_cell_{key}']} {cells[f'max_prb_utilization_{key}']:.1%}"
+             for key, label in (("ul", "uplink"), ("dl", "downlink"))]
+    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells; every "
+              "cell in cells.parquet): " + "; ".join(parts), markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -53,6 +53,7 @@ SNAPSHOT_FREE_INTERVAL_S = 1.0
 SNAPSHOT_FREE_BATCH = 50_000
 SAMPLE_COPIES_MAX_GPUS = 16_384  # see Engine.__init__: samples kept as state copies up to this
 TIMESERIES_POINTS = 200  # about this many samples of each site's load over a run
+CELL_BUSY = 0.9  # a cell using more of its PRBs than this is counted busy in the summary
 SEED_LIMIT = 2**63  # seeds are integers 0 <= seed < 2**63 (as airan.console checks --seed)
 TRACE_LIMIT_MAX = 10**9  # requests traced in full per run, at most (and --trace-limit)
 
@@ -635,6 +636,24 @@ class Engine:
         ctr = self._st.ctr
         return max(1, int(ctr[K.C_NSLOT_UL])), max(1, int(ctr[K.C_NSLOT_DL]))
 
+    def _cells_summary(self, n_ul: int, n_dl: int) -> dict[str, Any]:
+        """The cells' PRB use per slot of each direction: the mean over every cell, the busiest
+        cell and how many cells used more than CELL_BUSY of their PRBs (the radio, not a GPU, is
+        then the bottleneck there). None of it under the ideal and fixed radios."""
+        w = self.world
+        st = self._st
+        out: dict[str, Any] = {"count": len(w.cell_names)}
+        for key, used, n in (("dl", st.prb_sum_dl, n_dl), ("ul", st.prb_sum_ul, n_ul)):
+            nr = w.radio_model == 0 and len(w.cell_names) > 0
+            util = used / w.cell_prb / n if nr else None
+            out[f"mean_prb_utilization_{key}"] = float(np.mean(util)) if util is not None else None
+            out[f"max_prb_utilization_{key}"] = float(np.max(util)) if util is not None else None
+            out[f"busiest_cell_{key}"] = (w.cell_names[int(np.argmax(util))]
+                                          if util is not None else None)
+            out[f"cells_busy_{key}"] = int(np.sum(util > CELL_BUSY)) if util is not None else None
+        out["busy_threshold"] = CELL_BUSY
+        return out
+
     def cell_table(self) -> pa.Table:
         """Per cell: position (m), sector azimuth index, mean PRB utilization, attached devices."""
         w = self.world
@@ -898,15 +917,7 @@ class Engine:
             },
             "services": services,
             "sites": sites,
-            "cells": {
-                "count": len(w.cell_names),
-                "mean_prb_utilization_dl": float(np.mean(st.prb_sum_dl / w.cell_prb) / n_dl)
-                if w.radio_model == 0
-                else None,
-                "mean_prb_utilization_ul": float(np.mean(st.prb_sum_ul / w.cell_prb) / n_ul)
-                if w.radio_model == 0
-                else None,
-            },
+            "cells": self._cells_summary(n_ul, n_dl),
             "devices": w.n_devices,
             "fleets": fleets,
             "faults": [rec.summary() for rec in self.faults.records],

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airan.report import figures as F
+from airan.report.cautions import cautions
 from airan.report.placement import LocalShare, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
 
@@ -248,6 +249,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         s=s,
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
         headline=headline(s, local),
+        cautions=cautions(s),
         figures=figs,
         sites=s.get("sites") or {},
         scenario_text=scenario_text,

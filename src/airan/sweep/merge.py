@@ -200,6 +200,24 @@ def _group(summaries: Sequence[Mapping[str, Any]], section: str,
     return out
 
 
+def merge_cells(cells: Sequence[Mapping[str, Any]], n_cells: Sequence[int]) -> dict[str, Any]:
+    """The shards' cell summaries as one: means weighted by cells, the busiest cell of all,
+    busy cells added."""
+    out: dict[str, Any] = {"count": sum(n_cells)}
+    for key in ("dl", "ul"):
+        out[f"mean_prb_utilization_{key}"] = _wmean(
+            (c.get(f"mean_prb_utilization_{key}"), n) for c, n in zip(cells, n_cells, strict=True))
+        peaks = [c for c in cells if c.get(f"max_prb_utilization_{key}") is not None]
+        top = max(peaks, key=lambda c: c[f"max_prb_utilization_{key}"], default=None)
+        out[f"max_prb_utilization_{key}"] = top[f"max_prb_utilization_{key}"] if top else None
+        out[f"busiest_cell_{key}"] = top.get(f"busiest_cell_{key}") if top else None
+        out[f"cells_busy_{key}"] = (sum(int(c.get(f"cells_busy_{key}") or 0) for c in cells)
+                                    if top else None)
+    out["busy_threshold"] = next((c["busy_threshold"] for c in cells if "busy_threshold" in c),
+                                 None)
+    return out
+
+
 def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
                     wall_s: float | None = None) -> dict[str, Any]:
     """One summary (the engine's layout) for the union of ``summaries`` (disjoint shards).
@@ -237,13 +255,7 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
         },
         "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},
         "sites": {n: merge_sites(p) for n, p in _group(summaries, "sites").items()},
-        "cells": {
-            "count": sum(n_cells),
-            "mean_prb_utilization_dl": _wmean((c.get("mean_prb_utilization_dl"), n)
-                                              for c, n in zip(cells, n_cells, strict=True)),
-            "mean_prb_utilization_ul": _wmean((c.get("mean_prb_utilization_ul"), n)
-                                              for c, n in zip(cells, n_cells, strict=True)),
-        },
+        "cells": merge_cells(cells, n_cells),
         "devices": sum(int(s.get("devices") or 0) for s in summaries),
         "trace": {
             "rows": sum(int(t.get("rows") or 0) for t in traces),

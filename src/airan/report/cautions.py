@@ -1,0 +1,48 @@
+"""What a run's numbers need read with care, from its summary: one sentence each, shared by the
+terminal and the report.
+
+- Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
+  is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
+  (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
+- Cells that used more than the summary's ``busy_threshold`` of their PRBs in a direction: the
+  radio, not a GPU, is the bottleneck there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
+NAMED = 5  # sites named in a sentence; the rest are counted
+
+
+def busy_sites(summary: Mapping[str, Any]) -> list[str]:
+    """The compute sites above :data:`GPU_BUSY`, in the summary's order."""
+    return [name for name, c in (summary.get("sites") or {}).items()
+            if (c.get("gpu_utilization") or 0.0) > GPU_BUSY]
+
+
+def _names(names: list[str]) -> str:
+    more = len(names) - NAMED
+    return ", ".join(names[:NAMED]) + (f" and {more:,} more" if more > 0 else "")
+
+
+def cautions(summary: Mapping[str, Any]) -> list[str]:
+    """The sentences for ``summary`` (empty when nothing needs care)."""
+    out = []
+    busy = busy_sites(summary)
+    if busy:
+        out.append(f"Above {GPU_BUSY:.0%} GPU utilization: {_names(busy)}. A batch takes the "
+                   "same time however busy its GPU is, so latencies there are optimistic.")
+    cells = summary.get("cells") or {}
+    for key, label in (("ul", "uplink"), ("dl", "downlink")):
+        n = cells.get(f"cells_busy_{key}") or 0
+        if n:
+            out.append(
+                f"{n:,} of {cells.get('count', 0):,} cells used more than "
+                f"{cells.get('busy_threshold', 0.9):.0%} of their {label} PRBs (busiest "
+                f"{cells.get(f'busiest_cell_{key}')}, "
+                f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%}): the radio, not a GPU, "
+                "is the bottleneck there.")
+    return out
