@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import functools
 import json
 import math
@@ -147,7 +149,16 @@ def _read(path_or_name: str | Path) -> tuple[str, str]:
 
 
 def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    if err["type"] == "missing":  # a misspelt required field: name the misspelling
+        name = str(err["loc"][-1])
+        for other in errors:
+            key = str(other["loc"][-1])
+            if (other["type"] == "extra_forbidden" and other["loc"][:-1] == err["loc"][:-1]
+                    and difflib.get_close_matches(key, [name], n=1, cutoff=0.6)):
+                err = other
+                break
     loc = err["loc"]
     value = err.get("input")
     msg = err["msg"]
@@ -172,6 +183,14 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         )
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
+    if err["type"] == "union_tag_invalid":  # a misspelt kind of a tagged union (mobility)
+        ctx = err.get("ctx") or {}
+        tag = str(ctx.get("tag", ""))
+        key = str(ctx.get("discriminator", "")).strip("'")
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        if choices and key:
+            return InputError(f"unknown value {tag!r}", file=label,
+                              field=_field_path((*loc, key), data), value=tag, choices=choices)
     if err["type"] == "literal_error" and isinstance(value, str):  # a misspelt choice
         expected = str((err.get("ctx") or {}).get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
