@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -466,6 +467,12 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     from airan.report.rundir import read_run
     from airan.scenario import scenario_from_dict
 
+    # real processes against the clock: with more runnable work than cores (a user's other
+    # jobs, a second test run) the runtime's own timing, not the twin, decides the tail
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if load > 1.5 * cores:
+        pytest.skip(f"needs a machine that is otherwise idle: load {load:.1f} on {cores} cores")
     sc = calibrate(scenario_from_dict(small_scenario()), MODELS, folder=tmp_path, min_time_s=0.5)
     fig = twin_vs_live(sc, tmp_path, duration_s=30.0, models=MODELS, shared_gateway=True)
     (tmp_path / "figures.yaml").write_text(yaml.safe_dump(fig))

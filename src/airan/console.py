@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import typer
 from rich import box
@@ -101,11 +101,31 @@ class HelpGroup(TyperGroup):
         return ctx
 
     def invoke(self, ctx: Any) -> Any:
+        """Run the command; a usage error (a value of the wrong type, an unknown option, a
+        missing argument) is one line, ``error: ...``, and exit code 2, as every input error
+        is (typer draws a box of several lines)."""
         try:
             return super().invoke(ctx)
         except typer.BadParameter as exc:
             _name_the_value(exc, ctx.meta.get(_ARGV, []))
-            raise
+            _usage_error(exc, ctx)
+        except _UsageError as exc:
+            _usage_error(exc, ctx)
+
+
+# click's UsageError, as typer vendors it
+_UsageError: type[Exception] = cast(type[Exception], typer.BadParameter.__mro__[1])
+
+
+def _usage_error(exc: Any, ctx: Any) -> None:
+    if getattr(exc, "_airan_shown", False):  # (nested groups see it again)
+        raise typer.Exit(2)
+    exc._airan_shown = True
+    where = (exc.ctx or ctx).command_path
+    message = " ".join(exc.format_message().split())
+    what = "commands" if message.startswith("No such command") else "options"
+    typer.echo(f"error: {message} ('{where} --help' lists the {what})", err=True)
+    raise typer.Exit(2)
 
 
 _ARGV = "airan.argv"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-
 import functools
 import json
 import math
@@ -200,7 +199,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "model_type":  # pydantic names its class: say what the YAML needs
         keys = _allowed_keys(loc, data)
         msg = "expected a mapping of fields" + (f" ({', '.join(keys)})" if keys else "")
-    if isinstance(value, dict | list) or (value is None and "input" in err):
+    if "(got " in msg:  # the validator showed the value already
+        value = None
+    elif isinstance(value, dict | list) or (value is None and "input" in err):
         # the value as the YAML has it (null, [1, 2], {a: 1}), shortened
         text = json.dumps(value, default=str)
         msg += f" (got {text if len(text) <= 60 else text[:57] + '...'})"
@@ -212,7 +213,10 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
     """A readable field path: ``services[detect].rate_hz`` (list items named by their name)."""
     text = ""
     node = data
-    for key in loc:
+    for i, key in enumerate(loc):
+        if (isinstance(key, str) and i < len(loc) - 1 and isinstance(node, dict)
+                and key not in node and _has(node, loc[i + 1])):
+            continue  # a tagged union's tag (mobility's model), not a field
         if isinstance(key, int):
             item = node[key] if _has(node, key) else None
             name = item.get("name") if isinstance(item, dict) else None
