@@ -183,7 +183,7 @@ def test_live_model_option_for_no_service_of_the_scenario_is_an_error() -> None:
 def test_a_first_run_in_a_log_says_why_it_waits_for_the_kernel(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The spinner shows only on a terminal; in a CI log or a pipe, one line says the kernel is
-    being compiled (~30-60 s, once)."""
+    being compiled (about a minute, once)."""
     import time
 
     import airan.cli

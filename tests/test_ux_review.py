@@ -466,3 +466,14 @@ def test_warns_of_a_grant_delay_shorter_than_the_ue_can_act_on() -> None:
                for ln in lines), lines
     d["radio"]["grant_delay_ms"] = 0.5
     assert not any("grant_delay_ms" in ln for ln in scenario_warnings(scenario_from_dict(d)))
+
+
+def test_profile_names_its_model_argument_not_an_option() -> None:
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    result = CliRunner().invoke(app, ["profile", "nope.onnx"])
+    assert result.exit_code == 2
+    assert "field 'MODEL'" in result.stderr and "'nope.onnx'" in result.stderr
+    assert "--model" not in result.stderr

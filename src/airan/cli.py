@@ -242,7 +242,7 @@ def _load_kernel() -> None:
     if kernel_ready():
         return
     why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
-           "~30-60 s, once)")
+           "about a minute, once)")
     # in a log or a pipe the spinner does not show: a load that takes longer than a cached
     # one (~1-2 s) says why in a line instead
     say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))

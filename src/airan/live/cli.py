@@ -331,7 +331,7 @@ def register(app: typer.Typer) -> None:
                 from airan.report import build_report
 
                 build_report(path)
-        _print_run(res.summary, path)
+        _print_run(res.summary, path, less_load=f"--fleet-scale {fleet_scale / 10:g}")
 
     @app.command()
     def profile(
@@ -361,8 +361,14 @@ def register(app: typer.Typer) -> None:
             if not 0 <= gap_ms <= 60_000:
                 raise InputError("must be 0-60,000 ms", field="--gap-ms", value=gap_ms)
 
-            cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
-                              payload_kb=payload_kb, gap_ms=gap_ms)
+            try:
+                cal = run_profile(model, _batches(batch), threads=threads, min_time_s=min_time,
+                                  payload_kb=payload_kb, gap_ms=gap_ms)
+            except InputError as exc:  # the model is this command's argument, not an option
+                if exc.field != "--model":
+                    raise
+                raise InputError(exc.reason, field="MODEL", value=exc.value,
+                                 choices=exc.choices) from None
             target = out_file or Path(f"{Path(model).stem}.calibration.yaml")
             write_calibration(cal, target)
         for b, v in cal["batches"].items():
