@@ -103,3 +103,14 @@ def test_a_queue_limit_below_a_models_max_batch_is_warned_about() -> None:
     assert "below yolov8" in warnings[0] and "max_batch 8" in warnings[0]
     site["queue_limit"] = 8
     assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "queue_limit" in w]
+
+
+def test_a_fleet_beyond_its_environments_path_loss_range_is_warned_about() -> None:
+    from airan.scenario.load import scenario_warnings
+
+    # TR 38.901 Table 7.4.1-1: InF covers d3D up to 600 m; factory's cells are 8 m high
+    d = airan.load_scenario("factory").model_dump(mode="json")
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if ".area" in w]
+    d["fleets"][0]["area"] = {"x_m": [2000.0, 2100.0], "y_m": [0.0, 60.0]}
+    warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "fleets[amr].area" in w]
+    assert len(warned) == 1 and "600 m" in warned[0] and "inf-sh" in warned[0]

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "C_M_S",
     "INF_CLUTTER",
+    "MAX_DISTANCE_M",
     "SCENARIOS",
     "UT_HEIGHT_RANGE_M",
     "breakpoint_distance_m",
@@ -59,6 +60,12 @@ SCENARIOS: tuple[str, ...] = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh",
 _MIN_D2D_OUTDOOR_M = 10.0
 #: Minimum 3D distance of the InH/InF validity range (Table 7.4.1-1), metres.
 _MIN_D3D_INDOOR_M = 1.0
+#: The farthest distance each model covers (Table 7.4.1-1), metres: d2D for UMa/UMi, d3D for
+#: InH/InF; beyond it the formulas are extrapolated.
+MAX_DISTANCE_M: dict[str, float] = {
+    "uma": 5000.0, "umi": 5000.0, "inh": 150.0,
+    "inf-sl": 600.0, "inf-dl": 600.0, "inf-sh": 600.0, "inf-dh": 600.0,
+}
 #: UE heights (min, max) of the UMa/UMi formulas (Table 7.4.1-1), metres.
 UT_HEIGHT_RANGE_M: tuple[float, float] = (1.5, 22.5)
 

@@ -622,7 +622,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       given): it never happens;
     - a service that no fleet runs: it makes no request;
     - with the nr radio, a fleet whose whole ``area`` lies farther than
-      :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell (fleets
+      :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell; or
+      beyond the distance TR 38.901's path loss of its environment covers (fleets
       that replay a trace or fly given paths are skipped: the area does not place them);
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
       (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
@@ -870,8 +871,8 @@ def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
-    """A fleet whose whole area lies farther than :data:`FAR_FROM_CELLS_M` from every cell site
-    (see :func:`scenario_warnings`)."""
+    """A fleet whose whole area lies farther than :data:`FAR_FROM_CELLS_M` from every cell site,
+    or beyond the distance its environment's path loss covers (see :func:`scenario_warnings`)."""
     from airan.scenario.schema import DiscArea, RectArea
 
     fleets = [f for f in s.fleets if f.area is not None and f.count > 0 and not (
@@ -882,6 +883,10 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
     xy = cell_site_xy(s)
     if not len(xy):
         return []
+    from airan.radio.pathloss import MAX_DISTANCE_M
+
+    env = s.radio.environment
+    reach = MAX_DISTANCE_M.get(env, math.inf)
     out = []
     for f in fleets:
         area = f.area
@@ -902,6 +907,12 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"the fleet's whole area is {nearest / 1e3:,.1f} km or more from the nearest "
                 f"cell site (more than {FAR_FROM_CELLS_M / 1e3:g} km): its devices hardly "
                 "reach a cell (radio_outage)", file=label, field=f"fleets[{f.name}].area")))
+        elif nearest > reach:
+            out.append(str(InputError(
+                f"the fleet's whole area is {nearest:,.0f} m or more from the nearest cell site, "
+                f"beyond the {reach:,.0f} m that TR 38.901's {env} path loss covers (Table "
+                "7.4.1-1): the formulas are extrapolated there, so read its radio as a rough "
+                "guess", file=label, field=f"fleets[{f.name}].area")))
     return out
 
 
