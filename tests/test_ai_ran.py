@@ -249,3 +249,17 @@ def test_a_mig_slice_of_nothing_for_the_l1_is_bad_input() -> None:
     d["ai_ran"]["mig_l1_fraction"] = 0.0
     with pytest.raises(InputError, match=r"ai_ran\.mig_l1_fraction"):
         scenario_from_dict(d)
+
+
+def test_background_traffic_that_fills_every_prb_is_warned_about() -> None:
+    from airan.scenario.load import scenario_warnings
+
+    def warned(traffic: dict) -> list[str]:
+        d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+        d["ai_ran"] = {"mode": "dynamic", "traffic": traffic}
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "every PRB" in w]
+
+    assert warned({"peak_utilization": 0.8}) == []
+    assert "hour 23:" in warned({"hourly": [0.5] * 23 + [1.0]})[0]
+    # the built-in curve peaks in the evening (EARTH-like profile): full at 19-20 h
+    assert "hours 19, 20:" in warned({"peak_utilization": 1.0})[0]

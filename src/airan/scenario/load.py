@@ -632,7 +632,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       below the ``max_batch`` of a model it serves: the request that would fill a batch is
       dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
     - a fleet replaying a trace of more or fewer devices than its ``count``;
-    - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing."""
+    - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing;
+    - background traffic that takes every PRB in some hours."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -711,6 +712,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _device_memory_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
+    out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
@@ -868,6 +870,30 @@ def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 "a divisor of 20 ms, each D slots, then S, then U): the twin runs it as given",
                 file=label, field=f"{field}.tdd_pattern", value=car.tdd_pattern)))
     return out
+
+
+def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Background traffic that takes every PRB of every cell in some hours: nothing the fleets
+    send moves on the air then."""
+    traffic = s.ai_ran.traffic if s.ai_ran is not None else None
+    if traffic is None:
+        return []
+    from airan.compute.l1 import DIURNAL
+
+    if traffic.hourly is not None:
+        curve, field = list(traffic.hourly), "ai_ran.traffic.hourly"
+    else:
+        curve = list(DIURNAL * traffic.peak_utilization)
+        field = "ai_ran.traffic.peak_utilization"
+    full = [h for h, u in enumerate(curve) if u >= 1.0]
+    if not full:
+        return []
+    hours = ", ".join(str(h) for h in full[:8]) + (" ..." if len(full) > 8 else "")
+    return [str(InputError(
+        f"background traffic takes every PRB of every cell (utilization 1) in "
+        f"hour{'s' if len(full) > 1 else ''} {hours}: "
+        "nothing the fleets send moves on the air then (their requests wait, and uplink buffers "
+        "fill)", file=label, field=field))]
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
