@@ -865,3 +865,33 @@ def test_the_fixed_link_drops_an_upload_larger_than_its_buffer_even_when_idle() 
     conserves(s)
     assert s["requests"]["created"] > 0
     assert s["requests"]["dropped_by_reason"] == {"buffer_full": s["requests"]["created"]}
+
+
+def test_requests_behind_a_context_still_moving_wait_for_it() -> None:
+    """A vehicle beside gpu-site4 whose 100 MB context is at gpu-site0: the move takes 80 ms
+    over 10 Gbit/s while the vehicle sends every 20 ms over its own cell, on no link the
+    context uses. The requests that reach the new site after the first but before the context
+    lands wait for it too (they were queued at once, the context still on the links)."""
+    data = load_scenario("city").model_dump(mode="json")
+    data["services"][0].update(state_kb=100_000, ul_kb=20, rate_hz=50, arrivals="periodic",
+                               jitter_ms=0, deadline_ms=1000)
+    probe = Engine(scenario_from_dict(data), duration_s=0.01)
+    names = list(probe.world.site_names)
+    old, new = names.index("gpu-site0"), names.index("gpu-site4")
+    x, y = probe.world.site_xy[new]
+    data["fleets"][0].update(count=1, area={"center_m": [float(x) + 30, float(y)],
+                                            "radius_m": 1})
+    eng = Engine(scenario_from_dict(data), duration_s=1.2, policy=lambda snap, batch: np.full(
+        len(batch), old if snap.time_s < 0.6 else new))
+    res = eng.run()
+    t = res.requests
+    place = np.asarray(t.column("placement").to_pylist(), dtype=object)
+    at_site = t.column("created_s").to_numpy() + sum(
+        t.column(c).to_numpy(zero_copy_only=False) for c in (
+            "ul_wait_ms", "ul_air_ms", "ul_transport_ms")) * 1e-3
+    moved = np.flatnonzero(place == "gpu-site4")
+    assert res.summary["services"]["perception"]["state_migrations"] == 1
+    first = at_site[moved[0]]
+    sent_before = t.column("created_s").to_numpy()[moved] < first - 0.02
+    assert sent_before.sum() >= 2  # sent while the context was on its way
+    assert np.all(at_site[moved] >= first - 1e-9), at_site[moved][:6] - first

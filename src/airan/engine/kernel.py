@@ -2181,9 +2181,13 @@ def site_arrive(W, S, r, t):
                 S.ctx_site[d, v] = held
                 drop(W, S, r, R_LINK_FULL, t)
                 return
+            S.ctx_ready_s[d, v] = ta
             if ta > t:  # the request waits for its context (queued behind it on the links)
                 push_event(S, ta, r)
                 return
+        elif held == s and S.ctx_ready_s[d, v] > t:  # its context is still on its way here
+            push_event(S, S.ctx_ready_s[d, v], r)
+            return
     _advance_site(W, S, s, t)
     if S.site_qlen[s] >= W.site_queue_limit[s]:
         drop(W, S, r, R_QUEUE_FULL, t)

@@ -178,6 +178,7 @@ _STATE_FIELDS = [
     "fleet_req",
     "site_up",
     "ctx_site",
+    "ctx_ready_s",
     "svc_migrations",
     "site_orphaned",
     "orphans",
@@ -396,6 +397,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # where each (device, stateful service) keeps its context (-1: nowhere yet)
         ctx_site=np.full((n_dev, n_svc) if np.any(w.svc_state_bits > 0) else (1, 1), -1,
                          dtype=np.int64),
+        # when a context on its way to ctx_site lands there (s)
+        ctx_ready_s=np.zeros((n_dev, n_svc) if np.any(w.svc_state_bits > 0) else (1, 1)),
         svc_migrations=np.zeros(n_svc, dtype=np.int64),
         site_orphaned=np.zeros(n_sites, dtype=np.int64),  # requests a failed site gave back
         orphans=np.zeros(capacity, dtype=np.int64),  # those waiting for a new placement
