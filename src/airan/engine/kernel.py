@@ -2119,6 +2119,10 @@ def _redispatch(W, S, rs, places, t):
         p = places[i]
         S.rq_i[r, I_PLACE] = p
         S.rq_i[r, I_NEXT] = -1
+        if S.rq_f[r, T_CSTART] != S.rq_f[r, T_CSTART]:  # it never started where it was
+            # its wait there and the gateway's for this decision count as transport (a drop
+            # now, say no_route, then ends a row whose parts add up)
+            S.rq_f[r, T_SITE] = t
         if p == -2:
             drop(W, S, r, R_SITE_FAILURE, t)
             continue
@@ -2149,6 +2153,7 @@ def _redispatch(W, S, rs, places, t):
         node = W.cell_node[W.dev_cell[d]]
         # a cut batch's times belong to the failed site: its new site writes its own (else a
         # drop on the way would keep them beside the new arrival: a negative queue time)
+        S.rq_f[r, T_SITE] = t
         S.rq_f[r, T_CSTART] = np.nan
         S.rq_f[r, T_CEND] = np.nan
         _en_route(S, r, ST_UP)
