@@ -161,6 +161,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
      lambda d: d["fleets"][0].update(mobility={"model": "random_waypoint",
                                                "speed_mps": [2.0, 0.5]}),
      ("field 'fleets[amr].mobility.speed_mps'", "high] (got [2.0, 0.5])")),
+    ("missing-field-of-a-mobility-model",  # no union tag in the path
+     lambda d: d["fleets"][0].update(mobility={"model": "random_waypoint"}),
+     ("field 'fleets[amr].mobility.speed_mps'", "required field is missing")),
     ("cloud-site-at-a-cell-site",
      lambda d: site(d, "cloud").update(at="cell-a"),
      ("compute_sites[cloud].at", "'cell-a'", "not a cell site")),
@@ -287,6 +290,8 @@ def test_a_value_of_the_wrong_type_is_named_with_its_option(args: list[str],
     (["run", "--bogus"], ["No such option: --bogus", "'airan run --help' lists the options"]),
     (["validate"], ["Missing argument", "'airan validate --help'"]),
     (["nosuch"], ["No such command 'nosuch'", "'airan --help' lists the commands"]),
+    (["--bogus"], ["No such option: --bogus", "'airan --help' lists the options"]),
+    (["catalog", "--bogus"], ["No such option: --bogus", "'airan catalog --help'"]),
 ])
 def test_usage_errors_are_one_line(args: list[str], needles: list[str]) -> None:
     result = runner.invoke(app, args)

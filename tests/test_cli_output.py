@@ -323,10 +323,10 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
                               "--out", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
-    assert 'id="cautions"' in report and "of their uplink PRBs" in report
+    assert 'id="cautions"' in report and "of the uplink PRBs" in report
     text = " ".join(res.output.split())
     assert "radio (PRBs used per uplink / downlink slot, 4 cells" in text
-    assert "of their uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
+    assert "of the uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
     cells = json.loads((tmp_path / "run" / "summary.json").read_text())["cells"]
     import pyarrow.parquet as pq
 
@@ -352,5 +352,27 @@ def test_cautions_name_busy_gpu_sites_and_cells() -> None:
     lines = cautions(summary)
     assert len(lines) == 2
     assert lines[0].startswith("Above 80% GPU utilization: a.")
-    assert lines[1].startswith("2 of 10 cells used more than 90% of their downlink PRBs")
+    assert lines[1].startswith("2 of 10 cells used more than 90% of the downlink PRBs (busiest")
     assert cautions({"sites": {"a": {"gpu_utilization": 0.8}}, "cells": {}}) == []
+
+
+def test_busy_cells_count_against_the_prbs_background_traffic_leaves() -> None:
+    # with half of every cell's PRBs taken by background traffic, cameras filling the rest
+    # use ~49% of all PRBs: busy all the same
+    import airan
+
+    d = yaml.safe_load(
+        resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text())
+    for svc in d["services"]:
+        if svc["name"] == "inspect":
+            svc["ul_kb"] = 3000
+    for fleet in d["fleets"]:
+        if fleet["name"] == "camera":
+            fleet["ul_buffer_kb"] = 60000
+    d["ai_ran"] = {"traffic": {"hourly": [0.5] * 24}}
+    from airan.scenario import scenario_from_dict
+
+    cells = airan.run(scenario_from_dict(d), duration_s=2.0).summary["cells"]
+    assert cells["background_share"] == pytest.approx(0.5)
+    assert 0.4 < cells["max_prb_utilization_ul"] < 0.5
+    assert cells["cells_busy_ul"] >= 1

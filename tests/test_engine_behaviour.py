@@ -895,3 +895,28 @@ def test_requests_behind_a_context_still_moving_wait_for_it() -> None:
     sent_before = t.column("created_s").to_numpy()[moved] < first - 0.02
     assert sent_before.sum() >= 2  # sent while the context was on its way
     assert np.all(at_site[moved] >= first - 1e-9), at_site[moved][:6] - first
+
+
+def test_a_context_lost_with_its_site_leaves_no_wait_behind() -> None:
+    """The context moving to gpu-site4 is lost when that site fails; the requests then sent to
+    gpu-site8 start afresh there, without waiting for the lost move's landing time."""
+    data = load_scenario("city").model_dump(mode="json")
+    data["services"][0].update(state_kb=100_000, ul_kb=20, rate_hz=50, arrivals="periodic",
+                               jitter_ms=0, deadline_ms=1000)
+    probe = Engine(scenario_from_dict(data), duration_s=0.01)
+    names = list(probe.world.site_names)
+    a, b, c = (names.index(f"gpu-site{i}") for i in (0, 4, 8))
+    x, y = probe.world.site_xy[b]
+    data["fleets"][0].update(count=1, area={"center_m": [float(x) + 30, float(y)],
+                                            "radius_m": 1})
+    data["faults"] = [{"kind": "site_down", "site": "gpu-site4", "start_s": 0.31,
+                       "end_s": 1.0}]
+    eng = Engine(scenario_from_dict(data), duration_s=0.8, policy=lambda snap, batch: np.full(
+        len(batch), a if snap.time_s < 0.3 else (b if snap.time_s < 0.32 else c)))
+    t = eng.run().requests
+    created = t.column("created_s").to_numpy()
+    place = np.asarray(t.column("placement").to_pylist(), dtype=object)
+    ul_transport = t.column("ul_transport_ms").to_numpy(zero_copy_only=False)
+    later = (place == "gpu-site8") & (created > 0.32)
+    assert later.sum() >= 10
+    assert np.all(ul_transport[later] < 1.0), ul_transport[later][:8]

@@ -111,6 +111,9 @@ def test_a_carrier_outside_fr1_and_fr2_is_warned_about() -> None:
     ("DDDSUUU", 1, False),      # 3.5 ms, and no split into two configurable patterns
     ("DUDU", 1, True),          # 1 + 1 ms, each D then U
     ("UDDS", 1, False),         # U before D in one pattern, and no split of two that works
+    ("DDDDSU", 1, False),       # 3 ms: a period of TS 38.331, but alone it does not divide 20 ms
+    ("DDDDDDSU", 1, True),      # 4 ms, configurable as two patterns: 3 ms and 1 ms
+    ("DDDDSUDDSU", 1, True),    # 3 + 2 ms: two patterns whose periods add up to 5 ms
 ])
 def test_tdd_patterns_are_checked_against_ts38331_periodicities(pattern, mu, ok) -> None:
     from airan.scenario.load import tdd_pattern_configurable
@@ -120,3 +123,11 @@ def test_tdd_patterns_are_checked_against_ts38331_periodicities(pattern, mu, ok)
                                             bandwidth_mhz=100 if mu else 50))
     warned = [w for w in scenario_warnings(s) if "carrier.tdd_pattern" in w]
     assert len(warned) == (0 if ok else 1)
+
+
+def test_a_channel_that_fits_no_band_is_warned_about() -> None:
+    # 2.14 GHz is n1's downlink, but 100 MHz does not fit n1's 60 MHz: taken as given, said so
+    s = scenario_from_dict(_factory_carrier(fc_ghz=2.14, bandwidth_mhz=100))
+    assert s.carrier.band is None
+    warned = [w for w in scenario_warnings(s) if "carrier.fc_ghz" in w]
+    assert len(warned) == 1 and "100 MHz TDD channel there fits no band" in warned[0]

@@ -133,3 +133,21 @@ def test_fdd_carriers_whose_downlinks_overlap_but_uplinks_do_not() -> None:
     assert len(set(w.cell_carrier.tolist())) == 2
     assert np.all(w.cell_tx_on_mw == w.cell_tx_mw[None, :])  # downlinks fully shared
     assert np.sum(w.ul_int_mw) == 0.0
+
+
+def test_a_device_moved_by_a_cell_outage_takes_the_new_carriers_noise() -> None:
+    from airan.radio import link, nr
+
+    d = _two_sites(3.75, bw_a_mhz=100.0)
+    d["cell_sites"][1]["carrier"]["bandwidth_mhz"] = 40
+    d["cell_sites"][1]["position_m"] = [250.0, 0.0]
+    d["faults"] = [{"kind": "cell_down", "cell": "bs", "start_s": 0.005}]
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.02, seed=1)
+    assert eng.world.dev_cell[0] == 0
+    eng.run()
+    w = eng.world
+    assert w.dev_cell[0] == 1
+    bw_hz = nr.n_prb(40, 1) * 12 * 30e3
+    assert w.dev_dl_noise_mw[0] == pytest.approx(
+        float(link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, d["radio"].get("ue_noise_figure_db",
+                                                                        9.0)))), rel=1e-12)

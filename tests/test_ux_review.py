@@ -314,9 +314,12 @@ def test_warns_of_a_fleet_far_from_every_cell_site(tmp_path: Path) -> None:
     d["fleets"][0]["area"] = {"x_m": [50_000, 50_100], "y_m": [0, 60]}
     d["fleets"][1]["area"] = {"center_m": [9_000, 30], "radius_m": 100}  # within 10 km
     lines = scenario_warnings(scenario_from_dict(d))
-    far = [ln for ln in lines if "from the nearest cell site" in ln]
+    far = [ln for ln in lines if "(more than 10 km)" in ln]
     assert len(far) == 1 and f"fleets[{d['fleets'][0]['name']}].area" in far[0], lines
     assert "49.9 km" in far[0]
+    # the one within 10 km lies beyond InF's 600 m: warned of that instead
+    beyond = [ln for ln in lines if "path loss covers" in ln]
+    assert len(beyond) == 1 and f"fleets[{d['fleets'][1]['name']}].area" in beyond[0], lines
     path = write_scenario(tmp_path / "far.yaml", d)
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import typer
 from rich import box
@@ -96,7 +96,10 @@ class HelpGroup(TyperGroup):
     # command line it parsed and, when a command's option is refused, puts the value given in.
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:
-        ctx = super().make_context(info_name, list(args), parent=parent, **extra)
+        try:
+            ctx = super().make_context(info_name, list(args), parent=parent, **extra)
+        except _UsageError as exc:  # the group's own options (airan --bogus): one line too
+            _usage_error(exc, None)
         ctx.meta.setdefault(_ARGV, list(args))  # meta is shared with the commands' contexts
         return ctx
 
@@ -117,11 +120,11 @@ class HelpGroup(TyperGroup):
 _UsageError: type[Exception] = cast(type[Exception], typer.BadParameter.__mro__[1])
 
 
-def _usage_error(exc: Any, ctx: Any) -> None:
+def _usage_error(exc: Any, ctx: Any) -> NoReturn:
     if getattr(exc, "_airan_shown", False):  # (nested groups see it again)
         raise typer.Exit(2)
     exc._airan_shown = True
-    where = (exc.ctx or ctx).command_path
+    where = (exc.ctx or ctx).command_path if (exc.ctx or ctx) is not None else "airan"
     message = " ".join(exc.format_message().split())
     what = "commands" if message.startswith("No such command") else "options"
     typer.echo(f"error: {message} ('{where} --help' lists the {what})", err=True)

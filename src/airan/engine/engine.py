@@ -638,11 +638,15 @@ class Engine:
 
     def _cells_summary(self, n_ul: int, n_dl: int) -> dict[str, Any]:
         """The cells' PRB use per slot of each direction: the mean over every cell, the busiest
-        cell and how many cells used more than CELL_BUSY of their PRBs (the radio, not a GPU, is
-        then the bottleneck there). None of it under the ideal and fixed radios."""
+        cell and how many cells used more than CELL_BUSY of the PRBs background traffic left
+        them (the radio, not a GPU, is then the bottleneck there). None of it under the ideal
+        and fixed radios."""
         w = self.world
         st = self._st
         out: dict[str, Any] = {"count": len(w.cell_names)}
+        # the background's mean share over the run (0 without it): the fleets' PRBs are over
+        # the whole carrier, their room is what the background leaves
+        left = 1.0 - (self.ran.background_s / self.now_s if self.now_s > 0 else 0.0)
         for key, used, n in (("dl", st.prb_sum_dl, n_dl), ("ul", st.prb_sum_ul, n_ul)):
             nr = w.radio_model == 0 and len(w.cell_names) > 0
             util = used / w.cell_prb / n if nr else None
@@ -650,8 +654,10 @@ class Engine:
             out[f"max_prb_utilization_{key}"] = float(np.max(util)) if util is not None else None
             out[f"busiest_cell_{key}"] = (w.cell_names[int(np.argmax(util))]
                                           if util is not None else None)
-            out[f"cells_busy_{key}"] = int(np.sum(util > CELL_BUSY)) if util is not None else None
+            out[f"cells_busy_{key}"] = (int(np.sum(util > CELL_BUSY * left))
+                                        if util is not None else None)
         out["busy_threshold"] = CELL_BUSY
+        out["background_share"] = 1.0 - left
         return out
 
     def cell_table(self) -> pa.Table:

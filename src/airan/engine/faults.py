@@ -24,6 +24,7 @@ import numpy as np
 from airan.engine import kernel as K
 from airan.engine.world import World, hold_uplink, transport_paths
 from airan.radio import link as radio_link
+from airan.radio import nr
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
 from airan.scenario.schema import Fault, Scenario
 
@@ -79,6 +80,7 @@ class FaultSchedule:
         self.flow_period0 = w.flow_period_s.copy()
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
+        self.ue_nf_db = scenario.radio.ue_noise_figure_db
         self.fleet_names = [f.name for f in scenario.fleets]
         self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
@@ -324,6 +326,9 @@ class FaultSchedule:
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
         w.dev_ul_p_prb_mw[devs] = radio_link.pusch_prb_power_mw(
             self.p0_dbm, w.numerology, pl, self.alpha)
+        # the downlink noise of the new cell's bandwidth (another carrier's may differ)
+        bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
+        w.dev_dl_noise_mw[devs] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
         if start:
             hold_uplink(w, st.ue_ul_elig, devs, engine.now_s + rec.fault.reestablish_ms * 1e-3)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now

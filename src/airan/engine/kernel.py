@@ -2190,9 +2190,12 @@ def site_arrive(W, S, r, t):
             if ta > t:  # the request waits for its context (queued behind it on the links)
                 push_event(S, ta, r)
                 return
-        elif held == s and S.ctx_ready_s[d, v] > t:  # its context is still on its way here
-            push_event(S, S.ctx_ready_s[d, v], r)
-            return
+        elif held == s:
+            if S.ctx_ready_s[d, v] > t:  # its context is still on its way here
+                push_event(S, S.ctx_ready_s[d, v], r)
+                return
+        else:  # none yet, or lost with a failed or unreachable site: it starts afresh here
+            S.ctx_ready_s[d, v] = t
     _advance_site(W, S, s, t)
     if S.site_qlen[s] >= W.site_queue_limit[s]:
         drop(W, S, r, R_QUEUE_FULL, t)

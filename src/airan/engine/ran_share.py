@@ -65,6 +65,7 @@ class RanShare:
         self.share = np.ones(n_sites)  # AI share of each GPU in the current window
         self.l1_load = np.zeros(n_sites)  # L1 demand per GPU in the current window
         self.background = 0.0
+        self.background_s = 0.0  # the background's utilization integrated over time (s)
         self.t_window = 0.0
         self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
@@ -96,6 +97,7 @@ class RanShare:
         dt = now_s - self.t_window
         if dt <= 0:
             return
+        self.background_s += self.background * dt
         served = np.minimum(self.l1_load, self.l1_cap)
         self.l1_gpu_s += served * self.n_up * dt
         self.ai_capacity_gpu_s += self.share * self.n_up * dt

@@ -383,8 +383,12 @@ class DeviceEmulator:
                          "dropped_by_reason": drops_total},
             "services": services,
             "sites": sites,
-            "cells": {"count": len(w.cell_names), "mean_prb_utilization_dl": None,
-                      "mean_prb_utilization_ul": None},
+            # the twin's cell fields (engine._cells_summary), unmeasured live: the air is
+            # emulated
+            "cells": {"count": len(w.cell_names), **{
+                f"{name}_{key}": None for key in ("dl", "ul") for name in (
+                    "mean_prb_utilization", "max_prb_utilization", "busiest_cell",
+                    "cells_busy")}, "busy_threshold": None, "background_share": None},
             "devices": int(w.n_devices),
             "fleets": fleets,
             "faults": [],

@@ -4,8 +4,8 @@ terminal and the report.
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
   (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
-- Cells that used more than the summary's ``busy_threshold`` of their PRBs in a direction: the
-  radio, not a GPU, is the bottleneck there.
+- Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
+  left them in a direction: the radio, not a GPU, is the bottleneck there.
 """
 
 from __future__ import annotations
@@ -36,13 +36,16 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
         out.append(f"Above {GPU_BUSY:.0%} GPU utilization: {_names(busy)}. A batch takes the "
                    "same time however busy its GPU is, so latencies there are optimistic.")
     cells = summary.get("cells") or {}
+    background = cells.get("background_share") or 0.0
+    room = (f" the background traffic left (it took {background:.0%} on average)"
+            if background > 0 else "")
     for key, label in (("ul", "uplink"), ("dl", "downlink")):
         n = cells.get(f"cells_busy_{key}") or 0
         if n:
             out.append(
                 f"{n:,} of {cells.get('count', 0):,} cells used more than "
-                f"{cells.get('busy_threshold', 0.9):.0%} of their {label} PRBs (busiest "
+                f"{cells.get('busy_threshold', 0.9):.0%} of the {label} PRBs{room} (busiest "
                 f"{cells.get(f'busiest_cell_{key}')}, "
-                f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%}): the radio, not a GPU, "
-                "is the bottleneck there.")
+                f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%} of all): the radio, not a "
+                "GPU, is the bottleneck there.")
     return out

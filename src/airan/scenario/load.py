@@ -213,10 +213,10 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
     """A readable field path: ``services[detect].rate_hz`` (list items named by their name)."""
     text = ""
     node = data
-    for i, key in enumerate(loc):
-        if (isinstance(key, str) and i < len(loc) - 1 and isinstance(node, dict)
-                and key not in node and _has(node, loc[i + 1])):
-            continue  # a tagged union's tag (mobility's model), not a field
+    for key in loc:
+        if (isinstance(key, str) and isinstance(node, dict) and key not in node
+                and key in node.values()):
+            continue  # a tagged union's tag (mobility's model: its value), not a field
         if isinstance(key, int):
             item = node[key] if _has(node, key) else None
             name = item.get("name") if isinstance(item, dict) else None
@@ -829,9 +829,10 @@ FREQUENCY_RANGES_MHZ = ((410.0, 7125.0), (24250.0, 71000.0))
 
 
 def tdd_pattern_configurable(pattern: str, mu: int) -> bool:
-    """Whether a slot pattern is one TS 38.331 can configure (TS 38.213 11.1): one pattern of
-    a period of :data:`TDD_PERIODS_MS`, or two whose periods add up to a divisor of 20 ms;
-    each D slots first, then flexible (S) slots, then U slots."""
+    """Whether a slot pattern is one TS 38.331 can configure (TS 38.213 11.1): one pattern
+    whose period, one of :data:`TDD_PERIODS_MS`, divides 20 ms (so not 3 or 4 ms alone), or two
+    of those periods adding up to a divisor of 20 ms; each D slots first, then flexible (S)
+    slots, then U slots."""
     import re
 
     slot_ms = 1.0 / (1 << mu)
@@ -841,13 +842,14 @@ def tdd_pattern_configurable(pattern: str, mu: int) -> bool:
         return (order.fullmatch(p) is not None
                 and any(abs(len(p) * slot_ms - t) < 1e-9 for t in TDD_PERIODS_MS))
 
-    if one(pattern):
+    def divides_20_ms(n_slots: int) -> bool:
+        ratio = 20.0 / (n_slots * slot_ms)
+        return abs(ratio - round(ratio)) < 1e-9
+
+    if one(pattern) and divides_20_ms(len(pattern)):
         return True
-    for i in range(1, len(pattern)):
-        total = len(pattern) * slot_ms
-        if one(pattern[:i]) and one(pattern[i:]) and abs(20.0 / total - round(20.0 / total)) < 1e-9:
-            return True
-    return False
+    return divides_20_ms(len(pattern)) and any(
+        one(pattern[:i]) and one(pattern[i:]) for i in range(1, len(pattern)))
 
 
 def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -860,6 +862,13 @@ def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
             out.append(str(InputError(
                 "lies outside NR's frequency ranges (FR1 410-7,125 MHz, FR2 24,250-71,000 MHz, "
                 "TS 38.104 5.1): the FR1 tables and overheads are used, unchecked",
+                file=label, field=f"{field}.fc_ghz", value=car.fc_ghz)))
+        elif car.band is None:
+            duplex = "FDD" if car.tdd_pattern is None else "TDD"
+            out.append(str(InputError(
+                f"a {car.bandwidth_mhz:g} MHz {duplex} channel there fits no band of airan's "
+                "table: the frequency and the duplex mode are taken as "
+                "given, unchecked (a band, or a narrower channel, checks them)",
                 file=label, field=f"{field}.fc_ghz", value=car.fc_ghz)))
         if car.tdd_pattern is not None and not tdd_pattern_configurable(
                 car.tdd_pattern, car.numerology):
