@@ -131,3 +131,14 @@ def test_a_channel_that_fits_no_band_is_warned_about() -> None:
     assert s.carrier.band is None
     warned = [w for w in scenario_warnings(s) if "carrier.fc_ghz" in w]
     assert len(warned) == 1 and "100 MHz TDD channel there fits no band" in warned[0]
+
+
+def test_an_fdd_downlink_without_an_uplink_pair_is_not_in_the_band() -> None:
+    # n66: downlink 2110-2200 MHz, uplink 1710-1780 MHz, 400 MHz apart (TS 38.104 Table
+    # 5.2-1): above 2180 MHz the downlink has no uplink pair (supplemental downlink only)
+    n66 = NR_BANDS["n66"]
+    assert n66.paired_dl_mhz == (2110, 2180)
+    assert n66.holds(2.17, 20) and not n66.holds(2.19, 20)
+    assert NR_BANDS["n71"].holds(0.6345, 35)  # downlink below its uplink, 46 MHz apart
+    with pytest.raises(airan.InputError, match="2110-2180 MHz with an uplink pair"):
+        scenario_from_dict(_factory_carrier(band="n66", fc_ghz=2.19, numerology=0))

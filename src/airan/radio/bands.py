@@ -23,10 +23,20 @@ class Band:
 
     def holds(self, fc_ghz: float, bandwidth_mhz: float = 0.0) -> bool:
         """Whether a downlink carrier of ``bandwidth_mhz`` centred at ``fc_ghz`` lies in the band
-        (and, FDD, its uplink fits the band's uplink range)."""
+        (and, FDD, its uplink at the band's duplex distance lies in the uplink range: n66's
+        downlink above 2,180 MHz has no uplink pair)."""
         lo, hi = fc_ghz * 1e3 - bandwidth_mhz / 2, fc_ghz * 1e3 + bandwidth_mhz / 2
+        offset = self.dl_mhz[0] - self.ul_mhz[0]
         return (self.dl_mhz[0] <= lo and hi <= self.dl_mhz[1]
-                and bandwidth_mhz <= self.ul_mhz[1] - self.ul_mhz[0])
+                and self.ul_mhz[0] <= lo - offset and hi - offset <= self.ul_mhz[1])
+
+    @property
+    def paired_dl_mhz(self) -> tuple[float, float]:
+        """The part of the downlink range whose uplink, at the band's duplex distance, lies in
+        the uplink range (all of it for TDD; n66: 2110-2180 of 2110-2200 MHz)."""
+        offset = self.dl_mhz[0] - self.ul_mhz[0]
+        return (max(self.dl_mhz[0], self.ul_mhz[0] + offset),
+                min(self.dl_mhz[1], self.ul_mhz[1] + offset))
 
     @property
     def table(self) -> str:

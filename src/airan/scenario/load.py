@@ -1248,12 +1248,15 @@ def _check_band(field: str, car: Any) -> None:
         if not bands.is_band_name(car.band):
             raise unknown_name("NR band", car.band, bands.NR_BANDS, field=f"{field}.band")
         return  # another TS 38.104 band: loads with a warning (scenario_warnings)
-    lo, hi = spec.dl_mhz
+    lo, hi = spec.paired_dl_mhz
     if not spec.holds(car.fc_ghz):
         fc = bands.default_fc_ghz(car.band)
-        raise InputError(f"band {car.band} carries {lo:g}-{hi:g} MHz ({spec.table}); give an "
-                         f"fc_ghz inside it (omit it for {fc:g}), or the band that holds it",
-                         field=f"{field}.fc_ghz", value=car.fc_ghz)
+        paired = ("" if spec.paired_dl_mhz == spec.dl_mhz else
+                  f" with an uplink pair (of its {spec.dl_mhz[0]:g}-{spec.dl_mhz[1]:g} MHz "
+                  "downlink)")
+        raise InputError(f"band {car.band} carries {lo:g}-{hi:g} MHz{paired} ({spec.table}); "
+                         f"give an fc_ghz inside it (omit it for {fc:g}), or the band that "
+                         "holds it", field=f"{field}.fc_ghz", value=car.fc_ghz)
     if not spec.holds(car.fc_ghz, car.bandwidth_mhz):
         room = min(hi - lo, spec.ul_mhz[1] - spec.ul_mhz[0])
         raise InputError(f"a {car.bandwidth_mhz:g} MHz carrier at {car.fc_ghz:g} GHz leaves band "
