@@ -1628,41 +1628,34 @@ def serve_dl(W, S, k, s0, frac):
                 drop(W, S, r, R_RADIO_OUTAGE, s0)
                 r = nxt
             dl_head[d] = r
-            if r < 0:
-                dl_tail[d] = -1
-                act_pos[d] = -1
-            else:
-                act[kept] = d
-                act_pos[d] = kept
-                kept += 1
-            continue
-        c = dev_cell[d]
-        share = cell_prb[c] * free / cnt[c]
-        if more[d] == 1:
-            share += spare[c] / heavy[c]
-        cap = share * se_dl[d] * bpp_dl[c] * frac
-        used = 0.0
-        while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
-            rem = rq_f[r, REM_BITS]
-            if rem <= cap - used:
-                used += rem
-                nxt = rq_i[r, I_NEXT]
-                dl_head[d] = nxt
-                # delivered after the last downlink symbol of the slot (or of the S slot's
-                # downlink part) that carried its last bits, as on the uplink
-                t_done = harq_end(W, S, s0 + slot, k, False)
-                if t_done > s0 + slot:  # sent again (HARQ): delivered by an event
-                    rq_i[r, I_STAGE] = ST_FINISH
-                    push_event(S, t_done, r)
+        else:
+            c = dev_cell[d]
+            share = cell_prb[c] * free / cnt[c]
+            if more[d] == 1:
+                share += spare[c] / heavy[c]
+            cap = share * se_dl[d] * bpp_dl[c] * frac
+            used = 0.0
+            while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
+                rem = rq_f[r, REM_BITS]
+                if rem <= cap - used:
+                    used += rem
+                    nxt = rq_i[r, I_NEXT]
+                    dl_head[d] = nxt
+                    # delivered after the last downlink symbol of the slot (or of the S slot's
+                    # downlink part) that carried its last bits, as on the uplink
+                    t_done = harq_end(W, S, s0 + slot, k, False)
+                    if t_done > s0 + slot:  # sent again (HARQ): delivered by an event
+                        rq_i[r, I_STAGE] = ST_FINISH
+                        push_event(S, t_done, r)
+                    else:
+                        finish(W, S, r, t_done)
+                    r = nxt
                 else:
-                    finish(W, S, r, t_done)
-                r = nxt
-            else:
-                rq_f[r, REM_BITS] = rem - (cap - used)
-                used = cap
-        used_dl[c] += share * (used / cap if cap > 0 else 1.0)
-        if cap > 0:  # device energy: receiving for the part of the slot its answers needed
-            S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot * used / cap
+                    rq_f[r, REM_BITS] = rem - (cap - used)
+                    used = cap
+            used_dl[c] += share * (used / cap if cap > 0 else 1.0)
+            if cap > 0:  # device energy: receiving for the part of the slot its answers needed
+                S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot * used / cap
         if dl_head[d] < 0:
             dl_tail[d] = -1
             act_pos[d] = -1

@@ -874,9 +874,10 @@ def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 car.tdd_pattern, car.numerology):
             period = len(car.tdd_pattern) / (1 << car.numerology)
             out.append(str(InputError(
-                f"a {period:g} ms pattern TS 38.331 cannot configure (TS 38.213 11.1: periods "
-                f"{', '.join(f'{t:g}' for t in TDD_PERIODS_MS)} ms, or two of them adding up to "
-                "a divisor of 20 ms, each D slots, then S, then U): the twin runs it as given",
+                f"a {period:g} ms pattern TS 38.331 cannot configure (TS 38.213 11.1: one "
+                "period that divides 20 ms, or two adding up to a divisor of 20 ms, of "
+                f"{', '.join(f'{t:g}' for t in TDD_PERIODS_MS)} ms; each D slots, then S, then "
+                "U): the twin runs it as given",
                 file=label, field=f"{field}.tdd_pattern", value=car.tdd_pattern)))
     return out
 
