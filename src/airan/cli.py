@@ -396,7 +396,6 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
         _print_table(sites)
-
         if rest:
             util = [c.get("gpu_utilization") or 0.0 for _, c in rest]
             out.print(
