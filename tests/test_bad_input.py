@@ -325,6 +325,8 @@ def test_a_name_given_short_is_suggested_in_full(tmp_path: Path) -> None:
 
     assert suggest("mec", ["cell-a", "factory-mec", "cloud"]) == "factory-mec"
     assert suggest("mec", ["north-hall-mec", "south-hall-mec"]) is None  # two: no telling which
+    # nor a name a letter away, when the name is part of several (a review's reference: A100)
+    assert suggest("A100", ["A100-40GB", "A100-80GB", "H100"]) is None
     path = mutated(tmp_path, lambda d: d["transport"]["backhaul"].update(to="mec"))
     assert_input_error(runner.invoke(app, ["validate", str(path)]),
                        "transport.backhaul.to", "did you mean 'factory-mec'?")

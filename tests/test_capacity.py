@@ -94,6 +94,9 @@ def test_single_type_and_precision_override() -> None:
         ({"name": "x", "reference": "A10", "groups": [{"name": "a", "count": 1, "gpu": "L4"}]},
          "unknown GPU 'A10'"),
         ([1, 2], "must be a YAML mapping"),
+        # a quote per GPU of no GPUs was NaN, and NaN in the JSON
+        ({"name": "x", "groups": [{"name": "a", "count": 0, "gpu": "L4"}],
+          "quotes": [{"label": "press", "a100": 5000}]}, "every group's count is 0"),
     ],
 )
 def test_inventory_errors(data, expected: str) -> None:
@@ -126,6 +129,11 @@ def test_cli_capacity_bad_inventory(tmp_path: Path) -> None:
     assert len(res.stderr.strip().splitlines()) == 1
     res = runner.invoke(app, ["capacity", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 2 and "file not found" in res.stderr
+    bad.write_text("name: x\ngroups: 5\nx:\n  y: z: w\n")  # a colon inside a plain value
+    res = runner.invoke(app, ["capacity", str(bad)])
+    assert res.exit_code == 2, res.output
+    # where, and why: as the scenario loader says it
+    assert "malformed YAML at line 4, column 7: mapping values are not allowed here" in res.stderr
 
 
 def test_a_misspelt_inventory_field_is_named_before_the_field_it_misses(tmp_path: Path) -> None:
@@ -160,3 +168,16 @@ def test_a_reference_with_no_figure_at_the_precision_is_named() -> None:
         {"name": "dc", "count": 8, "gpu": "H100"}]})
     with pytest.raises(InputError, match="gives JetsonThor no figure at fp32"):
         capacity(inv, precision="fp32")
+
+
+def test_a_group_of_no_gpus_does_not_set_the_closest_basis() -> None:
+    """0 H100s and 8 L4s: the quote is read against the L4s alone (the H100's headline ratio,
+    6.3 per GPU, was given as the closest basis's strongest though there were none)."""
+    inv = inventory_from_dict({"name": "z", "groups": [
+        {"name": "none", "count": 0, "gpu": "H100"}, {"name": "l4", "count": 8, "gpu": "L4"}],
+        "quotes": [{"label": "q", "a100": 100}]})
+    only_l4 = inventory_from_dict({"name": "l", "groups": [
+        {"name": "l4", "count": 8, "gpu": "L4"}], "quotes": [{"label": "q", "a100": 100}]})
+    got, ref = capacity(inv).quotes[0], capacity(only_l4).quotes[0]
+    assert (got.nearest, got.nearest_per_gpu) == (ref.nearest, ref.nearest_per_gpu)
+    assert got.nearest_per_gpu < 6.0

@@ -325,7 +325,7 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
     report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="cautions"' in report and "of the uplink PRBs" in report
     text = " ".join(res.output.split())
-    assert "radio (PRBs used per uplink / downlink slot, 4 cells" in text
+    assert "radio (PRBs used per uplink / downlink slot, 4 cells, uplink scheduler pf" in text
     assert "of the uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
     cells = json.loads((tmp_path / "run" / "summary.json").read_text())["cells"]
     import pyarrow.parquet as pq
@@ -376,3 +376,16 @@ def test_busy_cells_count_against_the_prbs_background_traffic_leaves() -> None:
     assert cells["background_share"] == pytest.approx(0.5)
     assert 0.4 < cells["max_prb_utilization_ul"] < 0.5
     assert cells["cells_busy_ul"] >= 1
+
+
+def test_a_run_prints_each_fleets_energy_as_summary_json_has_it(tmp_path: Path) -> None:
+    """Device energy was in summary.json and the report only (a user's walkthrough)."""
+    res = runner.invoke(app, ["run", "factory", "--duration", "1", "--no-report",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    fleets = json.loads((tmp_path / "run" / "summary.json").read_text())["fleets"]
+    assert "device energy (per request above idle, mean power" in text
+    for name, f in fleets.items():
+        assert f"{name} {f['energy_per_request_j'] * 1e3:.3g} mJ, {f['mean_power_w']:.3g} W" \
+            in text

@@ -276,3 +276,33 @@ def test_a_policy_the_scenario_cannot_serve_fails_before_any_run(tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert "policy 'cloud' needs a cloud compute site" in result.output
     assert not (out / "runs").exists()  # nearest-edge did not run first
+
+
+def test_a_log_scaled_p99_figure_labels_every_service_and_lays_out(tmp_path: Path) -> None:
+    """p99s spanning more than 20x go on a log axis: a service within less than a decade (16 to
+    40 ms) still gets labelled ticks (1-2-5 steps, plain numbers), and three columns of them
+    lay out (mathtext labels like 2 x 10^1 collapsed them: matplotlib warned)."""
+    import warnings
+
+    from airan.report import figures as F
+
+    def stat(v: float) -> dict[str, Any]:
+        return {"n": 1, "mean": v, "ci_low": None, "ci_high": None, "values": [v]}
+
+    agg = {p: {"detect": {"p99_ms": stat(a)}, "vla": {"p99_ms": stat(b)},
+               "inspect": {"p99_ms": stat(c)}}
+           for p, (a, b, c) in {"nearest-edge": (18.7, 488.8, 67.5),
+                                "least-loaded": (39.0, 136.8, 73.8),
+                                "deadline-aware": (16.8, 49.1, 67.5)}.items()}
+    with F.style(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = F.compare_metric(agg, "p99_ms", ["detect", "vla", "inspect"],
+                               ylabel="p99 latency (ms)",
+                               reference={"detect": 50.0, "vla": 200.0, "inspect": 200.0},
+                               reference_label="deadline", log=True)
+        F.save(fig, tmp_path, "p99", "p99")
+    detect = fig.axes[0]
+    lo, hi = detect.get_ylim()
+    shown = [t.get_text() for t in detect.get_yticklabels() if t.get_text()
+             and lo <= float(t.get_text()) <= hi]
+    assert len(shown) >= 2 and all("times" not in s for s in shown), shown

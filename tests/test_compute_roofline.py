@@ -214,3 +214,20 @@ def test_measured_batch_times_are_interpolated_and_extended(gpus: dict[str, GpuS
 def test_bad_batch_tables_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="batch_ms|needs exactly"):
         ModelSpec.model_validate({"name": "b", "service_time_ms": bad})
+
+
+def test_a_memory_bound_batch_reads_the_weights_once_and_each_requests_activations() -> None:
+    """T(b) = max(b F / P, (W + b A) / BW) (the module's roofline): with a negligible F, each
+    request of a batch adds its activation bytes A over the bandwidth, the weights W read once:
+    T(8) - T(1) = 7 A / BW exactly, T(1) = (W + A) / BW."""
+    gpu = GpuSpec.model_validate({"name": "g", "memory_gb": 80, "mem_bw_tbps": 2.0, "tdp_w": 1,
+                                  "idle_w": 0, "price_usd": 0, "kind": "edge",
+                                  "tflops": {"bf16": 1000}})
+    m = ModelSpec.model_validate({"name": "mem", "gflops": 1e-6, "weight_bytes": 1e9,
+                                  "activation_bytes": 1e8, "precision": "bf16",
+                                  "efficiency": {"compute": 1.0, "memory": 1.0},
+                                  "overhead_ms": 0.0})
+    bw = 2.0e12
+    assert batch_service_time_s(m, gpu, 1) == pytest.approx((1e9 + 1e8) / bw, rel=1e-12)
+    assert batch_service_time_s(m, gpu, 8) - batch_service_time_s(m, gpu, 1) == pytest.approx(
+        7e8 / bw, rel=1e-9)

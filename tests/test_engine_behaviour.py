@@ -149,7 +149,8 @@ def test_deadline_aware_moves_a_large_context_only_when_it_pays() -> None:
     aware = runs["deadline-aware"]
     assert aware["requests"]["dropped_by_reason"].get("link_full", 0) == 0
     svc = aware["services"]["perception"]
-    assert svc["state_migrations"] < 0.02 * svc["count"]
+    # 1.5-3.2% of the requests moved a context over seeds 1-3 (the second bug: 24%)
+    assert svc["state_migrations"] < 0.05 * svc["count"]
     assert hit(aware, "perception") >= hit(runs["nearest-edge"], "perception") - 0.002
 
 
@@ -584,6 +585,25 @@ def test_breakdown_sums_to_latency(scenario: str, policy: str) -> None:
         for i, k in enumerate(BREAKDOWN):
             assert svc["breakdown_ms"][k] == pytest.approx(stages[mine, i].mean(), abs=1e-6)
         assert svc["latency_ms"]["mean"] == pytest.approx(latency[mine].mean(), abs=1e-6)
+
+
+def test_a_request_is_met_exactly_when_its_latency_is_within_its_deadline() -> None:
+    """Factory's detections with the deadline at about their median (11 ms): met and late both
+    common, and every answered request is met if and only if latency <= deadline (a rule with
+    5% slack passed every other test)."""
+    sc = load_scenario("factory")
+    d = sc.model_dump(mode="json")
+    d["services"] = [dict(v, deadline_ms=11.0) if v["name"] == "detect" else v
+                     for v in d["services"]]
+    res = airan.run(scenario_from_dict(d), duration_s=2.0, trace_limit=10**9)
+    t = res.requests
+    mine = column(t, "service") == "detect"
+    outcome = column(t, "outcome")[mine]
+    latency = column(t, "latency_ms")[mine]
+    answered = (outcome == "met") | (outcome == "late")
+    assert (outcome == "met").sum() > 200 and (outcome == "late").sum() > 200
+    np.testing.assert_array_equal(outcome[answered] == "met", latency[answered] <= 11.0 + 1e-9)
+    assert ((outcome == "late") & (latency < 11.0 * 1.05)).sum() > 10  # late by under 5%
 
 
 def test_summary_histogram_matches_the_trace() -> None:

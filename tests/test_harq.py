@@ -110,7 +110,62 @@ def test_a_block_sent_again_arrives_at_its_slot_end_at_any_time(start_s: float) 
         for _ in range(4):  # the slot and end of each sending again, in whole slots
             k += int(w.harq_dl_slots[k % plen])
             ends.append((k + part[k % plen]) * slot)
-        got = K.harq_end(eng._kw, eng._sref, t, k0, False)
+        got = K.harq_end(eng._kw, eng._sref, t, k0, False, 0, k0)  # a one-block answer
         sent_again += got != t
         assert got in ends, (start_s, got, ends)
     assert 900 < sent_again < 1100  # half of them fail at least once
+
+
+def test_an_answer_sent_again_in_an_s_slot_arrives_at_the_end_of_its_downlink_part() -> None:
+    """DSUU at 30 kHz: an answer arrives at the end of slot 0 (0.5 ms into the 2 ms pattern) or
+    of the S slot's 10 downlink symbols (0.5 + 0.5 x 10/14 ms), first sending or not; a block
+    that fails in the S slot goes again in the next pattern's S slot (TS 38.214 5.1.2.1: a
+    block is received after its last symbol). No built-in pattern resends into an S slot."""
+    d = _one_ue(0.5, duration_s=20.0)
+    d["carrier"]["tdd_pattern"] = "DSUU"
+    # answers ready at any phase of the pattern (a fixed compute time after the U slots would
+    # always make the next D slot)
+    d["services"][0]["service_time"] = {"dist": "uniform", "low_ms": 1.0, "high_ms": 3.0}
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge")
+    t = eng.run().requests
+    done = np.isin(t.column("outcome").to_numpy(zero_copy_only=False), ["met", "late"])
+    end_s = (t.column("created_s").to_numpy()[done]
+             + t.column("latency_ms").to_numpy()[done] * 1e-3)
+    dl = t.column("dl_air_ms").to_numpy()[done]
+    phase = np.mod(end_s, 2e-3)
+    d_end, s_end = 0.5e-3, 0.5e-3 + 0.5e-3 * 10 / 14
+    at_d, at_s = np.isclose(phase, d_end, atol=1e-7), np.isclose(phase, s_end, atol=1e-7)
+    assert np.all(at_d | at_s)
+    assert at_s.sum() > 100 and at_d.sum() > 100
+    # (a first sending takes at most 2.5 ms: the scheduling delay and the 2 ms pattern)
+    assert (dl > 2.5 + 1e-6).sum() > 100
+
+
+def test_every_block_of_a_long_upload_can_fail_and_a_late_resend_delays_it() -> None:
+    """FDD, where a failed uplink block goes again R slots later (R = 3 here): a 100 kB upload
+    from a UE alone in its cell takes n > 9 consecutive slots, and each of its blocks has its
+    own HARQ process (TS 38.321 5.4.2). The block m slots before the last one delays the upload
+    only if it fails floor(m / R) + 1 times, so the upload is late with probability
+    1 - prod_m (1 - p^(floor(m / R) + 1)) (at most harq_max_retx failures): 0.295 at p = 0.1,
+    R = 3, where a model in which only the last block can fail gives p = 0.1."""
+    p = 0.1
+    d = _one_ue(p, duration_s=60.0)
+    d["carrier"] = {"band": "n3", "bandwidth_mhz": 20.0}
+    d["radio"]["scheduler"] = "rr"  # the same slots for every first sending (no fading)
+    d["services"][0].update(ul_kb=100.0, dl_kb=0.2, rate_hz=20.0, arrivals="periodic")
+    eng, ul, _ = _air_ms(d)
+    w = eng.world
+    r = int(w.harq_ul_slots[0])
+    slot_ms = w.slot_s * 1e3
+    n = int(round(ul.min() / slot_ms))  # slots of a first sending
+    assert (w.harq_ul_slots == r).all() and r >= 2 and n > 3 * r
+    assert len(ul) > 1000
+    retx = np.round((ul - ul.min()) / slot_ms)
+    np.testing.assert_allclose(ul, ul.min() + slot_ms * retx, atol=1e-9)  # on the slot grid
+    late = np.mean(retx > 0)
+    times = np.minimum(np.arange(n) // r + 1, 4)  # failures that delay block m: 4 never happens
+    expected = 1.0 - np.prod(1.0 - np.where(times <= 3, p**times, 0.0))
+    assert expected == pytest.approx(0.295, abs=1e-3)
+    assert late == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / len(ul)))
+    # at most three round trips after the last block
+    assert retx.max() <= 3 * r

@@ -231,7 +231,9 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
 # ---- one site, in process ------------------------------------------------------------------------
 def test_site_batches_like_the_twin() -> None:
     async def main() -> tuple[list[Any], Any]:
-        site = _site(max_wait_s=0.2)  # long enough that a loaded machine cannot split the four
+        # long enough that a loaded machine cannot split the four (a 200 ms wait once split them
+        # on the 2-core CI machine): a full batch that starts at once then queues far less
+        site = _site(max_wait_s=1.0)
         port = await site.start()
         stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
         try:
@@ -246,8 +248,8 @@ def test_site_batches_like_the_twin() -> None:
     full, lone = asyncio.run(main())
     assert all(r.status == wire.InferReply.OK for r in full)
     assert max(r.timing.batch_size for r in full) == 4  # a full batch starts at once
-    assert max(r.timing.queue_ms for r in full) < 180
-    assert lone.timing.batch_size == 1 and lone.timing.queue_ms >= 180  # waited max_wait
+    assert max(r.timing.queue_ms for r in full) < 900
+    assert lone.timing.batch_size == 1 and lone.timing.queue_ms >= 990  # waited max_wait
     assert len(lone.output) == 16 * 4  # mlp: 16 float32 outputs
 
 
@@ -257,7 +259,7 @@ def test_site_batches_a_model_by_its_own_limits() -> None:
     plan_file = str(M.model_path("mlp"))
 
     async def main() -> list[Any]:
-        site = _site(max_wait_s=0.2, batch_by_model_file={plan_file: [1, 0.0]})
+        site = _site(max_wait_s=1.0, batch_by_model_file={plan_file: [1, 0.0]})
         port = await site.start()
         stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
         try:
@@ -270,7 +272,7 @@ def test_site_batches_a_model_by_its_own_limits() -> None:
     full = asyncio.run(main())
     assert all(r.status == wire.InferReply.OK for r in full)
     assert max(r.timing.batch_size for r in full) == 1
-    assert max(r.timing.queue_ms for r in full) < 180  # no waiting for a batch to fill
+    assert max(r.timing.queue_ms for r in full) < 900  # no waiting for a batch to fill
 
 
 def test_site_holds_a_request_forwarded_ahead_until_it_is_due(
@@ -311,7 +313,8 @@ def test_site_holds_a_request_forwarded_ahead_until_it_is_due(
 
     rep, t_rep, late, backlog_held, cancel, gone = asyncio.run(main())
     assert rep.status == wire.InferReply.OK
-    assert 0.5 * hold_s * 1e3 < rep.timing.held_ms <= hold_s * 1e3 + 5  # held until due
+    # held until due, not much later (a loaded machine may wake it some ms late)
+    assert 0.5 * hold_s * 1e3 < rep.timing.held_ms <= hold_s * 1e3 + 50
     assert rep.timing.site_ms >= rep.timing.held_ms + rep.timing.queue_ms
     assert rep.timing.queue_ms < 0.5 * hold_s * 1e3  # its queueing started when it was due
     assert t_rep >= hold_s  # never answered before it was due
@@ -371,7 +374,7 @@ def test_bad_input_gets_a_clear_code_and_the_site_keeps_serving() -> None:
 
 def test_cancel_takes_a_queued_request_out() -> None:
     async def main() -> tuple[Any, Any]:
-        site = _site(max_wait_s=0.5)
+        site = _site(max_wait_s=2.0)  # the cancel comes long before the batch would start
         port = await site.start()
         a = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
         try:

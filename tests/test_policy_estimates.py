@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pytest
 
 import airan
 from airan.engine import Engine
@@ -42,8 +43,8 @@ def test_least_loaded_sends_no_request_where_its_cell_has_no_path() -> None:
 
 
 def test_least_loaded_counts_each_request_at_its_own_service_time() -> None:
-    """The greedy assignment must not depend on which service comes first in the batch: it
-    used the first request's GPU time for all of them."""
+    """The greedy assignment counts each request at its own service's GPU time, whichever
+    service comes first in the batch: it used the first request's GPU time for all of them."""
     eng = Engine(load_scenario("factory"), policy="least-loaded", duration_s=0.5)
     eng.step(200)
     snap = Snapshot(eng)
@@ -51,25 +52,28 @@ def test_least_loaded_counts_each_request_at_its_own_service_time() -> None:
     detect, vla = w.service_names.index("detect"), w.service_names.index("vla")
     cell = np.full(10, int(w.dev_cell[0]))
     dev = np.zeros(10, dtype=np.int64)
+    from airan.policy.base import per_item_time_s
 
     def placed(services: list[int]) -> np.ndarray:
         batch = Batch(np.zeros(10), dev, np.asarray(services, dtype=np.int64), cell)
         return least_loaded(snap, batch)
 
-    a = placed([vla] + [detect] * 9)
-    b = placed([detect] * 9 + [vla])
-    # the nine detections land alike whether the VLA request comes first or last
-    assert Counter(a[1:].tolist()) == Counter(b[:9].tolist())
-    # and a reference greedy, one request at a time at its own GPU time
-    from airan.policy.base import per_item_time_s
+    def greedy(services: list[int]) -> list[int]:
+        """A reference: one request at a time, each at its own GPU time."""
+        load = np.where(snap.site_healthy, snap.site_backlog_s, np.inf).copy()
+        out = []
+        for v in services:
+            s = int(np.argmin(load))
+            out.append(s)
+            load[s] += per_item_time_s(snap, np.array([v]), np.array([s]))[0]
+        return out
 
-    load = np.where(snap.site_healthy, snap.site_backlog_s, np.inf).copy()
-    expected = []
-    for v in [vla] + [detect] * 9:
-        s = int(np.argmin(load))
-        expected.append(s)
-        load[s] += per_item_time_s(snap, np.array([v]), np.array([s]))[0]
-    assert a.tolist() == expected
+    for order in ([vla] + [detect] * 9, [detect] * 9 + [vla]):
+        assert placed(order).tolist() == greedy(order)
+    # the VLA's GPU time is not a detection's, so the first request's time for all of them
+    # would have placed them otherwise
+    vla_s = per_item_time_s(snap, np.array([vla, detect]), np.array([0, 0]))
+    assert vla_s[0] > 3 * vla_s[1]
 
 
 def test_a_snapshot_free_policy_decides_like_any_other_when_devices_move() -> None:
@@ -120,14 +124,20 @@ def test_deadline_aware_counts_the_batchers_wait_at_an_idle_site() -> None:
     assert s["sites"]["on-prem"]["served"] == 0
 
 
-def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes() -> None:
+@pytest.mark.parametrize("batch_of_one", [False, True])
+def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes(
+        batch_of_one: bool) -> None:
     """On an unloaded factory, each part the estimate knows exactly (transport, store and
     forward over every link; the batcher's wait; compute) equals the request's realised
     parts, request by request. Before: transport one serialization short per extra link
-    (21.85 against 22.17 ms from the cloud over a 1 Gbit/s backhaul), the wait 0 against 2 ms."""
+    (21.85 against 22.17 ms from the cloud over a 1 Gbit/s backhaul), the wait 0 against 2 ms.
+    With batches of one, a request starts at once whatever max_wait says: no wait."""
     from airan.policy.base import batch_wait_s
 
     d = _factory()
+    if batch_of_one:
+        for c in d["compute_sites"]:
+            c["batching"] = {"max_batch": 1, "max_wait_ms": 2.0}
     for f, count in zip(d["fleets"], [0, 0, 1], strict=True):
         f["count"] = count
     d["fleets"] = d["fleets"][2:]  # one inspection camera: 200 kB frames, one at a time

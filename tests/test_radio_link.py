@@ -1,10 +1,12 @@
 """SINR and attenuated-Shannon spectral efficiency."""
 
+import math
 from math import log2
 
 import numpy as np
 import pytest
 
+from airan.radio import scheduling
 from airan.radio.link import (
     dbm_to_mw,
     mw_to_dbm,
@@ -64,3 +66,12 @@ def test_se_parameters_and_shape():
     )
     np.testing.assert_allclose(se, [[log2(11.0)], [log2(101.0)]])
     assert float(spectral_efficiency(-12.0, min_sinr_db=-15.0)) > 0.0
+
+
+def test_mlwdf_delay_weight_is_andrews_a_j() -> None:
+    """a_j = -ln(delta_j) / T_j (Andrews et al. 2001): a 99% target within 100 ms gives
+    ln(100) / 0.1 s = 46.05/s; a target of 1 is capped at six nines."""
+    w = scheduling.mlwdf_delay_weight([0.99, 0.9, 1.0, 0.0], [0.1, 2.0, 0.05, 0.1])
+    assert w[:3] == pytest.approx([math.log(100) / 0.1, math.log(10) / 2.0,
+                                   6 * math.log(10) / 0.05])
+    assert 0.0 < w[3] < 1e-4  # no target: last, but still ranked by delay and PF

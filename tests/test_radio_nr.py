@@ -104,6 +104,10 @@ def test_parse_tdd_pattern():
     for bad in ("", "DDXU", "DD SU", "F"):
         with pytest.raises(ValueError):
             parse_tdd_pattern(bad)
+    from airan.radio.nr import SLOT_BOTH, slot_types
+
+    np.testing.assert_array_equal(slot_types("DDDSU"), out)
+    np.testing.assert_array_equal(slot_types(None), [SLOT_BOTH])  # FDD: both links every slot
 
 
 @pytest.mark.parametrize(("usable", "to_start_slots", "to_end_slots"), [
@@ -306,3 +310,17 @@ def test_harq_mean_extra_weighs_slots_by_their_share_and_follows_each_retransmis
 
     got = harq_mean_extra_s([1.0, 1.0, 0.0], [3, 2, -1], 1e-3, 0.1, 2)
     assert got == pytest.approx((2 * 0.33 + 0.23) / 3 * 1e-3, rel=1e-12)
+
+
+
+def test_harq_mean_extra_counts_a_partial_slots_own_end_on_dddsu():
+    """DDDSU at 30 kHz, the downlink: a block is received at the end of its slot's downlink
+    part, so a failure in the S slot (10 of 14 symbols) resent in the next D slot 7 slots on
+    waits 7 + 1 - 10/14 slots, 3.643 ms (as the hand timeline above); from D slots 0, 1 and 2,
+    2.5, 2.0 and 1.5 ms. Slot 0 carries what arrives in 2 slots (since the S slot), the others
+    1: with p = 0.1 and one retransmission, 0.1 x (2 x 2.5 + 2.0 + 1.5 + 3.643) / 5 ms."""
+    from airan.radio.nr import harq_mean_extra_s
+
+    u, k = [1.0, 1.0, 1.0, 10 / 14, 0.0], [5, 4, 3, 7, -1]
+    expected = 0.1 * (2 * 2.5 + 2.0 + 1.5 + (7 + 1 - 10 / 14) * 0.5) / 5 * 1e-3
+    assert harq_mean_extra_s(u, k, 0.5e-3, 0.1, 1) == pytest.approx(expected, rel=1e-12)

@@ -34,18 +34,12 @@ def _se(snr: np.ndarray | float) -> np.ndarray:
     return np.minimum(0.75 * np.log2(1.0 + np.asarray(snr) / 1.25), 7.4063)
 
 
-def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    d = one_cell_site(sectors=1)
-    d["radio"].update(bler=0.0, scheduler=scheduler, ul_access="configured_grant",
-                      shadowing=False)
-    d["fleets"] = [{"name": "ue", "count": n_ue, "services": ["perception"],
-                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
-    d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
-                            jitter_ms=0.0, deadline_ms=60_000.0)
-    d["duration_s"] = DURATION_S
+def _every_ue_the_first_ones_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worlds built from now on give every UE the first one's gains and cell, and a power per
+    PRB that puts SNR_PER_PRB_DB on each PRB."""
     build = engine_module.build_world
 
-    def identical(*args: Any, **kwargs: Any) -> Any:  # every UE the first one's twin
+    def identical(*args: Any, **kwargs: Any) -> Any:
         w = build(*args, **kwargs)
         w.dev_top_gain[:] = w.dev_top_gain[0]
         w.dev_top_cell[:] = w.dev_top_cell[0]
@@ -55,6 +49,18 @@ def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[An
         return w
 
     monkeypatch.setattr(engine_module, "build_world", identical)
+
+
+def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler=scheduler, ul_access="configured_grant",
+                      shadowing=False)
+    d["fleets"] = [{"name": "ue", "count": n_ue, "services": ["perception"],
+                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
+    d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
+                            jitter_ms=0.0, deadline_ms=60_000.0)
+    d["duration_s"] = DURATION_S
+    _every_ue_the_first_ones_twin(monkeypatch)
     eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
     return eng.world, eng.run().requests
 
@@ -168,3 +174,37 @@ def test_a_power_limited_ue_is_granted_the_fewest_prbs_that_carry_its_buffer() -
             assert K.ul_capacity(W, S, 0, c, n, fade)[0] >= bits
             assert K.ul_capacity(W, S, 0, c, n * (1 - 1e-6), fade)[0] < bits
             assert room < n < share
+
+
+def _two_services(scheduler: str, monkeypatch: pytest.MonkeyPatch,
+                  seed: int = 1) -> dict[str, float]:
+    """Two identical UEs side by side (gains and powers of the first copied to the second), one
+    sending for a tight service (20 ms, 99.9%) and one for a loose one (2 s, 90%), each a
+    Poisson stream of 20 kB uploads (two U slots of the cell) at ~35% of the cell: each
+    service's mean uplink air time (ms)."""
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler=scheduler, ul_access="configured_grant",
+                      shadowing=False)
+    base = dict(d["services"][0], ul_kb=20.0, dl_kb=0.1, rate_hz=70.0, arrivals="poisson")
+    d["services"] = [dict(base, name="tight", deadline_ms=20.0, target_hit_ratio=0.999),
+                     dict(base, name="loose", deadline_ms=2000.0, target_hit_ratio=0.9)]
+    area = {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}
+    d["fleets"] = [dict(d["fleets"][0], name=n, count=1, services=[n], area=area)
+                   for n in ("tight", "loose")]
+    d["duration_s"] = 20.0
+    _every_ue_the_first_ones_twin(monkeypatch)
+    summary = Engine(scenario_from_dict(d), policy="nearest-edge", seed=seed).run().summary
+    return {n: summary["services"][n]["breakdown_ms"]["ul_air"] for n in ("tight", "loose")}
+
+
+def test_mlwdf_sends_the_tighter_deadlines_upload_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PF ranks two identical UEs alike, whatever their services' deadlines: their uploads take
+    the same air time. M-LWDF weights each by a_j = -ln(1 - target) / deadline times its oldest
+    request's delay: 345/s against 1.15/s here, so when both wait the tight one goes first (its
+    whole upload: it needs the cell), and the loose one waits behind it."""
+    pf = _two_services("pf", monkeypatch)
+    assert pf["tight"] == pytest.approx(pf["loose"], rel=0.15)  # (seeds 1-5: within 13%)
+    mlwdf = _two_services("mlwdf", monkeypatch)
+    assert mlwdf["tight"] < 0.8 * pf["tight"]
+    assert mlwdf["loose"] > 1.1 * pf["loose"]
+    assert mlwdf["tight"] < 0.7 * mlwdf["loose"]

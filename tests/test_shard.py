@@ -304,7 +304,7 @@ def test_merged_cells_keep_the_busiest_cell_of_every_shard() -> None:
     a = {"count": 3, "mean_prb_utilization_ul": 0.2, "max_prb_utilization_ul": 0.5,
          "busiest_cell_ul": "a/0", "cells_busy_ul": 0, "mean_prb_utilization_dl": 0.1,
          "max_prb_utilization_dl": 0.95, "busiest_cell_dl": "a/1", "cells_busy_dl": 1,
-         "busy_threshold": 0.9}
+         "busy_threshold": 0.9, "uplink_scheduler": "pf"}
     b = {"count": 1, "mean_prb_utilization_ul": 0.6, "max_prb_utilization_ul": 0.6,
          "busiest_cell_ul": "b/0", "cells_busy_ul": 0, "mean_prb_utilization_dl": 0.92,
          "max_prb_utilization_dl": 0.92, "busiest_cell_dl": "b/0", "cells_busy_dl": 1,
@@ -315,3 +315,19 @@ def test_merged_cells_keep_the_busiest_cell_of_every_shard() -> None:
     assert (m["busiest_cell_ul"], m["max_prb_utilization_ul"]) == ("b/0", 0.6)
     assert (m["busiest_cell_dl"], m["max_prb_utilization_dl"], m["cells_busy_dl"]) == (
         "a/1", 0.95, 2)
+    assert m["uplink_scheduler"] == "pf"  # the same scenario's radio in every shard
+
+
+def test_merged_energy_per_request_weighs_each_part_by_its_requests() -> None:
+    """10 devices and 100 requests at 2 J, 10 devices and 300 requests at 4 J: the merged fleet
+    used (200 + 1,200) J over 400 requests, 3.5 J each (by devices it would read 3.0)."""
+    from airan.sweep.merge import merge_fleets
+
+    parts = [{"devices": 10, "requests": 100, "energy_per_request_j": 2.0,
+              "mean_power_w": 5.0, "battery_life_h": None},
+             {"devices": 10, "requests": 300, "energy_per_request_j": 4.0,
+              "mean_power_w": 7.0, "battery_life_h": None}]
+    merged = merge_fleets(parts)
+    assert merged["energy_per_request_j"] == pytest.approx(3.5, rel=1e-12)
+    assert merged["mean_power_w"] == pytest.approx(6.0, rel=1e-12)
+    assert merged["requests"] == 400 and merged["devices"] == 20

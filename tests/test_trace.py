@@ -183,6 +183,15 @@ def test_bad_trace_input(run_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["trace", str(tmp_path)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "not an airan run folder" in result.stderr
+    for marker, kind, says in (("comparison.json", "aggregate", "a comparison (written by "
+                                                                "`airan compare`"),
+                               ("plan.json", "verdict", "a plan (written by `airan plan`); "
+                                                        "run its build-out with `airan run ")):
+        other = tmp_path / kind
+        other.mkdir()
+        (other / marker).write_text(json.dumps({kind: {}}))
+        result = runner.invoke(app, ["trace", str(other)])  # what it is, not just what it is not
+        assert result.exit_code == 2 and f"not a run folder but {says}" in result.stderr
     result = runner.invoke(app, ["trace", str(run_dir), "--limit", "0"])
     assert result.exit_code == 2 and result.stderr.startswith("error: option '--limit'")
     result = runner.invoke(app, ["trace", str(run_dir), "--from", "5", "--to", "1"])

@@ -233,3 +233,24 @@ def test_a_link_fault_that_changes_nothing_changes_no_request() -> None:
     for col in ("created_s", "ul_transport_ms", "dl_transport_ms", "latency_ms"):
         np.testing.assert_array_equal(faulted.column(col).to_numpy(),
                                       base.column(col).to_numpy(), err_msg=col)
+
+
+@pytest.mark.parametrize("route_factor", [1.5, 2.0])
+def test_a_backhaul_spoke_is_its_route_over_the_straight_line_at_4_9_us_per_km(
+        route_factor: float) -> None:
+    """A cell site 10 km from the hub: route_factor x 10 km of fibre at 4.9 us/km (n = 1.468,
+    DOMAIN.md) and one 5 us hop, each way: 78.5 us at 1.5, 103 us at 2."""
+    from airan.scenario import scenario_from_dict
+    from airan.scenario.load import transport_links
+
+    d = airan.load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None,
+             cell_sites=[{"name": "bs", "position_m": [10_000.0, 0.0], "sectors": 1}],
+             nodes=[{"name": "hub", "position_m": [0.0, 0.0]}],
+             compute_sites=[{"name": "edge", "at": "hub", "kind": "edge",
+                             "gpus": [{"type": "H100", "count": 1}]}],
+             transport={"hop_delay_us": 5.0, "links": [],
+                        "backhaul": {"to": "hub", "route_factor": route_factor}})
+    net = transport_links(scenario_from_dict(d))
+    assert len(net.link_delay_s) == 2
+    np.testing.assert_allclose(net.link_delay_s, route_factor * 10 * 4.9e-6 + 5e-6, rtol=1e-12)

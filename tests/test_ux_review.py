@@ -460,15 +460,44 @@ def test_city_link_comments_give_the_link_capacity() -> None:
 
 
 def test_warns_of_a_grant_delay_shorter_than_the_ue_can_act_on() -> None:
-    """TS 38.214 6.4: the UE needs N2 symbols after the grant's PDCCH; with 30 kHz slots that
-    is (2 + 12) symbols, 0.5 ms. A shorter grant delay lets data go in the SR's own slot."""
+    """TS 38.214 6.4: the grant's PDCCH comes in a slot after the SR's at the earliest, and the
+    UE needs N2 symbols after it; with 30 kHz slots that is one slot and (2 + 12) symbols,
+    1 ms. A shorter grant delay lets data go before a grant could reach the UE (0.5 ms passed:
+    data in the slot after the SR's, where its grant could not yet be)."""
     d = factory()
-    d["radio"]["grant_delay_ms"] = 0.0
-    lines = scenario_warnings(scenario_from_dict(d), label="plant.yaml")
-    assert any("radio.grant_delay_ms" in ln and "not physical" in ln and "0.5 ms" in ln
-               for ln in lines), lines
-    d["radio"]["grant_delay_ms"] = 0.5
+    for delay_ms in (0.0, 0.5):
+        d["radio"]["grant_delay_ms"] = delay_ms
+        lines = scenario_warnings(scenario_from_dict(d), label="plant.yaml")
+        assert any("radio.grant_delay_ms" in ln and "not physical" in ln and "1 ms" in ln
+                   for ln in lines), lines
+    d["radio"]["grant_delay_ms"] = 1.0
     assert not any("grant_delay_ms" in ln for ln in scenario_warnings(scenario_from_dict(d)))
+
+
+def test_warns_where_harq_resends_outreach_the_engines_memory_of_a_ues_blocks() -> None:
+    """kernel.harq_end follows a transfer's earlier blocks over the UE's last 63 slots: enough
+    for 3 resends of any built-in pattern (DDDSU's longest round trip is 7 slots), not for 7 on
+    DDDDDDDSUU (10-slot round trips: 70)."""
+    d = factory()
+    assert not any("harq_max_retx" in ln for ln in scenario_warnings(scenario_from_dict(d)))
+    d["carrier"]["tdd_pattern"] = "DDDDDDDSUU"
+    d["radio"]["harq_max_retx"] = 7
+    lines = scenario_warnings(scenario_from_dict(d))
+    assert any("radio.harq_max_retx" in ln and "70 slots" in ln for ln in lines), lines
+
+
+@pytest.mark.parametrize(("period_ms", "warned"), [
+    (5.0, False), (0.25, False), (0.5, False), (8.0, False), (1.5, True), (3.0, True),
+    (5.2, True), (2.5, True), (0.1, True), (1 / 14, False)])
+def test_warns_of_an_sr_period_ts_38331_does_not_configure(period_ms: float,
+                                                             warned: bool) -> None:
+    """30 kHz slots: 5 ms is 10 slots and 8 ms 16 (TS 38.331 periods), 0.25 ms is 7 symbols
+    and 1/14 ms 2; 1.5 ms (3 slots), 3 ms (6), 5.2 ms (off the grid), 0.1 ms (2.8 symbols) are
+    not, nor 2.5 ms (5 slots: at 15 kHz only)."""
+    d = factory()
+    d["radio"]["sr_period_ms"] = period_ms
+    lines = scenario_warnings(scenario_from_dict(d))
+    assert any("radio.sr_period_ms" in ln and "TS 38.331" in ln for ln in lines) == warned
 
 
 def test_profile_names_its_model_argument_not_an_option() -> None:

@@ -26,11 +26,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from airan.catalog import Precision, load_gpus
 from airan.catalog.equivalents import BASES, REFERENCE_GPU, A100Ratios, a100_ratios
-from airan.errors import InputError, unknown_name
+from airan.errors import InputError, malformed_yaml, unknown_name
 
 __all__ = [
     "BASIS_LABELS",
@@ -92,6 +99,14 @@ class Inventory(_Strict):
     groups: list[InventoryGroup] = Field(min_length=1)
     quotes: list[Quote] = []
 
+    @field_validator("quotes")
+    @classmethod
+    def _quotes_need_gpus(cls, quotes: list[Quote], info: ValidationInfo) -> list[Quote]:
+        groups = info.data.get("groups")
+        if quotes and groups and not sum(g.count for g in groups):
+            raise ValueError("quotes are read per GPU, and every group's count is 0")
+        return quotes
+
 
 def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
     """Validate a parsed inventory; raise :class:`InputError` naming the file and field."""
@@ -150,10 +165,8 @@ def load_inventory(path: str | Path) -> Inventory:
         raise InputError("file not found" if not p.exists() else "not a file", file=label)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"malformed YAML{where}", file=label) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise malformed_yaml(exc, label) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file: {exc}", file=label) from None
     return inventory_from_dict(data, label=label)
@@ -259,7 +272,8 @@ def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
         groups.append(GroupCapacity(g.name, g.count, tuple(g.gpu), ratios, per_gpu, group_total,
                                     g.source))
     n = sum(g.count for g in inventory.groups)
-    strongest = {b: max((g.per_gpu[b][1] for g in groups), default=0.0) for b in BASES}
+    strongest = {b: max((g.per_gpu[b][1] for g in groups if g.count), default=0.0)
+                 for b in BASES}  # (a group of no GPUs implies nothing)
     readings = []
     for q in inventory.quotes:
         quote_per_gpu = q.a100 / n if n else float("nan")

@@ -404,6 +404,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
                 " (every site in summary.json)", markup=False, soft_wrap=True)
 
     _print_radio_line(s.get("cells") or {})
+    _print_devices_line(s.get("fleets") or {})
     for line in cautions(s):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
@@ -439,8 +440,29 @@ def _print_radio_line(cells: dict[str, Any]) -> None:
     parts = [f"{label} mean {cells[f'mean_prb_utilization_{key}']:.1%}, busiest "
              f"{cells[f'busiest_cell_{key}']} {cells[f'max_prb_utilization_{key}']:.1%}"
              for key, label in (("ul", "uplink"), ("dl", "downlink"))]
-    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells; every "
-              "cell in cells.parquet): " + "; ".join(parts), markup=False, soft_wrap=True)
+    sched = cells.get("uplink_scheduler")
+    named = f", uplink scheduler {sched}" if sched else ""
+    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}; "
+              "every cell in cells.parquet): " + "; ".join(parts), markup=False, soft_wrap=True)
+
+
+def _energy(j: float) -> str:
+    return f"{j * 1e3:.3g} mJ" if j < 1.0 else f"{j:.3g} J"
+
+
+def _print_devices_line(fleets: dict[str, Any]) -> None:
+    """One line on the fleets' energy: per request above the idle power, the mean power and,
+    where a battery is given, its life (the README's "device energy")."""
+    parts = []
+    for name, f in fleets.items():
+        if f.get("energy_per_request_j") is None or f.get("mean_power_w") is None:
+            continue
+        life = f.get("battery_life_h")
+        parts.append(f"{name} {_energy(f['energy_per_request_j'])}, {f['mean_power_w']:.3g} W"
+                     + (f", {life:.3g} h" if life is not None else ""))
+    if parts:
+        out.print("device energy (per request above idle, mean power, battery life where "
+                  "given): " + "; ".join(parts), markup=False, soft_wrap=True)
 
 
 @app.command()

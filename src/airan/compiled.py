@@ -1,9 +1,19 @@
-"""Helpers for numba-compiled code (the engine's kernel, compiled policies)."""
+"""Helpers for numba-compiled code (the engine's kernel, compiled policies).
+
+Importing this module also keys numba's on-disk cache of airan's compiled functions on the code
+they import (see :func:`_stamp_cache_with_imported_code`): import it before any
+``@njit(cache=True)`` in airan.
+"""
 
 from __future__ import annotations
 
+import ast
+import hashlib
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import numba.core.caching as _caching
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils, imputils
@@ -39,6 +49,94 @@ def prefetch(typingctx, arr, i):
     return types.void(arr, i), codegen
 
 
+# ---- the on-disk cache ------------------------------------------------------------------------
+_PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The file of module ``name`` (``airan.x.y``) under the package folder ``root``."""
+    base = root.joinpath(*name.split(".")[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def import_closure(py_file: Path, root: Path = _PACKAGE_ROOT) -> set[Path]:
+    """``py_file`` and every file of the package (folder ``root``, named ``airan``) that it
+    imports, directly or through others (any ``import airan...`` or ``from airan... import``
+    anywhere in a file, a function's own included)."""
+    seen: set[Path] = set()
+    todo = [py_file.resolve()]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names if a.name.split(".")[0] == "airan"}
+            elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                  and node.module.split(".")[0] == "airan"):
+                names.add(node.module)  # and the names it imports, where they are modules
+                names |= {f"{node.module}.{a.name}" for a in node.names}
+        todo += [m.resolve() for m in (_module_file(n, root) for n in names) if m is not None]
+    return seen
+
+
+@cache
+def source_stamp(py_file: str, root: Path = _PACKAGE_ROOT) -> str:
+    """SHA-256 (16 hex digits) of the contents of ``py_file``'s import closure."""
+    h = hashlib.sha256()
+    for f in sorted(import_closure(Path(py_file), root)):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _package_stamped(base: type) -> type:
+    """numba's cache locator ``base``, for the functions of airan's own files, stamped with
+    :func:`source_stamp` of the function's file instead of a stamp of that file alone."""
+
+    class PackageStamped(base):  # type: ignore[misc, valid-type]
+        airan = True
+
+        def get_source_stamp(self) -> str:
+            return f"airan-{source_stamp(self._py_file)}"
+
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            try:
+                ours = Path(py_file).resolve().is_relative_to(_PACKAGE_ROOT)
+            except (OSError, ValueError):
+                ours = False
+            return super().from_function(py_func, py_file) if ours else None
+
+    PackageStamped.__name__ = PackageStamped.__qualname__ = f"Airan{base.__name__}"
+    return PackageStamped
+
+
+def _stamp_cache_with_imported_code() -> None:
+    """numba keeps a compiled function on disk until its own source file changes, though it
+    bakes in what it reads from other modules: a constant of radio.nr, a roofline function.
+    After a change to one of those alone (a ``git pull`` into an editable install), the kernel
+    ran stale code. airan's functions are therefore cached under the contents of their file
+    and of every airan file it imports: a change to any of those compiles them afresh (a
+    change elsewhere, to the CLI say, does not). Not covered: ``NUMBA_CACHE_LOCATOR_CLASSES``
+    (which replaces numba's locators, these included) and airan imported from a zip archive
+    (numba's zip locator stamps the function's own file)."""
+    classes = getattr(getattr(_caching, "CacheImpl", None), "_locator_classes", None)
+    if classes is None or any(getattr(k, "airan", False) for k in classes):
+        return  # (a numba without the hook: its own stamps; or registered already)
+    bases = [getattr(_caching, n) for n in ("UserProvidedCacheLocator", "InTreeCacheLocator",
+                                            "UserWideCacheLocator") if hasattr(_caching, n)]
+    classes[:0] = [_package_stamped(b) for b in bases]
+
+
+_stamp_cache_with_imported_code()
+
+
 # ---- borrowed StructRefs --------------------------------------------------------------------
 # Numba counts references to a StructRef each time a function binds it to a name, and to an
 # array each time one is read out of it: an atomic increment and decrement each (a locked
@@ -48,9 +146,7 @@ def prefetch(typingctx, arr, i):
 # share the StructRef's memory but carry no reference count. It is valid for the entry point's
 # call, while the caller's StructRef (which owns the arrays) lives; the kernel never replaces a
 # field (a Borrowed view has no setattr: compiling one fails) and never returns a view of one
-# (an array it returns is allocated in the call). numba's on-disk cache of a function is
-# invalidated only by changes to its own source file: after changing this module, touch
-# airan/engine/kernel.py (or clear its __pycache__) so that the kernel is compiled afresh.
+# (an array it returns is allocated in the call).
 
 
 class Borrowed(types.Type):

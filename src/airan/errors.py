@@ -65,14 +65,27 @@ def suggest(name: str, choices: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in options}
     if name.lower() in lowered:
         return lowered[name.lower()]
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
-    if match:
-        return lowered[match[0]]
-    # a name given short: the one choice that has it as a part ('mec' for 'factory-mec')
+    # a name given short: the choice that has it as a part ('mec' for 'factory-mec'), before one
+    # a letter away; where several have it ('A100': A100-40GB, A100-80GB), no telling which,
+    # and none a letter away either ('H100' is not what 'A100' meant)
     parts = [c for c in options if name.lower() in re.split(r"[-_/. ]+", c.lower())]
-    return parts[0] if len(parts) == 1 else None
+    if parts:
+        return parts[0] if len(parts) == 1 else None
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+    return lowered[match[0]] if match else None
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str], *, field: str) -> InputError:
     """An error for a name that is not in a registry or catalog."""
     return InputError(f"unknown {kind} {name!r}", field=field, value=name, choices=choices)
+
+
+def malformed_yaml(exc: Exception, file: str) -> InputError:
+    """The error for a YAML file that does not parse: where (line, column) and the parser's
+    reason, as the scenario, sweep and inventory loaders report it."""
+    if isinstance(exc, RecursionError):
+        return InputError("malformed YAML: nested too deeply", file=file)
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return InputError(f"malformed YAML{where}: {problem}", file=file)

@@ -5,7 +5,9 @@ Calibration (DOMAIN.md, "AI-RAN"):
 * NVIDIA Aerial cuBB on Grace Hopper runs 20 peak cells (4T4R, 100 MHz, 273 PRB) per GPU, so a
   peak 100 MHz cell takes 1/20 of a Hopper GPU; H100 and H200 stand for GH200's GPU here.
 * The A100 line (A100 + CX6) runs 4 peak or 8 average cells: an average cell (DL 559 of a peak
-  1,544 Mbit/s, a PRB utilization of 0.362) costs half a peak cell. A linear cost in the PRB
+  1,544 Mbit/s in the Grace Hopper test; that throughput ratio, 0.362, is taken as its PRB
+  utilization, an assumption: a test whose average cell used about half its PRBs at a lower MCS
+  would give a smaller fixed part) costs half a peak cell. A linear cost in the PRB
   utilization ``u`` through these two points, ``f0 + (1 - f0) * u``, has the fixed part
   ``f0 = (0.5 - 0.362) / (1 - 0.362) = 0.216`` (the L1 pipeline runs every slot, loaded or not).
   The same ``f0`` is taken for every GPU: Grace Hopper's "20 average cells" would make its cost

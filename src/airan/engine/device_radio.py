@@ -1,15 +1,17 @@
 """Devices' radio links: path gains to the cells of their nearest sites, the strongest K kept.
 
-Used when the world is built and again whenever devices move. The LOS state and the shadowing
-of a (device, site) link are drawn from a hash of the seed, the device and the site, so that a
-device keeps its links' draws as it moves (no re-rolled shadowing at every update) and the
-result does not depend on the order in which devices are computed. LOS holds while the link's
-uniform draw is below TR 38.901's LOS probability at the current distance, so a device that
-moves away loses LOS once and for good.
+Used when the world is built and again whenever devices move. The LOS state of a (device, site)
+link is drawn from a hash of the seed, the device and the site, so that a device keeps its
+links' draws as it moves and the result does not depend on the order in which devices are
+computed: LOS holds while the link's uniform draw is below TR 38.901's LOS probability at the
+current distance, so a device that moves away loses LOS once and for good. The shadowing is
+spatially consistent (TR 38.901 7.6.3.1, :mod:`airan.radio.shadowing`): a field over the plane
+per site and LOS state, read at the device's position, so it changes as the device moves,
+correlated over the decorrelation distance of Table 7.5-6, and devices side by side share it.
 
-Simplifications (named): the shadowing of a link does not decorrelate with distance travelled
-(TR 38.901 7.6.3.1 gives decorrelation distances of 10-50 m); UE heights above 22.5 m (drones)
-are clipped to the formulas' validity range (aerial UEs, TR 36.777, are not modelled).
+Simplifications (named): the LOS state is not spatially consistent (TR 38.901 7.6.3.3); UE
+heights above 22.5 m (drones) are clipped to the formulas' validity range (aerial UEs, TR
+36.777, are not modelled).
 """
 
 from __future__ import annotations
@@ -19,26 +21,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
-from scipy.special import ndtri
 
-from airan.radio import antenna, geometry, pathloss
+from airan.radio import antenna, geometry, pathloss, shadowing
+from airan.radio.hashing import hash_u01
 
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)
-_SF_MIX = np.uint64(0x632BE59BD9B4E019)
+_SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
 _UT_MAX_HEIGHT_M = 22.5  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi h_UT
-
-
-def hash_u01(keys: NDArray[np.uint64], seed: np.uint64) -> NDArray[np.float64]:
-    """splitmix64 of (key, seed): uniform doubles in (0, 1), order-independent."""
-    with np.errstate(over="ignore"):
-        z = keys * np.uint64(0x9E3779B97F4A7C15) + seed
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 @dataclass
@@ -67,6 +59,7 @@ class DeviceRadio:
     element_spacing_wavelengths: float = 0.5
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
+    _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n_sites = len(self.site_xy)
@@ -75,6 +68,9 @@ class DeviceRadio:
             row = self._site_cells[node]
             row[int(np.argmax(row < 0))] = ci
         self._tree = cKDTree(self.site_xy)
+        self._sf_waves = shadowing.wave_table(
+            n_sites if self.nr and self.shadowing else 0,
+            int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _SF_MIX))
 
     @property
     def k_top(self) -> int:
@@ -160,9 +156,10 @@ class DeviceRadio:
             h_bs_m=hb)
         los = hash_u01(keys, seed ^ _LOS_MIX) < p_los
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
-        if self.shadowing:
-            pl = pl + ndtri(hash_u01(keys, seed ^ _SF_MIX)) \
-                * pathloss.shadow_fading_std_db(env, los)
+        if self.shadowing:  # the site's field at the device's position
+            z = shadowing.shadow_field(self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy, site,
+                                       los, shadowing.decorrelation_m(env, los), self._sf_waves)
+            pl = pl + z * pathloss.shadow_fading_std_db(env, los)
         # bearing from the cell to the device, for the sector pattern
         phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
         zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))

@@ -658,6 +658,9 @@ class Engine:
                                         if util is not None else None)
         out["busy_threshold"] = CELL_BUSY
         out["background_share"] = 1.0 - left
+        # the uplink's PRB sharing (radio.scheduler; the downlink always shares round robin)
+        out["uplink_scheduler"] = (self.scenario.radio.scheduler
+                                   if w.radio_model == 0 and len(w.cell_names) > 0 else None)
         return out
 
     def cell_table(self) -> pa.Table:
@@ -892,11 +895,14 @@ class Engine:
             energy = float(st.fleet_energy_j[f] - w.fleet_active_w[f] * ahead_s[f])
             idle_j = w.fleet_idle_w[f] * max(0.0, device_s - local_s)
             power = (energy + idle_j) / device_s if device_s > 0 else None
+            # per request, above the idle power the device draws anyway (as the policies
+            # weigh it): the accelerator's TDP - idle while it computes
+            marginal = energy - float(w.fleet_idle_w[f]) * max(0.0, local_s)
             battery = self.scenario.fleets[f].battery_wh
             fleets[name] = {
                 "devices": n,
                 "requests": int(st.fleet_req[f]),
-                "energy_per_request_j": energy / st.fleet_req[f] if st.fleet_req[f] else None,
+                "energy_per_request_j": marginal / st.fleet_req[f] if st.fleet_req[f] else None,
                 "mean_power_w": power,
                 "battery_life_h": battery / power if battery and power else None,
             }

@@ -1092,25 +1092,73 @@ def ul_done(W, S, r, t):
 
 
 @njit(cache=True)
-def harq_end(W, S, t, k, uplink):
-    """When a transfer whose last transport block was in slot ``k`` (decoded at ``t``) gets
-    through: each sending fails with probability ``W.bler``, and a failed one is sent again one
-    HARQ round trip later, ``W.harq_*_slots`` slots on (:func:`airan.radio.nr.harq_retx_slots`),
-    at most ``W.harq_max_retx`` times. Counted in whole slots, so the slot of each sending is
-    exact at any simulated time (recovered from a sum of seconds it went wrong at 120 kHz after
-    ~540,000 s); the block arrives at the end of that slot's part of its direction."""
-    if W.bler <= 0.0:
-        return t
-    plen = W.slot_type.shape[0]
+def _resend_end(W, S, k, retx, plen):
+    """The slot in which a transport block first sent in slot ``k`` finally gets through: each
+    sending fails with probability ``W.bler``, and a failed one goes again ``retx[j]`` slots
+    after its slot ``j`` (:func:`airan.radio.nr.harq_retx_slots`), at most
+    ``W.harq_max_retx`` times."""
     for _ in range(W.harq_max_retx):
         if rand_u01(S.rng) >= W.bler:
             break
-        k += W.harq_ul_slots[k % plen] if uplink else W.harq_dl_slots[k % plen]
-        part = 1.0
-        if not uplink and W.slot_type[k % plen] == SLOT_S:
-            part = S_SLOT_DL_FRACTION
-        t = (k + part) * W.slot_s
-    return t
+        k += retx[k % plen]
+    return k
+
+
+@njit(cache=True)
+def harq_end(W, S, t, k, uplink, d, k_first):
+    """When a transfer of UE ``d`` whose first transport block was in slot ``k_first`` and
+    whose last in slot ``k`` (decoded at ``t``) gets through. Every block of it can fail
+    (TS 38.321 5.3.2, 5.4.2: each has its own HARQ process), and the transfer is through when
+    its last block to get through is: the last one's resends always delay it; an earlier
+    block's (one of the slots ``k_first .. k - 1`` the UE sent in, ``ue_sent_*``) only where
+    one lands after slot ``k``, as on DDDSU's downlink a block from the S slot (resent 7 slots
+    on) or in FDD any of the last few. Counted in whole slots, so the slot of each sending is
+    exact at any simulated time (recovered from a sum of seconds it went wrong at 120 kHz after
+    ~540,000 s); the transfer arrives at the end of that slot's part of its direction. The
+    UE's last 63 slots are known; blocks before them cannot be resent after ``k`` unless
+    ``harq_max_retx`` round trips span more than that."""
+    if W.bler <= 0.0:
+        return t
+    plen = W.slot_type.shape[0]
+    retx = W.harq_ul_slots if uplink else W.harq_dl_slots
+    k_end = _resend_end(W, S, k, retx, plen)
+    if k_first < k:
+        sent = S.ue_sent_ul if uplink else S.ue_sent_dl
+        mask = sent[d, 0]
+        last = sent[d, 1]
+        reach = 0  # the furthest a block's resends can go: max_retx of the longest round trip
+        for x in range(plen):
+            if retx[x] > reach:
+                reach = retx[x]
+        lo = k - W.harq_max_retx * reach + 1
+        if lo < k_first:
+            lo = k_first
+        for i in range(63):  # the earlier blocks, latest first
+            j = last - i
+            if j < lo:
+                break
+            if j < k and (mask >> i) & 1:
+                kj = _resend_end(W, S, j, retx, plen)
+                if kj > k_end:
+                    k_end = kj
+    if k_end == k:
+        return t
+    part = 1.0
+    if not uplink and W.slot_type[k_end % plen] == SLOT_S:
+        part = S_SLOT_DL_FRACTION
+    return (k_end + part) * W.slot_s
+
+
+@njit(cache=True)
+def _mark_sent(sent, d, k):
+    """Note that UE ``d`` sent (or received) a transport block in slot ``k`` (harq_end):
+    ``sent[d]`` is (mask, slot), bit i of the mask set where it did in slot - i."""
+    shift = k - sent[d, 1]
+    if shift <= 0:
+        sent[d, 0] |= 1
+        return
+    sent[d, 0] = ((sent[d, 0] << shift) | 1) if shift < 63 else 1
+    sent[d, 1] = k
 
 
 @njit(cache=True)
@@ -1125,6 +1173,9 @@ def serve_ul(W, S, k, s0):
     its buffer needs (a power-limited one what it can use) until the PRBs or the ``PF_MAX_UES``
     grants of the slot run out. A UE at a fading peak thus sends at that peak: the multiuser
     diversity gain of PF (Tse & Viswanath 2005, 6.6).
+    M-LWDF (``mlwdf``): PF with the metric weighted by how urgent the UE's oldest request is,
+    a_j times its delay so far (radio.scheduling): a UE whose request has waited longer,
+    relative to its service's deadline and target, goes first at equal rate and throughput.
     """
     n_act = S.ctr[C_ACT_UL]
     if n_act == 0:
@@ -1143,6 +1194,7 @@ def serve_ul(W, S, k, s0):
     ul_head = S.ue_ul_head
     ul_tail = S.ue_ul_tail
     ul_bits = S.ue_ul_bits
+    sent_ul = S.ue_sent_ul
     cell_top = S.cell_top
     cell_top_m = S.cell_top_m
     cell_mark = S.cell_mark
@@ -1158,6 +1210,8 @@ def serve_ul(W, S, k, s0):
     alpha = W.load_alpha
     cnt = S.cell_tmp
     pf = W.scheduler_pf
+    delay_w = W.svc_delay_weight
+    mlwdf = delay_w.shape[0] > 0  # PF's metric weighted by the head request's delay
     lim = s0 + EPS
     # visit the UEs in device order: memory is then read in one direction (prefetchable), and
     # the result does not depend on the order in which UEs became active
@@ -1218,9 +1272,13 @@ def serve_ul(W, S, k, s0):
                     continue
                 if cell_top_m[c, 0] != cell_top_m[c, 0]:
                     u = cell_top[c, 0]
-                    cell_top_m[c, 0] = math.log2(
-                        1.0 + se_ul[u] * fade_a[u] * p_prb_a[u]) / avg_thr[u]
+                    m0 = math.log2(1.0 + se_ul[u] * fade_a[u] * p_prb_a[u]) / avg_thr[u]
+                    if mlwdf:
+                        m0 *= _delay_weight(S, u, delay_w, s0)
+                    cell_top_m[c, 0] = m0
                 metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
+                if mlwdf:
+                    metric *= _delay_weight(S, d, delay_w, s0)
                 _top_insert(cell_top, cell_top_m, c, d, metric)  # ties: the lower device
     slot = W.slot_s
     free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
@@ -1310,7 +1368,8 @@ def serve_ul(W, S, k, s0):
                 # its last bits are in this slot's transport block, which the cell decodes
                 # after the slot's last symbol (PUSCH spans the slot, TS 38.214 6.1.2.1): an
                 # event at the slot's end, so links are used in time order
-                t_done = harq_end(W, S, s1, k, True)
+                t_done = harq_end(W, S, s1, k, True, d,
+                                  int(rq_f[r, T_UL_START] / W.slot_s + 0.5))
                 rq_f[r, T_UL_DONE] = t_done
                 nq = ctr[C_ULQ_N]
                 if t_done > s1:  # sent again (HARQ): a later event
@@ -1331,9 +1390,11 @@ def serve_ul(W, S, k, s0):
         if cap > 0.0:
             used_ul[c] += n_use * used / cap
             pow_ul[c] += p_out_mw * used / cap  # the power it put out, over the PRBs it used
-            # device energy: sending for the part of the slot its data needed
-            fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff) \
-                * slot * used / cap
+            if used > 0.0:  # device energy: PUSCH spans the slot (TS 38.214 6.1.2.1), so the
+                # circuits draw for all of it; the output power is on the PRBs its data needed
+                fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff
+                                               * used / cap) * slot
+                _mark_sent(sent_ul, d, k)
         if pf:  # average throughput in PRB-normalised units, EWMA
             avg_thr[d] += alpha * (used / bpp_ul[c] - avg_thr[d])
             if avg_thr[d] < 1e-3:
@@ -1348,6 +1409,14 @@ def serve_ul(W, S, k, s0):
             kept += 1
     ctr[C_ACT_UL] = kept
     ctr[C_ACT_UL_SORTED] = kept
+
+
+@njit(cache=True)
+def _delay_weight(S, d, delay_w, s0):
+    """M-LWDF's weight of UE ``d`` at ``s0``: a_j of its oldest request's service times that
+    request's delay so far (radio.scheduling)."""
+    r = S.ue_ul_head[d]
+    return delay_w[S.rq_i[r, I_SVC]] * (s0 - S.rq_f[r, T_CREATE])
 
 
 @njit(cache=True)
@@ -1636,6 +1705,8 @@ def serve_dl(W, S, k, s0, frac):
             cap = share * se_dl[d] * bpp_dl[c] * frac
             used = 0.0
             while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:
+                if rq_f[r, T_DONE] != rq_f[r, T_DONE]:  # its first bits: T_DONE holds the slot
+                    rq_f[r, T_DONE] = k  # until it is done (harq_end)
                 rem = rq_f[r, REM_BITS]
                 if rem <= cap - used:
                     used += rem
@@ -1643,7 +1714,7 @@ def serve_dl(W, S, k, s0, frac):
                     dl_head[d] = nxt
                     # delivered after the last downlink symbol of the slot (or of the S slot's
                     # downlink part) that carried its last bits, as on the uplink
-                    t_done = harq_end(W, S, s0 + slot, k, False)
+                    t_done = harq_end(W, S, s0 + slot, k, False, d, int(rq_f[r, T_DONE]))
                     if t_done > s0 + slot:  # sent again (HARQ): delivered by an event
                         rq_i[r, I_STAGE] = ST_FINISH
                         push_event(S, t_done, r)
@@ -1654,8 +1725,9 @@ def serve_dl(W, S, k, s0, frac):
                     rq_f[r, REM_BITS] = rem - (cap - used)
                     used = cap
             used_dl[c] += share * (used / cap if cap > 0 else 1.0)
-            if cap > 0:  # device energy: receiving for the part of the slot its answers needed
-                S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot * used / cap
+            if used > 0.0:  # device energy: receiving for the slot (PDSCH spans it)
+                S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot
+                _mark_sent(S.ue_sent_dl, d, k)
         if dl_head[d] < 0:
             dl_tail[d] = -1
             act_pos[d] = -1

@@ -13,7 +13,7 @@ re-attaches at once.
 Simplifications (named in the README): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
-``RADIO_STEP_M`` (positions themselves update every ``update_ms``); the uplink interference
+:func:`radio_step_m` (positions themselves update every ``update_ms``); the uplink interference
 coupling between cells keeps the initial device positions; downlink answers are not held during
 the interruption; a fleet's ``update_ms`` is rounded up to the grid of the shortest one.
 """
@@ -31,8 +31,17 @@ from airan.radio import nr
 from airan.scenario.schema import Scenario
 
 RELIST_M = 100.0  # a moving device's candidate cells (nearest sites) are re-listed this often (m)
-RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this far (m): at most
-# the shortest shadowing decorrelation distance of TR 38.901 Table 7.5-6 (10 m; UMa 37-50 m)
+RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this far (m), or half
+# the environment's shortest shadowing decorrelation distance (radio.shadowing, TR 38.901 Table
+# 7.5-6) where that is less: UMa 10 m (d_corr 37 / 50 m), UMi and InF 5 m, InH 3 m
+
+
+def radio_step_m(environment: str) -> float:
+    """How far a device moves before its links are re-evaluated (m): its shadowing then
+    correlates at exp(-step / d_corr) >= 0.6 with the last value (0.76 in UMa)."""
+    from airan.radio.shadowing import SF_DECORRELATION_M
+
+    return min(RADIO_STEP_M, min(SF_DECORRELATION_M[environment.lower()]) / 2.0)
 
 
 class Motion:
@@ -69,6 +78,7 @@ class Motion:
         self._moved_s = np.full(len(periods), -np.inf)  # when each fleet last moved
         self._seen = np.zeros((w.n_devices, 3))  # where each device's gains were evaluated
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
+        self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
         self.hysteresis = 10 ** (ho.hysteresis_db / 10)
         self.ttt_s = ho.ttt_ms * 1e-3
@@ -104,12 +114,12 @@ class Motion:
         w.dev_xy[ids] = pos[:, :2]
         w.dev_h[ids] = pos[:, 2]
         # a device's candidate cells are re-listed once it has moved RELIST_M, and the gains
-        # to them re-evaluated once it has moved RADIO_STEP_M (or at the start: all of them)
+        # to them re-evaluated once it has moved radio_step_m (or at the start: all of them)
         if attach:
             relist = np.ones(len(ids), dtype=bool)
         else:
             relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M
-            regain = np.hypot(*(pos - self._seen[ids]).T) >= RADIO_STEP_M
+            regain = np.hypot(*(pos - self._seen[ids]).T) >= self.radio_step_m
             regain |= self.candidate[ids] >= 0  # a neighbour meets A3: follow it every update
             keep = relist | regain
             ids, pos, relist = ids[keep], pos[keep], relist[keep]

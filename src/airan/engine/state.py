@@ -94,6 +94,7 @@ _KW_FIELDS = [
     "dl_sched_delay_s",
     "configured_grant",
     "scheduler_pf",
+    "svc_delay_weight",
     "load_alpha",
     "load_decay",
     "min_sinr_lin",
@@ -137,6 +138,8 @@ _STATE_FIELDS = [
     "cell_top",
     "cell_top_m",
     "ue_avg_thr",
+    "ue_sent_ul",
+    "ue_sent_dl",
     "ue_ul_free",
     "ue_dl_free",
     "dev_free",
@@ -347,6 +350,11 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         cell_top=np.full((n_cells, K.PF_MAX_UES), -1, dtype=np.int64),
         cell_top_m=np.full((n_cells, K.PF_MAX_UES), -1.0),
         ue_avg_thr=np.ones(n_dev),
+        # the slots each UE last sent / received a transport block in, for HARQ (kernel.harq_end):
+        # [n_dev, 2]: a mask whose bit i is set where it did in slot (column 1) - i, and that
+        # slot, side by side (one cache line)
+        ue_sent_ul=np.zeros((n_dev, 2), dtype=np.int64),
+        ue_sent_dl=np.zeros((n_dev, 2), dtype=np.int64),
         ue_ul_free=np.zeros(n_dev),
         ue_dl_free=np.zeros(n_dev),
         dev_free=np.zeros(n_dev),

@@ -15,11 +15,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
+import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 from airan.catalog import load_gpus, load_models
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
-from airan.radio import bands, geometry, link, nr
+from airan.radio import bands, geometry, link, nr, scheduling
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
@@ -149,7 +150,7 @@ class World:
     # sent), 0 where it is off the slot grid; and the grant delay in whole slots, -1 if it is not
     sr_period_slots: int
     grant_delay_slots: int
-    bler: float  # a transfer's last transport block fails with this probability per sending
+    bler: float  # each transport block fails with this probability per sending (kernel.harq_end)
     harq_max_retx: int
     # [pattern length] how many slots after a failed uplink block's slot it is sent again (nr;
     # -1: not a slot of the link), and the same on the downlink
@@ -157,7 +158,10 @@ class World:
     harq_dl_slots: I64
     dl_sched_delay_s: float
     configured_grant: bool
-    scheduler_pf: bool
+    scheduler_pf: bool  # PF's fading and ranked grants (pf and mlwdf)
+    # [services] M-LWDF's a_i = -ln(delta_i) / T_i (1/s), delta_i the share of requests allowed
+    # past the deadline T_i (1 - target_hit_ratio); empty unless the scheduler is mlwdf
+    svc_delay_weight: F64
     initial_load: float
     load_alpha: float
     min_sinr_lin: float
@@ -395,7 +399,7 @@ def build_world(s: Scenario, seed: int) -> World:
     carriers = {(c.numerology, c.tdd_pattern) for *_, c in sites}
     mu, pattern = next(iter(carriers))
     slot_s = nr.slot_duration_s(mu)
-    slot_type = nr.parse_tdd_pattern(pattern) if pattern else np.array([3], dtype=np.int8)
+    slot_type = nr.slot_types(pattern or None)
     harq_ul_slots, harq_dl_slots = nr.harq_retx_slots(*nr.slot_usable(slot_type), slot_s, mu)
 
     node_names = [x[0] for x in sites] + [n.name for n in s.nodes]
@@ -801,7 +805,11 @@ def build_world(s: Scenario, seed: int) -> World:
         harq_dl_slots=harq_dl_slots,
         dl_sched_delay_s=r.dl_sched_delay_ms * 1e-3,
         configured_grant=r.ul_access == "configured_grant",
-        scheduler_pf=r.scheduler == "pf",
+        scheduler_pf=r.scheduler in ("pf", "mlwdf"),
+        svc_delay_weight=(
+            scheduling.mlwdf_delay_weight([v.target_hit_ratio for v in s.services],
+                                          [v.deadline_ms * 1e-3 for v in s.services])
+            if r.scheduler == "mlwdf" else np.zeros(0)),
         initial_load=r.initial_load,
         load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
         min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),

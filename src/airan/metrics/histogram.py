@@ -9,6 +9,8 @@ shards and seeds combine without averaging percentiles.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,8 +45,27 @@ def quantile(counts: ArrayLike, q: float) -> float:
     total = int(c.sum())
     if total == 0:
         return float("nan")
-    rank = max(1, math.ceil(q * total))
+    return value_at_rank(c, max(1, math.ceil(q * total)))
+
+
+def value_at_rank(counts: ArrayLike, rank: int) -> float:
+    """The ``rank``-th smallest value (1-based, at most the count) of those in ``counts``."""
+    c = np.asarray(counts, dtype=np.int64)
     b = int(np.searchsorted(np.cumsum(c), rank))
     if b == 0:
         return HIST_MIN_S / 2.0
     return HIST_MIN_S * HIST_GAMMA ** (b - 0.5)
+
+
+def dense_counts(hist: Mapping[str, Any]) -> NDArray[np.int64]:
+    """A summary's sparse histogram (``{counts: {bucket: n}}``) as the dense array of counts."""
+    out = np.zeros(HIST_BUCKETS, dtype=np.int64)
+    for b, n in (hist.get("counts") or {}).items():
+        out[int(b)] += int(n)
+    return out
+
+
+def histogram_quantile_ms(hist: Mapping[str, Any], q: float) -> float | None:
+    """The q-quantile (ms) of a summary's sparse histogram; None when it is empty."""
+    v = quantile(dense_counts(hist), q)
+    return None if np.isnan(v) else float(v * 1e3)

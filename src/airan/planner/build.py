@@ -88,7 +88,10 @@ def build_space(
     if not (site_cost_usd >= 0 and math.isfinite(site_cost_usd)):
         raise option_error("--site-cost", "must be >= 0", site_cost_usd)
     for t in types:
-        if (price_usd or {}).get(t, gpus[t].price_usd) <= 0:
+        given = (price_usd or {}).get(t)
+        if given is not None and not (given > 0 and math.isfinite(given)):
+            raise option_error("--price", f"GPU {t!r}: a price must be > 0 USD", given)
+        if (given or gpus[t].price_usd) <= 0:
             raise option_error("--price", f"GPU {t!r} has no price; give one with "
                                f"--price {t}=USD", None)
 

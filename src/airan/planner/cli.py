@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -208,35 +209,46 @@ def plan(
             refused = f"'{out_dir}' is a file, not a folder"
         if refused is not None:
             _fail(f"option '--out': {refused}")
+        created = not out_dir.exists()
+        try:  # now, not after a search of minutes
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
         if cache is not None and cache.exists() and not cache.is_dir():
             _fail(f"option '--cache': '{cache}' is a file, not a folder")
-        with Progress(
-            TextColumn("plan {task.description}", style="bold", markup=False),
-            TextColumn("{task.fields[phase]}"),
-            TextColumn("{task.completed:.0f} build-outs ({task.fields[runs]} runs)"),
-            TextColumn("{task.fields[best]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True, disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
-            best_cost = [math.inf]
+        try:
+            with Progress(
+                TextColumn("plan {task.description}", style="bold", markup=False),
+                TextColumn("{task.fields[phase]}"),
+                TextColumn("{task.completed:.0f} build-outs ({task.fields[runs]} runs)"),
+                TextColumn("{task.fields[best]}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True, disable=not err.is_terminal,
+            ) as bar:
+                task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
+                best_cost = [math.inf]
 
-            def progress(evaluator: Any, ev: Any) -> None:
-                if ev.feasible and ev.cost_usd < best_cost[0]:
-                    best_cost[0] = ev.cost_usd
-                best = f"best {best_cost[0]:,.0f} USD" if math.isfinite(best_cost[0]) else ""
-                bar.update(task, completed=len(evaluator.log), phase=ev.phase,
-                           runs=evaluator.runs, best=best)
+                def progress(evaluator: Any, ev: Any) -> None:
+                    if ev.feasible and ev.cost_usd < best_cost[0]:
+                        best_cost[0] = ev.cost_usd
+                    best = f"best {best_cost[0]:,.0f} USD" if math.isfinite(best_cost[0]) else ""
+                    bar.update(task, completed=len(evaluator.log), phase=ev.phase,
+                               runs=evaluator.runs, best=best)
 
-            result = run_plan(
-                sc, target, candidates=split_list(candidates), sites=split_list(sites),
-                new_sites=split_list(new_sites) or (), max_gpus=max_gpus, budget_usd=budget,
-                price_usd=prices, tdp_w=powers, site_cost_usd=site_cost, duration_s=duration,
-                seeds=list(range(first, first + seeds)), policy=policy,
-                method=search_method,  # type: ignore[arg-type]
-                max_evals=max_evals, type_order=type_order, cache_dir=cache, progress=progress,
-            )
+                result = run_plan(
+                    sc, target, candidates=split_list(candidates), sites=split_list(sites),
+                    new_sites=split_list(new_sites) or (), max_gpus=max_gpus, budget_usd=budget,
+                    price_usd=prices, tdp_w=powers, site_cost_usd=site_cost, duration_s=duration,
+                    seeds=list(range(first, first + seeds)), policy=policy,
+                    method=search_method,  # type: ignore[arg-type]
+                    max_evals=max_evals, type_order=type_order, cache_dir=cache, progress=progress,
+                )
+        except BaseException:  # interrupted, or no plan: no empty folder left behind
+            if created:
+                with contextlib.suppress(OSError):
+                    out_dir.rmdir()
+            raise
     _print_plan(result)
     from airan.planner.output import write_plan
 
@@ -318,7 +330,8 @@ def _print_plan(r: Any) -> None:
     below = sorted((e for e in r.evaluations if e.cost_usd <= ev.cost_usd and e is not ev),
                    key=lambda e: -e.cost_usd)[:8]
     if below:
-        near = _table("Cheaper build-outs run (the closest in cost; all in evaluations.csv)")
+        near = _table("This build-out, then the cheaper ones run (the closest in cost; all in "
+                      "evaluations.csv)")
         _columns(near, "#", "cost USD")
         near.add_column("build-out")
         near.add_column("result")

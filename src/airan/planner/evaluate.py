@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airan.metrics.histogram import dense_counts, value_at_rank
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
 from airan.report.rundir import scenario_document
@@ -49,6 +50,39 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+_PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+
+
+def _percentile_ms(v: dict[str, Any], metric: str) -> float | None:
+    """A service's latency percentile (ms) with every request that got no answer (dropped, or
+    in flight past its deadline at the end) counted as infinitely late: a p99 bound holds only
+    if 99% of the requests were answered within it. None when the percentile falls among the
+    unanswered, or nothing was answered. From the summary's histogram (the summary's own
+    percentiles are over the answered requests)."""
+    hist = v.get("latency_histogram")
+    if not hist:  # (a summary without its histogram: its answered-only percentile)
+        return _num((v.get("latency_ms") or {}).get(metric))
+    answered = int(v.get("met", 0)) + int(v.get("late", 0))
+    unanswered = int(v.get("dropped", 0)) + int(v.get("overdue", 0))
+    # the nearest rank among all, as the summary's (metrics.histogram.quantile) among the answered
+    rank = max(1, math.ceil(_PERCENTILES[metric] * (answered + unanswered)))
+    if answered == 0 or rank > answered:
+        return None
+    return _num(value_at_rank(dense_counts(hist), rank) * 1e3)
+
+
+def _unanswered_shortfall(t: Target, info: dict[str, Any], unmeasured: float) -> float:
+    """A percentile target missed because too many requests got no answer: how far, as a hit
+    target's miss is (the share unanswered beyond what the percentile allows, over that
+    allowance), so that a build-out answering more ranks closer; ``unmeasured`` otherwise."""
+    q = _PERCENTILES.get(t.metric)
+    count, unanswered = int(info.get("count") or 0), int(info.get("unanswered") or 0)
+    if q is None or count == 0 or unanswered == 0:
+        return unmeasured
+    allowed = 1.0 - q
+    return max(unanswered / count - allowed, 1e-9) / allowed
+
+
 def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The compact part of a run summary the planner keeps (and caches), JSON-ready."""
     services = {}
@@ -58,9 +92,11 @@ def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
             # overdue requests (in flight past their deadline at the end) count as misses: a
             # build-out that leaves hopeless requests queued must not pass on the ones that ended
             "hit": _num(v.get("hit_ratio_with_overdue", v.get("hit_ratio"))),
-            **{m: _num(lat.get(m)) for m in LATENCY_METRICS},
+            "mean": _num(lat.get("mean")),  # over the answered requests
+            **{m: _percentile_ms(v, m) for m in _PERCENTILES},
             "count": int(v.get("count", 0)),
             "dropped": int(v.get("dropped", 0)),
+            "unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
             "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
         }
     sites = {str(name): {"gpus": int(c.get("gpus") or 0),
@@ -178,6 +214,8 @@ class Evaluator:
                         merged[name][m] = _worse(m, merged[name][m], v[m])
                     merged[name]["count"] += v["count"]
                     merged[name]["dropped"] += v["dropped"]
+                    merged[name]["unanswered"] = merged[name].get("unanswered", 0) \
+                        + v.get("unanswered", 0)
             for name, c in metrics["sites"].items():
                 u = c.get("gpu_utilization")
                 if u is not None:
@@ -190,10 +228,16 @@ class Evaluator:
         for t in self.targets:
             value = merged.get(t.service, {}).get(t.metric)
             s = t.shortfall(value)
+            if s > 0.0 and value is None:
+                s = _unanswered_shortfall(t, merged.get(t.service, {}), s)
             shortfall += s
             if s > 0:
-                shown = "-" if value is None else (f"{value:.4g}" if t.metric == "hit"
-                                                   else f"{value:.1f}ms")
+                info = merged.get(t.service, {})
+                if value is None and t.metric in _PERCENTILES and info.get("unanswered"):
+                    shown = f"-: {info['unanswered']:,} of {info.get('count', 0):,} unanswered"
+                else:
+                    shown = "-" if value is None else (f"{value:.4g}" if t.metric == "hit"
+                                                       else f"{value:.1f}ms")
                 misses.append(f"{t.text} (got {shown})")
         util = tuple(self._slot_utilization(i, sites_util) for i in range(len(space.slots)))
         busy = tuple(space.busy_share(c, self._slot_utilization(i, sites_power))

@@ -102,6 +102,19 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 
 
+def _rerun_hint(result: PlanResult, sc: Any) -> str:
+    """How to run the file so that it gives the planned figures: the file keeps the scenario's
+    own duration and seed, the plan may have run others."""
+    ev = result.evaluator
+    args = []
+    if ev.duration_s != sc.duration_s:
+        args.append(f"--duration {ev.duration_s:g}")
+    if ev.seeds[0] != sc.seed:
+        args.append(f"--seed {ev.seeds[0]}")
+    more = f" (and with --seed {', '.join(map(str, ev.seeds[1:]))})" if len(ev.seeds) > 1 else ""
+    return f"run it as planned: airan run <this file>{''.join(' ' + a for a in args)}{more}"
+
+
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
     """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``.
 
@@ -126,7 +139,7 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
             f"# cost {ev.cost_usd:,.0f} USD, peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",
             f"# targets: {', '.join(t.text for t in result.evaluator.targets)}",
             f"# planned on {result.evaluator.duration_s:g} simulated s, seeds "
-            f"{', '.join(map(str, result.evaluator.seeds))}; run it: airan run <this file>",
+            f"{', '.join(map(str, result.evaluator.seeds))}; {_rerun_hint(result, sc)}",
         ]
         if command:
             header.append(f"# command: {command}")

@@ -3,7 +3,8 @@
 1. *Bound*: run the largest build-out of every type assignment (``max_gpus`` of a candidate
    type at every slot, in every combination, up to 64; with ``type_order`` only the fastest
    types). If none meets the targets, no config can (monotonicity; the check of step 4 runs
-   the smaller ones) and the search stops; each
+   the smaller ones) and the search stops (where there were more than 64 combinations, only
+   the same type everywhere was run, so the search goes on: a mix may meet them); each
    one that misses rules out its whole block (every config with those types, or fewer slots).
 2. *Greedy* (marginal gain per cost): from an empty build-out, try at each slot one more step
    of its type (doubling the count) or a switch to another type, run them all, and keep the move
@@ -315,7 +316,13 @@ def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
                 + f"; radio {radio:.1f} ms ({radio / total:.0%}), transport {transport:.1f} ms "
                 f"({transport / total:.0%})")
         nearer = "(a larger --budget or --max-gpus, --sites, --new-sites)"
-        if radio / total >= 0.5:
+        bounds = [t.value for t in targets if t.service == name and t.metric != "hit"]
+        compute = parts.get("compute", 0.0)
+        if bounds and compute >= min(bounds):
+            text += (f": compute alone takes {compute:.1f} ms, at or above the {min(bounds):g} ms "
+                     "bound; more GPUs of these types will not fix it, a faster type may "
+                     "(--candidates)")
+        elif radio / total >= 0.5:
             text += ": the radio takes most of it; more GPUs will not fix it"
         elif transport / total >= 0.5:
             text += (": the transport to where its requests ran takes most of it; GPUs nearer "
@@ -471,17 +478,20 @@ def search(
 
     ev.phase = "bound"
     tops, complete = _bound(space, ev)
-    if not any(e.feasible for e in tops):
+    # every combination's largest build-out misses: under the monotonicity assumption nothing
+    # meets the targets (where only the same type everywhere was run, mixed ones still may:
+    # the search goes on)
+    if complete and not any(e.feasible for e in tops):
         found, exhaustive = check(budget, True) if method != "greedy" else (None, False)
         if found is not None:  # a smaller build-out meets what the largest miss
             return done(found, True, "cheapest plan that meets every target", True)
         bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]
         if bare:  # (not a matter of how many GPUs: see the "not tried" notes)
-            return done(None, complete, "no plan meets the target: no candidate GPU can serve "
+            return done(None, True, "no plan meets the target: no candidate GPU can serve "
                         f"at {', '.join(bare)}, and the largest build-outs without "
                         "GPUs there miss it; give larger GPUs (--candidates) or lower the "
                         "batching there")
-        return done(None, complete, "no plan meets the target: even the largest build-outs "
+        return done(None, True, "no plan meets the target: even the largest build-outs "
                     f"({space.max_gpus} GPUs of each candidate at every site) miss it")
 
     greedy: Evaluation | None = None

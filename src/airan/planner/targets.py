@@ -8,9 +8,12 @@ Grammar (spaces are free; several services may share one string, separated by ``
              | LATENCY ("<=" | "<") NUMBER [UNIT]      LATENCY: p50 | p95 | p99 | p999 | mean
                                                        UNIT: ms (default) | s | us
 
-``hit`` is the deadline hit ratio of the run summary (met over finished requests; a drop is a
-miss), the latencies its percentiles in ms. A target on a metric the run could not measure (no
-request finished) is not met.
+``hit`` is the deadline hit ratio of the run summary, counting overdue requests (met over
+the requests that ended or are in flight past their deadline; a drop is a miss). The
+percentiles (ms) count every request that got no answer (dropped, or overdue) as infinitely
+late, so ``p99<=60ms`` holds only if 99% of the requests were answered within 60 ms; ``mean``
+is over the answered ones. A target on a metric the run could not measure (no request
+finished, or the percentile falls among the unanswered) is not met.
 """
 
 from __future__ import annotations
@@ -95,11 +98,12 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
         if op not in (">=", ">"):
             raise _error(f"hit takes >= (a lower bound), got {clause.strip()!r}", None)
         if unit == "%":
-            num /= 100.0
+            num = round(num / 100.0, 12)  # 99.9% is 0.999, not 0.9990000000000001
         elif unit is not None:
             raise _error(f"hit is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
-        if not 0.0 < num <= 1.0:
-            raise _error(f"hit ratio must be within (0, 1], got {num:g} in {whole!r}", None)
+        if not 0.0 < num <= 1.0 or (op == ">" and num >= 1.0):
+            raise _error(f"hit ratio must be within (0, 1] (and below 1 with >), got "
+                         f"{clause.strip()!r} in {whole!r}", None)
         return Target(service, metric, op, num)
     if op not in ("<=", "<"):
         raise _error(f"{metric} takes <= (an upper bound), got {clause.strip()!r}", None)

@@ -311,9 +311,12 @@ def device_energy_j(
     Shape (n_requests, k + 1) like :func:`estimate_latency_s`. Offloaded: sending the uplink
     (circuits plus output over PA efficiency, the output power-controlled on the device's share
     of its cell under NR, full power on the fixed radio) for the time its bits are on the air
-    (the direction's slots only), and receiving the answer likewise; the same for every site.
-    On board: the accelerator's TDP less its idle power for the service time (the device draws
-    idle power either way).
+    (the direction's slots only), and receiving the answer likewise; under NR the circuits draw
+    for every slot the bits reach into, whole (PUSCH and PDSCH span the slot), by the engine's
+    rules (at the expected share of the cell: on a loaded cell, where the scheduler also hands
+    a UE the PRBs others leave, this counts more slots than are used; see the README). The
+    same for every site. On board: the accelerator's TDP less its idle power
+    for the service time (the device draws idle power either way).
     """
     w = snap.world
     if sites is None:
@@ -324,14 +327,16 @@ def device_energy_j(
     tx_w = radio_tx_w(snap, d)
     ul_air, dl_air = air_rates_bps(snap, d)
     on_air = w.svc_ul_bits[v] / np.maximum(ul_air, 1.0)  # type: ignore[attr-defined]
-    slot = pf_slot_s(w)
-    if slot > 0.0:  # PF grants a UE the PRBs its data fills: it sends for whole slots
+    dl_on_air = w.svc_dl_bits[v] / np.maximum(dl_air, 1.0)  # type: ignore[attr-defined]
+    slot = nr_slot_s(w)
+    if slot > 0.0:  # the circuits draw for whole slots
         circ = float(w.ue_tx_circuit_w)  # type: ignore[attr-defined]
-        slots = np.maximum(np.ceil(on_air / slot - 1e-9), 1.0)
-        up = circ * slot * slots + (tx_w - circ) * on_air
+        up = circ * slot * whole_slots(on_air, slot) + (tx_w - circ) * on_air
+        down = w.ue_rx_w * slot * whole_slots(dl_on_air, slot)  # type: ignore[attr-defined]
     else:
         up = tx_w * on_air
-    remote = up + w.ue_rx_w * w.svc_dl_bits[v] / np.maximum(dl_air, 1.0)  # type: ignore[attr-defined]
+        down = w.ue_rx_w * dl_on_air  # type: ignore[attr-defined]
+    remote = up + down
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     out = np.empty((n, k + 1))
     out[:, :k] = remote[:, None]
@@ -341,13 +346,20 @@ def device_energy_j(
     return out
 
 
-def pf_slot_s(world: object) -> float:
-    """The slot (s) over which a UE's uplink circuits draw under PF (the NR radio with the
-    ``pf`` scheduler, whose grants are sized to the data, so a UE sends for whole slots); 0
-    otherwise (round robin books the part of a slot its data fills on its share)."""
-    if getattr(world, "radio_model", 0) != 0 or not getattr(world, "scheduler_pf", False):
+def nr_slot_s(world: object) -> float:
+    """The slot (s) for which a UE's radio circuits draw once it sends or receives in it (the
+    NR radio: PUSCH and PDSCH span the slot); 0 for the ideal and fixed radios, which book the
+    time the bits take."""
+    if getattr(world, "radio_model", 0) != 0:
         return 0.0
     return float(world.slot_s)  # type: ignore[attr-defined]
+
+
+def whole_slots(on_air_s: ArrayLike, slot_s: float) -> NDArray[np.float64]:
+    """The slots a transfer of ``on_air_s`` of air time reaches into: at least one, none for a
+    transfer of no bits (as the engine books them)."""
+    t = np.asarray(on_air_s, dtype=float)
+    return np.where(t > 0.0, np.maximum(np.ceil(t / slot_s - 1e-9), 1.0), 0.0)
 
 
 def radio_tx_w(snap: Snapshot, devices: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 from airan.errors import InputError
 from airan.policy import P, register
 from airan.policy.base import (
@@ -19,8 +20,8 @@ from airan.policy.base import (
     candidate_sites,
     device_energy_j,
     latency_parts_s,
+    nr_slot_s,
     per_item_time_s,
-    pf_slot_s,
     radio_tx_w,
 )
 
@@ -231,7 +232,7 @@ def deadline_aware(
         strict,
         energy,
         radio_tx_w(snap, d) if energy else np.zeros(0),
-        pf_slot_s(w),
+        nr_slot_s(w),
         float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
         float(w.ue_rx_w),  # type: ignore[attr-defined]
         w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
@@ -261,13 +262,21 @@ def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 
 @njit(cache=True)
+def _whole_slots(on_air_s, slot_s):
+    """policy.base.whole_slots for one transfer."""
+    if on_air_s <= 0.0:
+        return 0.0
+    return max(np.ceil(on_air_s / slot_s - 1e-9), 1.0)
+
+
+@njit(cache=True)
 def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate, ul_time,
                          dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access, ul_spacing,
                          dl_spacing, held, state_bits, site_node, path_links, link_backlog,
                          queue_limit, site_backlog, site_queue, max_wait, healthy, ai_share,
                          ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
-                         svc_time, local_time, strict, energy, tx_w, pf_slot, circ, rx_w,
+                         svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
                          active_w):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
@@ -360,12 +369,14 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
         for i in range(n):
             v = svc[i]
             on_air = ul_bits[v] / max(ul_rate[i], 1.0)
-            if pf_slot > 0.0:  # whole slots of circuit power (device_energy_j)
-                slots = max(np.ceil(on_air / pf_slot - 1e-9), 1.0)
-                up = circ * pf_slot * slots + (tx_w[i] - circ) * on_air
+            dl_on_air = dl_bits[v] / max(dl_air_rate[i], 1.0)
+            if nr_slot > 0.0:  # whole slots of circuit power (device_energy_j)
+                up = circ * nr_slot * _whole_slots(on_air, nr_slot) + (tx_w[i] - circ) * on_air
+                down = rx_w * nr_slot * _whole_slots(dl_on_air, nr_slot)
             else:
                 up = tx_w[i] * on_air
-            e_remote = up + rx_w * dl_bits[v] / max(dl_air_rate[i], 1.0)
+                down = rx_w * dl_on_air
+            e_remote = up + down
             e_local = active_w[fleet[i]] * local_time[fleet[i], v]
             best = -1
             best_e = np.inf

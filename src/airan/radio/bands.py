@@ -26,15 +26,21 @@ class Band:
         (and, FDD, its uplink at the band's duplex distance lies in the uplink range: n66's
         downlink above 2,180 MHz has no uplink pair)."""
         lo, hi = fc_ghz * 1e3 - bandwidth_mhz / 2, fc_ghz * 1e3 + bandwidth_mhz / 2
-        offset = self.dl_mhz[0] - self.ul_mhz[0]
+        offset = self.duplex_offset_mhz
         return (self.dl_mhz[0] <= lo and hi <= self.dl_mhz[1]
                 and self.ul_mhz[0] <= lo - offset and hi - offset <= self.ul_mhz[1])
+
+    @property
+    def duplex_offset_mhz(self) -> float:
+        """The downlink's distance above the uplink (TS 38.104 Table 5.2-1: the offset between
+        the ranges' low edges; 0 for TDD)."""
+        return self.dl_mhz[0] - self.ul_mhz[0]
 
     @property
     def paired_dl_mhz(self) -> tuple[float, float]:
         """The part of the downlink range whose uplink, at the band's duplex distance, lies in
         the uplink range (all of it for TDD; n66: 2110-2180 of 2110-2200 MHz)."""
-        offset = self.dl_mhz[0] - self.ul_mhz[0]
+        offset = self.duplex_offset_mhz
         return (max(self.dl_mhz[0], self.ul_mhz[0] + offset),
                 min(self.dl_mhz[1], self.ul_mhz[1] + offset))
 
@@ -131,7 +137,7 @@ def channel_mhz(fc_ghz: float, bandwidth_mhz: float, band: str | None, fdd: bool
     spec = NR_BANDS.get(band) if band is not None else None
     if not fdd or spec is None or spec.duplex != "FDD":
         return dl, dl
-    offset = spec.dl_mhz[0] - spec.ul_mhz[0]
+    offset = spec.duplex_offset_mhz
     return dl, (dl[0] - offset, dl[1] - offset)
 
 

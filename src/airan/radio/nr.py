@@ -26,6 +26,7 @@ __all__ = [
     "SLOT_D",
     "SLOT_S",
     "SLOT_U",
+    "SLOT_BOTH",
     "SYMBOLS_PER_SLOT",
     "SUBCARRIERS_PER_PRB",
     "bits_per_prb_per_slot",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_tdd_pattern",
     "peak_rate_bps",
     "slot_duration_s",
+    "slot_types",
     "slot_usable",
     "sr_grant_wait_s",
     "sr_offset_slots",
@@ -73,6 +75,7 @@ MAX_SE_64QAM = 5.5547
 SLOT_D = 0
 SLOT_S = 1
 SLOT_U = 2
+SLOT_BOTH = 3  # FDD: every slot carries both links
 
 #: Maximum transmission bandwidth N_RB, keyed by (channel bandwidth MHz, mu).
 #: mu 0..2: TS 38.101-1 Table 5.3.2-1 (FR1, incl. Rel-17 35/45 MHz).
@@ -170,6 +173,14 @@ def parse_tdd_pattern(pattern: str) -> NDArray[np.int8]:
             f"TDD pattern {pattern!r} has invalid slot letter(s) {bad}; use only D, S, U"
         )
     return np.array([codes[c] for c in pattern.upper()], dtype=np.int8)
+
+
+def slot_types(tdd_pattern: str | None) -> NDArray[np.int8]:
+    """The repeating slot codes of a carrier: its TDD pattern's (:func:`parse_tdd_pattern`),
+    or, for FDD (no pattern), one slot of ``SLOT_BOTH``."""
+    if tdd_pattern is None:
+        return np.array([SLOT_BOTH], dtype=np.int8)
+    return parse_tdd_pattern(tdd_pattern)
 
 
 # special slot 10:2:2 (DL:guard:UL symbols; a common operator configuration of DDDSU, TS 38.213

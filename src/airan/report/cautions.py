@@ -33,8 +33,10 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
     out = []
     busy = busy_sites(summary)
     if busy:
-        out.append(f"Above {GPU_BUSY:.0%} GPU utilization: {_names(busy)}. A batch takes the "
-                   "same time however busy its GPU is, so latencies there are optimistic.")
+        out.append(f"Above {GPU_BUSY:.0%} GPU utilization: {_names(busy)}. Besides sharing "
+                   "the GPU with the batches running beside it, a batch here takes no longer "
+                   "for contention from the host, PCIe or memory, which real servers near "
+                   "saturation show, so latencies there are optimistic.")
     cells = summary.get("cells") or {}
     background = cells.get("background_share") or 0.0
     room = (f" the background traffic left (it took {background:.0%} on average)"

@@ -484,8 +484,11 @@ def compare_metric(
         ax.set_xlim(-0.5, len(policies) - 0.5)
         ax.set_title(svc)
         ax.grid(axis="x", visible=False)
-        if log:
+        if log:  # plain numbers (20, 50, 100), not 2 x 10^1: three columns of those collapsed
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         elif not percent and ax.get_ylim()[0] < 0:  # a latency: intervals cut at zero
             ax.set_ylim(bottom=0)
         if percent:  # a hit ratio: intervals beyond [0, 1] are cut at the frame

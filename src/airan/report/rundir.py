@@ -318,6 +318,17 @@ def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) 
                 f"half-written run: {SUMMARY} is missing (the run did not finish; run it again)",
                 file=label,
             )
+        scenario_file = path / ("plan.yaml" if (path / "plan.yaml").is_file() else "closest.yaml")
+        other = {  # another kind of airan folder: say what it is and where a run comes from
+            "comparison": "a comparison (written by `airan compare`: each run's summary, no "
+                          "tables); run one policy and seed with `airan run`",
+            "sweep": "a sweep (written by `airan sweep`: each run's summary, no tables); run "
+                     "one point with `airan run`",
+            "plan": "a plan (written by `airan plan`); run its build-out with "
+                    f"`airan run {scenario_file}`",
+        }.get(folder_kind(path) or "")
+        if other is not None:
+            raise InputError(f"not a run folder but {other}", file=label)
         raise InputError(
             f"not an airan run folder: no {SUMMARY} (`airan run --out DIR` writes one)",
             file=label,

@@ -19,8 +19,19 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from airan.errors import InputError, unknown_name
+from airan.errors import InputError, malformed_yaml, unknown_name
 from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Fault, Scenario
+
+#: SR periods in slots that TS 38.331 (SchedulingRequestResourceConfig, periodicityAndOffset)
+#: configures at each subcarrier spacing (numerology 0-3), besides 2 and 7 (or 6) symbols
+SR_PERIOD_SLOTS = {
+    0: (1, 2, 4, 5, 8, 10, 16, 20, 40, 80),
+    1: (1, 2, 4, 8, 10, 16, 20, 40, 80, 160),
+    2: (1, 2, 4, 8, 16, 20, 40, 80, 160, 320),
+    3: (1, 2, 4, 8, 16, 40, 80, 160, 320, 640),
+}
+SR_PERIOD_SYMBOLS = (2, 6, 7)
+HARQ_HISTORY_SLOTS = 63  # the slots a UE's transport blocks are remembered for (kernel.harq_end)
 
 _BUILTIN_PACKAGE = "airan.scenario.builtin"
 
@@ -75,13 +86,8 @@ def load_scenario(path_or_name: str | Path, *, gpu_checks: bool = True) -> Scena
     text, label = _read(path_or_name)
     try:
         data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
-    except RecursionError:
-        raise InputError("malformed YAML: nested too deeply", file=label) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise malformed_yaml(exc, label) from None
     if not isinstance(data, dict):
         raise InputError("a scenario must be a YAML mapping (key: value)", file=label)
     _resolve_files(data, Path(label).parent if Path(label).is_file() else None)
@@ -672,17 +678,47 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     carriers = _used_carriers(s)
     slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 0.0
     if s.radio.model == "nr" and s.radio.ul_access == "sr" and carriers:
-        from airan.radio.nr import N2_SYMBOLS, PDCCH_SYMBOLS
+        from airan.radio.nr import N2_SYMBOLS, PDCCH_SYMBOLS, whole_slots
 
-        # the gNB decodes the SR and sends the grant on a PDCCH, which the UE needs N2 symbols
-        # to act on (TS 38.214 6.4): less than that and the data could go in the SR's own slot
-        least_s = (PDCCH_SYMBOLS + N2_SYMBOLS[carriers[0][1].numerology]) * slot_s / 14.0
+        # the SR goes out in its occasion's slot; the gNB grants it on a PDCCH at the start of
+        # a later slot at the earliest, which the UE needs N2 symbols to act on (TS 38.214 6.4)
+        mu = min(carriers[0][1].numerology, len(N2_SYMBOLS) - 1)
+        least_s = slot_s + (PDCCH_SYMBOLS + N2_SYMBOLS[mu]) * slot_s / 14.0
         if s.radio.grant_delay_ms * 1e-3 < least_s - 1e-12:
             out.append(str(InputError(
-                f"a grant delay under {least_s * 1e3:.3g} ms (the PDCCH and the UE's N2 "
-                "processing, TS 38.214 6.4) is not physical: the data may go in the scheduling "
-                "request's own slot", file=label, field="radio.grant_delay_ms",
-                value=s.radio.grant_delay_ms)))
+                f"a grant delay under {least_s * 1e3:.3g} ms (the scheduling request's slot, "
+                "then the grant's PDCCH and the UE's N2 processing, TS 38.214 6.4) is not "
+                "physical: the data may go before a grant could reach the UE", file=label,
+                field="radio.grant_delay_ms", value=s.radio.grant_delay_ms)))
+        # TS 38.331 SchedulingRequestResourceConfig periodicityAndOffset: 2 or 7 symbols, or
+        # these numbers of slots (the engine takes any period; off the slot grid it spreads
+        # each UE's occasions uniformly)
+        period_slots = s.radio.sr_period_ms * 1e-3 / slot_s
+        symbols = period_slots * 14.0
+        allowed = SR_PERIOD_SLOTS[mu if mu < 3 else 3]
+        if (whole_slots(s.radio.sr_period_ms * 1e-3, slot_s) not in allowed if period_slots
+                > 1.0 + 1e-6 else not any(abs(symbols - n) < 1e-6 for n in SR_PERIOD_SYMBOLS)
+                and abs(period_slots - 1.0) > 1e-6):
+            out.append(str(InputError(
+                f"an SR period of {period_slots:.4g} slots ({slot_s * 1e3:g} ms each) is not one "
+                f"that TS 38.331 configures at {15 * 2 ** mu:g} kHz (2 or 7 symbols, or "
+                f"{', '.join(str(n) for n in allowed)} slots)", file=label,
+                field="radio.sr_period_ms", value=s.radio.sr_period_ms)))
+    if s.radio.model == "nr" and s.radio.bler > 0 and s.radio.harq_max_retx > 0 and carriers:
+        from airan.radio import nr
+
+        car = carriers[0][1]
+        codes = nr.slot_types(car.tdd_pattern or None)
+        retx = np.concatenate(nr.harq_retx_slots(*nr.slot_usable(codes), slot_s, car.numerology))
+        reach = s.radio.harq_max_retx * int(retx.max())
+        if reach - 1 > HARQ_HISTORY_SLOTS:  # earlier blocks within reach - 1 slots matter
+            out.append(str(InputError(
+                f"HARQ resends reach up to {reach} slots after a block (harq_max_retx "
+                f"{s.radio.harq_max_retx} x this pattern's longest round trip, {retx.max()} "
+                f"slots); the engine follows a transfer's earlier blocks over its last "
+                f"{HARQ_HISTORY_SLOTS} slots only, so a long transfer is now and then through a "
+                "little early", file=label, field="radio.harq_max_retx",
+                value=s.radio.harq_max_retx)))
     for i, fault in enumerate(s.faults):
         # a fault acts from the slot nearest its start (FaultSchedule), the run has the slots
         # that begin before its end (Engine.n_slots): one rounded to the end never acts

@@ -242,17 +242,19 @@ class Radio(_Strict):
     # height; None takes the sub-scenario's calibration value (SL/SH 0.2, 2 m; DL/DH 0.6, 6 m)
     clutter_density: float | None = Field(None, ge=0, lt=1)
     clutter_height_m: float | None = Field(None, ge=0, le=10)
-    scheduler: Literal["rr", "pf"] = "rr"
+    # uplink: rr (equal shares), pf (proportional fair), mlwdf (PF weighted by how much of its
+    # deadline a UE's oldest request has used: M-LWDF, Andrews et al. 2001)
+    scheduler: Literal["rr", "pf", "mlwdf"] = "rr"
     ul_access: Literal["sr", "configured_grant"] = "sr"
     # SR periodicity; SR-to-grant adds 2-10 ms (DOMAIN.md); TS 38.331's longest is 640 slots
     sr_period_ms: float = Field(5.0, gt=0, le=640)
     # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
     grant_delay_ms: float = Field(2.0, ge=0, le=1000)
-    # one slot of gNB processing before the first DL slot
+    # the gNB's processing before an answer's first DL slot (0.5 ms: one slot at 30 kHz)
     dl_sched_delay_ms: float = Field(0.5, ge=0, le=1000)
-    # HARQ: a transfer's last transport block fails with this probability per transmission,
-    # the link adaptation target (TS 38.214 5.2.2.1 defines CQI at a 0.1 block error rate),
-    # and is sent again one HARQ round trip later, at most harq_max_retx times
+    # HARQ: each transport block fails with this probability per transmission, the link
+    # adaptation target (TS 38.214 5.2.2.1 defines CQI at a 0.1 block error rate), and is sent
+    # again one HARQ round trip later, at most harq_max_retx times
     bler: float = Field(0.1, ge=0, le=0.5)
     harq_max_retx: int = Field(3, ge=0, le=7)  # maxHARQ-Tx 4 transmissions (assumption)
     ue_tx_power_dbm: float = Field(23.0, ge=-40, le=40)  # power class 3, TS 38.101-1

@@ -204,8 +204,8 @@ def run_sharded(
         "2x2", "--regions", "-r", help="NxM (a grid of regions over the cell sites) or a CSV "
         "file with columns site (or name) and region."),
     sites: int | None = typer.Option(
-        None, "--sites", help="Grow the hex cell layout to this many sites first (korea: "
-        "345795 for all of Korea); devices and shared GPUs scale with it."),
+        None, "--sites", help="Grow (or shrink) the hex cell layout to its first N sites, "
+        "ring by ring (korea: 345795 for all of Korea); devices and shared GPUs scale with it."),
     policy: str | None = typer.Option(None, "--policy", "-p", help="Placement policy."),
     duration: float | None = typer.Option(None, "--duration", "-d", help="Simulated seconds."),
     seed: int | None = typer.Option(None, "--seed", "-s", help="Seed (shard k: seed + k x "
@@ -273,10 +273,16 @@ def run_sharded(
     s = result.summary
     _print_summary(s, time.perf_counter() - t0)
     info = s["sharding"]
-    out.print(f"sharded: {info['shards']} regions ({info['regions']}), {info['sites']:,} cell "
-              f"sites, {s['devices']:,} devices; engine time {s['cpu_wall_s']:.3g} s summed over "
-              f"shards; approximations: summary.json, sharding.approximation", markup=False,
-              soft_wrap=True)
+    grid = str(info["regions"]).split("x")
+    boxes = int(grid[0]) * int(grid[1]) if len(grid) == 2 and all(
+        g.isdigit() for g in grid) else info["shards"]
+    empty = (f", {boxes - info['shards']} of its boxes without a cell site left out"
+             if boxes > info["shards"] else "")
+    out.print(f"sharded: {info['shards']} regions ({info['regions']}{empty}), {info['sites']:,} "
+              f"cell sites, {s['devices']:,} devices; engine time {s['cpu_wall_s']:.3g} s summed "
+              "over shards (the wall time above also holds building the shards' worlds and "
+              "starting their workers); approximations: summary.json, sharding.approximation",
+              markup=False, soft_wrap=True)
     # the GPUs of shared sites first: the site table above counts them over the shards
     notes = sorted(info.get("approximation") or [], key=lambda n: not n.startswith("shared"))
     for note in notes[:NOTES_SHOWN]:

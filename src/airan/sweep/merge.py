@@ -18,10 +18,12 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from airan.engine.kernel import HIST_BUCKETS
-from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
+from airan.metrics.histogram import (  # noqa: F401  (dense_counts: the tests' too)
+    MAX_RELATIVE_ERROR,
+    dense_counts,
+    histogram_quantile_ms,
+    quantile,
+)
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 EXTENSIVE = ("_hours", "_j", "_w", "_s", "served", "batches", "count", "requests", "devices",
@@ -45,20 +47,6 @@ def merge_histograms(hists: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     min_s, gamma = layout if layout is not None else (None, None)
     return {"min_s": min_s, "gamma": gamma,
             "counts": {str(b): counts[b] for b in sorted(counts)}}
-
-
-def dense_counts(hist: Mapping[str, Any]) -> np.ndarray:
-    """A sparse histogram as the engine's dense array of bucket counts."""
-    out = np.zeros(HIST_BUCKETS, dtype=np.int64)
-    for b, n in (hist.get("counts") or {}).items():
-        out[int(b)] += int(n)
-    return out
-
-
-def histogram_quantile_ms(hist: Mapping[str, Any], q: float) -> float | None:
-    """The q-quantile (ms) of a sparse histogram; None when it is empty."""
-    v = quantile(dense_counts(hist), q)
-    return None if np.isnan(v) else float(v * 1e3)
 
 
 def _wmean(pairs: Iterable[tuple[float | None, float]]) -> float | None:
@@ -213,7 +201,7 @@ def merge_cells(cells: Sequence[Mapping[str, Any]], n_cells: Sequence[int]) -> d
         out[f"busiest_cell_{key}"] = top.get(f"busiest_cell_{key}") if top else None
         out[f"cells_busy_{key}"] = (sum(int(c.get(f"cells_busy_{key}") or 0) for c in cells)
                                     if top else None)
-    for key in ("busy_threshold", "background_share"):  # the same in every shard
+    for key in ("busy_threshold", "background_share", "uplink_scheduler"):  # same in every shard
         out[key] = next((c[key] for c in cells if key in c), None)
     return out
 

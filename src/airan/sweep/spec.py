@@ -39,7 +39,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from airan.errors import InputError, unknown_name
+from airan.errors import InputError, malformed_yaml, unknown_name
 
 LOAD_AXIS = "load"
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]+\])*)$")
@@ -135,11 +135,8 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError("not a file", file=label)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML{where}: {problem}", file=label) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise malformed_yaml(exc, label) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file: {exc}", file=label) from None
     if not isinstance(data, dict):

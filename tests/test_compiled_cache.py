@@ -1,0 +1,107 @@
+"""numba's on-disk cache of airan's compiled functions is keyed on the code they import.
+
+numba keeps a compiled function until its own file changes, and bakes in what it reads from
+other modules (a constant of radio.nr, a roofline function): a change to one of those alone
+left the kernel running stale code (found by a mutation review: a mutant of the S slot's
+downlink share in radio/nr.py went unseen by every kernel test while the cache was warm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from numba.core.registry import CPUDispatcher
+
+from airan.compiled import import_closure, source_stamp
+
+
+def _cached_dispatchers() -> list[tuple[str, CPUDispatcher]]:
+    import airan.engine.kernel as kernel
+    import airan.engine.state as state
+    import airan.engine.world as world
+    import airan.policy.builtin as builtin
+    import airan.radio.shadowing as shadowing
+
+    return [(f"{mod.__name__}.{name}", obj)
+            for mod in (kernel, state, world, builtin, shadowing)
+            for name, obj in vars(mod).items()
+            if isinstance(obj, CPUDispatcher) and obj._cache.__class__.__name__ != "NullCache"]
+
+
+def test_every_cached_function_is_stamped_with_the_code_its_file_imports() -> None:
+    found = _cached_dispatchers()
+    assert len(found) > 90  # the kernel's functions, the state's, the world's, the policies'
+    for name, d in found:
+        locator = d._cache._impl._locator
+        assert locator.get_source_stamp() == f"airan-{source_stamp(locator._py_file)}", name
+
+
+def test_the_kernels_stamp_covers_the_modules_whose_code_and_constants_it_compiles_in() -> None:
+    import airan.engine.kernel as kernel
+
+    root = Path(kernel.__file__).resolve().parents[1]
+    closure = {p.relative_to(root).as_posix() for p in import_closure(Path(kernel.__file__))}
+    assert {"engine/kernel.py", "radio/nr.py", "compute/roofline.py", "metrics/histogram.py",
+            "compiled.py"} <= closure
+    assert "cli.py" not in closure and "report/html.py" not in closure  # no recompiling for those
+
+
+def test_a_change_to_an_imported_file_changes_the_stamp_and_one_elsewhere_does_not(
+        tmp_path: Path) -> None:
+    pkg = tmp_path / "airan"
+    (pkg / "radio").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "radio" / "__init__.py").write_text("")
+    (pkg / "radio" / "nr.py").write_text("S_SLOT_DL_FRACTION = 10 / 14\n")
+    (pkg / "cli.py").write_text("import airan.kernel\n")
+    kernel = pkg / "kernel.py"
+    kernel.write_text("from airan.radio import nr\n\ndef f():\n    from airan.metrics import h\n")
+    before = source_stamp.__wrapped__(str(kernel), pkg)
+    (pkg / "cli.py").write_text("import airan.kernel  # changed\n")
+    assert source_stamp.__wrapped__(str(kernel), pkg) == before
+    (pkg / "radio" / "nr.py").write_text("S_SLOT_DL_FRACTION = 11 / 14\n")
+    assert source_stamp.__wrapped__(str(kernel), pkg) != before
+
+
+_AFTER_WARM_UP = """
+import copy, json, sys
+import airan
+from airan.engine.warmup import warm_up
+from airan.scenario import load_scenario, scenario_from_dict
+sys.path.insert(0, {tests!r})
+from test_compiled_cache import _cached_dispatchers
+
+warm_up()
+before = {{n: len(d.signatures) for n, d in _cached_dispatchers()}}
+d = load_scenario("factory").model_dump(mode="json")
+d["faults"] = [
+    {{"kind": "site_down", "site": "on-prem", "start_s": 0.1, "end_s": 0.3}},
+    {{"kind": "gpu_down", "site": "regional", "start_s": 0.1, "end_s": 0.3}},
+    {{"kind": "link_down", "link": ["regional-edge", "cloud"], "start_s": 0.15, "end_s": 0.35}},
+    {{"kind": "cell_down", "cell": "cell-a", "start_s": 0.2, "end_s": 0.4}},
+    {{"kind": "surge", "fleet": "amr", "start_s": 0.1, "end_s": 0.2}}]
+s = airan.run(scenario_from_dict(d), duration_s=0.5).summary
+held = sum(f.get("affected_requests") or 0 for f in s["faults"])
+for policy in ("least-loaded", "nearest-edge", "cloud", "local"):
+    airan.run("factory", policy=policy, duration_s=0.2)
+after = {{n: len(d.signatures) for n, d in _cached_dispatchers()}}
+print(json.dumps({{"held": held, "new": {{n: after[n] - before[n] for n in after
+                                         if after[n] != before[n]}}}}))
+"""
+
+
+def test_a_run_after_the_warm_up_compiles_nothing() -> None:
+    """warm_up() (before a run's clock starts) loads every compiled function a run may call:
+    one it missed compiles at its first use, inside the run's ``wall_s`` and with no word of
+    why (a fresh install's first fault took 11 s: 768 requests per wall second, not 36,885).
+    In a fresh process: faults of every kind (a site down that held requests), every policy."""
+    import json
+    import subprocess
+    import sys
+
+    code = _AFTER_WARM_UP.format(tests=str(Path(__file__).parent))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["held"] > 0  # the failed site held requests: they were placed again
+    assert got["new"] == {}

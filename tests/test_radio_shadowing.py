@@ -1,0 +1,135 @@
+"""Spatially consistent shadow fading (TR 38.901 7.6.3.1): a field over the plane per site and
+LOS state, standard normal, correlated as exp(-distance / d_corr) with d_corr from Table 7.5-6
+(Gudmundson's law), read at each device's position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from airan.radio.shadowing import (
+    N_WAVES,
+    SF_DECORRELATION_M,
+    decorrelation_m,
+    shadow_field,
+    wave_table,
+)
+
+SITES = 2000
+
+
+def _pairs(d_corr: float, lag_m: float, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The field of each of SITES sites at 40 points of a 6 km square and at a point lag_m
+    away in a random direction."""
+    rng = np.random.default_rng(seed)
+    table = wave_table(SITES, seed)
+    site = np.repeat(np.arange(SITES), 40)
+    x, y = rng.uniform(-3000.0, 3000.0, (2, site.size))
+    angle = rng.uniform(0.0, 2.0 * np.pi, site.size)
+    los = np.zeros(site.size, dtype=bool)
+    a = shadow_field(x, y, site, los, d_corr, table)
+    b = shadow_field(x + lag_m * np.cos(angle), y + lag_m * np.sin(angle), site, los, d_corr,
+                     table)
+    return a, b
+
+
+def test_the_field_is_standard_normal() -> None:
+    z, _ = _pairs(50.0, 0.0)
+    assert abs(z.mean()) < 0.02 and z.std() == pytest.approx(1.0, abs=0.02)
+    # its tails as a normal's (a sum of N_WAVES cosines: bounded at sqrt(2 N), 6.9 sigma)
+    assert np.mean(z < -1.645) == pytest.approx(0.05, abs=0.004)
+    assert np.mean(z > 2.326) == pytest.approx(0.01, abs=0.002)
+    assert np.abs(z).max() <= np.sqrt(2 * N_WAVES)
+
+
+@pytest.mark.parametrize("lag_over_d", [0.02, 0.25, 1.0, 3.0])
+def test_its_correlation_falls_as_gudmundsons_exponential(lag_over_d: float) -> None:
+    d_corr = 37.0  # UMa LOS
+    a, b = _pairs(d_corr, lag_over_d * d_corr)
+    assert np.corrcoef(a, b)[0, 1] == pytest.approx(np.exp(-lag_over_d), abs=0.02)
+
+
+def test_decorrelation_distances_are_tr_38901_table_7_5_6() -> None:
+    assert SF_DECORRELATION_M["uma"] == (37.0, 50.0)
+    assert SF_DECORRELATION_M["umi"] == (10.0, 13.0)
+    assert SF_DECORRELATION_M["inh"] == (10.0, 6.0)
+    assert decorrelation_m("InF-DH", [True, False]).tolist() == [10.0, 10.0]
+    assert decorrelation_m("UMa", np.array([[True, False]])).tolist() == [[37.0, 50.0]]
+
+
+def test_each_site_and_los_state_has_its_own_field_and_any_order_gives_the_same_values() -> None:
+    table = wave_table(3, 7)
+    x = np.linspace(0.0, 500.0, 50)
+    site = np.array([0, 1, 2])[:, None]
+    los = np.array([[False], [True]])[:, :, None]
+    z = shadow_field(x, 0.0, site[None], los, 37.0, table)  # [2, 3, 50]
+    corr = np.corrcoef(z.reshape(6, -1))
+    assert np.abs(corr[~np.eye(6, dtype=bool)]).max() < 0.9  # six different fields
+    one = shadow_field(x[::-1], 0.0, 1, True, 37.0, table)[::-1]  # reversed, one at a time
+    assert np.array_equal(one, z[1, 1])
+    assert np.array_equal(wave_table(3, 7), table) and not np.array_equal(wave_table(3, 8), table)
+
+
+def test_a_moving_device_sees_its_shadowing_change_and_one_beside_it_the_same() -> None:
+    """city's UMa links, through the world's DeviceRadio: at 1 m apart a device's gain to a
+    cell changes by the path loss's own change and a little shadowing; 300 m on (6 d_corr),
+    the shadowing is a new draw."""
+    import airan
+    from airan.engine import Engine
+    from airan.radio import pathloss
+
+    eng = Engine(airan.load_scenario("city"), duration_s=0.01)
+    radio = eng.world.device_radio
+    rng = np.random.default_rng(1)
+    n = 400
+    xy = rng.uniform(-1000.0, 1000.0, (n, 2))
+    h = np.full(n, 1.5)
+    ids = np.arange(n)
+    cells = np.zeros((n, 1), dtype=np.int64)  # one cell for all: its site's field
+
+    def shadow_db(points: np.ndarray) -> np.ndarray:
+        with_sf = -10 * np.log10(radio.gains(points, h, ids, cells)[:, 0])
+        radio.shadowing = False
+        try:
+            without = -10 * np.log10(radio.gains(points, h, ids, cells)[:, 0])
+        finally:
+            radio.shadowing = True
+        return with_sf - without
+
+    here = shadow_db(xy)
+    near = shadow_db(xy + [1.0, 0.0])
+    far = shadow_db(xy + [300.0, 0.0])
+    sigma = pathloss.shadow_fading_std_db("uma", False)
+    assert here.std() == pytest.approx(sigma, rel=0.25)  # (LOS links: 4 dB, NLOS 6)
+    same_state = np.abs(near - here) < 1.5 * sigma  # a step 1 m on can flip LOS: rare
+    assert same_state.mean() > 0.9
+    assert np.corrcoef(here[same_state], near[same_state])[0, 1] > 0.9
+    assert abs(np.corrcoef(here, far)[0, 1]) < 0.2
+
+
+def test_links_are_re_evaluated_within_half_the_shortest_decorrelation_distance() -> None:
+    """A moving device's shadowing is read every radio_step_m: 10 m in UMa (d_corr 37 / 50 m),
+    half the shortest d_corr elsewhere (UMi 13 / 10 m, InH 10 / 6 m, InF 10 m), so successive
+    readings correlate at 0.6 or more, not at exp(-10 / 6) = 0.19 indoors."""
+    from airan.engine.motion import radio_step_m
+
+    steps = {env: radio_step_m(env) for env in ("UMa", "UMi", "InH", "InF-DH")}
+    assert steps == {"UMa": 10.0, "UMi": 5.0, "InH": 3.0, "InF-DH": 5.0}
+    for env, step in steps.items():
+        assert np.exp(-step / min(SF_DECORRELATION_M[env.lower()])) >= 0.6
+
+
+def test_a_link_that_repeats_one_of_its_row_takes_its_value_and_no_other() -> None:
+    """A device's cells come from a few sites, listed in any order: each (site, state) is
+    computed once per row (shadow_field's look-back) and equals the field read alone."""
+    table = wave_table(5, 3)
+    rng = np.random.default_rng(4)
+    site = rng.integers(0, 5, (40, 16))
+    los = rng.random((40, 16)) < 0.5
+    x = np.repeat(rng.uniform(-500, 500, (40, 1)), 16, axis=1)
+    y = np.repeat(rng.uniform(-500, 500, (40, 1)), 16, axis=1)
+    rows = shadow_field(x, y, site, los, 10.0, table)
+    alone = np.array([shadow_field(a, b, s, t, 10.0, table)
+                      for a, b, s, t in zip(x.ravel(), y.ravel(), site.ravel(), los.ravel(),
+                                            strict=True)]).reshape(40, 16)
+    assert np.array_equal(rows, alone)
