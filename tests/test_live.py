@@ -506,7 +506,25 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     # machine (as root: real-time workers) p50 is within 0-4% and p95 within 3-16% (ten runs,
     # docs/live.md); on two cores shared with other work (a process spinning on one, another
     # live run, a benchmark) p50 reached 1.1-1.4 and p95 1.7-3.0: the bounds leave room for
-    # that; a gross error of the runtime or the twin still fails them
+    # that; a gross error of the runtime or the twin still fails them. Where the runtime
+    # itself fell behind (its own work, beyond the delays it emulates, is most of a request's
+    # latency: CI's shared cores once gave a 10 ms median), it says so in the summary and the
+    # CLI, and its timing is the machine's, not the twin's to match
+    from airan.live.devices import SATURATED_OVERHEAD_MS
+
+    overhead_p50 = s["live"]["overhead_ms"]["p50"]
+    assert s["live"]["saturated"] == (overhead_p50 > SATURATED_OVERHEAD_MS)
+    if s["live"]["saturated"]:
+        pytest.skip(f"the runtime could not keep up on this machine (its overhead p50 "
+                    f"{overhead_p50:.1f} ms > {SATURATED_OVERHEAD_MS} ms): timing not compared")
+    # likewise where the models ran much slower than calibrated a moment before (the machine
+    # changed speed under the test: a neighbour's load, throttling)
+    compute_ratio = {name: svc["breakdown_ms"]["compute"]
+                     / twin.summary["services"][name]["breakdown_ms"]["compute"]
+                     for name, svc in s["services"].items()}
+    if max(compute_ratio.values()) > 1.5:
+        pytest.skip(f"the models ran slower than calibrated (live/twin compute "
+                    f"{compute_ratio}): timing not compared")
     for name, row in fig["services"].items():
         assert 0.85 <= row["p50_ratio"] <= 1.6, (name, row)
         assert 0.75 <= row["p95_ratio"] <= 4.0, (name, row)
