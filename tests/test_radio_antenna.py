@@ -92,7 +92,7 @@ def test_a_scenario_with_a_column_per_port_gains_what_the_pattern_says() -> None
         w = Engine(scenario_from_dict(d), duration_s=0.01).world
         xy = np.array([[d2d * np.cos(az0), d2d * np.sin(az0)]])
         cells = np.arange(3)[None, :]
-        gains[m] = w.device_radio.gains(xy, np.array([1.5]), np.array([7]), cells)
+        gains[m] = w.device_radio.gains(xy, np.array([1.5]), cells)
     ratio_db = 10 * np.log10(gains[10] / gains[1])[0]
     assert ratio_db[0] == pytest.approx(8.0 - 12 * (12 / 65) ** 2 + 10.0 - 8.0, abs=1e-6)
     phi = np.array([0.0, -120.0, 120.0])  # the other two sectors see it 120 deg off

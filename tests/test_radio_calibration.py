@@ -100,7 +100,7 @@ def test_interference_beyond_the_strongest_cells_is_counted_at_full_power() -> N
     w = Engine(airan.load_scenario("city"), duration_s=0.01).world
     devices = np.arange(0, w.n_devices, 10)
     cells = np.broadcast_to(np.arange(len(w.cell_names)), (len(devices), len(w.cell_names)))
-    gain = w.device_radio.gains(w.dev_xy[devices], w.dev_h[devices], devices,
+    gain = w.device_radio.gains(w.dev_xy[devices], w.dev_h[devices],
                                 np.ascontiguousarray(cells))
     power = gain * w.cell_tx_mw[None, :]
     top = w.dev_top_cell[devices]

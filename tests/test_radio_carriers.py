@@ -65,7 +65,9 @@ def _two_sites(fc_b_ghz: float | None, *, bw_a_mhz: float = 100.0,
 
 
 def _engine(d: dict[str, Any]) -> Engine:
-    return Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01, seed=1)
+    # seed 2: the device's links to both sites NLOS, as the tests below take them (seed 1
+    # makes its link to b LOS, and b then serves it)
+    return Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01, seed=2)
 
 
 def _dl_interference_mw(eng: Engine) -> float:
@@ -86,6 +88,7 @@ def _dl_se(eng: Engine) -> float:
 def test_a_neighbour_on_a_channel_apart_does_not_interfere() -> None:
     alone, apart, shared = (_engine(_two_sites(fc)) for fc in (None, 3.75, 3.45))
     noise = float(alone.world.dev_dl_noise_mw[0])
+    assert [e.world.cell_names[e.world.dev_cell[0]] for e in (alone, apart, shared)] == ["bs"] * 3
     # 3.70-3.80 GHz against 3.40-3.50 GHz
     assert _dl_interference_mw(alone) == pytest.approx(0.0, abs=1e-6 * noise)
     assert _dl_interference_mw(apart) == pytest.approx(0.0, abs=1e-6 * noise)
@@ -139,10 +142,10 @@ def test_a_device_moved_by_a_cell_outage_takes_the_new_carriers_noise() -> None:
     from airan.radio import link, nr
 
     d = _two_sites(3.75, bw_a_mhz=100.0)
-    d["cell_sites"][1]["carrier"]["bandwidth_mhz"] = 40
-    d["cell_sites"][1]["position_m"] = [250.0, 0.0]
+    d["cell_sites"][1]["carrier"]["bandwidth_mhz"] = 40  # 4.1 dB more power per RE
+    d["cell_sites"][1]["position_m"] = [500.0, 0.0]  # 8 dB further than bs (both NLOS)
     d["faults"] = [{"kind": "cell_down", "cell": "bs", "start_s": 0.005}]
-    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.02, seed=1)
+    eng = _engine(d)
     assert eng.world.dev_cell[0] == 0
     eng.run()
     w = eng.world

@@ -1,6 +1,7 @@
 """Spatially consistent shadow fading (TR 38.901 7.6.3.1): a field over the plane per site and
 LOS state, standard normal, correlated as exp(-distance / d_corr) with d_corr from Table 7.5-6
-(Gudmundson's law), read at each device's position."""
+(Gudmundson's law), read at each device's position; and the spatially consistent LOS state
+(7.6.3.3), the uniform Phi(z) of one more field per site against the LOS probability."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import numpy as np
 import pytest
 
 from airan.radio.shadowing import (
+    LOS_STATE_DECORRELATION_M,
     N_WAVES,
     SF_DECORRELATION_M,
     decorrelation_m,
+    los_state,
     shadow_field,
     wave_table,
 )
@@ -84,14 +87,13 @@ def test_a_moving_device_sees_its_shadowing_change_and_one_beside_it_the_same() 
     n = 400
     xy = rng.uniform(-1000.0, 1000.0, (n, 2))
     h = np.full(n, 1.5)
-    ids = np.arange(n)
     cells = np.zeros((n, 1), dtype=np.int64)  # one cell for all: its site's field
 
     def shadow_db(points: np.ndarray) -> np.ndarray:
-        with_sf = -10 * np.log10(radio.gains(points, h, ids, cells)[:, 0])
+        with_sf = -10 * np.log10(radio.gains(points, h, cells)[:, 0])
         radio.shadowing = False
         try:
-            without = -10 * np.log10(radio.gains(points, h, ids, cells)[:, 0])
+            without = -10 * np.log10(radio.gains(points, h, cells)[:, 0])
         finally:
             radio.shadowing = True
         return with_sf - without
@@ -108,15 +110,18 @@ def test_a_moving_device_sees_its_shadowing_change_and_one_beside_it_the_same() 
 
 
 def test_links_are_re_evaluated_within_half_the_shortest_decorrelation_distance() -> None:
-    """A moving device's shadowing is read every radio_step_m: 10 m in UMa (d_corr 37 / 50 m),
-    half the shortest d_corr elsewhere (UMi 13 / 10 m, InH 10 / 6 m, InF 10 m), so successive
-    readings correlate at 0.6 or more, not at exp(-10 / 6) = 0.19 indoors."""
+    """A moving device's shadowing and LOS state are read every radio_step_m: 10 m in UMa
+    (d_corr 37 / 50 m, LOS state 50 m), half the shortest d_corr elsewhere (UMi 13 / 10 m, InH
+    10 / 6 m, InF 10 m and LOS state 1-5 m), so successive readings correlate at 0.6 or more,
+    not at exp(-10 / 6) = 0.19 indoors."""
     from airan.engine.motion import radio_step_m
 
-    steps = {env: radio_step_m(env) for env in ("UMa", "UMi", "InH", "InF-DH")}
-    assert steps == {"UMa": 10.0, "UMi": 5.0, "InH": 3.0, "InF-DH": 5.0}
+    steps = {env: radio_step_m(env) for env in ("UMa", "UMi", "InH", "InF-SL", "InF-DH")}
+    # InF's LOS state decorrelates over d_clutter / 2: 5 m sparse, 1 m dense clutter
+    assert steps == {"UMa": 10.0, "UMi": 5.0, "InH": 3.0, "InF-SL": 2.5, "InF-DH": 0.5}
     for env, step in steps.items():
-        assert np.exp(-step / min(SF_DECORRELATION_M[env.lower()])) >= 0.6
+        shortest = min(*SF_DECORRELATION_M[env.lower()], LOS_STATE_DECORRELATION_M[env.lower()])
+        assert np.exp(-step / shortest) >= 0.6
 
 
 def test_a_link_that_repeats_one_of_its_row_takes_its_value_and_no_other() -> None:
@@ -133,3 +138,60 @@ def test_a_link_that_repeats_one_of_its_row_takes_its_value_and_no_other() -> No
                       for a, b, s, t in zip(x.ravel(), y.ravel(), site.ravel(), los.ravel(),
                                             strict=True)]).reshape(40, 16)
     assert np.array_equal(rows, alone)
+
+
+def test_los_state_correlation_distances_are_tr_38901_table_7_6_3_1_2() -> None:
+    """UMa 50 m, UMi 50 m, InH 10 m; InF d_clutter / 2 with d_clutter of Table 7.2-4 (10 m in
+    sparse, 2 m in dense clutter)."""
+    assert LOS_STATE_DECORRELATION_M == {
+        "uma": 50.0, "umi": 50.0, "inh": 10.0,
+        "inf-sl": 5.0, "inf-dl": 1.0, "inf-sh": 5.0, "inf-dh": 1.0}
+
+
+def _los_pairs(p_los: np.ndarray, lag_m: float, d_corr: float = 50.0,
+               seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """The LOS state of SITES x 40 links at random points of a 6 km square (UMa) and at a
+    point lag_m away, each with the LOS probability ``p_los`` (broadcast)."""
+    rng = np.random.default_rng(seed)
+    table = wave_table(SITES, seed, n_fields=1)
+    site = np.repeat(np.arange(SITES), 40)
+    x, y = rng.uniform(-3000.0, 3000.0, (2, site.size))
+    angle = rng.uniform(0.0, 2.0 * np.pi, site.size)
+    assert d_corr == LOS_STATE_DECORRELATION_M["uma"]
+    a = los_state(x, y, site, p_los, "UMa", table)
+    b = los_state(x + lag_m * np.cos(angle), y + lag_m * np.sin(angle), site, p_los, "UMa",
+                  table)
+    return a, b
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3, 0.5, 0.9])
+def test_a_link_is_los_with_the_tr_38901_probability(p: float) -> None:
+    """Over the plane the state is LOS with the probability given (Table 7.4.2-1's, whatever
+    it is at the link's distance): the uniform Phi(z) of the field is uniform."""
+    los, _ = _los_pairs(np.full(SITES * 40, p), 0.0)
+    assert los.mean() == pytest.approx(p, abs=0.01)
+
+
+@pytest.mark.parametrize("lag_over_d", [0.02, 0.5, 1.0, 3.0])
+def test_two_points_share_their_los_state_as_the_gaussian_copula_says(lag_over_d: float) -> None:
+    """At LOS probability 1/2 two points whose fields correlate at rho = exp(-lag / d_corr)
+    are in the same state with probability 1/2 + arcsin(rho) / pi (the orthant probability of
+    a bivariate normal, Sheppard 1899): 1 side by side, 1/2 (independent) far apart. Drawn
+    per link from a hash, as before, it was 1/2 at any distance."""
+    a, b = _los_pairs(np.full(SITES * 40, 0.5), lag_over_d * 50.0)
+    rho = np.exp(-lag_over_d)
+    assert np.mean(a == b) == pytest.approx(0.5 + np.arcsin(rho) / np.pi, abs=0.015)
+
+
+def test_a_moving_device_loses_and_regains_los_over_the_correlation_distance() -> None:
+    """TR 38.901 7.6.3.3: read every 10 m (UMa's radio step) along a 2 km drive at a fixed LOS
+    probability of 1/2, the state to a site changes at each step with probability 1/2 -
+    arcsin(exp(-10 / 50)) / pi = 0.195, both ways alike, rather than at most once as a fixed
+    per-link draw against a falling probability did."""
+    table = wave_table(SITES, 3, n_fields=1)
+    x = np.arange(0.0, 2000.0, 10.0)
+    los = los_state(x[None, :], 0.0, np.arange(SITES)[:, None], 0.5, "UMa", table)
+    step = np.diff(los.astype(int), axis=1)
+    expected = 0.5 - np.arcsin(np.exp(-10.0 / 50.0)) / np.pi
+    assert np.mean(step != 0) == pytest.approx(expected, rel=0.05)
+    assert np.mean(step == 1) == pytest.approx(np.mean(step == -1), abs=0.01)

@@ -1,17 +1,14 @@
 """Devices' radio links: path gains to the cells of their nearest sites, the strongest K kept.
 
-Used when the world is built and again whenever devices move. The LOS state of a (device, site)
-link is drawn from a hash of the seed, the device and the site, so that a device keeps its
-links' draws as it moves and the result does not depend on the order in which devices are
-computed: LOS holds while the link's uniform draw is below TR 38.901's LOS probability at the
-current distance, so a device that moves away loses LOS once and for good. The shadowing is
-spatially consistent (TR 38.901 7.6.3.1, :mod:`airan.radio.shadowing`): a field over the plane
-per site and LOS state, read at the device's position, so it changes as the device moves,
-correlated over the decorrelation distance of Table 7.5-6, and devices side by side share it.
+Used when the world is built and again whenever devices move. A link's LOS state and
+shadowing are read from fields over the plane, one set per site, at the device's position
+(:mod:`airan.radio.shadowing`): both are spatially consistent (TR 38.901 7.6.3.1, 7.6.3.3), so
+they change as the device moves, over the correlation distances of Tables 7.6.3.1-2 (LOS state:
+50 m UMa and UMi, 10 m InH, 1-5 m InF) and 7.5-6 (shadowing), devices side by side share them,
+and the result does not depend on the order in which devices are computed.
 
-Simplifications (named): the LOS state is not spatially consistent (TR 38.901 7.6.3.3); UE
-heights above 22.5 m (drones) are clipped to the formulas' validity range (aerial UEs, TR
-36.777, are not modelled).
+Simplifications (named): UE heights above 22.5 m (drones) are clipped to the formulas' validity
+range (aerial UEs, TR 36.777, are not modelled).
 """
 
 from __future__ import annotations
@@ -23,12 +20,11 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from airan.radio import antenna, geometry, pathloss, shadowing
-from airan.radio.hashing import hash_u01
 
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
 _DEVICE_CHUNK = 2048
-_LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)
+_LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
 _UT_MAX_HEIGHT_M = 22.5  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi h_UT
 
@@ -60,6 +56,7 @@ class DeviceRadio:
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
     _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
+    _los_waves: NDArray[np.float64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n_sites = len(self.site_xy)
@@ -71,15 +68,18 @@ class DeviceRadio:
         self._sf_waves = shadowing.wave_table(
             n_sites if self.nr and self.shadowing else 0,
             int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _SF_MIX))
+        self._los_waves = shadowing.wave_table(
+            n_sites if self.nr else 0, int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _LOS_MIX),
+            n_fields=1)
 
     @property
     def k_top(self) -> int:
         return min(TOP_K_CELLS, len(self.cell_node))
 
     def links(
-        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], dev_ids: NDArray[np.int64]
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]
     ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]:
-        """For each device (``dev_ids`` name their draws): the K strongest cells by received
+        """For each device at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by received
         power, their linear path gains (antenna and shadowing included; serving cell first),
         and the DL power from every other candidate cell at full load (mW) in the strongest
         cell's channel (a simplification: it stays that channel's while a handover or a cell
@@ -103,7 +103,7 @@ class DeviceRadio:
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
             hb = self.cell_h[cc]
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
-            gain = self._gain(cc, dx, dy, hb, h_ut, dev_ids[a:b])
+            gain = self._gain(cc, dx, dy, hb, h_ut)
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
             kk = min(k_top, rx.shape[1])
@@ -124,19 +124,18 @@ class DeviceRadio:
         return top_cell, top_gain, resid
 
     def gains(
-        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64],
-        dev_ids: NDArray[np.int64], cells: NDArray[np.int64],
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
     ) -> NDArray[np.float64]:
         """Path gains of each device to the given cells ([n, k]): the same links as
         :meth:`links` (same draws), for a known candidate set (cheap updates while moving)."""
         dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
         h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)
-        return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, dev_ids)
+        return self._gain(cells, dx, dy, self.cell_h[cells], h_ut)
 
     def _gain(
         self, cc: NDArray[np.int64], dx: NDArray[np.float64], dy: NDArray[np.float64],
-        hb: NDArray[np.float64], h_ut: NDArray[np.float64], dev_ids: NDArray[np.int64],
+        hb: NDArray[np.float64], h_ut: NDArray[np.float64],
     ) -> NDArray[np.float64]:
         """Linear path gain (antenna, LOS and shadowing included) from cells ``cc`` [n, k]."""
         d2d = np.hypot(dx, dy)
@@ -145,20 +144,19 @@ class DeviceRadio:
         if not self.nr:
             return 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
         env = self.environment
-        seed = np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF)
-        # LOS and shadowing belong to the (device, site) link: shared by the site's sectors
+        # LOS and shadowing belong to the (device, site) link: shared by the site's sectors,
+        # read from the site's fields at the device's position
         site = self.cell_node[cc]
-        keys = dev_ids[:, None].astype(np.uint64) * np.uint64(len(self.site_xy)) \
-            + site.astype(np.uint64)
+        x, y = self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy
         p_los = pathloss.los_probability(
             env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
             clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
             h_bs_m=hb)
-        los = hash_u01(keys, seed ^ _LOS_MIX) < p_los
+        los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
         if self.shadowing:  # the site's field at the device's position
-            z = shadowing.shadow_field(self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy, site,
-                                       los, shadowing.decorrelation_m(env, los), self._sf_waves)
+            z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
+                                       self._sf_waves)
             pl = pl + z * pathloss.shadow_fading_std_db(env, los)
         # bearing from the cell to the device, for the sector pattern
         phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]

@@ -37,11 +37,14 @@ RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this 
 
 
 def radio_step_m(environment: str) -> float:
-    """How far a device moves before its links are re-evaluated (m): its shadowing then
-    correlates at exp(-step / d_corr) >= 0.6 with the last value (0.76 in UMa)."""
-    from airan.radio.shadowing import SF_DECORRELATION_M
+    """How far a device moves before its links are re-evaluated (m): its shadowing and the
+    field behind its LOS state then correlate at exp(-step / d_corr) >= 0.6 with the last
+    value (0.76 in UMa)."""
+    from airan.radio.shadowing import LOS_STATE_DECORRELATION_M, SF_DECORRELATION_M
 
-    return min(RADIO_STEP_M, min(SF_DECORRELATION_M[environment.lower()]) / 2.0)
+    env = environment.lower()
+    shortest = min(*SF_DECORRELATION_M[env], LOS_STATE_DECORRELATION_M[env])
+    return min(RADIO_STEP_M, shortest / 2.0)
 
 
 class Motion:
@@ -133,10 +136,10 @@ class Motion:
         resid = w.dev_resid_gain_mw[ids].copy()
         if relist.any():
             top[relist], gain[relist], resid[relist] = w.device_radio.links(
-                pos[relist, :2], pos[relist, 2], ids[relist])
+                pos[relist, :2], pos[relist, 2])
         if (~relist).any():
             old = w.dev_top_cell[ids[~relist]]
-            g = w.device_radio.gains(pos[~relist, :2], pos[~relist, 2], ids[~relist], old)
+            g = w.device_radio.gains(pos[~relist, :2], pos[~relist, 2], old)
             dup = np.zeros(old.shape, dtype=bool)  # padding repeats a cell: count it once
             for j in range(1, old.shape[1]):
                 dup[:, j] = (old[:, :j] == old[:, j : j + 1]).any(axis=1)

@@ -508,7 +508,7 @@ def build_world(s: Scenario, seed: int) -> World:
         vertical_elements=s.radio.gnb_vertical_elements,
         element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,
     )
-    top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h, np.arange(n_dev))
+    top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h)
     k_top = top_cell.shape[1]
     dev_cell = top_cell[:, 0].astype(np.int64) if n_dev else np.zeros(0, dtype=np.int64)
 

@@ -1,6 +1,6 @@
 """Order-independent random draws: uniform numbers from a hash of a key and a seed.
 
-A link's LOS draw and a shadowing field's waves come from ``hash_u01(key, seed)`` rather than
+The waves of the shadowing and LOS-state fields come from ``hash_u01(key, seed)`` rather than
 a random stream, so they do not depend on the order in which devices, sites or cells are
 computed (splitmix64, Steele et al., OOPSLA 2014).
 """

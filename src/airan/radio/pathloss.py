@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "C_M_S",
     "INF_CLUTTER",
+    "INF_D_CLUTTER_M",
     "MAX_DISTANCE_M",
     "SCENARIOS",
     "UT_HEIGHT_RANGE_M",
@@ -81,7 +82,7 @@ _SF_STD_DB: dict[str, tuple[float, float]] = {
 }
 
 #: Typical clutter size d_clutter (m) per InF sub-scenario, TR 38.901 Table 7.2-4.
-_INF_D_CLUTTER_M: dict[str, float] = {"inf-sl": 10.0, "inf-dl": 2.0, "inf-sh": 10.0, "inf-dh": 2.0}
+INF_D_CLUTTER_M: dict[str, float] = {"inf-sl": 10.0, "inf-dl": 2.0, "inf-sh": 10.0, "inf-dh": 2.0}
 
 #: Clutter density r and effective clutter height hc (m) per InF sub-scenario: the InF
 #: calibration values of TR 38.901 clause 7.8 (Table 7.8-7), within Table 7.2-4's ranges.
@@ -255,7 +256,7 @@ def los_probability(
         r = r_default if clutter_density is None else float(clutter_density)
         if not 0.0 <= r < 1.0:
             raise ValueError(f"clutter_density must be in [0, 1), got {clutter_density!r}")
-        d_clutter = _INF_D_CLUTTER_M[s]
+        d_clutter = INF_D_CLUTTER_M[s]
         with np.errstate(divide="ignore"):
             k = -d_clutter / np.log1p(-r) if r > 0.0 else np.inf
         if s in ("inf-sh", "inf-dh"):

@@ -1,4 +1,4 @@
-"""Spatially consistent shadow fading: one Gaussian field over the plane per site and LOS state.
+"""Spatially consistent shadow fading and LOS state: Gaussian fields over the plane, per site.
 
 TR 38.901 7.6.3.1 asks for large-scale parameters that are spatially consistent: a device's
 shadowing to a site changes as it moves, correlated over the decorrelation distance d_corr of
@@ -14,6 +14,12 @@ spectrum of the exponential correlation, whose CDF is F(k) = 1 - 1 / sqrt(1 + (k
 d_corr) exactly and Var z = 1. Each field is fixed by a hash of the seed, the site and the
 wave index, so it does not depend on the order in which devices or sites are computed.
 
+The LOS state is spatially consistent too (TR 38.901 7.6.3.3): a link is LOS where its site's
+spatially consistent uniform random variable at the device's position, Phi(z) of one more such
+field with the LOS-state correlation distance of Table 7.6.3.1-2, is below the LOS probability
+at that distance (:func:`los_state`). A device that moves loses and regains LOS over that
+distance, and devices side by side share their LOS state to a site.
+
 Simplifications (named): a sum of finitely many sinusoids is Gaussian only approximately (its
 values are bounded by sqrt(2 N) = 6.9 standard deviations) and, in one realisation, its
 correlation follows the exponential law only on average over the sites; the fields of different
@@ -28,10 +34,11 @@ import math
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 from airan.radio.hashing import hash_u01
-from airan.radio.pathloss import SCENARIOS
+from airan.radio.pathloss import INF_D_CLUTTER_M, SCENARIOS
 
 N_WAVES = 24  # sinusoids per field (an assumption: tails of a normal to 1%, 24 cosines per link)
 
@@ -48,6 +55,14 @@ SF_DECORRELATION_M: dict[str, tuple[float, float]] = {
 }
 assert set(SF_DECORRELATION_M) == set(SCENARIOS)
 
+#: Correlation distance (m) of the LOS state, TR 38.901 Table 7.6.3.1-2: UMa 50, UMi 50, InH
+#: 10, InF d_clutter / 2 (d_clutter of Table 7.2-4: 10 m sparse, 2 m dense clutter).
+LOS_STATE_DECORRELATION_M: dict[str, float] = {
+    "uma": 50.0, "umi": 50.0, "inh": 10.0,
+    **{name: d_clutter / 2.0 for name, d_clutter in INF_D_CLUTTER_M.items()},
+}
+assert set(LOS_STATE_DECORRELATION_M) == set(SCENARIOS)
+
 _DIR_MIX = np.uint64(0x2545F4914F6CDD1D)
 _RAD_MIX = np.uint64(0x9FB21C651E98DF25)
 _PHASE_MIX = np.uint64(0xC13FA9A902A6328F)
@@ -59,12 +74,15 @@ def decorrelation_m(scenario: str, los: ArrayLike) -> NDArray[np.float64]:
     return np.where(np.asarray(los, dtype=bool), d_los, d_nlos).astype(np.float64)
 
 
-def wave_table(n_sites: int, seed: int, n_waves: int = N_WAVES) -> NDArray[np.float64]:
-    """The sinusoids of every (site, LOS state) field, [sites, 2 (NLOS, LOS), waves, 3]: the
-    wave vector for d_corr = 1 (x and y: |k| d_corr in a uniform direction) and the phase
-    (rad), side by side so that a field's waves are read from a few cache lines."""
+def wave_table(n_sites: int, seed: int, n_waves: int = N_WAVES,
+               n_fields: int = 2) -> NDArray[np.float64]:
+    """The sinusoids of ``n_fields`` fields per site, [sites, fields, waves, 3] (shadowing:
+    2, NLOS and LOS; LOS state: 1): the wave vector for d_corr = 1 (x and y: |k| d_corr in a
+    uniform direction) and the phase (rad), side by side so that a field's waves are read
+    from a few cache lines."""
     s = np.uint64(int(seed) & 0x7FFFFFFFFFFFFFFF)
-    keys = (np.arange(n_sites * 2 * n_waves, dtype=np.uint64)).reshape(n_sites, 2, n_waves)
+    keys = (np.arange(n_sites * n_fields * n_waves, dtype=np.uint64)).reshape(
+        n_sites, n_fields, n_waves)
     theta = 2.0 * np.pi * hash_u01(keys, s ^ _DIR_MIX)
     u = hash_u01(keys, s ^ _RAD_MIX)
     q = np.sqrt(1.0 / (1.0 - u) ** 2 - 1.0)  # |k| d_corr, from F(k) = 1 - 1/sqrt(1 + (k d)^2)
@@ -76,9 +94,29 @@ def shadow_field(x_m: ArrayLike, y_m: ArrayLike, site: ArrayLike, los: ArrayLike
                  d_corr_m: ArrayLike, table: NDArray[np.float64]) -> NDArray[np.float64]:
     """The standard-normal shadowing z of each link at the device's position (``x_m``, ``y_m``)
     from its ``site`` in its LOS state (all broadcast together); multiply by sigma_SF (dB)."""
+    return gaussian_field(x_m, y_m, site, np.asarray(los, dtype=bool).astype(np.int64),
+                          d_corr_m, table)
+
+
+def los_state(x_m: ArrayLike, y_m: ArrayLike, site: ArrayLike, p_los: ArrayLike,
+              scenario: str, table: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Whether each link is LOS, TR 38.901 7.6.3.3: its ``site``'s spatially consistent
+    uniform random variable at the device's position, Phi(z) of the site's LOS-state field
+    (``table`` of one field per site) with the correlation distance of Table 7.6.3.1-2, is
+    below the link's LOS probability ``p_los`` (all broadcast together)."""
+    d_corr = LOS_STATE_DECORRELATION_M[str(scenario).lower()]
+    z = gaussian_field(x_m, y_m, site, 0, d_corr, table)
+    return ndtr(z) < np.asarray(p_los, dtype=np.float64)  # type: ignore[no-any-return]
+
+
+def gaussian_field(x_m: ArrayLike, y_m: ArrayLike, site: ArrayLike, field: ArrayLike,
+                   d_corr_m: ArrayLike, table: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The standard-normal value of each ``site``'s ``field`` (an index into ``table``'s
+    fields) at (``x_m``, ``y_m``), correlated as exp(-distance / ``d_corr_m``); all
+    broadcast together."""
     x, y, sites, state, d = np.broadcast_arrays(
         np.asarray(x_m, dtype=np.float64), np.asarray(y_m, dtype=np.float64),
-        np.asarray(site, dtype=np.int64), np.asarray(los, dtype=bool).astype(np.int64),
+        np.asarray(site, dtype=np.int64), np.asarray(field, dtype=np.int64),
         np.asarray(d_corr_m, dtype=np.float64))
     out = np.empty(x.shape)
     row = x.shape[-1] if x.ndim else 1
