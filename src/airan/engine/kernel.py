@@ -1303,8 +1303,9 @@ def serve_ul(W, S, k, s0):
             c = dev_cell[d]
             equal = cell_prb[c] * free / cnt[c]
             cap = ul_capacity(W, S, d, c, equal, 1.0)[0]
-            if cap > 0.0 and ul_bits[d] < cap:
-                spare[c] += equal * (1.0 - ul_bits[d] / cap)
+            want = _ul_want(W, S, d)
+            if cap > 0.0 and want < cap:
+                spare[c] += equal * (1.0 - want / cap)
             else:
                 heavy[c] += 1.0
                 pf_w[d] = 2.0
@@ -1353,13 +1354,21 @@ def serve_ul(W, S, k, s0):
             act_pos[d] = kept
             kept += 1
             continue
+        # the SR's grant carries at most its size, the buffer's report with it; the next
+        # grant, sized to the report, follows grant_delay after this slot
+        send = cap
+        first = S.ue_first_grant[d] == 1
+        if first:
+            S.ue_first_grant[d] = 0
+            if W.first_grant_bits < send:
+                send = W.first_grant_bits
         used = 0.0
         r = ul_head[d]
-        while r >= 0 and (used < cap or rq_f[r, REM_BITS] <= 0.0):  # (empty ones ride along)
+        while r >= 0 and (used < send or rq_f[r, REM_BITS] <= 0.0):  # (empty ones ride along)
             if rq_f[r, T_UL_START] != rq_f[r, T_UL_START]:
                 rq_f[r, T_UL_START] = s0  # its first bits go in this slot's transport block
             rem = rq_f[r, REM_BITS]
-            if rem <= cap - used:
+            if rem <= send - used:
                 used += rem
                 rq_f[r, REM_BITS] = 0.0
                 ul_bits[d] -= rem
@@ -1384,9 +1393,11 @@ def serve_ul(W, S, k, s0):
                     push_event(S, t_done, r)
                 r = nxt
             else:
-                rq_f[r, REM_BITS] = rem - (cap - used)
-                ul_bits[d] -= cap - used
-                used = cap
+                rq_f[r, REM_BITS] = rem - (send - used)
+                ul_bits[d] -= send - used
+                used = send
+        if first and ul_head[d] >= 0:
+            elig[d] = _next_grant_time(W, k + 1)
         if cap > 0.0:
             used_ul[c] += n_use * used / cap
             pow_ul[c] += p_out_mw * used / cap  # the power it put out, over the PRBs it used
@@ -1431,7 +1442,6 @@ def _pf_grant(W, S, c, prbs):
     cell_top_m = S.cell_top_m
     pf_w = S.ue_pf_w
     grant = S.ue_grant
-    ul_bits = S.ue_ul_bits
     fade_a = S.ue_fade
     p_prb_a = W.dev_ul_p_prb_mw
     p_max = W.dev_ue_tx_mw
@@ -1449,7 +1459,7 @@ def _pf_grant(W, S, c, prbs):
         cap, n_use, _ = ul_capacity(W, S, u, c, offer, fade_a[u])
         if cap <= 0.0:
             continue
-        g, more = _pf_take(ul_bits[u], cap, n_use)
+        g, more = _pf_take(_ul_want(W, S, u), cap, n_use)
         # it could use more: its buffer needs more, and its headroom, not the PRBs left or the
         # SINR floor, bounded what it took
         pf_w[u] = 3.0 if more and offer < left and n_use >= offer else 2.0
@@ -1459,10 +1469,10 @@ def _pf_grant(W, S, c, prbs):
         u = cell_top[c, j]
         if left > 0.0 and pf_w[u] > 2.5:
             cap, n_use, _ = ul_capacity(W, S, u, c, grant[u] + left, fade_a[u])
-            g, _ = _pf_take(ul_bits[u], cap, n_use)
+            g, _ = _pf_take(_ul_want(W, S, u), cap, n_use)
             if g < n_use:  # its buffer fits: past its headroom the capacity grows less than
                 # in proportion to the PRBs, so the share overstates them
-                g = _pf_need(W, S, u, c, ul_bits[u], grant[u], g, fade_a[u])
+                g = _pf_need(W, S, u, c, _ul_want(W, S, u), grant[u], g, fade_a[u])
             if g > grant[u]:
                 left -= g - grant[u]
                 grant[u] = g
@@ -2410,6 +2420,8 @@ def create(W, S, t, flow, place):
         elig = t if W.configured_grant else sr_grant_time(W, d, t)
         if elig > S.ue_ul_elig[d]:
             S.ue_ul_elig[d] = elig
+        if W.first_grant_bits > 0.0 and not W.configured_grant:
+            S.ue_first_grant[d] = 1  # the SR's grant, sized without the buffer's report
         _set_add(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
     else:
         S.rq_i[S.ue_ul_tail[d], I_NEXT] = r
@@ -2445,9 +2457,28 @@ def sr_grant_time(W, d, t):
         k += n
     else:
         raise RuntimeError("an SR offset with no occasion on an uplink slot")
+    return _next_grant_time(W, k)
+
+
+@njit(cache=True)
+def _next_grant_time(W, k):
+    """When a grant the gNB sends on what it learnt in slot ``k`` (an SR occasion at its start,
+    or a buffer status report decoded by then) lets the UE send: ``W.grant_delay_s`` later, in
+    whole slots where the delay is (``k * slot_s``, as the scheduler computes a slot's start)."""
+    slot = W.slot_s
     if W.grant_delay_slots >= 0:
         return (k + W.grant_delay_slots) * slot
     return k * slot + W.grant_delay_s
+
+
+@njit(cache=True)
+def _ul_want(W, S, d):
+    """The bits UE ``d``'s grant can carry now: its buffer, or at most the grant answering its
+    SR (``radio.first_grant_bytes``) while that is its next one."""
+    b = S.ue_ul_bits[d]
+    if S.ue_first_grant[d] == 1 and W.first_grant_bits < b:
+        return W.first_grant_bits
+    return b
 
 
 # ---------------------------------------------------------------------------------------------

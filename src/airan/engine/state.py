@@ -93,6 +93,7 @@ _KW_FIELDS = [
     "harq_dl_slots",
     "dl_sched_delay_s",
     "configured_grant",
+    "first_grant_bits",
     "scheduler_pf",
     "svc_delay_weight",
     "load_alpha",
@@ -139,6 +140,7 @@ _STATE_FIELDS = [
     "cell_top_m",
     "ue_avg_thr",
     "ue_sent_ul",
+    "ue_first_grant",
     "ue_sent_dl",
     "ue_ul_free",
     "ue_dl_free",
@@ -354,6 +356,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # [n_dev, 2]: a mask whose bit i is set where it did in slot (column 1) - i, and that
         # slot, side by side (one cache line)
         ue_sent_ul=np.zeros((n_dev, 2), dtype=np.int64),
+        # 1 while a UE's next grant is the one answering its SR (radio.first_grant_bytes)
+        ue_first_grant=np.zeros(n_dev, dtype=np.int8),
         ue_sent_dl=np.zeros((n_dev, 2), dtype=np.int64),
         ue_ul_free=np.zeros(n_dev),
         ue_dl_free=np.zeros(n_dev),

@@ -158,6 +158,7 @@ class World:
     harq_dl_slots: I64
     dl_sched_delay_s: float
     configured_grant: bool
+    first_grant_bits: float  # the grant answering an SR; 0: it carries the whole buffer
     scheduler_pf: bool  # PF's fading and ranked grants (pf and mlwdf)
     # [services] M-LWDF's a_i = -ln(delta_i) / T_i (1/s), delta_i the share of requests allowed
     # past the deadline T_i (1 - target_hit_ratio); empty unless the scheduler is mlwdf
@@ -805,6 +806,7 @@ def build_world(s: Scenario, seed: int) -> World:
         harq_dl_slots=harq_dl_slots,
         dl_sched_delay_s=r.dl_sched_delay_ms * 1e-3,
         configured_grant=r.ul_access == "configured_grant",
+        first_grant_bits=8.0 * r.first_grant_bytes if r.first_grant_bytes else 0.0,
         scheduler_pf=r.scheduler in ("pf", "mlwdf"),
         svc_delay_weight=(
             scheduling.mlwdf_delay_weight([v.target_hit_ratio for v in s.services],

@@ -39,6 +39,7 @@ __all__ = [
     "overheads",
     "parse_tdd_pattern",
     "peak_rate_bps",
+    "report_round_s",
     "slot_duration_s",
     "slot_types",
     "slot_usable",
@@ -220,6 +221,31 @@ def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     gaps = np.diff(np.r_[starts[-1] - period, starts])
     to_start = float(np.sum(gaps**2 / 2) / period)
     return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
+
+
+def report_round_s(ul_usable: ArrayLike, slot_s: float, grant_delay_s: float) -> float:
+    """Mean delay (s) the SR's grant adds to data it cannot carry (``radio.first_grant_bytes``).
+
+    The UE sends what fits, with its buffer status report (TS 38.321 5.4.5), in an uplink slot
+    ``k``; the gNB decodes the report at the slot's end, and its next grant lets the UE send
+    ``grant_delay_s`` later, in the first uplink slot starting then or after (whole-slot delays
+    counted in slots, :func:`whole_slots`, as in the engine). The rest of the upload starts
+    there instead of in slot ``k``: exact for a rest one slot carries, and for a longer upload
+    where the SR's grant is small against a slot's capacity. The mean is over the uplink slots
+    of the pattern, each equally likely to carry the SR's grant. FDD at 1 ms slots with a 2 ms
+    grant delay: 3 ms; DDDSU at 0.5 ms with 2 ms: 2.5 ms (the same slot of the next pattern).
+    """
+    u = np.asarray(ul_usable, dtype=np.float64)
+    length = len(u)
+    ul = np.flatnonzero(u > 0)
+    whole = whole_slots(grant_delay_s, slot_s)
+    total = 0.0
+    for k in ul:
+        grant = (k + 1 + whole if whole >= 0 else
+                 int(math.ceil(((k + 1) * slot_s + grant_delay_s) / slot_s - 1e-9)))
+        after = grant + int(((ul - grant) % length).min())
+        total += (after - k) * slot_s
+    return total / len(ul)
 
 
 def sr_period_slots(slot_s: float, period_s: float) -> int:

@@ -677,6 +677,12 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
 
     carriers = _used_carriers(s)
     slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 0.0
+    if s.radio.first_grant_bytes is not None and (s.radio.model != "nr"
+                                                  or s.radio.ul_access != "sr"):
+        out.append(str(InputError(
+            "the size of the grant that answers a scheduling request matters only with "
+            "radio.model nr and ul_access sr: it is ignored here", file=label,
+            field="radio.first_grant_bytes", value=s.radio.first_grant_bytes)))
     if s.radio.model == "nr" and s.radio.ul_access == "sr" and carriers:
         from airan.radio.nr import N2_SYMBOLS, PDCCH_SYMBOLS, whole_slots
 

@@ -250,6 +250,11 @@ class Radio(_Strict):
     sr_period_ms: float = Field(5.0, gt=0, le=640)
     # gNB decode + PDCCH + k2 (DOMAIN.md, NR training material)
     grant_delay_ms: float = Field(2.0, ge=0, le=1000)
+    # the grant that answers a scheduling request (bytes): the gNB learns the buffer only from
+    # the buffer status report that rides in it (TS 38.321 5.4.5), so data beyond it waits for
+    # the next grant, grant_delay_ms after that slot. None: the first grant carries the whole
+    # buffer, as if the gNB knew it
+    first_grant_bytes: int | None = Field(None, ge=1, le=100_000_000)
     # the gNB's processing before an answer's first DL slot (0.5 ms: one slot at 30 kHz)
     dl_sched_delay_ms: float = Field(0.5, ge=0, le=1000)
     # HARQ: each transport block fails with this probability per transmission, the link

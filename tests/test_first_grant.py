@@ -1,0 +1,90 @@
+"""The grant that answers a scheduling request (``radio.first_grant_bytes``): the gNB does not
+know the UE's buffer until the buffer status report that rides in that grant (TS 38.321 5.4.5),
+so what the grant cannot carry waits for the next one, ``grant_delay_ms`` after the report's
+slot, in the first uplink slot then (``airan.radio.nr.report_round_s``).
+
+One UE next to its cell, no block errors, uploads far apart that one uplink slot carries: the
+upload's air time is its slot alone without the option or within the grant, and that slot plus
+the report's round with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from one_cell import one_cell_site
+
+from airan.engine import Engine
+from airan.policy import Snapshot
+from airan.radio import nr
+from airan.scenario import scenario_from_dict
+from airan.scenario.load import scenario_warnings
+
+
+def test_the_reports_round_reaches_the_first_uplink_slot_after_the_grant_delay() -> None:
+    # FDD at 1 ms slots, 2 ms grant delay: report in slot k, sent from slot k + 1 + 2
+    assert nr.report_round_s([1.0], 1e-3, 2e-3) == pytest.approx(3e-3, rel=1e-12)
+    # DDDSU at 0.5 ms, 2 ms (4 slots): from U slot 4 the grant reaches slot 9, the next U
+    # slot of the pattern, and from the S slot's uplink symbols (slot 3) slot 8, its next S
+    ul, _ = nr.slot_usable(nr.parse_tdd_pattern("DDDSU"))
+    assert nr.report_round_s(ul, 0.5e-3, 2e-3) == pytest.approx(2.5e-3, rel=1e-12)
+    # a delay off the slot grid (1.2 ms at 0.5 ms): the first slot starting 1.2 ms after the
+    # report's slot ends, k + 1 + ceil(2.4) = k + 4
+    assert nr.report_round_s([1.0], 0.5e-3, 1.2e-3) == pytest.approx(2e-3, rel=1e-12)
+
+
+def _one_ue(ul_kb: float, first_grant_bytes: int | None) -> dict[str, Any]:
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, first_grant_bytes=first_grant_bytes)
+    d["fleets"] = [{"name": "ue", "count": 1, "services": ["perception"],
+                    "area": {"x_m": [40.0, 41.0], "y_m": [0.0, 1.0]}}]
+    d["services"][0].update(ul_kb=ul_kb, dl_kb=0.2, rate_hz=10.0, arrivals="periodic",
+                            jitter_ms=0.0)
+    d["duration_s"] = 5.0
+    return d
+
+
+def _ul_ms(d: dict[str, Any]) -> tuple[Engine, np.ndarray, np.ndarray]:
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge")
+    t = eng.run().requests
+    return eng, t.column("ul_wait_ms").to_numpy(), t.column("ul_air_ms").to_numpy()
+
+
+def test_an_upload_beyond_the_srs_grant_waits_for_the_reports_grant() -> None:
+    _, wait0, air0 = _ul_ms(_one_ue(4.0, None))
+    eng, wait, air = _ul_ms(_one_ue(4.0, 500))
+    assert len(air) > 40
+    np.testing.assert_allclose(air0, 0.5, atol=1e-9)  # one U slot carries the 4 KB
+    np.testing.assert_allclose(wait, wait0, atol=1e-9)  # the SR and its grant as before
+    # 500 bytes go in the SR's grant, the rest 2.5 ms later, in the next pattern's U slot
+    np.testing.assert_allclose(air, 0.5 + 2.5, atol=1e-9)
+    w = eng.world
+    ul, _ = nr.slot_usable(w.slot_type)
+    assert nr.report_round_s(ul, w.slot_s, w.grant_delay_s) == pytest.approx(2.5e-3)
+
+
+def test_an_upload_within_the_srs_grant_is_unchanged() -> None:
+    _, wait0, air0 = _ul_ms(_one_ue(0.2, None))
+    _, wait, air = _ul_ms(_one_ue(0.2, 500))
+    assert np.array_equal(wait, wait0) and np.array_equal(air, air0)
+
+
+def test_the_policies_estimate_counts_the_round_for_an_idle_ue() -> None:
+    def estimate(first_grant_bytes: int | None, bits: float) -> float:
+        eng = Engine(scenario_from_dict(_one_ue(4.0, first_grant_bytes)), policy="nearest-edge",
+                     duration_s=0.01)
+        return float(Snapshot(eng).ul_time_s(np.array([0]), np.array([bits]))[0])
+
+    assert estimate(500, 32_000.0) - estimate(None, 32_000.0) == pytest.approx(2.5e-3)
+    assert estimate(500, 4_000.0) == estimate(None, 4_000.0)  # 500 bytes: within the grant
+
+
+def test_the_option_is_named_where_it_has_no_effect() -> None:
+    d = _one_ue(4.0, 500)
+    d["radio"]["ul_access"] = "configured_grant"
+    warnings = scenario_warnings(scenario_from_dict(d))
+    assert any("radio.first_grant_bytes" in w for w in warnings)
+    assert not any("first_grant" in w for w in scenario_warnings(
+        scenario_from_dict(_one_ue(4.0, 500))))
