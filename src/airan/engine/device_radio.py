@@ -80,10 +80,10 @@ class DeviceRadio:
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]
     ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]:
         """For each device at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by received
-        power, their linear path gains (antenna and shadowing included; serving cell first),
-        and the DL power from every other candidate cell at full load (mW) in the strongest
-        cell's channel (a simplification: it stays that channel's while a handover or a cell
-        outage moves the device to a cell on another channel, until its cells are listed
+        power, their linear path gains (antenna, LOS state and shadowing included; serving cell
+        first), and the DL power from every other candidate cell at full load (mW) in the
+        strongest cell's channel (a simplification: it stays that channel's while a handover or
+        a cell outage moves the device to a cell on another channel, until its cells are listed
         again)."""
         n_dev = len(dev_xy)
         n_sites = len(self.site_xy)
@@ -127,7 +127,7 @@ class DeviceRadio:
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
     ) -> NDArray[np.float64]:
         """Path gains of each device to the given cells ([n, k]): the same links as
-        :meth:`links` (same draws), for a known candidate set (cheap updates while moving)."""
+        :meth:`links` (same fields), for a known candidate set (cheap updates while moving)."""
         dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
         h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)

@@ -32,8 +32,8 @@ from airan.scenario.schema import Scenario
 
 RELIST_M = 100.0  # a moving device's candidate cells (nearest sites) are re-listed this often (m)
 RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this far (m), or half
-# the environment's shortest shadowing decorrelation distance (radio.shadowing, TR 38.901 Table
-# 7.5-6) where that is less: UMa 10 m (d_corr 37 / 50 m), UMi and InF 5 m, InH 3 m
+# the environment's shortest correlation distance where that is less (shadowing, TR 38.901 Table
+# 7.5-6; LOS state, Table 7.6.3.1-2): UMa 10 m, UMi 5 m, InH 3 m, InF 0.5-2.5 m
 
 
 def radio_step_m(environment: str) -> float:

@@ -23,8 +23,12 @@ distance, and devices side by side share their LOS state to a site.
 Simplifications (named): a sum of finitely many sinusoids is Gaussian only approximately (its
 values are bounded by sqrt(2 N) = 6.9 standard deviations) and, in one realisation, its
 correlation follows the exponential law only on average over the sites; the fields of different
-sites are independent (no inter-site shadowing correlation is modelled); LOS and NLOS fields are
-independent, so a link that loses LOS draws its shadowing afresh.
+sites are independent (no inter-site shadowing correlation is modelled), even for two cell sites
+at one position (two carriers on one mast: fields are keyed by the site's index); LOS and NLOS
+fields are independent, so a link that loses LOS draws its shadowing afresh. The LOS state is
+hard (7.6.3.3's soft LOS is not modelled): thresholding a field whose exponential correlation
+makes it rough at every scale, it flips the more often the finer it is read, so a moving
+device's LOS changes count at the resolution links are re-read (``engine.motion.radio_step_m``).
 """
 
 from __future__ import annotations
@@ -114,24 +118,24 @@ def gaussian_field(x_m: ArrayLike, y_m: ArrayLike, site: ArrayLike, field: Array
     """The standard-normal value of each ``site``'s ``field`` (an index into ``table``'s
     fields) at (``x_m``, ``y_m``), correlated as exp(-distance / ``d_corr_m``); all
     broadcast together."""
-    x, y, sites, state, d = np.broadcast_arrays(
+    x, y, sites, fields, d = np.broadcast_arrays(
         np.asarray(x_m, dtype=np.float64), np.asarray(y_m, dtype=np.float64),
         np.asarray(site, dtype=np.int64), np.asarray(field, dtype=np.int64),
         np.asarray(d_corr_m, dtype=np.float64))
     out = np.empty(x.shape)
     row = x.shape[-1] if x.ndim else 1
     _field(np.ascontiguousarray(x).ravel(), np.ascontiguousarray(y).ravel(),
-           np.ascontiguousarray(sites).ravel(), np.ascontiguousarray(state).ravel(),
+           np.ascontiguousarray(sites).ravel(), np.ascontiguousarray(fields).ravel(),
            np.ascontiguousarray(d).ravel(), table, row, out.reshape(-1))
     return out
 
 
-LOOK_BACK = 16  # links of the same row searched for one at the same site, state and place
+LOOK_BACK = 16  # links of the same row searched for one at the same site, field and place
 
 
 @njit(cache=True)
-def _field(x, y, site, state, d, table, row, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``out[i]``: the field of (``site[i]``, ``state[i]``) at (``x[i]``, ``y[i]``). A link
+def _field(x, y, site, field, d, table, row, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[i]``: the value of ``site[i]``'s field ``field[i]`` at (``x[i]``, ``y[i]``). A link
     that repeats one of the ``LOOK_BACK`` before it in its row of ``row`` (another sector of
     the same site, for the same device) takes its value: a device's cells come from a few
     sites."""
@@ -143,14 +147,14 @@ def _field(x, y, site, state, d, table, row, out):  # type: ignore[no-untyped-de
             first = i - LOOK_BACK
         same = -1
         for j in range(i - 1, first - 1, -1):
-            if (site[j] == site[i] and state[j] == state[i] and x[j] == x[i]
+            if (site[j] == site[i] and field[j] == field[i] and x[j] == x[i]
                     and y[j] == y[i] and d[j] == d[i]):
                 same = j
                 break
         if same >= 0:
             out[i] = out[same]
             continue
-        s, t = site[i], state[i]
+        s, t = site[i], field[i]
         u, v = x[i] / d[i], y[i] / d[i]
         z = 0.0
         for m in range(n_waves):
