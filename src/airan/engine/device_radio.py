@@ -57,6 +57,7 @@ class DeviceRadio:
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
     _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
     _los_waves: NDArray[np.float64] = field(init=False, repr=False)
+    _mast: NDArray[np.int64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n_sites = len(self.site_xy)
@@ -65,6 +66,11 @@ class DeviceRadio:
             row = self._site_cells[node]
             row[int(np.argmax(row < 0))] = ci
         self._tree = cKDTree(self.site_xy)
+        # cell sites at one position (two carriers on one mast) read the same fields: the LOS
+        # state and the shadowing belong to the path, not to the carrier
+        _, first, inverse = np.unique(np.round(self.site_xy, 2), axis=0, return_index=True,
+                                      return_inverse=True)
+        self._mast = first[np.ravel(inverse)].astype(np.int64)
         self._sf_waves = shadowing.wave_table(
             n_sites if self.nr and self.shadowing else 0,
             int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _SF_MIX))
@@ -144,9 +150,9 @@ class DeviceRadio:
         if not self.nr:
             return 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
         env = self.environment
-        # LOS and shadowing belong to the (device, site) link: shared by the site's sectors,
-        # read from the site's fields at the device's position
-        site = self.cell_node[cc]
+        # LOS and shadowing belong to the (device, mast) path: shared by the site's sectors
+        # and by sites on one mast, read from the mast's fields at the device's position
+        site = self._mast[self.cell_node[cc]]
         x, y = self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy
         p_los = pathloss.los_probability(
             env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),

@@ -23,8 +23,8 @@ distance, and devices side by side share their LOS state to a site.
 Simplifications (named): a sum of finitely many sinusoids is Gaussian only approximately (its
 values are bounded by sqrt(2 N) = 6.9 standard deviations) and, in one realisation, its
 correlation follows the exponential law only on average over the sites; the fields of different
-sites are independent (no inter-site shadowing correlation is modelled), even for two cell sites
-at one position (two carriers on one mast: fields are keyed by the site's index); LOS and NLOS
+sites are independent (no inter-site shadowing correlation is modelled; cell sites at one position,
+two carriers on one mast, share theirs: ``engine.device_radio``); LOS and NLOS
 fields are independent, so a link that loses LOS draws its shadowing afresh. The LOS state is
 hard (7.6.3.3's soft LOS is not modelled): thresholding a field whose exponential correlation
 makes it rough at every scale, it flips the more often the finer it is read, so a moving
