@@ -239,8 +239,8 @@ class Engine:
             self._ul_wait_s = ul_start
             self._ul_access_delay_s = ul_end + self._ul_harq_s
             # data beyond the SR's grant waits for the report's grant (radio.first_grant_bytes)
-            self._ul_report_round_s = (
-                nr.report_round_s(ul_usable, w.slot_s, w.grant_delay_s)
+            self._report_round_s = (
+                nr.report_round_s(ul_usable, w.slot_s, w.sr_period_s, w.grant_delay_s)
                 if w.first_grant_bits > 0 and not w.configured_grant else 0.0)
             self._dl_wait_s = w.dl_sched_delay_s + dl_start
             self._dl_access_delay_s = w.dl_sched_delay_s + dl_end + self._dl_harq_s
@@ -248,13 +248,13 @@ class Engine:
             self._ul_slot_spacing_s = w.slot_s / self._ul_slot_fraction
             self._dl_slot_spacing_s = w.slot_s / self._dl_slot_fraction
         elif w.radio_model == 2:  # the fixed link's latency, each way
-            self._ul_report_round_s = 0.0
+            self._report_round_s = 0.0
             self._ul_harq_s = self._dl_harq_s = 0.0
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = w.fixed_latency_s
             self._ul_slot_spacing_s = self._dl_slot_spacing_s = 0.0  # no slots
         else:
-            self._ul_report_round_s = 0.0
+            self._report_round_s = 0.0
             self._ul_harq_s = self._dl_harq_s = 0.0
             self._ul_wait_s = self._dl_wait_s = 0.0
             self._ul_access_delay_s = self._dl_access_delay_s = 0.0
@@ -520,14 +520,22 @@ class Engine:
         if w.radio_model == 2:
             return (self._ul_backlog_bits(devices) + bits) / w.fixed_ul_bps  # type: ignore[no-any-return]
         devices = np.ascontiguousarray(devices, dtype=np.int64)
-        t = K.ul_times_s(self._kw, self._sref, devices, np.ascontiguousarray(bits),
-                         self._ul_slot_fraction)
-        if self._ul_report_round_s > 0.0:  # beyond the SR's grant: the report's round
-            st = self._st
-            waiting = (st.ue_ul_bits[devices] <= 0.0) | (st.ue_first_grant[devices] == 1)
-            t = t + np.where(waiting & (st.ue_ul_bits[devices] + bits > w.first_grant_bits),
-                             self._ul_report_round_s, 0.0)
-        return t  # type: ignore[no-any-return]
+        return K.ul_times_s(  # type: ignore[no-any-return]
+            self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction)
+
+    def _ul_report_round_s(self, devices: np.ndarray, bits: np.ndarray) -> np.ndarray:
+        """The buffer status report's round each upload of ``bits`` adds now
+        (``radio.first_grant_bytes``, ``nr.report_round_s``): where the device waits for its
+        SR's grant (an empty buffer, or one the SR's grant has not served yet) and the grant
+        cannot carry its buffer and the upload."""
+        n = len(devices)
+        if self._report_round_s <= 0.0:
+            return np.zeros(n)
+        st = self._st
+        held = st.ue_ul_bits[devices]
+        waiting = (held <= 0.0) | (st.ue_first_grant[devices] == 1)
+        over = held + np.asarray(bits, dtype=np.float64) > self.world.first_grant_bits
+        return np.where(waiting & over, self._report_round_s, 0.0)
 
     def _ul_tx_w(self, devices: np.ndarray) -> np.ndarray:
         """A device's power while it sends now (W), as the kernel books it: under NR its

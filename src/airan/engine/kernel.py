@@ -1357,7 +1357,7 @@ def serve_ul(W, S, k, s0):
         # the SR's grant carries at most its size, the buffer's report with it; the next
         # grant, sized to the report, follows grant_delay after this slot
         send = cap
-        first = S.ue_first_grant[d] == 1
+        first = W.first_grant_bits > 0.0 and S.ue_first_grant[d] == 1
         if first:
             S.ue_first_grant[d] = 0
             if W.first_grant_bits < send:
@@ -2476,7 +2476,7 @@ def _ul_want(W, S, d):
     """The bits UE ``d``'s grant can carry now: its buffer, or at most the grant answering its
     SR (``radio.first_grant_bytes``) while that is its next one."""
     b = S.ue_ul_bits[d]
-    if S.ue_first_grant[d] == 1 and W.first_grant_bits < b:
+    if W.first_grant_bits > 0.0 and S.ue_first_grant[d] == 1 and W.first_grant_bits < b:
         return W.first_grant_bits
     return b
 

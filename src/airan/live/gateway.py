@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import grpc
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from airan.errors import InputError
 from airan.live import wire
@@ -135,6 +135,10 @@ class LiveSnapshot:
                   bits: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(bits, dtype=np.float64) / np.maximum(self.ul_rate_bps(devices), 1.0)
 
+    def ul_report_round_s(self, devices: NDArray[np.int64],
+                          bits: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._rates.report_round_s(bits) * np.ones(len(devices))
+
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.zeros(len(devices))
 
@@ -160,6 +164,7 @@ class RadioRates:
         self.ul_wait_s = self.dl_wait_s = 0.0
         self.ul_slot_spacing_s = self.dl_slot_spacing_s = 0.0
         self.ul_harq_s = self.dl_harq_s = 0.0
+        self.ul_report_round_s = 0.0  # radio.first_grant_bytes' round, beyond the SR's grant
         if world.radio_model == 0:  # nr: the engine's own rules on an idle network
             from airan.engine import Engine
 
@@ -171,11 +176,18 @@ class RadioRates:
             self.ul_slot_spacing_s = float(self._engine._ul_slot_spacing_s)
             self.dl_slot_spacing_s = float(self._engine._dl_slot_spacing_s)
             self.ul_harq_s = float(self._engine._ul_harq_s)
+            self.ul_report_round_s = float(self._engine._report_round_s)
             self.dl_harq_s = float(self._engine._dl_harq_s)
         elif world.radio_model == 2:  # fixed: the link's latency each way (as the Engine)
             self.ul_access_delay_s = self.dl_access_delay_s = float(world.fixed_latency_s)
         else:
             self.ul_access_delay_s = self.dl_access_delay_s = 0.0
+
+    def report_round_s(self, bits: ArrayLike) -> NDArray[np.float64]:
+        """The buffer status report's round an upload of ``bits`` from an idle device adds
+        (``radio.first_grant_bytes``; the live devices' buffers are not reported)."""
+        over = np.asarray(bits, dtype=np.float64) > self.world.first_grant_bits
+        return np.where(over, self.ul_report_round_s, 0.0)
 
     def rate_bps(self, devices: NDArray[np.int64], *, uplink: bool) -> NDArray[np.float64]:
         w = self.world
@@ -217,8 +229,8 @@ class Delays:
         rate = float(self.rates.rate_bps(np.array([d]), uplink=True)[0])
         r = self.rates
         # the first U slot, then the further ones the bits need (as the twin's legs go)
-        return r.ul_wait_s, float(air_leg_s(r.ul_access_delay_s - r.ul_wait_s,
-                                            bits / max(rate, 1.0), r.ul_slot_spacing_s))
+        access = r.ul_access_delay_s - r.ul_wait_s + float(r.report_round_s(bits))
+        return r.ul_wait_s, float(air_leg_s(access, bits / max(rate, 1.0), r.ul_slot_spacing_s))
 
     def downlink(self, d: int, v: int, now: float) -> float:
         """dl_air for the answer of service ``v`` reaching device ``d``'s cell at ``now``."""

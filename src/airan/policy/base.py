@@ -36,6 +36,9 @@ class Snapshot:
       new request queues behind.
     - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
       its buffer, its cell shared as processor sharing with the UEs that have data.
+    - ``ul_report_round_s(devices, bits)``: the buffer status report's round such an upload
+      adds to the leg's fixed part where the SR's grant cannot carry it
+      (``radio.first_grant_bytes``; 0 otherwise).
     - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
       a stateless service), or, where a request of the pair is on its way to a site, the site
       the newest one goes to: a stateful service's request elsewhere first moves it there.
@@ -125,6 +128,10 @@ class Snapshot:
 
     def ul_backlog_bits(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._ul_backlog_bits(devices)  # type: ignore[attr-defined,no-any-return]
+
+    def ul_report_round_s(self, devices: NDArray[np.int64],
+                          bits: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._engine._ul_report_round_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
 
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
@@ -230,8 +237,8 @@ def latency_parts_s(
     after = np.empty((n, k))
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
-        ul_leg = air_leg_s(snap.ul_access_delay_s, snap.ul_time_s(d, ul_bits),
-                           snap.ul_slot_spacing_s)
+        ul_leg = air_leg_s(snap.ul_access_delay_s + snap.ul_report_round_s(d, ul_bits),
+                           snap.ul_time_s(d, ul_bits), snap.ul_slot_spacing_s)
         dl_leg = air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
                            snap.dl_slot_spacing_s)
         prop = w.path_delay_s[node, sites]  # type: ignore[attr-defined]
@@ -264,7 +271,7 @@ def batch_wait_s(snap: Snapshot, sites: NDArray[np.int64],
     return np.where(opens, w.site_max_wait_s[sites, model], 0.0)  # type: ignore[attr-defined,no-any-return]
 
 
-def air_leg_s(access_s: float, fluid_s: ArrayLike,
+def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,
               spacing_s: float) -> NDArray[np.float64]:
     """An air leg's expected time: its fixed part ``access_s`` (which ends with its first slot),
     then, for data that needs more than that slot, the direction's further slots ``spacing_s``
@@ -272,10 +279,11 @@ def air_leg_s(access_s: float, fluid_s: ArrayLike,
     capacity take ``x * spacing_s``): the leg takes ``ceil(x) - 1`` slots after the first. A
     radio without slots (``spacing_s`` 0) adds the fluid time."""
     fluid = np.asarray(fluid_s, dtype=np.float64)
+    access = np.asarray(access_s, dtype=np.float64)
     if spacing_s <= 0.0:
-        return access_s + fluid  # type: ignore[no-any-return]
+        return access + fluid  # type: ignore[no-any-return]
     more = np.maximum(np.ceil(fluid / spacing_s - 1e-9) - 1.0, 0.0)
-    return access_s + more * spacing_s  # type: ignore[no-any-return]
+    return access + more * spacing_s  # type: ignore[no-any-return]
 
 
 def context_move_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> NDArray[np.float64]:

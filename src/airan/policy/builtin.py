@@ -198,6 +198,7 @@ def deadline_aware(
         w.dev_fleet[d],  # type: ignore[attr-defined]
         air[0] if energy else np.zeros(0),
         snap.ul_time_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
+        snap.ul_report_round_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
         air[1] if energy else np.zeros(0),
         snap.device_backlog_s(d),
@@ -271,10 +272,10 @@ def _whole_slots(on_air_s, slot_s):
 
 @njit(cache=True)
 def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate, ul_time,
-                         dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access, ul_spacing,
-                         dl_spacing, held, state_bits, site_node, path_links, link_backlog,
-                         queue_limit, site_backlog, site_queue, max_wait, healthy, ai_share,
-                         ul_bits, dl_bits, svc_model, deadline,
+                         ul_round, dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access,
+                         ul_spacing, dl_spacing, held, state_bits, site_node, path_links,
+                         link_backlog, queue_limit, site_backlog, site_queue, max_wait,
+                         healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
                          active_w):  # pragma: no cover - compiled
@@ -301,7 +302,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
     for i in range(n):
         v = svc[i]
         m = svc_model[v]
-        ul_leg = _air_leg(ul_access, ul_time[i], ul_spacing)
+        ul_leg = _air_leg(ul_access + ul_round[i], ul_time[i], ul_spacing)
         dl_leg = _air_leg(dl_access, dl_bits[v] / max(dl_rate[i], 1.0), dl_spacing)
         for j in range(k):
             st = cand[node[i], j]

@@ -223,29 +223,49 @@ def mean_slot_wait_s(usable: ArrayLike, slot_s: float) -> tuple[float, float]:
     return to_start, to_start + float(np.sum(gaps * u[u > 0]) * slot_s / period)
 
 
-def report_round_s(ul_usable: ArrayLike, slot_s: float, grant_delay_s: float) -> float:
+def report_round_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
+                   grant_delay_s: float) -> float:
     """Mean delay (s) the SR's grant adds to data it cannot carry (``radio.first_grant_bytes``).
 
-    The UE sends what fits, with its buffer status report (TS 38.321 5.4.5), in an uplink slot
-    ``k``; the gNB decodes the report at the slot's end, and its next grant lets the UE send
-    ``grant_delay_s`` later, in the first uplink slot starting then or after (whole-slot delays
-    counted in slots, :func:`whole_slots`, as in the engine). The rest of the upload starts
-    there instead of in slot ``k``: exact for a rest one slot carries, and for a longer upload
-    where the SR's grant is small against a slot's capacity. The mean is over the uplink slots
-    of the pattern, each equally likely to carry the SR's grant. FDD at 1 ms slots with a 2 ms
-    grant delay: 3 ms; DDDSU at 0.5 ms with 2 ms: 2.5 ms (the same slot of the next pattern).
+    The UE sends what fits, with its buffer status report (TS 38.321 5.4.5), in the uplink slot
+    ``k`` its SR's grant gives it; the gNB decodes the report at the slot's end, and its next
+    grant lets the UE send ``grant_delay_s`` later, in the first uplink slot starting then or
+    after. The rest of the upload starts there instead of in slot ``k``: exact for a rest one
+    slot carries, and for a longer upload where the SR's grant is small against a slot's
+    capacity. Slot ``k`` is where the SR's grant lands, as :func:`sr_grant_wait_s` finds it
+    (each SR offset equally likely, data arriving uniformly in time); a period off the slot
+    grid takes every uplink slot as equally likely. Whole-slot delays are counted in slots
+    (:func:`whole_slots`), as in the engine. With a 2 ms grant delay: 3 ms on FDD at 1 ms
+    slots; 2.5 ms on DDDSU at 0.5 ms (the next pattern's U slot).
     """
     u = np.asarray(ul_usable, dtype=np.float64)
     length = len(u)
     ul = np.flatnonzero(u > 0)
     whole = whole_slots(grant_delay_s, slot_s)
+
+    def after(first: int) -> int:  # the first uplink slot at or after slot ``first``
+        return first + int(((ul - first) % length).min())
+
+    def granted(k: int) -> int:  # the first slot a grant issued on what slot k taught can use
+        return (k + whole if whole >= 0 else
+                int(math.ceil((k * slot_s + grant_delay_s) / slot_s - 1e-9)))
+
+    def round_s(k: int) -> float:  # the report in slot k, decoded by slot k + 1
+        return (after(granted(k + 1)) - k) * slot_s
+
+    offsets = sr_offset_slots(u, slot_s, period_s)
+    if offsets is None:
+        return float(np.mean([round_s(int(k)) for k in ul]))
+    n = sr_period_slots(slot_s, period_s)
+    span = n * length // math.gcd(n, length)
     total = 0.0
-    for k in ul:
-        grant = (k + 1 + whole if whole >= 0 else
-                 int(math.ceil(((k + 1) * slot_s + grant_delay_s) / slot_s - 1e-9)))
-        after = grant + int(((ul - grant) % length).min())
-        total += (after - k) * slot_s
-    return total / len(ul)
+    for off in offsets:
+        occ = np.arange(off, span, n)
+        occ = occ[u[occ % length] > 0]
+        gaps = np.diff(np.r_[occ[-1] - span, occ])  # each occasion's share of arrival times
+        rounds = [round_s(after(granted(int(o)))) for o in occ]
+        total += float(np.sum(gaps * np.asarray(rounds))) / span
+    return total / len(offsets)
 
 
 def sr_period_slots(slot_s: float, period_s: float) -> int:
