@@ -112,3 +112,45 @@ def test_the_option_is_named_where_it_has_no_effect() -> None:
     assert any("radio.first_grant_bytes" in w for w in warnings)
     assert not any("first_grant" in w for w in scenario_warnings(
         scenario_from_dict(_one_ue(4.0, 500))))
+
+
+def _bulk_beside_pings(ping_kb: float, scheduler: str) -> float:
+    """The air time (ms) of a 2 MB upload from one UE while a second UE beside it sends
+    ``ping_kb`` every 20 ms, both on SR grants of 500 bytes."""
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, first_grant_bytes=500, scheduler=scheduler)
+    base = {k: v for k, v in d["services"][0].items() if k != "name"}
+    d["services"] = [
+        {**base, "name": "bulk", "ul_kb": 2000.0, "rate_hz": 0.5, "arrivals": "periodic",
+         "jitter_ms": 0.0, "deadline_ms": 1000.0},
+        {**base, "name": "ping", "ul_kb": ping_kb, "rate_hz": 50.0, "arrivals": "periodic",
+         "jitter_ms": 0.0}]
+    area = {"x_m": [40.0, 41.0], "y_m": [0.0, 1.0]}
+    d["fleets"] = [{"name": "big", "count": 1, "services": ["bulk"], "area": area,
+                    "ul_buffer_kb": 4000.0},
+                   {"name": "small", "count": 1, "services": ["ping"], "area": area}]
+    d["duration_s"] = 2.0
+    t = Engine(scenario_from_dict(d), policy="nearest-edge").run().requests
+    svc = np.array(t.column("service").to_pylist())
+    air = t.column("ul_air_ms").to_numpy()[svc == "bulk"]
+    assert len(air) == 1 and np.isfinite(air[0])
+    return float(air[0])
+
+
+@pytest.mark.parametrize("scheduler", ["rr", "pf"])
+def test_prbs_an_srs_grant_leaves_go_to_the_ue_beside_it(scheduler: str) -> None:
+    """Each 12 KB ping's SR grant carries 500 bytes: the PRBs the ping would have filled go to
+    the 2 MB upload beside it (RR's spare shares, PF's next grant), so the cell stays work
+    conserving: beside the pings the upload takes longer than beside 100-byte ones by the
+    pings' own bits over a slot's capacity (~5 U slots), within 1.5 slots. With SR grants
+    sized for the whole buffer (not the 500 bytes sent), each ping's left ~half the cell idle
+    and the upload took ~10 U slots longer."""
+    ping_kb = 12.0
+    with_pings = _bulk_beside_pings(ping_kb, scheduler)
+    tiny_pings = _bulk_beside_pings(0.1, scheduler)
+    slots_alone = tiny_pings / 2.5  # U slots, one per 2.5 ms pattern (DDDSU at 30 kHz)
+    bits_per_slot = 2000.0 * 8e3 / slots_alone
+    pings = with_pings / 20.0  # the pings sent during the upload, one every 20 ms
+    expected_slots = pings * ping_kb * 8e3 / bits_per_slot
+    assert expected_slots > 3.0
+    assert (with_pings - tiny_pings) / 2.5 == pytest.approx(expected_slots, abs=1.5)
