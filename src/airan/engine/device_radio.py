@@ -160,7 +160,7 @@ class DeviceRadio:
             h_bs_m=hb)
         los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
-        if self.shadowing:  # the site's field at the device's position
+        if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)
             pl = pl + z * pathloss.shadow_fading_std_db(env, los)

@@ -239,33 +239,49 @@ def report_round_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
     slots; 2.5 ms on DDDSU at 0.5 ms (the next pattern's U slot).
     """
     u = np.asarray(ul_usable, dtype=np.float64)
-    length = len(u)
-    ul = np.flatnonzero(u > 0)
-    whole = whole_slots(grant_delay_s, slot_s)
-
-    def after(first: int) -> int:  # the first uplink slot at or after slot ``first``
-        return first + int(((ul - first) % length).min())
-
-    def granted(k: int) -> int:  # the first slot a grant issued on what slot k taught can use
-        return (k + whole if whole >= 0 else
-                int(math.ceil((k * slot_s + grant_delay_s) / slot_s - 1e-9)))
-
-    def round_s(k: int) -> float:  # the report in slot k, decoded by slot k + 1
-        return (after(granted(k + 1)) - k) * slot_s
-
     offsets = sr_offset_slots(u, slot_s, period_s)
     if offsets is None:
-        return float(np.mean([round_s(int(k)) for k in ul]))
-    n = sr_period_slots(slot_s, period_s)
-    span = n * length // math.gcd(n, length)
+        k = np.flatnonzero(u > 0)
+        return float(np.mean(_granted_slot(k + 1, u, slot_s, grant_delay_s) - k) * slot_s)
+    span, per_offset = _sr_occasions(u, slot_s, period_s, offsets)
     total = 0.0
+    for occ, gaps in per_offset:
+        k = _granted_slot(occ, u, slot_s, grant_delay_s)  # the SR grant's slot
+        rounds = _granted_slot(k + 1, u, slot_s, grant_delay_s) - k  # the report decoded by k+1
+        total += float(np.sum(gaps * rounds)) * slot_s / span
+    return total / len(offsets)
+
+
+def _sr_occasions(u: NDArray[np.float64], slot_s: float, period_s: float,
+                  offsets: NDArray[np.int64]) -> tuple[int, list[tuple[NDArray[np.int64],
+                                                                      NDArray[np.int64]]]]:
+    """The span (slots) in which SR occasions and the pattern repeat, and per offset its
+    occasions on uplink slots within it with the slots since each one's previous (the share
+    of arrival instants each serves)."""
+    n = sr_period_slots(slot_s, period_s)
+    length = len(u)
+    span = n * length // math.gcd(n, length)
+    out = []
     for off in offsets:
         occ = np.arange(off, span, n)
         occ = occ[u[occ % length] > 0]
-        gaps = np.diff(np.r_[occ[-1] - span, occ])  # each occasion's share of arrival times
-        rounds = [round_s(after(granted(int(o)))) for o in occ]
-        total += float(np.sum(gaps * np.asarray(rounds))) / span
-    return total / len(offsets)
+        out.append((occ, np.diff(np.r_[occ[-1] - span, occ])))
+    return span, out
+
+
+def _granted_slot(k: NDArray[np.int64], u: NDArray[np.float64], slot_s: float,
+                  grant_delay_s: float) -> NDArray[np.int64]:
+    """The first uplink slot a grant issued on what slot ``k`` taught (an SR occasion at its
+    start, a report decoded by then) lets the UE use: ``grant_delay_s`` later, then the next
+    slot with uplink data. A grant of whole slots (to 1e-6, :func:`whole_slots`) ends on a
+    slot start, as in the engine (``kernel._next_grant_time``)."""
+    k = np.asarray(k, dtype=np.int64)
+    whole = whole_slots(grant_delay_s, slot_s)
+    first = (k + whole if whole >= 0 else
+             np.ceil((k * slot_s + grant_delay_s) / slot_s - 1e-9).astype(np.int64))
+    ul = np.flatnonzero(u > 0)
+    ahead = (ul[None, :] - first[:, None] % len(u)) % len(u)
+    return first + ahead.min(axis=1)  # type: ignore[no-any-return]
 
 
 def sr_period_slots(slot_s: float, period_s: float) -> int:
@@ -326,24 +342,12 @@ def sr_grant_wait_s(ul_usable: ArrayLike, slot_s: float, period_s: float,
         start, end = mean_slot_wait_s(u, slot_s)
         fixed = period_s / 2 + grant_delay_s
         return fixed + start, fixed + end
-    n = sr_period_slots(slot_s, period_s)
-    length = len(u)
-    span = n * length // math.gcd(n, length)  # slots in which occasions and pattern repeat
-    ul = np.flatnonzero(u > 0)
+    span, per_offset = _sr_occasions(u, slot_s, period_s, offsets)
     to_start = to_end = 0.0
-    for off in offsets:
-        occ = np.arange(off, span, n)
-        occ = occ[u[occ % length] > 0]
-        gaps = np.diff(np.r_[occ[-1] - span, occ])  # slots since the previous occasion
-        # the first uplink slot starting at or after the grant: a grant of whole slots (to
-        # 1e-6, :func:`whole_slots`) ends on a slot start, as in the kernel
-        whole = whole_slots(grant_delay_s, slot_s)
-        first = (occ + whole if whole >= 0 else
-                 np.ceil((occ * slot_s + grant_delay_s) / slot_s - 1e-9).astype(np.int64))
-        ahead = (ul[None, :] - first[:, None] % length) % length
-        slot = first + ahead.min(axis=1)
+    for occ, gaps in per_offset:
+        slot = _granted_slot(occ, u, slot_s, grant_delay_s)  # the grant's first uplink slot
         wait = (slot - occ) * slot_s  # from the occasion to that slot's start
-        usable_s = u[slot % length] * slot_s
+        usable_s = u[slot % len(u)] * slot_s
         to_start += float(np.sum(gaps * (gaps * slot_s / 2 + wait))) / span
         to_end += float(np.sum(gaps * (gaps * slot_s / 2 + wait + usable_s))) / span
     return to_start / len(offsets), to_end / len(offsets)
