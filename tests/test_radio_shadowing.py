@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 from airan.radio.shadowing import (
+    COS_REDUCED_MAX,
     LOS_STATE_DECORRELATION_M,
     N_WAVES,
     SF_DECORRELATION_M,
     decorrelation_m,
+    gaussian_field,
     los_state,
+    reduced_cos,
     shadow_field,
     wave_table,
 )
@@ -236,3 +239,42 @@ def test_two_carriers_on_one_mast_share_the_paths_los_state_and_shadowing() -> N
     # (a LOS link past its breakpoint, which moves with the frequency, differs by less)
     assert np.all(np.abs(diff_db) <= 20 * np.log10(3.7 / 3.5) + 1e-9)
     assert np.mean(np.isclose(diff_db, 20 * np.log10(3.7 / 3.5), atol=1e-9)) > 0.95
+
+
+def test_the_fields_cosine_is_libms_to_a_few_units_in_the_last_place() -> None:
+    """The vectorizable cos of the fields' sums against libm's, where the reduction by pi/2 is
+    hardest: next to every multiple of pi/4 (the quadrants' edges and the polynomials' ends),
+    tiny and large arguments up to the reduction's limit."""
+    rng = np.random.default_rng(11)
+    k = np.arange(-4000, 4001) * (np.pi / 4.0)
+    x = np.concatenate([
+        k, np.nextafter(k, np.inf), np.nextafter(k, -np.inf),
+        rng.uniform(-10.0, 10.0, 200_000), rng.uniform(-1e-6, 1e-6, 10_000),
+        rng.uniform(-COS_REDUCED_MAX, COS_REDUCED_MAX, 200_000),
+        np.nextafter(COS_REDUCED_MAX, 0.0) * np.array([-1.0, 1.0]),
+    ])
+    got = gaussian_field(x, 0.0, 0, 0, 1.0, _one_wave_table(1.0, 0.0))  # sqrt(2) cos(x)
+    assert np.abs(got / np.sqrt(2.0) - np.cos(x)).max() <= 1e-15
+    assert [reduced_cos(v) for v in (0.0, np.pi, -np.pi / 2.0)] == pytest.approx(
+        [1.0, -1.0, 0.0], abs=1e-16)
+
+
+def _one_wave_table(kx: float, phase: float) -> np.ndarray:
+    return np.array([kx, 0.0, phase], dtype=np.float64).reshape(1, 1, 1, 3)
+
+
+def test_the_field_is_its_sum_of_cosines_near_and_far_from_its_origin() -> None:
+    """gaussian_field against the spectral sum written out in numpy (libm's cos), over a
+    table with waves a million radians and more from the origin (libm's cos there)."""
+    rng = np.random.default_rng(12)
+    table = wave_table(40, 9)
+    table[3, 0, 5, :2] = [4.0e4, -3.0e4]  # a wave of 8 mm at d_corr 50 m: ~10^7 rad at 14 km
+    site = rng.integers(0, 40, 5000)
+    site[:500] = 3
+    x, y = rng.uniform(-14_000.0, 14_000.0, (2, site.size))
+    d = 50.0
+    w = table[site, 0]  # [links, waves, 3]
+    want = np.sqrt(2.0 / N_WAVES) * np.cos(w[..., 0] * (x / d)[:, None]
+                                           + w[..., 1] * (y / d)[:, None] + w[..., 2]).sum(1)
+    assert np.abs(w[:500, 5, 0] * x[:500] / d).max() > COS_REDUCED_MAX
+    assert np.abs(gaussian_field(x, y, site, 0, d, table) - want).max() <= 1e-13
