@@ -261,6 +261,36 @@ def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> Non
     assert comparison_verdicts(data)["s"].startswith("queues has the highest mean hit ratio (")
 
 
+def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
+    """Policies with the leader's hit ratio on every seed tie, whichever is listed first: the
+    verdict names them all, the one of them with the lowest p99, and compares them with the
+    next policy."""
+    from airan.report.compare import aggregate, comparison_verdicts
+
+    perfect = [(1000, 1000, 0)] * 3
+    runs = _runs_with({"nearest": perfect, "least": perfect, "aware": perfect,
+                       "cloud": [(900, 1000, 0), (910, 1000, 0), (905, 1000, 0)]})
+    p99 = {"nearest": 18.6, "least": 39.4, "aware": 17.6, "cloud": 90.0}
+    for r in runs:
+        r["summary"]["services"]["s"]["latency_ms"] = {"p99": p99[r["policy"]]}
+    names = ["nearest", "least", "aware", "cloud"]
+    data = {"policies": names, "services": {"s": {}},
+            "aggregate": aggregate(runs, names, ["s"])}
+    verdict = comparison_verdicts(data)["s"]
+    assert verdict.startswith("nearest, least and aware tie for the highest mean hit ratio "
+                              "with overdue requests counted as missed (100.00%) on every seed"
+                              ), verdict
+    assert "aware has the lowest mean p99 (17.6 ms, against up to 39.4 ms)" in verdict
+    assert "they are ahead of cloud by" in verdict
+    # one leader alone: as before
+    data["aggregate"] = aggregate([r for r in runs if r["policy"] in ("aware", "cloud")],
+                                  ["aware", "cloud"], ["s"])
+    data["policies"] = ["aware", "cloud"]
+    assert comparison_verdicts(data)["s"].startswith(
+        "aware has the highest mean hit ratio with overdue requests counted as missed "
+        "(100.00%), ahead of cloud by 9.50 points")
+
+
 def test_a_policy_the_scenario_cannot_serve_fails_before_any_run(tmp_path: Path) -> None:
     import yaml
 

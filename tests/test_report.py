@@ -192,6 +192,7 @@ def test_run_parameters_and_reproduction(runs: dict[str, Path]) -> None:
     html = (folder / "report.html").read_text()
     for text in (f"<dd>{s['seed']}</dd>", f"<dd>{s['policy']}</dd>", s["airan_version"],
                  "airan run scenario.yaml --policy deadline-aware --seed 1 --duration 0.5",
+                 " --out rerun</pre>",
                  "cell_sites:"):
         assert text in html, text
     # the folder's scenario.yaml and the printed parameters make the same run again

@@ -309,6 +309,23 @@ def test_warns_of_a_service_no_fleet_runs() -> None:
     assert scenario_warnings(scenario_from_dict(factory())) == []
 
 
+def test_warns_of_one_empty_fleet_and_of_a_run_shorter_than_a_slot() -> None:
+    d = factory()
+    d["fleets"][0]["count"] = 0
+    name = d["fleets"][0]["name"]
+    lines = scenario_warnings(scenario_from_dict(d))
+    assert any(f"fleets[{name}].count" in ln and "no devices" in ln for ln in lines), lines
+    short = scenario_warnings(scenario_from_dict(factory()), duration_s=1e-9)
+    assert len(short) == 1 and "duration_s" in short[0] and "one whole slot" in short[0], short
+    assert scenario_warnings(scenario_from_dict(factory()), duration_s=0.0005) == []
+
+
+def test_load_scenario_names_what_it_takes_when_given_a_dict() -> None:
+    with pytest.raises(InputError) as exc:
+        airan.load_scenario({"name": "x"})  # type: ignore[arg-type]
+    assert exc.value.field == "scenario" and "scenario_from_dict" in str(exc.value)
+
+
 def test_warns_of_a_fleet_far_from_every_cell_site(tmp_path: Path) -> None:
     d = factory()
     d["fleets"][0]["area"] = {"x_m": [50_000, 50_100], "y_m": [0, 60]}

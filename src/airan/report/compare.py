@@ -25,7 +25,7 @@ import numpy as np
 
 from airan.errors import InputError, unknown_name
 from airan.report import figures as F
-from airan.report.html import FIGURES, REPORT, ms, pct, render
+from airan.report.html import FIGURES, REPORT, RERUN_FOLDER, ms, pct, render
 from airan.report.rundir import (
     foreign_folder_error,
     jsonable,
@@ -302,21 +302,37 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
         best = ranked[0]
         hit = agg[best][svc][m]["mean"]
         meets = [p for p in ranked if target is None or agg[p][svc][m]["mean"] >= target]
-        text = f"{best} has the highest mean {label} ({pct(hit)})"
-        if len(ranked) > 1:
-            second = ranked[1]
+        # the policies with the leader's hit ratio on every seed: they tie, whatever the order
+        tied = [p for p in ranked
+                if _same_on_every_seed(agg[p][svc][m]["values"], agg[best][svc][m]["values"])]
+        rest = [p for p in ranked if p not in tied]
+        if len(tied) > 1:
+            text = (f"{_and(tied)} tie for the highest mean {label} ({pct(hit)}) on every "
+                    f"seed")
+            p99 = {p: agg[p][svc]["p99_ms"]["mean"] for p in tied}
+            known = [p for p in tied if p99[p] is not None]
+            if len(known) > 1 and len({p99[p] for p in known}) > 1:
+                low = min(known, key=lambda p: p99[p])
+                text += (f"; of those, {low} has the lowest mean p99 ({ms(p99[low])} ms, "
+                         f"against up to {ms(max(p99[p] for p in known))} ms)")
+        else:
+            text = f"{best} has the highest mean {label} ({pct(hit)})"
+        if rest:
+            second = rest[0]
             diff = paired_difference(agg[best][svc][m]["values"],
                                      agg[second][svc][m]["values"])
+            they = "it" if len(tied) == 1 else "they"
             if diff["ci_low"] is None:
-                text += f"; with {diff['n']} paired seed(s) it cannot be told apart from {second}"
-            elif diff["mean"] == 0 and diff["half_width"] == 0:
-                text += f", tied with {second} on every seed"
+                text += (f"; with {diff['n']} paired seed(s) {they} cannot be told apart from "
+                         f"{second}")
             elif diff["ci_low"] > 0:
-                text += (f", ahead of {second} by {diff['mean'] * 100:.2f} points "
+                text += (("," if len(tied) == 1 else "; they are")
+                         + f" ahead of {second} by {diff['mean'] * 100:.2f} points "
                          f"[{diff['ci_low'] * 100:.2f}, {diff['ci_high'] * 100:.2f}] "
                          f"(95% CI, paired over {diff['n']} seeds)")
             else:
-                text += (f", but not significantly ahead of {second}: difference "
+                text += ((", but" if len(tied) == 1 else "; they are")
+                         + f" not significantly ahead of {second}: difference "
                          f"{diff['mean'] * 100:.2f} points [{diff['ci_low'] * 100:.2f}, "
                          f"{diff['ci_high'] * 100:.2f}] (95% CI, paired over {diff['n']} seeds)")
         if target is not None:
@@ -324,6 +340,17 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
                      f"{', '.join(meets) if meets else 'none'}")
         out[svc] = text + "."
     return out
+
+
+def _same_on_every_seed(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
+    """Whether two policies' per-seed values are equal wherever both have one (some do)."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+    return bool(pairs) and all(x == y for x, y in pairs)
+
+
+def _and(names: Sequence[str], word: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | None = None) -> Path:
@@ -412,6 +439,7 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         version=data.get("airan_version") or "?",
         built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         reproduce=_reproduce(data, (folder / "scenario.yaml").is_file()),
+        rerun=RERUN_FOLDER if (folder / "scenario.yaml").is_file() else None,
         single_seed=len(seeds) < 2,
     )
     path = folder / REPORT
@@ -427,6 +455,8 @@ def _reproduce(data: Mapping[str, Any], has_yaml: bool) -> str:
             "--seed", str(data["seeds"][0]), "--duration", f"{data['duration_s']:.9g}"]
     if not has_yaml and data.get("fleet_scale", 1.0) != 1.0:
         args += ["--fleet-scale", f"{data['fleet_scale']:g}"]
+    if has_yaml:  # run from the comparison's folder: its copy goes beside it, not nested
+        args += ["--out", RERUN_FOLDER]
     return " ".join(shlex.quote(a) for a in args)
 
 

@@ -161,11 +161,15 @@ def headline(summary: Mapping[str, Any],
     return rows
 
 
+RERUN_FOLDER = "rerun"  # where a report's reproduce command, run from its folder, writes
+
+
 def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
                       scaled: bool = False) -> str:
     """The ``airan run`` command line that makes the same run again (``scaled``: the scenario
     file holds the fleets as run, after ``--fleet-scale``, as a run folder's scenario.yaml
-    does; else the summary's ``fleet_scale`` is given again)."""
+    does, and the command, run from that folder, writes to its ``rerun`` folder rather than to
+    a ``runs/...`` folder nested in it; else the summary's ``fleet_scale`` is given again)."""
     args = ["airan", "run", scenario_file, "--policy", str(summary["policy"]),
             "--seed", str(summary["seed"]), "--duration", f"{summary['duration_s']:.9g}"]
     scale = summary.get("fleet_scale")
@@ -176,6 +180,8 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
         args += ["--trace-limit", str(trace["limit"])]
     if trace.get("sample_beyond_limit") is not None:
         args += ["--trace-sample", f"{trace['sample_beyond_limit']:g}"]
+    if scaled:  # run from the run's folder: the copy goes beside the files it reproduces
+        args += ["--out", RERUN_FOLDER]
     return " ".join(shlex.quote(a) for a in args)
 
 
@@ -253,6 +259,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         figures=figs,
         sites=s.get("sites") or {},
         scenario_text=scenario_text,
+        rerun=RERUN_FOLDER if scenario_text else None,
         reproduce=reproduce_command(s, "scenario.yaml", scaled=True) if scenario_text else
         reproduce_command(s, str(s["scenario"])),
         built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

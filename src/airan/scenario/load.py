@@ -135,6 +135,11 @@ def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>",
 
 
 def _read(path_or_name: str | Path) -> tuple[str, str]:
+    if not isinstance(path_or_name, (str, Path)):  # (a dict, say: scenario_from_dict reads it)
+        raise InputError(f"a built-in name or a YAML file's path, not a "
+                         f"{type(path_or_name).__name__} (a dict of the YAML's fields: "
+                         "airan.scenario.scenario_from_dict)", field="scenario",
+                         value=str(path_or_name)[:60])
     name = str(path_or_name)
     builtins = builtin_scenarios()
     if name in builtins:
@@ -620,7 +625,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       its requests sent over the radio is dropped (``buffer_full``); only on the device's own
       accelerator does it run;
     - ``ul_queue: latest`` with a radio other than nr, which has no buffer it acts on;
-    - fleets that all have count 0: no request at all;
+    - fleets that all have count 0: no request at all; or one fleet with count 0: none from it;
+    - a duration shorter than one slot: the run simulates one whole slot;
     - a carrier in an NR band that :mod:`airan.radio.bands` does not list: its frequency and
       duplex mode are not checked; a carrier of no band outside FR1 and FR2; a TDD pattern
       TS 38.331 cannot configure (:func:`tdd_pattern_configurable`);
@@ -741,6 +747,16 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out.append(str(InputError(
             "every fleet has count 0: the run makes no request", file=label,
             field="fleets", value=0)))
+    else:
+        for f in s.fleets:
+            if f.count == 0:
+                out.append(str(InputError(
+                    "this fleet has no devices: it makes no request", file=label,
+                    field=f"fleets[{f.name}].count", value=0)))
+    if slot_s > 0.0 and end < slot_s * (1.0 - 1e-9):
+        out.append(str(InputError(
+            f"shorter than one slot ({slot_s * 1e3:g} ms): the run simulates one whole slot",
+            file=label, field="duration_s", value=end)))
     used = {name for f in s.fleets for name in f.services}
     for v in s.services:
         if v.name not in used:
