@@ -282,6 +282,16 @@ def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
                               ), verdict
     assert "aware has the lowest mean p99 (17.6 ms, against up to 39.4 ms)" in verdict
     assert "they are ahead of cloud by" in verdict
+    # a policy that matches the leader only on the seeds where the leader has a value does
+    # not tie with it
+    gaps = _runs_with({"a": [(1000, 1000, 0)] * 3, "b": [(1000, 1000, 0), (500, 1000, 0),
+                                                        (700, 1000, 0)]})
+    gaps[1]["summary"]["services"]["s"] = {"hit_ratio": None, "hit_ratio_with_overdue": None,
+                                           "latency_ms": {}}
+    gaps[2]["summary"]["services"]["s"] = dict(gaps[1]["summary"]["services"]["s"])
+    gap_data = {"policies": ["a", "b"], "services": {"s": {}},
+                "aggregate": aggregate(gaps, ["a", "b"], ["s"])}
+    assert comparison_verdicts(gap_data)["s"].startswith("a has the highest mean hit ratio")
     # one leader alone: as before
     data["aggregate"] = aggregate([r for r in runs if r["policy"] in ("aware", "cloud")],
                                   ["aware", "cloud"], ["s"])

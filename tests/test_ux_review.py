@@ -324,6 +324,10 @@ def test_load_scenario_names_what_it_takes_when_given_a_dict() -> None:
     with pytest.raises(InputError) as exc:
         airan.load_scenario({"name": "x"})  # type: ignore[arg-type]
     assert exc.value.field == "scenario" and "scenario_from_dict" in str(exc.value)
+    import pathlib
+
+    path = resources.files("airan.scenario.builtin").joinpath("factory.yaml")
+    assert airan.load_scenario(pathlib.PurePosixPath(str(path))).name == "factory"  # a PathLike
 
 
 def test_warns_of_a_fleet_far_from_every_cell_site(tmp_path: Path) -> None:

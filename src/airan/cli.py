@@ -130,13 +130,15 @@ def run(
         from airan.console import _scenario_label
         from airan.scenario.load import scenario_warnings
 
-        for line in scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration):
-            err.print(f"warning: {line}", markup=False, soft_wrap=True)
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
                 trace_limit=trace_limit, trace_sample=trace_sample)):
             if fleet_scale != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
+            # of the scenario as it runs (a fleet --fleet-scale rounds to no devices, say)
+            for line in scenario_warnings(sc, label=_scenario_label(scenario),
+                                          duration_s=duration):
+                err.print(f"warning: {line}", markup=False, soft_wrap=True)
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
                 _check_out_dir(out_dir)

@@ -307,8 +307,8 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
                 if _same_on_every_seed(agg[p][svc][m]["values"], agg[best][svc][m]["values"])]
         rest = [p for p in ranked if p not in tied]
         if len(tied) > 1:
-            text = (f"{_and(tied)} tie for the highest mean {label} ({pct(hit)}) on every "
-                    f"seed")
+            every = "on every seed" if len(agg[best][svc][m]["values"]) > 1 else "on its seed"
+            text = f"{_and(tied)} tie for the highest mean {label} ({pct(hit)}) {every}"
             p99 = {p: agg[p][svc]["p99_ms"]["mean"] for p in tied}
             known = [p for p in tied if p99[p] is not None]
             if len(known) > 1 and len({p99[p] for p in known}) > 1:
@@ -343,9 +343,10 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _same_on_every_seed(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
-    """Whether two policies' per-seed values are equal wherever both have one (some do)."""
-    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
-    return bool(pairs) and all(x == y for x, y in pairs)
+    """Whether two policies' per-seed values are the same on every seed, a seed without a
+    value included (a policy that matches the leader only where the leader has a value does
+    not tie with it)."""
+    return any(x is not None for x in a) and list(a) == list(b)
 
 
 def _and(names: Sequence[str], word: str = "and") -> str:

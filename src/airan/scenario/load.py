@@ -6,6 +6,7 @@ import difflib
 import functools
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -135,12 +136,12 @@ def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>",
 
 
 def _read(path_or_name: str | Path) -> tuple[str, str]:
-    if not isinstance(path_or_name, (str, Path)):  # (a dict, say: scenario_from_dict reads it)
+    if not isinstance(path_or_name, (str, os.PathLike)):  # a dict, say: scenario_from_dict
         raise InputError(f"a built-in name or a YAML file's path, not a "
                          f"{type(path_or_name).__name__} (a dict of the YAML's fields: "
                          "airan.scenario.scenario_from_dict)", field="scenario",
                          value=str(path_or_name)[:60])
-    name = str(path_or_name)
+    name = os.fspath(path_or_name)
     builtins = builtin_scenarios()
     if name in builtins:
         res = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.yaml")
