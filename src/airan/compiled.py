@@ -73,16 +73,24 @@ def import_closure(py_file: Path, root: Path = _PACKAGE_ROOT) -> set[Path]:
         if f in seen:
             continue
         seen.add(f)
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names |= {a.name for a in node.names if a.name.split(".")[0] == "airan"}
-            elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
-                  and node.module.split(".")[0] == "airan"):
-                names.add(node.module)  # and the names it imports, where they are modules
-                names |= {f"{node.module}.{a.name}" for a in node.names}
-        todo += [m.resolve() for m in (_module_file(n, root) for n in names) if m is not None]
+        todo += _imported_files(f, root)
     return seen
+
+
+@cache
+def _imported_files(py_file: Path, root: Path) -> list[Path]:
+    """The files of the package (folder ``root``) that ``py_file`` imports itself: parsed once
+    per process, however many closures share it (each of airan's compiled modules asks for its
+    closure when numba loads its cache: parsing every file per module cost ~0.5 s a start)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(py_file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.split(".")[0] == "airan"}
+        elif (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+              and node.module.split(".")[0] == "airan"):
+            names.add(node.module)  # and the names it imports, where they are modules
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return [m.resolve() for m in (_module_file(n, root) for n in sorted(names)) if m is not None]
 
 
 @cache
