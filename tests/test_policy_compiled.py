@@ -99,3 +99,72 @@ def test_compiled_deadline_aware_equals_reference_with_contexts_to_move() -> Non
     data["services"][0]["state_kb"] = 2000
     seen = _compare_on_run(scenario_from_dict(data), strict=False, duration_s=1.0)
     assert seen["batches"] >= 100 and seen["sites"] >= 2
+
+
+def _engine_decides_as_the_policy(scenario: Any, duration_s: float) -> dict[str, int]:
+    """Run ``scenario`` with a policy that decides each batch both ways, the engine's compiled
+    call (engine.decide) and the policy on a snapshot, asserts they agree and goes on with it."""
+    from airan.engine import decide
+
+    eng = Engine(scenario, policy="deadline-aware", duration_s=duration_s)
+    assert eng._kernel_decides  # the engine would decide these itself
+    strict = scenario.admission == "strict"
+    seen = {"batches": 0, "requests": 0, "local": 0, "reject": 0}
+
+    def both(snap: Any, batch: Any) -> np.ndarray:
+        ref = deadline_aware(snap, batch, strict=strict)
+        fast = decide.deadline_aware(eng, batch.device, batch.service, strict)
+        np.testing.assert_array_equal(fast, ref)
+        seen["batches"] += 1
+        seen["requests"] += len(batch)
+        seen["local"] += int((ref == LOCAL).sum())
+        seen["reject"] += int((ref == REJECT).sum())
+        return ref
+
+    eng.policy = both  # (a replaced policy is called: the engine no longer decides itself)
+    eng.run()
+    return seen
+
+
+@pytest.mark.parametrize("name", ["factory", "city", "korea"])
+def test_the_engine_decides_deadline_aware_as_the_policy_does(name: str) -> None:
+    seen = _engine_decides_as_the_policy(load_scenario(name), duration_s=0.5)
+    assert seen["batches"] >= 50 and seen["requests"] > 300
+
+
+def test_the_engine_decides_strict_admission_under_overload_as_the_policy_does() -> None:
+    data = load_scenario("factory").model_dump(mode="json")
+    for svc in data["services"]:
+        svc["deadline_ms"] = svc["deadline_ms"] / 3
+    for f in data["fleets"]:
+        f["count"] *= 4
+    data["admission"] = "strict"
+    seen = _engine_decides_as_the_policy(scenario_from_dict(data), duration_s=1.0)
+    assert seen["reject"] > 0 and seen["local"] + seen["requests"] - seen["reject"] > 0
+
+
+def test_a_run_is_the_same_whether_the_engine_or_the_policy_decides() -> None:
+    def summary(kernel: bool) -> dict[str, Any]:
+        eng = Engine(load_scenario("city"), duration_s=2.0, seed=3)
+        assert eng._kernel_decides
+        eng._kernel_decides = kernel
+        s = dict(eng.run().summary)
+        for key in ("wall_s", "requests_per_wall_s"):
+            s.pop(key)
+        return s
+
+    assert summary(True) == summary(False)
+
+
+def test_the_engine_leaves_to_the_policy_what_it_cannot_decide_itself() -> None:
+    data = load_scenario("factory").model_dump(mode="json")
+    data["objective"] = "energy"
+    assert not Engine(scenario_from_dict(data), duration_s=0.1)._kernel_decides
+    data = load_scenario("factory").model_dump(mode="json")
+    data["services"][0]["state_kb"] = 64.0  # a stateful service: context moves
+    assert not Engine(scenario_from_dict(data), duration_s=0.1)._kernel_decides
+    data = load_scenario("factory").model_dump(mode="json")
+    data["radio"]["model"] = "ideal"
+    assert not Engine(scenario_from_dict(data), duration_s=0.1)._kernel_decides
+    assert not Engine(load_scenario("factory"), policy="least-loaded",
+                      duration_s=0.1)._kernel_decides

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from airan.catalog import load_gpus
+from airan.engine import decide
 from airan.engine import kernel as K
 from airan.engine.faults import FaultSchedule
 from airan.engine.motion import Motion
@@ -118,12 +119,16 @@ class Engine:
         else:
             self.policy_name = policy or scenario.policy
             self.policy = resolve_policy(self.policy_name)
+        # the built-in deadline-aware decides in one compiled call where it can (engine.decide)
+        self._kernel_decides = self.policy is deadline_aware
+        self._strict = scenario.admission == "strict"
         if self.policy is deadline_aware and (
             scenario.admission == "strict" or scenario.objective == "energy"
         ):
             self.policy = functools.partial(
                 deadline_aware, strict=scenario.admission == "strict",
                 energy=scenario.objective == "energy")
+        self._kernel_policy = self.policy
         self.seed = scenario.seed if seed is None else int(seed)
         self.duration_s = scenario.duration_s if duration_s is None else float(duration_s)
         if not self.duration_s > 0:
@@ -138,6 +143,8 @@ class Engine:
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
+        self._kernel_decides = self._kernel_decides and len(w.site_names) > 0 and \
+            decide.applies(w, energy=scenario.objective == "energy")
         # whole slots, at least one: a positive duration shorter than a slot runs one slot
         self.n_slots = max(1, int(math.ceil(self.duration_s / w.slot_s - 1e-9)))
         if self.n_slots >= 2**62:  # the kernel counts slots in int64
@@ -414,6 +421,8 @@ class Engine:
         n = len(batch)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
+        if self._kernel_decides and self.policy is self._kernel_policy:  # (not replaced since)
+            return decide.deadline_aware(self, batch.device, batch.service, self._strict)
         snapshot = self.snapshot()
         try:
             place = self.policy(snapshot, batch)

@@ -1,0 +1,113 @@
+"""The built-in deadline-aware policy decided in one compiled call.
+
+The policy runs every decision interval (5 ms) on the few dozen requests that arrived in it. Its
+decision proper is compiled (:func:`airan.policy.builtin._deadline_aware_core`), but reading
+what it needs through the snapshot's Python accessors (each device's uplink time, downlink rate
+and device backlog, each site's backlog: a dozen small numpy and numba calls) took ~50 us a
+decision, as long as the kernel's slots: ~40% of city's wall time. Here the engine reads the
+same figures out of its own state, with the kernel's own functions and the same operations in
+the same order, and hands them to the same core: the placements are identical (a test runs the
+built-in scenarios both ways and compares every figure).
+
+Taken where the snapshot's figures are the NR radio's and nothing else enters the decision: the
+default objective (not ``energy``, which reads the devices' air rates and powers) and no
+stateful service (whose context moves read the links' backlogs). Elsewhere, and for every
+other policy, the engine calls the policy with a snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from airan.compiled import borrow
+from airan.engine import kernel as K
+from airan.policy.builtin import _candidate_paths, _deadline_aware_core
+
+
+@njit(cache=True)
+def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_item, gpu_up,
+            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
+            dl_spacing, strict):  # pragma: no cover - compiled
+    """Placements of the requests of devices ``dev`` and services ``svc``, as
+    ``Engine._decide`` gives them for ``deadline_aware(snapshot, batch, strict=strict)`` under
+    the NR radio without stateful services."""
+    n = dev.shape[0]
+    node = np.empty(n, dtype=np.int64)
+    fleet = np.empty(n, dtype=np.int64)
+    bits = np.empty(n)
+    for i in range(n):
+        node[i] = W.cell_node[W.dev_cell[dev[i]]]
+        fleet[i] = W.dev_fleet[dev[i]]
+        bits[i] = W.svc_ul_bits[svc[i]]
+    # Snapshot.ul_time_s (Engine._ul_time_s under NR)
+    ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction)
+    # Snapshot.ul_report_round_s (Engine._ul_report_round_s)
+    ul_round = np.zeros(n)
+    if report_round_s > 0.0:
+        for i in range(n):
+            held = S.ue_ul_bits[dev[i]]
+            waiting = held <= 0.0 or S.ue_first_grant[dev[i]] == 1
+            if waiting and held + bits[i] > W.first_grant_bits:
+                ul_round[i] = report_round_s
+    # Snapshot.dl_rate_bps (Engine._rate_bps, downlink, under NR)
+    n_active = K._active_in_cells(W, S, dev, False)
+    dl_rate = np.empty(n)
+    for i in range(n):
+        c = W.dev_cell[dev[i]]
+        free_prb = W.cell_prb[c] * (1.0 - S.fs[K.F_BACKGROUND])
+        per_slot = S.ue_se_dl[dev[i]] * free_prb * W.cell_bits_per_prb_dl[c]
+        dl_rate[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
+    # Snapshot.device_backlog_s
+    dev_backlog = np.empty(n)
+    for i in range(n):
+        dev_backlog[i] = max(S.dev_free[dev[i]] - now, 0.0)
+    _, site_backlog, site_queue = K._site_backlogs(W, S, now, per_item, gpu_up)
+    healthy = S.site_up > 0
+    none = np.zeros(0)
+    place = _deadline_aware_core(
+        cand, cand_delay, cand_rate, node, svc, fleet, none, ul_time, ul_round, dl_rate, none,
+        dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing, np.full(n, -1, np.int64),
+        W.svc_state_bits, W.site_node, W.path_links, none, W.transport_queue_limit_s,
+        site_backlog, site_queue, W.site_max_wait_s, healthy, S.site_ai_share, W.svc_ul_bits,
+        W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
+        W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
+        strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w)
+    # Engine._decide: a site the request's cell has no transport path to is no_route
+    for i in range(n):
+        if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):
+            place[i] = K.PLACE_NO_ROUTE
+    return place
+
+
+@njit(cache=True)
+def decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_item, gpu_up,
+           ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
+           dl_spacing, strict):  # pragma: no cover - compiled
+    return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, path_rate, dev, svc, now,
+                   per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
+                   dl_access, ul_spacing, dl_spacing, strict)
+
+
+def applies(world: Any, *, energy: bool) -> bool:
+    """Whether :func:`deadline_aware` can decide in the kernel for this world (see above)."""
+    return (world.radio_model == 0 and not energy
+            and not bool(np.any(world.svc_state_bits > 0)))
+
+
+def deadline_aware(engine: Any, device: NDArray[np.int64], service: NDArray[np.int64],
+                   strict: bool) -> NDArray[np.int64]:
+    """The engine's placements for one batch (see the module's docstring)."""
+    w = engine.world
+    cand_delay, cand_rate = _candidate_paths(w)
+    return decide(  # type: ignore[no-any-return]
+        engine._kw, engine._sref, w.node_candidates, cand_delay, cand_rate, w.path_rate_bps,
+        np.ascontiguousarray(device, dtype=np.int64),
+        np.ascontiguousarray(service, dtype=np.int64), float(engine.now_s), engine._per_item_s,
+        engine.faults.gpu_up, engine._ul_slot_fraction, engine._dl_slot_fraction,
+        engine._report_round_s, float(engine._ul_access_delay_s),
+        float(engine._dl_access_delay_s), float(engine._ul_slot_spacing_s),
+        float(engine._dl_slot_spacing_s), strict)
