@@ -79,6 +79,8 @@ def test_single_type_and_precision_override() -> None:
     c = capacity(inv, precision="bf16")
     assert c.total["inference"] == pytest.approx((10 * 989 / 312,) * 2)
     assert capacity(inv).total["inference"] == pytest.approx((10 * 1979 / 624,) * 2)
+    # the JSON names the precision its figures are at, the override's
+    assert c.as_dict()["precision"] == "bf16" and capacity(inv).as_dict()["precision"] == "fp8"
 
 
 @pytest.mark.parametrize(

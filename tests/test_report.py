@@ -203,6 +203,25 @@ def test_run_parameters_and_reproduction(runs: dict[str, Path]) -> None:
         assert again.summary["services"][name]["latency_ms"] == svc["latency_ms"]
 
 
+def test_a_policy_no_other_process_can_load_is_said_so_beside_the_command(
+        tmp_path: Path) -> None:
+    """A policy function of the script itself (here a lambda, named ``<lambda>``): the report
+    says the printed command cannot load it and how to run it again; a named one, nothing."""
+    from airan.policy.builtin import nearest_edge
+    from airan.report.html import unloadable_policy_note
+
+    res = airan.run(load_scenario("factory"), policy=lambda snap, batch: nearest_edge(snap, batch),
+                    duration_s=0.05)
+    write_run(res, tmp_path)
+    build_report(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="policy-note"' in html and "--policy module:function" in html
+    for name in ("__main__:my_policy", "test_report:f.<locals>.g", "functools:partial"):
+        assert unloadable_policy_note(name) is not None, name
+    for name in ("deadline-aware", "my_pkg.policies:greedy"):
+        assert unloadable_policy_note(name) is None, name
+
+
 def test_cdf_passes_through_the_hit_ratio_at_the_deadline(runs: dict[str, Path]) -> None:
     for scenario in ("factory", "city"):
         for name, svc in summary_of(runs[scenario])["services"].items():

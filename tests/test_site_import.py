@@ -229,3 +229,29 @@ def test_the_carrier_of_a_site_files_cells_is_validated(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
     assert result.exit_code == 2, result.output
     assert "carrier.bandwidth_mhz" in result.stderr and "7" in result.stderr
+
+
+def test_validate_counts_a_site_files_cells_and_warns_of_its_skipped_rows(tmp_path: Path) -> None:
+    """`airan validate` counts the cells of imported sites (three sectors each) and says which
+    rows of the list it skipped: a run goes on without them."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    write(tmp_path / "sites.csv", "latitude,longitude\n37.50,127.00\n37.505,127.005\n"
+          ",127.01\nabc,127.02\n37.51,127.01\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: file-sites\nduration_s: 1\n"
+        "cell_sites_file: {path: sites.csv, lat: latitude, lon: longitude}\n"
+        "nodes: [{name: cloud}]\n"
+        "compute_sites: [{name: c, at: cloud, kind: cloud, gpus: [{type: L4, count: 1}]}]\n"
+        "transport: {backhaul: {to: cloud, capacity_gbps: 10}}\n"
+        "fleets: [{name: f, count: 5, services: [s]}]\n"
+        "services: [{name: s, model: yolov8s, rate_hz: 1, ul_kb: 10, dl_kb: 1, "
+        "deadline_ms: 100}]\n")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "cell sites 3 (9 cells)" in result.stdout
+    assert "cell_sites_file.path" in result.stderr
+    assert "2 of its rows skipped, 3 sites kept" in result.stderr
+    assert "line 4: empty 'latitude'" in result.stderr and "'abc' is not a number" in result.stderr

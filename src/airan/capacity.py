@@ -209,13 +209,14 @@ class Capacity:
     gpus: int
     total: dict[str, tuple[float, float]]
     quotes: list[QuoteReading] = field(default_factory=list)
+    precision: str = ""  # the precision summed at (the inventory's unless overridden)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "name": self.inventory.name,
             "reference": self.inventory.reference,
-            "precision": self.inventory.precision,
+            "precision": self.precision or self.inventory.precision,
             "gpus": self.gpus,
             "total_a100": {b: list(v) for b, v in self.total.items()},
             "groups": [
@@ -284,4 +285,4 @@ def capacity(inventory: Inventory, *, precision: str | None = None) -> Capacity:
                       key=lambda b: abs(math.log(strongest[b] / quote_per_gpu)) if n else 0.0)
         readings.append(QuoteReading(q.label, q.a100, quote_per_gpu, within, below, above,
                                      nearest, strongest[nearest], q.source))
-    return Capacity(inventory, groups, n, total, readings)
+    return Capacity(inventory, groups, n, total, readings, prec)

@@ -675,9 +675,7 @@ def validate(
         if ":" in sc.policy:  # a user's policy: import it, as a run would
             resolve_policy(sc.policy)
     n_cell_sites = len(sc.cell_site_names())
-    cells: int = sum(int(c.sectors) for c in sc.cell_sites)
-    if sc.cell_layout is not None:
-        cells += (n_cell_sites - len(sc.cell_sites)) * sc.cell_layout.sectors
+    cells = len(sc.cell_names())  # (listed, imported from a site list and generated)
     n_sites = len(sc.compute_sites)
     if sc.generated_compute_sites is not None:
         n_sites += math.ceil(n_cell_sites / sc.generated_compute_sites.every)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from airan.policy import (
 )
 from airan.policy.builtin import deadline_aware
 from airan.radio import nr
-from airan.scenario.load import check_gpus
+from airan.scenario.load import check_gpus, load_scenario
 from airan.scenario.schema import Scenario
 from airan.version import airan_version
 
@@ -89,7 +90,7 @@ class Engine:
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: Scenario | str | os.PathLike[str],
         *,
         policy: str | Policy | None = None,
         seed: int | None = None,
@@ -97,6 +98,8 @@ class Engine:
         trace_limit: int | None = None,
         trace_sample: float | None = None,
     ) -> None:
+        if not isinstance(scenario, Scenario):  # a built-in's name or a YAML path, as in run
+            scenario = load_scenario(scenario)
         self.scenario = scenario
         if policy is not None and not isinstance(policy, str) and not callable(policy):
             raise InputError(

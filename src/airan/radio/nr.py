@@ -1,7 +1,7 @@
 """5G NR numerology, carrier sizes, TDD patterns and rate arithmetic.
 
 Sources: TS 38.211 Table 4.2-1 (numerology), TS 38.101-1 Table 5.3.2-1 (FR1 N_RB),
-TS 38.101-2 Table 5.3.2-1 (FR2, 120 kHz only), TS 38.306 clause 4.1.2 (peak rate),
+TS 38.101-2 Table 5.3.2-1 (FR2, 60 and 120 kHz), TS 38.306 clause 4.1.2 (peak rate),
 TS 38.214 Table 5.1.3.1-2 (highest spectral efficiencies).
 """
 
@@ -285,10 +285,12 @@ def _granted_slot(k: NDArray[np.int64], u: NDArray[np.float64], slot_s: float,
 
 
 def sr_period_slots(slot_s: float, period_s: float) -> int:
-    """The SR period in slots (TS 38.331 ``periodicityAndOffset``: 1 to 640 slots, or 2 or 7
-    symbols, which the twin takes as every slot, with the occasion at the slot's start); 0 for
-    a period longer than a slot that is not a whole number of them (not a 38.331 period: the
-    engine then spreads each UE's occasions uniformly over it, a simplification)."""
+    """The SR period in slots (TS 38.331 ``periodicityAndOffset``: sl1, 2, 4, 5, 8, 10, 16, 20,
+    40, 80, 160, 320 or 640 slots, those allowed depending on the subcarrier spacing, which
+    ``scenario.load`` checks; or 2 or 7 symbols, which the twin takes as every slot, with the
+    occasion at the slot's start); 0 for a period longer than a slot that is not a whole number
+    of them (not a 38.331 period: the engine then spreads each UE's occasions uniformly over
+    it, a simplification)."""
     if period_s / slot_s < 1.0 + 1e-6:
         return 1
     return max(whole_slots(period_s, slot_s), 0)

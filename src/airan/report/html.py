@@ -164,6 +164,20 @@ def headline(summary: Mapping[str, Any],
 RERUN_FOLDER = "rerun"  # where a report's reproduce command, run from its folder, writes
 
 
+def unloadable_policy_note(policy: str) -> str | None:
+    """Why the reproduce command cannot load ``policy`` (a function passed in Python under a
+    name no other process imports: a script's or notebook's ``__main__``, a lambda, a nested
+    function, a ``functools.partial``), or None where it can."""
+    module, _, name = policy.partition(":")
+    if not name or (module != "__main__" and "<" not in name and policy != "functools:partial"):
+        return None
+    return (f"The policy {policy} was a function of the script or notebook that made this run: "
+            "another process cannot load it by that name, so the command above fails (and "
+            "scenario.yaml keeps the scenario's own policy). To run it again, put the function "
+            "in a module on the Python path and pass --policy module:function, or call "
+            "airan.run with it from Python.")
+
+
 def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
                       scaled: bool = False) -> str:
     """The ``airan run`` command line that makes the same run again (``scaled``: the scenario
@@ -262,6 +276,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         rerun=RERUN_FOLDER if scenario_text else None,
         reproduce=reproduce_command(s, "scenario.yaml", scaled=True) if scenario_text else
         reproduce_command(s, str(s["scenario"])),
+        policy_note=unloadable_policy_note(str(s["policy"])),
         built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         figures_dir=FIGURES,
         version=s.get("airan_version", "?"),

@@ -77,7 +77,7 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader subclass)
 
 
-def load_scenario(path_or_name: str | Path, *, gpu_checks: bool = True) -> Scenario:
+def load_scenario(path_or_name: str | os.PathLike[str], *, gpu_checks: bool = True) -> Scenario:
     """A validated :class:`Scenario` from a built-in name (``factory``) or a YAML file path.
 
     Raises :class:`InputError` naming the file, the field path and the bad value.
@@ -135,7 +135,7 @@ def scenario_from_dict(data: dict[str, Any], *, label: str = "<scenario>",
     return scenario
 
 
-def _read(path_or_name: str | Path) -> tuple[str, str]:
+def _read(path_or_name: str | os.PathLike[str]) -> tuple[str, str]:
     if not isinstance(path_or_name, (str, os.PathLike)):  # a dict, say: scenario_from_dict
         raise InputError(f"a built-in name or a YAML file's path, not a "
                          f"{type(path_or_name).__name__} (a dict of the YAML's fields: "
@@ -148,7 +148,7 @@ def _read(path_or_name: str | Path) -> tuple[str, str]:
         return res.read_text(), f"{name} (built-in)"
     path = Path(name)
     if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
-        raise unknown_name("scenario", name, builtins, field="SCENARIO")
+        raise unknown_name("scenario", name, builtins, field="scenario")
     if not path.exists():
         raise InputError("file not found", file=name)
     if not path.is_file():
@@ -646,7 +646,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
     - a fleet replaying a trace of more or fewer devices than its ``count``;
     - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing;
-    - background traffic that takes every PRB in some hours."""
+    - background traffic that takes every PRB in some hours;
+    - rows of a ``cell_sites_file`` that were skipped (and why, the first five)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -778,7 +779,26 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
+    out += _skipped_site_warnings(s, label)
     return out
+
+
+def _skipped_site_warnings(s: Scenario, label: str | None) -> list[str]:
+    """The rows of a ``cell_sites_file`` that were skipped (no position, a bad number, far
+    off): the twin runs without them, which a user of an operator's list must see."""
+    from airan.scenario.schema import imported_sites
+
+    if s.cell_sites_file is None:
+        return []
+    sites = imported_sites(s.cell_sites_file)
+    if not sites.outliers:
+        return []
+    shown = "; ".join(f"line {row}: {why}" for row, why in sites.outliers[:5])
+    more = len(sites.outliers) - 5
+    return [str(InputError(
+        f"{len(sites.outliers)} of its rows skipped, {len(sites)} sites kept ({shown}"
+        + (f"; +{more} more" if more > 0 else "") + ")", file=label,
+        field="cell_sites_file.path", value=s.cell_sites_file.path))]
 
 
 def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
