@@ -308,3 +308,20 @@ def test_any_error_inside_a_users_policy_is_one_line_naming_it_and_where(
     assert "KeyError: 'sites'" in result.stderr
     assert "failing_policy_mod.py:3 in policy" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_engine_takes_a_scenarios_name_or_path_as_run_does(tmp_path: Path) -> None:
+    """``airan.Engine`` loads a built-in's name or a YAML path as ``airan.run`` does; anything
+    else (a dict of the YAML's fields, a misspelt name) is one InputError naming 'scenario'."""
+    by_name = airan.Engine("factory", duration_s=0.05).run().summary
+    path = tmp_path / "f.yaml"
+    path.write_text(resources.files("airan.scenario.builtin").joinpath("factory.yaml")
+                    .read_text())
+    by_path = airan.Engine(path, duration_s=0.05).run().summary
+    assert by_name["requests"] == by_path["requests"] and by_name["requests"]["created"] > 0
+    with pytest.raises(InputError, match="scenario_from_dict") as exc:
+        airan.Engine({"name": "x"})  # type: ignore[arg-type]
+    assert exc.value.field == "scenario"
+    with pytest.raises(InputError, match="did you mean 'factory'") as exc:
+        airan.Engine("factry")
+    assert exc.value.field == "scenario"
