@@ -60,6 +60,12 @@ def test_a_change_to_an_imported_file_changes_the_stamp_and_one_elsewhere_does_n
     assert source_stamp.__wrapped__(str(kernel), pkg) == before
     (pkg / "radio" / "nr.py").write_text("S_SLOT_DL_FRACTION = 11 / 14\n")
     assert source_stamp.__wrapped__(str(kernel), pkg) != before
+    # in the same process, an import added to a file brings the file it imports in
+    (pkg / "other.py").write_text("X = 1\n")
+    kernel.write_text(kernel.read_text() + "from airan import other\n")
+    added = source_stamp.__wrapped__(str(kernel), pkg)
+    (pkg / "other.py").write_text("X = 2\n")
+    assert source_stamp.__wrapped__(str(kernel), pkg) != added
 
 
 _AFTER_WARM_UP = """
@@ -83,6 +89,9 @@ s = airan.run(scenario_from_dict(d), duration_s=0.5).summary
 held = sum(f.get("affected_requests") or 0 for f in s["faults"])
 for policy in ("least-loaded", "nearest-edge", "cloud", "local"):
     airan.run("factory", policy=policy, duration_s=0.2)
+d = load_scenario("factory").model_dump(mode="json")
+d["objective"] = "energy"  # deadline-aware through a snapshot, reading the devices' powers
+airan.run(scenario_from_dict(d), duration_s=0.2)
 after = {{n: len(d.signatures) for n, d in _cached_dispatchers()}}
 print(json.dumps({{"held": held, "new": {{n: after[n] - before[n] for n in after
                                          if after[n] != before[n]}}}}))
@@ -93,7 +102,8 @@ def test_a_run_after_the_warm_up_compiles_nothing() -> None:
     """warm_up() (before a run's clock starts) loads every compiled function a run may call:
     one it missed compiles at its first use, inside the run's ``wall_s`` and with no word of
     why (a fresh install's first fault took 11 s: 768 requests per wall second, not 36,885).
-    In a fresh process: faults of every kind (a site down that held requests), every policy."""
+    In a fresh process: faults of every kind (a site down that held requests), every policy,
+    the energy objective."""
     import json
     import subprocess
     import sys

@@ -73,15 +73,17 @@ def import_closure(py_file: Path, root: Path = _PACKAGE_ROOT) -> set[Path]:
         if f in seen:
             continue
         seen.add(f)
-        todo += _imported_files(f, root)
+        stat = f.stat()
+        todo += _imported_files(f, root, stat.st_mtime_ns, stat.st_size)
     return seen
 
 
 @cache
-def _imported_files(py_file: Path, root: Path) -> list[Path]:
+def _imported_files(py_file: Path, root: Path, mtime_ns: int, size: int) -> list[Path]:
     """The files of the package (folder ``root``) that ``py_file`` imports itself: parsed once
-    per process, however many closures share it (each of airan's compiled modules asks for its
-    closure when numba loads its cache: parsing every file per module cost ~0.5 s a start)."""
+    per version of the file (its modification time and size), however many closures share it
+    (each of airan's compiled modules asks for its closure when numba loads its cache: parsing
+    every file per module cost ~0.5 s a start)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(py_file.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):

@@ -65,4 +65,5 @@ def warm_up() -> float:
     # the run decided deadline-aware in the engine (engine.decide); through a snapshot, the
     # policy's own path (an energy objective, a stateful service, the ideal or fixed radio)
     deadline_aware(Snapshot(engine), batch)
+    deadline_aware(Snapshot(engine), batch, energy=True)  # (the devices' powers too)
     return time.perf_counter() - t0
