@@ -149,6 +149,7 @@ _STATE_FIELDS = [
     "act_ul_pos",
     "act_dl",
     "act_dl_pos",
+    "dlq_d",
     "cell_iul",
     "cell_iul_k",
     "cell_lul",
@@ -366,6 +367,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         act_ul_pos=np.full(n_dev, -1, dtype=np.int64),
         act_dl=np.zeros(n_dev, dtype=np.int64),
         act_dl_pos=np.full(n_dev, -1, dtype=np.int64),
+        dlq_d=np.zeros(max(n_dev, 1), dtype=np.int64),  # a ring: each device once at most
         load_dl=np.full(n_cells, w.initial_load),
         load_ul=np.full(n_cells, w.initial_load),
         # the power a cell's UEs put out, in units of their mean full-band power (EWMA, ages
