@@ -867,6 +867,14 @@ def test_a_policy_function_passed_in_python_runs_under_its_module_and_name() -> 
                                           "its_module_and_name.<locals>.on_the_device")
     placement = set(res.requests.column("placement").to_pylist())
     assert placement <= {"local", "rejected"}
+
+    class OnTheDevice:  # a callable object: named by its class, as an instance
+        def __call__(self, snapshot, batch):  # noqa: ANN001, ANN204
+            return on_the_device(snapshot, batch)
+
+    engine = Engine(load_scenario("factory"), policy=OnTheDevice(), duration_s=0.1)
+    assert engine.policy_name.endswith(".<locals>.OnTheDevice()")
+    assert engine.scenario_as_run().policy == "deadline-aware"  # (its name loads nothing back)
     with pytest.raises(InputError, match="is not a policy"):
         airan.run("factory", policy=lambda snapshot: None, duration_s=0.1)
 

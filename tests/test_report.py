@@ -216,7 +216,8 @@ def test_a_policy_no_other_process_can_load_is_said_so_beside_the_command(
     build_report(tmp_path)
     html = (tmp_path / "report.html").read_text()
     assert 'id="policy-note"' in html and "--policy module:function" in html
-    for name in ("__main__:my_policy", "test_report:f.<locals>.g", "functools:partial"):
+    for name in ("__main__:my_policy", "test_report:f.<locals>.g", "functools:partial()",
+                 "my_pkg.policies:Greedy()"):
         assert unloadable_policy_note(name) is not None, name
     for name in ("deadline-aware", "my_pkg.policies:greedy"):
         assert unloadable_policy_note(name) is None, name

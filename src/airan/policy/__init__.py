@@ -110,9 +110,10 @@ def _check_signature(fn: Any, name: str) -> None:
 
 def policy_label(fn: Any) -> str:
     """The name a policy function passed in Python runs under (summary, run folder):
-    ``module:qualname``, as a scenario would name it."""
+    ``module:qualname``, as a scenario would name it; a callable object (an instance, a
+    ``functools.partial``) ``module:Class()``, which names its class but loads nothing back."""
     module = getattr(fn, "__module__", None) or "?"
-    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    name = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__}()"
     return f"{module}:{name}"
 
 

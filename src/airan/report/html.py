@@ -167,9 +167,9 @@ RERUN_FOLDER = "rerun"  # where a report's reproduce command, run from its folde
 def unloadable_policy_note(policy: str) -> str | None:
     """Why the reproduce command cannot load ``policy`` (a function passed in Python under a
     name no other process imports: a script's or notebook's ``__main__``, a lambda, a nested
-    function, a ``functools.partial``), or None where it can."""
+    function, a callable object such as a ``functools.partial``), or None where it can."""
     module, _, name = policy.partition(":")
-    if not name or (module != "__main__" and "<" not in name and policy != "functools:partial"):
+    if not name or (module != "__main__" and "<" not in name and not name.endswith("()")):
         return None
     return (f"The policy {policy} was a function of the script or notebook that made this run: "
             "another process cannot load it by that name, so the command above fails (and "
