@@ -208,6 +208,20 @@ def test_an_empty_file_or_no_usable_row_is_an_input_error(tmp_path: Path) -> Non
         load_site_list(write(tmp_path / "bad.csv", "latitude,longitude\nx,y\n"))
 
 
+def _site_file_scenario(path: Path, extra: str = "") -> None:
+    """A small scenario whose cell sites come from ``sites.csv`` beside it (``extra``: more
+    top-level YAML)."""
+    path.write_text(
+        "name: file-sites\nduration_s: 1\n" + extra +
+        "cell_sites_file: {path: sites.csv, lat: latitude, lon: longitude}\n"
+        "nodes: [{name: cloud}]\n"
+        "compute_sites: [{name: c, at: cloud, kind: cloud, gpus: [{type: L4, count: 1}]}]\n"
+        "transport: {backhaul: {to: cloud, capacity_gbps: 10}}\n"
+        "fleets: [{name: f, count: 5, services: [s]}]\n"
+        "services: [{name: s, model: yolov8s, rate_hz: 1, ul_kb: 10, dl_kb: 1, "
+        "deadline_ms: 100}]\n")
+
+
 def test_the_carrier_of_a_site_files_cells_is_validated(tmp_path: Path) -> None:
     """Sites read from a file take the scenario's carrier: a carrier no table allows (a 7 MHz
     channel) is an input error naming it, not a crash when the world is built."""
@@ -216,16 +230,9 @@ def test_the_carrier_of_a_site_files_cells_is_validated(tmp_path: Path) -> None:
     from airan.cli import app
 
     write(tmp_path / "sites.csv", "latitude,longitude\n37.50,127.00\n37.505,127.005\n")
-    (tmp_path / "s.yaml").write_text(
-        "name: file-sites\nduration_s: 1\n"
-        "carrier: {fc_ghz: 3.5, bandwidth_mhz: 7, numerology: 1, tdd_pattern: DDDSU}\n"
-        "cell_sites_file: {path: sites.csv, lat: latitude, lon: longitude}\n"
-        "nodes: [{name: cloud}]\n"
-        "compute_sites: [{name: c, at: cloud, kind: cloud, gpus: [{type: L4, count: 1}]}]\n"
-        "transport: {backhaul: {to: cloud, capacity_gbps: 10}}\n"
-        "fleets: [{name: f, count: 5, services: [s]}]\n"
-        "services: [{name: s, model: yolov8s, rate_hz: 1, ul_kb: 10, dl_kb: 1, "
-        "deadline_ms: 100}]\n")
+    _site_file_scenario(tmp_path / "s.yaml",
+                        "carrier: {fc_ghz: 3.5, bandwidth_mhz: 7, numerology: 1, "
+                        "tdd_pattern: DDDSU}\n")
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
     assert result.exit_code == 2, result.output
     assert "carrier.bandwidth_mhz" in result.stderr and "7" in result.stderr
@@ -240,15 +247,7 @@ def test_validate_counts_a_site_files_cells_and_warns_of_its_skipped_rows(tmp_pa
 
     write(tmp_path / "sites.csv", "latitude,longitude\n37.50,127.00\n37.505,127.005\n"
           ",127.01\nabc,127.02\n37.51,127.01\n")
-    (tmp_path / "s.yaml").write_text(
-        "name: file-sites\nduration_s: 1\n"
-        "cell_sites_file: {path: sites.csv, lat: latitude, lon: longitude}\n"
-        "nodes: [{name: cloud}]\n"
-        "compute_sites: [{name: c, at: cloud, kind: cloud, gpus: [{type: L4, count: 1}]}]\n"
-        "transport: {backhaul: {to: cloud, capacity_gbps: 10}}\n"
-        "fleets: [{name: f, count: 5, services: [s]}]\n"
-        "services: [{name: s, model: yolov8s, rate_hz: 1, ul_kb: 10, dl_kb: 1, "
-        "deadline_ms: 100}]\n")
+    _site_file_scenario(tmp_path / "s.yaml")
     result = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
     assert result.exit_code == 0, result.output
     assert "cell sites 3 (9 cells)" in result.stdout
