@@ -5,9 +5,9 @@ decision proper is compiled (:func:`airan.policy.builtin._deadline_aware_core`),
 what it needs through the snapshot's Python accessors (each device's uplink time, downlink rate
 and device backlog, each site's backlog: a dozen small numpy and numba calls) took ~50 us a
 decision, as long as the kernel's slots: ~40% of city's wall time. Here the engine reads the
-same figures out of its own state, with the kernel's own functions and the same operations in
-the same order, and hands them to the same core: the placements are identical (a test runs the
-built-in scenarios both ways and compares every figure).
+same figures out of its own state, with the kernel functions the snapshot's accessors call
+(and, for the device backlog, the same operation), and hands them to the same core: the
+placements are identical (tests decide the built-in scenarios both ways and compare).
 
 Taken where the snapshot's figures are the NR radio's and nothing else enters the decision: the
 default objective (not ``energy``, which reads the devices' air rates and powers) and no
@@ -45,22 +45,8 @@ def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_ite
         bits[i] = W.svc_ul_bits[svc[i]]
     # Snapshot.ul_time_s (Engine._ul_time_s under NR)
     ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction)
-    # Snapshot.ul_report_round_s (Engine._ul_report_round_s)
-    ul_round = np.zeros(n)
-    if report_round_s > 0.0:
-        for i in range(n):
-            held = S.ue_ul_bits[dev[i]]
-            waiting = held <= 0.0 or S.ue_first_grant[dev[i]] == 1
-            if waiting and held + bits[i] > W.first_grant_bits:
-                ul_round[i] = report_round_s
-    # Snapshot.dl_rate_bps (Engine._rate_bps, downlink, under NR)
-    n_active = K._active_in_cells(W, S, dev, False)
-    dl_rate = np.empty(n)
-    for i in range(n):
-        c = W.dev_cell[dev[i]]
-        free_prb = W.cell_prb[c] * (1.0 - S.fs[K.F_BACKGROUND])
-        per_slot = S.ue_se_dl[dev[i]] * free_prb * W.cell_bits_per_prb_dl[c]
-        dl_rate[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
+    ul_round = K._report_rounds_s(W, S, dev, bits, report_round_s)  # .ul_report_round_s
+    dl_rate = K._dl_rates_bps(W, S, dev, dl_fraction)  # Snapshot.dl_rate_bps under NR
     # Snapshot.device_backlog_s
     dev_backlog = np.empty(n)
     for i in range(n):

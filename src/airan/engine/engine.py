@@ -540,14 +540,11 @@ class Engine:
         (``radio.first_grant_bytes``, ``nr.report_round_s``): where the device waits for its
         SR's grant (an empty buffer, or one the SR's grant has not served yet) and the grant
         cannot carry its buffer and the upload."""
-        n = len(devices)
         if self._report_round_s <= 0.0:
-            return np.zeros(n)
-        st = self._st
-        held = st.ue_ul_bits[devices]
-        waiting = (held <= 0.0) | (st.ue_first_grant[devices] == 1)
-        over = held + np.asarray(bits, dtype=np.float64) > self.world.first_grant_bits
-        return np.where(waiting & over, self._report_round_s, 0.0)
+            return np.zeros(len(devices))
+        return K.report_rounds_s(  # type: ignore[no-any-return]
+            self._kw, self._sref, np.ascontiguousarray(devices, dtype=np.int64),
+            np.ascontiguousarray(bits, dtype=np.float64), self._report_round_s)
 
     def _ul_tx_w(self, devices: np.ndarray) -> np.ndarray:
         """A device's power while it sends now (W), as the kernel books it: under NR its
@@ -562,21 +559,19 @@ class Engine:
     def _rate_bps(self, devices: np.ndarray, *, uplink: bool) -> np.ndarray:
         """A device's expected rate now: its SE times its cell's PRBs shared with the active UEs."""
         w = self.world
-        st = self._st
         if w.radio_model == 1:
             return np.full(len(devices), np.inf)
         if w.radio_model == 2:
             return np.full(len(devices), w.fixed_ul_bps if uplink else w.fixed_dl_bps)
         devices = np.ascontiguousarray(devices, dtype=np.int64)
-        cell = w.dev_cell[devices]
-        # the UEs with data in this direction's buffers, per cell, at each device's cell
+        if not uplink:  # SE x free PRBs, shared with the cell's UEs that have answers
+            return K.dl_rates_bps(  # type: ignore[no-any-return]
+                self._kw, self._sref, devices, self._dl_slot_fraction)
+        # the UEs with data in the uplink buffers, per cell, at each device's cell; the
+        # scheduler's own capacity rule (power control, power-limited UEs)
         n_active = K.active_in_cells(self._kw, self._sref, devices, uplink)
-        if uplink:  # the scheduler's own capacity rule (power control, power-limited UEs)
-            return K.ul_rates_bps(  # type: ignore[no-any-return]
-                self._kw, self._sref, devices, n_active, self._ul_slot_fraction)
-        free_prb = w.cell_prb[cell] * (1.0 - st.fs[K.F_BACKGROUND])
-        per_slot = st.ue_se_dl[devices] * free_prb * w.cell_bits_per_prb_dl[cell]
-        return per_slot * self._dl_slot_fraction / w.slot_s / (1.0 + n_active)  # type: ignore[no-any-return]
+        return K.ul_rates_bps(  # type: ignore[no-any-return]
+            self._kw, self._sref, devices, n_active, self._ul_slot_fraction)
 
     # ---- results -------------------------------------------------------------------------------
     def _cumulative_site_load(self, t: np.ndarray | np.float64, free: np.ndarray, busy: np.ndarray,

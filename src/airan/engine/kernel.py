@@ -646,6 +646,39 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
 
 
 @njit(cache=True)
+def _dl_rates_bps(W, S, devices, dl_fraction):
+    """Each device's expected downlink rate now: its SE on its cell's PRBs that background
+    traffic leaves, shared with the cell's UEs that have answers (those whose answer is not
+    schedulable yet too), over the direction's share of the slots; for policies."""
+    n_active = _active_in_cells(W, S, devices, False)
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        d = devices[i]
+        c = W.dev_cell[d]
+        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        per_slot = S.ue_se_dl[d] * free_prb * W.cell_bits_per_prb_dl[c]
+        out[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
+    return out
+
+
+@njit(cache=True)
+def _report_rounds_s(W, S, devices, bits, round_s):
+    """The buffer status report's round (``round_s``) each upload of ``bits`` adds now, where
+    the device waits for its SR's grant (an empty buffer, or one the SR's grant has not served
+    yet) and that grant (``radio.first_grant_bytes``) cannot carry its buffer and the upload;
+    0 elsewhere; for policies."""
+    out = np.zeros(devices.shape[0])
+    if round_s <= 0.0:
+        return out
+    for i in range(devices.shape[0]):
+        held = S.ue_ul_bits[devices[i]]
+        waiting = held <= 0.0 or S.ue_first_grant[devices[i]] == 1
+        if waiting and held + bits[i] > W.first_grant_bits:
+            out[i] = round_s
+    return out
+
+
+@njit(cache=True)
 def _ul_tx_w(W, S, devices, n_active):
     """Each device's power while it sends (W), sharing its cell with ``n_active`` other UEs:
     circuits plus its output power on its share (the scheduler's capacity rule, ``ul_capacity``:
@@ -2855,6 +2888,16 @@ def redispatch(W, S, rs, places, t):
 @njit(cache=True)
 def ul_rates_bps(W, S, devices, n_active, ul_fraction):
     return _ul_rates_bps(borrow(W), borrow(S), devices, n_active, ul_fraction)
+
+
+@njit(cache=True)
+def dl_rates_bps(W, S, devices, dl_fraction):
+    return _dl_rates_bps(borrow(W), borrow(S), devices, dl_fraction)
+
+
+@njit(cache=True)
+def report_rounds_s(W, S, devices, bits, round_s):
+    return _report_rounds_s(borrow(W), borrow(S), devices, bits, round_s)
 
 
 @njit(cache=True)

@@ -57,6 +57,8 @@ def warm_up() -> float:
     for uplink in (True, False):
         engine._rate_bps(np.zeros(1, dtype=np.int64), uplink=uplink)
     K.pending_moves(engine._kw, engine._sref)  # the context moves of a stateful service
+    K.report_rounds_s(engine._kw, engine._sref, np.zeros(1, dtype=np.int64), np.zeros(1),
+                      1.0)  # (radio.first_grant_bytes)
     none = np.zeros(0, dtype=np.int64)  # a failed site's requests placed again (none here)
     K.redispatch(engine._kw, engine._sref, none, none, engine.now_s)
     one = np.zeros(1, dtype=np.int64)
