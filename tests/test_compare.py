@@ -65,6 +65,23 @@ def _t_interval(values: list[float]) -> tuple[float, float]:
     return stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
 
 
+def _percentile_counting_unanswered_ms(svc: dict[str, Any], q: float) -> float:
+    """The nearest-rank q-quantile (ms) over every request, those without an answer (dropped,
+    overdue) ranked last as infinitely late, read off the summary's log-bucket histogram
+    (bucket b >= 1 holds [min_s g**(b-1), min_s g**b), reported at its geometric middle)."""
+    hist = svc["latency_histogram"]
+    answered = svc["met"] + svc["late"]
+    rank = math.ceil(q * (answered + svc["dropped"] + svc.get("overdue", 0)))
+    if rank > answered:
+        return math.inf
+    seen = 0
+    for b, n in sorted((int(b), n) for b, n in hist["counts"].items()):
+        seen += n
+        if seen >= rank:
+            return hist["min_s"] * hist["gamma"] ** (b - 0.5) * 1e3
+    raise AssertionError("rank beyond the histogram")
+
+
 def test_intervals_match_scipy(comparison: tuple[Any, Path]) -> None:
     _, out = comparison
     data = json.loads((out / "comparison.json").read_text())
@@ -75,10 +92,13 @@ def test_intervals_match_scipy(comparison: tuple[Any, Path]) -> None:
                        ["services"][svc] for s in data["seeds"]]
             for metric, values in (
                 ("hit_ratio", [r["hit_ratio"] for r in per_run]),
-                ("p99_ms", [r["latency_ms"]["p99"] for r in per_run]),
-                ("p50_ms", [r["latency_ms"]["p50"] for r in per_run]),
+                ("p99_ms", [_percentile_counting_unanswered_ms(r, 0.99) for r in per_run]),
+                ("p50_ms", [_percentile_counting_unanswered_ms(r, 0.50) for r in per_run]),
             ):
                 agg = data["aggregate"][p][svc][metric]
+                if math.inf in values:  # more than 1% (50%) unanswered in a seed: unbounded
+                    assert agg["unbounded"] == values.count(math.inf) and agg["mean"] is None
+                    continue
                 vals = [v for v in values if v is not None]
                 assert agg["n"] == len(vals)
                 assert agg["mean"] == pytest.approx(np.mean(vals), rel=1e-12)
@@ -259,6 +279,32 @@ def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> Non
         del r["summary"]["services"]["s"]["hit_ratio_with_overdue"]
     data["aggregate"] = aggregate(runs, ["queues", "ends"], ["s"])
     assert comparison_verdicts(data)["s"].startswith("queues has the highest mean hit ratio (")
+
+
+def test_p99_counts_unanswered_requests_as_infinitely_late() -> None:
+    """Of 120 requests 87 answered within 10 ms and 33 never answered (dropped, or in flight
+    past the deadline at the end): the p99 is unbounded, not the answered ones' 10 ms, in the
+    aggregate and in both tables; with 1 of 200 unanswered it is the answered ones' value."""
+    from airan.report.compare import _fmt_ci, aggregate
+
+    def service(answered: int, dropped: int, overdue: int) -> dict[str, Any]:
+        bucket = 1 + math.floor(math.log(0.010 / 1e-6) / math.log(1.01))  # 10 ms
+        return {"met": answered, "late": 0, "dropped": dropped, "overdue": overdue,
+                "hit_ratio": answered / (answered + dropped),
+                "latency_ms": {"p50": 10.0, "p99": 10.0},
+                "latency_histogram": {"min_s": 1e-6, "gamma": 1.01,
+                                      "counts": {str(bucket): answered}}}
+
+    runs = [{"policy": p, "seed": seed, "summary": {"services": {"s": svc}}}
+            for seed in (1, 2, 3)
+            for p, svc in (("strands", service(87, 12, 21)), ("clean", service(199, 1, 0)))]
+    agg = aggregate(runs, ["strands", "clean"], ["s"])
+    p99 = agg["strands"]["s"]["p99_ms"]
+    assert p99["mean"] is None and p99["unbounded"] == 3
+    assert _fmt_ci(p99, "{:.1f}".format) == "unbounded (3 of 3 seeds)"
+    assert agg["strands"]["s"]["p50_ms"]["mean"] == pytest.approx(10.0, rel=0.005)
+    assert agg["clean"]["s"]["p99_ms"]["mean"] == pytest.approx(10.0, rel=0.005)
+    assert agg["clean"]["s"]["p99_ms"]["unbounded"] == 0
 
 
 def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:

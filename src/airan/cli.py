@@ -588,7 +588,7 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
 
 
 def _print_comparison(d: dict[str, Any]) -> None:
-    from airan.report.compare import comparison_verdicts
+    from airan.report.compare import _fmt_ci, comparison_verdicts
 
     seeds = d["seeds"]
     out.print(Text.assemble(
@@ -600,14 +600,8 @@ def _print_comparison(d: dict[str, Any]) -> None:
     table.add_column("policy", no_wrap=True)
     _columns(table, "hit ratio", "hit, overdue missed", "target", "p99 (ms)")
 
-    def ci(st: dict[str, Any], fmt: str, scale: float = 1.0) -> str:
-        if st["mean"] is None:
-            return "-"
-        text = fmt.format(st["mean"] * scale)
-        if st["ci_low"] is None:
-            return text + " (no CI)"
-        return text + " [" + fmt.format(st["ci_low"] * scale) + ", " + fmt.format(
-            st["ci_high"] * scale) + "]"
+    def ci(st: dict[str, Any], fmt: str) -> str:
+        return _fmt_ci(st, fmt.format, (-math.inf, math.inf))
 
     for svc, meta in d["services"].items():
         for k, p in enumerate(d["policies"]):
@@ -617,6 +611,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
                           ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
                           ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
     _print_table(table)
+    out.print("p99 counts the requests that got no answer (dropped, or past their deadline at "
+              "the end) as infinitely late: unbounded where more than 1% got none",
+              markup=False, soft_wrap=True)
     if len(seeds) >= 2:
         out.print("95% CI: Student t over seeds, clipped to the values a metric can take "
                   "(p99 at 0 ms, hit ratios to [0, 1])", markup=False, soft_wrap=True)

@@ -69,3 +69,28 @@ def histogram_quantile_ms(hist: Mapping[str, Any], q: float) -> float | None:
     """The q-quantile (ms) of a summary's sparse histogram; None when it is empty."""
     v = quantile(dense_counts(hist), q)
     return None if np.isnan(v) else float(v * 1e3)
+
+
+def percentile_with_unanswered_ms(service: Mapping[str, Any], q: float) -> float | None:
+    """A service's q-quantile latency (ms) with every request that got no answer (dropped, or
+    in flight past its deadline at the end: ``overdue``) counted as infinitely late.
+
+    ``service`` is one service of a run summary (its ``latency_histogram``, ``met``, ``late``,
+    ``dropped``, ``overdue``). A p99 of X ms then says that 99% of the requests were answered
+    within X ms: ``inf`` when the quantile falls among the unanswered; None when nothing was
+    answered or asked. (The summary's own ``latency_ms`` percentiles are over the answered
+    requests.) Without a histogram (an older summary), its answered-only value.
+    """
+    hist = service.get("latency_histogram")
+    if not hist:
+        v = (service.get("latency_ms") or {}).get(f"p{q * 100:g}".replace(".", ""))
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+    answered = int(service.get("met", 0)) + int(service.get("late", 0))
+    unanswered = int(service.get("dropped", 0)) + int(service.get("overdue", 0))
+    if answered + unanswered == 0:
+        return None
+    # the nearest rank among all, as quantile() among the answered
+    rank = max(1, math.ceil(q * (answered + unanswered)))
+    if rank > answered:
+        return math.inf
+    return float(value_at_rank(dense_counts(hist), rank) * 1e3)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airan.metrics.histogram import dense_counts, value_at_rank
+from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
 from airan.report.rundir import scenario_document
@@ -57,18 +57,8 @@ def _percentile_ms(v: dict[str, Any], metric: str) -> float | None:
     """A service's latency percentile (ms) with every request that got no answer (dropped, or
     in flight past its deadline at the end) counted as infinitely late: a p99 bound holds only
     if 99% of the requests were answered within it. None when the percentile falls among the
-    unanswered, or nothing was answered. From the summary's histogram (the summary's own
-    percentiles are over the answered requests)."""
-    hist = v.get("latency_histogram")
-    if not hist:  # (a summary without its histogram: its answered-only percentile)
-        return _num((v.get("latency_ms") or {}).get(metric))
-    answered = int(v.get("met", 0)) + int(v.get("late", 0))
-    unanswered = int(v.get("dropped", 0)) + int(v.get("overdue", 0))
-    # the nearest rank among all, as the summary's (metrics.histogram.quantile) among the answered
-    rank = max(1, math.ceil(_PERCENTILES[metric] * (answered + unanswered)))
-    if answered == 0 or rank > answered:
-        return None
-    return _num(value_at_rank(dense_counts(hist), rank) * 1e3)
+    unanswered, or nothing was answered (see metrics.histogram.percentile_with_unanswered_ms)."""
+    return _num(percentile_with_unanswered_ms(v, _PERCENTILES[metric]))
 
 
 def _unanswered_shortfall(t: Target, info: dict[str, Any], unmeasured: float) -> float:

@@ -1,12 +1,13 @@
 """Policies side by side: every policy on every seed, the spread across seeds, one report.
 
 Each run is an ordinary :func:`airan.run` (in process, one after another, without a request
-trace). Per policy and service the hit ratio and the p50/p99 latency are summarised over seeds as
-a mean with a 95% Student-t confidence interval, ``mean +- t(0.975, n-1) s / sqrt(n)`` with ``s``
-the sample standard deviation, clipped to the values the metric can take (a latency is never
-below 0, a hit ratio never outside [0, 1]); with one seed the interval is undefined (None). All
-policies run on the same seeds, so the verdict compares the leader with the runner-up seed by
-seed (a paired interval of the differences).
+trace). Per policy and service the hit ratio and the p50/p99 latency (requests that got no
+answer counted as infinitely late: unbounded where the percentile falls among them) are
+summarised over seeds as a mean with a 95% Student-t confidence interval,
+``mean +- t(0.975, n-1) s / sqrt(n)`` with ``s`` the sample standard deviation, clipped to the
+values the metric can take (a latency is never below 0, a hit ratio never outside [0, 1]); with
+one seed the interval is undefined (None). All policies run on the same seeds, so the verdict
+compares the leader with the runner-up seed by seed (a paired interval of the differences).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from airan.errors import InputError, unknown_name
+from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.report import figures as F
 from airan.report.html import FIGURES, REPORT, RERUN_FOLDER, ms, pct, render
 from airan.report.rundir import (
@@ -47,8 +49,11 @@ METRICS = {  # name in the aggregate -> how to read it from a run's service summ
     # requests still in flight past their deadline at the end counted as misses: the fair
     # figure between policies that end hopeless requests and policies that leave them queued
     "hit_ratio_with_overdue": lambda svc: svc.get("hit_ratio_with_overdue"),
-    "p50_ms": lambda svc: (svc.get("latency_ms") or {}).get("p50"),
-    "p99_ms": lambda svc: (svc.get("latency_ms") or {}).get("p99"),
+    # requests that got no answer (dropped, or past their deadline at the end) counted as
+    # infinitely late: a p99 over the answered ones alone flatters a policy that drops or
+    # strands many; inf (unbounded) where the percentile falls among the unanswered
+    "p50_ms": lambda svc: percentile_with_unanswered_ms(svc, 0.50),
+    "p99_ms": lambda svc: percentile_with_unanswered_ms(svc, 0.99),
     "mean_ms": lambda svc: (svc.get("latency_ms") or {}).get("mean"),
 }
 
@@ -71,17 +76,20 @@ def mean_ci(values: Sequence[float | None], confidence: float = CONFIDENCE,
             bounds: tuple[float, float] = (-math.inf, math.inf)) -> dict[str, Any]:
     """Mean and Student-t confidence interval of the non-None ``values``.
 
-    Returns ``{n, mean, std, ci_low, ci_high, half_width, values}``; ``mean`` is None without
-    values and the interval fields are None with fewer than two. ``ci_low`` and ``ci_high``
-    are clipped to ``bounds``, the values the metric can take (``half_width`` is not).
+    Returns ``{n, mean, std, ci_low, ci_high, half_width, values, unbounded}``; ``mean`` is
+    None without values and the interval fields are None with fewer than two. ``ci_low`` and
+    ``ci_high`` are clipped to ``bounds``, the values the metric can take (``half_width`` is
+    not). ``unbounded`` counts the values that are +inf (a percentile that falls among the
+    requests that got no answer): with any, the mean is unbounded too, and None.
     """
     from scipy import stats
 
     vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     n = len(vals)
+    unbounded = sum(1 for v in values if v is not None and float(v) == math.inf)
     out: dict[str, Any] = {"n": n, "mean": None, "std": None, "ci_low": None, "ci_high": None,
-                           "half_width": None, "values": list(values)}
-    if n == 0:
+                           "half_width": None, "values": list(values), "unbounded": unbounded}
+    if n == 0 or unbounded:
         return out
     arr = np.asarray(vals)
     mean = float(arr.mean())
@@ -259,7 +267,11 @@ def read_comparison(folder: str | Path) -> dict[str, Any]:
 
 def _fmt_ci(st: Mapping[str, Any], fmt: Callable[[float | None], str],
             bounds: tuple[float, float] = (0.0, math.inf)) -> str:
-    """``mean [low, high]``, the interval clipped to the metric's possible range for display."""
+    """``mean [low, high]``, the interval clipped to the metric's possible range for display;
+    ``unbounded (k of n seeds)`` for a percentile that falls among the unanswered requests."""
+    if st.get("unbounded"):
+        seeds = len(st.get("values") or [])
+        return f"unbounded ({st['unbounded']} of {seeds} seeds)"
     if st.get("mean") is None:
         return "-"
     if st.get("ci_low") is None:
@@ -399,7 +411,8 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
                 reference_label="deadline", log=log_p99),
                 fig_dir, "compare_p99", "p99 latency by policy",
                 "Mean of the per-seed p99 with its 95% confidence interval; dots: the seeds; "
-                "dashed: the deadline."),
+                "dashed: the deadline. Requests that got no answer count as infinitely late: "
+                "where more than 1% got none in a seed, the p99 is unbounded and has no bar."),
             F.save(F.compare_cdf(pooled, services, {s: meta[s].get("deadline_ms")
                                                     for s in services}),
                    fig_dir, "compare_cdf", "Latency CDF by policy",

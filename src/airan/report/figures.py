@@ -464,7 +464,7 @@ def compare_metric(
         for i, p in enumerate(policies):
             st = aggregate[p][svc][metric]
             colour = PALETTE[i % len(PALETTE)]
-            vals = [v for v in st.get("values", []) if v is not None]
+            vals = [v for v in st.get("values", []) if v is not None and math.isfinite(v)]
             if vals:
                 jitter = (np.arange(len(vals)) - (len(vals) - 1) / 2) * 0.04
                 ax.plot(x[i] + 0.18 + jitter, vals, ".", color=colour, ms=3, alpha=0.6)
