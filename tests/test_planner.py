@@ -146,8 +146,9 @@ def test_impossible_target_is_refused(scenario_file, cache) -> None:
     # then the 64 cheapest of the 91 smaller build-outs the bound ruled out (the twin need not
     # be monotone), and a note says how many were left unrun
     assert len(r.evaluations) == 9 + 64
-    assert any(n.startswith("27 build-outs smaller than the largest were ruled out without a "
-                            "run") for n in r.notes), r.notes
+    ruled_out = [n for n in r.notes if "ruled out without a run" in n]
+    assert ruled_out[0].startswith("91 build-outs smaller than the largest were ruled out"), r.notes
+    assert ruled_out[0].endswith("the 64 cheapest of them were run and miss, the other 27 were not")
 
 
 def test_budget_below_the_minimum(scenario_file, cache) -> None:
@@ -523,7 +524,7 @@ def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
                max_gpus=2, duration_s=1.0, method="exact")
     assert res.feasible and res.best is not None
     assert res.best.cost_usd == 0.0
-    assert res.proven
+    assert res.proven and res.exhaustive
     assert res.verdict == "cheapest plan that meets every target"
     assert any("not monotone" in n and "every cheaper build-out was run" in n for n in res.notes)
 
@@ -581,6 +582,23 @@ def test_a_check_too_large_to_list_says_nothing_was_run(scenario_file, cache) ->
     assert not r.feasible
     assert any("ruled out without a run" in n and "too many to check" in n for n in r.notes)
     assert len(r.evaluations) == 9  # the bound's runs only
+
+
+def test_a_partial_check_counts_every_build_out_it_ruled_out(scenario_file, cache) -> None:
+    """Nothing meets 3 ms; the check runs the 2 cheapest of the smaller build-outs the pruning
+    skipped and says how many it skipped in all: those run and those not (it used to give only
+    the ones left, 'N ruled out ... the 64 cheapest of them were run' with N < 64)."""
+    import re
+
+    r = _plan(scenario_file, cache, targets=["detect: p99<=3ms"], check_evals=2)
+    assert not r.feasible and not r.exhaustive
+    (note,) = [n for n in r.notes if "ruled out without a run" in n]
+    m = re.search(r"^([\d,]+) build-outs .* the 2 cheapest of them were run and miss, the "
+                  r"other ([\d,]+) were not$", note)
+    assert m, note
+    total, other = (int(g.replace(",", "")) for g in m.groups())
+    assert total == other + 2 and other > 0
+    assert len(r.evaluations) == 9 + 2  # the bound's runs and the check's
 
 
 def test_a_changed_trace_changes_the_cache_key(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def plan(
     method: Method = "auto",
     max_evals: int = 400,
     enumerate_limit: int = 500_000,
+    check_evals: int = 64,
     cache_dir: str | Path | None = None,
     progress: Callable[[Evaluator, Evaluation], None] | None = None,
 ) -> PlanResult:
@@ -64,7 +65,8 @@ def plan(
 
     ``targets``: strings such as ``"detect: hit>=0.999, p99<=100ms"`` (default: every service's
     ``target_hit_ratio``). ``seeds``: a build-out must meet the targets on every seed (default:
-    the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search.
+    the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search
+    (``check_evals``: how many of the build-outs the pruning skipped it runs at most).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
     from airan.policy import is_known_policy, policy_names
@@ -83,6 +85,8 @@ def plan(
         raise option_error("--budget", "must be >= 0", budget_usd)
     if max_evals < 1:
         raise option_error("--max-evals", "must be at least 1", max_evals)
+    if check_evals < 0:
+        raise option_error("check_evals", "must be >= 0", check_evals)
     if method not in ("auto", "greedy", "exact"):
         raise option_error("--search", f"unknown search {method!r}", method,
                            ["auto", "greedy", "exact"])
@@ -96,4 +100,4 @@ def plan(
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress)
     return search(space, evaluator, budget_usd=budget_usd, method=method, max_evals=max_evals,
-                  enumerate_limit=enumerate_limit)
+                  enumerate_limit=enumerate_limit, check_evals=check_evals)

@@ -55,7 +55,10 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
     rec: dict[str, Any] = {
         "scenario": space.scenario.name,
         "feasible": result.feasible,
+        # minimal under the assumption that fewer GPUs never help; exhaustive: without it
+        # (every cheaper build-out was run)
         "proven_minimal": result.proven,
+        "exhaustive": result.exhaustive,
         "verdict": result.verdict,
         "notes": list(result.notes),
         "targets": [t.text for t in targets],

@@ -60,6 +60,8 @@ class PlanResult:
     method: str
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # True: every cheaper build-out was run (the answer holds without that assumption)
+    exhaustive: bool = False
 
     @property
     def feasible(self) -> bool:
@@ -428,11 +430,12 @@ def search(
         found, left, ran = _check_pruned(space, ev, below, inclusive, check_evals,
                                          enumerate_limit)
         if left:
-            many = f"more than {enumerate_limit:,}" if left < 0 else f"{left:,}"
+            # ``left`` of them were not run: the pruning ruled out those and the ``ran`` run now
+            many = f"more than {enumerate_limit:,}" if left < 0 else f"{left + ran:,}"
             what = "cheaper than the plan" if inclusive is False else "within the budget" \
                 if math.isfinite(below) else "smaller than the largest"
-            checked = (f"the {ran} cheapest of them were run and miss" if ran else
-                       "too many to check")
+            checked = (f"the {ran} cheapest of them were run and miss, the other {left:,} "
+                       "were not" if ran else "too many to check")
             notes.append(f"{many} build-outs {what} were ruled out without a run, by the "
                          "pruning's assumption that fewer GPUs never help (the twin does not "
                          f"always honour it); {checked}")
@@ -474,7 +477,8 @@ def search(
             if best is not None and proven and not exhaustive:
                 verdict = "plan found (not proven minimal: the twin was not monotone)"
         return PlanResult(space, ev, best, closest, (proven and not breaks) or exhaustive,
-                          verdict, budget_usd, method, time.perf_counter() - t0, notes)
+                          verdict, budget_usd, method, time.perf_counter() - t0, notes,
+                          exhaustive)
 
     ev.phase = "bound"
     tops, complete = _bound(space, ev)
