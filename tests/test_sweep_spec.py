@@ -104,6 +104,11 @@ def test_scenario_path_is_relative_to_the_sweep_file(tmp_path: Path) -> None:
          ["axes.policy", "unknown policy 'deadline-awar'", "did you mean 'deadline-aware'"]),
         ("scenario: city\naxes:\n  compute_sites[metro].gpus[0].count: [2, 0]\n",
          ["axes.compute_sites[metro].gpus[0].count", "greater than or equal to 1", "got 0"]),
+        # two axes invalid alone: the message, field and value are one axis's (the run's error
+        # was once given with the other axis's name)
+        ("scenario: city\naxes:\n  policy: [deadline-awar]\n"
+         "  compute_sites[metro].gpus[0].count: [0, 2]\n",
+         ["axes.compute_sites[metro].gpus[0].count", "greater than or equal to 1", "got 0"]),
         ("scenario: city\naxes:\n  compute_sites[metr].queue_limit: [2]\n",
          ["axes.compute_sites[metr].queue_limit", "did you mean 'metro'"]),
         ("scenario: city\naxes: {load: [1, -2]}\n", ["axes.load", "positive", "-2"]),

@@ -319,25 +319,32 @@ def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, An
         if values is None:  # the base scenario after `set`
             raise InputError(f"after `set`: {exc.reason}", file=label, field=exc.field,
                              value=exc.value, choices=exc.choices) from None
-        culprit = _culprit(base or {}, values, label)
-        scenario_field = f" (scenario field '{exc.field}')" if exc.field else ""
-        if culprit is not None:
+        found = _culprit(base or {}, values, label, exc.field)
+        if found is not None:
+            # the axis value alone is invalid: its own error, so that the message, the field
+            # and the value all belong to that axis (another axis may fail first in the whole)
+            culprit, own = found
+            scenario_field = f" (scenario field '{own.field}')" if own.field else ""
             # the axis value, unless the scenario's message shows it already ("got true")
-            value = exc.value if exc.value is not None or " got " in exc.reason \
+            value = own.value if own.value is not None or " got " in own.reason \
                 else values[culprit]
-            raise InputError(f"{exc.reason}{scenario_field}", file=label,
+            raise InputError(f"{own.reason}{scenario_field}", file=label,
                              field=f"axes.{culprit}", value=value,
-                             choices=exc.choices) from None
+                             choices=own.choices) from None
+        scenario_field = f" (scenario field '{exc.field}')" if exc.field else ""
         combo = ", ".join(f"{k}={_show(v)}" for k, v in values.items())
         raise InputError(f"the run {combo} is invalid: {exc.reason}{scenario_field}",
                          file=label, field="axes", value=exc.value,
                          choices=exc.choices) from None
 
 
-def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str) -> str | None:
-    """The first axis whose value alone makes the base scenario invalid, if any."""
+def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str,
+             field: str | None) -> tuple[str, InputError] | None:
+    """An axis whose value alone makes the base scenario invalid, with that error: the first
+    whose error is on ``field`` (the field the whole run's error names), else the first."""
     from airan.scenario import scenario_from_dict
 
+    first: tuple[str, InputError] | None = None
     for name, value in values.items():
         if name == LOAD_AXIS:
             continue
@@ -345,9 +352,11 @@ def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str) -> str
         set_path(d, name, value, where="axis", label=label)
         try:
             scenario_from_dict(d, label=label)
-        except InputError:
-            return name
-    return None
+        except InputError as own:
+            if own.field == field:
+                return name, own
+            first = first or (name, own)
+    return first
 
 
 # ---- field paths -------------------------------------------------------------------------------
