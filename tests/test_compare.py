@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -50,6 +51,9 @@ def test_cli_compare_writes_everything(comparison: tuple[Any, Path]) -> None:
     data = json.loads((out / "comparison.json").read_text())
     assert data["policies"] == POLICIES
     assert data["seeds"] == [11, 12, 13]
+    # the scenario as compared: the runs' duration, and the first seed (not the scenario's 1)
+    as_compared = yaml.safe_load((out / "scenario.yaml").read_text())
+    assert (as_compared["seed"], as_compared["duration_s"]) == (11, DURATION)
     assert len(data["runs"]) == len(POLICIES) * SEEDS
     assert {(r["policy"], r["seed"]) for r in data["runs"]} == {
         (p, s) for p in POLICIES for s in data["seeds"]}

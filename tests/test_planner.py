@@ -278,6 +278,19 @@ def test_space_costs_and_scenarios(scenario_file) -> None:
     scenario_from_dict(built.model_dump(mode="json"))  # still a valid scenario
 
 
+def test_an_overridden_board_power_scales_the_idle_draw(scenario_file) -> None:
+    """--power H100=500: idle stays the catalog's share of the board power (105 of 700 W,
+    15%), 75 W, not the catalog's 105 W of a 700 W board; L4 keeps its catalog figures."""
+    space = build_space(load_scenario(scenario_file), candidates=["L4", "H100"],
+                        tdp_w={"H100": 500.0})
+    h100, l4 = space.types.index("H100"), space.types.index("L4")
+    assert space.tdp[h100] == 500.0
+    assert space.idle[h100] == pytest.approx(500.0 * space.idle_catalog[h100]
+                                             / space.tdp_catalog[h100])
+    assert space.idle_catalog[h100] / space.tdp_catalog[h100] == pytest.approx(0.15)
+    assert (space.tdp[l4], space.idle[l4]) == (space.tdp_catalog[l4], space.idle_catalog[l4])
+
+
 def test_generated_sites_are_one_slot() -> None:
     city = load_scenario("city")
     space = build_space(city, candidates=["L4"], max_gpus=2)

@@ -141,8 +141,9 @@ def test_sample_is_bounded_deterministic_and_windowed(run_dir: Path, tmp_path: P
     b = export_trace(run_dir, tmp_path / "b.json", limit=25)
     assert a.requests == 25
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
-    export_trace(run_dir, tmp_path / "w.json", limit=10_000, from_s=0.1, to_s=0.2)
-    events = json.loads((tmp_path / "w.json").read_text())["traceEvents"]
+    w = export_trace(run_dir, tmp_path / "w.json", limit=10_000, from_s=0.1, to_s=0.2)
+    doc = json.loads((tmp_path / "w.json").read_text())
+    events = doc["traceEvents"]
     starts = [e["ts"] for e in events if e["ph"] == "X" and e["cat"] != "stage"]
     assert starts and all(1e5 <= t < 2e5 for t in starts)  # created in the window
     assert all(e["ts"] >= 1e5 for e in events if e["ph"] == "i")  # dropped after that
@@ -151,6 +152,12 @@ def test_sample_is_bounded_deterministic_and_windowed(run_dir: Path, tmp_path: P
     created = pq.read_table(run_dir / "requests.parquet", columns=["created_s"]).column(0)
     expected = sum(1 for c in created.to_pylist() if 0.1 <= c < 0.2)
     assert len(shown) == expected
+    # "N of M traced requests": M counts the window's, not the whole run's
+    assert w.traced == expected < created.length() and w.window == "[0.1, 0.2) s"
+    assert doc["otherData"]["sample"] == (f"{expected:,} of {expected:,} traced requests "
+                                          "created in [0.1, 0.2) s, evenly spread")
+    few = export_trace(run_dir, tmp_path / "few.json", limit=3, from_s=0.1, to_s=0.2)
+    assert (few.requests, few.traced) == (3, expected)
     assert list(sample_rows(np.arange(10.0), 4)) == [0, 3, 6, 9]
     assert b.requests == 25
 
@@ -186,7 +193,9 @@ def test_bad_trace_input(run_dir: Path, tmp_path: Path) -> None:
     for marker, kind, says in (("comparison.json", "aggregate", "a comparison (written by "
                                                                 "`airan compare`"),
                                ("plan.json", "verdict", "a plan (written by `airan plan`); "
-                                                        "run its build-out with `airan run ")):
+                                                        "run its build-out with `airan run "),
+                               ("sweep.json", "runs", "a sweep (written by `airan sweep`): each "
+                                "of its runs is a run folder, `airan report ")):
         other = tmp_path / kind
         other.mkdir()
         (other / marker).write_text(json.dumps({kind: {}}))

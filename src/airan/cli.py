@@ -652,7 +652,9 @@ def trace(
         from airan.report.trace import export_trace
 
         result = export_trace(folder, out_file, limit=limit, from_s=from_s, to_s=to_s)
-    out.print(f"wrote {result.path} ({result.requests:,} of {result.traced:,} traced requests, "
+    created = f" created in {result.window}" if result.window else ""
+    out.print(f"wrote {result.path} ({result.requests:,} of {result.traced:,} traced requests"
+              f"{created}, "
               f"{result.dropped:,} dropped; {result.events:,} events)", markup=False,
               soft_wrap=True)
     out.print("open it at https://ui.perfetto.dev (Open trace file) or in Chrome at "

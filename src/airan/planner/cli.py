@@ -279,7 +279,8 @@ def _print_plan(r: Any) -> None:
     out.print(Text.assemble((space.scenario.name, "bold"),
                             f": targets {', '.join(t.text for t in targets)}"))
     out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
-              f"(1-{space.max_gpus} GPUs of one type per site, or none)"
+              + ("(1 GPU per site, or none)" if space.max_gpus == 1 else
+                 f"(1-{space.max_gpus} GPUs of one type per site, or none)")
               + (f"; fixed, not costed: {', '.join(c.name for c in fixed)}" if fixed else "")
               + f"; {r.evaluator.duration_s:g} s per run, seeds "
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
@@ -307,7 +308,9 @@ def _print_plan(r: Any) -> None:
     out.print(table)
     svc = _table("Services (worst over seeds)")
     svc.add_column("service", no_wrap=True)
-    _columns(svc, "requests", "hit", "p50 ms", "p99 ms")
+    n_seeds = len(r.evaluator.seeds)  # requests add up over the seeds; the rest is the worst
+    _columns(svc, "requests" if n_seeds == 1 else f"requests ({n_seeds} seeds)", "hit",
+             "p50 ms", "p99 ms")
     svc.add_column("targets")
     for name, m in ev.services.items():
         mine = [t for t in targets if t.service == name]

@@ -496,7 +496,8 @@ def search(
                         "GPUs there miss it; give larger GPUs (--candidates) or lower the "
                         "batching there")
         return done(None, True, "no plan meets the target: even the largest build-outs "
-                    f"({space.max_gpus} GPUs of each candidate at every site) miss it")
+                    f"({space.max_gpus} GPU{'s' if space.max_gpus > 1 else ''} of each candidate "
+                    "at every site) miss it")
 
     greedy: Evaluation | None = None
     if method != "exact":

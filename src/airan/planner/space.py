@@ -168,10 +168,11 @@ class PlanSpace:
         tdp_w = dict(tdp_w or {})
         self.price = np.array([price_usd.get(t, gpus[t].price_usd) for t in self.types])
         self.tdp = np.array([tdp_w.get(t, gpus[t].tdp_w) for t in self.types])
-        self.idle = np.minimum([gpus[t].idle_w for t in self.types], self.tdp)
         # the engine's site power is at the catalog's figures
         self.tdp_catalog = np.array([gpus[t].tdp_w for t in self.types])
         self.idle_catalog = np.array([gpus[t].idle_w for t in self.types])
+        # an overridden board power scales the idle draw with it (the catalog's idle share)
+        self.idle = np.minimum(self.idle_catalog * self.tdp / self.tdp_catalog, self.tdp)
         self.bf16 = np.array([gpus[t].tflops.bf16 or 0.0 for t in self.types])
         self.mult = np.array([s.multiplicity for s in self.slots], dtype=np.int64)
         # le[i, j]: type i never beats type j at a slot. Only the identity unless type_order:

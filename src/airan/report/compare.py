@@ -230,8 +230,10 @@ def run_comparison(
         "aggregate": aggregate(runs, policies, services),
         "runs": runs,
     }
-    # the scenario as compared: its duration the one the runs had (policies and seeds vary)
-    as_run = sc if duration_s is None else sc.model_copy(update={"duration_s": float(duration_s)})
+    # the scenario as compared: its duration the one the runs had, its seed the first seed
+    # (policies and seeds vary)
+    as_run = sc.model_copy(update={"seed": base} if duration_s is None else
+                           {"seed": base, "duration_s": float(duration_s)})
     (folder / "scenario.yaml").write_text(scenario_yaml(as_run), encoding="utf-8")
     write_json_atomic(folder / COMPARISON, data)
     report = build_comparison_report(folder, data=data)

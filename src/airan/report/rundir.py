@@ -322,8 +322,9 @@ def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) 
         other = {  # another kind of airan folder: say what it is and where a run comes from
             "comparison": "a comparison (written by `airan compare`: each run's summary, no "
                           "tables); run one policy and seed with `airan run`",
-            "sweep": "a sweep (written by `airan sweep`: each run's summary, no tables); run "
-                     "one point with `airan run`",
+            "sweep": "a sweep (written by `airan sweep`): each of its runs is a run folder, "
+                     f"`airan report {label}/runs/<key>` reports one (the keys are the column "
+                     "`run` of results.parquet)",
             "plan": "a plan (written by `airan plan`); run its build-out with "
                     f"`airan run {scenario_file}`",
         }.get(folder_kind(path) or "")

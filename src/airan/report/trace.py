@@ -39,13 +39,15 @@ DEFAULT_LIMIT = 2000
 
 @dataclass(frozen=True)
 class TraceFile:
-    """A written trace: its path, how many requests it shows (and of how many traced)."""
+    """A written trace: its path, how many requests it shows (and of how many traced, in the
+    window of creation times asked for: ``window``, e.g. ``[1, 2) s``, empty for the whole run)."""
 
     path: Path
     requests: int
     dropped: int
     events: int
     traced: int
+    window: str = ""
 
 
 def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
@@ -88,9 +90,9 @@ def row_weights(request: np.ndarray, trace: dict[str, Any] | None) -> np.ndarray
 
 def _read_sample(file: Path, limit: int, from_s: float | None,
                  to_s: float | None, trace: dict[str, Any] | None = None
-                 ) -> tuple[pa.Table, int]:
-    """The sampled rows (``COLUMNS`` and those of ``OPTIONAL`` present) and the number of traced
-    requests in the file."""
+                 ) -> tuple[pa.Table, int, int]:
+    """The sampled rows (``COLUMNS`` and those of ``OPTIONAL`` present), the number of traced
+    requests in the file and of those created in [from_s, to_s)."""
     import pyarrow.parquet as pq
 
     try:
@@ -104,6 +106,9 @@ def _read_sample(file: Path, limit: int, from_s: float | None,
         created = head.column("created_s").to_numpy()
         weight = row_weights(head.column("request").to_numpy(), trace)
         rows = sample_rows(created, limit, from_s, to_s, weight)
+        in_window = int(np.count_nonzero(
+            (created >= (-np.inf if from_s is None else from_s))
+            & (created < (np.inf if to_s is None else to_s))))
         sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         parts = []
@@ -116,8 +121,9 @@ def _read_sample(file: Path, limit: int, from_s: float | None,
                          file=str(file)) from None
     if not parts:
         schema = pf.schema_arrow
-        return pa.table({c: pa.array([], schema.field(c).type) for c in columns}), len(created)
-    return pa.concat_tables(parts), len(created)
+        return (pa.table({c: pa.array([], schema.field(c).type) for c in columns}),
+                len(created), in_window)
+    return pa.concat_tables(parts), len(created), in_window
 
 
 def _col(table: pa.Table, name: str) -> list[Any]:
@@ -232,8 +238,10 @@ def export_trace(
     if from_s is not None and to_s is not None and not to_s > from_s:
         raise InputError(f"must be after the start ({from_s:g} s)", field="to_s", value=to_s)
     run = read_run(folder, require=("requests",))
-    table, traced = _read_sample(run.path / "requests.parquet", limit, from_s, to_s,
-                                 run.summary.get("trace"))
+    table, traced, in_window = _read_sample(run.path / "requests.parquet", limit, from_s, to_s,
+                                            run.summary.get("trace"))
+    window = "" if from_s is None and to_s is None else (
+        f"[{0.0 if from_s is None else from_s:g}, {'end' if to_s is None else f'{to_s:g}'}) s")
     ended = run.summary.get("duration_s")
     if table.num_rows == 0 and from_s is not None and isinstance(ended, int | float) \
             and from_s >= ended:
@@ -242,11 +250,9 @@ def export_trace(
             f"{from_s:g} s (give a window within 0..{ended:g} s)",
             file=str(run.path))
     if table.num_rows == 0:
-        window = "" if from_s is None and to_s is None else (
-            f" created in [{0.0 if from_s is None else from_s:g}, "
-            f"{'end' if to_s is None else f'{to_s:g}'}) s")
         raise InputError(
-            f"the run's request trace holds no request{window} (traced rows: {traced:,}; "
+            f"the run's request trace holds no request{' created in ' + window if window else ''}"
+            f" (traced rows: {traced:,}; "
             "`airan run --trace-limit N` sets how many are kept)",
             file=str(run.path / "requests.parquet"),
         )
@@ -264,7 +270,8 @@ def export_trace(
             "policy": s.get("policy"),
             "seed": s.get("seed"),
             "duration_s": s.get("duration_s"),
-            "sample": f"{table.num_rows:,} of {traced:,} traced requests, evenly spread",
+            "sample": f"{table.num_rows:,} of {in_window:,} traced requests"
+                      f"{' created in ' + window if window else ''}, evenly spread",
             "time": "simulated time in microseconds from the start of the run",
         },
     }
@@ -276,4 +283,4 @@ def export_trace(
         raise InputError(f"cannot write the trace: {exc.strerror or exc}", file=str(path)) from None
     dropped = int(sum(str(o).startswith("dropped") for o in _col(table, "outcome")))
     return TraceFile(path=path, requests=table.num_rows, dropped=dropped, events=len(events),
-                     traced=traced)
+                     traced=in_window, window=window)
