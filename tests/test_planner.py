@@ -493,6 +493,25 @@ def test_type_order_prunes_more_and_agrees(scenario_file, cache, brute) -> None:
     assert len(ordered.evaluations) < len(plain.evaluations)
 
 
+def test_the_closest_build_out_is_the_cheapest_of_the_about_as_close(scenario_file,
+                                                                      cache) -> None:
+    """An 8 ms target no build-out meets: 32 GPUs at 16.9 ms are not 'closer' than 2 at
+    17.1 ms in any sense a planner buys on (within 5% of the smallest shortfall: the cheapest);
+    a build-out clearly closer wins whatever its cost."""
+    from dataclasses import replace
+
+    from airan.planner.search import _closest
+
+    e = _plan(scenario_file, cache).best
+    big = replace(e, cost_usd=520_000.0, shortfall=(16.9 - 8) / 8)
+    small = replace(e, cost_usd=5_000.0, shortfall=(17.1 - 8) / 8)
+    none = replace(e, cost_usd=0.0, shortfall=(30.0 - 8) / 8)
+    assert _closest([big, small, none]) is small
+    closer = replace(e, cost_usd=520_000.0, shortfall=(12.0 - 8) / 8)
+    assert _closest([closer, small, none]) is closer
+    assert _closest([]) is None
+
+
 def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they_can(
         scenario_file, cache) -> None:
     """A closest build-out that sends its requests far away misses on transport, which GPUs
