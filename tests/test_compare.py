@@ -396,3 +396,21 @@ def test_a_log_scaled_p99_figure_labels_every_service_and_lays_out(tmp_path: Pat
     shown = [t.get_text() for t in detect.get_yticklabels() if t.get_text()
              and lo <= float(t.get_text()) <= hi]
     assert len(shown) >= 2 and all("times" not in s for s in shown), shown
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("policies", "x", "field 'policies' should be a list of names"),
+    ("aggregate", [1], "field 'aggregate' should be a mapping of every policy"),
+    ("runs", "x", "field 'runs' should be a list of runs"),
+])
+def test_a_comparison_with_a_field_of_the_wrong_type_is_one_error_line(
+        comparison: tuple[Any, Path], tmp_path: Path, field: str, value: Any,
+        named: str) -> None:
+    _, out = comparison
+    copy = tmp_path / "c"
+    shutil.copytree(out, copy)
+    data = json.loads((copy / "comparison.json").read_text())
+    data[field] = value
+    (copy / "comparison.json").write_text(json.dumps(data))
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2 and named in result.stderr, result.output

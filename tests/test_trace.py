@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -224,3 +225,43 @@ def test_requests_in_flight_at_the_end_are_drawn_in_strict_json(run_dir: Path) -
     doc = json.loads((run_dir / "trace.json").read_text(), parse_constant=no_constants)
     under_way = [e for e in doc["traceEvents"] if e.get("cat") == "in_flight"]
     assert under_way and all("latency_ms" not in e["args"] for e in under_way)
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("services", {"detect": "x"}, "field 'services.detect' should be a mapping"),
+    ("duration_s", "x", "field 'duration_s' should be a number"),
+    ("trace", "x", "field 'trace' should be a mapping"),
+    ("fleets", [1, 2], "field 'fleets' should be mappings"),
+    ("services.count", "many", "field 'services.detect.count' should be a number"),
+])
+def test_a_summary_with_a_field_of_the_wrong_type_is_one_error_line(
+        run_dir: Path, tmp_path: Path, field: str, value: Any, named: str) -> None:
+    """A hand-edited summary.json: report and trace name the field (they raised
+    AttributeError, ValueError or jinja's UndefinedError from deep in the report)."""
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    if field == "services.count":
+        summary["services"]["detect"]["count"] = value
+    else:
+        summary[field] = value
+    (folder / "summary.json").write_text(json.dumps(summary))
+    for command in ("report", "trace"):
+        result = runner.invoke(app, [command, str(folder)])
+        assert result.exit_code == 2, (command, result.output)
+        assert named in result.stderr and "Traceback" not in result.output
+
+
+def test_a_report_that_cannot_be_written_is_one_error_line(
+        run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only run folder (or a full disk): exit 2 naming the folder, no traceback."""
+    import airan.report.html as html
+
+    def read_only(*_: Any, **__: Any) -> Any:
+        raise PermissionError(1, "Operation not permitted", str(run_dir / "figures"))
+
+    monkeypatch.setattr(html, "build_report", read_only)
+    result = runner.invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {run_dir}: cannot write the report")
+    assert "Operation not permitted" in result.stderr

@@ -530,3 +530,57 @@ def test_profile_names_its_model_argument_not_an_option() -> None:
     assert result.exit_code == 2
     assert "field 'MODEL'" in result.stderr and "'nope.onnx'" in result.stderr
     assert "--model" not in result.stderr
+
+
+# ---- 5: live options checked before any process starts or any model runs ----------------------
+@pytest.mark.parametrize(("args", "says"), [
+    (["serve", "factory", "--threads", "100000"], "option '--threads': must be 1-1024"),
+    (["profile", "tiny-cnn", "--out", "{file}/x.yaml"], "option '--out': '{file}' is a file"),
+    (["serve", "factory", "--out", "{file}/sub"], "option '--out': '{file}' is a file"),
+    (["live", "factory", "--out", "{file}/sub"], "option '--out': '{file}' is a file"),
+], ids=["threads", "profile-out", "serve-out", "live-out"])
+def test_live_commands_refuse_what_would_fail_later(tmp_path: Path, args: list[str],
+                                                     says: str) -> None:
+    """A file in the way of --out, or 100,000 threads: one line, exit 2, before the work (serve
+    raised NotADirectoryError, profile FileExistsError after measuring; serve waited 2 minutes
+    for sites that could not start)."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    blocker = tmp_path / "F"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, [a.replace("{file}", str(blocker)) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: " + says.replace("{file}", str(blocker)))
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["run", "factory", "--duration", "1e308"],
+     "option '--duration': must be at most 864000 simulated seconds"),
+    (["compare", "factory", "--duration", "1e12"], "option '--duration': must be at most"),
+    (["plan", "factory", "--duration", "1e308"], "option '--duration': must be at most"),
+    (["plan", "factory", "--budget", "inf"], "option '--budget': must be >= 0 and finite"),
+    (["plan", "factory", "--price", "L4=1,L4=2"], "option '--price': L4 is given twice"),
+    (["plan", "factory", "--target", "*: p99<=1e400ms"],
+     "option '--target': p99 bound must be positive and finite"),
+], ids=["run", "compare", "plan", "budget", "price", "target"])
+def test_out_of_range_numbers_are_refused_at_once(args: list[str], says: str) -> None:
+    """--duration 1e308 overflowed a slot count (a traceback) and 1e12 ran for ever; a budget
+    of inf failed writing plan.json after the whole search."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: " + says), result.stderr
+
+
+def test_the_api_refuses_a_duration_beyond_ten_days() -> None:
+    import airan
+    from airan.errors import InputError
+
+    with pytest.raises(InputError, match="at most 864000") as info:
+        airan.run("factory", duration_s=1e308)
+    assert info.value.field == "duration_s"

@@ -475,6 +475,7 @@ def report(
 ) -> None:
     """Rebuild FOLDER/report.html and its figures (PNG and SVG in FOLDER/figures)."""
     with _user_errors():
+        from airan.errors import InputError
         from airan.report.compare import build_comparison_report, is_comparison
         from airan.report.html import build_report
         from airan.report.rundir import folder_kind
@@ -483,10 +484,16 @@ def report(
         kind = folder_kind(folder)
         # a comparison.json of the user's in a run folder does not make it a comparison; one
         # that is no run's and cannot be read gets the comparison's own message
-        if kind == "comparison" or (kind is None and folder.is_dir() and is_comparison(folder)):
-            path = build_comparison_report(folder)
-        else:
-            path = build_report(folder).path
+        try:
+            if kind == "comparison" or (kind is None and folder.is_dir()
+                                        and is_comparison(folder)):
+                path = build_comparison_report(folder)
+            else:
+                path = build_report(folder).path
+        except OSError as exc:  # a read-only folder, a disk full
+            where = f" ('{exc.filename}')" if exc.filename else ""
+            raise InputError(f"cannot write the report{where}: {exc.strerror or exc}",
+                             file=str(folder)) from None
     out.print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)", markup=False, soft_wrap=True)
 
 

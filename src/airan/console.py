@@ -256,6 +256,11 @@ def _check_common_options() -> None:
     ):
         raise _option_error(name("duration"), "must be positive and finite (simulated "
                             "seconds)", duration)
+    from airan.scenario.schema import MAX_DURATION_S
+
+    if "duration" in options and duration is not None and duration > MAX_DURATION_S:
+        raise _option_error(name("duration"), f"must be at most {MAX_DURATION_S:g} simulated "
+                            "seconds (ten days)", duration)
     scale = params.get("fleet_scale")
     if "fleet_scale" in options and scale is not None and not (
         math.isfinite(scale) and scale > 0

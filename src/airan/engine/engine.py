@@ -42,7 +42,7 @@ from airan.policy import (
 from airan.policy.builtin import deadline_aware
 from airan.radio import nr
 from airan.scenario.load import check_gpus, load_scenario
-from airan.scenario.schema import Scenario
+from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
 
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
@@ -136,6 +136,9 @@ class Engine:
         self.duration_s = scenario.duration_s if duration_s is None else float(duration_s)
         if not self.duration_s > 0:
             raise InputError("duration must be positive", field="duration_s", value=self.duration_s)
+        if not self.duration_s <= MAX_DURATION_S:
+            raise InputError(f"duration must be at most {MAX_DURATION_S:g} s (ten simulated days)",
+                             field="duration_s", value=self.duration_s)
         self.trace_limit = scenario.engine.trace_limit if trace_limit is None else trace_limit
         self.trace_sample = scenario.engine.trace_sample if trace_sample is None else trace_sample
         if not 0.0 <= self.trace_sample <= 1.0:

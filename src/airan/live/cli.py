@@ -7,6 +7,7 @@ as ``error: <message>`` on stderr and exit code 2, as everywhere in airan.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -122,6 +123,7 @@ def _batches(text: str) -> list[int]:
 
 
 LIVE_MAX_S = 86_400.0  # a live run's longest duration: a day of wall time
+MAX_THREADS = 1024  # ONNX Runtime threads per site worker (as profile's largest batch)
 
 
 def _check_options(*, seed: int | None = None, duration: float | None = None,
@@ -136,11 +138,19 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
         if value is not None and not 0 < value <= LIVE_MAX_S:
             raise InputError(f"must be more than 0 and at most {LIVE_MAX_S:,.0f} s",
                              field=field, value=value)
-    if threads is not None and threads < 1:
-        raise InputError("must be at least 1", field="--threads", value=threads)
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise InputError(f"must be 1-{MAX_THREADS}", field="--threads", value=threads)
     if out is not None and out.exists() and out.is_dir() == out_is_file:
         raise InputError("is a folder, not a file" if out_is_file else "is a file, not a folder",
                          field="--out", value=str(out))
+    if out is not None:  # what would stop it writing there, found before any work
+        above = out.parent if out_is_file or not out.exists() else out
+        while not above.exists() and above != above.parent:
+            above = above.parent
+        if not above.is_dir():
+            raise InputError(f"'{above}' is a file, not a folder", field="--out", value=str(out))
+        if not os.access(above, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write in '{above}'", field="--out", value=str(out))
 
 
 def _print_run(summary: dict, folder: Path,

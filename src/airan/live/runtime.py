@@ -253,12 +253,16 @@ class LiveRuntime:
 
         resolve_policy(self.policy)  # a bad policy name fails here, not in every gateway
         sc = self.scenario
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "logs").mkdir(exist_ok=True)
-        (self.folder / "config").mkdir(exist_ok=True)
         scen_path = self.folder / "scenario.yaml"
-        scen_path.write_text(yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False),
-                             encoding="utf-8")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "logs").mkdir(exist_ok=True)
+            (self.folder / "config").mkdir(exist_ok=True)
+            scen_path.write_text(yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False),
+                                 encoding="utf-8")
+        except OSError as exc:  # a file in the way, a read-only folder
+            raise InputError(f"cannot write the run folder: {exc.strerror or exc}",
+                             file=str(self.folder)) from None
         cells = self._cells()
         if len(cells) > MAX_GATEWAYS:
             raise InputError(f"{len(cells)} cells: the live runtime starts one gateway process "

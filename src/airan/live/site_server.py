@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 import grpc
 import numpy as np
 
+from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers
 from airan.live.models import Model
@@ -438,7 +439,11 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         sys.exit("usage: python -m airan.live.site_server CONFIG.json")
     cfg = SiteConfig.from_json(args[0])
-    asyncio.run(_main(cfg))
+    try:
+        asyncio.run(_main(cfg))
+    except InputError as exc:  # a model it cannot load: the runtime passes it on as such
+        print(exc, file=sys.stderr, flush=True)
+        sys.exit(2)  # airan's exit code for bad input
 
 
 async def _main(cfg: SiteConfig) -> None:

@@ -8,6 +8,7 @@ with the twin in the loop (``airan plan``; see docs/planning.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -81,8 +82,9 @@ def plan(
     )
     if not duration_s > 0:
         raise option_error("--duration", "must be positive", duration_s)
-    if budget_usd is not None and not budget_usd >= 0:
-        raise option_error("--budget", "must be >= 0", budget_usd)
+    if budget_usd is not None and not (budget_usd >= 0 and math.isfinite(budget_usd)):
+        raise option_error("--budget", "must be >= 0 and finite (leave it out for no budget)",
+                           budget_usd)
     if max_evals < 1:
         raise option_error("--max-evals", "must be at least 1", max_evals)
     if check_evals < 0:

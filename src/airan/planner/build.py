@@ -53,6 +53,8 @@ def parse_assignments(option: str, text: str | None, *, unit: str) -> dict[str, 
                                None) from None
         if not (v >= 0 and math.isfinite(v)):
             raise option_error(option, f"{unit} must be >= 0", v)
+        if name in out and out[name] != v:
+            raise option_error(option, f"{name} is given twice ({out[name]:g} and {v:g})", part)
         out[name] = v
     return out
 

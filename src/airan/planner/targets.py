@@ -110,8 +110,9 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
     scale = _UNIT_MS.get((unit or "ms").lower())
     if scale is None:
         raise _error(f"unknown unit {unit!r} in {clause.strip()!r}", unit, list(_UNIT_MS))
-    if not num > 0:
-        raise _error(f"{metric} bound must be positive, got {clause.strip()!r}", None)
+    if not (num > 0 and math.isfinite(num * scale)):
+        raise _error(f"{metric} bound must be positive and finite, got {clause.strip()!r}",
+                     None)
     return Target(service, metric, op, num * scale)
 
 

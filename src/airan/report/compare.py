@@ -264,7 +264,46 @@ def read_comparison(folder: str | Path) -> dict[str, Any]:
         if key not in data:
             raise InputError(f"not an airan comparison: field {key!r} is missing",
                              file=str(path))
+    wrong = _comparison_type_error(data)
+    if wrong is not None:
+        raise InputError(f"not an airan comparison: {wrong}", file=str(path))
     return data
+
+
+def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
+    """What in a comparison.json (a user may have edited it) is not of the type the report
+    reads it as, naming the field; None when all is."""
+    from airan.report.rundir import summary_type_error
+
+    def bad(key: str, what: str) -> str:
+        return f"field {key!r} should be {what} (got {data[key]!r:.60})"
+
+    if not (isinstance(data["policies"], list)
+            and all(isinstance(p, str) for p in data["policies"])):
+        return bad("policies", "a list of names")
+    if not (isinstance(data["seeds"], list) and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in data["seeds"])):
+        return bad("seeds", "a list of integers")
+    if not (isinstance(data["services"], dict)
+            and all(isinstance(v, dict) for v in data["services"].values())):
+        return bad("services", "a mapping of services to mappings")
+    agg = data["aggregate"]
+    if not (isinstance(agg, dict) and all(
+            isinstance(agg.get(p), dict) and all(isinstance(agg[p].get(s), dict)
+                                                 for s in data["services"])
+            for p in data["policies"])):
+        return bad("aggregate", "a mapping of every policy to a mapping of every service")
+    runs = data["runs"]
+    if not (isinstance(runs, list) and all(
+            isinstance(r, dict) and isinstance(r.get("summary"), dict)
+            and isinstance(r.get("summary", {}).get("services"), dict) for r in runs)):
+        return bad("runs", "a list of runs, each with its summary")
+    for k, r in enumerate(runs):
+        summary = {"services": {}, **r["summary"]}
+        wrong = summary_type_error(summary)
+        if wrong is not None:
+            return f"runs[{k}].summary: {wrong}"
+    return None
 
 
 def _fmt_ci(st: Mapping[str, Any], fmt: Callable[[float | None], str],

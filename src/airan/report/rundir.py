@@ -26,7 +26,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +192,47 @@ FOLDER_MARKERS = (("comparison", "comparison.json", "aggregate"), ("sweep", "swe
                   ("plan", "plan.json", "verdict"), ("run", SUMMARY, None))
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+#: what the readers of a summary take each field to be: (field, type check, what it should be)
+_SUMMARY_TYPES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("scenario", lambda x: isinstance(x, str), "a name"),
+    ("policy", lambda x: isinstance(x, str), "a name"),
+    ("seed", lambda x: isinstance(x, int) and not isinstance(x, bool), "an integer"),
+    ("duration_s", _is_number, "a number"),
+    ("requests", lambda x: isinstance(x, dict), "a mapping"),
+    ("trace", lambda x: x is None or isinstance(x, dict), "a mapping"),
+    ("sites", lambda x: x is None or (isinstance(x, dict)
+                                      and all(isinstance(v, dict) for v in x.values())),
+     "a mapping of sites to mappings"),
+    ("fleets", lambda x: x is None or (isinstance(x, list | dict) and all(
+        isinstance(v, dict) for v in (x.values() if isinstance(x, dict) else x))),
+     "mappings"),
+)
+_SERVICE_NUMBERS = ("count", "met", "late", "dropped", "overdue", "in_flight")
+
+
+def summary_type_error(summary: Mapping[str, Any]) -> str | None:
+    """What in a run summary (read from a file a user may have edited) is not of the type the
+    report and the trace read it as, naming the field and the value; None when all is."""
+    for key, ok, what in _SUMMARY_TYPES:
+        if key in summary and not ok(summary[key]):
+            return f"field {key!r} should be {what} (got {summary[key]!r:.60})"
+    for name, svc in summary["services"].items():
+        if not isinstance(svc, dict):
+            return f"field 'services.{name}' should be a mapping (got {svc!r:.60})"
+        for key in _SERVICE_NUMBERS:
+            if svc.get(key) is not None and not _is_number(svc[key]):
+                return f"field 'services.{name}.{key}' should be a number (got {svc[key]!r:.60})"
+        for key in ("latency_ms", "breakdown_ms", "dropped_by_reason", "latency_histogram"):
+            if svc.get(key) is not None and not isinstance(svc[key], dict):
+                return (f"field 'services.{name}.{key}' should be a mapping "
+                        f"(got {svc[key]!r:.60})")
+    return None
+
+
 def folder_kind(folder: str | Path) -> str | None:
     """What airan wrote in ``folder``: "run", "sharded run", "comparison", "sweep", "plan", or
     None (no such folder, or none of airan's)."""
@@ -346,6 +387,9 @@ def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) 
         if key not in summary:
             raise InputError(f"not an airan run summary: field {key!r} is missing",
                              file=str(summary_file))
+    wrong = summary_type_error(summary)
+    if wrong is not None:
+        raise InputError(f"not an airan run summary: {wrong}", file=str(summary_file))
     for name in require:
         if not (path / f"{name}.parquet").is_file():
             if isinstance(summary.get("sharding"), dict):

@@ -106,6 +106,9 @@ def _bool_for_number(ann: Any, v: Any) -> bool:
     return False
 
 
+#: the longest run a scenario or an option may ask for: ten simulated days (s)
+MAX_DURATION_S = 10 * 86_400
+
 class _Strict(BaseModel):
     # NaN and infinity are no number a scenario means: rejected everywhere, naming the field
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -699,7 +702,7 @@ class Scenario(_Strict):
 
     name: Name
     description: str = ""
-    duration_s: float = Field(10.0, gt=0, le=10 * 86_400)  # at most ten simulated days
+    duration_s: float = Field(10.0, gt=0, le=MAX_DURATION_S)
     seed: int = Field(1, ge=0, lt=2**63)
     policy: str = "deadline-aware"
     admission: Literal["none", "strict"] = "none"
