@@ -292,6 +292,8 @@ def test_a_value_of_the_wrong_type_is_named_with_its_option(args: list[str],
     (["nosuch"], ["No such command 'nosuch'", "'airan --help' lists the commands"]),
     (["--bogus"], ["No such option: --bogus", "'airan --help' lists the options"]),
     (["catalog", "--bogus"], ["No such option: --bogus", "'airan catalog --help'"]),
+    # a group without its command prints its help; the error line said nothing ("error:  (...")
+    (["catalog"], ["error: Missing command. ('airan catalog --help' lists the commands)"]),
 ])
 def test_usage_errors_are_one_line(args: list[str], needles: list[str]) -> None:
     result = runner.invoke(app, args)

@@ -325,3 +325,16 @@ def test_the_engine_takes_a_scenarios_name_or_path_as_run_does(tmp_path: Path) -
     with pytest.raises(InputError, match="did you mean 'factory'") as exc:
         airan.Engine("factry")
     assert exc.value.field == "scenario"
+
+
+@pytest.mark.parametrize("update", [{"services": []}, {"fleets": []}],
+                         ids=["no-services", "no-fleets"])
+def test_a_scenario_changed_in_python_is_checked_again(update: dict) -> None:
+    """``model_copy`` validates nothing: the engine checks the scenario's fields and references
+    as loading does (an empty service list raised KeyError deep in the world's build, an empty
+    fleet list a numpy ValueError)."""
+    sc = airan.load_scenario("factory").model_copy(update=update)
+    field = next(iter(update))
+    with pytest.raises(InputError, match="at least 1 item") as exc:
+        airan.Engine(sc, duration_s=0.05)
+    assert exc.value.field == field

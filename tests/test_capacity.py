@@ -183,3 +183,13 @@ def test_a_group_of_no_gpus_does_not_set_the_closest_basis() -> None:
     got, ref = capacity(inv).quotes[0], capacity(only_l4).quotes[0]
     assert (got.nearest, got.nearest_per_gpu) == (ref.nearest, ref.nearest_per_gpu)
     assert got.nearest_per_gpu < 6.0
+
+
+@pytest.mark.parametrize("count", [10**400, 10**30])
+def test_a_group_of_more_than_a_billion_gpus_is_refused(count: int) -> None:
+    """A 400-digit count overflowed a float in the totals (a traceback); 10**30 printed a fleet
+    of 10**30 GPUs."""
+    with pytest.raises(InputError, match="less than or equal to 1000000000") as info:
+        inventory_from_dict({"name": "x", "groups": [{"name": "a", "count": count,
+                                                      "gpu": "H100"}]}, label="inv.yaml")
+    assert info.value.field == "groups[a].count"

@@ -214,6 +214,13 @@ def test_regions_from_a_csv_site_list(tmp_path: Path) -> None:
         plan_shards("city", str(csv))
     with pytest.raises(InputError, match="did you mean 'site1'"):
         plan_shards("city", {**{n: "a" for n in names}, "sitte1": "b"})
+    # a site listed in two regions (it was put in the last one, exit 0)
+    csv.write_text("site,region\n" + "".join(f"{n},a\n" for n in names) + f"{names[0]},b\n")
+    with pytest.raises(InputError, match=f"line {len(names) + 2}: site '{names[0]}' is in "
+                                         "region 'a' already"):
+        plan_shards("city", str(csv))
+    with pytest.raises(InputError, match="is a folder"):
+        plan_shards("city", str(tmp_path))
 
 
 def test_cli_run_sharded_writes_merged_and_shard_summaries(tmp_path: Path) -> None:

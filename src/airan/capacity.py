@@ -70,7 +70,8 @@ class InventoryGroup(_Strict):
     """``count`` GPUs of one catalog type, or of one of several (then totals are ranges)."""
 
     name: str
-    count: int = Field(ge=0)
+    # at most a billion GPUs a group (the world's data centres hold tens of millions)
+    count: int = Field(ge=0, le=1_000_000_000)
     gpu: list[str] = Field(min_length=1)
     source: str = ""
     note: str = ""

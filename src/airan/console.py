@@ -126,7 +126,10 @@ def _usage_error(exc: Any, ctx: Any) -> NoReturn:
     exc._airan_shown = True
     where = (exc.ctx or ctx).command_path if (exc.ctx or ctx) is not None else "airan"
     message = " ".join(exc.format_message().split())
-    what = "commands" if message.startswith("No such command") else "options"
+    if not message:  # a group called without its command (it printed its help)
+        message = "Missing command."
+    what = "commands" if message.startswith(("No such command", "Missing command")) \
+        else "options"
     typer.echo(f"error: {message} ('{where} --help' lists the {what})", err=True)
     raise typer.Exit(2)
 

@@ -41,7 +41,7 @@ from airan.policy import (
 )
 from airan.policy.builtin import deadline_aware
 from airan.radio import nr
-from airan.scenario.load import check_gpus, load_scenario
+from airan.scenario.load import load_scenario, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
 
@@ -145,7 +145,9 @@ class Engine:
             raise InputError(
                 "trace sample must be within [0, 1]", field="trace_sample", value=self.trace_sample
             )
-        check_gpus(scenario)  # (a scenario changed in Python since it was loaded, too)
+        # a scenario changed in Python since it was loaded (model_copy validates nothing): its
+        # fields and references checked again, as loading checks them
+        scenario_from_dict(scenario.model_dump(mode="json"), label=f"scenario {scenario.name!r}")
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world

@@ -192,6 +192,9 @@ def parse_regions(regions: Any) -> tuple[str, Any]:
     m = re.fullmatch(r"(\d+)\s*[xX]\s*(\d+)", text)
     if m:
         return _grid(int(m.group(1)), int(m.group(2)), text)
+    if Path(text).is_dir():
+        raise InputError("is a folder: give NxM (a grid, e.g. 4x4) or a CSV file with site "
+                         "and region columns", field="regions", value=text)
     if text.lower().endswith(".csv") or Path(text).is_file():
         return "labels", read_region_csv(text)
     raise InputError("expected NxM (a grid, e.g. 4x4) or a CSV file with site and region "
@@ -233,6 +236,10 @@ def read_region_csv(path: str | Path) -> dict[str, str]:
                 region = (row.get(region_col) or "").strip()
                 if not site or not region:
                     raise InputError(f"line {line}: empty site or region", file=label)
+                if out.get(site, region) != region:
+                    raise InputError(f"line {line}: site {site!r} is in region "
+                                     f"{out[site]!r} already (a site is in one region)",
+                                     file=label, field=site_col, value=region)
                 out[site] = region
     except FileNotFoundError:
         raise InputError("file not found", file=label) from None
