@@ -584,3 +584,20 @@ def test_the_api_refuses_a_duration_beyond_ten_days() -> None:
     with pytest.raises(InputError, match="at most 864000") as info:
         airan.run("factory", duration_s=1e308)
     assert info.value.field == "duration_s"
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["live", "factory", "--fleet-scale", "1e9"], "option '--fleet-scale': would give"),
+    (["serve", "factory", "--policy", "bogus", "--model", "yolov8s=tiny-cnn", "--model",
+      "yolov8m=tiny-cnn", "--model", "openvla-7b=tiny-cnn"],
+     "option '--policy': unknown policy 'bogus'"),
+], ids=["fleet-scale", "policy"])
+def test_live_commands_name_their_options_as_the_others_do(args: list[str], says: str) -> None:
+    """serve and live said field 'policy' and field 'fleet_scale' for their own options."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: " + says), result.stderr

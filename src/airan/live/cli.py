@@ -24,11 +24,21 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+#: the library's argument names that the live commands take from an option of the same name: an
+#: error about one of them (raised with no file: not a scenario's field) names the option
+_OPTION_OF = {"policy": "--policy", "fleet_scale": "--fleet-scale", "component": "--component",
+              "components": "--component", "seed": "--seed", "duration_s": "--duration",
+              "threads": "--threads", "delays": "--delays"}
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
+        option = None if exc.file else _OPTION_OF.get(exc.field or "")
+        if option is not None:
+            exc = InputError(exc.reason, field=option, value=exc.value, choices=exc.choices)
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RuntimeError as exc:
