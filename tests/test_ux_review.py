@@ -601,3 +601,43 @@ def test_live_commands_name_their_options_as_the_others_do(args: list[str], says
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: " + says), result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "factory", "--duration", "0.1", "--no-report", "--out", "{dir}"],
+    ["compare", "factory", "--duration", "0.1", "--out", "{dir}"],
+    ["plan", "factory", "--duration", "0.1", "--out", "{dir}"],
+    ["capacity", "examples/inventory-korea.yaml", "--json", "{dir}/x.json"],
+], ids=["run", "compare", "plan", "capacity"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """A read-only --out was found after the simulation, the search or the printed table."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
+        False if Path(p) == folder and mode & os.W_OK else real(p, mode, **kw)))
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = CliRunner().invoke(app, [a.replace("{dir}", str(folder)) for a in args])
+    assert result.exit_code == 2, result.output
+    assert f"cannot write in '{folder}'" in result.stderr, result.stderr
+    assert "Services" not in result.stdout and "Totals" not in result.stdout  # nothing ran
+
+
+def test_a_plan_cache_in_a_run_folder_is_refused(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "summary.json").write_text('{"services": {}}')
+    result = CliRunner().invoke(app, ["plan", "factory", "--duration", "0.1", "--cache",
+                                      str(tmp_path / "run"), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 2
+    assert "option '--cache'" in result.stderr and "holds an airan run" in result.stderr

@@ -35,6 +35,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _scenario_errors,
     _table,
     _user_errors,
+    check_writable,
     err,
     out,
     reader_may_leave,
@@ -230,6 +231,7 @@ def _check_out_dir(out_dir: Path, marker: str | None = None) -> None:
     refused = other_kind_error(out_dir, kind) or foreign_folder_error(out_dir, marker or SUMMARY)
     if refused is not None:
         _fail(f"option '--out': {refused}")
+    check_writable(out_dir)  # (a read-only folder was found only after the runs)
 
 
 KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once

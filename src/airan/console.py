@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import typer
@@ -393,3 +394,16 @@ def _resolve_precision(precision: str | None, model: str | None) -> str:
     return prec
 
 
+
+
+def check_writable(path: Path, option: str = "--out", *, is_file: bool = False) -> None:
+    """:class:`InputError` naming ``option`` where nothing could be written at ``path`` (a
+    folder, or a file with ``is_file``): a file in the way of a folder on it, a folder this user
+    may not write in. Checked before the work, so that a long run does not fail at its end."""
+    above = path.parent if is_file or not path.exists() else path
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise _option_error(option, f"'{above}' is a file, not a folder", str(path))
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise _option_error(option, f"cannot write in '{above}'", str(path))

@@ -7,7 +7,6 @@ as ``error: <message>`` on stderr and exit code 2, as everywhere in airan.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -154,13 +153,9 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
         raise InputError("is a folder, not a file" if out_is_file else "is a file, not a folder",
                          field="--out", value=str(out))
     if out is not None:  # what would stop it writing there, found before any work
-        above = out.parent if out_is_file or not out.exists() else out
-        while not above.exists() and above != above.parent:
-            above = above.parent
-        if not above.is_dir():
-            raise InputError(f"'{above}' is a file, not a folder", field="--out", value=str(out))
-        if not os.access(above, os.W_OK | os.X_OK):
-            raise InputError(f"cannot write in '{above}'", field="--out", value=str(out))
+        from airan.console import check_writable
+
+        check_writable(out, "--out", is_file=out_is_file)
 
 
 def _print_run(summary: dict, folder: Path,

@@ -24,6 +24,7 @@ from airan.console import (
     _safe_name,
     _table,
     _user_errors,
+    check_writable,
     err,
     out,
 )
@@ -51,6 +52,10 @@ def capacity(
         from airan.capacity import capacity as sum_capacity
         from airan.capacity import load_inventory
 
+        if json_out is not None:  # before the table, not after it
+            if json_out.is_dir():
+                _fail(f"option '--json': '{json_out}' is a folder, not a file")
+            check_writable(json_out, "--json", is_file=True)
         inv = load_inventory(inventory)
         if precision is not None:
             precision = _resolve_precision(precision, None)
@@ -214,8 +219,17 @@ def plan(
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+        check_writable(out_dir)
         if cache is not None and cache.exists() and not cache.is_dir():
             _fail(f"option '--cache': '{cache}' is a file, not a folder")
+        if cache is not None:
+            from airan.report.rundir import folder_kind
+
+            kind = folder_kind(cache)
+            if kind is not None:  # its runs' files would go in among the other's
+                _fail(f"option '--cache': '{cache}' holds an airan {kind}; give a folder of "
+                      "its own for the cache")
+            check_writable(cache, "--cache")  # (an unwritable cache was ignored silently)
         try:
             with Progress(
                 TextColumn("plan {task.description}", style="bold", markup=False),
