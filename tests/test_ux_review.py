@@ -641,3 +641,32 @@ def test_a_plan_cache_in_a_run_folder_is_refused(tmp_path: Path) -> None:
                                       str(tmp_path / "run"), "--out", str(tmp_path / "p")])
     assert result.exit_code == 2
     assert "option '--cache'" in result.stderr and "holds an airan run" in result.stderr
+
+
+def test_files_of_the_wrong_kind_say_what_they_are(tmp_path: Path) -> None:
+    """A scenario given to capacity, a deployment file with a stray field, an empty scenario
+    path in Python, a file in the way of trace --out: each says what it is (they gave pydantic's
+    'unknown field duration_s', a dataclass's TypeError, a bare 'not a file', 'File exists')."""
+    from typer.testing import CliRunner
+
+    import airan
+    from airan.cli import app
+    from airan.errors import InputError
+
+    root = Path(__file__).resolve().parents[1]
+    scenario = root / "src" / "airan" / "scenario" / "builtin" / "factory.yaml"
+    result = CliRunner().invoke(app, ["capacity", str(scenario)])
+    assert result.exit_code == 2 and "this is a scenario ('fleets'), not a GPU inventory" \
+        in result.stderr
+    stray = tmp_path / "deployment.json"
+    stray.write_text('{"x": 1}')
+    result = CliRunner().invoke(app, ["devices", "factory", "--deployment", str(stray)])
+    assert result.exit_code == 2 and "not a deployment file (`airan serve` writes one): " \
+        "unknown field 'x'" in result.stderr
+    with pytest.raises(InputError, match="an empty path is not a scenario") as info:
+        airan.load_scenario("")
+    assert info.value.field == "scenario"
+    blocker = tmp_path / "F"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["trace", str(tmp_path), "--out", str(blocker / "t.json")])
+    assert result.exit_code == 2 and f"'{blocker}' is a file, not a folder" in result.stderr

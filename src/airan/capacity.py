@@ -113,6 +113,12 @@ def inventory_from_dict(data: Any, *, label: str = "<inventory>") -> Inventory:
     """Validate a parsed inventory; raise :class:`InputError` naming the file and field."""
     if not isinstance(data, dict):
         raise InputError("an inventory must be a YAML mapping (key: value)", file=label)
+    if "groups" not in data:  # another of airan's files?
+        for marker, what, command in (("fleets", "a scenario", "airan run"),
+                                      ("axes", "a sweep", "airan sweep")):
+            if marker in data:
+                raise InputError(f"this is {what} ({marker!r}), not a GPU inventory: "
+                                 f"`{command} {label}` reads it", file=label, field=marker)
     try:
         inv = Inventory.model_validate(data)
     except ValidationError as exc:

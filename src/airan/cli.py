@@ -658,6 +658,10 @@ def trace(
                                     "number)", value)
         if from_s is not None and to_s is not None and not to_s > from_s:
             raise _option_error("--to", f"must be after --from ({from_s:g})", to_s)
+        if out_file is not None:
+            if out_file.is_dir():
+                raise _option_error("--out", "is a folder, not a file", str(out_file))
+            check_writable(out_file, "--out", is_file=True)
         from airan.report.trace import export_trace
 
         result = export_trace(folder, out_file, limit=limit, from_s=from_s, to_s=to_s)

@@ -147,7 +147,8 @@ class Engine:
             )
         # a scenario changed in Python since it was loaded (model_copy validates nothing): its
         # fields and references checked again, as loading checks them
-        scenario_from_dict(scenario.model_dump(mode="json"), label=f"scenario {scenario.name!r}")
+        # (no file named: the command line names the scenario's, as for the engine's own errors)
+        scenario_from_dict(scenario.model_dump(mode="json"), label="")
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
@@ -155,9 +156,6 @@ class Engine:
             decide.applies(w, energy=scenario.objective == "energy")
         # whole slots, at least one: a positive duration shorter than a slot runs one slot
         self.n_slots = max(1, int(math.ceil(self.duration_s / w.slot_s - 1e-9)))
-        if self.n_slots >= 2**62:  # the kernel counts slots in int64
-            raise InputError(f"too long: {self.n_slots:.3g} slots of {w.slot_s * 1e3:g} ms",
-                             field="duration_s", value=self.duration_s)
         interval_s = scenario.engine.decision_interval_ms * 1e-3
         expected_rate = float(np.sum(1.0 / w.flow_period_s)) if len(w.flow_period_s) else 0.0
         batch_s = min(SNAPSHOT_FREE_INTERVAL_S, SNAPSHOT_FREE_BATCH / max(expected_rate, 1.0))

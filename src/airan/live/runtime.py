@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,20 @@ class Deployment:
             p = p / DEPLOYMENT
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:  # (JSON and UTF-8 errors are ValueErrors)
+        except (OSError, ValueError) as exc:  # (JSON and UTF-8 errors are ValueErrors)
             raise InputError(f"not a deployment file: {exc}", file=str(p)) from None
+        what = "not a deployment file (`airan serve` writes one)"
+        if not isinstance(data, dict):
+            raise InputError(f"{what}: not a JSON object", file=str(p))
+        known = {f.name: f for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InputError(f"{what}: unknown field {key!r}", file=str(p), field=key,
+                                 choices=list(known))
+        for name, f in known.items():
+            if name not in data and f.default is MISSING and f.default_factory is MISSING:
+                raise InputError(f"{what}: field {name!r} is missing", file=str(p), field=name)
+        return cls(**data)
 
     @property
     def token(self) -> str:

@@ -298,6 +298,18 @@ _RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 _TRANSPORT_PARTS = ("ul_transport", "dl_transport")
 
 
+def radio_share(e: Evaluation, service: str) -> float | None:
+    """The share of a service's mean latency (breakdown of the first seed) that the air
+    interface takes (scheduling request and grant, both air legs); None without a breakdown."""
+    parts = [v for v in (e.services.get(service, {}).get("breakdown_ms") or {}).values()
+             if v is not None]
+    total = sum(parts)
+    if not total > 0:
+        return None
+    radio = sum((e.services[service]["breakdown_ms"].get(k) or 0.0) for k in _RADIO_PARTS)
+    return float(radio / total)
+
+
 def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
     """Where the time of each service that misses its targets goes (mean latency breakdown of
     the first seed): when the radio takes most of it, GPUs will not fix it; when the transport
@@ -370,7 +382,10 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
             if t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
                 out.append(f"{t.service} hit ratio {value:.4f} against {t.value:g}")
         elif value > THIN_LATENCY * t.value:
-            out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.value:g} ms")
+            radio = radio_share(e, t.service)
+            why = (f", of which the radio, which GPUs do not change, takes {radio:.0%} on "
+                   "average" if radio is not None and radio >= 0.5 else "")
+            out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.value:g} ms{why}")
     for slot, util in zip(space.slots, e.slot_utilization, strict=True):
         if util is not None and util > THIN_UTILIZATION:
             out.append(f"{slot.name} GPUs {util:.0%} busy")

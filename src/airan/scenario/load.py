@@ -149,6 +149,9 @@ def _read(path_or_name: str | os.PathLike[str]) -> tuple[str, str]:
                          "airan.scenario.scenario_from_dict)", field="scenario",
                          value=str(path_or_name)[:60])
     name = os.fspath(path_or_name)
+    if not name.strip():
+        raise InputError("an empty path is not a scenario (give a built-in name or a YAML "
+                         "file)", field="scenario", value=name)
     builtins = builtin_scenarios()
     if name in builtins:
         res = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.yaml")
