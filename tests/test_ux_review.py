@@ -564,7 +564,11 @@ def test_live_commands_refuse_what_would_fail_later(tmp_path: Path, args: list[s
     (["plan", "factory", "--price", "L4=1,L4=2"], "option '--price': L4 is given twice"),
     (["plan", "factory", "--target", "*: p99<=1e400ms"],
      "option '--target': p99 bound must be positive and finite"),
-], ids=["run", "compare", "plan", "budget", "price", "target"])
+    (["catalog", "gpus", "--a100", "--precision", ""], "option '--precision': unknown "
+     "precision ''"),
+    (["serve", "factory", "--delays", "netns", "--host", "127.0.0.1"],
+     "option '--host': not with --delays netns"),
+], ids=["run", "compare", "plan", "budget", "price", "target", "precision", "host"])
 def test_out_of_range_numbers_are_refused_at_once(args: list[str], says: str) -> None:
     """--duration 1e308 overflowed a slot count (a traceback) and 1e12 ran for ever; a budget
     of inf failed writing plan.json after the whole search."""

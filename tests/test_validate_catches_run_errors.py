@@ -251,6 +251,11 @@ def test_missing_trace_is_rejected(tmp_path: Path) -> None:
     trace_fleet(d, "nowhere.csv")
     path = write(tmp_path, d)
     assert_rejected(validate(path), path, "fleets[amr].mobility.file", "trace file not found")
+    (tmp_path / "traces").mkdir()  # a folder where the trace should be: said so
+    trace_fleet(d, "traces")
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "fleets[amr].mobility.file",
+                    "is a folder, not a trace file")
 
 
 def test_a_good_trace_next_to_the_scenario_validates(tmp_path: Path) -> None:

@@ -387,13 +387,11 @@ def _resolve_precision(precision: str | None, model: str | None) -> str:
         if model not in models:
             raise _option_error("--model", f"unknown model {model!r}", model, list(models))
         return models[model].precision
-    prec = (precision or "fp8").lower()
+    prec = ("fp8" if precision is None else precision).strip().lower()
     if prec not in PRECISION_ORDER:
         raise _option_error("--precision", f"unknown precision {prec!r}", prec,
                             list(PRECISION_ORDER))
     return prec
-
-
 
 
 def check_writable(path: Path, option: str = "--out", *, is_file: bool = False) -> None:

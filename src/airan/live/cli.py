@@ -226,6 +226,9 @@ def register(app: typer.Typer) -> None:
             from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
 
             _check_options(seed=seed, duration=duration, threads=threads, out=out_dir)
+            if host is not None and delays == "netns":  # its hosts are the namespaces'
+                raise InputError("not with --delays netns (each component listens on its "
+                                 "namespace's own address)", field="--host", value=host)
             if host is not None:
                 import socket
 

@@ -48,7 +48,8 @@ def read_trace(
     """
     file = str(path)
     if not Path(path).is_file():
-        raise InputError("trace file not found", file=file, field=f"{field}.file")
+        raise InputError("is a folder, not a trace file" if Path(path).is_dir()
+                         else "trace file not found", file=file, field=f"{field}.file")
     if spec.format == "csv":
         ids_raw, t, a, b, z = _read_csv(spec, path, field=field)
     else:
