@@ -241,6 +241,13 @@ def _check_common_options() -> None:
         return max(opts, key=len)
 
     params = ctx.params
+    argv = ctx.meta.get(_ARGV, [])
+    for param in options.values():  # a path option given as "" (typer reads it as ".")
+        if getattr(param, "param_type_name", "") == "option" and any(
+                o.startswith("--out") or o in ("--json", "--cache") for o in param.opts) \
+                and "" in given_values(param, argv):
+            raise _option_error(max(param.opts, key=len), "an empty path (give a folder or "
+                                "file, or leave the option out for its default)", "")
     for arg in ("scenario", "file"):
         value = params.get(arg)
         if arg in options and isinstance(value, str) and not value.strip():
