@@ -618,3 +618,17 @@ def test_realtime_share_weighs_each_site_by_its_compute_time() -> None:
     assert _realtime_share(sites) == pytest.approx(1.0 / 1.25)  # 1 GPU-s of 1.25 in real time
     assert _realtime_share({"idle": site(0.0, 4, None)}) is None
     assert _realtime_share({}) is None
+
+
+def test_the_realtime_budget_counts_a_worker_per_onnx_file(tmp_path: Path) -> None:
+    """Both services name the catalog's resnet50 but run tiny-cnn and mlp: each site runs two
+    models, so four workers on the two sites share the budget (it counted catalog names: two
+    workers, each let to keep half of a core in real time)."""
+    from airan.live.runtime import LiveRuntime
+    from airan.scenario import scenario_from_dict
+
+    rt = LiveRuntime(scenario_from_dict(small_scenario()), tmp_path / "serve", models=MODELS)
+    for spec in rt.scenario.compute_sites:
+        files = rt._instances_by_file(spec)
+        assert sorted(Path(f).stem.split("-v")[0] for f in files) == ["mlp", "tiny-cnn"]
+        assert sum(files.values()) == 2  # one instance of each per GPU

@@ -98,6 +98,10 @@ def test_a_component_whose_port_is_taken_stops_cleanly(tmp_path: Path,
         holder.close()
     assert res.exit_code == 1, res.output
     assert "site gpu-a exited" in res.output and "Traceback" not in res.output
+    # one line: the component's own error and where its log is (it was a traceback's tail cut
+    # mid-line: 'e_server.py", line 397, ...')
+    (line,) = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert f"Failed to bind to address 127.0.0.1:{port}" in line and "(see " in line, line
 
 
 def test_components_must_have_addresses(tmp_path: Path) -> None:
@@ -179,3 +183,26 @@ def test_components_on_two_hosts_serve_devices_found_from_the_scenario(tmp_path:
     place = np.array(res.requests.column("placement").to_pylist())
     assert set(outcome) <= set(OUTCOMES)
     assert {"gpu-a", "edge"} <= set(place)  # both hosts' sites served
+
+
+def test_serve_lists_only_the_components_it_started(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """One host's share (site:gpu-a): the edge site runs on another host, and serve printed
+    its address as if it had started it."""
+    import yaml
+
+    from airan.live.cli import register
+
+    p_a, p_e = _free_ports(2)
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_scenario(sites={"gpu-a": f"127.0.0.1:{p_a}",
+                                                 "edge": f"127.0.0.1:{p_e}"})))
+    app = typer.Typer()
+    register(app)
+    monkeypatch.setenv("AIRAN_TOKEN", TOKEN)
+    res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
+                                   "127.0.0.1", "--out", str(tmp_path / "a"), "--duration",
+                                   "0.5", "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
+    assert res.exit_code == 0, res.output
+    assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
+    assert "site edge" not in res.output

@@ -138,8 +138,9 @@ def test_site_workers_use_the_configured_scheduling() -> None:
 def test_workers_share_half_the_host_between_them() -> None:
     from airan.live.priority import realtime_duty
 
-    assert realtime_duty(2, cpus=2) == 0.5  # the test scenario: one worker per site, two sites
-    assert realtime_duty(22, cpus=2) == pytest.approx(1 / 22)  # factory: together, one core
+    assert realtime_duty(4, cpus=2) == 0.25  # the test scenario: two models on each of 2 sites
+    assert realtime_duty(2, cpus=2) == 0.5
+    assert realtime_duty(66, cpus=2) == pytest.approx(1 / 66)  # factory: together, one core
     assert realtime_duty(1, cpus=16) == 0.5  # never more than half of one worker's time
     if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, not the host's
         assert realtime_duty(1000) == pytest.approx(0.5 * len(os.sched_getaffinity(0)) / 1000)

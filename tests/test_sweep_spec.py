@@ -44,6 +44,18 @@ def test_set_path_reaches_list_items_by_name_and_position() -> None:
                  "radio": {"scheduler": "pf"}}
 
 
+def test_an_axis_may_name_a_new_entry_of_a_mapping_of_names() -> None:
+    """live.sites is empty in factory: an axis setting one site's address adds the entry (it
+    was refused as 'unknown field ...; Accepted: .'), named as sites are ('on-prem'); a field
+    not in a mapping that has fields is still refused, with a suggestion."""
+    sw = sweep_from_dict({"scenario": "factory",
+                          "axes": {"live.sites.on-prem": ["127.0.0.1:9000", "127.0.0.1:9001"]}})
+    assert [r.label() for r in sw.runs] == ["live.sites.on-prem=127.0.0.1:9000",
+                                            "live.sites.on-prem=127.0.0.1:9001"]
+    with pytest.raises(InputError, match="did you mean 'scheduler'"):
+        sweep_from_dict({"scenario": "factory", "axes": {"radio.schedular": ["rr"]}})
+
+
 def test_product_of_axes_gives_every_combination_validated() -> None:
     sw = sweep_from_dict({
         "scenario": "city", "duration_s": 0.5,
@@ -148,6 +160,9 @@ def test_dry_run_lists_runs_without_running(tmp_path: Path) -> None:
     assert "4 runs of city" in result.stdout
     assert result.stdout.count("todo") == 4
     assert not (tmp_path / "o" / "runs").exists()
+    one = write(tmp_path, "scenario: city\naxes: {seed: [1]}\n", name="one.yaml")
+    single = runner.invoke(app, ["sweep", str(one), "--dry-run", "--out", str(tmp_path / "p")])
+    assert "1 run of city" in single.stdout  # (it said '1 runs')
 
 
 def test_run_key_follows_a_named_files_contents_not_the_working_folder(

@@ -248,8 +248,11 @@ def register(app: typer.Typer) -> None:
             with rt:
                 dep = rt.deployment
                 assert dep is not None
+                # the sites this host started (with --component, the deployment also lists
+                # the other hosts' sites, which its gateways reach)
                 for n, a in dep.sites.items():
-                    out.print(f"site {n}: {a}", markup=False)
+                    if n in rt.sites:
+                        out.print(f"site {n}: {a}", markup=False)
                 for n, a in dep.gateways.items():
                     out.print(f"gateway {n}: {a}", markup=False)
                 _print_network(dep.network)

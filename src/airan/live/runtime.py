@@ -174,7 +174,9 @@ class _Child:
                 said = _tail(self.log).strip()
                 if code == 2 and said:  # the component's input error (a user's policy failed)
                     raise InputError(f"{self.name}: {said.splitlines()[-1]}")
-                raise StartError(f"{self.name} exited with code {code}: {said}")
+                # its last line (a traceback's is the error itself), and where the rest is
+                last = said.splitlines()[-1] if said else "(nothing in its log)"
+                raise StartError(f"{self.name} exited with code {code}: {last} (see {self.log})")
             if line.startswith(READY):
                 return int(line.split()[1])
 
@@ -258,6 +260,11 @@ class LiveRuntime:
         self._world = build_world(self.scenario, self.seed)
         return list(self._world.cell_names)
 
+    def _instances_by_file(self, spec: Any) -> dict[str, int]:
+        """The model instances a site (``spec``, its compute site) runs per GPU, by ONNX file."""
+        return {str(self.models[v.name]): spec.batching.instances_for(v.model)
+                for v in self.scenario.services if v.name in self.models}
+
     def start(self) -> Deployment:
         """Start every site, then every gateway; wait until all listen; write deployment.json."""
         from airan.policy import resolve_policy
@@ -297,9 +304,10 @@ class LiveRuntime:
                 gw_delays = self.network.gateway_delays
             net = self.network
             # the host's real-time budget (half its cores) shared among every worker started here
+            # (a site runs a worker per instance of each ONNX file on each GPU: two services
+            # of one catalog model on two files are two models there)
             n_workers = sum(
-                int(w.site_n_gpus[s]) * sum(spec.batching.instances_for(m) for m in {
-                    v.model for v in self.scenario.services if v.name in self.models})
+                int(w.site_n_gpus[s]) * sum(self._instances_by_file(spec).values())
                 for s, name in enumerate(w.site_names) if name in want_sites
                 for spec in [next(c for c in self._compute_sites() if c.name == name)])
             max_duty = realtime_duty(n_workers)
@@ -320,9 +328,7 @@ class LiveRuntime:
                         for b, wait_ms in [spec.batching.for_model(v.model)]
                         if v.model in spec.batching.models and v.name in self.models},
                     instances=spec.batching.instances,
-                    instances_by_model_file={
-                        str(self.models[v.name]): spec.batching.instances_for(v.model)
-                        for v in self.scenario.services if v.name in self.models},
+                    instances_by_model_file=self._instances_by_file(spec),
                     threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",

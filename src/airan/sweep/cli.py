@@ -111,7 +111,8 @@ def sweep(
         _refuse_other_kind(folder, "sweep")
         complete = sum(is_complete(folder / "runs" / r.key, r.key) for r in sw.runs)
         axes = ", ".join(f"{k} x{len(_values(sw, k))}" for k in sw.spec.axes) or "no axes"
-        out.print(Text.assemble((sw.name, "bold"), f": {len(sw.runs)} runs of "
+        runs = f"{len(sw.runs)} run{'s' if len(sw.runs) != 1 else ''}"
+        out.print(Text.assemble((sw.name, "bold"), f": {runs} of "
                                 f"{sw.spec.scenario} ({axes}); {complete} already complete; "
                                 f"on {_where(workers, address)}"), soft_wrap=True)
         if dry_run:

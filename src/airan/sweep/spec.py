@@ -42,7 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from airan.errors import InputError, malformed_yaml, unknown_name
 
 LOAD_AXIS = "load"
-_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]+\])*)$")
+# a key: a field name, or a name a user chose (live.sites.on-prem: site names hold '-')
+_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)((?:\[[^\[\]]+\])*)$")
 _INDEX = re.compile(r"\[([^\[\]]+)\]")
 
 
@@ -400,9 +401,11 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
             if not isinstance(node, dict):
                 raise InputError(f"'{walked}' is not a mapping, so it has no field {part!r}",
                                  file=label, field=field)
-            if part not in node:
+            if part not in node and not (last and not node):
                 err = unknown_name("field", part, list(node), field=field)
                 raise err.with_file(label) if label else err
+            # (an empty mapping of the dumped scenario is one of names the user chooses, e.g.
+            # live.sites: a new name in it is set, and the scenario's validation checks it)
             step: Any = part
             walked += ("." if walked else "") + part
         else:  # a list item, by position or by name
