@@ -339,3 +339,15 @@ def test_a_scenario_changed_in_python_is_checked_again(update: dict) -> None:
     with pytest.raises(InputError, match="at least 1 item") as exc:
         airan.Engine(sc, duration_s=0.05)
     assert exc.value.field == field
+
+
+def test_a_scenario_with_numpy_numbers_set_in_python_runs() -> None:
+    """``for seed in np.arange(3)``: the engine's re-validation dumps the scenario to JSON, where
+    a numpy integer is no number pydantic knows (it raised PydanticSerializationError)."""
+    import numpy as np
+
+    sc = airan.load_scenario("factory").model_copy(update={"seed": np.int64(3)})
+    a = airan.Engine(sc, duration_s=0.05).run().summary
+    b = airan.Engine(airan.load_scenario("factory").model_copy(update={"seed": 3}),
+                     duration_s=0.05).run().summary
+    assert a["requests"] == b["requests"] and a["requests"]["created"] > 0

@@ -414,3 +414,38 @@ def test_a_comparison_with_a_field_of_the_wrong_type_is_one_error_line(
     (copy / "comparison.json").write_text(json.dumps(data))
     result = runner.invoke(app, ["report", str(copy)])
     assert result.exit_code == 2 and named in result.stderr, result.output
+
+
+def test_a_comparison_from_before_unanswered_counted_says_its_p99_is_answered_only(
+        comparison: tuple[Any, Path], tmp_path: Path) -> None:
+    _, out = comparison
+    copy = tmp_path / "old"
+    shutil.copytree(out, copy)
+    data = json.loads((copy / "comparison.json").read_text())
+    html = (copy / "report.html").read_text()
+    assert "count the requests that got no answer" in html
+    for per in data["aggregate"].values():  # as written before the field existed
+        for svc in per.values():
+            for metric in svc.values():
+                if isinstance(metric, dict):
+                    metric.pop("unbounded", None)
+    (copy / "comparison.json").write_text(json.dumps(data))
+    assert runner.invoke(app, ["report", str(copy)]).exit_code == 0
+    html = (copy / "report.html").read_text()
+    assert "over the answered requests only" in html
+    assert "count the requests that got no answer" not in html
+
+
+def test_a_tie_names_the_policies_whose_p99_is_unbounded() -> None:
+    from airan.report.compare import comparison_verdicts
+
+    stat = {"n": 3, "mean": 1.0, "values": [1.0, 1.0, 1.0], "ci_low": 1.0, "ci_high": 1.0}
+    agg = {p: {"s": {"hit_ratio": stat, "hit_ratio_with_overdue": stat,
+                     "p99_ms": {"mean": p99, "values": [p99] * 3, "unbounded": 0}
+                     if p99 is not None else {"mean": None, "values": [None] * 3,
+                                              "unbounded": 3}}}
+           for p, p99 in (("a", 20.0), ("b", 30.0), ("c", None))}
+    data = {"policies": ["a", "b", "c"], "services": {"s": {}}, "aggregate": agg}
+    verdict = comparison_verdicts(data)["s"]
+    assert "a has the lowest mean p99 (20.0 ms, against up to 30.0 ms; unbounded for c" \
+        in verdict, verdict

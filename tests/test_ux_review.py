@@ -570,8 +570,9 @@ def test_live_commands_refuse_what_would_fail_later(tmp_path: Path, args: list[s
      "option '--host': not with --delays netns"),
     (["run", "factory", "--out", ""], "option '--out': an empty path"),
     (["compare", "factory", "--out="], "option '--out': an empty path"),
+    (["live", "factory", "--out", ""], "option '--out': an empty path"),
 ], ids=["run", "compare", "plan", "budget", "price", "target", "precision", "host", "out",
-        "out="])
+        "out=", "live-out"])
 def test_out_of_range_numbers_are_refused_at_once(args: list[str], says: str) -> None:
     """--duration 1e308 overflowed a slot count (a traceback) and 1e12 ran for ever; a budget
     of inf failed writing plan.json after the whole search."""

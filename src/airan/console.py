@@ -227,6 +227,21 @@ def _current_context() -> Any:
     return current.get_current_context(silent=True)
 
 
+def check_empty_paths() -> None:
+    """:class:`InputError` for an output path option (``--out``, ``--json``, ``--cache``)
+    given as "" on the command line: typer reads it as ".", the current folder."""
+    ctx = _current_context()
+    if ctx is None:
+        return
+    argv = ctx.meta.get(_ARGV, [])
+    for param in ctx.command.params:
+        if getattr(param, "param_type_name", "") == "option" and any(
+                o.startswith("--out") or o in ("--json", "--cache") for o in param.opts) \
+                and "" in given_values(param, argv):
+            raise _option_error(max(param.opts, key=len), "an empty path (give a folder or "
+                                "file, or leave the option out for its default)", "")
+
+
 def _check_common_options() -> None:
     """Check the options shared by the commands that run scenarios, by their parameter name,
     before any work: ``--seed``, ``--seeds``, ``--duration``, ``--fleet-scale``, ``--trace-limit``
@@ -241,13 +256,7 @@ def _check_common_options() -> None:
         return max(opts, key=len)
 
     params = ctx.params
-    argv = ctx.meta.get(_ARGV, [])
-    for param in options.values():  # a path option given as "" (typer reads it as ".")
-        if getattr(param, "param_type_name", "") == "option" and any(
-                o.startswith("--out") or o in ("--json", "--cache") for o in param.opts) \
-                and "" in given_values(param, argv):
-            raise _option_error(max(param.opts, key=len), "an empty path (give a folder or "
-                                "file, or leave the option out for its default)", "")
+    check_empty_paths()
     for arg in ("scenario", "file"):
         value = params.get(arg)
         if arg in options and isinstance(value, str) and not value.strip():

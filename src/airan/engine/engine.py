@@ -45,6 +45,12 @@ from airan.scenario.load import load_scenario, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
 
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (for a scenario's JSON dump)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
            "site_failure", "superseded", "device_queue_full")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
@@ -148,7 +154,9 @@ class Engine:
         # a scenario changed in Python since it was loaded (model_copy validates nothing): its
         # fields and references checked again, as loading checks them
         # (no file named: the command line names the scenario's, as for the engine's own errors)
-        scenario_from_dict(scenario.model_dump(mode="json"), label="")
+        # (numpy numbers in fields set in Python, e.g. seed=np.int64(3), as plain ones)
+        scenario_from_dict(scenario.model_dump(mode="json", warnings=False, fallback=_plain),
+                           label="")
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world

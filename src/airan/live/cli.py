@@ -33,6 +33,9 @@ _OPTION_OF = {"policy": "--policy", "fleet_scale": "--fleet-scale", "component":
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
+        from airan.console import check_empty_paths
+
+        check_empty_paths()
         yield
     except InputError as exc:
         option = None if exc.file else _OPTION_OF.get(exc.field or "")

@@ -77,9 +77,10 @@ def percentile_with_unanswered_ms(service: Mapping[str, Any], q: float) -> float
 
     ``service`` is one service of a run summary (its ``latency_histogram``, ``met``, ``late``,
     ``dropped``, ``overdue``). A p99 of X ms then says that 99% of the requests were answered
-    within X ms: ``inf`` when the quantile falls among the unanswered; None when nothing was
-    answered or asked. (The summary's own ``latency_ms`` percentiles are over the answered
-    requests.) Without a histogram (an older summary), its answered-only value.
+    within X ms: ``inf`` when the quantile falls among the unanswered (also when none was
+    answered and some were asked); None when no request was. (The summary's own ``latency_ms``
+    percentiles are over the answered requests.) Without a histogram (an older summary), its
+    answered-only value.
     """
     hist = service.get("latency_histogram")
     if not hist:

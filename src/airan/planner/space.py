@@ -284,6 +284,11 @@ class PlanSpace:
                 sites.append(ComputeSite(name=slot.name, at=slot.at, kind=slot.kind,  # type: ignore[arg-type]
                                          gpus=[GpuGroup(type=self.types[t], count=n)]))
         fields: dict[str, object] = {"compute_sites": sites}
+        kept = {c.name for c in sites}
+        gone = [name for name in sc.live.sites if name not in kept]
+        if gone:  # a site emptied here has no live address to keep (its name is no site)
+            fields["live"] = sc.live.model_copy(update={"sites": {
+                k: v for k, v in sc.live.sites.items() if k not in gone}})
         if GENERATED in by_name:
             slot, (t, n) = by_name[GENERATED]
             gen = sc.generated_compute_sites

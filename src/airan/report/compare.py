@@ -364,10 +364,16 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
             text = f"{_and(tied)} tie for the highest mean {label} ({pct(hit)}) {every}"
             p99 = {p: agg[p][svc]["p99_ms"]["mean"] for p in tied}
             known = [p for p in tied if p99[p] is not None]
+            unbounded = [p for p in tied if agg[p][svc]["p99_ms"].get("unbounded")]
             if len(known) > 1 and len({p99[p] for p in known}) > 1:
                 low = min(known, key=lambda p: p99[p])
                 text += (f"; of those, {low} has the lowest mean p99 ({ms(p99[low])} ms, "
-                         f"against up to {ms(max(p99[p] for p in known))} ms)")
+                         f"against up to {ms(max(p99[p] for p in known))} ms")
+                text += (f"; unbounded for {_and(unbounded)}, which left more than 1% "
+                         "unanswered)" if unbounded else ")")
+            elif len(known) == 1 and unbounded:
+                text += (f"; of those, {known[0]} has a bounded p99 ({ms(p99[known[0]])} ms; "
+                         f"{_and(unbounded)} left more than 1% unanswered)")
         else:
             text = f"{best} has the highest mean {label} ({pct(hit)})"
         if rest:
@@ -496,6 +502,9 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         reproduce=_reproduce(data, (folder / "scenario.yaml").is_file()),
         rerun=RERUN_FOLDER if (folder / "scenario.yaml").is_file() else None,
         single_seed=len(seeds) < 2,
+        # (a comparison written before p50 and p99 counted them keeps its answered-only ones)
+        counts_unanswered=all("unbounded" in agg[p][s]["p99_ms"] for p in policies
+                              for s in services),
     )
     path = folder / REPORT
     path.write_text(html, encoding="utf-8")
