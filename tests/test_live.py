@@ -632,3 +632,26 @@ def test_the_realtime_budget_counts_a_worker_per_onnx_file(tmp_path: Path) -> No
         files = rt._instances_by_file(spec)
         assert sorted(Path(f).stem.split("-v")[0] for f in files) == ["mlp", "tiny-cnn"]
         assert sum(files.values()) == 2  # one instance of each per GPU
+
+
+def test_the_served_scenario_names_its_files_from_anywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario loaded by a relative path whose trace is relative to it: the copy the gateways
+    read from the serve folder named the trace relative to the working folder (they failed
+    with 'file not found')."""
+    import yaml
+
+    from airan.live.runtime import LiveRuntime
+    from airan.scenario import load_scenario
+
+    (tmp_path / "scen" / "data").mkdir(parents=True)
+    (tmp_path / "scen" / "data" / "t.csv").write_text("t,device,x,y\n0,a,0,0\n10,a,50,0\n")
+    d = small_scenario()
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": "data/t.csv"}
+    (tmp_path / "scen" / "s.yaml").write_text(yaml.safe_dump(d))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    with LiveRuntime(load_scenario("../scen/s.yaml"), "serve", models=MODELS) as rt:
+        assert rt.deployment is not None and set(rt.gateways)  # the gateways started
+        served = yaml.safe_load(Path("serve/scenario.yaml").read_text())
+    assert served["fleets"][0]["mobility"]["file"] == str(tmp_path / "scen" / "data" / "t.csv")

@@ -756,3 +756,28 @@ def test_where_only_uniform_build_outs_were_bounded_their_miss_does_not_end_the_
     res = plan(f, ["det: hit>=0.5"], candidates=["L4"], max_gpus=2, enumerate_limit=1)
     assert res.feasible and res.best is not None
     assert "no plan" not in res.verdict
+
+
+def test_a_plan_of_a_scenario_with_a_relative_trace_reloads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """plan.yaml left out the mobility's ``model: trace`` (its own default) and kept the trace's
+    path as given, relative to the folder the scenario was loaded from: it did not load."""
+    import yaml
+
+    from airan.planner.output import write_plan
+
+    (tmp_path / "scen" / "data").mkdir(parents=True)
+    (tmp_path / "scen" / "data" / "t.csv").write_text("t,device,x,y\n0,a,0,0\n10,a,50,0\n")
+    data = load_scenario("factory").model_dump(mode="json")
+    data["fleets"][0]["mobility"] = {"model": "trace", "file": "data/t.csv"}
+    (tmp_path / "scen" / "s.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    res = plan("../scen/s.yaml", ["detect: hit>=0.5"], candidates=["L4"], max_gpus=1,
+               duration_s=0.2)
+    paths = write_plan(res, "rp")
+    monkeypatch.chdir(tmp_path)  # read from elsewhere
+    again = load_scenario(str(tmp_path / "work" / paths["scenario"]))
+    mob = again.fleets[0].mobility
+    assert mob is not None and mob.model == "trace"
+    assert Path(mob.file) == tmp_path / "scen" / "data" / "t.csv"

@@ -268,6 +268,7 @@ class LiveRuntime:
     def start(self) -> Deployment:
         """Start every site, then every gateway; wait until all listen; write deployment.json."""
         from airan.policy import resolve_policy
+        from airan.report.rundir import scenario_document
 
         resolve_policy(self.policy)  # a bad policy name fails here, not in every gateway
         sc = self.scenario
@@ -276,7 +277,8 @@ class LiveRuntime:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / "logs").mkdir(exist_ok=True)
             (self.folder / "config").mkdir(exist_ok=True)
-            scen_path.write_text(yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False),
+            # the files it names made absolute: the gateways read it from this folder
+            scen_path.write_text(yaml.safe_dump(scenario_document(sc), sort_keys=False),
                                  encoding="utf-8")
         except OSError as exc:  # a file in the way, a read-only folder
             raise InputError(f"cannot write the run folder: {exc.strerror or exc}",

@@ -118,6 +118,23 @@ def _rerun_hint(result: PlanResult, sc: Any) -> str:
     return f"run it as planned: airan run <this file>{''.join(' ' + a for a in args)}{more}"
 
 
+def _compact_document(sc: Any) -> dict[str, Any]:
+    """The scenario as plan.yaml holds it: the fields that differ from their defaults, name
+    first; but a fleet's mobility and the cell site list whole, as a run folder's scenario.yaml
+    has them (their ``model`` tag is its own default, and a file they name is made absolute:
+    the plan is read from its folder, not the one the scenario was loaded from)."""
+    from airan.report.rundir import scenario_document
+
+    data = sc.model_dump(mode="json", exclude_defaults=True)
+    full = scenario_document(sc)
+    if full.get("cell_sites_file") is not None:
+        data["cell_sites_file"] = full["cell_sites_file"]
+    for fleet, whole in zip(data.get("fleets") or [], full["fleets"], strict=True):
+        if whole.get("mobility") is not None:
+            fleet["mobility"] = whole["mobility"]
+    return {"name": data.pop("name"), **data}
+
+
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
     """Write plan.yaml (or closest.yaml), plan.json and evaluations.csv into ``out``.
 
@@ -131,8 +148,7 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
     ev = result.best or result.closest
     if ev is not None:
         sc = result.scenario(ev)
-        data = sc.model_dump(mode="json", exclude_defaults=True)
-        data = {"name": data.pop("name"), **data}
+        data = _compact_document(sc)
         # the scenario's own description may tell of the GPUs the plan replaced
         data["description"] = (f"{result.space.scenario.name} with the GPUs that airan plan "
                                f"chose: {ev.description}")
