@@ -28,10 +28,15 @@ def test_l1_calibration_reproduces_documented_cells_per_gpu() -> None:
     # 20 peak cells fill a Grace Hopper GPU; 4 peak or 8 average cells fill an A100
     assert 20 * l1.l1_gpu_share(1.0, hopper) == pytest.approx(1.0)
     assert 4 * l1.l1_gpu_share(1.0, a100) == pytest.approx(1.0)
-    u_avg = 559 / 1544  # average / peak DL rate of the Aerial test cell
+    u_avg = 132 / 270  # the average traffic pattern's PxSCH PRBs over the peak's
     assert 8 * l1.l1_gpu_share(u_avg, a100) == pytest.approx(1.0)
+    # 6 peak 64T64R cells fill a Grace Hopper GPU (Aerial multicell capacity)
+    assert 6 * l1.l1_gpu_share(1.0, hopper, 100.0, 64) == pytest.approx(1.0)
     # bandwidth and antennas scale the work; utilization is clipped to [0, 1]
-    assert l1.l1_gpu_share(1.0, hopper, 50.0, 2) == pytest.approx(0.25 / 20)
+    assert l1.l1_gpu_share(1.0, hopper, 50.0, 2) == pytest.approx(
+        0.5 * 0.5 ** l1.ANTENNA_EXPONENT / 20)
+    assert l1.l1_gpu_share(0.0, hopper) == pytest.approx(
+        (0.5 - 132 / 270) / (1 - 132 / 270) / 20)  # idle: the small fixed part
     assert l1.l1_gpu_share(1.7, hopper) == l1.l1_gpu_share(1.0, hopper)
     # a GPU without a calibration scales with dense BF16 from the Hopper point; CPUs cannot
     assert l1.l1_peak_cells("L40S", gpus["L40S"]) == pytest.approx(20 * 362 / 989)
@@ -103,14 +108,17 @@ def test_busy_hour_slows_ai_by_the_ratio_of_freed_capacity() -> None:
 
 
 def test_undersized_mig_slice_misses_l1_slots_at_the_busy_hour() -> None:
-    # 16T16R cells: three of them at the busy hour need ~0.51 of an H100, above the 3/7 slice
-    mig = Engine(_one_site("mig", hour=20.0, antennas=16), duration_s=2.0).run().summary
-    dyn = Engine(_one_site("dynamic", hour=20.0, antennas=16), duration_s=2.0).run().summary
+    # 64T64R cells: three of them at the busy hour need ~0.4 of an H100 (6 peak ones fill it),
+    # above a 2/7 slice
+    d = _one_site("mig", hour=20.0, antennas=64).model_dump(mode="json")
+    d["ai_ran"]["mig_l1_fraction"] = 2 / 7
+    mig = Engine(scenario_from_dict(d), duration_s=2.0).run().summary
+    dyn = Engine(_one_site("dynamic", hour=20.0, antennas=64), duration_s=2.0).run().summary
     assert mig["ai_ran"]["l1_slot_misses"] > 0
     assert dyn["ai_ran"]["l1_slot_misses"] == 0
-    # MIG gives AI a fixed 4/7 of the GPU whatever the load
+    # MIG gives AI a fixed 5/7 of the GPU whatever the load
     assert mig["sites"]["bs-gpu"]["ai_ran"]["ai_capacity_gpu_hours"] == pytest.approx(
-        (4 / 7) * 2.0 / 3600)
+        (5 / 7) * 2.0 / 3600)
 
 
 def test_mig_runs_ai_at_its_instances_roofline_without_stretching_fixed_overheads() -> None:
@@ -225,9 +233,9 @@ def test_l1_moves_to_the_gpus_that_faults_leave_up() -> None:
 
 
 def test_a_gpu_that_cannot_carry_its_cells_l1_is_a_warning_naming_the_site() -> None:
-    """An L4 (2.45 peak cells) under three 16-antenna cells: their idle L1 alone needs more
-    than the GPU (3 x 0.216 x 4 / 2.45 = 1.06), so it misses every slot; an H100 carries them
-    at full PRB use (3 x 4 / 20 = 0.6) and gets no warning."""
+    """An L4 (2.45 peak cells) under three 16-antenna cells (each 4 ** 0.434 = 1.83 peak 4T4R
+    cells): at full PRB use they need 2.24 of it, and it misses every slot their PRB use is above
+    0.43; an H100 carries them at full PRB use (3 x 1.83 / 20 = 0.27) and gets no warning."""
     from airan.scenario.load import scenario_warnings
 
     def warnings(gpu: str) -> list[str]:
@@ -237,8 +245,8 @@ def test_a_gpu_that_cannot_carry_its_cells_l1_is_a_warning_naming_the_site() -> 
         return [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
 
     (msg,) = warnings("L4")
-    assert "compute_sites[bs-gpu].gpus" in msg and "every slot, even with no traffic" in msg
-    assert "1.06 idle" in msg
+    assert "compute_sites[bs-gpu].gpus" in msg and "2.24 of each GPU at full PRB use" in msg
+    assert "misses every slot its cells' PRB use is above 0.43" in msg
     assert warnings("H100") == []
 
 

@@ -452,7 +452,8 @@ def test_report_renders_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
 def test_ai_ran_and_device_energy_tables_match_the_summary(tmp_path: Path) -> None:
     d = load_scenario("city").model_dump(mode="json")
     d["generated_compute_sites"]["gpus"] = [{"type": "H100", "count": 1}]  # MIG splits it
-    d["ai_ran"] = {"mode": "mig", "antennas": 32, "traffic": {"start_hour": 20.0}}
+    d["ai_ran"] = {"mode": "mig", "antennas": 64, "mig_l1_fraction": 2 / 7,  # 3 cells: ~0.4
+                   "traffic": {"start_hour": 20.0}}
     res = airan.run(scenario_from_dict(d), duration_s=0.5)
     folder = write_run(res, tmp_path / "run")
     html = build_report(folder).path.read_text(encoding="utf-8")

@@ -4,26 +4,33 @@ Calibration (DOMAIN.md, "AI-RAN"):
 
 * NVIDIA Aerial cuBB on Grace Hopper runs 20 peak cells (4T4R, 100 MHz, 273 PRB) per GPU, so a
   peak 100 MHz cell takes 1/20 of a Hopper GPU; H100 and H200 stand for GH200's GPU here.
-* The A100 line (A100 + CX6) runs 4 peak or 8 average cells: an average cell (DL 559 of a peak
-  1,544 Mbit/s in the Grace Hopper test; that throughput ratio, 0.362, is taken as its PRB
-  utilization, an assumption: a test whose average cell used about half its PRBs at a lower MCS
-  would give a smaller fixed part) costs half a peak cell. A linear cost in the PRB
-  utilization ``u`` through these two points, ``f0 + (1 - f0) * u``, has the fixed part
-  ``f0 = (0.5 - 0.362) / (1 - 0.362) = 0.216`` (the L1 pipeline runs every slot, loaded or not).
-  The same ``f0`` is taken for every GPU: Grace Hopper's "20 average cells" would make its cost
-  flat in the load, but it equals its peak figure, which reads as the tested configuration's
-  ceiling (20 cells) rather than a measured average-load cost; the A100 line is the only one
-  whose two figures differ (an assumption, stated: by this model a Hopper GPU would run ~40
-  average cells).
+* The A100 line (A100 + CX6) runs 4 peak or 8 average cells: an average cell costs half a peak
+  cell. The average cell of Aerial's traffic patterns uses at most 132 of the peak cell's 270
+  PxSCH PRBs (0.489) with the same 4 DL / 2 UL layers (Grace Hopper multicell capacity table), so
+  a linear cost in the PRB utilization ``u``, ``f0 + (1 - f0) * u``, through these two points has
+  the fixed part ``f0 = (0.5 - 0.489) / (1 - 0.489) = 0.022``: the L1 work follows the PRBs it
+  processes, with little that runs every slot regardless (an earlier calibration took the
+  average cell's DL throughput ratio, 559 / 1544 = 0.362, as its PRB use and got 0.216, which
+  tripled the cost of a lightly loaded cell). The same ``f0`` is taken for every GPU: Grace
+  Hopper's "20 average cells" equals its peak figure, which reads as the tested configuration's
+  ceiling (20 cells) rather than a measured average-load cost.
+* Antennas (an assumption, calibrated): under the O-RAN 7.2x split the radio unit does the FFTs
+  and the L1's main costs (LDPC, equalization) follow the layers, not the antennas; what grows
+  with them is channel estimation and beamforming weights. Grace Hopper runs 20 peak 4T4R or 6
+  peak 64T64R cells (the same page), so the cost scales as ``(antennas / 4) ** 0.434``
+  (``16 ** 0.434 = 20 / 6``), through both points (a cost linear in the antennas would have made
+  a 64T64R cell 16 peak 4T4R cells, 4.8x the published figure).
 * Other GPUs (an assumption, stated): peak cells in proportion to dense BF16 throughput, from
   the Hopper point (989 TFLOPS for 20 cells). The two calibrated points do not agree on that
   rule (it would give the A100 6.3 peak cells, not 4): an L40S gets 7.3 from the Hopper point
   and would get 4.6 from the A100's, so the L1 share on GPUs other than these is uncertain by
-  about 1.6x. The cost scales with bandwidth (per 100 MHz) and
-  antennas (per 4), as the L1 work of every symbol does.
+  about 1.6x. The cost scales with bandwidth (per 100 MHz), as the L1 work of every symbol
+  does.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,10 +44,13 @@ PEAK_CELLS_CALIBRATED = {  # GPU id -> peak 4T4R 100 MHz cells per GPU (DOMAIN.m
     "A100-80GB": 4.0,
 }
 HOPPER_BF16_TFLOPS = 989.0
-AVERAGE_CELL_UTILIZATION = 559.0 / 1544.0  # average / peak DL rate of the Aerial test cell
+AVERAGE_CELL_UTILIZATION = 132.0 / 270.0  # the average pattern's PxSCH PRBs over the peak's
 FIXED_FRACTION = (0.5 - AVERAGE_CELL_UTILIZATION) / (1.0 - AVERAGE_CELL_UTILIZATION)
 REFERENCE_BANDWIDTH_MHZ = 100.0
 REFERENCE_ANTENNAS = 4
+PEAK_CELLS_64T64R_HOPPER = 6.0  # Grace Hopper, Aerial multicell capacity (BFP9)
+ANTENNA_EXPONENT = math.log(PEAK_CELLS_CALIBRATED["H100"] / PEAK_CELLS_64T64R_HOPPER) / math.log(
+    64 / REFERENCE_ANTENNAS)
 
 # Background traffic by hour (0..23), as a fraction of the busy hour. Shaped after the daily
 # profile of mobile traffic used by the EARTH project's energy evaluation (Auer et al., IEEE
@@ -102,7 +112,7 @@ def l1_gpu_share(
     u = np.clip(np.asarray(utilization, dtype=float), 0.0, 1.0)
     per_cell = FIXED_FRACTION + (1.0 - FIXED_FRACTION) * u
     scale = np.asarray(bandwidth_mhz, dtype=float) / REFERENCE_BANDWIDTH_MHZ
-    scale = scale * (antennas / REFERENCE_ANTENNAS)
+    scale = scale * (antennas / REFERENCE_ANTENNAS) ** ANTENNA_EXPONENT
     if peak_cells <= 0:
         return np.full(np.shape(per_cell * scale), np.inf)
     return per_cell * scale / peak_cells  # type: ignore[no-any-return]
