@@ -271,3 +271,15 @@ def test_background_traffic_that_fills_every_prb_is_warned_about() -> None:
     assert "hour 23:" in warned({"hourly": [0.5] * 23 + [1.0]})[0]
     # the built-in curve peaks in the evening (EARTH-like profile): full at 19-20 h
     assert "hours 19, 20:" in warned({"peak_utilization": 1.0})[0]
+
+
+def test_generated_sites_alike_share_one_l1_warning() -> None:
+    """city's ten generated sites, each an L4 under three 64T64R cells: one warning that says
+    how many sites it applies to (it was ten identical lines)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = load_scenario("city").model_dump(mode="json")
+    d["ai_ran"] = {"mode": "dynamic", "antennas": 64}
+    d["generated_compute_sites"]["gpus"] = [{"type": "L4", "count": 1}]
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
+    assert "field 'generated_compute_sites.gpus'" in msg and "(at 10 sites alike)" in msg

@@ -855,7 +855,7 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     own = {c.name: c for c in s.cell_sites}
     counts = {c.name: sum(g.count for g in c.gpus) for c in s.compute_sites}
     g = s.generated_compute_sites
-    out = []
+    found: dict[tuple[str, str, str], int] = {}  # (reason, field, GPU) -> sites it applies to
     for cell_site, (site, gid) in _l1_hosts(s).items():
         peak = l1.l1_peak_cells(gid, gpus[gid])
         if peak <= 0:
@@ -870,13 +870,16 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
         where = "every slot, even with no traffic" if idle > cap else (
             f"every slot its cells' PRB use is above "
             f"{(cap - idle) / (full - idle):.2f}")
-        out.append(str(InputError(
-            f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
-            f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the L1 "
-            f"may use {cap:.2f} (ai_ran.mode {mode}): it misses {where}", file=label,
-            field=(f"compute_sites[{site}].gpus" if site in counts
-                   else "generated_compute_sites.gpus"), value=gid)))
-    return out
+        key = (f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
+               f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the "
+               f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it misses {where}",
+               f"compute_sites[{site}].gpus" if site in counts else "generated_compute_sites.gpus",
+               gid)
+        found[key] = found.get(key, 0) + 1
+    # one line for the generated sites that are alike (it was one per site, all the same)
+    return [str(InputError(reason + (f" (at {n} sites alike)" if n > 1 else ""), file=label,
+                           field=field, value=gid))
+            for (reason, field, gid), n in found.items()]
 
 
 def _queue_limit_warnings(s: Scenario, label: str | None) -> list[str]:
