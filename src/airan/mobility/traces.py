@@ -34,6 +34,11 @@ class Trace:
     origin: tuple[float, float] | None = None
 
 
+def missing_trace_reason(path: str | Path) -> str:
+    """Why a trace cannot be read at ``path``, which is no file: a folder, or nothing there."""
+    return "is a folder, not a trace file" if Path(path).is_dir() else "trace file not found"
+
+
 def read_trace(
     spec: TraceReplay,
     path: str | Path,
@@ -48,8 +53,7 @@ def read_trace(
     """
     file = str(path)
     if not Path(path).is_file():
-        raise InputError("is a folder, not a trace file" if Path(path).is_dir()
-                         else "trace file not found", file=file, field=f"{field}.file")
+        raise InputError(missing_trace_reason(path), file=file, field=f"{field}.file")
     if spec.format == "csv":
         ids_raw, t, a, b, z = _read_csv(spec, path, field=field)
     else:

@@ -1215,8 +1215,9 @@ def _check_mobility(s: Scenario) -> None:
             continue
         if spec.model == "trace":
             if not Path(spec.file).is_file():
-                raise InputError("is a folder, not a trace file" if Path(spec.file).is_dir()
-                                 else "trace file not found", field=f"{field}.file",
+                from airan.mobility.traces import missing_trace_reason
+
+                raise InputError(missing_trace_reason(spec.file), field=f"{field}.file",
                                  value=spec.file)
             _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
                          scenario_origin(s))
