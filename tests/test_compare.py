@@ -164,6 +164,12 @@ def test_one_seed_gives_null_intervals(tmp_path: Path) -> None:
     assert "One seed only" in c.report_path.read_text()
 
 
+def test_a_comparison_in_an_earlier_ones_folder_keeps_only_its_own_runs(tmp_path: Path) -> None:
+    run_comparison("factory", ["local", "cloud"], seeds=1, duration_s=0.1, out=tmp_path)
+    run_comparison("factory", ["cloud"], seeds=1, duration_s=0.1, out=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["cloud-seed1.json"]
+
+
 def test_mean_ci_edge_cases() -> None:
     assert mean_ci([])["mean"] is None
     one = mean_ci([0.5, None])

@@ -233,6 +233,31 @@ def test_cli_run_sharded_writes_merged_and_shard_summaries(tmp_path: Path) -> No
     assert len(shards) == 2
     assert merged["requests"]["created"] == sum(s["requests"]["created"] for s in shards)
 
+    assert "cells.parquet" not in result.stdout  # a sharded run writes no cell table
+    assert "fleet_scale" not in merged
+
+
+def test_cli_run_sharded_again_in_its_folder_keeps_only_its_own_shards(tmp_path: Path) -> None:
+    for regions in ("2x2", "2x1"):
+        result = runner.invoke(app, ["run-sharded", "city", "--regions", regions, "--duration",
+                                     "0.2", "--workers", "1", "--fleet-scale", "0.5",
+                                     "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    merged = json.loads((tmp_path / "summary.json").read_text())
+    shards = [json.loads(p.read_text()) for p in sorted((tmp_path / "shards").glob("*.json"))]
+    assert len(shards) == 2 == merged["sharding"]["shards"]
+    assert merged["requests"]["created"] == sum(s["requests"]["created"] for s in shards)
+    assert merged["fleet_scale"] == 0.5
+
+
+def test_cli_run_sharded_names_its_default_folder_after_the_fleet_scale(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run-sharded", "city", "--regions", "2x1", "--duration", "0.1",
+                                 "--workers", "1", "--fleet-scale", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "city-sharded-2x1-x0.5" / "summary.json").is_file()
+
 
 @pytest.mark.parametrize(
     ("args", "expected"),

@@ -407,7 +407,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
                 f", highest {max(util):.1%}; {sum(c.get('served', 0) for _, c in rest):,} served"
                 " (every site in summary.json)", markup=False, soft_wrap=True)
 
-    _print_radio_line(s.get("cells") or {})
+    _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
     _print_devices_line(s.get("fleets") or {})
     for line in cautions(s):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
@@ -437,8 +437,9 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     )
 
 
-def _print_radio_line(cells: dict[str, Any]) -> None:
-    """One line on the cells' PRB use (NR only): the mean and the busiest cell per direction."""
+def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
+    """One line on the cells' PRB use (NR only): the mean and the busiest cell per direction;
+    ``table``: the run wrote cells.parquet (a sharded run writes none)."""
     if cells.get("mean_prb_utilization_ul") is None or cells.get("busiest_cell_ul") is None:
         return
     parts = [f"{label} mean {cells[f'mean_prb_utilization_{key}']:.1%}, busiest "
@@ -446,8 +447,9 @@ def _print_radio_line(cells: dict[str, Any]) -> None:
              for key, label in (("ul", "uplink"), ("dl", "downlink"))]
     sched = cells.get("uplink_scheduler")
     named = f", uplink scheduler {sched}" if sched else ""
-    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}; "
-              "every cell in cells.parquet): " + "; ".join(parts), markup=False, soft_wrap=True)
+    where = "; every cell in cells.parquet" if table else ""
+    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}"
+              f"{where}): " + "; ".join(parts), markup=False, soft_wrap=True)
 
 
 def _energy(j: float) -> str:

@@ -185,6 +185,8 @@ def run_comparison(
     (folder / COMPARISON).unlink(missing_ok=True)  # present only once complete
     runs_dir = folder / "runs"
     runs_dir.mkdir(exist_ok=True)
+    for stale in runs_dir.glob("*.json"):  # an earlier comparison's runs
+        stale.unlink(missing_ok=True)
 
     runs: list[dict[str, Any]] = []
     total = len(policies) * len(seed_list)

@@ -227,7 +227,7 @@ def run_sharded(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from airan.cli import _fail, _given_options, _print_summary, _user_errors, err, out
-    from airan.console import _scenario_errors
+    from airan.console import _scenario_errors, scale_suffix
 
     with _user_errors():
         _check_common(workers, duration, policy)
@@ -244,7 +244,7 @@ def run_sharded(
             raise _option_error("--regions", exc.reason, regions) from None
         label = Path(regions).stem if regions.lower().endswith(".csv") else regions
         tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{label}"
-                     + (f"-{sites}" if sites else ""))
+                     + (f"-{sites}" if sites else "") + scale_suffix(fleet_scale))
         folder = out_dir or Path("runs") / tag
         _refuse_other_kind(folder, "sharded run")
         t0 = time.perf_counter()

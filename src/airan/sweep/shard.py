@@ -677,11 +677,17 @@ def run_sharded(
         _raise_shard_error(errors, plan.n_shards)
     shards = [s for s in summaries if s is not None]
     merged = merge_summaries(shards, wall_s=wall)
+    if fleet_scale != 1.0:
+        from airan.api import note_fleet_scale
+
+        note_fleet_scale(merged, fleet_scale)
     merged["sharding"] = sharding_info(plan, shards)
     folder = None
     if out is not None:
         folder = Path(out)
         (folder / "shards").mkdir(parents=True, exist_ok=True)
+        for stale in (folder / "shards").glob("*.json"):  # an earlier run's regions
+            stale.unlink(missing_ok=True)
         for label, s in zip(plan.labels, shards, strict=True):
             write_json_atomic(folder / "shards" / f"{label}.json", s)
         write_json_atomic(folder / "summary.json", merged)
