@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -447,3 +450,56 @@ def test_requests_dropped_after_a_cut_link_have_parts_that_add_up_to_the_drop() 
     result = Engine(sc, policy="cloud", duration_s=5.0).run()
     assert result.summary["requests"]["dropped_by_reason"]["no_route"] > 100
     _no_negative_parts(result.requests)
+
+
+def test_every_dropped_rows_parts_add_up_to_its_drop_whatever_stage_it_was_in() -> None:
+    """A site down, a surge and a cut link on factory, its cameras keeping only their latest
+    frame: requests dropped waiting in their device's buffer (superseded) book that wait as
+    ul_wait; answers computed at a site the cut leaves no way back from drop no_route with no
+    downlink parts (they never left the site), not parts of zero."""
+    sc = _factory([{"kind": "site_down", "site": "on-prem", "start_s": 1.0, "end_s": 2.0},
+                   {"kind": "surge", "fleet": "amr", "start_s": 0.5, "end_s": 1.5,
+                    "rate_factor": 3.0},
+                   {"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 2.0, "end_s": 2.5}])
+    d = sc.model_dump(mode="json")
+    camera = next(f for f in d["fleets"] if f["name"] == "camera")
+    camera.update(ul_queue="latest", ul_buffer_kb=300)
+    result = Engine(scenario_from_dict(d), policy="deadline-aware", duration_s=3.0).run()
+    trace = result.requests
+    _no_negative_parts(trace)
+    outcome = np.array(trace["outcome"].to_pylist(), dtype=str)
+    column = {name: trace[name].to_numpy(zero_copy_only=False)
+              for name in (*_PARTS, "latency_ms")}
+    superseded = outcome == "dropped:superseded"
+    assert superseded.any()
+    assert np.all(column["ul_wait_ms"][superseded] == column["latency_ms"][superseded])
+    answered_here = (outcome == "dropped:no_route") & ~np.isnan(column["compute_ms"])
+    assert answered_here.any()
+    assert np.all(np.isnan(column["dl_transport_ms"][answered_here]))
+    assert np.all(np.isnan(column["dl_air_ms"][answered_here]))
+
+
+
+def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.2, "end_s": 0.4},
+                   {"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                    "start_s": 0.5}]
+    path = tmp_path / "faulty.yaml"
+    path.write_text(yaml.safe_dump(d), encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(path), "--duration", "1", "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    held = s["faults"][0]
+    line = (f"faults: site_down on-prem 0.2-0.4 s: {held['affected_requests']:,} requests it held"
+            f" given back, {held['redispatched']:,} placed again, {held['lost']:,} lost; "
+            "link_down factory-mec-regional-edge from 0.5 s")
+    assert held["affected_requests"] > 0
+    assert line in " ".join(result.stdout.split())
+    assert line in (tmp_path / "out" / "report.html").read_text()

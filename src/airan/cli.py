@@ -318,6 +318,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
     as the part on the devices' own accelerators and the part at compute sites."""
     from airan.report.cautions import GPU_BUSY, cautions
+    from airan.report.events import events
     from airan.report.placement import any_local, split_breakdown
 
     out.print(Text.assemble(
@@ -409,6 +410,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
 
     _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
     _print_devices_line(s.get("fleets") or {})
+    for line in events(s):
+        out.print(line, markup=False, soft_wrap=True)
     for line in cautions(s):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]

@@ -459,7 +459,20 @@ def drop(W, S, r, reason, t):
     v = S.rq_i[r, I_SVC]
     S.agg_cnt[v, A_DROPPED] += 1
     S.agg_drop[v, reason] += 1
-    S.rq_f[r, T_DONE] = t  # stages never reached stay NaN in the trace
+    # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
+    # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
+    # never reached, and one it would have entered at the drop itself, stay NaN (as does a
+    # time booked ahead that the drop cut short: a batch's end on a failed site)
+    f = S.rq_f
+    last = T_CREATE  # the last stage it finished
+    for c in range(T_UL_START, T_DONE):
+        if f[r, c] > t + 1e-9:  # (the slack: the same instant, computed two ways)
+            f[r, c] = np.nan
+        elif f[r, c] == f[r, c]:
+            last = c
+    if last + 1 < T_DONE and t > f[r, last]:
+        f[r, last + 1] = t
+    f[r, T_DONE] = t
     _trace(W, S, r, OUT_DROP0 + reason)
     _release(S, r)
 
@@ -2089,7 +2102,6 @@ def compute_done(W, S, r, t):
         s = S.rq_i[r, I_PLACE]
         node = W.cell_node[W.dev_cell[S.rq_i[r, I_DEV]]]
         if not W.path_delay_s[node, s] < np.inf:  # no way back to the device's cell now
-            S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_NO_ROUTE, t)
             _advance_site(W, S, s, t)
             r = nxt
@@ -2098,7 +2110,6 @@ def compute_done(W, S, r, t):
         S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
         if not send(W, S, r, W.path_links_back[s, node], 0, W.svc_dl_bits[S.rq_i[r, I_SVC]],
                     t, T_DLARR):
-            S.rq_f[r, T_DLARR] = t
             drop(W, S, r, R_LINK_FULL, t)
         _advance_site(W, S, s, t)  # the GPU is free: start the next batch now
         r = nxt

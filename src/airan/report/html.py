@@ -21,6 +21,7 @@ from typing import Any
 
 from airan.report import figures as F
 from airan.report.cautions import cautions
+from airan.report.events import events
 from airan.report.placement import LocalShare, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
 
@@ -270,6 +271,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
         headline=headline(s, local),
         cautions=cautions(s),
+        events=events(s),
         figures=figs,
         sites=s.get("sites") or {},
         scenario_text=scenario_text,
