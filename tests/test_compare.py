@@ -166,8 +166,10 @@ def test_one_seed_gives_null_intervals(tmp_path: Path) -> None:
 
 def test_a_comparison_in_an_earlier_ones_folder_keeps_only_its_own_runs(tmp_path: Path) -> None:
     run_comparison("factory", ["local", "cloud"], seeds=1, duration_s=0.1, out=tmp_path)
+    (tmp_path / "runs" / "baseline.json").write_text("{}")  # the user's own: kept
     run_comparison("factory", ["cloud"], seeds=1, duration_s=0.1, out=tmp_path)
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["cloud-seed1.json"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["baseline.json",
+                                                                      "cloud-seed1.json"]
 
 
 def test_mean_ci_edge_cases() -> None:

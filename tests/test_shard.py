@@ -238,13 +238,16 @@ def test_cli_run_sharded_writes_merged_and_shard_summaries(tmp_path: Path) -> No
 
 
 def test_cli_run_sharded_again_in_its_folder_keeps_only_its_own_shards(tmp_path: Path) -> None:
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "mine.json").write_text("{}")  # the user's own: kept
     for regions in ("2x2", "2x1"):
         result = runner.invoke(app, ["run-sharded", "city", "--regions", regions, "--duration",
                                      "0.2", "--workers", "1", "--fleet-scale", "0.5",
                                      "--out", str(tmp_path)])
         assert result.exit_code == 0, result.output
     merged = json.loads((tmp_path / "summary.json").read_text())
-    shards = [json.loads(p.read_text()) for p in sorted((tmp_path / "shards").glob("*.json"))]
+    shards = [json.loads(p.read_text()) for p in sorted((tmp_path / "shards").glob("x*.json"))]
+    assert (tmp_path / "shards" / "mine.json").read_text() == "{}"
     assert len(shards) == 2 == merged["sharding"]["shards"]
     assert merged["requests"]["created"] == sum(s["requests"]["created"] for s in shards)
     assert merged["fleet_scale"] == 0.5

@@ -36,6 +36,7 @@ from airan.report.rundir import (
 )
 
 COMPARISON = "comparison.json"
+RUN_FILE = re.compile(r"[A-Za-z0-9._-]+-seed-?\d+\.json")  # runs/<policy slug>-seed<N>.json
 CONFIDENCE = 0.95
 KIND = "airan-comparison"
 CI_METHOD = ("Student t over seeds: mean +- t(0.975, n-1) * s / sqrt(n), s the sample standard "
@@ -155,7 +156,8 @@ def run_comparison(
 
     ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
     ``first_seed`` defaults to the scenario's seed. Writes ``out/comparison.json``,
-    ``out/runs/<policy>-seed<N>.json`` (one summary per run), ``out/scenario.yaml`` and
+    ``out/runs/<policy>-seed<N>.json`` (one summary per run; an earlier comparison's files of
+    that form are removed first), ``out/scenario.yaml`` and
     ``out/report.html`` with its figures. A folder that is no comparison but holds a file it
     writes (the user's own scenario.yaml) is refused (FileExistsError).
     """
@@ -185,8 +187,9 @@ def run_comparison(
     (folder / COMPARISON).unlink(missing_ok=True)  # present only once complete
     runs_dir = folder / "runs"
     runs_dir.mkdir(exist_ok=True)
-    for stale in runs_dir.glob("*.json"):  # an earlier comparison's runs
-        stale.unlink(missing_ok=True)
+    for stale in runs_dir.glob("*-seed*.json"):  # an earlier comparison's runs (by their
+        if RUN_FILE.fullmatch(stale.name):  # names: no other file of the folder's)
+            stale.unlink(missing_ok=True)
 
     runs: list[dict[str, Any]] = []
     total = len(policies) * len(seed_list)

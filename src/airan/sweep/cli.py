@@ -218,7 +218,8 @@ def run_sharded(
         "this process, without Ray."),
     address: str | None = typer.Option(None, "--address", help="A Ray cluster (ray://...)."),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (default: runs/<scenario>-sharded-<regions>)."),
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-sharded-<regions>"
+        "[-<sites>][-x<fleet scale>])."),
 ) -> None:
     """Run a scenario cut into regional shards as Ray tasks, merged exactly (national scale).
 

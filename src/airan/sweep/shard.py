@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import math
 import re
 import time
@@ -685,13 +686,25 @@ def run_sharded(
     folder = None
     if out is not None:
         folder = Path(out)
+        stale = _shard_labels(folder)  # an earlier sharded run's regions, which go with it
+        (folder / "summary.json").unlink(missing_ok=True)
+        for label in stale:
+            (folder / "shards" / f"{label}.json").unlink(missing_ok=True)
         (folder / "shards").mkdir(parents=True, exist_ok=True)
-        for stale in (folder / "shards").glob("*.json"):  # an earlier run's regions
-            stale.unlink(missing_ok=True)
         for label, s in zip(plan.labels, shards, strict=True):
             write_json_atomic(folder / "shards" / f"{label}.json", s)
         write_json_atomic(folder / "summary.json", merged)
     return ShardedRun(summary=merged, shards=shards, plan=plan, folder=folder)
+
+
+def _shard_labels(folder: Path) -> list[str]:
+    """The regions whose summaries the sharded run in ``folder`` wrote to ``shards/`` (none
+    where it holds no sharded run: only airan's own files are ever removed)."""
+    try:
+        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        return [str(p["region"]) for p in data["sharding"]["per_shard"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _raise_shard_error(errors: Sequence[str], n_shards: int) -> None:
