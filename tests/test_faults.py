@@ -480,7 +480,6 @@ def test_every_dropped_rows_parts_add_up_to_its_drop_whatever_stage_it_was_in() 
     assert np.all(np.isnan(column["dl_air_ms"][answered_here]))
 
 
-
 def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -497,9 +496,51 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     held = s["faults"][0]
-    line = (f"faults: site_down on-prem 0.2-0.4 s: {held['affected_requests']:,} requests it held"
-            f" given back, {held['redispatched']:,} placed again, {held['lost']:,} lost; "
-            "link_down factory-mec-regional-edge from 0.5 s")
+    line = (f"faults: site_down on-prem 0.2-0.4 s: requests given back to the policy "
+            f"{held['affected_requests']:,} times ({held['redispatched']:,} placed again, "
+            f"{held['lost']:,} rejected at once); link_down factory-mec-regional-edge from 0.5 s "
+            "to the end")
     assert held["affected_requests"] > 0
     assert line in " ".join(result.stdout.split())
     assert line in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_every_cell_off_air_leaves_the_devices_in_outage_and_their_return_restores_them() -> None:
+    cells = ["cell-a", "cell-b", "cell-c", "cell-d"]
+    sc = _factory([{"kind": "cell_down", "cell": c, "start_s": 0.2, "end_s": 0.4} for c in cells])
+    eng = Engine(sc, policy="cloud", duration_s=0.6)
+    w = eng.world
+    cell0, gain0, power0 = w.dev_cell.copy(), w.dev_top_gain.copy(), w.dev_ul_p_prb_mw.copy()
+    eng.step(int(round(0.3 / w.slot_s)))
+    assert np.all(w.dev_top_gain[:, 0] == 0.0)  # no cell on air: every device in outage
+    eng.step(eng.n_slots)
+    assert np.array_equal(w.dev_cell, cell0)  # back on their strongest cells, as they were
+    assert np.array_equal(w.dev_top_gain[:, 0], gain0[:, 0])  # (the others in another order)
+    assert np.array_equal(np.sort(w.dev_top_gain, axis=1), np.sort(gain0, axis=1))
+    assert np.array_equal(w.dev_ul_p_prb_mw, power0)
+    s = eng.result().summary
+    _conserves(s)
+    assert s["requests"]["dropped_by_reason"].get("radio_outage", 0) > 0
+    last = s["faults"][-1]  # cell-d, the last to go: no cell left for anyone
+    assert last["devices_moved"] == 0 and last["devices_without_cell"] == w.n_devices
+
+
+def test_fault_and_mobility_lines_say_what_happened_within_the_run() -> None:
+    from airan.report.events import events
+
+    summary = {"duration_s": 2.0, "faults": [
+        {"kind": "gpu_down", "target": "on-prem", "start_s": 0.5, "end_s": 1.0, "gpus": 1,
+         "affected_requests": 1, "redispatched": 1, "lost": 0},
+        {"kind": "surge", "target": "amr", "start_s": 1.5, "end_s": 3.0, "requests_during": 1},
+        {"kind": "site_down", "target": "cloud", "start_s": 5.0, "end_s": 6.0,
+         "affected_requests": 0, "redispatched": 0, "lost": 0}],
+        "mobility": {"mobile_devices": 1, "handovers": 3, "radio_link_failures": 0,
+                     "services": {"detect": {"requests_affected_by_handover": 2}}}}
+    assert events(summary) == [
+        "faults: gpu_down on-prem (1 GPU) 0.5-1 s: requests given back to the policy 1 time "
+        "(1 placed again, 0 rejected at once); surge amr from 1.5 s to the end: 1 request created "
+        "while it lasted; site_down cloud at 5 s: not reached in this run",
+        "mobility: 1 moving device, 3 handovers, 0 radio link failures; requests caught by a "
+        "handover: detect 2"]
+    summary["mobility"]["handovers"] = 40  # enough for a rate: 40 in 2 s, 1,200 a minute
+    assert "40 handovers (1.2e+03 per device per minute)" in events(summary)[1]

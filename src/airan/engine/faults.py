@@ -40,7 +40,8 @@ class FaultRecord:
     affected_requests: int = 0
     redispatched: int = 0  # of those, placed again by the policy (they may still drop later)
     lost: int = 0  # of those, rejected by the policy at once
-    devices_moved: int = 0
+    devices_moved: int = 0  # cell_down: re-attached to another cell on air
+    devices_without_cell: int = 0  # cell_down: every cell they list was off air
     requests_during: int = 0
     active: bool = False
     _saved: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -58,6 +59,9 @@ class FaultRecord:
         }
         if f.kind == "cell_down":
             out["devices_moved"] = self.devices_moved
+            out["devices_without_cell"] = self.devices_without_cell
+        if f.kind == "gpu_down":
+            out["gpus"] = f.gpus
         if f.kind == "surge":
             out["requests_during"] = self.requests_during
         return out
@@ -82,6 +86,10 @@ class FaultSchedule:
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         self.fleet_names = [f.name for f in scenario.fleets]
+        # devices a cell outage left with no cell on air, and their gains, zeroed in the world
+        # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
+        self._in_outage = np.zeros(0, dtype=bool)
+        self._outage_gain = np.zeros((0, 0))
         self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
@@ -297,29 +305,39 @@ class FaultSchedule:
         mine = self._cells(rec.target)
         if start:
             devs = np.flatnonzero(np.isin(w.dev_cell, mine))
-            rec.devices_moved = len(devs)
         else:  # devices that list a returning cell may prefer it again
             devs = np.flatnonzero(np.isin(w.dev_top_cell, mine).any(axis=1))
         if not len(devs):
             return
+        if not len(self._in_outage):
+            self._in_outage = np.zeros(w.n_devices, dtype=bool)
+            self._outage_gain = np.zeros_like(w.dev_top_gain)
+        restored = self._in_outage[devs]  # an outage's zeroed gains: back to what they were
+        w.dev_top_gain[devs[restored]] = self._outage_gain[devs[restored]]
+        self._in_outage[devs] = False
         top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
         rx = np.where(np.isin(top, down), 0.0, gain * w.cell_rs_mw[top])  # RSRP
         best = np.argmax(rx, axis=1)
         rows = np.arange(len(devs))
-        changed = top[rows, best] != w.dev_cell[devs]
-        devs, top, gain, best, rx = (devs[changed], top[changed], gain[changed], best[changed],
-                                     rx[changed])
+        none = rx[rows, best] <= 0  # every cell it lists is off air
+        changed = (top[rows, best] != w.dev_cell[devs]) & ~none
+        if start:
+            rec.devices_moved += int(changed.sum())
+            rec.devices_without_cell += int(none.sum())
+        keep = changed | none | restored
+        devs, top, gain, best, none = (devs[keep], top[keep], gain[keep], best[keep],
+                                       none[keep])
         if not len(devs):
             return
-        rows = np.arange(len(devs))
-        none = rx[rows, best] <= 0
+        best = np.where(none, 0, best)  # no cell on air: it stays on its cell, in outage
+        self._in_outage[devs[none]] = True
+        self._outage_gain[devs[none]] = gain[none]
         cols = np.arange(top.shape[1])[None, :]
         order = np.where(cols == 0, best[:, None],
                          np.where(cols <= best[:, None], cols - 1, cols))
         top = np.take_along_axis(top, order, axis=1)
         gain = np.take_along_axis(gain, order, axis=1)
-        if start:  # no cell left on air: radio outage (the gains come back with the next list)
-            gain[none, 0] = 0.0
+        gain[none, 0] = 0.0  # no cell left on air: radio outage
         w.dev_top_cell[devs] = top
         w.dev_top_gain[devs] = gain
         w.dev_cell[devs] = top[:, 0]

@@ -1142,7 +1142,6 @@ def ul_done(W, S, r, t):
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
     if not send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE):
-        S.rq_f[r, T_SITE] = t
         drop(W, S, r, R_LINK_FULL, t)
 
 

@@ -9,21 +9,41 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def _window(f: Mapping[str, Any]) -> str:
-    start, end = f.get("start_s"), f.get("end_s")
-    return f"from {start:g} s" if end is None else f"{start:g}-{end:g} s"
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def _fault(f: Mapping[str, Any]) -> str:
-    text = f"{f['kind']} {f['target']} {_window(f)}"
+def _window(f: Mapping[str, Any], duration_s: float) -> str | None:
+    """When fault ``f`` acted within a run of ``duration_s`` (None: it never started)."""
+    start, end = float(f["start_s"]), f.get("end_s")
+    if start >= duration_s:
+        return None
+    if end is None or float(end) >= duration_s:
+        return f"from {start:g} s to the end"
+    return f"{start:g}-{float(end):g} s"
+
+
+def _fault(f: Mapping[str, Any], duration_s: float) -> str:
     kind = f["kind"]
+    what = f"{kind} {f['target']}"
+    if kind == "gpu_down" and f.get("gpus"):
+        what += f" ({_count(int(f['gpus']), 'GPU')})"
+    window = _window(f, duration_s)
+    if window is None:
+        return f"{what} at {float(f['start_s']):g} s: not reached in this run"
+    text = f"{what} {window}"
     if kind in ("site_down", "gpu_down"):
-        text += (f": {f.get('affected_requests', 0):,} requests it held given back, "
-                 f"{f.get('redispatched', 0):,} placed again, {f.get('lost', 0):,} lost")
+        given = int(f.get("affected_requests", 0))
+        text += (f": requests given back to the policy {_count(given, 'time')} "
+                 f"({f.get('redispatched', 0):,} placed again, {f.get('lost', 0):,} rejected "
+                 "at once)")
     elif kind == "cell_down":
-        text += f": {f.get('devices_moved', 0):,} devices moved to other cells"
+        text += f": {_count(int(f.get('devices_moved', 0)), 'device')} moved to another cell"
+        without = int(f.get("devices_without_cell", 0))
+        if without:
+            text += f", {without:,} left with no cell on air"
     elif kind == "surge":
-        text += f": {f.get('requests_during', 0):,} requests created while it lasted"
+        text += f": {_count(int(f.get('requests_during', 0)), 'request')} created while it lasted"
     return text
 
 
@@ -31,19 +51,21 @@ def events(summary: Mapping[str, Any]) -> list[str]:
     """The sentences for ``summary``: one on its faults, one on its moving devices (none of
     either: an empty list)."""
     out = []
+    duration_s = float(summary.get("duration_s") or 0.0)
     faults = summary.get("faults") or []
     if faults:
-        out.append("faults: " + "; ".join(_fault(f) for f in faults))
+        out.append("faults: " + "; ".join(_fault(f, duration_s) for f in faults))
     mob = summary.get("mobility") or {}
-    n = mob.get("mobile_devices") or 0
+    n = int(mob.get("mobile_devices") or 0)
     if n:
-        minutes = float(summary.get("duration_s") or 0.0) / 60.0
-        ho = mob.get("handovers", 0)
-        rate = f" ({ho / n / minutes:.1f} per device per minute)" if minutes > 0 else ""
+        ho = int(mob.get("handovers", 0))
+        # a rate from a handful of handovers, or a fraction of a minute, says little
+        rate = (f" ({ho / n / (duration_s / 60.0):.3g} per device per minute)"
+                if ho >= 10 and duration_s >= 1.0 else "")
         hit = {name: v.get("requests_affected_by_handover", 0)
                for name, v in (mob.get("services") or {}).items()}
         caught = ", ".join(f"{name} {k:,}" for name, k in hit.items() if k)
-        out.append(f"mobility: {n:,} moving devices, {ho:,} handovers{rate}, "
-                   f"{mob.get('radio_link_failures', 0):,} radio link failures; requests "
-                   f"caught by a handover: {caught or 'none'}")
+        out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
+                   f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
+                   f"requests caught by a handover: {caught or 'none'}")
     return out
