@@ -474,6 +474,9 @@ def test_every_dropped_rows_parts_add_up_to_its_drop_whatever_stage_it_was_in() 
     superseded = outcome == "dropped:superseded"
     assert superseded.any()
     assert np.all(column["ul_wait_ms"][superseded] == column["latency_ms"][superseded])
+    drops = result.summary["requests"]["dropped_by_reason"]
+    cut = result.summary["faults"][2]
+    assert 0 < cut["transport_drops_during"] == drops.get("no_route", 0) + drops.get("link_full", 0)
     answered_here = (outcome == "dropped:no_route") & ~np.isnan(column["compute_ms"])
     assert answered_here.any()
     assert np.all(np.isnan(column["dl_transport_ms"][answered_here]))
@@ -499,7 +502,8 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     line = (f"faults: site_down on-prem 0.2-0.4 s: requests given back to the policy "
             f"{held['affected_requests']:,} times ({held['redispatched']:,} placed again, "
             f"{held['lost']:,} rejected at once); link_down factory-mec-regional-edge from 0.5 s "
-            "to the end")
+            f"to the end: {s['faults'][1]['transport_drops_during']:,} requests dropped no_route "
+            "or link_full while it lasted")
     assert held["affected_requests"] > 0
     assert line in " ".join(result.stdout.split())
     assert line in (tmp_path / "out" / "report.html").read_text()

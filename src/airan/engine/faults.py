@@ -42,7 +42,10 @@ class FaultRecord:
     lost: int = 0  # of those, rejected by the policy at once
     devices_moved: int = 0  # cell_down: re-attached to another cell on air
     devices_without_cell: int = 0  # cell_down: every cell they list was off air
-    requests_during: int = 0
+    requests_during: int = 0  # surge: requests its fleet created while it lasted
+    # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
+    # of every cause then, as the faults' counts are approximate)
+    transport_drops_during: int = 0
     active: bool = False
     _saved: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -64,6 +67,8 @@ class FaultRecord:
             out["gpus"] = f.gpus
         if f.kind == "surge":
             out["requests_during"] = self.requests_during
+        if f.kind in ("link_down", "link_degraded"):
+            out["transport_drops_during"] = self.transport_drops_during
         return out
 
 
@@ -288,11 +293,26 @@ class FaultSchedule:
 
     def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start
+        self._count_transport_drops(engine, rec, start)
         self._links_now(engine)
 
     def _link_degraded(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start
+        self._count_transport_drops(engine, rec, start)
         self._links_now(engine)
+
+    @staticmethod
+    def _transport_drops(engine: Any) -> int:
+        drops = engine._st.agg_drop
+        return int(drops[:, K.R_NO_ROUTE].sum() + drops[:, K.R_LINK_FULL].sum())
+
+    def _count_transport_drops(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """Count the no_route and link_full drops while a link fault lasts (from its start)."""
+        if start:
+            rec._saved["transport_drops"] = self._transport_drops(engine)
+        elif "transport_drops" in rec._saved:
+            rec.transport_drops_during = (self._transport_drops(engine)
+                                          - rec._saved["transport_drops"])
 
     # ---- radio -----------------------------------------------------------------------------
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
@@ -371,8 +391,12 @@ class FaultSchedule:
         w.flow_period_s[flows] = new
 
     def close(self, engine: Any) -> None:
-        """At the end of the run: count what still-active surges created."""
+        """At the end of the run: count what still-active surges created, and what was dropped
+        while still-active link faults lasted."""
         for rec in self.records:
             if rec.active and rec.fault.kind == "surge" and "created" in rec._saved:
                 f = self.fleet_names.index(rec.target)
                 rec.requests_during = int(engine._st.fleet_req[f]) - rec._saved["created"]
+            if rec.active and "transport_drops" in rec._saved:
+                rec.transport_drops_during = (self._transport_drops(engine)
+                                              - rec._saved["transport_drops"])

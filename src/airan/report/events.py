@@ -44,6 +44,9 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
             text += f", {without:,} left with no cell on air"
     elif kind == "surge":
         text += f": {_count(int(f.get('requests_during', 0)), 'request')} created while it lasted"
+    elif "transport_drops_during" in f:
+        n = int(f["transport_drops_during"])
+        text += f": {_count(n, 'request')} dropped no_route or link_full while it lasted"
     return text
 
 
