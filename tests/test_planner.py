@@ -148,6 +148,8 @@ def test_impossible_target_is_refused(scenario_file, cache) -> None:
     assert len(r.evaluations) == 9 + 64
     ruled_out = [n for n in r.notes if "ruled out without a run" in n]
     assert ruled_out[0].startswith("91 build-outs smaller than the largest were ruled out"), r.notes
+    # 27 of them not run: the verdict rests on the pruning's assumption, and says so
+    assert r.verdict.endswith("miss it (if fewer GPUs never help: see the notes)")
     assert ruled_out[0].endswith("the 64 cheapest of them were run and miss, the other 27 were not")
 
 
@@ -781,3 +783,33 @@ def test_a_plan_of_a_scenario_with_a_relative_trace_reloads(
     mob = again.fleets[0].mobility
     assert mob is not None and mob.model == "trace"
     assert Path(mob.file) == tmp_path / "scen" / "data" / "t.csv"
+
+
+def test_a_fault_on_a_site_the_plan_leaves_out_or_shrinks_fails_no_run(
+        tmp_path: Path, cache: Path) -> None:
+    """A site_down or gpu_down naming a slot's site: where a build-out leaves the site out the
+    fault has nothing to fail, and a gpu_down of more GPUs than it gets takes them all. Such
+    build-outs once failed to load ('unknown compute site') and counted as misses, so the
+    planner bought GPUs that did nothing."""
+    d = yaml.safe_load(TWO_CELLS)
+    d["compute_sites"][1]["gpus"] = [{"type": "L4", "count": 3}]
+    d["faults"] = [{"kind": "gpu_down", "site": "site-b", "start_s": 0.5, "gpus": 3},
+                   {"kind": "site_down", "site": "site-a", "start_s": 0.9}]
+    path = tmp_path / "faulty.yaml"
+    path.write_text(yaml.safe_dump(d))
+    r = _plan(path, cache)
+    failed = [e for e in r.evaluations if any("run failed" in m for m in e.misses)]
+    assert not failed, failed[0].misses
+    space = build_space(load_scenario(path), candidates=CANDIDATES, max_gpus=MAX_GPUS)
+    empty_b = space.scenario_for(((0, 2), (-1, 0)))
+    assert [f.kind for f in empty_b.faults] == ["site_down"]
+    one_b = space.scenario_for(((0, 2), (0, 1)))
+    assert [(f.kind, f.gpus) for f in one_b.faults][0] == ("gpu_down", 1)
+
+
+def test_a_bound_is_shown_as_written_when_g_would_round_it() -> None:
+    assert Target("vla", "p99", "<=", 52.61394391764816).text == "vla: p99<=52.61394391764816ms"
+    assert Target("vla", "p99", "<=", 60.0).text == "vla: p99<=60ms"
+    assert Target("d", "hit", ">=", 0.9999995).text == "d: hit>=0.9999995"
+    assert Target("d", "hit", ">=", 0.99).text == "d: hit>=0.99"
+

@@ -332,8 +332,7 @@ def _print_plan(r: Any) -> None:
         for t in mine:
             ok = t.met(m.get(t.metric))
             c = "green" if ok else "red"
-            verdicts.append(f"[{c}]{t.metric}{t.op}{t.value:g}{'' if t.metric == 'hit' else 'ms'}"
-                            f"[/{c}]")
+            verdicts.append(f"[{c}]{t.metric}{t.op}{t.bound}[/{c}]")
         svc.add_row(Text(name), f"{m.get('count', 0):,}", _num(m.get("hit"), "{:.4f}"),
                     _num(m.get("p50")), _num(m.get("p99")), " ".join(verdicts) or "-")
     out.print(svc)

@@ -365,6 +365,20 @@ def _closest(log: list[Evaluation]) -> Evaluation | None:
     return min(near, key=lambda e: (e.cost_usd, e.shortfall))
 
 
+def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation) -> Evaluation:
+    """``e`` with the slots whose GPUs served nothing left out, where that comes as close to
+    the targets (one more run): the bound runs only the largest build-outs, so the closest one
+    held 16 idle L4s at the regional edge beside the 16 H100s that did the work."""
+    config = e.config
+    for i, ((_, n), util) in enumerate(zip(e.config, e.slot_utilization, strict=True)):
+        if n > 0 and util is not None and util <= 0.0:
+            config = space.with_slot(config, i, (-1, 0))
+    if config == e.config:
+        return e
+    lean = ev(config)
+    return lean if lean.shortfall <= e.shortfall * (1.0 + CLOSE_ENOUGH) else e
+
+
 THIN_LATENCY = 0.97  # a latency target met within 3% of its bound has a thin margin
 THIN_MISSES = 0.8  # so has a hit-ratio target met with over 80% of its allowed misses used
 THIN_UTILIZATION = 0.95  # and a site whose GPUs were busier than this (its queue may grow)
@@ -380,12 +394,12 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
             continue
         if t.metric == "hit":
             if t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
-                out.append(f"{t.service} hit ratio {value:.4f} against {t.value:g}")
+                out.append(f"{t.service} hit ratio {value:.4f} against {t.bound}")
         elif value > THIN_LATENCY * t.value:
             radio = radio_share(e, t.service)
             why = (f", of which the radio, which GPUs do not change, takes {radio:.0%} on "
                    "average" if radio is not None and radio >= 0.5 else "")
-            out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.value:g} ms{why}")
+            out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.bound[:-2]} ms{why}")
     for slot, util in zip(space.slots, e.slot_utilization, strict=True):
         if util is not None and util > THIN_UTILIZATION:
             out.append(f"{slot.name} GPUs {util:.0%} busy")
@@ -476,6 +490,7 @@ def search(
         within = [e for e in log if e.cost_usd <= budget] or log
         closest = _closest(within)
         if best is None and closest is not None:
+            closest = _without_idle(space, ev, closest)
             notes.extend(diagnose(closest, ev.targets))
         if best is None:
             over = [e for e in log if e.feasible]
@@ -518,15 +533,16 @@ def search(
         found, exhaustive = check(budget, True) if method != "greedy" else (None, False)
         if found is not None:  # a smaller build-out meets what the largest miss
             return done(found, True, "cheapest plan that meets every target", True)
+        unless = "" if exhaustive else " (if fewer GPUs never help: see the notes)"
         bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]
         if bare:  # (not a matter of how many GPUs: see the "not tried" notes)
             return done(None, True, "no plan meets the target: no candidate GPU can serve "
                         f"at {', '.join(bare)}, and the largest build-outs without "
-                        "GPUs there miss it; give larger GPUs (--candidates) or lower the "
-                        "batching there")
+                        f"GPUs there miss it{unless}; give larger GPUs (--candidates) or lower "
+                        "the batching there", exhaustive)
         return done(None, True, "no plan meets the target: even the largest build-outs "
                     f"({space.max_gpus} GPU{'s' if space.max_gpus > 1 else ''} of each candidate "
-                    "at every site) miss it")
+                    f"at every site) miss it{unless}", exhaustive)
 
     greedy: Evaluation | None = None
     if method != "exact":
@@ -573,6 +589,8 @@ def search(
             what = f"no plan meets the target within the budget of {budget:,.0f} USD"
         else:
             what = "no plan found that meets the target"
+        if proven and not exhaustive:
+            what += ", if fewer GPUs never help (see the notes)"
         return done(None, proven, what, exhaustive)
     verdict = "plan found (not proven minimal)" if not proven else \
         "cheapest plan that meets every target" if exhaustive else \

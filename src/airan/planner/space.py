@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from airan.catalog import BYTES_PER_VALUE, PRECISION_ORDER, GpuSpec
 from airan.scenario import Scenario
-from airan.scenario.schema import ComputeSite, GpuGroup
+from airan.scenario.schema import ComputeSite, Fault, GpuGroup
 
 __all__ = ["Config", "PlanSpace", "Slot", "scenario_precisions", "type_dominance"]
 
@@ -265,6 +265,26 @@ class PlanSpace:
         return tuple(c)
 
     # ---- scenario --------------------------------------------------------------------------------
+    def _faults_for(self, sites: list[ComputeSite], gen_gpus: int | None) -> list[Fault]:
+        """The scenario's faults for a build-out with ``sites`` (and ``gen_gpus`` at each
+        generated site): a site's fault goes where the build-out leaves the site out (nothing
+        there to fail), and a gpu_down of more GPUs than the site gets takes all of them."""
+        explicit = {c.name for c in self.scenario.compute_sites} | {
+            s.name for s in self.slots if s.new}
+        count = {c.name: sum(g.count for g in c.gpus) for c in sites}
+        out = []
+        for f in self.scenario.faults:
+            if f.site is None:
+                out.append(f)
+                continue
+            n = count.get(f.site, 0) if f.site in explicit else gen_gpus
+            if n == 0:
+                continue
+            if f.kind == "gpu_down" and n is not None and f.gpus > n:
+                f = f.model_copy(update={"gpus": n})
+            out.append(f)
+        return out
+
     def scenario_for(self, config: Config, **update: object) -> Scenario:
         """The base scenario with the slots' GPUs set by ``config`` (``update``: other fields)."""
         sc = self.scenario
@@ -289,6 +309,7 @@ class PlanSpace:
         if gone:  # a site emptied here has no live address to keep (its name is no site)
             fields["live"] = sc.live.model_copy(update={"sites": {
                 k: v for k, v in sc.live.sites.items() if k not in gone}})
+        gen_gpus = None  # GPUs at each generated site (None: as the scenario has them)
         if GENERATED in by_name:
             slot, (t, n) = by_name[GENERATED]
             gen = sc.generated_compute_sites
@@ -297,6 +318,9 @@ class PlanSpace:
                 gen.model_copy(update={"gpus": [GpuGroup(type=self.types[t], count=n)]})
                 if n > 0 else None
             )
+            gen_gpus = n
+        if any(f.site is not None for f in sc.faults):
+            fields["faults"] = self._faults_for(sites, gen_gpus)
         fields.update(update)
         return sc.model_copy(update=fields)
 

@@ -49,10 +49,17 @@ class Target:
     value: float  # ratio for hit, ms for latencies
 
     @property
+    def bound(self) -> str:
+        """The bound as the user wrote it: ``:g`` where that is exact, else every digit (a
+        p99<=52.61394391764816 shown as 52.6139 would read as missed by a plan that meets it)."""
+        short = f"{self.value:g}"
+        v = short if float(short) == self.value else repr(float(self.value))
+        return v if self.metric == "hit" else f"{v}ms"
+
+    @property
     def text(self) -> str:
         """The target as a user writes it."""
-        v = f"{self.value:g}" if self.metric == "hit" else f"{self.value:g}ms"
-        return f"{self.service}: {self.metric}{self.op}{v}"
+        return f"{self.service}: {self.metric}{self.op}{self.bound}"
 
     def met(self, value: float | None) -> bool:
         """True if ``value`` (hit ratio or ms) satisfies the bound."""
