@@ -24,8 +24,10 @@ import numpy as np
 import pytest
 import yaml
 
+from airan.errors import InputError
 from airan.live import models as M
 from airan.live import wire
+from airan.live.gateway import RETRYABLE
 from airan.live.site_server import SiteConfig, SiteServer
 
 TOKEN_A, TOKEN_B = "token-a", "token-b"
@@ -94,6 +96,75 @@ def test_builtin_models_are_deterministic_onnx_that_runs_batches() -> None:
     assert len(M.jpeg_payload(15_000)) == 15_000 and M.jpeg_payload(15_000)[:2] == b"\xff\xd8"
     with pytest.raises(Exception, match="no ONNX model"):
         M.model_path("no-such-model")
+
+
+def _batch_one_model(path: Path, batch: int | str) -> Path:
+    """An ONNX model of 1,024 inputs whose graph reshapes to one row: ``batch`` "N" declares a
+    dynamic batch it then fails on beyond one, an int a fixed batch (the usual export)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([1, 1024], dtype=np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["input", "shape"], ["y"])], "one",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 1024])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 1024])], [shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_a_model_with_a_fixed_batch_dimension_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="needs a dynamic batch dimension first"):
+        M.Model(_batch_one_model(tmp_path / "fixed.onnx", 1))
+
+
+def test_a_model_that_fails_on_a_full_batch_is_refused_when_its_site_starts(
+        tmp_path: Path) -> None:
+    bad = _batch_one_model(tmp_path / "one.onnx", "N")  # a dynamic batch it cannot run
+    with pytest.raises(InputError, match="the model fails on a batch of 4"):
+        _site(models={"plan": str(bad)}, max_batch=4)
+
+
+def test_a_model_failing_on_a_batch_fails_its_requests_not_the_site() -> None:
+    """The model's error answers its requests with FAILED_PRECONDITION, which a gateway does not
+    retry elsewhere (it once came back as UNKNOWN, which gateways take for a crashed site: a
+    model error marked healthy sites dead and other services' requests were dropped)."""
+
+    async def main() -> tuple[list[Any], Any]:
+        site = _site(max_wait_s=1.0)
+        model = site._by_path[site.service_model["plan"]]
+
+        def fails_beyond_one(batch: Any, run: Any = model.run) -> Any:
+            if len(batch) > 1:
+                raise RuntimeError("this batch cannot run")
+            return run(batch)
+
+        model.run = fails_beyond_one  # type: ignore[method-assign]
+        port = await site.start()
+        stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
+        codes: list[Any] = []
+
+        async def one(i: int) -> None:
+            try:
+                await stub.infer(_req(f"p{i}", payload=b"x" * 4096), 5)
+                codes.append(grpc.StatusCode.OK)
+            except grpc.aio.AioRpcError as exc:
+                codes.append(exc.code())
+
+        try:
+            await asyncio.gather(*(one(i) for i in range(4)))  # a batch of 4: it fails
+            after = await stub.infer(_req("d", service="detect", payload=b"x" * 1000), 5)
+        finally:
+            await stub.close()
+            await site.stop()
+        return codes, after
+
+    codes, after = asyncio.run(main())
+    assert codes == [grpc.StatusCode.FAILED_PRECONDITION] * 4
+    assert grpc.StatusCode.FAILED_PRECONDITION not in RETRYABLE
+    assert after.status == wire.InferReply.OK
 
 
 def test_calibration_idles_as_long_as_a_site_does_between_requests_of_a_service() -> None:
@@ -558,6 +629,12 @@ def test_killed_site_is_routed_around_and_nothing_is_lost(tmp_path: Path) -> Non
     assert (place[late] == "edge").all() and (outcome[late] != "dropped:site_failure").all()
     assert (place[created < 2.5] == "gpu-a").any()
     assert (outcome == "met").mean() > 0.8
+    stopped = s["sites"]["gpu-a"]["live"]["stopped_answering_s"]  # the kill, said
+    assert 2.0 < stopped < 3.5 and "stopped_answering_s" not in s["sites"]["edge"]["live"]
+    from airan.report.events import events
+
+    assert any(line.startswith("sites that stopped answering their load reports: gpu-a after")
+               for line in events(s))
 
 
 @pytest.mark.slow
@@ -655,3 +732,39 @@ def test_the_served_scenario_names_its_files_from_anywhere(
         assert rt.deployment is not None and set(rt.gateways)  # the gateways started
         served = yaml.safe_load(Path("serve/scenario.yaml").read_text())
     assert served["fleets"][0]["mobility"]["file"] == str(tmp_path / "scen" / "data" / "t.csv")
+
+
+def test_a_runtime_killed_outright_takes_its_servers_with_it(tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) gives `airan live` no chance to stop its sites and gateways:
+    they ended with it only by the parent-death signal each arms at start (they once stayed,
+    listening, for ever)."""
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(small_scenario()))
+    code = ("import sys, time, airan\n"
+            "from airan.live.runtime import LiveRuntime\n"
+            f"rt = LiveRuntime(airan.load_scenario(sys.argv[1]), sys.argv[2], models={MODELS!r})\n"
+            "rt.start()\n"
+            "print(*[c.proc.pid for c in (*rt.sites.values(), *rt.gateways.values())], "
+            "flush=True)\n"
+            "time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.yaml"),
+                               str(tmp_path / "serve")], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    assert len(pids) >= 3  # two sites and a gateway at least
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20.0
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()
+                 and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    for p in alive:  # (a failure leaves nothing running)
+        os.kill(p, signal.SIGKILL)
+    assert not alive

@@ -173,6 +173,10 @@ def _print_run(summary: dict, folder: Path,
                   f"{s['dropped']}{f' ({why})' if why else ''}, hit ratio "
                   f"{'-' if hit is None else f'{hit:.3f}'}, p50 {p50} ms, p95 {p95} ms",
                   markup=False, soft_wrap=True)
+    from airan.report.events import events
+
+    for line in events(summary):  # a site that stopped answering, the scenario's faults
+        out.print(line, markup=False, soft_wrap=True, style="yellow")
     live = summary.get("live") or {}
     cost = (live.get("runtime_cost_ms") or {}).get("p50")
     if cost is not None:

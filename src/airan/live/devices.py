@@ -38,6 +38,7 @@ from airan.version import airan_version
 LIVE_REASONS = ("site_failure", "timeout", "cancelled", "error")
 OUTCOMES = ["met", "late"] + [f"dropped:{r}" for r in (*REASONS, *LIVE_REASONS)]
 PAYLOAD_VARIANTS = 4  # distinct frames per service
+STOPPED_POLLS = 2  # a site that misses this many load polls at the end has stopped
 # requests are posted this long before they are sent (s), stamped with their send time: the
 # gateway holds each until then, so the emulator's own work on a burst of simultaneous sends
 # (about 1.5 ms a request here) is not added to their latency
@@ -53,7 +54,9 @@ class _Rec:
     device: int
     created_s: float
     outcome: str = "dropped:error"
-    placement: str = "rejected"
+    # where it ran; "unreachable" until its gateway answers (a timeout or an error of the call
+    # itself: the device never learns the site), "rejected" only for admission control's drops
+    placement: str = "unreachable"
     latency_s: float = math.nan
     parts_ms: list[float] = field(default_factory=lambda: [math.nan] * len(BREAKDOWN))
     gateway_ms: float = math.nan
@@ -116,6 +119,7 @@ class DeviceEmulator:
         self.reply_bytes = [int(round(s.dl_kb * 1000)) for s in scenario.services]
         self.records: list[_Rec] = []
         self.samples: dict[str, list[tuple[float, Any]]] = {n: [] for n in w.site_names}
+        self.poll_times: list[float] = []  # when the sites were asked for their load
         self.wall_s = 0.0
 
     async def _one(self, rec: _Rec, stub: wire.Stub, t_create: float) -> None:
@@ -191,6 +195,7 @@ class DeviceEmulator:
             self.samples[name].append((now, rep))
 
         await asyncio.gather(*(one(n, s) for n, s in stubs.items()))
+        self.poll_times.append(now)
 
     async def run(self) -> None:
         """Send every request, wait for every answer (or its timeout), poll the sites."""
@@ -350,6 +355,11 @@ class DeviceEmulator:
                          "realtime_share": busy_rt / busy if busy > 0 else None,
                          "answered_load_reports": len(smp)},
             }
+            # a site that answered, then missed the last STOPPED_POLLS polls or more: it
+            # stopped (a crash, a kill); its figures cover its time before
+            missed = sum(t > smp[-1][0] for t in self.poll_times) if smp else 0
+            if missed >= STOPPED_POLLS:
+                sites[name]["live"]["stopped_answering_s"] = smp[-1][0]
             for (t_a, a), (t_b, b) in zip(smp, smp[1:], strict=False):
                 dt = t_b - t_a
                 if dt <= 0:

@@ -695,6 +695,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         sys.exit("usage: python -m airan.live.gateway CONFIG.json")
+    wire.exit_with_parent()
     cfg = GatewayConfig.from_json(args[0])
     try:
         asyncio.run(serve_forever(Gateway(cfg)))

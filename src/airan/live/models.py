@@ -249,6 +249,11 @@ class Model:
         if any(d is None for d in self.input_shape[1:]):
             raise InputError(f"input {inp.name!r} needs a fixed shape beyond the batch, "
                              f"got {inp.shape}", file=str(path))
+        if not inp.shape or self.input_shape[0] is not None:  # batches of 2 or more would fail
+            raise InputError(f"input {inp.name!r} needs a dynamic batch dimension first (the "
+                             f"sites batch requests), got {inp.shape}: export it with one, e.g. "
+                             f"dynamic_axes={{{inp.name!r}: {{0: 'batch'}}}} in "
+                             "torch.onnx.export", file=str(path))
         self.item_shape: tuple[int, ...] = tuple(self.input_shape[1:])  # type: ignore[arg-type]
         self.provider: str = self.session.get_providers()[0]
         self.path = Path(path)
@@ -372,7 +377,12 @@ def profile(spec: str, batches: Sequence[int] = (1, 2, 4, 8), *, threads: int = 
     sizes = sorted(set(batches))
     inputs = {b: model.random_batch(b) for b in sizes}
     for b in sizes:
-        for _ in range(warmup):
+        try:
+            once(b, inputs[b])
+        except Exception as exc:  # onnxruntime's own error types: the model fails at this batch
+            raise InputError(f"the model fails on a batch of {b}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:300]}", file=str(path)) from None
+        for _ in range(warmup - 1):
             once(b, inputs[b])
     times: dict[int, list[float]] = {b: [] for b in sizes}
     t_end = time.perf_counter() + min_time_s * len(sizes)

@@ -145,6 +145,11 @@ class _Child:
         self.log = log
         self._logfh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop(wire.PARENT_ENV, None)
+        if threading.current_thread() is threading.main_thread():
+            # the child ends with this process (wire.exit_with_parent; Linux ties the signal to
+            # the thread that starts the child, so only the main thread, which lives as long)
+            env[wire.PARENT_ENV] = str(os.getpid())
         if prefix:  # inside a namespace no proxy is reachable
             for var in _PROXY_VARS:
                 env.pop(var, None)
@@ -338,7 +343,7 @@ class LiveRuntime:
             deadline = time.monotonic() + self.start_timeout_s
             site_port = {n: c.wait_ready(deadline) for n, c in self.sites.items()}
             # where the root namespace (the device emulator, an operator) reaches each site
-            site_addr = {n: f"{net.site_ns(n).ip if net else self.host}:{p}"
+            site_addr = {n: wire.address(net.site_ns(n).ip if net else self.host, p)
                          for n, p in site_port.items()}
             if self.components is not None:  # peers on other hosts: the scenario's addresses
                 site_addr = dict(live.sites)
@@ -356,7 +361,8 @@ class LiveRuntime:
                 self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
                                                  net.gateway_ns(key) if net else None)
             ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
-            gw_addr = {c: f"{gw_host[key]}:{ports[key]}" for key, group in groups for c in group}
+            gw_addr = {c: wire.address(gw_host[key], ports[key]) for key, group in groups
+                       for c in group}
             if self.components is not None:
                 gw_addr = {c: key for key, group in groups for c in group}
         except BaseException:

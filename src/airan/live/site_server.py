@@ -34,10 +34,11 @@ import numpy as np
 from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers
-from airan.live.models import Model
+from airan.live.models import Model, jpeg_payload
 from airan.live.priority import DutyGovernor, WorkerPriority, realtime_duty
 
 READY = "AIRAN_READY"
+WARM_BATCH = 8  # the largest batch a site runs once before it serves (a first run per shape)
 
 
 @dataclass
@@ -127,6 +128,18 @@ class SiteServer:
         # per-item time per model (s), a running estimate for the backlog; seeded by one run
         self.per_item_s: dict[str, float] = {}
         for key, m in self._by_path.items():
+            # what a first use costs is paid here, not by the first requests: decoding a frame
+            # (PIL's import and codecs) and a first run at each of two batch shapes (ONNX
+            # Runtime allocates per shape); they once added ~2-20 ms to the first 0.1 s
+            m.decode(jpeg_payload(2000))
+            warm = min(WARM_BATCH, max(1, cfg.max_batch))
+            try:
+                m.run(m.random_batch(warm))
+            except Exception as exc:  # onnxruntime's own error types
+                raise InputError(f"the model fails on a batch of {warm}: "
+                                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+                                 file=key) from None
+            m.run(m.random_batch(1))
             t0 = time.perf_counter()
             m.run(m.random_batch(1))
             self.per_item_s[key] = time.perf_counter() - t0
@@ -137,6 +150,7 @@ class SiteServer:
                      for k in self._by_path}
         self.n_workers = sum(self.free.values())  # (each instance a worker thread)
         self.inflight: dict[tuple[str, str], _Item] = {}
+        self._model_errors: set[str] = set()  # models whose failure the log has shown
         self.stats = _Stats()
         self.t0 = time.monotonic()
         self.stats.q_last = self.t0
@@ -327,6 +341,13 @@ class SiteServer:
         except asyncio.CancelledError:  # the caller went away: free its place in the queue
             self._withdraw(item)
             raise
+        except Exception as exc:  # the model failed on its batch: an error of the request, not
+            # of the site (UNKNOWN would read as a crash: the gateway would mark it dead)
+            if key not in self._model_errors:
+                self._model_errors.add(key)
+                print(f"model {key}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                f"model {key} failed: {type(exc).__name__}")
         finally:
             self.inflight.pop(ident, None)  # type: ignore[arg-type]
         if res is None:
@@ -438,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         sys.exit("usage: python -m airan.live.site_server CONFIG.json")
+    wire.exit_with_parent()
     cfg = SiteConfig.from_json(args[0])
     try:
         asyncio.run(_main(cfg))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +75,30 @@ def generic_handler(service: str, impl: dict[str, Handler]) -> grpc.GenericRpcHa
     return grpc.method_handlers_generic_handler(f"{PACKAGE}.{service}", handlers)
 
 
+PARENT_ENV = "AIRAN_PARENT_PID"  # set by the runtime for the components it starts
+
+
+def exit_with_parent() -> None:
+    """Have this component process get SIGTERM when the runtime that started it dies (Linux's
+    parent-death signal): an ``airan live`` killed with SIGKILL, or by the OOM killer, left its
+    servers listening for ever. A no-op where the runtime did not ask (``PARENT_ENV`` unset)
+    or on other systems."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+    if os.getppid() != int(parent):  # it died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def address(host: str, port: int) -> str:
+    """``host:port`` as gRPC reads it: an IPv6 literal in brackets ("[::1]:50051")."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
 async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
                 max_payload_bytes: int, max_rpcs: int, label: str) -> tuple[Any, int]:
     """Start a gRPC server of ``service`` on ``host:port`` (0: any free port): (server, port)."""
@@ -81,9 +107,9 @@ async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
         options.append(("grpc.so_reuseport", 0))
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
     server.add_generic_rpc_handlers((generic_handler(service, impl),))
-    bound = server.add_insecure_port(f"{host}:{port}")
+    bound = server.add_insecure_port(address(host, port))
     if not bound:
-        raise OSError(f"{label}: cannot listen on {host}:{port}")
+        raise OSError(f"{label}: cannot listen on {address(host, port)}")
     await server.start()
     return server, bound
 

@@ -1,7 +1,7 @@
-"""What happened to the network during a run, from its summary: the scenario's faults and the
-moving devices' handovers, one sentence each, shared by the terminal and the report (without
-them, a cut link's no_route drops or a failed site's redispatched requests read as ordinary
-losses)."""
+"""What happened to the network during a run, from its summary: the scenario's faults, the
+moving devices' handovers and, in a live run, the sites that stopped answering; one sentence
+each, shared by the terminal and the report (without them, a cut link's no_route drops or a
+failed site's redispatched requests read as ordinary losses)."""
 
 from __future__ import annotations
 
@@ -71,4 +71,11 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
                    f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
                    f"requests caught by a handover: {caught or 'none'}")
+    stopped = {name: (c.get("live") or {}).get("stopped_answering_s")
+               for name, c in (summary.get("sites") or {}).items()}
+    stopped = {name: t for name, t in stopped.items() if t is not None}
+    if stopped:  # a live run's site that crashed or was killed
+        out.append("sites that stopped answering their load reports: " + ", ".join(
+            f"{name} after {t:.2f} s" for name, t in stopped.items()) + " (their figures cover "
+            "the time before; requests sent there later were placed again or dropped)")
     return out
