@@ -768,3 +768,27 @@ def test_a_runtime_killed_outright_takes_its_servers_with_it(tmp_path: Path) -> 
     for p in alive:  # (a failure leaves nothing running)
         os.kill(p, signal.SIGKILL)
     assert not alive
+
+
+def test_devices_of_another_scenario_than_the_served_one_are_refused(tmp_path: Path) -> None:
+    """The gateways know devices and services by their index in the served scenario: 40 cameras
+    against a deployment of 20 had every request of one service dropped as 'error'."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.live.runtime import Deployment
+
+    served = small_scenario()
+    (tmp_path / "served.yaml").write_text(yaml.safe_dump(served))
+    more = small_scenario()
+    more["fleets"][0]["count"] *= 2
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump(more))
+    dep = Deployment(scenario=str(tmp_path / "served.yaml"), seed=1, policy="nearest-edge",
+                     sites={}, gateways={}, tenants={"t": "x" * 32})
+    dep.write(tmp_path / "deployment.json")
+    res = CliRunner().invoke(app, ["devices", str(tmp_path / "more.yaml"), "--deployment",
+                                   str(tmp_path / "deployment.json"), "--duration", "1"])
+    assert res.exit_code == 2
+    assert "field 'scenario': the deployment serves another scenario (its fleets differ)" in \
+        " ".join(res.output.split())

@@ -161,6 +161,27 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
         check_writable(out, "--out", is_file=out_is_file)
 
 
+SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_layout", "carrier", "radio")
+
+
+def _check_served(sc: Any, dep: Any) -> None:
+    """Refuse devices of another scenario than the one the deployment serves: its gateways
+    know devices and services by their index in the served one (40 cameras against a
+    deployment of 20 had every request of one service dropped as 'error', and no word why)."""
+    from airan.report.rundir import scenario_document
+    from airan.scenario import load_scenario
+
+    served_path = Path(dep.scenario)
+    if not served_path.is_file():
+        return  # (a deployment of other hosts: nothing here to compare with)
+    served = scenario_document(load_scenario(served_path))  # (files named absolute in both)
+    mine = scenario_document(sc)
+    differ = [k for k in SERVED_PARTS if served.get(k) != mine.get(k)]
+    if differ:
+        raise InputError(f"the deployment serves another scenario (its {', '.join(differ)} "
+                         f"differ): give the served one, {served_path}", field="scenario")
+
+
 def _print_run(summary: dict, folder: Path,
                less_load: str = "--fleet-scale 0.1") -> None:
     for name, s in summary["services"].items():
@@ -295,6 +316,7 @@ def register(app: typer.Typer) -> None:
             sc = load_scenario(scenario)
             if deployment is not None:
                 dep = Deployment.read(deployment)
+                _check_served(sc, dep)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")
