@@ -115,15 +115,25 @@ def _batch_one_model(path: Path, batch: int | str) -> Path:
     return path
 
 
-def test_a_model_with_a_fixed_batch_dimension_is_refused_at_load(tmp_path: Path) -> None:
+def test_a_model_with_a_fixed_batch_dimension_serves_only_batches_of_one(tmp_path: Path) -> None:
+    """The usual export fixes the batch at 1: refused where its batching takes more (batches of
+    2 or more would fail on it), served where it takes one at a time; a fixed batch of 4 fits
+    no single request."""
+    fixed = _batch_one_model(tmp_path / "fixed.onnx", 1)
+    with pytest.raises(InputError, match="fails on a batch of 4 .its input's batch dimension "
+                                         "is fixed at 1: export it with a dynamic one"):
+        _site(models={"plan": str(fixed)}, max_batch=4)
+    one_at_a_time = _site(models={"plan": str(fixed)}, max_batch=4,
+                          batch_by_model_file={str(fixed): [1, 0.002]})
+    assert one_at_a_time.per_item_s[str(fixed)] > 0
     with pytest.raises(InputError, match="needs a dynamic batch dimension first"):
-        M.Model(_batch_one_model(tmp_path / "fixed.onnx", 1))
+        M.Model(_batch_one_model(tmp_path / "four.onnx", 4))
 
 
 def test_a_model_that_fails_on_a_full_batch_is_refused_when_its_site_starts(
         tmp_path: Path) -> None:
     bad = _batch_one_model(tmp_path / "one.onnx", "N")  # a dynamic batch it cannot run
-    with pytest.raises(InputError, match="the model fails on a batch of 4"):
+    with pytest.raises(InputError, match="the model fails on a batch of 4: "):
         _site(models={"plan": str(bad)}, max_batch=4)
 
 
@@ -770,7 +780,8 @@ def test_a_runtime_killed_outright_takes_its_servers_with_it(tmp_path: Path) -> 
     assert not alive
 
 
-def test_devices_of_another_scenario_than_the_served_one_are_refused(tmp_path: Path) -> None:
+def test_devices_of_another_scenario_than_the_served_one_are_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The gateways know devices and services by their index in the served scenario: 40 cameras
     against a deployment of 20 had every request of one service dropped as 'error'."""
     import yaml
@@ -779,16 +790,21 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(tmp_path: P
     from airan.cli import app
     from airan.live.runtime import Deployment
 
-    served = small_scenario()
-    (tmp_path / "served.yaml").write_text(yaml.safe_dump(served))
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "scenario.yaml").write_text(yaml.safe_dump(small_scenario()))
     more = small_scenario()
     more["fleets"][0]["count"] *= 2
     (tmp_path / "more.yaml").write_text(yaml.safe_dump(more))
-    dep = Deployment(scenario=str(tmp_path / "served.yaml"), seed=1, policy="nearest-edge",
+    # named relative to where `airan serve` ran, as deployments before this one did
+    dep = Deployment(scenario="live/scenario.yaml", seed=1, policy="nearest-edge",
                      sites={}, gateways={}, tenants={"t": "x" * 32})
-    dep.write(tmp_path / "deployment.json")
+    dep.write(tmp_path / "live" / "deployment.json")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "live").mkdir(parents=True)  # another scenario.yaml where the name points
+    (elsewhere / "live" / "scenario.yaml").write_text(yaml.safe_dump(more))
+    monkeypatch.chdir(elsewhere)
     res = CliRunner().invoke(app, ["devices", str(tmp_path / "more.yaml"), "--deployment",
-                                   str(tmp_path / "deployment.json"), "--duration", "1"])
+                                   str(tmp_path / "live"), "--duration", "1"])
     assert res.exit_code == 2
     assert "field 'scenario': the deployment serves another scenario (its fleets differ)" in \
         " ".join(res.output.split())

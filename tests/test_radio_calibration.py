@@ -114,9 +114,9 @@ def test_the_engines_links_give_the_calibrated_geometry_factor_outdoors() -> Non
     """The engine's own link gains (``engine.device_radio``: LOS state and shadowing from
     spatially consistent fields per site, its zenith and bearing, the sector switch) against
     the calibrated harness above, on the same UMa layout with every UE outdoors at 1.5 m (the
-    engine models no building entry): every 5% quantile within 0.5 dB. A LOS state read from
-    the wrong field, a shadowing sigma of the other state or a zenith of the wrong sign moves
-    them by more."""
+    engine models no building entry): every 5% quantile within 0.5 dB. The LOS state swapped or
+    a zenith of the wrong sign moves them by 8 dB (the shadowing's sigma they barely see: the
+    next test checks it)."""
     isd, _, d_min = LAYOUT["uma"]
     radio = _engine_links(seed=11, shadowing=True)
     n_cells = len(radio.cell_node)

@@ -161,17 +161,22 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
         check_writable(out, "--out", is_file=out_is_file)
 
 
-SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_layout", "carrier", "radio")
+SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_sites_file", "cell_layout", "carrier",
+                "radio")
 
 
-def _check_served(sc: Any, dep: Any) -> None:
+def _check_served(sc: Any, dep: Any, given: Path) -> None:
     """Refuse devices of another scenario than the one the deployment serves: its gateways
     know devices and services by their index in the served one (40 cameras against a
     deployment of 20 had every request of one service dropped as 'error', and no word why)."""
     from airan.report.rundir import scenario_document
     from airan.scenario import load_scenario
 
-    served_path = Path(dep.scenario)
+    # the served copy lies beside deployment.json (an older deployment named it relative to
+    # the folder airan serve ran in)
+    served_path = (given if given.is_dir() else given.parent) / "scenario.yaml"
+    if not served_path.is_file():
+        served_path = Path(dep.scenario)
     if not served_path.is_file():
         return  # (a deployment of other hosts: nothing here to compare with)
     served = scenario_document(load_scenario(served_path))  # (files named absolute in both)
@@ -316,7 +321,7 @@ def register(app: typer.Typer) -> None:
             sc = load_scenario(scenario)
             if deployment is not None:
                 dep = Deployment.read(deployment)
-                _check_served(sc, dep)
+                _check_served(sc, dep, deployment)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")

@@ -249,7 +249,7 @@ class Model:
         if any(d is None for d in self.input_shape[1:]):
             raise InputError(f"input {inp.name!r} needs a fixed shape beyond the batch, "
                              f"got {inp.shape}", file=str(path))
-        if not inp.shape or self.input_shape[0] is not None:  # batches of 2 or more would fail
+        if not inp.shape or self.input_shape[0] not in (None, 1):  # not even one request fits
             raise InputError(f"input {inp.name!r} needs a dynamic batch dimension first (the "
                              f"sites batch requests), got {inp.shape}: export it with one, e.g. "
                              f"dynamic_axes={{{inp.name!r}: {{0: 'batch'}}}} in "

@@ -369,7 +369,7 @@ class LiveRuntime:
             self.stop()
             raise
         self.deployment = Deployment(
-            scenario=str(scen_path), seed=self.seed, policy=self.policy, sites=site_addr,
+            scenario=str(scen_path.resolve()), seed=self.seed, policy=self.policy, sites=site_addr,
             gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays,
             network=self.network.note(gw_delays, self.support) if self.network else None)
         self.deployment.write(self.folder / DEPLOYMENT)

@@ -132,11 +132,16 @@ class SiteServer:
             # (PIL's import and codecs) and a first run at each of two batch shapes (ONNX
             # Runtime allocates per shape); they once added ~2-20 ms to the first 0.1 s
             m.decode(jpeg_payload(2000))
-            warm = min(WARM_BATCH, max(1, cfg.max_batch))
+            own = cfg.batch_by_model_file.get(key, [cfg.max_batch])[0]  # its batching's limit
+            warm = min(WARM_BATCH, max(1, int(own)))
             try:
                 m.run(m.random_batch(warm))
             except Exception as exc:  # onnxruntime's own error types
-                raise InputError(f"the model fails on a batch of {warm}: "
+                fixed = (f" (its input's batch dimension is fixed at {m.input_shape[0]}: export "
+                         "it with a dynamic one, e.g. dynamic_axes={name: {0: 'batch'}} in "
+                         "torch.onnx.export, or give it max_batch 1)"
+                         if m.input_shape[0] is not None else "")
+                raise InputError(f"the model fails on a batch of {warm}{fixed}: "
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
                                  file=key) from None
             m.run(m.random_batch(1))

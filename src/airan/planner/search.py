@@ -333,9 +333,11 @@ def diagnose(e: Evaluation, targets: list[Target]) -> list[str]:
         bounds = [t.value for t in targets if t.service == name and t.metric != "hit"]
         compute = parts.get("compute", 0.0)
         if bounds and compute >= min(bounds):
-            text += (f": compute alone takes {compute:.1f} ms, at or above the {min(bounds):g} ms "
-                     "bound; more GPUs of these types will not fix it, a faster type may "
-                     "(--candidates)")
+            tight = min((t for t in targets if t.service == name and t.metric != "hit"),
+                        key=lambda t: t.value)
+            text += (f": compute alone takes {compute:.1f} ms, at or above the "
+                     f"{tight.bound[:-2]} ms bound; more GPUs of these types will not fix it, a "
+                     "faster type may (--candidates)")
         elif radio / total >= 0.5:
             text += ": the radio takes most of it; more GPUs will not fix it"
         elif transport / total >= 0.5:
@@ -370,13 +372,18 @@ def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation) -> Evaluation:
     the targets (one more run): the bound runs only the largest build-outs, so the closest one
     held 16 idle L4s at the regional edge beside the 16 H100s that did the work."""
     config = e.config
-    for i, ((_, n), util) in enumerate(zip(e.config, e.slot_utilization, strict=True)):
-        if n > 0 and util is not None and util <= 0.0:
+    busy = e.slot_busy_share or e.slot_utilization  # (the busy share counts a RAN L1 too)
+    for i, ((_, n), share) in enumerate(zip(e.config, busy, strict=True)):
+        if n > 0 and share is not None and share <= 0.0:
             config = space.with_slot(config, i, (-1, 0))
     if config == e.config:
         return e
+    phase, ev.phase = ev.phase, "closest"
     lean = ev(config)
-    return lean if lean.shortfall <= e.shortfall * (1.0 + CLOSE_ENOUGH) else e
+    ev.phase = phase
+    # (one that meets the targets, where the twin is not monotone, is no "closest miss")
+    close = lean.shortfall <= e.shortfall * (1.0 + CLOSE_ENOUGH)
+    return lean if close and not lean.feasible else e
 
 
 THIN_LATENCY = 0.97  # a latency target met within 3% of its bound has a thin margin
@@ -533,7 +540,8 @@ def search(
         found, exhaustive = check(budget, True) if method != "greedy" else (None, False)
         if found is not None:  # a smaller build-out meets what the largest miss
             return done(found, True, "cheapest plan that meets every target", True)
-        unless = "" if exhaustive else " (if fewer GPUs never help: see the notes)"
+        unless = ("" if exhaustive else " (if fewer GPUs never help)" if method == "greedy"
+                  else " (if fewer GPUs never help: see the notes)")
         bare = [slot.name for i, slot in enumerate(space.slots) if not space.fits[i].any()]
         if bare:  # (not a matter of how many GPUs: see the "not tried" notes)
             return done(None, True, "no plan meets the target: no candidate GPU can serve "
