@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from one_cell import one_cell_site
+from test_handover import _row_of_cells
 from test_radio_carriers import _two_sites
 
 from airan.engine import Engine
@@ -104,23 +105,14 @@ def test_coupling_loss_is_uma_path_loss_less_the_sector_gain_and_sets_the_pusch_
 
 
 def test_pusch_power_follows_the_coupling_loss_of_the_cell_a_moving_device_hands_over_to() -> None:
-    d = load_scenario("city").model_dump(mode="json")
-    d.update(cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
-             cell_sites=[{"name": f"c{i}", "position_m": [200.0 * i, 0.0], "sectors": 1}
-                         for i in range(6)],
-             compute_sites=[{"name": "edge", "at": "c0", "kind": "cell",
-                             "gpus": [{"type": "L4", "count": 1}]}],
-             transport={"links": [{"a": f"c{i}", "b": f"c{i + 1}", "fiber_km": 0.2,
-                                   "capacity_gbps": 10.0} for i in range(5)]},
-             handover={"hysteresis_db": 3.0, "ttt_ms": 160.0, "interruption_ms": 30.0})
-    d["radio"]["shadowing"] = False
-    d["fleets"] = [{"name": "drone", "count": 4, "services": ["perception"],
-                    "mobility": {"model": "waypoints", "speed_mps": 20.0, "loop": False,
-                                 "phase": "zero", "update_ms": 100.0,
-                                 "paths": [[[0.0, 20.0 * j, 1.5], [1000.0, 20.0 * j, 1.5]]
-                                           for j in range(4)]}}]
-    d["services"][0].update(rate_hz=1.0)
-    eng = Engine(scenario_from_dict(d), duration_s=30.0, seed=1)
+    # six omni cells 200 m apart (test_handover's row), the NR radio, four devices along it
+    d = _row_of_cells([[0.0, 0.0, 1.5], [1000.0, 0.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0,
+                      speed=20.0, duration_s=30.0)
+    d["radio"].update(model="nr", shadowing=False)
+    mobility = d["fleets"][0]["mobility"]
+    mobility["paths"] = [[[0.0, 20.0 * j, 1.5], [1000.0, 20.0 * j, 1.5]] for j in range(4)]
+    d["fleets"][0]["count"] = 4
+    eng = Engine(scenario_from_dict(d), seed=1)
     w = eng.world
     start = w.dev_cell.copy()
     _assert_open_loop_power(w, np.arange(4))
