@@ -183,6 +183,7 @@ def test_components_on_two_hosts_serve_devices_found_from_the_scenario(tmp_path:
     place = np.array(res.requests.column("placement").to_pylist())
     assert set(outcome) <= set(OUTCOMES)
     assert {"gpu-a", "edge"} <= set(place)  # both hosts' sites served
+    assert s["live"]["delays"] == "as set on the gateways' hosts"  # (it once said "gateway")
 
 
 def test_serve_lists_only_the_components_it_started(tmp_path: Path,

@@ -503,7 +503,8 @@ def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = Non
                          field=f"live.gateways.{missing[0]}", value=missing[0])
     return Deployment(scenario=sc.name, seed=sc.seed if seed is None else seed,
                       policy=policy or sc.policy, sites=dict(sc.live.sites), gateways=gw,
-                      tenants={wire.DEFAULT_TENANT: token})
+                      tenants={wire.DEFAULT_TENANT: token},
+                      delays="as set on the gateways' hosts")  # (not known from here)
 
 
 def _safe(name: str) -> str:
