@@ -167,6 +167,22 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("cloud-site-at-a-cell-site",
      lambda d: site(d, "cloud").update(at="cell-a"),
      ("compute_sites[cloud].at", "'cell-a'", "not a cell site")),
+    ("misspelt-key-of-a-mobility-model",  # the union's tag in pydantic's path hid the choices
+     lambda d: d["fleets"][0].update(mobility={"model": "random_waypoint", "speed": [1, 2]}),
+     ("fleets[amr].mobility.speed", "did you mean 'speed_mps'", "Accepted: model, pause_s")),
+    ("misspelt-key-of-a-disc-area",
+     lambda d: d["fleets"][0].update(area={"center_m": [0, 0], "radius": 50}),
+     ("fleets[amr].area.radius", "did you mean 'radius_m'", "Accepted: center_m, radius_m")),
+    ("jitter-longer-than-a-period",  # the field, not the whole service printed
+     lambda d: service(d, "detect").update(jitter_ms=200),
+     ("field 'services[detect].jitter_ms'", "(got 200)")),
+    ("fault-ending-before-it-starts",
+     lambda d: d.update(faults=[{"kind": "site_down", "site": "on-prem", "start_s": 0.5,
+                                 "end_s": 0.2}]),
+     ("field 'faults[0].end_s'", "end_s must be after start_s (got 0.2)")),
+    ("area-bounds-reversed",
+     lambda d: d["fleets"][0].update(area={"x_m": [120, 0], "y_m": [0, 60]}),
+     ("field 'fleets[amr].area.x_m'", "(got [120, 0])")),
 ]
 
 
@@ -197,8 +213,11 @@ def test_library_raises_input_error_with_field_path(tmp_path: Path, change, need
     [
         ("name: x\nservices:\n\t- name: a\n", ("malformed YAML", "line 3")),  # tab indent
         ("name: x\ncell_sites: [ {name: a\n", ("malformed YAML", "line 3")),  # unclosed bracket
+        ("services:\n  - name: a\n    model: m\n  rate_hz: 1\n",  # a key indented less
+         ("line 4, column 3: expected <block end>, but found a key", "at line 2, column 3: "
+          "check the indentation")),
     ],
-    ids=["tab", "unclosed-bracket"],
+    ids=["tab", "unclosed-bracket", "indentation"],
 )
 def test_malformed_yaml(tmp_path: Path, text: str, needles: tuple[str, ...]) -> None:
     path = tmp_path / "broken.yaml"
@@ -223,7 +242,8 @@ def test_a_compute_site_named_like_a_generated_one_is_an_error(tmp_path: Path) -
 
     path = mutated(tmp_path, change)
     assert_input_error(runner.invoke(app, ["validate", str(path)]), "compute_sites",
-                       "'gpu-cell-a'")
+                       "'gpu-cell-a' (written once: generated_compute_sites names a site "
+                       "gpu-<cell site>")
 
 
 def test_missing_file(tmp_path: Path) -> None:

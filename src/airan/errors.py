@@ -88,4 +88,10 @@ def malformed_yaml(exc: Exception, file: str) -> InputError:
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = problem.replace("found '?'", "found a key")  # (the parser's name for a key)
+    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and cmark is not None:  # where the block it was reading began: most often a
+        # key indented unlike its neighbours
+        problem += (f" ({context} at line {cmark.line + 1}, column {cmark.column + 1}: "
+                    "check the indentation)")
     return InputError(f"malformed YAML{where}: {problem}", file=file)

@@ -189,9 +189,19 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         # the value as the YAML has it (true, [0, true]), not as Python prints it
         value, msg = None, f"expected a number, got {json.dumps(ctx.get('value'))}"
         err = cast(Any, {k: v for k, v in err.items() if k != "input"})  # (said: no "got null")
-    field = _field_path(loc, data)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if err["type"] == "value_error" and isinstance(value, dict):
+        # a check of a whole object (jitter_ms against the period, end_s after start_s, an
+        # area's bounds) whose message names one of its fields: name that field and its value
+        # rather than the object, printed whole
+        named = re.search(r": (\w+) is ", msg)
+        inner = msg.split(" ", 1)[0]
+        if inner not in value:
+            inner = named.group(1) if named and named.group(1) in value else ""
+        if inner:
+            loc, value = (*loc, inner), value[inner]
+    field = _field_path(loc, data)
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], data)
         key = str(loc[-1])
@@ -271,17 +281,50 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str] | None:
     from pydantic import BaseModel
 
     model: Any = Scenario
+    annotation: Any = None  # the last field's: a tagged union names its member in ``loc``
     for key in loc:
         if isinstance(key, int):
+            continue
+        member = _union_member(annotation, str(key))
+        if member is not None:  # pydantic's step into a union: the member's class or tag
+            model, annotation = member, None
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
         field = model.model_fields.get(str(key))
         if field is None:
             return None
-        model = _inner_model(field.annotation)
+        annotation = field.annotation
+        model = _inner_model(annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
+    return None
+
+
+def _union_member(annotation: Any, key: str) -> Any:
+    """The model of a union ``annotation`` that ``key`` names, by class name (``DiscArea``) or
+    by its tag (a ``Literal`` field's value: ``random_waypoint``); None if none does."""
+    from typing import Literal, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    if annotation is None:
+        return None
+    stack, members = [annotation], []
+    while stack:
+        a = stack.pop()
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            members.append(a)
+        else:
+            stack.extend(get_args(a))
+    if len(members) < 2:
+        return None
+    for m in members:
+        if m.__name__ == key:
+            return m
+        for f in m.model_fields.values():
+            if get_origin(f.annotation) is Literal and key in get_args(f.annotation):
+                return m
     return None
 
 
@@ -315,11 +358,18 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     site_names = [c.name for c in s.compute_sites]
     if s.generated_compute_sites is not None:  # named gpu-<cell site>, every n-th cell site
         site_names += [f"gpu-{n}" for n in s.cell_site_names()[::s.generated_compute_sites.every]]
-    _unique(site_names, "compute_sites")
+    _unique(site_names, "compute_sites", len(s.compute_sites),
+            "generated_compute_sites names a site gpu-<cell site>")
     _unique([f.name for f in s.fleets], "fleets")
     _unique([v.name for v in s.services], "services")
     nodes = s.node_names()
-    _unique(nodes, "cell_sites/nodes")
+    written = [c.name for c in s.cell_sites] + [n.name for n in s.nodes]
+    how = " and ".join(w for w, on in (
+        ("cell_sites_file names its sites", s.cell_sites_file is not None),
+        (f"cell_layout names its sites {s.cell_layout.name_prefix}<i>" if s.cell_layout
+         else "", s.cell_layout is not None)) if on)
+    _unique(written + s.cell_site_names()[len(s.cell_sites):], "cell_sites/nodes",
+            len(written), how)
     if s.radio.model == "nr" and not nodes[: len(nodes) - len(s.nodes)]:
         raise InputError("the nr radio needs at least one cell site", field="cell_sites")
     if not s.cell_site_names():
@@ -1437,9 +1487,13 @@ def _check_clutter(s: Scenario) -> None:
                 field=field, value=h)
 
 
-def _unique(names: list[str], field: str) -> None:
+def _unique(names: list[str], field: str, written: int | None = None, how: str = "") -> None:
+    """No name twice in ``names``; those past the first ``written`` are generated (``how``
+    says how), which the message says when one of them repeats a written name."""
     seen: set[str] = set()
-    for n in names:
+    for i, n in enumerate(names):
         if n in seen:
-            raise InputError(f"duplicate name {n!r}", field=field, value=n)
+            made = (f" (written once: {how}, and one of those is {n!r})"
+                    if written is not None and i >= written and how else "")
+            raise InputError(f"duplicate name {n!r}{made}", field=field, value=n)
         seen.add(n)
