@@ -173,6 +173,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("misspelt-key-of-a-disc-area",
      lambda d: d["fleets"][0].update(area={"center_m": [0, 0], "radius": 50}),
      ("fleets[amr].area.radius", "did you mean 'radius_m'", "Accepted: center_m, radius_m")),
+    ("disc-area-without-units",  # (it read as a rectangle: "x_m: required field is missing")
+     lambda d: d["fleets"][0].update(area={"center": [60, 30], "radius": 50}),
+     ("fleets[amr].area.center", "did you mean 'center_m'", "Accepted: center_m, radius_m")),
     ("jitter-longer-than-a-period",  # the field, not the whole service printed
      lambda d: service(d, "detect").update(jitter_ms=200),
      ("field 'services[detect].jitter_ms'", "(got 200)")),

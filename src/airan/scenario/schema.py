@@ -424,10 +424,13 @@ class DiscArea(_Strict):
 
 
 def _area_kind(v: Any) -> str:
-    """Which area a fleet's ``area`` is: a disc if it names a centre or radius, else a
-    rectangle (so an error names the disc's own field, not a missing rectangle bound)."""
+    """Which area a fleet's ``area`` is: a disc if it names a centre or radius (with or without
+    its unit, or spelt centre), else a rectangle (so an error names the disc's own field, not a
+    missing rectangle bound)."""
     if isinstance(v, dict):
-        return "DiscArea" if "center_m" in v or "radius_m" in v else "RectArea"
+        disc = ("center_m", "radius_m", "center", "radius", "centre_m", "centre")
+        return "DiscArea" if any(k in v for k in disc) and not any(
+            k in v for k in ("x_m", "y_m")) else "RectArea"
     return "DiscArea" if isinstance(v, DiscArea) else "RectArea"  # (not a mapping: its error)
 
 
