@@ -28,7 +28,7 @@ from airan.errors import InputError
 from airan.live import models as M
 from airan.live import wire
 from airan.live.gateway import RETRYABLE
-from airan.live.site_server import SiteConfig, SiteServer
+from airan.live.site_server import SiteConfig, SiteServer, _Occupancy
 
 TOKEN_A, TOKEN_B = "token-a", "token-b"
 TENANTS = {"alice": TOKEN_A, "bob": TOKEN_B}
@@ -354,6 +354,52 @@ def test_site_batches_a_model_by_its_own_limits() -> None:
     assert all(r.status == wire.InferReply.OK for r in full)
     assert max(r.timing.batch_size for r in full) == 1
     assert max(r.timing.queue_ms for r in full) < 900  # no waiting for a batch to fill
+
+
+def test_gpu_busy_time_counts_batches_computing_at_once_on_a_gpu_once() -> None:
+    """Two batches overlapping on one GPU: busy is the union of their times, 3 s of the 4 they
+    ran (the twin shares a GPU among its batches); on two GPUs, both; the real-time part
+    weighs each moment by the share of batches running in real time."""
+    one, two = _Occupancy(1, 0.0), _Occupancy(2, 0.0)
+    for occ in (one, two):
+        occ.change(0.0, 1, True)
+        occ.change(1.0, 1, False)
+        occ.change(2.0, -1, True)
+        occ.change(3.0, -1, False)
+    assert one.totals(5.0) == pytest.approx((3.0, 1.5))  # 1 + 1 x 1/2 in real time
+    assert two.totals(5.0) == pytest.approx((4.0, 2.0))
+
+
+def test_site_reports_no_more_busy_time_than_its_gpus_had(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four instances of a model on one GPU compute at once (threads; each batch here takes
+    20 ms more, as a real model's would): the site's busy time between two load reports stays
+    within the wall time between them (summing each batch's time reported up to 4x it)."""
+    run = M.Model.run
+
+    def slow_run(self: M.Model, batch: Any) -> Any:
+        time.sleep(0.02)  # releases the GIL, as ONNX Runtime does while it computes
+        return run(self, batch)
+
+    async def main() -> tuple[Any, Any]:
+        site = _site(max_batch=1, max_wait_s=0.0, instances=4)
+        port = await site.start()
+        monkeypatch.setattr(M.Model, "run", slow_run)
+        stub = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A)
+        try:
+            await stub.infer(_req("warm", "detect"), 5)
+            first = site.load_report()
+            await asyncio.gather(*(stub.infer(_req(f"r{i}", "detect"), 10) for i in range(40)))
+            return first, site.load_report()
+        finally:
+            await stub.close()
+            await site.stop()
+
+    first, last = asyncio.run(main())
+    assert last.served - first.served == 40
+    busy, wall = last.busy_s - first.busy_s, last.uptime_s - first.uptime_s
+    assert 0.3 * wall < busy <= wall
+    assert 0 <= last.realtime_busy_s - first.realtime_busy_s <= busy
 
 
 def test_site_holds_a_request_forwarded_ahead_until_it_is_due(

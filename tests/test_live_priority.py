@@ -175,25 +175,24 @@ def test_a_site_reports_how_much_of_its_compute_ran_in_real_time(realtime: int) 
         assert busy_rt == 0.0
 
 
-def test_a_load_report_counts_a_running_batch_alike_in_busy_and_real_time() -> None:
-    """A report taken mid-batch counts the batch's compute so far in both sums (before, busy
-    had it and realtime_busy did not, so the share between two reports could exceed 1)."""
-    import math
+def test_a_load_report_counts_running_batches_alike_in_busy_and_real_time() -> None:
+    """A report taken mid-batch counts the batches' compute so far in both sums (once busy had
+    it and realtime_busy did not, so the share between two reports could exceed 1): on one
+    GPU, 0.1 s of a real-time batch alone, then 0.1 s shared with one that is not."""
     import time
 
     from test_live import _site
 
+    from airan.live.site_server import _Occupancy
+
     site = _site()
     try:
-        site.stats.busy_s, site.stats.realtime_busy_s = 1.0, 0.5
         now = time.monotonic()
-        # two batches running, and one whose worker ended 0.1 s ago (its callback not yet run):
-        # counted up to its end
-        site.stats.computing = {1: (now - 0.2, True, math.inf), 2: (now - 0.1, False, math.inf),
-                                3: (now - 0.3, True, now - 0.1)}
+        site.occupancy = _Occupancy(1, now - 1.0)
+        site.occupancy.change(now - 0.2, 1, True)
+        site.occupancy.change(now - 0.1, 1, False)
         rep = site.load_report()
     finally:
         site._pool.shutdown()
-    assert rep.busy_s == pytest.approx(1.5, abs=0.05)
-    assert rep.realtime_busy_s == pytest.approx(0.9, abs=0.05)
-    assert rep.busy_s - rep.realtime_busy_s == pytest.approx(0.5 + 0.1, abs=0.05)
+    assert rep.busy_s == pytest.approx(0.2, abs=0.02)
+    assert rep.realtime_busy_s == pytest.approx(0.1 + 0.05, abs=0.02)

@@ -21,6 +21,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -85,10 +86,46 @@ class _Item:
     held: bool = False  # received ahead of its due time, not queued yet
 
 
+class _Occupancy:
+    """A site's GPU busy time as its load reports count it: the integral of min(batches
+    computing, GPUs) over time (s), so that two batches computing at once on one GPU
+    (instances, or two models) count once, as the twin's processor-shared GPU does; and the
+    part of it run with real-time scheduling, each batch weighted by its share. Its methods
+    are called from the worker threads and the event loop alike (a lock keeps them atomic)."""
+
+    def __init__(self, gpus: int, t0: float) -> None:
+        self.gpus = gpus
+        self.t_last = t0
+        self.n = 0  # batches computing now
+        self.n_rt = 0  # of them, with real-time scheduling
+        self.busy_s = 0.0
+        self.realtime_busy_s = 0.0
+        self._lock = threading.Lock()
+
+    def _advance(self, now: float) -> None:
+        dt = now - self.t_last
+        if dt > 0 and self.n:
+            occupied = min(self.n, self.gpus) * dt
+            self.busy_s += occupied
+            self.realtime_busy_s += occupied * self.n_rt / self.n
+        self.t_last = max(self.t_last, now)
+
+    def change(self, now: float, started: int, realtime: bool) -> None:
+        """A batch started computing (``started`` 1) or ended (-1) at ``now`` (monotonic s)."""
+        with self._lock:
+            self._advance(now)
+            self.n += started
+            self.n_rt += started if realtime else 0
+
+    def totals(self, now: float) -> tuple[float, float]:
+        """(busy_s, realtime_busy_s) up to ``now``."""
+        with self._lock:
+            self._advance(now)
+            return self.busy_s, self.realtime_busy_s
+
+
 @dataclass
 class _Stats:
-    busy_s: float = 0.0
-    realtime_busy_s: float = 0.0  # of busy_s, batches computed with real-time scheduling
     queue_area: float = 0.0
     q_last: float = 0.0
     served: int = 0
@@ -96,10 +133,6 @@ class _Stats:
     overloaded: int = 0
     bad: int = 0
     running: dict[int, tuple[float, float]] = field(default_factory=dict)  # id -> (start, est)
-    # id -> (compute start, real time, compute end or inf): set by the worker as it starts and
-    # ends computing, so that a load report counts the same part of a running batch in busy_s
-    # and in realtime_busy_s, and no more than it ran
-    computing: dict[int, tuple[float, bool, float]] = field(default_factory=dict)
 
 
 def rss_bytes() -> int:
@@ -158,6 +191,7 @@ class SiteServer:
         self._model_errors: set[str] = set()  # models whose failure the log has shown
         self.stats = _Stats()
         self.t0 = time.monotonic()
+        self.occupancy = _Occupancy(cfg.gpus, self.t0)
         self.stats.q_last = self.t0
         duty = (realtime_duty(self.n_workers) if cfg.worker_max_duty is None
                 else cfg.worker_max_duty)
@@ -223,14 +257,14 @@ class SiteServer:
         self.priority.before_batch(self.per_item_s[key] * len(items))
         realtime = self.priority.realtime_here()
         t_start = time.monotonic()
-        self.stats.computing[bid] = (t_start, realtime, math.inf)  # one store: atomic (GIL)
+        self.occupancy.change(t_start, 1, realtime)
         try:
             model = self._by_path[key]
             x = np.stack([model.decode(it.payload) for it in items])
             y = model.run(x)
         finally:
             t_end = time.monotonic()
-            self.stats.computing[bid] = (t_start, realtime, t_end)
+            self.occupancy.change(t_end, -1, realtime)
             self.priority.after_batch(t_end - t_start, t_end)
         return y, t_start, t_end, realtime
 
@@ -248,7 +282,6 @@ class SiteServer:
 
     def _batch_done(self, bid: int, key: str, items: list[_Item], f: Any) -> None:
         self.stats.running.pop(bid, None)
-        self.stats.computing.pop(bid, None)
         self.free[key] += 1
         exc = f.exception()
         if exc is not None:  # a model error fails the batch, not the server
@@ -259,9 +292,6 @@ class SiteServer:
             return
         y, t_start, t_end, realtime = f.result()
         dt = t_end - t_start
-        self.stats.busy_s += dt
-        if realtime:
-            self.stats.realtime_busy_s += dt
         self.stats.served += len(items)
         self.stats.batches += 1
         self.per_item_s[key] = 0.8 * self.per_item_s[key] + 0.2 * dt / len(items)
@@ -402,11 +432,7 @@ class SiteServer:
     def load_report(self) -> Any:
         now = time.monotonic()
         self._qarea(now)
-        # the running batches' compute time so far, in both sums alike (the realtime share of
-        # two reports' difference stays within [0, 1])
-        partial = [(min(now, t1) - t0, rt) for t0, rt, t1 in list(self.stats.computing.values())]
-        busy = self.stats.busy_s + sum(p for p, _ in partial)
-        busy_rt = self.stats.realtime_busy_s + sum(p for p, rt in partial if rt)
+        busy, busy_rt = self.occupancy.totals(now)
         return wire.LoadReport(
             name=self.cfg.name, healthy=True, backlog_s=self.backlog_s(now),
             queue_len=self.queued, queue_limit=self.cfg.queue_limit,
