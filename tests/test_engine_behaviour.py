@@ -765,6 +765,22 @@ def test_a_measured_service_time_stays_at_the_sites_and_the_device_keeps_its_roo
     assert w.svc_time_s[w.svc_model[v], w.gpu_type[w.site_gpu_start[s]], 1] == pytest.approx(0.033)
 
 
+def test_a_measured_service_times_spread_stays_at_the_sites_too() -> None:
+    """The spread of a measured ``service_time`` (lognormal, cv 0.5) is the server's: on the
+    devices' own accelerators a request takes the catalog model's roofline every time (its
+    cv once carried over)."""
+    d = load_scenario("factory").model_dump(mode="json")
+    det = next(v for v in d["services"] if v["name"] == "detect")
+    det["service_time"] = {"dist": "lognormal", "mean_ms": 12.0, "cv": 0.5}
+    res = airan.run(scenario_from_dict(d), policy="local", duration_s=0.5, seed=3)
+    t = res.requests
+    local = column(t, "compute_ms")[(column(t, "service") == "detect")
+                                    & (column(t, "placement") == "local")]
+    local = local[np.isfinite(local)]  # (those that never started have none)
+    assert len(local) > 100
+    assert np.ptp(local) < 1e-9 * local[0] and local[0] != pytest.approx(12.0, rel=0.5)
+
+
 def test_a_duration_shorter_than_a_slot_runs_one_slot() -> None:
     sc = load_scenario("factory")
     for duration in (1e-5, 1e-300):

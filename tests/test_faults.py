@@ -79,11 +79,22 @@ def test_failure_with_nowhere_else_to_go_drops_as_site_failure() -> None:
         f["accelerator"] = "none"
     d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.5}]
     d["policy"] = "nearest-edge"
-    s = Engine(scenario_from_dict(d), duration_s=1.0).run().summary
+    res = Engine(scenario_from_dict(d), duration_s=1.0).run()
+    s = res.summary
     _conserves(s)
     f = s["faults"][0]
     assert f["lost"] > 0 and f["lost"] == f["affected_requests"]
-    assert s["requests"]["dropped_by_reason"]["site_failure"] == f["lost"]
+    # and the requests created while it is down: nearest-edge has no site up to send them to,
+    # a fault's drop (they once counted as admission drops, with no admission control set)
+    by_reason = s["requests"]["dropped_by_reason"]
+    assert "admission" not in by_reason
+    t = res.requests
+    created = t["created_s"].to_numpy()
+    outcome = np.array(t["outcome"].to_pylist())
+    late_born = (created > 0.5 + 1e-3) & (outcome == "dropped:site_failure")
+    assert late_born.sum() > 100
+    assert by_reason["site_failure"] == f["lost"] + late_born.sum()
+    assert set(np.array(t["placement"].to_pylist())[late_born]) == {"rejected"}
 
 
 def test_gpu_failure_takes_its_batches_and_the_others_keep_serving() -> None:

@@ -39,7 +39,7 @@ from airan.policy import (
     policy_label,
     resolve_policy,
 )
-from airan.policy.builtin import deadline_aware
+from airan.policy.builtin import cloud, deadline_aware, least_loaded, nearest_edge
 from airan.radio import nr
 from airan.scenario.load import load_scenario, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
@@ -138,6 +138,9 @@ class Engine:
                 deadline_aware, strict=scenario.admission == "strict",
                 energy=scenario.objective == "energy")
         self._kernel_policy = self.policy
+        # these built-ins reject only while every site they may use is down: a fault's drop
+        # (site_failure), not an admission control's
+        self._rejects_when_down = self.policy in (cloud, nearest_edge, least_loaded)
         self.seed = scenario.seed if seed is None else int(seed)
         self.duration_s = scenario.duration_s if duration_s is None else float(duration_s)
         if not self.duration_s > 0:
@@ -474,6 +477,8 @@ class Engine:
             if unreachable.any():
                 idx = np.flatnonzero(remote)[unreachable]
                 place[idx] = K.PLACE_NO_ROUTE
+        if self._rejects_when_down:
+            place[place == REJECT] = K.PLACE_NO_SITE
         return place
 
     def snapshot(self) -> Snapshot:

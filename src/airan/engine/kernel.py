@@ -71,6 +71,9 @@ R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUT
     R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL = range(9)
 N_REASONS = 9
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
+# the engine marks a built-in policy's rejection while every site it may use is down (a fault):
+# dropped site_failure, its placement "rejected"
+PLACE_NO_SITE = -4
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
 # aggregate sums: 7 breakdown components then end-to-end latency
@@ -2276,13 +2279,13 @@ def _redispatch(W, S, rs, places, t):
     for i in range(rs.shape[0]):
         r = rs[i]
         p = places[i]
-        S.rq_i[r, I_PLACE] = p
+        S.rq_i[r, I_PLACE] = p if p != PLACE_NO_SITE else -2
         S.rq_i[r, I_NEXT] = -1
         if S.rq_f[r, T_CSTART] != S.rq_f[r, T_CSTART]:  # it never started where it was
             # its wait there and the gateway's for this decision count as transport (a drop
             # now, say no_route, then ends a row whose parts add up)
             S.rq_f[r, T_SITE] = t
-        if p == -2:
+        if p == -2 or p == PLACE_NO_SITE:
             drop(W, S, r, R_SITE_FAILURE, t)
             continue
         if p == PLACE_NO_ROUTE:
@@ -2297,7 +2300,7 @@ def _redispatch(W, S, rs, places, t):
             start = S.dev_free[d] if S.dev_free[d] > t else t
             m = W.svc_model[v]
             dur = W.local_time_s[W.dev_fleet[d], v] * service_factor(
-                W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+                W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
             S.dev_free[d] = start + dur
             fl = W.dev_fleet[d]
             S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur
@@ -2420,7 +2423,7 @@ def create(W, S, t, flow, place):
     f[r, T_CREATE] = t
     S.rq_i[r, I_DEV] = d
     S.rq_i[r, I_SVC] = v
-    S.rq_i[r, I_PLACE] = place
+    S.rq_i[r, I_PLACE] = place if place != PLACE_NO_SITE else -2
     S.rq_i[r, I_NEXT] = -1
     S.rq_i[r, I_SEQ] = S.ctr[C_SEQ]
     S.rq_i[r, I_CELL] = W.dev_cell[d]
@@ -2429,6 +2432,9 @@ def create(W, S, t, flow, place):
     S.fleet_req[W.dev_fleet[d]] += 1
     if place == -2:
         drop(W, S, r, R_ADMISSION, t)
+        return
+    if place == PLACE_NO_SITE:
+        drop(W, S, r, R_SITE_FAILURE, t)
         return
     if place == PLACE_NO_ROUTE:
         drop(W, S, r, R_NO_ROUTE, t)
@@ -2440,7 +2446,7 @@ def create(W, S, t, flow, place):
         start = S.dev_free[d] if S.dev_free[d] > t else t
         dur = W.local_time_s[W.dev_fleet[d], v]
         m = W.svc_model[v]
-        dur *= service_factor(W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+        dur *= service_factor(W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
         S.dev_free[d] = start + dur
         fl = W.dev_fleet[d]
         S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur  # the accelerator at full power

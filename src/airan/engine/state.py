@@ -55,6 +55,7 @@ _KW_FIELDS = [
     "svc_state_bits",
     "path_delay_s",
     "model_dist",
+    "svc_local_dist",
     "model_p1",
     "model_p2",
     "site_gpu_start",

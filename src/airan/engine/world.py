@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import shortest_path
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 from airan.catalog import load_gpus, load_models
 from airan.compute import l1, service_time_distribution, service_time_table_s
+from airan.compute.roofline import DIST_DETERMINISTIC
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, geometry, link, nr, scheduling
@@ -118,6 +119,9 @@ class World:
     gpu_type_names: list[str]
     svc_time_s: F64  # [M, types, Bmax+1] batch service time
     local_time_s: F64  # [fleets, V] on-device time for one request (inf if not allowed)
+    # [V] the random factor of its on-device time: its model's, deterministic where a measured
+    # service time gives way to the catalog model's roofline on the device
+    svc_local_dist: I64
     fleet_local_queue_limit_s: F64  # [fleets] the longest wait for the device's accelerator
     fleet_ul_latest: I64  # [fleets] 1: ul_queue latest (a new request supersedes an unsent one)
     fleet_active_w: F64  # [fleets] power of the on-board accelerator while computing (TDP)
@@ -654,6 +658,7 @@ def build_world(s: Scenario, seed: int) -> World:
             gpu_type += [mig_type[gg.type] if sliced else type_index[gg.type]] * gg.count
         site_n.append(len(gpu_site) - site_gpu_start[-1])
     local = np.full((len(s.fleets), len(s.services)), np.inf)
+    local_dist = np.asarray([model_dist[m] for m in svc_model], np.int64)
     fleet_acc = [f.accelerator if f.accelerator != "none" else "DeviceCPU" for f in s.fleets]
     for fi, acc in enumerate(fleet_acc):
         for vi in fleet_services[fi]:
@@ -664,6 +669,7 @@ def build_world(s: Scenario, seed: int) -> World:
                 # a service's measured time is its compute sites'; the device's own accelerator
                 # runs the catalog model's roofline (not a server GPU's measured time)
                 local[fi, vi] = service_time_table_s(base, gpus[acc], 1)[1]
+                local_dist[vi] = DIST_DETERMINISTIC
 
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)
@@ -771,6 +777,7 @@ def build_world(s: Scenario, seed: int) -> World:
         gpu_type_names=gpu_type_names,
         svc_time_s=svc_time,
         local_time_s=local,
+        svc_local_dist=local_dist,
         fleet_local_queue_limit_s=np.array([f.local_queue_limit_ms * 1e-3 for f in s.fleets]),
         fleet_ul_latest=np.array([f.ul_queue == "latest" for f in s.fleets],
                                  dtype=np.int64).reshape(len(s.fleets)),
