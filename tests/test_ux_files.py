@@ -202,6 +202,22 @@ def test_a_run_folders_scenario_is_the_scenario_as_run(tmp_path: Path) -> None:
     assert again.summary["services"] == s["services"]
 
 
+def test_running_a_run_folders_scenario_again_keeps_that_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``airan run runs/<run>/scenario.yaml`` from the project folder: its default folder is
+    the run's own, which it once overwrote (its report deleted); it now writes ``rerun`` in it."""
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["run", "factory", "--duration", "0.1"]).exit_code == 0
+    run = Path("runs") / "factory-deadline-aware-1"
+    before = (run / "summary.json").read_bytes()
+    assert (run / "report.html").is_file()
+    result = runner.invoke(app, ["run", str(run / "scenario.yaml"), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert (run / "summary.json").read_bytes() == before and (run / "report.html").is_file()
+    again = json.loads((run / "rerun" / "summary.json").read_text())
+    assert again["requests"] == json.loads(before)["requests"]
+
+
 def test_compare_tells_a_comparison_from_a_project_or_a_run_folder(tmp_path: Path) -> None:
     """A project folder whose runs/ holds runs, and a run folder, are refused; a comparison
     that stopped while being written (runs/ holding per-run summaries only) and a folder of

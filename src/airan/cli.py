@@ -138,7 +138,7 @@ def run(
                 sc = scale_fleets(sc, fleet_scale)
             # of the scenario as it runs (a fleet --fleet-scale rounds to no devices, say)
             for line in scenario_warnings(sc, label=_scenario_label(scenario),
-                                          duration_s=duration):
+                                          duration_s=duration, policy=policy):
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
@@ -150,6 +150,9 @@ def run(
                 scale = scale_suffix(fleet_scale)
                 out_dir = Path("runs") / _safe_name(
                     f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
+                if scenario is not None and Path(scenario).is_file() and (
+                        Path(scenario).resolve().parent == out_dir.resolve()):
+                    out_dir = out_dir / "rerun"  # a run's own scenario.yaml: keep that run
             _check_out_dir(out_dir)
             created = not out_dir.exists()
             try:

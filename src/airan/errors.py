@@ -91,7 +91,8 @@ def malformed_yaml(exc: Exception, file: str) -> InputError:
     problem = problem.replace("found '?'", "found a key")  # (the parser's name for a key)
     context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and cmark is not None:  # where the block it was reading began: most often a
-        # key indented unlike its neighbours
-        problem += (f" ({context} at line {cmark.line + 1}, column {cmark.column + 1}: "
-                    "check the indentation)")
+        # key indented unlike its neighbours; in a [list] or {mapping}, an unclosed bracket
+        hint = ("check its brackets and commas" if "flow" in context
+                else "check the indentation")
+        problem += f" ({context} at line {cmark.line + 1}, column {cmark.column + 1}: {hint})"
     return InputError(f"malformed YAML{where}: {problem}", file=file)

@@ -675,7 +675,7 @@ FAR_FROM_CELLS_M = 10_000.0
 
 
 def scenario_warnings(s: Scenario, *, label: str | None = None,
-                      duration_s: float | None = None) -> list[str]:
+                      duration_s: float | None = None, policy: str | None = None) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
     error (``airan validate`` and ``airan run`` print them):
 
@@ -707,7 +707,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - a fleet replaying a trace of more or fewer devices than its ``count``;
     - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing;
     - background traffic that takes every PRB in some hours;
-    - rows of a ``cell_sites_file`` that were skipped (and why, the first five)."""
+    - rows of a ``cell_sites_file`` that were skipped (and why, the first five);
+    - ``admission: strict`` or ``objective: energy`` with a policy other than deadline-aware
+      (``policy``, the scenario's unless given), which neither reads."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -718,6 +720,14 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     with_cells = set(part[: net.n_cell_sites].tolist())
     index = {name: i for i, name in enumerate(net.node_names)}
     out = []
+    run_policy = policy or s.policy
+    for key, value, default in (("admission", s.admission, "none"),
+                                ("objective", s.objective, "latency")):
+        if value != default and run_policy != "deadline-aware" and not run_policy.endswith(
+                ":deadline_aware"):
+            out.append(str(InputError(
+                f"only the deadline-aware policy reads {key}; policy {run_policy!r} ignores it",
+                file=label, field=key, value=value)))
     for c in s.compute_sites:  # (generated sites stand at cell sites)
         if part[index[c.at]] not in with_cells:
             out.append(str(InputError(

@@ -38,9 +38,9 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise InputError(
-            "Ray is not installed: pip install 'airan[sweep]' (or run with --workers 1, "
-            "in this process)", field="--workers") from None
+        raise InputError(  # (no field: the user may not have given --workers at all)
+            "Ray, which runs a sweep's jobs in parallel, is not installed: pip install "
+            "'airan[sweep]', or run with --workers 1 (in this process)") from None
     return ray
 
 
