@@ -283,3 +283,31 @@ def test_generated_sites_alike_share_one_l1_warning() -> None:
     d["generated_compute_sites"]["gpus"] = [{"type": "L4", "count": 1}]
     (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
     assert "field 'generated_compute_sites.gpus'" in msg and "(at 10 sites alike)" in msg
+
+
+def test_the_terminal_says_what_the_l1_took_and_what_ai_used(tmp_path: Any) -> None:
+    """`airan run` prints the AI-and-RAN section of the report in one line (it printed none):
+    the L1's share of its hosts' GPU time and the AI's of the time left, as in summary.json."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_one_site("dynamic", hour=20.0).model_dump(mode="json")))
+    result = CliRunner().invoke(app, ["run", str(path), "--duration", "2", "--no-report",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    a = s["sites"]["bs-gpu"]["ai_ran"]
+    l1 = a["l1_gpu_hours"] / (a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"])
+    line = next(x for x in result.stdout.splitlines() if x.startswith("AI-and-RAN"))
+    line = " ".join(result.stdout[result.stdout.index(line):].split())
+    assert (f"the L1 of 3 cells took {l1:.1%} of the GPU time of the 1 cell site that runs "
+            "it") in line
+    assert 0.1 < l1 < 0.2 and "0 of its slots did not fit" in line
+    used = a["ai_gpu_hours"] / s["ai_ran"]["ai_capacity_gpu_hours"]
+    assert f"AI used {used:.1%} of the GPU time left to it" in line
+    assert "background traffic at the end: " in line

@@ -316,6 +316,32 @@ _SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at s
                  "compute_device": "compute, on device", "compute_sites": "compute, at sites"}
 
 
+def _print_ai_ran_line(s: dict[str, Any]) -> None:
+    """AI-and-RAN in one line (the report's section has the GPU-hours): the share of the
+    hosting GPUs' time the cells' L1 took, its slot misses, and the share of the GPU time left
+    to AI that AI used."""
+    ar = s.get("ai_ran") or {}
+    if not ar or ar.get("mode", "none") == "none":
+        return
+    per_site = [c["ai_ran"] for c in (s.get("sites") or {}).values() if c.get("ai_ran")]
+    hosts = [a for a in per_site if a.get("hosted_cells")]
+    host_h = sum(a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"] for a in hosts)
+    l1_h = sum(a["l1_gpu_hours"] for a in hosts)
+    used = sum(a.get("ai_gpu_hours", 0.0) for a in per_site)
+    capacity = float(ar.get("ai_capacity_gpu_hours") or 0.0)
+    misses = int(ar.get("l1_slot_misses") or 0)
+    text = (f"AI-and-RAN ({ar['mode']}): the L1 of {sum(a['hosted_cells'] for a in hosts):,} "
+            f"cells took {l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the "
+            f"{len(hosts):,} cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, "
+            f"{misses:,} of its slots did not fit; AI used "
+            f"{used / capacity if capacity else 0.0:.1%} of the GPU time left to it "
+            "(its GPU-hours in summary.json)")
+    background = ar.get("background_utilization_now")
+    if background is not None:
+        text += f"; background traffic at the end: {background:.0%} of the PRBs"
+    out.print(text, markup=False, soft_wrap=True, style="yellow" if misses else "")
+
+
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
@@ -413,6 +439,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
 
     _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
     _print_devices_line(s.get("fleets") or {})
+    _print_ai_ran_line(s)
     for line in events(s):
         out.print(line, markup=False, soft_wrap=True)
     for line in cautions(s):
