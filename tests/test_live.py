@@ -621,6 +621,14 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
         assert set(svc["breakdown_ms"]) == set(twin.summary["services"][name]["breakdown_ms"])
     assert sum(v["served"] for v in s["sites"].values()) > 0
     assert 0.0 <= s["live"]["realtime_share"] <= 1.0  # 1 with CAP_SYS_NICE, else 0
+    # the terminal's and the report's overhead row: the runtime's mean overhead (all remote)
+    from airan.report.placement import overhead_ms
+
+    for name, svc in s["services"].items():
+        mean_overhead = s["live"]["services"][name]["overhead_ms"]["mean"]
+        shown = overhead_ms(svc)
+        assert shown == pytest.approx(mean_overhead, abs=1e-6) or (
+            shown == 0.0 and mean_overhead < max(0.01, 0.005 * svc["latency_ms"]["mean"]))
     # both folders keep the scenario as run: the same policy, seed and duration
     for run in (live, twin):
         as_run = yaml.safe_load((run.path / "scenario.yaml").read_text())
@@ -854,3 +862,21 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(
     assert res.exit_code == 2
     assert "field 'scenario': the deployment serves another scenario (its fleets differ)" in \
         " ".join(res.output.split())
+
+
+def test_the_latency_table_and_figure_show_what_the_parts_of_a_live_run_leave_out() -> None:
+    """A live run's seven parts leave out the runtime's own time (detect: 13.24 ms mean, its
+    parts 12.01): the breakdown shows it as one more part, which a simulated run, whose
+    parts add up, never has."""
+    from airan.report.figures import breakdown
+    from airan.report.placement import overhead_ms
+
+    parts = {"ul_wait": 1.0, "ul_air": 2.0, "ul_transport": 0.5, "queue": 3.0, "compute": 4.0,
+             "dl_transport": 0.5, "dl_air": 1.01}
+    live = {"latency_ms": {"mean": 13.24}, "breakdown_ms": parts, "deadline_ms": 50.0}
+    twin = {"latency_ms": {"mean": 12.01 + 1e-12}, "breakdown_ms": parts, "deadline_ms": 50.0}
+    assert overhead_ms(live) == pytest.approx(1.23) and overhead_ms(twin) == 0.0
+    labels = {t.get_text() for t in breakdown({"detect": live}).axes[0].get_legend().get_texts()}
+    assert "overhead (runtime)" in labels
+    labels = {t.get_text() for t in breakdown({"detect": twin}).axes[0].get_legend().get_texts()}
+    assert "overhead (runtime)" not in labels

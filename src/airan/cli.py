@@ -378,10 +378,15 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         none = LocalShare(traced=0, requests=0.0, queue=0.0, compute=0.0)
         parts = {n: split_breakdown(bd, local.get(n, none)) for n, bd in parts.items()}
     keys = list(next(iter(parts.values()))) if names else []
+    from airan.report.placement import overhead_ms
+
+    unparted = [overhead_ms(s["services"][n]) for n in names]
     for i, k in enumerate(keys):
         lat.add_row(_SPLIT_LABELS.get(k, k),
                     *(_num(parts[n].get(k), "{:.2f}") for n in names),
-                    end_section=i == len(keys) - 1)
+                    end_section=i == len(keys) - 1 and not any(unparted))
+    if any(unparted):  # a live run: what the runtime adds, in none of the seven parts
+        lat.add_row("overhead (runtime)", *(f"{x:.2f}" for x in unparted), end_section=True)
     for q in ("mean", "p50", "p95", "p99"):
         lat.add_row("total (mean)" if q == "mean" else q,
                     *(_num(s["services"][n]["latency_ms"].get(q), "{:.2f}") for n in names),

@@ -201,7 +201,7 @@ def breakdown(services: Mapping[str, Mapping[str, Any]],
     With ``local`` (service -> :class:`~airan.report.placement.LocalShare`) and some request run
     on a device, queue and compute are each drawn as two parts: on the devices' own accelerators
     (hatched) and at compute sites."""
-    from airan.report.placement import SPLIT_STAGES, LocalShare, split_breakdown
+    from airan.report.placement import SPLIT_STAGES, LocalShare, overhead_ms, split_breakdown
 
     names = list(services)
     fig = _figure(6.4, 1.1 + 0.42 * max(len(names), 1))
@@ -225,6 +225,11 @@ def breakdown(services: Mapping[str, Mapping[str, Any]],
         ax.barh(y, vals, left=left, height=0.6, color=colour, label=label,
                 edgecolor="white", linewidth=0.4, hatch="////" if on_device else None)
         left += vals
+    rest = np.array([overhead_ms(services[n]) for n in names])
+    if rest.any():  # a live run: the runtime's own time, in none of the parts
+        ax.barh(y, rest, left=left, height=0.6, color="#BBBBBB", label="overhead (runtime)",
+                edgecolor="white", linewidth=0.4)
+        left += rest
     for yi, n in zip(y, names, strict=True):
         svc = services[n]
         mean = svc["latency_ms"].get("mean")
@@ -239,7 +244,8 @@ def breakdown(services: Mapping[str, Mapping[str, Any]],
     ax.set_xlim(0, max(float(left.max()), max(
         (services[n].get("deadline_ms") or 0.0) for n in names)) * 1.18 or 1.0)
     ax.grid(axis="y", visible=False)
-    ax.legend(ncols=5 if split else 7, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+    ax.legend(ncols=5 if split or rest.any() else 7, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0),
               frameon=False, handlelength=1.0, columnspacing=0.8)
     return fig
 

@@ -131,3 +131,15 @@ def split_breakdown(breakdown: Mapping[str, Any], share: LocalShare) -> dict[str
         else:
             out[stage] = breakdown.get(stage)
     return out
+
+
+def overhead_ms(service: Mapping[str, Any]) -> float:
+    """A service's mean latency less the sum of its mean parts (ms): 0 in a simulated run,
+    whose parts add up to each request's latency; in a live run, what the runtime adds beyond
+    the delays it applies and the site's queue and compute (``live.overhead_ms``), which the
+    parts leave out (0 where it rounds away: under 0.01 ms and 0.5% of the mean)."""
+    mean = service.get("latency_ms", {}).get("mean")
+    if mean is None:
+        return 0.0
+    rest = float(mean) - sum(float(x or 0.0) for x in service["breakdown_ms"].values())
+    return rest if rest > max(0.01, 0.005 * float(mean)) else 0.0
