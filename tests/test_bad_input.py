@@ -255,6 +255,17 @@ def test_missing_file(tmp_path: Path) -> None:
     assert_input_error(runner.invoke(app, ["run", str(path)]), str(path), "not found")
 
 
+def test_a_misspelt_key_is_named_before_a_missing_field(tmp_path: Path) -> None:
+    """A first scenario with a typo and no fleets yet: the typo is named (with its match)
+    first; the missing field once hid it until the user had added the field."""
+    path = tmp_path / "first.yaml"
+    path.write_text("name: x\nduraton_s: 2\n")
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "duraton_s",
+                       "did you mean 'duration_s'")
+    path.write_text("name: x\nduration_s: 2\n")
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "fleets", "missing")
+
+
 def test_unknown_builtin_scenario() -> None:
     result = runner.invoke(app, ["run", "factroy"])
     assert_input_error(result, "'factroy'", "did you mean 'factory'")

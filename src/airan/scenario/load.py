@@ -180,6 +180,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
                     and difflib.get_close_matches(key, [name], n=1, cutoff=0.6)):
                 err = other
                 break
+        else:  # a key that is not a field at all comes first (a misspelt optional field,
+            # whose fix the user would otherwise meet only after adding the missing one)
+            err = next((e for e in errors if e["type"] == "extra_forbidden"), err)
     loc = err["loc"]
     value = err.get("input")
     msg = err["msg"]
