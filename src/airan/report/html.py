@@ -234,8 +234,9 @@ def run_figures(run: Run, folder: Path,
                            "trace." if split else "")))
         out.append(F.save(
             F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
-            "GPU utilization (busy GPU time over GPU time) and time-averaged queue length per "
-            "compute site, in about 200 windows over the run."))
+            "GPU utilization (the GPUs' time busy with AI over their time; with ai_ran, the "
+            "cells' L1 share comes on top of it) and time-averaged queue length per compute "
+            "site, in about 200 windows over the run."))
         out.append(F.save(
             F.network_map(cells, devices, sites), folder, "map", "Map",
             "Devices coloured by their downlink geometry SINR (fully loaded network); cell sites "
