@@ -502,7 +502,10 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     d = load_scenario("factory").model_dump(mode="json")
     d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.2, "end_s": 0.4},
                    {"kind": "link_down", "link": ["factory-mec", "regional-edge"],
-                    "start_s": 0.5}]
+                    "start_s": 0.5},
+                   {"kind": "link_degraded", "link": ["regional-edge", "cloud"],
+                    "capacity_factor": 0.25, "extra_delay_ms": 3, "start_s": 0.1, "end_s": 0.3},
+                   {"kind": "surge", "fleet": "amr", "rate_factor": 1.5, "start_s": 0.6}]
     path = tmp_path / "faulty.yaml"
     path.write_text(yaml.safe_dump(d), encoding="utf-8")
     result = CliRunner().invoke(app, ["run", str(path), "--duration", "1", "--out",
@@ -512,9 +515,15 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     held = s["faults"][0]
     line = (f"faults: site_down on-prem 0.2-0.4 s: requests given back to the policy "
             f"{held['affected_requests']:,} times ({held['redispatched']:,} placed again, "
-            f"{held['lost']:,} rejected at once); link_down factory-mec-regional-edge from 0.5 s "
-            f"to the end: {s['faults'][1]['transport_drops_during']:,} requests dropped no_route "
-            "or link_full while it lasted")
+            f"{held['lost']:,} rejected at once); link_down between factory-mec and regional-edge "
+            f"from 0.5 s to the end: {s['faults'][1]['transport_drops_during']:,} requests dropped "
+            "no_route or link_full while it lasted; link_degraded between regional-edge and cloud "
+            "(capacity x0.25, +3 ms) 0.1-0.3 s: "
+            f"{s['faults'][2]['transport_drops_during']:,} requests dropped no_route or "
+            "link_full while it lasted; surge amr (rate x1.5) from 0.6 s to the end: "
+            f"{s['faults'][3]['requests_during']:,} requests created while it lasted")
+    assert s["faults"][2]["link"] == ["regional-edge", "cloud"]
+    assert (s["faults"][2]["capacity_factor"], s["faults"][2]["extra_delay_ms"]) == (0.25, 3.0)
     assert held["affected_requests"] > 0
     assert line in " ".join(result.stdout.split())
     assert line in (tmp_path / "out" / "report.html").read_text()

@@ -66,9 +66,15 @@ class FaultRecord:
         if f.kind == "gpu_down":
             out["gpus"] = f.gpus
         if f.kind == "surge":
+            out["rate_factor"] = f.rate_factor
             out["requests_during"] = self.requests_during
         if f.kind in ("link_down", "link_degraded"):
+            assert f.link is not None
+            out["link"] = list(f.link)  # (target joins the two names with '-', as they may)
             out["transport_drops_during"] = self.transport_drops_during
+        if f.kind == "link_degraded":
+            out["capacity_factor"] = f.capacity_factor
+            out["extra_delay_ms"] = f.extra_delay_ms
         return out
 
 

@@ -25,9 +25,16 @@ def _window(f: Mapping[str, Any], duration_s: float) -> str | None:
 
 def _fault(f: Mapping[str, Any], duration_s: float) -> str:
     kind = f["kind"]
-    what = f"{kind} {f['target']}"
+    link = f.get("link")
+    what = f"{kind} between {link[0]} and {link[1]}" if link else f"{kind} {f['target']}"
     if kind == "gpu_down" and f.get("gpus"):
         what += f" ({_count(int(f['gpus']), 'GPU')})"
+    elif kind == "link_degraded" and "capacity_factor" in f:
+        extra = float(f.get("extra_delay_ms") or 0.0)
+        what += f" (capacity x{float(f['capacity_factor']):g}" + (
+            f", +{extra:g} ms)" if extra else ")")
+    elif kind == "surge" and "rate_factor" in f:
+        what += f" (rate x{float(f['rate_factor']):g})"
     window = _window(f, duration_s)
     if window is None:
         return f"{what} at {float(f['start_s']):g} s: not reached in this run"
