@@ -862,6 +862,17 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(
     assert res.exit_code == 2
     assert "field 'scenario': the deployment serves another scenario (its fleets differ)" in \
         " ".join(res.output.split())
+    # served with --fleet-scale 0.5: devices with the same scale pass, without it get the hint
+    from airan.api import scale_fleets
+    from airan.live.cli import _check_served
+    from airan.scenario import scenario_from_dict
+
+    served = scale_fleets(scenario_from_dict(more), 0.5)
+    (tmp_path / "live" / "scenario.yaml").write_text(
+        yaml.safe_dump(served.model_dump(mode="json")))
+    _check_served(scale_fleets(scenario_from_dict(more), 0.5), dep, tmp_path / "live")
+    with pytest.raises(InputError, match="served with --fleet-scale"):
+        _check_served(scenario_from_dict(more), dep, tmp_path / "live")
 
 
 def test_the_latency_table_and_figure_show_what_the_parts_of_a_live_run_leave_out() -> None:

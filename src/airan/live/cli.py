@@ -165,6 +165,14 @@ SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_sites_file", "cell_lay
                 "radio")
 
 
+def _fleet_scale(fleet_scale: float) -> float:
+    """``--fleet-scale`` as given, or an :class:`InputError` naming it."""
+    if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
+        raise InputError("fleet scale must be positive", field="--fleet-scale",
+                         value=fleet_scale)
+    return fleet_scale
+
+
 def _check_served(sc: Any, dep: Any, given: Path) -> None:
     """Refuse devices of another scenario than the one the deployment serves: its gateways
     know devices and services by their index in the served one (40 cameras against a
@@ -183,8 +191,11 @@ def _check_served(sc: Any, dep: Any, given: Path) -> None:
     mine = scenario_document(sc)
     differ = [k for k in SERVED_PARTS if served.get(k) != mine.get(k)]
     if differ:
+        scaled = (" (served with --fleet-scale? give airan devices the same)"
+                  if differ == ["fleets"] else "")
         raise InputError(f"the deployment serves another scenario (its {', '.join(differ)} "
-                         f"differ): give the served one, {served_path}", field="scenario")
+                         f"differ): give the served one, {served_path}{scaled}",
+                         field="scenario")
 
 
 def _print_run(summary: dict, folder: Path,
@@ -250,6 +261,9 @@ def register(app: typer.Typer) -> None:
                                             "scenario's live addresses (separate hosts)"),
         token: str = typer.Option(None, envvar="AIRAN_TOKEN", help="the tenant token every "
                                   "host shares (with --component; default: a new one)"),
+        fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
+                                          "device count (fewer devices: less load); give "
+                                          "airan devices the same"),
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
         stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
@@ -273,7 +287,13 @@ def register(app: typer.Typer) -> None:
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
                                  "share: --token or AIRAN_TOKEN", field="--token")
-            rt = LiveRuntime(scenario, out_dir, policy=policy, seed=seed,
+            served: Any = scenario
+            if fleet_scale != 1.0:  # (the deployment's scenario.yaml is then the scaled one)
+                from airan.api import scale_fleets
+                from airan.scenario import load_scenario
+
+                served = scale_fleets(load_scenario(scenario), _fleet_scale(fleet_scale))
+            rt = LiveRuntime(served, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
                              shared_gateway=shared_gateway, components=component or None,
@@ -309,9 +329,13 @@ def register(app: typer.Typer) -> None:
                                      "runs/<scenario>-live-<seed>)"),
         timeout: float = typer.Option(5.0, help="a request unanswered after this many seconds "
                                       "is dropped (timeout)"),
+        fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
+                                          "device count, as given to airan serve"),
     ) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
         with _user_errors():
+            from airan.api import note_fleet_scale, scale_fleets
+            from airan.console import scale_suffix
             from airan.live.devices import run_devices
             from airan.live.runtime import Deployment, deployment_from_scenario
             from airan.report.rundir import write_run
@@ -319,6 +343,8 @@ def register(app: typer.Typer) -> None:
 
             _check_options(seed=seed, duration=duration, out=out_dir, timeout=timeout)
             sc = load_scenario(scenario)
+            if _fleet_scale(fleet_scale) != 1.0:
+                sc = scale_fleets(sc, fleet_scale)
             if deployment is not None:
                 dep = Deployment.read(deployment)
                 _check_served(sc, dep, deployment)
@@ -327,12 +353,14 @@ def register(app: typer.Typer) -> None:
                                  "scenario's live addresses", field="--deployment")
             else:
                 dep = deployment_from_scenario(sc, token, seed=seed)
-            folder = out_dir or Path("runs") / f"{sc.name}-live-{dep.seed}"
+            folder = out_dir or Path("runs") / (
+                f"{sc.name}-live-{dep.seed}{scale_suffix(fleet_scale)}")
             _check_out(folder)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
+            note_fleet_scale(res.summary, fleet_scale)
             folder = write_run(res, folder)
-        # (the deployment serves the scenario's own devices: no --fleet-scale here)
-        _print_run(res.summary, folder, less_load="a scenario with fewer devices, served anew")
+        _print_run(res.summary, folder, less_load=(
+            f"--fleet-scale {fleet_scale / 10:g} to both airan serve and airan devices"))
 
     @app.command()
     def live(
@@ -362,11 +390,8 @@ def register(app: typer.Typer) -> None:
             from airan.scenario import load_scenario
 
             _check_options(seed=seed, duration=duration, threads=threads, out=out_dir)
-            if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
-                raise InputError("fleet scale must be positive", field="--fleet-scale",
-                                 value=fleet_scale)
             sc = load_scenario(scenario)
-            if fleet_scale != 1.0:
+            if _fleet_scale(fleet_scale) != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
             from airan.console import scale_suffix
 
