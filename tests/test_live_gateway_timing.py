@@ -327,3 +327,16 @@ def test_a_placed_request_adds_the_backlog_the_twins_snapshot_counts() -> None:
     assert g._per_item_s == pytest.approx(twin, rel=1e-12)
     batch_of_one = w.svc_time_s[:, w.gpu_type[w.site_gpu_start], 1].T / w.site_n_gpus[:, None]
     assert (g._per_item_s < batch_of_one).any()
+
+
+def test_a_request_no_site_is_up_for_drops_as_site_failure_as_in_the_twin() -> None:
+    """least-loaded (the test scenario's policy) has no site up to send a request to: a fault's
+    drop, site_failure, as the twin books it, not 'admission' (none was set)."""
+    g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
+    assert g.policy_name == "least-loaded"
+    for view in g.views:
+        view.healthy = False
+    req = wire.InferRequest(request_id="r0", device=0, service=g.world.service_names[0],
+                            payload=b"x", sent_unix_s=time.time())
+    rep = asyncio.run(g._serve(req, 0, 0, time.monotonic(), _Flight()))
+    assert (rep.status, rep.reason) == (wire.InferReply.DROPPED, "site_failure")

@@ -322,8 +322,12 @@ class Gateway:
         self.cell_ids = {w.cell_names.index(c) for c in cfg.cells}
         self.policy_name = cfg.policy or self.scenario.policy
         self.policy = resolve_policy(self.policy_name)
-        from airan.policy.builtin import deadline_aware
+        from airan.policy.builtin import cloud, deadline_aware, least_loaded, nearest_edge
 
+        # these reject only while every site they may use is down: a fault's drop, as in the
+        # twin (engine.Engine._decide), not an admission control's
+        self.reject_reason = ("site_failure" if self.policy in (cloud, nearest_edge, least_loaded)
+                              else "admission")
         sc = self.scenario
         if self.policy is deadline_aware and (sc.admission == "strict" or
                                               sc.objective == "energy"):
@@ -490,7 +494,7 @@ class Gateway:
                                    reason=reason, timing=timing)
 
         if place == REJECT:
-            return reply(wire.InferReply.DROPPED, "admission")
+            return reply(wire.InferReply.DROPPED, self.reject_reason)
         if place == LOCAL:
             timing.local_ms = float(w.local_time_s[w.dev_fleet[d], v]) * 1e3
             return reply(wire.InferReply.LOCAL)
