@@ -311,3 +311,23 @@ def test_the_terminal_says_what_the_l1_took_and_what_ai_used(tmp_path: Any) -> N
     used = a["ai_gpu_hours"] / s["ai_ran"]["ai_capacity_gpu_hours"]
     assert f"AI used {used:.1%} of the GPU time left to it" in line
     assert "background traffic at the end: " in line
+
+
+def test_the_terminal_says_when_no_site_runs_a_cells_l1(tmp_path: Any) -> None:
+    """ai_ran set where no kind: cell site stands at a cell site (factory): the line says so
+    (it once spoke of the L1 of 0 cells on 0 sites, and of background traffic never set)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["ai_ran"] = {"mode": "dynamic"}
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = CliRunner().invoke(app, ["run", str(path), "--duration", "0.2", "--no-report",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "AI-and-RAN (dynamic): no compute site runs a cell's L1" in text
+    assert "background traffic" not in text

@@ -215,12 +215,14 @@ def test_library_raises_input_error_with_field_path(tmp_path: Path, change, need
     ("text", "needles"),
     [
         ("name: x\nservices:\n\t- name: a\n", ("malformed YAML", "line 3")),  # tab indent
-        ("name: x\ncell_sites: [ {name: a\n", ("malformed YAML", "line 3")),  # unclosed bracket
+        ("name: x\ncell_sites: [ {name: a\n", ("malformed YAML", "line 3",  # unclosed bracket
+                                               "check its brackets and commas")),
         ("services:\n  - name: a\n    model: m\n  rate_hz: 1\n",  # a key indented less
          ("line 4, column 3: expected <block end>, but found a key", "at line 2, column 3: "
           "check the indentation")),
+        ('name: "x\nduration_s: 2\n', ("malformed YAML", "check its quotes")),  # unclosed quote
     ],
-    ids=["tab", "unclosed-bracket", "indentation"],
+    ids=["tab", "unclosed-bracket", "indentation", "unclosed-quote"],
 )
 def test_malformed_yaml(tmp_path: Path, text: str, needles: tuple[str, ...]) -> None:
     path = tmp_path / "broken.yaml"

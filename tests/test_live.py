@@ -873,6 +873,9 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(
     _check_served(scale_fleets(scenario_from_dict(more), 0.5), dep, tmp_path / "live")
     with pytest.raises(InputError, match="served with --fleet-scale"):
         _check_served(scenario_from_dict(more), dep, tmp_path / "live")
+    # the served (scaled) file given with --fleet-scale again: scaled twice, and told so
+    with pytest.raises(InputError, match="scaled already: drop --fleet-scale"):
+        _check_served(scale_fleets(served, 0.5), dep, tmp_path / "live", unscaled=served)
 
 
 def test_the_latency_table_and_figure_show_what_the_parts_of_a_live_run_leave_out() -> None:

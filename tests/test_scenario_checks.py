@@ -105,6 +105,23 @@ def test_strict_admission_or_energy_with_a_policy_that_ignores_them_is_warned_ab
     assert len(warned) == 1 and "least-loaded" in warned[0]
 
 
+def test_the_admission_warning_knows_the_policy_by_what_it_is(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's policy named deadline_aware is not the built-in (the engine ignores strict
+    for it: warned); the built-in named by its module path is (not warned)."""
+    from airan.scenario.load import scenario_warnings
+
+    (tmp_path / "mine.py").write_text("def deadline_aware(snapshot, batch):\n    return 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    d = _factory()
+    d.update(admission="strict")
+    sc = scenario_from_dict(d)
+    for policy, warned in (("mine:deadline_aware", True),
+                           ("airan.policy.builtin:deadline_aware", False)):
+        lines = [w for w in scenario_warnings(sc, policy=policy) if "deadline-aware" in w]
+        assert bool(lines) == warned, (policy, lines)
+
+
 def test_a_queue_limit_below_a_models_max_batch_is_warned_about() -> None:
     """queue_limit counts the requests waiting at a site, all models together: below a served
     model's max_batch, the request that would fill a batch is dropped (a review measured 62% of

@@ -216,6 +216,18 @@ def test_running_a_run_folders_scenario_again_keeps_that_run(
     assert (run / "summary.json").read_bytes() == before and (run / "report.html").is_file()
     again = json.loads((run / "rerun" / "summary.json").read_text())
     assert again["requests"] == json.loads(before)["requests"]
+    # a scaled run's scenario names the unscaled run by default (its fleets are scaled), and
+    # a rerun's own scenario its parent: each goes to its own folder's rerun
+    assert runner.invoke(app, ["run", "factory", "--duration", "0.1", "--fleet-scale", "0.5",
+                               "--no-report"]).exit_code == 0
+    half = Path("runs") / "factory-deadline-aware-1-x0.5"
+    assert runner.invoke(app, ["run", str(half / "scenario.yaml"), "--no-report"]).exit_code == 0
+    assert (run / "summary.json").read_bytes() == before
+    assert (half / "rerun" / "summary.json").is_file()
+    assert runner.invoke(app, ["run", str(run / "rerun" / "scenario.yaml"),
+                               "--no-report"]).exit_code == 0
+    assert (run / "summary.json").read_bytes() == before
+    assert (run / "rerun" / "rerun" / "summary.json").is_file()
 
 
 def test_compare_tells_a_comparison_from_a_project_or_a_run_folder(tmp_path: Path) -> None:

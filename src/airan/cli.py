@@ -36,6 +36,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     _table,
     _user_errors,
     check_writable,
+    default_run_folder,
     err,
     out,
     reader_may_leave,
@@ -148,11 +149,8 @@ def run(
                             trace_limit=trace_limit, trace_sample=trace_sample)
             if out_dir is None:  # a scaled run does not overwrite the unscaled one
                 scale = scale_suffix(fleet_scale)
-                out_dir = Path("runs") / _safe_name(
-                    f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}")
-                if scenario is not None and Path(scenario).is_file() and (
-                        Path(scenario).resolve().parent == out_dir.resolve()):
-                    out_dir = out_dir / "rerun"  # a run's own scenario.yaml: keep that run
+                out_dir = default_run_folder(scenario, Path("runs") / _safe_name(
+                    f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}"))
             _check_out_dir(out_dir)
             created = not out_dir.exists()
             try:
@@ -330,14 +328,19 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     used = sum(a.get("ai_gpu_hours", 0.0) for a in per_site)
     capacity = float(ar.get("ai_capacity_gpu_hours") or 0.0)
     misses = int(ar.get("l1_slot_misses") or 0)
-    text = (f"AI-and-RAN ({ar['mode']}): the L1 of {sum(a['hosted_cells'] for a in hosts):,} "
-            f"cells took {l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the "
-            f"{len(hosts):,} cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, "
-            f"{misses:,} of its slots did not fit; AI used "
-            f"{used / capacity if capacity else 0.0:.1%} of the GPU time left to it "
-            "(its GPU-hours in summary.json)")
+    if hosts:
+        text = (f"AI-and-RAN ({ar['mode']}): the L1 of "
+                f"{sum(a['hosted_cells'] for a in hosts):,} cells took "
+                f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
+                f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {misses:,} of "
+                "its slots did not fit; AI used "
+                f"{used / capacity if capacity else 0.0:.1%} of the GPU time left to it "
+                "(its GPU-hours in summary.json)")
+    else:
+        text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
+                "site at a cell site would)")
     background = ar.get("background_utilization_now")
-    if background is not None:
+    if background:  # (none without ai_ran.traffic)
         text += f"; background traffic at the end: {background:.0%} of the PRBs"
     out.print(text, markup=False, soft_wrap=True, style="yellow" if misses else "")
 

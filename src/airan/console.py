@@ -347,6 +347,18 @@ def scale_suffix(fleet_scale: float) -> str:
     return f"-x{text if float(text) == fleet_scale else repr(fleet_scale)}"
 
 
+def default_run_folder(scenario: str | None, default: Path) -> Path:
+    """Where a run writes when ``--out`` is not given: ``default``, unless ``scenario`` is a
+    run folder's own scenario.yaml (a summary.json beside it), which runs again into that
+    folder's ``rerun``: the default would name that run, or another one (a scaled run's
+    scenario has the scaled fleets, and names the unscaled run), and overwrite it."""
+    if scenario is not None:
+        path = Path(scenario)
+        if path.is_file() and (path.parent / "summary.json").is_file():
+            return path.parent / "rerun"
+    return default
+
+
 def _num(value: float | None, fmt: str = "{:.1f}", missing: str = "-") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return missing

@@ -93,6 +93,7 @@ def malformed_yaml(exc: Exception, file: str) -> InputError:
     if context and cmark is not None:  # where the block it was reading began: most often a
         # key indented unlike its neighbours; in a [list] or {mapping}, an unclosed bracket
         hint = ("check its brackets and commas" if "flow" in context
+                else "check its quotes" if "quoted" in context
                 else "check the indentation")
         problem += f" ({context} at line {cmark.line + 1}, column {cmark.column + 1}: {hint})"
     return InputError(f"malformed YAML{where}: {problem}", file=file)

@@ -165,6 +165,17 @@ SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_sites_file", "cell_lay
                 "radio")
 
 
+def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) -> None:
+    """The scenario's warnings, as ``airan run`` prints them (a strict admission under a policy
+    that ignores it, say)."""
+    from airan.console import _scenario_label
+    from airan.scenario.load import scenario_warnings
+
+    for line in scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration,
+                                  policy=policy):
+        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _fleet_scale(fleet_scale: float) -> float:
     """``--fleet-scale`` as given, or an :class:`InputError` naming it."""
     if not (fleet_scale > 0 and math.isfinite(fleet_scale)):
@@ -173,7 +184,7 @@ def _fleet_scale(fleet_scale: float) -> float:
     return fleet_scale
 
 
-def _check_served(sc: Any, dep: Any, given: Path) -> None:
+def _check_served(sc: Any, dep: Any, given: Path, unscaled: Any = None) -> None:
     """Refuse devices of another scenario than the one the deployment serves: its gateways
     know devices and services by their index in the served one (40 cameras against a
     deployment of 20 had every request of one service dropped as 'error', and no word why)."""
@@ -191,8 +202,12 @@ def _check_served(sc: Any, dep: Any, given: Path) -> None:
     mine = scenario_document(sc)
     differ = [k for k in SERVED_PARTS if served.get(k) != mine.get(k)]
     if differ:
-        scaled = (" (served with --fleet-scale? give airan devices the same)"
-                  if differ == ["fleets"] else "")
+        scaled = ""
+        if differ == ["fleets"]:  # the scale given twice, or not the served one
+            again = unscaled is not None and scenario_document(unscaled).get("fleets") == \
+                served.get("fleets")
+            scaled = (" (it is scaled already: drop --fleet-scale)" if again else
+                      " (served with --fleet-scale? give airan devices the same)")
         raise InputError(f"the deployment serves another scenario (its {', '.join(differ)} "
                          f"differ): give the served one, {served_path}{scaled}",
                          field="scenario")
@@ -287,12 +302,15 @@ def register(app: typer.Typer) -> None:
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
                                  "share: --token or AIRAN_TOKEN", field="--token")
-            served: Any = scenario
-            if fleet_scale != 1.0:  # (the deployment's scenario.yaml is then the scaled one)
-                from airan.api import scale_fleets
-                from airan.scenario import load_scenario
+            from airan.scenario import load_scenario
 
-                served = scale_fleets(load_scenario(scenario), _fleet_scale(fleet_scale))
+            served: Any = scenario
+            sc = load_scenario(scenario)
+            if _fleet_scale(fleet_scale) != 1.0:  # (the deployment's scenario.yaml is scaled)
+                from airan.api import scale_fleets
+
+                served = sc = scale_fleets(sc, fleet_scale)
+            _warn(sc, scenario, policy, duration)
             rt = LiveRuntime(served, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
@@ -335,26 +353,27 @@ def register(app: typer.Typer) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
         with _user_errors():
             from airan.api import note_fleet_scale, scale_fleets
-            from airan.console import scale_suffix
+            from airan.console import default_run_folder, scale_suffix
             from airan.live.devices import run_devices
             from airan.live.runtime import Deployment, deployment_from_scenario
             from airan.report.rundir import write_run
             from airan.scenario import load_scenario
 
             _check_options(seed=seed, duration=duration, out=out_dir, timeout=timeout)
-            sc = load_scenario(scenario)
+            sc = unscaled = load_scenario(scenario)
             if _fleet_scale(fleet_scale) != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
             if deployment is not None:
                 dep = Deployment.read(deployment)
-                _check_served(sc, dep, deployment)
+                _check_served(sc, dep, deployment,
+                              unscaled if fleet_scale != 1.0 else None)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")
             else:
                 dep = deployment_from_scenario(sc, token, seed=seed)
-            folder = out_dir or Path("runs") / (
-                f"{sc.name}-live-{dep.seed}{scale_suffix(fleet_scale)}")
+            folder = out_dir or default_run_folder(scenario, Path("runs") / (
+                f"{sc.name}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
             _check_out(folder)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             note_fleet_scale(res.summary, fleet_scale)
@@ -393,11 +412,13 @@ def register(app: typer.Typer) -> None:
             sc = load_scenario(scenario)
             if _fleet_scale(fleet_scale) != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
-            from airan.console import scale_suffix
+            _warn(sc, scenario, policy, duration)
+            from airan.console import default_run_folder, scale_suffix
 
             scale = scale_suffix(fleet_scale)
             run_seed = sc.seed if seed is None else seed  # (seed 0 is a seed)
-            folder = out_dir or Path("runs") / f"{sc.name}-live-{run_seed}{scale}"
+            folder = out_dir or default_run_folder(
+                scenario, Path("runs") / f"{sc.name}-live-{run_seed}{scale}")
             _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,

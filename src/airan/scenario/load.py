@@ -677,6 +677,19 @@ def _check_transport_hops(s: Scenario) -> None:
 FAR_FROM_CELLS_M = 10_000.0
 
 
+def _reads_admission(policy: str) -> bool:
+    """Whether ``policy`` (a name or ``module:callable``) is the built-in deadline-aware, the
+    one policy that reads ``admission`` and ``objective`` (True where it cannot be told: a
+    policy that does not load is the run's error to report)."""
+    from airan.policy import resolve_policy
+    from airan.policy.builtin import deadline_aware
+
+    try:
+        return resolve_policy(policy) is deadline_aware
+    except Exception:  # noqa: BLE001  (an unknown name, a module that fails to import)
+        return True
+
+
 def scenario_warnings(s: Scenario, *, label: str | None = None,
                       duration_s: float | None = None, policy: str | None = None) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
@@ -726,8 +739,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     run_policy = policy or s.policy
     for key, value, default in (("admission", s.admission, "none"),
                                 ("objective", s.objective, "latency")):
-        if value != default and run_policy != "deadline-aware" and not run_policy.endswith(
-                ":deadline_aware"):
+        if value != default and not _reads_admission(run_policy):
             out.append(str(InputError(
                 f"only the deadline-aware policy reads {key}; policy {run_policy!r} ignores it",
                 file=label, field=key, value=value)))
