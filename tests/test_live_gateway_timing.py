@@ -334,6 +334,7 @@ def test_a_request_no_site_is_up_for_drops_as_site_failure_as_in_the_twin() -> N
     drop, site_failure, as the twin books it, not 'admission' (none was set)."""
     g = _gateway("gateway", [_LinkStub(0.0), _LinkStub(0.0)])
     assert g.policy_name == "least-loaded"
+    assert (g.snapshot().admission, g.snapshot().objective) == ("none", "latency")
     for view in g.views:
         view.healthy = False
     req = wire.InferRequest(request_id="r0", device=0, service=g.world.service_names[0],

@@ -107,8 +107,8 @@ def test_strict_admission_or_energy_with_a_policy_that_ignores_them_is_warned_ab
 
 def test_the_admission_warning_knows_the_policy_by_what_it_is(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user's policy named deadline_aware is not the built-in (the engine ignores strict
-    for it: warned); the built-in named by its module path is (not warned)."""
+    """A built-in that ignores admission is warned about however it is named; deadline-aware
+    by its module path, and a policy of one's own (which reads snapshot.admission), not."""
     from airan.scenario.load import scenario_warnings
 
     (tmp_path / "mine.py").write_text("def deadline_aware(snapshot, batch):\n    return 0\n")
@@ -116,10 +116,28 @@ def test_the_admission_warning_knows_the_policy_by_what_it_is(
     d = _factory()
     d.update(admission="strict")
     sc = scenario_from_dict(d)
-    for policy, warned in (("mine:deadline_aware", True),
-                           ("airan.policy.builtin:deadline_aware", False)):
+    for policy, warned in (("mine:deadline_aware", False),
+                           ("airan.policy.builtin:deadline_aware", False),
+                           ("airan.policy.builtin:nearest_edge", True)):
         lines = [w for w in scenario_warnings(sc, policy=policy) if "deadline-aware" in w]
         assert bool(lines) == warned, (policy, lines)
+
+
+def test_a_policy_of_ones_own_reads_admission_and_objective_from_its_snapshot() -> None:
+    """A user's policy can apply the scenario's strict admission itself: the snapshot says it
+    (in the twin; the live gateway's snapshot carries them too)."""
+    import numpy as np
+
+    seen: list[tuple[str, str]] = []
+
+    def mine(snapshot: Any, batch: Any) -> Any:
+        seen.append((snapshot.admission, snapshot.objective))
+        return np.full(len(batch), -1, dtype=np.int64)
+
+    d = _factory()
+    d.update(admission="strict", objective="energy")
+    airan.run(scenario_from_dict(d), policy=mine, duration_s=0.05)
+    assert seen and set(seen) == {("strict", "energy")}
 
 
 def test_a_queue_limit_below_a_models_max_batch_is_warned_about() -> None:

@@ -96,9 +96,12 @@ class LiveSnapshot:
 
     def __init__(self, world: Any, time_s: float, backlog_s: NDArray[np.float64],
                  healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
-                 rates: RadioRates, placed: NDArray[np.int64] | None = None) -> None:
+                 rates: RadioRates, placed: NDArray[np.int64] | None = None,
+                 admission: str = "none", objective: str = "latency") -> None:
         self.world = world
         self.time_s = time_s
+        self.admission = admission  # the scenario's, as the twin's snapshot has them
+        self.objective = objective
         self.ul_access_delay_s = rates.ul_access_delay_s
         self.dl_access_delay_s = rates.dl_access_delay_s
         self.ul_slot_spacing_s = rates.ul_slot_spacing_s
@@ -399,7 +402,8 @@ class Gateway:
             self.world, time.monotonic() - self.t0,
             np.array([x.backlog_s + x.extra_s + x.pending_s for x in v]),
             np.array([x.healthy for x in v], dtype=bool),
-            np.array([x.queue_len for x in v], dtype=np.int64), self.rates, placed)
+            np.array([x.queue_len for x in v], dtype=np.int64), self.rates, placed,
+            admission=self.scenario.admission, objective=self.scenario.objective)
 
     def decide(self, d: int, v: int, cell: int) -> int:
         """The policy's placement of one request: a site index, LOCAL or REJECT."""

@@ -50,6 +50,9 @@ class Snapshot:
     - ``ul_slot_spacing_s`` / ``dl_slot_spacing_s``: the mean time between slots of each
       direction (NR; 0 for a radio without slots): data beyond what the first slot carries
       goes in the next ones (:func:`air_leg_s`).
+    - ``admission`` (``"none"`` or ``"strict"``) and ``objective`` (``"latency"`` or
+      ``"energy"``): the scenario's settings, which deadline-aware applies and a policy of
+      one's own may read (the other built-ins ignore them).
     """
 
     def __init__(self, engine: object) -> None:
@@ -62,6 +65,8 @@ class Snapshot:
         self.dl_harq_s: float = engine._dl_harq_s  # type: ignore[attr-defined]
         self.ul_slot_spacing_s: float = engine._ul_slot_spacing_s  # type: ignore[attr-defined]
         self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
+        self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
+        self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
 
     @cached_property
     def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:

@@ -678,14 +678,15 @@ FAR_FROM_CELLS_M = 10_000.0
 
 
 def _reads_admission(policy: str) -> bool:
-    """Whether ``policy`` (a name or ``module:callable``) is the built-in deadline-aware, the
-    one policy that reads ``admission`` and ``objective`` (True where it cannot be told: a
-    policy that does not load is the run's error to report)."""
+    """Whether ``policy`` (a name or ``module:callable``) may read ``admission`` and
+    ``objective``: deadline-aware applies them and a policy of one's own may read them from its
+    snapshot; the other built-ins ignore them (True where it cannot be told: a policy that does
+    not load is the run's error to report)."""
     from airan.policy import resolve_policy
-    from airan.policy.builtin import deadline_aware
+    from airan.policy.builtin import cloud, least_loaded, local, nearest_edge
 
     try:
-        return resolve_policy(policy) is deadline_aware
+        return resolve_policy(policy) not in (local, cloud, nearest_edge, least_loaded)
     except Exception:  # noqa: BLE001  (an unknown name, a module that fails to import)
         return True
 
@@ -741,7 +742,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                                 ("objective", s.objective, "latency")):
         if value != default and not _reads_admission(run_policy):
             out.append(str(InputError(
-                f"only the deadline-aware policy reads {key}; policy {run_policy!r} ignores it",
+                f"policy {run_policy!r} ignores {key} (deadline-aware applies it; a policy of "
+                f"one's own may read snapshot.{key})",
                 file=label, field=key, value=value)))
     for c in s.compute_sites:  # (generated sites stand at cell sites)
         if part[index[c.at]] not in with_cells:
