@@ -54,10 +54,13 @@ def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_ite
     _, site_backlog, site_queue = K._site_backlogs(W, S, now, per_item, gpu_up)
     healthy = S.site_up > 0
     none = np.zeros(0)
+    link_backlog = np.empty(S.link_free.shape[0])  # Snapshot.link_backlog_s (no context moves)
+    for lk in range(link_backlog.shape[0]):
+        link_backlog[lk] = max(S.link_free[lk] - now, 0.0)
     place = _deadline_aware_core(
         cand, cand_delay, cand_rate, node, svc, fleet, none, ul_time, ul_round, dl_rate, none,
         dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing, np.full(n, -1, np.int64),
-        W.svc_state_bits, W.site_node, W.path_links, none, W.transport_queue_limit_s,
+        W.svc_state_bits, W.site_node, W.path_links, link_backlog, W.transport_queue_limit_s,
         site_backlog, site_queue, W.site_max_wait_s, healthy, S.site_ai_share, W.svc_ul_bits,
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,

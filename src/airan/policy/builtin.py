@@ -210,8 +210,7 @@ def deadline_aware(
         w.svc_state_bits,  # type: ignore[attr-defined]
         w.site_node,  # type: ignore[attr-defined]
         w.path_links,  # type: ignore[attr-defined]
-        np.asarray(snap.link_backlog_s, dtype=np.float64)
-        if np.any(w.svc_state_bits > 0) else np.zeros(0),  # type: ignore[attr-defined]
+        np.asarray(snap.link_backlog_s, dtype=np.float64),
         float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
         np.asarray(snap.site_model_backlog_s, dtype=np.float64),
         np.asarray(snap.site_model_queue, dtype=np.int64),
@@ -316,6 +315,17 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
                 est[i, j] = np.inf
                 continue
             up = ul_leg + prop + ul_bits[v] / bn
+            if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
+                queued = 0.0
+                for hop in range(path_links.shape[2]):
+                    lk = path_links[node[i], st, hop]
+                    if lk < 0:
+                        break
+                    queued = max(queued, link_backlog[lk])
+                if queued > queue_limit:
+                    up = np.inf
+                else:
+                    up += queued
             h = held[i]
             if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
                 src = site_node[h]  # the context moves here first (context_move_s)
