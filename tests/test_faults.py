@@ -564,7 +564,8 @@ def test_fault_and_mobility_lines_say_what_happened_within_the_run() -> None:
         "faults: gpu_down on-prem (1 GPU) 0.5-1 s: requests given back to the policy 1 time "
         "(1 placed again, 0 rejected at once); surge amr from 1.5 s to the end: 1 request created "
         "while it lasted; site_down cloud at 5 s: not reached in this run",
-        "mobility: 1 moving device, 3 handovers, 0 radio link failures; requests caught by a "
-        "handover: detect 2"]
+        "mobility: 1 moving device, 3 handovers, 0 radio link failures; requests on the radio "
+        "when their device handed over (not those created during an interruption, which wait "
+        "too): detect 2"]
     summary["mobility"]["handovers"] = 40  # enough for a rate: 40 in 2 s, 1,200 a minute
     assert "40 handovers (1.2e+03 per device per minute)" in events(summary)[1]

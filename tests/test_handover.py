@@ -52,6 +52,14 @@ def test_straight_line_through_a_row_of_cells_hands_over_once_per_boundary() -> 
     assert eng.world.cell_names[int(eng.world.dev_cell[0])] == "c5"
     per_min = s["mobility"]["services"]["perception"]["handovers_per_device_per_min"]
     assert per_min == pytest.approx(5 / (100 / 60))
+    # a parked fleet of the same service: the rate stays per moving device (it was divided
+    # by every device of the service, parked ones too)
+    d["fleets"].append({"name": "parked", "count": 3, "services": ["perception"],
+                        "area": {"x_m": [0.0, 10.0], "y_m": [0.0, 10.0]}})
+    s = Engine(scenario_from_dict(d)).run().summary
+    assert s["mobility"]["handovers"] == 5
+    per_min = s["mobility"]["services"]["perception"]["handovers_per_device_per_min"]
+    assert per_min == pytest.approx(5 / (100 / 60))
 
 
 def test_hysteresis_stops_ping_pong_on_a_boundary() -> None:

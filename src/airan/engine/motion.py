@@ -214,9 +214,14 @@ class Motion:
                                "handovers": int(self.handovers.sum()),
                                "radio_link_failures": int(self.radio_link_failures.sum()),
                                "services": {}}
+        moving = np.zeros(len(w.dev_fleet), dtype=bool)
+        for ids, _ in self.fleets:
+            moving[ids] = True
         for v, name in enumerate(w.service_names):
             fleets = [fi for fi, svcs in enumerate(w.fleet_services) if v in svcs]
-            devs = np.flatnonzero(np.isin(w.dev_fleet, fleets))
+            # over its moving devices, as the terminal's line (parked ones never hand over:
+            # 100 moving and 300 parked read 3.86 here against 15.5 there)
+            devs = np.flatnonzero(np.isin(w.dev_fleet, fleets) & moving)
             out["services"][name] = {
                 "handovers_per_device_per_min": float(self.handovers[devs].sum()
                                                       / max(len(devs), 1) / minutes),

@@ -77,7 +77,8 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         caught = ", ".join(f"{name} {k:,}" for name, k in hit.items() if k)
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
                    f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
-                   f"requests caught by a handover: {caught or 'none'}")
+                   "requests on the radio when their device handed over (not those created "
+                   f"during an interruption, which wait too): {caught or 'none'}")
     stopped = {name: (c.get("live") or {}).get("stopped_answering_s")
                for name, c in (summary.get("sites") or {}).items()}
     stopped = {name: t for name, t in stopped.items() if t is not None}
