@@ -29,7 +29,8 @@ from airan.policy.builtin import _candidate_paths, _deadline_aware_core
 
 
 @njit(cache=True)
-def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_item, gpu_up,
+def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
+            gpu_up,
             ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
             dl_spacing, strict):  # pragma: no cover - compiled
     """Placements of the requests of devices ``dev`` and services ``svc``, as
@@ -54,17 +55,15 @@ def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_ite
     _, site_backlog, site_queue = K._site_backlogs(W, S, now, per_item, gpu_up)
     healthy = S.site_up > 0
     none = np.zeros(0)
-    link_backlog = np.empty(S.link_free.shape[0])  # Snapshot.link_backlog_s (no context moves)
-    for lk in range(link_backlog.shape[0]):
-        link_backlog[lk] = max(S.link_free[lk] - now, 0.0)
     place = _deadline_aware_core(
-        cand, cand_delay, cand_rate, node, svc, fleet, none, ul_time, ul_round, dl_rate, none,
+        cand, cand_delay, cand_rate, cand_links, node, svc, fleet, none, ul_time, ul_round,
+        dl_rate, none,
         dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing, np.full(n, -1, np.int64),
-        W.svc_state_bits, W.site_node, W.path_links, link_backlog, W.transport_queue_limit_s,
+        W.svc_state_bits, W.site_node, W.path_links, S.link_free, W.transport_queue_limit_s,
         site_backlog, site_queue, W.site_max_wait_s, healthy, S.site_ai_share, W.svc_ul_bits,
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
-        strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w)
+        strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w, now)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):
@@ -73,10 +72,12 @@ def _decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_ite
 
 
 @njit(cache=True)
-def decide(W, S, cand, cand_delay, cand_rate, path_rate, dev, svc, now, per_item, gpu_up,
+def decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
+           gpu_up,
            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
            dl_spacing, strict):  # pragma: no cover - compiled
-    return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, path_rate, dev, svc, now,
+    return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, cand_links, path_rate, dev,
+                   svc, now,
                    per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
                    dl_access, ul_spacing, dl_spacing, strict)
 
@@ -91,9 +92,10 @@ def deadline_aware(engine: Any, device: NDArray[np.int64], service: NDArray[np.i
                    strict: bool) -> NDArray[np.int64]:
     """The engine's placements for one batch (see the module's docstring)."""
     w = engine.world
-    cand_delay, cand_rate = _candidate_paths(w)
+    cand_delay, cand_rate, cand_links = _candidate_paths(w)
     return decide(  # type: ignore[no-any-return]
-        engine._kw, engine._sref, w.node_candidates, cand_delay, cand_rate, w.path_rate_bps,
+        engine._kw, engine._sref, w.node_candidates, cand_delay, cand_rate, cand_links,
+        w.path_rate_bps,
         np.ascontiguousarray(device, dtype=np.int64),
         np.ascontiguousarray(service, dtype=np.int64), float(engine.now_s), engine._per_item_s,
         engine.faults.gpu_up, engine._ul_slot_fraction, engine._dl_slot_fraction,

@@ -187,12 +187,13 @@ def deadline_aware(
         return np.zeros(0, dtype=np.int64)
     w = snap.world
     d = batch.device
-    cand_delay, cand_rate = _candidate_paths(w)
+    cand_delay, cand_rate, cand_links = _candidate_paths(w)
     air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
     return _deadline_aware_core(  # type: ignore[no-any-return]
         w.node_candidates,  # type: ignore[attr-defined]
         cand_delay,
         cand_rate,
+        cand_links,
         w.cell_node[batch.cell],  # type: ignore[attr-defined]
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
@@ -248,15 +249,18 @@ def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
     return access + more * spacing
 
 
-def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                      NDArray[np.int32]]:
     """Each node's transport delay and store-and-forward rate to each of its candidate sites,
-    [nodes, k]: the policy's reads from the [nodes, sites] tables, contiguous (cached in
-    ``World.extras`` until a link fault reroutes)."""
+    [nodes, k], and its path's links, [nodes, k, hops]: the policy's reads from the
+    [nodes, sites] tables, contiguous (cached in ``World.extras`` until a link fault reroutes;
+    the links read from metro's 120 MB node-by-site table cost a cache miss per candidate)."""
     cached = w.extras.get("candidate_paths")
     if cached is None:
         rows = np.arange(len(w.node_candidates))[:, None]
         cached = (np.ascontiguousarray(w.path_delay_s[rows, w.node_candidates]),
-                  np.ascontiguousarray(w.path_rate_bps[rows, w.node_candidates]))
+                  np.ascontiguousarray(w.path_rate_bps[rows, w.node_candidates]),
+                  np.ascontiguousarray(w.path_links[rows, w.node_candidates]))
         w.extras["candidate_paths"] = cached
     return cached  # type: ignore[no-any-return]
 
@@ -270,18 +274,21 @@ def _whole_slots(on_air_s, slot_s):
 
 
 @njit(cache=True)
-def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate, ul_time,
-                         ul_round, dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access,
+def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fleet, ul_rate,
+                         ul_time, ul_round, dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access,
                          ul_spacing, dl_spacing, held, state_bits, site_node, path_links,
                          link_backlog, queue_limit, site_backlog, site_queue, max_wait,
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w):  # pragma: no cover - compiled
+                         active_w, link_t0=0.0):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
-    ``cand``: each transport node's candidate sites (``World.node_candidates``), read at each
-    request's ``node`` (:func:`airan.policy.base.candidate_sites`, without building it), and
-    ``cand_delay``, ``cand_rate`` the paths to them (:func:`_candidate_paths`)."""
+    ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
+    decisions pass its links' free times and the time now, read only for the links of the
+    paths it weighs. ``cand``: each transport node's candidate sites
+    (``World.node_candidates``), read at each request's ``node``
+    (:func:`airan.policy.base.candidate_sites`, without building it), and ``cand_delay``,
+    ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -317,11 +324,11 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
             up = ul_leg + prop + ul_bits[v] / bn
             if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
                 queued = 0.0
-                for hop in range(path_links.shape[2]):
-                    lk = path_links[node[i], st, hop]
+                for hop in range(cand_links.shape[2]):
+                    lk = cand_links[node[i], j, hop]
                     if lk < 0:
                         break
-                    queued = max(queued, link_backlog[lk])
+                    queued = max(queued, max(link_backlog[lk] - link_t0, 0.0))
                 if queued > queue_limit:
                     up = np.inf
                 else:
@@ -335,7 +342,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, node, svc, fleet, ul_rate,
                         lk = path_links[src, st, hop]
                         if lk < 0:
                             break
-                        wait = max(wait, link_backlog[lk])
+                        wait = max(wait, max(link_backlog[lk] - link_t0, 0.0))
                     if wait > queue_limit:
                         up = np.inf
                     else:
