@@ -266,6 +266,18 @@ def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64],
 
 
 @njit(cache=True)
+def _longest_backlog(links, link_backlog, link_t0):  # pragma: no cover - compiled
+    """The longest backlog (s) among a path's ``links`` (-1 padded): ``link_backlog`` less
+    ``link_t0``, at least 0."""
+    longest = 0.0
+    for lk in links:
+        if lk < 0:
+            break
+        longest = max(longest, max(link_backlog[lk] - link_t0, 0.0))
+    return longest
+
+
+@njit(cache=True)
 def _whole_slots(on_air_s, slot_s):
     """policy.base.whole_slots for one transfer."""
     if on_air_s <= 0.0:
@@ -323,12 +335,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 continue
             up = ul_leg + prop + ul_bits[v] / bn
             if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
-                queued = 0.0
-                for hop in range(cand_links.shape[2]):
-                    lk = cand_links[node[i], j, hop]
-                    if lk < 0:
-                        break
-                    queued = max(queued, max(link_backlog[lk] - link_t0, 0.0))
+                queued = _longest_backlog(cand_links[node[i], j], link_backlog, link_t0)
                 if queued > queue_limit:
                     up = np.inf
                 else:
@@ -337,12 +344,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
                 src = site_node[h]  # the context moves here first (context_move_s)
                 if path_delay[src, st] < np.inf:
-                    wait = 0.0  # the longest backlog on the path's links
-                    for hop in range(path_links.shape[2]):
-                        lk = path_links[src, st, hop]
-                        if lk < 0:
-                            break
-                        wait = max(wait, max(link_backlog[lk] - link_t0, 0.0))
+                    wait = _longest_backlog(path_links[src, st], link_backlog, link_t0)
                     if wait > queue_limit:
                         up = np.inf
                     else:
