@@ -190,9 +190,10 @@ def estimate_latency_s(
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. A
     request reaches a site after the uplink leg (its access delay, then the further slots it
     needs behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`),
-    propagation and serialization (store and forward: on every link of the path), and, for a
-    stateful service, moving its context there first (:func:`context_move_s`); where it would
-    open a batch, the batcher's ``max_wait`` (:func:`batch_wait_s`); it starts then or when the
+    propagation and serialization (store and forward: on every link of the path) behind the
+    longest backlog of the path's links (:func:`path_backlog_s`), and, for a stateful
+    service, moving its context there first (:func:`context_move_s`); where it would open a
+    batch, the batcher's ``max_wait`` (:func:`batch_wait_s`); it starts then or when the
     site's backlog has cleared, whichever is later (the GPUs work through the backlog while it
     travels); then its
     batch-1 service time, the way back and the downlink leg at the device's current rate.
