@@ -172,8 +172,13 @@ def test_degraded_link_is_slower_while_degraded() -> None:
     assert np.sort(w.link_cap_bps / base)[:2] == pytest.approx([0.5, 0.5])
 
 
-def test_cell_off_air_moves_its_devices_and_brings_them_back() -> None:
-    sc = _factory([{"kind": "cell_down", "cell": "cell-a", "start_s": 0.2, "end_s": 0.4}])
+def test_cell_off_air_moves_its_devices_and_takes_back_those_it_serves_better() -> None:
+    """At its return a cell takes back the devices of another cell by event A3 (TS 38.331
+    5.5.4.4): its RSRP above the serving cell's by hysteresis_db; each of those is silent for
+    interruption_ms, and the others stay where they are."""
+    handover = {"hysteresis_db": 3.0, "ttt_ms": 160.0, "interruption_ms": 30.0}
+    sc = _factory([{"kind": "cell_down", "cell": "cell-a", "start_s": 0.2, "end_s": 0.4}],
+                  handover=handover)
     eng = Engine(sc, duration_s=0.6)
     w = eng.world
     a = w.cell_names.index("cell-a")
@@ -181,11 +186,20 @@ def test_cell_off_air_moves_its_devices_and_brings_them_back() -> None:
     assert on_a.size
     eng.step(int(round(0.3 / w.slot_s)))
     assert not np.any(w.dev_cell[on_a] == a)  # all moved to another cell
+    rsrp = (w.dev_top_gain * w.cell_rs_mw[w.dev_top_cell])[on_a]
+    rsrp_a = np.where(w.dev_top_cell[on_a] == a, rsrp, 0.0).sum(axis=1)
+    margin_db = 10 * np.log10(rsrp_a / rsrp[:, 0])  # cell-a against the serving cell
+    back = margin_db > 3.0
+    assert back.any() and (~back).any()  # both kinds among the factory's devices
+    eng.step(int(round(0.41 / w.slot_s)) - eng.slot)
+    assert np.all(w.dev_cell[on_a[back]] == a)
+    assert not np.any(w.dev_cell[on_a[~back]] == a)
+    assert np.all(eng._st.ue_ul_elig[on_a[back]] >= 0.43 - 1e-9)  # the handover's silence
     eng.step(eng.n_slots)
-    assert np.all(w.dev_cell[on_a] == a)
     s = eng.result().summary
     _conserves(s)
     assert s["faults"][0]["devices_moved"] == on_a.size
+    assert s["faults"][0]["devices_back"] == back.sum()
 
 
 def test_surge_multiplies_the_fleet_rate_for_its_duration() -> None:
@@ -537,6 +551,9 @@ def test_every_cell_off_air_leaves_the_devices_in_outage_and_their_return_restor
     cell0, gain0, power0 = w.dev_cell.copy(), w.dev_top_gain.copy(), w.dev_ul_p_prb_mw.copy()
     eng.step(int(round(0.3 / w.slot_s)))
     assert np.all(w.dev_top_gain[:, 0] == 0.0)  # no cell on air: every device in outage
+    eng.step(int(round(0.41 / w.slot_s)) - eng.slot)
+    # re-established on the cells back together, silent for reestablish_ms (100) from then
+    assert np.all(eng._st.ue_ul_elig >= 0.5 - 1e-9)
     eng.step(eng.n_slots)
     assert np.array_equal(w.dev_cell, cell0)  # back on their strongest cells, as they were
     assert np.array_equal(w.dev_top_gain[:, 0], gain0[:, 0])  # (the others in another order)
@@ -569,3 +586,10 @@ def test_fault_and_mobility_lines_say_what_happened_within_the_run() -> None:
         "too): detect 2"]
     summary["mobility"]["handovers"] = 40  # enough for a rate: 40 in 2 s, 1,200 a minute
     assert "40 handovers (1.2e+03 per device per minute)" in events(summary)[1]
+    cell = {"kind": "cell_down", "target": "cell-a", "start_s": 0.2, "end_s": 0.4,
+            "devices_moved": 12, "devices_without_cell": 0, "devices_back": 7}
+    summary["faults"] = [cell]
+    assert events(summary)[0] == ("faults: cell_down cell-a 0.2-0.4 s: 12 devices moved to "
+                                  "another cell, 7 back on it when it returned")
+    cell["end_s"] = None  # it never came back: nothing said of a return
+    assert events(summary)[0].endswith("12 devices moved to another cell")

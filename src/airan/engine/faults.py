@@ -9,9 +9,10 @@ at another site, on its device, or dropped with reason ``site_failure``.
 
 Simplifications (named in the README): requests already on a fibre when it is cut arrive; a
 cell's devices re-attach to their next strongest cell among those precomputed for them, with
-``reestablish_ms`` of uplink silence (downlink answers are not delayed); a surge changes a
-fleet's rate from each device's next arrival; a batch cut by a failure is GPU work up to the
-cut only, and not served.
+``reestablish_ms`` of uplink silence (downlink answers are not delayed), and when it comes back
+those it serves better by the hysteresis hand over to it at once (no time-to-trigger); a
+surge changes a fleet's rate from each device's next arrival; a batch cut by a failure is GPU
+work up to the cut only, and not served.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class FaultRecord:
     lost: int = 0  # of those, rejected by the policy at once
     devices_moved: int = 0  # cell_down: re-attached to another cell on air
     devices_without_cell: int = 0  # cell_down: every cell they list was off air
+    # cell_down: re-attached to it when it came back (out of outage, or by handover)
+    devices_back: int = 0
     requests_during: int = 0  # surge: requests its fleet created while it lasted
     # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
     # of every cause then, as the faults' counts are approximate)
@@ -63,6 +66,7 @@ class FaultRecord:
         if f.kind == "cell_down":
             out["devices_moved"] = self.devices_moved
             out["devices_without_cell"] = self.devices_without_cell
+            out["devices_back"] = self.devices_back
         if f.kind == "gpu_down":
             out["gpus"] = f.gpus
         if f.kind == "surge":
@@ -96,6 +100,8 @@ class FaultSchedule:
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
+        self.hysteresis = 10 ** (scenario.handover.hysteresis_db / 10)  # A3, linear
+        self.interruption_s = scenario.handover.interruption_ms * 1e-3
         self.fleet_names = [f.name for f in scenario.fleets]
         # devices a cell outage left with no cell on air, and their gains, zeroed in the world
         # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
@@ -154,9 +160,14 @@ class FaultSchedule:
 
     def apply(self, engine: Any) -> None:
         """Apply every fault event due at the engine's current slot."""
+        due = []
         while self._next < len(self.events) and self.events[self._next][0] <= engine.slot:
-            _, _, i, start = self.events[self._next]
+            due.append(self.events[self._next])
             self._next += 1
+        for _, _, i, start in due:  # cells back together are all on air for each of them
+            if not start and self.records[i].fault.kind == "cell_down":
+                self.records[i].active = False
+        for _, _, i, start in due:
             rec = self.records[i]
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
 
@@ -322,8 +333,12 @@ class FaultSchedule:
 
     # ---- radio -----------------------------------------------------------------------------
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
-        """Devices attached to a cell that goes down, or whose strongest cell comes back,
-        re-attach to their strongest cell on air (from their current list of cells)."""
+        """Devices attached to a cell that goes down re-attach to their strongest cell on air
+        (from their current list of cells) after ``reestablish_ms``. When it comes back, those
+        in radio outage re-establish on their strongest cell (``reestablish_ms`` again), and
+        those served by another cell hand over to it where it is stronger by the hysteresis
+        (event A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for
+        ``interruption_ms``; the others stay where they are."""
         w = self.world
         st = engine._st
         rec.active = start
@@ -350,9 +365,12 @@ class FaultSchedule:
         if start:
             rec.devices_moved += int(changed.sum())
             rec.devices_without_cell += int(none.sum())
+        else:  # the serving cell (on air) leads the list: A3 against it
+            changed &= restored | (rx[rows, best] > rx[:, 0] * self.hysteresis)
+            rec.devices_back += int((changed | (restored & ~none)).sum())
         keep = changed | none | restored
-        devs, top, gain, best, none = (devs[keep], top[keep], gain[keep], best[keep],
-                                       none[keep])
+        devs, top, gain, best, none, restored = (devs[keep], top[keep], gain[keep], best[keep],
+                                                 none[keep], restored[keep])
         if not len(devs):
             return
         best = np.where(none, 0, best)  # no cell on air: it stays on its cell, in outage
@@ -373,8 +391,13 @@ class FaultSchedule:
         # the downlink noise of the new cell's bandwidth (another carrier's may differ)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         w.dev_dl_noise_mw[devs] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
+        now = engine.now_s
+        reestablish = now + rec.fault.reestablish_ms * 1e-3
         if start:
-            hold_uplink(w, st.ue_ul_elig, devs, engine.now_s + rec.fault.reestablish_ms * 1e-3)
+            hold_uplink(w, st.ue_ul_elig, devs, reestablish)
+        else:
+            hold_uplink(w, st.ue_ul_elig, devs[restored & ~none], reestablish)
+            hold_uplink(w, st.ue_ul_elig, devs[~restored], now + self.interruption_s)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 

@@ -49,6 +49,9 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
         without = int(f.get("devices_without_cell", 0))
         if without:
             text += f", {without:,} left with no cell on air"
+        end = f.get("end_s")
+        if "devices_back" in f and end is not None and float(end) < duration_s:
+            text += f", {int(f['devices_back']):,} back on it when it returned"
     elif kind == "surge":
         text += f": {_count(int(f.get('requests_during', 0)), 'request')} created while it lasted"
     elif "transport_drops_during" in f:
