@@ -96,6 +96,18 @@ def test_run_key_is_a_content_hash() -> None:
     assert not {r.key for r in a.runs} & {r.key for r in longer.runs}
 
 
+def test_a_change_to_the_code_gives_every_run_another_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed sweep never reuses a run that a changed engine or catalog would give
+    otherwise (the planner's cache keys on the code the same way)."""
+    import airan.sweep.spec as spec_module
+
+    spec = {"scenario": "city", "axes": {"seed": [1, 2]}}
+    before = {r.key for r in sweep_from_dict(spec).runs}
+    monkeypatch.setattr(spec_module, "airan_code_hash", lambda: "changed")
+    assert not before & {r.key for r in sweep_from_dict(spec).runs}
+
+
 def test_scenario_path_is_relative_to_the_sweep_file(tmp_path: Path) -> None:
     sub = tmp_path / "plans"
     sub.mkdir()

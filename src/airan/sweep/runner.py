@@ -7,10 +7,11 @@ Layout of a sweep folder::
                       values) and, for a failed run, error.json (the error and its traceback)
     results.parquet   one row per run: the axis values and the summary's headline numbers
 
-A run's key is a hash of its resolved scenario, load and trace limit (:func:`spec.run_key`).
+A run's key is a hash of its resolved scenario, load, trace limit and airan's code
+(:func:`spec.run_key`).
 A run is complete when ``runs/<key>/summary.json`` exists (written last, atomically), so a sweep
 that is interrupted, even killed, and started again runs only what is not complete; a run whose
-scenario changed has another key and is never mixed up with the old one. Failed runs are
+scenario or airan changed has another key and is never mixed up with the old one. Failed runs are
 recorded and retried when the sweep is started again.
 """
 

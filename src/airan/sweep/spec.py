@@ -40,6 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airan.errors import InputError, malformed_yaml, unknown_name
+from airan.version import airan_code_hash, airan_version
 
 LOAD_AXIS = "load"
 # a key: a field name, or a name a user chose (live.sites.on-prem: site names hold '-')
@@ -174,7 +175,7 @@ def sweep_from_dict(
         base["duration_s"] = spec.duration_s
     for path, value in spec.set_.items():
         set_path(base, path, value, where="set", label=label)
-    _validate(base, label, "set", None)
+    _validate(base, label, "set" if spec.set_ else "base", None)
     axes = {name: (v.values() if isinstance(v, Range) else list(v))
             for name, v in spec.axes.items()}
     for name, values in axes.items():
@@ -264,9 +265,11 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
 
 def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
     """The run's identity: a SHA-256 (16 hex digits) of its resolved scenario, load and trace,
-    and of the contents of the files the scenario names (a site list, mobility traces): a run
-    whose trace changed is another run, wherever the sweep is started from."""
-    ident: dict[str, Any] = {"scenario": scenario, "load": load, "trace_limit": trace_limit}
+    of the contents of the files the scenario names (a site list, mobility traces) and of the
+    airan that runs it (version and code hash): a run whose trace changed, or that a changed
+    engine or catalog would give otherwise, is another run, wherever the sweep is started from."""
+    ident: dict[str, Any] = {"scenario": scenario, "load": load, "trace_limit": trace_limit,
+                             "airan": airan_version(), "code": airan_code_hash()}
     files = file_digests(scenario)
     if files:  # (keys of scenarios that name no file are as before)
         ident["files"] = files
@@ -317,8 +320,9 @@ def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, An
     try:
         return scenario_from_dict(d, label=label)
     except InputError as exc:
-        if values is None:  # the base scenario after `set`
-            raise InputError(f"after `set`: {exc.reason}", file=label, field=exc.field,
+        if values is None:  # the base scenario (after `set`, where the sweep has one)
+            reason = f"after `set`: {exc.reason}" if where == "set" else exc.reason
+            raise InputError(reason, file=label, field=exc.field,
                              value=exc.value, choices=exc.choices) from None
         found = _culprit(base or {}, values, label, exc.field)
         if found is not None:
