@@ -168,6 +168,16 @@ def test_a_sweep_that_cannot_start_leaves_no_folder(
     assert not (tmp_path / "o").exists()
 
 
+def test_a_sharded_run_without_ray_says_so_not_as_an_error_of_its_scenario(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed
+    line = one_error_line(runner.invoke(app, ["run-sharded", "city", "--regions", "2x1",
+                                              "--duration", "0.1", "--out", str(tmp_path / "o")]))
+    assert line.startswith("error: Ray, which runs jobs in parallel")
+    assert "sweep's runs" in line and "sharded run's shards" in line and "--workers 1" in line
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_error_about_a_command_line_option_calls_it_an_option() -> None:
     assert str(InputError("must be at least 1", field="--workers", value=0)).startswith(
         "option '--workers': must be at least 1")

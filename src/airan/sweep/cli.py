@@ -243,6 +243,10 @@ def run_sharded(
             parse_regions(regions)
         except InputError as exc:
             raise _option_error("--regions", exc.reason, regions) from None
+        from airan.sweep.cluster import import_ray, uses_ray
+
+        if uses_ray(workers, address):
+            import_ray()  # before the scenario's errors: its absence is not the scenario's
         label = Path(regions).stem if regions.lower().endswith(".csv") else regions
         tag = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{Path(scenario).stem}-sharded-{label}"
                      + (f"-{sites}" if sites else "") + scale_suffix(fleet_scale))

@@ -39,8 +39,9 @@ def import_ray() -> Any:
         import ray
     except ImportError:
         raise InputError(  # (no field: the user may not have given --workers at all)
-            "Ray, which runs a sweep's jobs in parallel, is not installed: pip install "
-            "'airan[sweep]', or run with --workers 1 (in this process)") from None
+            "Ray, which runs jobs in parallel (a sweep's runs, a sharded run's shards), is not "
+            "installed: pip install 'airan[sweep]', or run with --workers 1 (in this process)"
+        ) from None
     return ray
 
 

@@ -15,7 +15,8 @@ imported site list carries). Each region becomes a scenario of its own (a shard)
   across regions: the GPUs and queue limits of compute sites at those nodes and the capacity of
   links between them, in proportion to the region's offered request rate (GPUs by largest
   remainder, at least one per region);
-- its own seed, ``seed + k * SEED_STRIDE`` for shard k = 0, 1, ...
+- its own seed, ``seed + k * SEED_STRIDE`` for shard k = 0, 1, ... (modulo 2**63, as seeds
+  are below it)
 
 The shards' summaries merge exactly (:mod:`airan.sweep.merge`): counts add and percentiles come
 from the added histograms. What is approximated, the cross-shard physics, is listed in the
@@ -98,6 +99,10 @@ class ShardPlan:
     def n_shards(self) -> int:
         return len(self.labels)
 
+    def shard_seed(self, k: int) -> int:
+        """Shard ``k``'s seed: ``seed + k * SEED_STRIDE``, modulo 2**63 (seeds are below it)."""
+        return (self.seed + k * SEED_STRIDE) % 2**63
+
     def sites(self, k: int) -> int:
         return int(np.count_nonzero(self.site_shard == k))
 
@@ -161,7 +166,7 @@ class ShardPlan:
             {"name": n, "position_m": xy} for n, xy in extra_nodes.items()]
         d["transport"] = {**(d.get("transport") or {}), "links": links}
         d["fleets"] = self.fleets[k] or [{**self.fleet0, "count": 0, "area": None}]
-        d["seed"] = self.seed + k * SEED_STRIDE
+        d["seed"] = self.shard_seed(k)
         if self.n_shards > 1:
             d["description"] = f"{d.get('description') or ''} [region {self.labels[k]}]".strip()
         return d
@@ -732,7 +737,7 @@ def sharding_info(plan: ShardPlan, shards: Sequence[Mapping[str, Any]]) -> dict[
         "seed_stride": SEED_STRIDE,
         "approximation": plan.notes,
         "per_shard": [
-            {"region": plan.labels[k], "seed": plan.seed + k * SEED_STRIDE,
+            {"region": plan.labels[k], "seed": plan.shard_seed(k),
              "sites": plan.sites(k), "devices": plan.devices(k),
              "load_share": float(plan.share[k]), "requests": s["requests"]["created"],
              "wall_s": s.get("wall_s")}
