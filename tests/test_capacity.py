@@ -99,6 +99,12 @@ def test_single_type_and_precision_override() -> None:
         # a quote per GPU of no GPUs was NaN, and NaN in the JSON
         ({"name": "x", "groups": [{"name": "a", "count": 0, "gpu": "L4"}],
           "quotes": [{"label": "press", "a100": 5000}]}, "every group's count is 0"),
+        # an infinite quote reached a log (math domain error); true read as one GPU
+        ({"name": "x", "groups": [{"name": "a", "count": 1, "gpu": "L4"}],
+          "quotes": [{"label": "press", "a100": float("inf")}]},
+         "field 'quotes[0].a100': Input should be a finite number (got inf)"),
+        ({"name": "x", "groups": [{"name": "a", "count": True, "gpu": "L4"}]},
+         "field 'groups[a].count': Input should be a valid integer (got True)"),
     ],
 )
 def test_inventory_errors(data, expected: str) -> None:

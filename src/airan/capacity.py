@@ -63,7 +63,7 @@ BASIS_LABELS: dict[str, str] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InventoryGroup(_Strict):
@@ -71,7 +71,7 @@ class InventoryGroup(_Strict):
 
     name: str
     # at most a billion GPUs a group (the world's data centres hold tens of millions)
-    count: int = Field(ge=0, le=1_000_000_000)
+    count: int = Field(ge=0, le=1_000_000_000, strict=True)  # (true is no count)
     gpu: list[str] = Field(min_length=1)
     source: str = ""
     note: str = ""
