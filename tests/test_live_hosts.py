@@ -112,6 +112,14 @@ def test_components_must_have_addresses(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         LiveRuntime(sc, tmp_path, components=["site:edge"], models=MODELS)
     assert e.value.field == "live.sites.edge"
+    assert "gives this compute site no address" in str(e.value)
+    with pytest.raises(InputError) as e:  # no such site: named as such, with a close match
+        LiveRuntime(sc, tmp_path, components=["site:egde"], models=MODELS)
+    assert (e.value.field, e.value.value) == ("component", "egde")
+    assert "unknown compute site 'egde'" in str(e.value) and "did you mean 'edge'" in str(e.value)
+    with pytest.raises(InputError) as e:
+        LiveRuntime(sc, tmp_path, components=["gateway:bs-x"], models=MODELS)
+    assert "unknown cell or cell site 'bs-x'" in str(e.value)
     with pytest.raises(InputError) as e:
         LiveRuntime(sc, tmp_path, components=["gateway:bs-a"], models=MODELS)
     assert e.value.field == "live.sites.edge"  # the gateway dials every site

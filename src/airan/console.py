@@ -240,6 +240,33 @@ def check_empty_paths() -> None:
                 and "" in given_values(param, argv):
             raise _option_error(max(param.opts, key=len), "an empty path (give a folder or "
                                 "file, or leave the option out for its default)", "")
+    if "" in _positional(ctx, argv):  # a path argument given as "" (read as "." too)
+        paths = [p for p in ctx.command.params if getattr(p, "param_type_name", "") == "argument"
+                 and isinstance(ctx.params.get(p.name or ""), Path)]
+        if paths:
+            raise InputError("an empty path (give a folder or file)",
+                             field=str(paths[0].name).upper(), value="")
+
+
+def _positional(ctx: Any, argv: list[str]) -> list[str]:
+    """The tokens of ``argv`` that are no option and no option's value."""
+    options = {name: p for p in ctx.command.params
+               if getattr(p, "param_type_name", "") == "option"
+               for name in (*p.opts, *p.secondary_opts)}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return out + argv[i + 1:]
+        param = options.get(token)
+        if param is not None:
+            i += 1 if getattr(param, "is_flag", False) or getattr(param, "count", False) else 2
+            continue
+        if not (token.startswith("-") and len(token) > 1):
+            out.append(token)
+        i += 1
+    return out
 
 
 def _check_common_options() -> None:
@@ -270,6 +297,10 @@ def _check_common_options() -> None:
         raise _option_error(name("seeds"), "must be at least 1", seeds)
     if "seeds" in options and isinstance(seeds, int) and seeds > SEEDS_MAX:
         raise _option_error(name("seeds"), f"must be at most {SEEDS_MAX:,}", seeds)
+    if ("seeds" in options and isinstance(seeds, int) and isinstance(seed, int)
+            and seed + seeds > SEED_LIMIT):  # the runs take seeds seed .. seed + seeds - 1
+        raise _option_error(name("seed"), f"with {name('seeds')} {seeds:,} its last run's seed "
+                            f"({seed + seeds - 1}) passes 2**63 - 1", seed)
     duration = params.get("duration")
     if "duration" in options and duration is not None and not (
         math.isfinite(duration) and duration > 0
@@ -433,3 +464,12 @@ def check_writable(path: Path, option: str = "--out", *, is_file: bool = False) 
         raise _option_error(option, f"'{above}' is a file, not a folder", str(path))
     if not os.access(above, os.W_OK | os.X_OK):
         raise _option_error(option, f"cannot write in '{above}'", str(path))
+    import tempfile
+
+    try:  # what access() does not see: root's writes, a read-only or virtual file system
+        fd, probe = tempfile.mkstemp(prefix=".airan-probe-", dir=above)
+    except OSError as exc:
+        raise _option_error(option, f"cannot write in '{above}': {exc.strerror or exc}",
+                            str(path)) from None
+    os.close(fd)
+    os.unlink(probe)

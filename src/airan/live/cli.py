@@ -145,7 +145,7 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
     processes or models): a negative seed, a duration or request timeout that is not positive
     or beyond a day, fewer than one thread, an --out of the wrong kind."""
     if seed is not None and not 0 <= seed < 2**63:
-        raise InputError("must be 0 or more", field="--seed", value=seed)
+        raise InputError("must be an integer in [0, 2**63)", field="--seed", value=seed)
     for field, value in (("--duration", duration), ("--timeout", timeout)):
         if value is not None and not 0 < value <= LIVE_MAX_S:
             raise InputError(f"must be more than 0 and at most {LIVE_MAX_S:,.0f} s",
@@ -471,7 +471,11 @@ def register(app: typer.Typer) -> None:
                 raise InputError(exc.reason, field="MODEL", value=exc.value,
                                  choices=exc.choices) from None
             target = out_file or Path(f"{Path(model).stem}.calibration.yaml")
-            write_calibration(cal, target)
+            try:
+                write_calibration(cal, target)
+            except OSError as exc:
+                raise InputError(f"cannot write the calibration: {exc.strerror or exc}",
+                                 field="--out", value=str(target)) from None
         for b, v in cal["batches"].items():
             out.print(f"batch {b}: mean {v['mean_ms']:.3f} ms, p50 {v['p50_ms']:.3f}, "
                       f"p95 {v['p95_ms']:.3f}, cv {v['cv']:.2f}")

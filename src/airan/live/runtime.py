@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from airan.errors import InputError
+from airan.errors import InputError, unknown_name
 from airan.live import netns, wire
 from airan.live.gateway import GatewayConfig
 from airan.live.models import model_path
@@ -455,18 +455,26 @@ def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], se
     for item in components:
         kind, _, name = item.partition(":")
         if kind == "site":
+            names = [c.name for c in sc.compute_sites]
+            if name not in names and name not in sc.live.sites:
+                raise unknown_name("compute site", name, names, field="component")
             if name not in sc.live.sites:
-                raise InputError("no address for this compute site in the scenario",
-                                 field=f"live.sites.{name}", value=name,
-                                 choices=list(sc.live.sites) or None)
+                raise InputError("the scenario's live.sites gives this compute site no address "
+                                 f"(add live: {{sites: {{{name}: HOST:PORT}}}})",
+                                 field=f"live.sites.{name}", value=name)
             sites.add(name)
         elif kind == "gateway":
             # a key of live.gateways, or a cell one of them covers
             keys = [k for k, cs in sc.live_gateway_cells().items() if k == name or name in cs]
             if not keys:
-                raise InputError("no address for this cell in the scenario",
-                                 field=f"live.gateways.{name}", value=name,
-                                 choices=list(sc.live.gateways) or None)
+                cell_names = sc.cell_names()
+                known = set(cell_names) | {c.split("/")[0] for c in cell_names}
+                if name not in known:
+                    raise unknown_name("cell or cell site", name, sorted(known),
+                                       field="component")
+                raise InputError("the scenario's live.gateways gives this cell no address "
+                                 f"(add live: {{gateways: {{{name}: HOST:PORT}}}})",
+                                 field=f"live.gateways.{name}", value=name)
             cells.update(keys)
         else:
             raise InputError("a component is site:NAME or gateway:CELL", field="component",

@@ -131,7 +131,8 @@ def read_csv_table(path: str | Path, *, field: str) -> tuple[list[str], list[lis
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError("file not found", file=str(p), field=field)
+        raise InputError("is a folder, not a CSV file" if p.is_dir() else "file not found",
+                         file=str(p), field=field)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

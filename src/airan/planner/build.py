@@ -52,7 +52,7 @@ def parse_assignments(option: str, text: str | None, *, unit: str) -> dict[str, 
             raise option_error(option, f"{value.strip()!r} is not a number of {unit}",
                                None) from None
         if not (v >= 0 and math.isfinite(v)):
-            raise option_error(option, f"{unit} must be >= 0", v)
+            raise option_error(option, f"{unit} must be >= 0 and finite", v)
         if name in out and out[name] != v:
             raise option_error(option, f"{name} is given twice ({out[name]:g} and {v:g})", part)
         out[name] = v
@@ -88,7 +88,7 @@ def build_space(
         raise option_error("--max-gpus", "must be 1-1024 (GPUs of one type at one site)",
                            max_gpus)
     if not (site_cost_usd >= 0 and math.isfinite(site_cost_usd)):
-        raise option_error("--site-cost", "must be >= 0", site_cost_usd)
+        raise option_error("--site-cost", "must be >= 0 and finite", site_cost_usd)
     for t in types:
         given = (price_usd or {}).get(t)
         if given is not None and not (given > 0 and math.isfinite(given)):
