@@ -252,6 +252,45 @@ def test_a_summary_with_a_field_of_the_wrong_type_is_one_error_line(
         assert named in result.stderr and "Traceback" not in result.output
 
 
+def _set_in(d: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        d = d[key]
+    d[last] = value
+
+
+@pytest.mark.parametrize(("path", "value", "named"), [
+    ("services.detect", {}, "field 'services.detect.count' is missing"),
+    ("services.detect.latency_ms", None, "field 'services.detect.latency_ms' should be"),
+    ("services.detect.hit_ratio", "high", "field 'services.detect.hit_ratio' should be a number"),
+    ("services.detect.breakdown_ms.queue", "slow",
+     "field 'services.detect.breakdown_ms.queue' should be a number"),
+    ("cells", [1], "field 'cells' should be a mapping"),
+    ("services.detect.latency_histogram.counts", {"a": 1},
+     "field 'services.detect.latency_histogram.counts' should map bucket numbers to counts"),
+    ("sites.on-prem.gpus", "two", "field 'sites.on-prem.gpus' should be a number"),
+    ("faults", {"a": 1}, "field 'faults' should be a list of mappings"),
+    ("requests.created", "lots", "field 'requests.created' should be a number"),
+])
+def test_a_summary_edited_deep_inside_is_one_error_line(
+        run_dir: Path, tmp_path: Path, path: str, value: Any, named: str) -> None:
+    """Fields the report reads below the top level (each was a KeyError, TypeError, ValueError
+    or AttributeError traceback from deep in the report)."""
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    if path == "services.detect.latency_ms":
+        del summary["services"]["detect"]["latency_ms"]
+        named = "field 'services.detect.latency_ms' is missing"
+    else:
+        _set_in(summary, path, value)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    for command in ("report", "trace"):
+        result = runner.invoke(app, [command, str(folder)])
+        assert result.exit_code == 2, (command, result.output)
+        assert named in result.stderr and "Traceback" not in result.output
+
+
 def test_a_report_that_cannot_be_written_is_one_error_line(
         run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only run folder (or a full disk): exit 2 naming the folder, no traceback."""

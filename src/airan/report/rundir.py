@@ -210,8 +210,42 @@ _SUMMARY_TYPES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("fleets", lambda x: x is None or (isinstance(x, list | dict) and all(
         isinstance(v, dict) for v in (x.values() if isinstance(x, dict) else x))),
      "mappings"),
+    ("cells", lambda x: x is None or isinstance(x, dict), "a mapping"),
+    ("faults", lambda x: x is None or (isinstance(x, list)
+                                       and all(isinstance(v, dict) for v in x)),
+     "a list of mappings"),
 )
-_SERVICE_NUMBERS = ("count", "met", "late", "dropped", "overdue", "in_flight")
+_SERVICE_NUMBERS = ("count", "met", "late", "dropped", "overdue", "in_flight", "hit_ratio",
+                    "deadline_ms")
+_SERVICE_REQUIRED = ("count", "met", "late", "dropped", "hit_ratio", "latency_ms",
+                     "breakdown_ms")
+_SITE_NUMBERS = ("x_m", "y_m", "gpus", "gpu_utilization", "mean_queue", "served", "batches",
+                 "mean_batch", "power_w")
+_REQUEST_COUNTS = ("created", "met", "late", "dropped", "in_flight")
+
+
+def _numbers_error(where: str, values: Mapping[str, Any]) -> str | None:
+    """The first value of ``values`` that is neither a number nor null, named."""
+    for key, v in values.items():
+        if v is not None and not _is_number(v):
+            return f"field '{where}.{key}' should be a number (got {v!r:.60})"
+    return None
+
+
+def _histogram_error(where: str, h: Mapping[str, Any]) -> str | None:
+    """A latency histogram's fields: ``min_s`` and ``gamma`` numbers, ``counts`` a mapping of
+    bucket numbers to counts."""
+    for key in ("min_s", "gamma"):
+        if not _is_number(h.get(key)):
+            return f"field '{where}.{key}' should be a number (got {h.get(key)!r:.60})"
+    counts = h.get("counts")
+    if not isinstance(counts, dict):
+        return f"field '{where}.counts' should be a mapping (got {counts!r:.60})"
+    for k, n in counts.items():
+        if not (str(k).lstrip("-").isdigit() and isinstance(n, int) and not isinstance(n, bool)):
+            return (f"field '{where}.counts' should map bucket numbers to counts "
+                    f"(got {k!r}: {n!r:.30})")
+    return None
 
 
 def summary_type_error(summary: Mapping[str, Any]) -> str | None:
@@ -220,9 +254,16 @@ def summary_type_error(summary: Mapping[str, Any]) -> str | None:
     for key, ok, what in _SUMMARY_TYPES:
         if key in summary and not ok(summary[key]):
             return f"field {key!r} should be {what} (got {summary[key]!r:.60})"
+    requests = summary["requests"]
+    for key in _REQUEST_COUNTS:
+        if key in requests and not _is_number(requests[key]):
+            return f"field 'requests.{key}' should be a number (got {requests[key]!r:.60})"
     for name, svc in summary["services"].items():
         if not isinstance(svc, dict):
             return f"field 'services.{name}' should be a mapping (got {svc!r:.60})"
+        missing = [k for k in _SERVICE_REQUIRED if k not in svc]
+        if missing:
+            return f"field 'services.{name}.{missing[0]}' is missing"
         for key in _SERVICE_NUMBERS:
             if svc.get(key) is not None and not _is_number(svc[key]):
                 return f"field 'services.{name}.{key}' should be a number (got {svc[key]!r:.60})"
@@ -230,6 +271,19 @@ def summary_type_error(summary: Mapping[str, Any]) -> str | None:
             if svc.get(key) is not None and not isinstance(svc[key], dict):
                 return (f"field 'services.{name}.{key}' should be a mapping "
                         f"(got {svc[key]!r:.60})")
+        for key in ("latency_ms", "breakdown_ms", "dropped_by_reason"):
+            wrong = _numbers_error(f"services.{name}.{key}", svc.get(key) or {})
+            if wrong is not None:
+                return wrong
+        if svc.get("latency_histogram") is not None:
+            wrong = _histogram_error(f"services.{name}.latency_histogram",
+                                     svc["latency_histogram"])
+            if wrong is not None:
+                return wrong
+    for name, site in (summary.get("sites") or {}).items():
+        wrong = _numbers_error(f"sites.{name}", {k: site.get(k) for k in _SITE_NUMBERS})
+        if wrong is not None:
+            return wrong
     return None
 
 
