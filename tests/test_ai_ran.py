@@ -232,6 +232,40 @@ def test_l1_moves_to_the_gpus_that_faults_leave_up() -> None:
     assert down["l1_slot_misses"] > 0
 
 
+@pytest.mark.parametrize("fault", [
+    {"kind": "gpu_down", "site": "bs-gpu", "gpus": 1, "start_s": 0.3, "end_s": 0.55},
+    {"kind": "site_down", "site": "bs-gpu", "start_s": 0.3, "end_s": 0.55}])
+def test_a_gpu_back_from_a_fault_serves_ai_at_once_at_its_share(fault: dict[str, Any]) -> None:
+    """The shares follow the GPUs up when a fault starts and ends, not at the next window: a
+    GPU back from a fault started its first batch at the share of none up (0.1%), a 1 ms batch
+    took a second and the site's queue waited behind it; the L1 misses every slot the fault
+    lasts, from its start; and the AI work done before it stays counted."""
+    def scenario(faults: list[dict[str, Any]]) -> Any:
+        d = _one_site("dynamic", rate_hz=50.0, update_ms=100.0).model_dump(mode="json")
+        d["ai_ran"]["traffic"] = {"hourly": [0.8] * 24}
+        d["faults"] = faults
+        return scenario_from_dict(d)
+
+    eng = Engine(scenario([fault]), duration_s=1.0)
+    slot = eng.world.slot_s
+    eng.step(int(round(0.56 / slot)))  # the fault is over (0.55 s, within a 100 ms window)
+    peak = l1.l1_peak_cells("H100", load_gpus()["H100"])
+    load = 3 * float(l1.l1_gpu_share(0.8, peak, 100.0, 4))
+    assert eng._st.site_ai_share[0] == pytest.approx(1 - load, rel=1e-6)
+    eng.run()
+    r = eng.result()
+    created = r.requests.column("created_s").to_numpy()
+    outcome = np.array(r.requests.column("outcome").to_pylist())
+    after = created > 0.6
+    assert after.sum() > 50 and np.all(outcome[after] != "late")
+    site = r.summary["sites"]["bs-gpu"]["ai_ran"]
+    assert site["l1_slot_misses"] == round(0.25 / slot)  # 0.3-0.55 s, from the fault's start
+    no_fault = Engine(scenario([]), duration_s=1.0).run()
+    ai_s = no_fault.summary["sites"]["bs-gpu"]["ai_ran"]["ai_gpu_hours"] * 3600
+    # 0.75 s of the 1 s served: about as much AI work, less what the queue lost to the fault
+    assert 0.6 * ai_s < site["ai_gpu_hours"] * 3600 < ai_s
+
+
 def test_a_gpu_that_cannot_carry_its_cells_l1_is_a_warning_naming_the_site() -> None:
     """An L4 (2.45 peak cells) under three 16-antenna cells (each 4 ** 0.434 = 1.83 peak 4T4R
     cells): at full PRB use they need 2.24 of it, and it misses every slot their PRB use is above

@@ -202,6 +202,32 @@ def test_cell_off_air_moves_its_devices_and_takes_back_those_it_serves_better() 
     assert s["faults"][0]["devices_back"] == back.sum()
 
 
+@pytest.mark.parametrize(("arrivals", "rate_hz"), [("poisson", 5.0), ("periodic", 0.5)])
+def test_a_surge_reaches_its_rate_at_once(arrivals: str, rate_hz: float) -> None:
+    """The next arrival each device had drawn at the old rate moves too: a Poisson fleet ramped
+    up over its mean gap (68% of the surge's requests in a 0.5 s surge at 5 Hz), and a
+    periodic one at 0.5 Hz could miss a 1 s surge entirely."""
+    d = load_scenario("factory").model_dump(mode="json")
+    d["fleets"][0]["count"] = d["fleets"][1]["count"] = 1
+    d["fleets"][2]["count"] = 60
+    svc = next(v for v in d["services"] if v["name"] == "inspect")
+    svc.update(arrivals=arrivals, rate_hz=rate_hz)
+    d["faults"] = [{"kind": "surge", "fleet": "camera", "start_s": 1.0, "end_s": 2.0,
+                    "rate_factor": 10.0}]
+    counts = []
+    for seed in (1, 2, 3):
+        r = Engine(scenario_from_dict(d), duration_s=3.0, seed=seed).run()
+        t = r.requests
+        svcs = np.array(t.column("service").to_pylist())
+        created = t.column("created_s").to_numpy()[svcs == "inspect"]
+        counts.append([np.sum((created >= a) & (created < a + 0.5)) for a in (1.0, 1.5, 2.5)])
+    first, second, after = np.mean(counts, axis=0)
+    expected = 60 * rate_hz * 10 * 0.5  # per half second of the surge
+    assert first == pytest.approx(expected, rel=0.1)  # the first half as full as the second
+    assert second == pytest.approx(expected, rel=0.1)
+    assert after == pytest.approx(expected / 10, rel=0.35)  # and back after it
+
+
 def test_surge_multiplies_the_fleet_rate_for_its_duration() -> None:
     sc = _factory([{"kind": "surge", "fleet": "amr", "start_s": 0.5, "end_s": 1.5,
                     "rate_factor": 3.0}])

@@ -216,7 +216,7 @@ class Engine:
         # AI-and-RAN: L1 on the cell-site GPUs and background cell traffic, on their own grid
         self.ran = RanShare(scenario, w)
         if self.ran.active:
-            self.ran.update(w, self._st, 0.0, min(self.ran.update_slots, self.n_slots))
+            self.ran.update(w, self._st, 0.0)
         # faults: applied on the slot grid; orphans of failed sites re-dispatched at least every
         # decision interval of the scenario (the gateway noticing the failure)
         self.faults = FaultSchedule(scenario, w, self._kw)
@@ -349,8 +349,7 @@ class Engine:
             if motion.active and self.slot % motion.update_slots == 0 and self.slot < self.n_slots:
                 motion.update(self, faults.down_cells())
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
-                window = min(ran.update_slots, self.n_slots - self.slot)
-                ran.update(self.world, self._st, self.now_s, window,
+                ran.update(self.world, self._st, self.now_s,
                            faults.gpu_up if faults.active else None)
             if self.slot == self.n_slots or (
                     not self._kernel_samples and self.slot % self.sample_slots == 0):

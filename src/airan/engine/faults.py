@@ -11,8 +11,9 @@ Simplifications (named in the README): requests already on a fibre when it is cu
 cell's devices re-attach to their next strongest cell among those precomputed for them, with
 ``reestablish_ms`` of uplink silence (downlink answers are not delayed), and when it comes back
 those it serves better by the hysteresis hand over to it at once (no time-to-trigger); a
-surge changes a fleet's rate from each device's next arrival; a batch cut by a failure is GPU
-work up to the cut only, and not served.
+surge changes a fleet's rate from its start, but for the arrivals drawn already (those of the
+decision interval it starts in); a batch cut by a failure is GPU work up to the cut only, and
+not served.
 """
 
 from __future__ import annotations
@@ -195,6 +196,12 @@ class FaultSchedule:
         """Orphan what the failed GPUs held; purge their batches' events; cut their busy time."""
         st = engine._st
         now = engine.now_s
+        gpus = self._site_gpus(site)[down_local]
+        # the AI share each GPU's running work goes at (the share its batch started with; for
+        # batches run at once, the GPU's share over their number): what converts its time left
+        # into the AI work it will not do
+        started_share = st.gpu_run_rate[gpus] * (
+            np.maximum(st.gpu_run_n[gpus], 1) if self.world.site_shared[site] else 1)
         before = int(st.ctr[K.C_ORPHANS])
         n = int(K.fail_site_requests(self.kw, engine._sref, site, down_local, now))
         orphaned = st.orphans[before : before + n]
@@ -207,13 +214,12 @@ class FaultSchedule:
                 m = len(order)
                 st.heap_t[:m], st.heap_r[:m], st.heap_s[:m] = t[order], r[order], q[order]
                 st.ctr[K.C_HEAP_N] = m
-        gpus = self._site_gpus(site)[down_local]
         ahead = np.maximum(st.gpu_free[gpus] - now, 0.0)
         cut_s = np.where(np.isfinite(ahead), ahead, 0.0)
         st.gpu_busy[gpus] -= cut_s
         # nor is the cut part AI work (power)
         st.site_ai_work[site] = max(
-            0.0, st.site_ai_work[site] - cut_s.sum() * st.site_ai_share[site])
+            0.0, st.site_ai_work[site] - float((cut_s * started_share).sum()))
         st.gpu_free[gpus] = np.where(np.isfinite(st.gpu_free[gpus]), now, np.inf)  # cut once
 
     def _rebuild_gpu_heap(self, engine: Any, site: int) -> None:
@@ -250,6 +256,8 @@ class FaultSchedule:
             st.site_up[s] = 1
             st.site_clock[s] = engine.now_s
         self._rebuild_gpu_heap(engine, s)
+        if engine.ran.active:  # the L1 spreads over the GPUs up now: batches start at that share
+            engine.ran.update(self.world, st, now, self.gpu_up)
         if up:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
 
@@ -413,10 +421,25 @@ class FaultSchedule:
             rec.requests_during = int(st.fleet_req[f]) - rec._saved["created"]
         factor = float(np.prod([r.fault.rate_factor for r in self._active("surge", rec.target)]))
         new = self.flow_period0[flows] / factor
-        # periodic flows place arrival k at phase + k * period: rebase the phase so that the
-        # next arrival follows the last one by the new period (no burst, no gap)
+        ratio = np.ones(len(w.flow_period_s))
+        ratio[flows] = new / w.flow_period_s[flows]
+        # each flow's next arrival, already drawn at the old rate: its wait from the end of the
+        # arrivals drawn so far shrinks or grows by the ratio of the periods (for Poisson
+        # arrivals, memoryless, exactly a wait at the new rate; a periodic flow's next arrival
+        # comes that much sooner or later, and the ones after it at the new period)
+        nf = int(st.ctr[K.C_FH_N])
+        due_t, due_f = st.fh_t[:nf], st.fh_f[:nf]
+        mine = ratio[due_f] != 1.0
+        drawn_s = max(engine.now_s, engine._drawn_slot * w.slot_s)
+        due_t[mine] = drawn_s + (due_t[mine] - drawn_s) * ratio[due_f[mine]]
+        order = np.lexsort((due_f, due_t))  # (sorted by time: a valid heap)
+        due_t[:], due_f[:] = due_t[order], due_f[order]
+        # periodic flows place arrival k at phase + k * period (+ jitter): rebase the phase so
+        # that arrival k is the one just moved
+        at = np.empty(len(w.flow_period_s))
+        at[due_f] = due_t
         k = st.flow_k[flows]
-        w.flow_phase_s[flows] += k * (w.flow_period_s[flows] - new)
+        w.flow_phase_s[flows] = at[flows] - k * new
         w.flow_period_s[flows] = new
 
     def close(self, engine: Any) -> None:

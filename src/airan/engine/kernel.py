@@ -2039,6 +2039,7 @@ def dispatch(W, S, s, m, g, t):
     S.gpu_free[g] = end
     if not shared:
         _gpu_sift_top(S.gpu_free, S.gpu_heap, W.site_gpu_start[s], W.site_n_gpus[s])
+        S.gpu_run_rate[g] = S.site_ai_share[s]  # its one batch's share (a fault's cut reads it)
     S.gpu_busy[g] += dur
     _qarea(S, s, t)
     S.site_batches[s] += 1

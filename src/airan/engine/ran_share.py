@@ -1,9 +1,10 @@
 """AI-and-RAN: how much of each cell-site GPU the radio's L1 takes, window by window.
 
-The engine calls :meth:`RanShare.update` on a fixed grid of slots (``ai_ran.update_ms``). For
-the window that starts there it sets each site's AI share of its GPUs (the kernel stretches an
-AI batch by 1 / share) and the background utilization the radio sees; it integrates, per site,
-the GPU time taken by L1, the capacity left to AI, and the L1 slots that did not fit.
+The engine calls :meth:`RanShare.update` on a fixed grid of slots (``ai_ran.update_ms``), and
+the faults when GPUs go down or come back. For the window that starts there it sets each site's
+AI share of its GPUs (the kernel stretches an AI batch by 1 / share) and the background
+utilization the radio sees; it integrates, per site, the GPU time taken by L1, the capacity left
+to AI, and the L1 slots that did not fit.
 
 Simplifications (named in the README): the L1 load of a window follows the cell loads at its
 start (EWMAs of PRB use plus the background profile); L1 work is spread evenly over the site's
@@ -70,7 +71,8 @@ class RanShare:
         self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
         self.l1_slot_misses = np.zeros(n_sites, dtype=np.int64)
-        self.window_slots = 0
+        self.missing = np.zeros(n_sites, dtype=bool)  # sites whose L1 does not fit now
+        self.slot_s = w.slot_s
 
     @property
     def ai_work_scale(self) -> np.ndarray:
@@ -93,7 +95,7 @@ class RanShare:
             start_hour=tr.start_hour, step_s=tr.step_s))
 
     def close_window(self, now_s: float) -> None:
-        """Integrate the current window up to ``now_s``."""
+        """Integrate the current window up to ``now_s`` (its slots whose L1 missed too)."""
         dt = now_s - self.t_window
         if dt <= 0:
             return
@@ -101,11 +103,15 @@ class RanShare:
         served = np.minimum(self.l1_load, self.l1_cap)
         self.l1_gpu_s += served * self.n_up * dt
         self.ai_capacity_gpu_s += self.share * self.n_up * dt
+        slots = int(round(dt / self.slot_s))
+        self.l1_slot_misses += np.where(self.missing & (self.hosted_cells > 0), slots, 0)
         self.t_window = now_s
 
-    def update(self, world: World, st: Any, now_s: float, window_slots: int,
+    def update(self, world: World, st: Any, now_s: float,
                gpu_up: np.ndarray | None = None) -> None:
-        """Close the window ending now and set the shares of the next ``window_slots`` slots.
+        """Close the window ending now and set the shares from now on: at each window's start,
+        and when a fault takes GPUs down or brings them back (their batches then start at the
+        share of the GPUs up, not at the one of the window before).
 
         ``gpu_up``: which GPUs faults left up (None: all); a site's L1 is spread over its GPUs
         up, and where none is (or the site is down) every slot of its cells' L1 misses."""
@@ -139,8 +145,7 @@ class RanShare:
         # per GPU up, spread evenly (none up: the L1 cannot run)
         self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
                                 np.where(demand > 0, np.inf, 0.0))
-        misses = self.l1_load > self.l1_cap + 1e-12
-        self.l1_slot_misses += np.where(misses & (self.hosted_cells > 0), window_slots, 0)
+        self.missing = self.l1_load > self.l1_cap + 1e-12
         if self.mode == "mig":
             self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
             # AI runs on its own MIG instance, whose batch times the world's tables hold

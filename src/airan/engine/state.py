@@ -430,8 +430,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         gpu_busy=np.zeros(len(w.gpu_site)),
         # GPUs that run batches at once (world.site_shared): per GPU, its running batches (their
         # first requests) and each one's work left (s at the full AI share), since gpu_run_t,
-        # each advancing at gpu_run_rate (the AI share over their number); its running batches
-        # per model; the time of its next batch end, the one event of its own in the heap
+        # each advancing at gpu_run_rate (the AI share over their number; on a GPU that runs
+        # one batch at a time, the share its batch started with); its running batches per
+        # model; the time of its next batch end, the one event of its own in the heap
         gpu_run_r=np.full((n_gpus, run_slots), -1, dtype=np.int64),
         gpu_run_left=np.zeros((n_gpus, run_slots)),
         gpu_run_n=np.zeros(n_gpus, dtype=np.int64),
