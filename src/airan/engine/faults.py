@@ -172,6 +172,12 @@ class FaultSchedule:
             rec = self.records[i]
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
 
+    def forget_outage(self, devices: np.ndarray) -> None:
+        """Devices whose gains mobility has evaluated afresh: their outage's saved gains are
+        stale (it zeroes the serving gain of one with no cell on air itself)."""
+        if len(self._in_outage):
+            self._in_outage[devices] = False
+
     def down_cells(self) -> np.ndarray:
         """Cells that a fault has off air now."""
         cells = [self._cells(r.target) for r in self.records
@@ -361,7 +367,10 @@ class FaultSchedule:
         if not len(self._in_outage):
             self._in_outage = np.zeros(w.n_devices, dtype=bool)
             self._outage_gain = np.zeros_like(w.dev_top_gain)
-        restored = self._in_outage[devs]  # an outage's zeroed gains: back to what they were
+        # in radio outage: by a cell fault (its zeroed gains saved: back to what they were), or
+        # by mobility's own reckoning (it zeroes a moving device's serving gain likewise)
+        restored = self._in_outage[devs]
+        outage = restored | (w.dev_top_gain[devs, 0] <= 0)
         w.dev_top_gain[devs[restored]] = self._outage_gain[devs[restored]]
         self._in_outage[devs] = False
         top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
@@ -374,11 +383,11 @@ class FaultSchedule:
             rec.devices_moved += int(changed.sum())
             rec.devices_without_cell += int(none.sum())
         else:  # the serving cell (on air) leads the list: A3 against it
-            changed &= restored | (rx[rows, best] > rx[:, 0] * self.hysteresis)
-            rec.devices_back += int((changed | (restored & ~none)).sum())
-        keep = changed | none | restored
-        devs, top, gain, best, none, restored = (devs[keep], top[keep], gain[keep], best[keep],
-                                                 none[keep], restored[keep])
+            changed &= outage | (rx[rows, best] > rx[:, 0] * self.hysteresis)
+            rec.devices_back += int((changed | (outage & ~none)).sum())
+        keep = changed | none | outage
+        devs, top, gain, best, none, outage = (devs[keep], top[keep], gain[keep], best[keep],
+                                               none[keep], outage[keep])
         if not len(devs):
             return
         best = np.where(none, 0, best)  # no cell on air: it stays on its cell, in outage
@@ -404,8 +413,8 @@ class FaultSchedule:
         if start:
             hold_uplink(w, st.ue_ul_elig, devs, reestablish)
         else:
-            hold_uplink(w, st.ue_ul_elig, devs[restored & ~none], reestablish)
-            hold_uplink(w, st.ue_ul_elig, devs[~restored], now + self.interruption_s)
+            hold_uplink(w, st.ue_ul_elig, devs[outage & ~none], reestablish)
+            hold_uplink(w, st.ue_ul_elig, devs[~outage], now + self.interruption_s)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 
@@ -429,17 +438,22 @@ class FaultSchedule:
         # comes that much sooner or later, and the ones after it at the new period)
         nf = int(st.ctr[K.C_FH_N])
         due_t, due_f = st.fh_t[:nf], st.fh_f[:nf]
-        mine = ratio[due_f] != 1.0
+        mine = np.flatnonzero(ratio[due_f] != 1.0)
+        fl = due_f[mine]
         drawn_s = max(engine.now_s, engine._drawn_slot * w.slot_s)
-        due_t[mine] = drawn_s + (due_t[mine] - drawn_s) * ratio[due_f[mine]]
+        # a periodic flow's arrival k is at phase + k * period plus its own jitter: the part on
+        # the period's grid moves, the jitter stays (the phase takes no jitter: the kernel adds
+        # each arrival's own)
+        k = st.flow_k[fl]
+        grid = w.flow_phase_s[fl] + k * w.flow_period_s[fl]
+        periodic = ~w.flow_poisson[fl]
+        base = np.where(periodic, grid, due_t[mine])
+        moved = drawn_s + (base - drawn_s) * ratio[fl]
+        due_t[mine] = np.maximum(drawn_s, moved + np.where(periodic, due_t[mine] - grid, 0.0))
+        w.flow_phase_s[fl[periodic]] = moved[periodic] - k[periodic] * (
+            w.flow_period_s[fl[periodic]] * ratio[fl[periodic]])
         order = np.lexsort((due_f, due_t))  # (sorted by time: a valid heap)
         due_t[:], due_f[:] = due_t[order], due_f[order]
-        # periodic flows place arrival k at phase + k * period (+ jitter): rebase the phase so
-        # that arrival k is the one just moved
-        at = np.empty(len(w.flow_period_s))
-        at[due_f] = due_t
-        k = st.flow_k[flows]
-        w.flow_phase_s[flows] = at[flows] - k * new
         w.flow_period_s[flows] = new
 
     def close(self, engine: Any) -> None:

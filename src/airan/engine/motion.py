@@ -181,6 +181,7 @@ class Motion:
         gain[no_cell, 0] = 0.0  # every candidate cell is off air: radio outage
         w.dev_top_cell[ids] = top
         w.dev_top_gain[ids] = gain
+        engine.faults.forget_outage(ids)  # (gains afresh: a cell outage's saved ones are stale)
         w.dev_resid_gain_mw[ids] = resid
         w.dev_cell[ids] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
