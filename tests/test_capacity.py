@@ -83,6 +83,12 @@ def test_single_type_and_precision_override() -> None:
     assert c.as_dict()["precision"] == "bf16" and capacity(inv).as_dict()["precision"] == "fp8"
 
 
+def test_a_whole_count_written_as_a_float_is_a_count() -> None:
+    inv = inventory_from_dict({"name": "x", "groups": [{"name": "a", "count": 1.0e3,
+                                                        "gpu": "L4"}]}, label="inv.yaml")
+    assert inv.groups[0].count == 1000
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -104,7 +110,7 @@ def test_single_type_and_precision_override() -> None:
           "quotes": [{"label": "press", "a100": float("inf")}]},
          "field 'quotes[0].a100': Input should be a finite number (got inf)"),
         ({"name": "x", "groups": [{"name": "a", "count": True, "gpu": "L4"}]},
-         "field 'groups[a].count': Input should be a valid integer (got True)"),
+         "field 'groups[a].count': should be a whole number of GPUs (got True)"),
     ],
 )
 def test_inventory_errors(data, expected: str) -> None:

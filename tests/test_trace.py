@@ -291,6 +291,15 @@ def test_a_summary_edited_deep_inside_is_one_error_line(
         assert named in result.stderr and "Traceback" not in result.output
 
 
+def test_a_comparisons_run_summary_without_request_counts_is_read() -> None:
+    """A comparison's run summaries may lack ``requests`` (the deeper check raised KeyError)."""
+    from airan.report.rundir import summary_type_error
+
+    assert summary_type_error({"services": {}}) is None
+    assert summary_type_error({"services": {}, "requests": {"created": "x"}}) == (
+        "field 'requests.created' should be a number (got 'x')")
+
+
 def test_a_report_that_cannot_be_written_is_one_error_line(
         run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only run folder (or a full disk): exit 2 naming the folder, no traceback."""

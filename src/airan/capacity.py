@@ -71,10 +71,17 @@ class InventoryGroup(_Strict):
 
     name: str
     # at most a billion GPUs a group (the world's data centres hold tens of millions)
-    count: int = Field(ge=0, le=1_000_000_000, strict=True)  # (true is no count)
+    count: int = Field(ge=0, le=1_000_000_000)
     gpu: list[str] = Field(min_length=1)
     source: str = ""
     note: str = ""
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _no_boolean(cls, v: Any) -> Any:
+        if isinstance(v, bool):  # (YAML's true would read as one GPU; 1.0e+3 is a count)
+            raise ValueError(f"should be a whole number of GPUs (got {v})")
+        return v
 
     @field_validator("gpu", mode="before")
     @classmethod

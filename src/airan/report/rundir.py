@@ -254,7 +254,7 @@ def summary_type_error(summary: Mapping[str, Any]) -> str | None:
     for key, ok, what in _SUMMARY_TYPES:
         if key in summary and not ok(summary[key]):
             return f"field {key!r} should be {what} (got {summary[key]!r:.60})"
-    requests = summary["requests"]
+    requests = summary.get("requests") or {}  # (a comparison's run summaries may lack it)
     for key in _REQUEST_COUNTS:
         if key in requests and not _is_number(requests[key]):
             return f"field 'requests.{key}' should be a number (got {requests[key]!r:.60})"
