@@ -41,6 +41,20 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     return result, out
 
 
+def test_policies_given_as_a_repeated_option_all_run(tmp_path: Path) -> None:
+    """-p a -p b ran only b (the option kept its last value), as "1 policies side by side"."""
+    result = runner.invoke(app, ["compare", "factory", "-p", "nearest-edge", "-p", "local",
+                                 "--seeds", "1", "--duration", "0.1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "comparison.json").read_text())["policies"] == [
+        "nearest-edge", "local"]
+    assert "2 policies x 1 seed " in result.stdout
+    result = runner.invoke(app, ["compare", "factory", "-p", "local", "--seeds", "1",
+                                 "--duration", "0.1", "--out", str(tmp_path / "one")])
+    assert "1 policy x 1 seed " in result.stdout
+    assert "factory: 1 policy side by side" in (tmp_path / "one" / "report.html").read_text()
+
+
 def test_cli_compare_writes_everything(comparison: tuple[Any, Path]) -> None:
     result, out = comparison
     assert result.exit_code == 0, result.output

@@ -138,6 +138,9 @@ def test_report_has_every_promised_figure(runs: dict[str, Path], scenario: str) 
         assert w >= 600 and h >= 150, (name, w, h)  # 150 dpi, several inches wide
         root = ET.parse(folder / "figures" / f"{name}.svg").getroot()
         assert root.tag.endswith("svg")
+        # no label left as mathtext code (mathtext is off: the tail's log axis read
+        # "$\mathdefault{10^{-1}}$" before it had a plain formatter)
+        assert "mathdefault" not in (folder / "figures" / f"{name}.svg").read_text(), name
     assert len(page.images) == len(names)
     assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)
 
@@ -372,6 +375,19 @@ def test_verdict_of_a_service_nobody_sent_or_whose_requests_all_dropped() -> Non
            "latency_ms": {"p99": None}}
     ok, text = verdict("x", svc)
     assert ok is False and "p99" not in text and "mostly queue_full" in text
+
+
+def test_verdict_counts_overdue_requests_in_words_that_agree_with_the_number() -> None:
+    from airan.report.html import verdict
+
+    svc = {"count": 10, "met": 10, "late": 0, "dropped": 0, "hit_ratio": 1.0, "overdue": 1,
+           "hit_ratio_with_overdue": 10 / 11, "target_hit_ratio": 0.9, "deadline_ms": 20.0,
+           "latency_ms": {"p99": 5.0}}
+    _, one = verdict("x", svc)
+    assert "1 request still in flight at the end was already past its deadline" in one
+    assert "(counting it as a miss: " in one
+    _, two = verdict("x", {**svc, "overdue": 2})
+    assert "2 requests still in flight at the end were already past their deadline" in two
 
 
 # ---- the command line --------------------------------------------------------------------------

@@ -550,8 +550,9 @@ def compare(
     scenario: str = typer.Argument(
         DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
     ),
-    policies: str = typer.Option(
-        DEFAULT_POLICIES, "--policies", "-p", help="Comma-separated placement policies."
+    policy_options: list[str] | None = typer.Option(
+        None, "--policies", "-p", help="Placement policies, comma-separated or the option "
+        f"repeated (-p a -p b); default: {DEFAULT_POLICIES}."
     ),
     seeds: int = typer.Option(5, "--seeds", "-n", help="Runs per policy, on consecutive seeds."),
     seed: int | None = typer.Option(
@@ -569,6 +570,8 @@ def compare(
 ) -> None:
     """Run each policy on each seed; write comparison.json, one summary per run (runs/) and a
     report.html setting the policies side by side (means and 95% confidence intervals)."""
+    # every -p given counts (a repeated option kept only its last value: a silent one-policy run)
+    policies = ",".join(policy_options) if policy_options else DEFAULT_POLICIES
     with _user_errors():
         names = _check_compare_options(policies, seeds)
 
@@ -644,7 +647,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
 
     seeds = d["seeds"]
     out.print(Text.assemble(
-        (str(d["scenario"]), "bold"), f"  {len(d['policies'])} policies x {len(seeds)} seeds "
+        (str(d["scenario"]), "bold"), f"  {len(d['policies'])} "
+        f"{'policy' if len(d['policies']) == 1 else 'policies'} x {len(seeds)} "
+        f"{'seed' if len(seeds) == 1 else 'seeds'} "
         f"({', '.join(map(str, seeds))}), {d['duration_s']:.3g} s simulated each, "
         f"{d['wall_s']:.1f} wall s"))
     table = _table("Policies side by side: mean over seeds [95% CI]")

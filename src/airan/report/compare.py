@@ -497,7 +497,9 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
     html = render(
         "compare.html.j2",
         d=data,
-        title=f"airan: {data['scenario']}, {len(policies)} policies x {len(seeds)} seeds",
+        title=(f"airan: {data['scenario']}, {len(policies)} polic"
+               f"{'y' if len(policies) == 1 else 'ies'} x {len(seeds)} seed"
+               f"{'' if len(seeds) == 1 else 's'}"),
         rows=rows,
         verdicts=comparison_verdicts(data),
         figures=figs,

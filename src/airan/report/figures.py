@@ -174,6 +174,9 @@ def latency_cdf(name: str, svc: Mapping[str, Any]) -> Figure:
                 label=f"hit ratio {hit:.1%}")
     ax.legend(loc="lower right", frameon=False)
     tail.set_yscale("log")
+    # plain numbers (1, 0.1, 0.01): mathtext is off, so the default log labels read as code
+    tail.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    tail.yaxis.set_minor_formatter(ticker.NullFormatter())
     floor = 1.0 / max(ended, 1)
     tail.set_ylim(max(floor / 2, 1e-7), 1.2)
     tail.set_ylabel("fraction later than x (or dropped)")

@@ -109,8 +109,10 @@ def verdict(name: str, svc: Mapping[str, Any],
     within = f"{pct(hit)} within {deadline:g} ms" if deadline else f"hit ratio {pct(hit)}"
     ok = target is None or hit >= target
     overdue, with_overdue = svc.get("overdue") or 0, svc.get("hit_ratio_with_overdue")
-    tail = (f" {overdue:,} requests still in flight at the end were already past their deadline"
-            f" (counting them as misses: {pct(with_overdue)})." if overdue else "")
+    tail = (f" {overdue:,} request{'s' if overdue != 1 else ''} still in flight at the end "
+            f"{'were' if overdue != 1 else 'was'} already past {'their' if overdue != 1 else 'its'}"
+            f" deadline (counting {'them' if overdue != 1 else 'it'} as "
+            f"{'misses' if overdue != 1 else 'a miss'}: {pct(with_overdue)})." if overdue else "")
     # no p99 where nothing completed (every request ended dropped)
     p99 = f"; p99 {ms(lat['p99'])} ms" if lat.get("p99") is not None else ""
     if ok:
@@ -227,16 +229,19 @@ def run_figures(run: Run, folder: Path,
         split = F.breakdown_split(services, local)
         out.append(F.save(
             F.breakdown(services, local), folder, "latency_breakdown", "Where the time goes",
-            "Mean latency of completed requests split into its seven parts; the red tick is the "
-            "deadline." + (" Queue and compute are each split by where they happened: on the "
+            "Mean latency of completed requests split into the seven parts of its breakdown; "
+            "the red tick is the deadline." + (" Queue and compute are each split in two by "
+                                                "where they happened (nine bars): on the "
                            "devices' own accelerators (requests the policy kept on the device; "
                            "hatched) or at compute sites, in the proportions of the request "
                            "trace." if split else "")))
         out.append(F.save(
             F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
-            "GPU utilization (the GPUs' time busy with AI over their time; with ai_ran, the "
-            "cells' L1 share comes on top of it) and time-averaged queue length per compute "
-            "site, in about 200 windows over the run."))
+            "GPU utilization (the time an AI batch runs on the GPUs over their time; with "
+            "ai_ran a batch runs at the share the cells' L1 leaves it, the L1 using the rest "
+            "alongside, so the AI GPU-hours of the AI-and-RAN table are less than this share "
+            "of the time) and time-averaged queue length per compute site, in about 200 "
+            "windows over the run."))
         out.append(F.save(
             F.network_map(cells, devices, sites), folder, "map", "Map",
             "Devices coloured by their downlink geometry SINR (fully loaded network); cell sites "
