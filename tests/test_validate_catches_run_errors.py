@@ -440,3 +440,53 @@ def test_ai_ran_on_generated_sites_checks_their_gpu(tmp_path: Path) -> None:
     d["generated_compute_sites"]["gpus"] = [{"type": "JetsonThor", "count": 1}]
     path = write(tmp_path, d)
     assert_rejected(validate(path), path, "ai_ran.mode", "'gpu-site0'")
+
+
+# ---- settings validate accepts that make a run say little (a review) --------------------------
+def _factory_with(change: Callable[[dict[str, Any]], None]) -> Scenario:
+    from airan.scenario import scenario_from_dict
+
+    d = load_scenario("factory").model_dump(mode="json")
+    change(d)
+    return scenario_from_dict(d)
+
+
+@pytest.mark.parametrize(("change", "field", "says"), [
+    (lambda d: d["fleets"][0].update(height_m=1000.0), "fleets[amr].height_m",
+     "covers UE heights up to 22.5 m"),
+    (lambda d: d["fleets"][0].update(mobility={
+        "model": "waypoints", "speed_mps": 10.0, "paths": [[[10, 10, 1.0e7], [20, 10, 50.0]]]}),
+     "fleets[amr].mobility.paths", "covers UE heights up to 22.5 m"),
+    (lambda d: d["compute_sites"][0]["batching"].update(max_wait_ms=1000.0),
+     "compute_sites[on-prem].batching.max_wait_ms",
+     "waits 1000 ms, at or beyond the 50 ms deadline of service 'detect'"),
+    (lambda d: d["radio"].update(min_sinr_db=40.0), "radio.min_sinr_db",
+     "above 30.7 dB, the SINR at which the spectral efficiency reaches its cap"),
+])
+def test_a_setting_that_makes_the_run_meaningless_is_warned_about(
+        change: Callable[[dict[str, Any]], None], field: str, says: str) -> None:
+    """Each ran without a word: drones 10,000 km up served as at 50 m (the path loss is taken at
+    22.5 m), a 1 s batching wait or a 40 dB SINR floor missed every deadline."""
+    warnings = [w for w in scenario_warnings(_factory_with(change)) if f"'{field}'" in w]
+    assert len(warnings) == 1 and says in warnings[0], warnings
+
+
+def test_a_fleet_too_large_for_this_machines_memory_is_warned_about(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from airan.scenario.load import BYTES_PER_DEVICE
+
+    sc = _factory_with(lambda d: d["fleets"][0].update(count=2_000_000))
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": int(5e9 / 4096)}  # a 5 GB machine
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    (warning,) = [w for w in scenario_warnings(sc) if "'fleets'" in w]
+    assert f"about {2_000_018 * BYTES_PER_DEVICE / 1e9:.0f} GB" in warning
+    assert "more than half of this machine's 5 GB" in warning
+    pages["SC_PHYS_PAGES"] = int(64e9 / 4096)  # plenty: nothing to say
+    assert not [w for w in scenario_warnings(sc) if "'fleets'" in w]
+
+
+def test_an_empty_tdd_pattern_is_said_to_be_empty() -> None:
+    with pytest.raises(InputError, match="TDD pattern is empty"):
+        _factory_with(lambda d: d["carrier"].update(tdd_pattern=""))

@@ -691,6 +691,76 @@ def _reads_admission(policy: str) -> bool:
         return True
 
 
+#: TR 38.901 Table 7.4.1-1: the highest UE height its UMa and UMi path loss covers (m)
+UT_MAX_HEIGHT_M = 22.5
+#: bytes of memory a run takes per device, measured (a million factory AMRs: 1.5 GB peak)
+BYTES_PER_DEVICE = 1.5e3
+
+
+def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Settings the twin accepts but that make a run say little (see scenario_warnings)."""
+    import os
+
+    from airan.mobility.config import Waypoints3D
+    from airan.radio.link import MAX_SE_256QAM
+
+    out = []
+    for f in s.fleets:
+        heights = [(f"fleets[{f.name}].height_m", f.height_m)]
+        mob = f.mobility
+        if isinstance(mob, Waypoints3D):
+            if mob.paths is not None:
+                top = max(p[2] for path in mob.paths for p in path)
+                heights.append((f"fleets[{f.name}].mobility.paths", top))
+            elif mob.generate is not None:
+                heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
+                                mob.generate.altitude_m[1]))
+        for field, h in heights:
+            if f.count and h > UT_MAX_HEIGHT_M:
+                out.append(str(InputError(
+                    f"TR 38.901's path loss covers UE heights up to {UT_MAX_HEIGHT_M:g} m "
+                    "(Table 7.4.1-1): the radio takes these devices at that height (aerial "
+                    "UEs, TR 36.777, are not modelled)", file=label, field=field, value=h)))
+                break
+    deadline_ms: dict[str, list[tuple[float, str]]] = {v.model: [] for v in s.services}
+    for v in s.services:
+        deadline_ms[v.model].append((v.deadline_ms, v.name))
+    sites = [(f"compute_sites[{c.name}].batching", c.batching) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        sites.append(("generated_compute_sites.batching", s.generated_compute_sites.batching))
+    for field, b in sites:
+        for model, services in deadline_ms.items():
+            max_batch, wait_ms = b.for_model(model)
+            tight = min(services)
+            if max_batch > 1 and wait_ms >= tight[0]:
+                out.append(str(InputError(
+                    f"a batch of {model} that does not fill waits {wait_ms:g} ms, at or beyond "
+                    f"the {tight[0]:g} ms deadline of service {tight[1]!r}: its requests there "
+                    "miss it (max_wait_ms is in milliseconds)", file=label,
+                    field=f"{field}.max_wait_ms", value=wait_ms)))
+                break
+    # the SINR where 0.75 log2(1 + SINR / 1.25) (radio.link.spectral_efficiency) reaches its cap
+    cap_db = 10 * math.log10(1.25 * (2 ** (MAX_SE_256QAM / 0.75) - 1))
+    if s.radio.model == "nr" and s.radio.min_sinr_db > cap_db:
+        out.append(str(InputError(
+            f"above {cap_db:.1f} dB, the SINR at which the spectral efficiency reaches its cap: "
+            "only links already at the top rate could carry data, and most requests find no "
+            "usable link", file=label, field="radio.min_sinr_db", value=s.radio.min_sinr_db)))
+    devices = sum(f.count for f in s.fleets)
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # (no sysconf: not checked)
+        ram = 0
+    if ram and devices * BYTES_PER_DEVICE > 0.5 * ram:
+        out.append(str(InputError(
+            f"{devices:,} devices take about {devices * BYTES_PER_DEVICE / 1e9:.0f} GB "
+            f"(~{BYTES_PER_DEVICE / 1e3:g} KB each, measured), more than half of this "
+            f"machine's {ram / 1e9:.0f} GB: the run may run out of memory (a smaller "
+            "--fleet-scale, or run-sharded)", file=label, field="fleets",
+            value=f"{devices:,} devices")))
+    return out
+
+
 def scenario_warnings(s: Scenario, *, label: str | None = None,
                       duration_s: float | None = None, policy: str | None = None) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
@@ -726,7 +796,11 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - background traffic that takes every PRB in some hours;
     - rows of a ``cell_sites_file`` that were skipped (and why, the first five);
     - ``admission: strict`` or ``objective: energy`` with a policy other than deadline-aware
-      (``policy``, the scenario's unless given), which neither reads."""
+      (``policy``, the scenario's unless given), which neither reads;
+    - a UE height (or a drone path's) above TR 38.901's 22.5 m, at which the radio takes it; a
+      batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
+      ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
+      devices would take more than half of this machine's memory."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -857,6 +931,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _unlisted_band_warnings(s, label)
         out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
+    out += _out_of_range_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
     out += _full_background_warnings(s, label)

@@ -192,7 +192,10 @@ class Carrier(_Strict):
     def _pattern_letters(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        if not v or any(ch not in "DSUdsu" for ch in v):
+        if not v:
+            raise ValueError("TDD pattern is empty: give its slots as letters D, S, U (e.g. "
+                             "'DDDSU'), or null for an FDD carrier")
+        if any(ch not in "DSUdsu" for ch in v):
             raise ValueError(f"TDD pattern must use only the letters D, S, U (got {v!r})")
         if len(v) > 320:  # TS 38.331: two patterns of at most 10 ms each, 320 slots at 120 kHz
             raise ValueError(f"TDD pattern of {len(v)} slots; at most 320")
