@@ -292,3 +292,23 @@ def test_cells_rank_by_power_per_resource_element_rsrp() -> None:
     gain = dict(zip(w.dev_top_cell[0], w.dev_top_gain[0], strict=True))
     assert 1.2 < gain[0] / gain[1] < 10 ** (7.3 / 10)  # c0 nearer, but not by 7.3 dB
     assert w.cell_names[w.dev_cell[0]] == "c1"
+
+
+def test_a_trace_of_fewer_devices_than_its_fleet_counts_only_the_traced_ones_as_moving(
+        tmp_path: Any) -> None:
+    """The devices beyond a trace's stay where they were placed: they neither count as mobile
+    nor dilute the handover rate (one handover in 30 s read 0.4 a minute with four parked)."""
+    trace = tmp_path / "drive.csv"
+    trace.write_text("t,device,x,y\n0,a,50,0\n30,a,750,0\n")
+
+    def mobility(count: int) -> dict[str, Any]:
+        d = _row_of_cells([[0.0, 0.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0, duration_s=30.0)
+        d["fleets"][0].update(count=count, area={"x_m": [0.0, 10.0], "y_m": [0.0, 10.0]},
+                              mobility={"model": "trace", "file": str(trace)})
+        return Engine(scenario_from_dict(d)).run().summary["mobility"]
+
+    alone, with_parked = mobility(1), mobility(5)
+    assert alone["handovers"] >= 1 and with_parked["handovers"] == alone["handovers"]
+    assert with_parked["mobile_devices"] == alone["mobile_devices"] == 1
+    assert (with_parked["services"]["perception"]["handovers_per_device_per_min"]
+            == alone["services"]["perception"]["handovers_per_device_per_min"])

@@ -211,12 +211,14 @@ class Motion:
     def summary(self, duration_s: float) -> dict[str, Any]:
         w = self.world
         minutes = max(duration_s, 1e-9) / 60.0
-        out: dict[str, Any] = {"mobile_devices": int(sum(len(i) for i, _ in self.fleets)),
+        # the devices that move (a trace of fewer devices than its fleet leaves the rest parked)
+        movers = [ids[: mob.n_moving] for ids, mob in self.fleets]
+        out: dict[str, Any] = {"mobile_devices": int(sum(len(i) for i in movers)),
                                "handovers": int(self.handovers.sum()),
                                "radio_link_failures": int(self.radio_link_failures.sum()),
                                "services": {}}
         moving = np.zeros(len(w.dev_fleet), dtype=bool)
-        for ids, _ in self.fleets:
+        for ids in movers:
             moving[ids] = True
         for v, name in enumerate(w.service_names):
             fleets = [fi for fi, svcs in enumerate(w.fleet_services) if v in svcs]

@@ -103,6 +103,12 @@ class Mobility(ABC):
         self._last_t = -math.inf
         self._initial: NDArray[np.float64] | None = None
 
+    @property
+    def n_moving(self) -> int:
+        """How many of the devices move: the first ``n_moving`` (all, but for a trace of fewer
+        devices than its fleet, whose others stay where they were placed)."""
+        return self.n_devices
+
     def initial_positions(self) -> NDArray[np.float64]:
         """Positions at t = 0, shape (n, 3): x, y, z (z = height above ground), metres."""
         assert self._initial is not None
@@ -475,6 +481,10 @@ class TraceMobility(Mobility):
         self._cur = self._lo.copy()
         self._rest = np.c_[np.asarray(rest_xy, float)[self.m :], np.full(n - self.m, z_m)]
         self._set_initial()
+
+    @property
+    def n_moving(self) -> int:
+        return self.m
 
     def _at(self, t: float) -> NDArray[np.float64]:
         tt = t + self.start_s
