@@ -26,7 +26,7 @@ NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest si
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
-_UT_MAX_HEIGHT_M = 22.5  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi h_UT
+_UT_MAX_HEIGHT_M = pathloss.UT_HEIGHT_RANGE_M[1]  # TR 38.901 Table 7.4.1-1: the top UMa/UMi h_UT
 
 
 @dataclass

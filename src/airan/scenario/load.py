@@ -691,8 +691,6 @@ def _reads_admission(policy: str) -> bool:
         return True
 
 
-#: TR 38.901 Table 7.4.1-1: the highest UE height its UMa and UMi path loss covers (m)
-UT_MAX_HEIGHT_M = 22.5
 #: bytes of memory a run takes per device, measured (a million factory AMRs: 1.5 GB peak)
 BYTES_PER_DEVICE = 1.5e3
 
@@ -703,6 +701,9 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
 
     from airan.mobility.config import Waypoints3D
     from airan.radio.link import MAX_SE_256QAM
+    from airan.radio.pathloss import UT_HEIGHT_RANGE_M
+
+    top_m = UT_HEIGHT_RANGE_M[1]  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi UE height
 
     out = []
     for f in s.fleets:
@@ -716,9 +717,9 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
         for field, h in heights:
-            if f.count and h > UT_MAX_HEIGHT_M:
+            if f.count and h > top_m:
                 out.append(str(InputError(
-                    f"TR 38.901's path loss covers UE heights up to {UT_MAX_HEIGHT_M:g} m "
+                    f"TR 38.901's path loss covers UE heights up to {top_m:g} m "
                     "(Table 7.4.1-1): the radio takes these devices at that height (aerial "
                     "UEs, TR 36.777, are not modelled)", file=label, field=field, value=h)))
                 break
