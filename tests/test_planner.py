@@ -638,10 +638,11 @@ def test_a_change_to_the_code_changes_every_cache_key(monkeypatch: pytest.Monkey
     """Cached runs are keyed on the code as well as the scenario and the version: a changed
     engine or catalog must not reuse results it would not give."""
     import airan.planner.evaluate as evaluate
+    import airan.version as version
 
     scenario = {"name": "x", "duration_s": 1.0}
     before = evaluate.run_key(scenario)
-    monkeypatch.setattr(evaluate, "airan_code_hash", lambda: "changed")
+    monkeypatch.setattr(version, "airan_code_hash", lambda: "changed")
     assert evaluate.run_key(scenario) != before
 
 

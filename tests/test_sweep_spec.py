@@ -100,11 +100,11 @@ def test_a_change_to_the_code_gives_every_run_another_key(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A resumed sweep never reuses a run that a changed engine or catalog would give
     otherwise (the planner's cache keys on the code the same way)."""
-    import airan.sweep.spec as spec_module
+    import airan.version as version
 
     spec = {"scenario": "city", "axes": {"seed": [1, 2]}}
     before = {r.key for r in sweep_from_dict(spec).runs}
-    monkeypatch.setattr(spec_module, "airan_code_hash", lambda: "changed")
+    monkeypatch.setattr(version, "airan_code_hash", lambda: "changed")
     assert not before & {r.key for r in sweep_from_dict(spec).runs}
 
 

@@ -32,3 +32,9 @@ def airan_code_hash() -> str:
         h.update(f.relative_to(root).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def code_identity() -> dict[str, str]:
+    """What a cached or resumable run is keyed on besides its scenario: the airan version and
+    :func:`airan_code_hash` (the planner's cache and a sweep's run keys both hold it)."""
+    return {"airan": airan_version(), "code": airan_code_hash()}

@@ -22,7 +22,7 @@ from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, Target
 from airan.report.rundir import scenario_document
-from airan.version import airan_code_hash, airan_version
+from airan.version import code_identity
 
 __all__ = ["Evaluation", "Evaluator", "run_key"]
 
@@ -33,8 +33,7 @@ def run_key(scenario_json: dict[str, Any]) -> str:
     trace is another run), the airan version and its code's hash."""
     from airan.sweep.spec import file_digests
 
-    ident: dict[str, Any] = {"airan": airan_version(), "code": airan_code_hash(),
-                             "scenario": scenario_json}
+    ident: dict[str, Any] = {**code_identity(), "scenario": scenario_json}
     files = file_digests(scenario_json)
     if files:
         ident["files"] = files

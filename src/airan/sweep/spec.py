@@ -40,7 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airan.errors import InputError, malformed_yaml, unknown_name
-from airan.version import airan_code_hash, airan_version
+from airan.version import code_identity
 
 LOAD_AXIS = "load"
 # a key: a field name, or a name a user chose (live.sites.on-prem: site names hold '-')
@@ -269,7 +269,7 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
     airan that runs it (version and code hash): a run whose trace changed, or that a changed
     engine or catalog would give otherwise, is another run, wherever the sweep is started from."""
     ident: dict[str, Any] = {"scenario": scenario, "load": load, "trace_limit": trace_limit,
-                             "airan": airan_version(), "code": airan_code_hash()}
+                             **code_identity()}
     files = file_digests(scenario)
     if files:  # (keys of scenarios that name no file are as before)
         ident["files"] = files
