@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -90,6 +90,7 @@ class GpuSpec(BaseModel):
     kind: Literal["datacenter", "edge", "embedded", "cpu"]
     mig: bool = False  # splits into the 7-compute-slice MIG instances (NVIDIA MIG User Guide)
     source: dict[str, str] = Field(default_factory=dict)
+    id: str = ""  # its catalog id, set by parse_gpus (a model's per-GPU efficiency is keyed by it)
 
     @model_validator(mode="after")
     def _idle_below_tdp(self) -> GpuSpec:
@@ -133,12 +134,23 @@ class GpuSpec(BaseModel):
 
 
 class Efficiency(BaseModel):
-    """Fractions of peak achieved: ``compute`` of tensor FLOP/s, ``memory`` of bandwidth."""
+    """Fractions of peak achieved: ``compute`` of tensor FLOP/s, ``memory`` of bandwidth.
+
+    ``compute_on`` gives the compute fraction measured on particular GPUs (GPU catalog id ->
+    fraction), where it differs from ``compute``: a tensor peak is not equally reachable on
+    every architecture (ResNet-50 in MLPerf reaches ~0.6 of an A100's INT8 peak, ~0.4 of an
+    H100's). A GPU not listed takes ``compute``.
+    """
 
     model_config = _STRICT
 
     compute: float = Field(gt=0, le=1)
     memory: float = Field(gt=0, le=1)
+    compute_on: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
+
+    def compute_for(self, gpu: GpuSpec) -> float:
+        """The compute fraction on ``gpu`` (its measured one, else ``compute``)."""
+        return self.compute_on.get(gpu.id, self.compute)
 
 
 class ServiceTimeDist(BaseModel):
@@ -305,7 +317,8 @@ def _read_yaml(filename: str, path: str | Path | None) -> Mapping[str, Any]:
 
 def parse_gpus(data: Mapping[str, Any]) -> dict[str, GpuSpec]:
     """Validate a mapping ``id -> fields`` into GpuSpecs (raises pydantic.ValidationError)."""
-    return {str(k): GpuSpec.model_validate(v) for k, v in data.items()}
+    return {str(k): GpuSpec.model_validate({**v, "id": str(k)} if isinstance(v, Mapping) else v)
+            for k, v in data.items()}
 
 
 def parse_models(data: Mapping[str, Any]) -> dict[str, ModelSpec]:

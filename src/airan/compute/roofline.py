@@ -7,7 +7,9 @@ One-shot model, batch ``b`` (times in s)::
 with ``F`` FLOPs per inference (``gflops * 1e9``), ``P`` dense peak FLOP/s at the precision
 used after fallback (:meth:`airan.catalog.GpuSpec.peak_flops`), ``W`` weight bytes, ``A``
 activation bytes per inference, ``BW`` memory bandwidth in bytes/s and ``e_c``, ``e_m`` the
-model's efficiency factors. Autoregressive models add ``decode_tokens`` steps, each::
+model's efficiency factors (``e_c`` the one measured on this GPU where the catalog gives one,
+:meth:`airan.catalog.Efficiency.compute_for`). Autoregressive models add ``decode_tokens``
+steps, each::
 
     max(b * F_tok / (P * e_c), (W_dec + b * A_dec) / (BW * e_m))
 
@@ -61,7 +63,7 @@ def _service_time_table(model: ModelSpec, gpu: GpuSpec, batch: NDArray[np.float6
     assert model.gflops is not None and model.efficiency is not None
     peak, used = gpu.peak_flops(model.precision)
     scale = BYTES_PER_VALUE[used] / BYTES_PER_VALUE[model.precision]
-    flop_rate = peak * model.efficiency.compute
+    flop_rate = peak * model.efficiency.compute_for(gpu)
     byte_rate = gpu.mem_bw_bytes_s * model.efficiency.memory
     weights = model.weight_bytes * scale
     t = np.maximum(
