@@ -860,7 +860,7 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(
     res = CliRunner().invoke(app, ["devices", str(tmp_path / "more.yaml"), "--deployment",
                                    str(tmp_path / "live"), "--duration", "1"])
     assert res.exit_code == 2
-    assert "field 'scenario': the deployment serves another scenario (its fleets differ)" in \
+    assert "argument 'SCENARIO': the deployment serves another scenario (its fleets differ)" in \
         " ".join(res.output.split())
     # served with --fleet-scale 0.5: devices with the same scale pass, without it get the hint
     from airan.api import scale_fleets

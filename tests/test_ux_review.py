@@ -528,7 +528,7 @@ def test_profile_names_its_model_argument_not_an_option() -> None:
 
     result = CliRunner().invoke(app, ["profile", "nope.onnx"])
     assert result.exit_code == 2
-    assert "field 'MODEL'" in result.stderr and "'nope.onnx'" in result.stderr
+    assert "argument 'MODEL'" in result.stderr and "'nope.onnx'" in result.stderr
     assert "--model" not in result.stderr
 
 

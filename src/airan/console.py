@@ -152,6 +152,19 @@ def _name_the_value(exc: typer.BadParameter, argv: list[str]) -> None:
     value = values[-1]
     if repr(value) not in exc.message and f'"{value}"' not in exc.message:
         exc.message = f"got {value!r}: {exc.message}"
+    if _NUMBER_WITH_UNIT.fullmatch(value):  # "10ms": the unit is the option's, not the user's
+        unit = _unit_of(str(getattr(param, "help", "") or ""))
+        exc.message += f" (give a plain number{', in ' + unit if unit else ''})"
+
+
+# a number followed by a unit ("10ms", "2 GB", "1e3Hz")
+_NUMBER_WITH_UNIT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*[A-Za-z%/]+\s*")
+
+
+def _unit_of(help_text: str) -> str:
+    """The unit an option's help names ("Simulated seconds ..." -> "seconds"), or ""."""
+    m = re.search(r"\b(seconds|ms|milliseconds|hours|minutes|kB|MB|GB|Hz|dB|dBm|m)\b", help_text)
+    return m.group(1) if m else ""
 
 
 def given_values(param: Any, argv: list[str]) -> list[str]:
@@ -206,9 +219,22 @@ def _user_errors() -> Iterator[None]:
         _check_common_options()
         yield
     except InputError as exc:
-        _fail(str(exc))
+        _fail(str(_as_argument(exc)))
     except MemoryError as exc:
         _fail(_memory_message(exc))
+
+
+def _as_argument(exc: InputError) -> InputError:
+    """The error named after the command's argument where the library names its parameter
+    (``airan run nosuch``: argument 'SCENARIO', not field 'scenario')."""
+    ctx = _current_context()
+    if ctx is None or not exc.field or exc.file:
+        return exc
+    names = {p.name for p in ctx.command.params
+             if getattr(p, "param_type_name", "") == "argument"}
+    if exc.field not in names:
+        return exc
+    return InputError(exc.reason, field=exc.field.upper(), value=exc.value, choices=exc.choices)
 
 
 # Bounds of the options several commands share; the Engine checks the same for the Python API

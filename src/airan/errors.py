@@ -35,8 +35,10 @@ class InputError(ValueError):
         parts = []
         if self.file:
             parts.append(f"{self.file}:")
-        if self.field:  # a command-line option's name starts with "--"
-            what = "option" if self.field.startswith("--") else "field"
+        if self.field:  # a command-line option's name starts with "--", an argument's is
+            # written in capitals, as --help shows it (SCENARIO)
+            what = ("option" if self.field.startswith("--") else
+                    "argument" if self.field.isupper() else "field")
             parts.append(f"{what} '{self.field}':")
         parts.append(self.reason)
         named = (isinstance(self.value, str) and repr(self.value) in self.reason) or \

@@ -38,9 +38,12 @@ def _user_errors() -> Iterator[None]:
         check_empty_paths()
         yield
     except InputError as exc:
+        from airan.console import _as_argument
+
         option = None if exc.file else _OPTION_OF.get(exc.field or "")
         if option is not None:
             exc = InputError(exc.reason, field=option, value=exc.value, choices=exc.choices)
+        exc = _as_argument(exc)
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RuntimeError as exc:

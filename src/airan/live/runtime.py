@@ -74,9 +74,14 @@ class Deployment:
         p = Path(path)
         if p.is_dir():
             p = p / DEPLOYMENT
+        if not p.exists():
+            raise InputError("no deployment here (`airan serve` writes one: give its --out "
+                             "folder)", file=str(p))
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:  # (JSON and UTF-8 errors are ValueErrors)
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or exc})", file=str(p)) from None
+        except ValueError as exc:  # (JSON and UTF-8 errors are ValueErrors)
             raise InputError(f"not a deployment file: {exc}", file=str(p)) from None
         what = "not a deployment file (`airan serve` writes one)"
         if not isinstance(data, dict):
@@ -165,11 +170,18 @@ class _Child:
             self._lines.put(line)
         self._lines.put(None)
 
-    def wait_ready(self, deadline: float) -> int:
+    def wait_ready(self, deadline: float, waited_s: float | None = None) -> int:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise StartError(f"{self.name} did not start in time (see {self.log})")
+                said = _tail(self.log).strip()
+                raise StartError(
+                    f"{self.name} did not start in time"
+                    + (f" ({waited_s:.0f} s)" if waited_s is not None else "")
+                    + ": a first start compiles the engine, 1-3 minutes, longer with several "
+                    "components compiling at once on a busy machine; run it again (the compiled "
+                    "code is cached) or with --shared-gateway ("
+                    + (f"its log: {self.log})" if said else f"its log {self.log} is empty)"))
             try:
                 line = self._lines.get(timeout=left)
             except queue.Empty:
@@ -222,7 +234,7 @@ class LiveRuntime:
                  models: dict[str, str] | None = None, tenants: dict[str, str] | None = None,
                  threads: int = 1, host: str = "127.0.0.1", delays: str = "gateway",
                  site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
-                 start_timeout_s: float = 120.0, shared_gateway: bool = False,
+                 start_timeout_s: float = 300.0, shared_gateway: bool = False,
                  components: list[str] | None = None) -> None:
         """``components``: start only these (``site:NAME``, ``gateway:CELL``), listening on
         the scenario's ``live`` addresses, each given its peers' addresses from there: one
@@ -341,7 +353,8 @@ class LiveRuntime:
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
                                                net.site_ns(name) if net else None)
             deadline = time.monotonic() + self.start_timeout_s
-            site_port = {n: c.wait_ready(deadline) for n, c in self.sites.items()}
+            site_port = {n: c.wait_ready(deadline, self.start_timeout_s)
+                         for n, c in self.sites.items()}
             # where the root namespace (the device emulator, an operator) reaches each site
             site_addr = {n: wire.address(net.site_ns(n).ip if net else self.host, p)
                          for n, p in site_port.items()}
@@ -360,7 +373,8 @@ class LiveRuntime:
                     site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
                 self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
                                                  net.gateway_ns(key) if net else None)
-            ports = {n: c.wait_ready(deadline) for n, c in self.gateways.items()}
+            ports = {n: c.wait_ready(deadline, self.start_timeout_s)
+                     for n, c in self.gateways.items()}
             gw_addr = {c: wire.address(gw_host[key], ports[key]) for key, group in groups
                        for c in group}
             if self.components is not None:

@@ -22,7 +22,7 @@ from typing import Any
 from airan.report import figures as F
 from airan.report.cautions import cautions
 from airan.report.events import events
-from airan.report.placement import LocalShare, read_local_shares, split_breakdown
+from airan.report.placement import LocalShare, overhead_ms, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
 
 REPORT = "report.html"
@@ -40,6 +40,8 @@ _STAGE_NAMES = {
     "compute_sites": "compute at compute sites",
     "dl_transport": "downlink transport",
     "dl_air": "downlink radio",
+    # a live run's: its latency less the seven parts (placement.overhead_ms)
+    "overhead": "the live runtime's own overhead",
 }
 
 
@@ -128,6 +130,8 @@ def verdict(name: str, svc: Mapping[str, Any],
     if local is not None and bd:
         bd = split_breakdown(bd, local)
     bd = {k: v for k, v in bd.items() if v is not None}
+    if bd and overhead_ms(svc) > 0:  # a live run's latency holds more than its seven parts
+        bd["overhead"] = overhead_ms(svc)
     mean = lat.get("mean")
     if bd and mean:
         stage, t = max(bd.items(), key=lambda kv: kv[1])
@@ -186,12 +190,25 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
     """The ``airan run`` command line that makes the same run again (``scaled``: the scenario
     file holds the fleets as run, after ``--fleet-scale``, as a run folder's scenario.yaml
     does, and the command, run from that folder, writes to its ``rerun`` folder rather than to
-    a ``runs/...`` folder nested in it; else the summary's ``fleet_scale`` is given again)."""
-    args = ["airan", "run", scenario_file, "--policy", str(summary["policy"]),
-            "--seed", str(summary["seed"]), "--duration", f"{summary['duration_s']:.9g}"]
+    a ``runs/...`` folder nested in it; else the summary's ``fleet_scale`` is given again).
+    A live run's is ``airan live`` with its models and delays (the same load, not the same
+    latencies: a live run is not deterministic)."""
+    live = summary.get("live") if isinstance(summary.get("live"), Mapping) else None
+    args = ["airan", "live" if live else "run", scenario_file, "--policy",
+            str(summary["policy"]), "--seed", str(summary["seed"]), "--duration",
+            f"{summary['duration_s']:.9g}"]
     scale = summary.get("fleet_scale")
     if not scaled and scale is not None and scale != 1:
         args += ["--fleet-scale", f"{scale:.9g}"]
+    if live:
+        models = live.get("models") if isinstance(live.get("models"), Mapping) else {}
+        for name, path in models.items():
+            args += ["--model", f"{name}={path}"]
+        if live.get("delays"):
+            args += ["--delays", str(live["delays"])]
+        if scaled:
+            args += ["--out", RERUN_FOLDER]
+        return " ".join(shlex.quote(a) for a in args)
     trace = summary.get("trace") or {}
     if trace.get("limit") is not None:
         args += ["--trace-limit", str(trace["limit"])]

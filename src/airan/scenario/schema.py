@@ -307,7 +307,10 @@ class Radio(_Strict):
     @classmethod
     def _env(cls, v: str) -> str:
         if v.lower() not in ENVIRONMENTS:
-            raise ValueError(f"unknown environment {v!r}; accepted: {', '.join(ENVIRONMENTS)}")
+            close = suggest(v.replace("_", "-"), ENVIRONMENTS)
+            hint = f"; did you mean {close!r}?" if close else "."
+            raise ValueError(f"unknown environment {v!r}{hint} Accepted: "
+                             f"{', '.join(ENVIRONMENTS)} (TR 38.901 scenarios)")
         return v.lower()
 
 

@@ -62,8 +62,9 @@ APPROXIMATION = (
     f"{RASTER}x{RASTER} raster (each tile to the region of its nearest site).",
     "Shared capacity (compute sites at nodes that are not cell sites, e.g. edge and cloud, and "
     "links between such nodes) is split pro rata to each region's offered request rate: GPUs "
-    "and queue limits by largest remainder (at least 1 per region), link capacity exactly. One "
-    "pooled queue becomes independent queues of the same total capacity: pooling across "
+    "and queue limits by largest remainder (at least 1 per region: more GPUs in all where a site "
+    "has fewer than there are regions), link capacity exactly. One pooled queue becomes "
+    "independent queues of about the same total capacity: pooling across "
     "regions is lost (queueing at shared sites is pessimistic), and a copy with few GPUs forms "
     "smaller batches (more GPU time per request).",
     "A request is served within its region: cell-site GPUs of other regions are not candidates.",
