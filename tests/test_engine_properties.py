@@ -289,6 +289,32 @@ def test_conservation_on_random_scenarios(data: dict[str, Any]) -> None:
         assert "admission" not in res.summary["requests"]["dropped_by_reason"]
 
 
+def test_the_conservation_check_fires_on_a_lost_a_doubled_or_a_misfiled_request() -> None:
+    """The check can fail: a request lost from the books (one met fewer), one counted twice,
+    or one counted under another service's outcome (the totals balance, the services do not)
+    each raise ConservationError; the books as the engine left them pass."""
+    from airan.engine import kernel as K
+    from airan.engine.engine import ConservationError
+    from airan.scenario import load_scenario
+
+    eng = Engine(load_scenario("factory"), duration_s=0.5, seed=1)
+    eng.run()
+    eng.check_conservation()
+    cnt = eng._st.agg_cnt
+    a, b = (int(v) for v in np.flatnonzero(cnt[:, K.A_MET] > 0)[:2])
+    for change in ((a, -1, None), (a, +1, None), (a, -1, b)):
+        v, by, other = change
+        cnt[v, K.A_MET] += by
+        if other is not None:
+            cnt[other, K.A_MET] -= by
+        with pytest.raises(ConservationError, match="conservation broken"):
+            eng.check_conservation()
+        cnt[v, K.A_MET] -= by
+        if other is not None:
+            cnt[other, K.A_MET] += by
+    eng.check_conservation()
+
+
 # ---- determinism -----------------------------------------------------------------------------
 
 @SETTINGS

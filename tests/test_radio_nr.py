@@ -279,6 +279,30 @@ def test_constants():
     # j + 3 (after j + 2 + 12/14), decoded at its end: 3 ms. Downlink: NACK in slot j + 2,
     # retransmission in j + 4, received at its end: 4 ms
     (None, 0, [3.0], [4.0]),
+    # FDD at 120 kHz (slots of 0.125 ms; N1 = 20, N2 = 36 symbols, TS 38.214 Tables 5.3-1 and
+    # 6.4-1): uplink fails at the end of slot j (j + 1); grant after j + 1 + 36/14 = j + 3.57:
+    # slot j + 4; retransmission after j + 4 + 38/14 = j + 6.71: slot j + 7, decoded at j + 8
+    # -> 7 slots. Downlink: NACK after j + 1 + 20/14 = j + 2.43: slot j + 3; retransmission
+    # after its end + 36/14 = j + 6.57: slot j + 7, received at j + 8 -> 7 slots
+    (None, 3, [7 * 0.125], [7 * 0.125]),
+    # DDDSU at 120 kHz: uplink slot 4 fails at 5; grant after 7.57: slot 8 (S); retransmission
+    # after 8 + 38/14 = 10.71: U slot 14, decoded at 15 -> 10 slots. Downlink slot 0 (ends 1):
+    # NACK at or after 2.43: slot 3's short PUCCH (3.86); retransmission after 4 + 36/14 =
+    # 6.57: slot 7 -> ends 8, 7 slots; slot 1 (ends 2, N1 later 3.43): slot 3 too -> 6 slots;
+    # slot 2 (ends 3, N1 later 4.43): slot 3's PUCCH and slot 4's start are before it, so slot
+    # 8 (S, 8.86); retransmission after 9 + 2.57: slot 12 -> ends 13, 10 slots; the S slot's
+    # downlink part ends at 3 + 10/14, N1 later 5.14: NACK in slot 8, retransmission in 12
+    ("DDDSU", 3, [10 * 0.125], [7 * 0.125, 6 * 0.125, 10 * 0.125,
+                                (13 - (3 + 10 / 14)) * 0.125]),
+    # DDSUU at 120 kHz: uplink slot 3 fails at 4; grant after 6.57: slot 7 (S); retransmission
+    # after 9.71: U slot 13 -> 10 slots; slot 4 fails at 5; grant after 7.57: slot 10 (the
+    # next with downlink symbols); retransmission after 12.71: slot 13 -> 9 slots. Downlink
+    # slot 0 (ends 1, N1 later 2.43): NACK in slot 2's short PUCCH (2.86); retransmission after
+    # 3 + 2.57: slot 6 -> 6 slots; slot 1 (ends 2, N1 later 3.43): NACK in U slot 4 (4.0);
+    # retransmission after 5 + 2.57: slot 10 -> 9 slots; the S slot's downlink part ends at
+    # 2 + 10/14, N1 later 4.14, past slot 4's start: NACK in slot 7 (S, 7.86), retransmission
+    # in slot 11, ending 12 (an N1 of 17 symbols would make slot 4 and slot 10 of it)
+    ("DDSUU", 3, [10 * 0.125, 9 * 0.125], [6 * 0.125, 9 * 0.125, (12 - (2 + 10 / 14)) * 0.125]),
 ])
 def test_harq_retransmission_delays_match_the_hand_computed_timeline(pattern, mu, ul_ms, dl_ms):
     from airan.radio.nr import harq_retx_delay_s, slot_usable

@@ -119,6 +119,48 @@ def test_pf_beats_round_robin_with_many_backlogged_ues(monkeypatch: pytest.Monke
     assert pf_mbps > 1.1 * rr_mbps
 
 
+def test_pf_gives_a_weak_and_a_strong_ue_about_half_the_slots_each(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """PF's metric divides the rate by the UE's average throughput, so with long averages each
+    of N backlogged UEs gets ~1/N of the slots whatever its SNR (Tse & Viswanath 2005, 6.7),
+    at its own fading peaks; a max-rate scheduler would give every slot to the UE 12 dB
+    stronger. The weak UE therefore carries about half its rate alone, E[SE(rho h)], a bit
+    more for the peaks it is picked at."""
+    build = engine_module.build_world
+    snr_db = (0.0, 12.0)
+
+    def weak_and_strong(*args: Any, **kwargs: Any) -> Any:
+        w = build(*args, **kwargs)
+        w.dev_top_gain[:] = w.dev_top_gain[0]
+        w.dev_top_cell[:] = w.dev_top_cell[0]
+        c = w.dev_top_cell[0, 0]
+        per_mw = w.dev_top_gain[0, 0] * w.cell_prb[c] * w.cell_ul_rx_gain[c] / w.ul_noise_mw[c]
+        for d, db in enumerate(snr_db):
+            w.dev_ul_p_prb_mw[d] = 10 ** (db / 10) / per_mw
+        return w
+
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler="pf", ul_access="configured_grant", shadowing=False)
+    d["fleets"] = [{"name": "ue", "count": 2, "services": ["perception"],
+                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
+    d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
+                            jitter_ms=0.0, deadline_ms=60_000.0)
+    d["duration_s"] = DURATION_S
+    monkeypatch.setattr(engine_module, "build_world", weak_and_strong)
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
+    w, t = eng.world, eng.run().requests
+    c = int(w.dev_top_cell[0, 0])
+    prbs = float(w.cell_prb[c])
+    assert w.dev_ul_p_prb_mw[1] * prbs < w.dev_ue_tx_mw  # both at their open-loop power
+    _, per_ue = _delivered_mbps(t)
+    t0, t1 = DURATION_S / 2, DURATION_S - 1.0
+    weak_mbps = per_ue[0] * KB * 8e3 / (t1 - t0) / 1e6
+    g = stats.gamma(int(w.cell_ul_diversity[c]), scale=1.0 / int(w.cell_ul_diversity[c]))
+    alone = integrate.quad(lambda h: float(_se(h)) * g.pdf(h), 0.0, np.inf)[0]  # rho = 0 dB
+    alone_mbps = prbs * alone * BITS_PER_PRB_SE * 400 / 1e6  # DDDSU: 400 U slots/s
+    assert 0.45 <= weak_mbps / alone_mbps <= 0.75
+
+
 def test_pf_serves_small_uploads_beside_a_large_one_in_the_same_slot(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A UE whose buffer needs only part of the cell takes that part; the best-metric UE does

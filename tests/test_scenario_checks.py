@@ -26,6 +26,22 @@ def test_bandwidth_without_a_ts38101_prb_count_names_the_carrier() -> None:
         scenario_from_dict(d)
 
 
+@pytest.mark.parametrize(("key", "value", "bound"), [
+    ("bler", 0.6, "0.5"),  # the HARQ model's range: a first-transmission target of 10% or so
+    ("ul_alpha", 1.2, "1"),  # TS 38.213 7.1.1: alpha in {0, 0.4, ..., 1}
+    ("ul_alpha", -0.1, "0"),
+])
+def test_radio_numbers_beyond_their_range_are_refused_by_name(key: str, value: float,
+                                                              bound: str) -> None:
+    d = _factory()
+    d["radio"][key] = value
+    with pytest.raises(InputError, match=rf"radio\.{key}.*{bound}") as err:
+        scenario_from_dict(d)
+    assert str(value) in str(err.value)
+    d["radio"][key] = float(bound)  # the bound itself is accepted
+    scenario_from_dict(d)
+
+
 def test_cells_with_different_numerology_are_rejected_by_name() -> None:
     d = _factory()
     d["cell_sites"][1]["carrier"] = {"numerology": 0, "bandwidth_mhz": 20}

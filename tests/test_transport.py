@@ -254,3 +254,24 @@ def test_a_backhaul_spoke_is_its_route_over_the_straight_line_at_4_9_us_per_km(
     net = transport_links(scenario_from_dict(d))
     assert len(net.link_delay_s) == 2
     np.testing.assert_allclose(net.link_delay_s, route_factor * 10 * 4.9e-6 + 5e-6, rtol=1e-12)
+
+
+def test_a_listed_link_is_its_fibre_at_4_9_us_per_km_its_extra_delay_and_one_hop() -> None:
+    """A link between two nodes: fiber_km x 4.9 us (DOMAIN.md), its extra_delay_ms and one
+    hop_delay_us, in each direction: 100 km, 2 ms and 5 us give 2.495 ms."""
+    from airan.scenario import scenario_from_dict
+    from airan.scenario.load import transport_links
+
+    d = airan.load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None,
+             cell_sites=[{"name": "bs", "position_m": [0.0, 0.0], "sectors": 1}],
+             nodes=[{"name": "hub", "position_m": [0.0, 0.0]}, {"name": "far"}],
+             compute_sites=[{"name": "cloud", "at": "far", "kind": "cloud",
+                             "gpus": [{"type": "H100", "count": 1}]}],
+             transport={"hop_delay_us": 5.0, "backhaul": {"to": "hub"}, "links": [
+                 {"a": "hub", "b": "far", "fiber_km": 100.0, "capacity_gbps": 7.0,
+                  "extra_delay_ms": 2.0}]})
+    net = transport_links(scenario_from_dict(d))
+    listed = net.link_cap_bps == 7e9
+    assert int(listed.sum()) == 2
+    np.testing.assert_allclose(net.link_delay_s[listed], 100 * 4.9e-6 + 2e-3 + 5e-6, rtol=1e-12)

@@ -784,6 +784,17 @@ class Engine:
                 f"conservation broken: created {created}, ended {ended}, in flight {in_flight} "
                 f"(held {held}), drops by reason {int(st.agg_drop.sum())}"
             )
+        # per service: a request counted under another service's outcome balances the totals
+        svc_in_flight = np.bincount(st.rq_i[stage != K.ST_FREE, K.I_SVC],
+                                    minlength=cnt.shape[0])
+        svc_ended = cnt[:, K.A_MET] + cnt[:, K.A_LATE] + cnt[:, K.A_DROPPED]
+        broken = np.flatnonzero(cnt[:, K.A_CREATED] != svc_ended + svc_in_flight)
+        if int(svc_in_flight.sum()) != held or broken.size:
+            v = int(broken[0]) if broken.size else 0
+            raise ConservationError(
+                f"conservation broken for service {self.world.service_names[v]!r}: created "
+                f"{int(cnt[v, K.A_CREATED])}, ended {int(svc_ended[v])}, in flight "
+                f"{int(svc_in_flight[v])} ({int(svc_in_flight.sum())} rows held of {held})")
 
     def result(self) -> Result:
         self._flush_trace()
