@@ -15,7 +15,7 @@ import pytest
 
 import airan
 from airan.engine import Engine
-from airan.policy.base import Batch, Snapshot
+from airan.policy.base import LOCAL, Batch, Snapshot
 from airan.policy.builtin import least_loaded
 from airan.scenario import load_scenario, scenario_from_dict
 
@@ -74,6 +74,24 @@ def test_least_loaded_counts_each_request_at_its_own_service_time() -> None:
     # would have placed them otherwise
     vla_s = per_item_time_s(snap, np.array([vla, detect]), np.array([0, 0]))
     assert vla_s[0] > 3 * vla_s[1]
+
+
+def test_least_loaded_breaks_ties_to_the_lower_site_and_skips_sites_out_of_reach() -> None:
+    """Equal backlogs go to the lowest site index (as its docstring says, and as numpy's argmin
+    would); each request then adds its GPU time, so the next goes to the next site; a site its
+    node has no path to is never chosen, nor one that is down (an infinite backlog)."""
+    from airan.policy.builtin import _least_loaded_core
+
+    step = np.array([[0.1, 0.1, 0.1]])
+    reach = np.array([[1e-3, 1e-3, 1e-3], [np.inf, 1e-3, 1e-3]])
+    core = _least_loaded_core
+    three = np.zeros(3, dtype=np.int64)
+    assert core(three, three, np.full(3, 1.0), step, reach).tolist() == [0, 1, 2]
+    assert core(three + 1, three, np.full(3, 1.0), step, reach).tolist() == [1, 2, 1]
+    assert core(three[:1], three[:1], np.array([1.0, np.inf, 1.0]), step,
+                reach).tolist() == [0]
+    assert core(three[:1] + 1, three[:1], np.array([1.0, np.inf, np.inf]), step,
+                reach).tolist() == [-1]
 
 
 def test_a_snapshot_free_policy_decides_like_any_other_when_devices_move() -> None:
@@ -207,3 +225,53 @@ def test_deadline_aware_sees_the_queue_on_its_own_path_to_a_site() -> None:
     assert aware["services"]["svc"]["hit_ratio"] > 0.95
     assert "link_full" not in aware["requests"]["dropped_by_reason"]
     assert aware["sites"]["cloud"]["served"] > 0 and aware["sites"]["edge"]["served"] > 0
+
+
+def _site_zero(snap: Snapshot, batch: Batch) -> np.ndarray:
+    return np.zeros(len(batch), dtype=np.int64)
+
+
+def _site_zero_writing_the_times(snap: Snapshot, batch: Batch) -> np.ndarray:
+    t = batch.time_s
+    t -= snap.time_s  # relative times, in place: the policy's own copy
+    return np.zeros(len(batch), dtype=np.int64)
+
+
+def test_a_policy_that_writes_its_batchs_times_changes_nothing_in_the_run() -> None:
+    """The batch's times were a view of the engine's arrival times: a policy that made them
+    relative in place moved every request's creation (factory's detections 791 met of 838 ->
+    37, a review), silently."""
+    runs = [airan.run("factory", policy=p, duration_s=0.5, seed=2).summary
+            for p in (_site_zero, _site_zero_writing_the_times)]
+    for name in runs[0]["services"]:
+        a, b = runs[0]["services"][name], runs[1]["services"][name]
+        assert (a["met"], a["late"], a["latency_ms"]) == (b["met"], b["late"], b["latency_ms"])
+
+
+def _writes_the_deadlines(snap: Snapshot, batch: Batch) -> np.ndarray:
+    deadline = snap.world.svc_deadline_s  # type: ignore[attr-defined]
+    deadline -= 0.001  # a margin, in place: the engine's own deadlines
+    return np.zeros(len(batch), dtype=np.int64)
+
+
+def _wraps_deadline_aware(snap: Snapshot, batch: Batch) -> np.ndarray:
+    from airan.policy.builtin import deadline_aware
+
+    place = deadline_aware(snap, batch)
+    far = snap.world.svc_deadline_s[batch.service] > 1.0  # type: ignore[attr-defined]
+    return np.where(far, LOCAL, place)
+
+
+def test_a_policy_cannot_write_the_world_it_reads_but_built_ins_still_run_inside_it() -> None:
+    """snapshot.world was the engine's own: a policy writing to it changed the deadlines the
+    run used and reported (a review); its arrays are now read-only views, so the write fails
+    as the policy's error, while a policy that calls a built-in on its snapshot runs as
+    before."""
+    from airan.errors import InputError
+
+    with pytest.raises(InputError, match="read-only"):
+        airan.run("factory", policy=_writes_the_deadlines, duration_s=0.1)
+    s = airan.run("factory", policy=_wraps_deadline_aware, duration_s=0.5).summary
+    assert s["requests"]["created"] > 0
+    detect = next(v for v in load_scenario("factory").services if v.name == "detect")
+    assert s["services"]["detect"]["deadline_ms"] == detect.deadline_ms

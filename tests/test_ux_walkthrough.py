@@ -116,3 +116,16 @@ def test_devices_at_a_folder_without_a_deployment_says_what_to_give(tmp_path: Pa
     line = " ".join(result.stderr.split())
     assert "no deployment here (`airan serve` writes one: give its --out folder)" in line
     assert "Errno" not in line
+
+
+def test_validate_names_the_file_of_a_policy_that_cannot_be_loaded(tmp_path: Path) -> None:
+    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["policy"] = "no_such_module_here:policy"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for args in (["validate", str(path)], ["run", str(path), "--duration", "0.1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, args
+        line = " ".join(result.stderr.split())
+        assert f"{path}: field 'policy': cannot import policy module" in line, args

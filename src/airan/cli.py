@@ -728,12 +728,17 @@ def validate(
 ) -> None:
     """Check a scenario file and describe it; exit 2 with one error line if it is invalid."""
     with _user_errors():
+        from airan.errors import InputError
         from airan.policy import resolve_policy
         from airan.scenario import load_scenario
 
         sc = load_scenario(file)
         if ":" in sc.policy:  # a user's policy: import it, as a run would
-            resolve_policy(sc.policy)
+            try:
+                resolve_policy(sc.policy)
+            except InputError as exc:  # the file's policy field, as `airan run` names it
+                raise (exc.with_file(file) if not exc.file and Path(file).is_file()
+                       else exc) from None
     n_cell_sites = len(sc.cell_site_names())
     cells = len(sc.cell_names())  # (listed, imported from a site list and generated)
     n_sites = len(sc.compute_sites)

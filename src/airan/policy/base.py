@@ -12,6 +12,37 @@ LOCAL = -1
 REJECT = -2
 
 
+class ReadOnlyWorld:
+    """The engine's World as a policy of one's own sees it: the same fields, each array a view
+    that cannot be written (``ValueError: assignment destination is read-only``) and each list
+    or dict a copy, so that a policy that writes to what it reads (``d = world.svc_deadline_s;
+    d -= margin``) fails at once instead of changing the run. The built-in policies read the
+    engine's own World (:func:`world_of`): their compiled code takes writable arrays."""
+
+    def __init__(self, world: object) -> None:
+        object.__setattr__(self, "_world", world)
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(object.__getattribute__(self, "_world"), name)
+        if isinstance(value, np.ndarray):
+            value = value.view()
+            value.flags.writeable = False
+        elif isinstance(value, list | dict | set):
+            value = value.copy()
+        object.__setattr__(self, name, value)  # once per snapshot
+        return value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a policy's snapshot.world is read-only (setting {name!r})")
+
+
+def world_of(snap: object) -> object:
+    """The World behind a snapshot: the engine's own (for airan's policies, which only read
+    it), or whatever ``world`` a snapshot of another kind (the live gateway's) carries."""
+    world = getattr(snap, "_world", None)
+    return world if world is not None else snap.world  # type: ignore[attr-defined]
+
+
 class Snapshot:
     """The engine at the start of a decision interval, as a policy sees it (SI units).
 
@@ -57,7 +88,7 @@ class Snapshot:
 
     def __init__(self, engine: object) -> None:
         self._engine = engine
-        self.world = engine.world  # type: ignore[attr-defined]
+        self._world = engine.world  # type: ignore[attr-defined]
         self.time_s: float = engine.now_s  # type: ignore[attr-defined]
         self.ul_access_delay_s: float = engine._ul_access_delay_s  # type: ignore[attr-defined]
         self.dl_access_delay_s: float = engine._dl_access_delay_s  # type: ignore[attr-defined]
@@ -67,6 +98,12 @@ class Snapshot:
         self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
         self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
+
+    @cached_property
+    def world(self) -> ReadOnlyWorld:
+        """The scenario as arrays (:class:`airan.engine.world.World`), read-only: a policy that
+        writes to it gets an error, not a changed run."""
+        return ReadOnlyWorld(self._world)
 
     @cached_property
     def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
@@ -144,7 +181,7 @@ class Snapshot:
 
     def context_site(self, devices: NDArray[np.int64],
                      services: NDArray[np.int64]) -> NDArray[np.int64]:
-        if not np.any(self.world.svc_state_bits > 0):  # type: ignore[attr-defined]
+        if not np.any(self._world.svc_state_bits > 0):  # type: ignore[attr-defined]
             return np.full(len(devices), -1, dtype=np.int64)
         devices = np.asarray(devices, dtype=np.int64)
         services = np.asarray(services, dtype=np.int64)
@@ -153,7 +190,7 @@ class Snapshot:
         if not len(pair):
             return held  # type: ignore[no-any-return]
         # where a request of the pair is on its way, the context will be where the newest goes
-        key = devices * len(self.world.svc_state_bits) + services  # type: ignore[attr-defined]
+        key = devices * len(self._world.svc_state_bits) + services  # type: ignore[attr-defined]
         at = np.minimum(np.searchsorted(pair, key), len(pair) - 1)
         return np.where(pair[at] == key, dest[at], held)  # type: ignore[no-any-return]
 
@@ -177,7 +214,7 @@ def candidate_sites(snap: Snapshot, batch: Batch) -> NDArray[np.int64]:
     The nearest cell-site GPUs (by transport delay from the request's cell) and every regional
     edge and cloud site; computed once per scenario (``World.node_candidates``).
     """
-    w = snap.world
+    w = world_of(snap)
     return w.node_candidates[w.cell_node[batch.cell]]  # type: ignore[attr-defined,no-any-return]
 
 
@@ -230,7 +267,7 @@ def latency_parts_s(
     open a batch; ``inf`` at an unhealthy site), the site's backlog, and the time from
     its start to its answer (service time, way back, downlink leg), each (n_requests, k); and
     its latency on the device, (n_requests,)."""
-    w = snap.world
+    w = world_of(snap)
     if sites is None:
         sites = candidate_sites(snap, batch)
     n, k = sites.shape
@@ -272,7 +309,7 @@ def batch_wait_s(snap: Snapshot, sites: NDArray[np.int64],
     batches are of one). Otherwise it joins a batch already waiting, counted in the backlog
     (an approximation: one on its way there may have started its batch before this one
     arrives, which then waits ``max_wait`` after all)."""
-    w = snap.world
+    w = world_of(snap)
     opens = (snap.site_model_queue[sites, model] == 0) & (
         w.site_max_batch[sites, model] > 1)  # type: ignore[attr-defined]
     return np.where(opens, w.site_max_wait_s[sites, model], 0.0)  # type: ignore[attr-defined,no-any-return]
@@ -299,7 +336,7 @@ def path_backlog_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> ND
     it is over the transport queue limit (the engine would drop it, ``link_full``). Without it
     deadline-aware kept sending 200 kB frames behind a saturated 0.2 Gbit/s link (uploads 132 ms
     on the link, hit ratio 0.12) while a cloud 10 ms away took them at once (1.00)."""
-    w = snap.world
+    w = world_of(snap)
     backlog = snap.link_backlog_s
     if not len(backlog):  # no transport link at all
         return np.zeros(sites.shape)
@@ -316,7 +353,7 @@ def context_move_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> ND
     propagation, the longest backlog of the path's links and the serialization of ``state_kb``
     from the site that holds it, as the engine sends it before queueing the request; ``inf``
     where that backlog is over the transport queue limit (the engine drops it, ``link_full``)."""
-    w = snap.world
+    w = world_of(snap)
     n, k = sites.shape
     state_bits = w.svc_state_bits[batch.service]  # type: ignore[attr-defined]
     if not np.any(state_bits > 0):
@@ -349,7 +386,7 @@ def device_energy_j(
     same for every site. On board: the accelerator's TDP less its idle power
     for the service time (the device draws idle power either way).
     """
-    w = snap.world
+    w = world_of(snap)
     if sites is None:
         sites = candidate_sites(snap, batch)
     n, k = sites.shape
@@ -396,7 +433,7 @@ def whole_slots(on_air_s: ArrayLike, slot_s: float) -> NDArray[np.float64]:
 def radio_tx_w(snap: Snapshot, devices: NDArray[np.int64]) -> NDArray[np.float64]:
     """Each device's power while it sends (W): the snapshot's (power-controlled under NR), or
     full power where the snapshot has none (a live one)."""
-    w = snap.world
+    w = world_of(snap)
     fn = getattr(snap, "ul_tx_w", None)
     if fn is not None:
         return np.asarray(fn(devices), dtype=np.float64)
@@ -408,7 +445,7 @@ def air_rates_bps(snap: Snapshot, devices: NDArray[np.int64]
     """Each device's rate while it is on the air, uplink and downlink: the mean rates over the
     slots of the direction only (a UE sends or receives in its direction's slots, not in the
     others between them, which the mean rate spreads the data over)."""
-    w = snap.world
+    w = world_of(snap)
     slot = float(getattr(w, "slot_s", 0.0))
     ul, dl = snap.ul_rate_bps(devices), snap.dl_rate_bps(devices)
     if slot > 0 and snap.ul_slot_spacing_s > 0:
@@ -425,7 +462,7 @@ def per_item_time_s(
 
     ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape.
     """
-    w = snap.world
+    w = world_of(snap)
     gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
     model = w.svc_model[service]  # type: ignore[attr-defined]
     if sites.ndim == 2:

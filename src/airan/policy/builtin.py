@@ -23,6 +23,7 @@ from airan.policy.base import (
     nr_slot_s,
     per_item_time_s,
     radio_tx_w,
+    world_of,
 )
 
 I64 = NDArray[np.int64]
@@ -46,10 +47,10 @@ def _sites(
         mask = np.ones_like(mask)
     if kinds is None:
         return mask
-    cache = snap.world.extras.setdefault("site_kind_mask", {})  # type: ignore[attr-defined]
+    cache = world_of(snap).extras.setdefault("site_kind_mask", {})  # type: ignore[attr-defined]
     of_kind = cache.get(kinds)
     if of_kind is None:
-        of_kind = cache[kinds] = np.isin(np.asarray(snap.world.site_kind), kinds)  # type: ignore[attr-defined]
+        of_kind = cache[kinds] = np.isin(np.asarray(world_of(snap).site_kind), kinds)  # type: ignore[attr-defined]
     return mask & of_kind  # type: ignore[no-any-return]
 
 
@@ -73,7 +74,7 @@ def _nearest_by_node(w: object, mask: NDArray[np.bool_]) -> I64:
 
 def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: str) -> I64:
     """The nearest healthy site of ``kinds``; REJECT while every one of them is down."""
-    w = snap.world
+    w = world_of(snap)
     mask = _sites(snap, kinds)
     if not mask.any():
         if not _sites(snap, kinds, healthy_only=False).any():
@@ -151,7 +152,7 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
         return np.zeros(0, dtype=np.int64)
     if not mask.any():
         return np.full(n, REJECT, dtype=np.int64)  # every site is down now
-    w = snap.world
+    w = world_of(snap)
     base = np.where(mask, snap.site_backlog_s, np.inf)
     n_svc, n_sites = len(w.svc_model), len(mask)  # type: ignore[attr-defined]
     # the GPU time one more request of each service adds at each site, [services, sites]
@@ -185,7 +186,7 @@ def deadline_aware(
     n = len(batch)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    w = snap.world
+    w = world_of(snap)
     d = batch.device
     cand_delay, cand_rate, cand_links = _candidate_paths(w)
     air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
@@ -428,7 +429,7 @@ def deadline_aware_reference(
     n = len(batch)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    w = snap.world
+    w = world_of(snap)
     sites = candidate_sites(snap, batch)
     k = sites.shape[1]
     arrive, wait, after, local = latency_parts_s(snap, batch, sites)
