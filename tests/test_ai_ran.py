@@ -343,7 +343,7 @@ def test_the_terminal_says_what_the_l1_took_and_what_ai_used(tmp_path: Any) -> N
             "it") in line
     assert 0.1 < l1 < 0.2 and "0 of its slots did not fit" in line
     used = a["ai_gpu_hours"] / s["ai_ran"]["ai_capacity_gpu_hours"]
-    assert f"AI used {used:.1%} of the GPU time left to it" in line
+    assert f"AI used {used:.1%} of the GPU time it left there" in line
     assert "background traffic at the end: " in line
 
 
@@ -365,3 +365,44 @@ def test_the_terminal_says_when_no_site_runs_a_cells_l1(tmp_path: Any) -> None:
     text = " ".join(result.stdout.split())
     assert "AI-and-RAN (dynamic): no compute site runs a cell's L1" in text
     assert "background traffic" not in text
+
+
+def test_the_ai_ran_totals_count_the_l1_hosts_and_a_gpu_down_is_not_idle(tmp_path: Any) -> None:
+    """summary.json's ai_ran totals and the terminal line speak of the GPUs that run the L1 (a
+    review: a cloud site that hosts no cell, whose whole time is AI's, put the AI capacity 6.5x
+    above what the L1 left and the terminal's AI use 20x below the host's); a GPU a fault takes
+    down is down, not idle (it was counted idle, as sellable AI capacity would be)."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = _one_site("dynamic", hour=20.0, gpus=2).model_dump(mode="json")
+    d["nodes"] = [{"name": "dc"}]
+    d["compute_sites"].append({"name": "cloud", "at": "dc", "kind": "cloud",
+                               "gpus": [{"type": "H100", "count": 8}]})
+    d["transport"] = {"links": [{"a": "bs", "b": "dc", "fiber_km": 100.0,
+                                 "capacity_gbps": 10.0}]}
+    d["faults"] = [{"kind": "gpu_down", "site": "bs-gpu", "gpus": 1, "start_s": 0.5,
+                    "end_s": 1.5}]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = CliRunner().invoke(app, ["run", str(path), "--duration", "2", "--no-report",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    host, cloud = s["sites"]["bs-gpu"]["ai_ran"], s["sites"]["cloud"]["ai_ran"]
+    assert cloud["hosted_cells"] == 0 and cloud["ai_capacity_gpu_hours"] > 0
+    assert s["ai_ran"]["ai_capacity_gpu_hours"] == pytest.approx(host["ai_capacity_gpu_hours"])
+    assert s["ai_ran"]["ai_gpu_hours"] == pytest.approx(host["ai_gpu_hours"])
+    # the host's two GPUs over 2 s: one down for 1 s; the rest is the L1's, AI's or idle
+    assert host["down_gpu_hours"] == pytest.approx(1.0 / 3600, rel=1e-6)
+    parts = (host["l1_gpu_hours"] + host["ai_gpu_hours"] + host["idle_gpu_hours"]
+             + host["down_gpu_hours"])
+    assert parts == pytest.approx(2 * 2.0 / 3600, rel=1e-6)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("AI-and-RAN"))
+    line = " ".join(result.stdout[result.stdout.index(line):].split())
+    used = host["ai_gpu_hours"] / host["ai_capacity_gpu_hours"]
+    assert f"AI used {used:.1%} of the GPU time it left there" in line

@@ -325,16 +325,18 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     hosts = [a for a in per_site if a.get("hosted_cells")]
     host_h = sum(a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"] for a in hosts)
     l1_h = sum(a["l1_gpu_hours"] for a in hosts)
-    used = sum(a.get("ai_gpu_hours", 0.0) for a in per_site)
-    capacity = float(ar.get("ai_capacity_gpu_hours") or 0.0)
+    # AI's use of what the L1 left it, on the same GPUs (sites without cells are AI's alone)
+    used = sum(a.get("ai_gpu_hours", 0.0) for a in hosts)
+    capacity = sum(a.get("ai_capacity_gpu_hours", 0.0) for a in hosts)
     misses = int(ar.get("l1_slot_misses") or 0)
     if hosts:
-        text = (f"AI-and-RAN ({ar['mode']}): the L1 of "
-                f"{sum(a['hosted_cells'] for a in hosts):,} cells took "
+        n_cells = sum(a["hosted_cells"] for a in hosts)
+        text = (f"AI-and-RAN ({ar['mode']}): the L1 of {n_cells:,} "
+                f"cell{'s' if n_cells != 1 else ''} took "
                 f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
                 f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {misses:,} of "
                 "its slots did not fit; AI used "
-                f"{used / capacity if capacity else 0.0:.1%} of the GPU time left to it "
+                f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "

@@ -993,8 +993,13 @@ class Engine:
             "ai_ran": {
                 "mode": self.ran.mode,
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
+                # the GPUs that run the L1 (each site's own, all sites', under sites.*.ai_ran)
                 "l1_gpu_hours": float(self.ran.l1_gpu_s.sum() / 3600),
-                "ai_capacity_gpu_hours": float(self.ran.ai_capacity_gpu_s.sum() / 3600),
+                "ai_capacity_gpu_hours": float(
+                    self.ran.ai_capacity_gpu_s[self.ran.hosted_cells > 0].sum() / 3600),
+                "ai_gpu_hours": sum(
+                    a["ai_gpu_hours"] for a in (v.get("ai_ran") for v in sites.values())
+                    if a is not None and a["hosted_cells"] > 0),
                 "background_utilization_now": self.ran.background,
             } if self.ran.active else None,
             "trace": {

@@ -70,6 +70,7 @@ class RanShare:
         self.t_window = 0.0
         self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
+        self.up_gpu_s = np.zeros(n_sites)  # GPU-seconds up (a fault's GPUs down excluded)
         self.l1_slot_misses = np.zeros(n_sites, dtype=np.int64)
         self.missing = np.zeros(n_sites, dtype=bool)  # sites whose L1 does not fit now
         self.slot_s = w.slot_s
@@ -103,6 +104,7 @@ class RanShare:
         served = np.minimum(self.l1_load, self.l1_cap)
         self.l1_gpu_s += served * self.n_up * dt
         self.ai_capacity_gpu_s += self.share * self.n_up * dt
+        self.up_gpu_s += self.n_up * dt
         slots = int(round(dt / self.slot_s))
         self.l1_slot_misses += np.where(self.missing & (self.hosted_cells > 0), slots, 0)
         self.t_window = now_s
@@ -157,12 +159,18 @@ class RanShare:
             st.site_ai_share[:] = self.share
 
     def site_summary(self, s: int, ai_work_gpu_s: float, elapsed_s: float) -> dict[str, Any]:
+        """Site ``s``'s GPU time in hours: the L1's, AI's, and the rest of the time its GPUs
+        were up (``idle``: under ``mig`` it holds the unused part of the L1's slice, which AI
+        cannot use; a GPU that a fault takes down is not idle); ``ai_capacity`` is the time
+        left to AI, sellable or not."""
         total = self.n_gpus[s] * elapsed_s
+        up = min(float(self.up_gpu_s[s]), total)
         return {
             "hosted_cells": int(self.hosted_cells[s]),
             "l1_gpu_hours": float(self.l1_gpu_s[s] / 3600),
             "ai_gpu_hours": float(ai_work_gpu_s / 3600),
-            "idle_gpu_hours": float(max(0.0, total - self.l1_gpu_s[s] - ai_work_gpu_s) / 3600),
+            "idle_gpu_hours": float(max(0.0, up - self.l1_gpu_s[s] - ai_work_gpu_s) / 3600),
+            "down_gpu_hours": float((total - up) / 3600),
             "ai_capacity_gpu_hours": float(self.ai_capacity_gpu_s[s] / 3600),
             "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
             "l1_slot_misses": int(self.l1_slot_misses[s]),
