@@ -275,3 +275,40 @@ def test_a_policy_cannot_write_the_world_it_reads_but_built_ins_still_run_inside
     assert s["requests"]["created"] > 0
     detect = next(v for v in load_scenario("factory").services if v.name == "detect")
     assert s["services"]["detect"]["deadline_ms"] == detect.deadline_ms
+
+
+class _KeepsACache:
+    """A policy that keeps its own cache in snapshot.world.extras and checks what it reads."""
+
+    def __init__(self) -> None:
+        self.built = 0
+        self.calls = 0
+
+    def __call__(self, snap: Snapshot, batch: Batch) -> np.ndarray:
+        import pickle
+
+        from airan.engine.world import World
+
+        w = snap.world
+        assert isinstance(w, World) and isinstance(w.site_names, tuple)
+        assert not w.path_delay_s.flags.writeable
+        if self.calls == 0:
+            assert pickle.loads(pickle.dumps(w)).site_names == w.site_names
+        if "mine" not in w.extras:
+            self.built += 1
+            w.extras["mine"] = np.argsort(w.svc_deadline_s)
+        self.calls += 1
+        cell = batch.cell
+        cell[:] = 0  # the policy's copy: the engine's no-route check reads its own
+        return np.zeros(len(batch), dtype=np.int64)
+
+
+def test_a_policys_world_is_a_read_only_world_whose_extras_it_may_keep() -> None:
+    """The snapshot's world is a World (isinstance, pickle, dataclasses work) with read-only
+    arrays and tuples for lists; extras is shared, so a policy's cache lasts the run (it was
+    copied per decision in a first version); the batch's cells are the policy's to write."""
+    keeps = _KeepsACache()
+    s = airan.run("factory", policy=keeps, duration_s=0.3, seed=2).summary
+    assert keeps.calls > 20 and keeps.built == 1
+    plain = airan.run("factory", policy=_site_zero, duration_s=0.3, seed=2).summary
+    assert s["requests"] == plain["requests"]

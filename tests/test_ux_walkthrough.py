@@ -31,7 +31,7 @@ runner = CliRunner()
 PARTS = {"ul_wait": 4.6, "ul_air": 2.1, "ul_transport": 0.1, "queue": 1.5, "compute": 3.9,
          "dl_transport": 0.1, "dl_air": 1.1}  # 13.4 ms of a live run's 35.4 ms mean
 LIVE = {"mode": "live", "delays": "gateway",
-        "models": {"detect": "/m/tiny-cnn.onnx", "vla": "/m/mlp.onnx"}}
+        "models": {"detect": "/home/u/.cache/airan/onnx/tiny-cnn-v3.onnx", "vla": "/m/mlp.onnx"}}
 
 
 def live_service() -> dict[str, Any]:
@@ -56,7 +56,8 @@ def test_a_live_runs_report_command_runs_it_live_again() -> None:
                "trace": {"limit": 894, "sample_beyond_limit": 0.0}, "live": LIVE}
     cmd = reproduce_command(summary, "scenario.yaml", scaled=True)
     assert cmd.startswith("airan live scenario.yaml --policy nearest-edge --seed 3 --duration 10")
-    assert "--model detect=/m/tiny-cnn.onnx --model vla=/m/mlp.onnx" in cmd
+    # a built-in model by name (its file is this machine's cache), a file of one's own by path
+    assert "--model detect=tiny-cnn --model vla=/m/mlp.onnx" in cmd
     assert "--delays gateway" in cmd and cmd.endswith("--out rerun")
     assert "--trace" not in cmd and "--fleet-scale" not in cmd  # scenario.yaml holds the scale
     twin = {k: v for k, v in summary.items() if k != "live"}
@@ -129,3 +130,15 @@ def test_validate_names_the_file_of_a_policy_that_cannot_be_loaded(tmp_path: Pat
         assert result.exit_code == 2, args
         line = " ".join(result.stderr.split())
         assert f"{path}: field 'policy': cannot import policy module" in line, args
+
+
+def test_a_scenario_field_in_capitals_is_still_a_field(tmp_path: Path) -> None:
+    """Only a command-line argument is called one: a key written in capitals is a field."""
+    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["TDD"] = "DDDSU"
+    path = tmp_path / "caps.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: field 'TDD': unknown field 'TDD'" in " ".join(result.stderr.split())

@@ -234,7 +234,8 @@ def _as_argument(exc: InputError) -> InputError:
              if getattr(p, "param_type_name", "") == "argument"}
     if exc.field not in names:
         return exc
-    return InputError(exc.reason, field=exc.field.upper(), value=exc.value, choices=exc.choices)
+    return InputError(exc.reason, field=exc.field.upper(), value=exc.value, choices=exc.choices,
+                      argument=True)
 
 
 # Bounds of the options several commands share; the Engine checks the same for the Python API
@@ -271,7 +272,8 @@ def check_empty_paths() -> None:
                  and isinstance(ctx.params.get(p.name or ""), Path)]
         if paths:
             raise InputError("an empty path (give a folder or file)",
-                             field=str(paths[0].name).upper(), value="")
+                             field=str(paths[0].name).upper(), value="",
+                             argument=True)
 
 
 def _positional(ctx: Any, argv: list[str]) -> list[str]:
@@ -314,7 +316,8 @@ def _check_common_options() -> None:
         value = params.get(arg)
         if arg in options and isinstance(value, str) and not value.strip():
             raise InputError("an empty path is not a scenario (give a built-in name or a YAML "
-                             "file)", field=arg.upper(), value=value)
+                             "file)", field=arg.upper(), value=value,
+                             argument=True)
     seed = params.get("seed")
     if "seed" in options and seed is not None and not 0 <= seed < SEED_LIMIT:
         raise _option_error(name("seed"), "must be an integer in [0, 2**63)", seed)

@@ -23,9 +23,11 @@ class InputError(ValueError):
         field: str | None = None,
         value: Any = None,
         choices: Iterable[str] | None = None,
+        argument: bool = False,
     ) -> None:
         self.file = file
         self.field = field
+        self.argument = argument  # ``field`` is a command-line argument (SCENARIO), not a field
         self.value = value
         self.choices = sorted(choices) if choices is not None else None
         self.reason = message
@@ -35,10 +37,9 @@ class InputError(ValueError):
         parts = []
         if self.file:
             parts.append(f"{self.file}:")
-        if self.field:  # a command-line option's name starts with "--", an argument's is
-            # written in capitals, as --help shows it (SCENARIO)
+        if self.field:  # a command-line option's name starts with "--"
             what = ("option" if self.field.startswith("--") else
-                    "argument" if self.field.isupper() else "field")
+                    "argument" if self.argument else "field")
             parts.append(f"{what} '{self.field}':")
         parts.append(self.reason)
         named = (isinstance(self.value, str) and repr(self.value) in self.reason) or \
@@ -57,8 +58,8 @@ class InputError(ValueError):
     def with_file(self, file: str) -> InputError:
         """The same error, attributed to ``file``."""
         return InputError(
-            self.reason, file=file, field=self.field, value=self.value, choices=self.choices
-        )
+            self.reason, file=file, field=self.field, value=self.value, choices=self.choices,
+            argument=self.argument)
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:

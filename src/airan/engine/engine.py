@@ -407,10 +407,8 @@ class Engine:
             self._st = st = grow_pool(st, 2 * st.rq_f.shape[0] + n)
             self._sref = state_ref(st)
         dev = w.flow_dev[arr_f]
-        # the policy's own copy of the times (arr_t is the engine's: written to, it would move
-        # when the requests are created)
-        batch = Batch(time_s=arr_t.copy(), device=dev, service=w.flow_svc[arr_f],
-                      cell=w.dev_cell[dev])
+        # (the policy gets a copy of arr_t, the engine's: written to, it would move the requests)
+        batch = Batch(time_s=arr_t, device=dev, service=w.flow_svc[arr_f], cell=w.dev_cell[dev])
         return arr_t, arr_f, self._decide(batch)
 
     def _drain_orphans(self) -> None:
@@ -443,8 +441,10 @@ class Engine:
         if self._kernel_decides and self.policy is self._kernel_policy:  # (not replaced since)
             return decide.deadline_aware(self, batch.device, batch.service, self._strict)
         snapshot = self.snapshot()
+        cell = batch.cell  # the engine's; the policy gets copies of what it may write to
         try:
-            place = self.policy(snapshot, batch)
+            place = self.policy(snapshot, Batch(batch.time_s.copy(), batch.device.copy(),
+                                                batch.service.copy(), cell.copy()))
         except MemoryError:
             raise
         except Exception as exc:
@@ -474,7 +474,7 @@ class Engine:
         # a site the request's cell has no transport path to: dropped (no_route), never free
         remote = place >= 0
         if remote.any():
-            node = self.world.cell_node[batch.cell[remote]]
+            node = self.world.cell_node[cell[remote]]
             unreachable = ~np.isfinite(self.world.path_delay_s[node, place[remote]])
             if unreachable.any():
                 idx = np.flatnonzero(remote)[unreachable]

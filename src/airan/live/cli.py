@@ -472,7 +472,7 @@ def register(app: typer.Typer) -> None:
                 if exc.field != "--model":
                     raise
                 raise InputError(exc.reason, field="MODEL", value=exc.value,
-                                 choices=exc.choices) from None
+                                 choices=exc.choices, argument=True) from None
             target = out_file or Path(f"{Path(model).stem}.calibration.yaml")
             try:
                 write_calibration(cal, target)

@@ -98,7 +98,7 @@ class LiveSnapshot:
                  healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
                  rates: RadioRates, placed: NDArray[np.int64] | None = None,
                  admission: str = "none", objective: str = "latency") -> None:
-        self.world = world
+        self._world = world  # the gateway's own, which the built-in policies read (world_of)
         self.time_s = time_s
         self.admission = admission  # the scenario's, as the twin's snapshot has them
         self.objective = objective
@@ -125,6 +125,13 @@ class LiveSnapshot:
         self.link_backlog_s = np.zeros(len(world.link_cap_bps))  # read only for moved contexts
         self._rates = rates
 
+
+    @property
+    def world(self) -> Any:
+        """The scenario as arrays, read-only for a policy of one's own (as in the twin)."""
+        from airan.policy.base import read_only_world
+
+        return read_only_world(self._world)
     def ul_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._rates.rate_bps(devices, uplink=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -12,28 +13,38 @@ LOCAL = -1
 REJECT = -2
 
 
-class ReadOnlyWorld:
-    """The engine's World as a policy of one's own sees it: the same fields, each array a view
-    that cannot be written (``ValueError: assignment destination is read-only``) and each list
-    or dict a copy, so that a policy that writes to what it reads (``d = world.svc_deadline_s;
-    d -= margin``) fails at once instead of changing the run. The built-in policies read the
-    engine's own World (:func:`world_of`): their compiled code takes writable arrays."""
+def read_only_world(world: Any) -> Any:
+    """The engine's World as a policy of one's own sees it: a World whose arrays are views that
+    cannot be written (``ValueError: assignment destination is read-only``) and whose lists are
+    tuples, so that a policy that writes to what it reads (``d = world.svc_deadline_s;
+    d -= margin``) fails at once instead of changing the run. ``extras`` is shared: the place
+    for a policy's own caches, kept from one decision to the next. The built-in policies read
+    the engine's own World (:func:`world_of`): their compiled code takes writable arrays.
+    Built once per World and kept while its fields stay the same objects (a fault or a move
+    that replaces one builds it again)."""
+    import dataclasses
 
-    def __init__(self, world: object) -> None:
-        object.__setattr__(self, "_world", world)
+    names = [f.name for f in dataclasses.fields(world) if f.init and f.name != "extras"]
+    key = tuple(id(getattr(world, n)) for n in names)
+    kept = world.extras.get(_READ_ONLY)
+    if kept is not None and kept[0] == key:
+        return kept[1]
 
-    def __getattr__(self, name: str) -> object:
-        value = getattr(object.__getattribute__(self, "_world"), name)
+    def frozen(value: object) -> object:
         if isinstance(value, np.ndarray):
             value = value.view()
             value.flags.writeable = False
-        elif isinstance(value, list | dict | set):
-            value = value.copy()
-        object.__setattr__(self, name, value)  # once per snapshot
+        elif isinstance(value, list):
+            value = tuple(tuple(x) if isinstance(x, list) else x for x in value)
         return value
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"a policy's snapshot.world is read-only (setting {name!r})")
+    view = dataclasses.replace(world, **{n: frozen(getattr(world, n)) for n in names})
+    view.extras = world.extras
+    world.extras[_READ_ONLY] = (key, view)
+    return view
+
+
+_READ_ONLY = "airan.read_only_world"  # where a World keeps its read-only view (extras)
 
 
 def world_of(snap: object) -> object:
@@ -100,10 +111,10 @@ class Snapshot:
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
 
     @cached_property
-    def world(self) -> ReadOnlyWorld:
+    def world(self) -> Any:
         """The scenario as arrays (:class:`airan.engine.world.World`), read-only: a policy that
-        writes to it gets an error, not a changed run."""
-        return ReadOnlyWorld(self._world)
+        writes to its arrays gets an error, not a changed run (:func:`read_only_world`)."""
+        return read_only_world(self._world)
 
     @cached_property
     def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -203,7 +204,12 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
     if live:
         models = live.get("models") if isinstance(live.get("models"), Mapping) else {}
         for name, path in models.items():
-            args += ["--model", f"{name}={path}"]
+            # a built-in model by its name, not the file generated for it in this machine's
+            # cache (airan.live.models.model_path: <cache>/onnx/<name>-v<N>.onnx)
+            built_in = re.fullmatch(r"([a-z0-9][a-z0-9-]*)-v\d+\.onnx", Path(str(path)).name)
+            shown = (built_in.group(1) if built_in and Path(str(path)).parent.name == "onnx"
+                     else path)
+            args += ["--model", f"{name}={shown}"]
         if live.get("delays"):
             args += ["--delays", str(live["delays"])]
         if scaled:
