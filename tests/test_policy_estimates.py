@@ -254,6 +254,17 @@ def _writes_the_deadlines(snap: Snapshot, batch: Batch) -> np.ndarray:
     return np.zeros(len(batch), dtype=np.int64)
 
 
+def _sets_a_field(snap: Snapshot, batch: Batch) -> np.ndarray:
+    w = snap.world  # type: ignore[attr-defined]
+    w.svc_deadline_s = w.svc_deadline_s - 0.001  # would drift further at every decision
+    return np.zeros(len(batch), dtype=np.int64)
+
+
+def _writes_the_radio(snap: Snapshot, batch: Batch) -> np.ndarray:
+    snap.world.device_radio.cell_tx_on_mw *= 1e-6  # type: ignore[attr-defined]
+    return np.zeros(len(batch), dtype=np.int64)
+
+
 def _wraps_deadline_aware(snap: Snapshot, batch: Batch) -> np.ndarray:
     from airan.policy.builtin import deadline_aware
 
@@ -269,8 +280,13 @@ def test_a_policy_cannot_write_the_world_it_reads_but_built_ins_still_run_inside
     before."""
     from airan.errors import InputError
 
-    with pytest.raises(InputError, match="read-only"):
+    with pytest.raises(InputError, match="read-only") as err:
         airan.run("factory", policy=_writes_the_deadlines, duration_s=0.1)
+    assert "snapshot.world is read-only: a policy changes the run only by its answer" in \
+        str(err.value)
+    for writes in (_sets_a_field, _writes_the_radio):
+        with pytest.raises(InputError, match="read-only"):
+            airan.run("factory", policy=writes, duration_s=0.1)
     s = airan.run("factory", policy=_wraps_deadline_aware, duration_s=0.5).summary
     assert s["requests"]["created"] > 0
     detect = next(v for v in load_scenario("factory").services if v.name == "detect")

@@ -31,7 +31,8 @@ runner = CliRunner()
 PARTS = {"ul_wait": 4.6, "ul_air": 2.1, "ul_transport": 0.1, "queue": 1.5, "compute": 3.9,
          "dl_transport": 0.1, "dl_air": 1.1}  # 13.4 ms of a live run's 35.4 ms mean
 LIVE = {"mode": "live", "delays": "gateway",
-        "models": {"detect": "/home/u/.cache/airan/onnx/tiny-cnn-v3.onnx", "vla": "/m/mlp.onnx"}}
+        "models": {"detect": "/home/u/.cache/airan/onnx/tiny-cnn-v3.onnx",
+                   "vla": "/m/onnx/my-vla-v2.onnx"}}
 
 
 def live_service() -> dict[str, Any]:
@@ -57,7 +58,7 @@ def test_a_live_runs_report_command_runs_it_live_again() -> None:
     cmd = reproduce_command(summary, "scenario.yaml", scaled=True)
     assert cmd.startswith("airan live scenario.yaml --policy nearest-edge --seed 3 --duration 10")
     # a built-in model by name (its file is this machine's cache), a file of one's own by path
-    assert "--model detect=tiny-cnn --model vla=/m/mlp.onnx" in cmd
+    assert "--model detect=tiny-cnn --model vla=/m/onnx/my-vla-v2.onnx" in cmd
     assert "--delays gateway" in cmd and cmd.endswith("--out rerun")
     assert "--trace" not in cmd and "--fleet-scale" not in cmd  # scenario.yaml holds the scale
     twin = {k: v for k, v in summary.items() if k != "live"}

@@ -73,9 +73,13 @@ POLICY_CONTRACT = "a policy takes (snapshot, batch) and returns an int array (on
 def policy_failed(exc: BaseException, name: str) -> InputError:
     """The input error for a user's policy ``name`` that raised ``exc``: one line naming the
     error and where in the user's code (not a traceback)."""
+    hint = POLICY_CONTRACT
+    if isinstance(exc, ValueError | AttributeError) and "read-only" in str(exc):
+        hint = ("snapshot.world is read-only: a policy changes the run only by its answer "
+                "(copy an array to change it: np.array(snapshot.world.svc_deadline_s))")
     return InputError(
         f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: {exc}"
-        f"{_user_frame(exc)}; {POLICY_CONTRACT}", field="policy", value=name)
+        f"{_user_frame(exc)}; {hint}", field="policy", value=name)
 
 
 def _user_frame(exc: BaseException) -> str:

@@ -15,33 +15,82 @@ REJECT = -2
 
 def read_only_world(world: Any) -> Any:
     """The engine's World as a policy of one's own sees it: a World whose arrays are views that
-    cannot be written (``ValueError: assignment destination is read-only``) and whose lists are
-    tuples, so that a policy that writes to what it reads (``d = world.svc_deadline_s;
-    d -= margin``) fails at once instead of changing the run. ``extras`` is shared: the place
-    for a policy's own caches, kept from one decision to the next. The built-in policies read
-    the engine's own World (:func:`world_of`): their compiled code takes writable arrays.
-    Built once per World and kept while its fields stay the same objects (a fault or a move
-    that replaces one builds it again)."""
+    cannot be written (``ValueError: assignment destination is read-only``), whose lists are
+    tuples, whose fields cannot be set and whose ``device_radio`` is a read-only copy too, so
+    that a policy that writes to what it reads (``d = world.svc_deadline_s; d -= margin``)
+    fails at once instead of changing the run or the next decision's view. ``extras`` is
+    shared: the place for a policy's own caches, kept from one decision to the next. The
+    built-in policies read the engine's own World (:func:`world_of`): their compiled code takes
+    writable arrays. This guards against accidents, not intent (``flags.writeable = True``
+    undoes it). Built once per World and kept while its fields stay the same objects (the
+    engine changes them in place)."""
     import dataclasses
 
     names = [f.name for f in dataclasses.fields(world) if f.init and f.name != "extras"]
     key = tuple(id(getattr(world, n)) for n in names)
     kept = world.extras.get(_READ_ONLY)
-    if kept is not None and kept[0] == key:
+    if kept is not None and kept[0] == key and kept[2] is world:
         return kept[1]
-
-    def frozen(value: object) -> object:
-        if isinstance(value, np.ndarray):
-            value = value.view()
-            value.flags.writeable = False
-        elif isinstance(value, list):
-            value = tuple(tuple(x) if isinstance(x, list) else x for x in value)
-        return value
-
-    view = dataclasses.replace(world, **{n: frozen(getattr(world, n)) for n in names})
-    view.extras = world.extras
-    world.extras[_READ_ONLY] = (key, view)
+    view = _frozen_copy(world, names, _read_only_class(type(world)))
+    object.__setattr__(view, "extras", world.extras)
+    world.extras[_READ_ONLY] = (key, view, world)
     return view
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        value = value.view()
+        value.flags.writeable = False
+    elif isinstance(value, list):
+        value = tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    elif _is_dataclass_instance(value):
+        import dataclasses
+
+        value = _frozen_copy(value, [f.name for f in dataclasses.fields(value)],  # type: ignore[arg-type]
+                             _read_only_class(type(value)))
+    return value
+
+
+def _is_dataclass_instance(value: object) -> bool:
+    import dataclasses
+
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _frozen_copy(obj: Any, names: list[str], cls: type) -> Any:
+    """``obj``'s fields ``names``, frozen (:func:`_frozen`), in a new ``cls`` (a read-only
+    subclass of its class: isinstance, pickling and dataclasses.fields still work)."""
+    view: Any = object.__new__(cls)
+    for name in names:
+        object.__setattr__(view, name, _frozen(getattr(obj, name)))
+    return view
+
+
+_READ_ONLY_CLASSES: dict[type, type] = {}
+
+
+def _read_only_class(base: type) -> type:
+    """A subclass of ``base`` whose attributes cannot be set (once built by _frozen_copy)."""
+    cls = _READ_ONLY_CLASSES.get(base)
+    if cls is None:
+        def refuse(self: object, name: str, value: object) -> None:
+            raise AttributeError(f"a policy's snapshot.world is read-only (setting {name!r})")
+
+        def reduce(self: object, protocol: object = None) -> tuple[object, ...]:
+            return _writable_copy, (base, dict(self.__dict__))  # pickles as a plain copy
+
+        cls = _READ_ONLY_CLASSES[base] = type(f"ReadOnly{base.__name__}", (base,), {
+            "__setattr__": refuse, "__delattr__": refuse, "__reduce_ex__": reduce,
+            "__module__": base.__module__, "__qualname__": f"ReadOnly{base.__qualname__}"})
+    return cls
+
+
+def _writable_copy(base: type, state: dict[str, object]) -> object:
+    """What a pickled read-only view loads as: a ``base`` with the same fields (a copy, whose
+    arrays are the unpickled copies)."""
+    obj: Any = object.__new__(base)
+    obj.__dict__.update(state)
+    return obj
 
 
 _READ_ONLY = "airan.read_only_world"  # where a World keeps its read-only view (extras)

@@ -206,9 +206,11 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
         for name, path in models.items():
             # a built-in model by its name, not the file generated for it in this machine's
             # cache (airan.live.models.model_path: <cache>/onnx/<name>-v<N>.onnx)
-            built_in = re.fullmatch(r"([a-z0-9][a-z0-9-]*)-v\d+\.onnx", Path(str(path)).name)
-            shown = (built_in.group(1) if built_in and Path(str(path)).parent.name == "onnx"
-                     else path)
+            from airan.live.models import BUILTIN
+
+            built_in = re.fullmatch(r"(.+)-v\d+\.onnx", Path(str(path)).name)
+            shown = (built_in.group(1) if built_in and built_in.group(1) in BUILTIN
+                     and Path(str(path)).parent.name == "onnx" else path)
             args += ["--model", f"{name}={shown}"]
         if live.get("delays"):
             args += ["--delays", str(live["delays"])]
