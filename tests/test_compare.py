@@ -363,7 +363,27 @@ def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
     gaps[2]["summary"]["services"]["s"] = dict(gaps[1]["summary"]["services"]["s"])
     gap_data = {"policies": ["a", "b"], "services": {"s": {}},
                 "aggregate": aggregate(gaps, ["a", "b"], ["s"])}
-    assert comparison_verdicts(gap_data)["s"].startswith("a has the highest mean hit ratio")
+    gap_verdict = comparison_verdicts(gap_data)["s"]
+    assert gap_verdict.startswith("a has the highest mean hit ratio"), gap_verdict
+    # (a's mean is over the one seed it has a value on: the verdict says so)
+    assert gap_verdict.endswith("Means over fewer than the 3 seeds where nothing of the service "
+                                "ended on the others: a over 1."), gap_verdict
+    # the same mean on different seeds is no lead for the policy listed first
+    same = _runs_with({"b": [(1000, 1000, 0)] * 3, "a": [(1000, 1000, 0)] * 3})
+    same[4]["summary"]["services"]["s"] = dict(gaps[1]["summary"]["services"]["s"])
+    same_data = {"policies": ["a", "b"], "services": {"s": {}},
+                 "aggregate": aggregate(same, ["a", "b"], ["s"])}
+    assert comparison_verdicts(same_data)["s"].startswith(
+        "a and b have the same mean hit ratio with overdue requests counted as missed "
+        "(100.00%), not on the same seeds"), comparison_verdicts(same_data)["s"]
+    # a lower p99 that the seeds do not bear out is said to be no significant difference
+    noisy = _runs_with({"x": perfect, "y": perfect})
+    for r, v in zip(noisy, [40.0, 80.0, 60.0, 41.0, 79.0, 61.5], strict=True):
+        r["summary"]["services"]["s"]["latency_ms"] = {"p99": v}
+    noisy_data = {"policies": ["x", "y"], "services": {"s": {}},
+                  "aggregate": aggregate(noisy, ["x", "y"], ["s"])}
+    assert "x has the lowest mean p99 (60.0 ms, against up to 60.5 ms, not significantly " \
+        "lower)" in comparison_verdicts(noisy_data)["s"]
     # one leader alone: as before
     data["aggregate"] = aggregate([r for r in runs if r["policy"] in ("aware", "cloud")],
                                   ["aware", "cloud"], ["s"])

@@ -372,13 +372,23 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
             unbounded = [p for p in tied if agg[p][svc]["p99_ms"].get("unbounded")]
             if len(known) > 1 and len({p99[p] for p in known}) > 1:
                 low = min(known, key=lambda p: p99[p])
+                high = max(known, key=lambda p: p99[p])
+                gap = paired_difference(agg[high][svc]["p99_ms"]["values"],
+                                        agg[low][svc]["p99_ms"]["values"],
+                                        bounds=(-math.inf, math.inf))
+                sure = ("" if gap["ci_low"] is not None and gap["ci_low"] > 0
+                        else ", not significantly lower")
                 text += (f"; of those, {low} has the lowest mean p99 ({ms(p99[low])} ms, "
-                         f"against up to {ms(max(p99[p] for p in known))} ms")
+                         f"against up to {ms(p99[high])} ms{sure}")
                 text += (f"; unbounded for {_and(unbounded)}, which left more than 1% "
                          "unanswered)" if unbounded else ")")
             elif len(known) == 1 and unbounded:
                 text += (f"; of those, {known[0]} has a bounded p99 ({ms(p99[known[0]])} ms; "
                          f"{_and(unbounded)} left more than 1% unanswered)")
+        elif rest and agg[rest[0]][svc][m]["mean"] == hit:  # equal means, not seed by seed
+            text = (f"{best} and {rest[0]} have the same mean {label} ({pct(hit)}), not on "
+                    "the same seeds")
+            rest = []
         else:
             text = f"{best} has the highest mean {label} ({pct(hit)})"
         if rest:
@@ -402,6 +412,13 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
         if target is not None:
             text += (f". Meeting the target {pct(target)} on average: "
                      f"{', '.join(meets) if meets else 'none'}")
+        seeds = (len(data["seeds"]) if data.get("seeds")
+                 else max(agg[p][svc][m]["n"] for p in ranked))
+        fewer = [f"{p} over {agg[p][svc][m]['n']}" for p in ranked
+                 if agg[p][svc][m]["n"] < seeds]
+        if fewer:
+            text += (f". Means over fewer than the {seeds} seeds where nothing of the service "
+                     f"ended on the others: {_and(fewer)}")
         out[svc] = text + "."
     return out
 
@@ -484,7 +501,11 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
             target = meta[s].get("target_hit_ratio")
             overdue = a.get("hit_ratio_with_overdue", {})
             rows.append({
-                "service": s, "policy": p, "n": a["hit_ratio"]["n"],
+                # the seeds the ranked hit ratio had a value on (a seed on which nothing of
+                # the service ended has none)
+                "service": s, "policy": p, "n": a[m]["n"],
+                "n_text": (f"{a[m]['n']} of {len(data['seeds'])}"
+                           if a[m]["n"] < len(data["seeds"]) else str(a[m]["n"])),
                 "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
                 "hit_text": _fmt_ci(a["hit_ratio"], pct, (0.0, 1.0)),
                 "hit_overdue_text": _fmt_ci(overdue, pct, (0.0, 1.0)),
