@@ -366,3 +366,33 @@ def test_merged_energy_per_request_weighs_each_part_by_its_requests() -> None:
     assert merged["energy_per_request_j"] == pytest.approx(3.5, rel=1e-12)
     assert merged["mean_power_w"] == pytest.approx(6.0, rel=1e-12)
     assert merged["requests"] == 400 and merged["devices"] == 20
+
+
+def test_a_scenario_with_faults_is_not_sharded() -> None:
+    """Each shard applied every fault to its own copy of the sites: a gpu_down of 2 of the
+    metro edge's 4 GPUs took all 4 down over two shards (a review), silently."""
+    d = airan.load_scenario("city").model_dump(mode="json")
+    d["faults"] = [{"kind": "gpu_down", "site": "metro", "gpus": 2, "start_s": 0.5}]
+    with pytest.raises(InputError, match="faults are not split between regional shards") as e:
+        plan_shards(scenario_from_dict(d), "2x1")
+    assert e.value.field == "faults"
+
+
+def test_merged_handover_rates_weigh_each_shard_by_its_moving_devices() -> None:
+    """A service's handovers per moving device per minute, over the shards: weighted by each
+    shard's moving devices of that service (it was by cells: 6.8487 for 6.8400 in a review)."""
+    def mobility(cells: int, movers: int, rate: float, affected: int) -> dict[str, Any]:
+        return {"mobile_devices": movers, "handovers": round(rate * movers / 30),
+                "radio_link_failures": 0,
+                "services": {"perception": {"handovers_per_device_per_min": rate,
+                                            "moving_devices": movers,
+                                            "requests_affected_by_handover": affected}}}
+
+    a, b = fake_summary(np.full(10, 0.01)), fake_summary(np.full(30, 0.01))
+    a["cells"], b["cells"] = {"count": 45}, {"count": 66}
+    a["mobility"], b["mobility"] = mobility(45, 417, 6.4029, 10), mobility(66, 583, 7.1527, 14)
+    m = merge_summaries([a, b])["mobility"]
+    assert m["mobile_devices"] == 1000 and m["services"]["perception"]["moving_devices"] == 1000
+    rate = m["services"]["perception"]["handovers_per_device_per_min"]
+    assert rate == pytest.approx((6.4029 * 417 + 7.1527 * 583) / 1000, rel=1e-12)
+    assert m["services"]["perception"]["requests_affected_by_handover"] == 24

@@ -228,6 +228,7 @@ class Motion:
             out["services"][name] = {
                 "handovers_per_device_per_min": float(self.handovers[devs].sum()
                                                       / max(len(devs), 1) / minutes),
+                "moving_devices": int(len(devs)),  # what the rate is over (shards weigh by it)
                 "requests_affected_by_handover": int(self.affected[v]),
             }
         return out

@@ -84,6 +84,29 @@ def merge_generic(parts: Sequence[Any], weights: Sequence[float], key: str = "")
     return copy.deepcopy(parts[0])
 
 
+def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The shards' mobility summaries as one: counts added, each service's handover rate per
+    moving device weighted by the shard's moving devices of that service (a summary written
+    before it said how many: by the shard's moving devices of every service)."""
+    out: dict[str, Any] = {k: sum(int(p.get(k) or 0) for p in parts)
+                           for k in ("mobile_devices", "handovers", "radio_link_failures")}
+    services: dict[str, Any] = {}
+    for name in dict.fromkeys(n for p in parts for n in (p.get("services") or {})):
+        rows = [(p["services"][name], p) for p in parts if name in (p.get("services") or {})]
+        weights = [float(r.get("moving_devices", p.get("mobile_devices") or 0)) for r, p in rows]
+        rate = _wmean(zip([r.get("handovers_per_device_per_min") for r, _ in rows], weights,
+                          strict=True))
+        services[name] = {
+            "handovers_per_device_per_min": rate if rate is not None else 0.0,  # (none moved)
+            "requests_affected_by_handover": sum(
+                int(r.get("requests_affected_by_handover") or 0) for r, _ in rows),
+        }
+        if all("moving_devices" in r for r, _ in rows):
+            services[name]["moving_devices"] = sum(int(r["moving_devices"]) for r, _ in rows)
+    out["services"] = services
+    return out
+
+
 def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One service's summary from its summaries in several shards."""
     if len(parts) == 1:
@@ -255,6 +278,8 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
             [float(s.get("percentile_relative_error") or 0.0) for s in summaries]
             + [MAX_RELATIVE_ERROR]),
     }
+    if any(s.get("mobility") for s in summaries):
+        out["mobility"] = merge_mobility([s["mobility"] for s in summaries if s.get("mobility")])
     if any("fleets" in s for s in summaries):
         fleets = _group(summaries, "fleets", rename=lambda n: n.split("#")[0])
         out["fleets"] = {n: merge_fleets(p) for n, p in fleets.items()}

@@ -288,6 +288,12 @@ def plan_shards(
             raise InputError("must be positive", field="duration_s", value=duration_s)
         d["duration_s"] = float(duration_s)
     base_seed = int(d["seed"] if seed is None else seed)
+    if d.get("faults"):  # each shard would apply every fault to its own copy of the sites
+        raise InputError(
+            "faults are not split between regional shards (a gpu_down at a shared site would "
+            "take down its GPUs in every shard's copy; a fault at a cell or site of one region "
+            "is unknown in the others): run the scenario whole with `airan run`, or without "
+            "its faults", field="faults", value=f"{len(d['faults'])} fault(s)")
 
     # ---- cell sites (explicit first, then the layout's: the engine's order) --------------------
     explicit = list(d["cell_sites"])
