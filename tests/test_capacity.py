@@ -205,3 +205,32 @@ def test_a_group_of_more_than_a_billion_gpus_is_refused(count: int) -> None:
         inventory_from_dict({"name": "x", "groups": [{"name": "a", "count": count,
                                                       "gpu": "H100"}]}, label="inv.yaml")
     assert info.value.field == "groups[a].count"
+
+
+def test_quotes_in_a100s_need_totals_in_a100_equivalents() -> None:
+    """With an H100 reference the totals are H100-equivalents: a quote in A100s read against
+    them was called 'within the claim range' (a review); refused, naming the field."""
+    data = {"name": "t", "reference": "H100",
+            "groups": [{"name": "a", "count": 10, "gpu": ["A100-80GB"]}],
+            "quotes": [{"label": "3 million A100", "a100": 3_000_000}]}
+    with pytest.raises(InputError, match=r"quotes.*with reference 'H100' the totals are in H100s"):
+        inventory_from_dict(data)
+    del data["quotes"]
+    assert capacity(inventory_from_dict(data)).inventory.reference == "H100"
+
+
+def test_capacity_names_the_inventory_and_its_reference_and_makes_the_json_folder(
+        tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "precision": "fp32", "groups": [
+        {"name": "a", "count": 10, "gpu": ["JetsonThor"]}]}))
+    result = runner.invoke(app, ["capacity", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: field 'precision': the catalog gives JetsonThor no figure at fp32" in \
+        " ".join(result.stderr.split())
+    path.write_text(yaml.safe_dump({"name": "t", "reference": "H100", "groups": [
+        {"name": "a", "count": 10, "gpu": ["A100-80GB"]}]}))
+    out = tmp_path / "new" / "deeper" / "cap.json"
+    result = runner.invoke(app, ["capacity", str(path), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Totals in H100-equivalents" in result.stdout and out.is_file()

@@ -113,6 +113,11 @@ class Inventory(_Strict):
         groups = info.data.get("groups")
         if quotes and groups and not sum(g.count for g in groups):
             raise ValueError("quotes are read per GPU, and every group's count is 0")
+        reference = str(info.data.get("reference", REFERENCE_GPU))
+        if quotes and not reference.startswith("A100"):  # (a quote counts A100s)
+            raise ValueError(f"quotes are figures in A100s, read against totals in A100-"
+                             f"equivalents: with reference {reference!r} the totals are in "
+                             f"{reference}s (leave reference out, or the quotes)")
         return quotes
 
 

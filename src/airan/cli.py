@@ -689,7 +689,11 @@ def trace(
     out_file: Path | None = typer.Option(
         None, "--out", "-o", help="Output file (default: FOLDER/trace.json)."
     ),
-    limit: int = typer.Option(2000, "--limit", "-n", help="At most this many requests."),
+    limit: int = typer.Option(2000, "--limit", "-n",
+                              help="At most this many requests, spread evenly over the window "
+                              "(from a sampled trace, each row weighed by the requests it "
+                              "stands for: fewer rows than this where picks coincide; every "
+                              "row where the trace holds no more)."),
     from_s: float | None = typer.Option(
         None, "--from", help="Only requests created at or after this simulated second."
     ),
@@ -842,7 +846,7 @@ def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str
 
     ref = gpus[reference]
     why = f" (the precision of {model})" if model else ""
-    table = _table(f"A100-equivalents: ratio to one {reference} per GPU; inference at "
+    table = _table(f"{reference}-equivalents: ratio to one {reference} per GPU; inference at "
                    f"{precision.upper()}{why}")
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "training", "inference", "runs at", "headline", "decode", "claim")

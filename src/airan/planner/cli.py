@@ -51,6 +51,7 @@ def capacity(
     with _user_errors():
         from airan.capacity import capacity as sum_capacity
         from airan.capacity import load_inventory
+        from airan.errors import InputError
 
         if json_out is not None:  # before the table, not after it
             if json_out.is_dir():
@@ -59,12 +60,17 @@ def capacity(
         inv = load_inventory(inventory)
         if precision is not None:
             precision = _resolve_precision(precision, None)
-        result = sum_capacity(inv, precision=precision)
+        try:
+            result = sum_capacity(inv, precision=precision)
+        except InputError as exc:  # the inventory's precision: named with its file
+            raise (exc.with_file(str(inventory)) if exc.field == "precision" and not exc.file
+                   else exc) from None
     _print_capacity(result)
     if json_out is not None:
         import json
 
         try:
+            json_out.parent.mkdir(parents=True, exist_ok=True)  # (as --out makes its folder)
             json_out.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
         except OSError as exc:
             _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
@@ -102,7 +108,7 @@ def _print_capacity(c: Any) -> None:
     from airan.cli import _print_table
 
     _print_table(groups)
-    totals = _table("Totals in A100-equivalents")
+    totals = _table(f"Totals in {inv.reference}-equivalents")
     totals.add_column("basis", no_wrap=True)
     _columns(totals, "low", "high", "per GPU")
     for b in BASES:
