@@ -34,9 +34,10 @@ def _se(snr: np.ndarray | float) -> np.ndarray:
     return np.minimum(0.75 * np.log2(1.0 + np.asarray(snr) / 1.25), 7.4063)
 
 
-def _every_ue_the_first_ones_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+def _every_ue_the_first_ones_twin(monkeypatch: pytest.MonkeyPatch,
+                                   snr_db: Any = SNR_PER_PRB_DB) -> None:
     """Worlds built from now on give every UE the first one's gains and cell, and a power per
-    PRB that puts SNR_PER_PRB_DB on each PRB."""
+    PRB that puts ``snr_db`` on each PRB (one figure for all, or one per UE)."""
     build = engine_module.build_world
 
     def identical(*args: Any, **kwargs: Any) -> Any:
@@ -45,13 +46,14 @@ def _every_ue_the_first_ones_twin(monkeypatch: pytest.MonkeyPatch) -> None:
         w.dev_top_cell[:] = w.dev_top_cell[0]
         c = w.dev_top_cell[0, 0]
         per_mw = w.dev_top_gain[0, 0] * w.cell_prb[c] * w.cell_ul_rx_gain[c] / w.ul_noise_mw[c]
-        w.dev_ul_p_prb_mw[:] = 10 ** (SNR_PER_PRB_DB / 10) / per_mw
+        w.dev_ul_p_prb_mw[:] = 10 ** (np.asarray(snr_db, dtype=float) / 10) / per_mw
         return w
 
     monkeypatch.setattr(engine_module, "build_world", identical)
 
 
-def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch,
+         snr_db: Any = SNR_PER_PRB_DB) -> tuple[Any, Any]:
     d = one_cell_site(sectors=1)
     d["radio"].update(bler=0.0, scheduler=scheduler, ul_access="configured_grant",
                       shadowing=False)
@@ -60,7 +62,7 @@ def _run(n_ue: int, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> tuple[An
     d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
                             jitter_ms=0.0, deadline_ms=60_000.0)
     d["duration_s"] = DURATION_S
-    _every_ue_the_first_ones_twin(monkeypatch)
+    _every_ue_the_first_ones_twin(monkeypatch, snr_db)
     eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
     return eng.world, eng.run().requests
 
@@ -126,29 +128,7 @@ def test_pf_gives_a_weak_and_a_strong_ue_about_half_the_slots_each(
     at its own fading peaks; a max-rate scheduler would give every slot to the UE 12 dB
     stronger. The weak UE therefore carries about half its rate alone, E[SE(rho h)], a bit
     more for the peaks it is picked at."""
-    build = engine_module.build_world
-    snr_db = (0.0, 12.0)
-
-    def weak_and_strong(*args: Any, **kwargs: Any) -> Any:
-        w = build(*args, **kwargs)
-        w.dev_top_gain[:] = w.dev_top_gain[0]
-        w.dev_top_cell[:] = w.dev_top_cell[0]
-        c = w.dev_top_cell[0, 0]
-        per_mw = w.dev_top_gain[0, 0] * w.cell_prb[c] * w.cell_ul_rx_gain[c] / w.ul_noise_mw[c]
-        for d, db in enumerate(snr_db):
-            w.dev_ul_p_prb_mw[d] = 10 ** (db / 10) / per_mw
-        return w
-
-    d = one_cell_site(sectors=1)
-    d["radio"].update(bler=0.0, scheduler="pf", ul_access="configured_grant", shadowing=False)
-    d["fleets"] = [{"name": "ue", "count": 2, "services": ["perception"],
-                    "area": {"x_m": [100.0, 100.01], "y_m": [0.0, 0.01]}}]
-    d["services"][0].update(ul_kb=KB, dl_kb=0.1, rate_hz=1.0 / PERIOD_S, arrivals="periodic",
-                            jitter_ms=0.0, deadline_ms=60_000.0)
-    d["duration_s"] = DURATION_S
-    monkeypatch.setattr(engine_module, "build_world", weak_and_strong)
-    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
-    w, t = eng.world, eng.run().requests
+    w, t = _run(2, "pf", monkeypatch, snr_db=[0.0, 12.0])  # weak, and 12 dB stronger
     c = int(w.dev_top_cell[0, 0])
     prbs = float(w.cell_prb[c])
     assert w.dev_ul_p_prb_mw[1] * prbs < w.dev_ue_tx_mw  # both at their open-loop power

@@ -35,6 +35,13 @@ LIVE = {"mode": "live", "delays": "gateway",
                    "vla": "/m/onnx/my-vla-v2.onnx"}}
 
 
+def factory_file(path: Path, **changes: Any) -> Path:
+    """The built-in factory with top-level ``changes``, written to ``path``."""
+    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
+    path.write_text(yaml.safe_dump({**yaml.safe_load(text), **changes}))
+    return path
+
+
 def live_service() -> dict[str, Any]:
     return {"count": 100, "met": 80, "late": 20, "dropped": 0, "hit_ratio": 0.8,
             "target_hit_ratio": 0.99, "deadline_ms": 25.0,
@@ -121,11 +128,7 @@ def test_devices_at_a_folder_without_a_deployment_says_what_to_give(tmp_path: Pa
 
 
 def test_validate_names_the_file_of_a_policy_that_cannot_be_loaded(tmp_path: Path) -> None:
-    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
-    data = yaml.safe_load(text)
-    data["policy"] = "no_such_module_here:policy"
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = factory_file(tmp_path / "p.yaml", policy="no_such_module_here:policy")
     for args in (["validate", str(path)], ["run", str(path), "--duration", "0.1"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, args
@@ -135,11 +138,7 @@ def test_validate_names_the_file_of_a_policy_that_cannot_be_loaded(tmp_path: Pat
 
 def test_a_scenario_field_in_capitals_is_still_a_field(tmp_path: Path) -> None:
     """Only a command-line argument is called one: a key written in capitals is a field."""
-    text = resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text()
-    data = yaml.safe_load(text)
-    data["TDD"] = "DDDSU"
-    path = tmp_path / "caps.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = factory_file(tmp_path / "caps.yaml", TDD="DDDSU")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     assert f"{path}: field 'TDD': unknown field 'TDD'" in " ".join(result.stderr.split())
