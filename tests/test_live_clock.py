@@ -161,7 +161,7 @@ def test_short_switch_interval_hands_the_lock_over_quickly_and_restores_it() -> 
     # with more runnable threads than cores the woken thread waits for a core, not for the
     # lock: the OS scheduler, not the switch interval, then sets the handover time
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    if load > cores:
+    if load >= 1.5 * cores:  # (as the live end-to-end test: it failed at 3.0 on 2 cores)
         pytest.skip(f"needs a core free for the woken thread: load {load:.1f} on {cores} cores")
     before = sys.getswitchinterval()
     slow = _lock_handover_s()  # at Python's default (5 ms), about that long
