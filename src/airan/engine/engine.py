@@ -407,7 +407,6 @@ class Engine:
             self._st = st = grow_pool(st, 2 * st.rq_f.shape[0] + n)
             self._sref = state_ref(st)
         dev = w.flow_dev[arr_f]
-        # (the policy gets a copy of arr_t, the engine's: written to, it would move the requests)
         batch = Batch(time_s=arr_t, device=dev, service=w.flow_svc[arr_f], cell=w.dev_cell[dev])
         return arr_t, arr_f, self._decide(batch)
 

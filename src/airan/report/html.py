@@ -202,12 +202,12 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
     if not scaled and scale is not None and scale != 1:
         args += ["--fleet-scale", f"{scale:.9g}"]
     if live:
+        from airan.live.models import BUILTIN
+
         models = live.get("models") if isinstance(live.get("models"), Mapping) else {}
         for name, path in models.items():
             # a built-in model by its name, not the file generated for it in this machine's
             # cache (airan.live.models.model_path: <cache>/onnx/<name>-v<N>.onnx)
-            from airan.live.models import BUILTIN
-
             built_in = re.fullmatch(r"(.+)-v\d+\.onnx", Path(str(path)).name)
             shown = (built_in.group(1) if built_in and built_in.group(1) in BUILTIN
                      and Path(str(path)).parent.name == "onnx" else path)
