@@ -45,7 +45,7 @@ def test_autoregressive_defaults() -> None:
 def test_every_number_has_a_source() -> None:
     for mid, m in load_models().items():
         for field, value in m:
-            if field in ("name", "precision", "source") or value is None:
+            if field in ("name", "precision", "source") or value is None or value == {}:
                 continue
             if field in ModelSpec.model_fields and value == ModelSpec.model_fields[field].default:
                 continue

@@ -241,6 +241,9 @@ class ModelSpec(BaseModel):
     steps come after the prefill, which yields the first output token itself: an output of N
     tokens is ``decode_tokens: N - 1`` (vla-perf counts OpenVLA's 7 action tokens as 7 steps,
     and the catalog follows it there).
+    ``overhead_ms`` is the fixed time of a batch (kernel launches, the layers too small to
+    fill the GPU at batch 1); ``overhead_on`` gives the one fitted on particular GPUs (GPU
+    catalog id -> ms) where a measured batch-1 latency says it differs.
     Alternatively ``service_time_ms`` (fixed number or distribution) replaces the roofline.
     """
 
@@ -258,6 +261,7 @@ class ModelSpec(BaseModel):
     decode_activation_bytes: float = Field(default=0.0, ge=0)
     efficiency: Efficiency | None = None
     overhead_ms: float = Field(default=0.0, ge=0)
+    overhead_on: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     service_time_ms: float | ServiceTimeDist | None = None
     source: dict[str, str] = Field(default_factory=dict)
 
@@ -273,6 +277,10 @@ class ModelSpec(BaseModel):
             if self.decode_tokens > 0 and self.gflops_per_token is None:
                 raise ValueError("decode_tokens > 0 needs gflops_per_token")
         return self
+
+    def overhead_for(self, gpu: GpuSpec) -> float:
+        """The per-batch overhead in ms on ``gpu``: its measured one, else ``overhead_ms``."""
+        return self.overhead_on.get(gpu.id, self.overhead_ms)
 
     @property
     def autoregressive(self) -> bool:

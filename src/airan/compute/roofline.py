@@ -8,7 +8,8 @@ with ``F`` FLOPs per inference (``gflops * 1e9``), ``P`` dense peak FLOP/s at th
 used after fallback (:meth:`airan.catalog.GpuSpec.peak_flops`), ``W`` weight bytes, ``A``
 activation bytes per inference, ``BW`` memory bandwidth in bytes/s and ``e_c``, ``e_m`` the
 model's efficiency factors (``e_c`` the one measured on this GPU where the catalog gives one,
-:meth:`airan.catalog.Efficiency.compute_for`). Autoregressive models add ``decode_tokens``
+:meth:`airan.catalog.Efficiency.compute_for`; ``overhead`` likewise,
+:meth:`airan.catalog.ModelSpec.overhead_for`). Autoregressive models add ``decode_tokens``
 steps, each::
 
     max(b * F_tok / (P * e_c), (W_dec + b * A_dec) / (BW * e_m))
@@ -80,7 +81,7 @@ def _service_time_table(model: ModelSpec, gpu: GpuSpec, batch: NDArray[np.float6
             (dec_weights + batch * model.decode_activation_bytes * scale) / byte_rate,
         )
         t = t + model.decode_tokens * step
-    return t + model.overhead_ms / 1e3
+    return t + model.overhead_for(gpu) / 1e3
 
 
 def batch_service_time_s(model: ModelSpec, gpu: GpuSpec, batch: int) -> float:
