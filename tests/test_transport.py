@@ -41,7 +41,7 @@ def _carry(eng: Engine, sends: list[tuple[int, str, float]]) -> dict[int, float]
             st.rq_i[r, K.I_DEV], st.rq_i[r, K.I_SVC], st.rq_i[r, K.I_PLACE] = 0, 0, s
             st.rq_i[r, K.I_STAGE], st.rq_i[r, K.I_CELL] = K.ST_DOWN, cell
             assert K.send(kw, sref, r, w.path_links_back[s, node], 0, w.svc_dl_bits[0], t,
-                          K.T_DLARR)
+                          K.T_DLARR) == -1.0  # on its way
         else:
             _next_event(eng, arrived)
     while st.ctr[K.C_HEAP_N] > 0:
@@ -174,7 +174,7 @@ def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link
     st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
     st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
     assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, float(w.svc_dl_bits[0]), 0.0,
-                  K.T_DLARR)
+                  K.T_DLARR) == -1.0
     st.link_free[last] = 10.0  # a backlog of ~10 s on the last link, beyond the queue limit
     eng.faults.records[0].active = True
     eng.faults._links_now(eng)
@@ -188,6 +188,50 @@ def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link
     assert st.rq_i[0, K.I_STAGE] == K.ST_FREE
     assert int(st.agg_drop[0, K.R_LINK_FULL]) == 1
     assert st.rq_f[0, K.T_DLARR] == t  # dropped where it was, at the full link's node
+
+
+def test_a_packet_refused_by_a_later_link_is_dropped_when_it_reaches_that_link() -> None:
+    """Six 125 kB uploads set off together over a 100 Gb/s link, then a 1 Gb/s one whose
+    queue limit is 2.5 ms. The k-th (from 0) reaches the slow link 10 (k + 1) us + 49 us of
+    fibre + 5 us of hop after they set off, behind k - 1 ms of the others' backlog and the
+    64 us the first is still short of it: the 4th (k = 3, 94 us) finds 2.97 ms and is dropped there,
+    link_full, at latency 0.094 ms, all of it uplink transport. (A packet reserves the links
+    it reaches within 0.1 ms at once; one refused that way was dropped at the time it set
+    off, latency 0, with no transport time, where the 5th and 6th, refused hop by hop, were
+    dropped at the link: a reviewer's hand timeline.)"""
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict({
+        "name": "two-hops", "duration_s": 0.05, "seed": 1, "policy": "nearest-edge",
+        "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "cell-a", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "agg"}, {"name": "edge"}],
+        "compute_sites": [{"name": "e1", "at": "edge", "kind": "edge",
+                           "gpus": [{"type": "L40S", "count": 1}], "queue_limit": 512,
+                           "batching": {"max_batch": 4, "max_wait_ms": 2}}],
+        "transport": {"hop_delay_us": 5, "queue_limit_ms": 2.5, "links": [
+            {"a": "cell-a", "b": "agg", "fiber_km": 10, "capacity_gbps": 100},
+            {"a": "agg", "b": "edge", "fiber_km": 20, "capacity_gbps": 1}]},
+        "fleets": [{"name": "f", "count": 6, "area": {"center_m": [0, 0], "radius_m": 10},
+                    "services": ["svc"]}],
+        "services": [{"name": "svc", "model": "yolov8s", "rate_hz": 10, "arrivals": "periodic",
+                      "jitter_ms": 0, "ul_kb": 125, "dl_kb": 12.5, "deadline_ms": 100,
+                      "service_time": {"dist": "fixed", "mean_ms": 5}}],
+    })
+    eng = Engine(sc, duration_s=0.05)
+    phase = eng.world.flow_phase_s
+    phase.setflags(write=True)
+    phase[:] = 0.01  # every device's first request at 10 ms
+    eng._st.fh_t[:] = 0.01
+    t = eng.run().requests.to_pydict()
+    order = np.argsort(t["request"], kind="stable")
+    outcome = [t["outcome"][i] for i in order]
+    assert outcome == ["met"] * 3 + ["dropped:link_full"] * 3
+    fibre_hop_us = 10 * 4.9 + 5
+    for k in range(3, 6):
+        reach_ms = (10 * (k + 1) + fibre_hop_us) / 1e3  # serialized on the 100 Gb/s link
+        assert t["latency_ms"][order[k]] == pytest.approx(reach_ms, abs=1e-9)
+        assert t["ul_transport_ms"][order[k]] == pytest.approx(reach_ms, abs=1e-9)
 
 
 def test_a_link_fault_that_changes_nothing_changes_no_request() -> None:

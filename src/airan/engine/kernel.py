@@ -545,8 +545,10 @@ def send(W, S, r, links, h, bits, t, t_field, own=False):
 
     A link is thus reserved when the packet reaches it, not when it sets off: an answer from a
     distant cloud does not hold up, on the last links to the device, one from a nearby edge
-    that gets there first. Returns False, pushing nothing, when a link's backlog exceeds its
-    queue limit. ``own``: ``links`` is the request's own rest of an old path (``rq_path``).
+    that gets there first. Returns -1.0 once the packet is on its way; when a link's backlog
+    exceeds its queue limit, pushes nothing and returns the time the packet reached that link
+    (the drop's time: the links before it carried it). ``own``: ``links`` is the request's own
+    rest of an old path (``rq_path``).
     """
     horizon = t + TRANSIT_AHEAD_S
     while h < links.shape[0]:
@@ -557,10 +559,10 @@ def send(W, S, r, links, h, bits, t, t_field, own=False):
             S.rq_i[r, I_HOP] = HOP_OWN - h if own else h
             S.rq_f[r, t_field] = t
             push_event(S, t, r)
-            return True
+            return -1.0
         start = S.link_free[lk] if S.link_free[lk] > t else t
         if start - t > W.transport_queue_limit_s:
-            return False
+            return t
         ser = bits / W.link_cap_bps[lk]
         S.link_free[lk] = start + ser
         S.link_busy[lk] += ser
@@ -568,7 +570,7 @@ def send(W, S, r, links, h, bits, t, t_field, own=False):
         h += 1
     S.rq_i[r, I_HOP] = 0
     push_event(S, t, r)
-    return True
+    return -1.0
 
 
 @njit(cache=True)
@@ -591,9 +593,10 @@ def transit(W, S, r, t):
     if own:  # rerouted under way: the rest of its old path
         links = S.rq_path[r]
         h = HOP_OWN - h
-    if not send(W, S, r, links, h, bits, t, t_field, own):
-        S.rq_f[r, t_field] = t
-        drop(W, S, r, R_LINK_FULL, t)
+    refused = send(W, S, r, links, h, bits, t, t_field, own)
+    if refused >= 0.0:
+        S.rq_f[r, t_field] = refused
+        drop(W, S, r, R_LINK_FULL, refused)
 
 
 @njit(cache=True)
@@ -1144,8 +1147,9 @@ def ul_done(W, S, r, t):
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
-    if not send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE):
-        drop(W, S, r, R_LINK_FULL, t)
+    refused = send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE)
+    if refused >= 0.0:  # (refused by its first link: no transport time)
+        drop(W, S, r, R_LINK_FULL, refused)
 
 
 @njit(cache=True)
@@ -2111,9 +2115,10 @@ def compute_done(W, S, r, t):
             continue
         S.rq_i[r, I_STAGE] = ST_DOWN
         S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
-        if not send(W, S, r, W.path_links_back[s, node], 0, W.svc_dl_bits[S.rq_i[r, I_SVC]],
-                    t, T_DLARR):
-            drop(W, S, r, R_LINK_FULL, t)
+        refused = send(W, S, r, W.path_links_back[s, node], 0,
+                       W.svc_dl_bits[S.rq_i[r, I_SVC]], t, T_DLARR)
+        if refused >= 0.0:
+            drop(W, S, r, R_LINK_FULL, refused)
         _advance_site(W, S, s, t)  # the GPU is free: start the next batch now
         r = nxt
 
@@ -2321,8 +2326,10 @@ def _redispatch(W, S, rs, places, t):
         S.rq_f[r, T_CEND] = np.nan
         _en_route(S, r, ST_UP)
         S.rq_i[r, I_CELL] = W.dev_cell[d]
-        if not send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE):
-            drop(W, S, r, R_LINK_FULL, t)
+        refused = send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE)
+        if refused >= 0.0:
+            S.rq_f[r, T_SITE] = refused
+            drop(W, S, r, R_LINK_FULL, refused)
     S.ctr[C_ORPHANS] = 0
 
 
