@@ -202,6 +202,36 @@ def test_cell_off_air_moves_its_devices_and_takes_back_those_it_serves_better() 
     assert s["faults"][0]["devices_back"] == back.sum()
 
 
+def test_deadline_aware_offloads_again_once_a_cell_is_back_on_air() -> None:
+    """A cell off air for a second puts its devices in radio outage (or on a weaker cell):
+    deadline-aware keeps their requests on board (a CPU, ~80 ms against 50). When the cell is
+    back, their link quality is re-evaluated before the policy reads it. It was re-evaluated
+    only when a scheduler next served them, which an on-board request never reaches, so three
+    of 30 carts ran on board, all late, to the end of the run (a reviewer's hospital)."""
+    sc = scenario_from_dict({
+        "name": "ward", "duration_s": 3, "policy": "deadline-aware",
+        "radio": {"environment": "inh"},
+        "carrier": {"band": "n257", "fc_ghz": 28, "bandwidth_mhz": 100, "numerology": 3,
+                    "tdd_pattern": "DDDSU", "tx_power_dbm": 23},
+        "cell_sites": [{"name": n, "position_m": p, "height_m": 3, "sectors": 1}
+                       for n, p in (("a", [20, 20]), ("b", [80, 20]), ("icu", [50, 60]))],
+        "compute_sites": [{"name": "ran-gpu", "at": "icu", "kind": "cell",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"backhaul": {"to": "icu", "capacity_gbps": 10}},
+        "fleets": [{"name": "carts", "count": 30, "area": {"x_m": [0, 100], "y_m": [0, 80]},
+                    "device_class": "amr", "services": ["det"]}],
+        "services": [{"name": "det", "model": "yolov8s", "rate_hz": 10, "arrivals": "poisson",
+                      "ul_kb": 10, "dl_kb": 0.5, "deadline_ms": 50}],
+        "faults": [{"kind": "cell_down", "cell": "icu", "start_s": 1, "end_s": 2}],
+    })
+    t = Engine(sc, seed=1).run().requests.to_pydict()
+    created, place = np.array(t["created_s"]), np.array(t["placement"])
+    during = (created > 1.1) & (created < 1.9)
+    assert np.sum(place[during] == "local") > 0  # the outage did keep some on board
+    after = created > 2.1
+    assert after.sum() > 200 and np.sum(place[after] == "local") == 0
+
+
 @pytest.mark.parametrize(("arrivals", "rate_hz"), [("poisson", 5.0), ("periodic", 0.5)])
 def test_a_surge_reaches_its_rate_at_once(arrivals: str, rate_hz: float) -> None:
     """The next arrival each device had drawn at the old rate moves too: a Poisson fleet ramped

@@ -657,11 +657,26 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
             prefetch(S.ue_se_ul, x)
             prefetch(W.dev_ul_p_prb_mw, x)
         d = devices[i]
+        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
         cap, _, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
         out[i] = cap * ul_fraction / W.slot_s
     return out
+
+
+@njit(cache=True)
+def _fresh_link(W, S, d):
+    """Re-evaluate device ``d``'s uplink and downlink SE now where a cell change (a handover,
+    a cell fault) marked them stale (slot -1), before a policy reads them. The schedulers do
+    so when they next serve it, and the uplink when it next sends: a device that a stale
+    value (its radio outage, say) kept on board would otherwise never get a fresh one."""
+    if W.radio_model != 0:
+        return
+    if S.ue_se_slot[d] < 0:
+        refresh_ul(W, S, d, S.ctr[C_SLOT])
+    if S.ue_se_slot_dl[d] < 0:
+        refresh_dl(W, S, d, S.ctr[C_SLOT])
 
 
 @njit(cache=True)
@@ -673,6 +688,7 @@ def _dl_rates_bps(W, S, devices, dl_fraction):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
+        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
         per_slot = S.ue_se_dl[d] * free_prb * W.cell_bits_per_prb_dl[c]
@@ -706,6 +722,7 @@ def _ul_tx_w(W, S, devices, n_active):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
+        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
         _, _, p_out = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
@@ -761,6 +778,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
+        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         mine = S.ue_ul_bits[d] + bits[i]
         ahead = mine
@@ -1002,7 +1020,7 @@ def refresh_dl(W, S, d, k):
     Called where the downlink is used: when the UE has an answer to schedule (serve_dl), and
     for every device at the start. The scheduler thus uses a value at most SE_REFRESH_SLOTS
     old, as on the uplink; a policy's downlink rate uses the value of the device's last
-    downlink. (This sum over the device's 16 strongest cells is the costliest refresh; it was
+    downlink (or of its move or cell change, :func:`_fresh_link`). (This sum over the device's 16 strongest cells is the costliest refresh; it was
     also run on uplink activity, where it is not used, ~3x as often.)
     """
     if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:

@@ -189,7 +189,7 @@ class Motion:
             self.p0_dbm, w.numerology, pl, self.alpha)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         w.dev_dl_noise_mw[ids] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
-        st.ue_se_slot[ids] = -1  # their SINR is re-evaluated at the next use
+        st.ue_se_slot[ids] = -1  # their SINR is re-evaluated at the next use (or policy read)
         st.ue_se_slot_dl[ids] = -1
         moved = ids[move]
         if len(moved):
