@@ -17,6 +17,7 @@ from airan.policy.base import (
     Batch,
     Snapshot,
     air_rates_bps,
+    batch_wait_s,
     candidate_sites,
     device_energy_j,
     latency_parts_s,
@@ -307,6 +308,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     est = np.empty((n, k + 1))
     arrive = np.empty((n, k))  # the parts of est (latency_parts_s), for the second pass
     after = np.empty((n, k))
+    opening = np.zeros((n, k))  # the batcher's wait in arrive, and the backlog in est: for
+    backlog = np.empty((n, k))  # admission's estimate without that wait (see strict below)
     col = np.empty(n, dtype=np.int64)
     # the batch-1 service time of each model at each site (the same division as per request),
     # tabulated when the batch asks for more (request, site) pairs than there are entries
@@ -330,6 +333,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
+            backlog[i, j] = site_backlog[st, m]
             if not healthy[st]:
                 arrive[i, j] = np.inf
                 est[i, j] = np.inf
@@ -352,9 +356,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                         up += path_delay[src, st] + wait + state_bits[v] / path_rate[src, st]
             # a request that opens a batch waits max_wait for it to fill (batch_wait_s)
             if site_queue[st, m] == 0 and max_batch[st, m] > 1:
-                up += max_wait[st, m]
-            else:
-                up += 0.0
+                opening[i, j] = max_wait[st, m]
+            up += opening[i, j]
             arrive[i, j] = up
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
             est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
@@ -380,7 +383,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 b = max_batch[st, mi]
                 t_b = svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st]
                 step = t_b / b / n_gpus[st]
-                est[i, j] = max(arrive[i, j], site_backlog[st, mi] + rank * step) + after[i, j]
+                backlog[i, j] = site_backlog[st, mi] + rank * step
+                est[i, j] = max(arrive[i, j], backlog[i, j]) + after[i, j]
                 best = 0
                 for jj in range(1, k + 1):
                     if est[i, jj] < est[i, best]:
@@ -413,8 +417,16 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         j = col[i]
         best_t = est[i, j]
         out[i] = LOCAL if j == k else cand[node[i], j]
-        if (strict and best_t > deadline[svc[i]]) or not np.isfinite(best_t):
+        if not np.isfinite(best_t):
             out[i] = REJECT
+        elif strict:  # rejected if no candidate meets it even where its batch fills at once
+            soonest = est[i, k]
+            for jj in range(k):
+                t = max(arrive[i, jj] - opening[i, jj], backlog[i, jj]) + after[i, jj]
+                if t < soonest:
+                    soonest = t
+            if soonest > deadline[svc[i]]:
+                out[i] = REJECT
     return out
 
 
@@ -441,6 +453,7 @@ def deadline_aware_reference(
         rank = _rank_within_group(chosen)
         step = per_item_time_s(snap, batch.service, sites)
         r, c = rows[col < k], col[col < k]  # behind the batch's earlier requests there
+        n_chosen = len(r)
         est[r, c] = np.maximum(arrive[r, c], wait[r, c] + rank[r] * step[r, c]) + after[r, c]
         col = np.argmin(est, axis=1)
     if energy:
@@ -454,9 +467,15 @@ def deadline_aware_reference(
     best = est[rows, col]
     out = np.where(col == k, LOCAL, sites[rows, np.minimum(col, max(k - 1, 0))] if k else LOCAL)
     out = np.asarray(out, dtype=np.int64)
-    if strict:
+    if strict:  # rejected if no candidate meets it even where its batch fills at once
         deadline = w.svc_deadline_s[batch.service]  # type: ignore[attr-defined]
-        out[best > deadline] = REJECT
+        soonest = local
+        if k:
+            opening = batch_wait_s(snap, sites, w.svc_model[batch.service][:, None])  # type: ignore[attr-defined]
+            if n_chosen:
+                wait[r, c] = wait[r, c] + rank[r] * step[r, c]
+            soonest = np.minimum(local, (np.maximum(arrive - opening, wait) + after).min(axis=1))
+        out[soonest > deadline] = REJECT
     out[~np.isfinite(best)] = REJECT
     return out
 
