@@ -393,6 +393,20 @@ def plan_shards(
     rate = {v["name"]: float(v["rate_hz"]) for v in d["services"]}
     offered = np.zeros(n_shards)
     for f in fleets:
+        paths = _listed_paths(f, n_shards)
+        if paths is not None:  # it flies its paths, wherever its area is cut: one region
+            regions_on = np.unique(nearest_shard(paths))
+            if len(regions_on) > 1:
+                raise InputError(
+                    f"the fleet follows listed paths across {len(regions_on)} regions, and a "
+                    "shard simulates only its own cells (its devices would fall into radio "
+                    "outage where they leave them): run the scenario whole with `airan run`, "
+                    "or keep each fleet's paths within one region",
+                    field=f"fleets[{f['name']}].mobility.paths",
+                    value=f"{len(paths):,} waypoints")
+            per_shard[int(regions_on[0])].append(f)
+            offered[int(regions_on[0])] += f["count"] * sum(rate[s] for s in f["services"])
+            continue
         rect = _fleet_rect(f["area"], lo - pad, hi + pad)
         if kind == "grid":
             pieces = _grid_pieces(f["area"], rect, xcuts, ycuts)
@@ -465,6 +479,24 @@ def plan_shards(
     if n_shards == 1:  # one region: the scenario exactly as it is (same sites, same streams)
         plan.notes = []
     return plan
+
+
+def _listed_paths(fleet: dict[str, Any], n_shards: int) -> np.ndarray | None:
+    """The (x, y) points of a fleet's listed waypoint paths, shape (n, 2) in m, where it has
+    them and the scenario is cut in several shards (None otherwise). Its devices follow them
+    wherever they lead, not within the fleet's area as the other mobility models keep them; a
+    trace is refused here (its positions are in a file, unbounded by the area too)."""
+    mob = fleet.get("mobility") or {}
+    if n_shards <= 1:
+        return None
+    if mob.get("model") == "trace":
+        raise InputError(
+            "a trace's devices go where the file takes them, across region boundaries, and a "
+            "shard simulates only its own cells: run the scenario whole with `airan run`",
+            field=f"fleets[{fleet['name']}].mobility.model", value="trace")
+    if mob.get("model") != "waypoints" or not mob.get("paths"):
+        return None
+    return np.asarray([p[:2] for path in mob["paths"] for p in path], dtype=float)
 
 
 def _rings_for(n: int) -> int:
