@@ -121,6 +121,21 @@ def test_strict_admission_or_energy_with_a_policy_that_ignores_them_is_warned_ab
     assert len(warned) == 1 and "least-loaded" in warned[0]
 
 
+def test_jitter_on_poisson_arrivals_is_warned_about() -> None:
+    """The engine jitters periodic arrivals only: a Poisson service's jitter_ms validated in
+    silence and did nothing (a review)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _factory()
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "jitter" in w]
+    v = d["services"][0]
+    v.update(arrivals="poisson", jitter_ms=5.0)
+    (warned,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "jitter" in w]
+    assert f"services[{v['name']}].jitter_ms" in warned and "Poisson" in warned
+    v.update(arrivals="periodic")
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "jitter" in w]
+
+
 def test_the_admission_warning_knows_the_policy_by_what_it_is(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A built-in that ignores admission is warned about however it is named; deadline-aware

@@ -797,7 +797,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - background traffic that takes every PRB in some hours;
     - rows of a ``cell_sites_file`` that were skipped (and why, the first five);
     - ``admission: strict`` or ``objective: energy`` with a policy other than deadline-aware
-      (``policy``, the scenario's unless given), which neither reads;
+      (``policy``, the scenario's unless given), which neither reads; ``jitter_ms`` on a
+      service of Poisson arrivals, which ignore it;
     - a UE height (or a drone path's) above TR 38.901's 22.5 m, at which the radio takes it; a
       batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
       ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
@@ -820,6 +821,12 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"policy {run_policy!r} ignores {key} (deadline-aware applies it; a policy of "
                 f"one's own may read snapshot.{key})",
                 file=label, field=key, value=value)))
+    for v in s.services:
+        if v.arrivals == "poisson" and v.jitter_ms > 0:
+            out.append(str(InputError(
+                "jitter shifts periodic arrivals; Poisson arrivals are random already and "
+                "ignore it", file=label, field=f"services[{v.name}].jitter_ms",
+                value=v.jitter_ms)))
     for c in s.compute_sites:  # (generated sites stand at cell sites)
         if part[index[c.at]] not in with_cells:
             out.append(str(InputError(
