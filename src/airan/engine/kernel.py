@@ -1020,8 +1020,9 @@ def refresh_dl(W, S, d, k):
     Called where the downlink is used: when the UE has an answer to schedule (serve_dl), and
     for every device at the start. The scheduler thus uses a value at most SE_REFRESH_SLOTS
     old, as on the uplink; a policy's downlink rate uses the value of the device's last
-    downlink (or of its move or cell change, :func:`_fresh_link`). (This sum over the device's 16 strongest cells is the costliest refresh; it was
-    also run on uplink activity, where it is not used, ~3x as often.)
+    downlink (or of its move or cell change, :func:`_fresh_link`). (This sum over the
+    device's 16 strongest cells is the costliest refresh; it was also run on uplink activity,
+    where it is not used, ~3x as often.)
     """
     if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:
         return
