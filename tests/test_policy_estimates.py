@@ -283,6 +283,32 @@ def test_a_policy_that_writes_its_batchs_times_changes_nothing_in_the_run() -> N
         assert (a["met"], a["late"], a["latency_ms"]) == (b["met"], b["late"], b["latency_ms"])
 
 
+def _nearest_reading_every_link(snap: Snapshot, batch: Batch) -> np.ndarray:
+    every = np.arange(snap.world.n_devices, dtype=np.int64)  # type: ignore[attr-defined]
+    snap.ul_rate_bps(every), snap.dl_rate_bps(every), snap.ul_tx_w(every)
+    snap.ul_time_s(every, np.full(len(every), 8e4))
+    from airan.policy.builtin import nearest_edge
+
+    return nearest_edge(snap, batch)
+
+
+def test_a_policy_that_reads_every_devices_link_changes_nothing_in_the_run() -> None:
+    """A moving device's link estimates are stale once it moves until a scheduler next serves
+    it; a policy's read takes them as they are now (else a stale outage could keep a device
+    on board for good) without keeping them, so what a policy reads does not change the run:
+    here a policy that reads every device's links, moving ones among them, and answers as
+    nearest-edge does gives nearest-edge's run, request for request."""
+    d = _factory()
+    for f in d["fleets"]:
+        f["mobility"] = {"model": "random_waypoint", "speed_mps": [1.0, 2.0]}
+    sc = scenario_from_dict(d)
+    runs = [airan.run(sc, policy=p, duration_s=1.0, seed=3)
+            for p in ("nearest-edge", _nearest_reading_every_link)]
+    a, b = (np.asarray(r.requests.column("latency_ms"), dtype=float) for r in runs)
+    assert len(a) > 500 and np.array_equal(a, b, equal_nan=True)
+    assert runs[0].summary["services"] == runs[1].summary["services"]
+
+
 def _writes_the_deadlines(snap: Snapshot, batch: Batch) -> np.ndarray:
     deadline = snap.world.svc_deadline_s  # type: ignore[attr-defined]
     deadline -= 0.001  # a margin, in place: the engine's own deadlines

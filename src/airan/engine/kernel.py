@@ -657,26 +657,38 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
             prefetch(S.ue_se_ul, x)
             prefetch(W.dev_ul_p_prb_mw, x)
         d = devices[i]
-        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
-        cap, _, _ = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
+        cap, _, _ = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
+                                   _ul_gain_for_policy(W, S, d))
         out[i] = cap * ul_fraction / W.slot_s
     return out
 
 
 @njit(cache=True)
-def _fresh_link(W, S, d):
-    """Re-evaluate device ``d``'s uplink and downlink SE now where a cell change (a handover,
-    a cell fault) marked them stale (slot -1), before a policy reads them. The schedulers do
-    so when they next serve it, and the uplink when it next sends: a device that a stale
-    value (its radio outage, say) kept on board would otherwise never get a fresh one."""
-    if W.radio_model != 0:
-        return
-    if S.ue_se_slot[d] < 0:
-        refresh_ul(W, S, d, S.ctr[C_SLOT])
-    if S.ue_se_slot_dl[d] < 0:
-        refresh_dl(W, S, d, S.ctr[C_SLOT])
+def _ul_gain_for_policy(W, S, d):
+    """Device ``d``'s uplink SINR per PRB per mW as a policy reads it: the value kept, or,
+    where a move or a cell change (a handover, a cell fault) marked it stale (slot -1), the
+    value now, computed without keeping it (a policy's reads leave the run as it was). The
+    uplink re-evaluates it only when the device next sends: a device that a stale value (its
+    outage during a cell fault, say) kept on board would otherwise never get a fresh one."""
+    if S.ue_se_slot[d] >= 0 or W.radio_model != 0:
+        return S.ue_se_ul[d]
+    cell = W.dev_top_cell[d, 0]
+    k = S.ctr[C_SLOT]
+    if k - S.cell_iul_k[cell] >= SE_REFRESH_SLOTS or S.cell_iul_k[cell] < 0:
+        iul = _cell_iul(W, S, cell)
+    else:
+        iul = S.cell_iul[cell]
+    return _ul_gain(W, d, cell, iul)
+
+
+@njit(cache=True)
+def _dl_se_for_policy(W, S, d):
+    """Device ``d``'s downlink SE as a policy reads it (see :func:`_ul_gain_for_policy`)."""
+    if S.ue_se_slot_dl[d] >= 0 or W.radio_model != 0:
+        return S.ue_se_dl[d]
+    return _dl_se(W, S, d)
 
 
 @njit(cache=True)
@@ -688,10 +700,9 @@ def _dl_rates_bps(W, S, devices, dl_fraction):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
-        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
-        per_slot = S.ue_se_dl[d] * free_prb * W.cell_bits_per_prb_dl[c]
+        per_slot = _dl_se_for_policy(W, S, d) * free_prb * W.cell_bits_per_prb_dl[c]
         out[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
     return out
 
@@ -722,10 +733,10 @@ def _ul_tx_w(W, S, devices, n_active):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
-        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
-        _, _, p_out = ul_capacity(W, S, d, c, free_prb / (1.0 + n_active[i]), 1.0)
+        _, _, p_out = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
+                                     _ul_gain_for_policy(W, S, d))
         out[i] = W.ue_tx_circuit_w + p_out * 1e-3 / W.ue_pa_efficiency
     return out
 
@@ -778,7 +789,6 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
-        _fresh_link(W, S, d)
         c = W.dev_cell[d]
         mine = S.ue_ul_bits[d] + bits[i]
         ahead = mine
@@ -789,7 +799,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
                 if j != d:
                     ahead += min(S.ue_ul_bits[j], mine)
         free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
-        cap, _, _ = ul_capacity(W, S, d, c, free_prb, 1.0)
+        cap, _, _ = ul_capacity_at(W, d, c, free_prb, _ul_gain_for_policy(W, S, d))
         out[i] = ahead / max(cap * ul_fraction / W.slot_s, 1.0)
     for g in range(n_groups):
         group[cells[g]] = 0
@@ -1020,12 +1030,19 @@ def refresh_dl(W, S, d, k):
     Called where the downlink is used: when the UE has an answer to schedule (serve_dl), and
     for every device at the start. The scheduler thus uses a value at most SE_REFRESH_SLOTS
     old, as on the uplink; a policy's downlink rate uses the value of the device's last
-    downlink (or of its move or cell change, :func:`_fresh_link`). (This sum over the
+    downlink (or of its move or cell change, :func:`_dl_se_for_policy`). (This sum over the
     device's 16 strongest cells is the costliest refresh; it was also run on uplink activity,
     where it is not used, ~3x as often.)
     """
     if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:
         return
+    S.ue_se_slot_dl[d] = k
+    S.ue_se_dl[d] = _dl_se(W, S, d)
+
+
+@njit(cache=True)
+def _dl_se(W, S, d):
+    """Device ``d``'s downlink SE from the cells' current loads (of :func:`refresh_dl`)."""
     # arrays are read out of the World and State once, into locals
     top_cell = W.dev_top_cell
     top_gain = W.dev_top_gain
@@ -1033,7 +1050,6 @@ def refresh_dl(W, S, d, k):
     load_dl = S.load_dl
     load_dl_k = S.load_dl_k
     now_dl = S.ctr[C_NSLOT_DL]
-    S.ue_se_slot_dl[d] = k
     cell = top_cell[d, 0]  # the serving cell, the strongest
     # each cell's power in the serving cell's channel (all of it where they share one)
     tx_mw = W.cell_tx_on_mw[W.cell_carrier[cell]]
@@ -1051,8 +1067,8 @@ def refresh_dl(W, S, d, k):
     if bg > 0.0:
         mean_dl = min(1.0, bg + mean_dl)
     intf += mean_dl * W.dev_resid_gain_mw[d]
-    S.ue_se_dl[d] = dl_rank_se(sig / (W.dev_dl_noise_mw[d] + intf), W.cell_tx_antennas[cell],
-                               W.cell_dl_layers[cell], W.min_sinr_lin)
+    return dl_rank_se(sig / (W.dev_dl_noise_mw[d] + intf), W.cell_tx_antennas[cell],
+                      W.cell_dl_layers[cell], W.min_sinr_lin)
 
 
 @njit(cache=True)
@@ -1077,43 +1093,63 @@ def refresh_ul(W, S, d, k):
         return
     S.ue_se_slot[d] = k
     cell = W.dev_top_cell[d, 0]  # the serving cell, the strongest
-    decay = W.load_decay
-    bg = S.fs[F_BACKGROUND]
     # uplink interference depends only on the serving cell: kept per cell, refreshed as often
     iul_k = S.cell_iul_k
     if k - iul_k[cell] >= SE_REFRESH_SLOTS or iul_k[cell] < 0:
-        src = W.ul_int_src
-        mw = W.ul_int_mw
-        ptr = W.ul_int_ptr
-        pow_ul = S.pow_ul
-        load_ul_k = S.load_ul_k
-        now_ul = S.ctr[C_NSLOT_UL]
-        iul = 0.0
-        if _dense(W):
-            lul = _ul_loads_now(W, S)
-            for p in range(ptr[cell], ptr[cell + 1]):
-                iul += lul[src[p]] * mw[p]
-        else:
-            for p in range(ptr[cell], ptr[cell + 1]):
-                iul += (bg + cell_load(pow_ul, load_ul_k, src[p], now_ul, decay)) * mw[p]
-        S.cell_iul[cell] = iul
+        S.cell_iul[cell] = _cell_iul(W, S, cell)
         iul_k[cell] = k
-    # SINR per PRB for each mW the UE puts on a PRB (noise and interference per PRB), after
-    # combining over the cell's receive antennas (radio.link.ul_combining_gain)
-    S.ue_se_ul[d] = W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.cell_ul_rx_gain[cell] / (
-        W.ul_noise_mw[cell] + S.cell_iul[cell])
+    S.ue_se_ul[d] = _ul_gain(W, d, cell, S.cell_iul[cell])
+
+
+@njit(cache=True)
+def _ul_gain(W, d, cell, iul):
+    """Device ``d``'s uplink SINR per PRB for each mW it puts on a PRB at ``cell`` (noise and
+    interference ``iul`` per PRB), after combining over the cell's receive antennas
+    (radio.link.ul_combining_gain)."""
+    return W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.cell_ul_rx_gain[cell] / (
+        W.ul_noise_mw[cell] + iul)
+
+
+@njit(cache=True)
+def _cell_iul(W, S, cell):
+    """The uplink interference at ``cell`` now, in mW per PRB: its interferers' loads weighted
+    by their coupling (of :func:`refresh_ul`, which keeps it per cell)."""
+    decay = W.load_decay
+    bg = S.fs[F_BACKGROUND]
+    src = W.ul_int_src
+    mw = W.ul_int_mw
+    ptr = W.ul_int_ptr
+    pow_ul = S.pow_ul
+    load_ul_k = S.load_ul_k
+    now_ul = S.ctr[C_NSLOT_UL]
+    iul = 0.0
+    if _dense(W):
+        lul = _ul_loads_now(W, S)
+        for p in range(ptr[cell], ptr[cell + 1]):
+            iul += lul[src[p]] * mw[p]
+    else:
+        for p in range(ptr[cell], ptr[cell + 1]):
+            iul += (bg + cell_load(pow_ul, load_ul_k, src[p], now_ul, decay)) * mw[p]
+    return iul
 
 
 @njit(cache=True)
 def ul_capacity(W, S, d, c, share, fade):
     """Uplink bits a UE can send in one slot on ``share`` PRBs, the PRBs it actually uses and
-    its total output power on them (mW).
+    its total output power on them (mW): :func:`ul_capacity_at` its SINR per PRB per mW, with
+    ``fade``."""
+    return ul_capacity_at(W, d, c, share, S.ue_se_ul[d] * fade)
+
+
+@njit(cache=True)
+def ul_capacity_at(W, d, c, share, gain):
+    """Uplink bits device ``d`` can send in one slot on ``share`` PRBs at SINR per PRB per mW
+    ``gain``, the PRBs it actually uses and its total output power on them (mW).
 
     Power control (TS 38.213 7.1.1, open loop): the UE puts ``dev_ul_p_prb_mw`` on each PRB, at
     most its maximum power spread over the PRBs it uses. A power-limited UE uses only the PRBs
     on which its SINR stays at the lowest usable SINR or above (the rest of its share stays idle).
     """
-    gain = S.ue_se_ul[d] * fade  # SINR per PRB per mW
     if gain <= 0.0:
         return 0.0, 0.0, 0.0
     p_prb = W.dev_ul_p_prb_mw[d]
