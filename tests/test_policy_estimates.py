@@ -147,8 +147,9 @@ def test_strict_admission_does_not_reject_for_a_batch_wait_that_others_would_cut
     """An idle site's estimate counts the batcher's whole max_wait (10 ms here) for a request
     that would open a batch: 18.5 ms against an 18 ms deadline. Admission rejected on it, so
     nothing reached the site, which stayed idle: every request rejected, where nearest-edge
-    met 99% (40 AMRs at 20 Hz fill a batch of 4 in ~4 ms; a review). Admission now asks
-    whether a candidate could meet the deadline were its batch to fill at once."""
+    met 99% (40 AMRs at 20 Hz fill a batch of 4 in ~4 ms; a review). Admission now counts
+    the wait as the time the decision's requests that may go there take to fill the batch at
+    their rate."""
     sc = scenario_from_dict({
         "name": "s6m", "duration_s": 1, "seed": 1, "admission": "strict",
         "radio": {"model": "nr", "environment": "inf-sh"},
@@ -170,6 +171,14 @@ def test_strict_admission_does_not_reject_for_a_batch_wait_that_others_would_cut
     assert edge["hit_ratio"] > 0.95
     assert strict["dropped"] < 0.01 * strict["count"]
     assert strict["hit_ratio"] >= edge["hit_ratio"] - 0.01
+    # two devices at 5 Hz: nothing would fill a batch, a request waits the whole 10 ms, and
+    # misses a 14 ms deadline: rejected (a review of a first fix, which counted no wait at all
+    # at admission, saw them admitted and all late)
+    d = sc.model_dump(mode="json")
+    d["fleets"][0]["count"], d["services"][0]["rate_hz"] = 2, 5
+    d["services"][0]["deadline_ms"] = 14
+    lone = airan.run(scenario_from_dict(d), policy="deadline-aware").summary["services"]
+    assert lone["detect"]["dropped_by_reason"] == {"admission": lone["detect"]["count"]}
     # a deadline no candidate can meet, however its batch fills, is still rejected
     d = sc.model_dump(mode="json")
     d["services"][0]["deadline_ms"] = 3

@@ -177,6 +177,8 @@ class Engine:
         if getattr(self.policy, "snapshot_free", False) and not scenario.faults and not moving:
             interval_s = max(interval_s, batch_s)
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
+        #: the time whose arrivals one decision places (s)
+        self.decision_interval_s = self.interval_slots * float(w.slot_s)
         # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
         # snapshot-free policy decides (the same arrivals: the flows' draws never depend on how
         # the run is cut); not with faults, whose surges change flows' rates on their grid

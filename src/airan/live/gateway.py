@@ -102,6 +102,7 @@ class LiveSnapshot:
         self.time_s = time_s
         self.admission = admission  # the scenario's, as the twin's snapshot has them
         self.objective = objective
+        self.decision_interval_s = 0.0  # one request a decision: no peers to count
         self.ul_access_delay_s = rates.ul_access_delay_s
         self.dl_access_delay_s = rates.dl_access_delay_s
         self.ul_slot_spacing_s = rates.ul_slot_spacing_s

@@ -144,6 +144,8 @@ class Snapshot:
     - ``admission`` (``"none"`` or ``"strict"``) and ``objective`` (``"latency"`` or
       ``"energy"``): the scenario's settings, which deadline-aware applies and a policy of
       one's own may read (the other built-ins ignore them).
+    - ``decision_interval_s``: the time whose arrivals one batch holds (the scenario's
+      ``engine.decision_interval_ms``, in whole slots).
     """
 
     def __init__(self, engine: object) -> None:
@@ -158,6 +160,7 @@ class Snapshot:
         self.dl_slot_spacing_s: float = engine._dl_slot_spacing_s  # type: ignore[attr-defined]
         self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
+        self.decision_interval_s: float = engine.decision_interval_s  # type: ignore[attr-defined]
 
     @cached_property
     def world(self) -> Any:

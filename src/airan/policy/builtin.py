@@ -176,9 +176,11 @@ def deadline_aware(
     Requests of the batch that pick the same site queue behind each other: a second pass adds
     the earlier ones' work to the site's backlog and lets the later ones move. With
     ``admission: strict`` a request that no candidate can serve within its deadline is
-    rejected (reason ``admission``). With ``objective: energy`` (``energy=True``), among the
-    candidates estimated to meet the deadline the one that spends the least device energy wins
-    (ties: the earliest); if none meets it, the earliest.
+    rejected (reason ``admission``), the batcher's wait where it would open a batch cut to the
+    time the batch's requests that may go there take to fill it at their rate. With
+    ``objective: energy`` (``energy=True``), among the candidates estimated to meet the
+    deadline the one that spends the least device energy wins (ties: the earliest); if none
+    meets it, the earliest.
 
     The same decisions as :func:`deadline_aware_reference` (numpy, readable), computed in one
     compiled pass: this policy runs every decision interval, where numpy's per-call overhead
@@ -239,6 +241,8 @@ def deadline_aware(
         float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
         float(w.ue_rx_w),  # type: ignore[attr-defined]
         w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
+        0.0,
+        float(getattr(snap, "decision_interval_s", 0.0)),
     )
 
 
@@ -295,14 +299,15 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w, link_t0=0.0):  # pragma: no cover - compiled
+                         active_w, link_t0=0.0, decision_s=0.0):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
     paths it weighs. ``cand``: each transport node's candidate sites
     (``World.node_candidates``), read at each request's ``node``
     (:func:`airan.policy.base.candidate_sites`, without building it), and ``cand_delay``,
-    ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`)."""
+    ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`).
+    ``decision_s``: the decision interval whose arrivals the batch holds (0: unknown)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -315,6 +320,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     # tabulated when the batch asks for more (request, site) pairs than there are entries
     n_models = svc_time.shape[0]
     n_sites = healthy.shape[0]
+    offered = np.zeros((n_sites, n_models))  # the batch's requests that may go to each
     tab = n * k > n_models * n_sites
     comp = np.empty((n_models, n_sites) if tab else (0, 0))
     if tab:
@@ -338,6 +344,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 arrive[i, j] = np.inf
                 est[i, j] = np.inf
                 continue
+            offered[st, m] += 1.0
             up = ul_leg + prop + ul_bits[v] / bn
             if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
                 queued = _longest_backlog(cand_links[node[i], j], link_backlog, link_t0)
@@ -419,10 +426,17 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         out[i] = LOCAL if j == k else cand[node[i], j]
         if not np.isfinite(best_t):
             out[i] = REJECT
-        elif strict:  # rejected if no candidate meets it even where its batch fills at once
-            soonest = est[i, k]
+        elif strict:  # rejected if no candidate meets it even with its batch filled by the
+            soonest = est[i, k]  # requests that may go there (as deadline_aware_reference)
+            mi = svc_model[svc[i]]
             for jj in range(k):
-                t = max(arrive[i, jj] - opening[i, jj], backlog[i, jj]) + after[i, jj]
+                wb = opening[i, jj]
+                st = cand[node[i], jj]
+                if wb > 0.0 and decision_s > 0.0 and offered[st, mi] > 0.0:
+                    fill = (max_batch[st, mi] - 1) * decision_s / offered[st, mi]
+                    if fill < wb:
+                        wb = fill
+                t = max(arrive[i, jj] - opening[i, jj] + wb, backlog[i, jj]) + after[i, jj]
                 if t < soonest:
                     soonest = t
             if soonest > deadline[svc[i]]:
@@ -467,14 +481,27 @@ def deadline_aware_reference(
     best = est[rows, col]
     out = np.where(col == k, LOCAL, sites[rows, np.minimum(col, max(k - 1, 0))] if k else LOCAL)
     out = np.asarray(out, dtype=np.int64)
-    if strict:  # rejected if no candidate meets it even where its batch fills at once
+    if strict:  # rejected if no candidate meets it even with its batch filled by the
         deadline = w.svc_deadline_s[batch.service]  # type: ignore[attr-defined]
-        soonest = local
+        soonest = local  # requests that may go there
         if k:
-            opening = batch_wait_s(snap, sites, w.svc_model[batch.service][:, None])  # type: ignore[attr-defined]
+            model = np.broadcast_to(w.svc_model[batch.service][:, None], sites.shape)  # type: ignore[attr-defined]
+            opening = batch_wait_s(snap, sites, model)
+            shorter = opening
+            interval = float(getattr(snap, "decision_interval_s", 0.0))
+            if interval > 0.0:
+                up = snap.site_healthy[sites]
+                offered = np.zeros(w.site_max_batch.shape)  # type: ignore[attr-defined]
+                np.add.at(offered, (sites[up], model[up]), 1.0)
+                n_off = offered[sites, model]
+                b = w.site_max_batch[sites, model]  # type: ignore[attr-defined]
+                with np.errstate(divide="ignore"):
+                    fill = np.where(n_off > 0, (b - 1) * interval / n_off, np.inf)
+                shorter = np.where(opening > 0, np.minimum(opening, fill), opening)
             if n_chosen:
                 wait[r, c] = wait[r, c] + rank[r] * step[r, c]
-            soonest = np.minimum(local, (np.maximum(arrive - opening, wait) + after).min(axis=1))
+            soonest = np.minimum(local, (np.maximum(arrive - opening + shorter, wait)
+                                         + after).min(axis=1))
         out[soonest > deadline] = REJECT
     out[~np.isfinite(best)] = REJECT
     return out
