@@ -406,3 +406,22 @@ def test_the_ai_ran_totals_count_the_l1_hosts_and_a_gpu_down_is_not_idle(tmp_pat
     line = " ".join(result.stdout[result.stdout.index(line):].split())
     used = host["ai_gpu_hours"] / host["ai_capacity_gpu_hours"]
     assert f"AI used {used:.1%} of the GPU time it left there" in line
+    # the L1's share, of the time the GPUs were up, is the one the terminal prints (the
+    # summary's was of all their time, down included: 6.4% against the terminal's 7.7%)
+    up = 2 * 2.0 / 3600 - host["down_gpu_hours"]
+    assert host["mean_l1_share"] == pytest.approx(host["l1_gpu_hours"] / up, rel=1e-9)
+    assert f"took {host['mean_l1_share']:.1%} of the GPU time" in line
+
+
+def test_an_l1_beyond_the_gpu_books_no_more_than_the_gpu() -> None:
+    """An L1 that needs more than its GPU (three 64-antenna cells on an A100 at the busy
+    hour) misses its slots; AI keeps its minimum share, and the L1 is booked at the rest, not
+    at the whole GPU besides (L1 and AI capacity came to 100.1% of the GPU's time)."""
+    d = _one_site("dynamic", hour=20.0, antennas=64).model_dump(mode="json")
+    d["compute_sites"][0]["gpus"] = [{"type": "A100-80GB", "count": 1}]
+    s = Engine(scenario_from_dict(d), duration_s=1.0).run().summary
+    site = s["sites"]["bs-gpu"]["ai_ran"]
+    assert site["l1_slot_misses"] > 0
+    assert site["l1_gpu_hours"] + site["ai_capacity_gpu_hours"] == pytest.approx(
+        1.0 / 3600, rel=1e-9)
+    assert site["mean_l1_share"] < 1.0

@@ -101,7 +101,9 @@ class RanShare:
         if dt <= 0:
             return
         self.background_s += self.background * dt
-        served = np.minimum(self.l1_load, self.l1_cap)
+        # what the L1 got: at most its cap, and at most what AI's share leaves (an L1 beyond
+        # the whole GPU was booked at all of it while AI kept MIN_AI_SHARE: over 100% booked)
+        served = np.minimum(np.minimum(self.l1_load, self.l1_cap), 1.0 - self.share)
         self.l1_gpu_s += served * self.n_up * dt
         self.ai_capacity_gpu_s += self.share * self.n_up * dt
         self.up_gpu_s += self.n_up * dt
@@ -172,6 +174,7 @@ class RanShare:
             "idle_gpu_hours": float(max(0.0, up - self.l1_gpu_s[s] - ai_work_gpu_s) / 3600),
             "down_gpu_hours": float((total - up) / 3600),
             "ai_capacity_gpu_hours": float(self.ai_capacity_gpu_s[s] / 3600),
-            "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
+            # of the time its GPUs were up, as the terminal's line takes it
+            "mean_l1_share": float(self.l1_gpu_s[s] / up) if up > 0 else 0.0,
             "l1_slot_misses": int(self.l1_slot_misses[s]),
         }
