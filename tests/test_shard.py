@@ -378,29 +378,46 @@ def test_a_scenario_with_faults_is_not_sharded() -> None:
     assert e.value.field == "faults"
 
 
-def test_a_fleet_on_listed_paths_goes_whole_to_its_region_or_is_refused_across_regions(
+def test_a_fleet_on_listed_paths_is_cut_by_path_and_refused_where_a_path_crosses_regions(
 ) -> None:
     """Devices on listed waypoint paths fly them wherever they lead, not within the piece of
     the area their shard got: on a highway cut in two, a third of their requests ended in
-    radio outage or in flight, silently (a review: hit ratio 0.37 against 0.92 whole)."""
+    radio outage or in flight, silently (a review: hit ratio 0.37 against 0.92 whole). Device
+    i flies path i mod P, so the fleet is cut by path; a path that crosses regions, at a
+    waypoint or along a leg, is refused."""
     d = airan.load_scenario("city").model_dump(mode="json")
-    xy = plan_shards(scenario_from_dict(d), "2x1").site_xy
-    x0, x1 = float(xy[:, 0].min()), float(xy[:, 0].max())
-    west = xy[np.argmin(xy[:, 0])]
+    plan0 = plan_shards(scenario_from_dict(d), "2x1")
+    xy, names = plan0.site_xy, plan0.site_names
+    west, east = xy[np.argmin(xy[:, 0])], xy[np.argmax(xy[:, 0])]
     drones = {"name": "drones", "count": 7, "device_class": "drone", "services": ["perception"],
               "area": {"center_m": [0, 0], "radius_m": 1500}}
-    along = {"model": "waypoints", "speed_mps": 20,
-             "paths": [[[x0, 0, 50], [x1, 0, 50]]]}
-    d["fleets"] = [*d["fleets"], {**drones, "mobility": along}]
-    with pytest.raises(InputError, match="across 2 regions") as e:
-        plan_shards(scenario_from_dict(d), "2x1")
-    assert e.value.field == "fleets[drones].mobility.paths"
-    near = {**along, "paths": [[[west[0], west[1], 50], [west[0] + 50, west[1], 50]]]}
-    d["fleets"][-1] = {**drones, "mobility": near}
-    plan = plan_shards(scenario_from_dict(d), "2x1")
+
+    def flying(*paths: list[list[float]], regions: Any = "2x1") -> Any:
+        mob = {"model": "waypoints", "speed_mps": 20, "loop": False, "paths": list(paths)}
+        d["fleets"] = [*d["fleets"][:1], {**drones, "mobility": mob}]
+        return plan_shards(scenario_from_dict(d), regions)
+
+    def leg(p: np.ndarray) -> list[list[float]]:
+        return [[p[0], p[1], 50.0], [p[0] + 50, p[1], 50.0]]
+
+    with pytest.raises(InputError, match="path 0 crosses 2 regions") as e:
+        flying([[west[0], 0, 50], [east[0], 0, 50]])
+    assert e.value.field == "fleets[drones].mobility.paths[0]"
+    plan = flying(leg(west))  # one region: the fleet whole, uncut
     mine = [[f for f in shard if f["name"].startswith("drones")] for shard in plan.fleets]
-    assert sorted(len(m) for m in mine) == [0, 1]  # one region, uncut
-    assert sum(f["count"] for m in mine for f in m) == 7
+    assert sorted(len(m) for m in mine) == [0, 1] and sum(f["count"] for m in mine
+                                                          for f in m) == 7
+    plan = flying(leg(west), leg(east))  # a path in each region: cut by path, 4 and 3
+    mine = [[f for f in shard if f["name"].startswith("drones")] for shard in plan.fleets]
+    assert sorted((f["name"], f["count"], len(f["mobility"]["paths"]))
+                  for m in mine for f in m) == [("drones#1", 4, 1), ("drones#2", 3, 1)]
+    assert all(len(m) == 1 for m in mine)
+    # both ends in one region, the leg between them through another (regions need not be
+    # convex): refused, as its devices cross the middle
+    outer = {n: "outer" if abs(x) > 600 else "middle" for n, (x, _) in zip(names, xy,
+                                                                          strict=True)}
+    with pytest.raises(InputError, match="path 0 crosses 2 regions"):
+        flying([[west[0], west[1], 50], [east[0], east[1], 50]], regions=outer)
     from airan.sweep.shard import _listed_paths  # a trace's positions are in its file
 
     with pytest.raises(InputError, match="trace") as e:

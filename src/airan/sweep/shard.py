@@ -394,18 +394,11 @@ def plan_shards(
     offered = np.zeros(n_shards)
     for f in fleets:
         paths = _listed_paths(f, n_shards)
-        if paths is not None:  # it flies its paths, wherever its area is cut: one region
-            regions_on = np.unique(nearest_shard(paths))
-            if len(regions_on) > 1:
-                raise InputError(
-                    f"the fleet follows listed paths across {len(regions_on)} regions, and a "
-                    "shard simulates only its own cells (its devices would fall into radio "
-                    "outage where they leave them): run the scenario whole with `airan run`, "
-                    "or keep each fleet's paths within one region",
-                    field=f"fleets[{f['name']}].mobility.paths",
-                    value=f"{len(paths):,} waypoints")
-            per_shard[int(regions_on[0])].append(f)
-            offered[int(regions_on[0])] += f["count"] * sum(rate[s] for s in f["services"])
+        if paths is not None:  # it flies its paths, wherever its area is cut: by path
+            pieces_of = _fleet_by_path(f, paths, nearest_shard)
+            for s_k, piece in pieces_of.items():
+                per_shard[s_k].append(piece)
+                offered[s_k] += piece["count"] * sum(rate[v] for v in f["services"])
             continue
         rect = _fleet_rect(f["area"], lo - pad, hi + pad)
         if kind == "grid":
@@ -481,11 +474,12 @@ def plan_shards(
     return plan
 
 
-def _listed_paths(fleet: dict[str, Any], n_shards: int) -> np.ndarray | None:
-    """The (x, y) points of a fleet's listed waypoint paths, shape (n, 2) in m, where it has
-    them and the scenario is cut in several shards (None otherwise). Its devices follow them
-    wherever they lead, not within the fleet's area as the other mobility models keep them; a
-    trace is refused here (its positions are in a file, unbounded by the area too)."""
+def _listed_paths(fleet: dict[str, Any], n_shards: int) -> list[np.ndarray] | None:
+    """Each listed waypoint path of a fleet as (x, y) points along it, at most
+    :data:`PATH_STEP_M` apart (its legs, and the leg back to its start where it loops), where
+    it has them and the scenario is cut in several shards (None otherwise). Its devices follow
+    them wherever they lead, not within the fleet's area as the other mobility models keep
+    them; a trace is refused here (its positions are in a file, unbounded by the area too)."""
     mob = fleet.get("mobility") or {}
     if n_shards <= 1:
         return None
@@ -496,7 +490,53 @@ def _listed_paths(fleet: dict[str, Any], n_shards: int) -> np.ndarray | None:
             field=f"fleets[{fleet['name']}].mobility.model", value="trace")
     if mob.get("model") != "waypoints" or not mob.get("paths"):
         return None
-    return np.asarray([p[:2] for path in mob["paths"] for p in path], dtype=float)
+    out = []
+    for path in mob["paths"]:
+        xy = np.asarray([p[:2] for p in path], dtype=float)
+        if mob.get("loop", True) and len(xy) > 1:
+            xy = np.vstack([xy, xy[:1]])
+        legs = [xy[:1]]
+        for a, b in zip(xy[:-1], xy[1:], strict=True):
+            n = min(int(np.ceil(np.hypot(*(b - a)) / PATH_STEP_M)), 100_000)
+            legs.append(a + (b - a) * (np.arange(1, n + 1) / max(n, 1))[:, None])
+        out.append(np.vstack(legs))
+    return out
+
+
+#: the spacing of the points at which a listed path's region is read (m)
+PATH_STEP_M = 25.0
+
+
+def _fleet_by_path(fleet: dict[str, Any], paths: list[np.ndarray],
+                   nearest_shard: Any) -> dict[int, dict[str, Any]]:
+    """A fleet on listed paths cut by path: device i flies path i mod P, so each region gets
+    the paths that lie in it and their devices (one fleet as it is where they all lie in one).
+    A path that crosses regions is refused: its devices would fly into cells the shard does
+    not simulate, and fall into radio outage there."""
+    region = []
+    for i, xy in enumerate(paths):
+        on = np.unique(nearest_shard(xy))
+        if len(on) > 1:
+            raise InputError(
+                f"path {i} crosses {len(on)} regions, and a shard simulates only its own cells "
+                "(its devices would fall into radio outage where they leave them): run the "
+                "scenario whole with `airan run`, or keep each path within one region",
+                field=f"fleets[{fleet['name']}].mobility.paths[{i}]",
+                value=f"{len(fleet['mobility']['paths'][i]):,} waypoints")
+        region.append(int(on[0]))
+    n_paths, count = len(paths), int(fleet["count"])
+    per_path = [count // n_paths + (1 if p < count % n_paths else 0) for p in range(n_paths)]
+    regions = sorted(set(region))
+    if len(regions) == 1:
+        return {regions[0]: fleet}
+    out = {}
+    for j, r in enumerate(regions):
+        mine = [p for p in range(n_paths) if region[p] == r]
+        n = sum(per_path[p] for p in mine)
+        if n > 0:
+            mob = {**fleet["mobility"], "paths": [fleet["mobility"]["paths"][p] for p in mine]}
+            out[r] = {**fleet, "name": f"{fleet['name']}#{j + 1}", "count": n, "mobility": mob}
+    return out
 
 
 def _rings_for(n: int) -> int:
