@@ -573,9 +573,10 @@ def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they
     met = replace(best, cost_usd=65_000.0, description="regional: 2 x H100",
                   services={"detect": {"p99": 9.5, "breakdown_ms": radio}})
     (text,) = diagnose(replace(best, services={"detect": {"p99": 40.0, "breakdown_ms": radio}}),
-                       targets, [met])
+                       targets, [met], 40_000.0)
     assert "will not fix" not in text
-    assert "a build-out run meets its targets at 65,000 USD (regional: 2 x H100)" in text
+    assert ("a build-out run meets this service's targets (not necessarily the others') at "
+            "65,000 USD (regional: 2 x H100, above the budget)") in text
     both = {**far, "ul_wait": 6.0, "ul_transport": 5.0, "dl_transport": 5.0}  # 33% and 44%
     (text,) = diagnose(replace(best, services={"detect": {"p99": 30.0, "breakdown_ms": both}}),
                        targets)

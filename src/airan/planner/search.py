@@ -311,8 +311,8 @@ def radio_share(e: Evaluation, service: str) -> float | None:
     return float(radio / total)
 
 
-def diagnose(e: Evaluation, targets: list[Target],
-             log: Sequence[Evaluation] = ()) -> list[str]:
+def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
+             budget: float = math.inf) -> list[str]:
     """Where the time of each service that misses its targets goes (mean latency breakdown of
     the first seed): when the radio takes most of it, GPUs will not fix it; when the transport
     does, GPUs nearer the cells would (it is the way to where requests ran). Where a build-out
@@ -342,8 +342,9 @@ def diagnose(e: Evaluation, targets: list[Target],
                                        for t in mine)]
         if meets:
             o = min(meets, key=lambda o: o.cost_usd)
-            text += (f"; a build-out run meets its targets at {o.cost_usd:,.0f} USD "
-                     f"({o.description})")
+            over = ", above the budget" if o.cost_usd > budget else ""
+            text += (f"; a build-out run meets this service's targets (not necessarily the "
+                     f"others') at {o.cost_usd:,.0f} USD ({o.description}{over})")
         elif bounds and compute >= min(bounds):
             tight = min((t for t in targets if t.service == name and t.metric != "hit"),
                         key=lambda t: t.value)
@@ -510,7 +511,7 @@ def search(
         closest = _closest(within)
         if best is None and closest is not None:
             closest = _without_idle(space, ev, closest)
-            notes.extend(diagnose(closest, ev.targets, log))
+            notes.extend(diagnose(closest, ev.targets, log, budget))
         if best is None:
             over = [e for e in log if e.feasible]
             if over:
