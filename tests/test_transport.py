@@ -142,7 +142,7 @@ def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was
     unloaded = _unloaded_s(w, links.copy(), bits)
     st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
     st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
-    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, bits, 0.0, K.T_DLARR)
+    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, bits, 0.0, K.T_DLARR) == -1.0
     rec = eng.faults.records[0]
     for active in (True, False):  # the fault starts, then ends, before the packet gets there
         rec.active = active

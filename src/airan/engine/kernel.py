@@ -1203,7 +1203,8 @@ def ul_done(W, S, r, t):
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
     refused = send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE)
-    if refused >= 0.0:  # (refused by its first link: no transport time)
+    if refused >= 0.0:  # dropped where refused (its transport time up to there; none at the
+        # first link)
         drop(W, S, r, R_LINK_FULL, refused)
 
 
