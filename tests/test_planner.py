@@ -823,25 +823,3 @@ def test_a_bound_is_shown_as_written_when_g_would_round_it() -> None:
     assert Target("d", "hit", ">=", 0.9999995).text == "d: hit>=0.9999995"
     assert Target("d", "hit", ">=", 0.99).text == "d: hit>=0.99"
 
-
-def test_only_the_site_that_runs_its_cells_l1_is_held_to_the_l1s_needs() -> None:
-    """With two cell-kind compute sites at one cell site, the last runs its cells' L1 (as the
-    engine and the scenario's checks take it); the planner held both to the L1's needs and
-    refused an L4 (no MIG) at the first, which the scenario itself accepts there."""
-    from airan.catalog import load_gpus
-    from airan.planner.space import Slot, _unfit
-
-    d = yaml.safe_load(TWO_CELLS)
-    d["ai_ran"] = {"mode": "mig"}
-    for c in d["compute_sites"]:
-        c["gpus"] = [{"type": "H100", "count": 1}]
-    d["compute_sites"].insert(0, {"name": "site-a0", "at": "cell-a", "kind": "cell",
-                                  "gpus": [{"type": "L4", "count": 1}]})
-    sc = scenario_from_dict(d)  # the scenario accepts the L4 beside the L1's H100
-    sites = {c.name: c for c in sc.compute_sites}
-    l4 = load_gpus()["L4"]
-    first = Slot("site-a0", "cell", "cell-a", 1, sites["site-a0"])
-    host = Slot("site-a", "cell", "cell-a", 1, sites["site-a"])
-    assert _unfit(sc, first, "L4", l4) is None
-    assert _unfit(sc, host, "L4", l4) == "has no MIG (ai_ran.mode mig)"
-

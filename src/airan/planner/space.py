@@ -123,10 +123,6 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
 
     mode = scenario.ai_ran.mode
     runs_l1 = mode != "none" and slot.kind == "cell"
-    if runs_l1 and slot.template is not None:  # the last cell-kind site at a cell site runs
-        from airan.scenario.load import _l1_hosts  # its L1, as the engine takes it
-
-        runs_l1 = _l1_hosts(scenario).get(str(slot.at), ("",))[0] == slot.name
     if runs_l1 and l1.l1_peak_cells(gid, gpu) <= 0:
         return f"cannot run its cells' L1 (ai_ran.mode {mode})"
     if runs_l1 and mode == "mig" and not gpu.mig:
