@@ -177,7 +177,7 @@ def deadline_aware(
     the earlier ones' work to the site's backlog and lets the later ones move. With
     ``admission: strict`` a request that no candidate can serve within its deadline is
     rejected (reason ``admission``), the batcher's wait where it would open a batch cut to the
-    time the batch's requests that may go there take to fill it at their rate. With
+    time the batch's other requests that may go there take to fill it at their rate. With
     ``objective: energy`` (``energy=True``), among the candidates estimated to meet the
     deadline the one that spends the least device energy wins (ties: the earliest); if none
     meets it, the earliest.
@@ -432,8 +432,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             for jj in range(k):
                 wb = opening[i, jj]
                 st = cand[node[i], jj]
-                if wb > 0.0 and decision_s > 0.0 and offered[st, mi] > 0.0:
-                    fill = (max_batch[st, mi] - 1) * decision_s / offered[st, mi]
+                if wb > 0.0 and decision_s > 0.0 and offered[st, mi] > 1.0:
+                    fill = (max_batch[st, mi] - 1) * decision_s / (offered[st, mi] - 1.0)
                     if fill < wb:
                         wb = fill
                 t = max(arrive[i, jj] - opening[i, jj] + wb, backlog[i, jj]) + after[i, jj]
@@ -493,10 +493,10 @@ def deadline_aware_reference(
                 up = snap.site_healthy[sites]
                 offered = np.zeros(w.site_max_batch.shape)  # type: ignore[attr-defined]
                 np.add.at(offered, (sites[up], model[up]), 1.0)
-                n_off = offered[sites, model]
+                others = offered[sites, model] - 1.0  # (a lone request: the whole wait)
                 b = w.site_max_batch[sites, model]  # type: ignore[attr-defined]
                 with np.errstate(divide="ignore"):
-                    fill = np.where(n_off > 0, (b - 1) * interval / n_off, np.inf)
+                    fill = np.where(others > 0, (b - 1) * interval / others, np.inf)
                 shorter = np.where(opening > 0, np.minimum(opening, fill), opening)
             if n_chosen:
                 wait[r, c] = wait[r, c] + rank[r] * step[r, c]
