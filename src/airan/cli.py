@@ -323,7 +323,9 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
         return
     per_site = [c["ai_ran"] for c in (s.get("sites") or {}).values() if c.get("ai_ran")]
     hosts = [a for a in per_site if a.get("hosted_cells")]
-    host_h = sum(a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"] for a in hosts)
+    # all their GPUs' time, down time included (as mean_l1_share and gpu_utilization)
+    host_h = sum(a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"]
+                 + a.get("down_gpu_hours", 0.0) for a in hosts)
     l1_h = sum(a["l1_gpu_hours"] for a in hosts)
     # AI's use of what the L1 left it, on the same GPUs (sites without cells are AI's alone)
     used = sum(a.get("ai_gpu_hours", 0.0) for a in hosts)

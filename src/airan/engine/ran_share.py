@@ -174,7 +174,8 @@ class RanShare:
             "idle_gpu_hours": float(max(0.0, up - self.l1_gpu_s[s] - ai_work_gpu_s) / 3600),
             "down_gpu_hours": float((total - up) / 3600),
             "ai_capacity_gpu_hours": float(self.ai_capacity_gpu_s[s] / 3600),
-            # of the time its GPUs were up, as the terminal's line takes it
-            "mean_l1_share": float(self.l1_gpu_s[s] / up) if up > 0 else 0.0,
+            # of all its GPUs' time, down time included (as gpu_utilization, the timeseries'
+            # l1_share and the terminal's line)
+            "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
             "l1_slot_misses": int(self.l1_slot_misses[s]),
         }
