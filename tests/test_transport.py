@@ -40,7 +40,7 @@ def _carry(eng: Engine, sends: list[tuple[int, str, float]]) -> dict[int, float]
             s = w.site_names.index(site)
             st.rq_i[r, K.I_DEV], st.rq_i[r, K.I_SVC], st.rq_i[r, K.I_PLACE] = 0, 0, s
             st.rq_i[r, K.I_STAGE], st.rq_i[r, K.I_CELL] = K.ST_DOWN, cell
-            assert K.send(kw, sref, r, w.path_links_back[s, node], 0, w.svc_dl_bits[0], t,
+            assert K.send(kw, sref, r, w.path_links_back, s, node, 0, w.svc_dl_bits[0], t,
                           K.T_DLARR) == -1.0  # on its way
         else:
             _next_event(eng, arrived)
@@ -142,7 +142,7 @@ def test_a_packet_under_way_when_a_link_fault_starts_finishes_its_path_as_it_was
     unloaded = _unloaded_s(w, links.copy(), bits)
     st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
     st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
-    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, bits, 0.0, K.T_DLARR) == -1.0
+    assert K.send(kw, sref, 0, w.path_links_back, cloud, node, 0, bits, 0.0, K.T_DLARR) == -1.0
     rec = eng.faults.records[0]
     for active in (True, False):  # the fault starts, then ends, before the packet gets there
         rec.active = active
@@ -173,7 +173,7 @@ def test_a_packet_whose_old_path_is_full_when_the_links_change_ends_dropped_link
     w, st, kw, sref = eng.world, eng._st, eng._kw, eng._sref
     st.rq_i[0, K.I_DEV], st.rq_i[0, K.I_SVC], st.rq_i[0, K.I_PLACE] = 0, 0, cloud
     st.rq_i[0, K.I_STAGE], st.rq_i[0, K.I_CELL] = K.ST_DOWN, int(w.dev_cell[0])
-    assert K.send(kw, sref, 0, w.path_links_back[cloud, node], 0, float(w.svc_dl_bits[0]), 0.0,
+    assert K.send(kw, sref, 0, w.path_links_back, cloud, node, 0, float(w.svc_dl_bits[0]), 0.0,
                   K.T_DLARR) == -1.0
     st.link_free[last] = 10.0  # a backlog of ~10 s on the last link, beyond the queue limit
     eng.faults.records[0].active = True

@@ -537,8 +537,10 @@ def transport(W, S, links, bits, t, h=0):
 
 
 @njit(cache=True)
-def send(W, S, r, links, h, bits, t, t_field, own=False):
-    """Move request ``r``'s packet along ``links`` from hop ``h``, whose node it reached at
+def send(W, S, r, links, a, b, h, bits, t, t_field, own=False):
+    """Move request ``r``'s packet along the path ``links[a, b]`` (a [from, to, hops] table,
+    read in place: a view per packet costs its reference counting) from hop ``h``, whose node
+    it reached at
     ``t``: reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (store and forward, FIFO per
     link), then push its next event: at the node of the next link (``I_HOP`` that link, the
     time kept in ``t_field`` for :func:`_flush_transit`), or at its destination (``I_HOP`` 0).
@@ -547,12 +549,12 @@ def send(W, S, r, links, h, bits, t, t_field, own=False):
     distant cloud does not hold up, on the last links to the device, one from a nearby edge
     that gets there first. Returns -1.0 once the packet is on its way; when a link's backlog
     exceeds its queue limit, pushes nothing and returns the time the packet reached that link
-    (the drop's time: the links before it carried it). ``own``: ``links`` is the request's own
+    (the drop's time: the links before it carried it). ``own``: the path is the request's own
     rest of an old path (``rq_path``).
     """
     horizon = t + TRANSIT_AHEAD_S
-    while h < links.shape[0]:
-        lk = links[h]
+    while h < links.shape[2]:
+        lk = links[a, b, h]
         if lk < 0:
             break
         if t > horizon:
@@ -575,25 +577,35 @@ def send(W, S, r, links, h, bits, t, t_field, own=False):
 
 @njit(cache=True)
 def _transit_path(W, S, r):
-    """The links, bits and time column of request ``r``'s transit (uplink or downlink)."""
+    """Request ``r``'s transit: whether it goes up (``W.path_links[a, b]``; else down,
+    ``W.path_links_back[a, b]``), ``a``, ``b``, its bits and its time column."""
     node = W.cell_node[S.rq_i[r, I_CELL]]
     s = S.rq_i[r, I_PLACE]
     v = S.rq_i[r, I_SVC]
     if S.rq_i[r, I_STAGE] == ST_UP:
-        return W.path_links[node, s], W.svc_ul_bits[v], T_SITE
-    return W.path_links_back[s, node], W.svc_dl_bits[v], T_DLARR
+        return True, node, s, W.svc_ul_bits[v], T_SITE
+    return False, s, node, W.svc_dl_bits[v], T_DLARR
+
+
+@njit(cache=True)
+def _path_link(W, up, a, b, h):
+    """Link ``h`` of the path ``a`` -> ``b`` up or down (-1: past its end)."""
+    links = W.path_links if up else W.path_links_back
+    return links[a, b, h] if h < links.shape[2] else -1
 
 
 @njit(cache=True)
 def transit(W, S, r, t):
     """Request ``r`` reached, at ``t``, a node on its path (``I_HOP`` != 0): go on."""
     h = S.rq_i[r, I_HOP]
-    links, bits, t_field = _transit_path(W, S, r)
-    own = h <= HOP_OWN
-    if own:  # rerouted under way: the rest of its old path
-        links = S.rq_path[r]
-        h = HOP_OWN - h
-    refused = send(W, S, r, links, h, bits, t, t_field, own)
+    up, a, b, bits, t_field = _transit_path(W, S, r)
+    if h <= HOP_OWN:  # rerouted under way: the rest of its old path
+        own = S.rq_path.reshape((S.rq_path.shape[0], 1, S.rq_path.shape[1]))
+        refused = send(W, S, r, own, r, 0, HOP_OWN - h, bits, t, t_field, True)
+    elif up:
+        refused = send(W, S, r, W.path_links, a, b, h, bits, t, t_field)
+    else:
+        refused = send(W, S, r, W.path_links_back, a, b, h, bits, t, t_field)
     if refused >= 0.0:
         S.rq_f[r, t_field] = refused
         drop(W, S, r, R_LINK_FULL, refused)
@@ -611,10 +623,10 @@ def _flush_transit(W, S):
         h = S.rq_i[r, I_HOP]
         if (st != ST_UP and st != ST_DOWN) or h <= 0:
             continue  # not under way on the path tables (0: arrived; < 0: on its own already)
-        links, bits, t_field = _transit_path(W, S, r)
+        up, a, b, _, _ = _transit_path(W, S, r)
         k = 0
-        while h < links.shape[0] and links[h] >= 0:
-            S.rq_path[r, k] = links[h]
+        while _path_link(W, up, a, b, h) >= 0:
+            S.rq_path[r, k] = _path_link(W, up, a, b, h)
             k += 1
             h += 1
         while k < S.rq_path.shape[1]:
@@ -1202,7 +1214,7 @@ def ul_done(W, S, r, t):
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
-    refused = send(W, S, r, W.path_links[node, site], 0, bits, t, T_SITE)
+    refused = send(W, S, r, W.path_links, node, site, 0, bits, t, T_SITE)
     if refused >= 0.0:  # dropped where refused (its transport time up to there; none at the
         # first link)
         drop(W, S, r, R_LINK_FULL, refused)
@@ -2171,7 +2183,7 @@ def compute_done(W, S, r, t):
             continue
         S.rq_i[r, I_STAGE] = ST_DOWN
         S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
-        refused = send(W, S, r, W.path_links_back[s, node], 0,
+        refused = send(W, S, r, W.path_links_back, s, node, 0,
                        W.svc_dl_bits[S.rq_i[r, I_SVC]], t, T_DLARR)
         if refused >= 0.0:
             drop(W, S, r, R_LINK_FULL, refused)
@@ -2382,7 +2394,7 @@ def _redispatch(W, S, rs, places, t):
         S.rq_f[r, T_CEND] = np.nan
         _en_route(S, r, ST_UP)
         S.rq_i[r, I_CELL] = W.dev_cell[d]
-        refused = send(W, S, r, W.path_links[node, p], 0, W.svc_ul_bits[v], t, T_SITE)
+        refused = send(W, S, r, W.path_links, node, p, 0, W.svc_ul_bits[v], t, T_SITE)
         if refused >= 0.0:
             S.rq_f[r, T_SITE] = refused
             drop(W, S, r, R_LINK_FULL, refused)

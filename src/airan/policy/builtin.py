@@ -272,11 +272,13 @@ def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64],
 
 
 @njit(cache=True)
-def _longest_backlog(links, link_backlog, link_t0):  # pragma: no cover - compiled
-    """The longest backlog (s) among a path's ``links`` (-1 padded): ``link_backlog`` less
-    ``link_t0``, at least 0."""
+def _longest_backlog(links, a, b, link_backlog, link_t0):  # pragma: no cover - compiled
+    """The longest backlog (s) among the links of path ``links[a, b]`` (a [from, to, hops]
+    table, -1 padded, read in place: a view per candidate costs its reference counting):
+    ``link_backlog`` less ``link_t0``, at least 0."""
     longest = 0.0
-    for lk in links:
+    for h in range(links.shape[2]):
+        lk = links[a, b, h]
         if lk < 0:
             break
         longest = max(longest, max(link_backlog[lk] - link_t0, 0.0))
@@ -347,7 +349,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             offered[st, m] += 1.0
             up = ul_leg + prop + ul_bits[v] / bn
             if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
-                queued = _longest_backlog(cand_links[node[i], j], link_backlog, link_t0)
+                queued = _longest_backlog(cand_links, node[i], j, link_backlog, link_t0)
                 if queued > queue_limit:
                     up = np.inf
                 else:
@@ -356,7 +358,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             if state_bits[v] > 0.0 and h >= 0 and h != st and healthy[h]:
                 src = site_node[h]  # the context moves here first (context_move_s)
                 if path_delay[src, st] < np.inf:
-                    wait = _longest_backlog(path_links[src, st], link_backlog, link_t0)
+                    wait = _longest_backlog(path_links, src, st, link_backlog, link_t0)
                     if wait > queue_limit:
                         up = np.inf
                     else:
