@@ -100,6 +100,30 @@ def test_merged_faults_add_what_each_shard_saw() -> None:
     assert f == {"kind": "site_down", "target": "cloud", "affected_requests": 8, "lost": 1}
 
 
+def test_merged_amounts_add_even_where_the_shards_report_the_same_figure() -> None:
+    # two copies of a site with as many GPUs each report the same GPU-hours and power: the
+    # whole has twice; a fault's settings, the same in every shard, are kept (a review found
+    # equal amounts kept once: the site's GPUs summed to 4 beside 2 GPUs' capacity)
+    a, b = fake_summary(np.full(10, 0.01)), fake_summary(np.full(30, 0.01))
+    for s in (a, b):
+        s["sites"] = {"metro": {"kind": "edge", "gpus": 2, "gpu_utilization": 0.5,
+                                "mean_queue": 1.0, "served": 10, "batches": 5, "power_w": 105.0,
+                                "ai_ran": {"hosted_cells": 3, "ai_capacity_gpu_hours": 0.25,
+                                           "mean_l1_share": 0.1, "l1_slot_misses": 0}}}
+        s["ai_ran"] = {"mode": "dynamic", "l1_gpu_hours": 0.5, "background_utilization_now": 0.2}
+        s["faults"] = [{"kind": "gpu_down", "target": "metro", "start_s": 0.5, "end_s": 1.0,
+                        "gpus": 1, "affected_requests": 3, "lost": 1}]
+    merged = merge_summaries([a, b])
+    site = merged["sites"]["metro"]
+    assert site["gpus"] == 4 and site["power_w"] == 210.0
+    assert site["ai_ran"] == {"hosted_cells": 6, "ai_capacity_gpu_hours": 0.5,
+                              "mean_l1_share": 0.1, "l1_slot_misses": 0}
+    assert merged["ai_ran"] == {"mode": "dynamic", "l1_gpu_hours": 1.0,
+                                "background_utilization_now": 0.2}
+    assert merged["faults"] == [{"kind": "gpu_down", "target": "metro", "start_s": 0.5,
+                                 "end_s": 1.0, "gpus": 1, "affected_requests": 6, "lost": 2}]
+
+
 def test_sharded_run_merges_the_shards_exactly() -> None:
     run = run_sharded("korea", "2x2", duration_s=0.5, workers=1)
     s, shards = run.summary, run.shards

@@ -8,8 +8,9 @@ what they average over (finished requests, GPUs, devices). A compute site presen
 shards (a shared cloud split pro rata) adds its GPUs, requests served, queue length and power;
 a fleet cut into pieces (``vehicles#1``, ``vehicles#2``) is one fleet again. A site or fleet in
 one shard only is copied as it is. Numbers the engine adds later and this module does not know
-are summed when they are counts or amounts (integers, ``*_hours``, ``*_j``, ``*_w``) and
-averaged otherwise, weighted as their parent.
+are summed when they are counts or amounts (integers, ``*_hours``, ``*_j``, ``*_w``), even
+where every part gives the same figure, and averaged otherwise, weighted as their parent; a
+fault's settings (its times, ``gpus``, factors) are kept.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from airan.metrics.histogram import (  # noqa: F401  (dense_counts: the tests' t
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 EXTENSIVE = ("_hours", "_j", "_w", "_s", "served", "batches", "count", "requests", "devices",
              "misses", "cells")
+# numbers each part repeats from the scenario, not amounts of its own: a fault's times and sizes
+SETTINGS = ("start_s", "end_s", "gpus", "rate_factor", "capacity_factor", "extra_delay_ms")
 
 
 def merge_histograms(hists: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -67,20 +70,29 @@ def _add_counts(dicts: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
 
 
 def merge_generic(parts: Sequence[Any], weights: Sequence[float], key: str = "") -> Any:
-    """Values the engine reports that this module has no rule for (see the module docstring)."""
-    if all(p == parts[0] for p in parts):
-        return copy.deepcopy(parts[0])
+    """Values the engine reports that this module has no rule for (see the module docstring).
+
+    Amounts add even where the parts give the same figure (two copies of a site with as many
+    GPUs have as many GPU-hours each: the whole has twice); a setting (``SETTINGS``), a
+    string or a flag the same in every part is kept."""
+    numbers = [p for p in parts if p is not None]
+    if (numbers and key not in SETTINGS
+            and all(isinstance(p, int | float) and not isinstance(p, bool) for p in numbers)):
+        if all(isinstance(p, int) for p in numbers) or key.endswith(EXTENSIVE):
+            return sum(numbers)
+        if all(p == parts[0] for p in parts):  # a mean the parts agree on
+            return parts[0]
+        return _wmean(zip(parts, weights, strict=True))
     if all(isinstance(p, Mapping) for p in parts):
         keys = list(dict.fromkeys(k for p in parts for k in p))
         return {k: merge_generic([p.get(k) for p in parts], weights, k) for k in keys}
     if all(isinstance(p, list) and len(p) == len(parts[0]) for p in parts):
         # item by item (e.g. the faults: each shard counts the requests it saw affected)
         return [merge_generic([p[i] for p in parts], weights, key) for i in range(len(parts[0]))]
-    numbers = [p for p in parts if p is not None]
+    if all(p == parts[0] for p in parts):
+        return copy.deepcopy(parts[0])
     if numbers and all(isinstance(p, int | float) and not isinstance(p, bool) for p in numbers):
-        if all(isinstance(p, int) for p in numbers) or key.endswith(EXTENSIVE):
-            return sum(numbers)
-        return _wmean(zip(parts, weights, strict=True))
+        return _wmean(zip(parts, weights, strict=True))  # a setting the parts disagree on
     return copy.deepcopy(parts[0])
 
 
