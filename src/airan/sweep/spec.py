@@ -406,7 +406,10 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                 raise InputError(f"'{walked}' is not a mapping, so it has no field {part!r}",
                                  file=label, field=field)
             if part not in node and not (last and not node):
-                err = unknown_name("field", part, list(node), field=field)
+                # at the top, the load axis is a name too (it is no scenario field)
+                top_axis = where == "axis" and len(parts) == 1
+                names = list(node) + ([LOAD_AXIS] if top_axis else [])
+                err = unknown_name("field", part, names, field=field)
                 raise err.with_file(label) if label else err
             # (an empty mapping of the dumped scenario is one of names the user chooses, e.g.
             # live.sites: a new name in it is set, and the scenario's validation checks it)
