@@ -365,8 +365,10 @@ def test_sumo_fcd_geo_output_is_projected(tmp_path: Path) -> None:
         ),
         ("t,device,x,y\n0,a,one,2\n", {}, ["line 2", "'x'", "'one'", "not a number"]),
         ("t,device,x,y\n", {}, ["no samples"]),
+        ("t,device,x,y,z\n0,a,0,0,-5\n1,a,1,1,-5\n", {},  # as a waypoint's height (a review)
+         ["line 2", "'z'", "'-5'", "below ground"]),
     ],
-    ids=["missing-column", "non-numeric", "empty"],
+    ids=["missing-column", "non-numeric", "empty", "negative-height"],
 )
 def test_bad_csv_traces_are_input_errors(
     tmp_path: Path, text: str, columns: dict[str, str], needles: list[str]
@@ -398,6 +400,10 @@ def test_missing_or_broken_trace_files_are_input_errors(tmp_path: Path) -> None:
         ({"model": "random_walk"}, "random_waypoint"),
         ({"model": "random_waypoint", "speed_mps": [5, 1]}, "[low, high]"),
         ({"model": "random_waypoint", "speed_mps": [0, 1]}, "greater than 0"),
+        # a finite but absurd speed walked ~1e300 legs an update: the run never ended
+        ({"model": "random_waypoint", "speed_mps": [1, 1e300]}, "less than or equal to 343"),
+        ({"model": "manhattan", "block_m": 100, "speed_mps": [1, 400]}, "less than or equal"),
+        ({"model": "waypoints", "speed_mps": 1e9, "paths": [[[0, 0, 1]]]}, "less than or equal"),
         ({"model": "manhattan", "block_m": 100, "speed_mps": [1, 2], "turn": 0.2}, "turn"),
         ({"model": "manhattan", "block_m": 100, "speed_mps": [1, 2], "turn_probability": 2}, "1"),
         ({"model": "waypoints", "speed_mps": 5}, "exactly one of"),

@@ -39,9 +39,16 @@ def _ordered(v: tuple[float, float]) -> tuple[float, float]:
     return v
 
 
-#: A [low, high] range of strictly positive values (speeds: a zero minimum speed makes random
-#: waypoint's average speed decay to zero, Yoon, Liu & Noble, INFOCOM 2003).
-PosRange = Annotated[tuple[PosFloat, PosFloat], AfterValidator(_ordered)]
+#: The fastest a device may move (m/s): the speed of sound at sea level, above an airliner's
+#: cruise and 3GPP's fastest terrestrial class (TR 38.913 6.1: high-speed train, 500 km/h). The
+#: models walk every leg or block a device completes between two updates, so an absurd speed
+#: would take that many steps.
+MAX_SPEED_MPS = 343.0
+#: A speed (m/s): strictly positive (a zero minimum speed makes random waypoint's average speed
+#: decay to zero, Yoon, Liu & Noble, INFOCOM 2003), at most :data:`MAX_SPEED_MPS`.
+Speed = Annotated[float, Field(gt=0, le=MAX_SPEED_MPS, allow_inf_nan=False)]
+#: A [low, high] range of speeds.
+SpeedRange = Annotated[tuple[Speed, Speed], AfterValidator(_ordered)]
 #: A pause (s): at most ten days, the longest run (a longer one overflows the stationary state).
 _Pause = Annotated[float, Field(ge=0, le=10 * 86_400)]
 #: A height above ground (m): within 10,000 km, as a position on the map (:data:`Coord`).
@@ -69,7 +76,7 @@ class RandomWaypoint(_MobilityBase):
     """
 
     model: Literal["random_waypoint"] = "random_waypoint"
-    speed_mps: PosRange
+    speed_mps: SpeedRange
     pause_s: Annotated[tuple[_Pause, _Pause], AfterValidator(_ordered)] = (0.0, 0.0)
     stationary_start: bool = True
 
@@ -83,7 +90,7 @@ class ManhattanGrid(_MobilityBase):
 
     model: Literal["manhattan"] = "manhattan"
     block_m: PosFloat
-    speed_mps: PosRange
+    speed_mps: SpeedRange
     turn_probability: _Prob = 0.5
 
 
@@ -118,7 +125,7 @@ class Waypoints3D(_MobilityBase):
         Field(None, min_length=1)
     )
     generate: GeneratedPaths | None = None
-    speed_mps: PosFloat
+    speed_mps: Speed
     loop: bool = True
     phase: Literal["spread", "zero", "random"] = "spread"
 
