@@ -312,3 +312,25 @@ def test_a_trace_of_fewer_devices_than_its_fleet_counts_only_the_traced_ones_as_
     assert with_parked["mobile_devices"] == alone["mobile_devices"] == 1
     assert (with_parked["services"]["perception"]["handovers_per_device_per_min"]
             == alone["services"]["perception"]["handovers_per_device_per_min"])
+
+
+def test_links_are_re_evaluated_every_radio_step_along_a_straight_line() -> None:
+    # 10 m/s with 100 ms updates: a device's links are re-read every 10 m (city's UMa step); a
+    # floating-point sum of ten 1 m moves (9.999999 m) waited an update more, and the re-reads
+    # drifted to 121, 131, ... m (a review). No neighbour meets A3 (30 dB of hysteresis), so
+    # none is followed at every update
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=30.0, ttt_ms=160.0,
+                      duration_s=30.0)
+    eng = Engine(scenario_from_dict(d))
+    assert eng.motion.radio_step_m == 10.0
+    per_update = int(round(0.1 / eng.world.slot_s))
+    seen = set()
+    while not eng.done:
+        eng.step(per_update)
+        seen.add(round(float(eng.motion._seen[0][0]), 3))
+    xs = sorted(seen)
+    assert xs[-1] >= 290.0
+    assert np.diff(xs).max() < 10.0 + 1e-3, str(xs)  # never an update late
+    # the re-listing of its candidate cells every 100 m from the start re-reads them too: from
+    # there on, every 10 m
+    assert all(abs(x - 10.0 * round(x / 10.0)) < 1e-3 for x in xs if x >= 100.0), str(xs)

@@ -36,6 +36,9 @@ RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this 
 # 7.5-6; LOS state, Table 7.6.3.1-2): UMa 10 m, UMi 5 m, InH 3 m, InF 0.5-2.5 m
 
 
+STEP_TOL_M = 1e-6  # distances compared with RELIST_M and radio_step_m: rounding allowed (m)
+
+
 def radio_step_m(environment: str) -> float:
     """How far a device moves before its links are re-evaluated (m): its shadowing and the
     field behind its LOS state then correlate at exp(-step / d_corr) >= 0.6 with the last
@@ -121,8 +124,10 @@ class Motion:
         if attach:
             relist = np.ones(len(ids), dtype=bool)
         else:
-            relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M
-            regain = np.hypot(*(pos - self._seen[ids]).T) >= self.radio_step_m
+            # (less a micrometre: a step of exactly the distance, 10 m at 10 m/s in 100 ms
+            # updates, sums to 9.999999 m in floating point and waited an update more)
+            relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M - STEP_TOL_M
+            regain = np.hypot(*(pos - self._seen[ids]).T) >= self.radio_step_m - STEP_TOL_M
             regain |= self.candidate[ids] >= 0  # a neighbour meets A3: follow it every update
             keep = relist | regain
             ids, pos, relist = ids[keep], pos[keep], relist[keep]
