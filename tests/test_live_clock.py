@@ -170,3 +170,21 @@ def test_short_switch_interval_hands_the_lock_over_quickly_and_restores_it() -> 
         fast = _lock_handover_s()
     assert sys.getswitchinterval() == before
     assert fast < 0.5 * slow, (fast, slow)
+
+
+def test_wall_clock_offset_keeps_the_pair_read_closest_together(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a thread switch between two reads skews the pair: the first pair here straddles a 20 ms
+    # switch (its offset is 10 ms off); the estimate keeps the pair 1 us apart
+    mono = iter([5.0,  # the call's own reading
+                 5.000, 5.020, 5.030, 5.030001, 5.040, 5.041, 5.050, 5.052, 5.060, 5.063,
+                 5.5])  # the next call's: within the second, no new estimate
+    wall = iter([1005.000, 1005.030, 1005.0405, 1005.051, 1005.0615])
+    monkeypatch.setattr(clock, "_offset", [])
+    monkeypatch.setattr(clock.time, "monotonic", lambda: next(mono))
+    monkeypatch.setattr(clock.time, "time", lambda: next(wall))
+    assert clock.wall_minus_monotonic_s() == pytest.approx(1000.0 - 0.0000005, abs=1e-9)
+    assert clock.unix_s(7.0) == pytest.approx(1007.0, abs=1e-6)  # within the second: no reads
+    monkeypatch.undo()
+    clock._offset.clear()
+    assert abs(clock.unix_s(time.monotonic()) - time.time()) < 1e-3

@@ -26,7 +26,7 @@ import pyarrow as pa
 from airan.engine.engine import BREAKDOWN, REASONS, Result
 from airan.errors import InputError
 from airan.live import wire
-from airan.live.clock import frozen_heap, short_switch_interval, timers
+from airan.live.clock import frozen_heap, short_switch_interval, timers, unix_s
 from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment
 from airan.live.wire import MAX_LEAD_S
@@ -130,7 +130,7 @@ class DeviceEmulator:
             request_id=f"{rec.device}-{rec.seq}", device=rec.device,
             service=w.service_names[v], payload=self.payloads[v][rec.seq % PAYLOAD_VARIANTS],
             reply_bytes=self.reply_bytes[v],
-            sent_unix_s=time.time() - (time.monotonic() - t_create), posted_unix_s=time.time(),
+            sent_unix_s=unix_s(t_create), posted_unix_s=unix_s(time.monotonic()),
             reply_lead_s=self.lead_s)
         try:
             rep = await stub.infer(req, self.timeout_s)
@@ -162,7 +162,7 @@ class DeviceEmulator:
             # if it came over loopback ahead of that, as the gateway may send it (reply_lead_s)
             # (the gateway stamps due_unix_s only when its clock agrees with this one; it is
             # then in this clock's frame: our send time plus the modelled delays)
-            ahead = rep.due_unix_s - time.time() if rep.due_unix_s > 0 else 0.0
+            ahead = rep.due_unix_s - unix_s(now) if rep.due_unix_s > 0 else 0.0
             rec.latency_s = now + max(0.0, ahead) - t_create
             rec.parts_ms = [t.ul_wait_ms, t.ul_air_ms, t.ul_transport_ms, t.queue_ms,
                             t.compute_ms, t.dl_transport_ms, t.dl_air_ms]

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from airan.errors import InputError
 from airan.live import wire
-from airan.live.clock import timers
+from airan.live.clock import timers, unix_s
 from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
 from airan.policy.base import air_leg_s
@@ -482,7 +482,8 @@ class Gateway:
         sent = t_in
         in_step = False
         if req.sent_unix_s > 0:
-            now_unix, now_mono = time.time(), time.monotonic()  # read together: one instant
+            now_mono = time.monotonic()
+            now_unix = unix_s(now_mono)  # (one offset for the process: clock.unix_s)
             age = now_unix - req.sent_unix_s
             posted = req.posted_unix_s if req.posted_unix_s > 0 else req.sent_unix_s
             in_step = -wire.MAX_LEAD_S <= age < MAX_HOP_S  # clocks agree (one host, or synced)
@@ -551,7 +552,7 @@ class Gateway:
             view.sent_n[model] = view.sent_n.get(model, 0) + 1
             flight.site = view.name
             t_fwd = time.monotonic()
-            req.due_unix_s = time.time() + (arrive - t_fwd) if arrive > t_fwd else 0.0
+            req.due_unix_s = unix_s(arrive) if arrive > t_fwd else 0.0
             try:
                 rep = await view.stub.infer(req, self.cfg.site_timeout_s, flight.metadata)
             except grpc.aio.AioRpcError as exc:
@@ -620,7 +621,7 @@ class Gateway:
                 early = (min(self._hop_floor, dl_air, EARLY_MAX_S)
                          if self._hops >= EARLY_AFTER else 0.0)
             await _sleep_until(due - early)
-            due_unix = time.time() + (due - time.monotonic()) if lead_ok else 0.0
+            due_unix = unix_s(due) if lead_ok else 0.0
             return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id,
                                    site=rep.site, output=rep.output,
                                    output_shape=rep.output_shape, timing=timing,

@@ -34,7 +34,7 @@ import numpy as np
 
 from airan.errors import InputError
 from airan.live import wire
-from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers
+from airan.live.clock import Handle, frozen_heap, short_switch_interval, timers, unix_s
 from airan.live.models import Model, jpeg_payload
 from airan.live.priority import DutyGovernor, WorkerPriority, realtime_duty
 
@@ -341,7 +341,7 @@ class SiteServer:
         item = _Item(tenant, req.request_id, req.payload, req.reply_bytes, t_recv,  # type: ignore[arg-type]
                      loop.create_future(), key)
         held_ms = 0.0
-        wait = req.due_unix_s - time.time() if req.due_unix_s > 0 else 0.0
+        wait = req.due_unix_s - unix_s(time.monotonic()) if req.due_unix_s > 0 else 0.0
         if 0.0 < wait <= wire.MAX_LEAD_S:
             # forwarded ahead of its modelled arrival: it joins the queue when it is due, so the
             # gateway-to-site transfer is inside the emulated delays, as the device's hop is
