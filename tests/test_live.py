@@ -747,6 +747,79 @@ def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:
     assert time.monotonic() - t0 < 10.0
 
 
+def test_live_refuses_faults_and_a_comparison_refuses_moving_devices(tmp_path: Path) -> None:
+    """A live run emulates no faults and moves no device: a scenario with faults is refused
+    before anything starts (it placed requests on a site its fault had down, silently), and a
+    twin-versus-live comparison of moving devices too (two workloads); serving one warns."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.live.compare import twin_vs_live
+    from airan.live.devices import run_devices
+    from airan.live.runtime import Deployment, LiveRuntime
+    from airan.scenario import scenario_from_dict
+
+    d = small_scenario(2.0)
+    d["faults"] = [{"kind": "site_down", "site": "gpu-a", "start_s": 0.0}]
+    sc = scenario_from_dict(d)
+    with pytest.raises(InputError, match="emulates no faults") as err:
+        LiveRuntime(sc, tmp_path / "serve")
+    assert (err.value.field, err.value.value) == ("faults[0].kind", "site_down")
+    assert not (tmp_path / "serve").exists()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"
+    dep = Deployment(scenario="", seed=3, policy="least-loaded",
+                     sites={s.name: closed for s in sc.compute_sites},
+                     gateways={"bs-a": closed, "bs-b": closed}, tenants={"default": "t"})
+    with pytest.raises(InputError, match="emulates no faults"):
+        run_devices(sc, dep, duration_s=1.0, timeout_s=1.0)
+    path = tmp_path / "faulty.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["live", str(path), "--duration", "1", "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert "faults[0].kind" in res.output and "Traceback" not in res.output
+    moving = small_scenario(2.0)
+    moving["fleets"][0]["mobility"] = {"model": "random_waypoint", "speed_mps": [1, 2]}
+    with pytest.raises(InputError, match="do not move in a live run") as err:
+        twin_vs_live(scenario_from_dict(moving), tmp_path / "cmp", duration_s=1.0)
+    assert err.value.field == "fleets[cameras].mobility"
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_devices_with_a_token_the_gateways_refuse_are_told_so() -> None:
+    """A gateway that runs and refuses the token is not 'no gateway answers': the error names
+    the token (never its value) rather than --deployment (a review)."""
+    from airan.live.devices import _check_reachable
+    from airan.live.runtime import Deployment
+
+    tenants = wire.Tenants.from_mapping({"default": "right"})
+
+    async def load(request: Any, context: Any) -> Any:
+        await wire.authenticate(tenants, context)
+        return wire.LoadReport()
+
+    async def main() -> None:
+        server, port = await wire.serve("Gateway", {"Load": load}, "127.0.0.1", 0,
+                                        wire.MAX_PAYLOAD_BYTES, 10, "test gateway")
+        addr = f"127.0.0.1:{port}"
+        dep = Deployment(scenario="", seed=3, policy="least-loaded", sites={},
+                         gateways={"bs-a": addr}, tenants={"default": "wrong"})
+        try:
+            with pytest.raises(InputError) as err:
+                await _check_reachable({"bs-a": wire.Stub(addr, "Gateway", "wrong")}, dep)
+            assert err.value.field == "--token"
+            assert "refuse this tenant token" in str(err.value)
+            assert "wrong" not in str(err.value)
+            await _check_reachable({"bs-a": wire.Stub(addr, "Gateway", "right")}, dep)
+        finally:
+            await server.stop(None)
+
+    asyncio.run(main())
+
+
 def test_realtime_share_weighs_each_site_by_its_compute_time() -> None:
     """The run's real-time share is the compute-time-weighted mean of the sites' shares; sites
     that computed nothing do not count, and with no compute at all there is no share."""

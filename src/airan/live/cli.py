@@ -172,10 +172,15 @@ def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) ->
     """The scenario's warnings, as ``airan run`` prints them (a strict admission under a policy
     that ignores it, say)."""
     from airan.console import _scenario_label
+    from airan.live.runtime import moving_fleets
     from airan.scenario.load import scenario_warnings
 
-    for line in scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration,
-                                  policy=policy):
+    lines = scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration,
+                              policy=policy)
+    lines += [f"{_scenario_label(scenario)}: field 'fleets[{name}].mobility': devices do not "
+              "move in a live run: they stay where the twin places them at the start"
+              for name in moving_fleets(sc)]
+    for line in lines:
         err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
 
 

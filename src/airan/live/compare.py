@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from airan.errors import InputError
 from airan.live.models import profile, service_time_of, write_calibration
-from airan.live.runtime import resolve_models
+from airan.live.runtime import check_live_scenario, moving_fleets, resolve_models
 from airan.scenario import Scenario, scenario_from_dict
 
 #: the longest idle the profile waits before a run (ms): caches are as cold after 20 ms as later
@@ -63,6 +64,12 @@ def twin_vs_live(scenario: Scenario, folder: str | Path, *, duration_s: float = 
     from airan.live.runtime import LiveRuntime
     from airan.report.rundir import write_run
 
+    check_live_scenario(scenario)
+    moving = moving_fleets(scenario)
+    if moving:  # the twin would move them, the live run cannot: two workloads
+        raise InputError("devices do not move in a live run, so the twin and the live run "
+                         "would not run the same workload: compare without mobility",
+                         field=f"fleets[{moving[0]}].mobility")
     out = Path(folder)
     twin = airan.run(scenario, policy=policy, duration_s=duration_s)
     write_run(twin, out / "twin")

@@ -28,7 +28,7 @@ from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import frozen_heap, short_switch_interval, timers, unix_s
 from airan.live.models import jpeg_payload
-from airan.live.runtime import Deployment
+from airan.live.runtime import Deployment, check_live_scenario
 from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
 from airan.scenario import Scenario, load_scenario
@@ -532,14 +532,22 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
     (it has stopped, or the addresses are wrong); a gateway down among others that answer is a
     fault the run shows (its requests are dropped with reason ``error``)."""
 
-    async def answers(stub: wire.Stub) -> bool:
+    async def answers(stub: wire.Stub) -> grpc.StatusCode:
         try:
             await stub.load(timeout_s=2.0)
-        except grpc.aio.AioRpcError:
-            return False
-        return True
+        except grpc.aio.AioRpcError as exc:
+            return exc.code()  # type: ignore[no-any-return]
+        return grpc.StatusCode.OK
 
-    ok = await asyncio.gather(*(answers(s) for s in gateways.values()))
+    codes = await asyncio.gather(*(answers(s) for s in gateways.values()))
+    ok = [c == grpc.StatusCode.OK for c in codes]
+    if gateways and not any(ok) and grpc.StatusCode.UNAUTHENTICATED in codes:
+        # they run, and refuse the token (never printed: it is a secret)
+        where = list(dep.gateways.values())[codes.index(grpc.StatusCode.UNAUTHENTICATED)]
+        raise InputError(f"the deployment's gateways refuse this tenant token (UNAUTHENTICATED "
+                         f"at {where}): give the token the servers were given (--token or "
+                         "AIRAN_TOKEN as for `airan serve`, or its deployment file)",
+                         field="--token")
     if gateways and not any(ok):
         first = next(iter(dep.gateways.values()))
         raise InputError(f"no gateway of the deployment answers (tried {len(ok)}, e.g. {first});"
@@ -552,6 +560,7 @@ def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s:
     """Emulate the scenario's devices against ``deployment`` for ``duration_s`` seconds of wall
     time; every request ends met, late or dropped with a reason (none left in flight)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_live_scenario(sc)
     emu = DeviceEmulator(sc, deployment, duration_s=duration_s, timeout_s=timeout_s)
     with frozen_heap(), short_switch_interval():
         asyncio.run(emu.run())

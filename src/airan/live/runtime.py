@@ -102,6 +102,24 @@ class Deployment:
         return next(iter(self.tenants.values()))
 
 
+def check_live_scenario(sc: Scenario) -> None:
+    """Refuse a scenario with faults: a live run emulates none (its sites, links and cells stay
+    up, its rates stay as given), and running it as if they were not there would answer
+    another question than the scenario asks."""
+    if sc.faults:
+        raise InputError(
+            "the live runtime emulates no faults (its sites, links and cells stay up, its "
+            "fleets' rates as given): run this scenario in the twin (`airan run`), or live "
+            "without its faults", field="faults[0].kind", value=sc.faults[0].kind)
+
+
+def moving_fleets(sc: Scenario) -> list[str]:
+    """The fleets whose devices move in the twin (a live run's devices stay where the twin
+    places them at the start)."""
+    return [f.name for f in sc.fleets
+            if f.mobility is not None and f.mobility.model != "static"]
+
+
 def resolve_models(scenario: Scenario, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The ONNX file of each service: ``overrides[service]``, else ``overrides[model]``, else the
     built-in model named like the service's catalog model (generated on first use)."""
@@ -240,6 +258,7 @@ class LiveRuntime:
         the scenario's ``live`` addresses, each given its peers' addresses from there: one
         host's share of a deployment on separate hosts (pass the shared ``tenants``)."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        check_live_scenario(self.scenario)
         self.components = _parse_components(self.scenario, components) if components else None
         if self.components is not None and delays == "netns":
             raise InputError("network namespaces are for one machine, not for components on "
