@@ -947,7 +947,7 @@ def test_devices_of_another_scenario_than_the_served_one_are_refused(
     with pytest.raises(InputError, match="served with --fleet-scale"):
         _check_served(scenario_from_dict(more), dep, tmp_path / "live")
     # the served (scaled) file given with --fleet-scale again: scaled twice, and told so
-    with pytest.raises(InputError, match="scaled already: drop --fleet-scale"):
+    with pytest.raises(InputError, match="serves it as given: drop --fleet-scale"):
         _check_served(scale_fleets(served, 0.5), dep, tmp_path / "live", unscaled=served)
 
 

@@ -214,7 +214,7 @@ def _check_served(sc: Any, dep: Any, given: Path, unscaled: Any = None) -> None:
         if differ == ["fleets"]:  # the scale given twice, or not the served one
             again = unscaled is not None and scenario_document(unscaled).get("fleets") == \
                 served.get("fleets")
-            scaled = (" (it is scaled already: drop --fleet-scale)" if again else
+            scaled = (" (the deployment serves it as given: drop --fleet-scale)" if again else
                       " (served with --fleet-scale? give airan devices the same)")
         raise InputError(f"the deployment serves another scenario (its {', '.join(differ)} "
                          f"differ): give the served one, {served_path}{scaled}",
