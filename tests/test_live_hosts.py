@@ -50,8 +50,10 @@ def test_live_addresses_are_checked_against_the_scenario() -> None:
     with pytest.raises(InputError, match=r"live\.gateways\.bs-c"):
         scenario_from_dict(_scenario(gateways={"bs-c": "10.0.0.5:1"}))
     for bad in ("10.0.0.5", "10.0.0.5:0", "10.0.0.5:70000", ":80", "host:http"):
-        with pytest.raises(InputError, match="live"):
+        with pytest.raises(InputError, match="live") as e:
             scenario_from_dict(_scenario(sites={"gpu-a": bad}))
+        # the entry and its value, not the whole section (a review)
+        assert (e.value.field, e.value.value) == ("live.sites.gpu-a", bad)
 
 
 def test_gateway_keys_name_real_cells_once_and_servers_do_not_share_addresses() -> None:

@@ -687,23 +687,25 @@ def imported_sites(spec: SiteListFile) -> Any:
     return _imported_sites(spec.model_dump_json())
 
 
+def _host_port(addr: str) -> str:
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("not host:port (port 1-65535)")
+    return addr
+
+
+#: A live component's address, ``host:port`` (checked per entry: an error names its key)
+HostPort = Annotated[str, AfterValidator(_host_port)]
+
+
 class LiveHosts(_Strict):
     """Where the live runtime's components listen when they run on separate hosts
     (``host:port``; see docs/live.md). ``sites``: compute site -> address; ``gateways``: cell
     (``site/k`` for a sector, or a cell site for all its sectors) -> address; cells given the
     same address share one gateway process."""
 
-    sites: dict[str, str] = {}
-    gateways: dict[str, str] = {}
-
-    @field_validator("sites", "gateways")
-    @classmethod
-    def _addresses(cls, v: dict[str, str]) -> dict[str, str]:
-        for name, addr in v.items():
-            host, _, port = addr.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"{name}: {addr!r} is not host:port (port 1-65535)")
-        return v
+    sites: dict[str, HostPort] = {}
+    gateways: dict[str, HostPort] = {}
 
 
 class Scenario(_Strict):
