@@ -722,6 +722,10 @@ def test_a_site_dead_from_the_start_gets_no_figures_of_another_site(tmp_path: Pa
     assert dead["served"] == 0 and dead["live"]["answered_load_reports"] == 0
     assert dead["live"]["rss_mb"] is None and dead["live"]["overloaded"] == 0
     assert sum(site["served"] for site in s["sites"].values()) > 0
+    from airan.report.events import events
+
+    said = [e for e in events(s) if "answered no load report" in e]  # (it said nothing)
+    assert len(said) == 1 and first in said[0]
 
 
 def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:

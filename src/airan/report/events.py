@@ -89,4 +89,9 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         out.append("sites that stopped answering their load reports: " + ", ".join(
             f"{name} after {t:.2f} s" for name, t in stopped.items()) + " (their figures cover "
             "the time before; requests sent there later were placed again or dropped)")
+    silent = [name for name, c in (summary.get("sites") or {}).items()
+              if (c.get("live") or {}).get("answered_load_reports", 1) == 0]
+    if silent:  # a live run's site down (or unreachable) from the start
+        out.append("sites that answered no load report all run: " + ", ".join(silent)
+                   + " (down or unreachable from the start: their figures are empty)")
     return out
