@@ -207,6 +207,28 @@ def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) 
     return best
 
 
+def _locally_minimal(space: PlanSpace, ev: Evaluator, best: Evaluation) -> Evaluation:
+    """``best`` with one GPU fewer at a slot, or none there, while that still meets the
+    targets: the sweep and the check skip what lies under a known miss (fewer GPUs never help,
+    they assume), so an answer could keep a GPU that buys nothing (a review: city's 4 x H100
+    where 3 met the target, never run). Every build-out it returns has been run."""
+    ev.phase = "trim"
+    while True:
+        for s, (t, n) in enumerate(best.config):
+            if n == 0:
+                continue
+            for m in ((0, n - 1) if n > 1 else (0,)):
+                e = ev(space.with_slot(best.config, s, (t, m)))
+                if e.feasible and e.cost_usd < best.cost_usd:
+                    best = e
+                    break
+            else:
+                continue
+            break  # a slot changed: try them all again
+        else:
+            return best
+
+
 def _cost_order(space: PlanSpace, types: np.ndarray, counts: np.ndarray,
                 cost: np.ndarray) -> np.ndarray:
     """Rows in increasing cost; ties: less power, fewer GPUs, then the slots' counts and types."""
@@ -581,6 +603,9 @@ def search(
 
     if method == "greedy":
         best = cheapest_feasible()
+        if best is not None:
+            _locally_minimal(space, ev, best)
+            best = cheapest_feasible()
         if best is None:
             return done(None, False, f"no plan found within the budget of {budget:,.0f} USD "
                         "(greedy search; try --search exact)")
@@ -605,6 +630,9 @@ def search(
         found, exhaustive = check(best.cost_usd if best is not None else budget, best is None)
         if found is not None:
             best = cheapest_feasible()
+    if best is not None and not exhaustive:  # (exhaustive: every cheaper one has been run)
+        _locally_minimal(space, ev, best)
+        best = cheapest_feasible()
     if best is None:
         if math.isfinite(budget):
             what = f"no plan meets the target within the budget of {budget:,.0f} USD"
