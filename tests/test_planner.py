@@ -838,3 +838,16 @@ def test_the_answer_keeps_no_gpu_that_buys_nothing() -> None:
             fewer = ev.evaluated(space.with_slot(res.best.config, s, (t, m)))
             assert fewer is not None and not fewer.feasible, (space.slots[s].name, m)
 
+
+def test_a_build_out_whose_l1_misses_slots_misses_whatever_its_latencies() -> None:
+    """Under ai_ran the cell-site GPUs run the cells' L1 first: one L4 per GPU site of city at
+    64 antennas misses L1 slots; the planner took it for feasible on its AI latencies alone."""
+    d = load_scenario("city").model_dump(mode="json", exclude_none=True)
+    d["ai_ran"] = {"mode": "dynamic", "antennas": 64}
+    sc = scenario_from_dict(d)
+    space = build_space(sc, candidates=["L4"], sites=["generated"], max_gpus=2)
+    ev = Evaluator(space, parse_targets(["perception: p99<=200ms"], ["perception"]),
+                   policy=sc.policy, duration_s=1.0, seeds=[sc.seed])
+    one, two = ev(((0, 1),)), ev(((0, 2),))
+    assert not one.feasible and any("L1 missed" in m for m in one.misses), one.misses
+    assert two.feasible, two.misses  # two L4s carry the L1 and the AI

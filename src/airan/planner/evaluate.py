@@ -20,7 +20,7 @@ from typing import Any
 
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
-from airan.planner.targets import LATENCY_METRICS, Target
+from airan.planner.targets import LATENCY_METRICS, UNMEASURED_SHORTFALL, Target
 from airan.report.rundir import scenario_document
 from airan.version import code_identity
 
@@ -92,7 +92,11 @@ def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
                          "gpu_utilization": _num(c.get("gpu_utilization")),
                          "power_w": _num(c.get("power_w"))}
              for name, c in (summary.get("sites") or {}).items()}
-    return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s"))}
+    # slots the RAN's L1 missed on GPUs that host cells (ai_ran): a build-out whose cell-site
+    # GPUs cannot carry the L1 fails whatever its AI latencies
+    l1_misses = int((summary.get("ai_ran") or {}).get("l1_slot_misses") or 0)
+    return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s")),
+            "l1_slot_misses": l1_misses}
 
 
 def _worse(metric: str, a: float | None, b: float | None) -> float | None:
@@ -183,6 +187,7 @@ class Evaluator:
         sites_power: dict[str, list[float]] = {}  # per GPU, W
         runs = 0
         errors: list[str] = []
+        l1_misses = 0
         for seed in self.seeds:
             sc = space.scenario_for(config, policy=self.policy, seed=seed,
                                     duration_s=self.duration_s)
@@ -195,6 +200,7 @@ class Evaluator:
                 self._store(key, metrics)
             if metrics.get("error"):
                 errors.append(str(metrics["error"]))
+            l1_misses = max(l1_misses, int(metrics.get("l1_slot_misses") or 0))
             for name, v in metrics["services"].items():
                 if name not in merged:
                     merged[name] = dict(v)
@@ -228,6 +234,10 @@ class Evaluator:
                     shown = "-" if value is None else (f"{value:.4g}" if t.metric == "hit"
                                                        else f"{value:.1f}ms")
                 misses.append(f"{t.text} (got {shown})")
+        if l1_misses:  # (the worst seed's)
+            shortfall += UNMEASURED_SHORTFALL
+            misses.append(f"the RAN's L1 missed {l1_misses:,} slots (ai_ran: the GPUs that host "
+                          "cells cannot carry their L1 beside the AI)")
         util = tuple(self._slot_utilization(i, sites_util) for i in range(len(space.slots)))
         busy = tuple(space.busy_share(c, self._slot_utilization(i, sites_power))
                      for i, c in enumerate(config))
