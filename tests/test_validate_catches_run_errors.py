@@ -200,6 +200,26 @@ def test_manhattan_grid_too_fine_to_build_is_rejected(tmp_path: Path) -> None:
                     "more than 10,000,000 intersections")
 
 
+@pytest.mark.parametrize(("area", "mobility", "field", "needle"), [
+    # a 1 nm square: random waypoint walked ~4e8 legs in the first update and never ended it
+    ({"x_m": [10, 10.000000001], "y_m": [10, 10.000000001]},
+     {"model": "random_waypoint", "speed_mps": [1, 2]}, "speed_mps", "legs of"),
+    ({"center_m": [10, 10], "radius_m": 1e-6},
+     {"model": "random_waypoint", "speed_mps": [1, 2]}, "speed_mps", "legs of"),
+    ({"x_m": [0, 1e-6], "y_m": [0, 1e-6]},
+     {"model": "manhattan", "block_m": 1e-7, "speed_mps": [1, 2]}, "block_m", "blocks of"),
+], ids=["waypoint-square", "waypoint-disc", "manhattan"])
+def test_legs_tiny_against_an_update_are_rejected(tmp_path: Path, area: dict[str, Any],
+                                                  mobility: dict[str, Any], field: str,
+                                                  needle: str) -> None:
+    d = base()
+    d["fleets"][0]["area"] = area
+    d["fleets"][0]["mobility"] = mobility
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, f"fleets[amr].mobility.{field}", needle,
+                    "at most 1,000")
+
+
 def test_a_workable_manhattan_grid_validates(tmp_path: Path) -> None:
     d = base()
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 20, "speed_mps": [1, 2]}

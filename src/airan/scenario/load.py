@@ -1361,9 +1361,34 @@ def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+#: The most legs (random waypoint) or blocks (Manhattan) a device may cover in one update: the
+#: models walk them one by one, so an area or block tiny against the speed never ended an update.
+MAX_LEGS_PER_UPDATE = 1_000
+
+
+def _check_legs(spec: Any, area: Any, field: str) -> None:
+    """A device covers at most :data:`MAX_LEGS_PER_UPDATE` legs in an update: the fastest speed
+    times the update against the mean leg (a third of the area's longest chord, about the mean
+    distance between two points of it; a block on the grid)."""
+    reach_m = spec.speed_mps[1] * spec.update_ms * 1e-3
+    if spec.model == "manhattan":
+        leg_m, what, name, value = spec.block_m, "blocks", "block_m", spec.block_m
+    else:
+        leg_m, what, name, value = area.max_chord / 3.0, "legs", "speed_mps", spec.speed_mps[1]
+        if area.max_chord == 0.0:
+            return  # a point: the devices stay there
+    if reach_m > MAX_LEGS_PER_UPDATE * leg_m:
+        raise InputError(
+            f"at {spec.speed_mps[1]:g} m/s a device covers {reach_m:g} m an update "
+            f"({spec.update_ms:g} ms), ~{reach_m / leg_m:,.0f} {what} of ~{leg_m:.3g} m: at most "
+            f"{MAX_LEGS_PER_UPDATE:,} (the model walks each); give a larger area or block, or a "
+            "lower speed", field=f"{field}.{name}", value=value)
+
+
 def _check_mobility(s: Scenario) -> None:
     """A trace file exists and reads; a Manhattan grid has a street inside the fleet's area
-    (its own, or the cells' bounding box with the margin the engine gives it)."""
+    (its own, or the cells' bounding box with the margin the engine gives it); random waypoint
+    and Manhattan legs are not tiny against the distance an update covers."""
     from airan.mobility import build_mobility
     from airan.mobility.models import as_area
 
@@ -1371,7 +1396,15 @@ def _check_mobility(s: Scenario) -> None:
     for f in s.fleets:
         spec = f.mobility
         field = f"fleets[{f.name}].mobility"
-        if spec is None or spec.model not in ("manhattan", "trace"):
+        if spec is None or spec.model not in ("manhattan", "trace", "random_waypoint"):
+            continue
+        if spec.model == "random_waypoint":
+            area_rw: Any = f.area
+            if area_rw is None:
+                if bounds is None:
+                    bounds = mobility_bounds(cell_site_xy(s))
+                area_rw = bounds
+            _check_legs(spec, as_area(area_rw), field)
             continue
         if spec.model == "trace":
             if not Path(spec.file).is_file():
@@ -1388,6 +1421,7 @@ def _check_mobility(s: Scenario) -> None:
                 bounds = mobility_bounds(cell_site_xy(s))
             area = bounds
         _check_street_grid(as_area(area), spec.block_m, field)
+        _check_legs(spec, as_area(area), field)
         # the model itself, with no devices: it raises what it would raise in a run
         build_mobility(spec, 0, area, f.height_m, np.random.default_rng(0), field=field)
 
