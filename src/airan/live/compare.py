@@ -14,7 +14,7 @@ from typing import Any
 from airan.errors import InputError
 from airan.live.models import profile, service_time_of, write_calibration
 from airan.live.runtime import check_live_scenario, moving_fleets, resolve_models
-from airan.scenario import Scenario, scenario_from_dict
+from airan.scenario import Scenario, load_scenario, scenario_from_dict
 
 #: the longest idle the profile waits before a run (ms): caches are as cold after 20 ms as later
 MAX_GAP_MS = 50.0
@@ -54,7 +54,7 @@ def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,
     return scenario_from_dict(data, label=f"{scenario.name} (calibrated)")
 
 
-def twin_vs_live(scenario: Scenario, folder: str | Path, *, duration_s: float = 30.0,
+def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duration_s: float = 30.0,
                  models: dict[str, str] | None = None, policy: str | None = None,
                  shared_gateway: bool = False) -> dict[str, Any]:
     """Run ``scenario`` (already calibrated) in the twin and live for ``duration_s``; write both
@@ -64,6 +64,8 @@ def twin_vs_live(scenario: Scenario, folder: str | Path, *, duration_s: float = 
     from airan.live.runtime import LiveRuntime
     from airan.report.rundir import write_run
 
+    if not isinstance(scenario, Scenario):  # a built-in name or a file, as airan.run takes
+        scenario = load_scenario(scenario)
     check_live_scenario(scenario)
     moving = moving_fleets(scenario)
     if moving:  # the twin would move them, the live run cannot: two workloads
