@@ -201,6 +201,29 @@ def test_each_fleet_moves_on_its_own_update_period() -> None:
     assert w.dev_xy[f_slow, 0] == pytest.approx(10.0, abs=0.01)
 
 
+@pytest.mark.parametrize(("slow_ms", "every_s"), [(250.0, 0.3), (1000.0, 1.0)])
+def test_validation_counts_the_period_a_fleet_really_moves_at(slow_ms: float,
+                                                              every_s: float) -> None:
+    """The check of legs per update (scenario.load._check_legs) takes the period the engine
+    moves a fleet at: on the grid of the shortest fleet's (100 ms), rounded up (a 250 ms fleet
+    moves every 300 ms, docs/mobility.md); the engine's own moves agree."""
+    from airan.scenario.load import _move_period_s
+
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+    fast = d["fleets"][0]
+    d["fleets"].append({**fast, "name": "slow",
+                        "mobility": {**fast["mobility"], "update_ms": slow_ms}})
+    sc = scenario_from_dict(d)
+    assert _move_period_s(sc, slow_ms) == pytest.approx(every_s)
+    assert _move_period_s(sc, 100.0) == pytest.approx(0.1)
+    eng = Engine(sc)
+    moved = []
+    for _ in range(int(round(3.0 / 0.1))):
+        eng.step(int(round(0.1 / eng.world.slot_s)))
+        moved.append(float(eng.motion._moved_s[1]))
+    assert np.allclose(np.diff(sorted(set(moved))), every_s, atol=1e-9), moved
+
+
 @pytest.mark.parametrize("model", ["ideal", "fixed", "nr"])
 def test_no_upload_crosses_a_handover_interruption_whatever_the_radio(model: str) -> None:
     """The uplink is silent for the interruption (README, docs/mobility.md). The nr radio held

@@ -208,7 +208,11 @@ def test_manhattan_grid_too_fine_to_build_is_rejected(tmp_path: Path) -> None:
      {"model": "random_waypoint", "speed_mps": [1, 2]}, "speed_mps", "legs of"),
     ({"x_m": [0, 1e-6], "y_m": [0, 1e-6]},
      {"model": "manhattan", "block_m": 1e-7, "speed_mps": [1, 2]}, "block_m", "blocks of"),
-], ids=["waypoint-square", "waypoint-disc", "manhattan"])
+    # an update shorter than a slot moves once a slot: 1 us updates passed the check and hung
+    ({"x_m": [10, 10.000000001], "y_m": [10, 10.000000001]},
+     {"model": "random_waypoint", "speed_mps": [1, 2], "update_ms": 1e-6}, "speed_mps",
+     "an update (0.5 ms)"),
+], ids=["waypoint-square", "waypoint-disc", "manhattan", "sub-slot-update"])
 def test_legs_tiny_against_an_update_are_rejected(tmp_path: Path, area: dict[str, Any],
                                                   mobility: dict[str, Any], field: str,
                                                   needle: str) -> None:

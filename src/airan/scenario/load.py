@@ -1366,11 +1366,27 @@ def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
 MAX_LEGS_PER_UPDATE = 1_000
 
 
-def _check_legs(spec: Any, area: Any, field: str) -> None:
-    """A device covers at most :data:`MAX_LEGS_PER_UPDATE` legs in an update: the fastest speed
-    times the update against the mean leg (a third of the area's longest chord, about the mean
-    distance between two points of it; a block on the grid)."""
-    reach_m = spec.speed_mps[1] * spec.update_ms * 1e-3
+def _move_period_s(s: Scenario, update_ms: float) -> float:
+    """How often a fleet of ``update_ms`` moves in a run (engine.motion): on the grid of the
+    shortest moving fleet's period in whole slots, within half a slot, and at least every
+    grid step (a period shorter than a slot moves once a slot)."""
+    from airan.radio.nr import slot_duration_s
+
+    carriers = _used_carriers(s)
+    slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 1e-3
+    periods = [f.mobility.update_ms * 1e-3 for f in s.fleets
+               if f.mobility is not None and f.mobility.model != "static"]
+    grid_s = max(1, round(min(periods, default=update_ms * 1e-3) / slot_s)) * slot_s
+    steps = math.ceil((update_ms * 1e-3 - 0.5 * slot_s) / grid_s - 1e-9)
+    return max(1, steps) * grid_s
+
+
+def _check_legs(spec: Any, area: Any, field: str, period_s: float) -> None:
+    """A device covers at most :data:`MAX_LEGS_PER_UPDATE` legs in an update (every
+    ``period_s``: :func:`_move_period_s`): the fastest speed times the period against the mean
+    leg (a third of the area's longest chord, about the mean distance between two points of
+    it; a block on the grid)."""
+    reach_m = spec.speed_mps[1] * period_s
     if spec.model == "manhattan":
         leg_m, what, name, value = spec.block_m, "blocks", "block_m", spec.block_m
     else:
@@ -1380,7 +1396,7 @@ def _check_legs(spec: Any, area: Any, field: str) -> None:
     if reach_m > MAX_LEGS_PER_UPDATE * leg_m:
         raise InputError(
             f"at {spec.speed_mps[1]:g} m/s a device covers {reach_m:g} m an update "
-            f"({spec.update_ms:g} ms), ~{reach_m / leg_m:,.0f} {what} of ~{leg_m:.3g} m: at most "
+            f"({period_s * 1e3:g} ms), ~{reach_m / leg_m:,.0f} {what} of ~{leg_m:.3g} m: at most "
             f"{MAX_LEGS_PER_UPDATE:,} (the model walks each); give a larger area or block, or a "
             "lower speed", field=f"{field}.{name}", value=value)
 
@@ -1404,7 +1420,7 @@ def _check_mobility(s: Scenario) -> None:
                 if bounds is None:
                     bounds = mobility_bounds(cell_site_xy(s))
                 area_rw = bounds
-            _check_legs(spec, as_area(area_rw), field)
+            _check_legs(spec, as_area(area_rw), field, _move_period_s(s, spec.update_ms))
             continue
         if spec.model == "trace":
             if not Path(spec.file).is_file():
@@ -1421,7 +1437,7 @@ def _check_mobility(s: Scenario) -> None:
                 bounds = mobility_bounds(cell_site_xy(s))
             area = bounds
         _check_street_grid(as_area(area), spec.block_m, field)
-        _check_legs(spec, as_area(area), field)
+        _check_legs(spec, as_area(area), field, _move_period_s(s, spec.update_ms))
         # the model itself, with no devices: it raises what it would raise in a run
         build_mobility(spec, 0, area, f.height_m, np.random.default_rng(0), field=field)
 
