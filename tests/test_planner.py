@@ -837,6 +837,14 @@ def test_the_answer_keeps_no_gpu_that_buys_nothing() -> None:
         for m in ([0, n - 1] if n > 1 else [0] if n == 1 else []):
             fewer = ev.evaluated(space.with_slot(res.best.config, s, (t, m)))
             assert fewer is not None and not fewer.feasible, (space.slots[s].name, m)
+    # the notes count what is cheaper than this answer, not than the one the trim replaced
+    arrays = space.enumerate_below(res.best.cost_usd, limit=500_000, inclusive=False)
+    assert arrays is not None
+    cheaper = [space.config_of(arrays[0], arrays[1], i) for i in range(arrays[2].size)]
+    unrun = sum(1 for c in cheaper if ev.evaluated(c) is None)
+    said = [n for n in res.notes if "cheaper than the plan" in n]
+    assert len(said) == 1 and said[0].startswith(f"{len(cheaper):,} build-outs"), said
+    assert f"the other {unrun:,} were not" in said[0]
 
 
 def test_a_build_out_whose_l1_misses_slots_misses_whatever_its_latencies() -> None:
@@ -850,4 +858,7 @@ def test_a_build_out_whose_l1_misses_slots_misses_whatever_its_latencies() -> No
                    policy=sc.policy, duration_s=1.0, seeds=[sc.seed])
     one, two = ev(((0, 1),)), ev(((0, 2),))
     assert not one.feasible and any("L1 missed" in m for m in one.misses), one.misses
+    from airan.planner.search import diagnose
+
+    assert any("L1 capacity" in n for n in diagnose(one, ev.targets)), "no word of the L1"
     assert two.feasible, two.misses  # two L4s carry the L1 and the AI

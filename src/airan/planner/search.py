@@ -385,6 +385,11 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
             text += (": queue and compute dominate (on the GPUs or on the device); more sites "
                      "(--sites, --new-sites) or a larger --max-gpus may help")
         out.append(text)
+    l1 = [m for m in e.misses if "L1 missed" in m]
+    if l1:  # (ai_ran: the radio's own work, before any AI)
+        out.append(f"{l1[0]}: the GPUs at the cell sites that host cells need more L1 capacity "
+                   "(more or larger GPUs there: --candidates, --max-gpus), or the RAN fewer "
+                   "antennas or cells per GPU")
     return out
 
 
@@ -626,13 +631,34 @@ def search(
         notes.append(f"the sweep stopped after {max_evals} new runs (--max-evals)")
     proven = status == "done"
     exhaustive = False
+    check_notes: list[str] = []
     if proven:  # what the pruning skipped, cheapest first
+        n_notes = len(notes)
         found, exhaustive = check(best.cost_usd if best is not None else budget, best is None)
+        check_notes = notes[n_notes:]
         if found is not None:
             best = cheapest_feasible()
     if best is not None and not exhaustive:  # (exhaustive: every cheaper one has been run)
+        before = best
         _locally_minimal(space, ev, best)
         best = cheapest_feasible()
+        if best is not None and best.cost_usd < before.cost_usd and check_notes:
+            # the check's note counted what is cheaper than the answer before the trim
+            for n in check_notes:
+                notes.remove(n)
+            arrays = space.enumerate_below(best.cost_usd, limit=enumerate_limit,
+                                           inclusive=False)
+            if arrays is None:
+                notes.append(f"more than {enumerate_limit:,} build-outs are cheaper than the "
+                             f"plan (which a last trim of {before.description} found)")
+            else:
+                types, counts, cost = arrays
+                cheaper = [space.config_of(types, counts, i) for i in range(cost.size)]
+                unrun = sum(1 for c in cheaper if ev.evaluated(c) is None)
+                notes.append(f"{len(cheaper):,} build-outs are cheaper than the plan (which a "
+                             f"last trim of {before.description} found): {len(cheaper) - unrun:,}"
+                             f" of them were run and miss, the other {unrun:,} were not (the "
+                             "pruning's assumption that fewer GPUs never help ruled them out)")
     if best is None:
         if math.isfinite(budget):
             what = f"no plan meets the target within the budget of {budget:,.0f} USD"
