@@ -147,6 +147,7 @@ def test_bad_rows_are_reported_as_outliers_not_a_crash(tmp_path: Path) -> None:
         "g,east,31.24,121.44",
         "h,west,41.68,125.96",  # line 9: 1,200 km away
         "a,west,31.25,121.45",  # a repeated name
+        "i,west,31.23,121.43",  # line 11: f's position again (a site twice interferes with itself)
         "",
     ]
     path = write(tmp_path / "sites.csv", "\n".join(rows))
@@ -155,7 +156,8 @@ def test_bad_rows_are_reported_as_outliers_not_a_crash(tmp_path: Path) -> None:
     assert sites.regions == ["north", "east", "east", "west"]
     assert sites.rows.tolist() == [2, 7, 8, 10]
     lines = [line for line, _ in sites.outliers]
-    assert lines == [3, 4, 5, 6, 9]
+    assert lines == [3, 4, 5, 6, 9, 11]
+    assert "the same position as line 7" in dict(sites.outliers)[11]
     reasons = dict(sites.outliers)
     assert "'abc' is not a number" in reasons[3] and "'lat'" in reasons[3]
     assert "empty 'lon'" in reasons[4]
@@ -206,6 +208,17 @@ def test_an_empty_file_or_no_usable_row_is_an_input_error(tmp_path: Path) -> Non
         load_site_list(write(tmp_path / "empty.csv", ""))
     with pytest.raises(InputError, match="no usable row.*not a number"):
         load_site_list(write(tmp_path / "bad.csv", "latitude,longitude\nx,y\n"))
+    with pytest.raises(InputError, match="no data rows") as err:  # the file, not a column
+        load_site_list(write(tmp_path / "header.csv", "latitude,longitude\n"))
+    assert err.value.field == "cell_sites_file.path"
+
+
+def test_a_site_name_with_a_slash_is_an_input_error(tmp_path: Path) -> None:
+    # 'a/b' made cells a/b/0..2, which a cell_down of site 'a' took down too (a review)
+    path = write(tmp_path / "sites.csv", "name,lat,lon\na,31.2,121.4\na/b,31.21,121.41\n")
+    with pytest.raises(InputError, match="line 3: name 'a/b'") as err:
+        load_site_list(path, lat="lat", lon="lon", name="name")
+    assert (err.value.field, err.value.value) == ("cell_sites_file.name", "a/b")
 
 
 def _site_file_scenario(path: Path, extra: str = "") -> None:

@@ -213,6 +213,7 @@ def load_site_list(
     ok_rows: list[int] = []
     lat_v: list[float] = []
     lon_v: list[float] = []
+    first_at: dict[tuple[float, float], int] = {}  # a position's first line (a row repeated)
     for k, (row, line) in enumerate(zip(rows, lines, strict=True)):
         cells = []
         for idx, col in ((i_lat, lat), (i_lon, lon)):
@@ -231,7 +232,10 @@ def load_site_list(
                 outliers.append((line, f"latitude {la} outside [-90, 90]"))
             elif not -180.0 <= lo <= 180.0:
                 outliers.append((line, f"longitude {lo} outside [-180, 180]"))
+            elif (la, lo) in first_at:  # the same site twice would interfere with itself
+                outliers.append((line, f"the same position as line {first_at[la, lo]}"))
             else:
+                first_at[la, lo] = line
                 ok_rows.append(k)
                 lat_v.append(la)
                 lon_v.append(lo)
@@ -240,7 +244,7 @@ def load_site_list(
             f"no usable row among {len(rows)} (first problem: "
             f"{outliers[0][1] if outliers else 'no data rows'})",
             file=file,
-            field=f"{field}.lat",
+            field=f"{field}.lat" if rows else f"{field}.path",
         )
     la_a, lo_a = np.array(lat_v), np.array(lon_v)
     c_lat, c_lon = float(np.median(la_a)), _median_lon(lo_a)
@@ -279,7 +283,14 @@ def load_site_list(
     if i_name is None:
         names = [f"{name_prefix}{i}" for i in range(len(kept))]
     else:
-        names = _unique([rows[k][i_name].strip() if i_name < len(rows[k]) else "" for k in kept])
+        given = [rows[k][i_name].strip() if i_name < len(rows[k]) else "" for k in kept]
+        for k, n in zip(kept, given, strict=True):
+            if "/" in n or len(n) > 200:  # as a scenario's own names (schema.Name)
+                raise InputError(
+                    f"line {lines[k]}: name {n!r}: a site name is at most 200 characters, "
+                    "without '/' (which names a site's sectors, 'site/0')", file=file,
+                    field=f"{field}.name", value=n)
+        names = _unique(given)
     regions = (
         None
         if i_reg is None
