@@ -4,9 +4,10 @@ Projection: azimuthal equidistant on a sphere of the IUGG mean Earth radius (6,3
 centred on the list's median point (or a given origin); x east, y north, metres. Distances from
 the origin are exact great-circle distances; between two other points the plane distance is
 within a factor 1 + c^2/6 (c: angular distance from the origin) of the great-circle distance,
-i.e. better than 0.01 % within 50 km and 0.1 % within 150 km. The sphere itself differs from the
-WGS-84 ellipsoid by up to about 0.3 % in distance at mid latitudes (Snyder, "Map Projections -
-A Working Manual", USGS PP 1395, 1987, pp. 191-202) - negligible for path loss.
+i.e. about 0.001 % within 50 km and under 0.01 % within 150 km (c^2/6: 1.0e-5, 9.2e-5). The
+sphere itself differs from the WGS-84 ellipsoid by up to about 0.3 % in distance at mid
+latitudes (Snyder, "Map Projections - A Working Manual", USGS PP 1395, 1987, pp. 191-202) -
+negligible for path loss.
 """
 
 from __future__ import annotations
