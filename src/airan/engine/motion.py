@@ -39,6 +39,12 @@ RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this 
 STEP_TOL_M = 1e-6  # distances compared with RELIST_M and radio_step_m: rounding allowed (m)
 
 
+def update_grid_slots(periods_s: list[float], slot_s: float) -> int:
+    """The slots between the engine's motion updates: the shortest fleet period, in whole
+    slots (at least one); each fleet moves on this grid once its own period has passed."""
+    return max(1, int(round(min(periods_s, default=0.1) / slot_s)))
+
+
 def radio_step_m(environment: str) -> float:
     """How far a device moves before its links are re-evaluated (m): its shadowing and the
     field behind its LOS state then correlate at exp(-step / d_corr) >= 0.6 with the last
@@ -79,7 +85,7 @@ class Motion:
             self.fleets.append((ids, mob))
             periods.append(f.mobility.update_ms * 1e-3)
         # the engine calls update on the shortest period's grid; each fleet moves on its own
-        self.update_slots = max(1, int(round(min(periods, default=0.1) / w.slot_s)))
+        self.update_slots = update_grid_slots(periods, w.slot_s)
         self._period_s = np.asarray(periods, dtype=float)
         self._moved_s = np.full(len(periods), -np.inf)  # when each fleet last moved
         self._seen = np.zeros((w.n_devices, 3))  # where each device's gains were evaluated

@@ -1370,13 +1370,14 @@ def _move_period_s(s: Scenario, update_ms: float) -> float:
     """How often a fleet of ``update_ms`` moves in a run (engine.motion): on the grid of the
     shortest moving fleet's period in whole slots, within half a slot, and at least every
     grid step (a period shorter than a slot moves once a slot)."""
+    from airan.engine.motion import update_grid_slots
     from airan.radio.nr import slot_duration_s
 
     carriers = _used_carriers(s)
     slot_s = slot_duration_s(carriers[0][1].numerology) if carriers else 1e-3
     periods = [f.mobility.update_ms * 1e-3 for f in s.fleets
                if f.mobility is not None and f.mobility.model != "static"]
-    grid_s = max(1, round(min(periods, default=update_ms * 1e-3) / slot_s)) * slot_s
+    grid_s = update_grid_slots(periods or [update_ms * 1e-3], slot_s) * slot_s
     steps = math.ceil((update_ms * 1e-3 - 0.5 * slot_s) / grid_s - 1e-9)
     return max(1, steps) * grid_s
 
