@@ -588,6 +588,10 @@ def test_every_dropped_rows_parts_add_up_to_its_drop_whatever_stage_it_was_in() 
     assert np.all(np.isnan(column["dl_air_ms"][answered_here]))
 
 
+def _requests(n: int) -> str:
+    return f"{n:,} request" + ("" if n == 1 else "s")
+
+
 def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -610,10 +614,10 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     line = (f"faults: site_down on-prem 0.2-0.4 s: requests given back to the policy "
             f"{held['affected_requests']:,} times ({held['redispatched']:,} placed again, "
             f"{held['lost']:,} rejected at once); link_down between factory-mec and regional-edge "
-            f"from 0.5 s to the end: {s['faults'][1]['transport_drops_during']:,} requests dropped "
-            "no_route or link_full while it lasted; link_degraded between regional-edge and cloud "
-            "(capacity x0.25, +3 ms) 0.1-0.3 s: "
-            f"{s['faults'][2]['transport_drops_during']:,} requests dropped no_route or "
+            f"from 0.5 s to the end: {_requests(s['faults'][1]['transport_drops_during'])} "
+            "dropped no_route or link_full while it lasted; link_degraded between regional-edge "
+            "and cloud (capacity x0.25, +3 ms) 0.1-0.3 s: "
+            f"{_requests(s['faults'][2]['transport_drops_during'])} dropped no_route or "
             "link_full while it lasted; surge amr (rate x1.5) from 0.6 s to the end: "
             f"{s['faults'][3]['requests_during']:,} requests created while it lasted")
     assert s["faults"][2]["link"] == ["regional-edge", "cloud"]

@@ -20,6 +20,7 @@ from test_live import small_scenario
 from airan.live import gateway as gateway_module
 from airan.live import wire
 from airan.live.gateway import EARLY_AFTER, EARLY_MAX_S, Gateway, GatewayConfig, _Flight, _SiteView
+from airan.policy import Batch
 from airan.scenario import scenario_from_dict
 
 SITE_MS = 2.0
@@ -173,12 +174,12 @@ def test_a_request_cancelled_on_its_uplink_stops_counting_as_load_at_once(
     assert not g.snapshot().site_model_queue.any()  # nor as a request of its model there
 
 
-def test_a_placed_request_counts_as_queued_for_the_batchers_wait(
+def test_a_placed_request_counts_as_queued_and_in_the_sites_rate(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """As in the twin's snapshot, a request placed at a site counts among the requests of its
-    model there from the decision on (on its way, then sent until the next load report): the
-    next request of the model joins its batch, so deadline-aware charges it no batcher's wait;
-    before, every request of a burst to an idle site was charged one."""
+    model there from the decision on (on its way, then sent until the next load report), and
+    in the rate placed there: the next request's batcher wait there is shorter (the idle
+    site's whole ``max_wait`` before)."""
     from airan.policy.base import batch_wait_s
 
     monkeypatch.setattr(gateway_module, "FORWARD_LEAD_S", 0.0)
@@ -208,8 +209,14 @@ def test_a_placed_request_counts_as_queued_for_the_batchers_wait(
 
     idle, on_its_way, sent = asyncio.run(main())
     place = int(np.flatnonzero(on_its_way.site_model_queue[:, m])[0])
-    assert batch_wait_s(idle, sites, np.full(len(sites), m))[place] > 0 or not batching[place]
-    assert batch_wait_s(on_its_way, sites, np.full(len(sites), m))[place] == 0.0
+    one = Batch(time_s=np.zeros(1), device=np.zeros(1, dtype=np.int64),
+                service=np.full(1, v, dtype=np.int64), cell=w.dev_cell[[0]])
+    before = batch_wait_s(idle, one, sites[None, :])[0, place]
+    after = batch_wait_s(on_its_way, one, sites[None, :])[0, place]
+    if batching[place]:
+        assert before == w.site_max_wait_s[place, m]  # nothing placed there yet
+        assert on_its_way.site_model_rate_per_s[place, m] > 0.0
+        assert 0.0 < after < before
     assert sent.site_model_queue[place, m] == 1  # sent, until the site's next report
 
 

@@ -32,7 +32,8 @@ from airan.policy.builtin import _candidate_paths, _deadline_aware_core
 def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
             gpu_up,
             ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
-            dl_spacing, strict, decision_s):  # pragma: no cover - compiled
+            dl_spacing, strict, decision_s, site_rate,
+            home_rate):  # pragma: no cover - compiled
     """Placements of the requests of devices ``dev`` and services ``svc``, as
     ``Engine._decide`` gives them for ``deadline_aware(snapshot, batch, strict=strict)`` under
     the NR radio without stateful services."""
@@ -52,7 +53,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     dev_backlog = np.empty(n)
     for i in range(n):
         dev_backlog[i] = max(S.dev_free[dev[i]] - now, 0.0)
-    _, site_backlog, site_queue = K._site_backlogs(W, S, now, per_item, gpu_up)
+    _, site_backlog, _ = K._site_backlogs(W, S, now, per_item, gpu_up)
     healthy = S.site_up > 0
     none = np.zeros(0)
     place = _deadline_aware_core(
@@ -60,7 +61,8 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         dl_rate, none,
         dev_backlog, ul_access, dl_access, ul_spacing, dl_spacing, np.full(n, -1, np.int64),
         W.svc_state_bits, W.site_node, W.path_links, S.link_free, W.transport_queue_limit_s,
-        site_backlog, site_queue, W.site_max_wait_s, healthy, S.site_ai_share, W.svc_ul_bits,
+        site_backlog, site_rate, home_rate, W.site_max_wait_s, healthy, S.site_ai_share,
+        W.svc_ul_bits,
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w, now,
@@ -76,11 +78,13 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
 def decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
            gpu_up,
            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
-           dl_spacing, strict, decision_s):  # pragma: no cover - compiled
+           dl_spacing, strict, decision_s, site_rate,
+            home_rate):  # pragma: no cover - compiled
     return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, cand_links, path_rate, dev,
                    svc, now,
                    per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
-                   dl_access, ul_spacing, dl_spacing, strict, decision_s)
+                   dl_access, ul_spacing, dl_spacing, strict, decision_s, site_rate,
+                   home_rate)
 
 
 def applies(world: Any, *, energy: bool) -> bool:
@@ -102,4 +106,5 @@ def deadline_aware(engine: Any, device: NDArray[np.int64], service: NDArray[np.i
         engine.faults.gpu_up, engine._ul_slot_fraction, engine._dl_slot_fraction,
         engine._report_round_s, float(engine._ul_access_delay_s),
         float(engine._dl_access_delay_s), float(engine._ul_slot_spacing_s),
-        float(engine._dl_slot_spacing_s), strict, float(engine.decision_interval_s))
+        float(engine._dl_slot_spacing_s), strict, float(engine.decision_interval_s),
+        engine._rates.site, engine._rates.home)

@@ -39,7 +39,8 @@ from airan.policy import (
     policy_label,
     resolve_policy,
 )
-from airan.policy.builtin import cloud, deadline_aware, least_loaded, nearest_edge
+from airan.policy.base import PlacementRates
+from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr
 from airan.scenario.load import load_scenario, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
@@ -179,6 +180,9 @@ class Engine:
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
         #: the time whose arrivals one decision places (s)
         self.decision_interval_s = self.interval_slots * float(w.slot_s)
+        # the rates a snapshot gives (Snapshot.site_model_rate_per_s, node_model_rate_per_s)
+        self._rates = PlacementRates(home_sites(w), len(w.site_names), len(w.model_names),
+                                     self.decision_interval_s)
         # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
         # snapshot-free policy decides (the same arrivals: the flows' draws never depend on how
         # the run is cut); not with faults, whose surges change flows' rates on their grid
@@ -439,6 +443,15 @@ class Engine:
         n = len(batch)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
+        w = self.world
+        self._rates.advance(self.now_s)
+        place = self._placements(batch)
+        self._rates.record(self.now_s, w.cell_node[batch.cell], place, w.svc_model[batch.service])
+        return place
+
+    def _placements(self, batch: Batch) -> np.ndarray:
+        """The policy's placements of a non-empty batch (checked)."""
+        n = len(batch)
         if self._kernel_decides and self.policy is self._kernel_policy:  # (not replaced since)
             return decide.deadline_aware(self, batch.device, batch.service, self._strict)
         snapshot = self.snapshot()

@@ -32,7 +32,7 @@ from airan.live import wire
 from airan.live.clock import timers, unix_s
 from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
-from airan.policy.base import air_leg_s
+from airan.policy.base import PlacementRates, air_leg_s
 from airan.scenario import Scenario, load_scenario
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -97,7 +97,8 @@ class LiveSnapshot:
     def __init__(self, world: Any, time_s: float, backlog_s: NDArray[np.float64],
                  healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
                  rates: RadioRates, placed: NDArray[np.int64] | None = None,
-                 admission: str = "none", objective: str = "latency") -> None:
+                 admission: str = "none", objective: str = "latency",
+                 placement_rates: PlacementRates | None = None) -> None:
         self._world = world  # the gateway's own, which the built-in policies read (world_of)
         self.time_s = time_s
         self.admission = admission  # the scenario's, as the twin's snapshot has them
@@ -115,13 +116,21 @@ class LiveSnapshot:
             np.asarray(backlog_s, dtype=np.float64)[:, None], len(world.model_names), axis=1)
         self.site_healthy = healthy
         self.site_queue_len = queue_len
-        # a live site reports its queue, not per model: a request opens a batch (and waits
-        # the batcher's max_wait) only where nothing is queued at all, nor placed there by this
-        # gateway since (``placed`` [sites, models]: on their way, or sent since the report)
+        # a live site reports its queue, not per model: every model's, with the requests this
+        # gateway placed there since (``placed`` [sites, models]: on their way, or sent since
+        # the report)
         self.site_model_queue = np.repeat(
             np.asarray(queue_len, dtype=np.int64)[:, None], len(world.model_names), axis=1)
         if placed is not None:
             self.site_model_queue = self.site_model_queue + placed
+        # the rates placed at each site and arriving from each node, as the twin's (this
+        # gateway's decisions, one request each: Snapshot.site_model_rate_per_s)
+        n_sites, n_models = len(world.site_names), len(world.model_names)
+        self.site_model_rate_per_s = (np.zeros((n_sites, n_models)) if placement_rates is None
+                                      else placement_rates.site.copy())
+        self.site_model_home_rate_per_s = (np.zeros((n_sites, n_models))
+                                           if placement_rates is None
+                                           else placement_rates.home.copy())
         self.site_ai_share = np.ones(len(world.site_names))
         self.link_backlog_s = np.zeros(len(world.link_cap_bps))  # read only for moved contexts
         self._rates = rates
@@ -333,7 +342,13 @@ class Gateway:
         self.cell_ids = {w.cell_names.index(c) for c in cfg.cells}
         self.policy_name = cfg.policy or self.scenario.policy
         self.policy = resolve_policy(self.policy_name)
-        from airan.policy.builtin import cloud, deadline_aware, least_loaded, nearest_edge
+        from airan.policy.builtin import (
+            cloud,
+            deadline_aware,
+            home_sites,
+            least_loaded,
+            nearest_edge,
+        )
 
         # these reject only while every site they may use is down: a fault's drop, as in the
         # twin (engine.Engine._decide), not an admission control's
@@ -370,6 +385,8 @@ class Gateway:
         self._poller: asyncio.Task[None] | None = None
         self.server: grpc.aio.Server | None = None
         self.t0 = time.monotonic()
+        self._placement_rates = PlacementRates(home_sites(w), len(w.site_names),
+                                               len(w.model_names), 0.0)
         self.answered = 0
         # the least device-to-gateway hop seen (s): what an answer's last hop takes
         self._hop_floor = math.inf
@@ -406,25 +423,30 @@ class Gateway:
                 placed[i, m] += n
             for m, n in x.sent_n.items():
                 placed[i, m] += n
+        now = time.monotonic() - self.t0
+        self._placement_rates.advance(now)
         return LiveSnapshot(
-            self.world, time.monotonic() - self.t0,
+            self.world, now,
             np.array([x.backlog_s + x.extra_s + x.pending_s for x in v]),
             np.array([x.healthy for x in v], dtype=bool),
             np.array([x.queue_len for x in v], dtype=np.int64), self.rates, placed,
-            admission=self.scenario.admission, objective=self.scenario.objective)
+            admission=self.scenario.admission, objective=self.scenario.objective,
+            placement_rates=self._placement_rates)
 
     def decide(self, d: int, v: int, cell: int) -> int:
         """The policy's placement of one request: a site index, LOCAL or REJECT."""
         snap = self.snapshot()
         batch = Batch(time_s=np.array([snap.time_s]), device=np.array([d], dtype=np.int64),
                       service=np.array([v], dtype=np.int64), cell=np.array([cell], dtype=np.int64))
+        w = self.world
         try:
-            place = np.asarray(self.policy(snap, batch))  # type: ignore[arg-type]
+            p = int(np.asarray(self.policy(snap, batch))[0])  # type: ignore[arg-type]
         except InputError:  # e.g. no healthy site of the kind the policy needs
-            return REJECT - 1
-        p = int(place[0])
-        if p >= 0 and not np.isfinite(self.world.path_delay_s[self.world.cell_node[cell], p]):
-            return REJECT - 1  # no route
+            p = REJECT - 1
+        if p >= 0 and not np.isfinite(w.path_delay_s[w.cell_node[cell], p]):
+            p = REJECT - 1  # no route
+        self._placement_rates.record(snap.time_s, w.cell_node[[cell]],
+                                     np.array([p], dtype=np.int64), w.svc_model[[v]])
         return p
 
     # ---- RPCs -----------------------------------------------------------------------------------

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
+
+import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 
 LOCAL = -1
 REJECT = -2
+#: Time constant (s) of the rates a snapshot gives (:class:`PlacementRates`): ten decision
+#: intervals of 5 ms, long enough to smooth a decision's Poisson count, short enough to follow
+#: a fault's load moving within a few tens of milliseconds.
+RATE_TIME_CONSTANT_S = 0.05
 
 
 def read_only_world(world: Any) -> Any:
@@ -117,7 +125,7 @@ class Snapshot:
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
     - ``site_model_queue``: [sites, models], requests of each model queued at each site or on
-      their way there (where there are none, a new one opens a batch: :func:`batch_wait_s`).
+      their way there.
     - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
     - ``link_backlog_s``: how long each transport link stays busy, counting the context moves
       already decided; ``site_healthy``: False for a site a fault has taken down.
@@ -146,6 +154,10 @@ class Snapshot:
       one's own may read (the other built-ins ignore them).
     - ``decision_interval_s``: the time whose arrivals one batch holds (the scenario's
       ``engine.decision_interval_ms``, in whole slots).
+    - ``site_model_rate_per_s``: [sites, models], requests of each model placed at each site
+      per second, and ``site_model_home_rate_per_s``, those arriving from the cells each site
+      is nearest to (where ``nearest-edge`` sends them), before this batch: rates weighted
+      exponentially over the last ~50 ms (:class:`PlacementRates`).
     """
 
     def __init__(self, engine: object) -> None:
@@ -187,9 +199,19 @@ class Snapshot:
 
     @cached_property
     def site_model_queue(self) -> NDArray[np.int64]:
-        """[sites, models]: requests of each model queued at each site or on their way there
-        (none: a new one opens a batch, which waits the batcher's ``max_wait`` to fill)."""
+        """[sites, models]: requests of each model queued at each site or on their way there."""
         return self._backlogs[2]
+
+    @cached_property
+    def site_model_rate_per_s(self) -> NDArray[np.float64]:
+        """[sites, models]: requests of each model placed at each site per second (~50 ms)."""
+        return self._engine._rates.site.copy()  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
+    def site_model_home_rate_per_s(self) -> NDArray[np.float64]:
+        """[sites, models]: requests of each model arriving from the cells each site is nearest
+        to (its home cells) per second (~50 ms), before this batch."""
+        return self._engine._rates.home.copy()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def site_queue_len(self) -> NDArray[np.int64]:
@@ -292,8 +314,8 @@ def estimate_latency_s(
     needs behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`),
     propagation and serialization (store and forward: on every link of the path) behind the
     longest backlog of the path's links (:func:`path_backlog_s`), and, for a stateful
-    service, moving its context there first (:func:`context_move_s`); where it would open a
-    batch, the batcher's ``max_wait`` (:func:`batch_wait_s`); it starts then or when the
+    service, moving its context there first (:func:`context_move_s`); the batcher's mean
+    wait (:func:`batch_wait_s`); it starts then or when the
     site's backlog has cleared, whichever is later (the GPUs work through the backlog while it
     travels); then its
     batch-1 service time, the way back and the downlink leg at the device's current rate.
@@ -305,13 +327,13 @@ def estimate_latency_s(
     batches of 32), because the sites that then look cheaper grow their batches only after the
     decisions move load to them.
 
-    The batcher's wait is counted where the request would open a batch (nothing of its model
-    queued or on its way there): without it, a site batching for up to 20 ms behind a 15 ms
-    deadline kept every request (29% met; 99% at the next site). On metro (3 s) it costs a
-    little: perception and detection p50 +0.26 and +0.36 ms, hit ratios within 0.0003 (an idle
-    site now looks a batch wait dearer than one with a request on its way, and requests gather
-    on fewer sites); adding it everywhere, even where a batch is waiting, did worse (+0.4 and
-    +1.4 ms).
+    The batcher's wait is counted (without it, a site batching for up to 20 ms behind a 15 ms
+    deadline kept every request: 29% met; 99% at the next site), as its mean at the rate the
+    site would see (:func:`batch_wait_s`). Counting ``max_wait`` where nothing of the model was
+    queued or on its way and 0 elsewhere kept traffic where a fault had moved it; the rates cost
+    metro (3 s) +0.4 and +0.3 ms on perception's and detection's means, the VLA's +4 ms, the
+    same hit ratios (its cell sites' batch waits, counted now where a request is on its way,
+    send more to the edges), and save city 0.14 ms.
 
     The backlog counts the requests on their way to the site as if they were there: a lower
     bound where they arrive about when this one does. (Adding their work after the ``max``
@@ -356,7 +378,7 @@ def latency_parts_s(
         arrive += path_backlog_s(snap, batch, sites)
         arrive += context_move_s(snap, batch, sites)
         arrive[~snap.site_healthy[sites]] = np.inf
-        arrive += batch_wait_s(snap, sites, model)
+        arrive += batch_wait_s(snap, batch, sites)
         wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
         after[:] = compute + (prop + dl_bits[:, None] / rate + dl_leg[:, None])
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
@@ -364,18 +386,121 @@ def latency_parts_s(
     return arrive, wait, after, local
 
 
-def batch_wait_s(snap: Snapshot, sites: NDArray[np.int64],
-                 model: NDArray[np.int64]) -> NDArray[np.float64]:
-    """The batcher's wait for a request of ``model`` at each of ``sites`` (broadcast shapes):
-    where nothing of the model is queued or on its way there, the request opens a batch, which
-    starts when it is full or has waited ``max_wait``; alone, it waits ``max_wait`` (0 where
-    batches are of one). Otherwise it joins a batch already waiting, counted in the backlog
-    (an approximation: one on its way there may have started its batch before this one
-    arrives, which then waits ``max_wait`` after all)."""
+def batch_wait_s(snap: Snapshot, batch: Batch,
+                 sites: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The batcher's mean wait for each request of ``batch`` at each of ``sites``
+    (n_requests, k): a batch starts when it holds ``max_batch`` requests or its first has
+    waited ``max_wait`` (0 where batches are of one), and the requests of its model reach the
+    site as a Poisson stream at the rate it would see: the larger of the rate placed there and
+    that from its home cells (:attr:`Snapshot.site_model_rate_per_s`,
+    :attr:`Snapshot.site_model_home_rate_per_s`; requests that share a nearest site decide
+    alike, so they would go there together) (:func:`mean_batch_wait_s`).
+
+    Not ``max_wait`` where a request would open a batch and 0 where one is waiting: that made
+    a site in use look a batch's wait cheaper than an idle one, so traffic that a fault moved
+    away stayed away once it was over (see the README's deadline-aware policy)."""
     w = world_of(snap)
-    opens = (snap.site_model_queue[sites, model] == 0) & (
-        w.site_max_batch[sites, model] > 1)  # type: ignore[attr-defined]
-    return np.where(opens, w.site_max_wait_s[sites, model], 0.0)  # type: ignore[attr-defined,no-any-return]
+    model = w.svc_model[batch.service][:, None]  # type: ignore[attr-defined]
+    rate = np.maximum(np.asarray(snap.site_model_rate_per_s)[sites, model],
+                      np.asarray(snap.site_model_home_rate_per_s)[sites, model])
+    return mean_batch_wait_s(rate, w.site_max_batch[sites, model],  # type: ignore[attr-defined]
+                             w.site_max_wait_s[sites, model])  # type: ignore[attr-defined]
+
+
+@njit(cache=True)
+def _mean_batch_wait(rate_per_s, max_batch, max_wait_s):  # pragma: no cover - compiled
+    """:func:`mean_batch_wait_s` for one batcher (the compiled policy calls it too)."""
+    if max_batch <= 1 or max_wait_s <= 0.0:
+        return 0.0
+    if rate_per_s <= 0.0:
+        return max_wait_s
+    # the j-th request after the batch's first comes S_j later (a sum of j exponentials); the
+    # batch starts at T = min(S_{b-1}, w), when E[min(S_j, w)] = sum_{i=1..j} P(N(w) >= i) / rate
+    # for N(w) the arrivals within w (Poisson); the j-th joins it if S_j < w and waits T - S_j
+    mean = rate_per_s * max_wait_s
+    log_mean = math.log(mean)
+    p = math.exp(-mean)  # P(N(w) = 0) (from the log past exp's range: see below)
+    below = p  # P(N(w) < j)
+    until = 0.0  # E[min(S_j, w)] * rate
+    sum_until = 0.0  # sum over j < b - 1 of it
+    joined = 0.0  # expected requests after the first in a batch
+    for j in range(1, max_batch):
+        at_least = 1.0 - below  # P(N(w) >= j)
+        until += at_least
+        joined += at_least
+        if j < max_batch - 1:
+            sum_until += until
+        p = (p * mean / j if mean < 700.0
+             else math.exp(j * log_mean - mean - math.lgamma(j + 1.0)))
+        below += p
+    start = until / rate_per_s  # E[T]
+    waited = start * max_batch - (sum_until + until) / rate_per_s
+    return waited / (1.0 + joined)
+
+
+@njit(cache=True)
+def _mean_batch_waits(rate, max_batch, max_wait, out):  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        out[i] = _mean_batch_wait(rate[i], max_batch[i], max_wait[i])
+
+
+def mean_batch_wait_s(rate_per_s: ArrayLike, max_batch: ArrayLike,
+                      max_wait_s: ArrayLike) -> NDArray[np.float64]:
+    """Mean wait (s) of a request in a batcher that starts a batch when it holds ``max_batch``
+    requests or its first has waited ``max_wait_s``, the requests arriving as a Poisson stream
+    of ``rate_per_s`` (broadcast shapes). Per batch (a renewal cycle, the GPU taken as free):
+    the sum of its requests' waits over their expected number; ``max_wait_s`` with no arrivals,
+    0 with batches of one. Exact for Poisson arrivals (tests check it against a simulated
+    batcher)."""
+    r, b, w = np.broadcast_arrays(np.asarray(rate_per_s, dtype=np.float64),
+                                  np.asarray(max_batch, dtype=np.int64),
+                                  np.asarray(max_wait_s, dtype=np.float64))
+    out = np.empty(r.size)
+    _mean_batch_waits(np.ascontiguousarray(r).ravel(), np.ascontiguousarray(b).ravel(),
+                      np.ascontiguousarray(w).ravel(), out)
+    return out.reshape(r.shape)
+
+
+class PlacementRates:
+    """The request rates a snapshot gives, per second, each weighted exponentially over the
+    past (time constant :data:`RATE_TIME_CONSTANT_S`), per site and model ([sites, models]):
+    ``site``, the requests placed there; ``home``, those arriving from the cells the site is
+    nearest to (``home_site``: each transport node's nearest cell or edge site, where
+    ``nearest-edge`` sends its requests). The decision being taken is not counted: its own
+    requests are not peers that a batch could wait for. A decision's ``n`` requests over its
+    interval ``interval_s`` add ``n (1 - exp(-interval_s / tau)) / interval_s`` at its end, so
+    that steady arrivals at a rate read that rate at the next decision; with ``interval_s`` 0
+    (the live gateway, one request at a time), each adds ``1 / tau``, an unbiased estimate of a
+    Poisson stream's rate at any time."""
+
+    def __init__(self, home_site: NDArray[np.int64], n_sites: int, n_models: int,
+                 interval_s: float) -> None:
+        self.site = np.zeros((n_sites, n_models))
+        self.home = np.zeros((n_sites, n_models))
+        self.home_site = np.asarray(home_site, dtype=np.int64)
+        self.time_s = 0.0  # the rates as of this time
+        self.interval_s = interval_s
+        tau = RATE_TIME_CONSTANT_S
+        self._weight = -math.expm1(-interval_s / tau) / interval_s if interval_s > 0 else 1 / tau
+
+    def advance(self, time_s: float) -> None:
+        """Decay the rates to ``time_s`` (nothing where they are as of that time or later)."""
+        if time_s > self.time_s:
+            keep = math.exp(-(time_s - self.time_s) / RATE_TIME_CONSTANT_S)
+            self.site *= keep
+            self.home *= keep
+            self.time_s = time_s
+
+    def record(self, time_s: float, node: NDArray[np.int64], site: NDArray[np.int64],
+               model: NDArray[np.int64]) -> None:
+        """Count a decision taken at ``time_s``: requests of ``model`` from ``node`` placed at
+        ``site`` (on the device, rejected: at no site), as of the end of its interval."""
+        self.advance(time_s + self.interval_s)
+        for rate, where in ((self.home, self.home_site[node]), (self.site, site)):
+            at = where >= 0
+            n_models = rate.shape[1]
+            count = np.bincount(where[at] * n_models + model[at], minlength=rate.size)
+            rate += count.reshape(rate.shape) * self._weight
 
 
 def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,

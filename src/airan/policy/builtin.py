@@ -16,6 +16,7 @@ from airan.policy.base import (
     REJECT,
     Batch,
     Snapshot,
+    _mean_batch_wait,
     air_rates_bps,
     batch_wait_s,
     candidate_sites,
@@ -71,6 +72,17 @@ def _nearest_by_node(w: object, mask: NDArray[np.bool_]) -> I64:
         table = table.astype(np.int64)
         cache[key] = table
     return table  # type: ignore[no-any-return]
+
+
+def home_sites(w: Any) -> I64:
+    """Each transport node's home site: where ``nearest-edge`` sends its requests with every
+    site up (the nearest cell or edge site; of any kind where there is none); -1: none."""
+    if not len(w.site_names):
+        return np.full(len(w.node_names), -1, dtype=np.int64)
+    mask = np.isin(np.asarray(w.site_kind), ("cell", "edge"))
+    if not mask.any():
+        mask = np.ones(len(w.site_names), dtype=bool)
+    return _nearest_by_node(w, mask)
 
 
 def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: str) -> I64:
@@ -218,7 +230,8 @@ def deadline_aware(
         np.asarray(snap.link_backlog_s, dtype=np.float64),
         float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
         np.asarray(snap.site_model_backlog_s, dtype=np.float64),
-        np.asarray(snap.site_model_queue, dtype=np.int64),
+        np.asarray(snap.site_model_rate_per_s, dtype=np.float64),
+        np.asarray(snap.site_model_home_rate_per_s, dtype=np.float64),
         w.site_max_wait_s,  # type: ignore[attr-defined]
         np.asarray(snap.site_healthy, dtype=np.bool_),
         np.asarray(snap.site_ai_share, dtype=np.float64),
@@ -297,7 +310,8 @@ def _whole_slots(on_air_s, slot_s):
 def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fleet, ul_rate,
                          ul_time, ul_round, dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access,
                          ul_spacing, dl_spacing, held, state_bits, site_node, path_links,
-                         link_backlog, queue_limit, site_backlog, site_queue, max_wait,
+                         link_backlog, queue_limit, site_backlog, site_rate, home_rate,
+                         max_wait,
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
@@ -325,10 +339,13 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     offered = np.zeros((n_sites, n_models))  # the batch's requests that may go to each
     tab = n * k > n_models * n_sites
     comp = np.empty((n_models, n_sites) if tab else (0, 0))
+    wait_tab = np.empty((n_models, n_sites) if tab else (0, 0))
     if tab:
         for m in range(n_models):
             for st in range(n_sites):
                 comp[m, st] = svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st]
+                wait_tab[m, st] = _mean_batch_wait(max(site_rate[st, m], home_rate[st, m]),
+                                                   max_batch[st, m], max_wait[st, m])
     for i in range(n):
         v = svc[i]
         m = svc_model[v]
@@ -363,9 +380,9 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                         up = np.inf
                     else:
                         up += path_delay[src, st] + wait + state_bits[v] / path_rate[src, st]
-            # a request that opens a batch waits max_wait for it to fill (batch_wait_s)
-            if site_queue[st, m] == 0 and max_batch[st, m] > 1:
-                opening[i, j] = max_wait[st, m]
+            # the batcher's mean wait at the rate the site would see (batch_wait_s)
+            opening[i, j] = (wait_tab[m, st] if tab else _mean_batch_wait(
+                max(site_rate[st, m], home_rate[st, m]), max_batch[st, m], max_wait[st, m]))
             up += opening[i, j]
             arrive[i, j] = up
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
@@ -488,7 +505,7 @@ def deadline_aware_reference(
         soonest = local  # requests that may go there
         if k:
             model = np.broadcast_to(w.svc_model[batch.service][:, None], sites.shape)  # type: ignore[attr-defined]
-            opening = batch_wait_s(snap, sites, model)
+            opening = batch_wait_s(snap, batch, sites)
             shorter = opening
             interval = float(getattr(snap, "decision_interval_s", 0.0))
             if interval > 0.0:
