@@ -240,6 +240,45 @@ def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path: Path)
                        "'seed' given twice")
 
 
+def test_a_key_given_twice_in_any_yaml_a_user_gives_is_an_error(tmp_path: Path) -> None:
+    """Sweep files and GPU inventories too, and on one line ({count: 5, count: 7}): a
+    review's sweep with two ``policy:`` axes ran the second only, its inventory with two counts
+    totalled the second, each exit 0 without a word."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("scenario: factory\naxes:\n  policy: [nearest-edge]\n"
+                     "  policy: [least-loaded]\n")
+    assert_input_error(runner.invoke(app, ["sweep", str(sweep), "--dry-run"]), str(sweep),
+                       "line 4, column 3: key 'policy' given twice (first at line 3)")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("name: x\ngroups:\n  - {name: a, count: 5, gpu: B200, count: 7}\n")
+    assert_input_error(runner.invoke(app, ["capacity", str(inventory)]), str(inventory),
+                       "key 'count' given twice (first at line 3)")
+    scenario = tmp_path / "flow.yaml"
+    scenario.write_text("name: x\nengine: {decision_interval_ms: 5, decision_interval_ms: 1}\n")
+    assert_input_error(runner.invoke(app, ["validate", str(scenario)]), str(scenario),
+                       "key 'decision_interval_ms' given twice")
+
+
+def test_a_path_name_past_the_file_systems_limit_is_an_error_not_a_traceback(
+        tmp_path: Path) -> None:
+    """A file name over 255 bytes: pathlib's exists() raises (ENAMETOOLONG) where it returns
+    False for a missing file; every command that takes a path showed a traceback, exit 1."""
+    long = tmp_path / ("a" * 300)
+    for args in (["validate", f"{long}.yaml"], ["sweep", f"{long}.yaml"],
+                 ["run", "factory", "--duration", "0.1", "--no-report", "--out", str(long)]):
+        assert_input_error(runner.invoke(app, args), str(long), "File name too long")
+
+
+def test_one_worker_on_a_ray_cluster_is_refused(tmp_path: Path) -> None:
+    """``--workers 1`` runs in this process, without Ray, says its help; with ``--address``
+    the sweep went to Ray all the same (a review)."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("scenario: factory\naxes:\n  policy: [nearest-edge]\n")
+    for args in (["sweep", str(sweep)], ["run-sharded", "factory", "--regions", "2x2"]):
+        assert_input_error(runner.invoke(app, [*args, "--workers", "1", "--address", "auto"]),
+                           "option '--workers'", "without Ray")
+
+
 def test_a_compute_site_named_like_a_generated_one_is_an_error(tmp_path: Path) -> None:
     def change(d: dict[str, Any]) -> None:
         d["generated_compute_sites"] = {"every": 1, "gpus": [{"type": "L4", "count": 1}]}
@@ -330,6 +369,10 @@ def test_a_value_of_the_wrong_type_is_named_with_its_option(args: list[str],
     (["catalog", "--bogus"], ["No such option: --bogus", "'airan catalog --help'"]),
     # a group without its command prints its help; the error line said nothing ("error:  (...")
     (["catalog"], ["error: Missing command. ('airan catalog --help' lists the commands)"]),
+    # an option without its value: the command's help, not the program's (a review)
+    (["run", "factory", "--duration"], ["'--duration' requires an argument",
+                                        "('airan run --help' lists the options)"]),
+    (["catalog", "gpus", "--precision"], ["'airan catalog gpus --help' lists the options"]),
 ])
 def test_usage_errors_are_one_line(args: list[str], needles: list[str]) -> None:
     result = runner.invoke(app, args)

@@ -751,6 +751,23 @@ def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:
     assert time.monotonic() - t0 < 10.0
 
 
+def test_devices_refuse_a_seed_other_than_the_deployments(tmp_path: Path) -> None:
+    """``airan devices --deployment D --seed 5`` ran on the deployment's seed and wrote it to
+    summary.json, the --seed given dropped without a word (a review): refused, exit 2."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.live.runtime import Deployment
+
+    dep = Deployment(scenario="", seed=1, policy="least-loaded", sites={},
+                     gateways={}, tenants={"default": "t"})
+    dep.write(tmp_path / "deployment.json")
+    result = CliRunner().invoke(app, ["devices", "factory", "--deployment", str(tmp_path),
+                                      "--seed", "5", "--duration", "1"])
+    assert result.exit_code == 2, result.output
+    assert "option '--seed'" in result.output and "seed 1" in result.output
+
+
 def test_live_refuses_faults_and_a_comparison_refuses_moving_devices(tmp_path: Path) -> None:
     """A live run emulates no faults and moves no device: a scenario with faults is refused
     before anything starts (it placed requests on a site its fault had down, silently), and a

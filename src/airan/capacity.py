@@ -38,6 +38,7 @@ from pydantic import (
 from airan.catalog import Precision, load_gpus
 from airan.catalog.equivalents import BASES, REFERENCE_GPU, A100Ratios, a100_ratios
 from airan.errors import InputError, malformed_yaml, unknown_name
+from airan.yaml_files import load_yaml
 
 __all__ = [
     "BASIS_LABELS",
@@ -183,7 +184,7 @@ def load_inventory(path: str | Path) -> Inventory:
     if not p.is_file():
         raise InputError("file not found" if not p.exists() else "not a file", file=label)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, RecursionError) as exc:
         raise malformed_yaml(exc, label) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -6,6 +6,7 @@ Used by :mod:`airan.cli` and by the commands that live with their own layer
 
 from __future__ import annotations
 
+import errno
 import inspect
 import math
 import os
@@ -126,6 +127,9 @@ def _usage_error(exc: Any, ctx: Any) -> NoReturn:
         raise typer.Exit(2)
     exc._airan_shown = True
     where = (exc.ctx or ctx).command_path if (exc.ctx or ctx) is not None else "airan"
+    sub = getattr(ctx, "invoked_subcommand", None)
+    if exc.ctx is None and sub:  # (a subcommand's option without its value names no context)
+        where = f"{where} {sub}"
     message = " ".join(exc.format_message().split())
     if not message:  # a group called without its command (it printed its help)
         message = "Missing command."
@@ -222,6 +226,19 @@ def _user_errors() -> Iterator[None]:
         _fail(str(_as_argument(exc)))
     except MemoryError as exc:
         _fail(_memory_message(exc))
+    except OSError as exc:
+        if exc.errno not in _PATH_ERRNOS or exc.filename is None:
+            raise
+        # a path the machine refuses where no reader turned it into an InputError first: a
+        # name past the file system's 255 bytes (pathlib's exists() raises on it), a folder
+        # that is read-only, a disk full
+        _fail(f"{exc.filename}: cannot read or write it: {exc.strerror}")
+
+
+#: the errors of a path that the user gave, as opposed to a fault of airan's own
+_PATH_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "ENAMETOOLONG", "ENOENT", "ENOTDIR", "EISDIR", "ELOOP", "EACCES", "EPERM", "EROFS",
+    "ENOSPC", "EDQUOT", "EEXIST") if hasattr(errno, name))
 
 
 def _as_argument(exc: InputError) -> InputError:

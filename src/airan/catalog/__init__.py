@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from airan.yaml_files import load_yaml
 
 __all__ = [
     "BYTES_PER_VALUE",
@@ -317,7 +318,7 @@ def _read_yaml(filename: str, path: str | Path | None) -> Mapping[str, Any]:
         text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, Mapping):
         raise ValueError(f"{filename}: top level must be a mapping of id -> entry")
     return data

@@ -375,6 +375,10 @@ def register(app: typer.Typer) -> None:
                 dep = Deployment.read(deployment)
                 _check_served(sc, dep, deployment,
                               unscaled if fleet_scale != 1.0 else None)
+                if seed is not None and seed != dep.seed:  # (the components' draws are seeded)
+                    raise InputError(f"the deployment runs on seed {dep.seed} (airan serve "
+                                     "--seed): leave --seed out, or serve again with it",
+                                     field="--seed", value=seed)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")

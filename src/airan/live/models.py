@@ -442,9 +442,11 @@ def read_calibration(path: str | Path) -> dict[str, Any]:
     """A calibration file written by :func:`write_calibration` (``airan profile``)."""
     import yaml
 
+    from airan.yaml_files import load_yaml
+
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read the calibration: {exc}", file=str(p)) from None
     if not isinstance(data, dict) or "service_time" not in data or "batches" not in data:

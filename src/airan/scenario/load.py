@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from airan.errors import InputError, malformed_yaml, unknown_name
 from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Fault, Scenario
+from airan.yaml_files import load_yaml
 
 #: SR periods in slots that TS 38.331 (SchedulingRequestResourceConfig, periodicityAndOffset)
 #: configures at each subcarrier spacing (numerology 0-3), besides 2 and 7 (or 6) symbols
@@ -52,36 +53,6 @@ def _builtin_scenarios() -> dict[str, str]:
             data = yaml.safe_load(entry.read_text())
             out[entry.name[:-5]] = str(data.get("description", "")).strip().splitlines()[0]
     return out
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error (YAML
-    forbids it; PyYAML would silently keep the last one)."""
-
-
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # '<<': merged keys may be overridden
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            first = seen.setdefault(key, key_node.start_mark.line + 1)
-        except TypeError:  # an unhashable key: PyYAML's own constructor reports it
-            continue
-        if first != key_node.start_mark.line + 1:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} given twice (first at line {first})",
-                key_node.start_mark)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def load_yaml(text: str) -> Any:
-    """Parse YAML safely, rejecting duplicate keys (raises ``yaml.YAMLError``)."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader subclass)
 
 
 def load_scenario(path_or_name: str | os.PathLike[str], *, gpu_checks: bool = True) -> Scenario:

@@ -25,11 +25,14 @@ def _option_error(option: str, reason: str, value: Any,
 
 
 def _check_common(workers: int | None, duration: float | None = None,
-                  policy: str | None = None) -> None:
+                  policy: str | None = None, address: str | None = None) -> None:
     from airan.policy import is_known_policy, policy_names
 
     if workers is not None and workers < 1:
         raise _option_error("--workers", "must be at least 1", workers)
+    if workers == 1 and address is not None:
+        raise _option_error("--workers", "1 runs everything in this process, without Ray: "
+                            "leave out --address, or give more workers", workers)
     if duration is not None and not duration > 0:
         raise _option_error("--duration", "must be positive", duration)
     if policy is not None and not is_known_policy(policy):
@@ -100,7 +103,7 @@ def sweep(
     from airan.cli import _fail, _user_errors, err, out
 
     with _user_errors():
-        _check_common(workers)
+        _check_common(workers, address=address)
         from airan.sweep.runner import Tally, is_complete, run_sweep
         from airan.sweep.spec import load_sweep
 
@@ -231,7 +234,7 @@ def run_sharded(
     from airan.console import _scenario_errors, scale_suffix
 
     with _user_errors():
-        _check_common(workers, duration, policy)
+        _check_common(workers, duration, policy, address)
         if sites is not None and not 1 <= sites <= 1_000_000:
             raise _option_error("--sites", "must be 1-1,000,000", sites)
         if not fleet_scale > 0 or not math.isfinite(fleet_scale):

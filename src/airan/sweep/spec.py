@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airan.errors import InputError, malformed_yaml, unknown_name
 from airan.version import code_identity
+from airan.yaml_files import load_yaml
 
 LOAD_AXIS = "load"
 # a key: a field name, or a name a user chose (live.sites.on-prem: site names hold '-')
@@ -136,7 +137,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not p.is_file():
         raise InputError("not a file", file=label)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, RecursionError) as exc:
         raise malformed_yaml(exc, label) from None
     except (OSError, UnicodeDecodeError) as exc:
