@@ -217,3 +217,56 @@ def test_serve_lists_only_the_components_it_started(tmp_path: Path,
     assert res.exit_code == 0, res.output
     assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
     assert "site edge" not in res.output
+
+
+def test_one_hosts_share_of_a_large_scenario_is_not_held_to_the_whole_ones_gateways(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most 64 gateway processes start on one machine: a host that starts one site of a
+    66-cell scenario (its gateways on other hosts) was refused for the 66 cells, so a scenario
+    past 64 cells could not be spread over hosts at all (a review)."""
+    import yaml
+
+    from airan.live.cli import register
+
+    (p_a,) = _free_ports(1)
+    d = _scenario(sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": "127.0.0.1:1"})
+    d["cell_sites"] += [{"name": f"far-{i}", "position_m": [400 * (i + 2), 0], "sectors": 1}
+                        for i in range(64)]
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(d))
+    app = typer.Typer()
+    register(app)
+    monkeypatch.setenv("AIRAN_TOKEN", TOKEN)
+    res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
+                                   "127.0.0.1", "--out", str(tmp_path / "a"), "--duration",
+                                   "0.5", "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
+    assert res.exit_code == 0, res.output
+    assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
+
+
+def test_generated_compute_sites_take_live_addresses_and_components(tmp_path: Path) -> None:
+    """A scenario whose GPU sites are generated (``gpu-<cell site>``) is deployed on hosts like
+    any other: ``live.sites`` names them, a host starts one with ``--component site:NAME``,
+    and a gateway needs their addresses too. Before, validation refused their names in
+    ``live.sites`` while the gateway asked for them: no such scenario could be spread over
+    hosts (a review)."""
+    from airan.live.runtime import LiveRuntime
+
+    d = _scenario(sites={"gpu-a": "127.0.0.1:5001", "edge": "127.0.0.1:5003",
+                         "gpu-bs-b": "127.0.0.1:5004"},
+                  gateways={"bs-a": "127.0.0.1:5002"})
+    d["generated_compute_sites"] = {"every": 2, "gpus": [{"type": "L40S", "count": 1}]}
+    with pytest.raises(InputError) as e:  # every 2nd cell site from the first: bs-a only
+        scenario_from_dict(d)
+    assert e.value.field == "live.sites.gpu-bs-b" and "did you mean 'gpu-bs-a'" in str(e.value)
+    d["live"]["sites"]["gpu-bs-a"] = d["live"]["sites"].pop("gpu-bs-b")
+    sc = scenario_from_dict(d)
+    assert LiveRuntime(sc, tmp_path, components=["site:gpu-bs-a"],
+                       models=MODELS).components == ({"gpu-bs-a"}, set())
+    assert LiveRuntime(sc, tmp_path, components=["gateway:bs-a"],
+                       models=MODELS).components == (set(), {"bs-a"})
+    del d["live"]["sites"]["gpu-bs-a"]
+    with pytest.raises(InputError) as e:
+        LiveRuntime(scenario_from_dict(d), tmp_path, components=["gateway:bs-a"],
+                    models=MODELS)
+    assert e.value.field == "live.sites.gpu-bs-a"  # the gateway dials it too

@@ -320,10 +320,6 @@ class LiveRuntime:
             raise InputError(f"cannot write the run folder: {exc.strerror or exc}",
                              file=str(self.folder)) from None
         cells = self._cells()
-        if len(cells) > MAX_GATEWAYS:
-            raise InputError(f"{len(cells)} cells: the live runtime starts one gateway process "
-                             f"per cell, at most {MAX_GATEWAYS} on one machine",
-                             field="cell_sites", value=len(cells))
         w = self._world
         groups = self._gateway_groups(cells)
         live = sc.live
@@ -331,6 +327,12 @@ class LiveRuntime:
         if self.components is not None:
             want_sites, want_cells = self.components
             groups = _address_groups(sc, want_cells)
+        if len(groups) > MAX_GATEWAYS:  # (those started here: --component starts some)
+            raise InputError(f"{len(cells)} cells: the live runtime starts one gateway process "
+                             f"per cell, at most {MAX_GATEWAYS} on one machine"
+                             if len(groups) == len(cells) else
+                             f"{len(groups)} gateway processes to start on this machine, at "
+                             f"most {MAX_GATEWAYS}", field="cell_sites", value=len(cells))
         gw_delays = self.delays
         try:
             if self.delays == "netns":
@@ -488,7 +490,7 @@ def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], se
     for item in components:
         kind, _, name = item.partition(":")
         if kind == "site":
-            names = [c.name for c in sc.compute_sites]
+            names = sc.compute_site_names()
             if name not in names and name not in sc.live.sites:
                 raise unknown_name("compute site", name, names, field="component")
             if name not in sc.live.sites:
@@ -513,7 +515,7 @@ def _parse_components(sc: Scenario, components: list[str]) -> tuple[set[str], se
             raise InputError("a component is site:NAME or gateway:CELL", field="component",
                              value=item)
     if cells:
-        missing = [c.name for c in sc.compute_sites if c.name not in sc.live.sites]
+        missing = [n for n in sc.compute_site_names() if n not in sc.live.sites]
         if missing:
             raise InputError("a gateway needs every compute site's address",
                              field=f"live.sites.{missing[0]}", value=missing[0])

@@ -329,9 +329,7 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     models = load_models()
     _unique([c.name for c in s.cell_sites], "cell_sites")
     _unique([n.name for n in s.nodes], "nodes")
-    site_names = [c.name for c in s.compute_sites]
-    if s.generated_compute_sites is not None:  # named gpu-<cell site>, every n-th cell site
-        site_names += [f"gpu-{n}" for n in s.cell_site_names()[::s.generated_compute_sites.every]]
+    site_names = s.compute_site_names()  # generated: gpu-<cell site>, every n-th cell site
     _unique(site_names, "compute_sites", len(s.compute_sites),
             "generated_compute_sites names a site gpu-<cell site>")
     _unique([f.name for f in s.fleets], "fleets")
@@ -1484,7 +1482,7 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
 def _check_live(s: Scenario) -> None:
     """The live section names compute sites and cells the scenario has, gives each cell at most
     one gateway, and no two servers one address (gateways may share one: a shared gateway)."""
-    sites = [c.name for c in s.compute_sites]
+    sites = s.compute_site_names()
     for name in s.live.sites:
         if name not in sites:
             raise unknown_name("compute site", name, sites, field=f"live.sites.{name}")

@@ -737,6 +737,14 @@ class Scenario(_Strict):
     handover: Handover = Handover()
     live: LiveHosts = LiveHosts()  # the live runtime on separate hosts (airan serve --component)
 
+    def compute_site_names(self) -> list[str]:
+        """The compute sites listed, then those generated (``gpu-<cell site>``, every n-th)."""
+        names = [c.name for c in self.compute_sites]
+        if self.generated_compute_sites is not None:
+            names += [f"gpu-{n}"
+                      for n in self.cell_site_names()[::self.generated_compute_sites.every]]
+        return names
+
     def cell_site_names(self) -> list[str]:
         names = [s.name for s in self.cell_sites]
         if self.cell_sites_file is not None:
