@@ -433,7 +433,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         sites = _table(title)
         sites.add_column("site", no_wrap=True)
         sites.add_column("kind")
-        _columns(sites, "GPUs", "utilization", "mean queue", "served", "mean batch")
+        _columns(sites, "GPUs", "utilization", "mean queue (requests)", "served", "mean batch")
         for name, c in shown:
             util = c.get("gpu_utilization")
             sites.add_row(Text(name), str(c.get("kind", "")), str(c.get("gpus", "")),

@@ -238,7 +238,9 @@ class ModelSpec(BaseModel):
     Roofline fields: ``gflops`` per inference (prefill for autoregressive models),
     ``weight_bytes`` at ``precision``, ``activation_bytes`` per inference, and optionally
     ``decode_tokens`` steps of ``gflops_per_token`` each reading ``decode_weight_bytes``
-    (default ``weight_bytes``) plus ``decode_activation_bytes`` (KV cache) per sequence. The
+    (default ``weight_bytes``) plus ``decode_activation_bytes`` (KV cache, at the mean
+    context) per sequence; ``kv_bytes_per_token``, what the cache grows by per token, sizes it
+    at the last step, where the memory check needs it (:mod:`airan.compute.memory`). The
     steps come after the prefill, which yields the first output token itself: an output of N
     tokens is ``decode_tokens: N - 1`` (vla-perf counts OpenVLA's 7 action tokens as 7 steps,
     and the catalog follows it there).
@@ -260,6 +262,7 @@ class ModelSpec(BaseModel):
     gflops_per_token: float | None = Field(default=None, ge=0)
     decode_weight_bytes: float | None = Field(default=None, ge=0)
     decode_activation_bytes: float = Field(default=0.0, ge=0)
+    kv_bytes_per_token: float = Field(default=0.0, ge=0)
     efficiency: Efficiency | None = None
     overhead_ms: float = Field(default=0.0, ge=0)
     overhead_on: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
