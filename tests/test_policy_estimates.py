@@ -454,6 +454,14 @@ def test_mean_batch_wait_at_its_limits() -> None:
     below, above = mean_batch_wait_s(np.array([699.999e3, 700.001e3]), 900, 0.001)
     assert above < below
     assert above == pytest.approx(below, rel=1e-5)
+    # a rate faded to almost nothing waits the whole max_wait, as none does: 1 - P(N < j)
+    # rounded to 0 below ~1e-16 arrivals in max_wait, and the wait with it (a review: a site
+    # left ~2 s before looked free of any batch wait, and drew requests back for a while)
+    faded = mean_batch_wait_s(np.array([1e-12, 1e-14, 5e-15, 1e-20, 1e-300]), 8, 0.01)
+    np.testing.assert_allclose(faded, 0.01, rtol=1e-9)
+    assert (faded <= 0.01).all()
+    waits = mean_batch_wait_s(np.logspace(-25, 8, 400), 8, 0.01)
+    assert (np.diff(waits) <= 1e-15).all()  # never longer at a higher rate
 
 
 def test_placement_rates_read_a_steady_stream_at_its_rate() -> None:
@@ -475,6 +483,13 @@ def test_placement_rates_read_a_steady_stream_at_its_rate() -> None:
     home, placed = np.mean(seen[40:], axis=0)
     assert home == pytest.approx(600, rel=0.05)
     assert placed == pytest.approx(300, rel=0.05)
+    # a failed site's requests placed again, counted at the interval's start as the engine
+    # does: they add to where they go, not to the rate their cells send, and the clock stays
+    # on the grid (at the time a read of the next decision expects)
+    home, placed, clock = rates.home[0, 0], rates.site[1, 0], rates.time_s
+    rates.record(399 * 0.005, np.array([0]), np.array([1]), np.array([0]), arrivals=False)
+    assert (rates.home[0, 0], rates.time_s) == (home, clock)
+    assert rates.site[1, 0] > placed
     before = rates.home[0, 0]
     rates.advance(400 * 0.005 + 0.05)
     assert rates.home[0, 0] == pytest.approx(before * np.exp(-1.0), rel=1e-12)
@@ -504,3 +519,17 @@ def test_deadline_aware_brings_traffic_back_to_a_site_after_its_fault() -> None:
         assert np.mean(place == "on-prem") >= 0.95
         met[len(faults)] = np.mean(np.asarray(t.column("outcome").to_pylist())[after] == "met")
     assert met[1] == pytest.approx(met[0], abs=0.02)
+
+
+def test_deadline_aware_keeps_traffic_home_once_a_fault_is_over() -> None:
+    """Factory, on-prem down 0.5-1.2 s: detection returns on-prem and stays there. A review
+    saw requests drawn back to the regional edge ~1.9 s after it was last used, when its
+    faded rate rounded its batch wait to 0."""
+    d = _factory(faults=[{"kind": "site_down", "site": "on-prem", "start_s": 0.5,
+                          "end_s": 1.2}])
+    t = airan.run(scenario_from_dict(d), policy="deadline-aware", duration_s=4.0,
+                  seed=1).requests
+    after = np.asarray(t.column("created_s").to_numpy()) > 1.25
+    place = np.asarray(t.column("placement").to_pylist())[after]
+    service = np.asarray(t.column("service").to_pylist())[after]
+    assert (place[service == "detect"] == "on-prem").all()

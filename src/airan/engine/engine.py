@@ -428,7 +428,7 @@ class Engine:
         dev = st.rq_i[rs, K.I_DEV].copy()
         batch = Batch(time_s=np.full(n, self.now_s), device=dev,
                       service=st.rq_i[rs, K.I_SVC].copy(), cell=w.dev_cell[dev])
-        place = self._decide(batch)
+        place = self._decide(batch, redispatch=True)
         for site in np.unique(old_site):
             rec = self.faults.site_fault(int(site))
             if rec is None:
@@ -439,14 +439,18 @@ class Engine:
             rec.lost += int(np.sum(mine & (place < LOCAL)))
         K.redispatch(self._kw, self._sref, rs, place, self.now_s)
 
-    def _decide(self, batch: Batch) -> np.ndarray:
+    def _decide(self, batch: Batch, *, redispatch: bool = False) -> np.ndarray:
         n = len(batch)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         w = self.world
         self._rates.advance(self.now_s)
         place = self._placements(batch)
-        self._rates.record(self.now_s, w.cell_node[batch.cell], place, w.svc_model[batch.service])
+        # (counted on the decision grid: a failed site's requests placed again between two
+        # decisions would otherwise move the rates' clock past the next one)
+        interval_start = (self.slot // self.interval_slots) * self.interval_slots * w.slot_s
+        self._rates.record(float(interval_start), w.cell_node[batch.cell], place,
+                           w.svc_model[batch.service], arrivals=not redispatch)
         return place
 
     def _placements(self, batch: Batch) -> np.ndarray:

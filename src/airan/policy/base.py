@@ -420,22 +420,23 @@ def _mean_batch_wait(rate_per_s, max_batch, max_wait_s):  # pragma: no cover - c
     mean = rate_per_s * max_wait_s
     log_mean = math.log(mean)
     p = math.exp(-mean)  # P(N(w) = 0) (from the log past exp's range: see below)
-    below = p  # P(N(w) < j)
+    # P(N(w) >= j), from P(N(w) >= 1) down by each P(N(w) = j): not 1 - P(N(w) < j), which
+    # rounds to 0 for a faded rate (mean below ~1e-16) and the wait with it
+    at_least = -math.expm1(-mean)
     until = 0.0  # E[min(S_j, w)] * rate
     sum_until = 0.0  # sum over j < b - 1 of it
     joined = 0.0  # expected requests after the first in a batch
     for j in range(1, max_batch):
-        at_least = 1.0 - below  # P(N(w) >= j)
         until += at_least
         joined += at_least
         if j < max_batch - 1:
             sum_until += until
         p = (p * mean / j if mean < 700.0
              else math.exp(j * log_mean - mean - math.lgamma(j + 1.0)))
-        below += p
+        at_least = max(at_least - p, 0.0)
     start = until / rate_per_s  # E[T]
     waited = start * max_batch - (sum_until + until) / rate_per_s
-    return waited / (1.0 + joined)
+    return min(max(waited / (1.0 + joined), 0.0), max_wait_s)
 
 
 @njit(cache=True)
@@ -492,11 +493,16 @@ class PlacementRates:
             self.time_s = time_s
 
     def record(self, time_s: float, node: NDArray[np.int64], site: NDArray[np.int64],
-               model: NDArray[np.int64]) -> None:
-        """Count a decision taken at ``time_s``: requests of ``model`` from ``node`` placed at
-        ``site`` (on the device, rejected: at no site), as of the end of its interval."""
+               model: NDArray[np.int64], *, arrivals: bool = True) -> None:
+        """Count a decision of the interval that starts at ``time_s``: requests of ``model``
+        from ``node`` placed at ``site`` (on the device, rejected: at no site), as of the
+        interval's end; ``arrivals=False`` for requests placed again (a failed site's), which
+        arrived from their cells once already."""
         self.advance(time_s + self.interval_s)
-        for rate, where in ((self.home, self.home_site[node]), (self.site, site)):
+        for rate, where in ((self.home, self.home_site[node] if arrivals else None),
+                            (self.site, site)):
+            if where is None:
+                continue
             at = where >= 0
             n_models = rate.shape[1]
             count = np.bincount(where[at] * n_models + model[at], minlength=rate.size)
