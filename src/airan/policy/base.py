@@ -484,29 +484,47 @@ class PlacementRates:
         tau = RATE_TIME_CONSTANT_S
         self._weight = -math.expm1(-interval_s / tau) / interval_s if interval_s > 0 else 1 / tau
 
+    def _keep(self, time_s: float) -> float:
+        """The factor that decays the rates to ``time_s`` (1 where they are as of it or later),
+        the clock moved there."""
+        if time_s <= self.time_s:
+            return 1.0
+        keep = math.exp(-(time_s - self.time_s) / RATE_TIME_CONSTANT_S)
+        self.time_s = time_s
+        return keep
+
     def advance(self, time_s: float) -> None:
         """Decay the rates to ``time_s`` (nothing where they are as of that time or later)."""
-        if time_s > self.time_s:
-            keep = math.exp(-(time_s - self.time_s) / RATE_TIME_CONSTANT_S)
+        keep = self._keep(time_s)
+        if keep != 1.0:
             self.site *= keep
             self.home *= keep
-            self.time_s = time_s
 
     def record(self, time_s: float, node: NDArray[np.int64], site: NDArray[np.int64],
                model: NDArray[np.int64], *, arrivals: bool = True) -> None:
         """Count a decision of the interval that starts at ``time_s``: requests of ``model``
         from ``node`` placed at ``site`` (on the device, rejected: at no site), as of the
         interval's end; ``arrivals=False`` for requests placed again (a failed site's), which
-        arrived from their cells once already."""
-        self.advance(time_s + self.interval_s)
-        for rate, where in ((self.home, self.home_site[node] if arrivals else None),
-                            (self.site, site)):
-            if where is None:
-                continue
-            at = where >= 0
-            n_models = rate.shape[1]
-            count = np.bincount(where[at] * n_models + model[at], minlength=rate.size)
-            rate += count.reshape(rate.shape) * self._weight
+        arrived from their cells once already. (Compiled: it runs at every decision.)"""
+        _decay_and_count(self.site, self.home, self.home_site,
+                         np.asarray(node, dtype=np.int64), np.asarray(site, dtype=np.int64),
+                         np.asarray(model, dtype=np.int64),
+                         self._keep(time_s + self.interval_s), self._weight, arrivals)
+
+
+@njit(cache=True)
+def _decay_and_count(site_rate, home_rate, home_site, node, site, model, keep, weight,
+                     arrivals):  # pragma: no cover - compiled
+    """:meth:`PlacementRates.record`: both rates times ``keep``, then ``weight`` added per
+    request where it goes and, for ``arrivals``, at its node's home site."""
+    if keep != 1.0:
+        site_rate *= keep
+        home_rate *= keep
+    for i in range(node.shape[0]):
+        if arrivals and home_site[node[i]] >= 0:
+            home_rate[home_site[node[i]], model[i]] += weight
+        if site[i] >= 0:
+            site_rate[site[i], model[i]] += weight
 
 
 def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,
