@@ -768,6 +768,20 @@ def test_devices_refuse_a_seed_other_than_the_deployments(tmp_path: Path) -> Non
     assert "option '--seed'" in result.output and "seed 1" in result.output
 
 
+def test_devices_without_addresses_name_the_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a token and no deployment, the devices find the gateways in the scenario's live
+    section; where it has none, the error names the scenario as every scenario error does
+    (it named only the field: a review)."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    monkeypatch.setenv("AIRAN_TOKEN", "t")
+    result = CliRunner().invoke(app, ["devices", "factory", "--duration", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: factory (built-in): field 'live.gateways.cell-a'")
+
+
 def test_live_refuses_faults_and_a_comparison_refuses_moving_devices(tmp_path: Path) -> None:
     """A live run emulates no faults and moves no device: a scenario with faults is refused
     before anything starts (it placed requests on a site its fault had down, silently), and a

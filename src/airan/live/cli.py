@@ -383,7 +383,10 @@ def register(app: typer.Typer) -> None:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")
             else:
-                dep = deployment_from_scenario(sc, token, seed=seed)
+                from airan.console import _scenario_errors
+
+                with _scenario_errors(scenario):  # (its live section: the file named)
+                    dep = deployment_from_scenario(sc, token, seed=seed)
             folder = out_dir or default_run_folder(scenario, Path("runs") / (
                 f"{sc.name}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
             _check_out(folder)
