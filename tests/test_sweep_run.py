@@ -182,6 +182,40 @@ def test_changed_scenario_never_reuses_old_results(tmp_path: Path) -> None:
     assert all(r["detect.p50_ms"] is not None for r in result.table.to_pylist())
 
 
+def test_a_corrupt_summary_is_run_again(tmp_path: Path) -> None:
+    """A run folder whose summary.json cannot be read is incomplete: the next start runs it
+    again. It was taken as complete, tabled as failed ("unreadable summary") and never run
+    again, the start's tally saying 0 failed (a review)."""
+    path = write_sweep(tmp_path, duration=0.2)
+    out = tmp_path / "out"
+    run_sweep(path, out=out, workers=1)
+    broken = sorted(out.glob("runs/*/summary.json"))[0]
+    broken.write_text('{"trunc', encoding="utf-8")
+    result = run_sweep(path, out=out, workers=1)
+    assert (result.tally.ok, result.tally.skipped, result.tally.failed) == (1, 5, 0)
+    assert [r["status"] for r in result.table.to_pylist()] == ["ok"] * 6
+
+
+def test_a_changed_policy_of_ones_own_is_another_run(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``module:callable`` policy's module is part of the run's key: edited, its runs are
+    run again (they were reused, the old code's results under the new code's name)."""
+    from airan.sweep.spec import run_key
+
+    module = tmp_path / "my_sweep_policy.py"
+    module.write_text("from airan.policy.builtin import nearest_edge as good\n",
+                      encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = {"name": "x", "policy": "my_sweep_policy:good"}
+    before = run_key(scenario, 1.0, 0)
+    assert run_key(scenario, 1.0, 0) == before  # (stable)
+    module.write_text("from airan.policy.builtin import least_loaded as good\n",
+                      encoding="utf-8")
+    assert run_key(scenario, 1.0, 0) != before
+    assert run_key({"name": "x", "policy": "nearest-edge"}, 1.0, 0) == run_key(
+        {"name": "x", "policy": "nearest-edge"}, 1.0, 0)
+
+
 def test_cli_sweep_prints_a_table_and_writes_results(tmp_path: Path) -> None:
     path = write_sweep(tmp_path, duration=0.2)
     result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",

@@ -173,14 +173,14 @@ def manifest(sw: Sweep) -> dict[str, Any]:
 
 
 def is_complete(folder: Path, key: str) -> bool:
-    """Whether ``folder`` holds the complete run ``key`` (its summary.json written last)."""
-    if not (folder / "summary.json").is_file():
-        return False
+    """Whether ``folder`` holds the complete run ``key`` (its summary.json written last, and
+    readable: a corrupt one is run again, not kept as a failure no start retries)."""
     try:
         info = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(info, dict) and info.get("key") == key
+    return isinstance(info, dict) and info.get("key") == key and isinstance(summary, dict)
 
 
 def _run_info(r: RunSpec, status: str) -> dict[str, Any]:

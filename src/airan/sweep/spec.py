@@ -274,8 +274,29 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
     files = file_digests(scenario)
     if files:  # (keys of scenarios that name no file are as before)
         ident["files"] = files
+    policy_code = policy_digest(str(scenario.get("policy", "")))
+    if policy_code:  # a policy of one's own: its module's code (a changed one is another run)
+        ident["policy_code"] = policy_code
     text = json.dumps(ident, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def policy_digest(policy: str) -> str | None:
+    """The SHA-256 of the file of a ``module:callable`` policy's module (None for a built-in,
+    or where the module cannot be imported: its runs then fail, and say why). Its own file only:
+    a change to a module it imports is not seen."""
+    if ":" not in policy:
+        return None
+    from airan.policy import _import_user_module
+
+    try:
+        module = _import_user_module(policy.partition(":")[0])
+    except Exception:  # noqa: BLE001  (any import failure: the run reports it)
+        return None
+    path = getattr(module, "__file__", None)
+    if not path or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_digests(scenario: Mapping[str, Any]) -> dict[str, str]:
