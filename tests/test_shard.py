@@ -468,3 +468,24 @@ def test_merged_handover_rates_weigh_each_shard_by_its_moving_devices() -> None:
     rate = m["services"]["perception"]["handovers_per_device_per_min"]
     assert rate == pytest.approx((6.4029 * 417 + 7.1527 * 583) / 1000, rel=1e-12)
     assert m["services"]["perception"]["requests_affected_by_handover"] == 24
+
+
+def test_the_approximations_name_moving_devices_kept_in_their_piece(tmp_path: Path) -> None:
+    """Sharded, a random-waypoint or Manhattan device moves within its fleet's piece of the
+    area (of a disc, a strip 1/32 of its radius tall): the merged summary says so where a fleet
+    moves, and names device energy as the figure a region's cut changes most (a review: 3x on
+    city cut 2x1)."""
+    import yaml
+
+    from airan.scenario import scenario_from_dict
+
+    still = plan_shards("city", "2x2").notes
+    assert any("device energy per request is the figure most affected" in n for n in still)
+    assert not any("Moving devices" in n for n in still)
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_none=True)
+    for f in d["fleets"]:
+        f["mobility"] = {"model": "random_waypoint", "speed_mps": [10, 15]}
+    scenario_from_dict(d)  # (valid)
+    path = tmp_path / "moving.yaml"
+    path.write_text(yaml.safe_dump(d), encoding="utf-8")
+    assert any(n.startswith("Moving devices") for n in plan_shards(str(path), "2x2").notes)
