@@ -200,23 +200,29 @@ def test_serve_lists_only_the_components_it_started(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """One host's share (site:gpu-a): the edge site runs on another host, and serve printed
     its address as if it had started it."""
+    p_a, p_e = _free_ports(2)
+    d = _scenario(sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"})
+    res = _serve_site_gpu_a(d, tmp_path, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
+    assert "site edge" not in res.output
+
+
+def _serve_site_gpu_a(d: dict[str, Any], tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``airan serve`` of scenario ``d``'s site gpu-a alone, for half a second."""
     import yaml
 
     from airan.live.cli import register
 
-    p_a, p_e = _free_ports(2)
     f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(_scenario(sites={"gpu-a": f"127.0.0.1:{p_a}",
-                                                 "edge": f"127.0.0.1:{p_e}"})))
+    f.write_text(yaml.safe_dump(d))
     app = typer.Typer()
     register(app)
     monkeypatch.setenv("AIRAN_TOKEN", TOKEN)
-    res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
-                                   "127.0.0.1", "--out", str(tmp_path / "a"), "--duration",
-                                   "0.5", "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
-    assert res.exit_code == 0, res.output
-    assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
-    assert "site edge" not in res.output
+    return CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
+                                    "127.0.0.1", "--out", str(tmp_path / "a"), "--duration",
+                                    "0.5", "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
 
 
 def test_one_hosts_share_of_a_large_scenario_is_not_held_to_the_whole_ones_gateways(
@@ -224,22 +230,11 @@ def test_one_hosts_share_of_a_large_scenario_is_not_held_to_the_whole_ones_gatew
     """At most 64 gateway processes start on one machine: a host that starts one site of a
     66-cell scenario (its gateways on other hosts) was refused for the 66 cells, so a scenario
     past 64 cells could not be spread over hosts at all (a review)."""
-    import yaml
-
-    from airan.live.cli import register
-
     (p_a,) = _free_ports(1)
     d = _scenario(sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": "127.0.0.1:1"})
     d["cell_sites"] += [{"name": f"far-{i}", "position_m": [400 * (i + 2), 0], "sectors": 1}
                         for i in range(64)]
-    f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(d))
-    app = typer.Typer()
-    register(app)
-    monkeypatch.setenv("AIRAN_TOKEN", TOKEN)
-    res = CliRunner().invoke(app, ["serve", str(f), "--component", "site:gpu-a", "--host",
-                                   "127.0.0.1", "--out", str(tmp_path / "a"), "--duration",
-                                   "0.5", "--model", "detect=tiny-cnn", "--model", "plan=mlp"])
+    res = _serve_site_gpu_a(d, tmp_path, monkeypatch)
     assert res.exit_code == 0, res.output
     assert f"site gpu-a: 127.0.0.1:{p_a}" in res.output
 
