@@ -348,3 +348,20 @@ def test_a_request_no_site_is_up_for_drops_as_site_failure_as_in_the_twin() -> N
                             payload=b"x", sent_unix_s=time.time())
     rep = asyncio.run(g._serve(req, 0, 0, time.monotonic(), _Flight()))
     assert (rep.status, rep.reason) == (wire.InferReply.DROPPED, "site_failure")
+
+
+def test_a_request_placed_again_after_its_site_failed_is_no_new_arrival() -> None:
+    """The gateway places a request again when its site fails: counted where it goes, not
+    again in the rate its cell sends (the twin's re-dispatch does the same; a review)."""
+    g = _gateway("gateway", [_CountingStub(), _CountingStub()])
+    w = g.world
+    d, v = 0, 0
+    cell = int(w.dev_cell[d])
+    g.decide(d, v, cell)
+    home, placed = g._placement_rates.home.copy(), g._placement_rates.site.copy()
+    assert home.sum() > 0 and placed.sum() > 0
+    g.decide(d, v, cell, retry=True)
+    rates = g._placement_rates
+    keep = home.sum() and rates.home.sum() / home.sum()  # (only decayed since)
+    assert 0.0 < keep <= 1.0
+    assert rates.site.sum() > placed.sum() * keep

@@ -180,7 +180,7 @@ class Engine:
         self.interval_slots = max(1, int(round(interval_s / w.slot_s)))
         #: the time whose arrivals one decision places (s)
         self.decision_interval_s = self.interval_slots * float(w.slot_s)
-        # the rates a snapshot gives (Snapshot.site_model_rate_per_s, node_model_rate_per_s)
+        # the rates a snapshot gives (Snapshot.site_model_rate_per_s, .._home_rate_per_s)
         self._rates = PlacementRates(home_sites(w), len(w.site_names), len(w.model_names),
                                      self.decision_interval_s)
         # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
@@ -446,10 +446,8 @@ class Engine:
         w = self.world
         self._rates.advance(self.now_s)
         place = self._placements(batch)
-        # (counted on the decision grid: a failed site's requests placed again between two
-        # decisions would otherwise move the rates' clock past the next one)
-        interval_start = (self.slot // self.interval_slots) * self.interval_slots * w.slot_s
-        self._rates.record(float(interval_start), w.cell_node[batch.cell], place,
+        # (a failed site's requests placed again leave the rates' clock where it is)
+        self._rates.record(self.now_s, w.cell_node[batch.cell], place,
                            w.svc_model[batch.service], arrivals=not redispatch)
         return place
 

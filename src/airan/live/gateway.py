@@ -123,8 +123,10 @@ class LiveSnapshot:
             np.asarray(queue_len, dtype=np.int64)[:, None], len(world.model_names), axis=1)
         if placed is not None:
             self.site_model_queue = self.site_model_queue + placed
-        # the rates placed at each site and arriving from each node, as the twin's (this
-        # gateway's decisions, one request each: Snapshot.site_model_rate_per_s)
+        # the rates placed at each site and arriving from its home cells, as the twin's, but
+        # of this gateway's own decisions only (one request each): with a gateway per cell, a
+        # site that many cells use looks less used than it is, its batch wait longer
+        # (Snapshot.site_model_rate_per_s)
         n_sites, n_models = len(world.site_names), len(world.model_names)
         self.site_model_rate_per_s = (np.zeros((n_sites, n_models)) if placement_rates is None
                                       else placement_rates.site.copy())
@@ -433,8 +435,10 @@ class Gateway:
             admission=self.scenario.admission, objective=self.scenario.objective,
             placement_rates=self._placement_rates)
 
-    def decide(self, d: int, v: int, cell: int) -> int:
-        """The policy's placement of one request: a site index, LOCAL or REJECT."""
+    def decide(self, d: int, v: int, cell: int, *, retry: bool = False) -> int:
+        """The policy's placement of one request: a site index, LOCAL or REJECT (``retry``: a
+        request placed again after its site failed, counted where it goes, not again as an
+        arrival from its cell)."""
         snap = self.snapshot()
         batch = Batch(time_s=np.array([snap.time_s]), device=np.array([d], dtype=np.int64),
                       service=np.array([v], dtype=np.int64), cell=np.array([cell], dtype=np.int64))
@@ -446,7 +450,8 @@ class Gateway:
         if p >= 0 and not np.isfinite(w.path_delay_s[w.cell_node[cell], p]):
             p = REJECT - 1  # no route
         self._placement_rates.record(snap.time_s, w.cell_node[[cell]],
-                                     np.array([p], dtype=np.int64), w.svc_model[[v]])
+                                     np.array([p], dtype=np.int64), w.svc_model[[v]],
+                                     arrivals=not retry)
         return p
 
     # ---- RPCs -----------------------------------------------------------------------------------
@@ -592,7 +597,7 @@ class Gateway:
                 view.healthy = False
                 if timing.attempts >= self.cfg.max_attempts:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
-                place = self.decide(d, v, cell)
+                place = self.decide(d, v, cell, retry=True)
                 own_s += time.monotonic() - t1
                 if place < 0 or place in tried:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
