@@ -214,6 +214,16 @@ def test_a_changed_policy_of_ones_own_is_another_run(tmp_path: Path,
     assert run_key(scenario, 1.0, 0) != before
     assert run_key({"name": "x", "policy": "nearest-edge"}, 1.0, 0) == run_key(
         {"name": "x", "policy": "nearest-edge"}, 1.0, 0)
+    # found without running it: listing a sweep runs none of the user's code (a module that
+    # exits on import ended a --dry-run with its exit code, silently; a review)
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n",
+                                                 encoding="utf-8")
+    sweep = tmp_path / "exits.yaml"
+    sweep.write_text("scenario: factory\naxes:\n  policy: ['exits_on_import:p', "
+                     "nearest-edge]\n", encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "2 runs" in result.output
 
 
 def test_cli_sweep_prints_a_table_and_writes_results(tmp_path: Path) -> None:

@@ -283,20 +283,30 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
 
 def policy_digest(policy: str) -> str | None:
     """The SHA-256 of the file of a ``module:callable`` policy's module (None for a built-in,
-    or where the module cannot be imported: its runs then fail, and say why). Its own file only:
-    a change to a module it imports is not seen."""
+    or where the module is not found: its runs then fail, and say why). Found as Python would
+    import it, or in the current folder as airan's policy loader also looks, without running
+    it (listing a sweep runs no code of the user's). Its own file only: a change to a module
+    it imports is not seen."""
     if ":" not in policy:
         return None
-    from airan.policy import _import_user_module
+    path = _module_file(policy.partition(":")[0])
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+
+
+def _module_file(name: str) -> Path | None:
+    import importlib.util
 
     try:
-        module = _import_user_module(policy.partition(":")[0])
-    except Exception:  # noqa: BLE001  (any import failure: the run reports it)
-        return None
-    path = getattr(module, "__file__", None)
-    if not path or not Path(path).is_file():
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        spec = importlib.util.find_spec(name)  # (a dotted name imports its parent packages)
+    except (Exception, SystemExit):  # noqa: BLE001  (a parent that fails: the run says why)
+        spec = None
+    if spec is not None and spec.origin and Path(spec.origin).is_file():
+        return Path(spec.origin)
+    here = Path.cwd().joinpath(*name.split("."))
+    for candidate in (here.with_suffix(".py"), here / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def file_digests(scenario: Mapping[str, Any]) -> dict[str, str]:
