@@ -269,6 +269,22 @@ def test_a_path_name_past_the_file_systems_limit_is_an_error_not_a_traceback(
         assert_input_error(runner.invoke(app, args), str(long), "File name too long")
 
 
+def test_a_full_disk_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A disk that fills while a command writes raises an OSError that may name no file (a
+    write to an open file): one line, exit 2, where it was a traceback (a review)."""
+    import errno
+
+    import typer
+
+    from airan.console import _user_errors
+
+    with pytest.raises(typer.Exit) as exit_, _user_errors():
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert exit_.value.exit_code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: cannot write the outputs: No space left on device")
+
+
 def test_one_worker_on_a_ray_cluster_is_refused(tmp_path: Path) -> None:
     """``--workers 1`` runs in this process, without Ray, says its help; with ``--address``
     the sweep went to Ray all the same (a review)."""

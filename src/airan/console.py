@@ -227,18 +227,26 @@ def _user_errors() -> Iterator[None]:
     except MemoryError as exc:
         _fail(_memory_message(exc))
     except OSError as exc:
-        if exc.errno not in _PATH_ERRNOS or exc.filename is None:
-            raise
         # a path the machine refuses where no reader turned it into an InputError first: a
         # name past the file system's 255 bytes (pathlib's exists() raises on it), a folder
-        # that is read-only, a disk full
+        # that is read-only; a disk full, wherever it fills
+        if exc.errno in _FULL_ERRNOS:
+            _fail(f"{exc.filename}: cannot write it: {exc.strerror}" if exc.filename else
+                  f"cannot write the outputs: {exc.strerror}")
+        if exc.errno not in _PATH_ERRNOS or exc.filename is None:
+            raise
+        if exc.errno == errno.ENAMETOOLONG:
+            _fail(f"{exc.filename}: a name in this path is longer than the file system allows "
+                  f"(255 bytes: {exc.strerror})")
         _fail(f"{exc.filename}: cannot read or write it: {exc.strerror}")
 
 
 #: the errors of a path that the user gave, as opposed to a fault of airan's own
 _PATH_ERRNOS = frozenset(getattr(errno, name) for name in (
     "ENAMETOOLONG", "ENOENT", "ENOTDIR", "EISDIR", "ELOOP", "EACCES", "EPERM", "EROFS",
-    "ENOSPC", "EDQUOT", "EEXIST") if hasattr(errno, name))
+    "EEXIST") if hasattr(errno, name))
+_FULL_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT")
+                         if hasattr(errno, name))
 
 
 def _as_argument(exc: InputError) -> InputError:
