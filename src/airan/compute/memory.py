@@ -26,9 +26,8 @@ def model_memory_bytes(model: ModelSpec, gpu: GpuSpec, max_batch: int, instances
     activation bytes, needs none that airan knows of."""
     if max_batch < 1 or instances < 1:
         raise ValueError(f"max_batch and instances must be >= 1, got {max_batch}, {instances}")
-    last_step_kv = model.decode_activation_bytes + (
-        model.kv_bytes_per_token * model.decode_tokens / 2 if model.decode_activation_bytes
-        else 0.0)
+    last_step_kv = (model.decode_activation_bytes
+                    + model.kv_bytes_per_token * model.decode_tokens / 2)
     per_request = max(model.activation_bytes, last_step_kv)
     if model.weight_bytes == 0.0 and per_request == 0.0:
         return 0.0
