@@ -79,7 +79,7 @@ def decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, n
            gpu_up,
            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
            dl_spacing, strict, decision_s, site_rate,
-            home_rate):  # pragma: no cover - compiled
+           home_rate):  # pragma: no cover - compiled
     return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, cand_links, path_rate, dev,
                    svc, now,
                    per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
