@@ -365,3 +365,14 @@ def test_a_request_placed_again_after_its_site_failed_is_no_new_arrival() -> Non
     keep = home.sum() and rates.home.sum() / home.sum()  # (only decayed since)
     assert 0.0 < keep <= 1.0
     assert rates.site.sum() > placed.sum() * keep
+
+
+def test_the_warm_up_places_no_request_of_the_run() -> None:
+    """The gateway's warm-up decides a request of each service to compile the policy before
+    serving: those placements leave no trace in the rates the run's decisions read."""
+    g = _gateway("gateway", [_CountingStub(), _CountingStub()])
+    g._warm_up()
+    rates = g._placement_rates
+    assert not rates.site.any() and not rates.home.any() and rates.time_s == 0.0
+    g.decide(0, 0, int(g.world.dev_cell[0]))
+    assert rates.home.any()

@@ -724,8 +724,7 @@ class Gateway:
                 raise policy_failed(exc, self.policy_name) from exc
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=False)
-        self._placement_rates = PlacementRates(  # (these placements are no requests' either)
-            self._placement_rates.home_site, len(w.site_names), len(w.model_names), 0.0)
+        self._placement_rates.clear()  # (these placements are no requests' either)
 
     async def stop(self, grace_s: float = 1.0) -> None:
         if self.server is not None:

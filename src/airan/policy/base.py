@@ -484,6 +484,12 @@ class PlacementRates:
         tau = RATE_TIME_CONSTANT_S
         self._weight = -math.expm1(-interval_s / tau) / interval_s if interval_s > 0 else 1 / tau
 
+    def clear(self) -> None:
+        """Forget every request counted so far (the clock back at 0)."""
+        self.site[:] = 0.0
+        self.home[:] = 0.0
+        self.time_s = 0.0
+
     def _keep(self, time_s: float) -> float:
         """The factor that decays the rates to ``time_s`` (1 where they are as of it or later),
         the clock moved there."""
