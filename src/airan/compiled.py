@@ -26,7 +26,8 @@ from numba.extending import infer_getattr, intrinsic, lower_getattr_generic, reg
 
 @intrinsic
 def prefetch(typingctx, arr, i):
-    """Hint the CPU to load element ``i`` of C-contiguous ``arr`` (flat index) into its caches.
+    """Hint the CPU to load element ``i`` of ``arr`` into its caches: a flat index of a
+    C-contiguous array, or an index of a strided 1-D one.
 
     Only a hint (``llvm.prefetch``): it never faults, even out of bounds, and changes no result.
     The kernel's random reads (a device's rows, a request's row) miss the caches at metro scale;
@@ -39,7 +40,11 @@ def prefetch(typingctx, arr, i):
         ary = context.make_array(sig.args[0])(context, builder, args[0])
         idx = context.cast(builder, args[1], sig.args[1], types.intp)
         i8p = ir.IntType(8).as_pointer()
-        ptr = builder.bitcast(builder.gep(ary.data, [idx]), i8p)
+        if sig.args[0].layout == "C" or sig.args[0].ndim != 1:
+            ptr = builder.bitcast(builder.gep(ary.data, [idx]), i8p)
+        else:  # a strided 1-D view (a column of rows, engine.state): idx times its stride
+            stride = cgutils.unpack_tuple(builder, ary.strides, 1)[0]
+            ptr = builder.gep(builder.bitcast(ary.data, i8p), [builder.mul(idx, stride)])
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")

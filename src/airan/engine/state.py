@@ -451,7 +451,37 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
         samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)
     )
-    return st
+    return st._replace(**_device_rows(st))
+
+
+# The per-device fields the schedulers and a new request read together, kept as columns of one
+# row per device (a 64-byte cache line where the row is 8 wide): a UE's visit then misses the
+# caches once per group, not once per field (at metro scale every device's row is cold). The
+# fields stay 1-D arrays (strided views), so the kernel's code and the engine's reads are
+# unchanged; results are bit for bit the same. Measured on metro (3 s, alternated): the engine
+# ~5-10% faster (benchmarks/README.md).
+_DEVICE_ROWS = (
+    (8, ("ue_ul_bits", "ue_ul_elig", "ue_se_ul", "ue_pf_w", "ue_fade", "ue_grant", "ue_avg_thr",
+         "ue_ul_free")),  # the uplink scheduler's and a new request's floats
+    (8, ("ue_ul_head", "ue_ul_tail", "ue_se_slot", "ue_pf_n", "act_ul_pos", "ue_sent_ul")),
+    (4, ("ue_se_dl", "ue_dl_free", "dev_free")),  # the downlink's and on-board compute's
+    (8, ("ue_dl_head", "ue_dl_tail", "ue_se_slot_dl", "act_dl_pos", "ue_tmp", "ue_sent_dl")),
+)
+
+
+def _device_rows(st: Any) -> dict[str, Any]:
+    """The fields of :data:`_DEVICE_ROWS` moved into row-per-device blocks (values kept)."""
+    out: dict[str, Any] = {}
+    for width, names in _DEVICE_ROWS:
+        cols = [getattr(st, name) for name in names]
+        block = np.zeros((cols[0].shape[0], width), dtype=cols[0].dtype)
+        j = 0
+        for name, col in zip(names, cols, strict=True):
+            view = block[:, j] if col.ndim == 1 else block[:, j:j + col.shape[1]]
+            view[...] = col
+            out[name] = view
+            j += 1 if col.ndim == 1 else col.shape[1]
+    return out
 
 
 def _mix64(x: int) -> int:

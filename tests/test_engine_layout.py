@@ -1,0 +1,49 @@
+"""The engine's per-device fields live as columns of one row per device (engine.state), which
+the kernel reads through strided 1-D views; the prefetch hint follows a view's stride."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from airan import load_scenario
+from airan.compiled import prefetch
+from airan.engine import Engine
+from airan.engine.state import _DEVICE_ROWS
+
+
+def test_a_devices_scheduler_fields_share_one_row_with_their_initial_values() -> None:
+    st = Engine(load_scenario("factory"), duration_s=0.01)._st
+    n_dev = st.ue_ul_bits.shape[0]
+    for width, names in _DEVICE_ROWS:
+        block = getattr(st, names[0]).base
+        assert block.shape == (n_dev, width)
+        for name in names:
+            col = getattr(st, name)
+            assert col.base is block, name
+            assert col.strides[0] == width * block.itemsize, name
+    # the same starting values as separate arrays had
+    assert np.all(st.ue_ul_head == -1) and np.all(st.ue_dl_tail == -1)
+    assert np.all(st.ue_pf_w == 1.0) and np.all(st.ue_avg_thr == 1.0)
+    assert np.all(st.act_ul_pos == -1) and np.all(st.ue_sent_ul == 0)
+    # a write to one field leaves its neighbours in the row alone
+    before = st.ue_ul_bits.base.copy()
+    st.ue_ul_elig[3] = 7.5
+    after = st.ue_ul_bits.base
+    assert after[3, 1] == 7.5
+    after[3, 1] = before[3, 1]
+    assert np.array_equal(after, before)
+
+
+@njit
+def _prefetch_all_then_sum(col, i0, i1):
+    for i in range(i0, i1):
+        prefetch(col, i)  # out of range too: a hint never faults
+    return col.sum()
+
+
+def test_prefetch_takes_a_strided_column_and_changes_nothing() -> None:
+    rows = np.arange(40.0).reshape(10, 4)
+    col = rows[:, 2]
+    assert _prefetch_all_then_sum(col, -5, 50) == col.sum() == 2 * 10 + 4 * 45
+    assert np.array_equal(rows, np.arange(40.0).reshape(10, 4))
