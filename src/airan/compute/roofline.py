@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.catalog import BYTES_PER_VALUE, GpuSpec, ModelSpec, ServiceTimeDist
+from airan.catalog import BYTES_PER_VALUE, Efficiency, GpuSpec, ModelSpec, ServiceTimeDist
 
 __all__ = [
     "DIST_DETERMINISTIC",
@@ -41,6 +41,8 @@ __all__ = [
     "DIST_LOGNORMAL",
     "DIST_UNIFORM",
     "batch_service_time_s",
+    "peak_roofline_s",
+    "roofline_ratio",
     "sample_service_factors",
     "service_factor",
     "service_time_distribution",
@@ -101,6 +103,30 @@ def service_time_table_s(model: ModelSpec, gpu: GpuSpec, max_batch: int) -> NDAr
     if max_batch >= 1:
         out[1:] = _service_time_table(model, gpu, np.arange(1, max_batch + 1, dtype=np.float64))
     return out
+
+
+def roofline_ratio(model: ModelSpec, gpu: GpuSpec, measured_on: GpuSpec,
+                   max_batch: int) -> NDArray[np.float64]:
+    """Shape ``(max_batch + 1,)``: the roofline time of ``model`` on ``gpu`` over its time on
+    ``measured_on``, per batch size (entry 0 is 1): what carries a time measured on one GPU to
+    another (``service_time.measured_on``). ``model`` must have a roofline (FLOPs and
+    efficiencies); a measured time it may carry is ignored here."""
+    roof = model.model_copy(update={"service_time_ms": None})
+    out = np.ones(max_batch + 1, dtype=np.float64)
+    if max_batch >= 1:
+        out[1:] = (service_time_table_s(roof, gpu, max_batch)[1:]
+                   / service_time_table_s(roof, measured_on, max_batch)[1:])
+    return out
+
+
+def peak_roofline_s(model: ModelSpec, gpu: GpuSpec, batch: int = 1) -> float:
+    """The time in s of a batch of ``model`` on ``gpu`` at its whole peak FLOP/s and memory
+    bandwidth, no fixed overhead: a bound no measurement can beat (``model`` must have a
+    roofline)."""
+    peak = model.model_copy(update={"service_time_ms": None, "overhead_ms": 0.0,
+                                    "overhead_on": {},
+                                    "efficiency": Efficiency(compute=1.0, memory=1.0)})
+    return batch_service_time_s(peak, gpu, batch)
 
 
 def service_time_distribution(model: ModelSpec) -> tuple[int, float, float]:

@@ -16,9 +16,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
-from airan.catalog import load_gpus, load_models
+from airan.catalog import GpuSpec, load_gpus, load_models
 from airan.compute import l1, service_time_distribution, service_time_table_s
-from airan.compute.roofline import DIST_DETERMINISTIC
+from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, geometry, link, nr, scheduling
@@ -572,6 +572,14 @@ def build_world(s: Scenario, seed: int) -> World:
             spec = spec.model_copy(update={"service_time_ms": st.as_catalog()})
         model_specs.append(spec)
     dists = [service_time_distribution(m) for m in model_specs]
+
+    def _carried(key: tuple[str, str | None], gpu: GpuSpec, b_max: int) -> NDArray[np.float64]:
+        """The factor that carries a service's time measured on ``service_time.measured_on`` to
+        ``gpu``, per batch size (ones where no such GPU is named)."""
+        st = next(x.service_time for x in s.services if x.name == key[1]) if key[1] else None
+        if st is None or st.measured_on is None:
+            return np.ones(b_max + 1)
+        return roofline_ratio(models[key[0]], gpu, gpus[st.measured_on], b_max)
     model_dist = [d[0] for d in dists]
     model_p1 = [d[1] for d in dists]
     model_p2 = [d[2] for d in dists]
@@ -624,7 +632,8 @@ def build_world(s: Scenario, seed: int) -> World:
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
     for mi, spec in enumerate(model_specs):
         for ti, tname in enumerate(gpu_type_names):
-            svc_time[mi, ti] = service_time_table_s(spec, gpus[tname], b_max)
+            svc_time[mi, ti] = service_time_table_s(spec, gpus[tname], b_max) * _carried(
+                model_keys[mi], gpus[tname], b_max)
     gpu_site: list[int] = []
     gpu_type: list[int] = []
     site_gpu_start: list[int] = []
@@ -647,8 +656,9 @@ def build_world(s: Scenario, seed: int) -> World:
             gpu_type_names.append(name)
             instance = l1.mig_slice_spec(gpus[name], compute, memory)
             # a given (measured) time is the whole GPU's: on the instance, over its SM share
-            tabs = [service_time_table_s(m, instance, b_max)
-                    / (compute if m.service_time_ms is not None else 1.0) for m in model_specs]
+            tabs = [service_time_table_s(m, instance, b_max) * _carried(key, gpus[name], b_max)
+                    / (compute if m.service_time_ms is not None else 1.0)
+                    for key, m in zip(model_keys, model_specs, strict=True)]
             svc_time = np.concatenate([svc_time, np.stack(tabs)[:, None, :]], axis=1)
     for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
@@ -660,16 +670,24 @@ def build_world(s: Scenario, seed: int) -> World:
     local = np.full((len(s.fleets), len(s.services)), np.inf)
     local_dist = np.asarray([model_dist[m] for m in svc_model], np.int64)
     fleet_acc = [f.accelerator if f.accelerator != "none" else "DeviceCPU" for f in s.fleets]
+    roofline_local = np.zeros(len(s.services), dtype=bool)  # a device runs a roofline time
     for fi, acc in enumerate(fleet_acc):
         for vi in fleet_services[fi]:
             local[fi, vi] = svc_time[svc_model[vi], type_index[acc], 1]
             base = models[s.services[vi].model]
-            if (s.services[vi].service_time is not None and base.gflops is not None
+            st = s.services[vi].service_time
+            on_device = (st.on_device_ms or {}) if st is not None else {}
+            if st is not None and s.fleets[fi].accelerator in on_device:
+                local[fi, vi] = on_device[s.fleets[fi].accelerator] * 1e-3  # measured there
+            elif (st is not None and st.measured_on is None and base.gflops is not None
                     and base.efficiency is not None):
                 # a service's measured time is its compute sites'; the device's own accelerator
                 # runs the catalog model's roofline (not a server GPU's measured time)
                 local[fi, vi] = service_time_table_s(base, gpus[acc], 1)[1]
-                local_dist[vi] = DIST_DETERMINISTIC
+                roofline_local[vi] = True
+    # (a service whose devices run a roofline time on one fleet's accelerator runs it without
+    # the measured distribution's spread on every device)
+    local_dist[roofline_local] = DIST_DETERMINISTIC
 
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)

@@ -360,6 +360,21 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
             raise InputError(
                 "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
             )
+        st = v.service_time
+        if st is not None and st.measured_on is not None:
+            field = f"services[{v.name}].service_time.measured_on"
+            if st.measured_on not in gpus:
+                raise unknown_name("GPU", st.measured_on, gpus, field=field)
+            base = models[v.model]
+            if base.gflops is None or base.efficiency is None:
+                raise InputError(
+                    f"model {v.model!r} has no roofline (FLOPs and efficiencies) to carry the "
+                    "measured times to other GPUs: leave measured_on out (the times then apply "
+                    "on every GPU)", field=field, value=st.measured_on)
+        for acc in (st.on_device_ms or {}) if st is not None else {}:
+            if acc != "none" and acc not in gpus:
+                raise unknown_name("accelerator", acc, [*gpus, "none"],
+                                   field=f"services[{v.name}].service_time.on_device_ms")
     used_models = sorted({v.model for v in s.services})
     batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
     if s.generated_compute_sites is not None:
@@ -908,6 +923,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _unlisted_band_warnings(s, label)
         out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
+    out += _service_time_warnings(s, label)
     out += _out_of_range_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
@@ -919,6 +935,127 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
     out += _skipped_site_warnings(s, label)
+    return out
+
+
+def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
+                    models: Mapping[str, Any]) -> dict[str, float]:
+    """Where a service's model runs in the scenario and how long one request takes there at
+    batch 1 (s), as the engine's tables take it (engine.world): by compute-site GPU type
+    ("an L4") and device accelerator ("the devices' JetsonOrin")."""
+    from airan.compute.roofline import roofline_ratio, service_time_table_s
+
+    base = models[service.model]
+    st = service.service_time
+    roof = base.gflops is not None and base.efficiency is not None
+    measured = None
+    if st is not None:
+        cat = st.as_catalog()
+        measured = float(cat) * 1e-3 if isinstance(cat, (int, float)) else cat.mean_s
+
+    def at(gpu: str, device: bool) -> float:
+        if st is None or measured is None:
+            return float(service_time_table_s(base, gpus[gpu], 1)[1])
+        if st.measured_on is not None:
+            return measured * float(roofline_ratio(base, gpus[gpu], gpus[st.measured_on], 1)[1])
+        if device and roof:  # (a device runs the roofline unless measured_on carries it)
+            return float(service_time_table_s(base, gpus[gpu], 1)[1])
+        return measured
+
+    out: dict[str, float] = {}
+    site_gpus = {g.type for c in s.compute_sites for g in c.gpus}
+    if s.generated_compute_sites is not None:
+        site_gpus |= {g.type for g in s.generated_compute_sites.gpus}
+    for gpu in sorted(site_gpus):
+        out[f"an {gpu}" if gpu[0] in "AEFHILMNORSX" else f"a {gpu}"] = at(gpu, False)
+    for f in s.fleets:
+        if service.name not in f.services or f.count == 0:
+            continue
+        on_device = (st.on_device_ms or {}) if st is not None else {}
+        if f.accelerator in on_device:
+            t = on_device[f.accelerator] * 1e-3
+        else:
+            t = at(f.accelerator if f.accelerator != "none" else "DeviceCPU", True)
+        where = (f"the {f.name} devices' {f.accelerator}" if f.accelerator != "none"
+                 else f"the {f.name} devices' CPU")
+        out[where] = t
+    return out
+
+
+def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A service whose deadline is shorter than its model's time at batch 1 wherever it runs;
+    measured service times that look mistyped: faster than the GPU's peak allows (seconds
+    written for ms, or another model than the one named), slower at a larger batch, or batches
+    larger than the largest size measured (extrapolated); ``on_device_ms`` for an accelerator
+    that no fleet running the service has."""
+    from airan.catalog import load_gpus, load_models
+    from airan.compute.roofline import peak_roofline_s
+
+    gpus = load_gpus()
+    models = load_models()
+    out = []
+    for v in s.services:
+        if v.model not in models:
+            continue
+        times = _batch1_times_s(s, v, gpus, models)
+        if times:
+            where, fastest = min(times.items(), key=lambda kv: kv[1])
+            if v.deadline_ms * 1e-3 < fastest:
+                out.append(str(InputError(
+                    f"shorter than the fastest this service's model runs in the scenario, "
+                    f"{fastest * 1e3:.3g} ms on {where} at batch 1, before any radio or "
+                    "transport: no request can meet it", file=label,
+                    field=f"services[{v.name}].deadline_ms", value=v.deadline_ms)))
+        st = v.service_time
+        if st is None:
+            continue
+        field = f"services[{v.name}].service_time"
+        base = models[v.model]
+        site_gpus = {g.type for c in s.compute_sites for g in c.gpus}
+        ref = [st.measured_on] if st.measured_on is not None else sorted(site_gpus)
+        cat = st.as_catalog()
+        mean_s = float(cat) * 1e-3 if isinstance(cat, (int, float)) else cat.mean_s
+        if base.gflops is not None and base.efficiency is not None and ref:
+            bound, gpu = min((peak_roofline_s(base, gpus[g]), g) for g in ref)
+            if mean_s < 0.9 * bound:
+                out.append(str(InputError(
+                    f"{mean_s * 1e3:.3g} ms at batch 1 is faster than {v.model} can run on "
+                    f"{'its' if st.measured_on else 'any'} GPU ({gpu}: {bound * 1e3:.3g} ms at "
+                    "its whole peak FLOP/s and memory bandwidth): seconds written where ms are "
+                    f"meant, or another model than {v.model!r}, whose catalog figures still set "
+                    "its memory and any time measured_on carries", file=label, field=field,
+                    value=round(float(mean_s) * 1e3, 6))))
+        if st.batch_ms:
+            sizes = sorted(st.batch_ms)
+            for a, b in zip(sizes, sizes[1:], strict=False):
+                if st.batch_ms[b] < st.batch_ms[a]:
+                    out.append(str(InputError(
+                        f"a batch of {b} takes less time ({st.batch_ms[b]:g} ms) than one of "
+                        f"{a} ({st.batch_ms[a]:g} ms): a typo?", file=label,
+                        field=f"{field}.batch_ms", value=st.batch_ms[b])))
+                    break
+            largest = sizes[-1]
+            batchings = [(c.name, c.batching) for c in s.compute_sites]
+            if s.generated_compute_sites is not None:
+                batchings.append(("generated", s.generated_compute_sites.batching))
+            over = [(name, b.for_model(v.model)[0]) for name, b in batchings
+                    if b.for_model(v.model)[0] > largest]
+            if over:
+                name, mb = over[0]
+                out.append(str(InputError(
+                    f"batches of up to {mb} run at compute site {name}"
+                    f"{f' and {len(over) - 1} more' if len(over) > 1 else ''}, beyond the "
+                    f"largest size measured ({largest}): their times are "
+                    + ("extrapolated linearly from the last two sizes" if len(sizes) > 1 else
+                       "taken as that size's") + " (measure them with airan profile)",
+                    file=label, field=f"{field}.batch_ms",
+                    value=largest)))
+        used = {f.accelerator for f in s.fleets if v.name in f.services}
+        for acc in st.on_device_ms or {}:
+            if acc not in used:
+                out.append(str(InputError(
+                    f"no fleet running {v.name!r} has accelerator {acc!r}: this time is not "
+                    "used", file=label, field=f"{field}.on_device_ms", value=acc)))
     return out
 
 

@@ -529,6 +529,15 @@ class ServiceTime(_Strict):
     replace ``mean_ms``: the mean per batch size as measured (``airan profile`` writes it),
     e.g. ``{1: 1.4, 2: 2.8, 4: 5.5}``, interpolated linearly between sizes; without it, a batch
     of any size takes the same time.
+
+    ``measured_on``: the GPU (catalog id) the times were measured on. On other GPUs, and on a
+    device's own accelerator, they are scaled by the model's roofline there over its roofline
+    on that GPU, batch size by batch size (an estimate: the roofline's ratio, not a
+    measurement). Without it the times apply as given on every GPU of every compute site, and a
+    device's accelerator runs the model's roofline.
+    ``on_device_ms``: the mean time of one request measured on a device's own accelerator, by
+    the fleets' ``accelerator`` name (``none``: the device's CPU), e.g. ``{JetsonOrin: 210}``,
+    with the distribution above; it replaces the time derived for that accelerator.
     """
 
     dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
@@ -537,6 +546,8 @@ class ServiceTime(_Strict):
     cv: NonNegFloat | None = None
     low_ms: NonNegFloat | None = None
     high_ms: NonNegFloat | None = None
+    measured_on: str | None = None
+    on_device_ms: dict[str, PosFloat] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> ServiceTime:

@@ -1,0 +1,129 @@
+"""A service's measured times: ``measured_on`` carries them to other GPUs and to devices by the
+roofline's ratio, ``on_device_ms`` sets a device accelerator's own, and the times that look
+mistyped (or a deadline no placement can meet) are warned about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import airan
+from airan.catalog import load_gpus, load_models
+from airan.compute.roofline import peak_roofline_s, service_time_table_s
+from airan.engine import Engine
+from airan.errors import InputError
+from airan.scenario import scenario_from_dict
+from airan.scenario.load import scenario_warnings
+
+
+def _factory(**service_time: Any) -> dict[str, Any]:
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    vla = next(v for v in d["services"] if v["name"] == "vla")
+    vla["service_time"] = service_time
+    return d
+
+
+def _warnings(d: dict[str, Any]) -> list[str]:
+    return scenario_warnings(scenario_from_dict(d))
+
+
+def test_times_measured_on_one_gpu_carry_to_others_and_to_devices_by_the_roofline() -> None:
+    d = _factory(dist="fixed", batch_ms={1: 130.0, 8: 200.0}, measured_on="L40S")
+    w = Engine(scenario_from_dict(d), duration_s=0.01).world
+    m = w.model_names.index("openvla-7b@vla")
+    model, gpus = load_models()["openvla-7b"], load_gpus()
+    given = np.interp(np.arange(1, 9), [1, 8], [0.130, 0.200])
+
+    def roof(gpu: str) -> np.ndarray:
+        return service_time_table_s(model, gpus[gpu], 8)[1:9]
+
+    types = w.gpu_type_names
+    # on the GPU they were measured on: as given; on an H100: times its roofline's ratio
+    assert w.svc_time_s[m, types.index("L40S"), 1:9] == pytest.approx(given, rel=1e-12)
+    assert w.svc_time_s[m, types.index("H100"), 1:9] == pytest.approx(
+        given * roof("H100") / roof("L40S"), rel=1e-12)
+    assert roof("H100")[0] < 0.5 * roof("L40S")[0]  # (the ratio is far from 1: a real check)
+    # the arms' Jetson Thor runs it at the batch-1 time carried the same way
+    arm, vla = w.fleet_names.index("arm"), w.service_names.index("vla")
+    thor = service_time_table_s(model, gpus["JetsonThor"], 1)[1]
+    assert w.local_time_s[arm, vla] == pytest.approx(0.130 * thor / roof("L40S")[0], rel=1e-12)
+
+
+def test_without_measured_on_the_times_apply_as_given_and_devices_run_the_roofline() -> None:
+    d = _factory(dist="fixed", mean_ms=130.0)
+    w = Engine(scenario_from_dict(d), duration_s=0.01).world
+    m = w.model_names.index("openvla-7b@vla")
+    assert np.all(w.svc_time_s[m, :, 1] == 0.130)
+    arm, vla = w.fleet_names.index("arm"), w.service_names.index("vla")
+    thor = service_time_table_s(load_models()["openvla-7b"], load_gpus()["JetsonThor"], 1)[1]
+    assert w.local_time_s[arm, vla] == thor
+
+
+def test_a_time_measured_on_the_device_is_what_the_device_takes() -> None:
+    d = _factory(dist="fixed", mean_ms=130.0, on_device_ms={"JetsonThor": 150.0})
+    d["fleets"] = [f for f in d["fleets"] if f["name"] == "arm"]
+    d["services"] = [v for v in d["services"] if v["name"] == "vla"]
+    s = Engine(scenario_from_dict(d), duration_s=2.0, policy="local").run().summary
+    vla = s["services"]["vla"]
+    assert vla["met"] > 0
+    assert vla["breakdown_ms"]["compute"] == pytest.approx(150.0, rel=1e-9)
+
+
+@pytest.mark.parametrize(("service_time", "match"), [
+    ({"dist": "fixed", "mean_ms": 130.0, "measured_on": "L40"},
+     r"services\[vla\]\.service_time\.measured_on.*L40.*L40S"),
+    ({"dist": "fixed", "mean_ms": 130.0, "on_device_ms": {"JetsonTor": 150.0}},
+     r"services\[vla\]\.service_time\.on_device_ms.*JetsonTor.*JetsonThor"),
+])
+def test_a_misspelt_gpu_in_a_measured_time_is_refused_by_name(service_time: dict[str, Any],
+                                                             match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        scenario_from_dict(_factory(**service_time))
+
+
+def test_times_in_seconds_for_ms_are_warned_about_against_the_gpus_peak() -> None:
+    assert not [w for w in _warnings(_factory(dist="fixed", mean_ms=130.0, measured_on="L40S"))
+                if "peak" in w]
+    warned = [w for w in _warnings(_factory(dist="fixed", mean_ms=0.13, measured_on="L40S"))
+              if "peak" in w]
+    bound = peak_roofline_s(load_models()["openvla-7b"], load_gpus()["L40S"])
+    assert len(warned) == 1 and "services[vla].service_time" in warned[0]
+    assert f"{bound * 1e3:.3g} ms" in warned[0] and "seconds" in warned[0]
+
+
+def test_a_batch_table_that_falls_or_stops_short_of_max_batch_is_warned_about() -> None:
+    ok = _warnings(_factory(dist="fixed", batch_ms={1: 130.0, 8: 200.0, 32: 500.0}))
+    assert not [w for w in ok if "batch_ms" in w]
+    falls = _warnings(_factory(dist="fixed", batch_ms={1: 130.0, 4: 120.0, 32: 500.0}))
+    assert [w for w in falls if "batch of 4 takes less time" in w]
+    short = [w for w in _warnings(_factory(dist="fixed", batch_ms={1: 130.0, 8: 200.0}))
+             if "beyond the largest size measured (8)" in w]
+    # on-prem batches up to 8, the regional edge up to 16, the cloud up to 32
+    assert len(short) == 1 and "up to 16 run at compute site regional and 1 more" in short[0]
+
+
+def test_a_deadline_shorter_than_the_model_anywhere_is_warned_about() -> None:
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    h100 = service_time_table_s(load_models()["openvla-7b"], load_gpus()["H100"], 1)[1]
+    found = {}
+    for deadline_ms in (h100 * 1e3 * 0.9, h100 * 1e3 * 1.1):
+        next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = deadline_ms
+        found[deadline_ms] = [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    short, enough = found.values()
+    assert len(short) == 1 and f"{h100 * 1e3:.3g} ms on an H100 at batch 1" in short[0]
+    assert not enough
+
+
+def test_an_on_device_time_for_an_accelerator_no_fleet_has_is_warned_about() -> None:
+    found = [w for w in _warnings(_factory(dist="fixed", mean_ms=130.0,
+                                           on_device_ms={"JetsonOrin": 150.0}))
+             if "on_device_ms" in w]
+    assert len(found) == 1 and "JetsonOrin" in found[0]
+
+
+@pytest.mark.parametrize("name", ["factory", "city", "metro", "korea"])
+def test_the_built_in_scenarios_raise_none_of_these_warnings(name: str) -> None:
+    s = airan.load_scenario(name)
+    assert not [w for w in scenario_warnings(s) if "service_time" in w or "fastest" in w]
