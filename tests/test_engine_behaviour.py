@@ -964,3 +964,18 @@ def test_a_context_lost_with_its_site_leaves_no_wait_behind() -> None:
     later = (place == "gpu-site8") & (created > 0.32)
     assert later.sum() >= 10
     assert np.all(ul_transport[later] < 1.0), ul_transport[later][:8]
+
+
+def test_a_fleet_beyond_the_cells_reach_is_counted_out_of_coverage_and_drops_for_it() -> None:
+    """Devices whose best cell they cannot reach even in an idle network (World.out_of_coverage)
+    are counted per fleet; sent over the radio, each of their requests drops with
+    radio_outage, as the engine's own outage test decides."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    near = d["fleets"][0]
+    near["count"] = 30
+    far = {**near, "name": "far", "count": 20, "area": {"x_m": [30000, 31000], "y_m": [0, 1000]}}
+    d["fleets"].append(far)
+    s = Engine(scenario_from_dict(d), duration_s=0.5, policy="nearest-edge").run().summary
+    assert s["fleets"][near["name"]]["out_of_coverage"] == 0
+    assert s["fleets"]["far"]["out_of_coverage"] == 20
+    assert s["requests"]["dropped_by_reason"].get("radio_outage") == s["fleets"]["far"]["requests"]

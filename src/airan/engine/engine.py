@@ -960,6 +960,8 @@ class Engine:
         # on-board work booked at its start but running past now belongs to later
         ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(st.dev_free - elapsed, 0.0),
                               minlength=len(w.fleet_names))
+        uncovered = np.bincount(w.dev_fleet, weights=w.out_of_coverage(),
+                                minlength=len(w.fleet_names))
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
             device_s = n * elapsed
@@ -977,6 +979,8 @@ class Engine:
                 "energy_per_request_j": marginal / st.fleet_req[f] if st.fleet_req[f] else None,
                 "mean_power_w": power,
                 "battery_life_h": battery / power if battery and power else None,
+                # without a usable link even in an idle network (World.out_of_coverage)
+                "out_of_coverage": int(uncovered[f]),
             }
         drops = st.agg_drop.sum(axis=0)
         self._flush_trace()  # (mid-run: the rows the kernel holds)

@@ -206,6 +206,22 @@ class World:
     def n_devices(self) -> int:
         return len(self.dev_fleet)
 
+    def out_of_coverage(self) -> NDArray[np.bool_]:
+        """[N] devices without a usable link to their best cell even in an idle network (no
+        interference): the uplink at full power on one PRB, or the downlink on every transmit
+        antenna with one layer, below ``min_sinr_lin`` (the engine's radio_outage test, as the
+        kernel computes it, without interference). Their requests over the radio drop. Only
+        the nr radio has a coverage; other radios: none."""
+        if self.radio_model != 0 or not self.n_devices:
+            return np.zeros(self.n_devices, dtype=bool)
+        cell = self.dev_top_cell[:, 0]
+        gain = self.dev_top_gain[:, 0]
+        ul = (gain * self.cell_prb[cell] * self.cell_ul_rx_gain[cell] / self.ul_noise_mw[cell]
+              * self.dev_ue_tx_mw)
+        tx_mw = self.cell_tx_on_mw[self.cell_carrier[cell], cell]
+        dl = tx_mw * gain / self.dev_dl_noise_mw * self.cell_tx_antennas[cell]
+        return (ul < self.min_sinr_lin) | (dl < self.min_sinr_lin)  # type: ignore[no-any-return]
+
 
 def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     """The start of the first slot at or after each time in ``t_s``, computed as the scheduler

@@ -371,10 +371,13 @@ class DeviceEmulator:
                 ts_rows["mean_queue"].append((b.queue_area - a.queue_area) / dt)
                 ts_rows["l1_share"].append(0.0)
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
+        uncovered = np.bincount(w.dev_fleet, weights=w.out_of_coverage(),
+                                minlength=len(w.fleet_names))
         fleets = {
             name: {"devices": int(n_dev[f]),
                    "requests": sum(1 for r in recs if w.dev_fleet[r.device] == f),
-                   "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None}
+                   "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
+                   "out_of_coverage": int(uncovered[f])}
             for f, name in enumerate(w.fleet_names)
         }
         created = len(recs)

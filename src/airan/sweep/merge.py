@@ -207,6 +207,7 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                                        for p, n in zip(parts, requests, strict=True)),
         "mean_power_w": power,
         "battery_life_h": battery / power if battery and power else None,
+        "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
     for k in parts[0]:
         if k not in out:
