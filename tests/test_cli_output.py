@@ -355,7 +355,7 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
 def test_cautions_name_busy_gpu_sites_and_cells() -> None:
     from airan.report.cautions import cautions
 
-    summary = {"sites": {"a": {"gpu_utilization": 0.95}, "b": {"gpu_utilization": 0.5},
+    summary = {"sites": {"a": {"gpu_utilization": 0.85}, "b": {"gpu_utilization": 0.5},
                          "c": {"gpu_utilization": None}},
                "cells": {"count": 10, "busy_threshold": 0.9, "cells_busy_ul": 0,
                          "cells_busy_dl": 2, "busiest_cell_dl": "x/1",
@@ -365,6 +365,27 @@ def test_cautions_name_busy_gpu_sites_and_cells() -> None:
     assert lines[0].startswith("Above 80% GPU utilization: a.")
     assert lines[1].startswith("2 of 10 cells used more than 90% of the downlink PRBs (busiest")
     assert cautions({"sites": {"a": {"gpu_utilization": 0.8}}, "cells": {}}) == []
+
+
+def test_cautions_name_a_saturated_gpu_beside_a_full_uplink() -> None:
+    # 40 robots at 10 Hz fill the four cells' uplinks and one L40S at once: the radio note
+    # must not say "not a GPU" while the edge GPU is 97.8% busy with a queue of ~217
+    from airan.report.cautions import cautions
+
+    cells = {"count": 4, "busy_threshold": 0.9, "cells_busy_ul": 4, "busiest_cell_ul": "c1/1",
+             "max_prb_utilization_ul": 0.99, "cells_busy_dl": 0}
+    summary = {"sites": {"factory-mec": {"gpu_utilization": 0.978, "mean_queue": 217.0},
+                         "cloud": {"gpu_utilization": 0.0}},
+               "requests": {"dropped_by_reason": {}}, "cells": cells}
+    text = " ".join(cautions(summary))
+    assert "not a GPU" not in text
+    assert "Saturated compute sites: factory-mec (97.8% busy, mean queue 217.0 requests)" in text
+    assert "the radio is a bottleneck there, and so is compute at factory-mec" in text
+    # 85% busy is saturated only where requests were dropped for a full queue
+    summary["sites"]["factory-mec"]["gpu_utilization"] = 0.85
+    assert "the radio, not a GPU, is the bottleneck there" in " ".join(cautions(summary))
+    summary["requests"] = {"dropped_by_reason": {"queue_full": 3}}
+    assert "Saturated compute sites: factory-mec" in " ".join(cautions(summary))
 
 
 def test_busy_cells_count_against_the_prbs_background_traffic_leaves() -> None:

@@ -700,7 +700,7 @@ class Engine:
     def _cells_summary(self, n_ul: int, n_dl: int) -> dict[str, Any]:
         """The cells' PRB use per slot of each direction: the mean over every cell, the busiest
         cell and how many cells used more than CELL_BUSY of the PRBs background traffic left
-        them (the radio, not a GPU, is then the bottleneck there). None of it under the ideal
+        them (the radio is then a bottleneck there). None of it under the ideal
         and fixed radios."""
         w = self.world
         st = self._st

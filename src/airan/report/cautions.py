@@ -4,8 +4,10 @@ terminal and the report.
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
   (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
+- Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
-  left them in a direction: the radio, not a GPU, is the bottleneck there.
+  left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
+  site is saturated (both are, often: 40 robots can fill the uplinks and one GPU at once).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
+GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck
 NAMED = 5  # sites named in a sentence; the rest are counted
 
 
@@ -21,6 +24,16 @@ def busy_sites(summary: Mapping[str, Any]) -> list[str]:
     """The compute sites above :data:`GPU_BUSY`, in the summary's order."""
     return [name for name, c in (summary.get("sites") or {}).items()
             if (c.get("gpu_utilization") or 0.0) > GPU_BUSY]
+
+
+def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
+    """The compute sites whose GPUs are a bottleneck, in the summary's order: above
+    :data:`GPU_SATURATED`, or above :data:`GPU_BUSY` in a run that dropped requests for a full
+    queue (summary.json counts those drops per service, not per site)."""
+    full = bool(((summary.get("requests") or {}).get("dropped_by_reason") or {}).get(
+        "queue_full"))
+    return [name for name, c in (summary.get("sites") or {}).items()
+            if (c.get("gpu_utilization") or 0.0) > (GPU_BUSY if full else GPU_SATURATED)]
 
 
 def _names(names: list[str]) -> str:
@@ -37,10 +50,21 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
                    "the GPU with the batches running beside it, a batch here takes no longer "
                    "for contention from the host, PCIe or memory, which real servers near "
                    "saturation show, so latencies there are optimistic.")
+    saturated = saturated_sites(summary)
+    sites = summary.get("sites") or {}
+    if saturated:
+        each = [f"{n} ({sites[n].get('gpu_utilization') or 0.0:.1%} busy, mean queue "
+                f"{sites[n].get('mean_queue') or 0.0:,.1f} requests)" for n in saturated]
+        out.append(f"Saturated compute sites: {_names(each)}. Requests wait there for a "
+                   "GPU: compute is a bottleneck (more GPUs there, or fewer requests sent "
+                   "there, shortens the queue).")
     cells = summary.get("cells") or {}
     background = cells.get("background_share") or 0.0
     room = (f" the background traffic left (it took {background:.0%} on average)"
             if background > 0 else "")
+    also = (f"the radio is a bottleneck there, and so is compute at {_names(saturated)} "
+            "(saturated, above)." if saturated
+            else "the radio, not a GPU, is the bottleneck there.")
     for key, label in (("ul", "uplink"), ("dl", "downlink")):
         n = cells.get(f"cells_busy_{key}") or 0
         if n:
@@ -48,6 +72,5 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
                 f"{n:,} of {cells.get('count', 0):,} cells used more than "
                 f"{cells.get('busy_threshold', 0.9):.0%} of the {label} PRBs{room} (busiest "
                 f"{cells.get(f'busiest_cell_{key}')}, "
-                f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%} of all): the radio, not a "
-                "GPU, is the bottleneck there.")
+                f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%} of all): {also}")
     return out
