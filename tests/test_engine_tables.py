@@ -113,3 +113,31 @@ def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
     close = [np.isclose(sinr, e, rtol=0, atol=1e-6) for e in expected.values()]
     assert np.all(close[0] | close[1])
     assert close[0].any() and close[1].any()  # at 20-700 m both LOS and NLOS links occur
+
+
+def test_devices_table_has_the_uplink_sinr_and_rate_the_radio_uses() -> None:
+    """devices.parquet's uplink columns are the kernel's own figures: in a run too short for
+    any device to send (every value as the start left it), the rate alone on the cell's PRBs
+    is what a policy reads for the uplink with no other UE active, and the SINR per PRB the
+    gain the kernel keeps times the power control's power per PRB."""
+    from airan.engine import kernel as K
+
+    eng = Engine(load_scenario("factory"), duration_s=1e-4)
+    devices = eng.run().devices
+    w = eng.world
+    n = w.n_devices
+    rate = devices.column("ul_rate_full_cell_mbps").to_numpy()
+    expected = K.ul_rates_bps(eng._kw, eng._sref, np.arange(n, dtype=np.int64),
+                              np.zeros(n, dtype=np.int64), eng._ul_slot_fraction) / 1e6
+    np.testing.assert_allclose(rate, expected, rtol=1e-12)
+    gain = eng._st.ue_se_ul
+    p_prb = np.minimum(np.maximum(w.dev_ul_p_prb_mw, w.min_sinr_lin / gain), w.dev_ue_tx_mw)
+    np.testing.assert_allclose(devices.column("sinr_ul_db").to_numpy(),
+                               10 * np.log10(p_prb * gain), rtol=0, atol=1e-9)
+    assert np.all(rate > 0) and np.all(np.isfinite(rate))
+    # ideal radio: no SINR, no rate limit
+    data = load_scenario("factory").model_dump(mode="json")
+    data["radio"]["model"] = "ideal"
+    ideal = Engine(scenario_from_dict(data), duration_s=1e-4).run().devices
+    assert np.all(np.isnan(ideal.column("sinr_ul_db").to_numpy()))
+    assert np.all(np.isinf(ideal.column("ul_rate_full_cell_mbps").to_numpy()))

@@ -24,6 +24,7 @@ from airan.engine.faults import FaultSchedule
 from airan.engine.motion import Motion
 from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
+from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
 from airan.engine.world import World, build_world
 from airan.errors import InputError
@@ -745,10 +746,16 @@ class Engine:
         })
 
     def device_table(self) -> pa.Table:
-        """Per device: position (m), fleet, serving cell and its downlink geometry SINR (dB).
+        """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB) and
+        its uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s).
 
-        The SINR is that of a fully loaded network (every neighbour transmitting), from the
-        serving cell's gain over the strongest others and the residual beyond them.
+        The downlink SINR is that of a fully loaded network (every neighbour transmitting), from
+        the serving cell's gain over the strongest others and the residual beyond them. The
+        uplink's are the radio's own (:mod:`airan.engine.uplink_figures`): with each cell's
+        uplink interference at the end of the run, the open-loop power per PRB and the receive
+        antennas' combining gain; the rate over every slot (the TDD pattern's uplink share
+        included), alone on the PRBs background traffic leaves. Under the ideal and fixed radios
+        the uplink SINR is NaN and the rate infinite or the fixed uplink rate.
         """
         w = self.world
         top = w.dev_top_cell
@@ -756,6 +763,14 @@ class Engine:
         interference = rx[:, 1:].sum(axis=1) + w.dev_resid_gain_mw
         with np.errstate(divide="ignore"):
             sinr_db = 10 * np.log10(rx[:, 0] / (interference + w.dev_dl_noise_mw))
+        if w.radio_model == 0 and len(w.cell_names):
+            sinr_ul, rate_ul_bps = uplink_figures(self._kw, self._sref, self._ul_slot_fraction)
+            with np.errstate(divide="ignore"):
+                sinr_ul_db = 10 * np.log10(sinr_ul)
+        else:
+            sinr_ul_db = np.full(w.n_devices, np.nan)
+            rate_ul_bps = np.full(w.n_devices, {1: np.inf, 2: w.fixed_ul_bps}.get(
+                w.radio_model, np.nan))
         return pa.table({
             "device": np.arange(w.n_devices, dtype=np.int64),
             "fleet": pa.DictionaryArray.from_arrays(
@@ -767,6 +782,8 @@ class Engine:
                 pa.array(w.dev_cell.astype(np.int32)), pa.array(w.cell_names)
             ),
             "sinr_dl_db": sinr_db,
+            "sinr_ul_db": sinr_ul_db,
+            "ul_rate_full_cell_mbps": rate_ul_bps / 1e6,
         })
 
     def _flush_trace(self) -> None:
