@@ -307,6 +307,38 @@ def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> Non
     assert comparison_verdicts(data)["s"].startswith("queues has the highest mean hit ratio (")
 
 
+def test_a_full_uplink_every_policy_shares_is_named() -> None:
+    """40 robots fill the four cells' uplinks whatever the policy: every edge or cloud policy
+    scores near zero behind it, and the comparison says so rather than only rank them; 'local'
+    sends nothing but fills the devices' queues, nearest-edge the edge GPU too."""
+    from airan.report.compare import comparison_bottlenecks
+
+    def summary(busy_ul: int, mec: float, device_full: int) -> dict[str, Any]:
+        return {"cells": {"count": 4, "busy_threshold": 0.9, "cells_busy_ul": busy_ul,
+                          "cells_busy_dl": 0},
+                "sites": {"mec": {"gpu_utilization": mec}, "cloud": {"gpu_utilization": 0.7}},
+                "requests": {"dropped_by_reason": {"device_queue_full": device_full}}}
+
+    runs = [{"policy": p, "seed": seed, "summary": summary(*values)}
+            for p, values in (("local", (0, 0.0, 500)), ("nearest-edge", (4, 0.97, 0)),
+                              ("cloud", (4, 0.0, 0))) for seed in (1, 2)]
+    notes = comparison_bottlenecks({"policies": ["local", "nearest-edge", "cloud"],
+                                    "runs": runs})
+    assert notes == [
+        "Shared bottleneck: every run of nearest-edge and cloud used more than 90% of the "
+        "uplink PRBs in 4 of 4 cells. The uplink is common to both and full whatever they "
+        "place where, so their hit ratios compare placements behind it; fewer or smaller "
+        "transfers, or more cells, would help each of them.",
+        "local filled the devices' own queues on every seed (1,000 requests dropped for "
+        "device_queue_full in all): their accelerators are saturated.",
+        "nearest-edge saturated the GPUs of mec on every seed."]
+    # a full uplink on one seed only, and no saturated site: nothing to say
+    runs[3]["summary"] = summary(0, 0.5, 0)
+    runs[0]["summary"] = runs[1]["summary"] = summary(0, 0.0, 0)
+    assert comparison_bottlenecks({"policies": ["local", "nearest-edge", "cloud"],
+                                   "runs": runs}) == []
+
+
 def test_p99_counts_unanswered_requests_as_infinitely_late() -> None:
     """Of 120 requests 87 answered within 10 ms and 33 never answered (dropped, or in flight
     past the deadline at the end): the p99 is unbounded, not the answered ones' 10 ms, in the

@@ -647,7 +647,7 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
 
 
 def _print_comparison(d: dict[str, Any]) -> None:
-    from airan.report.compare import _fmt_ci, comparison_verdicts
+    from airan.report.compare import _fmt_ci, comparison_bottlenecks, comparison_verdicts
 
     seeds = d["seeds"]
     out.print(Text.assemble(
@@ -683,6 +683,8 @@ def _print_comparison(d: dict[str, Any]) -> None:
                   markup=False)
     for svc, text in comparison_verdicts(d).items():
         out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
+    for line in comparison_bottlenecks(d):
+        out.print(line, markup=False, soft_wrap=True, style="yellow")
 
 
 @app.command()

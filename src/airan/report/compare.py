@@ -423,6 +423,50 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
+    """What the runs saturated, which a ranking of the policies alone hides (all of them near
+    zero behind one full resource): a radio direction that every run of two or more policies
+    filled (shared by them: no placement avoids it), then per policy the compute sites
+    saturated on every seed (:func:`airan.report.cautions.saturated_sites`) and the devices'
+    own queues where every seed dropped requests for them being full."""
+    from airan.report.cautions import saturated_sites
+
+    policies = list(data["policies"])
+    runs = {p: [r["summary"] for r in data.get("runs") or [] if r["policy"] == p]
+            for p in policies}
+    out = []
+    for key, label in (("ul", "uplink"), ("dl", "downlink")):
+        full = [p for p in policies if runs[p] and all(
+            (s.get("cells") or {}).get(f"cells_busy_{key}") for s in runs[p])]
+        if len(full) < 2:
+            continue
+        cells = [s["cells"] for p in full for s in runs[p]]
+        busy = sorted({int(c[f"cells_busy_{key}"]) for c in cells})
+        n = f"{busy[0]:,}" if len(busy) == 1 else f"{busy[0]:,} to {busy[-1]:,}"
+        who = "every policy" if len(full) == len(policies) else _and(full)
+        out.append(
+            f"Shared bottleneck: every run of {who} used more than "
+            f"{cells[0].get('busy_threshold', 0.9):.0%} of the {label} PRBs in {n} of "
+            f"{cells[0].get('count', 0):,} cells. The {label} is common to "
+            f"{'them' if len(full) > 2 else 'both'} and full whatever they place where, so their "
+            f"hit ratios compare placements behind it; fewer or smaller transfers, or more "
+            f"cells, would help each of them.")
+    for p in policies:
+        if not runs[p]:
+            continue
+        sat = [set(saturated_sites(s)) for s in runs[p]]
+        sites = [n for n in runs[p][0].get("sites") or {} if all(n in x for x in sat)]
+        if sites:
+            out.append(f"{p} saturated the GPUs of {_and(sites)} on every seed.")
+        full_dev = [int(((s.get("requests") or {}).get("dropped_by_reason") or {}).get(
+            "device_queue_full") or 0) for s in runs[p]]
+        if all(full_dev):
+            out.append(f"{p} filled the devices' own queues on every seed ({sum(full_dev):,} "
+                       "requests dropped for device_queue_full in all): their accelerators "
+                       "are saturated.")
+    return out
+
+
 def _same_on_every_seed(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
     """Whether two policies' per-seed values are the same on every seed, a seed without a
     value included (a policy that matches the leader only where the leader has a value does
@@ -523,6 +567,7 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
                f"{'' if len(seeds) == 1 else 's'}"),
         rows=rows,
         verdicts=comparison_verdicts(data),
+        bottlenecks=comparison_bottlenecks(data),
         figures=figs,
         figures_dir=FIGURES,
         version=data.get("airan_version") or "?",
