@@ -548,6 +548,29 @@ def test_the_closest_build_out_is_the_cheapest_of_the_about_as_close(scenario_fi
     assert _closest([]) is None
 
 
+def test_where_every_build_out_misses_by_about_as_much_the_empty_one_is_not_the_closest(
+        scenario_file, cache) -> None:
+    """A review (the port, the cells' uplink full): every build-out missed by a shortfall of
+    124.1 to 126.4, all within 5% of the smallest, so the cheapest of them, the empty build-out,
+    the one that missed by the most, was shown as the closest. Near ties are judged against
+    the spread the GPUs make, and a note says that they barely move the result."""
+    from dataclasses import replace
+
+    from airan.planner.search import _closest, flat_shortfall
+
+    e = _plan(scenario_file, cache).best
+    empty = replace(e, cost_usd=0.0, shortfall=126.357)
+    one = replace(e, cost_usd=8_000.0, shortfall=124.2495)
+    two = replace(e, cost_usd=16_000.0, shortfall=124.152)
+    three = replace(e, cost_usd=24_000.0, shortfall=124.143)
+    assert _closest([empty, one, two, three]) is one
+    assert _closest([empty, two, three]) is two
+    note = flat_shortfall([empty, one, two, three])
+    assert note is not None and "124.1 to 126.4" in note and "barely move" in note
+    # where the GPUs make a real difference, no such note
+    assert flat_shortfall([replace(e, shortfall=1.0), replace(e, shortfall=3.0)]) is None
+
+
 def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they_can(
         scenario_file, cache) -> None:
     """A closest build-out that sends its requests far away misses on transport, which GPUs
