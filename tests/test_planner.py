@@ -614,6 +614,39 @@ def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they
     assert "a faster type may (--candidates)" in text and "--max-gpus may help" not in text
 
 
+def test_diagnosis_counts_the_devices_own_compute_apart_from_the_gpus(scenario_file,
+                                                                     cache) -> None:
+    """A review (the port, the uplink at 99.5%): YOLOv8m on the vehicles' own CPUs (requests
+    kept local) was counted as compute, the radio and a 5% transport 'took most of it
+    together', and the note sent the planner to a larger budget and new sites. The devices'
+    share is counted apart; GPUs nearer the cells are suggested only where the transport is a
+    fair share."""
+    from dataclasses import replace
+
+    from airan.planner.search import diagnose
+
+    best = _plan(scenario_file, cache).best
+    # the breakdown's queue and compute carry the trace's share of them on the devices
+    assert 0.0 <= best.services["detect"]["local_share"]["requests"] <= 1.0
+    targets = parse_targets(["detect: hit>=0.99, p99<=60ms"], ["detect"])
+    port = {"ul_wait": 10.0, "ul_air": 39.4, "ul_transport": 2.7, "queue": 18.2,
+            "compute": 31.4, "dl_transport": 2.8, "dl_air": 1.9}
+    local = {"requests": 0.9, "queue": 0.8, "compute": 0.9}
+    missed = replace(best, services={"detect": {"hit": 0.44, "p99": None, "breakdown_ms": port,
+                                                "local_share": local}})
+    (text,) = diagnose(missed, targets)
+    assert "compute_device 28.3 ms" in text and "on the devices themselves" in text
+    assert "the radio and the devices' own queue and compute" in text, text
+    assert "more GPUs will not fix it" in text
+    assert "--new-sites" not in text and "--budget" not in text
+    # without the devices' share known, the radio still leads: no transport advice at 5%
+    unknown = replace(best, services={"detect": {"hit": 0.44, "p99": None,
+                                                 "breakdown_ms": port}})
+    (text,) = diagnose(unknown, targets)
+    assert "the radio takes the largest share" in text, text
+    assert "--new-sites" not in text and "--budget" not in text
+
+
 def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
     """The pruning assumes fewer GPUs never help, and the twin does not always agree: on the
     factory with a new cell site, 2 H100s on-premises and 2 at cell-a miss the VLA's 80 ms

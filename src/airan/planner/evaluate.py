@@ -72,10 +72,21 @@ def _unanswered_shortfall(t: Target, info: dict[str, Any], unmeasured: float) ->
     return max(unanswered / count - allowed, 1e-9) / allowed
 
 
-def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """The compact part of a run summary the planner keeps (and caches), JSON-ready."""
+#: the request trace a planner run keeps, only to tell the requests that ran on the devices
+#: from those on a GPU (every request up to the limit, then a seeded uniform sample: the
+#: sample is a hash of the request, it does not change the run)
+TRACE_LIMIT = 2_000
+TRACE_SAMPLE = 0.02
+
+
+def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The compact part of a run summary the planner keeps (and caches), JSON-ready.
+
+    ``local``: per service, the shares of its requests, queue and compute time on the devices
+    themselves (report.placement.local_shares), kept as ``local_share``."""
     services = {}
     for name, v in summary["services"].items():
+        share = (local or {}).get(str(name))
         lat = v.get("latency_ms") or {}
         services[str(name)] = {
             # overdue requests (in flight past their deadline at the end) count as misses: a
@@ -87,6 +98,10 @@ def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
             "dropped": int(v.get("dropped", 0)),
             "unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
             "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
+            # (None: no request of it in the trace; the breakdown's queue and compute are then
+            # not known to be on the GPUs or on the devices)
+            "local_share": None if share is None else {
+                "requests": share.requests, "queue": share.queue, "compute": share.compute},
         }
     sites = {str(name): {"gpus": int(c.get("gpus") or 0),
                          "gpu_utilization": _num(c.get("gpu_utilization")),
@@ -286,14 +301,17 @@ class Evaluator:
     def _run(self, scenario: Any) -> dict[str, Any]:
         from airan.engine import Engine
         from airan.errors import InputError
+        from airan.report.placement import local_shares
 
         self.runs += 1
         try:
-            engine = Engine(scenario, trace_limit=0, trace_sample=0.0)
+            engine = Engine(scenario, trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE)
             result = engine.run()
         except InputError as exc:  # e.g. a policy that needs a compute site, and there is none
             return {"services": {}, "sites": {}, "wall_s": None, "error": str(exc)}
-        return _metrics(result.summary)
+        trace = result.summary.get("trace")
+        local = local_shares(result.requests, trace) if result.requests is not None else {}
+        return _metrics(result.summary, local)
 
     def _cached(self, key: str) -> dict[str, Any] | None:
         hit = self._memory.get(key)

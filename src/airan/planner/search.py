@@ -33,7 +33,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -333,32 +333,60 @@ def radio_share(e: Evaluation, service: str) -> float | None:
     return float(radio / total)
 
 
+def split_parts(service: dict[str, Any]) -> dict[str, float]:
+    """A service's mean latency breakdown (first seed) with queue and compute split into
+    ``*_device`` (on the devices' own accelerator or CPU: requests the policy kept local) and
+    ``*_sites`` (on the GPUs), by the shares the run's trace measured; unsplit where it has
+    none. A detector on the vehicles' CPUs is no GPU time that more GPUs would cut."""
+    parts = {k: v for k, v in (service.get("breakdown_ms") or {}).items() if v is not None}
+    local = service.get("local_share")
+    if not local:
+        return parts
+    out: dict[str, float] = {}
+    for k, v in parts.items():
+        if k in ("queue", "compute"):
+            out[f"{k}_device"] = v * float(local[k])
+            out[f"{k}_sites"] = v * (1.0 - float(local[k]))
+        else:
+            out[k] = v
+    return out
+
+
+_DEVICE_PARTS = ("queue_device", "compute_device")
+TRANSPORT_WORTH = 0.2  # a transport share below this is no reason to suggest GPUs nearer
+
+
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
              budget: float = math.inf) -> list[str]:
     """Where the time of each service that misses its targets goes (mean latency breakdown of
-    the first seed): when the radio takes most of it, GPUs will not fix it; when the transport
-    does, GPUs nearer the cells would (it is the way to where requests ran). Where a build-out
-    of ``log`` (those run) meets the service's targets, that is said instead: the mean does not
-    tell what a tail needs (a p99 missed by 0.1 ms with the radio at 68% of the mean was met
-    with two more GPUs at the regional edge, after the note said more GPUs would not fix it)."""
+    the first seed, its queue and compute split into the devices' own and the GPUs'): when the
+    radio takes most of it (or the radio and the devices' own compute together), GPUs will not
+    fix it; when the transport does, GPUs nearer the cells would (it is the way to where
+    requests ran). Where a build-out of ``log`` (those run) meets the service's targets, that
+    is said instead: the mean does not tell what a tail needs (a p99 missed by 0.1 ms with the
+    radio at 68% of the mean was met with two more GPUs at the regional edge, after the note
+    said more GPUs would not fix it)."""
     out = []
     for name in dict.fromkeys(t.service for t in targets if not t.met(
             e.services.get(t.service, {}).get(t.metric))):
-        parts = {k: v for k, v in (e.services.get(name, {}).get("breakdown_ms") or {}).items()
-                 if v is not None}
+        parts = split_parts(e.services.get(name, {}))
         total = sum(parts.values())
         if not total > 0:
             continue
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
         radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
         transport = sum(parts.get(k, 0.0) for k in _TRANSPORT_PARTS)
+        device = sum(parts.get(k, 0.0) for k in _DEVICE_PARTS)
         text = (f"{name}: mean latency {total:.1f} ms, mostly "
                 + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in top)
                 + f"; radio {radio:.1f} ms ({radio / total:.0%}), transport {transport:.1f} ms "
-                f"({transport / total:.0%})")
+                f"({transport / total:.0%})"
+                + (f", on the devices themselves {device:.1f} ms ({device / total:.0%})"
+                   if device > 0 else ""))
         nearer = "(a larger --budget or --max-gpus, --sites, --new-sites)"
         bounds = [t.value for t in targets if t.service == name and t.metric != "hit"]
-        compute = parts.get("compute", 0.0)
+        # the GPUs' compute (all of it where the trace did not tell the devices' apart)
+        compute = parts.get("compute_sites", parts.get("compute", 0.0))
         mine = [t for t in targets if t.service == name]
         meets = [o for o in log if all(t.met(o.services.get(name, {}).get(t.metric))
                                        for t in mine)]
@@ -378,11 +406,22 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
         elif transport / total >= 0.5:
             text += (": the transport to where its requests ran takes most of it; GPUs nearer "
                      f"the cells would cut it {nearer}")
-        elif (radio + transport) / total >= 0.5:
+        elif device > 0 and (radio + device) / total >= 0.5:
+            text += (": the radio and the devices' own queue and compute (requests kept on the "
+                     "device, not sent to a GPU) take most of it; more GPUs will not fix it")
+        elif (radio + transport) / total >= 0.5 and transport / total >= TRANSPORT_WORTH:
             text += (": the radio and the transport take most of it together; GPUs nearer the "
                      f"cells would cut only the transport {nearer}")
+        elif radio >= max(transport, device, total - radio - transport - device):
+            text += (": the radio takes the largest share; more GPUs will not fix that part "
+                     "(the transport is too small a share for GPUs nearer the cells to help)")
+        elif device > total - radio - transport - device:
+            text += (": the devices' own queue and compute (requests kept on the device) take "
+                     "the largest share; more GPUs will not fix it unless the policy sends "
+                     "those requests to them")
         else:
-            text += (": queue and compute dominate (on the GPUs or on the device); more sites "
+            where = "on the GPUs" if "compute_sites" in parts else "on the GPUs or on the device"
+            text += (f": queue and compute dominate ({where}); more sites "
                      "(--sites, --new-sites) or a larger --max-gpus may help")
         out.append(text)
     l1 = [m for m in e.misses if "L1 missed" in m]
