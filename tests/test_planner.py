@@ -209,6 +209,24 @@ def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> 
     assert result.summary["services"]["detect"]["hit_ratio"] >= 0.99
 
 
+def test_cli_plan_shows_what_the_sites_it_does_not_cost_served(tmp_path) -> None:
+    """A review: the plan answered one L40S at the region while a cloud of 8 H100s, fixed and
+    not costed, served every VLA request; the table listed only the costed sites. The terminal,
+    plan.json and the plan's header say what the not-costed sites served."""
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", "factory", "--target", "vla: p99<=80ms", "--candidates",
+                              "L4", "--max-gpus", "1", "--duration", "1", "--out", str(out)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code in (0, 3), res.output
+    record = json.loads((out / "plan.json").read_text())
+    (cloud,) = record["plan" if record["feasible"] else "closest"]["fixed_sites"]
+    assert cloud["site"] == "cloud" and cloud["served"] > 0
+    assert "cloud (not costed)" in res.stdout
+    assert f"cloud ({cloud['gpus']}) served {cloud['served']:,} requests" in res.stdout
+    written = out / ("plan.yaml" if record["feasible"] else "closest.yaml")
+    assert "leans on sites the plan does not cost" in written.read_text()
+
+
 def test_cli_plan_impossible_exits_3(scenario_file, cache, tmp_path) -> None:
     out = tmp_path / "plan"
     out.mkdir()
@@ -660,6 +678,18 @@ def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
     assert res.proven and res.exhaustive
     assert res.verdict == "cheapest plan that meets every target"
     assert any("not monotone" in n and "every cheaper build-out was run" in n for n in res.notes)
+    # the answer, 0 USD, rests on the cloud it does not cost: it says what the cloud served
+    from airan.planner.output import fixed_rows, leans_on_fixed, plan_record
+
+    (cloud,) = fixed_rows(res, res.best)
+    assert cloud["site"] == "cloud" and cloud["served"] > 0 and not cloud["costed"]
+    assert cloud["gpu_utilization"] is not None and cloud["gpu_utilization"] > 0
+    assert cloud["served"] == res.best.fixed_sites["cloud"]["served"]
+    lean = leans_on_fixed(res, res.best)
+    assert lean is not None and lean.startswith("the plan leans on sites the plan does not cost:")
+    assert f"cloud ({cloud['gpus']}) served {cloud['served']:,} requests" in lean
+    assert "of each service's requests: " in lean and "vla 100%" in lean, lean
+    assert plan_record(res)["plan"]["fixed_sites"] == [cloud]
 
 
 ONE_CELL_TWO_SITES = """

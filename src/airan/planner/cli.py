@@ -291,17 +291,17 @@ def _quote(arg: str) -> str:
 
 def _print_plan(r: Any) -> None:
 
-    from airan.planner.output import slot_rows
+    from airan.planner.output import fixed_rows, leans_on_fixed, slot_rows
 
     space, ev = r.space, r.best or r.closest
     targets = r.evaluator.targets
-    fixed = [c for c in space.scenario.compute_sites if c.name not in {s.name for s in space.slots}]
+    fixed = space.fixed_site_names()
     out.print(Text.assemble((space.scenario.name, "bold"),
                             f": targets {', '.join(t.text for t in targets)}"))
     out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
               + ("(1 GPU per site, or none)" if space.max_gpus == 1 else
                  f"(1-{space.max_gpus} GPUs of one type per site, or none)")
-              + (f"; fixed, not costed: {', '.join(c.name for c in fixed)}" if fixed else "")
+              + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
               + f"; {r.evaluator.duration_s:g} s per run, seeds "
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
               markup=False, soft_wrap=True)
@@ -323,9 +323,15 @@ def _print_plan(r: Any) -> None:
                       f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
                       _num(row["gpu_utilization"], "{:.1%}"))
+    for row in fixed_rows(r, ev):  # (kept as they are: no cost, no power counted)
+        table.add_row(Text(f"{row['site']} (not costed)"), row["kind"], row["gpus"], "-", "-", "-",
+                      _num(row["gpu_utilization"], "{:.1%}"))
     table.add_row("total", "", f"{ev.gpus}", f"{ev.cost_usd:,.0f}", f"{ev.peak_power_w:,.0f}",
                   f"{ev.average_power_w:,.0f}", "", style="bold")
     out.print(table)
+    lean = leans_on_fixed(r, ev)
+    if lean:
+        out.print(Text(f"note: {lean}", style="yellow"), soft_wrap=True)
     svc = _table("Services (worst over seeds)")
     svc.add_column("service", no_wrap=True)
     n_seeds = len(r.evaluator.seeds)  # requests add up over the seeds; the rest is the worst

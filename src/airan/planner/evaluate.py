@@ -105,13 +105,36 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
         }
     sites = {str(name): {"gpus": int(c.get("gpus") or 0),
                          "gpu_utilization": _num(c.get("gpu_utilization")),
-                         "power_w": _num(c.get("power_w"))}
+                         "power_w": _num(c.get("power_w")),
+                         "served": int(c.get("served") or 0)}
              for name, c in (summary.get("sites") or {}).items()}
     # slots the RAN's L1 missed on GPUs that host cells (ai_ran): a build-out whose cell-site
     # GPUs cannot carry the L1 fails whatever its AI latencies
     l1_misses = int((summary.get("ai_ran") or {}).get("l1_slot_misses") or 0)
     return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s")),
             "l1_slot_misses": l1_misses}
+
+
+def _placement_shares(table: Any, trace: dict[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Per service, the share of its traced requests (weighted as the trace sampled them) that
+    each placement (a site's name, ``local``, ``rejected``, ``unreachable``) took: what a plan
+    owes to a site it does not cost."""
+    import numpy as np
+
+    if table.num_rows == 0:
+        return {}
+    service = table.column("service").to_pylist()
+    place = table.column("placement").to_pylist()
+    weight = np.ones(table.num_rows)
+    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
+    if limit is not None and sample:
+        weight[table.column("request").to_numpy(zero_copy_only=False) >= limit] = 1.0 / sample
+    totals: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {}
+    for s, p, w in zip(service, place, weight.tolist(), strict=True):
+        totals[s] = totals.get(s, 0.0) + w
+        out.setdefault(s, {})[p] = out.get(s, {}).get(p, 0.0) + w
+    return {s: {p: w / totals[s] for p, w in places.items()} for s, places in out.items()}
 
 
 def _worse(metric: str, a: float | None, b: float | None) -> float | None:
@@ -145,6 +168,10 @@ class Evaluation:
     # instance's seconds at its share of the GPU), from the run's site power: what average power
     # needs (None: not known, utilization stands in)
     slot_busy_share: tuple[float | None, ...] = field(default_factory=tuple)
+    # the scenario's compute sites that are no slot (fixed, not costed): per site its GPUs, the
+    # requests it served (over the seeds) and its GPUs' utilization (mean over the seeds); a
+    # plan that leans on them must say so
+    fixed_sites: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -203,6 +230,8 @@ class Evaluator:
         runs = 0
         errors: list[str] = []
         l1_misses = 0
+        fixed: dict[str, dict[str, Any]] = {}
+        fixed_names = space.fixed_site_names()
         for seed in self.seeds:
             sc = space.scenario_for(config, policy=self.policy, seed=seed,
                                     duration_s=self.duration_s)
@@ -227,6 +256,12 @@ class Evaluator:
                     merged[name]["unanswered"] = merged[name].get("unanswered", 0) \
                         + v.get("unanswered", 0)
             for name, c in metrics["sites"].items():
+                if name in fixed_names:
+                    f = fixed.setdefault(name, {"gpus": int(c.get("gpus") or 0), "served": 0,
+                                                "gpu_utilization": []})
+                    f["served"] += int(c.get("served") or 0)
+                    if c.get("gpu_utilization") is not None:
+                        f["gpu_utilization"].append(float(c["gpu_utilization"]))
                 u = c.get("gpu_utilization")
                 if u is not None:
                     sites_util.setdefault(name, []).append(float(u))
@@ -275,6 +310,9 @@ class Evaluator:
             wall_s=time.perf_counter() - t0,
             misses=tuple(misses),
             slot_busy_share=busy,
+            fixed_sites={name: {**f, "gpu_utilization": sum(f["gpu_utilization"])
+                                / len(f["gpu_utilization"]) if f["gpu_utilization"] else None}
+                         for name, f in fixed.items()},
         )
         self.log.append(ev)
         self._by_config[config] = ev
@@ -311,7 +349,12 @@ class Evaluator:
             return {"services": {}, "sites": {}, "wall_s": None, "error": str(exc)}
         trace = result.summary.get("trace")
         local = local_shares(result.requests, trace) if result.requests is not None else {}
-        return _metrics(result.summary, local)
+        metrics = _metrics(result.summary, local)
+        if result.requests is not None:
+            for name, places in _placement_shares(result.requests, trace).items():
+                if name in metrics["services"]:
+                    metrics["services"][name]["placement_share"] = places
+        return metrics
 
     def _cached(self, key: str) -> dict[str, Any] | None:
         hit = self._memory.get(key)

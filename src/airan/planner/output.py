@@ -19,7 +19,7 @@ from airan.planner.evaluate import Evaluation
 from airan.planner.search import PlanResult
 from airan.report.rundir import write_text_atomic
 
-__all__ = ["plan_record", "slot_rows", "write_plan"]
+__all__ = ["fixed_rows", "leans_on_fixed", "plan_record", "slot_rows", "write_plan"]
 
 
 def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
@@ -45,6 +45,51 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "gpu_utilization": ev.slot_utilization[i] if n else None,
         })
     return rows
+
+
+def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
+    """Per compute site the plan keeps as it is and does not cost (a cloud): its GPUs, the
+    requests it served in ``ev``'s runs (over the seeds) and its GPUs' utilization."""
+    by_name = {c.name: c for c in result.space.scenario.compute_sites}
+    rows = []
+    for name in result.space.fixed_site_names():
+        site = by_name[name]
+        got = ev.fixed_sites.get(name, {})
+        rows.append({
+            "site": name,
+            "kind": site.kind,
+            "at": site.at,
+            "gpus": ", ".join(f"{g.count} x {g.type}" for g in site.gpus) or "-",
+            "costed": False,
+            "served": int(got.get("served") or 0),
+            "gpu_utilization": got.get("gpu_utilization"),
+        })
+    return rows
+
+
+def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
+    """What of ``ev``'s requests the sites it does not cost served, as a sentence; None when
+    they served none: a plan whose targets rest on a cloud's 8 H100s must say so."""
+    rows = [r for r in fixed_rows(result, ev) if r["served"]]
+    if not rows:
+        return None
+    total = sum(int(m.get("count") or 0) for m in ev.services.values())
+    def services(site: str) -> str:
+        """The services that sent a share of their requests there (first seed's trace)."""
+        shares = [(n, float((m.get("placement_share") or {}).get(site, 0.0)))
+                  for n, m in ev.services.items()]
+        said = [f"{n} {sh:.0%}" for n, sh in shares if sh >= 0.005]
+        return f"; of each service's requests: {', '.join(said)}" if said else ""
+
+    parts = [f"{r['site']} ({r['gpus']}) served {r['served']:,} requests"
+             + (f" ({r['served'] / total:.0%} of all{services(r['site'])})" if total else "")
+             + (f", its GPUs {r['gpu_utilization']:.0%} busy"
+                if r["gpu_utilization"] is not None else "") for r in rows]
+    runs = f"{result.evaluator.duration_s:g} s run" + ("s" if len(result.evaluator.seeds) > 1
+                                                       else "")
+    return (("the plan" if result.feasible else "this build-out")
+            + " leans on sites the plan does not cost: " + "; ".join(parts) + f" (in its {runs})"
+            + ("; it may miss without them" if result.feasible else ""))
 
 
 def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any]:
@@ -87,6 +132,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "average_power_w": ev.average_power_w,
             "gpus": ev.gpus,
             "sites": slot_rows(result, ev),
+            # the sites it does not cost, and what they served in its runs
+            "fixed_sites": fixed_rows(result, ev),
             "services": ev.services,
             "misses": list(ev.misses),
         }
@@ -160,6 +207,9 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
             f"# planned on {result.evaluator.duration_s:g} simulated s, seeds "
             f"{', '.join(map(str, result.evaluator.seeds))}; {_rerun_hint(result, sc)}",
         ]
+        lean = leans_on_fixed(result, ev)
+        if lean:
+            header.append(f"# {lean}")
         if command:
             header.append(f"# command: {command}")
         name = "plan.yaml" if result.feasible else "closest.yaml"

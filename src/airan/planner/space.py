@@ -257,6 +257,12 @@ class PlanSpace:
             parts.append(f"{s.name}: {n} x {self.types[t]}" if n > 0 else f"{s.name}: -")
         return "; ".join(parts)
 
+    def fixed_site_names(self) -> list[str]:
+        """The scenario's compute sites that are no slot: their GPUs stay as they are and the
+        plan does not cost them (a cloud, by default)."""
+        slots = {s.name for s in self.slots}
+        return [c.name for c in self.scenario.compute_sites if c.name not in slots]
+
     def with_slot(self, config: Config, slot: int, choice: tuple[int, int]) -> Config:
         """``config`` with one slot changed."""
         t, n = choice
