@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from airan.planner.evaluate import Evaluation
-from airan.planner.search import PlanResult
+from airan.planner.search import PlanResult, ran_on
 from airan.report.rundir import write_text_atomic
 
 __all__ = ["fixed_rows", "leans_on_fixed", "plan_record", "slot_rows", "write_plan"]
@@ -199,7 +199,8 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         # the scenario's own description may tell of the GPUs the plan replaced
         data["description"] = (f"{result.space.scenario.name} with the GPUs that airan plan "
                                f"chose: {ev.description}")
-        verdict = "meets every target" if result.feasible else "misses: " + "; ".join(ev.misses)
+        verdict = (f"meets every target {ran_on(result.evaluator)}" if result.feasible
+                   else "misses: " + "; ".join(ev.misses))
         header = [
             f"# airan plan for {result.space.scenario.name}: {ev.description}",
             f"# cost {ev.cost_usd:,.0f} USD, peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",
