@@ -421,3 +421,15 @@ def test_a_run_prints_each_fleets_energy_as_summary_json_has_it(tmp_path: Path) 
     for name, f in fleets.items():
         assert f"{name} {f['energy_per_request_j'] * 1e3:.3g} mJ, {f['mean_power_w']:.3g} W" \
             in text
+
+
+def test_cautions_name_the_fleets_with_devices_out_of_coverage() -> None:
+    from airan.report.cautions import cautions
+
+    fleets = {"covered": {"devices": 30, "out_of_coverage": 0},
+              "far": {"devices": 20, "out_of_coverage": 19}}
+    text = " ".join(cautions({"sites": {}, "cells": {}, "fleets": fleets}))
+    assert "Out of coverage: devices of far (19 of 20) cannot use their best cell" in text
+    assert "covered" not in text
+    fleets["far"]["out_of_coverage"] = 0
+    assert cautions({"sites": {}, "cells": {}, "fleets": fleets}) == []

@@ -8,6 +8,7 @@ terminal and the report.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
   left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
   site is saturated (both are, often: 40 robots can fill the uplinks and one GPU at once).
+- Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
 """
 
 from __future__ import annotations
@@ -73,4 +74,12 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
                 f"{cells.get('busy_threshold', 0.9):.0%} of the {label} PRBs{room} (busiest "
                 f"{cells.get(f'busiest_cell_{key}')}, "
                 f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%} of all): {also}")
+    fleets = summary.get("fleets") or {}
+    uncovered = [f"{n} ({f['out_of_coverage']:,} of {f.get('devices', 0):,})"
+                 for n, f in fleets.items() if f.get("out_of_coverage")]
+    if uncovered:
+        out.append(f"Out of coverage: devices of {_names(uncovered)} cannot use their best "
+                   "cell even in an idle network (their SNR at full power is below "
+                   "min_sinr_db): every request they send over the radio drops "
+                   "(radio_outage); more cells near them, or their work kept on board.")
     return out
