@@ -101,16 +101,18 @@ def type_dominance(
 
 
 def scenario_precisions(scenario: Scenario) -> list[str]:
-    """The precisions the scenario's services request (roofline models only; a service with a
-    measured service time runs the same on every GPU)."""
+    """The precisions the scenario's services request (roofline models, and measured times
+    carried by the roofline (``measured_on``); another measured time runs the same on every
+    GPU)."""
     from airan.catalog import load_models
 
     models = load_models()
     out = []
     for v in scenario.services:
         m = models[v.model]
-        if v.service_time is None and m.service_time_ms is None:
-            out.append(m.precision)
+        measured_on = v.service_time is not None and v.service_time.measured_on is not None
+        if (v.service_time is None and m.service_time_ms is None) or measured_on:
+            out.append(m.precision)  # (times measured_on a GPU follow the roofline elsewhere)
     return list(dict.fromkeys(out))
 
 
