@@ -17,7 +17,7 @@ def test_a_devices_scheduler_fields_share_one_row_with_their_initial_values() ->
     n_dev = st.ue_ul_bits.shape[0]
     for width, names in _DEVICE_ROWS:
         block = getattr(st, names[0]).base
-        assert block.shape == (n_dev, width)
+        assert block.shape == (max(n_dev, 2), width)
         for name in names:
             col = getattr(st, name)
             assert col.base is block, name
@@ -47,3 +47,21 @@ def test_prefetch_takes_a_strided_column_and_changes_nothing() -> None:
     col = rows[:, 2]
     assert _prefetch_all_then_sum(col, -5, 50) == col.sum() == 2 * 10 + 4 * 45
     assert np.array_equal(rows, np.arange(40.0).reshape(10, 4))
+
+
+def test_a_one_device_scenario_reads_its_rows_through_the_same_strided_type() -> None:
+    """A view of one element is contiguous to numpy whatever its stride: a spare row keeps the
+    kernel's types those of every other scenario (no second compilation)."""
+    import numba
+
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["fleets"] = [{**d["fleets"][0], "count": 1}]
+    d["services"] = [v for v in d["services"] if v["name"] in d["fleets"][0]["services"]]
+    from airan.scenario import scenario_from_dict
+
+    one = Engine(scenario_from_dict(d), duration_s=0.01)._st
+    many = Engine(load_scenario("factory"), duration_s=0.01)._st
+    for _, names in _DEVICE_ROWS:
+        for name in names:
+            assert numba.typeof(getattr(one, name)) == numba.typeof(getattr(many, name)), name
+    assert numba.typeof(one.ue_ul_bits).layout == "A"

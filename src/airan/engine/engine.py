@@ -165,6 +165,9 @@ class Engine:
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
+        # the devices out of coverage at their first positions, before any fault (a fault or a
+        # move rewrites the world's gains as the run goes)
+        self._out_of_coverage = w.out_of_coverage()
         self._kernel_decides = self._kernel_decides and len(w.site_names) > 0 and \
             decide.applies(w, energy=scenario.objective == "energy")
         # whole slots, at least one: a positive duration shorter than a slot runs one slot
@@ -975,9 +978,10 @@ class Engine:
         fleets: dict[str, Any] = {}
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         # on-board work booked at its start but running past now belongs to later
-        ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(st.dev_free - elapsed, 0.0),
+        ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(
+                                  st.dev_free[: w.n_devices] - elapsed, 0.0),
                               minlength=len(w.fleet_names))
-        uncovered = np.bincount(w.dev_fleet, weights=w.out_of_coverage(),
+        uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
@@ -996,7 +1000,8 @@ class Engine:
                 "energy_per_request_j": marginal / st.fleet_req[f] if st.fleet_req[f] else None,
                 "mean_power_w": power,
                 "battery_life_h": battery / power if battery and power else None,
-                # without a usable link even in an idle network (World.out_of_coverage)
+                # without a usable link even in an idle network (World.out_of_coverage), at
+                # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
             }
         drops = st.agg_drop.sum(axis=0)

@@ -458,8 +458,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
 # row per device (a 64-byte cache line where the row is 8 wide): a UE's visit then misses the
 # caches once per group, not once per field (at metro scale every device's row is cold). The
 # fields stay 1-D arrays (strided views), so the kernel's code and the engine's reads are
-# unchanged; results are bit for bit the same. Measured on metro (3 s, alternated): the engine
-# ~5-10% faster (benchmarks/README.md).
+# unchanged; results are bit for bit the same. Measured on metro (10 s, alternated): the engine
+# ~7-10% faster (benchmarks/README.md). A block has at least two rows (a spare one past a
+# single device's): numpy calls a view of one element contiguous whatever its stride, and numba
+# would then compile the kernel a second time for scenarios of one device.
 _DEVICE_ROWS = (
     (8, ("ue_ul_bits", "ue_ul_elig", "ue_se_ul", "ue_pf_w", "ue_fade", "ue_grant", "ue_avg_thr",
          "ue_ul_free")),  # the uplink scheduler's and a new request's floats
@@ -474,11 +476,12 @@ def _device_rows(st: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for width, names in _DEVICE_ROWS:
         cols = [getattr(st, name) for name in names]
-        block = np.zeros((cols[0].shape[0], width), dtype=cols[0].dtype)
+        n = cols[0].shape[0]
+        block = np.zeros((max(n, 2), width), dtype=cols[0].dtype)
         j = 0
         for name, col in zip(names, cols, strict=True):
             view = block[:, j] if col.ndim == 1 else block[:, j:j + col.shape[1]]
-            view[...] = col
+            view[:n] = col  # (a spare row stays 0: no device's)
             out[name] = view
             j += 1 if col.ndim == 1 else col.shape[1]
     return out
