@@ -125,7 +125,7 @@ def test_scenario_path_is_relative_to_the_sweep_file(tmp_path: Path) -> None:
         ("scenario: city\naxes: {radio.schedular: [rr]}\n",
          ["axes.radio.schedular", "unknown field 'schedular'", "did you mean 'scheduler'"]),
         ("scenario: city\naxes: {lod: [1, 2]}\n",  # the load axis is no scenario field
-         ["axes.lod", "unknown field 'lod'", "did you mean 'load'", "load, name"]),
+         ["axes.lod", "unknown field 'lod'", "did you mean 'load'", "load, models, name"]),
         ("scenario: city\naxes: {policy: [deadline-awar]}\n",
          ["axes.policy", "unknown policy 'deadline-awar'", "did you mean 'deadline-aware'"]),
         ("scenario: city\naxes:\n  compute_sites[metro].gpus[0].count: [2, 0]\n",

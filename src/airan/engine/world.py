@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
-from airan.catalog import GpuSpec, load_gpus, load_models
+from airan.catalog import GpuSpec, load_gpus
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
 from airan.engine.device_radio import DeviceRadio
@@ -381,7 +381,7 @@ def build_world(s: Scenario, seed: int) -> World:
     rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr = (
         np.random.default_rng(x) for x in root.spawn(5))
     gpus = load_gpus()
-    models = load_models()
+    models = s.model_catalog()
 
     # ---- cell sites and sectors -------------------------------------------------------------
     sites: list[tuple[str, float, float, float, int, float, Carrier]] = []

@@ -104,9 +104,7 @@ def scenario_precisions(scenario: Scenario) -> list[str]:
     """The precisions the scenario's services request (roofline models, and measured times
     carried by the roofline (``measured_on``); another measured time runs the same on every
     GPU)."""
-    from airan.catalog import load_models
-
-    models = load_models()
+    models = scenario.model_catalog()
     out = []
     for v in scenario.services:
         m = models[v.model]

@@ -322,11 +322,11 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     the sites a policy needs, GPUs that cannot run the L1 given them or hold the models
     (:func:`check_gpus`, unless ``gpu_checks`` is False), mobility models it cannot build, trace
     files that do not read, paths longer than its tables hold."""
-    from airan.catalog import load_gpus, load_models
+    from airan.catalog import load_gpus
     from airan.policy import is_known_policy, policy_names
 
     gpus = load_gpus()
-    models = load_models()
+    models = s.model_catalog()
     _unique([c.name for c in s.cell_sites], "cell_sites")
     _unique([n.name for n in s.nodes], "nodes")
     site_names = s.compute_site_names()  # generated: gpu-<cell site>, every n-th cell site
@@ -1392,12 +1392,12 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
     model_memory_bytes`: the weights once, a full batch per instance; a service that no fleet
     runs needs none, one with a measured service time its own copy), and the bytes it has
     (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
-    from airan.catalog import load_gpus, load_models
+    from airan.catalog import load_gpus
     from airan.compute import l1
     from airan.compute.memory import model_memory_bytes
 
     gpu = load_gpus()[gid]
-    models = load_models()
+    models = s.model_catalog()
     run = {name for f in s.fleets for name in f.services}  # a service no fleet runs: no model
     # a service with a measured service time runs its own copy of its model (airan.engine.world:
     # a queue and instances of its own, named model@service)
@@ -1445,11 +1445,11 @@ def _check_gpu_memory(s: Scenario) -> None:
 def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
     """A fleet whose on-board accelerator (or CPU) cannot hold the models of its services at
     once (a batch of one each)."""
-    from airan.catalog import load_gpus, load_models
+    from airan.catalog import load_gpus
     from airan.compute.memory import model_memory_bytes
 
     gpus = load_gpus()
-    models = load_models()
+    models = s.model_catalog()
     model_of = {v.name: v.model for v in s.services}
     out = []
     for f in s.fleets:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from airan.catalog import ServiceTimeDist, load_device_classes
+from airan.catalog import ModelSpec, ServiceTimeDist, load_device_classes, load_models
 from airan.errors import suggest
 from airan.radio import bands
 
@@ -747,6 +747,21 @@ class Scenario(_Strict):
     faults: list[Fault] = []
     handover: Handover = Handover()
     live: LiveHosts = LiveHosts()  # the live runtime on separate hosts (airan serve --component)
+    # models of one's own, by id, in the catalog's format (`airan catalog models`; ``name``
+    # defaults to the id): a service names them as it names a catalog model, and an id of the
+    # catalog's replaces that entry in this scenario
+    models: dict[Name, ModelSpec] = {}
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ({"name": str(k), **m} if isinstance(m, dict) else m) for k, m in v.items()}
+        return v
+
+    def model_catalog(self) -> dict[str, ModelSpec]:
+        """The models this scenario's services may name: the catalog's and its own."""
+        return {**load_models(), **self.models}
 
     def compute_site_names(self) -> list[str]:
         """The compute sites listed, then those generated (``gpu-<cell site>``, every n-th)."""
