@@ -127,3 +127,34 @@ def test_an_on_device_time_for_an_accelerator_no_fleet_has_is_warned_about() -> 
 def test_the_built_in_scenarios_raise_none_of_these_warnings(name: str) -> None:
     s = airan.load_scenario(name)
     assert not [w for w in scenario_warnings(s) if "service_time" in w or "fastest" in w]
+
+
+def test_no_deadline_warning_for_a_service_that_makes_no_request() -> None:
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = 20.0
+    assert [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    next(f for f in d["fleets"] if f["name"] == "arm")["count"] = 0
+    assert not [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+
+
+def test_the_peak_check_compares_a_table_at_its_smallest_size() -> None:
+    """A table measured from batch 8 up is checked at batch 8, not at a batch-1 time drawn
+    down from it (which a memory-bound model's sensible table can fall below)."""
+    peak8 = peak_roofline_s(load_models()["openvla-7b"], load_gpus()["L40S"], 8) * 1e3
+    sensible = _factory(dist="fixed", batch_ms={8: 1.2 * peak8, 16: 2.4 * peak8},
+                        measured_on="L40S")
+    assert not [w for w in _warnings(sensible) if "peak" in w]
+    typo = _factory(dist="fixed", batch_ms={8: 0.5 * peak8, 16: 2.4 * peak8},
+                    measured_on="L40S")
+    found = [w for w in _warnings(typo) if "peak" in w]
+    assert len(found) == 1 and "at batch 8" in found[0]
+
+
+def test_the_peak_check_reads_generated_compute_sites() -> None:
+    d = airan.load_scenario("metro").model_dump(mode="json", exclude_unset=True)
+    gen = d["generated_compute_sites"]["gpus"][0]["type"]
+    d["compute_sites"] = []
+    perception = d["services"][0]
+    perception["service_time"] = {"dist": "fixed", "mean_ms": 1e-4}
+    found = [w for w in _warnings(d) if "peak" in w and perception["name"] in w]
+    assert len(found) == 1 and f"({gen}:" in found[0]

@@ -537,7 +537,9 @@ class ServiceTime(_Strict):
     device's accelerator runs the model's roofline.
     ``on_device_ms``: the mean time of one request measured on a device's own accelerator, by
     the fleets' ``accelerator`` name (``none``: the device's CPU), e.g. ``{JetsonOrin: 210}``,
-    with the distribution above; it replaces the time derived for that accelerator.
+    with the distribution above; it replaces the time derived for that accelerator. (The
+    spread on devices is per service: where another fleet running the service takes the model's
+    roofline on board, every device runs it without the spread.)
     """
 
     dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
