@@ -990,3 +990,15 @@ def test_out_of_coverage_counts_the_devices_at_the_start_not_after_a_fault() -> 
     s = Engine(scenario_from_dict(d), duration_s=0.3).run().summary
     assert all(f["out_of_coverage"] == 0 for f in s["fleets"].values())
     assert s["requests"]["dropped"] > 0
+
+
+def test_out_of_coverage_counts_moving_devices_where_their_mobility_starts_them() -> None:
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    amr = d["fleets"][0]
+    amr.update(count=400, area={"x_m": [-3000, 3000], "y_m": [-3000, 3000]},
+               mobility={"model": "random_waypoint", "speed_mps": [1.0, 2.0]})
+    eng = Engine(scenario_from_dict(d), duration_s=0.01)
+    w = eng.world
+    first = np.bincount(w.dev_fleet, weights=w.out_of_coverage(), minlength=len(w.fleet_names))
+    s = eng.run().summary
+    assert s["fleets"][amr["name"]]["out_of_coverage"] == first[0] > 0

@@ -165,9 +165,6 @@ class Engine:
         warm_up()  # the kernel compiled or loaded before any run's clock starts (once)
         self.world: World = build_world(scenario, self.seed)
         w = self.world
-        # the devices out of coverage at their first positions, before any fault (a fault or a
-        # move rewrites the world's gains as the run goes)
-        self._out_of_coverage = w.out_of_coverage()
         self._kernel_decides = self._kernel_decides and len(w.site_names) > 0 and \
             decide.applies(w, energy=scenario.objective == "energy")
         # whole slots, at least one: a positive duration shorter than a slot runs one slot
@@ -236,6 +233,9 @@ class Engine:
         self.motion = Motion(scenario, w, self.seed)
         if self.motion.active:
             self.motion.update(self, attach=True)  # where the mobility models start
+        # the devices out of coverage at their first positions, before any fault (a fault or a
+        # move rewrites the world's gains as the run goes)
+        self._out_of_coverage = w.out_of_coverage()
         # load samples taken by the kernel as it passes their slots (kernel._take_samples):
         # where nothing else stops the slot loop on their grid (AI-and-RAN's L1 windows,
         # mobility, faults), a run then returns to Python once per decision interval only
