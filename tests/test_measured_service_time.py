@@ -158,3 +158,21 @@ def test_the_peak_check_reads_generated_compute_sites() -> None:
     perception["service_time"] = {"dist": "fixed", "mean_ms": 1e-4}
     found = [w for w in _warnings(d) if "peak" in w and perception["name"] in w]
     assert len(found) == 1 and f"({gen}:" in found[0]
+
+
+def test_the_deadline_warning_takes_a_spread_times_least() -> None:
+    """A uniform time can be as short as its low end, an exponential or lognormal one as short
+    as any deadline: no warning says no request can meet a deadline some do."""
+    spread = _factory(dist="uniform", low_ms=5.0, high_ms=300.0, measured_on="H100")
+    next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 100.0
+    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 4.0
+    found = [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    assert len(found) == 1 and "5 ms on an H100" in found[0]
+    expo = _factory(dist="exponential", mean_ms=250.0)
+    next(v for v in expo["services"] if v["name"] == "vla")["deadline_ms"] = 1.0
+    assert not [w for w in _warnings(expo) if "services[vla].deadline_ms" in w]
+    fixed = _factory(dist="fixed", mean_ms=250.0)
+    next(v for v in fixed["services"] if v["name"] == "vla")["deadline_ms"] = 200.0
+    found = [w for w in _warnings(fixed) if "services[vla].deadline_ms" in w]
+    assert len(found) == 1 and "250 ms on any compute site's GPU" in found[0]

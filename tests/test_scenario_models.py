@@ -51,3 +51,49 @@ def test_a_scenario_model_with_a_bad_field_is_refused_by_name() -> None:
     next(v for v in bad["services"] if v["name"] == "vla")["model"] = "vla-3c"
     with pytest.raises(InputError, match=r"services\[vla\]\.model.*vla-3c.*vla-3b"):
         scenario_from_dict(bad)
+
+
+def test_a_scenario_models_own_fields_are_named_in_its_errors() -> None:
+    with pytest.raises(InputError, match=r"models\.vla-3b\.gflops"):
+        scenario_from_dict(_factory_with({**VLA_3B, "gflops": 0}))
+    with pytest.raises(InputError, match=r"models\.vla-3b\.overhead_on.*H1000.*H100"):
+        scenario_from_dict(_factory_with({**VLA_3B, "overhead_on": {"H1000": 2.0}}))
+    eff = {"compute": 1.0, "memory": 1.0, "compute_on": {"H1000": 0.5}}
+    with pytest.raises(InputError, match=r"models\.vla-3b\.efficiency\.compute_on.*H1000"):
+        scenario_from_dict(_factory_with({**VLA_3B, "efficiency": eff}))
+    dotted = _factory_with()
+    dotted["models"] = {"vla.3b": VLA_3B}
+    with pytest.raises(InputError, match=r"may not contain '\.'"):
+        scenario_from_dict(dotted)
+    odd = _factory_with()
+    odd["models"] = {"vla/3b": VLA_3B}
+    with pytest.raises(InputError, match=r"field 'models\.vla/3b': a name"):
+        scenario_from_dict(odd)
+
+
+def test_a_model_no_service_names_is_warned_about() -> None:
+    from airan.scenario.load import scenario_warnings
+
+    d = _factory_with()
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "models.vla-3b" in w]
+    next(v for v in d["services"] if v["name"] == "vla")["model"] = "openvla-7b"
+    found = [w for w in scenario_warnings(scenario_from_dict(d)) if "models.vla-3b" in w]
+    assert len(found) == 1 and "no service names this model" in found[0]
+
+
+def test_a_sweep_may_add_a_model_beside_the_scenarios_own() -> None:
+    from airan.sweep.spec import set_path
+
+    d = _factory_with()
+    set_path(d, "models.vla-7b", {**VLA_3B, "params": 7e9}, where="set")
+    assert set(d["models"]) == {"vla-3b", "vla-7b"}
+    with pytest.raises(InputError, match=r"unknown field 'modelz'"):
+        set_path(d, "modelz.x", 1, where="set")
+
+
+def test_the_live_runtime_calls_a_scenario_model_the_scenarios_own() -> None:
+    from airan.live.runtime import resolve_models
+
+    s = scenario_from_dict(_factory_with())
+    with pytest.raises(InputError, match=r"uses the scenario's own model 'vla-3b'"):
+        resolve_models(s, {"detect": "tiny-cnn", "inspect": "tiny-cnn"})

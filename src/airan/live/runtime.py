@@ -129,15 +129,16 @@ def resolve_models(scenario: Scenario, overrides: dict[str, str] | None = None) 
     names = {s.name for s in scenario.services} | {s.model for s in scenario.services}
     for name in overrides:
         if name not in names:
-            raise InputError(f"{name!r} is no service of the scenario, nor a catalog model one "
-                             "uses", field="--model", value=name, choices=names)
+            raise InputError(f"{name!r} is no service of the scenario, nor a model one uses",
+                             field="--model", value=name, choices=names)
     out: dict[str, str] = {}
     for s in scenario.services:
         spec = overrides.get(s.name) or overrides.get(s.model)
         if spec is None:
             if s.model not in BUILTIN:
+                kind = "the scenario's own" if s.model in scenario.models else "catalog"
                 raise InputError(
-                    f"service {s.name!r} uses catalog model {s.model!r}, which has no built-in "
+                    f"service {s.name!r} uses {kind} model {s.model!r}, which has no built-in "
                     f"ONNX model; pass --model {s.name}=FILE.onnx or a built-in name",
                     field="--model", value=s.model, choices=BUILTIN)
             spec = s.model

@@ -223,7 +223,11 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
         if (isinstance(key, str) and isinstance(node, dict) and key not in node
                 and key in node.values()):
             continue  # a tagged union's tag (mobility's model: its value), not a field
-        if isinstance(key, int):
+        if key == "[key]":
+            continue  # pydantic's mark of a mapping's key (the key itself is named already)
+        if isinstance(key, int) and not isinstance(node, list):
+            text += ("." if text else "") + str(key)  # a mapping's key that is a number
+        elif isinstance(key, int):
             item = node[key] if _has(node, key) else None
             name = item.get("name") if isinstance(item, dict) else None
             text += f"[{name or key}]"
@@ -349,6 +353,12 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     _check_carriers(s)
     _check_clutter(s)
     service_names = [v.name for v in s.services]
+    for mid, spec in s.models.items():  # GPU ids a scenario's own model fits figures to
+        eff = spec.efficiency.compute_on if spec.efficiency is not None else {}
+        for key, table in (("overhead_on", spec.overhead_on), ("efficiency.compute_on", eff)):
+            for gid in table:
+                if gid not in gpus:
+                    raise unknown_name("GPU", gid, gpus, field=f"models.{mid}.{key}")
     for v in s.services:
         if v.model not in models:
             raise unknown_name("model", v.model, models, field=f"services[{v.name}].model")
@@ -357,6 +367,10 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
             and models[v.model].service_time_ms is None
             and not models[v.model].gflops
         ):
+            if v.model in s.models:  # the scenario's own: name the entry's field
+                raise InputError("a model with no FLOPs (0) and no service_time_ms takes no "
+                                 "time: give its gflops", field=f"models.{v.model}.gflops",
+                                 value=models[v.model].gflops)
             raise InputError(
                 "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
             )
@@ -924,6 +938,12 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _service_time_warnings(s, label)
+    named = {v.model for v in s.services}
+    for mid in s.models:
+        if mid not in named:
+            out.append(str(InputError(
+                "no service names this model (services[].model): it is not used; a service "
+                "meant to run it runs the model it names", file=label, field=f"models.{mid}")))
     out += _out_of_range_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
@@ -940,33 +960,45 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
 
 def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
                     models: Mapping[str, Any]) -> dict[str, float]:
-    """Where a service's model runs in the scenario and how long one request takes there at
-    batch 1 (s), as the engine's tables take it (engine.world): by compute-site GPU type
-    ("an L4") and device accelerator ("the devices' JetsonOrin")."""
+    """Where a service's model runs in the scenario and the shortest time one request can take
+    there at batch 1 (s), as the engine's tables take it (engine.world): by compute-site GPU
+    type ("an L4"; "any compute site's GPU" where a given time is the same on all) and device
+    accelerator ("the devices' JetsonOrin"). A given time counts at its distribution's least
+    (uniform: ``low_ms``; exponential and lognormal: 0, any deadline can be met)."""
+    from airan.catalog import ServiceTimeDist
     from airan.compute.roofline import roofline_ratio, service_time_table_s
 
     base = models[service.model]
     st = service.service_time
     roof = base.gflops is not None and base.efficiency is not None
+    given = st.as_catalog() if st is not None else base.service_time_ms
+    least = 1.0  # the distribution's least time over its mean
+    if isinstance(given, ServiceTimeDist) and given.dist != "fixed":
+        least = (given.low_ms * 1e-3 / given.mean_s if given.dist == "uniform"
+                 and given.low_ms is not None and given.mean_s > 0 else 0.0)
     measured = None
     if st is not None:
         cat = st.as_catalog()
         measured = float(cat) * 1e-3 if isinstance(cat, (int, float)) else cat.mean_s
 
     def at(gpu: str, device: bool) -> float:
-        if st is None or measured is None:
-            return float(service_time_table_s(base, gpus[gpu], 1)[1])
+        if st is None or measured is None:  # the roofline, or the catalog's given time
+            return float(service_time_table_s(base, gpus[gpu], 1)[1]) * least
         if st.measured_on is not None:
-            return measured * float(roofline_ratio(base, gpus[gpu], gpus[st.measured_on], 1)[1])
+            return (measured * least
+                    * float(roofline_ratio(base, gpus[gpu], gpus[st.measured_on], 1)[1]))
         if device and roof:  # (a device runs the roofline unless measured_on carries it)
             return float(service_time_table_s(base, gpus[gpu], 1)[1])
-        return measured
+        return measured * least
 
     out: dict[str, float] = {}
     site_gpus = {g.type for c in s.compute_sites for g in c.gpus}
     if s.generated_compute_sites is not None:
         site_gpus |= {g.type for g in s.generated_compute_sites.gpus}
-    for gpu in sorted(site_gpus):
+    same = given is not None and (st is None or st.measured_on is None)  # on every GPU alike
+    if same and site_gpus:
+        out["any compute site's GPU"] = at(sorted(site_gpus)[0], False)
+    for gpu in sorted(site_gpus) if not same else []:
         out[f"an {gpu}" if gpu[0] in "AEFHILMNORSX" else f"a {gpu}"] = at(gpu, False)
     for f in s.fleets:
         if service.name not in f.services or f.count == 0:
@@ -1004,11 +1036,11 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
         times = _batch1_times_s(s, v, gpus, models) if v.name in requested else {}
         if times:
             where, fastest = min(times.items(), key=lambda kv: kv[1])
-            if v.deadline_ms * 1e-3 < fastest:
+            if fastest > 0.0 and v.deadline_ms * 1e-3 < fastest:
                 out.append(str(InputError(
-                    f"shorter than the fastest this service's model runs in the scenario, "
-                    f"{fastest * 1e3:.3g} ms on {where} at batch 1, before any radio or "
-                    "transport: no request can meet it", file=label,
+                    f"shorter than the least time this service's model takes anywhere in the "
+                    f"scenario, {fastest * 1e3:.3g} ms on {where} at batch 1, before any radio "
+                    "or transport: no request can meet it", file=label,
                     field=f"services[{v.name}].deadline_ms", value=v.deadline_ms)))
         st = v.service_time
         if st is None:

@@ -758,6 +758,9 @@ class Scenario(_Strict):
     @classmethod
     def _model_names(cls, v: Any) -> Any:
         if isinstance(v, dict):
+            dotted = [k for k in v if isinstance(k, str) and "." in k]
+            if dotted:  # (a sweep's path models.<id>.<field> splits at dots)
+                raise ValueError(f"a model id may not contain '.': {dotted[0]!r}")
             return {k: ({"name": str(k), **m} if isinstance(m, dict) else m) for k, m in v.items()}
         return v
 

@@ -417,6 +417,10 @@ def parse_path(path: str) -> list[str | int]:
     return out
 
 
+#: mappings whose keys the user names (a scenario's own models): a sweep may add one
+OPEN_MAPPINGS = frozenset({"models"})
+
+
 def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis",
              label: str | None = None) -> tuple[str | int, ...]:
     """Set ``value`` at the field ``path`` of ``data`` (in place); :class:`InputError` if the
@@ -437,7 +441,7 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
             if not isinstance(node, dict):
                 raise InputError(f"'{walked}' is not a mapping, so it has no field {part!r}",
                                  file=label, field=field)
-            if part not in node and not (last and not node):
+            if part not in node and not (last and (not node or walked in OPEN_MAPPINGS)):
                 # at the top, the load axis is a name too (it is no scenario field)
                 top_axis = where == "axis" and len(parts) == 1
                 names = list(node) + ([LOAD_AXIS] if top_axis else [])
