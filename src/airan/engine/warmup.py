@@ -61,6 +61,9 @@ def warm_up() -> float:
                       1.0)  # (radio.first_grant_bytes)
     none = np.zeros(0, dtype=np.int64)  # a failed site's requests placed again (none here)
     K.redispatch(engine._kw, engine._sref, none, none, engine.now_s)
+    from airan.engine.uplink_figures import uplink_figures
+
+    uplink_figures(engine._kw, engine._sref, 1.0)  # (devices.parquet's uplink columns)
     one = np.zeros(1, dtype=np.int64)
     batch = Batch(np.zeros(1), one, one, one)
     least_loaded(Snapshot(engine), batch)
