@@ -176,3 +176,15 @@ def test_the_deadline_warning_takes_a_spread_times_least() -> None:
     next(v for v in fixed["services"] if v["name"] == "vla")["deadline_ms"] = 200.0
     found = [w for w in _warnings(fixed) if "services[vla].deadline_ms" in w]
     assert len(found) == 1 and "250 ms on any compute site's GPU" in found[0]
+
+
+def test_the_deadline_warning_takes_an_on_device_times_spread_and_a_cv_of_0() -> None:
+    # the arms' Thor takes 200 ms x U(0.75, 1.25): a 180 ms deadline can be met
+    spread = _factory(dist="uniform", low_ms=300.0, high_ms=500.0, measured_on="H100",
+                      on_device_ms={"JetsonThor": 200.0})
+    next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 180.0
+    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    # a lognormal of cv 0 has no spread: 300 ms always
+    still = _factory(dist="lognormal", mean_ms=300.0, cv=0.0)
+    next(v for v in still["services"] if v["name"] == "vla")["deadline_ms"] = 100.0
+    assert [w for w in _warnings(still) if "services[vla].deadline_ms" in w]

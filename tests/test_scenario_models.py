@@ -97,3 +97,11 @@ def test_the_live_runtime_calls_a_scenario_model_the_scenarios_own() -> None:
     s = scenario_from_dict(_factory_with())
     with pytest.raises(InputError, match=r"uses the scenario's own model 'vla-3b'"):
         resolve_models(s, {"detect": "tiny-cnn", "inspect": "tiny-cnn"})
+
+
+def test_a_scenario_models_booleans_and_bad_distributions_are_refused_plainly() -> None:
+    with pytest.raises(InputError, match=r"model 'vla-3b': gflops: expected a number"):
+        scenario_from_dict(_factory_with({**VLA_3B, "gflops": True}))
+    given = {"service_time_ms": {"dist": "uniform", "low_ms": 5}}
+    with pytest.raises(InputError, match=r"service_time_ms: uniform needs exactly"):
+        scenario_from_dict(_factory_with(given))

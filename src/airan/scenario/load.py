@@ -368,9 +368,9 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
             and not models[v.model].gflops
         ):
             if v.model in s.models:  # the scenario's own: name the entry's field
-                raise InputError("a model with no FLOPs (0) and no service_time_ms takes no "
-                                 "time: give its gflops", field=f"models.{v.model}.gflops",
-                                 value=models[v.model].gflops)
+                raise InputError("a model a service runs needs FLOPs above 0 for its "
+                                 "roofline (or a service_time_ms)",
+                                 field=f"models.{v.model}.gflops", value=models[v.model].gflops)
             raise InputError(
                 "model has neither FLOPs nor a service time", field=f"services[{v.name}].model"
             )
@@ -958,6 +958,14 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     return out
 
 
+def _site_gpu_types(s: Scenario) -> set[str]:
+    """The GPU types of the compute sites, listed and generated."""
+    out = {g.type for c in s.compute_sites for g in c.gpus}
+    if s.generated_compute_sites is not None:
+        out |= {g.type for g in s.generated_compute_sites.gpus}
+    return out
+
+
 def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
                     models: Mapping[str, Any]) -> dict[str, float]:
     """Where a service's model runs in the scenario and the shortest time one request can take
@@ -973,13 +981,19 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
     roof = base.gflops is not None and base.efficiency is not None
     given = st.as_catalog() if st is not None else base.service_time_ms
     least = 1.0  # the distribution's least time over its mean
-    if isinstance(given, ServiceTimeDist) and given.dist != "fixed":
+    if isinstance(given, ServiceTimeDist) and given.dist != "fixed" and not (
+            given.dist == "lognormal" and not given.cv):  # (cv 0: no spread)
         least = (given.low_ms * 1e-3 / given.mean_s if given.dist == "uniform"
                  and given.low_ms is not None and given.mean_s > 0 else 0.0)
-    measured = None
+    # on board, a measured time keeps its spread unless a fleet running the service takes the
+    # model's roofline on its accelerator (engine.world: the spread is per service)
+    on_roofline = st is not None and st.measured_on is None and roof and any(
+        service.name in f.services and f.count > 0
+        and f.accelerator not in (st.on_device_ms or {}) for f in s.fleets)
+    least_on_board = 1.0 if on_roofline else least
+    measured = None  # a service's measured mean (s)
     if st is not None:
-        cat = st.as_catalog()
-        measured = float(cat) * 1e-3 if isinstance(cat, (int, float)) else cat.mean_s
+        measured = float(given) * 1e-3 if isinstance(given, (int, float)) else given.mean_s
 
     def at(gpu: str, device: bool) -> float:
         if st is None or measured is None:  # the roofline, or the catalog's given time
@@ -992,9 +1006,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         return measured * least
 
     out: dict[str, float] = {}
-    site_gpus = {g.type for c in s.compute_sites for g in c.gpus}
-    if s.generated_compute_sites is not None:
-        site_gpus |= {g.type for g in s.generated_compute_sites.gpus}
+    site_gpus = _site_gpu_types(s)
     same = given is not None and (st is None or st.measured_on is None)  # on every GPU alike
     if same and site_gpus:
         out["any compute site's GPU"] = at(sorted(site_gpus)[0], False)
@@ -1005,7 +1017,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
             continue
         on_device = (st.on_device_ms or {}) if st is not None else {}
         if f.accelerator in on_device:
-            t = on_device[f.accelerator] * 1e-3
+            t = on_device[f.accelerator] * 1e-3 * least_on_board
         else:
             t = at(f.accelerator if f.accelerator != "none" else "DeviceCPU", True)
         where = (f"the {f.name} devices' {f.accelerator}" if f.accelerator != "none"
@@ -1027,9 +1039,7 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
     models = s.model_catalog()
     out = []
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
-    site_gpus = {g.type for c in s.compute_sites for g in c.gpus}
-    if s.generated_compute_sites is not None:
-        site_gpus |= {g.type for g in s.generated_compute_sites.gpus}
+    site_gpus = _site_gpu_types(s)
     for v in s.services:
         if v.model not in models:
             continue

@@ -19,6 +19,7 @@ from pydantic import (
     SerializationInfo,
     SerializerFunctionWrapHandler,
     Tag,
+    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -721,6 +722,23 @@ class LiveHosts(_Strict):
     gateways: dict[str, HostPort] = {}
 
 
+def _bool_in(value: Any, path: str = "") -> str | None:
+    """The path of the first boolean in a nested mapping or list (None: none)."""
+    if isinstance(value, bool):
+        return path or "value"
+    if isinstance(value, dict):
+        for k, x in value.items():
+            found = _bool_in(x, f"{path}.{k}" if path else str(k))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, x in enumerate(value):
+            found = _bool_in(x, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 class Scenario(_Strict):
     """A complete airan scenario."""
 
@@ -761,6 +779,20 @@ class Scenario(_Strict):
             dotted = [k for k in v if isinstance(k, str) and "." in k]
             if dotted:  # (a sweep's path models.<id>.<field> splits at dots)
                 raise ValueError(f"a model id may not contain '.': {dotted[0]!r}")
+            for k, m in v.items():
+                where = _bool_in(m)  # (the catalog's class takes true as 1; a scenario not)
+                if where is not None:
+                    raise ValueError(f"model {k!r}: {where}: expected a number, got a boolean")
+                st = m.get("service_time_ms") if isinstance(m, dict) else None
+                if isinstance(st, dict):  # its own message, not the union's first member's
+                    try:
+                        ServiceTimeDist.model_validate(st)
+                    except ValidationError as exc:
+                        first = exc.errors()[0]
+                        at = ".".join(str(x) for x in first["loc"])
+                        raise ValueError(f"model {k!r}: service_time_ms{'.' + at if at else ''}"
+                                         f": {first['msg'].removeprefix('Value error, ')}"
+                                         ) from None
             return {k: ({"name": str(k), **m} if isinstance(m, dict) else m) for k, m in v.items()}
         return v
 
