@@ -9,15 +9,14 @@ from numba import njit
 from airan import load_scenario
 from airan.compiled import prefetch
 from airan.engine import Engine
-from airan.engine.state import _DEVICE_ROWS
+from airan.engine.state import _ROW_BLOCKS
 
 
 def test_a_devices_scheduler_fields_share_one_row_with_their_initial_values() -> None:
     st = Engine(load_scenario("factory"), duration_s=0.01)._st
-    n_dev = st.ue_ul_bits.shape[0]
-    for width, names in _DEVICE_ROWS:
+    for width, names in _ROW_BLOCKS:
         block = getattr(st, names[0]).base
-        assert block.shape == (max(n_dev, 2), width)
+        assert block.shape[1] == width and block.shape[0] >= 2
         for name in names:
             col = getattr(st, name)
             assert col.base is block, name
@@ -61,7 +60,28 @@ def test_a_one_device_scenario_reads_its_rows_through_the_same_strided_type() ->
 
     one = Engine(scenario_from_dict(d), duration_s=0.01)._st
     many = Engine(load_scenario("factory"), duration_s=0.01)._st
-    for _, names in _DEVICE_ROWS:
+    for _, names in _ROW_BLOCKS:
         for name in names:
             assert numba.typeof(getattr(one, name)) == numba.typeof(getattr(many, name)), name
     assert numba.typeof(one.ue_ul_bits).layout == "A"
+
+
+def test_a_one_cell_scenario_reads_its_cells_rows_and_reports_one_cell() -> None:
+    """The spare row of a one-cell scenario keeps the kernel's types and stays out of the
+    cells' figures (the summary's, the cells table's, the AI-RAN share's)."""
+    import numba
+    from one_cell import one_cell_site
+
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site(sectors=1)
+    d["ai_ran"] = {"mode": "dynamic"}
+    eng = Engine(scenario_from_dict(d), duration_s=0.2)
+    many = Engine(load_scenario("factory"), duration_s=0.01)._st
+    for _, names in _ROW_BLOCKS:
+        for name in names:
+            assert numba.typeof(getattr(eng._st, name)) == numba.typeof(getattr(many, name))
+    s = eng.run().summary
+    assert s["cells"]["count"] == 1
+    assert eng.cell_table().num_rows == 1
+    assert s["sites"]["edge"]["ai_ran"]["l1_gpu_hours"] > 0

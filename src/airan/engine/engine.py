@@ -712,7 +712,9 @@ class Engine:
         # the background's mean share over the run (0 without it): the fleets' PRBs are over
         # the whole carrier, their room is what the background leaves
         left = 1.0 - (self.ran.background_s / self.now_s if self.now_s > 0 else 0.0)
-        for key, used, n in (("dl", st.prb_sum_dl, n_dl), ("ul", st.prb_sum_ul, n_ul)):
+        n_cells = len(w.cell_names)  # (the state's per-cell rows keep a spare one)
+        for key, used, n in (("dl", st.prb_sum_dl[:n_cells], n_dl),
+                             ("ul", st.prb_sum_ul[:n_cells], n_ul)):
             nr = w.radio_model == 0 and len(w.cell_names) > 0
             util = used / w.cell_prb / n if nr else None
             out[f"mean_prb_utilization_{key}"] = float(np.mean(util)) if util is not None else None
@@ -741,9 +743,9 @@ class Engine:
             "site": pa.array([n.split("/")[0] for n in w.cell_names]),
             "x_m": w.cell_xy[:, 0],
             "y_m": w.cell_xy[:, 1],
-            "prb_utilization_ul": st.prb_sum_ul / w.cell_prb / n_ul if nr
+            "prb_utilization_ul": st.prb_sum_ul[: len(w.cell_names)] / w.cell_prb / n_ul if nr
             else np.full(len(w.cell_names), np.nan),
-            "prb_utilization_dl": st.prb_sum_dl / w.cell_prb / n_dl if nr
+            "prb_utilization_dl": st.prb_sum_dl[: len(w.cell_names)] / w.cell_prb / n_dl if nr
             else np.full(len(w.cell_names), np.nan),
             "devices": devices,
         })

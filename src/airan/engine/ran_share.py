@@ -126,14 +126,16 @@ class RanShare:
         if self.mode == "none" or not len(w.site_names):
             return
         decay = w.load_decay
-        gap_dl = np.clip(st.ctr[K.C_NSLOT_DL] - st.load_dl_k, 0, len(decay) - 1)
-        gap_ul = np.clip(st.ctr[K.C_NSLOT_UL] - st.load_ul_k, 0, len(decay) - 1)
+        n = len(w.cell_names)  # (the state's per-cell rows keep a spare one)
+        load_dl, load_ul = st.load_dl[:n], st.load_ul[:n]
+        gap_dl = np.clip(st.ctr[K.C_NSLOT_DL] - st.load_dl_k[:n], 0, len(decay) - 1)
+        gap_ul = np.clip(st.ctr[K.C_NSLOT_UL] - st.load_ul_k[:n], 0, len(decay) - 1)
         # the devices' PRB use: the EWMAs start at radio.initial_load (the interference's
         # assumption before any load is measured), which is no L1 work: take out what is left
         # of it, initial_load x (1 - alpha)^(slots of the direction so far)
         keep = 1.0 - w.load_alpha
-        dl = st.load_dl * decay[gap_dl] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_DL])
-        ul = st.load_ul * decay[gap_ul] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_UL])
+        dl = load_dl * decay[gap_dl] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_DL])
+        ul = load_ul * decay[gap_ul] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_UL])
         ai = 0.5 * (np.maximum(dl, 0.0) + np.maximum(ul, 0.0))
         util = np.minimum(1.0, self.background + ai)
         hosted = self.cell_host >= 0

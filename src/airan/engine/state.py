@@ -451,37 +451,43 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
         samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)
     )
-    return st._replace(**_device_rows(st))
+    return st._replace(**_rows(st))
 
 
 # The per-device fields the schedulers and a new request read together, kept as columns of one
 # row per device (a 64-byte cache line where the row is 8 wide): a UE's visit then misses the
-# caches once per group, not once per field (at metro scale every device's row is cold). The
+# caches once per group, not once per field (at metro scale every device's row is cold); and
+# the per-cell fields a UE's visit and the loads' update read, likewise one row per cell. The
 # fields stay 1-D arrays (strided views), so the kernel's code and the engine's reads are
 # unchanged; results are bit for bit the same. Measured on metro (10 s, alternated): the engine
-# ~7-10% faster (benchmarks/README.md). A block has at least two rows (a spare one past a
-# single device's): numpy calls a view of one element contiguous whatever its stride, and numba
-# would then compile the kernel a second time for scenarios of one device.
-_DEVICE_ROWS = (
+# ~7-10% faster with the devices' rows, ~4% more with the cells' (3 s; benchmarks/README.md).
+# A block has at least two rows (a spare one past a single device's or cell's, which the
+# engine's whole-array reads leave out): numpy calls a view of one element contiguous whatever
+# its stride, and numba would then compile the kernel a second time for such scenarios.
+_ROW_BLOCKS = (
     (8, ("ue_ul_bits", "ue_ul_elig", "ue_se_ul", "ue_pf_w", "ue_fade", "ue_grant", "ue_avg_thr",
          "ue_ul_free")),  # the uplink scheduler's and a new request's floats
     (8, ("ue_ul_head", "ue_ul_tail", "ue_se_slot", "ue_pf_n", "act_ul_pos", "ue_sent_ul")),
     (4, ("ue_se_dl", "ue_dl_free", "dev_free")),  # the downlink's and on-board compute's
     (8, ("ue_dl_head", "ue_dl_tail", "ue_se_slot_dl", "act_dl_pos", "ue_tmp", "ue_sent_dl")),
+    (8, ("cell_tmp", "cell_spare", "cell_heavy", "cell_used_ul", "cell_pow_ul", "cell_iul",
+         "load_ul", "pow_ul")),  # a cell's, as the uplink scheduler and its loads read them
+    (4, ("cell_used_dl", "prb_sum_dl", "prb_sum_ul", "load_dl")),
+    (8, ("cell_mark", "cell_iul_k", "load_ul_k", "load_dl_k", "cell_used_cnt")),
 )
 
 
-def _device_rows(st: Any) -> dict[str, Any]:
-    """The fields of :data:`_DEVICE_ROWS` moved into row-per-device blocks (values kept)."""
+def _rows(st: Any) -> dict[str, Any]:
+    """The fields of :data:`_ROW_BLOCKS` moved into row-per-item blocks (values kept)."""
     out: dict[str, Any] = {}
-    for width, names in _DEVICE_ROWS:
+    for width, names in _ROW_BLOCKS:
         cols = [getattr(st, name) for name in names]
         n = cols[0].shape[0]
         block = np.zeros((max(n, 2), width), dtype=cols[0].dtype)
         j = 0
         for name, col in zip(names, cols, strict=True):
             view = block[:, j] if col.ndim == 1 else block[:, j:j + col.shape[1]]
-            view[:n] = col  # (a spare row stays 0: no device's)
+            view[:n] = col  # (a spare row stays 0: no device's or cell's)
             out[name] = view
             j += 1 if col.ndim == 1 else col.shape[1]
     return out
