@@ -105,3 +105,16 @@ def test_a_scenario_models_booleans_and_bad_distributions_are_refused_plainly() 
     given = {"service_time_ms": {"dist": "uniform", "low_ms": 5}}
     with pytest.raises(InputError, match=r"service_time_ms: uniform needs exactly"):
         scenario_from_dict(_factory_with(given))
+
+
+def test_validate_lists_the_scenarios_own_models(tmp_path: Any) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "own.yaml"
+    path.write_text(yaml.safe_dump(_factory_with()))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "models of its own 1 (vla-3b)" in result.stdout

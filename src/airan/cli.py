@@ -765,7 +765,9 @@ def validate(
     out.print(f"  cell sites {n_cell_sites:,} ({cells:,} cells), compute sites {n_sites:,}"
               + (f" ({gpus:,} GPUs)" if gpus else "")
               + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
-              f"({', '.join(v.name for v in sc.services)})", markup=False, soft_wrap=True)
+              f"({', '.join(v.name for v in sc.services)})"
+              + (f", models of its own {len(sc.models)} ({', '.join(sc.models)})"
+                 if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
     from airan.console import _scenario_label
     from airan.scenario.load import scenario_warnings
