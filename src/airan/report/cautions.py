@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
-GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck
+GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
 
 

@@ -461,9 +461,14 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
         full_dev = [int(((s.get("requests") or {}).get("dropped_by_reason") or {}).get(
             "device_queue_full") or 0) for s in runs[p]]
         if all(full_dev):
+            # devices that no cell serves keep their work on board whatever its load
+            uncovered = sum(int(f.get("out_of_coverage") or 0)
+                            for f in (runs[p][0].get("fleets") or {}).values())
+            why = (f" or, for the {uncovered:,} devices out of coverage, on board for want of a "
+                   "cell" if uncovered else "")
             out.append(f"{p} filled the devices' own queues on every seed ({sum(full_dev):,} "
                        "requests dropped for device_queue_full in all): their accelerators "
-                       "are saturated.")
+                       f"are saturated{why}.")
     return out
 
 
