@@ -1360,15 +1360,17 @@ def serve_ul(W, S, k, s0):
             y = act[i + 2 * PREFETCH_AHEAD]
             prefetch(se_slot, y)
             prefetch(elig, y)
-            prefetch(dev_cell, y)
-        if i + PREFETCH_AHEAD < n_act:  # a UE due for a SINR refresh: its serving cell, gain
-            x = act[i + PREFETCH_AHEAD]
-            if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
-                prefetch(top_cell, x * n_top)
-                prefetch(top_gain, x * n_top)
+        # (a UE still waiting for its SR's grant is passed over: nothing more of it is read)
+        if i + PREFETCH_AHEAD < n_act:  # an eligible UE's cell; if it is due for a SINR
+            x = act[i + PREFETCH_AHEAD]  # refresh, its gains
+            if elig[x] <= lim:
+                prefetch(dev_cell, x)
+                if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
+                    prefetch(top_cell, x * n_top)
+                    prefetch(top_gain, x * n_top)
         if i + PREFETCH_AHEAD // 2 < n_act:
             x = act[i + PREFETCH_AHEAD // 2]
-            if k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0:
+            if elig[x] <= lim and (k - se_slot[x] >= SE_REFRESH_SLOTS or se_slot[x] < 0):
                 _prefetch_iul(W, S, dev_cell[x], k)
         d = act[i]
         pf_w[d] = -1.0  # not eligible this slot
@@ -1453,14 +1455,18 @@ def serve_ul(W, S, k, s0):
     ulq_r = S.ulq_r
     s1 = s0 + slot
     ctr[C_ULQ_N] = 0
-    for i in range(n_act):
+    for i in range(n_act):  # (only a granted UE's buffer is read: the others' is not fetched)
         if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
-            prefetch(ul_head, act[i + 2 * PREFETCH_AHEAD])
+            y = act[i + 2 * PREFETCH_AHEAD]
+            if pf_w[y] > (1.5 if pf else 0.0):
+                prefetch(ul_head, y)
         if i + PREFETCH_AHEAD < n_act:  # the request at the head of a UE's buffer
-            x = ul_head[act[i + PREFETCH_AHEAD]]
-            prefetch(rq_f, x * nrf + T_UL_START)
-            prefetch(rq_f, x * nrf + REM_BITS)
-            prefetch(rq_i, x * nri + I_NEXT)
+            y = act[i + PREFETCH_AHEAD]
+            if pf_w[y] > (1.5 if pf else 0.0):
+                x = ul_head[y]
+                prefetch(rq_f, x * nrf + T_UL_START)
+                prefetch(rq_f, x * nrf + REM_BITS)
+                prefetch(rq_i, x * nri + I_NEXT)
         d = act[i]
         if pf_w[d] <= 0.0 or (pf and pf_w[d] < 1.5):
             if pf and pf_w[d] > 0.0:  # eligible, not granted
