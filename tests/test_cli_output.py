@@ -433,3 +433,42 @@ def test_cautions_name_the_fleets_with_devices_out_of_coverage() -> None:
     assert "covered" not in text
     fleets["far"]["out_of_coverage"] = 0
     assert cautions({"sites": {}, "cells": {}, "fleets": fleets}) == []
+
+
+def _two_fleets(path: Path) -> Path:
+    """City's perception sent by 20 vehicles on their CPU and 20 on a Jetson AGX Orin."""
+    text = resources.files("airan.scenario.builtin").joinpath("city.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    cpu = data["fleets"][0]
+    cpu["count"] = 20
+    data["fleets"] = [cpu, {**cpu, "name": "orin-cars", "accelerator": "JetsonOrin"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_run_prints_each_fleets_share_of_a_service_two_fleets_send(tmp_path: Path) -> None:
+    """A service two fleets send: the terminal tells each fleet's hit ratio (the one on its
+    Orin meets the deadline, the one on its CPU does not), as summary.json's fleets do; a
+    scenario whose fleets each send their own services prints no such table."""
+    scenario = _two_fleets(tmp_path / "s.yaml")
+    result = runner.invoke(app, ["run", str(scenario), "--duration", "0.5", "--policy", "local",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("Fleets")[1]
+    rows = {line.split()[0]: line.split() for line in table.splitlines()
+            if line.strip().startswith(("vehicles", "orin-cars"))}
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for fleet, row in rows.items():
+        svc = s["fleets"][fleet]["services"]["perception"]
+        assert row[1] == "perception" and row[3] == f"{svc['count']:,}"
+    assert s["fleets"]["orin-cars"]["hit_ratio"] == 1.0 and s["fleets"]["vehicles"]["met"] == 0
+    assert set(rows) == {"vehicles", "orin-cars"}
+    html = (tmp_path / "run" / "report.html").read_text()
+    for fleet in rows:  # the report's per-fleet table holds the same figures
+        row = html.split(f'<tr data-fleet="{fleet}" data-service="perception">')[1]
+        row = row.split("</tr>")[0]
+        hit = s["fleets"][fleet]["services"]["perception"]["hit_ratio"]
+        assert f'data-field="hit_ratio" data-value="{hit!r}"' in row
+    plain = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--no-report",
+                                "--out", str(tmp_path / "factory")])
+    assert plain.exit_code == 0 and "Fleets" not in plain.stdout

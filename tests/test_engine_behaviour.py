@@ -1002,3 +1002,66 @@ def test_out_of_coverage_counts_moving_devices_where_their_mobility_starts_them(
     first = np.bincount(w.dev_fleet, weights=w.out_of_coverage(), minlength=len(w.fleet_names))
     s = eng.run().summary
     assert s["fleets"][amr["name"]]["out_of_coverage"] == first[0] > 0
+
+
+def _two_fleets_one_service() -> Any:
+    """City's perception sent by 20 vehicles with no on-board GPU (their CPU) and by 20 on a
+    Jetson AGX Orin, all run on board (policy local), the deadline between the two devices'
+    batch-1 times."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    cpu = d["fleets"][0]
+    cpu["count"] = 20
+    orin = {**cpu, "name": "orin-cars", "accelerator": "JetsonOrin"}
+    d["fleets"] = [cpu, orin]
+    return scenario_from_dict(d)
+
+
+def test_a_service_sent_by_two_fleets_is_told_per_fleet_and_the_parts_add_up() -> None:
+    """The summary splits a service's requests by the fleet that sent them: the fleet on its
+    Orin meets a deadline its own time fits, the fleet on its CPU misses it with every request
+    (the catalog's times, from the World); counts, drops and latency histograms add up to the
+    service's."""
+    sc = _two_fleets_one_service()
+    eng = Engine(sc, duration_s=1.0, policy="local", seed=2)
+    w = eng.world
+    v = 0
+    t_cpu, t_orin = (float(w.local_time_s[f, v]) for f in range(2))
+    deadline_s = float(w.svc_deadline_s[v])
+    assert t_orin < deadline_s < t_cpu  # the catalog's figures make the case
+    s = eng.run().summary
+    cpu, orin = (s["fleets"][n] for n in w.fleet_names)
+    name = w.service_names[v]
+    assert orin["services"][name]["hit_ratio"] == 1.0 and orin["hit_ratio"] == 1.0
+    assert cpu["services"][name]["met"] == 0 and cpu["hit_ratio"] == 0.0
+    assert cpu["services"][name]["latency_ms"]["p50"] > t_cpu * 1e3 * (1 - MAX_RELATIVE_ERROR)
+    svc = s["services"][name]
+    for key in ("count", "met", "late", "dropped", "in_flight", "overdue"):
+        assert svc[key] == cpu["services"][name][key] + orin["services"][name][key], key
+    for f in (cpu, orin):
+        assert f["requests"] == f["services"][name]["count"]
+    reasons = {r: cpu["services"][name]["dropped_by_reason"].get(r, 0)
+               + orin["services"][name]["dropped_by_reason"].get(r, 0) for r in REASONS}
+    assert {r: n for r, n in reasons.items() if n} == svc["dropped_by_reason"]
+    pooled: dict[str, int] = {}
+    for f in (cpu, orin):
+        for b, n in f["services"][name]["latency_histogram"]["counts"].items():
+            pooled[b] = pooled.get(b, 0) + n
+    assert pooled == svc["latency_histogram"]["counts"]
+
+
+def test_a_miscount_in_one_fleet_is_caught_even_where_the_service_balances() -> None:
+    """Conservation is checked per (fleet, service): a request counted under the other fleet's
+    outcome leaves the service's totals right and is still an error naming the fleet."""
+    from airan.engine import kernel as K
+    from airan.engine.engine import ConservationError
+
+    eng = Engine(_two_fleets_one_service(), duration_s=0.3, policy="local", seed=2)
+    eng.run()
+    eng.check_conservation()
+    cnt = eng._st.agg_cnt
+    g_cpu, g_orin = (int(eng.world.fleet_svc_group[f, 0]) for f in range(2))
+    assert cnt[g_cpu, K.A_LATE] > 0
+    cnt[g_cpu, K.A_LATE] -= 1
+    cnt[g_orin, K.A_LATE] += 1
+    with pytest.raises(ConservationError, match="service 'perception' of fleet 'vehicles'"):
+        eng.check_conservation()

@@ -489,3 +489,29 @@ def test_the_approximations_name_moving_devices_kept_in_their_piece(tmp_path: Pa
     path = tmp_path / "moving.yaml"
     path.write_text(yaml.safe_dump(d), encoding="utf-8")
     assert any(n.startswith("Moving devices") for n in plan_shards(str(path), "2x2").notes)
+
+
+def test_merged_fleets_add_their_services_outcomes_and_histograms() -> None:
+    """A fleet cut into two shards: its per-service outcomes add, its hit ratio is met over
+    the pooled requests that ended, its histogram the sum of the parts'."""
+    from airan.sweep.merge import merge_fleets
+
+    def part(met: int, late: int, dropped: int, counts: dict[str, int]) -> dict[str, Any]:
+        svc = {"count": met + late + dropped, "met": met, "late": late, "dropped": dropped,
+               "in_flight": 0, "overdue": 0, "hit_ratio": met / (met + late + dropped),
+               "hit_ratio_with_overdue": met / (met + late + dropped),
+               "target_hit_ratio": 0.99, "deadline_ms": 100.0,
+               "dropped_by_reason": {"buffer_full": dropped} if dropped else {},
+               "latency_ms": {"mean": 10.0},
+               "latency_histogram": {"min_s": 1e-6, "gamma": 1.01, "counts": counts}}
+        return {"devices": 5, "requests": svc["count"], "energy_per_request_j": None,
+                "mean_power_w": None, "battery_life_h": None, "out_of_coverage": 0,
+                "met": met, "late": late, "dropped": dropped, "services": {"detect": svc}}
+
+    merged = merge_fleets([part(90, 10, 0, {"5": 60, "9": 40}),
+                           part(10, 30, 60, {"5": 10, "12": 30})])
+    svc = merged["services"]["detect"]
+    assert (svc["met"], svc["late"], svc["dropped"]) == (100, 40, 60)
+    assert svc["dropped_by_reason"] == {"buffer_full": 60}
+    assert svc["latency_histogram"]["counts"] == {"5": 70, "9": 40, "12": 30}
+    assert merged["hit_ratio"] == pytest.approx(100 / 200) and merged["met"] == 100

@@ -349,6 +349,35 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     out.print(text, markup=False, soft_wrap=True, style="yellow" if misses else "")
 
 
+def _print_fleets(s: dict[str, Any]) -> None:
+    """Per fleet, its share of each service, where a service is run by more than one fleet
+    (otherwise the services' table says it all): do the fleet's own devices meet it?"""
+    fleets = {n: f for n, f in (s.get("fleets") or {}).items() if f.get("services")}
+    runs: dict[str, int] = {}
+    for f in fleets.values():
+        for v in f["services"]:
+            runs[v] = runs.get(v, 0) + 1
+    if not any(n > 1 for n in runs.values()):
+        return
+    tab = _table("Fleets")
+    tab.add_column("fleet", no_wrap=True)
+    tab.add_column("service", no_wrap=True)
+    _columns(tab, "devices", "requests", "met", "late", "dropped", "hit",
+             "hit, overdue missed", "p50 ms", "p99 ms")
+    for name, f in fleets.items():
+        for i, (v, x) in enumerate(f["services"].items()):
+            target = x.get("target_hit_ratio")
+            tab.add_row(Text(name if i == 0 else ""), Text(v),
+                        f"{f['devices']:,}" if i == 0 else "", f"{x['count']:,}",
+                        f"{x['met']:,}", f"{x['late']:,}", f"{x['dropped']:,}",
+                        _hit_text(x.get("hit_ratio"), target),
+                        _hit_text(x.get("hit_ratio_with_overdue"), target),
+                        _num(x["latency_ms"].get("p50"), "{:.2f}"),
+                        _num(x["latency_ms"].get("p99"), "{:.2f}"),
+                        end_section=i == len(f["services"]) - 1)
+    _print_table(tab)
+
+
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
@@ -416,6 +445,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
         out.print("latency (mean, its parts and percentiles) is over the requests that ended "
                   "met or late, not the dropped ones: " + "; ".join(dropped_notes),
                   markup=False, soft_wrap=True)
+    _print_fleets(s)
 
     if s.get("sites"):
         items = list(s["sites"].items())

@@ -825,17 +825,30 @@ class Engine:
                 f"conservation broken: created {created}, ended {ended}, in flight {in_flight} "
                 f"(held {held}), drops by reason {int(st.agg_drop.sum())}"
             )
-        # per service: a request counted under another service's outcome balances the totals
-        svc_in_flight = np.bincount(st.rq_i[stage != K.ST_FREE, K.I_SVC],
-                                    minlength=cnt.shape[0])
-        svc_ended = cnt[:, K.A_MET] + cnt[:, K.A_LATE] + cnt[:, K.A_DROPPED]
-        broken = np.flatnonzero(cnt[:, K.A_CREATED] != svc_ended + svc_in_flight)
-        if int(svc_in_flight.sum()) != held or broken.size:
-            v = int(broken[0]) if broken.size else 0
+        # per (fleet, service) group: a request counted under another's outcome balances the
+        # totals
+        w = self.world
+        grp_in_flight = np.bincount(self._group_of(stage != K.ST_FREE), minlength=cnt.shape[0])
+        grp_ended = cnt[:, K.A_MET] + cnt[:, K.A_LATE] + cnt[:, K.A_DROPPED]
+        broken = np.flatnonzero(cnt[:, K.A_CREATED] != grp_ended + grp_in_flight)
+        if int(grp_in_flight.sum()) != held or broken.size:
+            g = int(broken[0]) if broken.size else 0
             raise ConservationError(
-                f"conservation broken for service {self.world.service_names[v]!r}: created "
-                f"{int(cnt[v, K.A_CREATED])}, ended {int(svc_ended[v])}, in flight "
-                f"{int(svc_in_flight[v])} ({int(svc_in_flight.sum())} rows held of {held})")
+                f"conservation broken for service {w.service_names[w.group_svc[g]]!r} of fleet "
+                f"{w.fleet_names[w.group_fleet[g]]!r}: created {int(cnt[g, K.A_CREATED])}, "
+                f"ended {int(grp_ended[g])}, in flight {int(grp_in_flight[g])} "
+                f"({int(grp_in_flight.sum())} rows held of {held})")
+
+    def _group_of(self, rows: np.ndarray) -> np.ndarray:
+        """The (fleet, service) group (World.fleet_svc_group) of the request rows ``rows``."""
+        st, w = self._st, self.world
+        return w.fleet_svc_group[w.dev_fleet[st.rq_i[rows, K.I_DEV]], st.rq_i[rows, K.I_SVC]]
+
+    def _per_service(self, per_group: np.ndarray) -> np.ndarray:
+        """An outcome array kept per (fleet, service) group summed over each service's fleets."""
+        out = np.zeros((len(self.world.service_names), *per_group.shape[1:]), per_group.dtype)
+        np.add.at(out, self.world.group_svc, per_group)
+        return out
 
     def result(self) -> Result:
         self._flush_trace()
@@ -874,6 +887,15 @@ class Engine:
         except Exception:  # noqa: BLE001  (any import or lookup failure: it does not load)
             return False
 
+    def _overdue_per_group(self) -> np.ndarray:
+        """Per (fleet, service) group, the requests still in flight whose deadline has already
+        passed (see :meth:`_overdue_per_service`)."""
+        st = self._st
+        live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
+        age_s = self.now_s - st.rq_f[live, K.T_CREATE]
+        late = age_s > self.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12
+        return np.bincount(self._group_of(live)[late], minlength=len(self.world.group_svc))
+
     def _overdue_per_service(self) -> np.ndarray:
         """Per service, the requests still in flight whose deadline has already passed.
 
@@ -894,54 +916,26 @@ class Engine:
         w = self.world
         st = self._st
         elapsed = max(self.now_s, 1e-12)
-        cnt = st.agg_cnt
+        overdue_g = self._overdue_per_group()
+        cnt, drop_n, sums_v, hist_v = (self._per_service(a) for a in (
+            st.agg_cnt, st.agg_drop, st.agg_sum, st.hist))
+        overdue = self._per_service(overdue_g)
         created = int(cnt[:, K.A_CREATED].sum())
-        overdue = self._overdue_per_service()
         services: dict[str, Any] = {}
         for v, name in enumerate(w.service_names):
-            met, late, dropped = (
-                int(cnt[v, K.A_MET]),
-                int(cnt[v, K.A_LATE]),
-                int(cnt[v, K.A_DROPPED]),
-            )
-            done = met + late
-            ended = done + dropped
-            sums = st.agg_sum[v]
-            hist = st.hist[v]
+            sums = sums_v[v]
+            done = int(cnt[v, K.A_MET] + cnt[v, K.A_LATE])
             services[name] = {
-                "count": int(cnt[v, K.A_CREATED]),
-                "met": met,
-                "late": late,
-                "dropped": dropped,
-                "in_flight": int(cnt[v, K.A_CREATED]) - ended,
-                "overdue": int(overdue[v]),
-                "hit_ratio": met / ended if ended else None,
-                "hit_ratio_with_overdue": met / (ended + int(overdue[v]))
-                if ended + overdue[v] else None,
-                "target_hit_ratio": float(w.svc_target[v]),
-                "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
-                "dropped_by_reason": {
-                    r: int(st.agg_drop[v, i]) for i, r in enumerate(REASONS) if st.agg_drop[v, i]
-                },
-                "latency_ms": {
-                    "mean": float(sums[7] / done * 1e3) if done else None,
-                    "p50": _q(hist, 0.50),
-                    "p95": _q(hist, 0.95),
-                    "p99": _q(hist, 0.99),
-                    "p999": _q(hist, 0.999),
-                },
+                **_outcomes(cnt[v], drop_n[v], sums, hist_v[v], int(overdue[v]),
+                            float(w.svc_deadline_s[v]), float(w.svc_target[v])),
                 "state_migrations": int(st.svc_migrations[v]) if w.svc_state_bits[v] > 0
                 else None,
                 "breakdown_ms": {
                     k: (float(sums[i] / done * 1e3) if done else None)
                     for i, k in enumerate(BREAKDOWN)
                 },
-                "latency_histogram": {
-                    "min_s": K.HIST_MIN_S,
-                    "gamma": K.HIST_GAMMA,
-                    "counts": _sparse_counts(hist),
-                },
             }
+            services[name]["latency_histogram"] = services[name].pop("latency_histogram")
         sites: dict[str, Any] = {}
         gpus = load_gpus()
         self.ran.close_window(self.now_s)
@@ -1006,6 +1000,24 @@ class Engine:
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
             }
+            # its devices' requests, per service (a service's figures split by fleet)
+            per_svc = {
+                w.service_names[v]: _outcomes(
+                    st.agg_cnt[g], st.agg_drop[g], st.agg_sum[g], st.hist[g],
+                    int(overdue_g[g]), float(w.svc_deadline_s[v]), float(w.svc_target[v]))
+                for g, v in ((int(w.fleet_svc_group[f, v]), v) for v in w.fleet_services[f])
+            }
+            met = sum(x["met"] for x in per_svc.values())
+            ended = sum(x["met"] + x["late"] + x["dropped"] for x in per_svc.values())
+            over = sum(x["overdue"] for x in per_svc.values())
+            fleets[name].update({
+                "met": met,
+                "late": sum(x["late"] for x in per_svc.values()),
+                "dropped": sum(x["dropped"] for x in per_svc.values()),
+                "hit_ratio": met / ended if ended else None,
+                "hit_ratio_with_overdue": met / (ended + over) if ended + over else None,
+                "services": per_svc,
+            })
         drops = st.agg_drop.sum(axis=0)
         self._flush_trace()  # (mid-run: the rows the kernel holds)
         n_tr = sum(len(p[0]) for p in self._trace_parts) + len(self._in_flight_rows()[0])
@@ -1105,6 +1117,40 @@ class Engine:
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
         return pa.table(cols)
+
+
+def _outcomes(cnt: np.ndarray, drops: np.ndarray, sums: np.ndarray, hist: np.ndarray,
+              overdue: int, deadline_s: float, target: float) -> dict[str, Any]:
+    """A service's outcomes (or one fleet's share of them) from the kernel's counts, sums and
+    latency histogram: requests, met / late / dropped, hit ratios, latency percentiles."""
+    met, late, dropped = int(cnt[K.A_MET]), int(cnt[K.A_LATE]), int(cnt[K.A_DROPPED])
+    done = met + late
+    ended = done + dropped
+    return {
+        "count": int(cnt[K.A_CREATED]),
+        "met": met,
+        "late": late,
+        "dropped": dropped,
+        "in_flight": int(cnt[K.A_CREATED]) - ended,
+        "overdue": overdue,
+        "hit_ratio": met / ended if ended else None,
+        "hit_ratio_with_overdue": met / (ended + overdue) if ended + overdue else None,
+        "target_hit_ratio": target,
+        "deadline_ms": deadline_s * 1e3,
+        "dropped_by_reason": {r: int(drops[i]) for i, r in enumerate(REASONS) if drops[i]},
+        "latency_ms": {
+            "mean": float(sums[7] / done * 1e3) if done else None,
+            "p50": _q(hist, 0.50),
+            "p95": _q(hist, 0.95),
+            "p99": _q(hist, 0.99),
+            "p999": _q(hist, 0.999),
+        },
+        "latency_histogram": {
+            "min_s": K.HIST_MIN_S,
+            "gamma": K.HIST_GAMMA,
+            "counts": _sparse_counts(hist),
+        },
+    }
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -459,9 +459,9 @@ def _release(S, r):
 @njit(cache=True)
 def drop(W, S, r, reason, t):
     """End a request as dropped for ``reason`` at time ``t``."""
-    v = S.rq_i[r, I_SVC]
-    S.agg_cnt[v, A_DROPPED] += 1
-    S.agg_drop[v, reason] += 1
+    g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], S.rq_i[r, I_SVC]]  # (fleet, service)
+    S.agg_cnt[g, A_DROPPED] += 1
+    S.agg_drop[g, reason] += 1
     # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
     # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
     # never reached, and one it would have entered at the drop itself, stay NaN (as does a
@@ -488,23 +488,24 @@ def finish(W, S, r, t):
     v = S.rq_i[r, I_SVC]
     lat = t - f[r, T_CREATE]
     met = lat <= W.svc_deadline_s[v] + 1e-12
-    S.agg_cnt[v, A_MET if met else A_LATE] += 1
+    g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
+    S.agg_cnt[g, A_MET if met else A_LATE] += 1
     s = S.agg_sum
-    s[v, 0] += f[r, T_UL_START] - f[r, T_CREATE]
-    s[v, 1] += f[r, T_UL_DONE] - f[r, T_UL_START]
-    s[v, 2] += f[r, T_SITE] - f[r, T_UL_DONE]
-    s[v, 3] += f[r, T_CSTART] - f[r, T_SITE]
-    s[v, 4] += f[r, T_CEND] - f[r, T_CSTART]
-    s[v, 5] += f[r, T_DLARR] - f[r, T_CEND]
-    s[v, 6] += t - f[r, T_DLARR]
-    s[v, 7] += lat
+    s[g, 0] += f[r, T_UL_START] - f[r, T_CREATE]
+    s[g, 1] += f[r, T_UL_DONE] - f[r, T_UL_START]
+    s[g, 2] += f[r, T_SITE] - f[r, T_UL_DONE]
+    s[g, 3] += f[r, T_CSTART] - f[r, T_SITE]
+    s[g, 4] += f[r, T_CEND] - f[r, T_CSTART]
+    s[g, 5] += f[r, T_DLARR] - f[r, T_CEND]
+    s[g, 6] += t - f[r, T_DLARR]
+    s[g, 7] += lat
     if lat < HIST_MIN_S:
         b = 0
     else:
         b = 1 + int(math.log(lat / HIST_MIN_S) / HIST_LOG_GAMMA)
         if b >= HIST_BUCKETS:
             b = HIST_BUCKETS - 1
-    S.hist[v, b] += 1
+    S.hist[g, b] += 1
     _trace(W, S, r, OUT_MET if met else OUT_LATE)
     _release(S, r)
 
@@ -2510,8 +2511,9 @@ def create(W, S, t, flow, place):
     S.rq_i[r, I_SEQ] = S.ctr[C_SEQ]
     S.rq_i[r, I_CELL] = W.dev_cell[d]
     S.ctr[C_SEQ] += 1
-    S.agg_cnt[v, A_CREATED] += 1
-    S.fleet_req[W.dev_fleet[d]] += 1
+    fleet = W.dev_fleet[d]
+    S.agg_cnt[W.fleet_svc_group[fleet, v], A_CREATED] += 1
+    S.fleet_req[fleet] += 1
     if place == -2:
         drop(W, S, r, R_ADMISSION, t)
         return

@@ -70,6 +70,7 @@ _KW_FIELDS = [
     "gpu_site",
     "svc_time_s",
     "local_time_s",
+    "fleet_svc_group",
     "fleet_local_queue_limit_s",
     "fleet_ul_latest",
     "fleet_active_w",
@@ -294,6 +295,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
     n_sites = len(w.site_names)
     n_models = len(w.model_names)
     n_svc = len(w.service_names)
+    n_groups = len(w.group_svc)
     n_flows = len(w.flow_dev)
     n_gpus = len(w.gpu_site)
     # a GPU runs at most the sum of its site's model instances at once
@@ -443,10 +445,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         gpu_ev_t=np.full(n_gpus, np.inf),
         link_free=np.zeros(len(w.link_cap_bps)),
         link_busy=np.zeros(len(w.link_cap_bps)),
-        agg_cnt=np.zeros((n_svc, 4), dtype=np.int64),
-        agg_drop=np.zeros((n_svc, K.N_REASONS), dtype=np.int64),
-        agg_sum=np.zeros((n_svc, K.N_SUMS)),
-        hist=np.zeros((n_svc, K.HIST_BUCKETS), dtype=np.int64),
+        # outcomes per (fleet, service) group (World.fleet_svc_group); the engine sums a
+        # service's groups
+        agg_cnt=np.zeros((n_groups, 4), dtype=np.int64),
+        agg_drop=np.zeros((n_groups, K.N_REASONS), dtype=np.int64),
+        agg_sum=np.zeros((n_groups, K.N_SUMS)),
+        hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
         samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)

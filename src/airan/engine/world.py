@@ -131,6 +131,11 @@ class World:
     ue_rx_w: float  # UE power while receiving
     fleet_names: list[str]
     fleet_services: list[list[int]]
+    # a run's outcomes are counted per (fleet, service) pair, a group: [fleets, V] its index,
+    # -1 where the fleet does not run the service; [groups] the fleet and service of each
+    fleet_svc_group: I64
+    group_fleet: I64
+    group_svc: I64
     # transport
     node_names: list[str]
     link_cap_bps: F64  # [L] directed
@@ -609,6 +614,13 @@ def build_world(s: Scenario, seed: int) -> World:
         for vi in svcs:
             fl_dev.append(ids)
             fl_svc.append(np.full(len(ids), vi, dtype=np.int64))
+    fleet_svc_group = np.full((len(s.fleets), len(s.services)), -1, np.int64)
+    groups: list[tuple[int, int]] = []
+    for fi, svcs in enumerate(fleet_services):
+        for vi in svcs:
+            if fleet_svc_group[fi, vi] < 0:
+                fleet_svc_group[fi, vi] = len(groups)
+                groups.append((fi, vi))
     flow_dev = np.concatenate(fl_dev).astype(np.int64) if fl_dev else np.zeros(0, np.int64)
     flow_svc = np.concatenate(fl_svc).astype(np.int64) if fl_svc else np.zeros(0, np.int64)
     rate = np.array([v.rate_hz for v in s.services])[flow_svc]
@@ -822,6 +834,9 @@ def build_world(s: Scenario, seed: int) -> World:
         ue_rx_w=s.radio.ue_rx_w,
         fleet_names=fleet_names,
         fleet_services=fleet_services,
+        fleet_svc_group=fleet_svc_group,
+        group_fleet=np.asarray([g[0] for g in groups], np.int64),
+        group_svc=np.asarray([g[1] for g in groups], np.int64),
         node_names=node_names,
         link_a=np.asarray(la, dtype=np.int64),
         link_b=np.asarray(lb, dtype=np.int64),

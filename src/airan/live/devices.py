@@ -373,13 +373,24 @@ class DeviceEmulator:
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=w.out_of_coverage(),
                                 minlength=len(w.fleet_names))
-        fleets = {
-            name: {"devices": int(n_dev[f]),
-                   "requests": sum(1 for r in recs if w.dev_fleet[r.device] == f),
-                   "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
-                   "out_of_coverage": int(uncovered[f])}
-            for f, name in enumerate(w.fleet_names)
-        }
+        fleets: dict[str, Any] = {}
+        for f, name in enumerate(w.fleet_names):
+            mine = [r for r in recs if w.dev_fleet[r.device] == f]
+            per_svc = {w.service_names[v]: _record_outcomes(
+                [r for r in mine if r.service == v], float(w.svc_deadline_s[v] * 1e3),
+                float(w.svc_target[v])) for v in w.fleet_services[f]}
+            met = sum(x["met"] for x in per_svc.values())
+            ended = sum(x["met"] + x["late"] + x["dropped"] for x in per_svc.values())
+            fleets[name] = {
+                "devices": int(n_dev[f]), "requests": len(mine),
+                "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
+                "out_of_coverage": int(uncovered[f]),
+                "met": met, "late": sum(x["late"] for x in per_svc.values()),
+                "dropped": ended - sum(x["met"] + x["late"] for x in per_svc.values()),
+                "hit_ratio": met / ended if ended else None,
+                "hit_ratio_with_overdue": met / ended if ended else None,
+                "services": per_svc,
+            }
         created = len(recs)
         met = sum(r.outcome == "met" for r in recs)
         late = sum(r.outcome == "late" for r in recs)
@@ -503,6 +514,34 @@ def _timeseries(rows: dict[str, list[Any]], names: list[str]) -> pa.Table:
         "mean_queue": pa.array(rows["mean_queue"], pa.float64()),
         "l1_share": pa.array(rows["l1_share"], pa.float64()),
     })
+
+
+def _record_outcomes(rs: list[Any], deadline_ms: float, target: float) -> dict[str, Any]:
+    """The outcomes of some of a service's records (one fleet's): the fields a twin's run gives
+    a fleet's service (engine._outcomes); every request has ended in a live run."""
+    met = sum(r.outcome == "met" for r in rs)
+    late = sum(r.outcome == "late" for r in rs)
+    dropped = len(rs) - met - late
+    by_reason: dict[str, int] = {}
+    for r in rs:
+        if r.outcome.startswith("dropped:"):
+            k = r.outcome.split(":", 1)[1]
+            by_reason[k] = by_reason.get(k, 0) + 1
+    lat = np.array([r.latency_s for r in rs if r.outcome in ("met", "late")])
+    hist = histogram(lat) if len(lat) else np.zeros(1, dtype=np.int64)
+    return {
+        "count": len(rs), "met": met, "late": late, "dropped": dropped, "in_flight": 0,
+        "overdue": 0, "hit_ratio": met / len(rs) if rs else None,
+        "hit_ratio_with_overdue": met / len(rs) if rs else None,
+        "target_hit_ratio": target, "deadline_ms": deadline_ms, "dropped_by_reason": by_reason,
+        "latency_ms": {
+            "mean": float(lat.mean() * 1e3) if len(lat) else None,
+            "p50": _q(hist, 0.50), "p95": _q(hist, 0.95), "p99": _q(hist, 0.99),
+            "p999": _q(hist, 0.999),
+        },
+        "latency_histogram": {"min_s": _hist_min(), "gamma": _hist_gamma(),
+                              "counts": {str(int(b)): int(hist[b]) for b in np.nonzero(hist)[0]}},
+    }
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

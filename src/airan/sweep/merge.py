@@ -209,6 +209,20 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "battery_life_h": battery / power if battery and power else None,
         "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
+    if all("services" in p for p in parts):  # its requests' outcomes, per service
+        svcs = {v: merge_services(ps) for v, ps in _group(parts, "services").items()}
+        met = sum(x["met"] for x in svcs.values())
+        ended = sum(x["met"] + x["late"] + x["dropped"] for x in svcs.values())
+        known = all(x.get("overdue") is not None for x in svcs.values())
+        over = sum(int(x.get("overdue") or 0) for x in svcs.values())
+        out.update({
+            "met": met,
+            "late": sum(x["late"] for x in svcs.values()),
+            "dropped": sum(x["dropped"] for x in svcs.values()),
+            "hit_ratio": met / ended if ended else None,
+            "hit_ratio_with_overdue": met / (ended + over) if known and ended + over else None,
+            "services": svcs,
+        })
     for k in parts[0]:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], devices, k)
