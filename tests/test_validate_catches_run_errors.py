@@ -514,3 +514,74 @@ def test_a_fleet_too_large_for_this_machines_memory_is_warned_about(
 def test_an_empty_tdd_pattern_is_said_to_be_empty() -> None:
     with pytest.raises(InputError, match="TDD pattern is empty"):
         _factory_with(lambda d: d["carrier"].update(tdd_pattern=""))
+
+
+# ---- the cell's height (a review: every cell defaulted to UMa's 25 m mast) --------------------
+def _cells_without_height(env: str) -> dict[str, Any]:
+    d = base()  # factory: four ceiling cells at 8 m
+    d["radio"]["environment"] = env
+    d["radio"].pop("clutter_height_m", None)
+    for c in d["cell_sites"]:
+        del c["height_m"]
+    return d
+
+
+@pytest.mark.parametrize(("env", "h_bs"), [
+    ("uma", 25.0), ("umi", 10.0),  # TR 38.901 Table 7.4.1-1
+    ("inh", 3.0),  # Table 7.2-1, ceiling
+    ("inf-sl", 1.5), ("inf-dl", 1.5), ("inf-sh", 8.0), ("inf-dh", 8.0),  # Table 7.2-4
+])
+def test_a_cell_without_a_height_takes_its_environments(env: str, h_bs: float) -> None:
+    from airan.scenario import scenario_from_dict
+
+    d = _cells_without_height(env)
+    d["cell_layout"] = {"hex": {"rings": 0, "isd_m": 200.0}, "sectors": 1}
+    sc = scenario_from_dict(d)
+    assert [c.height_m for c in sc.cell_sites] == [h_bs] * 4
+    assert sc.cell_layout is not None and sc.cell_layout.height_m == h_bs
+    # written out without it, so that it reloads with its environment's (a sweep over
+    # radio.environment): UMi's 10 m, not the height of the environment it was read in
+    again = sc.model_dump(mode="json")
+    assert "height_m" not in again["cell_sites"][0] and "height_m" not in again["cell_layout"]
+    again["radio"]["environment"] = "umi"
+    assert scenario_from_dict(again).cell_sites[0].height_m == 10.0
+    # one that gives its own keeps it, and writes it out
+    d["cell_sites"][0]["height_m"] = 9.0
+    sc = scenario_from_dict(d)
+    assert sc.cell_sites[0].height_m == 9.0
+    assert sc.model_dump()["cell_sites"][0]["height_m"] == 9.0
+
+
+@pytest.mark.parametrize(("env", "h_bs"), [("umi", 1.0), ("uma", 1.5), ("umi", 0.5)])
+def test_an_outdoor_cell_at_or_below_the_ue_is_rejected_by_name(
+        tmp_path: Path, env: str, h_bs: float) -> None:
+    """TR 38.901 Table 7.4.1-1 Note 1: d'BP = 4 (hBS - 1)(hUT - 1) fc / c vanishes at hBS = 1 m,
+    and every LOS link falls on PL2: UMi, 50 m at 3.5 GHz, 117 dB where free space is 77 dB."""
+    from math import hypot, log10
+
+    from airan.radio.pathloss import pathloss_db
+
+    pl = float(pathloss_db("umi", 50.0, hypot(50.0, 0.5), 3.5, 1.0, 1.5, True))
+    free_space = 20 * log10(4 * np.pi * hypot(50.0, 0.5) * 3.5e9 / 3e8)
+    assert pl - free_space > 35.0  # why it is an error, not a warning
+    d = _cells_without_height(env)
+    d["cell_sites"][1]["height_m"] = h_bs
+    path = write(tmp_path, d)
+    assert_rejected(validate(path), path, "cell_sites[cell-b].height_m", f"{h_bs:g}",
+                    "breakpoint")
+
+
+def test_an_outdoor_cell_off_the_trs_height_or_below_a_fleet_is_warned_about() -> None:
+    from airan.scenario import scenario_from_dict
+
+    d = _cells_without_height("uma")
+    d["cell_sites"][2]["height_m"] = 40.0
+    warnings = scenario_warnings(scenario_from_dict(d))
+    off = [w for w in warnings if "'cell_sites[cell-c].height_m'" in w]
+    assert len(off) == 1 and "hBS = 25 m" in off[0] and "40" in off[0], warnings
+    d["fleets"][0]["height_m"] = 12.0
+    d["radio"]["environment"] = "umi"  # the others at UMi's 10 m, below the fleet
+    warnings = scenario_warnings(scenario_from_dict(d))
+    above = [w for w in warnings if f"'fleets[{d['fleets'][0]['name']}].height_m'" in w]
+    assert len(above) == 1 and "at or above the cell" in above[0], warnings
+    assert not [w for w in scenario_warnings(load_scenario("city")) if "hBS" in w]

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "BS_HEIGHT_M",
     "C_M_S",
     "INF_CLUTTER",
     "INF_D_CLUTTER_M",
@@ -69,6 +70,15 @@ MAX_DISTANCE_M: dict[str, float] = {
 }
 #: UE heights (min, max) of the UMa/UMi formulas (Table 7.4.1-1), metres.
 UT_HEIGHT_RANGE_M: tuple[float, float] = (1.5, 22.5)
+
+#: The BS (cell) height each scenario assumes, metres: UMa 25 m, UMi 10 m (Table 7.4.1-1, the
+#: only heights its UMa/UMi formulas are given for), InH 3 m (ceiling, Table 7.2-1), InF 1.5 m
+#: for a low BS (SL, DL) and 8 m for a high BS (SH, DH) (Table 7.2-4). A cell site that gives
+#: no ``height_m`` takes its environment's.
+BS_HEIGHT_M: dict[str, float] = {
+    "uma": 25.0, "umi": 10.0, "inh": 3.0,
+    "inf-sl": 1.5, "inf-dl": 1.5, "inf-sh": 8.0, "inf-dh": 8.0,
+}
 
 #: Shadow-fading std (LOS, NLOS) in dB, Table 7.4.1-1.
 _SF_STD_DB: dict[str, tuple[float, float]] = {

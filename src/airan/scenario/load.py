@@ -352,6 +352,7 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
         raise InputError("at least one cell site is needed", field="cell_sites")
     _check_carriers(s)
     _check_clutter(s)
+    _check_bs_height(s)
     service_names = [v.name for v in s.services]
     for mid, spec in s.models.items():  # GPU ids a scenario's own model fits figures to
         eff = spec.efficiency.compute_on if spec.efficiency is not None else {}
@@ -945,6 +946,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "no service names this model (services[].model): it is not used; a service "
                 "meant to run it runs the model it names", file=label, field=f"models.{mid}")))
     out += _out_of_range_warnings(s, label)
+    out += _bs_height_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
     out += _full_background_warnings(s, label)
@@ -1801,6 +1803,67 @@ def _check_clutter(s: Scenario) -> None:
                 f"{env} (high BS) needs every cell above the clutter, {hc:g} m "
                 f"(radio.clutter_height_m); use inf-sl/inf-dl for a BS below the clutter",
                 field=field, value=h)
+
+
+def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
+    """(field path, height) of every written cell site and of the layout."""
+    out = [(f"cell_sites[{c.name}].height_m", c.height_m) for c in s.cell_sites]
+    if s.cell_layout is not None:
+        out.append(("cell_layout.height_m", s.cell_layout.height_m))
+    return out
+
+
+def _check_bs_height(s: Scenario) -> None:
+    """UMa/UMi: a cell at or below 1.5 m, the lowest UE height the formulas take (every UE is
+    taken at least that high), collapses the breakpoint distance d'BP = 4 (hBS - 1)(hUT - 1)
+    fc / c (TR 38.901 Table 7.4.1-1 Note 1) towards 0, and every LOS link falls on PL2: tens of
+    dB more than free space (UMi, hBS 1 m, 50 m at 3.5 GHz: 117 dB, free space 77 dB)."""
+    from airan.radio.pathloss import BS_HEIGHT_M, UT_HEIGHT_RANGE_M
+
+    env = s.radio.environment
+    if s.radio.model != "nr" or env not in ("uma", "umi"):
+        return
+    low = UT_HEIGHT_RANGE_M[0]
+    for field, h in _cell_heights(s):
+        if h <= low:
+            raise InputError(
+                f"{env.upper()}'s path loss needs the cell above the UE ({low:g} m at the "
+                f"lowest, and above the 1 m effective environment height): at {h:g} m its "
+                "breakpoint distance collapses and the path loss gains tens of dB (TR 38.901 "
+                f"Table 7.4.1-1 assumes hBS = {BS_HEIGHT_M[env]:g} m)", field=field, value=h)
+
+
+def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
+    """UMa/UMi cells at another height than TR 38.901's (Table 7.4.1-1 gives the formulas for
+    hBS 25 m and 10 m alone), and fleets at or above a cell (see :func:`scenario_warnings`)."""
+    from airan.radio.pathloss import BS_HEIGHT_M, UT_HEIGHT_RANGE_M
+
+    env = s.radio.environment
+    if s.radio.model != "nr" or env not in ("uma", "umi"):
+        return []
+    tr = BS_HEIGHT_M[env]
+    out = []
+    heights = _cell_heights(s)
+    off = [(f, h) for f, h in heights if h != tr]
+    if off:
+        field, h = off[0]
+        more = f" (and {len(off) - 1} more cell sites)" if len(off) > 1 else ""
+        out.append(str(InputError(
+            f"TR 38.901's {env.upper()} path loss is given for cells at hBS = {tr:g} m (Table "
+            f"7.4.1-1); at {h:g} m it is extrapolated{more}", file=label, field=field,
+            value=h)))
+    if heights:
+        lowest_field, lowest = min(heights, key=lambda fh: fh[1])
+        for f in s.fleets:
+            hut = min(max(f.height_m, UT_HEIGHT_RANGE_M[0]), UT_HEIGHT_RANGE_M[1])
+            if f.count and hut >= lowest:
+                out.append(str(InputError(
+                    f"these devices (taken at {hut:g} m) are at or above the cell of "
+                    f"{lowest_field} ({lowest:g} m): TR 38.901's {env.upper()} path loss "
+                    "assumes the cell above the UE, and the breakpoint distance "
+                    "4 (hBS - 1)(hUT - 1) fc / c and the (hBS - hUT) term lose their meaning",
+                    file=label, field=f"fleets[{f.name}].height_m", value=f.height_m)))
+    return out
 
 
 def _unique(names: list[str], field: str, written: int | None = None, how: str = "") -> None:

@@ -220,10 +220,16 @@ class CellSite(_Strict):
 
     name: Name
     position_m: tuple[Coord, Coord]
-    height_m: float = Field(25.0, gt=0, le=1000)  # UMa hBS, TR 38.901 Table 7.4.1-1
+    # hBS; not given: the scenario's radio.environment's (TR 38.901: UMa 25 m, UMi 10 m, InH 3 m,
+    # InF 1.5 / 8 m; airan.radio.pathloss.BS_HEIGHT_M), set by Scenario (25 m standing alone)
+    height_m: float = Field(25.0, gt=0, le=1000)
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)  # TR 36.814 / 38.901 system-level assumption
     carrier: Carrier | None = None
+
+    @model_serializer(mode="wrap")
+    def _own_height(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unset_height(self, handler(self))
 
 
 class CellLayout(_Strict):
@@ -231,9 +237,21 @@ class CellLayout(_Strict):
 
     hex: HexLayout
     name_prefix: Name = "site"
-    height_m: float = Field(25.0, gt=0, le=1000)  # UMa hBS, TR 38.901 Table 7.4.1-1
+    height_m: float = Field(25.0, gt=0, le=1000)  # not given: the environment's (as CellSite)
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)
+
+    @model_serializer(mode="wrap")
+    def _own_height(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unset_height(self, handler(self))
+
+
+def _drop_unset_height(site: BaseModel, data: Any) -> Any:
+    """A cell site (or layout) as written: a height it does not give is left out, so that it
+    reloads with its environment's, whatever that is then (a sweep over radio.environment)."""
+    if isinstance(data, dict) and "height_m" not in site.model_fields_set:
+        data.pop("height_m", None)
+    return data
 
 
 class Radio(_Strict):
@@ -795,6 +813,21 @@ class Scenario(_Strict):
                                          ) from None
             return {k: ({"name": str(k), **m} if isinstance(m, dict) else m) for k, m in v.items()}
         return v
+
+    @model_validator(mode="after")
+    def _cell_heights(self) -> Scenario:
+        """A cell site's (or the layout's) height, where it gives none: the environment's
+        (TR 38.901; airan.radio.pathloss.BS_HEIGHT_M)."""
+        from airan.radio.pathloss import BS_HEIGHT_M
+
+        h = BS_HEIGHT_M[self.radio.environment]
+        sites: list[CellSite | CellLayout] = [*self.cell_sites]
+        if self.cell_layout is not None:
+            sites.append(self.cell_layout)
+        for c in sites:
+            if "height_m" not in c.model_fields_set:
+                object.__setattr__(c, "height_m", h)  # (frozen: set once, while validated)
+        return self
 
     def model_catalog(self) -> dict[str, ModelSpec]:
         """The models this scenario's services may name: the catalog's and its own."""

@@ -315,7 +315,8 @@ def plan_shards(
         xy_parts.append(hex_grid(rings, hx["isd_m"])[:n] + center)
         names += [f"{lay['name_prefix']}{i}" for i in range(n)]
         ratio = n / n0
-        layout_site = {k: lay[k] for k in ("height_m", "sectors", "downtilt_deg")}
+        # (height_m absent where the layout gives none: the environment's, when validated)
+        layout_site = {k: lay[k] for k in ("height_m", "sectors", "downtilt_deg") if k in lay}
     elif sites is not None:
         raise InputError("--sites needs a scenario with a hex cell_layout to grow",
                          field="sites", value=sites)
