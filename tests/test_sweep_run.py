@@ -244,3 +244,25 @@ def test_sharded_run_gives_the_same_numbers_on_ray(ray_session: Any) -> None:
     there = run_sharded("korea", "2x1", duration_s=0.4, workers=2)
     assert strip_wall(here.summary) == strip_wall(there.summary)
     assert here.summary["sharding"]["shards"] == 2
+
+
+def test_the_results_latency_columns_are_over_the_answered_and_the_docs_say_so() -> None:
+    """A run that drops 5% of its requests: its sweep row's p99 is the answered requests' (as
+    the summary's latency_ms), where compare and plan put it at infinity. docs/sweeps.md said
+    nothing of it (a review), so a sweep ranked by .p99_ms favoured the run that dropped."""
+    import re
+
+    from airan.sweep.runner import headline
+
+    svc = {"count": 100, "met": 95, "late": 0, "dropped": 5, "overdue": 0, "hit_ratio": 0.95,
+           "hit_ratio_with_overdue": 0.95, "latency_ms": {"mean": 10.0, "p99": 20.0}}
+    row = headline({"requests": {"created": 100, "met": 95, "dropped": 5},
+                    "services": {"vla": svc}})
+    assert row["vla.p99_ms"] == 20.0  # not infinity: the 5 dropped are left out
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "sweeps.md")
+                    .read_text(encoding="utf-8").split())
+    table = text[text.index("`results.parquet` has one row per run"):]
+    table = table[:table.index("## Resume")]
+    assert re.search(r"latency columns .*over the requests that got an answer", table)
+    assert "infinitely late" in table and "airan compare" in table and "airan plan" in table
+    assert "To rank runs, use `<service>.hit_ratio_with_overdue`" in table
