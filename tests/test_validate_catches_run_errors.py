@@ -585,3 +585,26 @@ def test_an_outdoor_cell_off_the_trs_height_or_below_a_fleet_is_warned_about() -
     above = [w for w in warnings if f"'fleets[{d['fleets'][0]['name']}].height_m'" in w]
     assert len(above) == 1 and "at or above the cell" in above[0], warnings
     assert not [w for w in scenario_warnings(load_scenario("city")) if "hBS" in w]
+
+
+# ---- a field written in the wrong section (a review) -------------------------------------------
+@pytest.mark.parametrize(("section", "key", "value", "field", "says"), [
+    # was "did you mean 'battery_wh'?"
+    ("fleets", "rate_hz", 10.0, "fleets[amr].rate_hz",
+     "'rate_hz' is a field of services[...], not of fleets[amr]"),
+    # was the service's own fields alone
+    ("services", "accelerator", "JetsonOrin", "services[detect].accelerator",
+     "'accelerator' is a field of fleets[...], not of services[detect]"),
+    ("cell_sites", "gpus", [{"type": "L4", "count": 1}], "cell_sites[cell-a].gpus",
+     "compute_sites[...]"),
+    (None, "deadline_ms", 50.0, "deadline_ms",
+     "'deadline_ms' is a field of services[...], not of the scenario's top level"),
+])
+def test_a_field_of_another_section_says_where_it_belongs(
+        tmp_path: Path, section: str | None, key: str, value: Any, field: str,
+        says: str) -> None:
+    d = base()
+    (d if section is None else d[section][0])[key] = value
+    path = write(tmp_path, d)
+    line = assert_rejected(validate(path), path, field, f"unknown field '{key}'", says)
+    assert "did you mean" not in line

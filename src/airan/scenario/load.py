@@ -179,6 +179,12 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], data)
         key = str(loc[-1])
+        elsewhere = _sections_with_field(key)
+        if elsewhere:  # a field written in the wrong section: say where it belongs
+            here = _field_path(loc[:-1], data) or "the scenario's top level"
+            return InputError(f"unknown field {key!r}: {key!r} is a field of "
+                              f"{' and '.join(elsewhere)}, not of {here}", file=label,
+                              field=field)
         return (
             InputError(
                 f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
@@ -213,6 +219,43 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         msg += f" (got {text if len(text) <= 60 else text[:57] + '...'})"
         value = None
     return InputError(msg, file=label, field=field, value=value)
+
+
+def _sections_with_field(key: str) -> list[str]:
+    """The scenario's sections that have a field ``key`` (``services[...]``, ``radio``, "the
+    scenario's top level"): where a field written in another section belongs."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    out = ["the scenario's top level"] if key in Scenario.model_fields else []
+    for name, f in Scenario.model_fields.items():
+        stack, models = [f.annotation], []  # every model of it (each member of a union)
+        while stack:
+            a = stack.pop()
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                models.append(a)
+            else:
+                stack.extend(get_args(a))
+        if not any(key in m.model_fields for m in models):
+            continue
+        origin = _outer(f.annotation)
+        out.append(f"{name}[...]" if origin is list else f"{name}.<id>" if origin is dict
+                   else name)
+    return out
+
+
+def _outer(annotation: Any) -> Any:
+    """``list`` or ``dict`` where ``annotation`` is one (or an optional one), else None."""
+    from typing import get_args, get_origin
+
+    origin = get_origin(annotation)
+    if origin in (list, dict):
+        return origin
+    for arg in get_args(annotation):
+        if get_origin(arg) in (list, dict):
+            return get_origin(arg)
+    return None
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
