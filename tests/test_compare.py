@@ -346,6 +346,37 @@ def test_a_full_uplink_every_policy_shares_is_named() -> None:
                                    "runs": runs}) == []
 
 
+def test_a_few_full_cells_are_no_shared_bottleneck() -> None:
+    """1 to 4 of 111 cells with a full uplink on every run, while nearest-edge saturates the
+    L4s and deadline-aware does not: the uplink is no shared bottleneck (the claim would tell
+    the reader the placements compare behind a full radio), those cells are named for what they
+    are, and the GPU difference comes first."""
+    from airan.report.compare import SHARED_CELLS, comparison_bottlenecks
+
+    def summary(busy_ul: int, l4: float) -> dict[str, Any]:
+        return {"cells": {"count": 111, "busy_threshold": 0.9, "cells_busy_ul": busy_ul,
+                          "cells_busy_dl": 0},
+                "sites": {"edge": {"gpu_utilization": l4}}, "requests": {}}
+
+    runs = [{"policy": p, "seed": seed, "summary": summary(busy, l4)}
+            for p, l4 in (("nearest-edge", 0.99), ("deadline-aware", 0.6))
+            for seed, busy in ((1, 1), (2, 4))]
+    data = {"policies": ["nearest-edge", "deadline-aware"], "runs": runs}
+    notes = comparison_bottlenecks(data)
+    assert not any("Shared bottleneck" in n or "common to" in n for n in notes)
+    assert notes[0] == "nearest-edge saturated the GPUs of edge on every seed."
+    assert len(notes) == 2
+    assert "1 to 4 of 111 cells: their devices' uploads wait whatever the policy" in notes[1]
+    assert "no shared bottleneck" in notes[1]
+    # as many full cells as the rule asks for, on every run: the shared bottleneck again
+    many = int(SHARED_CELLS * 111) + 1
+    for r in runs:
+        r["summary"]["cells"]["cells_busy_ul"] = many
+    notes = comparison_bottlenecks(data)
+    assert notes[0].startswith("Shared bottleneck: every run of every policy used more than "
+                               f"90% of the uplink PRBs in {many} of 111 cells.")
+
+
 def test_p99_counts_unanswered_requests_as_infinitely_late() -> None:
     """Of 120 requests 87 answered within 10 ms and 33 never answered (dropped, or in flight
     past the deadline at the end): the p99 is unbounded, not the answered ones' 10 ms, in the

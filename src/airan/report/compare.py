@@ -423,18 +423,28 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+#: A radio direction full in at least this share of the cells is the policies' shared
+#: bottleneck (assumption, as :data:`airan.report.cautions.GPU_SATURATED` is: summary.json
+#: counts the busy cells, not the requests each carries, so the share is of all cells)
+SHARED_CELLS = 0.25
+
+
 def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
     """What the runs saturated, which a ranking of the policies alone hides (all of them near
     zero behind one full resource): a radio direction that every run of two or more policies
-    filled (shared by them: no placement avoids it), then per policy the compute sites
-    saturated on every seed (:func:`airan.report.cautions.saturated_sites`) and the devices'
-    own queues where every seed dropped requests for them being full."""
+    filled in at least :data:`SHARED_CELLS` of the cells (shared by them: no placement avoids
+    it), then per policy the compute sites saturated on every seed
+    (:func:`airan.report.cautions.saturated_sites`) and the devices' own queues where every seed
+    dropped requests for them being full; last, a direction full in fewer cells than that on
+    every such run: those cells' devices wait whatever the policy, but the rest of the radio has
+    room, so it is no shared bottleneck and the policies differ elsewhere (a saturated GPU,
+    say)."""
     from airan.report.cautions import saturated_sites
 
     policies = list(data["policies"])
     runs = {p: [r["summary"] for r in data.get("runs") or [] if r["policy"] == p]
             for p in policies}
-    out = []
+    out, few = [], []
     for key, label in (("ul", "uplink"), ("dl", "downlink")):
         full = [p for p in policies if runs[p] and all(
             (s.get("cells") or {}).get(f"cells_busy_{key}") for s in runs[p])]
@@ -444,10 +454,21 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
         busy = sorted({int(c[f"cells_busy_{key}"]) for c in cells})
         n = f"{busy[0]:,}" if len(busy) == 1 else f"{busy[0]:,} to {busy[-1]:,}"
         who = "every policy" if len(full) == len(policies) else _and(full)
+        count = int(cells[0].get("count") or 0)
+        threshold = cells[0].get("busy_threshold", 0.9)
+        if count and busy[0] < SHARED_CELLS * count:  # on some run, only a few cells full
+            some = "" if busy[-1] < SHARED_CELLS * count else " on some runs"
+            few.append(
+                f"Every run of {who} used more than {threshold:.0%} of the {label} PRBs in "
+                f"{n} of {count:,} cells: their devices' "
+                f"{'uploads' if key == 'ul' else 'downloads'} wait whatever the policy, but "
+                f"fewer than {SHARED_CELLS:.0%} of the cells are full{some}, so the {label} is "
+                "no shared bottleneck and the policies' hit ratios differ for other reasons.")
+            continue
         out.append(
             f"Shared bottleneck: every run of {who} used more than "
-            f"{cells[0].get('busy_threshold', 0.9):.0%} of the {label} PRBs in {n} of "
-            f"{cells[0].get('count', 0):,} cells. The {label} is common to "
+            f"{threshold:.0%} of the {label} PRBs in {n} of "
+            f"{count:,} cells. The {label} is common to "
             f"{'them' if len(full) > 2 else 'both'} and full whatever they place where, so their "
             f"hit ratios compare placements behind it; fewer or smaller transfers, or more "
             f"cells, would help each of them.")
@@ -469,7 +490,7 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
             out.append(f"{p} filled the devices' own queues on every seed ({sum(full_dev):,} "
                        "requests dropped for device_queue_full in all): their accelerators "
                        f"are saturated{why}.")
-    return out
+    return out + few
 
 
 def _same_on_every_seed(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
