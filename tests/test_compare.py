@@ -330,15 +330,16 @@ def test_a_full_uplink_every_policy_shares_is_named() -> None:
         "place where, so their hit ratios compare placements behind it; fewer or smaller "
         "transfers, or more cells, would help each of them.",
         "local filled the devices' own queues on every seed (1,000 requests dropped for "
-        "device_queue_full in all): their accelerators are saturated.",
+        "device_queue_full in all): their on-board processors (an accelerator, or the CPU on "
+        "a device without one) are saturated.",
         "nearest-edge saturated the GPUs of mec on every seed."]
     # devices out of coverage keep their work on board for want of a cell: said so
     for r in runs[:2]:
         r["summary"]["fleets"] = {"far": {"devices": 20, "out_of_coverage": 20}}
     notes = comparison_bottlenecks({"policies": ["local", "nearest-edge", "cloud"],
                                     "runs": runs})
-    assert notes[1].endswith("their accelerators are saturated or, for the 20 devices out of "
-                             "coverage, on board for want of a cell.")
+    assert notes[1].endswith("are saturated or, for the 20 devices out of coverage, on board "
+                             "for want of a cell.")
     # a full uplink on one seed only, and no saturated site: nothing to say
     runs[3]["summary"] = summary(0, 0.5, 0)
     runs[0]["summary"] = runs[1]["summary"] = summary(0, 0.0, 0)

@@ -487,9 +487,11 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
                             for f in (runs[p][0].get("fleets") or {}).values())
             why = (f" or, for the {uncovered:,} devices out of coverage, on board for want of a "
                    "cell" if uncovered else "")
+            # (a fleet without an accelerator computes on the catalog's generic device CPU)
             out.append(f"{p} filled the devices' own queues on every seed ({sum(full_dev):,} "
-                       "requests dropped for device_queue_full in all): their accelerators "
-                       f"are saturated{why}.")
+                       "requests dropped for device_queue_full in all): their on-board "
+                       "processors (an accelerator, or the CPU on a device without one) are "
+                       f"saturated{why}.")
     return out + few
 
 
