@@ -175,6 +175,13 @@ def run(
 
         local = (local_shares(result.requests, summary.get("trace"))
                  if result.requests is not None else {})
+        from airan.report.placement import local_counts
+
+        kept = (local_counts(result.requests, summary.get("trace"))
+                if result.requests is not None else {})
+        from airan.scenario.load import device_times_s
+
+        on_device = (device_times_s(sc), kept) if kept else None
         from airan.report import write_run
 
         try:  # the files first: a reader that stops early (`airan run | head`) loses none
@@ -182,7 +189,7 @@ def run(
         except OSError as exc:
             _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     with reader_may_leave():
-        _print_summary(summary, total_wall, local)
+        _print_summary(summary, total_wall, local, on_device=on_device)
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
         trace = summary.get("trace") or {}
         sampled = "" if trace.get("complete", True) else (
@@ -378,10 +385,13 @@ def _print_fleets(s: dict[str, Any]) -> None:
     _print_table(tab)
 
 
-def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> None:
+def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
+                   on_device: tuple[Any, Any] | None = None) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
-    as the part on the devices' own accelerators and the part at compute sites."""
+    as the part on the devices' own accelerators and the part at compute sites. ``on_device``:
+    the devices' times and the requests kept on them, for the cautions
+    (:func:`airan.report.cautions.slow_on_device`)."""
     from airan.report.cautions import GPU_BUSY, cautions
     from airan.report.events import events
     from airan.report.placement import any_local, split_breakdown
@@ -484,7 +494,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None) -> N
     _print_ai_ran_line(s)
     for line in events(s):
         out.print(line, markup=False, soft_wrap=True)
-    for line in cautions(s):
+    for line in cautions(s, *(on_device or ({}, {}))):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}

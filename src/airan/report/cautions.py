@@ -9,11 +9,15 @@ terminal and the report.
   left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
   site is saturated (both are, often: 40 robots can fill the uplinks and one GPU at once).
 - Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
+- Requests the policy kept on devices whose own time for the service's model at batch 1 (their
+  accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
+  from the scenario and the request trace, not summary.json): none of them can meet it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
@@ -42,8 +46,57 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:NAMED]) + (f" and {more:,} more" if more > 0 else "")
 
 
-def cautions(summary: Mapping[str, Any]) -> list[str]:
-    """The sentences for ``summary`` (empty when nothing needs care)."""
+def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float],
+                   kept: Mapping[tuple[str, str], float]) -> str | None:
+    """One sentence on the requests the policy kept on a device that cannot compute them in time:
+    per (fleet, service) whose on-device batch-1 time ``device_s`` (s,
+    :func:`airan.scenario.load.device_times_s`) is longer than the service's deadline and of
+    which ``kept`` (:func:`airan.report.placement.local_counts`) has any; None when none is."""
+    fleets = summary.get("fleets") or {}
+    services = summary.get("services") or {}
+    sampled = not (summary.get("trace") or {}).get("complete", True)
+    each = []
+    for (fleet, svc), n in kept.items():
+        t = device_s.get((fleet, svc))
+        deadline = (services.get(svc) or {}).get("deadline_ms")
+        if n < 0.5 or t is None or deadline is None or not t * 1e3 > deadline:
+            continue
+        total = ((fleets.get(fleet) or {}).get("services") or {}).get(svc, {}).get("count")
+        of = f" of {total:,}" if total else ""
+        each.append(f"{'about ' if sampled else ''}{round(n):,}{of} {fleet} requests of {svc} "
+                    f"({t * 1e3:,.0f} ms on the device against a {deadline:g} ms deadline)")
+    if not each:
+        return None
+    return (f"Slower on the device than the deadline: {summary.get('policy', 'the policy')} "
+            f"kept {_names(each)} on board, where none can meet it; with `admission: strict` "
+            "deadline-aware drops at admission what no candidate can serve in time instead.")
+
+
+def run_on_device(folder: str | Path, summary: Mapping[str, Any]
+                  ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """``device_s`` and ``kept`` for :func:`cautions` of the run in ``folder``: the requests its
+    trace kept on the devices and the devices' times from its scenario.yaml; both empty where it
+    kept none, or has no trace or no scenario.yaml that loads."""
+    from airan.errors import InputError
+    from airan.report.placement import read_local_counts
+
+    kept = read_local_counts(folder, summary.get("trace"))
+    file = Path(folder) / "scenario.yaml"
+    if not kept or not file.is_file():
+        return {}, {}
+    from airan.scenario import load_scenario
+    from airan.scenario.load import device_times_s
+
+    try:
+        return device_times_s(load_scenario(file)), kept
+    except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
+        return {}, {}
+
+
+def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
+             kept: Mapping[tuple[str, str], float] | None = None) -> list[str]:
+    """The sentences for ``summary`` (empty when nothing needs care); with ``device_s`` and
+    ``kept`` (:func:`slow_on_device`), the requests kept on devices too slow for them."""
     out = []
     busy = busy_sites(summary)
     if busy:
@@ -82,4 +135,7 @@ def cautions(summary: Mapping[str, Any]) -> list[str]:
                    "cell even in an idle network (their SNR at full power is below "
                    "min_sinr_db): every request they send over the radio drops "
                    "(radio_outage); more cells near them, or their work kept on board.")
+    slow = slow_on_device(summary, device_s or {}, kept or {})
+    if slow is not None:
+        out.append(slow)
     return out

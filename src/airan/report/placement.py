@@ -112,6 +112,50 @@ def read_local_shares(folder: str | Path, trace: Mapping[str, Any] | None = None
                          file=str(file)) from None
 
 
+def local_counts(table: pa.Table, trace: Mapping[str, Any] | None = None
+                 ) -> dict[tuple[str, str], float]:
+    """Per (fleet, service), how many requests the policy kept on the device (placement
+    ``local``, whatever their outcome) in ``table`` (requests.parquet with ``fleet``,
+    ``service``, ``placement`` and ``request``), each row weighed by the requests it stands for
+    as in :func:`local_shares` (an estimate where the trace is a sample)."""
+    import numpy as np
+
+    if table.num_rows == 0 or not {"fleet", "service", "placement"} <= set(table.column_names):
+        return {}
+    place, places = _codes(table.column("placement"))
+    if LOCAL not in places:
+        return {}
+    here = place == places.index(LOCAL)
+    fleet, fleets = _codes(table.column("fleet"))
+    svc, svcs = _codes(table.column("service"))
+    weight = np.ones(table.num_rows)
+    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
+    if "request" in table.column_names and limit is not None and sample:
+        beyond = table.column("request").to_numpy(zero_copy_only=False) >= limit
+        weight[beyond] = 1.0 / float(sample)
+    sums = np.bincount(fleet[here] * len(svcs) + svc[here], weights=weight[here],
+                       minlength=len(fleets) * len(svcs))
+    return {(fleets[k // len(svcs)], svcs[k % len(svcs)]): float(sums[k])
+            for k in np.flatnonzero(sums).tolist()}
+
+
+def read_local_counts(folder: str | Path, trace: Mapping[str, Any] | None = None
+                      ) -> dict[tuple[str, str], float]:
+    """:func:`local_counts` of the run in ``folder``; empty without a request trace (or one
+    without the columns it reads) or where it cannot be read (:func:`read_local_shares` says
+    so)."""
+    import pyarrow.parquet as pq
+
+    file = Path(folder) / "requests.parquet"
+    cols = ["request", "fleet", "service", "placement"]
+    try:
+        if not file.is_file() or not set(cols) <= set(pq.read_schema(file).names):
+            return {}
+        return local_counts(pq.read_table(file, columns=cols), trace)
+    except (OSError, pa.ArrowException):
+        return {}
+
+
 def any_local(shares: Mapping[str, LocalShare]) -> bool:
     """Whether some service ran some of its requests on the devices."""
     return any(s.requests > 0 for s in shares.values())

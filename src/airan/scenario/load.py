@@ -1011,13 +1011,34 @@ def _site_gpu_types(s: Scenario) -> set[str]:
     return out
 
 
+def device_times_s(s: Scenario) -> dict[tuple[str, str], float]:
+    """Per (fleet, service) that the fleet's devices request, the shortest time one request can
+    take on the device itself at batch 1 (s): its accelerator, or the catalog's generic device
+    CPU where it has none, as :func:`_batch1_times_s` (and the engine's ``local_time_s``) takes
+    it. A service whose model is not in the catalog is left out."""
+    from airan.catalog import load_gpus
+
+    gpus = load_gpus()
+    models = s.model_catalog()
+    out: dict[tuple[str, str], float] = {}
+    for v in s.services:
+        if v.model not in models:
+            continue
+        by_fleet: dict[str, float] = {}
+        _batch1_times_s(s, v, gpus, models, by_fleet)
+        out.update({(f, v.name): t for f, t in by_fleet.items()})
+    return out
+
+
 def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
-                    models: Mapping[str, Any]) -> dict[str, float]:
+                    models: Mapping[str, Any],
+                    by_fleet: dict[str, float] | None = None) -> dict[str, float]:
     """Where a service's model runs in the scenario and the shortest time one request can take
     there at batch 1 (s), as the engine's tables take it (engine.world): by compute-site GPU
     type ("an L4"; "any compute site's GPU" where a given time is the same on all) and device
     accelerator ("the devices' JetsonOrin"). A given time counts at its distribution's least
-    (uniform: ``low_ms``; exponential and lognormal: 0, any deadline can be met)."""
+    (uniform: ``low_ms``; exponential and lognormal: 0, any deadline can be met). ``by_fleet``,
+    when given, gets the devices' times by fleet name too."""
     from airan.catalog import ServiceTimeDist
     from airan.compute.roofline import roofline_ratio, service_time_table_s
 
@@ -1068,6 +1089,8 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         where = (f"the {f.name} devices' {f.accelerator}" if f.accelerator != "none"
                  else f"the {f.name} devices' CPU")
         out[where] = t
+        if by_fleet is not None:
+            by_fleet[f.name] = t
     return out
 
 

@@ -1,0 +1,88 @@
+"""Requests a policy keeps on devices that cannot compute them before their deadline (a fleet
+without an accelerator runs the model on the catalog's generic CPU): a caution names the fleet,
+the service, the on-device time, the deadline and how many, and points to `admission: strict`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.engine import Engine
+from airan.report.cautions import cautions, slow_on_device
+from airan.report.placement import local_counts
+from airan.scenario.load import device_times_s
+
+
+def test_device_times_are_the_engines_on_device_times() -> None:
+    """factory's AMRs and cameras have no accelerator: their times are the device CPU's, the
+    ones the engine runs a request kept on board for (fixed times: no spread to take the least
+    of)."""
+    sc = airan.load_scenario("factory")
+    w = Engine(sc, duration_s=0.01).world
+    times = device_times_s(sc)
+    assert set(times) == {(f.name, v) for f in sc.fleets if f.count for v in f.services}
+    for (fleet, svc), t in times.items():
+        local = w.local_time_s[w.fleet_names.index(fleet), w.service_names.index(svc)]
+        assert np.isclose(t, local, rtol=1e-9) or t <= local  # the least, at most the mean
+
+
+def test_local_counts_weigh_the_sampled_rows() -> None:
+    """Every request up to the trace's limit is a row; beyond it one row in 1/sample stands
+    for 1/sample requests."""
+    table = pa.table({
+        "request": [0, 1, 2, 10, 11],
+        "fleet": ["a", "a", "b", "a", "a"],
+        "service": ["s", "s", "s", "s", "s"],
+        "placement": ["local", "edge", "local", "local", "local"],
+    })
+    counts = local_counts(table, {"limit": 5, "sample_beyond_limit": 0.25})
+    assert counts == {("a", "s"): 9.0, ("b", "s"): 1.0}
+    assert local_counts(table.filter(pa.array([False, True, False, False, False]))) == {}
+
+
+def _summary(complete: bool = True) -> dict:
+    return {"policy": "deadline-aware", "services": {"perception": {"deadline_ms": 100.0}},
+            "fleets": {"vehicles": {"services": {"perception": {"count": 20980}}},
+                       "vehicles-orin": {"services": {"perception": {"count": 9000}}}},
+            "trace": {"complete": complete}}
+
+
+def test_a_caution_names_requests_kept_on_a_device_slower_than_the_deadline() -> None:
+    device_s = {("vehicles", "perception"): 0.220, ("vehicles-orin", "perception"): 0.0038}
+    kept = {("vehicles", "perception"): 8633.0, ("vehicles-orin", "perception"): 9000.0}
+    line = slow_on_device(_summary(), device_s, kept)
+    assert line is not None and "\n" not in line
+    assert "8,633 of 20,980 vehicles requests of perception (220 ms on the device against " \
+           "a 100 ms deadline)" in line
+    assert "vehicles-orin" not in line  # its 3.8 ms meet the deadline
+    assert "`admission: strict`" in line
+    assert line in cautions(_summary(), device_s, kept)
+    # a sampled trace gives an estimate; none kept, or none too slow: nothing to say
+    assert "about 8,633 of 20,980" in (slow_on_device(_summary(False), device_s, kept) or "")
+    assert slow_on_device(_summary(), device_s, {("vehicles-orin", "perception"): 9.0}) is None
+    assert not any("deadline" in c for c in cautions(_summary()))
+
+
+def test_a_run_that_keeps_work_on_too_slow_devices_says_so(tmp_path: Path) -> None:
+    """factory with the 'local' policy: the AMRs run detect on their CPU (80 ms against a
+    50 ms deadline), the cameras inspect (220 ms against 200 ms); the terminal and the report
+    both say how many of each they kept there."""
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", "factory", "--policy", "local", "--duration", "0.3",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    n = summary["fleets"]["amr"]["services"]["detect"]["count"]
+    text = re.sub(r"\s+", " ", res.output)
+    assert (f"{n:,} of {n:,} amr requests of detect (80 ms on the device against a 50 ms "
+            "deadline)") in text
+    assert "camera requests of inspect (220 ms on the device against a 200 ms deadline)" in text
+    report = (out / "report.html").read_text()
+    assert "amr requests of detect (80 ms on the device" in report
