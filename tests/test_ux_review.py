@@ -77,7 +77,7 @@ def test_verdict_names_the_devices_own_queue_not_the_gpu_queue() -> None:
     svc = _missing({"ul_wait": 10.0, "ul_air": 30.0, "queue": 49.0, "compute": 11.0})
     here = LocalShare(traced=100, requests=0.7, queue=0.98, compute=0.5)
     _, text = verdict("detect", svc, here)
-    assert "the queue on the devices' own accelerators (48%; 70% of its completed requests ran " \
+    assert "the queue on the devices' own processors (48%; 70% of its completed requests ran " \
            "on the devices)" in text, text
     assert "GPU queue" not in text
     at_sites = LocalShare(traced=100, requests=0.0, queue=0.0, compute=0.0)
@@ -148,7 +148,7 @@ def test_scaled_factory_report_attributes_time_to_where_it_was_spent(scaled_fact
     for label in ("queue, on device", "queue, at sites", "compute, on device",
                   "compute, at sites"):
         assert label in result.stdout, label
-    assert "'on device' on the devices' own accelerators" in result.stdout
+    assert "'on device' on the devices' own processors" in result.stdout
 
 
 def test_breakdown_figure_draws_device_and_site_parts() -> None:

@@ -389,7 +389,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                    on_device: tuple[Any, Any] | None = None) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
-    as the part on the devices' own accelerators and the part at compute sites. ``on_device``:
+    as the part on the devices' own processors and the part at compute sites. ``on_device``:
     the devices' times and the requests kept on them, for the cautions
     (:func:`airan.report.cautions.slow_on_device`)."""
     from airan.report.cautions import GPU_BUSY, cautions
@@ -440,8 +440,9 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
     _print_table(lat)
     if split:
         out.print("queue and compute by where they happened: 'on device' on the devices' own "
-                  "accelerators (requests the policy kept on the device), 'at sites' at compute "
-                  "sites; split in the proportions of the request trace", markup=False,
+                  "processors, accelerator or CPU (requests the policy kept on the device), "
+                  "'at sites' at compute sites; split in the proportions of the request trace",
+                  markup=False,
                   soft_wrap=True)
     dropped_notes = []
     for n in names:

@@ -202,7 +202,7 @@ def breakdown(services: Mapping[str, Mapping[str, Any]],
     """Mean latency per service as stacked bars of its seven components (ms).
 
     With ``local`` (service -> :class:`~airan.report.placement.LocalShare`) and some request run
-    on a device, queue and compute are each drawn as two parts: on the devices' own accelerators
+    on a device, queue and compute are each drawn as two parts: on the devices' own processors
     (hatched) and at compute sites."""
     from airan.report.placement import SPLIT_STAGES, LocalShare, overhead_ms, split_breakdown
 

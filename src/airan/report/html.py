@@ -5,7 +5,7 @@ draws): latency CDFs come from the summary's exact histograms, so the report of 
 of requests costs about the same as that of a short one. Of the per-request trace it reads six
 columns, when the run kept one: where each request ran (the device itself or a compute site)
 and how many requests its row stands for, to tell the queue and compute time on the devices'
-own accelerators from those at compute sites (:mod:`airan.report.placement`).
+own processors (accelerator or CPU) from those at compute sites (:mod:`airan.report.placement`).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ _STAGE_NAMES = {
     # where the trace does not say where requests ran: on a device or at a site
     "queue": "the queue for compute (on the devices or at compute sites)",
     "compute": "compute (on the devices or at compute sites)",
-    "queue_device": "the queue on the devices' own accelerators",
+    "queue_device": "the queue on the devices' own processors",
     "queue_sites": "the queue at compute sites",
-    "compute_device": "compute on the devices' own accelerators",
+    "compute_device": "compute on the devices' own processors",
     "compute_sites": "compute at compute sites",
     "dl_transport": "downlink transport",
     "dl_air": "downlink radio",
@@ -99,7 +99,7 @@ def verdict(name: str, svc: Mapping[str, Any],
     """Whether ``svc`` meets its target (None: nothing ended) and one line saying why.
 
     ``local``: where the service's traced requests ran (:mod:`airan.report.placement`); with it
-    the queue and compute time are each attributed to the devices' own accelerators or to the
+    the queue and compute time are each attributed to the devices' own processors or to the
     compute sites, never a device's own queue called a site's."""
     hit, target = svc.get("hit_ratio"), svc.get("target_hit_ratio")
     deadline = svc.get("deadline_ms")
@@ -257,9 +257,9 @@ def run_figures(run: Run, folder: Path,
             "Mean latency of completed requests split into the seven parts of its breakdown; "
             "the red tick is the deadline." + (" Queue and compute are each split in two by "
                                                 "where they happened (nine bars): on the "
-                           "devices' own accelerators (requests the policy kept on the device; "
-                           "hatched) or at compute sites, in the proportions of the request "
-                           "trace." if split else "")))
+                           "devices' own processors, accelerator or CPU (requests the "
+                           "policy kept on the device; hatched) or at compute sites, in the "
+                           "proportions of the request trace." if split else "")))
         out.append(F.save(
             F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
             "GPU utilization (the time an AI batch runs on the GPUs over their time; with "

@@ -28,7 +28,7 @@ SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_site
 @dataclass(frozen=True)
 class LocalShare:
     """One service's completed requests in the trace, and the share of them (and of their queue
-    and compute time) on the devices' own accelerators."""
+    and compute time) on the devices' own processors (accelerator or CPU)."""
 
     traced: int  # completed (met or late) requests of the service in the trace
     requests: float  # share of them that ran on the device
@@ -163,7 +163,8 @@ def any_local(shares: Mapping[str, LocalShare]) -> bool:
 
 def split_breakdown(breakdown: Mapping[str, Any], share: LocalShare) -> dict[str, float | None]:
     """``breakdown`` (one service's breakdown_ms) with ``queue`` and ``compute`` each split into
-    ``*_device`` (on the devices' own accelerators) and ``*_sites`` (at compute sites)."""
+    ``*_device`` (on the devices' own processors, accelerator or CPU) and ``*_sites`` (at
+    compute sites)."""
     out: dict[str, float | None] = {}
     for stage in SPLIT_STAGES:
         base, _, where = stage.partition("_")
