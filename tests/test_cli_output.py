@@ -469,6 +469,13 @@ def test_run_prints_each_fleets_share_of_a_service_two_fleets_send(tmp_path: Pat
         row = row.split("</tr>")[0]
         hit = s["fleets"][fleet]["services"]["perception"]["hit_ratio"]
         assert f'data-field="hit_ratio" data-value="{hit!r}"' in row
+    # a summary some of whose fleets lack their split (merged from an older airan's parts)
+    del s["fleets"]["vehicles"]["services"]
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(s))
+    again = runner.invoke(app, ["report", str(tmp_path / "run")])
+    assert again.exit_code == 0, again.output
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert 'data-fleet="orin-cars"' in html and 'data-fleet="vehicles"' not in html
     plain = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--no-report",
                                 "--out", str(tmp_path / "factory")])
     assert plain.exit_code == 0 and "Fleets" not in plain.stdout

@@ -515,3 +515,4 @@ def test_merged_fleets_add_their_services_outcomes_and_histograms() -> None:
     assert svc["dropped_by_reason"] == {"buffer_full": 60}
     assert svc["latency_histogram"]["counts"] == {"5": 70, "9": 40, "12": 30}
     assert merged["hit_ratio"] == pytest.approx(100 / 200) and merged["met"] == 100
+    assert "breakdown_ms" not in svc  # (a whole run's fleet shares have none either)

@@ -799,7 +799,8 @@ class Engine:
             st.ctr[K.C_TR_N] = 0
 
     def check_conservation(self) -> None:
-        """created = met + late + dropped + in_flight, per service and in total; else raise."""
+        """created = met + late + dropped + in_flight, per (fleet, service) group and in total;
+        else raise."""
         st = self._st
         cnt = st.agg_cnt
         in_flight = int(st.ctr[K.C_IN_FLIGHT])
@@ -889,15 +890,7 @@ class Engine:
 
     def _overdue_per_group(self) -> np.ndarray:
         """Per (fleet, service) group, the requests still in flight whose deadline has already
-        passed (see :meth:`_overdue_per_service`)."""
-        st = self._st
-        live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
-        age_s = self.now_s - st.rq_f[live, K.T_CREATE]
-        late = age_s > self.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12
-        return np.bincount(self._group_of(live)[late], minlength=len(self.world.group_svc))
-
-    def _overdue_per_service(self) -> np.ndarray:
-        """Per service, the requests still in flight whose deadline has already passed.
+        passed.
 
         Their verdict is known (they will end late or dropped), so a policy that leaves many
         hopeless requests in flight must not look better than one that ends them:
@@ -906,10 +899,10 @@ class Engine:
         """
         st = self._st
         live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
-        svc = st.rq_i[live, K.I_SVC]
         age_s = self.now_s - st.rq_f[live, K.T_CREATE]
-        late = age_s > self.world.svc_deadline_s[svc] + 1e-12  # the kernel's met rule, negated
-        return np.bincount(svc[late], minlength=len(self.world.service_names))
+        # the kernel's met rule, negated
+        late = age_s > self.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12
+        return np.bincount(self._group_of(live)[late], minlength=len(self.world.group_svc))
 
     def summary(self) -> dict[str, Any]:
         """The run's summary: the same dict that is written to summary.json."""

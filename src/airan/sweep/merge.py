@@ -211,6 +211,9 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
     if all("services" in p for p in parts):  # its requests' outcomes, per service
         svcs = {v: merge_services(ps) for v, ps in _group(parts, "services").items()}
+        for v, x in svcs.items():  # (a fleet's share of a service has no breakdown of its own)
+            if not any("breakdown_ms" in (p["services"].get(v) or {}) for p in parts):
+                x.pop("breakdown_ms", None)
         met = sum(x["met"] for x in svcs.values())
         ended = sum(x["met"] + x["late"] + x["dropped"] for x in svcs.values())
         known = all(x.get("overdue") is not None for x in svcs.values())
