@@ -608,3 +608,59 @@ def test_a_field_of_another_section_says_where_it_belongs(
     path = write(tmp_path, d)
     line = assert_rejected(validate(path), path, field, f"unknown field '{key}'", says)
     assert "did you mean" not in line
+
+
+def test_a_height_written_at_the_schemas_default_survives_a_compact_dump() -> None:
+    """A UMi scenario that writes its cells at 25 m (the schema's default, UMa's height): a
+    plan.yaml, which leaves out defaults, still says 25 m, so it reloads as it was evaluated
+    (it reloaded at UMi's 10 m: a review)."""
+    from airan.planner.output import _compact_document
+    from airan.scenario import scenario_from_dict
+
+    d = _cells_without_height("umi")
+    for c in d["cell_sites"]:
+        c["height_m"] = 25.0
+    sc = scenario_from_dict(d)
+    again = scenario_from_dict(_compact_document(sc))
+    assert [c.height_m for c in again.cell_sites] == [25.0] * len(d["cell_sites"])
+
+
+@pytest.mark.parametrize(("env", "h_bs"), [("uma", 25.0), ("umi", 10.0)])
+def test_imported_sites_stand_at_their_environments_height(
+        tmp_path: Path, env: str, h_bs: float) -> None:
+    """Sites read from cell_sites_file stand at TR 38.901's hBS of the scenario's environment,
+    as written sites without a height do (they stood at 25 m in UMi too)."""
+    from airan.engine import Engine
+    from airan.scenario import scenario_from_dict
+
+    (tmp_path / "sites.csv").write_text("id,latitude,longitude\nA,31.20,121.40\n"
+                                        "B,31.21,121.41\n")
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(cell_layout=None, generated_compute_sites=None, compute_sites=[], nodes=[],
+             transport={"links": []},
+             cell_sites_file={"path": str(tmp_path / "sites.csv"), "name": "id"})
+    d["radio"]["environment"] = env
+    d["fleets"] = [dict(d["fleets"][0], count=3, area={"x_m": [-300, 300], "y_m": [-300, 300]})]
+    world = Engine(scenario_from_dict(d), duration_s=0.01).world
+    assert np.all(world.device_radio.cell_h == h_bs)
+
+
+@pytest.mark.parametrize(("section", "key", "value", "field", "says"), [
+    # a carrier's field under a cell site: its own carrier, not the top-level one
+    ("cell_sites", "band", "n78", "cell_sites[cell-a].band",
+     "'band' is a field of cell_sites[cell-a].carrier, not of cell_sites[cell-a]"),
+    # 'name' is a field of many sections: this one's close match, as for any misspelling
+    ("cell_layout", "name", "x", "cell_layout.name", "did you mean 'name_prefix'?"),
+    # a slip of the keys stays a misspelling, though 'service' might be read as another's
+    ("fleets", "servics", ["detect"], "fleets[amr].servics", "did you mean 'services'?"),
+])
+def test_a_misspelling_is_told_apart_from_a_field_of_another_section(
+        tmp_path: Path, section: str, key: str, value: Any, field: str, says: str) -> None:
+    d = base()
+    if section == "cell_layout":
+        d["cell_layout"] = {"hex": {"rings": 0, "isd_m": 200.0}}
+    target = d[section] if isinstance(d[section], dict) else d[section][0]
+    target[key] = value
+    path = write(tmp_path, d)
+    line = assert_rejected(validate(path), path, field, f"unknown field '{key}'", says)
+    assert "Accepted:" in line  # this section's fields, either way

@@ -22,6 +22,7 @@ from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, geometry, link, nr, scheduling
+from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
 
@@ -402,10 +403,11 @@ def build_world(s: Scenario, seed: int) -> World:
                 c.carrier or s.carrier,
             )
         )
-    if s.cell_sites_file is not None:  # 3-sector macro sites, UMa defaults (TR 38.901)
+    if s.cell_sites_file is not None:  # 3-sector sites at the environment's TR 38.901 height
         imported = imported_sites(s.cell_sites_file)
+        h_bs = BS_HEIGHT_M[s.radio.environment]
         for name, (x, y) in zip(imported.names, imported.xy_m, strict=True):
-            sites.append((name, float(x), float(y), 25.0, 3, 12.0, s.carrier))
+            sites.append((name, float(x), float(y), h_bs, 3, 12.0, s.carrier))
     if s.cell_layout is not None:
         lay = s.cell_layout
         xy = geometry.hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m)

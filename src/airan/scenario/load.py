@@ -20,7 +20,7 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from airan.errors import InputError, malformed_yaml, unknown_name
+from airan.errors import InputError, malformed_yaml, suggest, unknown_name
 from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Fault, Scenario
 from airan.yaml_files import load_yaml
 
@@ -179,12 +179,20 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], data)
         key = str(loc[-1])
-        elsewhere = _sections_with_field(key)
-        if elsewhere:  # a field written in the wrong section: say where it belongs
-            here = _field_path(loc[:-1], data) or "the scenario's top level"
+        # a field written in the wrong section: say where it belongs (unless this section has
+        # a near-identical one, a slip of the keys; or it belongs to so many sections that
+        # naming them says little: then this section's closest, as for any misspelling)
+        close = suggest(key, allowed) if allowed else None
+        typo = close is not None and difflib.SequenceMatcher(None, key, close).ratio() >= 0.85
+        elsewhere = [] if typo else _sections_with_field(key)
+        here = _field_path(loc[:-1], data) or "the scenario's top level"
+        own = [a for a in allowed or [] if a in elsewhere]  # (a single section: carrier)
+        if own:  # a section of this one has it (cell_sites[a].carrier's band)
+            elsewhere = [f"{here}.{a}" if here != "the scenario's top level" else a for a in own]
+        if 0 < len(elsewhere) <= 3:
             return InputError(f"unknown field {key!r}: {key!r} is a field of "
                               f"{' and '.join(elsewhere)}, not of {here}", file=label,
-                              field=field)
+                              field=field, choices=allowed)
         return (
             InputError(
                 f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
@@ -1872,10 +1880,15 @@ def _check_clutter(s: Scenario) -> None:
 
 
 def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
-    """(field path, height) of every written cell site and of the layout."""
+    """(field path, height) of every written cell site, of the layout and of the imported
+    sites (at the environment's TR 38.901 height, airan.engine.world)."""
+    from airan.radio.pathloss import BS_HEIGHT_M
+
     out = [(f"cell_sites[{c.name}].height_m", c.height_m) for c in s.cell_sites]
     if s.cell_layout is not None:
         out.append(("cell_layout.height_m", s.cell_layout.height_m))
+    if s.cell_sites_file is not None:
+        out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
     return out
 
 

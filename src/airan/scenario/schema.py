@@ -228,8 +228,9 @@ class CellSite(_Strict):
     carrier: Carrier | None = None
 
     @model_serializer(mode="wrap")
-    def _own_height(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unset_height(self, handler(self))
+    def _own_height(self, handler: SerializerFunctionWrapHandler,
+                    info: SerializationInfo) -> Any:
+        return _height_as_written(self, handler(self), info)
 
 
 class CellLayout(_Strict):
@@ -242,15 +243,22 @@ class CellLayout(_Strict):
     downtilt_deg: float = Field(12.0, ge=0, le=90)
 
     @model_serializer(mode="wrap")
-    def _own_height(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unset_height(self, handler(self))
+    def _own_height(self, handler: SerializerFunctionWrapHandler,
+                    info: SerializationInfo) -> Any:
+        return _height_as_written(self, handler(self), info)
 
 
-def _drop_unset_height(site: BaseModel, data: Any) -> Any:
+def _height_as_written(site: BaseModel, data: Any, info: SerializationInfo) -> Any:
     """A cell site (or layout) as written: a height it does not give is left out, so that it
-    reloads with its environment's, whatever that is then (a sweep over radio.environment)."""
-    if isinstance(data, dict) and "height_m" not in site.model_fields_set:
+    reloads with its environment's, whatever that is then (a sweep over radio.environment); one
+    it gives is kept even at the schema's default, which ``exclude_defaults`` would drop (a
+    plan.yaml of a UMi scenario written at 25 m reloaded at 10 m)."""
+    if not isinstance(data, dict):
+        return data
+    if "height_m" not in site.model_fields_set:
         data.pop("height_m", None)
+    elif "height_m" not in data and info.exclude_defaults:
+        data["height_m"] = site.height_m  # type: ignore[attr-defined]
     return data
 
 
