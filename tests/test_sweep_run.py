@@ -266,3 +266,26 @@ def test_the_results_latency_columns_are_over_the_answered_and_the_docs_say_so()
     assert re.search(r"latency columns .*over the requests that got an answer", table)
     assert "infinitely late" in table and "airan compare" in table and "airan plan" in table
     assert "To rank runs, use `<service>.hit_ratio_with_overdue`" in table
+
+
+def test_the_results_split_a_service_two_fleets_send_by_fleet() -> None:
+    """A sweep row holds each fleet's share of a service several fleets send (the run's
+    fleets.<fleet>.services), and no such columns where each fleet sends its own services."""
+    from airan.engine import Engine
+    from airan.scenario import load_scenario, scenario_from_dict
+    from airan.sweep.runner import headline
+
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    cpu = dict(d["fleets"][0], count=20)
+    d["fleets"] = [cpu, {**cpu, "name": "orin-cars", "accelerator": "JetsonOrin"}]
+    s = Engine(scenario_from_dict(d), duration_s=0.5, policy="local", seed=1).run().summary
+    row = headline(s)
+    for fleet in ("vehicles", "orin-cars"):
+        svc = s["fleets"][fleet]["services"]["perception"]
+        assert row[f"perception[{fleet}].requests"] == svc["count"] > 0
+        assert row[f"perception[{fleet}].hit_ratio"] == svc["hit_ratio"]
+        assert row[f"perception[{fleet}].p99_ms"] == svc["latency_ms"]["p99"]
+    assert row["perception[orin-cars].hit_ratio"] == 1.0
+    assert row["perception[vehicles].hit_ratio"] == 0.0
+    factory = Engine(load_scenario("factory"), duration_s=0.2).run().summary
+    assert not [k for k in headline(factory) if "[" in k]

@@ -338,15 +338,25 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     used = sum(a.get("ai_gpu_hours", 0.0) for a in hosts)
     capacity = sum(a.get("ai_capacity_gpu_hours", 0.0) for a in hosts)
     misses = int(ar.get("l1_slot_misses") or 0)
+    slots = ar.get("l1_slots")
     if hosts:
         n_cells = sum(a["hosted_cells"] for a in hosts)
+        of = (f"{misses:,} of its {int(slots):,} site-slots ({misses / slots:.1%})" if slots
+              else f"{misses:,} of its slots")
         text = (f"AI-and-RAN ({ar['mode']}): the L1 of {n_cells:,} "
                 f"cell{'s' if n_cells != 1 else ''} took "
                 f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
-                f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {misses:,} of "
-                "its slots did not fit; AI used "
+                f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {of} "
+                "did not fit; AI used "
                 f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
+        if ar["mode"] == "dynamic":  # (what the mode assumes, not what the run found)
+            text += ("; under dynamic the L1 has the GPU first (an assumption: priority over "
+                     "AI's kernels in every slot), so a slot misses only where the L1 alone "
+                     "needs more than the site's GPUs")
+        if misses:
+            text += ("; a slot that did not fit is counted, and its cells' radio runs on as "
+                     "if it had been served (optimistic for those cells)")
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
                 "site at a cell site would)")

@@ -1042,6 +1042,8 @@ class Engine:
             "ai_ran": {
                 "mode": self.ran.mode,
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
+                # the slots of all sites that run a cell's L1 (l1_slot_misses' denominator)
+                "l1_slots": int(self.ran.l1_slots.sum()),
                 # the GPUs that run the L1 (each site's own, all sites', under sites.*.ai_ran)
                 "l1_gpu_hours": float(self.ran.l1_gpu_s.sum() / 3600),
                 "ai_capacity_gpu_hours": float(

@@ -72,6 +72,7 @@ class RanShare:
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
         self.up_gpu_s = np.zeros(n_sites)  # GPU-seconds up (a fault's GPUs down excluded)
         self.l1_slot_misses = np.zeros(n_sites, dtype=np.int64)
+        self.l1_slots = np.zeros(n_sites, dtype=np.int64)  # slots a site's L1 ran (or missed)
         self.missing = np.zeros(n_sites, dtype=bool)  # sites whose L1 does not fit now
         self.slot_s = w.slot_s
 
@@ -109,6 +110,7 @@ class RanShare:
         self.up_gpu_s += self.n_up * dt
         slots = int(round(dt / self.slot_s))
         self.l1_slot_misses += np.where(self.missing & (self.hosted_cells > 0), slots, 0)
+        self.l1_slots += np.where(self.hosted_cells > 0, slots, 0)
         self.t_window = now_s
 
     def update(self, world: World, st: Any, now_s: float,
@@ -180,4 +182,5 @@ class RanShare:
             # l1_share and the terminal's line)
             "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
             "l1_slot_misses": int(self.l1_slot_misses[s]),
+            "l1_slots": int(self.l1_slots[s]),
         }

@@ -492,6 +492,16 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
                        "requests dropped for device_queue_full in all): their on-board "
                        "processors (an accelerator, or the CPU on a device without one) are "
                        f"saturated{why}.")
+    # the cells' own L1 on the GPUs (ai_ran): slots it did not fit, whatever the placement
+    shares = [(ar["l1_slot_misses"] / ar["l1_slots"])
+              for s in (r["summary"] for r in data.get("runs") or [])
+              if (ar := s.get("ai_ran") or {}).get("l1_slots")]
+    if shares and max(shares) > 0:
+        lo, hi = min(shares), max(shares)
+        span = f"{lo:.1%}" if f"{lo:.1%}" == f"{hi:.1%}" else f"{lo:.1%} to {hi:.1%}"
+        out.append(f"The cells' L1 did not fit in {span} of its site-slots in these runs "
+                   "(ai_ran.l1_slot_misses): a RAN that fails those slots, whichever policy "
+                   "places the AI; the twin counts them and runs the radio on as if served.")
     return out + few
 
 

@@ -223,6 +223,10 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         "wall_s": summary.get("wall_s"),
         "requests_per_wall_s": summary.get("requests_per_wall_s"),
     }
+    ar = summary.get("ai_ran") or {}
+    if ar.get("l1_slots"):  # the cells' L1 on the GPUs: the share of its slots that missed
+        row["l1_slot_misses"] = ar.get("l1_slot_misses")
+        row["l1_slot_miss_share"] = ar["l1_slot_misses"] / ar["l1_slots"]
     for name, svc in (summary.get("services") or {}).items():
         lat = svc.get("latency_ms") or {}
         row[f"{name}.requests"] = svc.get("count")
@@ -233,6 +237,25 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"{name}.mean_ms"] = lat.get("mean")
         for q in QUANTILES:
             row[f"{name}.{q}_ms"] = lat.get(q)
+    # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``)
+    fleets = {f: x.get("services") or {} for f, x in (summary.get("fleets") or {}).items()}
+    senders: dict[str, list[str]] = {}
+    for f, svcs in fleets.items():
+        for name in svcs:
+            senders.setdefault(name, []).append(f)
+    for name, who in senders.items():
+        if len(who) < 2:
+            continue
+        for f in who:
+            svc = fleets[f][name]
+            lat = svc.get("latency_ms") or {}
+            col = f"{name}[{f}]"
+            row[f"{col}.requests"] = svc.get("count")
+            row[f"{col}.dropped"] = svc.get("dropped")
+            row[f"{col}.hit_ratio"] = svc.get("hit_ratio")
+            row[f"{col}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
+            for q in QUANTILES:
+                row[f"{col}.{q}_ms"] = lat.get(q)
     return row
 
 
