@@ -471,3 +471,20 @@ def test_l1_slot_misses_are_told_against_the_slots_of_the_sites_that_run_it(
     text = " ".join(out.stdout.split())
     assert "0 of its" in text and "the L1 has the GPU first" in text, text
     assert "as if it had been served" not in text
+
+
+def test_a_gh200_cell_site_gives_each_peak_cell_a_twentieth_of_its_gpu() -> None:
+    """GH200 is the platform of Aerial's multicell capacity (20 peak 4T4R 100 MHz cells per GPU):
+    a cell site with a GH200 validates, runs, and each of its three cells at full PRB use takes
+    1/20 of the GPU (the busy hour of a background that fills every PRB)."""
+    assert l1.l1_peak_cells("GH200", load_gpus()["GH200"]) == 20.0
+    d = _one_site("dynamic", hour=19.0).model_dump(mode="json")
+    d["compute_sites"][0]["gpus"] = [{"type": "GH200", "count": 1}]
+    d["ai_ran"]["traffic"]["peak_utilization"] = 1.0
+    sc = scenario_from_dict(d)
+    assert sc.compute_sites[0].gpus[0].type == "GH200"
+    s = Engine(sc, duration_s=5.0, seed=1).run().summary
+    site = s["sites"]["bs-gpu"]["ai_ran"]
+    assert site["hosted_cells"] == 3
+    assert site["mean_l1_share"] == pytest.approx(3 / 20, rel=1e-9)
+    assert s["ai_ran"]["l1_slot_misses"] == 0

@@ -430,3 +430,14 @@ def test_a_name_given_short_is_suggested_in_full(tmp_path: Path) -> None:
     path = mutated(tmp_path, lambda d: d["fleets"][0].update(device_class="agv"))
     assert_input_error(runner.invoke(app, ["validate", str(path)]),
                        "unknown device class 'agv'. Accepted:")
+
+
+def test_a_gh200_site_validates_where_it_was_taken_for_a_typo_of_h200(tmp_path: Path) -> None:
+    """An operator's `type: GH200` (NVIDIA's AI-RAN platform) got "did you mean 'H200'"; it is a
+    catalog GPU now, and a near miss of it is suggested as itself."""
+    path = mutated(tmp_path, lambda d: site(d, "regional")["gpus"][0].update(type="GH200"))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "did you mean" not in res.output
+    path = mutated(tmp_path, lambda d: site(d, "regional")["gpus"][0].update(type="GH20"))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]), "did you mean 'GH200'")

@@ -29,9 +29,33 @@ DOMAIN_GPUS: dict[str, tuple[float, float, float, float | None, float | None, fl
 NUMERIC_FIELDS = ("memory_gb", "mem_bw_tbps", "tflops", "tdp_w", "idle_w", "price_usd")
 
 
+# GH200 is not in the DOMAIN.md GPU table; its figures, from NVIDIA's documents: the MIG User
+# Guide's Supported GPUs ("H100 on GH200": GH100, 96GB, 7 instances), the GH200 datasheet's 96GB
+# HBM3 variant at up to 4 TB/s, the H100's dense Hopper peaks (BF16 989, FP8 = INT8 1979, FP32
+# 67), and the top of the module's configurable 450-1000 W (Grace CPU and LPDDR5X included).
+GH200_DATASHEET = {"memory_gb": 96, "mem_bw_tbps": 4.0, "bf16": 989, "fp16": 989, "fp8": 1979,
+                   "int8": 1979, "fp32": 67, "tdp_w": 1000}
+
+
 def test_every_domain_gpu_present_plus_cpus() -> None:
     gpus = load_gpus()
-    assert set(DOMAIN_GPUS) | {"CPU", "DeviceCPU"} == set(gpus)
+    assert set(DOMAIN_GPUS) | {"GH200", "CPU", "DeviceCPU"} == set(gpus)
+
+
+def test_gh200_has_its_datasheet_figures_and_mig() -> None:
+    g = load_gpus()["GH200"]
+    assert g.kind == "datacenter" and g.mig
+    assert (g.memory_gb, g.mem_bw_tbps, g.tdp_w) == (
+        GH200_DATASHEET["memory_gb"], GH200_DATASHEET["mem_bw_tbps"], GH200_DATASHEET["tdp_w"])
+    for p in ("bf16", "fp16", "fp8", "int8", "fp32"):
+        assert getattr(g.tflops, p) == GH200_DATASHEET[p], p
+    assert g.tflops.fp4 is None  # Hopper: no FP4 tensor cores
+    assert 0 < g.idle_w < g.tdp_w
+    # the variant and the power assumption are named where the numbers are
+    assert "96GB HBM3" in g.name
+    assert "144GB HBM3e" in g.source["memory_gb"]
+    assert "assumption" in g.source["tdp_w"] and "450-1000 W" in g.source["tdp_w"]
+    assert "GH200" in g.source["mig"]
 
 
 @pytest.mark.parametrize("gid", sorted(DOMAIN_GPUS))

@@ -3,7 +3,8 @@
 Calibration (DOMAIN.md, "AI-RAN"):
 
 * NVIDIA Aerial cuBB on Grace Hopper runs 20 peak cells (4T4R, 100 MHz, 273 PRB) per GPU, so a
-  peak 100 MHz cell takes 1/20 of a Hopper GPU; H100 and H200 stand for GH200's GPU here.
+  peak 100 MHz cell takes 1/20 of a Hopper GPU: of a GH200's GPU, the platform measured, and of
+  an H100 or H200, the same Hopper GPU (an assumption: not measured on them).
 * The A100 line (A100 + CX6) runs 4 peak or 8 average cells: an average cell costs half a peak
   cell. The average cell of Aerial's traffic patterns uses at most 132 of the peak cell's 270
   PxSCH PRBs (0.489) with the same 4 DL / 2 UL layers (Grace Hopper multicell capacity table), so
@@ -38,7 +39,8 @@ from numpy.typing import ArrayLike, NDArray
 from airan.catalog import GpuSpec
 
 PEAK_CELLS_CALIBRATED = {  # GPU id -> peak 4T4R 100 MHz cells per GPU (DOMAIN.md)
-    "H100": 20.0,  # GH200 (Hopper), Aerial multicell capacity
+    "GH200": 20.0,  # Grace Hopper, Aerial multicell capacity (the platform measured)
+    "H100": 20.0,  # the same Hopper GPU as GH200's
     "H200": 20.0,
     "A100-40GB": 4.0,  # A100 + CX6, Aerial SDK 23-1 notes
     "A100-80GB": 4.0,
@@ -49,7 +51,7 @@ FIXED_FRACTION = (0.5 - AVERAGE_CELL_UTILIZATION) / (1.0 - AVERAGE_CELL_UTILIZAT
 REFERENCE_BANDWIDTH_MHZ = 100.0
 REFERENCE_ANTENNAS = 4
 PEAK_CELLS_64T64R_HOPPER = 6.0  # Grace Hopper, Aerial multicell capacity (BFP9)
-ANTENNA_EXPONENT = math.log(PEAK_CELLS_CALIBRATED["H100"] / PEAK_CELLS_64T64R_HOPPER) / math.log(
+ANTENNA_EXPONENT = math.log(PEAK_CELLS_CALIBRATED["GH200"] / PEAK_CELLS_64T64R_HOPPER) / math.log(
     64 / REFERENCE_ANTENNAS)
 
 # Background traffic by hour (0..23), as a fraction of the busy hour. Shaped after the daily
@@ -69,7 +71,7 @@ def l1_peak_cells(gpu_id: str, spec: GpuSpec) -> float:
     if spec.kind not in ("datacenter", "edge"):
         return 0.0
     bf16 = spec.tflops.bf16 or 0.0
-    return PEAK_CELLS_CALIBRATED["H100"] * bf16 / HOPPER_BF16_TFLOPS
+    return PEAK_CELLS_CALIBRATED["GH200"] * bf16 / HOPPER_BF16_TFLOPS
 
 
 #: Memory slices (of 8) of the MIG GPU instance profiles of A100 and H100 by their compute
