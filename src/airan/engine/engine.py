@@ -952,6 +952,8 @@ class Engine:
                 "mean_batch": float(st.site_served[s] / st.site_batches[s])
                 if st.site_batches[s]
                 else None,
+                # the largest batch its batching allows (of the models it serves)
+                "max_batch": int(w.site_max_batch[s][w.site_instances[s] > 0].max(initial=1)),
             }
             # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU;
             # AI work booked at a batch's start but running past now belongs to later

@@ -345,6 +345,7 @@ class DeviceEmulator:
                 "served": served,
                 "batches": batches,
                 "mean_batch": served / batches if batches else None,
+                "max_batch": int(w.site_max_batch[s][w.site_instances[s] > 0].max(initial=1)),
                 # nominal: the catalog GPU's idle + busy share of its range (not this CPU's draw)
                 "power_w": ng * (spec.idle_w + min(1.0, util) * (spec.tdp_w - spec.idle_w)),
                 "live": {"overloaded": int(last.overloaded) if last else 0,

@@ -4,6 +4,8 @@ terminal and the report.
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
   (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
+- Busy compute sites whose mean batch is below :data:`SMALL_BATCH` of their largest: more load
+  fills their batches at less GPU time per request, so utilization overstates how full they are.
 - Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
   left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
+SMALL_BATCH = 0.5  # a busy site's mean batch below this share of its largest: room to batch
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
 
@@ -104,8 +107,17 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "the GPU with the batches running beside it, a batch here takes no longer "
                    "for contention from the host, PCIe or memory, which real servers near "
                    "saturation show, so latencies there are optimistic.")
-    saturated = saturated_sites(summary)
     sites = summary.get("sites") or {}
+    small = [f"{n} ({sites[n]['gpu_utilization']:.0%} busy in batches of "
+             f"{sites[n]['mean_batch']:.1f} on average, up to {sites[n]['max_batch']})"
+             for n in busy if sites[n].get("mean_batch") and sites[n].get("max_batch")
+             and sites[n]["mean_batch"] < SMALL_BATCH * sites[n]["max_batch"]]
+    if small:
+        out.append(f"Busy in small batches: {_names(small)}. More load fills the batches, "
+                   "and a request in a fuller batch costs less GPU time, so these GPUs can "
+                   "serve more than their utilization suggests (dynamic batching); size them "
+                   "by the hit ratio at the load you plan for, not by utilization.")
+    saturated = saturated_sites(summary)
     if saturated:
         each = [f"{n} ({sites[n].get('gpu_utilization') or 0.0:.1%} busy, mean queue "
                 f"{sites[n].get('mean_queue') or 0.0:,.1f} requests)" for n in saturated]
