@@ -34,8 +34,10 @@ def test_a_busy_gpu_in_small_batches_is_said_to_have_room_and_has_it() -> None:
     site = busy["sites"]["bs-gpu"]
     assert site["gpu_utilization"] > 0.9 and site["max_batch"] == 8
     assert site["mean_batch"] < 4.0
-    said = [c for c in cautions(busy) if c.startswith("Busy in small batches")]
+    said = _said(busy)
     assert len(said) == 1 and "bs-gpu" in said[0], cautions(busy)
+    share = site["full_batch_gpu_share"]  # the catalog roofline's batch of 8 against 1
+    assert 0.0 < share < 0.7 and f"{share:.0%} of its GPU time alone" in said[0]
     # and it has: the load of 20 arms meets every deadline on the same GPU, in fuller batches
     more = Engine(_arms(20), duration_s=10.0, seed=1).run().summary
     assert more["services"]["perception"]["hit_ratio_with_overdue"] >= 0.99
@@ -43,10 +45,45 @@ def test_a_busy_gpu_in_small_batches_is_said_to_have_room_and_has_it() -> None:
     # where the batches are full already, the GPU is full: nothing of the kind is said
     full = Engine(_arms(24), duration_s=10.0, seed=1).run().summary
     assert full["sites"]["bs-gpu"]["mean_batch"] >= 4.0
-    assert not [c for c in cautions(full) if c.startswith("Busy in small batches")]
+    assert not _said(full)
+
+
+def _said(summary: dict[str, Any]) -> list[str]:
+    return [c for c in cautions(summary) if c.startswith("Busy in small batches")]
+
+
+def test_nothing_is_said_where_a_fuller_batch_saves_no_gpu_time() -> None:
+    """A measured time that grows in step with the batch (15 ms a request at any size): the
+    GPU is as full as it looks (13 arms: 93% busy, and already missing; 20 miss more: a review
+    found the caution said otherwise)."""
+    def linear(n: int) -> Any:
+        d = _arms(n).model_dump(mode="json")
+        d["services"][0]["service_time"] = {"dist": "fixed", "batch_ms": {1: 15.0, 8: 120.0}}
+        return scenario_from_dict(d)
+
+    s = Engine(linear(13), duration_s=10.0, seed=1).run().summary
+    site = s["sites"]["bs-gpu"]
+    assert site["gpu_utilization"] > 0.8 and site["mean_batch"] < 4.0
+    assert site["full_batch_gpu_share"] == 1.0 and not _said(s)
+    more = Engine(linear(20), duration_s=10.0, seed=1).run().summary
+    assert more["services"]["perception"]["hit_ratio_with_overdue"] < 0.9
+
+
+def test_nothing_is_said_where_the_models_batch_to_different_limits() -> None:
+    """The VLA batched one at a time beside a detector batched to 8: the site's largest batch
+    is no single figure, and its small mean batch says nothing of room (a review)."""
+    d = _arms(12).model_dump(mode="json")
+    d["compute_sites"][0]["batching"]["models"] = {"openvla-7b": {"max_batch": 1}}
+    d["services"].append({**d["services"][0], "name": "detect", "model": "yolov8n",
+                          "deadline_ms": 50.0})
+    d["fleets"][0]["services"] = ["perception", "detect"]
+    s = Engine(scenario_from_dict(d), duration_s=5.0, seed=1).run().summary
+    assert s["sites"]["bs-gpu"]["max_batch"] is None and not _said(s)
 
 
 def test_shards_of_a_site_keep_its_largest_batch_not_their_sum() -> None:
     part = {"kind": "edge", "x_m": 0.0, "y_m": 0.0, "gpus": 2, "gpu_utilization": 0.5,
-            "mean_queue": 1.0, "served": 10, "batches": 5, "mean_batch": 2.0, "max_batch": 8}
-    assert merge_sites([part, dict(part)])["max_batch"] == 8
+            "mean_queue": 1.0, "served": 10, "batches": 5, "mean_batch": 2.0, "max_batch": 8,
+            "full_batch_gpu_share": 0.3}
+    merged = merge_sites([part, dict(part)])
+    assert merged["max_batch"] == 8 and merged["full_batch_gpu_share"] == 0.3

@@ -952,8 +952,7 @@ class Engine:
                 "mean_batch": float(st.site_served[s] / st.site_batches[s])
                 if st.site_batches[s]
                 else None,
-                # the largest batch its batching allows (of the models it serves)
-                "max_batch": int(w.site_max_batch[s][w.site_instances[s] > 0].max(initial=1)),
+                **site_batching_room(w, s),
             }
             # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU;
             # AI work booked at a batch's start but running past now belongs to later
@@ -1148,6 +1147,23 @@ def _outcomes(cnt: np.ndarray, drops: np.ndarray, sums: np.ndarray, hist: np.nda
             "counts": _sparse_counts(hist),
         },
     }
+
+
+def site_batching_room(w: World, s: int) -> dict[str, Any]:
+    """Site ``s``'s largest batch (``max_batch``; None where the scenario's services' models
+    batch to different limits there) and ``full_batch_gpu_share``: the GPU time a request takes
+    in a full batch over its time alone, the most of those models on the site's GPU (1: a
+    fuller batch saves nothing; None without batching). What a caution needs to say that a busy
+    GPU in small batches has room (report.cautions)."""
+    models = sorted({int(m) for m in w.svc_model})
+    limits = {int(w.site_max_batch[s, m]) for m in models}
+    g = int(w.gpu_type[w.site_gpu_start[s]]) if w.site_n_gpus[s] else None
+    if len(limits) != 1 or g is None:
+        return {"max_batch": None, "full_batch_gpu_share": None}
+    b = limits.pop()
+    table = w.svc_time_s[models, g]
+    share = table[:, b] / b / table[:, 1] if b > 1 else np.ones(len(models))
+    return {"max_batch": b, "full_batch_gpu_share": float(np.max(share)) if b > 1 else None}
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -23,7 +23,7 @@ import grpc
 import numpy as np
 import pyarrow as pa
 
-from airan.engine.engine import BREAKDOWN, REASONS, Result
+from airan.engine.engine import BREAKDOWN, REASONS, Result, site_batching_room
 from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import frozen_heap, short_switch_interval, timers, unix_s
@@ -264,42 +264,21 @@ class DeviceEmulator:
         live_svc: dict[str, Any] = {}
         for v, name in enumerate(w.service_names):
             rs = [r for r in recs if r.service == v]
-            met = sum(r.outcome == "met" for r in rs)
-            late = sum(r.outcome == "late" for r in rs)
-            dropped = len(rs) - met - late
-            by_reason: dict[str, int] = {}
-            for r in rs:
-                if r.outcome.startswith("dropped:"):
-                    k = r.outcome.split(":", 1)[1]
-                    by_reason[k] = by_reason.get(k, 0) + 1
-                    drops_total[k] = drops_total.get(k, 0) + 1
+            out = _record_outcomes(rs, float(w.svc_deadline_s[v] * 1e3), float(w.svc_target[v]))
+            for k, n in out["dropped_by_reason"].items():
+                drops_total[k] = drops_total.get(k, 0) + n
             done = [r for r in rs if r.outcome in ("met", "late")]
-            lat = np.array([r.latency_s for r in done])
-            hist = histogram(lat) if len(lat) else np.zeros(1, dtype=np.int64)
             parts = np.array([r.parts_ms for r in done]) if done else np.zeros((0, 7))
             remote = [r for r in done if r.placement != "local"]
             over = np.array([r.latency_s * 1e3 - float(np.nansum(r.parts_ms)) for r in remote])
             overhead_all += over.tolist()
-            ended = met + late + dropped
+            hist = out.pop("latency_histogram")
             services[name] = {
-                "count": len(rs), "met": met, "late": late, "dropped": dropped, "in_flight": 0,
-                "overdue": 0,  # the live run waits for every request's outcome
-                "hit_ratio": met / ended if ended else None,
-                "hit_ratio_with_overdue": met / ended if ended else None,
-                "target_hit_ratio": float(w.svc_target[v]),
-                "deadline_ms": float(w.svc_deadline_s[v] * 1e3),
-                "dropped_by_reason": by_reason,
-                "latency_ms": {
-                    "mean": float(lat.mean() * 1e3) if len(lat) else None,
-                    "p50": _q(hist, 0.50), "p95": _q(hist, 0.95), "p99": _q(hist, 0.99),
-                    "p999": _q(hist, 0.999),
-                },
+                **out,
                 "state_migrations": None,  # devices do not move in a live run
                 "breakdown_ms": {k: (float(np.mean(parts[:, i])) if len(parts) else None)
                                  for i, k in enumerate(BREAKDOWN)},
-                "latency_histogram": {"min_s": _hist_min(), "gamma": _hist_gamma(),
-                                      "counts": {str(int(b)): int(hist[b])
-                                                 for b in np.nonzero(hist)[0]}},
+                "latency_histogram": hist,
             }
             cost = np.array([r.cost_ms for r in remote])
             cost_all += cost.tolist()
@@ -345,7 +324,7 @@ class DeviceEmulator:
                 "served": served,
                 "batches": batches,
                 "mean_batch": served / batches if batches else None,
-                "max_batch": int(w.site_max_batch[s][w.site_instances[s] > 0].max(initial=1)),
+                **site_batching_room(w, s),
                 # nominal: the catalog GPU's idle + busy share of its range (not this CPU's draw)
                 "power_w": ng * (spec.idle_w + min(1.0, util) * (spec.tdp_w - spec.idle_w)),
                 "live": {"overloaded": int(last.overloaded) if last else 0,

@@ -4,7 +4,9 @@ terminal and the report.
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
   (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
-- Busy compute sites whose mean batch is below :data:`SMALL_BATCH` of their largest: more load
+- Busy compute sites whose mean batch is below :data:`SMALL_BATCH` of their largest, where a
+  request in a full batch takes under :data:`BATCH_SAVES` of its GPU time alone (the batch
+  tables; none where the scenario's models batch to different limits at the site): more load
   fills their batches at less GPU time per request, so utilization overstates how full they are.
 - Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
@@ -24,6 +26,7 @@ from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
 SMALL_BATCH = 0.5  # a busy site's mean batch below this share of its largest: room to batch
+BATCH_SAVES = 0.7  # ... where a request in a full batch takes less than this of its time alone
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
 
@@ -109,9 +112,11 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "saturation show, so latencies there are optimistic.")
     sites = summary.get("sites") or {}
     small = [f"{n} ({sites[n]['gpu_utilization']:.0%} busy in batches of "
-             f"{sites[n]['mean_batch']:.1f} on average, up to {sites[n]['max_batch']})"
+             f"{sites[n]['mean_batch']:.1f} on average, up to {sites[n]['max_batch']}, where "
+             f"a request takes {sites[n]['full_batch_gpu_share']:.0%} of its GPU time alone)"
              for n in busy if sites[n].get("mean_batch") and sites[n].get("max_batch")
-             and sites[n]["mean_batch"] < SMALL_BATCH * sites[n]["max_batch"]]
+             and sites[n]["mean_batch"] < SMALL_BATCH * sites[n]["max_batch"]
+             and (sites[n].get("full_batch_gpu_share") or 1.0) < BATCH_SAVES]
     if small:
         out.append(f"Busy in small batches: {_names(small)}. More load fills the batches, "
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "

@@ -184,8 +184,9 @@ def merge_sites(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "batches": batches,
         "mean_batch": served / batches if batches else None,
     }
-    if any(p.get("max_batch") is not None for p in parts):  # a setting: the largest
-        out["max_batch"] = max(int(p.get("max_batch") or 0) for p in parts)
+    for key in ("max_batch", "full_batch_gpu_share"):  # settings of the site: the largest
+        if any(p.get(key) is not None for p in parts):
+            out[key] = max(p[key] for p in parts if p.get(key) is not None)
     for k in first:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], gpus, k)
