@@ -232,20 +232,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
 def _sections_with_field(key: str) -> list[str]:
     """The scenario's sections that have a field ``key`` (``services[...]``, ``radio``, "the
     scenario's top level"): where a field written in another section belongs."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
     out = ["the scenario's top level"] if key in Scenario.model_fields else []
     for name, f in Scenario.model_fields.items():
-        stack, models = [f.annotation], []  # every model of it (each member of a union)
-        while stack:
-            a = stack.pop()
-            if isinstance(a, type) and issubclass(a, BaseModel):
-                models.append(a)
-            else:
-                stack.extend(get_args(a))
-        if not any(key in m.model_fields for m in models):
+        if not any(key in m.model_fields for m in _models_in(f.annotation)):
             continue
         origin = _outer(f.annotation)
         out.append(f"{name}[...]" if origin is list else f"{name}.<id>" if origin is dict
@@ -330,22 +319,32 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str] | None:
     return None
 
 
+def _models_in(annotation: Any) -> list[Any]:
+    """Every pydantic model an annotation holds: itself, a list's or an optional's item, each
+    member of a union."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    stack, models = [annotation], []
+    while stack:
+        a = stack.pop()
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            models.append(a)
+        else:
+            stack.extend(get_args(a))
+    return models
+
+
 def _union_member(annotation: Any, key: str) -> Any:
     """The model of a union ``annotation`` that ``key`` names, by class name (``DiscArea``) or
     by its tag (a ``Literal`` field's value: ``random_waypoint``); None if none does."""
     from typing import Literal, get_args, get_origin
 
-    from pydantic import BaseModel
 
     if annotation is None:
         return None
-    stack, members = [annotation], []
-    while stack:
-        a = stack.pop()
-        if isinstance(a, type) and issubclass(a, BaseModel):
-            members.append(a)
-        else:
-            stack.extend(get_args(a))
+    members = _models_in(annotation)
     if len(members) < 2:
         return None
     for m in members:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,15 +228,11 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         row["l1_slot_misses"] = ar.get("l1_slot_misses")
         row["l1_slot_miss_share"] = ar["l1_slot_misses"] / ar["l1_slots"]
     for name, svc in (summary.get("services") or {}).items():
-        lat = svc.get("latency_ms") or {}
-        row[f"{name}.requests"] = svc.get("count")
-        row[f"{name}.dropped"] = svc.get("dropped")
-        row[f"{name}.hit_ratio"] = svc.get("hit_ratio")
-        row[f"{name}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
+        _outcome_columns(row, name, svc)
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
-        row[f"{name}.mean_ms"] = lat.get("mean")
-        for q in QUANTILES:
-            row[f"{name}.{q}_ms"] = lat.get(q)
+        row[f"{name}.mean_ms"] = (svc.get("latency_ms") or {}).get("mean")
+        for q in QUANTILES:  # (in the order of the columns before)
+            row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``)
     fleets = {f: x.get("services") or {} for f, x in (summary.get("fleets") or {}).items()}
     senders: dict[str, list[str]] = {}
@@ -247,16 +243,20 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         if len(who) < 2:
             continue
         for f in who:
-            svc = fleets[f][name]
-            lat = svc.get("latency_ms") or {}
-            col = f"{name}[{f}]"
-            row[f"{col}.requests"] = svc.get("count")
-            row[f"{col}.dropped"] = svc.get("dropped")
-            row[f"{col}.hit_ratio"] = svc.get("hit_ratio")
-            row[f"{col}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
-            for q in QUANTILES:
-                row[f"{col}.{q}_ms"] = lat.get(q)
+            _outcome_columns(row, f"{name}[{f}]", fleets[f][name])
     return row
+
+
+def _outcome_columns(row: dict[str, Any], prefix: str, svc: Mapping[str, Any]) -> None:
+    """A service's (or a fleet's share of it) counts, hit ratios and latency percentiles as
+    ``<prefix>.requests`` and so on."""
+    lat = svc.get("latency_ms") or {}
+    row[f"{prefix}.requests"] = svc.get("count")
+    row[f"{prefix}.dropped"] = svc.get("dropped")
+    row[f"{prefix}.hit_ratio"] = svc.get("hit_ratio")
+    row[f"{prefix}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
+    for q in QUANTILES:
+        row[f"{prefix}.{q}_ms"] = lat.get(q)
 
 
 def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
