@@ -289,3 +289,18 @@ def test_the_results_split_a_service_two_fleets_send_by_fleet() -> None:
     assert row["perception[vehicles].hit_ratio"] == 0.0
     factory = Engine(load_scenario("factory"), duration_s=0.2).run().summary
     assert not [k for k in headline(factory) if "[" in k]
+
+
+def test_a_fleets_share_never_overwrites_a_service_named_like_it() -> None:
+    """A service named 'a[x]' beside a service 'a' that fleets x and y send: the row's a[x]
+    columns stay the service's own (a review found fleet x's share of 'a' written over them)."""
+    from airan.sweep.runner import headline
+
+    def svc(n: int) -> dict[str, Any]:
+        return {"count": n, "met": n, "late": 0, "dropped": 0, "hit_ratio": 1.0,
+                "hit_ratio_with_overdue": 1.0, "latency_ms": {"mean": 1.0, "p99": 2.0}}
+
+    row = headline({"requests": {"created": 10}, "services": {"a": svc(5), "a[x]": svc(99)},
+                    "fleets": {"x": {"services": {"a": svc(4), "a[x]": svc(99)}},
+                               "y": {"services": {"a": svc(1)}}}})
+    assert row["a[x].requests"] == 99 and row["a[y].requests"] == 1

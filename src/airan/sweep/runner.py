@@ -243,6 +243,8 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         if len(who) < 2:
             continue
         for f in who:
+            if f"{name}[{f}]" in (summary.get("services") or {}):  # (a service of that very
+                continue  # name: its own columns stay)
             _outcome_columns(row, f"{name}[{f}]", fleets[f][name])
     return row
 
@@ -301,6 +303,7 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
     for row in rows:
         for k in row:
             columns.setdefault(k, [])
+    columns["folder"] = columns.pop("folder")  # last, whichever run first had which columns
     for row in rows:
         for k, col in columns.items():
             col.append(row.get(k))
