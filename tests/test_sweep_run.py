@@ -304,3 +304,26 @@ def test_a_fleets_share_never_overwrites_a_service_named_like_it() -> None:
                     "fleets": {"x": {"services": {"a": svc(4), "a[x]": svc(99)}},
                                "y": {"services": {"a": svc(1)}}}})
     assert row["a[x].requests"] == 99 and row["a[y].requests"] == 1
+
+
+def test_folder_stays_the_last_column_when_a_later_run_has_more_columns(tmp_path: Path) -> None:
+    """The first run failed (no summary: only the services' columns), a later one has the L1's
+    and a fleet's share columns: they come before folder, not after it (a review)."""
+    from airan.sweep.runner import RUN_INFO, results_table
+
+    text = ("scenario: factory\nduration_s: 0.1\naxes:\n  seed: [1, 2]\n")
+    sw = load_sweep(write_sweep(tmp_path, text=text))
+    later = sw.runs[1]
+    folder = tmp_path / "out" / "runs" / later.key
+    folder.mkdir(parents=True)
+    (folder / RUN_INFO).write_text(json.dumps({"key": later.key, "status": "ok"}))
+    share = {"count": 3, "met": 3, "hit_ratio": 1.0, "latency_ms": {"p99": 2.0}}
+    (folder / "summary.json").write_text(json.dumps({
+        "requests": {"created": 6, "met": 6}, "services": {"detect": share},
+        "ai_ran": {"l1_slot_misses": 1, "l1_slots": 10},
+        "fleets": {"a": {"services": {"detect": share}}, "b": {"services": {"detect": share}}}}))
+    table = results_table(sw, tmp_path / "out")
+    names = table.column_names
+    assert names[-1] == "folder"
+    assert {"l1_slot_miss_share", "detect[a].hit_ratio"} <= set(names)
+    assert table.column("l1_slot_miss_share").to_pylist() == [None, 0.1]
