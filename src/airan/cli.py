@@ -355,8 +355,8 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
                      "AI's kernels in every slot), so a slot misses only where the L1 alone "
                      "needs more than the site's GPUs")
         if misses:
-            text += ("; a slot that did not fit is counted, and its cells' radio runs on as "
-                     "if it had been served (optimistic for those cells)")
+            text += ("; the L1 drops a slot that does not fit, and its cells carry no data "
+                     "in it (their devices get that much less of the radio)")
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
                 "site at a cell site would)")

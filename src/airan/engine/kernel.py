@@ -671,7 +671,7 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
             prefetch(W.dev_ul_p_prb_mw, x)
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        free_prb = S.cell_free_prb[c]
         cap, _, _ = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
                                    _ul_gain_for_policy(W, S, d))
         out[i] = cap * ul_fraction / W.slot_s
@@ -714,7 +714,7 @@ def _dl_rates_bps(W, S, devices, dl_fraction):
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        free_prb = S.cell_free_prb[c]
         per_slot = _dl_se_for_policy(W, S, d) * free_prb * W.cell_bits_per_prb_dl[c]
         out[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
     return out
@@ -747,7 +747,7 @@ def _ul_tx_w(W, S, devices, n_active):
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        free_prb = S.cell_free_prb[c]
         _, _, p_out = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
                                      _ul_gain_for_policy(W, S, d))
         out[i] = W.ue_tx_circuit_w + p_out * 1e-3 / W.ue_pa_efficiency
@@ -811,7 +811,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
                 j = members[q]
                 if j != d:
                     ahead += min(S.ue_ul_bits[j], mine)
-        free_prb = W.cell_prb[c] * (1.0 - S.fs[F_BACKGROUND])
+        free_prb = S.cell_free_prb[c]
         cap, _, _ = ul_capacity_at(W, d, c, free_prb, _ul_gain_for_policy(W, S, d))
         out[i] = ahead / max(cap * ul_fraction / W.slot_s, 1.0)
     for g in range(n_groups):
@@ -1335,7 +1335,7 @@ def serve_ul(W, S, k, s0):
     rq_i = S.rq_i
     dev_cell = W.dev_cell
     p_prb_a = W.dev_ul_p_prb_mw
-    cell_prb = W.cell_prb
+    free_prb = S.cell_free_prb  # the PRBs the devices may use (background, L1 taken out)
     bpp_ul = W.cell_bits_per_prb_ul
     alpha = W.load_alpha
     cnt = S.cell_tmp
@@ -1413,7 +1413,6 @@ def serve_ul(W, S, k, s0):
                     metric *= _delay_weight(S, d, delay_w, s0)
                 _top_insert(cell_top, cell_top_m, c, d, metric)  # ties: the lower device
     slot = W.slot_s
-    free = 1.0 - S.fs[F_BACKGROUND]  # the share of PRBs background traffic leaves
     grant = S.ue_grant
     spare = S.cell_spare
     heavy = S.cell_heavy
@@ -1422,7 +1421,7 @@ def serve_ul(W, S, k, s0):
             d = act[i]
             if pf_w[d] >= 0.0 and cell_top[dev_cell[d], 0] >= 0:
                 c = dev_cell[d]
-                _pf_grant(W, S, c, cell_prb[c] * free)
+                _pf_grant(W, S, c, free_prb[c])
     else:
         # one round of progressive filling: what a UE does not need of its equal share (its
         # whole buffer fits in less) goes, in equal parts, to the UEs of its cell that need
@@ -1433,7 +1432,7 @@ def serve_ul(W, S, k, s0):
             if pf_w[d] <= 0.0:
                 continue
             c = dev_cell[d]
-            equal = cell_prb[c] * free / cnt[c]
+            equal = free_prb[c] / cnt[c]
             cap = ul_capacity(W, S, d, c, equal, 1.0)[0]
             want = _ul_want(W, S, d)
             if cap > 0.0 and want < cap:
@@ -1481,7 +1480,7 @@ def serve_ul(W, S, k, s0):
         if pf:
             share = grant[d]
         else:
-            share = cell_prb[c] * free / cnt[c]
+            share = free_prb[c] / cnt[c]
             if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
                 share += spare[c] / heavy[c]
         cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
@@ -1777,7 +1776,7 @@ def serve_dl(W, S, k, s0, frac):
     rq_f = S.rq_f
     rq_i = S.rq_i
     dev_cell = W.dev_cell
-    cell_prb = W.cell_prb
+    free_prb = S.cell_free_prb  # the PRBs the devices may use (background, L1 taken out)
     bpp_dl = W.cell_bits_per_prb_dl
     used_dl = S.cell_used_dl
     cnt = S.cell_tmp
@@ -1823,7 +1822,6 @@ def serve_dl(W, S, k, s0, frac):
             _touch(S, c)
             cnt[c] += 1.0
     slot = W.slot_s * frac
-    free = 1.0 - S.fs[F_BACKGROUND]
     # one round of progressive filling, as on the uplink (serve_ul): the answers a UE can take
     # in less than its equal share leave the rest to the UEs of its cell that need more
     spare = S.cell_spare
@@ -1834,7 +1832,7 @@ def serve_dl(W, S, k, s0, frac):
         if rq_f[r, T_DLARR] + delay > lim or more[d] == 2:
             continue
         c = dev_cell[d]
-        equal = cell_prb[c] * free / cnt[c]
+        equal = free_prb[c] / cnt[c]
         cap = equal * se_dl[d] * bpp_dl[c] * frac
         need = 0.0
         while r >= 0 and need < cap and rq_f[r, T_DLARR] + delay <= lim:
@@ -1866,7 +1864,7 @@ def serve_dl(W, S, k, s0, frac):
             dl_head[d] = r
         else:
             c = dev_cell[d]
-            share = cell_prb[c] * free / cnt[c]
+            share = free_prb[c] / cnt[c]
             if more[d] == 1:
                 share += spare[c] / heavy[c]
             cap = share * se_dl[d] * bpp_dl[c] * frac

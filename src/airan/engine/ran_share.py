@@ -6,10 +6,19 @@ AI share of its GPUs (the kernel stretches an AI batch by 1 / share) and the bac
 utilization the radio sees; it integrates, per site, the GPU time taken by L1, the capacity left
 to AI, and the L1 slots that did not fit.
 
+Where a site's L1 needs more than it may use, it processes the share of its slots that fits
+(``fit``: what it may use over what it needs) and drops the rest, as an L1 past its slot deadline
+does; its cells then carry data in that share of their slots only: the kernel gives each cell's
+devices ``fit`` of the PRBs it would (``cell_free_prb``), and a site down, or all of its GPUs,
+takes its cells off the air.
+
 Simplifications (named in the README): the L1 load of a window follows the cell loads at its
-start (EWMAs of PRB use plus the background profile); L1 work is spread evenly over the site's
-GPUs; an AI batch runs at the share it started with; in ``dynamic`` mode AI keeps at least
-``MIN_AI_SHARE`` of a GPU even when L1 takes it all (L1 then misses slots, as it would).
+start (EWMAs of PRB use plus the background profile; the devices' use is taken per slot the L1
+processed, so a cell that dropped slots carried its load in fewer of them); L1 work is spread
+evenly over the site's GPUs; a dropped slot is a fluid: every slot carries ``fit`` of the PRBs,
+where a real L1 drops whole slots (and HARQ sends their blocks again); an AI batch runs at the
+share it started with; in ``dynamic`` mode AI keeps at least ``MIN_AI_SHARE`` of a GPU even
+when L1 takes it all.
 """
 
 from __future__ import annotations
@@ -71,9 +80,11 @@ class RanShare:
         self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
         self.up_gpu_s = np.zeros(n_sites)  # GPU-seconds up (a fault's GPUs down excluded)
-        self.l1_slot_misses = np.zeros(n_sites, dtype=np.int64)
-        self.l1_slots = np.zeros(n_sites, dtype=np.int64)  # slots a site's L1 ran (or missed)
-        self.missing = np.zeros(n_sites, dtype=bool)  # sites whose L1 does not fit now
+        # slots a site's L1 dropped (a float: a window drops 1 - fit of its slots)
+        self.l1_slots_dropped = np.zeros(n_sites)
+        self.l1_slots = np.zeros(n_sites, dtype=np.int64)  # slots a site's L1 ran (or dropped)
+        self.fit = np.ones(n_sites)  # the share of its slots a site's L1 processes now
+        self.cell_fit = np.ones(len(w.cell_names))  # the same per cell (1: no L1 hosted)
         self.slot_s = w.slot_s
 
     @property
@@ -109,9 +120,22 @@ class RanShare:
         self.ai_capacity_gpu_s += self.share * self.n_up * dt
         self.up_gpu_s += self.n_up * dt
         slots = int(round(dt / self.slot_s))
-        self.l1_slot_misses += np.where(self.missing & (self.hosted_cells > 0), slots, 0)
-        self.l1_slots += np.where(self.hosted_cells > 0, slots, 0)
+        hosting = self.hosted_cells > 0
+        self.l1_slots_dropped += np.where(hosting, slots * (1.0 - self.fit), 0.0)
+        self.l1_slots += np.where(hosting, slots, 0)
         self.t_window = now_s
+
+    @property
+    def l1_slot_misses(self) -> np.ndarray:
+        """Per site, the slots its L1 dropped (whole slots)."""
+        return np.rint(self.l1_slots_dropped).astype(np.int64)
+
+    def _set_free_prb(self, world: World, st: Any) -> None:
+        """The PRBs each cell's slots have for the devices from now on: background traffic's
+        share out, and only the share of its slots its L1 processes (the kernel's
+        ``cell_free_prb``; a product in this order, as the kernel formed it before)."""
+        n = len(world.cell_names)
+        st.cell_free_prb[:n] = world.cell_prb * (1.0 - self.background) * self.cell_fit
 
     def update(self, world: World, st: Any, now_s: float,
                gpu_up: np.ndarray | None = None) -> None:
@@ -126,6 +150,7 @@ class RanShare:
         self.background = self.background_at(now_s)
         st.fs[K.F_BACKGROUND] = self.background
         if self.mode == "none" or not len(w.site_names):
+            self._set_free_prb(w, st)
             return
         decay = w.load_decay
         n = len(w.cell_names)  # (the state's per-cell rows keep a spare one)
@@ -139,6 +164,10 @@ class RanShare:
         dl = load_dl * decay[gap_dl] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_DL])
         ul = load_ul * decay[gap_ul] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_UL])
         ai = 0.5 * (np.maximum(dl, 0.0) + np.maximum(ul, 0.0))
+        # per slot the L1 processed: a cell that dropped slots carried its load in the rest
+        # (one that processed none measured nothing to scale)
+        fit = self.cell_fit
+        ai = np.divide(ai, fit, out=ai.copy(), where=fit > 0.0)
         util = np.minimum(1.0, self.background + ai)
         hosted = self.cell_host >= 0
         share_per_cell = np.zeros(len(w.cell_names))
@@ -153,7 +182,7 @@ class RanShare:
         # per GPU up, spread evenly (none up: the L1 cannot run)
         self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
                                 np.where(demand > 0, np.inf, 0.0))
-        self.missing = self.l1_load > self.l1_cap + 1e-12
+        missing = self.l1_load > self.l1_cap + 1e-12
         if self.mode == "mig":
             self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
             # AI runs on its own MIG instance, whose batch times the world's tables hold
@@ -163,6 +192,14 @@ class RanShare:
             self.share = np.maximum(1.0 - np.minimum(self.l1_load, 1.0), MIN_AI_SHARE)
             self.share = np.where(self.hosted_cells > 0, self.share, 1.0)
             st.site_ai_share[:] = self.share
+        # the share of its slots a site's L1 processes: what it may use (its cap, and no more
+        # than AI leaves) over what it needs; none where no GPU is up
+        may_use = np.minimum(self.l1_cap, 1.0 - self.share)
+        need = np.where(missing, self.l1_load, 1.0)
+        self.fit = np.where(missing, np.divide(may_use, need, out=np.zeros(len(need)),
+                                               where=np.isfinite(need)), 1.0)
+        self.cell_fit = np.where(hosted, self.fit[np.maximum(self.cell_host, 0)], 1.0)
+        self._set_free_prb(w, st)
 
     def site_summary(self, s: int, ai_work_gpu_s: float, elapsed_s: float) -> dict[str, Any]:
         """Site ``s``'s GPU time in hours: the L1's, AI's, and the rest of the time its GPUs

@@ -170,6 +170,7 @@ _STATE_FIELDS = [
     "cell_used_dl",
     "cell_used_ul",
     "cell_pow_ul",
+    "cell_free_prb",
     "prb_sum_dl",
     "prb_sum_ul",
     "q_head",
@@ -395,6 +396,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         cell_used_dl=np.zeros(n_cells),
         cell_used_ul=np.zeros(n_cells),
         cell_pow_ul=np.zeros(n_cells),
+        # the PRBs a slot of each cell has for the devices: the cell's, less background
+        # traffic's share and the slots its L1 drops (set by RanShare each window)
+        cell_free_prb=w.cell_prb.astype(float),
         prb_sum_dl=np.zeros(n_cells),
         prb_sum_ul=np.zeros(n_cells),
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),

@@ -500,8 +500,8 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
         lo, hi = min(shares), max(shares)
         span = f"{lo:.1%}" if f"{lo:.1%}" == f"{hi:.1%}" else f"{lo:.1%} to {hi:.1%}"
         out.append(f"The cells' L1 did not fit in {span} of its site-slots in these runs "
-                   "(ai_ran.l1_slot_misses): a RAN that fails those slots, whichever policy "
-                   "places the AI; the twin counts them and runs the radio on as if served.")
+                   "(ai_ran.l1_slot_misses): the L1 drops those slots and its cells carry no "
+                   "data in them, whichever policy places the AI.")
     return out + few
 
 

@@ -1257,12 +1257,12 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
                       for u in (0.0, 1.0))
         if full <= cap + 1e-12:
             continue
-        where = "every slot, even with no traffic" if idle > cap else (
-            f"every slot its cells' PRB use is above "
-            f"{(cap - idle) / (full - idle):.2f}")
+        where = "even with no traffic" if idle > cap else (
+            f"wherever its cells' PRB use is above {(cap - idle) / (full - idle):.2f}")
         key = (f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
                f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the "
-               f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it misses {where}",
+               f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it drops slots, and its cells "
+               f"carry no data in them, {where}",
                f"compute_sites[{site}].gpus" if site in counts else "generated_compute_sites.gpus",
                gid)
         found[key] = found.get(key, 0) + 1
