@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from airan.cli import app
 from airan.errors import InputError
 from airan.report.compare import mean_ci, paired_difference, read_comparison, run_comparison
+from airan.scenario import load_scenario
 
 runner = CliRunner()
 POLICIES = ["nearest-edge", "deadline-aware"]
@@ -515,6 +516,7 @@ def test_a_log_scaled_p99_figure_labels_every_service_and_lays_out(tmp_path: Pat
     ("policies", "x", "field 'policies' should be a list of names"),
     ("aggregate", [1], "field 'aggregate' should be a mapping of every policy"),
     ("runs", "x", "field 'runs' should be a list of runs"),
+    ("aggregate_fleets", {"nearest-edge": 1}, "field 'aggregate_fleets' should be a mapping"),
 ])
 def test_a_comparison_with_a_field_of_the_wrong_type_is_one_error_line(
         comparison: tuple[Any, Path], tmp_path: Path, field: str, value: Any,
@@ -562,3 +564,51 @@ def test_a_tie_names_the_policies_whose_p99_is_unbounded() -> None:
     verdict = comparison_verdicts(data)["s"]
     assert "a has the lowest mean p99 (20.0 ms, against up to 30.0 ms; unbounded for c" \
         in verdict, verdict
+
+
+def test_fleets_that_share_a_service_are_compared_each_on_its_own(tmp_path: Path) -> None:
+    """City's perception sent by 20 vehicles on their CPU and 20 on a Jetson AGX Orin (the
+    deadline between the two devices' times): run on board, the Orin fleet meets it and the
+    CPU fleet misses every request, which the service's mean hides; the comparison gives each
+    fleet's share its means over seeds (those of the runs' summaries), a table and a verdict
+    line each, in comparison.json, on the terminal and in the report (a vehicle maker's
+    question: do our Orin cars make it under each policy?)."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    cpu = d["fleets"][0]
+    cpu["count"] = 20
+    d["fleets"] = [cpu, {**cpu, "name": "orin-cars", "accelerator": "JetsonOrin"}]
+    path = tmp_path / "two-fleets.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(path), "--policies", "local,nearest-edge",
+                                 "--seeds", "2", "--duration", "0.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "comparison.json").read_text())
+    svc = next(iter(data["services"]))
+    orin, on_cpu = f"{svc}[orin-cars]", f"{svc}[{cpu['name']}]"
+    agg = data["aggregate_fleets"]
+    assert set(agg["local"]) == {orin, on_cpu}
+    for p in ("local", "nearest-edge"):
+        for fleet, key in ((cpu["name"], on_cpu), ("orin-cars", orin)):
+            values = [r["summary"]["fleets"][fleet]["services"][svc]["hit_ratio"]
+                      for r in data["runs"] if r["policy"] == p]
+            assert agg[p][key]["hit_ratio"]["values"] == values
+            assert agg[p][key]["hit_ratio"]["mean"] == pytest.approx(float(np.mean(values)))
+    assert agg["local"][orin]["hit_ratio"]["mean"] == 1.0
+    assert agg["local"][on_cpu]["hit_ratio"]["mean"] == 0.0
+    whole = data["aggregate"]["local"][svc]["hit_ratio"]["mean"]
+    assert 0.0 < whole < 1.0  # the service's mean: between its fleets' (many CPU ones unended)
+    text = " ".join(result.stdout.split())
+    assert "Fleets sharing a service" in text
+    assert f"{on_cpu}: nearest-edge has the highest mean" in text
+    html = (out / "report.html").read_text()
+    assert 'id="fleet-table"' in html and f'data-service="{orin}"' in html
+
+
+def test_a_comparison_without_shared_services_has_no_fleet_table(
+        comparison: tuple[Any, Path]) -> None:
+    result, out = comparison
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["aggregate_fleets"] == {p: {} for p in POLICIES}
+    assert "Fleets sharing a service" not in result.stdout
+    assert 'id="fleet-table"' not in (out / "report.html").read_text()

@@ -698,7 +698,12 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
 
 
 def _print_comparison(d: dict[str, Any]) -> None:
-    from airan.report.compare import _fmt_ci, comparison_bottlenecks, comparison_verdicts
+    from airan.report.compare import (
+        _fmt_ci,
+        comparison_bottlenecks,
+        comparison_verdicts,
+        fleet_comparison,
+    )
 
     seeds = d["seeds"]
     out.print(Text.assemble(
@@ -715,14 +720,27 @@ def _print_comparison(d: dict[str, Any]) -> None:
     def ci(st: dict[str, Any], fmt: str) -> str:
         return _fmt_ci(st, fmt.format, (-math.inf, math.inf))
 
-    for svc, meta in d["services"].items():
-        for k, p in enumerate(d["policies"]):
-            a = d["aggregate"][p][svc]
-            with_overdue = a.get("hit_ratio_with_overdue") or {"mean": None}
-            table.add_row(Text(svc) if k == 0 else "", Text(p), ci(a["hit_ratio"], "{:.3f}"),
-                          ci(with_overdue, "{:.3f}"), _num(meta.get("target_hit_ratio"), "{:g}"),
-                          ci(a["p99_ms"], "{:.1f}"), end_section=k == len(d["policies"]) - 1)
+    def rows(table: Any, data: dict[str, Any]) -> None:
+        for svc, meta in data["services"].items():
+            for k, p in enumerate(data["policies"]):
+                a = data["aggregate"][p][svc]
+                with_overdue = a.get("hit_ratio_with_overdue") or {"mean": None}
+                table.add_row(Text(svc) if k == 0 else "", Text(p),
+                              ci(a["hit_ratio"], "{:.3f}"), ci(with_overdue, "{:.3f}"),
+                              _num(meta.get("target_hit_ratio"), "{:g}"),
+                              ci(a["p99_ms"], "{:.1f}"),
+                              end_section=k == len(data["policies"]) - 1)
+
+    rows(table, d)
     _print_table(table)
+    fleets = fleet_comparison(d)  # where several fleets send a service: each one's share
+    if fleets["services"]:
+        table = _table("Fleets sharing a service: mean over seeds [95% CI]")
+        table.add_column("service[fleet]", no_wrap=True)
+        table.add_column("policy", no_wrap=True)
+        _columns(table, "hit ratio", "hit, overdue missed", "target", "p99 (ms)")
+        rows(table, fleets)
+        _print_table(table)
     out.print("p99 counts the requests that got no answer (dropped, or past their deadline at "
               "the end) as infinitely late: unbounded where more than 1% got none",
               markup=False, soft_wrap=True)
@@ -733,6 +751,8 @@ def _print_comparison(d: dict[str, Any]) -> None:
         out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
                   markup=False)
     for svc, text in comparison_verdicts(d).items():
+        out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
+    for svc, text in comparison_verdicts(fleets).items():
         out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
     for line in comparison_bottlenecks(d):
         out.print(line, markup=False, soft_wrap=True, style="yellow")

@@ -119,6 +119,62 @@ def aggregate(runs: Sequence[Mapping[str, Any]], policies: Sequence[str],
     return out
 
 
+def shared_services(summary: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per service that more than one fleet sends, those fleets (in the summary's order): where
+    a fleet's share of a service can differ from the whole (its own devices, its own cells)."""
+    senders: dict[str, list[str]] = {}
+    for fleet, f in (summary.get("fleets") or {}).items():
+        for svc in f.get("services") or {}:
+            senders.setdefault(svc, []).append(fleet)
+    return {svc: fleets for svc, fleets in senders.items() if len(fleets) > 1}
+
+
+def fleet_key(service: str, fleet: str) -> str:
+    """A fleet's share of a service, named as a sweep's results name its columns."""
+    return f"{service}[{fleet}]"
+
+
+def aggregate_fleets(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
+                     ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per policy and fleet's share of a service that several fleets send (keyed
+    ``service[fleet]``), :func:`mean_ci` of each metric over the policy's runs, as
+    :func:`aggregate` does for the services: a policy can lead for the whole and fail one fleet
+    (the one whose devices cannot compute on board, say)."""
+    if not runs:
+        return {}
+    shared = shared_services(runs[0]["summary"])
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for p in policies:
+        mine = sorted((r for r in runs if r["policy"] == p), key=lambda r: r["seed"])
+        out[p] = {}
+        for svc, fleets in shared.items():
+            for fleet in fleets:
+                per = [(((r["summary"].get("fleets") or {}).get(fleet) or {}).get("services")
+                        or {}).get(svc) or {} for r in mine]
+                entry: dict[str, Any] = {m: mean_ci([get(s) for s in per], bounds=BOUNDS[m])
+                                         for m, get in METRICS.items()}
+                entry["seeds"] = [r["seed"] for r in mine]
+                out[p][fleet_key(svc, fleet)] = entry
+    return out
+
+
+def fleet_comparison(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The comparison of the fleets' shares of the services several fleets send, in the form
+    of a comparison (``services`` keyed ``service[fleet]``, each with its service's deadline
+    and target; ``aggregate`` from :func:`aggregate_fleets`, or from the runs where an earlier
+    comparison.json lacks it): the verdicts and tables read it as they read the services'."""
+    agg = data.get("aggregate_fleets")
+    if agg is None:
+        agg = aggregate_fleets(data.get("runs") or [], data["policies"])
+    runs = data.get("runs") or []
+    shared = shared_services(runs[0]["summary"]) if runs else {}
+    services = {fleet_key(svc, f): dict(data["services"].get(svc) or {})
+                for svc, fleets in shared.items() for f in fleets}
+    services = {k: v for k, v in services.items()
+                if all(k in (agg.get(p) or {}) for p in data["policies"])}
+    return {**data, "services": services, "aggregate": agg}
+
+
 def paired_difference(a: Sequence[float | None], b: Sequence[float | None],
                       bounds: tuple[float, float] = (-1.0, 1.0)) -> dict[str, Any]:
     """:func:`mean_ci` of ``a - b`` over the seeds where both have a value, its interval clipped
@@ -233,6 +289,8 @@ def run_comparison(
             for s in services
         },
         "aggregate": aggregate(runs, policies, services),
+        # per fleet, where several fleets send a service: keyed service[fleet]
+        "aggregate_fleets": aggregate_fleets(runs, policies),
         "runs": runs,
     }
     # the scenario as compared: its duration the one the runs had, its seed the first seed
@@ -298,6 +356,13 @@ def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
                                                  for s in data["services"])
             for p in data["policies"])):
         return bad("aggregate", "a mapping of every policy to a mapping of every service")
+    fleets = data.get("aggregate_fleets")
+    if fleets is not None and not (isinstance(fleets, dict) and all(
+            isinstance(fleets.get(p), dict)
+            and all(isinstance(v, dict) for v in fleets[p].values())
+            for p in data["policies"])):
+        return bad("aggregate_fleets",
+                   "a mapping of every policy to a mapping of service[fleet] to its figures")
     runs = data["runs"]
     if not (isinstance(runs, list) and all(
             isinstance(r, dict) and isinstance(r.get("summary"), dict)
@@ -570,32 +635,7 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
                    "Every seed's requests pooled (histograms added); drops never finish, so a "
                    "curve ends below 1 when there are drops. Dashed: the deadline."),
         ]
-    rows = []
-    def meets(value: float | None, target: float | None) -> bool | None:
-        return None if value is None or target is None else value >= target
-
-    for s in services:
-        m = ranking_metric(agg, policies, s)  # the verdict's: best and target met on it
-        best = max((agg[p][s][m]["mean"] for p in policies
-                    if agg[p][s][m]["mean"] is not None), default=None)
-        for p in policies:
-            a = agg[p][s]
-            target = meta[s].get("target_hit_ratio")
-            overdue = a.get("hit_ratio_with_overdue", {})
-            rows.append({
-                # the seeds the ranked hit ratio had a value on (a seed on which nothing of
-                # the service ended has none)
-                "service": s, "policy": p, "n": a[m]["n"],
-                "n_text": (f"{a[m]['n']} of {len(data['seeds'])}"
-                           if a[m]["n"] < len(data["seeds"]) else str(a[m]["n"])),
-                "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
-                "hit_text": _fmt_ci(a["hit_ratio"], pct, (0.0, 1.0)),
-                "hit_overdue_text": _fmt_ci(overdue, pct, (0.0, 1.0)),
-                "p50_text": _fmt_ci(a["p50_ms"], ms), "p99_text": _fmt_ci(a["p99_ms"], ms),
-                "best": best is not None and a[m]["mean"] == best,
-                "ok": meets(a["hit_ratio"]["mean"], target),
-                "ok_overdue": meets(overdue.get("mean"), target),
-            })
+    fleets = fleet_comparison(data)
     seeds = data["seeds"]
     html = render(
         "compare.html.j2",
@@ -603,8 +643,10 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         title=(f"airan: {data['scenario']}, {len(policies)} polic"
                f"{'y' if len(policies) == 1 else 'ies'} x {len(seeds)} seed"
                f"{'' if len(seeds) == 1 else 's'}"),
-        rows=rows,
+        rows=_table_rows(data),
         verdicts=comparison_verdicts(data),
+        fleet_rows=_table_rows(fleets),
+        fleet_verdicts=comparison_verdicts(fleets),
         bottlenecks=comparison_bottlenecks(data),
         figures=figs,
         figures_dir=FIGURES,
@@ -620,6 +662,39 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
     path = folder / REPORT
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _table_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The report's table: a row per service (or fleet's share of one) and policy."""
+    agg, policies, meta = data["aggregate"], list(data["policies"]), data["services"]
+    rows = []
+
+    def meets(value: float | None, target: float | None) -> bool | None:
+        return None if value is None or target is None else value >= target
+
+    for s in meta:
+        m = ranking_metric(agg, policies, s)  # the verdict's: best and target met on it
+        best = max((agg[p][s][m]["mean"] for p in policies
+                    if agg[p][s][m]["mean"] is not None), default=None)
+        for p in policies:
+            a = agg[p][s]
+            target = meta[s].get("target_hit_ratio")
+            overdue = a.get("hit_ratio_with_overdue", {})
+            rows.append({
+                # the seeds the ranked hit ratio had a value on (a seed on which nothing of
+                # the service ended has none)
+                "service": s, "policy": p, "n": a[m]["n"], "target": target,
+                "n_text": (f"{a[m]['n']} of {len(data['seeds'])}"
+                           if a[m]["n"] < len(data["seeds"]) else str(a[m]["n"])),
+                "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
+                "hit_text": _fmt_ci(a["hit_ratio"], pct, (0.0, 1.0)),
+                "hit_overdue_text": _fmt_ci(overdue, pct, (0.0, 1.0)),
+                "p50_text": _fmt_ci(a["p50_ms"], ms), "p99_text": _fmt_ci(a["p99_ms"], ms),
+                "best": best is not None and a[m]["mean"] == best,
+                "ok": meets(a["hit_ratio"]["mean"], target),
+                "ok_overdue": meets(overdue.get("mean"), target),
+            })
+    return rows
 
 
 def _reproduce(data: Mapping[str, Any], has_yaml: bool) -> str:
