@@ -355,8 +355,12 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
                      "AI's kernels in every slot), so a slot misses only where the L1 alone "
                      "needs more than the site's GPUs")
         if misses:
+            model = ar.get("radio_model", "nr")
             text += ("; the L1 drops a slot that does not fit, and its cells carry no data "
-                     "in it (their devices get that much less of the radio)")
+                     "in it (their devices get that much less of the radio; a site with no "
+                     "GPU up takes its cells off the air)" if model == "nr" else
+                     f"; the L1 drops a slot that does not fit, which the {model} radio does "
+                     "not model (it carries the cells' data regardless)")
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
                 "site at a cell site would)")

@@ -1042,6 +1042,9 @@ class Engine:
             "mobility": self.motion.summary(self.now_s) if self.motion.active else None,
             "ai_ran": {
                 "mode": self.ran.mode,
+                # a dropped L1 slot takes the cells' PRBs on the nr radio only (ideal and fixed
+                # carry the data regardless)
+                "radio_model": ("nr", "ideal", "fixed")[w.radio_model],
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
                 # the slots of all sites that run a cell's L1 (l1_slot_misses' denominator)
                 "l1_slots": int(self.ran.l1_slots.sum()),

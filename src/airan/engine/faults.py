@@ -46,6 +46,8 @@ class FaultRecord:
     devices_without_cell: int = 0  # cell_down: every cell they list was off air
     # cell_down: re-attached to it when it came back (out of outage, or by handover)
     devices_back: int = 0
+    # site_down, gpu_down at a site that runs cells' L1: the cells it took off the air
+    cells_off_air: int = 0
     requests_during: int = 0  # surge: requests its fleet created while it lasted
     # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
     # of every cause then, as the faults' counts are approximate)
@@ -64,7 +66,9 @@ class FaultRecord:
             "redispatched": self.redispatched,
             "lost": self.lost,
         }
-        if f.kind == "cell_down":
+        if f.kind == "cell_down" or self.cells_off_air:
+            if f.kind != "cell_down":
+                out["cells_off_air"] = self.cells_off_air
             out["devices_moved"] = self.devices_moved
             out["devices_without_cell"] = self.devices_without_cell
             out["devices_back"] = self.devices_back
@@ -108,6 +112,8 @@ class FaultSchedule:
         # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
         self._in_outage = np.zeros(0, dtype=bool)
         self._outage_gain = np.zeros((0, 0))
+        # cells whose L1 runs nowhere now (ai_ran: its site or every GPU of it down): off air
+        self._l1_dark = np.zeros(len(w.cell_names), dtype=bool)
         self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
@@ -179,10 +185,12 @@ class FaultSchedule:
             self._in_outage[devices] = False
 
     def down_cells(self) -> np.ndarray:
-        """Cells that a fault has off air now."""
+        """Cells that a fault has off air now (a cell_down, or the loss of the GPUs that run
+        their L1)."""
         cells = [self._cells(r.target) for r in self.records
                  if r.active and r.fault.kind == "cell_down"]
-        return np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+        cells.append(np.flatnonzero(self._l1_dark))
+        return np.concatenate(cells)
 
     def site_fault(self, site: int) -> FaultRecord | None:
         """The active fault of ``site`` that its given-back work is counted under (orphan
@@ -264,6 +272,7 @@ class FaultSchedule:
         self._rebuild_gpu_heap(engine, s)
         if engine.ran.active:  # the L1 spreads over the GPUs up now: batches start at that share
             engine.ran.update(self.world, st, now, self.gpu_up)
+            self._l1_cells(engine, rec)
         if up:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
 
@@ -346,18 +355,34 @@ class FaultSchedule:
                                           - rec._saved["transport_drops"])
 
     # ---- radio -----------------------------------------------------------------------------
+    def _l1_cells(self, engine: Any, rec: FaultRecord) -> None:
+        """The cells whose L1 the site's GPUs ran go off the air when none is up (the site
+        down, or every GPU of it), and come back with the first: as a cell_down of them, under
+        ``rec``'s ``reestablish_ms``."""
+        dark = np.zeros(len(self._l1_dark), dtype=bool)
+        dark[engine.ran.dark_cells()] = True
+        gone, back = dark & ~self._l1_dark, self._l1_dark & ~dark
+        self._l1_dark = dark
+        if gone.any():
+            rec.cells_off_air = max(rec.cells_off_air, int(gone.sum()))
+            self._reattach(engine, rec, np.flatnonzero(gone), True)
+        if back.any():
+            self._reattach(engine, rec, np.flatnonzero(back), False)
+
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
-        """Devices attached to a cell that goes down re-attach to their strongest cell on air
-        (from their current list of cells) after ``reestablish_ms``. When it comes back, those
-        in radio outage re-establish on their strongest cell (``reestablish_ms`` again), and
-        those served by another cell hand over to it where it is stronger by the hysteresis
-        (event A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for
+        rec.active = start
+        self._reattach(engine, rec, self._cells(rec.target), start)
+
+    def _reattach(self, engine: Any, rec: FaultRecord, mine: np.ndarray, start: bool) -> None:
+        """Devices attached to a cell of ``mine`` that goes down re-attach to their strongest
+        cell on air (from their current list of cells) after ``reestablish_ms``. When it comes
+        back, those in radio outage re-establish on their strongest cell (``reestablish_ms``
+        again), and those served by another cell hand over to it where it is stronger by the
+        hysteresis (event A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for
         ``interruption_ms``; the others stay where they are."""
         w = self.world
         st = engine._st
-        rec.active = start
         down = self.down_cells()
-        mine = self._cells(rec.target)
         if start:
             devs = np.flatnonzero(np.isin(w.dev_cell, mine))
         else:  # devices that list a returning cell may prefer it again

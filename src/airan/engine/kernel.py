@@ -707,8 +707,9 @@ def _dl_se_for_policy(W, S, d):
 @njit(cache=True)
 def _dl_rates_bps(W, S, devices, dl_fraction):
     """Each device's expected downlink rate now: its SE on its cell's PRBs that background
-    traffic leaves, shared with the cell's UEs that have answers (those whose answer is not
-    schedulable yet too), over the direction's share of the slots; for policies."""
+    traffic and its L1's dropped slots leave, shared with the cell's UEs that have answers
+    (those whose answer is not schedulable yet too), over the direction's share of the slots;
+    for policies."""
     n_active = _active_in_cells(W, S, devices, False)
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):

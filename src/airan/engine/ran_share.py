@@ -85,6 +85,12 @@ class RanShare:
         self.l1_slots = np.zeros(n_sites, dtype=np.int64)  # slots a site's L1 ran (or dropped)
         self.fit = np.ones(n_sites)  # the share of its slots a site's L1 processes now
         self.cell_fit = np.ones(len(w.cell_names))  # the same per cell (1: no L1 hosted)
+        # the fit the cells' measured PRB use was taken under: per direction, averaged with the
+        # weights of the loads' EWMAs (each ages by the slots of its direction), and the slot
+        # counts they were last aged to
+        self.fit_dl = np.ones(len(w.cell_names))
+        self.fit_ul = np.ones(len(w.cell_names))
+        self._fit_k = (0, 0)
         self.slot_s = w.slot_s
 
     @property
@@ -127,8 +133,26 @@ class RanShare:
 
     @property
     def l1_slot_misses(self) -> np.ndarray:
-        """Per site, the slots its L1 dropped (whole slots)."""
-        return np.rint(self.l1_slots_dropped).astype(np.int64)
+        """Per site, the slots its L1 dropped, a part of one counted as one (the planner fails
+        a build-out that drops any)."""
+        return np.ceil(self.l1_slots_dropped - 1e-6).astype(np.int64)
+
+    def dark_cells(self) -> np.ndarray:
+        """The cells whose L1 runs nowhere now (its site down, or every GPU of it): off the
+        air (faults re-attach their devices, as for a cell_down)."""
+        return np.flatnonzero(self.cell_fit <= 0.0)
+
+    def _age_fit(self, st: Any, keep: float) -> None:
+        """Age the per-direction averages of the cells' fit to the slots run so far, with the
+        current fit for the slots since (a cell whose fit stayed 1 keeps exactly 1)."""
+        k = (int(st.ctr[K.C_NSLOT_DL]), int(st.ctr[K.C_NSLOT_UL]))
+        for name, k_now, k_then in (("fit_dl", k[0], self._fit_k[0]),
+                                    ("fit_ul", k[1], self._fit_k[1])):
+            old = getattr(self, name)
+            w_old = keep ** float(k_now - k_then)
+            setattr(self, name, np.where((old == 1.0) & (self.cell_fit == 1.0), 1.0,
+                                         old * w_old + self.cell_fit * (1.0 - w_old)))
+        self._fit_k = k
 
     def _set_free_prb(self, world: World, st: Any) -> None:
         """The PRBs each cell's slots have for the devices from now on: background traffic's
@@ -144,7 +168,8 @@ class RanShare:
         share of the GPUs up, not at the one of the window before).
 
         ``gpu_up``: which GPUs faults left up (None: all); a site's L1 is spread over its GPUs
-        up, and where none is (or the site is down) every slot of its cells' L1 misses."""
+        up, and where none is (or the site is down) every slot of its cells' L1 drops. Called
+        twice at one instant, it sets the same."""
         self.close_window(now_s)
         w = world
         self.background = self.background_at(now_s)
@@ -163,11 +188,13 @@ class RanShare:
         keep = 1.0 - w.load_alpha
         dl = load_dl * decay[gap_dl] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_DL])
         ul = load_ul * decay[gap_ul] - w.initial_load * keep ** float(st.ctr[K.C_NSLOT_UL])
-        ai = 0.5 * (np.maximum(dl, 0.0) + np.maximum(ul, 0.0))
-        # per slot the L1 processed: a cell that dropped slots carried its load in the rest
-        # (one that processed none measured nothing to scale)
-        fit = self.cell_fit
-        ai = np.divide(ai, fit, out=ai.copy(), where=fit > 0.0)
+        # per slot the L1 processed: a cell that dropped slots carried its load in the rest,
+        # each direction's EWMA over the fit its slots had (none processed: nothing to scale)
+        self._age_fit(st, keep)
+        dl, ul = np.maximum(dl, 0.0), np.maximum(ul, 0.0)
+        dl = np.divide(dl, self.fit_dl, out=dl.copy(), where=self.fit_dl > 1e-9)
+        ul = np.divide(ul, self.fit_ul, out=ul.copy(), where=self.fit_ul > 1e-9)
+        ai = 0.5 * (dl + ul)
         util = np.minimum(1.0, self.background + ai)
         hosted = self.cell_host >= 0
         share_per_cell = np.zeros(len(w.cell_names))
@@ -182,7 +209,6 @@ class RanShare:
         # per GPU up, spread evenly (none up: the L1 cannot run)
         self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
                                 np.where(demand > 0, np.inf, 0.0))
-        missing = self.l1_load > self.l1_cap + 1e-12
         if self.mode == "mig":
             self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
             # AI runs on its own MIG instance, whose batch times the world's tables hold
@@ -193,11 +219,11 @@ class RanShare:
             self.share = np.where(self.hosted_cells > 0, self.share, 1.0)
             st.site_ai_share[:] = self.share
         # the share of its slots a site's L1 processes: what it may use (its cap, and no more
-        # than AI leaves) over what it needs; none where no GPU is up
+        # than AI leaves it) over what it needs; none where no GPU is up
         may_use = np.minimum(self.l1_cap, 1.0 - self.share)
-        need = np.where(missing, self.l1_load, 1.0)
-        self.fit = np.where(missing, np.divide(may_use, need, out=np.zeros(len(need)),
-                                               where=np.isfinite(need)), 1.0)
+        load = self.l1_load
+        self.fit = np.where(load > may_use + 1e-12, np.divide(
+            may_use, load, out=np.zeros(len(load)), where=np.isfinite(load) & (load > 0.0)), 1.0)
         self.cell_fit = np.where(hosted, self.fit[np.maximum(self.cell_host, 0)], 1.0)
         self._set_free_prb(w, st)
 

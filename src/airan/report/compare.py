@@ -558,15 +558,18 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
                        "processors (an accelerator, or the CPU on a device without one) are "
                        f"saturated{why}.")
     # the cells' own L1 on the GPUs (ai_ran): slots it did not fit, whatever the placement
-    shares = [(ar["l1_slot_misses"] / ar["l1_slots"])
-              for s in (r["summary"] for r in data.get("runs") or [])
-              if (ar := s.get("ai_ran") or {}).get("l1_slots")]
+    l1 = [ar for s in (r["summary"] for r in data.get("runs") or [])
+          if (ar := s.get("ai_ran") or {}).get("l1_slots")]
+    shares = [ar["l1_slot_misses"] / ar["l1_slots"] for ar in l1]
     if shares and max(shares) > 0:
+        model = l1[0].get("radio_model", "nr")
         lo, hi = min(shares), max(shares)
         span = f"{lo:.1%}" if f"{lo:.1%}" == f"{hi:.1%}" else f"{lo:.1%} to {hi:.1%}"
         out.append(f"The cells' L1 did not fit in {span} of its site-slots in these runs "
-                   "(ai_ran.l1_slot_misses): the L1 drops those slots and its cells carry no "
-                   "data in them, whichever policy places the AI.")
+                   "(ai_ran.l1_slot_misses): the L1 drops those slots, whichever policy "
+                   "places the AI, " + ("and its cells carry no data in them." if model == "nr"
+                                        else f"which the {model} radio does not model (it "
+                                        "carries the cells' data regardless)."))
     return out + few
 
 

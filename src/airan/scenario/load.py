@@ -1261,8 +1261,10 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
             f"wherever its cells' PRB use is above {(cap - idle) / (full - idle):.2f}")
         key = (f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
                f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the "
-               f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it drops slots, and its cells "
-               f"carry no data in them, {where}",
+               f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it drops slots {where}"
+               + (", and its cells carry no data in them" if s.radio.model == "nr" else
+                  f" (the {s.radio.model} radio does not model what that takes from its "
+                  "cells)"),
                f"compute_sites[{site}].gpus" if site in counts else "generated_compute_sites.gpus",
                gid)
         found[key] = found.get(key, 0) + 1
