@@ -517,6 +517,11 @@ def test_a_log_scaled_p99_figure_labels_every_service_and_lays_out(tmp_path: Pat
     ("aggregate", [1], "field 'aggregate' should be a mapping of every policy"),
     ("runs", "x", "field 'runs' should be a list of runs"),
     ("aggregate_fleets", {"nearest-edge": 1}, "field 'aggregate_fleets' should be a mapping"),
+    # an entry without its figures (a review: KeyError 'hit_ratio' from airan report)
+    ("aggregate_fleets", {"nearest-edge": {"a[b]": {}}, "deadline-aware": {}},
+     "field 'aggregate_fleets' should be a mapping"),
+    ("aggregate", {"nearest-edge": {"detect": {}}, "deadline-aware": {}},
+     "field 'aggregate' should be a mapping of every policy"),
 ])
 def test_a_comparison_with_a_field_of_the_wrong_type_is_one_error_line(
         comparison: tuple[Any, Path], tmp_path: Path, field: str, value: Any,
@@ -599,10 +604,24 @@ def test_fleets_that_share_a_service_are_compared_each_on_its_own(tmp_path: Path
     whole = data["aggregate"]["local"][svc]["hit_ratio"]["mean"]
     assert 0.0 < whole < 1.0  # the service's mean: between its fleets' (many CPU ones unended)
     text = " ".join(result.stdout.split())
-    assert "Fleets sharing a service" in text
+    assert "Fleets sharing a service" in text and "service[fleet]" in text
     assert f"{on_cpu}: nearest-edge has the highest mean" in text
     html = (out / "report.html").read_text()
     assert 'id="fleet-table"' in html and f'data-service="{orin}"' in html
+    # a comparison.json written before the fleets' aggregate: the report takes it from the runs
+    del data["aggregate_fleets"]
+    (out / "comparison.json").write_text(json.dumps(data))
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    assert f'data-service="{orin}"' in (out / "report.html").read_text()
+    # scaled to no Orin car (1 x 0.4 rounds to 0), the service is no longer shared: no fleet
+    # table, no verdict (a review: a row of dashes and 'no policy completed a request')
+    d["fleets"][1]["count"] = 1
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    result = runner.invoke(app, ["compare", str(path), "--policies", "local,nearest-edge",
+                                 "--seeds", "1", "--duration", "0.2", "--fleet-scale", "0.4",
+                                 "--out", str(tmp_path / "scaled")])
+    assert result.exit_code == 0, result.output
+    assert "Fleets sharing a service" not in result.stdout
 
 
 def test_a_comparison_without_shared_services_has_no_fleet_table(

@@ -703,6 +703,7 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
 
 def _print_comparison(d: dict[str, Any]) -> None:
     from airan.report.compare import (
+        FLEET_SHARE,
         _fmt_ci,
         comparison_bottlenecks,
         comparison_verdicts,
@@ -740,7 +741,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
     fleets = fleet_comparison(d)  # where several fleets send a service: each one's share
     if fleets["services"]:
         table = _table("Fleets sharing a service: mean over seeds [95% CI]")
-        table.add_column("service[fleet]", no_wrap=True)
+        table.add_column(Text("service[fleet]"), no_wrap=True)  # (not rich markup)
         table.add_column("policy", no_wrap=True)
         _columns(table, "hit ratio", "hit, overdue missed", "target", "p99 (ms)")
         rows(table, fleets)
@@ -756,7 +757,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
                   markup=False)
     for svc, text in comparison_verdicts(d).items():
         out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
-    for svc, text in comparison_verdicts(fleets).items():
+    for svc, text in comparison_verdicts(fleets, of=FLEET_SHARE).items():
         out.print(f"{svc}: {text}", markup=False, soft_wrap=True)
     for line in comparison_bottlenecks(d):
         out.print(line, markup=False, soft_wrap=True, style="yellow")

@@ -119,14 +119,36 @@ def aggregate(runs: Sequence[Mapping[str, Any]], policies: Sequence[str],
     return out
 
 
-def shared_services(summary: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Per service that more than one fleet sends, those fleets (in the summary's order): where
-    a fleet's share of a service can differ from the whole (its own devices, its own cells)."""
+def shared_services(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per service that more than one fleet with devices sends in the runs, those fleets (in
+    the order the runs' summaries list them): where a fleet's share of a service can differ from
+    the whole (its own devices, its own cells). Entries of another shape are passed over (a
+    hand-edited comparison.json)."""
     senders: dict[str, list[str]] = {}
-    for fleet, f in (summary.get("fleets") or {}).items():
-        for svc in f.get("services") or {}:
-            senders.setdefault(svc, []).append(fleet)
+    for r in runs:
+        fleets = r.get("summary", {}).get("fleets") if isinstance(r, Mapping) else None
+        if not isinstance(fleets, Mapping):
+            continue
+        for fleet, f in fleets.items():
+            if not isinstance(f, Mapping) or not f.get("devices"):
+                continue  # (a fleet scaled to no device sends nothing)
+            services = f.get("services")
+            for svc in services if isinstance(services, Mapping) else ():
+                if fleet not in senders.setdefault(svc, []):
+                    senders[svc].append(fleet)
     return {svc: fleets for svc, fleets in senders.items() if len(fleets) > 1}
+
+
+def _fleet_service(summary: Mapping[str, Any], fleet: str, svc: str) -> Mapping[str, Any]:
+    """``fleet``'s share of ``svc`` in a run's summary ({} where there is none)."""
+    f = (summary.get("fleets") or {}).get(fleet) if isinstance(summary.get("fleets"),
+                                                                Mapping) else None
+    services = f.get("services") if isinstance(f, Mapping) else None
+    out = services.get(svc) if isinstance(services, Mapping) else None
+    return out if isinstance(out, Mapping) else {}
+
+
+FLEET_SHARE = "fleet's share"  # what a verdict of fleet_comparison is about
 
 
 def fleet_key(service: str, fleet: str) -> str:
@@ -140,17 +162,14 @@ def aggregate_fleets(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
     ``service[fleet]``), :func:`mean_ci` of each metric over the policy's runs, as
     :func:`aggregate` does for the services: a policy can lead for the whole and fail one fleet
     (the one whose devices cannot compute on board, say)."""
-    if not runs:
-        return {}
-    shared = shared_services(runs[0]["summary"])
+    shared = shared_services(runs)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for p in policies:
         mine = sorted((r for r in runs if r["policy"] == p), key=lambda r: r["seed"])
         out[p] = {}
         for svc, fleets in shared.items():
             for fleet in fleets:
-                per = [(((r["summary"].get("fleets") or {}).get(fleet) or {}).get("services")
-                        or {}).get(svc) or {} for r in mine]
+                per = [_fleet_service(r["summary"], fleet, svc) for r in mine]
                 entry: dict[str, Any] = {m: mean_ci([get(s) for s in per], bounds=BOUNDS[m])
                                          for m, get in METRICS.items()}
                 entry["seeds"] = [r["seed"] for r in mine]
@@ -163,15 +182,15 @@ def fleet_comparison(data: Mapping[str, Any]) -> dict[str, Any]:
     of a comparison (``services`` keyed ``service[fleet]``, each with its service's deadline
     and target; ``aggregate`` from :func:`aggregate_fleets`, or from the runs where an earlier
     comparison.json lacks it): the verdicts and tables read it as they read the services'."""
+    policies = data["policies"]
     agg = data.get("aggregate_fleets")
     if agg is None:
-        agg = aggregate_fleets(data.get("runs") or [], data["policies"])
-    runs = data.get("runs") or []
-    shared = shared_services(runs[0]["summary"]) if runs else {}
-    services = {fleet_key(svc, f): dict(data["services"].get(svc) or {})
-                for svc, fleets in shared.items() for f in fleets}
-    services = {k: v for k, v in services.items()
-                if all(k in (agg.get(p) or {}) for p in data["policies"])}
+        agg = aggregate_fleets(data.get("runs") or [], policies)
+    # the shares every policy has (a stored aggregate_fleets is checked when read), each with
+    # its service's deadline and target
+    keys = [k for k in (agg.get(policies[0]) or {}) if "[" in k] if policies else []
+    services = {k: dict(data["services"].get(k[:k.rindex("[")]) or {}) for k in keys
+                if all(k in (agg.get(p) or {}) for p in policies)}
     return {**data, "services": services, "aggregate": agg}
 
 
@@ -333,6 +352,19 @@ def read_comparison(folder: str | Path) -> dict[str, Any]:
     return data
 
 
+def _figures_ok(entry: Any) -> bool:
+    """Whether an aggregate's entry (one policy, one service) has every figure the report
+    reads: per metric a mapping with a mean (a number or None), values (a list) and n."""
+    def num(x: Any) -> bool:
+        return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+
+    return isinstance(entry, dict) and all(
+        isinstance(m := entry.get(k), dict) and num(m.get("mean"))
+        and isinstance(m.get("values"), list) and all(num(v) for v in m["values"])
+        and isinstance(m.get("n"), int) and num(m.get("ci_low")) and num(m.get("ci_high"))
+        for k in ("hit_ratio", "p50_ms", "p99_ms"))
+
+
 def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
     """What in a comparison.json (a user may have edited it) is not of the type the report
     reads it as, naming the field; None when all is."""
@@ -352,14 +384,15 @@ def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
         return bad("services", "a mapping of services to mappings")
     agg = data["aggregate"]
     if not (isinstance(agg, dict) and all(
-            isinstance(agg.get(p), dict) and all(isinstance(agg[p].get(s), dict)
+            isinstance(agg.get(p), dict) and all(_figures_ok(agg[p].get(s))
                                                  for s in data["services"])
             for p in data["policies"])):
-        return bad("aggregate", "a mapping of every policy to a mapping of every service")
+        return bad("aggregate", "a mapping of every policy to a mapping of every service to "
+                   "its figures (hit_ratio, p99_ms, ...: each a mean, values and n)")
     fleets = data.get("aggregate_fleets")
     if fleets is not None and not (isinstance(fleets, dict) and all(
             isinstance(fleets.get(p), dict)
-            and all(isinstance(v, dict) for v in fleets[p].values())
+            and all(_figures_ok(v) for v in fleets[p].values())
             for p in data["policies"])):
         return bad("aggregate_fleets",
                    "a mapping of every policy to a mapping of service[fleet] to its figures")
@@ -402,8 +435,9 @@ def ranking_metric(agg: Mapping[str, Any], policies: Sequence[str], svc: str) ->
     return m
 
 
-def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
-    """Per service, one line: which policy leads on hit ratio and whether that is significant.
+def comparison_verdicts(data: Mapping[str, Any], of: str = "service") -> dict[str, str]:
+    """Per service (or what ``of`` names: a fleet's share of one), one line: which policy leads
+    on hit ratio and whether that is significant.
 
     Policies are ranked on the hit ratio with overdue requests (still in flight past their
     deadline at the end) counted as misses, where every run has it; else on the plain one.
@@ -420,7 +454,7 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
             key=lambda p: -agg[p][svc][m]["mean"],
         )
         if not ranked:
-            out[svc] = "no policy completed a request of this service."
+            out[svc] = f"no policy completed a request of this {of}."
             continue
         best = ranked[0]
         hit = agg[best][svc][m]["mean"]
@@ -482,7 +516,7 @@ def comparison_verdicts(data: Mapping[str, Any]) -> dict[str, str]:
         fewer = [f"{p} over {agg[p][svc][m]['n']}" for p in ranked
                  if agg[p][svc][m]["n"] < seeds]
         if fewer:
-            text += (f". Means over fewer than the {seeds} seeds where nothing of the service "
+            text += (f". Means over fewer than the {seeds} seeds where nothing of the {of} "
                      f"ended on the others: {_and(fewer)}")
         out[svc] = text + "."
     return out
@@ -649,7 +683,7 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         rows=_table_rows(data),
         verdicts=comparison_verdicts(data),
         fleet_rows=_table_rows(fleets),
-        fleet_verdicts=comparison_verdicts(fleets),
+        fleet_verdicts=comparison_verdicts(fleets, of=FLEET_SHARE),
         bottlenecks=comparison_bottlenecks(data),
         figures=figs,
         figures_dir=FIGURES,
@@ -687,6 +721,7 @@ def _table_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 # the seeds the ranked hit ratio had a value on (a seed on which nothing of
                 # the service ended has none)
                 "service": s, "policy": p, "n": a[m]["n"], "target": target,
+                "deadline_ms": meta[s].get("deadline_ms"),
                 "n_text": (f"{a[m]['n']} of {len(data['seeds'])}"
                            if a[m]["n"] < len(data["seeds"]) else str(a[m]["n"])),
                 "hit": a["hit_ratio"], "p50": a["p50_ms"], "p99": a["p99_ms"],
