@@ -301,8 +301,8 @@ def test_a_fleets_share_never_overwrites_a_service_named_like_it() -> None:
                 "hit_ratio_with_overdue": 1.0, "latency_ms": {"mean": 1.0, "p99": 2.0}}
 
     row = headline({"requests": {"created": 10}, "services": {"a": svc(5), "a[x]": svc(99)},
-                    "fleets": {"x": {"services": {"a": svc(4), "a[x]": svc(99)}},
-                               "y": {"services": {"a": svc(1)}}}})
+                    "fleets": {"x": {"devices": 2, "services": {"a": svc(4), "a[x]": svc(99)}},
+                               "y": {"devices": 1, "services": {"a": svc(1)}}}})
     assert row["a[x].requests"] == 99 and row["a[y].requests"] == 1
 
 
@@ -321,7 +321,8 @@ def test_folder_stays_the_last_column_when_a_later_run_has_more_columns(tmp_path
     (folder / "summary.json").write_text(json.dumps({
         "requests": {"created": 6, "met": 6}, "services": {"detect": share},
         "ai_ran": {"l1_slot_misses": 1, "l1_slots": 10},
-        "fleets": {"a": {"services": {"detect": share}}, "b": {"services": {"detect": share}}}}))
+        "fleets": {"a": {"devices": 3, "services": {"detect": share}},
+                   "b": {"devices": 3, "services": {"detect": share}}}}))
     table = results_table(sw, tmp_path / "out")
     names = table.column_names
     assert names[-1] == "folder"

@@ -233,19 +233,16 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"{name}.mean_ms"] = (svc.get("latency_ms") or {}).get("mean")
         for q in QUANTILES:  # (in the order of the columns before)
             row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
-    # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``)
-    fleets = {f: x.get("services") or {} for f, x in (summary.get("fleets") or {}).items()}
-    senders: dict[str, list[str]] = {}
-    for f, svcs in fleets.items():
-        for name in svcs:
-            senders.setdefault(name, []).append(f)
-    for name, who in senders.items():
-        if len(who) < 2:
-            continue
+    # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
+    # the fleets compare tells apart, named as it names them)
+    from airan.report.compare import fleet_key, shared_services
+
+    for name, who in shared_services([{"summary": summary}]).items():
         for f in who:
-            if f"{name}[{f}]" in (summary.get("services") or {}):  # (a service of that very
-                continue  # name: its own columns stay)
-            _outcome_columns(row, f"{name}[{f}]", fleets[f][name])
+            key = fleet_key(name, f)
+            if key in (summary.get("services") or {}):  # (a service of that very name: its
+                continue  # own columns stay)
+            _outcome_columns(row, key, summary["fleets"][f]["services"][name])
     return row
 
 
