@@ -427,7 +427,7 @@ def test_cell_back_on_air_leaves_moving_devices_on_links_of_where_they_are() -> 
     s = eng.run().summary
     assert s["faults"][0]["devices_moved"] >= len(moved) > 0
     w = eng.world
-    top, _, _ = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved])
+    top = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved]).cell
     # each serves from one of the strongest cells where it is now (no stale restored rows)
     assert np.mean(np.any(top[:, :4] == w.dev_cell[moved, None], axis=1)) > 0.9
 

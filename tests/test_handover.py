@@ -87,7 +87,7 @@ def test_mobile_city_conserves_and_links_follow_the_devices() -> None:
     assert s["mobility"]["services"]["perception"]["requests_affected_by_handover"] > 0
     # the serving cell is among each device's strongest cells at its new position
     w = eng.world
-    top, gain, _ = w.device_radio.links(w.dev_xy, w.dev_h)
+    top, gain, _, _ = w.device_radio.links(w.dev_xy, w.dev_h)
     assert np.mean(np.any(top[:, :4] == w.dev_cell[:, None], axis=1)) > 0.95
 
 

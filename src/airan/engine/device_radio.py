@@ -14,6 +14,7 @@ range (aerial UEs, TR 36.777, are not modelled).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,15 @@ _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
 _UT_MAX_HEIGHT_M = pathloss.UT_HEIGHT_RANGE_M[1]  # TR 38.901 Table 7.4.1-1: the top UMa/UMi h_UT
+
+
+class Links(NamedTuple):
+    """Each device's K strongest cells and its path gains to them (serving cell first)."""
+
+    cell: NDArray[np.int32]  # [n, K]
+    gain: NDArray[np.float64]  # [n, K] linear, at the downlink's frequency
+    gain_ul: NDArray[np.float64]  # [n, K] the same paths at the uplink's (``gain`` itself in TDD)
+    resid: NDArray[np.float64]  # [n] DL power from the candidates beyond the K (mW, full load)
 
 
 @dataclass
@@ -53,13 +63,23 @@ class DeviceRadio:
     clutter_height_m: float | None
     vertical_elements: int = 1  # per sector antenna port (antenna.column_gain_dbi)
     element_spacing_wavelengths: float = 0.5
+    # [C] the uplink's centre frequency (GHz): an FDD carrier's at its band's duplex distance;
+    # None: every cell's uplink on its downlink's frequency (TDD)
+    cell_ul_fc: NDArray[np.float64] | None = None
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
     _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
     _los_waves: NDArray[np.float64] = field(init=False, repr=False)
     _mast: NDArray[np.int64] = field(init=False, repr=False)
+    _ul_fc: NDArray[np.float64] = field(init=False, repr=False)
+    _fdd: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._ul_fc = self.cell_fc if self.cell_ul_fc is None else np.asarray(self.cell_ul_fc,
+                                                                              float)
+        # an uplink on another frequency has its own path loss (nr only: the other radios
+        # attach by distance)
+        self._fdd = self.nr and bool(np.any(self._ul_fc != self.cell_fc))
         n_sites = len(self.site_xy)
         self._site_cells = np.full((n_sites, 3), -1, dtype=np.int64)
         for ci, node in enumerate(self.cell_node):
@@ -82,21 +102,25 @@ class DeviceRadio:
     def k_top(self) -> int:
         return min(TOP_K_CELLS, len(self.cell_node))
 
-    def links(
-        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.float64]]:
+    @property
+    def fdd(self) -> bool:
+        """Whether some cell's uplink is on another frequency than its downlink."""
+        return self._fdd
+
+    def links(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]) -> Links:
         """For each device at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by received
         power, their linear path gains (antenna, LOS state and shadowing included; serving cell
-        first), and the DL power from every other candidate cell at full load (mW) in the
-        strongest cell's channel (a simplification: it stays that channel's while a handover or
-        a cell outage moves the device to a cell on another channel, until its cells are listed
-        again)."""
+        first) at the downlink's and at the uplink's frequency, and the DL power from every
+        other candidate cell at full load (mW) in the strongest cell's channel (a
+        simplification: it stays that channel's while a handover or a cell outage moves the
+        device to a cell on another channel, until its cells are listed again)."""
         n_dev = len(dev_xy)
         n_sites = len(self.site_xy)
         m_sites = min(NEAREST_SITES, n_sites)
         k_top = self.k_top
         top_cell = np.zeros((n_dev, k_top), dtype=np.int32)  # one 64-byte line per row
         top_gain = np.zeros((n_dev, k_top))
+        top_gain_ul = np.zeros((n_dev, k_top)) if self._fdd else top_gain
         resid = np.zeros(n_dev)
         for a in range(0, n_dev, _DEVICE_CHUNK):
             b = min(n_dev, a + _DEVICE_CHUNK)
@@ -109,7 +133,7 @@ class DeviceRadio:
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
             hb = self.cell_h[cc]
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
-            gain = self._gain(cc, dx, dy, hb, h_ut)
+            gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut)
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
             kk = min(k_top, rx.shape[1])
@@ -119,6 +143,9 @@ class DeviceRadio:
             idx = np.take_along_axis(idx, order, axis=1)
             top_cell[a:b, :kk] = np.take_along_axis(cc, idx, axis=1)
             top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
+            if self._fdd:
+                top_gain_ul[a:b, :kk] = np.take_along_axis(np.where(valid, gain_ul, 0.0), idx,
+                                                           axis=1)
             if kk < k_top:  # fewer candidate cells than K: repeat the serving cell, zero gain
                 top_cell[a:b, kk:] = top_cell[a:b, :1]
             # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more;
@@ -127,13 +154,20 @@ class DeviceRadio:
             power = gain * self.cell_tx_on_mw[self.cell_carrier[serving], cc]
             resid[a:b] = np.maximum(  # (rounding: -1e-20 where every candidate is kept)
                 power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1), 0.0)
-        return top_cell, top_gain, resid
+        return Links(top_cell, top_gain, top_gain_ul, resid)
 
     def gains(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
     ) -> NDArray[np.float64]:
-        """Path gains of each device to the given cells ([n, k]): the same links as
-        :meth:`links` (same fields), for a known candidate set (cheap updates while moving)."""
+        """Path gains of each device to the given cells ([n, k]) at the downlink's frequency:
+        the same links as :meth:`links` (same fields), for a known candidate set."""
+        return self.link_gains(dev_xy, dev_h, cells)[0]
+
+    def link_gains(
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """:meth:`gains` at the downlink's and at the uplink's frequency (the same array in
+        TDD): cheap updates while devices move."""
         dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
         h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)
@@ -142,13 +176,21 @@ class DeviceRadio:
     def _gain(
         self, cc: NDArray[np.int64], dx: NDArray[np.float64], dy: NDArray[np.float64],
         hb: NDArray[np.float64], h_ut: NDArray[np.float64],
-    ) -> NDArray[np.float64]:
-        """Linear path gain (antenna, LOS and shadowing included) from cells ``cc`` [n, k]."""
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Linear path gains (antenna, LOS and shadowing included) from cells ``cc`` [n, k], at
+        the downlink's and the uplink's frequency (the same array where they share it).
+
+        The two differ only in the path loss's frequency terms (TR 38.901 Table 7.4.1-1: its
+        log10(fc) coefficient and the breakpoint distance, d'BP ~ fc): the LOS state and the
+        shadowing belong to the path, and the antenna's pattern is taken as the same on both
+        (an FDD panel's element spacing is a fixed length, a little fewer wavelengths on the
+        lower frequency: a simplification)."""
         d2d = np.hypot(dx, dy)
         dh = hb - h_ut[:, None]
         d3d = np.hypot(d2d, dh)
         if not self.nr:
-            return 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+            g = 1.0 / np.maximum(d3d, 1.0) ** 2  # only to attach to the nearest cell
+            return g, g
         env = self.environment
         # LOS and shadowing belong to the (device, mast) path: shared by the site's sectors
         # and by sites on one mast, read from the mast's fields at the device's position
@@ -160,10 +202,15 @@ class DeviceRadio:
             h_bs_m=hb)
         los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
+        pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los)
+                 if self._fdd else None)
         if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)
-            pl = pl + z * pathloss.shadow_fading_std_db(env, los)
+            sf = z * pathloss.shadow_fading_std_db(env, los)
+            pl = pl + sf
+            if pl_ul is not None:
+                pl_ul = pl_ul + sf
         # bearing from the cell to the device, for the sector pattern
         phi = geometry.bearing_deg(-dx, -dy) - self.cell_az[cc]
         zen = 90.0 + np.degrees(np.arctan2(dh, np.maximum(d2d, 1.0)))
@@ -171,4 +218,5 @@ class DeviceRadio:
             phi, zen, tilt_deg=self.cell_tilt[cc], vertical_elements=self.vertical_elements,
             spacing_wavelengths=self.element_spacing_wavelengths)
         g_ant = np.where(self.cell_sect[cc], g_sector, 0.0)
-        return 10.0 ** ((g_ant - pl) / 10.0)  # type: ignore[no-any-return]
+        g_dl = 10.0 ** ((g_ant - pl) / 10.0)
+        return g_dl, (g_dl if pl_ul is None else 10.0 ** ((g_ant - pl_ul) / 10.0))

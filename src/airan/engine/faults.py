@@ -112,6 +112,7 @@ class FaultSchedule:
         # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
         self._in_outage = np.zeros(0, dtype=bool)
         self._outage_gain = np.zeros((0, 0))
+        self._outage_gain_ul = self._outage_gain  # (FDD: the uplink's gains, of their own)
         # cells whose L1 runs nowhere now (ai_ran: its site or every GPU of it down): off air
         self._l1_dark = np.zeros(len(w.cell_names), dtype=bool)
         self._targets: FaultTargets | None = None
@@ -124,7 +125,8 @@ class FaultSchedule:
         self.events.sort()
         self._next = 0
         for name in ("path_links", "path_links_back", "link_cap_bps", "link_delay_s",
-                     "dev_cell", "dev_top_cell", "dev_top_gain", "dev_ul_p_prb_mw",
+                     "dev_cell", "dev_top_cell", "dev_top_gain", "dev_top_gain_ul",
+                     "dev_ul_p_prb_mw",
                      "flow_period_s", "flow_phase_s", "dev_resid_gain_mw",
                      "dev_dl_noise_mw"):
             # the kernel holds these very arrays (kernel_world copies only non-contiguous ones)
@@ -134,6 +136,11 @@ class FaultSchedule:
     @property
     def active(self) -> bool:
         return bool(self.records)
+
+    @staticmethod
+    def _fdd(w: World) -> bool:
+        """Whether the devices' uplink gains are an array of their own (an FDD uplink)."""
+        return w.dev_top_gain_ul is not w.dev_top_gain
 
     # ---- targets ---------------------------------------------------------------------------
     def _target(self, i: int, f: Fault) -> str:
@@ -392,13 +399,17 @@ class FaultSchedule:
         if not len(self._in_outage):
             self._in_outage = np.zeros(w.n_devices, dtype=bool)
             self._outage_gain = np.zeros_like(w.dev_top_gain)
+            self._outage_gain_ul = (np.zeros_like(w.dev_top_gain) if self._fdd(w)
+                                    else self._outage_gain)
         # in radio outage: by a cell fault (its zeroed gains saved: back to what they were), or
         # by mobility's own reckoning (it zeroes a moving device's serving gain likewise)
         restored = self._in_outage[devs]
         outage = restored | (w.dev_top_gain[devs, 0] <= 0)
         w.dev_top_gain[devs[restored]] = self._outage_gain[devs[restored]]
+        w.dev_top_gain_ul[devs[restored]] = self._outage_gain_ul[devs[restored]]
         self._in_outage[devs] = False
         top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
+        gain_ul = w.dev_top_gain_ul[devs] if self._fdd(w) else gain
         rx = np.where(np.isin(top, down), 0.0, gain * w.cell_rs_mw[top])  # RSRP
         best = np.argmax(rx, axis=1)
         rows = np.arange(len(devs))
@@ -411,21 +422,26 @@ class FaultSchedule:
             changed &= outage | (rx[rows, best] > rx[:, 0] * self.hysteresis)
             rec.devices_back += int((changed | (outage & ~none)).sum())
         keep = changed | none | outage
-        devs, top, gain, best, none, outage = (devs[keep], top[keep], gain[keep], best[keep],
-                                               none[keep], outage[keep])
+        devs, top, gain, gain_ul, best, none, outage = (
+            devs[keep], top[keep], gain[keep], gain_ul[keep], best[keep], none[keep],
+            outage[keep])
         if not len(devs):
             return
         best = np.where(none, 0, best)  # no cell on air: it stays on its cell, in outage
         self._in_outage[devs[none]] = True
         self._outage_gain[devs[none]] = gain[none]
+        self._outage_gain_ul[devs[none]] = gain_ul[none]
         cols = np.arange(top.shape[1])[None, :]
         order = np.where(cols == 0, best[:, None],
                          np.where(cols <= best[:, None], cols - 1, cols))
         top = np.take_along_axis(top, order, axis=1)
         gain = np.take_along_axis(gain, order, axis=1)
+        gain_ul = np.take_along_axis(gain_ul, order, axis=1) if self._fdd(w) else gain
         gain[none, 0] = 0.0  # no cell left on air: radio outage
+        gain_ul[none, 0] = 0.0
         w.dev_top_cell[devs] = top
         w.dev_top_gain[devs] = gain
+        w.dev_top_gain_ul[devs] = gain_ul
         w.dev_cell[devs] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
         w.dev_ul_p_prb_mw[devs] = radio_link.pusch_prb_power_mw(

@@ -1119,8 +1119,8 @@ def refresh_ul(W, S, d, k):
 def _ul_gain(W, d, cell, iul):
     """Device ``d``'s uplink SINR per PRB for each mW it puts on a PRB at ``cell`` (noise and
     interference ``iul`` per PRB), after combining over the cell's receive antennas
-    (radio.link.ul_combining_gain)."""
-    return W.dev_top_gain[d, 0] * W.cell_prb[cell] * W.cell_ul_rx_gain[cell] / (
+    (radio.link.ul_combining_gain); its path gain at the uplink's frequency (FDD's own)."""
+    return W.dev_top_gain_ul[d, 0] * W.cell_prb[cell] * W.cell_ul_rx_gain[cell] / (
         W.ul_noise_mw[cell] + iul)
 
 
@@ -1355,7 +1355,7 @@ def serve_ul(W, S, k, s0):
     decay = W.load_decay
     n_decay = decay.shape[0] - 1
     top_cell = W.dev_top_cell
-    top_gain = W.dev_top_gain
+    top_gain = W.dev_top_gain_ul  # the uplink refresh reads its own frequency's gains
     n_top = top_cell.shape[1]
     for i in range(n_act):
         if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
@@ -2736,7 +2736,7 @@ def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
     dev_cell = W.dev_cell
     dev_fleet = W.dev_fleet
     top_cell = W.dev_top_cell
-    top_gain = W.dev_top_gain
+    top_gain = W.dev_top_gain_ul  # (prefetched for the uplink SINR refresh)
     n_top = top_cell.shape[1]
     ul_buf = W.dev_ul_buffer_bits
     sr_off = W.dev_sr_offset_s

@@ -144,24 +144,32 @@ class Motion:
         k = w.dev_top_cell.shape[1]
         top = np.empty((len(ids), k), dtype=np.int64)
         gain = np.empty((len(ids), k))
+        fdd = w.dev_top_gain_ul is not w.dev_top_gain  # the uplink's gains an array of their own
+        gain_ul = np.empty((len(ids), k)) if fdd else gain
         resid = w.dev_resid_gain_mw[ids].copy()
         if relist.any():
-            top[relist], gain[relist], resid[relist] = w.device_radio.links(
+            top[relist], gain[relist], g_ul, resid[relist] = w.device_radio.links(
                 pos[relist, :2], pos[relist, 2])
+            if fdd:
+                gain_ul[relist] = g_ul
         if (~relist).any():
             old = w.dev_top_cell[ids[~relist]]
-            g = w.device_radio.gains(pos[~relist, :2], pos[~relist, 2], old)
+            g, g_ul = w.device_radio.link_gains(pos[~relist, :2], pos[~relist, 2], old)
             dup = np.zeros(old.shape, dtype=bool)  # padding repeats a cell: count it once
             for j in range(1, old.shape[1]):
                 dup[:, j] = (old[:, :j] == old[:, j : j + 1]).any(axis=1)
             g[dup] = 0.0
             top[~relist], gain[~relist] = old, g
+            if fdd:
+                g_ul[dup] = 0.0
+                gain_ul[~relist] = g_ul
         rx = gain * w.cell_rs_mw[top]  # RSRP: event A3 compares it (TS 38.331 5.5.4.4)
         if down_cells is not None and len(down_cells):
             rx = np.where(np.isin(top, down_cells), 0.0, rx)
         order = np.argsort(-rx, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         gain = np.take_along_axis(gain, order, axis=1)
+        gain_ul = np.take_along_axis(gain_ul, order, axis=1) if fdd else gain
         rx = np.take_along_axis(rx, order, axis=1)
         rows = np.arange(len(ids))
         serving = w.dev_cell[ids]
@@ -188,10 +196,13 @@ class Motion:
         perm = np.where(cols == 0, lead[:, None], np.where(cols <= lead[:, None], cols - 1, cols))
         top = np.take_along_axis(top, perm, axis=1)
         gain = np.take_along_axis(gain, perm, axis=1)
+        gain_ul = np.take_along_axis(gain_ul, perm, axis=1) if fdd else gain
         no_cell = rx[:, 0] <= 0
         gain[no_cell, 0] = 0.0  # every candidate cell is off air: radio outage
+        gain_ul[no_cell, 0] = 0.0
         w.dev_top_cell[ids] = top
         w.dev_top_gain[ids] = gain
+        w.dev_top_gain_ul[ids] = gain_ul
         engine.faults.forget_outage(ids)  # (gains afresh: a cell outage's saved ones are stale)
         w.dev_resid_gain_mw[ids] = resid
         w.dev_cell[ids] = top[:, 0]

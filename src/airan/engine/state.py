@@ -36,6 +36,7 @@ _KW_FIELDS = [
     "dev_cell",
     "dev_top_cell",
     "dev_top_gain",
+    "dev_top_gain_ul",
     "dev_resid_gain_mw",
     "dev_dl_noise_mw",
     "dev_ue_tx_mw",

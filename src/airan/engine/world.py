@@ -77,6 +77,9 @@ class World:
     dev_cell: I64  # [N] serving cell (strongest received power)
     dev_top_cell: I32  # [N, K] (32-bit: a row fits one cache line)
     dev_top_gain: F64  # [N, K] linear path gain incl. antenna and shadowing, top-1 = serving
+    # [N, K] the same paths' gains at the uplink's frequency (an FDD carrier's uplink is on
+    # another); in TDD this is the very array dev_top_gain
+    dev_top_gain_ul: F64
     dev_resid_gain_mw: F64  # [N] DL power from all cells beyond the top K (mW, at full load)
     dev_dl_noise_mw: F64  # [N]
     dev_ue_tx_mw: float
@@ -222,8 +225,8 @@ class World:
             return np.zeros(self.n_devices, dtype=bool)
         cell = self.dev_top_cell[:, 0]
         gain = self.dev_top_gain[:, 0]
-        ul = (gain * self.cell_prb[cell] * self.cell_ul_rx_gain[cell] / self.ul_noise_mw[cell]
-              * self.dev_ue_tx_mw)
+        ul = (self.dev_top_gain_ul[:, 0] * self.cell_prb[cell] * self.cell_ul_rx_gain[cell]
+              / self.ul_noise_mw[cell] * self.dev_ue_tx_mw)
         tx_mw = self.cell_tx_on_mw[self.cell_carrier[cell], cell]
         dl = tx_mw * gain / self.dev_dl_noise_mw * self.cell_tx_antennas[cell]
         return (ul < self.min_sinr_lin) | (dl < self.min_sinr_lin)  # type: ignore[no-any-return]
@@ -442,6 +445,7 @@ def build_world(s: Scenario, seed: int) -> World:
     cell_names: list[str] = []
     cell_node, cell_xy, cell_h, cell_az, cell_tilt, cell_sect = [], [], [], [], [], []
     cell_prb, cell_bpp_dl, cell_bpp_ul, cell_tx_mw, cell_bw_hz, cell_fc = [], [], [], [], [], []
+    cell_ul_fc: list[float] = []  # the uplink's centre (GHz): FDD's at the band's duplex distance
     cell_ul_gain: list[float] = []
     cell_ul_div: list[int] = []
     cell_dl_layers: list[int] = []
@@ -453,6 +457,7 @@ def build_world(s: Scenario, seed: int) -> World:
                                     fdd=car.tdd_pattern is None)
         if channel not in channels:
             channels.append(channel)
+        ul_fc = car.fc_ghz if channel[1] == channel[0] else (channel[1][0] + channel[1][1]) / 2e3
         fr2 = nr.is_fr2(car.fc_ghz)
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology, fr2)  # validated by scenario.load
         oh_dl, oh_ul = nr.overheads(car.fc_ghz)
@@ -478,6 +483,7 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
+            cell_ul_fc.append(ul_fc)
             cell_channel_mhz.append(car.bandwidth_mhz)
             cell_carrier.append(channels.index(channel))
     n_cells = len(cell_names)
@@ -526,6 +532,7 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_h=np.asarray(cell_h, float), cell_az=np.asarray(cell_az, float),
         cell_tilt=np.asarray(cell_tilt, float), cell_sect=np.asarray(cell_sect, bool),
         cell_fc=np.asarray(cell_fc, float),
+        cell_ul_fc=np.asarray(cell_ul_fc, float),
         cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
         cell_carrier=carrier_a,
@@ -536,7 +543,8 @@ def build_world(s: Scenario, seed: int) -> World:
         vertical_elements=s.radio.gnb_vertical_elements,
         element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,
     )
-    top_cell, top_gain, resid = device_radio.links(dev_xy, dev_h)
+    # (gains at the uplink's frequency: an FDD uplink's own path loss; in TDD the same array)
+    top_cell, top_gain, top_gain_ul, resid = device_radio.links(dev_xy, dev_h)
     k_top = top_cell.shape[1]
     dev_cell = top_cell[:, 0].astype(np.int64) if n_dev else np.zeros(0, dtype=np.int64)
 
@@ -550,15 +558,16 @@ def build_world(s: Scenario, seed: int) -> World:
     ue_tx_mw = float(link.dbm_to_mw(s.radio.ue_tx_power_dbm))
 
     # open-loop power control, TS 38.213 7.1.1: P0 + 10 log10(2^mu) + alpha * PL per PRB,
-    # capped by P_max overall
+    # capped by P_max overall; PL is the UE's estimate from the downlink's reference signals
+    # (7.1.1: "a downlink pathloss estimate"), so on the downlink's frequency in FDD too
     path_loss_lin = 1.0 / np.maximum(top_gain[:, 0], 1e-30) if n_dev else np.zeros(0)
     p_prb_mw = link.pusch_prb_power_mw(s.radio.ul_p0_dbm, mu, path_loss_lin, s.radio.ul_alpha)
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
-    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (mean over j's UEs,
-    # each weighted by its full-band power P); the kernel scales it by the power j's UEs put
-    # out in units of that mean (kernel.update_loads), as each of several power-limited UEs
-    # sharing j's PRBs sends its full power on fewer PRBs
+    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (g at the uplink's
+    # frequency; mean over j's UEs, each weighted by its full-band power P); the kernel scales
+    # it by the power j's UEs put out in units of that mean (kernel.update_loads), as each of
+    # several power-limited UEs sharing j's PRBs sends its full power on fewer PRBs
     n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
     p_sum = np.bincount(dev_cell, weights=p_full_mw, minlength=n_cells) if n_dev else np.zeros(
         n_cells)
@@ -566,7 +575,7 @@ def build_world(s: Scenario, seed: int) -> World:
     if n_dev and k_top > 1:
         rows = top_cell[:, 1:].ravel()
         cols = np.repeat(dev_cell, k_top - 1)
-        vals = (p_full_mw[:, None] * top_gain[:, 1:]).ravel() / n_in_cell[cols]
+        vals = (p_full_mw[:, None] * top_gain_ul[:, 1:]).ravel() / n_in_cell[cols]
         if len(channels) > 1:  # a UE's power that falls in the receiving cell's channel
             vals = vals * share_ul[carrier_a[rows], carrier_a[cols]]
         mat = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, n_cells))
@@ -783,6 +792,7 @@ def build_world(s: Scenario, seed: int) -> World:
         dev_cell=dev_cell.astype(np.int64),
         dev_top_cell=top_cell,
         dev_top_gain=top_gain,
+        dev_top_gain_ul=top_gain_ul,
         dev_resid_gain_mw=resid,
         dev_dl_noise_mw=np.asarray(dl_noise, float),
         dev_ue_tx_mw=ue_tx_mw,
