@@ -269,26 +269,6 @@ def test_an_interruption_releases_the_uplink_at_its_slot_start_days_into_a_run()
         assert np.array_equal(slot_start_at_or_after(summed, slot), (k + held) * slot)
 
 
-@pytest.mark.parametrize("model", ["ideal", "fixed"])
-def test_a_cells_reestablishment_holds_the_uplink_under_every_radio(model: str) -> None:
-    """A device whose cell goes off air re-attaches and sends nothing for reestablish_ms (the
-    nr radio held it before; now the ideal and fixed radios do too)."""
-    d = _row_of_cells([[10.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0, duration_s=1.0)
-    d["fleets"][0].pop("mobility")
-    d["fleets"][0]["area"] = {"x_m": [10.0, 11.0], "y_m": [5.0, 6.0]}
-    d["radio"]["model"] = model
-    d["services"][0].update(rate_hz=100.0, ul_kb=0.2, arrivals="periodic", jitter_ms=0.0)
-    d["faults"] = [{"kind": "cell_down", "cell": "c0", "start_s": 0.5, "end_s": 0.9,
-                    "reestablish_ms": 100.0}]
-    t = Engine(scenario_from_dict(d)).run().requests
-    created = t.column("created_s").to_numpy()
-    sends = created + t.column("ul_wait_ms").to_numpy() * 1e-3
-    held = (created >= 0.5) & (created < 0.6)
-    assert held.sum() >= 9
-    assert np.all(sends[held] >= 0.6 - 1e-9)
-    assert np.all(sends[created < 0.5] < 0.5)  # before it, sent at once
-
-
 def test_cells_rank_by_power_per_resource_element_rsrp() -> None:
     """Cell selection and event A3 compare RSRP (TS 38.215 5.1.1: the power of one resource
     element), not a carrier's total power: of two omni cells at 46 dBm the same distance away,

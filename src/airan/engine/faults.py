@@ -8,9 +8,12 @@ next decision point (the gateway noticing the failure), so nothing is lost silen
 at another site, on its device, or dropped with reason ``site_failure``.
 
 Simplifications (named in the README): requests already on a fibre when it is cut arrive; a
-cell's devices re-attach to their next strongest cell among those precomputed for them, with
-``reestablish_ms`` of uplink silence (downlink answers are not delayed), and when it comes back
-those it serves better by the hysteresis hand over to it at once (no time-to-trigger); a
+cell's devices re-attach to their next strongest cell among those precomputed for them, their
+uplink silent until their radio link failure (T310) and re-establishment are through, or, where
+it comes back first, until they are in sync with it again (under the nr radio: the ideal and
+fixed radios keep an upload booked in the silence where it was booked; downlink answers are not
+delayed), and when it comes back those it serves better by the hysteresis hand over to it at
+once (no time-to-trigger); a
 surge changes a fleet's rate from its start, but for the arrivals drawn already (those of the
 decision interval it starts in); a batch cut by a failure is GPU work up to the cut only, and
 not served.
@@ -107,6 +110,17 @@ class FaultSchedule:
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         self.hysteresis = 10 ** (scenario.handover.hysteresis_db / 10)  # A3, linear
         self.interruption_s = scenario.handover.interruption_ms * 1e-3
+        ho = scenario.handover
+        self.rlf_s = nr.rlf_delay_s(ho.t310_ms, ho.n310)  # a lost cell to the link's failure
+        self.recover_s = nr.rlm_recovery_s(ho.n311)  # a cell back before it: to in-sync
+        self.reestablish_ms = ho.reestablish_ms  # a fault's own, where it gives one
+        # devices whose cell a fault took: when their radio link fails (-inf: none pending),
+        # the cell they lost, their uplink's eligibility before it and the hold the loss set
+        # (set at the first)
+        self._rlf_at = np.zeros(0)
+        self._lost_cell = np.zeros(0, dtype=np.int64)
+        self._elig_before = np.zeros(0)
+        self._rlf_hold = np.zeros(0)
         self.fleet_names = [f.name for f in scenario.fleets]
         # devices a cell outage left with no cell on air, and their gains, zeroed in the world
         # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
@@ -382,11 +396,13 @@ class FaultSchedule:
 
     def _reattach(self, engine: Any, rec: FaultRecord, mine: np.ndarray, start: bool) -> None:
         """Devices attached to a cell of ``mine`` that goes down re-attach to their strongest
-        cell on air (from their current list of cells) after ``reestablish_ms``. When it comes
-        back, those in radio outage re-establish on their strongest cell (``reestablish_ms``
-        again), and those served by another cell hand over to it where it is stronger by the
-        hysteresis (event A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for
-        ``interruption_ms``; the others stay where they are."""
+        cell on air (from their current list of cells), their uplink silent until their radio
+        link failure (T310 expiring, TS 38.331 5.3.10) and ``reestablish_ms`` after it. When
+        it comes back before their failure, they recover on it (in sync again: T310 stops,
+        ``nr.rlm_recovery_s``); after it, those in radio outage re-establish on their
+        strongest cell (``reestablish_ms``), and those served by another cell hand over to it
+        where it is stronger by the hysteresis (event A3, TS 38.331 5.5.4.4, without the
+        time-to-trigger), silent for ``interruption_ms``; the others stay where they are."""
         w = self.world
         st = engine._st
         down = self.down_cells()
@@ -396,6 +412,21 @@ class FaultSchedule:
             devs = np.flatnonzero(np.isin(w.dev_top_cell, mine).any(axis=1))
         if not len(devs):
             return
+        now = engine.now_s
+        if not len(self._rlf_at):
+            self._rlf_at = np.full(w.n_devices, -np.inf)
+            self._lost_cell = np.full(w.n_devices, -1, dtype=np.int64)
+            self._elig_before = np.zeros(w.n_devices)
+            self._rlf_hold = np.zeros(w.n_devices)
+        pending = self._rlf_at[devs] > now  # lost a cell, its link not failed yet
+        if start:  # (a device already counting down for another cell goes on with that one)
+            fresh = devs[~pending]
+            self._rlf_at[fresh] = now + self.rlf_s
+            self._lost_cell[fresh] = w.dev_cell[fresh]
+            self._elig_before[fresh] = st.ue_ul_elig[fresh]
+            recovering = np.zeros(len(devs), dtype=bool)
+        else:
+            recovering = pending & np.isin(self._lost_cell[devs], mine)
         if not len(self._in_outage):
             self._in_outage = np.zeros(w.n_devices, dtype=bool)
             self._outage_gain = np.zeros_like(w.dev_top_gain)
@@ -412,6 +443,11 @@ class FaultSchedule:
         gain_ul = w.dev_top_gain_ul[devs] if self._fdd(w) else gain
         rx = np.where(np.isin(top, down), 0.0, gain * w.cell_rs_mw[top])  # RSRP
         best = np.argmax(rx, axis=1)
+        # a device in sync again goes on with the cell it lost (back on the air: not where
+        # another fault still holds it off)
+        listed = top == self._lost_cell[devs][:, None]
+        recovering &= listed.any(axis=1) & ~np.isin(self._lost_cell[devs], down)
+        best = np.where(recovering, np.argmax(listed, axis=1), best)
         rows = np.arange(len(devs))
         none = rx[rows, best] <= 0  # every cell it lists is off air
         changed = (top[rows, best] != w.dev_cell[devs]) & ~none
@@ -419,12 +455,12 @@ class FaultSchedule:
             rec.devices_moved += int(changed.sum())
             rec.devices_without_cell += int(none.sum())
         else:  # the serving cell (on air) leads the list: A3 against it
-            changed &= outage | (rx[rows, best] > rx[:, 0] * self.hysteresis)
-            rec.devices_back += int((changed | (outage & ~none)).sum())
-        keep = changed | none | outage
-        devs, top, gain, gain_ul, best, none, outage = (
+            changed &= outage | recovering | (rx[rows, best] > rx[:, 0] * self.hysteresis)
+            rec.devices_back += int((changed | (outage & ~none) | recovering).sum())
+        keep = changed | none | outage | recovering
+        devs, top, gain, gain_ul, best, none, outage, recovering = (
             devs[keep], top[keep], gain[keep], gain_ul[keep], best[keep], none[keep],
-            outage[keep])
+            outage[keep], recovering[keep])
         if not len(devs):
             return
         best = np.where(none, 0, best)  # no cell on air: it stays on its cell, in outage
@@ -449,13 +485,23 @@ class FaultSchedule:
         # the downlink noise of the new cell's bandwidth (another carrier's may differ)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         w.dev_dl_noise_mw[devs] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
-        now = engine.now_s
-        reestablish = now + rec.fault.reestablish_ms * 1e-3
+        reestablish_ms = (self.reestablish_ms if rec.fault.reestablish_ms is None
+                          else rec.fault.reestablish_ms)
         if start:
-            hold_uplink(w, st.ue_ul_elig, devs, reestablish)
+            new = devs[self._rlf_at[devs] == now + self.rlf_s]  # (not those counting down)
+            hold_uplink(w, st.ue_ul_elig, new, now + self.rlf_s + reestablish_ms * 1e-3)
+            self._rlf_hold[new] = st.ue_ul_elig[new]
         else:
-            hold_uplink(w, st.ue_ul_elig, devs[outage & ~none], reestablish)
-            hold_uplink(w, st.ue_ul_elig, devs[~outage], now + self.interruption_s)
+            # silent only until in sync: the failure's hold lifted (where nothing since, a
+            # mobility's radio link failure say, held it longer)
+            back = devs[recovering]
+            own = back[st.ue_ul_elig[back] == self._rlf_hold[back]]
+            st.ue_ul_elig[own] = self._elig_before[own]
+            hold_uplink(w, st.ue_ul_elig, back, now + self.recover_s)
+            self._rlf_at[back] = -np.inf
+            hold_uplink(w, st.ue_ul_elig, devs[outage & ~none & ~recovering],
+                        now + reestablish_ms * 1e-3)
+            hold_uplink(w, st.ue_ul_elig, devs[~outage & ~recovering], now + self.interruption_s)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 

@@ -7,8 +7,9 @@ event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the 
 the whole time-to-trigger. A handover silences the device's uplink for ``interruption_ms``;
 an answer is routed to the device's cell at the time its batch ends, and delivered by the cell
 the device is in when it arrives there (no forwarding between the cells is modelled). A serving
-cell that falls out of the device's strongest cells is a radio link failure: the device
-re-attaches at once.
+cell that falls out of the device's strongest cells is lost: the device re-attaches to its
+strongest cell at once, its uplink silent until its radio link failure (T310) and the RRC
+re-establishment are through (``handover``'s ``t310_ms``, ``n310``, ``reestablish_ms``).
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
@@ -95,6 +96,7 @@ class Motion:
         self.hysteresis = 10 ** (ho.hysteresis_db / 10)
         self.ttt_s = ho.ttt_ms * 1e-3
         self.interruption_s = ho.interruption_ms * 1e-3
+        self.rlf_silence_s = ho.rlf_silence_s  # a lost serving cell: T310, re-establishment
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
@@ -218,7 +220,8 @@ class Motion:
             self.handovers[ids[ho]] += 1
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1
-            hold_uplink(w, st.ue_ul_elig, moved, t + self.interruption_s)
+            hold_uplink(w, st.ue_ul_elig, ids[ho], t + self.interruption_s)
+            hold_uplink(w, st.ue_ul_elig, ids[rlf], t + self.rlf_silence_s)
             self._count_affected(engine, moved)
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:

@@ -78,6 +78,32 @@ SLOT_S = 1
 SLOT_U = 2
 SLOT_BOTH = 3  # FDD: every slot carries both links
 
+#: Radio link monitoring on the SSB in FR1 without DRX: the out-of-sync evaluation period
+#: T_Evaluate_out = max(200 ms, ceil(10 P) T_SSB) and T_Evaluate_in =
+#: max(100 ms, ceil(5 P) T_SSB), P = 1 (TS 38.133 Table 8.1.2.2-1) and an
+#: indication every max(10 ms, T_SSB) (TS 38.213 clause 5), at an SSB period T_SSB of 20 ms
+#: (the period a UE assumes before it is told, TS 38.213 4.1; an assumption for the serving cell).
+RLM_EVALUATE_OUT_MS = 200.0
+RLM_EVALUATE_IN_MS = 100.0
+RLM_INDICATION_MS = 20.0
+
+
+def rlf_delay_s(t310_ms: float, n310: int) -> float:
+    """Seconds from the loss of a UE's serving cell to its radio link failure: the first
+    out-of-sync indication at the end of the evaluation period, N310 - 1 more one indication
+    period apart, then T310, which the N310th starts and whose expiry declares the failure
+    (TS 38.331 5.3.10.1, 5.3.10.3). RRC re-establishment (5.3.7) follows."""
+    return (RLM_EVALUATE_OUT_MS + (n310 - 1) * RLM_INDICATION_MS + t310_ms) * 1e-3
+
+
+def rlm_recovery_s(n311: int) -> float:
+    """Seconds from a lost serving cell's return, before T310 expires, to the UE's recovery on
+    it: the in-sync evaluation period T_Evaluate_in = max(100 ms, ceil(5 P) T_SSB) (TS 38.133
+    Table 8.1.2.2-1), then N311 - 1 more in-sync indications; the N311th stops T310 (TS 38.331
+    5.3.10.2)."""
+    return (RLM_EVALUATE_IN_MS + (n311 - 1) * RLM_INDICATION_MS) * 1e-3
+
+
 #: Maximum transmission bandwidth N_RB, keyed by (channel bandwidth MHz, mu).
 #: mu 0..2: TS 38.101-1 Table 5.3.2-1 (FR1, incl. Rel-17 35/45 MHz).
 #: mu 3: TS 38.101-2 Table 5.3.2-1 (FR2, 120 kHz). The FR2 60 kHz column is not included

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from airan.catalog import ModelSpec, ServiceTimeDist, load_device_classes, load_models
 from airan.errors import suggest
-from airan.radio import bands
+from airan.radio import bands, nr
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -63,6 +63,10 @@ def _site_name(v: str) -> str:
 SiteName = Annotated[Name, AfterValidator(_site_name)]
 # TS 38.331 TimeToTrigger values (ms)
 TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 2560, 5120)
+# TS 38.331 RLF-TimersAndConstants: t310 and n310's values
+T310_MS = (0, 50, 100, 200, 500, 1000, 2000, 4000, 6000)
+N310 = (1, 2, 3, 4, 6, 8, 10, 20)
+N311 = (1, 2, 3, 4, 5, 6, 8, 10)
 
 ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
@@ -658,9 +662,10 @@ class Fault(_Strict):
     dropped, reason ``site_failure``). ``gpu_down``: ``gpus`` of a site's GPUs fail (their
     batches with them). ``link_down``: a transport link is cut (paths re-route around it).
     ``link_degraded``: its capacity times ``capacity_factor`` and ``extra_delay_ms`` more.
-    ``cell_down``: a cell (or every cell of a cell site) goes off air; its devices re-attach to
-    their next best cell after ``reestablish_ms``. ``surge``: a fleet's request rate times
-    ``rate_factor``.
+    ``cell_down``: a cell (or every cell of a cell site) goes off air; its devices declare a
+    radio link failure when ``handover``'s T310 runs out (unless it comes back first) and
+    re-establish on their next best cell in ``reestablish_ms`` (default:
+    ``handover.reestablish_ms``). ``surge``: a fleet's request rate times ``rate_factor``.
     """
 
     kind: Literal["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "surge"]
@@ -672,7 +677,8 @@ class Fault(_Strict):
     capacity_factor: float = Field(0.5, gt=0, le=1)  # link_degraded
     extra_delay_ms: NonNegFloat = 0.0  # link_degraded
     cell: str | None = None  # cell_down: a cell ("site/0") or a cell site (all its cells)
-    reestablish_ms: NonNegFloat = 100.0  # RRC re-establishment after link failure (assumption)
+    # RRC re-establishment after the radio link failure; None: handover.reestablish_ms
+    reestablish_ms: NonNegFloat | None = None
     fleet: str | None = None  # surge
     rate_factor: float = Field(2.0, gt=0, le=1000)  # surge
 
@@ -693,12 +699,54 @@ class Fault(_Strict):
 class Handover(_Strict):
     """Event A3 (TS 38.331 5.5.4.4): a neighbour better than the serving cell by ``hysteresis_db``
     for ``ttt_ms`` (a TimeToTrigger value of TS 38.331) triggers a handover, which silences the
-    device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS)."""
+    device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS).
+
+    A device that loses its serving cell (it leaves the device's strongest cells as it moves, or
+    goes off the air) declares a radio link failure when T310 expires: ``n310`` consecutive
+    out-of-sync indications start it (TS 38.331 5.3.10), the first after radio link
+    monitoring's evaluation period (:func:`airan.radio.nr.rlf_delay_s`); RRC re-establishment on
+    its best cell then takes ``reestablish_ms``. Its uplink is silent all that time."""
 
     # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
     hysteresis_db: float = Field(3.0, ge=0, le=30)
     ttt_ms: float = 160.0
     interruption_ms: NonNegFloat = 30.0
+    # TS 38.331 allows t310 0-6000 ms and n310 1-20; 1000 ms and 1 are assumptions (a common
+    # setting), as is the re-establishment's 100 ms (cell search, random access, the RRC
+    # messages: TS 38.133 6.2's delay is 50 ms plus the search, system information and PRACH)
+    t310_ms: float = 1000.0
+    n310: int = 1
+    n311: int = 1
+    reestablish_ms: NonNegFloat = 100.0
+
+    @field_validator("t310_ms")
+    @classmethod
+    def _t310(cls, v: float) -> float:
+        if v not in T310_MS:
+            raise ValueError(f"t310_ms must be a TS 38.331 t310 value: "
+                             f"{', '.join(str(x) for x in T310_MS)} (got {v:g})")
+        return v
+
+    @field_validator("n310")
+    @classmethod
+    def _n310(cls, v: int) -> int:
+        if v not in N310:
+            raise ValueError(f"n310 must be a TS 38.331 n310 value: "
+                             f"{', '.join(str(x) for x in N310)} (got {v})")
+        return v
+
+    @field_validator("n311")
+    @classmethod
+    def _n311(cls, v: int) -> int:
+        if v not in N311:
+            raise ValueError(f"n311 must be a TS 38.331 n311 value: "
+                             f"{', '.join(str(x) for x in N311)} (got {v})")
+        return v
+
+    @property
+    def rlf_silence_s(self) -> float:
+        """A device's uplink silence from its serving cell's loss to its re-establishment."""
+        return nr.rlf_delay_s(self.t310_ms, self.n310) + self.reestablish_ms * 1e-3
 
     @field_validator("ttt_ms")
     @classmethod
