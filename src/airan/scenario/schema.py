@@ -20,6 +20,7 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -63,10 +64,13 @@ def _site_name(v: str) -> str:
 SiteName = Annotated[Name, AfterValidator(_site_name)]
 # TS 38.331 TimeToTrigger values (ms)
 TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 2560, 5120)
-# TS 38.331 RLF-TimersAndConstants: t310 and n310's values
+# TS 38.331 RLF-TimersAndConstants: the values of t310 (ms), n310 and n311
 T310_MS = (0, 50, 100, 200, 500, 1000, 2000, 4000, 6000)
 N310 = (1, 2, 3, 4, 6, 8, 10, 20)
 N311 = (1, 2, 3, 4, 5, 6, 8, 10)
+_TS38331_VALUES: dict[str, tuple[tuple[float, ...], str]] = {
+    "ttt_ms": (TTT_MS, "TimeToTrigger"), "t310_ms": (T310_MS, "t310"), "n310": (N310, "n310"),
+    "n311": (N311, "n311")}
 
 ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
@@ -719,42 +723,19 @@ class Handover(_Strict):
     n311: int = 1
     reestablish_ms: NonNegFloat = 100.0
 
-    @field_validator("t310_ms")
+    @field_validator("ttt_ms", "t310_ms", "n310", "n311")
     @classmethod
-    def _t310(cls, v: float) -> float:
-        if v not in T310_MS:
-            raise ValueError(f"t310_ms must be a TS 38.331 t310 value: "
-                             f"{', '.join(str(x) for x in T310_MS)} (got {v:g})")
-        return v
-
-    @field_validator("n310")
-    @classmethod
-    def _n310(cls, v: int) -> int:
-        if v not in N310:
-            raise ValueError(f"n310 must be a TS 38.331 n310 value: "
-                             f"{', '.join(str(x) for x in N310)} (got {v})")
-        return v
-
-    @field_validator("n311")
-    @classmethod
-    def _n311(cls, v: int) -> int:
-        if v not in N311:
-            raise ValueError(f"n311 must be a TS 38.331 n311 value: "
-                             f"{', '.join(str(x) for x in N311)} (got {v})")
+    def _ts38331_value(cls, v: float, info: ValidationInfo) -> float:
+        allowed, name = _TS38331_VALUES[str(info.field_name)]
+        if v not in allowed:
+            raise ValueError(f"{info.field_name} must be a TS 38.331 {name} value: "
+                             f"{', '.join(str(x) for x in allowed)} (got {v:g})")
         return v
 
     @property
     def rlf_silence_s(self) -> float:
         """A device's uplink silence from its serving cell's loss to its re-establishment."""
         return nr.rlf_delay_s(self.t310_ms, self.n310) + self.reestablish_ms * 1e-3
-
-    @field_validator("ttt_ms")
-    @classmethod
-    def _ttt(cls, v: float) -> float:
-        if v not in TTT_MS:
-            raise ValueError(f"ttt_ms must be a TS 38.331 TimeToTrigger value: "
-                             f"{', '.join(str(x) for x in TTT_MS)} (got {v:g})")
-        return v
 
 
 class Engine(_Strict):
