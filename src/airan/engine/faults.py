@@ -151,11 +151,6 @@ class FaultSchedule:
     def active(self) -> bool:
         return bool(self.records)
 
-    @staticmethod
-    def _fdd(w: World) -> bool:
-        """Whether the devices' uplink gains are an array of their own (an FDD uplink)."""
-        return w.dev_top_gain_ul is not w.dev_top_gain
-
     # ---- targets ---------------------------------------------------------------------------
     def _target(self, i: int, f: Fault) -> str:
         """What fault ``i`` acts on, checked as ``airan validate`` checks it (one function)."""
@@ -430,7 +425,7 @@ class FaultSchedule:
         if not len(self._in_outage):
             self._in_outage = np.zeros(w.n_devices, dtype=bool)
             self._outage_gain = np.zeros_like(w.dev_top_gain)
-            self._outage_gain_ul = (np.zeros_like(w.dev_top_gain) if self._fdd(w)
+            self._outage_gain_ul = (np.zeros_like(w.dev_top_gain) if w.uplink_gains_apart
                                     else self._outage_gain)
         # in radio outage: by a cell fault (its zeroed gains saved: back to what they were), or
         # by mobility's own reckoning (it zeroes a moving device's serving gain likewise)
@@ -440,7 +435,7 @@ class FaultSchedule:
         w.dev_top_gain_ul[devs[restored]] = self._outage_gain_ul[devs[restored]]
         self._in_outage[devs] = False
         top, gain = w.dev_top_cell[devs], w.dev_top_gain[devs]
-        gain_ul = w.dev_top_gain_ul[devs] if self._fdd(w) else gain
+        gain_ul = w.dev_top_gain_ul[devs] if w.uplink_gains_apart else gain
         rx = np.where(np.isin(top, down), 0.0, gain * w.cell_rs_mw[top])  # RSRP
         best = np.argmax(rx, axis=1)
         # a device in sync again goes on with the cell it lost (back on the air: not where
@@ -472,7 +467,7 @@ class FaultSchedule:
                          np.where(cols <= best[:, None], cols - 1, cols))
         top = np.take_along_axis(top, order, axis=1)
         gain = np.take_along_axis(gain, order, axis=1)
-        gain_ul = np.take_along_axis(gain_ul, order, axis=1) if self._fdd(w) else gain
+        gain_ul = np.take_along_axis(gain_ul, order, axis=1) if w.uplink_gains_apart else gain
         gain[none, 0] = 0.0  # no cell left on air: radio outage
         gain_ul[none, 0] = 0.0
         w.dev_top_cell[devs] = top

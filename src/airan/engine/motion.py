@@ -146,7 +146,7 @@ class Motion:
         k = w.dev_top_cell.shape[1]
         top = np.empty((len(ids), k), dtype=np.int64)
         gain = np.empty((len(ids), k))
-        fdd = w.dev_top_gain_ul is not w.dev_top_gain  # the uplink's gains an array of their own
+        fdd = w.uplink_gains_apart
         gain_ul = np.empty((len(ids), k)) if fdd else gain
         resid = w.dev_resid_gain_mw[ids].copy()
         if relist.any():

@@ -215,6 +215,12 @@ class World:
     def n_devices(self) -> int:
         return len(self.dev_fleet)
 
+    @property
+    def uplink_gains_apart(self) -> bool:
+        """Whether the devices' uplink gains are an array of their own (an FDD uplink, on
+        another frequency); in TDD ``dev_top_gain_ul`` is ``dev_top_gain`` itself."""
+        return self.dev_top_gain_ul is not self.dev_top_gain
+
     def out_of_coverage(self) -> NDArray[np.bool_]:
         """[N] devices without a usable link to their best cell even in an idle network (no
         interference): the uplink at full power on one PRB, or the downlink on every transmit
