@@ -102,11 +102,6 @@ class DeviceRadio:
     def k_top(self) -> int:
         return min(TOP_K_CELLS, len(self.cell_node))
 
-    @property
-    def fdd(self) -> bool:
-        """Whether some cell's uplink is on another frequency than its downlink."""
-        return self._fdd
-
     def links(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]) -> Links:
         """For each device at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by received
         power, their linear path gains (antenna, LOS state and shadowing included; serving cell
