@@ -146,8 +146,8 @@ def test_a_serving_cell_lost_while_moving_is_a_radio_link_failure_with_its_timer
         eng.step(chunk)
     assert eng.motion.radio_link_failures.sum() == 1 and eng.motion.handovers.sum() == 0
     assert 15.0 < before < 18.0
-    elig = float(eng._st.ue_ul_elig[0])
-    assert before + 1.3 - 1e-9 <= elig <= eng.now_s + 1.3 + eng.world.slot_s
+    for held in (eng._st.ue_ul_elig, eng._st.ue_dl_hold):  # both directions
+        assert before + 1.3 - 1e-9 <= float(held[0]) <= eng.now_s + 1.3 + eng.world.slot_s
 
 
 def test_a_cell_still_held_off_the_air_by_another_fault_lets_the_link_fail() -> None:
@@ -173,9 +173,64 @@ def test_a_longer_hold_set_while_counting_down_outlasts_the_recovery() -> None:
              model="nr")
     eng = Engine(scenario_from_dict(d))
     w = eng.world
+    st = eng._st
     eng.step(int(round(0.6 / w.slot_s)))
-    assert eng._st.ue_ul_elig[0] == pytest.approx(1.8)
-    eng._st.ue_ul_elig[0] = 2.0  # another hold, longer than the failure's
+    assert st.ue_ul_elig[0] == pytest.approx(1.8) and st.ue_dl_hold[0] == pytest.approx(1.8)
+    st.ue_ul_elig[0] = 2.0  # another hold, longer than the failure's (the uplink's only)
     eng.step(int(round(0.85 / w.slot_s)) - eng.slot)
-    assert eng._st.ue_ul_elig[0] == 2.0
+    assert st.ue_ul_elig[0] == 2.0
+    assert st.ue_dl_hold[0] == pytest.approx(0.9)  # the failure's own, lifted at the recovery
     assert w.cell_names[int(w.dev_cell[0])] == "c0"
+
+
+def _answers(d: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each request's uplink end, its answer's arrival at the serving cell and its end (s)."""
+    t = Engine(scenario_from_dict(d)).run().requests
+    created = t.column("created_s").to_numpy()
+
+    def s(*names: str) -> np.ndarray:
+        return sum((t.column(n).to_numpy() * 1e-3 for n in names), np.zeros(len(created)))
+
+    sent = created + s("ul_wait_ms", "ul_air_ms")
+    due = sent + s("ul_transport_ms", "queue_ms", "compute_ms", "dl_transport_ms")
+    return sent, due, created + s("latency_ms")
+
+
+@pytest.mark.parametrize("model", ["ideal", "fixed", "nr"])
+def test_an_answer_due_while_the_link_is_down_waits_for_the_re_establishment(
+        model: str) -> None:
+    """c0 off air from 0.403 s, just after the device sent an upload: its answer reaches the
+    cell during the silence and is delivered after the re-establishment, 1.3 s on (forwarded
+    to c1, recovered by PDCP), not while the device hears no cell."""
+    d = _row(2.0, faults=[{"kind": "cell_down", "cell": "c0", "start_s": 0.403}], model=model)
+    sent, due, done = _answers(d)
+    silent_until = 0.403 + 1.3
+    waiting = (sent < 0.403) & (due >= 0.403)
+    assert waiting.sum() == 1
+    assert np.all(done[waiting] >= silent_until - 1e-9)
+    assert np.all(done[waiting] < silent_until + 0.005)
+    assert np.all(done[due < 0.403] < 0.403)
+
+
+def test_an_answer_due_before_the_cell_returns_is_delivered_once_in_sync() -> None:
+    """c0 off air 0.403-0.7 s: the answer waiting for the device goes out when it is in sync
+    on c0 again (0.8 s), not after a re-establishment."""
+    d = _row(1.5, faults=[{"kind": "cell_down", "cell": "c0", "start_s": 0.403,
+                           "end_s": 0.7}], model="nr")
+    sent, due, done = _answers(d)
+    waiting = (sent < 0.403) & (due >= 0.403)
+    assert waiting.sum() == 1
+    assert np.all(done[waiting] >= 0.8 - 1e-9) and np.all(done[waiting] < 0.81)
+
+
+def test_a_handover_holds_the_downlink_for_its_interruption() -> None:
+    """c0 back at 2.5 s takes the device back from c1 (A3): an answer reaching the cell in the
+    30 ms of the handover's interruption waits for its end (TS 38.300 9.2.3.2)."""
+    d = _row(3.0, faults=[{"kind": "cell_down", "cell": "c0", "start_s": 0.5, "end_s": 2.5}],
+             model="nr")
+    sent, due, done = _answers(d)
+    waiting = (due >= 2.5) & (due < 2.53)
+    assert waiting.sum() >= 1
+    assert np.all(done[waiting] >= 2.53 - 1e-9) and np.all(done[waiting] < 2.54)
+    after = (sent > 2.6) & (due < 2.95)
+    assert after.sum() >= 30 and np.all(done[after] < due[after] + 0.01)  # as before it

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from airan.engine import kernel as K
-from airan.engine.world import World, hold_uplink, transport_paths
+from airan.engine.world import World, hold_link, transport_paths
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
@@ -115,12 +115,12 @@ class FaultSchedule:
         self.recover_s = nr.rlm_recovery_s(ho.n311)  # a cell back before it: to in-sync
         self.reestablish_ms = ho.reestablish_ms  # a fault's own, where it gives one
         # devices whose cell a fault took: when their radio link fails (-inf: none pending),
-        # the cell they lost, their uplink's eligibility before it and the hold the loss set
-        # (set at the first)
+        # the cell they lost, their link's holds before it and the holds the loss set (rows:
+        # uplink, downlink; set at the first)
         self._rlf_at = np.zeros(0)
         self._lost_cell = np.zeros(0, dtype=np.int64)
-        self._elig_before = np.zeros(0)
-        self._rlf_hold = np.zeros(0)
+        self._hold_before = np.zeros((2, 0))
+        self._rlf_hold = np.zeros((2, 0))
         self.fleet_names = [f.name for f in scenario.fleets]
         # devices a cell outage left with no cell on air, and their gains, zeroed in the world
         # (the kernel's radio outage) until a cell of theirs comes back (set at the first)
@@ -391,13 +391,14 @@ class FaultSchedule:
 
     def _reattach(self, engine: Any, rec: FaultRecord, mine: np.ndarray, start: bool) -> None:
         """Devices attached to a cell of ``mine`` that goes down re-attach to their strongest
-        cell on air (from their current list of cells), their uplink silent until their radio
-        link failure (T310 expiring, TS 38.331 5.3.10) and ``reestablish_ms`` after it. When
-        it comes back before their failure, they recover on it (in sync again: T310 stops,
-        ``nr.rlm_recovery_s``); after it, those in radio outage re-establish on their
-        strongest cell (``reestablish_ms``), and those served by another cell hand over to it
-        where it is stronger by the hysteresis (event A3, TS 38.331 5.5.4.4, without the
-        time-to-trigger), silent for ``interruption_ms``; the others stay where they are."""
+        cell on air (from their current list of cells), their link silent (uplink and
+        downlink: :func:`hold_link`) until their radio link failure (T310 expiring, TS 38.331
+        5.3.10) and ``reestablish_ms`` after it. When it comes back before their failure, they
+        recover on it (in sync again: T310 stops, ``nr.rlm_recovery_s``); after it, those in
+        radio outage re-establish on their strongest cell (``reestablish_ms``), and those
+        served by another cell hand over to it where it is stronger by the hysteresis (event
+        A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for ``interruption_ms``;
+        the others stay where they are."""
         w = self.world
         st = engine._st
         down = self.down_cells()
@@ -411,14 +412,15 @@ class FaultSchedule:
         if not len(self._rlf_at):
             self._rlf_at = np.full(w.n_devices, -np.inf)
             self._lost_cell = np.full(w.n_devices, -1, dtype=np.int64)
-            self._elig_before = np.zeros(w.n_devices)
-            self._rlf_hold = np.zeros(w.n_devices)
+            # each direction's hold before the loss and the loss's own (uplink, downlink)
+            self._hold_before = np.zeros((2, w.n_devices))
+            self._rlf_hold = np.zeros((2, w.n_devices))
         pending = self._rlf_at[devs] > now  # lost a cell, its link not failed yet
         if start:  # (a device already counting down for another cell goes on with that one)
             fresh = devs[~pending]
             self._rlf_at[fresh] = now + self.rlf_s
             self._lost_cell[fresh] = w.dev_cell[fresh]
-            self._elig_before[fresh] = st.ue_ul_elig[fresh]
+            self._hold_before[:, fresh] = st.ue_ul_elig[fresh], st.ue_dl_hold[fresh]
             recovering = np.zeros(len(devs), dtype=bool)
         else:
             recovering = pending & np.isin(self._lost_cell[devs], mine)
@@ -484,19 +486,19 @@ class FaultSchedule:
                           else rec.fault.reestablish_ms)
         if start:
             new = devs[self._rlf_at[devs] == now + self.rlf_s]  # (not those counting down)
-            hold_uplink(w, st.ue_ul_elig, new, now + self.rlf_s + reestablish_ms * 1e-3)
-            self._rlf_hold[new] = st.ue_ul_elig[new]
+            hold_link(w, st, new, now + self.rlf_s + reestablish_ms * 1e-3)
+            self._rlf_hold[:, new] = st.ue_ul_elig[new], st.ue_dl_hold[new]
         else:
             # silent only until in sync: the failure's hold lifted (where nothing since, a
-            # mobility's radio link failure say, held it longer)
+            # mobility's radio link failure say, held it longer), in each direction
             back = devs[recovering]
-            own = back[st.ue_ul_elig[back] == self._rlf_hold[back]]
-            st.ue_ul_elig[own] = self._elig_before[own]
-            hold_uplink(w, st.ue_ul_elig, back, now + self.recover_s)
+            for i, held in enumerate((st.ue_ul_elig, st.ue_dl_hold)):
+                own = back[held[back] == self._rlf_hold[i, back]]
+                held[own] = self._hold_before[i, own]
+            hold_link(w, st, back, now + self.recover_s)
             self._rlf_at[back] = -np.inf
-            hold_uplink(w, st.ue_ul_elig, devs[outage & ~none & ~recovering],
-                        now + reestablish_ms * 1e-3)
-            hold_uplink(w, st.ue_ul_elig, devs[~outage & ~recovering], now + self.interruption_s)
+            hold_link(w, st, devs[outage & ~none & ~recovering], now + reestablish_ms * 1e-3)
+            hold_link(w, st, devs[~outage & ~recovering], now + self.interruption_s)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 

@@ -1792,7 +1792,9 @@ def serve_dl(W, S, k, s0, frac):
     dl_noise = W.dev_dl_noise_mw
     nrf = rq_f.shape[1]
     dev_fleet = W.dev_fleet
-    more = S.ue_tmp  # 1: the UE needs more than an equal share; 2: out of coverage
+    hold = S.ue_dl_hold  # its link interrupted until then (a handover, a re-establishment)
+    # 1: the UE needs more than an equal share; 2: out of coverage; 3: held
+    more = S.ue_tmp
     for i in range(n_act):
         if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
             y = act[i + 2 * PREFETCH_AHEAD]
@@ -1813,6 +1815,9 @@ def serve_dl(W, S, k, s0, frac):
                 prefetch(se_dl, x)
         d = act[i]
         if rq_f[dl_head[d], T_DLARR] + delay <= lim:
+            if hold[d] > lim:  # waits in the set, with no share, until its link is back
+                more[d] = 3
+                continue
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
                 refresh_dl(W, S, d, k)
             if se_dl[d] <= 0.0:  # below the SINR floor: no PRB carries a bit (see below)
@@ -1830,7 +1835,7 @@ def serve_dl(W, S, k, s0, frac):
     for i in range(n_act):
         d = act[i]
         r = dl_head[d]
-        if rq_f[r, T_DLARR] + delay > lim or more[d] == 2:
+        if rq_f[r, T_DLARR] + delay > lim or more[d] >= 2:
             continue
         c = dev_cell[d]
         equal = free_prb[c] / cnt[c]
@@ -1849,7 +1854,7 @@ def serve_dl(W, S, k, s0, frac):
     for i in range(n_act):
         d = act[i]
         r = dl_head[d]
-        if rq_f[r, T_DLARR] + delay > lim:
+        if rq_f[r, T_DLARR] + delay > lim or more[d] == 3:
             act[kept] = d
             act_pos[d] = kept
             kept += 1
@@ -1950,12 +1955,16 @@ def dl_arrive(W, S, r, t):
     """The answer reached the device's cell at ``t``: queue it for the downlink."""
     S.rq_f[r, T_DLARR] = t
     d = S.rq_i[r, I_DEV]
-    if W.radio_model == 1:  # ideal
-        finish(W, S, r, t)
+    if W.radio_model == 1:  # ideal: at once, or when the device's link is back
+        if S.ue_dl_hold[d] > t:
+            S.rq_i[r, I_STAGE] = ST_FINISH
+            push_event(S, S.ue_dl_hold[d], r)
+        else:
+            finish(W, S, r, t)
         return
     bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]
-    if W.radio_model == 2:  # fixed-rate link per device
-        start = S.ue_dl_free[d] if S.ue_dl_free[d] > t else t
+    if W.radio_model == 2:  # fixed-rate link per device (from when its link is back)
+        start = max(t, S.ue_dl_free[d], S.ue_dl_hold[d])
         S.ue_dl_free[d] = start + bits / W.fixed_dl_bps
         S.fleet_energy_j[W.dev_fleet[d]] += W.ue_rx_w * bits / W.fixed_dl_bps
         S.rq_i[r, I_STAGE] = ST_FINISH

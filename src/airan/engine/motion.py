@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.engine.world import World, hold_uplink
+from airan.engine.world import World, hold_link
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.schema import Scenario
@@ -220,8 +220,8 @@ class Motion:
             self.handovers[ids[ho]] += 1
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1
-            hold_uplink(w, st.ue_ul_elig, ids[ho], t + self.interruption_s)
-            hold_uplink(w, st.ue_ul_elig, ids[rlf], t + self.rlf_silence_s)
+            hold_link(w, st, ids[ho], t + self.interruption_s)
+            hold_link(w, st, ids[rlf], t + self.rlf_silence_s)
             self._count_affected(engine, moved)
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:

@@ -147,6 +147,7 @@ _STATE_FIELDS = [
     "ue_sent_dl",
     "ue_ul_free",
     "ue_dl_free",
+    "ue_dl_hold",
     "dev_free",
     "act_ul",
     "act_ul_pos",
@@ -367,6 +368,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         ue_sent_dl=np.zeros((n_dev, 2), dtype=np.int64),
         ue_ul_free=np.zeros(n_dev),
         ue_dl_free=np.zeros(n_dev),
+        # until when each UE's downlink is held, its link interrupted (a handover, a radio link
+        # failure and its re-establishment: world.hold_link); ue_ul_elig holds the uplink
+        ue_dl_hold=np.zeros(n_dev),
         dev_free=np.zeros(n_dev),
         act_ul=np.zeros(n_dev, dtype=np.int64),
         act_ul_pos=np.full(n_dev, -1, dtype=np.int64),
@@ -477,7 +481,7 @@ _ROW_BLOCKS = (
     (8, ("ue_ul_bits", "ue_ul_elig", "ue_se_ul", "ue_pf_w", "ue_fade", "ue_grant", "ue_avg_thr",
          "ue_ul_free")),  # the uplink scheduler's and a new request's floats
     (8, ("ue_ul_head", "ue_ul_tail", "ue_se_slot", "ue_pf_n", "act_ul_pos", "ue_sent_ul")),
-    (4, ("ue_se_dl", "ue_dl_free", "dev_free")),  # the downlink's and on-board compute's
+    (4, ("ue_se_dl", "ue_dl_free", "ue_dl_hold", "dev_free")),  # the downlink's, on-board's
     (8, ("ue_dl_head", "ue_dl_tail", "ue_se_slot_dl", "act_dl_pos", "ue_tmp", "ue_sent_dl")),
     (8, ("cell_tmp", "cell_spare", "cell_heavy", "cell_used_ul", "cell_pow_ul", "cell_iul",
          "load_ul", "pow_ul")),  # a cell's, as the uplink scheduler and its loads read them

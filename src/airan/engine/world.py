@@ -246,13 +246,17 @@ def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     return np.ceil(np.asarray(t_s, dtype=np.float64) / slot_s - 1e-6) * slot_s  # type: ignore[no-any-return]
 
 
-def hold_uplink(world: World, ue_ul_elig: F64, devices: NDArray[np.int64],
-                until_s: float) -> None:
-    """Keep ``devices`` from sending on the uplink until ``until_s`` (a handover's interruption,
-    a re-establishment): under nr, until the start of the slot it ends in
-    (:func:`slot_start_at_or_after`). An upload the fixed radio booked before stays booked."""
+def hold_link(world: World, state: Any, devices: NDArray[np.int64], until_s: float) -> None:
+    """Interrupt ``devices``' radio link until ``until_s`` (a handover's interruption, a radio
+    link failure and the re-establishment after it): neither the uplink (``ue_ul_elig``) nor
+    the downlink (``ue_dl_hold``) carries their bits before it. The answers wait for the new
+    cell: forwarded to it in a handover (TS 38.300 9.2.3.2, the UE off its source cell before
+    it is on the target), recovered by PDCP after a re-establishment (TS 38.323 5.1.2). Under
+    nr, until the start of the slot it ends in (:func:`slot_start_at_or_after`). What the
+    fixed radio booked before stays booked."""
     end = slot_start_at_or_after(until_s, world.slot_s) if world.radio_model == 0 else until_s
-    ue_ul_elig[devices] = np.maximum(ue_ul_elig[devices], end)
+    for held in (state.ue_ul_elig, state.ue_dl_hold):
+        held[devices] = np.maximum(held[devices], end)
 
 
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:
