@@ -234,3 +234,53 @@ def test_a_handover_holds_the_downlink_for_its_interruption() -> None:
     assert np.all(done[waiting] >= 2.53 - 1e-9) and np.all(done[waiting] < 2.54)
     after = (sent > 2.6) & (due < 2.95)
     assert after.sum() >= 30 and np.all(done[after] < due[after] + 0.01)  # as before it
+
+
+def _on_board(duration_s: float, **kw: Any) -> dict[str, Any]:
+    """``_row`` under deadline-aware, YOLOv8n at 20 Hz from a device whose own embedded CPU
+    takes 25 ms (the edge's L4 ~1 ms, behind ~10 ms of radio): within the 100 ms deadline
+    either way, faster at the edge."""
+    d = _row(duration_s, **kw)
+    d["policy"] = "deadline-aware"
+    d["fleets"][0]["accelerator"] = "DeviceCPU"
+    d["services"][0].update(model="yolov8n", rate_hz=20.0)
+    return d
+
+
+def test_deadline_aware_computes_on_board_while_the_link_is_down() -> None:
+    """c0 off air from 0.5 s: for the 1.3 s the device's link is silent, an offload would wait
+    for it (``Snapshot.link_wait_s``), so deadline-aware runs the requests on the device's own
+    accelerator and meets them; before and after, the edge."""
+    d = _on_board(2.5, faults=[{"kind": "cell_down", "cell": "c0", "start_s": 0.5}],
+                  model="nr")
+    t = Engine(scenario_from_dict(d)).run().requests
+    created = t.column("created_s").to_numpy()
+    place = np.asarray(t.column("placement").to_pylist())
+    met = np.asarray(t.column("outcome").to_pylist()) == "met"
+    silent = (created >= 0.505) & (created < 1.795)  # (a decision interval's margin)
+    assert silent.sum() >= 25
+    assert np.all(place[silent] == "local") and np.all(met[silent])
+    before, after = created < 0.495, created >= 1.81
+    assert before.sum() >= 9 and np.all(place[before] == "edge")
+    assert after.sum() >= 13 and np.all(place[after] == "edge") and np.all(met[after])
+
+
+def test_a_held_links_wait_is_decided_alike_in_the_kernel_and_by_the_policy() -> None:
+    """The engine's compiled deadline-aware (engine.decide) and the policy on a snapshot, and
+    the policy's compiled core and its numpy reference, agree on every decision across the
+    silence, the recovery and the handover back (c0 off air 0.5-0.8 s and 1.0-2.5 s)."""
+    from test_policy_compiled import _compare_on_run, _engine_decides_as_the_policy
+
+    faults = [{"kind": "cell_down", "cell": "c0", "start_s": 0.5, "end_s": 0.8},
+              {"kind": "cell_down", "cell": "c0", "start_s": 1.0, "end_s": 2.5}]
+    sc = scenario_from_dict(_on_board(3.0, faults=faults, model="nr"))
+    seen = _engine_decides_as_the_policy(sc, duration_s=3.0)
+    assert seen["local"] >= 30 and seen["requests"] - seen["local"] >= 20
+    seen = _compare_on_run(sc, strict=False, duration_s=3.0)
+    assert seen["local"] >= 30
+    eng = Engine(sc)
+    eng.step(int(round(0.6 / eng.world.slot_s)))
+    from airan.policy import Snapshot
+
+    wait = Snapshot(eng).link_wait_s(np.array([0]))
+    assert wait[0] == pytest.approx(1.8 - eng.now_s, abs=1e-9)

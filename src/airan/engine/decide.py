@@ -48,6 +48,8 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     # Snapshot.ul_time_s (Engine._ul_time_s under NR)
     ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction)
     ul_round = K._report_rounds_s(W, S, dev, bits, report_round_s)  # .ul_report_round_s
+    for i in range(n):  # + Snapshot.link_wait_s (policy.base.ul_delay_s)
+        ul_round[i] = max(S.ue_dl_hold[dev[i]] - now, 0.0) + ul_round[i]
     dl_rate = K._dl_rates_bps(W, S, dev, dl_fraction)  # Snapshot.dl_rate_bps under NR
     # Snapshot.device_backlog_s
     dev_backlog = np.empty(n)

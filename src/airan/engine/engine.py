@@ -573,6 +573,12 @@ class Engine:
         return K.ul_times_s(  # type: ignore[no-any-return]
             self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction)
 
+    def _link_wait_s(self, devices: np.ndarray) -> np.ndarray:
+        """How long each device's radio link stays interrupted from now (s; world.hold_link
+        holds both directions until the same time, the downlink's alone without the uplink's
+        own SR and grant)."""
+        return np.maximum(self._st.ue_dl_hold[devices] - self.now_s, 0.0)  # type: ignore[no-any-return]
+
     def _ul_report_round_s(self, devices: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """The buffer status report's round each upload of ``bits`` adds now
         (``radio.first_grant_bytes``, ``nr.report_round_s``): where the device waits for its

@@ -164,6 +164,9 @@ class LiveSnapshot:
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.zeros(len(devices))
 
+    def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return np.zeros(len(devices))  # the live devices' links are not interrupted here
+
     def context_site(self, devices: NDArray[np.int64],
                      services: NDArray[np.int64]) -> NDArray[np.int64]:
         return np.full(len(devices), -1, dtype=np.int64)  # contexts do not move here

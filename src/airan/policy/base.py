@@ -138,6 +138,10 @@ class Snapshot:
     - ``ul_report_round_s(devices, bits)``: the buffer status report's round such an upload
       adds to the leg's fixed part where the SR's grant cannot carry it
       (``radio.first_grant_bytes``; 0 otherwise).
+    - ``link_wait_s(devices)``: how long each device's radio link stays interrupted (a
+      handover's interruption, a radio link failure's silence and the re-establishment after
+      it; 0 while it is up): neither its upload nor its answer moves before (the air legs'
+      estimates start after it; a device's own accelerator does not wait).
     - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
       a stateless service), or, where a request of the pair is on its way to a site, the site
       the newest one goes to: a stateful service's request elsewhere first moves it there.
@@ -260,6 +264,9 @@ class Snapshot:
                           bits: NDArray[np.float64]) -> NDArray[np.float64]:
         return self._engine._ul_report_round_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
 
+    def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._engine._link_wait_s(devices)  # type: ignore[attr-defined,no-any-return]
+
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
         return np.maximum(free - self.time_s, 0.0)  # type: ignore[no-any-return]
@@ -365,7 +372,7 @@ def latency_parts_s(
     after = np.empty((n, k))
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
-        ul_leg = air_leg_s(snap.ul_access_delay_s + snap.ul_report_round_s(d, ul_bits),
+        ul_leg = air_leg_s(snap.ul_access_delay_s + ul_delay_s(snap, d, ul_bits),
                            snap.ul_time_s(d, ul_bits), snap.ul_slot_spacing_s)
         dl_leg = air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
                            snap.dl_slot_spacing_s)
@@ -534,6 +541,14 @@ def _decay_and_count(site_rate, home_rate, home_site, node, site, model, keep, w
             home_rate[home_site[node[i]], model[i]] += weight
         if site[i] >= 0:
             site_rate[site[i], model[i]] += weight
+
+
+def ul_delay_s(snap: Snapshot, devices: NDArray[np.int64],
+               ul_bits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What each upload waits beyond the uplink's fixed part (s): its device's link back (a
+    handover's or a radio link failure's interruption, ``link_wait_s``), then the buffer status
+    report's round where the SR's grant cannot carry it (``ul_report_round_s``)."""
+    return snap.link_wait_s(devices) + snap.ul_report_round_s(devices, ul_bits)  # type: ignore[no-any-return]
 
 
 def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,

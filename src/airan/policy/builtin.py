@@ -25,6 +25,7 @@ from airan.policy.base import (
     nr_slot_s,
     per_item_time_s,
     radio_tx_w,
+    ul_delay_s,
     world_of,
 )
 
@@ -215,7 +216,7 @@ def deadline_aware(
         w.dev_fleet[d],  # type: ignore[attr-defined]
         air[0] if energy else np.zeros(0),
         snap.ul_time_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
-        snap.ul_report_round_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
+        ul_delay_s(snap, d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
         air[1] if energy else np.zeros(0),
         snap.device_backlog_s(d),
