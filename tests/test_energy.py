@@ -67,9 +67,10 @@ def test_offloading_a_heavy_model_lengthens_battery_life_by_the_power_ratio() ->
     local, offload = _run("local")["fleets"]["arm"], _run("nearest-edge")["fleets"]["arm"]
     thor = load_gpus()["JetsonThor"]
     rate = local["requests"] / local["devices"] / 20.0  # requests per device-second
-    # mean power: idle, plus each request's energy above idle
-    p_local = thor.idle_w + rate * local["energy_per_request_j"]
-    p_offload = thor.idle_w + rate * offload["energy_per_request_j"]
+    # mean power: idle, the radio's PDCCH monitoring (half of ue_rx_w's 1 W: TR 38.840), plus
+    # each request's energy above them
+    p_local = thor.idle_w + 0.5 + rate * local["energy_per_request_j"]
+    p_offload = thor.idle_w + 0.5 + rate * offload["energy_per_request_j"]
     assert local["mean_power_w"] == pytest.approx(p_local, rel=1e-6)
     assert offload["mean_power_w"] == pytest.approx(p_offload, rel=1e-6)
     assert offload["battery_life_h"] / local["battery_life_h"] == pytest.approx(
@@ -101,3 +102,26 @@ def test_energy_objective_offloads_what_latency_keeps_on_board() -> None:
     e_frugal = frugal["fleets"]["arm"]["energy_per_request_j"]
     assert e_frugal < e_lat / 10  # ~1.5 J of radio against ~50 J of Thor
     assert frugal["services"]["vla"]["hit_ratio"] > 0.95  # and the deadline is still met
+
+
+def test_a_connected_ue_monitors_the_pdcch_all_along() -> None:
+    """TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only monitoring 100, PDCCH + PDSCH 300: by default
+    monitoring draws half of what a received slot adds (``ue_rx_w``). It is drawn all along (no
+    DRX), so a fleet's mean power carries exactly ``ue_pdcch_w`` more and its energy per
+    request, above the idle draw, the same; the ideal radio has no air interface to monitor."""
+    from airan.scenario.schema import Radio
+
+    assert Radio().pdcch_monitor_w == 0.5
+    assert Radio(ue_rx_w=0.6).pdcch_monitor_w == pytest.approx(0.3, rel=1e-12)
+    assert Radio(ue_pdcch_w=0.2).pdcch_monitor_w == 0.2
+    assert Radio(model="ideal").pdcch_monitor_w == 0.0
+    runs = {}
+    for watts in (0.0, 0.8):
+        sc = _vla_cell()
+        sc = sc.model_copy(update={"radio": sc.radio.model_copy(update={"ue_pdcch_w": watts})})
+        runs[watts] = Engine(sc, policy="nearest-edge", duration_s=5.0, seed=11).run().summary
+    quiet, monitoring = runs[0.0]["fleets"]["arm"], runs[0.8]["fleets"]["arm"]
+    assert monitoring["mean_power_w"] - quiet["mean_power_w"] == pytest.approx(0.8, rel=1e-9)
+    assert monitoring["energy_per_request_j"] == quiet["energy_per_request_j"]
+    assert monitoring["battery_life_h"] == pytest.approx(
+        100.0 / monitoring["mean_power_w"], rel=1e-12)

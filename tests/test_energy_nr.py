@@ -56,7 +56,8 @@ def test_nr_upload_energy_and_the_policy_estimate_match_by_hand(x_m: float) -> N
     assert s["requests"]["in_flight"] == 0
     hand = _ul_energy_by_hand(eng.world, 100e3 * 8)
     assert s["fleets"]["ue"]["energy_per_request_j"] == pytest.approx(hand, rel=1e-9)
-    assert s["fleets"]["ue"]["mean_power_w"] == pytest.approx(3.0 + 10 * hand / 20.0, rel=1e-9)
+    assert s["fleets"]["ue"]["mean_power_w"] == pytest.approx(
+        3.0 + 0.5 + 10 * hand / 20.0, rel=1e-9)  # idle, PDCCH monitoring, the uploads
     assert np.mean(est) == pytest.approx(hand, rel=1e-6)  # was 5x (DDDSU) to 9x (full power)
 
 

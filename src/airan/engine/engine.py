@@ -985,7 +985,9 @@ class Engine:
             local_s = st.fleet_local_s[f] - ahead_s[f]
             energy = float(st.fleet_energy_j[f] - w.fleet_active_w[f] * ahead_s[f])
             idle_j = w.fleet_idle_w[f] * max(0.0, device_s - local_s)
-            power = (energy + idle_j) / device_s if device_s > 0 else None
+            # and the radio's PDCCH monitoring, all along (the transfers' energy is above it)
+            power = ((energy + idle_j) / device_s + self.scenario.radio.pdcch_monitor_w
+                     if device_s > 0 else None)
             # per request, above the idle power the device draws anyway (as the policies
             # weigh it): the accelerator's TDP - idle while it computes
             marginal = energy - float(w.fleet_idle_w[f]) * max(0.0, local_s)

@@ -337,6 +337,18 @@ class Radio(_Strict):
     ue_tx_circuit_w: NonNegFloat = 1.0
     ue_pa_efficiency: float = Field(0.25, gt=0, le=1)
     ue_rx_w: NonNegFloat = 1.0
+    # a connected UE monitors the PDCCH in every slot it neither sends nor receives in (no DRX
+    # is modelled); None: half of ue_rx_w, from TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only 100,
+    # PDCCH + PDSCH 300, so that a received slot adds 200 (ue_rx_w) to the monitoring's 100
+    ue_pdcch_w: NonNegFloat | None = None
+
+    @property
+    def pdcch_monitor_w(self) -> float:
+        """A connected UE's power monitoring the PDCCH (W), drawn all along (no DRX): a
+        fleet's mean power counts it; the ideal radio, which has no air interface, none."""
+        if self.model == "ideal":
+            return 0.0
+        return self.ue_rx_w / 2.0 if self.ue_pdcch_w is None else self.ue_pdcch_w
 
     @field_validator("environment")
     @classmethod
