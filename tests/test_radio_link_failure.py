@@ -212,6 +212,45 @@ def test_an_answer_due_while_the_link_is_down_waits_for_the_re_establishment(
     assert np.all(done[due < 0.403] < 0.403)
 
 
+@pytest.mark.parametrize("model", ["ideal", "fixed", "nr"])
+def test_an_answer_booked_before_a_later_silence_waits_for_it_too(model: str) -> None:
+    """c0 off air 0.403-0.7 s, then from 1.0 s for good: the ideal and fixed radios book an
+    answer's delivery when it reaches the cell; one booked for after 1.0 s still waits for
+    the second silence to end (a review: delivered inside it), as under nr."""
+    faults = [{"kind": "cell_down", "cell": "c0", "start_s": 0.403, "end_s": 0.7},
+              {"kind": "cell_down", "cell": "c0", "start_s": 1.0}]
+    _, due, done = _answers(_row(2.5, faults=faults, model=model))
+    assert np.sum(due < 0.403) >= 30
+    assert not np.any((done > 1.0 + 1e-9) & (done < 2.3 - 1e-9))
+    assert np.sum(done >= 2.3 - 1e-9) >= 1
+
+
+@pytest.mark.parametrize(("model", "start_s"), [("ideal", 0.403), ("fixed", 0.403),
+                                               ("nr", 0.3995)])  # (an upload sent, its answer due)
+def test_an_answer_of_no_bytes_has_nothing_to_wait_for(model: str, start_s: float) -> None:
+    """A service with ``dl_kb: 0`` sends nothing down: its request ends when the answer is
+    ready, held link or not, under every radio (a review: ideal and fixed held it 1.3 s)."""
+    d = _row(1.0, faults=[{"kind": "cell_down", "cell": "c0", "start_s": start_s}],
+             model=model)
+    d["services"][0]["dl_kb"] = 0.0
+    sent, due, done = _answers(d)
+    waiting = (sent < start_s) & (due >= start_s)
+    assert waiting.sum() == 1
+    assert np.all(done[waiting] == pytest.approx(due[waiting], abs=1e-3))
+
+
+def test_a_block_sent_again_into_a_silence_waits_for_its_end() -> None:
+    """An answer whose last block goes out just before c0 goes off air and fails (HARQ, here
+    at ``bler`` 0.5) is not delivered by the resend inside the silence (a review)."""
+    d = _row(2.0, faults=[{"kind": "cell_down", "cell": "c0", "start_s": 0.5}], model="nr")
+    d["radio"]["bler"] = 0.5
+    d["fleets"][0]["count"] = 20
+    _, due, done = _answers(d)
+    silent_until = 0.5 + 1.3
+    assert np.sum((due < 0.5) & (done > 0.5)) >= 1  # some answer's resend came after 0.5 s
+    assert not np.any((done > 0.5 + 1e-9) & (done < silent_until - 1e-9))
+
+
 def test_an_answer_due_before_the_cell_returns_is_delivered_once_in_sync() -> None:
     """c0 off air 0.403-0.7 s: the answer waiting for the device goes out when it is in sync
     on c0 again (0.8 s), not after a re-establishment."""

@@ -45,7 +45,11 @@ HOP_OWN = -1
 TRANSIT_AHEAD_S = 1e-4
 # stages
 # ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
-ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN = range(9)
+# ST_AIR: an answer whose delivery over the air is an event of its own (the ideal and fixed
+# radios', a block sent again by HARQ): delivered then, or where the device's link is held
+# then (ue_dl_hold: a handover, a radio link failure since), when it is back
+ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN, ST_AIR = \
+    range(10)
 # counters
 # C_ACT_UL_SORTED, C_ACT_DL_SORTED: how many of the active UEs at the front of ``act_ul``,
 # ``act_dl`` are in device order (the schedulers keep them so; new ones are appended)
@@ -1887,7 +1891,7 @@ def serve_dl(W, S, k, s0, frac):
                     # downlink part) that carried its last bits, as on the uplink
                     t_done = harq_end(W, S, s0 + slot, k, False, d, int(rq_f[r, T_DONE]))
                     if t_done > s0 + slot:  # sent again (HARQ): delivered by an event
-                        rq_i[r, I_STAGE] = ST_FINISH
+                        rq_i[r, I_STAGE] = ST_AIR
                         push_event(S, t_done, r)
                     else:
                         finish(W, S, r, t_done)
@@ -1955,19 +1959,20 @@ def dl_arrive(W, S, r, t):
     """The answer reached the device's cell at ``t``: queue it for the downlink."""
     S.rq_f[r, T_DLARR] = t
     d = S.rq_i[r, I_DEV]
+    bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]  # (an answer of none has nothing to wait for)
     if W.radio_model == 1:  # ideal: at once, or when the device's link is back
-        if S.ue_dl_hold[d] > t:
-            S.rq_i[r, I_STAGE] = ST_FINISH
+        if bits > 0.0 and S.ue_dl_hold[d] > t:
+            S.rq_i[r, I_STAGE] = ST_AIR
             push_event(S, S.ue_dl_hold[d], r)
         else:
             finish(W, S, r, t)
         return
-    bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]
     if W.radio_model == 2:  # fixed-rate link per device (from when its link is back)
-        start = max(t, S.ue_dl_free[d], S.ue_dl_hold[d])
+        start = max(t, S.ue_dl_free[d], S.ue_dl_hold[d]) if bits > 0.0 else max(
+            t, S.ue_dl_free[d])
         S.ue_dl_free[d] = start + bits / W.fixed_dl_bps
         S.fleet_energy_j[W.dev_fleet[d]] += W.ue_rx_w * bits / W.fixed_dl_bps
-        S.rq_i[r, I_STAGE] = ST_FINISH
+        S.rq_i[r, I_STAGE] = ST_AIR if bits > 0.0 else ST_FINISH
         push_event(S, start + bits / W.fixed_dl_bps + W.fixed_latency_s, r)
         return
     if bits <= 0.0:
@@ -2693,6 +2698,11 @@ def handle_event(W, S, r, t):
         dl_arrive(W, S, r, t)
     elif st == ST_FINISH:
         finish(W, S, r, t)
+    elif st == ST_AIR:
+        if S.ue_dl_hold[S.rq_i[r, I_DEV]] > t:  # its link held since: when it is back
+            push_event(S, S.ue_dl_hold[S.rq_i[r, I_DEV]], r)
+        else:
+            finish(W, S, r, t)
     elif st == ST_UL:  # fixed-rate uplink finished
         ul_done(W, S, r, t)
 
