@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from airan.engine import kernel as K
-from airan.engine.world import World, hold_link, transport_paths
+from airan.engine.world import World, hold_link, link_holds, transport_paths
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
@@ -420,7 +420,7 @@ class FaultSchedule:
             fresh = devs[~pending]
             self._rlf_at[fresh] = now + self.rlf_s
             self._lost_cell[fresh] = w.dev_cell[fresh]
-            self._hold_before[:, fresh] = st.ue_ul_elig[fresh], st.ue_dl_hold[fresh]
+            self._hold_before[:, fresh] = [held[fresh] for held in link_holds(st)]
             recovering = np.zeros(len(devs), dtype=bool)
         else:
             recovering = pending & np.isin(self._lost_cell[devs], mine)
@@ -487,12 +487,12 @@ class FaultSchedule:
         if start:
             new = devs[self._rlf_at[devs] == now + self.rlf_s]  # (not those counting down)
             hold_link(w, st, new, now + self.rlf_s + reestablish_ms * 1e-3)
-            self._rlf_hold[:, new] = st.ue_ul_elig[new], st.ue_dl_hold[new]
+            self._rlf_hold[:, new] = [held[new] for held in link_holds(st)]
         else:
             # silent only until in sync: the failure's hold lifted (where nothing since, a
             # mobility's radio link failure say, held it longer), in each direction
             back = devs[recovering]
-            for i, held in enumerate((st.ue_ul_elig, st.ue_dl_hold)):
+            for i, held in enumerate(link_holds(st)):
                 own = back[held[back] == self._rlf_hold[i, back]]
                 held[own] = self._hold_before[i, own]
             hold_link(w, st, back, now + self.recover_s)

@@ -2699,8 +2699,9 @@ def handle_event(W, S, r, t):
     elif st == ST_FINISH:
         finish(W, S, r, t)
     elif st == ST_AIR:
-        if S.ue_dl_hold[S.rq_i[r, I_DEV]] > t:  # its link held since: when it is back
-            push_event(S, S.ue_dl_hold[S.rq_i[r, I_DEV]], r)
+        back = S.ue_dl_hold[S.rq_i[r, I_DEV]]
+        if back > t:  # its link held since: when it is back
+            push_event(S, back, r)
         else:
             finish(W, S, r, t)
     elif st == ST_UL:  # fixed-rate uplink finished

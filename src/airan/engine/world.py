@@ -246,6 +246,13 @@ def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     return np.ceil(np.asarray(t_s, dtype=np.float64) / slot_s - 1e-6) * slot_s  # type: ignore[no-any-return]
 
 
+def link_holds(state: Any) -> tuple[F64, F64]:
+    """The engine state's per-device holds of a link, uplink (``ue_ul_elig``, which also
+    waits for an SR's grant) and downlink (``ue_dl_hold``): until when each direction may
+    carry the device's bits."""
+    return state.ue_ul_elig, state.ue_dl_hold
+
+
 def hold_link(world: World, state: Any, devices: NDArray[np.int64], until_s: float) -> None:
     """Interrupt ``devices``' radio link until ``until_s`` (a handover's interruption, a radio
     link failure and the re-establishment after it): neither the uplink (``ue_ul_elig``) nor
@@ -255,7 +262,7 @@ def hold_link(world: World, state: Any, devices: NDArray[np.int64], until_s: flo
     nr, until the start of the slot it ends in (:func:`slot_start_at_or_after`). What the
     fixed radio booked before stays booked."""
     end = slot_start_at_or_after(until_s, world.slot_s) if world.radio_model == 0 else until_s
-    for held in (state.ue_ul_elig, state.ue_dl_hold):
+    for held in link_holds(state):
         held[devices] = np.maximum(held[devices], end)
 
 
