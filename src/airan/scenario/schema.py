@@ -337,9 +337,9 @@ class Radio(_Strict):
     ue_tx_circuit_w: NonNegFloat = 1.0
     ue_pa_efficiency: float = Field(0.25, gt=0, le=1)
     ue_rx_w: NonNegFloat = 1.0
-    # a connected UE monitors the PDCCH in every slot it neither sends nor receives in (no DRX
-    # is modelled); None: half of ue_rx_w, from TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only 100,
-    # PDCCH + PDSCH 300, so that a received slot adds 200 (ue_rx_w) to the monitoring's 100
+    # a connected UE monitors the PDCCH in every slot (no DRX is modelled): drawn all along,
+    # a slot it receives in adds ue_rx_w, one it sends in its sending power; None: half of
+    # ue_rx_w, from TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only 100, PDCCH + PDSCH 300
     ue_pdcch_w: NonNegFloat | None = None
 
     @property
