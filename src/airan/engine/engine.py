@@ -979,14 +979,23 @@ class Engine:
                               minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))
+        # DRX (radio.drx): per fleet, its UEs' time outside their inactivity timers and what
+        # their radios drew then, up to now (kernel.drx_wake, and each UE's stretch since)
+        drx_on = w.drx_cycle_s > 0.0
+        in_drx = st.fleet_drx.copy()
+        if drx_on:
+            K.drx_tail(self._kw, self._sref, float(self.now_s), in_drx)
+        monitor_w = self.scenario.radio.pdcch_monitor_w
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
             device_s = n * elapsed
             local_s = st.fleet_local_s[f] - ahead_s[f]
             energy = float(st.fleet_energy_j[f] - w.fleet_active_w[f] * ahead_s[f])
             idle_j = w.fleet_idle_w[f] * max(0.0, device_s - local_s)
-            # and the radio's PDCCH monitoring, all along (the transfers' energy is above it)
-            power = ((energy + idle_j) / device_s + self.scenario.radio.pdcch_monitor_w
+            # and the radio's PDCCH monitoring, all along (the transfers' energy is above it);
+            # under DRX, on-durations and sleeps in place of it outside the inactivity timer
+            power = ((energy + idle_j) / device_s + monitor_w
+                     - (monitor_w * in_drx[f, 0] - in_drx[f, 1]) / device_s
                      if device_s > 0 else None)
             # per request, above the idle power the device draws anyway (as the policies
             # weigh it): the accelerator's TDP - idle while it computes
@@ -1002,6 +1011,9 @@ class Engine:
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
             }
+            if drx_on:  # the share of its UEs' time outside their inactivity timers
+                fleets[name]["drx_share"] = (float(in_drx[f, 0] / device_s) if device_s > 0
+                                             else None)
             # its devices' requests, per service (a service's figures split by fleet)
             per_svc = {
                 w.service_names[v]: _outcomes(

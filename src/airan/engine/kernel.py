@@ -23,7 +23,7 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_LOG_GAMMA,
     HIST_MIN_S,
 )
-from airan.radio import nr
+from airan.radio import drx, nr
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
@@ -1285,6 +1285,38 @@ def harq_end(W, S, t, k, uplink, d, k_first):
 
 
 @njit(cache=True)
+def drx_wake(W, S, d, t):
+    """UE ``d`` active at ``t`` under DRX (a slot schedules it, or data reached its uplink
+    buffer, whose scheduling request keeps it awake until the grant: TS 38.321 5.7): the time
+    since its inactivity timer ran out, in DRX, is counted for its fleet with what its radio
+    drew then (airan.radio.drx.span_energy_j), and the timer restarts."""
+    last = S.ue_drx_last[d]
+    a = last + W.drx_inact_s
+    if t > a:
+        f = W.dev_fleet[d]
+        S.fleet_drx[f, 0] += t - a
+        S.fleet_drx[f, 1] += drx.span_energy_j(a, t, W.dev_drx_offset_s[d], W.drx_cycle_s,
+                                               W.drx_on_s, W.ue_pdcch_w, W.drx_sleep)
+    if t > last:
+        S.ue_drx_last[d] = t
+
+
+@njit(cache=True)
+def _drx_tail(W, S, now, out):
+    """``out[fleet]`` += (the time in DRX, the energy then) of its UEs from their inactivity
+    timers' end to ``now``: what :func:`drx_wake` will count at their next activity."""
+    if W.drx_cycle_s <= 0.0:
+        return
+    for d in range(W.dev_fleet.shape[0]):
+        a = S.ue_drx_last[d] + W.drx_inact_s
+        if now > a:
+            f = W.dev_fleet[d]
+            out[f, 0] += now - a
+            out[f, 1] += drx.span_energy_j(a, now, W.dev_drx_offset_s[d], W.drx_cycle_s,
+                                           W.drx_on_s, W.ue_pdcch_w, W.drx_sleep)
+
+
+@njit(cache=True)
 def _mark_sent(sent, d, k):
     """Note that UE ``d`` sent (or received) a transport block in slot ``k`` (harq_end):
     ``sent[d]`` is (mask, slot), bit i of the mask set where it did in slot - i."""
@@ -1447,6 +1479,7 @@ def serve_ul(W, S, k, s0):
                 pf_w[d] = 2.0
     fleet_energy = S.fleet_energy_j
     dev_fleet = W.dev_fleet
+    drx_on = W.drx_cycle_s > 0.0
     tx_circuit_w = W.ue_tx_circuit_w
     pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
@@ -1546,6 +1579,8 @@ def serve_ul(W, S, k, s0):
                 fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff
                                                * used / cap) * slot
                 _mark_sent(sent_ul, d, k)
+                if drx_on and s0 > S.ue_drx_last[d]:  # the timer restarts (awake since its
+                    S.ue_drx_last[d] = s0  # data came, its SR pending: drx_wake then)
         if pf:  # average throughput in PRB-normalised units, EWMA
             avg_thr[d] += alpha * (used / bpp_ul[c] - avg_thr[d])
             if avg_thr[d] < 1e-3:
@@ -1797,7 +1832,8 @@ def serve_dl(W, S, k, s0, frac):
     nrf = rq_f.shape[1]
     dev_fleet = W.dev_fleet
     hold = S.ue_dl_hold  # its link interrupted until then (a handover, a re-establishment)
-    # 1: the UE needs more than an equal share; 2: out of coverage; 3: held
+    drx_on = W.drx_cycle_s > 0.0
+    # 1: the UE needs more than an equal share; 2: out of coverage; 3: held (or asleep)
     more = S.ue_tmp
     for i in range(n_act):
         if i + 2 * PREFETCH_AHEAD < n_act:  # a UE's own entries, which the next stage reads
@@ -1821,6 +1857,10 @@ def serve_dl(W, S, k, s0, frac):
         if rq_f[dl_head[d], T_DLARR] + delay <= lim:
             if hold[d] > lim:  # waits in the set, with no share, until its link is back
                 more[d] = 3
+                continue
+            if drx_on and drx.asleep(lim, S.ue_drx_last[d], W.drx_inact_s,
+                                     W.dev_drx_offset_s[d], W.drx_cycle_s, W.drx_on_s):
+                more[d] = 3  # the UE sleeps (DRX): the answer waits for its on-duration
                 continue
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
                 refresh_dl(W, S, d, k)
@@ -1903,6 +1943,8 @@ def serve_dl(W, S, k, s0, frac):
             if used > 0.0:  # device energy: receiving for the slot (PDSCH spans it)
                 S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot
                 _mark_sent(S.ue_sent_dl, d, k)
+                if drx_on:
+                    drx_wake(W, S, d, s0)
         if dl_head[d] < 0:
             dl_tail[d] = -1
             act_pos[d] = -1
@@ -2599,6 +2641,8 @@ def create(W, S, t, flow, place):
     f[r, REM_BITS] = bits
     _en_route(S, r, ST_UL)
     S.ue_ul_bits[d] += bits
+    if W.drx_cycle_s > 0.0:  # awake from now to its grant (its SR pending), then the timer
+        drx_wake(W, S, d, t)
     if S.ue_ul_head[d] < 0:
         S.ue_ul_head[d] = r
         # (never earlier than a handover's interruption or a re-establishment lets it send:
@@ -2997,6 +3041,11 @@ def in_flight_trace(W, S, now):
 @njit(cache=True)
 def init_se(W, S):
     return _init_se(borrow(W), borrow(S))
+
+
+@njit(cache=True)
+def drx_tail(W, S, now, out):
+    return _drx_tail(borrow(W), borrow(S), now, out)
 
 
 @njit(cache=True)

@@ -78,6 +78,12 @@ _KW_FIELDS = [
     "ue_tx_circuit_w",
     "ue_pa_efficiency",
     "ue_rx_w",
+    "drx_cycle_s",
+    "drx_on_s",
+    "drx_inact_s",
+    "dev_drx_offset_s",
+    "ue_pdcch_w",
+    "drx_sleep",
     "link_cap_bps",
     "link_delay_s",
     "path_links",
@@ -185,6 +191,8 @@ _STATE_FIELDS = [
     "site_ai_share",
     "site_ai_work",
     "fleet_energy_j",
+    "ue_drx_last",
+    "fleet_drx",
     "fleet_local_s",
     "fleet_req",
     "site_up",
@@ -417,6 +425,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         site_ai_share=np.ones(n_sites),  # share of each GPU left to AI (L1 takes the rest)
         site_ai_work=np.zeros(n_sites),  # GPU-seconds of AI batches at full speed
         fleet_energy_j=np.zeros(len(w.fleet_names)),  # device energy for requests (J)
+        # DRX: each UE's last activity (s; its inactivity timer runs from it: at first run
+        # out, the UE asleep from the start), and per fleet the time its UEs spent outside
+        # that timer (s) and what their radios drew then (J; kernel.drx_wake)
+        ue_drx_last=(np.full(n_dev, -w.drx_inact_s) if w.drx_cycle_s > 0.0
+                     else np.zeros(1)),
+        fleet_drx=np.zeros((len(w.fleet_names), 2)),
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
         site_up=np.ones(n_sites, dtype=np.int64),  # 0 while a fault has the site down

@@ -21,7 +21,7 @@ from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
 from airan.engine.device_radio import DeviceRadio
 from airan.errors import InputError
-from airan.radio import bands, geometry, link, nr, scheduling
+from airan.radio import bands, drx, geometry, link, nr, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
@@ -133,6 +133,15 @@ class World:
     ue_tx_circuit_w: float  # UE power while sending: circuits plus output power / PA efficiency
     ue_pa_efficiency: float
     ue_rx_w: float  # UE power while receiving
+    # connected-mode DRX (radio.drx; airan.radio.drx): the long cycle, its on-duration and the
+    # inactivity timer (s; a cycle of 0: no DRX), each device's cycle offset (s; [N], or
+    # [1] without DRX), the PDCCH monitoring's power (W) and the sleep states' table
+    drx_cycle_s: float
+    drx_on_s: float
+    drx_inact_s: float
+    dev_drx_offset_s: F64
+    ue_pdcch_w: float
+    drx_sleep: F64  # [states, 3] power (W), transition energy (J), shortest sleep (s)
     fleet_names: list[str]
     fleet_services: list[list[int]]
     # a run's outcomes are counted per (fleet, service) pair, a group: [fleets, V] its index,
@@ -776,6 +785,7 @@ def build_world(s: Scenario, seed: int) -> World:
     else:
         node_cand = np.tile(other_idx, (n_nodes, 1))
     r = s.radio
+    drx_cfg = r.drx if r.model == "nr" else None
     return World(
         name=s.name,
         slot_s=slot_s,
@@ -861,6 +871,14 @@ def build_world(s: Scenario, seed: int) -> World:
         ue_tx_circuit_w=s.radio.ue_tx_circuit_w,
         ue_pa_efficiency=s.radio.ue_pa_efficiency,
         ue_rx_w=s.radio.ue_rx_w,
+        drx_cycle_s=drx_cfg.cycle_ms * 1e-3 if drx_cfg else 0.0,
+        drx_on_s=drx_cfg.on_duration_ms * 1e-3 if drx_cfg else 0.0,
+        drx_inact_s=drx_cfg.inactivity_ms * 1e-3 if drx_cfg else 0.0,
+        # the gNB spreads its UEs' on-durations over the cycle (drx-StartOffset, whole ms)
+        dev_drx_offset_s=(np.arange(n_dev, dtype=np.int64) % drx_cfg.cycle_ms * 1e-3
+                          if drx_cfg else np.zeros(1)).astype(np.float64),
+        ue_pdcch_w=s.radio.pdcch_monitor_w,
+        drx_sleep=drx.sleep_table(s.radio.pdcch_monitor_w),
         fleet_names=fleet_names,
         fleet_services=fleet_services,
         fleet_svc_group=fleet_svc_group,

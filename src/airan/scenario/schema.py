@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from airan.catalog import ModelSpec, ServiceTimeDist, load_device_classes, load_models
 from airan.errors import suggest
-from airan.radio import bands, nr
+from airan.radio import bands, drx, nr
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -270,6 +270,43 @@ def _height_as_written(site: BaseModel, data: Any, info: SerializationInfo) -> A
     return data
 
 
+_DRX_VALUES: dict[str, tuple[tuple[int, ...], str]] = {
+    "cycle_ms": (drx.CYCLE_MS, "drx-LongCycle"),
+    "on_duration_ms": (drx.ON_DURATION_MS, "drx-onDurationTimer"),
+    "inactivity_ms": (drx.INACTIVITY_MS, "drx-InactivityTimer"),
+}
+
+
+class Drx(_Strict):
+    """Connected-mode DRX (TS 38.321 5.7; airan.radio.drx): a UE sleeps between on-durations
+    once its inactivity timer runs out, and an answer for it waits for its next on-duration.
+    The defaults are TR 38.840's C-DRX evaluation setting (160 ms cycle, 8 ms on-duration,
+    100 ms inactivity timer); each value must be one of TS 38.331's. UEs' cycle offsets are
+    spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset)."""
+
+    cycle_ms: int = 160  # drx-LongCycle
+    on_duration_ms: int = 8  # drx-onDurationTimer
+    inactivity_ms: int = 100  # drx-InactivityTimer
+
+    @field_validator("cycle_ms", "on_duration_ms", "inactivity_ms")
+    @classmethod
+    def _ts38331_value(cls, v: int, info: ValidationInfo) -> int:
+        allowed, name = _DRX_VALUES[str(info.field_name)]
+        if v not in allowed:
+            near = min(allowed, key=lambda a: abs(a - v))
+            raise ValueError(f"{info.field_name} must be a TS 38.331 {name} value: "
+                             f"{', '.join(str(x) for x in allowed)} (got {v:g}; the nearest "
+                             f"is {near})")
+        return v
+
+    @model_validator(mode="after")
+    def _on_within_cycle(self) -> Drx:
+        if self.on_duration_ms >= self.cycle_ms:
+            raise ValueError(f"on_duration_ms {self.on_duration_ms} must be shorter than "
+                             f"cycle_ms {self.cycle_ms} (else the UE never sleeps)")
+        return self
+
+
 class Radio(_Strict):
     """How the air interface is modelled.
 
@@ -341,6 +378,8 @@ class Radio(_Strict):
     # a slot it receives in adds ue_rx_w, one it sends in its sending power; None: half of
     # ue_rx_w, from TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only 100, PDCCH + PDSCH 300
     ue_pdcch_w: NonNegFloat | None = None
+    # connected-mode DRX (Drx): null, none (monitoring the PDCCH all along); nr radio only
+    drx: Drx | None = None
 
     @property
     def pdcch_monitor_w(self) -> float:
@@ -349,6 +388,15 @@ class Radio(_Strict):
         if self.model == "ideal":
             return 0.0
         return self.ue_rx_w / 2.0 if self.ue_pdcch_w is None else self.ue_pdcch_w
+
+    @field_validator("drx")
+    @classmethod
+    def _drx_needs_slots(cls, v: Drx | None, info: ValidationInfo) -> Drx | None:
+        model = info.data.get("model", "nr")
+        if v is not None and model != "nr":
+            raise ValueError(f"DRX needs the nr radio: model {model!r} has no slots or "
+                             "PDCCH to sleep between (remove drx, or set model: nr)")
+        return v
 
     @field_validator("environment")
     @classmethod

@@ -1,0 +1,136 @@
+"""Connected-mode DRX (TS 38.321 5.7, radio.drx): a UE's power between on-durations against a
+hand computation from TR 38.840 Table 8.1.1-1, and an answer's wait for the next on-duration
+against the closed form for a uniformly distributed arrival."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from one_cell import one_cell_site
+
+from airan.engine import Engine
+from airan.radio import drx
+from airan.scenario import scenario_from_dict
+
+# TR 38.840 Table 8.1.1-1 (FR1), in its units (PDCCH-only monitoring 100): deep sleep 1, with
+# 450 units x ms to fall asleep and wake (20 ms); light sleep 20 (100, 6 ms); micro sleep 45
+UNIT_W = 0.5 / 100  # ue_pdcch_w at its default (half of ue_rx_w's 1 W) is 100 units
+
+
+def _cell(count: int, rate_hz: float, drx_cfg: dict[str, Any] | None,
+          duration_s: float = 20.0, **service: Any) -> dict[str, Any]:
+    d = one_cell_site(sectors=1)
+    d["radio"].update(bler=0.0, scheduler="rr", drx=drx_cfg)
+    d["compute_sites"][0]["gpus"][0]["count"] = 64
+    d["fleets"] = [{"name": "ue", "count": count, "services": ["perception"],
+                    "area": {"x_m": [30.0, 60.0], "y_m": [-10.0, 10.0]}}]
+    d["services"][0].update(rate_hz=rate_hz, arrivals="periodic", jitter_ms=0.0, ul_kb=10.0,
+                            dl_kb=2.0, deadline_ms=1000.0, **service)
+    d["duration_s"] = duration_s
+    return d
+
+
+def test_an_idle_ue_sleeps_between_on_durations_at_tr38840s_power() -> None:
+    # two UEs that never send, 20 s (125 cycles of 160 ms): device 0's on-durations open at
+    # 0, 160, ... ms (drx-StartOffset 0), device 1's at 1, 161, ... ms. Per cycle 8 ms of
+    # monitoring (800 units x ms) and a deep sleep of 152 ms (152 + 450); device 1 starts
+    # with a 1 ms sleep, too short for light or deep sleep (micro: 45), and its last sleep
+    # is 151 ms
+    s = Engine(scenario_from_dict(_cell(2, 1e-3, {})), policy="nearest-edge", seed=1).run()
+    fleet = s.summary["fleets"]["ue"]
+    assert fleet["requests"] == 0
+    dev0 = 125 * (800 + 152 + 450)
+    dev1 = 45 + 125 * 800 + 124 * (152 + 450) + (151 + 450)
+    idle_w = 3.0  # the device's CPU idling (catalog), as without DRX
+    assert fleet["mean_power_w"] == pytest.approx(
+        idle_w + (dev0 + dev1) * UNIT_W * 1e-3 / (2 * 20.0), rel=1e-9)
+    assert fleet["drx_share"] == pytest.approx(1.0)
+    # 43.8 mW against the 500 mW of monitoring every slot
+    assert (dev0 * UNIT_W * 1e-3 / 20.0) == pytest.approx(0.0438125)
+    without = Engine(scenario_from_dict(_cell(2, 1e-3, None)), policy="nearest-edge",
+                     seed=1).run().summary["fleets"]["ue"]
+    assert without["mean_power_w"] == pytest.approx(idle_w + 0.5, rel=1e-12)
+    assert "drx_share" not in without
+
+
+def test_an_answer_after_the_inactivity_timer_waits_for_the_next_on_duration() -> None:
+    # every answer is ready 300 ms after its upload, past the 100 ms inactivity timer: the UE
+    # sleeps, and the answer waits for its next on-duration. Over answers uniform in the
+    # cycle's phase, the wait is 0 inside an on-duration and T - phase beyond it: its mean is
+    # (T - T_on)^2 / 2T = 152^2 / 320 = 72.2 ms
+    svc = {"service_time": {"dist": "fixed", "mean_ms": 300.0}}
+    runs = {}
+    for name, cfg in (("drx", {}), ("none", None)):
+        res = Engine(scenario_from_dict(_cell(200, 1.0, cfg, **svc)), policy="nearest-edge",
+                     seed=4).run()
+        assert res.summary["requests"]["dropped"] == 0
+        t = res.requests
+        done = np.isin(np.array(t.column("outcome").to_pylist()), ["met", "late"])
+        order = np.argsort(t.column("request").to_numpy()[done])
+        runs[name] = {c: t.column(c).to_numpy()[done][order] for c in t.column_names
+                      if c == "request" or c.endswith("_ms")}
+    # request by request (the same arrivals), those both runs finished: ~3,800
+    ids = np.intersect1d(runs["drx"]["request"], runs["none"]["request"])
+    assert len(ids) > 3500
+    a, b = ({c: v[np.isin(r["request"], ids)] for c, v in r.items()}
+            for r in (runs["drx"], runs["none"]))
+    closed = (160.0 - 8.0) ** 2 / (2 * 160.0)
+    wait = a["dl_air_ms"] - b["dl_air_ms"]
+    assert wait.mean() == pytest.approx(closed, rel=0.05)
+    assert wait.max() <= 152.0 + 1.0  # at most a sleep (and a slot)
+    # the uplink is the UE's to start (its scheduling request wakes it): nothing before the
+    # answer's downlink changes
+    for part in ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport"):
+        assert np.array_equal(a[f"{part}_ms"], b[f"{part}_ms"])
+
+
+def test_answers_within_the_inactivity_timer_do_not_wait() -> None:
+    # answers back ~13 ms after the upload, well within the 100 ms timer: the same latency as
+    # without DRX, and the radio sleeps for most of each 2 s period
+    runs = [Engine(scenario_from_dict(_cell(20, 0.5, cfg)), policy="nearest-edge",
+                   seed=2).run().summary for cfg in ({}, None)]
+    lat = [r["services"]["perception"]["latency_ms"]["mean"] for r in runs]
+    assert lat[0] == pytest.approx(lat[1], abs=1e-9)
+    assert 0.9 < runs[0]["fleets"]["ue"]["drx_share"] < 0.95
+    assert runs[0]["fleets"]["ue"]["mean_power_w"] < runs[1]["fleets"]["ue"]["mean_power_w"] - 0.4
+
+
+def _brute_span_j(a: float, b: float, off: float, cycle: float, on: float, pdcch_w: float,
+                  table: np.ndarray, step: float = 1e-6) -> float:
+    """The energy over [a, b) on a fine grid: monitoring in on-durations, each maximal run of
+    sleep its cheapest feasible state."""
+    t = np.arange(a, b, step) + step / 2
+    in_on = np.mod(t - off, cycle) < on
+    e = pdcch_w * in_on.sum() * step
+    edges = np.flatnonzero(np.diff(np.r_[1, in_on.astype(int), 1]))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        length = (stop - start) * step
+        e += min(p * length + tr for p, tr, shortest in table if length >= shortest - 1e-12)
+    return float(e)
+
+
+@pytest.mark.parametrize(("a", "b", "off"), [
+    (0.0, 0.16, 0.0), (0.003, 0.0031, 0.0), (0.0105, 0.9, 0.004), (0.155, 0.171, 0.0),
+    (1.2345, 3.4567, 0.117), (0.05, 0.168, 0.16 - 1e-3)])
+def test_span_energy_matches_a_fine_grid(a: float, b: float, off: float) -> None:
+    table = drx.sleep_table(0.5)
+    assert table.ravel().tolist() == pytest.approx([0.005, 2.25e-3, 0.02, 0.1, 0.5e-3, 0.006,
+                                                   0.225, 0.0, 0.0])
+    got = drx.span_energy_j(a, b, off, 0.16, 0.008, 0.5, table)
+    assert got == pytest.approx(_brute_span_j(a, b, off, 0.16, 0.008, 0.5, table), rel=1e-4)
+
+
+def test_on_durations_open_where_ts38321_says() -> None:
+    # [(SFN x 10) + subframe] mod drx-LongCycle = drx-StartOffset: at offset + k x cycle ms
+    last, inact = -1.0, 0.1
+    for t, asleep in ((0.040, False), (0.047, False), (0.048, True), (0.199, True),
+                      (0.200, False), (0.2079, False)):
+        assert drx.asleep(t, last, inact, 0.040, 0.160, 0.008) is asleep
+    assert drx.next_wake_s(0.05, last, inact, 0.040, 0.160, 0.008) == pytest.approx(0.2)
+    assert drx.next_wake_s(0.05, 0.0, inact, 0.040, 0.160, 0.008) == 0.05  # timer running
+    assert drx.asleep(0.1, 0.0, inact, 0.040, 0.160, 0.008) is False
+    assert drx.asleep(0.1 + 1e-9, 0.0, inact, 0.040, 0.160, 0.008) is True
+    assert math.isclose(drx.on_time_s(0.5, 0.040, 0.160, 0.008), 3 * 0.008)
