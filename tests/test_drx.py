@@ -12,7 +12,7 @@ import pytest
 from one_cell import one_cell_site
 
 from airan.engine import Engine
-from airan.radio import drx
+from airan.radio import drx, nr
 from airan.scenario import scenario_from_dict
 
 # TR 38.840 Table 8.1.1-1 (FR1), in its units (PDCCH-only monitoring 100): deep sleep 1, with
@@ -27,8 +27,8 @@ def _cell(count: int, rate_hz: float, drx_cfg: dict[str, Any] | None,
     d["compute_sites"][0]["gpus"][0]["count"] = 64
     d["fleets"] = [{"name": "ue", "count": count, "services": ["perception"],
                     "area": {"x_m": [30.0, 60.0], "y_m": [-10.0, 10.0]}}]
-    d["services"][0].update(rate_hz=rate_hz, arrivals="periodic", jitter_ms=0.0, ul_kb=10.0,
-                            dl_kb=2.0, deadline_ms=1000.0, **service)
+    d["services"][0].update({"rate_hz": rate_hz, "arrivals": "periodic", "jitter_ms": 0.0,
+                             "ul_kb": 10.0, "dl_kb": 2.0, "deadline_ms": 1000.0, **service})
     d["duration_s"] = duration_s
     return d
 
@@ -134,3 +134,57 @@ def test_on_durations_open_where_ts38321_says() -> None:
     assert drx.asleep(0.1, 0.0, inact, 0.040, 0.160, 0.008) is False
     assert drx.asleep(0.1 + 1e-9, 0.0, inact, 0.040, 0.160, 0.008) is True
     assert math.isclose(drx.on_time_s(0.5, 0.040, 0.160, 0.008), 3 * 0.008)
+
+
+def test_every_on_duration_holds_a_downlink_slot() -> None:
+    # DDSUU at 30 kHz (2.5 ms, whole in 160 ms): a 1 ms on-duration at offset 4 ms covers
+    # slots 8 and 9, both U, in every cycle; the gNB takes 5 ms (and 10 for 9 ms) instead
+    got = drx.offsets_with_downlink_ms(12, 160, 1, nr.slot_types("DDSUU"), 2)
+    assert got.tolist() == [0, 1, 2, 3, 5, 5, 6, 7, 8, 10, 10, 11]
+    # FDD: every slot has downlink
+    assert drx.offsets_with_downlink_ms(5, 10, 1, nr.slot_types(None), 1).tolist() == \
+        [0, 1, 2, 3, 4]
+
+
+def test_answers_reach_ues_whose_on_duration_would_fall_on_uplink_slots() -> None:
+    # (a review) device 4's on-duration fell on DDSUU's two U slots in every cycle: each of its
+    # answers waited for its next upload's scheduling request, a whole period, and its last
+    # never went out
+    d = _cell(5, 1.0, {"cycle_ms": 160, "on_duration_ms": 1, "inactivity_ms": 100},
+              duration_s=4.0, service_time={"dist": "fixed", "mean_ms": 300.0})
+    d["carrier"]["tdd_pattern"] = "DDSUU"
+    res = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1).run()
+    t = res.requests
+    done = np.isin(np.array(t.column("outcome").to_pylist()), ["met", "late"])
+    created = t.column("created_s").to_numpy()
+    assert np.all(done | (created > 4.0 - 0.5))  # all but the last moments' finished
+    assert t.column("dl_air_ms").to_numpy()[done].max() < 160.0 + 3.0
+
+
+def test_a_ue_waiting_for_its_grant_is_awake() -> None:
+    # (a review) a pending scheduling request keeps a UE in Active Time (TS 38.321 5.7): with
+    # no inactivity timer, a UE with an upload waiting for its grant or its next U slot is
+    # awake, and a summary taken then counts none of that wait as DRX time (it counted the
+    # time since its last slot, which the run's end did not)
+    d = _cell(1, 0.5, {"cycle_ms": 160, "on_duration_ms": 2, "inactivity_ms": 0},
+              duration_s=4.0, ul_kb=600.0)
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3)
+    checked = 0
+    while eng.now_s < 4.0 and checked < 5:
+        eng.step(1)
+        st = eng._st
+        if st.ue_ul_head[0] >= 0 and eng.now_s > st.ue_drx_last[0] + 1e-3:
+            share = eng.summary()["fleets"]["ue"]["drx_share"]
+            assert share * eng.now_s == pytest.approx(st.fleet_drx[0, 0], rel=1e-12)
+            checked += 1
+    assert checked == 5
+
+
+def test_on_durations_are_found_in_whole_slots_deep_into_a_run() -> None:
+    # (a review) at 15 kHz (1 ms slots) a 1 ms on-duration holds one slot start; its phase
+    # in seconds, k x slot - offset modulo the cycle, read it as the cycle's end for 861 of
+    # 3,200 cycles at ~20,000 s. In whole slots every one is found
+    k0 = 20_000_000  # slots of 1 ms: 20,000 s
+    for k in range(k0, k0 + 3200 * 160, 160):
+        assert not drx.asleep_in_slot(k + 7, (k + 7) * 1e-3 + 1e-12, -1.0, 0.1, 7, 160, 1)
+        assert drx.asleep_in_slot(k + 8, (k + 8) * 1e-3 + 1e-12, -1.0, 0.1, 7, 160, 1)

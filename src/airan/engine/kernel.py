@@ -1292,7 +1292,7 @@ def drx_wake(W, S, d, t):
     drew then (airan.radio.drx.span_energy_j), and the timer restarts."""
     last = S.ue_drx_last[d]
     a = last + W.drx_inact_s
-    if t > a:
+    if t > a and S.ue_ul_head[d] < 0:  # (awake all along while it had uplink data waiting)
         f = W.dev_fleet[d]
         S.fleet_drx[f, 0] += t - a
         S.fleet_drx[f, 1] += drx.span_energy_j(a, t, W.dev_drx_offset_s[d], W.drx_cycle_s,
@@ -1309,7 +1309,7 @@ def _drx_tail(W, S, now, out):
         return
     for d in range(W.dev_fleet.shape[0]):
         a = S.ue_drx_last[d] + W.drx_inact_s
-        if now > a:
+        if now > a and S.ue_ul_head[d] < 0:  # (with uplink data waiting, awake: its SR)
             f = W.dev_fleet[d]
             out[f, 0] += now - a
             out[f, 1] += drx.span_energy_j(a, now, W.dev_drx_offset_s[d], W.drx_cycle_s,
@@ -1858,10 +1858,11 @@ def serve_dl(W, S, k, s0, frac):
             if hold[d] > lim:  # waits in the set, with no share, until its link is back
                 more[d] = 3
                 continue
-            if drx_on and drx.asleep(lim, S.ue_drx_last[d], W.drx_inact_s,
-                                     W.dev_drx_offset_s[d], W.drx_cycle_s, W.drx_on_s):
+            if drx_on and S.ue_ul_head[d] < 0 and drx.asleep_in_slot(
+                    k, lim, S.ue_drx_last[d], W.drx_inact_s, W.dev_drx_offset_slots[d],
+                    W.drx_cycle_slots, W.drx_on_slots):
                 more[d] = 3  # the UE sleeps (DRX): the answer waits for its on-duration
-                continue
+                continue  # (one with uplink data waiting is awake, its SR pending)
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
                 refresh_dl(W, S, d, k)
             if se_dl[d] <= 0.0:  # below the SINR floor: no PRB carries a bit (see below)
@@ -2641,8 +2642,8 @@ def create(W, S, t, flow, place):
     f[r, REM_BITS] = bits
     _en_route(S, r, ST_UL)
     S.ue_ul_bits[d] += bits
-    if W.drx_cycle_s > 0.0:  # awake from now to its grant (its SR pending), then the timer
-        drx_wake(W, S, d, t)
+    if W.drx_cycle_s > 0.0:  # awake from now to its last grant (its SR pending), then the
+        drx_wake(W, S, d, t)  # timer (data behind other data: awake already)
     if S.ue_ul_head[d] < 0:
         S.ue_ul_head[d] = r
         # (never earlier than a handover's interruption or a re-establishment lets it send:

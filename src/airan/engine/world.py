@@ -140,6 +140,10 @@ class World:
     drx_on_s: float
     drx_inact_s: float
     dev_drx_offset_s: F64
+    # the same cycle, on-duration and offsets in whole slots (radio.drx.asleep_in_slot)
+    drx_cycle_slots: int
+    drx_on_slots: int
+    dev_drx_offset_slots: I64
     ue_pdcch_w: float
     drx_sleep: F64  # [states, 3] power (W), transition energy (J), shortest sleep (s)
     fleet_names: list[str]
@@ -786,6 +790,13 @@ def build_world(s: Scenario, seed: int) -> World:
         node_cand = np.tile(other_idx, (n_nodes, 1))
     r = s.radio
     drx_cfg = r.drx if r.model == "nr" else None
+    # the gNB spreads its UEs' on-durations over the cycle (drx-StartOffset, whole ms), each
+    # on one that holds a downlink slot
+    slots_per_ms = round(1e-3 / slot_s)
+    drx_offset_ms = (drx.offsets_with_downlink_ms(n_dev, drx_cfg.cycle_ms,
+                                                  drx_cfg.on_duration_ms, slot_type,
+                                                  slots_per_ms)
+                     if drx_cfg else np.zeros(1, dtype=np.int64))
     return World(
         name=s.name,
         slot_s=slot_s,
@@ -874,9 +885,10 @@ def build_world(s: Scenario, seed: int) -> World:
         drx_cycle_s=drx_cfg.cycle_ms * 1e-3 if drx_cfg else 0.0,
         drx_on_s=drx_cfg.on_duration_ms * 1e-3 if drx_cfg else 0.0,
         drx_inact_s=drx_cfg.inactivity_ms * 1e-3 if drx_cfg else 0.0,
-        # the gNB spreads its UEs' on-durations over the cycle (drx-StartOffset, whole ms)
-        dev_drx_offset_s=(np.arange(n_dev, dtype=np.int64) % drx_cfg.cycle_ms * 1e-3
-                          if drx_cfg else np.zeros(1)).astype(np.float64),
+        dev_drx_offset_s=(drx_offset_ms * 1e-3).astype(np.float64),
+        drx_cycle_slots=drx_cfg.cycle_ms * slots_per_ms if drx_cfg else 1,
+        drx_on_slots=drx_cfg.on_duration_ms * slots_per_ms if drx_cfg else 0,
+        dev_drx_offset_slots=(drx_offset_ms * slots_per_ms).astype(np.int64),
         ue_pdcch_w=s.radio.pdcch_monitor_w,
         drx_sleep=drx.sleep_table(s.radio.pdcch_monitor_w),
         fleet_names=fleet_names,

@@ -24,12 +24,17 @@ import math
 import numpy as np
 from numba import njit
 
+import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
+from airan.radio.nr import SLOT_U
+
 __all__ = [
     "CYCLE_MS",
     "INACTIVITY_MS",
     "ON_DURATION_MS",
     "SLEEP_STATES",
     "asleep",
+    "asleep_in_slot",
+    "offsets_with_downlink_ms",
     "next_wake_s",
     "on_time_s",
     "sleep_energy_j",
@@ -97,6 +102,39 @@ def asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s):  # type: ignore[no
         return False
     x = t - offset_s
     return x - math.floor(x / cycle_s) * cycle_s >= on_s
+
+
+@njit(cache=True)
+def asleep_in_slot(k, t, last_s, inactivity_s, offset_slots, cycle_slots,
+                   on_slots):  # type: ignore[no-untyped-def]
+    """:func:`asleep` at ``t`` in slot ``k``, the on-duration counted in whole slots (every
+    numerology has 2^mu slots per ms, and the cycle and on-duration are whole ms): exact at any
+    simulated time, where the phase in seconds went wrong by a rounding deep into a run."""
+    if t <= last_s + inactivity_s:
+        return False
+    return (k - offset_slots) % cycle_slots >= on_slots
+
+
+def offsets_with_downlink_ms(n_devices: int, cycle_ms: int, on_ms: int, slot_types: np.ndarray,
+                             slots_per_ms: int) -> np.ndarray:
+    """Each device's drx-StartOffset (ms): device i's at i mod ``cycle_ms``, spreading the
+    on-durations over the cycle, or the next one (cyclically) whose on-duration holds the start
+    of a slot with downlink symbols (``slot_types``: the TDD pattern's, nr.SLOT_*), as the gNB
+    chooses it: on an on-duration of uplink slots only, an answer could never reach its UE
+    (where the cycle is a whole number of patterns, every cycle's on-duration falls on the same
+    slots). The phase of the first cycle recurs, so an answer waits a bounded time."""
+    plen = len(slot_types)
+    ok = np.zeros(cycle_ms, dtype=bool)
+    for m in range(cycle_ms):  # each offset's on-duration, in whole slots
+        k = np.arange(m * slots_per_ms, (m + on_ms) * slots_per_ms)
+        ok[m] = bool(np.any(slot_types[k % plen] != SLOT_U))
+    if not ok.any():
+        raise ValueError("no DRX offset puts an on-duration on a downlink slot")
+    # the first acceptable offset at or after each m, cyclically
+    idx = np.flatnonzero(ok)
+    pos = np.searchsorted(idx, np.arange(cycle_ms))
+    first = np.where(pos < len(idx), idx[np.minimum(pos, len(idx) - 1)], idx[0])
+    return first[np.arange(n_devices) % cycle_ms].astype(np.int64)
 
 
 @njit(cache=True)
