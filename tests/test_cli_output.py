@@ -423,6 +423,24 @@ def test_a_run_prints_each_fleets_energy_as_summary_json_has_it(tmp_path: Path) 
             in text
 
 
+def test_a_run_under_drx_prints_each_fleets_time_in_drx(tmp_path: Path) -> None:
+    """radio.drx: the devices' line says how much of their time the fleets' UEs spent in DRX
+    (summary.json's drx_share)."""
+    d = yaml.safe_load(
+        resources.files("airan.scenario.builtin").joinpath("factory.yaml").read_text())
+    d.setdefault("radio", {})["drx"] = {}
+    path = tmp_path / "drx.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["run", str(path), "--duration", "1", "--no-report",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    fleets = json.loads((tmp_path / "run" / "summary.json").read_text())["fleets"]
+    for name, f in fleets.items():
+        assert 0.0 <= f["drx_share"] <= 1.0
+        assert f"{f['mean_power_w']:.3g} W, {f['drx_share']:.0%} in DRX" in text, name
+
+
 def test_cautions_name_the_fleets_with_devices_out_of_coverage() -> None:
     from airan.report.cautions import cautions
 

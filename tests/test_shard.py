@@ -392,6 +392,19 @@ def test_merged_energy_per_request_weighs_each_part_by_its_requests() -> None:
     assert merged["requests"] == 400 and merged["devices"] == 20
 
 
+def test_merged_drx_share_weighs_each_part_by_its_devices() -> None:
+    """10 devices 90% of the time in DRX and 30 devices 50%: 60% of the device time."""
+    from airan.sweep.merge import merge_fleets
+
+    parts = [{"devices": 10, "requests": 100, "energy_per_request_j": 2.0,
+              "mean_power_w": 5.0, "battery_life_h": None, "drx_share": 0.9},
+             {"devices": 30, "requests": 300, "energy_per_request_j": 4.0,
+              "mean_power_w": 7.0, "battery_life_h": None, "drx_share": 0.5}]
+    assert merge_fleets(parts)["drx_share"] == pytest.approx(0.6, rel=1e-12)
+    without = [{k: v for k, v in p.items() if k != "drx_share"} for p in parts]
+    assert "drx_share" not in merge_fleets(without)
+
+
 def test_a_scenario_with_faults_is_not_sharded() -> None:
     """Each shard applied every fault to its own copy of the sites: a gpu_down of 2 of the
     metro edge's 4 GPUs took all 4 down over two shards (a review), silently."""

@@ -564,11 +564,14 @@ def _print_devices_line(fleets: dict[str, Any]) -> None:
         if f.get("energy_per_request_j") is None or f.get("mean_power_w") is None:
             continue
         life = f.get("battery_life_h")
+        drx_share = f.get("drx_share")
         parts.append(f"{name} {_energy(f['energy_per_request_j'])}, {f['mean_power_w']:.3g} W"
+                     + (f", {drx_share:.0%} in DRX" if drx_share is not None else "")
                      + (f", {life:.3g} h" if life is not None else ""))
     if parts:
-        out.print("device energy (per request above idle, mean power, battery life where "
-                  "given): " + "; ".join(parts), markup=False, soft_wrap=True)
+        out.print("device energy (per request above idle, mean power, time in DRX where "
+                  "set, battery life where given): " + "; ".join(parts), markup=False,
+                  soft_wrap=True)
 
 
 @app.command()

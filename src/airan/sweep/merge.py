@@ -212,6 +212,9 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "battery_life_h": battery / power if battery and power else None,
         "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
+    if any("drx_share" in p for p in parts):  # (under radio.drx) a share of device time
+        out["drx_share"] = _wmean((p.get("drx_share"), n)
+                                  for p, n in zip(parts, devices, strict=True))
     if all("services" in p for p in parts):  # its requests' outcomes, per service
         svcs = {v: merge_services(ps) for v, ps in _group(parts, "services").items()}
         for v, x in svcs.items():  # (a fleet's share of a service has no breakdown of its own)
