@@ -101,6 +101,15 @@ def test_compiled_deadline_aware_equals_reference_with_contexts_to_move() -> Non
     assert seen["batches"] >= 100 and seen["sites"] >= 2
 
 
+def test_compiled_deadline_aware_equals_reference_under_drx() -> None:
+    """Answers that wait for their device's on-duration (radio.drx): both versions add the
+    same wait, and the choice varies between the edge and the device."""
+    from test_drx import _arms
+
+    seen = _compare_on_run(_arms({}), strict=False, duration_s=2.0)
+    assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
+
+
 def _engine_decides_as_the_policy(scenario: Any, duration_s: float) -> dict[str, int]:
     """Run ``scenario`` with a policy that decides each batch both ways, the engine's compiled
     call (engine.decide) and the policy on a snapshot, asserts they agree and goes on with it."""
@@ -130,6 +139,13 @@ def _engine_decides_as_the_policy(scenario: Any, duration_s: float) -> dict[str,
 def test_the_engine_decides_deadline_aware_as_the_policy_does(name: str) -> None:
     seen = _engine_decides_as_the_policy(load_scenario(name), duration_s=0.5)
     assert seen["batches"] >= 50 and seen["requests"] > 300
+
+
+def test_the_engine_decides_as_the_policy_does_under_drx() -> None:
+    from test_drx import _arms
+
+    seen = _engine_decides_as_the_policy(_arms({}), duration_s=2.0)
+    assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 
 def test_the_engine_decides_strict_admission_under_overload_as_the_policy_does() -> None:

@@ -12,6 +12,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
+from airan.radio import drx
 
 LOCAL = -1
 REJECT = -2
@@ -142,6 +143,11 @@ class Snapshot:
       handover's interruption, a radio link failure's silence and the re-establishment after
       it; 0 while it is up): neither its upload nor its answer moves before (the air legs'
       estimates start after it; a device's own accelerator does not wait).
+    - ``drx_timers_s``: (cycle, on-duration, inactivity timer) of connected-mode DRX
+      (``radio.drx``), or None without it; ``drx_offset_s(devices)``: each device's cycle
+      offset. An answer reaching the cell after its device's inactivity timer (from its
+      upload's end) waits for the device's next on-duration (``answer_wait_s`` in
+      :mod:`airan.radio.drx`; :func:`latency_parts_s` counts it).
     - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
       a stateless service), or, where a request of the pair is on its way to a site, the site
       the newest one goes to: a stateful service's request elsewhere first moves it there.
@@ -177,6 +183,10 @@ class Snapshot:
         self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
         self.decision_interval_s: float = engine.decision_interval_s  # type: ignore[attr-defined]
+        w = self._world
+        self.drx_timers_s: tuple[float, float, float] | None = (
+            (float(w.drx_cycle_s), float(w.drx_on_s), float(w.drx_inact_s))
+            if w.drx_cycle_s > 0.0 else None)
 
     @cached_property
     def world(self) -> Any:
@@ -266,6 +276,9 @@ class Snapshot:
 
     def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._link_wait_s(devices)  # type: ignore[attr-defined,no-any-return]
+
+    def drx_offset_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._world.dev_drx_offset_s[devices]  # type: ignore[attr-defined,no-any-return]
 
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
@@ -388,6 +401,14 @@ def latency_parts_s(
         arrive += batch_wait_s(snap, batch, sites)
         wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
         after[:] = compute + (prop + dl_bits[:, None] / rate + dl_leg[:, None])
+        timers = getattr(snap, "drx_timers_s", None)
+        if timers is not None:  # an answer after the device's inactivity timer (from its
+            # upload's end) waits for its next on-duration (radio.drx), at the time the site's
+            # backlog lets it be ready
+            cycle, on, inactivity = timers
+            ready = snap.time_s + (np.maximum(arrive, wait) + (after - dl_leg[:, None]))
+            after += drx.answer_wait_s(ready, (snap.time_s + ul_leg)[:, None], inactivity,
+                                       snap.drx_offset_s(d)[:, None], cycle, on)
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     local = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return arrive, wait, after, local

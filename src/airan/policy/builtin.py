@@ -28,6 +28,7 @@ from airan.policy.base import (
     ul_delay_s,
     world_of,
 )
+from airan.radio.drx import answer_wait_one_s
 
 I64 = NDArray[np.int64]
 
@@ -206,7 +207,8 @@ def deadline_aware(
     d = batch.device
     cand_delay, cand_rate, cand_links = _candidate_paths(w)
     air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
-    return _deadline_aware_core(  # type: ignore[no-any-return]
+    timers = getattr(snap, "drx_timers_s", None)  # (a snapshot of one's own may lack it)
+    return _deadline_aware_core(  # type: ignore[no-any-return,call-arg]
         w.node_candidates,  # type: ignore[attr-defined]
         cand_delay,
         cand_rate,
@@ -257,6 +259,9 @@ def deadline_aware(
         w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
         0.0,
         float(getattr(snap, "decision_interval_s", 0.0)),
+        np.asarray(snap.drx_offset_s(d), dtype=np.float64) if timers else np.zeros(0),
+        *(timers or (1.0, 0.0, 0.0)),
+        float(getattr(snap, "time_s", 0.0)),
     )
 
 
@@ -316,7 +321,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w, link_t0=0.0, decision_s=0.0):  # pragma: no cover - compiled
+                         active_w, link_t0, decision_s, drx_offset, drx_cycle, drx_on,
+                         drx_inactivity, now):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
@@ -324,7 +330,10 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     (``World.node_candidates``), read at each request's ``node``
     (:func:`airan.policy.base.candidate_sites`, without building it), and ``cand_delay``,
     ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`).
-    ``decision_s``: the decision interval whose arrivals the batch holds (0: unknown)."""
+    ``decision_s``: the decision interval whose arrivals the batch holds (0: unknown).
+    ``drx_offset``: each request's device's DRX cycle offset (empty: no DRX), with the cycle,
+    on-duration and inactivity timer (s) and the time ``now`` (s): an answer after the timer
+    waits for its device's on-duration (:func:`airan.policy.base.latency_parts_s`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -386,6 +395,10 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 max(site_rate[st, m], home_rate[st, m]), max_batch[st, m], max_wait[st, m]))
             up += opening[i, j]
             arrive[i, j] = up
+            if drx_offset.shape[0] > 0:  # the answer's wait for an on-duration (DRX)
+                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))
+                after[i, j] = after[i, j] + answer_wait_one_s(
+                    ready, now + ul_leg, drx_inactivity, drx_offset[i], drx_cycle, drx_on)
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
             est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]

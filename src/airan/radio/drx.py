@@ -32,6 +32,8 @@ __all__ = [
     "INACTIVITY_MS",
     "ON_DURATION_MS",
     "SLEEP_STATES",
+    "answer_wait_s",
+    "answer_wait_one_s",
     "asleep",
     "asleep_in_slot",
     "offsets_with_downlink_ms",
@@ -135,6 +137,33 @@ def offsets_with_downlink_ms(n_devices: int, cycle_ms: int, on_ms: int, slot_typ
     pos = np.searchsorted(idx, np.arange(cycle_ms))
     first = np.where(pos < len(idx), idx[np.minimum(pos, len(idx) - 1)], idx[0])
     return first[np.arange(n_devices) % cycle_ms].astype(np.int64)
+
+
+def answer_wait_s(answer_s: np.ndarray, last_s: np.ndarray, inactivity_s: float,
+                  offset_s: np.ndarray, cycle_s: float, on_s: float) -> np.ndarray:
+    """How long an answer reaching the cell at ``answer_s`` waits for its UE (s), whose last
+    activity was at ``last_s``: 0 while the inactivity timer runs or in an on-duration, else
+    until the next on-duration opens (a policy's estimate, in seconds; arrays broadcast; an
+    infinite ``answer_s`` waits 0). :func:`answer_wait_one_s` is the same for one answer."""
+    x = answer_s - offset_s
+    with np.errstate(invalid="ignore"):
+        phase = x - np.floor(x / cycle_s) * cycle_s
+        wait = np.where((answer_s > last_s + inactivity_s) & (phase >= on_s), cycle_s - phase,
+                        0.0)
+    return np.where(np.isfinite(answer_s), wait, 0.0)  # type: ignore[no-any-return]
+
+
+@njit(cache=True)
+def answer_wait_one_s(answer_s, last_s, inactivity_s, offset_s, cycle_s,
+                      on_s):  # type: ignore[no-untyped-def]
+    """:func:`answer_wait_s` for one answer (compiled policies), operation for operation."""
+    if not math.isfinite(answer_s):
+        return 0.0
+    x = answer_s - offset_s
+    phase = x - math.floor(x / cycle_s) * cycle_s
+    if answer_s > last_s + inactivity_s and phase >= on_s:
+        return cycle_s - phase
+    return 0.0
 
 
 @njit(cache=True)
