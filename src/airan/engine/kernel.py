@@ -1285,18 +1285,25 @@ def harq_end(W, S, t, k, uplink, d, k_first):
 
 
 @njit(cache=True)
+def _count_drx(W, d, a, b, out):
+    """``out[fleet of d]`` += the time ``[a, b)`` UE ``d`` spent in DRX (s) and what its radio
+    drew then (J; airan.radio.drx.span_energy_j)."""
+    f = W.dev_fleet[d]
+    out[f, 0] += b - a
+    out[f, 1] += drx.span_energy_j(a, b, W.dev_drx_offset_s[d], W.drx_cycle_s, W.drx_on_s,
+                                   W.ue_pdcch_w, W.drx_sleep)
+
+
+@njit(cache=True)
 def drx_wake(W, S, d, t):
     """UE ``d`` active at ``t`` under DRX (a slot schedules it, or data reached its uplink
     buffer, whose scheduling request keeps it awake until the grant: TS 38.321 5.7): the time
-    since its inactivity timer ran out, in DRX, is counted for its fleet with what its radio
-    drew then (airan.radio.drx.span_energy_j), and the timer restarts."""
+    since its inactivity timer ran out, in DRX, is counted for its fleet (:func:`_count_drx`),
+    and the timer restarts."""
     last = S.ue_drx_last[d]
     a = last + W.drx_inact_s
     if t > a and S.ue_ul_head[d] < 0:  # (awake all along while it had uplink data waiting)
-        f = W.dev_fleet[d]
-        S.fleet_drx[f, 0] += t - a
-        S.fleet_drx[f, 1] += drx.span_energy_j(a, t, W.dev_drx_offset_s[d], W.drx_cycle_s,
-                                               W.drx_on_s, W.ue_pdcch_w, W.drx_sleep)
+        _count_drx(W, d, a, t, S.fleet_drx)
     if t > last:
         S.ue_drx_last[d] = t
 
@@ -1310,10 +1317,7 @@ def _drx_tail(W, S, now, out):
     for d in range(W.dev_fleet.shape[0]):
         a = S.ue_drx_last[d] + W.drx_inact_s
         if now > a and S.ue_ul_head[d] < 0:  # (with uplink data waiting, awake: its SR)
-            f = W.dev_fleet[d]
-            out[f, 0] += now - a
-            out[f, 1] += drx.span_energy_j(a, now, W.dev_drx_offset_s[d], W.drx_cycle_s,
-                                           W.drx_on_s, W.ue_pdcch_w, W.drx_sleep)
+            _count_drx(W, d, a, now, out)
 
 
 @njit(cache=True)

@@ -282,7 +282,8 @@ class Drx(_Strict):
     once its inactivity timer runs out, and an answer for it waits for its next on-duration.
     The defaults are TR 38.840's C-DRX evaluation setting (160 ms cycle, 8 ms on-duration,
     100 ms inactivity timer); each value must be one of TS 38.331's. UEs' cycle offsets are
-    spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset)."""
+    spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset), or the next ms
+    whose on-duration holds a slot with downlink symbols."""
 
     cycle_ms: int = 160  # drx-LongCycle
     on_duration_ms: int = 8  # drx-onDurationTimer
