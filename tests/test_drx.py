@@ -216,3 +216,153 @@ def test_deadline_aware_foresees_the_wait_for_an_on_duration() -> None:
     none = Engine(_arms(None), policy="deadline-aware", seed=5).run()
     placements = np.array(none.requests.column("placement").to_pylist())
     assert not np.any(placements == "local")  # the edge, every time, without DRX
+
+
+# the short cycle (drx-ShortCycle, drx-ShortCycleTimer): after the inactivity timer, on-durations
+# every short cycle for the timer's cycles, then the long cycle again
+
+
+def _awake_intervals(a: float, b: float, off: float, cycle: float, on: float, short: float,
+                     span: float) -> list[tuple[float, float]]:
+    """TS 38.321 5.7's on-durations over [a, b) for a UE whose inactivity timer ended at
+    ``a``, listed as intervals (not by phase arithmetic): every short cycle's that opens
+    before ``a + span`` (one open at ``a`` included), every long cycle's from then on."""
+    out = []
+    start = off + math.floor((a - on - off) / short) * short
+    while start < min(a + span, b):
+        out.append((start, start + on))
+        start += short
+    start = off + math.floor((a + span - on - off) / cycle) * cycle
+    while start < b:
+        if start + on > a + span:  # (one that opened before is a short one, listed)
+            out.append((max(start, a + span), start + on))
+        start += cycle
+    return [(max(lo, a), min(hi, b)) for lo, hi in out if hi > a and lo < b]
+
+
+def _brute_short_j(a: float, b: float, off: float, cycle: float, on: float, short: float,
+                   span: float, pdcch_w: float, table: np.ndarray,
+                   step: float = 1e-6) -> tuple[float, np.ndarray, np.ndarray]:
+    """The energy over [a, b) on a fine grid from :func:`_awake_intervals`, and the grid."""
+    t = np.arange(a, b, step) + step / 2
+    awake = np.zeros(len(t), dtype=bool)
+    for lo, hi in _awake_intervals(a, b, off, cycle, on, short, span):
+        awake |= (t >= lo) & (t < hi)
+    e = pdcch_w * awake.sum() * step
+    edges = np.flatnonzero(np.diff(np.r_[1, awake.astype(int), 1]))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        length = (stop - start) * step
+        e += min(p * length + tr for p, tr, shortest in table if length >= shortest - 1e-12)
+    return float(e), t, awake
+
+
+SHORT_CASES = [  # (a, b, offset): the timer's end, the span's end, the device's offset
+    (0.0, 0.5, 0.0), (0.0031, 0.0795, 0.0), (0.1005, 0.9, 0.004), (0.155, 0.171, 0.0),
+    (1.2345, 3.4567, 0.117), (0.0505, 0.168, 0.159), (0.017, 0.041, 0.016)]
+
+
+@pytest.mark.parametrize(("a", "b", "off"), SHORT_CASES)
+def test_short_cycle_energy_matches_a_fine_grid(a: float, b: float, off: float) -> None:
+    # a 20 ms short cycle for 3 cycles (60 ms), 2 ms on-durations, a 160 ms long cycle
+    table = drx.sleep_table(0.5)
+    args = (off, 0.16, 0.002, 0.5, table, 0.02, 0.06)
+    want, _, _ = _brute_short_j(a, b, off, 0.16, 0.002, 0.02, 0.06, 0.5, table)
+    assert drx.span_energy_j(a, b, *args) == pytest.approx(want, rel=1e-4)
+
+
+@pytest.mark.parametrize(("a", "b", "off"), SHORT_CASES)
+def test_short_cycle_wake_times_match_the_listed_on_durations(a: float, b: float,
+                                                              off: float) -> None:
+    # asleep, next_wake_s and both answer waits against the intervals, at 400 instants
+    last, inact, cycle, on, short, span = a - 0.1, 0.1, 0.16, 0.002, 0.02, 0.06
+    ivs = _awake_intervals(a, b + 0.2, off, cycle, on, short, span)
+    times = np.linspace(a + 1e-7, b, 400) + 1.3e-7
+    np_wait = drx.answer_wait_s(times, np.full(400, last), inact, np.full(400, off), cycle,
+                                on, short, span)
+    for t, w_np in zip(times, np_wait, strict=True):
+        inside = any(lo <= t < hi for lo, hi in ivs)
+        assert drx.asleep(t, last, inact, off, cycle, on, short, span) is (not inside)
+        wake = t if inside else min(lo for lo, _ in ivs if lo > t)
+        assert drx.next_wake_s(t, last, inact, off, cycle, on, short, span) == \
+            pytest.approx(wake, abs=1e-9)
+        one = drx.answer_wait_one_s(t, last, inact, off, cycle, on, short, span)
+        assert one == pytest.approx(wake - t, abs=1e-9)
+        assert w_np == one  # operation for operation
+
+
+def test_short_cycle_slots_match_the_seconds() -> None:
+    # 30 kHz (two slots a ms): each slot's start asleep or not as in seconds, across the short
+    # cycle's end (an on-duration open then runs on) and deep into a run
+    last, inact, off_ms, cycle_ms, on_ms, short_ms, span = 0.5303, 0.1, 17, 160, 3, 20, 0.06
+    for k0 in (0, 40_000_000):
+        for k in range(k0 + 1200, k0 + 1800):
+            t = k * 0.0005
+            lst = last + k0 * 0.0005
+            want = drx.asleep(t + 1e-9, lst, inact, off_ms * 1e-3, cycle_ms * 1e-3,
+                              on_ms * 1e-3, short_ms * 1e-3, span)
+            got = drx.asleep_in_slot(k, t + 1e-9, lst, inact, 2 * off_ms, 2 * cycle_ms,
+                                     2 * on_ms, 2 * short_ms, span, 0.0005)
+            assert got is want, k
+
+
+def _short(n: int, on_ms: int = 2, short_ms: int = 20) -> dict[str, Any]:
+    return {"on_duration_ms": on_ms, "short_cycle_ms": short_ms, "short_cycle_timer": n}
+
+
+def test_an_idle_ue_takes_the_short_cycle_then_the_long_at_tr38840s_power() -> None:
+    # a UE that never sends, 20 s: its timer ran out at 0, so 4 short cycles of 20 ms (2 ms
+    # on, 18 ms asleep: too short for deep sleep, light: 18 x 20 + 100), then, from 80 ms,
+    # the long cycle: a deep sleep to 160 ms (98 + 450), on-durations at 160, 320, ..., 19,840
+    # ms (124), each followed by a deep sleep of 158 ms
+    s = Engine(scenario_from_dict(_cell(1, 1e-3, _short(4))), policy="nearest-edge",
+               seed=1).run()
+    fleet = s.summary["fleets"]["ue"]
+    dev0 = 4 * 200 + 3 * (18 * 20 + 100) + (98 + 450) + 124 * (200 + 158 + 450)
+    assert fleet["mean_power_w"] == pytest.approx(3.0 + dev0 * UNIT_W * 1e-3 / 20.0,
+                                                  rel=1e-9)
+
+
+def test_an_answer_in_the_short_cycle_waits_for_its_next_short_on_duration() -> None:
+    # answers ready 300 ms after the upload, 200 ms into the short phase of 16 x 20 ms: each
+    # waits for the next short on-duration, (T - T_on)^2 / 2T = 18^2 / 40 = 8.1 ms on average
+    # (uniform phases), at most 18 ms, where the long cycle alone makes them wait 72 ms
+    svc = {"service_time": {"dist": "fixed", "mean_ms": 300.0}}
+    waits = {}
+    runs = {}
+    for name, cfg in (("short", _short(16)), ("long", _short(16) | {"short_cycle_ms": None,
+                                                                 "short_cycle_timer": None}),
+                      ("none", None)):
+        res = Engine(scenario_from_dict(_cell(200, 1.0, cfg, **svc)), policy="nearest-edge",
+                     seed=4).run()
+        assert res.summary["requests"]["dropped"] == 0
+        t = res.requests
+        done = np.isin(np.array(t.column("outcome").to_pylist()), ["met", "late"])
+        order = np.argsort(t.column("request").to_numpy()[done])
+        runs[name] = {c: t.column(c).to_numpy()[done][order] for c in ("request", "dl_air_ms")}
+    ids = np.intersect1d(runs["short"]["request"], runs["none"]["request"])
+    ids = np.intersect1d(ids, runs["long"]["request"])
+    assert len(ids) > 3500
+    for name in ("short", "long"):
+        keep = np.isin(runs[name]["request"], ids)
+        base = runs["none"]["dl_air_ms"][np.isin(runs["none"]["request"], ids)]
+        waits[name] = runs[name]["dl_air_ms"][keep] - base
+    assert waits["short"].mean() == pytest.approx(18.0 ** 2 / 40.0, rel=0.06)
+    assert waits["short"].max() <= 18.0 + 1.0
+    assert waits["long"].mean() == pytest.approx(158.0 ** 2 / 320.0, rel=0.06)
+
+
+def test_a_short_cycle_lets_edge_answers_through_where_the_long_cycle_sends_work_on_board(
+) -> None:
+    # the arms' edge answers come ~150 ms after their uploads: under the long cycle alone
+    # (2 ms on-durations) about half would wait up to 158 ms, so deadline-aware computes
+    # those on board (250 ms, the arm's accelerator at full power); 16 short cycles of 20 ms
+    # after the timer cover them, an answer waits at most 18 ms and every one goes to the edge
+    # in time, the arm's accelerator idle
+    long_only, short = (Engine(_arms(cfg), policy="deadline-aware", seed=5).run()
+                        for cfg in ({"on_duration_ms": 2}, _short(16)))
+    placed = [np.array(r.requests.column("placement").to_pylist()) for r in (long_only, short)]
+    assert (placed[0] == "local").mean() > 0.3
+    assert not np.any(placed[1] == "local")
+    assert short.summary["services"]["perception"]["hit_ratio"] == 1.0
+    power = [r.summary["fleets"]["ue"]["mean_power_w"] for r in (long_only, short)]
+    assert power[1] < power[0] - 5.0

@@ -140,7 +140,11 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
                      # a high minimum SINR puts cell-edge devices out of coverage (radio_outage)
                      min_sinr_db=draw(st.one_of(st.just(-10.0), st.floats(-10, 30))),
                      scheduler=draw(st.sampled_from(["rr", "pf"])),
-                     ul_access=draw(st.sampled_from(["sr", "configured_grant"])))
+                     ul_access=draw(st.sampled_from(["sr", "configured_grant"])),
+                     # connected-mode DRX: none, TR 38.840's, or a short cycle within a run
+                     drx=draw(st.sampled_from([None, {}, {
+                         "cycle_ms": 40, "on_duration_ms": 2, "inactivity_ms": 10,
+                         "short_cycle_ms": 10, "short_cycle_timer": 2}])))
     elif model == "fixed":
         radio.update(fixed_ul_rate_mbps=draw(st.floats(1, 200)),
                      fixed_dl_rate_mbps=draw(st.floats(1, 1000)),

@@ -101,12 +101,20 @@ def test_compiled_deadline_aware_equals_reference_with_contexts_to_move() -> Non
     assert seen["batches"] >= 100 and seen["sites"] >= 2
 
 
-def test_compiled_deadline_aware_equals_reference_under_drx() -> None:
+# DRX with the long cycle only, and with a short cycle whose end (6 x 10 ms after the 100 ms
+# inactivity timer) falls among the answers (~150-165 ms after their uploads): some wait for
+# a short on-duration (at most 8 ms), some for the long cycle's (up to 158 ms), and those the
+# arm computes on board instead
+DRX_CASES = [{}, {"on_duration_ms": 2, "short_cycle_ms": 10, "short_cycle_timer": 6}]
+
+
+@pytest.mark.parametrize("drx_cfg", DRX_CASES, ids=["long", "short"])
+def test_compiled_deadline_aware_equals_reference_under_drx(drx_cfg: dict[str, Any]) -> None:
     """Answers that wait for their device's on-duration (radio.drx): both versions add the
     same wait, and the choice varies between the edge and the device."""
     from test_drx import _arms
 
-    seen = _compare_on_run(_arms({}), strict=False, duration_s=2.0)
+    seen = _compare_on_run(_arms(drx_cfg), strict=False, duration_s=2.0)
     assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 
@@ -141,10 +149,11 @@ def test_the_engine_decides_deadline_aware_as_the_policy_does(name: str) -> None
     assert seen["batches"] >= 50 and seen["requests"] > 300
 
 
-def test_the_engine_decides_as_the_policy_does_under_drx() -> None:
+@pytest.mark.parametrize("drx_cfg", DRX_CASES, ids=["long", "short"])
+def test_the_engine_decides_as_the_policy_does_under_drx(drx_cfg: dict[str, Any]) -> None:
     from test_drx import _arms
 
-    seen = _engine_decides_as_the_policy(_arms({}), duration_s=2.0)
+    seen = _engine_decides_as_the_policy(_arms(drx_cfg), duration_s=2.0)
     assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 

@@ -74,7 +74,8 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w, now,
-        decision_s, drx_offset, drx_cycle, W.drx_on_s, W.drx_inact_s, now)
+        decision_s, drx_offset, drx_cycle, W.drx_on_s, W.drx_inact_s, W.drx_short_s,
+        W.drx_short_span_s, now)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):

@@ -1291,7 +1291,8 @@ def _count_drx(W, d, a, b, out):
     f = W.dev_fleet[d]
     out[f, 0] += b - a
     out[f, 1] += drx.span_energy_j(a, b, W.dev_drx_offset_s[d], W.drx_cycle_s, W.drx_on_s,
-                                   W.ue_pdcch_w, W.drx_sleep)
+                                   W.ue_pdcch_w, W.drx_sleep, W.drx_short_s,
+                                   W.drx_short_span_s)
 
 
 @njit(cache=True)
@@ -1864,7 +1865,8 @@ def serve_dl(W, S, k, s0, frac):
                 continue
             if drx_on and S.ue_ul_head[d] < 0 and drx.asleep_in_slot(
                     k, lim, S.ue_drx_last[d], W.drx_inact_s, W.dev_drx_offset_slots[d],
-                    W.drx_cycle_slots, W.drx_on_slots):
+                    W.drx_cycle_slots, W.drx_on_slots, W.drx_short_slots,
+                    W.drx_short_span_s, W.slot_s):
                 more[d] = 3  # the UE sleeps (DRX): the answer waits for its on-duration
                 continue  # (one with uplink data waiting is awake, its SR pending)
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:

@@ -144,6 +144,11 @@ class World:
     drx_cycle_slots: int
     drx_on_slots: int
     dev_drx_offset_slots: I64
+    # the short cycle (s; 0: none), how long it lasts after the inactivity timer (s:
+    # drx-ShortCycleTimer's cycles) and the short cycle in whole slots (0: none)
+    drx_short_s: float
+    drx_short_span_s: float
+    drx_short_slots: int
     ue_pdcch_w: float
     drx_sleep: F64  # [states, 3] power (W), transition energy (J), shortest sleep (s)
     fleet_names: list[str]
@@ -797,6 +802,8 @@ def build_world(s: Scenario, seed: int) -> World:
                                                   drx_cfg.on_duration_ms, slot_type,
                                                   slots_per_ms)
                      if drx_cfg else np.zeros(1, dtype=np.int64))
+    short_ms, short_n = ((drx_cfg.short_cycle_ms, drx_cfg.short_cycle_timer or 0)
+                         if drx_cfg and drx_cfg.short_cycle_ms else (0, 0))
     return World(
         name=s.name,
         slot_s=slot_s,
@@ -889,6 +896,9 @@ def build_world(s: Scenario, seed: int) -> World:
         drx_cycle_slots=drx_cfg.cycle_ms * slots_per_ms if drx_cfg else 1,
         drx_on_slots=drx_cfg.on_duration_ms * slots_per_ms if drx_cfg else 0,
         dev_drx_offset_slots=(drx_offset_ms * slots_per_ms).astype(np.int64),
+        drx_short_s=short_ms * 1e-3,
+        drx_short_span_s=short_ms * short_n * 1e-3,
+        drx_short_slots=short_ms * slots_per_ms,
         ue_pdcch_w=s.radio.pdcch_monitor_w,
         drx_sleep=drx.sleep_table(s.radio.pdcch_monitor_w),
         fleet_names=fleet_names,

@@ -105,6 +105,7 @@ class LiveSnapshot:
         self.objective = objective
         self.decision_interval_s = 0.0  # one request a decision: no peers to count
         self.drx_timers_s: tuple[float, float, float] | None = None  # (no DRX live)
+        self.drx_short_s: tuple[float, float] | None = None
         self.ul_access_delay_s = rates.ul_access_delay_s
         self.dl_access_delay_s = rates.dl_access_delay_s
         self.ul_slot_spacing_s = rates.ul_slot_spacing_s

@@ -145,9 +145,10 @@ class Snapshot:
       estimates start after it; a device's own accelerator does not wait).
     - ``drx_timers_s``: (cycle, on-duration, inactivity timer) of connected-mode DRX
       (``radio.drx``), or None without it; ``drx_offset_s(devices)``: each device's cycle
-      offset. An answer reaching the cell after its device's inactivity timer (from its
-      upload's end) waits for the device's next on-duration (``answer_wait_s`` in
-      :mod:`airan.radio.drx`; :func:`latency_parts_s` counts it).
+      offset; ``drx_short_s``: (short cycle, how long it lasts after the inactivity timer)
+      where a short cycle is set, else None. An answer reaching the cell after its device's
+      inactivity timer (from its upload's end) waits for the device's next on-duration
+      (``answer_wait_s`` in :mod:`airan.radio.drx`; :func:`latency_parts_s` counts it).
     - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
       a stateless service), or, where a request of the pair is on its way to a site, the site
       the newest one goes to: a stateful service's request elsewhere first moves it there.
@@ -187,6 +188,9 @@ class Snapshot:
         self.drx_timers_s: tuple[float, float, float] | None = (
             (float(w.drx_cycle_s), float(w.drx_on_s), float(w.drx_inact_s))
             if w.drx_cycle_s > 0.0 else None)
+        self.drx_short_s: tuple[float, float] | None = (
+            (float(w.drx_short_s), float(w.drx_short_span_s))
+            if w.drx_cycle_s > 0.0 and w.drx_short_s > 0.0 else None)
 
     @cached_property
     def world(self) -> Any:
@@ -407,8 +411,9 @@ def latency_parts_s(
             # backlog lets it be ready
             cycle, on, inactivity = timers
             ready = snap.time_s + (np.maximum(arrive, wait) + (after - dl_leg[:, None]))
+            short = getattr(snap, "drx_short_s", None) or (0.0, 0.0)
             after += drx.answer_wait_s(ready, (snap.time_s + ul_leg)[:, None], inactivity,
-                                       snap.drx_offset_s(d)[:, None], cycle, on)
+                                       snap.drx_offset_s(d)[:, None], cycle, on, *short)
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     local = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return arrive, wait, after, local

@@ -261,6 +261,7 @@ def deadline_aware(
         float(getattr(snap, "decision_interval_s", 0.0)),
         np.asarray(snap.drx_offset_s(d), dtype=np.float64) if timers else np.zeros(0),
         *(timers or (1.0, 0.0, 0.0)),
+        *((getattr(snap, "drx_short_s", None) or (0.0, 0.0)) if timers else (0.0, 0.0)),
         float(getattr(snap, "time_s", 0.0)),
     )
 
@@ -322,7 +323,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
                          active_w, link_t0, decision_s, drx_offset, drx_cycle, drx_on,
-                         drx_inactivity, now):  # pragma: no cover - compiled
+                         drx_inactivity, drx_short, drx_short_span,
+                         now):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
@@ -332,8 +334,9 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`).
     ``decision_s``: the decision interval whose arrivals the batch holds (0: unknown).
     ``drx_offset``: each request's device's DRX cycle offset (empty: no DRX), with the cycle,
-    on-duration and inactivity timer (s) and the time ``now`` (s): an answer after the timer
-    waits for its device's on-duration (:func:`airan.policy.base.latency_parts_s`)."""
+    on-duration and inactivity timer (s), the short cycle and how long it lasts (s; 0: none)
+    and the time ``now`` (s): an answer after the timer waits for its device's on-duration
+    (:func:`airan.policy.base.latency_parts_s`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -398,7 +401,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             if drx_offset.shape[0] > 0:  # the answer's wait for an on-duration (DRX)
                 ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))
                 after[i, j] = after[i, j] + answer_wait_one_s(
-                    ready, now + ul_leg, drx_inactivity, drx_offset[i], drx_cycle, drx_on)
+                    ready, now + ul_leg, drx_inactivity, drx_offset[i], drx_cycle, drx_on,
+                    drx_short, drx_short_span)
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
             est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]

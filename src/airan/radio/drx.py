@@ -5,13 +5,19 @@ runs (restarted by every PDCCH that schedules it, and here by data reaching its 
 buffer, whose scheduling request keeps it active until the grant) and during the
 ``drx-onDurationTimer`` that opens each long cycle, at the ms where ``(SFN * 10 + subframe)
 mod drx-LongCycle = drx-StartOffset``. In between it sleeps: an answer for it waits at the gNB
-for its next on-duration. The value sets are TS 38.331's DRX-Config; the sleep states and
-their transitions are TR 38.840 Table 8.1.1-1 (FR1), in its relative units (PDCCH-only
-monitoring = 100), scaled to the radio's ``ue_pdcch_w``.
+for its next on-duration. Where ``drx-ShortCycle`` is configured, the inactivity timer's
+expiry starts ``drx-ShortCycleTimer`` (a whole number of short cycles) and the UE's
+on-durations open every short cycle, where ``(SFN * 10 + subframe) mod drx-ShortCycle =
+drx-StartOffset mod drx-ShortCycle``, until that timer expires; then the long cycle's again
+(an on-duration already open runs to its end). The long cycle is a whole number of short ones
+(TS 38.331), so every long on-duration is also a short one. The value sets are TS 38.331's
+DRX-Config; the sleep states and their transitions are TR 38.840 Table 8.1.1-1 (FR1), in its
+relative units (PDCCH-only monitoring = 100), scaled to the radio's ``ue_pdcch_w``.
 
-Simplifications (named in the README): the long cycle only (no short cycle); the timer starts
-at the slot a UE sends or receives in, not at its grant's PDCCH k2 slots before; the
-retransmission timers are not modelled (HARQ rounds fall inside the inactivity timer).
+Simplifications (named in the README): no DRX command MAC CE and no wake-up signal; the timer
+starts at the slot a UE sends or receives in, not at its grant's PDCCH k2 slots before; the
+retransmission timers are not modelled (HARQ rounds fall inside the inactivity timer); the
+gNB keeps the long cycle's on-durations on downlink slots, not the short cycle's.
 
 Times are seconds unless a name says otherwise; the functions are compiled (numba) so that the
 engine's kernel calls them, and callable from Python as they are.
@@ -31,6 +37,8 @@ __all__ = [
     "CYCLE_MS",
     "INACTIVITY_MS",
     "ON_DURATION_MS",
+    "SHORT_CYCLE_MS",
+    "SHORT_CYCLE_TIMER",
     "SLEEP_STATES",
     "answer_wait_s",
     "answer_wait_one_s",
@@ -53,6 +61,12 @@ ON_DURATION_MS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 40, 50, 60, 
 #: drx-InactivityTimer values (ms), TS 38.331 DRX-Config.
 INACTIVITY_MS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 40, 50, 60, 80, 100,
                                   200, 300, 500, 750, 1280, 1920, 2560)
+
+#: drx-ShortCycle values (ms), TS 38.331 DRX-Config.
+SHORT_CYCLE_MS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 10, 14, 16, 20, 30, 32, 35, 40, 64, 80,
+                                   128, 160, 256, 320, 512, 640)
+#: drx-ShortCycleTimer values (multiples of the short cycle), TS 38.331 DRX-Config.
+SHORT_CYCLE_TIMER: tuple[int, ...] = tuple(range(1, 17))
 
 #: TR 38.840 Table 8.1.1-1 (FR1): (state, relative power, additional transition energy in
 #: relative units x ms, total transition time in ms), against PDCCH-only monitoring's 100.
@@ -97,23 +111,42 @@ def on_time_s(t, offset_s, cycle_s, on_s):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s):  # type: ignore[no-untyped-def]
+def asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s=0.0,
+           short_span_s=0.0):  # type: ignore[no-untyped-def]
     """Whether a UE whose last activity was at ``last_s`` is outside Active Time at ``t``:
-    its inactivity timer run out, and ``t`` outside an on-duration."""
-    if t <= last_s + inactivity_s:
+    its inactivity timer run out, and ``t`` outside an on-duration: of the short cycle
+    ``short_s`` for ``short_span_s`` (drx-ShortCycleTimer's whole cycles) after the timer's
+    end, of the long cycle ``cycle_s`` beyond (``short_s`` 0: the long cycle only)."""
+    end = last_s + inactivity_s
+    if t <= end:
         return False
     x = t - offset_s
+    if short_s > 0.0:
+        x_short = x - math.floor(x / short_s) * short_s
+        if t < end + short_span_s:
+            return x_short >= on_s
+        if x_short < on_s and t - x_short < end + short_span_s:
+            return False  # a short cycle's on-duration runs to its end
     return x - math.floor(x / cycle_s) * cycle_s >= on_s
 
 
 @njit(cache=True)
-def asleep_in_slot(k, t, last_s, inactivity_s, offset_slots, cycle_slots,
-                   on_slots):  # type: ignore[no-untyped-def]
+def asleep_in_slot(k, t, last_s, inactivity_s, offset_slots, cycle_slots, on_slots,
+                   short_slots=0, short_span_s=0.0, slot_s=0.0):  # type: ignore[no-untyped-def]
     """:func:`asleep` at ``t`` in slot ``k``, the on-duration counted in whole slots (every
-    numerology has 2^mu slots per ms, and the cycle and on-duration are whole ms): exact at any
-    simulated time, where the phase in seconds went wrong by a rounding deep into a run."""
-    if t <= last_s + inactivity_s:
+    numerology has 2^mu slots per ms, and the cycles and on-duration are whole ms): exact at
+    any simulated time, where the phase in seconds went wrong by a rounding deep into a run.
+    ``short_slots`` (0: none) is the short cycle; ``slot_s`` the slot's length, which places
+    a short on-duration's start against the short cycle timer's end."""
+    end = last_s + inactivity_s
+    if t <= end:
         return False
+    if short_slots > 0:
+        x_short = (k - offset_slots) % short_slots
+        if t < end + short_span_s:
+            return x_short >= on_slots
+        if x_short < on_slots and (k - x_short) * slot_s < end + short_span_s:
+            return False  # a short cycle's on-duration runs to its end
     return (k - offset_slots) % cycle_slots >= on_slots
 
 
@@ -140,47 +173,90 @@ def offsets_with_downlink_ms(n_devices: int, cycle_ms: int, on_ms: int, slot_typ
 
 
 def answer_wait_s(answer_s: np.ndarray, last_s: np.ndarray, inactivity_s: float,
-                  offset_s: np.ndarray, cycle_s: float, on_s: float) -> np.ndarray:
+                  offset_s: np.ndarray, cycle_s: float, on_s: float, short_s: float = 0.0,
+                  short_span_s: float = 0.0) -> np.ndarray:
     """How long an answer reaching the cell at ``answer_s`` waits for its UE (s), whose last
     activity was at ``last_s``: 0 while the inactivity timer runs or in an on-duration, else
-    until the next on-duration opens (a policy's estimate, in seconds; arrays broadcast; an
-    infinite ``answer_s`` waits 0). :func:`answer_wait_one_s` is the same for one answer."""
+    until the next on-duration opens (of the short cycle ``short_s`` within ``short_span_s``
+    of the timer's end, then of the long cycle; a policy's estimate, in seconds; arrays
+    broadcast; an infinite ``answer_s`` waits 0). :func:`answer_wait_one_s` is the same for
+    one answer, operation for operation."""
     x = answer_s - offset_s
+    end = last_s + inactivity_s
     with np.errstate(invalid="ignore"):
         phase = x - np.floor(x / cycle_s) * cycle_s
-        wait = np.where((answer_s > last_s + inactivity_s) & (phase >= on_s), cycle_s - phase,
-                        0.0)
+        wait = np.where(phase >= on_s, cycle_s - phase, 0.0)
+        if short_s > 0.0:
+            short_end = end + short_span_s
+            x_short = x - np.floor(x / short_s) * short_s
+            xb = short_end - offset_s  # the long cycle's phase where the short cycle ends
+            phase_b = xb - np.floor(xb / cycle_s) * cycle_s
+            wait_b = (short_end - answer_s) + np.where(phase_b >= on_s, cycle_s - phase_b, 0.0)
+            to_next = short_s - x_short
+            in_short = np.where(x_short >= on_s,
+                                np.where(answer_s + to_next < short_end, to_next, wait_b), 0.0)
+            wait = np.where(answer_s < short_end, in_short,
+                            np.where((x_short < on_s) & (answer_s - x_short < short_end), 0.0,
+                                     wait))
+        wait = np.where(answer_s > end, wait, 0.0)
     return np.where(np.isfinite(answer_s), wait, 0.0)  # type: ignore[no-any-return]
 
 
 @njit(cache=True)
-def answer_wait_one_s(answer_s, last_s, inactivity_s, offset_s, cycle_s,
-                      on_s):  # type: ignore[no-untyped-def]
+def answer_wait_one_s(answer_s, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s=0.0,
+                      short_span_s=0.0):  # type: ignore[no-untyped-def]
     """:func:`answer_wait_s` for one answer (compiled policies), operation for operation."""
     if not math.isfinite(answer_s):
         return 0.0
+    end = last_s + inactivity_s
+    if answer_s <= end:
+        return 0.0
     x = answer_s - offset_s
+    if short_s > 0.0:
+        short_end = end + short_span_s
+        x_short = x - math.floor(x / short_s) * short_s
+        if answer_s < short_end:
+            if x_short < on_s:
+                return 0.0
+            to_next = short_s - x_short
+            if answer_s + to_next < short_end:
+                return to_next
+            xb = short_end - offset_s
+            phase_b = xb - math.floor(xb / cycle_s) * cycle_s
+            return (short_end - answer_s) + (cycle_s - phase_b if phase_b >= on_s else 0.0)
+        if x_short < on_s and answer_s - x_short < short_end:
+            return 0.0
     phase = x - math.floor(x / cycle_s) * cycle_s
-    if answer_s > last_s + inactivity_s and phase >= on_s:
+    if phase >= on_s:
         return cycle_s - phase
     return 0.0
 
 
 @njit(cache=True)
-def next_wake_s(t, last_s, inactivity_s, offset_s, cycle_s, on_s):  # type: ignore[no-untyped-def]
+def next_wake_s(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s=0.0,
+                short_span_s=0.0):  # type: ignore[no-untyped-def]
     """The earliest time from ``t`` on at which the gNB can reach the UE: ``t`` itself in
-    Active Time, else the next on-duration's start."""
-    if not asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s):
+    Active Time, else the next on-duration's start (:func:`asleep`'s cycles)."""
+    if not asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s, short_span_s):
         return t
     x = t - offset_s
+    if short_s > 0.0:
+        short_end = last_s + inactivity_s + short_span_s
+        if t < short_end:
+            nxt = offset_s + (math.floor(x / short_s) + 1.0) * short_s
+            if nxt < short_end:
+                return nxt
+            if not asleep(short_end, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s,
+                          short_span_s):
+                return short_end
+            x = short_end - offset_s
     return offset_s + (math.floor(x / cycle_s) + 1.0) * cycle_s
 
 
 @njit(cache=True)
-def span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table):  # type: ignore[no-untyped-def]
-    """The energy (J) a UE draws over ``[a, b)`` outside its inactivity timer: monitoring at
-    ``pdcch_w`` through each on-duration, asleep between them (:func:`sleep_energy_j`, each
-    sleep from an on-duration's end, or ``a``, to the next one's start, or ``b``)."""
+def _long_span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w,
+                        table):  # type: ignore[no-untyped-def]
+    """:func:`span_energy_j` in the long cycle."""
     if b <= a:
         return 0.0
     on_j = pdcch_w * (on_time_s(b, offset_s, cycle_s, on_s)
@@ -202,3 +278,38 @@ def span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table):  # type: ignor
     if b > last0:
         e += sleep_energy_j(b - last0, table)
     return e
+
+
+@njit(cache=True)
+def span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table, short_s=0.0,
+                  short_span_s=0.0):  # type: ignore[no-untyped-def]
+    """The energy (J) a UE draws over ``[a, b)`` outside its inactivity timer, which ended at
+    ``a``: monitoring at ``pdcch_w`` through each on-duration, asleep between them
+    (:func:`sleep_energy_j`, each sleep from an on-duration's end, or ``a``, to the next one's
+    start, or ``b``). With a short cycle ``short_s``, its on-durations through ``short_span_s``
+    from ``a`` (at most 16 cycles, taken one by one), then the long cycle's."""
+    if short_s <= 0.0:
+        return _long_span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table)
+    short_end = a + short_span_s
+    stop = min(short_end, b)
+    e = 0.0
+    awake_to = a  # the end of the last on-duration counted (or a): where a sleep starts
+    n = math.floor((a - offset_s) / short_s)
+    while True:
+        start = offset_s + n * short_s
+        if start >= stop:
+            break
+        lo = max(start, awake_to)
+        hi = min(start + on_s, b)  # (one open at the short cycle's end runs to its end)
+        if hi > lo:
+            if lo > awake_to:
+                e += sleep_energy_j(lo - awake_to, table)
+            e += pdcch_w * (hi - lo)
+            awake_to = hi
+        n += 1.0
+    if awake_to >= b:
+        return e
+    if b <= short_end:
+        return e + sleep_energy_j(b - awake_to, table)
+    # the long cycle's on-durations are short ones too: none opens in [awake_to, short_end)
+    return e + _long_span_energy_j(awake_to, b, offset_s, cycle_s, on_s, pdcch_w, table)

@@ -274,7 +274,21 @@ _DRX_VALUES: dict[str, tuple[tuple[int, ...], str]] = {
     "cycle_ms": (drx.CYCLE_MS, "drx-LongCycle"),
     "on_duration_ms": (drx.ON_DURATION_MS, "drx-onDurationTimer"),
     "inactivity_ms": (drx.INACTIVITY_MS, "drx-InactivityTimer"),
+    "short_cycle_ms": (drx.SHORT_CYCLE_MS, "drx-ShortCycle"),
+    "short_cycle_timer": (drx.SHORT_CYCLE_TIMER, "drx-ShortCycleTimer"),
 }
+
+
+def _drx_value(field: str, v: int) -> int:
+    """``v`` if it is one of TS 38.331's values for the DRX-Config field ``field``, else an
+    error naming the values and the nearest."""
+    allowed, name = _DRX_VALUES[field]
+    if v not in allowed:
+        near = min(allowed, key=lambda a: abs(a - v))
+        raise ValueError(f"{field} must be a TS 38.331 {name} value: "
+                         f"{', '.join(str(x) for x in allowed)} (got {v:g}; the nearest "
+                         f"is {near})")
+    return v
 
 
 class Drx(_Strict):
@@ -283,28 +297,59 @@ class Drx(_Strict):
     The defaults are TR 38.840's C-DRX evaluation setting (160 ms cycle, 8 ms on-duration,
     100 ms inactivity timer); each value must be one of TS 38.331's. UEs' cycle offsets are
     spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset), or the next ms
-    whose on-duration holds a slot with downlink symbols."""
+    whose on-duration holds a slot with downlink symbols. A short cycle (``short_cycle_ms``,
+    a divisor of ``cycle_ms``, with ``short_cycle_timer`` short cycles) follows each expiry of
+    the inactivity timer before the long cycle resumes; none by default, as in TR 38.840's
+    setting."""
 
     cycle_ms: int = 160  # drx-LongCycle
     on_duration_ms: int = 8  # drx-onDurationTimer
     inactivity_ms: int = 100  # drx-InactivityTimer
+    short_cycle_ms: int | None = None  # drx-ShortCycle (None: the long cycle only)
+    short_cycle_timer: int | None = None  # drx-ShortCycleTimer: how many short cycles
+
+    @field_validator("short_cycle_ms")
+    @classmethod
+    def _short_divides_long(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is None:
+            return v
+        v = _drx_value("short_cycle_ms", v)
+        cycle = info.data.get("cycle_ms")
+        if cycle is not None and (v >= cycle or cycle % v):
+            raise ValueError(f"cycle_ms {cycle} must be a multiple of short_cycle_ms (got {v}; "
+                             "TS 38.331: drx-LongCycle is a multiple of drx-ShortCycle)")
+        return v
+
+    @field_validator("short_cycle_timer")
+    @classmethod
+    def _timer_with_short_cycle(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is None:
+            return v
+        v = _drx_value("short_cycle_timer", v)
+        if info.data.get("short_cycle_ms") is None:
+            raise ValueError(f"short_cycle_timer {v} needs short_cycle_ms (the short cycle "
+                             "it counts)")
+        return v
 
     @field_validator("cycle_ms", "on_duration_ms", "inactivity_ms")
     @classmethod
     def _ts38331_value(cls, v: int, info: ValidationInfo) -> int:
-        allowed, name = _DRX_VALUES[str(info.field_name)]
-        if v not in allowed:
-            near = min(allowed, key=lambda a: abs(a - v))
-            raise ValueError(f"{info.field_name} must be a TS 38.331 {name} value: "
-                             f"{', '.join(str(x) for x in allowed)} (got {v:g}; the nearest "
-                             f"is {near})")
-        return v
+        return _drx_value(str(info.field_name), v)
 
     @model_validator(mode="after")
     def _on_within_cycle(self) -> Drx:
         if self.on_duration_ms >= self.cycle_ms:
             raise ValueError(f"on_duration_ms {self.on_duration_ms} must be shorter than "
                              f"cycle_ms {self.cycle_ms} (else the UE never sleeps)")
+        if self.short_cycle_ms is not None:
+            if self.short_cycle_timer is None:
+                raise ValueError(f"short_cycle_ms {self.short_cycle_ms} needs "
+                                 "short_cycle_timer: how many short cycles (1-16, TS 38.331 "
+                                 "drx-ShortCycleTimer) before the long cycle")
+            if self.on_duration_ms >= self.short_cycle_ms:
+                raise ValueError(f"on_duration_ms {self.on_duration_ms} must be shorter than "
+                                 f"short_cycle_ms {self.short_cycle_ms} (else the UE never "
+                                 "sleeps in the short cycle)")
         return self
 
 
