@@ -479,3 +479,55 @@ def test_ai_ran_and_device_energy_tables_match_the_summary(tmp_path: Path) -> No
     assert f"{s['ai_ran']['l1_slot_misses']:,}" in html
     energy = s["fleets"]["vehicles"]["energy_per_request_j"]
     assert f"{energy:.4g}" in html
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each cell of the table ``table_id``, row by row (the header's first)."""
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.inside = False
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table":
+                self.inside = dict(attrs).get("id") == table_id
+            elif self.inside and tag == "tr":
+                self.rows.append([])
+            elif self.inside and tag in ("td", "th"):
+                self.cell = []
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.inside = False
+            elif self.cell is not None and tag in ("td", "th"):
+                self.rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+    p = Rows()
+    p.feed(html)
+    return p.rows
+
+
+def test_the_device_table_shows_the_time_in_drx_where_radio_drx_sets_it(
+        tmp_path: Path) -> None:
+    d = load_scenario("factory").model_dump(mode="json")
+    d["radio"]["drx"] = {}
+    res = airan.run(scenario_from_dict(d), duration_s=1.0)
+    html = build_report(write_run(res, tmp_path / "drx")).path.read_text(encoding="utf-8")
+    table = _table_rows(html, "fleets-table")
+    assert table[0][-1] == "time in DRX"
+    assert len(table) == 1 + len(res.summary["fleets"])
+    for row in table[1:]:
+        share = res.summary["fleets"][row[0]]["drx_share"]
+        assert row[-1] == pct(share, 1)
+    assert "only through its on-durations" in html
+    plain = airan.run(load_scenario("factory"), duration_s=0.3)
+    html = build_report(write_run(plain, tmp_path / "plain")).path.read_text(encoding="utf-8")
+    assert "time in DRX" not in html and "in every slot (no DRX set)" in html
