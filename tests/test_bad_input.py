@@ -145,7 +145,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("drx-long-cycle-not-a-multiple-of-the-short",
      lambda d: d.setdefault("radio", {}).update(drx={"short_cycle_ms": 30,
                                                      "short_cycle_timer": 2}),
-     ("radio.drx.short_cycle_ms", "cycle_ms 160", "multiple", "30")),
+     ("radio.drx.short_cycle_ms", "short_cycle_ms 30", "does not divide cycle_ms 160")),
     ("drx-short-cycle-without-its-timer",
      lambda d: d.setdefault("radio", {}).update(drx={"short_cycle_ms": 20}),
      ("radio.drx", "short_cycle_timer", "1-16")),

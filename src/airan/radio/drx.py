@@ -10,14 +10,21 @@ expiry starts ``drx-ShortCycleTimer`` (a whole number of short cycles) and the U
 on-durations open every short cycle, where ``(SFN * 10 + subframe) mod drx-ShortCycle =
 drx-StartOffset mod drx-ShortCycle``, until that timer expires; then the long cycle's again
 (an on-duration already open runs to its end). The long cycle is a whole number of short ones
-(TS 38.331), so every long on-duration is also a short one. The value sets are TS 38.331's
-DRX-Config; the sleep states and their transitions are TR 38.840 Table 8.1.1-1 (FR1), in its
-relative units (PDCCH-only monitoring = 100), scaled to the radio's ``ue_pdcch_w``.
+(TS 38.331), so every long on-duration is also a short one: a UE is in an on-duration where
+the long cycle opened one, or the short cycle opened one between the inactivity timer's end
+and the short cycle timer's (a start within ``EDGE_S`` of either end counts as at it: the
+engine's times are whole slots, which a sum of seconds misses by a rounding). The value sets
+are TS 38.331's DRX-Config; the sleep states and their transitions are TR 38.840 Table
+8.1.1-1 (FR1), in its relative units (PDCCH-only monitoring = 100), scaled to the radio's
+``ue_pdcch_w``.
 
 Simplifications (named in the README): no DRX command MAC CE and no wake-up signal; the timer
 starts at the slot a UE sends or receives in, not at its grant's PDCCH k2 slots before; the
 retransmission timers are not modelled (HARQ rounds fall inside the inactivity timer); the
-gNB keeps the long cycle's on-durations on downlink slots, not the short cycle's.
+gNB keeps the long cycle's on-durations on downlink slots, not the short cycle's; the long
+cycle is taken to be in use while the inactivity timer runs (an on-duration the short cycle
+would open just before the timer's end is not, where a short cycle timer still running
+from an earlier expiry would open it: at most one on-duration's difference).
 
 Times are seconds unless a name says otherwise; the functions are compiled (numba) so that the
 engine's kernel calls them, and callable from Python as they are.
@@ -39,6 +46,7 @@ __all__ = [
     "ON_DURATION_MS",
     "SHORT_CYCLE_MS",
     "SHORT_CYCLE_TIMER",
+    "EDGE_S",
     "SLEEP_STATES",
     "answer_wait_s",
     "answer_wait_one_s",
@@ -78,6 +86,12 @@ SLEEP_STATES: tuple[tuple[str, float, float, float], ...] = (
 )
 _MONITOR_UNITS = 100.0  # PDCCH-only monitoring in TR 38.840's units
 
+#: Two instants closer than this (s) are one: a short on-duration that opens at the short
+#: cycle timer's end (whole slots and ms: exactly, but for a rounding) does not open, and a
+#: sleep as long as a state's shortest allows it; far below a slot, far above the rounding
+#: of a time of 10^6 s.
+EDGE_S = 1e-9
+
 
 def sleep_table(pdcch_w: float) -> np.ndarray:
     """[state, 3]: each sleep state's power (W), its transition's extra energy (J) and the
@@ -93,7 +107,7 @@ def sleep_energy_j(length_s, table):  # type: ignore[no-untyped-def]
     costs least among those whose transition fits (micro sleep always does)."""
     best = math.inf
     for i in range(table.shape[0]):
-        if length_s >= table[i, 2]:
+        if length_s >= table[i, 2] - EDGE_S:
             e = table[i, 0] * length_s + table[i, 1]
             if e < best:
                 best = e
@@ -111,42 +125,46 @@ def on_time_s(t, offset_s, cycle_s, on_s):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _short_opened(start, end, short_end):  # type: ignore[no-untyped-def]
+    """Whether the short cycle opens an on-duration at ``start``: from the inactivity timer's
+    ``end`` until the short cycle timer's ``short_end`` (:data:`EDGE_S`)."""
+    return start >= end - EDGE_S and start < short_end - EDGE_S
+
+
+@njit(cache=True)
 def asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s=0.0,
            short_span_s=0.0):  # type: ignore[no-untyped-def]
     """Whether a UE whose last activity was at ``last_s`` is outside Active Time at ``t``:
-    its inactivity timer run out, and ``t`` outside an on-duration: of the short cycle
-    ``short_s`` for ``short_span_s`` (drx-ShortCycleTimer's whole cycles) after the timer's
-    end, of the long cycle ``cycle_s`` beyond (``short_s`` 0: the long cycle only)."""
+    its inactivity timer run out, and ``t`` outside an on-duration: of the long cycle
+    ``cycle_s``, or of the short cycle ``short_s`` opened within ``short_span_s``
+    (drx-ShortCycleTimer's whole cycles) of the timer's end (``short_s`` 0: none)."""
     end = last_s + inactivity_s
     if t <= end:
         return False
     x = t - offset_s
     if short_s > 0.0:
         x_short = x - math.floor(x / short_s) * short_s
-        if t < end + short_span_s:
-            return x_short >= on_s
-        if x_short < on_s and t - x_short < end + short_span_s:
-            return False  # a short cycle's on-duration runs to its end
+        if x_short < on_s and _short_opened(t - x_short, end, end + short_span_s):
+            return False
     return x - math.floor(x / cycle_s) * cycle_s >= on_s
 
 
 @njit(cache=True)
 def asleep_in_slot(k, t, last_s, inactivity_s, offset_slots, cycle_slots, on_slots,
                    short_slots=0, short_span_s=0.0, slot_s=0.0):  # type: ignore[no-untyped-def]
-    """:func:`asleep` at ``t`` in slot ``k``, the on-duration counted in whole slots (every
+    """:func:`asleep` at ``t`` in slot ``k``, the on-durations counted in whole slots (every
     numerology has 2^mu slots per ms, and the cycles and on-duration are whole ms): exact at
     any simulated time, where the phase in seconds went wrong by a rounding deep into a run.
     ``short_slots`` (0: none) is the short cycle; ``slot_s`` the slot's length, which places
-    a short on-duration's start against the short cycle timer's end."""
+    a short on-duration's start (``k * slot_s``, as the engine's times) against the timers."""
     end = last_s + inactivity_s
     if t <= end:
         return False
     if short_slots > 0:
         x_short = (k - offset_slots) % short_slots
-        if t < end + short_span_s:
-            return x_short >= on_slots
-        if x_short < on_slots and (k - x_short) * slot_s < end + short_span_s:
-            return False  # a short cycle's on-duration runs to its end
+        if x_short < on_slots and _short_opened((k - x_short) * slot_s, end,
+                                                end + short_span_s):
+            return False
     return (k - offset_slots) % cycle_slots >= on_slots
 
 
@@ -177,10 +195,9 @@ def answer_wait_s(answer_s: np.ndarray, last_s: np.ndarray, inactivity_s: float,
                   short_span_s: float = 0.0) -> np.ndarray:
     """How long an answer reaching the cell at ``answer_s`` waits for its UE (s), whose last
     activity was at ``last_s``: 0 while the inactivity timer runs or in an on-duration, else
-    until the next on-duration opens (of the short cycle ``short_s`` within ``short_span_s``
-    of the timer's end, then of the long cycle; a policy's estimate, in seconds; arrays
-    broadcast; an infinite ``answer_s`` waits 0). :func:`answer_wait_one_s` is the same for
-    one answer, operation for operation."""
+    until the next on-duration opens (:func:`asleep`'s cycles; a policy's estimate, in
+    seconds; arrays broadcast; an infinite ``answer_s`` waits 0). :func:`answer_wait_one_s`
+    is the same for one answer, operation for operation."""
     x = answer_s - offset_s
     end = last_s + inactivity_s
     with np.errstate(invalid="ignore"):
@@ -189,15 +206,11 @@ def answer_wait_s(answer_s: np.ndarray, last_s: np.ndarray, inactivity_s: float,
         if short_s > 0.0:
             short_end = end + short_span_s
             x_short = x - np.floor(x / short_s) * short_s
-            xb = short_end - offset_s  # the long cycle's phase where the short cycle ends
-            phase_b = xb - np.floor(xb / cycle_s) * cycle_s
-            wait_b = (short_end - answer_s) + np.where(phase_b >= on_s, cycle_s - phase_b, 0.0)
-            to_next = short_s - x_short
-            in_short = np.where(x_short >= on_s,
-                                np.where(answer_s + to_next < short_end, to_next, wait_b), 0.0)
-            wait = np.where(answer_s < short_end, in_short,
-                            np.where((x_short < on_s) & (answer_s - x_short < short_end), 0.0,
-                                     wait))
+            start = answer_s - x_short
+            opened = (x_short < on_s) & (start >= end - EDGE_S) & (start < short_end - EDGE_S)
+            to_next = short_s - x_short  # the next short start (the long's: one of them)
+            wait = np.where(opened | (phase < on_s), 0.0,
+                            np.where(answer_s + to_next < short_end - EDGE_S, to_next, wait))
         wait = np.where(answer_s > end, wait, 0.0)
     return np.where(np.isfinite(answer_s), wait, 0.0)  # type: ignore[no-any-return]
 
@@ -212,21 +225,18 @@ def answer_wait_one_s(answer_s, last_s, inactivity_s, offset_s, cycle_s, on_s, s
     if answer_s <= end:
         return 0.0
     x = answer_s - offset_s
+    phase = x - math.floor(x / cycle_s) * cycle_s
     if short_s > 0.0:
         short_end = end + short_span_s
         x_short = x - math.floor(x / short_s) * short_s
-        if answer_s < short_end:
-            if x_short < on_s:
-                return 0.0
-            to_next = short_s - x_short
-            if answer_s + to_next < short_end:
-                return to_next
-            xb = short_end - offset_s
-            phase_b = xb - math.floor(xb / cycle_s) * cycle_s
-            return (short_end - answer_s) + (cycle_s - phase_b if phase_b >= on_s else 0.0)
-        if x_short < on_s and answer_s - x_short < short_end:
+        start = answer_s - x_short
+        if (x_short < on_s and start >= end - EDGE_S and start < short_end - EDGE_S) \
+                or phase < on_s:
             return 0.0
-    phase = x - math.floor(x / cycle_s) * cycle_s
+        to_next = short_s - x_short
+        if answer_s + to_next < short_end - EDGE_S:
+            return to_next
+        return cycle_s - phase
     if phase >= on_s:
         return cycle_s - phase
     return 0.0
@@ -240,16 +250,11 @@ def next_wake_s(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s=0.0,
     if not asleep(t, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s, short_span_s):
         return t
     x = t - offset_s
-    if short_s > 0.0:
-        short_end = last_s + inactivity_s + short_span_s
-        if t < short_end:
-            nxt = offset_s + (math.floor(x / short_s) + 1.0) * short_s
-            if nxt < short_end:
-                return nxt
-            if not asleep(short_end, last_s, inactivity_s, offset_s, cycle_s, on_s, short_s,
-                          short_span_s):
-                return short_end
-            x = short_end - offset_s
+    if short_s > 0.0:  # the next short start, if the short cycle opens it, comes first
+        nxt = offset_s + (math.floor(x / short_s) + 1.0) * short_s
+        end = last_s + inactivity_s
+        if _short_opened(nxt, end, end + short_span_s):
+            return nxt
     return offset_s + (math.floor(x / cycle_s) + 1.0) * cycle_s
 
 
@@ -286,18 +291,25 @@ def span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table, short_s=0.0,
     """The energy (J) a UE draws over ``[a, b)`` outside its inactivity timer, which ended at
     ``a``: monitoring at ``pdcch_w`` through each on-duration, asleep between them
     (:func:`sleep_energy_j`, each sleep from an on-duration's end, or ``a``, to the next one's
-    start, or ``b``). With a short cycle ``short_s``, its on-durations through ``short_span_s``
-    from ``a`` (at most 16 cycles, taken one by one), then the long cycle's."""
+    start, or ``b``). With a short cycle ``short_s``: a long on-duration open at ``a``, then
+    the short cycle's through ``short_span_s`` from ``a`` (at most 16, taken one by one), then
+    the long cycle's (:func:`asleep`'s cycles)."""
     if short_s <= 0.0:
         return _long_span_energy_j(a, b, offset_s, cycle_s, on_s, pdcch_w, table)
-    short_end = a + short_span_s
-    stop = min(short_end, b)
+    if b <= a:
+        return 0.0
     e = 0.0
     awake_to = a  # the end of the last on-duration counted (or a): where a sleep starts
-    n = math.floor((a - offset_s) / short_s)
+    x = a - offset_s
+    phase = x - math.floor(x / cycle_s) * cycle_s
+    if phase < on_s:  # a long on-duration open when the inactivity timer ran out
+        awake_to = min(a + (on_s - phase), b)
+        e += pdcch_w * (awake_to - a)
+    short_end = a + short_span_s
+    n = math.ceil((a - EDGE_S - offset_s) / short_s)
     while True:
         start = offset_s + n * short_s
-        if start >= stop:
+        if start >= b or not _short_opened(start, a, short_end):
             break
         lo = max(start, awake_to)
         hi = min(start + on_s, b)  # (one open at the short cycle's end runs to its end)

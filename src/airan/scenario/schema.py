@@ -315,9 +315,9 @@ class Drx(_Strict):
             return v
         v = _drx_value("short_cycle_ms", v)
         cycle = info.data.get("cycle_ms")
-        if cycle is not None and (v >= cycle or cycle % v):
-            raise ValueError(f"cycle_ms {cycle} must be a multiple of short_cycle_ms (got {v}; "
-                             "TS 38.331: drx-LongCycle is a multiple of drx-ShortCycle)")
+        if cycle is not None and cycle % v:
+            raise ValueError(f"short_cycle_ms {v} does not divide cycle_ms {cycle} (TS 38.331: "
+                             "drx-LongCycle is a multiple of drx-ShortCycle)")
         return v
 
     @field_validator("short_cycle_timer")
