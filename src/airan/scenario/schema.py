@@ -299,8 +299,8 @@ class Drx(_Strict):
     spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset), or the next ms
     whose on-duration holds a slot with downlink symbols. A short cycle (``short_cycle_ms``,
     a divisor of ``cycle_ms``, with ``short_cycle_timer`` short cycles) follows each expiry of
-    the inactivity timer before the long cycle resumes; none by default, as in TR 38.840's
-    setting."""
+    the inactivity timer before the long cycle resumes; none by default (the defaults are the
+    long cycle's)."""
 
     cycle_ms: int = 160  # drx-LongCycle
     on_duration_ms: int = 8  # drx-onDurationTimer
