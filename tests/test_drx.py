@@ -4,6 +4,7 @@ against the closed form for a uniformly distributed arrival."""
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -12,8 +13,9 @@ import pytest
 from one_cell import one_cell_site
 
 from airan.engine import Engine
+from airan.engine.world import build_world
 from airan.radio import drx, nr
-from airan.scenario import scenario_from_dict
+from airan.scenario import load_scenario, scenario_from_dict
 
 # TR 38.840 Table 8.1.1-1 (FR1), in its units (PDCCH-only monitoring 100): deep sleep 1, with
 # 450 units x ms to fall asleep and wake (20 ms); light sleep 20 (100, 6 ms); micro sleep 45
@@ -194,14 +196,30 @@ def test_on_durations_are_found_in_whole_slots_deep_into_a_run() -> None:
         assert drx.asleep_in_slot(k + 8, (k + 8) * 1e-3 + 1e-12, -1.0, 0.1, 7, 160, 1)
 
 
-def _arms(drx_cfg: dict[str, Any] | None) -> Any:
-    """Arms with a Jetson Orin: an answer from the edge is ready 150 ms after its upload, past
-    the 100 ms inactivity timer, and waits 0-152 ms for the arm's on-duration under DRX; on
-    board takes 250 ms; the deadline is 280 ms."""
+def _arms_dict(drx_cfg: dict[str, Any] | None) -> dict[str, Any]:
     d = _cell(40, 2.0, drx_cfg, duration_s=6.0, deadline_ms=280.0,
               service_time={"dist": "fixed", "mean_ms": 150.0,
                             "on_device_ms": {"JetsonOrin": 250.0}})
     d["fleets"][0]["accelerator"] = "JetsonOrin"
+    return d
+
+
+def _arms(drx_cfg: dict[str, Any] | None) -> Any:
+    """Arms with a Jetson Orin: an answer from the edge is ready 150 ms after its upload, past
+    the 100 ms inactivity timer, and waits 0-152 ms for the arm's on-duration under DRX; on
+    board takes 250 ms; the deadline is 280 ms."""
+    return scenario_from_dict(_arms_dict(drx_cfg))
+
+
+def _arms_per_fleet() -> Any:
+    """:func:`_arms`' 40 arms as three fleets: ``long`` under radio.drx (TR 38.840's, 2 ms
+    on-durations), ``short`` under its own 16 short cycles of 20 ms after the timer, ``awake``
+    with DRX off."""
+    d = _arms_dict({"on_duration_ms": 2})
+    f = d["fleets"][0]
+    d["fleets"] = [dict(f, name="long", count=14),
+                   dict(f, name="short", count=13, drx={"on_duration_ms": 2, **_short(16)}),
+                   dict(f, name="awake", count=13, drx="off")]
     return scenario_from_dict(d)
 
 
@@ -394,3 +412,119 @@ def test_a_short_cycle_lets_edge_answers_through_where_the_long_cycle_sends_work
     assert short.summary["services"]["perception"]["hit_ratio"] == 1.0
     power = [r.summary["fleets"]["ue"]["mean_power_w"] for r in (long_only, short)]
     assert power[1] < power[0] - 5.0
+
+
+# DRX per fleet: the gNB configures DRX per UE (TS 38.331 DRX-Config), a fleet's own ``drx``
+# (or "off") in place of radio.drx's
+
+
+def _fleets(drx_on: bool, duration_s: float = 10.0) -> Any:
+    """Three fleets of 70 UEs in one cell at 1 Hz, each answer ready 300 ms after its upload
+    (past every inactivity timer): cams under radio.drx (TR 38.840's 160 ms cycle, 8 ms on),
+    arms under their own 320 ms cycle with 4 ms on-durations, amrs with DRX off; or none at
+    all (``drx_on`` False)."""
+    d = _cell(210, 1.0, {} if drx_on else None, duration_s=duration_s,
+              service_time={"dist": "fixed", "mean_ms": 300.0})
+    f = d["fleets"][0]
+    d["fleets"] = [dict(f, name=name, count=70) for name in ("cams", "arms", "amrs")]
+    if drx_on:
+        d["fleets"][1]["drx"] = {"cycle_ms": 320, "on_duration_ms": 4}
+        d["fleets"][2]["drx"] = "off"
+    return scenario_from_dict(d)
+
+
+def test_each_fleet_waits_for_its_own_on_durations() -> None:
+    # request by request against the same arrivals without DRX: each fleet's answers wait
+    # (T - T_on)^2 / 2T on average for its own cycle, 72.2 ms for the cams and 156.0 ms for
+    # the arms, and the amrs' not at all; the uplink is the same throughout
+    runs = {}
+    for name, on in (("drx", True), ("none", False)):
+        res = Engine(_fleets(on), policy="nearest-edge", seed=4).run()
+        assert res.summary["requests"]["dropped"] == 0
+        runs[name] = res
+        t = res.requests
+        done = np.isin(np.array(t.column("outcome").to_pylist()), ["met", "late"])
+        runs[name + "-rows"] = {c: t.column(c).to_numpy(zero_copy_only=False)[done]
+                                for c in ("request", "fleet", "ul_air_ms", "dl_air_ms")}
+    a, b = runs["drx-rows"], runs["none-rows"]
+    ids = np.intersect1d(a["request"], b["request"])
+    a, b = ({c: v[np.isin(r["request"], ids)] for c, v in r.items()} for r in (a, b))
+    assert np.array_equal(a["request"], b["request"]) and len(ids) > 2000
+    assert np.array_equal(a["ul_air_ms"], b["ul_air_ms"])
+    wait = a["dl_air_ms"] - b["dl_air_ms"]
+    for fleet, cycle, on in (("cams", 160.0, 8.0), ("arms", 320.0, 4.0)):
+        mine = wait[a["fleet"] == fleet]
+        assert len(mine) > 650
+        assert mine.mean() == pytest.approx((cycle - on) ** 2 / (2 * cycle), rel=0.08)
+        assert mine.max() <= cycle - on + 1.0  # at most a sleep (and a slot)
+    assert np.all(wait[a["fleet"] == "amrs"] == 0.0)
+    # the amrs monitor the PDCCH in every slot, as without DRX: the same power to the bit,
+    # and no time in DRX; the others sleep ~80% of the time
+    fleets = {name: runs[name].summary["fleets"] for name in ("drx", "none")}
+    assert fleets["drx"]["amrs"]["mean_power_w"] == fleets["none"]["amrs"]["mean_power_w"]
+    assert "drx_share" not in fleets["drx"]["amrs"]
+    for fleet in ("cams", "arms"):
+        assert 0.75 < fleets["drx"][fleet]["drx_share"] < 0.85
+        assert fleets["drx"][fleet]["mean_power_w"] < fleets["none"][fleet]["mean_power_w"] - 0.3
+
+
+def _summary_and_trace(scenario: Any, **run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    res = Engine(scenario, **run).run()
+    summary = {k: v for k, v in res.summary.items() if "wall" not in k}
+    trace = {c: res.requests.column(c).to_pylist() for c in res.requests.column_names}
+    return summary, trace
+
+
+@pytest.mark.parametrize("cfg", [{}, {"cycle_ms": 320, "on_duration_ms": 4, "inactivity_ms": 40,
+                                       "short_cycle_ms": 20, "short_cycle_timer": 4}],
+                         ids=["long", "short"])
+def test_every_fleet_given_radio_drxs_setting_runs_as_radio_drx_does(
+        cfg: dict[str, Any]) -> None:
+    # factory's three fleets (AMRs, arms, cameras) under deadline-aware: radio.drx for all,
+    # the same setting as each fleet's own, and radio.drx overridden by each fleet with the
+    # same: the same summary and request trace, bit for bit
+    base = load_scenario("factory").model_dump(mode="json")
+    variants = []
+    for where in ("radio", "fleets", "both"):
+        d = copy.deepcopy(base)
+        if where != "fleets":
+            d["radio"]["drx"] = cfg if where == "radio" else {"cycle_ms": 40}
+        if where != "radio":
+            for f in d["fleets"]:
+                f["drx"] = cfg
+        variants.append(_summary_and_trace(scenario_from_dict(d), duration_s=1.5, seed=3))
+    assert variants[0][0]["fleets"]["amr"]["drx_share"] > 0.0
+    for other in variants[1:]:
+        assert other[0] == variants[0][0]
+        assert other[1].keys() == variants[0][1].keys()
+        for c, values in variants[0][1].items():  # (NaN, a part not reached, equals NaN)
+            np.testing.assert_array_equal(np.array(other[1][c]), np.array(values), err_msg=c)
+
+
+def test_deadline_aware_sends_work_on_board_only_for_the_fleet_whose_answers_would_wait() -> None:
+    # the arms' edge answers come ~150 ms after their uploads: those of the long-cycle fleet
+    # would wait up to 158 ms, and deadline-aware computes about half of them on board; the
+    # short-cycle fleet's wait at most 18 ms and the awake fleet's not at all: all at the edge
+    res = Engine(_arms_per_fleet(), policy="deadline-aware", seed=5).run()
+    t = res.requests
+    fleet = np.array(t.column("fleet").to_pylist())
+    local = np.array(t.column("placement").to_pylist()) == "local"
+    assert local[fleet == "long"].mean() > 0.3
+    assert not np.any(local[fleet != "long"])
+    fleets = res.summary["fleets"]
+    assert "drx_share" not in fleets["awake"]
+    assert res.summary["services"]["perception"]["hit_ratio"] > 0.98
+
+
+def test_the_ues_of_one_setting_spread_over_its_cycle() -> None:
+    # drx-StartOffset: the i-th UE of a setting at i ms, whatever fleets come before it (each
+    # on-duration of 4 or 8 ms holds a downlink slot of the TDD pattern); a UE without DRX has
+    # a cycle of 0
+    w = build_world(_fleets(True), seed=1)
+    cams, arms, amrs = slice(0, 70), slice(70, 140), slice(140, 210)
+    for ues, cycle_s in ((cams, 0.16), (arms, 0.32)):
+        np.testing.assert_array_equal(w.dev_drx_offset_s[ues], np.arange(70) * 1e-3)
+        assert np.all(w.dev_drx_cycle_s[ues] == cycle_s)
+    assert np.all(w.dev_drx_cycle_s[amrs] == 0.0) and w.drx_any
+    none = build_world(_fleets(False), seed=1)
+    assert not none.drx_any and none.dev_drx_cycle_s.shape == (1,)

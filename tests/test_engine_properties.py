@@ -145,6 +145,11 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
                      drx=draw(st.sampled_from([None, {}, {
                          "cycle_ms": 40, "on_duration_ms": 2, "inactivity_ms": 10,
                          "short_cycle_ms": 10, "short_cycle_timer": 2}])))
+        for fleet in fleets:  # a fleet's own DRX, or none, in place of radio.drx's
+            own = draw(st.sampled_from([None, "off", {"cycle_ms": 80, "on_duration_ms": 4,
+                                                      "inactivity_ms": 20}]))
+            if own is not None:
+                fleet["drx"] = own
     elif model == "fixed":
         radio.update(fixed_ul_rate_mbps=draw(st.floats(1, 200)),
                      fixed_dl_rate_mbps=draw(st.floats(1, 1000)),

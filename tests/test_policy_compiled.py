@@ -118,6 +118,15 @@ def test_compiled_deadline_aware_equals_reference_under_drx(drx_cfg: dict[str, A
     assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 
+def test_compiled_deadline_aware_equals_reference_with_drx_per_fleet() -> None:
+    """Fleets under radio.drx, under their own short cycle and with DRX off: each answer's
+    wait is its own device's, the same in both versions."""
+    from test_drx import _arms_per_fleet
+
+    seen = _compare_on_run(_arms_per_fleet(), strict=False, duration_s=2.0)
+    assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
+
+
 def _engine_decides_as_the_policy(scenario: Any, duration_s: float) -> dict[str, int]:
     """Run ``scenario`` with a policy that decides each batch both ways, the engine's compiled
     call (engine.decide) and the policy on a snapshot, asserts they agree and goes on with it."""
@@ -154,6 +163,13 @@ def test_the_engine_decides_as_the_policy_does_under_drx(drx_cfg: dict[str, Any]
     from test_drx import _arms
 
     seen = _engine_decides_as_the_policy(_arms(drx_cfg), duration_s=2.0)
+    assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
+
+
+def test_the_engine_decides_as_the_policy_does_with_drx_per_fleet() -> None:
+    from test_drx import _arms_per_fleet
+
+    seen = _engine_decides_as_the_policy(_arms_per_fleet(), duration_s=2.0)
     assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 

@@ -519,14 +519,16 @@ def test_the_device_table_shows_the_time_in_drx_where_radio_drx_sets_it(
         tmp_path: Path) -> None:
     d = load_scenario("factory").model_dump(mode="json")
     d["radio"]["drx"] = {}
+    d["fleets"][-1]["drx"] = "off"  # (a fleet of its own without DRX: "-")
     res = airan.run(scenario_from_dict(d), duration_s=1.0)
     html = build_report(write_run(res, tmp_path / "drx")).path.read_text(encoding="utf-8")
     table = _table_rows(html, "fleets-table")
     assert table[0][-1] == "time in DRX"
     assert len(table) == 1 + len(res.summary["fleets"])
-    for row in table[1:]:
+    for row in table[1:-1]:
         share = res.summary["fleets"][row[0]]["drx_share"]
         assert row[-1] == pct(share, 1)
+    assert table[-1][0] == d["fleets"][-1]["name"] and table[-1][-1] == "-"
     assert "only through its on-durations" in html
     plain = airan.run(load_scenario("factory"), duration_s=0.3)
     html = build_report(write_run(plain, tmp_path / "plain")).path.read_text(encoding="utf-8")

@@ -25,6 +25,14 @@ from numpy.typing import NDArray
 
 from airan.compiled import borrow
 from airan.engine import kernel as K
+from airan.policy.base import (
+    DRX_CYCLE,
+    DRX_INACTIVITY,
+    DRX_OFFSET,
+    DRX_ON,
+    DRX_SHORT,
+    DRX_SHORT_SPAN,
+)
 from airan.policy.builtin import _candidate_paths, _deadline_aware_core
 
 
@@ -58,12 +66,17 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     _, site_backlog, _ = K._site_backlogs(W, S, now, per_item, gpu_up)
     healthy = S.site_up > 0
     none = np.zeros(0)
-    drx_offset = none  # Snapshot.drx_offset_s, where radio.drx is set
-    drx_cycle = W.drx_cycle_s if W.drx_cycle_s > 0.0 else 1.0
-    if W.drx_cycle_s > 0.0:
-        drx_offset = np.empty(n)
+    # Snapshot.drx_s (policy.base.drx_rows_s): none where no fleet has DRX
+    drx = np.zeros((n if W.drx_any else 0, 6))
+    if W.drx_any:
         for i in range(n):
-            drx_offset[i] = W.dev_drx_offset_s[dev[i]]
+            x = dev[i]
+            drx[i, DRX_CYCLE] = W.dev_drx_cycle_s[x]
+            drx[i, DRX_ON] = W.dev_drx_on_s[x]
+            drx[i, DRX_INACTIVITY] = W.dev_drx_inact_s[x]
+            drx[i, DRX_OFFSET] = W.dev_drx_offset_s[x]
+            drx[i, DRX_SHORT] = W.dev_drx_short_s[x]
+            drx[i, DRX_SHORT_SPAN] = W.dev_drx_short_span_s[x]
     place = _deadline_aware_core(
         cand, cand_delay, cand_rate, cand_links, node, svc, fleet, none, ul_time, ul_round,
         dl_rate, none,
@@ -74,8 +87,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w, now,
-        decision_s, drx_offset, drx_cycle, W.drx_on_s, W.drx_inact_s, W.drx_short_s,
-        W.drx_short_span_s, now)
+        decision_s, drx, now)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):

@@ -26,7 +26,7 @@ from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
-from airan.engine.world import World, build_world
+from airan.engine.world import World, build_world, fleet_drx
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
@@ -979,11 +979,11 @@ class Engine:
                               minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))
-        # DRX (radio.drx): per fleet, its UEs' time outside their inactivity timers and what
-        # their radios drew then, up to now (kernel.drx_wake, and each UE's stretch since)
-        drx_on = w.drx_cycle_s > 0.0
+        # DRX (radio.drx, a fleet's drx): per fleet, its UEs' time outside their inactivity
+        # timers and what their radios drew then, up to now (kernel.drx_wake, and each UE's
+        # stretch since)
         in_drx = st.fleet_drx.copy()
-        if drx_on:
+        if w.drx_any:
             K.drx_tail(self._kw, self._sref, float(self.now_s), in_drx)
         monitor_w = self.scenario.radio.pdcch_monitor_w
         for f, name in enumerate(w.fleet_names):
@@ -1011,7 +1011,8 @@ class Engine:
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
             }
-            if drx_on:  # the share of its UEs' time outside their inactivity timers
+            if fleet_drx(self.scenario, f) is not None:  # the share of its UEs' time
+                # outside their inactivity timers
                 fleets[name]["drx_share"] = (float(in_drx[f, 0] / device_s) if device_s > 0
                                              else None)
             # its devices' requests, per service (a service's figures split by fleet)

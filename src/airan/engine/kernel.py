@@ -1290,9 +1290,9 @@ def _count_drx(W, d, a, b, out):
     drew then (J; airan.radio.drx.span_energy_j)."""
     f = W.dev_fleet[d]
     out[f, 0] += b - a
-    out[f, 1] += drx.span_energy_j(a, b, W.dev_drx_offset_s[d], W.drx_cycle_s, W.drx_on_s,
-                                   W.ue_pdcch_w, W.drx_sleep, W.drx_short_s,
-                                   W.drx_short_span_s)
+    out[f, 1] += drx.span_energy_j(a, b, W.dev_drx_offset_s[d], W.dev_drx_cycle_s[d],
+                                   W.dev_drx_on_s[d], W.ue_pdcch_w, W.drx_sleep,
+                                   W.dev_drx_short_s[d], W.dev_drx_short_span_s[d])
 
 
 @njit(cache=True)
@@ -1300,9 +1300,11 @@ def drx_wake(W, S, d, t):
     """UE ``d`` active at ``t`` under DRX (a slot schedules it, or data reached its uplink
     buffer, whose scheduling request keeps it awake until the grant: TS 38.321 5.7): the time
     since its inactivity timer ran out, in DRX, is counted for its fleet (:func:`_count_drx`),
-    and the timer restarts."""
+    and the timer restarts. A UE whose fleet has no DRX (where another's has) is left alone."""
+    if W.dev_drx_cycle_s[d] <= 0.0:
+        return
     last = S.ue_drx_last[d]
-    a = last + W.drx_inact_s
+    a = last + W.dev_drx_inact_s[d]
     if t > a and S.ue_ul_head[d] < 0:  # (awake all along while it had uplink data waiting)
         _count_drx(W, d, a, t, S.fleet_drx)
     if t > last:
@@ -1313,11 +1315,12 @@ def drx_wake(W, S, d, t):
 def _drx_tail(W, S, now, out):
     """``out[fleet]`` += (the time in DRX, the energy then) of its UEs from their inactivity
     timers' end to ``now``: what :func:`drx_wake` will count at their next activity."""
-    if W.drx_cycle_s <= 0.0:
+    if not W.drx_any:
         return
     for d in range(W.dev_fleet.shape[0]):
-        a = S.ue_drx_last[d] + W.drx_inact_s
-        if now > a and S.ue_ul_head[d] < 0:  # (with uplink data waiting, awake: its SR)
+        a = S.ue_drx_last[d] + W.dev_drx_inact_s[d]
+        # (with uplink data waiting, awake: its SR; a UE of a fleet without DRX: never)
+        if W.dev_drx_cycle_s[d] > 0.0 and now > a and S.ue_ul_head[d] < 0:
             _count_drx(W, d, a, now, out)
 
 
@@ -1484,7 +1487,7 @@ def serve_ul(W, S, k, s0):
                 pf_w[d] = 2.0
     fleet_energy = S.fleet_energy_j
     dev_fleet = W.dev_fleet
-    drx_on = W.drx_cycle_s > 0.0
+    drx_on = W.drx_any != 0
     tx_circuit_w = W.ue_tx_circuit_w
     pa_eff = W.ue_pa_efficiency
     kept = 0  # UEs still holding data are compacted to the front, in order
@@ -1837,7 +1840,7 @@ def serve_dl(W, S, k, s0, frac):
     nrf = rq_f.shape[1]
     dev_fleet = W.dev_fleet
     hold = S.ue_dl_hold  # its link interrupted until then (a handover, a re-establishment)
-    drx_on = W.drx_cycle_s > 0.0
+    drx_on = W.drx_any != 0
     # 1: the UE needs more than an equal share; 2: out of coverage; 3: held (or asleep)
     more = S.ue_tmp
     for i in range(n_act):
@@ -1863,10 +1866,12 @@ def serve_dl(W, S, k, s0, frac):
             if hold[d] > lim:  # waits in the set, with no share, until its link is back
                 more[d] = 3
                 continue
-            if drx_on and S.ue_ul_head[d] < 0 and drx.asleep_in_slot(
-                    k, lim, S.ue_drx_last[d], W.drx_inact_s, W.dev_drx_offset_slots[d],
-                    W.drx_cycle_slots, W.drx_on_slots, W.drx_short_slots,
-                    W.drx_short_span_s, W.slot_s):
+            # (a UE of a fleet without DRX, where another's has it: no on-duration, awake)
+            if drx_on and S.ue_ul_head[d] < 0 and W.dev_drx_on_slots[d] > 0 and (
+                    drx.asleep_in_slot(k, lim, S.ue_drx_last[d], W.dev_drx_inact_s[d],
+                                       W.dev_drx_offset_slots[d], W.dev_drx_cycle_slots[d],
+                                       W.dev_drx_on_slots[d], W.dev_drx_short_slots[d],
+                                       W.dev_drx_short_span_s[d], W.slot_s)):
                 more[d] = 3  # the UE sleeps (DRX): the answer waits for its on-duration
                 continue  # (one with uplink data waiting is awake, its SR pending)
             if k - se_slot[d] >= SE_REFRESH_SLOTS or se_slot[d] < 0:
@@ -2648,7 +2653,7 @@ def create(W, S, t, flow, place):
     f[r, REM_BITS] = bits
     _en_route(S, r, ST_UL)
     S.ue_ul_bits[d] += bits
-    if W.drx_cycle_s > 0.0:  # awake from now to its last grant (its SR pending), then the
+    if W.drx_any:  # awake from now to its last grant (its SR pending), then the
         drx_wake(W, S, d, t)  # timer (data behind other data: awake already)
     if S.ue_ul_head[d] < 0:
         S.ue_ul_head[d] = r

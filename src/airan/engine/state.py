@@ -78,16 +78,17 @@ _KW_FIELDS = [
     "ue_tx_circuit_w",
     "ue_pa_efficiency",
     "ue_rx_w",
-    "drx_cycle_s",
-    "drx_on_s",
-    "drx_inact_s",
+    "drx_any",
+    "dev_drx_cycle_s",
+    "dev_drx_on_s",
+    "dev_drx_inact_s",
     "dev_drx_offset_s",
-    "drx_cycle_slots",
-    "drx_on_slots",
+    "dev_drx_cycle_slots",
+    "dev_drx_on_slots",
     "dev_drx_offset_slots",
-    "drx_short_s",
-    "drx_short_span_s",
-    "drx_short_slots",
+    "dev_drx_short_s",
+    "dev_drx_short_span_s",
+    "dev_drx_short_slots",
     "ue_pdcch_w",
     "drx_sleep",
     "link_cap_bps",
@@ -434,8 +435,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # DRX: each UE's last activity (s; its inactivity timer runs from it: at first run
         # out, the UE asleep from the start), and per fleet the time its UEs spent outside
         # that timer (s) and what their radios drew then (J; kernel.drx_wake)
-        ue_drx_last=(np.full(n_dev, -w.drx_inact_s) if w.drx_cycle_s > 0.0
-                     else np.zeros(1)),
+        ue_drx_last=-w.dev_drx_inact_s if w.drx_any else np.zeros(1),
         fleet_drx=np.zeros((len(w.fleet_names), 2)),
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created

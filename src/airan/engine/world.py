@@ -24,7 +24,7 @@ from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
-from airan.scenario.schema import Carrier, DiscArea, Scenario, imported_sites
+from airan.scenario.schema import Carrier, DiscArea, Drx, Scenario, imported_sites
 
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
 
@@ -133,22 +133,23 @@ class World:
     ue_tx_circuit_w: float  # UE power while sending: circuits plus output power / PA efficiency
     ue_pa_efficiency: float
     ue_rx_w: float  # UE power while receiving
-    # connected-mode DRX (radio.drx; airan.radio.drx): the long cycle, its on-duration and the
-    # inactivity timer (s; a cycle of 0: no DRX), each device's cycle offset (s; [N], or
-    # [1] without DRX), the PDCCH monitoring's power (W) and the sleep states' table
-    drx_cycle_s: float
-    drx_on_s: float
-    drx_inact_s: float
+    # connected-mode DRX (radio.drx, or a fleet's own drx; airan.radio.drx), per device: the
+    # long cycle, its on-duration and the inactivity timer (s; a cycle of 0: no DRX for that
+    # device) and its cycle offset (s); each [N], or [1] where no fleet has DRX (drx_any 0)
+    drx_any: int
+    dev_drx_cycle_s: F64
+    dev_drx_on_s: F64
+    dev_drx_inact_s: F64
     dev_drx_offset_s: F64
-    # the same cycle, on-duration and offsets in whole slots (radio.drx.asleep_in_slot)
-    drx_cycle_slots: int
-    drx_on_slots: int
+    # the same cycle, on-duration and offset in whole slots (radio.drx.asleep_in_slot)
+    dev_drx_cycle_slots: I64
+    dev_drx_on_slots: I64
     dev_drx_offset_slots: I64
     # the short cycle (s; 0: none), how long it lasts after the inactivity timer (s:
     # drx-ShortCycleTimer's cycles) and the short cycle in whole slots (0: none)
-    drx_short_s: float
-    drx_short_span_s: float
-    drx_short_slots: int
+    dev_drx_short_s: F64
+    dev_drx_short_span_s: F64
+    dev_drx_short_slots: I64
     ue_pdcch_w: float
     drx_sleep: F64  # [states, 3] power (W), transition energy (J), shortest sleep (s)
     fleet_names: list[str]
@@ -416,6 +417,63 @@ def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, lde
                                  + ((dsum[4] + dsum[5]) + (dsum[6] + dsum[7])))
             path_bn[n, si] = 1.0 / per_bit if per_bit > 0.0 else np.inf
     return far
+
+
+def fleet_drx(s: Scenario, fleet: int) -> Drx | None:
+    """The DRX a fleet's UEs run (TS 38.321 5.7): its own ``drx``, none where it says
+    ``off``, else ``radio.drx``; none on a radio other than nr (the gNB configures DRX per
+    UE, TS 38.331 DRX-Config, so AMRs may stay awake while cameras sleep)."""
+    if s.radio.model != "nr":
+        return None
+    own = s.fleets[fleet].drx
+    if own == "off":
+        return None
+    return own if own is not None else s.radio.drx
+
+
+def _drx_per_device(s: Scenario, dev_fleet: NDArray[np.int64], slot_type: NDArray[np.int8],
+                    slots_per_ms: int) -> dict[str, Any]:
+    """World's DRX fields, each device's of its fleet's setting (:func:`fleet_drx`): [N]
+    arrays (a cycle of 0 where a fleet has none), or [1] where no fleet has DRX. The gNB
+    spreads the on-durations of the UEs of one setting over its cycle (drx-StartOffset, whole
+    ms, the i-th of them at i mod cycle_ms), each on one that holds a downlink slot."""
+    cfgs = [fleet_drx(s, f) for f in range(len(s.fleets))]
+    any_drx = any(c is not None for c in cfgs)
+    n = len(dev_fleet) if any_drx else 1
+    cols: dict[str, Any] = {
+        "drx_any": int(any_drx),
+        **{k: np.zeros(n) for k in ("dev_drx_cycle_s", "dev_drx_on_s", "dev_drx_inact_s",
+                                    "dev_drx_offset_s", "dev_drx_short_s",
+                                    "dev_drx_short_span_s")},
+        **{k: np.zeros(n, dtype=np.int64) for k in ("dev_drx_on_slots",
+                                                    "dev_drx_offset_slots",
+                                                    "dev_drx_short_slots")},
+        "dev_drx_cycle_slots": np.ones(n, dtype=np.int64),
+    }
+    if not cols["drx_any"]:
+        return cols
+    settings: dict[str, tuple[Drx, list[int]]] = {}  # each setting and its fleets
+    for f, c in enumerate(cfgs):
+        if c is not None:
+            settings.setdefault(c.model_dump_json(), (c, []))[1].append(f)
+    for c, fleets in settings.values():
+        # the UEs of one setting spread over its cycle by their rank among them (one setting
+        # for every fleet: device i at i mod cycle_ms)
+        ids = np.flatnonzero(np.isin(dev_fleet, fleets))
+        offset_ms = drx.offsets_with_downlink_ms(len(ids), c.cycle_ms, c.on_duration_ms,
+                                                 slot_type, slots_per_ms)
+        short_ms, short_n = ((c.short_cycle_ms, c.short_cycle_timer or 0)
+                             if c.short_cycle_ms else (0, 0))
+        for name, value in (("cycle_s", c.cycle_ms * 1e-3), ("on_s", c.on_duration_ms * 1e-3),
+                            ("inact_s", c.inactivity_ms * 1e-3),
+                            ("offset_s", offset_ms * 1e-3), ("short_s", short_ms * 1e-3),
+                            ("short_span_s", short_ms * short_n * 1e-3),
+                            ("cycle_slots", c.cycle_ms * slots_per_ms),
+                            ("on_slots", c.on_duration_ms * slots_per_ms),
+                            ("offset_slots", offset_ms * slots_per_ms),
+                            ("short_slots", short_ms * slots_per_ms)):
+            cols[f"dev_drx_{name}"][ids] = value
+    return cols
 
 
 def build_world(s: Scenario, seed: int) -> World:
@@ -794,16 +852,7 @@ def build_world(s: Scenario, seed: int) -> World:
     else:
         node_cand = np.tile(other_idx, (n_nodes, 1))
     r = s.radio
-    drx_cfg = r.drx if r.model == "nr" else None
-    # the gNB spreads its UEs' on-durations over the cycle (drx-StartOffset, whole ms), each
-    # on one that holds a downlink slot
-    slots_per_ms = round(1e-3 / slot_s)
-    drx_offset_ms = (drx.offsets_with_downlink_ms(n_dev, drx_cfg.cycle_ms,
-                                                  drx_cfg.on_duration_ms, slot_type,
-                                                  slots_per_ms)
-                     if drx_cfg else np.zeros(1, dtype=np.int64))
-    short_ms, short_n = ((drx_cfg.short_cycle_ms, drx_cfg.short_cycle_timer or 0)
-                         if drx_cfg and drx_cfg.short_cycle_ms else (0, 0))
+    drx_cols = _drx_per_device(s, dev_fleet, slot_type, round(1e-3 / slot_s))
     return World(
         name=s.name,
         slot_s=slot_s,
@@ -889,16 +938,7 @@ def build_world(s: Scenario, seed: int) -> World:
         ue_tx_circuit_w=s.radio.ue_tx_circuit_w,
         ue_pa_efficiency=s.radio.ue_pa_efficiency,
         ue_rx_w=s.radio.ue_rx_w,
-        drx_cycle_s=drx_cfg.cycle_ms * 1e-3 if drx_cfg else 0.0,
-        drx_on_s=drx_cfg.on_duration_ms * 1e-3 if drx_cfg else 0.0,
-        drx_inact_s=drx_cfg.inactivity_ms * 1e-3 if drx_cfg else 0.0,
-        dev_drx_offset_s=(drx_offset_ms * 1e-3).astype(np.float64),
-        drx_cycle_slots=drx_cfg.cycle_ms * slots_per_ms if drx_cfg else 1,
-        drx_on_slots=drx_cfg.on_duration_ms * slots_per_ms if drx_cfg else 0,
-        dev_drx_offset_slots=(drx_offset_ms * slots_per_ms).astype(np.int64),
-        drx_short_s=short_ms * 1e-3,
-        drx_short_span_s=short_ms * short_n * 1e-3,
-        drx_short_slots=short_ms * slots_per_ms,
+        **drx_cols,
         ue_pdcch_w=s.radio.pdcch_monitor_w,
         drx_sleep=drx.sleep_table(s.radio.pdcch_monitor_w),
         fleet_names=fleet_names,

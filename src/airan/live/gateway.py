@@ -104,8 +104,6 @@ class LiveSnapshot:
         self.admission = admission  # the scenario's, as the twin's snapshot has them
         self.objective = objective
         self.decision_interval_s = 0.0  # one request a decision: no peers to count
-        self.drx_timers_s: tuple[float, float, float] | None = None  # (no DRX live)
-        self.drx_short_s: tuple[float, float] | None = None
         self.ul_access_delay_s = rates.ul_access_delay_s
         self.dl_access_delay_s = rates.dl_access_delay_s
         self.ul_slot_spacing_s = rates.ul_slot_spacing_s
@@ -169,8 +167,8 @@ class LiveSnapshot:
     def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.zeros(len(devices))  # the live devices' links are not interrupted here
 
-    def drx_offset_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
-        return np.zeros(len(devices))  # (the live devices do not sleep)
+    def drx_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64] | None:
+        return None  # (the live devices do not sleep: no DRX live)
 
     def context_site(self, devices: NDArray[np.int64],
                      services: NDArray[np.int64]) -> NDArray[np.int64]:

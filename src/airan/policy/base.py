@@ -112,6 +112,22 @@ def world_of(snap: object) -> object:
     return world if world is not None else snap.world  # type: ignore[attr-defined]
 
 
+# the columns of Snapshot.drx_s (s): the long cycle (0: no DRX), the on-duration, the
+# inactivity timer, the device's cycle offset, the short cycle (0: none) and how long it lasts
+DRX_CYCLE, DRX_ON, DRX_INACTIVITY, DRX_OFFSET, DRX_SHORT, DRX_SHORT_SPAN = range(6)
+DRX_COLUMNS = ("cycle_s", "on_s", "inact_s", "offset_s", "short_s", "short_span_s")
+
+
+def drx_rows_s(snap: Any, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``snap.drx_s(devices)`` as a float array, [0, 6] where no fleet has DRX or the
+    snapshot (one of one's own, say) has no ``drx_s``."""
+    of = getattr(snap, "drx_s", None)
+    rows = of(devices) if of is not None else None
+    if rows is None:
+        return np.zeros((0, len(DRX_COLUMNS)))
+    return np.ascontiguousarray(rows, dtype=np.float64)
+
+
 class Snapshot:
     """The engine at the start of a decision interval, as a policy sees it (SI units).
 
@@ -143,12 +159,14 @@ class Snapshot:
       handover's interruption, a radio link failure's silence and the re-establishment after
       it; 0 while it is up): neither its upload nor its answer moves before (the air legs'
       estimates start after it; a device's own accelerator does not wait).
-    - ``drx_timers_s``: (cycle, on-duration, inactivity timer) of connected-mode DRX
-      (``radio.drx``), or None without it; ``drx_offset_s(devices)``: each device's cycle
-      offset; ``drx_short_s``: (short cycle, how long it lasts after the inactivity timer)
-      where a short cycle is set, else None. An answer reaching the cell after its device's
-      inactivity timer (from its upload's end) waits for the device's next on-duration
-      (``answer_wait_s`` in :mod:`airan.radio.drx`; :func:`latency_parts_s` counts it).
+    - ``drx_s(devices)``: each device's connected-mode DRX (``radio.drx``, or its fleet's
+      own ``drx``), [n, 6] in seconds, columns ``DRX_CYCLE`` (0: no DRX for that device),
+      ``DRX_ON`` (on-duration), ``DRX_INACTIVITY`` (inactivity timer), ``DRX_OFFSET`` (its
+      cycle offset), ``DRX_SHORT`` (short cycle, 0: none) and ``DRX_SHORT_SPAN`` (how long
+      the short cycle lasts after the inactivity timer); None where no fleet has DRX. An
+      answer reaching the cell after its device's inactivity timer (from its upload's end)
+      waits for the device's next on-duration (``answer_wait_s`` in :mod:`airan.radio.drx`;
+      :func:`latency_parts_s` counts it).
     - ``context_site(devices, services)``: the site holding each pair's context (-1: none, or
       a stateless service), or, where a request of the pair is on its way to a site, the site
       the newest one goes to: a stateful service's request elsewhere first moves it there.
@@ -184,13 +202,6 @@ class Snapshot:
         self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
         self.decision_interval_s: float = engine.decision_interval_s  # type: ignore[attr-defined]
-        w = self._world
-        self.drx_timers_s: tuple[float, float, float] | None = (
-            (float(w.drx_cycle_s), float(w.drx_on_s), float(w.drx_inact_s))
-            if w.drx_cycle_s > 0.0 else None)
-        self.drx_short_s: tuple[float, float] | None = (
-            (float(w.drx_short_s), float(w.drx_short_span_s))
-            if w.drx_cycle_s > 0.0 and w.drx_short_s > 0.0 else None)
 
     @cached_property
     def world(self) -> Any:
@@ -281,8 +292,12 @@ class Snapshot:
     def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._link_wait_s(devices)  # type: ignore[attr-defined,no-any-return]
 
-    def drx_offset_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
-        return self._world.dev_drx_offset_s[devices]  # type: ignore[attr-defined,no-any-return]
+    def drx_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64] | None:
+        w = self._world
+        if not w.drx_any:  # type: ignore[attr-defined]
+            return None
+        return np.stack([getattr(w, f"dev_drx_{col}")[devices] for col in DRX_COLUMNS],
+                        axis=1)
 
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
@@ -405,15 +420,19 @@ def latency_parts_s(
         arrive += batch_wait_s(snap, batch, sites)
         wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
         after[:] = compute + (prop + dl_bits[:, None] / rate + dl_leg[:, None])
-        timers = getattr(snap, "drx_timers_s", None)
-        if timers is not None:  # an answer after the device's inactivity timer (from its
-            # upload's end) waits for its next on-duration (radio.drx), at the time the site's
-            # backlog lets it be ready
-            cycle, on, inactivity = timers
+        rows = drx_rows_s(snap, d)
+        if rows.shape[0]:  # an answer after the device's inactivity timer (from its upload's
+            # end) waits for its next on-duration (DRX), at the time the site's backlog lets
+            # it be ready; the devices of one DRX setting at a time
             ready = snap.time_s + (np.maximum(arrive, wait) + (after - dl_leg[:, None]))
-            short = getattr(snap, "drx_short_s", None) or (0.0, 0.0)
-            after += drx.answer_wait_s(ready, (snap.time_s + ul_leg)[:, None], inactivity,
-                                       snap.drx_offset_s(d)[:, None], cycle, on, *short)
+            last = (snap.time_s + ul_leg)[:, None]
+            timers = rows[:, [DRX_CYCLE, DRX_ON, DRX_INACTIVITY, DRX_SHORT, DRX_SHORT_SPAN]]
+            for cfg in np.unique(timers[timers[:, 0] > 0.0], axis=0):
+                at = np.flatnonzero((timers == cfg).all(axis=1))
+                cycle, on, inactivity, short, short_span = (float(x) for x in cfg)
+                after[at] += drx.answer_wait_s(ready[at], last[at], inactivity,
+                                               rows[at, DRX_OFFSET][:, None], cycle, on,
+                                               short, short_span)
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
     local = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return arrive, wait, after, local

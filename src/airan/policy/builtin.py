@@ -12,6 +12,12 @@ import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports
 from airan.errors import InputError
 from airan.policy import P, register
 from airan.policy.base import (
+    DRX_CYCLE,
+    DRX_INACTIVITY,
+    DRX_OFFSET,
+    DRX_ON,
+    DRX_SHORT,
+    DRX_SHORT_SPAN,
     LOCAL,
     REJECT,
     Batch,
@@ -21,6 +27,7 @@ from airan.policy.base import (
     batch_wait_s,
     candidate_sites,
     device_energy_j,
+    drx_rows_s,
     latency_parts_s,
     nr_slot_s,
     per_item_time_s,
@@ -207,7 +214,6 @@ def deadline_aware(
     d = batch.device
     cand_delay, cand_rate, cand_links = _candidate_paths(w)
     air = air_rates_bps(snap, d) if energy else (np.zeros(0), np.zeros(0))
-    timers = getattr(snap, "drx_timers_s", None)  # (a snapshot of one's own may lack it)
     return _deadline_aware_core(  # type: ignore[no-any-return,call-arg]
         w.node_candidates,  # type: ignore[attr-defined]
         cand_delay,
@@ -259,9 +265,7 @@ def deadline_aware(
         w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
         0.0,
         float(getattr(snap, "decision_interval_s", 0.0)),
-        np.asarray(snap.drx_offset_s(d), dtype=np.float64) if timers else np.zeros(0),
-        *(timers or (1.0, 0.0, 0.0)),
-        *((getattr(snap, "drx_short_s", None) or (0.0, 0.0)) if timers else (0.0, 0.0)),
+        drx_rows_s(snap, d),
         float(getattr(snap, "time_s", 0.0)),
     )
 
@@ -322,9 +326,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w, link_t0, decision_s, drx_offset, drx_cycle, drx_on,
-                         drx_inactivity, drx_short, drx_short_span,
-                         now):  # pragma: no cover - compiled
+                         active_w, link_t0, decision_s, drx, now):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
@@ -333,9 +335,9 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     (:func:`airan.policy.base.candidate_sites`, without building it), and ``cand_delay``,
     ``cand_rate``, ``cand_links`` the paths to them (:func:`_candidate_paths`).
     ``decision_s``: the decision interval whose arrivals the batch holds (0: unknown).
-    ``drx_offset``: each request's device's DRX cycle offset (empty: no DRX), with the cycle,
-    on-duration and inactivity timer (s), the short cycle and how long it lasts (s; 0: none)
-    and the time ``now`` (s): an answer after the timer waits for its device's on-duration
+    ``drx``: each request's device's DRX (:meth:`Snapshot.drx_s`'s columns, [n, 6]; [0, 6]:
+    none in the run; a cycle of 0: none for that device) and the time ``now`` (s): an answer
+    after the timer waits for its device's on-duration
     (:func:`airan.policy.base.latency_parts_s`)."""
     n = node.shape[0]
     k = cand.shape[1]
@@ -398,11 +400,12 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 max(site_rate[st, m], home_rate[st, m]), max_batch[st, m], max_wait[st, m]))
             up += opening[i, j]
             arrive[i, j] = up
-            if drx_offset.shape[0] > 0:  # the answer's wait for an on-duration (DRX)
-                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))
-                after[i, j] = after[i, j] + answer_wait_one_s(
-                    ready, now + ul_leg, drx_inactivity, drx_offset[i], drx_cycle, drx_on,
-                    drx_short, drx_short_span)
+            if drx.shape[0] > 0 and drx[i, DRX_CYCLE] > 0.0:  # the answer's wait for an
+                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))  # on-
+                after[i, j] = after[i, j] + answer_wait_one_s(  # duration (DRX)
+                    ready, now + ul_leg, drx[i, DRX_INACTIVITY], drx[i, DRX_OFFSET],
+                    drx[i, DRX_CYCLE], drx[i, DRX_ON], drx[i, DRX_SHORT],
+                    drx[i, DRX_SHORT_SPAN])
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
             est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from airan.errors import InputError, malformed_yaml, suggest, unknown_name
-from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Fault, Scenario
+from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Drx, Fault, Scenario
 from airan.yaml_files import load_yaml
 
 #: SR periods in slots that TS 38.331 (SchedulingRequestResourceConfig, periodicityAndOffset)
@@ -459,6 +459,11 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
             raise unknown_name(
                 "accelerator", f.accelerator, [*gpus, "none"], field=f"fleets[{f.name}].accelerator"
             )
+        if isinstance(f.drx, Drx) and s.radio.model != "nr":
+            raise InputError(f"DRX needs the nr radio: model {s.radio.model!r} has no slots or "
+                             "PDCCH to sleep between (remove drx, or set radio.model: nr)",
+                             field=f"fleets[{f.name}].drx",
+                             value=f.drx.model_dump(exclude_none=True))
     cell_sites = set(s.cell_site_names())
     for c in s.compute_sites:
         if c.at not in nodes:

@@ -295,12 +295,12 @@ class Drx(_Strict):
     """Connected-mode DRX (TS 38.321 5.7; airan.radio.drx): a UE sleeps between on-durations
     once its inactivity timer runs out, and an answer for it waits for its next on-duration.
     The defaults are TR 38.840's C-DRX evaluation setting (160 ms cycle, 8 ms on-duration,
-    100 ms inactivity timer); each value must be one of TS 38.331's. UEs' cycle offsets are
-    spread over the cycle, device i at i mod cycle_ms ms (drx-StartOffset), or the next ms
-    whose on-duration holds a slot with downlink symbols. A short cycle (``short_cycle_ms``,
-    a divisor of ``cycle_ms``, with ``short_cycle_timer`` short cycles) follows each expiry of
-    the inactivity timer before the long cycle resumes; none by default (the defaults are the
-    long cycle's)."""
+    100 ms inactivity timer); each value must be one of TS 38.331's. The cycle offsets of the
+    UEs of one setting are spread over the cycle, the i-th at i mod cycle_ms ms
+    (drx-StartOffset), or the next ms whose on-duration holds a slot with downlink symbols.
+    A short cycle (``short_cycle_ms``, a divisor of ``cycle_ms``, with ``short_cycle_timer``
+    short cycles) follows each expiry of the inactivity timer before the long cycle resumes;
+    none by default (the defaults are the long cycle's)."""
 
     cycle_ms: int = 160  # drx-LongCycle
     on_duration_ms: int = 8  # drx-onDurationTimer
@@ -424,7 +424,8 @@ class Radio(_Strict):
     # a slot it receives in adds ue_rx_w, one it sends in its sending power; None: half of
     # ue_rx_w, from TR 38.840 Table 8.1.1-1 (FR1): PDCCH-only 100, PDCCH + PDSCH 300
     ue_pdcch_w: NonNegFloat | None = None
-    # connected-mode DRX (Drx): null, none (monitoring the PDCCH all along); nr radio only
+    # connected-mode DRX (Drx) of every fleet that sets none of its own (Fleet.drx): null,
+    # none (monitoring the PDCCH all along); nr radio only
     drx: Drx | None = None
 
     @property
@@ -616,6 +617,25 @@ class Fleet(_Strict):
     local_queue_limit_ms: PosFloat = 1000.0
     battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
+    # connected-mode DRX of this fleet's UEs (the gNB configures it per UE, TS 38.331
+    # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":
+    # none (monitoring the PDCCH all along), None: radio.drx's; nr radio only
+    drx: Drx | Literal["off"] | None = None
+
+    @field_validator("drx", mode="before")
+    @classmethod
+    def _drx_or_off(cls, v: Any) -> Any:
+        if v is False:  # YAML 1.1 reads an unquoted off (or no, false) as false
+            return "off"
+        if v is True:  # and an unquoted on (yes, true) as true
+            raise ValueError("drx is a DRX setting (a mapping: {} for TR 38.840's), 'off', or "
+                             "absent for radio.drx's (got true: YAML reads an unquoted on, "
+                             "yes or true as true)")
+        if v is not None and not isinstance(v, dict | Drx) and v != "off":
+            raise ValueError(f"drx is a DRX setting (a mapping: cycle_ms, on_duration_ms, "
+                             f"inactivity_ms, ...; {{}} for TR 38.840's), 'off', or absent "
+                             f"for radio.drx's (got {v!r})")
+        return v
 
     @model_validator(mode="after")
     def _class_defaults(self) -> Fleet:
