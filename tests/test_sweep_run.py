@@ -164,8 +164,37 @@ def test_results_have_every_column_when_every_run_failed(tmp_path: Path) -> None
     assert outcome.folder == Path("runs") / "sweep"  # never runs/.. (the working folder)
     assert (tmp_path / "runs" / "sweep" / RESULTS).is_file()
     names = outcome.table.column_names
-    assert {"devices", "requests", "hit_ratio", "detect.hit_ratio"} <= set(names)
+    assert {"devices", "requests", "hit_ratio", "detect.hit_ratio",
+            "fleets[camera].mean_power_w", "fleets[amr].drx_share"} <= set(names)
     assert names[-1] == "folder"
+
+
+def test_a_sweep_of_one_fleets_drx_shows_what_it_buys_and_costs(tmp_path: Path) -> None:
+    """The cameras' DRX as an axis (off, TR 38.840's, a 320 ms cycle with a 10 ms timer):
+    each row holds every fleet's device energy beside the hit ratios, the summary's to the
+    bit; the awake fleets' power is the same in every row (to 1e-5 W: their transfers' slots
+    move a little), the cameras' falls with the cycle, and their time in DRX shows."""
+    text = ("scenario: factory\nduration_s: 2\naxes:\n  fleets[camera].drx:\n"
+            "    - 'off'\n    - {{}}\n"  # (write_sweep formats the text: braces doubled)
+            "    - {{cycle_ms: 320, on_duration_ms: 8, inactivity_ms: 10}}\n")
+    outcome = run_sweep(write_sweep(tmp_path, text=text), out=tmp_path / "out", workers=1)
+    rows = outcome.table.to_pylist()
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    for r in rows:
+        summary = json.loads((tmp_path / "out" / r["folder"] / "summary.json").read_text())
+        for fleet, f in summary["fleets"].items():
+            assert r[f"fleets[{fleet}].mean_power_w"] == f["mean_power_w"]
+            assert r[f"fleets[{fleet}].energy_per_request_j"] == f["energy_per_request_j"]
+            assert r[f"fleets[{fleet}].drx_share"] == f.get("drx_share")
+            assert r[f"fleets[{fleet}].battery_life_h"] == f["battery_life_h"]
+    power = [r["fleets[camera].mean_power_w"] for r in rows]
+    assert power[0] > power[1] > power[2]
+    assert rows[0]["fleets[camera].drx_share"] is None
+    assert 0.0 < rows[1]["fleets[camera].drx_share"] < rows[2]["fleets[camera].drx_share"]
+    for fleet in ("amr", "arm"):
+        assert {r[f"fleets[{fleet}].drx_share"] for r in rows} == {None}
+        awake = [r[f"fleets[{fleet}].mean_power_w"] for r in rows]
+        assert max(awake) - min(awake) < 1e-5
 
 
 def test_changed_scenario_never_reuses_old_results(tmp_path: Path) -> None:
@@ -288,7 +317,7 @@ def test_the_results_split_a_service_two_fleets_send_by_fleet() -> None:
     assert row["perception[orin-cars].hit_ratio"] == 1.0
     assert row["perception[vehicles].hit_ratio"] == 0.0
     factory = Engine(load_scenario("factory"), duration_s=0.2).run().summary
-    assert not [k for k in headline(factory) if "[" in k]
+    assert not [k for k in headline(factory) if "[" in k and not k.startswith("fleets[")]
 
 
 def test_a_fleets_share_never_overwrites_a_service_named_like_it() -> None:

@@ -208,6 +208,10 @@ def _write_failed(folder: Path, r: RunSpec, error: str) -> None:
 
 
 # ---- the results table -------------------------------------------------------------------------
+# a fleet's device energy in the results (the summary's fleets.<fleet> fields)
+FLEET_ENERGY = ("mean_power_w", "battery_life_h", "energy_per_request_j", "drx_share")
+
+
 def headline(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary's headline numbers as flat columns (``<service>.hit_ratio`` and so on)."""
     req = summary.get("requests") or {}
@@ -243,6 +247,12 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
             if key in (summary.get("services") or {}):  # (a service of that very name: its
                 continue  # own columns stay)
             _outcome_columns(row, key, summary["fleets"][f]["services"][name])
+    # each fleet's device energy (``fleets[<fleet>].mean_power_w`` and so on; None where the
+    # run has none: no battery given, no DRX): what a DRX setting or an on-board accelerator
+    # buys in battery life, beside the hit ratios it costs
+    for fleet, f in (summary.get("fleets") or {}).items():
+        for col in FLEET_ENERGY:
+            row[f"fleets[{fleet}].{col}"] = f.get(col) if isinstance(f, Mapping) else None
     return row
 
 
@@ -271,7 +281,10 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
     # succeeded: the columns are the services of the sweep's scenarios, in their order
     services = list(dict.fromkeys(v.get("name") for r in sw.runs
                                   for v in r.scenario.get("services") or []))
-    blank = dict.fromkeys(headline({"services": {name: {} for name in services}}))
+    fleets = list(dict.fromkeys(f.get("name") for r in sw.runs
+                                for f in r.scenario.get("fleets") or []))
+    blank = dict.fromkeys(headline({"services": {name: {} for name in services},
+                                    "fleets": {name: {} for name in fleets}}))
     for r in sw.runs:
         row: dict[str, Any] = {"run": r.key, "status": "missing", "error": None,
                                "scenario": r.scenario.get("name"), "policy": r.policy,
