@@ -400,9 +400,10 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 max(site_rate[st, m], home_rate[st, m]), max_batch[st, m], max_wait[st, m]))
             up += opening[i, j]
             arrive[i, j] = up
-            if drx.shape[0] > 0 and drx[i, DRX_CYCLE] > 0.0:  # the answer's wait for an
-                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))  # on-
-                after[i, j] = after[i, j] + answer_wait_one_s(  # duration (DRX)
+            # the answer's wait for its device's on-duration (DRX; a cycle of 0: none)
+            if drx.shape[0] > 0 and drx[i, DRX_CYCLE] > 0.0:
+                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))
+                after[i, j] = after[i, j] + answer_wait_one_s(
                     ready, now + ul_leg, drx[i, DRX_INACTIVITY], drx[i, DRX_OFFSET],
                     drx[i, DRX_CYCLE], drx[i, DRX_ON], drx[i, DRX_SHORT],
                     drx[i, DRX_SHORT_SPAN])
