@@ -5,6 +5,8 @@
 * a site batches like the twin (full batch at once, a lone request after max_wait);
 * an overloaded site answers OVERLOADED at once and its memory stays bounded;
 * bad input gets a clear code and the site keeps serving; tenants cannot cancel each other;
+* a live run's measured compute calibrates the twin (``airan calibrate``), the profile's curve
+  over batch sizes at the run's level and spread;
 * end to end (slow): 30 s of a small scenario, every request ends in one outcome, the summary has
   the twin's shape, reports read it, and p50/p95 are close to the twin's (calibrated here);
 * faults (slow): a site killed mid-run is routed around; nothing is silently lost.
@@ -191,6 +193,130 @@ def test_calibration_idles_as_long_as_a_site_does_between_requests_of_a_service(
     few = small_scenario()
     few["fleets"][0]["count"] = 1  # a request every 400 ms: capped, caches are cold by then
     assert site_gap_ms(scenario_from_dict(few), "detect") == pytest.approx(50.0)
+
+
+def _fake_live_run(folder: Path, rows: dict[str, list[Any]], live: bool = True) -> Path:
+    """A run folder whose summary is a twin run's (marked live) and whose requests are ``rows``."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import airan
+    from airan.report.rundir import write_run
+    from airan.scenario import scenario_from_dict
+
+    write_run(airan.run(scenario_from_dict(small_scenario(1.0))), folder)
+    if live:
+        summary = json.loads((folder / "summary.json").read_text())
+        summary["live"] = {"mode": "live"}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    pq.write_table(pa.table(rows), folder / "requests.parquet")
+    return folder
+
+
+def test_calibration_from_a_live_run_keeps_the_profiles_shape_at_the_sites_level(
+        tmp_path: Path) -> None:
+    from airan.live.compare import calibrate_from_run, service_times_from_run
+    from airan.scenario import scenario_from_dict
+
+    rng = np.random.default_rng(7)
+    cv = 0.2
+    sigma = np.sqrt(np.log1p(cv**2))
+    n = 4000
+    # detect's sites computed 1.5x its profile at every batch size, with a lognormal spread of
+    # cv 0.2; plan (a fixed 1 ms) 0.8 ms; local answers (the device's own compute, 40 ms) and
+    # unanswered requests carry no site compute and must not count
+    detect_b = rng.choice([1, 2, 4], size=n, p=[0.8, 0.15, 0.05])
+    profile_ms = {1: 2.0, 2: 3.0, 4: 5.0}
+    unit = rng.lognormal(-sigma**2 / 2, sigma, size=n)
+    detect_ms = 1.5 * np.array([profile_ms[b] for b in detect_b]) * unit
+    local = 1000
+    rows: dict[str, list[Any]] = {
+        "service": ["detect"] * n + ["plan"] * n + ["detect"] * (local + 25),
+        "placement": ["gpu-a"] * n + ["edge"] * n + ["local"] * local + ["gpu-a"] * 25,
+        "compute_ms": [*detect_ms, *(0.8 * rng.lognormal(-0.005, 0.1, size=n)),
+                       *[40.0] * local, *[float("nan")] * 25],
+        "batch_size": [*detect_b.tolist(), *[1] * n, *[1] * local, *[0] * 25],
+    }
+    run = _fake_live_run(tmp_path / "live", rows)
+    sc = scenario_from_dict(small_scenario(
+        detect={"dist": "lognormal", "batch_ms": profile_ms, "cv": 0.05},
+        plan={"dist": "fixed", "mean_ms": 1.0}))
+    times = service_times_from_run(sc, run)
+    assert times["detect"] is not None and times["plan"] is not None
+    assert times["detect"]["batch_ms"] == pytest.approx({1: 3.0, 2: 4.5, 4: 7.5}, rel=0.03)
+    assert times["detect"]["cv"] == pytest.approx(cv, rel=0.1)
+    assert times["plan"]["batch_ms"] == pytest.approx({1: 0.8}, rel=0.02)
+    assert times["plan"]["cv"] == pytest.approx(0.1, rel=0.15)
+    assert calibrate_from_run(sc, run).services[0].service_time.batch_ms == pytest.approx(
+        times["detect"]["batch_ms"])
+    # a mean for every batch size measured on a GPU: the run's times are this machine's at
+    # every site (measured_on goes), a device's own time stays
+    on_gpu = scenario_from_dict(small_scenario(
+        detect={"dist": "lognormal", "mean_ms": 2.0, "cv": 0.1, "measured_on": "L40S",
+                "on_device_ms": {"none": 50.0}}))
+    got = service_times_from_run(on_gpu, run)["detect"]
+    mean_ratio = float(np.exp(np.log(detect_ms / 2.0).mean()) * np.exp(np.log(
+        detect_ms / 2.0).var() / 2))  # the ratios' lognormal mean, as near as their mix allows
+    assert got is not None and "measured_on" not in got
+    assert got["on_device_ms"] == {"none": 50.0}
+    assert got["batch_ms"][1] == pytest.approx(mean_ratio * 2.0, rel=0.1)
+    # without a profile, per batch size the run's own lognormal where it has enough of that size
+    bare_dict = small_scenario()
+    for svc in bare_dict["services"]:
+        del svc["service_time"]
+    bare = service_times_from_run(scenario_from_dict(bare_dict), run)["detect"]
+    assert bare is not None and set(bare["batch_ms"]) == {1, 2, 4}
+    for k, t in profile_ms.items():
+        assert bare["batch_ms"][k] == pytest.approx(1.5 * t, rel=0.05), k
+    # a twin run's compute is not this machine's; a service its sites computed too little of
+    # keeps its own time, and a run with none to calibrate says so
+    with pytest.raises(InputError, match="not a live run"):
+        service_times_from_run(sc, _fake_live_run(tmp_path / "twin", rows, live=False))
+    few = {k: v[:n] + v[2 * n:] for k, v in rows.items()}  # plan: no request computed
+    few_run = _fake_live_run(tmp_path / "few", few)
+    assert service_times_from_run(sc, few_run)["plan"] is None
+    kept = calibrate_from_run(sc, few_run)
+    assert kept.services[1].service_time == sc.services[1].service_time
+    assert kept.services[0].service_time != sc.services[0].service_time
+    from airan.live.compare import twin_vs_live
+
+    for bad in (-1.0, float("nan")):  # refused before anything runs
+        with pytest.raises(InputError) as err:
+            twin_vs_live(sc, tmp_path / "tvl", warmup_s=bad)
+        assert err.value.field == "warmup_s"
+    assert not (tmp_path / "tvl").exists()
+    none = {k: v[:10] for k, v in rows.items()}
+    with pytest.raises(InputError, match="fewer than 20 requests of every service"):
+        calibrate_from_run(sc, _fake_live_run(tmp_path / "none", none))
+    # the command: the run's own scenario with these times, for `airan run`
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.scenario import load_scenario
+
+    res = CliRunner().invoke(app, ["calibrate", str(run), "--out", str(tmp_path / "a/cal.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "detect: service_time {dist: lognormal" in res.output
+    as_run = load_scenario(run / "scenario.yaml")
+    cal = load_scenario(tmp_path / "a" / "cal.yaml")
+    want = service_times_from_run(as_run, run)
+    for svc in cal.services:
+        assert svc.service_time.model_dump(exclude_none=True) == want[svc.name]
+    assert cal.model_dump(exclude={"services", "name"}) == as_run.model_dump(
+        exclude={"services", "name"})
+    res = CliRunner().invoke(app, ["calibrate", str(few_run)])
+    assert res.exit_code == 0 and "plan: its own service time kept" in res.output
+    assert (few_run / "calibrated.yaml").is_file()
+    (tmp_path / "none" / "scenario.yaml").unlink()
+    for args, said in ((["calibrate", str(tmp_path / "twin")], "not a live run"),
+                       (["calibrate", str(tmp_path / "nowhere")], "no such folder"),
+                       (["calibrate", str(tmp_path / "none")], "scenario.yaml"),
+                       (["calibrate", str(run), "--out", str(tmp_path)], "option '--out'")):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2 and said in res.output and "Traceback" not in res.output, (
+            args, res.output)
 
 
 def test_a_local_answer_to_a_request_posted_ahead_counts_from_its_send_time() -> None:
@@ -603,8 +729,15 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     cores = os.cpu_count() or 1
     if load > 1.5 * cores:
         pytest.skip(f"needs a machine that is otherwise idle: load {load:.1f} on {cores} cores")
-    sc = calibrate(scenario_from_dict(small_scenario()), MODELS, folder=tmp_path, min_time_s=0.5)
-    fig = twin_vs_live(sc, tmp_path, duration_s=30.0, models=MODELS, shared_gateway=True)
+    # the profile, back to back, gives the models' time against batch size; an 8 s live run
+    # first gives its level and spread beside the runtime's own processes: a model alone in a
+    # profile, idling before each run as a site at this load does, took 2.5-3x what the live
+    # sites computed on a fresh 2-core machine, and the live p50 fell 16-26% below the twin's
+    sc = calibrate(scenario_from_dict(small_scenario()), MODELS, folder=tmp_path, min_time_s=0.5,
+                   gap_ms=0)
+    fig = twin_vs_live(sc, tmp_path, duration_s=30.0, models=MODELS, shared_gateway=True,
+                       warmup_s=8.0)
+    assert set(fig["service_time"]) == {"detect", "plan"}  # both from the warm-up's sites
     (tmp_path / "figures.yaml").write_text(yaml.safe_dump(fig))
     print(yaml.safe_dump(fig))  # the figures, with -s
     live = read_run(tmp_path / "live")
@@ -639,12 +772,14 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     assert airan  # the twin ran in process (twin_vs_live)
     # the issue's target is p50 within 15% and p95 within 25%; on the quiet development
     # machine (as root: real-time workers) p50 is within 0-4% and p95 within 3-16% (ten runs,
-    # docs/live.md); on two cores shared with other work (a process spinning on one, another
-    # live run, a benchmark) p50 reached 1.1-1.4 and p95 1.7-3.0: the bounds leave room for
-    # that; a gross error of the runtime or the twin still fails them. Where the runtime
-    # itself fell behind (its own work, beyond the delays it emulates, is most of a request's
-    # latency: CI's shared cores once gave a 10 ms median), it says so in the summary and the
-    # CLI, and its timing is the machine's, not the twin's to match
+    # docs/live.md); on the slower 2-core machines of 2026-12-04, whose runtime left p95 8-11
+    # ms of its own overhead unhidden, p50 1.08-1.16 and p95 1.55-1.76 (six runs); on two
+    # cores shared with other work (a process spinning on one, another live run, a benchmark)
+    # p50 reached 1.1-1.4 and p95 1.7-3.0: the bounds leave room for that; a gross error of
+    # the runtime or the twin still fails them. Where the runtime itself fell behind (its own
+    # work, beyond the delays it emulates, is most of a request's latency: CI's shared cores
+    # once gave a 10 ms median), it says so in the summary and the CLI, and its timing is the
+    # machine's, not the twin's to match
     from airan.live.devices import SATURATED_OVERHEAD_MS
 
     overhead_p50 = s["live"]["overhead_ms"]["p50"]
@@ -660,6 +795,8 @@ def test_live_run_end_to_end_matches_the_twin(tmp_path: Path) -> None:
     if max(compute_ratio.values()) > 1.5:
         pytest.skip(f"the models ran slower than calibrated (live/twin compute "
                     f"{compute_ratio}): timing not compared")
+    # the warm-up's calibration: the twin computes as the live sites did (0.97-1.03 here)
+    assert min(compute_ratio.values()) > 0.67, compute_ratio
     for name, row in fig["services"].items():
         assert 0.85 <= row["p50_ratio"] <= 1.6, (name, row)
         assert 0.75 <= row["p95_ratio"] <= 4.0, (name, row)

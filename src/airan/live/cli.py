@@ -259,7 +259,7 @@ def _print_run(summary: dict, folder: Path,
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``devices``, ``live`` and ``profile`` to ``app``."""
+    """Add ``serve``, ``devices``, ``live``, ``profile`` and ``calibrate`` to ``app``."""
 
     @app.command()
     def serve(
@@ -499,3 +499,45 @@ def register(app: typer.Typer) -> None:
         out.print(f"service_time for a scenario: {{dist: lognormal, cv: {st['cv']}, "
                   f"batch_ms: {{{table}}}}} ({cal['runtime']['provider']})")
         out.print(f"calibration: {target}", markup=False, soft_wrap=True)
+
+    @app.command()
+    def calibrate(
+        run: Path = typer.Argument(..., help="a live run's folder (airan live, airan devices)"),
+        out_file: Path = typer.Option(None, "--out", help="the run's scenario with these "
+                                      "service times (default: RUN/calibrated.yaml)"),
+    ) -> None:
+        """Each service's service time from the compute a live run's sites measured (the
+        profile's curve over batch sizes, the run's level and spread); write the scenario for
+        the twin."""
+        with _user_errors():
+            from airan.live.compare import (
+                MIN_RUN_REQUESTS,
+                calibrate_from_run,
+                service_times_from_run,
+            )
+            from airan.report.rundir import CALIBRATED, SCENARIO, read_run, scenario_yaml
+            from airan.scenario import load_scenario
+
+            _check_options(out=out_file, out_is_file=True)
+            read_run(run, require=("requests",))  # a run folder, or one line saying what it is
+            as_run = load_scenario(run / SCENARIO)
+            times = service_times_from_run(as_run, run)
+            sc = calibrate_from_run(as_run, run, times)
+            target = out_file or run / CALIBRATED
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(scenario_yaml(sc), encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write the scenario: {exc.strerror or exc}",
+                                 field="--out", value=str(target)) from None
+        for svc in sc.services:
+            st = svc.service_time
+            if times[svc.name] is None or st is None:
+                out.print(f"{svc.name}: its own service time kept (the run's sites computed "
+                          f"fewer than {MIN_RUN_REQUESTS} of its requests)", markup=False,
+                          soft_wrap=True)
+                continue
+            table = ", ".join(f"{b}: {t:g}" for b, t in (st.batch_ms or {}).items())
+            out.print(f"{svc.name}: service_time {{dist: lognormal, cv: {st.cv:g}, "
+                      f"batch_ms: {{{table}}}}}", markup=False, soft_wrap=True)
+        out.print(f"the twin on these times: airan run {target}", markup=False, soft_wrap=True)

@@ -3,7 +3,10 @@ twin and live; p50 and p95 end-to-end latency side by side.
 
 :func:`calibrate` profiles each service's ONNX model (decoding a payload of the service's
 ``ul_kb``, as a site does) and sets the service's ``service_time`` from it, so the twin and the
-live runtime compute the same thing. :func:`twin_vs_live` runs both and returns the figures.
+live runtime compute the same thing. :func:`calibrate_from_run` sets it instead from the compute
+the sites of a live run measured: a model alone in a profile does not run as fast as it does
+inside the running runtime, whose other processes keep the cores awake and share their caches.
+:func:`twin_vs_live` runs both and returns the figures.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from airan.errors import InputError
-from airan.live.models import profile, service_time_of, write_calibration
+from airan.live.models import lognormal_fit, profile, service_time_of, write_calibration
 from airan.live.runtime import check_live_scenario, moving_fleets, resolve_models
 from airan.scenario import Scenario, load_scenario, scenario_from_dict
 
@@ -54,11 +59,104 @@ def calibrate(scenario: Scenario, models: dict[str, str] | None = None, *,
     return scenario_from_dict(data, label=f"{scenario.name} (calibrated)")
 
 
+#: the fewest requests of a service a live run's sites must have computed to calibrate it
+MIN_RUN_REQUESTS = 20
+
+
+def service_times_from_run(scenario: Scenario,
+                           run_folder: str | Path) -> dict[str, dict[str, Any] | None]:
+    """Per service, the ``service_time`` its compute sites showed in the live run
+    ``run_folder`` (written by ``airan live`` or ``airan devices``; ms, lognormal), or None
+    where they computed fewer than :data:`MIN_RUN_REQUESTS` of its requests.
+
+    The shape over batch sizes is the scenario's own (``batch_ms`` from ``airan profile``; a
+    live run at a light load has too few batches of two or more to measure it), its level and
+    spread the run's: each request a site computed, its compute divided by the scenario's mean
+    for its batch size, those ratios fitted by the lognormal of their median and 90th
+    percentile (:func:`~airan.live.models.lognormal_fit`, robust to a stall of the host), the
+    curve multiplied by the fit's mean and the cv the fit's. A service without a
+    ``service_time`` takes, per batch size the run has :data:`MIN_RUN_REQUESTS` requests of
+    (its smallest at least), the mean of that size's fit, and the smallest size's cv. The times
+    are this machine's at every site, so ``measured_on`` goes; ``on_device_ms`` (a device's
+    own time) stays, with the run's spread. A run at a load where batches overlap on the
+    machine's cores counts their contention twice (measured, then the twin's own sharing):
+    calibrate from a lightly loaded run.
+    """
+    from airan.report.rundir import read_run
+
+    r = read_run(run_folder, require=("requests",))
+    if r.summary.get("live") is None:
+        raise InputError("not a live run: its compute is the twin's, not this machine's "
+                         "(calibrate from the folder of `airan live` or `airan devices`)",
+                         file=str(run_folder))
+    t = r.table("requests", ["service", "placement", "compute_ms", "batch_size"]).to_pydict()
+    service = np.array(t["service"], dtype=object)
+    compute_ms = np.array(t["compute_ms"], dtype=np.float64)
+    batch = np.array(t["batch_size"], dtype=np.int64)
+    at_site = (np.array(t["placement"], dtype=object) != "local") & np.isfinite(compute_ms) & (
+        compute_ms > 0) & (batch >= 1)
+    times: dict[str, dict[str, Any] | None] = {}
+    for svc in scenario.services:
+        mine = at_site & (service == svc.name)
+        if mine.sum() < MIN_RUN_REQUESTS:
+            times[svc.name] = None
+            continue
+        x, b = compute_ms[mine], batch[mine]
+        given = svc.service_time.model_dump(exclude_none=True) if svc.service_time else {}
+        keep: dict[str, Any] = {"on_device_ms": given["on_device_ms"]} if (
+            "on_device_ms" in given) else {}
+        if svc.service_time is None:
+            sizes = sorted(set(b.tolist()))
+            kept = [k for k in sizes if (b == k).sum() >= MIN_RUN_REQUESTS] or sizes[:1]
+            fits = {k: lognormal_fit(x[b == k]) for k in kept}
+            times[svc.name] = {"dist": "lognormal", **keep,
+                               "batch_ms": {k: round(f[0], 4) for k, f in fits.items()},
+                               "cv": round(max(fits[kept[0]][1], 1e-3), 4)}
+            continue
+        catalog = svc.service_time.as_catalog()
+        sizes = sorted(given.get("batch_ms", {1: 0}))
+        if isinstance(catalog, float):  # fixed, one mean for every batch size
+            curve_ms = np.full(len(x), catalog)
+            level = {k: catalog for k in sizes}
+        else:
+            curve_ms = 1e3 * catalog.mean_batch_s(b.astype(np.float64))
+            level = dict(zip(sizes, 1e3 * catalog.mean_batch_s(np.array(sizes, np.float64)),
+                             strict=True))
+        scale, cv = lognormal_fit(x / curve_ms)
+        times[svc.name] = {"dist": "lognormal", **keep,
+                           "batch_ms": {k: round(float(scale * v), 4) for k, v in level.items()},
+                           "cv": round(max(cv, 1e-3), 4)}
+    return times
+
+
+def calibrate_from_run(scenario: Scenario, run_folder: str | Path,
+                       times: dict[str, dict[str, Any] | None] | None = None) -> Scenario:
+    """The scenario with each service's ``service_time`` as the live run ``run_folder``
+    measured it (``times``, else :func:`service_times_from_run`); a service its sites computed
+    too little of keeps its own. Raises :class:`InputError` where that is every service."""
+    if times is None:
+        times = service_times_from_run(scenario, run_folder)
+    if all(v is None for v in times.values()):
+        raise InputError(f"its sites computed fewer than {MIN_RUN_REQUESTS} requests of every "
+                         "service: nothing to calibrate (a longer run)", file=str(run_folder))
+    data = scenario.model_dump(mode="json")
+    for svc in data["services"]:
+        if times.get(svc["name"]) is not None:
+            svc["service_time"] = times[svc["name"]]
+    return scenario_from_dict(data, label=f"{scenario.name} (calibrated from "
+                                          f"{Path(run_folder).name})")
+
+
 def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duration_s: float = 30.0,
                  models: dict[str, str] | None = None, policy: str | None = None,
-                 shared_gateway: bool = False) -> dict[str, Any]:
+                 shared_gateway: bool = False, warmup_s: float = 0.0) -> dict[str, Any]:
     """Run ``scenario`` (already calibrated) in the twin and live for ``duration_s``; write both
-    run folders under ``folder``; return per service the p50/p95 of each and their ratios."""
+    run folders under ``folder``; return per service the p50/p95 of each and their ratios.
+
+    With ``warmup_s``, a live run of that long comes first (``folder/warmup``) and both runs
+    take their service times from the compute its sites measured (:func:`calibrate_from_run`):
+    the twin then computes as the runtime's sites do on this machine, beside the runtime's own
+    processes, where a profile measures a model alone."""
     import airan
     from airan.live.devices import run_devices
     from airan.live.runtime import LiveRuntime
@@ -72,7 +170,21 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
         raise InputError("devices do not move in a live run, so the twin and the live run "
                          "would not run the same workload: compare without mobility",
                          field=f"fleets[{moving[0]}].mobility")
+    if not (np.isfinite(warmup_s) and 0 <= warmup_s <= 3600):
+        raise InputError("must be 0-3,600 s", field="warmup_s", value=warmup_s)
     out = Path(folder)
+    if warmup_s > 0:
+        with LiveRuntime(scenario, out / "warmup-serve", policy=policy, models=models,
+                         shared_gateway=shared_gateway) as rt:
+            assert rt.deployment is not None
+            write_run(run_devices(scenario, rt.deployment, duration_s=warmup_s), out / "warmup")
+        times = service_times_from_run(scenario, out / "warmup")
+        short = [name for name, v in times.items() if v is None]
+        if short:  # that service's twin would compute at the profile's level, not the sites'
+            raise InputError(f"the warm-up's sites computed fewer than {MIN_RUN_REQUESTS} of "
+                             f"{short[0]}'s requests: a longer warmup_s", field="warmup_s",
+                             value=warmup_s)
+        scenario = calibrate_from_run(scenario, out / "warmup", times)
     twin = airan.run(scenario, policy=policy, duration_s=duration_s)
     write_run(twin, out / "twin")
     with LiveRuntime(scenario, out / "serve", policy=policy, models=models,
@@ -81,6 +193,9 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
         live = run_devices(scenario, rt.deployment, duration_s=duration_s)
     write_run(live, out / "live")
     figures: dict[str, Any] = {"services": {}, "live": live.summary["live"]}
+    if warmup_s > 0:
+        figures["service_time"] = {s.name: s.service_time.model_dump(exclude_none=True)
+                                   for s in scenario.services if s.service_time is not None}
     for name, t in twin.summary["services"].items():
         lv = live.summary["services"][name]
         row: dict[str, Any] = {}

@@ -105,14 +105,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
 #: ``airan trace``): removed before a run is written there, so no file of an earlier run stays
 #: beside the new one (figures of a service the new run lacks, a trace of the old requests).
 REPORT_FILES = ("report.html", "trace.json")
+CALIBRATED = "calibrated.yaml"  # `airan calibrate RUN`'s scenario, from a live run's compute
 FIGURE_PATTERNS = ("latency_cdf_*", "latency_breakdown", "site_load", "map", "drops")
 FIGURE_SUFFIXES = (".png", ".svg")
 
 
 def remove_outputs(path: Path) -> None:
-    """Remove from run folder ``path`` the report, the trace export and the report's figures
-    (only the names airan writes; the figures folder too if that leaves it empty)."""
-    for name in REPORT_FILES:
+    """Remove from run folder ``path`` the report, the trace export, the report's figures and
+    the scenario calibrated from it (only the names airan writes; the figures folder too if
+    that leaves it empty)."""
+    for name in (*REPORT_FILES, CALIBRATED):
         (path / name).unlink(missing_ok=True)
     figures = path / "figures"
     if not figures.is_dir():
