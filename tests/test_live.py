@@ -425,10 +425,12 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
         _print_run(summary, Path("runs/x"))
     assert "could not keep up" in cap.get() and "889 requests/s" in cap.get()
     assert "real-time" not in cap.get()  # saturated: the workers left real time on purpose
+    assert "airan calibrate" not in cap.get()  # its compute waited for the machine's cores
     calm = {**summary, "live": {**summary["live"], "saturated": False, "realtime_share": 0.0}}
     with live_cli.out.capture() as cap:
         _print_run(calm, Path("runs/x"))
     assert "could not keep up" not in cap.get() and "0% of the time with real-time" in cap.get()
+    assert f"airan calibrate {Path('runs/x')}" in cap.get()
     app = typer.Typer()
     register(app)
     bad = CliRunner().invoke(app, ["live", "factory", "--fleet-scale", "-1"])

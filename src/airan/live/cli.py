@@ -256,6 +256,9 @@ def _print_run(summary: dict, folder: Path,
                   f"may wait for the CPU behind other processes, so compute tails are longer "
                   f"than on a dedicated host (docs/live.md).[/yellow]")
     out.print(f"run folder: {folder}", markup=False, soft_wrap=True)
+    if not live.get("saturated"):  # a saturated runtime's compute is the machine's queueing
+        out.print(f"the twin on the compute its sites measured: airan calibrate {folder}",
+                  markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
