@@ -221,3 +221,16 @@ def test_a_zip_of_too_many_runs_is_refused_before_it_expands() -> None:
     with pytest.raises(InputError, match="more than 100,000"):
         sweep_from_dict({"scenario": "city", "mode": "zip",
                          "axes": {"seed": {"from": 1, "count": 1_000_000}}})
+
+
+def test_an_unquoted_off_on_a_fleets_drx_axis_reads_and_shows_as_off(tmp_path: Path) -> None:
+    """YAML 1.1 reads an unquoted off as false: on a fleet's DRX axis the run, its label and
+    its row say 'off', the same run (the same key) as the quoted 'off'."""
+    text = "scenario: factory\naxes:\n  fleets[camera].drx: [{off}, {{}}]\n"
+    bare = load_sweep(write(tmp_path, text.format(off="off"), "bare.yaml"))
+    quoted = load_sweep(write(tmp_path, text.format(off="'off'"), "quoted.yaml"))
+    assert [r.axes["fleets[camera].drx"] for r in bare.runs] == ["off", {}]
+    assert bare.runs[0].label() == "fleets[camera].drx=off"
+    assert [r.key for r in bare.runs] == [r.key for r in quoted.runs]
+    camera = next(f for f in bare.runs[0].scenario["fleets"] if f["name"] == "camera")
+    assert camera["drx"] == "off"

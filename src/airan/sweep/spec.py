@@ -44,6 +44,7 @@ from airan.version import code_identity
 from airan.yaml_files import load_yaml
 
 LOAD_AXIS = "load"
+FLEET_DRX = re.compile(r"fleets\[[^\]]+\]\.drx")  # an axis of a fleet's DRX: a setting or 'off'
 # a key: a field name, or a name a user chose (live.sites.on-prem: site names hold '-')
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)((?:\[[^\[\]]+\])*)$")
 _INDEX = re.compile(r"\[([^\[\]]+)\]")
@@ -179,6 +180,9 @@ def sweep_from_dict(
     _validate(base, label, "set" if spec.set_ else "base", None)
     axes = {name: (v.values() if isinstance(v, Range) else list(v))
             for name, v in spec.axes.items()}
+    for name, values in axes.items():  # YAML 1.1 reads an unquoted off as false: show 'off'
+        if FLEET_DRX.fullmatch(name):
+            axes[name] = ["off" if v is False else v for v in values]
     for name, values in axes.items():
         if not values:
             raise InputError("an axis needs at least one value", file=label,
