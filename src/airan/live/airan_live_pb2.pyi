@@ -64,7 +64,7 @@ class Timing(_message.Message):
     def __init__(self, ul_wait_ms: _Optional[float] = ..., ul_air_ms: _Optional[float] = ..., ul_transport_ms: _Optional[float] = ..., queue_ms: _Optional[float] = ..., compute_ms: _Optional[float] = ..., dl_transport_ms: _Optional[float] = ..., dl_air_ms: _Optional[float] = ..., gateway_ms: _Optional[float] = ..., site_ms: _Optional[float] = ..., batch_size: _Optional[int] = ..., attempts: _Optional[int] = ..., local_ms: _Optional[float] = ..., uplink_hop_ms: _Optional[float] = ..., site_hop_ms: _Optional[float] = ..., held_ms: _Optional[float] = ...) -> None: ...
 
 class InferReply(_message.Message):
-    __slots__ = ("status", "request_id", "site", "reason", "output", "output_shape", "timing", "due_unix_s")
+    __slots__ = ("status", "request_id", "site", "reason", "output", "output_shape", "timing", "due_unix_s", "error_code")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         OK: _ClassVar[InferReply.Status]
@@ -72,11 +72,13 @@ class InferReply(_message.Message):
         DROPPED: _ClassVar[InferReply.Status]
         LOCAL: _ClassVar[InferReply.Status]
         CANCELLED: _ClassVar[InferReply.Status]
+        ERROR: _ClassVar[InferReply.Status]
     OK: InferReply.Status
     OVERLOADED: InferReply.Status
     DROPPED: InferReply.Status
     LOCAL: InferReply.Status
     CANCELLED: InferReply.Status
+    ERROR: InferReply.Status
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +87,7 @@ class InferReply(_message.Message):
     OUTPUT_SHAPE_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
     DUE_UNIX_S_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     status: InferReply.Status
     request_id: str
     site: str
@@ -93,7 +96,8 @@ class InferReply(_message.Message):
     output_shape: _containers.RepeatedScalarFieldContainer[int]
     timing: Timing
     due_unix_s: float
-    def __init__(self, status: _Optional[_Union[InferReply.Status, str]] = ..., request_id: _Optional[str] = ..., site: _Optional[str] = ..., reason: _Optional[str] = ..., output: _Optional[bytes] = ..., output_shape: _Optional[_Iterable[int]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., due_unix_s: _Optional[float] = ...) -> None: ...
+    error_code: int
+    def __init__(self, status: _Optional[_Union[InferReply.Status, str]] = ..., request_id: _Optional[str] = ..., site: _Optional[str] = ..., reason: _Optional[str] = ..., output: _Optional[bytes] = ..., output_shape: _Optional[_Iterable[int]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., due_unix_s: _Optional[float] = ..., error_code: _Optional[int] = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ()

@@ -250,7 +250,8 @@ def _print_run(summary: dict, folder: Path,
                   f"({less_load}) or run sites and gateways on more hosts "
                   f"(docs/live.md).[/yellow]")
     share = live.get("realtime_share")
-    if share is not None and share < 0.5 and not live.get("saturated"):
+    wanted = live.get("realtime_workers") is not False  # (not turned off for this host)
+    if share is not None and share < 0.5 and wanted and not live.get("saturated"):
         out.print(f"[yellow]note: the site workers computed {share:.0%} of the time with "
                   f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`): a batch "
                   f"may wait for the CPU behind other processes, so compute tails are longer "

@@ -202,7 +202,9 @@ class DeviceEmulator:
         w = self.world
         dep = self.dep
         t_arr, f_arr = arrivals(w, self.duration_s, dep.seed)
-        gw = {c: wire.Stub(a, "Gateway", dep.token) for c, a in dep.gateways.items()}
+        # every request over one stream per gateway: half a unary call's work on each side
+        gw = {c: wire.Stub(a, "Gateway", dep.token, streamed=True)
+              for c, a in dep.gateways.items()}
         sites = {n: wire.Stub(a, "Site", dep.token) for n, a in dep.sites.items()
                  if n in self.samples}
         cell_stub = [gw.get(c) for c in w.cell_names]
@@ -408,6 +410,9 @@ class DeviceEmulator:
                 "delays": self.dep.delays,
                 "models": self.dep.models,
                 "saturated": _saturated(overhead_all),
+                # whether the workers were started to run in real time (priority.realtime_workers;
+                # None: a deployment started elsewhere), and the share of compute that did
+                "realtime_workers": self.dep.realtime_workers,
                 "realtime_share": _realtime_share(sites),
                 "overhead_ms": _stats(np.array(overhead_all)),
                 "runtime_cost_ms": _stats(np.array(cost_all)),

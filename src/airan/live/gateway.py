@@ -694,7 +694,8 @@ class Gateway:
     async def start(self) -> int:
         cfg = self.cfg
         token = next(iter(cfg.tenants.values()))
-        self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes))
+        self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes,
+                                             streamed=True))
                       for n in self.world.site_names]
         # ready once every site has reported (or after STARTUP_REPORTS_S: those that have not
         # count as down): a first report lost to a busy machine (processes compiling on a

@@ -35,7 +35,7 @@ from airan.errors import InputError, unknown_name
 from airan.live import netns, wire
 from airan.live.gateway import GatewayConfig
 from airan.live.models import model_path
-from airan.live.priority import realtime_duty
+from airan.live.priority import realtime_duty, realtime_workers
 from airan.live.site_server import READY, SiteConfig
 from airan.scenario import Scenario, load_scenario
 
@@ -62,6 +62,9 @@ class Deployment:
     models: dict[str, str] = field(default_factory=dict)  # service -> ONNX file
     delays: str = "gateway"
     network: dict[str, Any] | None = None  # delays="netns": namespaces, links, shaping
+    # whether the site workers were asked to run in real time (priority.realtime_workers; it
+    # needs CAP_SYS_NICE too: the run's realtime_share says what they got; None: not known)
+    realtime_workers: bool | None = None
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
@@ -254,10 +257,12 @@ class LiveRuntime:
                  threads: int = 1, host: str = "127.0.0.1", delays: str = "gateway",
                  site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
                  start_timeout_s: float = 300.0, shared_gateway: bool = False,
-                 components: list[str] | None = None) -> None:
+                 components: list[str] | None = None, realtime: bool | None = None) -> None:
         """``components``: start only these (``site:NAME``, ``gateway:CELL``), listening on
         the scenario's ``live`` addresses, each given its peers' addresses from there: one
-        host's share of a deployment on separate hosts (pass the shared ``tenants``)."""
+        host's share of a deployment on separate hosts (pass the shared ``tenants``).
+        ``realtime``: whether the site workers may run with real-time scheduling (None: where
+        the workers started here are fewer than the cores, :func:`realtime_workers`)."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         check_live_scenario(self.scenario)
         self.components = _parse_components(self.scenario, components) if components else None
@@ -286,6 +291,8 @@ class LiveRuntime:
         self.max_payload_bytes = max_payload_bytes
         self.start_timeout_s = start_timeout_s
         self.shared_gateway = shared_gateway  # one gateway process for every cell
+        self.realtime = realtime
+        self.realtime_workers: bool | None = None  # as started (no site here: None)
         self.sites: dict[str, _Child] = {}
         self.gateways: dict[str, _Child] = {}
         self.deployment: Deployment | None = None
@@ -352,6 +359,9 @@ class LiveRuntime:
                 for s, name in enumerate(w.site_names) if name in want_sites
                 for spec in [next(c for c in self._compute_sites() if c.name == name)])
             max_duty = realtime_duty(n_workers)
+            realtime = realtime_workers(n_workers) if self.realtime is None else self.realtime
+            # (with ONNX Runtime's own threads the workers never run in real time: site_server)
+            self.realtime_workers = realtime and self.threads == 1
             for s, name in enumerate(w.site_names):
                 if name not in want_sites:
                     continue
@@ -371,7 +381,8 @@ class LiveRuntime:
                     instances=spec.batching.instances,
                     instances_by_model_file=self._instances_by_file(spec),
                     threads=self.threads,
-                    max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty)
+                    max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty,
+                    worker_realtime=SiteConfig.worker_realtime if realtime else 0)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
                                                net.site_ns(name) if net else None)
             deadline = time.monotonic() + self.start_timeout_s
@@ -407,7 +418,8 @@ class LiveRuntime:
         self.deployment = Deployment(
             scenario=str(scen_path.resolve()), seed=self.seed, policy=self.policy, sites=site_addr,
             gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays,
-            network=self.network.note(gw_delays, self.support) if self.network else None)
+            network=self.network.note(gw_delays, self.support) if self.network else None,
+            realtime_workers=self.realtime_workers if self.sites else None)
         self.deployment.write(self.folder / DEPLOYMENT)
         return self.deployment
 
