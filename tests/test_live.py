@@ -1022,6 +1022,34 @@ def test_workers_run_in_real_time_only_where_a_core_is_left_to_everything_else()
     assert not realtime_workers(66, cpus=16)  # factory's 22 GPUs x 3 models
 
 
+def test_airan_live_and_serve_pass_the_real_time_choice_to_the_runtime(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from airan.live import runtime
+    from airan.live.cli import register
+
+    seen: list[Any] = []
+
+    class Stop:
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            seen.append(kw.get("realtime", "missing"))
+            raise InputError("stopped here by the test")
+
+    monkeypatch.setattr(runtime, "LiveRuntime", Stop)
+    app = typer.Typer()
+    register(app)
+    codes = []
+    for i, flag in enumerate((["--realtime"], ["--no-realtime"], [])):
+        for cmd in ("live", "serve"):
+            res = CliRunner().invoke(app, [cmd, "factory", "--duration", "1", "--out",
+                                           str(tmp_path / f"{cmd}{i}"), *flag])
+            codes.append(res.exit_code)
+    assert codes == [2] * 6
+    assert seen == [True, True, False, False, None, None]
+
+
 @pytest.mark.slow
 def test_a_runtime_starts_its_workers_in_real_time_as_its_host_allows(tmp_path: Path,
                                                                       monkeypatch: Any) -> None:

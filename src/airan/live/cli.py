@@ -288,6 +288,9 @@ def register(app: typer.Typer) -> None:
                                             "scenario's live addresses (separate hosts)"),
         token: str = typer.Option(None, envvar="AIRAN_TOKEN", help="the tenant token every "
                                   "host shares (with --component; default: a new one)"),
+        realtime: bool = typer.Option(None, "--realtime/--no-realtime", help="site workers "
+                                      "with real-time scheduling (default: only with fewer "
+                                      "workers than cores; needs CAP_SYS_NICE)"),
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count (fewer devices: less load); give "
                                           "airan devices the same"),
@@ -327,7 +330,8 @@ def register(app: typer.Typer) -> None:
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
                              shared_gateway=shared_gateway, components=component or None,
-                             tenants={wire.DEFAULT_TENANT: token} if token else None)
+                             tenants={wire.DEFAULT_TENANT: token} if token else None,
+                             realtime=realtime)
             with rt:
                 dep = rt.deployment
                 assert dep is not None
@@ -418,6 +422,9 @@ def register(app: typer.Typer) -> None:
         delays: str = typer.Option("gateway", help=DELAYS_HELP),
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count (fewer devices: less load)"),
+        realtime: bool = typer.Option(None, "--realtime/--no-realtime", help="site workers "
+                                      "with real-time scheduling (default: only with fewer "
+                                      "workers than cores; needs CAP_SYS_NICE)"),
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
@@ -441,7 +448,7 @@ def register(app: typer.Typer) -> None:
             _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
-                             shared_gateway=shared_gateway) as rt:
+                             shared_gateway=shared_gateway, realtime=realtime) as rt:
                 assert rt.deployment is not None
                 _print_network(rt.deployment.network)
                 res = run_devices(sc, rt.deployment, duration_s=duration)
