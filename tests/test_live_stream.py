@@ -91,10 +91,7 @@ def test_a_streamed_request_past_its_timeout_leaves_the_sites_queue() -> None:
         try:
             code = await _code(a.infer(_req("slow"), 0.2))
             queued_at_timeout = site.queued
-            for _ in range(100):
-                if site.queued == 0:
-                    break
-                await asyncio.sleep(0.01)
+            await _until(lambda: site.queued == 0)
             return code, queued_at_timeout, site.queued
         finally:
             await a.close()
@@ -105,27 +102,37 @@ def test_a_streamed_request_past_its_timeout_leaves_the_sites_queue() -> None:
     assert before == 1 and after == 0
 
 
-def test_a_closed_stream_takes_its_waiting_requests_out_of_the_site() -> None:
+async def _until(condition: Any, timeout_s: float = 1.0) -> None:
+    """Wait until ``condition()`` holds (at most ``timeout_s``)."""
+    for _ in range(int(timeout_s / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("leave", ["close the stub", "cancel the call"])
+def test_a_caller_that_goes_away_takes_its_request_out_of_the_site(leave: str) -> None:
+    """As a unary call's end does: a device gone cancels the gateway's forward to the site,
+    and the site must not compute it."""
+
     async def main() -> tuple[int, int]:
-        site = _site(max_wait_s=2.0)
+        site = _site(max_wait_s=2.0)  # it would wait 2 s for a batch
         port = await site.start()
         a = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A, streamed=True)
         try:
             pending = asyncio.ensure_future(a.infer(_req("w"), 5))
-            for _ in range(100):
-                if site.queued:
-                    break
-                await asyncio.sleep(0.01)
+            await _until(lambda: site.queued)
             queued = site.queued
-            await a.close()
-            with pytest.raises(grpc.aio.AioRpcError):
+            if leave == "close the stub":
+                await a.close()
+            else:
+                pending.cancel()
+            with pytest.raises((grpc.aio.AioRpcError, asyncio.CancelledError)):
                 await pending
-            for _ in range(100):
-                if site.queued == 0:
-                    break
-                await asyncio.sleep(0.01)
+            await _until(lambda: site.queued == 0)
             return queued, site.queued
         finally:
+            await a.close()
             await site.stop()
 
     queued, after = asyncio.run(main())
@@ -153,16 +160,22 @@ def test_requests_waiting_on_a_stream_fail_retryably_when_the_site_goes_away() -
     assert code in RETRYABLE and again in RETRYABLE
 
 
+async def _gated_server(max_in_flight: int) -> tuple[Any, int, asyncio.Event]:
+    """A server whose Infer answers OK once the gate is set: (server, port, gate)."""
+    gate = asyncio.Event()
+
+    async def infer(req: Any, context: Any) -> Any:
+        await gate.wait()
+        return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id)
+
+    server, port = await wire.serve("Site", {"Infer": infer}, "127.0.0.1", 0,
+                                    wire.MAX_PAYLOAD_BYTES, max_in_flight, "test")
+    return server, port, gate
+
+
 def test_a_stream_beyond_the_servers_requests_in_flight_is_refused_as_overloaded() -> None:
     async def main() -> list[Any]:
-        gate = asyncio.Event()
-
-        async def infer(req: Any, context: Any) -> Any:
-            await gate.wait()
-            return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id)
-
-        server, port = await wire.serve("Site", {"Infer": infer}, "127.0.0.1", 0,
-                                        wire.MAX_PAYLOAD_BYTES, 2, "test")
+        server, port, gate = await _gated_server(max_in_flight=2)
         a = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_B, streamed=True)
         try:
             calls = [asyncio.ensure_future(_code(a.infer(_req(f"r{i}"), 5))) for i in range(3)]
@@ -179,48 +192,12 @@ def test_a_stream_beyond_the_servers_requests_in_flight_is_refused_as_overloaded
     # a gateway answers it OVERLOADED (reason queue_full), as for a unary call refused so
 
 
-def test_a_cancelled_caller_lets_its_request_go_at_the_site() -> None:
-    """As cancelling a unary call ends its handler (a device gone: the gateway's forward to
-    the site is cancelled, and the site must not compute it)."""
-
-    async def main() -> tuple[int, int]:
-        site = _site(max_wait_s=2.0)
-        port = await site.start()
-        a = wire.Stub(f"127.0.0.1:{port}", "Site", TOKEN_A, streamed=True)
-        try:
-            pending = asyncio.ensure_future(a.infer(_req("gone"), 5))
-            for _ in range(100):
-                if site.queued:
-                    break
-                await asyncio.sleep(0.01)
-            queued = site.queued
-            pending.cancel()
-            for _ in range(100):
-                if site.queued == 0:
-                    break
-                await asyncio.sleep(0.01)
-            return queued, site.queued
-        finally:
-            await a.close()
-            await site.stop()
-
-    queued, after = asyncio.run(main())
-    assert queued == 1 and after == 0
-
-
 def test_a_stream_closed_mid_burst_gives_back_its_places_in_flight() -> None:
     """The server's bound on requests in flight counts every stream: one that went away with
     requests in hand (some not started yet) must not keep them."""
 
     async def main() -> list[Any]:
-        gate = asyncio.Event()
-
-        async def infer(req: Any, context: Any) -> Any:
-            await gate.wait()
-            return wire.InferReply(status=wire.InferReply.OK, request_id=req.request_id)
-
-        server, port = await wire.serve("Site", {"Infer": infer}, "127.0.0.1", 0,
-                                        wire.MAX_PAYLOAD_BYTES, 2, "test")
+        server, port, gate = await _gated_server(max_in_flight=2)
         addr = f"127.0.0.1:{port}"
         try:
             first = wire.Stub(addr, "Site", TOKEN_A, streamed=True)

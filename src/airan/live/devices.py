@@ -410,7 +410,7 @@ class DeviceEmulator:
                 "delays": self.dep.delays,
                 "models": self.dep.models,
                 "saturated": _saturated(overhead_all),
-                # whether the workers were started to run in real time (priority.realtime_workers;
+                # whether the workers were asked to run in real time (priority.realtime_workers;
                 # None: a deployment started elsewhere), and the share of compute that did
                 "realtime_workers": self.dep.realtime_workers,
                 "realtime_share": _realtime_share(sites),
