@@ -604,3 +604,20 @@ def test_the_l1_share_set_twice_at_one_instant_is_the_same() -> None:
         ran.update(eng.world, st, eng.now_s)
     for a, b in zip(before, (ran.fit, st.cell_free_prb, st.site_ai_share), strict=True):
         assert np.array_equal(a, b)
+
+
+def test_cells_off_the_air_leave_their_l1_nothing_to_process() -> None:
+    """As above on the 2/7 MIG slice (37% of the slots dropped with all three cells on air),
+    with two of the three cells down from 1 s: the one left needs 0.15 of the GPU, which fits,
+    so no slot drops after the fault (a cell off the air carries nothing, background traffic
+    included: its L1 was charged for it)."""
+    d = _nr_site("mig", background=0.9, mig_l1_fraction=2 / 7, antennas=64)
+    names = Engine(scenario_from_dict(d), duration_s=0.01).world.cell_names
+    assert len(names) == 3
+    d["faults"] = [{"kind": "cell_down", "cell": c, "start_s": 1.0} for c in names[1:]]
+    ar = Engine(scenario_from_dict(d), duration_s=2.0).run().summary["ai_ran"]
+    fit = (2 / 7) / (3 * float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64)))
+    one = float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64))
+    assert one < 2 / 7
+    share = ar["l1_slot_misses"] / ar["l1_slots"]
+    assert 0.5 * (1 - fit) <= share < 0.5 * (1 - fit) + 0.01, share

@@ -685,3 +685,67 @@ def test_fault_and_mobility_lines_say_what_happened_within_the_run() -> None:
                                   "another cell, 7 back on it when it returned")
     cell["end_s"] = None  # it never came back: nothing said of a return
     assert events(summary)[0].endswith("12 devices moved to another cell")
+
+
+def _two_cells(*, with_b: bool, faults: list[dict[str, Any]]) -> Any:
+    """Cell A serving one device 45 m away, cell B 75 m from it serving nobody (no
+    shadowing), 90% background traffic in every cell."""
+    sites = [{"name": "a", "position_m": [0, 0], "sectors": 1}]
+    if with_b:
+        sites.append({"name": "b", "position_m": [120, 0], "sectors": 1})
+    return scenario_from_dict({
+        "name": "dark", "duration_s": 4, "seed": 3, "policy": "nearest-edge",
+        "radio": {"environment": "UMi", "shadowing": False},
+        "ai_ran": {"traffic": {"hourly": [0.9] * 24}},
+        "cell_sites": sites, "nodes": [{"name": "dc"}],
+        "compute_sites": [{"name": "edge", "at": "dc", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"links": [{"a": s["name"], "b": "dc", "fiber_km": 1, "capacity_gbps": 10}
+                                for s in sites]},
+        "fleets": [{"name": "f", "count": 1, "area": {"x_m": [45, 45], "y_m": [5, 5]},
+                    "services": ["s"]}],
+        "services": [{"name": "s", "model": "yolov8s", "rate_hz": 10, "ul_kb": 20,
+                      "dl_kb": 100, "deadline_ms": 1000}],
+        "faults": faults,
+    })
+
+
+def test_a_cell_off_the_air_interferes_no_more_than_a_cell_that_is_not_there() -> None:
+    """While cell B is down it sends nothing: the background traffic it carried on air no
+    longer interferes with cell A's device, on either link (the device's requests take the
+    same air time, request by request, as in a layout without B; with B on air, longer)."""
+    def run(sc: Any) -> np.ndarray:
+        t = Engine(sc).run().requests
+        return np.stack([t[c].to_numpy() for c in ("ul_air_ms", "dl_air_ms")])
+
+    down = [{"kind": "cell_down", "cell": "b", "start_s": 0.0}]
+    dark = run(_two_cells(with_b=True, faults=down))
+    alone = run(_two_cells(with_b=False, faults=[]))
+    np.testing.assert_array_equal(dark, alone)
+    assert np.isfinite(dark).sum() > 70
+    lit = run(_two_cells(with_b=True, faults=[]))
+    # B's background on the downlink, at 90% of B's power: 42.2 against 10.2 ms a 100 kB
+    # answer (B has no devices, so no uplink interference of its own)
+    assert np.nanmean(lit[1]) > 2 * np.nanmean(dark[1]), (np.nanmean(lit, 1), np.nanmean(dark, 1))
+
+
+@pytest.mark.parametrize("end_s", [0.5, None])
+def test_a_cell_off_the_air_radiates_again_when_it_is_back(end_s: float | None) -> None:
+    """cell-a down from 0.2 s: while it is off, its power in the downlink's interference and
+    its devices' coupling into the other cells' uplink are zero; back, they are as built."""
+    sc = _factory([{"kind": "cell_down", "cell": "cell-a", "start_s": 0.2, "end_s": end_s}])
+    eng = Engine(sc, duration_s=1.0)
+    tx0, ul0 = eng.world.cell_tx_on_mw.copy(), eng.world.ul_int_mw.copy()
+    eng.run()
+    w = eng.world
+    a = w.cell_names.index("cell-a")
+    from_a = w.ul_int_src == a
+    assert from_a.any() and (ul0[from_a] > 0).all() and (tx0[:, a] > 0).all()
+    if end_s is None:  # off to the end
+        assert (w.cell_tx_on_mw[:, a] == 0).all() and (w.ul_int_mw[from_a] == 0).all()
+        others = np.arange(len(w.cell_names)) != a
+        np.testing.assert_array_equal(w.cell_tx_on_mw[:, others], tx0[:, others])
+        np.testing.assert_array_equal(w.ul_int_mw[~from_a], ul0[~from_a])
+    else:
+        np.testing.assert_array_equal(w.cell_tx_on_mw, tx0)
+        np.testing.assert_array_equal(w.ul_int_mw, ul0)

@@ -360,7 +360,7 @@ class Engine:
                 motion.update(self, faults.down_cells())
             if ran.active and self.slot % ran.update_slots == 0 and self.slot < self.n_slots:
                 ran.update(self.world, self._st, self.now_s,
-                           faults.gpu_up if faults.active else None)
+                           *((faults.gpu_up, faults.cells_down()) if faults.active else ()))
             if self.slot == self.n_slots or (
                     not self._kernel_samples and self.slot % self.sample_slots == 0):
                 self._record_sample()

@@ -129,6 +129,11 @@ class FaultSchedule:
         self._outage_gain_ul = self._outage_gain  # (FDD: the uplink's gains, of their own)
         # cells whose L1 runs nowhere now (ai_ran: its site or every GPU of it down): off air
         self._l1_dark = np.zeros(len(w.cell_names), dtype=bool)
+        # what the cells radiate on air (restored as they come back): a cell off air sends
+        # nothing, so neither its devices' load nor the background interferes from it
+        self._tx_on_mw0 = w.cell_tx_on_mw.copy()
+        self._ul_int_mw0 = w.ul_int_mw.copy()
+        self._dark = np.zeros(len(w.cell_names), dtype=bool)
         self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
@@ -140,7 +145,7 @@ class FaultSchedule:
         self._next = 0
         for name in ("path_links", "path_links_back", "link_cap_bps", "link_delay_s",
                      "dev_cell", "dev_top_cell", "dev_top_gain", "dev_top_gain_ul",
-                     "dev_ul_p_prb_mw",
+                     "dev_ul_p_prb_mw", "cell_tx_on_mw", "ul_int_mw",
                      "flow_period_s", "flow_phase_s", "dev_resid_gain_mw",
                      "dev_dl_noise_mw"):
             # the kernel holds these very arrays (kernel_world copies only non-contiguous ones)
@@ -193,6 +198,25 @@ class FaultSchedule:
         for _, _, i, start in due:
             rec = self.records[i]
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
+        self._set_air()
+
+    def _set_air(self) -> None:
+        """Cells off the air (:meth:`down_cells`) radiate nothing: their transmit power, which
+        the downlink's interference sums weigh by each cell's load and the background, and
+        their devices' coupling into the other cells' uplink are zeroed in the world the
+        kernel reads, and restored when they come back. (Their devices have re-attached
+        elsewhere; their load's average would otherwise interfere on as it decays, and the
+        background, the same in every cell, for as long as they are off. A device's residual
+        power from the cells beyond its strongest, ``dev_resid_gain_mw``, keeps them until
+        mobility lists its cells again.)"""
+        w = self.world
+        dark = np.zeros(len(self._dark), dtype=bool)
+        dark[self.down_cells()] = True
+        if np.array_equal(dark, self._dark):
+            return
+        self._dark = dark
+        w.cell_tx_on_mw[...] = np.where(dark[None, :], 0.0, self._tx_on_mw0)
+        w.ul_int_mw[...] = np.where(dark[w.ul_int_src], 0.0, self._ul_int_mw0)
 
     def forget_outage(self, devices: np.ndarray) -> None:
         """Devices whose gains mobility has evaluated afresh: their outage's saved gains are
@@ -203,10 +227,13 @@ class FaultSchedule:
     def down_cells(self) -> np.ndarray:
         """Cells that a fault has off air now (a cell_down, or the loss of the GPUs that run
         their L1)."""
-        cells = [self._cells(r.target) for r in self.records
-                 if r.active and r.fault.kind == "cell_down"]
-        cells.append(np.flatnonzero(self._l1_dark))
-        return np.concatenate(cells)
+        return np.concatenate([self.cells_down(), np.flatnonzero(self._l1_dark)])
+
+    def cells_down(self) -> np.ndarray:
+        """Cells that a ``cell_down`` fault has off air now."""
+        return np.concatenate([self._cells(r.target) for r in self.records
+                               if r.active and r.fault.kind == "cell_down"]
+                              + [np.zeros(0, dtype=np.int64)])
 
     def site_fault(self, site: int) -> FaultRecord | None:
         """The active fault of ``site`` that its given-back work is counted under (orphan
@@ -287,7 +314,7 @@ class FaultSchedule:
             st.site_clock[s] = engine.now_s
         self._rebuild_gpu_heap(engine, s)
         if engine.ran.active:  # the L1 spreads over the GPUs up now: batches start at that share
-            engine.ran.update(self.world, st, now, self.gpu_up)
+            engine.ran.update(self.world, st, now, self.gpu_up, self.cells_down())
             self._l1_cells(engine, rec)
         if up:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
@@ -388,6 +415,10 @@ class FaultSchedule:
     def _cell_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         rec.active = start
         self._reattach(engine, rec, self._cells(rec.target), start)
+        if engine.ran.active:  # its L1 has nothing to process while it is off the air
+            engine.ran.update(self.world, engine._st, engine.now_s, self.gpu_up,
+                              self.cells_down())
+            self._l1_cells(engine, rec)
 
     def _reattach(self, engine: Any, rec: FaultRecord, mine: np.ndarray, start: bool) -> None:
         """Devices attached to a cell of ``mine`` that goes down re-attach to their strongest

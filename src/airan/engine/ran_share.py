@@ -162,14 +162,15 @@ class RanShare:
         st.cell_free_prb[:n] = world.cell_prb * (1.0 - self.background) * self.cell_fit
 
     def update(self, world: World, st: Any, now_s: float,
-               gpu_up: np.ndarray | None = None) -> None:
+               gpu_up: np.ndarray | None = None, cells_down: np.ndarray | None = None) -> None:
         """Close the window ending now and set the shares from now on: at each window's start,
         and when a fault takes GPUs down or brings them back (their batches then start at the
         share of the GPUs up, not at the one of the window before).
 
         ``gpu_up``: which GPUs faults left up (None: all); a site's L1 is spread over its GPUs
-        up, and where none is (or the site is down) every slot of its cells' L1 drops. Called
-        twice at one instant, it sets the same."""
+        up, and where none is (or the site is down) every slot of its cells' L1 drops.
+        ``cells_down``: cells a ``cell_down`` fault has off the air, which carry nothing, so
+        their L1 has nothing to process. Called twice at one instant, it sets the same."""
         self.close_window(now_s)
         w = world
         self.background = self.background_at(now_s)
@@ -202,6 +203,8 @@ class RanShare:
         share_per_cell[hosted] = l1.l1_gpu_share(
             util[hosted], 1.0, self.bandwidth_mhz[hosted], self.antennas
         ) / np.maximum(self.peak_cells[host], 1e-12)
+        if cells_down is not None:
+            share_per_cell[cells_down] = 0.0
         demand = np.bincount(host, weights=share_per_cell[hosted], minlength=len(w.site_names))
         n_up = self.n_gpus if gpu_up is None else np.bincount(
             w.gpu_site, weights=gpu_up.astype(float), minlength=len(w.site_names))

@@ -588,7 +588,9 @@ def build_world(s: Scenario, seed: int) -> World:
                          for v in channels])
     share_ul = np.array([[bands.power_in_channel(v[1], s_[1]) for s_ in channels]
                          for v in channels])
-    cell_tx_on = share_dl[:, carrier_a] * np.asarray(cell_tx_mw, float)[None, :]
+    # (C order: the kernel holds this very array, which faults zero for a cell off the air)
+    cell_tx_on = np.ascontiguousarray(share_dl[:, carrier_a]
+                                      * np.asarray(cell_tx_mw, float)[None, :])
 
     # ---- devices ------------------------------------------------------------------------------
     fleet_names = [f.name for f in s.fleets]
