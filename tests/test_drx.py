@@ -528,3 +528,23 @@ def test_the_ues_of_one_setting_spread_over_its_cycle() -> None:
     assert np.all(w.dev_drx_cycle_s[amrs] == 0.0) and w.drx_any
     none = build_world(_fleets(False), seed=1)
     assert not none.drx_any and none.dev_drx_cycle_s.shape == (1,)
+
+
+@pytest.mark.parametrize("where", ["radio", "fleet"])
+def test_a_misspelt_drx_field_is_suggested_and_the_accepted_ones_listed(where: str) -> None:
+    """The same message under radio.drx and a fleet's own drx (a fleet's, a union of a
+    setting and 'off' whose setting pydantic names after its validator, had no suggestion)."""
+    from airan import InputError
+
+    d = load_scenario("factory").model_dump(mode="json")
+    if where == "radio":
+        d["radio"]["drx"] = {"cycle_msec": 160}
+        field = "radio.drx.cycle_msec"
+    else:
+        d["fleets"][0]["drx"] = {"cycle_msec": 160}
+        field = f"fleets[{d['fleets'][0]['name']}].drx.cycle_msec"
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(d)
+    text = str(err.value)
+    assert field in text and "did you mean 'cycle_ms'?" in text
+    assert "Accepted: cycle_ms, inactivity_ms, on_duration_ms, short_cycle_ms" in text

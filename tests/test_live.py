@@ -299,6 +299,10 @@ def test_calibration_from_a_live_run_keeps_the_profiles_shape_at_the_sites_level
     res = CliRunner().invoke(app, ["calibrate", str(run), "--out", str(tmp_path / "a/cal.yaml")])
     assert res.exit_code == 0, res.output
     assert "detect: service_time {dist: lognormal" in res.output
+    # the run's scenario gave neither a curve over batch sizes: their batches take batch 1's
+    said = " ".join(res.output.split())
+    for name in ("detect", "plan"):
+        assert f"{name}'s batches of up to 4 take the time of a batch of 1" in said, said
     as_run = load_scenario(run / "scenario.yaml")
     cal = load_scenario(tmp_path / "a" / "cal.yaml")
     want = service_times_from_run(as_run, run)
@@ -975,6 +979,7 @@ def test_live_refuses_faults_and_a_comparison_refuses_moving_devices(tmp_path: P
     res = CliRunner().invoke(app, ["live", str(path), "--duration", "1", "--no-report"])
     assert res.exit_code == 2, res.output
     assert "faults[0].kind" in res.output and "Traceback" not in res.output
+    assert f"{path}: field 'faults[0].kind'" in " ".join(res.output.split())  # its file named
     moving = small_scenario(2.0)
     moving["fleets"][0]["mobility"] = {"model": "random_waypoint", "speed_mps": [1, 2]}
     with pytest.raises(InputError, match="do not move in a live run") as err:

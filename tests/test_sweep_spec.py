@@ -234,3 +234,25 @@ def test_an_unquoted_off_on_a_fleets_drx_axis_reads_and_shows_as_off(tmp_path: P
     assert [r.key for r in bare.runs] == [r.key for r in quoted.runs]
     camera = next(f for f in bare.runs[0].scenario["fleets"] if f["name"] == "camera")
     assert camera["drx"] == "off"
+
+
+def test_a_fleets_fields_its_device_class_fills_can_be_set_and_swept() -> None:
+    """factory's camera fleet takes its buffer and accelerator from its device class (left
+    out of the dumped scenario): a sweep sets them as the fleet's own (a planner's review:
+    'unknown field ul_buffer_kb; did you mean ul_queue')."""
+    from airan.scenario import scenario_from_dict
+
+    sw = sweep_from_dict({
+        "scenario": "factory", "duration_s": 0.5,
+        "set": {"fleets[amr].ul_buffer_kb": 50},
+        "axes": {"fleets[camera].ul_buffer_kb": [100, 200],
+                 "fleets[camera].accelerator": ["none", "JetsonOrin"]},
+    })
+    assert len(sw.runs) == 4
+    for r in sw.runs:
+        fleets = {f.name: f for f in scenario_from_dict(r.scenario).fleets}
+        assert fleets["amr"].ul_buffer_kb == 50
+        assert fleets["camera"].ul_buffer_kb == r.axes["fleets[camera].ul_buffer_kb"]
+        assert fleets["camera"].accelerator == r.axes["fleets[camera].accelerator"]
+    with pytest.raises(InputError, match="did you mean 'ul_buffer_kb'"):
+        sweep_from_dict({"scenario": "factory", "axes": {"fleets[camera].ul_bufer_kb": [1]}})

@@ -170,10 +170,15 @@ SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_sites_file", "cell_lay
 
 def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) -> None:
     """The scenario's warnings, as ``airan run`` prints them (a strict admission under a policy
-    that ignores it, say)."""
+    that ignores it, say), after what a live run refuses (faults), named in the file."""
     from airan.console import _scenario_label
-    from airan.live.runtime import moving_fleets
+    from airan.live.runtime import check_live_scenario, moving_fleets
     from airan.scenario.load import scenario_warnings
+
+    try:
+        check_live_scenario(sc)
+    except InputError as exc:
+        raise exc if exc.file else exc.with_file(_scenario_label(scenario)) from None
 
     lines = scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration,
                               policy=policy)
@@ -253,9 +258,11 @@ def _print_run(summary: dict, folder: Path,
     wanted = live.get("realtime_workers") is not False  # (not turned off for this host)
     if share is not None and share < 0.5 and wanted and not live.get("saturated"):
         out.print(f"[yellow]note: the site workers computed {share:.0%} of the time with "
-                  f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`): a batch "
-                  f"may wait for the CPU behind other processes, so compute tails are longer "
-                  f"than on a dedicated host (docs/live.md).[/yellow]")
+                  f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`, and each "
+                  f"worker keeps to its share of half the cores, so a busy worker among many "
+                  f"on few cores runs most batches outside it): a batch may wait for the CPU "
+                  f"behind other processes, so compute tails are longer than on a dedicated "
+                  f"host (docs/live.md).[/yellow]")
     out.print(f"run folder: {folder}", markup=False, soft_wrap=True)
     if not live.get("saturated"):  # a saturated runtime's compute is the machine's queueing
         out.print(f"the twin on the compute its sites measured: airan calibrate {folder}",
@@ -360,7 +367,8 @@ def register(app: typer.Typer) -> None:
                                  "were served with (default: the scenario's)"),
         duration: float = typer.Option(30.0, help="seconds of requests"),
         out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
-                                     "runs/<scenario>-live-<seed>)"),
+                                     "runs/<scenario>-live-<seed>, and -x<scale> with a "
+                                     "--fleet-scale other than 1)"),
         timeout: float = typer.Option(5.0, help="a request unanswered after this many seconds "
                                       "is dropped (timeout)"),
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
@@ -409,7 +417,8 @@ def register(app: typer.Typer) -> None:
         scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
         duration: float = typer.Option(30.0, help="seconds of requests"),
         out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
-                                     "runs/<scenario>-live-<seed>)"),
+                                     "runs/<scenario>-live-<seed>, and -x<scale> with a "
+                                     "--fleet-scale other than 1)"),
         policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
         seed: int = typer.Option(None, help="seed (default: the scenario's)"),
         model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
@@ -551,4 +560,13 @@ def register(app: typer.Typer) -> None:
             table = ", ".join(f"{b}: {t:g}" for b, t in (st.batch_ms or {}).items())
             out.print(f"{svc.name}: service_time {{dist: lognormal, cv: {st.cv:g}, "
                       f"batch_ms: {{{table}}}}}", markup=False, soft_wrap=True)
+            largest = max((cs.batching.for_model(svc.model)[0] for cs in sc.compute_sites),
+                          default=1)
+            sizes = list(st.batch_ms or {1: 0})
+            if len(sizes) == 1 and sizes[0] < largest:
+                out.print(f"[yellow]note: {svc.name}'s batches of up to {largest} take the "
+                          f"time of a batch of {sizes[0]}, the one size measured: the run's "
+                          f"scenario gave no curve over batch sizes to scale (a service_time "
+                          f"with batch_ms, from `airan profile`, before the live run; "
+                          f"docs/live.md)[/yellow]", soft_wrap=True)
         out.print(f"the twin on these times: airan run {target}", markup=False, soft_wrap=True)

@@ -341,15 +341,19 @@ def _union_member(annotation: Any, key: str) -> Any:
     by its tag (a ``Literal`` field's value: ``random_waypoint``); None if none does."""
     from typing import Literal, get_args, get_origin
 
-
     if annotation is None:
         return None
     members = _models_in(annotation)
-    if len(members) < 2:
-        return None
+    # a model with a validator of its own is named after it: function-after[_check(), Drx]
+    wrapped = re.fullmatch(r"function-(?:after|before|wrap|plain)\[.*, *(\w+)\]", key)
+    if wrapped:
+        key = wrapped.group(1)
     for m in members:
         if m.__name__ == key:
             return m
+    if len(members) < 2:
+        return None
+    for m in members:
         for f in m.model_fields.values():
             if get_origin(f.annotation) is Literal and key in get_args(f.annotation):
                 return m

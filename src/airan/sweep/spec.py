@@ -445,10 +445,15 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
             if not isinstance(node, dict):
                 raise InputError(f"'{walked}' is not a mapping, so it has no field {part!r}",
                                  file=label, field=field)
-            if part not in node and not (last and (not node or walked in OPEN_MAPPINGS)):
+            # a fleet's fields its device class fills are left out of the dumped scenario
+            # (so that it reloads with its class's values): set, they are the fleet's own
+            class_filled = _fleet_fields(steps)
+            if part not in node and not (last and (not node or walked in OPEN_MAPPINGS
+                                                   or part in class_filled)):
                 # at the top, the load axis is a name too (it is no scenario field)
                 top_axis = where == "axis" and len(parts) == 1
-                names = list(node) + ([LOAD_AXIS] if top_axis else [])
+                names = list(dict.fromkeys([*node, *class_filled])) + (
+                    [LOAD_AXIS] if top_axis else [])
                 err = unknown_name("field", part, names, field=field)
                 raise err.with_file(label) if label else err
             # (an empty mapping of the dumped scenario is one of names the user chooses, e.g.
@@ -484,6 +489,15 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                              f"('{walked}: {{...}}')", file=label, field=field)
         node = nxt
     return tuple(steps)  # (not reached: a path has a last part)
+
+
+def _fleet_fields(steps: list[str | int]) -> list[str]:
+    """Every field of a fleet where ``steps`` lead to one (``fleets[i]``), else none."""
+    if len(steps) == 2 and steps[0] == "fleets" and isinstance(steps[1], int):
+        from airan.scenario.schema import Fleet
+
+        return list(Fleet.model_fields)
+    return []
 
 
 def _show(value: Any) -> str:
