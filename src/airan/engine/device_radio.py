@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from airan.radio import antenna, geometry, pathloss, shadowing
+from airan.radio import antenna, geometry, pathloss, penetration, shadowing
 
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
@@ -37,6 +37,23 @@ class Links(NamedTuple):
     gain: NDArray[np.float64]  # [n, K] linear, at the downlink's frequency
     gain_ul: NDArray[np.float64]  # [n, K] the same paths at the uplink's (``gain`` itself in TDD)
     resid: NDArray[np.float64]  # [n] DL power from the candidates beyond the K (mW, full load)
+
+
+class O2I(NamedTuple):
+    """Devices' building or car penetration (:mod:`airan.radio.penetration`), one row each."""
+
+    code: NDArray[np.int8]  # [n] index of penetration.MODELS (0: outdoors)
+    loss_db: NDArray[np.float64]  # [n] the device's own part (PL_in + its spread; a car's)
+
+    def rows(self, a: int | NDArray[np.integer] | NDArray[np.bool_],
+             b: int | None = None) -> O2I:
+        """Rows ``a:b``, or the rows ``a`` selects."""
+        if b is not None:
+            return O2I(self.code[a:b], self.loss_db[a:b])
+        return O2I(self.code[a], self.loss_db[a])
+
+    def any(self) -> bool:
+        return bool(np.any(self.code))
 
 
 @dataclass
@@ -102,13 +119,15 @@ class DeviceRadio:
     def k_top(self) -> int:
         return min(TOP_K_CELLS, len(self.cell_node))
 
-    def links(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]) -> Links:
+    def links(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64],
+              o2i: O2I | None = None) -> Links:
         """For each device at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by received
         power, their linear path gains (antenna, LOS state and shadowing included; serving cell
         first) at the downlink's and at the uplink's frequency, and the DL power from every
         other candidate cell at full load (mW) in the strongest cell's channel (a
         simplification: it stays that channel's while a handover or a cell outage moves the
-        device to a cell on another channel, until its cells are listed again)."""
+        device to a cell on another channel, until its cells are listed again). ``o2i``: each
+        device's building or car penetration (:class:`O2I`, rows as ``dev_xy``); None: none."""
         n_dev = len(dev_xy)
         n_sites = len(self.site_xy)
         m_sites = min(NEAREST_SITES, n_sites)
@@ -128,7 +147,8 @@ class DeviceRadio:
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
             hb = self.cell_h[cc]
             h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
-            gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut)
+            gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut,
+                                       None if o2i is None else o2i.rows(a, b))
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
             kk = min(k_top, rx.shape[1])
@@ -153,24 +173,26 @@ class DeviceRadio:
 
     def gains(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
+        o2i: O2I | None = None,
     ) -> NDArray[np.float64]:
         """Path gains of each device to the given cells ([n, k]) at the downlink's frequency:
         the same links as :meth:`links` (same fields), for a known candidate set."""
-        return self.link_gains(dev_xy, dev_h, cells)[0]
+        return self.link_gains(dev_xy, dev_h, cells, o2i)[0]
 
     def link_gains(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
+        o2i: O2I | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """:meth:`gains` at the downlink's and at the uplink's frequency (the same array in
         TDD): cheap updates while devices move."""
         dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
         h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)
-        return self._gain(cells, dx, dy, self.cell_h[cells], h_ut)
+        return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, o2i)
 
     def _gain(
         self, cc: NDArray[np.int64], dx: NDArray[np.float64], dy: NDArray[np.float64],
-        hb: NDArray[np.float64], h_ut: NDArray[np.float64],
+        hb: NDArray[np.float64], h_ut: NDArray[np.float64], o2i: O2I | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Linear path gains (antenna, LOS and shadowing included) from cells ``cc`` [n, k], at
         the downlink's and the uplink's frequency (the same array where they share it).
@@ -199,6 +221,12 @@ class DeviceRadio:
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
         pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los)
                  if self._fdd else None)
+        if o2i is not None and o2i.any():  # inside a building or a car (TR 38.901 7.4.3)
+            pl = pl + (penetration.wall_loss_by_code_db(o2i.code[:, None], self.cell_fc[cc])
+                       + o2i.loss_db[:, None])
+            if pl_ul is not None:
+                pl_ul = pl_ul + (penetration.wall_loss_by_code_db(
+                    o2i.code[:, None], self._ul_fc[cc]) + o2i.loss_db[:, None])
         if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)

@@ -42,7 +42,7 @@ from airan.policy import (
 )
 from airan.policy.base import PlacementRates
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
-from airan.radio import nr
+from airan.radio import nr, penetration
 from airan.scenario.load import load_scenario, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
@@ -757,8 +757,9 @@ class Engine:
         })
 
     def device_table(self) -> pa.Table:
-        """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB) and
-        its uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s).
+        """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB), its
+        uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s), and its
+        building's or car's penetration loss (dB, :mod:`airan.radio.penetration`).
 
         The downlink SINR is that of a fully loaded network (every neighbour transmitting), from
         the serving cell's gain over the strongest others and the residual beyond them. The
@@ -795,6 +796,10 @@ class Engine:
             "sinr_dl_db": sinr_db,
             "sinr_ul_db": sinr_ul_db,
             "ul_rate_full_cell_mbps": rate_ul_bps / 1e6,
+            # a building's or a car's loss on its links (TR 38.901 7.4.3), at its cell's
+            # downlink frequency; 0 outdoors
+            "penetration_db": penetration.wall_loss_by_code_db(
+                w.dev_o2i.code, w.device_radio.cell_fc[w.dev_cell]) + w.dev_o2i.loss_db,
         })
 
     def _flush_trace(self) -> None:

@@ -151,12 +151,13 @@ class Motion:
         resid = w.dev_resid_gain_mw[ids].copy()
         if relist.any():
             top[relist], gain[relist], g_ul, resid[relist] = w.device_radio.links(
-                pos[relist, :2], pos[relist, 2])
+                pos[relist, :2], pos[relist, 2], w.dev_o2i.rows(ids[relist]))
             if fdd:
                 gain_ul[relist] = g_ul
         if (~relist).any():
             old = w.dev_top_cell[ids[~relist]]
-            g, g_ul = w.device_radio.link_gains(pos[~relist, :2], pos[~relist, 2], old)
+            g, g_ul = w.device_radio.link_gains(pos[~relist, :2], pos[~relist, 2], old,
+                                                w.dev_o2i.rows(ids[~relist]))
             dup = np.zeros(old.shape, dtype=bool)  # padding repeats a cell: count it once
             for j in range(1, old.shape[1]):
                 dup[:, j] = (old[:, :j] == old[:, j : j + 1]).any(axis=1)

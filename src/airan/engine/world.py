@@ -19,9 +19,9 @@ import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports
 from airan.catalog import GpuSpec, load_gpus
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
-from airan.engine.device_radio import DeviceRadio
+from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
-from airan.radio import bands, drx, geometry, link, nr, scheduling
+from airan.radio import bands, drx, geometry, link, nr, penetration, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Drx, Scenario, imported_sites
@@ -73,6 +73,7 @@ class World:
     # devices
     dev_xy: F64  # [N, 2]
     dev_h: F64  # [N] height above ground (m)
+    dev_o2i: O2I  # [N] building or car penetration (TR 38.901 7.4.3)
     dev_fleet: I64  # [N]
     dev_cell: I64  # [N] serving cell (strongest received power)
     dev_top_cell: I32  # [N, K] (32-bit: a row fits one cache line)
@@ -480,8 +481,8 @@ def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``."""
     root = np.random.SeedSequence(seed)
-    rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr = (
-        np.random.default_rng(x) for x in root.spawn(5))
+    rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr, rng_o2i = (
+        np.random.default_rng(x) for x in root.spawn(6))
     gpus = load_gpus()
     models = s.model_catalog()
 
@@ -619,6 +620,12 @@ def build_world(s: Scenario, seed: int) -> World:
     dev_fleet = np.concatenate(dev_fleet_parts).astype(np.int64)
     dev_h = np.concatenate(dev_h_parts)
     n_dev = len(dev_fleet)
+    # inside a building or a car: each device's model and its own part of the loss
+    fleet_o2i = np.array([penetration.MODELS.index(f.penetration) for f in s.fleets]
+                         + [0], dtype=np.int8)
+    o2i_code = fleet_o2i[dev_fleet]
+    dev_o2i = O2I(o2i_code, penetration.device_loss_db(o2i_code, rng_o2i) if o2i_code.any()
+                  else np.zeros(n_dev))
 
     # ---- radio: path gains to the cells of the nearest sites, keep the strongest K ------------
     site_xy = np.asarray([(x[1], x[2]) for x in sites], dtype=float)
@@ -639,7 +646,7 @@ def build_world(s: Scenario, seed: int) -> World:
         element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,
     )
     # (gains at the uplink's frequency: an FDD uplink's own path loss; in TDD the same array)
-    top_cell, top_gain, top_gain_ul, resid = device_radio.links(dev_xy, dev_h)
+    top_cell, top_gain, top_gain_ul, resid = device_radio.links(dev_xy, dev_h, dev_o2i)
     k_top = top_cell.shape[1]
     dev_cell = top_cell[:, 0].astype(np.int64) if n_dev else np.zeros(0, dtype=np.int64)
 
@@ -882,6 +889,7 @@ def build_world(s: Scenario, seed: int) -> World:
         ul_int_mw=np.asarray(ul_val, float),
         cell_ul_pref_mw=np.asarray(cell_ul_pref_mw, float),
         dev_h=dev_h,
+        dev_o2i=dev_o2i,
         device_radio=device_radio,
         dev_xy=dev_xy,
         dev_fleet=dev_fleet,

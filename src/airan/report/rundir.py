@@ -7,7 +7,8 @@ Layout of a run folder::
     timeseries.parquet  per compute site and sample window: GPU utilization, mean queue
     cells.parquet       per cell: position (m), PRB utilization (the simulated devices' PRBs
                         only, not the background traffic of ai_ran.traffic), attached devices
-    devices.parquet     per device: position (m), fleet, serving cell, geometry SINR (dB)
+    devices.parquet     per device: position (m), fleet, serving cell, geometry SINR (dB),
+                        uplink SINR and rate, building or car penetration loss (dB)
     scenario.yaml       the scenario as run (after --fleet-scale), to reproduce it
     report.html         the report (built from the files above; ``airan report`` rebuilds it)
     figures/            the report's figures as PNG and SVG

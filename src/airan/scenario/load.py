@@ -407,6 +407,7 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     _check_carriers(s)
     _check_clutter(s)
     _check_bs_height(s)
+    _check_penetration(s)
     service_names = [v.name for v in s.services]
     for mid, spec in s.models.items():  # GPU ids a scenario's own model fits figures to
         eff = spec.efficiency.compute_on if spec.efficiency is not None else {}
@@ -1900,6 +1901,20 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
     if s.cell_sites_file is not None:
         out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
     return out
+
+
+def _check_penetration(s: Scenario) -> None:
+    """A building's or a car's penetration loss (TR 38.901 7.4.3) is for devices inside, served
+    by outdoor cells: an indoor environment's cells (InH, InF) already serve them in the room."""
+    env = s.radio.environment
+    if env in ("uma", "umi"):
+        return
+    for f in s.fleets:
+        if f.penetration != "none":
+            raise InputError(
+                f"TR 38.901's O2I and in-car losses are for devices inside, served by outdoor "
+                f"cells (UMa, UMi); radio.environment {env} has its cells indoors with them: "
+                "'none'", field=f"fleets[{f.name}].penetration", value=f.penetration)
 
 
 def _check_bs_height(s: Scenario) -> None:
