@@ -548,3 +548,21 @@ def test_a_misspelt_drx_field_is_suggested_and_the_accepted_ones_listed(where: s
     text = str(err.value)
     assert field in text and "did you mean 'cycle_ms'?" in text
     assert "Accepted: cycle_ms, inactivity_ms, on_duration_ms, short_cycle_ms" in text
+
+
+def test_an_off_under_radio_drx_is_told_where_off_belongs() -> None:
+    """YAML's unquoted off is false: under radio.drx it names a fleet's own drx, where off is
+    taken, and leaving radio.drx out; a fleet's drx on another radio is refused without the
+    defaults it was filled with shown as if written."""
+    from airan import InputError
+
+    d = load_scenario("factory").model_dump(mode="json")
+    d["radio"]["drx"] = False
+    with pytest.raises(InputError, match="'off' is a fleet's own drx"):
+        scenario_from_dict(d)
+    d = load_scenario("factory").model_dump(mode="json")
+    d["radio"]["model"] = "ideal"
+    d["fleets"][0]["drx"] = {}
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(d)
+    assert "DRX needs the nr radio" in str(err.value) and "got" not in str(err.value)

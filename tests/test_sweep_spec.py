@@ -256,3 +256,18 @@ def test_a_fleets_fields_its_device_class_fills_can_be_set_and_swept() -> None:
         assert fleets["camera"].accelerator == r.axes["fleets[camera].accelerator"]
     with pytest.raises(InputError, match="did you mean 'ul_buffer_kb'"):
         sweep_from_dict({"scenario": "factory", "axes": {"fleets[camera].ul_bufer_kb": [1]}})
+
+
+def test_a_misspelt_range_field_is_named_and_a_scenario_message_says_got_once() -> None:
+    """{form: 1, count: 2} names 'form' (it said 'from' was missing); an axis value the
+    scenario refuses with its own '(got ...)' is not followed by another (a review)."""
+    with pytest.raises(InputError) as err:
+        sweep_from_dict({"scenario": "factory", "axes": {"seed": {"form": 1, "count": 2}}})
+    assert str(err.value).endswith("field 'axes.seed.form': unknown field 'form'; did you mean "
+                                   "'from'? Accepted: count, from, step.")
+    for value, got in (({"cycle_ms": 150}, "(got 150; the nearest is 160)"),
+                       (True, "(got true: YAML reads")):
+        with pytest.raises(InputError) as err:
+            sweep_from_dict({"scenario": "factory", "axes": {"fleets[camera].drx": [value]}})
+        text = str(err.value)
+        assert got in text and text.count("(got ") == 1, text

@@ -42,8 +42,9 @@ class InputError(ValueError):
                     "argument" if self.argument else "field")
             parts.append(f"{what} '{self.field}':")
         parts.append(self.reason)
+        # (a reason that says what it got already, a nested value's say, is not repeated)
         named = (isinstance(self.value, str) and repr(self.value) in self.reason) or \
-            f"(got {self.value!r})" in self.reason or f"(got {self.value})" in self.reason
+            "(got " in self.reason
         if self.value is not None and not named:
             parts.append(f"(got {self.value!r})")
         text = " ".join(parts)

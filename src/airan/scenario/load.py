@@ -219,6 +219,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
     if err["type"] == "model_type":  # pydantic names its class: say what the YAML needs
         keys = _allowed_keys(loc, data)
         msg = "expected a mapping of fields" + (f" ({', '.join(keys)})" if keys else "")
+        if loc and loc[-1] == "drx" and value in (False, "off"):  # YAML's unquoted off: False
+            msg += ("; 'off' is a fleet's own drx (radio.drx left out: no DRX, unless a "
+                    "fleet sets its own)")
     if "(got " in msg:  # the validator showed the value already
         value = None
     elif isinstance(value, dict | list) or (value is None and "input" in err):
@@ -467,8 +470,7 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
         if isinstance(f.drx, Drx) and s.radio.model != "nr":
             raise InputError(f"DRX needs the nr radio: model {s.radio.model!r} has no slots or "
                              "PDCCH to sleep between (remove drx, or set radio.model: nr)",
-                             field=f"fleets[{f.name}].drx",
-                             value=f.drx.model_dump(exclude_none=True))
+                             field=f"fleets[{f.name}].drx")
     cell_sites = set(s.cell_site_names())
     for c in s.compute_sites:
         if c.at not in nodes:

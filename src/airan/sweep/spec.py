@@ -511,9 +511,12 @@ def _spec_error(exc: ValidationError, data: Any, label: str) -> InputError:
     loc = [str(x) for x in err["loc"] if not str(x).startswith(("list[", "Range"))]
     field = ".".join(loc)
     if err["type"] == "extra_forbidden":
+        in_range = any(str(x) == "Range" for x in err["loc"])
         return InputError(f"unknown field {loc[-1]!r}", file=label, field=field, value=loc[-1],
                           choices=[f.alias or n for n, f in SweepSpec.model_fields.items()]
-                          if len(loc) == 1 else None)
+                          if len(loc) == 1 else [f.alias or n for n, f in
+                                                 Range.model_fields.items()] if in_range
+                          else None)
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
     value = err.get("input")
@@ -539,5 +542,8 @@ def _axis_errors(exc: ValidationError) -> list[Any]:
         return len(loc) >= 3 and loc[0] == "axes" and loc[2].startswith("list[") \
             and isinstance(e.get("input"), dict)
 
-    return [e for e in errors if ranged(e)] + [e for e in errors if not ranged(e) and
-                                               not listed(e)] or errors
+    def misspelt_first(es: list[Any]) -> list[Any]:  # {form: 1}: 'form', not 'from' missing
+        return sorted(es, key=lambda e: e["type"] != "extra_forbidden")
+
+    return misspelt_first([e for e in errors if ranged(e)]) + [
+        e for e in errors if not ranged(e) and not listed(e)] or errors
