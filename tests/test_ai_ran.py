@@ -621,3 +621,23 @@ def test_cells_off_the_air_leave_their_l1_nothing_to_process() -> None:
     assert one < 2 / 7
     share = ar["l1_slot_misses"] / ar["l1_slots"]
     assert 0.5 * (1 - fit) <= share < 0.5 * (1 - fit) + 0.01, share
+
+
+def test_cells_down_whose_l1_loses_its_gpu_stay_dark_when_the_cell_fault_ends() -> None:
+    """Site bs's cells down 0.2-0.8 s (cell_down) and its L1's only GPU down from 0.3 s: the
+    cells stay off the air after 0.8 s (their L1 runs nowhere), so no device comes back to
+    them and the gpu_down takes them off the air (a review: a cell_down's cells need no L1,
+    so the GPU's loss did not darken them, and at 0.8 s devices came back for an instant and
+    were cut 300 ms again)."""
+    d = _nr_site("dynamic", background=0.0, rate_hz=6.0)
+    d["cell_sites"].append({"name": "bs2", "position_m": [400.0, 0.0]})
+    d["handover"] = {"t310_ms": 0}
+    d["faults"] = [{"kind": "cell_down", "cell": "bs", "start_s": 0.2, "end_s": 0.8},
+                   {"kind": "gpu_down", "site": "bs-gpu", "gpus": 1, "start_s": 0.3}]
+    eng = Engine(scenario_from_dict(d), duration_s=1.4)
+    down, gpu = eng.run().summary["faults"]
+    assert (down["devices_moved"], down["devices_back"]) == (4, 0)
+    assert gpu["cells_off_air"] == 3 and gpu["devices_moved"] == 0
+    bs = [i for i, n in enumerate(eng.world.cell_names) if n.startswith("bs/")]
+    assert (eng.world.dev_cell != np.array(bs)[:, None]).all()  # none on bs at the end
+    assert (eng.world.cell_tx_on_mw[:, bs] == 0).all()

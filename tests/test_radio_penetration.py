@@ -102,3 +102,30 @@ def test_penetration_is_refused_for_an_indoor_environment_by_name() -> None:
     d["fleets"][0]["penetration"] = "low-los"
     with pytest.raises(InputError, match="low-loss"):
         scenario_from_dict(d)
+
+
+def test_a_devices_loss_does_not_depend_on_the_devices_after_it() -> None:
+    """Each device's draws are its own: a fleet after it growing leaves its loss (and its
+    position) as it was, so a sweep over another fleet's count compares the same devices."""
+    def losses(count_b: int) -> np.ndarray:
+        d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+        a = d["fleets"][0]
+        a.update(count=30, penetration="low-loss")
+        d["fleets"] = [a, {**a, "name": "b", "count": count_b, "penetration": "car"}]
+        w = Engine(scenario_from_dict(d), duration_s=0.01).world
+        return np.c_[w.dev_xy[:30], w.dev_o2i.loss_db[:30]]
+
+    np.testing.assert_array_equal(losses(10), losses(20))
+
+
+def test_penetration_needs_the_nr_radio_and_a_policy_cannot_write_it() -> None:
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["fleets"][0]["penetration"] = "car"
+    d["radio"]["model"] = "ideal"
+    with pytest.raises(InputError, match="needs the nr radio's path loss") as err:
+        scenario_from_dict(d)
+    assert err.value.field == "fleets[vehicles].penetration"
+    eng = Engine(_city("car"), duration_s=0.01)
+    frozen = eng.snapshot().world.dev_o2i  # type: ignore[attr-defined]
+    assert not frozen.loss_db.flags.writeable and not frozen.code.flags.writeable
+    np.testing.assert_array_equal(frozen.loss_db, eng.world.dev_o2i.loss_db)

@@ -207,8 +207,8 @@ class FaultSchedule:
         kernel reads, and restored when they come back. (Their devices have re-attached
         elsewhere; their load's average would otherwise interfere on as it decays, and the
         background, the same in every cell, for as long as they are off. A device's residual
-        power from the cells beyond its strongest, ``dev_resid_gain_mw``, keeps them until
-        mobility lists its cells again.)"""
+        power from the cells beyond its 16 strongest, ``dev_resid_gain_mw``, counts them on
+        the air throughout, as mobility lists its cells again: a simplification.)"""
         w = self.world
         dark = np.zeros(len(self._dark), dtype=bool)
         dark[self.down_cells()] = True

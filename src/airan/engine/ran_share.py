@@ -210,8 +210,10 @@ class RanShare:
             w.gpu_site, weights=gpu_up.astype(float), minlength=len(w.site_names))
         self.n_up = np.where(st.site_up != 0, n_up, 0.0)
         # per GPU up, spread evenly (none up: the L1 cannot run)
+        # (a site that hosts cells' L1 with no GPU up cannot run it, needed or not: its cells
+        # stay dark while a cell_down, which needs no L1, holds them off the air too)
         self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
-                                np.where(demand > 0, np.inf, 0.0))
+                                np.where((demand > 0) | (self.hosted_cells > 0), np.inf, 0.0))
         if self.mode == "mig":
             self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
             # AI runs on its own MIG instance, whose batch times the world's tables hold

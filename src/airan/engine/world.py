@@ -638,7 +638,9 @@ def build_world(s: Scenario, seed: int) -> World:
         cell_rs_mw=np.asarray(cell_tx_mw, float) / (12.0 * np.asarray(cell_prb, float)),
         cell_tx_mw=np.asarray(cell_tx_mw, float),
         cell_carrier=carrier_a,
-        cell_tx_on_mw=cell_tx_on,
+        # (its own copy: a device's residual from the cells beyond its strongest keeps the
+        # cells a fault takes off the air, which the world's array zeroes while they are off)
+        cell_tx_on_mw=cell_tx_on.copy(),
         environment=s.radio.environment, nr=s.radio.model == "nr",
         shadowing=s.radio.shadowing, seed=int(seed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,

@@ -52,6 +52,8 @@ def _frozen(value: object) -> object:
         value.flags.writeable = False
     elif isinstance(value, list):
         value = tuple(tuple(x) if isinstance(x, list) else x for x in value)
+    elif isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple of arrays
+        value = type(value)(*[_frozen(x) for x in value])  # type: ignore[arg-type]
     elif _is_dataclass_instance(value):
         import dataclasses
 

@@ -73,11 +73,16 @@ def wall_loss_by_code_db(code: NDArray[np.integer], fc_ghz: ArrayLike) -> NDArra
 def device_loss_db(code: NDArray[np.integer], rng: np.random.Generator) -> NDArray[np.float64]:
     """The part of each device's loss that is its own (dB): PL_in + N(0, sigma_P^2) in a
     building, N(9, 5^2) in a car, 0 outdoors; ``code`` an index of :data:`MODELS` per device.
-    Every device takes the same number of draws, so one fleet's model does not move another's."""
+    Each device takes three uniform draws of its own, in device order (the normal one by its
+    inverse CDF), so a device's loss depends neither on another fleet's model nor on how many
+    devices come after it."""
+    from scipy.special import ndtri
+
     code = np.asarray(code)
     n = len(code)
-    d_in = INDOOR_DISTANCE_M * rng.uniform(size=(n, 2)).min(axis=1)
-    z = rng.standard_normal(n)
+    u = rng.uniform(size=(n, 3))
+    d_in = INDOOR_DISTANCE_M * u[:, :2].min(axis=1)
+    z = ndtri(u[:, 2])
     out = np.zeros(n)
     for i, model in enumerate(MODELS):
         mine = code == i

@@ -1909,6 +1909,12 @@ def _check_penetration(s: Scenario) -> None:
     """A building's or a car's penetration loss (TR 38.901 7.4.3) is for devices inside, served
     by outdoor cells: an indoor environment's cells (InH, InF) already serve them in the room."""
     env = s.radio.environment
+    for f in s.fleets:
+        if f.penetration != "none" and s.radio.model != "nr":
+            raise InputError(f"a penetration loss needs the nr radio's path loss: model "
+                             f"{s.radio.model!r} has none to add it to (remove it, or set "
+                             "radio.model: nr)", field=f"fleets[{f.name}].penetration",
+                             value=f.penetration)
     if env in ("uma", "umi"):
         return
     for f in s.fleets:
