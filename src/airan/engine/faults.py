@@ -208,7 +208,7 @@ class FaultSchedule:
         elsewhere; their load's average would otherwise interfere on as it decays, and the
         background, the same in every cell, for as long as they are off. A device's residual
         power from the cells beyond its 16 strongest, ``dev_resid_gain_mw``, counts them on
-        the air throughout, as mobility lists its cells again: a simplification.)"""
+        the air throughout: a simplification.)"""
         w = self.world
         dark = np.zeros(len(self._dark), dtype=bool)
         dark[self.down_cells()] = True

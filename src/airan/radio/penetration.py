@@ -6,8 +6,8 @@ A device inside a building or a car, served by outdoor cells (UMa, UMi), loses o
 
 where PL_b is the outdoor path loss, PL_tw the loss through the external wall (a function of the
 carrier frequency), PL_in = 0.5 dB/m x d_2D-in the loss indoors and sigma_P the spread; in a car,
-N(9 dB, 5 dB^2) (7.4.3.2). Both are drawn once per device (the same on all of its links, as the
-TR's spatially consistent procedure keeps them), d_2D-in as the smaller of two uniform draws on
+N(9 dB, 5 dB^2) (7.4.3.2). Both are drawn once per device, the same on all of its links (one
+wall or car body between it and every cell), d_2D-in as the smaller of two uniform draws on
 [0, 25] m (UMa, UMi-Street Canyon). Simplifications: the device's LOS state and height are those of
 its own position (the TR takes LOS on the outdoor distance d_2D-out, ~d_2D-in shorter, and an
 indoor UE's height from its floor).

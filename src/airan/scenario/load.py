@@ -1921,8 +1921,9 @@ def _check_penetration(s: Scenario) -> None:
         if f.penetration != "none":
             raise InputError(
                 f"TR 38.901's O2I and in-car losses are for devices inside, served by outdoor "
-                f"cells (UMa, UMi); radio.environment {env} has its cells indoors with them: "
-                "'none'", field=f"fleets[{f.name}].penetration", value=f.penetration)
+                f"cells (UMa, UMi); radio.environment {env}'s cells are indoors with the "
+                "devices (use 'none')", field=f"fleets[{f.name}].penetration",
+                value=f.penetration)
 
 
 def _check_bs_height(s: Scenario) -> None:
