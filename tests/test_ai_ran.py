@@ -641,3 +641,25 @@ def test_cells_down_whose_l1_loses_its_gpu_stay_dark_when_the_cell_fault_ends() 
     bs = [i for i, n in enumerate(eng.world.cell_names) if n.startswith("bs/")]
     assert (eng.world.dev_cell != np.array(bs)[:, None]).all()  # none on bs at the end
     assert (eng.world.cell_tx_on_mw[:, bs] == 0).all()
+
+
+def test_the_sites_table_says_its_utilization_is_the_ais_under_ai_ran(tmp_path: Any) -> None:
+    """Under ai_ran a site's utilization is its GPUs' time busy with AI at the share the L1
+    leaves (a planner read 0.0% at a site whose L1 took 36%): the column says so."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.scenario import load_scenario
+
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": "dynamic"}
+    path = tmp_path / "city-ai-ran.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "0.3", "--no-report",
+                                   "--out", str(tmp_path / "o")], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    assert "AI utilization" in res.output
+    plain = CliRunner().invoke(app, ["run", "city", "--duration", "0.3", "--no-report",
+                                     "--out", str(tmp_path / "p")], env={"COLUMNS": "120"})
+    assert "AI utilization" not in plain.output and "utilization" in plain.output

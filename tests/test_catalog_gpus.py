@@ -97,7 +97,7 @@ def test_every_number_has_a_source() -> None:
         if g.kind == "cpu":
             assert all("assumption" in g.source[f] for f in ("memory_gb", "mem_bw_tbps", "tflops"))
         assert "assumption" in g.source["idle_w"]
-        assert "override in scenario" in g.source["price_usd"]
+        assert "override with `airan plan --price`" in g.source["price_usd"]
 
 
 def test_precision_fallback() -> None:

@@ -951,3 +951,36 @@ def test_a_build_out_whose_l1_misses_slots_misses_whatever_its_latencies() -> No
 
     assert any("L1 capacity" in n for n in diagnose(one, ev.targets)), "no word of the L1"
     assert two.feasible, two.misses  # two L4s carry the L1 and the AI
+
+
+def test_a_plan_that_leaves_cell_sites_without_gpus_under_ai_ran_says_their_l1_is_not_costed(
+        tmp_path: Path) -> None:
+    """city under ai_ran dynamic: its metro edge meets the target, so the cheapest build-out
+    of the generated cell-site slot is none, which drops the GPUs that run the cells' L1 (a
+    planner's review: the plan said nothing, and its run only warned that ai_ran changed
+    nothing)."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": "dynamic"}
+    path = tmp_path / "city-airan.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = plan(path, ["perception: hit>=0.3"], candidates=["L40S"], max_gpus=1,
+               duration_s=0.3, sites=["generated"], cache_dir=tmp_path / "cache")
+    assert res.best is not None and res.best.gpus == 0
+    said = " ".join(res.notes)
+    assert "under ai_ran (dynamic), generated gets no GPU: the cells' L1 there" in said, said
+
+
+def test_cli_plan_plans_for_a_scaled_fleet(tmp_path: Path) -> None:
+    """`airan plan --fleet-scale 2` sizes the build-out for twice the devices, as run and
+    compare do (a planner's review: 'three times the vehicles' needed a copied scenario), and
+    its plan.yaml runs the scaled fleets."""
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", "factory", "--fleet-scale", "2", "--target",
+                              "vla: hit>=0.9", "--candidates", "H100", "--max-gpus", "2",
+                              "--duration", "0.5", "--sites", "on-prem", "--out", str(out)])
+    assert res.exit_code in (0, 3), res.output
+    planned = load_scenario(out / "plan.yaml")
+    base = load_scenario("factory")
+    assert [f.count for f in planned.fleets] == [2 * f.count for f in base.fleets]
+    res = runner.invoke(app, ["plan", "factory", "--fleet-scale", "0", "--out", str(out)])
+    assert res.exit_code == 2 and "--fleet-scale" in res.output

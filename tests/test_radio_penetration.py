@@ -87,9 +87,14 @@ def test_a_fleet_inside_loses_its_devices_loss_on_every_link_and_nothing_else_mo
     table = inside.device_table()
     np.testing.assert_allclose(table["penetration_db"].to_numpy(), want_db[:, 0], atol=1e-9)
     # weaker links: longer uploads (city's 1,000 vehicles at 3.5 GHz)
-    ul = [e.run().summary["services"]["perception"]["breakdown_ms"]["ul_air"]
-          for e in (out, inside)]
+    summaries = [e.run().summary for e in (out, inside)]
+    ul = [s["services"]["perception"]["breakdown_ms"]["ul_air"] for s in summaries]
     assert ul[1] > ul[0], ul
+    # the summary says it, per fleet: the model and its devices' mean loss
+    fleet = summaries[1]["fleets"]["vehicles"]
+    assert fleet["penetration"] == model
+    assert fleet["penetration_db"] == pytest.approx(float(want_db[:, 0].mean()), rel=1e-12)
+    assert "penetration" not in summaries[0]["fleets"]["vehicles"]
 
 
 def test_penetration_is_refused_for_an_indoor_environment_by_name() -> None:

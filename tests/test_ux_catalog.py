@@ -77,6 +77,7 @@ def test_catalog_gpus_keeps_every_number_whole_in_a_narrow_terminal(columns: int
         peaks = [getattr(g.tflops, p) for p in ("bf16", "fp8", "int8", "fp4")]
         expected = [f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                     *("-" if v is None else f"{v:g}" for v in peaks), f"{g.tdp_w:g}",
+                    "-" if g.price_usd is None else f"{g.price_usd:,.0f}",
                     "yes" if g.mig else "-"]
         assert rows[key][2:] == expected, key
 
@@ -149,3 +150,15 @@ def test_help_lists_each_command_in_one_paragraph() -> None:
     run = next(line for line in res.stdout.splitlines() if line.startswith("│ run "))
     # the docstring breaks after "(summary.json,"; the listing must not
     assert "(summary.json, requests.parquet, load and map tables, scenario.yaml)" in run
+
+
+def test_the_gpu_table_shows_the_price_the_planner_costs_and_how_to_override_it() -> None:
+    """A planner's review: the planner costs GPUs at the catalog's price_usd, which no table
+    showed, and the sources said to override it 'in scenario', where no field takes it."""
+    res = invoke("catalog", "gpus", columns=120)
+    assert res.exit_code == 0
+    row = next(line for line in res.output.splitlines() if line.startswith("H100 "))
+    assert f"{load_gpus()['H100'].price_usd:,.0f}" in row
+    assert "`airan plan --price` overrides it" in _one_line(res.output)
+    sources = _one_line(invoke("catalog", "gpus", "--sources", columns=200).output)
+    assert "override in scenario" not in sources and "airan plan --price" in sources

@@ -488,7 +488,10 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         sites = _table(title)
         sites.add_column("site", no_wrap=True)
         sites.add_column("kind")
-        _columns(sites, "GPUs", "utilization", "mean queue (requests)", "served", "mean batch")
+        # under ai_ran, a share of what the RAN's L1 leaves the AI (README: gpu_utilization)
+        util_label = ("AI utilization" if (s.get("ai_ran") or {}).get("mode") not in (None, "none")
+                      else "utilization")
+        _columns(sites, "GPUs", util_label, "mean queue (requests)", "served", "mean batch")
         for name, c in shown:
             util = c.get("gpu_utilization")
             sites.add_row(Text(name), str(c.get("kind", "")), str(c.get("gpus", "")),
@@ -572,6 +575,11 @@ def _print_devices_line(fleets: dict[str, Any]) -> None:
         out.print("device energy (per request above idle, mean power, time in DRX where "
                   "set, battery life where given): " + "; ".join(parts), markup=False,
                   soft_wrap=True)
+    inside = [f"{name} {f['penetration']} {f['penetration_db']:.1f} dB"
+              for name, f in fleets.items() if f.get("penetration")]
+    if inside:
+        out.print("inside buildings or cars (TR 38.901 7.4.3, mean loss on every link): "
+                  + "; ".join(inside), markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -917,13 +925,15 @@ def _print_gpus(gpus: dict[str, Any]) -> None:
     table = _table("Accelerators (dense peak TFLOPS; INT8 in TOPS)")
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "kind", justify="left")
-    _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W")
+    _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W", "price USD")
     _columns(table, "MIG", justify="left")
     for key, g in gpus.items():
         table.add_row(key, g.kind, f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                       *(_num(getattr(g.tflops, p), "{:g}") for p in ("bf16", "fp8", "int8", "fp4")),
-                      f"{g.tdp_w:g}", "yes" if g.mig else "-")
+                      f"{g.tdp_w:g}", _num(g.price_usd, "{:,.0f}"), "yes" if g.mig else "-")
     _print_table(table)
+    out.print("price: the planner's (a rough street price; `airan plan --price` overrides it)",
+              style="dim", markup=False, soft_wrap=True)
 
 
 def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str | None) -> None:

@@ -1015,6 +1015,7 @@ class Engine:
                 # without a usable link even in an idle network (World.out_of_coverage), at
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
+                **w.fleet_penetration(f),  # inside a building or a car: its model, mean loss
             }
             if fleet_drx(self.scenario, f) is not None:  # the share of its UEs' time
                 # outside their inactivity timers

@@ -241,6 +241,18 @@ class World:
         another frequency); in TDD ``dev_top_gain_ul`` is ``dev_top_gain`` itself."""
         return self.dev_top_gain_ul is not self.dev_top_gain
 
+    def fleet_penetration(self, fleet: int) -> dict[str, Any]:
+        """A fleet's building or car penetration for its summary: the model and its devices'
+        mean loss (dB, at their cells' downlink frequency); empty for a fleet outdoors."""
+        mine = self.dev_fleet == fleet
+        codes = self.dev_o2i.code[mine]
+        if not codes.size or not codes[0]:
+            return {}
+        fc = self.device_radio.cell_fc[self.dev_cell[mine]]
+        loss = penetration.wall_loss_by_code_db(codes, fc) + self.dev_o2i.loss_db[mine]
+        return {"penetration": penetration.MODELS[int(codes[0])],
+                "penetration_db": float(loss.mean())}
+
     def out_of_coverage(self) -> NDArray[np.bool_]:
         """[N] devices without a usable link to their best cell even in an idle network (no
         interference): the uplink at full power on one PRB, or the downlink on every transmit

@@ -366,7 +366,7 @@ class DeviceEmulator:
             fleets[name] = {
                 "devices": int(n_dev[f]), "requests": len(mine),
                 "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
-                "out_of_coverage": int(uncovered[f]),
+                "out_of_coverage": int(uncovered[f]), **w.fleet_penetration(f),
                 "met": met, "late": sum(x["late"] for x in per_svc.values()),
                 "dropped": ended - sum(x["met"] + x["late"] for x in per_svc.values()),
                 "hit_ratio": met / ended if ended else None,

@@ -177,6 +177,10 @@ def plan(
     policy: str | None = typer.Option(
         None, "--policy", "-p", help="Placement policy (default: the scenario's)."
     ),
+    fleet_scale: float = typer.Option(
+        1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor (plan "
+        "for a larger fleet)."
+    ),
     search_method: str = typer.Option(
         "auto", "--search", help="auto (greedy, then a cost-ordered sweep), greedy, or exact."
     ),
@@ -186,7 +190,8 @@ def plan(
         "(prunes more; can be wrong with several services)."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (default: runs/<scenario>-plan)."
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-plan, and "
+        "-x<scale> with a --fleet-scale other than 1)."
     ),
     cache: Path | None = typer.Option(
         None, "--cache", help="Folder of cached runs to reuse across invocations."
@@ -210,9 +215,15 @@ def plan(
         prices = parse_assignments("--price", price, unit="USD")
         powers = parse_assignments("--power", power, unit="W")
         sc = load_scenario(scenario, gpu_checks=False)  # its sites' GPUs are replaced
+        if fleet_scale != 1.0:
+            from airan.api import scale_fleets
+
+            sc = scale_fleets(sc, fleet_scale)
         first = sc.seed if seed is None else seed
         if out_dir is None:
-            out_dir = Path("runs") / _safe_name(f"{sc.name}-plan")
+            from airan.console import scale_suffix
+
+            out_dir = Path("runs") / _safe_name(f"{sc.name}-plan{scale_suffix(fleet_scale)}")
         from airan.report.rundir import other_kind_error
 
         refused = other_kind_error(out_dir, "plan")

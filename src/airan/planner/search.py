@@ -448,6 +448,15 @@ def _tolerance(log: Sequence[Evaluation]) -> float:
     return CLOSE_ENOUGH * min(least, most - least)
 
 
+def _cell_slots_without_l1(space: PlanSpace, config: Config) -> list[str]:
+    """The cell-kind slots ``config`` leaves empty where ``ai_ran`` runs the cells' L1 on a
+    cell site's GPUs (their RAN processing is then nowhere in the run or the cost)."""
+    if space.scenario.ai_ran.mode == "none":
+        return []
+    return [s.name for s, (_, n) in zip(space.slots, config, strict=True)
+            if s.kind == "cell" and n == 0]
+
+
 def _closest(log: list[Evaluation]) -> Evaluation | None:
     """The build-out closest to the targets: the cheapest of those whose shortfall is within
     the tolerance of the smallest (a p99 of 16.9 ms against 17.1 ms on an 8 ms target is no
@@ -632,6 +641,14 @@ def search(
                              f"{o.cost_usd:,.0f} USD ({o.description}); the search stopped at "
                              "the budget, so cheaper ones may too: plan without --budget for "
                              "the cheapest")
+        shown = best if best is not None else closest
+        bare = _cell_slots_without_l1(space, shown.config) if shown is not None else []
+        if bare:
+            notes.append(f"under ai_ran ({space.scenario.ai_ran.mode}), {', '.join(bare)} "
+                         f"{'gets' if len(bare) == 1 else 'get'} no GPU: the cells' L1 there "
+                         "(the RAN's own processing, which a cell site's GPUs run) is then "
+                         "neither modelled nor costed, as if the RAN ran on other hardware; "
+                         "the search does not keep a GPU there for it")
         thin = thin_margins(space, best, ev.targets) if best is not None else []
         if thin:
             notes.append(f"thin margins ({'; '.join(thin)}): a run longer than "

@@ -212,6 +212,10 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "battery_life_h": battery / power if battery and power else None,
         "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
+    if any("penetration" in p for p in parts):  # inside a building or a car: mean loss
+        out["penetration"] = next(p["penetration"] for p in parts if "penetration" in p)
+        out["penetration_db"] = _wmean((p.get("penetration_db"), n)
+                                       for p, n in zip(parts, devices, strict=True))
     if any("drx_share" in p for p in parts):  # (a fleet with DRX) a share of device time
         out["drx_share"] = _wmean((p.get("drx_share"), n)
                                   for p, n in zip(parts, devices, strict=True))
