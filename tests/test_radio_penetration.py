@@ -134,3 +134,22 @@ def test_penetration_needs_the_nr_radio_and_a_policy_cannot_write_it() -> None:
     frozen = eng.snapshot().world.dev_o2i  # type: ignore[attr-defined]
     assert not frozen.loss_db.flags.writeable and not frozen.code.flags.writeable
     np.testing.assert_array_equal(frozen.loss_db, eng.world.dev_o2i.loss_db)
+
+
+def test_a_fleet_of_an_indoor_class_under_outdoor_cells_is_warned_it_is_taken_outdoors() -> None:
+    """city's cells with an AMR fleet that does not say where it works: a warning names the
+    field (the twin takes it outdoors); saying 'none' (metro's, korea's) or 'low-loss' is
+    quiet, as is an indoor environment (factory's InF cells are in the hall with it)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({"name": "robots", "count": 10, "device_class": "amr",
+                        "services": [d["services"][0]["name"]]})
+    said = [w for w in scenario_warnings(scenario_from_dict(d))
+            if "fleets[robots].penetration" in w]
+    assert len(said) == 1 and "usually works indoors" in said[0] and "UMa's" in said[0]
+    for given in ("none", "low-loss"):
+        d["fleets"][-1]["penetration"] = given
+        assert not any("penetration" in w for w in scenario_warnings(scenario_from_dict(d)))
+    for name in ("metro", "korea", "factory"):
+        assert not any("penetration" in w for w in scenario_warnings(load_scenario(name)))

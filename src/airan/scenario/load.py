@@ -863,7 +863,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - a UE height (or a drone path's) above TR 38.901's 22.5 m, at which the radio takes it; a
       batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
       ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
-      devices would take more than half of this machine's memory."""
+      devices would take more than half of this machine's memory;
+    - a fleet of a device class that usually works indoors (:data:`USUALLY_INDOORS`) under
+      outdoor cells with no ``penetration`` of its own: it is taken outdoors."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -882,6 +884,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"policy {run_policy!r} ignores {key} (deadline-aware applies it; a policy of "
                 f"one's own may read snapshot.{key})",
                 file=label, field=key, value=value)))
+    out += _indoor_class_warnings(s, label)
     for v in s.services:
         if v.arrivals == "poisson" and v.jitter_ms > 0:
             out.append(str(InputError(
@@ -1903,6 +1906,28 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
     if s.cell_sites_file is not None:
         out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
     return out
+
+
+#: device classes that usually work inside buildings (assumption: factory and warehouse robots,
+#: as the built-in factory's), taken outdoors under outdoor cells unless a fleet says where
+USUALLY_INDOORS = ("amr", "robot-arm", "humanoid")
+
+
+def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Fleets of a class in :data:`USUALLY_INDOORS` under outdoor cells (UMa, UMi; nr radio)
+    that do not give their ``penetration``: the twin takes them outdoors, where inside a
+    building every link loses TR 38.901 7.4.3's O2I loss (~17 dB low-loss, ~31 high-loss at
+    3.5 GHz); ``penetration: none`` written says they are outdoors."""
+    if s.radio.model != "nr" or s.radio.environment not in ("uma", "umi"):
+        return []
+    return [str(InputError(
+        f"a device of class {f.device_class!r} usually works indoors, and "
+        f"{ {'uma': 'UMa', 'umi': 'UMi'}[s.radio.environment]}'s cells are outdoors: its "
+        "devices are taken outdoors; "
+        "inside a building, 'low-loss' or 'high-loss' (TR 38.901 7.4.3), else 'none' to say "
+        "so", file=label, field=f"fleets[{f.name}].penetration"))
+        for f in s.fleets
+        if f.device_class in USUALLY_INDOORS and "penetration" not in f.model_fields_set]
 
 
 def _check_penetration(s: Scenario) -> None:
