@@ -538,6 +538,56 @@ def test_an_l1_that_does_not_fit_drops_its_share_of_slots_and_its_cells_carry_le
     assert "the L1 drops a slot that does not fit, and its cells carry no data in it" in text
 
 
+def test_an_uplink_background_of_its_own_takes_the_uplinks_prbs_and_not_the_downlinks() -> None:
+    """``ai_ran.traffic.uplink_hourly`` at 0.5 with no downlink background: uploads take as
+    long on the air as under 0.5 in both directions (the same PRBs left and the same
+    interference from the site's other sectors), answers as long as with no background at all,
+    and the L1 follows the mean of the two directions' PRB use (0.25 of each cell's, as a
+    background of 0.25 on both would set it). Before, one curve took the same share of both."""
+    def run(traffic: dict[str, Any]) -> dict[str, Any]:
+        d = _nr_site("dynamic", background=0.0, rate_hz=4.0)
+        d["ai_ran"]["traffic"] = traffic
+        d["services"][0].update(ul_kb=30.0, dl_kb=300.0)
+        return Engine(scenario_from_dict(d), duration_s=4.0).run().summary
+
+    up = run({"hourly": [0.0] * 24, "uplink_hourly": [0.5] * 24})
+    both, none = run({"hourly": [0.5] * 24}), run({"hourly": [0.0] * 24})
+    mean = run({"hourly": [0.25] * 24})
+
+    def air(s: dict[str, Any], leg: str) -> float:
+        return float(s["services"]["perception"]["breakdown_ms"][leg])
+
+    assert up["services"]["perception"]["count"] > 30
+    assert air(up, "ul_air") == pytest.approx(air(both, "ul_air"), rel=0.02)
+    assert air(up, "ul_air") > 1.8 * air(none, "ul_air")  # half the PRBs, more interference
+    # (within 10%: the answers reach the air at other points of the TDD pattern)
+    assert air(up, "dl_air") == pytest.approx(air(none, "dl_air"), rel=0.1)
+    assert air(both, "dl_air") > 1.8 * air(none, "dl_air")
+    share = [s["sites"]["bs-gpu"]["ai_ran"]["mean_l1_share"] for s in (up, mean, none)]
+    assert share[0] == pytest.approx(share[1], rel=0.02) and share[0] > 1.2 * share[2]
+    cells, ar = up["cells"], up["ai_ran"]
+    assert (cells["background_share_dl"], cells["background_share_ul"]) == (0.0, 0.5)
+    assert (ar["background_utilization_now_dl"], ar["background_utilization_now_ul"]) == \
+        (0.0, 0.5)
+
+
+def test_an_uplink_curve_given_twice_is_bad_input_and_a_full_one_a_warning() -> None:
+    from airan.errors import InputError
+    from airan.scenario.load import scenario_warnings
+
+    d = _one_site("dynamic").model_dump(mode="json")
+    d["ai_ran"]["traffic"] = {"uplink_hourly": [0.3] * 24, "uplink_peak_utilization": 0.4}
+    with pytest.raises(InputError, match=r"ai_ran\.traffic.*not both"):
+        scenario_from_dict(d)
+    d["ai_ran"]["traffic"] = {"peak_utilization": 0.6, "uplink_hourly": [0.5] * 23 + [1.0]}
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "every" in w]
+    assert "ai_ran.traffic.uplink_hourly" in msg
+    assert "takes every uplink PRB of every cell (utilization 1) in hour 23" in msg
+    d["ai_ran"]["traffic"] = {"peak_utilization": 1.0, "uplink_peak_utilization": 0.5}
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "every" in w]
+    assert "every downlink PRB" in msg and "hours 19, 20" in msg
+
+
 def test_the_cells_whose_l1_runs_on_a_gpu_that_goes_down_are_off_the_air() -> None:
     """The only GPU of the site that runs its three cells' L1 is down from 0.3 to 0.55 s: the
     cells are off the air meanwhile and their devices list no other cell (radio outage, as
@@ -599,10 +649,13 @@ def test_the_l1_share_set_twice_at_one_instant_is_the_same() -> None:
     eng.step(int(round(0.5 / eng.world.slot_s)))  # a window's start: the engine set them
     ran, st = eng.ran, eng._st
     assert 0.0 < ran.fit[0] < 1.0
-    before = (ran.fit.copy(), st.cell_free_prb.copy(), st.site_ai_share.copy())
+    def now() -> tuple[np.ndarray, ...]:
+        return (ran.fit, st.cell_free_prb_dl, st.cell_free_prb_ul, st.site_ai_share)
+
+    before = tuple(a.copy() for a in now())
     for _ in range(3):
         ran.update(eng.world, st, eng.now_s)
-    for a, b in zip(before, (ran.fit, st.cell_free_prb, st.site_ai_share), strict=True):
+    for a, b in zip(before, now(), strict=True):
         assert np.array_equal(a, b)
 
 

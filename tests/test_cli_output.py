@@ -405,7 +405,7 @@ def test_busy_cells_count_against_the_prbs_background_traffic_leaves() -> None:
     from airan.scenario import scenario_from_dict
 
     cells = airan.run(scenario_from_dict(d), duration_s=2.0).summary["cells"]
-    assert cells["background_share"] == pytest.approx(0.5)
+    assert cells["background_share_dl"] == cells["background_share_ul"] == pytest.approx(0.5)
     assert 0.4 < cells["max_prb_utilization_ul"] < 0.5
     assert cells["cells_busy_ul"] >= 1
 

@@ -110,7 +110,8 @@ def test_merged_amounts_add_even_where_the_shards_report_the_same_figure() -> No
                                 "mean_queue": 1.0, "served": 10, "batches": 5, "power_w": 105.0,
                                 "ai_ran": {"hosted_cells": 3, "ai_capacity_gpu_hours": 0.25,
                                            "mean_l1_share": 0.1, "l1_slot_misses": 0}}}
-        s["ai_ran"] = {"mode": "dynamic", "l1_gpu_hours": 0.5, "background_utilization_now": 0.2}
+        s["ai_ran"] = {"mode": "dynamic", "l1_gpu_hours": 0.5,
+                       "background_utilization_now_dl": 0.2}
         s["faults"] = [{"kind": "gpu_down", "target": "metro", "start_s": 0.5, "end_s": 1.0,
                         "gpus": 1, "affected_requests": 3, "lost": 1}]
     merged = merge_summaries([a, b])
@@ -119,7 +120,7 @@ def test_merged_amounts_add_even_where_the_shards_report_the_same_figure() -> No
     assert site["ai_ran"] == {"hosted_cells": 6, "ai_capacity_gpu_hours": 0.5,
                               "mean_l1_share": 0.1, "l1_slot_misses": 0}
     assert merged["ai_ran"] == {"mode": "dynamic", "l1_gpu_hours": 1.0,
-                                "background_utilization_now": 0.2}
+                                "background_utilization_now_dl": 0.2}
     assert merged["faults"] == [{"kind": "gpu_down", "target": "metro", "start_s": 0.5,
                                  "end_s": 1.0, "gpus": 1, "affected_requests": 6, "lost": 2}]
 

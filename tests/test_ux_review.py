@@ -269,7 +269,7 @@ def test_report_labels_prb_use_as_the_devices_beside_the_background(tmp_path: Pa
     d["ai_ran"] = {"mode": "mig", "antennas": 32, "traffic": {"start_hour": 20.0}}
     res = airan.run(scenario_from_dict(d), duration_s=0.3)
     html = build_report(write_run(res, tmp_path / "run")).path.read_text(encoding="utf-8")
-    assert res.summary["ai_ran"]["background_utilization_now"] > 0.1
+    assert res.summary["ai_ran"]["background_utilization_now_dl"] > 0.1
     caption = html.split('id="fig-map"', 1)[1].split("</figcaption>", 1)[0]
     assert "the simulated devices only" in caption and "background traffic" in caption
     background = html.split('id="background"', 1)[1].split("</p>", 1)[0]

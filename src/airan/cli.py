@@ -364,9 +364,11 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
                 "site at a cell site would)")
-    background = ar.get("background_utilization_now")
-    if background:  # (none without ai_ran.traffic)
-        text += f"; background traffic at the end: {background:.0%} of the PRBs"
+    dl, ul = ar.get("background_utilization_now_dl"), ar.get("background_utilization_now_ul")
+    if dl or ul:  # (none without ai_ran.traffic)
+        text += (f"; background traffic at the end: {dl:.0%} of the PRBs" if dl == ul else
+                 f"; background traffic at the end: {dl:.0%} of the downlink's PRBs, "
+                 f"{ul:.0%} of the uplink's")
     out.print(text, markup=False, soft_wrap=True, style="yellow" if misses else "")
 
 

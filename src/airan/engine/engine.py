@@ -715,12 +715,14 @@ class Engine:
         w = self.world
         st = self._st
         out: dict[str, Any] = {"count": len(w.cell_names)}
-        # the background's mean share over the run (0 without it): the fleets' PRBs are over
-        # the whole carrier, their room is what the background leaves
-        left = 1.0 - (self.ran.background_s / self.now_s if self.now_s > 0 else 0.0)
+        # the background's mean share of each direction over the run (0 without it): the
+        # fleets' PRBs are over the whole carrier, their room is what the background leaves
         n_cells = len(w.cell_names)  # (the state's per-cell rows keep a spare one)
-        for key, used, n in (("dl", st.prb_sum_dl[:n_cells], n_dl),
-                             ("ul", st.prb_sum_ul[:n_cells], n_ul)):
+        for key, used, n, bg_s in (("dl", st.prb_sum_dl[:n_cells], n_dl, self.ran.background_s),
+                                   ("ul", st.prb_sum_ul[:n_cells], n_ul,
+                                    self.ran.background_ul_s)):
+            left = 1.0 - (bg_s / self.now_s if self.now_s > 0 else 0.0)
+            out[f"background_share_{key}"] = 1.0 - left
             nr = w.radio_model == 0 and len(w.cell_names) > 0
             util = used / w.cell_prb / n if nr else None
             out[f"mean_prb_utilization_{key}"] = float(np.mean(util)) if util is not None else None
@@ -730,7 +732,6 @@ class Engine:
             out[f"cells_busy_{key}"] = (int(np.sum(util > CELL_BUSY * left))
                                         if util is not None else None)
         out["busy_threshold"] = CELL_BUSY
-        out["background_share"] = 1.0 - left
         # the uplink's PRB sharing (radio.scheduler; the downlink always shares round robin)
         out["uplink_scheduler"] = (self.scenario.radio.scheduler
                                    if w.radio_model == 0 and len(w.cell_names) > 0 else None)
@@ -1082,7 +1083,8 @@ class Engine:
                 "ai_gpu_hours": sum(
                     a["ai_gpu_hours"] for a in (v.get("ai_ran") for v in sites.values())
                     if a is not None and a["hosted_cells"] > 0),
-                "background_utilization_now": self.ran.background,
+                "background_utilization_now_dl": self.ran.background,
+                "background_utilization_now_ul": self.ran.background_ul,
             } if self.ran.active else None,
             "trace": {
                 "rows": n_tr,

@@ -67,9 +67,10 @@ C_FREE_TOP, C_HEAP_N, C_ACT_UL, C_ACT_DL, C_SEQ, C_TR_N, C_TR_LOST, C_SLOT, C_QU
     C_DLQ_HEAD, C_DLQ_N = range(30)
 N_CTR = 30
 # float scalars
-# F_BACKGROUND: PRB utilization of every cell by traffic other than the simulated devices'
-F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND = range(3)
-N_FS = 3
+# F_BACKGROUND_DL, _UL: PRB utilization of every cell by traffic other than the simulated
+# devices', on each direction's slots
+F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND_DL, F_BACKGROUND_UL = range(4)
+N_FS = 4
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
     R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL = range(9)
@@ -675,7 +676,7 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
             prefetch(W.dev_ul_p_prb_mw, x)
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = S.cell_free_prb[c]
+        free_prb = S.cell_free_prb_ul[c]
         cap, _, _ = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
                                    _ul_gain_for_policy(W, S, d))
         out[i] = cap * ul_fraction / W.slot_s
@@ -719,7 +720,7 @@ def _dl_rates_bps(W, S, devices, dl_fraction):
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = S.cell_free_prb[c]
+        free_prb = S.cell_free_prb_dl[c]
         per_slot = _dl_se_for_policy(W, S, d) * free_prb * W.cell_bits_per_prb_dl[c]
         out[i] = per_slot * dl_fraction / W.slot_s / (1.0 + n_active[i])
     return out
@@ -752,7 +753,7 @@ def _ul_tx_w(W, S, devices, n_active):
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        free_prb = S.cell_free_prb[c]
+        free_prb = S.cell_free_prb_ul[c]
         _, _, p_out = ul_capacity_at(W, d, c, free_prb / (1.0 + n_active[i]),
                                      _ul_gain_for_policy(W, S, d))
         out[i] = W.ue_tx_circuit_w + p_out * 1e-3 / W.ue_pa_efficiency
@@ -816,7 +817,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
                 j = members[q]
                 if j != d:
                     ahead += min(S.ue_ul_bits[j], mine)
-        free_prb = S.cell_free_prb[c]
+        free_prb = S.cell_free_prb_ul[c]
         cap, _, _ = ul_capacity_at(W, d, c, free_prb, _ul_gain_for_policy(W, S, d))
         out[i] = ahead / max(cap * ul_fraction / W.slot_s, 1.0)
     for g in range(n_groups):
@@ -1019,7 +1020,7 @@ def _ul_loads_now(W, S):
     cell's sum (~40 interferers) then reads one value per interferer instead of three, and the
     loads are aged once per cell."""
     key = S.se_key
-    bg = S.fs[F_BACKGROUND]
+    bg = S.fs[F_BACKGROUND_UL]
     now = S.ctr[C_NSLOT_UL]
     out = S.cell_lul
     if key[0] == now and key[1] == bg:
@@ -1072,7 +1073,7 @@ def _dl_se(W, S, d):
     # each cell's power in the serving cell's channel (all of it where they share one)
     tx_mw = W.cell_tx_on_mw[W.cell_carrier[cell]]
     sig = tx_mw[cell] * top_gain[d, 0]
-    bg = S.fs[F_BACKGROUND]  # background traffic adds to every cell's load (capped at 1)
+    bg = S.fs[F_BACKGROUND_DL]  # background traffic adds to every cell's load (capped at 1)
     intf = 0.0
     for j in range(1, top_cell.shape[1]):
         c = top_cell[d, j]
@@ -1133,7 +1134,7 @@ def _cell_iul(W, S, cell):
     """The uplink interference at ``cell`` now, in mW per PRB: its interferers' loads weighted
     by their coupling (of :func:`refresh_ul`, which keeps it per cell)."""
     decay = W.load_decay
-    bg = S.fs[F_BACKGROUND]
+    bg = S.fs[F_BACKGROUND_UL]
     src = W.ul_int_src
     mw = W.ul_int_mw
     ptr = W.ul_int_ptr
@@ -1380,7 +1381,7 @@ def serve_ul(W, S, k, s0):
     rq_i = S.rq_i
     dev_cell = W.dev_cell
     p_prb_a = W.dev_ul_p_prb_mw
-    free_prb = S.cell_free_prb  # the PRBs the devices may use (background, L1 taken out)
+    free_prb = S.cell_free_prb_ul  # the PRBs the devices may use (background, L1 taken out)
     bpp_ul = W.cell_bits_per_prb_ul
     alpha = W.load_alpha
     cnt = S.cell_tmp
@@ -1824,7 +1825,7 @@ def serve_dl(W, S, k, s0, frac):
     rq_f = S.rq_f
     rq_i = S.rq_i
     dev_cell = W.dev_cell
-    free_prb = S.cell_free_prb  # the PRBs the devices may use (background, L1 taken out)
+    free_prb = S.cell_free_prb_dl  # the PRBs the devices may use (background, L1 taken out)
     bpp_dl = W.cell_bits_per_prb_dl
     used_dl = S.cell_used_dl
     cnt = S.cell_tmp

@@ -9,8 +9,8 @@ to AI, and the L1 slots that did not fit.
 Where a site's L1 needs more than it may use, it processes the share of its slots that fits
 (``fit``: what it may use over what it needs) and drops the rest, as an L1 past its slot deadline
 does; its cells then carry data in that share of their slots only: the kernel gives each cell's
-devices ``fit`` of the PRBs it would (``cell_free_prb``), and a site down, or all of its GPUs,
-takes its cells off the air.
+devices ``fit`` of the PRBs it would (``cell_free_prb_dl`` and ``_ul``), and a site down, or all
+of its GPUs, takes its cells off the air.
 
 Simplifications (named in the README): the L1 load of a window follows the cell loads at its
 start (EWMAs of PRB use plus the background profile; the devices' use is taken per slot the L1
@@ -74,8 +74,10 @@ class RanShare:
         self.l1_cap = np.where(hosts, ar.mig_l1_fraction if self.mode == "mig" else 1.0, 0.0)
         self.share = np.ones(n_sites)  # AI share of each GPU in the current window
         self.l1_load = np.zeros(n_sites)  # L1 demand per GPU in the current window
-        self.background = 0.0
+        self.background = 0.0  # the background's PRB utilization now, downlink and uplink
+        self.background_ul = 0.0
         self.background_s = 0.0  # the background's utilization integrated over time (s)
+        self.background_ul_s = 0.0
         self.t_window = 0.0
         self.l1_gpu_s = np.zeros(n_sites)  # GPU-seconds of L1 work served
         self.ai_capacity_gpu_s = np.zeros(n_sites)  # GPU-seconds left to AI
@@ -105,13 +107,16 @@ class RanShare:
     def active(self) -> bool:
         return self.mode != "none" or self.traffic is not None
 
-    def background_at(self, t_s: float) -> float:
+    def background_at(self, t_s: float, direction: str = "dl") -> float:
+        """The background's PRB utilization of every cell at ``t_s`` on ``direction``'s
+        slots ("dl" or "ul": the uplink's own curve where ``ai_ran.traffic`` gives one)."""
         tr = self.traffic
         if tr is None:
             return 0.0
+        hourly, peak = tr.curve("ul" if direction == "ul" else "dl")
         return float(l1.background_utilization(
-            t_s, hourly=tr.hourly, peak_utilization=tr.peak_utilization,
-            start_hour=tr.start_hour, step_s=tr.step_s))
+            t_s, hourly=hourly, peak_utilization=peak, start_hour=tr.start_hour,
+            step_s=tr.step_s))
 
     def close_window(self, now_s: float) -> None:
         """Integrate the current window up to ``now_s`` (its slots whose L1 missed too)."""
@@ -119,6 +124,7 @@ class RanShare:
         if dt <= 0:
             return
         self.background_s += self.background * dt
+        self.background_ul_s += self.background_ul * dt
         # what the L1 got: at most its cap, and at most what AI's share leaves (an L1 beyond
         # the whole GPU was booked at all of it while AI kept MIN_AI_SHARE: over 100% booked)
         served = np.minimum(np.minimum(self.l1_load, self.l1_cap), 1.0 - self.share)
@@ -155,11 +161,13 @@ class RanShare:
         self._fit_k = k
 
     def _set_free_prb(self, world: World, st: Any) -> None:
-        """The PRBs each cell's slots have for the devices from now on: background traffic's
-        share out, and only the share of its slots its L1 processes (the kernel's
-        ``cell_free_prb``; a product in this order, as the kernel formed it before)."""
+        """The PRBs each cell's slots of each direction have for the devices from now on:
+        background traffic's share out, and only the share of its slots its L1 processes (the
+        kernel's ``cell_free_prb_dl`` and ``_ul``; a product in this order, as the kernel
+        formed it before)."""
         n = len(world.cell_names)
-        st.cell_free_prb[:n] = world.cell_prb * (1.0 - self.background) * self.cell_fit
+        st.cell_free_prb_dl[:n] = world.cell_prb * (1.0 - self.background) * self.cell_fit
+        st.cell_free_prb_ul[:n] = world.cell_prb * (1.0 - self.background_ul) * self.cell_fit
 
     def update(self, world: World, st: Any, now_s: float,
                gpu_up: np.ndarray | None = None, cells_down: np.ndarray | None = None) -> None:
@@ -173,8 +181,10 @@ class RanShare:
         their L1 has nothing to process. Called twice at one instant, it sets the same."""
         self.close_window(now_s)
         w = world
-        self.background = self.background_at(now_s)
-        st.fs[K.F_BACKGROUND] = self.background
+        self.background = self.background_at(now_s, "dl")
+        self.background_ul = self.background_at(now_s, "ul")
+        st.fs[K.F_BACKGROUND_DL] = self.background
+        st.fs[K.F_BACKGROUND_UL] = self.background_ul
         if self.mode == "none" or not len(w.site_names):
             self._set_free_prb(w, st)
             return
@@ -196,7 +206,8 @@ class RanShare:
         dl = np.divide(dl, self.fit_dl, out=dl.copy(), where=self.fit_dl > 1e-9)
         ul = np.divide(ul, self.fit_ul, out=ul.copy(), where=self.fit_ul > 1e-9)
         ai = 0.5 * (dl + ul)
-        util = np.minimum(1.0, self.background + ai)
+        # (the two directions' mean: the downlink's alone where the uplink follows its curve)
+        util = np.minimum(1.0, 0.5 * (self.background + self.background_ul) + ai)
         hosted = self.cell_host >= 0
         share_per_cell = np.zeros(len(w.cell_names))
         host = self.cell_host[hosted]

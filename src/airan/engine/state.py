@@ -185,7 +185,8 @@ _STATE_FIELDS = [
     "cell_used_dl",
     "cell_used_ul",
     "cell_pow_ul",
-    "cell_free_prb",
+    "cell_free_prb_dl",
+    "cell_free_prb_ul",
     "prb_sum_dl",
     "prb_sum_ul",
     "q_head",
@@ -346,7 +347,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         ulq_s=np.zeros(max(n_dev, 16), dtype=np.int64),
         ulq_r=np.zeros(max(n_dev, 16), dtype=np.int64),
         ctr=ctr,
-        fs=np.r_[np.full(K.N_FS - 1, w.initial_load), 0.0],  # loads; no background traffic
+        # the mean loads (downlink, uplink); no background traffic (either direction)
+        fs=np.r_[np.full(2, w.initial_load), np.zeros(K.N_FS - 2)],
         rng=rng,
         # arrivals draw from their own stream, so that how the run is cut into decision
         # intervals never changes which random numbers the kernel sees
@@ -416,9 +418,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         cell_used_dl=np.zeros(n_cells),
         cell_used_ul=np.zeros(n_cells),
         cell_pow_ul=np.zeros(n_cells),
-        # the PRBs a slot of each cell has for the devices: the cell's, less background
-        # traffic's share and the slots its L1 drops (set by RanShare each window)
-        cell_free_prb=w.cell_prb.astype(float),
+        # the PRBs a slot of each cell has for the devices, per direction: the cell's, less
+        # background traffic's share and the slots its L1 drops (set by RanShare each window)
+        cell_free_prb_dl=w.cell_prb.astype(float),
+        cell_free_prb_ul=w.cell_prb.astype(float),
         prb_sum_dl=np.zeros(n_cells),
         prb_sum_ul=np.zeros(n_cells),
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),

@@ -394,7 +394,7 @@ class DeviceEmulator:
             "cells": {"count": len(w.cell_names), **{
                 f"{name}_{key}": None for key in ("dl", "ul") for name in (
                     "mean_prb_utilization", "max_prb_utilization", "busiest_cell",
-                    "cells_busy")}, "busy_threshold": None, "background_share": None,
+                    "cells_busy", "background_share")}, "busy_threshold": None,
                 "uplink_scheduler": None},
             "devices": int(w.n_devices),
             "fleets": fleets,

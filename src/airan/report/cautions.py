@@ -130,14 +130,14 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "GPU: compute is a bottleneck (more GPUs there, or fewer requests sent "
                    "there, shortens the queue).")
     cells = summary.get("cells") or {}
-    background = cells.get("background_share") or 0.0
-    room = (f" the background traffic left (it took {background:.0%} on average)"
-            if background > 0 else "")
     also = (f"the radio is a bottleneck there, and so is compute at {_names(saturated)} "
             "(saturated, above)." if saturated
             else "the radio, not a GPU, is the bottleneck there.")
     for key, label in (("ul", "uplink"), ("dl", "downlink")):
         n = cells.get(f"cells_busy_{key}") or 0
+        background = cells.get(f"background_share_{key}") or 0.0
+        room = (f" the background traffic left (it took {background:.0%} on average)"
+                if background > 0 else "")
         if n:
             out.append(
                 f"{n:,} of {cells.get('count', 0):,} cells used more than "

@@ -1389,20 +1389,28 @@ def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     from airan.compute.l1 import DIURNAL
 
-    if traffic.hourly is not None:
-        curve, field = list(traffic.hourly), "ai_ran.traffic.hourly"
-    else:
-        curve = list(DIURNAL * traffic.peak_utilization)
-        field = "ai_ran.traffic.peak_utilization"
-    full = [h for h, u in enumerate(curve) if u >= 1.0]
-    if not full:
-        return []
-    hours = ", ".join(str(h) for h in full[:8]) + (" ..." if len(full) > 8 else "")
-    return [str(InputError(
-        f"background traffic takes every PRB of every cell (utilization 1) in "
-        f"hour{'s' if len(full) > 1 else ''} {hours}: "
-        "nothing the fleets send moves on the air then (their requests wait, and uplink buffers "
-        "fill)", file=label, field=field))]
+    own_ul = traffic.uplink_hourly is not None or traffic.uplink_peak_utilization is not None
+    what = {"": "nothing the fleets send moves on the air then (their requests wait, and "
+                "uplink buffers fill)",
+            "downlink ": "no answer moves on the air then (answers wait at their cells)",
+            "uplink ": "nothing the fleets send up moves then (their requests wait, and uplink "
+                       "buffers fill)"}
+    out = []
+    for link, direction in ((("downlink ", "dl"), ("uplink ", "ul")) if own_ul else
+                            (("", "dl"),)):
+        hourly, peak = traffic.curve(direction)  # type: ignore[arg-type]
+        curve = hourly if hourly is not None else list(DIURNAL * peak)
+        field = (f"ai_ran.traffic.{'uplink_' if direction == 'ul' else ''}"
+                 f"{'hourly' if hourly is not None else 'peak_utilization'}")
+        full = [h for h, u in enumerate(curve) if u >= 1.0]
+        if not full:
+            continue
+        hours = ", ".join(str(h) for h in full[:8]) + (" ..." if len(full) > 8 else "")
+        out.append(str(InputError(
+            f"background traffic takes every {link}PRB of every cell (utilization 1) in "
+            f"hour{'s' if len(full) > 1 else ''} {hours}: {what[link]}", file=label,
+            field=field)))
+    return out
 
 
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:

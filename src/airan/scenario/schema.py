@@ -761,14 +761,37 @@ class TrafficProfile(_Strict):
     """Background (non-AI) traffic of every cell over the day, as PRB utilization by hour.
 
     ``hourly``: 24 utilizations for the hours 0..23 (default: the built-in diurnal curve of
-    :mod:`airan.compute.l1` scaled to ``peak_utilization``). The load is a step function of the
-    clock, updated every ``step_s`` (coarser than a slot).
+    :mod:`airan.compute.l1` scaled to ``peak_utilization``). The uplink follows the same curve
+    unless ``uplink_hourly`` or ``uplink_peak_utilization`` gives its own (an operator's
+    uplink PRB counters usually read lower than the downlink's). The load is a step function of
+    the clock, updated every ``step_s`` (coarser than a slot).
     """
 
     hourly: list[Fraction] | None = Field(None, min_length=24, max_length=24)
     peak_utilization: Fraction = 0.8  # busy-hour PRB use of a loaded macro cell (assumption)
+    # the uplink's own curve, where its PRBs are less (or more) used than the downlink's: 24
+    # hourly values, or the built-in curve at its own busy-hour peak; neither: the downlink's
+    uplink_hourly: list[Fraction] | None = Field(None, min_length=24, max_length=24)
+    uplink_peak_utilization: Fraction | None = None
     start_hour: float = Field(0.0, ge=0, lt=24)  # clock time at simulated t = 0
     step_s: PosFloat = 60.0
+
+    @model_validator(mode="after")
+    def _one_uplink_curve(self) -> TrafficProfile:
+        if self.uplink_hourly is not None and self.uplink_peak_utilization is not None:
+            raise ValueError("give the uplink's curve as uplink_hourly or as "
+                             "uplink_peak_utilization, not both")
+        return self
+
+    def curve(self, direction: Literal["dl", "ul"] = "dl") -> tuple[list[float] | None, float]:
+        """The (hourly values, peak) that :func:`airan.compute.l1.background_utilization` takes
+        for ``direction``: the uplink's own where it gives one, else the downlink's."""
+        if direction == "ul":
+            if self.uplink_hourly is not None:
+                return list(self.uplink_hourly), self.peak_utilization
+            if self.uplink_peak_utilization is not None:
+                return None, self.uplink_peak_utilization
+        return (list(self.hourly) if self.hourly is not None else None), self.peak_utilization
 
 
 class AiRan(_Strict):

@@ -264,7 +264,8 @@ def merge_cells(cells: Sequence[Mapping[str, Any]], n_cells: Sequence[int]) -> d
         out[f"busiest_cell_{key}"] = top.get(f"busiest_cell_{key}") if top else None
         out[f"cells_busy_{key}"] = (sum(int(c.get(f"cells_busy_{key}") or 0) for c in cells)
                                     if top else None)
-    for key in ("busy_threshold", "background_share", "uplink_scheduler"):  # same in every shard
+    for key in ("busy_threshold", "background_share_dl", "background_share_ul",
+                "uplink_scheduler"):  # the same in every shard
         out[key] = next((c[key] for c in cells if key in c), None)
     return out
 
