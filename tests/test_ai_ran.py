@@ -122,40 +122,48 @@ def test_undersized_mig_slice_misses_l1_slots_at_the_busy_hour() -> None:
 
 
 def test_mig_runs_ai_at_its_instances_roofline_without_stretching_fixed_overheads() -> None:
-    """With the L1 on a 3/7 MIG slice, AI has the 4g.40gb instance: 4/7 of the SMs and 4/8 of
-    the memory bandwidth (NVIDIA's MIG profiles). A batch takes the roofline on that instance,
-    its fixed overhead (launch, the model's latency floor) as on the whole GPU: less than the
-    whole GPU's time over 4/7, more than the whole GPU's time."""
+    """With the L1 on a 3/7 MIG slice, AI has the 4g.40gb instance: on an H100 64 of the 132
+    SMs (nvidia-smi's profile listing: 0.485 of the peaks, not 4/7) and 4/8 of the memory
+    bandwidth; an A100's 4g has 56 of its 108 SMs; a GPU whose profiles' SMs the catalog does
+    not list gets its sevenths. A batch takes the roofline on that instance, its fixed overhead
+    (launch, the model's latency floor) as on the whole GPU: less than the whole GPU's time
+    over the instance's share, more than the whole GPU's time."""
     from airan.catalog import load_models
     from airan.compute import service_time_table_s
 
+    gpus = load_gpus()
     assert l1.mig_ai_slice(3 / 7) == pytest.approx((4 / 7, 4 / 8))
     assert l1.mig_ai_slice(4 / 7) == pytest.approx((3 / 7, 4 / 8))
     assert l1.mig_ai_slice(0.5) == pytest.approx((0.5, 0.5))  # no such profile: proportional
+    assert l1.mig_ai_slice(3 / 7, gpus["H100"]) == pytest.approx((64 / 132, 4 / 8))
+    assert l1.mig_ai_slice(3 / 7, gpus["A100-80GB"]) == pytest.approx((56 / 108, 4 / 8))
+    assert l1.mig_ai_slice(3 / 7, gpus["B200"]) == pytest.approx((4 / 7, 4 / 8))
+    assert l1.mig_l1_share(3 / 7, gpus["H100"]) == pytest.approx(60 / 132)
+    assert l1.mig_l1_share(0.4, gpus["H100"]) == 0.4  # no such profile: the fraction
     s = Engine(_one_site("mig", hour=4.0), duration_s=30.0).run().summary
     compute_ms = s["services"]["perception"]["breakdown_ms"]["compute"]
-    model, h100 = load_models()["yolov8m"], load_gpus()["H100"]
-    instance = l1.mig_slice_spec(h100, 4 / 7, 4 / 8)
+    model, h100 = load_models()["yolov8m"], gpus["H100"]
+    instance = l1.mig_slice_spec(h100, 64 / 132, 4 / 8)
     assert instance.mem_bw_tbps == pytest.approx(h100.mem_bw_tbps / 2)
     assert compute_ms == pytest.approx(service_time_table_s(model, instance, 1)[1] * 1e3,
                                        rel=1e-9)
     whole_ms = service_time_table_s(model, h100, 1)[1] * 1e3
-    assert whole_ms < compute_ms < 0.95 * whole_ms * 7 / 4
-    # power counts the instance's seconds as 4/7 of the GPU's
+    assert whole_ms < compute_ms < 0.95 * whole_ms * 132 / 64
+    # power counts the instance's seconds as 64/132 of the GPU's
     site = s["sites"]["bs-gpu"]
     assert site["ai_ran"]["ai_gpu_hours"] == pytest.approx(
-        site["gpu_utilization"] * 30.0 * 4 / 7 / 3600, rel=0.02)
+        site["gpu_utilization"] * 30.0 * 64 / 132 / 3600, rel=0.02)
 
 
 def test_mig_slows_a_measured_service_time_by_the_instances_share() -> None:
-    """A service time given for the whole GPU (measured) runs on the 4/7 instance 7/4 times
-    longer; 0.4286, as the README writes 3/7, is the same partition."""
+    """A service time given for the whole GPU (measured) runs on an H100's 4g instance (64 of
+    its 132 SMs) 132/64 times longer; 0.4286, as the README writes 3/7, is the same partition."""
     d = _one_site("mig", hour=4.0).model_dump(mode="json")
     d["services"][0]["service_time"] = {"dist": "fixed", "mean_ms": 2.0}
     d["ai_ran"]["mig_l1_fraction"] = 0.4286
     s = Engine(scenario_from_dict(d), duration_s=10.0).run().summary
     assert s["services"]["perception"]["breakdown_ms"]["compute"] == pytest.approx(
-        2.0 * 7 / 4, rel=1e-9)
+        2.0 * 132 / 64, rel=1e-9)
     assert l1.mig_ai_slice(0.4286) == pytest.approx((4 / 7, 4 / 8))
 
 
@@ -508,19 +516,20 @@ def _nr_site(mode: str, *, background: float, mig_l1_fraction: float | None = No
 def test_an_l1_that_does_not_fit_drops_its_share_of_slots_and_its_cells_carry_less(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Three 64T64R cells at 90% background PRB use need 3 x (0.022 + 0.978 x 0.9) x
-    16^0.434 / 20 = 0.45 of an H100 for their L1, where a 2/7 MIG slice gives it 0.286: it
-    processes 0.286 / 0.45 = 63% of its slots and drops the rest, and the cells carry data in
-    the slots processed only, so a 30 kB upload's air time grows by about 1 / 0.63 (whole slots:
-    within 10%). Under ``dynamic`` the L1 fits and the radio is the same as without it. Before,
-    a dropped slot was counted while the cells' radio ran on as if served."""
+    16^0.434 / 20 = 0.45 of an H100 for their L1, where a 2/7 MIG slice (2g: 32 of its 132 SMs)
+    gives it 0.242: it processes 0.242 / 0.45 = 54% of its slots and drops the rest, and the
+    cells carry data in the slots processed only, so a 30 kB upload's air time grows by about
+    1 / 0.54 (whole slots: within 10%). Under ``dynamic`` the L1 fits and the radio is the
+    same as without it. Before, a dropped slot was counted while the cells' radio ran on as if
+    served."""
     def run(mode: str, fraction: float | None) -> dict[str, Any]:
         d = _nr_site(mode, background=0.9, mig_l1_fraction=fraction, antennas=64)
         d["services"][0]["ul_kb"] = 30.0
         return Engine(scenario_from_dict(d), duration_s=6.0).run().summary
 
     need = 3 * float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64))
-    fit = (2 / 7) / need
-    assert need == pytest.approx(0.451, abs=1e-3) and fit == pytest.approx(0.633, abs=1e-3)
+    fit = (32 / 132) / need
+    assert need == pytest.approx(0.451, abs=1e-3) and fit == pytest.approx(0.537, abs=1e-3)
     mig, dyn = run("mig", 2 / 7), run("dynamic", None)
     ar = mig["ai_ran"]
     # the devices' own PRB use adds a little to the background's (it needs a little more)
@@ -660,7 +669,7 @@ def test_the_l1_share_set_twice_at_one_instant_is_the_same() -> None:
 
 
 def test_cells_off_the_air_leave_their_l1_nothing_to_process() -> None:
-    """As above on the 2/7 MIG slice (37% of the slots dropped with all three cells on air),
+    """As above on the 2/7 MIG slice (46% of the slots dropped with all three cells on air),
     with two of the three cells down from 1 s: the one left needs 0.15 of the GPU, which fits,
     so no slot drops after the fault (a cell off the air carries nothing, background traffic
     included: its L1 was charged for it)."""
@@ -669,9 +678,9 @@ def test_cells_off_the_air_leave_their_l1_nothing_to_process() -> None:
     assert len(names) == 3
     d["faults"] = [{"kind": "cell_down", "cell": c, "start_s": 1.0} for c in names[1:]]
     ar = Engine(scenario_from_dict(d), duration_s=2.0).run().summary["ai_ran"]
-    fit = (2 / 7) / (3 * float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64)))
+    fit = (32 / 132) / (3 * float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64)))
     one = float(l1.l1_gpu_share(0.9, 20.0, 100.0, 64))
-    assert one < 2 / 7
+    assert one < 32 / 132
     share = ar["l1_slot_misses"] / ar["l1_slots"]
     assert 0.5 * (1 - fit) <= share < 0.5 * (1 - fit) + 0.01, share
 

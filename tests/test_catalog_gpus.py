@@ -159,3 +159,22 @@ def test_load_from_path_and_cache_isolation(tmp_path) -> None:  # type: ignore[n
     d = load_gpus()
     d.pop("H100")
     assert "H100" in load_gpus()
+
+
+def test_mig_profiles_have_the_sms_nvidia_smi_lists() -> None:
+    """The MIG instances' SMs by compute slices, as `nvidia-smi mig -lgip` lists them on an
+    A100 and an H100 (public listings): an instance runs at its SMs' share of the peaks, which
+    is not its sevenths (an H100's 4g has 64 of 132 SMs, 0.485; 4/7 is 0.571); the profile
+    SMs never exceed the GPU's, and a GPU whose profiles are not listed keeps its sevenths."""
+    g = load_gpus()
+    assert g["H100"].sms == 132 and g["H100"].mig_sms == {1: 16, 2: 32, 3: 60, 4: 64, 7: 132}
+    assert g["A100-80GB"].sms == 108
+    assert g["A100-80GB"].mig_sms == {1: 14, 2: 28, 3: 42, 4: 56, 7: 98}
+    assert g["H100"].mig_sm_share(4) == pytest.approx(0.485, abs=1e-3)
+    assert g["B200"].mig_sms is None and g["B200"].mig_sm_share(4) == 4 / 7
+    for gid, spec in g.items():
+        if spec.mig_sms is not None:
+            assert spec.mig and spec.sms is not None and "mig_sms" in spec.source, gid
+            assert all(0 < n <= spec.sms for n in spec.mig_sms.values()), gid
+            shares = [spec.mig_sm_share(k) for k in sorted(spec.mig_sms)]
+            assert shares == sorted(shares), gid  # more slices, more SMs

@@ -90,6 +90,11 @@ class GpuSpec(BaseModel):
     price_usd: float = Field(ge=0)
     kind: Literal["datacenter", "edge", "embedded", "cpu"]
     mig: bool = False  # splits into the 7-compute-slice MIG instances (NVIDIA MIG User Guide)
+    # the SMs of the whole GPU and of its MIG instance profiles by compute slices (1, 2, 3, 4,
+    # 7), where known: an instance has the peaks of its share of the SMs (an H100's 4g has 64
+    # of 132, not 4/7 of them); None: its sevenths
+    sms: int | None = Field(None, gt=0)
+    mig_sms: dict[int, int] | None = None
     source: dict[str, str] = Field(default_factory=dict)
     id: str = ""  # its catalog id, set by parse_gpus (a model's per-GPU efficiency is keyed by it)
 
@@ -98,6 +103,26 @@ class GpuSpec(BaseModel):
         if self.idle_w > self.tdp_w:
             raise ValueError(f"idle_w {self.idle_w} exceeds tdp_w {self.tdp_w}")
         return self
+
+    @model_validator(mode="after")
+    def _mig_sms_of_the_gpus(self) -> GpuSpec:
+        if self.mig_sms is None:
+            return self
+        if self.sms is None or not self.mig:
+            raise ValueError("mig_sms needs mig: true and the GPU's sms")
+        bad = {k: v for k, v in self.mig_sms.items()
+               if k not in (1, 2, 3, 4, 7) or not 0 < v <= self.sms}
+        if bad:
+            raise ValueError(f"mig_sms {bad}: compute slices 1, 2, 3, 4 or 7, each with 1 to "
+                             f"sms ({self.sms}) SMs")
+        return self
+
+    def mig_sm_share(self, sevenths: int) -> float:
+        """The share of the whole GPU's SMs that its MIG instance of ``sevenths`` compute
+        slices has: the profile's SM count where the catalog gives it, else sevenths / 7."""
+        if self.mig_sms is not None and self.sms is not None and sevenths in self.mig_sms:
+            return self.mig_sms[sevenths] / self.sms
+        return sevenths / 7
 
     @property
     def mem_bw_bytes_s(self) -> float:

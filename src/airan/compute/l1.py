@@ -80,16 +80,36 @@ def l1_peak_cells(gpu_id: str, spec: GpuSpec) -> float:
 MIG_MEMORY_EIGHTHS = {1: 1, 2: 2, 3: 4, 4: 4, 7: 8}
 
 
-def mig_ai_slice(l1_fraction: float) -> tuple[float, float]:
+def _profile(share: float) -> int | None:
+    """The compute slices (of 7) of the MIG profile with ``share`` of them, if one has it."""
+    sevenths = round(7 * share)
+    if abs(7 * share - sevenths) < 1e-3 and sevenths in MIG_MEMORY_EIGHTHS:  # (0.4286: 3/7)
+        return sevenths
+    return None
+
+
+def mig_ai_slice(l1_fraction: float, spec: GpuSpec | None = None) -> tuple[float, float]:
     """(compute, memory) shares of the GPU that AI keeps when the L1 takes a MIG slice of
-    ``l1_fraction`` of its SMs: the AI instance's profile (Aerial's 3/7 L1 slice leaves AI
-    4g.40gb, 4/7 of the SMs and 4/8 of the memory and its bandwidth). A share of the SMs no
-    profile has keeps the same share of the memory."""
+    ``l1_fraction`` of its compute slices: the AI instance's profile (Aerial's 3/7 L1 slice
+    leaves AI 4g.40gb, 4/8 of the memory and its bandwidth, and the profile's SMs: 64 of an
+    H100's 132, 0.485 of its peaks, where the catalog lists them, else 4/7). A share no profile
+    has keeps that share of the SMs and of the memory."""
     compute = 1.0 - l1_fraction
-    sevenths = round(7 * compute)
-    if abs(7 * compute - sevenths) < 1e-3 and sevenths in MIG_MEMORY_EIGHTHS:  # (0.4286: 3/7)
-        return sevenths / 7, MIG_MEMORY_EIGHTHS[sevenths] / 8
+    sevenths = _profile(compute)
+    if sevenths is not None:
+        sms = spec.mig_sm_share(sevenths) if spec is not None else sevenths / 7
+        return sms, MIG_MEMORY_EIGHTHS[sevenths] / 8
     return compute, compute
+
+
+def mig_l1_share(l1_fraction: float, spec: GpuSpec | None = None) -> float:
+    """The share of the GPU's peaks the L1's MIG slice of ``l1_fraction`` has: its profile's
+    SMs where the catalog lists them (an H100's 3g has 60 of 132: 0.455, not 3/7), else
+    ``l1_fraction``."""
+    sevenths = _profile(l1_fraction)
+    if sevenths is not None and spec is not None:
+        return spec.mig_sm_share(sevenths)
+    return l1_fraction
 
 
 def mig_slice_spec(spec: GpuSpec, compute: float, memory: float) -> GpuSpec:

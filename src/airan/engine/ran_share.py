@@ -60,9 +60,17 @@ class RanShare:
         self.hosted_cells = np.bincount(self.cell_host[self.cell_host >= 0], minlength=n_sites)
         gpus = load_gpus()
         self.peak_cells = np.zeros(n_sites)
+        # L1 capacity per GPU: the MIG slice's share of the peaks (its SMs'), or the whole GPU
+        # (strict priority); and, under mig, the AI instance's share (its SMs')
+        self.l1_cap = np.zeros(n_sites)
+        self.ai_mig_share = np.ones(n_sites)
         for s in np.flatnonzero(hosts):
             gid = w.gpu_type_names[w.gpu_type[w.site_gpu_start[s]]]
             self.peak_cells[s] = l1.l1_peak_cells(gid, gpus[gid])
+            self.l1_cap[s] = (l1.mig_l1_share(ar.mig_l1_fraction, gpus[gid])
+                              if self.mode == "mig" else 1.0)
+            if self.mode == "mig":
+                self.ai_mig_share[s] = l1.mig_ai_slice(ar.mig_l1_fraction, gpus[gid])[0]
             if self.peak_cells[s] <= 0 and self.hosted_cells[s]:
                 raise InputError(
                     f"compute site {w.site_names[s]!r} hosts the L1 of its cells but its GPU "
@@ -70,8 +78,6 @@ class RanShare:
                     field="ai_ran.mode", value=self.mode)
         self.bandwidth_mhz = w.cell_bandwidth_mhz
         self.antennas = ar.antennas if ar.antennas is not None else scenario.radio.gnb_rx_antennas
-        # L1 capacity per GPU: the MIG slice, or the whole GPU (strict priority)
-        self.l1_cap = np.where(hosts, ar.mig_l1_fraction if self.mode == "mig" else 1.0, 0.0)
         self.share = np.ones(n_sites)  # AI share of each GPU in the current window
         self.l1_load = np.zeros(n_sites)  # L1 demand per GPU in the current window
         self.background = 0.0  # the background's PRB utilization now, downlink and uplink
@@ -101,7 +107,7 @@ class RanShare:
         instance's share of the SMs in mode ``mig`` (its batch times are the instance's), else 1."""
         if self.mode != "mig":
             return np.ones(len(self.share))
-        return np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
+        return np.where(self.hosted_cells > 0, self.ai_mig_share, 1.0)
 
     @property
     def active(self) -> bool:
@@ -226,7 +232,7 @@ class RanShare:
         self.l1_load = np.where(self.n_up > 0, demand / np.maximum(self.n_up, 1.0),
                                 np.where((demand > 0) | (self.hosted_cells > 0), np.inf, 0.0))
         if self.mode == "mig":
-            self.share = np.where(self.hosted_cells > 0, 1.0 - self.l1_cap, 1.0)
+            self.share = np.where(self.hosted_cells > 0, self.ai_mig_share, 1.0)
             # AI runs on its own MIG instance, whose batch times the world's tables hold
             # (a GPU type of its own): nothing to stretch
             st.site_ai_share[:] = 1.0
@@ -246,7 +252,8 @@ class RanShare:
     def site_summary(self, s: int, ai_work_gpu_s: float, elapsed_s: float) -> dict[str, Any]:
         """Site ``s``'s GPU time in hours: the L1's, AI's, and the rest of the time its GPUs
         were up (``idle``: under ``mig`` it holds the unused part of the L1's slice, which AI
-        cannot use; a GPU that a fault takes down is not idle); ``ai_capacity`` is the time
+        cannot use, and the SMs that neither instance has, 8 of an H100's 132; a GPU that a
+        fault takes down is not idle); ``ai_capacity`` is the time
         left to AI, sellable or not."""
         total = self.n_gpus[s] * elapsed_s
         up = min(float(self.up_gpu_s[s]), total)

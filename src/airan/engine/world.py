@@ -802,11 +802,11 @@ def build_world(s: Scenario, seed: int) -> World:
     l1_host = {c.at: i for i, c in enumerate(csites)
                if c.kind == "cell" and c.at in cell_site_names}
     if s.ai_ran.mode == "mig":
-        compute, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)
         for i in l1_host.values():
             name = csites[i].gpus[0].type
             if name in mig_type:
                 continue
+            compute, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction, gpus[name])
             mig_type[name] = len(gpu_type_names)
             gpu_type_names.append(name)
             instance = l1.mig_slice_spec(gpus[name], compute, memory)

@@ -1254,7 +1254,6 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     if mode == "none":
         return []
     gpus = load_gpus()
-    cap = s.ai_ran.mig_l1_fraction if mode == "mig" else 1.0
     antennas = s.ai_ran.antennas or s.radio.gnb_rx_antennas
     cells = Counter(c.split("/")[0] for c in s.cell_names())
     own = {c.name: c for c in s.cell_sites}
@@ -1268,6 +1267,7 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
         carrier = own[cell_site].carrier if cell_site in own else None
         bw = (carrier or s.carrier).bandwidth_mhz
         n_gpu = counts.get(site) or (sum(x.count for x in g.gpus) if g is not None else 1)
+        cap = l1.mig_l1_share(s.ai_ran.mig_l1_fraction, gpus[gid]) if mode == "mig" else 1.0
         idle, full = (cells[cell_site] * float(l1.l1_gpu_share(u, peak, bw, antennas)) / n_gpu
                       for u in (0.0, 1.0))
         if full <= cap + 1e-12:
@@ -1557,7 +1557,7 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
         m = key.split("@", 1)[0]
         need[key] = model_memory_bytes(models[m], gpu, batching.for_model(m)[0],
                                        batching.instances_for(m))
-    share = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction)[1] if mig else 1.0
+    share = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction, gpu)[1] if mig else 1.0
     return need, gpu.memory_gb * 1e9 * share
 
 
