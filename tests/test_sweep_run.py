@@ -126,20 +126,26 @@ def test_killed_sweep_resumes_with_the_rest_only(tmp_path: Path) -> None:
     assert [r["status"] for r in result.table.to_pylist()] == ["ok"] * 6
 
 
-def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+FAILING_POLICY = "def policy(snapshot, batch):\n    raise RuntimeError('no answer today')\n"
+
+
+def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "failing_policy_xyz.py").write_text(FAILING_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
     text = ("scenario: factory\nduration_s: 0.2\naxes:\n"
-            "  policy: [nearest-edge, no_such_module_xyz:policy]\n  seed: [1, 2]\n")
+            "  policy: [nearest-edge, failing_policy_xyz:policy]\n  seed: [1, 2]\n")
     path = write_sweep(tmp_path, text=text)
     result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",
                                  str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "2 failed" in result.stdout and "no_such_module_xyz" in result.stdout
+    assert "2 failed" in result.stdout and "no answer today" in result.stdout
     rows = pq.read_table(tmp_path / "out" / RESULTS).to_pylist()
     by_policy = {(r["policy"], r["seed"]): r for r in rows}
     assert [by_policy[("nearest-edge", s)]["status"] for s in (1, 2)] == ["ok", "ok"]
     for s in (1, 2):
-        bad = by_policy[("no_such_module_xyz:policy", s)]
-        assert bad["status"] == "failed" and "cannot import policy module" in bad["error"]
+        bad = by_policy[("failing_policy_xyz:policy", s)]
+        assert bad["status"] == "failed" and "RuntimeError: no answer today" in bad["error"]
         err = json.loads((tmp_path / "out" / bad["folder"] / "error.json").read_text())
         assert "Traceback" in err["traceback"]
     again = run_sweep(path, out=tmp_path / "out", workers=1)
@@ -151,9 +157,12 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
     assert all(r["detect.p99_ms"] is None for r in rows if r["status"] == "failed")
 
 
-def test_results_have_every_column_when_every_run_failed(tmp_path: Path) -> None:
+def test_results_have_every_column_when_every_run_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "failing_policy_xyz.py").write_text(FAILING_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
     text = ("scenario: factory\nduration_s: 0.1\nname: '..'\naxes:\n"
-            "  policy: [no_such_module_xyz:policy]\n")
+            "  policy: [failing_policy_xyz:policy]\n")
     path = write_sweep(tmp_path, text=text)
     monkey_cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -245,8 +254,9 @@ def test_a_changed_policy_of_ones_own_is_another_run(tmp_path: Path,
         {"name": "x", "policy": "nearest-edge"}, 1.0, 0)
     # found without running it: listing a sweep runs none of the user's code (a module that
     # exits on import ended a --dry-run with its exit code, silently; a review)
-    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(3)\n",
-                                                 encoding="utf-8")
+    (tmp_path / "exits_on_import.py").write_text(
+        "import sys\nsys.exit(3)\n\n\ndef p(snapshot, batch):\n    return None\n",
+        encoding="utf-8")
     sweep = tmp_path / "exits.yaml"
     sweep.write_text("scenario: factory\naxes:\n  policy: ['exits_on_import:p', "
                      "nearest-edge]\n", encoding="utf-8")

@@ -89,6 +89,24 @@ def main(
     """AI-RAN testbed: a digital twin of GPU base stations serving physical AI."""
 
 
+
+def _warn_policy_not_kept(scenario: str) -> None:
+    """A warning where ``scenario`` is a run folder's scenario.yaml whose run's policy was a
+    function the file cannot name: running it as it is runs another policy."""
+    from airan.report.rundir import POLICY_NOT_KEPT
+
+    path = Path(scenario)
+    try:
+        first = path.read_text(encoding="utf-8").partition("\n")[0] if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return
+    if first.startswith(POLICY_NOT_KEPT):
+        ran = first[len(POLICY_NOT_KEPT):].strip().partition(",")[0]
+        err.print(f"warning: {scenario}: the run this file comes from ran the policy function "
+                  f"{ran}, which the file cannot name; this run uses the file's policy (give "
+                  "--policy module:callable to run yours)", markup=False, soft_wrap=True)
+
+
 @app.command()
 def run(
     scenario: str = typer.Argument(
@@ -141,6 +159,8 @@ def run(
             for line in scenario_warnings(sc, label=_scenario_label(scenario),
                                           duration_s=duration, policy=policy):
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
+            if policy is None:
+                _warn_policy_not_kept(scenario)
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
                 _check_out_dir(out_dir)

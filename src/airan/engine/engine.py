@@ -129,7 +129,8 @@ class Engine:
             self._policy_function = policy
         else:
             self.policy_name = policy or scenario.policy
-            self.policy = resolve_policy(self.policy_name)
+            # (a user's module imported afresh: a run depends on its scenario and seed only)
+            self.policy = resolve_policy(self.policy_name, fresh=True)
         # the built-in deadline-aware decides in one compiled call where it can (engine.decide)
         self._kernel_decides = self.policy is deadline_aware
         self._strict = scenario.admission == "strict"
@@ -474,8 +475,12 @@ class Engine:
         place = np.asarray(place)
         n_sites = len(self.world.site_names)
         if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):
+            nan = (np.issubdtype(place.dtype, np.floating) and place.size
+                   and bool(np.isnan(place).any()))
             raise InputError(
-                f"policy must return {n} integers, got shape {place.shape} and dtype {place.dtype}",
+                f"policy must return {n} integers, got shape {place.shape} and dtype {place.dtype}"
+                f"{' (with NaN)' if nan else ''} for the batch of {n} at t = "
+                f"{float(batch.time_s[0]) if n else self.now_s:.4f} s",
                 field="policy",
                 value=self.policy_name,
             )

@@ -54,10 +54,16 @@ def is_known_policy(name: str) -> bool:
     return name in _REGISTRY or ":" in name
 
 
-def _import_user_module(mod_name: str) -> Any:
+def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
     """Import a user's module, also from the current directory (as ``python -m`` would; the
-    ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app."""
+    ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app.
+    ``fresh``: run the module's code again where it was imported already (not ``__main__``
+    nor airan's own), so that its module-level state starts over."""
     try:
+        mod = sys.modules.get(mod_name)
+        if fresh and mod is not None and mod_name != "__main__" \
+                and mod_name.partition(".")[0] != "airan":
+            return importlib.reload(mod)
         return importlib.import_module(mod_name)
     except ModuleNotFoundError as exc:
         cwd = os.getcwd()
@@ -127,8 +133,11 @@ def as_policy(fn: Any, name: str) -> Policy:
     return fn  # type: ignore[no-any-return]
 
 
-def resolve_policy(name: str) -> Policy:
-    """A registered policy by name, or ``package.module:callable``."""
+def resolve_policy(name: str, fresh: bool = False) -> Policy:
+    """A registered policy by name, or ``package.module:callable``; ``fresh``: that module
+    imported afresh (its code run again where it was imported already), as each run does, so
+    that state it keeps at module level does not carry from one run to the next (a compare or
+    a sweep runs many in one process: the results depended on their order)."""
     if name in _REGISTRY:
         return _REGISTRY[name]
     if ":" in name:
@@ -138,7 +147,7 @@ def resolve_policy(name: str) -> Policy:
                 "a policy outside airan is named 'package.module:callable' (an absolute module "
                 "path and a name in it)", field="policy", value=name)
         try:
-            mod = _import_user_module(mod_name)
+            mod = _import_user_module(mod_name, fresh)
         except ImportError as exc:
             raise InputError(
                 f"cannot import policy module {mod_name!r}: {exc}", field="policy", value=name

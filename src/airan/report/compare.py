@@ -218,7 +218,7 @@ def check_policies(policies: Sequence[str], *, field: str = "policies") -> list[
 
 def run_comparison(
     scenario: Any,
-    policies: Sequence[str],
+    policies: Sequence[Any],
     *,
     seeds: int = 5,
     first_seed: int | None = None,
@@ -230,7 +230,9 @@ def run_comparison(
     """Run every policy on seeds ``first_seed .. first_seed + seeds - 1``; write the comparison.
 
     ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
-    ``first_seed`` defaults to the scenario's seed. Writes ``out/comparison.json``,
+    ``policies`` are names (built-in or ``module:callable``) or policy functions, as
+    :func:`airan.run` takes (a function under its ``module:qualname``); ``first_seed`` defaults
+    to the scenario's seed. Writes ``out/comparison.json``,
     ``out/runs/<policy>-seed<N>.json`` (one summary per run; an earlier comparison's files of
     that form are removed first), ``out/scenario.yaml`` and
     ``out/report.html`` with its figures. A folder that is no comparison but holds a file it
@@ -238,9 +240,21 @@ def run_comparison(
     """
     from airan.api import note_fleet_scale, scale_fleets
     from airan.engine import Engine
+    from airan.policy import as_policy, policy_label
     from airan.scenario import Scenario, load_scenario
 
-    policies = check_policies(policies)
+    given: dict[str, Any] = {}  # label -> what the engine runs (a name or the function)
+    for p in policies:
+        if callable(p):
+            given.setdefault(policy_label(p), as_policy(p, policy_label(p)))
+        elif isinstance(p, str):
+            given.update({n: n for n in check_policies([p]) if n not in given})
+        else:
+            raise InputError("a policy is a name or a function (snapshot, batch) -> array",
+                             field="policies", value=repr(p))
+    if not given:
+        check_policies([])  # (none given: its error)
+    policies = list(given)
     if seeds < 1:
         raise InputError("must be at least 1", field="seeds", value=seeds)
     if duration_s is not None and not duration_s > 0:
@@ -272,8 +286,8 @@ def run_comparison(
     for p in policies:
         for seed in seed_list:
             done = len(runs)
-            engine = Engine(sc, policy=p, seed=seed, duration_s=duration_s, trace_limit=0,
-                            trace_sample=0.0)
+            engine = Engine(sc, policy=given[p], seed=seed, duration_s=duration_s,
+                            trace_limit=0, trace_sample=0.0)
             if progress is not None:
                 progress(done, total, p, seed, 0.0)
 

@@ -144,11 +144,22 @@ def scenario_document(scenario: Any) -> dict[str, Any]:
     return data
 
 
-def scenario_yaml(scenario: Any) -> str:
-    """The YAML text of :func:`scenario_document`."""
+#: The first words of a run folder's scenario.yaml whose run's policy the file cannot name
+#: (a function of a script or notebook): ``airan run`` warns when it runs such a file.
+POLICY_NOT_KEPT = "# airan: this run's policy was the function"
+
+
+def scenario_yaml(scenario: Any, ran_policy: str | None = None) -> str:
+    """The YAML text of :func:`scenario_document`; where the run's policy ``ran_policy`` is
+    not the file's (a function no file can name), a first comment that says so."""
     import yaml
 
-    return str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
+    text = str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
+    if ran_policy is not None and ran_policy != scenario.policy:
+        text = (f"{POLICY_NOT_KEPT} {ran_policy}, which a file cannot name: this file runs "
+                f"its policy below ({scenario.policy}) unless given --policy "
+                "module:callable\n" + text)
+    return text
 
 
 def foreign_file(folder: str | Path, marker: str = SUMMARY) -> str | None:
@@ -343,7 +354,8 @@ def write_run(result: Result, folder: str | Path) -> Path:
         else:
             pq.write_table(table, target)
     if result.scenario is not None:
-        (path / SCENARIO).write_text(scenario_yaml(result.scenario), encoding="utf-8")
+        (path / SCENARIO).write_text(
+            scenario_yaml(result.scenario, result.summary.get("policy")), encoding="utf-8")
     else:
         (path / SCENARIO).unlink(missing_ok=True)  # never another run's scenario
     write_json_atomic(path / SUMMARY, result.summary)

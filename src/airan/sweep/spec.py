@@ -31,7 +31,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -196,7 +196,56 @@ def sweep_from_dict(
         else:
             set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
     runs = expand(base, axes, spec.mode, spec.trace_limit, label)
+    _check_own_policies(runs, "policy" in axes, label)
     return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs)
+
+
+def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> None:
+    """Each ``module:callable`` policy of the runs: a module that is not found, or a name its
+    file does not define at top level, is the sweep's bad input (exit 2, before anything
+    runs: it was a failed run each, and a dry run listed them as to do). Read, not run (listing
+    a sweep runs no code of the user's); what only running shows (a wrong signature) is the
+    run's to report."""
+    field = "axes.policy" if on_axis else "policy"
+    for name in dict.fromkeys(r.policy for r in runs if ":" in r.policy):
+        mod, _, attr = name.partition(":")
+        path = _module_file(mod) if mod and attr else None
+        if path is None:
+            raise InputError(f"cannot find policy module {mod!r} (on the Python path or in the "
+                             "current folder); a policy of one's own is 'module:callable'",
+                             file=label, field=field, value=name)
+        names = _top_level_names(path)
+        if names is not None and attr not in names:
+            raise InputError(f"policy {name!r}: its module ({path}) defines no such name",
+                             file=label, field=field, value=attr,
+                             choices=sorted(n for n in names if not n.startswith("_")))
+
+
+def _top_level_names(path: Path) -> set[str] | None:
+    """The names a Python file defines at top level (functions, classes, assignments,
+    imports), or None where they cannot be told without running it (a star import, a module
+    ``__getattr__``, a file that does not parse: the run says why)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return None
+    for node in tree.body:
+        for sub in ([node] if not isinstance(node, ast.If | ast.Try) else ast.walk(node)):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(sub.name)
+            elif isinstance(sub, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).partition(".")[0] for a in sub.names)
+            elif isinstance(sub, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                for t in targets:
+                    names.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+    return None if "__getattr__" in names else names
 
 
 def _scenario_ref(ref: str, base_dir: Path | None) -> str:
