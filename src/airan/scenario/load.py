@@ -863,7 +863,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - a UE height (or a drone path's) above TR 38.901's 22.5 m, at which the radio takes it; a
       batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
       ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
-      devices would take more than half of this machine's memory;
+      devices would take more than half of this machine's memory; a model's batch at a
+      compute site that takes its service's deadline or longer where one request alone
+      meets it;
     - a fleet of a device class that usually works indoors (:data:`USUALLY_INDOORS`) under
       outdoor cells with no ``penetration`` of its own: it is taken outdoors."""
     from scipy import sparse
@@ -1004,6 +1006,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _service_time_warnings(s, label)
+    out += _batch_deadline_warnings(s, label)
     named = {v.model for v in s.services}
     for mid in s.models:
         if mid not in named:
@@ -1195,6 +1198,59 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                 out.append(str(InputError(
                     f"no fleet running {v.name!r} has accelerator {acc!r}: this time is not "
                     "used", file=label, field=f"{field}.on_device_ms", value=acc)))
+    return out
+
+
+def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A model's batch at a compute site that takes its service's deadline or longer where one
+    request alone meets it: every request of a batch that large is late, at any utilization (a
+    robot maker's VLA measured at 180 ms alone and 260 ms in a batch of 4 met 34% of a 200 ms
+    deadline on 36 to 56 H100s, ~50% busy, and nothing said why). One line per (service,
+    GPU type, max_batch), naming the sites; measured times carried by ``measured_on`` as the
+    engine carries them, the whole GPU's (an ``ai_ran`` share only lengthens them)."""
+    from airan.catalog import load_gpus
+    from airan.compute.roofline import roofline_ratio, service_time_table_s
+
+    gpus = load_gpus()
+    models = s.model_catalog()
+    requested = {name for f in s.fleets if f.count > 0 for name in f.services}
+    sites: list[tuple[str, str, Any, set[str]]] = [
+        (f"compute_sites[{c.name}].batching", c.name, c.batching, {g.type for g in c.gpus})
+        for c in s.compute_sites]
+    g = s.generated_compute_sites
+    if g is not None:
+        sites.append(("generated_compute_sites.batching", "the generated sites", g.batching,
+                      {x.type for x in g.gpus}))
+    found: dict[tuple[str, str, int], tuple[str, str, list[str]]] = {}  # -> text, field, sites
+    for v in s.services:
+        if v.name not in requested or v.model not in models:
+            continue
+        st = v.service_time
+        spec = models[v.model] if st is None else models[v.model].model_copy(
+            update={"service_time_ms": st.as_catalog()})
+        deadline_s = v.deadline_ms * 1e-3
+        for field, name, batching, types in sites:
+            mb = batching.for_model(v.model)[0]
+            for gpu in sorted(types) if mb > 1 else []:
+                t = service_time_table_s(spec, gpus[gpu], mb)
+                if st is not None and st.measured_on is not None:
+                    t = t * roofline_ratio(models[v.model], gpus[gpu], gpus[st.measured_on], mb)
+                late = np.flatnonzero(t[2:] >= deadline_s)
+                if t[1] >= deadline_s or not len(late):
+                    continue  # (batch 1 misses too: the deadline's own warning)
+                k = int(late[0]) + 2
+                text = (f"a batch of {k} {v.model} requests takes {t[k] * 1e3:.4g} ms on "
+                        f"{gpu} (one alone {t[1] * 1e3:.4g} ms), at or beyond service "
+                        f"{v.name!r}'s {v.deadline_ms:g} ms deadline: every request of a batch "
+                        f"of {k} or more is late, however idle the GPUs; give the model "
+                        f"max_batch {k - 1} there (batching.models.{v.model}.max_batch) or the "
+                        "service a longer deadline")
+                found.setdefault((v.name, gpu, mb), (text, field, []))[2].append(name)
+    out = []
+    for (_, _, mb), (text, field, names) in found.items():
+        alike = (f" (at {len(names)} compute sites alike: {', '.join(names[:3])}"
+                 f"{' ...' if len(names) > 3 else ''})" if len(names) > 1 else "")
+        out.append(str(InputError(text + alike, file=label, field=field, value=mb)))
     return out
 
 
