@@ -14,7 +14,7 @@ from pathlib import Path
 
 from airan.planner.build import DEFAULT_CANDIDATES, build_space, option_error
 from airan.planner.evaluate import Evaluation, Evaluator
-from airan.planner.search import Method, PlanResult, search
+from airan.planner.search import Method, PlanResult, confirm_plan, search
 from airan.planner.space import Config, PlanSpace, Slot
 from airan.planner.targets import Target, default_targets, parse_targets
 from airan.scenario import Scenario
@@ -61,6 +61,7 @@ def plan(
     check_evals: int = 64,
     cache_dir: str | Path | None = None,
     progress: Callable[[Evaluator, Evaluation], None] | None = None,
+    confirm: bool = True,
 ) -> PlanResult:
     """Find the cheapest build-out of ``scenario`` that meets ``targets``.
 
@@ -68,6 +69,8 @@ def plan(
     ``target_hit_ratio``). ``seeds``: a build-out must meet the targets on every seed (default:
     the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search
     (``check_evals``: how many of the build-outs the pruning skipped it runs at most).
+    ``confirm``: run the plan found once more, four times as long and on another seed, and
+    note where it misses (:func:`~airan.planner.search.confirm_plan`).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
     from airan.policy import is_known_policy, policy_names
@@ -101,5 +104,8 @@ def plan(
                         site_cost_usd=site_cost_usd, type_order=type_order)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress)
-    return search(space, evaluator, budget_usd=budget_usd, method=method, max_evals=max_evals,
-                  enumerate_limit=enumerate_limit, check_evals=check_evals)
+    result = search(space, evaluator, budget_usd=budget_usd, method=method,
+                    max_evals=max_evals, enumerate_limit=enumerate_limit, check_evals=check_evals)
+    if confirm:
+        confirm_plan(result, cache_dir, progress)
+    return result

@@ -196,6 +196,9 @@ def plan(
     cache: Path | None = typer.Option(
         None, "--cache", help="Folder of cached runs to reuse across invocations."
     ),
+    confirm: bool = typer.Option(
+        True, "--confirm/--no-confirm", help="Run the plan found once more, 4x as long and "
+        "on the next seed, and say if it misses."),
 ) -> None:
     """Find the cheapest GPU build-out (types, counts, sites) that meets every target, with the
     twin in the loop; write the plan as a scenario, plan.json and every run evaluated. Exit 3
@@ -274,6 +277,7 @@ def plan(
                     seeds=list(range(first, first + seeds)), policy=policy,
                     method=search_method,  # type: ignore[arg-type]
                     max_evals=max_evals, type_order=type_order, cache_dir=cache, progress=progress,
+                    confirm=confirm,
                 )
         except BaseException:  # interrupted, or no plan: no empty folder left behind
             if created:
@@ -318,6 +322,12 @@ def _print_plan(r: Any) -> None:
               markup=False, soft_wrap=True)
     colour = "green" if r.feasible else "red"
     out.print(Text(r.verdict, style=colour))
+    c = r.confirmation
+    if c is not None and r.confirmed_on is not None:
+        again = f"a {r.confirmed_on[0]:g} s run of it on seed {r.confirmed_on[1]}"
+        out.print(f"confirmed: {again} meets every target too" if c.feasible else
+                  f"not confirmed: {again} misses (see the notes)", markup=False,
+                  soft_wrap=True, style="green" if c.feasible else "yellow")
     if ev is None:
         return
     title = "Plan" if r.feasible else "Closest build-out (misses the targets)"

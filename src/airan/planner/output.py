@@ -106,6 +106,12 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "exhaustive": result.exhaustive,
         "verdict": result.verdict,
         "notes": list(result.notes),
+        # the plan run again, longer and on another seed (None: not run)
+        "confirmation": None if result.confirmation is None or result.confirmed_on is None
+        else {
+            "duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
+            "feasible": result.confirmation.feasible,
+            "misses": list(result.confirmation.misses)},
         "targets": [t.text for t in targets],
         "candidates": list(space.types),
         "sites": [s.name for s in space.slots],

@@ -31,8 +31,9 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -63,6 +64,10 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
     # True: every cheaper build-out was run (the answer holds without that assumption)
     exhaustive: bool = False
+    # the plan run again, longer and on a seed of its own (see confirm_plan): its evaluation,
+    # None where it was not (no plan, or confirm=False)
+    confirmation: Evaluation | None = None
+    confirmed_on: tuple[float, int] | None = None  # its (duration_s, seed)
 
     @property
     def feasible(self) -> bool:
@@ -457,6 +462,59 @@ def _cell_slots_without_l1(space: PlanSpace, config: Config) -> list[str]:
             if s.kind == "cell" and n == 0]
 
 
+def measured_time_notes(space: PlanSpace, config: Config) -> list[str]:
+    """What the build-out ``config``'s GPUs take from the services' measured times: a time with
+    no ``measured_on`` is the same on every GPU type, so the plan may pick a GPU slower than the
+    one it was measured on (a robot maker's 180 ms VLA, measured on an H100, planned on 38 L4s,
+    whose roofline alone is 362 ms); one with ``measured_on`` is carried to another type by the
+    roofline's ratio, which a stack slower than the roofline may not gain."""
+    from airan.catalog import load_gpus
+    from airan.compute.roofline import peak_roofline_s, roofline_ratio
+
+    gpus = load_gpus()
+    models = space.scenario.model_catalog()
+    used = sorted({space.types[t] for t, n in config if n > 0})
+    out: list[str] = []
+    for v in space.scenario.services:
+        st, base = v.service_time, models.get(v.model)
+        if st is None or base is None or not used:
+            continue
+        cat = st.as_catalog()
+        size = min(st.batch_ms) if st.batch_ms else 1
+        given_s = (float(cat) * 1e-3 if isinstance(cat, (int, float)) else
+                   float(cat.mean_batch_s(np.array([float(size)]))[0]))
+        roof = base.gflops is not None and base.efficiency is not None
+        if st.measured_on is None:
+            slower = [(g, peak_roofline_s(base, gpus[g], size)) for g in used] if roof else []
+            slower = [(g, b) for g, b in slower if given_s < 0.9 * b]
+            text = (f"services[{v.name}].service_time gives {given_s * 1e3:.4g} ms (batch "
+                    f"{size}) with no measured_on, so the plan takes it on every GPU type "
+                    f"alike ({', '.join(used)})")
+            if slower:
+                g, b = slower[0]
+                text += (f", faster than {v.model} can run on {g} ({b * 1e3:.4g} ms at its "
+                         "whole peak)")
+            if slower or len(space.types) > 1:
+                out.append(text + ": give measured_on, the GPU it was measured on, so that "
+                           "other types scale it")
+        elif roof and gpus[st.measured_on].kind in ("datacenter", "edge"):
+            # (a time measured on a device's accelerator is the device's: not a server's)
+            other = [g for g in used if g != st.measured_on]
+            if other:
+                on = gpus[st.measured_on]
+                ratios = ", ".join(
+                    f"{g} x{float(roofline_ratio(base, gpus[g], on, size)[size]):.3g}"
+                    for g in other)
+                own = float(peak_roofline_s(base, gpus[st.measured_on], size))
+                slow = (f"; the measured {given_s * 1e3:.4g} ms is {given_s / own:.2g}x the "
+                        f"roofline on {st.measured_on}, so much of it may not scale"
+                        if own > 0 and given_s > 2.0 * own else "")
+                out.append(f"services[{v.name}]'s times on {', '.join(other)} are carried from "
+                           f"its measurement on {st.measured_on} by the roofline's ratio "
+                           f"({ratios} at batch {size}){slow}: measure it there to be sure")
+    return out
+
+
 def _closest(log: list[Evaluation]) -> Evaluation | None:
     """The build-out closest to the targets: the cheapest of those whose shortfall is within
     the tolerance of the smallest (a p99 of 16.9 ms against 17.1 ms on an 8 ms target is no
@@ -559,6 +617,36 @@ def few_samples(e: Evaluation, targets: list[Target],
     return out
 
 
+CONFIRM_FACTOR = 4  # the confirmation run is this many times as long as the planner's
+
+
+def confirm_plan(result: PlanResult, cache_dir: str | Path | None = None,
+                 progress: Callable[[Evaluator, Evaluation], None] | None = None) -> None:
+    """Run the plan once more, ``CONFIRM_FACTOR`` times as long as the planner's runs and on
+    the seed after its last, into ``result.confirmation``; where that run misses a target, a
+    note says which and by how much (a review: a plan of 42 H100s met a VLA's 0.95 in its 2 s
+    run, seed 1, and met 0.87 in 60 s runs on any seed; seeds 3 and 4 of 2 s met 0.70)."""
+    best = result.best
+    if best is None:
+        return
+    ev = result.evaluator
+    seed = max(ev.seeds) + 1
+    again = Evaluator(result.space, ev.targets, policy=ev.policy,
+                      duration_s=ev.duration_s * CONFIRM_FACTOR, seeds=[seed],
+                      cache_dir=cache_dir, progress=progress)
+    again.phase = "confirm"
+    check = again(best.config)
+    result.confirmation = check
+    result.confirmed_on = (again.duration_s, seed)
+    if not check.feasible:
+        result.notes.append(
+            f"not confirmed: a {again.duration_s:g} s run of the plan on seed {seed} misses "
+            f"{'; '.join(check.misses)}; the planner's runs ({ev.duration_s:g} s, seed"
+            f"{'s' if len(ev.seeds) > 1 else ''} {', '.join(map(str, ev.seeds))}) were too "
+            f"short or too few to size it: plan with --duration {again.duration_s:g} --seeds "
+            f"{len(ev.seeds) + 1}, or check with a longer `airan run`")
+
+
 def ran_on(ev: Evaluator) -> str:
     """The runs a plan met its targets in (``"in a 1 s run, seed 1"``): the planner's, short
     ones; a longer run or another seed may miss."""
@@ -642,6 +730,8 @@ def search(
                              "the budget, so cheaper ones may too: plan without --budget for "
                              "the cheapest")
         shown = best if best is not None else closest
+        if shown is not None:
+            notes.extend(measured_time_notes(space, shown.config))
         bare = _cell_slots_without_l1(space, shown.config) if shown is not None else []
         if bare:
             notes.append(f"under ai_ran ({space.scenario.ai_ran.mode}), {', '.join(bare)} "
