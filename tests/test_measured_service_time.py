@@ -91,6 +91,11 @@ def test_times_in_seconds_for_ms_are_warned_about_against_the_gpus_peak() -> Non
     bound = peak_roofline_s(load_models()["openvla-7b"], load_gpus()["L40S"])
     assert len(warned) == 1 and "services[vla].service_time" in warned[0]
     assert f"{bound * 1e3:.3g} ms" in warned[0] and "seconds" in warned[0]
+    assert "give it as measured_on" not in warned[0]  # (it has one)
+    # without measured_on, a time from a faster GPU than the scenario's is one likely cause
+    (alike,) = [w for w in _warnings(_factory(dist="fixed", mean_ms=0.13)) if "peak" in w]
+    assert "or measured on a faster GPU: give it as measured_on (without it the time is " \
+        "taken on every GPU alike)" in " ".join(alike.split())
 
 
 def test_a_batch_table_that_falls_or_stops_short_of_max_batch_is_warned_about() -> None:

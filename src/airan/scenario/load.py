@@ -1165,8 +1165,10 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                     f"on {'its' if st.measured_on else 'any'} GPU ({gpu}: {bound * 1e3:.3g} ms "
                     "at its whole peak FLOP/s and memory bandwidth): seconds written where ms "
                     f"are meant, or another model than {v.model!r}, whose catalog figures "
-                    "still set its memory and any time measured_on carries", file=label,
-                    field=field, value=round(given_s * 1e3, 6))))
+                    "still set its memory and any time measured_on carries"
+                    + ("" if st.measured_on else "; or measured on a faster GPU: give it as "
+                       "measured_on (without it the time is taken on every GPU alike)"),
+                    file=label, field=field, value=round(given_s * 1e3, 6))))
         if st.batch_ms:
             sizes = sorted(st.batch_ms)
             for a, b in zip(sizes, sizes[1:], strict=False):
