@@ -76,6 +76,9 @@ def test_a_time_measured_on_the_device_is_what_the_device_takes() -> None:
      r"services\[vla\]\.service_time\.measured_on.*L40.*L40S"),
     ({"dist": "fixed", "mean_ms": 130.0, "on_device_ms": {"JetsonTor": 150.0}},
      r"services\[vla\]\.service_time\.on_device_ms.*JetsonTor.*JetsonThor"),
+    # a device's time alone (it said 'fixed needs exactly [mean_ms]', of a dist never written)
+    ({"on_device_ms": {"JetsonThor": 150.0}},
+     r"services\[vla\]\.service_time\.on_device_ms.*also needs the compute sites' time"),
 ])
 def test_a_misspelt_gpu_in_a_measured_time_is_refused_by_name(service_time: dict[str, Any],
                                                              match: str) -> None:

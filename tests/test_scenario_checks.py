@@ -233,3 +233,19 @@ def test_a_batch_that_outlasts_the_deadline_where_one_request_meets_it_is_warned
     for name in ("factory", "city", "metro", "korea"):
         assert [w for w in scenario_warnings(airan.load_scenario(name)) if "a batch of" in w] \
             == [], name
+
+
+def test_a_fleet_that_fleet_scale_rounds_to_no_device_is_named_as_such(tmp_path: Any) -> None:
+    """`airan run factory --fleet-scale 0.05`: the six cameras round to none, and the warning
+    says the scale did it (it said 'got 0' of a fleet whose file says 6)."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    result = CliRunner().invoke(app, ["run", "factory", "--fleet-scale", "0.05", "-d", "0.1",
+                                      "--no-report", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("field 'fleets[camera].count': this fleet has no devices (--fleet-scale 0.05 "
+            "rounds its count to 0): it makes no request") in text
+    assert "(got 0)" not in text

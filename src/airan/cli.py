@@ -157,7 +157,8 @@ def run(
                 sc = scale_fleets(sc, fleet_scale)
             # of the scenario as it runs (a fleet --fleet-scale rounds to no devices, say)
             for line in scenario_warnings(sc, label=_scenario_label(scenario),
-                                          duration_s=duration, policy=policy):
+                                          duration_s=duration, policy=policy,
+                                          fleet_scale=fleet_scale):
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
             if policy is None:
                 _warn_policy_not_kept(scenario)

@@ -824,7 +824,8 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
 
 
 def scenario_warnings(s: Scenario, *, label: str | None = None,
-                      duration_s: float | None = None, policy: str | None = None) -> list[str]:
+                      duration_s: float | None = None, policy: str | None = None,
+                      fleet_scale: float = 1.0) -> list[str]:
     """What a scenario may say but probably does not mean, one line each, in the format of an
     error (``airan validate`` and ``airan run`` print them):
 
@@ -987,9 +988,11 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     else:
         for f in s.fleets:
             if f.count == 0:
+                scaled = (f" (--fleet-scale {fleet_scale:g} rounds its count to 0)"
+                          if fleet_scale != 1.0 else "")
                 out.append(str(InputError(
-                    "this fleet has no devices: it makes no request", file=label,
-                    field=f"fleets[{f.name}].count", value=0)))
+                    f"this fleet has no devices{scaled}: it makes no request", file=label,
+                    field=f"fleets[{f.name}].count", value=None if scaled else 0)))
     if slot_s > 0.0 and end < slot_s * (1.0 - 1e-9):
         out.append(str(InputError(
             f"shorter than one slot ({slot_s * 1e3:g} ms): the run simulates one whole slot",

@@ -717,6 +717,14 @@ class ServiceTime(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> ServiceTime:
+        if self.on_device_ms and self.dist == "fixed" and self.mean_ms is None \
+                and self.batch_ms is None:
+            raise ValueError(
+                "on_device_ms gives the devices' times; service_time also needs the compute "
+                "sites' time (mean_ms or batch_ms, with measured_on for the GPU it was "
+                "measured on): a device's time alone is not enough (measure the servers' with "
+                "airan profile, or leave service_time out for the catalog's roofline "
+                "everywhere)")
         self.as_catalog()  # the catalog's own checks: one place says what each dist needs
         return self
 
