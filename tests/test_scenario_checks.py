@@ -206,7 +206,7 @@ def test_a_batch_that_outlasts_the_deadline_where_one_request_meets_it_is_warned
     200 ms deadline, max_batch 4: a batch of 2 takes 206.7 ms (the table's linear
     interpolation), so every request of a batch of 2 or more is late however idle the GPUs
     (34% met on 36 to 56 GPUs, ~50% busy, and nothing said why); with max_batch 1 there is
-    nothing to say, and the built-ins say nothing (factory caps its L40S's VLA batch at 4: a
+    nothing to say, and the built-ins say nothing (factory caps its L40S's VLA batch at 7: a
     batch of 8 takes 202 ms there)."""
     from airan.scenario.load import scenario_warnings
 
