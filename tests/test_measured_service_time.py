@@ -122,6 +122,11 @@ def test_a_deadline_shorter_than_the_model_anywhere_is_warned_about() -> None:
     short, enough = found.values()
     assert len(short) == 1 and f"{h100 * 1e3:.3g} ms on an H100 at batch 1" in short[0]
     assert not enough
+    assert "seconds written?" not in short[0]
+    # 0.2 for 200 ms: the unit is named
+    next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = 0.2
+    (secs,) = [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    assert "(deadline_ms is in milliseconds: seconds written?)" in secs
 
 
 def test_an_on_device_time_for_an_accelerator_no_fleet_has_is_warned_about() -> None:

@@ -1146,7 +1146,9 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                 out.append(str(InputError(
                     f"shorter than the least time this service's model takes anywhere in the "
                     f"scenario, {fastest * 1e3:.3g} ms on {where} at batch 1, before any radio "
-                    "or transport: no request can meet it", file=label,
+                    "or transport: no request can meet it"
+                    + (" (deadline_ms is in milliseconds: seconds written?)"
+                       if v.deadline_ms < 1.0 else ""), file=label,
                     field=f"services[{v.name}].deadline_ms", value=v.deadline_ms)))
         st = v.service_time
         if st is None:
