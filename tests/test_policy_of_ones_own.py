@@ -134,3 +134,31 @@ def test_a_policy_answer_of_nan_says_so_and_when() -> None:
         airan.run("factory", policy=nan_policy, duration_s=0.2)
     text = str(exc.value)
     assert "dtype float64 (with NaN) for the batch of" in text and " at t = 0.0" in text
+
+
+def test_a_policy_that_places_requests_on_a_down_site_is_cautioned() -> None:
+    """A policy of one's own that always answers site 0 while that site is down: each request
+    comes back and is placed again, over and over (a review: 92,811 give-backs and detect's
+    p95 ul_transport 943 ms, and nothing said the policy chose a down site). The fault's row
+    counts the placements and a caution names the site; deadline-aware places none there."""
+    import numpy as np
+
+    from airan.report.cautions import cautions
+
+    def always_first(snapshot, batch):
+        return np.zeros(len(batch), dtype=np.int64)
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["faults"] = [{"kind": "site_down", "site": "on-prem", "start_s": 0.2, "end_s": 0.4}]
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(d)
+    s = airan.run(sc, policy=always_first, duration_s=0.6).summary
+    (row,) = s["faults"]
+    assert row["placed_while_down"] > 100 and row["affected_requests"] > 100
+    (line,) = [c for c in cautions(s) if "sites that were down" in c]
+    assert f"{row['placed_while_down']:,} on on-prem (0.2-0.4 s)" in line
+    assert "snapshot.site_healthy" in line
+    good = airan.run(sc, policy="deadline-aware", duration_s=0.6).summary
+    assert good["faults"][0]["placed_while_down"] == 0
+    assert not [c for c in cautions(good) if "sites that were down" in c]

@@ -451,6 +451,13 @@ class Engine:
         w = self.world
         self._rates.advance(self.now_s)
         place = self._placements(batch)
+        site_up = self._st.site_up
+        if not site_up.all():  # (a site_down holds): what the policy placed on a down site
+            on = place[place >= 0]
+            for site in np.unique(on[site_up[on] == 0]):
+                rec = self.faults.site_fault(int(site))
+                if rec is not None and rec.fault.kind == "site_down":
+                    rec.placed_while_down += int(np.sum(on == site))
         # (a failed site's requests placed again leave the rates' clock where it is)
         self._rates.record(self.now_s, w.cell_node[batch.cell], place,
                            w.svc_model[batch.service], arrivals=not redispatch)

@@ -52,6 +52,9 @@ class FaultRecord:
     # site_down, gpu_down at a site that runs cells' L1: the cells it took off the air
     cells_off_air: int = 0
     requests_during: int = 0  # surge: requests its fleet created while it lasted
+    # site_down: placements the policy made on the site while it was down (each comes back
+    # and is placed again: a policy that reads no snapshot.site_healthy)
+    placed_while_down: int = 0
     # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
     # of every cause then, as the faults' counts are approximate)
     transport_drops_during: int = 0
@@ -77,6 +80,8 @@ class FaultRecord:
             out["devices_back"] = self.devices_back
         if f.kind == "gpu_down":
             out["gpus"] = f.gpus
+        if f.kind == "site_down":
+            out["placed_while_down"] = self.placed_while_down
         if f.kind == "surge":
             out["rate_factor"] = f.rate_factor
             out["requests_during"] = self.requests_during

@@ -152,6 +152,16 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "cell even in an idle network (their SNR at full power is below "
                    "min_sinr_db): every request they send over the radio drops "
                    "(radio_outage); more cells near them, or their work kept on board.")
+    down = [(f["target"], f) for f in summary.get("faults") or []
+            if f.get("kind") == "site_down" and f.get("placed_while_down")]
+    if down:
+        each = [f"{n:,} on {site} ({f['start_s']:g}-"
+                f"{'end' if f.get('end_s') is None else format(f['end_s'], 'g')} s)"
+                for site, f in down for n in [int(f["placed_while_down"])]]
+        out.append(f"The policy placed requests on sites that were down: {_names(each)}. Each "
+                   "came back at once and was placed again (the wait counts as ul_transport), "
+                   "so those requests lost time to it: a policy of one's own should pass over "
+                   "the sites whose snapshot.site_healthy is False.")
     slow = slow_on_device(summary, device_s or {}, kept or {})
     if slow is not None:
         out.append(slow)
