@@ -497,3 +497,26 @@ def test_run_prints_each_fleets_share_of_a_service_two_fleets_send(tmp_path: Pat
     plain = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--no-report",
                                 "--out", str(tmp_path / "factory")])
     assert plain.exit_code == 0 and "Fleets" not in plain.stdout
+
+
+def test_a_sweeps_long_axis_paths_leave_room_for_the_results(tmp_path: Path) -> None:
+    """Three axes given as long field paths took a whole 80-column terminal and hid the
+    results (a review): the headers are then each path's last part that names it alone; and a
+    combination run on several seeds shows their standard deviation beside the mean."""
+    from airan.sweep.cli import _short_axis_names
+
+    axes = ["compute_sites[on-prem].gpus[0].count", "compute_sites[on-prem].batching.max_batch",
+            "services[vla].arrivals", "services[detect].arrivals"]
+    assert _short_axis_names(axes) == ["count", "max_batch", "services[vla].arrivals",
+                                       "services[detect].arrivals"]  # (arrivals: twice)
+    assert _short_axis_names(["seed", "policy"]) == ["seed", "policy"]
+    path = tmp_path / "sweep.yaml"
+    path.write_text("scenario: factory\nduration_s: 0.2\naxes:\n"
+                    "  compute_sites[on-prem].batching.max_batch: [4, 8]\n"
+                    "  compute_sites[regional].batching.max_wait_ms: [1, 2]\n  seed: [1, 2]\n")
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--out",
+                                 str(tmp_path / "o")], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("Mean over seeds")[1]
+    assert "max_batch" in table and "max_wait_ms" in table and "detect" in table
+    assert "±" in table

@@ -168,6 +168,25 @@ def _values(sw: Any, axis: str) -> list[Any]:
     return seen
 
 
+def _short_axis_names(axes: list[str]) -> list[str]:
+    """Column headers for the axes: the paths as written where they are short, else each
+    path's last part that names it alone (``compute_sites[edge].gpus[0].count``: ``count``),
+    so that the results fit an 80-column terminal (the full paths took it all and hid the
+    results)."""
+    def tail(a: str, n: int) -> str:
+        return ".".join(a.split(".")[-n:])
+
+    if sum(len(a) + 3 for a in axes) <= 40:
+        return list(axes)
+    out = []
+    for a in axes:
+        short = next((tail(a, n) for n in range(1, a.count(".") + 1)
+                      if sum(tail(b, n) == tail(a, n) for b in axes) == 1
+                      and len(tail(a, n)) <= 24), a)
+        out.append(short)
+    return out
+
+
 def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
     """Per combination of the axes other than the seed: runs and mean hit ratio per service."""
     from airan.cli import _table, out
@@ -183,9 +202,9 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
     # counted as misses (results written before airan counted them have the plain ratio only)
     fair = all(f"{s}.hit_ratio_with_overdue" in table.column_names for s in services)
     metric = "hit_ratio_with_overdue" if fair else "hit_ratio"
-    t = _table("Mean over seeds: deadline hit ratio per service"
+    t = _table("Mean over seeds (± their standard deviation): deadline hit ratio per service"
                + (", overdue requests counted as missed" if fair else ""))
-    for a in group_axes:
+    for a in _short_axis_names(group_axes):
         t.add_column(Text(a), no_wrap=True)
     t.add_column("runs ok", justify="right")
     for s in services:
@@ -195,7 +214,11 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
         cells = []
         for s in services:
             vals = [r[f"{s}.{metric}"] for r in ok if r.get(f"{s}.{metric}") is not None]
-            cells.append(f"{sum(vals) / len(vals):.3f}" if vals else "-")
+            mean = sum(vals) / len(vals) if vals else 0.0
+            sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 \
+                if len(vals) > 1 else None
+            cells.append("-" if not vals else f"{mean:.3f}" if sd is None else
+                         f"{mean:.3f}±{sd:.3f}")
         t.add_row(*(Text(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
     if len(groups) > max_rows:
