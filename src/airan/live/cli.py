@@ -569,4 +569,14 @@ def register(app: typer.Typer) -> None:
                           f"scenario gave no curve over batch sizes to scale (a service_time "
                           f"with batch_ms, from `airan profile`, before the live run; "
                           f"docs/live.md)[/yellow]", soft_wrap=True)
+            curve = st.batch_ms or {}
+            costly = [(b, t) for b, t in curve.items()
+                      if b > 1 and 1 in curve and t > b * curve[1]]
+            if costly:
+                b, t = costly[0]
+                out.print(f"note: {svc.name}'s batch of {b} takes {t:g} ms, more than {b} "
+                          f"batches of 1 ({b} x {curve[1]:g} ms): batching costs here "
+                          "instead of saving (a curve measured under contention, or too few "
+                          "batches of that size; profile the model alone with `airan profile`)",
+                          markup=False, soft_wrap=True, style="yellow")
         out.print(f"the twin on these times: airan run {target}", markup=False, soft_wrap=True)
