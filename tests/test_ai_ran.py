@@ -595,6 +595,12 @@ def test_an_uplink_curve_given_twice_is_bad_input_and_a_full_one_a_warning() -> 
     d["ai_ran"]["traffic"] = {"peak_utilization": 1.0, "uplink_peak_utilization": 0.5}
     (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "every" in w]
     assert "every downlink PRB" in msg and "hours 19, 20" in msg
+    # an uplink peak scales the downlink's own hourly shape, not the built-in curve
+    from airan.scenario.schema import TrafficProfile
+
+    t = TrafficProfile(hourly=[0.6] * 23 + [0.3], uplink_peak_utilization=0.3)
+    assert t.curve("ul")[0] == pytest.approx([0.3] * 23 + [0.15])
+    assert t.curve("dl")[0] == [0.6] * 23 + [0.3]
 
 
 def test_the_cells_whose_l1_runs_on_a_gpu_that_goes_down_are_off_the_air() -> None:

@@ -11,6 +11,7 @@ Python path or in the current directory).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -54,16 +55,41 @@ def is_known_policy(name: str) -> bool:
     return name in _REGISTRY or ":" in name
 
 
+#: Per policy module airan imported, the modules that import added to ``sys.modules`` under
+#: its top-level package, last first: what a fresh import runs again (see resolve_policy).
+_IMPORTED_BY_AIRAN: dict[str, list[str]] = {}
+
+
 def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
     """Import a user's module, also from the current directory (as ``python -m`` would; the
     ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app.
-    ``fresh``: run the module's code again where it was imported already (not ``__main__``
-    nor airan's own), so that its module-level state starts over."""
+    ``fresh``: where airan imported it before, run its code again (and that of the modules of
+    its package the import brought in, deepest first), so that state it keeps at module level
+    starts over; a module the user's own code imported first is left as it is (a setting the
+    script made on it stands)."""
+    own = _IMPORTED_BY_AIRAN.get(mod_name) if fresh else None
+    if own is not None and mod_name in sys.modules:
+        for name in own:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            # (its file gone, say: the module as it was)
+            with contextlib.suppress(Exception):
+                importlib.reload(module)
+        return sys.modules[mod_name]
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    before = set(sys.modules)
+    mod = _import_new(mod_name)
+    if mod_name != "__main__" and mod_name.partition(".")[0] != "airan":
+        top = mod_name.partition(".")[0]
+        _IMPORTED_BY_AIRAN[mod_name] = [n for n in reversed(sys.modules) if n not in before
+                                        and (n == top or n.startswith(top + "."))]
+    return mod
+
+
+def _import_new(mod_name: str) -> Any:
     try:
-        mod = sys.modules.get(mod_name)
-        if fresh and mod is not None and mod_name != "__main__" \
-                and mod_name.partition(".")[0] != "airan":
-            return importlib.reload(mod)
         return importlib.import_module(mod_name)
     except ModuleNotFoundError as exc:
         cwd = os.getcwd()

@@ -135,7 +135,8 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
             else "the radio, not a GPU, is the bottleneck there.")
     for key, label in (("ul", "uplink"), ("dl", "downlink")):
         n = cells.get(f"cells_busy_{key}") or 0
-        background = cells.get(f"background_share_{key}") or 0.0
+        background = (cells.get(f"background_share_{key}")
+                      or cells.get("background_share") or 0.0)  # (runs before the split)
         room = (f" the background traffic left (it took {background:.0%} on average)"
                 if background > 0 else "")
         if n:
@@ -155,13 +156,14 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
     down = [(f["target"], f) for f in summary.get("faults") or []
             if f.get("kind") == "site_down" and f.get("placed_while_down")]
     if down:
-        each = [f"{n:,} on {site} ({f['start_s']:g}-"
+        each = [f"{n:,} placements on {site} ({f['start_s']:g}-"
                 f"{'end' if f.get('end_s') is None else format(f['end_s'], 'g')} s)"
                 for site, f in down for n in [int(f["placed_while_down"])]]
-        out.append(f"The policy placed requests on sites that were down: {_names(each)}. Each "
-                   "came back at once and was placed again (the wait counts as ul_transport), "
-                   "so those requests lost time to it: a policy of one's own should pass over "
-                   "the sites whose snapshot.site_healthy is False.")
+        out.append(f"The policy placed requests on sites that were down: {_names(each)} (a "
+                   "request counted each time). Each came back at once and was placed again "
+                   "(the wait counts as ul_transport), so those requests lost time to it: a "
+                   "policy of one's own should pass over the sites whose snapshot.site_healthy "
+                   "is False.")
     slow = slow_on_device(summary, device_s or {}, kept or {})
     if slow is not None:
         out.append(slow)

@@ -246,7 +246,12 @@ def run_comparison(
     given: dict[str, Any] = {}  # label -> what the engine runs (a name or the function)
     for p in policies:
         if callable(p):
-            given.setdefault(policy_label(p), as_policy(p, policy_label(p)))
+            if any(q is p for q in given.values()):
+                continue
+            label = policy_label(p)  # (two partials, two lambdas: one label; number them)
+            if label in given:
+                label += f"#{sum(k == label or k.startswith(label + '#') for k in given) + 1}"
+            given[label] = as_policy(p, label)
         elif isinstance(p, str):
             given.update({n: n for n in check_policies([p]) if n not in given})
         else:

@@ -452,9 +452,13 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
     if s.generated_compute_sites is not None:
         batchings.append(("generated_compute_sites", s.generated_compute_sites.batching))
+    known_models = set(models)
     for field, b in batchings:
         for model in b.models:
-            if model not in used_models:  # a typo would silently leave the site's batching
+            # a typo would silently leave the site's batching; a model of the catalog (or the
+            # scenario's own) that no service uses is a warning (a copy of a scenario that
+            # drops its VLA service keeps its sites' VLA batching)
+            if model not in used_models and model not in known_models:
                 raise unknown_name("model", model, used_models,
                                    field=f"{field}.batching.models")
     for f in s.fleets:
@@ -1010,6 +1014,15 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _device_memory_warnings(s, label)
     out += _service_time_warnings(s, label)
     out += _batch_deadline_warnings(s, label)
+    used = {v.model for v in s.services}
+    batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        batchings.append(("generated_compute_sites", s.generated_compute_sites.batching))
+    for field, b in batchings:
+        for model in sorted(set(b.models) - used):
+            out.append(str(InputError(
+                f"no service uses model {model!r}: this batching of it is not used",
+                file=label, field=f"{field}.batching.models", value=model)))
     named = {v.model for v in s.services}
     for mid in s.models:
         if mid not in named:
@@ -1463,8 +1476,10 @@ def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
                             (("", "dl"),)):
         hourly, peak = traffic.curve(direction)  # type: ignore[arg-type]
         curve = hourly if hourly is not None else list(DIURNAL * peak)
-        field = (f"ai_ran.traffic.{'uplink_' if direction == 'ul' else ''}"
-                 f"{'hourly' if hourly is not None else 'peak_utilization'}")
+        field = ("ai_ran.traffic." + (
+            ("uplink_hourly" if traffic.uplink_hourly is not None
+             else "uplink_peak_utilization") if direction == "ul"
+            else "hourly" if hourly is not None else "peak_utilization"))
         full = [h for h, u in enumerate(curve) if u >= 1.0]
         if not full:
             continue

@@ -778,7 +778,8 @@ class TrafficProfile(_Strict):
     hourly: list[Fraction] | None = Field(None, min_length=24, max_length=24)
     peak_utilization: Fraction = 0.8  # busy-hour PRB use of a loaded macro cell (assumption)
     # the uplink's own curve, where its PRBs are less (or more) used than the downlink's: 24
-    # hourly values, or the built-in curve at its own busy-hour peak; neither: the downlink's
+    # hourly values, or the downlink's curve (hourly, or the built-in) scaled to its own
+    # busy-hour peak; neither: the downlink's
     uplink_hourly: list[Fraction] | None = Field(None, min_length=24, max_length=24)
     uplink_peak_utilization: Fraction | None = None
     start_hour: float = Field(0.0, ge=0, lt=24)  # clock time at simulated t = 0
@@ -798,7 +799,11 @@ class TrafficProfile(_Strict):
             if self.uplink_hourly is not None:
                 return list(self.uplink_hourly), self.peak_utilization
             if self.uplink_peak_utilization is not None:
-                return None, self.uplink_peak_utilization
+                if self.hourly is None:
+                    return None, self.uplink_peak_utilization
+                top = max(self.hourly)  # the downlink's own shape, at the uplink's peak
+                scale = self.uplink_peak_utilization / top if top > 0 else 0.0
+                return [u * scale for u in self.hourly], self.uplink_peak_utilization
         return (list(self.hourly) if self.hourly is not None else None), self.peak_utilization
 
 

@@ -222,9 +222,10 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
 
 
 def _top_level_names(path: Path) -> set[str] | None:
-    """The names a Python file defines at top level (functions, classes, assignments,
-    imports), or None where they cannot be told without running it (a star import, a module
-    ``__getattr__``, a file that does not parse: the run says why)."""
+    """The names a Python file binds anywhere (functions, classes, assignments, imports, global
+    declarations: more than its module's own, which only lets a typo of a local name through),
+    or None where they cannot be told without running it (a star import, a module
+    ``__getattr__``, ``globals()`` or ``setattr``, a file that does not parse: the run says)."""
     import ast
 
     try:
@@ -235,16 +236,16 @@ def _top_level_names(path: Path) -> set[str] | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             return None
-    for node in tree.body:
-        for sub in ([node] if not isinstance(node, ast.If | ast.Try) else ast.walk(node)):
-            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(sub.name)
-            elif isinstance(sub, ast.Import | ast.ImportFrom):
-                names.update((a.asname or a.name).partition(".")[0] for a in sub.names)
-            elif isinstance(sub, ast.Assign | ast.AnnAssign | ast.AugAssign):
-                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
-                for t in targets:
-                    names.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+        if isinstance(node, ast.Name) and node.id in ("globals", "setattr", "vars"):
+            return None
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).partition(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
     return None if "__getattr__" in names else names
 
 
