@@ -249,3 +249,19 @@ def test_a_fleet_that_fleet_scale_rounds_to_no_device_is_named_as_such(tmp_path:
     assert ("field 'fleets[camera].count': this fleet has no devices (--fleet-scale 0.05 "
             "rounds its count to 0): it makes no request") in text
     assert "(got 0)" not in text
+
+
+def test_a_batching_of_a_model_no_service_uses_is_a_warning_and_a_misspelt_one_an_error() -> None:
+    """A copy of factory without its VLA service keeps on-prem's VLA batching: a warning (it
+    was refused); a name that is no model at all is still bad input with a close match."""
+    from airan.scenario.load import scenario_warnings
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["services"] = [v for v in d["services"] if v["name"] != "vla"]
+    d["fleets"] = [f for f in d["fleets"] if "vla" not in f["services"]]
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "batching.models" in w]
+    assert "compute_sites[on-prem].batching.models" in msg
+    assert "no service uses model 'openvla-7b'" in msg
+    d["compute_sites"][0]["batching"]["models"] = {"yolov8x": {"max_batch": 2}}
+    with pytest.raises(InputError, match=r"unknown model 'yolov8x'.*did you mean"):
+        scenario_from_dict(d)
