@@ -265,3 +265,26 @@ def test_a_batching_of_a_model_no_service_uses_is_a_warning_and_a_misspelt_one_a
     d["compute_sites"][0]["batching"]["models"] = {"yolov8x": {"max_batch": 2}}
     with pytest.raises(InputError, match=r"unknown model 'yolov8x'.*did you mean"):
         scenario_from_dict(d)
+
+
+def test_the_batch_warning_takes_a_mig_sites_ai_instance() -> None:
+    """Under ai_ran mig, a cell site's H100 runs AI on its 4g instance (64 of 132 SMs, half the
+    bandwidth): OpenVLA's batch of 2 takes 72.6 ms there against 36.1 ms on the whole GPU, so a
+    70 ms deadline that batch 1 meets (64.9 ms) is warned about under mig and not under
+    dynamic (whose share the run sets)."""
+    from one_cell import one_cell_site
+
+    from airan.scenario.load import scenario_warnings
+
+    d = one_cell_site()
+    d["compute_sites"][0]["batching"] = {"max_batch": 4, "max_wait_ms": 1}
+    d["services"][0].update(model="openvla-7b", deadline_ms=70.0)
+
+    def said(mode: str) -> list[str]:
+        d["ai_ran"] = {"mode": mode}
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "a batch of" in w]
+
+    (msg,) = said("mig")
+    assert "a batch of 2 openvla-7b requests takes 72.63 ms on H100 (its AI MIG instance) " \
+        "(one alone 64.88 ms)" in msg
+    assert said("dynamic") == []

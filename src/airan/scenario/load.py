@@ -1229,6 +1229,7 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
     GPU type, max_batch), naming the sites; measured times carried by ``measured_on`` as the
     engine carries them, the whole GPU's (an ``ai_ran`` share only lengthens them)."""
     from airan.catalog import load_gpus
+    from airan.compute import l1
     from airan.compute.roofline import roofline_ratio, service_time_table_s
 
     gpus = load_gpus()
@@ -1241,6 +1242,10 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
     if g is not None:
         sites.append(("generated_compute_sites.batching", "the generated sites", g.batching,
                       {x.type for x in g.gpus}))
+    # under ai_ran mig, a site that runs its cells' L1 runs AI on its MIG instance, at the
+    # instance's roofline (a measured time over its share of the SMs), as the engine does
+    mig = s.ai_ran.mode == "mig"
+    hosts = {site for site, _ in _l1_hosts(s).values()} if mig else set()
     found: dict[tuple[str, str, int], tuple[str, str, list[str]]] = {}  # -> text, field, sites
     for v in s.services:
         if v.name not in requested or v.model not in models:
@@ -1251,8 +1256,16 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
         deadline_s = v.deadline_ms * 1e-3
         for field, name, batching, types in sites:
             mb = batching.for_model(v.model)[0]
+            sliced = mig and (name in hosts or name == "the generated sites")
             for gpu in sorted(types) if mb > 1 else []:
-                t = service_time_table_s(spec, gpus[gpu], mb)
+                on = gpus[gpu]
+                share = 1.0
+                if sliced:
+                    share, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction, on)
+                    on = l1.mig_slice_spec(on, share, memory)
+                t = service_time_table_s(spec, on, mb)
+                if st is not None:
+                    t = t / share  # (a measured time is the whole GPU's)
                 if st is not None and st.measured_on is not None:
                     t = t * roofline_ratio(models[v.model], gpus[gpu], gpus[st.measured_on], mb)
                 late = np.flatnonzero(t[2:] >= deadline_s)
@@ -1260,7 +1273,8 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
                     continue  # (batch 1 misses too: the deadline's own warning)
                 k = int(late[0]) + 2
                 text = (f"a batch of {k} {v.model} requests takes {t[k] * 1e3:.4g} ms on "
-                        f"{gpu} (one alone {t[1] * 1e3:.4g} ms), at or beyond service "
+                        f"{gpu}{' (its AI MIG instance)' if sliced else ''} (one alone "
+                        f"{t[1] * 1e3:.4g} ms), at or beyond service "
                         f"{v.name!r}'s {v.deadline_ms:g} ms deadline: every request of a batch "
                         f"of {k} or more is late, however idle the GPUs; give the model "
                         f"max_batch {k - 1} there (batching.models.{v.model}.max_batch) or the "
