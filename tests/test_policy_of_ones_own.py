@@ -229,3 +229,19 @@ def test_the_sweeps_name_check_finds_names_bound_in_with_blocks_and_globals(
     assert names is not None and {"choose", "made", "make", "np"} <= names
     f.write_text("globals()['p'] = print\n", encoding="utf-8")
     assert _top_level_names(f) is None
+
+
+def test_objective_energy_on_cells_it_fills_is_cautioned() -> None:
+    """objective: energy with cells more than 90% used: a caution says why its estimate runs
+    low there (a robot maker's AMRs filled four uplinks and met 66%); the summary says the
+    objective and admission the run applied; objective latency on the same cells: nothing."""
+    from airan.report.cautions import cautions
+
+    s = airan.run("factory", duration_s=0.2).summary
+    assert (s["objective"], s["admission"]) == ("latency", "none")
+    busy = {**s, "objective": "energy",
+            "cells": {**s["cells"], "cells_busy_ul": 4, "busiest_cell_ul": "cell-a",
+                      "max_prb_utilization_ul": 0.999}}
+    assert [c for c in cautions(busy) if c.startswith("objective: energy offloads")]
+    assert not [c for c in cautions({**busy, "objective": "latency"})
+                if c.startswith("objective: energy")]

@@ -1060,6 +1060,9 @@ class Engine:
             "airan_version": airan_version(),
             "scenario": w.name,
             "policy": self.policy_name,
+            # what deadline-aware applies (a policy of one's own may read them)
+            "objective": self.scenario.objective,
+            "admission": self.scenario.admission,
             "seed": self.seed,
             "duration_s": float(self.now_s),
             "wall_s": float(self.wall_s),

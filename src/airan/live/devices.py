@@ -380,6 +380,8 @@ class DeviceEmulator:
             "airan_version": airan_version(),
             "scenario": w.name,
             "policy": policy,
+            "objective": self.scenario.objective,
+            "admission": self.scenario.admission,
             "seed": self.dep.seed,
             "duration_s": float(elapsed),
             "wall_s": float(self.wall_s),

@@ -153,6 +153,15 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "cell even in an idle network (their SNR at full power is below "
                    "min_sinr_db): every request they send over the radio drops "
                    "(radio_outage); more cells near them, or their work kept on board.")
+    busy_cells = sum(int(cells.get(f"cells_busy_{k}") or 0) for k in ("ul", "dl"))
+    if summary.get("objective") == "energy" and busy_cells:
+        out.append("objective: energy offloads every request its estimate says meets the "
+                   "deadline, however loaded the cells: an upload's estimate counts the data "
+                   "waiting now, not the uploads that start while it is under way, so on cells "
+                   "it fills the estimate runs low and requests sent on it miss (a robot maker's "
+                   "AMRs filled four cells' uplinks, 99.9%, and met 66% where objective latency "
+                   "met all). Give such services a deadline with a margin, or run objective "
+                   "latency.")
     down = [(f["target"], f) for f in summary.get("faults") or []
             if f.get("kind") == "site_down" and f.get("placed_while_down")]
     if down:
