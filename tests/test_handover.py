@@ -337,3 +337,28 @@ def test_links_are_re_evaluated_every_radio_step_along_a_straight_line() -> None
     # the re-listing of its candidate cells every 100 m from the start re-reads them too: from
     # there on, every 10 m
     assert all(abs(x - 10.0 * round(x / 10.0)) < 1e-3 for x in xs if x >= 100.0), str(xs)
+
+
+def test_a_context_moves_once_per_change_of_site_not_to_and_fro() -> None:
+    """150 vehicles on a Manhattan grid with a 1 MB context, nearest-edge: two requests of one
+    device in flight to two sites after a handover each pulled the context to its own site on
+    every wake-up (4,901 moves for 153 changes of site in request order; a review: waits of
+    seconds with a 10 MB context); now it moves about once per change (155), and a move leaves
+    a site only once the context is there."""
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0].update(count=150, mobility={"model": "manhattan", "block_m": 250.0,
+                                               "speed_mps": [8.0, 14.0]})
+    d["services"][0]["state_kb"] = 1000.0
+    res = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=10.0).run()
+    t = res.requests.to_pydict()
+    dev, place = np.asarray(t["device"]), np.asarray(t["placement"], dtype=object)
+    created = np.asarray(t["created_s"])
+    changes = 0
+    for x in np.unique(dev):
+        rows = np.flatnonzero(dev == x)
+        p = place[rows[np.argsort(created[rows], kind="stable")]]
+        p = p[p != "local"]
+        changes += int(np.sum(p[1:] != p[:-1]))
+    moves = res.summary["services"]["perception"]["state_migrations"]
+    assert changes > 50
+    assert moves <= 1.1 * changes, (moves, changes)

@@ -39,6 +39,10 @@ N_RQ_I = 8
 # on over the rest of its old path, kept in rq_path[r] (see flush_transit), from link k there
 # when I_HOP = HOP_OWN - k
 HOP_OWN = -1
+# I_NEXT of a request that waited at its site for its service's context to arrive (it is in no
+# list then): when its wait ends it is served there, the context not moved again (another
+# request of its device may have taken it on since: it moves once per request, not to and fro)
+CTX_WAITED = -3
 # a packet reserves at once the links it reaches within this of the moment it is handled, and
 # beyond moves hop by hop (an event at each node): each link serves packets in the order they
 # reach it, to within this (well below a slot, and with no event for short paths)
@@ -2485,7 +2489,9 @@ def site_arrive(W, S, r, t):
         orphan(S, r, s)
         return
     v = S.rq_i[r, I_SVC]
-    if W.svc_state_bits[v] > 0.0:  # a stateful service: its context must be here first
+    if S.rq_i[r, I_NEXT] == CTX_WAITED:  # its context came (see CTX_WAITED): served here
+        S.rq_i[r, I_NEXT] = -1
+    elif W.svc_state_bits[v] > 0.0:  # a stateful service: its context must be here first
         d = S.rq_i[r, I_DEV]
         held = S.ctx_site[d, v]
         S.ctx_site[d, v] = s
@@ -2494,17 +2500,22 @@ def site_arrive(W, S, r, t):
         if (held >= 0 and held != s and S.site_up[held] != 0
                 and W.path_delay_s[src, s] < np.inf):
             S.svc_migrations[v] += 1
-            ta = transport(W, S, W.path_links[src, s], W.svc_state_bits[v], t)
+            # (one still on its way to where it is held leaves from there once it is there)
+            ready = S.ctx_ready_s[d, v]
+            ta = transport(W, S, W.path_links[src, s], W.svc_state_bits[v],
+                           ready if ready > t else t)
             if ta < 0.0:  # the links are full: the context cannot move, nor the request
                 S.ctx_site[d, v] = held
                 drop(W, S, r, R_LINK_FULL, t)
                 return
             S.ctx_ready_s[d, v] = ta
             if ta > t:  # the request waits for its context (queued behind it on the links)
+                S.rq_i[r, I_NEXT] = CTX_WAITED
                 push_event(S, ta, r)
                 return
         elif held == s:
             if S.ctx_ready_s[d, v] > t:  # its context is still on its way here
+                S.rq_i[r, I_NEXT] = CTX_WAITED
                 push_event(S, S.ctx_ready_s[d, v], r)
                 return
         else:  # none yet, or lost with a failed or unreachable site: it starts afresh here
