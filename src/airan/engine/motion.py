@@ -4,19 +4,20 @@ Every ``update_ms`` (per fleet, on a fixed slot grid) the engine moves each mobi
 devices (:mod:`airan.mobility`), recomputes their links to the cells
 (:class:`~airan.engine.device_radio.DeviceRadio`) and decides handovers as an NR UE would report
 event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the hysteresis for
-the whole time-to-trigger. A handover silences the device's uplink for ``interruption_ms``;
-an answer is routed to the device's cell at the time its batch ends, and delivered by the cell
-the device is in when it arrives there (no forwarding between the cells is modelled). A serving
-cell that falls out of the device's strongest cells is lost: the device re-attaches to its
-strongest cell at once, its uplink silent until its radio link failure (T310) and the RRC
-re-establishment are through (``handover``'s ``t310_ms``, ``n310``, ``reestablish_ms``).
+the whole time-to-trigger. A handover silences the device's link, uplink and downlink, for
+``interruption_ms`` (its answers wait for its end); an answer is routed to the device's cell at
+the time its batch ends, and delivered by the cell the device is in when it arrives there (the
+Xn forwarding between the cells takes no time). A serving cell that falls out of the device's
+strongest cells is lost: the device re-attaches to its strongest cell at once, its link silent
+until its radio link failure (T310) and the RRC re-establishment are through (``handover``'s
+``t310_ms``, ``n310``, ``reestablish_ms``).
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
 :func:`radio_step_m` (positions themselves update every ``update_ms``); the uplink interference
-coupling between cells keeps the initial device positions; downlink answers are not held during
-the interruption; a fleet's ``update_ms`` is rounded up to the grid of the shortest one.
+coupling between cells keeps the initial device positions; a fleet's ``update_ms`` is rounded up
+to the grid of the shortest one; no radio link failure from a poor signal alone (Qout).
 """
 
 from __future__ import annotations

@@ -868,13 +868,14 @@ class Fault(_Strict):
 class Handover(_Strict):
     """Event A3 (TS 38.331 5.5.4.4): a neighbour better than the serving cell by ``hysteresis_db``
     for ``ttt_ms`` (a TimeToTrigger value of TS 38.331) triggers a handover, which silences the
-    device's uplink for ``interruption_ms`` (an assumption: tens of ms without DAPS).
+    device's link, both ways, for ``interruption_ms`` (an assumption: tens of ms without DAPS;
+    TS 38.133 6.1.1's budget for a known cell is nearer 50-60 ms).
 
     A device that loses its serving cell (it leaves the device's strongest cells as it moves, or
     goes off the air) declares a radio link failure when T310 expires: ``n310`` consecutive
     out-of-sync indications start it (TS 38.331 5.3.10), the first after radio link
     monitoring's evaluation period (:func:`airan.radio.nr.rlf_delay_s`); RRC re-establishment on
-    its best cell then takes ``reestablish_ms``. Its uplink is silent all that time."""
+    its best cell then takes ``reestablish_ms``. Its link is silent, both ways, all that time."""
 
     # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
     hysteresis_db: float = Field(3.0, ge=0, le=30)
