@@ -731,3 +731,20 @@ def test_the_sites_table_says_its_utilization_is_the_ais_under_ai_ran(tmp_path: 
     plain = CliRunner().invoke(app, ["run", "city", "--duration", "0.3", "--no-report",
                                      "--out", str(tmp_path / "p")], env={"COLUMNS": "120"})
     assert "AI utilization" not in plain.output and "utilization" in plain.output
+
+
+def test_the_l1s_fixed_share_is_a_knob_and_at_1_a_cell_costs_its_peak_at_any_load() -> None:
+    """ai_ran.l1_fixed_share: the share of a peak cell's L1 work a cell takes at no PRB use
+    (0.022 calibrated on the A100's 4 peak / 8 average cells). At 1 (Grace Hopper's "20 peak,
+    20 average" read as a cost) three cells take 3/20 of an H100 at night as at the busy hour;
+    at the default, far less at night (an operator's review: the GPU-hours to sell over a day
+    rest on it, and nothing let them change it)."""
+    night = Engine(_one_site("dynamic", hour=4.0), duration_s=2.0).run().summary
+    d = _one_site("dynamic", hour=4.0).model_dump(mode="json")
+    d["ai_ran"]["l1_fixed_share"] = 1.0
+    flat = Engine(scenario_from_dict(d), duration_s=2.0).run().summary
+    share = [s["sites"]["bs-gpu"]["ai_ran"]["mean_l1_share"] for s in (night, flat)]
+    assert share[1] == pytest.approx(3 / 20, rel=1e-6)
+    u = 0.8 * float(l1.DIURNAL[4])  # the background at 04 h, the devices' PRBs ~0
+    assert share[0] == pytest.approx(
+        3 * float(l1.l1_gpu_share(u, 20.0, 100.0, 4)), rel=0.05)

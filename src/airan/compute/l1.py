@@ -129,10 +129,13 @@ def l1_gpu_share(
     peak_cells: float,
     bandwidth_mhz: ArrayLike = REFERENCE_BANDWIDTH_MHZ,
     antennas: int = REFERENCE_ANTENNAS,
+    fixed_fraction: float = FIXED_FRACTION,
 ) -> NDArray[np.float64]:
-    """Fraction of one GPU that a cell's L1 needs at PRB utilization ``utilization`` (0..1)."""
+    """Fraction of one GPU that a cell's L1 needs at PRB utilization ``utilization`` (0..1);
+    ``fixed_fraction``: the share of a peak cell's work it takes at no PRB use (the work of
+    every slot), the calibrated 0.022 unless ``ai_ran.l1_fixed_share`` sets it."""
     u = np.clip(np.asarray(utilization, dtype=float), 0.0, 1.0)
-    per_cell = FIXED_FRACTION + (1.0 - FIXED_FRACTION) * u
+    per_cell = fixed_fraction + (1.0 - fixed_fraction) * u
     scale = np.asarray(bandwidth_mhz, dtype=float) / REFERENCE_BANDWIDTH_MHZ
     scale = scale * (antennas / REFERENCE_ANTENNAS) ** ANTENNA_EXPONENT
     if peak_cells <= 0:

@@ -78,6 +78,8 @@ class RanShare:
                     field="ai_ran.mode", value=self.mode)
         self.bandwidth_mhz = w.cell_bandwidth_mhz
         self.antennas = ar.antennas if ar.antennas is not None else scenario.radio.gnb_rx_antennas
+        self.fixed_share = (ar.l1_fixed_share if ar.l1_fixed_share is not None
+                            else l1.FIXED_FRACTION)
         self.share = np.ones(n_sites)  # AI share of each GPU in the current window
         self.l1_load = np.zeros(n_sites)  # L1 demand per GPU in the current window
         self.background = 0.0  # the background's PRB utilization now, downlink and uplink
@@ -218,7 +220,7 @@ class RanShare:
         share_per_cell = np.zeros(len(w.cell_names))
         host = self.cell_host[hosted]
         share_per_cell[hosted] = l1.l1_gpu_share(
-            util[hosted], 1.0, self.bandwidth_mhz[hosted], self.antennas
+            util[hosted], 1.0, self.bandwidth_mhz[hosted], self.antennas, self.fixed_share
         ) / np.maximum(self.peak_cells[host], 1e-12)
         if cells_down is not None:
             share_per_cell[cells_down] = 0.0

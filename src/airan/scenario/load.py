@@ -1358,8 +1358,10 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
         bw = (carrier or s.carrier).bandwidth_mhz
         n_gpu = counts.get(site) or (sum(x.count for x in g.gpus) if g is not None else 1)
         cap = l1.mig_l1_share(s.ai_ran.mig_l1_fraction, gpus[gid]) if mode == "mig" else 1.0
-        idle, full = (cells[cell_site] * float(l1.l1_gpu_share(u, peak, bw, antennas)) / n_gpu
-                      for u in (0.0, 1.0))
+        fixed = (s.ai_ran.l1_fixed_share if s.ai_ran.l1_fixed_share is not None
+                 else l1.FIXED_FRACTION)
+        idle, full = (cells[cell_site] * float(l1.l1_gpu_share(u, peak, bw, antennas, fixed))
+                      / n_gpu for u in (0.0, 1.0))
         if full <= cap + 1e-12:
             continue
         where = "even with no traffic" if idle > cap else (

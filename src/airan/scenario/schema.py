@@ -821,6 +821,10 @@ class AiRan(_Strict):
     # antennas (radio.gnb_rx_antennas), so that the L1 cost and the uplink gain agree
     antennas: int | None = Field(None, ge=1, le=64)
     update_ms: PosFloat = 100.0  # how often the L1 load is re-evaluated (cell loads are EWMAs)
+    # the share of a peak cell's L1 work a cell takes at no PRB use (control channels, PRACH,
+    # the pipeline's persistent kernels); None: 0.022, through the A100's 4 peak / 8 average
+    # cells (airan.compute.l1); Grace Hopper's "20 peak, 20 average" read as a cost gives 1
+    l1_fixed_share: Fraction | None = None
     traffic: TrafficProfile | None = None  # background cell traffic; None = AI traffic only
 
 
