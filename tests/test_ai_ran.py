@@ -624,8 +624,17 @@ def test_the_cells_whose_l1_runs_on_a_gpu_that_goes_down_are_off_the_air() -> No
     assert after.sum() >= 2 and np.all(ul_end[after] - created[after] < 0.1)  # back on air
     assert r.summary["sites"]["bs-gpu"]["ai_ran"]["l1_slot_misses"] == round(
         0.25 / eng.world.slot_s)
+    # every one of them a fault's (no GPU up), not the L1's capacity: said apart (an
+    # operator's review: the terminal explained them as slots the L1 did not fit)
+    assert r.summary["ai_ran"]["l1_slots_down"] == round(0.25 / eng.world.slot_s)
+    assert r.summary["sites"]["bs-gpu"]["ai_ran"]["l1_slots_down"] == round(
+        0.25 / eng.world.slot_s)
     (row,) = r.summary["faults"]
     assert row["cells_off_air"] == 3 and row["devices_without_cell"] == 4
+    from airan.report.events import events
+
+    (line,) = [e for e in events(r.summary) if e.startswith("faults:")]
+    assert "3 cells off the air (no GPU up for their L1)" in line
 
 
 def test_devices_of_cells_whose_l1_goes_down_re_attach_to_a_neighbour_site() -> None:

@@ -362,19 +362,22 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     slots = ar.get("l1_slots")
     if hosts:
         n_cells = sum(a["hosted_cells"] for a in hosts)
+        down = int(ar.get("l1_slots_down") or 0)
         of = (f"{misses:,} of its {int(slots):,} site-slots ({misses / slots:.1%})" if slots
               else f"{misses:,} of its slots")
+        lost = (f" ({down:,} of them while a fault had all of a site's GPUs down, its cells "
+                "off the air)" if down else "")
         text = (f"AI-and-RAN ({ar['mode']}): the L1 of {n_cells:,} "
                 f"cell{'s' if n_cells != 1 else ''} took "
                 f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
                 f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {of} "
-                "did not fit; AI used "
+                f"did not fit{lost}; AI used "
                 f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
         if ar["mode"] == "dynamic":  # (what the mode assumes, not what the run found)
             text += ("; under dynamic the L1 has the GPU first (an assumption: priority over "
                      "AI's kernels in every slot), so a slot misses only where the L1 alone "
-                     "needs more than the site's GPUs")
+                     "needs more than the site's GPUs that are up")
         if misses:
             model = ar.get("radio_model", "nr")
             text += ("; the L1 drops a slot that does not fit, and its cells carry no data "

@@ -1089,6 +1089,8 @@ class Engine:
                 # carry the data regardless)
                 "radio_model": ("nr", "ideal", "fixed")[w.radio_model],
                 "l1_slot_misses": int(self.ran.l1_slot_misses.sum()),
+                # of them, those of a site with no GPU up (a fault's, not a lack of capacity)
+                "l1_slots_down": int(self.ran.l1_slots_down.sum()),
                 # the slots of all sites that run a cell's L1 (l1_slot_misses' denominator)
                 "l1_slots": int(self.ran.l1_slots.sum()),
                 # the GPUs that run the L1 (each site's own, all sites', under sites.*.ai_ran)

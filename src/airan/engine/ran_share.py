@@ -93,6 +93,7 @@ class RanShare:
         # slots a site's L1 dropped (a float: a window drops 1 - fit of its slots)
         self.l1_slots_dropped = np.zeros(n_sites)
         self.l1_slots = np.zeros(n_sites, dtype=np.int64)  # slots a site's L1 ran (or dropped)
+        self.l1_slots_down = np.zeros(n_sites, dtype=np.int64)  # dropped with no GPU up
         self.fit = np.ones(n_sites)  # the share of its slots a site's L1 processes now
         self.cell_fit = np.ones(len(w.cell_names))  # the same per cell (1: no L1 hosted)
         # the fit the cells' measured PRB use was taken under: per direction, averaged with the
@@ -142,6 +143,8 @@ class RanShare:
         slots = int(round(dt / self.slot_s))
         hosting = self.hosted_cells > 0
         self.l1_slots_dropped += np.where(hosting, slots * (1.0 - self.fit), 0.0)
+        # of them, those of a site that had no GPU up (a fault's, not the L1's capacity)
+        self.l1_slots_down += np.where(hosting & (self.n_up <= 0), slots, 0)
         self.l1_slots += np.where(hosting, slots, 0)
         self.t_window = now_s
 
@@ -270,5 +273,7 @@ class RanShare:
             # l1_share and the terminal's line)
             "mean_l1_share": float(self.l1_gpu_s[s] / total) if total > 0 else 0.0,
             "l1_slot_misses": int(self.l1_slot_misses[s]),
+            # of them, the slots it had no GPU up for (a fault's: the cells were off the air)
+            "l1_slots_down": int(self.l1_slots_down[s]),
             "l1_slots": int(self.l1_slots[s]),
         }

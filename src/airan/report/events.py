@@ -44,6 +44,14 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
         text += (f": requests given back to the policy {_count(given, 'time')} "
                  f"({f.get('redispatched', 0):,} placed again, {f.get('lost', 0):,} rejected "
                  "at once)")
+        off = int(f.get("cells_off_air") or 0)
+        if off:  # (ai_ran: no GPU left up to run its cells' L1)
+            text += (f"; {_count(off, 'cell')} off the air (no GPU up for their L1), "
+                     f"{_count(int(f.get('devices_moved', 0)), 'device')} moved to another "
+                     "cell")
+            without = int(f.get("devices_without_cell", 0))
+            if without:
+                text += f", {without:,} left with no cell on air"
     elif kind == "cell_down":
         text += f": {_count(int(f.get('devices_moved', 0)), 'device')} moved to another cell"
         without = int(f.get("devices_without_cell", 0))
