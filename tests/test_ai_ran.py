@@ -598,6 +598,9 @@ def test_an_uplink_curve_given_twice_is_bad_input_and_a_full_one_a_warning() -> 
     # an uplink peak scales the downlink's own hourly shape, not the built-in curve
     from airan.scenario.schema import TrafficProfile
 
+    d["ai_ran"]["traffic"] = {"hourly": [0.5] * 24, "peak_utilization": 0.6}
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "not used" in w]
+    assert "field 'ai_ran.traffic.peak_utilization': hourly gives the background's curve" in msg
     t = TrafficProfile(hourly=[0.6] * 23 + [0.3], uplink_peak_utilization=0.3)
     assert t.curve("ul")[0] == pytest.approx([0.3] * 23 + [0.15])
     assert t.curve("dl")[0] == [0.6] * 23 + [0.3]
@@ -757,3 +760,22 @@ def test_the_l1s_fixed_share_is_a_knob_and_at_1_a_cell_costs_its_peak_at_any_loa
     u = 0.8 * float(l1.DIURNAL[4])  # the background at 04 h, the devices' PRBs ~0
     assert share[0] == pytest.approx(
         3 * float(l1.l1_gpu_share(u, 20.0, 100.0, 4)), rel=0.05)
+
+
+def test_a_mig_split_that_no_mig_layout_has_is_warned_about() -> None:
+    """An L1 on 1/7 leaves AI 6/7 of the GPU as one instance, which MIG has no profile for
+    (1g, 2g, 3g, 4g, 7g): a warning (an operator's review: it was taken silently); 3/7 and 4/7
+    split a GPU in two instances MIG has, and say nothing."""
+    from airan.scenario.load import scenario_warnings
+
+    def said(fraction: float) -> list[str]:
+        d = _one_site("mig").model_dump(mode="json")
+        d["ai_ran"]["mig_l1_fraction"] = fraction
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "MIG" in w]
+
+    (one,) = said(1 / 7)
+    assert "an L1 slice of 1 of 7 compute slices leaves AI 6 of 7, which no single MIG " \
+        "instance has" in one
+    (odd,) = said(0.37)
+    assert "an L1 slice of 2.59 of 7 compute slices is no MIG profile" in odd
+    assert said(3 / 7) == said(4 / 7) == said(0.4286) == []

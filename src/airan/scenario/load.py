@@ -1033,6 +1033,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _bs_height_warnings(s, label)
     out += _queue_limit_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
+    out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
@@ -1331,6 +1332,33 @@ def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+def _mig_layout_warnings(s: Scenario, label: str | None) -> list[str]:
+    """``ai_ran.mode`` mig with an L1 slice whose rest is no single MIG instance: of the 7
+    compute slices, only an L1 on 3 (AI on one 4g instance) or on 4 (AI on one 3g) splits a GPU
+    in two instances that MIG has (1g, 2g, 3g, 4g, 7g: no 5g or 6g; NVIDIA MIG User Guide); the
+    twin still gives AI the rest as one instance (an operator's review: 1/7 gave AI 6/7 of an
+    H100, where a real layout has 4g + 2g and a model instance on one of them)."""
+    from airan.compute.l1 import MIG_MEMORY_EIGHTHS
+
+    if s.ai_ran.mode != "mig":
+        return []
+    f = s.ai_ran.mig_l1_fraction
+    l1_slices, ai_slices = 7 * f, 7 * (1 - f)
+    whole = abs(l1_slices - round(l1_slices)) < 1e-3
+    if whole and round(l1_slices) in MIG_MEMORY_EIGHTHS and round(ai_slices) in \
+            MIG_MEMORY_EIGHTHS:
+        return []
+    what = (f"an L1 slice of {round(l1_slices)} of 7 compute slices leaves AI "
+            f"{round(ai_slices)} of 7, which no single MIG instance has" if whole else
+            f"an L1 slice of {l1_slices:.3g} of 7 compute slices is no MIG profile, nor is the "
+            f"{ai_slices:.3g} it leaves AI")
+    return [str(InputError(
+        f"{what} (profiles of 1, 2, 3, 4 or 7 whole slices): the twin gives each its share of "
+        "the GPU, AI's as one instance, all the same; 3/7 (AI on one 4g) or 4/7 (on one 3g) "
+        "is a layout MIG has", file=label, field="ai_ran.mig_l1_fraction",
+        value=round(f, 4)))]
+
+
 def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     """A cell-site compute site whose GPUs cannot carry its cells' L1 at full PRB use (in
     ``mig`` mode, on the L1's slice): its L1 misses slots whenever the cells are that loaded,
@@ -1481,13 +1509,19 @@ def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     from airan.compute.l1 import DIURNAL
 
+    out = []
+    default_peak = type(traffic).model_fields["peak_utilization"].default
+    if traffic.hourly is not None and traffic.peak_utilization != default_peak:
+        out.append(str(InputError(  # (a dumped scenario writes the default beside hourly)
+            "hourly gives the background's curve, so this peak_utilization is not used",
+            file=label,
+            field="ai_ran.traffic.peak_utilization", value=traffic.peak_utilization)))
     own_ul = traffic.uplink_hourly is not None or traffic.uplink_peak_utilization is not None
     what = {"": "nothing the fleets send moves on the air then (their requests wait, and "
                 "uplink buffers fill)",
             "downlink ": "no answer moves on the air then (answers wait at their cells)",
             "uplink ": "nothing the fleets send up moves then (their requests wait, and uplink "
                        "buffers fill)"}
-    out = []
     for link, direction in ((("downlink ", "dl"), ("uplink ", "ul")) if own_ul else
                             (("", "dl"),)):
         hourly, peak = traffic.curve(direction)  # type: ignore[arg-type]
