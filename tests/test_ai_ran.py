@@ -779,3 +779,21 @@ def test_a_mig_split_that_no_mig_layout_has_is_warned_about() -> None:
     (odd,) = said(0.37)
     assert "an L1 slice of 2.59 of 7 compute slices is no MIG profile" in odd
     assert said(3 / 7) == said(4 / 7) == said(0.4286) == []
+
+
+def test_the_mig_line_says_what_the_slice_keeps_and_a_sweep_row_has_the_gpu_hours(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Under mig the terminal says what share of the GPU time the L1's slice keeps from AI
+    whatever it uses (1 - 64/132 of an H100: 51.5%; an operator read 'AI used 10% of what it
+    left' as 88% left), and a sweep's row has the L1's and AI's GPU-hours (a day's worth needed
+    a script over every run's summary)."""
+    from airan.cli import _print_ai_ran_line
+    from airan.sweep.runner import headline
+
+    s = Engine(_one_site("mig", hour=20.0), duration_s=1.0).run().summary
+    _print_ai_ran_line(s)
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"the L1's slice keeps {1 - 64 / 132:.1%} of that GPU time from AI" in text
+    row = headline(s)
+    for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
+        assert row[key] == s["ai_ran"][key]

@@ -374,6 +374,10 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
                 f"did not fit{lost}; AI used "
                 f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
+        if ar["mode"] == "mig" and host_h:
+            text += (f"; under mig the L1's slice keeps {1 - capacity / host_h:.1%} of that "
+                     "GPU time from AI whatever it uses (the slice's unused part and the SMs "
+                     "neither instance has count as idle)")
         if ar["mode"] == "dynamic":  # (what the mode assumes, not what the run found)
             text += ("; under dynamic the L1 has the GPU first (an assumption: priority over "
                      "AI's kernels in every slot), so a slot misses only where the L1 alone "

@@ -231,6 +231,10 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     if ar.get("l1_slots"):  # the cells' L1 on the GPUs: the share of its slots that missed
         row["l1_slot_misses"] = ar.get("l1_slot_misses")
         row["l1_slot_miss_share"] = ar["l1_slot_misses"] / ar["l1_slots"]
+        # the GPU-hours of the sites that run it: the L1's, what it left AI, what AI used (a
+        # day's sum over a start_hour axis is what an operator sells)
+        for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
+            row[key] = ar.get(key)
     for name, svc in (summary.get("services") or {}).items():
         _outcome_columns(row, name, svc)
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
