@@ -39,7 +39,7 @@ GH200_DATASHEET = {"memory_gb": 96, "mem_bw_tbps": 4.0, "bf16": 989, "fp16": 989
 
 def test_every_domain_gpu_present_plus_cpus() -> None:
     gpus = load_gpus()
-    assert set(DOMAIN_GPUS) | {"GH200", "CPU", "DeviceCPU"} == set(gpus)
+    assert set(DOMAIN_GPUS) | {"GH200", "H100-PCIe", "H100-NVL", "CPU", "DeviceCPU"} == set(gpus)
 
 
 def test_gh200_has_its_datasheet_figures_and_mig() -> None:
@@ -178,3 +178,18 @@ def test_mig_profiles_have_the_sms_nvidia_smi_lists() -> None:
             assert all(0 < n <= spec.sms for n in spec.mig_sms.values()), gid
             shares = [spec.mig_sm_share(k) for k in sorted(spec.mig_sms)]
             assert shares == sorted(shares), gid  # more slices, more SMs
+
+
+def test_the_h100s_of_mainstream_servers_have_their_datasheet_columns() -> None:
+    """The PCIe card and the NVL pair's GPU, beside the SXM5 module the catalog calls H100 (a
+    robot maker's edge server carries PCIe cards; 'H100-PCIe' was answered 'did you mean H100',
+    1.7x the bandwidth): the H100 datasheet's columns, dense (half the with-sparsity figures)."""
+    g = load_gpus()
+    pcie, nvl, sxm = g["H100-PCIe"], g["H100-NVL"], g["H100"]
+    assert (pcie.mem_bw_tbps, pcie.memory_gb, pcie.tdp_w) == (2.0, 80, 350)
+    assert (pcie.tflops.bf16, pcie.tflops.fp8, pcie.tflops.fp32) == (756, 1513, 51)
+    assert (nvl.mem_bw_tbps, nvl.memory_gb, nvl.tdp_w) == (3.9, 94, 400)
+    assert (nvl.tflops.bf16, nvl.tflops.fp8, nvl.tflops.fp32) == (835, 1671, 60)
+    assert sxm.mem_bw_tbps / pcie.mem_bw_tbps == pytest.approx(1.675)
+    assert pcie.mig and nvl.mig and pcie.mig_sms is None  # (its profiles' SMs: sevenths)
+    assert "SXM" in sxm.name and "PCIe" in pcie.name
