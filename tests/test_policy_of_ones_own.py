@@ -239,9 +239,13 @@ def test_objective_energy_on_cells_it_fills_is_cautioned() -> None:
 
     s = airan.run("factory", duration_s=0.2).summary
     assert (s["objective"], s["admission"]) == ("latency", "none")
+    assert s["policy"] == "deadline-aware"
     busy = {**s, "objective": "energy",
             "cells": {**s["cells"], "cells_busy_ul": 4, "busiest_cell_ul": "cell-a",
                       "max_prb_utilization_ul": 0.999}}
     assert [c for c in cautions(busy) if c.startswith("objective: energy offloads")]
     assert not [c for c in cautions({**busy, "objective": "latency"})
+                if c.startswith("objective: energy")]
+    # a policy that does not apply the objective: nothing of it to say
+    assert not [c for c in cautions({**busy, "policy": "nearest-edge"})
                 if c.startswith("objective: energy")]
