@@ -797,3 +797,27 @@ def test_the_mig_line_says_what_the_slice_keeps_and_a_sweep_row_has_the_gpu_hour
     row = headline(s)
     for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
         assert row[key] == s["ai_ran"][key]
+
+
+def test_slots_a_faults_outage_lost_do_not_fail_a_plan_nor_read_as_not_fitting(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A site_down at the only site that runs its cells' L1 loses its slots while it lasts:
+    they are not the L1's capacity, so the planner does not fail a build-out for them (more
+    GPUs would not help: a review found every build-out failing), the terminal says they were
+    lost to the fault, not that they did not fit, and the mig line's share leaves the down
+    time out."""
+    from airan.cli import _print_ai_ran_line
+    from airan.planner.evaluate import _metrics
+
+    d = _one_site("mig", hour=20.0).model_dump(mode="json")
+    d["faults"] = [{"kind": "site_down", "site": "bs-gpu", "start_s": 0.2, "end_s": 0.4}]
+    s = Engine(scenario_from_dict(d), duration_s=1.0).run().summary
+    ar = s["ai_ran"]
+    assert ar["l1_slot_misses"] == ar["l1_slots_down"] > 0
+    assert _metrics(s)["l1_slot_misses"] == 0
+    _print_ai_ran_line(s)
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"0 of its {ar['l1_slots']:,} site-slots (0.0%) did not fit, and " \
+        f"{ar['l1_slots_down']:,} were lost while a fault had all of a site's GPUs down" in text
+    assert "the L1 drops a slot that does not fit" not in text
+    assert f"the L1's slice keeps {1 - 64 / 132:.1%} of that GPU time from AI" in text

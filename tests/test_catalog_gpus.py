@@ -192,4 +192,5 @@ def test_the_h100s_of_mainstream_servers_have_their_datasheet_columns() -> None:
     assert (nvl.tflops.bf16, nvl.tflops.fp8, nvl.tflops.fp32) == (835, 1671, 60)
     assert sxm.mem_bw_tbps / pcie.mem_bw_tbps == pytest.approx(1.675)
     assert pcie.mig and nvl.mig and pcie.mig_sms is None  # (its profiles' SMs: sevenths)
+    assert nvl.mig_sms == sxm.mig_sms  # (the same 132-SM GH100: assumed)
     assert "SXM" in sxm.name and "PCIe" in pcie.name

@@ -6,6 +6,7 @@ import copy
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -288,3 +289,27 @@ def test_the_batch_warning_takes_a_mig_sites_ai_instance() -> None:
     assert "a batch of 2 openvla-7b requests takes 72.63 ms on H100 (its AI MIG instance) " \
         "(one alone 64.88 ms)" in msg
     assert said("dynamic") == []
+
+
+def test_the_batch_warning_under_mig_takes_a_scenario_models_given_time_as_the_engine() -> None:
+    """A model of the scenario's own with measured batch times runs on the AI's MIG instance
+    at those times over the instance's share, as the engine takes them (a review: the warning
+    divided only a service's own service_time, and called a batch of 4 at 70 ms the first
+    late one where the engine's batch of 2 took 82.5 ms)."""
+    from one_cell import one_cell_site
+
+    from airan.engine import Engine
+    from airan.scenario.load import scenario_warnings
+
+    d = one_cell_site()
+    d["compute_sites"][0]["batching"] = {"max_batch": 4, "max_wait_ms": 1}
+    d["models"] = {"mine": {"service_time_ms": {"dist": "fixed",
+                                                "batch_ms": {1: 30.0, 2: 40.0, 4: 70.0}},
+                            "weight_bytes": 2e7}}
+    d["services"][0].update(model="mine", deadline_ms=70.0)
+    d["ai_ran"] = {"mode": "mig"}
+    sc = scenario_from_dict(d)
+    (msg,) = [w for w in scenario_warnings(sc) if "a batch of" in w]
+    table_ms = Engine(sc, duration_s=0.01).world.svc_time_s[0] * 1e3
+    g = int(np.argmax(table_ms[:, 1]))  # (the MIG instance's row: the slowest)
+    assert f"a batch of 2 mine requests takes {table_ms[g, 2]:.4g} ms" in msg

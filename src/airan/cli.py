@@ -362,11 +362,12 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
     slots = ar.get("l1_slots")
     if hosts:
         n_cells = sum(a["hosted_cells"] for a in hosts)
-        down = int(ar.get("l1_slots_down") or 0)
+        down = min(int(ar.get("l1_slots_down") or 0), misses)
+        misses -= down  # (what the L1 did not fit; a fault's outage lost the rest)
         of = (f"{misses:,} of its {int(slots):,} site-slots ({misses / slots:.1%})" if slots
               else f"{misses:,} of its slots")
-        lost = (f" ({down:,} of them while a fault had all of a site's GPUs down, its cells "
-                "off the air)" if down else "")
+        lost = (f", and {down:,} were lost while a fault had all of a site's GPUs down (its "
+                "cells off the air)" if down else "")
         text = (f"AI-and-RAN ({ar['mode']}): the L1 of {n_cells:,} "
                 f"cell{'s' if n_cells != 1 else ''} took "
                 f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
@@ -374,8 +375,9 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
                 f"did not fit{lost}; AI used "
                 f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
-        if ar["mode"] == "mig" and host_h:
-            text += (f"; under mig the L1's slice keeps {1 - capacity / host_h:.1%} of that "
+        up_h = host_h - sum(a.get("down_gpu_hours", 0.0) for a in hosts)
+        if ar["mode"] == "mig" and up_h > 0:
+            text += (f"; under mig the L1's slice keeps {1 - capacity / up_h:.1%} of that "
                      "GPU time from AI whatever it uses (the slice's unused part and the SMs "
                      "neither instance has count as idle)")
         if ar["mode"] == "dynamic":  # (what the mode assumes, not what the run found)

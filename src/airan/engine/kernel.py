@@ -878,6 +878,8 @@ def _pending_moves(W, S):
         s = S.rq_i[r, I_PLACE]
         if W.svc_state_bits[v] <= 0.0 or s < 0 or S.site_up[s] == 0:
             continue  # (one on its way to a failed site is turned away there: no move)
+        if S.rq_i[r, I_NEXT] == CTX_WAITED:
+            continue  # (its move is made: it waits at its site, and moves nothing again)
         key[m] = S.rq_i[r, I_DEV] * n_svc + v
         seq[m] = S.rq_i[r, I_SEQ]
         row[m] = r
@@ -2500,14 +2502,14 @@ def site_arrive(W, S, r, t):
         if (held >= 0 and held != s and S.site_up[held] != 0
                 and W.path_delay_s[src, s] < np.inf):
             S.svc_migrations[v] += 1
-            # (one still on its way to where it is held leaves from there once it is there)
             ready = S.ctx_ready_s[d, v]
-            ta = transport(W, S, W.path_links[src, s], W.svc_state_bits[v],
-                           ready if ready > t else t)
+            ta = transport(W, S, W.path_links[src, s], W.svc_state_bits[v], t)
             if ta < 0.0:  # the links are full: the context cannot move, nor the request
                 S.ctx_site[d, v] = held
                 drop(W, S, r, R_LINK_FULL, t)
                 return
+            if ready > t:  # still on its way to where it is held: it leaves from there once
+                ta += ready - t  # there (the links reserved from now, a simplification)
             S.ctx_ready_s[d, v] = ta
             if ta > t:  # the request waits for its context (queued behind it on the links)
                 S.rq_i[r, I_NEXT] = CTX_WAITED

@@ -109,8 +109,10 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
                          "served": int(c.get("served") or 0)}
              for name, c in (summary.get("sites") or {}).items()}
     # slots the RAN's L1 missed on GPUs that host cells (ai_ran): a build-out whose cell-site
-    # GPUs cannot carry the L1 fails whatever its AI latencies
-    l1_misses = int((summary.get("ai_ran") or {}).get("l1_slot_misses") or 0)
+    # GPUs cannot carry the L1 fails whatever its AI latencies; not those a fault's outage
+    # lost (no GPU up: more GPUs would not help)
+    ar = summary.get("ai_ran") or {}
+    l1_misses = int(ar.get("l1_slot_misses") or 0) - int(ar.get("l1_slots_down") or 0)
     return {"services": services, "sites": sites, "wall_s": _num(summary.get("wall_s")),
             "l1_slot_misses": l1_misses}
 

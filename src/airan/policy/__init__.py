@@ -73,8 +73,9 @@ def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
             module = sys.modules.get(name)
             if module is None:
                 continue
-            # (its file gone, say: the module as it was)
-            with contextlib.suppress(Exception):
+            # (its file gone, or loaded by path: the module as it was; anything else its code
+            # raises is the policy's import error)
+            with contextlib.suppress(ImportError, FileNotFoundError):
                 importlib.reload(module)
         return sys.modules[mod_name]
     if mod_name in sys.modules:

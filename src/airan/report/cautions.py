@@ -154,8 +154,9 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "min_sinr_db): every request they send over the radio drops "
                    "(radio_outage); more cells near them, or their work kept on board.")
     busy_cells = sum(int(cells.get(f"cells_busy_{k}") or 0) for k in ("ul", "dl"))
-    if (summary.get("objective") == "energy" and busy_cells
-            and summary.get("policy") == "deadline-aware"):  # (which applies the objective)
+    if (summary.get("objective") == "energy" and busy_cells  # (deadline-aware applies it)
+            and summary.get("policy") in ("deadline-aware",
+                                          "airan.policy.builtin:deadline_aware")):
         out.append("objective: energy offloads every request its estimate says meets the "
                    "deadline, however loaded the cells: an upload's estimate counts the data "
                    "waiting now, not the uploads that start while it is under way, so on cells "

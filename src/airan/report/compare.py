@@ -302,6 +302,7 @@ def run_comparison(
 
             summary = jsonable(note_fleet_scale(engine.run(progress=tick).summary,
                                                 fleet_scale))
+            summary["policy"] = p  # (its label here: two functions of one name are numbered)
             write_json_atomic(runs_dir / f"{_slug(p)}-seed{seed}.json", summary)
             runs.append({"policy": p, "seed": seed, "summary": summary})
     wall = time.perf_counter() - t0
@@ -613,7 +614,9 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
     # the cells' own L1 on the GPUs (ai_ran): slots it did not fit, whatever the placement
     l1 = [ar for s in (r["summary"] for r in data.get("runs") or [])
           if (ar := s.get("ai_ran") or {}).get("l1_slots")]
-    shares = [ar["l1_slot_misses"] / ar["l1_slots"] for ar in l1]
+    # (slots a fault's outage lost are not the L1's capacity: left out)
+    shares = [(ar["l1_slot_misses"] - (ar.get("l1_slots_down") or 0)) / ar["l1_slots"]
+              for ar in l1]
     if shares and max(shares) > 0:
         model = l1[0].get("radio_model", "nr")
         lo, hi = min(shares), max(shares)

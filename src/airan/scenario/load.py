@@ -1265,8 +1265,8 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
                     share, memory = l1.mig_ai_slice(s.ai_ran.mig_l1_fraction, on)
                     on = l1.mig_slice_spec(on, share, memory)
                 t = service_time_table_s(spec, on, mb)
-                if st is not None:
-                    t = t / share  # (a measured time is the whole GPU's)
+                if spec.service_time_ms is not None:
+                    t = t / share  # (a given time is the whole GPU's, as the engine takes it)
                 if st is not None and st.measured_on is not None:
                     t = t * roofline_ratio(models[v.model], gpus[gpu], gpus[st.measured_on], mb)
                 late = np.flatnonzero(t[2:] >= deadline_s)

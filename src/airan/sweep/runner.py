@@ -231,6 +231,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     if ar.get("l1_slots"):  # the cells' L1 on the GPUs: the share of its slots that missed
         row["l1_slot_misses"] = ar.get("l1_slot_misses")
         row["l1_slot_miss_share"] = ar["l1_slot_misses"] / ar["l1_slots"]
+        row["l1_slots_down"] = ar.get("l1_slots_down")  # (of them, a fault's outage's)
         # the GPU-hours of the sites that run it: the L1's, what it left AI, what AI used (a
         # day's sum over a start_hour axis is what an operator sells)
         for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
