@@ -136,6 +136,18 @@ class Snapshot:
     Cheap to take: per-site figures are computed on first use, per-device figures only for the
     devices asked about, so a policy pays for what it reads.
 
+    - ``time_s``: the decision's time; ``world``: the scenario as arrays, read-only
+      (:class:`airan.engine.world.World`), among them ``site_names`` (the index a policy
+      answers with names that site), ``site_kind``, ``service_names``, ``svc_model``,
+      ``svc_deadline_s``, ``svc_ul_bits``, ``local_time_s`` [fleets, services] (a device's own
+      compute time; inf where it has none), ``dev_fleet``, ``dev_cell``, ``cell_node`` and
+      ``path_delay_s`` [nodes, sites] (inf: no route), and ``extras``, a dict of the run's own
+      that a policy may write to (state that lasts one run).
+    - ``site_queue_len``: requests waiting at each site, all models together (what its
+      ``queue_limit`` counts).
+    - ``ul_tx_w(devices)``: each device's power (W, its circuits and its PA) while it sends on
+      its share of its cell now: what ``objective: energy`` weighs.
+
     - ``site_backlog_s``: expected wait before a new request would start on a GPU of each site,
       counting the requests queued there and those already on their way there (placed by
       earlier decisions, still in an uplink buffer or on the links, or waiting there for their
@@ -323,7 +335,11 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Batch:
-    """The new requests of one decision interval, in time order."""
+    """The new requests of one decision interval, in time order: ``time_s`` each one's
+    creation (s), ``device`` and ``service`` indices into the world's devices and
+    ``service_names``, ``cell`` its device's cell then. Where a fault gives a site's requests
+    back, the policy is called again for them with ``time_s`` now (and a site it answers that
+    is not ``site_healthy`` gives them back again)."""
 
     time_s: NDArray[np.float64]
     device: NDArray[np.int64]
