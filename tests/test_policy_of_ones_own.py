@@ -249,3 +249,21 @@ def test_objective_energy_on_cells_it_fills_is_cautioned() -> None:
     # a policy that does not apply the objective: nothing of it to say
     assert not [c for c in cautions({**busy, "policy": "nearest-edge"})
                 if c.startswith("objective: energy")]
+
+
+def test_a_policy_that_raises_is_named_with_its_batch_and_time() -> None:
+    """A policy of one's own that raises: one line with the exception, where in its code, and
+    the batch and simulated time of the failing call (a researcher: it gave neither)."""
+    def broken(snapshot, batch):
+        if snapshot.time_s > 0.05:
+            raise ZeroDivisionError("late in the run")
+        import numpy as np
+
+        return np.zeros(len(batch), dtype=np.int64)
+
+    with pytest.raises(airan.InputError) as exc:
+        airan.run("factory", policy=broken, duration_s=0.2)
+    text = str(exc.value)
+    assert "calling the policy with (snapshot, batch) on a batch of " in text
+    assert " at t = 0.05" in text and "raised ZeroDivisionError: late in the run" in text
+    assert "in broken)" in text

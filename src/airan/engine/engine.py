@@ -478,7 +478,9 @@ class Engine:
         except Exception as exc:
             if ":" not in self.policy_name:  # a built-in policy: a bug in airan, not the input
                 raise
-            raise policy_failed(exc, self.policy_name) from exc  # a user's policy failed
+            when = (f" on a batch of {n} at t = "
+                    f"{float(batch.time_s[0]) if n else self.now_s:.4f} s")
+            raise policy_failed(exc, self.policy_name, when) from exc  # a user's policy failed
         place = np.asarray(place)
         n_sites = len(self.world.site_names)
         if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):

@@ -103,15 +103,16 @@ def _import_new(mod_name: str) -> Any:
 POLICY_CONTRACT = "a policy takes (snapshot, batch) and returns an int array (one per request)"
 
 
-def policy_failed(exc: BaseException, name: str) -> InputError:
+def policy_failed(exc: BaseException, name: str, when: str = "") -> InputError:
     """The input error for a user's policy ``name`` that raised ``exc``: one line naming the
-    error and where in the user's code (not a traceback)."""
+    error and where in the user's code (not a traceback); ``when``: the call's batch and time
+    (" on a batch of 12 at t = 1.2345 s")."""
     hint = POLICY_CONTRACT
     if isinstance(exc, ValueError | AttributeError) and "read-only" in str(exc):
         hint = ("snapshot.world is read-only: a policy changes the run only by its answer "
                 "(copy an array to change it: np.array(snapshot.world.svc_deadline_s))")
     return InputError(
-        f"calling the policy with (snapshot, batch) raised {type(exc).__name__}: {exc}"
+        f"calling the policy with (snapshot, batch){when} raised {type(exc).__name__}: {exc}"
         f"{_user_frame(exc)}; {hint}", field="policy", value=name)
 
 
