@@ -267,3 +267,26 @@ def test_a_policy_that_raises_is_named_with_its_batch_and_time() -> None:
     assert "calling the policy with (snapshot, batch) on a batch of " in text
     assert " at t = 0.05" in text and "raised ZeroDivisionError: late in the run" in text
     assert "in broken)" in text
+
+
+def test_a_compare_goes_on_without_a_policy_that_fails_in_a_run(tmp_path: Path) -> None:
+    """A policy of one's own that raises in its first seed's run is left out, with why, and
+    the others are compared (a researcher's review: the whole compare stopped, exit 2, no
+    comparison.json); where every policy fails, that is the bad input."""
+    import numpy as np
+
+    def gives_up(snapshot, batch):
+        if snapshot.time_s > 0.1:
+            raise RuntimeError("gave up")
+        return np.zeros(len(batch), dtype=np.int64)
+
+    cmp = run_comparison("factory", [gives_up, "cloud"], seeds=2, duration_s=0.3,
+                         out=tmp_path / "cmp")
+    label = next(iter(cmp.data["failed_policies"]))
+    assert cmp.data["policies"] == ["cloud"] and label.endswith("gives_up")
+    assert "seed 1:" in cmp.data["failed_policies"][label]
+    assert "RuntimeError: gave up" in cmp.data["failed_policies"][label]
+    assert sorted(p.name for p in (tmp_path / "cmp" / "runs").iterdir()) == [
+        "cloud-seed1.json", "cloud-seed2.json"]
+    with pytest.raises(airan.InputError, match="every policy failed"):
+        run_comparison("factory", [gives_up], seeds=1, duration_s=0.3, out=tmp_path / "all")

@@ -753,6 +753,9 @@ def _print_comparison(d: dict[str, Any]) -> None:
         fleet_comparison,
     )
 
+    for name, why in (d.get("failed_policies") or {}).items():
+        err.print(f"warning: policy {name!r} failed ({why}); the others are compared without "
+                  "it", markup=False, soft_wrap=True)
     seeds = d["seeds"]
     out.print(Text.assemble(
         (str(d["scenario"]), "bold"), f"  {len(d['policies'])} "

@@ -288,6 +288,7 @@ def run_comparison(
     runs: list[dict[str, Any]] = []
     total = len(policies) * len(seed_list)
     t0 = time.perf_counter()
+    failed: dict[str, str] = {}  # a policy of one's own that failed in a run: why
     for p in policies:
         for seed in seed_list:
             done = len(runs)
@@ -300,11 +301,26 @@ def run_comparison(
                 if progress is not None:
                     progress(_d, total, _p, _s, frac)
 
-            summary = jsonable(note_fleet_scale(engine.run(progress=tick).summary,
-                                                fleet_scale))
+            try:
+                result = engine.run(progress=tick)
+            except InputError as exc:
+                if exc.field != "policy":
+                    raise  # (the scenario's bad input: not this policy's)
+                # one policy of one's own that fails leaves the others compared (its runs
+                # so far are dropped: every policy is compared on every seed)
+                failed[p] = f"seed {seed}: {exc.reason}"
+                for r in [r for r in runs if r["policy"] == p]:
+                    runs.remove(r)
+                    (runs_dir / f"{_slug(p)}-seed{r['seed']}.json").unlink(missing_ok=True)
+                break
+            summary = jsonable(note_fleet_scale(result.summary, fleet_scale))
             summary["policy"] = p  # (its label here: two functions of one name are numbered)
             write_json_atomic(runs_dir / f"{_slug(p)}-seed{seed}.json", summary)
             runs.append({"policy": p, "seed": seed, "summary": summary})
+    if failed and len(failed) == len(policies):
+        name, why = next(iter(failed.items()))
+        raise InputError(f"every policy failed ({name}, {why})", field="policies", value=name)
+    policies = [p for p in policies if p not in failed]
     wall = time.perf_counter() - t0
     if progress is not None:
         progress(total, total, policies[-1], seed_list[-1], 1.0)
@@ -331,6 +347,8 @@ def run_comparison(
         # per fleet, where several fleets send a service: keyed service[fleet]
         "aggregate_fleets": aggregate_fleets(runs, policies),
         "runs": runs,
+        # policies of one's own that failed in a run, and why (left out of the comparison)
+        "failed_policies": failed,
     }
     # the scenario as compared: its duration the one the runs had, its seed the first seed
     # (policies and seeds vary)
