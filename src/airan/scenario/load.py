@@ -449,11 +449,8 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
                 raise unknown_name("accelerator", acc, [*gpus, "none"],
                                    field=f"services[{v.name}].service_time.on_device_ms")
     used_models = sorted({v.model for v in s.services})
-    batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        batchings.append(("generated_compute_sites", s.generated_compute_sites.batching))
     known_models = set(models)
-    for field, b in batchings:
+    for field, b in site_batchings(s):
         for model in b.models:
             # a typo would silently leave the site's batching; a model of the catalog (or the
             # scenario's own) that no service uses is a warning (a copy of a scenario that
@@ -1015,10 +1012,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _service_time_warnings(s, label)
     out += _batch_deadline_warnings(s, label)
     used = {v.model for v in s.services}
-    batchings = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        batchings.append(("generated_compute_sites", s.generated_compute_sites.batching))
-    for field, b in batchings:
+    for field, b in site_batchings(s):
         for model in sorted(set(b.models) - used):
             out.append(str(InputError(
                 f"no service uses model {model!r}: this batching of it is not used",
@@ -1219,6 +1213,14 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                 out.append(str(InputError(
                     f"no fleet running {v.name!r} has accelerator {acc!r}: this time is not "
                     "used", file=label, field=f"{field}.on_device_ms", value=acc)))
+    return out
+
+
+def site_batchings(s: Scenario) -> list[tuple[str, Batching]]:
+    """(field path, batching) of each listed compute site and of the generated ones."""
+    out = [(f"compute_sites[{c.name}]", c.batching) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        out.append(("generated_compute_sites", s.generated_compute_sites.batching))
     return out
 
 
