@@ -351,7 +351,7 @@ class FaultSchedule:
         w = self.world
         links, back, delay, rate = transport_paths(
             w.node_names, w.link_a, w.link_b, w.link_delay_s, w.link_cap_bps, w.site_node,
-            self.link_up)
+            self.link_up, pipelined=bool(np.isfinite(w.packet_bits)))
         w.path_links[...] = links
         w.path_links_back[...] = back
         w.path_delay_s[...] = delay

@@ -24,6 +24,7 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_MIN_S,
 )
 from airan.radio import drx, nr
+from airan.transport.pipeline import message_hop
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
@@ -524,44 +525,58 @@ def finish(W, S, r, t):
 
 
 @njit(cache=True)
-def transport(W, S, links, bits, t, h=0):
-    """Send ``bits`` along ``links`` from hop ``h`` (store and forward, FIFO per link) from
-    time ``t``, reserving every link at once.
+def hop(W, S, lk, bits, t, tail):
+    """Carry a message of ``bits`` over link ``lk``, its first packet at the link at ``t`` and
+    its last at ``tail`` (:func:`airan.transport.pipeline.message_hop`), keeping the link's
+    state. Returns its first and last packets' times at the next node."""
+    start, first, last, busy = message_hop(S.link_free[lk], t, tail, bits, W.packet_bits,
+                                           W.link_cap_bps[lk], W.link_delay_s[lk])
+    S.link_free[lk] = start + busy
+    S.link_busy[lk] += busy
+    return first, last
 
-    Returns the arrival time, or -1.0 when a link's backlog exceeds its queue limit. For a
-    request's own packets see :func:`send`, which reserves a link when the packet reaches it.
+
+@njit(cache=True)
+def transport(W, S, links, bits, t, h=0):
+    """Send ``bits`` along ``links`` from hop ``h`` (FIFO per link, packets pipelined: see
+    :func:`hop`) from time ``t``, reserving every link at once.
+
+    Returns the arrival time of the whole message, or -1.0 when a link's backlog exceeds its
+    queue limit. For a request's own packets see :func:`send`, which reserves a link when the
+    packet reaches it.
     """
+    tail = t
     while h < links.shape[0]:
         lk = links[h]
         if lk < 0:
             break
-        start = S.link_free[lk] if S.link_free[lk] > t else t
-        if start - t > W.transport_queue_limit_s:
+        if (S.link_free[lk] if S.link_free[lk] > t else t) - t > W.transport_queue_limit_s:
             return -1.0
-        ser = bits / W.link_cap_bps[lk]
-        S.link_free[lk] = start + ser
-        S.link_busy[lk] += ser
-        t = start + ser + W.link_delay_s[lk]
+        t, tail = hop(W, S, lk, bits, t, tail)
         h += 1
-    return t
+    return tail
 
 
 @njit(cache=True)
-def send(W, S, r, links, a, b, h, bits, t, t_field, own=False):
-    """Move request ``r``'s packet along the path ``links[a, b]`` (a [from, to, hops] table,
+def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0):
+    """Move request ``r``'s message along the path ``links[a, b]`` (a [from, to, hops] table,
     read in place: a view per packet costs its reference counting) from hop ``h``, whose node
-    it reached at
-    ``t``: reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (store and forward, FIFO per
-    link), then push its next event: at the node of the next link (``I_HOP`` that link, the
-    time kept in ``t_field`` for :func:`_flush_transit`), or at its destination (``I_HOP`` 0).
+    its first packet reached at ``t`` and its last at ``tail`` (-1: at ``t``, whole at its
+    source): reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (FIFO per link, packets
+    pipelined: :func:`hop`), then push its next event: at the node of the next link when its
+    first packet gets there (``I_HOP`` that link, the time kept in ``t_field`` for
+    :func:`_flush_transit`, its last packet's in ``REM_BITS``, unused on the links), or at its
+    destination when its last packet does (``I_HOP`` 0).
 
-    A link is thus reserved when the packet reaches it, not when it sets off: an answer from a
-    distant cloud does not hold up, on the last links to the device, one from a nearby edge
-    that gets there first. Returns -1.0 once the packet is on its way; when a link's backlog
-    exceeds its queue limit, pushes nothing and returns the time the packet reached that link
+    A link is thus reserved when the message reaches it, not when it sets off: an answer from
+    a distant cloud does not hold up, on the last links to the device, one from a nearby edge
+    that gets there first. Returns -1.0 once the message is on its way; when a link's backlog
+    exceeds its queue limit, pushes nothing and returns the time the message reached that link
     (the drop's time: the links before it carried it). ``own``: the path is the request's own
     rest of an old path (``rq_path``).
     """
+    if tail < 0.0:
+        tail = t
     horizon = t + TRANSIT_AHEAD_S
     while h < links.shape[2]:
         lk = links[a, b, h]
@@ -570,18 +585,15 @@ def send(W, S, r, links, a, b, h, bits, t, t_field, own=False):
         if t > horizon:
             S.rq_i[r, I_HOP] = HOP_OWN - h if own else h
             S.rq_f[r, t_field] = t
+            S.rq_f[r, REM_BITS] = tail
             push_event(S, t, r)
             return -1.0
-        start = S.link_free[lk] if S.link_free[lk] > t else t
-        if start - t > W.transport_queue_limit_s:
+        if (S.link_free[lk] if S.link_free[lk] > t else t) - t > W.transport_queue_limit_s:
             return t
-        ser = bits / W.link_cap_bps[lk]
-        S.link_free[lk] = start + ser
-        S.link_busy[lk] += ser
-        t = start + ser + W.link_delay_s[lk]
+        t, tail = hop(W, S, lk, bits, t, tail)
         h += 1
     S.rq_i[r, I_HOP] = 0
-    push_event(S, t, r)
+    push_event(S, tail, r)
     return -1.0
 
 
@@ -609,13 +621,14 @@ def transit(W, S, r, t):
     """Request ``r`` reached, at ``t``, a node on its path (``I_HOP`` != 0): go on."""
     h = S.rq_i[r, I_HOP]
     up, a, b, bits, t_field = _transit_path(W, S, r)
+    tail = S.rq_f[r, REM_BITS]  # its last packet's time at this node
     if h <= HOP_OWN:  # rerouted under way: the rest of its old path
         own = S.rq_path.reshape((S.rq_path.shape[0], 1, S.rq_path.shape[1]))
-        refused = send(W, S, r, own, r, 0, HOP_OWN - h, bits, t, t_field, True)
+        refused = send(W, S, r, own, r, 0, HOP_OWN - h, bits, t, t_field, True, tail)
     elif up:
-        refused = send(W, S, r, W.path_links, a, b, h, bits, t, t_field)
+        refused = send(W, S, r, W.path_links, a, b, h, bits, t, t_field, False, tail)
     else:
-        refused = send(W, S, r, W.path_links_back, a, b, h, bits, t, t_field)
+        refused = send(W, S, r, W.path_links_back, a, b, h, bits, t, t_field, False, tail)
     if refused >= 0.0:
         S.rq_f[r, t_field] = refused
         drop(W, S, r, R_LINK_FULL, refused)

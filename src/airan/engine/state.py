@@ -96,6 +96,7 @@ _KW_FIELDS = [
     "path_links",
     "path_links_back",
     "transport_queue_limit_s",
+    "packet_bits",
     "fixed_ul_bps",
     "fixed_dl_bps",
     "fixed_latency_s",

@@ -169,10 +169,11 @@ class World:
     path_links: I32  # [nodes, S, MAX_HOPS] node -> site, -1 padded
     path_links_back: I32  # [S, nodes, MAX_HOPS] site -> node
     path_delay_s: F64  # [nodes, S] one-way propagation
-    path_rate_bps: F64  # [nodes, S] store and forward: 1 / sum(1 / link capacity) (inf: none)
+    path_rate_bps: F64  # [nodes, S] the slowest link's capacity (inf: none)
     node_candidates: I64  # [nodes, k] sites a policy considers from each node
     node_site_distance_m: F64  # [nodes, S] straight-line distance (inf where unknown)
     transport_queue_limit_s: float
+    packet_bits: float  # a message crosses the links in packets of this size (inf: whole)
     # radio parameters
     fixed_ul_bps: float
     fixed_dl_bps: float
@@ -317,12 +318,14 @@ def transport_paths(
     link_cap_bps: F64,
     site_node: I64,
     link_up: NDArray[np.bool_] | None = None,
+    pipelined: bool = True,
 ) -> tuple[I32, I32, F64, F64]:
     """Shortest paths by delay from every node to every site and back, over the links that are
     up: (path_links [nodes, S, MAX_HOPS] node -> site, path_back [S, nodes, MAX_HOPS],
-    path_delay_s [nodes, S], path_rate_bps [nodes, S]: 1 / the sum over its links of
-    1 / capacity, so that bits / rate is the serialization a packet meets store and forward on
-    every link); unreachable: inf, no links."""
+    path_delay_s [nodes, S], path_rate_bps [nodes, S]: its slowest link's capacity, so that
+    bits / rate is a message's serialization with its packets pipelined over the links, less
+    a packet's time on each faster link, microseconds; not ``pipelined``, whole messages: 1 /
+    the sum over its links of 1 / capacity); unreachable: inf, no links."""
     n_nodes = len(node_names)
     n_sites = len(site_node)
     up_mask = np.ones(len(link_a), dtype=bool) if link_up is None else np.asarray(link_up)
@@ -357,7 +360,7 @@ def transport_paths(
                 np.ascontiguousarray(pred, dtype=np.int64), np.isfinite(dist), site_row,
                 np.asarray(site_node, dtype=np.int64), lid.indptr.astype(np.int64),
                 lid.indices.astype(np.int64), lid.data.astype(np.int64), ldel_full, lcap_full,
-                path_links, path_back, path_delay, path_bn)
+                path_links, path_back, path_delay, path_bn, pipelined)
             if far[0] >= 0:
                 home = int(site_node[far[0]])
                 raise InputError(
@@ -373,7 +376,7 @@ def transport_paths(
 
 @njit(cache=True)
 def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, ldel, lcap,
-                path_links, path_back, path_delay, path_bn):  # pragma: no cover - compiled
+                path_links, path_back, path_delay, path_bn, pipelined):  # pragma: no cover
     """Fill the path tables of :func:`transport_paths` from the shortest-path predecessors
     (``pred[r]``: from the site node of row r to every node). Returns (site, node) of the first
     path longer than MAX_HOPS (in site, then node order), or (-1, -1)."""
@@ -417,7 +420,8 @@ def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, lde
             # the uplink, node-first (links come in (u, v), (v, u) pairs: the reverse of h is
             # h ^ 1); the downlink, site-first
             dsum[:] = 0.0
-            per_bit = 0.0  # store and forward: a packet is serialized on every link
+            slowest = np.inf  # packets pipeline over the links: the slowest one paces them
+            per_bit = 0.0  # (whole messages: serialized on every link, store and forward)
             for j in range(hops):
                 h = walk[j] if j < depth else -1
                 up = h ^ 1 if h >= 0 else -1
@@ -425,10 +429,14 @@ def _walk_paths(pred, reach, site_row, site_node, lid_ptr, lid_idx, lid_val, lde
                 path_back[si, n, j] = walk[depth - 1 - j] if j < depth else -1
                 if up >= 0:
                     dsum[j] = ldel[up]
+                    slowest = min(slowest, lcap[up])
                     per_bit += 1.0 / lcap[up]
             path_delay[n, si] = (((dsum[0] + dsum[1]) + (dsum[2] + dsum[3]))
                                  + ((dsum[4] + dsum[5]) + (dsum[6] + dsum[7])))
-            path_bn[n, si] = 1.0 / per_bit if per_bit > 0.0 else np.inf
+            if pipelined:
+                path_bn[n, si] = slowest
+            else:
+                path_bn[n, si] = 1.0 / per_bit if per_bit > 0.0 else np.inf
     return far
 
 
@@ -854,7 +862,8 @@ def build_world(s: Scenario, seed: int) -> World:
     site_node = np.array([node_index[c.at] for c in csites], dtype=np.int64)
     path_links, path_back, path_delay, path_bn = transport_paths(
         node_names, np.asarray(la, dtype=np.int64), np.asarray(lb, dtype=np.int64),
-        np.asarray(ldel, float), np.asarray(lcap, float), site_node)
+        np.asarray(ldel, float), np.asarray(lcap, float), site_node,
+        pipelined=s.transport.packet_bytes is not None)
 
     # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site
     kinds = np.array([c.kind for c in csites])
@@ -982,6 +991,8 @@ def build_world(s: Scenario, seed: int) -> World:
         node_candidates=node_cand.astype(np.int64),
         node_site_distance_m=dist_m,
         transport_queue_limit_s=s.transport.queue_limit_ms * 1e-3,
+        packet_bits=(np.inf if s.transport.packet_bytes is None
+                     else 8.0 * s.transport.packet_bytes),
         fixed_ul_bps=r.fixed_ul_rate_mbps * 1e6,
         fixed_dl_bps=r.fixed_dl_rate_mbps * 1e6,
         fixed_latency_s=r.fixed_latency_ms * 1e-3,

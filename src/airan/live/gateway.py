@@ -34,6 +34,7 @@ from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
 from airan.policy.base import PlacementRates, air_leg_s
 from airan.scenario import Scenario, load_scenario
+from airan.transport.pipeline import message_hop
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
              grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
@@ -228,7 +229,8 @@ class RadioRates:
 
 class Delays:
     """The delays the gateway applies (s): the twin's radio per device (FIFO per device link
-    for ``fixed``) and transport per path (store and forward, FIFO per link)."""
+    for ``fixed``) and transport per path (FIFO per link, packets pipelined over the links as
+    the twin's: :func:`airan.transport.pipeline.message_hop`)."""
 
     def __init__(self, world: Any, rates: RadioRates, enabled: bool = True,
                  transport: bool = True, serialization: bool = True) -> None:
@@ -279,19 +281,20 @@ class Delays:
         """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
         if not self.transport_enabled:
             return 0.0
-        t = now
+        t = tail = now  # the message's first and last packets' times at a node
         for lk in links:
             if lk < 0:
                 break
             # FIFO per link; answers reach the gateway slightly out of time order, and one that
             # arrives after a later one (by its send time) is not queued behind it
             last = self.link_last[lk]
-            start = max(t, self.link_free[lk]) if t >= last else t
-            ser = bits / self.w.link_cap_bps[lk] if self.serialization else 0.0
-            self.link_free[lk] = max(self.link_free[lk], start + ser)
+            free = self.link_free[lk] if t >= last else t
             self.link_last[lk] = max(last, t)
-            t = start + ser + self.w.link_delay_s[lk]
-        return t - now
+            start, t, tail, busy = message_hop(
+                free, t, tail, bits if self.serialization else 0.0, float(self.w.packet_bits),
+                float(self.w.link_cap_bps[lk]), float(self.w.link_delay_s[lk]))
+            self.link_free[lk] = max(self.link_free[lk], start + busy)
+        return tail - now
 
 
 STARTUP_REPORTS_S = 3.0  # how long a starting gateway waits for every site's first report

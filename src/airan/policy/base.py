@@ -369,7 +369,8 @@ def estimate_latency_s(
     (n_requests, k + 1); the last column is the device itself. Unhealthy sites are ``inf``. A
     request reaches a site after the uplink leg (its access delay, then the further slots it
     needs behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`),
-    propagation and serialization (store and forward: on every link of the path) behind the
+    propagation and serialization (at the path's slowest link: its packets pipeline over the
+    links, ``transport.packet_bytes``; on every link for whole messages) behind the
     longest backlog of the path's links (:func:`path_backlog_s`), and, for a stateful
     service, moving its context there first (:func:`context_move_s`); the batcher's mean
     wait (:func:`batch_wait_s`); it starts then or when the

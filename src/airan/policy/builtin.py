@@ -281,7 +281,8 @@ def _air_leg(access, fluid, spacing):  # pragma: no cover - compiled
 
 def _candidate_paths(w: Any) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                       NDArray[np.int32]]:
-    """Each node's transport delay and store-and-forward rate to each of its candidate sites,
+    """Each node's transport delay and serialization rate (``path_rate_bps``) to each of its
+    candidate sites,
     [nodes, k], and its path's links, [nodes, k, hops]: the policy's reads from the
     [nodes, sites] tables, contiguous (cached in ``World.extras`` until a link fault reroutes;
     the links read from metro's 120 MB node-by-site table cost a cache miss per candidate)."""

@@ -546,8 +546,13 @@ class Backhaul(_Strict):
 
 
 class Transport(_Strict):
-    # per switch/router hop (assumption; store-and-forward)
+    # per switch/router hop (assumption)
     hop_delay_us: float = Field(5.0, ge=0, le=1e6)
+    # the packets a message crosses the links in: each hop forwards a packet once it has it
+    # whole (store and forward per packet), so a message's packets pipeline over the hops.
+    # 1500: the Ethernet MTU (IEEE 802.3); 9000 for jumbo frames; null: each hop holds the
+    # whole message before sending it on (the store and forward of airan before 2026-12-05)
+    packet_bytes: int | None = Field(1500, ge=64, le=10**9)
     queue_limit_ms: PosFloat = 200.0  # a link buffer holding more than this drops (link_full)
     links: list[Link] = []
     backhaul: Backhaul | None = None
