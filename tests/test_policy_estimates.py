@@ -207,8 +207,9 @@ def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes(
         batch_of_one: bool) -> None:
     """On an unloaded factory, each part the estimate knows exactly (transport, the message at
     the path's slowest link, packets pipelined, less the packet's time on each other link,
-    which the estimate leaves out and this test adds; compute) equals the request's realised
-    parts, request by request,
+    which the estimate leaves out and this test adds, and less, for the upload, what its
+    packets crossed while it was still on the air, here from its realised air time; compute)
+    equals the request's realised parts, request by request,
     and the batcher's mean wait at the rate the camera's requests arrive at (taken as Poisson:
     ~20/s, one in ~10 within ``max_wait``) is within 5% of the ``max_wait`` it then waits,
     alone. Before: transport one serialization short per extra link
@@ -230,17 +231,20 @@ def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes(
     for site in range(3):
         seen: list[float] = []
         waits: list[float] = []
+        uploads: list[tuple[float, float, float]] = []  # bits, packet bits, slowest link
 
         def pinned(snap: Any, batch: Any, site: int = site, seen: list[float] = seen,
-                   waits: list[float] = waits) -> Any:
+                   waits: list[float] = waits,
+                   uploads: list[tuple[float, float, float]] = uploads) -> Any:
             w = snap.world
             sites = np.full((len(batch), 1), site)
             node = w.cell_node[batch.cell][:, None]
             v = batch.service
             model = w.svc_model[v][:, None]
+            uploads.extend((float(b), float(w.packet_bits), float(r)) for b, r in zip(
+                w.svc_ul_bits[v], w.path_rate_bps[node, sites].ravel(), strict=True))
             transport = (2 * w.path_delay_s[node, sites]
-                         + (w.svc_ul_bits[v] + w.svc_dl_bits[v])[:, None]
-                         / w.path_rate_bps[node, sites]
+                         + w.svc_dl_bits[v][:, None] / w.path_rate_bps[node, sites]
                          + _packet_terms_s(w, node, sites, w.svc_ul_bits[v], True)
                          + _packet_terms_s(w, node, sites, w.svc_dl_bits[v], False))
             gpu = w.gpu_type[w.site_gpu_start[sites]]
@@ -255,7 +259,15 @@ def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes(
         real = sum(np.asarray(t.column(c).to_numpy())[met] for c in
                    ("ul_transport_ms", "queue_ms", "compute_ms", "dl_transport_ms"))
         assert met.sum() >= 5
-        np.testing.assert_allclose(real, np.asarray(seen)[met] * 1e3, rtol=1e-9, atol=1e-6)
+        # the upload's serialization at the slowest link once its last bits are at the cell:
+        # its n equal packets came over the air evenly in air_s, the first after air_s / n
+        air_s = np.asarray(t.column("ul_air_ms").to_numpy()) * 1e-3
+        bits, packet, rate = np.asarray(uploads).T
+        n = np.maximum(np.ceil(bits / packet), 1.0)
+        ser = np.maximum(bits / rate - air_s * (1.0 - 1.0 / n), bits / n / rate)
+        assert (ser < bits / rate - 1e-3).all()  # 200 kB over 1 Gbit/s: 1.6 ms, mostly on air
+        np.testing.assert_allclose(real, (np.asarray(seen) + ser)[met] * 1e3, rtol=1e-9,
+                                   atol=1e-6)
         max_wait = sc.compute_sites[site].batching.max_wait_ms * 1e-3 * (not batch_of_one)
         np.testing.assert_allclose(waits, max_wait, rtol=0.05)
         assert (np.asarray(waits) <= max_wait).all()

@@ -313,3 +313,45 @@ def test_the_batch_warning_under_mig_takes_a_scenario_models_given_time_as_the_e
     table_ms = Engine(sc, duration_s=0.01).world.svc_time_s[0] * 1e3
     g = int(np.argmax(table_ms[:, 1]))  # (the MIG instance's row: the slowest)
     assert f"a batch of 2 mine requests takes {table_ms[g, 2]:.4g} ms" in msg
+
+
+def _two_cells(**transport: Any) -> dict[str, Any]:
+    return {
+        "name": "two-cells", "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "cs1", "position_m": [0, 0], "sectors": 1},
+                       {"name": "cs2", "position_m": [4000, 0], "sectors": 1}],
+        "nodes": [{"name": "agg", "position_m": [2000, 0]}, {"name": "edge"}],
+        "compute_sites": [{"name": "e", "at": "edge", "gpus": [{"type": "L4", "count": 1}]}],
+        "transport": {"links": [{"a": "cs1", "b": "agg", "fiber_km": 2},
+                                {"a": "agg", "b": "edge", "fiber_km": 20}], **transport},
+        "fleets": [{"name": "f", "count": 2, "area": {"center_m": [4000, 0], "radius_m": 5},
+                    "services": ["s"]}],
+        "services": [{"name": "s", "model": "yolov8s", "rate_hz": 10, "ul_kb": 20,
+                      "dl_kb": 1, "deadline_ms": 100}],
+    }
+
+
+def test_a_cell_site_that_reaches_no_compute_site_is_a_warning_and_its_requests_no_route() -> None:
+    """A planner's review: a spoke left out of the links validated clean, then every request
+    from it was dropped, no_route."""
+    from airan.scenario.load import scenario_warnings
+
+    sc = scenario_from_dict(_two_cells())
+    said = [w for w in scenario_warnings(sc) if "reach no compute site" in w]
+    assert len(said) == 1 and "1 of 2 cell sites" in said[0] and "(cs2)" in said[0]
+    assert "transport.links" in said[0]
+    res = airan.run(sc, policy="nearest-edge", duration_s=0.5, seed=1)
+    assert res.summary["requests"]["dropped_by_reason"].get("no_route", 0) > 0
+    linked = scenario_from_dict(_two_cells(backhaul={"to": "agg"}))
+    assert not [w for w in scenario_warnings(linked) if "reach no compute site" in w]
+
+
+def test_a_backhaul_hub_without_a_position_is_a_warning() -> None:
+    """A planner's review: every spoke's fibre was 0 km, silently (59 us at 8 km)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _two_cells(backhaul={"to": "agg"})
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "no position_m" in w]
+    del d["nodes"][0]["position_m"]
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "no position_m" in w]
+    assert len(said) == 1 and "transport.backhaul.to" in said[0] and "'agg'" in said[0]

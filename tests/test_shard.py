@@ -92,6 +92,16 @@ def test_merged_sites_add_gpus_and_load() -> None:
     assert site["mean_batch"] == pytest.approx(40 / 15)
 
 
+def test_merged_links_add_what_each_shard_sent_over_a_shared_link() -> None:
+    a, b = fake_summary(np.full(10, 0.01)), fake_summary(np.full(30, 0.01))
+    a["links"] = {"metro->cloud": {"capacity_gbps": 100.0, "utilization": 0.25},
+                  "cs1->metro": {"capacity_gbps": 10.0, "utilization": 0.5}}
+    b["links"] = {"metro->cloud": {"capacity_gbps": 100.0, "utilization": 0.125}}
+    links = merge_summaries([a, b])["links"]
+    assert links["metro->cloud"] == {"capacity_gbps": 100.0, "utilization": 0.375}
+    assert links["cs1->metro"] == {"capacity_gbps": 10.0, "utilization": 0.5}
+
+
 def test_merged_faults_add_what_each_shard_saw() -> None:
     a, b = fake_summary(np.full(10, 0.01)), fake_summary(np.full(30, 0.01))
     a["faults"] = [{"kind": "site_down", "target": "cloud", "affected_requests": 3, "lost": 0}]

@@ -22,27 +22,32 @@ from airan.engine import Engine
 from airan.engine import kernel as K
 
 
-def _unloaded_s(w: Any, links: np.ndarray, bits: float) -> float:
+def _unloaded_s(w: Any, links: np.ndarray, bits: float, air_s: float = 0.0) -> float:
     """A lone message's time over ``links``: the links' delays, the message at the slowest
-    link's capacity, and one of its ceil(bits / packet) equal packets on each other link (the
-    packet-switching delay of Kurose & Ross, ch. 1.4, over links of unequal capacity)."""
+    link's capacity, and one of its n = ceil(bits / packet) equal packets on each other link
+    (the packet-switching delay of Kurose & Ross, ch. 1.4, over links of unequal capacity);
+    for an upload whose packets came over the air evenly in ``air_s`` before, from its last
+    bits: the serialization less air_s (1 - 1 / n), and at least a packet on every link."""
     links = links[links >= 0]
     if not len(links):
         return 0.0
     caps = w.link_cap_bps[links]
-    packet = bits / max(1.0, np.ceil(bits / w.packet_bits))
+    n = max(1.0, np.ceil(bits / w.packet_bits))
+    packet = bits / n
     slowest = int(np.argmin(caps))
-    return float(np.sum(w.link_delay_s[links]) + bits / caps[slowest]
-                 + np.sum(packet / np.delete(caps, slowest)))
+    lead = bits / caps[slowest] + np.sum(packet / np.delete(caps, slowest))
+    return float(np.sum(w.link_delay_s[links])
+                 + max(lead - air_s * (1.0 - 1.0 / n), np.sum(packet / caps)))
 
 
 def _packet_tandem_s(bits: float, packet_bits: float, caps: list[float],
-                     delays: list[float]) -> float:
-    """The time a message of ``bits`` takes over empty links, computed packet by packet: each
-    link sends a packet once it holds it whole and has sent the one before (a tandem of FIFO
-    servers); the message as ceil(bits / packet_bits) equal packets."""
+                     delays: list[float], at: np.ndarray | None = None) -> float:
+    """When a message of ``bits`` is over empty links, computed packet by packet: each link
+    sends a packet once it holds it whole and has sent the one before (a tandem of FIFO
+    servers); the message as ceil(bits / packet_bits) equal packets, at the first node at
+    ``at`` (each packet's time; default all at 0)."""
     n = max(1, int(np.ceil(bits / packet_bits)))
-    at = np.zeros(n)  # when each packet is at the current node
+    at = np.zeros(n) if at is None else at.copy()  # when each packet is at the current node
     for cap, delay in zip(caps, delays, strict=True):
         done = 0.0
         for k in range(n):
@@ -128,6 +133,7 @@ def test_transport_to_and_from_the_edge_is_unloaded_time_when_the_cloud_shares_l
     dev = t.column("device").to_numpy()
     svc = np.array([w.service_names.index(x) for x in t.column("service").to_pylist()])
     largest_ser_s = float(max(w.svc_ul_bits.max(), w.svc_dl_bits.max()) / w.link_cap_bps.min())
+    air = t.column("ul_air_ms").to_numpy(zero_copy_only=False) * 1e-3
     for site in ("on-prem", "regional"):
         s = w.site_names.index(site)
         sel = np.flatnonzero(place == site)
@@ -139,7 +145,7 @@ def test_transport_to_and_from_the_edge_is_unloaded_time_when_the_cloud_shares_l
                 node = int(w.cell_node[w.dev_cell[dev[i]]])
                 links = w.path_links[node, s] if up else w.path_links_back[s, node]
                 bits = float(w.svc_ul_bits[svc[i]] if up else w.svc_dl_bits[svc[i]])
-                excess.append(x[i] * 1e-3 - _unloaded_s(w, links, bits))
+                excess.append(x[i] * 1e-3 - _unloaded_s(w, links, bits, air[i] if up else 0.0))
             e = np.array(excess)
             assert e.min() > -1e-9, (site, col)
             assert np.median(e) < 1e-6, (site, col, np.median(e))  # was 3.6 ms from on-prem
@@ -349,27 +355,34 @@ def test_a_listed_link_is_its_fibre_at_4_9_us_per_km_its_extra_delay_and_one_hop
     np.testing.assert_allclose(net.link_delay_s[listed], 100 * 4.9e-6 + 2e-3 + 5e-6, rtol=1e-12)
 
 
+@pytest.mark.parametrize("air_ms", [0.0, 0.05, 20.0])
 @pytest.mark.parametrize("caps_gbps", [(10, 10), (10, 1, 100), (100, 1), (1, 100), (25, 10, 40)])
 @pytest.mark.parametrize("kb", [1.0, 1.5, 125.0, 1000.0, 1234.567])
 def test_a_lone_message_arrives_when_its_packets_would_one_by_one(
-        caps_gbps: tuple[float, ...], kb: float) -> None:
-    """The kernel's hop-by-hop rule (the message's first and last packets' times at each node)
-    against a packet-by-packet tandem of the links, and against the closed form."""
-    from airan.transport.pipeline import message_hop
+        caps_gbps: tuple[float, ...], kb: float, air_ms: float) -> None:
+    """The rule the kernel applies link by link (the message's first and last packets' times
+    at each node) against a packet-by-packet tandem of the links, and against the closed form;
+    an upload that took ``air_ms`` on the air from 0.25 s, its packets coming evenly and
+    forwarded by the cell as they came, booked once its last bits are there."""
+    from airan.transport.pipeline import first_packet_s, message_hop
 
     caps = [c * 1e9 for c in caps_gbps]
     delays = [50e-6 * (i + 1) for i in range(len(caps))]
     bits, packet = kb * 8e3, 1500 * 8.0
-    t = tail = 0.25
+    done = 0.25 + air_ms * 1e-3  # its last bits at the cell: the booking's time
+    t, tail = first_packet_s(bits, packet, 0.25, done), done
     for cap, delay in zip(caps, delays, strict=True):
-        _, t, tail, busy = message_hop(0.0, t, tail, bits, packet, cap, delay)
+        t, tail, free, busy = message_hop(0.0, t, tail, bits, packet, cap, delay, done)
         assert busy == pytest.approx(bits / cap, rel=1e-12)
-    want = 0.25 + _packet_tandem_s(bits, packet, caps, delays)
-    assert tail == pytest.approx(want, rel=1e-12)
+        assert t <= tail and free <= tail
     n = max(1, int(np.ceil(bits / packet)))
-    closed = (0.25 + sum(delays) + bits / min(caps)
-              + sum(bits / n / c for c in caps) - bits / n / min(caps))
-    assert tail == pytest.approx(closed, rel=1e-12)
+    came = 0.25 + air_ms * 1e-3 * (np.arange(n) + 1.0) / n  # each packet at the cell
+    want = _packet_tandem_s(bits, packet, caps, delays, came)
+    assert tail == pytest.approx(want, rel=1e-12)
+    if air_ms == 0.0:
+        closed = (0.25 + sum(delays) + bits / min(caps)
+                  + sum(bits / n / c for c in caps) - bits / n / min(caps))
+        assert tail == pytest.approx(closed, rel=1e-12)
 
 
 def test_nine_megabytes_over_two_10_gbps_hops_take_one_serialization_and_a_packet() -> None:
@@ -419,3 +432,240 @@ def test_a_packet_size_below_an_ethernet_minimum_is_refused_naming_the_field(
     res = CliRunner().invoke(app, ["validate", str(f)])
     assert res.exit_code == 2
     assert "transport.packet_bytes" in res.output and "10" in res.output
+
+
+def _three_hops(packet_bytes: int | None = 1500, radio: str = "ideal") -> Any:
+    """A cell, then 1, 10 and 100 Gb/s links of 2, 40 and 100 km (a message's first packet
+    reaches the next node more than the 0.1 ms of booking ahead later: an event between)."""
+    from airan.scenario import scenario_from_dict
+
+    return scenario_from_dict({
+        "name": "three-hops", "radio": {"model": radio}, "policy": "nearest-edge",
+        "cell_sites": [{"name": "cell", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "agg"}, {"name": "metro"}, {"name": "edge"}],
+        "compute_sites": [{"name": "e", "at": "edge", "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"hop_delay_us": 5, "packet_bytes": packet_bytes, "links": [
+            {"a": "cell", "b": "agg", "fiber_km": 2, "capacity_gbps": 1},
+            {"a": "agg", "b": "metro", "fiber_km": 40, "capacity_gbps": 10},
+            {"a": "metro", "b": "edge", "fiber_km": 100, "capacity_gbps": 100}]},
+        "fleets": [{"name": "cam", "count": 1, "area": {"center_m": [20, 0], "radius_m": 1},
+                    "services": ["frame"]}],
+        "services": [{"name": "frame", "model": "yolov8s", "rate_hz": 5, "arrivals": "periodic",
+                      "jitter_ms": 0, "ul_kb": 1000, "dl_kb": 50, "deadline_ms": 500,
+                      "service_time": {"dist": "fixed", "mean_ms": 2}}],
+    })
+
+
+@pytest.mark.parametrize("packet_bytes", [1500, None])
+def test_a_message_keeps_its_last_packets_time_from_node_to_node(
+        packet_bytes: int | None) -> None:
+    """Over links of unequal capacity with an event at each node between, every upload and
+    answer takes the closed form: its last packet's time carried from node to node (a
+    review's mutation that dropped it gave 1.33 ms for 4.49); whole messages (``null``) take
+    bits / capacity on every link."""
+    res = airan.run(_three_hops(packet_bytes), duration_s=1.0, seed=1)
+    w = Engine(_three_hops(packet_bytes), duration_s=0.01).world
+    node, site = int(w.cell_node[0]), 0
+    up, down = w.path_links[node, site], w.path_links_back[site, node]
+    assert (up >= 0).sum() == 3
+    t = res.requests
+    for col, links, bits in (("ul_transport_ms", up, float(w.svc_ul_bits[0])),
+                             ("dl_transport_ms", down, float(w.svc_dl_bits[0]))):
+        x = t.column(col).to_numpy(zero_copy_only=False) * 1e-3
+        assert len(x) >= 4
+        if packet_bytes is None:
+            want = float(np.sum(bits / w.link_cap_bps[links[links >= 0]]
+                                + w.link_delay_s[links[links >= 0]]))
+        else:
+            want = _unloaded_s(w, links, bits)
+        np.testing.assert_allclose(x, want, rtol=1e-9)
+    if packet_bytes:  # 1 MB over 1 Gb/s first: 8 ms and the links' delays, not 8 + 0.8 + 0.08
+        delays_ms = float(np.sum(w.link_delay_s[up[up >= 0]])) * 1e3
+        assert float(np.max(t.column("ul_transport_ms").to_numpy())) < 8.0 + delays_ms + 0.05
+
+
+def test_the_live_gateway_carries_a_lone_message_as_the_twin_does() -> None:
+    """The live gateway's emulated transport against the kernel's, packets pipelined, for a
+    whole message and for an upload forwarded while on the air."""
+    from airan.live.gateway import Delays
+    from airan.transport.pipeline import first_packet_s
+
+    eng = Engine(_three_hops(), duration_s=0.01)
+    w = eng.world
+    links = w.path_links[int(w.cell_node[0]), 0]
+    for air_s in (0.0, 0.02):
+        delays = Delays(w, rates=None, enabled=True)  # type: ignore[arg-type]
+        live = delays.transport(links, 8e6, 1.0, air_s)
+        eng._st.link_free[:] = 0.0
+        head = first_packet_s(8e6, float(w.packet_bits), 1.0 - air_s, 1.0)
+        tail = 1.0
+        for lk in links[links >= 0]:
+            head, tail = K.hop(eng._kw, eng._sref, int(lk), 8e6, head, tail, 1.0)
+        assert live == pytest.approx(tail - 1.0, rel=1e-12)
+        assert live < (8e-3 if air_s == 0.0 else 0.7e-3) + 1.0e-3
+
+
+def test_a_link_under_random_contention_keeps_its_books() -> None:
+    """Random messages, whole or trickling in, some booked after their first packet came:
+    the link's free time never goes back, a message's last packet never leaves before it
+    came nor before its first, and the link is busy for bits / capacity of each."""
+    from airan.transport.pipeline import message_hop
+
+    rng = np.random.default_rng(7)
+    cap, delay, packet = 1e9, 1e-4, 12e3
+    free, now = 0.0, 0.0
+    for _ in range(5000):
+        now += rng.exponential(2e-4)
+        bits = float(rng.choice([8e3, 1.2e5, 8e6])) * rng.uniform(0.5, 1.5)
+        span = float(rng.choice([0.0, rng.uniform(0, 0.02)]))
+        head = now - span * rng.uniform(0, 1) if rng.uniform() < 0.5 else now
+        tail = max(head + span, now) if head < now else now + span
+        first, last, new_free, busy = message_hop(free, head, tail, bits, packet, cap, delay,
+                                                  now)
+        n = max(1.0, np.ceil(bits / packet))
+        assert new_free >= free
+        assert first <= last + 1e-15
+        assert last >= tail + bits / n / cap + delay - 1e-15
+        assert busy == pytest.approx(bits / cap, rel=1e-12)
+        free = new_free
+
+
+def test_the_cell_forwards_an_upload_while_it_is_still_on_the_air() -> None:
+    """A planner's review: 5 MB camera frames took ~1 s on the air and then 40 ms on the cell
+    site's 1 Gb/s backhaul, the gNB holding each whole, and AMRs' 15 kB detections queued
+    behind them (p99 33 ms, 16 late of 2,002 at 50 ms). A gNB forwards each packet as it
+    decodes it: the frame's backhaul is then its last packet's time and the propagation, and
+    no detection waits behind a frame. ``packet_bytes: null`` keeps the whole-message hold."""
+    from airan.scenario import scenario_from_dict
+
+    def run(packet_bytes: int | None) -> Any:
+        return airan.run(scenario_from_dict({
+            "name": "mix", "radio": {"model": "nr", "environment": "umi"},
+            "policy": "nearest-edge",
+            "cell_sites": [{"name": "cs1", "position_m": [0, 0], "sectors": 1}],
+            "nodes": [{"name": "agg"}, {"name": "edge"}],
+            "compute_sites": [{"name": "regional", "at": "edge", "queue_limit": 100000,
+                               "gpus": [{"type": "H100", "count": 4}]}],
+            "transport": {"hop_delay_us": 5, "packet_bytes": packet_bytes, "links": [
+                {"a": "cs1", "b": "agg", "fiber_km": 10, "capacity_gbps": 1},
+                {"a": "agg", "b": "edge", "fiber_km": 50, "capacity_gbps": 10}]},
+            "fleets": [
+                {"name": "cams", "count": 2, "area": {"center_m": [30, 0], "radius_m": 5},
+                 "device_class": "camera", "ul_buffer_kb": 20000, "services": ["frame"]},
+                {"name": "amrs", "count": 10, "area": {"center_m": [0, 30], "radius_m": 20},
+                 "device_class": "amr", "services": ["detect"]}],
+            "services": [
+                {"name": "frame", "model": "yolov8m", "rate_hz": 0.5, "ul_kb": 5000,
+                 "dl_kb": 1, "deadline_ms": 3000, "service_time": {"dist": "fixed",
+                                                                   "mean_ms": 5}},
+                {"name": "detect", "model": "yolov8s", "rate_hz": 20, "ul_kb": 15,
+                 "dl_kb": 0.5, "deadline_ms": 50, "service_time": {"dist": "fixed",
+                                                                   "mean_ms": 2}}],
+        }), duration_s=6.0, seed=1).requests.to_pydict()
+
+    propagation_ms = 60 * 4.9e-3 + 2 * 5e-3
+    for packet_bytes in (1500, None):
+        t = run(packet_bytes)
+        svc = np.asarray(t["service"])
+        ul = np.asarray(t["ul_transport_ms"], dtype=float)
+        frames = ul[(svc == "frame") & np.isfinite(ul)]
+        detects = ul[(svc == "detect") & np.isfinite(ul)]
+        assert frames.size >= 3 and detects.size > 1000
+        if packet_bytes:
+            # the last of 3,334 packets over 1 then 10 Gb/s: 12 + 1.2 us
+            np.testing.assert_allclose(frames, propagation_ms + 5e6 * 8 / 3334 * 1.1e-9 * 1e3,
+                                       rtol=1e-6)
+            assert detects.max() < propagation_ms + 0.2  # none behind a frame
+        else:
+            whole = propagation_ms + 40.0 + 4.0  # 5 MB held whole at 1, then 10 Gb/s
+            assert (frames >= whole - 1e-6).all() and (frames < whole + 1.0).all()
+            assert detects.max() > 10.0  # behind a frame held whole at the cell
+
+
+def test_a_link_restored_after_a_degradation_drains_its_backlog_at_full_capacity() -> None:
+    """A planner's review: a 10 Gb/s link at 3% for a second built ~0.2 s of backlog, charged
+    at the slow rate; after the fault ended, uploads still waited 188, 124, 62 ms behind it
+    for 0.2 s, where the 2.5-7.5 MB it held drain at 10 Gb/s in 2-6 ms."""
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict({
+        "name": "degraded", "radio": {"model": "ideal"}, "policy": "nearest-edge",
+        "cell_sites": [{"name": "cs1", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "agg"}, {"name": "edge"}],
+        "compute_sites": [{"name": "regional", "at": "edge", "queue_limit": 100000,
+                           "gpus": [{"type": "H100", "count": 4}]}],
+        "transport": {"hop_delay_us": 5, "links": [
+            {"a": "cs1", "b": "agg", "fiber_km": 1, "capacity_gbps": 10},
+            {"a": "agg", "b": "edge", "fiber_km": 20, "capacity_gbps": 10}]},
+        "fleets": [{"name": "cams", "count": 5, "area": {"center_m": [10, 0], "radius_m": 5},
+                    "services": ["frame"]}],
+        "services": [{"name": "frame", "model": "yolov8m", "rate_hz": 10, "arrivals": "periodic",
+                      "jitter_ms": 1, "ul_kb": 1000, "dl_kb": 1, "deadline_ms": 100,
+                      "service_time": {"dist": "fixed", "mean_ms": 2}}],
+        "faults": [{"kind": "link_degraded", "link": ["cs1", "agg"], "start_s": 1, "end_s": 2,
+                    "capacity_factor": 0.03}],
+    })
+    t = airan.run(sc, duration_s=3.0, seed=1).requests.to_pydict()
+    created = np.asarray(t["created_s"])
+    ul = np.asarray(t["ul_transport_ms"], dtype=float)
+    unloaded = 8.0 / 10.0 + 8.0 / 10.0 / 667 + 21 * 4.9e-3 + 2 * 5e-3  # 1 MB over two hops
+    during = (created > 1.5) & (created < 2.0) & np.isfinite(ul)
+    assert ul[during].min() > 50.0  # ~0.3 ms of the link's second per upload at 3%
+    after = (created >= 2.0) & (created < 2.3)
+    assert after.sum() >= 10
+    assert np.median(ul[after]) == pytest.approx(unloaded, rel=1e-3)
+    assert ul[after].max() < unloaded + 0.8 + 1e-3  # at most behind another camera's frame
+
+
+def test_a_links_utilization_is_the_bits_it_carried_over_its_capacity_and_the_run() -> None:
+    """summary.json's links (a planner's review: no link load anywhere): five 1 MB uploads
+    a second over 1 Gb/s, then 10 and 100 Gb/s, and their 50 kB answers back."""
+    res = airan.run(_three_hops(), duration_s=1.0, seed=1)
+    links = res.summary["links"]
+    assert res.summary["requests"]["met"] == 5
+    for name, cap_gbps, bits in (("cell->agg", 1, 8e6), ("agg->metro", 10, 8e6),
+                                 ("metro->edge", 100, 8e6), ("edge->metro", 100, 4e5),
+                                 ("agg->cell", 1, 4e5)):
+        assert links[name]["capacity_gbps"] == cap_gbps
+        assert links[name]["utilization"] == pytest.approx(5 * bits / (cap_gbps * 1e9),
+                                                           rel=1e-9)
+
+
+def test_a_link_faults_line_says_how_many_requests_ended_late_while_it_lasted() -> None:
+    """A planner's review: a cut link whose detour made 49 of 200 requests late printed "0
+    requests dropped no_route or link_full while it lasted" and nothing on deadlines."""
+    from airan.report.events import events
+    from airan.scenario import scenario_from_dict
+
+    sc = scenario_from_dict({
+        "name": "detour", "radio": {"model": "ideal"}, "policy": "nearest-edge",
+        "cell_sites": [{"name": "cs1", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "agg"}, {"name": "edge"}, {"name": "cloud"}],
+        "compute_sites": [{"name": "regional", "at": "edge", "queue_limit": 100000,
+                           "gpus": [{"type": "H100", "count": 4}]}],
+        "transport": {"hop_delay_us": 5, "links": [
+            {"a": "cs1", "b": "agg", "fiber_km": 1, "capacity_gbps": 10},
+            {"a": "agg", "b": "edge", "fiber_km": 20, "capacity_gbps": 10},
+            {"a": "edge", "b": "cloud", "fiber_km": 400, "capacity_gbps": 10},
+            {"a": "agg", "b": "cloud", "fiber_km": 300, "capacity_gbps": 1}]},
+        "fleets": [{"name": "cams", "count": 5, "area": {"center_m": [10, 0], "radius_m": 5},
+                    "services": ["frame"]}],
+        "services": [{"name": "frame", "model": "yolov8m", "rate_hz": 10,
+                      "arrivals": "periodic", "jitter_ms": 1, "ul_kb": 1000, "dl_kb": 1,
+                      "deadline_ms": 17, "service_time": {"dist": "fixed", "mean_ms": 2}}],
+        "faults": [{"kind": "link_down", "link": ["agg", "edge"], "start_s": 1, "end_s": 2}],
+    })
+    res = airan.run(sc, duration_s=3.0, seed=1)
+    (f,) = res.summary["faults"]
+    t = res.requests.to_pydict()
+    done = np.asarray(t["created_s"]) + np.asarray(t["latency_ms"]) * 1e-3
+    out = np.asarray(t["outcome"])
+    inside = (done >= 1.0) & (done < 2.0)
+    assert f["ended_during"] == {"met": int(((out == "met") & inside).sum()),
+                                 "late": int(((out == "late") & inside).sum()),
+                                 "dropped": int((out.astype(str) != "met")[inside].sum()
+                                                - ((out == "late") & inside).sum())}
+    assert f["ended_during"]["late"] >= 40  # the detour over the cloud: ~11.5 ms more
+    line = next(x for x in events(res.summary) if x.startswith("faults:"))
+    assert f"of the {sum(f['ended_during'].values()):,} that ended while it lasted" in line
+    assert f"{f['ended_during']['late']:,} late" in line

@@ -539,6 +539,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                 f", highest {max(util):.1%}; {sum(c.get('served', 0) for _, c in rest):,} served"
                 " (every site in summary.json)", markup=False, soft_wrap=True)
 
+    _print_links_line(s.get("links") or {})
     _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
     _print_devices_line(s.get("fleets") or {})
     _print_ai_ran_line(s)
@@ -570,6 +571,24 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         f"({_num(rate, '{:,.0f}')} requests per wall s; {total_wall:.2f} s with setup)",
         markup=False, soft_wrap=True,
     )
+
+
+LINKS_SHOWN = 4  # the busiest transport link directions the terminal names
+LINK_BUSY = 0.8  # a link busier than this: its queueing grows steeply (shown in yellow)
+
+
+def _print_links_line(links: dict[str, Any]) -> None:
+    """The busiest transport link directions, by utilization (every one in summary.json)."""
+    if not links:
+        return
+    busiest = sorted(links.items(), key=lambda x: -float(x[1].get("utilization") or 0.0))
+    parts = [f"{name} {float(v.get('utilization') or 0.0):.1%} of "
+             f"{float(v.get('capacity_gbps') or 0.0):g} Gbit/s"
+             for name, v in busiest[:LINKS_SHOWN]]
+    more = f" ({len(links):,} in summary.json)" if len(links) > LINKS_SHOWN else ""
+    out.print("busiest transport links: " + ", ".join(parts) + more, markup=False,
+              soft_wrap=True, style="yellow" if float(
+                  busiest[0][1].get("utilization") or 0.0) > LINK_BUSY else "")
 
 
 def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:

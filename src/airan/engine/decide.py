@@ -55,6 +55,10 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         bits[i] = W.svc_ul_bits[svc[i]]
     # Snapshot.ul_time_s (Engine._ul_time_s under NR)
     ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction)
+    ul_air = np.empty(n)  # policy.base.upload_air_s: its own share of ul_time (nr)
+    for i in range(n):
+        share = bits[i] / (S.ue_ul_bits[dev[i]] + bits[i]) if bits[i] > 0.0 else 0.0
+        ul_air[i] = ul_time[i] * share
     ul_round = K._report_rounds_s(W, S, dev, bits, report_round_s)  # .ul_report_round_s
     for i in range(n):  # + Snapshot.link_wait_s (policy.base.ul_delay_s)
         ul_round[i] = max(S.ue_dl_hold[dev[i]] - now, 0.0) + ul_round[i]
@@ -87,7 +91,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.fleet_active_w, now,
-        decision_s, drx, now)
+        decision_s, drx, now, ul_air, W.packet_bits)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):

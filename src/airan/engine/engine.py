@@ -721,6 +721,21 @@ class Engine:
         ctr = self._st.ctr
         return max(1, int(ctr[K.C_NSLOT_UL])), max(1, int(ctr[K.C_NSLOT_DL]))
 
+    def _links_summary(self) -> dict[str, dict[str, float]]:
+        """Each transport link direction that carried anything, ``"a->b"``: its capacity
+        (Gbit/s, without faults) and utilization, the time it was busy sending over the run
+        (bits / capacity of every message it carried, at the capacity then)."""
+        w, st = self.world, self._st
+        dur = float(self.now_s)
+        cap = getattr(self.faults, "link_cap0", w.link_cap_bps)
+        return {
+            f"{w.node_names[int(w.link_a[k])]}->{w.node_names[int(w.link_b[k])]}": {
+                "capacity_gbps": float(cap[k]) / 1e9,
+                "utilization": float(st.link_busy[k]) / dur if dur > 0 else 0.0,
+            }
+            for k in np.flatnonzero(st.link_busy > 0.0)
+        }
+
     def _cells_summary(self, n_ul: int, n_dl: int) -> dict[str, Any]:
         """The cells' PRB use per slot of each direction: the mean over every cell, the busiest
         cell and how many cells used more than CELL_BUSY of the PRBs background traffic left
@@ -1081,6 +1096,7 @@ class Engine:
             "services": services,
             "sites": sites,
             "cells": self._cells_summary(n_ul, n_dl),
+            "links": self._links_summary(),
             "devices": w.n_devices,
             "fleets": fleets,
             "faults": [rec.summary() for rec in self.faults.records],

@@ -58,6 +58,9 @@ class FaultRecord:
     # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
     # of every cause then, as the faults' counts are approximate)
     transport_drops_during: int = 0
+    # every fault: the requests that ended met, late and dropped while it lasted (of every
+    # cause, as above: compare them with a run without it)
+    ended_during: dict[str, int] = field(default_factory=dict)
     active: bool = False
     _saved: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -71,6 +74,7 @@ class FaultRecord:
             "affected_requests": self.affected_requests,
             "redispatched": self.redispatched,
             "lost": self.lost,
+            "ended_during": dict(self.ended_during),
         }
         if f.kind == "cell_down" or self.cells_off_air:
             if f.kind != "cell_down":
@@ -202,8 +206,25 @@ class FaultSchedule:
                 self.records[i].active = False
         for _, _, i, start in due:
             rec = self.records[i]
+            self._count_ended(engine, rec, start)
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
         self._set_air()
+
+    @staticmethod
+    def _ended(engine: Any) -> dict[str, int]:
+        cnt = engine._st.agg_cnt
+        return {"met": int(cnt[:, K.A_MET].sum()), "late": int(cnt[:, K.A_LATE].sum()),
+                "dropped": int(cnt[:, K.A_DROPPED].sum())}
+
+    def _count_ended(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """The requests that end met, late and dropped while a fault lasts (from its start to
+        its end, or the run's)."""
+        if start:
+            rec._saved["ended"] = self._ended(engine)
+        elif "ended" in rec._saved:
+            now = self._ended(engine)
+            rec.ended_during = {k: now[k] - rec._saved["ended"][k] for k in now}
+            del rec._saved["ended"]
 
     def _set_air(self) -> None:
         """Cells off the air (:meth:`down_cells`) radiate nothing: their transmit power, which
@@ -362,12 +383,16 @@ class FaultSchedule:
     def _links_now(self, engine: Any) -> None:
         """Links from their base values and every active link fault.
 
-        Packets between two nodes of their path keep the rest of it (kernel.flush_transit) and
-        go on over it hop by hop, each link reserved as they reach it (kernel.send): a packet
+        Messages between two nodes of their path keep the rest of it (kernel.flush_transit) and
+        go on over it hop by hop, each link reserved as they reach it (kernel.send): a message
         under way finishes its path as it was when the links changed, at the links' capacity
-        and delay as they are when it gets to each."""
+        and delay as they are when it gets to each. The backlog a link holds when its capacity
+        changes drains at the new capacity (the messages booked in it keep the times they were
+        given; those that reach the link later wait for the rest at the new rate: a link
+        restored after a degradation no longer makes them wait out the slow rate)."""
         w = self.world
         self.flushed_in_transit += int(K.flush_transit(self.kw, engine._sref))
+        cap_before = w.link_cap_bps.copy()
         self.link_up[:] = True
         w.link_cap_bps[:] = self.link_cap0
         w.link_delay_s[:] = self.link_delay0
@@ -377,6 +402,14 @@ class FaultSchedule:
             ids = self._link_ids(*r.fault.link)  # type: ignore[misc]
             w.link_cap_bps[ids] *= r.fault.capacity_factor
             w.link_delay_s[ids] += r.fault.extra_delay_ms * 1e-3
+        changed = np.flatnonzero(w.link_cap_bps != cap_before)
+        if changed.size:
+            st, now = engine._st, float(engine.now_s)
+            backlog = np.maximum(st.link_free[changed] - now, 0.0)
+            drained = backlog * (cap_before[changed] / w.link_cap_bps[changed])
+            st.link_free[changed] = np.where(backlog > 0.0, now + drained,
+                                             st.link_free[changed])
+            st.link_busy[changed] += drained - backlog
         self._reroute()
 
     def _link_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
@@ -586,3 +619,5 @@ class FaultSchedule:
             if rec.active and "transport_drops" in rec._saved:
                 rec.transport_drops_during = (self._transport_drops(engine)
                                               - rec._saved["transport_drops"])
+            if rec.active:
+                self._count_ended(engine, rec, False)

@@ -24,7 +24,7 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_MIN_S,
 )
 from airan.radio import drx, nr
-from airan.transport.pipeline import message_hop
+from airan.transport.pipeline import first_packet_s, message_hop
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
@@ -36,7 +36,7 @@ N_RQ_F = 9
 I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
 I_HOP = I_GPU
 N_RQ_I = 8
-# I_HOP of a packet that was between two nodes of its path when a link fault rerouted: it goes
+# I_HOP of a message that was between two nodes of its path when a link fault rerouted: it goes
 # on over the rest of its old path, kept in rq_path[r] (see flush_transit), from link k there
 # when I_HOP = HOP_OWN - k
 HOP_OWN = -1
@@ -44,9 +44,9 @@ HOP_OWN = -1
 # list then): when its wait ends it is served there, the context not moved again (another
 # request of its device may have taken it on since: it moves once per request, not to and fro)
 CTX_WAITED = -3
-# a packet reserves at once the links it reaches within this of the moment it is handled, and
-# beyond moves hop by hop (an event at each node): each link serves packets in the order they
-# reach it, to within this (well below a slot, and with no event for short paths)
+# a message reserves at once the links its first packet reaches within this of the moment it is
+# handled, and beyond moves hop by hop (an event at each node): each link serves messages in the
+# order they reach it, to within this (well below a slot, and with no event for short paths)
 TRANSIT_AHEAD_S = 1e-4
 # stages
 # ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
@@ -525,13 +525,13 @@ def finish(W, S, r, t):
 
 
 @njit(cache=True)
-def hop(W, S, lk, bits, t, tail):
+def hop(W, S, lk, bits, t, tail, now):
     """Carry a message of ``bits`` over link ``lk``, its first packet at the link at ``t`` and
-    its last at ``tail`` (:func:`airan.transport.pipeline.message_hop`), keeping the link's
-    state. Returns its first and last packets' times at the next node."""
-    start, first, last, busy = message_hop(S.link_free[lk], t, tail, bits, W.packet_bits,
-                                           W.link_cap_bps[lk], W.link_delay_s[lk])
-    S.link_free[lk] = start + busy
+    its last at ``tail``, booked at ``now`` (:func:`airan.transport.pipeline.message_hop`),
+    keeping the link's state. Returns its first and last packets' times at the next node."""
+    first, last, free, busy = message_hop(S.link_free[lk], t, tail, bits, W.packet_bits,
+                                          W.link_cap_bps[lk], W.link_delay_s[lk], now)
+    S.link_free[lk] = free
     S.link_busy[lk] += busy
     return first, last
 
@@ -542,8 +542,8 @@ def transport(W, S, links, bits, t, h=0):
     :func:`hop`) from time ``t``, reserving every link at once.
 
     Returns the arrival time of the whole message, or -1.0 when a link's backlog exceeds its
-    queue limit. For a request's own packets see :func:`send`, which reserves a link when the
-    packet reaches it.
+    queue limit. For a request's own messages see :func:`send`, which reserves a link when the
+    message reaches it.
     """
     tail = t
     while h < links.shape[0]:
@@ -552,19 +552,20 @@ def transport(W, S, links, bits, t, h=0):
             break
         if (S.link_free[lk] if S.link_free[lk] > t else t) - t > W.transport_queue_limit_s:
             return -1.0
-        t, tail = hop(W, S, lk, bits, t, tail)
+        t, tail = hop(W, S, lk, bits, t, tail, t)
         h += 1
     return tail
 
 
 @njit(cache=True)
-def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0):
+def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0, now=-1.0):
     """Move request ``r``'s message along the path ``links[a, b]`` (a [from, to, hops] table,
-    read in place: a view per packet costs its reference counting) from hop ``h``, whose node
+    read in place: a view per message costs its reference counting) from hop ``h``, whose node
     its first packet reached at ``t`` and its last at ``tail`` (-1: at ``t``, whole at its
-    source): reserve each link it reaches by ``t + TRANSIT_AHEAD_S`` (FIFO per link, packets
-    pipelined: :func:`hop`), then push its next event: at the node of the next link when its
-    first packet gets there (``I_HOP`` that link, the time kept in ``t_field`` for
+    source; an upload's first packet can be at its cell before ``now``, the event's time, -1:
+    ``t``): reserve each link it reaches by ``max(t, now) + TRANSIT_AHEAD_S`` (FIFO per link,
+    packets pipelined: :func:`hop`), then push its next event: at the node of the next link
+    when its first packet gets there (``I_HOP`` that link, the time kept in ``t_field`` for
     :func:`_flush_transit`, its last packet's in ``REM_BITS``, unused on the links), or at its
     destination when its last packet does (``I_HOP`` 0).
 
@@ -577,7 +578,7 @@ def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0):
     """
     if tail < 0.0:
         tail = t
-    horizon = t + TRANSIT_AHEAD_S
+    horizon = (now if now > t else t) + TRANSIT_AHEAD_S
     while h < links.shape[2]:
         lk = links[a, b, h]
         if lk < 0:
@@ -588,9 +589,10 @@ def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0):
             S.rq_f[r, REM_BITS] = tail
             push_event(S, t, r)
             return -1.0
-        if (S.link_free[lk] if S.link_free[lk] > t else t) - t > W.transport_queue_limit_s:
+        at = t if t > now else now  # (the backlog it finds: from now, where it got there before)
+        if (S.link_free[lk] if S.link_free[lk] > at else at) - at > W.transport_queue_limit_s:
             return t
-        t, tail = hop(W, S, lk, bits, t, tail)
+        t, tail = hop(W, S, lk, bits, t, tail, now)
         h += 1
     S.rq_i[r, I_HOP] = 0
     push_event(S, tail, r)
@@ -639,7 +641,7 @@ def _flush_transit(W, S):
     """Before the paths change (a link fault reroutes): every request between two nodes of its
     path keeps the rest of it (``rq_path``) and goes on over it hop by hop, reserving each link
     as it gets there (:func:`send`), so that it arrives as it would have and holds up no
-    packet that reaches a link before it. Returns how many were caught under way."""
+    message that reaches a link before it. Returns how many were caught under way."""
     n = 0
     for r in range(S.rq_i.shape[0]):
         st = S.rq_i[r, I_STAGE]
@@ -1240,10 +1242,13 @@ def ul_done(W, S, r, t):
     bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
-    refused = send(W, S, r, W.path_links, node, site, 0, bits, t, T_SITE)
+    head = t  # its first packet at the cell: under nr, forwarded while the UE still sends
+    if W.radio_model == 0:
+        head = first_packet_s(bits, W.packet_bits, S.rq_f[r, T_UL_START], t)
+    refused = send(W, S, r, W.path_links, node, site, 0, bits, head, T_SITE, False, t, t)
     if refused >= 0.0:  # dropped where refused (its transport time up to there; none at the
         # first link)
-        drop(W, S, r, R_LINK_FULL, refused)
+        drop(W, S, r, R_LINK_FULL, refused if refused > t else t)
 
 
 @njit(cache=True)

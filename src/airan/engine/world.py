@@ -324,7 +324,8 @@ def transport_paths(
     up: (path_links [nodes, S, MAX_HOPS] node -> site, path_back [S, nodes, MAX_HOPS],
     path_delay_s [nodes, S], path_rate_bps [nodes, S]: its slowest link's capacity, so that
     bits / rate is a message's serialization with its packets pipelined over the links, less
-    a packet's time on each faster link, microseconds; not ``pipelined``, whole messages: 1 /
+    a packet's time on each faster link (12 us per hop at 1 Gbit/s); not ``pipelined``, whole
+    messages: 1 /
     the sum over its links of 1 / capacity); unreachable: inf, no links."""
     n_nodes = len(node_names)
     n_sites = len(site_node)

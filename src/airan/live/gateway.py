@@ -34,7 +34,7 @@ from airan.live.site_server import serve_forever
 from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
 from airan.policy.base import PlacementRates, air_leg_s
 from airan.scenario import Scenario, load_scenario
-from airan.transport.pipeline import message_hop
+from airan.transport.pipeline import first_packet_s, message_hop
 
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
              grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
@@ -277,23 +277,27 @@ class Delays:
         return r.dl_wait_s + float(air_leg_s(r.dl_access_delay_s - r.dl_wait_s,
                                              bits / max(rate, 1.0), r.dl_slot_spacing_s))
 
-    def transport(self, links: NDArray[np.int64], bits: float, now: float) -> float:
-        """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s)."""
+    def transport(self, links: NDArray[np.int64], bits: float, now: float,
+                  air_s: float = 0.0) -> float:
+        """Time to cross ``links`` (-1 padded) with ``bits`` from ``now`` (s), an upload's
+        packets entering them as they came over the air in the ``air_s`` before (nr)."""
         if not self.transport_enabled:
             return 0.0
-        t = tail = now  # the message's first and last packets' times at a node
+        tail = now  # the message's first and last packets' times at a node
+        t = first_packet_s(bits, float(self.w.packet_bits), now - air_s, now)
         for lk in links:
             if lk < 0:
                 break
             # FIFO per link; answers reach the gateway slightly out of time order, and one that
             # arrives after a later one (by its send time) is not queued behind it
             last = self.link_last[lk]
-            free = self.link_free[lk] if t >= last else t
-            self.link_last[lk] = max(last, t)
-            start, t, tail, busy = message_hop(
+            at = max(t, now)  # (an upload's first packet, forwarded while on the air, earlier)
+            free = self.link_free[lk] if at >= last else at
+            self.link_last[lk] = max(last, at)
+            t, tail, free, _ = message_hop(
                 free, t, tail, bits if self.serialization else 0.0, float(self.w.packet_bits),
-                float(self.w.link_cap_bps[lk]), float(self.w.link_delay_s[lk]))
-            self.link_free[lk] = max(self.link_free[lk], start + busy)
+                float(self.w.link_cap_bps[lk]), float(self.w.link_delay_s[lk]), now)
+            self.link_free[lk] = max(self.link_free[lk], free)
         return tail - now
 
 
@@ -564,7 +568,7 @@ class Gateway:
             t0 = time.monotonic()
             start = max(radio_done, t0)
             ul_tr = self.delays.transport(w.path_links[node, place], float(w.svc_ul_bits[v]),
-                                          start - self.t0)
+                                          start - self.t0, ul_air if w.radio_model == 0 else 0.0)
             timing.ul_transport_ms = ul_tr * 1e3
             own_s += time.monotonic() - t0
             # the policy's next decisions count this one from now on (as the twin's count a

@@ -370,7 +370,8 @@ def estimate_latency_s(
     request reaches a site after the uplink leg (its access delay, then the further slots it
     needs behind the device's buffer, :meth:`Snapshot.ul_time_s` and :func:`air_leg_s`),
     propagation and serialization (at the path's slowest link: its packets pipeline over the
-    links, ``transport.packet_bytes``; on every link for whole messages) behind the
+    links, ``transport.packet_bytes``, and under ``nr`` enter them while the upload is still
+    on the air, :func:`upload_serialization_s`; on every link for whole messages) behind the
     longest backlog of the path's links (:func:`path_backlog_s`), and, for a stateful
     service, moving its context there first (:func:`context_move_s`); the batcher's mean
     wait (:func:`batch_wait_s`); it starts then or when the
@@ -432,7 +433,7 @@ def latency_parts_s(
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
         compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
-        arrive[:] = ul_leg[:, None] + prop + ul_bits[:, None] / rate
+        arrive[:] = ul_leg[:, None] + prop + upload_serialization_s(snap, d, ul_bits, rate)
         arrive += path_backlog_s(snap, batch, sites)
         arrive += context_move_s(snap, batch, sites)
         arrive[~snap.site_healthy[sites]] = np.inf
@@ -628,6 +629,37 @@ def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,
         return access + fluid  # type: ignore[no-any-return]
     more = np.maximum(np.ceil(fluid / spacing_s - 1e-9) - 1.0, 0.0)
     return access + more * spacing_s  # type: ignore[no-any-return]
+
+
+def upload_air_s(snap: Snapshot, d: NDArray[np.int64],
+                 ul_bits: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each upload's own expected time on the air under ``nr`` (s): its share of
+    :meth:`Snapshot.ul_time_s`, which counts the device's buffer ahead of it too; empty on
+    other radios (the transport takes it whole)."""
+    w = world_of(snap)
+    if int(w.radio_model) != 0:  # type: ignore[attr-defined]
+        return np.zeros(0)
+    ul_bits = np.asarray(ul_bits, dtype=np.float64)
+    some = ul_bits > 0.0
+    share = np.where(some, ul_bits / np.where(some, snap.ul_backlog_bits(d) + ul_bits, 1.0), 0.0)
+    return snap.ul_time_s(d, ul_bits) * share  # type: ignore[no-any-return]
+
+
+def upload_serialization_s(snap: Snapshot, d: NDArray[np.int64], ul_bits: NDArray[np.float64],
+                           rate_bps: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each upload's serialization at the slowest link of each candidate's path
+    (``rate_bps``, (n, k)) still ahead once its last bits reach the cell, s: under ``nr`` the
+    cell forwards its packets as they come over the air, so an upload slower on the air than
+    on the link leaves one packet's (:func:`airan.transport.pipeline.after_upload_s`, the same
+    operations); on other radios, bits / rate."""
+    w = world_of(snap)
+    packet = float(w.packet_bits)  # type: ignore[attr-defined]
+    n = np.where(ul_bits > packet, np.ceil(ul_bits / packet), 1.0)
+    air = upload_air_s(snap, d, ul_bits)
+    if not len(air):
+        air = np.zeros(len(ul_bits))
+    left = ul_bits[:, None] / rate_bps - (air * (1.0 - 1.0 / n))[:, None]
+    return np.maximum(left, (ul_bits / n)[:, None] / rate_bps)  # type: ignore[no-any-return]
 
 
 def path_backlog_s(snap: Snapshot, batch: Batch, sites: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -33,9 +33,11 @@ from airan.policy.base import (
     per_item_time_s,
     radio_tx_w,
     ul_delay_s,
+    upload_air_s,
     world_of,
 )
 from airan.radio.drx import answer_wait_one_s
+from airan.transport.pipeline import after_upload_s
 
 I64 = NDArray[np.int64]
 
@@ -267,6 +269,8 @@ def deadline_aware(
         float(getattr(snap, "decision_interval_s", 0.0)),
         drx_rows_s(snap, d),
         float(getattr(snap, "time_s", 0.0)),
+        upload_air_s(snap, d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
+        float(w.packet_bits),  # type: ignore[attr-defined]
     )
 
 
@@ -327,7 +331,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w, link_t0, decision_s, drx, now):  # pragma: no cover - compiled
+                         active_w, link_t0, decision_s, drx, now, ul_air,
+                         packet_bits):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
@@ -339,7 +344,9 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     ``drx``: each request's device's DRX (:meth:`Snapshot.drx_s`'s columns, [n, 6]; [0, 6]:
     none in the run; a cycle of 0: none for that device) and the time ``now`` (s): an answer
     after the timer waits for its device's on-duration
-    (:func:`airan.policy.base.latency_parts_s`)."""
+    (:func:`airan.policy.base.latency_parts_s`). ``ul_air``: each upload's own time on the
+    air, during which its packets (of ``packet_bits``) enter the transport (the ``nr`` radio;
+    :func:`airan.policy.base.upload_serialization_s`; [0]: none)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -380,7 +387,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 est[i, j] = np.inf
                 continue
             offered[st, m] += 1.0
-            up = ul_leg + prop + ul_bits[v] / bn
+            up = ul_leg + prop + after_upload_s(
+                ul_bits[v], ul_air[i] if ul_air.shape[0] > 0 else 0.0, packet_bits, bn)
             if link_backlog.shape[0] > 0:  # behind what its path's links carry (path_backlog_s)
                 queued = _longest_backlog(cand_links, node[i], j, link_backlog, link_t0)
                 if queued > queue_limit:

@@ -65,6 +65,11 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
     elif "transport_drops_during" in f:
         n = int(f["transport_drops_during"])
         text += f": {_count(n, 'request')} dropped no_route or link_full while it lasted"
+    ended = f.get("ended_during") or {}
+    total = sum(int(v) for v in ended.values())
+    if total:  # what it did to deadlines: a cut link's detour can make every request late
+        text += (f"; of the {total:,} that ended while it lasted, {int(ended.get('late', 0)):,}"
+                 f" late and {int(ended.get('dropped', 0)):,} dropped")
     return text
 
 

@@ -901,6 +901,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "no cell reaches this compute site over the transport links (transport.links, "
                 "transport.backhaul): no request is ever served there",
                 file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
+    out += _unlinked_cell_warnings(s, net, part, label)
     if s.radio.model != "nr":
         for f in s.fleets:
             if f.ul_queue == "latest":
@@ -1127,6 +1128,36 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         out[where] = t
         if by_fleet is not None:
             by_fleet[f.name] = t
+    return out
+
+
+def _unlinked_cell_warnings(s: Scenario, net: Any, part: Any, label: str | None) -> list[str]:
+    """Cell sites from which the transport links reach no compute site (a spoke left out of
+    ``transport.links`` with no ``backhaul``): every request their devices offload is
+    dropped, ``no_route``; and a ``backhaul.to`` hub without a position, which gives every
+    spoke no fibre at all."""
+    out = []
+    index = {name: i for i, name in enumerate(net.node_names)}
+    at = [c.at for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+    served = {int(part[index[a]]) for a in at}
+    cut = [net.node_names[i] for i in range(net.n_cell_sites) if int(part[i]) not in served]
+    if cut and at:
+        shown = ", ".join(cut[:5]) + (f" and {len(cut) - 5:,} more" if len(cut) > 5 else "")
+        out.append(str(InputError(
+            f"{len(cut):,} of {net.n_cell_sites:,} cell sites reach no compute site over the "
+            f"transport links ({shown}): every request their devices offload is dropped "
+            f"(no_route); link them (transport.links) or give transport.backhaul",
+            file=label, field="transport.links", value=cut[0])))
+    bh = s.transport.backhaul
+    if bh is not None:
+        hub = next((node for node in s.nodes if node.name == bh.to), None)
+        if hub is not None and hub.position_m is None:
+            out.append(str(InputError(
+                "the backhaul hub has no position_m: every spoke's fibre is taken as 0 km "
+                "(its route_factor times the straight line needs the hub's place)",
+                file=label, field="transport.backhaul.to", value=bh.to)))
     return out
 
 

@@ -310,6 +310,10 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
         "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},
         "sites": {n: merge_sites(p) for n, p in _group(summaries, "sites").items()},
         "cells": merge_cells(cells, n_cells),
+        # a link in several shards (the links to a shared edge or cloud) carries all of theirs
+        "links": {n: {"capacity_gbps": p[0]["capacity_gbps"],
+                      "utilization": sum(float(x["utilization"]) for x in p)}
+                  for n, p in _group(summaries, "links").items()},
         "devices": sum(int(s.get("devices") or 0) for s in summaries),
         "trace": {
             "rows": sum(int(t.get("rows") or 0) for t in traces),
