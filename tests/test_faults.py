@@ -615,15 +615,23 @@ def test_the_terminal_and_the_report_say_what_faults_did(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     held = s["faults"][0]
+
+    def ended(i: int) -> str:  # what ended late and dropped while fault i lasted
+        e = s["faults"][i]["ended_during"]
+        return (f"; of the {e['met'] + e['late'] + e['dropped']:,} that ended while it lasted, "
+                f"{e['late']:,} late and {e['dropped']:,} dropped")
+
     line = (f"faults: site_down on-prem 0.2-0.4 s: requests given back to the policy "
             f"{held['affected_requests']:,} times ({held['redispatched']:,} placed again, "
-            f"{held['lost']:,} rejected at once); link_down between factory-mec and regional-edge "
-            f"from 0.5 s to the end: {_requests(s['faults'][1]['transport_drops_during'])} "
-            "dropped no_route or link_full while it lasted; link_degraded between regional-edge "
-            "and cloud (capacity x0.25, +3 ms) 0.1-0.3 s: "
+            f"{held['lost']:,} rejected at once){ended(0)}; link_down between factory-mec and "
+            f"regional-edge from 0.5 s to the end: "
+            f"{_requests(s['faults'][1]['transport_drops_during'])} "
+            f"dropped no_route or link_full while it lasted{ended(1)}; link_degraded between "
+            "regional-edge and cloud (capacity x0.25, +3 ms) 0.1-0.3 s: "
             f"{_requests(s['faults'][2]['transport_drops_during'])} dropped no_route or "
-            "link_full while it lasted; surge amr (rate x1.5) from 0.6 s to the end: "
-            f"{s['faults'][3]['requests_during']:,} requests created while it lasted")
+            f"link_full while it lasted{ended(2)}; surge amr (rate x1.5) from 0.6 s to the end: "
+            f"{s['faults'][3]['requests_during']:,} requests created while it lasted{ended(3)}")
+    assert all(sum(f["ended_during"].values()) > 0 for f in s["faults"])
     assert s["faults"][2]["link"] == ["regional-edge", "cloud"]
     assert (s["faults"][2]["capacity_factor"], s["faults"][2]["extra_delay_ms"]) == (0.25, 3.0)
     assert held["affected_requests"] > 0

@@ -398,6 +398,9 @@ class DeviceEmulator:
                     "mean_prb_utilization", "max_prb_utilization", "busiest_cell",
                     "cells_busy", "background_share")}, "busy_threshold": None,
                 "uplink_scheduler": None},
+            # the twin's per-link load (engine._links_summary): the gateways emulate the links
+            # each for its own requests, and no run-wide load is gathered from them
+            "links": {},
             "devices": int(w.n_devices),
             "fleets": fleets,
             "faults": [],
