@@ -260,8 +260,9 @@ def test_deadline_aware_estimate_of_an_unloaded_request_is_what_it_then_takes(
                    ("ul_transport_ms", "queue_ms", "compute_ms", "dl_transport_ms"))
         assert met.sum() >= 5
         # the upload's serialization at the slowest link once its last bits are at the cell:
-        # its n equal packets came over the air evenly in air_s, the first after air_s / n
-        air_s = np.asarray(t.column("ul_air_ms").to_numpy()) * 1e-3
+        # its n equal packets came over the air evenly in air_s from its first slot's end
+        air_s = np.maximum(np.asarray(t.column("ul_air_ms").to_numpy()) * 1e-3
+                           - Engine(sc, duration_s=0.01).world.slot_s, 0.0)  # (decoded)
         bits, packet, rate = np.asarray(uploads).T
         n = np.maximum(np.ceil(bits / packet), 1.0)
         ser = np.maximum(bits / rate - air_s * (1.0 - 1.0 / n), bits / n / rate)

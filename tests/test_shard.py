@@ -100,6 +100,15 @@ def test_merged_links_add_what_each_shard_sent_over_a_shared_link() -> None:
     links = merge_summaries([a, b])["links"]
     assert links["metro->cloud"] == {"capacity_gbps": 100.0, "utilization": 0.375}
     assert links["cs1->metro"] == {"capacity_gbps": 10.0, "utilization": 0.5}
+    # a link the shards shared out (43 and 57 of 100 Gbit/s), each 0.35% busy: the whole
+    # link 0.35% busy, not 0.7% of 43 (a review)
+    from airan.sweep.merge import merge_links
+
+    split = merge_links({"metro->cloud": [{"capacity_gbps": 43.0, "utilization": 0.0035},
+                                          {"capacity_gbps": 57.0, "utilization": 0.0035}]},
+                        {"metro->cloud": 100.0})
+    assert split["metro->cloud"]["capacity_gbps"] == 100.0
+    assert split["metro->cloud"]["utilization"] == pytest.approx(0.0035)
 
 
 def test_merged_faults_add_what_each_shard_saw() -> None:

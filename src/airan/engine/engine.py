@@ -723,15 +723,17 @@ class Engine:
 
     def _links_summary(self) -> dict[str, dict[str, float]]:
         """Each transport link direction that carried anything, ``"a->b"``: its capacity
-        (Gbit/s, without faults) and utilization, the time it was busy sending over the run
-        (bits / capacity of every message it carried, at the capacity then)."""
+        (Gbit/s, without faults) and utilization, the share of the run it was busy sending
+        (bits / capacity of every message it carried, at the capacity then, less the backlog
+        still ahead of it at the end)."""
         w, st = self.world, self._st
         dur = float(self.now_s)
         cap = getattr(self.faults, "link_cap0", w.link_cap_bps)
+        done = st.link_busy - np.maximum(st.link_free - dur, 0.0)
         return {
             f"{w.node_names[int(w.link_a[k])]}->{w.node_names[int(w.link_b[k])]}": {
                 "capacity_gbps": float(cap[k]) / 1e9,
-                "utilization": float(st.link_busy[k]) / dur if dur > 0 else 0.0,
+                "utilization": min(float(done[k]) / dur, 1.0) if dur > 0 else 0.0,
             }
             for k in np.flatnonzero(st.link_busy > 0.0)
         }

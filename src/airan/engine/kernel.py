@@ -525,12 +525,12 @@ def finish(W, S, r, t):
 
 
 @njit(cache=True)
-def hop(W, S, lk, bits, t, tail, now):
+def hop(W, S, lk, bits, t, tail, now, idle=-1.0):
     """Carry a message of ``bits`` over link ``lk``, its first packet at the link at ``t`` and
     its last at ``tail``, booked at ``now`` (:func:`airan.transport.pipeline.message_hop`),
     keeping the link's state. Returns its first and last packets' times at the next node."""
     first, last, free, busy = message_hop(S.link_free[lk], t, tail, bits, W.packet_bits,
-                                          W.link_cap_bps[lk], W.link_delay_s[lk], now)
+                                          W.link_cap_bps[lk], W.link_delay_s[lk], now, idle)
     S.link_free[lk] = free
     S.link_busy[lk] += busy
     return first, last
@@ -558,7 +558,8 @@ def transport(W, S, links, bits, t, h=0):
 
 
 @njit(cache=True)
-def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0, now=-1.0):
+def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0, now=-1.0,
+         idle=-1.0):
     """Move request ``r``'s message along the path ``links[a, b]`` (a [from, to, hops] table,
     read in place: a view per message costs its reference counting) from hop ``h``, whose node
     its first packet reached at ``t`` and its last at ``tail`` (-1: at ``t``, whole at its
@@ -592,7 +593,8 @@ def send(W, S, r, links, a, b, h, bits, t, t_field, own=False, tail=-1.0, now=-1
         at = t if t > now else now  # (the backlog it finds: from now, where it got there before)
         if (S.link_free[lk] if S.link_free[lk] > at else at) - at > W.transport_queue_limit_s:
             return t
-        t, tail = hop(W, S, lk, bits, t, tail, now)
+        t, tail = hop(W, S, lk, bits, t, tail, now, idle)
+        idle = -1.0  # (known for the first link only: ul_done)
         h += 1
     S.rq_i[r, I_HOP] = 0
     push_event(S, tail, r)
@@ -1243,12 +1245,44 @@ def ul_done(W, S, r, t):
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
     head = t  # its first packet at the cell: under nr, forwarded while the UE still sends
+    idle = -1.0
     if W.radio_model == 0:
-        head = first_packet_s(bits, W.packet_bits, S.rq_f[r, T_UL_START], t)
-    refused = send(W, S, r, W.path_links, node, site, 0, bits, head, T_SITE, False, t, t)
+        # (the cell decodes the first slot's transport block at that slot's end)
+        first_decoded = S.rq_f[r, T_UL_START] + W.slot_s
+        head = first_packet_s(bits, W.packet_bits, min(first_decoded, t), t)
+        lk = W.path_links[node, site, 0]
+        if head < t and lk >= 0 and S.rq_link0[r, 0] == lk:  # (no handover to another path)
+            # the first link's idle time since the upload's first bits: its work done since
+            idle = (t - S.rq_f[r, T_UL_START]) - (_link_work_done(S, lk, t) - S.rq_link0[r, 1])
+            idle = min(max(idle, 0.0), t - head)
+    refused = send(W, S, r, W.path_links, node, site, 0, bits, head, T_SITE, False, t, t,
+                   idle)
     if refused >= 0.0:  # dropped where refused (its transport time up to there; none at the
         # first link)
         drop(W, S, r, R_LINK_FULL, refused if refused > t else t)
+
+
+@njit(cache=True)
+def _link_work_done(S, lk, t):
+    """The work link ``lk`` has done by ``t`` (s): all it was booked less what is still
+    ahead of it then (non-decreasing in t)."""
+    ahead = S.link_free[lk] - t
+    return S.link_busy[lk] - (ahead if ahead > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _mark_first_link(W, S, r, d, t):
+    """An upload's first bits go on the air at ``t``: keep its first link and that link's work
+    done then (``rq_link0``), so that its booking at its end knows the link's idle time for
+    the packets the cell forwarded meanwhile (:func:`ul_done`)."""
+    S.rq_link0[r, 0] = np.nan
+    site = S.rq_i[r, I_PLACE]
+    if site < 0 or not W.svc_ul_bits[S.rq_i[r, I_SVC]] > W.packet_bits:
+        return
+    lk = W.path_links[W.cell_node[W.dev_cell[d]], site, 0]
+    if lk >= 0:
+        S.rq_link0[r, 0] = lk
+        S.rq_link0[r, 1] = _link_work_done(S, lk, t)
 
 
 @njit(cache=True)
@@ -1573,6 +1607,7 @@ def serve_ul(W, S, k, s0):
         while r >= 0 and (used < send or rq_f[r, REM_BITS] <= 0.0):  # (empty ones ride along)
             if rq_f[r, T_UL_START] != rq_f[r, T_UL_START]:
                 rq_f[r, T_UL_START] = s0  # its first bits go in this slot's transport block
+                _mark_first_link(W, S, r, d, s0)
             rem = rq_f[r, REM_BITS]
             if rem <= send - used:
                 used += rem

@@ -211,6 +211,7 @@ _STATE_FIELDS = [
     "site_orphaned",
     "orphans",
     "rq_path",
+    "rq_link0",
     "site_qarea",
     "site_qlast",
     "site_served",
@@ -455,6 +456,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # the rest of its old path, for a request under way when a link fault rerouted
         rq_path=np.full((capacity, max(w.path_links.shape[-1], w.path_links_back.shape[-1]))
                         if reroutes else (1, 1), -1, dtype=w.path_links.dtype),
+        # an upload's first link and that link's work done (s) when its first bits went on the
+        # air: the capacity it had for them since (kernel.ul_done; nr, uploads over a packet)
+        rq_link0=np.full((capacity, 2), np.nan),
         site_qarea=np.zeros(n_sites),
         site_qlast=np.zeros(n_sites),
         site_served=np.zeros(n_sites, dtype=np.int64),
@@ -570,7 +574,8 @@ def grow_pool(st: Any, capacity: int) -> Any:
     if rq_path.shape[0] == old:  # (kept per request only where link faults reroute)
         rq_path = np.concatenate([rq_path, np.full((extra, rq_path.shape[1]), -1,
                                                    dtype=rq_path.dtype)])
+    rq_link0 = np.concatenate([st.rq_link0, np.full((extra, 2), np.nan)])
     return st._replace(
         rq_f=rq_f, rq_i=rq_i, free_stack=free, heap_t=heap_t, heap_r=heap_r, heap_s=heap_s,
-        orphans=orphans, rq_path=rq_path,
+        orphans=orphans, rq_path=rq_path, rq_link0=rq_link0,
     )

@@ -1151,7 +1151,9 @@ def _unlinked_cell_warnings(s: Scenario, net: Any, part: Any, label: str | None)
             f"(no_route); link them (transport.links) or give transport.backhaul",
             file=label, field="transport.links", value=cut[0])))
     bh = s.transport.backhaul
-    if bh is not None:
+    listed = {x for link in s.transport.links for x in (link.a, link.b)}
+    spokes = [c for c in s.cell_site_names() if c not in listed and c != (bh.to if bh else None)]
+    if bh is not None and spokes:
         hub = next((node for node in s.nodes if node.name == bh.to), None)
         if hub is not None and hub.position_m is None:
             out.append(str(InputError(

@@ -251,6 +251,22 @@ def _group(summaries: Sequence[Mapping[str, Any]], section: str,
     return out
 
 
+def merge_links(parts: Mapping[str, Sequence[Mapping[str, Any]]],
+                capacity_gbps: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Each link's load from its copies in several shards: a link in several shards carries
+    what each sent over it; its capacity is ``capacity_gbps``'s (the whole link, where the
+    shards each had a share of it) or the largest copy's (a link each shard had whole)."""
+    out = {}
+    for name, p in parts.items():
+        cap = (capacity_gbps or {}).get(name) or max(float(x["capacity_gbps"]) for x in p)
+        if len(p) == 1 and float(p[0]["capacity_gbps"]) == cap:
+            out[name] = dict(p[0])  # (one region: the unsharded run's figures, bit for bit)
+            continue
+        carried = sum(float(x["utilization"]) * float(x["capacity_gbps"]) for x in p)
+        out[name] = {"capacity_gbps": cap, "utilization": carried / cap if cap > 0 else 0.0}
+    return out
+
+
 def merge_cells(cells: Sequence[Mapping[str, Any]], n_cells: Sequence[int]) -> dict[str, Any]:
     """The shards' cell summaries as one: means weighted by cells, the busiest cell of all,
     busy cells added."""
@@ -310,10 +326,7 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
         "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},
         "sites": {n: merge_sites(p) for n, p in _group(summaries, "sites").items()},
         "cells": merge_cells(cells, n_cells),
-        # a link in several shards (the links to a shared edge or cloud) carries all of theirs
-        "links": {n: {"capacity_gbps": p[0]["capacity_gbps"],
-                      "utilization": sum(float(x["utilization"]) for x in p)}
-                  for n, p in _group(summaries, "links").items()},
+        "links": merge_links(_group(summaries, "links")),
         "devices": sum(int(s.get("devices") or 0) for s in summaries),
         "trace": {
             "rows": sum(int(t.get("rows") or 0) for t in traces),

@@ -740,7 +740,7 @@ def run_sharded(
     """
     from airan.report.rundir import write_json_atomic
     from airan.sweep.cluster import execute
-    from airan.sweep.merge import merge_summaries
+    from airan.sweep.merge import _group, merge_links, merge_summaries
 
     plan = plan_shards(scenario, regions, sites=sites, policy=policy, duration_s=duration_s,
                        seed=seed, fleet_scale=fleet_scale)
@@ -771,6 +771,10 @@ def run_sharded(
         _raise_shard_error(errors, plan.n_shards)
     shards = [s for s in summaries if s is not None]
     merged = merge_summaries(shards, wall_s=wall)
+    # the links the shards shared, each with a share of its capacity: the whole link's load
+    whole = {f"{x}->{y}": float(link["capacity_gbps"]) for link, owners in plan.links
+             if not owners for x, y in ((link["a"], link["b"]), (link["b"], link["a"]))}
+    merged["links"] = merge_links(_group(shards, "links"), whole)
     if fleet_scale != 1.0:
         from airan.api import note_fleet_scale
 

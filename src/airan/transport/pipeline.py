@@ -19,7 +19,8 @@ import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports
 
 @njit(cache=True)
 def message_hop(free_s: float, t: float, tail: float, bits: float, packet_bits: float,
-                cap_bps: float, delay_s: float, now: float) -> tuple[float, float, float, float]:
+                cap_bps: float, delay_s: float, now: float,
+                idle_s: float = -1.0) -> tuple[float, float, float, float]:
     """A message of ``bits`` crossing a link of ``cap_bps`` and ``delay_s`` (propagation and
     switching), free from ``free_s``, whose first packet reached the link at ``t`` and last at
     ``tail`` (>= ``t``; both ``t`` where the message starts whole), booked at ``now``.
@@ -41,8 +42,10 @@ def message_hop(free_s: float, t: float, tail: float, bits: float, packet_bits: 
 
     A message whose first packet was there before ``now`` (an upload the cell forwarded while
     it was on the air, booked when its last bits came): the packets that came before ``now``
-    went on as they came, as far as the link's capacity allowed since ``t``; the rest queues
-    behind the link's backlog now.
+    went on as they came, as far as the link's idle time since ``t`` allowed (``idle_s``, s:
+    what the caller knows of it; -1: the time since the link's last booking ended, which
+    is idle for sure), the rest queue behind the link's backlog now. The link never carries
+    more than its capacity: what it carried for this message it did not carry for others.
     """
     ser = bits / cap_bps
     packet = bits  # its packets' size
@@ -56,7 +59,11 @@ def message_hop(free_s: float, t: float, tail: float, bits: float, packet_bits: 
         came = bits
         if tail > now:  # its packets come evenly from the first at t to the last at tail
             came = packet + (bits - packet) * ((now - t) / (tail - t))
-        carried = cap_bps * (now - t)
+        if idle_s < 0.0:  # idle for sure: since its last booking ended (or since t)
+            idle_s = now - (free_s if free_s > t else t)
+            if idle_s < 0.0:
+                idle_s = 0.0
+        carried = cap_bps * idle_s
         if carried > came:
             carried = came
         start = free_s if free_s > now else now
@@ -72,10 +79,12 @@ def message_hop(free_s: float, t: float, tail: float, bits: float, packet_bits: 
 @njit(cache=True)
 def first_packet_s(bits: float, packet_bits: float, air_start_s: float, air_end_s: float) -> float:
     """When the first packet of an upload is at its cell, its bits having come over the air
-    evenly from ``air_start_s`` to ``air_end_s`` (its first slot's start to its last's end,
-    s): the gNB forwards each packet once it holds it (PDCP/GTP-U per IP packet), so the
-    backhaul carries an upload while the UE still sends it. One packet (or ``packet_bits``
-    inf): the whole upload, at ``air_end_s``."""
+    evenly from ``air_start_s`` to ``air_end_s`` (s: its first slot's end, when the cell has
+    decoded its first transport block, to its last's; a HARQ resend or a handover's silence
+    makes them come less evenly, which this leaves out): the gNB forwards each packet once
+    it holds it (PDCP/GTP-U per IP packet), so the backhaul carries an upload while the UE
+    still sends it. One packet (or ``packet_bits`` inf): the whole upload, at
+    ``air_end_s``."""
     if bits <= packet_bits or not air_end_s > air_start_s:
         return air_end_s
     return air_start_s + (air_end_s - air_start_s) / math.ceil(bits / packet_bits)
