@@ -693,15 +693,22 @@ def transport_links(s: Scenario) -> TransportLinks:
                           lcap_a, ldel_a)
 
 
+def compute_site_nodes(s: Scenario) -> list[str]:
+    """The node each compute site stands at, listed ones then generated ones (at every
+    ``generated_compute_sites.every``-th cell site), in the engine's order."""
+    at = [c.at for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+    return at
+
+
 def _check_transport_hops(s: Scenario) -> None:
     """No shortest path (by delay) from a compute site to a node it reaches has more than
     :data:`MAX_HOPS` links: the engine's path tables stop there. The first such path, in site
     then node order, is reported as the engine reports it."""
     net = transport_links(s)
     index = {n: i for i, n in enumerate(net.node_names)}
-    at = [c.at for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+    at = compute_site_nodes(s)
     site_node = np.asarray([index[a] for a in at], dtype=np.int64)
     n = len(net.node_names)
     if not len(net.link_a) or not len(site_node):
@@ -1138,9 +1145,7 @@ def _unlinked_cell_warnings(s: Scenario, net: Any, part: Any, label: str | None)
     spoke no fibre at all."""
     out = []
     index = {name: i for i, name in enumerate(net.node_names)}
-    at = [c.at for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+    at = compute_site_nodes(s)
     served = {int(part[index[a]]) for a in at}
     cut = [net.node_names[i] for i in range(net.n_cell_sites) if int(part[i]) not in served]
     if cut and at:
