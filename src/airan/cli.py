@@ -574,11 +574,12 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
 
 
 LINKS_SHOWN = 4  # the busiest transport link directions the terminal names
-LINK_BUSY = 0.8  # a link busier than this: its queueing grows steeply (shown in yellow)
 
 
 def _print_links_line(links: dict[str, Any]) -> None:
     """The busiest transport link directions, by utilization (every one in summary.json)."""
+    from airan.report.cautions import LINK_BUSY
+
     if not links:
         return
     busiest = sorted(links.items(), key=lambda x: -float(x[1].get("utilization") or 0.0))

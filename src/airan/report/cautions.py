@@ -12,6 +12,9 @@ terminal and the report.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
   left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
   site is saturated (both are, often: 40 robots can fill the uplinks and one GPU at once).
+- Transport link directions busier than :data:`LINK_BUSY` (summary.json's ``links``): messages
+  queue behind each other there, the more steeply the busier (Kleinrock, "Queueing Systems"
+  I, 1975: M/D/1's wait grows as rho / (1 - rho)), so the transport is a bottleneck.
 - Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
 - Requests the policy kept on devices whose own time for the service's model at batch 1 (their
   accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
@@ -28,6 +31,7 @@ GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
 SMALL_BATCH = 0.5  # a busy site's mean batch below this share of its largest: room to batch
 BATCH_SAVES = 0.7  # ... where a request in a full batch takes less than this of its time alone
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
+LINK_BUSY = 0.8  # a link direction busier than this: its queueing grows steeply (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
 
 
@@ -45,6 +49,14 @@ def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
         "queue_full"))
     return [name for name, c in (summary.get("sites") or {}).items()
             if (c.get("gpu_utilization") or 0.0) > (GPU_BUSY if full else GPU_SATURATED)]
+
+
+def busy_links(summary: Mapping[str, Any]) -> list[str]:
+    """The transport link directions (``"a->b"``) above :data:`LINK_BUSY`, busiest first."""
+    links = summary.get("links") or {}
+    return sorted((name for name, v in links.items()
+                   if float(v.get("utilization") or 0.0) > LINK_BUSY),
+                  key=lambda name: -float(links[name]["utilization"]))
 
 
 def _names(names: list[str]) -> str:
@@ -145,6 +157,16 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                 f"{cells.get('busy_threshold', 0.9):.0%} of the {label} PRBs{room} (busiest "
                 f"{cells.get(f'busiest_cell_{key}')}, "
                 f"{cells.get(f'max_prb_utilization_{key}', 0.0):.1%} of all): {also}")
+    links = summary.get("links") or {}
+    loaded = [f"{n} ({float(links[n]['utilization']):.1%} of "
+              f"{float(links[n].get('capacity_gbps') or 0.0):g} Gbit/s)"
+              for n in busy_links(summary)]
+    if loaded:
+        out.append(f"Transport links busier than {LINK_BUSY:.0%}: {_names(loaded)}. Messages "
+                   "queue behind each other there, the longer the busier and the burstier the "
+                   "traffic (their wait is in ul_transport and dl_transport): the transport is "
+                   "a bottleneck (more capacity, smaller or fewer messages over it, or compute "
+                   "nearer the cells).")
     fleets = summary.get("fleets") or {}
     uncovered = [f"{n} ({f['out_of_coverage']:,} of {f.get('devices', 0):,})"
                  for n, f in fleets.items() if f.get("out_of_coverage")]

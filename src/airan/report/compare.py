@@ -571,12 +571,13 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
     zero behind one full resource): a radio direction that every run of two or more policies
     filled in at least :data:`SHARED_CELLS` of the cells (shared by them: no placement avoids
     it), then per policy the compute sites saturated on every seed
-    (:func:`airan.report.cautions.saturated_sites`) and the devices' own queues where every seed
-    dropped requests for them being full; last, a direction full in fewer cells than that on
-    every such run: those cells' devices wait whatever the policy, but the rest of the radio has
-    room, so it is no shared bottleneck and the policies differ elsewhere (a saturated GPU,
-    say)."""
-    from airan.report.cautions import saturated_sites
+    (:func:`airan.report.cautions.saturated_sites`), the transport link directions busier than
+    :data:`airan.report.cautions.LINK_BUSY` on every seed, and the devices' own queues where
+    every seed dropped requests for them being full; last, a direction full in fewer cells
+    than that on every such run: those cells' devices wait whatever the policy, but the rest of
+    the radio has room, so it is no shared bottleneck and the policies differ elsewhere (a
+    saturated GPU, say)."""
+    from airan.report.cautions import LINK_BUSY, busy_links, saturated_sites
 
     policies = list(data["policies"])
     runs = {p: [r["summary"] for r in data.get("runs") or [] if r["policy"] == p]
@@ -616,6 +617,13 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
         sites = [n for n in runs[p][0].get("sites") or {} if all(n in x for x in sat)]
         if sites:
             out.append(f"{p} saturated the GPUs of {_and(sites)} on every seed.")
+        loaded = [set(busy_links(s)) for s in runs[p]]
+        links = [n for n in busy_links(runs[p][0]) if all(n in x for x in loaded)]
+        if links:
+            named = links if len(links) <= 5 else links[:5] + [f"{len(links) - 5:,} more"]
+            out.append(f"{p} loaded the transport link{'s' if len(links) > 1 else ''} "
+                       f"{_and(named)} above {LINK_BUSY:.0%} on every seed: messages queue "
+                       "there (the transport is a bottleneck).")
         full_dev = [int(((s.get("requests") or {}).get("dropped_by_reason") or {}).get(
             "device_queue_full") or 0) for s in runs[p]]
         if all(full_dev):

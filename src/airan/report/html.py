@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airan.report import figures as F
-from airan.report.cautions import cautions, run_on_device
+from airan.report.cautions import LINK_BUSY, cautions, run_on_device
 from airan.report.events import events
 from airan.report.placement import LocalShare, overhead_ms, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
@@ -305,6 +305,9 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         events=events(s),
         figures=figs,
         sites=s.get("sites") or {},
+        links=busiest_links(s),
+        links_total=len(s.get("links") or {}),
+        link_busy=LINK_BUSY,
         scenario_text=scenario_text,
         rerun=RERUN_FOLDER if scenario_text else None,
         reproduce=reproduce_command(s, "scenario.yaml", scaled=True) if scenario_text else
@@ -317,6 +320,18 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
     path = run.path / REPORT
     path.write_text(html, encoding="utf-8")
     return Report(path=path, figures=figs, build_s=time.perf_counter() - t0)
+
+
+#: the transport link directions the report's table lists (the busiest; all in summary.json)
+LINKS_LISTED = 12
+
+
+def busiest_links(summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The :data:`LINKS_LISTED` busiest transport link directions, ``("a->b", entry)`` by
+    utilization, for the report's table."""
+    links = summary.get("links") or {}
+    return sorted(links.items(), key=lambda x: -float(x[1].get("utilization") or 0.0)
+                  )[:LINKS_LISTED]
 
 
 def _slug(name: str) -> str:

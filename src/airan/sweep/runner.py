@@ -236,6 +236,14 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         # day's sum over a start_hour axis is what an operator sells)
         for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
             row[key] = ar.get(key)
+    # where the load went: the busiest compute site and transport link direction (a sweep over
+    # the load or the build-out shows the bottleneck move from one to the other)
+    for kind, entries, field in (("site", summary.get("sites"), "gpu_utilization"),
+                                 ("link", summary.get("links"), "utilization")):
+        loads = {n: float(v.get(field) or 0.0) for n, v in (entries or {}).items()}
+        top = max(loads, key=loads.__getitem__) if loads else None  # (first of equals)
+        row[f"busiest_{kind}"] = top
+        row[f"busiest_{kind}_utilization"] = loads[top] if top is not None else None
     for name, svc in (summary.get("services") or {}).items():
         _outcome_columns(row, name, svc)
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
