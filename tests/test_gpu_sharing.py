@@ -108,7 +108,15 @@ def test_gpu_failure_while_batches_share_it_loses_nothing() -> None:
     f = s["faults"][0]
     assert f["affected_requests"] > 0 and f["lost"] == 0
     assert int(eng.faults.gpu_up.sum()) == len(eng.faults.gpu_up)  # repaired
-    assert eng._st.gpu_busy[g] > busy_then + 0.05  # and serving again
+    # and serving again (busy: the batches' work, their fixed overheads left out)
+    assert eng._st.gpu_busy[g] > busy_then + 1e-3
+    # the batches running per model: the site's count is its GPUs' (those cut in their fixed
+    # overhead taken off too)
+    st, w = eng._st, eng.world
+    for site in range(len(w.site_names)):
+        g0 = int(w.site_gpu_start[site])
+        ran = st.gpu_model_n[g0 : g0 + int(w.site_n_gpus[site])].sum(axis=0)
+        assert (st.site_model_run[site] == ran).all() and (ran >= 0).all()
 
 
 
@@ -162,3 +170,86 @@ def test_superseded_batch_ends_never_overflow_the_event_heap() -> None:
     assert s["services"]["large"]["count"] >= 1
     again = Engine(scenario()).run().summary
     assert again["services"] == s["services"] and again["requests"] == r
+
+
+def _launch_bound_beside_large(lam_small: float, lam_large: float, duration_s: float) -> Any:
+    """``_two_job_sizes`` with the small service on YOLOv8s's roofline on the H100: ~1.12 ms of
+    fixed overhead (launches and small kernels, fitted to its batch-1 latency) and ~0.03 ms of
+    work at the GPU's throughput."""
+    d = _two_job_sizes(small_ms=1.0, large_ms=50.0, lam_small=lam_small, lam_large=lam_large,
+                       large_dist="fixed", instances=1, duration_s=duration_s
+                       ).model_dump(mode="json")
+    d["services"][0].pop("service_time")
+    return scenario_from_dict(d)
+
+
+def _yolo_on_h100_s() -> tuple[float, float]:
+    """YOLOv8s's batch-1 time on the H100 and its fixed overhead (s), from the catalog."""
+    from airan.catalog import load_gpus, load_models
+    from airan.compute import batch_service_time_s
+    from airan.compute.roofline import fixed_overhead_s
+
+    model, gpu = load_models()["yolov8s"], load_gpus()["H100"]
+    return batch_service_time_s(model, gpu, 1), fixed_overhead_s(model, gpu)
+
+
+def test_a_launch_bound_models_overhead_takes_none_of_the_gpu_beside_it() -> None:
+    """A robot maker's review: AMRs' YOLOv8s on the GPU of a VLA halved the VLA's speed
+    (32 ms alone, 60 ms beside it), as its ~1.1 ms of fixed overhead per batch was shared
+    work. The overhead is launch gaps and kernels too small to fill the SMs, the part of a
+    batch that batching does not grow: the batch beside it takes the idle SMs. So a 50 ms job
+    is slowed only by the small jobs' work, 1 / (1 - lam x_work) as in M/G/1-PS (Kleinrock
+    1976), not by their whole time; the small job's instance is held for all of it."""
+    lam_s, lam_l = 200.0, 4.0
+    x, overhead = _yolo_on_h100_s()
+    work = x - overhead
+    assert overhead > 0.9 * x  # launch-bound: the reviewer's 1.12 of 1.15 ms
+    s = _run(_launch_bound_beside_large(lam_s, lam_l, 200.0))
+    large = s["services"]["large"]["breakdown_ms"]["compute"]
+    assert large == pytest.approx(50.0 / (1 - lam_s * work), rel=0.005)
+    assert large < 50.0 / (1 - lam_s * x * 0.5)  # (a shared overhead: ~65 ms)
+    small = s["services"]["small"]["breakdown_ms"]["compute"]
+    # its overhead alone, its work at half speed while a large job runs (rho_large 0.2)
+    assert small == pytest.approx((overhead + work * (1 + lam_l * 0.05)) * 1e3, rel=0.01)
+    site = s["sites"]["gpu"]
+    # utilization: the GPU's throughput used, the large jobs' and the small ones' work
+    assert site["gpu_utilization"] == pytest.approx(lam_l * 0.05 + lam_s * work, rel=0.03)
+    busy = site["instances_busy"]
+    assert busy["yolov8s"] == pytest.approx(lam_s * small * 1e-3, rel=0.03)
+    assert busy["yolov8s@large"] == pytest.approx(lam_l * large * 1e-3, rel=0.03)
+
+
+def test_policies_see_that_a_small_jobs_overhead_is_not_shared() -> None:
+    """``Snapshot.site_model_backlog_s`` for a launch-bound model joining a 50 ms job: it loses
+    its work's time to it (min(r, x_work)), not its whole batch-1 time."""
+    from airan.policy import Snapshot
+
+    eng = Engine(_launch_bound_beside_large(1.0, 4.0, 5.0))
+    w, st = eng.world, eng._st
+    small, large = (w.svc_model[w.service_names.index(n)] for n in ("small", "large"))
+    for _ in range(10_000):
+        eng.step(1)
+        if st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1:
+            break
+    else:
+        pytest.fail("no moment with a large job running alone")
+    x, overhead = _yolo_on_h100_s()
+    assert w.svc_overhead_s[small, w.gpu_type[0]] == overhead
+    assert Snapshot(eng).site_model_backlog_s[0, small] == pytest.approx(x - overhead,
+                                                                          rel=1e-9)
+
+
+def test_instances_busy_with_gpu_to_spare_get_a_caution() -> None:
+    """A model whose instances were held nearly all the time at a GPU with throughput to
+    spare waits for an instance: the caution names it; a busy GPU gets the GPU's cautions."""
+    from airan.report.cautions import cautions
+
+    def summary(util: float, busy: float) -> dict[str, Any]:
+        return {"sites": {"mec": {"gpu_utilization": util,
+                                  "instances_busy": {"yolov8s": busy, "openvla-7b": 0.3}}}}
+
+    [line] = cautions(summary(0.2, 0.95))
+    assert line.startswith("Instances busy with GPU to spare: mec (yolov8s's 95% busy, the "
+                           "GPUs' throughput 20% used).")
+    assert cautions(summary(0.2, 0.5)) == []
+    assert not any("Instances busy" in c for c in cautions(summary(0.95, 0.95)))

@@ -41,6 +41,7 @@ __all__ = [
     "DIST_LOGNORMAL",
     "DIST_UNIFORM",
     "batch_service_time_s",
+    "fixed_overhead_s",
     "peak_roofline_s",
     "roofline_ratio",
     "sample_service_factors",
@@ -84,6 +85,14 @@ def _service_time_table(model: ModelSpec, gpu: GpuSpec, batch: NDArray[np.float6
         )
         t = t + model.decode_tokens * step
     return t + model.overhead_for(gpu) / 1e3
+
+
+def fixed_overhead_s(model: ModelSpec, gpu: GpuSpec) -> float:
+    """The fixed per-batch part of a roofline model's batch time on ``gpu`` (s): its
+    ``overhead_ms`` (kernel launches, synchronisation and the small kernels that leave most of
+    the SMs idle, fitted to batch-1 latencies); 0 for a given ``service_time_ms``, whose split
+    is unknown. Where batches share a GPU, this part takes none of its throughput."""
+    return 0.0 if model.service_time_ms is not None else model.overhead_for(gpu) / 1e3
 
 
 def batch_service_time_s(model: ModelSpec, gpu: GpuSpec, batch: int) -> float:

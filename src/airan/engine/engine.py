@@ -997,6 +997,12 @@ class Engine:
                 else None,
                 **site_batching_room(w, s),
             }
+            if w.site_shared[s]:  # batches side by side: how busy each model's instances were
+                run = st.site_run_area[s] + st.site_model_run[s] * max(
+                    0.0, elapsed - st.site_run_last[s])
+                sites[name]["instances_busy"] = {
+                    w.model_names[m]: float(run[m] / (w.site_instances[s, m] * ng * elapsed))
+                    for m in range(len(w.model_names)) if run[m] > 0.0}
             # power: idle plus the busy share (AI work and L1) of the dynamic range, per GPU;
             # AI work booked at a batch's start but running past now belongs to later
             spec = gpus[w.gpu_type_names[w.gpu_type[g0]]]

@@ -981,7 +981,8 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         for m in range(n_models):
             if not (up and S.gpu_model_n[g, m] < W.site_instances[s, m]):
                 continue
-            x = W.svc_time_s[m, W.gpu_type[g], 1] / share  # its batch-1 time
+            # its batch-1 time's part that shares the GPU (its fixed overhead does not)
+            x = (W.svc_time_s[m, W.gpu_type[g], 1] - W.svc_overhead_s[m, W.gpu_type[g]]) / share
             taken = 0.0  # what the batches already there take from it (processor sharing)
             for j in range(n_run):
                 r = 0.0
@@ -2123,6 +2124,18 @@ def dl_arrive(W, S, r, t):
 
 
 @njit(cache=True)
+def _run_area(S, s, t):
+    """Integrate site ``s``'s running batches per model (``site_model_run``, their fixed
+    overheads included) up to ``t``, before they change: the time its models' instances were
+    busy (``site_run_area``, instance-seconds)."""
+    dt = t - S.site_run_last[s]
+    if dt > 0.0:
+        for m in range(S.site_model_run.shape[1]):
+            S.site_run_area[s, m] += S.site_model_run[s, m] * dt
+        S.site_run_last[s] = t
+
+
+@njit(cache=True)
 def _qarea(S, s, t):
     if t > S.site_qlast[s]:
         S.site_qarea[s] += S.site_qlen[s] * (t - S.site_qlast[s])
@@ -2215,17 +2228,36 @@ def gpu_batch_end(W, S, g, t):
         first = S.gpu_run_r[g, k]
         S.gpu_run_r[g, k] = -1
         S.gpu_run_n[g] -= 1
-        m = W.svc_model[S.rq_i[first, I_SVC]]
-        S.gpu_model_n[g, m] -= 1
-        S.site_model_run[s, m] -= 1
+        tail = S.gpu_run_tail[g, k]
+        end = t + tail
         r = first
         while r >= 0:
-            S.rq_f[r, T_CEND] = t
+            S.rq_f[r, T_CEND] = end
             r = S.rq_i[r, I_NEXT]
+        if tail > 0.0:  # its fixed overhead: the others speed up now, its instance waits
+            _gpu_schedule(S, g, s, t)
+            push_event(S, end, first)  # (shared_batch_done)
+            continue
+        m = W.svc_model[S.rq_i[first, I_SVC]]
+        _run_area(S, s, t)
+        S.gpu_model_n[g, m] -= 1
+        S.site_model_run[s, m] -= 1
         _gpu_schedule(S, g, s, t)  # the others speed up (before new batches may join them)
         compute_done(W, S, first, t)
     if S.gpu_ev_t[g] == np.inf:
         _gpu_schedule(S, g, s, t)
+
+
+@njit(cache=True)
+def shared_batch_done(W, S, r, t):
+    """A batch on a GPU that runs batches at once ended its fixed overhead at ``t`` (``r`` its
+    first request): its model's instance is free again; send its answers."""
+    g = S.rq_i[r, I_GPU]
+    m = W.svc_model[S.rq_i[r, I_SVC]]
+    _run_area(S, W.gpu_site[g], t)
+    S.gpu_model_n[g, m] -= 1
+    S.site_model_run[W.gpu_site[g], m] -= 1
+    compute_done(W, S, r, t)
 
 
 @njit(cache=True)
@@ -2236,10 +2268,16 @@ def dispatch(W, S, s, m, g, t):
         b = W.site_max_batch[s, m]
     work = W.svc_time_s[m, W.gpu_type[g], b] * service_factor(
         W.model_dist[m], W.model_p1[m], W.model_p2[m], S.rng)
+    shared = W.site_shared[s] != 0
+    tail = 0.0
+    if shared:  # its fixed overhead takes none of the throughput the batches share
+        tail = W.svc_overhead_s[m, W.gpu_type[g]]
+        if tail > work:
+            tail = work
+        work -= tail
     S.site_ai_work[s] += work
     # the GPU's AI share (below 1 where it also runs the cells' L1): the batch takes longer
     dur = work / S.site_ai_share[s]
-    shared = W.site_shared[s] != 0
     # a GPU that runs batches at once still does the same work: its backlog ends at gpu_free
     end = (S.gpu_free[g] if S.gpu_free[g] > t else t) + dur if shared else t + dur
     S.gpu_free[g] = end
@@ -2267,7 +2305,9 @@ def dispatch(W, S, s, m, g, t):
             k += 1
         S.gpu_run_r[g, k] = first
         S.gpu_run_left[g, k] = work
+        S.gpu_run_tail[g, k] = tail / S.site_ai_share[s]
         S.gpu_run_n[g] += 1
+        _run_area(S, s, t)
         S.gpu_model_n[g, m] += 1
         S.site_model_run[s, m] += 1
         _gpu_schedule(S, g, s, t)
@@ -2466,12 +2506,13 @@ def _fail_site_requests(W, S, s, gpu_down, t):
     for i in range(gpu_down.shape[0]):  # the cut batches are not counted as served
         if gpu_down[i]:
             g = g0 + i
-            if W.site_shared[s] != 0:
-                S.site_batches[s] -= S.gpu_run_n[g]
+            if W.site_shared[s] != 0:  # (those in their fixed overhead too)
+                S.site_batches[s] -= S.gpu_model_n[g, :].sum()
             elif cut[i]:  # (one batch at a time)
                 S.site_batches[s] -= 1
             S.gpu_run_r[g, :] = -1
             S.gpu_run_n[g] = 0
+            _run_area(S, s, t)
             S.site_model_run[s, :] -= S.gpu_model_n[g, :]
             S.gpu_model_n[g, :] = 0
             if S.gpu_ev_t[g] < np.inf:  # its event is superseded
@@ -2816,7 +2857,10 @@ def handle_event(W, S, r, t):
     elif st == ST_ORPHAN:  # the engine purges a failed batch's event; never reached
         return
     elif st == ST_COMP:
-        compute_done(W, S, r, t)
+        if W.site_shared[S.rq_i[r, I_PLACE]] != 0:  # a batch run beside others
+            shared_batch_done(W, S, r, t)
+        else:
+            compute_done(W, S, r, t)
     elif st == ST_DOWN:
         dl_arrive(W, S, r, t)
     elif st == ST_FINISH:

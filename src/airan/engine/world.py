@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import shortest_path
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 from airan.catalog import GpuSpec, load_gpus
 from airan.compute import l1, service_time_distribution, service_time_table_s
-from airan.compute.roofline import DIST_DETERMINISTIC, roofline_ratio
+from airan.compute.roofline import DIST_DETERMINISTIC, fixed_overhead_s, roofline_ratio
 from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, penetration, scheduling
@@ -123,6 +123,9 @@ class World:
     gpu_type: I64  # [G] index into gpu_type_names
     gpu_type_names: list[str]
     svc_time_s: F64  # [M, types, Bmax+1] batch service time
+    # [M, types] the fixed per-batch overhead in it (s; a roofline model's overhead_ms, 0 for a
+    # measured time): where batches share a GPU it takes none of the GPU's throughput
+    svc_overhead_s: F64
     local_time_s: F64  # [fleets, V] on-device time for one request (inf if not allowed)
     # [V] the random factor of its on-device time: its model's, deterministic where a measured
     # service time gives way to the catalog model's roofline on the device
@@ -794,10 +797,12 @@ def build_world(s: Scenario, seed: int) -> World:
                           for c in csites], np.int64).reshape(len(csites), len(model_keys))
     b_max = max([b for row in batching for b, _ in row] + [1])
     svc_time = np.zeros((len(model_keys), len(gpu_type_names), b_max + 1))
+    svc_overhead = np.zeros((len(model_keys), len(gpu_type_names)))
     for mi, spec in enumerate(model_specs):
         for ti, tname in enumerate(gpu_type_names):
             svc_time[mi, ti] = service_time_table_s(spec, gpus[tname], b_max) * _carried(
                 model_keys[mi], gpus[tname], b_max)
+            svc_overhead[mi, ti] = fixed_overhead_s(spec, gpus[tname])
     gpu_site: list[int] = []
     gpu_type: list[int] = []
     site_gpu_start: list[int] = []
@@ -824,6 +829,8 @@ def build_world(s: Scenario, seed: int) -> World:
                     / (compute if m.service_time_ms is not None else 1.0)
                     for key, m in zip(model_keys, model_specs, strict=True)]
             svc_time = np.concatenate([svc_time, np.stack(tabs)[:, None, :]], axis=1)
+            svc_overhead = np.concatenate([svc_overhead, np.array(
+                [[fixed_overhead_s(m, instance)] for m in model_specs])], axis=1)
     for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
         sliced = s.ai_ran.mode == "mig" and l1_host.get(csite.at) == si
@@ -962,6 +969,7 @@ def build_world(s: Scenario, seed: int) -> World:
         gpu_type=np.asarray(gpu_type, np.int64),
         gpu_type_names=gpu_type_names,
         svc_time_s=svc_time,
+        svc_overhead_s=svc_overhead.reshape(len(model_keys), len(gpu_type_names)),
         local_time_s=local,
         svc_local_dist=local_dist,
         fleet_local_queue_limit_s=np.array([f.local_queue_limit_ms * 1e-3 for f in s.fleets]),

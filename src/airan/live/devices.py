@@ -299,6 +299,15 @@ class DeviceEmulator:
         from airan.catalog import load_gpus
 
         gpus = load_gpus()
+        # each model's instance time per site: its requests' compute time over their batch
+        # (those of a batch share its start and end), for the sites that run batches at once
+        compute = BREAKDOWN.index("compute")
+        held: dict[tuple[str, int], float] = {}
+        for r in recs:
+            ms = r.parts_ms[compute]
+            if r.batch > 0 and math.isfinite(ms):
+                key = (r.placement, int(w.svc_model[r.service]))
+                held[key] = held.get(key, 0.0) + ms * 1e-3 / r.batch
         for s, name in enumerate(w.site_names):
             smp = self.samples.get(name, [])
             ng = int(w.site_n_gpus[s])
@@ -327,6 +336,10 @@ class DeviceEmulator:
                 "batches": batches,
                 "mean_batch": served / batches if batches else None,
                 **site_batching_room(w, s),
+                **({"instances_busy": {
+                    w.model_names[m]: held[name, m] / (w.site_instances[s, m] * ng * elapsed)
+                    for m in range(len(w.model_names)) if held.get((name, m), 0.0) > 0.0}}
+                   if w.site_shared[s] else {}),
                 # nominal: the catalog GPU's idle + busy share of its range (not this CPU's draw)
                 "power_w": ng * (spec.idle_w + min(1.0, util) * (spec.tdp_w - spec.idle_w)),
                 "live": {"overloaded": int(last.overloaded) if last else 0,

@@ -9,6 +9,8 @@ terminal and the report.
   tables; none where the scenario's models batch to different limits at the site): more load
   fills their batches at less GPU time per request, so utilization overstates how full they are.
 - Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck.
+- A model's instances busier than :data:`GPU_BUSY` at a site whose GPUs run batches side by side
+  and have throughput to spare (``instances_busy``): its batches wait for an instance.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
   left them in a direction: the radio is a bottleneck there; "not a GPU" only where no compute
   site is saturated (both are, often: 40 robots can fill the uplinks and one GPU at once).
@@ -134,6 +136,16 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "
                    "serve more than their utilization suggests (dynamic batching); size them "
                    "by the hit ratio at the load you plan for, not by utilization.")
+    held = [f"{n} ({m}'s {x:.0%} busy, the GPUs' throughput "
+            f"{sites[n].get('gpu_utilization') or 0.0:.0%} used)"
+            for n in sites if (sites[n].get("gpu_utilization") or 0.0) <= GPU_BUSY
+            for m, x in (sites[n].get("instances_busy") or {}).items() if x > GPU_BUSY]
+    if held:
+        out.append(f"Instances busy with GPU to spare: {_names(held)}. Those models' batches "
+                   "wait for a free instance, not for the GPU: a batch holds its instance for "
+                   "its fixed overhead too (launches and small kernels), which takes none of "
+                   "the throughput the batches beside it share. More instances "
+                   "(batching.instances), larger batches or more GPUs serve more.")
     saturated = saturated_sites(summary)
     if saturated:
         each = [f"{n} ({sites[n].get('gpu_utilization') or 0.0:.1%} busy, mean queue "
