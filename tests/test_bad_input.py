@@ -481,6 +481,10 @@ def test_a_name_given_short_is_suggested_in_full(tmp_path: Path) -> None:
     assert suggest("mec", ["north-hall-mec", "south-hall-mec"]) is None  # two: no telling which
     # nor a name a letter away, when the name is part of several (a review's reference: A100)
     assert suggest("A100", ["A100-40GB", "A100-80GB", "H100"]) is None
+    # but the error lists them (an operator's review: `--candidates A100` suggested nothing)
+    assert_input_error(runner.invoke(app, ["plan", "factory", "--target", "vla: p99<=80ms",
+                                           "--candidates", "A100"]),
+                       "--candidates", "did you mean 'A100-40GB' or 'A100-80GB'?")
     path = mutated(tmp_path, lambda d: d["transport"]["backhaul"].update(to="mec"))
     assert_input_error(runner.invoke(app, ["validate", str(path)]),
                        "transport.backhaul.to", "did you mean 'factory-mec'?")

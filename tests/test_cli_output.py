@@ -312,6 +312,14 @@ def test_drops_are_printed_per_service_when_several_services_drop(tmp_path: Path
     for name, svc in summary["services"].items():
         for reason, n in (svc["dropped_by_reason"] or {}).items():
             assert f"{name}: {reason} {n:,}" in " ".join(line.split())
+    # the p99 compare and plan read (a robot maker's review: the run's p99 over the answered
+    # said 1,000 ms where compare said unbounded), beside the answered-only one
+    from airan.metrics.histogram import percentile_with_unanswered_ms
+
+    [row] = [r for r in res.stdout.splitlines() if r.startswith("p99, unanswered late")]
+    want = [percentile_with_unanswered_ms(v, 0.99) for v in summary["services"].values()]
+    assert row.split()[3:] == ["unbounded" if x == float("inf") else f"{x:.2f}" for x in want]
+    assert "as airan compare and airan plan read it" in " ".join(res.stdout.split())
 
 
 def _factory_with_inspect_kb(path: Path, ul_kb: float) -> Path:

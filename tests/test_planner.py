@@ -145,7 +145,16 @@ def test_impossible_target_is_refused(scenario_file, cache) -> None:
     assert r.closest is not None and r.closest.misses
     # then the 64 cheapest of the 91 smaller build-outs the bound ruled out (the twin need not
     # be monotone), and a note says how many were left unrun
-    assert len(r.evaluations) == 9 + 64
+    assert len([e for e in r.evaluations if e.phase != "closest"]) == 9 + 64
+    # the closest has the fewest GPUs per slot that come as close: one fewer was run, and
+    # missed by more (an operator's review: the closest held 16 H100s where 3 did as well)
+    from airan.planner.search import _tolerance
+
+    limit = r.closest.shortfall + _tolerance(r.evaluations)
+    for i, (t, n) in enumerate(r.closest.config):
+        if n > 1:
+            fewer = r.evaluator.evaluated(r.space.with_slot(r.closest.config, i, (t, n - 1)))
+            assert fewer is not None and fewer.shortfall > limit - 1e-12
     ruled_out = [n for n in r.notes if "ruled out without a run" in n]
     assert ruled_out[0].startswith("91 build-outs smaller than the largest were ruled out"), r.notes
     # 27 of them not run: the verdict rests on the pruning's assumption, and says so
@@ -333,6 +342,8 @@ def test_generated_sites_are_one_slot() -> None:
     i = space.slots.index(gen)
     config = tuple((0, 2) if k == i else (-1, 0) for k in range(len(space.slots)))
     assert space.cost(config) == n_sites * 2 * 2500
+    # said per site and for how many (a review read "generated: 1 x L40S" as one GPU)
+    assert f"generated: {n_sites} x 2 x L4" in space.describe(config)
     built = space.scenario_for(config)
     assert built.generated_compute_sites.gpus[0].count == 2
     assert space.scenario_for(space.empty).generated_compute_sites is None
@@ -750,7 +761,23 @@ def test_a_check_too_large_to_list_says_nothing_was_run(scenario_file, cache) ->
     r = _plan(scenario_file, cache, targets=["detect: p99<=3ms"], enumerate_limit=5)
     assert not r.feasible
     assert any("ruled out without a run" in n and "too many to check" in n for n in r.notes)
-    assert len(r.evaluations) == 9  # the bound's runs only
+    assert len([e for e in r.evaluations if e.phase != "closest"]) == 9  # the bound's only
+
+
+def test_check_evals_bounds_the_check_from_the_command_line(scenario_file, cache) -> None:
+    """An operator's review: --max-evals 40 still ran the check's 64. --check-evals sets it;
+    0 runs none and says so; a negative one is an error naming the option."""
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", "detect: p99<=3ms",
+                              "--candidates", "L4,L40S,H100", "--max-gpus", "3", "--duration",
+                              "1", "--cache", str(cache), "--check-evals", "0", "--out",
+                              str(scenario_file.parent / "no-check")])
+    assert res.exit_code == 3, res.output  # no plan meets it
+    text = " ".join(res.output.split())
+    assert "none of them was run (--check-evals 0)" in text
+    assert "check " not in text.split("runs evaluated:", 1)[1].split(";", 1)[0]
+    bad = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET,
+                              "--check-evals", "-1"])
+    assert bad.exit_code == 2 and "option '--check-evals': must be >= 0" in bad.output
 
 
 def test_a_partial_check_counts_every_build_out_it_ruled_out(scenario_file, cache) -> None:
@@ -767,7 +794,8 @@ def test_a_partial_check_counts_every_build_out_it_ruled_out(scenario_file, cach
     assert m, note
     total, other = (int(g.replace(",", "")) for g in m.groups())
     assert total == other + 2 and other > 0
-    assert len(r.evaluations) == 9 + 2  # the bound's runs and the check's
+    # the bound's runs and the check's
+    assert len([e for e in r.evaluations if e.phase != "closest"]) == 9 + 2
 
 
 def test_a_changed_trace_changes_the_cache_key(tmp_path: Path) -> None:

@@ -483,7 +483,21 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         lat.add_row("total (mean)" if q == "mean" else q,
                     *(_num(s["services"][n]["latency_ms"].get(q), "{:.2f}") for n in names),
                     style="bold" if q == "mean" else None)
+    # the p99 that compare and plan read: the requests that got no answer counted as late
+    unanswered = [int(s["services"][n].get("dropped", 0)) + int(s["services"][n].get(
+        "overdue", 0)) for n in names]
+    if any(unanswered):
+        from airan.metrics.histogram import percentile_with_unanswered_ms
+
+        p99s = [percentile_with_unanswered_ms(s["services"][n], 0.99) for n in names]
+        lat.add_row("p99, unanswered late", *(
+            "unbounded" if x == math.inf else _num(x, "{:.2f}") for x in p99s))
     _print_table(lat)
+    if any(unanswered):
+        out.print("p50-p99: over the requests answered; 'p99, unanswered late' counts those that "
+                  "got none (dropped, or past their deadline at the end) as infinitely late, as "
+                  "airan compare and airan plan read it: unbounded where more than 1% got none",
+                  markup=False, soft_wrap=True)
     if split:
         out.print("queue and compute by where they happened: 'on device' on the devices' own "
                   "processors, accelerator or CPU (requests the policy kept on the device), "

@@ -50,7 +50,11 @@ class InputError(ValueError):
         text = " ".join(parts)
         if self.choices is not None:
             close = suggest(str(self.value), self.choices) if self.value is not None else None
-            text += f"; did you mean '{close}'?" if close else "."
+            several = ambiguous(str(self.value), self.choices) if self.value is not None \
+                else []
+            text += (f"; did you mean '{close}'?" if close else
+                     "; did you mean " + " or ".join(f"'{c}'" for c in several) + "?"
+                     if several else ".")
             shown = ", ".join(self.choices[:25])
             more = f" (+{len(self.choices) - 25} more)" if len(self.choices) > 25 else ""
             text += f" Accepted: {shown}{more}."
@@ -77,6 +81,13 @@ def suggest(name: str, choices: Iterable[str]) -> str | None:
         return parts[0] if len(parts) == 1 else None
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
     return lowered[match[0]] if match else None
+
+
+def ambiguous(name: str, choices: Iterable[str]) -> list[str]:
+    """The choices that have a name given short as a part, where more than one does ('A100':
+    A100-40GB and A100-80GB), for an error to list (:func:`suggest` names none of them)."""
+    parts = [c for c in choices if name.lower() in re.split(r"[-_/. ]+", c.lower())]
+    return parts if len(parts) > 1 else []
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str], *, field: str) -> InputError:

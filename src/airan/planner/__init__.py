@@ -91,7 +91,7 @@ def plan(
     if max_evals < 1:
         raise option_error("--max-evals", "must be at least 1", max_evals)
     if check_evals < 0:
-        raise option_error("check_evals", "must be >= 0", check_evals)
+        raise option_error("--check-evals", "must be >= 0", check_evals)
     if method not in ("auto", "greedy", "exact"):
         raise option_error("--search", f"unknown search {method!r}", method,
                            ["auto", "greedy", "exact"])

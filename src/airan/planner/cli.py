@@ -184,7 +184,12 @@ def plan(
     search_method: str = typer.Option(
         "auto", "--search", help="auto (greedy, then a cost-ordered sweep), greedy, or exact."
     ),
-    max_evals: int = typer.Option(400, "--max-evals", help="Most new runs in the sweep."),
+    max_evals: int = typer.Option(
+        400, "--max-evals", help="Most new runs in the sweep (the bound, the greedy descent, "
+        "the check of --check-evals, the trim and the closest miss's run besides)."),
+    check_evals: int = typer.Option(
+        64, "--check-evals", help="Most runs of the build-outs the pruning skipped, cheapest "
+        "first (0: none; the answer is then proven only if fewer GPUs never help)."),
     type_order: bool = typer.Option(
         False, "--type-order", help="Also assume a GPU no faster on any axis never helps "
         "(prunes more; can be wrong with several services)."
@@ -276,7 +281,8 @@ def plan(
                     price_usd=prices, tdp_w=powers, site_cost_usd=site_cost, duration_s=duration,
                     seeds=list(range(first, first + seeds)), policy=policy,
                     method=search_method,  # type: ignore[arg-type]
-                    max_evals=max_evals, type_order=type_order, cache_dir=cache, progress=progress,
+                    max_evals=max_evals, check_evals=check_evals, type_order=type_order,
+                    cache_dir=cache, progress=progress,
                     confirm=confirm,
                 )
         except BaseException:  # interrupted, or no plan: no empty folder left behind

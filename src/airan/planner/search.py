@@ -546,10 +546,12 @@ def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation, tolerance: flo
     """``e`` with the slots whose GPUs served nothing left out, where that comes as close to
     the targets (within ``tolerance`` of its shortfall; one more run): the bound runs only the
     largest build-outs, so the closest one held 16 idle L4s at the regional edge beside the 16
-    H100s that did the work."""
+    H100s that did the work. Idle by their AI work: a cell site's GPUs that ran only its
+    cells' L1 go too (an operator's review: 16 L4s at each of 10 cell sites, 400,000 USD, at 0%
+    AI), as the search keeps no GPU there for the L1 (without one, the L1 runs elsewhere, not
+    modelled or costed: a note says so)."""
     config = e.config
-    busy = e.slot_busy_share or e.slot_utilization  # (the busy share counts a RAN L1 too)
-    for i, ((_, n), share) in enumerate(zip(e.config, busy, strict=True)):
+    for i, ((_, n), share) in enumerate(zip(e.config, e.slot_utilization, strict=True)):
         if n > 0 and share is not None and share <= 0.0:
             config = space.with_slot(config, i, (-1, 0))
     if config == e.config:
@@ -560,6 +562,34 @@ def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation, tolerance: flo
     # (one that meets the targets, where the twin is not monotone, is no "closest miss")
     close = lean.shortfall <= e.shortfall + tolerance
     return lean if close and not lean.feasible else e
+
+
+def _fewest_as_close(space: PlanSpace, ev: Evaluator, e: Evaluation,
+                     tolerance: float) -> Evaluation:
+    """``e`` with each slot cut to the fewest GPUs (of its type) that come as close to the
+    targets (within ``tolerance`` of ``e``'s shortfall), by bisection, slot by slot (a few runs
+    each): the bound runs only the largest build-outs, so where more GPUs do not help the
+    closest one held all of them (an operator's review: 16 H100s at the metro edge, 480,000 USD,
+    for the p99 that 3, 90,000 USD, gave)."""
+    phase, ev.phase = ev.phase, "closest"
+    limit = e.shortfall + tolerance
+    for _ in range(len(e.config) + 1):  # again, until no slot gives one up (a cut at one
+        before = e.config  # slot can let another give some up)
+        for i in range(len(e.config)):
+            t, n = e.config[i]
+            lo, hi, found = 1, n, e  # n GPUs come as close; find the fewest that do
+            while lo < hi:
+                mid = (lo + hi) // 2
+                x = ev(space.with_slot(e.config, i, (t, mid)))  # (a config run before: no run)
+                if x.shortfall <= limit and not x.feasible:  # (one that meets them: no miss)
+                    hi, found = mid, x
+                else:
+                    lo = mid + 1
+            e = found
+        if e.config == before:
+            break
+    ev.phase = phase
+    return e
 
 
 THIN_LATENCY = 0.97  # a latency target met within 3% of its bound has a thin margin
@@ -699,7 +729,8 @@ def search(
             what = "cheaper than the plan" if inclusive is False else "within the budget" \
                 if math.isfinite(below) else "smaller than the largest"
             checked = (f"the {ran} cheapest of them were run and miss, the other {left:,} "
-                       "were not" if ran else "too many to check")
+                       "were not" if ran else "too many to check" if left < 0 else
+                       "none of them was run (--check-evals 0)")
             notes.append(f"{many} build-outs {what} were ruled out without a run, by the "
                          "pruning's assumption that fewer GPUs never help (the twin does not "
                          f"always honour it); {checked}")
@@ -717,6 +748,7 @@ def search(
         closest = _closest(within)
         if best is None and closest is not None:
             closest = _without_idle(space, ev, closest, _tolerance(within))
+            closest = _fewest_as_close(space, ev, closest, _tolerance(within))
             flat = flat_shortfall(within)
             if flat:
                 notes.append(flat)

@@ -251,10 +251,13 @@ class PlanSpace:
                    for i, (c, u) in enumerate(zip(config, utilization, strict=True)))
 
     def describe(self, config: Config) -> str:
-        """``"on-prem: 2 x L40S; regional: -"``."""
+        """``"on-prem: 2 x L40S; regional: -"``; a slot for several sites says how many
+        (``"generated: 10 x 2 x L4"``: 2 L4s at each of 10 sites)."""
         parts = []
         for s, (t, n) in zip(self.slots, config, strict=True):
-            parts.append(f"{s.name}: {n} x {self.types[t]}" if n > 0 else f"{s.name}: -")
+            each = f"{n} x {self.types[t]}"
+            parts.append(f"{s.name}: -" if n <= 0 else f"{s.name}: {each}" if s.multiplicity == 1
+                         else f"{s.name}: {s.multiplicity} x {each}")
         return "; ".join(parts)
 
     def fixed_site_names(self) -> list[str]:
