@@ -740,9 +740,19 @@ def test_the_sites_table_says_its_utilization_is_the_ais_under_ai_ran(tmp_path: 
                                    "--out", str(tmp_path / "o")], env={"COLUMNS": "120"})
     assert res.exit_code == 0, res.output
     assert "AI utilization" in res.output
+    # and the L1's share of each site beside it (a second review read 92% AI as the GPU's)
+    import json
+
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    name, site = next((n, c) for n, c in summary["sites"].items()
+                      if (c.get("ai_ran") or {}).get("mean_l1_share"))
+    [row] = [r for r in res.output.splitlines() if r.startswith(name + " ")]
+    assert f"{site['ai_ran']['mean_l1_share']:.1%}" in row.split()
+    assert "L1 share" in res.output
     plain = CliRunner().invoke(app, ["run", "city", "--duration", "0.3", "--no-report",
                                      "--out", str(tmp_path / "p")], env={"COLUMNS": "120"})
     assert "AI utilization" not in plain.output and "utilization" in plain.output
+    assert "L1 share" not in plain.output
 
 
 def test_the_l1s_fixed_share_is_a_knob_and_at_1_a_cell_costs_its_peak_at_any_load() -> None:

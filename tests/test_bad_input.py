@@ -502,3 +502,13 @@ def test_a_gh200_site_validates_where_it_was_taken_for_a_typo_of_h200(tmp_path: 
     assert "did you mean" not in res.output
     path = mutated(tmp_path, lambda d: site(d, "regional")["gpus"][0].update(type="GH20"))
     assert_input_error(runner.invoke(app, ["validate", str(path)]), "did you mean 'GH200'")
+
+
+def test_a_share_written_as_a_percentage_says_it_wants_a_fraction(tmp_path: Path) -> None:
+    """A robot maker's review: `target_hit_ratio: 99` got "less than or equal to 1" alone."""
+    path = mutated(tmp_path, lambda d: service(d, "detect").update(target_hit_ratio=99))
+    assert_input_error(runner.invoke(app, ["validate", str(path)]),
+                       "services[detect].target_hit_ratio", "(a fraction: 0.99 for 99%)")
+    path = mutated(tmp_path, lambda d: service(d, "detect").update(target_hit_ratio=1000))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2 and "a fraction" not in res.stderr  # no percentage either

@@ -203,6 +203,9 @@ def run(
         from airan.scenario.load import device_times_s
 
         on_device = (device_times_s(sc), kept) if kept else None
+        from airan.scenario.load import peak_roofline_services
+
+        peak = peak_roofline_services(sc)
         from airan.report import write_run
 
         try:  # the files first: a reader that stops early (`airan run | head`) loses none
@@ -210,7 +213,7 @@ def run(
         except OSError as exc:
             _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     with reader_may_leave():
-        _print_summary(summary, total_wall, local, on_device=on_device)
+        _print_summary(summary, total_wall, local, on_device=on_device, peak=peak)
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
         trace = summary.get("trace") or {}
         sampled = "" if trace.get("complete", True) else (
@@ -432,12 +435,14 @@ def _print_fleets(s: dict[str, Any]) -> None:
 
 
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
-                   on_device: tuple[Any, Any] | None = None) -> None:
+                   on_device: tuple[Any, Any] | None = None,
+                   peak: Any = ()) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
     as the part on the devices' own processors and the part at compute sites. ``on_device``:
     the devices' times and the requests kept on them, for the cautions
-    (:func:`airan.report.cautions.slow_on_device`)."""
+    (:func:`airan.report.cautions.slow_on_device`); ``peak``: the services computed at the
+    GPUs' datasheet peaks (:func:`airan.report.cautions.at_peak`)."""
     from airan.report.cautions import GPU_BUSY, cautions
     from airan.report.events import events
     from airan.report.placement import any_local, split_breakdown
@@ -535,14 +540,19 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         sites.add_column("site", no_wrap=True)
         sites.add_column("kind")
         # under ai_ran, a share of what the RAN's L1 leaves the AI (README: gpu_utilization)
-        util_label = ("AI utilization" if (s.get("ai_ran") or {}).get("mode") not in (None, "none")
-                      else "utilization")
-        _columns(sites, "GPUs", util_label, "mean queue (requests)", "served", "mean batch")
+        ai_ran = (s.get("ai_ran") or {}).get("mode") not in (None, "none")
+        # (an operator's review: "AI utilization 92%" read as the whole GPU's, where the L1
+        # took 36% of it and AI 92% of the rest: the L1's share beside it)
+        _columns(sites, "GPUs", *(("AI utilization", "L1 share") if ai_ran else
+                                  ("utilization",)),
+                 "mean queue (requests)", "served", "mean batch")
         for name, c in shown:
             util = c.get("gpu_utilization")
+            l1 = ((c.get("ai_ran") or {}).get("mean_l1_share"),) if ai_ran else ()
             sites.add_row(Text(name), str(c.get("kind", "")), str(c.get("gpus", "")),
                           Text(_num(util, "{:.1%}"),
                                style="yellow" if (util or 0.0) > GPU_BUSY else ""),
+                          *(_num(x, "{:.1%}") for x in l1),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
                           _num(c.get("mean_batch"), "{:.2f}"))
         _print_table(sites)
@@ -559,7 +569,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
     _print_ai_ran_line(s)
     for line in events(s):
         out.print(line, markup=False, soft_wrap=True)
-    for line in cautions(s, *(on_device or ({}, {}))):
+    device_s, kept = on_device or ({}, {})
+    for line in cautions(s, device_s, kept, peak=peak):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}

@@ -18,6 +18,8 @@ terminal and the report.
   queue behind each other there, the more steeply the busier (Kleinrock, "Queueing Systems"
   I, 1975: M/D/1's wait grows as rho / (1 - rho)), so the transport is a bottleneck.
 - Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
+- Services whose compute times are a roofline at the GPUs' datasheet peaks (:func:`at_peak`,
+  from the scenario): optimistic against a deployed stack.
 - Requests the policy kept on devices whose own time for the service's model at batch 1 (their
   accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
   from the scenario and the request trace, not summary.json): none of them can meet it.
@@ -25,7 +27,7 @@ terminal and the report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +115,43 @@ def run_on_device(folder: str | Path, summary: Mapping[str, Any]
         return {}, {}
 
 
+def at_peak(pairs: Sequence[tuple[str, str]]) -> str | None:
+    """One sentence on the services whose compute times are a roofline at the GPUs' datasheet
+    peaks (:func:`airan.scenario.load.peak_roofline_services`); None for none."""
+    if not pairs:
+        return None
+    each = [f"{svc} ({model})" for svc, model in pairs]
+    return (f"At the GPUs' datasheet peaks: {_names(each)} computes at its GPUs' whole FLOP/s "
+            "and memory bandwidth (catalog efficiency 1.0, the roofline vla-perf assumes), "
+            "which an optimized stack approaches and a deployed one does not (the OpenVLA "
+            "paper's own ran ~1.4x slower on an RTX 4090): its compute times and the hit ratios "
+            "they give are optimistic. Give the service its measured service_time (airan "
+            "profile) before sizing GPUs on them.")
+
+
+def run_peak(folder: str | Path) -> list[tuple[str, str]]:
+    """``peak`` for :func:`cautions` of the run in ``folder``, from its scenario.yaml (none
+    where it has none that loads)."""
+    from airan.errors import InputError
+
+    file = Path(folder) / "scenario.yaml"
+    if not file.is_file():
+        return []
+    from airan.scenario import load_scenario
+    from airan.scenario.load import peak_roofline_services
+
+    try:
+        return peak_roofline_services(load_scenario(file))
+    except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
+        return []
+
+
 def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
-             kept: Mapping[tuple[str, str], float] | None = None) -> list[str]:
+             kept: Mapping[tuple[str, str], float] | None = None,
+             peak: Sequence[tuple[str, str]] = ()) -> list[str]:
     """The sentences for ``summary`` (empty when nothing needs care); with ``device_s`` and
-    ``kept`` (:func:`slow_on_device`), the requests kept on devices too slow for them."""
+    ``kept`` (:func:`slow_on_device`), the requests kept on devices too slow for them; with
+    ``peak`` (:func:`at_peak`), the services computed at the GPUs' datasheet peaks."""
     out = []
     busy = busy_sites(summary)
     if busy:
@@ -212,4 +247,7 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
     slow = slow_on_device(summary, device_s or {}, kept or {})
     if slow is not None:
         out.append(slow)
+    ideal = at_peak(peak)
+    if ideal is not None:
+        out.append(ideal)
     return out

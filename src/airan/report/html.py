@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airan.report import figures as F
-from airan.report.cautions import LINK_BUSY, cautions, run_on_device
+from airan.report.cautions import LINK_BUSY, cautions, run_on_device, run_peak
 from airan.report.events import events
 from airan.report.placement import LocalShare, overhead_ms, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
@@ -301,7 +301,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         s=s,
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
         headline=headline(s, local),
-        cautions=cautions(s, *run_on_device(run.path, s)),
+        cautions=cautions(s, *run_on_device(run.path, s), peak=run_peak(run.path)),
         events=events(s),
         figures=figs,
         sites=s.get("sites") or {},

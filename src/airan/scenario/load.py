@@ -222,6 +222,10 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         if loc and loc[-1] == "drx" and value in (False, "off"):  # YAML's unquoted off: False
             msg += ("; 'off' is a fleet's own drx (radio.drx left out: no DRX, unless a "
                     "fleet sets its own)")
+    if (err["type"] == "less_than_equal" and (err.get("ctx") or {}).get("le") == 1
+            and isinstance(value, int | float) and 1 < value <= 100):
+        # a share written as a percentage (target_hit_ratio: 99)
+        msg += f" (a fraction: {value / 100:g} for {value:g}%)"
     if "(got " in msg:  # the validator showed the value already
         value = None
     elif isinstance(value, dict | list) or (value is None and "input" in err):
@@ -1071,6 +1075,24 @@ def device_times_s(s: Scenario) -> dict[tuple[str, str], float]:
         by_fleet: dict[str, float] = {}
         _batch1_times_s(s, v, gpus, models, by_fleet)
         out.update({(f, v.name): t for f, t in by_fleet.items()})
+    return out
+
+
+def peak_roofline_services(s: Scenario) -> list[tuple[str, str]]:
+    """The (service, model) pairs whose times come from a roofline at the GPUs' datasheet
+    peaks (catalog efficiency 1.0 for compute and memory, as vla-perf's OpenVLA-7B), for a
+    service that some fleet sends and that gives no measured ``service_time``: their compute
+    times are what an ideal stack approaches, faster than a deployed one."""
+    models = s.model_catalog()
+    sent = {name for f in s.fleets for name in f.services}
+    out = []
+    for v in s.services:
+        m = models.get(v.model)
+        if (v.name in sent and v.service_time is None and m is not None
+                and m.service_time_ms is None and m.efficiency is not None
+                and m.efficiency.compute >= 1.0 and m.efficiency.memory >= 1.0
+                and not m.efficiency.compute_on):
+            out.append((v.name, v.model))
     return out
 
 

@@ -202,7 +202,10 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
     # counted as misses (results written before airan counted them have the plain ratio only)
     fair = all(f"{s}.hit_ratio_with_overdue" in table.column_names for s in services)
     metric = "hit_ratio_with_overdue" if fair else "hit_ratio"
-    t = _table("Mean over seeds (± their standard deviation): deadline hit ratio per service"
+    several = any(sum(r["status"] == "ok" for r in rs) > 1 for rs in groups.values())
+    t = _table(("Mean over seeds (± their standard deviation): " if several else
+                "One run per row (no spread: a seed axis gives one): ")
+               + "deadline hit ratio per service"
                + (", overdue requests counted as missed" if fair else ""))
     for a in _short_axis_names(group_axes):
         t.add_column(Text(a), no_wrap=True)
