@@ -1,0 +1,215 @@
+"""A Gymnasium environment over the engine: an agent places each service's requests, one
+decision interval at a time, and is rewarded by the requests that end in time.
+
+Each step holds one action for ``step_s`` of simulated time (default: the scenario's decision
+interval, ``engine.decision_interval_ms``, 5 ms), and the engine runs exactly as under a policy
+(:class:`airan.engine.Engine`, ``Engine.step``): the action is a policy for the requests that
+arrive meanwhile, and for those a fault gives back.
+
+- **Action** (``MultiDiscrete``): per service, in the scenario's order, one of
+  :attr:`PlacementEnv.targets`: ``local`` (the device), a built-in policy (``nearest-edge``,
+  ``least-loaded``, ``cloud``, ``deadline-aware``, each deciding that service's requests as it
+  would), or one compute site, ``site:<name>`` (a request whose cell has no path to it drops,
+  ``no_route``). The same built-in for every service is that policy's run, request for
+  request.
+- **Observation** (``Dict``): ``time_s``; per site ``site_backlog_s`` (the wait before a new
+  request would start there, capped at :data:`BACKLOG_CAP_S`, the cap also for a site that is
+  down), ``site_queue`` (requests waiting there) and ``site_healthy``; per transport link
+  ``link_backlog_s`` (capped likewise); per service ``arrivals_per_s`` over the last step and
+  ``outcomes``, the requests that ended in the last step as [met, late, dropped].
+- **Reward**: ``reward_weights`` (met, late, dropped) dotted with the step's outcomes summed
+  over services; (1, -1, -1) by default. A request's outcome comes when it ends, steps after
+  its placement.
+- **Episode**: ``duration_s`` of simulated time, then ``truncated`` (a time limit; the episode
+  never terminates otherwise). :meth:`PlacementEnv.result` gives the run's
+  :class:`airan.engine.Result` (summary.json's dict, the request trace), conservation checked.
+- **Seeds**: ``reset(seed=s)`` runs the engine on seed ``s``; a reset without one takes the
+  seed after the last episode's (the scenario's seed first). Same seed and actions, same
+  episode, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from airan.engine import Engine
+from airan.engine import kernel as K
+from airan.engine.engine import Result
+from airan.errors import InputError
+from airan.policy import LOCAL, Batch, Snapshot, resolve_policy
+from airan.policy.builtin import deadline_aware
+from airan.scenario import Scenario, load_scenario
+
+#: The built-in policies an action may name for a service's requests.
+POLICY_TARGETS = ("nearest-edge", "least-loaded", "cloud", "deadline-aware")
+#: Backlogs are capped at this in observations (s): a site or link that is down, or so far
+#: behind that no deadline it could meet is left.
+BACKLOG_CAP_S = 10.0
+#: The bound of the counts and rates in observations (never reached in practice).
+COUNT_CAP = 1e9
+
+
+class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
+    """Place each service's requests at every step (see the module docstring).
+
+    ``scenario``: a built-in name, a YAML path or a :class:`~airan.scenario.Scenario`;
+    ``duration_s``: an episode's simulated time (default: the scenario's); ``step_s``: the
+    simulated time one action holds, a whole number of decision intervals (default one);
+    ``reward_weights``: (met, late, dropped)."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, scenario: Scenario | str = "factory", *, duration_s: float | None = None,
+                 step_s: float | None = None,
+                 reward_weights: Sequence[float] = (1.0, -1.0, -1.0)) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        weights = np.asarray(reward_weights, dtype=np.float64)
+        if weights.shape != (3,) or not np.isfinite(weights).all():
+            raise InputError("must be three finite numbers: met, late, dropped",
+                             field="reward_weights", value=list(reward_weights))
+        self.reward_weights = weights
+        # an engine of the scenario, for its world's shape and its decision interval
+        probe = Engine(self.scenario, duration_s=duration_s, policy=self._place)
+        w = probe.world
+        self.duration_s = probe.duration_s
+        self.site_names: list[str] = list(w.site_names)
+        self.service_names: list[str] = list(w.service_names)
+        #: what an action may name per service, in its order (see the module docstring)
+        self.targets: list[str] = ["local", *POLICY_TARGETS,
+                                   *(f"site:{name}" for name in self.site_names)]
+        self._interval_slots = probe.interval_slots
+        if step_s is None:
+            self._step_slots = probe.interval_slots
+        else:
+            k = step_s / probe.decision_interval_s if isinstance(step_s, int | float) else -1.0
+            if not (math.isfinite(k) and k >= 1.0 - 1e-9 and abs(k - round(k)) < 1e-6):
+                raise InputError(
+                    f"must be a whole number of decision intervals of "
+                    f"{probe.decision_interval_s * 1e3:g} ms", field="step_s", value=step_s)
+            self._step_slots = int(round(k)) * probe.interval_slots
+        #: the simulated time one step holds its action (s)
+        self.step_s = self._step_slots * float(w.slot_s)
+        self._group_svc = np.asarray(w.group_svc)
+        n_s, n_l, n_v = len(self.site_names), len(w.link_cap_bps), len(self.service_names)
+        self.action_space = spaces.MultiDiscrete([len(self.targets)] * n_v)
+        big = np.float32(COUNT_CAP)  # (finite: learning libraries scale by the bounds)
+        self.observation_space = spaces.Dict({  # type: ignore[assignment]
+            "time_s": spaces.Box(0.0, np.float32(self.duration_s), (1,), np.float32),
+            "site_backlog_s": spaces.Box(0.0, BACKLOG_CAP_S, (n_s,), np.float32),
+            "site_queue": spaces.Box(0.0, big, (n_s,), np.float32),
+            "site_healthy": spaces.MultiBinary(n_s),
+            "link_backlog_s": spaces.Box(0.0, BACKLOG_CAP_S, (n_l,), np.float32),
+            "arrivals_per_s": spaces.Box(0.0, big, (n_v,), np.float32),
+            "outcomes": spaces.Box(0.0, big, (n_v, 3), np.float32),
+        })
+        self._policies = {name: self._builtin(name) for name in POLICY_TARGETS}
+        self._engine: Engine | None = None
+        self._action = np.zeros(n_v, dtype=np.int64)
+        self._next_seed = self.scenario.seed
+        self._counts = np.zeros((n_v, 4), dtype=np.int64)
+
+    # ---- gymnasium -------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._next_seed = int(seed)
+        self.seed_used = self._next_seed
+        self._next_seed += 1
+        self._engine = Engine(self.scenario, duration_s=self.duration_s, seed=self.seed_used,
+                              policy=self._place)
+        self._counts = self._service_counts()
+        zero = np.zeros((len(self.service_names), 4), dtype=np.int64)
+        return self._observe(zero), {"seed": self.seed_used}
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool,
+                                         dict[str, Any]]:
+        eng = self._engine
+        if eng is None:
+            raise RuntimeError("call reset() before step()")
+        if eng.done:
+            raise RuntimeError("the episode is over (truncated): call reset()")
+        a = np.asarray(action)
+        if a.shape != self.action_space.shape or not self.action_space.contains(
+                a.astype(np.int64)):
+            raise InputError(f"must be {len(self.service_names)} integers in "
+                             f"0..{len(self.targets) - 1} (one per service: "
+                             f"{', '.join(self.service_names)})", field="action",
+                             value=a.tolist())
+        self._action = a.astype(np.int64)
+        eng.step(self._step_slots)
+        counts = self._service_counts()
+        delta = counts - self._counts
+        self._counts = counts
+        ended = delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]]
+        reward = float(ended.sum(axis=0) @ self.reward_weights)
+        info = {"met": int(ended[:, 0].sum()), "late": int(ended[:, 1].sum()),
+                "dropped": int(ended[:, 2].sum()), "created": int(delta[:, K.A_CREATED].sum())}
+        return self._observe(delta), reward, False, eng.done, info
+
+    def result(self) -> Result:
+        """The episode's run as :func:`airan.run` gives it (summary and request trace; the
+        conservation check at its end), for what has been simulated so far."""
+        if self._engine is None:
+            raise RuntimeError("call reset() first")
+        return self._engine.result()
+
+    # ---- the policy the engine calls ---------------------------------------------------------
+    def _builtin(self, name: str) -> Any:
+        fn = resolve_policy(name)
+        sc = self.scenario
+        if fn is deadline_aware and (sc.admission == "strict" or sc.objective == "energy"):
+            return functools.partial(deadline_aware, strict=sc.admission == "strict",
+                                     energy=sc.objective == "energy")  # (as the engine does)
+        return fn
+
+    def _place(self, snap: Snapshot, batch: Batch) -> np.ndarray:
+        """The current action as a policy: each service's requests where its target says."""
+        choice = self._action[batch.service]
+        place = np.full(len(batch), LOCAL, dtype=np.int64)
+        first_site = 1 + len(POLICY_TARGETS)
+        site = choice >= first_site
+        place[site] = choice[site] - first_site
+        for k, name in enumerate(POLICY_TARGETS, start=1):
+            mine = choice == k
+            if not mine.any():
+                continue
+            if mine.all():  # the whole batch: the policy's own call, as its run makes it
+                return np.asarray(self._policies[name](snap, batch), dtype=np.int64)
+            sub = Batch(batch.time_s[mine], batch.device[mine], batch.service[mine],
+                        batch.cell[mine])
+            place[mine] = self._policies[name](snap, sub)
+        return place
+
+    # ---- observations ------------------------------------------------------------------------
+    def _service_counts(self) -> np.ndarray:
+        """Per service, [created, met, late, dropped] so far."""
+        assert self._engine is not None
+        out = np.zeros((len(self.service_names), 4), dtype=np.int64)
+        np.add.at(out, self._group_svc, self._engine._st.agg_cnt)
+        return out
+
+    def _observe(self, delta: np.ndarray) -> dict[str, np.ndarray]:
+        assert self._engine is not None
+        snap = self._engine.snapshot()
+
+        def capped(x: np.ndarray) -> np.ndarray:
+            return np.minimum(np.nan_to_num(x, nan=BACKLOG_CAP_S, posinf=BACKLOG_CAP_S),
+                              BACKLOG_CAP_S).astype(np.float32)
+
+        return {
+            "time_s": np.array([min(self._engine.now_s, self.duration_s)], dtype=np.float32),
+            "site_backlog_s": capped(snap.site_backlog_s),
+            "site_queue": snap.site_queue_len.astype(np.float32),
+            "site_healthy": snap.site_healthy.astype(np.int8),
+            "link_backlog_s": capped(snap.link_backlog_s),
+            "arrivals_per_s": (delta[:, K.A_CREATED] / self.step_s).astype(np.float32),
+            "outcomes": delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]].astype(np.float32),
+        }
