@@ -983,6 +983,15 @@ def test_a_build_out_whose_l1_misses_slots_misses_whatever_its_latencies() -> No
 
     assert any("L1 capacity" in n for n in diagnose(one, ev.targets)), "no word of the L1"
     assert two.feasible, two.misses  # two L4s carry the L1 and the AI
+    # the plan's rows give the GPUs' busy share, AI and L1 together, beside AI's utilization
+    # (an operator's review: no headroom anywhere in a plan)
+    from types import SimpleNamespace
+
+    from airan.planner.output import slot_rows
+
+    [row] = slot_rows(SimpleNamespace(space=space), two)  # type: ignore[arg-type]
+    assert row["busy_share"] == two.slot_busy_share[0]
+    assert 0.0 < row["busy_share"] <= 1.0
 
 
 def test_a_plan_that_leaves_cell_sites_without_gpus_under_ai_ran_says_their_l1_is_not_costed(

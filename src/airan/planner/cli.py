@@ -341,7 +341,11 @@ def _print_plan(r: Any) -> None:
     table.add_column("site", no_wrap=True)
     table.add_column("kind")
     _columns(table, "GPUs", justify="left")
-    _columns(table, "cost USD", "peak W", "avg W", "utilization")
+    # under ai_ran, AI's utilization is of what the L1 leaves: the GPUs' busy share, AI and
+    # L1 together, beside it (an operator's review: no headroom anywhere in a plan)
+    l1 = r.space.scenario.ai_ran.mode != "none"
+    _columns(table, "cost USD", "peak W", "avg W", *(("AI utilization", "busy, AI + L1") if l1
+                                                     else ("utilization",)))
     for row in slot_rows(r, ev):
         gpus = "-" if not row["gpus"] else (
             f"{row['count_per_site']} x {row['gpu']}" if row["sites"] == 1
@@ -349,12 +353,13 @@ def _print_plan(r: Any) -> None:
         table.add_row(Text(row["site"] + (" (new)" if row["new"] else "")), row["kind"], gpus,
                       f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
-                      _num(row["gpu_utilization"], "{:.1%}"))
+                      _num(row["gpu_utilization"], "{:.1%}"),
+                      *((_num(row["busy_share"], "{:.1%}"),) if l1 else ()))
     for row in fixed_rows(r, ev):  # (kept as they are: no cost, no power counted)
         table.add_row(Text(f"{row['site']} (not costed)"), row["kind"], row["gpus"], "-", "-", "-",
-                      _num(row["gpu_utilization"], "{:.1%}"))
+                      _num(row["gpu_utilization"], "{:.1%}"), *(("-",) if l1 else ()))
     table.add_row("total", "", f"{ev.gpus}", f"{ev.cost_usd:,.0f}", f"{ev.peak_power_w:,.0f}",
-                  f"{ev.average_power_w:,.0f}", "", style="bold")
+                  f"{ev.average_power_w:,.0f}", "", *(("",) if l1 else ()), style="bold")
     out.print(table)
     lean = leans_on_fixed(r, ev)
     if lean:

@@ -43,6 +43,8 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "average_power_w": space.slot_average_power_w(
                 i, (t, n), (ev.slot_busy_share or ev.slot_utilization)[i]),
             "gpu_utilization": ev.slot_utilization[i] if n else None,
+            # AI and the cells' L1 together (from the power drawn): what is left is headroom
+            "busy_share": ev.slot_busy_share[i] if n and ev.slot_busy_share else None,
         })
     return rows
 
