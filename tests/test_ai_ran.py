@@ -181,6 +181,13 @@ def test_only_the_site_that_hosts_the_l1_runs_on_a_mig_instance() -> None:
     assert w.gpu_type[w.site_gpu_start[a]] == types["L40S"]  # the catalog's own row
     assert w.gpu_type[w.site_gpu_start[b]] != types["H100"]  # the instance's row
     assert w.gpu_type_names[w.gpu_type[w.site_gpu_start[b]]] == "H100"
+    # and loading it says so (an operator's review: it was accepted silently)
+    from airan.scenario.load import scenario_warnings
+
+    [said] = [x for x in scenario_warnings(scenario_from_dict(d)) if "stand at" in x]
+    assert "2 compute sites of kind 'cell' stand at 'bs' (bs-gpu-a, bs-gpu): only the last, "\
+        "'bs-gpu', runs its cells' L1" in said, said
+    assert not any("stand at" in x for x in scenario_warnings(_one_site("mig", hour=4.0)))
 
 
 def test_without_ai_ran_the_gpus_serve_ai_only() -> None:

@@ -862,7 +862,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       that replay a trace or fly given paths are skipped: the area does not place them);
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
       (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
-    - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1;
+    - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1, or
+      several at one cell site (the last runs it);
     - a compute site whose ``queue_limit`` (requests waiting there, all models together) is
       below the ``max_batch`` of a model it serves: the request that would fill a batch is
       dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
@@ -1047,6 +1048,21 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
+    if s.ai_ran.mode != "none":  # several cell-kind sites at one cell site: the last runs
+        # its cells' L1 (an operator's review: accepted silently)
+        at: dict[str, list[str]] = {}
+        cell_sites = set(s.cell_site_names())
+        for c in s.compute_sites:
+            if c.kind == "cell" and c.at in cell_sites:
+                at.setdefault(c.at, []).append(c.name)
+        for where, names in at.items():
+            if len(names) > 1:
+                out.append(str(InputError(
+                    f"{len(names)} compute sites of kind 'cell' stand at {where!r} "
+                    f"({', '.join(names)}): only the last, {names[-1]!r}, runs its cells' L1 "
+                    f"under ai_ran.mode {s.ai_ran.mode!r}; the others give their GPUs to AI "
+                    "alone", file=label, field=f"compute_sites[{names[0]}].kind",
+                    value="cell")))
     out += _skipped_site_warnings(s, label)
     return out
 
