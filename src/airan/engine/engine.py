@@ -31,6 +31,7 @@ from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
     LOCAL,
+    NO_SITE,
     REJECT,
     Batch,
     Policy,
@@ -495,13 +496,13 @@ class Engine:
             )
         # (checked before the cast: 2**64 - 1 unsigned would become -1, local)
         bad = place >= n_sites if place.dtype.kind == "u" else (place >= n_sites) | (
-            place < REJECT)
+            (place < REJECT) & (place != NO_SITE))
         place_shown = place
         place = place.astype(np.int64)
         if bad.any():
             raise InputError(
                 f"policy returned an invalid placement {int(place_shown[bad][0])} (sites "
-                f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject)",
+                f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject, {NO_SITE} no site up)",
                 field="policy",
                 value=self.policy_name,
             )

@@ -81,8 +81,8 @@ R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUT
     R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL = range(9)
 N_REASONS = 9
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
-# the engine marks a built-in policy's rejection while every site it may use is down (a fault):
-# dropped site_failure, its placement "rejected"
+# the engine marks a built-in policy's rejection while every site it may use is down (a fault),
+# and a policy may answer it (airan.policy.NO_SITE): dropped site_failure, placement "rejected"
 PLACE_NO_SITE = -4
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
@@ -996,9 +996,13 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         if W.site_shared[s] <= 0:
             continue
         nu = n_up2[s] if n_up2[s] > 1.0 else 1.0
+        gt = W.gpu_type[W.site_gpu_start[s]]
         for m in range(n_models):
             if np.isfinite(best[s, m]):
                 out[s, m] = best[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
+            else:  # every instance held: one frees within its work (in the GPU's backlog) and
+                # its fixed overhead, which runs outside that backlog
+                out[s, m] = backlog[s] + W.svc_overhead_s[m, gt] / S.site_ai_share[s]
     return backlog, out, coming
 
 

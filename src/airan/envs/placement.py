@@ -14,12 +14,19 @@ arrive meanwhile, and for those a fault gives back.
   request.
 - **Observation** (``Dict``): ``time_s``; per site ``site_backlog_s`` (the wait before a new
   request would start there, capped at :data:`BACKLOG_CAP_S`, the cap also for a site that is
-  down), ``site_queue`` (requests waiting there) and ``site_healthy``; per transport link
-  ``link_backlog_s`` (capped likewise); per service ``arrivals_per_s`` over the last step and
-  ``outcomes``, the requests that ended in the last step as [met, late, dropped].
+  down), ``site_queue`` (requests waiting there) and ``site_healthy``; per site and model
+  ``site_model_backlog_s`` (the wait a request of the model adds, as the policies'
+  :class:`~airan.policy.Snapshot` gives it) and ``site_model_queue`` (queued there or on their
+  way); per transport link direction ``link_backlog_s`` (capped likewise; named in
+  :attr:`PlacementEnv.link_names`); per service ``arrivals_per_s`` over the last step,
+  ``outcomes``, the requests that ended in it as [met, late, dropped], and ``overdue``, those
+  in flight past their deadline. The env's ``deadline_s``, ``service_model`` and
+  ``model_names`` give what stays the same.
 - **Reward**: ``reward_weights`` (met, late, dropped) dotted with the step's outcomes summed
   over services; (1, -1, -1) by default. A request's outcome comes when it ends, steps after
-  its placement.
+  its placement; at the episode's end, the requests still in flight past their deadline count
+  as late (as ``hit_ratio_with_overdue``, by which ``airan compare`` ranks: a policy that
+  leaves hopeless requests queued must not gain by it).
 - **Episode**: ``duration_s`` of simulated time, then ``truncated`` (a time limit; the episode
   never terminates otherwise). :meth:`PlacementEnv.result` gives the run's
   :class:`airan.engine.Result` (summary.json's dict, the request trace), conservation checked.
@@ -43,7 +50,7 @@ from airan.engine import Engine
 from airan.engine import kernel as K
 from airan.engine.engine import Result
 from airan.errors import InputError
-from airan.policy import LOCAL, Batch, Snapshot, resolve_policy
+from airan.policy import LOCAL, NO_SITE, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
 from airan.scenario import Scenario, load_scenario
 
@@ -62,14 +69,20 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ``scenario``: a built-in name, a YAML path or a :class:`~airan.scenario.Scenario`;
     ``duration_s``: an episode's simulated time (default: the scenario's); ``step_s``: the
     simulated time one action holds, a whole number of decision intervals (default one);
+    ``fleet_scale``: every fleet's device count times this (as ``airan run --fleet-scale``);
     ``reward_weights``: (met, late, dropped)."""
 
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, scenario: Scenario | str = "factory", *, duration_s: float | None = None,
-                 step_s: float | None = None,
+                 step_s: float | None = None, fleet_scale: float = 1.0,
                  reward_weights: Sequence[float] = (1.0, -1.0, -1.0)) -> None:
+        from airan.api import scale_fleets
+
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.fleet_scale = float(fleet_scale)
+        if fleet_scale != 1.0:
+            self.scenario = scale_fleets(self.scenario, fleet_scale)
         weights = np.asarray(reward_weights, dtype=np.float64)
         if weights.shape != (3,) or not np.isfinite(weights).all():
             raise InputError("must be three finite numbers: met, late, dropped",
@@ -88,7 +101,9 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if step_s is None:
             self._step_slots = probe.interval_slots
         else:
-            k = step_s / probe.decision_interval_s if isinstance(step_s, int | float) else -1.0
+            k = (float(step_s) / probe.decision_interval_s
+                 if isinstance(step_s, int | float | np.floating | np.integer)
+                 and not isinstance(step_s, bool) else -1.0)
             if not (math.isfinite(k) and k >= 1.0 - 1e-9 and abs(k - round(k)) < 1e-6):
                 raise InputError(
                     f"must be a whole number of decision intervals of "
@@ -97,17 +112,29 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         #: the simulated time one step holds its action (s)
         self.step_s = self._step_slots * float(w.slot_s)
         self._group_svc = np.asarray(w.group_svc)
+        #: each transport link direction of ``link_backlog_s``, ``"a->b"`` (nodes' names)
+        self.link_names: list[str] = [f"{w.node_names[a]}->{w.node_names[b]}"
+                                      for a, b in zip(w.link_a, w.link_b, strict=True)]
+        #: the models of ``site_model_backlog_s``'s columns, and each service's model and
+        #: deadline (s): what an agent may want beside the observation
+        self.model_names: list[str] = list(w.model_names)
+        self.service_model: list[int] = [int(m) for m in w.svc_model]
+        self.deadline_s: list[float] = [float(x) for x in w.svc_deadline_s]
         n_s, n_l, n_v = len(self.site_names), len(w.link_cap_bps), len(self.service_names)
+        n_m = len(self.model_names)
         self.action_space = spaces.MultiDiscrete([len(self.targets)] * n_v)
         big = np.float32(COUNT_CAP)  # (finite: learning libraries scale by the bounds)
         self.observation_space = spaces.Dict({  # type: ignore[assignment]
             "time_s": spaces.Box(0.0, np.float32(self.duration_s), (1,), np.float32),
             "site_backlog_s": spaces.Box(0.0, BACKLOG_CAP_S, (n_s,), np.float32),
+            "site_model_backlog_s": spaces.Box(0.0, BACKLOG_CAP_S, (n_s, n_m), np.float32),
+            "site_model_queue": spaces.Box(0.0, big, (n_s, n_m), np.float32),
             "site_queue": spaces.Box(0.0, big, (n_s,), np.float32),
             "site_healthy": spaces.MultiBinary(n_s),
             "link_backlog_s": spaces.Box(0.0, BACKLOG_CAP_S, (n_l,), np.float32),
             "arrivals_per_s": spaces.Box(0.0, big, (n_v,), np.float32),
             "outcomes": spaces.Box(0.0, big, (n_v, 3), np.float32),
+            "overdue": spaces.Box(0.0, big, (n_v,), np.float32),
         })
         self._policies = {name: self._builtin(name) for name in POLICY_TARGETS}
         self._engine: Engine | None = None
@@ -127,7 +154,7 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                               policy=self._place)
         self._counts = self._service_counts()
         zero = np.zeros((len(self.service_names), 4), dtype=np.int64)
-        return self._observe(zero), {"seed": self.seed_used}
+        return self._observe(zero, self.step_s), {"seed": self.seed_used}
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool,
                                          dict[str, Any]]:
@@ -137,13 +164,16 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if eng.done:
             raise RuntimeError("the episode is over (truncated): call reset()")
         a = np.asarray(action)
-        if a.shape != self.action_space.shape or not self.action_space.contains(
-                a.astype(np.int64)):
+        # whole numbers only: a network's float output cut to an int would train on actions
+        # it never chose (a researcher's review)
+        if (a.shape != self.action_space.shape or a.dtype.kind not in "iu"
+                or not self.action_space.contains(a.astype(np.int64))):
             raise InputError(f"must be {len(self.service_names)} integers in "
                              f"0..{len(self.targets) - 1} (one per service: "
-                             f"{', '.join(self.service_names)})", field="action",
-                             value=a.tolist())
+                             f"{', '.join(self.service_names)}; env.targets names them)",
+                             field="action", value=a.tolist())
         self._action = a.astype(np.int64)
+        t0 = eng.now_s
         eng.step(self._step_slots)
         counts = self._service_counts()
         delta = counts - self._counts
@@ -152,14 +182,26 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         reward = float(ended.sum(axis=0) @ self.reward_weights)
         info = {"met": int(ended[:, 0].sum()), "late": int(ended[:, 1].sum()),
                 "dropped": int(ended[:, 2].sum()), "created": int(delta[:, K.A_CREATED].sum())}
-        return self._observe(delta), reward, False, eng.done, info
+        obs = self._observe(delta, eng.now_s - t0)
+        if eng.done:  # the requests still in flight past their deadline count as late now:
+            # their verdict is known, and a policy that leaves them queued must not gain by it
+            # (as hit_ratio_with_overdue, which compare ranks by)
+            overdue = float(obs["overdue"].sum())
+            reward += overdue * float(self.reward_weights[1])
+            info["overdue"] = int(overdue)
+        return obs, reward, False, eng.done, info
 
     def result(self) -> Result:
         """The episode's run as :func:`airan.run` gives it (summary and request trace; the
         conservation check at its end), for what has been simulated so far."""
         if self._engine is None:
             raise RuntimeError("call reset() first")
-        return self._engine.result()
+        res = self._engine.result()
+        if self.fleet_scale != 1.0:
+            from airan.api import note_fleet_scale
+
+            note_fleet_scale(res.summary, self.fleet_scale)
+        return res
 
     # ---- the policy the engine calls ---------------------------------------------------------
     def _builtin(self, name: str) -> Any:
@@ -168,7 +210,17 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if fn is deadline_aware and (sc.admission == "strict" or sc.objective == "energy"):
             return functools.partial(deadline_aware, strict=sc.admission == "strict",
                                      energy=sc.objective == "energy")  # (as the engine does)
-        return fn
+        if fn is deadline_aware:
+            return fn
+
+        def no_site_when_down(snap: Snapshot, batch: Batch) -> np.ndarray:
+            # these reject only while every site they may use is down: site_failure, as in
+            # their own runs (the engine's rule for them), not admission
+            place = np.asarray(fn(snap, batch), dtype=np.int64)
+            place[place == REJECT] = NO_SITE
+            return place
+
+        return no_site_when_down
 
     def _place(self, snap: Snapshot, batch: Batch) -> np.ndarray:
         """The current action as a policy: each service's requests where its target says."""
@@ -196,9 +248,11 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         np.add.at(out, self._group_svc, self._engine._st.agg_cnt)
         return out
 
-    def _observe(self, delta: np.ndarray) -> dict[str, np.ndarray]:
+    def _observe(self, delta: np.ndarray, span_s: float) -> dict[str, np.ndarray]:
+        """The observation after a step of ``span_s`` (s) whose counts changed by ``delta``."""
         assert self._engine is not None
-        snap = self._engine.snapshot()
+        eng = self._engine
+        snap = eng.snapshot()
 
         def capped(x: np.ndarray) -> np.ndarray:
             return np.minimum(np.nan_to_num(x, nan=BACKLOG_CAP_S, posinf=BACKLOG_CAP_S),
@@ -207,9 +261,12 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         return {
             "time_s": np.array([min(self._engine.now_s, self.duration_s)], dtype=np.float32),
             "site_backlog_s": capped(snap.site_backlog_s),
+            "site_model_backlog_s": capped(snap.site_model_backlog_s),
+            "site_model_queue": snap.site_model_queue.astype(np.float32),
             "site_queue": snap.site_queue_len.astype(np.float32),
             "site_healthy": snap.site_healthy.astype(np.int8),
             "link_backlog_s": capped(snap.link_backlog_s),
-            "arrivals_per_s": (delta[:, K.A_CREATED] / self.step_s).astype(np.float32),
+            "arrivals_per_s": (delta[:, K.A_CREATED] / max(span_s, 1e-12)).astype(np.float32),
             "outcomes": delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]].astype(np.float32),
+            "overdue": eng._per_service(eng._overdue_per_group()).astype(np.float32),
         }

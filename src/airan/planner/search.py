@@ -749,12 +749,22 @@ def search(
         if best is None and closest is not None:
             closest = _without_idle(space, ev, closest, _tolerance(within))
             closest = _fewest_as_close(space, ev, closest, _tolerance(within))
-            flat = flat_shortfall(within)
-            if flat:
-                notes.append(flat)
-            notes.extend(diagnose(closest, ev.targets, log, budget))
+            # a run of those, smaller than the closest miss, can meet the targets where the
+            # twin is not monotone: it is the answer, not a miss (a review of the search)
+            met = [e for e in log if e.feasible and e.cost_usd <= budget]
+            if met:
+                best = min(met, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus))
+                proven = exhaustive = False
+                verdict = (f"plan found that meets every target {ran_on(ev)} (not proven "
+                           "minimal: it is smaller than a build-out that missed, the twin not "
+                           "monotone)")
+            else:
+                flat = flat_shortfall(within)
+                if flat:
+                    notes.append(flat)
+                notes.extend(diagnose(closest, ev.targets, log, budget))
         if best is None:
-            over = [e for e in log if e.feasible]
+            over = [e for e in log if e.feasible and e.cost_usd > budget]
             if over:
                 o = min(over, key=lambda e: e.cost_usd)
                 notes.append(f"above the budget, a build-out run meets the targets at "

@@ -1,8 +1,9 @@
 """Placement policies: where each new request runs.
 
 A policy is any callable ``policy(snapshot, batch) -> np.ndarray[int64]`` that returns, for every
-request of the batch, a compute-site index (``0..n_sites-1``), ``LOCAL`` (-1, on the device) or
-``REJECT`` (-2, dropped at admission). It sees a read-only :class:`Snapshot` of the engine taken at
+request of the batch, a compute-site index (``0..n_sites-1``), ``LOCAL`` (-1, on the device),
+``REJECT`` (-2, dropped at admission) or ``NO_SITE`` (-4, dropped for want of a site up:
+``site_failure``). It sees a read-only :class:`Snapshot` of the engine taken at
 the start of the decision interval, and must not loop in Python over requests: use numpy.
 
 Built-ins are registered by name; users pass ``module:callable`` for their own (found on the
@@ -24,6 +25,7 @@ import numpy as np
 from airan.errors import InputError, unknown_name
 from airan.policy.base import (
     LOCAL,
+    NO_SITE,
     REJECT,
     Batch,
     Snapshot,
@@ -199,6 +201,7 @@ from airan.policy import builtin as _builtin  # noqa: E402,F401  (registers the 
 
 __all__ = [
     "LOCAL",
+    "NO_SITE",
     "POLICY_CONTRACT",
     "REJECT",
     "Batch",

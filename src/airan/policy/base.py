@@ -16,6 +16,9 @@ from airan.radio import drx
 
 LOCAL = -1
 REJECT = -2
+#: No site is up to take the request (a fault's): it ends ``site_failure``, where ``REJECT``
+#: is the policy's own admission control (``admission``).
+NO_SITE = -4
 #: Time constant (s) of the rates a snapshot gives (:class:`PlacementRates`): ten decision
 #: intervals of 5 ms, long enough to smooth a decision's Poisson count, short enough to follow
 #: a fault's load moving within a few tens of milliseconds.
@@ -237,7 +240,8 @@ class Snapshot:
         each site: the site's backlog where its GPUs run one batch at a time; where batches
         share a GPU, what the batches already on the best GPU with a free instance of the model
         take from it (processor sharing), plus the model's queue and the requests of the model
-        on their way there."""
+        on their way there; with every instance of the model held, the site's backlog and the
+        model's fixed overhead (a held instance runs it outside that backlog)."""
         return self._backlogs[1]
 
     @cached_property
