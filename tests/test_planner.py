@@ -1129,3 +1129,27 @@ def test_a_run_for_the_closest_miss_that_meets_the_targets_is_the_plan(
     assert res.verdict.startswith("plan found that meets every target") \
         and "not proven minimal" in res.verdict
     assert not any("above the budget" in n for n in res.notes)
+
+
+def test_keep_l1_sizes_the_cell_sites_for_their_l1_and_the_ai() -> None:
+    """An operator's review: under ai_ran the planner could not answer "what must I buy if the
+    cell sites host their own L1?": a plan left them without GPUs (the L1 then run elsewhere,
+    not costed). With keep_l1 every cell-kind slot keeps a GPU, whose L1 the run carries and
+    the plan costs; without ai_ran the option is an error naming it."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": "dynamic"}
+    sc = scenario_from_dict(d)
+    space = build_space(sc, candidates=["L4", "L40S"], sites=["generated"], max_gpus=2,
+                        keep_l1=True)
+    assert space.required.tolist() == [True]
+    assert space.floor == ((space.types.index("L4"), 1),)  # the cheapest that fits
+    types, counts, _ = space.enumerate_below(1e12, limit=100)
+    assert (counts > 0).all()  # no build-out leaves the slot empty
+    res = plan(sc, ["perception: hit>=0.3"], candidates=["L4", "L40S"], max_gpus=1,
+               duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False)
+    assert res.best is not None and res.best.gpus > 0
+    assert res.best.config == space.floor
+    assert not any("gets no GPU" in n for n in res.notes)
+    with pytest.raises(InputError, match="--keep-l1"):
+        plan("city", ["perception: hit>=0.3"], sites=["generated"], keep_l1=True,
+             duration_s=0.3, confirm=False)

@@ -52,6 +52,7 @@ def plan(
     tdp_w: Mapping[str, float] | None = None,
     site_cost_usd: float = 0.0,
     type_order: bool = False,
+    keep_l1: bool = False,
     duration_s: float = DEFAULT_DURATION_S,
     seeds: Sequence[int] | None = None,
     policy: str | None = None,
@@ -68,7 +69,8 @@ def plan(
     ``targets``: strings such as ``"detect: hit>=0.999, p99<=100ms"`` (default: every service's
     ``target_hit_ratio``). ``seeds``: a build-out must meet the targets on every seed (default:
     the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search
-    (``check_evals``: how many of the build-outs the pruning skipped it runs at most).
+    (``check_evals``: how many of the build-outs the pruning skipped it runs at most;
+    ``keep_l1``: under ``ai_ran``, a GPU at least at every cell-kind slot, for its cells' L1).
     ``confirm``: run the plan found once more, four times as long and on another seed, and
     note where it misses (:func:`~airan.planner.search.confirm_plan`).
     Raises :class:`~airan.errors.InputError` on bad input.
@@ -101,7 +103,14 @@ def plan(
     run_seeds = list(seeds) if seeds else [sc.seed]
     space = build_space(sc, candidates=candidates, sites=sites, new_sites=new_sites,
                         max_gpus=max_gpus, price_usd=price_usd, tdp_w=tdp_w,
-                        site_cost_usd=site_cost_usd, type_order=type_order)
+                        site_cost_usd=site_cost_usd, type_order=type_order,
+                        keep_l1=keep_l1)
+    if keep_l1 and sc.ai_ran.mode == "none":
+        raise option_error("--keep-l1", "needs ai_ran.mode mig or dynamic in the scenario: "
+                           "without it no GPU runs a cell's L1", True)
+    if keep_l1 and not space.required.any():
+        raise option_error("--keep-l1", "no cell-kind site among the slots the plan sizes "
+                           "(--sites, --new-sites): no GPU to keep for an L1", True)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress)
     result = search(space, evaluator, budget_usd=budget_usd, method=method,

@@ -70,12 +70,15 @@ def build_space(
     tdp_w: Mapping[str, float] | None = None,
     site_cost_usd: float = 0.0,
     type_order: bool = False,
+    keep_l1: bool = False,
 ) -> PlanSpace:
     """The search space (see :mod:`airan.planner.space` for the model).
 
     ``candidates``: GPU ids (default :data:`DEFAULT_CANDIDATES`); ``sites``: compute sites to
     size (default: every site not of ``kind: cloud``, and ``generated`` if the scenario generates
-    sites); ``new_sites``: cell sites or nodes where a new compute site may be opened.
+    sites); ``new_sites``: cell sites or nodes where a new compute site may be opened;
+    ``keep_l1``: under ``ai_ran``, every cell-kind slot keeps at least one GPU, where its cells'
+    L1 runs (and is costed).
     """
     gpus = load_gpus()
     types = list(dict.fromkeys(candidates if candidates is not None else DEFAULT_CANDIDATES))
@@ -135,4 +138,5 @@ def build_space(
         raise option_error("--sites", "no compute site to size: the scenario has only cloud "
                            "sites; name them with --sites or add sites with --new-sites", None)
     return PlanSpace(scenario, slots, types, gpus, max_gpus=max_gpus, price_usd=price_usd,
-                     tdp_w=tdp_w, site_cost_usd=site_cost_usd, type_order=type_order)
+                     tdp_w=tdp_w, site_cost_usd=site_cost_usd, type_order=type_order,
+                     keep_l1=keep_l1)

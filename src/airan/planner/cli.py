@@ -190,6 +190,10 @@ def plan(
     check_evals: int = typer.Option(
         64, "--check-evals", help="Most runs of the build-outs the pruning skipped, cheapest "
         "first (0: none; the answer is then proven only if fewer GPUs never help)."),
+    keep_l1: bool = typer.Option(
+        False, "--keep-l1", help="Under ai_ran, keep at least one GPU at every cell-kind site "
+        "(its cells' L1 runs there, costed): the cheapest build-out that carries the RAN and "
+        "the AI."),
     type_order: bool = typer.Option(
         False, "--type-order", help="Also assume a GPU no faster on any axis never helps "
         "(prunes more; can be wrong with several services)."
@@ -282,6 +286,7 @@ def plan(
                     seeds=list(range(first, first + seeds)), policy=policy,
                     method=search_method,  # type: ignore[arg-type]
                     max_evals=max_evals, check_evals=check_evals, type_order=type_order,
+                    keep_l1=keep_l1,
                     cache_dir=cache, progress=progress,
                     confirm=confirm,
                 )
@@ -322,6 +327,9 @@ def _print_plan(r: Any) -> None:
     out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
               + ("(1 GPU per site, or none)" if space.max_gpus == 1 else
                  f"(1-{space.max_gpus} GPUs of one type per site, or none)")
+              + ("; at least one at " + ", ".join(
+                  s.name for s, keep in zip(space.slots, space.required, strict=True) if keep)
+                 + " (--keep-l1: its cells' L1)" if space.required.any() else "")
               + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
               + f"; {r.evaluator.duration_s:g} s per run, seeds "
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",

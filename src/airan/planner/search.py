@@ -136,7 +136,7 @@ def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evalu
 def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> Evaluation | None:
     """Marginal gain per cost from an empty build-out; None if the budget stops it."""
     ev.phase = "greedy"
-    cur = ev(space.empty)
+    cur = ev(space.floor)
     visited = {cur.config}
     for _ in range(max_steps):
         if cur.feasible:
@@ -160,9 +160,9 @@ def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> E
 
 
 def _fewest(space: PlanSpace, ev: Evaluator, config: Config, slot: int, t: int, hi: int) -> int:
-    """The fewest GPUs of type ``t`` at ``slot`` (0 = none) that meet the targets, given that
-    ``hi`` does (bisection; monotone in the count)."""
-    lo = 0
+    """The fewest GPUs of type ``t`` at ``slot`` (0 = none, unless the slot must keep one)
+    that meet the targets, given that ``hi`` does (bisection; monotone in the count)."""
+    lo = 1 if space.required[slot] else 0
     while lo < hi:
         mid = (lo + hi) // 2
         if ev(space.with_slot(config, slot, (t, mid))).feasible:
@@ -552,7 +552,7 @@ def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation, tolerance: flo
     modelled or costed: a note says so)."""
     config = e.config
     for i, ((_, n), share) in enumerate(zip(e.config, e.slot_utilization, strict=True)):
-        if n > 0 and share is not None and share <= 0.0:
+        if n > 0 and share is not None and share <= 0.0 and not space.required[i]:
             config = space.with_slot(config, i, (-1, 0))
     if config == e.config:
         return e

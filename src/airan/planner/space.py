@@ -157,6 +157,7 @@ class PlanSpace:
         tdp_w: Mapping[str, float] | None = None,
         site_cost_usd: float = 0.0,
         type_order: bool = False,
+        keep_l1: bool = False,
     ) -> None:
         self.scenario = scenario
         self.type_order = bool(type_order)
@@ -186,12 +187,28 @@ class PlanSpace:
             len(self.slots), len(self.types))
         self.unfit = [f"{t} at {slot.name}: {r}" for slot, row in zip(self.slots, why, strict=True)
                       for t, r in zip(self.types, row, strict=True) if r is not None]
+        # required[s]: slot s keeps at least one GPU (``keep_l1``: under ai_ran, a cell-kind
+        # slot, whose GPUs run its cells' L1: without one the L1 would be neither run nor
+        # costed)
+        self.required = np.array([bool(keep_l1) and scenario.ai_ran.mode != "none"
+                                  and slot.kind == "cell" for slot in self.slots], dtype=bool)
 
     # ---- configs -------------------------------------------------------------------------------
     @property
     def empty(self) -> Config:
         """Every slot empty."""
         return tuple((-1, 0) for _ in self.slots)
+
+    @property
+    def floor(self) -> Config:
+        """The least build-out: the slots that must keep a GPU (``required``) one of the
+        cheapest type that fits there, the others empty."""
+        out = []
+        for s in range(len(self.slots)):
+            fit = [t for t in range(len(self.types)) if self.fits[s, t]]
+            out.append((min(fit, key=lambda t: self.price[t]), 1) if self.required[s] and fit
+                       else (-1, 0))
+        return tuple(out)
 
     def options(self) -> list[tuple[int, int]]:
         """The choices of one slot: empty, or 1..max_gpus of a candidate type."""
@@ -352,7 +369,7 @@ class PlanSpace:
                                                   + self.site_cost_usd), 0.0)
             new_cost = (cost[:, None] + oc[None, :]).ravel()
             keep = new_cost <= max_cost + eps if inclusive else new_cost < max_cost - eps
-            allowed = (on == 0) | self.fits[s, np.maximum(ot, 0)]
+            allowed = np.where(on == 0, not self.required[s], self.fits[s, np.maximum(ot, 0)])
             keep &= np.broadcast_to(allowed, (len(cost), len(opts))).ravel()
             idx = np.nonzero(keep)[0]
             if idx.size > limit:
