@@ -347,6 +347,19 @@ def test_warns_of_a_fleet_far_from_every_cell_site(tmp_path: Path) -> None:
     assert "warning:" in result.stderr and "from the nearest cell site" in result.stderr
 
 
+def test_warns_of_a_cell_site_beyond_reach_of_every_fleet() -> None:
+    """A robot maker's review: a ceiling cell at x 1,250 m in a 150 m hall validated without a
+    word (a position in the wrong place serves no device)."""
+    d = factory()
+    d["cell_sites"][-1]["position_m"] = [1250.0, 30.0]
+    name = d["cell_sites"][-1]["name"]
+    lines = scenario_warnings(scenario_from_dict(d))
+    [far] = [ln for ln in lines if "cell sites farther from every fleet's area" in ln]
+    assert "field 'cell_sites'" in far and f"{name} (" in far and "600 m" in far, far
+    assert not any("cell sites farther" in ln for ln in scenario_warnings(
+        scenario_from_dict(factory())))
+
+
 # ---- 8: the bad value, once ----------------------------------------------------------------------
 def test_inverted_area_error_gives_the_bounds(tmp_path: Path) -> None:
     d = factory()

@@ -859,7 +859,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - with the nr radio, a fleet whose whole ``area`` lies farther than
       :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell; or
       beyond the distance TR 38.901's path loss of its environment covers (fleets
-      that replay a trace or fly given paths are skipped: the area does not place them);
+      that replay a trace or fly given paths are skipped: the area does not place them); and,
+      where every fleet is placed in an area, a cell site beyond that distance from all of
+      them: it serves no device;
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
       (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
     - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1, or
@@ -1637,6 +1639,7 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
     env = s.radio.environment
     reach = MAX_DISTANCE_M.get(env, math.inf)
     out = []
+    cell_gap = np.full(len(xy), np.inf)  # each cell site's distance to the nearest fleet area
     for f in fleets:
         area = f.area
         if isinstance(area, RectArea):
@@ -1650,6 +1653,7 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
                                       xy[:, 1] - area.center_m[1]) - area.radius_m, 0.0)
         else:  # pragma: no cover - the schema has no other area
             continue
+        cell_gap = np.minimum(cell_gap, gap)
         nearest = float(gap.min())
         if nearest > FAR_FROM_CELLS_M:
             out.append(str(InputError(
@@ -1662,6 +1666,19 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"beyond the {reach:,.0f} m that TR 38.901's {env} path loss covers (Table "
                 "7.4.1-1): the formulas are extrapolated there, so read its radio as a rough "
                 "guess", file=label, field=f"fleets[{f.name}].area")))
+    # the converse, where every device is placed in an area: a cell site beyond the path loss's
+    # reach of every fleet serves none (a robot maker's cell at x 1,250 m in a 150 m hall)
+    placed = len(fleets) == sum(1 for f in s.fleets if f.count > 0)
+    if placed and math.isfinite(reach):
+        names = s.cell_site_names()
+        far = [(names[i], float(cell_gap[i])) for i in np.flatnonzero(cell_gap > reach)]
+        if far:
+            shown = ", ".join(f"{n} ({g:,.0f} m)" for n, g in far[:5]) + (
+                f" and {len(far) - 5:,} more" if len(far) > 5 else "")
+            out.append(str(InputError(
+                f"cell sites farther from every fleet's area than the {reach:,.0f} m that TR "
+                f"38.901's {env} path loss covers: {shown}; they serve no device (a position "
+                "in the wrong units or place?)", file=label, field="cell_sites")))
     return out
 
 
