@@ -280,6 +280,26 @@ def _runs_with(policy_values: dict[str, list[tuple[int, int, int]]]) -> list[dic
     return runs
 
 
+def test_a_lead_on_each_of_too_few_seeds_is_said_to_be_too_few_to_tell() -> None:
+    """A robot maker's review: 0.956 and 0.723 against 0.005 on 2 seeds read "not significantly
+    ahead" alone, a contradiction to the eye (t's factor is 12.7 at one degree of freedom)."""
+    from airan.report.compare import FEW_SEEDS, aggregate, comparison_verdicts
+
+    runs = _runs_with({"da": [(956, 1000, 0), (723, 1000, 0)],
+                       "ne": [(5, 1000, 0), (5, 1000, 0)]})
+    data = {"policies": ["da", "ne"], "services": {"s": {"target_hit_ratio": 0.9}},
+            "aggregate": aggregate(runs, ["da", "ne"], ["s"])}
+    verdict = comparison_verdicts(data)["s"]
+    assert "not significantly ahead of ne" in verdict
+    assert (f"though ahead on each of its 2 seeds: too few to tell, compare on {FEW_SEEDS} "
+            "seeds or more") in verdict
+    # one seed the other way: no such word
+    runs = _runs_with({"da": [(956, 1000, 0), (3, 1000, 0)],
+                       "ne": [(5, 1000, 0), (5, 1000, 0)]})
+    data["aggregate"] = aggregate(runs, ["da", "ne"], ["s"])
+    assert "too few to tell" not in comparison_verdicts(data)["s"]
+
+
 def test_verdict_ranks_policies_with_overdue_requests_counted_as_misses() -> None:
     """'queues' looks better on met over ended, but leaves 300 hopeless requests in flight
     where 'ends' finished them late: counted as misses, 'ends' leads."""
