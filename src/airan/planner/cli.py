@@ -31,9 +31,91 @@ from airan.console import (
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``capacity`` and ``plan`` to ``app``."""
+    """Add ``capacity``, ``plan`` and ``max-fleet`` to ``app``."""
     app.command()(capacity)
     app.command()(plan)
+    app.command("max-fleet")(max_fleet)
+
+
+def max_fleet(
+    scenario: str = typer.Argument(
+        DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
+    ),
+    fleet: str = typer.Option(..., "--fleet", "-f", help="The fleet whose count is searched."),
+    target: list[str] | None = typer.Option(
+        None, "--target", "-t", help="'SERVICE: hit>=0.999, p99<=100ms' (repeatable; '*' for "
+        "every service). Default: every service's target_hit_ratio."
+    ),
+    duration: float = typer.Option(2.0, "--duration", "-d", help="Simulated seconds per run."),
+    seed: int | None = typer.Option(None, "--seed", "-s", help="First seed (default: the "
+                                    "scenario's)."),
+    seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per count; a count must meet "
+                              "the targets on every one."),
+    policy: str | None = typer.Option(
+        None, "--policy", "-p", help="Placement policy (default: the scenario's)."),
+    max_count: int = typer.Option(100_000, "--max-count", help="The most devices tried."),
+) -> None:
+    """The largest count of one fleet that still meets every target, the scenario's GPUs,
+    cells and links as they are (how many robots per cell?). Doubling, then bisection; exit 3
+    when not even one device meets them."""
+    with _user_errors():
+        from airan.planner.fleet import largest_fleet
+        from airan.planner.targets import default_targets, parse_targets
+        from airan.policy import is_known_policy, policy_names
+        from airan.scenario import load_scenario
+
+        if seeds < 1:
+            raise _option_error("--seeds", "must be at least 1", seeds)
+        if not duration > 0:
+            raise _option_error("--duration", "must be positive", duration)
+        sc = load_scenario(scenario)
+        if policy is not None and not is_known_policy(policy):
+            raise _option_error("--policy", f"unknown policy {policy!r}", policy,
+                                policy_names())
+        names = [v.name for v in sc.services]
+        targets = (parse_targets(target, names) if target else
+                   default_targets({v.name: v.target_hit_ratio for v in sc.services}))
+        first = sc.seed if seed is None else seed
+        with Progress(TextColumn("max-fleet {task.description}", markup=False),
+                      TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err,
+                      transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(fleet, total=None, last="")
+
+            def progress(t: Any) -> None:
+                bar.update(task, last=f"{t.count:,} {'met' if t.met else 'missed'}")
+
+            res = largest_fleet(sc, fleet, targets, duration_s=duration,
+                                seeds=list(range(first, first + seeds)), policy=policy,
+                                max_count=max_count, progress=progress)
+    out.print(f"{sc.name}: the largest {fleet} fleet that meets "
+              f"{', '.join(t.text for t in targets)} ({duration:g} s per run, seeds "
+              f"{', '.join(map(str, range(first, first + seeds)))}, policy "
+              f"{policy or sc.policy})", markup=False, soft_wrap=True)
+    table = _table("Counts run (in the order run)")
+    table.add_column("devices", justify="right")
+    table.add_column("per cell site", justify="right")
+    for x in targets:
+        table.add_column(Text(x.text), justify="right")
+    table.add_column("result")
+    for run in res.tries:
+        table.add_row(f"{run.count:,}", f"{run.count / max(res.cells, 1):,.1f}",
+                      *(_num(run.values.get(x.text), "{:.4f}" if x.metric == "hit" else "{:.1f}")
+                        for x in targets),
+                      "meets" if run.met else "misses " + ", ".join(run.misses))
+    out.print(table)
+    miss = (f"; {res.smallest_miss:,} miss" if res.smallest_miss is not None else
+            f" (every count up to {max_count:,} met them)")
+    verdict = (f"largest: {res.largest:,} devices of {fleet}, "
+               f"{res.largest / max(res.cells, 1):,.1f} per cell site ({res.cells:,} sites)"
+               + miss if res.largest else
+               f"not even one device of {fleet} meets the targets")
+    out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
+    if not res.monotone:
+        out.print("note: a count met the targets above one that missed: the twin is not "
+                  "monotone in the fleet's size here, so a larger count may meet them too",
+                  markup=False, soft_wrap=True, style="yellow")
+    if not res.largest:
+        raise typer.Exit(3)
 
 
 def capacity(

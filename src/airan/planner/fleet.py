@@ -1,0 +1,141 @@
+"""The largest fleet a build-out carries: how many devices of one fleet still meet the targets
+(``airan max-fleet``), with the GPUs, cells and links of the scenario as they are.
+
+A fleet's count is searched by doubling from the scenario's count (or halving, where that
+misses), then by bisection between the largest count that met the targets and the smallest
+that missed: about 2 log2(N) runs on each seed. A count meets the targets when every target
+holds on every seed, with the planner's rules (:mod:`airan.planner.evaluate`: requests that got
+no answer count as infinitely late; under ``ai_ran``, an L1 that misses slots misses). The
+search assumes more devices never help; where a run breaks that (a count that meets above one
+that missed), the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airan.errors import InputError, unknown_name
+from airan.planner.evaluate import TRACE_LIMIT, TRACE_SAMPLE, _metrics
+from airan.planner.targets import Target
+from airan.scenario import Scenario
+
+#: the most devices the search tries in one fleet
+MAX_COUNT = 1_000_000
+
+
+@dataclass(frozen=True)
+class FleetTry:
+    """One count run: whether it met every target on every seed, and the worst value of each
+    target's metric over the seeds (None: not measured, e.g. a percentile among the
+    unanswered)."""
+
+    count: int
+    met: bool
+    values: dict[str, float | None]
+    misses: list[str]
+
+
+@dataclass
+class FleetResult:
+    """The search: the largest count that met the targets (0: none did, even one device), the
+    smallest that missed (None: up to ``MAX_COUNT`` all met), every count tried, in order."""
+
+    fleet: str
+    largest: int
+    smallest_miss: int | None
+    tries: list[FleetTry] = field(default_factory=list)
+    cells: int = 0
+
+    @property
+    def monotone(self) -> bool:
+        """False where a count met the targets above one that missed."""
+        missed = [t.count for t in self.tries if not t.met]
+        return not any(t.met and missed and t.count > min(missed) for t in self.tries)
+
+
+def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
+                  duration_s: float, seeds: Sequence[int], policy: str | None = None,
+                  max_count: int = MAX_COUNT,
+                  progress: Callable[[FleetTry], None] | None = None) -> FleetResult:
+    """The largest count of ``fleet`` in ``scenario`` that meets ``targets`` on every seed."""
+    import airan
+
+    names = [f.name for f in scenario.fleets]
+    if fleet not in names:
+        raise unknown_name("fleet", fleet, names, field="--fleet")
+    if not 1 <= max_count <= MAX_COUNT:
+        raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)
+    index = names.index(fleet)
+    known: dict[int, FleetTry] = {}
+    order: list[FleetTry] = []
+
+    def run(count: int) -> FleetTry:
+        if count in known:
+            return known[count]
+        fleets = [f.model_copy(update={"count": count}) if i == index else f
+                  for i, f in enumerate(scenario.fleets)]
+        sc = scenario.model_copy(update={"fleets": fleets})
+        seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
+        misses: list[str] = []
+        for seed in seeds:
+            summary = airan.run(sc, policy=policy, duration_s=duration_s, seed=seed,
+                                trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE).summary
+            m = _metrics(summary)
+            for t in targets:
+                v = (m["services"].get(t.service) or {}).get(t.metric)
+                seen[t.text].append(v)
+                if not t.met(v) and t.text not in misses:
+                    misses.append(t.text)
+            if m["l1_slot_misses"] > 0 and "l1" not in misses:
+                misses.append("l1")  # the cells' L1 did not fit (ai_ran)
+        worst: dict[str, float | None] = {}
+        for t in targets:  # over the seeds: the lowest hit ratio, the highest latency
+            vals = seen[t.text]
+            known_vals = [v for v in vals if v is not None]
+            worst[t.text] = (None if len(known_vals) < len(vals) else
+                             min(known_vals) if t.metric == "hit" else max(known_vals))
+        out = FleetTry(count, not misses, worst, misses)
+        known[count] = out
+        order.append(out)
+        if progress is not None:
+            progress(out)
+        return out
+
+    start = max(1, min(scenario.fleets[index].count, max_count))
+    if run(start).met:  # double until a count misses
+        lo, hi = start, None
+        while lo < max_count:
+            nxt = min(2 * lo, max_count)
+            if run(nxt).met:
+                lo = nxt
+            else:
+                hi = nxt
+                break
+    else:  # halve until a count meets
+        lo, hi = 0, start
+        c = start
+        while c > 1:
+            c //= 2
+            if run(c).met:
+                lo = c
+                break
+            hi = c
+    if hi is not None:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if run(mid).met:
+                lo = mid
+            else:
+                hi = mid
+    return FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()))
+
+
+def fleet_record(result: FleetResult) -> dict[str, Any]:
+    """The search as JSON-ready data."""
+    return {"fleet": result.fleet, "largest": result.largest,
+            "smallest_miss": result.smallest_miss, "cell_sites": result.cells,
+            "monotone": result.monotone,
+            "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses}
+                      for t in result.tries]}

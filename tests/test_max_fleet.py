@@ -1,0 +1,64 @@
+"""`airan max-fleet`: the largest count of one fleet that still meets the targets (a robot
+maker's review: "how many robots per cell?" took a hand-built sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.planner.fleet import largest_fleet
+from airan.planner.targets import parse_targets
+from airan.scenario import scenario_from_dict
+
+runner = CliRunner()
+
+
+def _one_gpu(count: int = 50) -> Any:
+    """Devices sending one request a second each (periodic, their phases spread) to one GPU
+    serving one at a time in 10 ms: it carries 100 a second, so about 100 devices; beyond,
+    the queue grows by the excess every second and a 100 ms deadline is missed within 2 s."""
+    return scenario_from_dict({
+        "name": "one-gpu", "radio": {"model": "ideal"}, "policy": "nearest-edge",
+        "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
+        "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge", "queue_limit": 100000,
+                           "gpus": [{"type": "H100", "count": 1}],
+                           "batching": {"max_batch": 1, "max_wait_ms": 0}}],
+        "transport": {"hop_delay_us": 0},
+        "fleets": [{"name": "bots", "count": count, "area": {"center_m": [5, 0], "radius_m": 1},
+                    "services": ["job"]}],
+        "services": [{"name": "job", "model": "yolov8s", "rate_hz": 1.0, "arrivals": "periodic",
+                      "jitter_ms": 0, "deadline_ms": 100,
+                      "service_time": {"dist": "fixed", "mean_ms": 10}}],
+    })
+
+
+def test_the_largest_fleet_is_what_one_gpu_serves_by_its_service_time() -> None:
+    sc = _one_gpu()
+    res = largest_fleet(sc, "bots", parse_targets(["job: hit>=0.99"], ["job"]),
+                        duration_s=2.0, seeds=[1])
+    assert 95 <= res.largest <= 104, [(t.count, t.met) for t in res.tries]
+    assert res.smallest_miss == res.largest + 1
+    assert res.monotone
+    assert [t.count for t in res.tries][:2] == [50, 100]  # from the scenario's count, doubling
+    assert len(res.tries) <= 12  # doubling then bisection, not a sweep
+
+
+def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> None:
+    import yaml
+
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.99", "--duration", "2"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "largest:" in text and "devices of bots" in text and "per cell site (1 sites)" in text
+    # not even one device meets a 1 ms p99: exit 3, said so
+    none = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                               "job: p99<=1ms", "--duration", "1"])
+    assert none.exit_code == 3 and "not even one device of bots" in none.output
+    bad = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bot", "--target",
+                              "job: hit>=0.99"])
+    assert bad.exit_code == 2 and "did you mean 'bots'" in bad.output
