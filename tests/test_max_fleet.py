@@ -62,3 +62,29 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     bad = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bot", "--target",
                               "job: hit>=0.99"])
     assert bad.exit_code == 2 and "did you mean 'bots'" in bad.output
+
+
+def test_a_target_on_a_service_no_device_sends_is_an_error_and_not_the_default() -> None:
+    """A review: a second fleet of no device sending another service made every count miss
+    (its hit ratio unmeasured) and the search answer "not even one device"."""
+    d = _one_gpu().model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({"name": "cams", "count": 0, "area": {"center_m": [5, 0],
+                                                             "radius_m": 1},
+                        "services": ["cam"]})
+    d["services"].append({**d["services"][0], "name": "cam"})
+    sc = scenario_from_dict(d)
+    import pytest
+
+    from airan.errors import InputError
+
+    with pytest.raises(InputError, match="no device sends cam"):
+        largest_fleet(sc, "bots", parse_targets(["cam: hit>=0.9"], ["job", "cam"]),
+                      duration_s=1.0, seeds=[1])
+    import yaml
+
+    path = __import__("pathlib").Path(__import__("tempfile").mkdtemp()) / "two.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--duration", "1",
+                              "--max-count", "60"])
+    assert res.exit_code == 0, res.output  # its own service's target only
+    assert "job: hit>=0.99" in " ".join(res.output.split()) and "cam:" not in res.output

@@ -1153,3 +1153,16 @@ def test_keep_l1_sizes_the_cell_sites_for_their_l1_and_the_ai() -> None:
     with pytest.raises(InputError, match="--keep-l1"):
         plan("city", ["perception: hit>=0.3"], sites=["generated"], keep_l1=True,
              duration_s=0.3, confirm=False)
+    # no phase empties the slot: the greedy search's trim tried none there, and the empty
+    # build-out (the L1 nowhere) met the target (a review of the option)
+    greedy = plan(sc, ["perception: hit>=0.3"], candidates=["L4", "L40S"], max_gpus=1,
+                  duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False,
+                  method="greedy")
+    assert greedy.best is not None and greedy.best.config == space.floor
+    assert all(space.keeps_required(e.config) for e in greedy.evaluations)
+    # a slot no candidate can run the L1 at (an L4 has no MIG): said so, not an empty answer
+    d["ai_ran"] = {"mode": "mig"}
+    d["generated_compute_sites"]["gpus"] = [{"type": "H100", "count": 1}]  # (MIG: loads)
+    with pytest.raises(InputError, match="no candidate GPU can run the cells' L1 at generated"):
+        plan(scenario_from_dict(d), ["perception: hit>=0.3"], candidates=["L4"],
+             sites=["generated"], keep_l1=True, duration_s=0.3, confirm=False)

@@ -111,6 +111,12 @@ def plan(
     if keep_l1 and not space.required.any():
         raise option_error("--keep-l1", "no cell-kind site among the slots the plan sizes "
                            "(--sites, --new-sites): no GPU to keep for an L1", True)
+    bare = [s.name for s, keep, fits in zip(space.slots, space.required, space.fits,
+                                            strict=True) if keep and not fits.any()]
+    if bare:
+        raise option_error("--keep-l1", f"no candidate GPU can run the cells' L1 at "
+                           f"{', '.join(bare)} ({'; '.join(space.unfit)}): give others with "
+                           "--candidates", True)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress)
     result = search(space, evaluator, budget_usd=budget_usd, method=method,

@@ -55,9 +55,9 @@ def max_fleet(
         None, "--policy", "-p", help="Placement policy (default: the scenario's)."),
     max_count: int = typer.Option(100_000, "--max-count", help="The most devices tried."),
 ) -> None:
-    """The largest count of one fleet that still meets every target, the scenario's GPUs,
-    cells and links as they are (how many robots per cell?). Doubling, then bisection; exit 3
-    when not even one device meets them."""
+    """The largest count of one fleet that still meets every target (default: its services'
+    target_hit_ratio), the scenario's GPUs, cells and links as they are (how many robots per
+    cell site?). Doubling, then bisection; exit 3 when not even one device meets them."""
     with _user_errors():
         from airan.planner.fleet import largest_fleet
         from airan.planner.targets import default_targets, parse_targets
@@ -73,8 +73,11 @@ def max_fleet(
             raise _option_error("--policy", f"unknown policy {policy!r}", policy,
                                 policy_names())
         names = [v.name for v in sc.services]
+        own = next((f.services for f in sc.fleets if f.name == fleet), names)
+        # by default, the services the fleet sends (their target_hit_ratio)
         targets = (parse_targets(target, names) if target else
-                   default_targets({v.name: v.target_hit_ratio for v in sc.services}))
+                   default_targets({v.name: v.target_hit_ratio for v in sc.services
+                                    if v.name in own}))
         first = sc.seed if seed is None else seed
         with Progress(TextColumn("max-fleet {task.description}", markup=False),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err,

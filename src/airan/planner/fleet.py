@@ -68,6 +68,14 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     if not 1 <= max_count <= MAX_COUNT:
         raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)
     index = names.index(fleet)
+    # a target on a service that nobody sends has nothing to meet it with: every count would
+    # miss it (a review: one unused service failed the whole search)
+    sent = {v for i, f in enumerate(scenario.fleets) if f.count > 0 or i == index
+            for v in f.services}
+    idle = sorted({t.service for t in targets} - sent)
+    if idle:
+        raise InputError(f"no device sends {', '.join(idle)} (its fleets have no device): "
+                         "no count can meet a target on it", field="--target", value=idle[0])
     known: dict[int, FleetTry] = {}
     order: list[FleetTry] = []
 

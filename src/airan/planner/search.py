@@ -222,7 +222,8 @@ def _locally_minimal(space: PlanSpace, ev: Evaluator, best: Evaluation) -> Evalu
         for s, (t, n) in enumerate(best.config):
             if n == 0:
                 continue
-            for m in ((0, n - 1) if n > 1 else (0,)):
+            fewer = ((0, n - 1) if n > 1 else (0,))
+            for m in (x for x in fewer if x > 0 or not space.required[s]):
                 e = ev(space.with_slot(best.config, s, (t, m)))
                 if e.feasible and e.cost_usd < best.cost_usd:
                     best = e
@@ -751,7 +752,8 @@ def search(
             closest = _fewest_as_close(space, ev, closest, _tolerance(within))
             # a run of those, smaller than the closest miss, can meet the targets where the
             # twin is not monotone: it is the answer, not a miss (a review of the search)
-            met = [e for e in log if e.feasible and e.cost_usd <= budget]
+            met = [e for e in log if e.feasible and e.cost_usd <= budget
+                   and space.keeps_required(e.config)]
             if met:
                 best = min(met, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus))
                 proven = exhaustive = False
@@ -836,7 +838,8 @@ def search(
     def cheapest_feasible() -> Evaluation | None:
         """The cheapest run that meets the targets; ties as the sweep orders them (less power,
         fewer GPUs, then the slots' counts and types), whatever order the runs were made in."""
-        ok = [e for e in ev.log if e.feasible and e.cost_usd <= budget]
+        ok = [e for e in ev.log if e.feasible and e.cost_usd <= budget
+              and space.keeps_required(e.config)]
         return min(ok, key=lambda e: (e.cost_usd, e.peak_power_w, e.gpus)
                    + tuple(n for _, n in reversed(e.config))
                    + tuple(t for t, _ in reversed(e.config))) if ok else None

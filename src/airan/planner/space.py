@@ -199,6 +199,10 @@ class PlanSpace:
         """Every slot empty."""
         return tuple((-1, 0) for _ in self.slots)
 
+    def keeps_required(self, config: Config) -> bool:
+        """True if ``config`` has a GPU at every slot that must keep one (``required``)."""
+        return all(n > 0 for (_, n), keep in zip(config, self.required, strict=True) if keep)
+
     @property
     def floor(self) -> Config:
         """The least build-out: the slots that must keep a GPU (``required``) one of the

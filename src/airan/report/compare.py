@@ -555,8 +555,9 @@ def comparison_verdicts(data: Mapping[str, Any], of: str = "service") -> dict[st
                 if pairs and all(x > y for x, y in pairs) and len(pairs) < FEW_SEEDS:
                     # (a robot maker's review: 0.96 and 0.72 against 0.005 read as a
                     # contradiction beside "not significantly ahead")
-                    text += (f", though ahead on each of its {len(pairs)} seeds: too few to "
-                             f"tell, compare on {FEW_SEEDS} seeds or more")
+                    text += (f", though ahead on each of {'its' if len(tied) == 1 else 'their'}"
+                             f" {len(pairs)} seeds: too few to tell, compare on {FEW_SEEDS} "
+                             "seeds or more")
         if target is not None:
             text += (f". Meeting the target {pct(target)} on average: "
                      f"{', '.join(meets) if meets else 'none'}")

@@ -861,7 +861,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       beyond the distance TR 38.901's path loss of its environment covers (fleets
       that replay a trace or fly given paths are skipped: the area does not place them); and,
       where every fleet is placed in an area, a cell site beyond that distance from all of
-      them: it serves no device;
+      them: it hardly serves a device;
     - a fleet whose on-board accelerator (or CPU) cannot hold its services' models together
       (:mod:`airan.compute.memory`): the twin still runs them there when a policy says so;
     - ``ai_ran.mode`` mig or dynamic with no cell-kind compute site to run a cell's L1, or
@@ -1677,8 +1677,9 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
                 f" and {len(far) - 5:,} more" if len(far) > 5 else "")
             out.append(str(InputError(
                 f"cell sites farther from every fleet's area than the {reach:,.0f} m that TR "
-                f"38.901's {env} path loss covers: {shown}; they serve no device (a position "
-                "in the wrong units or place?)", file=label, field="cell_sites")))
+                f"38.901's {env} path loss covers: {shown}; they hardly serve a device, and "
+                "its formulas are extrapolated there (a position in the wrong units or "
+                "place?)", file=label, field="cell_sites")))
     return out
 
 
