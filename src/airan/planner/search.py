@@ -134,7 +134,8 @@ def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evalu
 
 
 def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> Evaluation | None:
-    """Marginal gain per cost from an empty build-out; None if the budget stops it."""
+    """Marginal gain per cost from the least build-out (``space.floor``: empty, but for the
+    slots that must keep a GPU); None if the budget stops it."""
     ev.phase = "greedy"
     cur = ev(space.floor)
     visited = {cur.config}
