@@ -603,11 +603,11 @@ LINKS_SHOWN = 4  # the busiest transport link directions the terminal names
 
 def _print_links_line(links: dict[str, Any]) -> None:
     """The busiest transport link directions, by utilization (every one in summary.json)."""
-    from airan.report.cautions import LINK_BUSY
+    from airan.report.cautions import LINK_BUSY, links_by_load
 
     if not links:
         return
-    busiest = sorted(links.items(), key=lambda x: -float(x[1].get("utilization") or 0.0))
+    busiest = links_by_load({"links": links})
     parts = [f"{name} {float(v.get('utilization') or 0.0):.1%} of "
              f"{float(v.get('capacity_gbps') or 0.0):g} Gbit/s"
              for name, v in busiest[:LINKS_SHOWN]]

@@ -55,12 +55,18 @@ def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
             if (c.get("gpu_utilization") or 0.0) > (GPU_BUSY if full else GPU_SATURATED)]
 
 
+def links_by_load(summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The summary's transport link directions, ``("a->b", entry)``, busiest first (a stable
+    sort: equals in the summary's order): what the terminal, the report and the cautions
+    name."""
+    return sorted((summary.get("links") or {}).items(),
+                  key=lambda x: -float(x[1].get("utilization") or 0.0))
+
+
 def busy_links(summary: Mapping[str, Any]) -> list[str]:
     """The transport link directions (``"a->b"``) above :data:`LINK_BUSY`, busiest first."""
-    links = summary.get("links") or {}
-    return sorted((name for name, v in links.items()
-                   if float(v.get("utilization") or 0.0) > LINK_BUSY),
-                  key=lambda name: -float(links[name]["utilization"]))
+    return [name for name, v in links_by_load(summary)
+            if float(v.get("utilization") or 0.0) > LINK_BUSY]
 
 
 def _names(names: list[str]) -> str:

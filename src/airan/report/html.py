@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from airan.report import figures as F
-from airan.report.cautions import LINK_BUSY, cautions, run_on_device, run_peak
+from airan.report.cautions import (
+    LINK_BUSY,
+    cautions,
+    links_by_load,
+    run_on_device,
+    run_peak,
+)
 from airan.report.events import events
 from airan.report.placement import LocalShare, overhead_ms, read_local_shares, split_breakdown
 from airan.report.rundir import Run, read_run
@@ -329,9 +335,7 @@ LINKS_LISTED = 12
 def busiest_links(summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """The :data:`LINKS_LISTED` busiest transport link directions, ``("a->b", entry)`` by
     utilization, for the report's table."""
-    links = summary.get("links") or {}
-    return sorted(links.items(), key=lambda x: -float(x[1].get("utilization") or 0.0)
-                  )[:LINKS_LISTED]
+    return links_by_load(summary)[:LINKS_LISTED]
 
 
 def _slug(name: str) -> str:
