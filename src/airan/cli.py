@@ -345,6 +345,37 @@ _SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at s
                  "compute_device": "compute, on device", "compute_sites": "compute, at sites"}
 
 
+def _print_late(s: dict[str, Any]) -> None:
+    """The late requests' mean breakdown per service that has any: where the tail spent its
+    time, which the mean over all requests hides (requests kept on a slow device among many
+    met at a GPU, a device stuck on a poor link)."""
+    from airan.report.placement import SPLIT_STAGES, late_parts
+
+    parts = {n: p for n, v in s["services"].items() if (p := late_parts(v)) is not None}
+    if not parts:
+        return
+    names = list(parts)
+    device = any((parts[n]["queue_device"] or 0.0) + (parts[n]["compute_device"] or 0.0) > 0
+                 for n in names)
+    rows = [k for k in SPLIT_STAGES if device or k not in ("queue_device", "compute_device")]
+    table = _table("Late requests (ms, the mean of the late ones)")
+    table.add_column("", no_wrap=True)
+    _columns(table, *names)
+    late = [int(s["services"][n]["late"]) for n in names]
+    table.add_row("late requests", *(f"{x:,}" for x in late), end_section=not device)
+    if device:
+        table.add_row("of them on device", *(
+            f"{int(s['services'][n].get('late_on_device') or 0):,}" for n in names),
+            end_section=True)
+    for k in rows:
+        label = k if device else k.replace("_sites", "")
+        table.add_row(_SPLIT_LABELS.get(label, label), *(
+            _num(parts[n][k], "{:.2f}") for n in names))
+    table.add_row("total (mean)", *(_num(sum(float(x or 0.0) for x in parts[n].values()),
+                                         "{:.2f}") for n in names), style="bold")
+    _print_table(table)
+
+
 def _print_ai_ran_line(s: dict[str, Any]) -> None:
     """AI-and-RAN in one line (the report's section has the GPU-hours): the share of the
     hosting GPUs' time the cells' L1 took, its slot misses, and the share of the GPU time left
@@ -517,6 +548,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         if dropped and dropped > DROPPED_NOTE * (done + dropped):
             dropped_notes.append(f"{n} over {done:,} requests, {dropped:,} dropped "
                                  f"({dropped / (done + dropped):.1%} of those that ended)")
+    _print_late(s)
     if dropped_notes:
         out.print("latency (mean, its parts and percentiles) is over the requests that ended "
                   "met or late, not the dropped ones: " + "; ".join(dropped_notes),

@@ -971,6 +971,7 @@ class Engine:
                     k: (float(sums[i] / done * 1e3) if done else None)
                     for i, k in enumerate(BREAKDOWN)
                 },
+                **late_breakdown(sums, int(cnt[v, K.A_LATE])),
             }
             services[name]["latency_histogram"] = services[name].pop("latency_histogram")
         sites: dict[str, Any] = {}
@@ -1191,6 +1192,23 @@ class Engine:
         return pa.table(cols)
 
 
+def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
+    """The late requests' mean breakdown (ms; None without any): where a service's tail spent
+    its time, which the mean over every request hides (a few late requests kept on a slow
+    device, say, among many met at a GPU); ``late_on_device``: how many of them ran on their
+    device, and ``late_device_ms`` the part of the queue and compute that was there (a mean
+    over all the late ones, as the breakdown)."""
+    def mean_ms(x: float) -> float | None:
+        return float(x / late * 1e3) if late else None
+
+    return {
+        "late_breakdown_ms": {k: mean_ms(sums[K.SUM_LATE + i]) for i, k in enumerate(BREAKDOWN)},
+        "late_on_device": int(sums[K.SUM_LATE_ON_DEVICE]),
+        "late_device_ms": {"queue": mean_ms(sums[K.SUM_LATE_DEVICE_QUEUE]),
+                           "compute": mean_ms(sums[K.SUM_LATE_DEVICE_COMPUTE])},
+    }
+
+
 def _outcomes(cnt: np.ndarray, drops: np.ndarray, sums: np.ndarray, hist: np.ndarray,
               overdue: int, deadline_s: float, target: float) -> dict[str, Any]:
     """A service's outcomes (or one fleet's share of them) from the kernel's counts, sums and
@@ -1211,7 +1229,7 @@ def _outcomes(cnt: np.ndarray, drops: np.ndarray, sums: np.ndarray, hist: np.nda
         "deadline_ms": deadline_s * 1e3,
         "dropped_by_reason": {r: int(drops[i]) for i, r in enumerate(REASONS) if drops[i]},
         "latency_ms": {
-            "mean": float(sums[7] / done * 1e3) if done else None,
+            "mean": float(sums[K.SUM_LATENCY] / done * 1e3) if done else None,
             "p50": _q(hist, 0.50),
             "p95": _q(hist, 0.95),
             "p99": _q(hist, 0.99),

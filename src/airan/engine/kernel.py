@@ -86,8 +86,13 @@ PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot re
 PLACE_NO_SITE = -4
 # aggregate count columns
 A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
-# aggregate sums: 7 breakdown components then end-to-end latency
-N_SUMS = 8
+# aggregate sums: 7 breakdown components then end-to-end latency (SUM_LATENCY); then the late
+# requests' 7 components (from SUM_LATE), the queue and compute of those that ran on their
+# device (SUM_LATE_DEVICE_QUEUE, SUM_LATE_DEVICE_COMPUTE) and how many did (SUM_LATE_ON_DEVICE)
+SUM_LATENCY = 7
+SUM_LATE = 8
+SUM_LATE_DEVICE_QUEUE, SUM_LATE_DEVICE_COMPUTE, SUM_LATE_ON_DEVICE = 15, 16, 17
+N_SUMS = 18
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -501,14 +506,33 @@ def finish(W, S, r, t):
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
     s = S.agg_sum
-    s[g, 0] += f[r, T_UL_START] - f[r, T_CREATE]
-    s[g, 1] += f[r, T_UL_DONE] - f[r, T_UL_START]
-    s[g, 2] += f[r, T_SITE] - f[r, T_UL_DONE]
-    s[g, 3] += f[r, T_CSTART] - f[r, T_SITE]
-    s[g, 4] += f[r, T_CEND] - f[r, T_CSTART]
-    s[g, 5] += f[r, T_DLARR] - f[r, T_CEND]
-    s[g, 6] += t - f[r, T_DLARR]
-    s[g, 7] += lat
+    p0 = f[r, T_UL_START] - f[r, T_CREATE]
+    p1 = f[r, T_UL_DONE] - f[r, T_UL_START]
+    p2 = f[r, T_SITE] - f[r, T_UL_DONE]
+    p3 = f[r, T_CSTART] - f[r, T_SITE]
+    p4 = f[r, T_CEND] - f[r, T_CSTART]
+    p5 = f[r, T_DLARR] - f[r, T_CEND]
+    p6 = t - f[r, T_DLARR]
+    s[g, 0] += p0
+    s[g, 1] += p1
+    s[g, 2] += p2
+    s[g, 3] += p3
+    s[g, 4] += p4
+    s[g, 5] += p5
+    s[g, 6] += p6
+    s[g, SUM_LATENCY] += lat
+    if not met:  # where the late ones spent their time (the mean hides a tail's cause)
+        s[g, SUM_LATE] += p0
+        s[g, SUM_LATE + 1] += p1
+        s[g, SUM_LATE + 2] += p2
+        s[g, SUM_LATE + 3] += p3
+        s[g, SUM_LATE + 4] += p4
+        s[g, SUM_LATE + 5] += p5
+        s[g, SUM_LATE + 6] += p6
+        if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
+            s[g, SUM_LATE_DEVICE_QUEUE] += p3
+            s[g, SUM_LATE_DEVICE_COMPUTE] += p4
+            s[g, SUM_LATE_ON_DEVICE] += 1.0
     if lat < HIST_MIN_S:
         b = 0
     else:

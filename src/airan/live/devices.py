@@ -280,6 +280,7 @@ class DeviceEmulator:
                 "state_migrations": None,  # devices do not move in a live run
                 "breakdown_ms": {k: (float(np.mean(parts[:, i])) if len(parts) else None)
                                  for i, k in enumerate(BREAKDOWN)},
+                **_late_breakdown(done),
                 "latency_histogram": hist,
             }
             cost = np.array([r.cost_ms for r in remote])
@@ -517,6 +518,24 @@ def _timeseries(rows: dict[str, list[Any]], names: list[str]) -> pa.Table:
         "mean_queue": pa.array(rows["mean_queue"], pa.float64()),
         "l1_share": pa.array(rows["l1_share"], pa.float64()),
     })
+
+
+def _late_breakdown(done: list[Any]) -> dict[str, Any]:
+    """The late records' mean breakdown, as the twin's summary gives it
+    (:func:`airan.engine.engine.late_breakdown`)."""
+    late = [r for r in done if r.outcome == "late"]
+    parts = np.array([r.parts_ms for r in late]) if late else np.zeros((0, 7))
+    here = np.array([r.placement == "local" for r in late], dtype=bool)
+    q, c = BREAKDOWN.index("queue"), BREAKDOWN.index("compute")
+
+    def mean(x: np.ndarray) -> float | None:
+        return float(np.sum(x) / len(late)) if late else None
+
+    return {
+        "late_breakdown_ms": {k: mean(parts[:, i]) for i, k in enumerate(BREAKDOWN)},
+        "late_on_device": int(here.sum()),
+        "late_device_ms": {"queue": mean(parts[here, q]), "compute": mean(parts[here, c])},
+    }
 
 
 def _record_outcomes(rs: list[Any], deadline_ms: float, target: float) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, UNMEASURED_SHORTFALL, Target
+from airan.report.placement import late_parts
 from airan.report.rundir import scenario_document
 from airan.version import code_identity
 
@@ -98,6 +99,10 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
             "dropped": int(v.get("dropped", 0)),
             "unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
             "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
+            # the late requests' breakdown, queue and compute split by where they ran (None:
+            # none late, or a run cached before airan kept it)
+            "late": int(v.get("late", 0)),
+            "late_parts": late_parts(v),
             # (None: no request of it in the trace; the breakdown's queue and compute are then
             # not known to be on the GPUs or on the devices)
             "local_share": None if share is None else {

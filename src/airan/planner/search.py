@@ -365,8 +365,9 @@ TRANSPORT_WORTH = 0.2  # a transport share below this is no reason to suggest GP
 
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
              budget: float = math.inf) -> list[str]:
-    """Where the time of each service that misses its targets goes (mean latency breakdown of
-    the first seed, its queue and compute split into the devices' own and the GPUs'): when the
+    """Where the time of each service that misses its targets goes (the first seed's late
+    requests' mean breakdown where it has late ones, else the mean over all its requests; queue
+    and compute split into the devices' own and the GPUs'): when the
     radio takes most of it (or the radio and the devices' own compute together), GPUs will not
     fix it; when the transport does, GPUs nearer the cells would (it is the way to where
     requests ran). Where a build-out of ``log`` (those run) meets the service's targets, that
@@ -376,15 +377,20 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
     out = []
     for name in dict.fromkeys(t.service for t in targets if not t.met(
             e.services.get(t.service, {}).get(t.metric))):
-        parts = split_parts(e.services.get(name, {}))
+        svc = e.services.get(name, {})
+        late = svc.get("late_parts")
+        parts = ({k: float(v) for k, v in late.items() if v is not None} if late
+                 else split_parts(svc))
         total = sum(parts.values())
         if not total > 0:
             continue
+        what = (f"its {int(svc.get('late', 0)):,} late requests' mean latency" if late
+                else "mean latency")
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
         radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
         transport = sum(parts.get(k, 0.0) for k in _TRANSPORT_PARTS)
         device = sum(parts.get(k, 0.0) for k in _DEVICE_PARTS)
-        text = (f"{name}: mean latency {total:.1f} ms, mostly "
+        text = (f"{name}: {what} {total:.1f} ms, mostly "
                 + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in top)
                 + f"; radio {radio:.1f} ms ({radio / total:.0%}), transport {transport:.1f} ms "
                 f"({transport / total:.0%})"

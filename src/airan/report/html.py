@@ -29,7 +29,13 @@ from airan.report.cautions import (
     run_peak,
 )
 from airan.report.events import events
-from airan.report.placement import LocalShare, overhead_ms, read_local_shares, split_breakdown
+from airan.report.placement import (
+    LocalShare,
+    late_parts,
+    overhead_ms,
+    read_local_shares,
+    split_breakdown,
+)
 from airan.report.rundir import Run, read_run
 
 REPORT = "report.html"
@@ -147,6 +153,15 @@ def verdict(name: str, svc: Mapping[str, Any],
             where = f"; {pct(local.requests, 0)} of its completed requests ran on the devices"
         parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
                      f"({t / mean:.0%}{where})")
+    late = {k: v for k, v in (late_parts(svc) or {}).items() if v is not None}
+    if late and sum(late.values()) > 0:  # the tail's cause, which the mean may hide
+        total = sum(late.values())
+        stage, t = max(late.items(), key=lambda kv: kv[1])
+        on_device = int(svc.get("late_on_device") or 0)
+        parts.append(f"its {int(svc['late']):,} late requests took {ms(total)} ms on average, "
+                     f"most of it {_STAGE_NAMES.get(stage, stage)} ({t / total:.0%}"
+                     + (f"; {on_device:,} of them ran on their devices" if on_device else "")
+                     + ")")
     return False, "; ".join(parts) + "." + tail
 
 

@@ -178,6 +178,26 @@ def split_breakdown(breakdown: Mapping[str, Any], share: LocalShare) -> dict[str
     return out
 
 
+def late_parts(service: Mapping[str, Any]) -> dict[str, float | None] | None:
+    """Where a service's late requests spent their time: their mean breakdown (ms) with queue
+    and compute split into ``*_device`` and ``*_sites`` as :data:`SPLIT_STAGES`, exact (the
+    engine sums the late ones' parts by where they ran); None without late requests or in a
+    summary written before airan kept them (``late_breakdown_ms``)."""
+    late = service.get("late_breakdown_ms")
+    if not late or not service.get("late") or late.get("queue") is None:
+        return None
+    device = service.get("late_device_ms") or {}
+    out: dict[str, float | None] = {}
+    for stage in SPLIT_STAGES:
+        base, _, where = stage.partition("_")
+        if base in ("queue", "compute") and where in ("device", "sites"):
+            here = float(device.get(base) or 0.0)
+            out[stage] = here if where == "device" else float(late[base]) - here
+        else:
+            out[stage] = late.get(stage)
+    return out
+
+
 def overhead_ms(service: Mapping[str, Any]) -> float:
     """A service's mean latency less the sum of its mean parts (ms): 0 in a simulated run,
     whose parts add up to each request's latency; in a live run, what the runtime adds beyond

@@ -158,6 +158,19 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "latency_histogram": hist,
     }
+    if "late_breakdown_ms" in first:  # the late requests' means, weighted by their counts
+        lates = [int(p["late"]) for p in parts]
+        out["late_breakdown_ms"] = {
+            k: _wmean(((p.get("late_breakdown_ms") or {}).get(k), n)
+                      for p, n in zip(parts, lates, strict=True))
+            for k in first["late_breakdown_ms"]
+        }
+        out["late_on_device"] = sum(int(p.get("late_on_device") or 0) for p in parts)
+        out["late_device_ms"] = {
+            k: _wmean(((p.get("late_device_ms") or {}).get(k), n)
+                      for p, n in zip(parts, lates, strict=True))
+            for k in first.get("late_device_ms") or {}
+        }
     for k in first:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], done, k)

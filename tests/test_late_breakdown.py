@@ -1,0 +1,157 @@
+"""Where the late requests spent their time: the engine sums the late ones' breakdown (and the
+queue and compute of those kept on their devices) as it sums every request's, so a tail's
+cause shows where the mean over all requests hides it (a port engineer's review: the mean said
+"the radio takes most of it" while the late trucks' requests queued on their own CPUs)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.engine.engine import BREAKDOWN
+from airan.live.devices import _late_breakdown
+from airan.planner.evaluate import _metrics
+from airan.planner.search import diagnose
+from airan.planner.targets import parse_targets
+from airan.report.html import verdict
+from airan.report.placement import late_parts
+from airan.sweep.merge import merge_services
+
+
+@pytest.fixture(scope="module")
+def city_run() -> airan.Result:
+    """city at twice its fleet under deadline-aware: late requests both on the vehicles' CPUs
+    (kept there when their uplink is poor) and at GPU sites; the trace holds every request."""
+    return airan.run(airan.load_scenario("city"), policy="deadline-aware", duration_s=2.0,
+                     seed=1, fleet_scale=2)
+
+
+def test_the_late_breakdown_is_the_mean_of_the_late_requests_in_the_trace(city_run) -> None:
+    s = city_run.summary
+    assert s["trace"]["complete"]
+    t = city_run.requests
+    late = t.filter(pc.equal(t["outcome"], "late"))
+    v = s["services"]["perception"]
+    assert v["late"] == late.num_rows > 100
+    for k in BREAKDOWN:
+        mine = late.column(f"{k}_ms").to_numpy()
+        assert v["late_breakdown_ms"][k] == pytest.approx(float(np.mean(mine)), rel=1e-9,
+                                                          abs=1e-9), k
+    here = late.filter(pc.equal(late["placement"], "local"))
+    assert 0 < v["late_on_device"] == here.num_rows < late.num_rows
+    for k in ("queue", "compute"):
+        mine = float(np.sum(here.column(f"{k}_ms").to_numpy())) / late.num_rows
+        assert v["late_device_ms"][k] == pytest.approx(mine, rel=1e-9, abs=1e-9), k
+    # the late ones' parts add up to their mean latency, above the deadline
+    assert sum(v["late_breakdown_ms"].values()) == pytest.approx(
+        float(np.mean(late.column("latency_ms").to_numpy())), rel=1e-9)
+    assert sum(v["late_breakdown_ms"].values()) > v["deadline_ms"]
+
+
+def test_late_parts_split_queue_and_compute_by_where_they_ran(city_run) -> None:
+    v = city_run.summary["services"]["perception"]
+    parts = late_parts(v)
+    assert parts is not None
+    assert parts["compute_device"] == v["late_device_ms"]["compute"]
+    assert parts["compute_device"] + parts["compute_sites"] == pytest.approx(
+        v["late_breakdown_ms"]["compute"])
+    assert parts["queue_sites"] >= -1e-9
+    # none late, or a summary from before airan kept them: nothing to say
+    assert late_parts({**v, "late": 0}) is None
+    assert late_parts({k: x for k, x in v.items() if k != "late_breakdown_ms"}) is None
+
+
+def test_without_late_requests_the_late_figures_are_none() -> None:
+    s = airan.run(airan.load_scenario("factory"), policy="nearest-edge", duration_s=0.3,
+                  seed=1).summary
+    quiet = [v for v in s["services"].values() if v["late"] == 0]
+    assert quiet
+    for v in quiet:
+        assert set(v["late_breakdown_ms"]) == set(BREAKDOWN)
+        assert all(x is None for x in v["late_breakdown_ms"].values())
+        assert v["late_on_device"] == 0 and v["late_device_ms"] == {"queue": None,
+                                                                     "compute": None}
+
+
+def test_merged_shards_weigh_each_shards_late_figures_by_its_late_requests() -> None:
+    def part(late: int, queue: float, on_device: int) -> dict:
+        return {"count": 100, "met": 100 - late, "late": late, "dropped": 0, "in_flight": 0,
+                "overdue": 0, "latency_ms": {"mean": 10.0}, "latency_histogram": {},
+                "breakdown_ms": {k: 1.0 for k in BREAKDOWN},
+                "late_breakdown_ms": {k: (queue if k == "queue" else 1.0) for k in BREAKDOWN},
+                "late_on_device": on_device,
+                "late_device_ms": {"queue": queue / 2, "compute": 0.0}}
+
+    out = merge_services([part(10, 100.0, 4), part(30, 20.0, 0)])
+    assert out["late"] == 40 and out["late_on_device"] == 4
+    assert out["late_breakdown_ms"]["queue"] == pytest.approx((10 * 100 + 30 * 20) / 40)
+    assert out["late_device_ms"]["queue"] == pytest.approx((10 * 50 + 30 * 10) / 40)
+    none = merge_services([part(0, 0.0, 0) | {"late_breakdown_ms": dict.fromkeys(BREAKDOWN),
+                                             "late_device_ms": {"queue": None,
+                                                                "compute": None}}] * 2)
+    assert none["late_breakdown_ms"]["queue"] is None
+
+
+def test_a_live_runs_late_figures_come_from_its_records() -> None:
+    class Rec:
+        def __init__(self, outcome: str, placement: str, parts: list[float]) -> None:
+            self.outcome, self.placement, self.parts_ms = outcome, placement, parts
+
+    recs = [Rec("met", "edge", [1, 1, 1, 1, 1, 1, 1]),
+            Rec("late", "local", [0, 0, 0, 30, 80, 0, 0]),
+            Rec("late", "edge", [5, 50, 1, 10, 20, 1, 3])]
+    out = _late_breakdown(recs)
+    assert out["late_on_device"] == 1
+    assert out["late_breakdown_ms"]["queue"] == pytest.approx(20.0)
+    assert out["late_breakdown_ms"]["ul_air"] == pytest.approx(25.0)
+    assert out["late_device_ms"] == {"queue": pytest.approx(15.0), "compute": pytest.approx(40.0)}
+    assert _late_breakdown(recs[:1])["late_breakdown_ms"]["queue"] is None
+
+
+def test_the_terminal_and_the_report_say_where_the_late_ones_spent_their_time(
+        tmp_path) -> None:
+    res = CliRunner().invoke(app, ["run", "city", "--policy", "deadline-aware", "--duration",
+                                   "1", "--fleet-scale", "2", "--no-report", "--out",
+                                   str(tmp_path / "run")], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "Late requests (ms, the mean of the late ones)" in res.output
+    table = res.output.split("Late requests (ms, the mean of the late ones)")[1]
+    assert "of them on device" in table and "compute, on device" in table
+    v = {"late": 120, "met": 880, "dropped": 0, "count": 1000, "hit_ratio": 0.88,
+         "target_hit_ratio": 0.99, "deadline_ms": 100.0,
+         "latency_ms": {"mean": 40.0, "p99": 250.0},
+         "breakdown_ms": {k: (34.0 if k == "ul_air" else 1.0) for k in BREAKDOWN},
+         "late_breakdown_ms": {k: (150.0 if k == "queue" else 10.0) for k in BREAKDOWN},
+         "late_on_device": 100, "late_device_ms": {"queue": 140.0, "compute": 5.0}}
+    ok, text = verdict("perception", v, None)
+    assert not ok
+    assert "most of the mean latency is uplink radio" in text
+    assert ("its 120 late requests took 210.0 ms on average, most of it the queue on the "
+            "devices' own processors (67%; 100 of them ran on their devices)") in text
+
+
+def test_the_planners_note_reads_the_late_requests_not_the_mean() -> None:
+    """The mean said the radio; the late ones queued on their devices' CPUs."""
+    v = {"late": 120, "met": 880, "dropped": 0, "count": 1000, "overdue": 0,
+         "hit_ratio": 0.88, "latency_ms": {"mean": 40.0, "p99": 250.0},
+         "breakdown_ms": {k: (34.0 if k == "ul_air" else 1.0) for k in BREAKDOWN},
+         "late_breakdown_ms": {k: (150.0 if k == "queue" else 10.0) for k in BREAKDOWN},
+         "late_on_device": 100, "late_device_ms": {"queue": 140.0, "compute": 5.0}}
+    targets = parse_targets(["perception: hit>=0.99"], ["perception"])
+
+    def run(summary: dict) -> SimpleNamespace:
+        return SimpleNamespace(services=_metrics(summary)["services"], misses=())
+
+    (note,) = diagnose(run({"services": {"perception": v}}), targets)
+    assert note.startswith("perception: its 120 late requests' mean latency 210.0 ms")
+    assert "the devices' own queue and compute" in note
+    old = {k: x for k, x in v.items() if not k.startswith("late_")}  # a run cached before
+    (note,) = diagnose(run({"services": {"perception": old}}), targets)
+    assert note.startswith("perception: mean latency 40.0 ms")
+    assert "the radio takes most of it" in note
