@@ -155,3 +155,27 @@ def test_the_planners_note_reads_the_late_requests_not_the_mean() -> None:
     (note,) = diagnose(run({"services": {"perception": old}}), targets)
     assert note.startswith("perception: mean latency 40.0 ms")
     assert "the radio takes most of it" in note
+
+
+def test_a_target_no_build_out_moves_is_said_so_with_its_range() -> None:
+    """A port's review: truck detection's hit ratio stayed at 0.9883-0.9894 in every build-out
+    against a 0.99 target, and the closest miss bought 950,000 USD of GPUs for it."""
+    targets = parse_targets(["truck: hit>=0.99"], ["truck"])
+
+    def run(hit: float, cost: float) -> SimpleNamespace:
+        return SimpleNamespace(services={"truck": {"hit": hit, "breakdown_ms": {
+            k: (30.0 if k == "ul_air" else 1.0) for k in BREAKDOWN}}}, misses=(),
+            cost_usd=cost, description=f"{cost:g}")
+
+    log = [run(0.9883, 0.0), run(0.9894, 440_000.0), run(0.9890, 950_000.0)]
+    (note,) = diagnose(log[2], targets, log)
+    assert ("its hit stays within 0.9883 to 0.9894 over the 3 build-outs run (0 to 950,000 "
+            "USD), none meeting hit>=0.99: GPUs barely move it") in note
+    # where GPUs move it (a VLA's hit from 0 to 0.94), no such note
+    moving = [run(0.0, 0.0), run(0.94, 440_000.0), run(0.5, 950_000.0)]
+    (note,) = diagnose(moving[1], targets, moving)
+    assert "barely move" not in note
+    # nor where a build-out met it
+    met = [*log, run(0.995, 1_000_000.0)]
+    (note,) = diagnose(log[2], targets, met)
+    assert "barely move" not in note

@@ -43,6 +43,32 @@ def test_radio_numbers_beyond_their_range_are_refused_by_name(key: str, value: f
     scenario_from_dict(d)
 
 
+def test_ul_alpha_takes_only_ts38331_values_and_names_the_nearest() -> None:
+    d = _factory()
+    for ok in (0, 0.4, 0.7, 1):
+        d["radio"]["ul_alpha"] = ok
+        assert scenario_from_dict(d).radio.ul_alpha == ok
+    d["radio"]["ul_alpha"] = 0.75  # between alpha07 and alpha08
+    with pytest.raises(InputError, match=r"radio\.ul_alpha.*0, 0\.4, 0\.5.*got 0\.75; the "
+                                         r"nearest: 0\.7 or 0\.8"):
+        scenario_from_dict(d)
+    d["radio"]["ul_alpha"] = 0.1
+    with pytest.raises(InputError, match=r"nearest: 0\)"):
+        scenario_from_dict(d)
+
+
+def test_manhattan_and_random_waypoint_take_one_speed_for_every_device() -> None:
+    """``speed_mps: 12`` (a review's first try) is the range [12, 12], as waypoints take one."""
+    d = _factory()
+    d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 10, "speed_mps": 2}
+    assert scenario_from_dict(d).fleets[0].mobility.speed_mps == (2.0, 2.0)
+    d["fleets"][0]["mobility"] = {"model": "random_waypoint", "speed_mps": 1.5}
+    assert scenario_from_dict(d).fleets[0].mobility.speed_mps == (1.5, 1.5)
+    d["fleets"][0]["mobility"]["speed_mps"] = 0
+    with pytest.raises(InputError, match=r"speed_mps"):
+        scenario_from_dict(d)
+
+
 def test_cells_with_different_numerology_are_rejected_by_name() -> None:
     d = _factory()
     d["cell_sites"][1]["carrier"] = {"numerology": 0, "bandwidth_mhz": 20}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from airan.scenario.schema import Coord, PosFloat, _Strict
 
@@ -47,8 +47,16 @@ MAX_SPEED_MPS = 343.0
 #: A speed (m/s): strictly positive (a zero minimum speed makes random waypoint's average speed
 #: decay to zero, Yoon, Liu & Noble, INFOCOM 2003), at most :data:`MAX_SPEED_MPS`.
 Speed = Annotated[float, Field(gt=0, le=MAX_SPEED_MPS, allow_inf_nan=False)]
-#: A [low, high] range of speeds.
-SpeedRange = Annotated[tuple[Speed, Speed], AfterValidator(_ordered)]
+
+
+def _one_speed_is_a_range(v: object) -> object:
+    """A single speed (a number) is the range [v, v]: every device moves at it."""
+    return (v, v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+#: A [low, high] range of speeds, or one speed for every device.
+SpeedRange = Annotated[tuple[Speed, Speed], BeforeValidator(_one_speed_is_a_range),
+                       AfterValidator(_ordered)]
 #: A pause (s): at most ten days, the longest run (a longer one overflows the stationary state).
 _Pause = Annotated[float, Field(ge=0, le=10 * 86_400)]
 #: A height above ground (m): within 10,000 km, as a position on the map (:data:`Coord`).

@@ -68,6 +68,8 @@ TTT_MS = (0, 40, 64, 80, 100, 128, 160, 256, 320, 480, 512, 640, 1024, 1280, 256
 T310_MS = (0, 50, 100, 200, 500, 1000, 2000, 4000, 6000)
 N310 = (1, 2, 3, 4, 6, 8, 10, 20)
 N311 = (1, 2, 3, 4, 5, 6, 8, 10)
+# TS 38.331 Alpha (PUSCH-PowerControl): alpha0, alpha04, ..., alpha1
+UL_ALPHA = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _TS38331_VALUES: dict[str, tuple[tuple[float, ...], str]] = {
     "ttt_ms": (TTT_MS, "TimeToTrigger"), "t310_ms": (T310_MS, "t310"), "n310": (N310, "n310"),
     "n311": (N311, "n311")}
@@ -389,7 +391,8 @@ class Radio(_Strict):
     ue_tx_power_dbm: float = Field(23.0, ge=-40, le=40)  # power class 3, TS 38.101-1
     # open-loop power control P0 per PRB, TS 38.213 7.1.1 (assumption); TS 38.331's range
     ul_p0_dbm: float = Field(-85.0, ge=-202, le=24)
-    ul_alpha: float = Field(0.8, ge=0, le=1)  # fractional path-loss compensation (TS 38.213)
+    # fractional path-loss compensation (TS 38.213 7.1.1), one of TS 38.331's Alpha values
+    ul_alpha: float = Field(0.8, ge=0, le=1)
     ue_noise_figure_db: float = Field(9.0, ge=0, le=30)  # DOMAIN.md "UE 7-9 dB"
     gnb_noise_figure_db: float = Field(5.0, ge=0, le=30)  # DOMAIN.md "NF gNB ~5 dB"
     # receive antennas per cell: maximum-ratio combining multiplies the uplink SINR by their
@@ -443,6 +446,17 @@ class Radio(_Strict):
         if v is not None and model != "nr":
             raise ValueError(f"DRX needs the nr radio: model {model!r} has no slots or "
                              "PDCCH to sleep between (remove drx, or set model: nr)")
+        return v
+
+    @field_validator("ul_alpha")
+    @classmethod
+    def _alpha(cls, v: float) -> float:
+        if not any(abs(v - a) < 1e-9 for a in UL_ALPHA):
+            gap = min(abs(a - v) for a in UL_ALPHA)
+            near = " or ".join(f"{a:g}" for a in UL_ALPHA if abs(abs(a - v) - gap) < 1e-9)
+            raise ValueError(f"ul_alpha must be a TS 38.331 Alpha value: "
+                             f"{', '.join(f'{a:g}' for a in UL_ALPHA)} (got {v:g}; the "
+                             f"nearest: {near})")
         return v
 
     @field_validator("environment")
