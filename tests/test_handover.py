@@ -362,3 +362,50 @@ def test_a_context_moves_once_per_change_of_site_not_to_and_fro() -> None:
     moves = res.summary["services"]["perception"]["state_migrations"]
     assert changes > 50
     assert moves <= 1.1 * changes, (moves, changes)
+
+
+@pytest.mark.parametrize(("half_leg_m", "speed", "ping_pong"), [
+    (10.0, 40.0, True),  # back over the boundary about 0.5 s after crossing it: ping-pong
+    (20.0, 10.0, False),  # 4 s between crossings: each handover a real one
+])
+def test_a_handover_back_within_a_second_is_counted_as_ping_pong(
+        half_leg_m: float, speed: float, ping_pong: bool) -> None:
+    """TR 36.839's ping-pong: back to the cell the device left within 1 s. A drone shuttling
+    across the boundary between c0 and c1 (at x = 100 m) with no hysteresis and no
+    time-to-trigger hands over at every crossing (its links re-read once it is 10 m from
+    where they were last read)."""
+    path = [[100.0 - half_leg_m, 5.0, 1.5], [100.0 + half_leg_m, 5.0, 1.5],
+            [100.0 - half_leg_m, 5.0, 1.5]]
+    d = _row_of_cells(path, hysteresis_db=0.0, ttt_ms=0.0, speed=speed, duration_s=10.0)
+    d["fleets"][0]["mobility"]["loop"] = True
+    s = Engine(scenario_from_dict(d)).run().summary
+    mob = s["mobility"]
+    crossings = int(10.0 * speed / (2 * half_leg_m))  # each leg crosses once
+    assert crossings - 2 <= mob["handovers"] <= crossings
+    # every handover but the first goes back to the cell the one before left, at 0.5 s
+    assert mob["ping_pong_handovers"] == (mob["handovers"] - 1 if ping_pong else 0)
+    row = mob["fleets"]["drone"]
+    assert row["moving_devices"] == 1 and row["handovers"] == mob["handovers"]
+    assert row["ping_pong_handovers"] == mob["ping_pong_handovers"]
+    assert row["handovers_per_device_per_min"] == pytest.approx(mob["handovers"] / (10 / 60))
+
+
+def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
+    from airan.report.events import events
+    from airan.sweep.merge import merge_mobility
+
+    def part(moving: int, ho: int, pp: int) -> dict[str, Any]:
+        return {"mobile_devices": moving, "handovers": ho, "ping_pong_handovers": pp,
+                "radio_link_failures": 0, "services": {},
+                "fleets": {"cars": {"moving_devices": moving, "handovers": ho,
+                                    "handovers_per_device_per_min": ho / moving,
+                                    "ping_pong_handovers": pp, "radio_link_failures": 0}}}
+
+    m = merge_mobility([part(10, 40, 4), part(30, 30, 0)])
+    assert m["ping_pong_handovers"] == 4
+    cars = m["fleets"]["cars"]
+    assert (cars["moving_devices"], cars["handovers"], cars["ping_pong_handovers"]) == (40, 70, 4)
+    assert cars["handovers_per_device_per_min"] == pytest.approx((4.0 * 10 + 1.0 * 30) / 40)
+    (line,) = events({"duration_s": 60.0, "mobility": m})
+    assert "70 handovers (1.75 per device per minute), 6% of them ping-pong" in line
+    assert "hard LOS state" in line

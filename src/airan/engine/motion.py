@@ -58,6 +58,12 @@ def radio_step_m(environment: str) -> float:
     return min(RADIO_STEP_M, shortest / 2.0)
 
 
+#: A handover back to the cell the device left at its previous handover within this is a
+#: ping-pong (TR 36.839's mobility metric: back to the source cell within the minimum time of
+#: stay, 1 s).
+PING_PONG_S = 1.0
+
+
 class Motion:
     """The mobile fleets of one run and their handovers."""
 
@@ -67,6 +73,7 @@ class Motion:
 
         w = self.world = world
         self.fleets: list[tuple[NDArray[np.int64], Any]] = []
+        self.fleet_index: list[int] = []  # each mobile fleet's index in the scenario
         bounds = mobility_bounds(w.cell_xy)
         origin = scenario_origin(scenario)  # lat/lon traces in the site list's frame
         periods = []
@@ -85,6 +92,7 @@ class Motion:
                 rng, initial_xy=None if own_start else w.dev_xy[ids], origin=origin,
                 field=f"fleets[{f.name}].mobility")
             self.fleets.append((ids, mob))
+            self.fleet_index.append(fi)
             periods.append(f.mobility.update_ms * 1e-3)
         # the engine calls update on the shortest period's grid; each fleet moves on its own
         self.update_slots = update_grid_slots(periods, w.slot_s)
@@ -105,6 +113,11 @@ class Motion:
         self.candidate = np.full(n, -1, dtype=np.int64)  # the neighbour meeting A3, if any
         self.since_s = np.zeros(n)  # since when it has met it
         self.handovers = np.zeros(n, dtype=np.int64)
+        # ping-pong: a handover back to the cell the device left at its previous one, within
+        # PING_PONG_S of it (the cell it left and when)
+        self.ping_pongs = np.zeros(n, dtype=np.int64)
+        self._left_cell = np.full(n, -1, dtype=np.int64)
+        self._left_s = np.full(n, -np.inf)
         self.radio_link_failures = np.zeros(n, dtype=np.int64)
         self.affected = np.zeros(len(w.service_names), dtype=np.int64)
 
@@ -219,7 +232,13 @@ class Motion:
         st.ue_se_slot_dl[ids] = -1
         moved = ids[move]
         if len(moved):
-            self.handovers[ids[ho]] += 1
+            handed = ids[ho]
+            self.handovers[handed] += 1
+            back = ((best[ho] == self._left_cell[handed])
+                    & (t - self._left_s[handed] <= PING_PONG_S + 1e-9))
+            self.ping_pongs[handed[back]] += 1
+            self._left_cell[handed] = serving[ho]
+            self._left_s[handed] = t
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1
             hold_link(w, st, ids[ho], t + self.interruption_s)
@@ -242,8 +261,18 @@ class Motion:
         movers = [ids[: mob.n_moving] for ids, mob in self.fleets]
         out: dict[str, Any] = {"mobile_devices": int(sum(len(i) for i in movers)),
                                "handovers": int(self.handovers.sum()),
+                               "ping_pong_handovers": int(self.ping_pongs.sum()),
                                "radio_link_failures": int(self.radio_link_failures.sum()),
-                               "services": {}}
+                               "fleets": {}, "services": {}}
+        for ids, fi in zip(movers, self.fleet_index, strict=True):
+            out["fleets"][w.fleet_names[fi]] = {
+                "moving_devices": int(len(ids)),
+                "handovers": int(self.handovers[ids].sum()),
+                "handovers_per_device_per_min": float(self.handovers[ids].sum()
+                                                      / max(len(ids), 1) / minutes),
+                "ping_pong_handovers": int(self.ping_pongs[ids].sum()),
+                "radio_link_failures": int(self.radio_link_failures[ids].sum()),
+            }
         moving = np.zeros(len(w.dev_fleet), dtype=bool)
         for ids in movers:
             moving[ids] = True

@@ -88,13 +88,24 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         # a rate from a handful of handovers, or a fraction of a minute, says little
         rate = (f" ({ho / n / (duration_s / 60.0):.3g} per device per minute)"
                 if ho >= 10 and duration_s >= 1.0 else "")
+        pp = mob.get("ping_pong_handovers")
+        if pp is not None and ho >= 10:
+            rate += f", {int(pp) / ho:.0%} of them ping-pong (back within 1 s)"
+        fleets = mob.get("fleets") or {}
+        if len(fleets) > 1 and ho >= 10 and duration_s >= 1.0:  # each fleet's own rate
+            rate += " [" + ", ".join(
+                f"{name} {f.get('handovers_per_device_per_min', 0.0):.3g}"
+                for name, f in fleets.items()) + " per device per minute]"
         hit = {name: v.get("requests_affected_by_handover", 0)
                for name, v in (mob.get("services") or {}).items()}
         caught = ", ".join(f"{name} {k:,}" for name, k in hit.items() if k)
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
                    f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
                    "requests on the radio when their device handed over (not those created "
-                   f"during an interruption, which wait too): {caught or 'none'}")
+                   f"during an interruption, which wait too): {caught or 'none'}"
+                   + ("; handover counts are what TR 38.901's hard LOS state, read every few "
+                      "metres, gives: above drive tests' few per minute (docs/mobility.md)"
+                      if ho >= 10 else ""))
     stopped = {name: (c.get("live") or {}).get("stopped_answering_s")
                for name, c in (summary.get("sites") or {}).items()}
     stopped = {name: t for name, t in stopped.items() if t is not None}

@@ -102,6 +102,25 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     before it said how many: by the shard's moving devices of every service)."""
     out: dict[str, Any] = {k: sum(int(p.get(k) or 0) for p in parts)
                            for k in ("mobile_devices", "handovers", "radio_link_failures")}
+    if all("ping_pong_handovers" in p for p in parts):
+        out["ping_pong_handovers"] = sum(int(p["ping_pong_handovers"]) for p in parts)
+    if all("fleets" in p for p in parts):  # a fleet spread over shards: counts added
+        fleets: dict[str, Any] = {}
+        for p in parts:
+            for name, f in (p.get("fleets") or {}).items():
+                row = fleets.setdefault(name, {"moving_devices": 0, "handovers": 0,
+                                               "handovers_per_device_per_min": 0.0,
+                                               "ping_pong_handovers": 0,
+                                               "radio_link_failures": 0})
+                for k in ("moving_devices", "handovers", "ping_pong_handovers",
+                          "radio_link_failures"):
+                    row[k] += int(f.get(k) or 0)
+        for name, row in fleets.items():
+            rates = [(f["fleets"][name].get("handovers_per_device_per_min"),
+                      float(f["fleets"][name].get("moving_devices") or 0))
+                     for f in parts if name in (f.get("fleets") or {})]
+            row["handovers_per_device_per_min"] = _wmean(rates) or 0.0
+        out["fleets"] = fleets
     services: dict[str, Any] = {}
     for name in dict.fromkeys(n for p in parts for n in (p.get("services") or {})):
         rows = [(p["services"][name], p) for p in parts if name in (p.get("services") or {})]
