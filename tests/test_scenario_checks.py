@@ -381,3 +381,38 @@ def test_a_backhaul_hub_without_a_position_is_a_warning() -> None:
     del d["nodes"][0]["position_m"]
     said = [w for w in scenario_warnings(scenario_from_dict(d)) if "no position_m" in w]
     assert len(said) == 1 and "transport.backhaul.to" in said[0] and "'agg'" in said[0]
+
+
+def test_validate_says_what_each_service_offers_and_warns_of_a_rate_in_the_wrong_unit(
+        tmp_path) -> None:
+    """A port engineer wrote ``rate_hz: 0.02`` for 20 Hz: 18 requests, hit 1.000, 'meets
+    target', without a word. validate now prints each service's offered load, and a service
+    expected to make under 100 requests in the scenario's own duration is warned about."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = _factory()
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)], terminal_width=300)
+    assert res.exit_code == 0, res.output
+    sc = scenario_from_dict(d)
+    for v in sc.services:
+        n = sum(f.count for f in sc.fleets if v.name in f.services)
+        per_s = n * v.rate_hz
+        assert (f"  {v.name}: {n:,} devices x {v.rate_hz:g} Hz = {per_s:,.6g} requests/s "
+                f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
+                f"{per_s * v.ul_kb * 8e-3:,.4g} Mbit/s offered") in res.output
+    assert "warning" not in res.output
+    slow = next(v for v in d["services"] if v["name"] == "detect")
+    slow["rate_hz"] = 0.02
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)], terminal_width=300)
+    assert res.exit_code == 0
+    assert "field 'services[detect].rate_hz': about" in res.output
+    assert "rate_hz is per second" in res.output
+    # a run made short on purpose is no reason: the scenario's own duration is judged
+    res = CliRunner().invoke(app, ["run", "factory", "--duration", "0.05", "--no-report",
+                                   "--out", str(tmp_path / "r")], terminal_width=300)
+    assert res.exit_code == 0 and "rate_hz is per second" not in res.output

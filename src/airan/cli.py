@@ -970,7 +970,16 @@ def validate(
                  if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
     from airan.console import _scenario_label
-    from airan.scenario.load import scenario_warnings
+    from airan.scenario.load import offered_requests, scenario_warnings
+
+    # what each service offers, so a rate or a size in the wrong unit shows before a run
+    for v, (n_dev, per_s) in offered_requests(sc).items():
+        svc = next(x for x in sc.services if x.name == v)
+        out.print(f"  {v}: {n_dev:,.0f} devices x {svc.rate_hz:g} Hz = {per_s:,.6g} requests/s "
+                  f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
+                  f"{per_s * svc.ul_kb * 8e-3:,.4g} Mbit/s offered ({svc.ul_kb:g} kB each), "
+                  f"downlink {per_s * svc.dl_kb * 8e-3:,.4g} Mbit/s, deadline "
+                  f"{svc.deadline_ms:g} ms, model {svc.model}", markup=False, soft_wrap=True)
 
     warnings = scenario_warnings(sc, label=_scenario_label(file))
     for line in warnings:

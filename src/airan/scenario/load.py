@@ -835,6 +835,20 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+#: A service expected to make fewer requests than this in a run is warned about.
+FEW_REQUESTS = 100
+
+
+def offered_requests(s: Scenario) -> dict[str, tuple[float, float]]:
+    """Per service: the devices that send it and the requests per second they offer (each
+    device at the service's ``rate_hz``; surges aside)."""
+    out: dict[str, tuple[float, float]] = {}
+    for v in s.services:
+        devices = sum(f.count for f in s.fleets if v.name in f.services)
+        out[v.name] = (float(devices), float(devices * v.rate_hz))
+    return out
+
+
 def scenario_warnings(s: Scenario, *, label: str | None = None,
                       duration_s: float | None = None, policy: str | None = None,
                       fleet_scale: float = 1.0) -> list[str]:
@@ -855,7 +869,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       TS 38.331 cannot configure (:func:`tdd_pattern_configurable`);
     - a fault that starts at or after the end of the run (``duration_s``, the scenario's unless
       given): it never happens;
-    - a service that no fleet runs: it makes no request;
+    - a service that no fleet runs: it makes no request; one expected to make fewer than
+      :data:`FEW_REQUESTS` in the scenario's own ``duration_s`` (a rate in the wrong unit);
     - with the nr radio, a fleet whose whole ``area`` lies farther than
       :data:`FAR_FROM_CELLS_M` from every cell site: its devices hardly reach a cell; or
       beyond the distance TR 38.901's path loss of its environment covers (fleets
@@ -1019,6 +1034,15 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             out.append(str(InputError(
                 "no fleet runs this service (fleets[].services): it makes no request",
                 file=label, field=f"services[{v.name}]")))
+    # (the scenario as written, its own duration: a run made short on purpose is not warned)
+    for v, (devices, per_s) in offered_requests(s).items():
+        n = per_s * s.duration_s
+        if devices and 0 < n < FEW_REQUESTS:  # (rate_hz: 0.02 meant 20, a review)
+            out.append(str(InputError(
+                f"about {n:.3g} requests in the scenario's {s.duration_s:g} s ({devices:,.0f} "
+                f"devices at {per_s / devices:g} Hz): its hit ratio moves by 1/{n:.0f} per "
+                "request and its p99 is about its slowest request; rate_hz is per second",
+                file=label, field=f"services[{v}].rate_hz")))
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
         out += _unlisted_band_warnings(s, label)
