@@ -1035,14 +1035,14 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "no fleet runs this service (fleets[].services): it makes no request",
                 file=label, field=f"services[{v.name}]")))
     # (the scenario as written, its own duration: a run made short on purpose is not warned)
-    for v, (devices, per_s) in offered_requests(s).items():
-        n = per_s * s.duration_s
-        if devices and 0 < n < FEW_REQUESTS:  # (rate_hz: 0.02 meant 20, a review)
+    for name, (devices, per_s) in offered_requests(s).items():
+        expected = per_s * s.duration_s
+        if devices and 0 < expected < FEW_REQUESTS:  # (rate_hz: 0.02 meant 20, a review)
             out.append(str(InputError(
-                f"about {n:.3g} requests in the scenario's {s.duration_s:g} s ({devices:,.0f} "
-                f"devices at {per_s / devices:g} Hz): its hit ratio moves by 1/{n:.0f} per "
-                "request and its p99 is about its slowest request; rate_hz is per second",
-                file=label, field=f"services[{v}].rate_hz")))
+                f"about {expected:.3g} requests in the scenario's {s.duration_s:g} s "
+                f"({devices:,.0f} devices at {per_s / devices:g} Hz): its hit ratio moves by "
+                f"1/{expected:.0f} per request and its p99 is about its slowest request; "
+                "rate_hz is per second", file=label, field=f"services[{name}].rate_hz")))
     if s.radio.model == "nr":
         out += _far_fleet_warnings(s, label)
         out += _unlisted_band_warnings(s, label)
