@@ -83,14 +83,20 @@ def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
         said = [f"{n} {sh:.0%}" for n, sh in shares if sh >= 0.005]
         return f"; of each service's requests: {', '.join(said)}" if said else ""
 
+    def share(n: int) -> str:
+        return "under 1%" if n < 0.005 * total else f"{n / total:.0%}"
+
     parts = [f"{r['site']} ({r['gpus']}) served {r['served']:,} requests"
-             + (f" ({r['served'] / total:.0%} of all{services(r['site'])})" if total else "")
+             + (f" ({share(r['served'])} of all{services(r['site'])})" if total else "")
              + (f", its GPUs {r['gpu_utilization']:.0%} busy"
                 if r["gpu_utilization"] is not None else "") for r in rows]
     runs = f"{result.evaluator.duration_s:g} s run" + ("s" if len(result.evaluator.seeds) > 1
                                                        else "")
+    few = total and all(r["served"] < 0.01 * total for r in rows)
     return (("the plan" if result.feasible else "this build-out")
-            + " leans on sites the plan does not cost: " + "; ".join(parts) + f" (in its {runs})"
+            + (" sends a few requests to sites the plan does not cost: " if few
+               else " leans on sites the plan does not cost: ") + "; ".join(parts)
+            + f" (in its {runs})"
             + ("; it may miss without them" if result.feasible else ""))
 
 

@@ -109,8 +109,10 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
         elif unit is not None:
             raise _error(f"hit is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
         if not 0.0 < num <= 1.0 or (op == ">" and num >= 1.0):
+            hint = (f" (a fraction: {num / 100:g}, or {num:g}% for a percentage)"
+                    if 1.0 < num <= 100.0 else "")
             raise _error(f"hit ratio must be within (0, 1] (and below 1 with >), got "
-                         f"{clause.strip()!r} in {whole!r}", None)
+                         f"{clause.strip()!r} in {whole!r}{hint}", None)
         return Target(service, metric, op, num)
     if op not in ("<=", "<"):
         raise _error(f"{metric} takes <= (an upper bound), got {clause.strip()!r}", None)

@@ -129,6 +129,11 @@ def _read(path_or_name: str | os.PathLike[str]) -> tuple[str, str]:
         return res.read_text(), f"{name} (built-in)"
     path = Path(name)
     if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
+        files = [p for p in (Path(name + ".yaml"), Path(name + ".yml")) if p.is_file()]
+        if files:  # `airan run port` beside port.yaml
+            raise InputError(f"unknown scenario {name!r}; did you mean the file "
+                             f"{str(files[0])!r}? (a scenario file is named with its "
+                             f".yaml; built-ins: {', '.join(builtins)})", field="scenario")
         raise unknown_name("scenario", name, builtins, field="scenario")
     if not path.exists():
         raise InputError("file not found", file=name)
@@ -187,7 +192,9 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         elsewhere = [] if typo else _sections_with_field(key)
         here = _field_path(loc[:-1], data) or "the scenario's top level"
         own = [a for a in allowed or [] if a in elsewhere]  # (a single section: carrier)
-        if own:  # a section of this one has it (cell_sites[a].carrier's band)
+        own += [a for a in ([] if typo else _nested_with_field(loc[:-1], key)) if a not in own]
+        if own:  # a section of this one has it (cell_sites[a].carrier's band, a service's
+            # service_time's measured_on)
             elsewhere = [f"{here}.{a}" if here != "the scenario's top level" else a for a in own]
         if 0 < len(elsewhere) <= 3:
             return InputError(f"unknown field {key!r}: {key!r} is a field of "
@@ -303,6 +310,22 @@ def _get(data: Any, loc: tuple[Any, ...]) -> Any:
 
 def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str] | None:
     """Field names accepted at ``loc`` (walking the schema alongside the data)."""
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else None
+
+
+def _nested_with_field(loc: tuple[Any, ...], key: str) -> list[str]:
+    """The fields of the section at ``loc`` whose own section has a field ``key``
+    (``service_time`` for ``measured_on`` written on a service)."""
+    model = _model_at(loc)
+    if model is None:
+        return []
+    return [name for name, f in model.model_fields.items()
+            if any(key in m.model_fields for m in _models_in(f.annotation))]
+
+
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    """The pydantic model of the section at ``loc`` (walking the schema; None: not one)."""
     from pydantic import BaseModel
 
     model: Any = Scenario
@@ -322,7 +345,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str] | None:
         annotation = field.annotation
         model = _inner_model(annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
+        return model
     return None
 
 
