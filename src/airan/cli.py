@@ -345,6 +345,29 @@ _SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at s
                  "compute_device": "compute, on device", "compute_sites": "compute, at sites"}
 
 
+ANSWERED_AT_SHOWN = 3  # places named per service in the terminal's "answered at" line
+
+
+def _print_answered_at(s: dict[str, Any]) -> None:
+    """Where each service's answered requests ran, as shares (the busiest places first): a
+    service half at the cloud reads differently from one at its edge (a port's review: 934 of
+    1,200 crane requests went to the cloud, which only the request trace showed)."""
+    said = []
+    for name, v in s["services"].items():
+        at = v.get("answered_at") or {}
+        total = sum(at.values())
+        if not total:
+            continue
+        items = list(at.items())
+        shown = ", ".join(f"{'on device' if k == 'local' else k} {n / total:.1%}"
+                          for k, n in items[:ANSWERED_AT_SHOWN])
+        rest = len(items) - ANSWERED_AT_SHOWN
+        said.append(f"{name} {shown}" + (f" and {rest} more" if rest > 0 else ""))
+    if said:
+        out.print("answered at (each service's answered requests): " + "; ".join(said),
+                  markup=False, soft_wrap=True)
+
+
 def _print_late(s: dict[str, Any]) -> None:
     """The late requests' mean breakdown per service that has any: where the tail spent its
     time, which the mean over all requests hides (requests kept on a slow device among many
@@ -493,6 +516,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                     f"{v.get('overdue', 0):,}", _hit_text(v.get("hit_ratio"), target),
                     _hit_text(v.get("hit_ratio_with_overdue"), target), _num(target, "{:g}"))
     _print_table(svc)
+    _print_answered_at(s)
 
     lat = _table("Latency (ms)")
     lat.add_column("", no_wrap=True)

@@ -954,8 +954,8 @@ class Engine:
         st = self._st
         elapsed = max(self.now_s, 1e-12)
         overdue_g = self._overdue_per_group()
-        cnt, drop_n, sums_v, hist_v = (self._per_service(a) for a in (
-            st.agg_cnt, st.agg_drop, st.agg_sum, st.hist))
+        cnt, drop_n, sums_v, hist_v, place_v = (self._per_service(a) for a in (
+            st.agg_cnt, st.agg_drop, st.agg_sum, st.hist, st.agg_place))
         overdue = self._per_service(overdue_g)
         created = int(cnt[:, K.A_CREATED].sum())
         services: dict[str, Any] = {}
@@ -972,6 +972,10 @@ class Engine:
                     for i, k in enumerate(BREAKDOWN)
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
+                # where its answered requests ran: each site's count, "local" its devices'
+                "answered_at": {(w.site_names[k] if k < len(w.site_names) else "local"): int(n)
+                                for k, n in sorted(enumerate(place_v[v].tolist()),
+                                                   key=lambda kn: -kn[1]) if n},
             }
             services[name]["latency_histogram"] = services[name].pop("latency_histogram")
         sites: dict[str, Any] = {}

@@ -505,6 +505,8 @@ def finish(W, S, r, t):
     met = lat <= W.svc_deadline_s[v] + 1e-12
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
+    place = S.rq_i[r, I_PLACE]
+    S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
     s = S.agg_sum
     p0 = f[r, T_UL_START] - f[r, T_CREATE]
     p1 = f[r, T_UL_DONE] - f[r, T_UL_START]

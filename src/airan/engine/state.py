@@ -236,6 +236,7 @@ _STATE_FIELDS = [
     "agg_cnt",
     "agg_drop",
     "agg_sum",
+    "agg_place",
     "hist",
     "tr_f",
     "tr_i",
@@ -497,6 +498,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         agg_cnt=np.zeros((n_groups, 4), dtype=np.int64),
         agg_drop=np.zeros((n_groups, K.N_REASONS), dtype=np.int64),
         agg_sum=np.zeros((n_groups, K.N_SUMS)),
+        # answered requests per (fleet, service) group by where they ran: each site, then
+        # the device itself (the last column)
+        agg_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,6 +282,7 @@ class DeviceEmulator:
                 "breakdown_ms": {k: (float(np.mean(parts[:, i])) if len(parts) else None)
                                  for i, k in enumerate(BREAKDOWN)},
                 **_late_breakdown(done),
+                "answered_at": dict(Counter(r.placement for r in done).most_common()),
                 "latency_histogram": hist,
             }
             cost = np.array([r.cost_ms for r in remote])

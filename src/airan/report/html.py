@@ -153,6 +153,12 @@ def verdict(name: str, svc: Mapping[str, Any],
             where = f"; {pct(local.requests, 0)} of its completed requests ran on the devices"
         parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
                      f"({t / mean:.0%}{where})")
+    at = svc.get("answered_at") or {}
+    total = sum(at.values())
+    if total:  # where its answered requests ran (the busiest three places)
+        parts.append("answered at " + ", ".join(
+            f"{'its devices' if k == 'local' else k} {pct(n / total, 1)}"
+            for k, n in list(at.items())[:3]) + (" and elsewhere" if len(at) > 3 else ""))
     late = {k: v for k, v in (late_parts(svc) or {}).items() if v is not None}
     if late and sum(late.values()) > 0:  # the tail's cause, which the mean may hide
         total = sum(late.values())

@@ -177,6 +177,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "latency_histogram": hist,
     }
+    if "answered_at" in first:  # (each shard's own sites; a local one in several)
+        added = _add_counts(p.get("answered_at") for p in parts)
+        out["answered_at"] = dict(sorted(added.items(), key=lambda kv: -kv[1]))
     if "late_breakdown_ms" in first:  # the late requests' means, weighted by their counts
         lates = [int(p["late"]) for p in parts]
         out["late_breakdown_ms"] = {
