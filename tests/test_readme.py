@@ -42,3 +42,26 @@ def test_readme_states_what_an_fdd_uplink_gains_on_its_own_frequency() -> None:
     assert f"at n66 (uplink 1710-1780 MHz, downlink 2110-2200 MHz) {n66:.1f} dB at 2.14 GHz" in text
     assert f"{gain_db('n3'):.1f} dB at n3, {gain_db('n1'):.1f} dB at n1" in text
     assert f"(n20 {-gain_db('n20'):.1f} dB, n71 {-gain_db('n71'):.1f} dB at their centres)" in text
+
+
+def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold() -> None:
+    """The newcomer's example (a port engineer's review: no outdoor, minimal one) is valid,
+    warns of nothing, runs, and says what the text around it says."""
+    from airan.scenario.load import offered_requests, scenario_warnings
+
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"## Your first scenario\s.*?```yaml\n(.*?)```", text, re.S)
+    assert block, "the README has a first scenario"
+    d = yaml.safe_load(block.group(1))
+    sc = scenario_from_dict(d, label="README.md")
+    assert scenario_warnings(sc) == []
+    offered = offered_requests(sc)
+    assert offered == {"detect": (100.0, 2000.0), "vla": (20.0, 100.0)}
+    assert "2,000 detections\nand 100 VLA steps a second, 240 and 24 Mbit/s" in text
+    s = Engine(sc, duration_s=0.5).run().summary
+    assert s["requests"]["created"] > 0
+    # with L40S GPUs, validate warns of OpenVLA's batch-1 time there, as the text says
+    d["compute_sites"][0]["gpus"] = [{"type": "L40S", "count": 2}]
+    warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "vla" in w]
+    assert warned and "126 ms on an L40S at batch 1" in warned[0]
+    assert "OpenVLA takes 126 ms at batch 1 there" in text
