@@ -717,7 +717,7 @@ def _same_shape(a: Any, b: Any, path: str = "") -> list[str]:
     missing: list[str] = []
     if isinstance(a, dict) and isinstance(b, dict):
         skip_children = path.endswith(("dropped_by_reason", "counts", ".sites", ".fleets",
-                                       ".services", ".links"))
+                                       ".services", ".links", "answered_at"))
         for k, v in a.items():
             if k not in b and not skip_children:
                 missing.append(f"{path}.{k}")

@@ -397,13 +397,14 @@ def test_validate_says_what_each_service_offers_and_warns_of_a_rate_in_the_wrong
     path.write_text(yaml.safe_dump(d))
     res = CliRunner().invoke(app, ["validate", str(path)], terminal_width=300)
     assert res.exit_code == 0, res.output
-    sc = scenario_from_dict(d)
-    for v in sc.services:
-        n = sum(f.count for f in sc.fleets if v.name in f.services)
-        per_s = n * v.rate_hz
-        assert (f"  {v.name}: {n:,} devices x {v.rate_hz:g} Hz = {per_s:,.6g} requests/s "
-                f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
-                f"{per_s * v.ul_kb * 8e-3:,.4g} Mbit/s offered") in res.output
+    # factory's figures by hand: 40 AMRs x 20 Hz x 15 kB x 8 = 96 Mbit/s; 6 cameras x 5 Hz x
+    # 200 kB x 8 = 48 Mbit/s
+    for line in ("  detect: 40 devices x 20 Hz = 800 requests/s (8,000 in 10 s), uplink 96 "
+                 "Mbit/s offered (15 kB each), downlink 3.2 Mbit/s, deadline 50 ms, model "
+                 "yolov8s",
+                 "  inspect: 6 devices x 5 Hz = 30 requests/s (300 in 10 s), uplink 48 Mbit/s "
+                 "offered (200 kB each)"):
+        assert line in res.output
     assert "warning" not in res.output
     slow = next(v for v in d["services"] if v["name"] == "detect")
     slow["rate_hz"] = 0.02

@@ -1201,12 +1201,16 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
     its time, which the mean over every request hides (a few late requests kept on a slow
     device, say, among many met at a GPU); ``late_on_device``: how many of them ran on their
     device, and ``late_device_ms`` the part of the queue and compute that was there (a mean
-    over all the late ones, as the breakdown)."""
+    over all the late ones, as the breakdown: its queue and compute less these are the compute
+    sites'); ``late_latency_ms`` their mean latency. Requests never answered (dropped, or in
+    flight at the end) are in none of them."""
     def mean_ms(x: float) -> float | None:
         return float(x / late * 1e3) if late else None
 
     return {
         "late_breakdown_ms": {k: mean_ms(sums[K.SUM_LATE + i]) for i, k in enumerate(BREAKDOWN)},
+        # their mean latency: the parts' sum here (a live run's holds its runtime's overhead)
+        "late_latency_ms": mean_ms(float(np.sum(sums[K.SUM_LATE:K.SUM_LATE + len(BREAKDOWN)]))),
         "late_on_device": int(sums[K.SUM_LATE_ON_DEVICE]),
         "late_device_ms": {"queue": mean_ms(sums[K.SUM_LATE_DEVICE_QUEUE]),
                            "compute": mean_ms(sums[K.SUM_LATE_DEVICE_COMPUTE])},

@@ -114,9 +114,11 @@ class Motion:
         self.since_s = np.zeros(n)  # since when it has met it
         self.handovers = np.zeros(n, dtype=np.int64)
         # ping-pong: a handover back to the cell the device left at its previous one, within
-        # PING_PONG_S of it (the cell it left and when)
+        # PING_PONG_S of it, from the cell that handover entered (the cell it left, the one
+        # it entered and when: a fault or a radio link failure since moves it elsewhere)
         self.ping_pongs = np.zeros(n, dtype=np.int64)
         self._left_cell = np.full(n, -1, dtype=np.int64)
+        self._entered_cell = np.full(n, -1, dtype=np.int64)
         self._left_s = np.full(n, -np.inf)
         self.radio_link_failures = np.zeros(n, dtype=np.int64)
         self.affected = np.zeros(len(w.service_names), dtype=np.int64)
@@ -235,9 +237,11 @@ class Motion:
             handed = ids[ho]
             self.handovers[handed] += 1
             back = ((best[ho] == self._left_cell[handed])
+                    & (serving[ho] == self._entered_cell[handed])  # A -> B -> A only
                     & (t - self._left_s[handed] <= PING_PONG_S + 1e-9))
             self.ping_pongs[handed[back]] += 1
             self._left_cell[handed] = serving[ho]
+            self._entered_cell[handed] = best[ho]
             self._left_s[handed] = t
             self.radio_link_failures[ids[rlf]] += 1
             self.candidate[moved] = -1

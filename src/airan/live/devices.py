@@ -535,6 +535,7 @@ def _late_breakdown(done: list[Any]) -> dict[str, Any]:
 
     return {
         "late_breakdown_ms": {k: mean(parts[:, i]) for i, k in enumerate(BREAKDOWN)},
+        "late_latency_ms": mean(np.array([r.latency_s * 1e3 for r in late])),
         "late_on_device": int(here.sum()),
         "late_device_ms": {"queue": mean(parts[here, q]), "compute": mean(parts[here, c])},
     }

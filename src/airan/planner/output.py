@@ -92,7 +92,7 @@ def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
                 if r["gpu_utilization"] is not None else "") for r in rows]
     runs = f"{result.evaluator.duration_s:g} s run" + ("s" if len(result.evaluator.seeds) > 1
                                                        else "")
-    few = total and all(r["served"] < 0.01 * total for r in rows)
+    few = total and sum(r["served"] for r in rows) < 0.01 * total  # all of them together
     return (("the plan" if result.feasible else "this build-out")
             + (" sends a few requests to sites the plan does not cost: " if few
                else " leans on sites the plan does not cost: ") + "; ".join(parts)

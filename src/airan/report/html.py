@@ -161,6 +161,9 @@ def verdict(name: str, svc: Mapping[str, Any],
             for k, n in list(at.items())[:3]) + (" and elsewhere" if len(at) > 3 else ""))
     late = {k: v for k, v in (late_parts(svc) or {}).items() if v is not None}
     if late and sum(late.values()) > 0:  # the tail's cause, which the mean may hide
+        parted = sum(late.values())
+        if svc.get("late_latency_ms") is not None and svc["late_latency_ms"] - parted > 0.01:
+            late["overhead"] = svc["late_latency_ms"] - parted  # a live run's runtime
         total = sum(late.values())
         stage, t = max(late.items(), key=lambda kv: kv[1])
         on_device = int(svc.get("late_on_device") or 0)

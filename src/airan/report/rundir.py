@@ -230,7 +230,10 @@ _SUMMARY_TYPES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
      "a list of mappings"),
 )
 _SERVICE_NUMBERS = ("count", "met", "late", "dropped", "overdue", "in_flight", "hit_ratio",
-                    "deadline_ms")
+                    "deadline_ms", "late_on_device", "late_latency_ms")
+#: a service's mappings of numbers (each optional: a summary from before one was kept)
+_SERVICE_MAPPINGS = ("latency_ms", "breakdown_ms", "dropped_by_reason", "late_breakdown_ms",
+                     "late_device_ms", "answered_at")
 _SERVICE_REQUIRED = ("count", "met", "late", "dropped", "hit_ratio", "latency_ms",
                      "breakdown_ms")
 _SITE_NUMBERS = ("x_m", "y_m", "gpus", "gpu_utilization", "mean_queue", "served", "batches",
@@ -281,11 +284,11 @@ def summary_type_error(summary: Mapping[str, Any]) -> str | None:
         for key in _SERVICE_NUMBERS:
             if svc.get(key) is not None and not _is_number(svc[key]):
                 return f"field 'services.{name}.{key}' should be a number (got {svc[key]!r:.60})"
-        for key in ("latency_ms", "breakdown_ms", "dropped_by_reason", "latency_histogram"):
+        for key in (*_SERVICE_MAPPINGS, "latency_histogram"):
             if svc.get(key) is not None and not isinstance(svc[key], dict):
                 return (f"field 'services.{name}.{key}' should be a mapping "
                         f"(got {svc[key]!r:.60})")
-        for key in ("latency_ms", "breakdown_ms", "dropped_by_reason"):
+        for key in _SERVICE_MAPPINGS:
             wrong = _numbers_error(f"services.{name}.{key}", svc.get(key) or {})
             if wrong is not None:
                 return wrong

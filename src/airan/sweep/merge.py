@@ -188,6 +188,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for k in first["late_breakdown_ms"]
         }
         out["late_on_device"] = sum(int(p.get("late_on_device") or 0) for p in parts)
+        if "late_latency_ms" in first:
+            out["late_latency_ms"] = _wmean((p.get("late_latency_ms"), n)
+                                            for p, n in zip(parts, lates, strict=True))
         out["late_device_ms"] = {
             k: _wmean(((p.get("late_device_ms") or {}).get(k), n)
                       for p, n in zip(parts, lates, strict=True))
