@@ -268,3 +268,20 @@ def test_an_edited_summary_with_a_late_figure_of_the_wrong_type_is_named(tmp_pat
         assert res.exit_code == 2, res.output
         assert f"field 'services.{svc}.{key}" in res.output and "Traceback" not in res.output
         (tmp_path / "run" / "kept.json").replace(path)
+
+
+def test_the_trace_names_each_requests_cell(city_run) -> None:
+    """city's vehicles are parked: every request's cell is its device's, the one the world
+    attached it to (a vehicle maker's review: no way to find the cell-edge requests)."""
+    from airan.api import scale_fleets
+    from airan.engine import Engine
+
+    w = Engine(scale_fleets(airan.load_scenario("city"), 2), seed=1).world
+    t = city_run.requests
+    cells = t.column("cell").to_pylist()
+    devices = t.column("device").to_numpy()
+    assert None not in cells
+    assert cells == [w.cell_names[int(c)] for c in w.dev_cell[devices]]
+    # late requests gather at some cells: the column tells which
+    late = pc.equal(t["outcome"], "late").to_numpy(zero_copy_only=False)
+    assert len({c for c, x in zip(cells, late, strict=True) if x}) < len(set(cells))

@@ -1188,6 +1188,12 @@ class Engine:
             "outcome": pa.DictionaryArray.from_arrays(
                 pa.array(ti[:, 3].astype(np.int32)), pa.array(outcomes)
             ),
+            # the cell its answer went to (its device's when the answer left the site), else
+            # the one it was uploaded through; null without one (radio outage)
+            "cell": pa.DictionaryArray.from_arrays(
+                pa.array(ti[:, 5].astype(np.int32), mask=ti[:, 5] < 0),
+                pa.array(w.cell_names)
+            ),
             "created_s": pa.array(tf[:, 0]),
         }
         for i, k in enumerate(BREAKDOWN):

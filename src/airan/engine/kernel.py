@@ -397,6 +397,7 @@ def _trace_row(S, r, outcome, f, tr_f, tr_i, n):
     tr_i[n, 2] = S.rq_i[r, I_PLACE]
     tr_i[n, 3] = outcome
     tr_i[n, 4] = S.rq_i[r, I_SEQ]
+    tr_i[n, 5] = S.rq_i[r, I_CELL]
 
 
 @njit(cache=True)

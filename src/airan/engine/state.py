@@ -503,7 +503,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         agg_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
-        tr_i=np.zeros((trace_capacity, 5), dtype=np.int64),
+        tr_i=np.zeros((trace_capacity, 6), dtype=np.int64),
         samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)
     )
     return st._replace(**_rows(st))

@@ -473,6 +473,10 @@ class DeviceEmulator:
                          pa.int32()), pa.array(places)),
             "outcome": pa.DictionaryArray.from_arrays(
                 pa.array([oidx[r.outcome] for r in recs], pa.int32()), pa.array(OUTCOMES)),
+            # its device's cell, the gateway it went through (devices do not move live)
+            "cell": pa.DictionaryArray.from_arrays(
+                pa.array(w.dev_cell[np.array([r.device for r in recs], dtype=np.int64)]
+                         .astype(np.int32)), pa.array(w.cell_names)),
             "created_s": pa.array([r.created_s for r in recs], pa.float64()),
         }
         for i, k in enumerate(BREAKDOWN):
