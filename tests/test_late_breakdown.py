@@ -285,3 +285,34 @@ def test_the_trace_names_each_requests_cell(city_run) -> None:
     # late requests gather at some cells: the column tells which
     late = pc.equal(t["outcome"], "late").to_numpy(zero_copy_only=False)
     assert len({c for c, x in zip(cells, late, strict=True) if x}) < len(set(cells))
+
+
+def test_misses_by_cell_weighs_sampled_rows_and_puts_the_most_first() -> None:
+    from airan.report.placement import misses_by_cell
+
+    table = pa.table({
+        "request": [0, 1, 2, 3, 10, 11],
+        "cell": ["a", "a", "b", None, "b", "b"],
+        "outcome": ["late", "met", "dropped:buffer_full", "late", "late", "in_flight"],
+    })
+    # rows beyond the limit (5) stand for 4 requests each; the in-flight one and the one
+    # without a cell count for nothing
+    assert misses_by_cell(table, {"limit": 5, "sample_beyond_limit": 0.25}) == [
+        ("b", 5.0, 5.0), ("a", 1.0, 2.0)]
+    assert misses_by_cell(table.drop_columns(["cell"])) == []
+
+
+def test_the_terminal_names_the_cells_with_the_most_misses(tmp_path) -> None:
+    res = CliRunner().invoke(app, ["run", "city", "--policy", "deadline-aware", "--duration",
+                                   "1", "--fleet-scale", "2", "--no-report", "--out",
+                                   str(tmp_path / "run")], terminal_width=400)
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("missed requests"))
+    import pyarrow.parquet as pq
+
+    from airan.report.placement import misses_by_cell
+
+    t = pq.read_table(tmp_path / "run" / "requests.parquet")
+    (cell, miss, total), *_ = misses_by_cell(t)
+    assert line.startswith(f"missed requests (late or dropped) by cell, the most first: {cell} "
+                           f"{miss:,.0f} of {total:,.0f} ({miss / total:.1%})")

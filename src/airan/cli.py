@@ -196,6 +196,10 @@ def run(
 
         local = (local_shares(result.requests, summary.get("trace"))
                  if result.requests is not None else {})
+        from airan.report.placement import misses_by_cell
+
+        by_cell = (misses_by_cell(result.requests, summary.get("trace"))
+                   if result.requests is not None else [])
         from airan.report.placement import local_counts
 
         kept = (local_counts(result.requests, summary.get("trace"))
@@ -213,7 +217,8 @@ def run(
         except OSError as exc:
             _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     with reader_may_leave():
-        _print_summary(summary, total_wall, local, on_device=on_device, peak=peak)
+        _print_summary(summary, total_wall, local, on_device=on_device, peak=peak,
+                       by_cell=by_cell)
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
         trace = summary.get("trace") or {}
         sampled = "" if trace.get("complete", True) else (
@@ -498,7 +503,7 @@ def _print_fleets(s: dict[str, Any]) -> None:
 
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                    on_device: tuple[Any, Any] | None = None,
-                   peak: Any = ()) -> None:
+                   peak: Any = (), by_cell: Any = ()) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
     as the part on the devices' own processors and the part at compute sites. ``on_device``:
@@ -629,6 +634,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
 
     _print_links_line(s.get("links") or {})
     _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
+    _print_missed_cells(by_cell, s)
     _print_devices_line(s.get("fleets") or {})
     _print_ai_ran_line(s)
     for line in events(s):
@@ -679,6 +685,33 @@ def _print_links_line(links: dict[str, Any]) -> None:
     out.print("busiest transport links: " + ", ".join(parts) + more, markup=False,
               soft_wrap=True, style="yellow" if float(
                   busiest[0][1].get("utilization") or 0.0) > LINK_BUSY else "")
+
+
+CELLS_NAMED = 5  # cells named in the terminal's line of the cells with the most misses
+MISSES_FOR_CELLS = 10  # misses in the trace below which that line is left out
+
+
+def _print_missed_cells(by_cell: Any, s: dict[str, Any]) -> None:
+    """The cells whose requests missed most (late or dropped, from the request trace:
+    :func:`airan.report.placement.misses_by_cell`), so a miss at the edge of coverage or at
+    one overloaded cell shows where (the trace's ``cell`` column has every cell)."""
+    rows = list(by_cell or [])
+    if len(rows) < 1 or sum(m for _, m, _ in rows) < MISSES_FOR_CELLS:
+        return
+    n_cells = int((s.get("cells") or {}).get("count") or 0)
+    if n_cells < 2:
+        return
+    sampled = not (s.get("trace") or {}).get("complete", True)
+    about = "~" if sampled else ""
+    named = ", ".join(f"{c} {about}{m:,.0f} of {about}{n:,.0f} ({m / n:.1%})"
+                      for c, m, n in rows[:CELLS_NAMED])
+    missed = sum(m for _, m, _ in rows)
+    out.print(f"missed requests (late or dropped) by cell, the most first: {named}"
+              + (f"; {len(rows) - CELLS_NAMED:,} more cells with misses"
+                 if len(rows) > CELLS_NAMED else "")
+              + f" ({about}{missed:,.0f} in all; the cell column of requests.parquet)"
+              + (" (estimated from the trace's sample)" if sampled else ""),
+              markup=False, soft_wrap=True)
 
 
 def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:

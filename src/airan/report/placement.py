@@ -79,6 +79,36 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
     return out
 
 
+def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
+                   ) -> list[tuple[str, float, float]]:
+    """Per cell of the request trace (``cell``), its requests that missed (ended late or
+    dropped) and all that ended, each row weighed by the requests it stands for (as
+    :func:`local_shares`), the most misses first; empty without a ``cell`` column (a run
+    from before airan kept it) or a miss."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0 or not {"cell", "outcome"} <= set(table.column_names):
+        return []
+    outcome = table.column("outcome").cast(pa.string())
+    ended = pc.invert(pc.equal(outcome, "in_flight"))
+    t = table.filter(pc.and_(ended, pc.is_valid(table.column("cell"))))
+    if t.num_rows == 0:
+        return []
+    out_t = t.column("outcome").cast(pa.string())
+    missed = pc.invert(pc.equal(out_t, "met")).to_numpy(zero_copy_only=False)
+    cell, cells = _codes(t.column("cell"))
+    weight = np.ones(t.num_rows)
+    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
+    if "request" in t.column_names and limit is not None and sample:
+        beyond = t.column("request").to_numpy(zero_copy_only=False) >= limit
+        weight[beyond] = 1.0 / float(sample)
+    miss = np.bincount(cell, weights=weight * missed, minlength=len(cells))
+    total = np.bincount(cell, weights=weight, minlength=len(cells))
+    order = sorted(np.flatnonzero(miss).tolist(), key=lambda k: (-miss[k], cells[k]))
+    return [(cells[k], float(miss[k]), float(total[k])) for k in order]
+
+
 def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
     """A string or dictionary column as (int codes, names)."""
     import numpy as np
