@@ -128,10 +128,10 @@ def test_the_terminal_and_the_report_say_where_the_late_ones_spent_their_time(
                                    "1", "--fleet-scale", "2", "--no-report", "--out",
                                    str(tmp_path / "run")], terminal_width=200)
     assert res.exit_code == 0, res.output
-    title = "Answered late (ms, the mean of the requests answered past their deadline)"
+    title = "Answered late: mean ms"
     assert title in res.output
     table = res.output.split(title)[1]
-    assert "of them on device" in table and "compute, on device" in table
+    assert "of them run on device" in table and "compute, on device" in table
     assert "not answered (dropped, overdue)" in table
     v = {"late": 120, "met": 880, "dropped": 0, "count": 1000, "hit_ratio": 0.88,
          "target_hit_ratio": 0.99, "deadline_ms": 100.0,
@@ -144,6 +144,13 @@ def test_the_terminal_and_the_report_say_where_the_late_ones_spent_their_time(
     assert "most of the mean latency is uplink radio" in text
     assert ("its 120 late requests took 210.0 ms on average, most of it the queue on the "
             "devices' own processors (67%; 100 of them ran on their devices)") in text
+    # under half: the largest part and the next (a review: "most" said of 46%)
+    v["late_device_ms"] = {"queue": 60.0, "compute": 5.0}
+    v["late_breakdown_ms"] = {k: {"queue": 60.0, "ul_air": 55.0}.get(k, 10.0)
+                              for k in BREAKDOWN}
+    ok, text = verdict("perception", v, None)
+    assert ("took 165.0 ms on average, the largest part the queue on the devices' own "
+            "processors (36%), then uplink radio (33%; 100 of them") in text
 
 
 def test_the_planners_note_reads_the_late_requests_not_the_mean() -> None:
@@ -298,7 +305,10 @@ def test_misses_by_cell_weighs_sampled_rows_and_puts_the_most_first() -> None:
     # rows beyond the limit (5) stand for 4 requests each; the in-flight one and the one
     # without a cell count for nothing
     assert misses_by_cell(table, {"limit": 5, "sample_beyond_limit": 0.25}) == [
-        ("b", 5.0, 5.0), ("a", 1.0, 2.0)]
+        ("b", 5.0, 5.0, {"": 5.0}), ("a", 1.0, 2.0, {"": 1.0})]
+    two = table.append_column("service", pa.array(["x", "x", "y", "x", "x", "y"]))
+    assert misses_by_cell(two, {"limit": 5, "sample_beyond_limit": 0.25})[0] == (
+        "b", 5.0, 5.0, {"x": 4.0, "y": 1.0})
     assert misses_by_cell(table.drop_columns(["cell"])) == []
 
 
@@ -313,6 +323,29 @@ def test_the_terminal_names_the_cells_with_the_most_misses(tmp_path) -> None:
     from airan.report.placement import misses_by_cell
 
     t = pq.read_table(tmp_path / "run" / "requests.parquet")
-    (cell, miss, total), *_ = misses_by_cell(t)
-    assert line.startswith(f"missed requests (late or dropped) by cell, the most first: {cell} "
-                           f"{miss:,.0f} of {total:,.0f} ({miss / total:.1%})")
+    (cell, miss, total, _), *_ = misses_by_cell(t)
+    assert line.startswith("missed requests (late or dropped, overdue not counted) by cell, "
+                           f"most misses first: {cell} {miss:,.0f} of {total:,.0f} "
+                           f"({miss / total:.1%})")  # (one service: not named per cell)
+
+
+def test_answered_at_always_names_the_devices_and_says_nothing_for_one_place(
+        monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import airan.cli as cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=300))
+    at = {"metro": 589, "gpu-site8": 97, "gpu-site4": 97, "gpu-site0": 90, "gpu-site12": 80,
+          "local": 47}
+    cli._print_answered_at({"services": {"perception": {"answered_at": at}}})
+    line = buf.getvalue()
+    assert ("perception metro 58.9%, gpu-site8 9.7%, gpu-site4 9.7%, on device 4.7% and 2 "
+            "more") in line
+    buf.truncate(0)
+    cli._print_answered_at({"services": {"a": {"answered_at": {"edge": 5}},
+                                         "b": {"answered_at": {"edge": 7}}}})
+    assert buf.getvalue() == ""

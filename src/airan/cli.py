@@ -358,17 +358,22 @@ def _print_answered_at(s: dict[str, Any]) -> None:
     service half at the cloud reads differently from one at its edge (a port's review: 934 of
     1,200 crane requests went to the cloud, which only the request trace showed)."""
     said = []
+    places = set()
     for name, v in s["services"].items():
         at = v.get("answered_at") or {}
         total = sum(at.values())
         if not total:
             continue
+        places |= set(at)
         items = list(at.items())
-        shown = ", ".join(f"{'on device' if k == 'local' else k} {n / total:.1%}"
-                          for k, n in items[:ANSWERED_AT_SHOWN])
-        rest = len(items) - ANSWERED_AT_SHOWN
-        said.append(f"{name} {shown}" + (f" and {rest} more" if rest > 0 else ""))
-    if said:
+        shown = items if len(items) <= ANSWERED_AT_SHOWN + 1 else items[:ANSWERED_AT_SHOWN]
+        if "local" in at and all(k != "local" for k, _ in shown):  # the devices' always
+            shown.append(("local", at["local"]))
+        rest = len(items) - len(shown)
+        said.append(f"{name} " + ", ".join(
+            f"{'on device' if k == 'local' else k} {n / total:.1%}" for k, n in shown)
+            + (f" and {rest} more" if rest > 0 else ""))
+    if said and len(places) > 1:  # (one place for all: nothing to tell)
         out.print("answered at (each service's answered requests): " + "; ".join(said),
                   markup=False, soft_wrap=True)
 
@@ -387,12 +392,12 @@ def _print_late(s: dict[str, Any]) -> None:
                  for n in names)
     rows = [k for k in SPLIT_STAGES if device or k not in ("queue_device", "compute_device")]
     svcs = [s["services"][n] for n in names]
-    table = _table("Answered late (ms, the mean of the requests answered past their deadline)")
+    table = _table("Answered late: mean ms")
     table.add_column("", no_wrap=True)
     _columns(table, *names)
-    table.add_row("answered late", *(f"{int(v['late']):,}" for v in svcs))
+    table.add_row("requests", *(f"{int(v['late']):,}" for v in svcs))
     if device:
-        table.add_row("of them on device", *(
+        table.add_row("of them run on device", *(
             f"{int(v.get('late_on_device') or 0):,}" for v in svcs))
     # the misses with no answer, so none of the figures below (a review: 86 overdue beside
     # 359 answered late)
@@ -405,11 +410,16 @@ def _print_late(s: dict[str, Any]) -> None:
             _num(parts[n][k], "{:.2f}") for n in names))
     sums = [sum(float(x or 0.0) for x in parts[n].values()) for n in names]
     totals = [float(v.get("late_latency_ms") or x) for v, x in zip(svcs, sums, strict=True)]
-    if any(t - x > 0.01 for t, x in zip(totals, sums, strict=True)):  # a live run's runtime
+    overhead = any(t - x > 0.01 for t, x in zip(totals, sums, strict=True))
+    if overhead:  # a live run's runtime
         table.add_row("overhead (runtime)", *(f"{max(t - x, 0.0):.2f}" for t, x in zip(
             totals, sums, strict=True)))
+    table.add_row("", *("" for _ in names), end_section=True)
     table.add_row("total (mean)", *(f"{t:.2f}" for t in totals), style="bold")
     _print_table(table)
+    out.print("answered late: the requests answered past their deadline, their mean breakdown; "
+              "those never answered (dropped, or overdue at the end) have none and are counted "
+              "apart", markup=False, soft_wrap=True)
 
 
 def _print_ai_ran_line(s: dict[str, Any]) -> None:
@@ -696,20 +706,29 @@ def _print_missed_cells(by_cell: Any, s: dict[str, Any]) -> None:
     :func:`airan.report.placement.misses_by_cell`), so a miss at the edge of coverage or at
     one overloaded cell shows where (the trace's ``cell`` column has every cell)."""
     rows = list(by_cell or [])
-    if len(rows) < 1 or sum(m for _, m, _ in rows) < MISSES_FOR_CELLS:
+    if len(rows) < 1 or sum(r[1] for r in rows) < MISSES_FOR_CELLS:
         return
     n_cells = int((s.get("cells") or {}).get("count") or 0)
     if n_cells < 2:
         return
     sampled = not (s.get("trace") or {}).get("complete", True)
     about = "~" if sampled else ""
-    named = ", ".join(f"{c} {about}{m:,.0f} of {about}{n:,.0f} ({m / n:.1%})"
-                      for c, m, n in rows[:CELLS_NAMED])
-    missed = sum(m for _, m, _ in rows)
-    out.print(f"missed requests (late or dropped) by cell, the most first: {named}"
+    several = len({v for r in rows for v in r[3]}) > 1  # (one service: its name says nothing)
+
+    def cell_text(c: str, m: float, n: float, per: dict[str, float]) -> str:
+        by = (": " + ", ".join(f"{v} {about}{x:,.0f}" for v, x in per.items())
+              if several else "")
+        return f"{c} {about}{m:,.0f} of {about}{n:,.0f} ({m / n:.1%}{by})"
+
+    named = "; ".join(cell_text(*r) for r in rows[:CELLS_NAMED])
+    missed = sum(r[1] for r in rows)
+    out.print(f"missed requests (late or dropped, overdue not counted) by cell, most misses "
+              f"first: {named}"
               + (f"; {len(rows) - CELLS_NAMED:,} more cells with misses"
                  if len(rows) > CELLS_NAMED else "")
-              + f" ({about}{missed:,.0f} in all; the cell column of requests.parquet)"
+              + f" ({about}{missed:,.0f} in all; the cell each request's answer went to, "
+              "requests.parquet's cell column: the radio there, or the site its requests went "
+              "to, may be the cause)"
               + (" (estimated from the trace's sample)" if sampled else ""),
               markup=False, soft_wrap=True)
 
@@ -940,7 +959,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
               markup=False, soft_wrap=True)
     if len(seeds) >= 2:
         out.print("95% CI: Student t over seeds, clipped to the values a metric can take "
-                  "(p99 at 0 ms, hit ratios to [0, 1])", markup=False, soft_wrap=True)
+                  "(latencies at 0 ms, hit ratios to [0, 1])", markup=False, soft_wrap=True)
     if len(seeds) < 2:
         out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
                   markup=False)
@@ -1042,8 +1061,8 @@ def validate(
         svc = next(x for x in sc.services if x.name == v)
         out.print(f"  {v}: {n_dev:,.0f} devices x {svc.rate_hz:g} Hz = {per_s:,.6g} requests/s "
                   f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
-                  f"{per_s * svc.ul_kb * 8e-3:,.4g} Mbit/s offered ({svc.ul_kb:g} kB each), "
-                  f"downlink {per_s * svc.dl_kb * 8e-3:,.4g} Mbit/s, deadline "
+                  f"{_three_figures(per_s * svc.ul_kb * 8e-3)} Mbit/s offered ({svc.ul_kb:g} kB "
+                  f"each), downlink {_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
                   f"{svc.deadline_ms:g} ms, model {svc.model}", markup=False, soft_wrap=True)
 
     warnings = scenario_warnings(sc, label=_scenario_label(file))
@@ -1051,6 +1070,11 @@ def validate(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
+
+
+def _three_figures(x: float) -> str:
+    """``x`` to three significant figures, never in exponent form (1,080, 57.6, 0.0134)."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{float(f'{x:.3g}'):g}"
 
 
 @app.command()

@@ -165,10 +165,15 @@ def verdict(name: str, svc: Mapping[str, Any],
         if svc.get("late_latency_ms") is not None and svc["late_latency_ms"] - parted > 0.01:
             late["overhead"] = svc["late_latency_ms"] - parted  # a live run's runtime
         total = sum(late.values())
-        stage, t = max(late.items(), key=lambda kv: kv[1])
+        (stage, t), *others = sorted(late.items(), key=lambda kv: -kv[1])
         on_device = int(svc.get("late_on_device") or 0)
+        # "most" only for a majority; else the largest part and the next
+        head = (f"most of it {_STAGE_NAMES.get(stage, stage)} ({t / total:.0%}"
+                if t > 0.5 * total or not others else
+                f"the largest part {_STAGE_NAMES.get(stage, stage)} ({t / total:.0%}), then "
+                f"{_STAGE_NAMES.get(others[0][0], others[0][0])} ({others[0][1] / total:.0%}")
         parts.append(f"its {int(svc['late']):,} late requests took {ms(total)} ms on average, "
-                     f"most of it {_STAGE_NAMES.get(stage, stage)} ({t / total:.0%}"
+                     + head
                      + (f"; {on_device:,} of them ran on their devices" if on_device else "")
                      + ")")
     return False, "; ".join(parts) + "." + tail

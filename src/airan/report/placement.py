@@ -80,11 +80,11 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
 
 
 def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
-                   ) -> list[tuple[str, float, float]]:
+                   ) -> list[tuple[str, float, float, dict[str, float]]]:
     """Per cell of the request trace (``cell``), its requests that missed (ended late or
-    dropped) and all that ended, each row weighed by the requests it stands for (as
-    :func:`local_shares`), the most misses first; empty without a ``cell`` column (a run
-    from before airan kept it) or a miss."""
+    dropped), all that ended, and its misses per service (the most first), each row weighed
+    by the requests it stands for (as :func:`local_shares`), the most misses first; empty
+    without a ``cell`` column (a run from before airan kept it) or a miss."""
     import numpy as np
     import pyarrow.compute as pc
 
@@ -105,8 +105,15 @@ def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
         weight[beyond] = 1.0 / float(sample)
     miss = np.bincount(cell, weights=weight * missed, minlength=len(cells))
     total = np.bincount(cell, weights=weight, minlength=len(cells))
+    svc, svcs = _codes(t.column("service")) if "service" in t.column_names else (
+        np.zeros(t.num_rows, dtype=np.int64), [""])
+    per = np.bincount(cell * len(svcs) + svc, weights=weight * missed,
+                      minlength=len(cells) * len(svcs)).reshape(len(cells), len(svcs))
     order = sorted(np.flatnonzero(miss).tolist(), key=lambda k: (-miss[k], cells[k]))
-    return [(cells[k], float(miss[k]), float(total[k])) for k in order]
+    return [(cells[k], float(miss[k]), float(total[k]),
+             {svcs[j]: float(per[k, j]) for j in sorted(np.flatnonzero(per[k]).tolist(),
+                                                         key=lambda j: -per[k, j])})
+            for k in order]
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
