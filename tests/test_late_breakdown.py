@@ -349,3 +349,27 @@ def test_answered_at_always_names_the_devices_and_says_nothing_for_one_place(
     cli._print_answered_at({"services": {"a": {"answered_at": {"edge": 5}},
                                          "b": {"answered_at": {"edge": 7}}}})
     assert buf.getvalue() == ""
+
+
+def test_the_report_tables_the_late_requests_and_the_cells_with_the_most_misses(
+        tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from airan.report import build_report
+    from airan.report.placement import misses_by_cell
+
+    res = CliRunner().invoke(app, ["run", "city", "--policy", "deadline-aware", "--duration",
+                                   "1", "--fleet-scale", "2", "--no-report", "--out",
+                                   str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "run"
+    text = build_report(run).path.read_text()
+    assert 'id="late-table"' in text and 'id="missed-cells-table"' in text
+    (cell, miss, total, _), *_ = misses_by_cell(pq.read_table(run / "requests.parquet"))
+    table = text.split('id="missed-cells-table"')[1]
+    assert f"<td>{cell}</td><td>{miss:,.0f}</td><td>{total:,.0f}</td>" in table
+    # a run from before airan kept each request's cell: no such table, no error
+    t = pq.read_table(run / "requests.parquet")
+    pq.write_table(t.drop_columns(["cell"]), run / "requests.parquet")
+    text = build_report(run).path.read_text()
+    assert 'id="missed-cells-table"' not in text and 'id="late-table"' in text

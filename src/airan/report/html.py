@@ -319,6 +319,56 @@ def run_figures(run: Run, folder: Path,
     return out
 
 
+#: cells the report's table of missed requests lists (the most misses first)
+MISSED_CELLS_LISTED = 10
+
+
+def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per service with requests answered late: their count, how many ran on their devices,
+    the unanswered (dropped, overdue) beside, their mean latency and its three largest parts
+    (ms), for the report's table (the terminal's "Answered late")."""
+    rows = []
+    for name, svc in summary["services"].items():
+        parts = {k: v for k, v in (late_parts(svc) or {}).items() if v is not None and v > 0}
+        if not parts:
+            continue
+        total = float(svc.get("late_latency_ms") or sum(parts.values()))
+        top = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
+        rows.append({
+            "service": name, "late": int(svc["late"]),
+            "on_device": int(svc.get("late_on_device") or 0),
+            "unanswered": int(svc.get("dropped", 0)) + int(svc.get("overdue") or 0),
+            "mean_ms": total,
+            "parts": "; ".join(f"{_STAGE_NAMES.get(k, k)} {v:.1f} ms ({v / total:.0%})"
+                               for k, v in top),
+        })
+    return rows
+
+
+def read_misses_by_cell(folder: Path, trace: Mapping[str, Any] | None
+                        ) -> list[tuple[str, float, float, dict[str, float]]]:
+    """:func:`airan.report.placement.misses_by_cell` of the run's request trace (empty without
+    one, or one from before airan kept each request's cell)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from airan.errors import InputError
+    from airan.report.placement import misses_by_cell
+
+    file = folder / "requests.parquet"
+    if not file.is_file():
+        return []
+    try:
+        names = set(pq.read_schema(file).names)
+        cols = [c for c in ("request", "cell", "outcome", "service") if c in names]
+        if "cell" not in names:
+            return []
+        return misses_by_cell(pq.read_table(file, columns=cols), trace)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the request trace (half-written run?): {exc}",
+                         file=str(file)) from None
+
+
 def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
     """Build ``folder/report.html`` and ``folder/figures/*`` from the run in ``folder``.
 
@@ -336,6 +386,8 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         s=s,
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
         headline=headline(s, local),
+        late=late_rows(s),
+        missed_cells=read_misses_by_cell(run.path, s.get("trace"))[:MISSED_CELLS_LISTED],
         cautions=cautions(s, *run_on_device(run.path, s), peak=run_peak(run.path)),
         events=events(s),
         figures=figs,
