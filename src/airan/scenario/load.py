@@ -192,7 +192,8 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         elsewhere = [] if typo else _sections_with_field(key)
         here = _field_path(loc[:-1], data) or "the scenario's top level"
         own = [a for a in allowed or [] if a in elsewhere]  # (a single section: carrier)
-        own += [a for a in ([] if typo else _nested_with_field(loc[:-1], key)) if a not in own]
+        if not typo and len(loc) > 1:  # (the top level's sections: _sections_with_field)
+            own += [a for a in _nested_with_field(loc[:-1], key) if a not in own]
         if own:  # a section of this one has it (cell_sites[a].carrier's band, a service's
             # service_time's measured_on)
             elsewhere = [f"{here}.{a}" if here != "the scenario's top level" else a for a in own]
