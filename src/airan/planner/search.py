@@ -400,8 +400,9 @@ def _flat_across_build_outs(name: str, mine: Sequence[Target],
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
              budget: float = math.inf) -> list[str]:
     """Where the time of each service that misses its targets goes (the first seed's late
-    requests' mean breakdown where it has late ones, else the mean over all its requests; queue
-    and compute split into the devices' own and the GPUs'): when the
+    requests' mean breakdown for a hit target they mostly miss, the late ones at least as many
+    as the unanswered; else the mean over all its requests; queue and compute split into the
+    devices' own and the GPUs'; the compute test always reads the mean): when the
     radio takes most of it (or the radio and the devices' own compute together), GPUs will not
     fix it; when the transport does, GPUs nearer the cells would (it is the way to where
     requests ran). Where a build-out of ``log`` (those run) meets the service's targets, that

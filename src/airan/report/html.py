@@ -155,10 +155,13 @@ def verdict(name: str, svc: Mapping[str, Any],
                      f"({t / mean:.0%}{where})")
     at = svc.get("answered_at") or {}
     total = sum(at.values())
-    if total:  # where its answered requests ran (the busiest three places)
+    if total:  # where its answered requests ran (the busiest three places, its devices')
+        shown = list(at.items())[:3]
+        if "local" in at and all(k != "local" for k, _ in shown):
+            shown.append(("local", at["local"]))
         parts.append("answered at " + ", ".join(
             f"{'its devices' if k == 'local' else k} {pct(n / total, 1)}"
-            for k, n in list(at.items())[:3]) + (" and elsewhere" if len(at) > 3 else ""))
+            for k, n in shown) + (" and elsewhere" if len(at) > len(shown) else ""))
     late = {k: v for k, v in (late_parts(svc) or {}).items() if v is not None}
     if late and sum(late.values()) > 0:  # the tail's cause, which the mean may hide
         parted = sum(late.values())
