@@ -21,7 +21,7 @@ from typing import Any
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, UNMEASURED_SHORTFALL, Target
-from airan.report.placement import late_parts
+from airan.report.placement import late_parts, table_weights
 from airan.report.rundir import scenario_document
 from airan.version import code_identity
 
@@ -126,16 +126,11 @@ def _placement_shares(table: Any, trace: dict[str, Any] | None) -> dict[str, dic
     """Per service, the share of its traced requests (weighted as the trace sampled them) that
     each placement (a site's name, ``local``, ``rejected``, ``unreachable``) took: what a plan
     owes to a site it does not cost."""
-    import numpy as np
-
     if table.num_rows == 0:
         return {}
     service = table.column("service").to_pylist()
     place = table.column("placement").to_pylist()
-    weight = np.ones(table.num_rows)
-    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
-    if limit is not None and sample:
-        weight[table.column("request").to_numpy(zero_copy_only=False) >= limit] = 1.0 / sample
+    weight = table_weights(table, trace)
     totals: dict[str, float] = {}
     out: dict[str, dict[str, float]] = {}
     for s, p, w in zip(service, place, weight.tolist(), strict=True):

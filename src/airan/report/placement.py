@@ -57,11 +57,7 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
     code, names = _codes(t.column("service"))
     place, places = _codes(t.column("placement"))
     local = place == (places.index(LOCAL) if LOCAL in places else -1)
-    weight = np.ones(t.num_rows)
-    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
-    if "request" in t.column_names and limit is not None and sample:
-        beyond = t.column("request").to_numpy(zero_copy_only=False) >= limit
-        weight[beyond] = 1.0 / float(sample)
+    weight = table_weights(t, trace)
     queue = np.nan_to_num(t.column("queue_ms").to_numpy(zero_copy_only=False), nan=0.0) * weight
     compute = np.nan_to_num(t.column("compute_ms").to_numpy(zero_copy_only=False),
                             nan=0.0) * weight
@@ -98,11 +94,7 @@ def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
     out_t = t.column("outcome").cast(pa.string())
     missed = pc.invert(pc.equal(out_t, "met")).to_numpy(zero_copy_only=False)
     cell, cells = _codes(t.column("cell"))
-    weight = np.ones(t.num_rows)
-    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
-    if "request" in t.column_names and limit is not None and sample:
-        beyond = t.column("request").to_numpy(zero_copy_only=False) >= limit
-        weight[beyond] = 1.0 / float(sample)
+    weight = table_weights(t, trace)
     miss = np.bincount(cell, weights=weight * missed, minlength=len(cells))
     total = np.bincount(cell, weights=weight, minlength=len(cells))
     svc, svcs = _codes(t.column("service")) if "service" in t.column_names else (
@@ -114,6 +106,18 @@ def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
              {svcs[j]: float(per[k, j]) for j in sorted(np.flatnonzero(per[k]).tolist(),
                                                          key=lambda j: -per[k, j])})
             for k in order]
+
+
+def table_weights(table: pa.Table, trace: Mapping[str, Any] | None) -> Any:
+    """How many requests each row of a request trace ``table`` stands for
+    (:func:`airan.report.trace.row_weights`; all 1 without a ``request`` column)."""
+    import numpy as np
+
+    from airan.report.trace import row_weights
+
+    weight = (row_weights(table.column("request").to_numpy(zero_copy_only=False), dict(trace))
+              if "request" in table.column_names and trace else None)
+    return np.ones(table.num_rows) if weight is None else weight
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
@@ -165,11 +169,7 @@ def local_counts(table: pa.Table, trace: Mapping[str, Any] | None = None
     here = place == places.index(LOCAL)
     fleet, fleets = _codes(table.column("fleet"))
     svc, svcs = _codes(table.column("service"))
-    weight = np.ones(table.num_rows)
-    limit, sample = (trace or {}).get("limit"), (trace or {}).get("sample_beyond_limit")
-    if "request" in table.column_names and limit is not None and sample:
-        beyond = table.column("request").to_numpy(zero_copy_only=False) >= limit
-        weight[beyond] = 1.0 / float(sample)
+    weight = table_weights(table, trace)
     sums = np.bincount(fleet[here] * len(svcs) + svc[here], weights=weight[here],
                        minlength=len(fleets) * len(svcs))
     return {(fleets[k // len(svcs)], svcs[k % len(svcs)]): float(sums[k])
