@@ -203,3 +203,24 @@ def test_the_environment_scales_fleets_and_names_its_links() -> None:
     assert env.deadline_s[env.service_names.index("detect")] == pytest.approx(0.05)
     _episode(env, [0] * len(env.service_names), seed=1)
     assert env.result().summary["fleet_scale"] == 2.0
+
+
+def test_the_cells_prb_use_per_step_averages_to_the_runs_own() -> None:
+    """Each step's PRB use per cell (the devices', per slot of each direction) over a run of
+    equal steps (5 ms: two DDDSU periods, the same slots in each) averages to the run's
+    figure in its summary (cells.mean_prb_utilization_ul / _dl, over every cell)."""
+    env = PlacementEnv("city", duration_s=0.5, step_s=0.005)
+    action = [env.targets.index("nearest-edge")] * len(env.service_names)
+    obs, _ = env.reset(seed=1)
+    assert obs["cell_prb_use_ul"].shape == (len(env.cell_names),)
+    ul, dl = [], []
+    truncated = False
+    while not truncated:
+        obs, _, _, truncated, _ = env.step(action)
+        assert obs in env.observation_space
+        ul.append(obs["cell_prb_use_ul"])
+        dl.append(obs["cell_prb_use_dl"])
+    cells = env.result().summary["cells"]
+    assert float(np.mean(ul)) == pytest.approx(cells["mean_prb_utilization_ul"], rel=1e-5)
+    assert float(np.mean(dl)) == pytest.approx(cells["mean_prb_utilization_dl"], rel=1e-5)
+    assert 0.0 < float(np.mean(ul)) < float(np.max(ul)) <= 1.0

@@ -120,8 +120,11 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.model_names: list[str] = list(w.model_names)
         self.service_model: list[int] = [int(m) for m in w.svc_model]
         self.deadline_s: list[float] = [float(x) for x in w.svc_deadline_s]
+        #: the cells of ``cell_prb_use_ul`` and ``_dl`` (``site/sector``)
+        self.cell_names: list[str] = list(w.cell_names)
+        self._cell_prb = np.asarray(w.cell_prb, dtype=float)[: len(self.cell_names)]
         n_s, n_l, n_v = len(self.site_names), len(w.link_cap_bps), len(self.service_names)
-        n_m = len(self.model_names)
+        n_m, n_c = len(self.model_names), len(self.cell_names)
         self.action_space = spaces.MultiDiscrete([len(self.targets)] * n_v)
         big = np.float32(COUNT_CAP)  # (finite: learning libraries scale by the bounds)
         self.observation_space = spaces.Dict({  # type: ignore[assignment]
@@ -135,7 +138,10 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             "arrivals_per_s": spaces.Box(0.0, big, (n_v,), np.float32),
             "outcomes": spaces.Box(0.0, big, (n_v, 3), np.float32),
             "overdue": spaces.Box(0.0, big, (n_v,), np.float32),
+            "cell_prb_use_ul": spaces.Box(0.0, 1.0, (n_c,), np.float32),
+            "cell_prb_use_dl": spaces.Box(0.0, 1.0, (n_c,), np.float32),
         })
+        self._prb_seen = (np.zeros(n_c), np.zeros(n_c), 0, 0)  # (ul, dl PRBs; their slots)
         self._policies = {name: self._builtin(name) for name in POLICY_TARGETS}
         self._engine: Engine | None = None
         self._action = np.zeros(n_v, dtype=np.int64)
@@ -153,6 +159,7 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._engine = Engine(self.scenario, duration_s=self.duration_s, seed=self.seed_used,
                               policy=self._place)
         self._counts = self._service_counts()
+        self._prb_seen = self._prb_used()
         zero = np.zeros((len(self.service_names), 4), dtype=np.int64)
         return self._observe(zero, self.step_s), {"seed": self.seed_used}
 
@@ -248,6 +255,28 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         np.add.at(out, self._group_svc, self._engine._st.agg_cnt)
         return out
 
+    def _prb_used(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Each cell's PRBs the devices used so far on the uplink and the downlink, and the
+        slots of each direction run (the engine's counters: cells.parquet's figures)."""
+        assert self._engine is not None
+        st, n_c = self._engine._st, len(self.cell_names)
+        return (st.prb_sum_ul[:n_c].astype(float), st.prb_sum_dl[:n_c].astype(float),
+                int(st.ctr[K.C_NSLOT_UL]), int(st.ctr[K.C_NSLOT_DL]))
+
+    def _prb_use(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's share of its PRBs the devices used per slot of each direction since the
+        last observation (background traffic not counted; 0 under the ideal and fixed
+        radios, which have no PRBs)."""
+        now = self._prb_used()
+        before, self._prb_seen = self._prb_seen, now
+        out = []
+        for k in (0, 1):
+            slots = now[k + 2] - before[k + 2]
+            use = ((now[k] - before[k]) / (self._cell_prb * slots) if slots > 0
+                   else np.zeros(len(self.cell_names)))
+            out.append(np.clip(np.nan_to_num(use), 0.0, 1.0).astype(np.float32))
+        return out[0], out[1]
+
     def _observe(self, delta: np.ndarray, span_s: float) -> dict[str, np.ndarray]:
         """The observation after a step of ``span_s`` (s) whose counts changed by ``delta``."""
         assert self._engine is not None
@@ -269,4 +298,5 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             "arrivals_per_s": (delta[:, K.A_CREATED] / max(span_s, 1e-12)).astype(np.float32),
             "outcomes": delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]].astype(np.float32),
             "overdue": eng._per_service(eng._overdue_per_group()).astype(np.float32),
+            **dict(zip(("cell_prb_use_ul", "cell_prb_use_dl"), self._prb_use(), strict=True)),
         }
