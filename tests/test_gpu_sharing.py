@@ -133,15 +133,15 @@ def test_policies_see_that_a_short_job_does_not_wait_for_a_long_one() -> None:
     eng = Engine(sc)
     w, st = eng.world, eng._st
     small, large = (w.svc_model[w.service_names.index(n)] for n in ("small", "large"))
-    for _ in range(10_000):
-        eng.step(1)
-        if st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1:
-            left_s = st.gpu_run_left[0][st.gpu_run_r[0] >= 0][0] - (
-                eng.now_s - st.gpu_run_t[0]) * st.gpu_run_rate[0]
-            if left_s > 0.005:
-                break
-    else:
-        pytest.fail("no moment with a large job running alone")
+    def large_alone_left_s() -> float:
+        """The large job's work left where it runs alone (-1 otherwise)."""
+        if not (st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1):
+            return -1.0
+        return float(st.gpu_run_left[0][st.gpu_run_r[0] >= 0][0] - (
+            eng.now_s - st.gpu_run_t[0]) * st.gpu_run_rate[0])
+
+    _step_until(eng, lambda: large_alone_left_s() > 0.005, 10_000, "a large job running alone")
+    left_s = large_alone_left_s()
     snap = Snapshot(eng)
     waits = snap.site_model_backlog_s[0]
     assert waits[small] == pytest.approx(1e-3, rel=1e-9)  # min(r, x) = x
@@ -170,6 +170,15 @@ def test_superseded_batch_ends_never_overflow_the_event_heap() -> None:
     assert s["services"]["large"]["count"] >= 1
     again = Engine(scenario()).run().summary
     assert again["services"] == s["services"] and again["requests"] == r
+
+
+def _step_until(eng: Any, holds: Any, slots: int, what: str) -> None:
+    """Step ``eng`` a slot at a time until ``holds()``; fail naming ``what`` after ``slots``."""
+    for _ in range(slots):
+        eng.step(1)
+        if holds():
+            return
+    pytest.fail(f"no moment with {what}")
 
 
 def _launch_bound_beside_large(lam_small: float, lam_large: float, duration_s: float) -> Any:
@@ -227,12 +236,8 @@ def test_policies_see_that_a_small_jobs_overhead_is_not_shared() -> None:
     eng = Engine(_launch_bound_beside_large(1.0, 4.0, 5.0))
     w, st = eng.world, eng._st
     small, large = (w.svc_model[w.service_names.index(n)] for n in ("small", "large"))
-    for _ in range(10_000):
-        eng.step(1)
-        if st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1:
-            break
-    else:
-        pytest.fail("no moment with a large job running alone")
+    _step_until(eng, lambda: st.gpu_run_n[0] == 1 and st.gpu_model_n[0, large] == 1, 10_000,
+                "a large job running alone")
     x, overhead = _yolo_on_h100_s()
     assert w.svc_overhead_s[small, w.gpu_type[0]] == overhead
     assert Snapshot(eng).site_model_backlog_s[0, small] == pytest.approx(x - overhead,
@@ -267,12 +272,8 @@ def test_policies_see_a_held_instance_wait_out_its_overhead() -> None:
     eng = Engine(_launch_bound_beside_large(50.0, 0.001, 5.0))
     w, st = eng.world, eng._st
     small = w.svc_model[w.service_names.index("small")]
-    for _ in range(100_000):
-        eng.step(1)
-        if st.gpu_run_n[0] == 0 and st.gpu_model_n[0, small] == 1:
-            break
-    else:
-        pytest.fail("no moment with the instance held in its overhead")
+    _step_until(eng, lambda: st.gpu_run_n[0] == 0 and st.gpu_model_n[0, small] == 1, 100_000,
+                "the instance held in its overhead")
     held = np.flatnonzero(st.rq_i[:, K.I_STAGE] == K.ST_COMP)
     left_s = float(st.rq_f[held, K.T_CEND].max()) - eng.now_s
     assert left_s > 0.0

@@ -859,7 +859,8 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
-#: A service expected to make fewer requests than this in a run is warned about.
+#: A service expected to make fewer requests than this in a run is warned about (an
+#: assumption: a 99% target then allows under one miss, and p99 is about the slowest request).
 FEW_REQUESTS = 100
 
 
