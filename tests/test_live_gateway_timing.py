@@ -376,3 +376,30 @@ def test_the_warm_up_places_no_request_of_the_run() -> None:
     assert not rates.site.any() and not rates.home.any() and rates.time_s == 0.0
     g.decide(0, 0, int(g.world.dev_cell[0]))
     assert rates.home.any()
+
+
+def test_a_device_placement_of_a_service_it_may_not_run_drops_as_in_the_twin() -> None:
+    """``on_device: false``: a LOCAL placement ends ``not_on_device`` (the twin's reason), the
+    other service still runs on the device; a policy's NO_SITE ends ``site_failure``."""
+    from airan.policy import LOCAL, NO_SITE
+
+    data = small_scenario()
+    data["services"][1]["on_device"] = False  # plan
+    cfg = GatewayConfig(cells=["bs-a", "bs-b"], scenario="", sites={"gpu-a": "x:1", "edge": "x:2"},
+                        tenants={"default": "t"}, delays="gateway")
+    g = Gateway(cfg, scenario_from_dict(data))
+    g.views = [_SiteView(name, _LinkStub(0.0), healthy=True)  # type: ignore[arg-type]
+               for name in g.world.site_names]
+    answers = iter([LOCAL, LOCAL, NO_SITE])
+    g.decide = lambda d, v, cell: next(answers)  # type: ignore[method-assign]
+
+    def serve(service: str) -> Any:
+        req = wire.InferRequest(request_id=service, device=0, service=service, payload=b"x",
+                                sent_unix_s=time.time())
+        v = list(g.world.service_names).index(service)
+        return asyncio.run(g._serve(req, 0, v, time.monotonic(), _Flight()))
+
+    plan, detect, nowhere = serve("plan"), serve("detect"), serve("detect")
+    assert (plan.status, plan.reason) == (wire.InferReply.DROPPED, "not_on_device")
+    assert detect.status == wire.InferReply.LOCAL and 0 < detect.timing.local_ms < np.inf
+    assert (nowhere.status, nowhere.reason) == (wire.InferReply.DROPPED, "site_failure")

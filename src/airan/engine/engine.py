@@ -55,7 +55,7 @@ def _plain(value: Any) -> Any:
 
 
 REASONS = ("admission", "buffer_full", "queue_full", "link_full", "radio_outage", "no_route",
-           "site_failure", "superseded", "device_queue_full")
+           "site_failure", "superseded", "device_queue_full", "not_on_device")
 BREAKDOWN = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 _TRACE_CAPACITY = 1 << 18
 # policies that never read the snapshot decide long stretches at once (the same decisions,

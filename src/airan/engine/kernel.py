@@ -78,8 +78,8 @@ F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND_DL, F_BACKGROUND_UL = range(4)
 N_FS = 4
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
-    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL = range(9)
-N_REASONS = 9
+    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = range(10)
+N_REASONS = 10
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # the engine marks a built-in policy's rejection while every site it may use is down (a fault),
 # and a policy may answer it (airan.policy.NO_SITE): dropped site_failure, placement "rejected"
@@ -2574,6 +2574,9 @@ def _redispatch(W, S, rs, places, t):
         d = S.rq_i[r, I_DEV]
         v = S.rq_i[r, I_SVC]
         if p == -1:  # on the device's own accelerator, from now
+            if not W.local_time_s[W.dev_fleet[d], v] < np.inf:  # a service it may not run
+                drop(W, S, r, R_NOT_ON_DEVICE, t)
+                continue
             if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
                 drop(W, S, r, R_DEVICE_QUEUE_FULL, t)
                 continue
@@ -2730,6 +2733,9 @@ def create(W, S, t, flow, place):
         drop(W, S, r, R_NO_ROUTE, t)
         return
     if place == -1:  # on the device's own accelerator: a FIFO, one request at a time
+        if not W.local_time_s[fleet, v] < np.inf:  # a service it may not run (on_device)
+            drop(W, S, r, R_NOT_ON_DEVICE, t)
+            return
         if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
             drop(W, S, r, R_DEVICE_QUEUE_FULL, t)  # more work waiting than the device keeps
             return

@@ -859,6 +859,9 @@ def build_world(s: Scenario, seed: int) -> World:
     # (a service whose devices run a roofline time on one fleet's accelerator runs it without
     # the measured distribution's spread on every device)
     local_dist[roofline_local] = DIST_DETERMINISTIC
+    # a service that may not run on its devices (on_device: false): no device time, so no
+    # policy's estimate picks the device, and the engine drops a placement there
+    local[:, [vi for vi, v in enumerate(s.services) if not v.on_device]] = np.inf
 
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)

@@ -171,7 +171,10 @@ class DeviceEmulator:
             reason = rep.reason or "error"
             if reason.startswith("error"):
                 reason = "error"
-            rec.placement = rep.site or ("rejected" if reason == "admission" else "unreachable")
+            # (placed where the twin's trace puts it: a rejection, the device a service may
+            # not run on, or no site it reaches)
+            rec.placement = rep.site or {"admission": "rejected",
+                                         "not_on_device": "local"}.get(reason, "unreachable")
             rec.outcome = f"dropped:{reason}" if f"dropped:{reason}" in OUTCOMES else \
                 "dropped:error"
             return

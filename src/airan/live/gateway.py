@@ -31,7 +31,7 @@ from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import timers, unix_s
 from airan.live.site_server import serve_forever
-from airan.policy import LOCAL, REJECT, Batch, policy_failed, resolve_policy
+from airan.policy import LOCAL, NO_SITE, REJECT, Batch, policy_failed, resolve_policy
 from airan.policy.base import PlacementRates, air_leg_s
 from airan.scenario import Scenario, load_scenario
 from airan.transport.pipeline import first_packet_s, message_hop
@@ -548,8 +548,13 @@ class Gateway:
 
         if place == REJECT:
             return reply(wire.InferReply.DROPPED, self.reject_reason)
+        if place == NO_SITE:  # (a policy's answer while no site it may use is up)
+            return reply(wire.InferReply.DROPPED, "site_failure")
         if place == LOCAL:
-            timing.local_ms = float(w.local_time_s[w.dev_fleet[d], v]) * 1e3
+            local_s = float(w.local_time_s[w.dev_fleet[d], v])
+            if not local_s < np.inf:  # a service its devices may not run (on_device: false)
+                return reply(wire.InferReply.DROPPED, "not_on_device")
+            timing.local_ms = local_s * 1e3
             return reply(wire.InferReply.LOCAL)
         if place < 0:
             return reply(wire.InferReply.DROPPED, "no_route")

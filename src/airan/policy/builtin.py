@@ -19,6 +19,7 @@ from airan.policy.base import (
     DRX_SHORT,
     DRX_SHORT_SPAN,
     LOCAL,
+    NO_SITE,
     REJECT,
     Batch,
     Snapshot,
@@ -474,8 +475,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         j = col[i]
         best_t = est[i, j]
         out[i] = LOCAL if j == k else cand[node[i], j]
-        if not np.isfinite(best_t):
-            out[i] = REJECT
+        if not np.isfinite(best_t):  # nowhere to go (a service no device may run: on_device)
+            out[i] = REJECT if strict else _first_up(cand[node[i]], healthy)
         elif strict:  # rejected if no candidate meets it even with its batch filled by the
             soonest = est[i, k]  # requests that may go there (as deadline_aware_reference)
             mi = svc_model[svc[i]]
@@ -553,8 +554,23 @@ def deadline_aware_reference(
             soonest = np.minimum(local, (np.maximum(arrive - opening + shorter, wait)
                                          + after).min(axis=1))
         out[soonest > deadline] = REJECT
-    out[~np.isfinite(best)] = REJECT
+    nowhere = ~np.isfinite(best)  # (a service no device may run, on_device: false)
+    if nowhere.any():
+        out[nowhere] = REJECT if strict else [_first_up(c, np.asarray(snap.site_healthy))
+                                              for c in sites[nowhere]]
     return out
+
+
+@njit(cache=True)
+def _first_up(cand, healthy):  # pragma: no cover - compiled
+    """Where deadline-aware sends a request that no candidate can serve (every estimate
+    infinite: its device may not run it, and each site is down, cut off or behind a transport
+    queue over its limit): the first candidate up, where the engine ends it as that place
+    does (``no_route``, ``link_full``); ``NO_SITE`` (``site_failure``) when none is up."""
+    for j in range(cand.shape[0]):
+        if healthy[cand[j]]:
+            return cand[j]
+    return NO_SITE
 
 
 def _rank_within_group(keys: I64) -> NDArray[np.float64]:

@@ -318,7 +318,8 @@ def run_figures(run: Run, folder: Path,
             "(local_queue_limit_ms); "
             "link_full: a transport link; radio_outage: no usable radio link; no_route: no "
             "transport path to the chosen site; site_failure: no site left to serve it; "
-            "superseded: a newer frame took its place (ul_queue: latest)."))
+            "superseded: a newer frame took its place (ul_queue: latest); not_on_device: "
+            "placed on a device that may not run its service (on_device: false)."))
     return out
 
 

@@ -923,7 +923,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       compute site that takes its service's deadline or longer where one request alone
       meets it;
     - a fleet of a device class that usually works indoors (:data:`USUALLY_INDOORS`) under
-      outdoor cells with no ``penetration`` of its own: it is taken outdoors."""
+      outdoor cells with no ``penetration`` of its own: it is taken outdoors;
+    - a service that may not run on its devices (``on_device: false``) under the ``local``
+      policy: each of its requests is dropped (``not_on_device``)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -943,7 +945,13 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"one's own may read snapshot.{key})",
                 file=label, field=key, value=value)))
     out += _indoor_class_warnings(s, label)
+    sent = {name for f in s.fleets if f.count for name in f.services}
     for v in s.services:
+        if not v.on_device and run_policy == "local" and v.name in sent:
+            out.append(str(InputError(
+                "policy 'local' runs every request on its device, and this service may not run "
+                "there (on_device: false): each of its requests is dropped (not_on_device)",
+                file=label, field=f"services[{v.name}].on_device", value=False)))
         if v.arrivals == "poisson" and v.jitter_ms > 0:
             out.append(str(InputError(
                 "jitter shifts periodic arrivals; Poisson arrivals are random already and "
@@ -1211,7 +1219,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         out["any compute site's GPU"] = at(sorted(site_gpus)[0], False)
     for gpu in sorted(site_gpus) if not same else []:
         out[f"an {gpu}" if gpu[0] in "AEFHILMNORSX" else f"a {gpu}"] = at(gpu, False)
-    for f in s.fleets:
+    for f in s.fleets if service.on_device else []:  # (on_device: false never runs there)
         if service.name not in f.services or f.count == 0:
             continue
         on_device = (st.on_device_ms or {}) if st is not None else {}
@@ -1872,19 +1880,21 @@ def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
 
     gpus = load_gpus()
     models = s.model_catalog()
-    model_of = {v.name: v.model for v in s.services}
+    # (a service that never runs on a device, on_device: false, needs no room there)
+    model_of = {v.name: v.model for v in s.services if v.on_device}
     out = []
     for f in s.fleets:
         gpu = gpus[f.accelerator if f.accelerator != "none" else "DeviceCPU"]
         need = {m: model_memory_bytes(models[m], gpu, 1, 1)
-                for m in sorted({model_of[v] for v in f.services})}
+                for m in sorted({model_of[v] for v in f.services if v in model_of})}
         have = gpu.memory_gb * 1e9
         if sum(need.values()) > have:
             parts = ", ".join(f"{m} {b / 1e9:.2f}" for m, b in need.items() if b > 0)
             out.append(str(InputError(
                 f"the models of this fleet's services need {sum(need.values()) / 1e9:.2f} GB "
                 f"on board ({parts} GB) and its {gpu.name} has {have / 1e9:.2f} GB: they could "
-                "not run there together, though the twin runs them there when a policy says so",
+                "not run there together, though the twin runs them there when a policy says so "
+                "(a service that may not run on its devices: on_device: false)",
                 file=label, field=f"fleets[{f.name}].accelerator", value=f.accelerator)))
     return out
 

@@ -775,12 +775,24 @@ class Service(_Strict):
     # device's previous one first moves this much state there over the transport links
     state_kb: NonNegFloat = 0.0
     service_time: ServiceTime | None = None
+    # whether a device may run the service itself: false for what must leave the device (a
+    # teleoperation stream to a remote operator, a model no device can hold); a policy's
+    # placement of one of its requests on the device is then dropped (not_on_device)
+    on_device: bool = True
 
     @model_validator(mode="after")
     def _jitter_within_a_period(self) -> Service:
         if self.jitter_ms > 1e3 / self.rate_hz:
             raise ValueError(f"jitter_ms {self.jitter_ms:g} is longer than a period "
                              f"({1e3 / self.rate_hz:g} ms at {self.rate_hz:g} Hz)")
+        return self
+
+    @model_validator(mode="after")
+    def _device_time_only_where_it_runs(self) -> Service:
+        if not self.on_device and self.service_time is not None \
+                and self.service_time.on_device_ms:
+            raise ValueError("service_time.on_device_ms gives a time on the devices, and "
+                             "on_device: false says it never runs there: drop one of them")
         return self
 
 
