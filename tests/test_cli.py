@@ -117,7 +117,13 @@ def test_trace_limit_option(tmp_path: Path) -> None:
                     "--no-report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert pq.read_table(tmp_path / "requests.parquet").num_rows <= 10
-    # the terminal says the trace is a sample, not only summary.json
+    # the terminal says what the trace holds, not only summary.json: with no sample beyond
+    # the limit, the run's first requests only
+    text = " ".join(result.stdout.split())
+    assert "rows; the first 10 requests only (no sample beyond them" in text
+    result = invoke("run", "--duration", "0.2", "--trace-limit", "10", "--trace-sample", "0.1",
+                    "--no-report", "--out", str(tmp_path / "sampled"))
+    assert result.exit_code == 0, result.output
     assert "rows; a sample: every request up to the first 10" in " ".join(result.stdout.split())
 
 

@@ -425,6 +425,17 @@ def test_p99_counts_unanswered_requests_as_infinitely_late() -> None:
     assert agg["clean"]["s"]["p99_ms"]["unbounded"] == 0
 
 
+def test_the_same_value_on_every_seed_is_no_zero_width_interval() -> None:
+    """Every seed 100%: not "100.00% [100.00%, 100.00%]", a certainty the seeds do not give
+    (a review), but the value and how many seeds gave it; a spread keeps its interval."""
+    from airan.report.compare import _fmt_ci, mean_ci
+    from airan.report.html import pct
+
+    assert _fmt_ci(mean_ci([1.0, 1.0, 1.0], bounds=(0.0, 1.0)), pct) == "100.00% (on all 3 seeds)"
+    spread = _fmt_ci(mean_ci([0.98, 1.0, 0.99], bounds=(0.0, 1.0)), pct, (0.0, 1.0))
+    assert spread.startswith("99.00% [") and spread.endswith(", 100.00%]")
+
+
 def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
     """Policies with the leader's hit ratio on every seed tie, whichever is listed first: the
     verdict names them all, the one of them with the lowest p99, and compares them with the

@@ -181,3 +181,17 @@ def test_the_compiled_policy_sends_nowhere_bound_requests_as_its_reference_does(
     eng.policy = both
     eng.run()
     assert seen["nowhere"] > 100 and seen["sites"] > 100
+
+
+def test_a_service_named_without_a_model_is_told_how_to_write_a_stream(tmp_path) -> None:
+    import yaml
+
+    d = _scenario(False)
+    d["services"][1]["model"] = "none"
+    path = tmp_path / "stream.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "services[teleop].model" in text and "unknown model 'none'" in text
+    assert "service_time near nothing" in text and "on_device: false" in text

@@ -385,9 +385,14 @@ def test_verdict_counts_overdue_requests_in_words_that_agree_with_the_number() -
            "latency_ms": {"p99": 5.0}}
     _, one = verdict("x", svc)
     assert "1 request still in flight at the end was already past its deadline" in one
-    assert "(counting it as a miss: " in one
+    assert "counted as a miss here (over the requests that ended: 100.00%)" in one
     _, two = verdict("x", {**svc, "overdue": 2})
     assert "2 requests still in flight at the end were already past their deadline" in two
+    # judged with them, as the terminal, compare and the planner judge it (a review: 100%
+    # "meets its target" where the overdue ones made it miss)
+    ok, three = verdict("x", {**svc, "overdue": 2, "hit_ratio_with_overdue": 10 / 12,
+                              "target_hit_ratio": 0.9})
+    assert ok is False and three.startswith("misses its target by 6.67 points: 83.33% within")
 
 
 # ---- the command line --------------------------------------------------------------------------

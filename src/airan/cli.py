@@ -222,7 +222,8 @@ def run(
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
         trace = summary.get("trace") or {}
         sampled = "" if trace.get("complete", True) else (
-            f"; a sample: {trace['note']}" if trace.get("note") else "; a sample")
+            ("; " if not trace.get("sample_beyond_limit") else "; a sample: ") + trace["note"]
+            if trace.get("note") else "; a sample")
         out.print(f"wrote {out_dir / 'requests.parquet'} ({result.requests.num_rows:,} rows"
                   f"{sampled})", markup=False, soft_wrap=True)
     if no_report:

@@ -1144,7 +1144,9 @@ class Engine:
                              and not st.ctr[K.C_TR_LOST]),
                 "note": (
                     f"every request up to the first {self.trace_limit:,}, then a seeded "
-                    f"uniform {self.trace_sample:.2%} sample"
+                    f"uniform {self.trace_sample:.2%} sample" if self.trace_sample > 0.0 else
+                    f"the first {self.trace_limit:,} requests only (no sample beyond them: "
+                    "figures from the trace are the start of the run's)"
                 ),
             },
             "percentile_relative_error": MAX_RELATIVE_ERROR,

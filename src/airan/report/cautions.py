@@ -20,6 +20,11 @@ terminal and the report.
 - Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
 - Services whose compute times are a roofline at the GPUs' datasheet peaks (:func:`at_peak`,
   from the scenario): optimistic against a deployed stack.
+- Compute sites whose queue had no time to settle (:func:`unsettled_sites`): the run starts
+  from empty queues, and a queue at utilization rho relaxes to its steady state over about
+  ``1 / (mu (1 - sqrt(rho))^2)`` (the relaxation time of M/M/1, Morse, "Stochastic properties
+  of waiting lines", 1955; mu: the site's throughput at full use): a run shorter than
+  :data:`SETTLE_RUNS` of them counts mostly the start, and its queueing figures are optimistic.
 - Requests the policy kept on devices whose own time for the service's model at batch 1 (their
   accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
   from the scenario and the request trace, not summary.json): none of them can meet it.
@@ -27,6 +32,7 @@ terminal and the report.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,8 @@ BATCH_SAVES = 0.7  # ... where a request in a full batch takes less than this of
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
 LINK_BUSY = 0.8  # a link direction busier than this: its queueing grows steeply (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
+SETTLE_RUNS = 5.0  # a run shorter than this many relaxation times counts mostly the start
+SETTLE_FROM = 0.5  # sites less busy than this settle within a few of their service times
 
 
 def busy_sites(summary: Mapping[str, Any]) -> list[str]:
@@ -53,6 +61,26 @@ def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
         "queue_full"))
     return [name for name, c in (summary.get("sites") or {}).items()
             if (c.get("gpu_utilization") or 0.0) > (GPU_BUSY if full else GPU_SATURATED)]
+
+
+def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+    """(site, utilization, relaxation time in s) of the compute sites at least
+    :data:`SETTLE_FROM` busy whose queue's relaxation time from empty, ``1 / (mu (1 -
+    sqrt(rho))^2)`` (M/M/1's, Morse 1955), is more than the run's ``duration_s`` over
+    :data:`SETTLE_RUNS`; ``mu`` is the site's throughput at full use, the requests it served
+    over its busy time (``served / (rho T)``, every GPU and batch size as they ran). inf at
+    rho >= 1: no steady state. The longest first."""
+    duration = float(summary.get("duration_s") or 0.0)
+    out = []
+    for name, c in (summary.get("sites") or {}).items():
+        rho, served = float(c.get("gpu_utilization") or 0.0), int(c.get("served") or 0)
+        if rho < SETTLE_FROM or served <= 0 or duration <= 0.0:
+            continue
+        mu = served / (rho * duration)
+        tau = math.inf if rho >= 1.0 else 1.0 / (mu * (1.0 - math.sqrt(rho)) ** 2)
+        if tau * SETTLE_RUNS > duration:
+            out.append((str(name), rho, tau))
+    return sorted(out, key=lambda x: -x[2])
 
 
 def links_by_load(summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -194,6 +222,18 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
         out.append(f"Saturated compute sites: {_names(each)}. Requests wait there for a "
                    "GPU: compute is a bottleneck (more GPUs there, or fewer requests sent "
                    "there, shortens the queue).")
+    unsettled = unsettled_sites(summary)
+    if unsettled:
+        each = [f"{n} ({rho:.1%} busy: "
+                + ("at capacity, no steady state" if tau == math.inf
+                   else f"settles in ~{tau:,.3g} s or more") + ")" for n, rho, tau in unsettled]
+        out.append(f"Queues with no time to settle in this {summary.get('duration_s', 0):g} s "
+                   f"run: {_names(each)}. The run starts with empty queues, and a queue this "
+                   "busy takes about 1 / (mu (1 - sqrt(rho))^2) to reach its steady state (the "
+                   "relaxation time of M/M/1, Morse 1955; mu the site's throughput, rho its "
+                   "utilization, which a queue still filling measures below its load: longer, "
+                   "then): its queueing, hit ratio and tail here are the start's, better than a "
+                   f"steady day's. Run it for {SETTLE_RUNS:g} times that or more.")
     cells = summary.get("cells") or {}
     also = (f"the radio is a bottleneck there, and so is compute at {_names(saturated)} "
             "(saturated, above)." if saturated

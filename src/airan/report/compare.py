@@ -461,6 +461,10 @@ def _fmt_ci(st: Mapping[str, Any], fmt: Callable[[float | None], str],
         return "-"
     if st.get("ci_low") is None:
         return f"{fmt(st['mean'])} (no CI)"
+    values = st.get("values") or []
+    if len(values) > 1 and all(v == values[0] for v in values):
+        # a zero-width interval would claim a certainty the seeds do not give
+        return f"{fmt(st['mean'])} (on all {len(values)} seeds)"
     lo, hi = max(st["ci_low"], bounds[0]), min(st["ci_high"], bounds[1])
     return f"{fmt(st['mean'])} [{fmt(lo)}, {fmt(hi)}]"
 

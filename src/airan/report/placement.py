@@ -43,11 +43,12 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
 
     ``trace`` (the summary's ``trace``: ``limit``, ``sample_beyond_limit``) weighs each row by
     how many requests it stands for: every request up to the limit is kept, beyond it a
-    uniform sample, so the rows over-represent the start of a long run without the weights."""
+    uniform sample, so the rows over-represent the start of a long run without the weights;
+    empty where the trace holds only the run's first requests (``--trace-sample 0``)."""
     import numpy as np
     import pyarrow.compute as pc
 
-    if table.num_rows == 0:
+    if table.num_rows == 0 or _prefix_only(trace):
         return {}
     outcome = table.column("outcome").cast(pa.string())
     done = pc.is_in(outcome, value_set=pa.array(["met", "late"]))
@@ -80,11 +81,13 @@ def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
     """Per cell of the request trace (``cell``), its requests that missed (ended late or
     dropped), all that ended, and its misses per service (the most first), each row weighed
     by the requests it stands for (as :func:`local_shares`), the most misses first; empty
-    without a ``cell`` column (a run from before airan kept it) or a miss."""
+    without a ``cell`` column (a run from before airan kept it) or a miss, or where the trace
+    holds only the run's first requests (``--trace-sample 0``: the start's, not the run's)."""
     import numpy as np
     import pyarrow.compute as pc
 
-    if table.num_rows == 0 or not {"cell", "outcome"} <= set(table.column_names):
+    if table.num_rows == 0 or not {"cell", "outcome"} <= set(table.column_names) \
+            or _prefix_only(trace):
         return []
     outcome = table.column("outcome").cast(pa.string())
     ended = pc.invert(pc.equal(outcome, "in_flight"))
@@ -106,6 +109,14 @@ def misses_by_cell(table: pa.Table, trace: Mapping[str, Any] | None = None
              {svcs[j]: float(per[k, j]) for j in sorted(np.flatnonzero(per[k]).tolist(),
                                                          key=lambda j: -per[k, j])})
             for k in order]
+
+
+def _prefix_only(trace: Mapping[str, Any] | None) -> bool:
+    """A trace of the run's first requests only (:func:`airan.report.trace.trace_is_prefix`):
+    the estimates here would be the start's, not the run's, so they are left out."""
+    from airan.report.trace import trace_is_prefix
+
+    return trace_is_prefix(dict(trace) if trace else None)
 
 
 def table_weights(table: pa.Table, trace: Mapping[str, Any] | None) -> Any:
@@ -161,7 +172,8 @@ def local_counts(table: pa.Table, trace: Mapping[str, Any] | None = None
     as in :func:`local_shares` (an estimate where the trace is a sample)."""
     import numpy as np
 
-    if table.num_rows == 0 or not {"fleet", "service", "placement"} <= set(table.column_names):
+    if table.num_rows == 0 or not {"fleet", "service", "placement"} <= set(table.column_names) \
+            or _prefix_only(trace):
         return {}
     place, places = _codes(table.column("placement"))
     if LOCAL not in places:

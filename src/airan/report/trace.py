@@ -77,6 +77,15 @@ def sample_rows(created_s: np.ndarray, limit: int, from_s: float | None = None,
     return np.sort(rows[np.unique(pick)])
 
 
+def trace_is_prefix(trace: dict[str, Any] | None) -> bool:
+    """Whether a run's request trace (the summary's ``trace``) holds only its first ``limit``
+    requests (``--trace-sample 0`` on a run that made more): rows from the start of the run,
+    from empty queues, that no weight makes a sample of the whole run."""
+    t = trace or {}
+    return (t.get("limit") is not None and not t.get("sample_beyond_limit")
+            and not t.get("complete", True))
+
+
 def row_weights(request: np.ndarray, trace: dict[str, Any] | None) -> np.ndarray | None:
     """How many requests each trace row stands for, from the summary's ``trace`` (``limit``,
     ``sample_beyond_limit``); None when the trace kept every request."""
@@ -271,7 +280,10 @@ def export_trace(
             "seed": s.get("seed"),
             "duration_s": s.get("duration_s"),
             "sample": f"{table.num_rows:,} of {in_window:,} traced requests"
-                      f"{' created in ' + window if window else ''}, evenly spread",
+                      f"{' created in ' + window if window else ''}, evenly spread"
+                      + (f" (the trace holds the run's first {run.summary['trace']['limit']:,} "
+                         "requests only: --trace-sample 0)"
+                         if trace_is_prefix(run.summary.get("trace")) else ""),
             "time": "simulated time in microseconds from the start of the run",
         },
     }

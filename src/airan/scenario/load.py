@@ -448,6 +448,13 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
                     raise unknown_name("GPU", gid, gpus, field=f"models.{mid}.{key}")
     for v in s.services:
         if v.model not in models:
+            if v.model.strip().lower() in NO_MODEL:  # a stream with no AI (a review's teleop)
+                raise InputError(
+                    f"unknown model {v.model!r}: write a service without a model (a video "
+                    "stream to a remote operator) as a small one, e.g. resnet50, with a "
+                    "service_time near nothing, {dist: fixed, mean_ms: 0.01}, and on_device: "
+                    "false where it must leave the device",
+                    field=f"services[{v.name}].model", value=v.model)
             raise unknown_name("model", v.model, models, field=f"services[{v.name}].model")
         if (
             v.service_time is None
@@ -872,6 +879,10 @@ def offered_requests(s: Scenario) -> dict[str, tuple[float, float]]:
         devices = sum(f.count for f in s.fleets if v.name in f.services)
         out[v.name] = (float(devices), float(devices * v.rate_hz))
     return out
+
+
+#: model names that say "no model at all" (a stream), answered with how to write one
+NO_MODEL = frozenset({"none", "null", "no", "stream", "relay", "-", ""})
 
 
 def scenario_warnings(s: Scenario, *, label: str | None = None,
