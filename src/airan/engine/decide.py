@@ -68,7 +68,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     for i in range(n):
         dev_backlog[i] = max(S.dev_free[dev[i]] - now, 0.0)
     _, site_backlog, _ = K._site_backlogs(W, S, now, per_item, gpu_up)
-    healthy = S.site_up > 0
+    healthy = S.site_up != 0  # (a failure not yet noticed looks up)
     none = np.zeros(0)
     # Snapshot.drx_s (policy.base.drx_rows_s): none where no fleet has DRX
     drx = np.zeros((n if W.drx_any else 0, 6))

@@ -423,7 +423,8 @@ class Engine:
         return arr_t, arr_f, self._decide(batch)
 
     def _drain_orphans(self) -> None:
-        """Re-dispatch through the policy what failed sites gave back (or drop it)."""
+        """Re-dispatch through the policy what failed sites gave back (or drop it); what a
+        site whose failure the gateways have not noticed yet holds waits for them to."""
         st = self._st
         n = int(st.ctr[K.C_ORPHANS])
         if not n:
@@ -431,6 +432,16 @@ class Engine:
         w = self.world
         rs = st.orphans[:n].copy()
         old_site = st.rq_i[rs, K.I_PLACE].copy()
+        unnoticed = st.site_up[np.maximum(old_site, 0)] < 0
+        held = 0
+        if unnoticed.any():  # kept at the list's head, in order; the rest is placed now
+            held = int(unnoticed.sum())
+            st.orphans[:held] = rs[unnoticed]
+            st.ctr[K.C_ORPHANS] = held
+            rs, old_site = rs[~unnoticed], old_site[~unnoticed]
+            if not len(rs):
+                return
+            n = len(rs)
         dev = st.rq_i[rs, K.I_DEV].copy()
         batch = Batch(time_s=np.full(n, self.now_s), device=dev,
                       service=st.rq_i[rs, K.I_SVC].copy(), cell=w.dev_cell[dev])
@@ -444,6 +455,7 @@ class Engine:
             rec.redispatched += int(np.sum(mine & (place >= LOCAL)))
             rec.lost += int(np.sum(mine & (place < LOCAL)))
         K.redispatch(self._kw, self._sref, rs, place, self.now_s)
+        st.ctr[K.C_ORPHANS] = held  # (redispatch empties the list; the held ones stay in it)
 
     def _decide(self, batch: Batch, *, redispatch: bool = False) -> np.ndarray:
         n = len(batch)
@@ -453,12 +465,15 @@ class Engine:
         self._rates.advance(self.now_s)
         place = self._placements(batch)
         site_up = self._st.site_up
-        if not site_up.all():  # (a site_down holds): what the policy placed on a down site
+        if (site_up != 1).any():  # (a site_down holds): what the policy placed on a down site
             on = place[place >= 0]
-            for site in np.unique(on[site_up[on] == 0]):
+            for site in np.unique(on[site_up[on] != 1]):
                 rec = self.faults.site_fault(int(site))
                 if rec is not None and rec.fault.kind == "site_down":
-                    rec.placed_while_down += int(np.sum(on == site))
+                    if site_up[site] < 0:  # failed, not yet noticed: sent there all the same
+                        rec.sent_before_noticed += int(np.sum(on == site))
+                    else:
+                        rec.placed_while_down += int(np.sum(on == site))
         # (a failed site's requests placed again leave the rates' clock where it is)
         self._rates.record(self.now_s, w.cell_node[batch.cell], place,
                            w.svc_model[batch.service], arrivals=not redispatch)

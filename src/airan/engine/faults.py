@@ -33,6 +33,8 @@ from airan.radio import nr
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
 from airan.scenario.schema import Fault, Scenario
 
+START, NOTICED, END = range(3)  # the phases of a fault's events
+
 
 @dataclass
 class FaultRecord:
@@ -55,6 +57,9 @@ class FaultRecord:
     # site_down: placements the policy made on the site while it was down (each comes back
     # and is placed again: a policy that reads no snapshot.site_healthy)
     placed_while_down: int = 0
+    # site_down with detect_ms: placements the policy made on the site after it failed and
+    # before the gateways noticed (each waited there unanswered until they did)
+    sent_before_noticed: int = 0
     # link_down, link_degraded: requests dropped no_route or link_full while it lasted (those
     # of every cause then, as the faults' counts are approximate)
     transport_drops_during: int = 0
@@ -86,6 +91,8 @@ class FaultRecord:
             out["gpus"] = f.gpus
         if f.kind == "site_down":
             out["placed_while_down"] = self.placed_while_down
+            out["detect_ms"] = f.detect_ms
+            out["sent_before_noticed"] = self.sent_before_noticed
         if f.kind == "surge":
             out["rate_factor"] = f.rate_factor
             out["requests_during"] = self.requests_during
@@ -108,7 +115,9 @@ class FaultSchedule:
         self.kw = kw
         self.flushed_in_transit = 0  # requests that went on over the rest of their old path
         self.records: list[FaultRecord] = []
-        self.events: list[tuple[int, int, int, bool]] = []  # (slot, order, fault, is_start)
+        # (slot, order, fault, phase): START, NOTICED (a site_down's detect_ms after its
+        # start), END
+        self.events: list[tuple[int, int, int, int]] = []
         self.gpu_up = np.ones(len(w.gpu_site), dtype=bool)
         self.link_up = np.ones(len(w.link_cap_bps), dtype=bool)
         self.link_cap0 = w.link_cap_bps.copy()
@@ -147,9 +156,13 @@ class FaultSchedule:
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
             start = int(round(f.start_s / w.slot_s))
-            self.events.append((start, 2 * i, i, True))
+            self.events.append((start, 3 * i, i, START))
+            if f.detect_ms > 0.0:  # (at least a slot after its start: a failure unnoticed)
+                noticed = max(int(round((f.start_s + f.detect_ms * 1e-3) / w.slot_s)),
+                              start + 1)
+                self.events.append((noticed, 3 * i + 1, i, NOTICED))
             if f.end_s is not None:
-                self.events.append((int(round(f.end_s / w.slot_s)), 2 * i + 1, i, False))
+                self.events.append((int(round(f.end_s / w.slot_s)), 3 * i + 2, i, END))
         self.events.sort()
         self._next = 0
         for name in ("path_links", "path_links_back", "link_cap_bps", "link_delay_s",
@@ -201,11 +214,15 @@ class FaultSchedule:
         while self._next < len(self.events) and self.events[self._next][0] <= engine.slot:
             due.append(self.events[self._next])
             self._next += 1
-        for _, _, i, start in due:  # cells back together are all on air for each of them
-            if not start and self.records[i].fault.kind == "cell_down":
+        for _, _, i, phase in due:  # cells back together are all on air for each of them
+            if phase == END and self.records[i].fault.kind == "cell_down":
                 self.records[i].active = False
-        for _, _, i, start in due:
+        for _, _, i, phase in due:
             rec = self.records[i]
+            if phase == NOTICED:
+                self._site_noticed(engine, rec)
+                continue
+            start = phase == START
             self._count_ended(engine, rec, start)
             getattr(self, f"_{rec.fault.kind}")(engine, rec, start)
         self._set_air()
@@ -268,6 +285,9 @@ class FaultSchedule:
         name = self.world.site_names[site]
         active = [rec for rec in self.records if rec.active and rec.target == name
                   and rec.fault.kind in ("site_down", "gpu_down")]
+        if not active:  # a site back before its failure was noticed: what it held is its
+            return next((rec for rec in reversed(self.records) if rec.target == name
+                         and rec._saved.get("held_at_end")), None)
         return min(active, key=lambda rec: rec.fault.kind != "site_down", default=None)
 
     # ---- compute ---------------------------------------------------------------------------
@@ -314,8 +334,10 @@ class FaultSchedule:
     # Overlapping faults on one target combine: every handler recomputes its target's state from
     # the base values and the faults active now (``rec.active`` is set before the handler runs).
     def _active(self, kind: str, target: str | None = None) -> list[FaultRecord]:
+        """The faults of ``kind`` acting now (on ``target``): a site_down the gateways have not
+        noticed yet is not among them (its site serves nothing, and looks up)."""
         return [r for r in self.records if r.active and r.fault.kind == kind
-                and (target is None or r.target == target)]
+                and (target is None or r.target == target) and not r._saved.get("unnoticed")]
 
     def _refresh_site(self, engine: Any, rec: FaultRecord, s: int) -> None:
         """A site serves while no site_down is active on it and one of its GPUs is up."""
@@ -346,7 +368,35 @@ class FaultSchedule:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
 
     def _site_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        s = self.world.site_names.index(rec.target)
         rec.active = start  # orphans from now on are this fault's
+        if start and rec.fault.detect_ms > 0.0 and engine._st.site_up[s] > 0:
+            self._site_unnoticed(engine, rec, s)
+            return
+        if not start and rec._saved.pop("unnoticed", False):  # back before anyone noticed
+            engine._st.site_up[s] = 0  # (what it held is placed again; it takes new work)
+            rec._saved["held_at_end"] = True  # (their count is still this fault's)
+        self._refresh_site(engine, rec, s)
+
+    def _site_unnoticed(self, engine: Any, rec: FaultRecord, s: int) -> None:
+        """A site that failed before the gateways notice (``detect_ms``): it loses what it
+        held, serves nothing, and gives back every request that reaches it, each held as on
+        its way there (the gateway's request without an answer) until the failure is noticed;
+        the policies see it up meanwhile. Its cells' L1 stops at once."""
+        st = engine._st
+        rec._saved["unnoticed"] = True
+        st.site_up[s] = -1
+        self._fail(engine, rec, s, np.ones(int(self.world.site_n_gpus[s]), dtype=bool))
+        self._rebuild_gpu_heap(engine, s)
+        if engine.ran.active:
+            engine.ran.update(self.world, st, engine.now_s, self.gpu_up, self.cells_down())
+            self._l1_cells(engine, rec)
+
+    def _site_noticed(self, engine: Any, rec: FaultRecord) -> None:
+        """The gateways notice a failed site (``detect_ms`` after it failed, if it is still
+        down): down for the policies from now, and what it held is placed again."""
+        if not rec.active or not rec._saved.pop("unnoticed", False):
+            return
         self._refresh_site(engine, rec, self.world.site_names.index(rec.target))
 
     def _gpu_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:

@@ -50,11 +50,13 @@ CTX_WAITED = -3
 TRANSIT_AHEAD_S = 1e-4
 # stages
 # ST_ORPHAN: held by a failed site, waiting for the engine to re-dispatch it through the policy
+# ST_HELD: an orphan of a site that failed unnoticed (``site_up`` -1: a site_down's detect_ms):
+# still on its way there as the gateway counts it (site_en_route), re-dispatched once noticed
 # ST_AIR: an answer whose delivery over the air is an event of its own (the ideal and fixed
 # radios', a block sent again by HARQ): delivered then, or where the device's link is held
 # then (ue_dl_hold: a handover, a radio link failure since), when it is back
-ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN, ST_AIR = \
-    range(10)
+ST_FREE, ST_UL, ST_UP, ST_QUEUE, ST_COMP, ST_DOWN, ST_DL, ST_FINISH, ST_ORPHAN, ST_AIR, \
+    ST_HELD = range(11)
 # counters
 # C_ACT_UL_SORTED, C_ACT_DL_SORTED: how many of the active UEs at the front of ``act_ul``,
 # ``act_dl`` are in device order (the schedulers keep them so; new ones are appended)
@@ -435,7 +437,7 @@ def _in_flight_trace(W, S, now):
         first_open = T_DONE  # the first time of the pipeline not reached yet
         if st == ST_UL:
             first_open = T_UL_DONE
-        elif st in (ST_UP, ST_ORPHAN):
+        elif st in (ST_UP, ST_ORPHAN, ST_HELD):
             first_open = T_SITE
         elif st == ST_QUEUE:
             first_open = T_CSTART
@@ -457,8 +459,8 @@ def _en_route(S, r, stage):
     of each service on their way to each site: in an uplink buffer, on the links, or at the
     site waiting for their context) up to date as it enters or leaves that part of its way."""
     old = S.rq_i[r, I_STAGE]
-    was = old in (ST_UL, ST_UP)
-    now = stage in (ST_UL, ST_UP)
+    was = old in (ST_UL, ST_UP, ST_HELD)
+    now = stage in (ST_UL, ST_UP, ST_HELD)
     S.rq_i[r, I_STAGE] = stage
     if was != now and S.rq_i[r, I_PLACE] >= 0:
         S.site_en_route[S.rq_i[r, I_PLACE], S.rq_i[r, I_SVC]] += 1 if now else -1
@@ -2399,7 +2401,7 @@ def compute_done(W, S, r, t):
 @njit(cache=True)
 def _advance_site(W, S, s, t_until):
     """Run site ``s`` up to and including time ``t_until``: start every batch that is due."""
-    if S.site_up[s] == 0:  # a failed site starts nothing
+    if S.site_up[s] <= 0:  # a failed site starts nothing (noticed or not)
         return
     if W.site_shared[s] != 0:
         _advance_shared(W, S, s, t_until)
@@ -2497,8 +2499,9 @@ def _advance_shared(W, S, s, t):
 
 @njit(cache=True)
 def orphan(S, r, s):
-    """Hand request ``r`` (held by failed site ``s``) to the engine for a new placement."""
-    _en_route(S, r, ST_ORPHAN)
+    """Hand request ``r`` (held by failed site ``s``) to the engine for a new placement (held
+    as on its way there while the failure is unnoticed, ``site_up`` -1)."""
+    _en_route(S, r, ST_HELD if S.site_up[s] < 0 else ST_ORPHAN)
     S.orphans[S.ctr[C_ORPHANS]] = r
     S.ctr[C_ORPHANS] += 1
     S.site_orphaned[s] += 1
@@ -2507,10 +2510,10 @@ def orphan(S, r, s):
 @njit(cache=True)
 def _fail_site_requests(W, S, s, gpu_down, t):
     """Site ``s`` (its GPUs where ``gpu_down``, or all of them and its queue if the whole site
-    failed, ``S.site_up[s] == 0``) lost what it held at ``t``: orphan every request it queued or
+    failed, ``S.site_up[s] <= 0``) lost what it held at ``t``: orphan every request it queued or
     was computing. Returns how many were orphaned."""
     n0 = S.ctr[C_ORPHANS]
-    if S.site_up[s] == 0:
+    if S.site_up[s] <= 0:
         _qarea(S, s, t)
         for m in range(S.q_len.shape[1]):
             r = S.q_head[s, m]
@@ -2559,6 +2562,8 @@ def _redispatch(W, S, rs, places, t):
     for i in range(rs.shape[0]):
         r = rs[i]
         p = places[i]
+        if S.rq_i[r, I_STAGE] == ST_HELD:  # no longer on its way to the failed site
+            _en_route(S, r, ST_ORPHAN)
         S.rq_i[r, I_PLACE] = p if p != PLACE_NO_SITE else -2
         S.rq_i[r, I_NEXT] = -1
         if S.rq_f[r, T_CSTART] != S.rq_f[r, T_CSTART]:  # it never started where it was
@@ -2615,7 +2620,7 @@ def site_arrive(W, S, r, t):
     """A request reached its compute site at ``t``: queue it (or drop it when the queue is full)."""
     S.rq_f[r, T_SITE] = t
     s = S.rq_i[r, I_PLACE]
-    if S.site_up[s] == 0:  # it arrived at a failed site: back to the gateway for a new place
+    if S.site_up[s] <= 0:  # it arrived at a failed site: back to the gateway for a new place
         orphan(S, r, s)
         return
     v = S.rq_i[r, I_SVC]

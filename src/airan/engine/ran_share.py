@@ -230,7 +230,7 @@ class RanShare:
         demand = np.bincount(host, weights=share_per_cell[hosted], minlength=len(w.site_names))
         n_up = self.n_gpus if gpu_up is None else np.bincount(
             w.gpu_site, weights=gpu_up.astype(float), minlength=len(w.site_names))
-        self.n_up = np.where(st.site_up != 0, n_up, 0.0)
+        self.n_up = np.where(st.site_up > 0, n_up, 0.0)  # (failed, noticed or not: none)
         # per GPU up, spread evenly (none up: the L1 cannot run)
         # (a site that hosts cells' L1 with no GPU up cannot run it, needed or not: its cells
         # stay dark while a cell_down, which needs no L1, holds them off the air too)

@@ -449,7 +449,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         fleet_drx=np.zeros((len(w.fleet_names), 2)),
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
-        site_up=np.ones(n_sites, dtype=np.int64),  # 0 while a fault has the site down
+        # 0 while a fault has the site down; -1 failed, not yet noticed (a site_down's
+        # detect_ms): it serves nothing, and the policies still see it up
+        site_up=np.ones(n_sites, dtype=np.int64),
         # where each (device, stateful service) keeps its context (-1: nowhere yet)
         ctx_site=np.full((n_dev, n_svc) if np.any(w.svc_state_bits > 0) else (1, 1), -1,
                          dtype=np.int64),

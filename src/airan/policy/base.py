@@ -284,8 +284,9 @@ class Snapshot:
 
     @cached_property
     def site_healthy(self) -> NDArray[np.bool_]:
-        """False for a site that a fault has taken down."""
-        return self._engine._st.site_up > 0  # type: ignore[attr-defined,no-any-return]
+        """False for a site that a fault has taken down (once the gateways notice: a
+        ``site_down``'s ``detect_ms``)."""
+        return self._engine._st.site_up != 0  # type: ignore[attr-defined,no-any-return]
 
     def ul_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._rate_bps(devices, uplink=True)  # type: ignore[attr-defined,no-any-return]

@@ -44,6 +44,11 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
         text += (f": requests given back to the policy {_count(given, 'time')} "
                  f"({f.get('redispatched', 0):,} placed again, {f.get('lost', 0):,} rejected "
                  "at once)")
+        detect = float(f.get("detect_ms") or 0.0)
+        if detect:  # (each sent there meanwhile waited for the notice)
+            text += (f"; noticed {detect:g} ms after it failed, "
+                     f"{_count(int(f.get('sent_before_noticed', 0)), 'request')} sent there "
+                     "meanwhile, each answered only after it")
         off = int(f.get("cells_off_air") or 0)
         if off:  # (ai_ran: no GPU left up to run its cells' L1)
             text += (f"; {_count(off, 'cell')} off the air (no GPU up for their L1), "

@@ -863,12 +863,14 @@ class Fault(_Strict):
     """A timed failure or change, from ``start_s`` to ``end_s`` (None: to the end of the run).
 
     ``site_down``: a compute site fails; what it held is re-dispatched through the policy (or
-    dropped, reason ``site_failure``). ``gpu_down``: ``gpus`` of a site's GPUs fail (their
-    batches with them). ``link_down``: a transport link is cut (paths re-route around it).
-    ``link_degraded``: its capacity times ``capacity_factor`` and ``extra_delay_ms`` more.
-    ``cell_down``: a cell (or every cell of a cell site) goes off air; its devices declare a
-    radio link failure when ``handover``'s T310 runs out (unless it comes back first) and
-    re-establish on their next best cell in ``reestablish_ms`` (default:
+    dropped, reason ``site_failure``) once the gateways notice, ``detect_ms`` after it fails
+    (their health check or keepalive timeout; 0: at once): until then the policies still see it
+    up and send it requests, which wait unanswered with the ones it held. ``gpu_down``: ``gpus``
+    of a site's GPUs fail (their batches with them). ``link_down``: a transport link is cut
+    (paths re-route around it). ``link_degraded``: its capacity times ``capacity_factor`` and
+    ``extra_delay_ms`` more. ``cell_down``: a cell (or every cell of a cell site) goes off air;
+    its devices declare a radio link failure when ``handover``'s T310 runs out (unless it comes
+    back first) and re-establish on their next best cell in ``reestablish_ms`` (default:
     ``handover.reestablish_ms``). ``surge``: a fleet's request rate times ``rate_factor``.
     """
 
@@ -885,6 +887,9 @@ class Fault(_Strict):
     reestablish_ms: NonNegFloat | None = None
     fleet: str | None = None  # surge
     rate_factor: float = Field(2.0, gt=0, le=1000)  # surge
+    # site_down: how long the gateways take to notice (health checks, gRPC keepalive: typically
+    # hundreds of ms to seconds); 0: at once, as a site that says it is going down
+    detect_ms: NonNegFloat = 0.0
 
     @model_validator(mode="after")
     def _target(self) -> Fault:
@@ -897,6 +902,9 @@ class Fault(_Strict):
                 raise ValueError(f"a {self.kind} fault takes '{need}', not '{other}'")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
+        if self.detect_ms and self.kind != "site_down":
+            raise ValueError(f"detect_ms is how long a site_down takes to notice; a "
+                             f"{self.kind} fault acts at once")
         return self
 
 
