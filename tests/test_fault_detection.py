@@ -124,3 +124,16 @@ def test_detect_ms_is_only_for_a_site_down(tmp_path) -> None:
     path.write_text(yaml.safe_dump(d))
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert res.exit_code == 2 and "detect_ms" in res.output and "faults" in res.output
+
+
+def test_a_run_that_ends_before_the_failure_is_noticed_still_accounts_for_every_request(
+        ) -> None:
+    """Held unanswered at the end (noticed only at 1.9 s, the run ends at 1.5 s): in flight,
+    on their way to the failed site as its gateway counts them; conservation holds."""
+    d = _scenario("nearest-edge", 900.0)
+    d["duration_s"] = 1.5
+    s = airan.run(scenario_from_dict(d), seed=1).summary
+    r = s["requests"]
+    assert r["in_flight"] > 0.9 * 10 * 50 * 0.5
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+    assert s["faults"][0]["affected_requests"] == 0  # none placed again yet

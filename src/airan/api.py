@@ -66,6 +66,7 @@ def run(
     fleet_scale: float = 1.0,
     trace_limit: int | None = None,
     trace_sample: float | None = None,
+    warmup_s: float | None = None,
 ) -> Result:
     """Run a scenario (object, built-in name or YAML path) and return its :class:`Result`.
 
@@ -75,7 +76,7 @@ def run(
     With a ``fleet_scale`` other than 1, its summary records it (``fleet_scale``; none means
     1, so that a summary equals the :class:`Engine`'s own for the same run)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    # seed, duration_s, policy, trace_limit and trace_sample are checked by the Engine
+    # seed, duration_s, policy, trace_limit, trace_sample and warmup_s: checked by the Engine
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
     engine = Engine(
@@ -85,6 +86,7 @@ def run(
         duration_s=duration_s,
         trace_limit=trace_limit,
         trace_sample=trace_sample,
+        warmup_s=warmup_s,
     )
     result = engine.run()
     if fleet_scale != 1.0:

@@ -132,6 +132,10 @@ def run(
     trace_sample: float | None = typer.Option(
         None, "--trace-sample", help="Fraction of requests traced beyond the limit (0..1)."
     ),
+    warmup: float | None = typer.Option(
+        None, "--warmup", help="Seconds whose requests count in no figure, while the queues "
+        "fill from empty (default: the scenario's engine.warmup_s, 0)."
+    ),
     no_report: bool = typer.Option(
         False, "--no-report", help="Skip report.html and its figures (`airan report` builds "
         "them later)."
@@ -152,7 +156,7 @@ def run(
 
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
-                trace_limit=trace_limit, trace_sample=trace_sample)):
+                trace_limit=trace_limit, trace_sample=trace_sample, warmup=warmup)):
             if fleet_scale != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
             # of the scenario as it runs (a fleet --fleet-scale rounds to no devices, say)
@@ -167,7 +171,8 @@ def run(
                 _check_out_dir(out_dir)
             _load_kernel()
             engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
-                            trace_limit=trace_limit, trace_sample=trace_sample)
+                            trace_limit=trace_limit, trace_sample=trace_sample,
+                            warmup_s=warmup)
             if out_dir is None:  # a scaled run does not overwrite the unscaled one
                 scale = scale_suffix(fleet_scale)
                 out_dir = default_run_folder(scenario, Path("runs") / _safe_name(
@@ -246,6 +251,7 @@ def _given_options(
     fleet_scale: float = 1.0,
     trace_limit: int | None = None,
     trace_sample: float | None = None,
+    warmup: float | None = None,
 ) -> dict[str, str]:
     """The library's argument names the command line was given, to their options: an error the
     library raises about one of them names the option (see :func:`_scenario_errors`)."""
@@ -256,6 +262,7 @@ def _given_options(
         "fleet_scale": ("--fleet-scale", fleet_scale != 1.0),
         "trace_limit": ("--trace-limit", trace_limit is not None),
         "trace_sample": ("--trace-sample", trace_sample is not None),
+        "warmup_s": ("--warmup", warmup is not None),
     }
     return {field: option for field, (option, yes) in given.items() if yes}
 
@@ -528,6 +535,12 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
     out.print(Text.assemble(
         (str(s["scenario"]), "bold"), "  policy ", (str(s["policy"]), "bold"),
         f"  seed {s['seed']}  {s['duration_s']:.3g} s simulated, {s.get('devices', '?')} devices"))
+    warmup = float(s.get("warmup_s") or 0.0)
+    if warmup > 0.0:  # (the figures below leave it out; the sites', cells' and links' do not)
+        n = int((s.get("requests") or {}).get("created_in_warmup") or 0)
+        out.print(f"warm-up: the first {warmup:g} s, {n:,} requests, counted in no request "
+                  "figure below (the sites', cells', links' and energy figures cover the whole "
+                  "run)", markup=False, soft_wrap=True)
 
     svc = _table("Services")
     svc.add_column("service", no_wrap=True)
@@ -831,6 +844,10 @@ def compare(
     out_dir: Path | None = typer.Option(
         None, "--out", "-o", help="Output folder (default: runs/<scenario>-compare)."
     ),
+    warmup: float | None = typer.Option(
+        None, "--warmup", help="Seconds of each run whose requests count in no figure, while "
+        "the queues fill from empty (default: the scenario's engine.warmup_s, 0)."
+    ),
 ) -> None:
     """Run each policy on each seed; write comparison.json, one summary per run (runs/) and a
     report.html setting the policies side by side (means and 95% confidence intervals)."""
@@ -844,7 +861,11 @@ def compare(
         from airan.scenario import load_scenario
 
         sc = load_scenario(scenario)
-        given = _given_options(seed=seed, duration=duration, fleet_scale=fleet_scale)
+        if warmup is not None:  # (the comparison's scenario.yaml keeps it: a rerun has it)
+            sc = sc.model_copy(update={"engine": sc.engine.model_copy(
+                update={"warmup_s": warmup})})
+        given = _given_options(seed=seed, duration=duration, fleet_scale=fleet_scale,
+                               warmup=warmup)
         given["policies"] = given["policy"] = "--policies"
         given["seeds"] = "--seeds"
         with _scenario_errors(scenario, given):

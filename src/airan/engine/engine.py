@@ -106,6 +106,7 @@ class Engine:
         duration_s: float | None = None,
         trace_limit: int | None = None,
         trace_sample: float | None = None,
+        warmup_s: float | None = None,
     ) -> None:
         if not isinstance(scenario, Scenario):  # a built-in's name or a YAML path, as in run
             scenario = load_scenario(scenario)
@@ -117,7 +118,8 @@ class Engine:
         _check_int("seed", seed, 0, SEED_LIMIT - 1, "must be an integer in [0, 2**63)")
         _check_int("trace_limit", trace_limit, 0, TRACE_LIMIT_MAX,
                    f"must be an integer in 0..{TRACE_LIMIT_MAX:,}")
-        for name, number in (("duration_s", duration_s), ("trace_sample", trace_sample)):
+        for name, number in (("duration_s", duration_s), ("trace_sample", trace_sample),
+                             ("warmup_s", warmup_s)):
             if number is not None and (
                 isinstance(number, bool) or not isinstance(number, int | float | np.number)
                 or not math.isfinite(number)
@@ -152,6 +154,14 @@ class Engine:
         if not self.duration_s <= MAX_DURATION_S:
             raise InputError(f"duration must be at most {MAX_DURATION_S:g} s (ten simulated days)",
                              field="duration_s", value=self.duration_s)
+        # the requests created before it are the warm-up's: counted apart, in no figure (the
+        # queues fill from empty meanwhile)
+        self.warmup_s = scenario.engine.warmup_s if warmup_s is None else float(warmup_s)
+        if not 0.0 <= self.warmup_s < self.duration_s:
+            raise InputError(
+                f"the warm-up must be at least 0 and shorter than the run ({self.duration_s:g} "
+                "s): the requests created in it count in no figure", field="warmup_s",
+                value=self.warmup_s)
         self.trace_limit = scenario.engine.trace_limit if trace_limit is None else trace_limit
         self.trace_sample = scenario.engine.trace_sample if trace_sample is None else trace_sample
         if not 0.0 <= self.trace_sample <= 1.0:
@@ -204,6 +214,7 @@ class Engine:
         self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
         reroutes = any(f.kind in ("link_down", "link_degraded") for f in scenario.faults)
         self._st = new_state(w, self.seed, capacity, self._trace_capacity, reroutes)
+        self._st.fs[K.F_WARMUP] = self.warmup_s
         self._sref = state_ref(self._st)
         self._arr_t = np.zeros(max(1024, int(expected_rate * self._draw_slots * w.slot_s * 2)))
         self._arr_f = np.zeros(len(self._arr_t), dtype=np.int64)
@@ -858,17 +869,18 @@ class Engine:
             st.ctr[K.C_TR_N] = 0
 
     def check_conservation(self) -> None:
-        """created = met + late + dropped + in_flight, per (fleet, service) group and in total;
-        else raise."""
+        """created = met + late + dropped + in_flight, per (fleet, service) group and in total
+        (the warm-up's requests with the rest); else raise."""
         st = self._st
-        cnt = st.agg_cnt
+        cnt = st.agg_cnt + st.warm_cnt
+        drops_total = int(st.agg_drop.sum() + st.warm_drop.sum())
         in_flight = int(st.ctr[K.C_IN_FLIGHT])
         held = st.rq_f.shape[0] - int(st.ctr[K.C_FREE_TOP])
         created = int(cnt[:, K.A_CREATED].sum())
         ended = int(cnt[:, K.A_MET].sum() + cnt[:, K.A_LATE].sum() + cnt[:, K.A_DROPPED].sum())
         stage = st.rq_i[:, K.I_STAGE]
         place = st.rq_i[:, K.I_PLACE]
-        coming = ((stage == K.ST_UL) | (stage == K.ST_UP)) & (place >= 0)
+        coming = ((stage == K.ST_UL) | (stage == K.ST_UP) | (stage == K.ST_HELD)) & (place >= 0)
         en_route = np.zeros_like(st.site_en_route)
         np.add.at(en_route, (place[coming], st.rq_i[coming, K.I_SVC]), 1)
         if not np.array_equal(en_route, st.site_en_route):
@@ -878,12 +890,12 @@ class Engine:
         if (
             created != ended + in_flight
             or in_flight != held
-            or int(st.agg_drop.sum()) != int(cnt[:, K.A_DROPPED].sum())
+            or drops_total != int(cnt[:, K.A_DROPPED].sum())
             or created != int(st.ctr[K.C_SEQ])
         ):
             raise ConservationError(
                 f"conservation broken: created {created}, ended {ended}, in flight {in_flight} "
-                f"(held {held}), drops by reason {int(st.agg_drop.sum())}"
+                f"(held {held}), drops by reason {drops_total}"
             )
         # per (fleet, service) group: a request counted under another's outcome balances the
         # totals
@@ -957,7 +969,8 @@ class Engine:
         does not see them.
         """
         st = self._st
-        live = st.rq_i[:, K.I_STAGE] != K.ST_FREE
+        # (the warm-up's requests count in no figure)
+        live = (st.rq_i[:, K.I_STAGE] != K.ST_FREE) & ~(st.rq_f[:, K.T_CREATE] < self.warmup_s)
         age_s = self.now_s - st.rq_f[live, K.T_CREATE]
         # the kernel's met rule, negated
         late = age_s > self.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12
@@ -973,6 +986,7 @@ class Engine:
             st.agg_cnt, st.agg_drop, st.agg_sum, st.hist, st.agg_place))
         overdue = self._per_service(overdue_g)
         created = int(cnt[:, K.A_CREATED].sum())
+        warm = int(st.warm_cnt[:, K.A_CREATED].sum())  # the warm-up's, in no figure
         services: dict[str, Any] = {}
         for v, name in enumerate(w.service_names):
             sums = sums_v[v]
@@ -1112,13 +1126,20 @@ class Engine:
             "seed": self.seed,
             "duration_s": float(self.now_s),
             "wall_s": float(self.wall_s),
-            "requests_per_wall_s": float(created / self.wall_s) if self.wall_s > 0 else None,
+            # (the speed counts every request simulated, the warm-up's too)
+            "requests_per_wall_s": float((created + warm) / self.wall_s)
+            if self.wall_s > 0 else None,
+            # requests created before it count in no figure but these: the queues fill from
+            # empty meanwhile (time averages, of sites, cells, links and energy, cover the run)
+            "warmup_s": self.warmup_s,
             "requests": {
                 "created": created,
                 "met": int(cnt[:, K.A_MET].sum()),
                 "late": int(cnt[:, K.A_LATE].sum()),
                 "dropped": int(cnt[:, K.A_DROPPED].sum()),
-                "in_flight": int(st.ctr[K.C_IN_FLIGHT]),
+                "in_flight": created - int(cnt[:, K.A_MET].sum() + cnt[:, K.A_LATE].sum()
+                                           + cnt[:, K.A_DROPPED].sum()),
+                "created_in_warmup": warm,
                 "overdue": int(overdue.sum()),
                 "dropped_by_reason": {r: int(drops[i]) for i, r in enumerate(REASONS) if drops[i]},
             },
@@ -1155,8 +1176,10 @@ class Engine:
                 "limit": self.trace_limit,
                 "sample_beyond_limit": self.trace_sample,
                 "lost_rows": int(st.ctr[K.C_TR_LOST]),
-                "complete": ((created <= self.trace_limit or self.trace_sample >= 1.0)
+                "complete": ((created + warm <= self.trace_limit or self.trace_sample >= 1.0)
                              and not st.ctr[K.C_TR_LOST]),
+                # (it holds the warm-up's requests too: figures read from it leave them out)
+                "warmup_s": self.warmup_s,
                 "note": (
                     f"every request up to the first {self.trace_limit:,}, then a seeded "
                     f"uniform {self.trace_sample:.2%} sample" if self.trace_sample > 0.0 else

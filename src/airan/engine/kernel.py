@@ -76,8 +76,10 @@ N_CTR = 30
 # float scalars
 # F_BACKGROUND_DL, _UL: PRB utilization of every cell by traffic other than the simulated
 # devices', on each direction's slots
-F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND_DL, F_BACKGROUND_UL = range(4)
-N_FS = 4
+# F_WARMUP: requests created before this time (s) are the warm-up's: counted apart (warm_cnt,
+# warm_drop), in no figure of the run (Engine.warmup_s)
+F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND_DL, F_BACKGROUND_UL, F_WARMUP = range(5)
+N_FS = 5
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
     R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = range(10)
@@ -478,8 +480,12 @@ def _release(S, r):
 def drop(W, S, r, reason, t):
     """End a request as dropped for ``reason`` at time ``t``."""
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], S.rq_i[r, I_SVC]]  # (fleet, service)
-    S.agg_cnt[g, A_DROPPED] += 1
-    S.agg_drop[g, reason] += 1
+    if S.rq_f[r, T_CREATE] < S.fs[F_WARMUP]:  # a warm-up request: counted apart
+        S.warm_cnt[g, A_DROPPED] += 1
+        S.warm_drop[g, reason] += 1
+    else:
+        S.agg_cnt[g, A_DROPPED] += 1
+        S.agg_drop[g, reason] += 1
     # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
     # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
     # never reached, and one it would have entered at the drop itself, stay NaN (as does a
@@ -507,6 +513,11 @@ def finish(W, S, r, t):
     lat = t - f[r, T_CREATE]
     met = lat <= W.svc_deadline_s[v] + 1e-12
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
+    if f[r, T_CREATE] < S.fs[F_WARMUP]:  # a warm-up request: counted apart, in no figure
+        S.warm_cnt[g, A_MET if met else A_LATE] += 1
+        _trace(W, S, r, OUT_MET if met else OUT_LATE)
+        _release(S, r)
+        return
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
     place = S.rq_i[r, I_PLACE]
     S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
@@ -2726,7 +2737,10 @@ def create(W, S, t, flow, place):
     S.rq_i[r, I_CELL] = W.dev_cell[d]
     S.ctr[C_SEQ] += 1
     fleet = W.dev_fleet[d]
-    S.agg_cnt[W.fleet_svc_group[fleet, v], A_CREATED] += 1
+    if t < S.fs[F_WARMUP]:  # a warm-up request (Engine.warmup_s): counted apart
+        S.warm_cnt[W.fleet_svc_group[fleet, v], A_CREATED] += 1
+    else:
+        S.agg_cnt[W.fleet_svc_group[fleet, v], A_CREATED] += 1
     S.fleet_req[fleet] += 1
     if place == -2:
         drop(W, S, r, R_ADMISSION, t)

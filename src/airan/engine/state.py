@@ -235,6 +235,8 @@ _STATE_FIELDS = [
     "link_busy",
     "agg_cnt",
     "agg_drop",
+    "warm_cnt",
+    "warm_drop",
     "agg_sum",
     "agg_place",
     "hist",
@@ -499,6 +501,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # service's groups
         agg_cnt=np.zeros((n_groups, 4), dtype=np.int64),
         agg_drop=np.zeros((n_groups, K.N_REASONS), dtype=np.int64),
+        # the same for the requests created in the warm-up (Engine.warmup_s), in no figure
+        warm_cnt=np.zeros((n_groups, 4), dtype=np.int64),
+        warm_drop=np.zeros((n_groups, K.N_REASONS), dtype=np.int64),
         agg_sum=np.zeros((n_groups, K.N_SUMS)),
         # answered requests per (fleet, service) group by where they ran: each site, then
         # the device itself (the last column)

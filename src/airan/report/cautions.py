@@ -45,6 +45,7 @@ LINK_BUSY = 0.8  # a link direction busier than this: its queueing grows steeply
 NAMED = 5  # sites named in a sentence; the rest are counted
 SETTLE_RUNS = 5.0  # a run shorter than this many relaxation times counts mostly the start
 SETTLE_FROM = 0.5  # sites less busy than this settle within a few of their service times
+WARMUP_RUNS = 2.0  # ... or a warm-up this many relaxation times long: e^-2 of the start left
 
 
 def busy_sites(summary: Mapping[str, Any]) -> list[str]:
@@ -67,10 +68,12 @@ def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]
     """(site, utilization, relaxation time in s) of the compute sites at least
     :data:`SETTLE_FROM` busy whose queue's relaxation time from empty, ``1 / (mu (1 -
     sqrt(rho))^2)`` (M/M/1's, Morse 1955), is more than the run's ``duration_s`` over
-    :data:`SETTLE_RUNS`; ``mu`` is the site's throughput at full use, the requests it served
-    over its busy time (``served / (rho T)``, every GPU and batch size as they ran). inf at
-    rho >= 1: no steady state. The longest first."""
+    :data:`SETTLE_RUNS`, unless its warm-up (``warmup_s``, whose requests count in no figure)
+    lasted :data:`WARMUP_RUNS` of them; ``mu`` is the site's throughput at full use, the
+    requests it served over its busy time (``served / (rho T)``, every GPU and batch size as
+    they ran). inf at rho >= 1: no steady state. The longest first."""
     duration = float(summary.get("duration_s") or 0.0)
+    warmup = float(summary.get("warmup_s") or 0.0)
     out = []
     for name, c in (summary.get("sites") or {}).items():
         rho, served = float(c.get("gpu_utilization") or 0.0), int(c.get("served") or 0)
@@ -78,7 +81,7 @@ def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]
             continue
         mu = served / (rho * duration)
         tau = math.inf if rho >= 1.0 else 1.0 / (mu * (1.0 - math.sqrt(rho)) ** 2)
-        if tau * SETTLE_RUNS > duration:
+        if tau * SETTLE_RUNS > duration and not warmup >= WARMUP_RUNS * tau:
             out.append((str(name), rho, tau))
     return sorted(out, key=lambda x: -x[2])
 
@@ -233,7 +236,8 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "relaxation time of M/M/1, Morse 1955; mu the site's throughput, rho its "
                    "utilization, which a queue still filling measures below its load: longer, "
                    "then): its queueing, hit ratio and tail here are the start's, better than a "
-                   f"steady day's. Run it for {SETTLE_RUNS:g} times that or more.")
+                   f"steady day's. Run it for {SETTLE_RUNS:g} times that or more, or leave "
+                   f"{WARMUP_RUNS:g} times that out as a warm-up (--warmup, engine.warmup_s).")
     cells = summary.get("cells") or {}
     also = (f"the radio is a bottleneck there, and so is compute at {_names(saturated)} "
             "(saturated, above)." if saturated

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 LOCAL = "local"  # the trace's placement of a request served on the device itself
-COLUMNS = ["request", "service", "placement", "outcome", "queue_ms", "compute_ms"]
+COLUMNS = ["request", "service", "placement", "outcome", "queue_ms", "compute_ms", "created_s"]
 #: breakdown_ms with queue and compute split by where they happened (in this order)
 SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_sites",
                 "compute_device", "compute_sites", "dl_transport", "dl_air")
@@ -66,6 +66,8 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
     for k in dict.fromkeys(code.tolist()):
         mine = code == k
         q, c, here, wt = queue[mine], compute[mine], local[mine], weight[mine]
+        if not wt.sum() > 0:  # every one of them the warm-up's
+            continue
         share = float(wt[here].sum() / wt.sum())
         out[names[k]] = LocalShare(
             traced=int(mine.sum()),
@@ -121,14 +123,20 @@ def _prefix_only(trace: Mapping[str, Any] | None) -> bool:
 
 def table_weights(table: pa.Table, trace: Mapping[str, Any] | None) -> Any:
     """How many requests each row of a request trace ``table`` stands for
-    (:func:`airan.report.trace.row_weights`; all 1 without a ``request`` column)."""
+    (:func:`airan.report.trace.row_weights`; all 1 without a ``request`` column), and 0 for
+    the warm-up's (``trace``'s ``warmup_s``; with a ``created_s`` column)."""
     import numpy as np
 
     from airan.report.trace import row_weights
 
     weight = (row_weights(table.column("request").to_numpy(zero_copy_only=False), dict(trace))
               if "request" in table.column_names and trace else None)
-    return np.ones(table.num_rows) if weight is None else weight
+    weight = np.ones(table.num_rows) if weight is None else weight
+    warmup = float((trace or {}).get("warmup_s") or 0.0)
+    if warmup > 0.0 and "created_s" in table.column_names:  # the warm-up's: in no figure
+        created = table.column("created_s").to_numpy(zero_copy_only=False)
+        weight = np.where(created < warmup, 0.0, weight)
+    return weight
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[Any, list[str]]:
@@ -200,6 +208,8 @@ def read_local_counts(folder: str | Path, trace: Mapping[str, Any] | None = None
     try:
         if not file.is_file() or not set(cols) <= set(pq.read_schema(file).names):
             return {}
+        if "created_s" in pq.read_schema(file).names:  # (the warm-up's rows weigh nothing)
+            cols.append("created_s")
         return local_counts(pq.read_table(file, columns=cols), trace)
     except (OSError, pa.ArrowException):
         return {}

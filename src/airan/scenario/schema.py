@@ -953,6 +953,9 @@ class Engine(_Strict):
     # every request up to this many is kept in the trace
     trace_limit: int = Field(200_000, ge=0, le=10**9)
     trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction
+    # the requests created before this (s) are the warm-up's, while the queues fill from empty:
+    # counted apart (requests.created_in_warmup), in no figure of the run (README, "warm-up")
+    warmup_s: NonNegFloat = 0.0
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,112 @@
+"""A warm-up: the requests created in the first ``warmup_s`` of a run (while its queues fill
+from empty) count in no figure of the summary, and exactly those (a statistician's review: a
+run counts its start from empty queues, and nothing could leave it out). Every request still
+ends in one outcome: the engine's conservation check counts the warm-up's with the rest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.errors import InputError
+
+WARMUP_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def runs() -> tuple[airan.Result, airan.Result]:
+    """factory for 3 s under deadline-aware, every request traced, with and without a 1 s
+    warm-up (the same run: the warm-up changes what is counted, not what happens)."""
+    sc = airan.load_scenario("factory")
+    return (airan.run(sc, duration_s=3.0, seed=2, warmup_s=WARMUP_S, fleet_scale=2),
+            airan.run(sc, duration_s=3.0, seed=2, fleet_scale=2))
+
+
+def test_the_summary_counts_exactly_the_requests_created_after_the_warmup(runs) -> None:
+    warm, _ = runs
+    s, t = warm.summary, warm.requests
+    assert s["trace"]["complete"] and s["warmup_s"] == WARMUP_S
+    after = t.filter(pc.greater_equal(t["created_s"], WARMUP_S))
+    before = t.num_rows - after.num_rows
+    assert s["requests"]["created_in_warmup"] == before > 500
+    assert s["requests"]["created"] == after.num_rows
+    for name, v in s["services"].items():
+        mine = after.filter(pc.equal(after["service"], name))
+        outcome = np.asarray(mine["outcome"].to_pylist())
+        assert v["count"] == mine.num_rows
+        assert v["met"] == int((outcome == "met").sum())
+        assert v["late"] == int((outcome == "late").sum())
+        assert v["dropped"] == int(np.char.startswith(outcome.astype(str), "dropped").sum())
+        assert v["in_flight"] == int((outcome == "in_flight").sum())
+        done = np.isin(outcome, ["met", "late"])
+        if done.any():
+            lat = mine["latency_ms"].to_numpy(zero_copy_only=False)[done]
+            assert v["latency_ms"]["mean"] == pytest.approx(float(lat.mean()), rel=1e-9)
+            assert v["latency_ms"]["p99"] == pytest.approx(
+                float(np.quantile(lat, 0.99, method="inverted_cdf")), rel=0.005)
+    r = s["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+
+
+def test_the_warmup_changes_what_is_counted_not_what_happens(runs) -> None:
+    warm, whole = runs
+    a, b = warm.requests, whole.requests
+    for column in ("placement", "outcome"):
+        assert a[column].equals(b[column]), column
+    for column in ("created_s", "latency_ms"):  # (NaN where none yet: in flight)
+        np.testing.assert_array_equal(a[column].to_numpy(zero_copy_only=False),
+                                      b[column].to_numpy(zero_copy_only=False))
+    ra, rb = warm.summary["requests"], whole.summary["requests"]
+    assert ra["created"] + ra["created_in_warmup"] == rb["created"]
+    assert whole.summary["warmup_s"] == 0.0 and rb["created_in_warmup"] == 0
+    # the sites' time averages cover the whole run either way
+    assert warm.summary["sites"] == whole.summary["sites"]
+
+
+def test_a_warmup_as_long_as_the_run_is_an_input_error(tmp_path) -> None:
+    with pytest.raises(InputError, match="shorter than the run"):
+        airan.run(airan.load_scenario("factory"), duration_s=1.0, warmup_s=1.0)
+    res = CliRunner().invoke(app, ["run", "--duration", "0.5", "--warmup", "2", "--no-report",
+                                   "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "--warmup" in res.output and "Traceback" not in res.output
+
+
+def test_the_command_line_says_what_the_warmup_left_out(tmp_path) -> None:
+    res = CliRunner().invoke(app, ["run", "--duration", "1", "--warmup", "0.4", "--no-report",
+                                   "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    n = s["requests"]["created_in_warmup"]
+    assert f"warm-up: the first 0.4 s, {n:,} requests" in " ".join(res.output.split())
+
+
+def test_figures_read_from_the_trace_leave_the_warmup_out(runs) -> None:
+    from airan.report.placement import misses_by_cell, table_weights
+
+    warm, _ = runs
+    t, trace = warm.requests, warm.summary["trace"]
+    weight = table_weights(t, trace)
+    created = t["created_s"].to_numpy()
+    assert (weight[created < WARMUP_S] == 0).all() and (weight[created >= WARMUP_S] == 1).all()
+    missed = sum(m for _, m, _, _ in misses_by_cell(t, trace))
+    s = warm.summary["requests"]
+    assert missed == s["late"] + s["dropped"]
+
+
+def test_compare_leaves_each_runs_warmup_out_and_keeps_it_for_a_rerun(tmp_path) -> None:
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(app, ["compare", "factory", "-p", "nearest-edge", "--seeds", "2",
+                                   "--duration", "0.6", "--warmup", "0.2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    import yaml
+
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["engine"]["warmup_s"] == 0.2
+    for f in (out / "runs").glob("*.json"):
+        s = json.loads(f.read_text())
+        assert s["warmup_s"] == 0.2 and s["requests"]["created_in_warmup"] > 0
