@@ -39,7 +39,23 @@ GH200_DATASHEET = {"memory_gb": 96, "mem_bw_tbps": 4.0, "bf16": 989, "fp16": 989
 
 def test_every_domain_gpu_present_plus_cpus() -> None:
     gpus = load_gpus()
-    assert set(DOMAIN_GPUS) | {"GH200", "H100-PCIe", "H100-NVL", "CPU", "DeviceCPU"} == set(gpus)
+    assert set(DOMAIN_GPUS) | {"GH200", "H100-PCIe", "H100-NVL", "JetsonOrinNX", "CPU",
+                               "DeviceCPU"} == set(gpus)
+
+
+def test_orin_nx_is_the_agx_orins_gpu_at_its_data_sheets_size_and_clock() -> None:
+    """Jetson Orin NX 16GB (a robot maker's module, not in DOMAIN.md): its data sheet's 1024
+    CUDA cores and 32 tensor cores at 918 MHz against the AGX Orin's 2048 and 64 at 1.3 GHz,
+    half its 204.8 GB/s, 16 GB, 25 W: the AGX entry's figures scaled by the same rules."""
+    gpus = load_gpus()
+    nx, agx = gpus["JetsonOrinNX"], gpus["JetsonOrin"]
+    scale = (32 * 0.918) / (64 * 1.3)
+    assert nx.tflops.bf16 == pytest.approx(agx.tflops.bf16 * scale, rel=0.01)
+    assert nx.tflops.int8 == pytest.approx(2 * nx.tflops.bf16, rel=0.01)
+    assert nx.tflops.fp32 == pytest.approx(1024 * 2 * 0.918e9 / 1e12, rel=0.01)
+    assert nx.tflops.fp8 is None
+    assert (nx.memory_gb, nx.mem_bw_tbps, nx.tdp_w) == (16, 0.1024, 25)
+    assert nx.kind == "embedded" and 0 < nx.idle_w < nx.tdp_w
 
 
 def test_gh200_has_its_datasheet_figures_and_mig() -> None:
