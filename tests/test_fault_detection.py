@@ -137,3 +137,39 @@ def test_a_run_that_ends_before_the_failure_is_noticed_still_accounts_for_every_
     assert r["in_flight"] > 0.9 * 10 * 50 * 0.5
     assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
     assert s["faults"][0]["affected_requests"] == 0  # none placed again yet
+
+
+@pytest.mark.parametrize("other", [
+    {"kind": "site_down", "site": "edge", "start_s": 1.1, "end_s": 1.2},
+    {"kind": "gpu_down", "site": "edge", "gpus": 1, "start_s": 1.1, "end_s": 1.2},
+    {"kind": "site_down", "site": "edge", "start_s": 1.1, "end_s": 1.2, "detect_ms": 50},
+])
+def test_another_fault_ending_on_a_failed_site_does_not_bring_it_back(other) -> None:
+    """The edge fails at 1 s, noticed at 1.5 s, and never returns; a second fault on it comes
+    and goes meanwhile (a review: its end put the site back in service): the edge answers
+    nothing created after its failure, and the first failure is still noticed when due."""
+    d = _scenario("nearest-edge", 500.0)
+    d["faults"].append(other)
+    result = airan.run(scenario_from_dict(d), seed=1)
+    t = result.requests
+    created = t["created_s"].to_numpy()
+    latency = t["latency_ms"].to_numpy(zero_copy_only=False) * 1e-3
+    place = np.asarray(t["placement"].to_pylist())
+    assert not ((place == "edge") & (created + latency > FAIL_S + 1e-9)).any()
+    later = created > FAIL_S + 0.5 + DECISION_S
+    assert (place[later] == "regional").all()
+    r = result.summary["requests"]
+    assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+
+
+def test_a_context_on_a_site_that_failed_unnoticed_is_lost_not_moved() -> None:
+    """A stateful service: a failed site's memory is gone whether or not the gateways know,
+    so no context moves out of it (a review: 14 migrations from a dead site, against 4
+    noticed at once)."""
+    counts = {}
+    for detect in (0.0, 200.0):
+        d = _scenario("deadline-aware", detect)
+        d["services"][0]["state_kb"] = 500
+        counts[detect] = airan.run(scenario_from_dict(d), seed=1).summary["services"][
+            "detect"]["state_migrations"]
+    assert counts[200.0] <= counts[0.0]

@@ -329,6 +329,27 @@ def test_the_terminal_names_the_cells_with_the_most_misses(tmp_path) -> None:
                            f"({miss / total:.1%})")  # (one service: not named per cell)
 
 
+def test_a_sampled_traces_cells_line_gives_the_exact_total_from_the_summary(
+        monkeypatch) -> None:
+    """The cells' counts are the sample's estimates (~); the total of missed requests is the
+    summary's exact one (a review: ~72,040 printed where the summary held 72,817)."""
+    import io
+
+    from rich.console import Console
+
+    import airan.cli as cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=400))
+    rows = [("c1", 60.0, 80.0, {"x": 60.0}), ("c2", 40.0, 90.0, {"x": 40.0})]
+    s = {"cells": {"count": 2}, "trace": {"complete": False},
+         "requests": {"late": 70, "dropped": 33}}
+    cli._print_missed_cells(rows, s)
+    line = " ".join(buf.getvalue().split())
+    assert "c1 ~60 of ~80 (75.0%)" in line and "(103 in all;" in line
+    assert "estimated from the trace's sample" in line
+
+
 def test_answered_at_always_names_the_devices_and_says_nothing_for_one_place(
         monkeypatch) -> None:
     import io

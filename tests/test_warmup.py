@@ -110,3 +110,20 @@ def test_compare_leaves_each_runs_warmup_out_and_keeps_it_for_a_rerun(tmp_path) 
     for f in (out / "runs").glob("*.json"):
         s = json.loads(f.read_text())
         assert s["warmup_s"] == 0.2 and s["requests"]["created_in_warmup"] > 0
+
+
+def test_the_reports_readers_leave_the_warmup_out(runs, tmp_path) -> None:
+    from airan.report.html import read_misses_by_cell
+    from airan.report.placement import read_local_shares
+    from airan.report.rundir import write_run
+
+    warm, _ = runs
+    write_run(warm, tmp_path / "run")
+    trace = warm.summary["trace"]
+    missed = sum(m for _, m, _, _ in read_misses_by_cell(tmp_path / "run", trace))
+    s = warm.summary["requests"]
+    assert missed == s["late"] + s["dropped"]
+    shares = read_local_shares(tmp_path / "run", trace)
+    for name, share in shares.items():
+        v = warm.summary["services"][name]
+        assert share.traced == v["met"] + v["late"]

@@ -736,11 +736,16 @@ def _print_missed_cells(by_cell: Any, s: dict[str, Any]) -> None:
 
     named = "; ".join(cell_text(*r) for r in rows[:CELLS_NAMED])
     missed = sum(r[1] for r in rows)
+    req = s.get("requests") or {}
+    if sampled and {"late", "dropped"} <= set(req):  # the exact total, not the sample's
+        missed, about_all = int(req["late"]) + int(req["dropped"]), ""
+    else:
+        about_all = about
     out.print(f"missed requests (late or dropped, overdue not counted) by cell, most misses "
               f"first: {named}"
               + (f"; {len(rows) - CELLS_NAMED:,} more cells with misses"
                  if len(rows) > CELLS_NAMED else "")
-              + f" ({about}{missed:,.0f} in all; the cell each request's answer went to, "
+              + f" ({about_all}{missed:,.0f} in all; the cell each request's answer went to, "
               "requests.parquet's cell column: the radio there, or the site its requests went "
               "to, may be the cause)"
               + (" (estimated from the trace's sample)" if sampled else ""),

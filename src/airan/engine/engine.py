@@ -467,6 +467,7 @@ class Engine:
             rec.lost += int(np.sum(mine & (place < LOCAL)))
         K.redispatch(self._kw, self._sref, rs, place, self.now_s)
         st.ctr[K.C_ORPHANS] = held  # (redispatch empties the list; the held ones stay in it)
+        self.faults.drained()
 
     def _decide(self, batch: Batch, *, redispatch: bool = False) -> np.ndarray:
         n = len(batch)
@@ -534,6 +535,19 @@ class Engine:
             )
         # a site the request's cell has no transport path to: dropped (no_route), never free
         remote = place >= 0
+        if remote.any() and not self.world.svc_site_ok.all():
+            wrong = remote.copy()
+            wrong[remote] = ~self.world.svc_site_ok[batch.service[remote], place[remote]]
+            if wrong.any():
+                i = int(np.flatnonzero(wrong)[0])
+                site = self.world.site_names[int(place[i])]
+                raise InputError(
+                    f"policy placed a request of service "
+                    f"{self.world.service_names[int(batch.service[i])]!r} at compute site "
+                    f"{site!r}, which does not serve it (compute_sites[{site}].services): "
+                    "a policy of one's own passes over the sites where "
+                    "snapshot.world.svc_site_ok[service, site] is False",
+                    field="policy", value=self.policy_name)
         if remote.any():
             node = self.world.cell_node[cell[remote]]
             unreachable = ~np.isfinite(self.world.path_delay_s[node, place[remote]])
@@ -903,6 +917,12 @@ class Engine:
         grp_in_flight = np.bincount(self._group_of(stage != K.ST_FREE), minlength=cnt.shape[0])
         grp_ended = cnt[:, K.A_MET] + cnt[:, K.A_LATE] + cnt[:, K.A_DROPPED]
         broken = np.flatnonzero(cnt[:, K.A_CREATED] != grp_ended + grp_in_flight)
+        if not broken.size and self.warmup_s > 0.0:  # each pool on its own: the warm-up's
+            warm_rows = (stage != K.ST_FREE) & (st.rq_f[:, K.T_CREATE] < self.warmup_s)
+            warm = st.warm_cnt
+            warm_in_flight = np.bincount(self._group_of(warm_rows), minlength=cnt.shape[0])
+            broken = np.flatnonzero(warm[:, K.A_CREATED] != warm[:, K.A_MET] + warm[:, K.A_LATE]
+                                    + warm[:, K.A_DROPPED] + warm_in_flight)
         if int(grp_in_flight.sum()) != held or broken.size:
             g = int(broken[0]) if broken.size else 0
             raise ConservationError(
@@ -1081,6 +1101,7 @@ class Engine:
             battery = self.scenario.fleets[f].battery_wh
             fleets[name] = {
                 "devices": n,
+                # (every request it created, the warm-up's too, as its energy covers the run)
                 "requests": int(st.fleet_req[f]),
                 "energy_per_request_j": marginal / st.fleet_req[f] if st.fleet_req[f] else None,
                 "mean_power_w": power,

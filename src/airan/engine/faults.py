@@ -278,6 +278,12 @@ class FaultSchedule:
                                if r.active and r.fault.kind == "cell_down"]
                               + [np.zeros(0, dtype=np.int64)])
 
+    def drained(self) -> None:
+        """The orphans given back have been placed again: a site back before its failure was
+        noticed counts no later ones as that failure's."""
+        for rec in self.records:
+            rec._saved.pop("held_at_end", None)
+
     def site_fault(self, site: int) -> FaultRecord | None:
         """The active fault of ``site`` that its given-back work is counted under (orphan
         accounting): a site_down before a gpu_down, since with the whole site down every
@@ -340,57 +346,53 @@ class FaultSchedule:
                 and (target is None or r.target == target) and not r._saved.get("unnoticed")]
 
     def _refresh_site(self, engine: Any, rec: FaultRecord, s: int) -> None:
-        """A site serves while no site_down is active on it and one of its GPUs is up."""
+        """A site serves while no site_down is active on it and one of its GPUs is up; it is
+        down (``site_up`` 0) while a site_down the gateways noticed holds it or no GPU of it is
+        up, and failed unnoticed (-1: it serves nothing, the policies see it up) while only
+        site_downs not yet noticed hold it (``detect_ms``)."""
         st = engine._st
         name = self.world.site_names[s]
         gpus = self._site_gpus(s)
-        up = not self._active("site_down", name) and bool(self.gpu_up[gpus].any())
-        was_up = bool(st.site_up[s])
-        if was_up and not up:
-            st.site_up[s] = 0
+        unnoticed = any(r._saved.get("unnoticed") for r in self.records if r.active
+                        and r.fault.kind == "site_down" and r.target == name)
+        state = (0 if self._active("site_down", name) or not self.gpu_up[gpus].any()
+                 else -1 if unnoticed else 1)
+        was = int(st.site_up[s])
+        if was == 1 and state != 1:  # it fails now: what it held is given back
+            st.site_up[s] = state
             self._fail(engine, rec, s, np.ones(len(gpus), dtype=bool))
         now = engine.now_s
         free = st.gpu_free[gpus]
-        if up:  # GPUs up keep their running batch; those coming back are free now
-            keep = np.isfinite(free) & was_up
+        if state == 1:  # GPUs up keep their running batch; those coming back are free now
+            keep = np.isfinite(free) & (was == 1)
             st.gpu_free[gpus] = np.where(self.gpu_up[gpus],
                                          np.where(keep, np.maximum(free, now), now), np.inf)
+        elif state == -1:  # idle to the policies' eyes, as the gateways last knew it
+            st.gpu_free[gpus] = np.where(self.gpu_up[gpus], now, np.inf)
         else:
             st.gpu_free[gpus] = np.inf
-        if up and not was_up:
-            st.site_up[s] = 1
+        st.site_up[s] = state
+        if state == 1 and was != 1:
             st.site_clock[s] = engine.now_s
         self._rebuild_gpu_heap(engine, s)
         if engine.ran.active:  # the L1 spreads over the GPUs up now: batches start at that share
             engine.ran.update(self.world, st, now, self.gpu_up, self.cells_down())
             self._l1_cells(engine, rec)
-        if up:
+        if state == 1:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
 
     def _site_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """A site fails (or comes back): noticed at once, or ``detect_ms`` later
+        (:meth:`_site_noticed`); until then it serves nothing, gives back every request that
+        reaches it, held as on its way there (the gateway's request without an answer), and
+        the policies see it up. Its cells' L1 stops at once either way."""
         s = self.world.site_names.index(rec.target)
         rec.active = start  # orphans from now on are this fault's
-        if start and rec.fault.detect_ms > 0.0 and engine._st.site_up[s] > 0:
-            self._site_unnoticed(engine, rec, s)
-            return
-        if not start and rec._saved.pop("unnoticed", False):  # back before anyone noticed
-            engine._st.site_up[s] = 0  # (what it held is placed again; it takes new work)
-            rec._saved["held_at_end"] = True  # (their count is still this fault's)
+        if start and rec.fault.detect_ms > 0.0:
+            rec._saved["unnoticed"] = True
+        elif not start and rec._saved.pop("unnoticed", False):  # back before it was noticed
+            rec._saved["held_at_end"] = True  # (what it held is placed again: its count)
         self._refresh_site(engine, rec, s)
-
-    def _site_unnoticed(self, engine: Any, rec: FaultRecord, s: int) -> None:
-        """A site that failed before the gateways notice (``detect_ms``): it loses what it
-        held, serves nothing, and gives back every request that reaches it, each held as on
-        its way there (the gateway's request without an answer) until the failure is noticed;
-        the policies see it up meanwhile. Its cells' L1 stops at once."""
-        st = engine._st
-        rec._saved["unnoticed"] = True
-        st.site_up[s] = -1
-        self._fail(engine, rec, s, np.ones(int(self.world.site_n_gpus[s]), dtype=bool))
-        self._rebuild_gpu_heap(engine, s)
-        if engine.ran.active:
-            engine.ran.update(self.world, st, engine.now_s, self.gpu_up, self.cells_down())
-            self._l1_cells(engine, rec)
 
     def _site_noticed(self, engine: Any, rec: FaultRecord) -> None:
         """The gateways notice a failed site (``detect_ms`` after it failed, if it is still

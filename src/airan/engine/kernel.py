@@ -933,7 +933,7 @@ def _pending_moves(W, S):
             continue
         v = S.rq_i[r, I_SVC]
         s = S.rq_i[r, I_PLACE]
-        if W.svc_state_bits[v] <= 0.0 or s < 0 or S.site_up[s] == 0:
+        if W.svc_state_bits[v] <= 0.0 or s < 0 or S.site_up[s] <= 0:
             continue  # (one on its way to a failed site is turned away there: no move)
         if S.rq_i[r, I_NEXT] == CTX_WAITED:
             continue  # (its move is made: it waits at its site, and moves nothing again)
@@ -958,7 +958,7 @@ def _pending_moves(W, S):
             if cur == s:
                 continue
             # as site_arrive: a context at a failed or unreachable site is lost, none moves
-            if cur >= 0 and S.site_up[cur] != 0 and W.path_delay_s[W.site_node[cur], s] < np.inf:
+            if cur >= 0 and S.site_up[cur] > 0 and W.path_delay_s[W.site_node[cur], s] < np.inf:
                 links = W.path_links[W.site_node[cur], s]
                 for h in range(links.shape[0]):
                     lk = links[h]
@@ -2643,7 +2643,7 @@ def site_arrive(W, S, r, t):
         S.ctx_site[d, v] = s
         src = W.site_node[held] if held >= 0 else 0
         # a context at a failed or unreachable site is lost: the service starts afresh here
-        if (held >= 0 and held != s and S.site_up[held] != 0
+        if (held >= 0 and held != s and S.site_up[held] > 0  # (failed, noticed or not: lost)
                 and W.path_delay_s[src, s] < np.inf):
             S.svc_migrations[v] += 1
             ready = S.ctx_ready_s[d, v]

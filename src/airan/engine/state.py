@@ -67,6 +67,7 @@ _KW_FIELDS = [
     "site_max_wait_s",
     "site_instances",
     "site_shared",
+    "svc_site_ok",
     "gpu_type",
     "gpu_site",
     "svc_time_s",

@@ -119,6 +119,7 @@ class World:
     site_max_wait_s: F64  # [S, M]
     site_instances: I64  # [S, M] instances of each model per GPU (batching.instances)
     site_shared: I64  # [S] 1 where a GPU may run batches at once (more than one instance)
+    svc_site_ok: NDArray[np.bool_]  # [V, S] whether a site serves a service (its services)
     gpu_site: I64  # [G]
     gpu_type: I64  # [G] index into gpu_type_names
     gpu_type_names: list[str]
@@ -957,6 +958,9 @@ def build_world(s: Scenario, seed: int) -> World:
         model_p2=np.asarray(model_p2, float),
         site_names=[c.name for c in csites],
         site_kind=[c.kind for c in csites],
+        svc_site_ok=np.array([[c.services is None or v.name in c.services for c in csites]
+                              for v in s.services], dtype=np.bool_).reshape(
+                                  len(s.services), len(csites)),
         site_node=site_node,
         site_xy=site_xy_c,
         site_gpu_start=np.asarray(site_gpu_start, np.int64),

@@ -89,7 +89,8 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                              field="reward_weights", value=list(reward_weights))
         self.reward_weights = weights
         # an engine of the scenario, for its world's shape and its decision interval
-        probe = Engine(self.scenario, duration_s=duration_s, policy=self._place)
+        # (an episode counts every request: the scenario's warm-up is the summaries')
+        probe = Engine(self.scenario, duration_s=duration_s, policy=self._place, warmup_s=0.0)
         w = probe.world
         self.duration_s = probe.duration_s
         self.site_names: list[str] = list(w.site_names)
@@ -157,7 +158,7 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.seed_used = self._next_seed
         self._next_seed += 1
         self._engine = Engine(self.scenario, duration_s=self.duration_s, seed=self.seed_used,
-                              policy=self._place)
+                              policy=self._place, warmup_s=0.0)
         self._counts = self._service_counts()
         self._prb_seen = self._prb_used()
         zero = np.zeros((len(self.service_names), 4), dtype=np.int64)
@@ -249,10 +250,12 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     # ---- observations ------------------------------------------------------------------------
     def _service_counts(self) -> np.ndarray:
-        """Per service, [created, met, late, dropped] so far."""
+        """Per service, [created, met, late, dropped] so far (every request of the episode:
+        the engine runs it without a warm-up)."""
         assert self._engine is not None
         out = np.zeros((len(self.service_names), 4), dtype=np.int64)
-        np.add.at(out, self._group_svc, self._engine._st.agg_cnt)
+        st = self._engine._st
+        np.add.at(out, self._group_svc, st.agg_cnt + st.warm_cnt)
         return out
 
     def _prb_used(self) -> tuple[np.ndarray, np.ndarray, int, int]:

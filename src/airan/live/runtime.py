@@ -114,6 +114,12 @@ def check_live_scenario(sc: Scenario) -> None:
             "the live runtime emulates no faults (its sites, links and cells stay up, its "
             "fleets' rates as given): run this scenario in the twin (`airan run`), or live "
             "without its faults", field="faults[0].kind", value=sc.faults[0].kind)
+    if sc.engine.warmup_s > 0:
+        raise InputError(
+            "the live runtime counts every request it serves, and a twin that left a warm-up "
+            "out would answer for other requests: set it to 0 for a live run (twin_vs_live's "
+            "own warmup_s warms the live sites up before both runs)",
+            field="engine.warmup_s", value=sc.engine.warmup_s)
 
 
 def moving_fleets(sc: Scenario) -> list[str]:

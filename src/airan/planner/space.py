@@ -134,7 +134,8 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
     else:
         batching = Batching()
     mig = runs_l1 and mode == "mig"
-    need, have = site_memory(scenario, gid, batching, mig=mig)
+    served = slot.template.services if slot.template is not None else None
+    need, have = site_memory(scenario, gid, batching, mig=mig, services=served)
     if sum(need.values()) > have:
         return (f"cannot hold the models: they need {sum(need.values()) / 1e9:.2f} GB with the "
                 f"site's batching, it has {have / 1e9:.2f} GB"

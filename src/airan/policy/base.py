@@ -143,9 +143,11 @@ class Snapshot:
       (:class:`airan.engine.world.World`), among them ``site_names`` (the index a policy
       answers with names that site), ``site_kind``, ``service_names``, ``svc_model``,
       ``svc_deadline_s``, ``svc_ul_bits``, ``local_time_s`` [fleets, services] (a device's own
-      compute time; inf where it has none), ``dev_fleet``, ``dev_cell``, ``cell_node`` and
-      ``path_delay_s`` [nodes, sites] (inf: no route), and ``extras``, a dict of the run's own
-      that a policy may write to (state that lasts one run).
+      compute time; inf where it has none), ``svc_site_ok`` [services, sites] (False where a
+      site serves not that service: its ``services``; a placement there is an error),
+      ``dev_fleet``, ``dev_cell``, ``cell_node`` and ``path_delay_s`` [nodes, sites] (inf: no
+      route), and ``extras``, a dict of the run's own that a policy may write to (state that
+      lasts one run).
     - ``site_queue_len``: requests waiting at each site, all models together (what its
       ``queue_limit`` counts).
     - ``ul_tx_w(devices)``: each device's power (W, its circuits and its PA) while it sends on
@@ -441,7 +443,8 @@ def latency_parts_s(
         arrive[:] = ul_leg[:, None] + prop + upload_serialization_s(snap, d, ul_bits, rate)
         arrive += path_backlog_s(snap, batch, sites)
         arrive += context_move_s(snap, batch, sites)
-        arrive[~snap.site_healthy[sites]] = np.inf
+        # (a site down, or one that does not serve the request's service: its services)
+        arrive[~(snap.site_healthy[sites] & w.svc_site_ok[v[:, None], sites])] = np.inf  # type: ignore[attr-defined]
         arrive += batch_wait_s(snap, batch, sites)
         wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
         after[:] = compute + (prop + dl_bits[:, None] / rate + dl_leg[:, None])

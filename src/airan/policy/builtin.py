@@ -98,7 +98,9 @@ def home_sites(w: Any) -> I64:
 
 
 def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: str) -> I64:
-    """The nearest healthy site of ``kinds``; REJECT while every one of them is down."""
+    """The nearest healthy site of ``kinds``; REJECT while every one of them is down. Where
+    sites serve only some services (their ``services``): for each service, the nearest of
+    those kinds that serves it, else of any kind; NO_SITE while none serving it is up."""
     w = world_of(snap)
     mask = _sites(snap, kinds)
     if not mask.any():
@@ -106,9 +108,24 @@ def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: 
             raise InputError(f"this policy needs at least one {what} compute site",
                              field="policy")
         return np.full(len(batch), REJECT, dtype=np.int64)  # every such site is down now
-    site = _nearest_by_node(w, mask)[w.cell_node[batch.cell]]  # type: ignore[attr-defined]
-    # a node that reaches no allowed site: the first allowed one (the engine drops: no_route)
-    return np.where(site >= 0, site, int(np.argmax(mask)))
+    node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
+    ok = w.svc_site_ok  # type: ignore[attr-defined]
+    if ok.all():
+        site = _nearest_by_node(w, mask)[node]
+        # a node that reaches no allowed site: the first allowed one (the engine: no_route)
+        return np.where(site >= 0, site, int(np.argmax(mask)))
+    out = np.empty(len(batch), dtype=np.int64)
+    for v in np.unique(batch.service):
+        mine = batch.service == v
+        serving = mask & ok[v]
+        if not serving.any():  # none of these kinds serves it: the nearest that does
+            serving = _sites(snap, None) & ok[v]
+        if not serving.any():
+            out[mine] = NO_SITE  # (every site that serves it is down)
+            continue
+        site = _nearest_by_node(w, serving)[node[mine]]
+        out[mine] = np.where(site >= 0, site, int(np.argmax(serving)))
+    return out
 
 
 def snapshot_free(fn: P) -> P:
@@ -145,17 +162,18 @@ def nearest_edge(snap: Snapshot, batch: Batch) -> I64:
 
 
 @njit(cache=True)
-def _least_loaded_core(node, svc, backlog, step, path_delay):  # pragma: no cover - compiled
+def _least_loaded_core(node, svc, backlog, step, path_delay, serves):  # pragma: no cover
     """Each request in turn to the site with the least backlog among those its node reaches
-    (a finite ``path_delay``; ties: the lower index); that site's backlog then grows by the
-    request's own GPU time ``step[service, site]``. -1 where the node reaches no site."""
+    (a finite ``path_delay``; ties: the lower index) that serve its service (``serves``
+    [services, sites]); that site's backlog then grows by the request's own GPU time
+    ``step[service, site]``. -1 where the node reaches no such site."""
     n = node.shape[0]
     load = backlog.copy()
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         best = -1
         for s in range(load.shape[0]):
-            if (load[s] < np.inf and path_delay[node[i], s] < np.inf
+            if (load[s] < np.inf and path_delay[node[i], s] < np.inf and serves[svc[i], s]
                     and (best < 0 or load[s] < load[best])):
                 best = s
         out[i] = best
@@ -183,11 +201,15 @@ def least_loaded(snap: Snapshot, batch: Batch) -> I64:
     # the GPU time one more request of each service adds at each site, [services, sites]
     step = per_item_time_s(snap, np.arange(n_svc),
                            np.broadcast_to(np.arange(n_sites), (n_svc, n_sites)))
+    ok = w.svc_site_ok  # type: ignore[attr-defined]
     out = _least_loaded_core(np.ascontiguousarray(w.cell_node[batch.cell], dtype=np.int64),  # type: ignore[attr-defined]
                              np.ascontiguousarray(batch.service, dtype=np.int64),
-                             base, np.ascontiguousarray(step), w.path_delay_s)  # type: ignore[attr-defined]
-    # a cell that reaches no site up: the first site up (the engine drops it: no_route)
-    return np.where(out >= 0, out, int(np.argmax(mask)))  # type: ignore[no-any-return]
+                             base, np.ascontiguousarray(step), w.path_delay_s, ok)  # type: ignore[attr-defined]
+    # a cell that reaches no site up: the first site up that serves the service (the engine
+    # drops it: no_route); none up that does: NO_SITE
+    serving = mask[None, :] & ok
+    first = np.where(serving.any(axis=1), np.argmax(serving, axis=1), NO_SITE)
+    return np.where(out >= 0, out, first[batch.service])  # type: ignore[no-any-return]
 
 
 @register("deadline-aware")
@@ -246,6 +268,7 @@ def deadline_aware(
         np.asarray(snap.site_model_home_rate_per_s, dtype=np.float64),
         w.site_max_wait_s,  # type: ignore[attr-defined]
         np.asarray(snap.site_healthy, dtype=np.bool_),
+        w.svc_site_ok,  # type: ignore[attr-defined]
         np.asarray(snap.site_ai_share, dtype=np.float64),
         w.svc_ul_bits,  # type: ignore[attr-defined]
         w.svc_dl_bits,  # type: ignore[attr-defined]
@@ -329,7 +352,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          ul_spacing, dl_spacing, held, state_bits, site_node, path_links,
                          link_backlog, queue_limit, site_backlog, site_rate, home_rate,
                          max_wait,
-                         healthy, ai_share, ul_bits, dl_bits, svc_model, deadline,
+                         healthy, svc_ok, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
                          active_w, link_t0, decision_s, drx, now, ul_air,
@@ -383,7 +406,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
             backlog[i, j] = site_backlog[st, m]
-            if not healthy[st]:
+            if not healthy[st] or not svc_ok[v, st]:  # (down, or not serving this service)
                 arrive[i, j] = np.inf
                 est[i, j] = np.inf
                 continue
@@ -476,7 +499,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         best_t = est[i, j]
         out[i] = LOCAL if j == k else cand[node[i], j]
         if not np.isfinite(best_t):  # nowhere to go (a service no device may run: on_device)
-            out[i] = REJECT if strict else _first_up(cand[node[i]], healthy)
+            first = _first_up(cand[node[i]], healthy, svc_ok[svc[i]])
+            out[i] = REJECT if strict and first != NO_SITE else first
         elif strict:  # rejected if no candidate meets it even with its batch filled by the
             soonest = est[i, k]  # requests that may go there (as deadline_aware_reference)
             mi = svc_model[svc[i]]
@@ -541,7 +565,8 @@ def deadline_aware_reference(
             shorter = opening
             interval = float(getattr(snap, "decision_interval_s", 0.0))
             if interval > 0.0:
-                up = snap.site_healthy[sites]
+                up = snap.site_healthy[sites] & w.svc_site_ok[  # type: ignore[attr-defined]
+                    batch.service[:, None], sites]
                 offered = np.zeros(w.site_max_batch.shape)  # type: ignore[attr-defined]
                 np.add.at(offered, (sites[up], model[up]), 1.0)
                 others = offered[sites, model] - 1.0  # (a lone request: the whole wait)
@@ -556,19 +581,24 @@ def deadline_aware_reference(
         out[soonest > deadline] = REJECT
     nowhere = ~np.isfinite(best)  # (a service no device may run, on_device: false)
     if nowhere.any():
-        out[nowhere] = REJECT if strict else [_first_up(c, np.asarray(snap.site_healthy))
-                                              for c in sites[nowhere]]
+        up = np.asarray(snap.site_healthy)
+        ok = w.svc_site_ok  # type: ignore[attr-defined]
+        first = np.array([_first_up(c, up, ok[v]) for c, v in zip(
+            sites[nowhere], batch.service[nowhere], strict=True)], dtype=np.int64).reshape(-1)
+        out[nowhere] = np.where(first == NO_SITE, NO_SITE, REJECT) if strict else first
     return out
 
 
 @njit(cache=True)
-def _first_up(cand, healthy):  # pragma: no cover - compiled
+def _first_up(cand, healthy, serves):  # pragma: no cover - compiled
     """Where deadline-aware sends a request that no candidate can serve (every estimate
     infinite: its device may not run it, and each site is down, cut off or behind a transport
     queue over its limit): the first candidate up, where the engine ends it as that place
-    does (``no_route``, ``link_full``); ``NO_SITE`` (``site_failure``) when none is up."""
+    does (``no_route``, ``link_full``; under strict admission it rejects it instead);
+    ``NO_SITE`` (``site_failure``) when none is up (of those that serve the service,
+    ``serves``)."""
     for j in range(cand.shape[0]):
-        if healthy[cand[j]]:
+        if healthy[cand[j]] and serves[cand[j]]:
             return cand[j]
     return NO_SITE
 

@@ -201,6 +201,8 @@ def headline(summary: Mapping[str, Any],
             "late": svc.get("late"),
             "dropped": svc.get("dropped"),
             "hit_ratio": svc.get("hit_ratio"),
+            # (what the verdict judges: requests in flight past their deadline missed)
+            "hit_ratio_with_overdue": svc.get("hit_ratio_with_overdue", svc.get("hit_ratio")),
             "target_hit_ratio": svc.get("target_hit_ratio"),
             "deadline_ms": svc.get("deadline_ms"),
             "p50_ms": lat.get("p50"),
@@ -369,7 +371,8 @@ def read_misses_by_cell(folder: Path, trace: Mapping[str, Any] | None
         return []
     try:
         names = set(pq.read_schema(file).names)
-        cols = [c for c in ("request", "cell", "outcome", "service") if c in names]
+        # (created_s: the warm-up's rows weigh nothing)
+        cols = [c for c in ("request", "cell", "outcome", "service", "created_s") if c in names]
         if "cell" not in names:
             return []
         return misses_by_cell(pq.read_table(file, columns=cols), trace)

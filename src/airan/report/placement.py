@@ -70,7 +70,7 @@ def local_shares(table: pa.Table, trace: Mapping[str, Any] | None = None
             continue
         share = float(wt[here].sum() / wt.sum())
         out[names[k]] = LocalShare(
-            traced=int(mine.sum()),
+            traced=int((wt > 0).sum()),  # (the warm-up's rows weigh nothing)
             requests=share,
             queue=float(q[here].sum() / q.sum()) if q.sum() > 0 else share,
             compute=float(c[here].sum() / c.sum()) if c.sum() > 0 else share,

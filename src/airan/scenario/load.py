@@ -563,10 +563,32 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     _check_faults(s)
     _check_live(s)
     _check_policy_sites(s)
+    _check_site_services(s)
     if gpu_checks:
         check_gpus(s)
     _check_mobility(s)
     _check_transport_hops(s)
+
+
+def _check_site_services(s: Scenario) -> None:
+    """A compute site's ``services`` name services of the scenario; and a service that no site
+    serves must be able to run on its devices (``on_device``), or none of its requests could
+    be answered."""
+    names = [v.name for v in s.services]
+    for c in s.compute_sites:
+        for i, name in enumerate(c.services or []):
+            if name not in names:
+                raise unknown_name("service", name, names,
+                                   field=f"compute_sites[{c.name}].services[{i}]")
+    if s.generated_compute_sites is not None or not s.compute_sites:
+        return  # (generated sites serve every service)
+    served = {name for c in s.compute_sites for name in (c.services or names)}
+    for v in s.services:
+        if v.name not in served and not v.on_device:
+            raise InputError(
+                "no compute site serves this service (their services lists) and it may not "
+                "run on its devices (on_device: false): none of its requests could be answered",
+                field=f"services[{v.name}]", value=v.name)
 
 
 # ---- faults: one check, run here and by the engine (airan.engine.faults) ----------------------
@@ -1827,9 +1849,11 @@ def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
 
 
 def site_memory(s: Scenario, gid: str, batching: Batching, *,
-                mig: bool = False) -> tuple[dict[str, float], float]:
+                mig: bool = False, services: list[str] | None = None
+                ) -> tuple[dict[str, float], float]:
     """What one GPU of type ``gid`` at a compute site with ``batching`` must hold: bytes per
-    model the services use (every site serves every model; :func:`airan.compute.memory.
+    model the services use (those of ``services``, the site's own list; None: every one;
+    :func:`airan.compute.memory.
     model_memory_bytes`: the weights once, a full batch per instance; a service that no fleet
     runs needs none, one with a measured service time its own copy), and the bytes it has
     (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
@@ -1840,6 +1864,8 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
     gpu = load_gpus()[gid]
     models = s.model_catalog()
     run = {name for f in s.fleets for name in f.services}  # a service no fleet runs: no model
+    if services is not None:  # (a site that serves some services holds their models only)
+        run &= set(services)
     # a service with a measured service time runs its own copy of its model (airan.engine.world:
     # a queue and instances of its own, named model@service)
     keys = sorted({v.model if v.service_time is None else f"{v.model}@{v.name}"
@@ -1856,19 +1882,19 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
 def _check_gpu_memory(s: Scenario) -> None:
     """Each compute site's GPU holds every model the services use (:func:`site_memory`)."""
     mig_sites = {site for site, _ in _l1_hosts(s).values()} if s.ai_ran.mode == "mig" else set()
-    sites = [(c.name, f"compute_sites[{c.name}].gpus[0].type", c.gpus[0].type, c.batching)
-             for c in s.compute_sites]
+    sites = [(c.name, f"compute_sites[{c.name}].gpus[0].type", c.gpus[0].type, c.batching,
+              c.services) for c in s.compute_sites]
     g = s.generated_compute_sites
     if g is not None:
         sites += [(f"gpu-{name}", "generated_compute_sites.gpus[0].type", g.gpus[0].type,
-                   g.batching) for name in s.cell_site_names()[:: g.every]]
-    checked: set[tuple[str, int, bool]] = set()
-    for site, field, gid, batching in sites:
-        key = (gid, id(batching), site in mig_sites)
+                   g.batching, None) for name in s.cell_site_names()[:: g.every]]
+    checked: set[tuple[str, int, bool, tuple[str, ...] | None]] = set()
+    for site, field, gid, batching, served in sites:
+        key = (gid, id(batching), site in mig_sites, None if served is None else tuple(served))
         if key in checked:  # (generated sites share one configuration)
             continue
         checked.add(key)
-        need, have = site_memory(s, gid, batching, mig=site in mig_sites)
+        need, have = site_memory(s, gid, batching, mig=site in mig_sites, services=served)
         total = sum(need.values())
         if total > have:
             parts = ", ".join(f"{m} {b / 1e9:.2f}" for m, b in need.items() if b > 0)

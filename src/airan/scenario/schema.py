@@ -529,6 +529,10 @@ class ComputeSite(_Strict):
     gpus: list[GpuGroup] = Field(min_length=1)
     queue_limit: int = Field(1024, ge=1, le=10**9)  # requests waiting, all models (assumption)
     batching: Batching = Batching()
+    # the services it serves (a GPU pool for one model, an operator's console for a stream);
+    # None: every service. No policy places another's request there, and only their models
+    # take its GPUs' memory
+    services: list[str] | None = Field(None, min_length=1)
 
 
 class GeneratedComputeSites(_Strict):
