@@ -127,3 +127,12 @@ def test_the_reports_readers_leave_the_warmup_out(runs, tmp_path) -> None:
     for name, share in shares.items():
         v = warm.summary["services"][name]
         assert share.traced == v["met"] + v["late"]
+
+
+def test_the_planners_commands_take_a_warmup_shorter_than_their_runs() -> None:
+    res = CliRunner().invoke(app, ["max-fleet", "factory", "--fleet", "amr", "--duration",
+                                   "0.5", "--warmup", "0.2", "--max-count", "4"])
+    assert res.exit_code == 0, res.output
+    for cmd in (["max-fleet", "factory", "--fleet", "amr"], ["plan", "factory"]):
+        res = CliRunner().invoke(app, [*cmd, "--duration", "1", "--warmup", "1"])
+        assert res.exit_code == 2 and "option '--warmup'" in res.output, res.output

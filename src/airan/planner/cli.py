@@ -47,6 +47,9 @@ def max_fleet(
         "every service). Default: every service's target_hit_ratio."
     ),
     duration: float = typer.Option(2.0, "--duration", "-d", help="Simulated seconds per run."),
+    warmup: float | None = typer.Option(
+        None, "--warmup", help="Seconds of each run whose requests count in no figure, while "
+        "the queues fill from empty (default: the scenario's engine.warmup_s, 0)."),
     seed: int | None = typer.Option(None, "--seed", "-s", help="First seed (default: the "
                                     "scenario's)."),
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per count; a count must meet "
@@ -68,7 +71,7 @@ def max_fleet(
             raise _option_error("--seeds", "must be at least 1", seeds)
         if not duration > 0:
             raise _option_error("--duration", "must be positive", duration)
-        sc = load_scenario(scenario)
+        sc = _with_warmup(load_scenario(scenario), warmup, duration)
         if policy is not None and not is_known_policy(policy):
             raise _option_error("--policy", f"unknown policy {policy!r}", policy,
                                 policy_names())
@@ -160,6 +163,21 @@ def capacity(
         except OSError as exc:
             _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
         out.print(f"wrote {json_out}", markup=False, soft_wrap=True)
+
+
+def _with_warmup(sc: Any, warmup: float | None, duration_s: float) -> Any:
+    """The scenario with ``--warmup`` as its ``engine.warmup_s`` (every run of the search, and
+    the plan's scenario.yaml, keep it); checked against the runs' ``--duration``."""
+    if warmup is None:
+        warmup = sc.engine.warmup_s
+        if not warmup < duration_s:
+            raise _option_error("--duration", f"must be longer than the scenario's warm-up "
+                                f"(engine.warmup_s {warmup:g} s)", duration_s)
+        return sc
+    if not (math.isfinite(warmup) and 0.0 <= warmup < duration_s):
+        raise _option_error("--warmup", f"must be at least 0 and shorter than a run "
+                            f"(--duration {duration_s:g} s)", warmup)
+    return sc.model_copy(update={"engine": sc.engine.model_copy(update={"warmup_s": warmup})})
 
 
 def _millions(v: float) -> str:
@@ -255,6 +273,9 @@ def plan(
         2.0, "--duration", "-d", help="Simulated seconds per run (short: the planner runs the "
         "twin many times)."
     ),
+    warmup: float | None = typer.Option(
+        None, "--warmup", help="Seconds of each run whose requests count in no figure, while "
+        "the queues fill from empty (default: the scenario's engine.warmup_s, 0)."),
     seed: int | None = typer.Option(None, "--seed", "-s", help="First seed (default: the "
                                     "scenario's)."),
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per build-out; a plan must meet "
@@ -311,7 +332,8 @@ def plan(
                                 ["auto", "greedy", "exact"])
         prices = parse_assignments("--price", price, unit="USD")
         powers = parse_assignments("--power", power, unit="W")
-        sc = load_scenario(scenario, gpu_checks=False)  # its sites' GPUs are replaced
+        sc = _with_warmup(load_scenario(scenario, gpu_checks=False),  # its GPUs are replaced
+                          warmup, duration)
         if fleet_scale != 1.0:
             from airan.api import scale_fleets
 
