@@ -128,3 +128,49 @@ def test_a_service_no_site_serves_and_no_device_may_run_is_an_input_error() -> N
     d["compute_sites"][2]["services"] = ["detect"]
     with pytest.raises(InputError, match="no compute site serves this service"):
         scenario_from_dict(d)
+
+
+def test_cloud_serves_each_service_where_it_can_while_the_cloud_is_down() -> None:
+    """The operator's console (the only cloud-kind site) is down for a while: the detections,
+    which no cloud serves, go on at the nearest site that serves them, and the stream, which
+    a cloud serves, ends site_failure as cloud's requests do with every cloud down (a
+    review: every request of every service was dropped)."""
+    d = _scenario(faults=[{"kind": "site_down", "site": "operator", "start_s": 0.5,
+                           "end_s": 1.0}])
+    s = airan.run(scenario_from_dict(d), policy="cloud", seed=3).summary
+    assert s["services"]["detect"]["dropped"] == 0
+    assert s["services"]["teleop"]["dropped_by_reason"].get("site_failure", 0) > 200
+
+
+def test_deadline_aware_finds_a_serving_cell_site_beyond_the_nearest_eight() -> None:
+    """Ten cell-site GPUs in a row, the farthest the only one serving the stream: every node
+    has it among its candidates (a review: all 300 requests ended site_failure)."""
+    d = _scenario()
+    d["cell_sites"] = [{"name": f"bs-{i}", "position_m": [i * 400, 0], "sectors": 1}
+                       for i in range(10)]
+    d["compute_sites"] = [{"name": f"gpu-{i}", "at": f"bs-{i}", "kind": "cell",
+                           "gpus": [{"type": "L4", "count": 1}],
+                           **({"services": ["teleop"]} if i == 9 else
+                              {"services": ["detect"]})} for i in range(10)]
+    d["nodes"] = [{"name": "agg", "position_m": [1800, 200]}]
+    d["transport"] = {"links": [{"a": f"bs-{i}", "b": "agg", "fiber_km": 2} for i in range(10)]}
+    d["fleets"][0]["area"] = {"center_m": [0, 0], "radius_m": 30}
+    r = airan.run(scenario_from_dict(d), policy="deadline-aware", seed=3)
+    t = r.requests
+    mine = t.filter(pc.equal(t["service"], "teleop"))
+    assert set(mine["placement"].to_pylist()) == {"gpu-9"}
+    assert r.summary["services"]["teleop"]["met"] > 0.9 * mine.num_rows
+
+
+def test_the_envs_action_mask_keeps_each_service_to_the_sites_that_serve_it() -> None:
+    from airan.envs import PlacementEnv
+
+    env = PlacementEnv(scenario_from_dict(_scenario()), duration_s=0.1)
+    env.reset(seed=1)
+    v, site = env.service_names.index("teleop"), env.targets.index("site:gpu-a")
+    assert not env.action_mask[v, site] and env.action_mask[v, env.targets.index("local")]
+    action = np.zeros(len(env.service_names), dtype=np.int64)
+    action[v] = site
+    with pytest.raises(InputError, match="does not serve it") as err:
+        env.step(action)
+    assert err.value.field == "action"

@@ -877,10 +877,13 @@ def build_world(s: Scenario, seed: int) -> World:
         np.asarray(ldel, float), np.asarray(lcap, float), site_node,
         pipelined=s.transport.packet_bytes is not None)
 
-    # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site
+    # candidates per node: the nearest cell-site GPUs by delay, and every edge and cloud site;
+    # and every cell site that serves some services only (its services), which the nearest
+    # eight may leave out for the services it serves
     kinds = np.array([c.kind for c in csites])
-    cell_sites_idx = np.flatnonzero(kinds == "cell")
-    other_idx = np.flatnonzero(kinds != "cell")
+    some_only = np.array([c.services is not None for c in csites], dtype=bool)
+    cell_sites_idx = np.flatnonzero((kinds == "cell") & ~some_only)
+    other_idx = np.flatnonzero((kinds != "cell") | some_only)
     k_near = min(CANDIDATE_CELL_SITES, len(cell_sites_idx))
     site_xy_c = node_xy[site_node] if n_sites else np.zeros((0, 2))
     dist_m = np.hypot(

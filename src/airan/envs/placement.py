@@ -98,6 +98,11 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         #: what an action may name per service, in its order (see the module docstring)
         self.targets: list[str] = ["local", *POLICY_TARGETS,
                                    *(f"site:{name}" for name in self.site_names)]
+        #: [services, targets] which targets each service may take: a site that does not serve
+        #: it (compute_sites[].services) may not (an action mask for an agent)
+        self.action_mask: np.ndarray = np.ones((len(self.service_names), len(self.targets)),
+                                               dtype=bool)
+        self.action_mask[:, len(self.targets) - len(self.site_names):] = w.svc_site_ok
         self._interval_slots = probe.interval_slots
         if step_s is None:
             self._step_slots = probe.interval_slots
@@ -179,6 +184,13 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise InputError(f"must be {len(self.service_names)} integers in "
                              f"0..{len(self.targets) - 1} (one per service: "
                              f"{', '.join(self.service_names)}; env.targets names them)",
+                             field="action", value=a.tolist())
+        wrong = ~self.action_mask[np.arange(len(a)), a.astype(np.int64)]
+        if wrong.any():
+            v = int(np.flatnonzero(wrong)[0])
+            raise InputError(f"service {self.service_names[v]!r} may not go to "
+                             f"{self.targets[int(a[v])]}, which does not serve it "
+                             "(env.action_mask says which targets each service may take)",
                              field="action", value=a.tolist())
         self._action = a.astype(np.int64)
         t0 = eng.now_s

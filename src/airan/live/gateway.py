@@ -462,6 +462,8 @@ class Gateway:
             p = REJECT - 1
         if p >= 0 and not np.isfinite(w.path_delay_s[w.cell_node[cell], p]):
             p = REJECT - 1  # no route
+        elif p >= 0 and not w.svc_site_ok[v, p]:  # a policy of one's own's error (the twin
+            p = REJECT - 1  # fails the run on it): dropped here, the gateway serving on
         self._placement_rates.record(snap.time_s, w.cell_node[[cell]],
                                      np.array([p], dtype=np.int64), w.svc_model[[v]],
                                      arrivals=not retry)

@@ -311,9 +311,11 @@ class LiveRuntime:
         return list(self._world.cell_names)
 
     def _instances_by_file(self, spec: Any) -> dict[str, int]:
-        """The model instances a site (``spec``, its compute site) runs per GPU, by ONNX file."""
+        """The model instances a site (``spec``, its compute site) runs per GPU, by ONNX file
+        (the services it serves: its ``services``; every one without)."""
         return {str(self.models[v.name]): spec.batching.instances_for(v.model)
-                for v in self.scenario.services if v.name in self.models}
+                for v in self.scenario.services if v.name in self.models
+                and (spec.services is None or v.name in spec.services)}
 
     def start(self) -> Deployment:
         """Start every site, then every gateway; wait until all listen; write deployment.json."""
@@ -373,7 +375,9 @@ class LiveRuntime:
                     continue
                 spec = next(c for c in self._compute_sites() if c.name == name)
                 cfg = SiteConfig(
-                    name=name, models=self.models, tenants=self.tenants,
+                    name=name, tenants=self.tenants,
+                    models={k: p for k, p in self.models.items()  # (those it serves)
+                            if spec.services is None or k in spec.services},
                     host="0.0.0.0" if net else self.host,  # every link of its namespace
                     port=_port(live.sites[name]) if self.components is not None else 0,
                     gpus=int(w.site_n_gpus[s]), queue_limit=spec.queue_limit,

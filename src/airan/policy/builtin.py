@@ -100,26 +100,26 @@ def home_sites(w: Any) -> I64:
 def _nearest(snap: Snapshot, batch: Batch, kinds: tuple[str, ...] | None, what: str) -> I64:
     """The nearest healthy site of ``kinds``; REJECT while every one of them is down. Where
     sites serve only some services (their ``services``): for each service, the nearest of
-    those kinds that serves it, else of any kind; NO_SITE while none serving it is up."""
+    those kinds that serves it (NO_SITE while each of them is down), or, where no site of those
+    kinds serves it, the nearest site that does."""
     w = world_of(snap)
     mask = _sites(snap, kinds)
-    if not mask.any():
-        if not _sites(snap, kinds, healthy_only=False).any():
-            raise InputError(f"this policy needs at least one {what} compute site",
-                             field="policy")
-        return np.full(len(batch), REJECT, dtype=np.int64)  # every such site is down now
+    of_kinds = _sites(snap, kinds, healthy_only=False)
+    if not of_kinds.any():
+        raise InputError(f"this policy needs at least one {what} compute site", field="policy")
     node = w.cell_node[batch.cell]  # type: ignore[attr-defined]
     ok = w.svc_site_ok  # type: ignore[attr-defined]
     if ok.all():
+        if not mask.any():
+            return np.full(len(batch), REJECT, dtype=np.int64)  # every such site is down now
         site = _nearest_by_node(w, mask)[node]
         # a node that reaches no allowed site: the first allowed one (the engine: no_route)
         return np.where(site >= 0, site, int(np.argmax(mask)))
     out = np.empty(len(batch), dtype=np.int64)
     for v in np.unique(batch.service):
         mine = batch.service == v
-        serving = mask & ok[v]
-        if not serving.any():  # none of these kinds serves it: the nearest that does
-            serving = _sites(snap, None) & ok[v]
+        # (none of these kinds serves it, up or down: the nearest site that does)
+        serving = (mask if (of_kinds & ok[v]).any() else _sites(snap, None)) & ok[v]
         if not serving.any():
             out[mine] = NO_SITE  # (every site that serves it is down)
             continue

@@ -849,13 +849,16 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                     "(Table 7.4.1-1): the radio takes these devices at that height (aerial "
                     "UEs, TR 36.777, are not modelled)", file=label, field=field, value=h)))
                 break
-    deadline_ms: dict[str, list[tuple[float, str]]] = {v.model: [] for v in s.services}
-    for v in s.services:
-        deadline_ms[v.model].append((v.deadline_ms, v.name))
-    sites = [(f"compute_sites[{c.name}].batching", c.batching) for c in s.compute_sites]
+    sites = [(f"compute_sites[{c.name}].batching", c.batching, c.services)
+             for c in s.compute_sites]
     if s.generated_compute_sites is not None:
-        sites.append(("generated_compute_sites.batching", s.generated_compute_sites.batching))
-    for field, b in sites:
+        sites.append(("generated_compute_sites.batching", s.generated_compute_sites.batching,
+                      None))
+    for field, b, served in sites:
+        deadline_ms: dict[str, list[tuple[float, str]]] = {}
+        for v in s.services:  # (the services the site serves: its services, or every one)
+            if served is None or v.name in served:
+                deadline_ms.setdefault(v.model, []).append((v.deadline_ms, v.name))
         for model, services in deadline_ms.items():
             max_batch, wait_ms = b.for_model(model)
             tight = min(services)
