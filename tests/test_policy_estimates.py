@@ -84,7 +84,11 @@ def test_least_loaded_breaks_ties_to_the_lower_site_and_skips_sites_out_of_reach
 
     step = np.array([[0.1, 0.1, 0.1]])
     reach = np.array([[1e-3, 1e-3, 1e-3], [np.inf, 1e-3, 1e-3]])
-    core = _least_loaded_core
+    serves = np.ones((1, 3), dtype=np.bool_)  # (every site serves the service)
+
+    def core(*args: np.ndarray) -> np.ndarray:
+        return _least_loaded_core(*args, serves)  # type: ignore[no-any-return]
+
     three = np.zeros(3, dtype=np.int64)
     assert core(three, three, np.full(3, 1.0), step, reach).tolist() == [0, 1, 2]
     assert core(three + 1, three, np.full(3, 1.0), step, reach).tolist() == [1, 2, 1]
@@ -92,6 +96,9 @@ def test_least_loaded_breaks_ties_to_the_lower_site_and_skips_sites_out_of_reach
                 reach).tolist() == [0]
     assert core(three[:1] + 1, three[:1], np.array([1.0, np.inf, np.inf]), step,
                 reach).tolist() == [-1]
+    # nor a site that does not serve the request's service (compute_sites[].services)
+    assert _least_loaded_core(three, three, np.full(3, 1.0), step, reach,
+                              np.array([[False, True, True]])).tolist() == [1, 2, 1]
 
 
 def test_a_snapshot_free_policy_decides_like_any_other_when_devices_move() -> None:
