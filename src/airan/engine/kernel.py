@@ -2830,9 +2830,30 @@ def create(W, S, t, flow, place):
         if W.first_grant_bits > 0.0 and not W.configured_grant:
             S.ue_first_grant[d] = 1  # the SR's grant, sized without the buffer's report
         _set_add(S.act_ul, S.act_ul_pos, C_ACT_UL, S.ctr, d)
+    elif W.svc_ul_priority[S.rq_i[S.ue_ul_tail[d], I_SVC]] > W.svc_ul_priority[v]:
+        _ul_insert(W, S, d, r, W.svc_ul_priority[v])  # ahead of a lower priority's
+        return
     else:
         S.rq_i[S.ue_ul_tail[d], I_NEXT] = r
     S.ue_ul_tail[d] = r
+
+
+@njit(cache=True)
+def _ul_insert(W, S, d, r, prio):
+    """Put request ``r`` of uplink priority ``prio`` into device ``d``'s buffer ahead of the
+    first request of a lower priority (a larger number; the buffer's tail is one), the one
+    being sent included: a grant serves the logical channels in priority order (TS 38.321
+    5.4.3.1), and the rest of an RLC SDU begun waits as a segment."""
+    prev = -1
+    x = S.ue_ul_head[d]
+    while x >= 0 and W.svc_ul_priority[S.rq_i[x, I_SVC]] <= prio:
+        prev = x
+        x = S.rq_i[x, I_NEXT]
+    S.rq_i[r, I_NEXT] = x
+    if prev < 0:
+        S.ue_ul_head[d] = r
+    else:
+        S.rq_i[prev, I_NEXT] = r
 
 
 @njit(cache=True)

@@ -54,6 +54,7 @@ _KW_FIELDS = [
     "svc_ul_bits",
     "svc_dl_bits",
     "svc_state_bits",
+    "svc_ul_priority",
     "path_delay_s",
     "model_dist",
     "svc_local_dist",

@@ -783,6 +783,11 @@ class Service(_Strict):
     # teleoperation stream to a remote operator, a model no device can hold); a policy's
     # placement of one of its requests on the device is then dropped (not_on_device)
     on_device: bool = True
+    # its logical channel's priority in the device's uplink buffer (TS 38.331
+    # LogicalChannelConfig priority, 1 first .. 16 last; TS 38.321 5.4.3.1 serves a grant in
+    # that order): a request goes ahead of those of a lower priority still waiting, the one
+    # being sent included (RLC segments it). None: 16, every service alike (one FIFO)
+    ul_priority: int | None = Field(None, ge=1, le=16)
 
     @model_validator(mode="after")
     def _jitter_within_a_period(self) -> Service:

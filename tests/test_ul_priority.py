@@ -1,0 +1,70 @@
+"""A service's uplink priority (``ul_priority``, TS 38.331 LogicalChannelConfig priority): a
+device's grant serves its buffer in priority order (TS 38.321 5.4.3.1), so a robot's obstacle
+detections go ahead of its teleoperation video instead of queueing behind it (a warehouse
+robot maker's review: detections met 85% on the robots that also streamed, 99.95% on the
+others). Without priorities, or with equal ones, the buffer is the FIFO it always was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.scenario import scenario_from_dict
+
+
+def _scenario(priorities: tuple[int | None, int | None]) -> dict[str, Any]:
+    """factory's 40 AMRs each detecting (30 kB at 15 Hz) and streaming video (40 kB at 30
+    Hz) over four indoor cells: the uplink runs full, so each robot's buffer holds both."""
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["fleets"] = [f for f in d["fleets"] if f["name"] == "amr"]
+    d["fleets"][0]["services"] = ["detect", "teleop"]
+    d["services"] = [
+        {"name": "detect", "model": "yolov8s", "rate_hz": 15, "ul_kb": 30, "dl_kb": 0.5,
+         "deadline_ms": 60, "ul_priority": priorities[0]},
+        {"name": "teleop", "model": "resnet50", "rate_hz": 30, "ul_kb": 40, "dl_kb": 0.1,
+         "deadline_ms": 150, "on_device": False, "ul_priority": priorities[1],
+         "service_time": {"dist": "fixed", "mean_ms": 0.01}}]
+    return d
+
+
+def _run(priorities: tuple[int | None, int | None]) -> dict[str, Any]:
+    return airan.run(scenario_from_dict(_scenario(priorities)), policy="nearest-edge",
+                     duration_s=2.0, seed=1).summary
+
+
+@pytest.fixture(scope="module")
+def fifo() -> dict[str, Any]:
+    return _run((None, None))
+
+
+def test_a_higher_priority_service_goes_ahead_in_the_devices_uplink_buffer(fifo) -> None:
+    first = _run((1, 2))
+    d0, d1 = fifo["services"]["detect"], first["services"]["detect"]
+    t0, t1 = fifo["services"]["teleop"], first["services"]["teleop"]
+    assert fifo["cells"]["max_prb_utilization_ul"] > 0.95  # (a full uplink: buffers queue)
+    assert d1["breakdown_ms"]["ul_wait"] < 0.1 * d0["breakdown_ms"]["ul_wait"]
+    assert d1["hit_ratio"] > d0["hit_ratio"] + 0.5
+    assert t1["breakdown_ms"]["ul_wait"] > t0["breakdown_ms"]["ul_wait"]  # it waits instead
+    for s in (fifo, first):
+        r = s["requests"]
+        assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+
+
+def test_equal_priorities_are_the_fifo_without_them(fifo) -> None:
+    same = _run((5, 5))
+    for key in ("requests", "services"):
+        assert {k: v for k, v in same[key].items()} == fifo[key]
+
+
+def test_a_priority_outside_ts_38_331s_range_is_an_input_error(tmp_path) -> None:
+    import yaml
+
+    d = _scenario((0, 2))
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2 and "services[detect].ul_priority" in " ".join(res.output.split())
