@@ -136,3 +136,13 @@ def test_the_planners_commands_take_a_warmup_shorter_than_their_runs() -> None:
     for cmd in (["max-fleet", "factory", "--fleet", "amr"], ["plan", "factory"]):
         res = CliRunner().invoke(app, [*cmd, "--duration", "1", "--warmup", "1"])
         assert res.exit_code == 2 and "option '--warmup'" in res.output, res.output
+
+
+def test_a_scenarios_warmup_as_long_as_its_duration_is_an_input_error() -> None:
+    from airan.scenario import scenario_from_dict
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["duration_s"], d.setdefault("engine", {})["warmup_s"] = 2.0, 2.0
+    with pytest.raises(InputError, match="shorter than the run's duration_s") as err:
+        scenario_from_dict(d)
+    assert err.value.field == "engine.warmup_s"

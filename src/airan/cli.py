@@ -41,6 +41,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     out,
     reader_may_leave,
     scale_suffix,
+    with_warmup,
 )
 from airan.report.rundir import jsonable
 from airan.version import airan_version
@@ -865,10 +866,8 @@ def compare(
         from airan.report.compare import run_comparison
         from airan.scenario import load_scenario
 
-        sc = load_scenario(scenario)
-        if warmup is not None:  # (the comparison's scenario.yaml keeps it: a rerun has it)
-            sc = sc.model_copy(update={"engine": sc.engine.model_copy(
-                update={"warmup_s": warmup})})
+        # (the comparison's scenario.yaml keeps the warm-up: a rerun has it)
+        sc = with_warmup(load_scenario(scenario), warmup, duration)
         given = _given_options(seed=seed, duration=duration, fleet_scale=fleet_scale,
                                warmup=warmup)
         given["policies"] = given["policy"] = "--policies"

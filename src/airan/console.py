@@ -527,3 +527,21 @@ def check_writable(path: Path, option: str = "--out", *, is_file: bool = False) 
                             str(path)) from None
     os.close(fd)
     os.unlink(probe)
+
+
+def with_warmup(sc: Any, warmup: float | None, duration_s: float | None) -> Any:
+    """The scenario with ``--warmup`` as its ``engine.warmup_s`` (every run of a comparison or a
+    search, and the scenario file each writes, keep it), checked against the runs'
+    ``--duration`` (the scenario's ``duration_s`` where None)."""
+    if duration_s is None:
+        duration_s = sc.duration_s
+    if warmup is None:
+        warmup = sc.engine.warmup_s
+        if not warmup < duration_s:
+            raise _option_error("--duration", f"must be longer than the scenario's warm-up "
+                                f"(engine.warmup_s {warmup:g} s)", duration_s)
+        return sc
+    if not (math.isfinite(warmup) and 0.0 <= warmup < duration_s):
+        raise _option_error("--warmup", f"must be at least 0 and shorter than a run "
+                            f"({duration_s:g} s)", warmup)
+    return sc.model_copy(update={"engine": sc.engine.model_copy(update={"warmup_s": warmup})})

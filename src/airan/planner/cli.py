@@ -27,6 +27,7 @@ from airan.console import (
     check_writable,
     err,
     out,
+    with_warmup,
 )
 
 
@@ -71,7 +72,7 @@ def max_fleet(
             raise _option_error("--seeds", "must be at least 1", seeds)
         if not duration > 0:
             raise _option_error("--duration", "must be positive", duration)
-        sc = _with_warmup(load_scenario(scenario), warmup, duration)
+        sc = with_warmup(load_scenario(scenario), warmup, duration)
         if policy is not None and not is_known_policy(policy):
             raise _option_error("--policy", f"unknown policy {policy!r}", policy,
                                 policy_names())
@@ -163,21 +164,6 @@ def capacity(
         except OSError as exc:
             _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
         out.print(f"wrote {json_out}", markup=False, soft_wrap=True)
-
-
-def _with_warmup(sc: Any, warmup: float | None, duration_s: float) -> Any:
-    """The scenario with ``--warmup`` as its ``engine.warmup_s`` (every run of the search, and
-    the plan's scenario.yaml, keep it); checked against the runs' ``--duration``."""
-    if warmup is None:
-        warmup = sc.engine.warmup_s
-        if not warmup < duration_s:
-            raise _option_error("--duration", f"must be longer than the scenario's warm-up "
-                                f"(engine.warmup_s {warmup:g} s)", duration_s)
-        return sc
-    if not (math.isfinite(warmup) and 0.0 <= warmup < duration_s):
-        raise _option_error("--warmup", f"must be at least 0 and shorter than a run "
-                            f"(--duration {duration_s:g} s)", warmup)
-    return sc.model_copy(update={"engine": sc.engine.model_copy(update={"warmup_s": warmup})})
 
 
 def _millions(v: float) -> str:
@@ -332,7 +318,7 @@ def plan(
                                 ["auto", "greedy", "exact"])
         prices = parse_assignments("--price", price, unit="USD")
         powers = parse_assignments("--power", power, unit="W")
-        sc = _with_warmup(load_scenario(scenario, gpu_checks=False),  # its GPUs are replaced
+        sc = with_warmup(load_scenario(scenario, gpu_checks=False),  # its GPUs are replaced
                           warmup, duration)
         if fleet_scale != 1.0:
             from airan.api import scale_fleets

@@ -564,6 +564,10 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     _check_live(s)
     _check_policy_sites(s)
     _check_site_services(s)
+    if s.engine.warmup_s >= s.duration_s:  # (a run of its own duration would count nothing)
+        raise InputError(f"must be shorter than the run's duration_s ({s.duration_s:g} s): "
+                         "the requests created in the warm-up count in no figure",
+                         field="engine.warmup_s", value=s.engine.warmup_s)
     if gpu_checks:
         check_gpus(s)
     _check_mobility(s)
