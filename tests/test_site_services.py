@@ -174,3 +174,21 @@ def test_the_envs_action_mask_keeps_each_service_to_the_sites_that_serve_it() ->
     with pytest.raises(InputError, match="does not serve it") as err:
         env.step(action)
     assert err.value.field == "action"
+
+
+def test_validation_reads_only_the_sites_that_serve_a_service() -> None:
+    """The stream served only at the operator's CPU: its deadline is checked against that
+    site's time, not the L4's or the L40S's that never run it (and a batching wait at a site
+    that does not serve a service says nothing about its deadline)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _scenario()
+    d["compute_sites"][1]["services"] = ["detect"]  # (the regional L40S: detections only)
+    d["services"][1].pop("service_time")  # resnet50's roofline: 5.2 ms on the CPU, 0.46 on
+    d["services"][1]["deadline_ms"] = 5  # an L40S, 0.36 on an L4
+    d["compute_sites"][2]["batching"] = {"max_batch": 4, "max_wait_ms": 100}
+    said = scenario_warnings(scenario_from_dict(d))
+    assert [w for w in said if "services[teleop].deadline_ms" in w
+            and "no request can meet it" in w]
+    assert not [w for w in said if "compute_sites[operator].batching.max_wait_ms" in w
+                and "'detect'" in w]

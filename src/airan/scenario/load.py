@@ -1166,9 +1166,11 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     return out
 
 
-def _site_gpu_types(s: Scenario) -> set[str]:
-    """The GPU types of the compute sites, listed and generated."""
-    out = {g.type for c in s.compute_sites for g in c.gpus}
+def _site_gpu_types(s: Scenario, service: str | None = None) -> set[str]:
+    """The GPU types of the compute sites, listed and generated (those that serve ``service``
+    where given: a listed site's ``services``)."""
+    out = {g.type for c in s.compute_sites for g in c.gpus
+           if service is None or c.services is None or service in c.services}
     if s.generated_compute_sites is not None:
         out |= {g.type for g in s.generated_compute_sites.gpus}
     return out
@@ -1253,7 +1255,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         return measured * least
 
     out: dict[str, float] = {}
-    site_gpus = _site_gpu_types(s)
+    site_gpus = _site_gpu_types(s, service.name)  # (the sites that serve it)
     same = given is not None and (st is None or st.measured_on is None)  # on every GPU alike
     if same and site_gpus:
         out["any compute site's GPU"] = at(sorted(site_gpus)[0], False)
@@ -1318,7 +1320,6 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
     models = s.model_catalog()
     out = []
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
-    site_gpus = _site_gpu_types(s)
     for v in s.services:
         if v.model not in models:
             continue
@@ -1338,7 +1339,8 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
             continue
         field = f"services[{v.name}].service_time"
         base = models[v.model]
-        ref = [st.measured_on] if st.measured_on is not None else sorted(site_gpus)
+        ref = ([st.measured_on] if st.measured_on is not None
+               else sorted(_site_gpu_types(s, v.name)))  # (the sites that serve it)
         # the smallest batch measured (a table's first size; else 1) against the same batch
         # at the GPU's peak
         cat = st.as_catalog()
@@ -1413,13 +1415,13 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
     gpus = load_gpus()
     models = s.model_catalog()
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
-    sites: list[tuple[str, str, Any, set[str]]] = [
-        (f"compute_sites[{c.name}].batching", c.name, c.batching, {g.type for g in c.gpus})
-        for c in s.compute_sites]
+    sites: list[tuple[str, str, Any, set[str], list[str] | None]] = [
+        (f"compute_sites[{c.name}].batching", c.name, c.batching, {g.type for g in c.gpus},
+         c.services) for c in s.compute_sites]
     g = s.generated_compute_sites
     if g is not None:
         sites.append(("generated_compute_sites.batching", "the generated sites", g.batching,
-                      {x.type for x in g.gpus}))
+                      {x.type for x in g.gpus}, None))
     # under ai_ran mig, a site that runs its cells' L1 runs AI on its MIG instance, at the
     # instance's roofline (a measured time over its share of the SMs), as the engine does
     mig = s.ai_ran.mode == "mig"
@@ -1432,7 +1434,9 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
         spec = models[v.model] if st is None else models[v.model].model_copy(
             update={"service_time_ms": st.as_catalog()})
         deadline_s = v.deadline_ms * 1e-3
-        for field, name, batching, types in sites:
+        for field, name, batching, types, served in sites:
+            if served is not None and v.name not in served:
+                continue  # (a site that does not serve it)
             mb = batching.for_model(v.model)[0]
             sliced = mig and (name in hosts or name == "the generated sites")
             for gpu in sorted(types) if mb > 1 else []:
@@ -1589,13 +1593,14 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
 def _queue_limit_warnings(s: Scenario, label: str | None) -> list[str]:
     """A compute site whose queue limit is below a served model's ``max_batch`` (see
     :func:`scenario_warnings`)."""
-    models = sorted({v.model for v in s.services})
     sites: list[tuple[str, Any]] = [(f"compute_sites[{c.name}]", c) for c in s.compute_sites]
     if s.generated_compute_sites is not None:
         sites.append(("generated_compute_sites", s.generated_compute_sites))
     out = []
     for field, c in sites:
-        batch, model = max((c.batching.for_model(m)[0], m) for m in models) if models else (0, "")
+        served = getattr(c, "services", None)  # (a listed site's: the models it serves)
+        mine = sorted({v.model for v in s.services if served is None or v.name in served})
+        batch, model = max((c.batching.for_model(m)[0], m) for m in mine) if mine else (0, "")
         if c.queue_limit < batch:
             out.append(str(InputError(
                 f"queue_limit {c.queue_limit} is below {model}'s max_batch {batch}: the request "
