@@ -10,8 +10,9 @@ arrive meanwhile, and for those a fault gives back.
   :attr:`PlacementEnv.targets`: ``local`` (the device), a built-in policy (``nearest-edge``,
   ``least-loaded``, ``cloud``, ``deadline-aware``, each deciding that service's requests as it
   would), or one compute site, ``site:<name>`` (a request whose cell has no path to it drops,
-  ``no_route``). The same built-in for every service is that policy's run, request for
-  request.
+  ``no_route``; :attr:`PlacementEnv.action_mask` is False for a site that does not serve the
+  service, whose action is an input error). The same built-in for every service is that
+  policy's run, request for request.
 - **Observation** (``Dict``): ``time_s``; per site ``site_backlog_s`` (the wait before a new
   request would start there, capped at :data:`BACKLOG_CAP_S`, the cap also for a site that is
   down), ``site_queue`` (requests waiting there) and ``site_healthy``; per site and model
