@@ -173,6 +173,18 @@ def test_the_engine_decides_as_the_policy_does_with_drx_per_fleet() -> None:
     assert seen["local"] > 0 and seen["requests"] - seen["local"] > 0
 
 
+def test_the_engine_decides_as_the_policy_does_under_uplink_priorities() -> None:
+    """Robots whose buffers hold video (priority 2) behind detections (priority 1): both
+    paths queue each upload where the grant serves it, and decide the same."""
+    from test_ul_priority import _scenario
+
+    sc = scenario_from_dict(_scenario((1, 2)))
+    seen = _engine_decides_as_the_policy(sc, duration_s=1.0)
+    assert seen["requests"] > 1000
+    seen = _compare_on_run(sc, strict=False, duration_s=1.0)
+    assert seen["requests"] > 1000
+
+
 def test_the_engine_decides_strict_admission_under_overload_as_the_policy_does() -> None:
     data = load_scenario("factory").model_dump(mode="json")
     for svc in data["services"]:

@@ -49,17 +49,20 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     node = np.empty(n, dtype=np.int64)
     fleet = np.empty(n, dtype=np.int64)
     bits = np.empty(n)
+    prio = np.empty(n, dtype=np.int64)
     for i in range(n):
         node[i] = W.cell_node[W.dev_cell[dev[i]]]
         fleet[i] = W.dev_fleet[dev[i]]
         bits[i] = W.svc_ul_bits[svc[i]]
-    # Snapshot.ul_time_s (Engine._ul_time_s under NR)
-    ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction)
+        prio[i] = W.svc_ul_priority[svc[i]]
+    # Snapshot.ul_time_s (Engine._ul_time_s under NR), each behind what goes ahead of it
+    ul_time = K._ul_times_s(W, S, dev, bits, ul_fraction, prio)
+    ahead = K._ul_bits_ahead_of(W, S, dev, prio)  # Snapshot.ul_backlog_bits(services=)
     ul_air = np.empty(n)  # policy.base.upload_air_s: its own share of ul_time (nr)
     for i in range(n):
-        share = bits[i] / (S.ue_ul_bits[dev[i]] + bits[i]) if bits[i] > 0.0 else 0.0
+        share = bits[i] / (ahead[i] + bits[i]) if bits[i] > 0.0 else 0.0
         ul_air[i] = ul_time[i] * share
-    ul_round = K._report_rounds_s(W, S, dev, bits, report_round_s)  # .ul_report_round_s
+    ul_round = K._report_rounds_s(W, S, dev, bits, report_round_s, prio)  # .ul_report_round_s
     for i in range(n):  # + Snapshot.link_wait_s (policy.base.ul_delay_s)
         ul_round[i] = max(S.ue_dl_hold[dev[i]] - now, 0.0) + ul_round[i]
     dl_rate = K._dl_rates_bps(W, S, dev, dl_fraction)  # Snapshot.dl_rate_bps under NR

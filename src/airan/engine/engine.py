@@ -604,8 +604,19 @@ class Engine:
             return np.zeros(len(self.world.link_cap_bps)), none, none
         return K.pending_moves(self._kw, self._sref)  # type: ignore[no-any-return]
 
-    def _ul_backlog_bits(self, devices: np.ndarray) -> np.ndarray:
-        """Bits waiting in each device's uplink buffer now, which a new request queues behind."""
+    def _ul_priorities(self, devices: np.ndarray, services: np.ndarray | None) -> np.ndarray:
+        """Each upload's uplink priority (``ul_priority``): its service's, or the scenario's
+        lowest where no service is given (everything in the buffer goes ahead of it)."""
+        prio = self.world.svc_ul_priority
+        if services is None:
+            return np.full(len(devices), int(prio.max(initial=16)), dtype=np.int64)
+        return np.ascontiguousarray(prio[services], dtype=np.int64)
+
+    def _ul_backlog_bits(self, devices: np.ndarray,
+                         services: np.ndarray | None = None) -> np.ndarray:
+        """Bits waiting in each device's uplink buffer now, which a new request queues behind;
+        with ``services``, only those a request of each service would wait behind (its
+        ``ul_priority`` or a higher one's: ``kernel.ul_bits_ahead_of``)."""
         w = self.world
         if w.radio_model == 1:  # ideal: nothing waits but across a handover, which holds no bits
             return np.zeros(len(devices))
@@ -613,20 +624,27 @@ class Engine:
             sends_from = np.maximum(self._st.ue_ul_elig[devices], self.now_s)
             busy_s = np.maximum(self._st.ue_ul_free[devices] - sends_from, 0.0)
             return busy_s * w.fixed_ul_bps  # type: ignore[no-any-return]
-        return self._st.ue_ul_bits[devices]  # type: ignore[no-any-return]
+        if services is None:
+            return self._st.ue_ul_bits[devices]  # type: ignore[no-any-return]
+        devices = np.ascontiguousarray(devices, dtype=np.int64)
+        return K.ul_bits_ahead_of(  # type: ignore[no-any-return]
+            self._kw, self._sref, devices, self._ul_priorities(devices, services))
 
-    def _ul_time_s(self, devices: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """Expected time to send ``bits`` more from each device now, after its buffer: the
-        cell shared as processor sharing with the UEs that have data (``kernel.ul_times_s``)."""
+    def _ul_time_s(self, devices: np.ndarray, bits: np.ndarray,
+                   services: np.ndarray | None = None) -> np.ndarray:
+        """Expected time to send ``bits`` more from each device now, after its buffer (with
+        ``services``, what goes ahead of each service's upload): the cell shared as processor
+        sharing with the UEs that have data (``kernel.ul_times_s``)."""
         w = self.world
         bits = np.asarray(bits, dtype=np.float64)
         if w.radio_model == 1:
             return np.zeros(len(devices))
-        if w.radio_model == 2:
+        if w.radio_model == 2:  # (the fixed link sends in turn, whatever the priority)
             return (self._ul_backlog_bits(devices) + bits) / w.fixed_ul_bps  # type: ignore[no-any-return]
         devices = np.ascontiguousarray(devices, dtype=np.int64)
         return K.ul_times_s(  # type: ignore[no-any-return]
-            self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction)
+            self._kw, self._sref, devices, np.ascontiguousarray(bits), self._ul_slot_fraction,
+            self._ul_priorities(devices, services))
 
     def _link_wait_s(self, devices: np.ndarray) -> np.ndarray:
         """How long each device's radio link stays interrupted from now (s; world.hold_link
@@ -634,16 +652,19 @@ class Engine:
         own SR and grant)."""
         return np.maximum(self._st.ue_dl_hold[devices] - self.now_s, 0.0)  # type: ignore[no-any-return]
 
-    def _ul_report_round_s(self, devices: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    def _ul_report_round_s(self, devices: np.ndarray, bits: np.ndarray,
+                           services: np.ndarray | None = None) -> np.ndarray:
         """The buffer status report's round each upload of ``bits`` adds now
         (``radio.first_grant_bytes``, ``nr.report_round_s``): where the device waits for its
         SR's grant (an empty buffer, or one the SR's grant has not served yet) and the grant
-        cannot carry its buffer and the upload."""
+        cannot carry the upload and what goes ahead of it (with ``services``, by priority)."""
         if self._report_round_s <= 0.0:
             return np.zeros(len(devices))
+        devices = np.ascontiguousarray(devices, dtype=np.int64)
         return K.report_rounds_s(  # type: ignore[no-any-return]
-            self._kw, self._sref, np.ascontiguousarray(devices, dtype=np.int64),
-            np.ascontiguousarray(bits, dtype=np.float64), self._report_round_s)
+            self._kw, self._sref, devices,
+            np.ascontiguousarray(bits, dtype=np.float64), self._report_round_s,
+            self._ul_priorities(devices, services))
 
     def _ul_tx_w(self, devices: np.ndarray) -> np.ndarray:
         """A device's power while it sends now (W), as the kernel books it: under NR its

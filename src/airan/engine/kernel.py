@@ -788,19 +788,59 @@ def _dl_rates_bps(W, S, devices, dl_fraction):
 
 
 @njit(cache=True)
-def _report_rounds_s(W, S, devices, bits, round_s):
-    """The buffer status report's round (``round_s``) each upload of ``bits`` adds now, where
-    the device waits for its SR's grant (an empty buffer, or one the SR's grant has not served
-    yet) and that grant (``radio.first_grant_bytes``) cannot carry its buffer and the upload;
-    0 elsewhere; for policies."""
+def _lowest_ul_priority(W):
+    """The largest uplink priority number of the scenario's services (the last served)."""
+    low = 0
+    for v in range(W.svc_ul_priority.shape[0]):
+        low = max(low, W.svc_ul_priority[v])
+    return low
+
+
+@njit(cache=True)
+def _ul_bits_ahead(W, S, d, prio, lowest):
+    """Bits in device ``d``'s uplink buffer that a new request of uplink priority ``prio``
+    would wait behind: those of its priority or a higher one (a smaller or equal number), as
+    :func:`_ul_insert` queues it (TS 38.321 5.4.3.1); the whole buffer where ``prio`` is the
+    ``lowest`` of the scenario (every service's where all priorities are equal)."""
+    if prio >= lowest:
+        return S.ue_ul_bits[d]
+    ahead = 0.0
+    x = S.ue_ul_head[d]
+    while x >= 0:
+        if W.svc_ul_priority[S.rq_i[x, I_SVC]] <= prio:
+            ahead += S.rq_f[x, REM_BITS]
+        x = S.rq_i[x, I_NEXT]
+    return ahead
+
+
+@njit(cache=True)
+def _ul_bits_ahead_of(W, S, devices, prio):
+    """:func:`_ul_bits_ahead` for each device and priority; for policies."""
+    lowest = _lowest_ul_priority(W)
+    out = np.empty(devices.shape[0])
+    for i in range(devices.shape[0]):
+        out[i] = _ul_bits_ahead(W, S, devices[i], prio[i], lowest)
+    return out
+
+
+@njit(cache=True)
+def _report_rounds_s(W, S, devices, bits, round_s, prio):
+    """The buffer status report's round (``round_s``) each upload of ``bits`` (of uplink
+    priority ``prio``) adds now, where the device waits for its SR's grant (an empty buffer,
+    or one the SR's grant has not served yet) and that grant (``radio.first_grant_bytes``)
+    cannot carry the upload and what goes ahead of it (:func:`_ul_bits_ahead`); 0 elsewhere;
+    for policies."""
     out = np.zeros(devices.shape[0])
     if round_s <= 0.0:
         return out
+    lowest = _lowest_ul_priority(W)
     for i in range(devices.shape[0]):
         held = S.ue_ul_bits[devices[i]]
         waiting = held <= 0.0 or S.ue_first_grant[devices[i]] == 1
-        if waiting and held + bits[i] > W.first_grant_bits:
-            out[i] = round_s
+        if waiting:
+            ahead = _ul_bits_ahead(W, S, devices[i], prio[i], lowest)
+            if ahead + bits[i] > W.first_grant_bits:
+                out[i] = round_s
     return out
 
 
@@ -822,9 +862,10 @@ def _ul_tx_w(W, S, devices, n_active):
 
 
 @njit(cache=True)
-def _ul_times_s(W, S, devices, bits, ul_fraction):
-    """Expected time for each device to send ``bits`` more on its uplink, after what its buffer
-    holds, sharing its cell with the other UEs that have data as processor sharing.
+def _ul_times_s(W, S, devices, bits, ul_fraction, prio):
+    """Expected time for each device to send ``bits`` more on its uplink (of uplink priority
+    ``prio``), after what its buffer holds ahead of them (:func:`_ul_bits_ahead`), sharing its
+    cell with the other UEs that have data as processor sharing.
 
     Under an equal share of the PRBs, a UE's B bits have left once every other UE of the cell
     has sent min(its backlog, B) as well: T = (B + sum_j min(b_j, B)) / R, with R the device's
@@ -866,11 +907,12 @@ def _ul_times_s(W, S, devices, bits, ul_fraction):
         g = of[i]
         members[fill[g]] = act[i]
         fill[g] += 1
+    lowest = _lowest_ul_priority(W)
     out = np.empty(devices.shape[0])
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
-        mine = S.ue_ul_bits[d] + bits[i]
+        mine = _ul_bits_ahead(W, S, d, prio[i], lowest) + bits[i]
         ahead = mine
         g = group[c] - 1
         if g >= 0:
@@ -3264,8 +3306,13 @@ def dl_rates_bps(W, S, devices, dl_fraction):
 
 
 @njit(cache=True)
-def report_rounds_s(W, S, devices, bits, round_s):
-    return _report_rounds_s(borrow(W), borrow(S), devices, bits, round_s)
+def report_rounds_s(W, S, devices, bits, round_s, prio):
+    return _report_rounds_s(borrow(W), borrow(S), devices, bits, round_s, prio)
+
+
+@njit(cache=True)
+def ul_bits_ahead_of(W, S, devices, prio):
+    return _ul_bits_ahead_of(borrow(W), borrow(S), devices, prio)
 
 
 @njit(cache=True)
@@ -3274,5 +3321,5 @@ def ul_tx_w(W, S, devices, n_active):
 
 
 @njit(cache=True)
-def ul_times_s(W, S, devices, bits, ul_fraction):
-    return _ul_times_s(borrow(W), borrow(S), devices, bits, ul_fraction)
+def ul_times_s(W, S, devices, bits, ul_fraction, prio):
+    return _ul_times_s(borrow(W), borrow(S), devices, bits, ul_fraction, prio)

@@ -58,7 +58,9 @@ def warm_up() -> float:
         engine._rate_bps(np.zeros(1, dtype=np.int64), uplink=uplink)
     K.pending_moves(engine._kw, engine._sref)  # the context moves of a stateful service
     K.report_rounds_s(engine._kw, engine._sref, np.zeros(1, dtype=np.int64), np.zeros(1),
-                      1.0)  # (radio.first_grant_bytes)
+                      1.0, np.zeros(1, dtype=np.int64))  # (radio.first_grant_bytes)
+    K.ul_bits_ahead_of(engine._kw, engine._sref, np.zeros(1, dtype=np.int64),
+                       np.zeros(1, dtype=np.int64))  # (a snapshot's ul_backlog_bits(services=))
     none = np.zeros(0, dtype=np.int64)  # a failed site's requests placed again (none here)
     K.redispatch(engine._kw, engine._sref, none, none, engine.now_s)
     from airan.engine.uplink_figures import uplink_figures

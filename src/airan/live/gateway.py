@@ -151,15 +151,16 @@ class LiveSnapshot:
     def dl_rate_bps(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._rates.rate_bps(devices, uplink=False)
 
-    def ul_backlog_bits(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+    def ul_backlog_bits(self, devices: NDArray[np.int64],
+                        services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         return np.zeros(len(devices))  # the live devices' buffers are not reported
 
-    def ul_time_s(self, devices: NDArray[np.int64],
-                  bits: NDArray[np.float64]) -> NDArray[np.float64]:
+    def ul_time_s(self, devices: NDArray[np.int64], bits: NDArray[np.float64],
+                  services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         return np.asarray(bits, dtype=np.float64) / np.maximum(self.ul_rate_bps(devices), 1.0)
 
-    def ul_report_round_s(self, devices: NDArray[np.int64],
-                          bits: NDArray[np.float64]) -> NDArray[np.float64]:
+    def ul_report_round_s(self, devices: NDArray[np.int64], bits: NDArray[np.float64],
+                          services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         return self._rates.report_round_s(bits) * np.ones(len(devices))
 
     def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -167,12 +167,15 @@ class Snapshot:
       already decided; ``site_healthy``: False for a site a fault has taken down.
     - ``ul_rate_bps(devices)`` / ``dl_rate_bps(devices)``: each device's share of its cell now.
     - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
-    - ``ul_backlog_bits(devices)``: bits already waiting in each device's uplink buffer, which a
-      new request queues behind.
-    - ``ul_time_s(devices, bits)``: expected time to send ``bits`` more from each device, behind
-      its buffer, its cell shared as processor sharing with the UEs that have data.
-    - ``ul_report_round_s(devices, bits)``: the buffer status report's round such an upload
-      adds to the leg's fixed part where the SR's grant cannot carry it
+    - ``ul_backlog_bits(devices, services=None)``: bits already waiting in each device's uplink
+      buffer, which a new request queues behind; given each request's service, only those of
+      its ``ul_priority`` or a higher one (a grant serves the buffer in priority order, TS
+      38.321 5.4.3.1).
+    - ``ul_time_s(devices, bits, services=None)``: expected time to send ``bits`` more from each
+      device, behind its buffer (given the services, what goes ahead of them), its cell shared
+      as processor sharing with the UEs that have data.
+    - ``ul_report_round_s(devices, bits, services=None)``: the buffer status report's round such
+      an upload adds to the leg's fixed part where the SR's grant cannot carry it
       (``radio.first_grant_bytes``; 0 otherwise).
     - ``link_wait_s(devices)``: how long each device's radio link stays interrupted (a
       handover's interruption, a radio link failure's silence and the re-establishment after
@@ -299,16 +302,17 @@ class Snapshot:
     def ul_tx_w(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._ul_tx_w(devices)  # type: ignore[attr-defined,no-any-return]
 
-    def ul_time_s(self, devices: NDArray[np.int64],
-                  bits: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._engine._ul_time_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
+    def ul_time_s(self, devices: NDArray[np.int64], bits: NDArray[np.float64],
+                  services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        return self._engine._ul_time_s(devices, bits, services)  # type: ignore[attr-defined,no-any-return]
 
-    def ul_backlog_bits(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
-        return self._engine._ul_backlog_bits(devices)  # type: ignore[attr-defined,no-any-return]
+    def ul_backlog_bits(self, devices: NDArray[np.int64],
+                        services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        return self._engine._ul_backlog_bits(devices, services)  # type: ignore[attr-defined,no-any-return]
 
-    def ul_report_round_s(self, devices: NDArray[np.int64],
-                          bits: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._engine._ul_report_round_s(devices, bits)  # type: ignore[attr-defined,no-any-return]
+    def ul_report_round_s(self, devices: NDArray[np.int64], bits: NDArray[np.float64],
+                          services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        return self._engine._ul_report_round_s(devices, bits, services)  # type: ignore[attr-defined,no-any-return]
 
     def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
         return self._engine._link_wait_s(devices)  # type: ignore[attr-defined,no-any-return]
@@ -431,8 +435,8 @@ def latency_parts_s(
     after = np.empty((n, k))
     if k:
         node = w.cell_node[batch.cell][:, None]  # type: ignore[attr-defined]
-        ul_leg = air_leg_s(snap.ul_access_delay_s + ul_delay_s(snap, d, ul_bits),
-                           snap.ul_time_s(d, ul_bits), snap.ul_slot_spacing_s)
+        ul_leg = air_leg_s(snap.ul_access_delay_s + ul_delay_s(snap, d, ul_bits, v),
+                           snap.ul_time_s(d, ul_bits, v), snap.ul_slot_spacing_s)
         dl_leg = air_leg_s(snap.dl_access_delay_s, dl_bits / np.maximum(snap.dl_rate_bps(d), 1.0),
                            snap.dl_slot_spacing_s)
         prop = w.path_delay_s[node, sites]  # type: ignore[attr-defined]
@@ -440,7 +444,7 @@ def latency_parts_s(
         gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
         model = w.svc_model[v][:, None]  # type: ignore[attr-defined]
         compute = w.svc_time_s[model, gpu_type, 1] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
-        arrive[:] = ul_leg[:, None] + prop + upload_serialization_s(snap, d, ul_bits, rate)
+        arrive[:] = ul_leg[:, None] + prop + upload_serialization_s(snap, d, ul_bits, rate, v)
         arrive += path_backlog_s(snap, batch, sites)
         arrive += context_move_s(snap, batch, sites)
         # (a site down, or one that does not serve the request's service: its services)
@@ -616,12 +620,13 @@ def _decay_and_count(site_rate, home_rate, home_site, node, site, model, keep, w
             site_rate[site[i], model[i]] += weight
 
 
-def ul_delay_s(snap: Snapshot, devices: NDArray[np.int64],
-               ul_bits: NDArray[np.float64]) -> NDArray[np.float64]:
-    """What each upload waits beyond the uplink's fixed part (s): its device's link back (a
-    handover's or a radio link failure's interruption, ``link_wait_s``), then the buffer status
-    report's round where the SR's grant cannot carry it (``ul_report_round_s``)."""
-    return snap.link_wait_s(devices) + snap.ul_report_round_s(devices, ul_bits)  # type: ignore[no-any-return]
+def ul_delay_s(snap: Snapshot, devices: NDArray[np.int64], ul_bits: NDArray[np.float64],
+               services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """What each upload (of each of ``services``, for its uplink priority) waits beyond the
+    uplink's fixed part (s): its device's link back (a handover's or a radio link failure's
+    interruption, ``link_wait_s``), then the buffer status report's round where the SR's grant
+    cannot carry it (``ul_report_round_s``)."""
+    return snap.link_wait_s(devices) + snap.ul_report_round_s(devices, ul_bits, services)  # type: ignore[no-any-return]
 
 
 def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,
@@ -639,22 +644,25 @@ def air_leg_s(access_s: ArrayLike, fluid_s: ArrayLike,
     return access + more * spacing_s  # type: ignore[no-any-return]
 
 
-def upload_air_s(snap: Snapshot, d: NDArray[np.int64],
-                 ul_bits: NDArray[np.float64]) -> NDArray[np.float64]:
+def upload_air_s(snap: Snapshot, d: NDArray[np.int64], ul_bits: NDArray[np.float64],
+                 services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
     """Each upload's own expected time on the air under ``nr`` (s): its share of
-    :meth:`Snapshot.ul_time_s`, which counts the device's buffer ahead of it too; empty on
-    other radios (the transport takes it whole)."""
+    :meth:`Snapshot.ul_time_s`, which counts what its device's buffer holds ahead of it too
+    (given its service, by uplink priority); empty on other radios (the transport takes it
+    whole)."""
     w = world_of(snap)
     if int(w.radio_model) != 0:  # type: ignore[attr-defined]
         return np.zeros(0)
     ul_bits = np.asarray(ul_bits, dtype=np.float64)
     some = ul_bits > 0.0
-    share = np.where(some, ul_bits / np.where(some, snap.ul_backlog_bits(d) + ul_bits, 1.0), 0.0)
-    return snap.ul_time_s(d, ul_bits) * share  # type: ignore[no-any-return]
+    ahead = snap.ul_backlog_bits(d, services)
+    share = np.where(some, ul_bits / np.where(some, ahead + ul_bits, 1.0), 0.0)
+    return snap.ul_time_s(d, ul_bits, services) * share  # type: ignore[no-any-return]
 
 
 def upload_serialization_s(snap: Snapshot, d: NDArray[np.int64], ul_bits: NDArray[np.float64],
-                           rate_bps: NDArray[np.float64]) -> NDArray[np.float64]:
+                           rate_bps: NDArray[np.float64],
+                           services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
     """Each upload's serialization at the slowest link of each candidate's path
     (``rate_bps``, (n, k)) still ahead once its last bits reach the cell, s: under ``nr`` the
     cell forwards its packets as they come over the air, so an upload slower on the air than
@@ -663,7 +671,7 @@ def upload_serialization_s(snap: Snapshot, d: NDArray[np.int64], ul_bits: NDArra
     w = world_of(snap)
     packet = float(w.packet_bits)  # type: ignore[attr-defined]
     n = np.where(ul_bits > packet, np.ceil(ul_bits / packet), 1.0)
-    air = upload_air_s(snap, d, ul_bits)
+    air = upload_air_s(snap, d, ul_bits, services)
     if not len(air):
         air = np.zeros(len(ul_bits))
     left = ul_bits[:, None] / rate_bps - (air * (1.0 - 1.0 / n))[:, None]

@@ -248,8 +248,8 @@ def deadline_aware(
         batch.service,
         w.dev_fleet[d],  # type: ignore[attr-defined]
         air[0] if energy else np.zeros(0),
-        snap.ul_time_s(d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
-        ul_delay_s(snap, d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
+        snap.ul_time_s(d, w.svc_ul_bits[batch.service], batch.service),  # type: ignore[attr-defined]
+        ul_delay_s(snap, d, w.svc_ul_bits[batch.service], batch.service),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
         air[1] if energy else np.zeros(0),
         snap.device_backlog_s(d),
@@ -293,7 +293,7 @@ def deadline_aware(
         float(getattr(snap, "decision_interval_s", 0.0)),
         drx_rows_s(snap, d),
         float(getattr(snap, "time_s", 0.0)),
-        upload_air_s(snap, d, w.svc_ul_bits[batch.service]),  # type: ignore[attr-defined]
+        upload_air_s(snap, d, w.svc_ul_bits[batch.service], batch.service),  # type: ignore[attr-defined]
         float(w.packet_bits),  # type: ignore[attr-defined]
     )
 
