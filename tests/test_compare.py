@@ -486,7 +486,7 @@ def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
     noisy_data = {"policies": ["x", "y"], "services": {"s": {}},
                   "aggregate": aggregate(noisy, ["x", "y"], ["s"])}
     assert "x has the lowest mean p99 (60.0 ms, against up to 60.5 ms, not significantly " \
-        "lower)" in comparison_verdicts(noisy_data)["s"]
+        "lower than y)" in comparison_verdicts(noisy_data)["s"]
     # one leader alone: as before
     data["aggregate"] = aggregate([r for r in runs if r["policy"] in ("aware", "cloud")],
                                   ["aware", "cloud"], ["s"])
@@ -600,6 +600,73 @@ def test_a_tie_names_the_policies_whose_p99_is_unbounded() -> None:
     verdict = comparison_verdicts(data)["s"]
     assert "a has the lowest mean p99 (20.0 ms, against up to 30.0 ms; unbounded for c" \
         in verdict, verdict
+
+
+def _tied_on_hit_ratio(p99: dict[str, list[float]]) -> dict[str, Any]:
+    """A comparison of one service 's' whose policies (in the order given) all meet every
+    deadline on every seed, with these p99 latencies per seed."""
+    from airan.report.compare import mean_ci
+
+    hit = mean_ci([1.0] * 3, bounds=(0.0, 1.0))
+    agg = {p: {"s": {"hit_ratio": hit, "hit_ratio_with_overdue": hit,
+                     "p99_ms": mean_ci(v, bounds=(0.0, math.inf))}}
+           for p, v in p99.items()}
+    return {"policies": list(p99), "services": {"s": {}}, "aggregate": agg}
+
+
+def test_policies_with_the_same_lowest_p99_tie_for_it_whatever_the_order_listed() -> None:
+    """A researcher's review: a policy deciding exactly as deadline-aware, listed first, was
+    named as having "the lowest mean p99" though deadline-aware had the same on every seed."""
+    from airan.report.compare import _and, comparison_verdicts
+
+    low, high = [17.1, 16.9, 17.1], [39.4, 38.6, 38.3]
+    for order in (["mine", "worst", "aware"], ["aware", "mine", "worst"]):
+        data = _tied_on_hit_ratio({p: {"mine": low, "aware": low, "worst": high}[p]
+                                   for p in order})
+        verdict = comparison_verdicts(data)["s"]
+        pair = _and([p for p in order if p != "worst"])
+        assert (f"; of those, {pair} tie for the lowest mean p99 on every seed (17.0 ms, "
+                "against up to 38.8 ms).") in verdict, verdict
+        assert "has the lowest mean p99" not in verdict, verdict
+    # the same mean on different seeds: said so, no policy named the lowest
+    data = _tied_on_hit_ratio({"mine": low, "aware": [16.9, 17.1, 17.1], "worst": high})
+    verdict = comparison_verdicts(data)["s"]
+    assert ("of those, mine and aware have the same lowest mean p99, not on the same seeds "
+            "(17.0 ms, against up to 38.8 ms") in verdict, verdict
+    assert "has the lowest mean p99" not in verdict, verdict
+
+
+def test_a_lowest_p99_not_significantly_below_the_runner_up_is_said_so() -> None:
+    """The lowest p99 was tested against the worst policy's only: a close second, within the
+    seeds' noise, never weakened the claim."""
+    from airan.report.compare import comparison_verdicts, paired_difference
+
+    low, close, high = [17.0, 18.0, 19.0], [17.5, 19.5, 18.2], [38.0, 39.0, 40.0]
+    assert paired_difference(close, low, bounds=(-math.inf, math.inf))["ci_low"] < 0
+    assert paired_difference(high, low, bounds=(-math.inf, math.inf))["ci_low"] > 0
+    data = _tied_on_hit_ratio({"worst": high, "close": close, "low": low})
+    verdict = comparison_verdicts(data)["s"]
+    assert ("; of those, low has the lowest mean p99 (18.0 ms, against up to 39.0 ms, not "
+            "significantly lower than close).") in verdict, verdict
+    # a runner-up the seeds set apart: the claim stands as it was
+    data = _tied_on_hit_ratio({"worst": high, "close": [18.0, 19.1, 19.9], "low": low})
+    verdict = comparison_verdicts(data)["s"]
+    assert "; of those, low has the lowest mean p99 (18.0 ms, against up to 39.0 ms)." \
+        in verdict, verdict
+    # a tie for the lowest is tested against the runner-up too
+    data = _tied_on_hit_ratio({"a": low, "b": low, "close": close, "worst": high})
+    verdict = comparison_verdicts(data)["s"]
+    assert ("; of those, a and b tie for the lowest mean p99 on every seed (18.0 ms, against "
+            "up to 39.0 ms, not significantly lower than close).") in verdict, verdict
+    # one seed each: no interval, so not significantly lower than any of them
+    data = _tied_on_hit_ratio({"low": [17.0], "close": [18.0], "worst": [39.0]})
+    for p in data["aggregate"]:
+        for m in ("hit_ratio", "hit_ratio_with_overdue"):
+            data["aggregate"][p]["s"][m] = {"n": 1, "mean": 1.0, "values": [1.0],
+                                            "ci_low": None, "ci_high": None}
+    verdict = comparison_verdicts(data)["s"]
+    assert ("low has the lowest mean p99 (17.0 ms, against up to 39.0 ms, not significantly "
+            "lower than close and worst)") in verdict, verdict
 
 
 def test_fleets_that_share_a_service_are_compared_each_on_its_own(tmp_path: Path) -> None:

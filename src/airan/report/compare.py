@@ -515,15 +515,30 @@ def comparison_verdicts(data: Mapping[str, Any], of: str = "service") -> dict[st
             known = [p for p in tied if p99[p] is not None]
             unbounded = [p for p in tied if agg[p][svc]["p99_ms"].get("unbounded")]
             if len(known) > 1 and len({p99[p] for p in known}) > 1:
-                low = min(known, key=lambda p: p99[p])
-                high = max(known, key=lambda p: p99[p])
-                gap = paired_difference(agg[high][svc]["p99_ms"]["values"],
-                                        agg[low][svc]["p99_ms"]["values"],
-                                        bounds=(-math.inf, math.inf))
-                sure = ("" if gap["ci_low"] is not None and gap["ci_low"] > 0
-                        else ", not significantly lower")
-                text += (f"; of those, {low} has the lowest mean p99 ({ms(p99[low])} ms, "
-                         f"against up to {ms(p99[high])} ms{sure}")
+                least = min(p99[p] for p in known)
+                # the policies at the lowest mean p99 tie for it, whatever the order listed
+                lows = [p for p in known if p99[p] == least]
+                others = sorted((p for p in known if p not in lows), key=lambda p: p99[p])
+                high = others[-1]
+                # the policies above whose p99 the lowest's is not significantly lower (the
+                # paired 95% interval of the difference includes 0, or there are too few
+                # seeds for one): the runner-up's included, not only the worst's
+                weak = [q for q in others if not all(
+                    _significantly_lower(agg[p][svc]["p99_ms"]["values"],
+                                         agg[q][svc]["p99_ms"]["values"]) for p in lows)]
+                sure = f", not significantly lower than {_and(weak)}" if weak else ""
+                figures = f"({ms(least)} ms, against up to {ms(p99[high])} ms{sure}"
+                values = agg[lows[0]][svc]["p99_ms"]["values"]
+                if len(lows) == 1:
+                    text += f"; of those, {lows[0]} has the lowest mean p99 {figures}"
+                elif all(_same_on_every_seed(agg[p][svc]["p99_ms"]["values"], values)
+                         for p in lows):
+                    text += (f"; of those, {_and(lows)} tie for the lowest mean p99 "
+                             f"{'on every seed' if len(values) > 1 else 'on its seed'} "
+                             f"{figures}")
+                else:  # equal means, not seed by seed
+                    text += (f"; of those, {_and(lows)} have the same lowest mean p99, not on "
+                             f"the same seeds {figures}")
                 text += (f"; unbounded for {_and(unbounded)}, which left more than 1% "
                          "unanswered)" if unbounded else ")")
             elif len(known) == 1 and unbounded:
@@ -669,6 +684,13 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
                                         else f"which the {model} radio does not model (it "
                                         "carries the cells' data regardless)."))
     return out + few
+
+
+def _significantly_lower(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
+    """Whether the per-seed values ``a`` are significantly lower than ``b``: the paired 95%
+    interval of ``b - a`` lies above 0 (with fewer than two paired seeds, there is none)."""
+    gap = paired_difference(b, a, bounds=(-math.inf, math.inf))
+    return gap["ci_low"] is not None and gap["ci_low"] > 0
 
 
 def _same_on_every_seed(a: Sequence[float | None], b: Sequence[float | None]) -> bool:
