@@ -56,7 +56,8 @@ def test_a_live_runs_verdict_names_the_runtime_overhead_when_it_is_most_of_the_l
     # a simulated run's parts add up to its latency: no overhead to name
     twin = live_service()
     twin["latency_ms"]["mean"] = sum(PARTS.values())
-    assert "waiting for an uplink grant (34%)" in verdict("detect", twin)[1]
+    assert ("waiting in the device's uplink buffer (34%)"
+            in verdict("detect", twin)[1])
 
 
 def test_a_live_runs_report_command_runs_it_live_again() -> None:

@@ -41,7 +41,7 @@ from airan.report.rundir import Run, read_run
 REPORT = "report.html"
 FIGURES = "figures"
 _STAGE_NAMES = {
-    "ul_wait": "waiting for an uplink grant",
+    "ul_wait": "waiting in the device's uplink buffer",  # (its SR and grant, data ahead)
     "ul_air": "uplink radio",
     "ul_transport": "uplink transport",
     # where the trace does not say where requests ran: on a device or at a site
