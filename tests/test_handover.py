@@ -451,3 +451,59 @@ def test_ping_pong_count_equals_a_replay_of_every_cell_change(
         last[dv] = (t, a, b, ho)
     assert sum(ho for *_, ho in log) == mob["handovers"] > 50
     assert mob["ping_pong_handovers"] == replayed > 0
+
+
+def _highway(area: bool) -> dict[str, Any]:
+    """Five three-sector UMa sites 500 m apart along a road; 40 cars at 30 m/s on its two
+    lanes, 50 kB frames at 10 Hz (a V2N review's highway). ``area``: the fleet also gives an
+    area, which a fleet on paths ignores."""
+    d = load_scenario("city").model_dump(mode="json")
+    d.update(
+        cell_layout=None, generated_compute_sites=None, nodes=[], policy="nearest-edge",
+        cell_sites=[{"name": f"s{i}", "position_m": [500.0 * i, 0.0]} for i in range(5)],
+        compute_sites=[{"name": "edge", "at": "s2", "kind": "cell",
+                        "gpus": [{"type": "L40S", "count": 1}]}],
+        transport={"links": [{"a": f"s{i}", "b": f"s{i + 1}", "fiber_km": 0.5,
+                              "capacity_gbps": 10.0} for i in range(4)]},
+        duration_s=1.0,
+    )
+    lanes = [[[-200.0, 30.0, 1.5], [2200.0, 30.0, 1.5]], [[2200.0, 36.0, 1.5],
+                                                          [-200.0, 36.0, 1.5]]]
+    fleet: dict[str, Any] = {"name": "cars", "count": 40, "services": ["perception"],
+                             "mobility": {"model": "waypoints", "paths": lanes,
+                                          "speed_mps": 30.0}}
+    if area:
+        fleet["area"] = {"x_m": [-200.0, 2200.0], "y_m": [500.0, 800.0]}
+    d["fleets"] = [fleet]
+    d["services"] = [{"name": "perception", "model": "yolov8m", "rate_hz": 10, "ul_kb": 50,
+                      "dl_kb": 0.5, "deadline_ms": 100}]
+    return d
+
+
+def test_cars_on_a_road_interfere_from_the_road_not_from_where_the_map_placed_them() -> None:
+    """The uplink interference between cells and the first handover candidates come from
+    where mobility starts the cars: the area a fleet on paths ignores (here 500-800 m off the
+    road) changes nothing, every request the same (before: the coupling kept the uniform draw
+    over the area or the map, +5 dB median over the highway's cells, and the cars' cells on
+    that draw gave them neighbours to follow)."""
+    from airan.engine.world import uplink_coupling
+
+    runs = []
+    for area in (False, True):
+        eng = Engine(scenario_from_dict(_highway(area)), seed=1)
+        w = eng.world
+        assert (w.dev_xy[:, 1] < 40.0).all()  # on the road from the start
+        ptr, src, mw, pref = uplink_coupling(w)  # the world's coupling is the road's
+        assert np.array_equal(ptr, w.ul_int_ptr) and np.array_equal(src, w.ul_int_src)
+        assert np.array_equal(mw, w.ul_int_mw) and np.array_equal(pref, w.cell_ul_pref_mw)
+        assert (eng.motion.candidate < 0).all()
+        runs.append(eng.run())
+    a, b = (r.summary for r in runs)
+    for key in ("requests", "services", "cells", "mobility"):
+        assert a[key] == b[key]
+    assert a["mobility"]["handovers"] > 0
+    ta, tb = runs[0].requests, runs[1].requests
+    assert ta.column_names == tb.column_names and ta.num_rows == tb.num_rows
+    for col in ta.column_names:  # (NaN where a part never happened: equal here)
+        x, y = ta[col].to_pylist(), tb[col].to_pylist()
+        assert all(p == q or (p != p and q != q) for p, q in zip(x, y, strict=True)), col

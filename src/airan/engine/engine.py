@@ -26,7 +26,7 @@ from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
-from airan.engine.world import World, build_world, fleet_drx
+from airan.engine.world import World, build_world, fleet_drx, uplink_coupling
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
@@ -246,6 +246,12 @@ class Engine:
         self.motion = Motion(scenario, w, self.seed)
         if self.motion.active:
             self.motion.update(self, attach=True)  # where the mobility models start
+            # the uplink interference between cells from there, not from where the world
+            # first placed the devices (over a fleet's area or the map: a fleet on a road, a
+            # trace or a street grid is elsewhere); kept as they move (a simplification)
+            w.ul_int_ptr, w.ul_int_src, w.ul_int_mw, w.cell_ul_pref_mw = uplink_coupling(w)
+            self._kw = kernel_world(w, self.seed, self.trace_limit, self.trace_sample)
+            self.faults.rebind(self._kw)
         # the devices out of coverage at their first positions, before any fault (a fault or a
         # move rewrites the world's gains as the run goes)
         self._out_of_coverage = w.out_of_coverage()

@@ -261,6 +261,12 @@ class FaultSchedule:
         w.cell_tx_on_mw[...] = np.where(dark[None, :], 0.0, self._tx_on_mw0)
         w.ul_int_mw[...] = np.where(dark[w.ul_int_src], 0.0, self._ul_int_mw0)
 
+    def rebind(self, kw: Any) -> None:
+        """Take the kernel's world anew, rebuilt before the run with the uplink coupling
+        between cells from where mobility starts the devices (``Engine``)."""
+        self.kw = kw
+        self._ul_int_mw0 = self.world.ul_int_mw.copy()
+
     def forget_outage(self, devices: np.ndarray) -> None:
         """Devices whose gains mobility has evaluated afresh: their outage's saved gains are
         stale (it zeroes the serving gain of one with no cell on air itself)."""

@@ -16,8 +16,8 @@ Simplifications (named in the README): the A3 condition is evaluated at each pos
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
 :func:`radio_step_m` (positions themselves update every ``update_ms``); the uplink interference
-coupling between cells keeps the initial device positions; a fleet's ``update_ms`` is rounded up
-to the grid of the shortest one; no radio link failure from a poor signal alone (Qout).
+coupling between cells keeps the positions the devices start from; a fleet's ``update_ms`` is
+rounded up to the grid of the shortest one; no radio link failure from a poor signal alone (Qout).
 """
 
 from __future__ import annotations
@@ -197,6 +197,8 @@ class Motion:
         serving_rx = np.where(present, rx[rows, np.argmax(at, axis=1)], 0.0)
         best = top[:, 0]
         a3 = present & (best != serving) & (rx[:, 0] > serving_rx * self.hysteresis)
+        if attach:  # (no neighbour to follow: each attaches to its strongest, not the cell of
+            a3[:] = False  # where the world first placed it)
         # time-to-trigger: the same neighbour must keep meeting A3
         keep = a3 & (self.candidate[ids] == best)
         start = a3 & ~keep

@@ -70,6 +70,9 @@ class World:
     ul_int_src: I64
     ul_int_mw: F64  # mean power from an active UE of cell j received at c (full band)
     cell_ul_pref_mw: F64  # [C] the mean full-band power of a cell's UEs (ul_int_mw's weights)
+    # [carriers, carriers] the share of a UE's power on carrier u's uplink channel that falls in
+    # carrier v's (row v): 1 on a shared channel, 0 between channels apart
+    ul_channel_share: F64
     # devices
     dev_xy: F64  # [N, 2]
     dev_h: F64  # [N] height above ground (m)
@@ -503,6 +506,48 @@ def _drx_per_device(s: Scenario, dev_fleet: NDArray[np.int64], slot_type: NDArra
     return cols
 
 
+def _uplink_coupling(dev_cell: I64, top_cell: NDArray[np.integer], top_gain_ul: F64,
+                     p_full_mw: F64, ue_tx_mw: float, carrier: I64,
+                     ul_channel_share: F64) -> tuple[I64, I64, F64, F64]:
+    """The uplink interference between cells, from where the devices are: a busy UE of cell j
+    leaks P * g(ue -> c) into cell c (g at the uplink's frequency; mean over j's UEs, each
+    weighted by its full-band power P, ``p_full_mw``); the kernel scales it by the power j's
+    UEs put out in units of that mean (kernel.update_loads), as each of several power-limited
+    UEs sharing j's PRBs sends its full power on fewer PRBs. Returns the CSR rows (receiving
+    cell c: its interferers j and their mW) and each cell's mean full-band UE power (mW)."""
+    n_cells = len(carrier)
+    n_dev = len(dev_cell)
+    k_top = top_cell.shape[1] if top_cell.ndim == 2 else 0
+    n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
+    p_sum = np.bincount(dev_cell, weights=p_full_mw, minlength=n_cells) if n_dev else np.zeros(
+        n_cells)
+    cell_ul_pref_mw = np.where(n_in_cell > 0, p_sum / np.maximum(n_in_cell, 1.0), ue_tx_mw)
+    if n_dev and k_top > 1:
+        rows = top_cell[:, 1:].ravel()
+        cols = np.repeat(dev_cell, k_top - 1)
+        vals = (p_full_mw[:, None] * top_gain_ul[:, 1:]).ravel() / n_in_cell[cols]
+        if ul_channel_share.shape[0] > 1:  # a UE's power that falls in the receiving cell's channel
+            vals = vals * ul_channel_share[carrier[rows], carrier[cols]]
+        mat = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, n_cells))
+        mat.sum_duplicates()
+        mat.setdiag(0.0)
+        mat.eliminate_zeros()
+        ul_ptr, ul_src, ul_val = mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data
+    else:
+        ul_ptr, ul_src, ul_val = np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return ul_ptr, ul_src, np.asarray(ul_val, float), np.asarray(cell_ul_pref_mw, float)
+
+
+def uplink_coupling(w: World) -> tuple[I64, I64, F64, F64]:
+    """:func:`_uplink_coupling` from where the world's devices are now (their serving cells,
+    gains and power control), for ``ul_int_ptr``, ``ul_int_src``, ``ul_int_mw`` and
+    ``cell_ul_pref_mw``."""
+    dev_cell = np.asarray(w.dev_cell, dtype=np.int64)
+    p_full_mw = np.minimum(w.dev_ue_tx_mw, w.dev_ul_p_prb_mw * w.cell_prb[dev_cell])
+    return _uplink_coupling(dev_cell, w.dev_top_cell, w.dev_top_gain_ul, p_full_mw,
+                            w.dev_ue_tx_mw, w.cell_carrier, w.ul_channel_share)
+
+
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``."""
@@ -675,7 +720,6 @@ def build_world(s: Scenario, seed: int) -> World:
     )
     # (gains at the uplink's frequency: an FDD uplink's own path loss; in TDD the same array)
     top_cell, top_gain, top_gain_ul, resid = device_radio.links(dev_xy, dev_h, dev_o2i)
-    k_top = top_cell.shape[1]
     dev_cell = top_cell[:, 0].astype(np.int64) if n_dev else np.zeros(0, dtype=np.int64)
 
     bw = np.asarray(cell_bw_hz)
@@ -694,27 +738,8 @@ def build_world(s: Scenario, seed: int) -> World:
     p_prb_mw = link.pusch_prb_power_mw(s.radio.ul_p0_dbm, mu, path_loss_lin, s.radio.ul_alpha)
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
-    # UL interference: a busy UE of cell j leaks P * g(ue -> c) into cell c (g at the uplink's
-    # frequency; mean over j's UEs, each weighted by its full-band power P); the kernel scales
-    # it by the power j's UEs put out in units of that mean (kernel.update_loads), as each of
-    # several power-limited UEs sharing j's PRBs sends its full power on fewer PRBs
-    n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
-    p_sum = np.bincount(dev_cell, weights=p_full_mw, minlength=n_cells) if n_dev else np.zeros(
-        n_cells)
-    cell_ul_pref_mw = np.where(n_in_cell > 0, p_sum / np.maximum(n_in_cell, 1.0), ue_tx_mw)
-    if n_dev and k_top > 1:
-        rows = top_cell[:, 1:].ravel()
-        cols = np.repeat(dev_cell, k_top - 1)
-        vals = (p_full_mw[:, None] * top_gain_ul[:, 1:]).ravel() / n_in_cell[cols]
-        if len(channels) > 1:  # a UE's power that falls in the receiving cell's channel
-            vals = vals * share_ul[carrier_a[rows], carrier_a[cols]]
-        mat = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, n_cells))
-        mat.sum_duplicates()
-        mat.setdiag(0.0)
-        mat.eliminate_zeros()
-        ul_ptr, ul_src, ul_val = mat.indptr.astype(np.int64), mat.indices.astype(np.int64), mat.data
-    else:
-        ul_ptr, ul_src, ul_val = np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    ul_ptr, ul_src, ul_val, cell_ul_pref_mw = _uplink_coupling(
+        dev_cell, top_cell, top_gain_ul, p_full_mw, ue_tx_mw, carrier_a, share_ul)
 
     # ---- services, models and flows -------------------------------------------------------------
     model_keys: list[tuple[str, str | None]] = []
@@ -925,8 +950,9 @@ def build_world(s: Scenario, seed: int) -> World:
         ul_noise_mw=np.asarray(ul_noise, float),
         ul_int_ptr=ul_ptr,
         ul_int_src=ul_src,
-        ul_int_mw=np.asarray(ul_val, float),
-        cell_ul_pref_mw=np.asarray(cell_ul_pref_mw, float),
+        ul_int_mw=ul_val,
+        cell_ul_pref_mw=cell_ul_pref_mw,
+        ul_channel_share=share_ul,
         dev_h=dev_h,
         dev_o2i=dev_o2i,
         device_radio=device_radio,
