@@ -146,3 +146,26 @@ def test_a_scenarios_warmup_as_long_as_its_duration_is_an_input_error() -> None:
     with pytest.raises(InputError, match="shorter than the run's duration_s") as err:
         scenario_from_dict(d)
     assert err.value.field == "engine.warmup_s"
+
+
+def test_a_runs_folder_reruns_with_its_warmup(tmp_path) -> None:
+    """scenario.yaml and the report's command keep the warm-up (a researcher's review: both
+    lost it, and the rerun counted the 170 requests the run had left out)."""
+    import shlex
+
+    import yaml
+
+    from airan.report.html import reproduce_command
+    from airan.report.rundir import write_run
+
+    first = airan.run(airan.load_scenario("factory"), policy="nearest-edge", duration_s=0.6,
+                      seed=1, warmup_s=0.2)
+    write_run(first, tmp_path / "run")
+    saved = tmp_path / "run" / "scenario.yaml"
+    assert yaml.safe_load(saved.read_text())["engine"]["warmup_s"] == 0.2
+    again = airan.run(airan.load_scenario(str(saved))).summary
+    for key in ("requests", "services", "warmup_s"):
+        assert again[key] == first.summary[key]
+    assert first.summary["requests"]["created_in_warmup"] > 0
+    args = shlex.split(reproduce_command(first.summary, "scenario.yaml"))
+    assert args[args.index("--warmup") + 1] == "0.2"

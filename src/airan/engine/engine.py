@@ -982,8 +982,8 @@ class Engine:
         )
 
     def scenario_as_run(self) -> Scenario:
-        """The scenario with the policy, seed, duration and trace settings this engine runs
-        (a run folder's scenario.yaml: running it again gives the same run). A policy function
+        """The scenario with the policy, seed, duration, warm-up and trace settings this engine
+        runs (a run folder's scenario.yaml: running it again gives the same run). A policy function
         passed in Python is named by its ``module:qualname`` where that name loads it back from
         another process; otherwise (a script's ``__main__``, a lambda, a nested function, a
         ``functools.partial``) the scenario keeps its own policy, and the summary names the
@@ -993,7 +993,8 @@ class Engine:
         return sc.model_copy(update={
             "policy": policy, "seed": self.seed, "duration_s": self.duration_s,
             "engine": sc.engine.model_copy(update={"trace_limit": self.trace_limit,
-                                                   "trace_sample": self.trace_sample})})
+                                                   "trace_sample": self.trace_sample,
+                                                   "warmup_s": self.warmup_s})})
 
     def _policy_loads_back(self) -> bool:
         fn = self._policy_function

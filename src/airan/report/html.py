@@ -261,6 +261,8 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
         if scaled:
             args += ["--out", RERUN_FOLDER]
         return " ".join(shlex.quote(a) for a in args)
+    if summary.get("warmup_s"):
+        args += ["--warmup", f"{summary['warmup_s']:.9g}"]
     trace = summary.get("trace") or {}
     if trace.get("limit") is not None:
         args += ["--trace-limit", str(trace["limit"])]
