@@ -290,3 +290,20 @@ def test_a_compare_goes_on_without_a_policy_that_fails_in_a_run(tmp_path: Path) 
         "cloud-seed1.json", "cloud-seed2.json"]
     with pytest.raises(airan.InputError, match="every policy failed"):
         run_comparison("factory", [gives_up], seeds=1, duration_s=0.3, out=tmp_path / "all")
+
+
+@pytest.mark.parametrize(("given", "told"), [
+    ("mypol.no_cloud", "named 'module:callable': did you mean mypol:no_cloud?"),
+    ("mypol.py:no_cloud", "name the module, not its file: mypol:no_cloud"),
+    ("sub/mypol.py:no_cloud", "mypol:no_cloud, run from sub or with it on PYTHONPATH"),
+])
+def test_a_policy_of_ones_own_written_as_python_names_it_elsewhere_is_told_the_form(
+        given: str, told: str) -> None:
+    """A researcher's 'mypol.no_cloud' was offered the built-in 'cloud'; a module named by its
+    file said only that no module 'mypol.py' exists."""
+    for args in (["run", "factory", "--policy", given],
+                 ["compare", "factory", "--policies", f"nearest-edge,{given}"]):
+        res = runner.invoke(app, [*args, "--duration", "0.1"])
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert told in text and "did you mean 'cloud'" not in text

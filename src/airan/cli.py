@@ -65,12 +65,13 @@ app.add_typer(catalog_app, name="catalog")
 # (--seed, --seeds, --duration, --fleet-scale and --trace-limit are checked on entering
 # _user_errors, the same for every command; these are the checks particular to a command)
 def _check_run_options(policy: str | None, trace_sample: float | None) -> None:
-    from airan.policy import is_known_policy, policy_names
+    from airan.policy import is_known_policy, unknown_policy
 
     if trace_sample is not None and not 0.0 <= trace_sample <= 1.0:
         raise _option_error("--trace-sample", "must be within [0, 1]", trace_sample)
     if policy is not None and not is_known_policy(policy):
-        raise _option_error("--policy", f"unknown policy {policy!r}", policy, policy_names())
+        reason, choices = unknown_policy(policy)
+        raise _option_error("--policy", reason, policy, choices)
 
 
 # ---- commands ----------------------------------------------------------------------------------
@@ -918,14 +919,15 @@ def compare(
 
 
 def _check_compare_options(policies: str, seeds: int) -> list[str]:
-    from airan.policy import is_known_policy, policy_names
+    from airan.policy import is_known_policy, unknown_policy
 
     names = [p.strip() for p in policies.split(",") if p.strip()]
     if not names:
         raise _option_error("--policies", "give at least one policy", policies)
     for name in names:
         if not is_known_policy(name):
-            raise _option_error("--policies", f"unknown policy {name!r}", name, policy_names())
+            reason, choices = unknown_policy(name)
+            raise _option_error("--policies", reason, name, choices)
     if seeds < 1:
         raise _option_error("--seeds", "must be at least 1", seeds)
     return list(dict.fromkeys(names))

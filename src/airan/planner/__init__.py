@@ -75,7 +75,7 @@ def plan(
     note where it misses (:func:`~airan.planner.search.confirm_plan`).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
-    from airan.policy import is_known_policy, policy_names
+    from airan.policy import is_known_policy, unknown_policy
     from airan.scenario import load_scenario
 
     # the GPUs of the sites it sizes are replaced: checked per build-out (PlanSpace.fits)
@@ -99,7 +99,8 @@ def plan(
                            ["auto", "greedy", "exact"])
     pol = policy or sc.policy
     if not is_known_policy(pol):
-        raise option_error("--policy", f"unknown policy {pol!r}", pol, policy_names())
+        reason, choices = unknown_policy(pol)
+        raise option_error("--policy", reason, pol, choices)
     run_seeds = list(seeds) if seeds else [sc.seed]
     space = build_space(sc, candidates=candidates, sites=sites, new_sites=new_sites,
                         max_gpus=max_gpus, price_usd=price_usd, tdp_w=tdp_w,

@@ -65,7 +65,7 @@ def max_fleet(
     with _user_errors():
         from airan.planner.fleet import largest_fleet
         from airan.planner.targets import default_targets, parse_targets
-        from airan.policy import is_known_policy, policy_names
+        from airan.policy import is_known_policy, unknown_policy
         from airan.scenario import load_scenario
 
         if seeds < 1:
@@ -74,8 +74,8 @@ def max_fleet(
             raise _option_error("--duration", "must be positive", duration)
         sc = with_warmup(load_scenario(scenario), warmup, duration)
         if policy is not None and not is_known_policy(policy):
-            raise _option_error("--policy", f"unknown policy {policy!r}", policy,
-                                policy_names())
+            reason, choices = unknown_policy(policy)
+            raise _option_error("--policy", reason, policy, choices)
         names = [v.name for v in sc.services]
         own = next((f.services for f in sc.fleets if f.name == fleet), names)
         # by default, the services the fleet sends (their target_hit_ratio)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from airan.errors import InputError, unknown_name
+from airan.errors import InputError
 from airan.policy.base import (
     LOCAL,
     NO_SITE,
@@ -55,6 +55,31 @@ def policy_names() -> list[str]:
 
 def is_known_policy(name: str) -> bool:
     return name in _REGISTRY or ":" in name
+
+
+def unknown_policy(name: str) -> tuple[str, list[str] | None]:
+    """The reason an unknown policy name gives and the names to suggest from: a dotted name
+    without a colon is most likely a policy of one's own written as Python names a function
+    elsewhere ('mypol.no_cloud'), so it is told the ``module:callable`` form instead of a
+    built-in that happens to look alike."""
+    module, dot, attr = name.rpartition(".")
+    if dot and module and attr and ":" not in name:
+        return (f"unknown policy {name!r}; a policy of one's own is named 'module:callable': "
+                f"did you mean {module}:{attr}?", None)
+    return f"unknown policy {name!r}", policy_names()
+
+
+def _module_file_hint(mod_name: str, attr: str) -> str:
+    """For a module named by its file ('mypol.py', 'path/to/mypol.py'): how to name it."""
+    if not (mod_name.endswith(".py") or "/" in mod_name or "\\" in mod_name):
+        return ""
+    from pathlib import Path
+
+    path = Path(mod_name)
+    module = path.stem if path.suffix == ".py" else path.name
+    folder = str(path.parent) if str(path.parent) not in ("", ".") else "its folder"
+    return (f" (name the module, not its file: {module}:{attr}, run from {folder} or with it "
+            "on PYTHONPATH)")
 
 
 #: Per policy module airan imported, the modules that import added to ``sys.modules`` under
@@ -180,7 +205,8 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
             mod = _import_user_module(mod_name, fresh)
         except ImportError as exc:
             raise InputError(
-                f"cannot import policy module {mod_name!r}: {exc}", field="policy", value=name
+                f"cannot import policy module {mod_name!r}: {exc}"
+                f"{_module_file_hint(mod_name, attr)}", field="policy", value=name
             ) from None
         except Exception as exc:  # the user's module failed as it loaded (SyntaxError too)
             raise InputError(
@@ -194,7 +220,8 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
             )
         _check_signature(fn, name)
         return fn  # type: ignore[no-any-return]
-    raise unknown_name("policy", name, policy_names(), field="policy")
+    reason, choices = unknown_policy(name)
+    raise InputError(reason, field="policy", value=name, choices=choices)
 
 
 from airan.policy import builtin as _builtin  # noqa: E402,F401  (registers the built-ins)
@@ -209,6 +236,7 @@ __all__ = [
     "Snapshot",
     "as_policy",
     "policy_failed",
+    "unknown_policy",
     "estimate_latency_s",
     "latency_parts_s",
     "is_known_policy",

@@ -26,7 +26,7 @@ def _option_error(option: str, reason: str, value: Any,
 
 def _check_common(workers: int | None, duration: float | None = None,
                   policy: str | None = None, address: str | None = None) -> None:
-    from airan.policy import is_known_policy, policy_names
+    from airan.policy import is_known_policy, unknown_policy
 
     if workers is not None and workers < 1:
         raise _option_error("--workers", "must be at least 1", workers)
@@ -36,7 +36,8 @@ def _check_common(workers: int | None, duration: float | None = None,
     if duration is not None and not duration > 0:
         raise _option_error("--duration", "must be positive", duration)
     if policy is not None and not is_known_policy(policy):
-        raise _option_error("--policy", f"unknown policy {policy!r}", policy, policy_names())
+        reason, choices = unknown_policy(policy)
+        raise _option_error("--policy", reason, policy, choices)
 
 
 def _ray_installed() -> bool:
