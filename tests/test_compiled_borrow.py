@@ -101,11 +101,13 @@ def test_the_kernels_entry_points_return_arrays_that_own_their_memory() -> None:
     devices = np.arange(4, dtype=np.int64)
     out = [
         K.in_flight_trace(eng._kw, eng._sref, eng.now_s)[0],
-        K.ul_times_s(eng._kw, eng._sref, devices, np.full(4, 1e5), 0.2),
+        K.ul_times_s(eng._kw, eng._sref, devices, np.full(4, 1e5), 0.2,
+                     np.zeros(4, dtype=np.int64)),
+        K.ul_bits_ahead_of(eng._kw, eng._sref, devices, np.zeros(4, dtype=np.int64)),
         K.ul_rates_bps(eng._kw, eng._sref, devices,
                        K.active_in_cells(eng._kw, eng._sref, devices, True), 0.2),
     ]
-    trace, ul_s, rate = out
-    assert trace.ndim == 2 and ul_s.shape == (4,) and rate.shape == (4,)
+    trace, ul_s, ahead, rate = out
+    assert trace.ndim == 2 and ul_s.shape == ahead.shape == rate.shape == (4,)
     for arr in out:
         assert arr.base is not None
