@@ -19,7 +19,7 @@ from typing import Any, NoReturn, cast
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -41,13 +41,41 @@ def _to_null_device(stream: Any) -> None:
     os.close(null)
 
 
+#: The width tables get where no standard stream is a terminal and ``COLUMNS`` is unset (a CI
+#: log, a script's capture): rich's 80 cut the planner's and max-fleet's columns ("busy, A").
+WIDTH_WITHOUT_TERMINAL = 160
+
+
 class _Terminal(Console):
     """A console whose reader may stop early (``airan run | head``, ``2>&1 | head``): printing
-    then ends, not the command (rich's default exits), so a run still writes all its files."""
+    then ends, not the command (rich's default exits), so a run still writes all its files;
+    where no terminal gives a width, a wide one (:data:`WIDTH_WITHOUT_TERMINAL`)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and "COLUMNS" not in self._environ and not _any_terminal():
+            return ConsoleDimensions(WIDTH_WITHOUT_TERMINAL, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
         _to_null_device(self.file)
+
+
+def _any_terminal() -> bool:
+    """Whether a standard stream is a terminal that reports its size (as rich asks them)."""
+    for fd in (0, 1, 2):
+        try:
+            if os.get_terminal_size(fd).columns > 0:
+                return True
+        except (AttributeError, ValueError, OSError):
+            continue
+    return False
 
 
 @contextmanager
