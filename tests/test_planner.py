@@ -1166,3 +1166,23 @@ def test_keep_l1_sizes_the_cell_sites_for_their_l1_and_the_ai() -> None:
     with pytest.raises(InputError, match="no candidate GPU can run the cells' L1 at generated"):
         plan(scenario_from_dict(d), ["perception: hit>=0.3"], candidates=["L4"],
              sites=["generated"], keep_l1=True, duration_s=0.3, confirm=False)
+
+
+def test_a_plan_whose_cell_site_gpus_cannot_carry_their_l1_at_full_load_says_so() -> None:
+    """An operator's review: a plan of one L4 per 3-sector site was confirmed in short runs at
+    the scenario's hour, though its L1 (3 cells on an L4's 2.45 peak cells, scaled from
+    Hopper's) drops slots above 0.81 PRB use, as `airan validate` on plan.yaml says: the notes
+    say it too, and that the L4's L1 capacity is extrapolated. A plan on H100s (measured, 20
+    peak cells) carries its L1 and says neither."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": "dynamic"}
+    sc = scenario_from_dict(d)
+    res = plan(sc, ["perception: hit>=0.3"], candidates=["L4"], max_gpus=1, duration_s=0.3,
+               sites=["generated"], keep_l1=True, confirm=False)
+    assert res.best is not None
+    l1 = [n for n in res.notes if n.startswith("the plan's L1")]
+    assert len(l1) == 1 and "PRB use is above 0.81" in l1[0] and "L4" in l1[0]
+    assert any(n.startswith("the L1 capacity of L4 is not measured") for n in res.notes)
+    h100 = plan(sc, ["perception: hit>=0.3"], candidates=["H100"], max_gpus=1,
+                duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False)
+    assert not any("L1" in n for n in h100.notes)

@@ -124,4 +124,32 @@ def plan(
                     max_evals=max_evals, enumerate_limit=enumerate_limit, check_evals=check_evals)
     if confirm:
         confirm_plan(result, cache_dir, progress)
+    result.notes += l1_notes(result)
     return result
+
+
+def l1_notes(result: PlanResult) -> list[str]:
+    """What the plan's (or the closest build-out's) cell-site GPUs do with their cells' L1
+    beyond the planner's runs, which cover a few seconds at ``ai_ran.traffic.start_hour``: where
+    they cannot carry it at full PRB use (``airan validate`` on plan.yaml says the same), and
+    where a GPU's L1 capacity is scaled from Hopper's rather than measured (a planner's review:
+    a plan of one L4 per 3-sector site was "confirmed" at 80-86% busy, though its L1 drops
+    slots above 0.81 PRB use, on an L1 capacity extrapolated ~1.6-2x either way)."""
+    from airan.scenario.load import l1_capacity_warnings, l1_extrapolated_gpus
+
+    if (result.best or result.closest) is None:
+        return []
+    sc = result.scenario()
+    if sc.ai_ran.mode == "none":
+        return []
+    notes = [f"the plan's L1: {w}; the planner's runs are {result.evaluator.duration_s:g} s at "
+             f"the scenario's hour, so a busier hour or load drops those slots"
+             for w in l1_capacity_warnings(sc)]
+    scaled = l1_extrapolated_gpus(sc)
+    if scaled:
+        notes.append(
+            f"the L1 capacity of {', '.join(scaled)} is not measured: scaled from Hopper's (20 "
+            "peak 4T4R 100 MHz cells per GPU, NVIDIA Aerial) by dense BF16 throughput, which "
+            "the A100's measured 4 cells shows uncertain by ~1.6x; the L1's share of these "
+            "GPUs, and what they leave AI, may be that far off")
+    return notes

@@ -1540,6 +1540,22 @@ def _mig_layout_warnings(s: Scenario, label: str | None) -> list[str]:
         value=round(f, 4)))]
 
 
+def l1_extrapolated_gpus(s: Scenario) -> list[str]:
+    """The GPU types that run a cell's L1 in ``s`` whose L1 capacity was not measured (scaled
+    from Hopper's by dense BF16 throughput, :func:`airan.compute.l1.l1_peak_cells`)."""
+    from airan.compute import l1
+
+    if s.ai_ran.mode == "none":
+        return []
+    return sorted({gid for _, gid in _l1_hosts(s).values()
+                   if gid not in l1.PEAK_CELLS_CALIBRATED})
+
+
+def l1_capacity_warnings(s: Scenario, label: str | None = None) -> list[str]:
+    """:func:`_l1_capacity_warnings` (the planner checks its plan with it)."""
+    return _l1_capacity_warnings(s, label)
+
+
 def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     """A cell-site compute site whose GPUs cannot carry its cells' L1 at full PRB use (in
     ``mig`` mode, on the L1's slice): its L1 misses slots whenever the cells are that loaded,
