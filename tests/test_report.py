@@ -160,6 +160,7 @@ def test_headline_numbers_are_summary_json(runs: dict[str, Path], scenario: str)
             "target_hit_ratio": svc["target_hit_ratio"],
             "p50_ms": svc["latency_ms"]["p50"],
             "p99_ms": svc["latency_ms"]["p99"],
+            "p999_ms": svc["latency_ms"]["p999"],
         }
         for field, value in expected.items():
             raw, _ = row[field]

@@ -578,8 +578,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                     end_section=i == len(keys) - 1 and not any(unparted))
     if any(unparted):  # a live run: what the runtime adds, in none of the seven parts
         lat.add_row("overhead (runtime)", *(f"{x:.2f}" for x in unparted), end_section=True)
-    for q in ("mean", "p50", "p95", "p99"):
-        lat.add_row("total (mean)" if q == "mean" else q,
+    for q in ("mean", "p50", "p95", "p99", "p999"):
+        lat.add_row({"mean": "total (mean)", "p999": "p99.9"}.get(q, q),
                     *(_num(s["services"][n]["latency_ms"].get(q), "{:.2f}") for n in names),
                     style="bold" if q == "mean" else None)
     # the p99 that compare and plan read: the requests that got no answer counted as late
@@ -593,7 +593,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
             "unbounded" if x == math.inf else _num(x, "{:.2f}") for x in p99s))
     _print_table(lat)
     if any(unanswered):
-        out.print("p50-p99: over the requests answered; 'p99, unanswered late' counts those that "
+        out.print("p50-p99.9: over the requests answered; 'p99, unanswered late' counts those that "
                   "got none (dropped, or past their deadline at the end) as infinitely late, as "
                   "airan compare and airan plan read it: unbounded where more than 1% got none",
                   markup=False, soft_wrap=True)

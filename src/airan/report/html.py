@@ -207,6 +207,7 @@ def headline(summary: Mapping[str, Any],
             "deadline_ms": svc.get("deadline_ms"),
             "p50_ms": lat.get("p50"),
             "p99_ms": lat.get("p99"),
+            "p999_ms": lat.get("p999"),  # (a V2N engineer's tail: in summary.json only before)
             "ok": ok,
             "verdict": text,
         })
