@@ -507,3 +507,45 @@ def test_cars_on_a_road_interfere_from_the_road_not_from_where_the_map_placed_th
     for col in ta.column_names:  # (NaN where a part never happened: equal here)
         x, y = ta[col].to_pylist(), tb[col].to_pylist()
         assert all(p == q or (p != p and q != q) for p, q in zip(x, y, strict=True)), col
+
+
+def _row_nr(hysteresis_db: float, ttt_ms: float, qout_db: float | None = -8.0) -> dict[str, Any]:
+    """The row of six cells under the nr radio (3.5 GHz UMa, no shadowing), one device driving
+    along it at 20 m/s."""
+    d = _row_of_cells([[0.0, 10.0, 1.5], [1000.0, 10.0, 1.5]], hysteresis_db=hysteresis_db,
+                      ttt_ms=ttt_ms, speed=20.0, duration_s=50.0)
+    d["radio"].update(model="nr", shadowing=False)
+    d["handover"]["qout_db"] = qout_db
+    return d
+
+
+def test_a_handover_too_late_ends_in_radio_link_failures_below_qout() -> None:
+    """A V2N review: with a 15 dB hysteresis and a 5.12 s time-to-trigger a car crossed cell
+    after cell on its first one, its SSB at -29 dB, and lost nothing. Radio link monitoring
+    (TS 38.133 8.1) puts it out of sync once its serving cell's SSB is below Qout (-8 dB):
+    its link fails (T310, re-establishment on its best cell) once per boundary instead, where
+    the usual 3 dB and 160 ms hand it over in time; with qout_db null it never fails."""
+    late = Engine(scenario_from_dict(_row_nr(15.0, 5120.0))).run().summary["mobility"]
+    usual = Engine(scenario_from_dict(_row_nr(3.0, 160.0))).run().summary["mobility"]
+    blind = Engine(scenario_from_dict(_row_nr(15.0, 5120.0, None))).run().summary["mobility"]
+    assert usual["radio_link_failures"] == 0 and usual["handovers"] >= 4
+    assert late["handovers"] == 0 and 4 <= late["radio_link_failures"] <= 6
+    assert blind["radio_link_failures"] == 0 and blind["handovers"] >= 4  # (A3 at 15 dB)
+
+
+def test_a_handover_before_t310_expires_saves_the_link_after_a_silence() -> None:
+    """Out of sync, the link is silent while T310 runs; a handover before it expires (A3's
+    15 dB met for 5.12 s) carries on in the new cell instead of failing: with T310 at 6 s most
+    boundaries end in a handover, each after seconds of silence, where 1 s fails them all."""
+    short = _row_nr(15.0, 5120.0)
+    long = _row_nr(15.0, 5120.0)
+    long["handover"]["t310_ms"] = 6000.0
+    a = Engine(scenario_from_dict(short)).run().summary
+    b = Engine(scenario_from_dict(long)).run().summary
+    assert a["mobility"]["handovers"] == 0 and b["mobility"]["handovers"] >= 3
+    assert b["mobility"]["radio_link_failures"] < a["mobility"]["radio_link_failures"]
+    ul_wait = [s["services"]["perception"]["breakdown_ms"]["ul_wait"] for s in (a, b)]
+    assert ul_wait[1] > 5 * ul_wait[0]  # (silent for seconds, not ~1.3 s)
+    for s in (a, b):
+        r = s["requests"]
+        assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]

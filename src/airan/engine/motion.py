@@ -10,14 +10,16 @@ the time its batch ends, and delivered by the cell the device is in when it arri
 Xn forwarding between the cells takes no time). A serving cell that falls out of the device's
 strongest cells is lost: the device re-attaches to its strongest cell at once, its link silent
 until its radio link failure (T310) and the RRC re-establishment are through (``handover``'s
-``t310_ms``, ``n310``, ``reestablish_ms``).
+``t310_ms``, ``n310``, ``reestablish_ms``); one heard below Qout (``qout_db``) fails the same way
+unless the device hands over or is back in sync before T310 expires (:meth:`Motion._monitor`).
 
 Simplifications (named in the README): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
 :func:`radio_step_m` (positions themselves update every ``update_ms``); the uplink interference
 coupling between cells keeps the positions the devices start from; a fleet's ``update_ms`` is
-rounded up to the grid of the shortest one; no radio link failure from a poor signal alone (Qout).
+rounded up to the grid of the shortest one; Qout is checked when a moving device's links are
+re-evaluated (and every update while it is out of sync), not for parked devices.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.engine.world import World, hold_link
+from airan.engine.world import World, hold_link, slot_start_at_or_after
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.schema import Scenario
@@ -106,6 +108,17 @@ class Motion:
         self.ttt_s = ho.ttt_ms * 1e-3
         self.interruption_s = ho.interruption_ms * 1e-3
         self.rlf_silence_s = ho.rlf_silence_s  # a lost serving cell: T310, re-establishment
+        # radio link monitoring (TS 38.133 8.1): out of sync below Qout, on the nr radio only
+        nr_radio = scenario.radio.model == "nr"
+        self.qout = (10 ** (ho.qout_db / 10) if ho.qout_db is not None and nr_radio
+                     else None)
+        self.noise_re_mw = float(radio_link.dbm_to_mw(nr.thermal_noise_dbm(
+            15e3 * 2 ** w.numerology, scenario.radio.ue_noise_figure_db)))
+        self.rlf_delay_s = nr.rlf_delay_s(ho.t310_ms, ho.n310)
+        self.recover_s = nr.rlm_recovery_s(ho.n311)
+        self.oos_since = np.full(w.n_devices, np.inf)  # out of sync since (s), inf: in sync
+        self._oos_cell = np.full(w.n_devices, -1, dtype=np.int64)  # the cell it was out on
+        self._oos_silent = np.zeros(w.n_devices, dtype=bool)  # out-of-sync indicated: silent
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
@@ -153,6 +166,7 @@ class Motion:
             relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M - STEP_TOL_M
             regain = np.hypot(*(pos - self._seen[ids]).T) >= self.radio_step_m - STEP_TOL_M
             regain |= self.candidate[ids] >= 0  # a neighbour meets A3: follow it every update
+            regain |= np.isfinite(self.oos_since[ids])  # out of sync: T310 runs
             keep = relist | regain
             ids, pos, relist = ids[keep], pos[keep], relist[keep]
             if not len(ids):
@@ -206,10 +220,15 @@ class Motion:
         self.since_s[ids] = np.where(start, t, self.since_s[ids])
         ho = a3 & (t - self.since_s[ids] >= self.ttt_s - 1e-9)  # TTT 0: at once
         rlf = ~present & (rx[:, 0] > 0)
+        declared = np.zeros(len(ids), dtype=bool)
+        if self.qout is not None and not attach:
+            declared = self._monitor(engine, ids, serving, present, ho | rlf,
+                                     self._ssb_sinr(top, rx, np.argmax(at, axis=1), resid))
+            ho &= ~declared
         if attach:
             ho = rlf = np.zeros(len(ids), dtype=bool)
             serving = best
-        move = ho | rlf
+        move = ho | rlf | declared
         new_serving = np.where(move, best, serving)
         # the serving cell leads each device's list (the kernel's convention)
         lead = np.argmax(top == new_serving[:, None], axis=1)
@@ -245,11 +264,72 @@ class Motion:
             self._left_cell[handed] = serving[ho]
             self._entered_cell[handed] = best[ho]
             self._left_s[handed] = t
-            self.radio_link_failures[ids[rlf]] += 1
+            self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
             hold_link(w, st, ids[ho], t + self.interruption_s)
             hold_link(w, st, ids[rlf], t + self.rlf_silence_s)
+            # (out of sync: silent since T310 started, until its re-establishment: held then)
             self._count_affected(engine, moved)
+
+    def _monitor(self, engine: Any, ids: NDArray[np.int64], serving: NDArray[np.int64],
+                 present: NDArray[np.bool_], moving: NDArray[np.bool_],
+                 ssb_sinr: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Radio link monitoring (TS 38.133 8.1, TS 38.331 5.3.10) of the devices ``ids`` on
+        their serving cells, still among their strongest (``present``), from their SSB's SINR:
+        below Qout, out of sync after the evaluation period (200 ms), from which its link is
+        silent (its PDCCH fails) and T310 runs (``nr.rlf_delay_s``); back above Qout first, it
+        recovers (``nr.rlm_recovery_s`` later); handed over first (``moving``: A3's
+        time-to-trigger met), it carries on in its new cell after the handover's interruption;
+        else the failure is declared at T310's expiry (returned), and the device re-establishes
+        on its best cell, silent ``reestablish_ms`` more. Before the first indication its data
+        goes on at the data channel's SINR (load-weighted), a simplification. The neighbours'
+        SSBs, sent at the same instants in a synchronised network, interfere at full power
+        whatever the load."""
+        w = self.world
+        st = engine._st
+        t = engine.now_s
+        assert self.qout is not None
+        since = self.oos_since[ids]
+        since[self._oos_cell[ids] != serving] = np.inf  # (elsewhere since: a fault, a move)
+        silent = self._oos_silent[ids] & np.isfinite(since)
+        oos = present & (ssb_sinr < self.qout)
+        start = oos & np.isinf(since) & ~moving
+        declared = oos & np.isfinite(since) & ~moving & (t - since >= self.rlf_delay_s - 1e-9)
+        back = np.isfinite(since) & ~oos & ~moving
+        rescued = np.isfinite(since) & moving & ~declared
+        # the first out-of-sync indication, at the end of the evaluation period: silent from
+        # then until the re-establishment (the failure's time counted from the drop)
+        indicated = (oos & np.isfinite(since) & ~moving & ~silent
+                     & (t - since >= nr.RLM_EVALUATE_OUT_MS * 1e-3 - 1e-9))
+        for held in (st.ue_ul_elig, st.ue_dl_hold):  # (the out-of-sync silence ends early)
+            held[ids[back & silent]] = np.minimum(held[ids[back & silent]],
+                                                  slot_start_at_or_after(t + self.recover_s,
+                                                                         w.slot_s))
+            held[ids[rescued & silent]] = np.minimum(
+                held[ids[rescued & silent]], slot_start_at_or_after(t + self.interruption_s,
+                                                                    w.slot_s))
+        hold_link(w, st, ids[indicated], since[indicated] + self.rlf_silence_s)
+        since[start] = t
+        since[back | rescued | declared] = np.inf
+        self.oos_since[ids] = since
+        self._oos_silent[ids] = (silent | indicated) & np.isfinite(since)
+        self._oos_cell[ids] = np.where(start, serving, self._oos_cell[ids])
+        return declared  # type: ignore[no-any-return]
+
+    def _ssb_sinr(self, top: NDArray[np.int64], rx: NDArray[np.float64], col: NDArray[np.int64],
+                  resid: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each device's SINR on its serving cell's SSB (linear): the serving cell's power per
+        resource element (``rx[:, col]``, RSRP) over the other listed cells' of its carrier,
+        the cells beyond them (their full power, ``resid``, spread over the serving carrier's
+        resource elements) and the noise of one subcarrier."""
+        w = self.world
+        rows = np.arange(len(top))
+        serving = top[rows, col]
+        own = rx[rows, col]
+        same = w.cell_carrier[top] == w.cell_carrier[serving][:, None]
+        others = np.where(same, rx, 0.0).sum(axis=1) - own
+        per_re = resid / (12.0 * w.cell_prb[serving])
+        return own / (others + per_re + self.noise_re_mw)  # type: ignore[no-any-return]
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
         """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""

@@ -923,8 +923,9 @@ class Handover(_Strict):
     device's link, both ways, for ``interruption_ms`` (an assumption: tens of ms without DAPS;
     TS 38.133 6.1.1's budget for a known cell is nearer 50-60 ms).
 
-    A device that loses its serving cell (it leaves the device's strongest cells as it moves, or
-    goes off the air) declares a radio link failure when T310 expires: ``n310`` consecutive
+    A device that loses its serving cell (it leaves the device's strongest cells as it moves,
+    goes off the air, or, moving, hears its SSB below ``qout_db``: out of sync) declares a radio
+    link failure when T310 expires: ``n310`` consecutive
     out-of-sync indications start it (TS 38.331 5.3.10), the first after radio link
     monitoring's evaluation period (:func:`airan.radio.nr.rlf_delay_s`); RRC re-establishment on
     its best cell then takes ``reestablish_ms``. Its link is silent, both ways, all that time."""
@@ -940,6 +941,11 @@ class Handover(_Strict):
     n310: int = 1
     n311: int = 1
     reestablish_ms: NonNegFloat = 100.0
+    # radio link monitoring's Qout (TS 38.133 8.1.1): the SINR at which a hypothetical PDCCH
+    # (Table 8.1.2.1-1) would fail 10% of the time, -8 dB an assumption (where link-level
+    # results put it with 2 receive antennas); a moving device whose serving cell's SSB falls
+    # below it is out of sync: its link fails as if the cell were lost. null: never
+    qout_db: float | None = Field(-8.0, ge=-20.0, le=0.0)
 
     @field_validator("ttt_ms", "t310_ms", "n310", "n311")
     @classmethod
