@@ -169,3 +169,19 @@ def test_a_runs_folder_reruns_with_its_warmup(tmp_path) -> None:
     assert first.summary["requests"]["created_in_warmup"] > 0
     args = shlex.split(reproduce_command(first.summary, "scenario.yaml"))
     assert args[args.index("--warmup") + 1] == "0.2"
+
+
+def test_the_python_apis_comparison_takes_a_warmup(tmp_path) -> None:
+    """airan.report.run_comparison(warmup_s=) as `airan compare --warmup` (a researcher's
+    review: the CLI had it, the API did not); a warm-up as long as a run is refused."""
+    from airan.report import run_comparison
+
+    sc = airan.load_scenario("factory")
+    run_comparison(sc, ["nearest-edge"], seeds=1, duration_s=0.6, warmup_s=0.2,
+                   out=tmp_path / "cmp")
+    for f in (tmp_path / "cmp" / "runs").glob("*.json"):
+        s = json.loads(f.read_text())
+        assert s["warmup_s"] == 0.2 and s["requests"]["created_in_warmup"] > 0
+    with pytest.raises(InputError, match="warmup_s"):
+        run_comparison(sc, ["nearest-edge"], seeds=1, duration_s=0.6, warmup_s=0.6,
+                       out=tmp_path / "bad")

@@ -227,6 +227,7 @@ def run_comparison(
     first_seed: int | None = None,
     duration_s: float | None = None,
     fleet_scale: float = 1.0,
+    warmup_s: float | None = None,
     out: str | Path,
     progress: Progress | None = None,
 ) -> Comparison:
@@ -235,7 +236,8 @@ def run_comparison(
     ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
     ``policies`` are names (built-in or ``module:callable``) or policy functions, as
     :func:`airan.run` takes (a function under its ``module:qualname``); ``first_seed`` defaults
-    to the scenario's seed. Writes ``out/comparison.json``,
+    to the scenario's seed; ``warmup_s`` (the scenario's ``engine.warmup_s`` where None): the
+    seconds of each run whose requests count in no figure. Writes ``out/comparison.json``,
     ``out/runs/<policy>-seed<N>.json`` (one summary per run; an earlier comparison's files of
     that form are removed first), ``out/scenario.yaml`` and
     ``out/report.html`` with its figures. A folder that is no comparison but holds a file it
@@ -274,6 +276,12 @@ def run_comparison(
         check_policy_sites(sc, p, field="policies")
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
+    if warmup_s is not None:  # (each run, and out/scenario.yaml, keep it)
+        if not (math.isfinite(warmup_s) and 0.0 <= warmup_s < (duration_s or sc.duration_s)):
+            raise InputError("must be at least 0 and shorter than a run", field="warmup_s",
+                             value=warmup_s)
+        sc = sc.model_copy(update={"engine": sc.engine.model_copy(
+            update={"warmup_s": float(warmup_s)})})
     base = sc.seed if first_seed is None else int(first_seed)
     seed_list = [base + i for i in range(seeds)]
     folder = Path(out)
