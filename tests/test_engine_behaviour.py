@@ -1067,3 +1067,20 @@ def test_a_miscount_in_one_fleet_is_caught_even_where_the_service_balances() -> 
     cnt[g_orin, K.A_LATE] += 1
     with pytest.raises(ConservationError, match="service 'perception' of fleet 'vehicles'"):
         eng.check_conservation()
+
+
+def test_copying_or_pickling_an_engine_says_how_to_get_its_state_again() -> None:
+    """A researcher's review: deepcopy failed inside numba, pickle on a meminfo; the message
+    now says why and how (the same engine stepped to the same slot is in the same state)."""
+    import copy
+    import pickle
+
+    eng = Engine(load_scenario("factory"), duration_s=0.2, seed=1)
+    eng.step(50)
+    for do in (copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="stepped to the same slot"):
+            do(eng)
+    twin = Engine(load_scenario("factory"), duration_s=0.2, seed=1)
+    twin.step(eng.slot)
+    assert np.array_equal(twin._st.ue_ul_bits, eng._st.ue_ul_bits)
+    assert twin.work == eng.work

@@ -94,6 +94,16 @@ class Result:
     scenario: Scenario | None = None  # the scenario as run (after --fleet-scale), to reproduce it
 
 
+#: Why an engine cannot be copied or pickled, and what gives the same state (a researcher's
+#: review: deepcopy failed with a numba typing error, pickle on a numba meminfo).
+_NO_COPY = (
+    "an Engine cannot be copied or pickled: its state lives in the compiled kernel's memory. A "
+    "run is deterministic: Engine(scenario, policy=..., seed=..., duration_s=...) made the "
+    "same way and stepped to the same slot (engine.step(n) with n = the first one's "
+    "engine.slot) is in the same state, for a rollout or a checkpoint (a policy that keeps "
+    "state of its own must be given the same too)")
+
+
 class Engine:
     """A steppable simulation of one scenario under one policy and seed."""
 
@@ -338,6 +348,12 @@ class Engine:
         c = self._st.ctr
         return {"ul_ue_slots": int(c[K.C_WORK_UL]), "dl_ue_slots": int(c[K.C_WORK_DL]),
                 "events": int(c[K.C_WORK_EVENTS]), "requests": int(c[K.C_SEQ])}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Engine:
+        raise TypeError(_NO_COPY)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(_NO_COPY)
 
     def step(self, n_slots: int | None = None) -> None:
         """Advance by ``n_slots`` (default: one decision interval), not past the end of the run.
