@@ -1100,6 +1100,81 @@ def validate(
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
 
 
+@app.command("ran-share")
+def ran_share(
+    scenario: str = typer.Argument(..., help="A scenario YAML file or a built-in name, with "
+                                   "ai_ran.mode dynamic or mig."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write every site's hours to "
+                                    "this CSV file."),
+) -> None:
+    """Hour by hour over a day, the share of each cell-site GPU the RAN's L1 takes at the
+    cells' background traffic (ai_ran.traffic) and the share left to AI, with the day's
+    GPU-hours for AI: the engine's L1 rules in closed form, without a run (a run adds the
+    devices' own PRB use)."""
+    with _user_errors():
+        from airan.engine.ran_share import day_profile
+        from airan.scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        rows = day_profile(sc)
+        if csv is not None:
+            _write_ran_share_csv(rows, csv)
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:  # sites alike (generated ones: one line each before)
+        key = (r["cells"], r["gpus"], r["gpu"], tuple(round(x, 9) for x in r["l1_share"]))
+        groups.setdefault(key, []).append(r)
+    mode = sc.ai_ran.mode
+    table = _table(f"AI's share of each GPU by hour (ai_ran.mode {mode}; background traffic "
+                   "only)")
+    table.add_column("site", no_wrap=True)
+    table.add_column("cells, GPUs", no_wrap=True)
+    hours = list(range(0, 24, 2))
+    for h in hours:
+        table.add_column(f"{h:02d}h", justify="right")
+    table.add_column("AI GPU-h/day", justify="right")
+    dropped = False
+    for members in groups.values():
+        r = members[0]
+        name = r["site"] + (f" (+{len(members) - 1} alike)" if len(members) > 1 else "")
+        cells = []
+        for h in hours:
+            mark = "*" if r["l1_fit"][h] < 1.0 else ""
+            dropped |= bool(mark)
+            cells.append(f"{r['ai_share'][h]:.0%}{mark}")
+        table.add_row(name, f"{r['cells']}, {r['gpus']} x {r['gpu']}", *cells,
+                      f"{r['ai_gpu_hours']:.1f}")
+    _print_table(table)
+    if rows:
+        busiest = max(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
+        top = max(rows, key=lambda r: r["l1_share"][busiest])
+        out.print(f"busiest hour {busiest:02d}h: background PRB use "
+                  f"{top['background'][busiest]:.0%}, the L1 needs {top['l1_share'][busiest]:.0%}"
+                  f" of each GPU at {top['site']}", markup=False, soft_wrap=True)
+    if dropped:
+        out.print("*: the L1 needs more than it may use then (the whole GPU, or under mig its "
+                  "slice): it drops the slots it cannot process", markup=False, soft_wrap=True)
+    if sc.ai_ran.traffic is None:
+        out.print("no ai_ran.traffic: the cells carry no background traffic, so the L1 costs "
+                  "its fixed part only; a run adds the devices' PRB use", markup=False,
+                  soft_wrap=True)
+
+
+def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """One row per site and hour: its cells, GPUs, background PRB use and the shares."""
+    import csv as csv_module
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out_csv = csv_module.writer(f)
+        out_csv.writerow(["site", "cells", "gpus", "gpu", "hour", "background_prb_use",
+                          "l1_share", "ai_share", "l1_fit"])
+        for r in rows:
+            for h in range(24):
+                out_csv.writerow([r["site"], r["cells"], r["gpus"], r["gpu"], h,
+                                  f"{r['background'][h]:.6g}", f"{r['l1_share'][h]:.6g}",
+                                  f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}"])
+
+
 def _three_figures(x: float) -> str:
     """``x`` to three significant figures, never in exponent form (1,080, 57.6, 0.0134)."""
     return f"{x:,.0f}" if abs(x) >= 100 else f"{float(f'{x:.3g}'):g}"

@@ -277,3 +277,51 @@ class RanShare:
             "l1_slots_down": int(self.l1_slots_down[s]),
             "l1_slots": int(self.l1_slots[s]),
         }
+
+
+def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, Any]]:
+    """Hour by hour over a day, what the RAN's L1 takes of each cell-site compute site's GPUs
+    and what it leaves to AI, at the cells' background traffic (``ai_ran.traffic``; without it,
+    idle cells), in closed form: the engine's rules (:meth:`RanShare.update`) without a run, so
+    without the devices' own PRB use, which a run adds. One entry per site that hosts cells'
+    L1: ``site``, ``cells``, ``gpus``, ``gpu``, and per hour 0..23 ``background`` (the PRB use
+    of its cells, the mean of downlink and uplink), ``l1_share`` (of each GPU, what the L1
+    needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
+    instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
+    rest), and ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs)."""
+    from airan.engine.world import build_world
+
+    if scenario.ai_ran.mode == "none":
+        raise InputError("the scenario runs no cell's L1 on a GPU: set ai_ran.mode to "
+                         "dynamic or mig", field="ai_ran.mode", value="none")
+    w = build_world(scenario, scenario.seed if seed is None else seed)
+    ran = RanShare(scenario, w)
+    tr = scenario.ai_ran.traffic
+    hours = np.arange(24, dtype=float)
+    if tr is None:
+        bg = np.zeros(24)
+    else:  # (at each clock hour: the curve's values, whatever start_hour the runs take)
+        dl, ul = (l1.background_utilization(hours * 3600.0, hourly=c[0], peak_utilization=c[1],
+                                            start_hour=0.0, step_s=60.0)
+                  for c in (tr.curve("dl"), tr.curve("ul")))
+        bg = 0.5 * (dl + ul)
+    out = []
+    for s in np.flatnonzero(ran.hosted_cells > 0):
+        cells = np.flatnonzero(ran.cell_host == s)
+        need = sum(l1.l1_gpu_share(bg, 1.0, ran.bandwidth_mhz[c], ran.antennas,
+                                   ran.fixed_share) for c in cells) / ran.peak_cells[s]
+        per_gpu = np.asarray(need, dtype=float) / max(ran.n_gpus[s], 1.0)
+        if ran.mode == "mig":
+            ai = np.full(24, ran.ai_mig_share[s])
+        else:
+            ai = np.where(per_gpu < 1.0, np.maximum(1.0 - per_gpu, MIN_AI_SHARE), MIN_AI_SHARE)
+        may_use = np.minimum(ran.l1_cap[s], 1.0 - ai)
+        fit = np.where(per_gpu > may_use + 1e-12, may_use / np.maximum(per_gpu, 1e-300), 1.0)
+        gid = w.gpu_type_names[w.gpu_type[w.site_gpu_start[s]]]
+        out.append({
+            "site": w.site_names[s], "cells": int(len(cells)), "gpus": int(ran.n_gpus[s]),
+            "gpu": gid, "background": bg.tolist(), "l1_share": per_gpu.tolist(),
+            "ai_share": ai.tolist(), "l1_fit": fit.tolist(),
+            "ai_gpu_hours": float(ai.sum() * ran.n_gpus[s]),
+        })
+    return out

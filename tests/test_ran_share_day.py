@@ -1,0 +1,92 @@
+"""`airan ran-share`: hour by hour over a day, what the RAN's L1 takes of each cell-site GPU
+and what it leaves to AI, at the cells' background traffic, without a run (an operator's
+review: "how much GPU does the RAN leave free for AI at each site over a day?" took a sweep
+over start_hour and gave fleet-wide totals only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import airan
+from airan.catalog import load_gpus
+from airan.cli import app
+from airan.compute.l1 import DIURNAL
+from airan.engine.ran_share import day_profile
+from airan.errors import InputError
+from airan.scenario import scenario_from_dict
+
+
+def _city(mode: str, gpu: str = "L40S", **traffic: Any) -> dict[str, Any]:
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": mode, "traffic": {"peak_utilization": 0.8, **traffic}}
+    d["generated_compute_sites"]["gpus"] = [{"type": gpu, "count": 1}]
+    return d
+
+
+def test_the_days_l1_share_is_the_documented_closed_form() -> None:
+    """3 cells of 100 MHz, 4 antennas, on one L40S: (f0 + (1 - f0) u) x 3 / peak cells, f0
+    through Aerial's average cell (132 of 270 PRBs at half a peak cell's cost), the L40S's
+    peak 20 x its dense BF16 over Hopper's 989 TFLOPS, u the diurnal curve x 0.8."""
+    rows = day_profile(scenario_from_dict(_city("dynamic")))
+    assert len(rows) == 10 and all(r["cells"] == 3 and r["gpus"] == 1 for r in rows)
+    peak = 20.0 * float(load_gpus()["L40S"].tflops.bf16) / 989.0
+    u = 0.8 * DIURNAL
+    f0 = (0.5 - 132 / 270) / (1 - 132 / 270)
+    expected = 3 * (f0 + (1 - f0) * u) / peak
+    r = rows[0]
+    assert np.allclose(r["background"], u, rtol=1e-12)
+    assert np.allclose(r["l1_share"], expected, rtol=1e-9)
+    assert np.allclose(r["ai_share"], 1.0 - np.asarray(r["l1_share"]), rtol=1e-12)
+    assert r["ai_gpu_hours"] == pytest.approx(sum(r["ai_share"]), rel=1e-12)
+    assert max(r["l1_share"]) == pytest.approx(r["l1_share"][19])  # the busy hour, 19-20 h
+    assert all(f == 1.0 for f in r["l1_fit"])
+
+
+def test_an_hour_of_the_day_is_what_a_run_at_that_hour_gives() -> None:
+    """The engine's own L1 share in a run that starts at 19 h with no devices (the background
+    alone) is the day's figure for 19 h."""
+    d = _city("dynamic", start_hour=19.0)
+    d["fleets"][0]["count"] = 0
+    sc = scenario_from_dict(d)
+    hour = day_profile(sc)[0]["l1_share"][19]
+    run = airan.run(sc, duration_s=0.5, seed=1).summary["sites"]["gpu-site0"]["ai_ran"]
+    assert run["mean_l1_share"] == pytest.approx(hour, rel=1e-9)
+
+
+def test_under_mig_ai_keeps_its_instance_and_an_l1_past_its_slice_drops_slots() -> None:
+    """On an H100 the AI's 4g instance keeps 64 of 132 SMs all day; an L1 of 3 cells fits
+    the 3g slice (60 SMs). Three 64T64R cells (6 peak cells per Hopper GPU) fully loaded at the
+    busy hour need half the GPU, more than the slice: that hour processes 0.455 / 0.5 of its
+    slots, a quiet one all."""
+    rows = day_profile(scenario_from_dict(_city("mig", "H100")))
+    assert rows[0]["ai_share"] == pytest.approx([64 / 132] * 24)
+    assert all(f == 1.0 for f in rows[0]["l1_fit"])
+    d = _city("mig", "H100", peak_utilization=1.0)
+    d["ai_ran"]["antennas"] = 64
+    rows = day_profile(scenario_from_dict(d))
+    fit = np.asarray(rows[0]["l1_fit"])
+    assert rows[0]["l1_share"][19] == pytest.approx(0.5, rel=1e-2)
+    assert fit[19] == pytest.approx((60 / 132) / rows[0]["l1_share"][19]) and fit[4] == 1.0
+
+
+def test_the_command_prints_the_sites_and_writes_every_hour(tmp_path) -> None:
+    import csv
+
+    import yaml
+
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(_city("dynamic")))
+    res = CliRunner().invoke(app, ["ran-share", str(path), "--csv", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "gpu-site0 (+9 alike)" in text and "busiest hour 19h" in text
+    rows = list(csv.DictReader((tmp_path / "d.csv").open()))
+    assert len(rows) == 10 * 24 and {r["hour"] for r in rows} == {str(h) for h in range(24)}
+    none = CliRunner().invoke(app, ["ran-share", "city"])
+    assert none.exit_code == 2 and "ai_ran.mode" in none.output
+    with pytest.raises(InputError, match="ai_ran.mode"):
+        day_profile(airan.load_scenario("city"))
