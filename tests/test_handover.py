@@ -73,6 +73,26 @@ def test_hysteresis_stops_ping_pong_on_a_boundary() -> None:
     assert firm["mobility"]["handovers"] <= 1  # 12 m from the boundary is ~2 dB: never 3 dB
 
 
+def test_an_a3_offset_adds_to_the_hysteresis_in_a3s_entering_condition() -> None:
+    """TS 38.331 5.5.4.4: Mn - Hys > Mp + Off. A 3 dB hysteresis with an a3-Offset of -3 dB
+    hands over as a 0 dB hysteresis does, every crossing of the boundary, and an offset of
+    +3 dB with no hysteresis as the 3 dB hysteresis (a V2N review: the offset was refused)."""
+    path = [[88.0, 5.0, 1.5], [112.0, 5.0, 1.5]] * 50
+
+    def mobility(hys: float, off: float) -> dict[str, Any]:
+        d = _row_of_cells(path, hysteresis_db=hys, ttt_ms=0.0, speed=12.0)
+        d["handover"]["a3_offset_db"] = off
+        return Engine(scenario_from_dict(d)).run().summary["mobility"]  # type: ignore[no-any-return]
+
+    assert mobility(3.0, -3.0) == mobility(0.0, 0.0)
+    assert mobility(0.0, 3.0) == mobility(3.0, 0.0)
+    assert mobility(0.0, 0.0)["handovers"] >= 40 and mobility(0.0, 3.0)["handovers"] <= 1
+    d = _row_of_cells(path, hysteresis_db=3.0, ttt_ms=0.0)
+    d["handover"]["a3_offset_db"] = 0.3
+    with pytest.raises(Exception, match="a3_offset_db"):
+        scenario_from_dict(d)
+
+
 def test_mobile_city_conserves_and_links_follow_the_devices() -> None:
     d = load_scenario("city").model_dump(mode="json")
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 250.0, "speed_mps": [8, 14]}

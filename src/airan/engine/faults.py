@@ -126,9 +126,9 @@ class FaultSchedule:
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
-        self.hysteresis = 10 ** (scenario.handover.hysteresis_db / 10)  # A3, linear
+        ho = scenario.handover  # A3's Hys + Off, linear
+        self.hysteresis = 10 ** ((ho.hysteresis_db + ho.a3_offset_db) / 10)
         self.interruption_s = scenario.handover.interruption_ms * 1e-3
-        ho = scenario.handover
         self.rlf_s = nr.rlf_delay_s(ho.t310_ms, ho.n310)  # a lost cell to the link's failure
         self.recover_s = nr.rlm_recovery_s(ho.n311)  # a cell back before it: to in-sync
         self.reestablish_ms = ho.reestablish_ms  # a fault's own, where it gives one

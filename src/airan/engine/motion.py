@@ -104,7 +104,7 @@ class Motion:
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
-        self.hysteresis = 10 ** (ho.hysteresis_db / 10)
+        self.hysteresis = 10 ** ((ho.hysteresis_db + ho.a3_offset_db) / 10)  # A3's Hys + Off
         self.ttt_s = ho.ttt_ms * 1e-3
         self.interruption_s = ho.interruption_ms * 1e-3
         self.rlf_silence_s = ho.rlf_silence_s  # a lost serving cell: T310, re-establishment

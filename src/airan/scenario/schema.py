@@ -932,6 +932,9 @@ class Handover(_Strict):
 
     # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
     hysteresis_db: float = Field(3.0, ge=0, le=30)
+    # a3-Offset (TS 38.331 5.5.4.4's Off, -15..15 dB in 0.5 dB steps): added to the hysteresis
+    # in A3's entering condition, Mn - Hys > Mp + Off (negative: hand over earlier)
+    a3_offset_db: float = Field(0.0, ge=-15.0, le=15.0, multiple_of=0.5)
     ttt_ms: float = 160.0
     interruption_ms: NonNegFloat = 30.0
     # TS 38.331 allows t310 0-6000 ms and n310 1-20; 1000 ms and 1 are assumptions (a common
