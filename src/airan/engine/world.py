@@ -559,6 +559,7 @@ def build_world(s: Scenario, seed: int) -> World:
 
     # ---- cell sites and sectors -------------------------------------------------------------
     sites: list[tuple[str, float, float, float, int, float, Carrier]] = []
+    rotation_deg: dict[str, float] = {}  # a listed site's sectors turned (azimuth_deg)
     for c in s.cell_sites:
         sites.append(
             (
@@ -571,6 +572,8 @@ def build_world(s: Scenario, seed: int) -> World:
                 c.carrier or s.carrier,
             )
         )
+        if c.azimuth_deg:
+            rotation_deg[c.name] = float(c.azimuth_deg)
     if s.cell_sites_file is not None:  # 3-sector sites at the environment's TR 38.901 height
         imported = imported_sites(s.cell_sites_file)
         h_bs = BS_HEIGHT_M[s.radio.environment]
@@ -626,7 +629,8 @@ def build_world(s: Scenario, seed: int) -> World:
         fr2 = nr.is_fr2(car.fc_ghz)
         prb = nr.n_prb(car.bandwidth_mhz, car.numerology, fr2)  # validated by scenario.load
         oh_dl, oh_ul = nr.overheads(car.fc_ghz)
-        azs = geometry.SECTOR_AZIMUTHS_DEG if sectors == 3 else (0.0,)
+        turn = rotation_deg.get(name, 0.0)
+        azs = tuple(a + turn for a in geometry.SECTOR_AZIMUTHS_DEG) if sectors == 3 else (0.0,)
         for k, az in enumerate(azs):
             cell_names.append(f"{name}/{k}" if sectors == 3 else name)
             cell_node.append(i)

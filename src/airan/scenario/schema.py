@@ -235,6 +235,9 @@ class CellSite(_Strict):
     height_m: float = Field(25.0, gt=0, le=1000)
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)  # TR 36.814 / 38.901 system-level assumption
+    # the three sectors' rotation, degrees counter-clockwise: boresights at 30, 150 and 270 deg
+    # from +x (TR 38.901 7.8's layout) plus this; -30 points one along +x (a road's sites)
+    azimuth_deg: float = Field(0.0, ge=-360, le=360)
     carrier: Carrier | None = None
 
     @model_serializer(mode="wrap")
