@@ -600,6 +600,12 @@ def test_where_every_build_out_misses_by_about_as_much_the_empty_one_is_not_the_
     assert note is not None and "124.1 to 126.4" in note and "barely move" in note
     # where the GPUs make a real difference, no such note
     assert flat_shortfall([replace(e, shortfall=1.0), replace(e, shortfall=3.0)]) is None
+    # and a result without a plan says the closest is no purchase to make (an operator's
+    # review: "closest build-out: regional: 1 x GB200" at 0.854 against 0.853 with none)
+    r = _plan(scenario_file, cache)
+    assert not r.gpus_barely_matter  # (a plan)
+    assert replace(r, best=None, notes=[note]).gpus_barely_matter
+    assert not replace(r, best=None, notes=[]).gpus_barely_matter
 
 
 def test_diagnosis_tells_the_radio_which_gpus_cannot_fix_from_the_transport_they_can(

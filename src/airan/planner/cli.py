@@ -437,7 +437,9 @@ def _print_plan(r: Any) -> None:
                   soft_wrap=True, style="green" if c.feasible else "yellow")
     if ev is None:
         return
-    title = "Plan" if r.feasible else "Closest build-out (misses the targets)"
+    title = "Plan" if r.feasible else (
+        "Closest build-out (misses the targets, and GPUs barely move them: no purchase to make, "
+        "see the notes)" if r.gpus_barely_matter else "Closest build-out (misses the targets)")
     table = _table(Text(f"{title}: {ev.description}"))
     table.add_column("site", no_wrap=True)
     table.add_column("kind")

@@ -113,6 +113,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "proven_minimal": result.proven,
         "exhaustive": result.exhaustive,
         "verdict": result.verdict,
+        # no plan, and every build-out run missed by about as much: no GPU to buy for it
+        "gpus_barely_matter": result.gpus_barely_matter,
         "notes": list(result.notes),
         # the plan run again, longer and on another seed (None: not run)
         "confirmation": None if result.confirmation is None or result.confirmed_on is None

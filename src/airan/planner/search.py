@@ -70,6 +70,13 @@ class PlanResult:
     confirmed_on: tuple[float, int] | None = None  # its (duration_s, seed)
 
     @property
+    def gpus_barely_matter(self) -> bool:
+        """No plan, and every build-out run misses by about as much (:func:`flat_shortfall`):
+        the closest one is no purchase to make (an operator's review: "closest build-out:
+        regional: 1 x GB200", 50,000 USD, at a hit ratio of 0.854 against 0.853 with none)."""
+        return not self.feasible and any(n.startswith(FLAT_NOTE) for n in self.notes)
+
+    @property
     def feasible(self) -> bool:
         """True if a build-out meets every target (within the budget)."""
         return self.best is not None
@@ -580,6 +587,9 @@ def _closest(log: list[Evaluation]) -> Evaluation | None:
     return min(near, key=lambda e: (e.cost_usd, e.shortfall))
 
 
+FLAT_NOTE = "every build-out run misses the targets by about as much"
+
+
 def flat_shortfall(log: Sequence[Evaluation]) -> str | None:
     """A note where every build-out run misses by about as much (within CLOSE_ENOUGH of the
     smallest shortfall): the closest then differs from the others by little, GPUs barely move
@@ -590,7 +600,7 @@ def flat_shortfall(log: Sequence[Evaluation]) -> str | None:
     most = max(e.shortfall for e in log)
     if most - least > CLOSE_ENOUGH * least:
         return None
-    return (f"every build-out run misses the targets by about as much (total shortfall "
+    return (f"{FLAT_NOTE} (total shortfall "
             f"{least:.4g} to {most:.4g} over the {len(log)} build-outs run): GPUs barely move the "
             "result; the closest is the one with the least, the cheapest of those as close "
             "(see the notes on where the time goes)")
