@@ -88,3 +88,25 @@ def test_a_target_on_a_service_no_device_sends_is_an_error_and_not_the_default()
                               "--max-count", "60"])
     assert res.exit_code == 0, res.output  # its own service's target only
     assert "job: hit>=0.99" in " ".join(res.output.split()) and "cam:" not in res.output
+
+
+def test_a_count_whose_cells_l1_drops_slots_says_so_as_the_planner_does(monkeypatch) -> None:
+    """An operator's review: a count that missed because the cells' L1 dropped slots read
+    "misses ..., l1"; it now says how many slots and why, as a plan does."""
+    import airan
+
+    real = airan.run
+
+    def with_l1_misses(sc: Any, **kw: Any) -> Any:
+        res = real(sc, **kw)
+        if sc.fleets[0].count > 60:  # (as if the cells' L1 stopped fitting beyond 60 bots)
+            res.summary["ai_ran"] = {"l1_slot_misses": 7, "l1_slots_down": 0}
+        return res
+
+    monkeypatch.setattr(airan, "run", with_l1_misses)
+    res = largest_fleet(_one_gpu(), "bots", parse_targets(["job: hit>=0.99"], ["job"]),
+                        duration_s=1.0, seeds=[1])
+    assert res.largest <= 60
+    over = [t for t in res.tries if t.count > 60]
+    assert over and all(not t.met for t in over)
+    assert all(any(m.startswith("the RAN's L1 missed 7 slots") for m in t.misses) for t in over)
