@@ -569,3 +569,39 @@ def test_a_handover_before_t310_expires_saves_the_link_after_a_silence() -> None
     for s in (a, b):
         r = s["requests"]
         assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]
+
+
+def test_a_device_with_no_usable_cell_fails_once_and_stays_out_of_service() -> None:
+    """12 km from a row of cells every SSB is far below Qout: the device fails once and stays
+    silent, out of service, rather than re-establishing on a cell it cannot hear and failing
+    again at every T310 (a review of the monitoring: 29 failures in 50 s)."""
+    d = _row_nr(3.0, 160.0)
+    d["fleets"][0]["mobility"]["paths"] = [[[0.0, 12000.0, 1.5], [1000.0, 12000.0, 1.5]]]
+    eng = Engine(scenario_from_dict(d))
+    s = eng.run().summary
+    assert s["mobility"]["radio_link_failures"] == 1 and s["mobility"]["handovers"] == 0
+    assert eng.motion._in_hole[0]
+    assert eng._st.ue_dl_hold[0] > eng.now_s - 1e-9  # silent to the end
+
+
+def test_the_re_establishment_follows_the_failure_whatever_the_update_period() -> None:
+    """The failure is declared at the first update after T310 expires; the link stays silent
+    until then and for the re-establishment after it, at 100 ms updates as at 500 ms (a review:
+    at 500 ms the link opened on the failing cell 200 ms before the declaration)."""
+    for update_ms in (100.0, 500.0):
+        d = _row_nr(15.0, 5120.0)
+        d["fleets"][0]["mobility"]["update_ms"] = update_ms
+        eng = Engine(scenario_from_dict(d), duration_s=6.0)
+        m = eng.motion
+        held_after: list[float] = []
+        monitor = m._monitor
+
+        def spy(engine: Any, ids: Any, *a: Any, _m: Any = monitor,
+                _out: list[float] = held_after) -> Any:
+            res = _m(engine, ids, *a)
+            _out += [float(engine._st.ue_dl_hold[i]) - engine.now_s for i in ids[res[0]]]
+            return res
+
+        m._monitor = spy
+        eng.run()
+        assert held_after and all(h == pytest.approx(0.1, abs=1e-3) for h in held_after)

@@ -65,6 +65,11 @@ def radio_step_m(environment: str) -> float:
 #: stay, 1 s).
 PING_PONG_S = 1.0
 
+#: Qin above Qout (dB): in sync again once the serving SSB is this much above Qout (TS 38.133
+#: 8.1.1: Qin is a 2% BLER of a hypothetical PDCCH at aggregation level 4 where Qout is 10% at
+#: 8; the gap between them in dB an assumption), so a device at Qout does not flap in and out.
+QIN_ABOVE_QOUT_DB = 2.0
+
 
 class Motion:
     """The mobile fleets of one run and their handovers."""
@@ -114,11 +119,17 @@ class Motion:
                      else None)
         self.noise_re_mw = float(radio_link.dbm_to_mw(nr.thermal_noise_dbm(
             15e3 * 2 ** w.numerology, scenario.radio.ue_noise_figure_db)))
+        self.qin = None if self.qout is None else self.qout * 10 ** (QIN_ABOVE_QOUT_DB / 10)
         self.rlf_delay_s = nr.rlf_delay_s(ho.t310_ms, ho.n310)
         self.recover_s = nr.rlm_recovery_s(ho.n311)
+        self.reestablish_s = ho.reestablish_ms * 1e-3
         self.oos_since = np.full(w.n_devices, np.inf)  # out of sync since (s), inf: in sync
         self._oos_cell = np.full(w.n_devices, -1, dtype=np.int64)  # the cell it was out on
         self._oos_silent = np.zeros(w.n_devices, dtype=bool)  # out-of-sync indicated: silent
+        self._in_hole = np.zeros(w.n_devices, dtype=bool)  # failed, no cell usable: out of service
+        self._dev_period = np.zeros(w.n_devices)  # each device's update period (s)
+        for (ids, _), period in zip(self.fleets, periods, strict=True):
+            self._dev_period[ids] = period
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
@@ -166,7 +177,8 @@ class Motion:
             relist = np.hypot(*(pos[:, :2] - self._listed[ids]).T) >= RELIST_M - STEP_TOL_M
             regain = np.hypot(*(pos - self._seen[ids]).T) >= self.radio_step_m - STEP_TOL_M
             regain |= self.candidate[ids] >= 0  # a neighbour meets A3: follow it every update
-            regain |= np.isfinite(self.oos_since[ids])  # out of sync: T310 runs
+            regain |= np.isfinite(self.oos_since[ids]) | self._in_hole[ids]  # (T310 runs, or
+            # it failed with no usable cell: followed every update)
             keep = relist | regain
             ids, pos, relist = ids[keep], pos[keep], relist[keep]
             if not len(ids):
@@ -220,15 +232,20 @@ class Motion:
         self.since_s[ids] = np.where(start, t, self.since_s[ids])
         ho = a3 & (t - self.since_s[ids] >= self.ttt_s - 1e-9)  # TTT 0: at once
         rlf = ~present & (rx[:, 0] > 0)
-        declared = np.zeros(len(ids), dtype=bool)
+        none = np.zeros(len(ids), dtype=bool)
+        declared, reattach, hole = none, none, none
+        rlf_since = np.full(len(ids), np.inf)
         if self.qout is not None and not attach:
-            declared = self._monitor(engine, ids, serving, present, ho | rlf,
-                                     self._ssb_sinr(top, rx, np.argmax(at, axis=1), resid))
-            ho &= ~declared
+            declared, reattach, hole, rlf_since = self._monitor(
+                engine, ids, serving, present, ho, rlf,
+                self._ssb_sinr(top, rx, np.argmax(at, axis=1), resid),
+                self._ssb_sinr(top, rx, np.zeros(len(ids), dtype=np.int64), resid))
+            ho &= ~(declared | reattach | hole)
+            rlf &= ~(reattach | hole)
         if attach:
             ho = rlf = np.zeros(len(ids), dtype=bool)
             serving = best
-        move = ho | rlf | declared
+        move = ho | rlf | declared | reattach
         new_serving = np.where(move, best, serving)
         # the serving cell leads each device's list (the kernel's convention)
         lead = np.argmax(top == new_serving[:, None], axis=1)
@@ -267,54 +284,82 @@ class Motion:
             self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
             hold_link(w, st, ids[ho], t + self.interruption_s)
-            hold_link(w, st, ids[rlf], t + self.rlf_silence_s)
-            # (out of sync: silent since T310 started, until its re-establishment: held then)
+            # a cell lost: T310 from now, or, out of sync already, from its first indication
+            fresh = rlf & np.isinf(rlf_since)
+            hold_link(w, st, ids[fresh], t + self.rlf_silence_s)
+            late = rlf & np.isfinite(rlf_since)
+            hold_link(w, st, ids[late], np.maximum(rlf_since[late] + self.rlf_silence_s,
+                                                   t + self.reestablish_s))
+            # (a failure out of sync, and a return from a coverage hole: held by _monitor)
             self._count_affected(engine, moved)
 
     def _monitor(self, engine: Any, ids: NDArray[np.int64], serving: NDArray[np.int64],
-                 present: NDArray[np.bool_], moving: NDArray[np.bool_],
-                 ssb_sinr: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Radio link monitoring (TS 38.133 8.1, TS 38.331 5.3.10) of the devices ``ids`` on
-        their serving cells, still among their strongest (``present``), from their SSB's SINR:
-        below Qout, out of sync after the evaluation period (200 ms), from which its link is
-        silent (its PDCCH fails) and T310 runs (``nr.rlf_delay_s``); back above Qout first, it
-        recovers (``nr.rlm_recovery_s`` later); handed over first (``moving``: A3's
-        time-to-trigger met), it carries on in its new cell after the handover's interruption;
-        else the failure is declared at T310's expiry (returned), and the device re-establishes
-        on its best cell, silent ``reestablish_ms`` more. Before the first indication its data
-        goes on at the data channel's SINR (load-weighted), a simplification. The neighbours'
-        SSBs, sent at the same instants in a synchronised network, interfere at full power
-        whatever the load."""
+                 present: NDArray[np.bool_], ho: NDArray[np.bool_], rlf: NDArray[np.bool_],
+                 sinr: NDArray[np.float64], sinr_best: NDArray[np.float64],
+                 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_],
+                            NDArray[np.float64]]:
+        """Radio link monitoring (TS 38.133 8.1, TS 38.331 5.3.10) of the devices ``ids`` from
+        their serving cell's SSB SINR (``sinr``; ``sinr_best``: their strongest cell's). Below
+        Qout, a device is out of sync after the evaluation period (200 ms), silent from then
+        (its PDCCH fails), and T310 runs (``nr.rlf_delay_s`` from the drop). It carries on
+        where it hands over first (``ho``: A3's time-to-trigger met; after the handover's
+        interruption), or where its SSB is back at Qin (:data:`QIN_ABOVE_QOUT_DB` above Qout)
+        in time for the in-sync evaluation to stop T310 before it expires (``recover_s``
+        later); else the failure is declared at T310's expiry, whatever the SSB is then, and
+        the device re-establishes on its strongest cell (``reestablish_ms``), or, where that
+        cell too is below Qout, stays out of service, silent, until one is at Qin (a coverage
+        hole: one failure, not one every T310). Before the first indication its data goes on
+        at the data channel's SINR (load-weighted), a simplification. The neighbours' SSBs,
+        sent at the same instants in a synchronised network, interfere at full power whatever
+        the load.
+
+        Returns the failures declared now, the devices leaving a hole (to their strongest
+        cell), those staying in one, and, for ``rlf`` (a serving cell lost) while out of sync,
+        when T310 started (inf elsewhere): the engine holds their links from it."""
         w = self.world
         st = engine._st
         t = engine.now_s
-        assert self.qout is not None
+        assert self.qout is not None and self.qin is not None
+        eps = 1e-9
+        period = self._dev_period[ids]
         since = self.oos_since[ids]
         since[self._oos_cell[ids] != serving] = np.inf  # (elsewhere since: a fault, a move)
-        silent = self._oos_silent[ids] & np.isfinite(since)
-        oos = present & (ssb_sinr < self.qout)
-        start = oos & np.isinf(since) & ~moving
-        declared = oos & np.isfinite(since) & ~moving & (t - since >= self.rlf_delay_s - 1e-9)
-        back = np.isfinite(since) & ~oos & ~moving
-        rescued = np.isfinite(since) & moving & ~declared
-        # the first out-of-sync indication, at the end of the evaluation period: silent from
-        # then until the re-establishment (the failure's time counted from the drop)
-        indicated = (oos & np.isfinite(since) & ~moving & ~silent
-                     & (t - since >= nr.RLM_EVALUATE_OUT_MS * 1e-3 - 1e-9))
+        in_hole = self._in_hole[ids]
+        reattach = in_hole & (sinr_best >= self.qin)
+        hole = in_hole & ~reattach
+        live = ~in_hole
+        silent = live & self._oos_silent[ids] & np.isfinite(since)
+        running = live & np.isfinite(since) & ~ho & ~rlf
+        oos = live & present & (sinr < self.qout)
+        start = oos & np.isinf(since) & ~ho & ~rlf
+        expired = running & (t - since >= self.rlf_delay_s - eps)
+        indicated = (oos & running & ~silent & ~expired
+                     & (t - since >= nr.RLM_EVALUATE_OUT_MS * 1e-3 - eps))
+        calm = running & ~silent & ~oos & ~expired  # above Qout before the first indication
+        back = (running & silent & ~expired & (sinr >= self.qin)
+                & (t + self.recover_s <= since + self.rlf_delay_s + eps))
+        rescued = silent & ho
+        into_hole = expired & (sinr_best < self.qout)
+        rlf_since = np.where(rlf & silent, since, np.inf)
         for held in (st.ue_ul_elig, st.ue_dl_hold):  # (the out-of-sync silence ends early)
-            held[ids[back & silent]] = np.minimum(held[ids[back & silent]],
-                                                  slot_start_at_or_after(t + self.recover_s,
-                                                                         w.slot_s))
-            held[ids[rescued & silent]] = np.minimum(
-                held[ids[rescued & silent]], slot_start_at_or_after(t + self.interruption_s,
-                                                                    w.slot_s))
+            for mask, until in ((back, t + self.recover_s), (rescued, t + self.interruption_s)):
+                held[ids[mask]] = np.minimum(held[ids[mask]],
+                                             slot_start_at_or_after(until, w.slot_s))
         hold_link(w, st, ids[indicated], since[indicated] + self.rlf_silence_s)
+        # still out of sync: silent at least to the next update (one coarser than the rest of
+        # T310 would open the link before the failure is declared)
+        still = running & (silent | indicated) & ~back & ~expired
+        hold_link(w, st, ids[still], t + period[still])
+        hold_link(w, st, ids[expired & ~into_hole], t + self.reestablish_s)
+        hold_link(w, st, ids[into_hole | hole], t + period[into_hole | hole])
+        hold_link(w, st, ids[reattach], t + self.reestablish_s)
         since[start] = t
-        since[back | rescued | declared] = np.inf
+        since[calm | back | rescued | expired | rlf] = np.inf
         self.oos_since[ids] = since
         self._oos_silent[ids] = (silent | indicated) & np.isfinite(since)
         self._oos_cell[ids] = np.where(start, serving, self._oos_cell[ids])
-        return declared  # type: ignore[no-any-return]
+        self._in_hole[ids] = hole | into_hole
+        return expired, reattach, hole, rlf_since
 
     def _ssb_sinr(self, top: NDArray[np.int64], rx: NDArray[np.float64], col: NDArray[np.int64],
                   resid: NDArray[np.float64]) -> NDArray[np.float64]:

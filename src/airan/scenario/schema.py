@@ -931,7 +931,8 @@ class Handover(_Strict):
     link failure when T310 expires: ``n310`` consecutive
     out-of-sync indications start it (TS 38.331 5.3.10), the first after radio link
     monitoring's evaluation period (:func:`airan.radio.nr.rlf_delay_s`); RRC re-establishment on
-    its best cell then takes ``reestablish_ms``. Its link is silent, both ways, all that time."""
+    its best cell then takes ``reestablish_ms``. Its link is silent, both ways, all that time
+(below Qout: from the first out-of-sync indication, :meth:`airan.engine.motion.Motion._monitor`)."""
 
     # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
     hysteresis_db: float = Field(3.0, ge=0, le=30)
