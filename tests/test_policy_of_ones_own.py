@@ -296,6 +296,7 @@ def test_a_compare_goes_on_without_a_policy_that_fails_in_a_run(tmp_path: Path) 
     ("mypol.no_cloud", "named 'module:callable': did you mean mypol:no_cloud?"),
     ("mypol.py:no_cloud", "name the module, not its file: mypol:no_cloud"),
     ("sub/mypol.py:no_cloud", "mypol:no_cloud, run from sub or with it on PYTHONPATH"),
+    ("mypol.py", "the function after a colon (e.g. mypol:<function>)"),
 ])
 def test_a_policy_of_ones_own_written_as_python_names_it_elsewhere_is_told_the_form(
         given: str, told: str) -> None:

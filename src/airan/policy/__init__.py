@@ -63,10 +63,19 @@ def unknown_policy(name: str) -> tuple[str, list[str] | None]:
     elsewhere ('mypol.no_cloud'), so it is told the ``module:callable`` form instead of a
     built-in that happens to look alike."""
     module, dot, attr = name.rpartition(".")
-    if dot and module and attr and ":" not in name:
-        return (f"unknown policy {name!r}; a policy of one's own is named 'module:callable': "
-                f"did you mean {module}:{attr}?", None)
-    return f"unknown policy {name!r}", policy_names()
+    if ":" in name or not (dot and module and attr):
+        return f"unknown policy {name!r}", policy_names()
+    if attr == "py" or "/" in name or "\\" in name:  # a file, not a function in a module
+        from pathlib import Path
+
+        return (f"unknown policy {name!r}; a policy of one's own is named 'module:callable', "
+                f"the module without '.py' and the function after a colon (e.g. "
+                f"{Path(module if attr == 'py' else name).name}:<function>), run from its "
+                "folder or with it on PYTHONPATH", None)
+    if not module.replace(".", "").replace("_", "").isalnum() or module[0].isdigit():
+        return f"unknown policy {name!r}", policy_names()  # ('3.5': no module name)
+    return (f"unknown policy {name!r}; a policy of one's own is named 'module:callable': "
+            f"did you mean {module}:{attr}?", None)
 
 
 def _module_file_hint(mod_name: str, attr: str) -> str:
