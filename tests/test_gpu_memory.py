@@ -179,3 +179,17 @@ def test_a_service_with_a_measured_time_holds_its_own_copy_of_the_model() -> Non
         scenario_from_dict(d)
     text = str(exc.value)
     assert "openvla-7b 24.68" in text and "openvla-7b@vla-measured 24.68" in text
+
+
+def test_a_model_of_ones_own_without_its_weights_is_warned() -> None:
+    """An ML engineer's review: the README's vla-3b with weight_bytes left out ran 12x too
+    fast on an L4 and fitted anywhere, and weight_bytes: 14 (meant as GB) passed too."""
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    own = {"params": 3.0e9, "precision": "bf16", "gflops": 1600, "decode_tokens": 7,
+           "gflops_per_token": 6, "efficiency": {"compute": 1.0, "memory": 1.0}}
+    for weights, warned in ((None, True), (14, True), (6e9, False)):
+        d["models"] = {"vla-3b": {**own, **({} if weights is None else
+                                            {"weight_bytes": weights})}}
+        lines = [w for w in scenario_warnings(scenario_from_dict(d))
+                 if "models.vla-3b.weight_bytes" in w]
+        assert bool(lines) == warned, (weights, lines)

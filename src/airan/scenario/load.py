@@ -1121,6 +1121,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _unlisted_band_warnings(s, label)
         out += _carrier_range_warnings(s, label)
     out += _device_memory_warnings(s, label)
+    out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
     out += _batch_deadline_warnings(s, label)
     used = {v.model for v in s.services}
@@ -1138,6 +1139,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _out_of_range_warnings(s, label)
     out += _bs_height_warnings(s, label)
     out += _queue_limit_warnings(s, label)
+    out += _instance_overlap_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
@@ -1606,6 +1608,61 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
             for (reason, field, gid), n in found.items()]
 
 
+#: The batch a GPU's throughput is read at for :func:`_instance_overlap_warnings`: where the
+#: catalog's throughput calibrations sit (ResNet-50's MLPerf Offline figures at batch 256; the
+#: roofline beyond it grows toward its work alone, which MLPerf's best batches do not reach).
+REFERENCE_BATCH = 256
+
+
+def _instance_overlap_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A model run by several instances per GPU whose batches, their fixed overheads
+    overlapping whole (the twin's upper bound, README "compute"), could serve more than the
+    model's roofline gives on that GPU at any batch size: n b / T(b), at most b / (T(b) - o)
+    with the overhead o overlapped, against REFERENCE_BATCH / T(REFERENCE_BATCH) (an ML engineer's
+    review: two ResNet-50 instances at batch 64 served 99,840/s on an H100, above MLPerf's
+    88,714 Offline that calibrates it; 16 YOLOv8n instances at batch 1, 12x one). One line
+    per (site, model, GPU)."""
+    from airan.catalog import load_gpus
+    from airan.compute.roofline import batch_service_time_s, fixed_overhead_s
+
+    gpus = load_gpus()
+    models = s.model_catalog()
+    requested = {name for f in s.fleets if f.count > 0 for name in f.services}
+    used = {v.model for v in s.services if v.name in requested and v.service_time is None}
+    sites: list[tuple[str, Any, set[str]]] = [
+        (f"compute_sites[{c.name}].batching", c.batching, {g.type for g in c.gpus})
+        for c in s.compute_sites]
+    g = s.generated_compute_sites
+    if g is not None:
+        sites.append(("generated_compute_sites.batching", g.batching, {x.type for x in g.gpus}))
+    out = []
+    for field, batching, types in sites:
+        for m in sorted(used):
+            n = batching.instances_for(m)
+            spec = models.get(m)
+            if n <= 1 or spec is None or spec.service_time_ms is not None:
+                continue
+            b = batching.for_model(m)[0]
+            for gid in sorted(types):
+                gpu = gpus[gid]
+                t_b = batch_service_time_s(spec, gpu, b)
+                o = min(fixed_overhead_s(spec, gpu), t_b)
+                twin = n * b / t_b if t_b - o <= 0.0 else min(n * b / t_b, b / (t_b - o))
+                best = REFERENCE_BATCH / batch_service_time_s(spec, gpu, REFERENCE_BATCH)
+                if twin > 1.05 * best:
+                    out.append(str(InputError(
+                        f"{n} instances of {m} per {gid} at batch {b} could serve "
+                        f"{twin:,.0f} requests/s per GPU in the twin, their batches' fixed "
+                        f"overheads ({o * 1e3:.2f} of {t_b * 1e3:.2f} ms) overlapping whole, "
+                        f"above the {best:,.0f}/s its roofline gives at batch {REFERENCE_BATCH}, "
+                        "where the catalog's throughputs are calibrated (MLPerf Offline): near "
+                        "that load the twin is optimistic (Triton's "
+                        "optimization guide measured a second instance at 1.5x the first's "
+                        "throughput, not 2x)", file=label, field=f"{field}.instances",
+                        value=n)))
+    return out
+
+
 def _queue_limit_warnings(s: Scenario, label: str | None) -> list[str]:
     """A compute site whose queue limit is below a served model's ``max_batch`` (see
     :func:`scenario_warnings`)."""
@@ -1935,6 +1992,30 @@ def _check_gpu_memory(s: Scenario) -> None:
                 "GPU, a full batch per instance); give it a GPU with more memory, or lower "
                 "max_batch or instances in its batching (batching.models.<model> for one "
                 "model)", field=field, value=gid)
+
+
+def _weightless_model_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A model of the scenario's own (``models:``) that gives its ``params`` but weights far
+    below params x the bytes of a value at its ``precision``: its roofline reads (and its
+    decode steps read again) weights it lacks, so it runs too fast, and the GPU memory check
+    finds room for nothing (an ML engineer's review: the README's vla-3b without
+    ``weight_bytes`` ran 13.6 ms a batch on an L4 against 160 ms with its 6 GB, and
+    ``weight_bytes: 14`` meant as GB passed too)."""
+    from airan.catalog import BYTES_PER_VALUE
+
+    out = []
+    for name, m in s.models.items():
+        if m.params is None or m.service_time_ms is not None:
+            continue
+        expected = m.params * BYTES_PER_VALUE[m.precision]
+        if m.weight_bytes < 0.5 * expected:
+            out.append(str(InputError(
+                f"weight_bytes {m.weight_bytes:g} is under half of its {m.params:g} params "
+                f"at {m.precision} ({expected:.3g} bytes): the roofline reads the weights "
+                f"{'in every decode step ' if m.decode_tokens else ''}and the GPU memory check "
+                "holds them, so without them it runs too fast and fits anywhere (bytes, not "
+                "GB)", file=label, field=f"models.{name}.weight_bytes", value=m.weight_bytes)))
+    return out
 
 
 def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
