@@ -162,3 +162,19 @@ def test_the_gpu_table_shows_the_price_the_planner_costs_and_how_to_override_it(
     assert "`airan plan --price` overrides it" in _one_line(res.output)
     sources = _one_line(invoke("catalog", "gpus", "--sources", columns=200).output)
     assert "override in scenario" not in sources and "airan plan --price" in sources
+
+
+def test_the_model_catalog_shows_the_precision_a_gpu_runs_a_model_at() -> None:
+    """An ML engineer's review: llm-7b read "fp8" on an A100, which has no FP8 and runs it at
+    INT8 (W8A8); the column now says both."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    res = CliRunner().invoke(app, ["catalog", "models", "--gpu", "A100-80GB"])
+    assert res.exit_code == 0
+    row = next(line for line in res.output.splitlines() if line.startswith("llm-7b"))
+    assert "fp8 (int8 here)" in row
+    h100 = CliRunner().invoke(app, ["catalog", "models", "--gpu", "H100"])
+    row = next(line for line in h100.output.splitlines() if line.startswith("llm-7b"))
+    assert "fp8" in row and "here" not in row
