@@ -1311,7 +1311,7 @@ def catalog_models(
     table.add_column("name")
     for key, m in models.items():
         latency_ms = batch_service_time_s(m, spec, 1) * 1e3
-        used = spec.resolve_precision(m.precision)  # (what the roofline runs it at there)
+        used = spec.resolve_precision(m.precision_for(spec))  # (what the roofline runs there)
         table.add_row(key, _count(m.params), _num(m.gflops, "{:g}"),
                       m.precision if used == m.precision else f"{m.precision} ({used} here)",
                       f"{latency_ms:.2f}", m.name)

@@ -291,6 +291,9 @@ class ModelSpec(BaseModel):
     efficiency: Efficiency | None = None
     overhead_ms: float = Field(default=0.0, ge=0)
     overhead_on: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # the precision it is deployed at on particular GPUs (GPU id -> precision), where it differs
+    # from ``precision``: INT8 on a Jetson, FP16 on an H100 (weights stay given at ``precision``)
+    precision_on: dict[str, Precision] = Field(default_factory=dict)
     service_time_ms: float | ServiceTimeDist | None = None
     source: dict[str, str] = Field(default_factory=dict)
 
@@ -310,6 +313,11 @@ class ModelSpec(BaseModel):
     def overhead_for(self, gpu: GpuSpec) -> float:
         """The per-batch overhead in ms on ``gpu``: its measured one, else ``overhead_ms``."""
         return self.overhead_on.get(gpu.id, self.overhead_ms)
+
+    def precision_for(self, gpu: GpuSpec) -> str:
+        """The lowest precision the model runs at on ``gpu`` (``precision_on``, else
+        ``precision``), before the GPU's fallback to one it supports."""
+        return self.precision_on.get(gpu.id, self.precision)
 
     @property
     def autoregressive(self) -> bool:

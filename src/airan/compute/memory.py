@@ -31,6 +31,6 @@ def model_memory_bytes(model: ModelSpec, gpu: GpuSpec, max_batch: int, instances
     per_request = max(model.activation_bytes, last_step_kv)
     if model.weight_bytes == 0.0 and per_request == 0.0:
         return 0.0
-    used = gpu.resolve_precision(model.precision)
+    used = gpu.resolve_precision(model.precision_for(gpu))
     scale = BYTES_PER_VALUE[used] / BYTES_PER_VALUE[model.precision]
     return (model.weight_bytes + instances * max_batch * per_request) * scale

@@ -65,8 +65,8 @@ def _service_time_table(model: ModelSpec, gpu: GpuSpec, batch: NDArray[np.float6
     if st is not None:
         return np.full_like(batch, float(st) / 1e3)
     assert model.gflops is not None and model.efficiency is not None
-    peak, used = gpu.peak_flops(model.precision)
-    scale = BYTES_PER_VALUE[used] / BYTES_PER_VALUE[model.precision]
+    peak, used = gpu.peak_flops(model.precision_for(gpu))
+    scale = BYTES_PER_VALUE[used] / BYTES_PER_VALUE[model.precision]  # (bytes at precision)
     flop_rate = peak * model.efficiency.compute_for(gpu)
     byte_rate = gpu.mem_bw_bytes_s * model.efficiency.memory
     weights = model.weight_bytes * scale

@@ -442,7 +442,8 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     service_names = [v.name for v in s.services]
     for mid, spec in s.models.items():  # GPU ids a scenario's own model fits figures to
         eff = spec.efficiency.compute_on if spec.efficiency is not None else {}
-        for key, table in (("overhead_on", spec.overhead_on), ("efficiency.compute_on", eff)):
+        for key, table in (("overhead_on", spec.overhead_on), ("efficiency.compute_on", eff),
+                           ("precision_on", spec.precision_on)):
             for gid in table:
                 if gid not in gpus:
                     raise unknown_name("GPU", gid, gpus, field=f"models.{mid}.{key}")
