@@ -1084,3 +1084,19 @@ def test_copying_or_pickling_an_engine_says_how_to_get_its_state_again() -> None
     twin.step(eng.slot)
     assert np.array_equal(twin._st.ue_ul_bits, eng._st.ue_ul_bits)
     assert twin.work == eng.work
+
+
+def test_the_engine_takes_a_fleet_scale_as_airan_run_does() -> None:
+    """A researcher's review: airan.run and the env took fleet_scale, the Engine did not."""
+    sc = load_scenario("factory")
+    eng = Engine(sc, duration_s=0.3, seed=2, fleet_scale=2)
+    assert sum(f.count for f in eng.scenario.fleets) == 2 * sum(f.count for f in sc.fleets)
+    a = eng.run().summary
+    b = airan.run(sc, duration_s=0.3, seed=2, fleet_scale=2).summary
+    for s in (a, b):
+        s.pop("wall_s")
+        s.pop("requests_per_wall_s")
+    assert a == b and a["fleet_scale"] == 2.0
+    assert "fleet_scale" not in Engine(sc, duration_s=0.3, seed=2).run().summary
+    with pytest.raises(InputError, match="fleet_scale"):
+        Engine(sc, fleet_scale=-1)

@@ -74,11 +74,10 @@ def run(
     (it runs under the name ``module:qualname``).
 
     With a ``fleet_scale`` other than 1, its summary records it (``fleet_scale``; none means
-    1, so that a summary equals the :class:`Engine`'s own for the same run)."""
+    1), as the :class:`Engine` given the same does."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    # seed, duration_s, policy, trace_limit, trace_sample and warmup_s: checked by the Engine
-    if fleet_scale != 1.0:
-        sc = scale_fleets(sc, fleet_scale)
+    # seed, duration_s, policy, trace_limit, trace_sample, warmup_s and fleet_scale: checked
+    # by the Engine
     engine = Engine(
         sc,
         policy=policy,
@@ -87,8 +86,6 @@ def run(
         trace_limit=trace_limit,
         trace_sample=trace_sample,
         warmup_s=warmup_s,
+        fleet_scale=fleet_scale,
     )
-    result = engine.run()
-    if fleet_scale != 1.0:
-        note_fleet_scale(result.summary, fleet_scale)
-    return result
+    return engine.run()

@@ -117,9 +117,16 @@ class Engine:
         trace_limit: int | None = None,
         trace_sample: float | None = None,
         warmup_s: float | None = None,
+        fleet_scale: float = 1.0,
     ) -> None:
         if not isinstance(scenario, Scenario):  # a built-in's name or a YAML path, as in run
             scenario = load_scenario(scenario)
+        # every fleet's device count times fleet_scale (airan.scale_fleets; the summary says so)
+        self.fleet_scale = fleet_scale
+        if isinstance(fleet_scale, bool) or fleet_scale != 1.0:
+            from airan.api import scale_fleets
+
+            scenario = scale_fleets(scenario, fleet_scale)
         self.scenario = scenario
         if policy is not None and not isinstance(policy, str) and not callable(policy):
             raise InputError(
@@ -988,8 +995,13 @@ class Engine:
     def result(self) -> Result:
         self._flush_trace()
         self.check_conservation()
+        summary = self.summary()
+        if self.fleet_scale != 1.0:
+            from airan.api import note_fleet_scale
+
+            note_fleet_scale(summary, self.fleet_scale)
         return Result(
-            summary=self.summary(),
+            summary=summary,
             requests=self.trace_table(),
             timeseries=self.timeseries(),
             cells=self.cell_table(),
