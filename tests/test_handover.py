@@ -605,3 +605,27 @@ def test_the_re_establishment_follows_the_failure_whatever_the_update_period() -
         m._monitor = spy
         eng.run()
         assert held_after and all(h == pytest.approx(0.1, abs=1e-3) for h in held_after)
+
+
+def test_a_device_out_of_service_stays_silent_on_its_fleets_real_update_grid() -> None:
+    """A fleet at 150 ms beside one at 100 ms moves every 200 ms (the shortest period's grid):
+    a device out of service in it was held to t + 150 ms and its link opened 50 ms in every
+    200 (a review: ~1 s of 4); now it stays silent to the end."""
+    import copy
+
+    d = _row_nr(3.0, 160.0)
+    d["duration_s"] = 3.0
+    d["fleets"][0]["mobility"].update(
+        paths=[[[0.0, 12000.0, 1.5], [1000.0, 12000.0, 1.5]]], update_ms=150.0)
+    fast = copy.deepcopy(d["fleets"][0])
+    fast["name"] = "fast"
+    fast["mobility"].update(update_ms=100.0, paths=[[[0.0, 10.0, 1.5], [1000.0, 10.0, 1.5]]])
+    d["fleets"].append(fast)
+    eng = Engine(scenario_from_dict(d))
+    opened = 0
+    while not eng.done:
+        eng.step(1)
+        if eng.motion._in_hole[0] and eng._st.ue_dl_hold[0] <= eng.now_s + 1e-9:
+            opened += 1
+    assert eng.motion._in_hole[0] and eng.motion.radio_link_failures[0] == 1
+    assert opened <= 1  # (the run's last instant)

@@ -24,6 +24,7 @@ re-evaluated (and every update while it is out of sync), not for parked devices.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -127,9 +128,13 @@ class Motion:
         self._oos_cell = np.full(w.n_devices, -1, dtype=np.int64)  # the cell it was out on
         self._oos_silent = np.zeros(w.n_devices, dtype=bool)  # out-of-sync indicated: silent
         self._in_hole = np.zeros(w.n_devices, dtype=bool)  # failed, no cell usable: out of service
-        self._dev_period = np.zeros(w.n_devices)  # each device's update period (s)
+        # each device's time between its updates (s): its fleet's period on the engine's grid
+        # of the shortest one (update below: once its period less half a slot has passed)
+        self._dev_period = np.zeros(w.n_devices)
+        grid_s = self.update_slots * w.slot_s
         for (ids, _), period in zip(self.fleets, periods, strict=True):
-            self._dev_period[ids] = period
+            self._dev_period[ids] = max(1.0, math.ceil((period - 0.5 * w.slot_s) / grid_s
+                                                       - 1e-9)) * grid_s
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
@@ -332,7 +337,9 @@ class Motion:
         running = live & np.isfinite(since) & ~ho & ~rlf
         oos = live & present & (sinr < self.qout)
         start = oos & np.isinf(since) & ~ho & ~rlf
-        expired = running & (t - since >= self.rlf_delay_s - eps)
+        # (T310 runs only from an indication: a device seen once below Qout and above it at
+        # its next update, an update period of a second or more apart, was never followed)
+        expired = running & (silent | oos) & (t - since >= self.rlf_delay_s - eps)
         indicated = (oos & running & ~silent & ~expired
                      & (t - since >= nr.RLM_EVALUATE_OUT_MS * 1e-3 - eps))
         calm = running & ~silent & ~oos & ~expired  # above Qout before the first indication
@@ -340,7 +347,12 @@ class Motion:
                 & (t + self.recover_s <= since + self.rlf_delay_s + eps))
         rescued = silent & ho
         into_hole = expired & (sinr_best < self.qout)
-        rlf_since = np.where(rlf & silent, since, np.inf)
+        # a cell lost: T310 keeps its start where it runs already; and with no cell heard at
+        # Qout, out of service at once (one failure for a hole, not a re-establishment on a
+        # cell it cannot hear)
+        rlf_since = np.where(rlf & np.isfinite(since), since, np.inf)
+        lost_to_hole = live & rlf & (sinr_best < self.qout)
+        into_hole |= lost_to_hole
         for held in (st.ue_ul_elig, st.ue_dl_hold):  # (the out-of-sync silence ends early)
             for mask, until in ((back, t + self.recover_s), (rescued, t + self.interruption_s)):
                 held[ids[mask]] = np.minimum(held[ids[mask]],
