@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.catalog import BYTES_PER_VALUE, PRECISION_ORDER, GpuSpec
+from airan.catalog import BYTES_PER_VALUE, PRECISION_ORDER, GpuSpec, ModelSpec
 from airan.scenario import Scenario
 from airan.scenario.schema import ComputeSite, Fault, GpuGroup
 
@@ -66,18 +66,20 @@ class Slot:
     new: bool = False
 
 
-def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str]) -> bool:
+def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str | ModelSpec]) -> bool:
     """True if ``b`` is at least as fast as ``a`` on every roofline axis at ``precisions``
-    (see the module docstring)."""
+    (see the module docstring); a model given there runs at its own precision on each GPU
+    (``precision_on``), so the two are compared each at its own."""
     if b.memory_gb < a.memory_gb:
         return False
     for p in precisions:
+        pa, pb = (p, p) if isinstance(p, str) else (p.precision_for(a), p.precision_for(b))
         try:
-            fa, ua = a.peak_flops(p)
+            fa, ua = a.peak_flops(pa)
         except ValueError:
             continue
         try:
-            fb, ub = b.peak_flops(p)
+            fb, ub = b.peak_flops(pb)
         except ValueError:
             return False
         if fb < fa:
@@ -88,10 +90,11 @@ def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str]) -> bool:
 
 
 def type_dominance(
-    types: Sequence[str], gpus: Mapping[str, GpuSpec], precisions: Sequence[str] = PRECISION_ORDER
+    types: Sequence[str], gpus: Mapping[str, GpuSpec],
+    precisions: Sequence[str | ModelSpec] = PRECISION_ORDER,
 ) -> NDArray[np.bool_]:
     """``le[i, j]``: type ``i`` is no faster than type ``j`` for models served at
-    ``precisions`` (reflexive)."""
+    ``precisions`` (a model: at its precision on each GPU) (reflexive)."""
     n = len(types)
     le = np.zeros((n, n), dtype=bool)
     for i, a in enumerate(types):
@@ -100,18 +103,19 @@ def type_dominance(
     return le
 
 
-def scenario_precisions(scenario: Scenario) -> list[str]:
+def scenario_precisions(scenario: Scenario) -> list[str | ModelSpec]:
     """The precisions the scenario's services request (roofline models, and measured times
     carried by the roofline (``measured_on``); another measured time runs the same on every
-    GPU)."""
+    GPU); a model deployed at precisions of its own per GPU (``precision_on``) as itself."""
     models = scenario.model_catalog()
-    out = []
+    out: list[str | ModelSpec] = []
     for v in scenario.services:
         m = models[v.model]
         measured_on = v.service_time is not None and v.service_time.measured_on is not None
         if (v.service_time is None and m.service_time_ms is None) or measured_on:
-            out.append(m.precision)  # (times measured_on a GPU follow the roofline elsewhere)
-    return list(dict.fromkeys(out))
+            # (times measured_on a GPU follow the roofline elsewhere)
+            out.append(m if m.precision_on else m.precision)
+    return [p for i, p in enumerate(out) if not any(p is q or p == q for q in out[:i])]
 
 
 def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None:
