@@ -90,3 +90,21 @@ def test_the_command_prints_the_sites_and_writes_every_hour(tmp_path) -> None:
     assert none.exit_code == 2 and "ai_ran.mode" in none.output
     with pytest.raises(InputError, match="ai_ran.mode"):
         day_profile(airan.load_scenario("city"))
+
+
+def test_an_hour_the_table_does_not_show_still_marks_its_drops(tmp_path) -> None:
+    """The table shows even hours; an L1 that drops slots at 19 h alone (three 64T64R cells on
+    an H100's MIG slice, full at 19 h only) marks the 18 h column and names 19 h (a review: no
+    mark and no note, the CSV alone showed it)."""
+    import yaml
+
+    d = _city("mig", "H100")
+    d["ai_ran"] = {"mode": "mig", "antennas": 64,
+                   "traffic": {"hourly": [0.1] * 19 + [1.0] + [0.1] * 4}}
+    path = tmp_path / "odd.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["ran-share", str(path)])
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if line.startswith("gpu-site0"))
+    assert row.count("*") == 1
+    assert "drops the slots it cannot process, at 19h" in " ".join(res.output.split())

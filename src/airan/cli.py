@@ -1132,14 +1132,13 @@ def ran_share(
     for h in hours:
         table.add_column(f"{h:02d}h", justify="right")
     table.add_column("AI GPU-h/day", justify="right")
-    dropped = False
+    dropping = sorted({h for r in rows for h in range(24) if r["l1_fit"][h] < 1.0})
     for members in groups.values():
         r = members[0]
         name = r["site"] + (f" (+{len(members) - 1} alike)" if len(members) > 1 else "")
         cells = []
-        for h in hours:
-            mark = "*" if r["l1_fit"][h] < 1.0 else ""
-            dropped |= bool(mark)
+        for h in hours:  # (a mark where the L1 drops slots in the hour shown or the next)
+            mark = "*" if min(r["l1_fit"][h], r["l1_fit"][h + 1]) < 1.0 else ""
             cells.append(f"{r['ai_share'][h]:.0%}{mark}")
         table.add_row(name, f"{r['cells']}, {r['gpus']} x {r['gpu']}", *cells,
                       f"{r['ai_gpu_hours']:.1f}")
@@ -1150,9 +1149,10 @@ def ran_share(
         out.print(f"busiest hour {busiest:02d}h: background PRB use "
                   f"{top['background'][busiest]:.0%}, the L1 needs {top['l1_share'][busiest]:.0%}"
                   f" of each GPU at {top['site']}", markup=False, soft_wrap=True)
-    if dropped:
-        out.print("*: the L1 needs more than it may use then (the whole GPU, or under mig its "
-                  "slice): it drops the slots it cannot process", markup=False, soft_wrap=True)
+    if dropping:
+        out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
+                  "or under mig its slice): it drops the slots it cannot process, at "
+                  f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
     if sc.ai_ran.traffic is None:
         out.print("no ai_ran.traffic: the cells carry no background traffic, so the L1 costs "
                   "its fixed part only; a run adds the devices' PRB use", markup=False,
