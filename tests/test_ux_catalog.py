@@ -178,3 +178,24 @@ def test_the_model_catalog_shows_the_precision_a_gpu_runs_a_model_at() -> None:
     h100 = CliRunner().invoke(app, ["catalog", "models", "--gpu", "H100"])
     row = next(line for line in h100.output.splitlines() if line.startswith("llm-7b"))
     assert "fp8" in row and "here" not in row
+
+
+def test_the_model_catalog_gives_batch_times_and_throughputs_at_the_sizes_asked() -> None:
+    """An ML engineer's review: batch 1 alone could not be set beside trtexec's or
+    perf_analyzer's batch curves. ResNet-50 on an H100 at batch 256 reads the 89,297/s that
+    its MLPerf Offline calibration (88,714/s) sits near; a size out of range exits 2."""
+    from typer.testing import CliRunner
+
+    from airan.catalog import load_gpus, load_models
+    from airan.cli import app
+    from airan.compute import batch_service_time_s
+
+    res = CliRunner().invoke(app, ["catalog", "models", "--gpu", "H100", "--batch", "1,256"],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if line.startswith("resnet50"))
+    t = batch_service_time_s(load_models()["resnet50"], load_gpus()["H100"], 256)
+    assert f"{t * 1e3:.2f} ({256 / t:,.0f})" in row and "(89,297)" in row
+    for bad in ("0", "8,x", "5000"):
+        out = CliRunner().invoke(app, ["catalog", "models", "--batch", bad])
+        assert out.exit_code == 2 and "--batch" in out.output

@@ -1285,15 +1285,30 @@ def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str
             out.print(f"  {r.gpu}: claim: {r.sources['claim']}", markup=False, soft_wrap=True)
 
 
+def _batch_sizes(text: str) -> list[int]:
+    """``--batch``'s sizes ("1,8,64"), each a whole number from 1 to 4096."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or not 1 <= int(part) <= 4096:
+            raise _option_error("--batch", "batch sizes are whole numbers from 1 to 4096, "
+                                "comma-separated", part or text)
+        sizes.append(int(part))
+    return list(dict.fromkeys(sizes))
+
+
 @catalog_app.command("models")
 def catalog_models(
-    gpu: str = typer.Option("H100", "--gpu", help="Accelerator for the batch-1 latency column."),
+    gpu: str = typer.Option("H100", "--gpu", help="Accelerator for the latency columns."),
+    batch: str = typer.Option(
+        "1", "--batch", help="Batch sizes to show the batch time at, comma-separated (e.g. "
+        "1,8,64: each with its throughput, to set beside trtexec or perf_analyzer)."),
     sources: bool = typer.Option(
         False, "--sources", help="Then the source of every number, per model and field."
     ),
 ) -> None:
-    """The model catalog: size, cost, precision and batch-1 latency on one accelerator; with
-    --sources, where every number comes from."""
+    """The model catalog: size, cost, precision and batch time on one accelerator (batch 1, or
+    --batch sizes with their throughput); with --sources, where every number comes from."""
     with _user_errors():
         from airan.catalog import load_gpus, load_models
         from airan.compute import batch_service_time_s
@@ -1303,18 +1318,23 @@ def catalog_models(
             raise _option_error("--gpu", f"unknown GPU {gpu!r}", gpu, list(gpus))
         spec = gpus[gpu]
         models = load_models()
-    table = _table(f"Models (batch-1 latency on {gpu})")
+        sizes = _batch_sizes(batch)
+    shown = "batch-1 latency" if sizes == [1] else "batch time and throughput"
+    table = _table(f"Models ({shown} on {gpu})")
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "params", "GFLOPs")
     _columns(table, "precision", justify="left")
-    _columns(table, f"{gpu} ms")
+    _columns(table, *([f"{gpu} ms"] if sizes == [1] else [f"b={b} ms (req/s)" for b in sizes]))
     table.add_column("name")
     for key, m in models.items():
-        latency_ms = batch_service_time_s(m, spec, 1) * 1e3
+        times_s = [batch_service_time_s(m, spec, b) for b in sizes]
         used = spec.resolve_precision(m.precision_for(spec))  # (what the roofline runs there)
         table.add_row(key, _count(m.params), _num(m.gflops, "{:g}"),
                       m.precision if used == m.precision else f"{m.precision} ({used} here)",
-                      f"{latency_ms:.2f}", m.name)
+                      *([f"{times_s[0] * 1e3:.2f}"] if sizes == [1] else
+                        [f"{t * 1e3:.2f} ({b / t:,.0f})" for b, t in zip(sizes, times_s,
+                                                                      strict=True)]),
+                      m.name)
     _print_table(table)
     _print_sources(models, "models", sources)
 
