@@ -108,3 +108,25 @@ def test_an_hour_the_table_does_not_show_still_marks_its_drops(tmp_path) -> None
     row = next(line for line in res.output.splitlines() if line.startswith("gpu-site0"))
     assert row.count("*") == 1
     assert "drops the slots it cannot process, at 19h" in " ".join(res.output.split())
+
+
+def test_ones_own_l1_capacity_for_a_gpu_replaces_the_catalogs() -> None:
+    """An operator's review: an L4's L1 capacity is scaled from Hopper's (2.45 peak cells,
+    uncertain ~1.6-2x), and a plan rested on it with no way to give a measured one.
+    ``ai_ran.l1_peak_cells`` gives it: the day's L1 share follows it exactly, the plan no
+    longer calls the L4 unmeasured, and a misspelt GPU id is an input error."""
+    from airan.planner import plan
+
+    d = _city("dynamic", "L4")
+    scaled = day_profile(scenario_from_dict(d))[0]["l1_share"]
+    d["ai_ran"]["l1_peak_cells"] = {"L4": 5.0}
+    given = scenario_from_dict(d)
+    own = day_profile(given)[0]["l1_share"]
+    peak = 20.0 * float(load_gpus()["L4"].tflops.bf16) / 989.0
+    assert np.allclose(np.asarray(own) * 5.0, np.asarray(scaled) * peak, rtol=1e-12)
+    res = plan(given, ["perception: hit>=0.3"], candidates=["L4"], max_gpus=1,
+               duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False)
+    assert not any("is not measured" in n for n in res.notes)
+    d["ai_ran"]["l1_peak_cells"] = {"L44": 5.0}
+    with pytest.raises(InputError, match="ai_ran.l1_peak_cells"):
+        scenario_from_dict(d)

@@ -32,6 +32,7 @@ Calibration (DOMAIN.md, "AI-RAN"):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -64,8 +65,12 @@ DIURNAL = np.array([
 ])
 
 
-def l1_peak_cells(gpu_id: str, spec: GpuSpec) -> float:
-    """Peak 4T4R 100 MHz cells whose L1 one GPU of this type runs (0: it cannot run L1)."""
+def l1_peak_cells(gpu_id: str, spec: GpuSpec, given: Mapping[str, float] | None = None) -> float:
+    """Peak 4T4R 100 MHz cells whose L1 one GPU of this type runs (0: it cannot run L1):
+    ``given``'s (a scenario's ``ai_ran.l1_peak_cells``, one's own measurement), else the
+    calibrated figure, else scaled from Hopper's by dense BF16 throughput."""
+    if given and gpu_id in given:
+        return float(given[gpu_id])
     if gpu_id in PEAK_CELLS_CALIBRATED:
         return PEAK_CELLS_CALIBRATED[gpu_id]
     if spec.kind not in ("datacenter", "edge"):

@@ -66,7 +66,7 @@ class RanShare:
         self.ai_mig_share = np.ones(n_sites)
         for s in np.flatnonzero(hosts):
             gid = w.gpu_type_names[w.gpu_type[w.site_gpu_start[s]]]
-            self.peak_cells[s] = l1.l1_peak_cells(gid, gpus[gid])
+            self.peak_cells[s] = l1.l1_peak_cells(gid, gpus[gid], ar.l1_peak_cells)
             self.l1_cap[s] = (l1.mig_l1_share(ar.mig_l1_fraction, gpus[gid])
                               if self.mode == "mig" else 1.0)
             if self.mode == "mig":

@@ -127,7 +127,7 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
 
     mode = scenario.ai_ran.mode
     runs_l1 = mode != "none" and slot.kind == "cell"
-    if runs_l1 and l1.l1_peak_cells(gid, gpu) <= 0:
+    if runs_l1 and l1.l1_peak_cells(gid, gpu, scenario.ai_ran.l1_peak_cells) <= 0:
         return f"cannot run its cells' L1 (ai_ran.mode {mode})"
     if runs_l1 and mode == "mig" and not gpu.mig:
         return "has no MIG (ai_ran.mode mig)"

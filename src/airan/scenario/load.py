@@ -1551,7 +1551,7 @@ def l1_extrapolated_gpus(s: Scenario) -> list[str]:
     if s.ai_ran.mode == "none":
         return []
     return sorted({gid for _, gid in _l1_hosts(s).values()
-                   if gid not in l1.PEAK_CELLS_CALIBRATED})
+                   if gid not in l1.PEAK_CELLS_CALIBRATED and gid not in s.ai_ran.l1_peak_cells})
 
 
 def l1_capacity_warnings(s: Scenario, label: str | None = None) -> list[str]:
@@ -1579,7 +1579,7 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     g = s.generated_compute_sites
     found: dict[tuple[str, str, str], int] = {}  # (reason, field, GPU) -> sites it applies to
     for cell_site, (site, gid) in _l1_hosts(s).items():
-        peak = l1.l1_peak_cells(gid, gpus[gid])
+        peak = l1.l1_peak_cells(gid, gpus[gid], s.ai_ran.l1_peak_cells)
         if peak <= 0:
             continue  # (bad input: _check_ai_ran)
         carrier = own[cell_site].carrier if cell_site in own else None
@@ -1898,16 +1898,20 @@ def _check_ai_ran(s: Scenario) -> None:
     from airan.catalog import load_gpus
     from airan.compute import l1
 
+    gpus = load_gpus()
+    for gid in s.ai_ran.l1_peak_cells:  # (checked whatever the mode: a misspelt id is an error)
+        if gid not in gpus:
+            raise unknown_name("GPU", gid, gpus, field="ai_ran.l1_peak_cells")
     mode = s.ai_ran.mode
     if mode == "none":
         return
-    gpus = load_gpus()
     explicit = {c.name for c in s.compute_sites}
     for site, gid in _l1_hosts(s).values():
         what = (f"compute site {site!r}" if site in explicit
                 else f"generated compute site {site!r} (generated_compute_sites.gpus)")
-        if l1.l1_peak_cells(gid, gpus[gid]) <= 0:
-            can = ", ".join(g for g, spec in gpus.items() if l1.l1_peak_cells(g, spec) > 0)
+        given = s.ai_ran.l1_peak_cells
+        if l1.l1_peak_cells(gid, gpus[gid], given) <= 0:
+            can = ", ".join(g for g, spec in gpus.items() if l1.l1_peak_cells(g, spec, given) > 0)
             raise InputError(
                 f"{what} hosts the L1 of its cells but its GPU {gid!r} cannot run L1 "
                 f"(ai_ran.mode {mode!r}; GPUs that can: {can})", field="ai_ran.mode",

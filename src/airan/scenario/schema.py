@@ -868,6 +868,10 @@ class AiRan(_Strict):
     # the pipeline's persistent kernels); None: 0.022, through the A100's 4 peak / 8 average
     # cells (airan.compute.l1); Grace Hopper's "20 peak, 20 average" read as a cost gives 1
     l1_fixed_share: Fraction | None = None
+    # peak 4T4R 100 MHz cells whose L1 one GPU runs, by GPU id: one's own measurement (cuBB on
+    # the platform) in place of the catalog's (measured for Hopper and A100, else scaled from
+    # Hopper's by BF16 throughput, uncertain by ~1.6-2x)
+    l1_peak_cells: dict[str, PosFloat] = Field(default_factory=dict)
     traffic: TrafficProfile | None = None  # background cell traffic; None = AI traffic only
 
 
