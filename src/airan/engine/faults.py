@@ -313,10 +313,11 @@ class FaultSchedule:
         now = engine.now_s
         gpus = self._site_gpus(site)[down_local]
         # the AI share each GPU's running work goes at (the share its batch started with; for
-        # batches run at once, the GPU's share over their number): what converts its time left
-        # into the AI work it will not do
+        # batches run at once, the GPU's share over the number doing their work): what converts
+        # its time left into the AI work it will not do
         started_share = st.gpu_run_rate[gpus] * (
-            np.maximum(st.gpu_run_n[gpus], 1) if self.world.site_shared[site] else 1)
+            np.maximum(st.gpu_run_n[gpus] - st.gpu_oh_n[gpus], 1)
+            if self.world.site_shared[site] else 1)
         before = int(st.ctr[K.C_ORPHANS])
         n = int(K.fail_site_requests(self.kw, engine._sref, site, down_local, now))
         orphaned = st.orphans[before : before + n]

@@ -1068,7 +1068,7 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
             taken = 0.0  # what the batches already there take from it (processor sharing)
             for j in range(n_run):
                 r = 0.0
-                if S.gpu_run_r[g, j] >= 0:
+                if S.gpu_run_r[g, j] >= 0 and S.gpu_run_oh[g, j] == 0:  # (not in its overhead)
                     left = S.gpu_run_left[g, j] - (now - S.gpu_run_t[g]) * S.gpu_run_rate[g]
                     r = (left if left > 0.0 else 0.0) / share
                 taken += r if r < x else x
@@ -2256,34 +2256,48 @@ def _gpu_sift_top(key, heap, g0, n):
 
 @njit(cache=True)
 def _gpu_progress(S, g, t):
-    """Advance the batches running at once on GPU ``g`` to ``t`` (each at ``gpu_run_rate``)."""
+    """Advance the batches running at once on GPU ``g`` to ``t``: those doing their work at
+    ``gpu_run_rate``, those in their fixed overhead at ``gpu_oh_rate``."""
     dt = t - S.gpu_run_t[g]
     if dt > 0.0:
         done = dt * S.gpu_run_rate[g]
+        done_oh = dt * S.gpu_oh_rate[g]
         for k in range(S.gpu_run_r.shape[1]):
             if S.gpu_run_r[g, k] >= 0:
-                S.gpu_run_left[g, k] -= done
+                S.gpu_run_left[g, k] -= done_oh if S.gpu_run_oh[g, k] != 0 else done
     S.gpu_run_t[g] = t
 
 
 @njit(cache=True)
-def _gpu_schedule(S, g, s, t):
+def _gpu_schedule(W, S, g, s, t):
     """From ``t`` on, GPU ``g``'s running batches share its AI share equally (processor
-    sharing): schedule the end of the one with the least work left, GPU ``g``'s one live event
-    (a superseded one is ignored when it comes up, see :func:`gpu_batch_end`)."""
+    sharing) while they do their work; those in their fixed overhead share a capacity of their
+    own (``site_overhead_cap`` overheads at full speed at once: launches and small kernels
+    overlap only so far), taking none of the throughput the work shares. Schedule the first
+    phase to end, GPU ``g``'s one live event (a superseded one is ignored when it comes up,
+    see :func:`gpu_batch_end`)."""
     n = S.gpu_run_n[g]
     if n == 0:
         if S.gpu_ev_t[g] < np.inf:
             _supersede_timer(S)
         S.gpu_ev_t[g] = np.inf
         return
-    rate = S.site_ai_share[s] / n
+    share = S.site_ai_share[s]
+    n_oh = S.gpu_oh_n[g]
+    n_work = n - n_oh
+    rate = share / n_work if n_work > 0 else share
+    cap = W.site_overhead_cap[s]
+    rate_oh = share * (cap / n_oh if n_oh > cap else 1.0)
     S.gpu_run_rate[g] = rate
+    S.gpu_oh_rate[g] = rate_oh
     least = np.inf
     for k in range(S.gpu_run_r.shape[1]):
-        if S.gpu_run_r[g, k] >= 0 and S.gpu_run_left[g, k] < least:
-            least = S.gpu_run_left[g, k]
-    end = t + (least if least > 0.0 else 0.0) / rate
+        if S.gpu_run_r[g, k] >= 0:
+            left = S.gpu_run_left[g, k]
+            dt = (left if left > 0.0 else 0.0) / (rate_oh if S.gpu_run_oh[g, k] != 0 else rate)
+            if dt < least:
+                least = dt
+    end = t + least
     # an event already due at or before then wakes the GPU (it reschedules when nothing has
     # ended yet): only an earlier end needs a new one
     if end < S.gpu_ev_t[g]:
@@ -2295,8 +2309,9 @@ def _gpu_schedule(S, g, s, t):
 
 @njit(cache=True)
 def gpu_batch_end(W, S, g, t):
-    """GPU ``g``'s event at ``t``: unless superseded, end every running batch whose work is
-    done (to within a nanosecond), then send its answers (:func:`compute_done`)."""
+    """GPU ``g``'s event at ``t``: unless superseded, move every running batch whose work is
+    done (to within a nanosecond) on to its fixed overhead, and end every batch whose overhead
+    is done: its model's instance is free again; send its answers (:func:`compute_done`)."""
     if t != S.gpu_ev_t[g]:  # superseded
         S.ctr[C_STALE] -= 1
         return
@@ -2312,38 +2327,29 @@ def gpu_batch_end(W, S, g, t):
         if k < 0:
             break
         first = S.gpu_run_r[g, k]
+        if S.gpu_run_oh[g, k] == 0 and S.gpu_run_tail[g, k] > 0.0:
+            # its work is done, its fixed overhead starts: the others' work speeds up now
+            S.gpu_run_oh[g, k] = 1
+            S.gpu_run_left[g, k] = S.gpu_run_tail[g, k]
+            S.gpu_oh_n[g] += 1
+            _gpu_schedule(W, S, g, s, t)
+            continue
+        S.gpu_oh_n[g] -= S.gpu_run_oh[g, k]
+        S.gpu_run_oh[g, k] = 0
         S.gpu_run_r[g, k] = -1
         S.gpu_run_n[g] -= 1
-        tail = S.gpu_run_tail[g, k]
-        end = t + tail
         r = first
         while r >= 0:
-            S.rq_f[r, T_CEND] = end
+            S.rq_f[r, T_CEND] = t
             r = S.rq_i[r, I_NEXT]
-        if tail > 0.0:  # its fixed overhead: the others speed up now, its instance waits
-            _gpu_schedule(S, g, s, t)
-            push_event(S, end, first)  # (shared_batch_done)
-            continue
         m = W.svc_model[S.rq_i[first, I_SVC]]
         _run_area(S, s, t)
         S.gpu_model_n[g, m] -= 1
         S.site_model_run[s, m] -= 1
-        _gpu_schedule(S, g, s, t)  # the others speed up (before new batches may join them)
+        _gpu_schedule(W, S, g, s, t)  # the others speed up (before new batches may join them)
         compute_done(W, S, first, t)
     if S.gpu_ev_t[g] == np.inf:
-        _gpu_schedule(S, g, s, t)
-
-
-@njit(cache=True)
-def shared_batch_done(W, S, r, t):
-    """A batch on a GPU that runs batches at once ended its fixed overhead at ``t`` (``r`` its
-    first request): its model's instance is free again; send its answers."""
-    g = S.rq_i[r, I_GPU]
-    m = W.svc_model[S.rq_i[r, I_SVC]]
-    _run_area(S, W.gpu_site[g], t)
-    S.gpu_model_n[g, m] -= 1
-    S.site_model_run[W.gpu_site[g], m] -= 1
-    compute_done(W, S, r, t)
+        _gpu_schedule(W, S, g, s, t)
 
 
 @njit(cache=True)
@@ -2391,12 +2397,13 @@ def dispatch(W, S, s, m, g, t):
             k += 1
         S.gpu_run_r[g, k] = first
         S.gpu_run_left[g, k] = work
-        S.gpu_run_tail[g, k] = tail / S.site_ai_share[s]
+        S.gpu_run_tail[g, k] = tail
+        S.gpu_run_oh[g, k] = 0
         S.gpu_run_n[g] += 1
         _run_area(S, s, t)
         S.gpu_model_n[g, m] += 1
         S.site_model_run[s, m] += 1
-        _gpu_schedule(S, g, s, t)
+        _gpu_schedule(W, S, g, s, t)
     else:
         # the answers leave when the batch ends: one event for the batch, its requests in
         # queue order (as b events pushed back to back would run), so links are used in time
@@ -2598,7 +2605,9 @@ def _fail_site_requests(W, S, s, gpu_down, t):
             elif cut[i]:  # (one batch at a time)
                 S.site_batches[s] -= 1
             S.gpu_run_r[g, :] = -1
+            S.gpu_run_oh[g, :] = 0
             S.gpu_run_n[g] = 0
+            S.gpu_oh_n[g] = 0
             _run_area(S, s, t)
             S.site_model_run[s, :] -= S.gpu_model_n[g, :]
             S.gpu_model_n[g, :] = 0
@@ -2975,11 +2984,8 @@ def handle_event(W, S, r, t):
         site_arrive(W, S, r, t)
     elif st == ST_ORPHAN:  # the engine purges a failed batch's event; never reached
         return
-    elif st == ST_COMP:
-        if W.site_shared[S.rq_i[r, I_PLACE]] != 0:  # a batch run beside others
-            shared_batch_done(W, S, r, t)
-        else:
-            compute_done(W, S, r, t)
+    elif st == ST_COMP:  # (a GPU that runs batches at once ends them in gpu_batch_end)
+        compute_done(W, S, r, t)
     elif st == ST_DOWN:
         dl_arrive(W, S, r, t)
     elif st == ST_FINISH:

@@ -68,6 +68,7 @@ _KW_FIELDS = [
     "site_max_wait_s",
     "site_instances",
     "site_shared",
+    "site_overhead_cap",
     "svc_site_ok",
     "gpu_type",
     "gpu_site",
@@ -225,6 +226,9 @@ _STATE_FIELDS = [
     "gpu_run_r",
     "gpu_run_left",
     "gpu_run_tail",
+    "gpu_run_oh",
+    "gpu_oh_n",
+    "gpu_oh_rate",
     "gpu_run_n",
     "gpu_run_t",
     "gpu_run_rate",
@@ -485,9 +489,15 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # model; the time of its next batch end, the one event of its own in the heap
         gpu_run_r=np.full((n_gpus, run_slots), -1, dtype=np.int64),
         gpu_run_left=np.zeros((n_gpus, run_slots)),
-        # and its fixed overhead (s, at the AI share it started with), which runs after its
-        # shared work without taking the GPU's throughput, its model's instance held meanwhile
+        # and its fixed overhead (s at the full AI share), which runs after its shared work
+        # without taking the GPU's throughput, its model's instance held meanwhile; 1 where the
+        # batch is in it (gpu_run_left then the overhead left), how many are, and the rate each
+        # goes at (the AI share, less where more overheads run at once than the site's
+        # overhead_overlap lets run at full speed)
         gpu_run_tail=np.zeros((n_gpus, run_slots)),
+        gpu_run_oh=np.zeros((n_gpus, run_slots), dtype=np.int64),
+        gpu_oh_n=np.zeros(n_gpus, dtype=np.int64),
+        gpu_oh_rate=np.ones(n_gpus),
         gpu_run_n=np.zeros(n_gpus, dtype=np.int64),
         gpu_run_t=np.zeros(n_gpus),
         gpu_run_rate=np.ones(n_gpus),

@@ -123,6 +123,9 @@ class World:
     site_max_wait_s: F64  # [S, M]
     site_instances: I64  # [S, M] instances of each model per GPU (batching.instances)
     site_shared: I64  # [S] 1 where a GPU may run batches at once (more than one instance)
+    # [S] how many batches' fixed overheads a GPU runs at once at full speed (inf: any number;
+    # batching.overhead_overlap)
+    site_overhead_cap: F64
     svc_site_ok: NDArray[np.bool_]  # [V, S] whether a site serves a service (its services)
     gpu_site: I64  # [G]
     gpu_type: I64  # [G] index into gpu_type_names
@@ -1008,6 +1011,8 @@ def build_world(s: Scenario, seed: int) -> World:
                                  float).reshape(len(csites), len(model_keys)),
         site_instances=instances,
         site_shared=(instances.sum(axis=1) > 1).astype(np.int64),
+        site_overhead_cap=np.array([np.inf if c.batching.overhead_overlap is None
+                                    else c.batching.overhead_overlap for c in csites], float),
         gpu_site=np.asarray(gpu_site, np.int64),
         gpu_type=np.asarray(gpu_type, np.int64),
         gpu_type_names=gpu_type_names,

@@ -1617,12 +1617,12 @@ REFERENCE_BATCH = 256
 
 def _instance_overlap_warnings(s: Scenario, label: str | None) -> list[str]:
     """A model run by several instances per GPU whose batches, their fixed overheads
-    overlapping whole (the twin's upper bound, README "compute"), could serve more than the
-    model's roofline gives on that GPU at any batch size: n b / T(b), at most b / (T(b) - o)
-    with the overhead o overlapped, against REFERENCE_BATCH / T(REFERENCE_BATCH) (an ML engineer's
-    review: two ResNet-50 instances at batch 64 served 99,840/s on an H100, above MLPerf's
-    88,714 Offline that calibrates it; 16 YOLOv8n instances at batch 1, 12x one). One line
-    per (site, model, GPU)."""
+    overlapping (up to ``batching.overhead_overlap`` at once, README "compute"), could serve
+    more than the model's roofline gives on that GPU at any batch size: n b / T(b), at most
+    b / (T(b) - o) with its work alone on the GPU and C b / o with C overheads o at once, against
+    REFERENCE_BATCH / T(REFERENCE_BATCH) (an ML engineer's review: two ResNet-50 instances at
+    batch 64 served 99,840/s on an H100, above MLPerf's 88,714 Offline that calibrates it). One
+    line per (site, model, GPU)."""
     from airan.catalog import load_gpus
     from airan.compute.roofline import batch_service_time_s, fixed_overhead_s
 
@@ -1648,19 +1648,24 @@ def _instance_overlap_warnings(s: Scenario, label: str | None) -> list[str]:
                 gpu = gpus[gid]
                 t_b = batch_service_time_s(spec, gpu, b)
                 o = min(fixed_overhead_s(spec, gpu), t_b)
-                twin = n * b / t_b if t_b - o <= 0.0 else min(n * b / t_b, b / (t_b - o))
+                cap = n if batching.overhead_overlap is None else min(
+                    n, batching.overhead_overlap)
+                # the bottleneck of n instances never short of requests: their instances, the
+                # GPU's throughput for their work, its capacity for their overheads
+                twin = min(n * b / t_b, b / (t_b - o) if t_b > o else math.inf,
+                           cap * b / o if o > 0.0 else math.inf)
                 best = REFERENCE_BATCH / batch_service_time_s(spec, gpu, REFERENCE_BATCH)
+                overlap = ("whole" if batching.overhead_overlap is None
+                           else f"up to {cap:g} at once")
                 if twin > 1.05 * best:
                     out.append(str(InputError(
                         f"{n} instances of {m} per {gid} at batch {b} could serve "
                         f"{twin:,.0f} requests/s per GPU in the twin, their batches' fixed "
-                        f"overheads ({o * 1e3:.2f} of {t_b * 1e3:.2f} ms) overlapping whole, "
+                        f"overheads ({o * 1e3:.2f} of {t_b * 1e3:.2f} ms) overlapping {overlap}, "
                         f"above the {best:,.0f}/s its roofline gives at batch {REFERENCE_BATCH}, "
                         "where the catalog's throughputs are calibrated (MLPerf Offline): near "
-                        "that load the twin is optimistic (Triton's "
-                        "optimization guide measured a second instance at 1.5x the first's "
-                        "throughput, not 2x)", file=label, field=f"{field}.instances",
-                        value=n)))
+                        "that load the twin is optimistic", file=label,
+                        field=f"{field}.instances", value=n)))
     return out
 
 

@@ -502,11 +502,18 @@ class Batching(_Strict):
     ``instances``: each model's instances per GPU (Triton's ``instance_group`` count), each
     running one batch at a time. Batches running on one GPU at once, of one model or several,
     share it equally (processor sharing): a detection no longer waits behind a VLA's batch, it
-    runs beside it at part of the GPU's speed."""
+    runs beside it at part of the GPU's speed.
+
+    ``overhead_overlap``: how many batches' fixed overheads (``overhead_ms``: launches,
+    synchronisation, kernels too small to fill the SMs) one GPU runs at once at full speed;
+    more share that capacity equally. Their overheads take none of the throughput the batches'
+    work shares. ``null``: any number overlap whole (an upper bound)."""
 
     max_batch: int = Field(8, ge=1, le=1024)
     max_wait_ms: NonNegFloat = 2.0  # assumption: small next to 50-100 ms deadlines
     instances: int = Field(1, ge=1, le=64)  # Triton's default instance_group count
+    # Triton's optimization guide: a second instance of a launch-bound model, 1.5x (see README)
+    overhead_overlap: float | None = Field(1.5, ge=1.0, le=64.0)
     models: dict[str, ModelBatching] = Field(default_factory=dict)
 
     def for_model(self, model: str) -> tuple[int, float]:
