@@ -93,3 +93,40 @@ def test_the_fields_a_class_sets_are_the_schemas_list() -> None:
     from airan.scenario.schema import DEVICE_CLASS_FIELDS
 
     assert set(DEVICE_CLASS_FIELDS) == set(DeviceClass.model_fields) - {"name", "source"}
+
+
+def test_a_plain_cameras_cpu_runs_no_model_and_an_accelerator_it_is_given_does() -> None:
+    """An integrator's review: inspection cameras ran YOLOv8m on the catalog's device CPU
+    (220 ms), the class's own note saying a plain IP camera streams. Its class now says its CPU
+    runs no model: no device time, so no policy keeps work there; a smart camera (a fleet of
+    the class given an accelerator) or a fleet that says its CPU does still computes."""
+    import numpy as np
+
+    from airan.engine import Engine
+
+    def local_s(**fleet: object) -> float:
+        d = airan.load_scenario("factory").model_dump(mode="json")
+        cams = next(f for f in d["fleets"] if f["name"] == "camera")
+        cams.update(fleet)
+        w = Engine(scenario_from_dict(d), duration_s=0.01).world
+        return float(w.local_time_s[w.fleet_names.index("camera"),
+                                    w.service_names.index("inspect")])
+
+    assert np.isinf(local_s())
+    assert 0.0 < local_s(accelerator="JetsonOrin") < 0.1
+    assert local_s(cpu_runs_models=True) == pytest.approx(0.22, rel=0.05)  # the CPU's
+    text = " ".join(CliRunner().invoke(app, ["catalog", "devices"],
+                                       env={"COLUMNS": "200"}).output.split())
+    assert "none (its CPU runs no model)" in text
+
+
+def test_the_local_policy_on_cameras_that_run_no_model_is_warned_about() -> None:
+    from airan.scenario.load import scenario_warnings
+
+    def warned(policy: str) -> list[str]:
+        return [w for w in scenario_warnings(airan.load_scenario("factory"), policy=policy)
+                if "cpu_runs_models" in w]
+
+    [line] = warned("local")
+    assert "fleets[camera].cpu_runs_models" in line and "device class 'camera'" in line
+    assert warned("deadline-aware") == []

@@ -540,3 +540,19 @@ def test_the_device_table_shows_the_time_in_drx_where_radio_drx_sets_it(
     html = build_report(write_run(plain, tmp_path / "plain")).path.read_text(encoding="utf-8")
     assert "time in DRX" not in html
     assert "in every slot (no DRX set; none under the ideal radio)" in html
+
+
+def test_a_met_target_says_how_much_ran_on_the_devices_themselves() -> None:
+    """An integrator's review: inspection cameras' own CPUs ran every request while the cells'
+    uplink was full, and the verdict read "meets its target: 100.00%" alone."""
+    from airan.report.html import verdict
+
+    svc = {"count": 400, "met": 400, "late": 0, "dropped": 0, "hit_ratio": 1.0,
+           "target_hit_ratio": 0.95, "deadline_ms": 500.0,
+           "latency_ms": {"mean": 200.0, "p99": 221.0}}
+    ok, line = verdict("inspect", {**svc, "answered_at": {"local": 400}})
+    assert ok and "100.0% of it answered on its devices themselves" in line
+    ok, line = verdict("inspect", {**svc, "answered_at": {"mec": 300, "local": 100}})
+    assert ok and "25.0% of it answered on its devices themselves" in line
+    ok, line = verdict("inspect", {**svc, "answered_at": {"mec": 400}})
+    assert ok and "devices" not in line

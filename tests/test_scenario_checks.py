@@ -85,9 +85,13 @@ def test_a_site_without_a_transport_path_drops_with_no_route() -> None:
     assert req["dropped_by_reason"] == {"no_route": req["dropped"]}
     assert req["dropped"] == req["created"] - req["in_flight"] > 0
     assert set(res.requests["placement"].to_pylist()) == {"unreachable"}
-    # deadline-aware never picks an unreachable site: it falls back to the devices
+    # deadline-aware never picks an unreachable site: it falls back to the devices, but for
+    # the cameras', which run no model on board and have nowhere else to go
     res = airan.run(sc, policy="deadline-aware", duration_s=0.3)
-    assert "no_route" not in res.summary["requests"]["dropped_by_reason"]
+    services = res.summary["services"]
+    assert all("no_route" not in services[v]["dropped_by_reason"] for v in ("detect", "vla"))
+    assert services["inspect"]["dropped_by_reason"] == {"no_route": services["inspect"]["count"]
+                                                        - services["inspect"]["in_flight"]}
 
 
 def test_a_high_bs_factory_cell_below_the_clutter_is_rejected_by_name() -> None:

@@ -1362,7 +1362,9 @@ def catalog_devices(
     for key, c in classes.items():
         buffer = (f"{default_kb:g} (a fleet's default)" if c.ul_buffer_kb is None
                   else f"{c.ul_buffer_kb:g}")
-        table.add_row(key, f"{c.height_m:g}", c.accelerator, buffer, c.name)
+        acc = (c.accelerator if c.cpu_runs_models or c.accelerator != "none"
+               else "none (its CPU runs no model)")
+        table.add_row(key, f"{c.height_m:g}", acc, buffer, c.name)
     _print_table(table)
     _print_sources(classes, "devices", sources)
 

@@ -330,7 +330,9 @@ class DeviceClass(BaseModel):
 
     ``height_m``: the UE antenna's height above the ground (m); ``accelerator``: a GPU catalog
     id or ``"none"`` (the device's CPU); ``ul_buffer_kb``: the uplink buffer (KB), where the
-    class needs more than a fleet's default.
+    class needs more than a fleet's default; ``cpu_runs_models``: false where the device's CPU
+    runs no model (a plain IP camera streams its frames; an accelerator a fleet gives it
+    still runs them).
     """
 
     model_config = _STRICT
@@ -339,11 +341,13 @@ class DeviceClass(BaseModel):
     height_m: float = Field(gt=0, le=1000)
     accelerator: str
     ul_buffer_kb: float | None = Field(default=None, gt=0)
+    cpu_runs_models: bool = True
     source: dict[str, str] = Field(default_factory=dict)
 
     def fleet_defaults(self) -> dict[str, Any]:
         """The fleet fields this class sets (its ``ul_buffer_kb`` only where it gives one)."""
-        out: dict[str, Any] = {"height_m": self.height_m, "accelerator": self.accelerator}
+        out: dict[str, Any] = {"height_m": self.height_m, "accelerator": self.accelerator,
+                               "cpu_runs_models": self.cpu_runs_models}
         if self.ul_buffer_kb is not None:
             out["ul_buffer_kb"] = self.ul_buffer_kb
         return out

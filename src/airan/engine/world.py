@@ -896,6 +896,8 @@ def build_world(s: Scenario, seed: int) -> World:
     # a service that may not run on its devices (on_device: false): no device time, so no
     # policy's estimate picks the device, and the engine drops a placement there
     local[:, [vi for vi, v in enumerate(s.services) if not v.on_device]] = np.inf
+    # and a device that computes nothing on board (a plain camera: cpu_runs_models false)
+    local[[fi for fi, f in enumerate(s.fleets) if not f.computes_on_board], :] = np.inf
 
     # ---- transport: the links as validation sees them (one rule for both) ---------------------
     net = transport_links(s)

@@ -965,8 +965,11 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       meets it;
     - a fleet of a device class that usually works indoors (:data:`USUALLY_INDOORS`) under
       outdoor cells with no ``penetration`` of its own: it is taken outdoors;
-    - a service that may not run on its devices (``on_device: false``) under the ``local``
-      policy: each of its requests is dropped (``not_on_device``)."""
+    - a service that may not run on its devices (``on_device: false``), or a fleet whose
+      devices run no model (``cpu_runs_models: false``, no accelerator), under the ``local``
+      policy: each of its requests is dropped (``not_on_device``);
+    - fleets that offer the cells more than :data:`UL_OFFERED_SHARE` of the most uplink they
+      carry (:func:`uplink_most_bps`): the radio, not the GPUs, is then the first limit."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -987,6 +990,15 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 file=label, field=key, value=value)))
     out += _indoor_class_warnings(s, label)
     sent = {name for f in s.fleets if f.count for name in f.services}
+    for f in s.fleets:
+        if run_policy == "local" and f.count and not f.computes_on_board:
+            why = (f"its device class {f.device_class!r} says so"
+                   if "cpu_runs_models" not in f.model_fields_set else "as it says")
+            out.append(str(InputError(
+                "policy 'local' runs every request on its device, and this fleet's devices run "
+                f"no model (no accelerator, and a CPU that runs none, {why}): each of its "
+                "requests is dropped (not_on_device)",
+                file=label, field=f"fleets[{f.name}].cpu_runs_models", value=False)))
     for v in s.services:
         if not v.on_device and run_policy == "local" and v.name in sent:
             out.append(str(InputError(
@@ -1265,7 +1277,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
     for gpu in sorted(site_gpus) if not same else []:
         out[f"an {gpu}" if gpu[0] in "AEFHILMNORSX" else f"a {gpu}"] = at(gpu, False)
     for f in s.fleets if service.on_device else []:  # (on_device: false never runs there)
-        if service.name not in f.services or f.count == 0:
+        if service.name not in f.services or f.count == 0 or not f.computes_on_board:
             continue
         on_device = (st.on_device_ms or {}) if st is not None else {}
         if f.accelerator in on_device:
@@ -2040,6 +2052,8 @@ def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
     model_of = {v.name: v.model for v in s.services if v.on_device}
     out = []
     for f in s.fleets:
+        if not f.computes_on_board:
+            continue
         gpu = gpus[f.accelerator if f.accelerator != "none" else "DeviceCPU"]
         need = {m: model_memory_bytes(models[m], gpu, 1, 1)
                 for m in sorted({model_of[v] for v in f.services if v in model_of})}

@@ -622,7 +622,7 @@ FleetArea = Annotated[Annotated[RectArea, Tag("RectArea")] | Annotated[DiscArea,
 from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
 
 #: The fleet fields a device class sets (catalog/devices.yaml)
-DEVICE_CLASS_FIELDS = ("height_m", "accelerator", "ul_buffer_kb")
+DEVICE_CLASS_FIELDS = ("height_m", "accelerator", "ul_buffer_kb", "cpu_runs_models")
 
 
 class Fleet(_Strict):
@@ -641,6 +641,9 @@ class Fleet(_Strict):
     # low-loss or high-loss O2I building model, or its in-car loss; "none": outdoors
     penetration: Literal["none", "low-loss", "high-loss", "car"] = "none"
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
+    # false: with no accelerator, its devices run no model themselves (a plain IP camera
+    # streams; its class says so): every placement on them is dropped (not_on_device)
+    cpu_runs_models: bool = True
     services: list[str] = Field(min_length=1)
     ul_buffer_kb: PosFloat = 1000.0  # UE UL buffer (assumption); beyond: buffer_full
     # fifo: every request waits its turn in the uplink buffer; latest: a new request replaces,
@@ -672,6 +675,11 @@ class Fleet(_Strict):
                              f"inactivity_ms, ...; {{}} for TR 38.840's), 'off', or absent "
                              f"for radio.drx's (got {v!r})")
         return v
+
+    @property
+    def computes_on_board(self) -> bool:
+        """Whether its devices run models themselves: an accelerator, or a CPU that does."""
+        return self.accelerator != "none" or self.cpu_runs_models
 
     @model_validator(mode="after")
     def _class_defaults(self) -> Fleet:
