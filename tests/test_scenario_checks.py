@@ -421,3 +421,23 @@ def test_validate_says_what_each_service_offers_and_warns_of_a_rate_in_the_wrong
     res = CliRunner().invoke(app, ["run", "factory", "--duration", "0.05", "--no-report",
                                    "--out", str(tmp_path / "r")], terminal_width=300)
     assert res.exit_code == 0 and "rate_hz is per second" not in res.output
+
+
+def test_an_uplink_beyond_half_of_what_the_cells_carry_at_most_is_warned_about() -> None:
+    """An integrator's review: 492 Mbit/s offered to four DDDSU cells validated silently and the
+    run met 4% of the detections' deadlines. The most a cell carries: 273 PRB (100 MHz at
+    30 kHz, TS 38.101-1 Table 5.3.2-1) x 168 resource elements x 7.4063 bit/s/Hz (TS 38.214
+    MCS 27) x (1 - 0.08) (TS 38.306 4.1.2, FR1 uplink) per U slot, 2,000 slots a second."""
+    from airan.scenario.load import scenario_warnings, uplink_most_bps
+
+    per_cell_u_slot = 273 * 12 * 14 * 7.4063 * (1 - 0.08)
+    d = airan.load_scenario("factory").model_dump(mode="json")
+    # factory: 4 cells of DDSUU, two U slots in five
+    assert uplink_most_bps(scenario_from_dict(d)) == pytest.approx(
+        4 * per_cell_u_slot * 2000 * 2 / 5, rel=1e-9)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "Mbit/s of uplink" in w]
+    for v in d["services"]:
+        v["ul_kb"] *= 4  # 151 Mbit/s offered -> 605, 60% of the cells' 1,000
+    [line] = [w for w in scenario_warnings(scenario_from_dict(d)) if "Mbit/s of uplink" in w]
+    assert "offer 605 Mbit/s of uplink" in line and "60% of the most the 4 cells carry" in line
+    assert "services[detect].ul_kb" in line  # the AMRs' detections: the largest share

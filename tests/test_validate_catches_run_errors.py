@@ -400,7 +400,9 @@ def test_an_upload_larger_than_the_uplink_buffer_is_a_warning_and_every_request_
     vla["ul_kb"] = 2000.0
     arms["ul_buffer_kb"] = 1000.0
     path = write(tmp_path, d)
-    warnings = scenario_warnings(load_scenario(path), label=str(path))
+    # (2 MB frames at 5 Hz also offer the cells more uplink than they carry: warned apart)
+    warnings = [w for w in scenario_warnings(load_scenario(path), label=str(path))
+                if "Mbit/s of uplink" not in w]
     assert len(warnings) == 1
     assert warnings[0].startswith(f"{path}: field 'fleets[{arms['name']}].ul_buffer_kb': "
                                   "service 'vla' uploads 2000 KB")
