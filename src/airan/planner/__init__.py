@@ -16,7 +16,7 @@ from airan.planner.build import DEFAULT_CANDIDATES, build_space, option_error
 from airan.planner.evaluate import Evaluation, Evaluator
 from airan.planner.search import Method, PlanResult, confirm_plan, search
 from airan.planner.space import Config, PlanSpace, Slot
-from airan.planner.targets import Target, default_targets, parse_targets
+from airan.planner.targets import Target, parse_targets, with_default_targets
 from airan.scenario import Scenario
 
 __all__ = [
@@ -81,10 +81,10 @@ def plan(
     # the GPUs of the sites it sizes are replaced: checked per build-out (PlanSpace.fits)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, gpu_checks=False)
     names = [v.name for v in sc.services]
-    parsed: list[Target] = (
-        parse_targets(targets, names) if targets
-        else default_targets({v.name: v.target_hit_ratio for v in sc.services})
-    )
+    # the services no --target names keep their target_hit_ratio
+    parsed: list[Target] = with_default_targets(
+        parse_targets(targets, names) if targets else [],
+        {v.name: v.target_hit_ratio for v in sc.services})
     if not duration_s > 0:
         raise option_error("--duration", "must be positive", duration_s)
     if budget_usd is not None and not (budget_usd >= 0 and math.isfinite(budget_usd)):

@@ -29,6 +29,7 @@ from airan.console import (
     out,
     with_warmup,
 )
+from airan.planner.targets import kept_note
 
 
 def register(app: typer.Typer) -> None:
@@ -58,13 +59,16 @@ def max_fleet(
     policy: str | None = typer.Option(
         None, "--policy", "-p", help="Placement policy (default: the scenario's)."),
     max_count: int = typer.Option(100_000, "--max-count", help="The most devices tried."),
+    confirm: bool = typer.Option(
+        True, "--confirm/--no-confirm", help="Run the largest count once more, 4x as long "
+        "and on the seed after the last, and say whether it still meets the targets."),
 ) -> None:
     """The largest count of one fleet that still meets every target (default: its services'
     target_hit_ratio), the scenario's GPUs, cells and links as they are (how many robots per
     cell site?). Doubling, then bisection; exit 3 when not even one device meets them."""
     with _user_errors():
         from airan.planner.fleet import largest_fleet
-        from airan.planner.targets import default_targets, parse_targets
+        from airan.planner.targets import parse_targets, with_default_targets
         from airan.policy import is_known_policy, unknown_policy
         from airan.scenario import load_scenario
 
@@ -77,11 +81,12 @@ def max_fleet(
             reason, choices = unknown_policy(policy)
             raise _option_error("--policy", reason, policy, choices)
         names = [v.name for v in sc.services]
-        own = next((f.services for f in sc.fleets if f.name == fleet), names)
-        # by default, the services the fleet sends (their target_hit_ratio)
-        targets = (parse_targets(target, names) if target else
-                   default_targets({v.name: v.target_hit_ratio for v in sc.services
-                                    if v.name in own}))
+        # every service some device sends (the fleet's own, and the others', which a larger
+        # fleet may crowd out) keeps its target_hit_ratio where no --target names it
+        sent = {v for f in sc.fleets if f.count > 0 or f.name == fleet for v in f.services}
+        targets = with_default_targets(
+            parse_targets(target, names) if target else [],
+            {v.name: v.target_hit_ratio for v in sc.services if v.name in sent})
         first = sc.seed if seed is None else seed
         with Progress(TextColumn("max-fleet {task.description}", markup=False),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err,
@@ -93,11 +98,13 @@ def max_fleet(
 
             res = largest_fleet(sc, fleet, targets, duration_s=duration,
                                 seeds=list(range(first, first + seeds)), policy=policy,
-                                max_count=max_count, progress=progress)
+                                max_count=max_count, progress=progress, confirm=confirm)
     out.print(f"{sc.name}: the largest {fleet} fleet that meets "
               f"{', '.join(t.text for t in targets)} ({duration:g} s per run, seeds "
               f"{', '.join(map(str, range(first, first + seeds)))}, policy "
               f"{policy or sc.policy})", markup=False, soft_wrap=True)
+    if kept_note(targets):
+        out.print(kept_note(targets), markup=False, soft_wrap=True)
     table = _table("Counts run (in the order run)")
     table.add_column("devices", justify="right")
     table.add_column("per cell site", justify="right")
@@ -117,6 +124,22 @@ def max_fleet(
                + miss if res.largest else
                f"not even one device of {fleet} meets the targets")
     out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
+    c = res.confirmation
+    if c is not None and res.confirmed_on is not None:
+        length, again_seed = res.confirmed_on
+        again = f"a {length:g} s run of {res.largest:,} devices on seed {again_seed}"
+        if c.met:
+            out.print(f"confirmed: {again} meets every target too", markup=False,
+                      soft_wrap=True, style="green")
+        else:
+            got = "; ".join(
+                f"{m} (got {_num(c.values.get(m), '{:.4f}' if ': hit' in m else '{:.1f} ms')})"
+                if m in c.values else m
+                for m in c.misses)
+            out.print(f"not confirmed: {again} misses {got}: near the answer the targets rest "
+                      f"on the seed and the run's length; ask for them on more of both "
+                      f"(--seeds 3 --duration {length:g})", markup=False, soft_wrap=True,
+                      style="yellow")
     if not res.monotone:
         out.print("note: a count met the targets above one that missed: the twin is not "
                   "monotone in the fleet's size here, so a larger count may meet them too",
@@ -417,6 +440,8 @@ def _print_plan(r: Any) -> None:
     fixed = space.fixed_site_names()
     out.print(Text.assemble((space.scenario.name, "bold"),
                             f": targets {', '.join(t.text for t in targets)}"))
+    if kept_note(targets):
+        out.print(kept_note(targets), markup=False, soft_wrap=True)
     out.print(f"  candidates {', '.join(space.types)} at {', '.join(s.name for s in space.slots)} "
               + ("(1 GPU per site, or none)" if space.max_gpus == 1 else
                  f"(1-{space.max_gpus} GPUs of one type per site, or none)")
@@ -432,9 +457,12 @@ def _print_plan(r: Any) -> None:
     c = r.confirmation
     if c is not None and r.confirmed_on is not None:
         again = f"a {r.confirmed_on[0]:g} s run of it on seed {r.confirmed_on[1]}"
-        out.print(f"confirmed: {again} meets every target too" if c.feasible else
-                  f"not confirmed: {again} misses (see the notes)", markup=False,
+        said = "; its run's cautions below" if c.cautions else ""
+        out.print(f"confirmed: {again} meets every target too{said}" if c.feasible else
+                  f"not confirmed: {again} misses (see the notes){said}", markup=False,
                   soft_wrap=True, style="green" if c.feasible else "yellow")
+        for line in c.cautions:  # as `airan run` of plan.yaml would say them (a review)
+            out.print(f"  caution: {line}", markup=False, soft_wrap=True, style="yellow")
     if ev is None:
         return
     title = "Plan" if r.feasible else (

@@ -174,6 +174,9 @@ class Evaluation:
     # requests it served (over the seeds) and its GPUs' utilization (mean over the seeds); a
     # plan that leans on them must say so
     fixed_sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what `airan run` would caution about its runs (airan.report.cautions, each seed's, once):
+    # a plan confirmed by a run whose queues had no time to settle must say so (a review)
+    cautions: tuple[str, ...] = ()
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -234,6 +237,7 @@ class Evaluator:
         l1_misses = 0
         fixed: dict[str, dict[str, Any]] = {}
         fixed_names = space.fixed_site_names()
+        said: list[str] = []
         for seed in self.seeds:
             sc = space.scenario_for(config, policy=self.policy, seed=seed,
                                     duration_s=self.duration_s)
@@ -246,6 +250,7 @@ class Evaluator:
                 self._store(key, metrics)
             if metrics.get("error"):
                 errors.append(str(metrics["error"]))
+            said += metrics.get("cautions") or []
             l1_misses = max(l1_misses, int(metrics.get("l1_slot_misses") or 0))
             for name, v in metrics["services"].items():
                 if name not in merged:
@@ -315,6 +320,7 @@ class Evaluator:
             fixed_sites={name: {**f, "gpu_utilization": sum(f["gpu_utilization"])
                                 / len(f["gpu_utilization"]) if f["gpu_utilization"] else None}
                          for name, f in fixed.items()},
+            cautions=tuple(dict.fromkeys(said)),
         )
         self.log.append(ev)
         self._by_config[config] = ev
@@ -341,6 +347,7 @@ class Evaluator:
     def _run(self, scenario: Any) -> dict[str, Any]:
         from airan.engine import Engine
         from airan.errors import InputError
+        from airan.report.cautions import cautions
         from airan.report.placement import local_shares
 
         self.runs += 1
@@ -352,6 +359,7 @@ class Evaluator:
         trace = result.summary.get("trace")
         local = local_shares(result.requests, trace) if result.requests is not None else {}
         metrics = _metrics(result.summary, local)
+        metrics["cautions"] = cautions(result.summary)
         if result.requests is not None:
             for name, places in _placement_shares(result.requests, trace).items():
                 if name in metrics["services"]:

@@ -121,7 +121,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         else {
             "duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
             "feasible": result.confirmation.feasible,
-            "misses": list(result.confirmation.misses)},
+            "misses": list(result.confirmation.misses),
+            "cautions": list(result.confirmation.cautions)},
         "targets": [t.text for t in targets],
         "candidates": list(space.types),
         "sites": [s.name for s in space.slots],

@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airan.errors import InputError
 
-__all__ = ["LATENCY_METRICS", "METRICS", "Target", "default_targets", "parse_targets"]
+__all__ = ["LATENCY_METRICS", "METRICS", "Target", "default_targets", "parse_targets",
+           "with_default_targets"]
 
 LATENCY_METRICS: tuple[str, ...] = ("p50", "p95", "p99", "p999", "mean")
 METRICS: tuple[str, ...] = ("hit", *LATENCY_METRICS)
@@ -47,6 +48,8 @@ class Target:
     metric: str
     op: str  # ">=", ">", "<=", "<"
     value: float  # ratio for hit, ms for latencies
+    # the service's own target_hit_ratio, kept where no --target named it (said beside it)
+    kept: bool = field(default=False, compare=False)
 
     @property
     def bound(self) -> str:
@@ -62,7 +65,10 @@ class Target:
         return f"{self.service}: {self.metric}{self.op}{self.bound}"
 
     def met(self, value: float | None) -> bool:
-        """True if ``value`` (hit ratio or ms) satisfies the bound."""
+        """True if ``value`` (hit ratio or ms) satisfies the bound (``hit>=0`` always: a
+        service let go)."""
+        if self.metric == "hit" and self.op == ">=" and self.value == 0.0:
+            return True
         if value is None or math.isnan(value):
             return False
         return {
@@ -108,10 +114,11 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
             num = round(num / 100.0, 12)  # 99.9% is 0.999, not 0.9990000000000001
         elif unit is not None:
             raise _error(f"hit is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
-        if not 0.0 < num <= 1.0 or (op == ">" and num >= 1.0):
+        # (hit>=0 holds always: it lets a service go, which would keep its target_hit_ratio)
+        if not 0.0 <= num <= 1.0 or (op == ">" and num >= 1.0):
             hint = (f" (a fraction: {num / 100:g}, or {num:g}% for a percentage)"
                     if 1.0 < num <= 100.0 else "")
-            raise _error(f"hit ratio must be within (0, 1] (and below 1 with >), got "
+            raise _error(f"hit ratio must be within [0, 1] (and below 1 with >), got "
                          f"{clause.strip()!r} in {whole!r}{hint}", None)
         return Target(service, metric, op, num)
     if op not in ("<=", "<"):
@@ -158,3 +165,24 @@ def parse_targets(texts: Sequence[str], services: Sequence[str]) -> list[Target]
 def default_targets(services: Mapping[str, float]) -> list[Target]:
     """``hit >= target_hit_ratio`` for every service (``services``: name -> target ratio)."""
     return [Target(name, "hit", ">=", ratio) for name, ratio in services.items()]
+
+
+def with_default_targets(targets: Sequence[Target], services: Mapping[str, float]
+                         ) -> list[Target]:
+    """``targets``, and ``hit >= target_hit_ratio`` for every service of ``services`` (name ->
+    target ratio) that none of them names: a plan or a fleet size for one service must not
+    break the others (an integrator's review: ``--target "detect: p99<=50ms"`` planned three
+    L4s on which the VLA met 0 of 150 requests, its target dropped unsaid)."""
+    named = {t.service for t in targets}
+    return [*targets, *(replace(t, kept=True) for t in default_targets(
+        {n: r for n, r in services.items() if n not in named}))]
+
+
+def kept_note(targets: Sequence[Target]) -> str | None:
+    """A line naming the targets kept from the services' ``target_hit_ratio`` beside the
+    ``--target`` ones (None: none kept, or no --target given at all)."""
+    kept = [t.service for t in targets if t.kept]
+    if not kept or len(kept) == len(targets):
+        return None
+    return (f"  ({', '.join(kept)}: {'their' if len(kept) > 1 else 'its'} scenario's "
+            "target_hit_ratio, which no --target names; 'SERVICE: hit>=0' lets one go)")
