@@ -37,10 +37,34 @@ GH200_DATASHEET = {"memory_gb": 96, "mem_bw_tbps": 4.0, "bf16": 989, "fp16": 989
                    "int8": 1979, "fp32": 67, "tdp_w": 1000}
 
 
+# Cards an integrator looked for (an on-premises review: no RTX 6000 Ada, L40, A10 or A2, and a
+# misspelt RTX6000Ada suggested a 24 GB GeForce): memory GB, TB/s, dense FP32, BF16 = FP16, FP8
+# (None: Ampere has none), INT8 TOPS, TDP W, from NVIDIA's datasheets (the first of each
+# "dense | sparse*" pair; the RTX 6000 Ada's 1,457 sparse FP8 halved, its BF16 from the Ada
+# professional whitepaper's Table 2).
+DATASHEET_GPUS: dict[str, tuple[float, float, float, float, float | None, float, float]] = {
+    "L40": (48, 0.864, 90.5, 181.05, 362, 362, 300),
+    "RTX6000Ada": (48, 0.960, 91.1, 364.2, 728.5, 728.5, 300),
+    "A10": (24, 0.600, 31.2, 125, None, 250, 150),
+    "A2": (16, 0.200, 4.5, 18, None, 36, 60),
+}
+
+
+@pytest.mark.parametrize("gid", sorted(DATASHEET_GPUS))
+def test_workstation_and_inference_cards_have_their_datasheet_figures(gid: str) -> None:
+    mem, bw, fp32, bf16, fp8, int8, tdp = DATASHEET_GPUS[gid]
+    g = load_gpus()[gid]
+    assert (g.memory_gb, g.mem_bw_tbps, g.tdp_w) == (mem, bw, tdp)
+    t = g.tflops
+    assert (t.fp32, t.bf16, t.fp16, t.fp8, t.int8) == (fp32, bf16, bf16, fp8, int8)
+    assert g.kind == "edge" and 0 < g.idle_w < g.tdp_w and not g.mig
+    assert "datasheet" in g.source["tflops"]
+
+
 def test_every_domain_gpu_present_plus_cpus() -> None:
     gpus = load_gpus()
     assert set(DOMAIN_GPUS) | {"GH200", "H100-PCIe", "H100-NVL", "JetsonOrinNX", "CPU",
-                               "DeviceCPU"} == set(gpus)
+                               "DeviceCPU"} | set(DATASHEET_GPUS) == set(gpus)
 
 
 def test_orin_nx_is_the_agx_orins_gpu_at_its_data_sheets_size_and_clock() -> None:
