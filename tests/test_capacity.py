@@ -99,8 +99,8 @@ def test_a_whole_count_written_as_a_float_is_a_count() -> None:
         ({"name": "x", "groups": [{"name": "a", "count": 1, "gpu": "L4", "typ": 1}]},
          "unknown field 'typ'"),
         ({"name": "x", "groups": []}, "field 'groups'"),
-        ({"name": "x", "reference": "A10", "groups": [{"name": "a", "count": 1, "gpu": "L4"}]},
-         "unknown GPU 'A10'"),
+        ({"name": "x", "reference": "A11", "groups": [{"name": "a", "count": 1, "gpu": "L4"}]},
+         "unknown GPU 'A11'"),
         ([1, 2], "must be a YAML mapping"),
         # a quote per GPU of no GPUs was NaN, and NaN in the JSON
         ({"name": "x", "groups": [{"name": "a", "count": 0, "gpu": "L4"}],

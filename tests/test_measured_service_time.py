@@ -72,8 +72,8 @@ def test_a_time_measured_on_the_device_is_what_the_device_takes() -> None:
 
 
 @pytest.mark.parametrize(("service_time", "match"), [
-    ({"dist": "fixed", "mean_ms": 130.0, "measured_on": "L40"},
-     r"services\[vla\]\.service_time\.measured_on.*L40.*L40S"),
+    ({"dist": "fixed", "mean_ms": 130.0, "measured_on": "L4OS"},
+     r"services\[vla\]\.service_time\.measured_on.*L4OS.*L40S"),
     ({"dist": "fixed", "mean_ms": 130.0, "on_device_ms": {"JetsonTor": 150.0}},
      r"services\[vla\]\.service_time\.on_device_ms.*JetsonTor.*JetsonThor"),
     # a device's time alone (it said 'fixed needs exactly [mean_ms]', of a dist never written)

@@ -424,7 +424,7 @@ def test_bad_space_options(scenario_file, kw, expected: str) -> None:
     [
         (["--target", "detct: hit>=0.9"], "did you mean 'detect'?"),
         (["--target", "detect hit>=0.9"], "option '--target'"),
-        (["--candidates", "L4,L40"], "did you mean 'L40S'?"),
+        (["--candidates", "L4,L4OS"], "did you mean 'L40S'?"),
         (["--price", "L4=cheap"], "option '--price': 'cheap' is not a number of USD"),
         (["--price", "L5=100"], "option '--price': unknown GPU 'L5'"),
         (["--price", "L4=0"], "option '--price': GPU 'L4': a price must be > 0 USD"),
