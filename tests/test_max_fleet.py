@@ -86,6 +86,11 @@ def test_a_target_on_a_service_no_device_sends_is_an_error_and_not_the_default()
     with pytest.raises(InputError, match="no device sends cam"):
         largest_fleet(sc, "bots", parse_targets(["cam: hit>=0.9"], ["job", "cam"]),
                       duration_s=1.0, seeds=[1])
+    # letting it go (hit>=0, always met) is no target to refuse
+    res = largest_fleet(sc, "bots", parse_targets(["job: hit>=0.99; cam: hit>=0"],
+                                                  ["job", "cam"]),
+                        duration_s=1.0, seeds=[1], max_count=60, confirm=False)
+    assert res.largest == 60
     import yaml
 
     path = __import__("pathlib").Path(__import__("tempfile").mkdtemp()) / "two.yaml"

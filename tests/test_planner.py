@@ -1223,3 +1223,14 @@ def test_a_target_on_one_service_keeps_the_others_and_says_so() -> None:
     assert parse_targets(["vla: hit>=0"], ["vla"]) == [Target("vla", "hit", ">=", 0.0)]
     assert Target("vla", "hit", ">=", 0.0).met(None)  # let go: met even unmeasured
     assert kept_note(parse_targets(["vla: hit>=0.9"], ["vla"])) is None
+
+
+def test_a_service_no_device_sends_keeps_no_target(tmp_path: Path) -> None:
+    """A review of the diff: the kept targets took a service no fleet sends, never measured, so
+    no build-out could meet it; only the services some device sends keep theirs."""
+    d = yaml.safe_load(TWO_CELLS)
+    d["services"].append({**d["services"][0], "name": "unused"})
+    r = plan(scenario_from_dict(d), ["detect: hit>=0.9"], candidates=["L4"], max_gpus=3,
+             duration_s=DURATION, confirm=False)
+    assert [t.text for t in r.evaluator.targets] == ["detect: hit>=0.9"]
+    assert r.feasible

@@ -81,10 +81,12 @@ def plan(
     # the GPUs of the sites it sizes are replaced: checked per build-out (PlanSpace.fits)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, gpu_checks=False)
     names = [v.name for v in sc.services]
-    # the services no --target names keep their target_hit_ratio
+    # the services no --target names keep their target_hit_ratio: those some device sends (a
+    # service no fleet of devices sends is never measured, so no build-out would meet it)
+    sent = {v for f in sc.fleets if f.count > 0 for v in f.services}
     parsed: list[Target] = with_default_targets(
         parse_targets(targets, names) if targets else [],
-        {v.name: v.target_hit_ratio for v in sc.services})
+        {v.name: v.target_hit_ratio for v in sc.services if v.name in sent})
     if not duration_s > 0:
         raise option_error("--duration", "must be positive", duration_s)
     if budget_usd is not None and not (budget_usd >= 0 and math.isfinite(budget_usd)):

@@ -80,7 +80,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     # miss it (a review: one unused service failed the whole search)
     sent = {v for i, f in enumerate(scenario.fleets) if f.count > 0 or i == index
             for v in f.services}
-    idle = sorted({t.service for t in targets} - sent)
+    idle = sorted({t.service for t in targets if not t.met(None)} - sent)  # (hit>=0: let go)
     if idle:
         raise InputError(f"no device sends {', '.join(idle)} (its fleets have no device): "
                          "no count can meet a target on it", field="--target", value=idle[0])
