@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from airan.catalog import load_gpus
 from airan.engine import decide
 from airan.engine import kernel as K
 from airan.engine.faults import FaultSchedule
@@ -1084,7 +1083,7 @@ class Engine:
             }
             services[name]["latency_histogram"] = services[name].pop("latency_histogram")
         sites: dict[str, Any] = {}
-        gpus = load_gpus()
+        gpus = self.scenario.gpu_catalog()
         self.ran.close_window(self.now_s)
         over = np.maximum(st.gpu_free - elapsed, 0.0)
         over_s = np.where(np.isfinite(over), over, 0.0)

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from airan.catalog import load_gpus
 from airan.compute import l1
 from airan.engine import kernel as K
 from airan.engine.world import World
@@ -58,7 +57,7 @@ class RanShare:
         for c, node in enumerate(w.cell_node):
             self.cell_host[c] = site_of_node.get(int(node), -1)
         self.hosted_cells = np.bincount(self.cell_host[self.cell_host >= 0], minlength=n_sites)
-        gpus = load_gpus()
+        gpus = scenario.gpu_catalog()
         self.peak_cells = np.zeros(n_sites)
         # L1 capacity per GPU: the MIG slice's share of the peaks (its SMs'), or the whole GPU
         # (strict priority); and, under mig, the AI instance's share (its SMs')

@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
-from airan.catalog import GpuSpec, load_gpus
+from airan.catalog import GpuSpec
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.compute.roofline import DIST_DETERMINISTIC, fixed_overhead_s, roofline_ratio
 from airan.engine.device_radio import O2I, DeviceRadio
@@ -557,7 +557,7 @@ def build_world(s: Scenario, seed: int) -> World:
     root = np.random.SeedSequence(seed)
     rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr, rng_o2i = (
         np.random.default_rng(x) for x in root.spawn(6))
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
 
     # ---- cell sites and sectors -------------------------------------------------------------

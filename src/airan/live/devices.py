@@ -303,9 +303,8 @@ class DeviceEmulator:
         ts_rows: dict[str, list[Any]] = {k: [] for k in ("t_start_s", "t_end_s", "site",
                                                           "gpu_utilization", "mean_queue",
                                                           "l1_share")}
-        from airan.catalog import load_gpus
 
-        gpus = load_gpus()
+        gpus = self.scenario.gpu_catalog()
         # each model's instance time per site: its requests' compute time over their batch
         # (those of a batch share its start and end), for the sites that run batches at once
         compute = BREAKDOWN.index("compute")

@@ -33,12 +33,14 @@ def split_list(text: str | Sequence[str] | None) -> list[str] | None:
     return [p.strip() for p in parts if p.strip()]
 
 
-def parse_assignments(option: str, text: str | None, *, unit: str) -> dict[str, float]:
-    """``"L4=2000,H100=25000"`` -> ``{"L4": 2000.0, "H100": 25000.0}`` (GPU ids checked)."""
+def parse_assignments(option: str, text: str | None, *, unit: str,
+                       gpus: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """``"L4=2000,H100=25000"`` -> ``{"L4": 2000.0, "H100": 25000.0}`` (GPU ids checked against
+    ``gpus``: a scenario's :meth:`~airan.scenario.Scenario.gpu_catalog`, else the catalog)."""
     out: dict[str, float] = {}
     if not text:
         return out
-    gpus = load_gpus()
+    gpus = load_gpus() if gpus is None else gpus
     for part in split_list(text) or []:
         name, sep, value = part.partition("=")
         name = name.strip()
@@ -80,7 +82,7 @@ def build_space(
     ``keep_l1``: under ``ai_ran``, every cell-kind slot keeps at least one GPU, where its cells'
     L1 runs (and is costed).
     """
-    gpus = load_gpus()
+    gpus = scenario.gpu_catalog()
     types = list(dict.fromkeys(candidates if candidates is not None else DEFAULT_CANDIDATES))
     if not types:
         raise option_error("--candidates", "give at least one GPU type", "")

@@ -339,10 +339,10 @@ def plan(
         if search_method not in ("auto", "greedy", "exact"):
             raise _option_error("--search", f"unknown search {search_method!r}", search_method,
                                 ["auto", "greedy", "exact"])
-        prices = parse_assignments("--price", price, unit="USD")
-        powers = parse_assignments("--power", power, unit="W")
         sc = with_warmup(load_scenario(scenario, gpu_checks=False),  # its GPUs are replaced
                           warmup, duration)
+        prices = parse_assignments("--price", price, unit="USD", gpus=sc.gpu_catalog())
+        powers = parse_assignments("--power", power, unit="W", gpus=sc.gpu_catalog())
         if fleet_scale != 1.0:
             from airan.api import scale_fleets
 

@@ -529,10 +529,9 @@ def measured_time_notes(space: PlanSpace, config: Config) -> list[str]:
     one it was measured on (a robot maker's 180 ms VLA, measured on an H100, planned on 38 L4s,
     whose roofline alone is 362 ms); one with ``measured_on`` is carried to another type by the
     roofline's ratio, which a stack slower than the roofline may not gain."""
-    from airan.catalog import load_gpus
     from airan.compute.roofline import peak_roofline_s, roofline_ratio
 
-    gpus = load_gpus()
+    gpus = space.scenario.gpu_catalog()
     models = space.scenario.model_catalog()
     used = sorted({space.types[t] for t, n in config if n > 0})
     out: list[str] = []

@@ -197,10 +197,11 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         if own:  # a section of this one has it (cell_sites[a].carrier's band, a service's
             # service_time's measured_on)
             elsewhere = [f"{here}.{a}" if here != "the scenario's top level" else a for a in own]
-        if 0 < len(elsewhere) <= 3:
-            return InputError(f"unknown field {key!r}: {key!r} is a field of "
-                              f"{' and '.join(elsewhere)}, not of {here}", file=label,
-                              field=field, choices=allowed)
+        if 0 < len(elsewhere) <= 4:
+            where = (elsewhere[0] if len(elsewhere) == 1
+                     else f"{', '.join(elsewhere[:-1])} and {elsewhere[-1]}")
+            return InputError(f"unknown field {key!r}: {key!r} is a field of {where}, not of "
+                              f"{here}", file=label, field=field, choices=allowed)
         return (
             InputError(
                 f"unknown field {key!r}", file=label, field=field, value=key, choices=allowed
@@ -411,10 +412,9 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
     the sites a policy needs, GPUs that cannot run the L1 given them or hold the models
     (:func:`check_gpus`, unless ``gpu_checks`` is False), mobility models it cannot build, trace
     files that do not read, paths longer than its tables hold."""
-    from airan.catalog import load_gpus
     from airan.policy import is_known_policy, policy_names
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     _unique([c.name for c in s.cell_sites], "cell_sites")
     _unique([n.name for n in s.nodes], "nodes")
@@ -1197,9 +1197,8 @@ def device_times_s(s: Scenario) -> dict[tuple[str, str], float]:
     take on the device itself at batch 1 (s): its accelerator, or the catalog's generic device
     CPU where it has none, as :func:`_batch1_times_s` (and the engine's ``local_time_s``) takes
     it. A service whose model is not in the catalog is left out."""
-    from airan.catalog import load_gpus
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     out: dict[tuple[str, str], float] = {}
     for v in s.services:
@@ -1329,10 +1328,9 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
     written for ms, or another model than the one named), slower at a larger batch, or batches
     larger than the largest size measured (extrapolated); ``on_device_ms`` for an accelerator
     that no fleet running the service has."""
-    from airan.catalog import load_gpus
     from airan.compute.roofline import peak_roofline_s
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     out = []
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
@@ -1424,11 +1422,10 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
     deadline on 36 to 56 H100s, ~50% busy, and nothing said why). One line per (service,
     GPU type, max_batch), naming the sites; measured times carried by ``measured_on`` as the
     engine carries them, the whole GPU's (an ``ai_ran`` share only lengthens them)."""
-    from airan.catalog import load_gpus
     from airan.compute import l1
     from airan.compute.roofline import roofline_ratio, service_time_table_s
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
     sites: list[tuple[str, str, Any, set[str], list[str] | None]] = [
@@ -1578,13 +1575,12 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     and every slot where even their idle L1 (the fixed part) does not fit."""
     from collections import Counter
 
-    from airan.catalog import load_gpus
     from airan.compute import l1
 
     mode = s.ai_ran.mode
     if mode == "none":
         return []
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     antennas = s.ai_ran.antennas or s.radio.gnb_rx_antennas
     cells = Counter(c.split("/")[0] for c in s.cell_names())
     own = {c.name: c for c in s.cell_sites}
@@ -1636,10 +1632,9 @@ def _instance_overlap_warnings(s: Scenario, label: str | None) -> list[str]:
     REFERENCE_BATCH / T(REFERENCE_BATCH) (an ML engineer's review: two ResNet-50 instances at
     batch 64 served 99,840/s on an H100, above MLPerf's 88,714 Offline that calibrates it). One
     line per (site, model, GPU)."""
-    from airan.catalog import load_gpus
     from airan.compute.roofline import batch_service_time_s, fixed_overhead_s
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     requested = {name for f in s.fleets if f.count > 0 for name in f.services}
     used = {v.model for v in s.services if v.name in requested and v.service_time is None}
@@ -1814,7 +1809,8 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
                   zip(s.services, offered_requests(s).values(), strict=True))
     if not most > 0.0 or offered <= UL_OFFERED_SHARE * most:
         return []
-    top = max(s.services, key=lambda v: offered_requests(s)[v.name][1] * v.ul_kb)
+    per_s = offered_requests(s)
+    top = max(s.services, key=lambda v: per_s[v.name][1] * v.ul_kb)
     return [str(InputError(
         f"the fleets offer {offered / 1e6:,.0f} Mbit/s of uplink if every request goes over "
         f"the air, {offered / most:.0%} of the most the {len(s.cell_names())} cells carry "
@@ -1963,10 +1959,9 @@ def _check_ai_ran(s: Scenario) -> None:
     site's cells: its GPU (the type of its first GPU group, as the engine takes it) must be one
     that can (airan.engine.ran_share checks the same when a run starts), and with mig one that
     splits into MIG instances."""
-    from airan.catalog import load_gpus
     from airan.compute import l1
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     for gid in s.ai_ran.l1_peak_cells:  # (checked whatever the mode: a misspelt id is an error)
         if gid not in gpus:
             raise unknown_name("GPU", gid, gpus, field="ai_ran.l1_peak_cells")
@@ -2015,11 +2010,10 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
     model_memory_bytes`: the weights once, a full batch per instance; a service that no fleet
     runs needs none, one with a measured service time its own copy), and the bytes it has
     (its AI's MIG instance's where it runs its cells' L1 in ``ai_ran.mode`` mig: ``mig``)."""
-    from airan.catalog import load_gpus
     from airan.compute import l1
     from airan.compute.memory import model_memory_bytes
 
-    gpu = load_gpus()[gid]
+    gpu = s.gpu_catalog()[gid]
     models = s.model_catalog()
     run = {name for f in s.fleets for name in f.services}  # a service no fleet runs: no model
     if services is not None:  # (a site that serves some services holds their models only)
@@ -2094,10 +2088,9 @@ def _weightless_model_warnings(s: Scenario, label: str | None) -> list[str]:
 def _device_memory_warnings(s: Scenario, label: str | None) -> list[str]:
     """A fleet whose on-board accelerator (or CPU) cannot hold the models of its services at
     once (a batch of one each)."""
-    from airan.catalog import load_gpus
     from airan.compute.memory import model_memory_bytes
 
-    gpus = load_gpus()
+    gpus = s.gpu_catalog()
     models = s.model_catalog()
     # (a service that never runs on a device, on_device: false, needs no room there)
     model_of = {v.name: v.model for v in s.services if v.on_device}

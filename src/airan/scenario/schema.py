@@ -27,7 +27,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from airan.catalog import ModelSpec, ServiceTimeDist, load_device_classes, load_models
+from airan.catalog import (
+    GpuSpec,
+    ModelSpec,
+    ServiceTimeDist,
+    load_device_classes,
+    load_gpus,
+    load_models,
+)
 from airan.errors import suggest
 from airan.radio import bands, drx, nr
 
@@ -1079,6 +1086,30 @@ class Scenario(_Strict):
     # defaults to the id): a service names them as it names a catalog model, and an id of the
     # catalog's replaces that entry in this scenario
     models: dict[Name, ModelSpec] = {}
+    # accelerators of one's own, by id, in the catalog's format (`airan catalog gpus --sources`:
+    # name, kind, memory_gb, mem_bw_tbps, tflops, tdp_w, idle_w, price_usd): a compute site or
+    # a fleet names them as it names a catalog GPU, and an id of the catalog's replaces that
+    # entry's figures in this scenario (its calibrations by id stay: the models' compute_on,
+    # overhead_on and precision_on, the L1's measured peak cells); a new id runs the models at
+    # their default efficiencies and overheads, its L1 capacity scaled from its peaks
+    gpus: dict[Name, GpuSpec] = {}
+
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _gpu_ids(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            dotted = [k for k in v if isinstance(k, str) and "." in k]
+            if dotted:  # (a sweep's path gpus.<id>.<field> splits at dots)
+                raise ValueError(f"a GPU id may not contain '.': {dotted[0]!r}")
+            if "none" in v:  # (a fleet's accelerator: none is its CPU)
+                raise ValueError("'none' is no GPU id: a fleet's accelerator 'none' means its "
+                                 "CPU")
+            for k, g in v.items():  # (its numbers: mig is a boolean of its own)
+                where = _bool_in({f: x for f, x in g.items() if f != "mig"}
+                                 if isinstance(g, dict) else g)
+                if where is not None:
+                    raise ValueError(f"GPU {k!r}: {where}: expected a number, got a boolean")
+        return v
 
     @field_validator("models", mode="before")
     @classmethod
@@ -1122,6 +1153,13 @@ class Scenario(_Strict):
     def model_catalog(self) -> dict[str, ModelSpec]:
         """The models this scenario's services may name: the catalog's and its own."""
         return {**load_models(), **self.models}
+
+    def gpu_catalog(self) -> dict[str, GpuSpec]:
+        """The GPUs this scenario's sites and fleets may name: the catalog's and its own (each
+        with its id set, as the catalog's are)."""
+        if not self.gpus:
+            return load_gpus()
+        return {**load_gpus(), **{k: g.model_copy(update={"id": k}) for k, g in self.gpus.items()}}
 
     def compute_site_names(self) -> list[str]:
         """The compute sites listed, then those generated (``gpu-<cell site>``, every n-th)."""

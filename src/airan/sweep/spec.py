@@ -472,7 +472,7 @@ def parse_path(path: str) -> list[str | int]:
 
 
 #: mappings whose keys the user names (a scenario's own models): a sweep may add one
-OPEN_MAPPINGS = frozenset({"models"})
+OPEN_MAPPINGS = frozenset({"models", "gpus"})
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis",
