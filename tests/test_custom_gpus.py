@@ -121,3 +121,18 @@ def test_none_is_no_gpu_id_and_a_sweep_may_add_a_gpu_of_its_own() -> None:
     d = _one_site("L4", {"HalfL4": HALF_L4})
     set_path(d, "gpus.QuarterL4", {**HALF_L4, "mem_bw_tbps": 0.075}, where="set")
     assert scenario_from_dict(d).gpu_catalog()["QuarterL4"].mem_bw_tbps == 0.075
+
+
+@pytest.mark.parametrize(("section", "entries", "message"), [
+    ("gpus", {"My.Card": HALF_L4}, "a GPU id may not contain '.': 'My.Card'"),
+    ("models", {"my.vla": {"params": 1e9}}, "a model id may not contain '.': 'my.vla'"),
+    ("models", {"vla": {"params": True}}, "model 'vla': params: expected a number, got a boolean"),
+])
+def test_ids_of_ones_own_take_no_dot_and_no_boolean_for_a_number(
+        section: str, entries: dict[str, Any], message: str) -> None:
+    """A sweep's path <section>.<id>.<field> splits at dots; YAML reads an unquoted yes as
+    true."""
+    d = _one_site("L4")
+    d[section] = entries
+    with pytest.raises(InputError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        scenario_from_dict(d)

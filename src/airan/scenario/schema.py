@@ -1037,6 +1037,21 @@ class LiveHosts(_Strict):
     gateways: dict[str, HostPort] = {}
 
 
+def _own_entries(entries: dict[Any, Any], what: str,
+                 flags: frozenset[str] = frozenset()) -> None:
+    """Entries of one's own by id (models, GPUs): no id with a '.' (a sweep's path
+    ``<section>.<id>.<field>`` splits at dots), and no boolean where a number goes (``flags``:
+    an entry's own boolean fields). Raises ValueError naming the first."""
+    dotted = [k for k in entries if isinstance(k, str) and "." in k]
+    if dotted:
+        raise ValueError(f"a {what} id may not contain '.': {dotted[0]!r}")
+    for k, x in entries.items():
+        where = _bool_in({f: y for f, y in x.items() if f not in flags}
+                         if isinstance(x, dict) else x)
+        if where is not None:
+            raise ValueError(f"{what} {k!r}: {where}: expected a number, got a boolean")
+
+
 def _bool_in(value: Any, path: str = "") -> str | None:
     """The path of the first boolean in a nested mapping or list (None: none)."""
     if isinstance(value, bool):
@@ -1098,30 +1113,18 @@ class Scenario(_Strict):
     @classmethod
     def _gpu_ids(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            dotted = [k for k in v if isinstance(k, str) and "." in k]
-            if dotted:  # (a sweep's path gpus.<id>.<field> splits at dots)
-                raise ValueError(f"a GPU id may not contain '.': {dotted[0]!r}")
             if "none" in v:  # (a fleet's accelerator: none is its CPU)
                 raise ValueError("'none' is no GPU id: a fleet's accelerator 'none' means its "
                                  "CPU")
-            for k, g in v.items():  # (its numbers: mig is a boolean of its own)
-                where = _bool_in({f: x for f, x in g.items() if f != "mig"}
-                                 if isinstance(g, dict) else g)
-                if where is not None:
-                    raise ValueError(f"GPU {k!r}: {where}: expected a number, got a boolean")
+            _own_entries(v, "GPU", flags=frozenset({"mig"}))
         return v
 
     @field_validator("models", mode="before")
     @classmethod
     def _model_names(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            dotted = [k for k in v if isinstance(k, str) and "." in k]
-            if dotted:  # (a sweep's path models.<id>.<field> splits at dots)
-                raise ValueError(f"a model id may not contain '.': {dotted[0]!r}")
+            _own_entries(v, "model")  # (the catalog's class takes true as 1; a scenario not)
             for k, m in v.items():
-                where = _bool_in(m)  # (the catalog's class takes true as 1; a scenario not)
-                if where is not None:
-                    raise ValueError(f"model {k!r}: {where}: expected a number, got a boolean")
                 st = m.get("service_time_ms") if isinstance(m, dict) else None
                 if isinstance(st, dict):  # its own message, not the union's first member's
                     try:
