@@ -216,7 +216,7 @@ def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> 
     # the confirming run's cautions, as `airan run` of plan.yaml says them (an integrator's
     # review: the plan printed none where the run printed three, its queue unsettled)
     text = " ".join(res.stdout.split())
-    assert "its run's cautions below" in text
+    assert "that run's cautions below (4 s, seed 4: its figures, not the table's)" in text
     assert "caution: Above 80% GPU utilization: site-b." in text
     assert "caution: Queues with no time to settle in this 4 s run: site-b" in text
     assert any(c.startswith("Queues with no time to settle")
@@ -244,6 +244,13 @@ def test_cli_plan_shows_what_the_sites_it_does_not_cost_served(tmp_path) -> None
     assert f"cloud ({cloud['gpus']}) served {cloud['served']:,} requests" in res.stdout
     written = out / ("plan.yaml" if record["feasible"] else "closest.yaml")
     assert "leans on sites the plan does not cost" in written.read_text()
+    # and the verdict line itself (an MEC planner's review: a note alone was missed)
+    ev = record["plan" if record["feasible"] else "closest"]
+    total = sum(v["count"] for v in ev["services"].values())
+    share = cloud["served"] / total
+    verdict = next(line for line in res.stdout.splitlines()
+                   if "of its requests served at sites it does not cost" in line)
+    assert f", {share:.0%} of its requests served at sites it does not cost" in verdict
 
 
 def test_cli_plan_impossible_exits_3(scenario_file, cache, tmp_path) -> None:
@@ -1109,6 +1116,7 @@ def test_a_plan_a_longer_run_on_another_seed_misses_is_not_confirmed(tmp_path) -
     (note,) = [n for n in r.notes if n.startswith("not confirmed")]
     assert "a 8 s run of the plan on seed 2 misses vla: hit>=0.95 (got " in note
     assert "plan with --duration 8 --seeds 2" in note
+    assert "radio" not in note  # (ideal radio: the GPUs are short)
     from airan.planner.output import plan_record
 
     assert plan_record(r)["confirmation"]["feasible"] is False
@@ -1234,3 +1242,77 @@ def test_a_service_no_device_sends_keeps_no_target(tmp_path: Path) -> None:
              duration_s=DURATION, confirm=False)
     assert [t.text for t in r.evaluator.targets] == ["detect: hit>=0.9"]
     assert r.feasible
+
+
+def test_the_services_table_shows_the_latency_each_target_names(scenario_file, cache) -> None:
+    """An MEC planner's review: a p95 target sat beside p50 and p99 columns only, the value it
+    was judged by nowhere in the table."""
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target",
+                              "detect: hit>=0.99, p95<=20ms", "--candidates", "L4",
+                              "--max-gpus", "3", "--duration", str(DURATION), "--cache",
+                              str(cache), "--no-confirm", "--out",
+                              str(Path(__import__("tempfile").mkdtemp()) / "p")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    header = next(line for line in res.output.splitlines() if line.startswith("service"))
+    assert header.split()[:7] == ["service", "requests", "hit", "p50", "ms", "p99", "ms"]
+    assert "p95 ms" in header
+
+
+def test_a_plan_yaml_keeps_the_power_and_price_the_plan_costed(scenario_file, cache,
+                                                                tmp_path) -> None:
+    """An MEC planner's review: a GPU at --power 150 ran at its 300 W in plan.yaml, so a run
+    of the plan reported twice the plan's average power. plan.yaml now gives the type those
+    figures (the idle draw scaled with them, as the plan's power is)."""
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
+                              "L4", "--max-gpus", str(MAX_GPUS), "--duration", str(DURATION),
+                              "--cache", str(cache), "--no-confirm", "--power", "L4=60",
+                              "--price", "L4=2000", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = (out / "plan.yaml").read_text()
+    assert "# gpus: L4 at the --price/--power figures the plan costed" in text
+    planned = load_scenario(out / "plan.yaml")
+    l4 = planned.gpu_catalog()["L4"]
+    catalog = airan.catalog.load_gpus()["L4"]
+    assert (l4.tdp_w, l4.price_usd) == (60.0, 2000.0)
+    assert l4.idle_w == pytest.approx(catalog.idle_w * 60 / catalog.tdp_w)
+    assert l4.tflops == catalog.tflops
+    record = json.loads((out / "plan.json").read_text())
+    s = airan.run(planned, duration_s=DURATION).summary
+    power = sum(site["power_w"] for site in s["sites"].values())
+    assert power == pytest.approx(record["plan"]["average_power_w"], rel=0.02)
+
+
+def test_a_penetration_written_at_its_default_stays_in_the_plan() -> None:
+    """An MEC planner's review: AMRs under outdoor cells with `penetration: none` written (they
+    are outdoors) lost it in plan.yaml, whose every run then warned to write it."""
+    from airan.planner.output import _compact_document
+    from airan.scenario.load import scenario_warnings
+
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0].update(device_class="amr", penetration="none")
+    sc = scenario_from_dict(d)
+    assert not [w for w in scenario_warnings(sc) if "penetration" in w]
+    again = scenario_from_dict(_compact_document(sc))
+    assert "penetration" in again.fleets[0].model_fields_set
+    assert not [w for w in scenario_warnings(again) if "penetration" in w]
+
+
+def test_a_confirmation_missed_for_the_radio_says_more_gpus_will_not_mend_it(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An MEC planner's review: a plan not confirmed for a p99 that the radio made (most of
+    the latency on the air, GPUs barely moving it) told them to plan again with longer runs,
+    which then found no build-out that met it. The note now says where the time went."""
+    import importlib
+
+    search = importlib.import_module("airan.planner.search")  # (the package's search is a
+    # function of that name)
+    monkeypatch.setattr(search, "radio_share", lambda e, service: 0.9)
+    path = tmp_path / "arms.yaml"
+    path.write_text(ARMS_ON_A_VLA, encoding="utf-8")
+    r = plan(path, ["vla: hit>=0.95"], candidates=["H100"], max_gpus=64,
+             cache_dir=tmp_path / "cache")
+    (note,) = [n for n in r.notes if n.startswith("not confirmed")]
+    assert ("; the radio takes most of the mean latency there (vla 90%), which more GPUs do "
+            "not change;") in note

@@ -69,6 +69,13 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
     return rows
 
 
+def fixed_share(result: PlanResult, ev: Evaluation) -> float:
+    """The share of ``ev``'s requests that the sites it does not cost served (0: none)."""
+    total = sum(int(m.get("count") or 0) for m in ev.services.values())
+    served = sum(int(r["served"]) for r in fixed_rows(result, ev))
+    return served / total if total else 0.0
+
+
 def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
     """What of ``ev``'s requests the sites it does not cost served, as a sentence; None when
     they served none: a plan whose targets rest on a cloud's 8 H100s must say so."""
@@ -193,10 +200,35 @@ def _compact_document(sc: Any) -> dict[str, Any]:
     full = scenario_document(sc)
     if full.get("cell_sites_file") is not None:
         data["cell_sites_file"] = full["cell_sites_file"]
-    for fleet, whole in zip(data.get("fleets") or [], full["fleets"], strict=True):
+    for fleet, whole, f in zip(data.get("fleets") or [], full["fleets"], sc.fleets,
+                               strict=True):
         if whole.get("mobility") is not None:
             fleet["mobility"] = whole["mobility"]
+        # a fleet's field written at its default says something (penetration: none says the
+        # devices are outdoors; an MEC planner's review: plan.yaml dropped it, and its runs
+        # warned of what the scenario had settled)
+        if "penetration" in f.model_fields_set and "penetration" not in fleet:
+            fleet["penetration"] = f.penetration
     return {"name": data.pop("name"), **data}
+
+
+def _overridden_gpus(result: PlanResult, ev: Any, sc: Any) -> dict[str, dict[str, Any]]:
+    """The plan's GPU types to which ``--price`` or ``--power`` gave other figures than the
+    scenario's: their entries with those figures (the idle draw scaled with the board power, as
+    the plan's power is), so that a run of plan.yaml reports the power the plan did (an MEC
+    planner's review: a card at --power 150 ran at its 300 W in plan.yaml, twice the plan's)."""
+    space = result.space
+    catalog = sc.gpu_catalog()
+    used = {space.types[t] for t, n in ev.config if n > 0}
+    out: dict[str, dict[str, Any]] = {}
+    for i, t in enumerate(space.types):
+        g = catalog[t]
+        if t in used and (space.price[i] != g.price_usd or space.tdp[i] != g.tdp_w):
+            out[t] = g.model_copy(update={
+                "price_usd": float(space.price[i]), "tdp_w": float(space.tdp[i]),
+                "idle_w": float(space.idle[i])}).model_dump(
+                    mode="json", exclude={"id"}, exclude_defaults=True)
+    return out
 
 
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
@@ -216,6 +248,9 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         # the scenario's own description may tell of the GPUs the plan replaced
         data["description"] = (f"{result.space.scenario.name} with the GPUs that airan plan "
                                f"chose: {ev.description}")
+        own = _overridden_gpus(result, ev, sc)
+        if own:
+            data["gpus"] = {**(data.get("gpus") or {}), **own}
         verdict = (f"meets every target {ran_on(result.evaluator)}" if result.feasible
                    else "misses: " + "; ".join(ev.misses))
         header = [
@@ -228,6 +263,9 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         lean = leans_on_fixed(result, ev)
         if lean:
             header.append(f"# {lean}")
+        if own:
+            header.append(f"# gpus: {', '.join(own)} at the --price/--power figures the plan "
+                          "costed (the idle draw scaled with the board power)")
         if command:
             header.append(f"# command: {command}")
         name = "plan.yaml" if result.feasible else "closest.yaml"
