@@ -136,3 +136,23 @@ def test_ids_of_ones_own_take_no_dot_and_no_boolean_for_a_number(
     d[section] = entries
     with pytest.raises(InputError, match=message.replace(".", r"\.").replace("(", r"\(")):
         scenario_from_dict(d)
+
+
+def test_the_catalog_commands_show_a_scenarios_own_gpus(tmp_path: Path) -> None:
+    """An MEC planner's review: `airan catalog models --gpu MyCard` said unknown GPU, so a card
+    of one's own could not be looked at outside a run."""
+    path = tmp_path / "own.yaml"
+    path.write_text(yaml.safe_dump(_one_site("HalfL4", {"HalfL4": HALF_L4})))
+    models = runner.invoke(app, ["catalog", "models", "--scenario", str(path), "--gpu",
+                                 "HalfL4"], env={"COLUMNS": "200"})
+    assert models.exit_code == 0, models.output
+    own = airan.load_scenario(path).gpu_catalog()["HalfL4"]
+    ms = batch_service_time_s(load_models()["yolov8s"], own, 1) * 1e3
+    row = next(line for line in models.output.splitlines() if line.startswith("yolov8s "))
+    assert f"{ms:.2f}" in row.split()
+    gpus = runner.invoke(app, ["catalog", "gpus", "--scenario", str(path)],
+                         env={"COLUMNS": "200"})
+    assert gpus.exit_code == 0 and any(line.startswith("HalfL4 ")
+                                       for line in gpus.output.splitlines())
+    plain = runner.invoke(app, ["catalog", "models", "--gpu", "HalfL4"])
+    assert plain.exit_code == 2 and "unknown GPU 'HalfL4'" in plain.output

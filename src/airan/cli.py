@@ -1194,6 +1194,15 @@ def scenarios() -> None:
     _print_table(table)
 
 
+def _scenario_catalogs(scenario: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A scenario's GPUs and models: the catalogs' and its own (an MEC planner's review: a GPU
+    of one's own could not be looked at outside a run)."""
+    from airan.scenario import load_scenario
+
+    sc = load_scenario(scenario, gpu_checks=False)
+    return sc.gpu_catalog(), sc.model_catalog()
+
+
 @catalog_app.command("gpus")
 def catalog_gpus(
     a100: bool = typer.Option(
@@ -1213,13 +1222,16 @@ def catalog_gpus(
     sources: bool = typer.Option(
         False, "--sources", help="Then the source of every number, per GPU and field."
     ),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Also the GPUs of one's own that this scenario gives (gpus:)."
+    ),
 ) -> None:
     """The accelerator catalog: memory, bandwidth, dense peaks, power; with --a100, each GPU in
     A100-equivalents; with --sources, where every number comes from."""
     with _user_errors():
         from airan.catalog import load_gpus
 
-        gpus = load_gpus()
+        gpus = load_gpus() if scenario is None else _scenario_catalogs(scenario)[0]
         if a100:
             prec = _resolve_precision(precision, model)
             if reference not in gpus:
@@ -1306,6 +1318,10 @@ def catalog_models(
     sources: bool = typer.Option(
         False, "--sources", help="Then the source of every number, per model and field."
     ),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Also the models and GPUs of one's own that this scenario "
+        "gives (models:, gpus:): --gpu may name one of its GPUs."
+    ),
 ) -> None:
     """The model catalog: size, cost, precision and batch time on one accelerator (batch 1, or
     --batch sizes with their throughput); with --sources, where every number comes from."""
@@ -1313,11 +1329,11 @@ def catalog_models(
         from airan.catalog import load_gpus, load_models
         from airan.compute import batch_service_time_s
 
-        gpus = load_gpus()
+        gpus, models = ((load_gpus(), load_models()) if scenario is None
+                        else _scenario_catalogs(scenario))
         if gpu not in gpus:
             raise _option_error("--gpu", f"unknown GPU {gpu!r}", gpu, list(gpus))
         spec = gpus[gpu]
-        models = load_models()
         sizes = _batch_sizes(batch)
     shown = "batch-1 latency" if sizes == [1] else "batch time and throughput"
     table = _table(f"Models ({shown} on {gpu})")
