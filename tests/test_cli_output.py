@@ -531,3 +531,8 @@ def test_a_sweeps_long_axis_paths_leave_room_for_the_results(tmp_path: Path) -> 
     table = result.stdout.split("Mean over seeds")[1]
     assert "max_batch" in table and "max_wait_ms" in table and "detect" in table
     assert "±" in table
+    # and a line names each shortened column's whole path (an MEC planner's review: a
+    # "count" beside a GPU type read as a GPU count)
+    legend = " ".join(table.split("columns: ")[1].split())
+    assert legend.startswith("max_batch = compute_sites[on-prem].batching.max_batch; "
+                             "max_wait_ms = compute_sites[regional].batching.max_wait_ms")

@@ -208,7 +208,8 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
                 "One run per row (no spread: a seed axis gives one): ")
                + "deadline hit ratio per service"
                + (", overdue requests counted as missed" if fair else ""))
-    for a in _short_axis_names(group_axes):
+    short = _short_axis_names(group_axes)
+    for a in short:
         t.add_column(Text(a), no_wrap=True)
     t.add_column("runs ok", justify="right")
     for s in services:
@@ -225,6 +226,9 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
                          f"{mean:.3f}±{sd:.3f}")
         t.add_row(*(Text(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
+    named = [f"{s} = {a}" for s, a in zip(short, group_axes, strict=True) if s != a]
+    if named:  # (an MEC planner's review: "count" beside a GPU type read as a GPU count)
+        out.print("columns: " + "; ".join(named), markup=False, soft_wrap=True)
     if len(groups) > max_rows:
         out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
 
