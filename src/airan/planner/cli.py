@@ -455,7 +455,8 @@ def _print_plan(r: Any) -> None:
     colour = "green" if r.feasible else "red"
     elsewhere = fixed_share(r, ev) if ev is not None else 0.0
     # (an MEC planner's review: a plan that rested on an uncosted cloud said so in a note only)
-    out.print(Text(r.verdict + (f", {elsewhere:.0%} of its requests served at sites it does "
+    whose = "its" if r.feasible else "the closest build-out's"
+    out.print(Text(r.verdict + (f", {elsewhere:.0%} of {whose} requests served at sites it does "
                                 "not cost (see the note)" if elsewhere >= 0.01 else ""),
                    style=colour))
     c = r.confirmation
@@ -505,8 +506,8 @@ def _print_plan(r: Any) -> None:
     n_seeds = len(r.evaluator.seeds)  # requests add up over the seeds; the rest is the worst
     # p50 and p99, and any other latency a target names (an MEC planner's review: a p95 target
     # sat beside a p99 column, the value judged nowhere to be seen)
-    shown = ["p50", "p99"] + sorted({t.metric for t in targets if t.metric not in
-                                     ("hit", "p50", "p99")}, key=LATENCY_METRICS.index)
+    shown = sorted({"p50", "p99"} | {t.metric for t in targets if t.metric != "hit"},
+                   key=LATENCY_METRICS.index)
     _columns(svc, "requests" if n_seeds == 1 else f"requests ({n_seeds} seeds)", "hit",
              *(f"{x} ms" for x in shown))
     svc.add_column("targets")

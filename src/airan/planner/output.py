@@ -17,6 +17,7 @@ import yaml
 
 from airan.planner.evaluate import Evaluation
 from airan.planner.search import PlanResult, ran_on
+from airan.planner.space import GENERATED
 from airan.report.rundir import write_text_atomic
 
 __all__ = ["fixed_rows", "leans_on_fixed", "plan_record", "slot_rows", "write_plan"]
@@ -70,10 +71,22 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
 
 
 def fixed_share(result: PlanResult, ev: Evaluation) -> float:
-    """The share of ``ev``'s requests that the sites it does not cost served (0: none)."""
+    """The share of ``ev``'s requests answered at sites the plan does not cost (0: none): every
+    place but the devices and the slots the plan sizes, generated sites left out of the slots
+    among them; by the first seed's trace, the warm-up left out (a review of the diff: the
+    sites' own counters counted the warm-up, 106%, and missed the generated sites)."""
+    space = result.space
+    sc = space.scenario
+    listed = {c.name for c in sc.compute_sites}
+    slots = {s.name for s in space.slots}
+    # the generated sites are one slot (costed) or none (kept as they are, not costed)
+    free = {n for n in sc.compute_site_names()
+            if (n not in slots if n in listed else GENERATED not in slots)}
     total = sum(int(m.get("count") or 0) for m in ev.services.values())
-    served = sum(int(r["served"]) for r in fixed_rows(result, ev))
-    return served / total if total else 0.0
+    elsewhere = sum(int(m.get("count") or 0) * sum(
+        float(x) for place, x in (m.get("placement_share") or {}).items() if place in free)
+        for m in ev.services.values())
+    return elsewhere / total if total else 0.0
 
 
 def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
@@ -90,11 +103,15 @@ def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
         said = [f"{n} {sh:.0%}" for n, sh in shares if sh >= 0.005]
         return f"; of each service's requests: {', '.join(said)}" if said else ""
 
-    def share(n: int) -> str:
+    def share(site: str) -> str:
+        """Of all the requests, those answered there (the trace's placements: the warm-up's
+        left out, which the site's own count of requests served holds)."""
+        n = sum(int(m.get("count") or 0) * float((m.get("placement_share") or {}).get(site, 0.0))
+                for m in ev.services.values())
         return "under 1%" if n < 0.005 * total else f"{n / total:.0%}"
 
     parts = [f"{r['site']} ({r['gpus']}) served {r['served']:,} requests"
-             + (f" ({share(r['served'])} of all{services(r['site'])})" if total else "")
+             + (f" ({share(r['site'])} of all{services(r['site'])})" if total else "")
              + (f", its GPUs {r['gpu_utilization']:.0%} busy"
                 if r["gpu_utilization"] is not None else "") for r in rows]
     runs = f"{result.evaluator.duration_s:g} s run" + ("s" if len(result.evaluator.seeds) > 1
@@ -212,23 +229,42 @@ def _compact_document(sc: Any) -> dict[str, Any]:
     return {"name": data.pop("name"), **data}
 
 
-def _overridden_gpus(result: PlanResult, ev: Any, sc: Any) -> dict[str, dict[str, Any]]:
+def _overridden_gpus(result: PlanResult, ev: Any, sc: Any
+                     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The plan's GPU types to which ``--price`` or ``--power`` gave other figures than the
     scenario's: their entries with those figures (the idle draw scaled with the board power, as
     the plan's power is), so that a run of plan.yaml reports the power the plan did (an MEC
-    planner's review: a card at --power 150 ran at its 300 W in plan.yaml, twice the plan's)."""
+    planner's review: a card at --power 150 ran at its 300 W in plan.yaml, twice the plan's);
+    and the types left as they are, because a fleet's devices or a site the plan does not cost
+    run them too, whose power and energy the entry would change."""
     space = result.space
     catalog = sc.gpu_catalog()
     used = {space.types[t] for t, n in ev.config if n > 0}
+    slots = {s.name for s in space.slots}
+    elsewhere = {f.accelerator for f in sc.fleets} | {
+        gg.type for c in sc.compute_sites if c.name not in slots for gg in c.gpus}
+    if sc.generated_compute_sites is not None and GENERATED not in slots:
+        elsewhere |= {gg.type for gg in sc.generated_compute_sites.gpus}
     out: dict[str, dict[str, Any]] = {}
+    kept: list[str] = []
     for i, t in enumerate(space.types):
         g = catalog[t]
-        if t in used and (space.price[i] != g.price_usd or space.tdp[i] != g.tdp_w):
-            out[t] = g.model_copy(update={
-                "price_usd": float(space.price[i]), "tdp_w": float(space.tdp[i]),
-                "idle_w": float(space.idle[i])}).model_dump(
-                    mode="json", exclude={"id"}, exclude_defaults=True)
-    return out
+        if t not in used or (space.price[i] == g.price_usd and space.tdp[i] == g.tdp_w):
+            continue
+        if t in elsewhere:
+            kept.append(t)
+            continue
+        entry = g.model_copy(update={
+            "price_usd": float(space.price[i]), "tdp_w": float(space.tdp[i]),
+            "idle_w": round(float(space.idle[i]), 1)}).model_dump(
+                mode="json", exclude={"id"}, exclude_defaults=True)
+        entry["source"] = {**g.source, **{k: "airan plan --price" for k in ("price_usd",)
+                                          if space.price[i] != g.price_usd},
+                           **({"tdp_w": "airan plan --power",
+                               "idle_w": "airan plan --power (the idle share kept)"}
+                              if space.tdp[i] != g.tdp_w else {})}
+        out[t] = entry
+    return out, kept
 
 
 def write_plan(result: PlanResult, out: str | Path, command: str | None = None) -> dict[str, Path]:
@@ -248,7 +284,7 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         # the scenario's own description may tell of the GPUs the plan replaced
         data["description"] = (f"{result.space.scenario.name} with the GPUs that airan plan "
                                f"chose: {ev.description}")
-        own = _overridden_gpus(result, ev, sc)
+        own, kept = _overridden_gpus(result, ev, sc)
         if own:
             data["gpus"] = {**(data.get("gpus") or {}), **own}
         verdict = (f"meets every target {ran_on(result.evaluator)}" if result.feasible
@@ -266,6 +302,10 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         if own:
             header.append(f"# gpus: {', '.join(own)} at the --price/--power figures the plan "
                           "costed (the idle draw scaled with the board power)")
+        if kept:
+            header.append(f"# {', '.join(kept)} at the scenario's figures, not --price/--power: "
+                          "a fleet's devices or a site the plan does not cost run them too, so a "
+                          "run of this file reports their power as the scenario has it")
         if command:
             header.append(f"# command: {command}")
         name = "plan.yaml" if result.feasible else "closest.yaml"

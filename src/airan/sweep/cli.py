@@ -226,11 +226,11 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
                          f"{mean:.3f}±{sd:.3f}")
         t.add_row(*(Text(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
+    if len(groups) > max_rows:
+        out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
     named = [f"{s} = {a}" for s, a in zip(short, group_axes, strict=True) if s != a]
     if named:  # (an MEC planner's review: "count" beside a GPU type read as a GPU count)
         out.print("columns: " + "; ".join(named), markup=False, soft_wrap=True)
-    if len(groups) > max_rows:
-        out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
 
 
 def run_sharded(
