@@ -1019,7 +1019,9 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
     """Each site's backlog [S], each site's and model's [S, M] (``Engine._site_backlog_s``,
     ``Engine._site_model_backlog_s``: what they say, compiled; the same operations in the same
     order as the numpy they replace), and the requests of each model queued at each site or on
-    their way there [S, M] (``Engine._site_model_queue``)."""
+    their way there [S, M] (``Engine._site_model_queue``). Where a GPU runs batches at once,
+    a model's wait is what the batches there take from its work (processor sharing) and the
+    stretch of its fixed overhead beside theirs (``overhead_overlap``)."""
     n_sites = W.site_gpu_start.shape[0]
     n_gpus = W.gpu_site.shape[0]
     n_models = per_item.shape[1]
@@ -1072,6 +1074,12 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
                     left = S.gpu_run_left[g, j] - (now - S.gpu_run_t[g]) * S.gpu_run_rate[g]
                     r = (left if left > 0.0 else 0.0) / share
                 taken += r if r < x else x
+            # its own fixed overhead beside those in theirs now, as many as keep running
+            # through it (one that ends gives way to the next, in a steady state): slowed where
+            # they are more than the site's overheads that overlap at full speed
+            over = (S.gpu_oh_n[g] + 1.0) / W.site_overhead_cap[s] - 1.0
+            if over > 0.0:
+                taken += over * W.svc_overhead_s[m, W.gpu_type[g]] / share
             if taken < best[s, m]:
                 best[s, m] = taken
     for s in range(n_sites):
