@@ -300,3 +300,98 @@ def test_a_devices_link_gain_is_path_loss_plus_the_sector_pattern_by_hand():
                    (10 * np.log10(w.dev_top_gain[0][:3])).tolist(), strict=True))
     for cell, db in expected.items():
         assert got[cell] == pytest.approx(db, abs=1e-6)
+
+
+# ---------------------------------------------------------------- aerial UEs (TR 36.777 Annex B)
+def test_uma_av_path_loss_by_hand():
+    """TR 36.777 Table B-2, UMa-AV, a drone at 100 m, 100 m out from a 25 m mast (d3D 125 m:
+    a 3-4-5 triangle) at 2 GHz: LOS 28 + 22 log10(125) + 20 log10(2) (no breakpoint); NLOS
+    -17.5 + (46 - 7 log10(100)) log10(125) + 20 log10(40 pi 2 / 3)."""
+    los = 28.0 + 22.0 * 2.0969100 + 6.0205999  # 80.153
+    nlos = -17.5 + 32.0 * 2.0969100 + 20 * log10(83.775804)  # 88.063
+    assert pl("uma", 100.0, 25.0, 100.0, True, fc=2.0) == pytest.approx(los, abs=1e-6)
+    assert pl("uma", 100.0, 25.0, 100.0, False, fc=2.0) == pytest.approx(nlos, abs=1e-6)
+    assert (los, nlos) == (pytest.approx(80.153, abs=1e-3), pytest.approx(88.063, abs=1e-3))
+    # above 300 m, taken at 300 m (the mast's own distance still the drone's)
+    assert pl("uma", 100.0, 25.0, 400.0, False) == pytest.approx(
+        -17.5 + (46 - 7 * log10(300.0)) * log10(d3(100.0, 25.0, 400.0))
+        + 20 * log10(40 * np.pi * FC / 3), abs=1e-9)
+
+
+def test_umi_av_path_loss_by_hand():
+    """TR 36.777 Table B-2, UMi-AV at 60 m, 500 m out from a 10 m mast, 3.5 GHz: LOS
+    max(free space, 30.9 + (22.25 - 0.5 log10 h) log10 d3D + 20 log10 fc); NLOS the larger of
+    that and 32.4 + (43.2 - 7.6 log10 h) log10 d3D + 20 log10 fc."""
+    d = d3(500.0, 10.0, 60.0)
+    lg_h = log10(60.0)
+    los = 30.9 + (22.25 - 0.5 * lg_h) * log10(d) + 20 * log10(FC)
+    assert los > 20 * log10(40 * np.pi * d * FC / 3)
+    assert pl("umi", 500.0, 10.0, 60.0, True) == pytest.approx(los, abs=1e-9)
+    nlos = 32.4 + (43.2 - 7.6 * lg_h) * log10(d) + 20 * log10(FC)
+    assert pl("umi", 500.0, 10.0, 60.0, False) == pytest.approx(nlos, abs=1e-9)
+    for h, d2d in ((23.0, 10.0), (300.0, 10.0), (300.0, 3000.0)):  # never below free space
+        assert pl("umi", d2d, 10.0, h, True) >= 20 * log10(
+            40 * np.pi * d3(d2d, 10.0, h) * FC / 3)
+
+
+def test_aerial_los_probability_by_hand():
+    """TR 36.777 Table B-1: d1/d + exp(-d/p1)(1 - d1/d) beyond d1. UMa-AV at 50 m:
+    d1 = 460 log10(50) - 700 = 81.526 m, p1 = 4300 log10(50) - 3800 = 3505.57 m; above 100 m
+    every link is LOS. UMi-AV at 50 m: d1 = 66.64 m, p1 = 396.52 m."""
+    assert float(los_probability("uma", 500.0, 50.0)) == pytest.approx(
+        81.526 / 500 + exp(-500 / 3505.57) * (1 - 81.526 / 500), abs=1e-4)
+    assert float(los_probability("uma", 500.0, 50.0)) == pytest.approx(0.8887, abs=1e-4)
+    assert float(los_probability("uma", 80.0, 50.0)) == 1.0  # within d1
+    assert float(los_probability("uma", 5000.0, 100.5)) == 1.0
+    assert float(los_probability("umi", 500.0, 50.0)) == pytest.approx(
+        66.64 / 500 + exp(-500 / 396.52) * (1 - 66.64 / 500), abs=1e-4)
+    # the ground formulas up to 22.5 m, unchanged
+    assert float(los_probability("umi", 100.0, 22.5)) == pytest.approx(
+        18 / 100 + exp(-100 / 36) * (1 - 18 / 100), abs=1e-12)
+
+
+def test_aerial_shadow_fading_std():
+    """TR 36.777 Table B-3: UMa-AV LOS 4.64 exp(-0.0066 h), NLOS 6; UMi-AV LOS
+    max(5 exp(-0.01 h), 2), NLOS 8; at or below 22.5 m, TR 38.901's."""
+    los = np.array([True, False])
+    np.testing.assert_allclose(shadow_fading_std_db("uma", los, 50.0),
+                               [4.64 * exp(-0.33), 6.0])
+    np.testing.assert_allclose(shadow_fading_std_db("umi", los, 50.0), [5 * exp(-0.5), 8.0])
+    np.testing.assert_allclose(shadow_fading_std_db("umi", los, 200.0), [2.0, 8.0])
+    np.testing.assert_allclose(shadow_fading_std_db("uma", los, 22.5), [4.0, 6.0])
+    np.testing.assert_allclose(shadow_fading_std_db("inh", los, 50.0), [3.0, 8.03])
+
+
+def test_drones_higher_up_see_more_cells_and_a_worse_downlink() -> None:
+    """TR 36.777's finding (clause 5.1, Lin et al., IEEE Commun. Mag. 2018, "The sky is not
+    the limit"): above the clutter an aerial UE is in LOS of many cells, whose interference
+    drags its downlink SINR down as it climbs. A 19-site UMa layout with drones at 1.5 m to
+    300 m: the median downlink SINR falls with height (it stayed that of 22.5 m above it)."""
+    import warnings
+
+    import airan
+    from airan.scenario import scenario_from_dict
+
+    medians = []
+    for h in (1.5, 60.0, 120.0, 300.0):
+        sc = scenario_from_dict({
+            "name": "drones", "duration_s": 0.05, "seed": 1, "policy": "nearest-edge",
+            "radio": {"model": "nr", "environment": "uma"},
+            "cell_layout": {"hex": {"rings": 2, "isd_m": 500}, "height_m": 25},
+            "nodes": [{"name": "edge", "position_m": [0, 0]}],
+            "compute_sites": [{"name": "mec", "at": "edge", "kind": "edge",
+                               "gpus": [{"type": "H100", "count": 1}]}],
+            "transport": {"backhaul": {"to": "edge", "capacity_gbps": 10}},
+            "fleets": [{"name": "d", "count": 300, "device_class": "drone", "height_m": h,
+                        "accelerator": "none", "services": ["s"],
+                        "area": {"center_m": [0, 0], "radius_m": 500}}],
+            "services": [{"name": "s", "model": "yolov8n", "rate_hz": 1, "ul_kb": 5,
+                          "dl_kb": 1, "deadline_ms": 100}],
+        })
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            devices = airan.run(sc).devices
+        assert devices is not None
+        medians.append(float(np.median(np.asarray(devices["sinr_dl_db"]))))
+    assert medians == sorted(medians, reverse=True), medians
+    assert medians[2] < medians[0] - 5.0, medians  # 120 m: several dB below the ground's

@@ -666,3 +666,25 @@ def test_a_misspelling_is_told_apart_from_a_field_of_another_section(
     path = write(tmp_path, d)
     line = assert_rejected(validate(path), path, field, f"unknown field '{key}'", says)
     assert "Accepted:" in line  # this section's fields, either way
+
+
+def test_aerial_ues_are_warned_about_only_above_tr_36_777s_300_m(tmp_path: Path) -> None:
+    """Under UMa/UMi cells a drone above 22.5 m is an aerial UE (TR 36.777 Annex B, up to 300
+    m): at 120 m nothing to say (not 'at or above the cell' either: the TR's formulas mean
+    it); at 1,000 m, or a trace's heights up to 400 m, the radio takes it at 300 m and says so
+    (a drone maker's review: a trace's heights went unremarked)."""
+    from airan.scenario import scenario_from_dict
+
+    def city_with(fleet: dict[str, Any]) -> list[str]:
+        d = load_scenario("city").model_dump(mode="json")
+        d["fleets"].append({"name": "uav", "count": 2, "device_class": "drone",
+                            "services": [d["services"][0]["name"]], **fleet})
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "fleets[uav]" in w]
+
+    assert city_with({"height_m": 120.0}) == []
+    [w] = city_with({"height_m": 1000.0})
+    assert "fly up to 300 m" in w and "'fleets[uav].height_m'" in w
+    trace = tmp_path / "uav.csv"
+    trace.write_text("t,device,x,y,z\n0,a,0,0,80\n10,a,100,0,400\n0,b,50,50,90\n")
+    [w] = city_with({"mobility": {"model": "trace", "file": str(trace)}})
+    assert "fly up to 300 m" in w and "'fleets[uav].mobility.file'" in w and "400" in w

@@ -7,8 +7,8 @@ they change as the device moves, over the correlation distances of Tables 7.6.3.
 50 m UMa and UMi, 10 m InH, 1-5 m InF) and 7.5-6 (shadowing), devices side by side share them,
 and the result does not depend on the order in which devices are computed.
 
-Simplifications (named): UE heights above 22.5 m (drones) are clipped to the formulas' validity
-range (aerial UEs, TR 36.777, are not modelled).
+A device above 22.5 m under UMa or UMi cells is an aerial UE (TR 36.777 Annex B, up to 300 m:
+:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest si
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
-_UT_MAX_HEIGHT_M = pathloss.UT_HEIGHT_RANGE_M[1]  # TR 38.901 Table 7.4.1-1: the top UMa/UMi h_UT
+_UT_MAX_HEIGHT_M = pathloss.AERIAL_TOP_M  # TR 36.777 Annex B: the top aerial UE height
 
 
 class Links(NamedTuple):
@@ -146,7 +146,7 @@ class DeviceRadio:
             dx = self.cell_xy[cc, 0] - dev_xy[a:b, None, 0]
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
             hb = self.cell_h[cc]
-            h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # drones: clipped (named above)
+            h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # (above 300 m: at 300 m)
             gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut,
                                        None if o2i is None else o2i.rows(a, b))
             gain = np.where(valid, gain, 0.0)
@@ -230,7 +230,7 @@ class DeviceRadio:
         if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)
-            sf = z * pathloss.shadow_fading_std_db(env, los)
+            sf = z * pathloss.shadow_fading_std_db(env, los, h_ut[:, None])
             pl = pl + sf
             if pl_ul is not None:
                 pl_ul = pl_ul + sf

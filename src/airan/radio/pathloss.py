@@ -25,9 +25,14 @@ Simplifications (stated once here, repeated in the docstrings):
   to at least sqrt(10**2 + (hBS - hUT)**2) to stay consistent; for InH/InF d3D >= 1 m.
   Distances above the model's maximum (5 km UMa/UMi, 150 m InH, 600 m InF) are extrapolated
   with the same formula, not clamped.
-- UMa/UMi UE heights outside the formulas' range 1.5 m <= hUT <= 22.5 m (Table 7.4.1-1) are
-  evaluated at the nearest limit in the height terms (d'BP, hBS - hUT, the NLOS hUT term):
-  below 1 m the breakpoint distance would otherwise vanish and every LOS link fall on PL2.
+- UMa/UMi UE heights below 1.5 m (Table 7.4.1-1) are evaluated at 1.5 m in the height terms
+  (d'BP, hBS - hUT, the NLOS hUT term): below 1 m the breakpoint distance would otherwise
+  vanish and every LOS link fall on PL2. Above 22.5 m the UE is an aerial one (below).
+- Aerial UEs (drones), 22.5 m < hUT <= 300 m under UMa and UMi: TR 36.777 Annex B (UMa-AV,
+  UMi-AV; Table B-1 LOS probability, B-2 path loss, B-3 shadow fading), whose fits assume the
+  BS at 25 m (UMa) and 10 m (UMi); above 300 m they are taken at 300 m. UMa-AV's NLOS formula
+  is maxed with its LOS one as every NLOS formula here is (the TR gives it bare: they differ
+  below d3D ~20 m only). The shadowing's correlation distances stay the terrestrial ones.
 - InF LOS probability: the clutter density r and clutter height hc default to the values
   used for InF calibration in TR 38.901 (clause 7.8, Table 7.8-7): r = 0.2, hc = 2 m for
   sparse clutter (SL, SH), r = 0.6, hc = 6 m for dense clutter (DL, DH); Table 7.2-4 gives
@@ -40,6 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "AERIAL_TOP_M",
     "BS_HEIGHT_M",
     "C_M_S",
     "INF_CLUTTER",
@@ -70,6 +76,11 @@ MAX_DISTANCE_M: dict[str, float] = {
 }
 #: UE heights (min, max) of the UMa/UMi formulas (Table 7.4.1-1), metres.
 UT_HEIGHT_RANGE_M: tuple[float, float] = (1.5, 22.5)
+#: The highest aerial UE height of TR 36.777 Annex B's UMa-AV and UMi-AV (Tables B-1 to B-3),
+#: metres; above UT_HEIGHT_RANGE_M's top, an UMa/UMi UE is an aerial one.
+AERIAL_TOP_M = 300.0
+#: UMa-AV: above this height every link is LOS (TR 36.777 Table B-1), metres.
+_UMA_AV_ALL_LOS_M = 100.0
 
 #: The BS (cell) height each scenario assumes, metres: UMa 25 m, UMi 10 m (Table 7.4.1-1, the
 #: only heights its UMa/UMi formulas are given for), InH 3 m (ceiling, Table 7.2-1), InF 1.5 m
@@ -158,8 +169,15 @@ def pathloss_db(
       SH max(LOS, 32.4 + 23.0 log10 d3D + 20 log10 fc);
       DH max(LOS, 33.63 + 21.9 log10 d3D + 20 log10 fc).
 
+    - Aerial UEs, 22.5 m < hUT <= 300 m (TR 36.777 Table B-2; above 300 m, at 300 m):
+      UMa-AV LOS 28.0 + 22 log10(d3D) + 20 log10(fc) (no breakpoint);
+      NLOS max(PL_LOS, -17.5 + (46 - 7 log10 hUT) log10(d3D) + 20 log10(40 pi fc / 3)).
+      UMi-AV LOS max(PL_free, 30.9 + (22.25 - 0.5 log10 hUT) log10(d3D) + 20 log10(fc)),
+      PL_free = 20 log10(40 pi d3D fc / 3); NLOS max(PL_LOS, 32.4 + (43.2 - 7.6 log10 hUT)
+      log10(d3D) + 20 log10(fc)).
+
     Breakpoint d'BP uses hE = 1 m for UMa as well as UMi (UMa's stochastic hE is fixed at
-    1 m); UMa/UMi height terms take hUT within 1.5-22.5 m (the nearest limit outside it).
+    1 m); UMa/UMi ground height terms take hUT within 1.5-22.5 m (the nearest limit outside).
     UMa/UMi: d2D is clamped to >= 10 m and d3D raised to at least sqrt(10^2 + (hBS - hUT)^2);
     InH/InF: d3D is clamped to >= 1 m. Larger distances are extrapolated.
     """
@@ -173,7 +191,11 @@ def pathloss_db(
         np.asarray(los, dtype=bool),
     )
     if s in ("uma", "umi"):
+        h_air = np.minimum(hu, AERIAL_TOP_M)
+        aerial = hu > UT_HEIGHT_RANGE_M[1]
         hu = np.clip(hu, *UT_HEIGHT_RANGE_M)
+        if aerial.any():  # the aerial UE's own height in its distances
+            hu = np.where(aerial, h_air, hu)
         d_min = _MIN_D2D_OUTDOOR_M
         dh = hb - hu
         d2 = np.maximum(d2d, d_min)
@@ -184,16 +206,30 @@ def pathloss_db(
     lg_f = np.log10(fc)
 
     if s in ("uma", "umi"):
-        d_bp = breakpoint_distance_m(fc, hb, hu)
+        hg = np.minimum(hu, UT_HEIGHT_RANGE_M[1])  # (the ground formulas' height terms)
+        d_bp = breakpoint_distance_m(fc, hb, hg)
+        dhg = hb - hg
         if s == "uma":
             pl1 = 28.0 + 22.0 * lg_d + 20.0 * lg_f
-            pl2 = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * np.log10(d_bp**2 + dh**2)
-            pl_nlos = 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (hu - 1.5)
+            pl2 = 28.0 + 40.0 * lg_d + 20.0 * lg_f - 9.0 * np.log10(d_bp**2 + dhg**2)
+            pl_nlos = 13.54 + 39.08 * lg_d + 20.0 * lg_f - 0.6 * (hg - 1.5)
         else:
             pl1 = 32.4 + 21.0 * lg_d + 20.0 * lg_f
-            pl2 = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * np.log10(d_bp**2 + dh**2)
-            pl_nlos = 22.4 + 35.3 * lg_d + 21.3 * lg_f - 0.3 * (hu - 1.5)
+            pl2 = 32.4 + 40.0 * lg_d + 20.0 * lg_f - 9.5 * np.log10(d_bp**2 + dhg**2)
+            pl_nlos = 22.4 + 35.3 * lg_d + 21.3 * lg_f - 0.3 * (hg - 1.5)
         pl_los = np.where(d2 <= d_bp, pl1, pl2)
+        if aerial.any():  # TR 36.777 Table B-2
+            lg_h = np.log10(np.where(aerial, hu, UT_HEIGHT_RANGE_M[1]))
+            if s == "uma":
+                av_los = 28.0 + 22.0 * lg_d + 20.0 * lg_f
+                av_nlos = (-17.5 + (46.0 - 7.0 * lg_h) * lg_d
+                           + 20.0 * np.log10(40.0 * np.pi * fc / 3.0))
+            else:
+                av_los = np.maximum(20.0 * np.log10(40.0 * np.pi * d3 * fc / 3.0),
+                                    30.9 + (22.25 - 0.5 * lg_h) * lg_d + 20.0 * lg_f)
+                av_nlos = 32.4 + (43.2 - 7.6 * lg_h) * lg_d + 20.0 * lg_f
+            pl_los = np.where(aerial, av_los, pl_los)
+            pl_nlos = np.where(aerial, av_nlos, pl_nlos)
     elif s == "inh":
         pl_los = 32.4 + 17.3 * lg_d + 20.0 * lg_f
         pl_nlos = 17.30 + 38.3 * lg_d + 24.9 * lg_f
@@ -230,6 +266,11 @@ def los_probability(
       C'(hUT) = 0 for hUT <= 13 m, ((hUT - 13)/10)^1.5 for 13 < hUT <= 23 m (hUT above
       23 m is treated as 23 m). d2D is the outdoor distance d2D-out.
     - ``"umi"``: street canyon, Pr = 1 for d <= 18 m, else 18/d + exp(-d/36)(1 - 18/d).
+    - Aerial UEs under UMa/UMi, 22.5 m < hUT (TR 36.777 Table B-1): Pr = 1 for d <= d1, else
+      d1/d + exp(-d/p1)(1 - d1/d); UMa-AV up to 100 m: d1 = max(460 log10(hUT) - 700, 18),
+      p1 = 4300 log10(hUT) - 3800, and Pr = 1 above 100 m; UMi-AV up to 300 m:
+      d1 = max(294.05 log10(hUT) - 432.94, 18), p1 = 233.98 log10(hUT) - 0.95 (hUT above
+      300 m is taken at 300 m).
     - ``"inh"``: InH-Mixed office, Pr = 1 for d <= 1.2 m, exp(-(d - 1.2)/4.7) for
       1.2 < d < 6.5 m, 0.32 * exp(-(d - 6.5)/32.6) for d >= 6.5 m.
     - ``"inf-sl"``, ``"inf-dl"``: Pr = exp(-d/k), k = -d_clutter / ln(1 - r), with
@@ -255,6 +296,20 @@ def los_probability(
         else:
             p = 18.0 / dd + np.exp(-dd / 36.0) * (1.0 - 18.0 / dd)
         p = np.where(d <= 18.0, 1.0, p)
+        aerial = hu > UT_HEIGHT_RANGE_M[1]
+        if aerial.any():  # TR 36.777 Table B-1
+            lg_h = np.log10(np.clip(hu, UT_HEIGHT_RANGE_M[1], AERIAL_TOP_M))
+            if s == "uma":
+                d1 = np.maximum(460.0 * lg_h - 700.0, 18.0)
+                p1 = 4300.0 * lg_h - 3800.0
+            else:
+                d1 = np.maximum(294.05 * lg_h - 432.94, 18.0)
+                p1 = 233.98 * lg_h - 0.95
+            da = np.maximum(d, d1)
+            p_av = np.where(d <= d1, 1.0, d1 / da + np.exp(-da / p1) * (1.0 - d1 / da))
+            if s == "uma":
+                p_av = np.where(hu > _UMA_AV_ALL_LOS_M, 1.0, p_av)
+            p = np.where(aerial, p_av, p)
     elif s == "inh":
         p = np.where(
             d <= 1.2,
@@ -286,12 +341,29 @@ def los_probability(
     return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
 
 
-def shadow_fading_std_db(scenario: str, los: ArrayLike) -> NDArray[np.float64]:
+def shadow_fading_std_db(scenario: str, los: ArrayLike,
+                         h_ut_m: ArrayLike | None = None) -> NDArray[np.float64]:
     """Shadow-fading standard deviation sigma_SF in dB, TR 38.901 Table 7.4.1-1.
 
     UMa 4 / 6, UMi 4 / 7.82, InH 3 / 8.03 (LOS / NLOS); InF LOS 4.3, NLOS SL 5.7, DL 7.2,
-    SH 5.9, DH 4.0. ``los`` is a bool array of any shape; returns float64 array of that shape.
+    SH 5.9, DH 4.0. Aerial UEs under UMa/UMi, ``h_ut_m`` above 22.5 m (TR 36.777 Table B-3,
+    hUT taken at 300 m at most): UMa-AV LOS 4.64 exp(-0.0066 hUT), NLOS 6; UMi-AV LOS
+    max(5 exp(-0.01 hUT), 2), NLOS 8. ``los`` is a bool array (``h_ut_m`` broadcasts with
+    it); returns a float64 array of their shape.
     """
     s = _check_scenario(scenario)
     sf_los, sf_nlos = _SF_STD_DB[s]
-    return np.where(np.asarray(los, dtype=bool), sf_los, sf_nlos).astype(np.float64)
+    is_los = np.asarray(los, dtype=bool)
+    out = np.where(is_los, sf_los, sf_nlos).astype(np.float64)
+    if h_ut_m is None or s not in ("uma", "umi"):
+        return out
+    hu = np.broadcast_to(np.asarray(h_ut_m, dtype=np.float64), out.shape)
+    aerial = hu > UT_HEIGHT_RANGE_M[1]
+    if not aerial.any():
+        return out
+    h = np.minimum(hu, AERIAL_TOP_M)
+    if s == "uma":
+        av = np.where(is_los, 4.64 * np.exp(-0.0066 * h), 6.0)
+    else:
+        av = np.where(is_los, np.maximum(5.0 * np.exp(-0.01 * h), 2.0), 8.0)
+    return np.asarray(np.where(aerial, av, out), dtype=np.float64)

@@ -832,10 +832,12 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
 
     from airan.mobility.config import Waypoints3D
     from airan.radio.link import MAX_SE_256QAM
-    from airan.radio.pathloss import UT_HEIGHT_RANGE_M
+    from airan.radio.pathloss import AERIAL_TOP_M, UT_HEIGHT_RANGE_M
 
-    top_m = UT_HEIGHT_RANGE_M[1]  # TR 38.901 Table 7.4.1-1: the highest UMa/UMi UE height
-
+    outdoor = s.radio.environment in ("uma", "umi")
+    # the highest UE height the path loss covers: TR 36.777 Annex B's aerial UEs under UMa and
+    # UMi, TR 38.901 Table 7.4.1-1's 22.5 m elsewhere (InH, InF: no aerial model)
+    top_m = AERIAL_TOP_M if outdoor else UT_HEIGHT_RANGE_M[1]
     out = []
     for f in s.fleets:
         heights = [(f"fleets[{f.name}].height_m", f.height_m)]
@@ -847,12 +849,20 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
             elif mob.generate is not None:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
+        elif (mob is not None and mob.model == "trace" and Path(mob.file).is_file()
+              and s.radio.model == "nr"):
+            _, top = _check_trace(mob.model_dump_json(), mob.file, _file_stamp(mob.file),
+                                  f"fleets[{f.name}].mobility", scenario_origin(s))
+            heights.append((f"fleets[{f.name}].mobility.file", top))
         for field, h in heights:
             if f.count and h > top_m:
+                what = ("TR 36.777 Annex B's aerial UEs fly up to 300 m" if outdoor else
+                        f"TR 38.901's {s.radio.environment} path loss covers UE heights up to "
+                        f"{top_m:g} m (Table 7.4.1-1; aerial UEs, TR 36.777, under uma or umi "
+                        "cells only)")
                 out.append(str(InputError(
-                    f"TR 38.901's path loss covers UE heights up to {top_m:g} m "
-                    "(Table 7.4.1-1): the radio takes these devices at that height (aerial "
-                    "UEs, TR 36.777, are not modelled)", file=label, field=field, value=h)))
+                    f"{what}: the radio takes these devices at {top_m:g} m", file=label,
+                    field=field, value=h)))
                 break
     sites = [(f"compute_sites[{c.name}].batching", c.batching, c.services)
              for c in s.compute_sites]
@@ -957,7 +967,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - ``admission: strict`` or ``objective: energy`` with a policy other than deadline-aware
       (``policy``, the scenario's unless given), which neither reads; ``jitter_ms`` on a
       service of Poisson arrivals, which ignore it;
-    - a UE height (or a drone path's) above TR 38.901's 22.5 m, at which the radio takes it; a
+    - a UE height (a drone path's, a trace's) above the path loss's range, at which the radio
+      takes it (300 m, TR 36.777's aerial UEs, under UMa and UMi; 22.5 m elsewhere); a
       batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
       ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
       devices would take more than half of this machine's memory; a model's batch at a
@@ -1511,8 +1522,8 @@ def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
         if spec is None or spec.model != "trace" or not Path(spec.file).is_file():
             continue
         field = f"fleets[{f.name}].mobility"
-        n = _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
-                         scenario_origin(s))
+        n, _ = _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
+                            scenario_origin(s))
         if n > f.count:
             why = (f"the trace holds {n:,} devices and the fleet {f.count:,}: only the first "
                    f"{f.count:,} to appear in the file are replayed")
@@ -2242,9 +2253,10 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=64)
 def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
-                 origin: tuple[float, float] | None = None) -> int:
+                 origin: tuple[float, float] | None = None) -> tuple[int, float]:
     """Read a trace as the engine will (once per file version, spec and origin: a sweep's runs
-    share it); raises what reading it raises. Returns how many devices it holds."""
+    share it); raises what reading it raises. Returns how many devices it holds and the
+    highest height it gives (m; 0 without heights)."""
     from airan.mobility import TraceReplay, read_trace
 
     trace = read_trace(TraceReplay.model_validate_json(spec_json), path, origin=origin,
@@ -2259,7 +2271,9 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
         raise InputError(
             f"device {device!r} at t {trace.t_s[k]:g} s is at {where} m; positions lie within "
             "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
-    return n_devices
+    z = trace.xyz_m[:, 2]
+    top = float(np.max(z[np.isfinite(z)])) if np.isfinite(z).any() else 0.0
+    return n_devices, top
 
 
 def _check_live(s: Scenario) -> None:
@@ -2498,8 +2512,9 @@ def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
     if heights:
         lowest_field, lowest = min(heights, key=lambda fh: fh[1])
         for f in s.fleets:
-            hut = min(max(f.height_m, UT_HEIGHT_RANGE_M[0]), UT_HEIGHT_RANGE_M[1])
-            if f.count and hut >= lowest:
+            hut = max(f.height_m, UT_HEIGHT_RANGE_M[0])
+            # (an aerial UE, above 22.5 m, flies above the cells: TR 36.777's formulas mean it)
+            if f.count and lowest <= hut <= UT_HEIGHT_RANGE_M[1]:
                 out.append(str(InputError(
                     f"these devices (taken at {hut:g} m) are at or above the cell of "
                     f"{lowest_field} ({lowest:g} m): TR 38.901's {env.upper()} path loss "
