@@ -56,7 +56,8 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
                               "job: hit>=0.99", "--duration", "2"], env={"COLUMNS": "120"})
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert "largest:" in text and "devices of bots" in text and "per cell site (1 sites)" in text
+    assert "largest:" in text and "devices of bots" in text
+    assert "of them on its busiest cell site (1 of the 1 cell sites served it)" in text
     # the answer run again, 4x as long on the next seed: 101 devices is past the GPU's 100 a
     # second, which 2 s on seed 1 hid (an integrator's review: an answer that held on one seed)
     assert ("not confirmed: a 8 s run of 101 devices on seed 2 misses job: hit>=0.99 (got "
@@ -160,3 +161,23 @@ def test_a_target_on_one_service_keeps_the_others_target_hit_ratio(tmp_path: Any
     both = with_default_targets(parse_targets(["job: p99<=50ms"], ["job", "cam"]),
                                 {"job": 0.99, "cam": 0.9})
     assert [t.text for t in both] == ["job: p99<=50ms", "cam: hit>=0.9"]
+
+
+def test_devices_per_site_are_counted_where_the_fleet_is_not_spread_over_the_layout() -> None:
+    """A drone maker's review: 15 drones over one site of a 7-site layout read "2.1 per cell
+    site" (the count over every site of the layout) where 13 were on one. Two sites 5 km
+    apart, the fleet around one of them: all its devices on that site, one site serving it."""
+    from airan.planner.cli import _target_value
+
+    d = _one_gpu(20).model_dump(mode="json", exclude_unset=True)
+    d["cell_sites"].append({"name": "c1", "position_m": [5000, 0], "sectors": 1})
+    res = largest_fleet(scenario_from_dict(d), "bots", parse_targets(["job: hit>=0.99"], ["job"]),
+                        duration_s=1.0, seeds=[1], max_count=40, confirm=False)
+    assert res.cells == 2 and res.tries
+    assert all(t.busiest_site == t.count and t.sites_serving == 1 for t in res.tries)
+    p99 = parse_targets(["job: p99<=50ms"], ["job"])[0]
+    hit = parse_targets(["job: hit>=0.9"], ["job"])[0]
+    # a percentile among the unanswered has no value: unbounded, not '-' (read as unmeasured)
+    assert (_target_value(None, p99), _target_value(12.34, p99, " ms")) == (
+        "unbounded", "12.3 ms")
+    assert (_target_value(None, hit), _target_value(0.98765, hit)) == ("-", "0.9877")

@@ -32,6 +32,14 @@ from airan.console import (
 from airan.planner.targets import LATENCY_METRICS, kept_note
 
 
+def _target_value(value: float | None, target: Any, unit: str = "") -> str:
+    """A target's value in a run, as the tables show it: a latency percentile that falls among
+    the unanswered requests is unbounded (a drone maker's review: '-' read as not measured)."""
+    if value is None:
+        return "unbounded" if target.metric != "hit" else "-"
+    return _num(value, "{:.4f}" if target.metric == "hit" else "{:.1f}" + unit)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``capacity``, ``plan`` and ``max-fleet`` to ``app``."""
     app.command()(capacity)
@@ -107,21 +115,23 @@ def max_fleet(
         out.print(kept_note(targets), markup=False, soft_wrap=True)
     table = _table("Counts run (in the order run)")
     table.add_column("devices", justify="right")
-    table.add_column("per cell site", justify="right")
+    table.add_column("on its busiest cell site", justify="right")
     for x in targets:
         table.add_column(Text(x.text), justify="right")
     table.add_column("result")
     for run in res.tries:
-        table.add_row(f"{run.count:,}", f"{run.count / max(res.cells, 1):,.1f}",
-                      *(_num(run.values.get(x.text), "{:.4f}" if x.metric == "hit" else "{:.1f}")
-                        for x in targets),
+        table.add_row(f"{run.count:,}", f"{run.busiest_site:,} ({run.sites_serving:,} "
+                      f"site{'s' if run.sites_serving != 1 else ''})",
+                      *(_target_value(run.values.get(x.text), x) for x in targets),
                       "meets" if run.met else "misses " + ", ".join(run.misses))
     out.print(table)
     miss = (f"; {res.smallest_miss:,} miss" if res.smallest_miss is not None else
             f" (every count up to {max_count:,} met them)")
-    verdict = (f"largest: {res.largest:,} devices of {fleet}, "
-               f"{res.largest / max(res.cells, 1):,.1f} per cell site ({res.cells:,} sites)"
-               + miss if res.largest else
+    top = next((t for t in res.tries if t.count == res.largest), None)
+    spread = ("" if top is None else
+              f", {top.busiest_site:,} of them on its busiest cell site ({top.sites_serving:,} "
+              f"of the {res.cells:,} cell sites served it)")
+    verdict = (f"largest: {res.largest:,} devices of {fleet}{spread}" + miss if res.largest else
                f"not even one device of {fleet} meets the targets")
     out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
     c = res.confirmation
@@ -132,9 +142,10 @@ def max_fleet(
             out.print(f"confirmed: {again} meets every target too", markup=False,
                       soft_wrap=True, style="green")
         else:
+            by_text = {x.text: x for x in targets}
             got = "; ".join(
-                f"{m} (got {_num(c.values.get(m), '{:.4f}' if ': hit' in m else '{:.1f} ms')})"
-                if m in c.values else m
+                f"{m} (got {_target_value(c.values.get(m), by_text[m], ' ms')})"
+                if m in by_text else m
                 for m in c.misses)
             out.print(f"not confirmed: {again} misses {got}: near the answer the targets rest "
                       f"on the seed and the run's length; ask for them on more of both "

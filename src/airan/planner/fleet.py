@@ -36,6 +36,11 @@ class FleetTry:
     met: bool
     values: dict[str, float | None]
     misses: list[str]
+    # the fleet's devices on the cell site that served most of them, and the cell sites that
+    # served any, at the end of the first seed's run (a drone maker's review: 15 drones over
+    # 7 sites read "2.1 per cell site" where 13 were on one)
+    busiest_site: int = 0
+    sites_serving: int = 0
 
 
 @dataclass
@@ -96,10 +101,14 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
+        busiest = serving = -1
         for length, seed in ([again] if again is not None else
                              [(duration_s, seed) for seed in seeds]):
-            summary = airan.run(sc, policy=policy, duration_s=length, seed=seed,
-                                trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE).summary
+            result = airan.run(sc, policy=policy, duration_s=length, seed=seed,
+                               trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE)
+            summary = result.summary
+            if busiest < 0:
+                busiest, serving = _sites_serving(result, fleet)
             m = _metrics(summary)
             for t in targets:
                 v = (m["services"].get(t.service) or {}).get(t.metric)
@@ -116,7 +125,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             known_vals = [v for v in vals if v is not None]
             worst[t.text] = (None if len(known_vals) < len(vals) else
                              min(known_vals) if t.metric == "hit" else max(known_vals))
-        out = FleetTry(count, not misses, worst, misses)
+        out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0))
         if again is not None:
             return out
         known[count] = out
@@ -158,12 +167,31 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     return result
 
 
+def _sites_serving(result: Any, fleet: str) -> tuple[int, int]:
+    """The devices of ``fleet`` on the cell site serving most of them, and how many cell sites
+    serve any, from a run's device and cell tables (0, 0 without them)."""
+    devices, cells = result.devices, result.cells
+    if devices is None or cells is None:
+        return 0, 0
+    site_of = dict(zip(cells.column("cell").to_pylist(), cells.column("site").to_pylist(),
+                       strict=True))
+    per_site: dict[str, int] = {}
+    for f, cell in zip(devices.column("fleet").to_pylist(), devices.column("cell").to_pylist(),
+                       strict=True):
+        if f == fleet and cell is not None:
+            site = site_of.get(cell, cell)
+            per_site[site] = per_site.get(site, 0) + 1
+    return max(per_site.values(), default=0), len(per_site)
+
+
 def fleet_record(result: FleetResult) -> dict[str, Any]:
     """The search as JSON-ready data."""
     return {"fleet": result.fleet, "largest": result.largest,
             "smallest_miss": result.smallest_miss, "cell_sites": result.cells,
             "monotone": result.monotone,
-            "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses}
+            "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
+                       "busiest_site_devices": t.busiest_site,
+                       "cell_sites_serving": t.sites_serving}
                       for t in result.tries],
             "confirmation": None if result.confirmation is None or result.confirmed_on is None
             else {"duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
