@@ -29,6 +29,10 @@ __all__ = ["Engine", "InputError", "Result", "Scenario", "load_scenario", "run",
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # (the installed package's, as `airan --version` says it)
+        from airan.version import airan_version
+
+        return airan_version()
     if name in _WHERE:
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value
@@ -37,4 +41,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+    return sorted([*globals(), *_WHERE, "__version__"])

@@ -92,17 +92,27 @@ def main(
 
 
 
-def _warn_policy_not_kept(scenario: str) -> None:
+def _warn_policy_not_kept(scenario: str, policy: str | None = None,
+                          fleet_scale: float = 1.0) -> None:
     """A warning where ``scenario`` is a run folder's scenario.yaml whose run's policy was a
-    function the file cannot name: running it as it is runs another policy."""
-    from airan.report.rundir import POLICY_NOT_KEPT
+    function the file cannot name (and no ``policy`` is given): running it as it is runs
+    another policy; and where its counts already carry a --fleet-scale that ``fleet_scale``
+    would apply again."""
+    from airan.report.rundir import POLICY_NOT_KEPT, SCALED_COUNTS
 
     path = Path(scenario)
     try:
-        first = path.read_text(encoding="utf-8").partition("\n")[0] if path.is_file() else ""
+        head = path.read_text(encoding="utf-8").split("\n", 2)[:2] if path.is_file() else []
     except (OSError, UnicodeDecodeError):
         return
-    if first.startswith(POLICY_NOT_KEPT):
+    scaled = next((line for line in head if line.startswith(SCALED_COUNTS)), None)
+    if scaled is not None and fleet_scale != 1.0:
+        before = scaled[len(SCALED_COUNTS):].split()[0]
+        err.print(f"warning: {scenario}: its fleets' counts already carry --fleet-scale "
+                  f"{before}; --fleet-scale {fleet_scale:g} scales them again", markup=False,
+                  soft_wrap=True)
+    first = head[0] if head else ""
+    if policy is None and first.startswith(POLICY_NOT_KEPT):
         ran = first[len(POLICY_NOT_KEPT):].strip().partition(",")[0]
         err.print(f"warning: {scenario}: the run this file comes from ran the policy function "
                   f"{ran}, which the file cannot name; this run uses the file's policy (give "
@@ -159,15 +169,18 @@ def run(
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,
                 trace_limit=trace_limit, trace_sample=trace_sample, warmup=warmup)):
+            scaled: list[str] = []
             if fleet_scale != 1.0:
+                from airan.api import fleet_scale_warnings
+
+                scaled = fleet_scale_warnings(sc, fleet_scale, label=_scenario_label(scenario))
                 sc = scale_fleets(sc, fleet_scale)
             # of the scenario as it runs (a fleet --fleet-scale rounds to no devices, say)
-            for line in scenario_warnings(sc, label=_scenario_label(scenario),
-                                          duration_s=duration, policy=policy,
-                                          fleet_scale=fleet_scale):
+            for line in [*scaled, *scenario_warnings(sc, label=_scenario_label(scenario),
+                                                     duration_s=duration, policy=policy,
+                                                     fleet_scale=fleet_scale)]:
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
-            if policy is None:
-                _warn_policy_not_kept(scenario)
+            _warn_policy_not_kept(scenario, policy, fleet_scale)
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
                 _check_out_dir(out_dir)
@@ -786,8 +799,9 @@ def _print_devices_line(fleets: dict[str, Any]) -> None:
                      + (f", {drx_share:.0%} in DRX" if drx_share is not None else "")
                      + (f", {life:.3g} h" if life is not None else ""))
     if parts:
-        out.print("device energy (per request above idle, mean power, time in DRX where "
-                  "set, battery life where given): " + "; ".join(parts), markup=False,
+        out.print("device energy, AI and radio only, not motors (per request above idle, "
+                  "mean power, time in DRX where set, battery life where given): "
+                  + "; ".join(parts), markup=False,
                   soft_wrap=True)
     inside = [f"{name} {f['penetration']} {f['penetration_db']:.1f} dB"
               for name, f in fleets.items() if f.get("penetration")]
@@ -875,6 +889,12 @@ def compare(
         given["seeds"] = "--seeds"
         with _scenario_errors(scenario, given):
             scale_fleets(sc, fleet_scale)  # a scale that leaves no device, or far too many
+        if fleet_scale != 1.0:
+            from airan.api import fleet_scale_warnings
+            from airan.console import _scenario_label
+
+            for line in fleet_scale_warnings(sc, fleet_scale, label=_scenario_label(scenario)):
+                err.print(f"warning: {line}", markup=False, soft_wrap=True)
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
         from airan.report.compare import COMPARISON

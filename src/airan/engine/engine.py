@@ -1191,6 +1191,8 @@ class Engine:
         drops = st.agg_drop.sum(axis=0)
         self._flush_trace()  # (mid-run: the rows the kernel holds)
         n_tr = sum(len(p[0]) for p in self._trace_parts) + len(self._in_flight_rows()[0])
+        complete = ((created + warm <= self.trace_limit or self.trace_sample >= 1.0)
+                    and not st.ctr[K.C_TR_LOST])
         n_ul, n_dl = self._direction_slots()
         return {
             "airan_version": airan_version(),
@@ -1252,11 +1254,12 @@ class Engine:
                 "limit": self.trace_limit,
                 "sample_beyond_limit": self.trace_sample,
                 "lost_rows": int(st.ctr[K.C_TR_LOST]),
-                "complete": ((created + warm <= self.trace_limit or self.trace_sample >= 1.0)
-                             and not st.ctr[K.C_TR_LOST]),
+                "complete": complete,
                 # (it holds the warm-up's requests too: figures read from it leave them out)
                 "warmup_s": self.warmup_s,
+                # (a researcher's review: a complete trace's note spoke of a sample it lacked)
                 "note": (
+                    "every request" if complete else
                     f"every request up to the first {self.trace_limit:,}, then a seeded "
                     f"uniform {self.trace_sample:.2%} sample" if self.trace_sample > 0.0 else
                     f"the first {self.trace_limit:,} requests only (no sample beyond them: "

@@ -161,7 +161,8 @@ def verdict(name: str, svc: Mapping[str, Any],
         where = ""
         if local is not None and stage.endswith(("_device", "_sites")):
             where = f"; {pct(local.requests, 0)} of its completed requests ran on the devices"
-        parts.append(f"most of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
+        most = "most" if t > 0.5 * mean else "the largest part"  # (38% is no 'most')
+        parts.append(f"{most} of the mean latency is {_STAGE_NAMES.get(stage, stage)} "
                      f"({t / mean:.0%}{where})")
     at = svc.get("answered_at") or {}
     total = sum(at.values())
@@ -316,8 +317,11 @@ def run_figures(run: Run, folder: Path,
                            "proportions of the request trace." if split else "")))
         out.append(F.save(
             F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
-            "GPU utilization (the time an AI batch runs on the GPUs over their time; with "
-            "ai_ran a batch runs at the share the cells' L1 leaves it, the L1 using the rest "
+            "GPU utilization (the time an AI batch runs on the GPUs over their time; where "
+            "a GPU runs batches at once, the share of its throughput their work used, their "
+            "fixed overheads left out: a launch-bound model can hold its instances most of "
+            "the time at a few percent, see the site's instances_busy; with ai_ran a batch "
+            "runs at the share the cells' L1 leaves it, the L1 using the rest "
             "alongside, so the AI GPU-hours of the AI-and-RAN table are less than this share "
             "of the time) and time-averaged queue length per compute site, in about 200 "
             "windows over the run."))

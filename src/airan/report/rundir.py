@@ -147,14 +147,22 @@ def scenario_document(scenario: Any) -> dict[str, Any]:
 #: The first words of a run folder's scenario.yaml whose run's policy the file cannot name
 #: (a function of a script or notebook): ``airan run`` warns when it runs such a file.
 POLICY_NOT_KEPT = "# airan: this run's policy was the function"
+#: The first words of a run folder's scenario.yaml whose run scaled its fleets (--fleet-scale)
+SCALED_COUNTS = "# airan: the fleets' counts below are the run's, --fleet-scale"
 
 
-def scenario_yaml(scenario: Any, ran_policy: str | None = None) -> str:
+def scenario_yaml(scenario: Any, ran_policy: str | None = None,
+                  fleet_scale: float | None = None) -> str:
     """The YAML text of :func:`scenario_document`; where the run's policy ``ran_policy`` is
-    not the file's (a function no file can name), a first comment that says so."""
+    not the file's (a function no file can name), a first comment that says so; where the run
+    scaled its fleets (``fleet_scale``), one that says its counts are the scaled ones (a
+    researcher's review: run again with --fleet-scale, it would scale them twice)."""
     import yaml
 
     text = str(yaml.safe_dump(scenario_document(scenario), sort_keys=False))
+    if fleet_scale is not None and fleet_scale != 1.0:
+        text = (f"{SCALED_COUNTS} {fleet_scale:g} already applied: run this file without "
+                "it\n" + text)
     if ran_policy is not None and ran_policy != scenario.policy:
         text = (f"{POLICY_NOT_KEPT} {ran_policy}, which a file cannot name: this file runs "
                 f"its policy below ({scenario.policy}) unless given --policy "
@@ -358,7 +366,8 @@ def write_run(result: Result, folder: str | Path) -> Path:
             pq.write_table(table, target)
     if result.scenario is not None:
         (path / SCENARIO).write_text(
-            scenario_yaml(result.scenario, result.summary.get("policy")), encoding="utf-8")
+            scenario_yaml(result.scenario, result.summary.get("policy"),
+                          result.summary.get("fleet_scale")), encoding="utf-8")
     else:
         (path / SCENARIO).unlink(missing_ok=True)  # never another run's scenario
     write_json_atomic(path / SUMMARY, result.summary)
