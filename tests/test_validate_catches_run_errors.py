@@ -688,3 +688,20 @@ def test_aerial_ues_are_warned_about_only_above_tr_36_777s_300_m(tmp_path: Path)
     trace.write_text("t,device,x,y,z\n0,a,0,0,80\n10,a,100,0,400\n0,b,50,50,90\n")
     [w] = city_with({"mobility": {"model": "trace", "file": str(trace)}})
     assert "fly up to 300 m" in w and "'fleets[uav].mobility.file'" in w and "400" in w
+
+
+def test_a_fleet_spread_far_beyond_the_cells_is_warned_about() -> None:
+    """A drone maker's review: a 4 km disc over 7 sites ~0.75 km across validated silently and
+    met 17% of its deadlines. city's own square (its corners beyond the cells) is not named;
+    the same fleet over a 10 km disc is, with the share of its area beyond the layout's 500 m
+    inter-site distance from every site."""
+    from airan.scenario import scenario_from_dict
+
+    d = load_scenario("city").model_dump(mode="json")
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if ".area'" in w]
+    d["fleets"][0]["area"] = {"center_m": [0, 0], "radius_m": 10_000}
+    [w] = [w for w in scenario_warnings(scenario_from_dict(d)) if ".area'" in w]
+    assert f"'fleets[{d['fleets'][0]['name']}].area'" in w
+    assert "of this fleet's area lies farther than the layout's inter-site distance" in w
+    share = int(w.split("% of this fleet's area")[0].rsplit(" ", 1)[-1])
+    assert 80 <= share <= 100  # (the cells cover ~3 x 3 km of the 314 km2 disc)

@@ -961,6 +961,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       below the ``max_batch`` of a model it serves: the request that would fill a batch is
       dropped (``queue_full``), so batches start only when ``max_wait_ms`` runs out;
     - a fleet replaying a trace of more or fewer devices than its ``count``;
+    - a fleet whose area lies over a quarter beyond the layout's inter-site distance from every
+      cell site;
     - an NR uplink grant delay shorter than the PDCCH and the UE's N2 processing;
     - background traffic that takes every PRB in some hours;
     - rows of a ``cell_sites_file`` that were skipped (and why, the first five);
@@ -1169,6 +1171,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label)
+    out += _outside_layout_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
@@ -1510,6 +1513,57 @@ def _skipped_site_warnings(s: Scenario, label: str | None) -> list[str]:
         f"{len(sites.outliers)} of its rows skipped, {len(sites)} sites kept ({shown}"
         + (f"; +{more} more" if more > 0 else "") + ")", file=label,
         field="cell_sites_file.path", value=s.cell_sites_file.path))]
+
+
+#: Share of a fleet's area beyond the layout's inter-site distance from every cell site at
+#: which validation warns (city's square, whose corners no cell reaches: 0%)
+OUTSIDE_LAYOUT_SHARE = 0.25
+
+
+def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet whose area lies largely beyond the cells: over a quarter of it farther than the
+    layout's inter-site distance (the median distance between neighbouring sites) from every
+    cell site (a drone maker's review: a 4 km disc over 7 sites ~0.75 km across ran at hit
+    0.17 with no word; the devices attach, far, to the nearest cell). Needs two sites."""
+    from scipy.spatial import cKDTree
+
+    from airan.mobility.models import as_area
+    from airan.radio.pathloss import MAX_DISTANCE_M
+
+    xy = cell_site_xy(s)
+    if len(xy) < 2 or s.radio.model != "nr":
+        return []
+    tree = cKDTree(xy)
+    isd = float(np.median(tree.query(xy, k=2)[0][:, 1]))
+    if not isd > 0.0:
+        return []
+    out = []
+    u = (np.arange(41) + 0.5) / 41.0
+    gx, gy = (a.ravel() for a in np.meshgrid(u, u))
+    for f in s.fleets:
+        if not f.count or f.area is None or (f.mobility is not None
+                                             and f.mobility.model == "trace"):
+            continue
+        a = as_area(f.area)
+        px, py = a.xmin + gx * (a.xmax - a.xmin), a.ymin + gy * (a.ymax - a.ymin)
+        if a.radius is not None:  # a disc: the grid's points inside it
+            cx, cy = (a.xmin + a.xmax) / 2.0, (a.ymin + a.ymax) / 2.0
+            inside = np.hypot(px - cx, py - cy) <= a.radius
+            px, py = px[inside], py[inside]
+        if not len(px):
+            continue
+        dist = tree.query(np.c_[px, py])[0]
+        if dist.min() > min(MAX_DISTANCE_M.get(s.radio.environment, math.inf),
+                            FAR_FROM_CELLS_M):
+            continue  # (the whole area beyond the cells: _far_fleet_warnings says so)
+        far = float(np.mean(dist > isd))
+        if far > OUTSIDE_LAYOUT_SHARE:
+            out.append(str(InputError(
+                f"{far:.0%} of this fleet's area lies farther than the layout's inter-site "
+                f"distance ({isd:,.0f} m) from every cell site: its devices there attach to "
+                "a distant cell at a low SINR (put cells there, or keep the area to the cells)",
+                file=label, field=f"fleets[{f.name}].area", value=None)))
+    return out
 
 
 def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
