@@ -308,3 +308,24 @@ def test_a_policy_of_ones_own_written_as_python_names_it_elsewhere_is_told_the_f
         assert res.exit_code == 2, res.output
         text = " ".join(res.output.split())
         assert told in text and "did you mean 'cloud'" not in text
+
+
+def test_compare_strict_exits_4_where_a_policy_failed(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command goes on without a failing policy, exit 0; with --strict, exit 4 once it
+    has written the comparison (a researcher's review: a pipeline took exit 0 for all done)."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    (tmp_path / "gives_up_xyz.py").write_text(
+        "def policy(snapshot, batch):\n    raise RuntimeError('gave up')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ["compare", "factory", "--policies", "cloud,gives_up_xyz:policy", "--seeds", "1",
+            "--duration", "0.2"]
+    runner = CliRunner()
+    plain = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert plain.exit_code == 0, plain.output
+    strict = runner.invoke(app, [*args, "--strict", "--out", str(tmp_path / "b")])
+    assert strict.exit_code == 4 and "gave up" in strict.output
+    assert (tmp_path / "b" / "comparison.json").is_file()

@@ -150,6 +150,10 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path,
         assert "Traceback" in err["traceback"]
     again = run_sweep(path, out=tmp_path / "out", workers=1)
     assert (again.tally.skipped, again.tally.failed, again.tally.ok) == (2, 2, 0)
+    # --strict: the same, exit 4 for a pipeline (a researcher's review: exit 0 read as done)
+    strict = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--strict", "--out",
+                                 str(tmp_path / "out")])
+    assert strict.exit_code == 4 and "2 failed" in strict.stdout
     # every row has every column, whichever runs succeeded; the folder is last
     table = pq.read_table(tmp_path / "out" / RESULTS)
     assert table.column_names[-1] == "folder"

@@ -869,6 +869,10 @@ def compare(
         None, "--warmup", help="Seconds of each run whose requests count in no figure, while "
         "the queues fill from empty (default: the scenario's engine.warmup_s, 0)."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 4 when a policy failed in a run (the others are still "
+        "compared and written): for pipelines."
+    ),
 ) -> None:
     """Run each policy on each seed; write comparison.json, one summary per run (runs/) and a
     report.html setting the policies side by side (means and 95% confidence intervals)."""
@@ -936,6 +940,8 @@ def compare(
     out.print(f"wrote {out_dir / 'runs'} ({len(result.data['runs'])} run summaries)",
               markup=False, soft_wrap=True)
     out.print(f"wrote {result.report_path}", markup=False, soft_wrap=True)
+    if strict and result.data.get("failed_policies"):  # (a researcher's review: exit 0 read
+        raise typer.Exit(4)  # as all done in a pipeline)
 
 
 def _check_compare_options(policies: str, seeds: int) -> list[str]:

@@ -87,6 +87,9 @@ def sweep(
         "this process, without Ray."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Check the sweep and list its runs; run nothing."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 4 when a run failed (the others' results are still "
+        "written): for pipelines."),
 ) -> None:
     """Run a sweep of scenario fields, policies, seeds and loads as Ray tasks (resumable).
 
@@ -161,6 +164,8 @@ def sweep(
                   "results", markup=False, soft_wrap=True)
     out.print(f"wrote {result.results_path} ({result.table.num_rows} rows)", markup=False,
               soft_wrap=True)
+    if strict and t.failed:  # (a researcher's review: a pipeline read exit 0 as all done)
+        raise typer.Exit(4)
 
 
 def _values(sw: Any, axis: str) -> list[Any]:
