@@ -329,3 +329,29 @@ def test_compare_strict_exits_4_where_a_policy_failed(tmp_path: Path,
     strict = runner.invoke(app, [*args, "--strict", "--out", str(tmp_path / "b")])
     assert strict.exit_code == 4 and "gave up" in strict.output
     assert (tmp_path / "b" / "comparison.json").is_file()
+
+
+def test_compare_takes_variants_of_one_policy_under_labels_of_ones_own(tmp_path: Path) -> None:
+    """A researcher's review: two partials of one policy were labelled functools:partial()
+    and functools:partial()#2. A mapping names them; a name keeps its policy under its label."""
+    import functools
+
+    import numpy as np
+
+    def edge_or_cloud(snapshot, batch, cloud_share):  # every request to site 0 or the last
+        n = len(batch)
+        site = np.zeros(n, dtype=np.int64)
+        site[: int(n * cloud_share)] = len(snapshot.world.site_names) - 1
+        return site
+
+    cmp = run_comparison("factory", {"share-0": functools.partial(edge_or_cloud, cloud_share=0),
+                                     "share-1": functools.partial(edge_or_cloud, cloud_share=1),
+                                     "mine-nearest": "nearest-edge"},
+                         seeds=1, duration_s=0.3, out=tmp_path / "cmp")
+    assert cmp.data["policies"] == ["share-0", "share-1", "mine-nearest"]
+    assert sorted(p.name for p in (tmp_path / "cmp" / "runs").iterdir()) == [
+        "mine-nearest-seed1.json", "share-0-seed1.json", "share-1-seed1.json"]
+    by = {r["policy"]: r["summary"] for r in cmp.data["runs"]}
+    assert by["share-0"]["requests"] != by["share-1"]["requests"]  # (two variants, two runs)
+    with pytest.raises(airan.InputError, match="label"):
+        run_comparison("factory", {"": "cloud"}, seeds=1, duration_s=0.3, out=tmp_path / "x")

@@ -221,7 +221,7 @@ def check_policies(policies: Sequence[str], *, field: str = "policies") -> list[
 
 def run_comparison(
     scenario: Any,
-    policies: Sequence[Any],
+    policies: Sequence[Any] | Mapping[str, Any],
     *,
     seeds: int = 5,
     first_seed: int | None = None,
@@ -235,7 +235,9 @@ def run_comparison(
 
     ``scenario`` is a :class:`~airan.scenario.Scenario`, a built-in name or a YAML path;
     ``policies`` are names (built-in or ``module:callable``) or policy functions, as
-    :func:`airan.run` takes (a function under its ``module:qualname``); ``first_seed`` defaults
+    :func:`airan.run` takes (a function under its ``module:qualname``), or a mapping of labels
+    of one's own to them (variants of one policy: ``{"thr-10ms": partial(f, 0.01), ...}``);
+    ``first_seed`` defaults
     to the scenario's seed; ``warmup_s`` (the scenario's ``engine.warmup_s`` where None): the
     seconds of each run whose requests count in no figure. Writes ``out/comparison.json``,
     ``out/runs/<policy>-seed<N>.json`` (one summary per run; an earlier comparison's files of
@@ -249,6 +251,19 @@ def run_comparison(
     from airan.scenario import Scenario, load_scenario
 
     given: dict[str, Any] = {}  # label -> what the engine runs (a name or the function)
+    if isinstance(policies, Mapping):  # labels of one's own (a researcher's review: variants
+        for label, p in policies.items():  # of one policy read functools:partial()#2)
+            if not isinstance(label, str) or not label.strip() or "/" in label:
+                raise InputError("a policy's label is a non-empty name without '/'",
+                                 field="policies", value=repr(label))
+            if callable(p):
+                given[label] = as_policy(p, label)
+            elif isinstance(p, str):
+                given[label] = check_policies([p])[0]
+            else:
+                raise InputError("a policy is a name or a function (snapshot, batch) -> array",
+                                 field=f"policies.{label}", value=repr(p))
+        policies = []
     for p in policies:
         if callable(p):
             if any(q is p for q in given.values()):
@@ -273,7 +288,7 @@ def run_comparison(
     from airan.scenario.load import check_policy_sites
 
     for p in policies:  # before any run: a policy the scenario cannot serve fails at once
-        check_policy_sites(sc, p, field="policies")
+        check_policy_sites(sc, given[p] if isinstance(given[p], str) else p, field="policies")
     if fleet_scale != 1.0:
         sc = scale_fleets(sc, fleet_scale)
     if warmup_s is not None:  # (each run, and out/scenario.yaml, keep it)
