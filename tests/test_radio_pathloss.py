@@ -395,3 +395,29 @@ def test_drones_higher_up_see_more_cells_and_a_worse_downlink() -> None:
         medians.append(float(np.median(np.asarray(devices["sinr_dl_db"]))))
     assert medians == sorted(medians, reverse=True), medians
     assert medians[2] < medians[0] - 5.0, medians  # 120 m: several dB below the ground's
+
+
+def test_indoors_a_device_above_22_5_m_is_taken_at_22_5_m() -> None:
+    """InH and InF have no aerial model: a fleet set at 100 m gets the links it gets at 22.5 m
+    (as the warning says; a review of the diff: the 300 m cap applied indoors too)."""
+    import warnings
+
+    import airan
+    from airan.scenario import scenario_from_dict
+
+    def sinr(h: float) -> list[float]:
+        d = airan.load_scenario("factory").model_dump(mode="json")
+        for f in d["fleets"]:
+            f.update(height_m=h, mobility=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            devices = airan.run(scenario_from_dict(d), duration_s=0.05).devices
+        assert devices is not None
+        return devices.column("sinr_dl_db").to_pylist()
+
+    assert sinr(100.0) == sinr(22.5)
+
+
+def test_aerial_shadow_fading_std_broadcasts_los_with_heights() -> None:
+    np.testing.assert_allclose(shadow_fading_std_db("uma", True, [1.5, 30.0, 150.0]),
+                               [4.0, 4.64 * exp(-0.0066 * 30), 4.64 * exp(-0.0066 * 150)])

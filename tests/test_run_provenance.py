@@ -64,10 +64,19 @@ def test_a_scaled_runs_scenario_file_says_so_and_scaling_it_again_warns(tmp_path
 
 def test_a_sweeps_loads_that_round_fleets_far_off_are_named(tmp_path: Path) -> None:
     sweep = tmp_path / "loads.yaml"
-    sweep.write_text("scenario: factory\nduration_s: 0.2\naxes:\n  load: [0.1, 2]\n")
+    # (a GPU count on an axis too: a review of the diff found it silenced the warnings)
+    sweep.write_text("scenario: factory\nduration_s: 0.2\naxes:\n  load: [0.1, 2]\n"
+                     "  compute_sites[on-prem].gpus[0].count: [1, 2]\n")
     res = runner.invoke(app, ["sweep", str(sweep), "--dry-run", "--workers", "1",
                               "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())
-    assert "'fleets[arm].count': load 0.1 makes 1.2 of its 12 devices" in said
+    assert said.count("'fleets[arm].count': load 0.1 makes 1.2 of its 12 devices") == 1
     assert "load 2 " not in said
+    # an axis that sets a fleet's count: its runs' own counts are what the load rounds
+    sweep.write_text("scenario: factory\nduration_s: 0.2\naxes:\n  load: [0.5]\n"
+                     "  fleets[arm].count: [12, 3]\n")
+    res = runner.invoke(app, ["sweep", str(sweep), "--dry-run", "--workers", "1",
+                              "--out", str(tmp_path / "out2")])
+    said = " ".join(res.output.split())
+    assert "'fleets[arm].count': load 0.5 makes 1.5 of its 3 devices, rounded to 2" in said

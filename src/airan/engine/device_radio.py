@@ -8,7 +8,10 @@ they change as the device moves, over the correlation distances of Tables 7.6.3.
 and the result does not depend on the order in which devices are computed.
 
 A device above 22.5 m under UMa or UMi cells is an aerial UE (TR 36.777 Annex B, up to 300 m:
-:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation.
+:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation; indoors (InH,
+InF) heights are taken at 22.5 m at most. Simplification (named): an aerial UE, like a ground
+one, hears the cells of its ``NEAREST_SITES`` nearest sites (the rest of the network is left
+out of its interference: at 120 m over 61 UMa sites, its median SINR reads ~1.2 dB high).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest si
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
-_UT_MAX_HEIGHT_M = pathloss.AERIAL_TOP_M  # TR 36.777 Annex B: the top aerial UE height
+def top_height_m(environment: str) -> float:
+    """The highest UE height the path loss takes (m): TR 36.777 Annex B's aerial UEs (300 m)
+    under UMa and UMi, TR 38.901 Table 7.4.1-1's 22.5 m indoors (InH, InF: no aerial model)."""
+    return (pathloss.AERIAL_TOP_M if environment in ("uma", "umi")
+            else pathloss.UT_HEIGHT_RANGE_M[1])
 
 
 class Links(NamedTuple):
@@ -146,7 +153,7 @@ class DeviceRadio:
             dx = self.cell_xy[cc, 0] - dev_xy[a:b, None, 0]
             dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
             hb = self.cell_h[cc]
-            h_ut = np.minimum(dev_h[a:b], _UT_MAX_HEIGHT_M)  # (above 300 m: at 300 m)
+            h_ut = np.minimum(dev_h[a:b], top_height_m(self.environment))
             gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut,
                                        None if o2i is None else o2i.rows(a, b))
             gain = np.where(valid, gain, 0.0)
@@ -187,7 +194,7 @@ class DeviceRadio:
         TDD): cheap updates while devices move."""
         dx = self.cell_xy[cells, 0] - dev_xy[:, None, 0]
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
-        h_ut = np.minimum(dev_h, _UT_MAX_HEIGHT_M)
+        h_ut = np.minimum(dev_h, top_height_m(self.environment))
         return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, o2i)
 
     def _gain(

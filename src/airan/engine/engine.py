@@ -605,8 +605,10 @@ class Engine:
         (:meth:`_site_backlog_s`). Where batches share a GPU: on the GPU (up, with a free
         instance of the model) where it would finish first, the time the batches already there
         take from it (processor sharing, no later arrivals: sum(min(r_i, x)) for their
-        remaining times r_i and its time x), plus the model's queued and coming work; with no
-        free instance, the site's backlog (``kernel.site_backlogs``)."""
+        remaining times r_i and its time x), its own fixed overhead's stretch beside the
+        overheads running there ((n_oh + 1) / overhead_overlap - 1 of it, where positive), plus
+        the model's queued and coming work; with no free instance, the site's backlog and a
+        held instance's overhead (``kernel.site_backlogs``)."""
         return self._site_backlogs()[1]
 
     def _site_model_queue(self) -> np.ndarray:

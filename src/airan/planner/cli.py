@@ -120,7 +120,8 @@ def max_fleet(
         table.add_column(Text(x.text), justify="right")
     table.add_column("result")
     for run in res.tries:
-        table.add_row(f"{run.count:,}", f"{run.busiest_site:,} ({run.sites_serving:,} "
+        table.add_row(f"{run.count:,}", "-" if not run.sites_serving else
+                      f"{run.busiest_site:,} ({run.sites_serving:,} "
                       f"site{'s' if run.sites_serving != 1 else ''})",
                       *(_target_value(run.values.get(x.text), x) for x in targets),
                       "meets" if run.met else "misses " + ", ".join(run.misses))
@@ -128,7 +129,7 @@ def max_fleet(
     miss = (f"; {res.smallest_miss:,} miss" if res.smallest_miss is not None else
             f" (every count up to {max_count:,} met them)")
     top = next((t for t in res.tries if t.count == res.largest), None)
-    spread = ("" if top is None else
+    spread = ("" if top is None or not top.sites_serving else
               f", {top.busiest_site:,} of them on its busiest cell site ({top.sites_serving:,} "
               f"of the {res.cells:,} cell sites served it)")
     verdict = (f"largest: {res.largest:,} devices of {fleet}{spread}" + miss if res.largest else
@@ -355,8 +356,10 @@ def plan(
         prices = parse_assignments("--price", price, unit="USD", gpus=sc.gpu_catalog())
         powers = parse_assignments("--power", power, unit="W", gpus=sc.gpu_catalog())
         if fleet_scale != 1.0:
-            from airan.api import scale_fleets
+            from airan.api import fleet_scale_warnings, scale_fleets
 
+            for line in fleet_scale_warnings(sc, fleet_scale):
+                err.print(f"warning: {line}", markup=False, soft_wrap=True)
             sc = scale_fleets(sc, fleet_scale)
         first = sc.seed if seed is None else seed
         if out_dir is None:

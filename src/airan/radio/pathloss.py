@@ -354,10 +354,10 @@ def shadow_fading_std_db(scenario: str, los: ArrayLike,
     s = _check_scenario(scenario)
     sf_los, sf_nlos = _SF_STD_DB[s]
     is_los = np.asarray(los, dtype=bool)
-    out = np.where(is_los, sf_los, sf_nlos).astype(np.float64)
     if h_ut_m is None or s not in ("uma", "umi"):
-        return out
-    hu = np.broadcast_to(np.asarray(h_ut_m, dtype=np.float64), out.shape)
+        return np.where(is_los, sf_los, sf_nlos).astype(np.float64)
+    is_los, hu = np.broadcast_arrays(is_los, np.asarray(h_ut_m, dtype=np.float64))
+    out = np.where(is_los, sf_los, sf_nlos).astype(np.float64)
     aerial = hu > UT_HEIGHT_RANGE_M[1]
     if not aerial.any():
         return out

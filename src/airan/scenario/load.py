@@ -839,7 +839,7 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
     # UMi, TR 38.901 Table 7.4.1-1's 22.5 m elsewhere (InH, InF: no aerial model)
     top_m = AERIAL_TOP_M if outdoor else UT_HEIGHT_RANGE_M[1]
     out = []
-    for f in s.fleets:
+    for f in s.fleets if s.radio.model == "nr" else ():  # (heights mean nothing elsewhere)
         heights = [(f"fleets[{f.name}].height_m", f.height_m)]
         mob = f.mobility
         if isinstance(mob, Waypoints3D):
@@ -849,8 +849,7 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
             elif mob.generate is not None:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
-        elif (mob is not None and mob.model == "trace" and Path(mob.file).is_file()
-              and s.radio.model == "nr"):
+        elif mob is not None and mob.model == "trace" and Path(mob.file).is_file():
             _, top = _check_trace(mob.model_dump_json(), mob.file, _file_stamp(mob.file),
                                   f"fleets[{f.name}].mobility", scenario_origin(s))
             heights.append((f"fleets[{f.name}].mobility.file", top))

@@ -349,14 +349,7 @@ def register(app: typer.Typer) -> None:
 def _warn_rounded_loads(sw: Any) -> None:
     """The ``load`` values that round a fleet's count more than 5% away from it (a
     researcher's review: a plot of load against hit ratio put small fleets at the wrong x)."""
-    from airan.api import fleet_scale_warnings
     from airan.cli import err
-    from airan.scenario import scenario_from_dict
 
-    loads = sorted({r.load for r in sw.runs if r.load != 1.0})
-    if not loads or any(k.endswith("count") for k in sw.spec.axes):  # (counts of its own)
-        return
-    base = scenario_from_dict(sw.base, label=sw.label)
-    for load in loads:
-        for line in fleet_scale_warnings(base, load, label=sw.label, option="load"):
-            err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    for line in sw.rounded:  # (each run's own counts: an axis may set them)
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)

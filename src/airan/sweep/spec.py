@@ -32,7 +32,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,6 +126,8 @@ class Sweep:
     spec: SweepSpec
     base: dict[str, Any]
     runs: list[RunSpec]
+    # fleets a run's load rounds more than 5% off it (api.fleet_scale_warnings), once each
+    rounded: list[str] = field(default_factory=list)
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -195,9 +197,11 @@ def sweep_from_dict(
                                      file=label, field=f"axes.{name}", value=v)
         else:
             set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
-    runs = expand(base, axes, spec.mode, spec.trace_limit, label)
+    rounded: list[str] = []
+    runs = expand(base, axes, spec.mode, spec.trace_limit, label, rounded)
     _check_own_policies(runs, "policy" in axes, label)
-    return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs)
+    return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs,
+                 rounded=rounded)
 
 
 def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> None:
@@ -263,9 +267,11 @@ MAX_RUNS = 100_000  # runs in one sweep (each a scenario held in memory while it
 
 
 def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace_limit: int,
-           label: str) -> list[RunSpec]:
-    """Every run of the sweep (product or zip of the axes), each scenario validated."""
-    from airan.api import scale_fleets
+           label: str, rounded: list[str] | None = None) -> list[RunSpec]:
+    """Every run of the sweep (product or zip of the axes), each scenario validated; where a
+    run's load rounds a fleet's count more than 5% off it, the warning goes to ``rounded``
+    (each once)."""
+    from airan.api import fleet_scale_warnings, scale_fleets
     from airan.report.rundir import scenario_document
 
     names = list(axes)
@@ -300,6 +306,10 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
             where_set[at] = name
         sc = _validate(d, label, "axis", values, base=base)
         if load != 1.0:
+            if rounded is not None:  # (the run's own counts, an axis's included)
+                rounded.extend(w for w in fleet_scale_warnings(sc, load, label=label,
+                                                               option="load")
+                               if w not in rounded)
             try:
                 sc = scale_fleets(sc, load)
             except InputError as exc:
