@@ -57,6 +57,11 @@ def test_a_scaled_runs_scenario_file_says_so_and_scaling_it_again_warns(tmp_path
     said = " ".join(again.output.split())
     assert "its fleets' counts already carry --fleet-scale 0.5; --fleet-scale 2 scales them " \
            "again" in said
+    compared = runner.invoke(app, ["compare", str(first / "scenario.yaml"), "--fleet-scale", "2",
+                                   "--policies", "cloud", "--seeds", "1", "--duration", "0.2",
+                                   "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0, compared.output
+    assert "already carry --fleet-scale 0.5" in " ".join(compared.output.split())
     plain = runner.invoke(app, ["run", str(first / "scenario.yaml"), "--duration", "0.2",
                                 "--no-report", "--out", str(tmp_path / "plain")])
     assert plain.exit_code == 0 and "already carry" not in plain.output

@@ -92,7 +92,7 @@ def main(
 
 
 
-def _warn_policy_not_kept(scenario: str, policy: str | None = None,
+def _warn_run_folder_file(scenario: str, policy: str | None = None,
                           fleet_scale: float = 1.0) -> None:
     """A warning where ``scenario`` is a run folder's scenario.yaml whose run's policy was a
     function the file cannot name (and no ``policy`` is given): running it as it is runs
@@ -180,7 +180,7 @@ def run(
                                                      duration_s=duration, policy=policy,
                                                      fleet_scale=fleet_scale)]:
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
-            _warn_policy_not_kept(scenario, policy, fleet_scale)
+            _warn_run_folder_file(scenario, policy, fleet_scale)
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
                 _check_out_dir(out_dir)
@@ -899,6 +899,8 @@ def compare(
 
             for line in fleet_scale_warnings(sc, fleet_scale, label=_scenario_label(scenario)):
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
+            # (its --policies run, not the file's: only a scaled run's counts to say)
+            _warn_run_folder_file(scenario, "compare", fleet_scale)
         if out_dir is None:
             out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
         from airan.report.compare import COMPARISON
