@@ -705,3 +705,34 @@ def test_a_fleet_spread_far_beyond_the_cells_is_warned_about() -> None:
     assert "of this fleet's area lies farther than the layout's inter-site distance" in w
     share = int(w.split("% of this fleet's area")[0].rsplit(" ", 1)[-1])
     assert 80 <= share <= 100  # (the cells cover ~3 x 3 km of the 314 km2 disc)
+
+
+def test_a_run_past_its_mobility_traces_samples_is_warned_about(tmp_path: Path) -> None:
+    """A vehicle maker's review: a 12 s SUMO trace under a 20 s run (or start_s 100) validated
+    as 'valid' and its cars stood still, sending, after it; a CSV trace that is XML offered
+    the XML declaration as a column name."""
+    from airan.scenario import scenario_from_dict
+
+    trace = tmp_path / "cars.csv"
+    trace.write_text("t,device,x,y\n0,a,0,0\n12,a,150,0\n0,b,50,50\n12,b,50,200\n")
+
+    def warned(start_s: float, duration_s: float) -> list[str]:
+        d = load_scenario("city").model_dump(mode="json")
+        d["duration_s"] = duration_s
+        d["fleets"].append({"name": "cars", "count": 2, "device_class": "vehicle",
+                            "services": [d["services"][0]["name"]],
+                            "mobility": {"model": "trace", "file": str(trace),
+                                         "start_s": start_s}})
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "fleets[cars]" in w]
+
+    assert warned(0.0, 10.0) == []
+    [w] = warned(0.0, 20.0)
+    assert "'fleets[cars].mobility.start_s'" in w and "reaches 8 s past the trace's last " \
+        "sample (t 12 s)" in w
+    [w] = warned(100.0, 10.0)
+    assert "starts after the trace's last sample" in w
+    xml = tmp_path / "cars.fcd.xml"
+    xml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<fcd-export>\n</fcd-export>\n')
+    trace.write_text(xml.read_text())
+    with pytest.raises(InputError, match="the file is XML, not CSV: .* format: sumo_fcd"):
+        warned(0.0, 10.0)

@@ -109,6 +109,10 @@ def _read_csv(
     file = str(path)
     cols = spec.columns
     header, rows, lines = read_csv_table(path, field=f"{field}.file")
+    if header and header[0].lstrip().startswith("<"):  # (a vehicle maker's review: the
+        raise InputError(  # message offered the XML declaration as a column)
+            "the file is XML, not CSV: a SUMO floating car data trace is format: sumo_fcd",
+            file=file, field=f"{field}.format", value=spec.format)
     f_cols = f"{field}.columns"
     i_t = _column(header, cols.t, file=file, field=f"{f_cols}.t")
     i_d = _column(header, cols.device, file=file, field=f"{f_cols}.device")

@@ -112,10 +112,10 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                    f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
                    "requests on the radio when their device handed over (not those created "
                    f"during an interruption, which wait too): {caught or 'none'}"
-                   + ("; these counts may run high: TR 38.901's line-of-sight state, read "
-                      "every few metres, flips a neighbour's path loss by 20-30 dB at once "
-                      "(a cell boundary every ~300 m between 500 m sites is ~3 a minute at "
-                      "50 km/h; docs/mobility.md)"
+                   + ("; these counts, and the SINR swings and silences behind them, may run "
+                      "high: TR 38.901's line-of-sight state, read every few metres, flips a "
+                      "path loss by 20-30 dB at once (for scale: 500 m sites' boundaries "
+                      "~300 m apart give ~3 handovers a minute at 50 km/h; docs/mobility.md)"
                       if ho >= 10 and duration_s > 0
                       and ho / n / (duration_s / 60.0) > FEW_PER_MINUTE else ""))
     stopped = {name: (c.get("live") or {}).get("stopped_answering_s")

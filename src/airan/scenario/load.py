@@ -850,7 +850,7 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
         elif mob is not None and mob.model == "trace" and Path(mob.file).is_file():
-            _, top = _check_trace(mob.model_dump_json(), mob.file, _file_stamp(mob.file),
+            _, top, _ = _check_trace(mob.model_dump_json(), mob.file, _file_stamp(mob.file),
                                   f"fleets[{f.name}].mobility", scenario_origin(s))
             heights.append((f"fleets[{f.name}].mobility.file", top))
         for field, h in heights:
@@ -1169,7 +1169,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _l1_capacity_warnings(s, label)
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
-    out += _trace_count_warnings(s, label)
+    out += _trace_count_warnings(s, label, end)
     out += _outside_layout_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
@@ -1565,18 +1565,31 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
-def _trace_count_warnings(s: Scenario, label: str | None) -> list[str]:
+def _trace_count_warnings(s: Scenario, label: str | None,
+                          end_s: float | None = None) -> list[str]:
     """A fleet replaying a trace that holds a different number of devices than the fleet: the
     trace's devices beyond the fleet's count are not replayed (which ones depends on the order
-    of the file's rows), and fleet devices beyond the trace's stand still where placed."""
+    of the file's rows), and fleet devices beyond the trace's stand still where placed; and a
+    run (``end_s`` long, the scenario's duration by default) that reaches past its last sample."""
+    end_s = s.duration_s if end_s is None else end_s
     out = []
     for f in s.fleets:
         spec = f.mobility
         if spec is None or spec.model != "trace" or not Path(spec.file).is_file():
             continue
         field = f"fleets[{f.name}].mobility"
-        n, _ = _check_trace(spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
-                            scenario_origin(s))
+        n, _, last_s = _check_trace(spec.model_dump_json(), spec.file,
+                                    _file_stamp(spec.file), field, scenario_origin(s))
+        if spec.start_s + end_s > last_s:  # (a vehicle maker's review: a run past its trace,
+            # or starting after it, moved nothing and said "valid")
+            past = spec.start_s + end_s - last_s
+            why = (f"the run starts after the trace's last sample (t {last_s:g} s): its "
+                   "devices stand still at their last positions all along"
+                   if spec.start_s >= last_s else
+                   f"the run reaches {past:g} s past the trace's last sample (t {last_s:g} s): "
+                   "its devices stand still at their last positions then (and keep sending)")
+            out.append(str(InputError(why, file=label, field=f"{field}.start_s",
+                                      value=spec.start_s)))
         if n > f.count:
             why = (f"the trace holds {n:,} devices and the fleet {f.count:,}: only the first "
                    f"{f.count:,} to appear in the file are replayed")
@@ -2306,10 +2319,10 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=64)
 def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
-                 origin: tuple[float, float] | None = None) -> tuple[int, float]:
+                 origin: tuple[float, float] | None = None) -> tuple[int, float, float]:
     """Read a trace as the engine will (once per file version, spec and origin: a sweep's runs
-    share it); raises what reading it raises. Returns how many devices it holds and the
-    highest height it gives (m; 0 without heights)."""
+    share it); raises what reading it raises. Returns how many devices it holds, the highest
+    height it gives (m; 0 without heights) and its last sample's time (s)."""
     from airan.mobility import TraceReplay, read_trace
 
     trace = read_trace(TraceReplay.model_validate_json(spec_json), path, origin=origin,
@@ -2326,7 +2339,7 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
             "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
     z = trace.xyz_m[:, 2]
     top = float(np.max(z[np.isfinite(z)])) if np.isfinite(z).any() else 0.0
-    return n_devices, top
+    return n_devices, top, float(np.max(trace.t_s))
 
 
 def _check_live(s: Scenario) -> None:
