@@ -731,6 +731,11 @@ def test_a_run_past_its_mobility_traces_samples_is_warned_about(tmp_path: Path) 
         "sample (t 12 s)" in w
     [w] = warned(100.0, 10.0)
     assert "starts after the trace's last sample" in w
+    trace.write_text("t,device,x,y\n0,a,0,0\n5,a,50,0\n5,a,60,0\n12,a,150,0\n"
+                     "0,b,50,50\n12,b,50,200\n5,b,50,100\n5,b,50,100\n")
+    with pytest.raises(InputError, match=r"device 'a' has two samples at t 5 s at different "
+                       r"positions \(50, 0\) and \(60, 0\)"):
+        warned(0.0, 10.0)  # (b's repeated sample, at one place, is no clash)
     xml = tmp_path / "cars.fcd.xml"
     xml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<fcd-export>\n</fcd-export>\n')
     trace.write_text(xml.read_text())
