@@ -79,6 +79,21 @@ def test_offloading_a_heavy_model_lengthens_battery_life_by_the_power_ratio() ->
     assert local["battery_life_h"] == pytest.approx(100.0 / p_local, rel=1e-6)
 
 
+def test_a_fleets_base_power_shortens_battery_life_and_not_its_ai_and_radio_power() -> None:
+    """A drone maker's review: 43 h of battery on a drone that hovers at hundreds of watts.
+    With base_power_w (motors, propellers), life = battery / (AI and radio's mean power +
+    base): offloading still buys its watts, now against the whole draw."""
+    sc = _vla_cell()
+    arms = [f.model_copy(update={"base_power_w": 400.0}) for f in sc.fleets]
+    hover = Engine(sc.model_copy(update={"fleets": arms}), policy="nearest-edge",
+                   duration_s=20.0, seed=11).run().summary["fleets"]["arm"]
+    plain = _run("nearest-edge")["fleets"]["arm"]
+    assert hover["mean_power_w"] == plain["mean_power_w"] and hover["base_power_w"] == 400.0
+    assert hover["battery_life_h"] == pytest.approx(100.0 / (plain["mean_power_w"] + 400.0),
+                                                    rel=1e-9)
+    assert "base_power_w" not in plain
+
+
 def test_site_power_is_idle_plus_busy_share_of_dynamic_range() -> None:
     s = _run("nearest-edge")
     h100 = load_gpus()["H100"]

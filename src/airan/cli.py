@@ -800,7 +800,8 @@ def _print_devices_line(fleets: dict[str, Any]) -> None:
                      + (f", {life:.3g} h" if life is not None else ""))
     if parts:
         out.print("device energy, AI and radio only, not motors (per request above idle, "
-                  "mean power, time in DRX where set, battery life where given): "
+                  "mean power, time in DRX where set, battery life where given, with the "
+                  "fleet's base_power_w): "
                   + "; ".join(parts), markup=False,
                   soft_wrap=True)
     inside = [f"{name} {f['penetration']} {f['penetration_db']:.1f} dB"

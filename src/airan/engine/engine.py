@@ -1156,18 +1156,22 @@ class Engine:
             # weigh it): the accelerator's TDP - idle while it computes
             marginal = energy - float(w.fleet_idle_w[f]) * max(0.0, local_s)
             battery = self.scenario.fleets[f].battery_wh
+            base_w = self.scenario.fleets[f].base_power_w
             fleets[name] = {
                 "devices": n,
                 # (every request it created, the warm-up's too, as its energy covers the run)
                 "requests": int(st.fleet_req[f]),
                 "energy_per_request_j": marginal / st.fleet_req[f] if st.fleet_req[f] else None,
                 "mean_power_w": power,
-                "battery_life_h": battery / power if battery and power else None,
+                "battery_life_h": (battery / (power + base_w) if battery and power is not None
+                                   and power + base_w > 0 else None),
                 # without a usable link even in an idle network (World.out_of_coverage), at
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
                 **w.fleet_penetration(f),  # inside a building or a car: its model, mean loss
             }
+            if base_w > 0:  # (its motors' and the like: battery life counts it)
+                fleets[name]["base_power_w"] = base_w
             if fleet_drx(self.scenario, f) is not None:  # the share of its UEs' time
                 # outside their inactivity timers
                 fleets[name]["drx_share"] = (float(in_drx[f, 0] / device_s) if device_s > 0

@@ -661,7 +661,12 @@ class Fleet(_Strict):
     # work waiting for the device's own accelerator or CPU (assumption); a request that would
     # wait longer is dropped (device_queue_full), as at a site (queue_full)
     local_queue_limit_ms: PosFloat = 1000.0
-    battery_wh: PosFloat | None = None  # energy for AI and radio only (not motors): battery life
+    battery_wh: PosFloat | None = None  # the battery: its life = battery_wh / (AI and radio's
+    # mean power + base_power_w)
+    # what a device draws besides its AI and radio (motors, propellers, sensors), W: its
+    # battery life counts it (a drone maker's review: 43 h of AI and radio on a drone that
+    # hovers at hundreds of watts); mean_power_w stays the AI and radio's
+    base_power_w: NonNegFloat = 0.0
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
     # connected-mode DRX of this fleet's UEs (the gNB configures it per UE, TS 38.331
     # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":

@@ -239,17 +239,21 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     devices = [int(p.get("devices") or 0) for p in parts]
     requests = [int(p.get("requests") or 0) for p in parts]
     power = _wmean((p.get("mean_power_w"), n) for p, n in zip(parts, devices, strict=True))
-    battery = next((p["battery_life_h"] * p["mean_power_w"] for p in parts
-                    if p.get("battery_life_h") and p.get("mean_power_w")), None)
+    base_w = next((float(p["base_power_w"]) for p in parts if p.get("base_power_w")), 0.0)
+    battery = next((p["battery_life_h"] * (p["mean_power_w"] + base_w) for p in parts
+                    if p.get("battery_life_h") and p.get("mean_power_w") is not None), None)
     out = {
         "devices": sum(devices),
         "requests": sum(requests),
         "energy_per_request_j": _wmean((p.get("energy_per_request_j"), n)
                                        for p, n in zip(parts, requests, strict=True)),
         "mean_power_w": power,
-        "battery_life_h": battery / power if battery and power else None,
+        "battery_life_h": (battery / (power + base_w) if battery and power is not None
+                           and power + base_w > 0 else None),
         "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
+    if base_w > 0:
+        out["base_power_w"] = base_w
     if any("penetration" in p for p in parts):  # inside a building or a car: mean loss
         out["penetration"] = next(p["penetration"] for p in parts if "penetration" in p)
         out["penetration_db"] = _wmean((p.get("penetration_db"), n)
