@@ -362,37 +362,58 @@ def test_aerial_shadow_fading_std():
     np.testing.assert_allclose(shadow_fading_std_db("inh", los, 50.0), [3.0, 8.03])
 
 
-def test_drones_higher_up_see_more_cells_and_a_worse_downlink() -> None:
-    """TR 36.777's finding (clause 5.1, Lin et al., IEEE Commun. Mag. 2018, "The sky is not
-    the limit"): above the clutter an aerial UE is in LOS of many cells, whose interference
-    drags its downlink SINR down as it climbs. A 19-site UMa layout with drones at 1.5 m to
-    300 m: the median downlink SINR falls with height (it stayed that of 22.5 m above it)."""
+def _drone_median_sinr_db(h: float, rings: int = 2, radius_m: float = 500.0) -> float:
+    """The median downlink geometry SINR of 300 static drones at ``h`` over a UMa hex layout
+    of ``rings`` rings, 500 m apart."""
     import warnings
 
     import airan
     from airan.scenario import scenario_from_dict
 
-    medians = []
-    for h in (1.5, 60.0, 120.0, 300.0):
-        sc = scenario_from_dict({
-            "name": "drones", "duration_s": 0.05, "seed": 1, "policy": "nearest-edge",
-            "radio": {"model": "nr", "environment": "uma"},
-            "cell_layout": {"hex": {"rings": 2, "isd_m": 500}, "height_m": 25},
-            "nodes": [{"name": "edge", "position_m": [0, 0]}],
-            "compute_sites": [{"name": "mec", "at": "edge", "kind": "edge",
-                               "gpus": [{"type": "H100", "count": 1}]}],
-            "transport": {"backhaul": {"to": "edge", "capacity_gbps": 10}},
-            "fleets": [{"name": "d", "count": 300, "device_class": "drone", "height_m": h,
-                        "accelerator": "none", "services": ["s"],
-                        "area": {"center_m": [0, 0], "radius_m": 500}}],
-            "services": [{"name": "s", "model": "yolov8n", "rate_hz": 1, "ul_kb": 5,
-                          "dl_kb": 1, "deadline_ms": 100}],
-        })
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            devices = airan.run(sc).devices
-        assert devices is not None
-        medians.append(float(np.median(np.asarray(devices["sinr_dl_db"]))))
+    sc = scenario_from_dict({
+        "name": "drones", "duration_s": 0.05, "seed": 1, "policy": "nearest-edge",
+        "radio": {"model": "nr", "environment": "uma"},
+        "cell_layout": {"hex": {"rings": rings, "isd_m": 500}, "height_m": 25},
+        "nodes": [{"name": "edge", "position_m": [0, 0]}],
+        "compute_sites": [{"name": "mec", "at": "edge", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"backhaul": {"to": "edge", "capacity_gbps": 10}},
+        "fleets": [{"name": "d", "count": 300, "device_class": "drone", "height_m": h,
+                    "accelerator": "none", "services": ["s"],
+                    "area": {"center_m": [0, 0], "radius_m": radius_m}}],
+        "services": [{"name": "s", "model": "yolov8n", "rate_hz": 1, "ul_kb": 5,
+                      "dl_kb": 1, "deadline_ms": 100}],
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        devices = airan.run(sc).devices
+    assert devices is not None
+    return float(np.median(np.asarray(devices["sinr_dl_db"])))
+
+
+def test_an_aerial_ue_hears_the_far_cells_a_ground_ue_may_leave_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review of the diff: a drone in line of sight of far cells, in their main lobe near the
+    horizon, heard only its 24 nearest sites' and read its SINR ~1.2 dB high at 120 m over 61
+    sites. Its neighbour set now holds every one of them: the same SINR as when every site
+    is a candidate (the reference), and 24 sites read high."""
+    import airan.engine.device_radio as device_radio
+
+    ours = _drone_median_sinr_db(120.0, rings=4, radius_m=300.0)
+    monkeypatch.setattr(device_radio, "NEAREST_SITES_AERIAL", 10_000)  # (every site)
+    assert ours == _drone_median_sinr_db(120.0, rings=4, radius_m=300.0)
+    monkeypatch.setattr(device_radio, "NEAREST_SITES_AERIAL", device_radio.NEAREST_SITES)
+    assert _drone_median_sinr_db(120.0, rings=4, radius_m=300.0) > ours + 0.8
+
+
+def test_drones_higher_up_see_more_cells_and_a_worse_downlink() -> None:
+    """TR 36.777's finding (clause 5.1, Lin et al., IEEE Commun. Mag. 2018, "The sky is not
+    the limit"): above the clutter an aerial UE is in LOS of many cells, whose interference
+    drags its downlink SINR down as it climbs. A 19-site UMa layout with drones at 1.5 m to
+    300 m: the median downlink SINR falls with height (it stayed that of 22.5 m above it)."""
+
+
+    medians = [_drone_median_sinr_db(h) for h in (1.5, 60.0, 120.0, 300.0)]
     assert medians == sorted(medians, reverse=True), medians
     assert medians[2] < medians[0] - 5.0, medians  # 120 m: several dB below the ground's
 

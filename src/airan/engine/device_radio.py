@@ -8,10 +8,9 @@ they change as the device moves, over the correlation distances of Tables 7.6.3.
 and the result does not depend on the order in which devices are computed.
 
 A device above 22.5 m under UMa or UMi cells is an aerial UE (TR 36.777 Annex B, up to 300 m:
-:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation; indoors (InH,
-InF) heights are taken at 22.5 m at most. Simplification (named): an aerial UE, like a ground
-one, hears the cells of its ``NEAREST_SITES`` nearest sites (the rest of the network is left
-out of its interference: at 120 m over 61 UMa sites, its median SINR reads ~1.2 dB high).
+:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation, and hears the
+cells of its ``NEAREST_SITES_AERIAL`` nearest sites (a ground UE: ``NEAREST_SITES``); indoors
+(InH, InF) heights are taken at 22.5 m at most.
 """
 
 from __future__ import annotations
@@ -27,6 +26,10 @@ from airan.radio import antenna, geometry, pathloss, penetration, shadowing
 
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
+# an aerial UE's (above 22.5 m under UMa/UMi): in line of sight of far cells, in their main lobe
+# near the horizon while the near ones see it in their sidelobes, it hears many more (a review:
+# at 120 m over 61 sites, 24 left its median SINR ~1.2 dB high)
+NEAREST_SITES_AERIAL = 96
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
@@ -137,25 +140,48 @@ class DeviceRadio:
         device's building or car penetration (:class:`O2I`, rows as ``dev_xy``); None: none."""
         n_dev = len(dev_xy)
         n_sites = len(self.site_xy)
-        m_sites = min(NEAREST_SITES, n_sites)
         k_top = self.k_top
         top_cell = np.zeros((n_dev, k_top), dtype=np.int32)  # one 64-byte line per row
         top_gain = np.zeros((n_dev, k_top))
         top_gain_ul = np.zeros((n_dev, k_top)) if self._fdd else top_gain
         resid = np.zeros(n_dev)
-        for a in range(0, n_dev, _DEVICE_CHUNK):
-            b = min(n_dev, a + _DEVICE_CHUNK)
-            _, near = self._tree.query(dev_xy[a:b], k=m_sites)
-            near = np.asarray(near).reshape(b - a, m_sites)
-            cand = self._site_cells[near].reshape(b - a, -1)  # [n, 3M] cell ids, -1 padded
+        aerial = (np.asarray(dev_h) > pathloss.UT_HEIGHT_RANGE_M[1]
+                  if self.nr and self.environment in ("uma", "umi") else np.zeros(n_dev, bool))
+        if not aerial.any():  # (the devices in their own order: slices of them)
+            self._links_of(dev_xy, dev_h, o2i, None, min(NEAREST_SITES, n_sites), top_cell,
+                           top_gain, top_gain_ul, resid)
+        else:
+            for rows, m in ((np.flatnonzero(~aerial), NEAREST_SITES),
+                            (np.flatnonzero(aerial), NEAREST_SITES_AERIAL)):
+                self._links_of(dev_xy, dev_h, o2i, rows, min(m, n_sites), top_cell, top_gain,
+                               top_gain_ul, resid)
+        return Links(top_cell, top_gain, top_gain_ul, resid)
+
+    def _links_of(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64],
+                  o2i: O2I | None, rows: NDArray[np.int64] | None, m_sites: int,
+                  top_cell: NDArray[np.int32], top_gain: NDArray[np.float64],
+                  top_gain_ul: NDArray[np.float64], resid: NDArray[np.float64]) -> None:
+        """:meth:`links` for the devices ``rows`` (None: all, in slices), their candidates the
+        cells of their ``m_sites`` nearest sites, written into the arrays given."""
+        k_top = self.k_top
+        n = len(dev_xy) if rows is None else len(rows)
+        for a0 in range(0, n, _DEVICE_CHUNK):
+            b0 = min(n, a0 + _DEVICE_CHUNK)
+            sel: slice | NDArray[np.int64] = (slice(a0, b0) if rows is None
+                                              else rows[a0:b0])
+            o2i_sel = (None if o2i is None else o2i.rows(a0, b0) if rows is None
+                       else o2i.rows(rows[a0:b0]))
+            cnt = b0 - a0
+            _, near = self._tree.query(dev_xy[sel], k=m_sites)
+            near = np.asarray(near).reshape(cnt, m_sites)
+            cand = self._site_cells[near].reshape(cnt, -1)  # [n, 3M] cell ids, -1 padded
             valid = cand >= 0
             cc = np.where(valid, cand, 0)
-            dx = self.cell_xy[cc, 0] - dev_xy[a:b, None, 0]
-            dy = self.cell_xy[cc, 1] - dev_xy[a:b, None, 1]
+            dx = self.cell_xy[cc, 0] - dev_xy[sel, None, 0]
+            dy = self.cell_xy[cc, 1] - dev_xy[sel, None, 1]
             hb = self.cell_h[cc]
-            h_ut = np.minimum(dev_h[a:b], top_height_m(self.environment))
-            gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut,
-                                       None if o2i is None else o2i.rows(a, b))
+            h_ut = np.minimum(dev_h[sel], top_height_m(self.environment))
+            gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut, o2i_sel)
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
             kk = min(k_top, rx.shape[1])
@@ -163,20 +189,19 @@ class DeviceRadio:
             rx_top = np.take_along_axis(rx, idx, axis=1)
             order = np.argsort(-rx_top, axis=1, kind="stable")
             idx = np.take_along_axis(idx, order, axis=1)
-            top_cell[a:b, :kk] = np.take_along_axis(cc, idx, axis=1)
-            top_gain[a:b, :kk] = np.take_along_axis(gain, idx, axis=1)
+            top_cell[sel, :kk] = np.take_along_axis(cc, idx, axis=1)
+            top_gain[sel, :kk] = np.take_along_axis(gain, idx, axis=1)
             if self._fdd:
-                top_gain_ul[a:b, :kk] = np.take_along_axis(np.where(valid, gain_ul, 0.0), idx,
+                top_gain_ul[sel, :kk] = np.take_along_axis(np.where(valid, gain_ul, 0.0), idx,
                                                            axis=1)
             if kk < k_top:  # fewer candidate cells than K: repeat the serving cell, zero gain
-                top_cell[a:b, kk:] = top_cell[a:b, :1]
+                top_cell[sel, kk:] = top_cell[sel, :1]
             # the other candidates' whole power (mW), not their RSRP: 12 x N_PRB times more;
             # of it, what falls in the strongest cell's channel
             serving = np.take_along_axis(cc, idx[:, :1], axis=1)
             power = gain * self.cell_tx_on_mw[self.cell_carrier[serving], cc]
-            resid[a:b] = np.maximum(  # (rounding: -1e-20 where every candidate is kept)
+            resid[sel] = np.maximum(  # (rounding: -1e-20 where every candidate is kept)
                 power.sum(axis=1) - np.take_along_axis(power, idx, axis=1).sum(axis=1), 0.0)
-        return Links(top_cell, top_gain, top_gain_ul, resid)
 
     def gains(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
