@@ -34,7 +34,7 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
         raise InputError(
             f"would give {shown} devices ({before:,} x {factor:g}); at most "
             f"{MAX_DEVICES:,} devices in all", field="fleet_scale", value=factor)
-    counts = [max(0, round(f.count * factor)) for f in scenario.fleets]
+    counts = [_scaled_count(f.count, factor) for f in scenario.fleets]
     if before and not sum(counts):
         raise InputError(
             f"leaves no device: every fleet's device count ({before:,} in all) rounds to 0",
@@ -42,6 +42,11 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
     fleets = [f.model_copy(update={"count": n}) for f, n in zip(scenario.fleets, counts,
                                                                  strict=True)]
     return scenario.model_copy(update={"fleets": fleets})
+
+
+def _scaled_count(count: int, factor: float) -> int:
+    """A fleet's device count times ``factor``, rounded (:func:`scale_fleets`)."""
+    return max(0, round(count * float(factor)))
 
 
 def fleet_scale_warnings(scenario: Scenario, factor: float, *, label: str | None = None,
@@ -52,7 +57,7 @@ def fleet_scale_warnings(scenario: Scenario, factor: float, *, label: str | None
     out = []
     for f in scenario.fleets:
         want = f.count * float(factor)
-        got = max(0, round(want))
+        got = _scaled_count(f.count, factor)
         if f.count and got and abs(got / want - 1.0) > 0.05:
             out.append(str(InputError(
                 f"{option} {factor:g} makes {want:g} of its {f.count:,} devices, rounded to "
