@@ -96,7 +96,7 @@ def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
     data["transport"]["backhaul"] = None
     data["transport"]["links"].append({"a": "bs", "b": "metro-edge", "fiber_km": 1.0,
                                        "capacity_gbps": 10.0})
-    data["fleets"][0].update(count=40, area={"x_m": [20.0, 700.0], "y_m": [-1.0, 1.0]})
+    data["fleets"][0].update(count=40, area={"x_m": [20.0, 400.0], "y_m": [-1.0, 1.0]})
     res = Engine(scenario_from_dict(data), duration_s=0.01).run()
     x = res.devices.column("x_m").to_numpy()
     y = res.devices.column("y_m").to_numpy()
@@ -112,7 +112,10 @@ def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
     }
     close = [np.isclose(sinr, e, rtol=0, atol=1e-6) for e in expected.values()]
     assert np.all(close[0] | close[1])
-    assert close[0].any() and close[1].any()  # at 20-700 m both LOS and NLOS links occur
+    # at 20-400 m both LOS and NLOS links occur (4 of 40 LOS on this seed; UMa's LOS
+    # probability falls to 0.2 at 200 m, the state correlated over 50 m: at 20-700 m one
+    # seed in five put every device in NLOS)
+    assert close[0].any() and close[1].any()
 
 
 def test_devices_table_has_the_uplink_sinr_and_rate_the_radio_uses() -> None:

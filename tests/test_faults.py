@@ -211,7 +211,9 @@ def test_deadline_aware_offloads_again_once_a_cell_is_back_on_air() -> None:
     only when a scheduler next served them, which an on-board request never reaches, so three
     of 30 carts ran on board, all late, to the end of the run (a reviewer's hospital). (Its
     carts are in sync again 100 ms after its return, before T310 ran out, and their backlog
-    goes out within a few tens of ms: from 2.25 s, none on board.)"""
+    goes out within a few tens of ms: from 2.25 s, none on board but the odd request of a
+    device that kept one on board before the fault too, at the edge of the cells' reach: on
+    this seed one cart in a corner, 15 dB below the floor at times.)"""
     sc = scenario_from_dict({
         "name": "ward", "duration_s": 3, "policy": "deadline-aware",
         "radio": {"environment": "inh"},
@@ -230,10 +232,14 @@ def test_deadline_aware_offloads_again_once_a_cell_is_back_on_air() -> None:
     })
     t = Engine(sc, seed=1).run().requests.to_pydict()
     created, place = np.array(t["created_s"]), np.array(t["placement"])
+    device = np.array(t["device"])
     during = (created > 1.1) & (created < 1.9)
-    assert np.sum(place[during] == "local") > 0  # the outage did keep some on board
+    assert np.sum(place[during] == "local") > 50  # the outage did keep some on board
     after = created > 2.25
-    assert after.sum() > 200 and np.sum(place[after] == "local") == 0
+    on_board_after = after & (place == "local")
+    on_board_before = (created < 1.0) & (place == "local")
+    assert after.sum() > 200 and on_board_after.sum() <= 2
+    assert set(device[on_board_after]) <= set(device[on_board_before])
 
 
 @pytest.mark.parametrize(("arrivals", "rate_hz"), [("poisson", 5.0), ("periodic", 0.5)])

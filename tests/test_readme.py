@@ -65,9 +65,9 @@ def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold
     # the VLA's thin margin over seeds, as the text says (a vehicle maker's review found
     # layouts on which it misses: the claim above is its seed's)
     hits = [Engine(sc, duration_s=2.0, seed=seed).run().summary["services"]["vla"]["hit_ratio"]
-            for seed in (4, 5, 8)]
-    assert min(hits) < 0.99 and min(hits) >= 0.86
-    assert "on seeds 4-10 it meets 87-100% of its deadlines" in text
+            for seed in (2, 6, 10)]
+    assert min(hits) < 0.99 and min(hits) >= 0.84
+    assert "on seeds 2-10 it meets 84-100% of its deadlines" in text
     # with L40S GPUs, validate warns of OpenVLA's batch-1 time there, as the text says
     d["compute_sites"][0]["gpus"] = [{"type": "L40S", "count": 2}]
     warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "vla" in w]

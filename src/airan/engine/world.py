@@ -551,11 +551,31 @@ def uplink_coupling(w: World) -> tuple[I64, I64, F64, F64]:
                             w.dev_ue_tx_mw, w.cell_carrier, w.ul_channel_share)
 
 
+# the columns of a device's row of layout draws (:func:`layout_draws`)
+DRAW_XY = slice(0, 2)  # its position in its fleet's area
+DRAW_O2I = slice(2, 5)  # its own part of a building's or a car's loss (penetration)
+LAYOUT_DRAWS = 5
+_LAYOUT_STREAM = 0x646576  # "dev"
+
+
+def layout_draws(seed: int, fleet_index: int, count: int) -> F64:
+    """The uniform draws that place a fleet's devices, shape (count, LAYOUT_DRAWS): row i is
+    device i's, from a stream of the seed and the fleet's index alone. So a fleet one device
+    larger keeps every other device where it was, behind the same walls, and another fleet's
+    count moves none of them: counts compared (a ``--fleet-scale``, max-fleet's bisection)
+    differ in load, not in layout (common random numbers). Line of sight and shadowing follow
+    position (spatially consistent maps). Arrival phases and SR offsets are drawn in flow
+    order from streams of their own, so a fleet's count shifts those of the fleets after it."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), _LAYOUT_STREAM, fleet_index]))
+    return rng.random((count, LAYOUT_DRAWS))
+
+
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
-    come from streams derived from ``seed``."""
+    come from streams derived from ``seed``; each fleet's layout from its own
+    (:func:`layout_draws`)."""
     root = np.random.SeedSequence(seed)
-    rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr, rng_o2i = (
+    _rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr, _rng_o2i = (
         np.random.default_rng(x) for x in root.spawn(6))
     gpus = s.gpu_catalog()
     models = s.model_catalog()
@@ -678,18 +698,20 @@ def build_world(s: Scenario, seed: int) -> World:
     hi = cell_xy_a.max(axis=0)
     pad = np.maximum(0.1 * (hi - lo), 50.0)
     dev_xy_parts, dev_fleet_parts, dev_h_parts, dev_buf_parts = [], [], [], []
+    fleet_u = [layout_draws(seed, fi, int(f.count)) for fi, f in enumerate(s.fleets)]
     for fi, f in enumerate(s.fleets):
         count = int(f.count)
         area = f.area
+        u = fleet_u[fi][:, DRAW_XY]
         if area is None:
-            xy = rng_pos.uniform(lo - pad, hi + pad, size=(count, 2))
+            xy = (lo - pad) + u * ((hi + pad) - (lo - pad))
         elif isinstance(area, DiscArea):
-            rad = area.radius_m * np.sqrt(rng_pos.uniform(size=count))
-            th = rng_pos.uniform(0, 2 * np.pi, size=count)
+            rad = area.radius_m * np.sqrt(u[:, 0])
+            th = 2.0 * np.pi * u[:, 1]
             xy = np.asarray(area.center_m) + np.c_[rad * np.cos(th), rad * np.sin(th)]
         else:
-            xy = np.c_[rng_pos.uniform(*area.x_m, size=count),
-                       rng_pos.uniform(*area.y_m, size=count)]
+            (x0, x1), (y0, y1) = area.x_m, area.y_m
+            xy = np.c_[x0 + u[:, 0] * (x1 - x0), y0 + u[:, 1] * (y1 - y0)]
         dev_xy_parts.append(xy)
         dev_fleet_parts.append(np.full(count, fi, dtype=np.int64))
         dev_h_parts.append(np.full(count, f.height_m))
@@ -702,8 +724,9 @@ def build_world(s: Scenario, seed: int) -> World:
     fleet_o2i = np.array([penetration.MODELS.index(f.penetration) for f in s.fleets]
                          + [0], dtype=np.int8)
     o2i_code = fleet_o2i[dev_fleet]
-    dev_o2i = O2I(o2i_code, penetration.device_loss_db(o2i_code, rng_o2i) if o2i_code.any()
-                  else np.zeros(n_dev))
+    dev_u = np.concatenate(fleet_u) if fleet_u else np.zeros((0, LAYOUT_DRAWS))
+    dev_o2i = O2I(o2i_code, penetration.device_loss_db(o2i_code, dev_u[:, DRAW_O2I])
+                  if o2i_code.any() else np.zeros(n_dev))
 
     # ---- radio: path gains to the cells of the nearest sites, keep the strongest K ------------
     site_xy = np.asarray([(x[1], x[2]) for x in sites], dtype=float)

@@ -53,13 +53,16 @@ class Area:
         return math.hypot(self.xmax - self.xmin, self.ymax - self.ymin)
 
     def sample(self, rng: np.random.Generator, n: int) -> NDArray[np.float64]:
-        """``n`` points uniform in the area, shape (n, 2)."""
+        """``n`` points uniform in the area, shape (n, 2); point i from the i-th pair of draws,
+        so the first ``n`` of a larger sample from the same stream are these."""
+        u = rng.random((n, 2))
         if self.radius is not None:
-            r = self.radius * np.sqrt(rng.uniform(size=n))
-            th = rng.uniform(0.0, 2.0 * np.pi, size=n)
+            r = self.radius * np.sqrt(u[:, 0])
+            th = 2.0 * np.pi * u[:, 1]
             cx, cy = self.center
             return np.c_[cx + r * np.cos(th), cy + r * np.sin(th)]
-        return np.c_[rng.uniform(self.xmin, self.xmax, n), rng.uniform(self.ymin, self.ymax, n)]
+        return np.c_[self.xmin + u[:, 0] * (self.xmax - self.xmin),
+                     self.ymin + u[:, 1] * (self.ymax - self.ymin)]
 
     def contains(self, xy: NDArray[np.float64], tol: float = 1e-6) -> NDArray[np.bool_]:
         """Whether each point (rows of ``xy``) lies in the area, within ``tol`` metres."""

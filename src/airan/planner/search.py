@@ -796,8 +796,9 @@ def search(
             what = "cheaper than the plan" if inclusive is False else "within the budget" \
                 if math.isfinite(below) else "smaller than the largest"
             checked = (f"the {ran} cheapest of them were run and miss, the other {left:,} "
-                       "were not" if ran else "too many to check" if left < 0 else
-                       "none of them was run (--check-evals 0)")
+                       "were not" if ran > 1 else "the cheapest of them was run and misses, "
+                       f"the other {left:,} were not" if ran else "too many to check"
+                       if left < 0 else "none of them was run (--check-evals 0)")
             notes.append(f"{many} build-outs {what} were ruled out without a run, by the "
                          "pruning's assumption that fewer GPUs never help (the twin does not "
                          f"always honour it); {checked}")

@@ -70,17 +70,17 @@ def wall_loss_by_code_db(code: NDArray[np.integer], fc_ghz: ArrayLike) -> NDArra
     return out
 
 
-def device_loss_db(code: NDArray[np.integer], rng: np.random.Generator) -> NDArray[np.float64]:
+def device_loss_db(code: NDArray[np.integer], u: NDArray[np.float64]) -> NDArray[np.float64]:
     """The part of each device's loss that is its own (dB): PL_in + N(0, sigma_P^2) in a
-    building, N(9, 5^2) in a car, 0 outdoors; ``code`` an index of :data:`MODELS` per device.
-    Each device takes three uniform draws of its own, in device order (the normal one by its
-    inverse CDF), so a device's loss depends neither on another fleet's model nor on how many
-    devices come after it."""
+    building, N(9, 5^2) in a car, 0 outdoors; ``code`` an index of :data:`MODELS` per device,
+    ``u`` its three uniform draws, shape (n, 3): the indoor distance from the smaller of the
+    first two (TR 38.901 7.4.3.1: min of two uniforms over 0-25 m), the normal by the third's
+    inverse CDF. A device's loss so depends on its own draws alone."""
     from scipy.special import ndtri
 
     code = np.asarray(code)
     n = len(code)
-    u = rng.uniform(size=(n, 3))
+    u = np.asarray(u, float).reshape(n, 3)
     d_in = INDOOR_DISTANCE_M * u[:, :2].min(axis=1)
     z = ndtri(u[:, 2])
     out = np.zeros(n)
