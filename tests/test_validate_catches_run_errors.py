@@ -685,7 +685,8 @@ def test_aerial_ues_are_warned_about_only_above_tr_36_777s_300_m(tmp_path: Path)
     [w] = city_with({"height_m": 1000.0})
     assert "fly up to 300 m" in w and "'fleets[uav].height_m'" in w
     trace = tmp_path / "uav.csv"
-    trace.write_text("t,device,x,y,z\n0,a,0,0,80\n10,a,100,0,400\n0,b,50,50,90\n")
+    trace.write_text("t,device,x,y,z\n0,a,0,0,80\n10,a,100,0,400\n0,b,50,50,90\n"
+                     "10,b,50,50,90\n")  # (both in the trace the whole 10 s run)
     [w] = city_with({"mobility": {"model": "trace", "file": str(trace)}})
     assert "fly up to 300 m" in w and "'fleets[uav].mobility.file'" in w and "400" in w
 

@@ -260,6 +260,12 @@ class Engine:
             1, int(round(scenario.engine.decision_interval_ms * 1e-3 / w.slot_s)))
         # mobility: positions and handovers on their own grid of slots
         self.motion = Motion(scenario, w, self.seed)
+        # each flow's sending window (s), where a trace's devices are silent outside theirs:
+        # the flows draw as ever (the same arrivals in the window), those outside it dropped
+        # before the policy sees them, as never created
+        sending = self.motion.sending_s
+        self._flow_sending: tuple[np.ndarray, np.ndarray] | None = None if sending is None \
+            else (sending[0][w.flow_dev], sending[1][w.flow_dev])
         if self.motion.active:
             self.motion.update(self, attach=True)  # where the mobility models start
             # the uplink interference between cells from there, not from where the world
@@ -441,8 +447,13 @@ class Engine:
             self._arr_t = np.concatenate([self._arr_t, np.zeros(grow)])
             self._arr_f = np.concatenate([self._arr_f, np.zeros(grow, dtype=np.int64)])
             n += K.gen_arrivals(self._kw, self._sref, t_end, self._arr_t[n:], self._arr_f[n:])
-        self._drawn_t = np.concatenate([self._drawn_t, self._arr_t[:n]])
-        self._drawn_f = np.concatenate([self._drawn_f, self._arr_f[:n]])
+        arr_t, arr_f = self._arr_t[:n], self._arr_f[:n]
+        if self._flow_sending is not None:
+            since, until = self._flow_sending
+            keep = (arr_t >= since[arr_f]) & (arr_t <= until[arr_f])
+            arr_t, arr_f = arr_t[keep], arr_f[keep]
+        self._drawn_t = np.concatenate([self._drawn_t, arr_t])
+        self._drawn_f = np.concatenate([self._drawn_f, arr_f])
         self._drawn_slot = end_slot
 
     def _draw_and_decide(self, end_slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

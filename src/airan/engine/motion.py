@@ -151,6 +151,15 @@ class Motion:
         self._left_s = np.full(n, -np.inf)
         self.radio_link_failures = np.zeros(n, dtype=np.int64)
         self.affected = np.zeros(len(w.service_names), dtype=np.int64)
+        #: when each device may send (s, from and until; None: every device all run): a
+        #: trace's devices with ``outside_trace: silent`` between their first and last samples
+        self.sending_s: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        for fi, (ids, mob) in zip(self.fleet_index, self.fleets, strict=True):
+            spec = scenario.fleets[fi].mobility
+            if spec is not None and spec.model == "trace" and spec.outside_trace == "silent":
+                if self.sending_s is None:
+                    self.sending_s = (np.full(n, -np.inf), np.full(n, np.inf))
+                self.sending_s[0][ids], self.sending_s[1][ids] = mob.in_trace_s()
 
     @property
     def active(self) -> bool:

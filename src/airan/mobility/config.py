@@ -162,6 +162,11 @@ class TraceReplay(_MobilityBase):
     """Replay recorded positions, linearly interpolated between samples; a device holds its first
     position before its first sample and its last one after its last.
 
+    ``outside_trace``: what a trace device does before its first sample and after its last (a
+    SUMO vehicle that enters the network late or leaves it early): ``silent`` (the default)
+    sends nothing then, as a vehicle not on the road; ``hold`` keeps sending from the position
+    it holds.
+
     ``format``: ``csv`` (one row per sample, see :class:`TraceColumns`) or ``sumo_fcd`` (SUMO
     floating car data, ``sumo --fcd-output``: ``<timestep time=..><vehicle id x y .../>``;
     https://sumo.dlr.de/docs/Simulation/Output/FCDOutput.html; with ``--fcd-output.geo`` x is
@@ -182,6 +187,7 @@ class TraceReplay(_MobilityBase):
     origin_lon: float | None = Field(None, ge=-180, le=180)
     offset_m: tuple[Coord, Coord] = (0.0, 0.0)
     start_s: float = 0.0
+    outside_trace: Literal["silent", "hold"] = "silent"
 
     @model_validator(mode="after")
     def _origin_pair(self) -> TraceReplay:

@@ -460,7 +460,8 @@ class WaypointMobility(Mobility):
 class TraceMobility(Mobility):
     """Replay of a :class:`~airan.mobility.traces.Trace`: device i < number of trace devices
     follows trace device i (linear interpolation; its first position before its first sample,
-    its last after its last); the others stay at ``rest_xy``. Trace time = t + ``start_s``."""
+    its last after its last); the others stay at ``rest_xy``. Trace time = t + ``start_s``.
+    (Whether a device sends outside its samples is the engine's, from :meth:`in_trace_s`.)"""
 
     def __init__(
         self,
@@ -488,6 +489,15 @@ class TraceMobility(Mobility):
     @property
     def n_moving(self) -> int:
         return self.m
+
+    def in_trace_s(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each device's first and last sample in simulated time (s), shape (n,) each: -inf
+        and inf for a device beyond the trace's, which is never out of it."""
+        first = np.full(self.n_devices, -np.inf)
+        last = np.full(self.n_devices, np.inf)
+        first[: self.m] = self._T[self._lo] - self.start_s
+        last[: self.m] = self._T[self._hi] - self.start_s
+        return first, last
 
     def _at(self, t: float) -> NDArray[np.float64]:
         tt = t + self.start_s

@@ -850,8 +850,9 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
         elif mob is not None and mob.model == "trace" and Path(mob.file).is_file():
-            _, top, _ = _check_trace(mob.model_dump_json(), mob.file, _file_stamp(mob.file),
-                                  f"fleets[{f.name}].mobility", scenario_origin(s))
+            _, top, _, _ = _check_trace(mob.model_dump_json(), mob.file,
+                                        _file_stamp(mob.file), f"fleets[{f.name}].mobility",
+                                        scenario_origin(s))
             heights.append((f"fleets[{f.name}].mobility.file", top))
         for field, h in heights:
             if f.count and h > top_m:
@@ -1578,18 +1579,38 @@ def _trace_count_warnings(s: Scenario, label: str | None,
         if spec is None or spec.model != "trace" or not Path(spec.file).is_file():
             continue
         field = f"fleets[{f.name}].mobility"
-        n, _, last_s = _check_trace(spec.model_dump_json(), spec.file,
-                                    _file_stamp(spec.file), field, scenario_origin(s))
+        n, _, last_s, (first_dev, last_dev) = _check_trace(
+            spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
+            scenario_origin(s))
+        silent = spec.outside_trace == "silent"
         if spec.start_s + end_s > last_s:  # (a vehicle maker's review: a run past its trace,
             # or starting after it, moved nothing and said "valid")
             past = spec.start_s + end_s - last_s
+            then = ("silent then (outside_trace: silent)" if silent else
+                    "still at their last positions then (and keep sending)")
             why = (f"the run starts after the trace's last sample (t {last_s:g} s): its "
-                   "devices stand still at their last positions all along"
+                   + ("devices send nothing" if silent else
+                      "devices stand still at their last positions all along")
                    if spec.start_s >= last_s else
                    f"the run reaches {past:g} s past the trace's last sample (t {last_s:g} s): "
-                   "its devices stand still at their last positions then (and keep sending)")
+                   f"its devices are {then}")
             out.append(str(InputError(why, file=label, field=f"{field}.start_s",
                                       value=spec.start_s)))
+        elif silent and end_s > 0 and min(n, f.count):
+            # each device sends from its first sample to its last: vehicles that enter late
+            # or leave early offer less than count x rate (what validate's loads say)
+            m = min(n, f.count)
+            t0, t1 = spec.start_s, spec.start_s + end_s
+            inside = np.clip(np.minimum(last_dev[:m], t1) - np.maximum(first_dev[:m], t0),
+                             0.0, None)
+            share = float((inside.sum() + (f.count - m) * end_s) / (f.count * end_s))
+            if share < 0.95:
+                out.append(str(InputError(
+                    f"the fleet's devices are in the trace for {share:.0%} of the run on "
+                    "average, and each sends only from its first sample to its last "
+                    "(outside_trace: silent; `hold` keeps them sending): the fleet offers "
+                    "that share of its count x rate", file=label,
+                    field=f"{field}.outside_trace", value=spec.outside_trace)))
         if n > f.count:
             why = (f"the trace holds {n:,} devices and the fleet {f.count:,}: only the first "
                    f"{f.count:,} to appear in the file are replayed")
@@ -2319,10 +2340,13 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=64)
 def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
-                 origin: tuple[float, float] | None = None) -> tuple[int, float, float]:
+                 origin: tuple[float, float] | None = None
+                 ) -> tuple[int, float, float, tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Read a trace as the engine will (once per file version, spec and origin: a sweep's runs
     share it); raises what reading it raises. Returns how many devices it holds, the highest
-    height it gives (m; 0 without heights) and its last sample's time (s)."""
+    height it gives (m; 0 without heights), its last sample's time (s) and each device's first
+    and last sample's times (s, in the order the fleet's devices take them; not to be
+    changed: the cache hands out these arrays)."""
     from airan.mobility import TraceReplay, read_trace
 
     trace = read_trace(TraceReplay.model_validate_json(spec_json), path, origin=origin,
@@ -2339,7 +2363,8 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
             "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
     z = trace.xyz_m[:, 2]
     top = float(np.max(z[np.isfinite(z)])) if np.isfinite(z).any() else 0.0
-    return n_devices, top, float(np.max(trace.t_s))
+    return (n_devices, top, float(np.max(trace.t_s)),
+            (trace.t_s[trace.start], trace.t_s[trace.end - 1]))
 
 
 def _check_live(s: Scenario) -> None:

@@ -1,0 +1,77 @@
+"""A trace's devices send only while they are in it (``outside_trace: silent``, the default):
+a SUMO vehicle that enters the network late or leaves it early sent all run from where it
+entered or left (a vehicle maker's review), loading the cells at the network's edges with
+cars that were not there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from airan import load_scenario
+from airan.engine import Engine
+from airan.scenario import scenario_from_dict
+from airan.scenario.load import scenario_warnings
+
+# car a drives from t 0 to 3 s, car b from 4 to 8 s (trace time), both 150 m east
+TRACE = "t,device,x,y\n0,a,-300,0\n3,a,-150,0\n4,b,100,50\n8,b,250,50\n"
+
+
+def _cars(tmp_path: Path, duration_s: float, **mobility: Any) -> Any:
+    trace = tmp_path / "cars.csv"
+    trace.write_text(TRACE)
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    svc = d["fleets"][0]["services"][0]
+    d["duration_s"] = duration_s
+    d["fleets"] = [{"name": "cars", "count": 2, "device_class": "vehicle", "services": [svc],
+                    "mobility": {"model": "trace", "file": str(trace), **mobility}}]
+    return scenario_from_dict(d)
+
+
+def _created(sc: Any) -> dict[int, np.ndarray]:
+    t = Engine(sc, seed=1).run().requests.to_pydict()
+    dev, created = np.array(t["device"]), np.array(t["created_s"])
+    return {d: np.sort(created[dev == d]) for d in (0, 1)}
+
+
+def test_a_trace_device_sends_only_between_its_first_and_last_sample(tmp_path: Path) -> None:
+    silent = _created(_cars(tmp_path, 10.0))
+    held = _created(_cars(tmp_path, 10.0, outside_trace="hold"))
+    assert silent[0].min() >= 0.0 and silent[0].max() <= 3.0
+    assert silent[1].min() >= 4.0 and silent[1].max() <= 8.0
+    # city's perception at 10 Hz: 3 s and 4 s of it, where holding sends all 10 s
+    assert len(silent[0]) == pytest.approx(30, abs=1) and len(silent[1]) == pytest.approx(40, abs=1)
+    assert len(held[0]) == pytest.approx(100, abs=1) and len(held[1]) == pytest.approx(100, abs=1)
+    # the same arrivals inside the window: those outside it are left out, none moved
+    for d, (lo, hi) in ((0, (0.0, 3.0)), (1, (4.0, 8.0))):
+        inside = held[d][(held[d] >= lo) & (held[d] <= hi)]
+        np.testing.assert_array_equal(silent[d], inside)
+
+
+def test_the_window_follows_the_traces_start_time(tmp_path: Path) -> None:
+    """start_s 2: trace time 2 s is simulated 0, so car a sends for its last second, car b
+    from 2 s to 6 s."""
+    silent = _created(_cars(tmp_path, 7.0, start_s=2.0))
+    assert silent[0].max() <= 1.0 and len(silent[0]) == pytest.approx(10, abs=1)
+    assert silent[1].min() >= 2.0 and silent[1].max() <= 6.0
+
+
+def test_validate_says_what_share_of_the_run_a_traces_devices_send(tmp_path: Path) -> None:
+    [w] = [w for w in scenario_warnings(_cars(tmp_path, 8.0)) if "fleets[cars]" in w]
+    # a: 3 s, b: 4 s of 2 x 8 s
+    assert "'fleets[cars].mobility.outside_trace'" in w
+    assert "in the trace for 44% of the run on average" in w
+    assert not [w for w in scenario_warnings(_cars(tmp_path, 8.0, outside_trace="hold"))
+                if "fleets[cars]" in w]
+    [w] = [w for w in scenario_warnings(_cars(tmp_path, 10.0)) if "fleets[cars]" in w]
+    assert "reaches 2 s past the trace's last sample (t 8 s): its devices are silent then" in w
+
+
+def test_an_unknown_outside_trace_is_bad_input(tmp_path: Path) -> None:
+    from airan.errors import InputError
+
+    with pytest.raises(InputError, match=r"outside_trace"):
+        _cars(tmp_path, 8.0, outside_trace="park")
