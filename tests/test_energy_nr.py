@@ -35,9 +35,9 @@ def _ul_energy_by_hand(w: Any, bits: float) -> float:
     tests/test_radio_capacity.py for the capacity of a U slot)."""
     per_mw = w.dev_top_gain[0, 0] * w.cell_prb[0] * w.cell_ul_rx_gain[0] / w.ul_noise_mw[0]
     p_prb, used = w.dev_ul_p_prb_mw[0], float(w.cell_prb[0])
-    if p_prb * used > w.dev_ue_tx_mw:
-        used = min(used, w.dev_ue_tx_mw * per_mw / w.min_sinr_lin)
-        p_prb = w.dev_ue_tx_mw / used
+    if p_prb * used > w.dev_ue_tx_mw[0]:
+        used = min(used, w.dev_ue_tx_mw[0] * per_mw / w.min_sinr_lin)
+        p_prb = w.dev_ue_tx_mw[0] / used
     se = min(0.75 * math.log2(1.0 + p_prb * per_mw / 1.25), 7.4063)
     cap = used * se * 12 * 14 * (1 - 0.08)
     return (1.0 * math.ceil(bits / cap) + p_prb * used * 1e-3 / 0.25 * bits / cap) * w.slot_s

@@ -113,8 +113,8 @@ def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
     close = [np.isclose(sinr, e, rtol=0, atol=1e-6) for e in expected.values()]
     assert np.all(close[0] | close[1])
     # at 20-400 m both LOS and NLOS links occur (4 of 40 LOS on this seed; UMa's LOS
-    # probability falls to 0.2 at 200 m, the state correlated over 50 m: at 20-700 m one
-    # seed in five put every device in NLOS)
+    # probability falls to 0.2 at 200 m, the state correlated over 50 m: at 20-700 m seed 1
+    # of seeds 1-10 put every device in NLOS)
     assert close[0].any() and close[1].any()
 
 

@@ -5,9 +5,10 @@ and no HARQ failures.
 A U slot on n PRBs carries n x SE x 12 x 14 x (1 - 0.08) bits (TS 38.306 4.1.2, the FR1 uplink
 overhead), SE = min(0.75 log2(1 + SINR / 1.25), 7.4063) (attenuated Shannon, TS 38.214 Table
 5.1.3.1-2's cap). The UE's power per PRB is the open-loop P0 + alpha PL rule (the world's
-``dev_ul_p_prb_mw``) within its 23 dBm; a power-limited UE uses fewer PRBs, as many as keep
-its SINR at the -10 dB floor. An upload's air time runs from the start of its first U slot to
-the end of its last: on DDDSU at 30 kHz, m slots take (m - 1) x 2.5 + 0.5 ms.
+``dev_ul_p_prb_mw``) within its maximum power (23 dBm here); a power-limited UE uses fewer
+PRBs, as many as keep its SINR at the -10 dB floor. An upload's air time runs from the start
+of its first U slot to the end of its last: on DDDSU at 30 kHz, m slots take (m - 1) x 2.5 +
+0.5 ms.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def _bits_per_u_slot(w: Any, d: int, prbs: float) -> float:
     per_mw = w.dev_top_gain[d, 0] * w.cell_prb[c] * w.cell_ul_rx_gain[c] / w.ul_noise_mw[c]
     p_prb = w.dev_ul_p_prb_mw[d]
     used = prbs
-    if p_prb * prbs > w.dev_ue_tx_mw:  # power-limited: the most PRBs at the SINR floor
-        used = min(prbs, w.dev_ue_tx_mw * per_mw / w.min_sinr_lin)
-        p_prb = w.dev_ue_tx_mw / used
+    if p_prb * prbs > w.dev_ue_tx_mw[d]:  # power-limited: the most PRBs at the SINR floor
+        used = min(prbs, w.dev_ue_tx_mw[d] * per_mw / w.min_sinr_lin)
+        p_prb = w.dev_ue_tx_mw[d] / used
     se = min(0.75 * math.log2(1.0 + p_prb * per_mw / 1.25), 7.4063)
     return used * se * 12 * 14 * (1 - 0.08)
 
@@ -70,11 +71,39 @@ def test_an_upload_alone_takes_the_u_slots_its_bits_need(x_m: float, ul_kb: floa
     w, t = _trace(d)
     slots = math.ceil(ul_kb * 8e3 / _bits_per_u_slot(w, 0, float(w.cell_prb[0])))
     assert slots >= 2
-    limited = w.dev_ul_p_prb_mw[0] * w.cell_prb[0] > w.dev_ue_tx_mw
+    limited = w.dev_ul_p_prb_mw[0] * w.cell_prb[0] > w.dev_ue_tx_mw[0]
     assert limited == (x_m > 100.0)
     air = t["ul_air_ms"][np.isfinite(t["ul_air_ms"])]
     assert len(air) >= 6
     np.testing.assert_allclose(air, (slots - 1) * U_PERIOD_MS + SLOT_MS, rtol=0, atol=1e-9)
+
+
+def test_a_fleets_own_ue_power_class_sets_its_power_limited_uploads() -> None:
+    """A fleet's ``ue_tx_power_dbm`` (TS 38.101-1 6.2.1: power class 2, 26 dBm, for a vehicle
+    modem) beside one at the radio's 23 dBm, both power-limited 900 m from the cell: twice the
+    power, 3 dB more uplink SINR at full power, and each upload takes the U slots its own power
+    carries by hand."""
+    d = _cell([900.0, 900.0], 3.0, duration_s=4.0, rate_hz=2.0)
+    d["radio"]["shadowing"] = False
+    d["fleets"][1]["ue_tx_power_dbm"] = 26.0
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=2)
+    res = eng.run()
+    w = eng.world
+    np.testing.assert_allclose(w.dev_ue_tx_mw, [10 ** 2.3, 10 ** 2.6], rtol=1e-12)
+    sinr = res.devices.column("sinr_ul_db").to_numpy()
+    assert sinr[1] - sinr[0] == pytest.approx(3.0, abs=0.01)  # (positions 1 cm apart at most)
+    dev = res.requests.column("device").to_numpy()
+    air = res.requests.column("ul_air_ms").to_numpy(zero_copy_only=False)
+    slots = []
+    for u in (0, 1):
+        assert w.dev_ul_p_prb_mw[u] * w.cell_prb[0] > w.dev_ue_tx_mw[u]  # power-limited
+        m = math.ceil(3.0 * 8e3 / _bits_per_u_slot(w, u, float(w.cell_prb[0])))
+        mine = air[(dev == u) & np.isfinite(air)]
+        assert len(mine) >= 3
+        # (alone on the cell unless the other's upload overlaps: then shared, longer)
+        assert np.min(mine) == pytest.approx((m - 1) * U_PERIOD_MS + SLOT_MS, abs=1e-9)
+        slots.append(m)
+    assert slots[1] < slots[0]
 
 
 def _round_robin_by_hand(w: Any, n_dev: int, bits: float, period_s: float,

@@ -97,7 +97,7 @@ def test_pf_carries_the_mean_rate_at_the_best_ues_fade(
     w, t = _run(n_ue, "pf", monkeypatch)
     c = int(w.dev_top_cell[0, 0])
     prbs, snr = float(w.cell_prb[c]), 10 ** (SNR_PER_PRB_DB / 10)
-    assert w.dev_ul_p_prb_mw[0] * prbs < w.dev_ue_tx_mw  # all PRBs at the open-loop power
+    assert w.dev_ul_p_prb_mw[0] * prbs < w.dev_ue_tx_mw[0]  # all PRBs at the open-loop power
     order = int(w.cell_ul_diversity[c])
     u_slots_per_s = 1e3 / 2.5  # DDDSU at 30 kHz
     expected = prbs * _max_fade_mean_se(n_ue, order, snr) * BITS_PER_PRB_SE * u_slots_per_s
@@ -131,7 +131,7 @@ def test_pf_gives_a_weak_and_a_strong_ue_about_half_the_slots_each(
     w, t = _run(2, "pf", monkeypatch, snr_db=[0.0, 12.0])  # weak, and 12 dB stronger
     c = int(w.dev_top_cell[0, 0])
     prbs = float(w.cell_prb[c])
-    assert w.dev_ul_p_prb_mw[1] * prbs < w.dev_ue_tx_mw  # both at their open-loop power
+    assert w.dev_ul_p_prb_mw[1] * prbs < w.dev_ue_tx_mw[0]  # both at their open-loop power
     _, per_ue = _delivered_mbps(t)
     t0, t1 = DURATION_S / 2, DURATION_S - 1.0
     weak_mbps = per_ue[0] * KB * 8e3 / (t1 - t0) / 1e6
@@ -183,7 +183,7 @@ def test_a_power_limited_ue_is_granted_the_fewest_prbs_that_carry_its_buffer() -
     eng.run()
     w, W, S = eng.world, eng._kw, eng._sref
     c = int(w.dev_cell[0])
-    room = w.dev_ue_tx_mw / w.dev_ul_p_prb_mw[0]  # PRBs at the open-loop power per PRB
+    room = w.dev_ue_tx_mw[0] / w.dev_ul_p_prb_mw[0]  # PRBs at the open-loop power per PRB
     prbs = float(w.cell_prb[c])
     assert 1.0 < room < prbs / 10
     for fade in (0.3, 1.0, 2.5):

@@ -727,11 +727,12 @@ def test_a_run_past_its_mobility_traces_samples_is_warned_about(tmp_path: Path) 
         return [w for w in scenario_warnings(scenario_from_dict(d)) if "fleets[cars]" in w]
 
     assert warned(0.0, 10.0) == []
-    [w] = warned(0.0, 20.0)
-    assert "'fleets[cars].mobility.start_s'" in w and "reaches 8 s past the trace's last " \
-        "sample (t 12 s)" in w
-    [w] = warned(100.0, 10.0)
-    assert "starts after the trace's last sample" in w
+    past, share = warned(0.0, 20.0)  # (and the cars send for 60% of it: its first 12 s)
+    assert "'fleets[cars].mobility.start_s'" in past and "reaches 8 s past the trace's last " \
+        "sample (t 12 s)" in past and "in the trace for 60% of the run" in share
+    past, share = warned(100.0, 10.0)
+    assert "starts after the trace's last sample" in past
+    assert "in the trace for 0% of the run" in share
     trace.write_text("t,device,x,y\n0,a,0,0\n5,a,50,0\n5,a,60,0\n12,a,150,0\n"
                      "0,b,50,50\n12,b,50,200\n5,b,50,100\n5,b,50,100\n")
     with pytest.raises(InputError, match=r"device 'a' has two samples at t 5 s at different "

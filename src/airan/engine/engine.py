@@ -712,7 +712,7 @@ class Engine:
         power-controlled output on its share of the cell; under the fixed radio full power."""
         w = self.world
         if w.radio_model != 0:
-            return np.full(len(devices), w.ue_full_tx_w)
+            return w.ue_full_tx_w[devices]
         devices = np.ascontiguousarray(devices, dtype=np.int64)
         n_active = K.active_in_cells(self._kw, self._sref, devices, True)
         return K.ul_tx_w(self._kw, self._sref, devices, n_active)  # type: ignore[no-any-return]

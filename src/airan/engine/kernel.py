@@ -735,6 +735,7 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
             prefetch(W.dev_cell, x)
             prefetch(S.ue_se_ul, x)
             prefetch(W.dev_ul_p_prb_mw, x)
+            prefetch(W.dev_ue_tx_mw, x)
         d = devices[i]
         c = W.dev_cell[d]
         free_prb = S.cell_free_prb_ul[c]
@@ -1292,11 +1293,12 @@ def ul_capacity_at(W, d, c, share, gain):
     p_prb = W.dev_ul_p_prb_mw[d]
     if p_prb * gain < W.min_sinr_lin:  # closed loop raises a UE that sits below the floor
         p_prb = W.min_sinr_lin / gain
-    n_lim = W.dev_ue_tx_mw * gain / W.min_sinr_lin
+    p_max = W.dev_ue_tx_mw[d]
+    n_lim = p_max * gain / W.min_sinr_lin
     n_use = share if share < n_lim else n_lim
     if n_use <= 0.0:
         return 0.0, 0.0, 0.0
-    p = W.dev_ue_tx_mw / n_use
+    p = p_max / n_use
     if p > p_prb:
         p = p_prb
     se = spectral_eff(p * gain, W.min_sinr_lin * (1.0 - 1e-9))
@@ -1782,7 +1784,7 @@ def _pf_grant(W, S, c, prbs):
     grant = S.ue_grant
     fade_a = S.ue_fade
     p_prb_a = W.dev_ul_p_prb_mw
-    p_max = W.dev_ue_tx_mw
+    p_max_a = W.dev_ue_tx_mw
     left = prbs
     n_top = 0
     for j in range(PF_MAX_UES):
@@ -1792,7 +1794,7 @@ def _pf_grant(W, S, c, prbs):
         n_top = j + 1
         if left <= 0.0:
             continue
-        room = p_max / p_prb_a[u]
+        room = p_max_a[u] / p_prb_a[u]
         offer = left if left < room else room
         cap, n_use, _ = ul_capacity(W, S, u, c, offer, fade_a[u])
         if cap <= 0.0:
@@ -1840,7 +1842,7 @@ def _pf_need(W, S, d, c, bits, lo, hi, fade):
     ``hi`` stays the answer if the steps do not settle (the SINR floor's kink, say)."""
     want = bits * (1.0 + 1e-9)
     gain = S.ue_se_ul[d] * fade
-    p_max = W.dev_ue_tx_mw
+    p_max = W.dev_ue_tx_mw[d]
     bpp = W.cell_bits_per_prb_ul[c]
     n = lo
     for _ in range(12):
@@ -2855,7 +2857,7 @@ def create(W, S, t, flow, place):
             return
         start = max(t, S.ue_ul_free[d], S.ue_ul_elig[d])  # (not during a handover)
         S.ue_ul_free[d] = start + bits / W.fixed_ul_bps
-        tx_w = W.ue_tx_circuit_w + W.dev_ue_tx_mw * 1e-3 / W.ue_pa_efficiency  # at full power
+        tx_w = W.ue_tx_circuit_w + W.dev_ue_tx_mw[d] * 1e-3 / W.ue_pa_efficiency  # full power
         S.fleet_energy_j[W.dev_fleet[d]] += tx_w * bits / W.fixed_ul_bps
         f[r, T_UL_START] = start
         # ul_done runs when the last bit has crossed the link (a heap event)
@@ -2865,7 +2867,7 @@ def create(W, S, t, flow, place):
         return
     # NR: into the UE's uplink buffer
     refresh_ul(W, S, d, S.ctr[C_SLOT])
-    if S.ue_se_ul[d] * W.dev_ue_tx_mw < W.min_sinr_lin:
+    if S.ue_se_ul[d] * W.dev_ue_tx_mw[d] < W.min_sinr_lin:
         drop(W, S, r, R_RADIO_OUTAGE, t)
         return
     if W.fleet_ul_latest[W.dev_fleet[d]] and _supersede(W, S, d, v, r, bits, t):

@@ -33,7 +33,7 @@ def _uplink_figures(W, S, ul_fraction):  # pragma: no cover - compiled
         p_prb = W.dev_ul_p_prb_mw[d]
         if gain > 0.0 and p_prb * gain < W.min_sinr_lin:
             p_prb = W.min_sinr_lin / gain
-        sinr[d] = min(p_prb, W.dev_ue_tx_mw) * gain
+        sinr[d] = min(p_prb, W.dev_ue_tx_mw[d]) * gain
         c = W.dev_cell[d]
         free_prb = W.cell_prb[c] * (1.0 - S.fs[K.F_BACKGROUND_UL])  # (the whole cell's)
         bits, _, _ = K.ul_capacity_at(W, d, c, free_prb, gain)

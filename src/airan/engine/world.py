@@ -31,6 +31,8 @@ CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nea
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: a power class 3 UE's maximum output power, 23 dBm (TS 38.101-1 6.2.1), in mW
+PC3_MW = 10.0 ** (23.0 / 10.0)
 I32 = NDArray[np.int32]
 
 
@@ -86,7 +88,7 @@ class World:
     dev_top_gain_ul: F64
     dev_resid_gain_mw: F64  # [N] DL power from all cells beyond the top K (mW, at full load)
     dev_dl_noise_mw: F64  # [N]
-    dev_ue_tx_mw: float
+    dev_ue_tx_mw: F64  # [N] each UE's maximum output power (mW): its fleet's, or the radio's
     dev_ul_p_prb_mw: F64  # [N] open-loop power-control target per PRB (TS 38.213 7.1.1)
     dev_ul_buffer_bits: F64  # [N]
     dev_sr_offset_s: F64  # [N]
@@ -234,10 +236,10 @@ class World:
         return np.r_[(1.0 - self.load_alpha) ** np.arange(max(n, 1)), 0.0]
 
     @property
-    def ue_full_tx_w(self) -> float:
-        """A UE's power while it sends at full output (W): circuits plus output / PA efficiency
-        (the kernel's fixed-radio uplink books the same)."""
-        return float(self.ue_tx_circuit_w + self.dev_ue_tx_mw * 1e-3 / self.ue_pa_efficiency)
+    def ue_full_tx_w(self) -> F64:
+        """[N] each UE's power while it sends at full output (W): circuits plus output / PA
+        efficiency (the kernel's fixed-radio uplink books the same)."""
+        return self.ue_tx_circuit_w + self.dev_ue_tx_mw * 1e-3 / self.ue_pa_efficiency
 
     @property
     def total_prb(self) -> float:
@@ -510,21 +512,23 @@ def _drx_per_device(s: Scenario, dev_fleet: NDArray[np.int64], slot_type: NDArra
 
 
 def _uplink_coupling(dev_cell: I64, top_cell: NDArray[np.integer], top_gain_ul: F64,
-                     p_full_mw: F64, ue_tx_mw: float, carrier: I64,
+                     p_full_mw: F64, ue_tx_mw: F64, carrier: I64,
                      ul_channel_share: F64) -> tuple[I64, I64, F64, F64]:
     """The uplink interference between cells, from where the devices are: a busy UE of cell j
     leaks P * g(ue -> c) into cell c (g at the uplink's frequency; mean over j's UEs, each
     weighted by its full-band power P, ``p_full_mw``); the kernel scales it by the power j's
     UEs put out in units of that mean (kernel.update_loads), as each of several power-limited
     UEs sharing j's PRBs sends its full power on fewer PRBs. Returns the CSR rows (receiving
-    cell c: its interferers j and their mW) and each cell's mean full-band UE power (mW)."""
+    cell c: its interferers j and their mW) and each cell's mean full-band UE power (mW; in a
+    cell without UEs, the median UE's maximum power, ``ue_tx_mw`` per device)."""
     n_cells = len(carrier)
     n_dev = len(dev_cell)
     k_top = top_cell.shape[1] if top_cell.ndim == 2 else 0
     n_in_cell = np.bincount(dev_cell, minlength=n_cells).astype(float)
     p_sum = np.bincount(dev_cell, weights=p_full_mw, minlength=n_cells) if n_dev else np.zeros(
         n_cells)
-    cell_ul_pref_mw = np.where(n_in_cell > 0, p_sum / np.maximum(n_in_cell, 1.0), ue_tx_mw)
+    empty_mw = float(np.median(ue_tx_mw)) if n_dev else PC3_MW
+    cell_ul_pref_mw = np.where(n_in_cell > 0, p_sum / np.maximum(n_in_cell, 1.0), empty_mw)
     if n_dev and k_top > 1:
         rows = top_cell[:, 1:].ravel()
         cols = np.repeat(dev_cell, k_top - 1)
@@ -564,7 +568,8 @@ def layout_draws(seed: int, fleet_index: int, count: int) -> F64:
     larger keeps every other device where it was, behind the same walls, and another fleet's
     count moves none of them: counts compared (a ``--fleet-scale``, max-fleet's bisection)
     differ in load, not in layout (common random numbers). Line of sight and shadowing follow
-    position (spatially consistent maps). Arrival phases and SR offsets are drawn in flow
+    position (spatially consistent maps). (A random-waypoint or Manhattan fleet's mobility
+    model draws its own start positions, which do not keep to this.) Arrival phases and SR offsets are drawn in flow
     order from streams of their own, so a fleet's count shifts those of the fleets after it."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _LAYOUT_STREAM, fleet_index]))
     return rng.random((count, LAYOUT_DRAWS))
@@ -759,7 +764,10 @@ def build_world(s: Scenario, seed: int) -> World:
         else np.zeros(0)
     )
     ul_noise = link.dbm_to_mw(nr.thermal_noise_dbm(bw, s.radio.gnb_noise_figure_db))
-    ue_tx_mw = float(link.dbm_to_mw(s.radio.ue_tx_power_dbm))
+    # each UE's maximum output power: its fleet's power class, else the radio's
+    fleet_ue_dbm = np.array([s.radio.ue_tx_power_dbm if f.ue_tx_power_dbm is None
+                             else f.ue_tx_power_dbm for f in s.fleets] + [0.0])
+    ue_tx_mw = np.asarray(link.dbm_to_mw(fleet_ue_dbm), float)[dev_fleet]
 
     # open-loop power control, TS 38.213 7.1.1: P0 + 10 log10(2^mu) + alpha * PL per PRB,
     # capped by P_max overall; PL is the UE's estimate from the downlink's reference signals

@@ -785,7 +785,7 @@ def radio_tx_w(snap: Snapshot, devices: NDArray[np.int64]) -> NDArray[np.float64
     fn = getattr(snap, "ul_tx_w", None)
     if fn is not None:
         return np.asarray(fn(devices), dtype=np.float64)
-    return np.full(len(devices), float(w.ue_full_tx_w))  # type: ignore[attr-defined]
+    return np.asarray(w.ue_full_tx_w, dtype=np.float64)[devices]  # type: ignore[attr-defined]
 
 
 def air_rates_bps(snap: Snapshot, devices: NDArray[np.int64]

@@ -1588,15 +1588,15 @@ def _trace_count_warnings(s: Scenario, label: str | None,
             past = spec.start_s + end_s - last_s
             then = ("silent then (outside_trace: silent)" if silent else
                     "still at their last positions then (and keep sending)")
-            why = (f"the run starts after the trace's last sample (t {last_s:g} s): its "
-                   + ("devices send nothing" if silent else
-                      "devices stand still at their last positions all along")
+            why = (f"the run starts after the trace's last sample (t {last_s:g} s): the "
+                   + ("trace's devices send nothing" if silent else
+                      "trace's devices stand still at their last positions all along")
                    if spec.start_s >= last_s else
                    f"the run reaches {past:g} s past the trace's last sample (t {last_s:g} s): "
-                   f"its devices are {then}")
+                   f"the trace's devices are {then}")
             out.append(str(InputError(why, file=label, field=f"{field}.start_s",
                                       value=spec.start_s)))
-        elif silent and end_s > 0 and min(n, f.count):
+        if silent and end_s > 0 and min(n, f.count):
             # each device sends from its first sample to its last: vehicles that enter late
             # or leave early offer less than count x rate (what validate's loads say)
             m = min(n, f.count)

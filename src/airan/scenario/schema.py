@@ -667,6 +667,9 @@ class Fleet(_Strict):
     # battery life counts it (a drone maker's review: 43 h of AI and radio on a drone that
     # hovers at hundreds of watts); mean_power_w stays the AI and radio's
     base_power_w: NonNegFloat = 0.0
+    # the fleet's UEs' maximum output power, dBm (TS 38.101-1 6.2.1 power classes: 3 = 23 dBm,
+    # 2 = 26, 1.5 = 29 for high-power vehicle and drone modems); None: radio.ue_tx_power_dbm
+    ue_tx_power_dbm: float | None = Field(None, ge=-40, le=40)
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
     # connected-mode DRX of this fleet's UEs (the gNB configures it per UE, TS 38.331
     # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":
