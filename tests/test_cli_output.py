@@ -348,6 +348,7 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
     assert 'id="cautions"' in report and "of the uplink PRBs" in report
     text = " ".join(res.output.split())
     assert "radio (PRBs used per uplink / downlink slot, 4 cells, uplink scheduler pf" in text
+    assert "; no background traffic (the cells carry this scenario's devices alone" in text
     assert "of the uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
     cells = json.loads((tmp_path / "run" / "summary.json").read_text())["cells"]
     import pyarrow.parquet as pq
@@ -537,3 +538,14 @@ def test_a_sweeps_long_axis_paths_leave_room_for_the_results(tmp_path: Path) -> 
     legend = " ".join(table.split("columns: ")[1].split())
     assert legend.startswith("max_batch = compute_sites[on-prem].batching.max_batch; "
                              "max_wait_ms = compute_sites[regional].batching.max_wait_ms")
+
+
+def test_the_radio_line_says_what_share_the_background_traffic_took() -> None:
+    """An operator's planner: a macro network without its handsets' load read as an empty one,
+    unsaid; with ai_ran.traffic, its mean share of each direction."""
+    from airan.cli import background_text
+
+    assert background_text({"background_share_ul": 0.0, "background_share_dl": 0.0}) \
+        .startswith("no background traffic")
+    assert background_text({"background_share_ul": 0.3, "background_share_dl": 0.6}) == \
+        "background traffic 30.0% of the uplink PRBs, 60.0% of the downlink's"

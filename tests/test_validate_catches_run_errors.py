@@ -743,3 +743,18 @@ def test_a_run_past_its_mobility_traces_samples_is_warned_about(tmp_path: Path) 
     trace.write_text(xml.read_text())
     with pytest.raises(InputError, match="the file is XML, not CSV: .* format: sumo_fcd"):
         warned(0.0, 10.0)
+
+
+def test_a_ue_power_above_every_fr1_power_class_is_warned_about() -> None:
+    """An operator's planner: 40 dBm as a UE's power was taken silently (TS 38.101-1 Table
+    6.2.1-1 tops out at 31 dBm, class 1 on n14); class 2's 26 dBm on a fleet is not named."""
+    from airan.scenario import scenario_from_dict
+
+    d = load_scenario("city").model_dump(mode="json")
+    d["fleets"][0]["ue_tx_power_dbm"] = 26.0
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "power class" in w]
+    d["fleets"][0]["ue_tx_power_dbm"] = 40.0
+    d["radio"]["ue_tx_power_dbm"] = 33.0  # (40 is the schema's bound)
+    radio, fleet = [w for w in scenario_warnings(scenario_from_dict(d)) if "power class" in w]
+    assert "'radio.ue_tx_power_dbm'" in radio and "33 dBm is above every FR1 UE power" in radio
+    assert f"'fleets[{d['fleets'][0]['name']}].ue_tx_power_dbm'" in fleet and "40 dBm" in fleet

@@ -779,7 +779,20 @@ def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
     named = f", uplink scheduler {sched}" if sched else ""
     where = "; every cell in cells.parquet" if table else ""
     out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}"
-              f"{where}): " + "; ".join(parts), markup=False, soft_wrap=True)
+              f"{where}): " + "; ".join(parts + [background_text(cells)]), markup=False,
+              soft_wrap=True)
+
+
+def background_text(cells: dict[str, Any]) -> str:
+    """What else the cells carried: the background traffic's mean share of each direction's
+    PRBs, or that there was none (an operator's planner: a macro network without its handsets'
+    load reads as an empty network, unsaid)."""
+    ul = cells.get("background_share_ul") or 0.0
+    dl = cells.get("background_share_dl") or 0.0
+    if ul <= 0.0 and dl <= 0.0:
+        return ("no background traffic (the cells carry this scenario's devices alone; "
+                "ai_ran.traffic adds a day's handset load)")
+    return f"background traffic {ul:.1%} of the uplink PRBs, {dl:.1%} of the downlink's"
 
 
 def _energy(j: float) -> str:

@@ -1171,6 +1171,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label, end)
+    out += _ue_power_warnings(s, label)
     out += _outside_layout_warnings(s, label)
     if s.ai_ran.mode != "none" and not _l1_hosts(s):
         out.append(str(InputError(
@@ -1563,6 +1564,28 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"distance ({isd:,.0f} m) from every cell site: its devices there attach to "
                 "a distant cell at a low SINR (put cells there, or keep the area to the cells)",
                 file=label, field=f"fleets[{f.name}].area", value=None)))
+    return out
+
+
+#: the highest UE power class in FR1 (dBm): class 1, 31 dBm, on n14 only (TS 38.101-1 Table
+#: 6.2.1-1; class 1.5 29 dBm on n41, n77-n79; class 2 26 dBm; class 3 23 dBm)
+UE_POWER_CLASS_TOP_DBM = 31.0
+
+
+def _ue_power_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A UE maximum power (the radio's, or a fleet's own) above every FR1 power class: a value
+    in the wrong unit or a base station's power typed as a UE's (an operator's planner: 40 dBm
+    was taken silently)."""
+    out = []
+    given = [("radio.ue_tx_power_dbm", s.radio.ue_tx_power_dbm)] + [
+        (f"fleets[{f.name}].ue_tx_power_dbm", f.ue_tx_power_dbm) for f in s.fleets
+        if f.ue_tx_power_dbm is not None]
+    for field, dbm in given:
+        if dbm > UE_POWER_CLASS_TOP_DBM:
+            out.append(str(InputError(
+                f"{dbm:g} dBm is above every FR1 UE power class of TS 38.101-1 Table 6.2.1-1 "
+                "(class 1: 31 dBm, on n14 only; 1.5: 29 dBm; 2: 26 dBm; 3: 23 dBm): a UE's "
+                "maximum output, not a cell's", file=label, field=field, value=dbm)))
     return out
 
 
