@@ -62,6 +62,10 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     # second, which 2 s on seed 1 hid (an integrator's review: an answer that held on one seed)
     assert ("not confirmed: a 8 s run of 101 devices on seed 2 misses job: hit>=0.99 (got "
             in text) and "--seeds 3 --duration 8" in text
+    # with --strict, an answer not confirmed exits 4 (for pipelines; an operator's planner)
+    strict = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                                 "job: hit>=0.99", "--duration", "2", "--strict"])
+    assert strict.exit_code == 4 and "not confirmed" in strict.output
     # not even one device meets a 1 ms p99: exit 3, said so
     none = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
                                "job: p99<=1ms", "--duration", "1"])

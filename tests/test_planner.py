@@ -1122,6 +1122,13 @@ def test_a_plan_a_longer_run_on_another_seed_misses_is_not_confirmed(tmp_path) -
     from airan.planner.output import plan_record
 
     assert plan_record(r)["confirmation"]["feasible"] is False
+    # the command with --strict exits 4 (an operator's planner: a pipeline read "not
+    # confirmed" as found, exit 0); the same runs, from the cache
+    cli = ["plan", str(path), "--target", "vla: hit>=0.95", "--candidates", "H100",
+           "--max-gpus", "64", "--cache", str(tmp_path / "cache")]
+    strict = runner.invoke(app, [*cli, "--strict", "--out", str(tmp_path / "strict")])
+    assert strict.exit_code == 4 and "not confirmed" in " ".join(strict.output.split())
+    assert runner.invoke(app, [*cli, "--out", str(tmp_path / "lax")]).exit_code == 0
     quiet = plan(path, ["vla: hit>=0.95"], candidates=["H100"], max_gpus=64,
                  cache_dir=tmp_path / "cache", confirm=False)
     assert quiet.confirmation is None and not any("confirmed" in n for n in quiet.notes)

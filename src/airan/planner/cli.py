@@ -47,6 +47,10 @@ def register(app: typer.Typer) -> None:
     app.command("max-fleet")(max_fleet)
 
 
+EXIT_NO_PLAN = 3
+EXIT_NOT_CONFIRMED = 4  # with --strict: the answer's confirmation run missed its targets
+
+
 def max_fleet(
     scenario: str = typer.Argument(
         DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
@@ -70,10 +74,14 @@ def max_fleet(
     confirm: bool = typer.Option(
         True, "--confirm/--no-confirm", help="Run the largest count once more, 4x as long "
         "and on the seed after the last, and say whether it still meets the targets."),
+    strict: bool = typer.Option(
+        False, "--strict", help=f"Exit {EXIT_NOT_CONFIRMED} when the confirmation run misses "
+        "the targets (for pipelines: 'not confirmed' otherwise exits 0)."),
 ) -> None:
     """The largest count of one fleet that still meets every target (default: its services'
     target_hit_ratio), the scenario's GPUs, cells and links as they are (how many robots per
-    cell site?). Doubling, then bisection; exit 3 when not even one device meets them."""
+    cell site?). Doubling, then bisection; exit 3 when not even one device meets them (with
+    --strict, 4 when the answer is not confirmed)."""
     with _user_errors():
         from airan.planner.fleet import largest_fleet
         from airan.planner.targets import parse_targets, with_default_targets
@@ -158,6 +166,8 @@ def max_fleet(
                   markup=False, soft_wrap=True, style="yellow")
     if not res.largest:
         raise typer.Exit(3)
+    if strict and c is not None and not c.met:  # (an operator's planner: a pipeline read the
+        raise typer.Exit(EXIT_NOT_CONFIRMED)  # rejected answer as found)
 
 
 def capacity(
@@ -260,7 +270,6 @@ def _print_capacity(c: Any) -> None:
                   soft_wrap=True)
 
 
-EXIT_NO_PLAN = 3
 
 
 def plan(
@@ -335,10 +344,13 @@ def plan(
     confirm: bool = typer.Option(
         True, "--confirm/--no-confirm", help="Run the plan found once more, 4x as long and "
         "on the next seed, and say if it misses."),
+    strict: bool = typer.Option(
+        False, "--strict", help=f"Exit {EXIT_NOT_CONFIRMED} when the plan's confirmation run "
+        "misses the targets (for pipelines: 'not confirmed' otherwise exits 0)."),
 ) -> None:
     """Find the cheapest GPU build-out (types, counts, sites) that meets every target, with the
     twin in the loop; write the plan as a scenario, plan.json and every run evaluated. Exit 3
-    when no build-out meets the targets."""
+    when no build-out meets the targets (with --strict, 4 when the plan is not confirmed)."""
     import sys
 
     with _user_errors():
@@ -437,6 +449,9 @@ def plan(
         out.print(f"wrote {p}", markup=False, soft_wrap=True)
     if not result.feasible:
         raise typer.Exit(EXIT_NO_PLAN)
+    check = result.confirmation
+    if strict and check is not None and not check.feasible:
+        raise typer.Exit(EXIT_NOT_CONFIRMED)
 
 
 def _quote(arg: str) -> str:
