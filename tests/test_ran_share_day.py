@@ -86,6 +86,15 @@ def test_the_command_prints_the_sites_and_writes_every_hour(tmp_path) -> None:
     assert "gpu-site0 (+9 alike)" in text and "busiest hour 19h" in text
     rows = list(csv.DictReader((tmp_path / "d.csv").open()))
     assert len(rows) == 10 * 24 and {r["hour"] for r in rows} == {str(h) for h in range(24)}
+    # each direction's background and the mean the L1 takes (an operator's planner read one
+    # figure for both)
+    for r in rows:
+        dl, ul = float(r["background_prb_use_dl"]), float(r["background_prb_use_ul"])
+        assert float(r["background_prb_use"]) == pytest.approx(0.5 * (dl + ul), rel=1e-5)
+    busiest = [r for r in rows if r["hour"] == "19"][0]
+    assert (f"{float(busiest['background_prb_use_dl']):.0%} downlink, "
+            f"{float(busiest['background_prb_use_ul']):.0%} uplink (the L1's load takes their "
+            f"mean, {float(busiest['background_prb_use']):.0%})") in text
     none = CliRunner().invoke(app, ["ran-share", "city"])
     assert none.exit_code == 2 and "ai_ran.mode" in none.output
     with pytest.raises(InputError, match="ai_ran.mode"):

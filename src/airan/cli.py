@@ -1188,9 +1188,13 @@ def ran_share(
     if rows:
         busiest = max(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
         top = max(rows, key=lambda r: r["l1_share"][busiest])
+        # (each direction's: an operator's planner read one figure, the mean, for both)
         out.print(f"busiest hour {busiest:02d}h: background PRB use "
-                  f"{top['background'][busiest]:.0%}, the L1 needs {top['l1_share'][busiest]:.0%}"
-                  f" of each GPU at {top['site']}", markup=False, soft_wrap=True)
+                  f"{top['background_dl'][busiest]:.0%} downlink, "
+                  f"{top['background_ul'][busiest]:.0%} uplink (the L1's load takes their mean, "
+                  f"{top['background'][busiest]:.0%}), the L1 needs "
+                  f"{top['l1_share'][busiest]:.0%} of each GPU at {top['site']}", markup=False,
+                  soft_wrap=True)
     if dropping:
         out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
                   "or under mig its slice): it drops the slots it cannot process, at "
@@ -1209,12 +1213,15 @@ def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
     with path.open("w", newline="") as f:
         out_csv = csv_module.writer(f)
         out_csv.writerow(["site", "cells", "gpus", "gpu", "hour", "background_prb_use",
-                          "l1_share", "ai_share", "l1_fit"])
+                          "l1_share", "ai_share", "l1_fit", "background_prb_use_dl",
+                          "background_prb_use_ul"])
         for r in rows:
             for h in range(24):
                 out_csv.writerow([r["site"], r["cells"], r["gpus"], r["gpu"], h,
                                   f"{r['background'][h]:.6g}", f"{r['l1_share'][h]:.6g}",
-                                  f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}"])
+                                  f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}",
+                                  f"{r['background_dl'][h]:.6g}",
+                                  f"{r['background_ul'][h]:.6g}"])
 
 
 def _three_figures(x: float) -> str:

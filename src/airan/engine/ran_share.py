@@ -284,8 +284,9 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
     idle cells), in closed form: the engine's rules (:meth:`RanShare.update`) without a run, so
     without the devices' own PRB use, which a run adds. One entry per site that hosts cells'
     L1: ``site``, ``cells``, ``gpus``, ``gpu``, and per hour 0..23 ``background`` (the PRB use
-    of its cells, the mean of downlink and uplink), ``l1_share`` (of each GPU, what the L1
-    needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
+    of its cells, the mean of downlink and uplink, which the L1's load takes),
+    ``background_dl`` and ``background_ul`` (each direction's), ``l1_share`` (of each GPU,
+    what the L1 needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
     instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
     rest), and ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs)."""
     from airan.engine.world import build_world
@@ -298,7 +299,7 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
     tr = scenario.ai_ran.traffic
     hours = np.arange(24, dtype=float)
     if tr is None:
-        bg = np.zeros(24)
+        bg = dl = ul = np.zeros(24)
     else:  # (at each clock hour: the curve's values, whatever start_hour the runs take)
         dl, ul = (l1.background_utilization(hours * 3600.0, hourly=c[0], peak_utilization=c[1],
                                             start_hour=0.0, step_s=60.0)
@@ -319,7 +320,8 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
         gid = w.gpu_type_names[w.gpu_type[w.site_gpu_start[s]]]
         out.append({
             "site": w.site_names[s], "cells": int(len(cells)), "gpus": int(ran.n_gpus[s]),
-            "gpu": gid, "background": bg.tolist(), "l1_share": per_gpu.tolist(),
+            "gpu": gid, "background": bg.tolist(), "background_dl": dl.tolist(),
+            "background_ul": ul.tolist(), "l1_share": per_gpu.tolist(),
             "ai_share": ai.tolist(), "l1_fit": fit.tolist(),
             "ai_gpu_hours": float(ai.sum() * ran.n_gpus[s]),
         })
