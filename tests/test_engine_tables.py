@@ -144,3 +144,28 @@ def test_devices_table_has_the_uplink_sinr_and_rate_the_radio_uses() -> None:
     ideal = Engine(scenario_from_dict(data), duration_s=1e-4).run().devices
     assert np.all(np.isnan(ideal.column("sinr_ul_db").to_numpy()))
     assert np.all(np.isinf(ideal.column("ul_rate_full_cell_mbps").to_numpy()))
+
+
+def test_the_summary_gives_the_devices_radio_percentiles_of_the_devices_table() -> None:
+    """An operator's planner: the cell edge's SINR and uplink rate (p5 over the devices, as
+    coverage and capacity are planned) were only in devices.parquet; the summary's
+    cells.devices_radio holds p5 / p50 / p95 of its columns, and the terminal says them."""
+    from airan.cli import devices_radio_text
+
+    res = Engine("city", duration_s=0.2).run()
+    got = res.summary["cells"]["devices_radio"]
+    for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps"):
+        x = res.devices.column(col).to_numpy()
+        x = x[np.isfinite(x)]
+        assert len(x) == 1000
+        for q in (5, 50, 95):
+            assert got[col][f"p{q}"] == pytest.approx(float(np.percentile(x, q)), rel=1e-12)
+    assert got["sinr_dl_db"]["p5"] < got["sinr_dl_db"]["p50"] < got["sinr_dl_db"]["p95"]
+    line = devices_radio_text(got)
+    assert line is not None and "p5: the cell edge" in line
+    assert f"downlink SINR (every neighbour transmitting) {got['sinr_dl_db']['p5']:.1f} / " in line
+    # the ideal radio has no SINR: no such figures
+    ideal = load_scenario("city").model_dump(mode="json")
+    ideal["radio"]["model"] = "ideal"
+    s = Engine(scenario_from_dict(ideal), duration_s=0.1).run().summary
+    assert "devices_radio" not in (s.get("cells") or {})

@@ -781,6 +781,29 @@ def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
     out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}"
               f"{where}): " + "; ".join(parts + [background_text(cells)]), markup=False,
               soft_wrap=True)
+    radio = devices_radio_text(cells.get("devices_radio") or {})
+    if radio:
+        out.print(radio, markup=False, soft_wrap=True)
+
+
+def devices_radio_text(figures: dict[str, Any]) -> str | None:
+    """One line on the devices' radio at the run's end, p5 / p50 / p95 over them (an operator's
+    planner: the cell edge's SINR and rate were only in devices.parquet); None without it."""
+    def three(col: str, fmt: str) -> str | None:
+        p = figures.get(col) or {}
+        if any(p.get(k) is None for k in ("p5", "p50", "p95")):
+            return None
+        return " / ".join(fmt.format(p[k]) for k in ("p5", "p50", "p95"))
+
+    parts = [f"{label} {v}{unit}" for label, v, unit in (
+        ("downlink SINR (every neighbour transmitting)", three("sinr_dl_db", "{:.1f}"), " dB"),
+        ("uplink SINR per PRB", three("sinr_ul_db", "{:.1f}"), " dB"),
+        ("uplink rate alone on its cell", three("ul_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
+    ) if v is not None]
+    if not parts:
+        return None
+    return ("devices' radio at the end of the run, p5 / p50 / p95 (p5: the cell edge; each "
+            "device in devices.parquet): " + "; ".join(parts))
 
 
 def background_text(cells: dict[str, Any]) -> str:

@@ -103,6 +103,25 @@ _NO_COPY = (
     "state of its own must be given the same too)")
 
 
+#: the percentiles of the devices' radio figures in the summary (p5: the cell edge's, as
+#: operators plan coverage and capacity on the 5th percentile user)
+RADIO_PERCENTILES = (5, 50, 95)
+
+
+def devices_radio(devices: pa.Table) -> dict[str, dict[str, float | None]]:
+    """Over the devices at the end of the run (``devices.parquet``'s columns): their downlink
+    geometry SINR (dB, every neighbour transmitting), uplink SINR per PRB (dB) and uplink rate
+    alone on their cell's free PRBs (Mbit/s), each at :data:`RADIO_PERCENTILES` (finite values
+    only; None where there is none)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps"):
+        x = np.asarray(devices.column(col).to_numpy(zero_copy_only=False), dtype=float)
+        x = x[np.isfinite(x)]
+        out[col] = {f"p{q}": (float(np.percentile(x, q)) if x.size else None)
+                    for q in RADIO_PERCENTILES}
+    return out
+
+
 class Engine:
     """A steppable simulation of one scenario under one policy and seed."""
 
@@ -1008,6 +1027,9 @@ class Engine:
         self._flush_trace()
         self.check_conservation()
         summary = self.summary()
+        devices = self.device_table()
+        if self.world.radio_model == 0 and summary.get("cells"):
+            summary["cells"]["devices_radio"] = devices_radio(devices)
         if self.fleet_scale != 1.0:
             from airan.api import note_fleet_scale
 
@@ -1017,7 +1039,7 @@ class Engine:
             requests=self.trace_table(),
             timeseries=self.timeseries(),
             cells=self.cell_table(),
-            devices=self.device_table(),
+            devices=devices,
             scenario=self.scenario_as_run(),
         )
 
