@@ -325,6 +325,8 @@ def merge_cells(cells: Sequence[Mapping[str, Any]], n_cells: Sequence[int]) -> d
     for key in ("busy_threshold", "background_share_dl", "background_share_ul",
                 "uplink_scheduler"):  # the same in every shard
         out[key] = next((c[key] for c in cells if key in c), None)
+    if len(cells) == 1 and "devices_radio" in cells[0]:  # (percentiles of several shards'
+        out["devices_radio"] = cells[0]["devices_radio"]  # devices do not merge from theirs)
     return out
 
 
