@@ -346,6 +346,9 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
     assert res.exit_code == 0, res.output
     report = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="cautions"' in report and "of the uplink PRBs" in report
+    # the map's caption: the devices' SINR at the run's end, its spread over them
+    assert "downlink geometry SINR at the end of the run" in report
+    assert "over the devices p5 / p50 / p95" in report
     text = " ".join(res.output.split())
     assert "radio (PRBs used per uplink / downlink slot, 4 cells, uplink scheduler pf" in text
     assert "; no background traffic (the cells carry this scenario's devices alone" in text

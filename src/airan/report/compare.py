@@ -655,7 +655,8 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
                 f"{n} of {count:,} cells: their devices' "
                 f"{'uploads' if key == 'ul' else 'downloads'} wait whatever the policy, but "
                 f"fewer than {SHARED_CELLS:.0%} of the cells are full{some}, so the {label} is "
-                "no shared bottleneck and the policies' hit ratios differ for other reasons.")
+                "no shared bottleneck: where the policies' hit ratios differ, the cause lies "
+                "elsewhere.")
             continue
         out.append(
             f"Shared bottleneck: every run of {who} used more than "

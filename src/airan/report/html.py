@@ -325,9 +325,16 @@ def run_figures(run: Run, folder: Path,
             "alongside, so the AI GPU-hours of the AI-and-RAN table are less than this share "
             "of the time) and time-averaged queue length per compute site, in about 200 "
             "windows over the run."))
+        radio = (s.get("cells") or {}).get("devices_radio") or {}
+        dl = radio.get("sinr_dl_db") or {}
+        spread = (f"; over the devices p5 / p50 / p95 {dl['p5']:.1f} / {dl['p50']:.1f} / "
+                  f"{dl['p95']:.1f} dB, p5 the cell edge"
+                  if all(dl.get(k) is not None for k in ("p5", "p50", "p95")) else "")
         out.append(F.save(
             F.network_map(cells, devices, sites), folder, "map", "Map",
-            "Devices coloured by their downlink geometry SINR (fully loaded network); cell sites "
+            "Devices coloured by their downlink geometry SINR at the end of the run (fully "
+            f"loaded network{spread}; a moving device's can be the low of the moment before a "
+            "handover, not a hole in the coverage); cell sites "
             "(triangles) by the UL PRB utilization of their busiest sector, counting the PRBs "
             "of the simulated devices only: background traffic (ai_ran.traffic) takes its "
             "share on top of it; compute sites as outlined markers by kind."))
