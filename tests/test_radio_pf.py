@@ -172,30 +172,35 @@ def test_a_power_limited_ue_is_granted_the_fewest_prbs_that_carry_its_buffer() -
     """Past its power headroom a UE spreads its 23 dBm over more PRBs, and the capacity grows
     less than in proportion to them: the grant is the root of capacity(n) = buffer (minimal:
     a part per million fewer PRBs carry less), not the proportional share of a larger offer,
-    which gave 2-5x the PRBs needed and starved the next UE."""
+    which gave 2-5x the PRBs needed and starved the next UE. The same for a UE of a fleet of
+    its own power class beside it (26 dBm: twice the PRBs at the open-loop power per PRB)."""
     from airan.engine import kernel as K
 
     d = one_cell_site(sectors=1)
     d["radio"].update(bler=0.0, scheduler="pf", shadowing=False)
-    d["fleets"] = [{"name": "edge", "count": 1, "services": ["perception"],
-                    "area": {"x_m": [350.0, 350.0], "y_m": [0.0, 0.0]}}]
+    d["fleets"] = [{"name": name, "count": 1, "services": ["perception"],
+                    "area": {"x_m": [350.0, 350.0], "y_m": [0.0, 0.0]}, **power}
+                   for name, power in (("edge", {}), ("pc2", {"ue_tx_power_dbm": 26.0}))]
     eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.01, seed=1)
     eng.run()
     w, W, S = eng.world, eng._kw, eng._sref
-    c = int(w.dev_cell[0])
-    room = w.dev_ue_tx_mw[0] / w.dev_ul_p_prb_mw[0]  # PRBs at the open-loop power per PRB
-    prbs = float(w.cell_prb[c])
-    assert 1.0 < room < prbs / 10
-    for fade in (0.3, 1.0, 2.5):
-        at_room = K.ul_capacity(W, S, 0, c, room, fade)[0]
-        full, n_full, _ = K.ul_capacity(W, S, 0, c, prbs, fade)
-        for frac in (0.05, 0.5, 0.95):
-            bits = at_room + frac * (full - at_room)
-            share = n_full * bits / full  # the proportional share of the whole offer
-            n = K._pf_need(W, S, 0, c, bits, room, share, fade)
-            assert K.ul_capacity(W, S, 0, c, n, fade)[0] >= bits
-            assert K.ul_capacity(W, S, 0, c, n * (1 - 1e-6), fade)[0] < bits
-            assert room < n < share
+    rooms = w.dev_ue_tx_mw / w.dev_ul_p_prb_mw  # PRBs at the open-loop power per PRB
+    assert rooms[1] / rooms[0] == pytest.approx(10 ** 0.3, rel=1e-12)
+    for u in (0, 1):
+        c = int(w.dev_cell[u])
+        room = float(rooms[u])
+        prbs = float(w.cell_prb[c])
+        assert 1.0 < room < prbs / 10
+        for fade in (0.3, 1.0, 2.5):
+            at_room = K.ul_capacity(W, S, u, c, room, fade)[0]
+            full, n_full, _ = K.ul_capacity(W, S, u, c, prbs, fade)
+            for frac in (0.05, 0.5, 0.95):
+                bits = at_room + frac * (full - at_room)
+                share = n_full * bits / full  # the proportional share of the whole offer
+                n = K._pf_need(W, S, u, c, bits, room, share, fade)
+                assert K.ul_capacity(W, S, u, c, n, fade)[0] >= bits
+                assert K.ul_capacity(W, S, u, c, n * (1 - 1e-6), fade)[0] < bits
+                assert room < n < share
 
 
 def _two_services(scheduler: str, monkeypatch: pytest.MonkeyPatch,
