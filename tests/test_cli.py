@@ -218,3 +218,23 @@ def test_python_dash_m_airan_is_the_same_command_line() -> None:
     bad = subprocess.run([sys.executable, "-m", "airan", "validate", "/nonexistent.yaml"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "error:" in bad.stderr
+
+
+def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_power(
+        tmp_path) -> None:
+    """An operator's planner: validate echoed neither the TDD pattern's uplink share nor a
+    fleet's own UE power class."""
+    import yaml
+
+    import airan
+
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["fleets"][0]["ue_tx_power_dbm"] = 26
+    path = tmp_path / "pc2.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert ("radio nr, uma, n78 at 3.5 GHz, 100 MHz, TDD DDDSU (1 of 5 slots uplink, and the "
+            f"S slot's uplink symbols), cells 46 dBm, UEs 23 dBm ({d['fleets'][0]['name']} "
+            "26 dBm)") in text

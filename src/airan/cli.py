@@ -1146,6 +1146,7 @@ def validate(
               + (f", models of its own {len(sc.models)} ({', '.join(sc.models)})"
                  if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
+    out.print(_radio_echo(sc), markup=False, soft_wrap=True)
     from airan.console import _scenario_label
     from airan.scenario.load import offered_requests, scenario_warnings
 
@@ -1163,6 +1164,24 @@ def validate(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
+
+
+def _radio_echo(sc: Any) -> str:
+    """One line on the radio a scenario sets (an operator's planner: validate echoed neither the
+    TDD pattern's uplink share nor a fleet's own UE power)."""
+    c, r = sc.carrier, sc.radio
+    pattern = c.tdd_pattern
+    if pattern:
+        ups = pattern.count("U")
+        duplex = (f"TDD {pattern} ({ups} of {len(pattern)} slots uplink"
+                  + (", and the S slot's uplink symbols" if "S" in pattern else "") + ")")
+    else:
+        duplex = "FDD"
+    own = [f"{f.name} {f.ue_tx_power_dbm:g} dBm" for f in sc.fleets
+           if f.ue_tx_power_dbm is not None]
+    return (f"  radio {r.model}, {r.environment}, {c.band or 'no band'} at {c.fc_ghz:g} GHz, "
+            f"{c.bandwidth_mhz:g} MHz, {duplex}, cells {c.tx_power_dbm:g} dBm, UEs "
+            f"{r.ue_tx_power_dbm:g} dBm" + (f" ({', '.join(own)})" if own else ""))
 
 
 @app.command("ran-share")
