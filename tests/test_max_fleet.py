@@ -47,6 +47,27 @@ def test_the_largest_fleet_is_what_one_gpu_serves_by_its_service_time() -> None:
     assert len(res.tries) <= 12  # doubling then bisection, not a sweep
 
 
+def test_a_resolution_stops_the_bisection_within_its_share_of_the_count() -> None:
+    """An operator's planner: the bisection went down to one device on noisy short runs (425
+    missed, 423 met, 424 missed); with a resolution of 10% it stops once the smallest miss is
+    within 10% of the largest met count, in fewer runs."""
+    sc = _one_gpu()
+    targets = parse_targets(["job: hit>=0.99"], ["job"])
+    exact = largest_fleet(sc, "bots", targets, duration_s=2.0, seeds=[1], confirm=False)
+    coarse = largest_fleet(sc, "bots", targets, duration_s=2.0, seeds=[1], confirm=False,
+                           resolution=0.1)
+    assert coarse.smallest_miss is not None and coarse.largest > 0
+    assert 1 < coarse.smallest_miss - coarse.largest <= 0.1 * coarse.largest
+    assert coarse.largest <= exact.largest < coarse.smallest_miss
+    assert len(coarse.tries) < len(exact.tries)
+    import pytest
+
+    from airan.errors import InputError
+
+    with pytest.raises(InputError, match="resolution"):
+        largest_fleet(sc, "bots", targets, duration_s=2.0, seeds=[1], resolution=1.5)
+
+
 def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> None:
     import yaml
 

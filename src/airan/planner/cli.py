@@ -77,6 +77,9 @@ def max_fleet(
     strict: bool = typer.Option(
         False, "--strict", help=f"Exit {EXIT_NOT_CONFIRMED} when the confirmation run misses "
         "the targets (for pipelines: 'not confirmed' otherwise exits 0)."),
+    resolution: float = typer.Option(
+        0.0, "--resolution", help="Stop the bisection once the smallest miss is within this "
+        "fraction of the largest met count (e.g. 0.05; 0: within one device)."),
 ) -> None:
     """The largest count of one fleet that still meets every target (default: its services'
     target_hit_ratio), the scenario's GPUs, cells and links as they are (how many robots per
@@ -114,7 +117,8 @@ def max_fleet(
 
             res = largest_fleet(sc, fleet, targets, duration_s=duration,
                                 seeds=list(range(first, first + seeds)), policy=policy,
-                                max_count=max_count, progress=progress, confirm=confirm)
+                                max_count=max_count, progress=progress, confirm=confirm,
+                                resolution=resolution)
     out.print(f"{sc.name}: the largest {fleet} fleet that meets "
               f"{', '.join(t.text for t in targets)} ({duration:g} s per run, seeds "
               f"{', '.join(map(str, range(first, first + seeds)))}, policy "
@@ -136,6 +140,8 @@ def max_fleet(
     out.print(table)
     miss = (f"; {res.smallest_miss:,} miss" if res.smallest_miss is not None else
             f" (every count up to {max_count:,} met them)")
+    if res.smallest_miss is not None and res.largest and res.smallest_miss - res.largest > 1:
+        miss += f" (the counts between them not run: --resolution {resolution:g})"
     top = next((t for t in res.tries if t.count == res.largest), None)
     spread = ("" if top is None or not top.sites_serving else
               f", {top.busiest_site:,} of them on its busiest cell site ({top.sites_serving:,} "

@@ -70,9 +70,12 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                   duration_s: float, seeds: Sequence[int], policy: str | None = None,
                   max_count: int = MAX_COUNT,
                   progress: Callable[[FleetTry], None] | None = None,
-                  confirm: bool = True) -> FleetResult:
+                  confirm: bool = True, resolution: float = 0.0) -> FleetResult:
     """The largest count of ``fleet`` in ``scenario`` that meets ``targets`` on every seed;
-    with ``confirm``, that count run once more, as a plan is (:attr:`FleetResult.confirmation`)."""
+    with ``confirm``, that count run once more, as a plan is (:attr:`FleetResult.confirmation`).
+    ``resolution``: the bisection stops once the smallest miss is within this fraction of the
+    largest met count above it (0: within one device; near the answer a short run's value is
+    noisy, so a few percent saves runs that tell little)."""
     import airan
 
     names = [f.name for f in scenario.fleets]
@@ -80,6 +83,9 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         raise unknown_name("fleet", fleet, names, field="--fleet")
     if not 1 <= max_count <= MAX_COUNT:
         raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)
+    if not 0.0 <= resolution < 1.0:
+        raise InputError("must be in [0, 1): a fraction of the count",
+                         field="--resolution", value=resolution)
     index = names.index(fleet)
     # a target on a service that nobody sends has nothing to meet it with: every count would
     # miss it (a review: one unused service failed the whole search)
@@ -154,7 +160,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 break
             hi = c
     if hi is not None:
-        while hi - lo > 1:
+        while hi - lo > max(1.0, resolution * lo):
             mid = (lo + hi) // 2
             if run(mid).met:
                 lo = mid
