@@ -238,3 +238,8 @@ def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_powe
     assert ("radio nr, uma, n78 at 3.5 GHz, 100 MHz, TDD DDDSU (1 of 5 slots uplink, and the "
             f"S slot's uplink symbols), cells 46 dBm, UEs 23 dBm ({d['fleets'][0]['name']} "
             "26 dBm)") in text
+    d["radio"]["model"] = "ideal"  # (no PRBs nor powers: said so, not the carrier's figures)
+    path.write_text(yaml.safe_dump(d))
+    ideal = runner.invoke(app, ["validate", str(path)])
+    assert ideal.exit_code == 0 and "radio ideal: no cells' PRBs, path loss or powers in play" \
+        in " ".join(ideal.output.split())

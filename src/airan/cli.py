@@ -1170,6 +1170,8 @@ def _radio_echo(sc: Any) -> str:
     """One line on the radio a scenario sets (an operator's planner: validate echoed neither the
     TDD pattern's uplink share nor a fleet's own UE power)."""
     c, r = sc.carrier, sc.radio
+    if r.model != "nr":  # (no PRBs, path loss nor power under the ideal and fixed radios)
+        return f"  radio {r.model}: no cells' PRBs, path loss or powers in play"
     pattern = c.tdd_pattern
     if pattern:
         ups = pattern.count("U")
