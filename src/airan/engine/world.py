@@ -32,7 +32,7 @@ CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nea
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 #: a power class 3 UE's maximum output power, 23 dBm (TS 38.101-1 6.2.1), in mW
-PC3_MW = 10.0 ** (23.0 / 10.0)
+PC3_MW = float(link.dbm_to_mw(23.0))
 I32 = NDArray[np.int32]
 
 
