@@ -428,18 +428,25 @@ def test_mig_slice_must_leave_ai_some_gpu() -> None:
 
 
 def test_cell_back_on_air_leaves_moving_devices_on_links_of_where_they_are() -> None:
+    """Vehicles on site6 at the start (16 to 25 a seed), moved off it by its outage from 1 s
+    to 3.5 s: at 3.6 s each serves from one of the four strongest cells where it is now (no
+    stale restored rows), but for a few just past a line-of-sight flip or in a handover's
+    time to trigger; pooled over three seeds so one seed's few do not decide."""
     d = load_scenario("city").model_dump(mode="json")
     d["fleets"][0]["mobility"] = {"model": "manhattan", "block_m": 250.0, "speed_mps": [8, 14]}
     d["faults"] = [{"kind": "cell_down", "cell": "site6", "start_s": 1.0, "end_s": 3.5}]
-    eng = Engine(scenario_from_dict(d), duration_s=3.6)
-    site6 = np.flatnonzero([n.split("/")[0] == "site6" for n in eng.world.cell_names])
-    moved = np.flatnonzero(np.isin(eng.world.dev_cell, site6))
-    s = eng.run().summary
-    assert s["faults"][0]["devices_moved"] >= len(moved) > 0
-    w = eng.world
-    top = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved]).cell
-    # each serves from one of the strongest cells where it is now (no stale restored rows)
-    assert np.mean(np.any(top[:, :4] == w.dev_cell[moved, None], axis=1)) > 0.9
+    on_strong = []
+    for seed in (1, 2, 3):
+        eng = Engine(scenario_from_dict(d), duration_s=3.6, seed=seed)
+        site6 = np.flatnonzero([n.split("/")[0] == "site6" for n in eng.world.cell_names])
+        moved = np.flatnonzero(np.isin(eng.world.dev_cell, site6))
+        s = eng.run().summary
+        # (a vehicle may have left site6 before the outage began)
+        assert s["faults"][0]["devices_moved"] >= 0.8 * len(moved) > 0
+        w = eng.world
+        top = w.device_radio.links(w.dev_xy[moved], w.dev_h[moved]).cell
+        on_strong.append(np.any(top[:, :4] == w.dev_cell[moved, None], axis=1))
+    assert np.mean(np.concatenate(on_strong)) > 0.9
 
 
 def test_validate_names_a_bad_fault_target(tmp_path: Any) -> None:

@@ -569,9 +569,9 @@ def layout_draws(seed: int, fleet_index: int, count: int) -> F64:
     count moves none of them: counts compared (a ``--fleet-scale``, max-fleet's bisection)
     differ in load, not in layout (common random numbers). Line of sight and shadowing follow
     position (spatially consistent maps). (A random-waypoint or Manhattan fleet's mobility
-    model draws its own start positions, which do not keep to this.) Arrival phases and SR
-    offsets are drawn in flow order from streams of their own, so a fleet's count shifts those
-    of the fleets after it."""
+    model draws its start positions and legs device by device too, :mod:`airan.mobility.draws`.)
+    Arrival phases and SR offsets are drawn in flow order from streams of their own, so a
+    fleet's count shifts those of the fleets after it."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _LAYOUT_STREAM, fleet_index]))
     return rng.random((count, LAYOUT_DRAWS))
 

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airan.errors import InputError
+from airan.mobility.draws import DeviceDraws
 from airan.mobility.traces import Trace
 
 __all__ = [
@@ -55,7 +56,11 @@ class Area:
     def sample(self, rng: np.random.Generator, n: int) -> NDArray[np.float64]:
         """``n`` points uniform in the area, shape (n, 2); point i from the i-th pair of draws,
         so the first ``n`` of a larger sample from the same stream are these."""
-        u = rng.random((n, 2))
+        return self.at(rng.random((n, 2)))
+
+    def at(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The points of the area that uniforms ``u`` (shape (n, 2), in [0, 1)) map to: uniform
+        points for uniform ``u``."""
         if self.radius is not None:
             r = self.radius * np.sqrt(u[:, 0])
             th = 2.0 * np.pi * u[:, 1]
@@ -157,7 +162,14 @@ class RandomWaypointMobility(Mobility):
     state at t = 0 is drawn from the stationary distribution: paused with probability
     E[P] / (E[P] + E[D] E[1/V]); otherwise on a length-biased leg (density proportional to its
     length D), at a speed of density proportional to 1/v, at a uniform point of the leg.
+    Device i's start and its k-th leg come from draws of its own (:class:`DeviceDraws`), so the
+    first n devices of a larger fleet move as a fleet of n does.
     """
+
+    # the kinds of a device's draws (DeviceDraws): its start (counter 0), or its k-th leg (k)
+    _PAUSED, _POS_X, _POS_Y, _PAUSE_TOTAL, _PAUSE_LEFT, _SPEED, _DONE, _PAUSE = range(8)
+    _LEG_AX, _LEG_AY, _LEG_BX, _LEG_BY, _ACCEPT = range(8, 13)  # counter: the attempt
+    _NEXT_X, _NEXT_Y = 13, 14
 
     def __init__(
         self,
@@ -173,14 +185,19 @@ class RandomWaypointMobility(Mobility):
         initial_xy: NDArray[np.float64] | None = None,
     ) -> None:
         super().__init__(n, update_s)
-        self.area, self._rng, self._z = area, rng, float(z_m)
+        self.area, self._z = area, float(z_m)
+        self._draws = DeviceDraws.from_rng(rng)
+        self._mean_rng = rng  # E[D]'s Monte Carlo, independent of n
         self.v_lo, self.v_hi = float(speed[0]), float(speed[1])
         self.p_lo, self.p_hi = float(pause[0]), float(pause[1])
         self._frozen = area.max_chord == 0.0  # a point: nowhere to go
+        self._leg = np.zeros(n, dtype=np.int64)  # each device's legs begun after t = 0
+        every = np.arange(n)
         if stationary_start and initial_xy is None and not self._frozen:
             self._stationary_state(n)
         else:
-            start = area.sample(rng, n) if initial_xy is None else np.asarray(initial_xy, float)
+            start = (self._point(every, 0, self._POS_X) if initial_xy is None
+                     else np.asarray(initial_xy, float))
             self.p0 = start.copy()
             self.p1 = start.copy()
             self.t_dep = np.zeros(n)
@@ -189,31 +206,44 @@ class RandomWaypointMobility(Mobility):
             self.speed_mps = np.full(n, self.v_lo)
         self._set_initial()
 
-    def _draw_speed(self, m: int) -> NDArray[np.float64]:
-        return self._rng.uniform(self.v_lo, self.v_hi, m)
+    def _u(self, dev: NDArray[np.int64], counter: NDArray[np.int64] | int,
+           kind: int) -> NDArray[np.float64]:
+        return self._draws.u(dev, counter, kind)
 
-    def _draw_pause(self, m: int) -> NDArray[np.float64]:
-        return self._rng.uniform(self.p_lo, self.p_hi, m)
+    def _point(self, dev: NDArray[np.int64], counter: NDArray[np.int64] | int,
+               kind_x: int) -> NDArray[np.float64]:
+        """A uniform point of the area for each device (kinds ``kind_x`` and the next)."""
+        return self.area.at(np.c_[self._u(dev, counter, kind_x), self._u(dev, counter, kind_x + 1)])
 
-    def _length_biased_legs(self, m: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``m`` (start, end) pairs of uniform points, accepted with probability D / max chord."""
-        rng, area = self._rng, self.area
+    def _draw_speed(self, dev: NDArray[np.int64],
+                    leg: NDArray[np.int64] | int) -> NDArray[np.float64]:
+        return self.v_lo + (self.v_hi - self.v_lo) * self._u(dev, leg, self._SPEED)
+
+    def _draw_pause(self, dev: NDArray[np.int64],
+                    leg: NDArray[np.int64] | int) -> NDArray[np.float64]:
+        return self.p_lo + (self.p_hi - self.p_lo) * self._u(dev, leg, self._PAUSE)
+
+    def _length_biased_legs(self, dev: NDArray[np.int64]) -> tuple[NDArray[np.float64],
+                                                                    NDArray[np.float64]]:
+        """A (start, end) pair of uniform points for each device, accepted with probability
+        D / max chord: each device tries its own attempts 0, 1, ... until one is accepted."""
+        m = len(dev)
         a_out, b_out = np.empty((m, 2)), np.empty((m, 2))
-        got = 0
-        while got < m:
-            k = max(64, int(3 * (m - got)))
-            a, b = area.sample(rng, k), area.sample(rng, k)
-            d = np.hypot(*(b - a).T)
-            ok = rng.uniform(size=k) * area.max_chord < d
-            a, b = a[ok][: m - got], b[ok][: m - got]
-            a_out[got : got + len(a)], b_out[got : got + len(b)] = a, b
-            got += len(a)
+        todo = np.arange(m)
+        attempt = 0
+        while len(todo):
+            d = dev[todo]
+            a, b = self._point(d, attempt, self._LEG_AX), self._point(d, attempt, self._LEG_BX)
+            ok = self._u(d, attempt, self._ACCEPT) * self.area.max_chord < np.hypot(*(b - a).T)
+            a_out[todo[ok]], b_out[todo[ok]] = a[ok], b[ok]
+            todo = todo[~ok]
+            attempt += 1
         return a_out, b_out
 
     def _stationary_state(self, n: int) -> None:
-        rng, area = self._rng, self.area
+        area = self.area
         # E[D] by Monte Carlo (closed forms exist only for squares and discs), E[1/V] exact.
-        pa, pb = area.sample(rng, 200_000), area.sample(rng, 200_000)
+        pa, pb = area.sample(self._mean_rng, 200_000), area.sample(self._mean_rng, 200_000)
         mean_d = float(np.hypot(*(pb - pa).T).mean())
         if self.v_hi > self.v_lo:
             mean_inv_v = math.log(self.v_hi / self.v_lo) / (self.v_hi - self.v_lo)
@@ -221,7 +251,8 @@ class RandomWaypointMobility(Mobility):
             mean_inv_v = 1.0 / self.v_lo
         mean_pause = 0.5 * (self.p_lo + self.p_hi)
         p_paused = mean_pause / (mean_pause + mean_d * mean_inv_v)
-        paused = rng.uniform(size=n) < p_paused
+        every = np.arange(n)
+        paused = self._u(every, 0, self._PAUSED) < p_paused
         self.p0, self.p1 = np.empty((n, 2)), np.empty((n, 2))
         self.t_dep, self.t_arr, self.t_next = np.empty(n), np.empty(n), np.empty(n)
         self.speed_mps = np.empty(n)
@@ -229,40 +260,42 @@ class RandomWaypointMobility(Mobility):
         i = np.flatnonzero(paused)
         if len(i):
             # At a uniform waypoint, in a pause of length-biased duration, uniformly far in.
-            pos = area.sample(rng, len(i))
-            total = np.sqrt(rng.uniform(self.p_lo**2, self.p_hi**2, len(i)))
-            left = total * rng.uniform(size=len(i))
+            pos = self._point(i, 0, self._POS_X)
+            lo2, hi2 = self.p_lo**2, self.p_hi**2
+            total = np.sqrt(lo2 + (hi2 - lo2) * self._u(i, 0, self._PAUSE_TOTAL))
+            left = total * self._u(i, 0, self._PAUSE_LEFT)
             self.p0[i], self.p1[i] = pos, pos
             self.t_dep[i], self.t_arr[i], self.t_next[i] = -1.0, 0.0, left
-            self.speed_mps[i] = self._draw_speed(len(i))
+            self.speed_mps[i] = self._draw_speed(i, 0)
         j = np.flatnonzero(~paused)
         if len(j):
-            a, b = self._length_biased_legs(len(j))
+            a, b = self._length_biased_legs(j)
             if self.v_hi > self.v_lo:
-                v = self.v_lo * (self.v_hi / self.v_lo) ** rng.uniform(size=len(j))
+                v = self.v_lo * (self.v_hi / self.v_lo) ** self._u(j, 0, self._SPEED)
             else:
                 v = np.full(len(j), self.v_lo)
             dur = np.hypot(*(b - a).T) / v
-            done = rng.uniform(size=len(j))
+            done = self._u(j, 0, self._DONE)
             self.p0[j], self.p1[j] = a, b
             self.t_dep[j] = -done * dur
             self.t_arr[j] = self.t_dep[j] + dur
-            self.t_next[j] = self.t_arr[j] + self._draw_pause(len(j))
+            self.t_next[j] = self.t_arr[j] + self._draw_pause(j, 0)
             self.speed_mps[j] = v
 
     def _at(self, t: float) -> NDArray[np.float64]:
         if not self._frozen:
             i = np.flatnonzero(self.t_next <= t)
             while len(i):
-                m = len(i)
+                self._leg[i] += 1
+                leg = self._leg[i]
                 self.p0[i] = self.p1[i]
-                self.p1[i] = self.area.sample(self._rng, m)
-                v = self._draw_speed(m)
+                self.p1[i] = self._point(i, leg, self._NEXT_X)
+                v = self._draw_speed(i, leg)
                 d = np.hypot(*(self.p1[i] - self.p0[i]).T)
                 self.speed_mps[i] = v
                 self.t_dep[i] = self.t_next[i]
                 self.t_arr[i] = self.t_dep[i] + d / v
-                self.t_next[i] = self.t_arr[i] + self._draw_pause(m)
+                self.t_next[i] = self.t_arr[i] + self._draw_pause(i, leg)
                 i = i[self.t_next[i] <= t]
         dur = self.t_arr - self.t_dep
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -290,7 +323,12 @@ class ManhattanMobility(Mobility):
     that would leave the grid is replaced by one of the others, a U-turn only at a dead end.
     Speeds are uniform in [v_lo, v_hi], drawn again at every intersection. Vehicles start at a
     uniform intersection, heading a uniform allowed way, a uniform fraction into the block.
+    Vehicle i's start and its k-th intersection come from draws of its own
+    (:class:`DeviceDraws`), so the first n vehicles of a larger fleet drive as a fleet of n does.
     """
+
+    # the kinds of a vehicle's draws (DeviceDraws): its start (counter 0), or its k-th block (k)
+    _START, _TURN, _SPEED, _INTO_BLOCK = range(4)
 
     def __init__(
         self,
@@ -309,7 +347,7 @@ class ManhattanMobility(Mobility):
         self.block = float(block_m)
         self.v_lo, self.v_hi = float(speed[0]), float(speed[1])
         self.p_turn = float(turn_probability)
-        self._rng, self._z = rng, float(z_m)
+        self._draws, self._z = DeviceDraws.from_rng(rng), float(z_m)
         kx = _multiples(area.xmin, area.xmax, self.block)
         ky = _multiples(area.ymin, area.ymax, self.block)
         self.x_streets = kx * self.block
@@ -331,13 +369,20 @@ class ManhattanMobility(Mobility):
                 field=f"{field}.block_m",
                 value=block_m,
             )
-        pick = cand[rng.integers(len(cand), size=n)]
+        every = np.arange(n)
+        self._block = np.zeros(n, dtype=np.int64)  # each vehicle's blocks begun after t = 0
+        pick_u = self._draws.u(every, 0, self._START)
+        pick = cand[np.minimum((pick_u * len(cand)).astype(np.int64), len(cand) - 1)]
         self.ix, self.iy = pick[:, 0].copy(), pick[:, 1].copy()
         w = np.stack([self._valid(self.ix, self.iy, d) for d in range(4)], axis=1).astype(float)
-        self.heading = self._choose(w)
-        self.speed_mps = rng.uniform(self.v_lo, self.v_hi, n)
-        self.t_dep = -rng.uniform(size=n) * self.block / self.speed_mps
+        self.heading = self._choose(w, self._draws.u(every, 0, self._TURN))
+        self.speed_mps = self._draw_speed(every, 0)
+        self.t_dep = -self._draws.u(every, 0, self._INTO_BLOCK) * self.block / self.speed_mps
         self._set_initial()
+
+    def _draw_speed(self, dev: NDArray[np.int64],
+                    block: NDArray[np.int64] | int) -> NDArray[np.float64]:
+        return self.v_lo + (self.v_hi - self.v_lo) * self._draws.u(dev, block, self._SPEED)
 
     def _valid(self, ix: NDArray, iy: NDArray, d: NDArray | int) -> NDArray[np.bool_]:
         jx, jy = ix + _DX[d], iy + _DY[d]
@@ -346,10 +391,12 @@ class ManhattanMobility(Mobility):
         ok[inside] = self.node_ok[jx[inside], jy[inside]]
         return ok
 
-    def _choose(self, w: NDArray[np.float64]) -> NDArray[np.int64]:
-        """Row-wise draw of a column index with weights ``w`` (rows with some weight > 0)."""
+    @staticmethod
+    def _choose(w: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Row-wise draw of a column index with weights ``w`` (rows with some weight > 0), from
+        one uniform per row."""
         c = np.cumsum(w, axis=1)
-        u = self._rng.uniform(size=len(w)) * c[:, -1]
+        u = u * c[:, -1]
         return np.minimum((u[:, None] >= c).sum(axis=1), w.shape[1] - 1)
 
     def _turn(self, i: NDArray[np.int64]) -> None:
@@ -364,7 +411,8 @@ class ManhattanMobility(Mobility):
         w[stuck] = valid[stuck] * np.array([1.0, 1.0, 1.0, 0.0])
         stuck = w.sum(axis=1) == 0
         w[stuck] = valid[stuck] * np.array([0.0, 0.0, 0.0, 1.0])
-        self.heading[i] = options[np.arange(len(i)), self._choose(w)]
+        u = self._draws.u(i, self._block[i], self._TURN)
+        self.heading[i] = options[np.arange(len(i)), self._choose(w, u)]
 
     def _at(self, t: float) -> NDArray[np.float64]:
         i = np.flatnonzero(self.t_dep + self.block / self.speed_mps <= t)
@@ -373,8 +421,9 @@ class ManhattanMobility(Mobility):
             self.t_dep[i] += self.block / self.speed_mps[i]
             self.ix[i] += _DX[h]
             self.iy[i] += _DY[h]
+            self._block[i] += 1
             self._turn(i)
-            self.speed_mps[i] = self._rng.uniform(self.v_lo, self.v_hi, len(i))
+            self.speed_mps[i] = self._draw_speed(i, self._block[i])
             i = i[self.t_dep[i] + self.block / self.speed_mps[i] <= t]
         s = np.clip((t - self.t_dep) * self.speed_mps, 0.0, self.block)
         x = self.x_streets[self.ix] + _DX[self.heading] * s
