@@ -1141,6 +1141,8 @@ class Engine:
                 if st.site_batches[s]
                 else None,
                 **site_batching_room(w, s),
+                "full_batch_load": site_full_batch_load(
+                    w, s, place_v[:, s], int(st.site_served[s]), elapsed),
             }
             if w.site_shared[s]:  # batches side by side: how busy each model's instances were
                 run = st.site_run_area[s] + st.site_model_run[s] * max(
@@ -1430,6 +1432,26 @@ def site_batching_room(w: World, s: int) -> dict[str, Any]:
     table = w.svc_time_s[models, g]
     share = table[:, b] / b / table[:, 1] if b > 1 else np.ones(len(models))
     return {"max_batch": b, "full_batch_gpu_share": float(np.max(share)) if b > 1 else None}
+
+
+def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
+                         elapsed_s: float) -> float | None:
+    """The share of site ``s``'s GPUs its ``served`` requests would have taken in full batches
+    (each model's largest batch there): its load against what dynamic batching can carry.
+    A batching GPU looks busy all the time at loads it carries with room (while one batch runs
+    the next fills), so utilization alone reads as full; under 1 here, fuller batches take the
+    same requests. The requests' mix by service from ``answered`` (its counted answers per
+    service, shape (V,)). None where it served none."""
+    ng = int(w.site_n_gpus[s])
+    total = float(answered.sum())
+    if ng == 0 or served <= 0 or total <= 0.0:
+        return None
+    g = int(w.gpu_type[w.site_gpu_start[s]])
+    m = w.svc_model[: len(answered)]
+    b = w.site_max_batch[s, m]
+    per_request_s = w.svc_time_s[m, g, b] / b  # GPU time a request takes in a full batch
+    mean_s = float((answered * per_request_s).sum() / total)
+    return served * mean_s / (ng * elapsed_s)
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -177,6 +177,10 @@ class Evaluation:
     # what `airan run` would caution about its runs (airan.report.cautions, each seed's, once):
     # a plan confirmed by a run whose queues had no time to settle must say so (a review)
     cautions: tuple[str, ...] = ()
+    # per slot, the share of its GPUs its requests would take in full batches (summary.json's
+    # full_batch_load, mean over seeds; utilization where a site has none): how near its GPUs
+    # are to what dynamic batching carries, where a batching GPU looks busy all the time
+    slot_load: tuple[float | None, ...] = field(default_factory=tuple)
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -231,6 +235,7 @@ class Evaluator:
         keys: list[str] = []
         merged: dict[str, dict[str, Any]] = {}
         sites_util: dict[str, list[float]] = {}
+        sites_load: dict[str, list[float]] = {}
         sites_power: dict[str, list[float]] = {}  # per GPU, W
         runs = 0
         errors: list[str] = []
@@ -272,6 +277,8 @@ class Evaluator:
                 u = c.get("gpu_utilization")
                 if u is not None:
                     sites_util.setdefault(name, []).append(float(u))
+                    load = c.get("full_batch_load")
+                    sites_load.setdefault(name, []).append(float(u if load is None else load))
                 pw, ng = c.get("power_w"), c.get("gpus")
                 if pw is not None and ng:
                     sites_power.setdefault(name, []).append(float(pw) / ng)
@@ -321,6 +328,8 @@ class Evaluator:
                                 / len(f["gpu_utilization"]) if f["gpu_utilization"] else None}
                          for name, f in fixed.items()},
             cautions=tuple(dict.fromkeys(said)),
+            slot_load=tuple(self._slot_utilization(i, sites_load)
+                            for i in range(len(space.slots))),
         )
         self.log.append(ev)
         self._by_config[config] = ev

@@ -657,7 +657,9 @@ def _fewest_as_close(space: PlanSpace, ev: Evaluator, e: Evaluation,
 
 THIN_LATENCY = 0.97  # a latency target met within 3% of its bound has a thin margin
 THIN_MISSES = 0.8  # so has a hit-ratio target met with over 80% of its allowed misses used
-THIN_UTILIZATION = 0.95  # and a site whose GPUs were busier than this (its queue may grow)
+THIN_UTILIZATION = 0.95  # and a site whose GPUs were busier than this (its queue may grow):
+# loaded this much at full batches (summary.json's full_batch_load), where a batching GPU's
+# busy time alone reads as full at loads its batches carry with room (a robot maker's review)
 
 
 def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list[str]:
@@ -676,9 +678,11 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
             why = (f", of which the radio, which GPUs do not change, takes {radio:.0%} on "
                    "average" if radio is not None and radio >= 0.5 else "")
             out.append(f"{t.service} {t.metric} {value:.1f} ms against {t.bound[:-2]} ms{why}")
-    for slot, util in zip(space.slots, e.slot_utilization, strict=True):
-        if util is not None and util > THIN_UTILIZATION:
-            out.append(f"{slot.name} GPUs {util:.0%} busy")
+    loads = e.slot_load or e.slot_utilization
+    for slot, util, load in zip(space.slots, e.slot_utilization, loads, strict=True):
+        if util is not None and load is not None and load > THIN_UTILIZATION:
+            full = f", {load:.0%} loaded at full batches" if abs(load - util) >= 0.005 else ""
+            out.append(f"{slot.name} GPUs {util:.0%} busy{full}")
     return out
 
 

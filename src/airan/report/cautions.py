@@ -4,11 +4,11 @@ terminal and the report.
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
   (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
-- Busy compute sites whose mean batch is below :data:`SMALL_BATCH` of their largest, where a
-  request in a full batch takes under :data:`BATCH_SAVES` of its GPU time alone (the batch
-  tables; none where the scenario's models batch to different limits at the site): more load
-  fills their batches at less GPU time per request, so utilization overstates how full they are.
-- Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck.
+- Busy compute sites whose requests would take under :data:`ROOM_BELOW` of their busy time in
+  full batches (``full_batch_load``, each model's largest batch there): more load fills their
+  batches at less GPU time per request, so utilization overstates how full they are.
+- Compute sites saturated (:func:`saturated_sites`): their GPUs are a bottleneck, busy and as
+  loaded at full batches (:func:`site_load`).
 - A model's instances busier than :data:`GPU_BUSY` at a site whose GPUs run batches side by side
   and have throughput to spare (``instances_busy``): its batches wait for an instance.
 - Cells that used more than the summary's ``busy_threshold`` of the PRBs background traffic
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
-SMALL_BATCH = 0.5  # a busy site's mean batch below this share of its largest: room to batch
-BATCH_SAVES = 0.7  # ... where a request in a full batch takes less than this of its time alone
+ROOM_BELOW = 0.8  # a busy site whose requests would take under this share of its busy time
+# in full batches (summary.json's full_batch_load): room to batch
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
 LINK_BUSY = 0.8  # a link direction busier than this: its queueing grows steeply (assumption)
 NAMED = 5  # sites named in a sentence; the rest are counted
@@ -54,14 +54,26 @@ def busy_sites(summary: Mapping[str, Any]) -> list[str]:
             if (c.get("gpu_utilization") or 0.0) > GPU_BUSY]
 
 
+def site_load(c: Mapping[str, Any]) -> float:
+    """A site's load against what its GPUs carry: the share its requests would take in full
+    batches (summary.json's ``full_batch_load``), or its utilization where that is not known.
+    A batching GPU is busy nearly all the time at loads its batches carry with room (while one
+    batch runs the next fills), so its busy time alone reads as full (a robot maker's review:
+    100% busy at 77% of what batches of 8 carry, 20 arms served and 25 carried)."""
+    load = c.get("full_batch_load")
+    return float(c.get("gpu_utilization") or 0.0) if load is None else float(load)
+
+
 def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
-    """The compute sites whose GPUs are a bottleneck, in the summary's order: above
-    :data:`GPU_SATURATED`, or above :data:`GPU_BUSY` in a run that dropped requests for a full
-    queue (summary.json counts those drops per service, not per site)."""
+    """The compute sites whose GPUs are a bottleneck, in the summary's order: busier than
+    :data:`GPU_SATURATED`, or than :data:`GPU_BUSY` in a run that dropped requests for a full
+    queue (summary.json counts those drops per service, not per site), and as loaded at full
+    batches (:func:`site_load`)."""
     full = bool(((summary.get("requests") or {}).get("dropped_by_reason") or {}).get(
         "queue_full"))
+    bound = GPU_BUSY if full else GPU_SATURATED
     return [name for name, c in (summary.get("sites") or {}).items()
-            if (c.get("gpu_utilization") or 0.0) > (GPU_BUSY if full else GPU_SATURATED)]
+            if (c.get("gpu_utilization") or 0.0) > bound and site_load(c) > bound]
 
 
 def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
@@ -69,14 +81,15 @@ def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]
     :data:`SETTLE_FROM` busy whose queue's relaxation time from empty, ``1 / (mu (1 -
     sqrt(rho))^2)`` (M/M/1's, Morse 1955), is more than the run's ``duration_s`` over
     :data:`SETTLE_RUNS`, unless its warm-up (``warmup_s``, whose requests count in no figure)
-    lasted :data:`WARMUP_RUNS` of them; ``mu`` is the site's throughput at full use, the
-    requests it served over its busy time (``served / (rho T)``, every GPU and batch size as
-    they ran). inf at rho >= 1: no steady state. The longest first."""
+    lasted :data:`WARMUP_RUNS` of them; ``rho`` is the site's load (:func:`site_load`: at
+    full batches where it batches) and ``mu`` its throughput at full use, the requests it
+    served over ``rho T`` (``served / (rho T)``). inf at rho >= 1: no steady state. The
+    longest first."""
     duration = float(summary.get("duration_s") or 0.0)
     warmup = float(summary.get("warmup_s") or 0.0)
     out = []
     for name, c in (summary.get("sites") or {}).items():
-        rho, served = float(c.get("gpu_utilization") or 0.0), int(c.get("served") or 0)
+        rho, served = site_load(c), int(c.get("served") or 0)
         if rho < SETTLE_FROM or served <= 0 or duration <= 0.0:
             continue
         mu = served / (rho * duration)
@@ -198,11 +211,12 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "saturation show, so latencies there are optimistic.")
     sites = summary.get("sites") or {}
     small = [f"{n} ({sites[n]['gpu_utilization']:.0%} busy in batches of "
-             f"{sites[n]['mean_batch']:.1f} on average, up to {sites[n]['max_batch']}, where "
-             f"a request takes {sites[n]['full_batch_gpu_share']:.0%} of its GPU time alone)"
-             for n in busy if sites[n].get("mean_batch") and sites[n].get("max_batch")
-             and sites[n]["mean_batch"] < SMALL_BATCH * sites[n]["max_batch"]
-             and (sites[n].get("full_batch_gpu_share") or 1.0) < BATCH_SAVES]
+             f"{sites[n]['mean_batch']:.1f} on average"
+             + (f", up to {sites[n]['max_batch']}" if sites[n].get("max_batch") else "")
+             + f"; in full batches its requests would take {site_load(sites[n]):.0%} of it)"
+             for n in busy if sites[n].get("mean_batch")
+             and sites[n].get("full_batch_load") is not None
+             and site_load(sites[n]) < ROOM_BELOW * sites[n]["gpu_utilization"]]
     if small:
         out.append(f"Busy in small batches: {_names(small)}. More load fills the batches, "
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "
