@@ -1095,6 +1095,7 @@ class Engine:
         cnt, drop_n, sums_v, hist_v, place_v = (self._per_service(a) for a in (
             st.agg_cnt, st.agg_drop, st.agg_sum, st.hist, st.agg_place))
         overdue = self._per_service(overdue_g)
+        answered_v = self._per_service(st.agg_place + st.warm_place)  # the warm-up's too
         created = int(cnt[:, K.A_CREATED].sum())
         warm = int(st.warm_cnt[:, K.A_CREATED].sum())  # the warm-up's, in no figure
         services: dict[str, Any] = {}
@@ -1142,7 +1143,7 @@ class Engine:
                 else None,
                 **site_batching_room(w, s),
                 "full_batch_load": site_full_batch_load(
-                    w, s, place_v[:, s], int(st.site_served[s]), elapsed),
+                    w, s, answered_v[:, s], int(st.site_served[s]), elapsed),
             }
             if w.site_shared[s]:  # batches side by side: how busy each model's instances were
                 run = st.site_run_area[s] + st.site_model_run[s] * max(
@@ -1441,7 +1442,8 @@ def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
     A batching GPU looks busy all the time at loads it carries with room (while one batch runs
     the next fills), so utilization alone reads as full; under 1 here, fuller batches take the
     same requests. The requests' mix by service from ``answered`` (its counted answers per
-    service, shape (V,)). None where it served none."""
+    service, shape (V,), the warm-up's too: like utilization, the whole run's). None where it
+    served none."""
     ng = int(w.site_n_gpus[s])
     total = float(answered.sum())
     if ng == 0 or served <= 0 or total <= 0.0:

@@ -513,13 +513,14 @@ def finish(W, S, r, t):
     lat = t - f[r, T_CREATE]
     met = lat <= W.svc_deadline_s[v] + 1e-12
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
+    place = S.rq_i[r, I_PLACE]
     if f[r, T_CREATE] < S.fs[F_WARMUP]:  # a warm-up request: counted apart, in no figure
         S.warm_cnt[g, A_MET if met else A_LATE] += 1
+        S.warm_place[g, place if place >= 0 else S.warm_place.shape[1] - 1] += 1
         _trace(W, S, r, OUT_MET if met else OUT_LATE)
         _release(S, r)
         return
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
-    place = S.rq_i[r, I_PLACE]
     S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
     s = S.agg_sum
     p0 = f[r, T_UL_START] - f[r, T_CREATE]

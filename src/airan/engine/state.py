@@ -245,6 +245,7 @@ _STATE_FIELDS = [
     "warm_drop",
     "agg_sum",
     "agg_place",
+    "warm_place",
     "hist",
     "tr_f",
     "tr_i",
@@ -520,6 +521,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # answered requests per (fleet, service) group by where they ran: each site, then
         # the device itself (the last column)
         agg_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),
+        warm_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),  # the warm-up's
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 6), dtype=np.int64),

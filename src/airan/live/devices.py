@@ -24,7 +24,13 @@ import grpc
 import numpy as np
 import pyarrow as pa
 
-from airan.engine.engine import BREAKDOWN, REASONS, Result, site_batching_room
+from airan.engine.engine import (
+    BREAKDOWN,
+    REASONS,
+    Result,
+    site_batching_room,
+    site_full_batch_load,
+)
 from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import frozen_heap, short_switch_interval, timers, unix_s
@@ -342,6 +348,9 @@ class DeviceEmulator:
                 "batches": batches,
                 "mean_batch": served / batches if batches else None,
                 **site_batching_room(w, s),
+                "full_batch_load": site_full_batch_load(w, s, np.array(
+                    [services[v]["answered_at"].get(name, 0) for v in w.service_names],
+                    dtype=np.float64), served, span) if span > 0 else None,
                 **({"instances_busy": {
                     w.model_names[m]: held[name, m] / (w.site_instances[s, m] * ng * elapsed)
                     for m in range(len(w.model_names)) if held.get((name, m), 0.0) > 0.0}}
