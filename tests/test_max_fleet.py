@@ -79,6 +79,8 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     text = " ".join(res.output.split())
     assert "largest:" in text and "devices of bots" in text
     assert "of them on its busiest cell site (1 of the 1 cell sites served it)" in text
+    assert "devices, job (every fleet's requests) ran at: gpu 100%" in text
+    assert "the cloud took" not in text
     # the answer run again, 4x as long on the next seed: 101 devices is past the GPU's 100 a
     # second, which 2 s on seed 1 hid (an integrator's review: an answer that held on one seed)
     assert ("not confirmed: a 8 s run of 101 devices on seed 2 misses job: hit>=0.99 (got "
@@ -206,3 +208,24 @@ def test_devices_per_site_are_counted_where_the_fleet_is_not_spread_over_the_lay
     assert (_target_value(None, p99), _target_value(12.34, p99, " ms")) == (
         "unbounded", "12.3 ms")
     assert (_target_value(None, hit), _target_value(0.98765, hit)) == ("-", "0.9877")
+
+
+def test_an_answer_that_rests_on_the_cloud_says_so(tmp_path: Any) -> None:
+    """A robot maker's review: 191 arms read as what the base station carried, where a cloud
+    site 300 km away served every request. Here the one GPU is a cloud's: the answer's line
+    says where the requests ran and that the cloud's GPUs are in the answer."""
+    import yaml
+
+    d = _one_gpu().model_dump(mode="json", exclude_unset=True)
+    d["nodes"] = [{"name": "dc"}]
+    d["compute_sites"][0].update(at="dc", kind="cloud")
+    d["transport"]["links"] = [{"a": "c0", "b": "dc", "fiber_km": 300, "capacity_gbps": 10}]
+    path = tmp_path / "cloud.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.99", "--duration", "2", "--resolution", "0.1",
+                              "--no-confirm"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert ("ran at: gpu 100%; the cloud took 100% of them, so the answer counts its GPUs "
+            "too") in text

@@ -31,6 +31,8 @@ from airan.console import (
 )
 from airan.planner.targets import LATENCY_METRICS, kept_note
 
+NAMED_PLACES = 4  # places named in max-fleet's "answered at" line
+
 
 def _target_value(value: float | None, target: Any, unit: str = "") -> str:
     """A target's value in a run, as the tables show it: a latency percentile that falls among
@@ -149,6 +151,16 @@ def max_fleet(
     verdict = (f"largest: {res.largest:,} devices of {fleet}{spread}" + miss if res.largest else
                f"not even one device of {fleet} meets the targets")
     out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
+    if top is not None and top.answered_at:
+        kinds = {c.name: c.kind for c in sc.compute_sites}
+        fleet_services = next(f.services for f in sc.fleets if f.name == fleet)
+        places = ", ".join(f"{'on the devices' if p == 'local' else p} {x:.0%}"
+                           for p, x in list(top.answered_at.items())[:NAMED_PLACES])
+        far = sum(x for p, x in top.answered_at.items() if kinds.get(p) == "cloud")
+        out.print(f"at {res.largest:,} devices, {', '.join(fleet_services)} (every fleet's "
+                  f"requests) ran at: {places}" + (
+                      f"; the cloud took {far:.0%} of them, so the answer counts its GPUs too"
+                      if far >= 0.5 else ""), markup=False, soft_wrap=True)
     c = res.confirmation
     if c is not None and res.confirmed_on is not None:
         length, again_seed = res.confirmed_on

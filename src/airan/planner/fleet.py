@@ -41,6 +41,10 @@ class FleetTry:
     # 7 sites read "2.1 per cell site" where 13 were on one)
     busiest_site: int = 0
     sites_serving: int = 0
+    # where the fleet's services' answered requests ran at this count, each place's share
+    # (a site's name, "local": on the devices), the first seed's run: a robot maker's review
+    # read 191 arms as what the base station carried where a cloud 300 km away served them all
+    answered_at: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,6 +112,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         busiest = serving = -1
+        answered: dict[str, float] = {}
         for length, seed in ([again] if again is not None else
                              [(duration_s, seed) for seed in seeds]):
             result = airan.run(sc, policy=policy, duration_s=length, seed=seed,
@@ -115,6 +120,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             summary = result.summary
             if busiest < 0:
                 busiest, serving = _sites_serving(result, fleet)
+                answered = _answered_at(summary, scenario.fleets[index].services)
             m = _metrics(summary)
             for t in targets:
                 v = (m["services"].get(t.service) or {}).get(t.metric)
@@ -131,7 +137,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             known_vals = [v for v in vals if v is not None]
             worst[t.text] = (None if len(known_vals) < len(vals) else
                              min(known_vals) if t.metric == "hit" else max(known_vals))
-        out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0))
+        out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
+                       answered)
         if again is not None:
             return out
         known[count] = out
@@ -173,6 +180,19 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     return result
 
 
+def _answered_at(summary: dict[str, Any], services: Sequence[str]) -> dict[str, float]:
+    """Each place's share of the answered requests of ``services`` (summary.json's
+    ``answered_at``, every fleet's requests of them), largest first."""
+    counts: dict[str, float] = {}
+    for v in services:
+        for place, n in ((summary.get("services") or {}).get(v, {}).get("answered_at")
+                         or {}).items():
+            counts[place] = counts.get(place, 0.0) + float(n)
+    total = sum(counts.values())
+    return {k: n / total for k, n in sorted(counts.items(), key=lambda kn: -kn[1])} if total \
+        else {}
+
+
 def _sites_serving(result: Any, fleet: str) -> tuple[int, int]:
     """The devices of ``fleet`` on the cell site serving most of them, and how many cell sites
     serve any, from a run's device and cell tables (0, 0 without them)."""
@@ -197,7 +217,7 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
             "monotone": result.monotone,
             "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
                        "busiest_site_devices": t.busiest_site,
-                       "cell_sites_serving": t.sites_serving}
+                       "cell_sites_serving": t.sites_serving, "answered_at": t.answered_at}
                       for t in result.tries],
             "confirmation": None if result.confirmation is None or result.confirmed_on is None
             else {"duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
