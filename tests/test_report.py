@@ -124,6 +124,14 @@ def test_run_folder_layout(runs: dict[str, Path]) -> None:
                  "devices.parquet", "scenario.yaml", "report.html"):
         assert (folder / name).is_file(), name
     assert not list(folder.glob(".*.tmp")), "temporary files left behind"
+    # each table says which run it is (a researcher's review: pooled tables joined by hand)
+    import pyarrow.parquet as pq
+
+    summary = summary_of(folder)
+    for name in ("requests", "timeseries", "cells", "devices"):
+        meta = json.loads(pq.read_schema(folder / f"{name}.parquet").metadata[b"airan"])
+        assert meta["scenario"] == "factory" and meta["policy"] == summary["policy"]
+        assert meta["seed"] == summary["seed"] and meta["airan_version"]
 
 
 @pytest.mark.parametrize("scenario", list(DURATIONS))

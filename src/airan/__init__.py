@@ -10,7 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airan.api import run, scale_fleets
+    from airan.api import run, scale_fleets, with_fields
     from airan.engine import Engine, Result
     from airan.errors import InputError
     from airan.scenario import Scenario, load_scenario
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "run": "airan.api",
     "scale_fleets": "airan.api",
+    "with_fields": "airan.api",
     "Engine": "airan.engine",
     "Result": "airan.engine",
     "InputError": "airan.errors",
@@ -25,7 +26,8 @@ _WHERE = {
     "load_scenario": "airan.scenario",
 }
 
-__all__ = ["Engine", "InputError", "Result", "Scenario", "load_scenario", "run", "scale_fleets"]
+__all__ = ["Engine", "InputError", "Result", "Scenario", "load_scenario", "run", "scale_fleets",
+           "with_fields"]
 
 
 def __getattr__(name: str) -> Any:

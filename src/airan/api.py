@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,23 @@ def scale_fleets(scenario: Scenario, factor: float) -> Scenario:
     fleets = [f.model_copy(update={"count": n}) for f, n in zip(scenario.fleets, counts,
                                                                  strict=True)]
     return scenario.model_copy(update={"fleets": fleets})
+
+
+def with_fields(scenario: Scenario | str | Path, fields: Mapping[str, Any]) -> Scenario:
+    """The scenario with each field path of ``fields`` set to its value, validated again: the
+    paths of a sweep file's ``set`` and ``axes`` (``"services[detect].rate_hz"``,
+    ``"compute_sites[edge].gpus[0].count"``, list items by name or position). For a sweep
+    from Python (a researcher's review: a scenario is frozen, and its nested copies took
+    reading the code). ``scenario``: a :class:`Scenario`, a built-in name or a YAML path.
+    :class:`InputError` names a path the scenario does not have, or a value it refuses."""
+    from airan.scenario import scenario_from_dict
+    from airan.sweep.spec import set_path
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    data = sc.model_dump(mode="json")
+    for path, value in fields.items():
+        set_path(data, path, value, where="fields")
+    return scenario_from_dict(data)
 
 
 def _scaled_count(count: int, factor: float) -> int:

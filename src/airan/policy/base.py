@@ -818,3 +818,20 @@ def per_item_time_s(
     b = w.site_max_batch[sites, model]  # type: ignore[attr-defined]
     t_b = w.svc_time_s[model, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined]
     return t_b / b / w.site_n_gpus[sites]  # type: ignore[attr-defined,no-any-return]
+
+
+def compute_time_s(
+    snap: Snapshot, service: NDArray[np.int64], sites: NDArray[np.int64], batch_size: int = 1
+) -> NDArray[np.float64]:
+    """How long a batch of ``batch_size`` of each request's service takes on one GPU of each
+    given site (s), at the share of it AI has now (``Snapshot.site_ai_share``): the time a
+    request there computes, batch-1 by default (what :func:`estimate_latency_s` counts).
+    ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape. A batch larger
+    than a site's ``max_batch`` for the model is taken at that limit."""
+    w = world_of(snap)
+    gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
+    model = w.svc_model[service]  # type: ignore[attr-defined]
+    if sites.ndim == 2:
+        model = model[:, None]
+    b = np.minimum(int(batch_size), w.site_max_batch[sites, model])  # type: ignore[attr-defined]
+    return w.svc_time_s[model, gpu_type, b] / snap.site_ai_share[sites]  # type: ignore[attr-defined,no-any-return]

@@ -340,6 +340,18 @@ def other_kind_error(folder: str | Path, kind: str) -> str | None:
             f"with its files: choose an empty folder, or an earlier {kind}'s")
 
 
+#: the run a table came from, in each Parquet file's key-value metadata (key ``airan``, JSON)
+TABLE_META_KEYS = ("scenario", "policy", "seed", "duration_s", "warmup_s", "fleet_scale",
+                   "airan_version")
+
+
+def table_metadata(summary: dict[str, Any]) -> dict[bytes, bytes]:
+    """The run's identity for a table's Parquet metadata (key ``airan``: a JSON object of
+    :data:`TABLE_META_KEYS`), so tables pooled from many runs say which each came from (a
+    researcher's review: joining each to its summary.json by hand)."""
+    return {b"airan": json.dumps({k: summary.get(k) for k in TABLE_META_KEYS}).encode()}
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 
@@ -357,13 +369,15 @@ def write_run(result: Result, folder: str | Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     (path / SUMMARY).unlink(missing_ok=True)
     remove_outputs(path)
+    run_meta = table_metadata(result.summary)
     for name in TABLES:
         table = getattr(result, name, None)
         target = path / f"{name}.parquet"
         if table is None:
             target.unlink(missing_ok=True)
         else:
-            pq.write_table(table, target)
+            pq.write_table(table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), **run_meta}), target)
     if result.scenario is not None:
         (path / SCENARIO).write_text(
             scenario_yaml(result.scenario, result.summary.get("policy"),

@@ -490,8 +490,9 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
     """Set ``value`` at the field ``path`` of ``data`` (in place); :class:`InputError` if the
     path does not exist in the scenario. ``where`` ('axis' or 'set') names it in messages.
     Returns the path as keys and list positions (``services[detect]`` and ``services[0]``
-    alike), so two spellings of one field can be told apart."""
-    field = f"axes.{path}" if where == "axis" else f"set.{path}"
+    alike), so two spellings of one field can be told apart. (Any other ``where``: the path
+    alone, as :func:`airan.api.with_fields` names it.)"""
+    field = {"axis": f"axes.{path}", "set": f"set.{path}"}.get(where, path)
     try:
         parts = parse_path(path)
     except ValueError as exc:
