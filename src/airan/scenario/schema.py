@@ -741,6 +741,14 @@ class Fleet(_Strict):
         return v
 
 
+def _catalog_fields(spec: ModelSpec | None) -> dict[str, Any]:
+    """A catalog model's fields that differ from the defaults (none for an id of one's own):
+    what a scenario's entry of that id starts from."""
+    if spec is None:
+        return {}
+    return spec.model_dump(mode="json", exclude_defaults=True)
+
+
 class ServiceTime(_Strict):
     """A measured service time per batch (overrides the model's roofline for this service).
 
@@ -1107,7 +1115,9 @@ class Scenario(_Strict):
     live: LiveHosts = LiveHosts()  # the live runtime on separate hosts (airan serve --component)
     # models of one's own, by id, in the catalog's format (`airan catalog models`; ``name``
     # defaults to the id): a service names them as it names a catalog model, and an id of the
-    # catalog's replaces that entry in this scenario
+    # catalog's takes the fields it gives over that entry's in this scenario (``openvla-7b:
+    # {precision_on: {JetsonThor: fp4}}``: a robot maker's review, where a partial entry was
+    # refused and a restated one silently lost the fields it left out)
     models: dict[Name, ModelSpec] = {}
     # accelerators of one's own, by id, in the catalog's format (`airan catalog gpus --sources`:
     # name, kind, memory_gb, mem_bw_tbps, tflops, tdp_w, idle_w, price_usd): a compute site or
@@ -1143,7 +1153,9 @@ class Scenario(_Strict):
                         raise ValueError(f"model {k!r}: service_time_ms{'.' + at if at else ''}"
                                          f": {first['msg'].removeprefix('Value error, ')}"
                                          ) from None
-            return {k: ({"name": str(k), **m} if isinstance(m, dict) else m) for k, m in v.items()}
+            catalog = load_models()
+            return {k: ({"name": str(k), **_catalog_fields(catalog.get(str(k))), **m}
+                        if isinstance(m, dict) else m) for k, m in v.items()}
         return v
 
     @model_validator(mode="after")
