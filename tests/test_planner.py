@@ -1365,3 +1365,23 @@ def test_the_share_of_uncosted_sites_counts_generated_ones_and_no_warm_up() -> N
     expected = generated + places.get("site-a", 0.0)  # (site-a: no slot, not costed either)
     assert fixed_share(r, ev) == pytest.approx(expected, rel=1e-9)
     assert fixed_share(r, ev) <= 1.0
+
+
+def test_a_plan_leaning_on_the_devices_accelerators_names_them_and_their_price() -> None:
+    """A robot maker's review: a plan of no GPU, 0 USD, rested on 20 Jetson Thors (70,000 USD
+    at the catalog's prices) where one H100 at 30,000 was the question, and said nothing."""
+    from types import SimpleNamespace
+
+    from airan.catalog import load_gpus
+    from airan.planner.search import on_device_note
+
+    space = SimpleNamespace(scenario=load_scenario("factory"))  # 12 arms with a Jetson Thor
+    ev = SimpleNamespace(services={"vla": {"placement_share": {"local": 0.5, "on-prem": 0.5}},
+                                   "detect": {"placement_share": {"on-prem": 1.0}}})
+    note = on_device_note(space, ev)
+    usd = 12 * load_gpus()["JetsonThor"].price_usd
+    assert note is not None and "answered 50% of vla's requests" in note
+    assert f"arm: 12 x JetsonThor, {usd:,.0f} USD at the catalog's prices" in note
+    assert "detect" not in note
+    ev.services["vla"]["placement_share"] = {"on-prem": 1.0}
+    assert on_device_note(space, ev) is None

@@ -523,6 +523,32 @@ def _cell_slots_without_l1(space: PlanSpace, config: Config) -> list[str]:
             if s.kind == "cell" and n == 0]
 
 
+def on_device_note(space: PlanSpace, ev: Evaluation) -> str | None:
+    """What of ``ev``'s requests the devices' own accelerators answered, and what those cost
+    at the catalog's prices, which the plan's cost leaves out (a robot maker's review: a plan
+    of no GPU at all, 0 USD, rested on 20 Jetson Thors, 70,000 USD, where one H100 at 30,000
+    was the question); None where the devices answered none, or have no accelerator."""
+    sc = space.scenario
+    gpus = sc.gpu_catalog()
+    said: list[str] = []
+    boards: dict[str, str] = {}  # fleet -> its accelerators and their price
+    for name, m in ev.services.items():
+        share = float((m.get("placement_share") or {}).get("local", 0.0))
+        if share < 0.005:
+            continue
+        said.append(f"{share:.0%} of {name}'s")
+        for f in sc.fleets:
+            if name in f.services and f.count and f.accelerator in gpus:
+                usd = f.count * gpus[f.accelerator].price_usd
+                boards[f.name] = f"{f.name}: {f.count:,} x {f.accelerator}, {usd:,.0f} USD"
+    if not said or not boards:
+        return None
+    each = "; ".join(boards.values())
+    return (f"the devices' own accelerators answered {', '.join(said)} requests ({each} at "
+            "the catalog's prices), which the plan's cost leaves out: weigh them against a "
+            "site's GPUs")
+
+
 def measured_time_notes(space: PlanSpace, config: Config) -> list[str]:
     """What the build-out ``config``'s GPUs take from the services' measured times: a time with
     no ``measured_on`` is the same on every GPU type, so the plan may pick a GPU slower than the
@@ -847,6 +873,9 @@ def search(
         shown = best if best is not None else closest
         if shown is not None:
             notes.extend(measured_time_notes(space, shown.config))
+            boards = on_device_note(space, shown)
+            if boards:
+                notes.append(boards)
         bare = _cell_slots_without_l1(space, shown.config) if shown is not None else []
         if bare:
             notes.append(f"under ai_ran ({space.scenario.ai_ran.mode}), {', '.join(bare)} "
