@@ -229,3 +229,47 @@ def test_an_answer_that_rests_on_the_cloud_says_so(tmp_path: Any) -> None:
     text = " ".join(res.output.split())
     assert ("ran at: gpu 100%; the cloud took 100% of them, so the answer counts its GPUs "
             "too") in text
+
+
+def test_fleets_listed_together_grow_in_the_scenarios_proportions() -> None:
+    """A robot maker's review: a plant grows its AMRs and arms together; one fleet at a time
+    hid the cliff. 50 bots and 25 arms sending the same 10 ms job to one GPU that carries 100 a
+    second: grown together (half an arm per bot), about 66 bots and 33 arms."""
+    import pytest
+
+    from airan.errors import InputError
+
+    d = _one_gpu().model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({**d["fleets"][0], "name": "arms", "count": 25})
+    sc = scenario_from_dict(d)
+    targets = parse_targets(["job: hit>=0.99"], ["job"])
+    res = largest_fleet(sc, "bots, arms", targets, duration_s=2.0, seeds=[1], confirm=False)
+    assert res.fleet == "bots" and res.along == {"arms": 0.5}
+    assert 62 <= res.largest <= 70, [(t.count, t.met) for t in res.tries]
+    assert res.counts_at(res.largest) == {"bots": res.largest, "arms": round(res.largest / 2)}
+    for bad, said in (("bots,armz", "did you mean 'arms'"), ("bots,bots", "listed twice")):
+        with pytest.raises(InputError, match=said):
+            largest_fleet(sc, bad, targets, duration_s=1.0, seeds=[1])
+    d["fleets"][0]["count"] = 0
+    with pytest.raises(InputError, match="no proportion"):
+        largest_fleet(scenario_from_dict(d), "bots,arms", targets, duration_s=1.0, seeds=[1])
+
+
+def test_the_command_grows_listed_fleets_together_and_says_the_others_counts(
+        tmp_path: Any) -> None:
+    import yaml
+
+    d = _one_gpu().model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({**d["fleets"][0], "name": "arms", "count": 25})
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots,arms", "--target",
+                              "job: hit>=0.99", "--duration", "2", "--no-confirm"],
+                        env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "the largest bots fleet (with 0.5 arms per bots, the scenario's proportions)" in text
+    import re
+
+    found = re.search(r"largest: (\d+) devices of bots with (\d+) of arms", text)
+    assert found and int(found[2]) == round(int(found[1]) / 2)

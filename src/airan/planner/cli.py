@@ -57,7 +57,9 @@ def max_fleet(
     scenario: str = typer.Argument(
         DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
     ),
-    fleet: str = typer.Option(..., "--fleet", "-f", help="The fleet whose count is searched."),
+    fleet: str = typer.Option(..., "--fleet", "-f", help="The fleet whose count is searched; "
+                              "several, comma-separated (amr,arm), grow together in the "
+                              "scenario's proportions, the first one's count searched."),
     target: list[str] | None = typer.Option(
         None, "--target", "-t", help="'SERVICE: hit>=0.999, p99<=100ms' (repeatable; '*' for "
         "every service). Default: every service's target_hit_ratio."
@@ -104,7 +106,8 @@ def max_fleet(
         names = [v.name for v in sc.services]
         # every service some device sends (the fleet's own, and the others', which a larger
         # fleet may crowd out) keeps its target_hit_ratio where no --target names it
-        sent = {v for f in sc.fleets if f.count > 0 or f.name == fleet for v in f.services}
+        searched = {x.strip() for x in fleet.split(",")}
+        sent = {v for f in sc.fleets if f.count > 0 or f.name in searched for v in f.services}
         targets = with_default_targets(
             parse_targets(target, names) if target else [],
             {v.name: v.target_hit_ratio for v in sc.services if v.name in sent})
@@ -121,15 +124,20 @@ def max_fleet(
                                 seeds=list(range(first, first + seeds)), policy=policy,
                                 max_count=max_count, progress=progress, confirm=confirm,
                                 resolution=resolution)
-    out.print(f"{sc.name}: the largest {fleet} fleet that meets "
+    lead = res.fleet
+    together = ("" if not res.along else " (with " + ", ".join(
+        f"{r:.3g} {n} per {lead}" for n, r in res.along.items()) + ", the scenario's "
+        "proportions)")
+    out.print(f"{sc.name}: the largest {lead} fleet{together} that meets "
               f"{', '.join(t.text for t in targets)} ({duration:g} s per run, seeds "
               f"{', '.join(map(str, range(first, first + seeds)))}, policy "
               f"{policy or sc.policy})", markup=False, soft_wrap=True)
     if kept_note(targets):
         out.print(kept_note(targets), markup=False, soft_wrap=True)
     table = _table("Counts run (in the order run)")
-    table.add_column("devices", justify="right")
-    table.add_column("on its busiest cell site", justify="right")
+    table.add_column(f"{lead} devices" if res.along else "devices", justify="right")
+    table.add_column("on their busiest cell site" if res.along else "on its busiest cell site",
+                     justify="right")
     for x in targets:
         table.add_column(Text(x.text), justify="right")
     table.add_column("result")
@@ -148,12 +156,15 @@ def max_fleet(
     spread = ("" if top is None or not top.sites_serving else
               f", {top.busiest_site:,} of them on its busiest cell site ({top.sites_serving:,} "
               f"of the {res.cells:,} cell sites served it)")
-    verdict = (f"largest: {res.largest:,} devices of {fleet}{spread}" + miss if res.largest else
-               f"not even one device of {fleet} meets the targets")
+    with_them = "".join(f" with {n:,} of {name}" for name, n in
+                        res.counts_at(res.largest).items() if name != lead)
+    verdict = (f"largest: {res.largest:,} devices of {lead}{with_them}{spread}" + miss
+               if res.largest else f"not even one device of {lead} meets the targets")
     out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
     if top is not None and top.answered_at:
         kinds = {c.name: c.kind for c in sc.compute_sites}
-        fleet_services = next(f.services for f in sc.fleets if f.name == fleet)
+        fleet_services = list(dict.fromkeys(v for f in sc.fleets if f.name in searched
+                                            for v in f.services))
         places = ", ".join(f"{'on the devices' if p == 'local' else p} {x:.0%}"
                            for p, x in list(top.answered_at.items())[:NAMED_PLACES])
         far = sum(x for p, x in top.answered_at.items() if kinds.get(p) == "cloud")

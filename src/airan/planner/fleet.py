@@ -62,12 +62,24 @@ class FleetResult:
     # integrator's review: 174 AMRs met 0.99 on seed 1 and 0.74 on seed 2)
     confirmation: FleetTry | None = None
     confirmed_on: tuple[float, int] | None = None  # its (duration_s, seed)
+    # the other fleets grown with it (``--fleet amr,arm``), each's devices per device of
+    # ``fleet`` (the scenario's proportion): a plant that grows grows all its fleets
+    along: dict[str, float] = field(default_factory=dict)
+
+    def counts_at(self, count: int) -> dict[str, int]:
+        """Every searched fleet's count where ``fleet`` has ``count`` devices."""
+        return {self.fleet: count, **{n: grown(count, r) for n, r in self.along.items()}}
 
     @property
     def monotone(self) -> bool:
         """False where a count met the targets above one that missed."""
         missed = [t.count for t in self.tries if not t.met]
         return not any(t.met and missed and t.count > min(missed) for t in self.tries)
+
+
+def grown(count: int, ratio: float) -> int:
+    """A fleet grown with another: ``ratio`` devices per device of it, rounded."""
+    return max(0, round(count * ratio))
 
 
 def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
@@ -79,12 +91,27 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     with ``confirm``, that count run once more, as a plan is (:attr:`FleetResult.confirmation`).
     ``resolution``: the bisection stops once the smallest miss is within this fraction of the
     largest met count above it (0: within one device; near the answer a short run's value is
-    noisy, so a few percent saves runs that tell little)."""
+    noisy, so a few percent saves runs that tell little). ``fleet`` may list several fleets,
+    comma-separated (``amr,arm``): the first is searched and the others grow with it in the
+    scenario's proportions (a robot maker's review: a plant grows its AMRs and arms together,
+    and one fleet at a time hid the cliff where both grew)."""
     import airan
 
     names = [f.name for f in scenario.fleets]
-    if fleet not in names:
-        raise unknown_name("fleet", fleet, names, field="--fleet")
+    listed = [x.strip() for x in fleet.split(",")]
+    for x in listed:
+        if x not in names:
+            raise unknown_name("fleet", x, names, field="--fleet")
+    if len(set(listed)) < len(listed):
+        raise InputError("a fleet is listed twice", field="--fleet", value=fleet)
+    fleet = listed[0]
+    lead = scenario.fleets[names.index(fleet)].count
+    if len(listed) > 1 and lead <= 0:
+        raise InputError(f"fleet {fleet!r} has no device in the scenario, so the others have "
+                         "no proportion to grow in: list first a fleet with devices",
+                         field="--fleet", value=fleet)
+    along = {x: scenario.fleets[names.index(x)].count / lead for x in listed[1:]}
+    grown_at = {names.index(x): r for x, r in along.items()}
     if not 1 <= max_count <= MAX_COUNT:
         raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)
     if not 0.0 <= resolution < 1.0:
@@ -94,7 +121,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     # a target on a service that nobody sends has nothing to meet it with: every count would
     # miss it (a review: one unused service failed the whole search)
     sent = {v for i, f in enumerate(scenario.fleets) if f.count > 0 or i == index
-            for v in f.services}
+            or i in grown_at for v in f.services}
     idle = sorted({t.service for t in targets if not t.met(None)} - sent)  # (hit>=0: let go)
     if idle:
         raise InputError(f"no device sends {', '.join(idle)} (its fleets have no device): "
@@ -105,8 +132,9 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     def run(count: int, again: tuple[float, int] | None = None) -> FleetTry:
         if count in known and again is None:
             return known[count]
-        fleets = [f.model_copy(update={"count": count}) if i == index else f
-                  for i, f in enumerate(scenario.fleets)]
+        fleets = [f.model_copy(update={"count": count}) if i == index else
+                  f.model_copy(update={"count": grown(count, grown_at[i])}) if i in grown_at
+                  else f for i, f in enumerate(scenario.fleets)]
         sc = scenario.model_copy(update={"fleets": fleets})
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         misses: list[str] = []
@@ -119,8 +147,9 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                                trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE)
             summary = result.summary
             if busiest < 0:
-                busiest, serving = _sites_serving(result, fleet)
-                answered = _answered_at(summary, scenario.fleets[index].services)
+                busiest, serving = _sites_serving(result, set(listed))
+                answered = _answered_at(summary, list(dict.fromkeys(
+                    v for i in (index, *grown_at) for v in scenario.fleets[i].services)))
             m = _metrics(summary)
             for t in targets:
                 v = (m["services"].get(t.service) or {}).get(t.metric)
@@ -173,7 +202,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 lo = mid
             else:
                 hi = mid
-    result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()))
+    result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()), along=along)
     if confirm and lo > 0:
         result.confirmed_on = (duration_s * CONFIRM_FACTOR, max(seeds) + 1)
         result.confirmation = run(lo, result.confirmed_on)
@@ -193,8 +222,8 @@ def _answered_at(summary: dict[str, Any], services: Sequence[str]) -> dict[str, 
         else {}
 
 
-def _sites_serving(result: Any, fleet: str) -> tuple[int, int]:
-    """The devices of ``fleet`` on the cell site serving most of them, and how many cell sites
+def _sites_serving(result: Any, fleets: set[str]) -> tuple[int, int]:
+    """The devices of ``fleets`` on the cell site serving most of them, and how many cell sites
     serve any, from a run's device and cell tables (0, 0 without them)."""
     devices, cells = result.devices, result.cells
     if devices is None or cells is None:
@@ -204,7 +233,7 @@ def _sites_serving(result: Any, fleet: str) -> tuple[int, int]:
     per_site: dict[str, int] = {}
     for f, cell in zip(devices.column("fleet").to_pylist(), devices.column("cell").to_pylist(),
                        strict=True):
-        if f == fleet and cell is not None:
+        if f in fleets and cell is not None:
             site = site_of.get(cell, cell)
             per_site[site] = per_site.get(site, 0) + 1
     return max(per_site.values(), default=0), len(per_site)
@@ -212,7 +241,8 @@ def _sites_serving(result: Any, fleet: str) -> tuple[int, int]:
 
 def fleet_record(result: FleetResult) -> dict[str, Any]:
     """The search as JSON-ready data."""
-    return {"fleet": result.fleet, "largest": result.largest,
+    return {"fleet": result.fleet, "grown_with": result.along,
+            "largest_counts": result.counts_at(result.largest), "largest": result.largest,
             "smallest_miss": result.smallest_miss, "cell_sites": result.cells,
             "monotone": result.monotone,
             "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
