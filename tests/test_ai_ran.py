@@ -842,3 +842,18 @@ def test_slots_a_faults_outage_lost_do_not_fail_a_plan_nor_read_as_not_fitting(
         f"{ar['l1_slots_down']:,} were lost while a fault had all of a site's GPUs down" in text
     assert "the L1 drops a slot that does not fit" not in text
     assert f"the L1's slice keeps {1 - 64 / 132:.1%} of that GPU time from AI" in text
+
+
+def test_the_load_at_full_batches_counts_the_gpu_share_the_ran_takes() -> None:
+    """Under ai_ran the cells' L1 takes part of the GPU and AI batches run longer (a review of
+    the diff: the load at full batches left that out, 0.82 at 93% busy in batches of one,
+    every batch full, and the site was not called saturated). One request a batch: the load
+    at full batches is the utilization, and it is saturated."""
+    from airan.report.cautions import saturated_sites
+
+    s = Engine(_one_site("dynamic", hour=20.0, rate_hz=120.0, antennas=4),
+               duration_s=4.0).run().summary
+    site = s["sites"]["bs-gpu"]
+    assert site["mean_batch"] == 1.0 and site["ai_ran"]["mean_l1_share"] > 0.05
+    assert site["full_batch_load"] == pytest.approx(site["gpu_utilization"], rel=0.01)
+    assert site["gpu_utilization"] > 0.9 and saturated_sites(s) == ["bs-gpu"]

@@ -43,3 +43,5 @@ def test_the_policy_helpers_are_public_and_compute_time_is_the_batch_table() -> 
     b = w.site_max_batch[sites, m]
     np.testing.assert_array_equal(full / b / w.site_n_gpus[sites],
                                   policy.per_item_time_s(snap, svc, sites[None, :])[0])
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        policy.compute_time_s(snap, svc, sites[None, :], batch_size=0)

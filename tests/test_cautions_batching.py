@@ -44,7 +44,7 @@ def test_a_busy_gpu_in_small_batches_is_said_to_have_room_and_has_it() -> None:
     t8 = float(w.svc_time_s[w.svc_model[0], w.gpu_type[0], 8])
     load = site["full_batch_load"]
     assert abs(load - 60.0 * t8 / 8) < 0.1 * load
-    assert f"in full batches its requests would take {load:.0%} of it" in said[0]
+    assert f"in full batches its requests would keep its GPUs {load:.0%} busy" in said[0]
     assert not _saturated(busy)
     # and it has: the load of 20 arms meets every deadline on the same GPU, in fuller batches,
     # all its time busy but not saturated (a robot maker's review: 100% busy had read so)
@@ -104,3 +104,10 @@ def test_shards_of_a_site_keep_its_largest_batch_not_their_sum() -> None:
             "full_batch_gpu_share": 0.3}
     merged = merge_sites([part, dict(part)])
     assert merged["max_batch"] == 8 and merged["full_batch_gpu_share"] == 0.3
+    # the load at full batches: the copies' GPU-weighted mean, an idle copy's GPUs at 0 (a
+    # review of the diff: its None left the busy copy's 0.6 standing for all 16 GPUs)
+    busy = {**part, "gpus": 8, "full_batch_load": 0.6}
+    idle = {**part, "gpus": 8, "served": 0, "full_batch_load": None}
+    assert merge_sites([busy, idle])["full_batch_load"] == 0.3
+    assert merge_sites([busy, {**busy, "full_batch_load": 0.2}])["full_batch_load"] == 0.4
+

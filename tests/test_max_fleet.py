@@ -250,7 +250,10 @@ def test_fleets_listed_together_grow_in_the_scenarios_proportions() -> None:
     for bad, said in (("bots,armz", "did you mean 'arms'"), ("bots,bots", "listed twice")):
         with pytest.raises(InputError, match=said):
             largest_fleet(sc, bad, targets, duration_s=1.0, seeds=[1])
-    d["fleets"][0]["count"] = 0
+    d["fleets"][1]["count"] = 0
+    with pytest.raises(InputError, match="would grow to none"):
+        largest_fleet(scenario_from_dict(d), "bots,arms", targets, duration_s=1.0, seeds=[1])
+    d["fleets"][0]["count"], d["fleets"][1]["count"] = 0, 25
     with pytest.raises(InputError, match="no proportion"):
         largest_fleet(scenario_from_dict(d), "bots,arms", targets, duration_s=1.0, seeds=[1])
 
@@ -273,3 +276,4 @@ def test_the_command_grows_listed_fleets_together_and_says_the_others_counts(
 
     found = re.search(r"largest: (\d+) devices of bots with (\d+) of arms", text)
     assert found and int(found[2]) == round(int(found[1]) / 2)
+    assert f"at {int(found[1]) + int(found[2])} devices, job" in text

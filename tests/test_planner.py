@@ -1380,7 +1380,7 @@ def test_a_plan_leaning_on_the_devices_accelerators_names_them_and_their_price()
                                    "detect": {"placement_share": {"on-prem": 1.0}}})
     note = on_device_note(space, ev)
     usd = 12 * load_gpus()["JetsonThor"].price_usd
-    assert note is not None and "answered 50% of vla's requests" in note
+    assert note is not None and "answered 50% of vla's requests on board" in note
     assert f"arm: 12 x JetsonThor, {usd:,.0f} USD at the catalog's prices" in note
     assert "detect" not in note
     ev.services["vla"]["placement_share"] = {"on-prem": 1.0}

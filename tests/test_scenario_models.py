@@ -138,9 +138,20 @@ def test_a_catalog_models_id_takes_the_fields_given_over_the_catalogs_entry() ->
     assert 0.2 < thor_fp4 / thor_bf16 < 0.3
     assert (service_time_table_s(own, gpus["H100"], 1)[1]
             == service_time_table_s(catalog, gpus["H100"], 1)[1])
-    # a field given replaces the catalog's; an unknown one is refused by name
-    d["models"] = {"openvla-7b": {"overhead_ms": 5.0}}
-    assert scenario_from_dict(d).models["openvla-7b"].overhead_ms == 5.0
+    # a field given replaces the catalog's, a mapping key by key (a review of the diff: an
+    # efficiency given dropped the catalog's compute_on calibrations), and the catalog's
+    # source for it goes; an unknown one is refused by name
+    d["models"] = {"openvla-7b": {"overhead_ms": 5.0},
+                   "resnet50": {"efficiency": {"compute": 0.5}, "gflops": 9.0},
+                   "yolov8n": {"overhead_on": {"JetsonThor": 1.0}}}
+    models = scenario_from_dict(d).models
+    assert models["openvla-7b"].overhead_ms == 5.0
+    cat = load_models()
+    r = models["resnet50"]
+    assert r.efficiency is not None and r.efficiency.compute == 0.5
+    assert r.efficiency.compute_on == cat["resnet50"].efficiency.compute_on != {}
+    assert "gflops" in cat["resnet50"].source and "gflops" not in r.source
+    assert models["yolov8n"].overhead_on == {**cat["yolov8n"].overhead_on, "JetsonThor": 1.0}
     d["models"] = {"openvla-7b": {"overhead_msec": 5.0}}
     with pytest.raises(InputError, match="overhead_msec"):
         scenario_from_dict(d)

@@ -1143,7 +1143,9 @@ class Engine:
                 else None,
                 **site_batching_room(w, s),
                 "full_batch_load": site_full_batch_load(
-                    w, s, answered_v[:, s], int(st.site_served[s]), elapsed),
+                    w, s, answered_v[:, s], int(st.site_served[s]), elapsed,
+                    ai_stretch=float(st.gpu_busy[g0 : g0 + ng].sum() / st.site_ai_work[s])
+                    if st.site_ai_work[s] > 0 else 1.0),
             }
             if w.site_shared[s]:  # batches side by side: how busy each model's instances were
                 run = st.site_run_area[s] + st.site_model_run[s] * max(
@@ -1436,14 +1438,16 @@ def site_batching_room(w: World, s: int) -> dict[str, Any]:
 
 
 def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
-                         elapsed_s: float) -> float | None:
+                         elapsed_s: float, ai_stretch: float = 1.0) -> float | None:
     """The share of site ``s``'s GPUs its ``served`` requests would have taken in full batches
     (each model's largest batch there): its load against what dynamic batching can carry.
     A batching GPU looks busy all the time at loads it carries with room (while one batch runs
     the next fills), so utilization alone reads as full; under 1 here, fuller batches take the
     same requests. The requests' mix by service from ``answered`` (its counted answers per
-    service, shape (V,), the warm-up's too: like utilization, the whole run's). None where it
-    served none."""
+    service, shape (V,), the warm-up's too: like utilization, the whole run's), each batch
+    stretched by ``ai_stretch``, the mean of 1 / the AI's share of the GPU its batches ran at
+    (under ``ai_ran`` the cells' L1 takes the rest: the site's busy time over its AI work).
+    None where it served none."""
     ng = int(w.site_n_gpus[s])
     total = float(answered.sum())
     if ng == 0 or served <= 0 or total <= 0.0:
@@ -1453,7 +1457,7 @@ def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
     b = w.site_max_batch[s, m]
     per_request_s = w.svc_time_s[m, g, b] / b  # GPU time a request takes in a full batch
     mean_s = float((answered * per_request_s).sum() / total)
-    return served * mean_s / (ng * elapsed_s)
+    return served * mean_s * ai_stretch / (ng * elapsed_s)
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -168,8 +168,8 @@ def max_fleet(
         places = ", ".join(f"{'on the devices' if p == 'local' else p} {x:.0%}"
                            for p, x in list(top.answered_at.items())[:NAMED_PLACES])
         far = sum(x for p, x in top.answered_at.items() if kinds.get(p) == "cloud")
-        out.print(f"at {res.largest:,} devices, {', '.join(fleet_services)} (every fleet's "
-                  f"requests) ran at: {places}" + (
+        out.print(f"at {sum(res.counts_at(res.largest).values()):,} devices, "
+                  f"{', '.join(fleet_services)} (every fleet's requests) ran at: {places}" + (
                       f"; the cloud took {far:.0%} of them, so the answer counts its GPUs too"
                       if far >= 0.5 else ""), markup=False, soft_wrap=True)
     c = res.confirmation

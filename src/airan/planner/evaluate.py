@@ -21,6 +21,7 @@ from typing import Any
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import LATENCY_METRICS, UNMEASURED_SHORTFALL, Target
+from airan.report.cautions import site_load
 from airan.report.placement import late_parts, table_weights
 from airan.report.rundir import scenario_document
 from airan.version import code_identity
@@ -277,8 +278,7 @@ class Evaluator:
                 u = c.get("gpu_utilization")
                 if u is not None:
                     sites_util.setdefault(name, []).append(float(u))
-                    load = c.get("full_batch_load")
-                    sites_load.setdefault(name, []).append(float(u if load is None else load))
+                    sites_load.setdefault(name, []).append(site_load(c))
                 pw, ng = c.get("power_w"), c.get("gpus")
                 if pw is not None and ng:
                     sites_power.setdefault(name, []).append(float(pw) / ng)

@@ -111,6 +111,13 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                          "no proportion to grow in: list first a fleet with devices",
                          field="--fleet", value=fleet)
     along = {x: scenario.fleets[names.index(x)].count / lead for x in listed[1:]}
+    empty = [x for x, r in along.items() if r == 0]
+    if empty:
+        raise InputError(f"fleet {empty[0]!r} has no device in the scenario: it would grow to "
+                         "none (list the fleets with devices to grow together)",
+                         field="--fleet", value=empty[0])
+    if along:  # no fleet beyond MAX_COUNT devices
+        max_count = min(max_count, max(1, int(MAX_COUNT / max(1.0, *along.values()))))
     grown_at = {names.index(x): r for x, r in along.items()}
     if not 1 <= max_count <= MAX_COUNT:
         raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)

@@ -534,19 +534,20 @@ def on_device_note(space: PlanSpace, ev: Evaluation) -> str | None:
     boards: dict[str, str] = {}  # fleet -> its accelerators and their price
     for name, m in ev.services.items():
         share = float((m.get("placement_share") or {}).get("local", 0.0))
-        if share < 0.005:
+        fleets = [f for f in sc.fleets if name in f.services and f.count
+                  and f.accelerator in gpus]  # (a CPU, accelerator none, costs nothing more)
+        if share < 0.005 or not fleets:
             continue
         said.append(f"{share:.0%} of {name}'s")
-        for f in sc.fleets:
-            if name in f.services and f.count and f.accelerator in gpus:
-                usd = f.count * gpus[f.accelerator].price_usd
-                boards[f.name] = f"{f.name}: {f.count:,} x {f.accelerator}, {usd:,.0f} USD"
-    if not said or not boards:
+        for f in fleets:
+            usd = f.count * gpus[f.accelerator].price_usd
+            boards[f.name] = f"{f.name}: {f.count:,} x {f.accelerator}, {usd:,.0f} USD"
+    if not said:
         return None
     each = "; ".join(boards.values())
-    return (f"the devices' own accelerators answered {', '.join(said)} requests ({each} at "
-            "the catalog's prices), which the plan's cost leaves out: weigh them against a "
-            "site's GPUs")
+    return (f"the devices answered {', '.join(said)} requests on board ({each} at the "
+            "catalog's prices), which the plan's cost leaves out: weigh them against a site's "
+            "GPUs")
 
 
 def measured_time_notes(space: PlanSpace, config: Config) -> list[str]:

@@ -808,7 +808,8 @@ def per_item_time_s(
 ) -> NDArray[np.float64]:
     """GPU time one more request adds at each given site (batched, spread over its GPUs).
 
-    ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape.
+    ``sites`` is (n_requests, k), or (n_requests,): one site per request; the result has its
+    shape.
     """
     w = world_of(snap)
     gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
@@ -826,8 +827,10 @@ def compute_time_s(
     """How long a batch of ``batch_size`` of each request's service takes on one GPU of each
     given site (s), at the share of it AI has now (``Snapshot.site_ai_share``): the time a
     request there computes, batch-1 by default (what :func:`estimate_latency_s` counts).
-    ``sites`` is (n_requests, k) or (k,); the result has the broadcast shape. A batch larger
-    than a site's ``max_batch`` for the model is taken at that limit."""
+    ``sites`` is (n_requests, k), or (n_requests,): one site per request; the result has its
+    shape. A batch larger than a site's ``max_batch`` for the model is taken at that limit."""
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     w = world_of(snap)
     gpu_type = w.gpu_type[w.site_gpu_start[sites]]  # type: ignore[attr-defined]
     model = w.svc_model[service]  # type: ignore[attr-defined]

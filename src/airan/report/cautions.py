@@ -213,7 +213,8 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
     small = [f"{n} ({sites[n]['gpu_utilization']:.0%} busy in batches of "
              f"{sites[n]['mean_batch']:.1f} on average"
              + (f", up to {sites[n]['max_batch']}" if sites[n].get("max_batch") else "")
-             + f"; in full batches its requests would take {site_load(sites[n]):.0%} of it)"
+             + f"; in full batches its requests would keep its GPUs "
+               f"{site_load(sites[n]):.0%} busy)"
              for n in busy if sites[n].get("mean_batch")
              and sites[n].get("full_batch_load") is not None
              and site_load(sites[n]) < ROOM_BELOW * sites[n]["gpu_utilization"]]
@@ -241,17 +242,19 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "there, shortens the queue).")
     unsettled = unsettled_sites(summary)
     if unsettled:
-        each = [f"{n} ({rho:.1%} busy: "
+        each = [f"{n} ({rho:.1%} " + ("loaded at full batches" if sites.get(n, {}).get(
+                    "full_batch_load") is not None else "busy") + ": "
                 + ("at capacity, no steady state" if tau == math.inf
                    else f"settles in ~{tau:,.3g} s or more") + ")" for n, rho, tau in unsettled]
         out.append(f"Queues with no time to settle in this {summary.get('duration_s', 0):g} s "
                    f"run: {_names(each)}. The run starts with empty queues, and a queue this "
                    "busy takes about 1 / (mu (1 - sqrt(rho))^2) to reach its steady state (the "
                    "relaxation time of M/M/1, Morse 1955; mu the site's throughput, rho its "
-                   "utilization, which a queue still filling measures below its load: longer, "
-                   "then): its queueing, hit ratio and tail here are the start's, better than a "
-                   f"steady day's. Run it for {SETTLE_RUNS:g} times that or more, or leave "
-                   f"{WARMUP_RUNS:g} times that out as a warm-up (--warmup, engine.warmup_s).")
+                   "load, at full batches where it batches; a queue still filling measures it "
+                   "below the load to come: longer, then): its queueing, hit ratio and tail "
+                   "here are the start's, better than a steady day's. Run it for "
+                   f"{SETTLE_RUNS:g} times that or more, or leave {WARMUP_RUNS:g} times that "
+                   "out as a warm-up (--warmup, engine.warmup_s).")
     cells = summary.get("cells") or {}
     also = (f"the radio is a bottleneck there, and so is compute at {_names(saturated)} "
             "(saturated, above)." if saturated

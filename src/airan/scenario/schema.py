@@ -741,6 +741,26 @@ class Fleet(_Strict):
         return v
 
 
+#: a catalog model's fields that a scenario's entry replaces whole, not key by key
+_WHOLE_FIELDS = frozenset({"service_time_ms"})
+
+
+def _over_catalog(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's entry ``given`` over a catalog model's fields ``base``: mappings merged key
+    by key (``precision_on: {JetsonThor: fp4}`` keeps the catalog's other GPUs', an
+    ``efficiency`` its ``compute_on`` calibrations), other values replaced; the catalog's
+    ``source`` for a field given is dropped (the figure is no longer the one it cites)."""
+    out = dict(base)
+    for k, x in given.items():
+        if isinstance(x, dict) and isinstance(out.get(k), dict) and k not in _WHOLE_FIELDS:
+            out[k] = _over_catalog(out[k], x)
+        else:
+            out[k] = x
+    if isinstance(out.get("source"), dict) and "source" not in given:
+        out["source"] = {f: why for f, why in out["source"].items() if f not in given}
+    return out
+
+
 def _catalog_fields(spec: ModelSpec | None) -> dict[str, Any]:
     """A catalog model's fields that differ from the defaults (none for an id of one's own):
     what a scenario's entry of that id starts from."""
@@ -1154,8 +1174,8 @@ class Scenario(_Strict):
                                          f": {first['msg'].removeprefix('Value error, ')}"
                                          ) from None
             catalog = load_models()
-            return {k: ({"name": str(k), **_catalog_fields(catalog.get(str(k))), **m}
-                        if isinstance(m, dict) else m) for k, m in v.items()}
+            return {k: (_over_catalog({"name": str(k), **_catalog_fields(catalog.get(str(k)))},
+                                      m) if isinstance(m, dict) else m) for k, m in v.items()}
         return v
 
     @model_validator(mode="after")

@@ -222,6 +222,10 @@ def merge_sites(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "batches": batches,
         "mean_batch": served / batches if batches else None,
     }
+    loads = [p.get("full_batch_load") for p in parts]
+    if any(x is not None for x in loads):  # a copy that served nothing: none of its GPUs' time
+        weighted = sum(float(x or 0.0) * g for x, g in zip(loads, gpus, strict=True))
+        out["full_batch_load"] = weighted / max(sum(gpus), 1)
     for key in ("max_batch", "full_batch_gpu_share"):  # settings of the site: the largest
         if any(p.get(key) is not None for p in parts):
             out[key] = max(p[key] for p in parts if p.get(key) is not None)
