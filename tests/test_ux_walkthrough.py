@@ -56,7 +56,7 @@ def test_a_live_runs_verdict_names_the_runtime_overhead_when_it_is_most_of_the_l
     # a simulated run's parts add up to its latency: no overhead to name
     twin = live_service()
     twin["latency_ms"]["mean"] = sum(PARTS.values())
-    assert ("waiting in the device's uplink buffer (34%)"
+    assert ("waiting in the device's uplink buffer for a grant and an uplink slot (34%)"
             in verdict("detect", twin)[1])
 
 

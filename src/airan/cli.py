@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import threading
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     err,
     out,
     reader_may_leave,
+    run_label,
     scale_suffix,
     with_warmup,
 )
@@ -191,7 +193,7 @@ def run(
             if out_dir is None:  # a scaled run does not overwrite the unscaled one
                 scale = scale_suffix(fleet_scale)
                 out_dir = default_run_folder(scenario, Path("runs") / _safe_name(
-                    f"{sc.name}-{engine.policy_name}-{engine.seed}{scale}"))
+                    f"{run_label(scenario, sc.name)}-{engine.policy_name}-{engine.seed}{scale}"))
             _check_out_dir(out_dir)
             created = not out_dir.exists()
             try:
@@ -605,6 +607,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         lat.add_row("p99, unanswered late", *(
             "unbounded" if x == math.inf else _num(x, "{:.2f}") for x in p99s))
     _print_table(lat)
+    out.print(LATENCY_GLOSSARY, style="dim", markup=False, soft_wrap=True)
     if any(unanswered):
         out.print("p50-p99.9: over the requests answered; 'p99, unanswered late' counts those that "
                   "got none (dropped, or past their deadline at the end) as infinitely late, as "
@@ -939,7 +942,7 @@ def compare(
             # (its --policies run, not the file's: only a scaled run's counts to say)
             _warn_run_folder_file(scenario, "compare", fleet_scale)
         if out_dir is None:
-            out_dir = Path("runs") / _safe_name(f"{sc.name}-compare")
+            out_dir = Path("runs") / _safe_name(f"{run_label(scenario, sc.name)}-compare")
         from airan.report.compare import COMPARISON
 
         _check_out_dir(out_dir, COMPARISON)
@@ -1166,6 +1169,15 @@ def validate(
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
 
 
+#: what the latency table's parts are, under it (a lecturer's lab: ul_wait, most of a
+#: detection's 11 ms, was explained only in a README table cell)
+LATENCY_GLOSSARY = (
+    "ul_wait: the request's wait for its uplink slot (scheduling request, grant, next U "
+    "slot, data ahead of it in the device's buffer); ul_air: its slots on the air, HARQ "
+    "resends too; queue: waiting to compute, a batch's fill too; compute: its batch's run; "
+    "transport: the links between its cell and the site, each way")
+
+
 def _radio_echo(sc: Any) -> str:
     """One line on the radio a scenario sets (an operator's planner: validate echoed neither the
     TDD pattern's uplink share nor a fleet's own UE power)."""
@@ -1181,9 +1193,21 @@ def _radio_echo(sc: Any) -> str:
         duplex = "FDD"
     own = [f"{f.name} {f.ue_tx_power_dbm:g} dBm" for f in sc.fleets
            if f.ue_tx_power_dbm is not None]
+    from airan.radio import nr
+
+    mu = c.numerology
+    slot_ms = nr.slot_duration_s(mu) * 1e3
+    numerology = (f"numerology {mu}: {15 * 2 ** mu} kHz, {slot_ms:g} ms slots, "
+                  f"{nr.n_prb(c.bandwidth_mhz, mu, nr.is_fr2(c.fc_ghz))} PRBs"
+                  + (f", the pattern {len(pattern) * slot_ms:g} ms" if pattern else ""))
+    # (the SR period and grant delay are in ms, not slots: a numerology changes neither; a
+    # lecturer's lab saw numerology 2 leave the uplink wait as it was)
+    access = ("uplink by configured grant" if r.ul_access == "configured_grant" else
+              f"uplink by SR every {r.sr_period_ms:g} ms, grant {r.grant_delay_ms:g} ms later")
     return (f"  radio {r.model}, {r.environment}, {c.band or 'no band'} at {c.fc_ghz:g} GHz, "
-            f"{c.bandwidth_mhz:g} MHz, {duplex}, cells {c.tx_power_dbm:g} dBm, UEs "
-            f"{r.ue_tx_power_dbm:g} dBm" + (f" ({', '.join(own)})" if own else ""))
+            f"{c.bandwidth_mhz:g} MHz, {numerology}, {duplex}, {access}, cells "
+            f"{c.tx_power_dbm:g} dBm, UEs {r.ue_tx_power_dbm:g} dBm"
+            + (f" ({', '.join(own)})" if own else ""))
 
 
 @app.command("ran-share")
@@ -1274,10 +1298,19 @@ def _three_figures(x: float) -> str:
 
 
 @app.command()
-def scenarios() -> None:
-    """List the built-in scenarios."""
+def scenarios(
+    show: str | None = typer.Option(
+        None, "--show", help="Print this built-in's YAML file, its comments and sources kept: "
+        "the start of a scenario of one's own (`airan scenarios --show factory > mine.yaml`)."),
+) -> None:
+    """List the built-in scenarios (or print one's YAML: --show NAME)."""
     with _user_errors():
         from airan.scenario import builtin_scenarios
+        from airan.scenario.load import builtin_text
+
+        if show is not None:
+            sys.stdout.write(builtin_text(show))
+            return
 
         table = _table("Built-in scenarios")
         table.add_column("name", style="bold", no_wrap=True)

@@ -460,6 +460,16 @@ def scale_suffix(fleet_scale: float) -> str:
     return f"-x{text if float(text) == fleet_scale else repr(fleet_scale)}"
 
 
+def run_label(scenario: str | None, name: str) -> str:
+    """What a run's default folder starts with: the YAML file's own name (its stem) where
+    ``scenario`` is a file, else the scenario's ``name`` (a built-in's). Files copied from
+    one another keep their ``name:`` line, and a lecturer's students' variants of one file
+    (ex2-15.yaml, ex2-60.yaml) each overwrote the other's run in runs/lab-..."""
+    if scenario is not None and Path(scenario).is_file():
+        return Path(scenario).stem
+    return name
+
+
 def default_run_folder(scenario: str | None, default: Path) -> Path:
     """Where a run writes when ``--out`` is not given: ``default``, unless ``scenario`` is a
     run folder's own scenario.yaml (a summary.json beside it), which runs again into that

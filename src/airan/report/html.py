@@ -41,7 +41,8 @@ from airan.report.rundir import Run, read_run
 REPORT = "report.html"
 FIGURES = "figures"
 _STAGE_NAMES = {
-    "ul_wait": "waiting in the device's uplink buffer",  # (its SR and grant, data ahead)
+    # (its scheduling request and grant, the next U slot, data ahead of it)
+    "ul_wait": "waiting in the device's uplink buffer for a grant and an uplink slot",
     "ul_air": "uplink radio",
     "ul_transport": "uplink transport",
     # where the trace does not say where requests ran: on a device or at a site

@@ -43,6 +43,16 @@ def builtin_scenarios() -> dict[str, str]:
     return dict(_builtin_scenarios())
 
 
+def builtin_text(name: str) -> str:
+    """A built-in scenario's YAML file as shipped, its comments (the figures' sources) kept:
+    the start of one's own (``airan scenarios --show factory > mine.yaml``). InputError,
+    naming the built-ins, for another name."""
+    names = builtin_scenarios()
+    if name not in names:
+        raise unknown_name("scenario", name, list(names), field="--show")
+    return resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.yaml").read_text()
+
+
 @functools.cache
 def _builtin_scenarios() -> dict[str, str]:
     """(Read once per process: a run asks several times, and each read parsed every built-in,

@@ -1,0 +1,43 @@
+"""A lecturer's lab: a built-in as a file to start from, and variants of one file that keep
+its ``name:`` each keeping their own run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import airan
+from airan.cli import app
+from airan.scenario import scenario_from_dict
+
+runner = CliRunner()
+
+
+def test_scenarios_show_prints_the_builtin_file_with_its_comments() -> None:
+    res = runner.invoke(app, ["scenarios", "--show", "factory"])
+    assert res.exit_code == 0, res.output
+    assert "#" in res.stdout  # the sources, as shipped
+    assert scenario_from_dict(yaml.safe_load(res.stdout)) == airan.load_scenario("factory")
+    bad = runner.invoke(app, ["scenarios", "--show", "factroy"])
+    assert bad.exit_code == 2 and "did you mean 'factory'" in bad.output
+
+
+def test_variants_of_one_file_write_their_own_run_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two copies of a file that keep its ``name: factory`` (a lecturer's review: the second
+    run silently replaced the first in runs/lab-nearest-edge-1)."""
+    monkeypatch.chdir(tmp_path)
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    for stem, kb in (("ex2-15", 15), ("ex2-60", 60)):
+        d["services"][0]["ul_kb"] = kb
+        (tmp_path / f"{stem}.yaml").write_text(yaml.safe_dump(d))
+        res = runner.invoke(app, ["run", f"{stem}.yaml", "--duration", "0.2", "--no-report"])
+        assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        "ex2-15-deadline-aware-1", "ex2-60-deadline-aware-1"]
+    # a built-in's name stays the folder's
+    res = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--no-report"])
+    assert res.exit_code == 0 and (tmp_path / "runs" / "factory-deadline-aware-1").is_dir()
