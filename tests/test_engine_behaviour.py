@@ -978,7 +978,34 @@ def test_a_fleet_beyond_the_cells_reach_is_counted_out_of_coverage_and_drops_for
     s = Engine(scenario_from_dict(d), duration_s=0.5, policy="nearest-edge").run().summary
     assert s["fleets"][near["name"]]["out_of_coverage"] == 0
     assert s["fleets"]["far"]["out_of_coverage"] == 20
+    assert s["fleets"]["far"]["out_of_coverage_uplink"] == 20  # 30 km: both ways
     assert s["requests"]["dropped_by_reason"].get("radio_outage") == s["fleets"]["far"]["requests"]
+
+
+def test_devices_out_of_coverage_on_the_downlink_only_send_and_are_said_so() -> None:
+    """A lecturer's lab: cameras 1 km from a one-sector cell at 46 dBm are below the floor on
+    the downlink only (their uplink at full power on one PRB is above it), so their uploads
+    go and no request drops in a short run, where the caution had said every one drops."""
+    from airan.report.cautions import cautions
+
+    d = {"name": "lab", "radio": {"environment": "uma"}, "policy": "nearest-edge",
+         "carrier": {"band": "n78", "bandwidth_mhz": 100, "tdd_pattern": "DDDSU"},
+         "cell_sites": [{"name": "gnb", "position_m": [0, 0], "sectors": 1}],
+         "nodes": [{"name": "mec", "position_m": [0, 0]}],
+         "compute_sites": [{"name": "edge", "at": "mec", "kind": "edge",
+                            "gpus": [{"type": "L4", "count": 1}]}],
+         "transport": {"backhaul": {"to": "mec", "capacity_gbps": 10}},
+         "fleets": [{"name": "cams", "count": 20, "device_class": "camera",
+                     "services": ["detect"], "area": {"x_m": [1000, 1020], "y_m": [-10, 10]}}],
+         "services": [{"name": "detect", "model": "yolov8s", "rate_hz": 10, "ul_kb": 15,
+                       "dl_kb": 0.5, "deadline_ms": 50}]}
+    s = Engine(scenario_from_dict(d), duration_s=1.0).run().summary
+    cams = s["fleets"]["cams"]
+    assert cams["out_of_coverage"] > 0 and cams["out_of_coverage_uplink"] == 0
+    assert not s["requests"]["dropped_by_reason"].get("radio_outage")
+    said = [c for c in cautions(s) if c.startswith("Out of coverage")]
+    assert f"0 on the uplink, {cams['out_of_coverage']:,} on the downlink only" in said[0]
+    assert "the uploads go" in said[0]
 
 
 def test_out_of_coverage_counts_the_devices_at_the_start_not_after_a_fault() -> None:

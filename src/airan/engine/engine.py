@@ -296,6 +296,7 @@ class Engine:
         # the devices out of coverage at their first positions, before any fault (a fault or a
         # move rewrites the world's gains as the run goes)
         self._out_of_coverage = w.out_of_coverage()
+        self._out_of_coverage_ul = w.out_of_coverage("ul")
         # load samples taken by the kernel as it passes their slots (kernel._take_samples):
         # where nothing else stops the slot loop on their grid (AI-and-RAN's L1 windows,
         # mobility, faults), a run then returns to Python once per decision interval only
@@ -1172,6 +1173,8 @@ class Engine:
                               minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))
+        uncovered_ul = np.bincount(w.dev_fleet, weights=self._out_of_coverage_ul,
+                                   minlength=len(w.fleet_names))
         # DRX (radio.drx, a fleet's drx): per fleet, its UEs' time outside their inactivity
         # timers and what their radios drew then, up to now (kernel.drx_wake, and each UE's
         # stretch since)
@@ -1206,6 +1209,7 @@ class Engine:
                 # without a usable link even in an idle network (World.out_of_coverage), at
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
+                "out_of_coverage_uplink": int(uncovered_ul[f]),  # (the rest: downlink only)
                 **w.fleet_penetration(f),  # inside a building or a car: its model, mean loss
             }
             if base_w > 0:  # (its motors' and the like: battery life counts it)

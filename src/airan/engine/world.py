@@ -267,11 +267,12 @@ class World:
         return {"penetration": penetration.MODELS[int(codes[0])],
                 "penetration_db": float(loss.mean())}
 
-    def out_of_coverage(self) -> NDArray[np.bool_]:
+    def out_of_coverage(self, direction: str = "either") -> NDArray[np.bool_]:
         """[N] devices without a usable link to their best cell even in an idle network (no
         interference): the uplink at full power on one PRB, or the downlink on every transmit
         antenna with one layer, below ``min_sinr_lin`` (the engine's radio_outage test, as the
-        kernel computes it, without interference). Their requests over the radio drop. Only
+        kernel computes it, without interference); ``direction`` "ul" or "dl": that link alone.
+        Their uploads drop below it on the uplink, their answers below it on the downlink. Only
         the nr radio has a coverage; other radios: none."""
         if self.radio_model != 0 or not self.n_devices:
             return np.zeros(self.n_devices, dtype=bool)
@@ -281,6 +282,10 @@ class World:
               / self.ul_noise_mw[cell] * self.dev_ue_tx_mw)
         tx_mw = self.cell_tx_on_mw[self.cell_carrier[cell], cell]
         dl = tx_mw * gain / self.dev_dl_noise_mw * self.cell_tx_antennas[cell]
+        if direction == "ul":
+            return ul < self.min_sinr_lin  # type: ignore[no-any-return]
+        if direction == "dl":
+            return dl < self.min_sinr_lin  # type: ignore[no-any-return]
         return (ul < self.min_sinr_lin) | (dl < self.min_sinr_lin)  # type: ignore[no-any-return]
 
 

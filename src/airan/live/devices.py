@@ -383,6 +383,8 @@ class DeviceEmulator:
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=w.out_of_coverage(),
                                 minlength=len(w.fleet_names))
+        uncovered_ul = np.bincount(w.dev_fleet, weights=w.out_of_coverage("ul"),
+                                   minlength=len(w.fleet_names))
         fleets: dict[str, Any] = {}
         for f, name in enumerate(w.fleet_names):
             mine = [r for r in recs if w.dev_fleet[r.device] == f]
@@ -394,7 +396,8 @@ class DeviceEmulator:
             fleets[name] = {
                 "devices": int(n_dev[f]), "requests": len(mine),
                 "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
-                "out_of_coverage": int(uncovered[f]), **w.fleet_penetration(f),
+                "out_of_coverage": int(uncovered[f]),
+                "out_of_coverage_uplink": int(uncovered_ul[f]), **w.fleet_penetration(f),
                 "met": met, "late": sum(x["late"] for x in per_svc.values()),
                 "dropped": ended - sum(x["met"] + x["late"] for x in per_svc.values()),
                 "hit_ratio": met / ended if ended else None,

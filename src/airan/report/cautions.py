@@ -282,13 +282,21 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "a bottleneck (more capacity, smaller or fewer messages over it, or compute "
                    "nearer the cells).")
     fleets = summary.get("fleets") or {}
-    uncovered = [f"{n} ({f['out_of_coverage']:,} of {f.get('devices', 0):,})"
+    def directions(f: Mapping[str, Any]) -> str:
+        n, up = int(f["out_of_coverage"]), f.get("out_of_coverage_uplink")
+        if up is None:  # (a summary from before the split)
+            return ""
+        return f": {int(up):,} on the uplink, {n - int(up):,} on the downlink only"
+
+    uncovered = [f"{n} ({f['out_of_coverage']:,} of {f.get('devices', 0):,}{directions(f)})"
                  for n, f in fleets.items() if f.get("out_of_coverage")]
     if uncovered:
         out.append(f"Out of coverage: devices of {_names(uncovered)} cannot use their best "
                    "cell even in an idle network (their SNR at full power is below "
-                   "min_sinr_db): every request they send over the radio drops "
-                   "(radio_outage); more cells near them, or their work kept on board.")
+                   "min_sinr_db): below it on the uplink, every upload drops (radio_outage); "
+                   "on the downlink only, the uploads go, at what their uplink carries, and "
+                   "the answers drop when due (radio_outage); more cells near them, or their "
+                   "work kept on board.")
     busy_cells = sum(int(cells.get(f"cells_busy_{k}") or 0) for k in ("ul", "dl"))
     if (summary.get("objective") == "energy" and busy_cells  # (deadline-aware applies it)
             and summary.get("policy") in ("deadline-aware",
