@@ -238,13 +238,13 @@ def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_powe
     # (the numerology's figures: TS 38.211 Table 4.2-1, TS 38.101-1 Table 5.3.2-1's 273 PRBs at
     # 100 MHz and 30 kHz, 135 at 60 kHz; a lecturer's lab: numerology 2 echoed nothing)
     assert ("radio nr, uma, n78 at 3.5 GHz, 100 MHz, numerology 1: 30 kHz, 0.5 ms slots, 273 "
-            "PRBs, the pattern 2.5 ms, TDD DDDSU (1 of 5 slots uplink, and the S slot's uplink "
+            "PRBs, TDD DDDSU every 2.5 ms (1 of 5 slots uplink, and the S slot's uplink "
             "symbols), uplink by SR every 5 ms, grant 2 ms later, cells 46 dBm, UEs 23 dBm "
             f"({d['fleets'][0]['name']} 26 dBm)") in text
     d["carrier"]["numerology"] = 2
     path.write_text(yaml.safe_dump(d))
     mu2 = " ".join(runner.invoke(app, ["validate", str(path)]).output.split())
-    assert "numerology 2: 60 kHz, 0.25 ms slots, 135 PRBs, the pattern 1.25 ms" in mu2
+    assert "numerology 2: 60 kHz, 0.25 ms slots, 135 PRBs, TDD DDDSU every 1.25 ms" in mu2
     d["carrier"]["numerology"] = 1
     d["radio"]["model"] = "ideal"  # (no PRBs nor powers: said so, not the carrier's figures)
     path.write_text(yaml.safe_dump(d))

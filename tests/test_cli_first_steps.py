@@ -41,3 +41,17 @@ def test_variants_of_one_file_write_their_own_run_folders(
     # a built-in's name stays the folder's
     res = runner.invoke(app, ["run", "factory", "--duration", "0.2", "--no-report"])
     assert res.exit_code == 0 and (tmp_path / "runs" / "factory-deadline-aware-1").is_dir()
+
+
+def test_files_airan_writes_keep_their_scenarios_name_for_the_folder(tmp_path: Path) -> None:
+    """A review of the diff: every plan.yaml (and a run's or a comparison's scenario.yaml)
+    would have shared runs/plan-... and runs/scenario-..., which the scenario's name kept
+    apart (a plan's is <scenario>-plan)."""
+    from airan.console import run_label
+
+    for name in ("plan.yaml", "scenario.yaml"):
+        (tmp_path / name).write_text("name: x\n")
+        assert run_label(str(tmp_path / name), "factory-plan") == "factory-plan"
+    (tmp_path / "ex2-60.yaml").write_text("name: x\n")
+    assert run_label(str(tmp_path / "ex2-60.yaml"), "lab") == "ex2-60"
+    assert run_label("factory", "factory") == "factory"  # a built-in's name

@@ -804,8 +804,9 @@ def devices_radio_text(figures: dict[str, Any]) -> str | None:
          " dB"),
         # (a lecturer's lab: 19 dB per PRB and 76 Mbit/s, 8.4 dB and 0.37: far out a UE's
         # whole power spread over the cell's PRBs sets the rate, not the per-PRB SINR)
-        ("uplink rate alone on its cell (its full power over every PRB: power-limited far "
-         "out)", three("ul_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
+        ("uplink rate alone on its cell (at its power control's power on every free PRB, at "
+         "most its full power spread over the PRBs it can use: power-limited far out)",
+         three("ul_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
     ) if v is not None]
     if not parts:
         return None
@@ -1178,32 +1179,33 @@ def validate(
 LATENCY_GLOSSARY = (
     "ul_wait: the request's wait for its uplink slot (scheduling request, grant, next U "
     "slot, data ahead of it in the device's buffer); ul_air: its slots on the air, HARQ "
-    "resends too; queue: waiting to compute, a batch's fill too; compute: its batch's run; "
-    "transport: the links between its cell and the site, each way")
+    "resends too; ul_transport, dl_transport: the links between its cell and the site; queue: "
+    "waiting to compute, a batch's fill too; compute: its batch's run; dl_air: the answer's "
+    "wait for and time in downlink slots")
 
 
 def _radio_echo(sc: Any) -> str:
     """One line on the radio a scenario sets (an operator's planner: validate echoed neither the
     TDD pattern's uplink share nor a fleet's own UE power)."""
+    from airan.radio import nr
+
     c, r = sc.carrier, sc.radio
     if r.model != "nr":  # (no PRBs, path loss nor power under the ideal and fixed radios)
         return f"  radio {r.model}: no cells' PRBs, path loss or powers in play"
+    mu = c.numerology
+    slot_ms = nr.slot_duration_s(mu) * 1e3
     pattern = c.tdd_pattern
     if pattern:
         ups = pattern.count("U")
-        duplex = (f"TDD {pattern} ({ups} of {len(pattern)} slots uplink"
+        duplex = (f"TDD {pattern} every {len(pattern) * slot_ms:g} ms ({ups} of {len(pattern)} "
+                  "slots uplink"
                   + (", and the S slot's uplink symbols" if "S" in pattern else "") + ")")
     else:
         duplex = "FDD"
     own = [f"{f.name} {f.ue_tx_power_dbm:g} dBm" for f in sc.fleets
            if f.ue_tx_power_dbm is not None]
-    from airan.radio import nr
-
-    mu = c.numerology
-    slot_ms = nr.slot_duration_s(mu) * 1e3
     numerology = (f"numerology {mu}: {15 * 2 ** mu} kHz, {slot_ms:g} ms slots, "
-                  f"{nr.n_prb(c.bandwidth_mhz, mu, nr.is_fr2(c.fc_ghz))} PRBs"
-                  + (f", the pattern {len(pattern) * slot_ms:g} ms" if pattern else ""))
+                  f"{nr.n_prb(c.bandwidth_mhz, mu, nr.is_fr2(c.fc_ghz))} PRBs")
     # (the SR period and grant delay are in ms, not slots: a numerology changes neither; a
     # lecturer's lab saw numerology 2 leave the uplink wait as it was)
     access = ("uplink by configured grant" if r.ul_access == "configured_grant" else

@@ -460,12 +460,19 @@ def scale_suffix(fleet_scale: float) -> str:
     return f"-x{text if float(text) == fleet_scale else repr(fleet_scale)}"
 
 
+#: scenario files airan writes under a name of its own (a run's or a comparison's
+#: scenario.yaml, a plan's plan.yaml): their folders keep the scenario's ``name`` (a plan's is
+#: ``<scenario>-plan``), not the file's, which every one of them shares
+AIRAN_WRITES = frozenset({"scenario.yaml", "plan.yaml"})
+
+
 def run_label(scenario: str | None, name: str) -> str:
     """What a run's default folder starts with: the YAML file's own name (its stem) where
     ``scenario`` is a file, else the scenario's ``name`` (a built-in's). Files copied from
     one another keep their ``name:`` line, and a lecturer's students' variants of one file
     (ex2-15.yaml, ex2-60.yaml) each overwrote the other's run in runs/lab-..."""
-    if scenario is not None and Path(scenario).is_file():
+    if scenario is not None and Path(scenario).is_file() \
+            and Path(scenario).name not in AIRAN_WRITES:
         return Path(scenario).stem
     return name
 

@@ -377,7 +377,7 @@ def register(app: typer.Typer) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
         with _user_errors():
             from airan.api import note_fleet_scale, scale_fleets
-            from airan.console import default_run_folder, scale_suffix
+            from airan.console import default_run_folder, run_label, scale_suffix
             from airan.live.devices import run_devices
             from airan.live.runtime import Deployment, deployment_from_scenario
             from airan.report.rundir import write_run
@@ -404,7 +404,7 @@ def register(app: typer.Typer) -> None:
                 with _scenario_errors(scenario):  # (its live section: the file named)
                     dep = deployment_from_scenario(sc, token, seed=seed)
             folder = out_dir or default_run_folder(scenario, Path("runs") / (
-                f"{sc.name}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
+                f"{run_label(scenario, sc.name)}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
             _check_out(folder)
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             note_fleet_scale(res.summary, fleet_scale)
@@ -448,12 +448,12 @@ def register(app: typer.Typer) -> None:
             if _fleet_scale(fleet_scale) != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
             _warn(sc, scenario, policy, duration)
-            from airan.console import default_run_folder, scale_suffix
+            from airan.console import default_run_folder, run_label, scale_suffix
 
             scale = scale_suffix(fleet_scale)
             run_seed = sc.seed if seed is None else seed  # (seed 0 is a seed)
             folder = out_dir or default_run_folder(
-                scenario, Path("runs") / f"{sc.name}-live-{run_seed}{scale}")
+                scenario, Path("runs") / f"{run_label(scenario, sc.name)}-live-{run_seed}{scale}")
             _check_out(folder)
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,

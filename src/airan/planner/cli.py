@@ -404,9 +404,10 @@ def plan(
             sc = scale_fleets(sc, fleet_scale)
         first = sc.seed if seed is None else seed
         if out_dir is None:
-            from airan.console import scale_suffix
+            from airan.console import run_label, scale_suffix
 
-            out_dir = Path("runs") / _safe_name(f"{sc.name}-plan{scale_suffix(fleet_scale)}")
+            out_dir = Path("runs") / _safe_name(
+                f"{run_label(scenario, sc.name)}-plan{scale_suffix(fleet_scale)}")
         from airan.report.rundir import other_kind_error
 
         refused = other_kind_error(out_dir, "plan")

@@ -17,7 +17,8 @@ terminal and the report.
 - Transport link directions busier than :data:`LINK_BUSY` (summary.json's ``links``): messages
   queue behind each other there, the more steeply the busier (Kleinrock, "Queueing Systems"
   I, 1975: M/D/1's wait grows as rho / (1 - rho)), so the transport is a bottleneck.
-- Fleets with devices out of coverage (``out_of_coverage``): their requests over the radio drop.
+- Fleets with devices out of coverage (``out_of_coverage``, ``out_of_coverage_uplink`` of them
+  on the uplink): their uploads drop, or, on the downlink only, their answers.
 - Services whose compute times are a roofline at the GPUs' datasheet peaks (:func:`at_peak`,
   from the scenario): optimistic against a deployed stack.
 - Compute sites whose queue had no time to settle (:func:`unsettled_sites`): the run starts

@@ -683,7 +683,8 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
             "device_queue_full") or 0) for s in runs[p]]
         if all(full_dev):
             # devices that no cell serves keep their work on board whatever its load
-            uncovered = sum(int(f.get("out_of_coverage") or 0)
+            # (those below the floor on the uplink: a downlink-only one's uploads go)
+            uncovered = sum(int(f.get("out_of_coverage_uplink", f.get("out_of_coverage")) or 0)
                             for f in (runs[p][0].get("fleets") or {}).values())
             why = (f" or, for the {uncovered:,} devices out of coverage, on board for want of a "
                    "cell" if uncovered else "")

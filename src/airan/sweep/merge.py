@@ -256,6 +256,8 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                            and power + base_w > 0 else None),
         "out_of_coverage": sum(int(p.get("out_of_coverage") or 0) for p in parts),
     }
+    if all("out_of_coverage_uplink" in p for p in parts):  # (a part without it: not known)
+        out["out_of_coverage_uplink"] = sum(int(p["out_of_coverage_uplink"]) for p in parts)
     if base_w > 0:
         out["base_power_w"] = base_w
     if any("penetration" in p for p in parts):  # inside a building or a car: mean loss
@@ -285,6 +287,8 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for k in parts[0]:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], devices, k)
+    if not all("out_of_coverage_uplink" in p for p in parts):
+        out.pop("out_of_coverage_uplink", None)  # (a part from before the split: not known)
     return out
 
 
