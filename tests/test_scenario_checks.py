@@ -443,3 +443,19 @@ def test_an_uplink_beyond_half_of_what_the_cells_carry_at_most_is_warned_about()
     [line] = [w for w in scenario_warnings(scenario_from_dict(d)) if "Mbit/s of uplink" in w]
     assert "offer 605 Mbit/s of uplink" in line and "60% of the most the 4 cells carry" in line
     assert "services[detect].ul_kb" in line  # the AMRs' detections: the largest share
+
+
+def test_a_link_too_slow_for_one_message_within_its_deadline_is_warned_about() -> None:
+    """A lecturer's lab: capacity_gbps 0.001 (1 Mbit/s) carries a 15 kB upload in 120 ms, past
+    a 50 ms deadline, and validated silently (the run dropped 371 of 390 link_full)."""
+    from airan.scenario.load import scenario_warnings
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "capacity_gbps" in w]
+    d["transport"]["links"][0]["capacity_gbps"] = 0.001
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "capacity_gbps" in w]
+    assert len(said) == 1 and "transport.links[0].capacity_gbps" in said[0]
+    # the worst of the services against its deadline: inspect's 4 MB frame, 32 s at 1 Mbit/s
+    worst = max(d["services"], key=lambda v: max(v.get("ul_kb", 0), v.get("dl_kb", 0))
+                * 8e3 / 1e6 / (v["deadline_ms"] * 1e-3))
+    assert f"message of {worst['name']}" in said[0] and "Gbit/s" in said[0]

@@ -992,7 +992,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       devices run no model (``cpu_runs_models: false``, no accelerator), under the ``local``
       policy: each of its requests is dropped (``not_on_device``);
     - fleets that offer the cells more than :data:`UL_OFFERED_SHARE` of the most uplink they
-      carry (:func:`uplink_most_bps`): the radio, not the GPUs, is then the first limit."""
+      carry (:func:`uplink_most_bps`): the radio, not the GPUs, is then the first limit;
+    - a transport link on which one message of a service takes its deadline or longer."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1157,6 +1158,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _unlisted_band_warnings(s, label)
         out += _carrier_range_warnings(s, label)
         out += _uplink_load_warnings(s, label)
+    out += _link_capacity_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
@@ -1929,6 +1931,38 @@ def uplink_most_bps(s: Scenario) -> float:
                                               c.ul_layers))
         total += n * prb * bits * ul_share / nr.slot_duration_s(c.numerology)
     return total
+
+
+def _link_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Transport links so slow that one message of a service takes its whole deadline on them
+    (a lecturer's lab: ``capacity_gbps: 0.001``, 1 Mbit/s for a 15 kB upload against 50 ms,
+    validated silently, and the run dropped 371 of 390 requests ``link_full``): a unit slip,
+    most likely. One line per link, the service whose message takes longest against its
+    deadline."""
+    sent = {v for f in s.fleets if f.count > 0 for v in f.services}
+    services = [v for v in s.services if v.name in sent]
+    links: list[tuple[str, str, float]] = [
+        (f"transport.links[{i}].capacity_gbps", f"{k.a}-{k.b}", k.capacity_gbps)
+        for i, k in enumerate(s.transport.links)]
+    if s.transport.backhaul is not None:
+        links.append(("transport.backhaul.capacity_gbps", f"the backhaul to "
+                      f"{s.transport.backhaul.to}", s.transport.backhaul.capacity_gbps))
+    out = []
+    for field, name, gbps in links:
+        worst = max(services, default=None, key=lambda v: max(v.ul_kb, v.dl_kb) * 8e3
+                    / (gbps * 1e9) / (v.deadline_ms * 1e-3))
+        if worst is None:
+            continue
+        kb = max(worst.ul_kb, worst.dl_kb)
+        took_ms = kb * 8e3 / (gbps * 1e9) * 1e3
+        if took_ms >= worst.deadline_ms:
+            out.append(str(InputError(
+                f"{name} at {gbps:g} Gbit/s ({gbps * 1e3:g} Mbit/s) takes {took_ms:,.3g} ms to "
+                f"carry one {kb:g} kB message of {worst.name}, its whole {worst.deadline_ms:g} "
+                "ms deadline or more: every request over it is late, and its queue drops them "
+                "(link_full); capacity_gbps is in Gbit/s", file=label, field=field,
+                value=gbps)))
+    return out
 
 
 def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
