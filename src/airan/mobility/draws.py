@@ -18,7 +18,7 @@ __all__ = ["DeviceDraws"]
 
 _DEVICE_SHIFT = np.uint64(32)  # device index: the key's upper 32 bits
 _COUNTER_SHIFT = np.uint64(8)  # counter (a leg, a block, an attempt): the next 24
-_MAX_COUNTER = 1 << 24
+_COUNTER_MASK = np.uint64((1 << 24) - 1)  # (a device past 2^24 legs reuses its first ones')
 _MAX_KIND = 1 << 8  # kind (which of a step's numbers): the lowest 8
 
 
@@ -41,12 +41,12 @@ class DeviceDraws:
         self, devices: NDArray[np.int64], counter: NDArray[np.int64] | int, kind: int
     ) -> NDArray[np.float64]:
         """One uniform per device in ``devices`` (shape (m,)), at its ``counter`` (scalar or
-        (m,)), for the draw ``kind`` (0 .. 255)."""
+        (m,), >= 0; taken modulo 2^24: a device past 16.7 million legs, which only a tiny area
+        over days reaches, draws its first legs' numbers again rather than failing the run),
+        for the draw ``kind`` (0 .. 255, a programming constant)."""
         if not 0 <= kind < _MAX_KIND:
             raise ValueError(f"kind {kind} outside 0..{_MAX_KIND - 1}")
-        c = np.asarray(counter, dtype=np.int64)
-        if c.size and (c.min() < 0 or c.max() >= _MAX_COUNTER):
-            raise ValueError(f"counter outside 0..{_MAX_COUNTER - 1}")
+        c = np.asarray(counter, dtype=np.int64).astype(np.uint64) & _COUNTER_MASK
         keys = ((np.asarray(devices, dtype=np.uint64) << _DEVICE_SHIFT)
-                | (c.astype(np.uint64) << _COUNTER_SHIFT) | np.uint64(kind))
+                | (c << _COUNTER_SHIFT) | np.uint64(kind))
         return hash_u01(np.atleast_1d(keys), self.seed)
