@@ -55,3 +55,15 @@ def test_files_airan_writes_keep_their_scenarios_name_for_the_folder(tmp_path: P
     (tmp_path / "ex2-60.yaml").write_text("name: x\n")
     assert run_label(str(tmp_path / "ex2-60.yaml"), "lab") == "ex2-60"
     assert run_label("factory", "factory") == "factory"  # a built-in's name
+
+
+def test_a_refused_plan_cache_leaves_no_empty_plan_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache that is a file is refused before the plan's folder is made (runs/factory-plan
+    had been left behind, empty, by every such refusal)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    res = runner.invoke(app, ["plan", "factory", "--target", "detect: p99<=25ms", "--cache",
+                              "afile"])
+    assert res.exit_code == 2 and "is a file, not a folder" in res.output
+    assert not (tmp_path / "runs").exists()

@@ -415,12 +415,7 @@ def plan(
             refused = f"'{out_dir}' is a file, not a folder"
         if refused is not None:
             _fail(f"option '--out': {refused}")
-        created = not out_dir.exists()
-        try:  # now, not after a search of minutes
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
-        check_writable(out_dir)
+        # (the cache first: a refused cache had left an empty plan folder behind)
         if cache is not None and cache.exists() and not cache.is_dir():
             _fail(f"option '--cache': '{cache}' is a file, not a folder")
         if cache is not None:
@@ -431,6 +426,12 @@ def plan(
                 _fail(f"option '--cache': '{cache}' holds an airan {kind}; give a folder of "
                       "its own for the cache")
             check_writable(cache, "--cache")  # (an unwritable cache was ignored silently)
+        created = not out_dir.exists()
+        try:  # now, not after a search of minutes
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
+        check_writable(out_dir)
         try:
             with Progress(
                 TextColumn("plan {task.description}", style="bold", markup=False),
