@@ -17,3 +17,20 @@ def one_cell_site(sectors: int = 3) -> dict[str, Any]:
              compute_sites=[{"name": "edge", "at": "bs", "kind": "cell",
                              "gpus": [{"type": "H100", "count": 1}]}])
     return d
+
+
+def lab_cameras(area: dict[str, Any], ul_kb: float) -> dict[str, Any]:
+    """A lecturer's lab scenario: one one-sector UMa cell ``gnb`` at the origin (n78, 100 MHz,
+    DDDSU), an L4 at a node beside it over a backhaul, and 20 cameras in ``area`` sending
+    ``ul_kb`` frames for detection at 10 Hz against 50 ms."""
+    return {"name": "lab", "radio": {"environment": "uma"}, "policy": "nearest-edge",
+            "carrier": {"band": "n78", "bandwidth_mhz": 100, "tdd_pattern": "DDDSU"},
+            "cell_sites": [{"name": "gnb", "position_m": [0, 0], "sectors": 1}],
+            "nodes": [{"name": "mec", "position_m": [0, 0]}],
+            "compute_sites": [{"name": "edge", "at": "mec", "kind": "edge",
+                               "gpus": [{"type": "L4", "count": 1}]}],
+            "transport": {"backhaul": {"to": "mec", "capacity_gbps": 10}},
+            "fleets": [{"name": "cams", "count": 20, "device_class": "camera",
+                        "services": ["detect"], "area": area}],
+            "services": [{"name": "detect", "model": "yolov8s", "rate_hz": 10, "ul_kb": ul_kb,
+                          "dl_kb": 0.5, "deadline_ms": 50}]}

@@ -73,17 +73,9 @@ def test_validate_names_a_fleet_placed_out_of_coverage(tmp_path: Path) -> None:
     """A lecturer's lab: cameras 5 km from their one cell validated silently and the run
     dropped every request. validate places the devices as the run would (the scenario's seed)
     and counts those out of coverage by the engine's own test, as the run's summary does."""
-    d = {"name": "lab", "radio": {"environment": "uma"}, "policy": "nearest-edge",
-         "carrier": {"band": "n78", "bandwidth_mhz": 100, "tdd_pattern": "DDDSU"},
-         "cell_sites": [{"name": "gnb", "position_m": [0, 0], "sectors": 1}],
-         "nodes": [{"name": "mec", "position_m": [0, 0]}],
-         "compute_sites": [{"name": "edge", "at": "mec", "kind": "edge",
-                            "gpus": [{"type": "L4", "count": 1}]}],
-         "transport": {"backhaul": {"to": "mec", "capacity_gbps": 10}},
-         "fleets": [{"name": "cams", "count": 20, "device_class": "camera",
-                     "services": ["detect"], "area": {"center_m": [5000, 0], "radius_m": 200}}],
-         "services": [{"name": "detect", "model": "yolov8s", "rate_hz": 10, "ul_kb": 15,
-                       "deadline_ms": 50}]}
+    from one_cell import lab_cameras
+
+    d = lab_cameras({"center_m": [5000, 0], "radius_m": 200}, ul_kb=15)
     path = tmp_path / "far.yaml"
     path.write_text(yaml.safe_dump(d))
     res = runner.invoke(app, ["validate", str(path)])

@@ -986,19 +986,11 @@ def test_devices_out_of_coverage_on_the_downlink_only_send_and_are_said_so() -> 
     """A lecturer's lab: cameras 1 km from a one-sector cell at 46 dBm are below the floor on
     the downlink only (their uplink at full power on one PRB is above it), so their uploads
     go and their answers drop, where the caution had said every request drops at once."""
+    from one_cell import lab_cameras
+
     from airan.report.cautions import cautions
 
-    d = {"name": "lab", "radio": {"environment": "uma"}, "policy": "nearest-edge",
-         "carrier": {"band": "n78", "bandwidth_mhz": 100, "tdd_pattern": "DDDSU"},
-         "cell_sites": [{"name": "gnb", "position_m": [0, 0], "sectors": 1}],
-         "nodes": [{"name": "mec", "position_m": [0, 0]}],
-         "compute_sites": [{"name": "edge", "at": "mec", "kind": "edge",
-                            "gpus": [{"type": "L4", "count": 1}]}],
-         "transport": {"backhaul": {"to": "mec", "capacity_gbps": 10}},
-         "fleets": [{"name": "cams", "count": 20, "device_class": "camera",
-                     "services": ["detect"], "area": {"x_m": [1000, 1020], "y_m": [-10, 10]}}],
-         "services": [{"name": "detect", "model": "yolov8s", "rate_hz": 10, "ul_kb": 1,
-                       "dl_kb": 0.5, "deadline_ms": 50}]}
+    d = lab_cameras({"x_m": [1000, 1020], "y_m": [-10, 10]}, ul_kb=1)
     res = Engine(scenario_from_dict(d), duration_s=4.0).run()
     s = res.summary
     cams = s["fleets"]["cams"]
