@@ -355,7 +355,7 @@ def test_the_terminal_says_what_the_l1_took_and_what_ai_used(tmp_path: Any) -> N
     l1 = a["l1_gpu_hours"] / (a["l1_gpu_hours"] + a["ai_gpu_hours"] + a["idle_gpu_hours"])
     line = next(x for x in result.stdout.splitlines() if x.startswith("AI-and-RAN"))
     line = " ".join(result.stdout[result.stdout.index(line):].split())
-    assert (f"the L1 of 3 cells took {l1:.1%} of the GPU time of the 1 cell site that runs "
+    assert (f"the L1 of 3 cells took {l1:.1%} of the GPU time of the 1 compute site that runs "
             "it") in line
     assert 0.1 < l1 < 0.2 and "0 of its 4,000 site-slots (0.0%) did not fit" in line
     used = a["ai_gpu_hours"] / s["ai_ran"]["ai_capacity_gpu_hours"]

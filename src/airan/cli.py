@@ -476,7 +476,7 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
         text = (f"AI-and-RAN ({ar['mode']}): the L1 of {n_cells:,} "
                 f"cell{'s' if n_cells != 1 else ''} took "
                 f"{l1_h / host_h if host_h else 0.0:.1%} of the GPU time of the {len(hosts):,} "
-                f"cell site{'s that run' if len(hosts) != 1 else ' that runs'} it, {of} "
+                f"compute site{'s that run' if len(hosts) != 1 else ' that runs'} it, {of} "
                 f"did not fit{lost}; AI used "
                 f"{used / capacity if capacity else 0.0:.1%} of the GPU time it left there "
                 "(its GPU-hours in summary.json)")
@@ -498,7 +498,7 @@ def _print_ai_ran_line(s: dict[str, Any]) -> None:
                      "not model (it carries the cells' data regardless)")
     else:
         text = (f"AI-and-RAN ({ar['mode']}): no compute site runs a cell's L1 (a kind: cell "
-                "site at a cell site would)")
+                "site at a cell site would, or one that lists cell sites in hosts_l1_of)")
     dl, ul = ar.get("background_utilization_now_dl"), ar.get("background_utilization_now_ul")
     if dl or ul:  # (none without ai_ran.traffic)
         text += (f"; background traffic at the end: {dl:.0%} of the PRBs" if dl == ul else
@@ -1155,6 +1155,8 @@ def validate(
                  if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
     out.print(_radio_echo(sc), markup=False, soft_wrap=True)
+    if sc.ai_ran.mode != "none":
+        out.print(_ai_ran_echo(sc), markup=False, soft_wrap=True)
     from airan.console import _scenario_label
     from airan.scenario.load import offered_requests, scenario_warnings
 
@@ -1173,6 +1175,33 @@ def validate(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
+
+
+def _ai_ran_echo(sc: Any) -> str:
+    """validate's AI-and-RAN line: which compute sites run which cells' L1, a pooled DU's
+    (``hosts_l1_of``) by name with its cell sites and its longest fronthaul."""
+    from collections import Counter
+
+    from airan.scenario.load import fronthaul_delays_s, l1_hosts
+
+    cells = Counter(c.split("/")[0] for c in sc.cell_names())
+    hosted: dict[str, list[str]] = {}
+    for cell_site, (site, _) in l1_hosts(sc).items():
+        hosted.setdefault(site, []).append(cell_site)
+    n_cells = sum(cells[c] for names in hosted.values() for c in names)
+    text = (f"  ai_ran {sc.ai_ran.mode}: {n_cells:,} of {sum(cells.values()):,} cells run their "
+            f"L1 on the GPUs of {len(hosted):,} compute site{'s' if len(hosted) != 1 else ''}")
+    pools = {c.name for c in sc.compute_sites if c.hosts_l1_of}
+    fronthaul = fronthaul_delays_s(sc)
+    parts = []
+    for site in sorted(pools & set(hosted)):
+        longest = max(d for (s, _), d in fronthaul.items() if s == site)
+        parts.append(f"{site}: {sum(cells[c] for c in hosted[site])} cells of "
+                     f"{len(hosted[site])} cell sites, fronthaul up to {longest * 1e6:.0f} us")
+    own = len(set(hosted) - pools)
+    if parts and own:
+        parts.append(f"{own:,} other{'s' if own != 1 else ''} its own cell site's")
+    return text + (f" ({'; '.join(parts)})" if parts else "")
 
 
 #: what the latency table's parts are, under it (a lecturer's lab: ul_wait, most of a

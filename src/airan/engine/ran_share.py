@@ -31,6 +31,7 @@ from airan.compute import l1
 from airan.engine import kernel as K
 from airan.engine.world import World
 from airan.errors import InputError
+from airan.scenario.load import l1_hosts
 from airan.scenario.schema import Scenario
 
 MIN_AI_SHARE = 1e-3
@@ -48,15 +49,17 @@ class RanShare:
         n_sites = len(w.site_names)
         self.n_gpus = w.site_n_gpus.astype(float)
         self.n_up = self.n_gpus.copy()  # GPUs up to run L1 in the current window (faults)
-        hosts = np.zeros(n_sites, dtype=bool)
-        if self.mode != "none":
-            hosts = np.array([k == "cell" for k in w.site_kind], dtype=bool)
-        # the cells of the cell site each hosting compute site stands at
+        # the compute site running each cell's L1 (airan.scenario.load.l1_hosts: the cell-kind
+        # site at its cell site, or the one that lists it in hosts_l1_of), -1: none
         self.cell_host = np.full(len(w.cell_names), -1, dtype=np.int64)
-        site_of_node = {int(n): s for s, n in enumerate(w.site_node) if hosts[s]}
-        for c, node in enumerate(w.cell_node):
-            self.cell_host[c] = site_of_node.get(int(node), -1)
+        if self.mode != "none":
+            site_index = {name: i for i, name in enumerate(w.site_names)}
+            host_of = {cell_site: site_index[site]
+                       for cell_site, (site, _) in l1_hosts(scenario).items()}
+            for c, node in enumerate(w.cell_node):
+                self.cell_host[c] = host_of.get(w.node_names[int(node)], -1)
         self.hosted_cells = np.bincount(self.cell_host[self.cell_host >= 0], minlength=n_sites)
+        hosts = self.hosted_cells > 0
         gpus = scenario.gpu_catalog()
         self.peak_cells = np.zeros(n_sites)
         # L1 capacity per GPU: the MIG slice's share of the peaks (its SMs'), or the whole GPU

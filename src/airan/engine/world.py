@@ -23,7 +23,7 @@ from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, penetration, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
-from airan.scenario.load import MAX_HOPS, cell_site_xy, transport_links
+from airan.scenario.load import MAX_HOPS, cell_site_xy, l1_hosts, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Drx, Scenario, imported_sites
 
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
@@ -882,12 +882,11 @@ def build_world(s: Scenario, seed: int) -> World:
     # their own, a GPU type of its own (the catalog name, the instance's peaks and bandwidth):
     # its batch times are the roofline's on that instance, fixed overheads not stretched
     mig_type: dict[str, int] = {}
-    # the site hosting each cell site's L1: its last cell-kind compute site (as RanShare)
-    cell_site_names = {x[0] for x in sites}
-    l1_host = {c.at: i for i, c in enumerate(csites)
-               if c.kind == "cell" and c.at in cell_site_names}
+    # the sites that run cells' L1 (airan.scenario.load.l1_hosts, as RanShare)
+    site_index = {c.name: i for i, c in enumerate(csites)}
+    l1_sites = {site_index[site] for site, _ in l1_hosts(s).values()}
     if s.ai_ran.mode == "mig":
-        for i in l1_host.values():
+        for i in sorted(l1_sites):
             name = csites[i].gpus[0].type
             if name in mig_type:
                 continue
@@ -904,7 +903,7 @@ def build_world(s: Scenario, seed: int) -> World:
                 [[fixed_overhead_s(m, instance)] for m in model_specs])], axis=1)
     for si, csite in enumerate(csites):
         site_gpu_start.append(len(gpu_site))
-        sliced = s.ai_ran.mode == "mig" and l1_host.get(csite.at) == si
+        sliced = s.ai_ran.mode == "mig" and si in l1_sites
         for gg in csite.gpus:
             gpu_site += [si] * gg.count
             gpu_type += [mig_type[gg.type] if sliced else type_index[gg.type]] * gg.count

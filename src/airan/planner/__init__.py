@@ -70,7 +70,8 @@ def plan(
     ``target_hit_ratio``). ``seeds``: a build-out must meet the targets on every seed (default:
     the scenario's seed). See :func:`build_space` for the space and :func:`search` for the search
     (``check_evals``: how many of the build-outs the pruning skipped it runs at most;
-    ``keep_l1``: under ``ai_ran``, a GPU at least at every cell-kind slot, for its cells' L1).
+    ``keep_l1``: under ``ai_ran``, a GPU at least at every slot that runs cells' L1: a
+    cell-kind site, or one that lists cell sites in ``hosts_l1_of``).
     ``confirm``: run the plan found once more, four times as long and on another seed, and
     note where it misses (:func:`~airan.planner.search.confirm_plan`).
     Raises :class:`~airan.errors.InputError` on bad input.
@@ -112,8 +113,8 @@ def plan(
         raise option_error("--keep-l1", "needs ai_ran.mode mig or dynamic in the scenario: "
                            "without it no GPU runs a cell's L1", True)
     if keep_l1 and not space.required.any():
-        raise option_error("--keep-l1", "no cell-kind site among the slots the plan sizes "
-                           "(--sites, --new-sites): no GPU to keep for an L1", True)
+        raise option_error("--keep-l1", "no site that runs cells' L1 among the slots the plan "
+                           "sizes (--sites, --new-sites): no GPU to keep for an L1", True)
     bare = [s.name for s, keep, fits in zip(space.slots, space.required, space.fits,
                                             strict=True) if keep and not fits.any()]
     if bare:

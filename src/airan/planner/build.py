@@ -10,6 +10,7 @@ from airan.catalog import load_gpus
 from airan.errors import InputError
 from airan.planner.space import GENERATED, PlanSpace, Slot
 from airan.scenario import Scenario
+from airan.scenario.load import l1_hosts
 
 __all__ = ["DEFAULT_CANDIDATES", "build_space", "option_error", "parse_assignments", "split_list"]
 
@@ -79,8 +80,8 @@ def build_space(
     ``candidates``: GPU ids (default :data:`DEFAULT_CANDIDATES`); ``sites``: compute sites to
     size (default: every site not of ``kind: cloud``, and ``generated`` if the scenario generates
     sites); ``new_sites``: cell sites or nodes where a new compute site may be opened;
-    ``keep_l1``: under ``ai_ran``, every cell-kind slot keeps at least one GPU, where its cells'
-    L1 runs (and is costed).
+    ``keep_l1``: under ``ai_ran``, every slot that runs cells' L1 keeps at least one GPU, where
+    that L1 runs (and is costed).
     """
     gpus = scenario.gpu_catalog()
     types = list(dict.fromkeys(candidates if candidates is not None else DEFAULT_CANDIDATES))
@@ -116,13 +117,20 @@ def build_space(
         for name in chosen:
             if name not in choices:
                 raise option_error("--sites", f"unknown compute site {name!r}", name, choices)
+    # the sites that run cells' L1 under ai_ran (a cell-kind site at a cell site, or one that
+    # lists cell sites in hosts_l1_of)
+    hosts = {site for site, _ in l1_hosts(scenario).values()}
+    pooled = {name for c in scenario.compute_sites for name in c.hosts_l1_of}
     slots: list[Slot] = []
     for name in chosen:
         if name == GENERATED:
-            slots.append(Slot(GENERATED, "cell", None, n_generated, None))
+            gen = {f"gpu-{n}" for n in scenario.cell_site_names()[
+                :: scenario.generated_compute_sites.every]}  # type: ignore[union-attr]
+            slots.append(Slot(GENERATED, "cell", None, n_generated, None,
+                              runs_l1=bool(gen & hosts)))
         else:
             c = by_name[name]
-            slots.append(Slot(c.name, c.kind, c.at, 1, c))
+            slots.append(Slot(c.name, c.kind, c.at, 1, c, runs_l1=c.name in hosts))
     cell_sites = set(scenario.cell_site_names())
     nodes = scenario.node_names()
     taken = set(by_name)
@@ -135,7 +143,7 @@ def build_space(
                                node)
         taken.add(name)
         slots.append(Slot(name, "cell" if node in cell_sites else "edge", node, 1, None,
-                          new=True))
+                          new=True, runs_l1=node in cell_sites and node not in pooled))
     if not slots:
         raise option_error("--sites", "no compute site to size: the scenario has only cloud "
                            "sites; name them with --sites or add sites with --new-sites", None)

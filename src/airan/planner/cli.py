@@ -356,9 +356,9 @@ def plan(
         64, "--check-evals", help="Most runs of the build-outs the pruning skipped, cheapest "
         "first (0: none; the answer is then proven only if fewer GPUs never help)."),
     keep_l1: bool = typer.Option(
-        False, "--keep-l1", help="Under ai_ran, keep at least one GPU at every cell-kind site "
-        "(its cells' L1 runs there, costed): the cheapest build-out that carries the RAN and "
-        "the AI."),
+        False, "--keep-l1", help="Under ai_ran, keep at least one GPU at every site that runs "
+        "cells' L1 (a cell-kind site, or one with hosts_l1_of: the L1 runs there, costed): the "
+        "cheapest build-out that carries the RAN and the AI."),
     type_order: bool = typer.Option(
         False, "--type-order", help="Also assume a GPU no faster on any axis never helps "
         "(prunes more; can be wrong with several services)."

@@ -515,12 +515,12 @@ def _tolerance(log: Sequence[Evaluation]) -> float:
 
 
 def _cell_slots_without_l1(space: PlanSpace, config: Config) -> list[str]:
-    """The cell-kind slots ``config`` leaves empty where ``ai_ran`` runs the cells' L1 on a
-    cell site's GPUs (their RAN processing is then nowhere in the run or the cost)."""
+    """The slots whose GPUs run cells' L1 under ``ai_ran`` that ``config`` leaves empty (their
+    cells' RAN processing is then nowhere in the run or the cost)."""
     if space.scenario.ai_ran.mode == "none":
         return []
     return [s.name for s, (_, n) in zip(space.slots, config, strict=True)
-            if s.kind == "cell" and n == 0]
+            if s.runs_l1 and n == 0]
 
 
 def on_device_note(space: PlanSpace, ev: Evaluation) -> str | None:

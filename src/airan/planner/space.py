@@ -18,7 +18,7 @@ Model
 * A config is one ``(type index, count)`` per slot, with ``(-1, 0)`` for an empty slot.
 * A type a slot cannot use is never put there (``PlanSpace.fits``): one whose GPU cannot hold
   every model the services use with the slot's batching (:func:`airan.scenario.load.
-  site_memory`), and, at a cell-kind slot with ``ai_ran`` on (taken to run its cells' L1), one
+  site_memory`), and, at a slot that runs cells' L1 with ``ai_ran`` on (``Slot.runs_l1``), one
   that cannot run the L1, or with ``mig`` cannot be split into MIG instances. The checks that
   loading a scenario does: a plan always loads.
 
@@ -64,6 +64,9 @@ class Slot:
     multiplicity: int  # how many sites the slot stands for
     template: ComputeSite | None  # the existing site (queue limit, batching), if any
     new: bool = False
+    # under ai_ran, its GPUs run cells' L1 (a cell-kind site at a cell site not pooled
+    # elsewhere, or a site that lists cell sites in hosts_l1_of)
+    runs_l1: bool = False
 
 
 def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str | ModelSpec]) -> bool:
@@ -126,7 +129,7 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
     from airan.scenario.schema import Batching
 
     mode = scenario.ai_ran.mode
-    runs_l1 = mode != "none" and slot.kind == "cell"
+    runs_l1 = mode != "none" and slot.runs_l1
     if runs_l1 and l1.l1_peak_cells(gid, gpu, scenario.ai_ran.l1_peak_cells) <= 0:
         return f"cannot run its cells' L1 (ai_ran.mode {mode})"
     if runs_l1 and mode == "mig" and not gpu.mig:
@@ -192,11 +195,10 @@ class PlanSpace:
             len(self.slots), len(self.types))
         self.unfit = [f"{t} at {slot.name}: {r}" for slot, row in zip(self.slots, why, strict=True)
                       for t, r in zip(self.types, row, strict=True) if r is not None]
-        # required[s]: slot s keeps at least one GPU (``keep_l1``: under ai_ran, a cell-kind
-        # slot, whose GPUs run its cells' L1: without one the L1 would be neither run nor
-        # costed)
+        # required[s]: slot s keeps at least one GPU (``keep_l1``: under ai_ran, a slot whose
+        # GPUs run cells' L1: without one the L1 would be neither run nor costed)
         self.required = np.array([bool(keep_l1) and scenario.ai_ran.mode != "none"
-                                  and slot.kind == "cell" for slot in self.slots], dtype=bool)
+                                  and slot.runs_l1 for slot in self.slots], dtype=bool)
 
     # ---- configs -------------------------------------------------------------------------------
     @property

@@ -583,6 +583,92 @@ def check_references(s: Scenario, *, gpu_checks: bool = True) -> None:
         check_gpus(s)
     _check_mobility(s)
     _check_transport_hops(s)
+    _check_l1_pools(s)
+
+
+def _check_l1_pools(s: Scenario) -> None:
+    """``hosts_l1_of`` (a pooled DU) names cell sites, each listed by one compute site at most,
+    at a site that is not a cloud and that the transport links join to each of them (its
+    fronthaul's route; one longer than ``ai_ran.fronthaul_max_us`` is a warning)."""
+    cell_sites = s.cell_site_names()
+    by: dict[str, str] = {}
+    for c in s.compute_sites:
+        field = f"compute_sites[{c.name}].hosts_l1_of"
+        if c.hosts_l1_of and c.kind == "cloud":
+            raise InputError("a cloud compute site cannot run cells' L1: their fronthaul "
+                             f"reaches {s.ai_ran.fronthaul_max_us:g} us one way "
+                             "(ai_ran.fronthaul_max_us); host them at a cell or edge site",
+                             field=field, value=c.hosts_l1_of[0])
+        for name in c.hosts_l1_of:
+            if name not in cell_sites:
+                raise unknown_name("cell site", name, cell_sites, field=field)
+            if name in by:
+                again = "twice" if by[name] == c.name else f"by {by[name]!r} too"
+                raise InputError(f"cell site {name!r} is listed {again}: one compute site "
+                                 "runs a cell site's L1", field=field, value=name)
+            by[name] = c.name
+    if not by:
+        return
+    far = fronthaul_delays_s(s)
+    for (site, cell_site), delay in far.items():
+        if not np.isfinite(delay):
+            raise InputError(
+                f"no transport link reaches cell site {cell_site!r} from {site!r}, whose GPUs "
+                "would run its cells' L1: join them (transport.links or transport.backhaul) "
+                "for the fronthaul", field=f"compute_sites[{site}].hosts_l1_of",
+                value=cell_site)
+
+
+def fronthaul_delays_s(s: Scenario) -> dict[tuple[str, str], float]:
+    """(compute site, cell site) -> the one-way delay (s) over the transport links (fibre and
+    hops, the shortest route) from each compute site to each cell site it lists in
+    ``hosts_l1_of``: its pooled L1's fronthaul (inf: no route). The fronthaul's own traffic
+    (~10-25 Gbit/s per 100 MHz 4T4R cell under the 7.2x split) is taken to ride fibre of its
+    own: it loads none of the links."""
+    pools = [c for c in s.compute_sites if c.hosts_l1_of]
+    if not pools:
+        return {}
+    from scipy import sparse
+    from scipy.sparse.csgraph import shortest_path
+
+    net = transport_links(s)
+    index = {n: i for i, n in enumerate(net.node_names)}
+    n = len(net.node_names)
+    graph = sparse.csr_matrix((net.link_delay_s + 1e-12, (net.link_a, net.link_b)),
+                              shape=(n, n))
+    roots = [index[c.at] for c in pools]
+    dist = shortest_path(graph, directed=True, indices=roots)
+    out = {}
+    for c, row in zip(pools, np.atleast_2d(dist), strict=True):
+        for name in c.hosts_l1_of:
+            d = float(row[index[name]])
+            out[(c.name, name)] = d if index[name] != index[c.at] else 0.0
+    return out
+
+
+def _fronthaul_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A pooled L1 (``hosts_l1_of``) whose fronthaul takes longer than
+    ``ai_ran.fronthaul_max_us``, and ``hosts_l1_of`` where ``ai_ran.mode`` is none."""
+    pools = [c for c in s.compute_sites if c.hosts_l1_of]
+    if not pools:
+        return []
+    if s.ai_ran.mode == "none":
+        return [str(InputError(
+            "ai_ran.mode is 'none': no cell's L1 runs on a GPU, so hosts_l1_of changes nothing",
+            file=label, field=f"compute_sites[{pools[0].name}].hosts_l1_of",
+            value=pools[0].hosts_l1_of[0]))]
+    limit = s.ai_ran.fronthaul_max_us * 1e-6
+    out = []
+    for (site, cell_site), delay in fronthaul_delays_s(s).items():
+        if limit < delay < np.inf:
+            out.append(str(InputError(
+                f"the fronthaul from {site!r} to cell site {cell_site!r} takes "
+                f"{delay * 1e6:.0f} us one way over the transport links (fibre at 4.9 us/km and "
+                f"their hops), beyond ai_ran.fronthaul_max_us {s.ai_ran.fronthaul_max_us:g} us: "
+                "its radio units could not meet their slots' timing from there; the run "
+                "takes the L1 as if they could", file=label,
+                field=f"compute_sites[{site}].hosts_l1_of", value=cell_site)))
+    return out
 
 
 def _check_site_services(s: Scenario) -> None:
@@ -1180,25 +1266,28 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _queue_limit_warnings(s, label)
     out += _instance_overlap_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
+    out += _fronthaul_warnings(s, label)
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label, end)
     out += _ue_power_warnings(s, label)
     out += _outside_layout_warnings(s, label)
-    if s.ai_ran.mode != "none" and not _l1_hosts(s):
+    if s.ai_ran.mode != "none" and not l1_hosts(s):
         out.append(str(InputError(
-            f"no compute site of kind 'cell' stands at a cell site to run its cells' L1: "
+            f"no compute site of kind 'cell' stands at a cell site, nor lists any in "
+            f"hosts_l1_of, to run its cells' L1: "
             f"ai_ran.mode {s.ai_ran.mode!r} changes nothing", file=label, field="ai_ran.mode",
             value=s.ai_ran.mode)))
     if s.ai_ran.mode != "none":  # several cell-kind sites at one cell site: the last runs
         # its cells' L1 (an operator's review: accepted silently)
         at: dict[str, list[str]] = {}
         cell_sites = set(s.cell_site_names())
+        pooled = {name for c in s.compute_sites for name in c.hosts_l1_of}
         for c in s.compute_sites:
             if c.kind == "cell" and c.at in cell_sites:
                 at.setdefault(c.at, []).append(c.name)
         for where, names in at.items():
-            if len(names) > 1:
+            if len(names) > 1 and where not in pooled:  # (hosts_l1_of says which runs it)
                 out.append(str(InputError(
                     f"{len(names)} compute sites of kind 'cell' stand at {where!r} "
                     f"({', '.join(names)}): only the last, {names[-1]!r}, runs its cells' L1 "
@@ -1465,7 +1554,7 @@ def _batch_deadline_warnings(s: Scenario, label: str | None) -> list[str]:
     # under ai_ran mig, a site that runs its cells' L1 runs AI on its MIG instance, at the
     # instance's roofline (a measured time over its share of the SMs), as the engine does
     mig = s.ai_ran.mode == "mig"
-    hosts = {site for site, _ in _l1_hosts(s).values()} if mig else set()
+    hosts = {site for site, _ in l1_hosts(s).values()} if mig else set()
     found: dict[tuple[str, str, int], tuple[str, str, list[str]]] = {}  # -> text, field, sites
     for v in s.services:
         if v.name not in requested or v.model not in models:
@@ -1693,7 +1782,7 @@ def l1_extrapolated_gpus(s: Scenario) -> list[str]:
 
     if s.ai_ran.mode == "none":
         return []
-    return sorted({gid for _, gid in _l1_hosts(s).values()
+    return sorted({gid for _, gid in l1_hosts(s).values()
                    if gid not in l1.PEAK_CELLS_CALIBRATED and gid not in s.ai_ran.l1_peak_cells})
 
 
@@ -1720,23 +1809,35 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
     counts = {c.name: sum(g.count for g in c.gpus) for c in s.compute_sites}
     g = s.generated_compute_sites
     found: dict[tuple[str, str, str], int] = {}  # (reason, field, GPU) -> sites it applies to
-    for cell_site, (site, gid) in _l1_hosts(s).items():
+    fixed = (s.ai_ran.l1_fixed_share if s.ai_ran.l1_fixed_share is not None
+             else l1.FIXED_FRACTION)
+    hosts = l1_hosts(s)
+    hosted: dict[str, list[str]] = {}  # compute site -> the cell sites whose L1 it runs
+    for cell_site, (site, _) in hosts.items():
+        hosted.setdefault(site, []).append(cell_site)
+
+    def bandwidth_mhz(cell_site: str) -> float:
+        carrier = own[cell_site].carrier if cell_site in own else None
+        return float((carrier or s.carrier).bandwidth_mhz)
+
+    for site, cell_sites in hosted.items():
+        gid = hosts[cell_sites[0]][1]
         peak = l1.l1_peak_cells(gid, gpus[gid], s.ai_ran.l1_peak_cells)
         if peak <= 0:
             continue  # (bad input: _check_ai_ran)
-        carrier = own[cell_site].carrier if cell_site in own else None
-        bw = (carrier or s.carrier).bandwidth_mhz
         n_gpu = counts.get(site) or (sum(x.count for x in g.gpus) if g is not None else 1)
         cap = l1.mig_l1_share(s.ai_ran.mig_l1_fraction, gpus[gid]) if mode == "mig" else 1.0
-        fixed = (s.ai_ran.l1_fixed_share if s.ai_ran.l1_fixed_share is not None
-                 else l1.FIXED_FRACTION)
-        idle, full = (cells[cell_site] * float(l1.l1_gpu_share(u, peak, bw, antennas, fixed))
-                      / n_gpu for u in (0.0, 1.0))
+        idle, full = (sum(cells[c] * float(l1.l1_gpu_share(u, peak, bandwidth_mhz(c), antennas,
+                                                           fixed)) for c in cell_sites) / n_gpu
+                      for u in (0.0, 1.0))
         if full <= cap + 1e-12:
             continue
         where = "even with no traffic" if idle > cap else (
             f"wherever its cells' PRB use is above {(cap - idle) / (full - idle):.2f}")
-        key = (f"its {gid} GPUs carry {cells[cell_site]} cells' L1 ({bw:g} MHz, {antennas} "
+        n_cells = sum(cells[c] for c in cell_sites)
+        sites_note = f" of {len(cell_sites)} cell sites" if len(cell_sites) > 1 else ""
+        bw = "/".join(f"{b:g}" for b in sorted({bandwidth_mhz(c) for c in cell_sites}))
+        key = (f"its {gid} GPUs carry {n_cells} cells' L1{sites_note} ({bw} MHz, {antennas} "
                f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the "
                f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it drops slots {where}"
                + (", and its cells carry no data in them" if s.radio.model == "nr" else
@@ -2134,7 +2235,7 @@ def _check_ai_ran(s: Scenario) -> None:
     if mode == "none":
         return
     explicit = {c.name for c in s.compute_sites}
-    for site, gid in _l1_hosts(s).values():
+    for site, gid in l1_hosts(s).values():
         what = (f"compute site {site!r}" if site in explicit
                 else f"generated compute site {site!r} (generated_compute_sites.gpus)")
         given = s.ai_ran.l1_peak_cells
@@ -2152,18 +2253,25 @@ def _check_ai_ran(s: Scenario) -> None:
                 "give the site a MIG GPU", field="ai_ran.mode", value=mode)
 
 
-def _l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
+def l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
     """Cell site -> (compute site, GPU type) of the compute site that runs its cells' L1 with
-    ``ai_ran.mode`` mig or dynamic: its last cell-kind compute site, as the engine takes it."""
+    ``ai_ran.mode`` mig or dynamic, as the engine takes it: the compute site that lists it in
+    ``hosts_l1_of`` (a pooled DU), else its last cell-kind compute site (a generated one
+    included). Whatever the mode (the caller checks it)."""
     hosts: dict[str, tuple[str, str]] = {}
+    cell_sites = set(s.cell_site_names())
     for c in s.compute_sites:
-        if c.kind == "cell":
+        if c.kind == "cell" and c.at in cell_sites:
             hosts[c.at] = (c.name, c.gpus[0].type)
     g = s.generated_compute_sites
-    if g is not None:
+    if g is not None:  # (after the listed ones, as the engine orders its sites)
         for name in s.cell_site_names()[:: g.every]:
             hosts[name] = (f"gpu-{name}", g.gpus[0].type)
+    for c in s.compute_sites:
+        for name in c.hosts_l1_of:
+            hosts[name] = (c.name, c.gpus[0].type)
     return hosts
+
 
 
 def site_memory(s: Scenario, gid: str, batching: Batching, *,
@@ -2198,7 +2306,7 @@ def site_memory(s: Scenario, gid: str, batching: Batching, *,
 
 def _check_gpu_memory(s: Scenario) -> None:
     """Each compute site's GPU holds every model the services use (:func:`site_memory`)."""
-    mig_sites = {site for site, _ in _l1_hosts(s).values()} if s.ai_ran.mode == "mig" else set()
+    mig_sites = {site for site, _ in l1_hosts(s).values()} if s.ai_ran.mode == "mig" else set()
     sites = [(c.name, f"compute_sites[{c.name}].gpus[0].type", c.gpus[0].type, c.batching,
               c.services) for c in s.compute_sites]
     g = s.generated_compute_sites

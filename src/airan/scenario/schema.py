@@ -550,6 +550,11 @@ class ComputeSite(_Strict):
     # None: every service. No policy places another's request there, and only their models
     # take its GPUs' memory
     services: list[str] | None = Field(None, min_length=1)
+    # under ai_ran, the cell sites whose cells' L1 its GPUs run besides its own: a pooled DU
+    # (a hub's GPU server serving the radio units of several sites over fronthaul; Aerial's 20
+    # peak cells per Grace Hopper GPU are ~7 three-sector sites). A cell site listed here is
+    # no longer hosted by a cell-kind compute site standing at it
+    hosts_l1_of: list[str] = Field(default_factory=list)
 
 
 class GeneratedComputeSites(_Strict):
@@ -909,7 +914,8 @@ class TrafficProfile(_Strict):
 
 
 class AiRan(_Strict):
-    """AI-and-RAN: the GPUs of a cell-site compute site also run the L1 (vRAN) of that site's cells.
+    """AI-and-RAN: the GPUs of a cell-site compute site also run the L1 (vRAN) of that site's cells
+    (and of the cell sites a compute site lists in ``hosts_l1_of``: a pooled DU).
 
     ``mig``: L1 on a fixed slice (``mig_l1_fraction`` of every GPU; Aerial's MIG partition of
     3/7 or 4/7, DOMAIN.md), AI on the rest. ``dynamic``: L1 has strict priority every slot and AI
@@ -931,6 +937,10 @@ class AiRan(_Strict):
     # Hopper's by BF16 throughput, uncertain by ~1.6-2x)
     l1_peak_cells: dict[str, PosFloat] = Field(default_factory=dict)
     traffic: TrafficProfile | None = None  # background cell traffic; None = AI traffic only
+    # the one-way delay a pooled L1's fronthaul may take, from a hosting site to the cell sites
+    # it lists in hosts_l1_of over the transport links: 100 us, the eCPRI transport network
+    # requirements' class High100 for the split's user plane (~20 km of fibre)
+    fronthaul_max_us: PosFloat = 100.0
 
 
 class Fault(_Strict):
