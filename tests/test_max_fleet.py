@@ -42,6 +42,7 @@ def test_the_largest_fleet_is_what_one_gpu_serves_by_its_service_time() -> None:
     assert res.smallest_miss == res.largest + 1
     assert res.monotone
     assert res.confirmed_on == (8.0, 2) and res.confirmation is not None
+    assert res.confirmed_warmup_s == 4.0 and res.confirmed_seeds == (1, 2)
     assert res.confirmation.count == res.largest
     assert [t.count for t in res.tries][:2] == [50, 100]  # from the scenario's count, doubling
     assert len(res.tries) <= 12  # doubling then bisection, not a sweep
@@ -83,7 +84,8 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     assert "the cloud took" not in text
     # the answer run again, 4x as long on the next seed: 101 devices is past the GPU's 100 a
     # second, which 2 s on seed 1 hid (an integrator's review: an answer that held on one seed)
-    assert ("not confirmed: a 8 s run of 101 devices on seed 2 misses job: hit>=0.99 (got "
+    assert ("not confirmed: 8 s runs of 101 devices on seeds 1 and 2, after a 4 s warm-up, "
+            "miss job: hit>=0.99 (got "
             in text) and "--seeds 3 --duration 8" in text
     # with --strict, an answer not confirmed exits 4 (for pipelines; an operator's planner)
     strict = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",

@@ -72,7 +72,8 @@ def plan(
     (``check_evals``: how many of the build-outs the pruning skipped it runs at most;
     ``keep_l1``: under ``ai_ran``, a GPU at least at every slot that runs cells' L1: a
     cell-kind site, or one that lists cell sites in ``hosts_l1_of``).
-    ``confirm``: run the plan found once more, four times as long and on another seed, and
+    ``confirm``: run the plan found once more, four times as long after a warm-up twice as
+    long (:data:`~airan.planner.search.CONFIRM_WARMUP`), on its first seed and another, and
     note where it misses (:func:`~airan.planner.search.confirm_plan`).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
@@ -121,6 +122,12 @@ def plan(
         raise option_error("--keep-l1", f"no candidate GPU can run the cells' L1 at "
                            f"{', '.join(bare)} ({'; '.join(space.unfit)}): give others with "
                            "--candidates", True)
+    least = space.cost(space.floor)
+    if budget_usd is not None and least > budget_usd:  # (an operator's review: the search ran
+        # and called a build-out that met every target one that GPUs "barely move")
+        raise option_error("--budget", f"is below the least build-out the plan may make: "
+                           f"{space.describe(space.floor)}, {least:,.0f} USD (--keep-l1 keeps "
+                           "a GPU at every site that runs cells' L1)", budget_usd)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress)
     result = search(space, evaluator, budget_usd=budget_usd, method=method,

@@ -77,7 +77,8 @@ def max_fleet(
     max_count: int = typer.Option(100_000, "--max-count", help="The most devices tried."),
     confirm: bool = typer.Option(
         True, "--confirm/--no-confirm", help="Run the largest count once more, 4x as long "
-        "and on the seed after the last, and say whether it still meets the targets."),
+        "after a warm-up of 2x, on the first seed and the one after the last, and say whether "
+        "it still meets the targets."),
     strict: bool = typer.Option(
         False, "--strict", help=f"Exit {EXIT_NOT_CONFIRMED} when the confirmation run misses "
         "the targets (for pipelines: 'not confirmed' otherwise exits 0)."),
@@ -175,9 +176,13 @@ def max_fleet(
     c = res.confirmation
     if c is not None and res.confirmed_on is not None:
         length, again_seed = res.confirmed_on
-        again = f"a {length:g} s run of {res.largest:,} devices on seed {again_seed}"
+        from airan.planner.search import seeds_text
+
+        again = (f"{length:g} s runs of {res.largest:,} devices on "
+                 f"{seeds_text(res.confirmed_seeds or (again_seed,))}, after a "
+                 f"{res.confirmed_warmup_s:g} s warm-up,")
         if c.met:
-            out.print(f"confirmed: {again} meets every target too", markup=False,
+            out.print(f"confirmed: {again} meet every target too", markup=False,
                       soft_wrap=True, style="green")
         else:
             by_text = {x.text: x for x in targets}
@@ -185,7 +190,7 @@ def max_fleet(
                 f"{m} (got {_target_value(c.values.get(m), by_text[m], ' ms')})"
                 if m in by_text else m
                 for m in c.misses)
-            out.print(f"not confirmed: {again} misses {got}: near the answer the targets rest "
+            out.print(f"not confirmed: {again} miss {got}: near the answer the targets rest "
                       f"on the seed and the run's length; ask for them on more of both "
                       f"(--seeds 3 --duration {length:g})", markup=False, soft_wrap=True,
                       style="yellow")
@@ -371,8 +376,8 @@ def plan(
         None, "--cache", help="Folder of cached runs to reuse across invocations."
     ),
     confirm: bool = typer.Option(
-        True, "--confirm/--no-confirm", help="Run the plan found once more, 4x as long and "
-        "on the next seed, and say if it misses."),
+        True, "--confirm/--no-confirm", help="Run the plan found once more, 4x as long "
+        "after a warm-up of 2x, on the first seed and the next, and say if it misses."),
     strict: bool = typer.Option(
         False, "--strict", help=f"Exit {EXIT_NOT_CONFIRMED} when the plan's confirmation run "
         "misses the targets (for pipelines: 'not confirmed' otherwise exits 0)."),
@@ -521,11 +526,15 @@ def _print_plan(r: Any) -> None:
                    style=colour))
     c = r.confirmation
     if c is not None and r.confirmed_on is not None:
-        again = f"a {r.confirmed_on[0]:g} s run of it on seed {r.confirmed_on[1]}"
-        said = (f"; that run's cautions below ({r.confirmed_on[0]:g} s, seed "
-                f"{r.confirmed_on[1]}: its figures, not the table's)" if c.cautions else "")
-        out.print(f"confirmed: {again} meets every target too{said}" if c.feasible else
-                  f"not confirmed: {again} misses (see the notes){said}", markup=False,
+        from airan.planner.search import seeds_text
+
+        seeds = seeds_text(r.confirmed_seeds or (r.confirmed_on[1],))
+        again = (f"{r.confirmed_on[0]:g} s runs of it on {seeds}, after a "
+                 f"{r.confirmed_warmup_s:g} s warm-up,")
+        said = (f"; those runs' cautions below ({r.confirmed_on[0]:g} s, {seeds}: their "
+                "figures, not the table's)" if c.cautions else "")
+        out.print(f"confirmed: {again} meet every target too{said}" if c.feasible else
+                  f"not confirmed: {again} miss (see the notes){said}", markup=False,
                   soft_wrap=True, style="green" if c.feasible else "yellow")
         for line in c.cautions:  # as `airan run` of plan.yaml would say them (a review)
             out.print(f"  caution: {line}", markup=False, soft_wrap=True, style="yellow")

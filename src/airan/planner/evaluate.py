@@ -211,11 +211,15 @@ class Evaluator:
         seeds: Sequence[int],
         cache_dir: str | Path | None = None,
         progress: Callable[[Evaluator, Evaluation], None] | None = None,
+        warmup_s: float | None = None,
     ) -> None:
         self.space = space
         self.targets = list(targets)
         self.policy = policy
         self.duration_s = float(duration_s)
+        # a warm-up before the duration_s counted (engine.warmup_s; None: the scenario's own,
+        # within duration_s)
+        self.warmup_s = warmup_s
         self.seeds = list(seeds)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.progress = progress
@@ -245,8 +249,15 @@ class Evaluator:
         fixed_names = space.fixed_site_names()
         said: list[str] = []
         for seed in self.seeds:
-            sc = space.scenario_for(config, policy=self.policy, seed=seed,
-                                    duration_s=self.duration_s)
+            if self.warmup_s is None:
+                sc = space.scenario_for(config, policy=self.policy, seed=seed,
+                                        duration_s=self.duration_s)
+            else:
+                sc = space.scenario_for(
+                    config, policy=self.policy, seed=seed,
+                    duration_s=self.warmup_s + self.duration_s,
+                    engine=space.scenario.engine.model_copy(
+                        update={"warmup_s": self.warmup_s}))
             key = run_key(scenario_document(sc))
             keys.append(key)
             metrics = self._cached(key)

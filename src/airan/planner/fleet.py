@@ -18,7 +18,7 @@ from typing import Any
 
 from airan.errors import InputError, unknown_name
 from airan.planner.evaluate import TRACE_LIMIT, TRACE_SAMPLE, _metrics
-from airan.planner.search import CONFIRM_FACTOR
+from airan.planner.search import CONFIRM_FACTOR, confirm_seeds, confirm_warmup_s
 from airan.planner.targets import Target
 from airan.scenario import Scenario
 
@@ -57,11 +57,14 @@ class FleetResult:
     smallest_miss: int | None
     tries: list[FleetTry] = field(default_factory=list)
     cells: int = 0
-    # the largest count run again, CONFIRM_FACTOR times as long, on the seed after the search's
-    # last (None: not run): near the answer the hit ratio moves with the seed and the length (an
-    # integrator's review: 174 AMRs met 0.99 on seed 1 and 0.74 on seed 2)
+    # the largest count run again, CONFIRM_FACTOR times as long after a warm-up, on the
+    # search's first seed and the one after its last (None: not run): near the answer the hit
+    # ratio moves with the seed and the length (an integrator's review: 174 AMRs met 0.99 on
+    # seed 1 and 0.74 on seed 2)
     confirmation: FleetTry | None = None
-    confirmed_on: tuple[float, int] | None = None  # its (duration_s, seed)
+    confirmed_on: tuple[float, int] | None = None  # its (duration_s counted, new seed)
+    confirmed_warmup_s: float = 0.0  # and the warm-up before it (not counted)
+    confirmed_seeds: tuple[int, ...] = ()  # the seeds it ran on (search.confirm_seeds)
     # the other fleets grown with it (``--fleet amr,arm``), each's devices per device of
     # ``fleet`` (the scenario's proportion): a plant that grows grows all its fleets
     along: dict[str, float] = field(default_factory=dict)
@@ -136,19 +139,26 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     known: dict[int, FleetTry] = {}
     order: list[FleetTry] = []
 
-    def run(count: int, again: tuple[float, int] | None = None) -> FleetTry:
+    def run(count: int, again: tuple[float, list[int]] | None = None,
+            warmup_s: float | None = None) -> FleetTry:
+        """``count``'s runs on the search's seeds, or ``again``: (length, seeds) after a
+        warm-up of ``warmup_s``."""
         if count in known and again is None:
             return known[count]
         fleets = [f.model_copy(update={"count": count}) if i == index else
                   f.model_copy(update={"count": grown(count, grown_at[i])}) if i in grown_at
                   else f for i, f in enumerate(scenario.fleets)]
         sc = scenario.model_copy(update={"fleets": fleets})
+        if warmup_s is not None and again is not None:  # (the confirmation: a warm-up first)
+            sc = sc.model_copy(update={"engine": sc.engine.model_copy(
+                update={"warmup_s": warmup_s})})
+            again = (warmup_s + again[0], again[1])  # (the warm-up's and the counted)
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         busiest = serving = -1
         answered: dict[str, float] = {}
-        for length, seed in ([again] if again is not None else
+        for length, seed in ([(again[0], s) for s in again[1]] if again is not None else
                              [(duration_s, seed) for seed in seeds]):
             result = airan.run(sc, policy=policy, duration_s=length, seed=seed,
                                trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE)
@@ -211,8 +221,11 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 hi = mid
     result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()), along=along)
     if confirm and lo > 0:
-        result.confirmed_on = (duration_s * CONFIRM_FACTOR, max(seeds) + 1)
-        result.confirmation = run(lo, result.confirmed_on)
+        result.confirmed_seeds = tuple(confirm_seeds(seeds))
+        result.confirmed_on = (duration_s * CONFIRM_FACTOR, result.confirmed_seeds[-1])
+        result.confirmed_warmup_s = confirm_warmup_s(scenario, duration_s)
+        result.confirmation = run(lo, (result.confirmed_on[0], list(result.confirmed_seeds)),
+                                  result.confirmed_warmup_s)
     return result
 
 
@@ -258,5 +271,7 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                       for t in result.tries],
             "confirmation": None if result.confirmation is None or result.confirmed_on is None
             else {"duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
+                  "warmup_s": result.confirmed_warmup_s,
+                  "seeds": list(result.confirmed_seeds),
                   "met": result.confirmation.met, "values": result.confirmation.values,
                   "misses": result.confirmation.misses}}

@@ -144,6 +144,7 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "confirmation": None if result.confirmation is None or result.confirmed_on is None
         else {
             "duration_s": result.confirmed_on[0], "seed": result.confirmed_on[1],
+            "warmup_s": result.confirmed_warmup_s, "seeds": list(result.confirmed_seeds),
             "feasible": result.confirmation.feasible,
             "misses": list(result.confirmation.misses),
             "cautions": list(result.confirmation.cautions)},
