@@ -211,6 +211,15 @@ def test_l1_antennas_default_to_the_cells_receive_antennas() -> None:
 
     assert l1_share(None, 8) == l1_share(8, 1)
     assert l1_share(None, 8) < l1_share(None, 4)  # more antennas, more L1 work, less for AI
+    # given apart from the radio's, loading says so (an operator's review: 64 beside a radio
+    # of 4 was accepted silently, the uplink's gain of 4 beside the GPU work of 64)
+    from airan.scenario.load import scenario_warnings
+
+    d = _one_site("dynamic", antennas=64).model_dump(mode="json")
+    said = [x for x in scenario_warnings(scenario_from_dict(d)) if "ai_ran.antennas" in x]
+    assert len(said) == 1 and "costed for 64 antennas while the radio receives with 4" in said[0]
+    d["radio"]["gnb_rx_antennas"] = 64
+    assert not [x for x in scenario_warnings(scenario_from_dict(d)) if "ai_ran.antennas" in x]
 
 
 def test_the_interference_models_initial_load_is_no_l1_work() -> None:
@@ -289,6 +298,7 @@ def test_a_gpu_that_cannot_carry_its_cells_l1_is_a_warning_naming_the_site() -> 
 
     def warnings(gpu: str) -> list[str]:
         d = _one_site("dynamic", antennas=16).model_dump(mode="json")
+        d["radio"]["gnb_rx_antennas"] = 16  # (the radio's too: no warning that they differ)
         d["compute_sites"][0]["gpus"] = [{"type": gpu, "count": 1}]
         d["services"][0]["model"] = "yolov8n"
         return [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
@@ -331,7 +341,7 @@ def test_generated_sites_alike_share_one_l1_warning() -> None:
     d = load_scenario("city").model_dump(mode="json")
     d["ai_ran"] = {"mode": "dynamic", "antennas": 64}
     d["generated_compute_sites"]["gpus"] = [{"type": "L4", "count": 1}]
-    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "L1" in w]
+    (msg,) = [w for w in scenario_warnings(scenario_from_dict(d)) if "cells' L1 (" in w]
     assert "field 'generated_compute_sites.gpus'" in msg and "(at 10 sites alike)" in msg
 
 
@@ -857,3 +867,38 @@ def test_the_load_at_full_batches_counts_the_gpu_share_the_ran_takes() -> None:
     assert site["mean_batch"] == 1.0 and site["ai_ran"]["mean_l1_share"] > 0.05
     assert site["full_batch_load"] == pytest.approx(site["gpu_utilization"], rel=0.01)
     assert site["gpu_utilization"] > 0.9 and saturated_sites(s) == ["bs-gpu"]
+
+
+def test_an_fdd_cells_l1_processes_both_carriers_twice_a_tdd_cells_work() -> None:
+    """An FDD cell decodes and encodes a downlink and an uplink carrier in every slot, where a
+    TDD cell of the same channel processes one direction per slot: at equal PRB use its L1
+    takes twice the GPU (l1.FDD_WORK_FACTOR; an operator's review: 3 FDD cells of 20 MHz were
+    costed as TDD ones). Three 20 MHz n3 cells at night's background against n78 ones."""
+    shares = {}
+    for name, carrier in (("tdd", {"band": "n78", "bandwidth_mhz": 20}),
+                          ("fdd", {"band": "n3", "bandwidth_mhz": 20, "tdd_pattern": None})):
+        d = _one_site("dynamic", hour=4.0).model_dump(mode="json")
+        d["carrier"] = {**carrier, "numerology": 1 if name == "tdd" else 0}
+        eng = Engine(scenario_from_dict(d), duration_s=0.2)
+        shares[name] = eng.run().summary["sites"]["bs-gpu"]["ai_ran"]["mean_l1_share"]
+        u = float(l1.background_utilization(4 * 3600.0, peak_utilization=0.8))
+        bw = 20.0 * (2.0 if name == "fdd" else 1.0)
+        assert shares[name] == pytest.approx(3 * float(l1.l1_gpu_share(u, 20.0, bw)), rel=1e-9)
+    assert shares["fdd"] == pytest.approx(2 * shares["tdd"], rel=1e-9)
+
+
+def test_the_l1_line_names_the_site_that_missed_most_of_its_own_slots(capsys: Any) -> None:
+    """An operator's review: "630 of its 140,000 site-slots (0.4%)" hid that all of them were
+    one site's, 3.2% of its own: the line names it (of two sites' 40,000 slots, 630 at c0)."""
+    from airan.cli import _print_ai_ran_line
+
+    def site(misses: int) -> dict[str, Any]:
+        return {"ai_ran": {"hosted_cells": 3, "l1_gpu_hours": 0.001, "ai_gpu_hours": 0.001,
+                           "idle_gpu_hours": 0.0, "ai_capacity_gpu_hours": 0.002,
+                           "l1_slot_misses": misses, "l1_slots_down": 0, "l1_slots": 20_000}}
+
+    _print_ai_ran_line({"ai_ran": {"mode": "dynamic", "l1_slot_misses": 630, "l1_slots": 40_000},
+                        "sites": {"c1": site(0), "c0": site(630)}})
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("630 of its 40,000 site-slots (1.6%) (most at c0: 630 of its 20,000 slots, 3.1%) "
+            "did not fit") in text, text

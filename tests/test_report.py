@@ -495,6 +495,27 @@ def test_ai_ran_and_device_energy_tables_match_the_summary(tmp_path: Path) -> No
     assert f"{energy:.4g}" in html
 
 
+def test_the_reports_l1_slots_lost_to_a_fault_are_not_counted_as_not_fitting(
+        tmp_path: Path) -> None:
+    """An operator's review: a site_down's 8,000 slots read in report.html as L1 slots that
+    did not fit, where the terminal said them apart. One site's only GPU down for 0.2 s of 0.5:
+    0 did not fit, 400 lost (0.5 ms slots), in the paragraph and in the site's row."""
+    d = load_scenario("city").model_dump(mode="json")
+    d["generated_compute_sites"]["gpus"] = [{"type": "H100", "count": 1}]
+    d["ai_ran"] = {"mode": "dynamic"}
+    d["faults"] = [{"kind": "gpu_down", "site": "gpu-site0", "gpus": 1, "start_s": 0.2,
+                    "end_s": 0.4}]
+    res = airan.run(scenario_from_dict(d), duration_s=0.5)
+    s = res.summary
+    assert s["ai_ran"]["l1_slots_down"] == s["ai_ran"]["l1_slot_misses"] == 400
+    html = build_report(write_run(res, tmp_path / "run")).path.read_text(encoding="utf-8")
+    assert "L1 slots that did not fit: <strong>0</strong>" in html
+    assert "besides, 400 were lost while a fault had all of a site's GPUs down" in html
+    rows = {r[0]: r for r in _table_rows(html, "ai-ran-table")}
+    assert rows["site"][-2:] == ["L1 slots not fitting", "L1 slots lost to faults"]
+    assert rows["gpu-site0"][-2:] == ["0", "400"] and rows["gpu-site4"][-2:] == ["0", "0"]
+
+
 def _table_rows(html: str, table_id: str) -> list[list[str]]:
     """The text of each cell of the table ``table_id``, row by row (the header's first)."""
 

@@ -129,6 +129,20 @@ def mig_slice_spec(spec: GpuSpec, compute: float, memory: float) -> GpuSpec:
     })
 
 
+#: the L1 work of an FDD cell over a TDD cell of the same channel bandwidth: it processes a
+#: downlink and an uplink carrier in every slot, where a TDD cell (Aerial's calibration, on
+#: DDDSUUDDDD) processes one direction per slot; with the costs of a downlink and an uplink
+#: PRB taken alike (not published apart), twice the PRB-slots per second (an operator's
+#: review: 3 FDD cells of 20 MHz were costed 1% of an H100, as TDD ones)
+FDD_WORK_FACTOR = 2.0
+
+
+def l1_bandwidth_mhz(channel_mhz: ArrayLike, fdd: bool) -> NDArray[np.float64]:
+    """The bandwidth (MHz) a cell's L1 processes per slot, for :func:`l1_gpu_share`: its
+    channel's, twice for an FDD cell's paired carriers (:data:`FDD_WORK_FACTOR`)."""
+    return np.asarray(channel_mhz, dtype=float) * (FDD_WORK_FACTOR if fdd else 1.0)
+
+
 def l1_gpu_share(
     utilization: ArrayLike,
     peak_cells: float,

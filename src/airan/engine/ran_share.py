@@ -78,7 +78,9 @@ class RanShare:
                     f"compute site {w.site_names[s]!r} hosts the L1 of its cells but its GPU "
                     f"{gid!r} cannot run L1 (ai_ran.mode {self.mode!r})",
                     field="ai_ran.mode", value=self.mode)
-        self.bandwidth_mhz = w.cell_bandwidth_mhz
+        # the bandwidth each cell's L1 processes per slot (FDD: both carriers, l1.FDD_WORK_FACTOR)
+        self.bandwidth_mhz = l1.l1_bandwidth_mhz(w.cell_bandwidth_mhz,
+                                                 bool(np.all(w.slot_type == 3)))
         self.antennas = ar.antennas if ar.antennas is not None else scenario.radio.gnb_rx_antennas
         self.fixed_share = (ar.l1_fixed_share if ar.l1_fixed_share is not None
                             else l1.FIXED_FRACTION)

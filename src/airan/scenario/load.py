@@ -1267,6 +1267,15 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _instance_overlap_warnings(s, label)
     out += _l1_capacity_warnings(s, label)
     out += _fronthaul_warnings(s, label)
+    ar = s.ai_ran
+    if ar.mode != "none" and ar.antennas is not None and ar.antennas != s.radio.gnb_rx_antennas:
+        # (an operator's review: 64 accepted silently beside a 4-antenna radio)
+        out.append(str(InputError(
+            f"the cells' L1 is costed for {ar.antennas} antennas while the radio receives with "
+            f"{s.radio.gnb_rx_antennas} (radio.gnb_rx_antennas): the uplink gets the combining "
+            f"gain of {s.radio.gnb_rx_antennas}, the GPUs the work of {ar.antennas}; leave "
+            "ai_ran.antennas out to cost the radio's", file=label, field="ai_ran.antennas",
+            value=ar.antennas)))
     out += _mig_layout_warnings(s, label)
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label, end)
@@ -1820,6 +1829,11 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
         carrier = own[cell_site].carrier if cell_site in own else None
         return float((carrier or s.carrier).bandwidth_mhz)
 
+    def l1_mhz(cell_site: str) -> float:  # (an FDD cell processes both carriers each slot)
+        carrier = own[cell_site].carrier if cell_site in own else None
+        return float(l1.l1_bandwidth_mhz(bandwidth_mhz(cell_site),
+                                         (carrier or s.carrier).tdd_pattern is None))
+
     for site, cell_sites in hosted.items():
         gid = hosts[cell_sites[0]][1]
         peak = l1.l1_peak_cells(gid, gpus[gid], s.ai_ran.l1_peak_cells)
@@ -1827,7 +1841,7 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
             continue  # (bad input: _check_ai_ran)
         n_gpu = counts.get(site) or (sum(x.count for x in g.gpus) if g is not None else 1)
         cap = l1.mig_l1_share(s.ai_ran.mig_l1_fraction, gpus[gid]) if mode == "mig" else 1.0
-        idle, full = (sum(cells[c] * float(l1.l1_gpu_share(u, peak, bandwidth_mhz(c), antennas,
+        idle, full = (sum(cells[c] * float(l1.l1_gpu_share(u, peak, l1_mhz(c), antennas,
                                                            fixed)) for c in cell_sites) / n_gpu
                       for u in (0.0, 1.0))
         if full <= cap + 1e-12:
@@ -1837,6 +1851,8 @@ def _l1_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
         n_cells = sum(cells[c] for c in cell_sites)
         sites_note = f" of {len(cell_sites)} cell sites" if len(cell_sites) > 1 else ""
         bw = "/".join(f"{b:g}" for b in sorted({bandwidth_mhz(c) for c in cell_sites}))
+        if s.carrier.tdd_pattern is None:  # (one duplex for all: airan.scenario.load)
+            bw += " FDD, both carriers"
         key = (f"its {gid} GPUs carry {n_cells} cells' L1{sites_note} ({bw} MHz, {antennas} "
                f"antennas): {full:.2f} of each GPU at full PRB use, {idle:.2f} idle, where the "
                f"L1 may use {cap:.2f} (ai_ran.mode {mode}): it drops slots {where}"
