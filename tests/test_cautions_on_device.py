@@ -16,7 +16,7 @@ import airan
 from airan.cli import app
 from airan.engine import Engine
 from airan.report.cautions import cautions, slow_on_device
-from airan.report.placement import local_counts
+from airan.report.placement import held_on_device, local_counts
 from airan.scenario.load import device_times_s
 
 
@@ -71,6 +71,36 @@ def test_a_caution_names_requests_kept_on_a_device_slower_than_the_deadline() ->
     assert "about 8,633 of 20,980" in (slow_on_device(_summary(False), device_s, kept) or "")
     assert slow_on_device(_summary(), device_s, {("vehicles-orin", "perception"): 9.0}) is None
     assert not any("deadline" in c for c in cautions(_summary()))
+
+
+def test_the_caution_names_the_other_work_the_slow_requests_held_up_on_board() -> None:
+    """A drone maker's review: a VLA kept on board (548 ms against 250) made the drones'
+    obstacle detections (3.4 ms on board) late behind it, and the caution named only the VLA:
+    the late ones that waited on board are counted (held_on_device: placement local, late,
+    queue_ms above 0), those of the slow service itself not again, other fleets not at all."""
+    table = pa.table({
+        "request": list(range(6)),
+        "fleet": ["fly", "fly", "fly", "fly", "road", "fly"],
+        "service": ["obstacle", "obstacle", "obstacle", "nav", "obstacle", "obstacle"],
+        "placement": ["local", "local", "local", "local", "local", "edge"],
+        "outcome": ["late", "late", "met", "late", "late", "late"],
+        "queue_ms": [120.0, 0.0, 30.0, 200.0, 90.0, 80.0],
+    })
+    held = held_on_device(table)
+    assert held == {("fly", "obstacle"): 1.0, ("fly", "nav"): 1.0, ("road", "obstacle"): 1.0}
+    summary = {"policy": "deadline-aware", "trace": {"complete": True},
+               "services": {"nav": {"deadline_ms": 250.0}, "obstacle": {"deadline_ms": 50.0}},
+               "fleets": {"fly": {"services": {"nav": {"count": 900}}}}}
+    device_s = {("fly", "nav"): 0.548, ("fly", "obstacle"): 0.0034,
+                ("road", "obstacle"): 0.0034}
+    line = slow_on_device(summary, device_s, {("fly", "nav"): 9.0, ("fly", "obstacle"): 50.0,
+                                              ("road", "obstacle"): 40.0}, held)
+    assert line is not None
+    assert ("kept 9 of 900 fly requests of nav (548 ms on the device against a 250 ms "
+            "deadline) on board, where none can meet it; a device's accelerator runs one "
+            "request at a time, so they held up the devices' other work: 1 fly requests of "
+            "obstacle ended late after waiting on board;") in line, line
+    assert "road" not in line  # (no slow service on board there)
 
 
 def test_a_run_that_keeps_work_on_too_slow_devices_says_so(tmp_path: Path) -> None:

@@ -226,9 +226,11 @@ def run(
 
         kept = (local_counts(result.requests, summary.get("trace"))
                 if result.requests is not None else {})
+        from airan.report.placement import held_on_device
         from airan.scenario.load import device_times_s
 
-        on_device = (device_times_s(sc), kept) if kept else None
+        on_device = (device_times_s(sc), kept, held_on_device(
+            result.requests, summary.get("trace"))) if kept else None
         from airan.scenario.load import peak_roofline_services
 
         peak = peak_roofline_services(sc)
@@ -547,7 +549,7 @@ def _print_fleets(s: dict[str, Any]) -> None:
 
 
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
-                   on_device: tuple[Any, Any] | None = None,
+                   on_device: tuple[Any, Any, Any] | None = None,
                    peak: Any = (), by_cell: Any = ()) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
@@ -691,8 +693,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
     _print_ai_ran_line(s)
     for line in events(s):
         out.print(line, markup=False, soft_wrap=True)
-    device_s, kept = on_device or ({}, {})
-    for line in cautions(s, device_s, kept, peak=peak):
+    device_s, kept, held = on_device or ({}, {}, {})
+    for line in cautions(s, device_s, kept, held, peak=peak):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}

@@ -120,11 +120,16 @@ def _names(names: list[str]) -> str:
 
 
 def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float],
-                   kept: Mapping[tuple[str, str], float]) -> str | None:
+                   kept: Mapping[tuple[str, str], float],
+                   held: Mapping[tuple[str, str], float] | None = None) -> str | None:
     """One sentence on the requests the policy kept on a device that cannot compute them in time:
     per (fleet, service) whose on-device batch-1 time ``device_s`` (s,
     :func:`airan.scenario.load.device_times_s`) is longer than the service's deadline and of
-    which ``kept`` (:func:`airan.report.placement.local_counts`) has any; None when none is."""
+    which ``kept`` (:func:`airan.report.placement.local_counts`) has any; None when none is.
+    With ``held`` (:func:`airan.report.placement.held_on_device`), the other services' requests
+    of those fleets that ended late after waiting on board: the device's accelerator runs one
+    request at a time, so a slow one holds up the rest (a drone maker's review: 22 VLA
+    requests on board made 421 obstacle detections late, and the caution named only the 22)."""
     fleets = summary.get("fleets") or {}
     services = summary.get("services") or {}
     sampled = not (summary.get("trace") or {}).get("complete", True)
@@ -140,30 +145,45 @@ def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str]
                     f"({t * 1e3:,.0f} ms on the device against a {deadline:g} ms deadline)")
     if not each:
         return None
+    slow = {(f, v) for f, v in kept if (f, v) in device_s and (services.get(v) or {}).get(
+        "deadline_ms") is not None and device_s[(f, v)] * 1e3 > services[v]["deadline_ms"]}
+    slow_fleets = {f for f, _ in slow}
+    behind = [(n, f, v) for (f, v), n in (held or {}).items()
+              if f in slow_fleets and (f, v) not in slow and n >= 0.5]
+    after = ""
+    if behind:
+        names = [f"{'about ' if sampled else ''}{round(n):,} {f} requests of {v}"
+                 for n, f, v in sorted(behind, key=lambda x: -x[0])]
+        after = (f"; a device's accelerator runs one request at a time, so they held up the "
+                 f"devices' other work: {_names(names)} ended late after waiting on board")
     return (f"Slower on the device than the deadline: {summary.get('policy', 'the policy')} "
-            f"kept {_names(each)} on board, where none can meet it; with `admission: strict` "
-            "deadline-aware drops at admission what no candidate can serve in time instead.")
+            f"kept {_names(each)} on board, where none can meet it{after}; with `admission: "
+            "strict` deadline-aware drops at admission what no candidate can serve in time "
+            "instead.")
 
 
 def run_on_device(folder: str | Path, summary: Mapping[str, Any]
-                  ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
-    """``device_s`` and ``kept`` for :func:`cautions` of the run in ``folder``: the requests its
-    trace kept on the devices and the devices' times from its scenario.yaml; both empty where it
-    kept none, or has no trace or no scenario.yaml that loads."""
+                  ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float],
+                             dict[tuple[str, str], float]]:
+    """``device_s``, ``kept`` and ``held`` for :func:`cautions` of the run in ``folder``: the
+    devices' times from its scenario.yaml, the requests its trace kept on the devices, and
+    those that ended late after waiting there; all empty where it kept none, or has no trace
+    or no scenario.yaml that loads."""
     from airan.errors import InputError
-    from airan.report.placement import read_local_counts
+    from airan.report.placement import read_held_on_device, read_local_counts
 
     kept = read_local_counts(folder, summary.get("trace"))
     file = Path(folder) / "scenario.yaml"
     if not kept or not file.is_file():
-        return {}, {}
+        return {}, {}, {}
     from airan.scenario import load_scenario
     from airan.scenario.load import device_times_s
 
     try:
-        return device_times_s(load_scenario(file)), kept
+        return (device_times_s(load_scenario(file)), kept,
+                read_held_on_device(folder, summary.get("trace")))
     except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
-        return {}, {}
+        return {}, {}, {}
 
 
 def at_peak(pairs: Sequence[tuple[str, str]]) -> str | None:
@@ -199,9 +219,11 @@ def run_peak(folder: str | Path) -> list[tuple[str, str]]:
 
 def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
              kept: Mapping[tuple[str, str], float] | None = None,
+             held: Mapping[tuple[str, str], float] | None = None,
              peak: Sequence[tuple[str, str]] = ()) -> list[str]:
-    """The sentences for ``summary`` (empty when nothing needs care); with ``device_s`` and
-    ``kept`` (:func:`slow_on_device`), the requests kept on devices too slow for them; with
+    """The sentences for ``summary`` (empty when nothing needs care); with ``device_s``,
+    ``kept`` and ``held`` (:func:`slow_on_device`), the requests kept on devices too slow for
+    them and those they held up; with
     ``peak`` (:func:`at_peak`), the services computed at the GPUs' datasheet peaks."""
     out = []
     busy = busy_sites(summary)
@@ -224,12 +246,12 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "
                    "serve more than their utilization suggests (dynamic batching); size them "
                    "by the hit ratio at the load you plan for, not by utilization.")
-    held = [f"{n} ({m}'s {x:.0%} busy, the GPUs' throughput "
-            f"{sites[n].get('gpu_utilization') or 0.0:.0%} used)"
-            for n in sites if (sites[n].get("gpu_utilization") or 0.0) <= GPU_BUSY
-            for m, x in (sites[n].get("instances_busy") or {}).items() if x > GPU_BUSY]
-    if held:
-        out.append(f"Instances busy with GPU to spare: {_names(held)}. Those models' batches "
+    waiting = [f"{n} ({m}'s {x:.0%} busy, the GPUs' throughput "
+               f"{sites[n].get('gpu_utilization') or 0.0:.0%} used)"
+               for n in sites if (sites[n].get("gpu_utilization") or 0.0) <= GPU_BUSY
+               for m, x in (sites[n].get("instances_busy") or {}).items() if x > GPU_BUSY]
+    if waiting:
+        out.append(f"Instances busy with GPU to spare: {_names(waiting)}. Those models' batches "
                    "wait for a free instance, not for the GPU: a batch holds its instance for "
                    "its fixed overhead too (launches and small kernels), which takes none of "
                    "the throughput the batches beside it share. More instances "
@@ -320,7 +342,7 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "(the wait counts as ul_transport), so those requests lost time to it: a "
                    "policy of one's own should pass over the sites whose snapshot.site_healthy "
                    "is False.")
-    slow = slow_on_device(summary, device_s or {}, kept or {})
+    slow = slow_on_device(summary, device_s or {}, kept or {}, held)
     if slow is not None:
         out.append(slow)
     ideal = at_peak(peak)

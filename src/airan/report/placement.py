@@ -11,7 +11,7 @@ those proportions. Only pyarrow: the terminal summary uses it without matplotlib
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,21 +196,62 @@ def local_counts(table: pa.Table, trace: Mapping[str, Any] | None = None
             for k in np.flatnonzero(sums).tolist()}
 
 
+def held_on_device(table: pa.Table, trace: Mapping[str, Any] | None = None
+                   ) -> dict[tuple[str, str], float]:
+    """Per (fleet, service), the requests that ran on the device and ended late after waiting
+    there (placement ``local``, outcome ``late``, ``queue_ms`` above 0): held up by the work
+    queued before them on the device's accelerator, which runs one request at a time; weighed
+    as :func:`local_counts`. Empty without the columns."""
+    import numpy as np
+
+    need = {"fleet", "service", "placement", "outcome", "queue_ms"}
+    if table.num_rows == 0 or not need <= set(table.column_names) or _prefix_only(trace):
+        return {}
+    place, places = _codes(table.column("placement"))
+    outcome, outcomes = _codes(table.column("outcome"))
+    if LOCAL not in places or "late" not in outcomes:
+        return {}
+    queued = np.nan_to_num(table.column("queue_ms").to_numpy(zero_copy_only=False)) > 0.0
+    here = (place == places.index(LOCAL)) & (outcome == outcomes.index("late")) & queued
+    fleet, fleets = _codes(table.column("fleet"))
+    svc, svcs = _codes(table.column("service"))
+    weight = table_weights(table, trace)
+    sums = np.bincount(fleet[here] * len(svcs) + svc[here], weights=weight[here],
+                       minlength=len(fleets) * len(svcs))
+    return {(fleets[k // len(svcs)], svcs[k % len(svcs)]): float(sums[k])
+            for k in np.flatnonzero(sums).tolist()}
+
+
 def read_local_counts(folder: str | Path, trace: Mapping[str, Any] | None = None
                       ) -> dict[tuple[str, str], float]:
     """:func:`local_counts` of the run in ``folder``; empty without a request trace (or one
     without the columns it reads) or where it cannot be read (:func:`read_local_shares` says
     so)."""
+    return _read_counts(folder, ["request", "fleet", "service", "placement"], local_counts,
+                        trace)
+
+
+def read_held_on_device(folder: str | Path, trace: Mapping[str, Any] | None = None
+                        ) -> dict[tuple[str, str], float]:
+    """:func:`held_on_device` of the run in ``folder`` (empty as :func:`read_local_counts`)."""
+    return _read_counts(folder, ["request", "fleet", "service", "placement", "outcome",
+                                 "queue_ms"], held_on_device, trace)
+
+
+def _read_counts(folder: str | Path, cols: list[str],
+                 count: Callable[[pa.Table, Mapping[str, Any] | None],
+                                 dict[tuple[str, str], float]],
+                 trace: Mapping[str, Any] | None) -> dict[tuple[str, str], float]:
+    """``count`` of the columns ``cols`` of the run's requests.parquet in ``folder``."""
     import pyarrow.parquet as pq
 
     file = Path(folder) / "requests.parquet"
-    cols = ["request", "fleet", "service", "placement"]
     try:
         if not file.is_file() or not set(cols) <= set(pq.read_schema(file).names):
             return {}
         if "created_s" in pq.read_schema(file).names:  # (the warm-up's rows weigh nothing)
-            cols.append("created_s")
-        return local_counts(pq.read_table(file, columns=cols), trace)
+            cols = [*cols, "created_s"]
+        return count(pq.read_table(file, columns=cols), trace)
     except (OSError, pa.ArrowException):
         return {}
 
