@@ -251,3 +251,37 @@ def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_powe
     ideal = runner.invoke(app, ["validate", str(path)])
     assert ideal.exit_code == 0 and "radio ideal: no cells' PRBs, path loss or powers in play" \
         in " ".join(ideal.output.split())
+
+
+def test_validate_says_which_fleets_fly_as_aerial_ues_and_warns_of_paths_beyond_the_cells(
+        tmp_path) -> None:
+    """A drone maker's review: whether a fleet was aerial (TR 36.777 above 22.5 m, TR 38.901's
+    ground formulas to it) was said nowhere, the drone class's default sits on that line, a
+    path 7 km beyond the cells validated silently, and a waypoint fleet's height_m was
+    replaced by its paths' heights unsaid."""
+    import yaml
+
+    import airan
+
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    base = dict(d["fleets"][0])
+    d["fleets"] = [
+        {**base, "name": "parked", "count": 5, "device_class": "drone"},
+        {**base, "name": "flyers", "count": 5, "device_class": "drone", "height_m": 100,
+         "mobility": {"model": "waypoints", "speed_mps": 15,
+                      "paths": [[[0, 0, 40], [500, 0, 120]], [[0, 0, 60], [9000, 0, 60]]]}},
+        {**base, "name": "cars", "count": 5},
+    ]
+    path = tmp_path / "drones.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert ("heights: parked 22.5 m (ground, TR 38.901 (the drone class's 22.5 m: the ground "
+            "formulas' top; a height above it flies as TR 36.777's aerial UEs)); flyers 40-120 m "
+            "(aerial, TR 36.777 UMa-AV); cars 1.5 m (ground, TR 38.901)") in text, text
+    assert ("field 'fleets[flyers].height_m': not used: a waypoint fleet's drones fly at their "
+            "paths' heights") in text
+    assert "field 'fleets[flyers].mobility.paths[1]': path 1 reaches (9000, 0)," in text
+    assert "paths[0]" not in text  # (within the layout)
+    assert "heights:" not in " ".join(runner.invoke(app, ["validate", "city"]).output.split())

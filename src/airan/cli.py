@@ -1167,6 +1167,9 @@ def validate(
                  if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
     out.print(_radio_echo(sc), markup=False, soft_wrap=True)
+    heights = _heights_echo(sc)
+    if heights:
+        out.print(heights, markup=False, soft_wrap=True)
     if sc.ai_ran.mode != "none":
         out.print(_ai_ran_echo(sc), markup=False, soft_wrap=True)
     from airan.console import _scenario_label
@@ -1187,6 +1190,42 @@ def validate(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
+
+
+def _heights_echo(sc: Any) -> str | None:
+    """validate's line on the devices' heights where a fleet may fly (a drone maker's review:
+    whether a fleet counted as aerial was said nowhere, and the drone class's default, 22.5 m,
+    is the ground formulas' top): each fleet's height (a waypoint fleet's, its paths') and the
+    path loss it takes under UMa and UMi, TR 38.901's ground UEs up to 22.5 m and TR 36.777's
+    aerial ones above; None where no fleet flies or the radio has no path loss."""
+    from airan.radio.pathloss import UT_HEIGHT_RANGE_M
+
+    env = sc.radio.environment
+    if sc.radio.model != "nr" or env not in ("uma", "umi"):
+        return None
+    top = UT_HEIGHT_RANGE_M[1]
+    parts, flies = [], False
+    for f in sc.fleets:
+        if not f.count:
+            continue
+        lo = hi = float(f.height_m)
+        m = f.mobility
+        if m is not None and m.model == "waypoints":
+            if m.paths:
+                zs = [p[2] for path in m.paths for p in path]
+                lo, hi = float(min(zs)), float(max(zs))
+            elif m.generate is not None:
+                lo, hi = (float(x) for x in m.generate.altitude_m)
+        drone = f.device_class == "drone"
+        flies |= hi > top or drone
+        span = f"{lo:g} m" if lo == hi else f"{lo:g}-{hi:g} m"
+        kind = (f"aerial, TR 36.777 {'UMa' if env == 'uma' else 'UMi'}-AV" if lo > top else
+                "ground and aerial" if hi > top else
+                f"ground, TR 38.901 (the drone class's {top:g} m: the ground formulas' top; "
+                "a height above it flies as TR 36.777's aerial UEs)" if drone and hi == top
+                else "ground, TR 38.901")
+        parts.append(f"{f.name} {span} ({kind})")
+    return f"  heights: {'; '.join(parts)}" if flies else None
 
 
 def _ai_ran_echo(sc: Any) -> str:

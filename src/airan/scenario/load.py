@@ -1281,6 +1281,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _trace_count_warnings(s, label, end)
     out += _ue_power_warnings(s, label)
     out += _outside_layout_warnings(s, label)
+    out += _waypoint_warnings(s, label)
     if s.ai_ran.mode != "none" and not l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site, nor lists any in "
@@ -1674,6 +1675,46 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"distance ({isd:,.0f} m) from every cell site: its devices there attach to "
                 "a distant cell at a low SINR (put cells there, or keep the area to the cells)",
                 file=label, field=f"fleets[{f.name}].area", value=None)))
+    return out
+
+
+def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Drones' given paths (``mobility: waypoints``, ``paths``) that reach farther from every
+    cell site than the layout's inter-site distance (one site: than its environment's path
+    loss reaches), and a fleet ``height_m`` that the paths' heights replace (a drone maker's
+    review: a path 7 km beyond the cells validated silently and ran at -5.9 dB, and a fleet's
+    height_m: 100 flew at the paths' 42-80 m)."""
+    from scipy.spatial import cKDTree
+
+    from airan.radio.pathloss import MAX_DISTANCE_M
+
+    xy = cell_site_xy(s)
+    reach = (float(np.median(cKDTree(xy).query(xy, k=2)[0][:, 1])) if len(xy) >= 2 else
+             MAX_DISTANCE_M.get(s.radio.environment, FAR_FROM_CELLS_M))
+    what = ("the layout's inter-site distance" if len(xy) >= 2 else
+            f"what the {s.radio.environment} path loss covers")
+    out = []
+    for f in s.fleets:
+        m = f.mobility
+        if not f.count or m is None or m.model != "waypoints":
+            continue
+        if "height_m" in f.model_fields_set:
+            out.append(str(InputError(
+                "not used: a waypoint fleet's drones fly at their paths' heights (each point's "
+                "z), not at height_m", file=label, field=f"fleets[{f.name}].height_m",
+                value=f.height_m)))
+        if m.paths is None or not len(xy) or s.radio.model != "nr" or not reach > 0.0:
+            continue
+        for k, path in enumerate(m.paths):
+            pts = np.asarray(path, dtype=float)[:, :2]
+            dist = cKDTree(xy).query(pts)[0]
+            if dist.max() > reach:
+                far = pts[int(np.argmax(dist))]
+                out.append(str(InputError(
+                    f"path {k} reaches ({far[0]:g}, {far[1]:g}), {dist.max():,.0f} m from the "
+                    f"nearest cell site, beyond {what} ({reach:,.0f} m): its drones there "
+                    "attach to a distant cell at a low SINR", file=label,
+                    field=f"fleets[{f.name}].mobility.paths[{k}]", value=None)))
     return out
 
 
