@@ -1186,6 +1186,7 @@ def validate(
 
     warnings = scenario_warnings(sc, label=_scenario_label(file))
     warnings += _coverage_warnings(sc, _scenario_label(file))
+    warnings += _uplink_cell_warnings(sc, _scenario_label(file))
     for line in warnings:
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
@@ -1301,6 +1302,67 @@ def _coverage_warnings(sc: Any, label: str) -> list[str]:
                 "nearer the cells", file=label,
                 field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
     return out
+
+
+#: validate warns of a cell whose devices' uploads need more than this share of its uplink
+#: PRB-slots (:func:`_uplink_cell_warnings`): more than it has
+UPLINK_FULL = 1.0
+
+
+def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
+    """Cells whose devices offer more uploads than the cell's uplink carries at their own SINR,
+    where the scenario's seed places them (a moving fleet at its start): per cell, the share
+    of its uplink PRB-slots its devices' uploads (each service's rate_hz x ul_kb) need, each
+    device's bits per PRB those of its SINR per PRB at its power control's power
+    (devices.parquet's ``sinr_ul_db``, at the start's interference; a power-limited UE is
+    given fewer PRBs, not less power on each), the cell's PRBs those background traffic
+    leaves in the TDD pattern's uplink slots. Above 1, the uplink cannot carry them whatever
+    the scheduler (a drone maker's review: six drones' 15 Mbit/s video filled a sector's
+    31 Mbit/s, and validate checked the offered load against every cell's peak spectral
+    efficiency alone). None past COVERAGE_CHECK_DEVICES devices or under ``local``."""
+    from airan.errors import InputError
+
+    if sc.radio.model != "nr" or sc.policy == "local" or not 0 < sum(
+            f.count for f in sc.fleets) <= COVERAGE_CHECK_DEVICES:
+        return []
+    import math
+
+    import numpy as np
+
+    from airan.engine import Engine
+    from airan.radio import link, nr
+
+    eng = Engine(sc, duration_s=sc.duration_s)
+    w = eng.world
+    sinr_db = eng.device_table().column("sinr_ul_db").to_numpy()
+    se = link.spectral_efficiency(sinr_db, min_sinr_db=10 * math.log10(w.min_sinr_lin))
+    free_prb = w.cell_prb * (1.0 - eng.ran.background_at(0.0, "ul"))
+    ul_slots_per_s = float(np.mean(nr.slot_usable(w.slot_type)[0])) / w.slot_s
+    # each device's rate were it given every free PRB of its cell at its power per PRB
+    rate = se * w.cell_bits_per_prb_ul[w.dev_cell] * free_prb[w.dev_cell] * ul_slots_per_s
+    svc = {v.name: v for v in sc.services}
+    fleet_bps = np.array([sum(svc[n].rate_hz * svc[n].ul_kb * 8e3 for n in f.services)
+                          for f in sc.fleets])
+    offered = fleet_bps[w.dev_fleet]
+    served = rate > 0.0  # (those out of coverage: _coverage_warnings)
+    need = np.bincount(w.dev_cell[served], weights=offered[served] / rate[served],
+                       minlength=len(w.cell_names))
+    over = [c for c in np.argsort(-need, kind="stable") if need[c] > UPLINK_FULL]
+    if not over:
+        return []
+    named = ", ".join(f"{w.cell_names[c]} {need[c]:.2f}x" for c in over[:5]) + (
+        f" and {len(over) - 5:,} more" if len(over) > 5 else "")
+    on_board = any(f.computes_on_board and f.accelerator != "none" for f in sc.fleets)
+    return [str(InputError(
+        f"{len(over):,} of {len(w.cell_names):,} cells' devices offer more uploads than the "
+        f"cell's uplink carries at their own SINR where seed {sc.seed} places them: "
+        f"{named} (the share of its uplink PRB-slots they need: each device's uploads, rate_hz "
+        "x ul_kb, at its SINR per PRB, over the PRBs of the TDD pattern's uplink slots)"
+        + (", if every request goes over the air (the policy may keep some on board)"
+           if on_board else "")
+        + ": their uplink queues grow and their requests go late (more cells, an "
+        "uplink-heavier TDD pattern, or smaller or fewer uploads)", file=label,
+        field="fleets"))]
 
 
 def _radio_echo(sc: Any) -> str:
