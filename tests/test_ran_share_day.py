@@ -139,3 +139,49 @@ def test_ones_own_l1_capacity_for_a_gpu_replaces_the_catalogs() -> None:
     d["ai_ran"]["l1_peak_cells"] = {"L44": 5.0}
     with pytest.raises(InputError, match="ai_ran.l1_peak_cells"):
         scenario_from_dict(d)
+
+
+def test_a_runs_device_prb_use_adds_to_the_background_at_every_hour(tmp_path: Any) -> None:
+    """An operator's review: ran-share gave AI 52% of an A100 all day where a run of the same
+    hour, its devices' PRBs added, dropped 19% of the L1's slots. --from-run adds a run's
+    devices' PRB use per cell (the mean of its cells.parquet's two directions) to the
+    background at every hour: the closed form at u = background + devices; a run of other
+    cells is bad input naming the option."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    sc = scenario_from_dict(_city("dynamic", start_hour=19.0))
+    run = tmp_path / "run"
+
+    path = tmp_path / "city-ran.yaml"
+    path.write_text(yaml.safe_dump(_city("dynamic", start_hour=19.0)))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "0.5", "--no-report",
+                                   "--out", str(run)])
+    assert res.exit_code == 0, res.output
+    cells = pq.read_table(run / "cells.parquet").to_pydict()
+    use = 0.5 * (np.asarray(cells["prb_utilization_ul"]) + np.asarray(cells["prb_utilization_dl"]))
+    assert use.max() > 0.05  # (the vehicles' uploads)
+    order = {c: i for i, c in enumerate(cells["cell"])}
+    site0 = [order[f"site0/{k}"] for k in range(3)]
+    with_devices = day_profile(sc, device_use=use[[order[c] for c in sc.cell_names()]])[0]
+    peak = 20.0 * float(load_gpus()["L40S"].tflops.bf16) / 989.0
+    f0 = (0.5 - 132 / 270) / (1 - 132 / 270)
+    u = np.minimum(1.0, 0.8 * DIURNAL[:, None] + use[site0][None, :])
+    assert np.allclose(with_devices["l1_share"], (f0 + (1 - f0) * u).sum(axis=1) / peak,
+                       rtol=1e-9)
+    assert with_devices["devices"] == pytest.approx(use[site0].mean())
+    out = CliRunner().invoke(app, ["ran-share", str(path), "--from-run", str(run)])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert f"background traffic and the devices' PRB use in {run}" in text
+    assert "the day's GPU-hours left to AI over the 10 sites" in text
+    other = tmp_path / "other"
+    other.mkdir()
+    pq.write_table(pa.table({"cell": ["x/0"], "prb_utilization_ul": [0.1],
+                             "prb_utilization_dl": [0.1]}), other / "cells.parquet")
+    for folder, said in ((other, "has no cell 'site0/0' of this scenario (111 of its 111"),
+                         (tmp_path, "holds no cells.parquet")):
+        bad = CliRunner().invoke(app, ["ran-share", str(path), "--from-run", str(folder)])
+        assert bad.exit_code == 2 and "'--from-run'" in bad.output, bad.output
+        assert said in " ".join(bad.output.split())

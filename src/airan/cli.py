@@ -1403,17 +1403,21 @@ def ran_share(
                                    "ai_ran.mode dynamic or mig."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write every site's hours to "
                                     "this CSV file."),
+    from_run: Path | None = typer.Option(
+        None, "--from-run", help="A run's folder of this scenario: add its devices' PRB use "
+        "per cell (its cells.parquet) to the background at every hour."),
 ) -> None:
-    """Hour by hour over a day, the share of each cell-site GPU the RAN's L1 takes at the
+    """Hour by hour over a day, the share of each GPU that runs cells' L1 the RAN takes at the
     cells' background traffic (ai_ran.traffic) and the share left to AI, with the day's
     GPU-hours for AI: the engine's L1 rules in closed form, without a run (a run adds the
-    devices' own PRB use)."""
+    devices' own PRB use: --from-run adds a run's)."""
     with _user_errors():
         from airan.engine.ran_share import day_profile
         from airan.scenario import load_scenario
 
         sc = load_scenario(scenario)
-        rows = day_profile(sc)
+        use = _device_prb_use(sc, from_run) if from_run is not None else None
+        rows = day_profile(sc, device_use=use)
         if csv is not None:
             _write_ran_share_csv(rows, csv)
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -1421,8 +1425,9 @@ def ran_share(
         key = (r["cells"], r["gpus"], r["gpu"], tuple(round(x, 9) for x in r["l1_share"]))
         groups.setdefault(key, []).append(r)
     mode = sc.ai_ran.mode
-    table = _table(f"AI's share of each GPU by hour (ai_ran.mode {mode}; background traffic "
-                   "only)")
+    table = _table(f"AI's share of each GPU by hour (ai_ran.mode {mode}; " + (
+        f"background traffic and the devices' PRB use in {from_run}" if from_run is not None
+        else "background traffic only") + ")")
     table.add_column("site", no_wrap=True)
     table.add_column("cells, GPUs", no_wrap=True)
     hours = list(range(0, 24, 2))
@@ -1443,21 +1448,58 @@ def ran_share(
     if rows:
         busiest = max(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
         top = max(rows, key=lambda r: r["l1_share"][busiest])
+        # (an operator's review: a flat day read "busiest hour 00h")
+        flat = all(max(r["l1_share"]) - min(r["l1_share"]) < 1e-12 for r in rows)
+        devices = (f", the devices' {top['devices']:.0%} (the run's) added"
+                   if from_run is not None else "")
         # (each direction's: an operator's planner read one figure, the mean, for both)
-        out.print(f"busiest hour {busiest:02d}h: background PRB use "
-                  f"{top['background_dl'][busiest]:.0%} downlink, "
+        out.print(("every hour alike" if flat else f"busiest hour {busiest:02d}h")
+                  + f": background PRB use {top['background_dl'][busiest]:.0%} downlink, "
                   f"{top['background_ul'][busiest]:.0%} uplink (the L1's load takes their mean, "
-                  f"{top['background'][busiest]:.0%}), the L1 needs "
+                  f"{top['background'][busiest]:.0%}{devices}), the L1 needs "
                   f"{top['l1_share'][busiest]:.0%} of each GPU at {top['site']}", markup=False,
                   soft_wrap=True)
+        if len(rows) > 1:  # (an operator's review: GPU-hours per site, none for the region)
+            out.print(f"the day's GPU-hours left to AI over the {len(rows):,} sites that run "
+                      f"cells' L1 ({sum(r['gpus'] for r in rows):,} GPUs): "
+                      f"{sum(r['ai_gpu_hours'] for r in rows):,.1f}", markup=False,
+                      soft_wrap=True)
     if dropping:
         out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
                   "or under mig its slice): it drops the slots it cannot process, at "
                   f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
     if sc.ai_ran.traffic is None:
         out.print("no ai_ran.traffic: the cells carry no background traffic, so the L1 costs "
-                  "its fixed part only; a run adds the devices' PRB use", markup=False,
-                  soft_wrap=True)
+                  "its fixed part only" + ("" if from_run is not None else
+                                           "; a run adds the devices' PRB use (--from-run)"),
+                  markup=False, soft_wrap=True)
+
+
+def _device_prb_use(sc: Any, folder: Path) -> Any:
+    """Per cell of ``sc`` (the world's order), the devices' PRB use in the run in ``folder``:
+    the mean of its cells.parquet's uplink and downlink utilization (the L1's load takes their
+    mean, as the engine does). Bad input where the folder holds no run of these cells."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from airan.errors import InputError
+
+    file = folder / "cells.parquet"
+    if not file.is_file():
+        raise InputError(f"'{folder}' holds no cells.parquet: give the folder of an `airan "
+                         "run` of this scenario", field="--from-run", value=str(folder))
+    t = pq.read_table(file, columns=["cell", "prb_utilization_ul", "prb_utilization_dl"])
+    use = dict(zip(t.column("cell").to_pylist(), (0.5 * (
+        np.nan_to_num(t.column("prb_utilization_ul").to_numpy(zero_copy_only=False))
+        + np.nan_to_num(t.column("prb_utilization_dl").to_numpy(zero_copy_only=False))
+    )).tolist(), strict=True))
+    names = sc.cell_names()
+    missing = [c for c in names if c not in use]
+    if missing:
+        raise InputError(f"the run in '{folder}' has no cell {missing[0]!r} of this scenario "
+                         f"({len(missing):,} of its {len(names):,} cells missing): give a run "
+                         "of the same cells", field="--from-run", value=str(folder))
+    return np.array([use[c] for c in names])
 
 
 def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -1469,14 +1511,14 @@ def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
         out_csv = csv_module.writer(f)
         out_csv.writerow(["site", "cells", "gpus", "gpu", "hour", "background_prb_use",
                           "l1_share", "ai_share", "l1_fit", "background_prb_use_dl",
-                          "background_prb_use_ul"])
+                          "background_prb_use_ul", "device_prb_use"])
         for r in rows:
             for h in range(24):
                 out_csv.writerow([r["site"], r["cells"], r["gpus"], r["gpu"], h,
                                   f"{r['background'][h]:.6g}", f"{r['l1_share'][h]:.6g}",
                                   f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}",
                                   f"{r['background_dl'][h]:.6g}",
-                                  f"{r['background_ul'][h]:.6g}"])
+                                  f"{r['background_ul'][h]:.6g}", f"{r['devices']:.6g}"])
 
 
 def _three_figures(x: float) -> str:

@@ -283,7 +283,8 @@ class RanShare:
         }
 
 
-def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, Any]]:
+def day_profile(scenario: Scenario, seed: int | None = None,
+                device_use: Any = None) -> list[dict[str, Any]]:
     """Hour by hour over a day, what the RAN's L1 takes of each cell-site compute site's GPUs
     and what it leaves to AI, at the cells' background traffic (``ai_ran.traffic``; without it,
     idle cells), in closed form: the engine's rules (:meth:`RanShare.update`) without a run, so
@@ -293,7 +294,14 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
     ``background_dl`` and ``background_ul`` (each direction's), ``l1_share`` (of each GPU,
     what the L1 needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
     instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
-    rest), and ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs)."""
+    rest), ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs), and
+    ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``).
+
+    ``device_use``: per cell (the world's order), the devices' own PRB use, the mean of the
+    two directions' (a run's cells.parquet), added to the background at every hour (as the
+    run measured it: the devices' load does not follow the day; an operator's review:
+    ran-share gave AI 52% of an A100 all day where a run of the same hour, its devices' PRBs
+    added, dropped 19% of the L1's slots); None: the background alone."""
     from airan.engine.world import build_world
 
     if scenario.ai_ran.mode == "none":
@@ -310,11 +318,15 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
                                             start_hour=0.0, step_s=60.0)
                   for c in (tr.curve("dl"), tr.curve("ul")))
         bg = 0.5 * (dl + ul)
+    devices = (np.zeros(len(w.cell_names)) if device_use is None
+               else np.asarray(device_use, dtype=float))
     out = []
     for s in np.flatnonzero(ran.hosted_cells > 0):
         cells = np.flatnonzero(ran.cell_host == s)
-        need = sum(l1.l1_gpu_share(bg, 1.0, ran.bandwidth_mhz[c], ran.antennas,
-                                   ran.fixed_share) for c in cells) / ran.peak_cells[s]
+        # (the engine's: the background's mean and the devices', at most every PRB)
+        need = sum(l1.l1_gpu_share(np.minimum(1.0, bg + devices[c]), 1.0,
+                                   ran.bandwidth_mhz[c], ran.antennas, ran.fixed_share)
+                   for c in cells) / ran.peak_cells[s]
         per_gpu = np.asarray(need, dtype=float) / max(ran.n_gpus[s], 1.0)
         if ran.mode == "mig":
             ai = np.full(24, ran.ai_mig_share[s])
@@ -329,5 +341,6 @@ def day_profile(scenario: Scenario, seed: int | None = None) -> list[dict[str, A
             "background_ul": ul.tolist(), "l1_share": per_gpu.tolist(),
             "ai_share": ai.tolist(), "l1_fit": fit.tolist(),
             "ai_gpu_hours": float(ai.sum() * ran.n_gpus[s]),
+            "devices": float(devices[cells].mean()),
         })
     return out
