@@ -1245,7 +1245,15 @@ def test_a_plan_whose_cell_site_gpus_cannot_carry_their_l1_at_full_load_says_so(
     assert any(n.startswith("the L1 capacity of L4 is not measured") for n in res.notes)
     h100 = plan(sc, ["perception: hit>=0.3"], candidates=["H100"], max_gpus=1,
                 duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False)
-    assert not any("L1" in n for n in h100.notes)
+    assert not any("L1" in n and "l1_fixed_share" not in n for n in h100.notes)
+    # the fixed share the AI's off-peak GPU time rests on is named (an operator's review),
+    # unless the scenario gives its own
+    assert any(n.startswith("the L1's cost at low PRB use rests on ai_ran.l1_fixed_share")
+               for n in h100.notes)
+    d["ai_ran"]["l1_fixed_share"] = 0.33
+    own = plan(scenario_from_dict(d), ["perception: hit>=0.3"], candidates=["H100"],
+               max_gpus=1, duration_s=0.3, sites=["generated"], keep_l1=True, confirm=False)
+    assert not any("l1_fixed_share" in n for n in own.notes)
 
 
 def test_a_target_on_one_service_keeps_the_others_and_says_so() -> None:

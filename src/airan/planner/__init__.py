@@ -145,7 +145,7 @@ def l1_notes(result: PlanResult) -> list[str]:
     where a GPU's L1 capacity is scaled from Hopper's rather than measured (a planner's review:
     a plan of one L4 per 3-sector site was "confirmed" at 80-86% busy, though its L1 drops
     slots above 0.81 PRB use, on an L1 capacity extrapolated ~1.6-2x either way)."""
-    from airan.scenario.load import l1_capacity_warnings, l1_extrapolated_gpus
+    from airan.scenario.load import l1_capacity_warnings, l1_extrapolated_gpus, l1_hosts
 
     if (result.best or result.closest) is None:
         return []
@@ -162,4 +162,13 @@ def l1_notes(result: PlanResult) -> list[str]:
             "peak 4T4R 100 MHz cells per GPU, NVIDIA Aerial) by dense BF16 throughput, which "
             "the A100's measured 4 cells shows uncertain by ~1.6x; the L1's share of these "
             "GPUs, and what they leave AI, may be that far off")
+    if sc.ai_ran.l1_fixed_share is None and l1_hosts(sc):
+        # (an operator's review: the plan's AI GPU-hours off-peak went 15.1 -> 8.7 -> 0 per
+        # site at fixed shares 0.022, 0.33 and 1, and the notes named only the capacity)
+        notes.append(
+            "the L1's cost at low PRB use rests on ai_ran.l1_fixed_share (0.022 of a peak "
+            "cell, through the A100's 4 peak / 8 average cells; reading that release's average "
+            "cell with half the peak's layers gives ~0.33, and Grace Hopper's '20 peak, 20 "
+            "average' read as a cost 1): plan again at 0.33 to bracket what the GPUs leave AI "
+            "off-peak, and `airan ran-share plan.yaml` shows it by hour")
     return notes
