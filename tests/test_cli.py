@@ -277,8 +277,8 @@ def test_validate_says_which_fleets_fly_as_aerial_ues_and_warns_of_paths_beyond_
     res = runner.invoke(app, ["validate", str(path)])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert ("heights: parked 22.5 m (ground, TR 38.901 (the drone class's 22.5 m: the ground "
-            "formulas' top; a height above it flies as TR 36.777's aerial UEs)); flyers 40-120 m "
+    assert ("heights: parked 22.5 m (ground, TR 38.901 (at 22.5 m, the UMa ground formulas' "
+            "top; a height above it flies as TR 36.777's aerial UEs)); flyers 40-120 m "
             "(aerial, TR 36.777 UMa-AV); cars 1.5 m (ground, TR 38.901)") in text, text
     assert ("field 'fleets[flyers].height_m': not used: a waypoint fleet's drones fly at their "
             "paths' heights") in text

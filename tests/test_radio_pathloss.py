@@ -1,5 +1,6 @@
 """TR 38.901 path loss / LOS probability / shadow fading against hand-computed values."""
 
+import math
 from math import exp, log, log10, sqrt
 
 import numpy as np
@@ -163,7 +164,7 @@ def test_inf(d2d):
 
 
 # ---------------------------------------------------------------- generic properties
-HEIGHTS = {"uma": 25.0, "umi": 10.0, "inh": 3.0}
+HEIGHTS = {"uma": 25.0, "umi": 10.0, "rma": 35.0, "inh": 3.0}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -185,8 +186,8 @@ def test_nlos_ge_los_and_broadcasting(scenario):
 
 
 def test_unknown_scenario():
-    with pytest.raises(ValueError, match="rma"):
-        pathloss_db("rma", 100.0, 100.0, 3.5, 35.0, 1.5, True)
+    with pytest.raises(ValueError, match="suburban"):
+        pathloss_db("suburban", 100.0, 100.0, 3.5, 35.0, 1.5, True)
     assert float(pathloss_db("UMa", 100.0, 100.0, 3.5, 25.0, 1.5, True)) > 0
 
 
@@ -251,11 +252,78 @@ def test_los_probability_inf_values():
         los_probability("inf-dh", 10.0, 1.5, h_bs_m=4.0)
 
 
+# ---------------------------------------------------------------- RMa (and RMa-AV)
+def test_rma_path_loss_los_probability_and_shadowing_are_table_7_4_1_1s_by_hand():
+    """TR 38.901 RMa at its defaults (hBS 35 m, hUT 1.5 m, buildings h 5 m, streets W 20 m),
+    3.5 GHz: dBP = 2 pi 35 x 1.5 x 3.5e9 / 3e8 = 3,848 m. At d2D 1,000 m (d3D 1,000.56 m),
+    LOS PL1 = 20 log10(40 pi d3D fc / 3) + 0.4779 log10(d3D) - 0.7009 + 0.002 log10(5) d3D
+    (5^1.72 = 15.93: 0.03 x 15.93 and 0.044 x 15.93, both under their caps) = 103.33 + 1.43
+    - 0.70 + 1.40 = 105.46 dB; at
+    6,000 m, PL2 = PL1(dBP) + 40 log10(d3D / dBP); NLOS the table's formula, 130.42 dB at
+    1,000 m, above LOS. LOS probability exp(-(d - 10)/1000): 0.3716 at 1,000 m. Shadowing
+    4 dB LOS before the breakpoint, 6 beyond, 8 NLOS."""
+    fc, hb, hu = 3.5, 35.0, 1.5
+    d_bp = 2 * math.pi * hb * hu * fc * 1e9 / 3e8
+    assert d_bp == pytest.approx(3848.45, abs=0.01)
+    h, w = 5.0, 20.0
+
+    def pl1(d3):
+        return (20 * math.log10(40 * math.pi * d3 * fc / 3) + min(0.03 * h**1.72, 10)
+                * math.log10(d3) - min(0.044 * h**1.72, 14.77) + 0.002 * math.log10(h) * d3)
+
+    d3 = math.hypot(1000.0, hb - hu)
+    assert pl1(d3) == pytest.approx(105.46, abs=0.01)
+    assert pl("rma", 1000.0, hb, hu, True) == pytest.approx(pl1(d3), abs=1e-9)
+    far = math.hypot(6000.0, hb - hu)
+    assert pl("rma", 6000.0, hb, hu, True) == pytest.approx(
+        pl1(d_bp) + 40 * math.log10(far / d_bp), abs=1e-9)
+    nlos = (161.04 - 7.1 * math.log10(w) + 7.5 * math.log10(h)
+            - (24.37 - 3.7 * (h / hb) ** 2) * math.log10(hb)
+            + (43.42 - 3.1 * math.log10(hb)) * (math.log10(d3) - 3) + 20 * math.log10(fc)
+            - (3.2 * math.log10(11.75 * hu) ** 2 - 4.97))
+    assert nlos == pytest.approx(130.42, abs=0.01)
+    assert pl("rma", 1000.0, hb, hu, False) == pytest.approx(nlos, abs=1e-9)
+    assert float(los_probability("rma", 1000.0, hu)) == pytest.approx(exp(-0.99), abs=1e-12)
+    assert float(los_probability("rma", 8.0, hu)) == 1.0
+    sf = shadow_fading_std_db("rma", np.array([True, True, False]), hu,
+                              d2d_m=np.array([1000.0, 6000.0, 1000.0]), fc_ghz=fc, h_bs_m=hb)
+    np.testing.assert_array_equal(sf, [4.0, 6.0, 8.0])
+
+
+def test_rma_above_10_m_is_tr_36_777s_rma_av():
+    """A drone over RMa cells (TR 36.777 Annex B, RMa-AV, 10-300 m): at 60 m, 500 m out,
+    LOS PL = max(23.9 - 1.8 log10 60, 20) log10(d3D) + 20 log10(40 pi fc / 3) = 20.70 x
+    2.6995 + 43.32 = 99.20 dB at 3.5 GHz (d3D 500.6 m), NLOS -12 + (35 - 5.3 log10 60)
+    log10(d3D) + 43.32 = 100.37 dB;
+    every link LOS above 40 m; at 20 m, beyond d1 = 1350.8 log10 20 - 1602 = 155.4 m, with
+    p1 = 15021 log10 20 - 16053 = 3,490 m: 0.908 at 500 m; shadowing 4.2 exp(-0.0046 h) in
+    LOS (3.19 dB at 60 m), 6 dB NLOS."""
+    fc, hb, hu = 3.5, 35.0, 60.0
+    d3 = math.hypot(500.0, hu - hb)
+    free = 20 * math.log10(40 * math.pi * fc / 3)
+    los = max(23.9 - 1.8 * math.log10(hu), 20.0) * math.log10(d3) + free
+    assert los == pytest.approx(99.20, abs=0.01)
+    assert pl("rma", 500.0, hb, hu, True) == pytest.approx(los, abs=1e-9)
+    nlos = -12 + (35 - 5.3 * math.log10(hu)) * math.log10(d3) + free
+    assert nlos == pytest.approx(100.37, abs=0.01)
+    assert pl("rma", 500.0, hb, hu, False) == pytest.approx(nlos, abs=1e-9)
+    assert float(los_probability("rma", 3000.0, hu)) == 1.0
+    d1 = 1350.8 * math.log10(20) - 1602
+    p1 = 15021 * math.log10(20) - 16053
+    expected = d1 / 500 + exp(-500 / p1) * (1 - d1 / 500)
+    assert expected == pytest.approx(0.908, abs=1e-3)
+    assert float(los_probability("rma", 500.0, 20.0)) == pytest.approx(expected, abs=1e-12)
+    assert float(los_probability("rma", 150.0, 20.0)) == 1.0  # (within d1)
+    np.testing.assert_allclose(shadow_fading_std_db("rma", np.array([True, False]), hu),
+                               [4.2 * exp(-0.0046 * 60), 6.0])
+
+
 # ---------------------------------------------------------------- shadow fading
 def test_shadow_fading_std():
     table = {
         "uma": (4.0, 6.0),
         "umi": (4.0, 7.82),
+        "rma": (4.0, 8.0),
         "inh": (3.0, 8.03),
         "inf-sl": (4.3, 5.7),
         "inf-dl": (4.3, 7.2),

@@ -58,6 +58,7 @@ def test_its_correlation_falls_as_gudmundsons_exponential(lag_over_d: float) -> 
 def test_decorrelation_distances_are_tr_38901_table_7_5_6() -> None:
     assert SF_DECORRELATION_M["uma"] == (37.0, 50.0)
     assert SF_DECORRELATION_M["umi"] == (10.0, 13.0)
+    assert SF_DECORRELATION_M["rma"] == (37.0, 120.0)  # (Table 7.5-6 Part-2)
     assert SF_DECORRELATION_M["inh"] == (10.0, 6.0)
     assert decorrelation_m("InF-DH", [True, False]).tolist() == [10.0, 10.0]
     assert decorrelation_m("UMa", np.array([[True, False]])).tolist() == [[37.0, 50.0]]
@@ -144,10 +145,10 @@ def test_a_link_that_repeats_one_of_its_row_takes_its_value_and_no_other() -> No
 
 
 def test_los_state_correlation_distances_are_tr_38901_table_7_6_3_1_2() -> None:
-    """UMa 50 m, UMi 50 m, InH 10 m; InF d_clutter / 2 with d_clutter of Table 7.2-4 (10 m in
-    sparse, 2 m in dense clutter)."""
+    """UMa 50 m, UMi 50 m, RMa 60 m, InH 10 m; InF d_clutter / 2 with d_clutter of Table
+    7.2-4 (10 m in sparse, 2 m in dense clutter)."""
     assert LOS_STATE_DECORRELATION_M == {
-        "uma": 50.0, "umi": 50.0, "inh": 10.0,
+        "uma": 50.0, "umi": 50.0, "rma": 60.0, "inh": 10.0,
         "inf-sl": 5.0, "inf-dl": 1.0, "inf-sh": 5.0, "inf-dh": 1.0}
 
 

@@ -1197,14 +1197,15 @@ def _heights_echo(sc: Any) -> str | None:
     """validate's line on the devices' heights where a fleet may fly (a drone maker's review:
     whether a fleet counted as aerial was said nowhere, and the drone class's default, 22.5 m,
     is the ground formulas' top): each fleet's height (a waypoint fleet's, its paths') and the
-    path loss it takes under UMa and UMi, TR 38.901's ground UEs up to 22.5 m and TR 36.777's
-    aerial ones above; None where no fleet flies or the radio has no path loss."""
-    from airan.radio.pathloss import UT_HEIGHT_RANGE_M
+    path loss it takes under UMa, UMi and RMa, TR 38.901's ground UEs up to 22.5 m (RMa 10 m)
+    and TR 36.777's aerial ones above; None where no fleet flies or no aerial model applies."""
+    from airan.radio.pathloss import aerial_above_m
 
     env = sc.radio.environment
-    if sc.radio.model != "nr" or env not in ("uma", "umi"):
+    above = aerial_above_m(env)
+    if sc.radio.model != "nr" or above is None:
         return None
-    top = UT_HEIGHT_RANGE_M[1]
+    top = above
     parts, flies = [], False
     for f in sc.fleets:
         if not f.count:
@@ -1220,10 +1221,11 @@ def _heights_echo(sc: Any) -> str | None:
         drone = f.device_class == "drone"
         flies |= hi > top or drone
         span = f"{lo:g} m" if lo == hi else f"{lo:g}-{hi:g} m"
-        kind = (f"aerial, TR 36.777 {'UMa' if env == 'uma' else 'UMi'}-AV" if lo > top else
+        name = {"uma": "UMa", "umi": "UMi", "rma": "RMa"}[env]
+        kind = (f"aerial, TR 36.777 {name}-AV" if lo > top else
                 "ground and aerial" if hi > top else
-                f"ground, TR 38.901 (the drone class's {top:g} m: the ground formulas' top; "
-                "a height above it flies as TR 36.777's aerial UEs)" if drone and hi == top
+                f"ground, TR 38.901 (at {top:g} m, the {name} ground formulas' top; a height "
+                "above it flies as TR 36.777's aerial UEs)" if drone and hi == top
                 else "ground, TR 38.901")
         parts.append(f"{f.name} {span} ({kind})")
     return f"  heights: {'; '.join(parts)}" if flies else None

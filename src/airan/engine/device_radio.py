@@ -26,17 +26,18 @@ from airan.radio import antenna, geometry, pathloss, penetration, shadowing
 
 TOP_K_CELLS = 16  # strongest cells kept per device; the rest enter as one residual interferer
 NEAREST_SITES = 24  # interference is summed over the cells of the 24 nearest sites
-# an aerial UE's (above 22.5 m under UMa/UMi): in line of sight of far cells, in their main lobe
-# near the horizon while the near ones see it in their sidelobes, it hears many more (a review:
-# at 120 m over 61 sites, 24 left its median SINR ~1.2 dB high)
+# an aerial UE's (above 22.5 m under UMa/UMi, 10 m under RMa): in line of sight of far cells,
+# in their main lobe near the horizon while the near ones see it in their sidelobes, it hears
+# many more (a review: at 120 m over 61 sites, 24 left its median SINR ~1.2 dB high)
 NEAREST_SITES_AERIAL = 96
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
 def top_height_m(environment: str) -> float:
     """The highest UE height the path loss takes (m): TR 36.777 Annex B's aerial UEs (300 m)
-    under UMa and UMi, TR 38.901 Table 7.4.1-1's 22.5 m indoors (InH, InF: no aerial model)."""
-    return (pathloss.AERIAL_TOP_M if environment in ("uma", "umi")
+    under UMa, UMi and RMa, TR 38.901 Table 7.4.1-1's 22.5 m indoors (InH, InF: no aerial
+    model)."""
+    return (pathloss.AERIAL_TOP_M if pathloss.aerial_above_m(environment) is not None
             else pathloss.UT_HEIGHT_RANGE_M[1])
 
 
@@ -145,8 +146,9 @@ class DeviceRadio:
         top_gain = np.zeros((n_dev, k_top))
         top_gain_ul = np.zeros((n_dev, k_top)) if self._fdd else top_gain
         resid = np.zeros(n_dev)
-        aerial = (np.asarray(dev_h) > pathloss.UT_HEIGHT_RANGE_M[1]
-                  if self.nr and self.environment in ("uma", "umi") else np.zeros(n_dev, bool))
+        above = pathloss.aerial_above_m(self.environment)
+        aerial = (np.asarray(dev_h) > above if self.nr and above is not None
+                  else np.zeros(n_dev, bool))
         if not aerial.any():  # (the devices in their own order: slices of them)
             self._links_of(dev_xy, dev_h, o2i, None, min(NEAREST_SITES, n_sites), top_cell,
                            top_gain, top_gain_ul, resid)
@@ -262,7 +264,8 @@ class DeviceRadio:
         if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)
-            sf = z * pathloss.shadow_fading_std_db(env, los, h_ut[:, None])
+            sf = z * pathloss.shadow_fading_std_db(env, los, h_ut[:, None], d2d_m=d2d,
+                                                   fc_ghz=self.cell_fc[cc], h_bs_m=hb)
             pl = pl + sf
             if pl_ul is not None:
                 pl_ul = pl_ul + sf

@@ -7,6 +7,8 @@ Scenarios (``SCENARIOS``):
 
 - ``"uma"``: Urban Macro (hBS 25 m typical).
 - ``"umi"``: Urban Micro street canyon (hBS 10 m typical).
+- ``"rma"``: Rural Macro (hBS 35 m typical; buildings 5 m high, streets 20 m wide, the
+  table's defaults, :data:`RMA_BUILDING_HEIGHT_M` and :data:`RMA_STREET_WIDTH_M`).
 - ``"inh"``: Indoor Hotspot office (path loss), InH-Mixed office (LOS probability).
 - ``"inf-sl"``, ``"inf-dl"``, ``"inf-sh"``, ``"inf-dh"``: Indoor Factory with sparse/dense
   clutter and low/high BS. They share the InF LOS formula and differ in NLOS path loss,
@@ -33,6 +35,9 @@ Simplifications (stated once here, repeated in the docstrings):
   BS at 25 m (UMa) and 10 m (UMi); above 300 m they are taken at 300 m. UMa-AV's NLOS formula
   is maxed with its LOS one as every NLOS formula here is (the TR gives it bare: they differ
   below d3D ~20 m only). The shadowing's correlation distances stay the terrestrial ones.
+- RMa UE heights below 1 m are evaluated at 1 m (Table 7.4.1-1's range 1-10 m); above 10 m
+  the UE is an aerial one, TR 36.777 Annex B's RMa-AV (Tables B-1 to B-3) up to 300 m. RMa's
+  LOS shadowing is 4 dB before its breakpoint and 6 dB beyond (given the link's distance).
 - InF LOS probability: the clutter density r and clutter height hc default to the values
   used for InF calibration in TR 38.901 (clause 7.8, Table 7.8-7): r = 0.2, hc = 2 m for
   sparse clutter (SL, SH), r = 0.6, hc = 6 m for dense clutter (DL, DH); Table 7.2-4 gives
@@ -53,8 +58,10 @@ __all__ = [
     "MAX_DISTANCE_M",
     "SCENARIOS",
     "UT_HEIGHT_RANGE_M",
+    "aerial_above_m",
     "breakpoint_distance_m",
     "los_probability",
+    "rma_breakpoint_m",
     "pathloss_db",
     "shadow_fading_std_db",
 ]
@@ -62,7 +69,8 @@ __all__ = [
 #: Speed of light used by TR 38.901 (clause 7.4.1, Note 1 of Table 7.4.1-1).
 C_M_S = 3.0e8
 
-SCENARIOS: tuple[str, ...] = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
+SCENARIOS: tuple[str, ...] = ("uma", "umi", "rma", "inh", "inf-sl", "inf-dl", "inf-sh",
+                              "inf-dh")
 
 #: Minimum 2D distance of the UMa/UMi validity range (Table 7.4.1-1), metres.
 _MIN_D2D_OUTDOOR_M = 10.0
@@ -71,7 +79,7 @@ _MIN_D3D_INDOOR_M = 1.0
 #: The farthest distance each model covers (Table 7.4.1-1), metres: d2D for UMa/UMi, d3D for
 #: InH/InF; beyond it the formulas are extrapolated.
 MAX_DISTANCE_M: dict[str, float] = {
-    "uma": 5000.0, "umi": 5000.0, "inh": 150.0,
+    "uma": 5000.0, "umi": 5000.0, "rma": 10_000.0, "inh": 150.0,
     "inf-sl": 600.0, "inf-dl": 600.0, "inf-sh": 600.0, "inf-dh": 600.0,
 }
 #: UE heights (min, max) of the UMa/UMi formulas (Table 7.4.1-1), metres.
@@ -81,13 +89,21 @@ UT_HEIGHT_RANGE_M: tuple[float, float] = (1.5, 22.5)
 AERIAL_TOP_M = 300.0
 #: UMa-AV: above this height every link is LOS (TR 36.777 Table B-1), metres.
 _UMA_AV_ALL_LOS_M = 100.0
+#: UE heights (min, max) of the RMa formulas (Table 7.4.1-1), metres; above it, RMa-AV.
+RMA_UT_HEIGHT_RANGE_M: tuple[float, float] = (1.0, 10.0)
+#: RMa-AV: above this height every link is LOS (TR 36.777 Table B-1), metres.
+_RMA_AV_ALL_LOS_M = 40.0
+#: RMa's average building height h and street width W (m), Table 7.4.1-1's defaults (its
+#: ranges 5-50 m for both).
+RMA_BUILDING_HEIGHT_M = 5.0
+RMA_STREET_WIDTH_M = 20.0
 
 #: The BS (cell) height each scenario assumes, metres: UMa 25 m, UMi 10 m (Table 7.4.1-1, the
 #: only heights its UMa/UMi formulas are given for), InH 3 m (ceiling, Table 7.2-1), InF 1.5 m
 #: for a low BS (SL, DL) and 8 m for a high BS (SH, DH) (Table 7.2-4). A cell site that gives
 #: no ``height_m`` takes its environment's.
 BS_HEIGHT_M: dict[str, float] = {
-    "uma": 25.0, "umi": 10.0, "inh": 3.0,
+    "uma": 25.0, "umi": 10.0, "rma": 35.0, "inh": 3.0,
     "inf-sl": 1.5, "inf-dl": 1.5, "inf-sh": 8.0, "inf-dh": 8.0,
 }
 
@@ -95,6 +111,7 @@ BS_HEIGHT_M: dict[str, float] = {
 _SF_STD_DB: dict[str, tuple[float, float]] = {
     "uma": (4.0, 6.0),
     "umi": (4.0, 7.82),
+    "rma": (4.0, 8.0),  # (LOS 6 dB beyond the breakpoint: shadow_fading_std_db)
     "inh": (3.0, 8.03),
     "inf-sl": (4.3, 5.7),
     "inf-dl": (4.3, 7.2),
@@ -123,6 +140,33 @@ def _check_scenario(scenario: str) -> str:
     if s not in SCENARIOS:
         raise ValueError(f"unknown TR 38.901 scenario {scenario!r}; choose one of {SCENARIOS}")
     return s
+
+
+def aerial_above_m(scenario: str) -> float | None:
+    """The UE height (m) above which a UE is an aerial one under ``scenario``'s outdoor cells
+    (TR 36.777 Annex B): 22.5 m under UMa and UMi, 10 m under RMa; None indoors (InH, InF:
+    no aerial model)."""
+    s = _check_scenario(scenario)
+    return {"uma": UT_HEIGHT_RANGE_M[1], "umi": UT_HEIGHT_RANGE_M[1],
+            "rma": RMA_UT_HEIGHT_RANGE_M[1]}.get(s)
+
+
+def rma_breakpoint_m(fc_ghz: ArrayLike, h_bs_m: ArrayLike, h_ut_m: ArrayLike
+                     ) -> NDArray[np.float64]:
+    """RMa's breakpoint distance dBP = 2 pi hBS hUT fc / c, TR 38.901 Table 7.4.1-1 Note 5 (the
+    actual heights, fc in Hz). Example: 3.5 GHz, 35 m, 1.5 m: 2 pi x 35 x 1.5 x 3.5e9 / 3e8
+    = 3,848 m."""
+    return np.asarray(2.0 * np.pi * np.asarray(h_bs_m, dtype=np.float64)
+                      * np.asarray(h_ut_m, dtype=np.float64)
+                      * np.asarray(fc_ghz, dtype=np.float64) * 1e9 / C_M_S, dtype=np.float64)
+
+
+def _rma_pl1(d3d: NDArray[np.float64], fc: NDArray[np.float64]) -> NDArray[np.float64]:
+    """RMa LOS PL1 at 3D distance ``d3d`` (Table 7.4.1-1), h = RMA_BUILDING_HEIGHT_M."""
+    h = RMA_BUILDING_HEIGHT_M
+    return np.asarray(20.0 * np.log10(40.0 * np.pi * d3d * fc / 3.0)
+                      + min(0.03 * h**1.72, 10.0) * np.log10(d3d)
+                      - min(0.044 * h**1.72, 14.77) + 0.002 * np.log10(h) * d3d)
 
 
 def breakpoint_distance_m(
@@ -169,12 +213,19 @@ def pathloss_db(
       SH max(LOS, 32.4 + 23.0 log10 d3D + 20 log10 fc);
       DH max(LOS, 33.63 + 21.9 log10 d3D + 20 log10 fc).
 
+    - RMa LOS: PL1 = 20 log10(40 pi d3D fc / 3) + min(0.03 h^1.72, 10) log10(d3D)
+      - min(0.044 h^1.72, 14.77) + 0.002 log10(h) d3D for d2D <= dBP (= 2 pi hBS hUT fc / c),
+      PL2 = PL1(dBP) + 40 log10(d3D / dBP) beyond; NLOS: max(PL_LOS, 161.04 - 7.1 log10(W)
+      + 7.5 log10(h) - (24.37 - 3.7 (h / hBS)^2) log10(hBS) + (43.42 - 3.1 log10(hBS))
+      (log10(d3D) - 3) + 20 log10(fc) - (3.2 (log10(11.75 hUT))^2 - 4.97)), h = 5 m, W = 20 m.
     - Aerial UEs, 22.5 m < hUT <= 300 m (TR 36.777 Table B-2; above 300 m, at 300 m):
       UMa-AV LOS 28.0 + 22 log10(d3D) + 20 log10(fc) (no breakpoint);
       NLOS max(PL_LOS, -17.5 + (46 - 7 log10 hUT) log10(d3D) + 20 log10(40 pi fc / 3)).
       UMi-AV LOS max(PL_free, 30.9 + (22.25 - 0.5 log10 hUT) log10(d3D) + 20 log10(fc)),
       PL_free = 20 log10(40 pi d3D fc / 3); NLOS max(PL_LOS, 32.4 + (43.2 - 7.6 log10 hUT)
-      log10(d3D) + 20 log10(fc)).
+      log10(d3D) + 20 log10(fc)). Under RMa above 10 m, RMa-AV: LOS max(23.9 - 1.8 log10 hUT,
+      20) log10(d3D) + 20 log10(40 pi fc / 3); NLOS max(PL_LOS, -12 + (35 - 5.3 log10 hUT)
+      log10(d3D) + 20 log10(40 pi fc / 3)).
 
     Breakpoint d'BP uses hE = 1 m for UMa as well as UMi (UMa's stochastic hE is fixed at
     1 m); UMa/UMi ground height terms take hUT within 1.5-22.5 m (the nearest limit outside).
@@ -190,10 +241,11 @@ def pathloss_db(
         np.asarray(h_ut_m, dtype=np.float64),
         np.asarray(los, dtype=bool),
     )
-    if s in ("uma", "umi"):
+    ground = RMA_UT_HEIGHT_RANGE_M if s == "rma" else UT_HEIGHT_RANGE_M
+    if s in ("uma", "umi", "rma"):
         h_air = np.minimum(hu, AERIAL_TOP_M)
-        aerial = hu > UT_HEIGHT_RANGE_M[1]
-        hu = np.clip(hu, *UT_HEIGHT_RANGE_M)
+        aerial = hu > ground[1]
+        hu = np.clip(hu, *ground)
         if aerial.any():  # the aerial UE's own height in its distances
             hu = np.where(aerial, h_air, hu)
         d_min = _MIN_D2D_OUTDOOR_M
@@ -228,6 +280,24 @@ def pathloss_db(
                 av_los = np.maximum(20.0 * np.log10(40.0 * np.pi * d3 * fc / 3.0),
                                     30.9 + (22.25 - 0.5 * lg_h) * lg_d + 20.0 * lg_f)
                 av_nlos = 32.4 + (43.2 - 7.6 * lg_h) * lg_d + 20.0 * lg_f
+            pl_los = np.where(aerial, av_los, pl_los)
+            pl_nlos = np.where(aerial, av_nlos, pl_nlos)
+    elif s == "rma":
+        hg = np.minimum(hu, ground[1])  # (the ground formulas' height terms)
+        d_bp = np.maximum(rma_breakpoint_m(fc, hb, hg), _MIN_D2D_OUTDOOR_M)
+        pl_los = np.where(d2 <= d_bp, _rma_pl1(d3, fc),
+                          _rma_pl1(d_bp, fc) + 40.0 * np.log10(d3 / d_bp))
+        h, w = RMA_BUILDING_HEIGHT_M, RMA_STREET_WIDTH_M
+        lg_hb = np.log10(hb)
+        pl_nlos = (161.04 - 7.1 * np.log10(w) + 7.5 * np.log10(h)
+                   - (24.37 - 3.7 * (h / hb) ** 2) * lg_hb
+                   + (43.42 - 3.1 * lg_hb) * (lg_d - 3.0) + 20.0 * lg_f
+                   - (3.2 * np.log10(11.75 * hg) ** 2 - 4.97))
+        if aerial.any():  # TR 36.777 Table B-2, RMa-AV
+            lg_h = np.log10(np.where(aerial, hu, ground[1]))
+            free = 20.0 * np.log10(40.0 * np.pi * fc / 3.0)
+            av_los = np.maximum(23.9 - 1.8 * lg_h, 20.0) * lg_d + free
+            av_nlos = -12.0 + (35.0 - 5.3 * lg_h) * lg_d + free
             pl_los = np.where(aerial, av_los, pl_los)
             pl_nlos = np.where(aerial, av_nlos, pl_nlos)
     elif s == "inh":
@@ -271,6 +341,9 @@ def los_probability(
       p1 = 4300 log10(hUT) - 3800, and Pr = 1 above 100 m; UMi-AV up to 300 m:
       d1 = max(294.05 log10(hUT) - 432.94, 18), p1 = 233.98 log10(hUT) - 0.95 (hUT above
       300 m is taken at 300 m).
+    - ``"rma"``: Pr = 1 for d <= 10 m, else exp(-(d - 10)/1000). Aerial UEs above 10 m
+      (TR 36.777 Table B-1, RMa-AV): d1/d + exp(-d/p1)(1 - d1/d) beyond d1, d1 = max(1350.8
+      log10(hUT) - 1602, 18), p1 = max(15021 log10(hUT) - 16053, 1000); Pr = 1 above 40 m.
     - ``"inh"``: InH-Mixed office, Pr = 1 for d <= 1.2 m, exp(-(d - 1.2)/4.7) for
       1.2 < d < 6.5 m, 0.32 * exp(-(d - 6.5)/32.6) for d >= 6.5 m.
     - ``"inf-sl"``, ``"inf-dl"``: Pr = exp(-d/k), k = -d_clutter / ln(1 - r), with
@@ -310,6 +383,17 @@ def los_probability(
             if s == "uma":
                 p_av = np.where(hu > _UMA_AV_ALL_LOS_M, 1.0, p_av)
             p = np.where(aerial, p_av, p)
+    elif s == "rma":
+        p = np.where(d <= 10.0, 1.0, np.exp(-(np.maximum(d, 10.0) - 10.0) / 1000.0))
+        aerial = hu > RMA_UT_HEIGHT_RANGE_M[1]
+        if aerial.any():  # TR 36.777 Table B-1, RMa-AV
+            lg_h = np.log10(np.clip(hu, RMA_UT_HEIGHT_RANGE_M[1], AERIAL_TOP_M))
+            d1 = np.maximum(1350.8 * lg_h - 1602.0, 18.0)
+            p1 = np.maximum(15021.0 * lg_h - 16053.0, 1000.0)
+            da = np.maximum(d, d1)
+            p_av = np.where(d <= d1, 1.0, d1 / da + np.exp(-da / p1) * (1.0 - d1 / da))
+            p_av = np.where(hu > _RMA_AV_ALL_LOS_M, 1.0, p_av)
+            p = np.where(aerial, p_av, p)
     elif s == "inh":
         p = np.where(
             d <= 1.2,
@@ -342,28 +426,38 @@ def los_probability(
 
 
 def shadow_fading_std_db(scenario: str, los: ArrayLike,
-                         h_ut_m: ArrayLike | None = None) -> NDArray[np.float64]:
+                         h_ut_m: ArrayLike | None = None, *, d2d_m: ArrayLike | None = None,
+                         fc_ghz: ArrayLike | None = None, h_bs_m: ArrayLike | None = None,
+                         ) -> NDArray[np.float64]:
     """Shadow-fading standard deviation sigma_SF in dB, TR 38.901 Table 7.4.1-1.
 
-    UMa 4 / 6, UMi 4 / 7.82, InH 3 / 8.03 (LOS / NLOS); InF LOS 4.3, NLOS SL 5.7, DL 7.2,
-    SH 5.9, DH 4.0. Aerial UEs under UMa/UMi, ``h_ut_m`` above 22.5 m (TR 36.777 Table B-3,
-    hUT taken at 300 m at most): UMa-AV LOS 4.64 exp(-0.0066 hUT), NLOS 6; UMi-AV LOS
-    max(5 exp(-0.01 hUT), 2), NLOS 8. ``los`` is a bool array (``h_ut_m`` broadcasts with
-    it); returns a float64 array of their shape.
+    UMa 4 / 6, UMi 4 / 7.82, RMa 4 (6 beyond its breakpoint, where ``d2d_m``, ``fc_ghz`` and
+    ``h_bs_m`` give it) / 8, InH 3 / 8.03 (LOS / NLOS); InF LOS 4.3, NLOS SL 5.7, DL 7.2, SH
+    5.9, DH 4.0. Aerial UEs (TR 36.777 Table B-3, hUT taken at 300 m at most): under UMa/UMi
+    above 22.5 m, UMa-AV LOS 4.64 exp(-0.0066 hUT), NLOS 6; UMi-AV LOS max(5 exp(-0.01 hUT),
+    2), NLOS 8; under RMa above 10 m, RMa-AV LOS 4.2 exp(-0.0046 hUT), NLOS 6. ``los`` is a
+    bool array (the others broadcast with it); returns a float64 array of their shape.
     """
     s = _check_scenario(scenario)
     sf_los, sf_nlos = _SF_STD_DB[s]
     is_los = np.asarray(los, dtype=bool)
-    if h_ut_m is None or s not in ("uma", "umi"):
+    if h_ut_m is None or s not in ("uma", "umi", "rma"):
         return np.where(is_los, sf_los, sf_nlos).astype(np.float64)
     is_los, hu = np.broadcast_arrays(is_los, np.asarray(h_ut_m, dtype=np.float64))
     out = np.where(is_los, sf_los, sf_nlos).astype(np.float64)
-    aerial = hu > UT_HEIGHT_RANGE_M[1]
+    if s == "rma" and d2d_m is not None and fc_ghz is not None and h_bs_m is not None:
+        hg = np.clip(hu, *RMA_UT_HEIGHT_RANGE_M)
+        beyond = np.asarray(d2d_m, dtype=np.float64) > np.maximum(
+            rma_breakpoint_m(fc_ghz, h_bs_m, hg), _MIN_D2D_OUTDOOR_M)
+        out = np.where(is_los & beyond, 6.0, out)
+    aerial = hu > (aerial_above_m(s) or np.inf)
     if not aerial.any():
-        return out
+        return np.asarray(out, dtype=np.float64)
     h = np.minimum(hu, AERIAL_TOP_M)
     if s == "uma":
         av = np.where(is_los, 4.64 * np.exp(-0.0066 * h), 6.0)
-    else:
+    elif s == "umi":
         av = np.where(is_los, np.maximum(5.0 * np.exp(-0.01 * h), 2.0), 8.0)
+    else:
+        av = np.where(is_los, 4.2 * np.exp(-0.0046 * h), 6.0)
     return np.asarray(np.where(aerial, av, out), dtype=np.float64)

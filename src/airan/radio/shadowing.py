@@ -47,10 +47,12 @@ from airan.radio.pathloss import INF_D_CLUTTER_M, SCENARIOS
 N_WAVES = 24  # sinusoids per field (an assumption: tails of a normal to 1%, 24 cosines per link)
 
 #: Shadow-fading decorrelation distance (m), (LOS, NLOS), TR 38.901 Table 7.5-6 (Part-1: UMa
-#: 37 / 50, UMi street canyon 10 / 13, InH office 10 / 6; Part-3: InF 10 / 10).
+#: 37 / 50, UMi street canyon 10 / 13, InH office 10 / 6; Part-2: RMa 37 / 120; Part-3: InF
+#: 10 / 10).
 SF_DECORRELATION_M: dict[str, tuple[float, float]] = {
     "uma": (37.0, 50.0),
     "umi": (10.0, 13.0),
+    "rma": (37.0, 120.0),
     "inh": (10.0, 6.0),
     "inf-sl": (10.0, 10.0),
     "inf-dl": (10.0, 10.0),
@@ -59,10 +61,10 @@ SF_DECORRELATION_M: dict[str, tuple[float, float]] = {
 }
 assert set(SF_DECORRELATION_M) == set(SCENARIOS)
 
-#: Correlation distance (m) of the LOS state, TR 38.901 Table 7.6.3.1-2: UMa 50, UMi 50, InH
-#: 10, InF d_clutter / 2 (d_clutter of Table 7.2-4: 10 m sparse, 2 m dense clutter).
+#: Correlation distance (m) of the LOS state, TR 38.901 Table 7.6.3.1-2: UMa 50, UMi 50, RMa
+#: 60, InH 10, InF d_clutter / 2 (d_clutter of Table 7.2-4: 10 m sparse, 2 m dense clutter).
 LOS_STATE_DECORRELATION_M: dict[str, float] = {
-    "uma": 50.0, "umi": 50.0, "inh": 10.0,
+    "uma": 50.0, "umi": 50.0, "rma": 60.0, "inh": 10.0,
     **{name: d_clutter / 2.0 for name, d_clutter in INF_D_CLUTTER_M.items()},
 }
 assert set(LOS_STATE_DECORRELATION_M) == set(SCENARIOS)

@@ -930,9 +930,9 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
     from airan.radio.link import MAX_SE_256QAM
     from airan.radio.pathloss import AERIAL_TOP_M, UT_HEIGHT_RANGE_M
 
-    outdoor = s.radio.environment in ("uma", "umi")
-    # the highest UE height the path loss covers: TR 36.777 Annex B's aerial UEs under UMa and
-    # UMi, TR 38.901 Table 7.4.1-1's 22.5 m elsewhere (InH, InF: no aerial model)
+    outdoor = s.radio.environment in ("uma", "umi", "rma")
+    # the highest UE height the path loss covers: TR 36.777 Annex B's aerial UEs under UMa,
+    # UMi and RMa, TR 38.901 Table 7.4.1-1's 22.5 m elsewhere (InH, InF: no aerial model)
     top_m = AERIAL_TOP_M if outdoor else UT_HEIGHT_RANGE_M[1]
     out = []
     for f in s.fleets if s.radio.model == "nr" else ():  # (heights mean nothing elsewhere)
@@ -2756,15 +2756,16 @@ USUALLY_INDOORS = ("amr", "robot-arm", "humanoid")
 
 
 def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:
-    """Fleets of a class in :data:`USUALLY_INDOORS` under outdoor cells (UMa, UMi; nr radio)
+    """Fleets of a class in :data:`USUALLY_INDOORS` under outdoor cells (UMa, UMi, RMa; nr radio)
     that do not give their ``penetration``: the twin takes them outdoors, where inside a
     building every link loses TR 38.901 7.4.3's O2I loss (~17 dB low-loss, ~31 high-loss at
     3.5 GHz); ``penetration: none`` written says they are outdoors."""
-    if s.radio.model != "nr" or s.radio.environment not in ("uma", "umi"):
+    if s.radio.model != "nr" or s.radio.environment not in ("uma", "umi", "rma"):
         return []
     return [str(InputError(
         f"a device of class {f.device_class!r} usually works indoors, and "
-        f"{ {'uma': 'UMa', 'umi': 'UMi'}[s.radio.environment]}'s cells are outdoors: its "
+        f"{ {'uma': 'UMa', 'umi': 'UMi', 'rma': 'RMa'}[s.radio.environment]}'s cells are "
+        "outdoors: its "
         "devices are taken outdoors; "
         "inside a building, 'low-loss' or 'high-loss' (TR 38.901 7.4.3), else 'none' to say "
         "so", file=label, field=f"fleets[{f.name}].penetration"))
@@ -2782,13 +2783,13 @@ def _check_penetration(s: Scenario) -> None:
                              f"{s.radio.model!r} has none to add it to (remove it, or set "
                              "radio.model: nr)", field=f"fleets[{f.name}].penetration",
                              value=f.penetration)
-    if env in ("uma", "umi"):
+    if env in ("uma", "umi", "rma"):
         return
     for f in s.fleets:
         if f.penetration != "none":
             raise InputError(
                 f"TR 38.901's O2I and in-car losses are for devices inside, served by outdoor "
-                f"cells (UMa, UMi); radio.environment {env}'s cells are indoors with the "
+                f"cells (UMa, UMi, RMa); radio.environment {env}'s cells are indoors with the "
                 "devices (use 'none')", field=f"fleets[{f.name}].penetration",
                 value=f.penetration)
 
@@ -2798,12 +2799,12 @@ def _check_bs_height(s: Scenario) -> None:
     taken at least that high), collapses the breakpoint distance d'BP = 4 (hBS - 1)(hUT - 1)
     fc / c (TR 38.901 Table 7.4.1-1 Note 1) towards 0, and every LOS link falls on PL2: tens of
     dB more than free space (UMi, hBS 1 m, 50 m at 3.5 GHz: 117 dB, free space 77 dB)."""
-    from airan.radio.pathloss import BS_HEIGHT_M, UT_HEIGHT_RANGE_M
+    from airan.radio.pathloss import BS_HEIGHT_M, RMA_UT_HEIGHT_RANGE_M, UT_HEIGHT_RANGE_M
 
     env = s.radio.environment
-    if s.radio.model != "nr" or env not in ("uma", "umi"):
+    if s.radio.model != "nr" or env not in ("uma", "umi", "rma"):
         return
-    low = UT_HEIGHT_RANGE_M[0]
+    low = (RMA_UT_HEIGHT_RANGE_M if env == "rma" else UT_HEIGHT_RANGE_M)[0]
     for field, h in _cell_heights(s):
         if h <= low:
             raise InputError(
@@ -2815,34 +2816,37 @@ def _check_bs_height(s: Scenario) -> None:
 
 def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
     """UMa/UMi cells at another height than TR 38.901's (Table 7.4.1-1 gives the formulas for
-    hBS 25 m and 10 m alone), and fleets at or above a cell (see :func:`scenario_warnings`)."""
-    from airan.radio.pathloss import BS_HEIGHT_M, UT_HEIGHT_RANGE_M
+    hBS 25 m and 10 m alone), RMa cells outside its formulas' range (10-150 m), and fleets at
+    or above a cell (see :func:`scenario_warnings`)."""
+    from airan.radio.pathloss import BS_HEIGHT_M, RMA_UT_HEIGHT_RANGE_M, UT_HEIGHT_RANGE_M
 
     env = s.radio.environment
-    if s.radio.model != "nr" or env not in ("uma", "umi"):
+    if s.radio.model != "nr" or env not in ("uma", "umi", "rma"):
         return []
     tr = BS_HEIGHT_M[env]
     out = []
     heights = _cell_heights(s)
-    off = [(f, h) for f, h in heights if h != tr]
+    off = [(f, h) for f, h in heights if (not 10.0 <= h <= 150.0 if env == "rma" else h != tr)]
     if off:
         field, h = off[0]
         more = f" (and {len(off) - 1} more cell sites)" if len(off) > 1 else ""
+        given = ("for cells at hBS 10-150 m" if env == "rma" else
+                 f"for cells at hBS = {tr:g} m")
         out.append(str(InputError(
-            f"TR 38.901's {env.upper()} path loss is given for cells at hBS = {tr:g} m (Table "
-            f"7.4.1-1); at {h:g} m it is extrapolated{more}", file=label, field=field,
-            value=h)))
+            f"TR 38.901's {env.upper()} path loss is given {given} (Table 7.4.1-1); at "
+            f"{h:g} m it is extrapolated{more}", file=label, field=field, value=h)))
+    ground = RMA_UT_HEIGHT_RANGE_M if env == "rma" else UT_HEIGHT_RANGE_M
     if heights:
         lowest_field, lowest = min(heights, key=lambda fh: fh[1])
         for f in s.fleets:
-            hut = max(f.height_m, UT_HEIGHT_RANGE_M[0])
-            # (an aerial UE, above 22.5 m, flies above the cells: TR 36.777's formulas mean it)
-            if f.count and lowest <= hut <= UT_HEIGHT_RANGE_M[1]:
+            hut = max(f.height_m, ground[0])
+            # (an aerial UE flies above the cells: TR 36.777's formulas mean it)
+            if f.count and lowest <= hut <= ground[1]:
                 out.append(str(InputError(
                     f"these devices (taken at {hut:g} m) are at or above the cell of "
                     f"{lowest_field} ({lowest:g} m): TR 38.901's {env.upper()} path loss "
-                    "assumes the cell above the UE, and the breakpoint distance "
-                    "4 (hBS - 1)(hUT - 1) fc / c and the (hBS - hUT) term lose their meaning",
+                    "assumes the cell above the UE, and its breakpoint distance and (hBS - hUT) "
+                    "term lose their meaning",
                     file=label, field=f"fleets[{f.name}].height_m", value=f.height_m)))
     return out
 

@@ -81,7 +81,7 @@ _TS38331_VALUES: dict[str, tuple[tuple[float, ...], str]] = {
     "ttt_ms": (TTT_MS, "TimeToTrigger"), "t310_ms": (T310_MS, "t310"), "n310": (N310, "n310"),
     "n311": (N311, "n311")}
 
-ENVIRONMENTS = ("uma", "umi", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
+ENVIRONMENTS = ("uma", "umi", "rma", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
 
 BOOL_FOR_NUMBER = "bool_for_number"  # the error type of true/false given for a number
@@ -237,8 +237,9 @@ class CellSite(_Strict):
 
     name: Name
     position_m: tuple[Coord, Coord]
-    # hBS; not given: the scenario's radio.environment's (TR 38.901: UMa 25 m, UMi 10 m, InH 3 m,
-    # InF 1.5 / 8 m; airan.radio.pathloss.BS_HEIGHT_M), set by Scenario (25 m standing alone)
+    # hBS; not given: the scenario's radio.environment's (TR 38.901: UMa 25 m, UMi 10 m, RMa
+    # 35 m, InH 3 m, InF 1.5 / 8 m; airan.radio.pathloss.BS_HEIGHT_M), set by Scenario (25 m
+    # standing alone)
     height_m: float = Field(25.0, gt=0, le=1000)
     sectors: Literal[1, 3] = 3
     downtilt_deg: float = Field(12.0, ge=0, le=90)  # TR 36.814 / 38.901 system-level assumption
