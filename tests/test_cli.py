@@ -284,4 +284,10 @@ def test_validate_says_which_fleets_fly_as_aerial_ues_and_warns_of_paths_beyond_
             "paths' heights") in text
     assert "field 'fleets[flyers].mobility.paths[1]': path 1 reaches (9000, 0)," in text
     assert "paths[0]" not in text  # (within the layout)
+    # (the drone maker's: the median SINR at 120 m moved 2 dB with a 10-element column)
+    assert "the cells radiate from one 8 dBi element (radio.gnb_vertical_elements 1)" in text
+    d["radio"] = {**d.get("radio", {}), "gnb_vertical_elements": 10}
+    path.write_text(yaml.safe_dump(d))
+    column = " ".join(runner.invoke(app, ["validate", str(path)]).output.split())
+    assert "flyers 40-120 m (aerial" in column and "one 8 dBi element" not in column
     assert "heights:" not in " ".join(runner.invoke(app, ["validate", "city"]).output.split())

@@ -1228,7 +1228,15 @@ def _heights_echo(sc: Any) -> str | None:
                 "above it flies as TR 36.777's aerial UEs)" if drone and hi == top
                 else "ground, TR 38.901")
         parts.append(f"{f.name} {span} ({kind})")
-    return f"  heights: {'; '.join(parts)}" if flies else None
+    if not flies:
+        return None
+    aerial = any(p.endswith("-AV)") or "ground and aerial" in p for p in parts)
+    column = ("" if not aerial or sc.radio.gnb_vertical_elements > 1 else
+              "; the cells radiate from one 8 dBi element (radio.gnb_vertical_elements 1): "
+              "a drone's downlink SINR rests on it, as a column's narrower, downtilted beam "
+              "serves the ground better and the sky worse (TR 38.901 7.8.1's 10 elements: "
+              "set it for an aerial study)")
+    return f"  heights: {'; '.join(parts)}{column}"
 
 
 def _ai_ran_echo(sc: Any) -> str:
