@@ -323,3 +323,20 @@ def test_a_held_links_wait_is_decided_alike_in_the_kernel_and_by_the_policy() ->
 
     wait = Snapshot(eng).link_wait_s(np.array([0]))
     assert wait[0] == pytest.approx(1.8 - eng.now_s, abs=1e-9)
+
+
+def test_the_mobility_line_gives_each_moving_fleets_radio_link_failures() -> None:
+    """A drone maker's review: the terminal gave each fleet's handovers and only the total of
+    radio link failures (each fleet's were in summary.json alone)."""
+    from airan.report.events import events
+
+    fleets = {"fly120": {"handovers_per_device_per_min": 4.5, "radio_link_failures": 7},
+              "road": {"handovers_per_device_per_min": 14.5, "radio_link_failures": 0}}
+    s = {"duration_s": 20.0, "mobility": {"mobile_devices": 60, "handovers": 190,
+                                          "radio_link_failures": 7, "fleets": fleets}}
+    (line,) = [e for e in events(s) if e.startswith("mobility")]
+    assert "7 radio link failures (fly120 7, road 0);" in line
+    s["mobility"]["radio_link_failures"] = 0
+    fleets["fly120"]["radio_link_failures"] = 0
+    (line,) = [e for e in events(s) if e.startswith("mobility")]
+    assert "0 radio link failures;" in line

@@ -108,8 +108,13 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         hit = {name: v.get("requests_affected_by_handover", 0)
                for name, v in (mob.get("services") or {}).items()}
         caught = ", ".join(f"{name} {k:,}" for name, k in hit.items() if k)
+        rlf = int(mob.get("radio_link_failures", 0))
+        # each fleet's where several move (a drone maker's review: only in summary.json)
+        by_fleet = (" (" + ", ".join(f"{name} {int(f.get('radio_link_failures', 0)):,}"
+                                     for name, f in fleets.items()) + ")"
+                    if rlf and len(fleets) > 1 else "")
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
-                   f"{_count(int(mob.get('radio_link_failures', 0)), 'radio link failure')}; "
+                   f"{_count(rlf, 'radio link failure')}{by_fleet}; "
                    "requests on the radio when their device handed over (not those created "
                    f"during an interruption, which wait too): {caught or 'none'}"
                    + ("; these counts, and the SINR swings and silences behind them, may run "
