@@ -97,7 +97,7 @@ def test_a_misspelt_environment_gets_a_suggestion(tmp_path: Path) -> None:
     assert result.exit_code == 2
     line = " ".join(result.stderr.split())
     assert "field 'radio.environment'" in line and "did you mean 'inf-sh'?" in line
-    assert "Accepted: uma, umi, inh," in line
+    assert "Accepted: uma, umi, rma, inh," in line
 
 
 def test_a_command_line_argument_is_called_an_argument() -> None:
