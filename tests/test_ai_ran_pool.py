@@ -186,3 +186,25 @@ def test_the_planner_keeps_a_gpu_at_the_hub_and_not_at_a_pooled_cell_kind_site()
     space = build_space(scenario_from_dict(d), candidates=["H100", "L40S"], keep_l1=True)
     required = {slot.name: bool(r) for slot, r in zip(space.slots, space.required, strict=True)}
     assert required == {"pool": True, "c-gpu": False}
+
+
+def test_a_planner_that_empties_the_hub_moves_its_l1_to_the_cell_kind_site_and_says_so(
+) -> None:
+    """A review: a build-out without the hub's GPUs moved cell site c's L1 to the cell-kind
+    site standing at it, whose L40S the planner had never checked could run L1 (under mig:
+    no MIG, so the run failed), and the note said that L1 ran nowhere. Such a slot may run
+    L1 (its candidates are checked for it), and the note names where it moves."""
+    from airan.planner.build import build_space
+    from airan.planner.search import _cell_slots_without_l1, _l1_moved
+
+    d = _hub("mig")
+    d["compute_sites"].append({"name": "c-gpu", "at": "c", "kind": "cell",
+                               "gpus": [{"type": "H100", "count": 1}]})
+    space = build_space(scenario_from_dict(d), candidates=["H100", "L40S"])
+    slots = {s.name: s for s in space.slots}
+    assert slots["pool"].runs_l1 and not slots["c-gpu"].runs_l1 and slots["c-gpu"].may_run_l1
+    assert any(u.startswith("L40S at c-gpu: ") and "MIG" in u for u in space.unfit)
+    h100 = space.types.index("H100")
+    config = ((-1, 0), (h100, 1))  # (pool empty, c-gpu one H100)
+    assert _cell_slots_without_l1(space, config) == ["pool"]
+    assert _l1_moved(space, config) == {"c": "c-gpu"}

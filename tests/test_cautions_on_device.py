@@ -98,8 +98,9 @@ def test_the_caution_names_the_other_work_the_slow_requests_held_up_on_board() -
     assert line is not None
     assert ("kept 9 of 900 fly requests of nav (548 ms on the device against a 250 ms "
             "deadline) on board, where none can meet it; a device's accelerator runs one "
-            "request at a time, so they held up the devices' other work: 1 fly requests of "
-            "obstacle ended late after waiting on board;") in line, line
+            "request at a time, so they can hold up its other work: on those fleets, 1 fly "
+            "requests of obstacle ended late after waiting on board (behind them, or behind "
+            "their own);") in line, line
     assert "road" not in line  # (no slow service on board there)
 
 

@@ -1131,7 +1131,7 @@ def test_a_plan_a_longer_run_on_another_seed_misses_is_not_confirmed(tmp_path) -
     (note,) = [n for n in r.notes if n.startswith("not confirmed")]
     assert ("8 s runs of the plan on seeds 1 and 2, after a 4 s warm-up, miss (the worse of "
             "them) vla: hit>=0.95 (got ") in note
-    assert "plan with --duration 8 --seeds 2" in note
+    assert "plan with --duration 12 --warmup 4 --seeds 2" in note
     assert "radio" not in note  # (its diagnosis is a note of its own)
     from airan.planner.output import plan_record
 

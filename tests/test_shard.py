@@ -435,6 +435,23 @@ def test_a_scenario_with_faults_is_not_sharded() -> None:
     assert e.value.field == "faults"
 
 
+def test_a_pooled_du_is_not_sharded_under_ai_ran_and_is_dropped_without_it() -> None:
+    """A review: every shard kept the hub's hosts_l1_of, naming cell sites it does not hold,
+    and failed to load. Under ai_ran it is refused (its GPUs would be split by request rate,
+    not by each region's L1); without ai_ran the list changes nothing and each shard drops
+    it."""
+    d = airan.load_scenario("city").model_dump(mode="json")
+    d["compute_sites"][0]["hosts_l1_of"] = ["site0", "site1", "site2"]
+    d["ai_ran"] = {"mode": "dynamic"}
+    with pytest.raises(InputError, match="a pooled DU is not split between regional shards"):
+        plan_shards(scenario_from_dict(d), "2x1")
+    d["ai_ran"] = {"mode": "none"}
+    plan = plan_shards(scenario_from_dict(d), "2x1")
+    for k in range(plan.n_shards):
+        shard = scenario_from_dict(plan.scenario(k))  # (loads: no unknown cell site)
+        assert not any(c.hosts_l1_of for c in shard.compute_sites)
+
+
 def test_a_fleet_on_listed_paths_is_cut_by_path_and_refused_where_a_path_crosses_regions(
 ) -> None:
     """Devices on listed waypoint paths fly them wherever they lead, not within the piece of

@@ -1262,7 +1262,8 @@ def _ai_ran_echo(sc: Any) -> str:
                      f"{len(hosted[site])} cell sites, fronthaul up to {longest * 1e6:.0f} us")
     own = len(set(hosted) - pools)
     if parts and own:
-        parts.append(f"{own:,} other{'s' if own != 1 else ''} its own cell site's")
+        parts.append(f"{own:,} other compute site{'s' if own != 1 else ''} "
+                     f"{'each' if own != 1 else ''} its own cell site's".replace("  ", " "))
     return text + (f" ({'; '.join(parts)})" if parts else "")
 
 
@@ -1321,15 +1322,16 @@ UPLINK_FULL = 1.0
 
 def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
     """Cells whose devices offer more uploads than the cell's uplink carries at their own SINR,
-    where the scenario's seed places them (a moving fleet at its start): per cell, the share
-    of its uplink PRB-slots its devices' uploads (each service's rate_hz x ul_kb) need, each
-    device's bits per PRB those of its SINR per PRB at its power control's power
-    (devices.parquet's ``sinr_ul_db``, at the start's interference; a power-limited UE is
-    given fewer PRBs, not less power on each), the cell's PRBs those background traffic
-    leaves in the TDD pattern's uplink slots. Above 1, the uplink cannot carry them whatever
-    the scheduler (a drone maker's review: six drones' 15 Mbit/s video filled a sector's
-    31 Mbit/s, and validate checked the offered load against every cell's peak spectral
-    efficiency alone). None past COVERAGE_CHECK_DEVICES devices or under ``local``."""
+    where the scenario's seed places them (a moving fleet at its start), by the uplink
+    scheduler's own capacity rule (``kernel.ul_capacity_at``: power control's power per PRB,
+    at most the UE's maximum spread over the PRBs it uses, none below the lowest usable SINR):
+    per device, the fewest PRBs per uplink slot that carry its uploads (each service's rate_hz
+    x ul_kb), over the PRBs background traffic leaves; per cell their sum. Above 1, the
+    uplink cannot carry them whatever the scheduler; a device whose uploads need more than it
+    can send alone on every PRB it can use is named too (a drone maker's review: six drones'
+    15 Mbit/s video filled a sector's ~31 Mbit/s, and validate checked the offered load
+    against every cell's peak spectral efficiency alone). At the start's interference; none
+    past COVERAGE_CHECK_DEVICES devices or under ``local``."""
     from airan.errors import InputError
 
     if sc.radio.model != "nr" or sc.policy == "local" or not 0 < sum(
@@ -1344,35 +1346,72 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
 
     eng = Engine(sc, duration_s=sc.duration_s)
     w = eng.world
-    sinr_db = eng.device_table().column("sinr_ul_db").to_numpy()
-    se = link.spectral_efficiency(sinr_db, min_sinr_db=10 * math.log10(w.min_sinr_lin))
-    free_prb = w.cell_prb * (1.0 - eng.ran.background_at(0.0, "ul"))
-    ul_slots_per_s = float(np.mean(nr.slot_usable(w.slot_type)[0])) / w.slot_s
-    # each device's rate were it given every free PRB of its cell at its power per PRB
-    rate = se * w.cell_bits_per_prb_ul[w.dev_cell] * free_prb[w.dev_cell] * ul_slots_per_s
+    gain = eng.uplink_gain_per_prb_mw()
+    floor = w.min_sinr_lin
+    floor_db = 10 * math.log10(floor)
+    cell = w.dev_cell
+    p_max = w.dev_ue_tx_mw
+    # the closed loop raises a UE below the floor to it (as ul_capacity_at)
+    p_prb = np.where(w.dev_ul_p_prb_mw * gain < floor, floor / np.maximum(gain, 1e-300),
+                     w.dev_ul_p_prb_mw)
+    free = (w.cell_prb * (1.0 - eng.ran.background_at(0.0, "ul")))[cell]
+    n_max = np.minimum(free, p_max * gain / floor)  # the PRBs it can use at the floor or above
+    bits_per_prb = w.cell_bits_per_prb_ul[cell]
+
+    def bits(n: Any) -> Any:  # per uplink slot on n PRBs
+        n = np.maximum(n, 1e-12)
+        sinr = np.minimum(p_max / n, p_prb) * gain
+        with np.errstate(divide="ignore"):
+            se = link.spectral_efficiency(10 * np.log10(sinr), min_sinr_db=floor_db - 1e-9)
+        return n * se * bits_per_prb
+
     svc = {v.name: v for v in sc.services}
     fleet_bps = np.array([sum(svc[n].rate_hz * svc[n].ul_kb * 8e3 for n in f.services)
                           for f in sc.fleets])
-    offered = fleet_bps[w.dev_fleet]
-    served = rate > 0.0  # (those out of coverage: _coverage_warnings)
-    need = np.bincount(w.dev_cell[served], weights=offered[served] / rate[served],
+    slots_per_s = float(np.mean(nr.slot_usable(w.slot_type)[0])) / w.slot_s
+    per_slot = fleet_bps[w.dev_fleet] / slots_per_s
+    alone = bits(n_max) if len(gain) else np.zeros(0)
+    reach = (gain > 0.0) & (n_max > 0.0)  # (out of coverage: _coverage_warnings)
+    short = reach & (alone < per_slot)
+    lo, hi = np.zeros(len(gain)), np.where(reach, n_max, 0.0)
+    for _ in range(60):  # the fewest PRBs per slot that carry it: bits(n) grows with n
+        mid = 0.5 * (lo + hi)
+        enough = bits(mid) >= per_slot
+        hi, lo = np.where(enough, mid, hi), np.where(enough, lo, mid)
+    need = np.bincount(cell[reach], weights=np.where(short, n_max, hi)[reach] / free[reach],
                        minlength=len(w.cell_names))
     over = [c for c in np.argsort(-need, kind="stable") if need[c] > UPLINK_FULL]
-    if not over:
-        return []
-    named = ", ".join(f"{w.cell_names[c]} {need[c]:.2f}x" for c in over[:5]) + (
-        f" and {len(over) - 5:,} more" if len(over) > 5 else "")
-    on_board = any(f.computes_on_board and f.accelerator != "none" for f in sc.fleets)
-    return [str(InputError(
-        f"{len(over):,} of {len(w.cell_names):,} cells' devices offer more uploads than the "
-        f"cell's uplink carries at their own SINR where seed {sc.seed} places them: "
-        f"{named} (the share of its uplink PRB-slots they need: each device's uploads, rate_hz "
-        "x ul_kb, at its SINR per PRB, over the PRBs of the TDD pattern's uplink slots)"
-        + (", if every request goes over the air (the policy may keep some on board)"
-           if on_board else "")
-        + ": their uplink queues grow and their requests go late (more cells, an "
-        "uplink-heavier TDD pattern, or smaller or fewer uploads)", file=label,
-        field="fleets"))]
+    out = []
+    uplink_slots = "the TDD pattern's uplink slots" if sc.carrier.tdd_pattern else "every slot"
+    if over:
+        named = ", ".join(f"{w.cell_names[c]} {need[c]:.2f}x" for c in over[:5]) + (
+            f" and {len(over) - 5:,} more" if len(over) > 5 else "")
+        on_board = any(f.computes_on_board and f.accelerator != "none" for f in sc.fleets)
+        out.append(str(InputError(
+            f"{len(over):,} of {len(w.cell_names):,} cells' devices offer more uploads than "
+            f"the cell's uplink carries at their own SINR where seed {sc.seed} places them: "
+            f"{named} (the share of its uplink PRBs in {uplink_slots} they need, each device "
+            "its uploads, rate_hz x ul_kb, on the fewest PRBs that carry them at the uplink "
+            "power control's power)"
+            + (", if every request goes over the air (the policy may keep some on board)"
+               if on_board else "")
+            + ": their uplink queues grow and their requests go late (more cells, an "
+            "uplink-heavier TDD pattern, or smaller or fewer uploads)", file=label,
+            field="fleets")))
+    if short.any():
+        by_fleet = np.bincount(w.dev_fleet[short], minlength=len(sc.fleets))
+        names = ", ".join(f"{sc.fleets[k].name} {int(n):,}" for k, n in enumerate(by_fleet)
+                          if n)
+        k = int(short.sum())
+        out.append(str(InputError(
+            f"{k:,} device{'s offer' if k != 1 else ' offers'} more uploads than "
+            f"{'they' if k != 1 else 'it'} can send even alone on "
+            f"{'their' if k != 1 else 'its'} cell, at full power over every PRB "
+            f"{'they' if k != 1 else 'it'} can use ({names}), where seed "
+            f"{sc.seed} places {'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} "
+            "uploads queue without end (cells nearer, or smaller or fewer uploads)",
+            file=label, field="fleets")))
+    return out
 
 
 def _radio_echo(sc: Any) -> str:

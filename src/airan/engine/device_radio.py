@@ -4,13 +4,13 @@ Used when the world is built and again whenever devices move. A link's LOS state
 shadowing are read from fields over the plane, one set per site, at the device's position
 (:mod:`airan.radio.shadowing`): both are spatially consistent (TR 38.901 7.6.3.1, 7.6.3.3), so
 they change as the device moves, over the correlation distances of Tables 7.6.3.1-2 (LOS state:
-50 m UMa and UMi, 10 m InH, 1-5 m InF) and 7.5-6 (shadowing), devices side by side share them,
-and the result does not depend on the order in which devices are computed.
+50 m UMa and UMi, 60 m RMa, 10 m InH, 1-5 m InF) and 7.5-6 (shadowing), devices side by side
+share them, and the result does not depend on the order in which devices are computed.
 
-A device above 22.5 m under UMa or UMi cells is an aerial UE (TR 36.777 Annex B, up to 300 m:
-:mod:`airan.radio.pathloss`), seen by each cell's antenna at its own elevation, and hears the
-cells of its ``NEAREST_SITES_AERIAL`` nearest sites (a ground UE: ``NEAREST_SITES``); indoors
-(InH, InF) heights are taken at 22.5 m at most.
+A device above 22.5 m under UMa or UMi cells, or above 10 m under RMa cells, is an aerial UE
+(TR 36.777 Annex B, up to 300 m: :mod:`airan.radio.pathloss`), seen by each cell's antenna at
+its own elevation, and hears the cells of its ``NEAREST_SITES_AERIAL`` nearest sites (a ground
+UE: ``NEAREST_SITES``); indoors (InH, InF) heights are taken at 22.5 m at most.
 """
 
 from __future__ import annotations

@@ -911,6 +911,15 @@ class Engine:
             "devices": devices,
         })
 
+    def uplink_gain_per_prb_mw(self) -> np.ndarray:
+        """Per device, its uplink SINR per PRB per mW of output on its serving cell, at the
+        cells' uplink interference now (the kernel's; nr radio only, else empty)."""
+        if self.world.radio_model != 0 or not len(self.world.cell_names):
+            return np.zeros(0)
+        from airan.engine.uplink_figures import uplink_gains
+
+        return uplink_gains(self._kw, self._sref)  # type: ignore[no-any-return]
+
     def device_table(self) -> pa.Table:
         """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB), its
         uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s), and its

@@ -44,3 +44,23 @@ def _uplink_figures(W, S, ul_fraction):  # pragma: no cover - compiled
 @njit(cache=True)
 def uplink_figures(W, S, ul_fraction):
     return _uplink_figures(borrow(W), borrow(S), ul_fraction)
+
+
+@njit(cache=True)
+def _uplink_gains(W, S):  # pragma: no cover - compiled
+    """Per device, its SINR per PRB per mW of output on its serving cell (the kernel's
+    ``_ul_gain`` at the cell's uplink interference now)."""
+    n = W.dev_cell.shape[0]
+    gain = np.empty(n)
+    iul = np.full(W.cell_prb.shape[0], np.nan)
+    for d in range(n):
+        cell = W.dev_top_cell[d, 0]
+        if np.isnan(iul[cell]):
+            iul[cell] = K._cell_iul(W, S, cell)
+        gain[d] = K._ul_gain(W, d, cell, iul[cell])
+    return gain
+
+
+@njit(cache=True)
+def uplink_gains(W, S):
+    return _uplink_gains(borrow(W), borrow(S))

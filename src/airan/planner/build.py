@@ -121,17 +121,18 @@ def build_space(
     # lists cell sites in hosts_l1_of)
     hosts = {site for site, _ in l1_hosts(scenario).values()}
     pooled = {name for c in scenario.compute_sites for name in c.hosts_l1_of}
+    cell_sites = set(scenario.cell_site_names())
     slots: list[Slot] = []
     for name in chosen:
         if name == GENERATED:
             gen = {f"gpu-{n}" for n in scenario.cell_site_names()[
                 :: scenario.generated_compute_sites.every]}  # type: ignore[union-attr]
             slots.append(Slot(GENERATED, "cell", None, n_generated, None,
-                              runs_l1=bool(gen & hosts)))
+                              runs_l1=bool(gen & hosts), may_run_l1=True))
         else:
             c = by_name[name]
-            slots.append(Slot(c.name, c.kind, c.at, 1, c, runs_l1=c.name in hosts))
-    cell_sites = set(scenario.cell_site_names())
+            slots.append(Slot(c.name, c.kind, c.at, 1, c, runs_l1=c.name in hosts,
+                              may_run_l1=c.kind == "cell" and c.at in cell_sites))
     nodes = scenario.node_names()
     taken = set(by_name)
     for node in dict.fromkeys(new_sites):
@@ -143,7 +144,8 @@ def build_space(
                                node)
         taken.add(name)
         slots.append(Slot(name, "cell" if node in cell_sites else "edge", node, 1, None,
-                          new=True, runs_l1=node in cell_sites and node not in pooled))
+                          new=True, runs_l1=node in cell_sites and node not in pooled,
+                          may_run_l1=node in cell_sites))
     if not slots:
         raise option_error("--sites", "no compute site to size: the scenario has only cloud "
                            "sites; name them with --sites or add sites with --new-sites", None)

@@ -516,6 +516,20 @@ def _tolerance(log: Sequence[Evaluation]) -> float:
     return CLOSE_ENOUGH * min(least, most - least)
 
 
+def _l1_moved(space: PlanSpace, config: Config) -> dict[str, str]:
+    """Cell sites whose L1 the base scenario's sites run and ``config``'s build-out runs
+    elsewhere: cell site -> the compute site that takes it over (a cell-kind site at a pooled
+    cell site, where its hub gets no GPU)."""
+    from airan.scenario.load import l1_hosts
+
+    if space.scenario.ai_ran.mode == "none":
+        return {}
+    before = l1_hosts(space.scenario)
+    after = l1_hosts(space.scenario_for(config))
+    return {c: after[c][0] for c, (site, _) in before.items()
+            if c in after and after[c][0] != site}
+
+
 def _cell_slots_without_l1(space: PlanSpace, config: Config) -> list[str]:
     """The slots whose GPUs run cells' L1 under ``ai_ran`` that ``config`` leaves empty (their
     cells' RAN processing is then nowhere in the run or the cost)."""
@@ -753,8 +767,9 @@ CONFIRM_WARMUP = 2
 
 
 def confirm_warmup_s(scenario: Any, duration_s: float) -> float:
-    """The warm-up (s) of a confirmation run after planner runs of ``duration_s``."""
-    return max(float(scenario.engine.warmup_s), CONFIRM_WARMUP * duration_s)
+    """The warm-up (s) of a confirmation run after planner runs of ``duration_s`` (a warm-up
+    of the scenario's own lies within those runs, so is shorter)."""
+    return CONFIRM_WARMUP * duration_s
 
 
 def confirm_seeds(seeds: Sequence[int]) -> list[int]:
@@ -800,8 +815,9 @@ def confirm_plan(result: PlanResult, cache_dir: str | Path | None = None,
             f"after a {warmup:g} s warm-up, miss (the worse of them) "
             f"{'; '.join(check.misses)}; the planner's runs ({ev.duration_s:g} s, seed"
             f"{'s' if len(ev.seeds) > 1 else ''} {', '.join(map(str, ev.seeds))}) were too "
-            f"short or too few to size it: plan with --duration {again.duration_s:g} --seeds "
-            f"{len(ev.seeds) + 1}, or check with a longer `airan run`")
+            f"short or too few to size it: plan with --duration "
+            f"{warmup + again.duration_s:g} --warmup {warmup:g} --seeds {len(ev.seeds) + 1}, "
+            "or check with a longer `airan run`")
         # where that run's time went, as a miss of the search is diagnosed (an MEC planner's
         # review: the note sent them to plan again, which then found the radio made the miss)
         result.notes += [f"in those {again.duration_s:g} s runs: {d}"
@@ -911,12 +927,19 @@ def search(
             if boards:
                 notes.append(boards)
         bare = _cell_slots_without_l1(space, shown.config) if shown is not None else []
+        moved = _l1_moved(space, shown.config) if shown is not None else {}
         if bare:
+            # (a review: a hub emptied, its cell sites' L1 moved to the cell-kind sites standing
+            # at them, where the note said it ran nowhere)
+            to = sorted(set(moved.values()))
+            elsewhere = (f"; the L1 of {len(moved)} of their cell sites moves to "
+                         f"{', '.join(to)}, which the plan sizes and costs as its host"
+                         if moved else "")
             notes.append(f"under ai_ran ({space.scenario.ai_ran.mode}), {', '.join(bare)} "
-                         f"{'gets' if len(bare) == 1 else 'get'} no GPU: the cells' L1 there "
-                         "(the RAN's own processing, which a cell site's GPUs run) is then "
-                         "neither modelled nor costed, as if the RAN ran on other hardware; "
-                         "the search does not keep a GPU there for it")
+                         f"{'gets' if len(bare) == 1 else 'get'} no GPU: the cells' L1 "
+                         "there (the RAN's own processing) is then neither modelled nor "
+                         "costed, as if the RAN ran on other hardware" + elsewhere +
+                         "; the search does not keep a GPU there for it (--keep-l1 does)")
         thin = thin_margins(space, best, ev.targets) if best is not None else []
         if thin:
             notes.append(f"thin margins ({'; '.join(thin)}): a run longer than "

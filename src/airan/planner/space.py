@@ -67,6 +67,9 @@ class Slot:
     # under ai_ran, its GPUs run cells' L1 (a cell-kind site at a cell site not pooled
     # elsewhere, or a site that lists cell sites in hosts_l1_of)
     runs_l1: bool = False
+    # and may run some in a build-out: a cell-kind site at a pooled cell site takes over its
+    # L1 where the hub gets no GPU (its GPUs must be able to run L1 all the same)
+    may_run_l1: bool = False
 
 
 def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str | ModelSpec]) -> bool:
@@ -129,7 +132,7 @@ def _unfit(scenario: Scenario, slot: Slot, gid: str, gpu: GpuSpec) -> str | None
     from airan.scenario.schema import Batching
 
     mode = scenario.ai_ran.mode
-    runs_l1 = mode != "none" and slot.runs_l1
+    runs_l1 = mode != "none" and (slot.runs_l1 or slot.may_run_l1)
     if runs_l1 and l1.l1_peak_cells(gid, gpu, scenario.ai_ran.l1_peak_cells) <= 0:
         return f"cannot run its cells' L1 (ai_ran.mode {mode})"
     if runs_l1 and mode == "mig" and not gpu.mig:

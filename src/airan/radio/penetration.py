@@ -1,6 +1,7 @@
 """Outdoor-to-indoor (O2I) building and in-car penetration loss, TR 38.901 V17 clause 7.4.3.
 
-A device inside a building or a car, served by outdoor cells (UMa, UMi), loses on every link
+A device inside a building or a car, served by outdoor cells (UMa, UMi, RMa), loses on every
+link
 
     PL = PL_b + PL_tw + PL_in + N(0, sigma_P^2)                      (7.4.3.1, Table 7.4.3-2)
 
@@ -8,7 +9,8 @@ where PL_b is the outdoor path loss, PL_tw the loss through the external wall (a
 carrier frequency), PL_in = 0.5 dB/m x d_2D-in the loss indoors and sigma_P the spread; in a car,
 N(9 dB, 5 dB^2) (7.4.3.2). Both are drawn once per device, the same on all of its links (one
 wall or car body between it and every cell), d_2D-in as the smaller of two uniform draws on
-[0, 25] m (UMa, UMi-Street Canyon). Simplifications: the device's LOS state and height are those of
+[0, 25] m (UMa, UMi-Street Canyon) or [0, 10] m (RMa), where only the low-loss model applies
+(7.4.3.1). Simplifications: the device's LOS state and height are those of
 its own position (the TR takes LOS on the outdoor distance d_2D-out, ~d_2D-in shorter, and an
 indoor UE's height from its floor).
 """
@@ -29,6 +31,8 @@ SIGMA_P_DB = {"low-loss": 4.4, "high-loss": 6.5}
 CAR_MEAN_DB, CAR_SIGMA_DB = 9.0, 5.0
 #: d_2D-in is the smaller of two uniform draws on [0, this] (UMa, UMi-Street Canyon, m)
 INDOOR_DISTANCE_M = 25.0
+#: the same under RMa (TR 38.901 7.4.3.1), m
+RMA_INDOOR_DISTANCE_M = 10.0
 #: PL_in per metre indoors (dB/m), Table 7.4.3-2
 INDOOR_DB_PER_M = 0.5
 
@@ -70,18 +74,20 @@ def wall_loss_by_code_db(code: NDArray[np.integer], fc_ghz: ArrayLike) -> NDArra
     return out
 
 
-def device_loss_db(code: NDArray[np.integer], u: NDArray[np.float64]) -> NDArray[np.float64]:
+def device_loss_db(code: NDArray[np.integer], u: NDArray[np.float64],
+                   indoor_distance_m: float = INDOOR_DISTANCE_M) -> NDArray[np.float64]:
     """The part of each device's loss that is its own (dB): PL_in + N(0, sigma_P^2) in a
     building, N(9, 5^2) in a car, 0 outdoors; ``code`` an index of :data:`MODELS` per device,
     ``u`` its three uniform draws, shape (n, 3): the indoor distance from the smaller of the
-    first two (TR 38.901 7.4.3.1: min of two uniforms over 0-25 m), the normal by the third's
-    inverse CDF. A device's loss so depends on its own draws alone."""
+    first two (TR 38.901 7.4.3.1: min of two uniforms over 0-25 m, 0-10 m under RMa:
+    ``indoor_distance_m``), the normal by the third's inverse CDF. A device's loss so depends
+    on its own draws alone."""
     from scipy.special import ndtri
 
     code = np.asarray(code)
     n = len(code)
     u = np.asarray(u, float).reshape(n, 3)
-    d_in = INDOOR_DISTANCE_M * u[:, :2].min(axis=1)
+    d_in = indoor_distance_m * u[:, :2].min(axis=1)
     z = ndtri(u[:, 2])
     out = np.zeros(n)
     for i, model in enumerate(MODELS):

@@ -154,8 +154,9 @@ def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str]
     if behind:
         names = [f"{'about ' if sampled else ''}{round(n):,} {f} requests of {v}"
                  for n, f, v in sorted(behind, key=lambda x: -x[0])]
-        after = (f"; a device's accelerator runs one request at a time, so they held up the "
-                 f"devices' other work: {_names(names)} ended late after waiting on board")
+        after = (f"; a device's accelerator runs one request at a time, so they can hold up "
+                 f"its other work: on those fleets, {_names(names)} ended late after waiting "
+                 "on board (behind them, or behind their own)")
     return (f"Slower on the device than the deadline: {summary.get('policy', 'the policy')} "
             f"kept {_names(each)} on board, where none can meet it{after}; with `admission: "
             "strict` deadline-aware drops at admission what no candidate can serve in time "

@@ -594,9 +594,9 @@ def _check_l1_pools(s: Scenario) -> None:
     by: dict[str, str] = {}
     for c in s.compute_sites:
         field = f"compute_sites[{c.name}].hosts_l1_of"
-        if c.hosts_l1_of and c.kind == "cloud":
-            raise InputError("a cloud compute site cannot run cells' L1: their fronthaul "
-                             f"reaches {s.ai_ran.fronthaul_max_us:g} us one way "
+        if c.hosts_l1_of and c.kind == "cloud" and s.ai_ran.mode != "none":
+            raise InputError("a cloud compute site cannot run cells' L1: their fronthaul may "
+                             f"take at most {s.ai_ran.fronthaul_max_us:g} us one way "
                              "(ai_ran.fronthaul_max_us); host them at a cell or edge site",
                              field=field, value=c.hosts_l1_of[0])
         for name in c.hosts_l1_of:
@@ -936,8 +936,11 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
     top_m = AERIAL_TOP_M if outdoor else UT_HEIGHT_RANGE_M[1]
     out = []
     for f in s.fleets if s.radio.model == "nr" else ():  # (heights mean nothing elsewhere)
-        heights = [(f"fleets[{f.name}].height_m", f.height_m)]
         mob = f.mobility
+        # (a waypoint fleet flies at its paths' heights: its height_m is not used, as
+        # _waypoint_warnings says)
+        heights = ([] if isinstance(mob, Waypoints3D) else
+                   [(f"fleets[{f.name}].height_m", f.height_m)])
         if isinstance(mob, Waypoints3D):
             if mob.paths is not None:
                 top = max(p[2] for path in mob.paths for p in path)
@@ -1066,7 +1069,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       (``policy``, the scenario's unless given), which neither reads; ``jitter_ms`` on a
       service of Poisson arrivals, which ignore it;
     - a UE height (a drone path's, a trace's) above the path loss's range, at which the radio
-      takes it (300 m, TR 36.777's aerial UEs, under UMa and UMi; 22.5 m elsewhere); a
+      takes it (300 m, TR 36.777's aerial UEs, under UMa, UMi and RMa; 22.5 m elsewhere); a
       batching ``max_wait_ms`` at or beyond the deadline of a service of the model; a
       ``min_sinr_db`` above the SINR at which the spectral efficiency caps; fleets whose
       devices would take more than half of this machine's memory; a model's batch at a
@@ -2783,6 +2786,12 @@ def _check_penetration(s: Scenario) -> None:
                              f"{s.radio.model!r} has none to add it to (remove it, or set "
                              "radio.model: nr)", field=f"fleets[{f.name}].penetration",
                              value=f.penetration)
+    if env == "rma":  # (TR 38.901 7.4.3.1: "only the low-loss model is applicable to RMa")
+        for f in s.fleets:
+            if f.penetration == "high-loss":
+                raise InputError("TR 38.901 7.4.3.1 gives RMa's buildings the low-loss O2I "
+                                 "model only: use 'low-loss' (or 'car', 'none')",
+                                 field=f"fleets[{f.name}].penetration", value=f.penetration)
     if env in ("uma", "umi", "rma"):
         return
     for f in s.fleets:
@@ -2809,9 +2818,11 @@ def _check_bs_height(s: Scenario) -> None:
         if h <= low:
             raise InputError(
                 f"{env.upper()}'s path loss needs the cell above the UE ({low:g} m at the "
-                f"lowest, and above the 1 m effective environment height): at {h:g} m its "
-                "breakpoint distance collapses and the path loss gains tens of dB (TR 38.901 "
-                f"Table 7.4.1-1 assumes hBS = {BS_HEIGHT_M[env]:g} m)", field=field, value=h)
+                "lowest" + ("" if env == "rma" else
+                            ", and above the 1 m effective environment height")
+                + f"): at {h:g} m its breakpoint distance collapses and the path loss gains "
+                f"tens of dB (TR 38.901 Table 7.4.1-1 assumes hBS = {BS_HEIGHT_M[env]:g} m)",
+                field=field, value=h)
 
 
 def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -2839,6 +2850,8 @@ def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
     if heights:
         lowest_field, lowest = min(heights, key=lambda fh: fh[1])
         for f in s.fleets:
+            if f.mobility is not None and f.mobility.model == "waypoints":
+                continue  # (its paths' heights, not height_m)
             hut = max(f.height_m, ground[0])
             # (an aerial UE flies above the cells: TR 36.777's formulas mean it)
             if f.count and lowest <= hut <= ground[1]:

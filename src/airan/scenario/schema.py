@@ -650,8 +650,9 @@ class Fleet(_Strict):
     device_class: str | None = None
     area: FleetArea | None = None  # None: uniform over the cell layout's bounding box
     height_m: float = Field(1.5, gt=0, le=1000)  # UE height, TR 38.901 Table 7.4.1-1
-    # inside a building or a car, served by outdoor cells (UMa, UMi): TR 38.901 7.4.3's
-    # low-loss or high-loss O2I building model, or its in-car loss; "none": outdoors
+    # inside a building or a car, served by outdoor cells (UMa, UMi, RMa): TR 38.901 7.4.3's
+    # low-loss or high-loss O2I building model (RMa: low-loss only), or its in-car loss;
+    # "none": outdoors
     penetration: Literal["none", "low-loss", "high-loss", "car"] = "none"
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     # false: with no accelerator, its devices run no model themselves (a plain IP camera

@@ -295,6 +295,15 @@ def plan_shards(
             "take down its GPUs in every shard's copy; a fault at a cell or site of one region "
             "is unknown in the others): run the scenario whole with `airan run`, or without "
             "its faults", field="faults", value=f"{len(d['faults'])} fault(s)")
+    pools = [c for c in d["compute_sites"] if c.get("hosts_l1_of")]
+    if pools and sc.ai_ran.mode != "none":  # (a review: every shard listed cell sites it lacks)
+        raise InputError(
+            "a pooled DU is not split between regional shards (its GPUs would be shared by "
+            "request rate, not by the L1 of each region's cells): run the scenario whole with "
+            "`airan run`", field=f"compute_sites[{pools[0]['name']}].hosts_l1_of",
+            value=pools[0]["hosts_l1_of"][0])
+    for c in pools:  # (without ai_ran it changes nothing: each shard lacks the others' sites)
+        c["hosts_l1_of"] = []
 
     # ---- cell sites (explicit first, then the layout's: the engine's order) --------------------
     explicit = list(d["cell_sites"])
