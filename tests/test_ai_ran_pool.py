@@ -208,3 +208,23 @@ def test_a_planner_that_empties_the_hub_moves_its_l1_to_the_cell_kind_site_and_s
     config = ((-1, 0), (h100, 1))  # (pool empty, c-gpu one H100)
     assert _cell_slots_without_l1(space, config) == ["pool"]
     assert _l1_moved(space, config) == {"c": "c-gpu"}
+
+
+def test_a_hub_takes_the_l1_of_generated_sites_it_lists() -> None:
+    """city's generated GPU sites (every 4th cell site runs its own cells' L1): a hub at the
+    metro edge that lists site0 and site4 takes their L1; gpu-site0 and gpu-site4 then serve
+    AI alone, and the other generated sites keep theirs."""
+    d = load_scenario("city").model_dump(mode="json")
+    d["ai_ran"] = {"mode": "dynamic"}
+    d["compute_sites"].insert(0, {"name": "hub", "at": "metro-edge", "kind": "edge",
+                                  "gpus": [{"type": "H100", "count": 1}],
+                                  "hosts_l1_of": ["site0", "site4"]})
+    sc = scenario_from_dict(d)
+    hosts = l1_hosts(sc)
+    assert hosts["site0"] == ("hub", "H100") and hosts["site4"] == ("hub", "H100")
+    assert hosts["site8"] == ("gpu-site8", "L40S")
+    eng = Engine(sc, duration_s=0.01)
+    names = eng.world.site_names
+    assert eng.ran.hosted_cells[names.index("hub")] == 6
+    assert eng.ran.hosted_cells[names.index("gpu-site0")] == 0
+    assert eng.ran.hosted_cells[names.index("gpu-site8")] == 3

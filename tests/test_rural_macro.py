@@ -25,7 +25,8 @@ def _rural(**fleet: Any) -> dict[str, Any]:
     d["cell_layout"] = {"hex": {"rings": 1, "isd_m": 1732}, "name_prefix": "site",
                         "sectors": 3, "downtilt_deg": 6}
     d["generated_compute_sites"]["every"] = 7
-    d["fleets"][0].update(count=50, area={"center_m": [0, 0], "radius_m": 2500}, **fleet)
+    d["fleets"][0].update({"count": 50, "area": {"center_m": [0, 0], "radius_m": 2500},
+                           **fleet})
     return d
 
 
@@ -64,3 +65,25 @@ def test_a_drone_above_10_m_over_rural_cells_is_an_rma_av_aerial_ue(tmp_path: An
     assert pathloss.aerial_above_m("rma") == 10.0
     # in line of sight of every cell above 40 m (TR 36.777 Table B-1)
     assert float(pathloss.los_probability("rma", 5000.0, 45.0)) == 1.0
+
+
+def test_rmas_indoor_devices_walk_0_10_m_to_the_wall_and_only_low_loss_applies() -> None:
+    """TR 38.901 7.4.3.1 (a review of RMa): d_2D-in is the smaller of two uniform draws on
+    0-10 m under RMa (0-25 m under UMa and UMi), and only the low-loss model applies to RMa.
+    The same devices (one seed) inside low-loss buildings lose 0.5 dB/m x (25 - 10) m x
+    min(u1, u2) less under RMa: between 0 and 7.5 dB, 2.5 dB on average (E min = 1/3)."""
+    import pytest
+
+    from airan.engine.world import build_world
+    from airan.errors import InputError
+
+    loss = {}
+    for env in ("rma", "uma"):
+        d = _rural(penetration="low-loss", count=3000)
+        d["radio"]["environment"] = env
+        loss[env] = build_world(scenario_from_dict(d), 1).dev_o2i.loss_db
+    gap = loss["uma"] - loss["rma"]
+    assert gap.min() >= -1e-9 and gap.max() <= 7.5 + 1e-9
+    assert gap.mean() == pytest.approx(2.5, abs=0.15)
+    with pytest.raises(InputError, match="low-loss O2I model only"):
+        scenario_from_dict(_rural(penetration="high-loss"))
