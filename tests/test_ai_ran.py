@@ -244,8 +244,12 @@ def test_l1_moves_to_the_gpus_that_faults_leave_up() -> None:
         eng.step(1000)  # 0.5 s: the fault (from 0.2 s) holds the window's shares
         share = float(eng._st.site_ai_share[0])
         eng.run()
+        said.extend(events(eng.result().summary))
         return share, eng.result().summary["sites"]["bs-gpu"]["ai_ran"]
 
+    from airan.report.events import events
+
+    said: list[str] = []
     peak = l1.l1_peak_cells("H100", load_gpus()["H100"])
     load = 3 * float(l1.l1_gpu_share(0.8, peak, 100.0, 4))
     both, _ = share_after([])
@@ -254,6 +258,8 @@ def test_l1_moves_to_the_gpus_that_faults_leave_up() -> None:
     assert both == pytest.approx(1 - load / 2, rel=1e-6)
     assert one == pytest.approx(1 - load, rel=1e-6)
     assert down["l1_slot_misses"] > 0
+    # the faults line says where the L1 went (an operator's review: it said nothing)
+    assert any("its cells' L1 ran on the GPUs left up meanwhile" in x for x in said), said
 
 
 @pytest.mark.parametrize("fault", [

@@ -23,7 +23,8 @@ def _window(f: Mapping[str, Any], duration_s: float) -> str | None:
     return f"{start:g}-{float(end):g} s"
 
 
-def _fault(f: Mapping[str, Any], duration_s: float) -> str:
+def _fault(f: Mapping[str, Any], duration_s: float, l1_sites: frozenset[str] = frozenset()
+           ) -> str:
     kind = f["kind"]
     link = f.get("link")
     what = f"{kind} between {link[0]} and {link[1]}" if link else f"{kind} {f['target']}"
@@ -57,6 +58,9 @@ def _fault(f: Mapping[str, Any], duration_s: float) -> str:
             without = int(f.get("devices_without_cell", 0))
             if without:
                 text += f", {without:,} left with no cell on air"
+        elif kind == "gpu_down" and f.get("target") in l1_sites:  # (an operator's review)
+            text += ("; its cells' L1 ran on the GPUs left up meanwhile, a larger share of "
+                     "each (less for AI)")
     elif kind == "cell_down":
         text += f": {_count(int(f.get('devices_moved', 0)), 'device')} moved to another cell"
         without = int(f.get("devices_without_cell", 0))
@@ -90,7 +94,9 @@ def events(summary: Mapping[str, Any]) -> list[str]:
     duration_s = float(summary.get("duration_s") or 0.0)
     faults = summary.get("faults") or []
     if faults:
-        out.append("faults: " + "; ".join(_fault(f, duration_s) for f in faults))
+        l1_sites = frozenset(name for name, c in (summary.get("sites") or {}).items()
+                             if (c.get("ai_ran") or {}).get("hosted_cells"))
+        out.append("faults: " + "; ".join(_fault(f, duration_s, l1_sites) for f in faults))
     mob = summary.get("mobility") or {}
     n = int(mob.get("mobile_devices") or 0)
     if n:
