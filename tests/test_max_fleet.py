@@ -46,6 +46,12 @@ def test_the_largest_fleet_is_what_one_gpu_serves_by_its_service_time() -> None:
     assert res.confirmation.count == res.largest
     assert [t.count for t in res.tries][:2] == [50, 100]  # from the scenario's count, doubling
     assert len(res.tries) <= 12  # doubling then bisection, not a sweep
+    # a confirmation's warm-up longer than the scenario's own duration_s runs (a V2X
+    # engineer's 5 s file and 3 s runs: the 6 s warm-up was refused after the whole search)
+    short = largest_fleet(sc.model_copy(update={"duration_s": 5.0}), "bots",
+                          parse_targets(["job: hit>=0.99"], ["job"]), duration_s=3.0,
+                          seeds=[1], resolution=0.2)
+    assert short.confirmed_warmup_s == 6.0 and short.confirmation is not None
 
 
 def test_a_resolution_stops_the_bisection_within_its_share_of_the_count() -> None:

@@ -150,9 +150,11 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                   else f for i, f in enumerate(scenario.fleets)]
         sc = scenario.model_copy(update={"fleets": fleets})
         if warmup_s is not None and again is not None:  # (the confirmation: a warm-up first)
-            sc = sc.model_copy(update={"engine": sc.engine.model_copy(
-                update={"warmup_s": warmup_s})})
             again = (warmup_s + again[0], again[1])  # (the warm-up's and the counted)
+            # (its own duration too: the warm-up is checked against the scenario's, and a
+            # V2X engineer's 5 s file refused a 6 s warm-up after the whole search)
+            sc = sc.model_copy(update={"duration_s": again[0], "engine": sc.engine.model_copy(
+                update={"warmup_s": warmup_s})})
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
