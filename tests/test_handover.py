@@ -340,10 +340,11 @@ def test_a_trace_of_fewer_devices_than_its_fleet_counts_only_the_traced_ones_as_
 def test_links_are_re_evaluated_every_radio_step_along_a_straight_line() -> None:
     # 10 m/s with 100 ms updates: a device's links are re-read every 10 m (city's UMa step); a
     # floating-point sum of ten 1 m moves (9.999999 m) waited an update more, and the re-reads
-    # drifted to 121, 131, ... m (a review). No neighbour meets A3 (30 dB of hysteresis), so
-    # none is followed at every update
-    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=30.0, ttt_ms=160.0,
+    # drifted to 121, 131, ... m (a review). No neighbour meets A3 (15 dB of hysteresis and a
+    # 15 dB a3-Offset, TS 38.331's most of each), so none is followed at every update
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=15.0, ttt_ms=160.0,
                       duration_s=30.0)
+    d["handover"]["a3_offset_db"] = 15.0
     eng = Engine(scenario_from_dict(d))
     assert eng.motion.radio_step_m == 10.0
     per_update = int(round(0.1 / eng.world.slot_s))
@@ -629,3 +630,25 @@ def test_a_device_out_of_service_stays_silent_on_its_fleets_real_update_grid() -
             opened += 1
     assert eng.motion._in_hole[0] and eng.motion.radio_link_failures[0] == 1
     assert opened <= 1  # (the run's last instant)
+
+
+def test_units_a_v2x_engineer_mistyped_are_warned_of_or_refused() -> None:
+    """A V2X engineer's review: a car's ``speed_mps: 130`` (km/h meant: 468 km/h) and
+    ``interruption_ms: 0.05`` (seconds meant) validated silently, and ``hysteresis_db: 30``
+    passed where TS 38.331's Hysteresis stops at 15 dB (INTEGER 0..30 in 0.5 dB steps)."""
+    from airan.errors import InputError
+    from airan.scenario.load import scenario_warnings
+
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d))
+                if "km/h" in w or "under 1 ms" in w]
+    d["fleets"][0]["mobility"]["speed_mps"] = 130.0
+    d["handover"]["interruption_ms"] = 0.05
+    said = [w for w in scenario_warnings(scenario_from_dict(d))
+            if "km/h" in w or "under 1 ms" in w]
+    assert len(said) == 2
+    assert "130 m/s is 468 km/h" in said[0] and "speed_mps" in said[0]
+    assert "field 'handover.interruption_ms'" in said[1]
+    d["handover"]["hysteresis_db"] = 30.0
+    with pytest.raises(InputError, match="handover.hysteresis_db"):
+        scenario_from_dict(d)

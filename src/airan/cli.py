@@ -1160,7 +1160,7 @@ def validate(
     out.print(Text.assemble((sc.name, "bold"), f": {sc.description.strip()}" if sc.description
                             else ""))
     out.print(f"  cell sites {n_cell_sites:,} ({cells:,} cells), compute sites {n_sites:,}"
-              + (f" ({gpus:,} GPUs)" if gpus else "")
+              + (f" ({gpus:,} GPU{'s' if gpus != 1 else ''})" if gpus else "")
               + f", fleets {len(sc.fleets)}, devices {devices:,}, services {len(sc.services)} "
               f"({', '.join(v.name for v in sc.services)})"
               + (f", models of its own {len(sc.models)} ({', '.join(sc.models)})"

@@ -1285,6 +1285,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _ue_power_warnings(s, label)
     out += _outside_layout_warnings(s, label)
     out += _waypoint_warnings(s, label)
+    out += _unit_warnings(s, label)
     if s.ai_ran.mode != "none" and not l1_hosts(s):
         out.append(str(InputError(
             f"no compute site of kind 'cell' stands at a cell site, nor lists any in "
@@ -1678,6 +1679,34 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"distance ({isd:,.0f} m) from every cell site: its devices there attach to "
                 "a distant cell at a low SINR (put cells there, or keep the area to the cells)",
                 file=label, field=f"fleets[{f.name}].area", value=None)))
+    return out
+
+
+#: A fleet faster than this (m/s, 252 km/h) is warned of: km/h written as m/s, likely
+FAST_MPS = 70.0
+
+
+def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Figures in a unit other than the field's, likely (a V2X engineer's review: a car's
+    ``speed_mps: 130`` meant km/h and ran at 468 km/h; ``interruption_ms: 0.05`` meant
+    seconds; both validated silently): a fleet faster than :data:`FAST_MPS`, a handover
+    interruption under 1 ms."""
+    out = []
+    for f in s.fleets:
+        m = f.mobility
+        speed = getattr(m, "speed_mps", None)
+        top = max(speed) if isinstance(speed, tuple | list) else speed
+        if f.count and top is not None and top > FAST_MPS:
+            out.append(str(InputError(
+                f"{top:g} m/s is {top * 3.6:,.0f} km/h: faster than a road vehicle or a "
+                "delivery drone (km/h written as m/s?)", file=label,
+                field=f"fleets[{f.name}].mobility.speed_mps", value=top)))
+    ho = s.handover
+    if 0.0 < ho.interruption_ms < 1.0:
+        out.append(str(InputError(
+            "under 1 ms: a handover's interruption is tens of ms (TS 38.133's budget ~50-60 ms; "
+            "seconds written as ms?)", file=label, field="handover.interruption_ms",
+            value=ho.interruption_ms)))
     return out
 
 
@@ -2756,6 +2785,8 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
 #: device classes that usually work inside buildings (assumption: factory and warehouse robots,
 #: as the built-in factory's), taken outdoors under outdoor cells unless a fleet says where
 USUALLY_INDOORS = ("amr", "robot-arm", "humanoid")
+#: the outdoor environments' names as TR 38.901 writes them
+_ENV_NAME = {"uma": "UMa", "umi": "UMi", "rma": "RMa"}
 
 
 def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -2817,8 +2848,8 @@ def _check_bs_height(s: Scenario) -> None:
     for field, h in _cell_heights(s):
         if h <= low:
             raise InputError(
-                f"{env.upper()}'s path loss needs the cell above the UE ({low:g} m at the "
-                "lowest" + ("" if env == "rma" else
+                f"{_ENV_NAME.get(env, env)}'s path loss needs the cell above the UE ({low:g} m "
+                "at the lowest" + ("" if env == "rma" else
                             ", and above the 1 m effective environment height")
                 + f"): at {h:g} m its breakpoint distance collapses and the path loss gains "
                 f"tens of dB (TR 38.901 Table 7.4.1-1 assumes hBS = {BS_HEIGHT_M[env]:g} m)",
@@ -2844,7 +2875,7 @@ def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
         given = ("for cells at hBS 10-150 m" if env == "rma" else
                  f"for cells at hBS = {tr:g} m")
         out.append(str(InputError(
-            f"TR 38.901's {env.upper()} path loss is given {given} (Table 7.4.1-1); at "
+            f"TR 38.901's {_ENV_NAME.get(env, env)} path loss is given {given} (Table 7.4.1-1); at "
             f"{h:g} m it is extrapolated{more}", file=label, field=field, value=h)))
     ground = RMA_UT_HEIGHT_RANGE_M if env == "rma" else UT_HEIGHT_RANGE_M
     if heights:
@@ -2857,9 +2888,9 @@ def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
             if f.count and lowest <= hut <= ground[1]:
                 out.append(str(InputError(
                     f"these devices (taken at {hut:g} m) are at or above the cell of "
-                    f"{lowest_field} ({lowest:g} m): TR 38.901's {env.upper()} path loss "
-                    "assumes the cell above the UE, and its breakpoint distance and (hBS - hUT) "
-                    "term lose their meaning",
+                    f"{lowest_field} ({lowest:g} m): TR 38.901's {_ENV_NAME.get(env, env)} path "
+                    "loss assumes the cell above the UE, and its breakpoint distance and (hBS - "
+                    "hUT) term lose their meaning",
                     file=label, field=f"fleets[{f.name}].height_m", value=f.height_m)))
     return out
 

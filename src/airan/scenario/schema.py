@@ -1008,8 +1008,9 @@ class Handover(_Strict):
     its best cell then takes ``reestablish_ms``. Its link is silent, both ways, all that time
 (below Qout: from the first out-of-sync indication, :meth:`airan.engine.motion.Motion._monitor`)."""
 
-    # TS 38.331: Hysteresis 0-15 dB (0..30 x 0.5 dB) plus an a3-Offset of up to 15 dB
-    hysteresis_db: float = Field(3.0, ge=0, le=30)
+    # TS 38.331: Hysteresis 0-15 dB (INTEGER 0..30 x 0.5 dB; a V2X engineer's review: 30 dB
+    # passed), the a3-Offset below adding up to 15 dB
+    hysteresis_db: float = Field(3.0, ge=0, le=15, multiple_of=0.5)
     # a3-Offset (TS 38.331 5.5.4.4's Off, -15..15 dB in 0.5 dB steps): added to the hysteresis
     # in A3's entering condition, Mn - Hys > Mp + Off (negative: hand over earlier)
     a3_offset_db: float = Field(0.0, ge=-15.0, le=15.0, multiple_of=0.5)
