@@ -652,3 +652,15 @@ def test_units_a_v2x_engineer_mistyped_are_warned_of_or_refused() -> None:
     d["handover"]["hysteresis_db"] = 30.0
     with pytest.raises(InputError, match="handover.hysteresis_db"):
         scenario_from_dict(d)
+
+
+def test_the_mobility_summary_gives_the_layouts_spacing_and_each_fleets_speed() -> None:
+    """For the handover hint (report.events): six omni cells 200 m apart, one drone at 12 m/s:
+    site_spacing_m 200 (the median distance to the nearest cell site), cells_per_site 1,
+    mean_speed_mps 12."""
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0,
+                      speed=12.0, duration_s=2.0)
+    mob = Engine(scenario_from_dict(d)).run().summary["mobility"]
+    assert mob["site_spacing_m"] == pytest.approx(200.0)
+    assert mob["cells_per_site"] == 1.0
+    assert mob["fleets"]["drone"]["mean_speed_mps"] == pytest.approx(12.0)

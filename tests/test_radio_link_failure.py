@@ -340,3 +340,30 @@ def test_the_mobility_line_gives_each_moving_fleets_radio_link_failures() -> Non
     fleets["fly120"]["radio_link_failures"] = 0
     (line,) = [e for e in events(s) if e.startswith("mobility")]
     assert "0 radio link failures;" in line
+
+
+def test_the_handover_hint_scales_with_the_layout_and_the_fleets_speed() -> None:
+    """A V2X engineer's review: the hint quoted 500 m sites at 50 km/h on a highway of
+    1,732 m sites at 100-130 km/h. It now gives the rate the geometry alone gives: Cauchy's
+    mean chord of a 3-sector site's cell, pi A / P = pi D / 8 (680 m at D = 1,732 m), at the
+    moving fleets' mean speed (115 km/h: 1,917 m a minute, 2.8 handovers)."""
+    import math
+
+    from airan.report.events import events
+
+    fleets = {"car100": {"handovers_per_device_per_min": 8.4, "moving_devices": 20,
+                         "mean_speed_mps": 27.8},
+              "car130": {"handovers_per_device_per_min": 12.3, "moving_devices": 20,
+                         "mean_speed_mps": 36.1}}
+    s = {"duration_s": 10.0, "mobility": {
+        "mobile_devices": 40, "handovers": 69, "radio_link_failures": 0, "fleets": fleets,
+        "site_spacing_m": 1732.0, "cells_per_site": 3.0}}
+    (line,) = [e for e in events(s) if e.startswith("mobility")]
+    chord = math.pi * 1732.0 / 8
+    rate = 31.95 * 60 / chord
+    assert (f"with sites 1,732 m apart, 3 cells each, a straight drive enters a new cell every "
+            f"~{chord:,.0f} m on average, ~{rate:.2g} handovers a minute at the fleets' mean "
+            "115 km/h") in line, line
+    del s["mobility"]["site_spacing_m"]  # (a merged summary has none: no figures)
+    (line,) = [e for e in events(s) if e.startswith("mobility")]
+    assert "for scale" not in line and "docs/mobility.md" in line

@@ -406,6 +406,21 @@ class Motion:
         hit = on_air & np.isin(rq[:, K.I_DEV], devices)
         self.affected += np.bincount(rq[hit, K.I_SVC], minlength=len(self.affected))
 
+    def _speed_now(self, fi: int) -> float | None:
+        """Fleet ``fi``'s moving devices' mean speed now (m/s; a random waypoint device paused
+        counts 0 where its model says so), None where its model keeps none (a trace)."""
+        for index, (_, mob) in zip(self.fleet_index, self.fleets, strict=True):
+            if index != fi:
+                continue
+            v = getattr(mob, "speed_mps", None)
+            if v is None:
+                v = getattr(mob, "speed", None)
+            if v is None:
+                return None
+            return float(np.mean(np.asarray(v, dtype=float)[: mob.n_moving]
+                                 if np.ndim(v) else v))
+        return None
+
     def summary(self, duration_s: float) -> dict[str, Any]:
         w = self.world
         minutes = max(duration_s, 1e-9) / 60.0
@@ -416,6 +431,14 @@ class Motion:
                                "ping_pong_handovers": int(self.ping_pongs.sum()),
                                "radio_link_failures": int(self.radio_link_failures.sum()),
                                "fleets": {}, "services": {}}
+        # the layout's scale, for the handover rate the geometry alone gives (report.events):
+        # the median distance from a cell site to its nearest, and cells per site
+        xy = w.device_radio.site_xy  # (the cell sites; w.site_xy is the compute sites)
+        if len(xy) >= 2:
+            from scipy.spatial import cKDTree
+
+            out["site_spacing_m"] = float(np.median(cKDTree(xy).query(xy, k=2)[0][:, 1]))
+            out["cells_per_site"] = float(len(w.cell_names) / len(xy))
         for ids, fi in zip(movers, self.fleet_index, strict=True):
             out["fleets"][w.fleet_names[fi]] = {
                 "moving_devices": int(len(ids)),
@@ -425,6 +448,9 @@ class Motion:
                 "ping_pong_handovers": int(self.ping_pongs[ids].sum()),
                 "radio_link_failures": int(self.radio_link_failures[ids].sum()),
             }
+            speed = self._speed_now(fi)
+            if speed is not None:  # (its moving devices' speed at the end, m/s)
+                out["fleets"][w.fleet_names[fi]]["mean_speed_mps"] = speed
         moving = np.zeros(len(w.dev_fleet), dtype=bool)
         for ids in movers:
             moving[ids] = True
