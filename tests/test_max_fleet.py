@@ -285,3 +285,21 @@ def test_the_command_grows_listed_fleets_together_and_says_the_others_counts(
     found = re.search(r"largest: (\d+) devices of bots with (\d+) of arms", text)
     assert found and int(found[2]) == round(int(found[1]) / 2)
     assert f"at {int(found[1]) + int(found[2])} devices, job" in text
+
+
+def test_misses_that_do_not_grow_with_the_fleet_are_said_to_be_something_else_than_load(
+) -> None:
+    """A V2X engineer's review: 0.9748 at 4 cars, 0.9799 at 5 and 0.9833 at 15 against 0.99
+    read as "3 cars per cell", where handovers missed it at any count. Misses no worse at
+    twice the count or more (within a tenth of the target's room) are named; a GPU's queue,
+    whose misses grow with the count, is not."""
+    from airan.planner.fleet import FleetResult, FleetTry
+
+    t = "plan: hit>=0.99"
+    flat = FleetResult("cars", 3, 4, [
+        FleetTry(3, True, {t: 0.9916}, []), FleetTry(4, False, {t: 0.9748}, [t]),
+        FleetTry(5, False, {t: 0.9799}, [t]), FleetTry(15, False, {t: 0.9833}, [t])])
+    assert flat.flat_misses() == [(t, 4, 0.9748, 15, 0.9833)]
+    res = largest_fleet(_one_gpu(), "bots", parse_targets(["job: hit>=0.99"], ["job"]),
+                        duration_s=2.0, seeds=[1], confirm=False)
+    assert res.flat_misses() == []  # (past the GPU's capacity the hit ratio falls)

@@ -198,6 +198,13 @@ def max_fleet(
         out.print("note: a count met the targets above one that missed: the twin is not "
                   "monotone in the fleet's size here, so a larger count may meet them too",
                   markup=False, soft_wrap=True, style="yellow")
+    for text, lo, v_lo, hi, v_hi in res.flat_misses():
+        out.print(f"note: {text} misses hardly depend on the fleet's size ({v_lo:.4g} at "
+                  f"{lo:,} devices, {v_hi:.4g} at {hi:,}): something other than the load "
+                  "misses it (the radio at the cell edge, handovers, the devices' own "
+                  "compute; `airan run` at one count says where the time goes), and the "
+                  "answer rests on the seed's luck more than on capacity", markup=False,
+                  soft_wrap=True, style="yellow")
     if not res.largest:
         raise typer.Exit(3)
     if strict and c is not None and not c.met:  # (an operator's planner: a pipeline read the
