@@ -178,19 +178,25 @@ def local_counts(table: pa.Table, trace: Mapping[str, Any] | None = None
     ``local``, whatever their outcome) in ``table`` (requests.parquet with ``fleet``,
     ``service``, ``placement`` and ``request``), each row weighed by the requests it stands for
     as in :func:`local_shares` (an estimate where the trace is a sample)."""
-    import numpy as np
-
     if table.num_rows == 0 or not {"fleet", "service", "placement"} <= set(table.column_names) \
             or _prefix_only(trace):
         return {}
     place, places = _codes(table.column("placement"))
     if LOCAL not in places:
         return {}
-    here = place == places.index(LOCAL)
+    return _by_fleet_and_service(table, trace, place == places.index(LOCAL))
+
+
+def _by_fleet_and_service(table: pa.Table, trace: Mapping[str, Any] | None,
+                          rows: Any) -> dict[tuple[str, str], float]:
+    """Per (fleet, service), the requests the ``rows`` of ``table`` (a bool mask) stand for,
+    each row weighed as the trace's sample weighs it (:func:`table_weights`)."""
+    import numpy as np
+
     fleet, fleets = _codes(table.column("fleet"))
     svc, svcs = _codes(table.column("service"))
     weight = table_weights(table, trace)
-    sums = np.bincount(fleet[here] * len(svcs) + svc[here], weights=weight[here],
+    sums = np.bincount(fleet[rows] * len(svcs) + svc[rows], weights=weight[rows],
                        minlength=len(fleets) * len(svcs))
     return {(fleets[k // len(svcs)], svcs[k % len(svcs)]): float(sums[k])
             for k in np.flatnonzero(sums).tolist()}
@@ -212,14 +218,8 @@ def held_on_device(table: pa.Table, trace: Mapping[str, Any] | None = None
     if LOCAL not in places or "late" not in outcomes:
         return {}
     queued = np.nan_to_num(table.column("queue_ms").to_numpy(zero_copy_only=False)) > 0.0
-    here = (place == places.index(LOCAL)) & (outcome == outcomes.index("late")) & queued
-    fleet, fleets = _codes(table.column("fleet"))
-    svc, svcs = _codes(table.column("service"))
-    weight = table_weights(table, trace)
-    sums = np.bincount(fleet[here] * len(svcs) + svc[here], weights=weight[here],
-                       minlength=len(fleets) * len(svcs))
-    return {(fleets[k // len(svcs)], svcs[k % len(svcs)]): float(sums[k])
-            for k in np.flatnonzero(sums).tolist()}
+    return _by_fleet_and_service(table, trace, (place == places.index(LOCAL))
+                                 & (outcome == outcomes.index("late")) & queued)
 
 
 def read_local_counts(folder: str | Path, trace: Mapping[str, Any] | None = None
