@@ -607,7 +607,7 @@ def _check_l1_pools(s: Scenario) -> None:
                 raise InputError(f"cell site {name!r} is listed {again}: one compute site "
                                  "runs a cell site's L1", field=field, value=name)
             by[name] = c.name
-    if not by:
+    if not by or s.ai_ran.mode == "none":  # (without ai_ran the lists change nothing)
         return
     far = fronthaul_delays_s(s)
     for (site, cell_site), delay in far.items():
