@@ -762,8 +762,8 @@ CONFIRM_FACTOR = 4  # the confirmation run is this many times as long as the pla
 #: (longer than the scenario's own, which lies within those runs): loads that build over
 #: seconds (a busy uplink's backlog, and under ai_ran the L1 that follows it) settle before
 #: it counts (an operator's review: 7 L4s for 7 sites' L1 and AI were "confirmed" by a 4 s
-#: run that counted the cells' L1 climbing
-#: from 57% to 97% of the GPUs over its first 2 s, and missed at 20 s)
+#: run that counted the cells' L1 climbing from 57% to 97% of the GPUs over its first 2 s,
+#: and missed at 20 s)
 CONFIRM_WARMUP = 2
 
 
