@@ -407,8 +407,8 @@ class Motion:
         self.affected += np.bincount(rq[hit, K.I_SVC], minlength=len(self.affected))
 
     def _speed_now(self, fi: int) -> float | None:
-        """Fleet ``fi``'s moving devices' mean speed now (m/s; a random waypoint device paused
-        counts 0 where its model says so), None where its model keeps none (a trace)."""
+        """Fleet ``fi``'s moving devices' mean speed now (m/s: each one's current leg's, a
+        pause included, or its path's), None where its model keeps none (a trace)."""
         for index, (_, mob) in zip(self.fleet_index, self.fleets, strict=True):
             if index != fi:
                 continue
