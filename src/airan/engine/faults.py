@@ -525,8 +525,8 @@ class FaultSchedule:
         recover on it (in sync again: T310 stops, ``nr.rlm_recovery_s``); after it, those in
         radio outage re-establish on their strongest cell (``reestablish_ms``), and those
         served by another cell hand over to it where it is stronger by the hysteresis (event
-        A3, TS 38.331 5.5.4.4, without the time-to-trigger), silent for ``interruption_ms``;
-        the others stay where they are."""
+        A3, TS 38.331 5.5.4.4, without the time-to-trigger or the layer-3 filter), silent for
+        ``interruption_ms``; the others stay where they are."""
         w = self.world
         st = engine._st
         down = self.down_cells()

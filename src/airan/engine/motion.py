@@ -4,10 +4,13 @@ Every ``update_ms`` (per fleet, on a fixed slot grid) the engine moves each mobi
 devices (:mod:`airan.mobility`), recomputes their links to the cells
 (:class:`~airan.engine.device_radio.DeviceRadio`) and decides handovers as an NR UE would report
 event A3 (TS 38.331 5.5.4.4): a neighbour stronger than the serving cell by the hysteresis for
-the whole time-to-trigger. A handover silences the device's link, uplink and downlink, for
-``interruption_ms`` (its answers wait for its end); an answer is routed to the device's cell at
-the time its batch ends, and delivered by the cell the device is in when it arrives there (the
-Xn forwarding between the cells takes no time). A serving cell that falls out of the device's
+the whole time-to-trigger, both RSRPs layer-3 filtered (5.5.3.2, :mod:`airan.radio.l3_filter`:
+each position update is a sample, a link's measurement held between the radio steps that
+re-evaluate it, and a device whose filter has not settled on it sampled every update). A
+handover silences the device's link, uplink and downlink, for ``interruption_ms`` (its answers
+wait for its end); an answer is routed to the device's cell at the time its batch ends, and
+delivered by the cell the device is in when it arrives there (the Xn forwarding between the
+cells takes no time). A serving cell that falls out of the device's
 strongest cells is lost: the device re-attaches to its strongest cell at once, its link silent
 until its radio link failure (T310) and the RRC re-establishment are through (``handover``'s
 ``t310_ms``, ``n310``, ``reestablish_ms``); one heard below Qout (``qout_db``) fails the same way
@@ -31,8 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airan.engine.world import World, hold_link, slot_start_at_or_after
+from airan.radio import l3_filter, nr
 from airan.radio import link as radio_link
-from airan.radio import nr
 from airan.scenario.schema import Scenario
 
 RELIST_M = 100.0  # a moving device's candidate cells (nearest sites) are re-listed this often (m)
@@ -65,6 +68,10 @@ def radio_step_m(environment: str) -> float:
 #: ping-pong (TR 36.839's mobility metric: back to the source cell within the minimum time of
 #: stay, 1 s).
 PING_PONG_S = 1.0
+
+#: A device's layer-3 filtered RSRPs within this of its measurements (dB) have settled: until
+#: they have, the filter is followed at every position update (its A3 condition may change)
+FILTER_SETTLED_DB = 0.1
 
 #: Qin above Qout (dB): in sync again once the serving SSB is this much above Qout (TS 38.133
 #: 8.1.1: Qin is a 2% BLER of a hypothetical PDCCH at aggregation level 4 where Qout is 10% at
@@ -110,7 +117,7 @@ class Motion:
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
-        self.hysteresis = 10 ** ((ho.hysteresis_db + ho.a3_offset_db) / 10)  # A3's Hys + Off
+        self.hysteresis_db = ho.hysteresis_db + ho.a3_offset_db  # A3's Hys + Off
         self.ttt_s = ho.ttt_ms * 1e-3
         self.interruption_s = ho.interruption_ms * 1e-3
         self.rlf_silence_s = ho.rlf_silence_s  # a lost serving cell: T310, re-establishment
@@ -135,6 +142,17 @@ class Motion:
         for (ids, _), period in zip(self.fleets, periods, strict=True):
             self._dev_period[ids] = max(1.0, math.ceil((period - 0.5 * w.slot_s) / grid_s
                                                        - 1e-9)) * grid_s
+        # the layer-3 filter (TS 38.331 5.5.3.2; fc0: none): per device, the cells it filters,
+        # their filtered RSRP and the measurement held since its last sample (dBm), when that
+        # was (s), whether it has settled, and each new sample's weight at its update period
+        self.filter_k = ho.filter_coefficient
+        k_cells = w.dev_top_cell.shape[1]
+        self._f_cell = np.full((w.n_devices, k_cells), -1, dtype=np.int64)
+        self._f_db = np.full((w.n_devices, k_cells), -np.inf)
+        self._f_held_db = np.full((w.n_devices, k_cells), -np.inf)
+        self._f_t = np.full(w.n_devices, -np.inf)
+        self._unsettled = np.zeros(w.n_devices, dtype=bool)
+        self._f_weight = l3_filter.per_sample_factor(self.filter_k, self._dev_period)
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
@@ -194,6 +212,9 @@ class Motion:
             regain |= np.isfinite(self.oos_since[ids]) | self._in_hole[ids]  # (T310 runs, or
             # it failed with no usable cell: followed every update)
             keep = relist | regain
+            settle = ~keep & self._unsettled[ids]  # (their filter moves on the held links)
+            if settle.any():
+                keep[np.flatnonzero(settle)[self._settle(ids[settle], t, down_cells)]] = True
             ids, pos, relist = ids[keep], pos[keep], relist[keep]
             if not len(ids):
                 return
@@ -234,15 +255,21 @@ class Motion:
         serving = w.dev_cell[ids]
         at = top == serving[:, None]
         present = at.any(axis=1) & (rx[rows, np.argmax(at, axis=1)] > 0)
-        serving_rx = np.where(present, rx[rows, np.argmax(at, axis=1)], 0.0)
-        best = top[:, 0]
-        a3 = present & (best != serving) & (rx[:, 0] > serving_rx * self.hysteresis)
+        best = top[:, 0]  # the strongest now: where a failed link re-establishes
+        # A3 on the filtered RSRPs (dBm), and its neighbour the handover's target
+        with np.errstate(divide="ignore"):
+            measured_db = 10.0 * np.log10(rx)
+        filtered_db = (self._filtered(ids, top, measured_db, t) if self.filter_k
+                       else measured_db)
+        target, a3 = self._a3(top, filtered_db, serving, present)
+        if self.filter_k:
+            self._keep_filter(ids, top, filtered_db, measured_db, t)
         if attach:  # (no neighbour to follow: each attaches to its strongest, not the cell of
             a3[:] = False  # where the world first placed it)
         # time-to-trigger: the same neighbour must keep meeting A3
-        keep = a3 & (self.candidate[ids] == best)
+        keep = a3 & (self.candidate[ids] == target)
         start = a3 & ~keep
-        self.candidate[ids] = np.where(a3, best, -1)
+        self.candidate[ids] = np.where(a3, target, -1)
         self.since_s[ids] = np.where(start, t, self.since_s[ids])
         ho = a3 & (t - self.since_s[ids] >= self.ttt_s - 1e-9)  # TTT 0: at once
         rlf = ~present & (rx[:, 0] > 0)
@@ -260,7 +287,7 @@ class Motion:
             ho = rlf = np.zeros(len(ids), dtype=bool)
             serving = best
         move = ho | rlf | declared | reattach
-        new_serving = np.where(move, best, serving)
+        new_serving = np.where(ho, target, np.where(move, best, serving))
         # the serving cell leads each device's list (the kernel's convention)
         lead = np.argmax(top == new_serving[:, None], axis=1)
         cols = np.arange(top.shape[1])[None, :]
@@ -288,12 +315,12 @@ class Motion:
         if len(moved):
             handed = ids[ho]
             self.handovers[handed] += 1
-            back = ((best[ho] == self._left_cell[handed])
+            back = ((target[ho] == self._left_cell[handed])
                     & (serving[ho] == self._entered_cell[handed])  # A -> B -> A only
                     & (t - self._left_s[handed] <= PING_PONG_S + 1e-9))
             self.ping_pongs[handed[back]] += 1
             self._left_cell[handed] = serving[ho]
-            self._entered_cell[handed] = best[ho]
+            self._entered_cell[handed] = target[ho]
             self._left_s[handed] = t
             self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
@@ -306,6 +333,74 @@ class Motion:
                                                    t + self.reestablish_s))
             # (a failure out of sync, and a return from a coverage hole: held by _monitor)
             self._count_affected(engine, moved)
+
+    def _a3(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
+            serving: NDArray[np.int64], present: NDArray[np.bool_],
+            ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Each device's strongest cell by its filtered RSRP (``filtered_db``, dBm, of
+        ``cells``), and whether it meets A3's entering condition against the serving cell
+        (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331 5.5.4.4)."""
+        rows = np.arange(len(cells))
+        col = np.argmax(filtered_db, axis=1)
+        at = cells == serving[:, None]
+        own_db = np.where(present, filtered_db[rows, np.argmax(at, axis=1)], -np.inf)
+        target = cells[rows, col]
+        with np.errstate(invalid="ignore"):  # (-inf - -inf: nothing heard, no A3)
+            a3 = present & (target != serving) & (filtered_db[rows, col] - own_db
+                                                  > self.hysteresis_db)
+        return target, a3
+
+    def _filtered(self, ids: NDArray[np.int64], cells: NDArray[np.int64],
+                  measured_db: NDArray[np.float64], t: float) -> NDArray[np.float64]:
+        """The devices ``ids``' layer-3 filtered RSRPs (dBm) of ``cells`` at ``t``, given their
+        measurements now (``measured_db``): each update since their last sample a sample of
+        the measurement then held (:func:`airan.radio.l3_filter.filter_db`); a cell they had
+        not listed starts from its measurement."""
+        old = self._f_cell[ids]
+        match = cells[:, :, None] == old[:, None, :]
+        listed = match.any(axis=2)
+        col = np.argmax(match, axis=2)
+        f_db = np.where(listed, np.take_along_axis(self._f_db[ids], col, axis=1), -np.inf)
+        held_db = np.where(listed, np.take_along_axis(self._f_held_db[ids], col, axis=1),
+                           -np.inf)
+        period = self._dev_period[ids]
+        since = t - self._f_t[ids]
+        samples = np.where(np.isfinite(since), np.maximum(np.round(since / period), 1.0), 1.0)
+        return l3_filter.filter_db(f_db, held_db, measured_db, samples[:, None],
+                                   self._f_weight[ids][:, None])
+
+    def _keep_filter(self, ids: NDArray[np.int64], cells: NDArray[np.int64],
+                     filtered_db: NDArray[np.float64], measured_db: NDArray[np.float64],
+                     t: float) -> None:
+        """Keep the devices ``ids``' filter state as sampled at ``t``."""
+        self._f_cell[ids] = cells
+        self._f_db[ids] = filtered_db
+        self._f_held_db[ids] = measured_db
+        self._f_t[ids] = t
+        with np.errstate(invalid="ignore"):
+            apart = np.abs(filtered_db - measured_db) > FILTER_SETTLED_DB
+        self._unsettled[ids] = apart.any(axis=1)
+
+    def _settle(self, ids: NDArray[np.int64], t: float,
+                down_cells: NDArray[np.int64] | None) -> NDArray[np.bool_]:
+        """Sample the filter of devices ``ids`` whose links are held (not re-evaluated now) but
+        whose filtered RSRPs have not settled on them. Returns those that now meet A3 (or
+        have lost their serving cell): the caller re-evaluates their links, and samples them,
+        now; the others' samples are kept."""
+        cells = self._f_cell[ids]
+        held_db = self._f_held_db[ids]
+        if down_cells is not None and len(down_cells):
+            held_db = np.where(np.isin(cells, down_cells), -np.inf, held_db)
+        filtered_db = self._filtered(ids, cells, held_db, t)
+        serving = self.world.dev_cell[ids]
+        at = cells == serving[:, None]
+        rows = np.arange(len(ids))
+        present = at.any(axis=1) & np.isfinite(held_db[rows, np.argmax(at, axis=1)])
+        _, a3 = self._a3(cells, filtered_db, serving, present)
+        follow = a3 | ~present
+        calm = ~follow
+        self._keep_filter(ids[calm], cells[calm], filtered_db[calm], held_db[calm], t)
+        return follow
 
     def _monitor(self, engine: Any, ids: NDArray[np.int64], serving: NDArray[np.int64],
                  present: NDArray[np.bool_], ho: NDArray[np.bool_], rlf: NDArray[np.bool_],

@@ -37,6 +37,7 @@ from airan.catalog import (
 )
 from airan.errors import suggest
 from airan.radio import bands, drx, nr
+from airan.radio.l3_filter import FILTER_COEFFICIENTS
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -79,7 +80,7 @@ N311 = (1, 2, 3, 4, 5, 6, 8, 10)
 UL_ALPHA = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _TS38331_VALUES: dict[str, tuple[tuple[float, ...], str]] = {
     "ttt_ms": (TTT_MS, "TimeToTrigger"), "t310_ms": (T310_MS, "t310"), "n310": (N310, "n310"),
-    "n311": (N311, "n311")}
+    "n311": (N311, "n311"), "filter_coefficient": (FILTER_COEFFICIENTS, "FilterCoefficient")}
 
 ENVIRONMENTS = ("uma", "umi", "rma", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
@@ -996,7 +997,8 @@ class Fault(_Strict):
 
 class Handover(_Strict):
     """Event A3 (TS 38.331 5.5.4.4): a neighbour better than the serving cell by ``hysteresis_db``
-    for ``ttt_ms`` (a TimeToTrigger value of TS 38.331) triggers a handover, which silences the
+    for ``ttt_ms`` (a TimeToTrigger value of TS 38.331), both RSRPs layer-3 filtered
+    (``filter_coefficient``, 5.5.3.2), triggers a handover, which silences the
     device's link, both ways, for ``interruption_ms`` (an assumption: tens of ms without DAPS;
     TS 38.133 6.1.1's budget for a known cell is nearer 50-60 ms).
 
@@ -1028,8 +1030,11 @@ class Handover(_Strict):
     # results put it with 2 receive antennas); a moving device whose serving cell's SSB falls
     # below it is out of sync: its link fails as if the cell were lost. null: never
     qout_db: float | None = Field(-8.0, ge=-20.0, le=0.0)
+    # the layer-3 filter's filterCoefficient k (TS 38.331 5.5.3.2, QuantityConfig: fc4 by
+    # default): A3 compares RSRPs filtered with weight 1 / 2^(k / 4) per 200 ms; 0: unfiltered
+    filter_coefficient: int = 4
 
-    @field_validator("ttt_ms", "t310_ms", "n310", "n311")
+    @field_validator("ttt_ms", "t310_ms", "n310", "n311", "filter_coefficient")
     @classmethod
     def _ts38331_value(cls, v: float, info: ValidationInfo) -> float:
         allowed, name = _TS38331_VALUES[str(info.field_name)]
