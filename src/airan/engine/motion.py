@@ -246,24 +246,25 @@ class Motion:
         rx = gain * w.cell_rs_mw[top]  # RSRP: event A3 compares it (TS 38.331 5.5.4.4)
         if down_cells is not None and len(down_cells):
             rx = np.where(np.isin(top, down_cells), 0.0, rx)
+        with np.errstate(divide="ignore"):
+            measured_db = 10.0 * np.log10(rx)
+        filtered_db = (self._filtered(ids, top, measured_db, t) if self.filter_k
+                       else measured_db)
         order = np.argsort(-rx, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         gain = np.take_along_axis(gain, order, axis=1)
         gain_ul = np.take_along_axis(gain_ul, order, axis=1) if fdd else gain
         rx = np.take_along_axis(rx, order, axis=1)
+        measured_db = np.take_along_axis(measured_db, order, axis=1)
+        filtered_db = (np.take_along_axis(filtered_db, order, axis=1) if self.filter_k
+                       else measured_db)
         rows = np.arange(len(ids))
         serving = w.dev_cell[ids]
         at = top == serving[:, None]
         present = at.any(axis=1) & (rx[rows, np.argmax(at, axis=1)] > 0)
         best = top[:, 0]  # the strongest now: where a failed link re-establishes
         # A3 on the filtered RSRPs (dBm), and its neighbour the handover's target
-        with np.errstate(divide="ignore"):
-            measured_db = 10.0 * np.log10(rx)
-        filtered_db = (self._filtered(ids, top, measured_db, t) if self.filter_k
-                       else measured_db)
         target, a3 = self._a3(top, filtered_db, serving, present)
-        if self.filter_k:
-            self._keep_filter(ids, top, filtered_db, measured_db, t)
         if attach:  # (no neighbour to follow: each attaches to its strongest, not the cell of
             a3[:] = False  # where the world first placed it)
         # time-to-trigger: the same neighbour must keep meeting A3
@@ -295,6 +296,9 @@ class Motion:
         top = np.take_along_axis(top, perm, axis=1)
         gain = np.take_along_axis(gain, perm, axis=1)
         gain_ul = np.take_along_axis(gain_ul, perm, axis=1) if fdd else gain
+        if self.filter_k:  # (in the list's order: the next update finds the cells in place)
+            self._keep_filter(ids, top, np.take_along_axis(filtered_db, perm, axis=1),
+                              np.take_along_axis(measured_db, perm, axis=1), t)
         no_cell = rx[:, 0] <= 0
         gain[no_cell, 0] = 0.0  # every candidate cell is off air: radio outage
         gain_ul[no_cell, 0] = 0.0
@@ -357,12 +361,16 @@ class Motion:
         the measurement then held (:func:`airan.radio.l3_filter.filter_db`); a cell they had
         not listed starts from its measurement."""
         old = self._f_cell[ids]
-        match = cells[:, :, None] == old[:, None, :]
-        listed = match.any(axis=2)
-        col = np.argmax(match, axis=2)
-        f_db = np.where(listed, np.take_along_axis(self._f_db[ids], col, axis=1), -np.inf)
-        held_db = np.where(listed, np.take_along_axis(self._f_held_db[ids], col, axis=1),
-                           -np.inf)
+        f_db, held_db = self._f_db[ids], self._f_held_db[ids]
+        moved = np.flatnonzero((cells != old).any(axis=1))  # (most lists are as they were)
+        if len(moved):
+            match = cells[moved, :, None] == old[moved, None, :]
+            listed = match.any(axis=2)
+            col = np.argmax(match, axis=2)
+            f_db[moved] = np.where(listed, np.take_along_axis(f_db[moved], col, axis=1),
+                                   -np.inf)
+            held_db[moved] = np.where(listed, np.take_along_axis(held_db[moved], col, axis=1),
+                                      -np.inf)
         period = self._dev_period[ids]
         since = t - self._f_t[ids]
         samples = np.where(np.isfinite(since), np.maximum(np.round(since / period), 1.0), 1.0)
