@@ -439,6 +439,25 @@ def test_the_same_value_on_every_seed_is_no_zero_width_interval() -> None:
     assert spread.startswith("99.00% [") and spread.endswith(", 100.00%]")
 
 
+def test_percentiles_in_one_histogram_bucket_keep_the_histograms_resolution_as_interval(
+        ) -> None:
+    """Three seeds whose exact p50s are 415.16, 414.94 and 415.37 ms (a researcher's review)
+    fall in one 1% log bucket and read alike: the interval is the histogram's +-0.5%, not
+    zero, and the text says why; seeds further apart than that keep their t interval."""
+    from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
+    from airan.report.compare import RESOLUTION, _fmt_ci, mean_ci
+
+    read = [quantile(histogram([v * 1e-3]), 0.5) * 1e3 for v in (415.16, 414.94, 415.37)]
+    assert read[0] == read[1] == read[2]
+    st = mean_ci(read, bounds=(0.0, math.inf), resolution_rel=RESOLUTION["p50_ms"])
+    assert st["half_width"] == pytest.approx(MAX_RELATIVE_ERROR * read[0])
+    assert st["ci_low"] < 415.0 < st["ci_high"]
+    assert _fmt_ci(st, "{:.1f}".format) == (f"{read[0]:.1f} (+-0.5% on all 3 seeds: the "
+                                            "histogram's resolution)")
+    wide = mean_ci([400.0, 415.0, 430.0], resolution_rel=RESOLUTION["p50_ms"])
+    assert wide["half_width"] == pytest.approx(4.303 * 15.0 / math.sqrt(3), rel=1e-3)
+
+
 def test_verdict_names_every_policy_tied_for_the_lead_and_their_p99() -> None:
     """Policies with the leader's hit ratio on every seed tie, whichever is listed first: the
     verdict names them all, the one of them with the lowest p99, and compares them with the
