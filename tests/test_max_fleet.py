@@ -106,6 +106,33 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     assert bad.exit_code == 2 and "did you mean 'bots'" in bad.output
 
 
+def test_the_command_writes_the_search_as_json(tmp_path: Any) -> None:
+    """--json FILE: the counts run, the answer and the confirmation, as the terminal says
+    them (a researcher's review: docs/planning.md named a JSON record nothing wrote); a
+    folder in its place is refused before the search."""
+    import json
+
+    import yaml
+
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
+    out = tmp_path / "res" / "fleet.json"
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.99", "--duration", "2", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(out.read_text())
+    assert rec["scenario"] == "one-gpu" and rec["fleet"] == "bots"
+    assert rec["targets"] == ["job: hit>=0.99"] and rec["seeds"] == [1]
+    assert f"largest: {rec['largest']:,} devices of bots" in " ".join(res.output.split())
+    assert rec["smallest_miss"] == rec["largest"] + 1
+    assert rec["tries"][0]["count"] == 50  # (the scenario's count first)
+    assert all(t["met"] == (t["count"] <= rec["largest"]) for t in rec["tries"])
+    assert rec["confirmation"]["met"] is False and rec["confirmation"]["seeds"] == [1, 2]
+    folder = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--json",
+                                 str(tmp_path)])
+    assert folder.exit_code == 2 and "is a folder, not a file" in folder.output
+
+
 def test_a_target_on_a_service_no_device_sends_is_an_error_and_not_the_default() -> None:
     """A review: a second fleet of no device sending another service made every count miss
     (its hit ratio unmeasured) and the search answer "not even one device"."""

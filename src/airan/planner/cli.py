@@ -85,6 +85,9 @@ def max_fleet(
     resolution: float = typer.Option(
         0.0, "--resolution", help="Stop the bisection once the smallest miss is within this "
         "fraction of the largest met count (e.g. 0.05; 0: within one device)."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write the search (every count run, the answer, the "
+        "confirmation) as JSON to this file."),
 ) -> None:
     """The largest count of one fleet that still meets every target (default: its services'
     target_hit_ratio), the scenario's GPUs, cells and links as they are (how many robots per
@@ -100,6 +103,7 @@ def max_fleet(
             raise _option_error("--seeds", "must be at least 1", seeds)
         if not duration > 0:
             raise _option_error("--duration", "must be positive", duration)
+        _check_json_out(json_out)  # (before the search, not after it)
         sc = with_warmup(load_scenario(scenario), warmup, duration)
         if policy is not None and not is_known_policy(policy):
             reason, choices = unknown_policy(policy)
@@ -205,6 +209,14 @@ def max_fleet(
                   "compute; `airan run` at one count says where the time goes), and the "
                   "answer rests on the seed's luck more than on capacity", markup=False,
                   soft_wrap=True, style="yellow")
+    if json_out is not None:  # (a researcher's review: the record was built, never written)
+        from airan.planner.fleet import fleet_record
+
+        _write_json(json_out, {
+            "scenario": sc.name, "policy": policy or sc.policy,
+            "targets": [t.text for t in targets], "duration_s": duration,
+            "warmup_s": sc.engine.warmup_s, "seeds": list(range(first, first + seeds)),
+            **fleet_record(res)})
     if not res.largest:
         raise typer.Exit(3)
     if strict and c is not None and not c.met:  # (an operator's planner: a pipeline read the
@@ -228,10 +240,7 @@ def capacity(
         from airan.capacity import load_inventory
         from airan.errors import InputError
 
-        if json_out is not None:  # before the table, not after it
-            if json_out.is_dir():
-                _fail(f"option '--json': '{json_out}' is a folder, not a file")
-            check_writable(json_out, "--json", is_file=True)
+        _check_json_out(json_out)  # before the table, not after it
         inv = load_inventory(inventory)
         if precision is not None:
             precision = _resolve_precision(precision, None)
@@ -242,14 +251,29 @@ def capacity(
                    else exc) from None
     _print_capacity(result)
     if json_out is not None:
-        import json
+        _write_json(json_out, result.as_dict())
 
-        try:
-            json_out.parent.mkdir(parents=True, exist_ok=True)  # (as --out makes its folder)
-            json_out.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-        except OSError as exc:
-            _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
-        out.print(f"wrote {json_out}", markup=False, soft_wrap=True)
+
+def _check_json_out(json_out: Path | None) -> None:
+    """A ``--json`` file that cannot be written is an option error before any work."""
+    if json_out is not None:
+        if json_out.is_dir():
+            _fail(f"option '--json': '{json_out}' is a folder, not a file")
+        check_writable(json_out, "--json", is_file=True)
+
+
+def _write_json(json_out: Path, data: Any) -> None:
+    """Write ``data`` to ``json_out`` (NaN and inf as null, as summary.json has them)."""
+    import json
+
+    from airan.report.rundir import jsonable
+
+    try:
+        json_out.parent.mkdir(parents=True, exist_ok=True)  # (as --out makes its folder)
+        json_out.write_text(json.dumps(jsonable(data), indent=2) + "\n")
+    except OSError as exc:
+        _fail(f"option '--json': cannot write '{json_out}': {exc.strerror or exc}")
+    out.print(f"wrote {json_out}", markup=False, soft_wrap=True)
 
 
 def _millions(v: float) -> str:
