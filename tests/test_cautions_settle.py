@@ -57,3 +57,48 @@ def test_a_short_run_of_a_busy_gpu_is_cautioned_and_a_long_one_is_not() -> None:
     quiet = airan.run(scenario_from_dict({**d, "policy": "nearest-edge"}), seed=1,
                       duration_s=120.0).summary
     assert not unsettled_sites(quiet)  # 0.9 load: ~11 s to settle, 120 s is long enough
+
+
+def test_the_settling_time_takes_the_load_the_devices_offer_where_the_run_saw_less() -> None:
+    """A researcher's review: M/D/1 offered 0.95 (100 devices at 0.95 Hz, 10 ms) over 5 s
+    served 438 requests, 0.876 of the GPU, and the caution said ~2.4 s where Morse's time at
+    the offered load is 15.6 s. The offered load (each service's ``offered_per_s`` times its
+    share answered at the site, over mu) is taken where it is more than the run's; a run that
+    saw more keeps its own."""
+    def summary(served: int, offered_per_s: float) -> dict[str, Any]:
+        s = _summary(5.0, served * 0.01 / 5.0, served)
+        s["services"] = {"job": {"offered_per_s": offered_per_s,
+                                 "answered_at": {"gpu": served - 10, "local": 10}}}
+        return s
+
+    # 438 served in 4.38 s of busy time: mu 100 per s; offered 95 / s, 2% answered locally
+    [(_, rho, tau)] = unsettled_sites(summary(438, 95.0 / 0.98))
+    assert rho == pytest.approx(95.0 * (428 / 438) / 0.98 / 100.0, rel=1e-12)
+    assert unsettled_sites(summary(438, 95.0))[0][1] > 0.876
+    [(_, rho, tau)] = unsettled_sites(summary(438, 97.0 * 438 / 428))
+    assert rho == pytest.approx(0.97, rel=1e-12)
+    assert tau == pytest.approx(1.0 / (100.0 * (1.0 - math.sqrt(0.97)) ** 2), rel=1e-12)
+    # the run saw more than is offered: its own load
+    [(_, rho, _)] = unsettled_sites(summary(438, 50.0))
+    assert rho == pytest.approx(0.876)
+    # a summary without the offered rates: the run's load, as before
+    plain = summary(438, 95.0)
+    del plain["services"]["job"]["offered_per_s"]
+    assert unsettled_sites(plain)[0][1] == pytest.approx(0.876)
+
+
+def test_a_run_summary_says_what_each_service_offers() -> None:
+    s = airan.run(scenario_from_dict({
+        "name": "two", "radio": {"model": "ideal"}, "duration_s": 0.5,
+        "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
+        "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "fleets": [{"name": "a", "count": 3, "area": {"center_m": [5, 0], "radius_m": 1},
+                    "services": ["job", "big"]},
+                   {"name": "b", "count": 2, "area": {"center_m": [5, 0], "radius_m": 1},
+                    "services": ["job"]}],
+        "services": [{"name": "job", "model": "yolov8s", "rate_hz": 4.0, "deadline_ms": 100},
+                     {"name": "big", "model": "yolov8s", "rate_hz": 0.5, "deadline_ms": 100}]}),
+        fleet_scale=2.0).summary
+    assert s["services"]["job"]["offered_per_s"] == pytest.approx((6 + 4) * 4.0)
+    assert s["services"]["big"]["offered_per_s"] == pytest.approx(6 * 0.5)

@@ -43,7 +43,7 @@ from airan.policy import (
 from airan.policy.base import PlacementRates
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr, penetration
-from airan.scenario.load import load_scenario, scenario_from_dict
+from airan.scenario.load import load_scenario, offered_requests, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
 
@@ -1109,6 +1109,7 @@ class Engine:
         created = int(cnt[:, K.A_CREATED].sum())
         warm = int(st.warm_cnt[:, K.A_CREATED].sum())  # the warm-up's, in no figure
         services: dict[str, Any] = {}
+        offered = offered_requests(self.scenario)
         for v, name in enumerate(w.service_names):
             sums = sums_v[v]
             done = int(cnt[v, K.A_MET] + cnt[v, K.A_LATE])
@@ -1122,6 +1123,9 @@ class Engine:
                     for i, k in enumerate(BREAKDOWN)
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
+                # the requests per second its devices offer (each at rate_hz; surges aside):
+                # the load a short run's sample of arrivals stands for (report.cautions)
+                "offered_per_s": offered[name][1],
                 # where its answered requests ran: each site's count, "local" its devices'
                 "answered_at": {(w.site_names[k] if k < len(w.site_names) else "local"): int(n)
                                 for k, n in sorted(enumerate(place_v[v].tolist()),

@@ -177,6 +177,8 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "latency_histogram": hist,
     }
+    if "offered_per_s" in first:  # (each shard's own devices)
+        out["offered_per_s"] = sum(float(p.get("offered_per_s") or 0.0) for p in parts)
     if "answered_at" in first:  # (each shard's own sites; a local one in several)
         added = _add_counts(p.get("answered_at") for p in parts)
         out["answered_at"] = dict(sorted(added.items(), key=lambda kv: -kv[1]))
