@@ -98,6 +98,11 @@ def test_a_sweeps_row_names_the_busiest_site_and_link(busy_run: Any) -> None:
     assert row["busiest_site_utilization"] == busy_run.summary["sites"]["e"]["gpu_utilization"]
     empty = headline({"requests": {}, "sites": {}})  # a run with no compute site, no link
     assert empty["busiest_link"] is None and empty["busiest_link_utilization"] is None
+    # sites and links that carried nothing (policy local): none is the busiest
+    idle = headline({"requests": {}, "sites": {"metro": {"gpu_utilization": 0.0}},
+                     "links": {"a->b": {"utilization": 0.0}}})
+    assert idle["busiest_site"] is None and idle["busiest_site_utilization"] is None
+    assert idle["busiest_link"] is None and idle["busiest_link_utilization"] is None
     assert empty["busiest_site"] is None
 
 

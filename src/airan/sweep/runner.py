@@ -250,6 +250,8 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
                                  ("link", summary.get("links"), "utilization")):
         loads = {n: float(v.get(field) or 0.0) for n, v in (entries or {}).items()}
         top = max(loads, key=loads.__getitem__) if loads else None  # (first of equals)
+        if top is not None and loads[top] <= 0.0:  # none carried any: no busiest (a
+            top = None  # researcher's review: `local` on city named an idle cloud)
         row[f"busiest_{kind}"] = top
         row[f"busiest_{kind}_utilization"] = loads[top] if top is not None else None
     for name, svc in (summary.get("services") or {}).items():
