@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args
 
 import yaml
+from pydantic import BaseModel
 
 from airan.engine import Engine
 from airan.scenario import scenario_from_dict
@@ -58,18 +61,59 @@ def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold
     offered = offered_requests(sc)
     assert offered == {"detect": (100.0, 2000.0), "vla": (20.0, 100.0)}
     assert "2,000 detections\nand 100 VLA steps a second, 240 and 24 Mbit/s" in text
-    s = Engine(sc, duration_s=2.0).run().summary
-    assert all(v["hit_ratio"] >= 0.99 for v in s["services"].values())
+    s = Engine(sc).run().summary  # (its own 10 s: a researcher's review ran it)
+    assert s["services"]["detect"]["hit_ratio"] >= 0.99
+    assert round(s["services"]["vla"]["hit_ratio"], 2) == 0.96
+    assert round(s["services"]["vla"]["latency_ms"]["p99"], -1) == 130.0  # ("p99 of 125")
     assert s["sites"]["port-edge"]["gpu_utilization"] > 0.9  # "over 90% busy"
-    assert "over 90% busy, which its\ncautions point out" in text
+    assert "VLA 96% of them (a\np99 of 125 ms) with the two H100s over 90% busy, which its\n" \
+        "cautions point out" in text
+    s = Engine(sc, duration_s=2.0).run().summary
+    assert all(v["hit_ratio"] >= 0.99 for v in s["services"].values())  # its first 2 s
     # the VLA's thin margin over seeds, as the text says (a vehicle maker's review found
     # layouts on which it misses: the claim above is its seed's)
     hits = [Engine(sc, duration_s=2.0, seed=seed).run().summary["services"]["vla"]["hit_ratio"]
             for seed in (2, 6, 10)]
     assert min(hits) < 0.99 and min(hits) >= 0.84
-    assert "on seeds 2-10 it meets 84-100% of its deadlines" in text
+    assert "on seeds 2-10 it meets 84-100% of them in 2 s runs" in text
     # with L40S GPUs, validate warns of OpenVLA's batch-1 time there, as the text says
     d["compute_sites"][0]["gpus"] = [{"type": "L40S", "count": 2}]
     warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "vla" in w]
     assert warned and "126 ms on an L40S at batch 1" in warned[0]
     assert "OpenVLA takes 126 ms at batch 1 there" in text
+
+
+def _field_models(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The pydantic models a field's annotation holds (through lists, dicts and unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in get_args(annotation):
+        yield from _field_models(arg)
+
+
+def test_every_scenario_field_is_documented() -> None:
+    """Each field a scenario file may set is named in the README, docs/ or the catalog files'
+    own notes (a researcher's review: radio.dl_sched_delay_ms, which adds to every answer,
+    and the fixed radio's rates were nowhere to be read)."""
+    from airan.scenario.schema import Scenario
+
+    catalog = Path(__file__).resolve().parents[1] / "src" / "airan" / "catalog"
+    text = README.read_text() + "".join(
+        p.read_text() for p in [*sorted((README.parent / "docs").glob("*.md")),
+                                *sorted(catalog.glob("*.yaml"))])
+    seen: set[type[BaseModel]] = set()
+    missing: list[str] = []
+
+    def walk(model: type[BaseModel], path: str) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            if not re.search(rf"\b{re.escape(name)}\b", text):
+                missing.append(f"{path}.{name}")
+            for sub in _field_models(field.annotation):
+                walk(sub, f"{path}.{name}")
+
+    walk(Scenario, "scenario")
+    assert not missing, missing
