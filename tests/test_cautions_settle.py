@@ -102,3 +102,15 @@ def test_a_run_summary_says_what_each_service_offers() -> None:
         fleet_scale=2.0).summary
     assert s["services"]["job"]["offered_per_s"] == pytest.approx((6 + 4) * 4.0)
     assert s["services"]["big"]["offered_per_s"] == pytest.approx(6 * 0.5)
+
+
+def test_a_service_with_few_requests_in_the_run_is_cautioned() -> None:
+    """A researcher's review: `airan run factory --duration 2` counted 57 inspections and said
+    nothing; the scenario's own check counts its own duration, not the run's."""
+    s = {"duration_s": 2.0, "services": {"inspect": {"count": 57}, "detect": {"count": 8000},
+                                          "idle": {"count": 0}}}
+    [text] = [c for c in cautions(s) if c.startswith("Few requests")]
+    assert text.startswith("Few requests in this 2 s run: inspect (57).")
+    assert "detect" not in text and "idle" not in text
+    s["services"]["inspect"]["count"] = 100
+    assert not [c for c in cautions(s) if c.startswith("Few requests")]

@@ -29,6 +29,9 @@ terminal and the report.
 - Requests the policy kept on devices whose own time for the service's model at batch 1 (their
   accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
   from the scenario and the request trace, not summary.json): none of them can meet it.
+- Services with fewer than :data:`FEW_REQUESTS` requests in the run (counted after the
+  warm-up): their hit ratio moves by 1/n per request and their p99 is their slowest request
+  (a researcher's review: a 2 s run of factory counted 57 inspections and said nothing).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
+FEW_REQUESTS = 100  # a service with fewer requests in the run: its p99 is its slowest request
 ROOM_BELOW = 0.8  # a busy site whose requests would take under this share of its busy time
 # in full batches (summary.json's full_batch_load): room to batch
 GPU_SATURATED = 0.9  # sites busier than this: their GPUs are a bottleneck (assumption)
@@ -371,4 +375,12 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
     ideal = at_peak(peak)
     if ideal is not None:
         out.append(ideal)
+    few = [f"{name} ({int(svc['count']):,})"
+           for name, svc in (summary.get("services") or {}).items()
+           if 0 < int(svc.get("count") or 0) < FEW_REQUESTS]
+    if few:
+        out.append(f"Few requests in this {summary.get('duration_s', 0):g} s run: "
+                   f"{_names(few)}. A hit ratio over n requests moves by 1/n with each one, "
+                   "and a p99 over fewer than 100 is about the slowest request: run longer "
+                   "(--duration) or over seeds (airan compare) before reading them.")
     return out
