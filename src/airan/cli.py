@@ -870,7 +870,8 @@ def _print_devices_line(fleets: dict[str, Any]) -> None:
 @app.command()
 def report(
     folder: Path = typer.Argument(
-        ..., help="A run folder (from `airan run`) or a comparison folder (from `airan compare`)."
+        ..., help="A run folder (from `airan run`), a comparison folder (from `airan compare`) "
+        "or a sweep folder (from `airan sweep`)."
     ),
 ) -> None:
     """Rebuild FOLDER/report.html and its figures (PNG and SVG in FOLDER/figures)."""
@@ -879,6 +880,7 @@ def report(
         from airan.report.compare import build_comparison_report, is_comparison
         from airan.report.html import build_report
         from airan.report.rundir import folder_kind
+        from airan.report.sweep import build_sweep_report
 
         t0 = time.perf_counter()
         kind = folder_kind(folder)
@@ -888,6 +890,8 @@ def report(
             if kind == "comparison" or (kind is None and folder.is_dir()
                                         and is_comparison(folder)):
                 path = build_comparison_report(folder)
+            elif kind == "sweep":
+                path = build_sweep_report(folder)
             else:
                 path = build_report(folder).path
         except OSError as exc:  # a read-only folder, a disk full

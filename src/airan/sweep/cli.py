@@ -164,6 +164,15 @@ def sweep(
                   "results", markup=False, soft_wrap=True)
     out.print(f"wrote {result.results_path} ({result.table.num_rows} rows)", markup=False,
               soft_wrap=True)
+    if t.ok or t.skipped:  # the figures along the sweep's axis (a researcher's review: a
+        from airan.report.sweep import build_sweep_report  # sweep had a table, no report)
+
+        try:
+            report = build_sweep_report(folder)
+        except (InputError, OSError) as exc:
+            err.print(f"warning: no report.html: {exc}", markup=False, soft_wrap=True)
+        else:
+            out.print(f"wrote {report}", markup=False, soft_wrap=True)
     if strict and t.failed:  # (a researcher's review: a pipeline read exit 0 as all done)
         raise typer.Exit(4)
 

@@ -1,0 +1,257 @@
+"""A sweep's report: how each service's hit ratio and p99 move along the sweep's axis.
+
+The x axis is the sweep's numeric axis with the most values (``load``, a GPU count, a rate),
+else its first axis of names (a policy, a band); the other axes that vary, the seed apart, make
+one line each; the seeds of a point give its mean and 95% Student-t interval
+(:func:`airan.report.compare.mean_ci`). As ``airan compare`` does, the hit ratio counts the
+requests in flight past their deadline at the end as missed (``hit_ratio_with_overdue``) and
+the p99 counts every request that got no answer as infinitely late, from each run's
+summary.json (its latency histogram: the interval is at least the histogram's 0.5%). A point
+whose p99 falls among the unanswered on some seed is unbounded and drawn at none.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matplotlib import ticker
+from matplotlib.figure import Figure
+
+from airan.errors import InputError
+from airan.metrics.histogram import percentile_with_unanswered_ms
+from airan.report import figures as F
+from airan.report.compare import RESOLUTION, _fmt_ci, mean_ci
+from airan.report.html import FIGURES, REPORT, ms, pct, render
+from airan.report.rundir import SUMMARY
+
+SWEEP_JSON = "sweep.json"
+RESULTS = "results.parquet"
+SEED = "seed"
+LOG_X_RATIO = 20.0  # a numeric axis spanning more than this (all positive) is drawn log
+
+
+@dataclass
+class Point:
+    """One series' runs at one value of the x axis: per service, the mean and interval over
+    its seeds of the hit ratio (overdue counted as missed) and of the p99 (unanswered as
+    infinitely late)."""
+
+    series: str
+    x: Any
+    seeds: list[int] = field(default_factory=list)
+    hit: dict[str, dict[str, Any]] = field(default_factory=dict)
+    p99: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def is_sweep(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a finished sweep (sweep.json and results.parquet)."""
+    path = Path(folder)
+    return (path / SWEEP_JSON).is_file() and (path / RESULTS).is_file()
+
+
+def _label(value: Any) -> str:
+    """An axis value as a short label (a whole object as compact JSON)."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return str(value)
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def choose_axes(runs: Sequence[Mapping[str, Any]]) -> tuple[str | None, list[str]]:
+    """The x axis and the series axes of a sweep's runs (each with its ``axes`` values): the
+    axes that vary, the seed apart; x the numeric one with the most values, else the first."""
+    names: list[str] = []
+    for r in runs:
+        for k in r.get("axes") or {}:
+            if k != SEED and k not in names:
+                names.append(k)
+    distinct = {k: list(dict.fromkeys(_label(r["axes"].get(k)) for r in runs)) for k in names}
+    varying = [k for k in names if len(distinct[k]) > 1]
+    numeric = [k for k in varying if _numeric([r["axes"].get(k) for r in runs])]
+    x = (max(numeric, key=lambda k: len(distinct[k])) if numeric
+         else varying[0] if varying else None)
+    return x, [k for k in varying if k != x]
+
+
+def sweep_points(folder: str | Path) -> dict[str, Any]:
+    """Read a sweep folder: its axes, services and :class:`Point` per series and x value.
+
+    Returns ``{name, scenario, x_axis, series_axes, services, points, failed, runs}``;
+    ``services`` maps each to its deadline and target; ``failed`` lists the runs that did not
+    finish (their status and error)."""
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / SWEEP_JSON).read_text(encoding="utf-8"))
+        table = pq.read_table(folder / RESULTS).to_pylist()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a readable sweep folder: {exc}", file=str(folder)) from None
+    axes_of = {r["key"]: r for r in meta.get("runs") or []}
+    done: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for row in table:
+        run = axes_of.get(row.get("run"))
+        if run is None:
+            continue
+        summary_path = folder / str(row.get("folder") or "") / SUMMARY
+        if row.get("status") != "ok" or not summary_path.is_file():
+            failed.append({"run": row.get("run"), "status": row.get("status"),
+                           "error": row.get("error"), "axes": run.get("axes")})
+            continue
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        done.append({"axes": run.get("axes") or {}, "seed": run.get(SEED),
+                     "summary": summary})
+    if not done:
+        raise InputError("no run of this sweep finished: nothing to report", file=str(folder))
+    x_axis, series_axes = choose_axes(done)
+    services: dict[str, dict[str, Any]] = {}
+    for r in done:
+        for name, svc in (r["summary"].get("services") or {}).items():
+            services.setdefault(name, {"deadline_ms": svc.get("deadline_ms"),
+                                       "target_hit_ratio": svc.get("target_hit_ratio")})
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    x_values: dict[str, Any] = {}
+    for r in done:
+        series = ", ".join(f"{k}={_label(r['axes'].get(k))}" for k in series_axes) or "all"
+        xv = r["axes"].get(x_axis) if x_axis is not None else None
+        x_values.setdefault(_label(xv), xv)
+        groups.setdefault((series, _label(xv)), []).append(r)
+    points = []
+    for (series, xl), rs in groups.items():
+        p = Point(series, x_values[xl], seeds=[int(r["seed"]) for r in rs
+                                               if r.get("seed") is not None])
+        for name in services:
+            svcs = [(r["summary"].get("services") or {}).get(name) or {} for r in rs]
+            hits = [s.get("hit_ratio_with_overdue", s.get("hit_ratio")) for s in svcs]
+            p.hit[name] = mean_ci(hits, bounds=(0.0, 1.0))
+            p.p99[name] = mean_ci([percentile_with_unanswered_ms(s, 0.99) if s else None
+                                   for s in svcs], bounds=(0.0, math.inf),
+                                  resolution_rel=RESOLUTION["p99_ms"])
+        points.append(p)
+    if x_axis is not None and _numeric([p.x for p in points]):  # (lines in the sweep's order)
+        order = {name: i for i, name in enumerate(dict.fromkeys(p.series for p in points))}
+        points.sort(key=lambda p: (order[p.series], float(p.x)))
+    return {"name": meta.get("name") or folder.name,
+            "scenario": (meta.get("spec") or {}).get("scenario"),
+            "x_axis": x_axis, "series_axes": series_axes, "services": services,
+            "points": points, "failed": failed, "runs": len(done)}
+
+
+def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
+    """One service's hit ratio and p99 along the x axis, a line per series: each point the
+    mean over its seeds with its 95% interval; dashed the target and the deadline."""
+    points: list[Point] = data["points"]
+    x_axis = data["x_axis"]
+    series = list(dict.fromkeys(p.series for p in points))
+    numeric = x_axis is not None and _numeric([p.x for p in points])
+    categories = list(dict.fromkeys(_label(p.x) for p in points))
+    fig = F._figure(6.4, 2.6)
+    axes = fig.subplots(1, 2)
+    meta = data["services"][service]
+    for k, (ax, metric, ref, ref_label) in enumerate((
+            (axes[0], "hit", meta.get("target_hit_ratio"), "target"),
+            (axes[1], "p99", meta.get("deadline_ms"), "deadline"))):
+        for i, name in enumerate(series):
+            mine = [p for p in points if p.series == name]
+            xs, ys, lo, hi = [], [], [], []
+            for p in mine:
+                st = getattr(p, metric)[service]
+                if st.get("mean") is None:  # (unbounded on some seed, or no request)
+                    continue
+                xs.append(float(p.x) if numeric else categories.index(_label(p.x)))
+                ys.append(st["mean"])
+                lo.append(st["mean"] - (st["ci_low"] if st.get("ci_low") is not None
+                                        else st["mean"]))
+                hi.append((st["ci_high"] if st.get("ci_high") is not None else st["mean"])
+                          - st["mean"])
+            if xs:
+                ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", ms=3.5, capsize=3,
+                            color=F.PALETTE[i % len(F.PALETTE)],
+                            label=name if k == 0 and len(series) > 1 else None)
+        if ref is not None:
+            ax.axhline(ref, color=F.DEADLINE_COLOUR, ls="--", lw=1.0, label=ref_label)
+        if numeric:
+            xs_all = [float(p.x) for p in points]
+            if min(xs_all) > 0 and max(xs_all) / min(xs_all) > LOG_X_RATIO:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        else:
+            ax.set_xticks(range(len(categories)), categories, rotation=25, ha="right")
+            ax.set_xlim(-0.5, len(categories) - 0.5)
+        ax.set_xlabel(x_axis or "")
+        if metric == "hit":
+            ax.set_ylabel("deadline hit ratio (overdue missed)")
+            ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+        else:
+            ax.set_ylabel("p99 latency (ms)")
+            ax.set_ylim(bottom=0)
+        ax.legend(loc="best", frameon=False)
+    fig.suptitle(service)
+    return fig
+
+
+def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, meta in data["services"].items():
+        for p in data["points"]:
+            hit, p99 = p.hit[name], p.p99[name]
+            target = meta.get("target_hit_ratio")
+            rows.append({
+                "service": name, "series": p.series, "x": _label(p.x), "seeds": len(p.seeds),
+                "hit_text": _fmt_ci(hit, pct, (0.0, 1.0)), "p99_text": _fmt_ci(p99, ms),
+                "ok": None if hit.get("mean") is None or target is None
+                else hit["mean"] >= target,
+                "hit_mean": hit.get("mean"), "p99_mean": p99.get("mean")})
+    return rows
+
+
+def build_sweep_report(folder: str | Path) -> Path:
+    """Write ``folder/report.html`` and ``folder/figures/*`` from a finished sweep."""
+    folder = Path(folder)
+    data = sweep_points(folder)
+    with F.style():
+        figs = [F.save(sweep_figure(data, name), folder / FIGURES, f"sweep_{i}",
+                       f"{name} along {data['x_axis'] or 'the runs'}",
+                       "Each point the mean over its seeds with its 95% confidence interval "
+                       "(Student t; a p99 at least the histogram's 0.5%); the hit ratio counts "
+                       "requests in flight past their deadline at the end as missed, the p99 "
+                       "every request that got no answer as infinitely late (a point "
+                       "unbounded on some seed is not drawn). Dashed: the target and the "
+                       "deadline.")
+                for i, name in enumerate(data["services"])]
+    html = render(
+        "sweep.html.j2", d=data, rows=_rows(data), figures=figs, figures_dir=FIGURES,
+        title=f"airan sweep: {data['name']}", version=_version(folder) or "?",
+        built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        seeds=sorted({s for p in data["points"] for s in p.seeds}),
+        single_seed=max((len(p.seeds) for p in data["points"]), default=0) < 2)
+    path = folder / REPORT
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _version(folder: Path) -> str | None:
+    """The airan version that wrote the sweep's first run."""
+    for summary in sorted((folder / "runs").glob(f"*/{SUMMARY}"))[:1]:
+        try:
+            return str(json.loads(summary.read_text(encoding="utf-8")).get("airan_version"))
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+__all__ = ["Point", "build_sweep_report", "choose_axes", "is_sweep", "sweep_figure",
+           "sweep_points"]
