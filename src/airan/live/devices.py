@@ -39,6 +39,7 @@ from airan.live.runtime import Deployment, check_live_scenario
 from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
 from airan.scenario import Scenario, load_scenario
+from airan.scenario.load import offered_requests
 from airan.version import airan_version
 
 #: Drop reasons of the live runtime beyond the twin's (``airan.engine.REASONS``).
@@ -275,6 +276,7 @@ class DeviceEmulator:
         overhead_all: list[float] = []
         cost_all: list[float] = []
         live_svc: dict[str, Any] = {}
+        offered = offered_requests(self.scenario)
         for v, name in enumerate(w.service_names):
             rs = [r for r in recs if r.service == v]
             out = _record_outcomes(rs, float(w.svc_deadline_s[v] * 1e3), float(w.svc_target[v]))
@@ -292,6 +294,7 @@ class DeviceEmulator:
                 "breakdown_ms": {k: (float(np.mean(parts[:, i])) if len(parts) else None)
                                  for i, k in enumerate(BREAKDOWN)},
                 **_late_breakdown(done),
+                "offered_per_s": offered[name][1],  # (as the twin's summary has it)
                 "answered_at": dict(Counter(r.placement for r in done).most_common()),
                 "latency_histogram": hist,
             }
