@@ -69,7 +69,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     # Snapshot.device_backlog_s
     dev_backlog = np.empty(n)
     for i in range(n):
-        dev_backlog[i] = max(S.dev_free[dev[i]] - now, 0.0)
+        dev_backlog[i] = max(K.device_free(W, S, dev[i], svc[i]) - now, 0.0)
     _, site_backlog, _ = K._site_backlogs(W, S, now, per_item, gpu_up)
     healthy = S.site_up != 0  # (a failure not yet noticed looks up)
     none = np.zeros(0)

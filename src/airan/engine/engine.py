@@ -1182,7 +1182,9 @@ class Engine:
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         # on-board work booked at its start but running past now belongs to later
         ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(
-                                  st.dev_free[: w.n_devices] - elapsed, 0.0),
+                                  st.dev_free[: w.n_devices] - elapsed, 0.0)
+                              + np.maximum(st.dev_eng_free[: w.n_devices] - elapsed,
+                                           0.0).sum(axis=1),
                               minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))

@@ -477,6 +477,24 @@ def _release(S, r):
 
 
 @njit(cache=True)
+def device_free(W, S, d, v):  # pragma: no cover - compiled
+    """When device ``d``'s engine for service ``v`` is free (s): its accelerator's main one,
+    or one of its own (a fleet's ``engines``)."""
+    e = W.svc_engine[W.dev_fleet[d], v]
+    return S.dev_free[d] if e < 0 else S.dev_eng_free[d, e]
+
+
+@njit(cache=True)
+def book_device(W, S, d, v, until):  # pragma: no cover - compiled
+    """Device ``d``'s engine for service ``v`` is busy until ``until`` (s)."""
+    e = W.svc_engine[W.dev_fleet[d], v]
+    if e < 0:
+        S.dev_free[d] = until
+    else:
+        S.dev_eng_free[d, e] = until
+
+
+@njit(cache=True)
 def drop(W, S, r, reason, t):
     """End a request as dropped for ``reason`` at time ``t``."""
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], S.rq_i[r, I_SVC]]  # (fleet, service)
@@ -2655,14 +2673,15 @@ def _redispatch(W, S, rs, places, t):
             if not W.local_time_s[W.dev_fleet[d], v] < np.inf:  # a service it may not run
                 drop(W, S, r, R_NOT_ON_DEVICE, t)
                 continue
-            if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
+            free = device_free(W, S, d, v)
+            if free - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
                 drop(W, S, r, R_DEVICE_QUEUE_FULL, t)
                 continue
-            start = S.dev_free[d] if S.dev_free[d] > t else t
+            start = free if free > t else t
             m = W.svc_model[v]
             dur = W.local_time_s[W.dev_fleet[d], v] * service_factor(
                 W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
-            S.dev_free[d] = start + dur
+            book_device(W, S, d, v, start + dur)
             fl = W.dev_fleet[d]
             S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur
             S.fleet_local_s[fl] += dur
@@ -2817,14 +2836,15 @@ def create(W, S, t, flow, place):
         if not W.local_time_s[fleet, v] < np.inf:  # a service it may not run (on_device)
             drop(W, S, r, R_NOT_ON_DEVICE, t)
             return
-        if S.dev_free[d] - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
+        free = device_free(W, S, d, v)
+        if free - t > W.fleet_local_queue_limit_s[W.dev_fleet[d]]:
             drop(W, S, r, R_DEVICE_QUEUE_FULL, t)  # more work waiting than the device keeps
             return
-        start = S.dev_free[d] if S.dev_free[d] > t else t
+        start = free if free > t else t
         dur = W.local_time_s[W.dev_fleet[d], v]
         m = W.svc_model[v]
         dur *= service_factor(W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
-        S.dev_free[d] = start + dur
+        book_device(W, S, d, v, start + dur)
         fl = W.dev_fleet[d]
         S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur  # the accelerator at full power
         S.fleet_local_s[fl] += dur

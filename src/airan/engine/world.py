@@ -141,6 +141,9 @@ class World:
     # service time gives way to the catalog model's roofline on the device
     svc_local_dist: I64
     fleet_local_queue_limit_s: F64  # [fleets] the longest wait for the device's accelerator
+    # [fleets, V] the on-board engine that runs a service (a fleet's `engines`): -1 the
+    # accelerator's main one, e >= 0 the e-th of its own (state.dev_eng_free's column)
+    svc_engine: I64
     fleet_ul_latest: I64  # [fleets] 1: ul_queue latest (a new request supersedes an unsent one)
     fleet_active_w: F64  # [fleets] power of the on-board accelerator while computing (TDP)
     fleet_idle_w: F64  # [fleets] its idle power
@@ -579,6 +582,18 @@ def layout_draws(seed: int, fleet_index: int, count: int) -> F64:
     fleet's count shifts those of the fleets after it."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _LAYOUT_STREAM, fleet_index]))
     return rng.random((count, LAYOUT_DRAWS))
+
+
+def service_engines(s: Scenario) -> NDArray[np.int64]:
+    """[fleets, V] the on-board engine of each fleet's services: -1 its accelerator's main
+    one, e the e-th engine of its own (``fleets[].engines``, in the order given)."""
+    names = [v.name for v in s.services]
+    out = np.full((len(s.fleets), len(names)), -1, dtype=np.int64)
+    for fi, f in enumerate(s.fleets):
+        for e, services in enumerate(f.engines.values()):
+            for svc in services:
+                out[fi, names.index(svc)] = e
+    return out
 
 
 def build_world(s: Scenario, seed: int) -> World:
@@ -1062,6 +1077,7 @@ def build_world(s: Scenario, seed: int) -> World:
         local_time_s=local,
         svc_local_dist=local_dist,
         fleet_local_queue_limit_s=np.array([f.local_queue_limit_ms * 1e-3 for f in s.fleets]),
+        svc_engine=service_engines(s),
         fleet_ul_latest=np.array([f.ul_queue == "latest" for f in s.fleets],
                                  dtype=np.int64).reshape(len(s.fleets)),
         fleet_active_w=np.asarray([gpus[a].tdp_w for a in fleet_acc], float),

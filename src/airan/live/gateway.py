@@ -163,7 +163,8 @@ class LiveSnapshot:
                           services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         return self._rates.report_round_s(bits) * np.ones(len(devices))
 
-    def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
+    def device_backlog_s(self, devices: NDArray[np.int64],
+                         services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
         return np.zeros(len(devices))
 
     def link_wait_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:

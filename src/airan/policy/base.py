@@ -166,7 +166,9 @@ class Snapshot:
     - ``link_backlog_s``: how long each transport link stays busy, counting the context moves
       already decided; ``site_healthy``: False for a site a fault has taken down.
     - ``ul_rate_bps(devices)`` / ``dl_rate_bps(devices)``: each device's share of its cell now.
-    - ``device_backlog_s(devices)``: work queued on each device's own accelerator.
+    - ``device_backlog_s(devices, services=None)``: work queued on each device's own
+      accelerator; given each request's service, on the engine that runs it (a fleet's
+      ``engines``: a DLA beside the GPU), else on the accelerator's main one.
     - ``ul_backlog_bits(devices, services=None)``: bits already waiting in each device's uplink
       buffer, which a new request queues behind; given each request's service, only those of
       its ``ul_priority`` or a higher one (a grant serves the buffer in priority order, TS
@@ -324,8 +326,14 @@ class Snapshot:
         return np.stack([getattr(w, f"dev_drx_{col}")[devices] for col in DRX_COLUMNS],
                         axis=1)
 
-    def device_backlog_s(self, devices: NDArray[np.int64]) -> NDArray[np.float64]:
-        free = self._engine._st.dev_free[devices]  # type: ignore[attr-defined]
+    def device_backlog_s(self, devices: NDArray[np.int64],
+                         services: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        st, w = self._engine._st, self._world  # type: ignore[attr-defined]
+        free = st.dev_free[devices]
+        if services is not None and w.svc_engine.max(initial=-1) >= 0:
+            engine = w.svc_engine[w.dev_fleet[devices], services]
+            own = engine >= 0  # (a fleet's engines: each a FIFO of its own)
+            free = np.where(own, st.dev_eng_free[devices, np.maximum(engine, 0)], free)
         return np.maximum(free - self.time_s, 0.0)  # type: ignore[no-any-return]
 
     def context_site(self, devices: NDArray[np.int64],
@@ -466,7 +474,7 @@ def latency_parts_s(
                                                rows[at, DRX_OFFSET][:, None], cycle, on,
                                                short, short_span)
     fleet = w.dev_fleet[d]  # type: ignore[attr-defined]
-    local = snap.device_backlog_s(d) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    local = snap.device_backlog_s(d, v) + w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return arrive, wait, after, local
 
 

@@ -255,7 +255,7 @@ def deadline_aware(
         ul_delay_s(snap, d, w.svc_ul_bits[batch.service], batch.service),  # type: ignore[attr-defined]
         snap.dl_rate_bps(d),
         air[1] if energy else np.zeros(0),
-        snap.device_backlog_s(d),
+        snap.device_backlog_s(d, batch.service),
         float(snap.ul_access_delay_s),
         float(snap.dl_access_delay_s),
         float(snap.ul_slot_spacing_s),

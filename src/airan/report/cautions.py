@@ -182,7 +182,8 @@ def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str]
                  for n, f, v in sorted(behind, key=lambda x: -x[0])]
         after = (f"; a device's accelerator runs one request at a time, so they can hold up "
                  f"its other work: on those fleets, {_names(names)} ended late after waiting "
-                 "on board (behind them, or behind their own)")
+                 "on board (behind them, or behind their own; a service on an engine of its "
+                 "own, the fleet's `engines`, a DLA say, waits for no other's)")
     return (f"Slower on the device than the deadline: {summary.get('policy', 'the policy')} "
             f"kept {_names(each)} on board, where none can meet it{after}; with `admission: "
             "strict` deadline-aware drops at admission what no candidate can serve in time "

@@ -82,6 +82,8 @@ _TS38331_VALUES: dict[str, tuple[tuple[float, ...], str]] = {
     "ttt_ms": (TTT_MS, "TimeToTrigger"), "t310_ms": (T310_MS, "t310"), "n310": (N310, "n310"),
     "n311": (N311, "n311"), "filter_coefficient": (FILTER_COEFFICIENTS, "FilterCoefficient")}
 
+MAX_DEVICE_ENGINES = 4  # engines of a device besides its accelerator's main one
+
 ENVIRONMENTS = ("uma", "umi", "rma", "inh", "inf-sl", "inf-dl", "inf-sh", "inf-dh")
 
 
@@ -683,6 +685,38 @@ class Fleet(_Strict):
     # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":
     # none (monitoring the PDCCH all along), None: radio.drx's; nr radio only
     drx: Drx | Literal["off"] | None = None
+    # services that run on an engine of their own on the device, beside its accelerator's main
+    # one (a Jetson's DLA, a second GPU): {engine: [service, ...]}, each engine a FIFO of its
+    # own, so a long VLA on the main one holds up no obstacle detection there (a drone maker's
+    # review); a service's time there is its time on the accelerator (give the engine's own
+    # measurement as the service's on_device_ms)
+    engines: dict[Name, list[str]] = Field(default_factory=dict)
+
+    @field_validator("engines")
+    @classmethod
+    def _engines(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(v) > MAX_DEVICE_ENGINES:
+            raise ValueError(f"at most {MAX_DEVICE_ENGINES} engines besides the main one "
+                             f"(got {len(v)})")
+        seen: dict[str, str] = {}
+        for engine, services in v.items():
+            if not services:
+                raise ValueError(f"engine {engine!r} runs no service: list its services")
+            for svc in services:
+                if svc in seen:
+                    raise ValueError(f"service {svc!r} is on two engines, {seen[svc]!r} and "
+                                     f"{engine!r}: one engine runs a service")
+                seen[svc] = engine
+        return v
+
+    @model_validator(mode="after")
+    def _engine_services(self) -> Fleet:
+        for engine, services in self.engines.items():
+            for svc in services:
+                if svc not in self.services:
+                    raise ValueError(f"engines.{engine}: {svc!r} is not one of this fleet's "
+                                     f"services ({', '.join(self.services)})")
+        return self
 
     @field_validator("drx", mode="before")
     @classmethod

@@ -1,0 +1,152 @@
+"""A device's own engines (a fleet's ``engines``): services that run beside the accelerator's
+main one, each a FIFO of its own (a drone maker's review: a VLA kept on board, 548 ms, held up
+that drone's obstacle detection, which a real drone runs on a DLA).
+
+* on an engine of its own, a detector waits for no VLA: each detection takes its compute time,
+  as by hand; on one engine it waits behind the VLA as a FIFO says;
+* deadline-aware reads the backlog of the engine that would run the request;
+* the energy counts every engine's busy time at the accelerator's active power;
+* a service an engine lists must be the fleet's, and on one engine only (exit 2 naming it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from airan.cli import app
+from airan.engine import Engine
+from airan.scenario import scenario_from_dict
+
+
+def _drone(engines: dict[str, list[str]] | None, policy: str = "local") -> dict[str, Any]:
+    """One drone with a Jetson Orin: detection every 50 ms taking 10 ms on board, a VLA step
+    every 1 s taking 500 ms on board; an edge GPU 20 ms away."""
+    fleet: dict[str, Any] = {"name": "drone", "count": 1, "accelerator": "JetsonOrin",
+                             "area": {"center_m": [5, 0], "radius_m": 1},
+                             "services": ["detect", "vla"]}
+    if engines is not None:
+        fleet["engines"] = engines
+    return {
+        "name": "drone", "radio": {"model": "ideal"}, "policy": policy, "duration_s": 10.0,
+        "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
+        "nodes": [{"name": "far", "position_m": [0, 0]}],
+        "compute_sites": [{"name": "edge", "at": "far", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"hop_delay_us": 0, "links": [
+            {"a": "c0", "b": "far", "fiber_km": 0.0, "capacity_gbps": 100.0,
+             "extra_delay_ms": 10.0}]},
+        "fleets": [fleet],
+        "services": [
+            {"name": "detect", "model": "yolov8n", "rate_hz": 20.0, "arrivals": "periodic",
+             "jitter_ms": 0.0, "deadline_ms": 30.0, "ul_kb": 1, "dl_kb": 0.1,
+             "service_time": {"dist": "fixed", "mean_ms": 2.0,
+                              "on_device_ms": {"JetsonOrin": 10.0}}},
+            {"name": "vla", "model": "openvla-7b", "rate_hz": 1.0, "arrivals": "periodic",
+             "jitter_ms": 0.0, "deadline_ms": 1000.0, "ul_kb": 1, "dl_kb": 0.1,
+             "service_time": {"dist": "fixed", "mean_ms": 50.0,
+                              "on_device_ms": {"JetsonOrin": 500.0}}}],
+    }
+
+
+def _run(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The run's summary and its trace's columns (all requests: 210 at most)."""
+    res = Engine(scenario_from_dict(d)).run()
+    t = res.requests
+    cols = {c: np.asarray(t.column(c).to_pylist()) for c in
+            ("service", "placement", "created_s", "latency_ms", "queue_ms", "compute_ms")}
+    return res.summary, cols
+
+
+def _fifo(created_s: np.ndarray, service: np.ndarray,
+          engine_of: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """By hand: each engine a FIFO of its services' requests, in order of creation, each
+    taking its on-board time (detect 10 ms, vla 500 ms). Returns each one's start and end."""
+    took = {"detect": 0.010, "vla": 0.500}
+    free: dict[str, float] = {}
+    start, end = np.empty(len(created_s)), np.empty(len(created_s))
+    for i in np.argsort(created_s, kind="stable"):
+        e = engine_of[service[i]]
+        start[i] = max(free.get(e, 0.0), created_s[i])
+        end[i] = free[e] = start[i] + took[service[i]]
+    return start, end
+
+
+def _fifo_latencies_ms(created_s: np.ndarray, service: np.ndarray,
+                       engine_of: dict[str, str]) -> np.ndarray:
+    return (_fifo(created_s, service, engine_of)[1] - created_s) * 1e3
+
+
+@pytest.mark.parametrize("engines", [{"dla": ["detect"]}, None])
+def test_each_engine_is_a_fifo_of_its_own_services(engines: dict[str, list[str]] | None
+                                                   ) -> None:
+    """On an engine of its own a detection takes its 10 ms whatever the VLA does; on one
+    engine the detections that come during a VLA's 500 ms wait for it: the run's latencies are
+    a replay of one FIFO per engine, to the microsecond."""
+    s, c = _run(_drone(engines))
+    assert (c["placement"] == "local").all() and len(c["service"]) >= 200
+    done = np.isfinite(c["latency_ms"].astype(float))
+    engine_of = {"detect": "dla" if engines else "main", "vla": "main"}
+    want = _fifo_latencies_ms(c["created_s"], c["service"], engine_of)
+    assert c["latency_ms"][done].astype(float) == pytest.approx(want[done], abs=1e-3)
+    detect = c["service"] == "detect"
+    if engines:
+        assert s["services"]["detect"]["hit_ratio"] == 1.0
+        assert (want[detect] == pytest.approx(10.0, abs=1e-9))
+    else:  # (~12 detections behind each of the 10 VLAs)
+        assert (want[detect] > 10.0 + 1e-6).sum() > 90
+        assert s["services"]["detect"]["hit_ratio"] < 0.6
+
+
+def test_the_energy_counts_every_engines_busy_time() -> None:
+    """On board at the Orin's active power on each engine (an upper bound where engines
+    overlap, as the README says): idle + (TDP - idle) x the engines' busy time in the run
+    over its 10 s, the ideal radio drawing nothing."""
+    from airan.scenario.schema import Scenario
+
+    orin = Scenario.model_validate(_drone(None)).gpu_catalog()["JetsonOrin"]
+    for engines in ({"dla": ["detect"]}, None):
+        s, c = _run(_drone(engines))
+        start, end = _fifo(c["created_s"].astype(float), c["service"],
+                           {"detect": "dla" if engines else "main", "vla": "main"})
+        busy = np.clip(np.minimum(end, 10.0) - start, 0.0, None).sum()
+        assert s["fleets"]["drone"]["mean_power_w"] == pytest.approx(
+            orin.idle_w + (orin.tdp_w - orin.idle_w) * busy / 10.0, rel=1e-9)
+
+
+def test_deadline_aware_reads_the_backlog_of_the_engine_that_would_run_it() -> None:
+    """The VLA on board (500 ms, where the edge takes 2 s), detection on an engine of its
+    own: deadline-aware keeps every detection on board (10 ms against the edge's ~22 ms);
+    with both on one engine it sends those that would wait behind a VLA to the edge."""
+    def drone(engines: dict[str, list[str]] | None) -> dict[str, Any]:
+        d = _drone(engines, policy="deadline-aware")
+        d["services"][1]["service_time"]["mean_ms"] = 2000.0
+        d["services"][1]["deadline_ms"] = 3000.0
+        return d
+
+    s, _ = _run(drone({"dla": ["detect"]}))
+    assert s["services"]["detect"]["answered_at"] == {"local": 200}
+    assert s["services"]["vla"]["answered_at"].get("local", 0) >= 9
+    s1, _ = _run(drone(None))
+    at1 = s1["services"]["detect"]["answered_at"]
+    assert at1.get("edge", 0) >= 80 and s1["services"]["detect"]["hit_ratio"] == 1.0
+
+
+@pytest.mark.parametrize(("engines", "said"), [
+    ({"dla": ["plan"]}, "engines.dla: 'plan' is not one of this fleet's services"),
+    ({"dla": ["detect"], "dla2": ["detect"]}, "service 'detect' is on two engines"),
+    ({"dla": []}, "engine 'dla' runs no service"),
+])
+def test_an_engine_of_services_the_fleet_does_not_run_is_an_input_error(
+        engines: dict[str, list[str]], said: str, tmp_path: Any) -> None:
+    import yaml
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_drone(engines)))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert said in text and "fleets[drone]" in text
