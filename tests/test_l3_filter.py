@@ -124,3 +124,54 @@ def test_a_neighbour_that_jumps_ahead_is_handed_over_to_when_its_filtered_lead_p
     assert min(abs(lead * (1.0 - 2.0 * keep ** m) - hys) for m in (n - 1, n)) > 0.05
     assert times == [pytest.approx(n * period, abs=1e-9)]
     assert n == {0: 1, 4: 3, 8: 8}[k]
+
+
+def test_a_lead_just_above_the_hysteresis_is_followed_until_the_filter_meets_it(
+        tmp_path: Path) -> None:
+    """A review: a device whose filtered values are within 0.1 dB of its held measurements,
+    but whose measured lead is just above the hysteresis (a filtered lead just below it),
+    stopped being sampled, and a parked device never handed over. It is followed until the
+    filter meets A3: from -10.8 dB to a lead of 3.1 dB at fc4, at the first n where
+    3.1 - (3.1 + 10.8) (1 - a')^n > 3, as the closed form gives."""
+    d3 = lambda x, cx: math.hypot(x - cx, 5.0, 25.0 - 1.5)  # noqa: E731
+    # (ideal radio: gains 1 / d^2, so the lead is 20 log10 of the distances' ratio)
+    lo, hi = 100.0, 200.0
+    for _ in range(200):  # the x where c1 leads c0 by 3.1 dB
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 20 * math.log10(d3(mid, 0.0) / d3(mid, 200.0)) < 3.1 else (lo, mid)
+    trace = tmp_path / "near.csv"
+    trace.write_text(f"t,device,x,y,z\n0,d,40,5,1.5\n0.05,d,{lo!r},5,1.5\n")
+    d = _row_of_cells([], hysteresis_db=3.0, ttt_ms=0.0, duration_s=4.0, filter_coefficient=4)
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": str(trace), "update_ms": 100.0}
+    eng = Engine(scenario_from_dict(d))
+    w = eng.world
+    top, gain, _, _ = w.device_radio.links(np.array([[40.0, 5.0], [lo, 5.0]]),
+                                           np.array([1.5, 1.5]))
+    c0, c1 = w.cell_names.index("c0"), w.cell_names.index("c1")
+
+    def lead(row: int) -> float:
+        rx = dict(zip(top[row].tolist(), (gain[row] * w.cell_rs_mw[top[row]]).tolist(),
+                      strict=True))
+        return 10 * math.log10(rx[c1] / rx[c0])
+
+    start, end = lead(0), lead(1)
+    assert end == pytest.approx(3.1, abs=1e-6) and start == pytest.approx(-10.8, abs=0.01)
+    keep = 1.0 - float(l3_filter.per_sample_factor(4, 0.1))
+    n = next(n for n in range(1, 200) if end - (end - start) * keep ** n > 3.0)
+    times: list[float] = []
+    update = M.Motion.update
+
+    def logged(self: Any, engine: Any, down_cells: Any = None, *, attach: bool = False) -> None:
+        before = int(self.handovers[0])
+        update(self, engine, down_cells, attach=attach)
+        if self.handovers[0] > before:
+            times.append(engine.now_s)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(M.Motion, "update", logged)
+    try:
+        eng.run()
+    finally:
+        mp.undo()
+    assert n > 10  # (past the 0.1 dB each cell's filter settles within)
+    assert times == [pytest.approx(n * 0.1, abs=1e-9)]

@@ -147,11 +147,12 @@ class Motion:
         # was (s), whether it has settled, and each new sample's weight at its update period
         self.filter_k = ho.filter_coefficient
         k_cells = w.dev_top_cell.shape[1]
-        self._f_cell = np.full((w.n_devices, k_cells), -1, dtype=np.int64)
-        self._f_db = np.full((w.n_devices, k_cells), -np.inf)
-        self._f_held_db = np.full((w.n_devices, k_cells), -np.inf)
-        self._f_t = np.full(w.n_devices, -np.inf)
-        self._unsettled = np.zeros(w.n_devices, dtype=bool)
+        n_f = w.n_devices if self.fleets else 0  # (no mobile fleet: none; metro's 38 MB)
+        self._f_cell = np.full((n_f, k_cells), -1, dtype=np.int64)
+        self._f_db = np.full((n_f, k_cells), -np.inf)
+        self._f_held_db = np.full((n_f, k_cells), -np.inf)
+        self._f_t = np.full(n_f, -np.inf)
+        self._unsettled = np.zeros(n_f, dtype=bool)
         self._f_weight = l3_filter.per_sample_factor(self.filter_k, self._dev_period)
         self.p0_dbm = scenario.radio.ul_p0_dbm
         self.alpha = scenario.radio.ul_alpha
@@ -298,7 +299,8 @@ class Motion:
         gain_ul = np.take_along_axis(gain_ul, perm, axis=1) if fdd else gain
         if self.filter_k:  # (in the list's order: the next update finds the cells in place)
             self._keep_filter(ids, top, np.take_along_axis(filtered_db, perm, axis=1),
-                              np.take_along_axis(measured_db, perm, axis=1), t)
+                              np.take_along_axis(measured_db, perm, axis=1), t,
+                              new_serving)
         no_cell = rx[:, 0] <= 0
         gain[no_cell, 0] = 0.0  # every candidate cell is off air: radio outage
         gain_ul[no_cell, 0] = 0.0
@@ -379,15 +381,24 @@ class Motion:
 
     def _keep_filter(self, ids: NDArray[np.int64], cells: NDArray[np.int64],
                      filtered_db: NDArray[np.float64], measured_db: NDArray[np.float64],
-                     t: float) -> None:
-        """Keep the devices ``ids``' filter state as sampled at ``t``."""
+                     t: float, serving: NDArray[np.int64]) -> None:
+        """Keep the devices ``ids``' filter state as sampled at ``t``. A device has settled
+        where its filtered values are within :data:`FILTER_SETTLED_DB` of its measurements
+        and A3 reads the same on both (against ``serving``): else the filter, moving on
+        toward a measurement held, may still meet A3 (a review: a lead 0.1 dB above the
+        hysteresis, read 0.1 dB below it, would wait for the next radio step)."""
         self._f_cell[ids] = cells
         self._f_db[ids] = filtered_db
         self._f_held_db[ids] = measured_db
         self._f_t[ids] = t
         with np.errstate(invalid="ignore"):
             apart = np.abs(filtered_db - measured_db) > FILTER_SETTLED_DB
-        self._unsettled[ids] = apart.any(axis=1)
+        rows = np.arange(len(ids))
+        at = cells == serving[:, None]
+        present = at.any(axis=1) & np.isfinite(measured_db[rows, np.argmax(at, axis=1)])
+        _, a3_filtered = self._a3(cells, filtered_db, serving, present)
+        _, a3_measured = self._a3(cells, measured_db, serving, present)
+        self._unsettled[ids] = apart.any(axis=1) | (a3_filtered != a3_measured)
 
     def _settle(self, ids: NDArray[np.int64], t: float,
                 down_cells: NDArray[np.int64] | None) -> NDArray[np.bool_]:
@@ -407,7 +418,8 @@ class Motion:
         _, a3 = self._a3(cells, filtered_db, serving, present)
         follow = a3 | ~present
         calm = ~follow
-        self._keep_filter(ids[calm], cells[calm], filtered_db[calm], held_db[calm], t)
+        self._keep_filter(ids[calm], cells[calm], filtered_db[calm], held_db[calm], t,
+                          serving[calm])
         return follow
 
     def _monitor(self, engine: Any, ids: NDArray[np.int64], serving: NDArray[np.int64],
