@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import airan
-from airan.report.cautions import SETTLE_RUNS, cautions, unsettled_sites
+from airan.report.cautions import SETTLE_RUNS, cautions, offered_at, unsettled_sites
 from airan.scenario import scenario_from_dict
 
 
@@ -62,25 +62,37 @@ def test_a_short_run_of_a_busy_gpu_is_cautioned_and_a_long_one_is_not() -> None:
 def test_the_settling_time_takes_the_load_the_devices_offer_where_the_run_saw_less() -> None:
     """A researcher's review: M/D/1 offered 0.95 (100 devices at 0.95 Hz, 10 ms) over 5 s
     served 438 requests, 0.876 of the GPU, and the caution said ~2.4 s where Morse's time at
-    the offered load is 15.6 s. The offered load (each service's ``offered_per_s`` times its
-    share answered at the site, over mu) is taken where it is more than the run's; a run that
-    saw more keeps its own."""
-    def summary(served: int, offered_per_s: float) -> dict[str, Any]:
+    the offered load is 15.6 s. The offered load (each service's ``offered_per_s``, less what
+    was dropped before reaching a site, shared out as its answered requests ran, over mu) is
+    taken where it is more than the run's; a run that saw more keeps its own."""
+    def summary(served: int, offered_per_s: float, count: int = 443,
+                drops: dict[str, int] | None = None) -> dict[str, Any]:
         s = _summary(5.0, served * 0.01 / 5.0, served)
-        s["services"] = {"job": {"offered_per_s": offered_per_s,
+        s["services"] = {"job": {"offered_per_s": offered_per_s, "count": count,
+                                 "dropped_by_reason": drops or {},
                                  "answered_at": {"gpu": served - 10, "local": 10}}}
         return s
 
-    # 438 served in 4.38 s of busy time: mu 100 per s; offered 95 / s, 2% answered locally
-    [(_, rho, tau)] = unsettled_sites(summary(438, 95.0 / 0.98))
-    assert rho == pytest.approx(95.0 * (428 / 438) / 0.98 / 100.0, rel=1e-12)
-    assert unsettled_sites(summary(438, 95.0))[0][1] > 0.876
-    [(_, rho, tau)] = unsettled_sites(summary(438, 97.0 * 438 / 428))
-    assert rho == pytest.approx(0.97, rel=1e-12)
-    assert tau == pytest.approx(1.0 / (100.0 * (1.0 - math.sqrt(0.97)) ** 2), rel=1e-12)
+    # 438 served in 4.38 s of busy time: mu 100 per s; offered 95 / s, 10 of 438 answered
+    # locally
+    [(_, rho, tau)] = unsettled_sites(summary(438, 95.0 * 438 / 428))
+    assert rho == pytest.approx(0.95, rel=1e-12)
+    assert tau == pytest.approx(1.0 / (100.0 * (1.0 - math.sqrt(0.95)) ** 2), rel=1e-12)
+    [text] = [c for c in cautions(summary(438, 95.0 * 438 / 428)) if c.startswith("Queues")]
+    assert "gpu (87.6% busy, 95.0% offered: settles in ~15.6 s or more)" in text
     # the run saw more than is offered: its own load
-    [(_, rho, _)] = unsettled_sites(summary(438, 50.0))
+    [(_, rho, _)] = unsettled_sites(summary(438, 50.0, count=443))
     assert rho == pytest.approx(0.876)
+    # half the requests dropped on the uplink never reach the site (a review: read as 160%)
+    [(_, rho, _)] = unsettled_sites(summary(438, 2 * 95.0 * 438 / 428, count=960,
+                                            drops={"buffer_full": 480}))
+    assert rho == pytest.approx(0.95, rel=1e-12)
+    # far fewer created than offered (devices silent outside their trace): the run's rate,
+    # 443 in 5 s, 0.866 of mu at the site, so the run's own 0.876 (not 300 / s's 2.9)
+    [(_, rho, _)] = unsettled_sites(summary(438, 300.0, count=443))
+    assert rho == pytest.approx(0.876)
+    assert offered_at(summary(438, 300.0, count=443), "gpu") == pytest.approx(
+        443 / 5.0 * 428 / 438, rel=1e-12)
     # a summary without the offered rates: the run's load, as before
     plain = summary(438, 95.0)
     del plain["services"]["job"]["offered_per_s"]

@@ -81,18 +81,36 @@ def saturated_sites(summary: Mapping[str, Any]) -> list[str]:
             if (c.get("gpu_utilization") or 0.0) > bound and site_load(c) > bound]
 
 
+#: drops before a request reaches a compute site (its uplink, the policy, the transport, the
+#: device's own accelerator): the rest reach one, the queued and dropped there included
+BEFORE_A_SITE = ("admission", "buffer_full", "superseded", "radio_outage", "no_route",
+                 "link_full", "device_queue_full", "not_on_device")
+
+
 def offered_at(summary: Mapping[str, Any], site: str) -> float | None:
-    """The requests per second the devices offer ``site``: each service's offered rate
-    (``offered_per_s``) times the share of its answered requests that ran there
-    (``answered_at``); None for a summary without the rates."""
+    """The requests per second the devices offer ``site``: per service, its offered rate
+    (``offered_per_s``; the run's own where it created more, a surge, or clearly fewer,
+    devices silent outside their trace), of which those not dropped before reaching a site
+    (:data:`BEFORE_A_SITE`), shared out as its answered requests ran (``answered_at``): the
+    requests queued at the end, or dropped there, go where the answered ones went. None for a
+    summary without the rates."""
     total = 0.0
+    span = float(summary.get("duration_s") or 0.0) - float(summary.get("warmup_s") or 0.0)
     for svc in (summary.get("services") or {}).values():
         rate, at = svc.get("offered_per_s"), svc.get("answered_at") or {}
         if rate is None:
             return None
+        count = int(svc.get("count") or 0)
         answered = sum(int(n) for n in at.values())
-        if answered:
-            total += float(rate) * int(at.get(site, 0)) / answered
+        if not count or not answered or span <= 0.0:
+            continue
+        expected = float(rate) * span
+        seen = count / span
+        # (3 sigma of a Poisson count below what is offered: not chance, fewer devices sent)
+        rate = max(float(rate), seen) if count >= expected - 3.0 * math.sqrt(expected) - 1.0 \
+            else seen
+        lost = sum(int((svc.get("dropped_by_reason") or {}).get(r, 0)) for r in BEFORE_A_SITE)
+        total += rate * max(count - lost, 0) / count * int(at.get(site, 0)) / answered
     return total
 
 
@@ -293,8 +311,15 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "there, shortens the queue).")
     unsettled = unsettled_sites(summary)
     if unsettled:
-        each = [f"{n} ({rho:.1%} " + ("loaded at full batches" if sites.get(n, {}).get(
-                    "full_batch_load") is not None else "busy") + ": "
+        def load(n: str, rho: float) -> str:
+            """The run's load at the site, and what its devices offer where that is more."""
+            seen = site_load(sites.get(n, {}))
+            kind = ("loaded at full batches" if sites.get(n, {}).get("full_batch_load")
+                    is not None else "busy")
+            return f"{seen:.1%} {kind}" + (f", {rho:.1%} offered" if rho > seen + 5e-4
+                                           else "")
+
+        each = [f"{n} ({load(n, rho)}: "
                 + ("at capacity, no steady state" if tau == math.inf
                    else f"settles in ~{tau:,.3g} s or more") + ")" for n, rho, tau in unsettled]
         out.append(f"Queues with no time to settle in this {summary.get('duration_s', 0):g} s "
