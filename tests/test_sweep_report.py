@@ -104,3 +104,36 @@ def test_a_failed_run_is_named_and_left_out(swept: Path, tmp_path: Path) -> None
     html = (copy / "report.html").read_text()
     assert 'id="failed"' in html and "boom" in html
     assert sweep_points(copy)["runs"] == 11
+
+
+def test_values_that_differ_past_their_label_stay_apart_and_zip_axes_make_no_lines() -> None:
+    """A review: two GPU entries that differ only past the label's 40 characters were pooled
+    into one point as if four seeds of one; a zip sweep's co-moving axes made a line of one
+    point per run."""
+    a = {"type": "H100", "count": 1, "comment_that_is_long_enough": "x" * 30 + "a"}
+    b = {**a, "comment_that_is_long_enough": "x" * 30 + "b"}
+    runs = [{"axes": {"gpu": g, "seed": s}} for g in (a, b) for s in (1, 2)]
+    assert choose_axes(runs) == ("gpu", [])
+    zipped = [{"axes": {"load": x, "count": c, "seed": 1}} for x, c in ((1, 2), (2, 4), (4, 8))]
+    assert choose_axes(zipped, zipped=True) == ("load", [])
+    assert choose_axes(zipped) == ("load", ["count"])
+
+
+def test_a_zip_sweep_is_one_line_with_the_other_axes_beside_each_point(tmp_path: Path) -> None:
+    (tmp_path / "z.yaml").write_text("""\
+name: z
+scenario: factory
+duration_s: 0.3
+mode: zip
+axes:
+  fleets[arm].count: [4, 8]
+  fleets[amr].count: [10, 20]
+""")
+    res = runner.invoke(app, ["sweep", str(tmp_path / "z.yaml"), "--workers", "1", "--out",
+                              str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    data = sweep_points(tmp_path / "out")
+    assert data["zipped"] and data["series_axes"] == []
+    assert {p.series for p in data["points"]} == {"all"}
+    assert [(p.x, p.detail) for p in data["points"]] == [
+        (4, "fleets[amr].count=10"), (8, "fleets[amr].count=20")]

@@ -47,6 +47,11 @@ class Point:
     seeds: list[int] = field(default_factory=list)
     hit: dict[str, dict[str, Any]] = field(default_factory=dict)
     p99: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # in a zip sweep, the other axes' values at this point (they move with x: no lines)
+    detail: str = ""
+    # per service, its target and deadline in these runs (None where they differ)
+    target: dict[str, float | None] = field(default_factory=dict)
+    deadline_ms: dict[str, float | None] = field(default_factory=dict)
 
 
 def is_sweep(folder: str | Path) -> bool:
@@ -55,34 +60,57 @@ def is_sweep(folder: str | Path) -> bool:
     return (path / SWEEP_JSON).is_file() and (path / RESULTS).is_file()
 
 
+def _key(value: Any) -> str:
+    """An axis value as a key: its whole canonical JSON (two values that differ only far
+    into an object stay apart)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _label(value: Any) -> str:
-    """An axis value as a short label (a whole object as compact JSON)."""
+    """An axis value as a label (a whole object as compact JSON, shortened)."""
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
     if isinstance(value, str | int | float | bool) or value is None:
         return str(value)
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    text = _key(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _labels(values: Sequence[Any]) -> dict[str, str]:
+    """Each distinct value's (by :func:`_key`) label, shortened where that keeps them apart."""
+    keys = {_key(v): v for v in values}
+    short = {k: _label(v) for k, v in keys.items()}
+    clash = len(set(short.values())) < len(short)
+    return {k: (k if clash and not isinstance(v, str) else short[k]) for k, v in keys.items()}
 
 
 def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
-def choose_axes(runs: Sequence[Mapping[str, Any]]) -> tuple[str | None, list[str]]:
+def choose_axes(runs: Sequence[Mapping[str, Any]], zipped: bool = False
+                ) -> tuple[str | None, list[str]]:
     """The x axis and the series axes of a sweep's runs (each with its ``axes`` values): the
-    axes that vary, the seed apart; x the numeric one with the most values, else the first."""
+    axes that vary, the seed apart; x the numeric one with the most values, else the first.
+    In a zip sweep the axes move together: no series (the others go with x)."""
     names: list[str] = []
     for r in runs:
         for k in r.get("axes") or {}:
             if k != SEED and k not in names:
                 names.append(k)
-    distinct = {k: list(dict.fromkeys(_label(r["axes"].get(k)) for r in runs)) for k in names}
+    distinct = {k: list(dict.fromkeys(_key(r["axes"].get(k)) for r in runs)) for k in names}
     varying = [k for k in names if len(distinct[k]) > 1]
     numeric = [k for k in varying if _numeric([r["axes"].get(k) for r in runs])]
     x = (max(numeric, key=lambda k: len(distinct[k])) if numeric
          else varying[0] if varying else None)
-    return x, [k for k in varying if k != x]
+    return x, [] if zipped else [k for k in varying if k != x]
+
+
+def _same(values: Sequence[Any]) -> Any:
+    """The value all of ``values`` share, None where they differ."""
+    return values[0] if values and all(v == values[0] for v in values) else None
 
 
 def sweep_points(folder: str | Path) -> dict[str, Any]:
@@ -108,7 +136,8 @@ def sweep_points(folder: str | Path) -> dict[str, Any]:
             continue
         summary_path = folder / str(row.get("folder") or "") / SUMMARY
         if row.get("status") != "ok" or not summary_path.is_file():
-            failed.append({"run": row.get("run"), "status": row.get("status"),
+            status = row.get("status") if row.get("status") != "ok" else "its summary missing"
+            failed.append({"run": row.get("run"), "status": status,
                            "error": row.get("error"), "axes": run.get("axes")})
             continue
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -116,26 +145,42 @@ def sweep_points(folder: str | Path) -> dict[str, Any]:
                      "summary": summary})
     if not done:
         raise InputError("no run of this sweep finished: nothing to report", file=str(folder))
-    x_axis, series_axes = choose_axes(done)
+    zipped = (meta.get("spec") or {}).get("mode") == "zip"
+    x_axis, series_axes = choose_axes(done, zipped)
+    others = [k for k in dict.fromkeys(k for r in done for k in r["axes"])
+              if k not in (SEED, x_axis) and k not in series_axes]
+    labels = {k: _labels([r["axes"].get(k) for r in done]) for k in [*series_axes, *others]}
     services: dict[str, dict[str, Any]] = {}
     for r in done:
         for name, svc in (r["summary"].get("services") or {}).items():
-            services.setdefault(name, {"deadline_ms": svc.get("deadline_ms"),
-                                       "target_hit_ratio": svc.get("target_hit_ratio")})
+            services.setdefault(name, {"runs": []})["runs"].append(svc)
+    for meta_svc in services.values():  # (the same reference for every point, else none)
+        runs_of = meta_svc.pop("runs")
+        meta_svc["deadline_ms"] = _same([s.get("deadline_ms") for s in runs_of])
+        meta_svc["target_hit_ratio"] = _same([s.get("target_hit_ratio") for s in runs_of])
+        # overdue counted as missed where every run counts them (as compare ranks)
+        meta_svc["hit_metric"] = ("hit_ratio_with_overdue" if all(
+            "hit_ratio_with_overdue" in s for s in runs_of) else "hit_ratio")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     x_values: dict[str, Any] = {}
     for r in done:
-        series = ", ".join(f"{k}={_label(r['axes'].get(k))}" for k in series_axes) or "all"
+        series = ", ".join(f"{k}={labels[k][_key(r['axes'].get(k))]}"
+                           for k in series_axes) or "all"
         xv = r["axes"].get(x_axis) if x_axis is not None else None
-        x_values.setdefault(_label(xv), xv)
-        groups.setdefault((series, _label(xv)), []).append(r)
+        x_values.setdefault(_key(xv), xv)
+        groups.setdefault((series, _key(xv)), []).append(r)
     points = []
-    for (series, xl), rs in groups.items():
-        p = Point(series, x_values[xl], seeds=[int(r["seed"]) for r in rs
+    for (series, xk), rs in groups.items():
+        p = Point(series, x_values[xk], seeds=[int(r["seed"]) for r in rs
                                                if r.get("seed") is not None])
-        for name in services:
+        p.detail = ", ".join(
+            f"{k}={labels[k][_key(rs[0]['axes'].get(k))]}" for k in others
+            if len({_key(r["axes"].get(k)) for r in done}) > 1)
+        for name, meta_svc in services.items():
             svcs = [(r["summary"].get("services") or {}).get(name) or {} for r in rs]
-            hits = [s.get("hit_ratio_with_overdue", s.get("hit_ratio")) for s in svcs]
+            p.target[name] = _same([s.get("target_hit_ratio") for s in svcs])
+            p.deadline_ms[name] = _same([s.get("deadline_ms") for s in svcs])
+            hits = [s.get(meta_svc["hit_metric"]) for s in svcs]
             p.hit[name] = mean_ci(hits, bounds=(0.0, 1.0))
             p.p99[name] = mean_ci([percentile_with_unanswered_ms(s, 0.99) if s else None
                                    for s in svcs], bounds=(0.0, math.inf),
@@ -146,7 +191,8 @@ def sweep_points(folder: str | Path) -> dict[str, Any]:
         points.sort(key=lambda p: (order[p.series], float(p.x)))
     return {"name": meta.get("name") or folder.name,
             "scenario": (meta.get("spec") or {}).get("scenario"),
-            "x_axis": x_axis, "series_axes": series_axes, "services": services,
+            "x_axis": x_axis, "series_axes": series_axes, "zipped": zipped,
+            "services": services,
             "points": points, "failed": failed, "runs": len(done)}
 
 
@@ -157,7 +203,8 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
     x_axis = data["x_axis"]
     series = list(dict.fromkeys(p.series for p in points))
     numeric = x_axis is not None and _numeric([p.x for p in points])
-    categories = list(dict.fromkeys(_label(p.x) for p in points))
+    categories = list(dict.fromkeys(_key(p.x) for p in points))
+    tick = _labels([p.x for p in points]) if x_axis is not None else {_key(None): "all runs"}
     fig = F._figure(6.4, 2.6)
     axes = fig.subplots(1, 2)
     meta = data["services"][service]
@@ -171,7 +218,7 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
                 st = getattr(p, metric)[service]
                 if st.get("mean") is None:  # (unbounded on some seed, or no request)
                     continue
-                xs.append(float(p.x) if numeric else categories.index(_label(p.x)))
+                xs.append(float(p.x) if numeric else categories.index(_key(p.x)))
                 ys.append(st["mean"])
                 lo.append(st["mean"] - (st["ci_low"] if st.get("ci_low") is not None
                                         else st["mean"]))
@@ -189,11 +236,13 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         else:
-            ax.set_xticks(range(len(categories)), categories, rotation=25, ha="right")
+            ax.set_xticks(range(len(categories)), [tick[k] for k in categories], rotation=25,
+                          ha="right")
             ax.set_xlim(-0.5, len(categories) - 0.5)
-        ax.set_xlabel(x_axis or "")
+        ax.set_xlabel(x_axis or "all runs")
         if metric == "hit":
-            ax.set_ylabel("deadline hit ratio (overdue missed)")
+            ax.set_ylabel("deadline hit ratio" + (" (overdue missed)" if meta.get(
+                "hit_metric") == "hit_ratio_with_overdue" else ""))
             ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
         else:
             ax.set_ylabel("p99 latency (ms)")
@@ -205,12 +254,14 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
 
 def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for name, meta in data["services"].items():
+    for name in data["services"]:
         for p in data["points"]:
             hit, p99 = p.hit[name], p.p99[name]
-            target = meta.get("target_hit_ratio")
+            target = p.target.get(name)
             rows.append({
-                "service": name, "series": p.series, "x": _label(p.x), "seeds": len(p.seeds),
+                "service": name, "series": p.series, "detail": p.detail,
+                "x": _label(p.x) if data["x_axis"] is not None else "all",
+                "seeds": len(p.seeds),
                 "hit_text": _fmt_ci(hit, pct, (0.0, 1.0)), "p99_text": _fmt_ci(p99, ms),
                 "ok": None if hit.get("mean") is None or target is None
                 else hit["mean"] >= target,
@@ -230,7 +281,7 @@ def build_sweep_report(folder: str | Path) -> Path:
                        "requests in flight past their deadline at the end as missed, the p99 "
                        "every request that got no answer as infinitely late (a point "
                        "unbounded on some seed is not drawn). Dashed: the target and the "
-                       "deadline.")
+                       "deadline, where every run has the same.")
                 for i, name in enumerate(data["services"])]
     html = render(
         "sweep.html.j2", d=data, rows=_rows(data), figures=figs, figures_dir=FIGURES,
