@@ -135,6 +135,17 @@ def test_deadline_aware_reads_the_backlog_of_the_engine_that_would_run_it() -> N
     assert at1.get("edge", 0) >= 80 and s1["services"]["detect"]["hit_ratio"] == 1.0
 
 
+def test_validate_says_what_runs_on_board_engine_by_engine(tmp_path: Any) -> None:
+    import yaml
+
+    path = tmp_path / "drone.yaml"
+    path.write_text(yaml.safe_dump(_drone({"dla": ["detect"]})))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert ("on board drone (JetsonOrin, one request at a time per engine): main: vla 500 ms; "
+            "dla: detect 10.0 ms") in " ".join(res.output.split())
+
+
 @pytest.mark.parametrize(("engines", "said"), [
     ({"dla": ["plan"]}, "engines.dla: 'plan' is not one of this fleet's services"),
     ({"dla": ["detect"], "dla2": ["detect"]}, "service 'detect' is on two engines"),

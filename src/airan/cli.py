@@ -1176,6 +1176,8 @@ def validate(
         out.print(heights, markup=False, soft_wrap=True)
     if sc.ai_ran.mode != "none":
         out.print(_ai_ran_echo(sc), markup=False, soft_wrap=True)
+    for line in _on_board_echo(sc):
+        out.print(line, markup=False, soft_wrap=True)
     from airan.console import _scenario_label
     from airan.scenario.load import offered_requests, scenario_warnings
 
@@ -1195,6 +1197,32 @@ def validate(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
                                         f"{'s' if len(warnings) > 1 else ''})" if warnings else ""))
+
+
+def _on_board_echo(sc: Any) -> list[str]:
+    """validate's lines on what each fleet with an accelerator and several services (or
+    engines of its own) runs on board, engine by engine, at batch 1: each engine runs one
+    request at a time, so a service shares its wait with the others on its engine."""
+    from airan.scenario.load import device_times_s
+
+    times = device_times_s(sc)
+    lines = []
+    for f in sc.fleets:
+        if not f.count or (not f.engines and (f.accelerator == "none" or len(f.services) < 2)):
+            continue
+        own = {v: e for e, vs in f.engines.items() for v in vs}
+        engines: dict[str, list[str]] = {"main": []}
+        for v in f.services:
+            t = times.get((f.name, v))
+            if t is not None and math.isfinite(t):
+                engines.setdefault(own.get(v, "main"), []).append(
+                    f"{v} {_three_figures(t * 1e3)} ms")
+        acc = f.accelerator if f.accelerator != "none" else "its CPU"
+        said = [f"{e}: {', '.join(vs)}" for e, vs in engines.items() if vs]
+        if said:
+            lines.append(f"  on board {f.name} ({acc}, one request at a time per engine): "
+                         + "; ".join(said))
+    return lines
 
 
 def _heights_echo(sc: Any) -> str | None:
