@@ -1075,6 +1075,7 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         return backlog, out, coming
     n_run = S.gpu_run_r.shape[1]
     best = np.full((n_sites, n_models), np.inf)
+    held = np.full((n_sites, n_models), np.inf)  # where every instance there is held
     n_up2 = np.zeros(n_sites)
     for g in range(n_gpus):
         s = W.gpu_site[g]
@@ -1082,26 +1083,74 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         up = gpu_up[g] and np.isfinite(S.gpu_free[g])
         if up:
             n_up2[s] += 1.0
+        if not up:
+            continue
+        elapsed = now - S.gpu_run_t[g]
         for m in range(n_models):
-            if not (up and S.gpu_model_n[g, m] < W.site_instances[s, m]):
-                continue
             # its batch-1 time's part that shares the GPU (its fixed overhead does not)
             x = (W.svc_time_s[m, W.gpu_type[g], 1] - W.svc_overhead_s[m, W.gpu_type[g]]) / share
             taken = 0.0  # what the batches already there take from it (processor sharing)
             for j in range(n_run):
                 r = 0.0
                 if S.gpu_run_r[g, j] >= 0 and S.gpu_run_oh[g, j] == 0:  # (not in its overhead)
-                    left = S.gpu_run_left[g, j] - (now - S.gpu_run_t[g]) * S.gpu_run_rate[g]
+                    left = S.gpu_run_left[g, j] - elapsed * S.gpu_run_rate[g]
                     r = (left if left > 0.0 else 0.0) / share
                 taken += r if r < x else x
             # its own fixed overhead beside those in theirs now, as many as keep running
             # through it (one that ends gives way to the next, in a steady state): slowed where
             # they are more than the site's overheads that overlap at full speed
             over = (S.gpu_oh_n[g] + 1.0) / W.site_overhead_cap[s] - 1.0
+            if S.gpu_model_n[g, m] < W.site_instances[s, m]:
+                if over > 0.0:
+                    taken += over * W.svc_overhead_s[m, W.gpu_type[g]] / share
+                if taken < best[s, m]:
+                    best[s, m] = taken
+                continue
+            # every instance held here: the first of its batches to end frees one, by
+            # processor sharing its work ends once each batch sharing the GPU has done as
+            # much (or its own, less), then its fixed overhead runs (a review: the GPU's whole
+            # backlog, a VLA's 400 ms beside one detection's 1.5 ms, kept detections on board);
+            # the new batch then shares the GPU with what the others have left
+            free = np.inf
+            k = -1  # the batch that frees it, and the work it had left (0: in its overhead)
+            k_own = 0.0
+            for j in range(n_run):
+                fj = S.gpu_run_r[g, j]
+                if fj < 0 or W.svc_model[S.rq_i[fj, I_SVC]] != m:
+                    continue
+                own = 0.0
+                if S.gpu_run_oh[g, j] != 0:  # in its overhead, at the overheads' rate
+                    left = S.gpu_run_left[g, j] - elapsed * S.gpu_oh_rate[g]
+                    end = (left if left > 0.0 else 0.0) / S.gpu_oh_rate[g]
+                else:
+                    own = S.gpu_run_left[g, j] - elapsed * S.gpu_run_rate[g]
+                    own = own if own > 0.0 else 0.0
+                    end = 0.0
+                    for i in range(n_run):
+                        if S.gpu_run_r[g, i] >= 0 and S.gpu_run_oh[g, i] == 0:
+                            left = S.gpu_run_left[g, i] - elapsed * S.gpu_run_rate[g]
+                            left = left if left > 0.0 else 0.0
+                            end += left if left < own else own
+                    end = (end + S.gpu_run_tail[g, j]) / share
+                if end < free:
+                    free, k, k_own = end, j, own
+            if k < 0:
+                continue
+            after = 0.0  # what the others, less their work meanwhile, take from the new batch
+            for i in range(n_run):
+                if i == k or S.gpu_run_r[g, i] < 0 or S.gpu_run_oh[g, i] != 0:
+                    continue
+                left = S.gpu_run_left[g, i] - elapsed * S.gpu_run_rate[g]
+                left = left if left > 0.0 else 0.0
+                left = (left - (left if left < k_own else k_own)) / share
+                after += left if left < x else x
+            # then its own overhead beside those still in theirs (the freed one's done)
+            freed_oh = 1.0 if S.gpu_run_oh[g, k] != 0 else 0.0
+            over = (S.gpu_oh_n[g] - freed_oh + 1.0) / W.site_overhead_cap[s] - 1.0
             if over > 0.0:
-                taken += over * W.svc_overhead_s[m, W.gpu_type[g]] / share
-            if taken < best[s, m]:
-                best[s, m] = taken
+                after += over * W.svc_overhead_s[m, W.gpu_type[g]] / share
+            if free + after < held[s, m]:
+                held[s, m] = free + after
     for s in range(n_sites):
         if W.site_shared[s] <= 0:
             continue
@@ -1110,8 +1159,9 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
         for m in range(n_models):
             if np.isfinite(best[s, m]):
                 out[s, m] = best[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
-            else:  # every instance held: one frees within its work (in the GPU's backlog) and
-                # its fixed overhead, which runs outside that backlog
+            elif np.isfinite(held[s, m]):  # every instance held: the first to free, then as
+                out[s, m] = held[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
+            else:  # (no batch of it found running: within the GPU's backlog and an overhead)
                 out[s, m] = backlog[s] + W.svc_overhead_s[m, gt] / S.site_ai_share[s]
     return backlog, out, coming
 
