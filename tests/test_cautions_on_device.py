@@ -100,7 +100,8 @@ def test_the_caution_names_the_other_work_the_slow_requests_held_up_on_board() -
             "deadline) on board, where none can meet it; a device's accelerator runs one "
             "request at a time, so they can hold up its other work: on those fleets, 1 fly "
             "requests of obstacle ended late after waiting on board (behind them, or behind "
-            "their own);") in line, line
+            "their own; a service on an engine of its own, the fleet's `engines`, a DLA say, "
+            "waits for no other's);") in line, line
     assert "road" not in line  # (no slow service on board there)
 
 

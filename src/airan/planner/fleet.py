@@ -20,10 +20,17 @@ from airan.errors import InputError, unknown_name
 from airan.planner.evaluate import TRACE_LIMIT, TRACE_SAMPLE, _metrics
 from airan.planner.search import CONFIRM_FACTOR, confirm_seeds, confirm_warmup_s
 from airan.planner.targets import Target
+from airan.report.cautions import offered_load
 from airan.scenario import Scenario
 
 #: the most devices the search tries in one fleet
 MAX_COUNT = 1_000_000
+
+
+#: a site offered this share of what its GPUs carry, even in full batches
+#: (:func:`airan.report.cautions.offered_load`), has no steady state: its queue grows for as
+#: long as the load lasts
+OVERLOADED = 1.0
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
+        overloaded: dict[str, float] = {}  # sites loaded past their GPUs at full batches
         busiest = serving = -1
         answered: dict[str, float] = {}
         for length, seed in ([(again[0], s) for s in again[1]] if again is not None else
@@ -198,6 +206,14 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 if not t.met(v) and t.text not in misses:
                     misses.append(t.text)
             l1_slots = max(l1_slots, int(m["l1_slot_misses"]))
+            for name in summary.get("sites") or {}:  # (offered: what a run's served caps)
+                loads = offered_load(summary, str(name))
+                if loads is not None and loads[0] >= OVERLOADED:
+                    overloaded[name] = max(overloaded.get(name, 0.0), loads[0])
+        for name, load in overloaded.items():  # (an AMR maker's review: a 2 s run met the
+            # targets at 41 robots, 104% of the GPU, whose queue then grows without end)
+            misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
+                          "batches): its queue grows without end, whatever a short run met")
         if l1_slots:  # (as the planner says it: "l1" alone told an operator nothing)
             misses.append(f"the RAN's L1 missed {l1_slots:,} slots (ai_ran: the GPUs that host "
                           "cells cannot carry their L1 beside the AI)")

@@ -114,6 +114,23 @@ def offered_at(summary: Mapping[str, Any], site: str) -> float | None:
     return total
 
 
+def offered_load(summary: Mapping[str, Any], site: str) -> tuple[float, float] | None:
+    """A compute site's load and throughput at full use (requests/s): ``mu``, the requests it
+    served over the time they took (``served / (rho T)``, ``rho`` its load in the run,
+    :func:`site_load`: at full batches where it batches), and the load its devices offer it
+    (:func:`offered_at` over ``mu``) where that is more than the run's: a short run's
+    arrivals fall short of it by chance, or its queue, still filling (or growing without end,
+    at 1 or more), has not served them. None for a site that served nothing."""
+    c = (summary.get("sites") or {}).get(site) or {}
+    rho, served = site_load(c), int(c.get("served") or 0)
+    duration = float(summary.get("duration_s") or 0.0)
+    if rho <= 0.0 or served <= 0 or duration <= 0.0:
+        return None
+    mu = served / (rho * duration)
+    offered = offered_at(summary, site)
+    return (max(rho, offered / mu) if offered is not None else rho), mu
+
+
 def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
     """(site, load, relaxation time in s) of the compute sites at least :data:`SETTLE_FROM`
     busy whose queue's relaxation time from empty, ``1 / (mu (1 - sqrt(rho))^2)`` (M/M/1's,
@@ -131,13 +148,12 @@ def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]
     warmup = float(summary.get("warmup_s") or 0.0)
     out = []
     for name, c in (summary.get("sites") or {}).items():
-        rho, served = site_load(c), int(c.get("served") or 0)
-        if rho < SETTLE_FROM or served <= 0 or duration <= 0.0:
+        if site_load(c) < SETTLE_FROM:
             continue
-        mu = served / (rho * duration)
-        offered = offered_at(summary, str(name))
-        if offered is not None:
-            rho = max(rho, offered / mu)
+        loads = offered_load(summary, str(name))
+        if loads is None:
+            continue
+        rho, mu = loads
         tau = math.inf if rho >= 1.0 else 1.0 / (mu * (1.0 - math.sqrt(rho)) ** 2)
         if tau * SETTLE_RUNS > duration and not warmup >= WARMUP_RUNS * tau:
             out.append((str(name), rho, tau))
