@@ -161,3 +161,29 @@ def test_an_engine_of_services_the_fleet_does_not_run_is_an_input_error(
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
     assert said in text and "fleets[drone]" in text
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"accelerator": "none"}, "its CPU runs each engine's services beside the others'"),
+    ({"accelerator": "none", "cpu_runs_models": False}, "these engines are never used"),
+    ({"on_device": False}, "detect never run on board (on_device: false)"),
+])
+def test_engines_that_cannot_do_what_they_say_are_warned_of(change: dict[str, Any],
+                                                           said: str) -> None:
+    from airan.scenario.load import scenario_warnings
+
+    d = _drone({"dla": ["detect"]})
+    if "on_device" in change:
+        d["services"][0]["on_device"] = False
+        del d["services"][0]["service_time"]["on_device_ms"]
+    else:
+        d["fleets"][0].update(change)
+    warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "engines" in w]
+    assert len(warned) == 1 and said in warned[0], warned
+    assert not [w for w in scenario_warnings(scenario_from_dict(_drone({"dla": ["detect"]})))
+                if "engines" in w]
+
+
+def test_an_engine_named_main_is_refused() -> None:
+    with pytest.raises(Exception, match="'main' is the accelerator's own engine"):
+        scenario_from_dict(_drone({"main": ["detect"]}))

@@ -1233,6 +1233,26 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             out.append(str(InputError(
                 "no fleet runs this service (fleets[].services): it makes no request",
                 file=label, field=f"services[{v.name}]")))
+    for f in s.fleets:  # engines of its own where they cannot do what they say
+        if not f.engines or not f.count:
+            continue
+        field = f"fleets[{f.name}].engines"
+        if not f.computes_on_board:
+            out.append(str(InputError(
+                "its devices run no model on board (no accelerator, cpu_runs_models false): "
+                "these engines are never used", file=label, field=field)))
+            continue
+        if f.accelerator == "none":
+            out.append(str(InputError(
+                "a device without an accelerator: its CPU runs each engine's services beside "
+                "the others', each at the CPU's whole speed (an optimistic reading of a "
+                "multi-core CPU)", file=label, field=field)))
+        kept_off = [v.name for v in s.services if not v.on_device
+                    and any(v.name in vs for vs in f.engines.values())]
+        if kept_off:
+            out.append(str(InputError(
+                f"{', '.join(kept_off)} never run on board (on_device: false): their engine "
+                "is never used", file=label, field=field)))
     # (the scenario as written, its own duration: a run made short on purpose is not warned)
     for name, (devices, per_s) in offered_requests(s).items():
         expected = per_s * s.duration_s

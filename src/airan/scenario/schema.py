@@ -698,6 +698,9 @@ class Fleet(_Strict):
         if len(v) > MAX_DEVICE_ENGINES:
             raise ValueError(f"at most {MAX_DEVICE_ENGINES} engines besides the main one "
                              f"(got {len(v)})")
+        if "main" in v:  # (an AMR maker's review: validate showed it as the main one)
+            raise ValueError("'main' is the accelerator's own engine, where the services no "
+                             "engine lists run: name an engine of its own otherwise (dla, gpu2)")
         seen: dict[str, str] = {}
         for engine, services in v.items():
             if not services:
