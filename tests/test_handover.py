@@ -578,6 +578,15 @@ def test_a_handover_before_t310_expires_saves_the_link_after_a_silence() -> None
     assert b["mobility"]["radio_link_failures"] < a["mobility"]["radio_link_failures"]
     ul_wait = [s["services"]["perception"]["breakdown_ms"]["ul_wait"] for s in (a, b)]
     assert ul_wait[1] > 5 * ul_wait[0]  # (silent for seconds, not ~1.3 s)
+    # the silences counted (an AMR maker's review: said nowhere): with T310 at 1 s each one
+    # lasts from the first out-of-sync indication to T310's expiry, 1 s (N310 1), and ends in
+    # the failure; at 6 s they last seconds, most ending in a handover
+    ma, mb = a["mobility"], b["mobility"]
+    assert ma["out_of_sync_silences"] == ma["radio_link_failures"] == 5
+    assert ma["out_of_sync_silent_s"] == pytest.approx(5 * 1.0, abs=1e-6)
+    assert ma["fleets"]["drone"]["out_of_sync_silences"] == 5
+    assert mb["out_of_sync_silences"] >= mb["handovers"] + mb["radio_link_failures"]
+    assert mb["out_of_sync_silent_s"] / mb["out_of_sync_silences"] > 2.0
     for s in (a, b):
         r = s["requests"]
         assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"]

@@ -135,6 +135,9 @@ class Motion:
         self._oos_cell = np.full(w.n_devices, -1, dtype=np.int64)  # the cell it was out on
         self._oos_silent = np.zeros(w.n_devices, dtype=bool)  # out-of-sync indicated: silent
         self._in_hole = np.zeros(w.n_devices, dtype=bool)  # failed, no cell usable: out of service
+        self.oos_silences = np.zeros(w.n_devices, dtype=np.int64)  # out-of-sync silences
+        self.oos_silent_s = np.zeros(w.n_devices)  # and their time (s), those ended
+        self._oos_from = np.full(w.n_devices, np.nan)  # a silence under way: since when
         # each device's time between its updates (s): its fleet's period on the engine's grid
         # of the shortest one (update below: once its period less half a slot has passed)
         self._dev_period = np.zeros(w.n_devices)
@@ -495,6 +498,19 @@ class Motion:
         self._oos_silent[ids] = (silent | indicated) & np.isfinite(since)
         self._oos_cell[ids] = np.where(start, serving, self._oos_cell[ids])
         self._in_hole[ids] = hole | into_hole
+        # out-of-sync silences, counted (an AMR maker's review: a half-second silence before a
+        # late handover, the whole of the handovers' effect on latency, was said nowhere):
+        # from the first indication to in sync again, a handover, or the failure
+        was = np.isfinite(self._oos_from[ids])
+        now = self._oos_silent[ids]
+        ended = was & ~now
+        end_t = np.where(back, t + self.recover_s, np.where(rescued, t + self.interruption_s, t))
+        self.oos_silent_s[ids[ended]] += np.maximum(
+            end_t[ended] - self._oos_from[ids[ended]], 0.0)
+        self._oos_from[ids[ended]] = np.nan
+        started = ~was & now
+        self.oos_silences[ids[started]] += 1
+        self._oos_from[ids[started]] = t
         return expired, reattach, hole, rlf_since
 
     def _ssb_sinr(self, top: NDArray[np.int64], rx: NDArray[np.float64], col: NDArray[np.int64],
@@ -541,10 +557,15 @@ class Motion:
         minutes = max(duration_s, 1e-9) / 60.0
         # the devices that move (a trace of fewer devices than its fleet leaves the rest parked)
         movers = [ids[: mob.n_moving] for ids, mob in self.fleets]
+        # out-of-sync silences (radio link monitoring below Qout): those under way count to now
+        silent_s = self.oos_silent_s + np.nan_to_num(
+            np.maximum(duration_s - self._oos_from, 0.0), nan=0.0)
         out: dict[str, Any] = {"mobile_devices": int(sum(len(i) for i in movers)),
                                "handovers": int(self.handovers.sum()),
                                "ping_pong_handovers": int(self.ping_pongs.sum()),
                                "radio_link_failures": int(self.radio_link_failures.sum()),
+                               "out_of_sync_silences": int(self.oos_silences.sum()),
+                               "out_of_sync_silent_s": float(silent_s.sum()),
                                "fleets": {}, "services": {}}
         # the layout's scale, for the handover rate the geometry alone gives (report.events):
         # the median distance from a cell site to its nearest, and cells per site
@@ -562,6 +583,8 @@ class Motion:
                                                       / max(len(ids), 1) / minutes),
                 "ping_pong_handovers": int(self.ping_pongs[ids].sum()),
                 "radio_link_failures": int(self.radio_link_failures[ids].sum()),
+                "out_of_sync_silences": int(self.oos_silences[ids].sum()),
+                "out_of_sync_silent_s": float(silent_s[ids].sum()),
             }
             speed = self._speed_now(fi)
             if speed is not None:  # (its moving devices' speed at the end, m/s)

@@ -142,8 +142,16 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         by_fleet = (" (" + ", ".join(f"{name} {int(f.get('radio_link_failures', 0)):,}"
                                      for name, f in fleets.items()) + ")"
                     if rlf and len(fleets) > 1 else "")
+        oos = int(mob.get("out_of_sync_silences") or 0)
+        # (an AMR maker's review: a half-second silence below Qout before a late handover,
+        # the handovers' whole cost in latency, showed only as uplink wait)
+        silences = (f", {_count(oos, 'out-of-sync silence')} "
+                    f"({float(mob.get('out_of_sync_silent_s') or 0.0):.3g} s in all: the "
+                    "serving cell's SSB below Qout, the link silent both ways until in sync "
+                    "again, a handover or the failure; their requests' wait shows as ul_wait)"
+                    if oos else "")
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
-                   f"{_count(rlf, 'radio link failure')}{by_fleet}; "
+                   f"{_count(rlf, 'radio link failure')}{by_fleet}{silences}; "
                    "requests on the radio when their device handed over (not those created "
                    f"during an interruption, which wait too): {caught or 'none'}"
                    + ("; these counts, and the SINR swings and silences behind them, may run "

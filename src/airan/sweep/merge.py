@@ -104,6 +104,9 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                            for k in ("mobile_devices", "handovers", "radio_link_failures")}
     if all("ping_pong_handovers" in p for p in parts):
         out["ping_pong_handovers"] = sum(int(p["ping_pong_handovers"]) for p in parts)
+    if all("out_of_sync_silences" in p for p in parts):
+        out["out_of_sync_silences"] = sum(int(p["out_of_sync_silences"]) for p in parts)
+        out["out_of_sync_silent_s"] = sum(float(p["out_of_sync_silent_s"]) for p in parts)
     if all("fleets" in p for p in parts):  # a fleet spread over shards: counts added
         fleets: dict[str, Any] = {}
         for p in parts:
@@ -115,6 +118,11 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 for k in ("moving_devices", "handovers", "ping_pong_handovers",
                           "radio_link_failures"):
                     row[k] += int(f.get(k) or 0)
+                if "out_of_sync_silences" in f:
+                    row["out_of_sync_silences"] = (row.get("out_of_sync_silences", 0)
+                                                   + int(f["out_of_sync_silences"]))
+                    row["out_of_sync_silent_s"] = (row.get("out_of_sync_silent_s", 0.0)
+                                                   + float(f["out_of_sync_silent_s"]))
         for name, row in fleets.items():
             rates = [(f["fleets"][name].get("handovers_per_device_per_min"),
                       float(f["fleets"][name].get("moving_devices") or 0))
