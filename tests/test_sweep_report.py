@@ -137,3 +137,16 @@ axes:
     assert {p.series for p in data["points"]} == {"all"}
     assert [(p.x, p.detail) for p in data["points"]] == [
         (4, "fleets[amr].count=10"), (8, "fleets[amr].count=20")]
+
+
+def test_a_sweeps_row_carries_the_mobility_of_a_run_whose_devices_move() -> None:
+    """An AMR maker's review: a handover sweep had to open every run's summary.json."""
+    from airan.sweep.runner import headline
+
+    mob = {"mobile_devices": 60, "handovers": 41, "ping_pong_handovers": 0,
+           "radio_link_failures": 1, "out_of_sync_silences": 16, "out_of_sync_silent_s": 3.75}
+    row = headline({"duration_s": 20.0, "requests": {}, "mobility": mob})
+    assert row["handovers_per_device_per_min"] == pytest.approx(41 / 60 / (20 / 60))
+    assert (row["handovers"], row["radio_link_failures"], row["out_of_sync_silences"],
+            row["out_of_sync_silent_s"]) == (41, 1, 16, 3.75)
+    assert "handovers" not in headline({"duration_s": 20.0, "requests": {}})

@@ -244,6 +244,16 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         # day's sum over a start_hour axis is what an operator sells)
         for key in ("l1_gpu_hours", "ai_capacity_gpu_hours", "ai_gpu_hours"):
             row[key] = ar.get(key)
+    mob = summary.get("mobility") or {}
+    if mob.get("mobile_devices"):  # devices that move: their handovers and silences (an AMR
+        # maker's review: a handover sweep opened every run's summary.json for them)
+        minutes = float(summary.get("duration_s") or 0.0) / 60.0
+        row["handovers_per_device_per_min"] = (int(mob.get("handovers") or 0)
+                                               / int(mob["mobile_devices"]) / minutes
+                                               if minutes > 0 else None)
+        for key in ("handovers", "ping_pong_handovers", "radio_link_failures",
+                    "out_of_sync_silences", "out_of_sync_silent_s"):
+            row[key] = mob.get(key)
     # where the load went: the busiest compute site and transport link direction (a sweep over
     # the load or the build-out shows the bottleneck move from one to the other)
     for kind, entries, field in (("site", summary.get("sites"), "gpu_utilization"),
