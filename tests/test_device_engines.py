@@ -187,3 +187,29 @@ def test_engines_that_cannot_do_what_they_say_are_warned_of(change: dict[str, An
 def test_an_engine_named_main_is_refused() -> None:
     with pytest.raises(Exception, match="'main' is the accelerator's own engine"):
         scenario_from_dict(_drone({"main": ["detect"]}))
+
+
+def test_an_engine_of_its_own_runs_at_its_time_factor_and_draws_its_power() -> None:
+    """A DLA three times the GPU's time at 5 W above idle (an AMR maker's review: a DLA ran
+    at the GPU's speed and drew the module's TDP): each detection takes 3 x 10 ms there, and
+    the energy is idle + 5 W x the DLA's busy time + (TDP - idle) x the main engine's."""
+    from airan.scenario.schema import Scenario
+
+    d = _drone({"dla": {"services": ["detect"], "time_factor": 3.0, "active_w": 5.0}})
+    s, c = _run(d)
+    detect = (c["service"] == "detect") & np.isfinite(c["latency_ms"].astype(float))
+    assert c["latency_ms"][detect].astype(float) == pytest.approx(30.0, abs=1e-6)
+    orin = Scenario.model_validate(_drone(None)).gpu_catalog()["JetsonOrin"]
+    took = {"detect": 0.030, "vla": 0.500}
+    busy = {"detect": 0.0, "vla": 0.0}
+    free = {"detect": 0.0, "vla": 0.0}
+    for i in np.argsort(c["created_s"], kind="stable"):
+        v = str(c["service"][i])
+        start = max(free[v], float(c["created_s"][i]))
+        free[v] = start + took[v]
+        busy[v] += max(min(free[v], 10.0) - start, 0.0)
+    want = orin.idle_w + (5.0 * busy["detect"] + (orin.tdp_w - orin.idle_w) * busy["vla"]) / 10
+    assert s["fleets"]["drone"]["mean_power_w"] == pytest.approx(want, rel=1e-9)
+    # the list form is the same engine at the accelerator's speed and power
+    plain = scenario_from_dict(_drone({"dla": ["detect"]})).fleets[0].engines["dla"]
+    assert (plain.services, plain.time_factor, plain.active_w) == (["detect"], 1.0, None)

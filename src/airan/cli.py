@@ -1210,7 +1210,7 @@ def _on_board_echo(sc: Any) -> list[str]:
     for f in sc.fleets:
         if not f.count or (not f.engines and (f.accelerator == "none" or len(f.services) < 2)):
             continue
-        own = {v: e for e, vs in f.engines.items() for v in vs}
+        own = {v: e for e, spec in f.engines.items() for v in spec.services}
         engines: dict[str, list[str]] = {"main": []}
         for v in f.services:
             t = times.get((f.name, v))

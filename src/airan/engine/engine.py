@@ -1181,11 +1181,15 @@ class Engine:
         fleets: dict[str, Any] = {}
         n_dev = np.bincount(w.dev_fleet, minlength=len(w.fleet_names))
         # on-board work booked at its start but running past now belongs to later
-        ahead_s = np.bincount(w.dev_fleet, weights=np.maximum(
-                                  st.dev_free[: w.n_devices] - elapsed, 0.0)
-                              + np.maximum(st.dev_eng_free[: w.n_devices] - elapsed,
-                                           0.0).sum(axis=1),
+        ahead_main = np.maximum(st.dev_free[: w.n_devices] - elapsed, 0.0)
+        ahead_eng = np.maximum(st.dev_eng_free[: w.n_devices] - elapsed, 0.0)
+        ahead_s = np.bincount(w.dev_fleet, weights=ahead_main + ahead_eng.sum(axis=1),
                               minlength=len(w.fleet_names))
+        # and its energy, at each engine's draw (the main one's, the accelerator's TDP)
+        e_cols = ahead_eng.shape[1]
+        ahead_j = np.bincount(w.dev_fleet, weights=ahead_main * w.fleet_active_w[w.dev_fleet]
+                              + (ahead_eng * w.eng_power_w[w.dev_fleet][:, :e_cols]).sum(
+                                  axis=1), minlength=len(w.fleet_names))
         uncovered = np.bincount(w.dev_fleet, weights=self._out_of_coverage,
                                 minlength=len(w.fleet_names))
         uncovered_ul = np.bincount(w.dev_fleet, weights=self._out_of_coverage_ul,
@@ -1201,8 +1205,10 @@ class Engine:
             n = int(n_dev[f])
             device_s = n * elapsed
             local_s = st.fleet_local_s[f] - ahead_s[f]
-            energy = float(st.fleet_energy_j[f] - w.fleet_active_w[f] * ahead_s[f])
-            idle_j = w.fleet_idle_w[f] * max(0.0, device_s - local_s)
+            energy = float(st.fleet_energy_j[f] - ahead_j[f])
+            # (idle for every second off the accelerator; engines of its own that ran at once
+            # make its busy seconds more than the run's: each drew its own above the idle)
+            idle_j = w.fleet_idle_w[f] * (device_s - local_s)
             # and the radio's PDCCH monitoring, all along (the transfers' energy is above it);
             # under DRX, on-durations and sleeps in place of it outside the inactivity timer
             power = ((energy + idle_j) / device_s + monitor_w

@@ -2733,7 +2733,7 @@ def _redispatch(W, S, rs, places, t):
                 W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
             book_device(W, S, d, v, start + dur)
             fl = W.dev_fleet[d]
-            S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur
+            S.fleet_energy_j[fl] += W.local_power_w[fl, v] * dur
             S.fleet_local_s[fl] += dur
             S.rq_f[r, T_SITE] = t
             S.rq_f[r, T_CSTART] = start
@@ -2896,7 +2896,7 @@ def create(W, S, t, flow, place):
         dur *= service_factor(W.svc_local_dist[v], W.model_p1[m], W.model_p2[m], S.rng)
         book_device(W, S, d, v, start + dur)
         fl = W.dev_fleet[d]
-        S.fleet_energy_j[fl] += W.fleet_active_w[fl] * dur  # the accelerator at full power
+        S.fleet_energy_j[fl] += W.local_power_w[fl, v] * dur  # its engine at full power
         S.fleet_local_s[fl] += dur
         f[r, T_UL_START] = t
         f[r, T_UL_DONE] = t

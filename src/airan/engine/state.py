@@ -78,6 +78,7 @@ _KW_FIELDS = [
     "fleet_svc_group",
     "fleet_local_queue_limit_s",
     "svc_engine",
+    "local_power_w",
     "fleet_ul_latest",
     "fleet_active_w",
     "ue_tx_circuit_w",

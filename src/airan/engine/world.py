@@ -144,6 +144,11 @@ class World:
     # [fleets, V] the on-board engine that runs a service (a fleet's `engines`): -1 the
     # accelerator's main one, e >= 0 the e-th of its own (state.dev_eng_free's column)
     svc_engine: I64
+    # [fleets, V] the draw above the idle power while a service computes on board (W: the
+    # accelerator's TDP - idle, or its engine's active_w), and [fleets, V] the whole draw then
+    local_active_w: F64
+    local_power_w: F64
+    eng_power_w: F64  # [fleets, E] each engine of its own's whole draw while it computes (W)
     fleet_ul_latest: I64  # [fleets] 1: ul_queue latest (a new request supersedes an unsent one)
     fleet_active_w: F64  # [fleets] power of the on-board accelerator while computing (TDP)
     fleet_idle_w: F64  # [fleets] its idle power
@@ -590,8 +595,8 @@ def service_engines(s: Scenario) -> NDArray[np.int64]:
     names = [v.name for v in s.services]
     out = np.full((len(s.fleets), len(names)), -1, dtype=np.int64)
     for fi, f in enumerate(s.fleets):
-        for e, services in enumerate(f.engines.values()):
-            for svc in services:
+        for e, spec in enumerate(f.engines.values()):
+            for svc in spec.services:
                 out[fi, names.index(svc)] = e
     return out
 
@@ -947,6 +952,23 @@ def build_world(s: Scenario, seed: int) -> World:
     # (a service whose devices run a roofline time on one fleet's accelerator runs it without
     # the measured distribution's spread on every device)
     local_dist[roofline_local] = DIST_DETERMINISTIC
+    # a service on an engine of the fleet's own takes its time_factor of the accelerator's, and
+    # draws its active_w above the idle power (the accelerator's TDP - idle where none given)
+    idle_w = np.asarray([gpus[a].idle_w for a in fleet_acc], float)
+    local_active = np.asarray([[gpus[a].tdp_w - gpus[a].idle_w] * len(s.services)
+                               for a in fleet_acc], float).reshape(len(s.fleets),
+                                                                   len(s.services))
+    n_eng = max([len(f.engines) for f in s.fleets] + [1])
+    eng_power = np.zeros((len(s.fleets), n_eng))
+    names = [v.name for v in s.services]
+    for fi, f in enumerate(s.fleets):
+        for e, eng in enumerate(f.engines.values()):
+            active = (gpus[fleet_acc[fi]].tdp_w - idle_w[fi] if eng.active_w is None
+                      else eng.active_w)
+            eng_power[fi, e] = idle_w[fi] + active
+            for svc in eng.services:
+                local[fi, names.index(svc)] *= eng.time_factor
+                local_active[fi, names.index(svc)] = active
     # a service that may not run on its devices (on_device: false): no device time, so no
     # policy's estimate picks the device, and the engine drops a placement there
     local[:, [vi for vi, v in enumerate(s.services) if not v.on_device]] = np.inf
@@ -1078,6 +1100,9 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_local_dist=local_dist,
         fleet_local_queue_limit_s=np.array([f.local_queue_limit_ms * 1e-3 for f in s.fleets]),
         svc_engine=service_engines(s),
+        local_active_w=local_active,
+        local_power_w=idle_w[:, None] + local_active,
+        eng_power_w=eng_power,
         fleet_ul_latest=np.array([f.ul_queue == "latest" for f in s.fleets],
                                  dtype=np.int64).reshape(len(s.fleets)),
         fleet_active_w=np.asarray([gpus[a].tdp_w for a in fleet_acc], float),

@@ -766,7 +766,7 @@ def device_energy_j(
     out[:, :k] = remote[:, None]
     # above the idle power the device draws whether or not it runs the work (the engine books
     # idle for every second off the accelerator, so offloading saves TDP - idle, not TDP)
-    out[:, k] = (w.fleet_active_w[fleet] - w.fleet_idle_w[fleet]) * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
+    out[:, k] = w.local_active_w[fleet, v] * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
 
 

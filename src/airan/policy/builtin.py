@@ -291,7 +291,7 @@ def deadline_aware(
         nr_slot_s(w),
         float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
         float(w.ue_rx_w),  # type: ignore[attr-defined]
-        w.fleet_active_w - w.fleet_idle_w,  # type: ignore[attr-defined]
+        w.local_active_w,  # type: ignore[attr-defined]
         0.0,
         float(getattr(snap, "decision_interval_s", 0.0)),
         drx_rows_s(snap, d),
@@ -472,7 +472,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                 up = tx_w[i] * on_air
                 down = rx_w * dl_on_air
             e_remote = up + down
-            e_local = active_w[fleet[i]] * local_time[fleet[i], v]
+            e_local = active_w[fleet[i], v] * local_time[fleet[i], v]
             pick = -1
             best_e = np.inf
             for j in range(k + 1):

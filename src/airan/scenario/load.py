@@ -1248,7 +1248,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "the others', each at the CPU's whole speed (an optimistic reading of a "
                 "multi-core CPU)", file=label, field=field)))
         kept_off = [v.name for v in s.services if not v.on_device
-                    and any(v.name in vs for vs in f.engines.values())]
+                    and any(v.name in e.services for e in f.engines.values())]
         if kept_off:
             out.append(str(InputError(
                 f"{', '.join(kept_off)} never run on board (on_device: false): their engine "

@@ -641,6 +641,20 @@ from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (use
 DEVICE_CLASS_FIELDS = ("height_m", "accelerator", "ul_buffer_kb", "cpu_runs_models")
 
 
+class DeviceEngine(_Strict):
+    """An engine of a device's own beside its accelerator's main one (a Jetson's DLA, a second
+    GPU), a FIFO of its own for ``services``. ``time_factor``: its time for a service over the
+    accelerator's (its roofline there, or ``on_device_ms``): a DLA v2 of a Jetson AGX Orin has
+    ~52 of the module's 275 sparse INT8 TOPS where its GPU has 170 (NVIDIA's Jetson AGX Orin
+    data sheet), so ~3 for a network it runs whole, an assumption to replace by a measurement.
+    ``active_w``: its draw above the module's idle while it computes (W; None: the
+    accelerator's, TDP - idle), what the energy and the energy objective count."""
+
+    services: list[str]
+    time_factor: float = Field(1.0, gt=0, le=1000)
+    active_w: NonNegFloat | None = None
+
+
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area, each running ``services``.
 
@@ -686,15 +700,23 @@ class Fleet(_Strict):
     # none (monitoring the PDCCH all along), None: radio.drx's; nr radio only
     drx: Drx | Literal["off"] | None = None
     # services that run on an engine of their own on the device, beside its accelerator's main
-    # one (a Jetson's DLA, a second GPU): {engine: [service, ...]}, each engine a FIFO of its
-    # own, so a long VLA on the main one holds up no obstacle detection there (a drone maker's
-    # review); a service's time there is its time on the accelerator (give the engine's own
-    # measurement as the service's on_device_ms)
-    engines: dict[Name, list[str]] = Field(default_factory=dict)
+    # one (a Jetson's DLA, a second GPU): {engine: [service, ...]} or {engine: {services: [...],
+    # time_factor, active_w}} (DeviceEngine), each engine a FIFO of its own, so a long VLA on
+    # the main one holds up no obstacle detection there (a drone maker's review)
+    engines: dict[Name, DeviceEngine] = Field(default_factory=dict)
+
+    @field_validator("engines", mode="before")
+    @classmethod
+    def _engine_lists(cls, v: Any) -> Any:
+        """An engine given as its list of services: the same engine at the accelerator's speed
+        and power."""
+        if isinstance(v, dict):
+            return {k: {"services": x} if isinstance(x, list) else x for k, x in v.items()}
+        return v
 
     @field_validator("engines")
     @classmethod
-    def _engines(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _engines(cls, v: dict[str, DeviceEngine]) -> dict[str, DeviceEngine]:
         if len(v) > MAX_DEVICE_ENGINES:
             raise ValueError(f"at most {MAX_DEVICE_ENGINES} engines besides the main one "
                              f"(got {len(v)})")
@@ -702,10 +724,10 @@ class Fleet(_Strict):
             raise ValueError("'main' is the accelerator's own engine, where the services no "
                              "engine lists run: name an engine of its own otherwise (dla, gpu2)")
         seen: dict[str, str] = {}
-        for engine, services in v.items():
-            if not services:
+        for engine, spec in v.items():
+            if not spec.services:
                 raise ValueError(f"engine {engine!r} runs no service: list its services")
-            for svc in services:
+            for svc in spec.services:
                 if svc in seen:
                     raise ValueError(f"service {svc!r} is on two engines, {seen[svc]!r} and "
                                      f"{engine!r}: one engine runs a service")
@@ -714,8 +736,8 @@ class Fleet(_Strict):
 
     @model_validator(mode="after")
     def _engine_services(self) -> Fleet:
-        for engine, services in self.engines.items():
-            for svc in services:
+        for engine, spec in self.engines.items():
+            for svc in spec.services:
                 if svc not in self.services:
                     raise ValueError(f"engines.{engine}: {svc!r} is not one of this fleet's "
                                      f"services ({', '.join(self.services)})")
