@@ -173,6 +173,12 @@ def max_fleet(
         places = ", ".join(f"{'on the devices' if p == 'local' else p} {x:.0%}"
                            for p, x in list(top.answered_at.items())[:NAMED_PLACES])
         far = sum(x for p, x in top.answered_at.items() if kinds.get(p) == "cloud")
+        apart = [v for v in fleet_services if top.answered_by_service.get(v)]
+        if len(apart) > 1:  # each service's own (a pooled share hid where each ran)
+            places = "; ".join(v + ": " + ", ".join(
+                f"{'on the devices' if p == 'local' else p} {x:.0%}"
+                for p, x in list(top.answered_by_service[v].items())[:NAMED_PLACES])
+                for v in apart)
         out.print(f"at {sum(res.counts_at(res.largest).values()):,} devices, "
                   f"{', '.join(fleet_services)} (every fleet's requests) ran at: {places}" + (
                       f"; the cloud took {far:.0%} of them, so the answer counts its GPUs too"
