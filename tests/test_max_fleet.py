@@ -65,10 +65,10 @@ def test_a_count_past_the_gpus_capacity_misses_whatever_a_short_run_met() -> Non
     res = largest_fleet(scenario_from_dict(d), "bots",
                         parse_targets(["job: hit>=0.99"], ["job"]), duration_s=2.0, seeds=[1],
                         max_count=1000, confirm=False)
-    assert 95 <= res.largest < 100, [(t.count, t.misses) for t in res.tries]
+    assert 95 <= res.largest <= 100, [(t.count, t.misses) for t in res.tries]
     over = next(t for t in res.tries if t.count == res.smallest_miss)
     assert over.misses == [f"gpu offered {over.count / 100:.0%} of what its GPUs carry (at "
-                           "full batches): its queue grows without end, whatever a short run "
+                           "full batches): its queue grows until it drops, whatever a short run "
                            "met"]
     assert over.values["job: hit>=0.99"] == 1.0  # (the short run itself met it)
 
@@ -107,10 +107,10 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     assert "of them on its busiest cell site (1 of the 1 cell sites served it)" in text
     assert "devices, job (every fleet's requests) ran at: gpu 100%" in text
     assert "the cloud took" not in text
-    # the answer run again, 4x as long on the next seed: 99 devices, 99% of the GPU's 100 a
-    # second, queue up over 12 s where 2 s on seed 1 did not (an integrator's review: an
-    # answer that held on one seed; 100 and more miss as past the GPU's capacity)
-    assert ("not confirmed: 8 s runs of 99 devices on seeds 1 and 2, after a 4 s warm-up, "
+    # the answer run again, 4x as long on the next seed: 100 devices, the GPU's 100 a second,
+    # queue up over 12 s where 2 s on seed 1 did not (an integrator's review: an answer that
+    # held on one seed; 101 and more miss as past the GPU's capacity)
+    assert ("not confirmed: 8 s runs of 100 devices on seeds 1 and 2, after a 4 s warm-up, "
             "miss job: hit>=0.99 (got "
             in text) and "--seeds 3 --duration 8" in text
     # with --strict, an answer not confirmed exits 4 (for pipelines; an operator's planner)

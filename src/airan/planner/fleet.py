@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airan.errors import InputError, unknown_name
-from airan.planner.evaluate import TRACE_LIMIT, TRACE_SAMPLE, _metrics
+from airan.planner.evaluate import OVERLOADED, TRACE_LIMIT, TRACE_SAMPLE, _metrics
 from airan.planner.search import CONFIRM_FACTOR, confirm_seeds, confirm_warmup_s
 from airan.planner.targets import Target
 from airan.report.cautions import offered_load
@@ -27,10 +27,6 @@ from airan.scenario import Scenario
 MAX_COUNT = 1_000_000
 
 
-#: a site offered this share of what its GPUs carry, even in full batches
-#: (:func:`airan.report.cautions.offered_load`), has no steady state: its queue grows for as
-#: long as the load lasts
-OVERLOADED = 1.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +215,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         for name, load in overloaded.items():  # (an AMR maker's review: a 2 s run met the
             # targets at 41 robots, 104% of the GPU, whose queue then grows without end)
             misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
-                          "batches): its queue grows without end, whatever a short run met")
+                          "batches): its queue grows until it drops, whatever a short run met")
         if l1_slots:  # (as the planner says it: "l1" alone told an operator nothing)
             misses.append(f"the RAN's L1 missed {l1_slots:,} slots (ai_ran: the GPUs that host "
                           "cells cannot carry their L1 beside the AI)")
