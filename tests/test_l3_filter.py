@@ -75,21 +75,8 @@ def test_fc0_is_no_filter_and_a_cell_new_or_gone_starts_over() -> None:
     assert _step(-100.0, -math.inf, w) == -math.inf  # off the air: forgotten
 
 
-def _jump(k: int, hysteresis_db: float, folder: Path) -> tuple[float, float, list[float]]:
-    """One drone at x = 40 m (nearer c0), at x = 160 m (nearer c1) from the first update
-    on (a trace): the lead of c1 over c0 jumps from -D to +D dB (D from the engine's own
-    links). Returns D, the sample period and the times of its handovers."""
-    trace = folder / "jump.csv"
-    trace.write_text("t,device,x,y,z\n0,d,40,5,1.5\n0.05,d,160,5,1.5\n")
-    d = _row_of_cells([], hysteresis_db=hysteresis_db, ttt_ms=0.0, duration_s=2.0,
-                      filter_coefficient=k)
-    d["fleets"][0]["mobility"] = {"model": "trace", "file": str(trace), "update_ms": 100.0}
-    eng = Engine(scenario_from_dict(d))
-    w = eng.world
-    top, gain, _, _ = w.device_radio.links(np.array([[40.0, 5.0]]), np.array([1.5]))
-    rx = dict(zip(top[0].tolist(), (gain[0] * w.cell_rs_mw[top[0]]).tolist(), strict=True))
-    c0, c1 = w.cell_names.index("c0"), w.cell_names.index("c1")
-    lead_db = 10 * math.log10(rx[c0] / rx[c1])  # (c1 at 160 m leads c0 by as much)
+def _handover_times(eng: Engine) -> list[float]:
+    """Run ``eng`` and return when its first device handed over (s), each time."""
     times: list[float] = []
     update = M.Motion.update
 
@@ -105,6 +92,25 @@ def _jump(k: int, hysteresis_db: float, folder: Path) -> tuple[float, float, lis
         eng.run()
     finally:
         mp.undo()
+    return times
+
+
+def _jump(k: int, hysteresis_db: float, folder: Path) -> tuple[float, float, list[float]]:
+    """One drone at x = 40 m (nearer c0), at x = 160 m (nearer c1) from the first update
+    on (a trace): the lead of c1 over c0 jumps from -D to +D dB (D from the engine's own
+    links). Returns D, the sample period and the times of its handovers."""
+    trace = folder / "jump.csv"
+    trace.write_text("t,device,x,y,z\n0,d,40,5,1.5\n0.05,d,160,5,1.5\n")
+    d = _row_of_cells([], hysteresis_db=hysteresis_db, ttt_ms=0.0, duration_s=2.0,
+                      filter_coefficient=k)
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": str(trace), "update_ms": 100.0}
+    eng = Engine(scenario_from_dict(d))
+    w = eng.world
+    top, gain, _, _ = w.device_radio.links(np.array([[40.0, 5.0]]), np.array([1.5]))
+    rx = dict(zip(top[0].tolist(), (gain[0] * w.cell_rs_mw[top[0]]).tolist(), strict=True))
+    c0, c1 = w.cell_names.index("c0"), w.cell_names.index("c1")
+    lead_db = 10 * math.log10(rx[c0] / rx[c1])  # (c1 at 160 m leads c0 by as much)
+    times = _handover_times(eng)
     assert w.cell_names[int(w.dev_cell[0])] == "c1"
     return lead_db, float(eng.motion._dev_period[0]), times
 
@@ -158,20 +164,6 @@ def test_a_lead_just_above_the_hysteresis_is_followed_until_the_filter_meets_it(
     assert end == pytest.approx(3.1, abs=1e-6) and start == pytest.approx(-10.8, abs=0.01)
     keep = 1.0 - float(l3_filter.per_sample_factor(4, 0.1))
     n = next(n for n in range(1, 200) if end - (end - start) * keep ** n > 3.0)
-    times: list[float] = []
-    update = M.Motion.update
-
-    def logged(self: Any, engine: Any, down_cells: Any = None, *, attach: bool = False) -> None:
-        before = int(self.handovers[0])
-        update(self, engine, down_cells, attach=attach)
-        if self.handovers[0] > before:
-            times.append(engine.now_s)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(M.Motion, "update", logged)
-    try:
-        eng.run()
-    finally:
-        mp.undo()
+    times = _handover_times(eng)
     assert n > 10  # (past the 0.1 dB each cell's filter settles within)
     assert times == [pytest.approx(n * 0.1, abs=1e-9)]
