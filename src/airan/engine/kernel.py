@@ -1041,7 +1041,8 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
     order as the numpy they replace), and the requests of each model queued at each site or on
     their way there [S, M] (``Engine._site_model_queue``). Where a GPU runs batches at once,
     a model's wait is what the batches there take from its work (processor sharing) and the
-    stretch of its fixed overhead beside theirs (``overhead_overlap``)."""
+    stretch of its fixed overhead beside theirs (``overhead_overlap``); where every instance of
+    it is held, when the first of its batches frees one, by processor sharing, and then that."""
     n_sites = W.site_gpu_start.shape[0]
     n_gpus = W.gpu_site.shape[0]
     n_models = per_item.shape[1]

@@ -247,8 +247,10 @@ class Snapshot:
         each site: the site's backlog where its GPUs run one batch at a time; where batches
         share a GPU, what the batches already on the best GPU with a free instance of the model
         take from it (processor sharing), plus the model's queue and the requests of the model
-        on their way there; with every instance of the model held, the site's backlog and the
-        model's fixed overhead (a held instance runs it outside that backlog)."""
+        on their way there; with every instance of the model held, when the first of its
+        batches frees one (by processor sharing: its work ends once each batch sharing the GPU
+        has done as much, then its fixed overhead) and what the others' rest then takes from
+        the new batch, plus the queue as above (the site's backlog only where none is found)."""
         return self._backlogs[1]
 
     @cached_property
