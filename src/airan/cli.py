@@ -1212,11 +1212,13 @@ def _on_board_echo(sc: Any) -> list[str]:
             continue
         own = {v: e for e, spec in f.engines.items() for v in spec.services}
         engines: dict[str, list[str]] = {"main": []}
+        deadline_ms = {x.name: x.deadline_ms for x in sc.services}
         for v in f.services:
             t = times.get((f.name, v))
             if t is not None and math.isfinite(t):
+                past = " (past its deadline)" if t * 1e3 > deadline_ms[v] else ""
                 engines.setdefault(own.get(v, "main"), []).append(
-                    f"{v} {_three_figures(t * 1e3)} ms")
+                    f"{v} {_three_figures(t * 1e3)} ms{past}")
         acc = f.accelerator if f.accelerator != "none" else "its CPU"
         said = [f"{e}: {', '.join(vs)}" for e, vs in engines.items() if vs]
         if said:
