@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_handover import _row_of_cells
 
 from airan.engine import Engine
 from airan.engine import motion as M
 from airan.radio import l3_filter
 from airan.scenario import scenario_from_dict
-from tests.test_handover import _row_of_cells
 
 
 def test_the_filter_weight_is_one_over_two_to_the_k_over_four() -> None:
