@@ -219,3 +219,21 @@ def test_an_engine_of_its_own_runs_at_its_time_factor_and_draws_its_power() -> N
     # the list form is the same engine at the accelerator's speed and power
     plain = scenario_from_dict(_drone({"dla": ["detect"]})).fleets[0].engines["dla"]
     assert (plain.services, plain.time_factor, plain.active_w) == (["detect"], 1.0, None)
+
+
+def test_each_engines_busy_share_is_in_the_summary() -> None:
+    """An AMR maker's review: the DLA's and the GPU's headroom could not be read. The share
+    of the devices' time each engine computed, by hand from the FIFO replay."""
+    s, c = _run(_drone({"dla": {"services": ["detect"], "time_factor": 3.0}}))
+    took = {"detect": 0.030, "vla": 0.500}
+    busy = {"detect": 0.0, "vla": 0.0}
+    free = {"detect": 0.0, "vla": 0.0}
+    for i in np.argsort(c["created_s"], kind="stable"):
+        v = str(c["service"][i])
+        start = max(free[v], float(c["created_s"][i]))
+        free[v] = start + took[v]
+        busy[v] += max(min(free[v], 10.0) - start, 0.0)
+    share = s["fleets"]["drone"]["on_board_busy"]
+    assert share["dla"] == pytest.approx(busy["detect"] / 10.0, rel=1e-9)
+    assert share["main"] == pytest.approx(busy["vla"] / 10.0, rel=1e-9)
+    assert "on_board_busy" not in _run(_drone(None))[0]["fleets"]["drone"]

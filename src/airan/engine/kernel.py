@@ -2736,6 +2736,8 @@ def _redispatch(W, S, rs, places, t):
             fl = W.dev_fleet[d]
             S.fleet_energy_j[fl] += W.local_power_w[fl, v] * dur
             S.fleet_local_s[fl] += dur
+            if W.svc_engine[fl, v] >= 0:  # (an engine of its own: its busy time apart)
+                S.fleet_eng_s[fl, W.svc_engine[fl, v]] += dur
             S.rq_f[r, T_SITE] = t
             S.rq_f[r, T_CSTART] = start
             S.rq_f[r, T_CEND] = start + dur
@@ -2899,6 +2901,8 @@ def create(W, S, t, flow, place):
         fl = W.dev_fleet[d]
         S.fleet_energy_j[fl] += W.local_power_w[fl, v] * dur  # its engine at full power
         S.fleet_local_s[fl] += dur
+        if W.svc_engine[fl, v] >= 0:  # (an engine of its own: its busy time apart)
+            S.fleet_eng_s[fl, W.svc_engine[fl, v]] += dur
         f[r, T_UL_START] = t
         f[r, T_UL_DONE] = t
         f[r, T_SITE] = t

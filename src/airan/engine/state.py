@@ -210,6 +210,7 @@ _STATE_FIELDS = [
     "ue_drx_last",
     "fleet_drx",
     "fleet_local_s",
+    "fleet_eng_s",
     "fleet_req",
     "site_up",
     "ctx_site",
@@ -462,6 +463,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         ue_drx_last=-w.dev_drx_inact_s if w.drx_any else np.zeros(1),
         fleet_drx=np.zeros((len(w.fleet_names), 2)),
         fleet_local_s=np.zeros(len(w.fleet_names)),  # device-seconds computing on board
+        # of them, on each engine of the fleet's own (fleets[].engines) [fleets, E]
+        fleet_eng_s=np.zeros((len(w.fleet_names), max(1, int(w.svc_engine.max(initial=-1))
+                                                        + 1))),
         fleet_req=np.zeros(len(w.fleet_names), dtype=np.int64),  # requests created
         # 0 while a fault has the site down; -1 failed, not yet noticed (a site_down's
         # detect_ms): it serves nothing, and the policies still see it up

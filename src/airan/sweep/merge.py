@@ -277,6 +277,11 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if any("drx_share" in p for p in parts):  # (a fleet with DRX) a share of device time
         out["drx_share"] = _wmean((p.get("drx_share"), n)
                                   for p, n in zip(parts, devices, strict=True))
+    if any("on_board_busy" in p for p in parts):  # each engine's share of device time
+        names = list(dict.fromkeys(e for p in parts for e in p.get("on_board_busy") or {}))
+        out["on_board_busy"] = {e: _wmean(((p.get("on_board_busy") or {}).get(e), n)
+                                          for p, n in zip(parts, devices, strict=True))
+                                for e in names}
     if all("services" in p for p in parts):  # its requests' outcomes, per service
         svcs = {v: merge_services(ps) for v, ps in _group(parts, "services").items()}
         for v, x in svcs.items():  # (a fleet's share of a service has no breakdown of its own)
