@@ -61,11 +61,12 @@ def _run(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return res.summary, cols
 
 
-def _fifo(created_s: np.ndarray, service: np.ndarray,
-          engine_of: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+def _fifo(created_s: np.ndarray, service: np.ndarray, engine_of: dict[str, str],
+          took: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """By hand: each engine a FIFO of its services' requests, in order of creation, each
-    taking its on-board time (detect 10 ms, vla 500 ms). Returns each one's start and end."""
-    took = {"detect": 0.010, "vla": 0.500}
+    taking its on-board time (``took``, s: detect 10 ms, vla 500 ms unless given). Returns
+    each one's start and end."""
+    took = took or {"detect": 0.010, "vla": 0.500}
     free: dict[str, float] = {}
     start, end = np.empty(len(created_s)), np.empty(len(created_s))
     for i in np.argsort(created_s, kind="stable"):
@@ -73,6 +74,15 @@ def _fifo(created_s: np.ndarray, service: np.ndarray,
         start[i] = max(free.get(e, 0.0), created_s[i])
         end[i] = free[e] = start[i] + took[service[i]]
     return start, end
+
+
+def _busy_in_run_s(c: dict[str, np.ndarray], took: dict[str, float]) -> dict[str, float]:
+    """Per service, its engine's busy time within the 10 s run, by :func:`_fifo` with each
+    service on an engine of its own."""
+    created = c["created_s"].astype(float)
+    start, end = _fifo(created, c["service"], {"detect": "dla", "vla": "main"}, took)
+    inside = np.clip(np.minimum(end, 10.0) - start, 0.0, None)
+    return {v: float(inside[c["service"] == v].sum()) for v in took}
 
 
 def _fifo_latencies_ms(created_s: np.ndarray, service: np.ndarray,
@@ -206,14 +216,7 @@ def test_an_engine_of_its_own_runs_at_its_time_factor_and_draws_its_power() -> N
     detect = (c["service"] == "detect") & np.isfinite(c["latency_ms"].astype(float))
     assert c["latency_ms"][detect].astype(float) == pytest.approx(30.0, abs=1e-6)
     orin = Scenario.model_validate(_drone(None)).gpu_catalog()["JetsonOrin"]
-    took = {"detect": 0.030, "vla": 0.500}
-    busy = {"detect": 0.0, "vla": 0.0}
-    free = {"detect": 0.0, "vla": 0.0}
-    for i in np.argsort(c["created_s"], kind="stable"):
-        v = str(c["service"][i])
-        start = max(free[v], float(c["created_s"][i]))
-        free[v] = start + took[v]
-        busy[v] += max(min(free[v], 10.0) - start, 0.0)
+    busy = _busy_in_run_s(c, {"detect": 0.030, "vla": 0.500})
     want = orin.idle_w + (5.0 * busy["detect"] + (orin.tdp_w - orin.idle_w) * busy["vla"]) / 10
     assert s["fleets"]["drone"]["mean_power_w"] == pytest.approx(want, rel=1e-9)
     # the list form is the same engine at the accelerator's speed and power
@@ -225,14 +228,7 @@ def test_each_engines_busy_share_is_in_the_summary() -> None:
     """An AMR maker's review: the DLA's and the GPU's headroom could not be read. The share
     of the devices' time each engine computed, by hand from the FIFO replay."""
     s, c = _run(_drone({"dla": {"services": ["detect"], "time_factor": 3.0}}))
-    took = {"detect": 0.030, "vla": 0.500}
-    busy = {"detect": 0.0, "vla": 0.0}
-    free = {"detect": 0.0, "vla": 0.0}
-    for i in np.argsort(c["created_s"], kind="stable"):
-        v = str(c["service"][i])
-        start = max(free[v], float(c["created_s"][i]))
-        free[v] = start + took[v]
-        busy[v] += max(min(free[v], 10.0) - start, 0.0)
+    busy = _busy_in_run_s(c, {"detect": 0.030, "vla": 0.500})
     share = s["fleets"]["drone"]["on_board_busy"]
     assert share["dla"] == pytest.approx(busy["detect"] / 10.0, rel=1e-9)
     assert share["main"] == pytest.approx(busy["vla"] / 10.0, rel=1e-9)
