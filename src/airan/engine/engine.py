@@ -25,7 +25,7 @@ from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
-from airan.engine.world import World, build_world, fleet_drx, uplink_coupling
+from airan.engine.world import HOLD_CAUSES, World, build_world, fleet_drx, uplink_coupling
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
@@ -248,7 +248,10 @@ class Engine:
         rows = min(expected, self.trace_limit) + self.trace_sample * beyond
         self._trace_capacity = int(min(_TRACE_CAPACITY, 4096 + 2 * rows))
         reroutes = any(f.kind in ("link_down", "link_degraded") for f in scenario.faults)
-        self._st = new_state(w, self.seed, capacity, self._trace_capacity, reroutes)
+        # a device's link may be interrupted (a handover, a radio link failure, a cell's fault):
+        # each request is counted by the interruption its radio legs met
+        holds = bool(scenario.faults) or any(f.mobility is not None for f in scenario.fleets)
+        self._st = new_state(w, self.seed, capacity, self._trace_capacity, reroutes, holds)
         self._st.fs[K.F_WARMUP] = self.warmup_s
         self._sref = state_ref(self._st)
         self._arr_t = np.zeros(max(1024, int(expected_rate * self._draw_slots * w.slot_s * 2)))
@@ -1105,6 +1108,7 @@ class Engine:
         cnt, drop_n, sums_v, hist_v, place_v = (self._per_service(a) for a in (
             st.agg_cnt, st.agg_drop, st.agg_sum, st.hist, st.agg_place))
         overdue = self._per_service(overdue_g)
+        held_v = self._per_service(st.agg_held) if st.dev_hold.shape[0] else None
         answered_v = self._per_service(st.agg_place + st.warm_place)  # the warm-up's too
         created = int(cnt[:, K.A_CREATED].sum())
         warm = int(st.warm_cnt[:, K.A_CREATED].sum())  # the warm-up's, in no figure
@@ -1131,6 +1135,9 @@ class Engine:
                                 for k, n in sorted(enumerate(place_v[v].tolist()),
                                                    key=lambda kn: -kn[1]) if n},
             }
+            if held_v is not None:  # where links may be interrupted: the requests whose
+                # radio legs met an interruption, by its cause and their outcome
+                services[name]["interrupted"] = interrupted(held_v[v])
             services[name]["latency_histogram"] = services[name].pop("latency_histogram")
         sites: dict[str, Any] = {}
         gpus = self.scenario.gpu_catalog()
@@ -1265,6 +1272,9 @@ class Engine:
                 "hit_ratio_with_overdue": met / (ended + over) if ended + over else None,
                 "services": per_svc,
             })
+            if held_v is not None:  # (its services' groups summed)
+                groups = [int(w.fleet_svc_group[f, v]) for v in w.fleet_services[f]]
+                fleets[name]["interrupted"] = interrupted(st.agg_held[groups].sum(axis=0))
         drops = st.agg_drop.sum(axis=0)
         self._flush_trace()  # (mid-run: the rows the kernel holds)
         n_tr = sum(len(p[0]) for p in self._trace_parts) + len(self._in_flight_rows()[0])
@@ -1395,6 +1405,10 @@ class Engine:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
+        # the link interruption its radio legs met the longest (kernel.held_cause); null
+        # where none, or where the run interrupts no link
+        cols["interrupted_by"] = pa.DictionaryArray.from_arrays(
+            pa.array(ti[:, 6].astype(np.int32), mask=ti[:, 6] <= 0), pa.array(HOLD_CAUSES))
         return pa.table(cols)
 
 
@@ -1417,6 +1431,15 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
         "late_device_ms": {"queue": mean_ms(sums[K.SUM_LATE_DEVICE_QUEUE]),
                            "compute": mean_ms(sums[K.SUM_LATE_DEVICE_COMPUTE])},
     }
+
+
+def interrupted(held: np.ndarray) -> dict[str, dict[str, int]]:
+    """The requests whose radio legs met a link interruption (``held`` [causes, 3], a row
+    per cause, world.HOLD_CAUSES, of met, late and dropped counts), per cause with any:
+    {cause: {met, late, dropped}}."""
+    return {HOLD_CAUSES[c]: {"met": int(held[c, 0]), "late": int(held[c, 1]),
+                             "dropped": int(held[c, 2])}
+            for c in range(1, len(HOLD_CAUSES)) if held[c].any()}
 
 
 def _outcomes(cnt: np.ndarray, drops: np.ndarray, sums: np.ndarray, hist: np.ndarray,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from airan.engine import kernel as K
-from airan.engine.world import World, hold_link, link_holds, transport_paths
+from airan.engine.world import World, cut_hold, hold_link, link_holds, transport_paths
 from airan.radio import link as radio_link
 from airan.radio import nr
 from airan.scenario.load import FaultTargets, fault_cells, fault_target
@@ -614,7 +614,8 @@ class FaultSchedule:
                           else rec.fault.reestablish_ms)
         if start:
             new = devs[self._rlf_at[devs] == now + self.rlf_s]  # (not those counting down)
-            hold_link(w, st, new, now + self.rlf_s + reestablish_ms * 1e-3)
+            hold_link(w, st, new, now + self.rlf_s + reestablish_ms * 1e-3, K.HOLD_CELL_FAULT,
+                      now)
             self._rlf_hold[:, new] = [held[new] for held in link_holds(st)]
         else:
             # silent only until in sync: the failure's hold lifted (where nothing since, a
@@ -623,10 +624,13 @@ class FaultSchedule:
             for i, held in enumerate(link_holds(st)):
                 own = back[held[back] == self._rlf_hold[i, back]]
                 held[own] = self._hold_before[i, own]
-            hold_link(w, st, back, now + self.recover_s)
+                cut_hold(st, own, now)
+            hold_link(w, st, back, now + self.recover_s, K.HOLD_CELL_FAULT, now)
             self._rlf_at[back] = -np.inf
-            hold_link(w, st, devs[outage & ~none & ~recovering], now + reestablish_ms * 1e-3)
-            hold_link(w, st, devs[~outage & ~recovering], now + self.interruption_s)
+            hold_link(w, st, devs[outage & ~none & ~recovering], now + reestablish_ms * 1e-3,
+                      K.HOLD_CELL_FAULT, now)
+            hold_link(w, st, devs[~outage & ~recovering], now + self.interruption_s,
+                      K.HOLD_CELL_FAULT, now)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
 

@@ -100,6 +100,14 @@ N_SUMS = 18
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
+# a device's link interruptions (world.hold_link), kept where a run moves devices or has
+# faults: the last HOLD_RING of them per device, each (start, end) in ``dev_hold`` and its
+# cause in ``dev_hold_cause`` (0: an empty entry); a request whose radio legs overlap one is
+# counted by that cause and outcome (``agg_held`` [groups, causes, met / late / dropped]);
+# keep in sync with world.HOLD_CAUSES
+HOLD_NONE, HOLD_HANDOVER, HOLD_OUT_OF_SYNC, HOLD_LINK_FAILURE, HOLD_CELL_FAULT = range(5)
+N_HOLD_CAUSES = 5
+HOLD_RING = 4
 # latency histogram: log buckets (airan.metrics.histogram owns the layout)
 # slot types
 SLOT_D, SLOT_S, SLOT_U, SLOT_BOTH = 0, 1, 2, 3
@@ -385,8 +393,45 @@ def _traced(W, seq):
 
 
 @njit(cache=True)
-def _trace_row(S, r, outcome, f, tr_f, tr_i, n):
-    """Row ``n`` of a trace (``tr_f``, ``tr_i``): request ``r`` with its stage times ``f``."""
+def _overlap(a0, a1, b0, b1):
+    """How long the intervals [a0, a1] and [b0, b1] share (s; 0 where apart)."""
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+@njit(cache=True)
+def held_cause(S, d, f, t_end):
+    """The cause (HOLD_*) of the link interruption of device ``d`` that overlapped the radio
+    legs of a request with stage times ``f`` the longest: its uplink, from its creation to
+    the end of its upload, and its downlink, from its answer's arrival at the cell, each up
+    to ``t_end`` where not reached; HOLD_NONE where none did (or none is kept)."""
+    if S.dev_hold.shape[0] == 0:
+        return HOLD_NONE
+    t0 = f[T_CREATE]
+    u1 = f[T_UL_DONE]
+    if not u1 <= t_end:  # (NaN: still uploading, or dropped on the way)
+        u1 = t_end
+    d0 = f[T_DLARR]
+    best = HOLD_NONE
+    longest = 0.0
+    for k in range(HOLD_RING):
+        c = S.dev_hold_cause[d, k]
+        if c == HOLD_NONE:
+            continue
+        h0 = S.dev_hold[d, 2 * k]
+        h1 = S.dev_hold[d, 2 * k + 1]
+        o = _overlap(t0, u1, h0, h1)
+        if d0 <= t_end:  # (its answer at the cell: the downlink leg)
+            o += _overlap(d0, t_end, h0, h1)
+        if o > longest:
+            longest = o
+            best = c
+    return best
+
+
+@njit(cache=True)
+def _trace_row(S, r, outcome, f, tr_f, tr_i, n, cause=0):
+    """Row ``n`` of a trace (``tr_f``, ``tr_i``): request ``r`` with its stage times ``f``
+    and the cause of a link interruption its radio legs met (``cause``, HOLD_*)."""
     tr_f[n, 0] = f[T_CREATE]
     tr_f[n, 1] = f[T_UL_START] - f[T_CREATE]
     tr_f[n, 2] = f[T_UL_DONE] - f[T_UL_START]
@@ -402,17 +447,18 @@ def _trace_row(S, r, outcome, f, tr_f, tr_i, n):
     tr_i[n, 3] = outcome
     tr_i[n, 4] = S.rq_i[r, I_SEQ]
     tr_i[n, 5] = S.rq_i[r, I_CELL]
+    tr_i[n, 6] = cause
 
 
 @njit(cache=True)
-def _trace(W, S, r, outcome):
+def _trace(W, S, r, outcome, cause=0):
     if not _traced(W, S.rq_i[r, I_SEQ]):
         return
     n = S.ctr[C_TR_N]
     if n >= S.tr_f.shape[0]:
         S.ctr[C_TR_LOST] += 1
         return
-    _trace_row(S, r, outcome, S.rq_f[r], S.tr_f, S.tr_i, n)
+    _trace_row(S, r, outcome, S.rq_f[r], S.tr_f, S.tr_i, n, cause)
     S.ctr[C_TR_N] = n + 1
 
 
@@ -450,7 +496,8 @@ def _in_flight_trace(W, S, now):
         for c in range(f.shape[0]):
             x = S.rq_f[r, c]
             f[c] = x if x <= now and c < first_open else np.nan
-        _trace_row(S, r, OUT_IN_FLIGHT, f, tr_f, tr_i, k)
+        _trace_row(S, r, OUT_IN_FLIGHT, f, tr_f, tr_i, k,
+                   held_cause(S, S.rq_i[r, I_DEV], f, now))
         k += 1
     return tr_f, tr_i
 
@@ -498,7 +545,8 @@ def book_device(W, S, d, v, until):  # pragma: no cover - compiled
 def drop(W, S, r, reason, t):
     """End a request as dropped for ``reason`` at time ``t``."""
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], S.rq_i[r, I_SVC]]  # (fleet, service)
-    if S.rq_f[r, T_CREATE] < S.fs[F_WARMUP]:  # a warm-up request: counted apart
+    warm = S.rq_f[r, T_CREATE] < S.fs[F_WARMUP]
+    if warm:  # a warm-up request: counted apart
         S.warm_cnt[g, A_DROPPED] += 1
         S.warm_drop[g, reason] += 1
     else:
@@ -518,7 +566,10 @@ def drop(W, S, r, reason, t):
     if last + 1 < T_DONE and t > f[r, last]:
         f[r, last + 1] = t
     f[r, T_DONE] = t
-    _trace(W, S, r, OUT_DROP0 + reason)
+    cause = held_cause(S, S.rq_i[r, I_DEV], f[r], t)
+    if not warm:
+        S.agg_held[g, cause, 2] += 1
+    _trace(W, S, r, OUT_DROP0 + reason, cause)
     _release(S, r)
 
 
@@ -532,13 +583,15 @@ def finish(W, S, r, t):
     met = lat <= W.svc_deadline_s[v] + 1e-12
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], v]  # its (fleet, service) group
     place = S.rq_i[r, I_PLACE]
+    cause = held_cause(S, S.rq_i[r, I_DEV], f[r], t)
     if f[r, T_CREATE] < S.fs[F_WARMUP]:  # a warm-up request: counted apart, in no figure
         S.warm_cnt[g, A_MET if met else A_LATE] += 1
         S.warm_place[g, place if place >= 0 else S.warm_place.shape[1] - 1] += 1
-        _trace(W, S, r, OUT_MET if met else OUT_LATE)
+        _trace(W, S, r, OUT_MET if met else OUT_LATE, cause)
         _release(S, r)
         return
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
+    S.agg_held[g, cause, 0 if met else 1] += 1
     S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
     s = S.agg_sum
     p0 = f[r, T_UL_START] - f[r, T_CREATE]
@@ -575,7 +628,7 @@ def finish(W, S, r, t):
         if b >= HIST_BUCKETS:
             b = HIST_BUCKETS - 1
     S.hist[g, b] += 1
-    _trace(W, S, r, OUT_MET if met else OUT_LATE)
+    _trace(W, S, r, OUT_MET if met else OUT_LATE, cause)
     _release(S, r)
 
 

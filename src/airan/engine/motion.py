@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from airan.engine.world import World, hold_link, slot_start_at_or_after
+from airan.engine import kernel as K
+from airan.engine.world import World, cut_hold, hold_link, slot_start_at_or_after
 from airan.radio import l3_filter, nr
 from airan.radio import link as radio_link
 from airan.scenario.schema import Scenario
@@ -333,13 +334,15 @@ class Motion:
             self._left_s[handed] = t
             self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
-            hold_link(w, st, ids[ho], t + self.interruption_s)
+            hold_link(w, st, ids[ho], t + self.interruption_s, K.HOLD_HANDOVER, t)
             # a cell lost: T310 from now, or, out of sync already, from its first indication
             fresh = rlf & np.isinf(rlf_since)
-            hold_link(w, st, ids[fresh], t + self.rlf_silence_s)
+            hold_link(w, st, ids[fresh], t + self.rlf_silence_s, K.HOLD_LINK_FAILURE, t)
             late = rlf & np.isfinite(rlf_since)
+            cut_hold(st, ids[late], t, K.HOLD_OUT_OF_SYNC)  # (the silence ends in a failure)
             hold_link(w, st, ids[late], np.maximum(rlf_since[late] + self.rlf_silence_s,
-                                                   t + self.reestablish_s))
+                                                   t + self.reestablish_s),
+                      K.HOLD_LINK_FAILURE, t)
             # (a failure out of sync, and a return from a coverage hole: held by _monitor)
             self._count_affected(engine, moved)
 
@@ -480,18 +483,23 @@ class Motion:
         rlf_since = np.where(rlf & np.isfinite(since), since, np.inf)
         lost_to_hole = live & rlf & (sinr_best < self.qout)
         into_hole |= lost_to_hole
-        for held in (st.ue_ul_elig, st.ue_dl_hold):  # (the out-of-sync silence ends early)
-            for mask, until in ((back, t + self.recover_s), (rescued, t + self.interruption_s)):
-                held[ids[mask]] = np.minimum(held[ids[mask]],
-                                             slot_start_at_or_after(until, w.slot_s))
-        hold_link(w, st, ids[indicated], since[indicated] + self.rlf_silence_s)
+        for mask, until in ((back, t + self.recover_s), (rescued, t + self.interruption_s)):
+            end = slot_start_at_or_after(until, w.slot_s)  # (the out-of-sync silence ends early)
+            for held in (st.ue_ul_elig, st.ue_dl_hold):
+                held[ids[mask]] = np.minimum(held[ids[mask]], end)
+            cut_hold(st, ids[mask], end)
+        hold_link(w, st, ids[indicated], since[indicated] + self.rlf_silence_s,
+                  K.HOLD_OUT_OF_SYNC, t)
         # still out of sync: silent at least to the next update (one coarser than the rest of
         # T310 would open the link before the failure is declared)
         still = running & (silent | indicated) & ~back & ~expired
-        hold_link(w, st, ids[still], t + period[still])
-        hold_link(w, st, ids[expired & ~into_hole], t + self.reestablish_s)
-        hold_link(w, st, ids[into_hole | hole], t + period[into_hole | hole])
-        hold_link(w, st, ids[reattach], t + self.reestablish_s)
+        hold_link(w, st, ids[still], t + period[still], K.HOLD_OUT_OF_SYNC, t)
+        cut_hold(st, ids[expired], t, K.HOLD_OUT_OF_SYNC)  # (the silence ends in a failure)
+        hold_link(w, st, ids[expired & ~into_hole], t + self.reestablish_s,
+                  K.HOLD_LINK_FAILURE, t)
+        hold_link(w, st, ids[into_hole | hole], t + period[into_hole | hole],
+                  K.HOLD_LINK_FAILURE, t)
+        hold_link(w, st, ids[reattach], t + self.reestablish_s, K.HOLD_LINK_FAILURE, t)
         since[start] = t
         since[calm | back | rescued | expired | rlf] = np.inf
         self.oos_since[ids] = since
@@ -530,8 +538,6 @@ class Motion:
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
         """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""
-        from airan.engine import kernel as K
-
         rq = engine._st.rq_i
         on_air = (rq[:, K.I_STAGE] == K.ST_UL) | (rq[:, K.I_STAGE] == K.ST_DL)
         hit = on_air & np.isin(rq[:, K.I_DEV], devices)

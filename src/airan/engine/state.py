@@ -170,6 +170,9 @@ _STATE_FIELDS = [
     "ue_dl_hold",
     "dev_free",
     "dev_eng_free",
+    "dev_hold",
+    "dev_hold_cause",
+    "dev_hold_n",
     "act_ul",
     "act_ul_pos",
     "act_dl",
@@ -250,6 +253,7 @@ _STATE_FIELDS = [
     "agg_sum",
     "agg_place",
     "warm_place",
+    "agg_held",
     "hist",
     "tr_f",
     "tr_i",
@@ -324,11 +328,13 @@ def kernel_world(w: World, seed: int, trace_limit: int, trace_sample: float) -> 
 
 
 def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
-              reroutes: bool = False) -> Any:
+              reroutes: bool = False, holds: bool = False) -> Any:
     """Fresh state: empty buffers and queues, every flow's first arrival scheduled.
 
     ``reroutes``: link faults may change the paths, so each request gets room for the rest of
-    its old path (``rq_path``, see kernel.flush_transit)."""
+    its old path (``rq_path``, see kernel.flush_transit). ``holds``: devices' links may be
+    interrupted (mobility, faults), so each device keeps its last interruptions
+    (``dev_hold``, see world.hold_link) and each request is counted by the one it met."""
     n_dev = w.n_devices
     n_cells = len(w.cell_names)
     n_sites = len(w.site_names)
@@ -411,6 +417,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         dev_free=np.zeros(n_dev),
         # when each device's own engines (fleets[].engines) are free, beside dev_free's main one
         dev_eng_free=np.zeros((n_dev, max(1, int(w.svc_engine.max(initial=-1)) + 1))),
+        # each device's last K.HOLD_RING link interruptions: (start, end) s side by side (one
+        # cache line), their causes (K.HOLD_*, 0 an empty entry) and how many it has had;
+        # none kept where no link is ever interrupted
+        dev_hold=np.zeros((n_dev if holds else 0, 2 * K.HOLD_RING)),
+        dev_hold_cause=np.zeros((n_dev if holds else 0, K.HOLD_RING), dtype=np.int8),
+        dev_hold_n=np.zeros(n_dev if holds else 0, dtype=np.int64),
         act_ul=np.zeros(n_dev, dtype=np.int64),
         act_ul_pos=np.full(n_dev, -1, dtype=np.int64),
         act_dl=np.zeros(n_dev, dtype=np.int64),
@@ -531,9 +543,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # the device itself (the last column)
         agg_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),
         warm_place=np.zeros((n_groups, n_sites + 1), dtype=np.int64),  # the warm-up's
+        # ended requests per (fleet, service) group by the link interruption their radio legs
+        # met (K.HOLD_*; kernel.held_cause) and outcome: met, late, dropped
+        agg_held=np.zeros((n_groups, K.N_HOLD_CAUSES, 3), dtype=np.int64),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
-        tr_i=np.zeros((trace_capacity, 6), dtype=np.int64),
+        tr_i=np.zeros((trace_capacity, 7), dtype=np.int64),
         samp=np.zeros((0, 1)),  # load samples the kernel takes (Engine: kernel_samples)
     )
     return st._replace(**_rows(st))

@@ -19,6 +19,7 @@ import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports
 from airan.catalog import GpuSpec
 from airan.compute import l1, service_time_distribution, service_time_table_s
 from airan.compute.roofline import DIST_DETERMINISTIC, fixed_overhead_s, roofline_ratio
+from airan.engine import kernel as K
 from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, penetration, scheduling
@@ -312,17 +313,69 @@ def link_holds(state: Any) -> tuple[F64, F64]:
     return state.ue_ul_elig, state.ue_dl_hold
 
 
-def hold_link(world: World, state: Any, devices: NDArray[np.int64], until_s: float) -> None:
-    """Interrupt ``devices``' radio link until ``until_s`` (a handover's interruption, a radio
-    link failure and the re-establishment after it): neither the uplink (``ue_ul_elig``) nor
-    the downlink (``ue_dl_hold``) carries their bits before it. The answers wait for the new
-    cell: forwarded to it in a handover (TS 38.300 9.2.3.2, the UE off its source cell before
-    it is on the target), recovered by PDCP after a re-establishment (TS 38.323 5.1.2). Under
-    nr, until the start of the slot it ends in (:func:`slot_start_at_or_after`). What the
-    fixed radio booked before stays booked."""
+#: the causes of a link interruption, by their code (kernel.HOLD_*; 0: none), as a run's
+#: summary and trace name them
+HOLD_CAUSES = ("none", "handover", "out_of_sync", "radio_link_failure", "cell_fault")
+
+
+def hold_link(world: World, state: Any, devices: NDArray[np.int64], until_s: ArrayLike,
+              cause: int, now_s: float) -> None:
+    """Interrupt ``devices``' radio link from ``now_s`` until ``until_s`` (a handover's
+    interruption, a radio link failure and the re-establishment after it): neither the uplink
+    (``ue_ul_elig``) nor the downlink (``ue_dl_hold``) carries their bits before it. The answers
+    wait for the new cell: forwarded to it in a handover (TS 38.300 9.2.3.2, the UE off its
+    source cell before it is on the target), recovered by PDCP after a re-establishment (TS
+    38.323 5.1.2). Under nr, until the start of the slot it ends in
+    (:func:`slot_start_at_or_after`). What the fixed radio booked before stays booked. Each
+    device notes the interruption and its ``cause`` (kernel.HOLD_*), for the requests it
+    meets (:func:`note_hold`)."""
     end = slot_start_at_or_after(until_s, world.slot_s) if world.radio_model == 0 else until_s
     for held in link_holds(state):
         held[devices] = np.maximum(held[devices], end)
+    note_hold(state, devices, now_s, end, cause)
+
+
+def note_hold(state: Any, devices: NDArray[np.int64], now_s: float, until_s: ArrayLike,
+              cause: int) -> None:
+    """Note that ``devices``' links are interrupted from ``now_s`` to ``until_s`` for
+    ``cause`` (kernel.HOLD_*) in their rings of recent interruptions (``dev_hold``; kept
+    where the run may interrupt links): one that goes on an interruption of the same cause
+    still under way (a silence held update after update) lengthens it; any other takes the
+    ring's next entry, the oldest of the last ``HOLD_RING`` giving way."""
+    if state.dev_hold.shape[0] == 0 or len(devices) == 0:
+        return
+    devices = np.asarray(devices, dtype=np.int64)
+    end = np.broadcast_to(np.asarray(until_s, dtype=np.float64), devices.shape)
+    n = state.dev_hold_n[devices]
+    last = (n - 1) % K.HOLD_RING
+    last_end = state.dev_hold[devices, 2 * last + 1]
+    go_on = ((n > 0) & (state.dev_hold_cause[devices, last] == cause)
+             & (last_end >= now_s - 1e-9))
+    state.dev_hold[devices[go_on], 2 * last[go_on] + 1] = np.maximum(last_end[go_on],
+                                                                     end[go_on])
+    fresh = devices[~go_on]
+    k = n[~go_on] % K.HOLD_RING
+    state.dev_hold[fresh, 2 * k] = now_s
+    state.dev_hold[fresh, 2 * k + 1] = end[~go_on]
+    state.dev_hold_cause[fresh, k] = cause
+    state.dev_hold_n[fresh] += 1
+
+
+def cut_hold(state: Any, devices: NDArray[np.int64], until_s: ArrayLike,
+             cause: int | None = None) -> None:
+    """``devices``' latest link interruption (where it is of ``cause``, if given) ends by
+    ``until_s``: its hold lifted early (in sync again, a handover out of a silence, a cell
+    back on air), or another cause taking over (a silence ending in the link's failure)."""
+    if state.dev_hold.shape[0] == 0 or len(devices) == 0:
+        return
+    devices = np.asarray(devices, dtype=np.int64)
+    n = state.dev_hold_n[devices]
+    last = (n - 1) % K.HOLD_RING
+    has = (n > 0) if cause is None else (n > 0) & (state.dev_hold_cause[devices, last] == cause)
+    d = devices[has]
+    col = 2 * last[has] + 1
+    end = np.broadcast_to(np.asarray(until_s, dtype=np.float64), devices.shape)[has]
+    state.dev_hold[d, col] = np.minimum(state.dev_hold[d, col], end)
 
 
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:

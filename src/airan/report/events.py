@@ -110,9 +110,44 @@ def _fault(f: Mapping[str, Any], duration_s: float, l1_sites: frozenset[str] = f
 FEW_PER_MINUTE = 3.0
 
 
+#: how the interruptions' causes read (world.HOLD_CAUSES)
+_CAUSES = {"handover": "a handover", "out_of_sync": "an out-of-sync silence",
+           "radio_link_failure": "a radio link failure", "cell_fault": "a cell's fault"}
+
+
+def _interruptions(summary: Mapping[str, Any]) -> str | None:
+    """The requests whose radio legs met a link interruption, by its cause, and how many of
+    the run's late requests they are (None where none did, or nothing was counted): how much
+    of a moving fleet's or a fault's lateness its link's silences explain."""
+    services = (summary.get("services") or {}).values()
+    by_cause: dict[str, dict[str, int]] = {}
+    for svc in services:
+        for cause, n in (svc.get("interrupted") or {}).items():
+            tally = by_cause.setdefault(cause, {"met": 0, "late": 0, "dropped": 0})
+            for k in tally:
+                tally[k] += int(n.get(k) or 0)
+    total = sum(sum(t.values()) for t in by_cause.values())
+    if not total:
+        return None
+    late = sum(t["late"] for t in by_cause.values())
+    run_late = int((summary.get("requests") or {}).get("late") or 0)
+
+    def part(cause: str, t: Mapping[str, int]) -> str:
+        extra = ", ".join(f"{t[k]:,} {k}" for k in ("late", "dropped") if t[k])
+        return f"{sum(t.values()):,} {_CAUSES.get(cause, cause)}" + (
+            f" ({extra})" if extra else "")
+
+    return (f"link interruptions: {_count(total, 'request')} met one while on the radio "
+            "(uploading or getting the answer): " + ", ".join(
+                part(c, t) for c, t in by_cause.items())
+            + f"; they are {late:,} of the run's {run_late:,} late requests" + (
+                " (the others were late without one: load on the cells, the links or the "
+                "compute)" if run_late > late else ""))
+
+
 def events(summary: Mapping[str, Any]) -> list[str]:
-    """The sentences for ``summary``: one on its faults, one on its moving devices (none of
-    either: an empty list)."""
+    """The sentences for ``summary``: one on its faults, one on its moving devices, one on
+    the requests their link's interruptions met (none of them: an empty list)."""
     out = []
     duration_s = float(summary.get("duration_s") or 0.0)
     faults = summary.get("faults") or []
@@ -137,6 +172,9 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         hit = {name: v.get("requests_affected_by_handover", 0)
                for name, v in (mob.get("services") or {}).items()}
         caught = ", ".join(f"{name} {k:,}" for name, k in hit.items() if k)
+        # (a summary that counts every request by the interruption it met says so on a
+        # line of its own, _interruptions; one from before, those on the radio at a handover)
+        counted = any("interrupted" in v for v in (summary.get("services") or {}).values())
         rlf = int(mob.get("radio_link_failures", 0))
         # each fleet's where several move (a drone maker's review: only in summary.json)
         by_fleet = (" (" + ", ".join(f"{name} {int(f.get('radio_link_failures', 0)):,}"
@@ -151,9 +189,10 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                     "again, a handover or the failure; their requests' wait shows as ul_wait)"
                     if oos else "")
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
-                   f"{_count(rlf, 'radio link failure')}{by_fleet}{silences}; "
-                   "requests on the radio when their device handed over (not those created "
-                   f"during an interruption, which wait too): {caught or 'none'}"
+                   f"{_count(rlf, 'radio link failure')}{by_fleet}{silences}"
+                   + ("" if counted else
+                      "; requests on the radio when their device handed over (not those "
+                      f"created during an interruption, which wait too): {caught or 'none'}")
                    + ("; these counts, and the SINR swings and silences behind them, may run "
                       "high: TR 38.901's line-of-sight state, read every few metres, flips a "
                       "path loss by 20-30 dB at once and keeps it for tens of metres, longer "
@@ -161,6 +200,9 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                       + _geometric_rate(mob) + "docs/mobility.md)"
                       if ho >= 10 and duration_s > 0
                       and ho / n / (duration_s / 60.0) > FEW_PER_MINUTE else ""))
+    line = _interruptions(summary)
+    if line:
+        out.append(line)
     stopped = {name: (c.get("live") or {}).get("stopped_answering_s")
                for name, c in (summary.get("sites") or {}).items()}
     stopped = {name: t for name, t in stopped.items() if t is not None}

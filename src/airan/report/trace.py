@@ -33,7 +33,7 @@ TRACE = "trace.json"
 STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
            *(f"{s}_ms" for s in STAGES), "latency_ms"]
-OPTIONAL = ["fleet"]  # read when present (older runs lack it)
+OPTIONAL = ["fleet", "interrupted_by"]  # read when present (older runs lack them)
 DEFAULT_LIMIT = 2000
 
 
@@ -151,6 +151,9 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
     req, svc, dev = _col(table, "request"), _col(table, "service"), _col(table, "device")
     place, outcome = _col(table, "placement"), _col(table, "outcome")
     fleet = _col(table, "fleet") if "fleet" in table.column_names else [None] * n
+    # the link interruption its radio legs met (a handover, a silence; null: none)
+    held = _col(table, "interrupted_by") if "interrupted_by" in table.column_names \
+        else [None] * n
     created_ns = np.round(table.column("created_s").to_numpy() * 1e9).astype(np.int64)
     stage_ms = np.stack([table.column(f"{s}_ms").to_numpy() for s in STAGES], axis=1) if n \
         else np.zeros((0, len(STAGES)))
@@ -198,6 +201,8 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
                                 "placement": place[i], "outcome": outcome[i]}
         if fleet[i] is not None:
             args["fleet"] = fleet[i]
+        if held[i] is not None:
+            args["interrupted_by"] = held[i]
         if dropped[i]:
             reason = str(outcome[i]).partition(":")[2] or "unknown"
             events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",
