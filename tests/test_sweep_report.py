@@ -150,3 +150,10 @@ def test_a_sweeps_row_carries_the_mobility_of_a_run_whose_devices_move() -> None
     assert (row["handovers"], row["radio_link_failures"], row["out_of_sync_silences"],
             row["out_of_sync_silent_s"]) == (41, 1, 16, 3.75)
     assert "handovers" not in headline({"duration_s": 20.0, "requests": {}})
+    # and the requests the links' interruptions met, the late ones among them (every service's)
+    held = {"det": {"interrupted": {"handover": {"met": 3, "late": 1, "dropped": 0},
+                                    "out_of_sync": {"met": 0, "late": 9, "dropped": 2}}},
+            "vla": {"interrupted": {}}}
+    row = headline({"duration_s": 20.0, "requests": {}, "mobility": mob, "services": held})
+    assert (row["interrupted_requests"], row["interrupted_late"]) == (15, 10)
+    assert "interrupted_late" not in headline({"duration_s": 20.0, "requests": {}})

@@ -254,6 +254,13 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         for key in ("handovers", "ping_pong_handovers", "radio_link_failures",
                     "out_of_sync_silences", "out_of_sync_silent_s"):
             row[key] = mob.get(key)
+    held = [svc["interrupted"] for svc in (summary.get("services") or {}).values()
+            if "interrupted" in svc]
+    if held:  # links interrupted (moves, faults): the requests that met one, and the late
+        counts = [n for h in held for n in h.values()]  # ones among them
+        row["interrupted_requests"] = sum(int(n.get(k) or 0) for n in counts
+                                          for k in ("met", "late", "dropped"))
+        row["interrupted_late"] = sum(int(n.get("late") or 0) for n in counts)
     # where the load went: the busiest compute site and transport link direction (a sweep over
     # the load or the build-out shows the bottleneck move from one to the other)
     for kind, entries, field in (("site", summary.get("sites"), "gpu_utilization"),
