@@ -233,3 +233,51 @@ def test_each_engines_busy_share_is_in_the_summary() -> None:
     assert share["dla"] == pytest.approx(busy["detect"] / 10.0, rel=1e-9)
     assert share["main"] == pytest.approx(busy["vla"] / 10.0, rel=1e-9)
     assert "on_board_busy" not in _run(_drone(None))[0]["fleets"]["drone"]
+
+
+def test_an_engines_measured_time_replaces_its_time_factor_for_that_service() -> None:
+    """``time_ms``: a DLA's own profile of a service (24 ms here), in place of time_factor x
+    the accelerator's 10 ms; a service the engine runs without one keeps the factor. Each
+    detection alone on its engine takes exactly that."""
+    d = _drone({"dla": {"services": ["detect", "vla"], "time_factor": 3.0,
+                        "time_ms": {"detect": 24.0}}})
+    d["services"][1]["rate_hz"] = 0.25  # (a VLA step every 4 s: 3 x 500 ms, then detections)
+    _, c = _run(d)
+    ran = np.isfinite(c["compute_ms"].astype(float))  # (those the VLA's 1.5 s held up beyond
+    detect = (c["service"] == "detect") & ran  # the device's queue dropped)
+    assert detect.sum() > 100
+    assert c["compute_ms"][detect].astype(float) == pytest.approx(24.0, abs=1e-6)
+    vla = (c["service"] == "vla") & ran
+    assert vla.sum() >= 2
+    assert c["compute_ms"][vla].astype(float) == pytest.approx(1500.0, abs=1e-6)
+
+
+def test_validate_gives_each_engines_own_time(tmp_path: Any) -> None:
+    """validate's on-board line gave a DLA's services the accelerator's time, whatever its
+    time_factor: at 3x, detect's 10 ms is 30 ms there, at its 30 ms deadline; measured at
+    31 ms (time_ms), past it."""
+    import yaml
+
+    path = tmp_path / "drone.yaml"
+    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"],
+                                                   "time_factor": 3.0}})))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "main: vla 500 ms; dla: detect 30 ms" in " ".join(res.output.split())
+    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"], "time_factor": 3.0,
+                                                   "time_ms": {"detect": 31.0}}})))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert "dla: detect 31 ms (past its deadline)" in " ".join(res.output.split())
+
+
+def test_a_measured_time_for_a_service_the_engine_does_not_run_is_an_input_error(
+        tmp_path: Any) -> None:
+    import yaml
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"],
+                                                   "time_ms": {"vla": 300.0}}})))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "fleets[drone]" in text and "time_ms gives 'vla', which it does not run" in text

@@ -1005,7 +1005,8 @@ def build_world(s: Scenario, seed: int) -> World:
     # (a service whose devices run a roofline time on one fleet's accelerator runs it without
     # the measured distribution's spread on every device)
     local_dist[roofline_local] = DIST_DETERMINISTIC
-    # a service on an engine of the fleet's own takes its time_factor of the accelerator's, and
+    # a service on an engine of the fleet's own takes its measured time there, or its
+    # time_factor of the accelerator's, and
     # draws its active_w above the idle power (the accelerator's TDP - idle where none given)
     idle_w = np.asarray([gpus[a].idle_w for a in fleet_acc], float)
     local_active = np.asarray([[gpus[a].tdp_w - gpus[a].idle_w] * len(s.services)
@@ -1020,8 +1021,9 @@ def build_world(s: Scenario, seed: int) -> World:
                       else eng.active_w)
             eng_power[fi, e] = idle_w[fi] + active
             for svc in eng.services:
-                local[fi, names.index(svc)] *= eng.time_factor
-                local_active[fi, names.index(svc)] = active
+                vi = names.index(svc)
+                local[fi, vi] = eng.time_s(svc, float(local[fi, vi]))
+                local_active[fi, vi] = active
     # a service that may not run on its devices (on_device: false): no device time, so no
     # policy's estimate picks the device, and the engine drops a placement there
     local[:, [vi for vi, v in enumerate(s.services) if not v.on_device]] = np.inf

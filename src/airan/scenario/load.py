@@ -1434,6 +1434,10 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
             t = on_device[f.accelerator] * 1e-3 * least_on_board
         else:
             t = at(f.accelerator if f.accelerator != "none" else "DeviceCPU", True)
+        engine = f.engine_of(service.name)  # an engine of its own: its time there
+        if engine is not None:
+            t = (engine.time_ms[service.name] * 1e-3 * least_on_board
+                 if service.name in engine.time_ms else t * engine.time_factor)
         where = (f"the {f.name} devices' {f.accelerator}" if f.accelerator != "none"
                  else f"the {f.name} devices' CPU")
         out[where] = t

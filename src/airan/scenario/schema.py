@@ -646,13 +646,25 @@ class DeviceEngine(_Strict):
     GPU), a FIFO of its own for ``services``. ``time_factor``: its time for a service over the
     accelerator's (its roofline there, or ``on_device_ms``): a DLA v2 of a Jetson AGX Orin has
     ~52 of the module's 275 sparse INT8 TOPS where its GPU has 170 (NVIDIA's Jetson AGX Orin
-    data sheet), so ~3 for a network it runs whole, an assumption to replace by a measurement.
+    data sheet), so ~3 for a network it runs whole, an assumption to replace by a measurement:
+    ``time_ms``, a service's own measured time on the engine.
     ``active_w``: its draw above the module's idle while it computes (W; None: the
     accelerator's, TDP - idle), what the energy and the energy objective count."""
 
     services: list[str]
     time_factor: float = Field(1.0, gt=0, le=1000)
     active_w: NonNegFloat | None = None
+    # {service: ms}: the mean time of one request measured on this engine (a DLA's own
+    # profile), in place of time_factor x the accelerator's for those services
+    time_ms: dict[str, PosFloat] = Field(default_factory=dict)
+
+    def time_s(self, service: str, accelerator_s: float) -> float:
+        """The time of one request of ``service`` on this engine (s), given its time on the
+        accelerator's main engine (``accelerator_s``): its measured ``time_ms``, else
+        ``time_factor`` times that."""
+        if service in self.time_ms:
+            return self.time_ms[service] * 1e-3
+        return accelerator_s * self.time_factor
 
 
 class Fleet(_Strict):
@@ -727,12 +739,20 @@ class Fleet(_Strict):
         for engine, spec in v.items():
             if not spec.services:
                 raise ValueError(f"engine {engine!r} runs no service: list its services")
+            stray = [svc for svc in spec.time_ms if svc not in spec.services]
+            if stray:
+                raise ValueError(f"engine {engine!r}: time_ms gives {stray[0]!r}, which it does "
+                                 f"not run (its services: {', '.join(spec.services)})")
             for svc in spec.services:
                 if svc in seen:
                     raise ValueError(f"service {svc!r} is on two engines, {seen[svc]!r} and "
                                      f"{engine!r}: one engine runs a service")
                 seen[svc] = engine
         return v
+
+    def engine_of(self, service: str) -> DeviceEngine | None:
+        """The engine of the fleet's own that runs ``service`` (None: the main one)."""
+        return next((e for e in self.engines.values() if service in e.services), None)
 
     @model_validator(mode="after")
     def _engine_services(self) -> Fleet:
