@@ -1405,10 +1405,11 @@ class Engine:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
-        # the link interruption its radio legs met the longest (kernel.held_cause); null
-        # where none, or where the run interrupts no link
-        cols["interrupted_by"] = pa.DictionaryArray.from_arrays(
-            pa.array(ti[:, 6].astype(np.int32), mask=ti[:, 6] <= 0), pa.array(HOLD_CAUSES))
+        if self._st.dev_hold.shape[0]:  # where links may be interrupted: the interruption
+            # its radio legs met the longest (kernel.held_cause), null where none
+            cols["interrupted_by"] = pa.DictionaryArray.from_arrays(
+                pa.array(ti[:, 6].astype(np.int32), mask=ti[:, 6] <= 0),
+                pa.array(HOLD_CAUSES))
         return pa.table(cols)
 
 
