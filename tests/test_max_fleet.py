@@ -59,7 +59,7 @@ def test_a_count_past_the_gpus_capacity_misses_whatever_a_short_run_met() -> Non
     batches, where the queue then grows without end (20 s runs: 0.87). With a deadline no
     short run's queue reaches (100 s), every count met it; a count whose site is loaded 100%
     or more at full batches misses, so the answer is what the GPU carries: 100 devices at
-    1 Hz, 10 ms each."""
+    1 Hz, 10 ms each (99: at 100, no steady state)."""
     d = _one_gpu().model_dump(mode="json", exclude_unset=True)
     d["services"][0]["deadline_ms"] = 100_000
     res = largest_fleet(scenario_from_dict(d), "bots",
@@ -67,9 +67,12 @@ def test_a_count_past_the_gpus_capacity_misses_whatever_a_short_run_met() -> Non
                         max_count=1000, confirm=False)
     assert 95 <= res.largest <= 100, [(t.count, t.misses) for t in res.tries]
     over = next(t for t in res.tries if t.count == res.smallest_miss)
-    assert over.misses == [f"gpu offered {over.count / 100:.0%} of what its GPUs carry (at "
-                           "full batches): its queue grows until it drops, whatever a short run "
-                           "met"]
+    # past its capacity, or at it (100 devices: no steady state either)
+    assert over.misses in ([f"gpu offered {over.count / 100:.0%} of what its GPUs carry (at "
+                            "full batches): its queue grows until it drops, whatever a short "
+                            "run met"],
+                           ["gpu's queue is at capacity: no steady state, whatever a short run "
+                            "met"]), over.misses
     assert over.values["job: hit>=0.99"] == 1.0  # (the short run itself met it)
 
 

@@ -1130,6 +1130,9 @@ class Engine:
                 # the requests per second its devices offer (each at rate_hz; surges aside):
                 # the load a short run's sample of arrivals stands for (report.cautions)
                 "offered_per_s": offered[name][1],
+                # its arrival process: a queue fed by random (Poisson) arrivals settles slowly
+                # near capacity, one fed by periodic ones within their period (cautions)
+                "arrivals": self.scenario.services[v].arrivals,
                 # where its answered requests ran: each site's count, "local" its devices'
                 "answered_at": {(w.site_names[k] if k < len(w.site_names) else "local"): int(n)
                                 for k, n in sorted(enumerate(place_v[v].tolist()),

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airan.errors import InputError, unknown_name
-from airan.planner.evaluate import OVERLOADED, TRACE_LIMIT, TRACE_SAMPLE, _metrics
+from airan.planner.evaluate import (
+    OVERLOADED,
+    TRACE_LIMIT,
+    TRACE_SAMPLE,
+    _metrics,
+    unsettled_miss,
+)
 from airan.planner.search import CONFIRM_FACTOR, confirm_seeds, confirm_warmup_s
 from airan.planner.targets import Target
 from airan.report.cautions import offered_load
@@ -187,6 +193,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         overloaded: dict[str, float] = {}  # sites loaded past their GPUs at full batches
+        unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         busiest = serving = -1
         answered: dict[str, float] = {}
         by_service: dict[str, dict[str, float]] = {}
@@ -212,10 +219,14 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 loads = offered_load(summary, str(name))
                 if loads is not None and loads[0] >= OVERLOADED:
                     overloaded[name] = max(overloaded.get(name, 0.0), loads[0])
+                tau = m["sites"][str(name)].get("settle_s")
+                if tau is not None and name not in unsettled:  # (what it met is its start's)
+                    unsettled[name] = unsettled_miss(str(name), float(tau), m)
         for name, load in overloaded.items():  # (an AMR maker's review: a 2 s run met the
             # targets at 41 robots, 104% of the GPU, whose queue then grows without end)
             misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
                           "batches): its queue grows until it drops, whatever a short run met")
+        misses += [text for name, text in unsettled.items() if name not in overloaded]
         if l1_slots:  # (as the planner says it: "l1" alone told an operator nothing)
             misses.append(f"the RAN's L1 missed {l1_slots:,} slots (ai_ran: the GPUs that host "
                           "cells cannot carry their L1 beside the AI)")
