@@ -320,8 +320,9 @@ def plan_shards(
         n = n0 if sites is None else int(sites)
         if n < 1:
             raise InputError("must be at least 1", field="sites", value=sites)
-        rings = hx["rings"] if sites is None else _rings_for(n)
-        xy_parts.append(hex_grid(rings, hx["isd_m"])[:n] + center)
+        grid = (hex_grid(hx["rings"], hx["isd_m"]) if sites is None
+                else disc_of_sites(n, hx["isd_m"]))
+        xy_parts.append(grid + center)
         names += [f"{lay['name_prefix']}{i}" for i in range(n)]
         ratio = n / n0
         # (height_m absent where the layout gives none: the environment's, when validated)
@@ -557,11 +558,21 @@ def _fleet_by_path(fleet: dict[str, Any], paths: list[np.ndarray],
     return out
 
 
-def _rings_for(n: int) -> int:
-    r = 0
-    while 3 * r * (r + 1) + 1 < n:
-        r += 1
-    return r
+def disc_of_sites(n: int, isd_m: float) -> np.ndarray:
+    """The ``n`` sites of a hexagonal grid (``isd_m`` apart) nearest its centre, nearest first
+    (ties by angle), shape (n, 2) m: a layout grown (or shrunk) to ``n`` sites covers a disc,
+    as the fleets' discs it grows with do. Taken ring by ring instead, a hexagon's flat sides
+    fell short of the discs by a growing margin (a planner's review: 3.7% of the devices of a
+    20,000-site korea, 2.1 km past the cells, their shards' misses read as a lack of GPUs)."""
+    # the disc of n cells (each sqrt(3)/2 isd^2) has radius isd sqrt(n sqrt(3) / (2 pi)); a
+    # hexagon of r rings holds it where its inradius, r isd sqrt(3) / 2, is larger
+    from airan.radio.geometry import hex_grid
+
+    radius = math.sqrt(n * math.sqrt(3.0) / (2.0 * math.pi))
+    pts = hex_grid(int(math.ceil(radius / (math.sqrt(3.0) / 2.0))) + 2, isd_m)
+    dist = np.round(np.hypot(pts[:, 0], pts[:, 1]) / isd_m, 9)
+    angle = np.round(np.arctan2(pts[:, 1], pts[:, 0]), 9)
+    return pts[np.lexsort((angle, dist))[:n]]
 
 
 def _scale_area(area: dict[str, Any] | None, center: np.ndarray, k: float) -> Any:
