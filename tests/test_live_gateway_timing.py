@@ -403,3 +403,27 @@ def test_a_device_placement_of_a_service_it_may_not_run_drops_as_in_the_twin() -
     assert (plan.status, plan.reason) == (wire.InferReply.DROPPED, "not_on_device")
     assert detect.status == wire.InferReply.LOCAL and 0 < detect.timing.local_ms < np.inf
     assert (nowhere.status, nowhere.reason) == (wire.InferReply.DROPPED, "site_failure")
+
+
+def test_nr_rates_are_read_at_the_loads_the_twin_settles_to() -> None:
+    """A live integrator's review: under nr the gateway read each device's rate at the cells'
+    starting load (radio.initial_load, 50%), and a camera's 200 kB upload took 20.8 ms live
+    against the twin's 10.4. It now reads them after the twin's first second (its loads'
+    EWMA settled over ten time constants): the rates of that run's engine, faster than at
+    the start on a factory at a tenth of its fleets."""
+    from airan.api import scale_fleets
+    from airan.engine import Engine
+    from airan.live.gateway import RadioRates
+    from airan.scenario import load_scenario
+
+    sc = scale_fleets(load_scenario("factory"), 0.1)
+    start = Engine(sc, seed=1)
+    w = start.world
+    cams = np.flatnonzero(w.dev_fleet == w.fleet_names.index("camera"))
+    rates = RadioRates(sc, w, 1).rate_bps(cams, uplink=True)
+    twin = Engine(sc, seed=1, duration_s=1.0)
+    twin.run()
+    assert rates == pytest.approx(twin._rate_bps(cams, uplink=True), rel=1e-12)
+    bits = w.svc_ul_bits[w.service_names.index("inspect")]
+    assert np.mean(bits / rates) < 0.6 * np.mean(bits / start._rate_bps(cams, uplink=True))
+    assert 8e-3 < np.mean(bits / rates) < 11e-3  # (the twin's inspect uploads: ~10 ms)

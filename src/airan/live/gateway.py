@@ -189,17 +189,26 @@ class RadioRates:
     slots, as the policies see them (:class:`airan.policy.Snapshot`).
     """
 
-    def __init__(self, scenario: Scenario, world: Any, seed: int) -> None:
+    #: the twin's run (s) that settles the cells' loads before the rates are read: five of
+    #: their time constants (radio.load_time_constant_ms), and at least this
+    SETTLE_S = 1.0
+
+    def __init__(self, scenario: Scenario, world: Any, seed: int,
+                 policy: str | None = None) -> None:
         self.world = world
         self._engine: Any = None
         self.ul_wait_s = self.dl_wait_s = 0.0
         self.ul_slot_spacing_s = self.dl_slot_spacing_s = 0.0
         self.ul_harq_s = self.dl_harq_s = 0.0
         self.ul_report_round_s = 0.0  # radio.first_grant_bytes' round, beyond the SR's grant
-        if world.radio_model == 0:  # nr: the engine's own rules on an idle network
-            from airan.engine import Engine
+        if world.radio_model == 0:  # nr: the engine's own rules, at the cells' loads its run
+            from airan.engine import Engine  # settles to (a reviewer's factory: at the loads it
 
-            self._engine = Engine(scenario, seed=seed)
+            # starts from, radio.initial_load's 50%, uploads took twice the twin's time)
+            settle_s = min(float(scenario.duration_s), max(
+                self.SETTLE_S, 5e-3 * scenario.radio.load_time_constant_ms))
+            self._engine = Engine(scenario, seed=seed, policy=policy, duration_s=settle_s)
+            self._engine.step(self._engine.n_slots)
             self.ul_wait_s = float(self._engine._ul_wait_s)
             self.dl_wait_s = float(self._engine._dl_wait_s)
             self.ul_access_delay_s = float(self._engine._ul_access_delay_s)
@@ -376,7 +385,7 @@ class Gateway:
                                               sc.objective == "energy"):
             self.policy = functools.partial(deadline_aware, strict=sc.admission == "strict",
                                             energy=sc.objective == "energy")
-        self.rates = RadioRates(sc, w, cfg.seed)
+        self.rates = RadioRates(sc, w, cfg.seed, self.policy_name)
         if cfg.delays not in DELAY_MODES:
             raise InputError(f"delays must be one of {', '.join(DELAY_MODES)}", field="delays",
                              value=cfg.delays, choices=list(DELAY_MODES))
