@@ -10,6 +10,7 @@ time each way plus the site's time; the device's hop to the gateway is emulated 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -427,3 +428,28 @@ def test_nr_rates_are_read_at_the_loads_the_twin_settles_to() -> None:
     bits = w.svc_ul_bits[w.service_names.index("inspect")]
     assert np.mean(bits / rates) < 0.6 * np.mean(bits / start._rate_bps(cams, uplink=True))
     assert 8e-3 < np.mean(bits / rates) < 11e-3  # (the twin's inspect uploads: ~10 ms)
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    (lambda n: np.zeros(n + 1, dtype=np.int64), "policy must return 1 integers, got shape (2,)"),
+    (lambda n: np.full(n, 0.5), "got shape (1,) and dtype float64"),
+    (lambda n: np.full(n, 99, dtype=np.int64), "policy returned an invalid placement 99"),
+])
+def test_the_gateway_checks_a_policys_answer_as_the_twin_does(answer: Any, said: str) -> None:
+    """A live integrator's review: the gateway took one index too many and a float 0.5 as
+    site 0, and an index past the sites failed as the gateway's IndexError; the twin refuses
+    all three. Now the same check (policy.checked_placements): at the gateway's start an
+    input error, exit 2 (_warm_up); mid-run the request is dropped as an error that says
+    why, and the devices' summary counts it under that message."""
+    from airan.errors import InputError
+
+    g = _gateway("gateway", [_LinkStub(0.001), _LinkStub(0.001)])
+    g.policy = lambda snap, batch: answer(len(batch))  # type: ignore[assignment]
+    with pytest.raises(InputError, match=re.escape(said)):
+        g._warm_up()
+    w = g.world
+    req = wire.InferRequest(request_id="r0", device=0, service=w.service_names[0],
+                            payload=b"x", sent_unix_s=time.time())
+    rep = asyncio.run(g._serve(req, 0, int(w.dev_cell[0]), time.monotonic(), _Flight()))
+    assert rep.status == wire.InferReply.DROPPED
+    assert rep.reason.startswith("error: ") and said in rep.reason

@@ -30,12 +30,12 @@ from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
     LOCAL,
-    NO_SITE,
     REJECT,
     Batch,
     Policy,
     Snapshot,
     as_policy,
+    checked_placements,
     policy_failed,
     policy_label,
     resolve_policy,
@@ -571,30 +571,9 @@ class Engine:
             when = (f" on a batch of {n} at t = "
                     f"{float(batch.time_s[0]) if n else self.now_s:.4f} s")
             raise policy_failed(exc, self.policy_name, when) from exc  # a user's policy failed
-        place = np.asarray(place)
-        n_sites = len(self.world.site_names)
-        if place.shape != (n,) or not np.issubdtype(place.dtype, np.integer):
-            nan = (np.issubdtype(place.dtype, np.floating) and place.size
-                   and bool(np.isnan(place).any()))
-            raise InputError(
-                f"policy must return {n} integers, got shape {place.shape} and dtype {place.dtype}"
-                f"{' (with NaN)' if nan else ''} for the batch of {n} at t = "
-                f"{float(batch.time_s[0]) if n else self.now_s:.4f} s",
-                field="policy",
-                value=self.policy_name,
-            )
-        # (checked before the cast: 2**64 - 1 unsigned would become -1, local)
-        bad = place >= n_sites if place.dtype.kind == "u" else (place >= n_sites) | (
-            (place < REJECT) & (place != NO_SITE))
-        place_shown = place
-        place = place.astype(np.int64)
-        if bad.any():
-            raise InputError(
-                f"policy returned an invalid placement {int(place_shown[bad][0])} (sites "
-                f"0..{n_sites - 1}, {LOCAL} local, {REJECT} reject, {NO_SITE} no site up)",
-                field="policy",
-                value=self.policy_name,
-            )
+        place = checked_placements(
+            place, n, len(self.world.site_names), self.policy_name,
+            f" for the batch of {n} at t = {float(batch.time_s[0]) if n else self.now_s:.4f} s")
         # a site the request's cell has no transport path to: dropped (no_route), never free
         remote = place >= 0
         if remote.any() and not self.world.svc_site_ok.all():

@@ -243,6 +243,9 @@ def _print_run(summary: dict, folder: Path,
     for line in events(summary):  # a site that stopped answering, the scenario's faults
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     live = summary.get("live") or {}
+    for text, n in (live.get("errors") or {}).items():  # why requests were dropped as error
+        out.print(f"dropped as error ({n:,}): {text}", markup=False, soft_wrap=True,
+                  style="yellow")
     cost = (live.get("runtime_cost_ms") or {}).get("p50")
     if cost is not None:
         out.print(f"runtime cost per request (p50): {cost:.2f} ms; unhidden overhead (p50): "

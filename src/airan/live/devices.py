@@ -99,6 +99,10 @@ def arrivals(world: Any, duration_s: float, seed: int) -> tuple[np.ndarray, np.n
     return t_all[order], f_all[order]
 
 
+#: distinct error messages a live run's summary keeps (each with its count)
+MAX_ERRORS_KEPT = 5
+
+
 class DeviceEmulator:
     """The devices of a scenario against a running deployment (see :func:`run_devices`)."""
 
@@ -129,6 +133,15 @@ class DeviceEmulator:
         self.samples: dict[str, list[tuple[float, Any]]] = {n: [] for n in w.site_names}
         self.poll_times: list[float] = []  # when the sites were asked for their load
         self.wall_s = 0.0
+        self.errors: dict[str, int] = {}  # what the requests dropped as error said, and how many
+
+    def _note_error(self, text: str) -> None:
+        """Count a request dropped as an error under what it said (a policy's or a model's
+        failure, a site's refusal), so that the run's summary says why (a live integrator's
+        review: "error 32" and the cause only in a gateway's log)."""
+        key = text[:500]
+        if key in self.errors or len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors[key] = self.errors.get(key, 0) + 1
 
     async def _one(self, rec: _Rec, stub: wire.Stub, t_create: float) -> None:
         w = self.world
@@ -149,6 +162,8 @@ class DeviceEmulator:
         except grpc.aio.AioRpcError as exc:
             rec.outcome = ("dropped:timeout" if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
                            else "dropped:error")
+            if rec.outcome == "dropped:error":
+                self._note_error(f"{exc.code().name}: {exc.details()}")
             return
         t = rep.timing
         rec.gateway_ms, rec.site_ms = t.gateway_ms, t.site_ms - t.held_ms  # from when it was due
@@ -177,6 +192,7 @@ class DeviceEmulator:
         else:
             reason = rep.reason or "error"
             if reason.startswith("error"):
+                self._note_error(reason.removeprefix("error").lstrip(": ") or "error")
                 reason = "error"
             # (placed where the twin's trace puts it: a rejection, the device a service may
             # not run on, or no site it reaches)
@@ -450,6 +466,8 @@ class DeviceEmulator:
                 "delays": self.dep.delays,
                 "models": self.dep.models,
                 "saturated": _saturated(overhead_all),
+                # what the requests dropped as error said (the first kinds), with their counts
+                "errors": dict(self.errors),
                 # whether the workers were asked to run in real time (priority.realtime_workers;
                 # None: a deployment started elsewhere), and the share of compute that did
                 "realtime_workers": self.dep.realtime_workers,

@@ -31,7 +31,15 @@ from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import timers, unix_s
 from airan.live.site_server import serve_forever
-from airan.policy import LOCAL, NO_SITE, REJECT, Batch, policy_failed, resolve_policy
+from airan.policy import (
+    LOCAL,
+    NO_SITE,
+    REJECT,
+    Batch,
+    checked_placements,
+    policy_failed,
+    resolve_policy,
+)
 from airan.policy.base import PlacementRates, air_leg_s
 from airan.scenario import Scenario, load_scenario
 from airan.transport.pipeline import first_packet_s, message_hop
@@ -407,6 +415,7 @@ class Gateway:
             raise InputError(f"no address for compute site {missing[0]!r}", field="sites",
                              value=missing[0])
         self.inflight: dict[tuple[str, str], _Flight] = {}
+        self._policy_errors = 0  # requests a failing policy dropped (error)
         self.views: list[_SiteView] = []
         self._poller: asyncio.Task[None] | None = None
         self.server: grpc.aio.Server | None = None
@@ -468,9 +477,12 @@ class Gateway:
                       service=np.array([v], dtype=np.int64), cell=np.array([cell], dtype=np.int64))
         w = self.world
         try:
-            p = int(np.asarray(self.policy(snap, batch))[0])  # type: ignore[arg-type]
+            raw = self.policy(snap, batch)  # type: ignore[arg-type]
         except InputError:  # e.g. no healthy site of the kind the policy needs
             p = REJECT - 1
+        else:  # (as the twin checks it: InputError for an answer it cannot place)
+            p = int(checked_placements(raw, 1, len(w.site_names), self.policy_name,
+                                       " for a request")[0])
         if p >= 0 and not np.isfinite(w.path_delay_s[w.cell_node[cell], p]):
             p = REJECT - 1  # no route
         elif p >= 0 and not w.svc_site_ok[v, p]:  # a policy of one's own's error (the twin
@@ -551,13 +563,27 @@ class Gateway:
                 self._hops += 1
         # a request posted ahead (at most MAX_LEAD_S) is placed now, a little before it is sent,
         # as the twin places the arrivals of its next decision interval (5 ms by default)
-        place = self.decide(d, v, cell)
+        failed = ""
+        try:
+            place = self.decide(d, v, cell)
+        except Exception as exc:  # a user's policy that fails, or answers what cannot be
+            # placed, mid-run: the request dropped as an error that says why (a live
+            # integrator's review: 32 requests "error" and tracebacks in the gateway's log)
+            err = exc if isinstance(exc, InputError) else policy_failed(exc, self.policy_name)
+            failed = f"error: {err}"
+            if not self._policy_errors:  # (once in the log: the devices count them)
+                print(f"gateway: {err}", file=sys.stderr, flush=True)
+            self._policy_errors += 1
+            place = REJECT - 1
         own_s = time.monotonic() - t_in  # time in the gateway itself, sleeps excluded
 
         def reply(status: Any, reason: str = "", site: str = "") -> Any:
             timing.gateway_ms = own_s * 1e3
             return wire.InferReply(status=status, request_id=req.request_id, site=site,
                                    reason=reason, timing=timing)
+
+        if failed:
+            return reply(wire.InferReply.DROPPED, failed)
 
         if place == REJECT:
             return reply(wire.InferReply.DROPPED, self.reject_reason)
@@ -628,7 +654,12 @@ class Gateway:
                 view.healthy = False
                 if timing.attempts >= self.cfg.max_attempts:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
-                place = self.decide(d, v, cell, retry=True)
+                try:
+                    place = self.decide(d, v, cell, retry=True)
+                except Exception as exc:  # (as above: the policy failed placing it again)
+                    err = (exc if isinstance(exc, InputError)
+                           else policy_failed(exc, self.policy_name))
+                    return reply(wire.InferReply.DROPPED, f"error: {err}", view.name)
                 own_s += time.monotonic() - t1
                 if place < 0 or place in tried:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
@@ -752,6 +783,8 @@ class Gateway:
         for v in range(len(w.service_names)):
             try:
                 self.decide(d, v, int(w.dev_cell[d]))
+            except InputError:  # (an answer it cannot place: said as it is)
+                raise
             except Exception as exc:  # a user's policy that fails: say so now, in one line
                 raise policy_failed(exc, self.policy_name) from exc
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
