@@ -1254,3 +1254,28 @@ def test_calibration_that_makes_batching_cost_says_so(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     said = " ".join(res.output.split())
     assert "note: detect's batch of 2 takes 9 ms, more than 2 batches of 1 (2 x 2 ms)" in said
+
+
+def test_serve_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
+    """A live integrator's review: `airan serve --out DIR` overwrote DIR/scenario.yaml, a
+    user's own or a run folder's, where `airan live` refuses. Now a folder holding files but
+    no deployment.json is refused (exit 2) before anything starts; the file is kept."""
+    import typer
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.live.cli import register
+
+    app = typer.Typer()
+    register(app)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(small_scenario()), encoding="utf-8")
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "scenario.yaml").write_text("important", encoding="utf-8")
+    res = CliRunner().invoke(app, ["serve", str(scenario), "--out", str(precious),
+                                   "--duration", "1"])
+    assert res.exit_code == 2, res.output
+    assert "no deployment folder (no deployment.json) but holds scenario.yaml" in " ".join(
+        res.output.split())
+    assert (precious / "scenario.yaml").read_text(encoding="utf-8") == "important"

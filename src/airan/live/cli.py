@@ -79,6 +79,24 @@ def _check_out(folder: Path) -> None:
         raise InputError(refused, field="--out", value=str(folder))
 
 
+def _check_serve_out(folder: Path) -> None:
+    """Refuse a deployment folder that holds files of something else (a run's, a user's):
+    serve writes its scenario.yaml, config/ and logs/ there (a live integrator's review: it
+    overwrote a run folder's scenario.yaml, and a user's own). An empty folder or an earlier
+    deployment's (deployment.json) is taken."""
+    from airan.live.runtime import DEPLOYMENT
+
+    if not folder.is_dir() or (folder / DEPLOYMENT).exists():
+        return
+    held = sorted(p.name for p in folder.iterdir())
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise InputError(f"'{folder}' is no deployment folder (no {DEPLOYMENT}) but holds "
+                         f"{shown}, which serve would replace or mix with its scenario.yaml, "
+                         "config/ and logs/: choose an empty folder, or an earlier serve's",
+                         field="--out", value=str(folder))
+
+
 LIVE_EXTRA = "airan[live]"  # pyproject.toml: onnxruntime, onnx, grpcio, protobuf
 # the extra's modules, to the package that installs each
 _LIVE_MODULES = {"grpc": "grpcio", "onnxruntime": "onnxruntime", "onnx": "onnx",
@@ -313,6 +331,7 @@ def register(app: typer.Typer) -> None:
             from airan.live.runtime import DEPLOYMENT, LiveRuntime, parse_models
 
             _check_options(seed=seed, duration=duration, threads=threads, out=out_dir)
+            _check_serve_out(out_dir)
             if host is not None and delays == "netns":  # its hosts are the namespaces'
                 raise InputError("not with --delays netns (each component listens on its "
                                  "namespace's own address)", field="--host", value=host)
