@@ -453,3 +453,25 @@ def test_the_gateway_checks_a_policys_answer_as_the_twin_does(answer: Any, said:
     rep = asyncio.run(g._serve(req, 0, int(w.dev_cell[0]), time.monotonic(), _Flight()))
     assert rep.status == wire.InferReply.DROPPED
     assert rep.reason.startswith("error: ") and said in rep.reason
+
+
+def test_a_fixed_downlink_answer_that_comes_late_is_not_queued_behind_a_later_one() -> None:
+    """A live integrator's review: Delays.downlink(0, 0, 1.0) gave 5 ms and then (0, 0, 0.8)
+    205 ms, the earlier answer queued behind the later one's booking (the runtime's lag read
+    as radio time). In order the link is a FIFO; out of order an answer is not held back."""
+    from airan.live.gateway import Delays
+
+    d = small_scenario()
+    d["radio"] = {"model": "fixed", "fixed_ul_rate_mbps": 80, "fixed_dl_rate_mbps": 500,
+                  "fixed_latency_ms": 5}
+    d["services"][0]["dl_kb"] = 500.0  # (8 ms on the link)
+    g = Gateway(GatewayConfig(cells=["bs-a", "bs-b"], scenario="",
+                              sites={"gpu-a": "x:1", "edge": "x:2"}, tenants={"default": "t"}),
+                scenario_from_dict(d))
+    delays = Delays(g.world, g.rates)
+    one = 500e3 * 8 / 500e6
+    assert delays.downlink(0, 0, 1.0) == pytest.approx(one + 5e-3, rel=1e-9)
+    assert delays.downlink(0, 0, 1.0 + one / 2) == pytest.approx(one / 2 + one + 5e-3,
+                                                               rel=1e-9)  # FIFO behind it
+    assert delays.downlink(0, 0, 0.8) == pytest.approx(one + 5e-3, rel=1e-9)  # not behind
+    assert delays.downlink(0, 0, 1.0 + one) == pytest.approx(one + one + 5e-3, rel=1e-9)

@@ -262,6 +262,7 @@ class Delays:
         n = world.n_devices
         self.ul_free = np.zeros(n)
         self.dl_free = np.zeros(n)
+        self.dl_last = np.full(n, -np.inf)  # the latest arrival each device link has taken
         self.link_free = np.zeros(len(world.link_cap_bps))
         self.link_last = np.full(len(world.link_cap_bps), -np.inf)
 
@@ -288,8 +289,12 @@ class Delays:
             return 0.0
         bits = float(w.svc_dl_bits[v])
         if w.radio_model == 2:
-            start = max(now, self.dl_free[d])
-            self.dl_free[d] = start + bits / w.fixed_dl_bps
+            # FIFO per device link; an answer that reaches the cell after a later one (its
+            # site answered late) is not queued behind it (a live integrator's review: 200 ms
+            # of the runtime's lag read as radio time), as on the transport links
+            start = max(now, self.dl_free[d]) if now >= self.dl_last[d] else now
+            self.dl_last[d] = max(self.dl_last[d], now)
+            self.dl_free[d] = max(self.dl_free[d], start + bits / w.fixed_dl_bps)
             return start - now + bits / w.fixed_dl_bps + w.fixed_latency_s
         rate = float(self.rates.rate_bps(np.array([d]), uplink=False)[0])
         r = self.rates
