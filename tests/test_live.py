@@ -1279,3 +1279,21 @@ def test_serve_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     assert "no deployment folder (no deployment.json) but holds scenario.yaml" in " ".join(
         res.output.split())
     assert (precious / "scenario.yaml").read_text(encoding="utf-8") == "important"
+
+
+def test_a_payload_the_wire_does_not_carry_is_refused_before_the_run() -> None:
+    """A live integrator's review: 5 MB frames were each dropped as an error that said
+    nothing (gRPC's 4 MiB messages). The scenario is refused, naming the field, the value and
+    the limit; a payload within it passes."""
+    from airan.errors import InputError
+    from airan.live.runtime import check_live_scenario
+    from airan.scenario import scenario_from_dict
+
+    d = small_scenario()
+    d["services"][0]["ul_kb"] = 5000.0
+    with pytest.raises(InputError, match=r"at most 4,194,304 bytes a request") as info:
+        check_live_scenario(scenario_from_dict(d))
+    assert "services[" in str(info.value) and "ul_kb" in str(info.value) and "5000" in str(
+        info.value)
+    d["services"][0]["ul_kb"] = 4000.0
+    check_live_scenario(scenario_from_dict(d))

@@ -105,10 +105,21 @@ class Deployment:
         return next(iter(self.tenants.values()))
 
 
-def check_live_scenario(sc: Scenario) -> None:
+def check_live_scenario(sc: Scenario, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES) -> None:
     """Refuse a scenario with faults: a live run emulates none (its sites, links and cells stay
     up, its rates stay as given), and running it as if they were not there would answer
-    another question than the scenario asks."""
+    another question than the scenario asks; and one whose payloads the wire does not carry
+    (``max_payload_bytes`` per request: a live integrator's review, 5 MB frames each
+    dropped as an error that said nothing)."""
+    for v in sc.services:
+        for key, kb in (("ul_kb", v.ul_kb), ("dl_kb", v.dl_kb)):
+            if kb * 1000 > max_payload_bytes:
+                raise InputError(
+                    f"the live runtime carries at most {max_payload_bytes:,} bytes a request "
+                    f"({max_payload_bytes / 2**20:g} MiB, its gRPC messages' limit): a "
+                    f"{kb:g} kB payload would be dropped every time; run it in the twin, or "
+                    "with smaller payloads (LiveRuntime's max_payload_bytes raises the limit)",
+                    field=f"services[{v.name}].{key}", value=kb)
     if sc.faults:
         raise InputError(
             "the live runtime emulates no faults (its sites, links and cells stay up, its "
@@ -270,7 +281,7 @@ class LiveRuntime:
         ``realtime``: whether the site workers may run with real-time scheduling (None: where
         the workers started here are fewer than the cores, :func:`realtime_workers`)."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        check_live_scenario(self.scenario)
+        check_live_scenario(self.scenario, max_payload_bytes)
         self.components = _parse_components(self.scenario, components) if components else None
         if self.components is not None and delays == "netns":
             raise InputError("network namespaces are for one machine, not for components on "
