@@ -139,6 +139,26 @@ def test_a_model_that_fails_on_a_full_batch_is_refused_when_its_site_starts(
         _site(models={"plan": str(bad)}, max_batch=4)
 
 
+def test_a_model_whose_output_is_not_one_row_per_request_is_refused_when_its_site_starts(
+        tmp_path: Path) -> None:
+    """A live integrator's review: a model summing its whole batch to one scalar passed the
+    start's check, and every request then failed (each as a site failure after a timeout).
+    Its first output must have the batch's first dimension."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceSum", ["input"], ["y"], keepdims=0)], "sum",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "sum.onnx")
+    with pytest.raises(InputError, match=r"first output has shape \(\) for a batch of 4: its "
+                                         "first dimension must be the batch's"):
+        _site(models={"plan": str(tmp_path / "sum.onnx")}, max_batch=4)
+
+
 def test_a_model_failing_on_a_batch_fails_its_requests_not_the_site() -> None:
     """The model's error answers its requests with FAILED_PRECONDITION, which a gateway does not
     retry elsewhere (it once came back as UNKNOWN, which gateways take for a crashed site: a

@@ -168,7 +168,7 @@ class SiteServer:
             own = cfg.batch_by_model_file.get(key, [cfg.max_batch])[0]  # its batching's limit
             warm = min(WARM_BATCH, max(1, int(own)))
             try:
-                m.run(m.random_batch(warm))
+                y = m.run(m.random_batch(warm))
             except Exception as exc:  # onnxruntime's own error types
                 fixed = (f" (its input's batch dimension is fixed at {m.input_shape[0]}: export "
                          "it with a dynamic one, e.g. dynamic_axes={name: {0: 'batch'}} in "
@@ -177,6 +177,11 @@ class SiteServer:
                 raise InputError(f"the model fails on a batch of {warm}{fixed}: "
                                  f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
                                  file=key) from None
+            if np.ndim(y) < 1 or np.shape(y)[0] != warm:  # (a live integrator's review: a
+                # scalar output failed every request later, each as a site failure)
+                raise InputError(f"the model's first output has shape {tuple(np.shape(y))} for "
+                                 f"a batch of {warm}: its first dimension must be the batch's, "
+                                 "one answer per request", file=key)
             m.run(m.random_batch(1))
             t0 = time.perf_counter()
             m.run(m.random_batch(1))
@@ -295,6 +300,14 @@ class SiteServer:
         self.stats.served += len(items)
         self.stats.batches += 1
         self.per_item_s[key] = 0.8 * self.per_item_s[key] + 0.2 * dt / len(items)
+        if np.ndim(y) < 1 or np.shape(y)[0] < len(items):  # (checked at the start too)
+            bad = ValueError(f"the model answered shape {tuple(np.shape(y))} for a batch of "
+                             f"{len(items)}: not one answer per request")
+            for it in items:
+                if not it.fut.done():
+                    it.fut.set_exception(bad)
+            self._kick()
+            return
         for i, it in enumerate(items):
             if it.fut.done():
                 continue
