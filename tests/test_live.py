@@ -369,6 +369,43 @@ def test_a_local_answer_to_a_request_posted_ahead_counts_from_its_send_time() ->
     assert rec.placement == "local" and rec.latency_s >= 3.0e-3
 
 
+def test_local_answers_queue_on_their_devices_engine_as_in_the_twin() -> None:
+    """A live integrator's review: LOCAL requests each slept their on-device time at once,
+    so an overloaded device (80 ms a request every 50 ms) looked 5x faster than the twin's.
+    Now one device's requests wait in turn (its queue as ``queue_ms``), another device's do
+    not wait for them, and a wait beyond the fleet's local_queue_limit_ms is dropped
+    device_queue_full, as in the twin."""
+    from airan.live.devices import DeviceEmulator, _Rec
+    from airan.live.runtime import Deployment
+    from airan.scenario import scenario_from_dict
+
+    d = small_scenario()
+    d["fleets"][0]["local_queue_limit_ms"] = 25.0
+    sc = scenario_from_dict(d)
+    dep = Deployment(scenario="", seed=3, policy="local", sites={},
+                     gateways={"bs-a": "x:1", "bs-b": "x:2"}, tenants={"default": "t"})
+    emu = DeviceEmulator(sc, dep, duration_s=1.0)
+
+    class _Local:
+        async def infer(self, req: Any, timeout: float) -> Any:
+            return wire.InferReply(status=wire.InferReply.LOCAL, request_id=req.request_id,
+                                   timing=wire.Timing(local_ms=10.0))
+
+    async def main() -> list[_Rec]:
+        t0 = time.monotonic() + 0.002
+        recs = [_Rec(k, 0, 0, 0.0) for k in range(4)] + [_Rec(4, 0, 1, 0.0)]
+        await asyncio.gather(*(emu._one(r, _Local(), t0)  # type: ignore[arg-type]
+                               for r in recs))
+        return recs
+
+    recs = asyncio.run(main())
+    queued = sorted(r.parts_ms[3] for r in recs[:3])
+    assert queued == pytest.approx([0.0, 10.0, 20.0], abs=1.5)  # (the same send time)
+    assert recs[3].outcome == "dropped:device_queue_full"  # 30 ms of work waiting > 25
+    assert recs[4].parts_ms[3] == pytest.approx(0.0, abs=1.5)  # another device: no wait
+    assert all(r.placement == "local" for r in recs)
+
+
 def test_device_emulator_refuses_a_posting_lead_beyond_the_wire_limit() -> None:
     from airan.errors import InputError
     from airan.live.devices import DeviceEmulator

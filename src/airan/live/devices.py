@@ -134,6 +134,8 @@ class DeviceEmulator:
         self.poll_times: list[float] = []  # when the sites were asked for their load
         self.wall_s = 0.0
         self.errors: dict[str, int] = {}  # what the requests dropped as error said, and how many
+        # when each device's engine (main: -1, or one of its own) is free (monotonic s)
+        self._engine_free: dict[tuple[int, int], float] = {}
 
     def _note_error(self, text: str) -> None:
         """Count a request dropped as an error under what it said (a policy's or a model's
@@ -173,11 +175,22 @@ class DeviceEmulator:
                        + max(0.0, t.site_ms - t.held_ms - t.queue_ms - t.compute_ms))
         S = wire.InferReply
         if rep.status == S.LOCAL:
+            # on the device's engine for the service, one request at a time as in the twin
+            # (a live integrator's review: each ran at once, however many were waiting),
             # from the send time: an answer to a request posted ahead may come before it
-            await timers().sleep_until(max(time.monotonic(), t_create) + t.local_ms / 1e3)
             rec.placement = "local"
+            fleet = int(w.dev_fleet[rec.device])
+            engine = (rec.device, int(w.svc_engine[fleet, v]))
+            now = max(time.monotonic(), t_create)
+            free = self._engine_free.get(engine, now)
+            if free - now > float(w.fleet_local_queue_limit_s[fleet]):
+                rec.outcome = "dropped:device_queue_full"  # more waiting than it keeps
+                return
+            start = max(now, free)
+            self._engine_free[engine] = start + t.local_ms / 1e3
+            await timers().sleep_until(start + t.local_ms / 1e3)
             rec.latency_s = time.monotonic() - t_create
-            rec.parts_ms = [0.0, 0.0, 0.0, 0.0, t.local_ms, 0.0, 0.0]
+            rec.parts_ms = [0.0, 0.0, 0.0, (start - now) * 1e3, t.local_ms, 0.0, 0.0]
         elif rep.status == S.OK:
             rec.placement = rep.site
             now = time.monotonic()
