@@ -234,3 +234,7 @@ def test_capacity_names_the_inventory_and_its_reference_and_makes_the_json_folde
     result = runner.invoke(app, ["capacity", str(path), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "Totals in H100-equivalents" in result.stdout and out.is_file()
+    # every label in the reference's units (a planner's review: "A100 per GPU", "vs A100
+    # FP16" under an H100 reference)
+    assert "Groups: H100 per GPU" in result.stdout and "headline (vs H100 FP16)" in result.stdout
+    assert "A100 per GPU" not in result.stdout and "vs A100" not in result.stdout

@@ -299,7 +299,8 @@ def _print_capacity(c: Any) -> None:
     prec = c.groups[0].ratios[c.groups[0].gpus[0]].precision if c.groups else inv.precision
     out.print(Text.assemble((inv.name, "bold"), f": {c.gpus:,} GPUs in {len(c.groups)} groups, "
                             f"in {inv.reference} equivalents (inference at {prec.upper()})"))
-    groups = _table("Groups: A100 per GPU (low-high over the group's possible types)")
+    groups = _table(f"Groups: {inv.reference} per GPU (low-high over the group's possible "
+                    "types)")  # (a planner's review: it said A100 with an H100 reference)
     rows = [[f"{g.count:,}",
              *(_span(g.per_gpu[b][0], g.per_gpu[b][1], fmt="{:.1f}") for b in BASES)]
             for g in c.groups]
@@ -319,7 +320,10 @@ def _print_capacity(c: Any) -> None:
     for b in BASES:
         lo, hi = c.total[b]
         per = _span(lo / c.gpus, hi / c.gpus, "{:.1f}") if c.gpus else "-"
-        totals.add_row(BASIS_LABELS[b], _millions(lo), _millions(hi), per)
+        label = BASIS_LABELS[b]
+        if b == "headline" and not inv.reference.startswith("A100"):
+            label = f"headline (vs {inv.reference} FP16)"
+        totals.add_row(label, _millions(lo), _millions(hi), per)
     out.print(totals)
     for q in c.quotes:
         parts = [f"{q.label} = {q.per_gpu:.1f} A100 per GPU"]
