@@ -1354,3 +1354,17 @@ def test_a_payload_the_wire_does_not_carry_is_refused_before_the_run() -> None:
         info.value)
     d["services"][0]["ul_kb"] = 4000.0
     check_live_scenario(scenario_from_dict(d))
+
+
+def test_a_sites_busy_share_is_over_its_own_clock_between_reports() -> None:
+    """A live integrator's review: a one-GPU site read 110% busy, its busy time (read when
+    the slow site answered) over the span between the asking times. The span is the site's
+    own (uptime_s, read with its busy time); a report without it falls back to the asking
+    times."""
+    from types import SimpleNamespace
+
+    from airan.live.devices import _report_span
+
+    a, b = SimpleNamespace(uptime_s=1.0), SimpleNamespace(uptime_s=1.5)
+    assert _report_span(0.0, a, 0.3, b) == pytest.approx(0.5)
+    assert _report_span(0.0, SimpleNamespace(uptime_s=0.0), 0.3, b) == pytest.approx(0.3)
