@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -196,3 +197,25 @@ def test_a_load_report_counts_running_batches_alike_in_busy_and_real_time() -> N
         site._pool.shutdown()
     assert rep.busy_s == pytest.approx(0.2, abs=0.02)
     assert rep.realtime_busy_s == pytest.approx(0.1 + 0.05, abs=0.02)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are Linux's")
+def test_a_niced_process_keeps_its_workers_niced_and_off_real_time() -> None:
+    """A live integrator's review: started under nice 19 on a shared machine, the site's
+    workers set themselves to nice -10 and SCHED_FIFO, above everyone. A niced process's
+    workers go 10 above the rest of it (19: 9) and never real time."""
+    import subprocess
+
+    code = ("import os, threading\n"
+            "from airan.live.priority import WorkerPriority\n"
+            "os.nice(19)\n"
+            "p = WorkerPriority(realtime_priority=10, nice=-10)\n"
+            "out = []\n"
+            "def w():\n"
+            "    p.enter()\n"
+            "    out.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),"
+            " p.realtime_now()))\n"
+            "t = threading.Thread(target=w); t.start(); t.join(); print(out[0])\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stdout.strip() == "(9, False)", res.stderr

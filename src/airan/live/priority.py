@@ -133,12 +133,17 @@ class WorkerPriority:
         self._local.on = False
         if not LINUX:
             return
-        if self.nice:
+        # a process started niced (nice -n 19 airan ...) keeps to what its user asked: its
+        # workers above the rest of it by as much, not above everyone, and never real time
+        # (a live integrator's review: workers at -10 and SCHED_FIFO under nice 19)
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        target = self.nice + own if own > 0 else self.nice
+        if self.nice and target != own:
             try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
             except OSError as exc:
-                self._say(f"keep their nice value (not {self.nice})", exc)
-        if self.realtime_priority and self._set_realtime(True):
+                self._say(f"keep their nice value (not {target})", exc)
+        if self.realtime_priority and own <= 0 and self._set_realtime(True):
             t = self._template
             self._local.governor = DutyGovernor(t.max_duty, t.resume_duty, t.window_s)
 
