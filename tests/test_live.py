@@ -1368,3 +1368,37 @@ def test_a_sites_busy_share_is_over_its_own_clock_between_reports() -> None:
     a, b = SimpleNamespace(uptime_s=1.0), SimpleNamespace(uptime_s=1.5)
     assert _report_span(0.0, a, 0.3, b) == pytest.approx(0.5)
     assert _report_span(0.0, SimpleNamespace(uptime_s=0.0), 0.3, b) == pytest.approx(0.3)
+
+
+def test_image_models_get_the_frame_decoded_whatever_their_layout(tmp_path: Path) -> None:
+    """A live integrator's review: only [N, 3, H, W] models had their JPEG decoded; NHWC and
+    single-channel ones were fed the JPEG's bytes as pixels (and their compute time left the
+    decoding out). A frame decoded for [N, H, W, 3] is the NCHW one's pixels, channels last;
+    for [N, 1, H, W] its grey levels (PIL's L)."""
+    import io
+
+    import onnx
+    from onnx import TensorProto, helper
+    from PIL import Image
+
+    def identity(name: str, item: list[int]) -> Path:
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["input"], ["y"])], name,
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *item])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", *item])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(model, path)
+        return path
+
+    frame = M.jpeg_payload(15_000)
+    nchw = M.Model(identity("nchw", [3, 40, 30])).decode(frame)
+    nhwc = M.Model(identity("nhwc", [40, 30, 3])).decode(frame)
+    gray = M.Model(identity("gray", [1, 40, 30])).decode(frame)
+    np.testing.assert_array_equal(nhwc, nchw.transpose(1, 2, 0))
+    want = np.asarray(Image.open(io.BytesIO(frame)).convert("L").resize((30, 40)),
+                      dtype=np.float32) / 255.0
+    np.testing.assert_array_equal(gray[0], want)
+    raw = M.Model(identity("raw", [16])).decode(frame)  # no image: the bytes / 255
+    np.testing.assert_array_equal(raw, np.frombuffer(frame[:16], np.uint8) / np.float32(255))

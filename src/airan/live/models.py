@@ -267,19 +267,37 @@ class Model:
 
     def decode(self, payload: bytes) -> NDArray[np.float32]:
         """One input item from a payload: a JPEG/PNG frame decoded and resized for image
-        models (3 channels), otherwise the bytes themselves, repeated or cut to fit, / 255."""
+        models (channels first, 3 or 1: [3, H, W], [1, H, W]; or last: [H, W, 3], [H, W, 1]),
+        otherwise the bytes themselves, repeated or cut to fit, / 255 (a live integrator's
+        review: NHWC and single-channel models were fed the JPEG's bytes as pixels)."""
         shape = self.item_shape
-        if len(shape) == 3 and shape[0] == 3 and payload[:2] in (b"\xff\xd8", b"\x89P"):
+        layout = _image_layout(shape)
+        if layout is not None and payload[:2] in (b"\xff\xd8", b"\x89P"):
+            channels, height, width, first = layout
             try:
                 from PIL import Image
 
-                img = Image.open(io.BytesIO(payload)).convert("RGB").resize((shape[2], shape[1]))
-                arr = np.asarray(img, dtype=np.float32) / 255.0
-                return np.ascontiguousarray(arr.transpose(2, 0, 1))
+                img = Image.open(io.BytesIO(payload)).convert("RGB" if channels == 3 else "L")
+                arr = np.asarray(img.resize((width, height)), dtype=np.float32) / 255.0
+                arr = arr.reshape(height, width, channels)
+                return np.ascontiguousarray(arr.transpose(2, 0, 1) if first else arr)
             except Exception:  # noqa: BLE001 - not an image after all: fall back to raw bytes
                 pass
         raw = np.frombuffer(payload, dtype=np.uint8) if payload else np.zeros(1, np.uint8)
         return (np.resize(raw, shape).astype(np.float32) / 255.0)
+
+
+def _image_layout(shape: tuple[int, ...]) -> tuple[int, int, int, bool] | None:
+    """(channels, height, width, channels first) of an image input's item shape: 3 or 1
+    channels first or last (first where both read so: a [3, H, 3] is taken as NCHW); None
+    for an input that is no image."""
+    if len(shape) != 3:
+        return None
+    if shape[0] in (1, 3) and shape[1] > 4 and shape[2] > 4:
+        return shape[0], shape[1], shape[2], True
+    if shape[2] in (1, 3) and shape[0] > 4 and shape[1] > 4:
+        return shape[2], shape[0], shape[1], False
+    return None
 
 
 # ---- payloads -----------------------------------------------------------------------------------
