@@ -71,6 +71,13 @@ def test_a_live_runs_report_command_runs_it_live_again() -> None:
     assert "--trace" not in cmd and "--fleet-scale" not in cmd  # scenario.yaml holds the scale
     twin = {k: v for k, v in summary.items() if k != "live"}
     assert reproduce_command(twin, "scenario.yaml", scaled=True).startswith("airan run ")
+    # started with a shared gateway, ONNX threads and the workers' real time asked off: the
+    # rerun repeats them (a live integrator's review: it dropped them, another setup)
+    setup = {**summary, "live": {**LIVE, "shared_gateway": True, "threads": 2,
+                                 "realtime_workers": False}}
+    cmd = reproduce_command(setup, "scenario.yaml", scaled=True)
+    assert "--shared-gateway --threads 2 --no-realtime" in cmd
+    assert "--shared-gateway" not in reproduce_command(summary, "scenario.yaml", scaled=True)
 
 
 def test_a_live_runs_report_says_it_was_live(tmp_path: Path) -> None:

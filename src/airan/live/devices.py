@@ -500,6 +500,9 @@ class DeviceEmulator:
                 # whether the workers were asked to run in real time (priority.realtime_workers;
                 # None: a deployment started elsewhere), and the share of compute that did
                 "realtime_workers": self.dep.realtime_workers,
+                # how the sites and gateways were started (a rerun repeats them)
+                "threads": self.dep.threads,
+                "shared_gateway": self.dep.shared_gateway,
                 "realtime_share": _realtime_share(sites),
                 "overhead_ms": _stats(np.array(overhead_all)),
                 "runtime_cost_ms": _stats(np.array(cost_all)),

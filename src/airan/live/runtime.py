@@ -65,6 +65,9 @@ class Deployment:
     # whether the site workers were asked to run in real time (priority.realtime_workers; it
     # needs CAP_SYS_NICE too: the run's realtime_share says what they got; None: not known)
     realtime_workers: bool | None = None
+    # how it was started (a rerun repeats them: a live integrator's review)
+    threads: int = 1
+    shared_gateway: bool = False
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
@@ -440,7 +443,8 @@ class LiveRuntime:
             scenario=str(scen_path.resolve()), seed=self.seed, policy=self.policy, sites=site_addr,
             gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays,
             network=self.network.note(gw_delays, self.support) if self.network else None,
-            realtime_workers=self.realtime_workers if self.sites else None)
+            realtime_workers=self.realtime_workers if self.sites else None,
+            threads=self.threads, shared_gateway=self.shared_gateway)
         self.deployment.write(self.folder / DEPLOYMENT)
         return self.deployment
 

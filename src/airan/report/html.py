@@ -267,6 +267,12 @@ def reproduce_command(summary: Mapping[str, Any], scenario_file: str,
             args += ["--model", f"{name}={shown}"]
         if live.get("delays"):
             args += ["--delays", str(live["delays"])]
+        if live.get("shared_gateway"):  # (a live integrator's review: the rerun dropped
+            args += ["--shared-gateway"]  # these, and so ran another setup)
+        if int(live.get("threads") or 1) > 1:
+            args += ["--threads", str(int(live["threads"]))]
+        if live.get("realtime_workers") is not None:
+            args += ["--realtime" if live["realtime_workers"] else "--no-realtime"]
         if scaled:
             args += ["--out", RERUN_FOLDER]
         return " ".join(shlex.quote(a) for a in args)
