@@ -937,6 +937,12 @@ def test_a_site_dead_from_the_start_gets_no_figures_of_another_site(tmp_path: Pa
         assert rt.deployment is not None
         first = sc.compute_sites[0].name
         rt.kill_site(first)
+        # `airan serve` watches for it (a live integrator's review: it ran on silently)
+        deadline = time.monotonic() + 10.0
+        while not rt.dead() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [(name, code, log)] = rt.dead()
+        assert first in name and code != 0 and log.is_file()
         res = run_devices(sc, rt.deployment, duration_s=3.0, timeout_s=3.0)
     s = res.summary
     r = s["requests"]

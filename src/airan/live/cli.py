@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,8 @@ def _missing_live_package(exc: ImportError) -> str | None:
             return package
     return None
 
+
+WATCH_S = 0.5  # how often `airan serve` checks that its components still run
 
 DELAYS_HELP = ("gateway: the gateway applies the twin's radio and transport delays; none: the "
                "network's own; netns: sites and gateways in network namespaces joined by veth "
@@ -374,7 +377,19 @@ def register(app: typer.Typer) -> None:
                 _print_network(dep.network)
                 out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}",
                           markup=False, soft_wrap=True)
-                stop.wait(duration)
+                # watch the components: one that ends (a crash, a kill) ends the deployment,
+                # said (a live integrator's review: serve ran on silently to its duration)
+                end = time.monotonic() + (math.inf if duration is None else duration)
+                dead: list[tuple[str, int, Path]] = []
+                while not stop.wait(min(WATCH_S, max(0.0, end - time.monotonic()))):
+                    dead = rt.dead()
+                    if dead or time.monotonic() >= end:
+                        break
+            if dead:
+                for name, code, log in dead:
+                    err.print(f"error: {name} ended (exit code {code}) while serving; its log: "
+                              f"{log}", markup=False, soft_wrap=True)
+                raise typer.Exit(1)
             out.print("stopped")
 
     @app.command()

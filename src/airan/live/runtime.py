@@ -490,6 +490,12 @@ class LiveRuntime:
                                        batching=g.batching))
         return out
 
+    def dead(self) -> list[tuple[str, int, Path]]:
+        """The components started here that have ended: (name, exit code, log)."""
+        return [(c.name, int(c.proc.returncode), c.log)
+                for c in [*self.sites.values(), *self.gateways.values()]
+                if c.proc.poll() is not None]
+
     def kill_site(self, name: str) -> None:
         """Kill a site server at once (SIGKILL), as a crash would."""
         self.sites[name].kill()
