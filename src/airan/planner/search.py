@@ -422,9 +422,9 @@ def _every_miss_flat(closest: Evaluation, targets: Sequence[Target],
         return None
     if not all(_flat_across_build_outs(t.service, [t], log) for t in missed):
         return None
-    return (f"{FLAT_NOTE} in what it misses ({', '.join(t.text for t in missed)}, each "
-            "barely moving over the build-outs run: the notes below): GPUs barely move the "
-            "result; the closest is the one with the least total shortfall")
+    return (f"{FLAT_NOTE} where it misses: {', '.join(t.text for t in missed)} barely "
+            "moved over the build-outs run (the notes below), so GPUs barely move the result; "
+            "the closest is the one with the least total shortfall")
 
 
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
