@@ -487,7 +487,8 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
     assert "could not keep up" in cap.get() and "889 requests/s" in cap.get()
     assert "real-time" not in cap.get()  # saturated: the workers left real time on purpose
     assert "airan calibrate" not in cap.get()  # its compute waited for the machine's cores
-    calm = {**summary, "live": {**summary["live"], "saturated": False, "realtime_share": 0.0}}
+    calm = {**summary, "live": {**summary["live"], "saturated": False, "realtime_share": 0.0,
+                                "realtime_workers": True}}
     with live_cli.out.capture() as cap:
         _print_run(calm, Path("runs/x"))
     assert "could not keep up" not in cap.get() and "0% of the time with real-time" in cap.get()
@@ -496,6 +497,11 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
     off = {**calm, "live": {**calm["live"], "realtime_workers": False}}
     with live_cli.out.capture() as cap:
         _print_run(off, Path("runs/x"))
+    assert "real-time" not in cap.get()
+    # nor where it is not known (devices against a deployment started on other hosts)
+    unknown = {**calm, "live": {**calm["live"], "realtime_workers": None}}
+    with live_cli.out.capture() as cap:
+        _print_run(unknown, Path("runs/x"))
     assert "real-time" not in cap.get()
     app = typer.Typer()
     register(app)

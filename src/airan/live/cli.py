@@ -279,7 +279,10 @@ def _print_run(summary: dict, folder: Path,
                   f"({less_load}) or run sites and gateways on more hosts "
                   f"(docs/live.md).[/yellow]")
     share = live.get("realtime_share")
-    wanted = live.get("realtime_workers") is not False  # (not turned off for this host)
+    # asked for by this deployment (None: started elsewhere, on hosts whose choice is not
+    # known here: a live integrator's review read "it needs CAP_SYS_NICE" as root, where the
+    # other host's serve had turned real time off)
+    wanted = live.get("realtime_workers") is True
     if share is not None and share < 0.5 and wanted and not live.get("saturated"):
         out.print(f"[yellow]note: the site workers computed {share:.0%} of the time with "
                   f"real-time scheduling (it needs CAP_SYS_NICE or `ulimit -r 10`, and each "
