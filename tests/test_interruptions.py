@@ -151,7 +151,8 @@ def _ring_of(d: dict[str, Any]) -> Engine:
 def test_a_silence_held_update_after_update_is_one_interruption() -> None:
     """world.note_hold: an interruption of the same cause that goes on one under way (an
     out-of-sync silence held at each update) lengthens it; another cause takes the ring's
-    next entry, the oldest of the last four giving way; cut_hold ends the latest early."""
+    next entry, the oldest of the last four giving way; cut_hold ends the newest of a cause
+    early; of two a request overlaps as long, the later one names it."""
     from airan.engine import kernel as K
     from airan.engine.world import cut_hold, note_hold
 
@@ -165,8 +166,11 @@ def test_a_silence_held_update_after_update_is_one_interruption() -> None:
     note_hold(st, dev, 1.2, 1.25, K.HOLD_HANDOVER)  # another cause: the next entry
     note_hold(st, dev, 2.0, 2.1, K.HOLD_HANDOVER)  # the same cause, after a gap: another
     assert st.dev_hold_n[0] == 3
-    cut_hold(st, dev, 2.05)
+    cut_hold(st, dev, 2.05, K.HOLD_HANDOVER)
     assert st.dev_hold[0, 5] == pytest.approx(2.05)
+    cut_hold(st, dev, 1.1, K.HOLD_OUT_OF_SYNC)  # the newest of that cause, not the newest
+    assert list(st.dev_hold[0, :2]) == [1.0, 1.1] and st.dev_hold[0, 5] == pytest.approx(2.05)
+    st.dev_hold[0, 1] = 1.2  # (back as it was)
     for k in range(2):
         note_hold(st, dev, 3.0 + k, 3.5 + k, K.HOLD_CELL_FAULT)
     assert st.dev_hold_n[0] == 5  # the first entry gave way to the fifth
@@ -186,6 +190,11 @@ def test_a_silence_held_update_after_update_is_one_interruption() -> None:
     f[K.T_UL_DONE] = np.nan  # an upload cut short by a drop at 2.1: to the drop
     f[K.T_DLARR] = np.nan
     assert held_cause(st, 0, f, 2.1) == K.HOLD_HANDOVER
+    note_hold(st, dev, 6.0, 6.5, K.HOLD_OUT_OF_SYNC)  # a silence, then a handover out of it
+    note_hold(st, dev, 6.2, 6.25, K.HOLD_HANDOVER)
+    cut_hold(st, dev, 6.25, K.HOLD_OUT_OF_SYNC)
+    f[K.T_CREATE], f[K.T_UL_DONE], f[K.T_DLARR] = 6.21, 6.3, np.nan  # as long in each
+    assert held_cause(st, 0, f, 6.3) == K.HOLD_HANDOVER
 
 
 def test_the_terminal_says_how_many_late_requests_met_an_interruption() -> None:
@@ -205,3 +214,42 @@ def test_the_terminal_says_how_many_late_requests_met_an_interruption() -> None:
     for svc in summary["services"].values():
         svc["interrupted"] = {}
     assert events(summary) == []
+
+
+def test_shards_add_their_interruption_counts_whichever_has_none() -> None:
+    """A review of the diff: a shard whose fleets do not move has no ``interrupted``, and the
+    merge kept the first part's keys only: the counts were lost, or copied unsummed, by the
+    shards' order. Now they add over the shards that have them, a service's and a fleet's."""
+    from airan.sweep.merge import merge_fleets, merge_services
+
+    def part(held: dict[str, Any] | None) -> dict[str, Any]:
+        p: dict[str, Any] = {"count": 10, "met": 8, "late": 2, "dropped": 0, "in_flight": 0,
+                             "overdue": 0, "latency_ms": {"mean": 5.0},
+                             "latency_histogram": {}, "breakdown_ms": {}}
+        if held is not None:
+            p["interrupted"] = held
+        return p
+
+    a = {"handover": {"met": 3, "late": 1, "dropped": 0}}
+    b = {"handover": {"met": 1, "late": 0, "dropped": 2},
+         "cell_fault": {"met": 0, "late": 4, "dropped": 0}}
+    want = {"handover": {"met": 4, "late": 1, "dropped": 2},
+            "cell_fault": {"met": 0, "late": 4, "dropped": 0}}
+    for parts in ([part(None), part(a), part(b)], [part(b), part(None), part(a)]):
+        assert merge_services(parts)["interrupted"] == want
+    assert "interrupted" not in merge_services([part(None), part(None)])
+    fleets = [{"devices": 5, "met": 8, "late": 2, "dropped": 0, "services": {}},
+              {"devices": 5, "met": 8, "late": 2, "dropped": 0, "services": {},
+               "interrupted": a}]
+    assert merge_fleets(fleets)["interrupted"] == a
+
+
+def test_a_fault_that_interrupts_no_link_counts_nothing() -> None:
+    """A review of the diff: a GPU's fault (no L1 on GPUs here) or a static mobility model
+    interrupts no device's link, and its run counted interruptions (none) all the same."""
+    d = load_scenario("factory").model_dump(mode="json")
+    d["faults"] = [{"kind": "gpu_down", "site": "on-prem", "gpus": 1, "start_s": 0.1}]
+    d["fleets"][0]["mobility"] = {"model": "static"}
+    s = Engine(scenario_from_dict(d), duration_s=0.3).run()
+    assert all("interrupted" not in v for v in s.summary["services"].values())
+    assert "interrupted_by" not in s.requests.column_names

@@ -1348,6 +1348,15 @@ def test_serve_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     assert "no deployment folder (no deployment.json) but holds scenario.yaml" in " ".join(
         res.output.split())
     assert (precious / "scenario.yaml").read_text(encoding="utf-8") == "important"
+    # a folder a failed start left (scenario.yaml, config/ and logs/, no deployment.json yet)
+    # is serve's own (a review of the diff: refused, every later serve failed)
+    from airan.live.cli import _check_serve_out
+
+    failed = tmp_path / "failed"
+    (failed / "config").mkdir(parents=True)
+    (failed / "logs").mkdir()
+    (failed / "scenario.yaml").write_text("name: x", encoding="utf-8")
+    _check_serve_out(failed)
 
 
 def test_a_payload_the_wire_does_not_carry_is_refused_before_the_run() -> None:

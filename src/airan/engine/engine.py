@@ -250,7 +250,7 @@ class Engine:
         reroutes = any(f.kind in ("link_down", "link_degraded") for f in scenario.faults)
         # a device's link may be interrupted (a handover, a radio link failure, a cell's fault):
         # each request is counted by the interruption its radio legs met
-        holds = bool(scenario.faults) or any(f.mobility is not None for f in scenario.fleets)
+        holds = links_interruptible(scenario)
         self._st = new_state(w, self.seed, capacity, self._trace_capacity, reroutes, holds)
         self._st.fs[K.F_WARMUP] = self.warmup_s
         self._sref = state_ref(self._st)
@@ -1414,6 +1414,19 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
         "late_device_ms": {"queue": mean_ms(sums[K.SUM_LATE_DEVICE_QUEUE]),
                            "compute": mean_ms(sums[K.SUM_LATE_DEVICE_COMPUTE])},
     }
+
+
+def links_interruptible(scenario: Scenario) -> bool:
+    """Whether a run of ``scenario`` can interrupt a device's link: devices that move (not
+    ``static``), a cell taken off the air (``cell_down``), or, where cells' L1 runs on GPUs
+    (``ai_ran``), a site or GPU failure that takes its cells off the air. Only there are the
+    requests counted by the interruption they met (a run of none reads as no figure, not as
+    a count of none)."""
+    if any(f.mobility is not None and f.mobility.model != "static" for f in scenario.fleets):
+        return True
+    l1 = scenario.ai_ran.mode != "none"
+    return any(f.kind == "cell_down" or (l1 and f.kind in ("site_down", "gpu_down"))
+               for f in scenario.faults)
 
 
 def interrupted(held: np.ndarray) -> dict[str, dict[str, int]]:

@@ -624,7 +624,7 @@ class FaultSchedule:
             for i, held in enumerate(link_holds(st)):
                 own = back[held[back] == self._rlf_hold[i, back]]
                 held[own] = self._hold_before[i, own]
-                cut_hold(st, own, now)
+                cut_hold(st, own, now, K.HOLD_CELL_FAULT)
             hold_link(w, st, back, now + self.recover_s, K.HOLD_CELL_FAULT, now)
             self._rlf_at[back] = -np.inf
             hold_link(w, st, devs[outage & ~none & ~recovering], now + reestablish_ms * 1e-3,

@@ -413,6 +413,7 @@ def held_cause(S, d, f, t_end):
     d0 = f[T_DLARR]
     best = HOLD_NONE
     longest = 0.0
+    start = -np.inf
     for k in range(HOLD_RING):
         c = S.dev_hold_cause[d, k]
         if c == HOLD_NONE:
@@ -422,9 +423,11 @@ def held_cause(S, d, f, t_end):
         o = _overlap(t0, u1, h0, h1)
         if d0 <= t_end:  # (its answer at the cell: the downlink leg)
             o += _overlap(d0, t_end, h0, h1)
-        if o > longest:
+        # the longest; of equals, the later (a handover out of a silence: the handover)
+        if o > longest or (o > 0.0 and o == longest and h0 > start):
             longest = o
             best = c
+            start = h0
     return best
 
 

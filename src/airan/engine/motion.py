@@ -487,7 +487,7 @@ class Motion:
             end = slot_start_at_or_after(until, w.slot_s)  # (the out-of-sync silence ends early)
             for held in (st.ue_ul_elig, st.ue_dl_hold):
                 held[ids[mask]] = np.minimum(held[ids[mask]], end)
-            cut_hold(st, ids[mask], end)
+            cut_hold(st, ids[mask], end, K.HOLD_OUT_OF_SYNC)
         hold_link(w, st, ids[indicated], since[indicated] + self.rlf_silence_s,
                   K.HOLD_OUT_OF_SYNC, t)
         # still out of sync: silent at least to the next update (one coarser than the rest of

@@ -361,21 +361,27 @@ def note_hold(state: Any, devices: NDArray[np.int64], now_s: float, until_s: Arr
     state.dev_hold_n[fresh] += 1
 
 
-def cut_hold(state: Any, devices: NDArray[np.int64], until_s: ArrayLike,
-             cause: int | None = None) -> None:
-    """``devices``' latest link interruption (where it is of ``cause``, if given) ends by
-    ``until_s``: its hold lifted early (in sync again, a handover out of a silence, a cell
-    back on air), or another cause taking over (a silence ending in the link's failure)."""
+def cut_hold(state: Any, devices: NDArray[np.int64], until_s: ArrayLike, cause: int) -> None:
+    """``devices``' newest interruption of ``cause`` ends by ``until_s``: its hold lifted early
+    (in sync again, a handover out of a silence, a cell back on air), or another cause taking
+    over (a silence ending in the link's failure). The newest of that cause, not the newest of
+    all: a handover noted during a cell outage's silence left the outage's entry running to
+    its full hold once the cell came back (a review of the diff)."""
     if state.dev_hold.shape[0] == 0 or len(devices) == 0:
         return
     devices = np.asarray(devices, dtype=np.int64)
     n = state.dev_hold_n[devices]
-    last = (n - 1) % K.HOLD_RING
-    has = (n > 0) if cause is None else (n > 0) & (state.dev_hold_cause[devices, last] == cause)
-    d = devices[has]
-    col = 2 * last[has] + 1
-    end = np.broadcast_to(np.asarray(until_s, dtype=np.float64), devices.shape)[has]
-    state.dev_hold[d, col] = np.minimum(state.dev_hold[d, col], end)
+    end = np.broadcast_to(np.asarray(until_s, dtype=np.float64), devices.shape)
+    done = n <= 0  # (no entry: nothing to cut)
+    for back in range(1, K.HOLD_RING + 1):  # newest first
+        k = (n - back) % K.HOLD_RING
+        hit = ~done & (n - back >= 0) & (state.dev_hold_cause[devices, k] == cause)
+        if hit.any():
+            d, col = devices[hit], 2 * k[hit] + 1
+            state.dev_hold[d, col] = np.minimum(state.dev_hold[d, col], end[hit])
+        done |= hit
+        if done.all():
+            break
 
 
 def sr_offsets_s(u: F64, slot_type: NDArray[np.int8], slot_s: float, period_s: float) -> F64:

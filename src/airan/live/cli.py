@@ -80,6 +80,10 @@ def _check_out(folder: Path) -> None:
         raise InputError(refused, field="--out", value=str(folder))
 
 
+#: what `airan serve` writes in its folder before its deployment.json
+SERVE_WRITES = {"scenario.yaml", "config", "logs"}
+
+
 def _check_serve_out(folder: Path) -> None:
     """Refuse a deployment folder that holds files of something else (a run's, a user's):
     serve writes its scenario.yaml, config/ and logs/ there (a live integrator's review: it
@@ -90,6 +94,8 @@ def _check_serve_out(folder: Path) -> None:
     if not folder.is_dir() or (folder / DEPLOYMENT).exists():
         return
     held = sorted(p.name for p in folder.iterdir())
+    if set(held) <= SERVE_WRITES and {"config", "logs"} <= set(held):  # (a start that
+        return  # failed before its deployment.json: every later serve refused its folder)
     if held:
         shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         raise InputError(f"'{folder}' is no deployment folder (no {DEPLOYMENT}) but holds "

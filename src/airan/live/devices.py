@@ -337,6 +337,7 @@ class DeviceEmulator:
                                  for i, k in enumerate(BREAKDOWN)},
                 **_late_breakdown(done),
                 "offered_per_s": offered[name][1],  # (as the twin's summary has it)
+                "arrivals": self.scenario.services[v].arrivals,
                 "answered_at": dict(Counter(r.placement for r in done).most_common()),
                 "latency_histogram": hist,
             }

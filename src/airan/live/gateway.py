@@ -215,7 +215,13 @@ class RadioRates:
             # starts from, radio.initial_load's 50%, uploads took twice the twin's time)
             settle_s = min(float(scenario.duration_s), max(
                 self.SETTLE_S, 5e-3 * scenario.radio.load_time_constant_ms))
-            self._engine = Engine(scenario, seed=seed, policy=policy, duration_s=settle_s)
+            # (its devices where the live ones stay, at the world's start: no mobility; and
+            # every request of it counted, whatever the scenario's warm-up: a review of the
+            # diff)
+            still = scenario.model_copy(update={"fleets": [
+                f.model_copy(update={"mobility": None}) for f in scenario.fleets]})
+            self._engine = Engine(still, seed=seed, policy=policy, duration_s=settle_s,
+                                  warmup_s=0.0)
             self._engine.step(self._engine.n_slots)
             self.ul_wait_s = float(self._engine._ul_wait_s)
             self.dl_wait_s = float(self._engine._dl_wait_s)

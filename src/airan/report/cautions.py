@@ -149,7 +149,8 @@ def random_share(summary: Mapping[str, Any], site: str) -> float:
 def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]]:
     """(site, load, relaxation time in s) of the compute sites at least :data:`SETTLE_FROM`
     busy whose queue's relaxation time from empty, ``1 / (mu (1 - sqrt(rho))^2)`` (M/M/1's,
-    Morse 1955), is more than the run's ``duration_s`` over :data:`SETTLE_RUNS`, unless its
+    Morse 1955), is more than the run's time counted (``duration_s`` less ``warmup_s``) over
+    :data:`SETTLE_RUNS`, unless its
     warm-up (``warmup_s``, whose requests count in no figure) lasted :data:`WARMUP_RUNS` of
     them. ``mu`` is the site's throughput at full use, the requests it served over the time
     they took (``served / (rho T)``, ``rho`` its load in the run, :func:`site_load`: at full
@@ -177,7 +178,8 @@ def unsettled_sites(summary: Mapping[str, Any]) -> list[tuple[str, float, float]
         if share <= 0.0:  # periodic devices alone: their queue repeats every period (past
             continue  # capacity it grows: saturated_sites, the planner's offered load)
         tau = math.inf if rho >= 1.0 else share / (mu * (1.0 - math.sqrt(rho)) ** 2)
-        if tau * SETTLE_RUNS > duration and not warmup >= WARMUP_RUNS * tau:
+        # (over the time counted, after the warm-up: the planner's miss says that span)
+        if tau * SETTLE_RUNS > duration - warmup and not warmup >= WARMUP_RUNS * tau:
             out.append((str(name), rho, tau))
     return sorted(out, key=lambda x: -x[2])
 

@@ -206,10 +206,28 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                       for p, n in zip(parts, lates, strict=True))
             for k in first.get("late_device_ms") or {}
         }
+    _merge_interrupted(out, parts)
     for k in first:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], done, k)
     return out
+
+
+def _merge_interrupted(out: dict[str, Any], parts: Sequence[Mapping[str, Any]]) -> None:
+    """``interrupted`` ({cause: {met, late, dropped}}) added over the parts that have it: a
+    shard where no link can be interrupted (its fleets static, no fault there) has none, and
+    the merge of the others kept only the first part's keys (a review of the diff: the counts
+    dropped or copied unsummed by the order of the shards)."""
+    held = [p["interrupted"] for p in parts if isinstance(p.get("interrupted"), Mapping)]
+    if not held:
+        return
+    total: dict[str, dict[str, int]] = {}
+    for h in held:
+        for cause, n in h.items():
+            t = total.setdefault(cause, {"met": 0, "late": 0, "dropped": 0})
+            for k in t:
+                t[k] += int(n.get(k) or 0)
+    out["interrupted"] = total
 
 
 def merge_sites(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -299,6 +317,7 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "hit_ratio_with_overdue": met / (ended + over) if known and ended + over else None,
             "services": svcs,
         })
+    _merge_interrupted(out, parts)
     for k in parts[0]:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], devices, k)
