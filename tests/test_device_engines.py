@@ -264,7 +264,7 @@ def test_validate_gives_each_engines_own_time(tmp_path: Any) -> None:
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert res.exit_code == 0, res.output
     assert "main: vla 500 ms; dla: detect 30 ms" in " ".join(res.output.split())
-    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"], "time_factor": 3.0,
+    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"],
                                                    "time_ms": {"detect": 31.0}}})))
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert "dla: detect 31 ms (past its deadline)" in " ".join(res.output.split())
@@ -281,3 +281,9 @@ def test_a_measured_time_for_a_service_the_engine_does_not_run_is_an_input_error
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
     assert "fleets[drone]" in text and "time_ms gives 'vla', which it does not run" in text
+    # a factor no service takes (an AGV integrator's review: accepted, silently unused)
+    path.write_text(yaml.safe_dump(_drone({"dla": {"services": ["detect"], "time_factor": 3.0,
+                                                   "time_ms": {"detect": 24.0}}})))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2 and "time_factor 3 applies to none of its services" in " ".join(
+        res.output.split())

@@ -403,7 +403,9 @@ def held_cause(S, d, f, t_end):
     """The cause (HOLD_*) of the link interruption of device ``d`` that overlapped the radio
     legs of a request with stage times ``f`` the longest: its uplink, from its creation to
     the end of its upload, and its downlink, from its answer's arrival at the cell, each up
-    to ``t_end`` where not reached; HOLD_NONE where none did (or none is kept)."""
+    to ``t_end`` where not reached; else the one it was created in (a request with no time on
+    the radio: dropped at its creation, or kept on its device); HOLD_NONE where none (or
+    none is kept)."""
     if S.dev_hold.shape[0] == 0:
         return HOLD_NONE
     t0 = f[T_CREATE]
@@ -428,6 +430,13 @@ def held_cause(S, d, f, t_end):
             longest = o
             best = c
             start = h0
+    if best == HOLD_NONE:  # no time on the radio in one: created during one (dropped at once,
+        for k in range(HOLD_RING):  # its buffer full, or kept on its device: an AGV
+            c = S.dev_hold_cause[d, k]  # integrator's review, 457 buffer_full drops uncounted)
+            h0 = S.dev_hold[d, 2 * k]
+            if c != HOLD_NONE and h0 <= t0 < S.dev_hold[d, 2 * k + 1] and h0 > start:
+                best = c
+                start = h0
     return best
 
 

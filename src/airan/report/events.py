@@ -138,11 +138,13 @@ def _interruptions(summary: Mapping[str, Any]) -> str | None:
             f" ({extra})" if extra else "")
 
     return (f"link interruptions: {_count(total, 'request')} met one while on the radio "
-            "(uploading or getting the answer): " + ", ".join(
+            "(uploading or getting the answer) or were created in one: " + ", ".join(
                 part(c, t) for c, t in by_cause.items())
-            + f"; they are {late:,} of the run's {run_late:,} late requests" + (
-                " (the others were late without one: load on the cells, the links or the "
-                "compute)" if run_late > late else ""))
+            + ("; no request of the run was late" if not run_late else
+               f"; they are {late:,} of the run's {run_late:,} late requests") + (
+                " (the others met none themselves: load on the cells, the links or the "
+                "compute, to which the backlog a silence releases at once adds)"
+                if run_late > late else ""))
 
 
 def events(summary: Mapping[str, Any]) -> list[str]:
@@ -186,7 +188,8 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         silences = (f", {_count(oos, 'out-of-sync silence')} "
                     f"({float(mob.get('out_of_sync_silent_s') or 0.0):.3g} s in all: the "
                     "serving cell's SSB below Qout, the link silent both ways until in sync "
-                    "again, a handover or the failure; their requests' wait shows as ul_wait)"
+                    "again, a handover or the failure; their requests' wait shows as ul_wait, "
+                    "or ul_air and dl_air for an upload or an answer caught mid-way)"
                     if oos else "")
         out.append(f"mobility: {_count(n, 'moving device')}, {_count(ho, 'handover')}{rate}, "
                    f"{_count(rlf, 'radio link failure')}{by_fleet}{silences}"

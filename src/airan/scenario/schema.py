@@ -739,6 +739,11 @@ class Fleet(_Strict):
         for engine, spec in v.items():
             if not spec.services:
                 raise ValueError(f"engine {engine!r} runs no service: list its services")
+            if (spec.time_factor != 1.0 and spec.services
+                    and all(svc in spec.time_ms for svc in spec.services)):
+                raise ValueError(f"engine {engine!r}: time_factor {spec.time_factor:g} applies "
+                                 "to none of its services, each given its time_ms: leave one "
+                                 "of them out")
             stray = [svc for svc in spec.time_ms if svc not in spec.services]
             if stray:
                 raise ValueError(f"engine {engine!r}: time_ms gives {stray[0]!r}, which it does "
