@@ -20,6 +20,23 @@ def _summary(duration_s: float, rho: float, served: int) -> dict[str, Any]:
             "sites": {"gpu": {"gpu_utilization": rho, "served": served, "mean_queue": 9.0}}}
 
 
+def _one_gpu(count: int, **arrivals: Any) -> dict[str, Any]:
+    """``count`` devices at 1 Hz (``arrivals``: the service's arrival fields) on one GPU
+    serving one request at a time in 10 ms, 2 s: M/D/1 (Poisson) or its periodic twin."""
+    return {"name": "md1", "radio": {"model": "ideal"}, "policy": "nearest-edge",
+            "duration_s": 2.0,
+            "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
+            "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge",
+                               "queue_limit": 100_000, "gpus": [{"type": "H100", "count": 1}],
+                               "batching": {"max_batch": 1, "max_wait_ms": 0}}],
+            "transport": {"hop_delay_us": 0},
+            "fleets": [{"name": "bots", "count": count,
+                        "area": {"center_m": [5, 0], "radius_m": 1}, "services": ["job"]}],
+            "services": [{"name": "job", "model": "yolov8s", "rate_hz": 1.0,
+                          "deadline_ms": 100, **arrivals,
+                          "service_time": {"dist": "fixed", "mean_ms": 10}}]}
+
+
 def test_the_relaxation_time_is_morses_at_the_sites_throughput() -> None:
     # 190 requests served in 0.95 x 2 s of busy time: mu = 100 per s
     [(name, rho, tau)] = unsettled_sites(_summary(2.0, 0.95, 190))
@@ -39,18 +56,7 @@ def test_the_relaxation_time_is_morses_at_the_sites_throughput() -> None:
 
 
 def test_a_short_run_of_a_busy_gpu_is_cautioned_and_a_long_one_is_not() -> None:
-    d = {"name": "md1", "radio": {"model": "ideal"}, "policy": "nearest-edge",
-         "duration_s": 2.0,
-         "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
-         "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge", "queue_limit": 100_000,
-                            "gpus": [{"type": "H100", "count": 1}],
-                            "batching": {"max_batch": 1, "max_wait_ms": 0}}],
-         "transport": {"hop_delay_us": 0},
-         "fleets": [{"name": "bots", "count": 90, "area": {"center_m": [5, 0], "radius_m": 1},
-                     "services": ["job"]}],
-         "services": [{"name": "job", "model": "yolov8s", "rate_hz": 1.0,
-                       "arrivals": "poisson", "deadline_ms": 100,
-                       "service_time": {"dist": "fixed", "mean_ms": 10}}]}
+    d = _one_gpu(90, arrivals="poisson")
     short = airan.run(scenario_from_dict(d), seed=1).summary
     said = [c for c in cautions(short) if c.startswith("Queues with no time to settle")]
     assert len(said) == 1 and "gpu (" in said[0] and "Morse" in said[0]
@@ -157,18 +163,7 @@ def test_a_queue_of_periodic_devices_settles_within_their_period() -> None:
         del svc["arrivals"]
     assert unsettled_sites(old)[0][2] == pytest.approx(full, rel=1e-12)
     # and a run of periodic devices says nothing of settling
-    d = {"name": "dd1", "radio": {"model": "ideal"}, "policy": "nearest-edge",
-         "duration_s": 2.0,
-         "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
-         "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge", "queue_limit": 100_000,
-                            "gpus": [{"type": "H100", "count": 1}],
-                            "batching": {"max_batch": 1, "max_wait_ms": 0}}],
-         "transport": {"hop_delay_us": 0},
-         "fleets": [{"name": "bots", "count": 95, "area": {"center_m": [5, 0], "radius_m": 1},
-                     "services": ["job"]}],
-         "services": [{"name": "job", "model": "yolov8s", "rate_hz": 1.0,
-                       "arrivals": "periodic", "jitter_ms": 0, "deadline_ms": 100,
-                       "service_time": {"dist": "fixed", "mean_ms": 10}}]}
+    d = _one_gpu(95, arrivals="periodic", jitter_ms=0)
     short = airan.run(scenario_from_dict(d), seed=1).summary
     assert short["services"]["job"]["arrivals"] == "periodic"
     assert not unsettled_sites(short)

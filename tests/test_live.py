@@ -343,26 +343,34 @@ def test_calibration_from_a_live_run_keeps_the_profiles_shape_at_the_sites_level
             args, res.output)
 
 
-def test_a_local_answer_to_a_request_posted_ahead_counts_from_its_send_time() -> None:
-    """The emulator posts requests ahead of their send time; a LOCAL answer comes back at once,
-    and the device's own compute time must still count from the send time."""
-    from airan.live.devices import DeviceEmulator, _Rec
+def _local_devices(scenario: dict[str, Any], local_ms: float) -> tuple[Any, Any]:
+    """A device emulator of ``scenario`` and a gateway stub that places every request on its
+    device, ``local_ms`` there."""
+    from airan.live.devices import DeviceEmulator
     from airan.live.runtime import Deployment
     from airan.scenario import scenario_from_dict
 
-    sc = scenario_from_dict(small_scenario())
     dep = Deployment(scenario="", seed=3, policy="local", sites={},
                      gateways={"bs-a": "x:1", "bs-b": "x:2"}, tenants={"default": "t"})
-    emu = DeviceEmulator(sc, dep, duration_s=1.0)
 
     class _Local:
         async def infer(self, req: Any, timeout: float) -> Any:
             return wire.InferReply(status=wire.InferReply.LOCAL, request_id=req.request_id,
-                                   timing=wire.Timing(local_ms=3.0))
+                                   timing=wire.Timing(local_ms=local_ms))
+
+    return DeviceEmulator(scenario_from_dict(scenario), dep, duration_s=1.0), _Local()
+
+
+def test_a_local_answer_to_a_request_posted_ahead_counts_from_its_send_time() -> None:
+    """The emulator posts requests ahead of their send time; a LOCAL answer comes back at once,
+    and the device's own compute time must still count from the send time."""
+    from airan.live.devices import _Rec
+
+    emu, local = _local_devices(small_scenario(), 3.0)
 
     async def main() -> _Rec:
         rec = _Rec(0, 0, 0, 0.0)
-        await emu._one(rec, _Local(), time.monotonic() + 0.004)  # type: ignore[arg-type]
+        await emu._one(rec, local, time.monotonic() + 0.004)
         return rec
 
     rec = asyncio.run(main())
@@ -375,27 +383,16 @@ def test_local_answers_queue_on_their_devices_engine_as_in_the_twin() -> None:
     Now one device's requests wait in turn (its queue as ``queue_ms``), another device's do
     not wait for them, and a wait beyond the fleet's local_queue_limit_ms is dropped
     device_queue_full, as in the twin."""
-    from airan.live.devices import DeviceEmulator, _Rec
-    from airan.live.runtime import Deployment
-    from airan.scenario import scenario_from_dict
+    from airan.live.devices import _Rec
 
     d = small_scenario()
     d["fleets"][0]["local_queue_limit_ms"] = 25.0
-    sc = scenario_from_dict(d)
-    dep = Deployment(scenario="", seed=3, policy="local", sites={},
-                     gateways={"bs-a": "x:1", "bs-b": "x:2"}, tenants={"default": "t"})
-    emu = DeviceEmulator(sc, dep, duration_s=1.0)
-
-    class _Local:
-        async def infer(self, req: Any, timeout: float) -> Any:
-            return wire.InferReply(status=wire.InferReply.LOCAL, request_id=req.request_id,
-                                   timing=wire.Timing(local_ms=10.0))
+    emu, local = _local_devices(d, 10.0)
 
     async def main() -> list[_Rec]:
         t0 = time.monotonic() + 0.002
         recs = [_Rec(k, 0, 0, 0.0) for k in range(4)] + [_Rec(4, 0, 1, 0.0)]
-        await asyncio.gather(*(emu._one(r, _Local(), t0)  # type: ignore[arg-type]
-                               for r in recs))
+        await asyncio.gather(*(emu._one(r, local, t0) for r in recs))
         return recs
 
     recs = asyncio.run(main())
