@@ -287,3 +287,22 @@ def test_a_measured_time_for_a_service_the_engine_does_not_run_is_an_input_error
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert res.exit_code == 2 and "time_factor 3 applies to none of its services" in " ".join(
         res.output.split())
+
+
+def test_an_on_board_time_faster_than_the_accelerator_can_run_is_warned_of() -> None:
+    """An AGV integrator's review: validate warned of a site's measured time faster than its
+    GPU's peak allows (seconds written for ms), but not of an on-board one: `time_ms:
+    {detect: 0.024}` and `on_device_ms: {JetsonOrin: 0.01}` (YOLOv8n's roofline at an Orin's
+    whole peak is ~0.1 ms) passed silently. Both are warned of, naming the field; the
+    drone's 10 ms and a DLA's 24 ms are not."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _drone({"dla": {"services": ["detect"], "time_ms": {"detect": 0.024}}})
+    d["services"][0]["service_time"]["on_device_ms"] = {"JetsonOrin": 0.01}
+    warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "faster than" in w]
+    assert len(warned) == 2
+    assert any("fleets[drone].engines.dla.time_ms.detect" in w and "0.024 ms" in w
+               for w in warned)
+    assert any("services[detect].service_time.on_device_ms.JetsonOrin" in w for w in warned)
+    fine = _drone({"dla": {"services": ["detect"], "time_ms": {"detect": 24.0}}})
+    assert not [w for w in scenario_warnings(scenario_from_dict(fine)) if "faster than" in w]

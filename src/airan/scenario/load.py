@@ -1233,10 +1233,18 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             out.append(str(InputError(
                 "no fleet runs this service (fleets[].services): it makes no request",
                 file=label, field=f"services[{v.name}]")))
+    models = s.model_catalog()
+    gpus = s.gpu_catalog()
     for f in s.fleets:  # engines of its own where they cannot do what they say
         if not f.engines or not f.count:
             continue
         field = f"fleets[{f.name}].engines"
+        for e, spec in f.engines.items():  # a measured time faster than the whole module
+            for svc, ms in spec.time_ms.items():
+                mid = next((x.model for x in s.services if x.name == svc), "")
+                if mid in models:
+                    out += _too_fast_on_board(models[mid], gpus, f.accelerator, ms, label,
+                                              f"{field}.{e}.time_ms.{svc}", mid)
         if not f.computes_on_board:
             out.append(str(InputError(
                 "its devices run no model on board (no accelerator, cpu_runs_models false): "
@@ -1476,6 +1484,24 @@ def _unlinked_cell_warnings(s: Scenario, net: Any, part: Any, label: str | None)
     return out
 
 
+def _too_fast_on_board(model: Any, gpus: Mapping[str, Any], accelerator: str, ms: float,
+                       label: str | None, field: str, name: str) -> list[str]:
+    """A time measured on a device's accelerator (or an engine of its own, no faster than its
+    whole peak) that beats the model's roofline at that accelerator's peak FLOP/s and memory
+    bandwidth at batch 1: seconds written for ms, or another model."""
+    from airan.compute.roofline import peak_roofline_s
+
+    if model.gflops is None or model.efficiency is None or accelerator not in gpus:
+        return []
+    bound = peak_roofline_s(model, gpus[accelerator], 1)
+    if not ms * 1e-3 < 0.9 * bound:
+        return []
+    return [str(InputError(
+        f"{ms:.3g} ms is faster than {name} can run on a {accelerator} ({bound * 1e3:.3g} ms "
+        "at its whole peak FLOP/s and memory bandwidth, batch 1): seconds written where ms are "
+        f"meant, or another model than {name!r}", file=label, field=field, value=ms))]
+
+
 def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
     """A service whose deadline is shorter than its model's time at batch 1 wherever it runs;
     measured service times that look mistyped: faster than the GPU's peak allows (seconds
@@ -1553,7 +1579,9 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                     file=label, field=f"{field}.batch_ms",
                     value=largest)))
         used = {f.accelerator for f in s.fleets if v.name in f.services}
-        for acc in st.on_device_ms or {}:
+        for acc, ms in (st.on_device_ms or {}).items():  # (on board, as on the sites: an
+            out += _too_fast_on_board(base, gpus, acc, ms, label,  # AGV integrator's review)
+                                      f"{field}.on_device_ms.{acc}", v.model)
             if acc not in used:
                 out.append(str(InputError(
                     f"no fleet running {v.name!r} has accelerator {acc!r}: this time is not "
