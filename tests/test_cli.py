@@ -280,8 +280,8 @@ def test_validate_says_which_fleets_fly_as_aerial_ues_and_warns_of_paths_beyond_
     assert ("heights: parked 22.5 m (ground, TR 38.901 (at 22.5 m, the UMa ground formulas' "
             "top; a height above it flies as TR 36.777's aerial UEs)); flyers 40-120 m "
             "(aerial, TR 36.777 UMa-AV); cars 1.5 m (ground, TR 38.901)") in text, text
-    assert ("field 'fleets[flyers].height_m': not used: a waypoint fleet's drones fly at their "
-            "paths' heights") in text
+    assert ("field 'fleets[flyers].height_m': not used: a waypoint fleet's devices (drones, "
+            "AGVs) move at their paths' heights") in text
     assert "field 'fleets[flyers].mobility.paths[1]': path 1 reaches (9000, 0)," in text
     assert "paths[0]" not in text  # (within the layout)
     # (the drone maker's: the median SINR at 120 m moved 2 dB with a 10-element column)

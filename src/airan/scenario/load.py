@@ -1784,9 +1784,9 @@ def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
             continue
         if "height_m" in f.model_fields_set:
             out.append(str(InputError(
-                "not used: a waypoint fleet's drones fly at their paths' heights (each point's "
-                "z), not at height_m", file=label, field=f"fleets[{f.name}].height_m",
-                value=f.height_m)))
+                "not used: a waypoint fleet's devices (drones, AGVs) move at their paths' "
+                "heights (each point's z), not at height_m", file=label,
+                field=f"fleets[{f.name}].height_m", value=f.height_m)))
         if m.paths is None or not len(xy) or s.radio.model != "nr" or not reach > 0.0:
             continue
         for k, path in enumerate(m.paths):
@@ -1796,7 +1796,7 @@ def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
                 far = pts[int(np.argmax(dist))]
                 out.append(str(InputError(
                     f"path {k} reaches ({far[0]:g}, {far[1]:g}), {dist.max():,.0f} m from the "
-                    f"nearest cell site, beyond {what} ({reach:,.0f} m): its drones there "
+                    f"nearest cell site, beyond {what} ({reach:,.0f} m): its devices there "
                     "attach to a distant cell at a low SINR", file=label,
                     field=f"fleets[{f.name}].mobility.paths[{k}]", value=None)))
     return out
