@@ -34,6 +34,21 @@ def _one_gpu(count: int = 50) -> Any:
     })
 
 
+def _max_fleet_text(tmp_path: Any, d: dict[str, Any], fleet: str, duration: str, *more: str,
+                    columns: int) -> str:
+    """``airan max-fleet`` of scenario ``d`` (written to a file) for ``fleet`` and "job:
+    hit>=0.99", unconfirmed, in runs of ``duration`` s: its output on one line (exit 0)."""
+    import yaml
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", fleet, "--target",
+                              "job: hit>=0.99", "--duration", duration, *more, "--no-confirm"],
+                        env={"COLUMNS": str(columns)})
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.split())
+
+
 def test_the_largest_fleet_is_what_one_gpu_serves_by_its_service_time() -> None:
     sc = _one_gpu()
     res = largest_fleet(sc, "bots", parse_targets(["job: hit>=0.99"], ["job"]),
@@ -272,19 +287,12 @@ def test_an_answer_that_rests_on_the_cloud_says_so(tmp_path: Any) -> None:
     """A robot maker's review: 191 arms read as what the base station carried, where a cloud
     site 300 km away served every request. Here the one GPU is a cloud's: the answer's line
     says where the requests ran and that the cloud's GPUs are in the answer."""
-    import yaml
 
     d = _one_gpu().model_dump(mode="json", exclude_unset=True)
     d["nodes"] = [{"name": "dc"}]
     d["compute_sites"][0].update(at="dc", kind="cloud")
     d["transport"]["links"] = [{"a": "c0", "b": "dc", "fiber_km": 300, "capacity_gbps": 10}]
-    path = tmp_path / "cloud.yaml"
-    path.write_text(yaml.safe_dump(d))
-    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
-                              "job: hit>=0.99", "--duration", "2", "--resolution", "0.1",
-                              "--no-confirm"], env={"COLUMNS": "120"})
-    assert res.exit_code == 0, res.output
-    text = " ".join(res.output.split())
+    text = _max_fleet_text(tmp_path, d, "bots", "2", "--resolution", "0.1", columns=120)
     assert ("ran at: gpu 100%; the cloud took 100% of them, so the answer counts its GPUs "
             "too") in text
 
@@ -318,17 +326,10 @@ def test_fleets_listed_together_grow_in_the_scenarios_proportions() -> None:
 
 def test_the_command_grows_listed_fleets_together_and_says_the_others_counts(
         tmp_path: Any) -> None:
-    import yaml
 
     d = _one_gpu().model_dump(mode="json", exclude_unset=True)
     d["fleets"].append({**d["fleets"][0], "name": "arms", "count": 25})
-    path = tmp_path / "two.yaml"
-    path.write_text(yaml.safe_dump(d))
-    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots,arms", "--target",
-                              "job: hit>=0.99", "--duration", "2", "--no-confirm"],
-                        env={"COLUMNS": "160"})
-    assert res.exit_code == 0, res.output
-    text = " ".join(res.output.split())
+    text = _max_fleet_text(tmp_path, d, "bots,arms", "2", columns=160)
     assert "the largest bots fleet (with 0.5 arms per bots, the scenario's proportions)" in text
     import re
 
@@ -358,7 +359,6 @@ def test_misses_that_do_not_grow_with_the_fleet_are_said_to_be_something_else_th
 def test_where_each_service_ran_is_said_apart(tmp_path: Any) -> None:
     """An AMR maker's review: "detect, vla ran at: on the devices 96%, on-prem 4%" hid that
     every VLA step ran at the edge: with several services, each one's places."""
-    import yaml
 
     d = _one_gpu().model_dump(mode="json", exclude_unset=True)
     d["fleets"][0].update(accelerator="JetsonOrin", services=["job", "near"])
@@ -368,11 +368,5 @@ def test_where_each_service_ran_is_said_apart(tmp_path: Any) -> None:
                           "on_device": True, "service_time": {"dist": "fixed", "mean_ms": 50,
                                                               "on_device_ms": {"JetsonOrin": 1}}})
     d["policy"] = "deadline-aware"
-    path = tmp_path / "two.yaml"
-    path.write_text(yaml.safe_dump(d))
-    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
-                              "job: hit>=0.99", "--duration", "1", "--no-confirm"],
-                        env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    text = " ".join(res.output.split())
+    text = _max_fleet_text(tmp_path, d, "bots", "1", columns=200)
     assert "ran at: job: gpu 100%; near: on the devices 100%" in text, text
