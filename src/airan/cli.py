@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     check_writable,
     default_run_folder,
     err,
+    load_kernel,
     out,
     reader_may_leave,
     run_label,
@@ -186,7 +186,7 @@ def run(
             t0 = time.perf_counter()
             if out_dir is not None:  # before the world is built (seconds for a metro)
                 _check_out_dir(out_dir)
-            _load_kernel()
+            load_kernel()
             engine = Engine(sc, policy=policy, seed=seed, duration_s=duration,
                             trace_limit=trace_limit, trace_sample=trace_sample,
                             warmup_s=warmup)
@@ -296,34 +296,6 @@ def _check_out_dir(out_dir: Path, marker: str | None = None) -> None:
     if refused is not None:
         _fail(f"option '--out': {refused}")
     check_writable(out_dir)  # (a read-only folder was found only after the runs)
-
-
-KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once
-KERNEL_SAY_S = 3.0  # off a terminal, a load still going after this says why it waits
-
-
-def _load_kernel() -> None:
-    """Compile or load the kernel (:func:`airan.engine.warmup.warm_up`) under a spinner that
-    says why the first run after an install waits; after a compile, one line saying so."""
-    from airan.engine.warmup import kernel_ready, warm_up
-
-    if kernel_ready():
-        return
-    why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
-           "about a minute, once)")
-    # in a log or a pipe the spinner does not show: a load that takes longer than a cached
-    # one (~1-2 s) says why in a line instead
-    say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))
-    if not err.is_terminal:
-        say.start()
-    try:
-        with err.status(why):
-            took = warm_up()
-    finally:
-        say.cancel()
-    if took > KERNEL_NOTE_S and err.is_terminal:
-        err.print(f"compiled the simulation kernel in {took:.0f} s; later runs load it from "
-                  "numba's cache", style="dim", markup=False, soft_wrap=True)
 
 
 def _run_with_progress(engine: Any, label: str) -> Any:
@@ -977,6 +949,7 @@ def compare(
             err.print(f"note: --policies names {', '.join(twice)} more than once; each runs "
                       "once", markup=False, soft_wrap=True)
         total = len(names) * seeds
+        load_kernel()
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
@@ -1377,6 +1350,8 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
 
     from airan.engine import Engine
     from airan.radio import link, nr
+
+    load_kernel()
 
     eng = Engine(sc, duration_s=sc.duration_s)
     w = eng.world

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -590,3 +591,34 @@ def with_warmup(sc: Any, warmup: float | None, duration_s: float | None) -> Any:
         raise _option_error("--warmup", f"must be at least 0 and shorter than a run "
                             f"({duration_s:g} s)", warmup)
     return sc.model_copy(update={"engine": sc.engine.model_copy(update={"warmup_s": warmup})})
+
+
+KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: said once
+KERNEL_SAY_S = 3.0  # off a terminal, a load still going after this says why it waits
+
+
+def load_kernel() -> None:
+    """Compile or load the kernel (:func:`airan.engine.warmup.warm_up`) under a spinner that
+    says why the first command after an install waits; after a compile, one line saying so.
+    Every command that builds an engine calls it first, once its input is checked (validate,
+    compare, sweep, plan, max-fleet, run-sharded and the live ones compiled for minutes
+    without a word; run-sharded's workers then load it from the cache, not each compile it)."""
+    from airan.engine.warmup import kernel_ready, warm_up
+
+    if kernel_ready():
+        return
+    why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
+           "about a minute, once)")
+    # in a log or a pipe the spinner does not show: a load that takes longer than a cached
+    # one (~1-2 s) says why in a line instead
+    say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))
+    if not err.is_terminal:
+        say.start()
+    try:
+        with err.status(why):
+            took = warm_up()
+    finally:
+        say.cancel()
+    if took > KERNEL_NOTE_S and err.is_terminal:
+        err.print(f"compiled the simulation kernel in {took:.0f} s; later runs load it from "
+                  "numba's cache", style="dim", markup=False, soft_wrap=True)

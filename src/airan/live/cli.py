@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from airan.console import load_kernel
 from airan.errors import InputError
 
 out = Console(highlight=False)
@@ -367,6 +368,7 @@ def register(app: typer.Typer) -> None:
 
                 served = sc = scale_fleets(sc, fleet_scale)
             _warn(sc, scenario, policy, duration)
+            load_kernel()  # (the gateways' twin: compiled here once, in a line that says so)
             rt = LiveRuntime(served, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
@@ -452,6 +454,7 @@ def register(app: typer.Typer) -> None:
             folder = out_dir or default_run_folder(scenario, Path("runs") / (
                 f"{run_label(scenario, sc.name)}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
             _check_out(folder)
+            load_kernel()
             res = run_devices(sc, dep, duration_s=duration, timeout_s=timeout)
             note_fleet_scale(res.summary, fleet_scale)
             folder = write_run(res, folder)
@@ -501,6 +504,7 @@ def register(app: typer.Typer) -> None:
             folder = out_dir or default_run_folder(
                 scenario, Path("runs") / f"{run_label(scenario, sc.name)}-live-{run_seed}{scale}")
             _check_out(folder)
+            load_kernel()
             with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              shared_gateway=shared_gateway, realtime=realtime) as rt:

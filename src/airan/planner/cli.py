@@ -26,6 +26,7 @@ from airan.console import (
     _user_errors,
     check_writable,
     err,
+    load_kernel,
     out,
     with_warmup,
 )
@@ -117,6 +118,7 @@ def max_fleet(
             parse_targets(target, names) if target else [],
             {v.name: v.target_hit_ratio for v in sc.services if v.name in sent})
         first = sc.seed if seed is None else seed
+        load_kernel()
         with Progress(TextColumn("max-fleet {task.description}", markup=False),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err,
                       transient=True, disable=not err.is_terminal) as bar:
@@ -478,6 +480,7 @@ def plan(
         except OSError as exc:
             _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
         check_writable(out_dir)
+        load_kernel()
         try:
             with Progress(
                 TextColumn("plan {task.description}", style="bold", markup=False),

@@ -105,6 +105,7 @@ def sweep(
     )
 
     from airan.cli import _fail, _user_errors, err, out
+    from airan.console import load_kernel
 
     with _user_errors():
         _check_common(workers, address=address)
@@ -131,6 +132,7 @@ def sweep(
             if len(sw.runs) > 20:
                 out.print(f"  ... {len(sw.runs) - 20} more", markup=False)
             return
+        load_kernel()  # (compiled here once, not in each worker)
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
             MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
@@ -278,7 +280,7 @@ def run_sharded(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from airan.cli import _fail, _given_options, _print_summary, _user_errors, err, out
-    from airan.console import _scenario_errors, scale_suffix
+    from airan.console import _scenario_errors, load_kernel, scale_suffix
 
     with _user_errors():
         _check_common(workers, duration, policy, address)
@@ -302,6 +304,7 @@ def run_sharded(
                      + (f"-{sites}" if sites else "") + scale_suffix(fleet_scale))
         folder = out_dir or Path("runs") / tag
         _refuse_other_kind(folder, "sharded run")
+        load_kernel()  # (compiled here once, not in each worker)
         t0 = time.perf_counter()
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
