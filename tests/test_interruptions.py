@@ -46,9 +46,15 @@ def _overlap(a0: np.ndarray, a1: np.ndarray, b0: float, b1: float) -> np.ndarray
     return np.nan_to_num(np.maximum(0.0, np.minimum(a1, b1) - np.maximum(a0, b0)))
 
 
-def _counts_from_trace(trace: pa.Table, service: str) -> dict[str, dict[str, int]]:
-    """{cause: {met, late, dropped}} of one service's ended requests, from the trace."""
-    rows = trace.filter(pa.compute.equal(trace["service"].cast(pa.string()), service))
+def _counts_from_trace(trace: pa.Table, service: str,
+                       devices: np.ndarray | None = None) -> dict[str, dict[str, int]]:
+    """{cause: {met, late, dropped}} of one service's ended requests (of ``devices``' only,
+    where given), from the trace."""
+    keep = pa.compute.equal(trace["service"].cast(pa.string()), service)
+    if devices is not None:
+        keep = pa.compute.and_(keep, pa.compute.is_in(trace["device"],
+                                                      pa.array(devices.tolist())))
+    rows = trace.filter(keep)
     out: dict[str, dict[str, int]] = {}
     causes = rows["interrupted_by"].cast(pa.string()).to_pylist()
     for cause, outcome in zip(causes, rows["outcome"].cast(pa.string()).to_pylist(),
@@ -103,6 +109,11 @@ def test_a_cell_off_air_tags_the_requests_whose_radio_legs_met_its_silence() -> 
     assert sum(by_fleet.values()) == sum(
         sum(sum(v.values()) for v in svc["interrupted"].values())
         for svc in summary["services"].values())
+    for fi, (name, fleet) in enumerate(summary["fleets"].items()):  # and per fleet x service
+        assert w.fleet_names[fi] == name
+        for svc_name, svc in fleet["services"].items():
+            assert svc["interrupted"] == _counts_from_trace(
+                trace, svc_name, np.flatnonzero(w.dev_fleet == fi)), (name, svc_name)
     # those that met it waited: the window, not the cells' load, made them late
     late = np.array(trace["outcome"].cast(pa.string()).to_pylist()) == "late"
     assert late[hit].mean() > 0.5 > late[~mine].mean()

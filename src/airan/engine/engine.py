@@ -1243,6 +1243,11 @@ class Engine:
                     int(overdue_g[g]), float(w.svc_deadline_s[v]), float(w.svc_target[v]))
                 for g, v in ((int(w.fleet_svc_group[f, v]), v) for v in w.fleet_services[f])
             }
+            if held_v is not None:  # which interruptions met this fleet's requests of each
+                for v in w.fleet_services[f]:  # service (an AGV maker's review: the fleets'
+                    # detections and the arms' VLA calls told apart)
+                    per_svc[w.service_names[v]]["interrupted"] = interrupted(
+                        st.agg_held[int(w.fleet_svc_group[f, v])])
             met = sum(x["met"] for x in per_svc.values())
             ended = sum(x["met"] + x["late"] + x["dropped"] for x in per_svc.values())
             over = sum(x["overdue"] for x in per_svc.values())
