@@ -72,6 +72,20 @@ MAX_SE_256QAM = 7.4063
 #: Highest spectral efficiency, bit/s/Hz: 64QAM MCS 28 of TS 38.214 Table 5.1.3.1-1.
 MAX_SE_64QAM = 5.5547
 
+#: A macro cell's power per 10 MHz of its carrier (dBm): TR 36.814 Table A.2.1.1-2's 46 dBm
+#: for a 10 MHz carrier, 49 for 20 MHz (DOMAIN.md's "46-49 dBm"), a density of 36 dBm/MHz.
+MACRO_TX_DBM_PER_10_MHZ = 46.0
+#: Below this density (dBm/MHz) a UMa or RMa cell is warned of: ~6 dB under the macro density
+#: (46 dBm over 100 MHz, a 10 MHz carrier's power copied to a wide one, is 26 dBm/MHz).
+MACRO_MIN_DBM_PER_MHZ = 30.0
+
+
+def macro_tx_power_dbm(bandwidth_mhz: float) -> float:
+    """A macro cell's total power over a carrier of ``bandwidth_mhz`` (dBm) at the density of
+    TR 36.814 Table A.2.1.1-2 (46 dBm per 10 MHz): 56 dBm over 100 MHz."""
+    return MACRO_TX_DBM_PER_10_MHZ + 10.0 * math.log10(bandwidth_mhz / 10.0)
+
+
 #: Slot type codes returned by :func:`parse_tdd_pattern`.
 SLOT_D = 0
 SLOT_S = 1

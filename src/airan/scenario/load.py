@@ -1311,6 +1311,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _full_background_warnings(s, label)
     out += _trace_count_warnings(s, label, end)
     out += _ue_power_warnings(s, label)
+    out += _cell_power_warnings(s, label)
     out += _outside_layout_warnings(s, label)
     out += _waypoint_warnings(s, label)
     out += _unit_warnings(s, label)
@@ -1821,6 +1822,30 @@ def _ue_power_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"{dbm:g} dBm is above every FR1 UE power class of TS 38.101-1 Table 6.2.1-1 "
                 "(class 1: 31 dBm, on n14 only; 1.5: 29 dBm; 2: 26 dBm; 3: 23 dBm): a UE's "
                 "maximum output, not a cell's", file=label, field=field, value=dbm)))
+    return out
+
+
+def _cell_power_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A macro (UMa, RMa) cell whose power over its carrier is well below the macro density: a
+    10-20 MHz carrier's 46-49 dBm (TR 36.814 Table A.2.1.1-2) given to a 100 MHz one (a RAN
+    researcher's review: the default did so, 10 dB short at every noise-limited cell edge)."""
+    from airan.radio import nr
+
+    env = s.radio.environment.lower()
+    if s.radio.model != "nr" or env not in ("uma", "rma"):
+        return []
+    out = []
+    for field, car in _used_carriers(s):
+        density = car.tx_power_dbm - 10.0 * math.log10(car.bandwidth_mhz)
+        if density < nr.MACRO_MIN_DBM_PER_MHZ:
+            out.append(str(InputError(
+                f"{car.tx_power_dbm:g} dBm over {car.bandwidth_mhz:g} MHz is {density:.0f} "
+                f"dBm/MHz, {nr.MACRO_TX_DBM_PER_10_MHZ - 10 - density:.0f} dB below a macro "
+                f"cell's density (TR 36.814 Table A.2.1.1-2: 46 dBm per 10 MHz, "
+                f"{nr.macro_tx_power_dbm(car.bandwidth_mhz):.0f} dBm over "
+                f"{car.bandwidth_mhz:g} MHz): the power of a narrower carrier? (omit it for "
+                "that density)", file=label, field=f"{field}.tx_power_dbm",
+                value=car.tx_power_dbm)))
     return out
 
 
