@@ -1351,11 +1351,12 @@ def _site_gpu_types(s: Scenario, service: str | None = None) -> set[str]:
     return out
 
 
-def device_times_s(s: Scenario) -> dict[tuple[str, str], float]:
+def device_times_s(s: Scenario, *, mean: bool = False) -> dict[tuple[str, str], float]:
     """Per (fleet, service) that the fleet's devices request, the shortest time one request can
-    take on the device itself at batch 1 (s): its accelerator, or the catalog's generic device
-    CPU where it has none, as :func:`_batch1_times_s` (and the engine's ``local_time_s``) takes
-    it. A service whose model is not in the catalog is left out."""
+    take on the device itself at batch 1 (s), or with ``mean`` its mean: its accelerator, or
+    the catalog's generic device CPU where it has none, as :func:`_batch1_times_s` (and the
+    engine's ``local_time_s``) takes it. A service whose model is not in the catalog is left
+    out."""
 
     gpus = s.gpu_catalog()
     models = s.model_catalog()
@@ -1364,7 +1365,7 @@ def device_times_s(s: Scenario) -> dict[tuple[str, str], float]:
         if v.model not in models:
             continue
         by_fleet: dict[str, float] = {}
-        _batch1_times_s(s, v, gpus, models, by_fleet)
+        _batch1_times_s(s, v, gpus, models, by_fleet, mean=mean)
         out.update({(f, v.name): t for f, t in by_fleet.items()})
     return out
 
@@ -1389,13 +1390,14 @@ def peak_roofline_services(s: Scenario) -> list[tuple[str, str]]:
 
 def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
                     models: Mapping[str, Any],
-                    by_fleet: dict[str, float] | None = None) -> dict[str, float]:
+                    by_fleet: dict[str, float] | None = None, *,
+                    mean: bool = False) -> dict[str, float]:
     """Where a service's model runs in the scenario and the shortest time one request can take
     there at batch 1 (s), as the engine's tables take it (engine.world): by compute-site GPU
     type ("an L4"; "any compute site's GPU" where a given time is the same on all) and device
     accelerator ("the devices' JetsonOrin"). A given time counts at its distribution's least
-    (uniform: ``low_ms``; exponential and lognormal: 0, any deadline can be met). ``by_fleet``,
-    when given, gets the devices' times by fleet name too."""
+    (uniform: ``low_ms``; exponential and lognormal: 0, any deadline can be met), or with
+    ``mean`` at its mean. ``by_fleet``, when given, gets the devices' times by fleet name too."""
     from airan.catalog import ServiceTimeDist
     from airan.compute.roofline import roofline_ratio, service_time_table_s
 
@@ -1404,7 +1406,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
     roof = base.gflops is not None and base.efficiency is not None
     given = st.as_catalog() if st is not None else base.service_time_ms
     least = 1.0  # the distribution's least time over its mean
-    if isinstance(given, ServiceTimeDist) and given.dist != "fixed" and not (
+    if not mean and isinstance(given, ServiceTimeDist) and given.dist != "fixed" and not (
             given.dist == "lognormal" and not given.cv):  # (cv 0: no spread)
         least = (given.low_ms * 1e-3 / given.mean_s if given.dist == "uniform"
                  and given.low_ms is not None and given.mean_s > 0 else 0.0)
