@@ -459,3 +459,27 @@ def test_a_link_too_slow_for_one_message_within_its_deadline_is_warned_about() -
     worst = max(d["services"], key=lambda v: max(v.get("ul_kb", 0), v.get("dl_kb", 0))
                 * 8e3 / 1e6 / (v["deadline_ms"] * 1e-3))
     assert f"message of {worst['name']}" in said[0] and "Gbit/s" in said[0]
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("fiber_km", 600_000.0, "fiber_km is in km"),  # metres written as km
+    ("extra_delay_ms", 10_000.0, "extra_delay_ms is in ms"),  # seconds written as ms
+])
+def test_a_link_whose_round_trip_outlasts_every_deadline_is_warned_about(
+        key: str, value: float, named: str) -> None:
+    """A drone maker's review: a cloud link of 600,000 km (or 10,000 ms) validated silently and
+    its run ended with every cloud request in flight. Its round trip, 2 x (4.9 us/km + extra),
+    against the loosest deadline of the services sent; the larger part named."""
+    from airan.scenario.load import scenario_warnings
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "there and back" in w]
+    i = next(i for i, k in enumerate(d["transport"]["links"]) if "cloud" in (k["a"], k["b"]))
+    d["transport"]["links"][i][key] = value
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "there and back" in w]
+    assert len(said) == 1 and f"transport.links[{i}].{key}" in said[0] and named in said[0]
+    loosest = max(v["deadline_ms"] for v in d["services"])
+    assert f"the loosest: {loosest:g} ms" in said[0]
+    # a link whose round trip just fits the loosest deadline is not
+    d["transport"]["links"][i].update(fiber_km=0.0, extra_delay_ms=loosest / 2 - 1.0)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "there and back" in w]

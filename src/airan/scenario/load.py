@@ -1276,6 +1276,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _carrier_range_warnings(s, label)
         out += _uplink_load_warnings(s, label)
     out += _link_capacity_warnings(s, label)
+    out += _link_delay_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
@@ -2231,6 +2232,38 @@ def _link_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
                 "ms deadline or more: every request over it is late, and its queue drops them "
                 "(link_full); capacity_gbps is in Gbit/s", file=label, field=field,
                 value=gbps)))
+    return out
+
+
+def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Transport links whose round trip alone (fibre at 4.9 us/km and ``extra_delay_ms``, both
+    ways) takes every sent service's deadline or more (a drone maker's review: ``fiber_km:
+    600000``, metres written as km, and ``extra_delay_ms: 10000`` validated silently, and the
+    run ended with every cloud request in flight): a unit slip, most likely. The field named is
+    the larger part of the delay."""
+    sent = {v for f in s.fleets if f.count > 0 for v in f.services}
+    loosest_ms = max((v.deadline_ms for v in s.services if v.name in sent), default=None)
+    if loosest_ms is None:
+        return []
+    out = []
+    for i, k in enumerate(s.transport.links):
+        fibre_ms = k.fiber_km * FIBER_S_PER_KM * 1e3
+        round_trip_ms = 2.0 * (fibre_ms + k.extra_delay_ms)
+        if round_trip_ms < loosest_ms:
+            continue
+        field, value, unit = ((f"transport.links[{i}].fiber_km", k.fiber_km,
+                               "fiber_km is in km (light in fibre: 4.9 us/km)")
+                              if fibre_ms >= k.extra_delay_ms else
+                              (f"transport.links[{i}].extra_delay_ms", k.extra_delay_ms,
+                               "extra_delay_ms is in ms"))
+        def ms(x: float) -> str:
+            return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+        out.append(str(InputError(
+            f"{k.a}-{k.b} takes {ms(round_trip_ms)} ms there and back (fibre "
+            f"{ms(fibre_ms)} ms and extra {ms(k.extra_delay_ms)} ms each way), every service's "
+            f"deadline or more (the loosest: {loosest_ms:g} ms): every request over it is late; "
+            + unit, file=label, field=field, value=value)))
     return out
 
 
