@@ -152,8 +152,8 @@ def test_validate_says_what_runs_on_board_engine_by_engine(tmp_path: Any) -> Non
     path.write_text(yaml.safe_dump(_drone({"dla": ["detect"]})))
     res = CliRunner().invoke(app, ["validate", str(path)])
     assert res.exit_code == 0, res.output
-    assert ("on board drone (JetsonOrin, mean times, one request at a time per engine): main: vla 500 ms; "
-            "dla: detect 10 ms") in " ".join(res.output.split())
+    assert ("on board drone (JetsonOrin, mean times, one request at a time per engine): main: "
+            "vla 500 ms; dla: detect 10 ms") in " ".join(res.output.split())
     d = _drone({"dla": ["detect"]})
     d["services"][1]["deadline_ms"] = 300.0
     path.write_text(yaml.safe_dump(d))

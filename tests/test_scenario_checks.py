@@ -483,3 +483,16 @@ def test_a_link_whose_round_trip_outlasts_every_deadline_is_warned_about(
     # a link whose round trip just fits the loosest deadline is not
     d["transport"]["links"][i].update(fiber_km=0.0, extra_delay_ms=loosest / 2 - 1.0)
     assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "there and back" in w]
+
+
+def test_a_layout_spaced_closer_than_the_path_loss_holds_is_warned_about() -> None:
+    """A drone maker's review: ``isd_m: 0.5`` (km written as m) passed quietly, and the only
+    warning read "farther than the layout's inter-site distance (0 m)"."""
+    from airan.scenario.load import scenario_warnings
+
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "isd_m" in w]
+    d["cell_layout"]["hex"]["isd_m"] = 0.5
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "isd_m" in w]
+    assert len(said) == 1 and "sites 0.5 m apart" in said[0] and "10 m" in said[0]
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "(0 m)" in w]

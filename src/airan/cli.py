@@ -1198,8 +1198,8 @@ def _on_board_echo(sc: Any) -> list[str]:
         acc = f.accelerator if f.accelerator != "none" else "its CPU"
         said = [f"{e}: {', '.join(vs)}" for e, vs in engines.items() if vs]
         if said:
-            lines.append(f"  on board {f.name} ({acc}, mean times, one request at a time per engine): "
-                         + "; ".join(said))
+            lines.append(f"  on board {f.name} ({acc}, mean times, one request at a time per "
+                         "engine): " + "; ".join(said))
     return lines
 
 

@@ -1277,6 +1277,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _uplink_load_warnings(s, label)
     out += _link_capacity_warnings(s, label)
     out += _link_delay_warnings(s, label)
+    out += _layout_spacing_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
@@ -1732,7 +1733,7 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
         if far > OUTSIDE_LAYOUT_SHARE:
             out.append(str(InputError(
                 f"{far:.0%} of this fleet's area lies farther than the layout's inter-site "
-                f"distance ({isd:,.0f} m) from every cell site: its devices there attach to "
+                f"distance ({_metres(isd)} m) from every cell site: its devices there attach to "
                 "a distant cell at a low SINR (put cells there, or keep the area to the cells)",
                 file=label, field=f"fleets[{f.name}].area", value=None)))
     return out
@@ -1800,7 +1801,7 @@ def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
                 far = pts[int(np.argmax(dist))]
                 out.append(str(InputError(
                     f"path {k} reaches ({far[0]:g}, {far[1]:g}), {dist.max():,.0f} m from the "
-                    f"nearest cell site, beyond {what} ({reach:,.0f} m): its devices there "
+                    f"nearest cell site, beyond {what} ({_metres(reach)} m): its devices there "
                     "attach to a distant cell at a low SINR", file=label,
                     field=f"fleets[{f.name}].mobility.paths[{k}]", value=None)))
     return out
@@ -2233,6 +2234,28 @@ def _link_capacity_warnings(s: Scenario, label: str | None) -> list[str]:
                 "(link_full); capacity_gbps is in Gbit/s", file=label, field=field,
                 value=gbps)))
     return out
+
+
+def _metres(x: float) -> str:
+    """A distance in a message: whole metres, or two figures below 10 m (a review: a 0.5 m
+    spacing read "0 m")."""
+    return f"{x:,.0f}" if x >= 10.0 else f"{x:.2g}"
+
+
+#: TR 38.901's path loss holds from a 2D distance of 10 m (Table 7.4.1-1)
+MIN_ISD_M = 10.0
+
+
+def _layout_spacing_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A generated layout whose sites stand closer than the 10 m from which TR 38.901's path
+    loss holds (a drone maker's review: ``isd_m: 0.5``, km written as m, passed quietly)."""
+    lay = s.cell_layout
+    if lay is None or lay.hex.isd_m >= MIN_ISD_M:
+        return []
+    return [str(InputError(
+        f"sites {_metres(lay.hex.isd_m)} m apart, closer than the 10 m from which TR 38.901's "
+        "path loss holds (Table 7.4.1-1): isd_m is in metres", file=label,
+        field="cell_layout.hex.isd_m", value=lay.hex.isd_m))]
 
 
 def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
