@@ -28,6 +28,14 @@ def test_a_field_of_a_nested_section_written_one_level_up_is_sent_there() -> Non
     name = d["services"][0]["name"]
     assert (f"'measured_on' is a field of services[{name}].service_time, not of "
             f"services[{name}]") in str(err.value)
+    # one close to a field of this section too (on_device_ms, on_device) is still sent there
+    # (a drone maker's review: "did you mean 'on_device'?")
+    d = _factory()
+    d["services"][0]["on_device_ms"] = {"JetsonOrin": 210}
+    with pytest.raises(InputError) as err:
+        scenario_from_dict(d)
+    assert (f"'on_device_ms' is a field of services[{name}].service_time, not of "
+            f"services[{name}]") in str(err.value)
     # a slip of the keys in the right section is still a misspelling, with its suggestion
     d = _factory()
     d["services"][0]["rate_hzz"] = 5
