@@ -269,6 +269,34 @@ def test_a_policy_that_raises_is_named_with_its_batch_and_time() -> None:
     assert "in broken)" in text
 
 
+def test_a_policy_that_calls_sys_exit_or_was_registered_by_the_user_is_the_users_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ML researcher's review: a policy calling sys.exit(0) ended `airan run` with exit 0
+    and nothing written, no word; and one registered with airan.policy.register that raised
+    came out as a bare traceback, as if airan's own had failed."""
+    (tmp_path / "quits.py").write_text(
+        "import sys\n\ndef choose(snapshot, batch):\n    sys.exit(0)\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", "factory", "--policy", "quits:choose", "--duration", "0.1",
+                              "--no-report", "--out", str(out)])
+    assert res.exit_code == 2 and "raised SystemExit: 0" in res.output, res.output
+    assert "in choose)" in res.output and not out.exists()
+
+    from airan import policy as policies
+
+    monkeypatch.setitem(policies._REGISTRY, "my-failing-policy", None)  # (removed after)
+
+    @policies.register("my-failing-policy")
+    def boom(snapshot, batch):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(airan.InputError, match="raised ZeroDivisionError: boom"):
+        airan.run("factory", policy="my-failing-policy", duration_s=0.1)
+    assert policies.is_builtin_policy("cloud", policies.resolve_policy("cloud"))
+    assert not policies.is_builtin_policy("my-failing-policy", boom)
+
+
 def test_a_compare_goes_on_without_a_policy_that_fails_in_a_run(tmp_path: Path) -> None:
     """A policy of one's own that raises in its first seed's run is left out, with why, and
     the others are compared (a researcher's review: the whole compare stopped, exit 2, no

@@ -36,6 +36,7 @@ from airan.policy import (
     Snapshot,
     as_policy,
     checked_placements,
+    is_builtin_policy,
     policy_failed,
     policy_label,
     resolve_policy,
@@ -161,6 +162,7 @@ class Engine:
             ):
                 raise InputError("must be a finite number", field=name, value=number)
         self._policy_function = None
+        self._builtin_policy = False
         if callable(policy):  # a function handed over in Python (a notebook's own policy)
             self.policy_name = policy_label(policy)
             self.policy = as_policy(policy, self.policy_name)
@@ -169,6 +171,8 @@ class Engine:
             self.policy_name = policy or scenario.policy
             # (a user's module imported afresh: a run depends on its scenario and seed only)
             self.policy = resolve_policy(self.policy_name, fresh=True)
+        # one of airan's own: its failure is a bug in airan; any other's the user's input
+        self._builtin_policy = is_builtin_policy(self.policy_name, self.policy)
         # the built-in deadline-aware decides in one compiled call where it can (engine.decide)
         self._kernel_decides = self.policy is deadline_aware
         self._strict = scenario.admission == "strict"
@@ -565,9 +569,10 @@ class Engine:
                                                 batch.service.copy(), cell.copy()))
         except MemoryError:
             raise
-        except Exception as exc:
-            if ":" not in self.policy_name:  # a built-in policy: a bug in airan, not the input
-                raise
+        except (Exception, SystemExit) as exc:  # (a sys.exit() in a policy of one's own
+            # ended `airan run` with exit 0 and nothing written; an ML researcher's review)
+            if self._builtin_policy:  # a bug in airan, not the input (one registered by a
+                raise  # user, airan.policy.register, is the user's: a review)
             when = (f" on a batch of {n} at t = "
                     f"{float(batch.time_s[0]) if n else self.now_s:.4f} s")
             raise policy_failed(exc, self.policy_name, when) from exc  # a user's policy failed

@@ -810,8 +810,8 @@ class Gateway:
                 self.decide(d, v, int(w.dev_cell[d]))
             except InputError:  # (an answer it cannot place: said as it is)
                 raise
-            except Exception as exc:  # a user's policy that fails: say so now, in one line
-                raise policy_failed(exc, self.policy_name) from exc
+            except (Exception, SystemExit) as exc:  # a user's policy that fails: say so now,
+                raise policy_failed(exc, self.policy_name) from exc  # in one line
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=True)
         self.rates.rate_bps(np.array([d], dtype=np.int64), uplink=False)
         self._placement_rates.clear()  # (these placements are no requests' either)

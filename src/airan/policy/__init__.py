@@ -266,6 +266,18 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
 
 from airan.policy import builtin as _builtin  # noqa: E402,F401  (registers the built-ins)
 
+#: the built-in policies (airan's own): one of them that fails is a bug in airan; any other, a
+#: ``module:callable`` or one registered with :func:`register`, is the user's
+BUILTIN_POLICIES = frozenset(_REGISTRY)
+
+
+def is_builtin_policy(name: str, fn: Any) -> bool:
+    """Whether ``fn``, run under ``name``, is airan's own built-in policy of that name."""
+    return name in BUILTIN_POLICIES and _builtin_fns.get(name) is fn
+
+
+_builtin_fns = dict(_REGISTRY)
+
 __all__ = [
     "LOCAL",
     "NO_SITE",
@@ -285,6 +297,7 @@ __all__ = [
     "latency_parts_s",
     "per_item_time_s",
     "world_of",
+    "is_builtin_policy",
     "is_known_policy",
     "policy_label",
     "policy_names",
