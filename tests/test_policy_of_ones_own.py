@@ -383,3 +383,24 @@ def test_compare_takes_variants_of_one_policy_under_labels_of_ones_own(tmp_path:
     assert by["share-0"]["requests"] != by["share-1"]["requests"]  # (two variants, two runs)
     with pytest.raises(airan.InputError, match="label"):
         run_comparison("factory", {"": "cloud"}, seeds=1, duration_s=0.3, out=tmp_path / "x")
+
+
+def test_a_policy_that_draws_from_its_snapshots_generator_repeats_with_the_seed() -> None:
+    """An ML researcher's review: an epsilon-greedy policy drawing from np.random met 424
+    requests in one process and 418 in the next, and nothing in the snapshot said the run's
+    seed. ``snapshot.rng`` is the run's own, from its seed: the same seed, the same run; another
+    seed, other draws; one generator for the whole run."""
+    import numpy as np
+
+    seen: list[object] = []
+
+    def random_site(snapshot, batch):  # type: ignore[no-untyped-def]
+        seen.append(snapshot.rng)
+        n = len(snapshot.world.site_names)
+        return snapshot.rng.integers(0, n, size=len(batch)).astype(np.int64)
+
+    runs = [airan.run("factory", policy=random_site, duration_s=0.3, seed=s).summary
+            for s in (1, 1, 2)]
+    assert runs[0]["services"] == runs[1]["services"]
+    assert runs[0]["services"] != runs[2]["services"]
+    assert len({id(g) for g in seen}) == 3  # one per run, kept through it

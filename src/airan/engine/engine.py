@@ -41,7 +41,7 @@ from airan.policy import (
     policy_label,
     resolve_policy,
 )
-from airan.policy.base import PlacementRates
+from airan.policy.base import PlacementRates, policy_rng
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr, penetration
 from airan.scenario.load import load_scenario, offered_requests, scenario_from_dict
@@ -163,6 +163,7 @@ class Engine:
                 raise InputError("must be a finite number", field=name, value=number)
         self._policy_function = None
         self._builtin_policy = False
+        self._policy_rng: np.random.Generator | None = None
         if callable(policy):  # a function handed over in Python (a notebook's own policy)
             self.policy_name = policy_label(policy)
             self.policy = as_policy(policy, self.policy_name)
@@ -607,6 +608,12 @@ class Engine:
     def snapshot(self) -> Snapshot:
         """The engine's state as a policy sees it (computed lazily, on first use)."""
         return Snapshot(self)
+
+    def policy_rng(self) -> np.random.Generator:
+        """The run's random generator for its policy (``Snapshot.rng``), made at first use."""
+        if self._policy_rng is None:
+            self._policy_rng = policy_rng(self.seed)
+        return self._policy_rng
 
     def _site_backlog_s(self) -> np.ndarray:
         """Per site, the expected wait before a new request would start on one of its GPUs: the

@@ -40,7 +40,7 @@ from airan.policy import (
     policy_failed,
     resolve_policy,
 )
-from airan.policy.base import PlacementRates, air_leg_s
+from airan.policy.base import PlacementRates, air_leg_s, policy_rng
 from airan.scenario import Scenario, load_scenario
 from airan.transport.pipeline import first_packet_s, message_hop
 
@@ -107,8 +107,10 @@ class LiveSnapshot:
                  healthy: NDArray[np.bool_], queue_len: NDArray[np.int64],
                  rates: RadioRates, placed: NDArray[np.int64] | None = None,
                  admission: str = "none", objective: str = "latency",
-                 placement_rates: PlacementRates | None = None) -> None:
+                 placement_rates: PlacementRates | None = None,
+                 rng: np.random.Generator | None = None) -> None:
         self._world = world  # the gateway's own, which the built-in policies read (world_of)
+        self.rng = rng if rng is not None else policy_rng(1)  # (the gateway's, Snapshot.rng)
         self.time_s = time_s
         self.admission = admission  # the scenario's, as the twin's snapshot has them
         self.objective = objective
@@ -413,6 +415,7 @@ class Gateway:
             self.policy = functools.partial(deadline_aware, strict=sc.admission == "strict",
                                             energy=sc.objective == "energy")
         self.rates = RadioRates(sc, w, cfg.seed, self.policy_name)
+        self._policy_rng = policy_rng(cfg.seed)  # (Snapshot.rng: the deployment's seed)
         if cfg.delays not in DELAY_MODES:
             raise InputError(f"delays must be one of {', '.join(DELAY_MODES)}", field="delays",
                              value=cfg.delays, choices=list(DELAY_MODES))
@@ -491,7 +494,7 @@ class Gateway:
             np.array([x.healthy for x in v], dtype=bool),
             np.array([x.queue_len for x in v], dtype=np.int64), self.rates, placed,
             admission=self.scenario.admission, objective=self.scenario.objective,
-            placement_rates=self._placement_rates)
+            placement_rates=self._placement_rates, rng=self._policy_rng)
 
     def decide(self, d: int, v: int, cell: int, *, retry: bool = False) -> int:
         """The policy's placement of one request: a site index, LOCAL or REJECT (``retry``: a

@@ -133,6 +133,17 @@ def drx_rows_s(snap: Any, devices: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.ascontiguousarray(rows, dtype=np.float64)
 
 
+#: the policies' random stream, apart from the engine's own draws (arrivals, fading, HARQ)
+POLICY_RNG_STREAM = 0x706F6C696379
+
+
+def policy_rng(seed: int) -> np.random.Generator:
+    """The random generator a run with ``seed`` hands its policy (``Snapshot.rng``): an ML
+    researcher's review: a policy that drew from ``np.random`` made other placements in every
+    process, and neither the snapshot nor the world said the run's seed."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), POLICY_RNG_STREAM]))
+
+
 class Snapshot:
     """The engine at the start of a decision interval, as a policy sees it (SI units).
 
@@ -211,6 +222,10 @@ class Snapshot:
       per second, and ``site_model_home_rate_per_s``, those arriving from the cells each site
       is nearest to (where ``nearest-edge`` sends them), before this batch: rates weighted
       exponentially over the last ~50 ms (:class:`PlacementRates`).
+    - ``rng``: a random generator (``numpy.random.Generator``) for a policy that draws (an
+      epsilon-greedy or sampling one), seeded from the run's seed on a stream of its own: the
+      same scenario and seed make the same draws, another seed others; one per run, its draws
+      going on from one decision to the next (:func:`policy_rng`).
     """
 
     def __init__(self, engine: object) -> None:
@@ -226,6 +241,11 @@ class Snapshot:
         self.admission: str = engine.scenario.admission  # type: ignore[attr-defined]
         self.objective: str = engine.scenario.objective  # type: ignore[attr-defined]
         self.decision_interval_s: float = engine.decision_interval_s  # type: ignore[attr-defined]
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The run's random generator for policies (:func:`policy_rng`): the engine's own."""
+        return self._engine.policy_rng()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
     def world(self) -> Any:
