@@ -132,6 +132,9 @@ def test_run_folder_layout(runs: dict[str, Path]) -> None:
         meta = json.loads(pq.read_schema(folder / f"{name}.parquet").metadata[b"airan"])
         assert meta["scenario"] == "factory" and meta["policy"] == summary["policy"]
         assert meta["seed"] == summary["seed"] and meta["airan_version"]
+        # the requests' table says whether it holds every request or a sample (an ML
+        # researcher's review: a sampled file said nothing of it)
+        assert (meta.get("trace") == summary["trace"]) == (name == "requests")
 
 
 @pytest.mark.parametrize("scenario", list(DURATIONS))

@@ -345,11 +345,17 @@ TABLE_META_KEYS = ("scenario", "policy", "seed", "duration_s", "warmup_s", "flee
                    "airan_version")
 
 
-def table_metadata(summary: dict[str, Any]) -> dict[bytes, bytes]:
+def table_metadata(summary: dict[str, Any], *, trace: bool = False) -> dict[bytes, bytes]:
     """The run's identity for a table's Parquet metadata (key ``airan``: a JSON object of
     :data:`TABLE_META_KEYS`), so tables pooled from many runs say which each came from (a
-    researcher's review: joining each to its summary.json by hand)."""
-    return {b"airan": json.dumps({k: summary.get(k) for k in TABLE_META_KEYS}).encode()}
+    researcher's review: joining each to its summary.json by hand); with ``trace`` (the
+    requests' table) the summary's ``trace`` too, whether it holds every request or the first
+    ``limit`` and a uniform sample beyond (an ML researcher's review: a sampled file said
+    nothing of it, and its statistics over-weigh the first requests)."""
+    meta = {k: summary.get(k) for k in TABLE_META_KEYS}
+    if trace and summary.get("trace") is not None:
+        meta["trace"] = summary["trace"]
+    return {b"airan": json.dumps(meta).encode()}
 
 
 def write_run(result: Result, folder: str | Path) -> Path:
@@ -376,8 +382,9 @@ def write_run(result: Result, folder: str | Path) -> Path:
         if table is None:
             target.unlink(missing_ok=True)
         else:
+            meta = table_metadata(result.summary, trace=True) if name == "requests" else run_meta
             pq.write_table(table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), **run_meta}), target)
+                {**(table.schema.metadata or {}), **meta}), target)
     if result.scenario is not None:
         (path / SCENARIO).write_text(
             scenario_yaml(result.scenario, result.summary.get("policy"),
