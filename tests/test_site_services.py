@@ -168,7 +168,7 @@ def test_the_envs_action_mask_keeps_each_service_to_the_sites_that_serve_it() ->
     env = PlacementEnv(scenario_from_dict(_scenario()), duration_s=0.1)
     env.reset(seed=1)
     v, site = env.service_names.index("teleop"), env.targets.index("site:gpu-a")
-    assert not env.action_mask[v, site] and env.action_mask[v, env.targets.index("local")]
+    assert not env.action_mask[v, site] and env.action_mask[v, env.targets.index("cloud")]
     action = np.zeros(len(env.service_names), dtype=np.int64)
     action[v] = site
     with pytest.raises(InputError, match="does not serve it") as err:
@@ -192,3 +192,23 @@ def test_validation_reads_only_the_sites_that_serve_a_service() -> None:
             and "no request can meet it" in w]
     assert not [w for w in said if "compute_sites[operator].batching.max_wait_ms" in w
                 and "'detect'" in w]
+
+
+def test_the_envs_action_mask_keeps_local_from_a_service_no_device_can_run() -> None:
+    """An ML researcher's review: ``local`` was allowed for factory's inspections, which the
+    cameras cannot run (their CPUs run no model): every one dropped, not_on_device."""
+    from airan.envs import PlacementEnv
+
+    env = PlacementEnv("factory", duration_s=0.2)
+    env.reset(seed=1)
+    local = env.targets.index("local")
+    inspect = env.service_names.index("inspect")
+    assert not env.action_mask[inspect, local]
+    assert env.action_mask[env.service_names.index("detect"), local]
+    action = np.zeros(len(env.service_names), dtype=np.int64)  # local, every service
+    while True:
+        *_, truncated, _ = env.step(action)
+        if truncated:
+            break
+    dropped = env.result().summary["services"]["inspect"]["dropped_by_reason"]
+    assert set(dropped) == {"not_on_device"}  # (what the mask says, run)

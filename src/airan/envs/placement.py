@@ -11,15 +11,18 @@ arrive meanwhile, and for those a fault gives back.
   ``least-loaded``, ``cloud``, ``deadline-aware``, each deciding that service's requests as it
   would), or one compute site, ``site:<name>`` (a request whose cell has no path to it drops,
   ``no_route``; :attr:`PlacementEnv.action_mask` is False for a site that does not serve the
-  service, whose action is an input error). The same built-in for every service is that
-  policy's run, request for request.
+  service, whose action is an input error, and for ``local`` where no device that sends the
+  service can run it on board: allowed, its requests all drop ``not_on_device``). The same
+  built-in for every service is that policy's run, request for request.
 - **Observation** (``Dict``): ``time_s``; per site ``site_backlog_s`` (the wait before a new
   request would start there, capped at :data:`BACKLOG_CAP_S`, the cap also for a site that is
   down), ``site_queue`` (requests waiting there) and ``site_healthy``; per site and model
   ``site_model_backlog_s`` (the wait a request of the model adds, as the policies'
   :class:`~airan.policy.Snapshot` gives it) and ``site_model_queue`` (queued there or on their
   way); per transport link direction ``link_backlog_s`` (capped likewise; named in
-  :attr:`PlacementEnv.link_names`); per service ``arrivals_per_s`` over the last step,
+  :attr:`PlacementEnv.link_names`); per cell ``cell_prb_use_ul`` and ``cell_prb_use_dl``
+  (the share of its PRBs the devices used over the last step, named in
+  :attr:`PlacementEnv.cell_names`); per service ``arrivals_per_s`` over the last step,
   ``outcomes``, the requests that ended in it as [met, late, dropped], and ``overdue``, those
   in flight past their deadline. The env's ``deadline_s``, ``service_model`` and
   ``model_names`` give what stays the same.
@@ -100,10 +103,14 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.targets: list[str] = ["local", *POLICY_TARGETS,
                                    *(f"site:{name}" for name in self.site_names)]
         #: [services, targets] which targets each service may take: a site that does not serve
-        #: it (compute_sites[].services) may not (an action mask for an agent)
+        #: it (compute_sites[].services) may not, nor ``local`` where no device that sends it
+        #: can run it on board (an ML researcher's review: the cameras' inspections, all
+        #: dropped not_on_device) (an action mask for an agent)
         self.action_mask: np.ndarray = np.ones((len(self.service_names), len(self.targets)),
                                                dtype=bool)
         self.action_mask[:, len(self.targets) - len(self.site_names):] = w.svc_site_ok
+        self.action_mask[:, 0] = (np.isfinite(np.asarray(w.local_time_s))
+                                  & (np.asarray(w.fleet_svc_group) >= 0)).any(axis=0)
         self._interval_slots = probe.interval_slots
         if step_s is None:
             self._step_slots = probe.interval_slots
@@ -186,7 +193,9 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                              f"0..{len(self.targets) - 1} (one per service: "
                              f"{', '.join(self.service_names)}; env.targets names them)",
                              field="action", value=a.tolist())
-        wrong = ~self.action_mask[np.arange(len(a)), a.astype(np.int64)]
+        # (a site that does not serve the service is an error; local where no device runs
+        # it is masked but allowed: its requests drop not_on_device, as a policy's would)
+        wrong = ~self.action_mask[np.arange(len(a)), a.astype(np.int64)] & (a != 0)
         if wrong.any():
             v = int(np.flatnonzero(wrong)[0])
             raise InputError(f"service {self.service_names[v]!r} may not go to "
