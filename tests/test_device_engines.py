@@ -326,3 +326,21 @@ def test_an_on_board_time_faster_than_the_accelerator_can_run_is_warned_of() -> 
     assert any("services[detect].service_time.on_device_ms.JetsonOrin" in w for w in warned)
     fine = _drone({"dla": {"services": ["detect"], "time_ms": {"detect": 24.0}}})
     assert not [w for w in scenario_warnings(scenario_from_dict(fine)) if "faster than" in w]
+
+
+def test_a_time_a_little_faster_than_the_peak_is_not_read_as_a_unit_slip() -> None:
+    """A drone maker's review: 60 ms against a roofline of 78.7 ms at the GPU's whole peak was
+    read as "seconds written where ms are meant"; a slip of units is 1000x. Within 100x the
+    warning says another model (a smaller or quantized one) instead."""
+    from airan.compute.roofline import peak_roofline_s
+    from airan.scenario.load import scenario_warnings
+
+    d = _drone(None)
+    s = scenario_from_dict(d)
+    bound_ms = peak_roofline_s(s.model_catalog()["openvla-7b"], s.gpu_catalog()["JetsonOrin"],
+                               1) * 1e3
+    for ms, slip in ((0.7 * bound_ms, False), (bound_ms / 1000.0, True)):
+        d["services"][1]["service_time"]["on_device_ms"] = {"JetsonOrin": ms}
+        warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "faster than" in w]
+        assert len(warned) == 1 and "another model than 'openvla-7b'" in warned[0]
+        assert ("seconds written where ms are meant" in warned[0]) == slip, warned[0]

@@ -435,19 +435,19 @@ class Motion:
                             NDArray[np.float64]]:
         """Radio link monitoring (TS 38.133 8.1, TS 38.331 5.3.10) of the devices ``ids`` from
         their serving cell's SSB SINR (``sinr``; ``sinr_best``: their strongest cell's). Below
-        Qout, a device is out of sync after the evaluation period (200 ms), silent from then
-        (a simplification: at Qout nine PDCCHs in ten decode, but the indications fall far
-        below it, a median -16.5 dB in city with moving vehicles), and T310 runs (``nr.rlf_delay_s`` from the drop). It carries on
-        where it hands over first (``ho``: A3's time-to-trigger met; after the handover's
-        interruption), or where its SSB is back at Qin (:data:`QIN_ABOVE_QOUT_DB` above Qout)
-        in time for the in-sync evaluation to stop T310 before it expires (``recover_s``
-        later); else the failure is declared at T310's expiry, whatever the SSB is then, and
-        the device re-establishes on its strongest cell (``reestablish_ms``), or, where that
-        cell too is below Qout, stays out of service, silent, until one is at Qin (a coverage
-        hole: one failure, not one every T310). Before the first indication its data goes on
-        at the data channel's SINR (load-weighted), a simplification. The neighbours' SSBs,
-        sent at the same instants in a synchronised network, interfere at full power whatever
-        the load.
+        Qout, a device is out of sync after the evaluation period (200 ms), silent from then (a
+        simplification: at Qout nine PDCCHs in ten decode, but the indications fall far below
+        it, a median -16.5 dB in city with moving vehicles), and T310 runs (``nr.rlf_delay_s``
+        from the drop). It carries on where it hands over first (``ho``: A3's time-to-trigger
+        met; after the handover's interruption), or where its SSB is back at Qin
+        (:data:`QIN_ABOVE_QOUT_DB` above Qout) in time for the in-sync evaluation to stop T310
+        before it expires (``recover_s`` later); else the failure is declared at T310's expiry,
+        whatever the SSB is then, and the device re-establishes on its strongest cell
+        (``reestablish_ms``), or, where that cell too is below Qout, stays out of service,
+        silent, until one is at Qin (a coverage hole: one failure, not one every T310). Before
+        the first indication its data goes on at the data channel's SINR (load-weighted), a
+        simplification. The neighbours' SSBs, sent at the same instants in a synchronised
+        network, interfere at full power whatever the load.
 
         Returns the failures declared now, the devices leaving a hole (to their strongest
         cell), those staying in one, and, for ``rlf`` (a serving cell lost) while out of sync,
