@@ -239,7 +239,7 @@ def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_powe
     # 100 MHz and 30 kHz, 135 at 60 kHz; a lecturer's lab: numerology 2 echoed nothing)
     assert ("radio nr, uma, n78 at 3.5 GHz, 100 MHz, numerology 1: 30 kHz, 0.5 ms slots, 273 "
             "PRBs, TDD DDDSU every 2.5 ms (1 of 5 slots uplink, and the S slot's uplink "
-            "symbols), uplink by SR every 5 ms, grant 2 ms later, cells 46 dBm, UEs 23 dBm "
+            "symbols), uplink by SR every 5 ms, grant 2 ms later, cells 56 dBm, UEs 23 dBm "
             f"({d['fleets'][0]['name']} 26 dBm)") in text
     d["carrier"]["numerology"] = 2
     path.write_text(yaml.safe_dump(d))

@@ -71,12 +71,13 @@ def test_a_refused_plan_cache_leaves_no_empty_plan_folder(
 
 
 def test_validate_names_a_fleet_placed_out_of_coverage(tmp_path: Path) -> None:
-    """A lecturer's lab: cameras 5 km from their one cell validated silently and the run
-    dropped every request. validate places the devices as the run would (the scenario's seed)
-    and counts those out of coverage by the engine's own test, as the run's summary does."""
+    """A lecturer's lab: cameras 5 km from their one cell (at 46 dBm; at the 56 dBm of a
+    100 MHz macro carrier, 8 km) validated silently and the run dropped every request.
+    validate places the devices as the run would (the scenario's seed) and counts those out
+    of coverage by the engine's own test, as the run's summary does."""
     from one_cell import lab_cameras
 
-    d = lab_cameras({"center_m": [5000, 0], "radius_m": 200}, ul_kb=15)
+    d = lab_cameras({"center_m": [8000, 0], "radius_m": 200}, ul_kb=15)
     path = tmp_path / "far.yaml"
     path.write_text(yaml.safe_dump(d))
     res = runner.invoke(app, ["validate", str(path)])

@@ -991,6 +991,7 @@ def test_devices_out_of_coverage_on_the_downlink_only_send_and_are_said_so() -> 
     from airan.report.cautions import cautions
 
     d = lab_cameras({"x_m": [1000, 1020], "y_m": [-10, 10]}, ul_kb=1)
+    d["carrier"]["tx_power_dbm"] = 46.0  # (a 10 MHz carrier's power over 100 MHz: 10 dB low)
     res = Engine(scenario_from_dict(d), duration_s=4.0).run()
     s = res.summary
     cams = s["fleets"]["cams"]

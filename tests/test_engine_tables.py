@@ -107,7 +107,8 @@ def test_single_cell_sinr_is_tx_power_minus_path_loss_minus_noise() -> None:
     noise_dbm = nr.thermal_noise_dbm(occupied_hz, 9.0)
     # one omni cell, no interferer, no shadowing: SINR = P_tx - PL(LOS or NLOS) - N (TR 38.901)
     expected = {
-        los: 46.0 - pathloss.pathloss_db("uma", d2d, d3d, 3.5, 25.0, 1.5, los) - noise_dbm
+        los: data["carrier"]["tx_power_dbm"]
+        - pathloss.pathloss_db("uma", d2d, d3d, 3.5, 25.0, 1.5, los) - noise_dbm
         for los in (True, False)
     }
     close = [np.isclose(sinr, e, rtol=0, atol=1e-6) for e in expected.values()]
