@@ -217,7 +217,9 @@ def test_a_first_run_in_a_log_says_why_it_waits_for_the_kernel(
     ["compare", "factory", "--policies", "nearest-edge", "--duration", "0.1", "--out", "{out}"],
     ["max-fleet", "factory", "--fleet", "amr", "--duration", "0.1", "--no-confirm",
      "--max-count", "2"],
-], ids=["validate", "compare", "max-fleet"])
+    ["run-sharded", "factory", "--regions", "1x1", "--duration", "0.1", "--workers", "1",
+     "--out", "{out}"],
+], ids=["validate", "compare", "max-fleet", "run-sharded"])
 def test_every_command_that_builds_an_engine_says_why_its_first_use_waits(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """Not only run: validate (its uplink check builds an engine), compare, max-fleet and the
@@ -227,12 +229,44 @@ def test_every_command_that_builds_an_engine_says_why_its_first_use_waits(
     import airan.console
     import airan.engine.warmup as warmup
 
-    monkeypatch.setattr(warmup, "kernel_ready", lambda: False)
-    monkeypatch.setattr(warmup, "warm_up", lambda: time.sleep(0.5) or 0.5)  # numba compiling
+    def compiling() -> float:  # numba compiling
+        time.sleep(0.5)
+        warmup._warm = True
+        return 0.5
+
+    monkeypatch.setattr(warmup, "_warm", False)
+    monkeypatch.setattr(warmup, "_compile", compiling)
     monkeypatch.setattr(airan.console, "KERNEL_SAY_S", 0.1)
     result = runner.invoke(app, [a.format(out=tmp_path / "out") for a in args])
     assert result.exit_code in (0, 3), result.output
     assert "loading the simulation kernel (numba compiles it" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["run-sharded", "no-such-file.yaml", "--regions", "2x2"],
+    ["max-fleet", "factory", "--fleet", "typo"],
+    ["max-fleet", "factory", "--fleet", "amr", "--max-count", "0"],
+    ["plan", "factory", "--candidates", "L5", "--out", "{out}"],
+    ["plan", "factory", "--target", "bogus: p99<=25ms", "--out", "{out}"],
+    ["live", "factory", "--model", "detect", "--out", "{out}"],
+    ["serve", "factory", "--model", "detect", "--out", "{out}"],
+    ["live", "factory", "--policy", "no-such-policy", "--out", "{out}"],
+], ids=["sharded-file", "max-fleet-fleet", "max-fleet-count", "plan-gpu", "plan-target",
+        "live-model", "serve-model", "live-policy"])
+def test_a_bad_option_is_said_before_the_kernel_compiles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """A review of the first placement of the kernel's load: run-sharded, max-fleet, plan,
+    live and serve compiled it before checking their input, so on a fresh install a typo
+    waited minutes for its one-line error."""
+    import airan.engine.warmup as warmup
+
+    def compiling() -> float:
+        raise AssertionError("the kernel compiled before the input was checked")
+
+    monkeypatch.setattr(warmup, "_warm", False)
+    monkeypatch.setattr(warmup, "_compile", compiling)
+    result = runner.invoke(app, [a.format(out=tmp_path / "out") for a in args])
+    assert result.exit_code == 2, result.output
 
 
 def test_trace_window_before_the_start_is_an_error(tmp_path: Path) -> None:

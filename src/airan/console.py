@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -597,28 +597,50 @@ KERNEL_NOTE_S = 5.0  # a kernel load slower than this was numba compiling it: sa
 KERNEL_SAY_S = 3.0  # off a terminal, a load still going after this says why it waits
 
 
-def load_kernel() -> None:
-    """Compile or load the kernel (:func:`airan.engine.warmup.warm_up`) under a spinner that
-    says why the first command after an install waits; after a compile, one line saying so.
-    Every command that builds an engine calls it first, once its input is checked (validate,
-    compare, sweep, plan, max-fleet, run-sharded and the live ones compiled for minutes
-    without a word; run-sharded's workers then load it from the cache, not each compile it)."""
-    from airan.engine.warmup import kernel_ready, warm_up
-
-    if kernel_ready():
-        return
+def _announce(compile_kernel: Callable[[], float], bar: Any = None) -> float:
+    """Run ``compile_kernel`` (the kernel's compile or load) under a spinner that says why the
+    wait; in a log or a pipe, where the spinner does not show, one line once it takes longer
+    than a cached load (~1-2 s); after a compile, one line saying so. ``bar``: a progress
+    display of the command's, paused meanwhile (rich shows one live display at a time)."""
     why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
            "about a minute, once)")
-    # in a log or a pipe the spinner does not show: a load that takes longer than a cached
-    # one (~1-2 s) says why in a line instead
     say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))
+    if bar is not None:
+        bar.stop()
     if not err.is_terminal:
         say.start()
     try:
         with err.status(why):
-            took = warm_up()
+            took = compile_kernel()
     finally:
         say.cancel()
+        if bar is not None:
+            bar.start()
     if took > KERNEL_NOTE_S and err.is_terminal:
         err.print(f"compiled the simulation kernel in {took:.0f} s; later runs load it from "
                   "numba's cache", style="dim", markup=False, soft_wrap=True)
+    return took
+
+
+def load_kernel() -> None:
+    """Compile or load the kernel (:func:`airan.engine.warmup.warm_up`) now, saying why the
+    first command after an install waits (:func:`_announce`): for a command whose input is
+    checked and that builds an engine next (run, validate, compare, sweep, devices)."""
+    from airan.engine import warmup
+
+    if warmup.kernel_ready():
+        return
+    _announce(warmup.warm_up)
+
+
+@contextmanager
+def kernel_when_needed(bar: Any = None) -> Iterator[None]:
+    """Within it, the kernel is compiled or loaded when the first engine is built, saying why
+    (:func:`_announce`, ``bar`` paused): for a command whose input a library call checks
+    before its first run (plan, max-fleet, run-sharded), which then fails at once on a typo
+    rather than after minutes of compiling on a fresh install (a review of load_kernel's
+    first placement)."""
+    from airan.engine import warmup
+
+    with warmup.announced(lambda compile_kernel: _announce(compile_kernel, bar)):
+        yield

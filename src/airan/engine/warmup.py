@@ -9,8 +9,12 @@ Doing it once per process, in a tiny run of the built-in factory, keeps that out
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 _warm = False
+#: what wraps the compile or load when one is due (``announced``): the command line's spinner
+_around: Callable[[Callable[[], float]], float] | None = None
 
 
 def kernel_ready() -> bool:
@@ -18,7 +22,30 @@ def kernel_ready() -> bool:
     return _warm
 
 
+@contextmanager
+def announced(around: Callable[[Callable[[], float]], float]) -> Iterator[None]:
+    """Within it, a compile or load of the kernel that the first engine built calls for runs
+    through ``around`` (given the compile, returning its seconds): a command can say why it
+    waits at the moment it does, after checking its input (a review: commands that loaded
+    the kernel first made a typo wait minutes for its one-line error on a fresh install)."""
+    global _around
+    before, _around = _around, around
+    try:
+        yield
+    finally:
+        _around = before
+
+
 def warm_up() -> float:
+    """Compile or load every kernel function a run uses, once per process (see
+    :func:`_compile`); through :func:`announced`'s wrapper where one is set. Returns the
+    seconds it took (0 when already done)."""
+    if _warm:
+        return 0.0
+    return _around(_compile) if _around is not None else _compile()
+
+
+def _compile() -> float:
     """Compile or load every kernel function a run uses, once per process: a run of the
     built-in factory over one decision interval (every stage of a request, deadline-aware as
     the engine decides it, engine.decide) with one fault of each kind, then the radio rates a

@@ -762,7 +762,7 @@ def build_world(s: Scenario, seed: int) -> World:
             cell_ul_gain.append(link.ul_combining_gain(s.radio.gnb_rx_antennas, car.ul_layers))
             cell_ul_div.append(s.radio.gnb_rx_antennas - car.ul_layers + 1)
             cell_dl_layers.append(car.dl_layers)
-            cell_tx_mw.append(float(link.dbm_to_mw(car.tx_power_dbm)))
+            cell_tx_mw.append(float(link.dbm_to_mw(car.power_dbm(s.radio.environment))))
             cell_bw_hz.append(prb * 12 * nr.SCS_KHZ[car.numerology] * 1e3)
             cell_fc.append(car.fc_ghz)
             cell_ul_fc.append(ul_fc)

@@ -109,8 +109,9 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.action_mask: np.ndarray = np.ones((len(self.service_names), len(self.targets)),
                                                dtype=bool)
         self.action_mask[:, len(self.targets) - len(self.site_names):] = w.svc_site_ok
-        self.action_mask[:, 0] = (np.isfinite(np.asarray(w.local_time_s))
-                                  & (np.asarray(w.fleet_svc_group) >= 0)).any(axis=0)
+        sends = ((np.asarray(w.fleet_svc_group) >= 0)
+                 & (np.bincount(w.dev_fleet, minlength=len(w.fleet_names)) > 0)[:, None])
+        self.action_mask[:, 0] = (np.isfinite(np.asarray(w.local_time_s)) & sends).any(axis=0)
         self._interval_slots = probe.interval_slots
         if step_s is None:
             self._step_slots = probe.interval_slots

@@ -368,13 +368,16 @@ def register(app: typer.Typer) -> None:
 
                 served = sc = scale_fleets(sc, fleet_scale)
             _warn(sc, scenario, policy, duration)
-            load_kernel()  # (the gateways' twin: compiled here once, in a line that says so)
             rt = LiveRuntime(served, out_dir, policy=policy, seed=seed,
                              models=parse_models(model), threads=threads, delays=delays,
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
                              shared_gateway=shared_gateway, components=component or None,
                              tenants={wire.DEFAULT_TENANT: token} if token else None,
                              realtime=realtime)
+            from airan.policy import resolve_policy
+
+            resolve_policy(rt.policy)  # (its options, the policy and the models
+            load_kernel()  # checked before the kernel's wait: the gateways' twin, here once)
             with rt:
                 dep = rt.deployment
                 assert dep is not None
@@ -504,10 +507,14 @@ def register(app: typer.Typer) -> None:
             folder = out_dir or default_run_folder(
                 scenario, Path("runs") / f"{run_label(scenario, sc.name)}-live-{run_seed}{scale}")
             _check_out(folder)
-            load_kernel()
-            with LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
-                             models=parse_models(model), threads=threads, delays=delays,
-                             shared_gateway=shared_gateway, realtime=realtime) as rt:
+            runtime = LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
+                                  models=parse_models(model), threads=threads, delays=delays,
+                                  shared_gateway=shared_gateway, realtime=realtime)
+            from airan.policy import resolve_policy
+
+            resolve_policy(runtime.policy)  # (its options, the policy and the models
+            load_kernel()  # checked before the kernel's wait)
+            with runtime as rt:
                 assert rt.deployment is not None
                 _print_network(rt.deployment.network)
                 res = run_devices(sc, rt.deployment, duration_s=duration)

@@ -415,7 +415,11 @@ class Gateway:
             self.policy = functools.partial(deadline_aware, strict=sc.admission == "strict",
                                             energy=sc.objective == "energy")
         self.rates = RadioRates(sc, w, cfg.seed, self.policy_name)
-        self._policy_rng = policy_rng(cfg.seed)  # (Snapshot.rng: the deployment's seed)
+        # (Snapshot.rng: the deployment's seed, and this gateway's first cell, so that the
+        # gateways of a deployment do not all draw the same numbers; a diff review)
+        first_cell = min((w.cell_names.index(c) for c in cfg.cells if c in w.cell_names),
+                         default=0)
+        self._policy_rng = policy_rng(cfg.seed, stream=first_cell)
         if cfg.delays not in DELAY_MODES:
             raise InputError(f"delays must be one of {', '.join(DELAY_MODES)}", field="delays",
                              value=cfg.delays, choices=list(DELAY_MODES))
@@ -594,7 +598,8 @@ class Gateway:
         failed = ""
         try:
             place = self.decide(d, v, cell)
-        except Exception as exc:  # a user's policy that fails, or answers what cannot be
+        except (Exception, SystemExit) as exc:  # a user's policy that fails (a sys.exit in it
+            # too: a diff review), or answers what cannot be
             # placed, mid-run: the request dropped as an error that says why (a live
             # integrator's review: 32 requests "error" and tracebacks in the gateway's log)
             err = exc if isinstance(exc, InputError) else policy_failed(exc, self.policy_name)
@@ -684,7 +689,7 @@ class Gateway:
                     return reply(wire.InferReply.DROPPED, "site_failure", view.name)
                 try:
                     place = self.decide(d, v, cell, retry=True)
-                except Exception as exc:  # (as above: the policy failed placing it again)
+                except (Exception, SystemExit) as exc:  # (as above: the policy failed again)
                     err = (exc if isinstance(exc, InputError)
                            else policy_failed(exc, self.policy_name))
                     return reply(wire.InferReply.DROPPED, f"error: {err}", view.name)

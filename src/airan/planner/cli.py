@@ -26,7 +26,7 @@ from airan.console import (
     _user_errors,
     check_writable,
     err,
-    load_kernel,
+    kernel_when_needed,
     out,
     with_warmup,
 )
@@ -118,10 +118,10 @@ def max_fleet(
             parse_targets(target, names) if target else [],
             {v.name: v.target_hit_ratio for v in sc.services if v.name in sent})
         first = sc.seed if seed is None else seed
-        load_kernel()
         with Progress(TextColumn("max-fleet {task.description}", markup=False),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err,
-                      transient=True, disable=not err.is_terminal) as bar:
+                      transient=True, disable=not err.is_terminal) as bar, \
+                kernel_when_needed(bar):
             task = bar.add_task(fleet, total=None, last="")
 
             def progress(t: Any) -> None:
@@ -480,7 +480,6 @@ def plan(
         except OSError as exc:
             _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
         check_writable(out_dir)
-        load_kernel()
         try:
             with Progress(
                 TextColumn("plan {task.description}", style="bold", markup=False),
@@ -490,7 +489,7 @@ def plan(
                 TimeElapsedColumn(),
                 console=err,
                 transient=True, disable=not err.is_terminal,
-            ) as bar:
+            ) as bar, kernel_when_needed(bar):
                 task = bar.add_task(sc.name, total=None, phase="", runs=0, best="")
                 best_cost = [math.inf]
 

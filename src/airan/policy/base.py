@@ -137,11 +137,13 @@ def drx_rows_s(snap: Any, devices: NDArray[np.int64]) -> NDArray[np.float64]:
 POLICY_RNG_STREAM = 0x706F6C696379
 
 
-def policy_rng(seed: int) -> np.random.Generator:
+def policy_rng(seed: int, stream: int = 0) -> np.random.Generator:
     """The random generator a run with ``seed`` hands its policy (``Snapshot.rng``): an ML
     researcher's review: a policy that drew from ``np.random`` made other placements in every
-    process, and neither the snapshot nor the world said the run's seed."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), POLICY_RNG_STREAM]))
+    process, and neither the snapshot nor the world said the run's seed. ``stream``: one of
+    several deciding apart (a live deployment's gateways, by their first cell)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), POLICY_RNG_STREAM,
+                                                         int(stream)]))
 
 
 class Snapshot:

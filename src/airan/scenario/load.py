@@ -1854,6 +1854,8 @@ def _cell_power_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     out = []
     for field, car in _used_carriers(s):
+        if car.tx_power_dbm is None or nr.is_fr2(car.fc_ghz):  # (a default is no slip)
+            continue
         density = car.tx_power_dbm - 10.0 * math.log10(car.bandwidth_mhz)
         if density < nr.MACRO_MIN_DBM_PER_MHZ:
             out.append(str(InputError(
@@ -2264,7 +2266,7 @@ def _layout_spacing_warnings(s: Scenario, label: str | None) -> list[str]:
     """A generated layout whose sites stand closer than the 10 m from which TR 38.901's path
     loss holds (a drone maker's review: ``isd_m: 0.5``, km written as m, passed quietly)."""
     lay = s.cell_layout
-    if lay is None or lay.hex.isd_m >= MIN_ISD_M:
+    if lay is None or lay.hex.isd_m >= MIN_ISD_M or lay.hex.rings == 0:  # (0: one site)
         return []
     return [str(InputError(
         f"sites {_metres(lay.hex.isd_m)} m apart, closer than the 10 m from which TR 38.901's "

@@ -171,28 +171,32 @@ class Carrier(_Strict):
     tdd_pattern: str | None = (
         "DDDSU"  # common n78 pattern (DOMAIN.md "TDD wait for UL"); None = FDD
     )
-    # gNB per sector over the whole carrier; without it, the macro density of TR 36.814 Table
-    # A.2.1.1-2 (46 dBm per 10 MHz, DOMAIN.md's "46-49 dBm" for 10-20 MHz carriers) over the
-    # carrier's bandwidth: 56 dBm at 100 MHz (a review: 46 dBm over 100 MHz put every cell
-    # edge 10 dB below the density the figure was given for); an indoor cell gives its own
-    tx_power_dbm: float = Field(56.0, ge=-30, le=70)
+    # gNB per sector over the whole carrier (dBm); without it (null), the environment's and
+    # bandwidth's (radio.nr.default_cell_tx_power_dbm, :meth:`power_dbm`): outdoors in FR1 the
+    # macro density of TR 36.814 Table A.2.1.1-2 (46 dBm per 10 MHz, DOMAIN.md's "46-49 dBm"
+    # for 10-20 MHz carriers), 56 dBm at 100 MHz (a review: 46 dBm over 100 MHz put every cell
+    # edge 10 dB below the density the figure was given for); kept unset, so a sweep of the
+    # bandwidth or a written scenario re-derives it
+    tx_power_dbm: float | None = Field(None, ge=-30, le=70)
     # the most downlink layers per UE (its receive antennas): the cell adapts the rank per UE,
     # rank 1 with the full precoding gain at the cell edge (radio.link.dl_rank_adapted_se)
     dl_layers: int = Field(2, ge=1, le=8)
     ul_layers: int = Field(1, ge=1, le=4)
 
+    def power_dbm(self, environment: str) -> float:
+        """The cell's total power over this carrier (dBm): ``tx_power_dbm``, or without it the
+        ``environment``'s default (:func:`airan.radio.nr.default_cell_tx_power_dbm`)."""
+        if self.tx_power_dbm is not None:
+            return self.tx_power_dbm
+        return nr.default_cell_tx_power_dbm(self.bandwidth_mhz, self.fc_ghz, environment)
+
     @model_validator(mode="before")
     @classmethod
     def _band_defaults(cls, data: Any) -> Any:
-        """The frequency and duplex mode a carrier of its band takes when it gives neither, and
-        the power one without ``tx_power_dbm`` takes (:func:`airan.radio.nr.macro_tx_power_dbm`)."""
+        """The frequency and duplex mode a carrier of its band takes when it gives neither."""
         if not isinstance(data, dict):
             return data
         out = dict(data)
-        bw_given = out.get("bandwidth_mhz", 100.0)
-        if out.get("tx_power_dbm") is None and isinstance(bw_given, int | float) and not \
-                isinstance(bw_given, bool) and bw_given > 0:  # (else the field's own error)
-            out["tx_power_dbm"] = nr.macro_tx_power_dbm(float(bw_given))
         band = out.get("band")
         if band is None:
             fc, bw = out.get("fc_ghz"), out.get("bandwidth_mhz", 100.0)

@@ -132,7 +132,8 @@ def sweep(
             if len(sw.runs) > 20:
                 out.print(f"  ... {len(sw.runs) - 20} more", markup=False)
             return
-        load_kernel()  # (compiled here once, not in each worker)
+        if address is None and complete < len(sw.runs):  # (compiled here once, not in each
+            load_kernel()  # local worker; none for a sweep done or a cluster's workers)
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
             MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
@@ -280,7 +281,7 @@ def run_sharded(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from airan.cli import _fail, _given_options, _print_summary, _user_errors, err, out
-    from airan.console import _scenario_errors, load_kernel, scale_suffix
+    from airan.console import _scenario_errors, kernel_when_needed, scale_suffix
 
     with _user_errors():
         _check_common(workers, duration, policy, address)
@@ -304,13 +305,12 @@ def run_sharded(
                      + (f"-{sites}" if sites else "") + scale_suffix(fleet_scale))
         folder = out_dir or Path("runs") / tag
         _refuse_other_kind(folder, "sharded run")
-        load_kernel()  # (compiled here once, not in each worker)
         t0 = time.perf_counter()
         with Progress(
             TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
             MofNCompleteColumn(), TextColumn("shards"), TimeElapsedColumn(), console=err,
             transient=True, disable=not err.is_terminal,
-        ) as bar:
+        ) as bar, kernel_when_needed(bar):  # (run_sharded compiles here, not in each worker)
             task = bar.add_task(f"{Path(scenario).stem} on {_where(workers, address)}",
                                 total=None)
 

@@ -767,6 +767,10 @@ def run_sharded(
     from airan.scenario import scenario_from_dict
 
     scenario_from_dict(plan.scenario(0), label=plan.name)  # bad input fails here, not in a task
+    if address is None:  # the kernel compiled (or loaded) here once, not in each local worker
+        from airan.engine.warmup import warm_up
+
+        warm_up()
     summaries: list[dict[str, Any] | None] = [None] * plan.n_shards
     errors: list[str] = []
     done = 0
