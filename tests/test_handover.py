@@ -684,3 +684,35 @@ def test_the_mobility_summary_gives_the_layouts_spacing_and_each_fleets_speed() 
     assert mob["site_spacing_m"] == pytest.approx(200.0)
     assert mob["cells_per_site"] == 1.0
     assert mob["fleets"]["drone"]["mean_speed_mps"] == pytest.approx(12.0)
+
+
+def test_each_neighbour_keeps_its_own_time_to_trigger() -> None:
+    """TS 38.331 5.5.4.1: a cell enters the triggered list once it has met A3's entering
+    condition for the whole time-to-trigger, on a timer of its own (a RAN researcher's review:
+    one timer that followed the strongest neighbour restarted whenever two neighbours swapped
+    places, so a device between them, both well above its serving cell, never handed over).
+    Neighbours B (7) and C (9) of a device, both meeting A3, swapping places every 100 ms:
+    B's timer runs from its first meeting, whatever C does; C's from its own; one that stops
+    meeting it starts over."""
+    import numpy as np
+
+    from airan.engine.motion import a3_trigger_since
+
+    inf = np.inf
+    prev_cells = np.array([[-1, -1]])
+    prev = np.array([[inf, inf]])
+    steps = [  # (t, listed cells strongest first, meets A3)
+        (0.0, [7, 9], [True, False]),
+        (0.1, [9, 7], [True, True]),
+        (0.2, [7, 9], [True, True]),
+        (0.3, [9, 7], [True, False]),  # B stops meeting it
+        (0.4, [7, 9], [True, True]),
+    ]
+    expected = [[0.0, inf], [0.1, 0.0], [0.0, 0.1], [0.1, inf], [0.4, 0.1]]
+    for (t, cells, meets), want in zip(steps, expected, strict=True):
+        c = np.array([cells])
+        since = a3_trigger_since(c, np.array([meets]), prev_cells, prev, t)
+        np.testing.assert_array_equal(since[0], want)
+        prev_cells, prev = c, since
+    # with a 160 ms time-to-trigger, B fires at 0.2 s (0.2 - 0.0), C at 0.3 s: the single
+    # timer on the strongest (restarted at 0.1, 0.2, 0.3, 0.4) had fired at none of them

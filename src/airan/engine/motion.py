@@ -65,6 +65,25 @@ def radio_step_m(environment: str) -> float:
     return min(RADIO_STEP_M, shortest / 2.0)
 
 
+def a3_trigger_since(cells: NDArray[np.int64], meets: NDArray[np.bool_],
+                     prev_cells: NDArray[np.int64], prev_since: NDArray[np.float64],
+                     t: float) -> NDArray[np.float64]:
+    """Since when each of the devices' listed ``cells`` [m, K] has met A3's entering condition
+    (s; inf where it does not now, ``meets`` False), each cell on a timer of its own (TS
+    38.331 5.5.4.1: a cell enters ``cellsTriggeredList`` once it meets the condition for the
+    whole time-to-trigger): a cell that met it at the last evaluation (``prev_cells`` and
+    ``prev_since``, inf where it did not) keeps its start, one that meets it anew starts at
+    ``t``. (A single timer that followed the strongest neighbour restarted whenever two
+    neighbours swapped places: a RAN researcher's review.)"""
+    if cells.shape[0] == 0:
+        return np.zeros(cells.shape)
+    match = cells[:, :, None] == prev_cells[:, None, :]
+    listed = match.any(axis=2)
+    prev = np.where(listed, np.take_along_axis(prev_since, np.argmax(match, axis=2), axis=1),
+                    np.inf)
+    return np.where(meets, np.minimum(prev, t), np.inf)  # type: ignore[no-any-return]
+
+
 #: A handover back to the cell the device left at its previous handover within this is a
 #: ping-pong (TR 36.839's mobility metric: back to the source cell within the minimum time of
 #: stay, 1 s).
@@ -163,7 +182,11 @@ class Motion:
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         n = w.n_devices
         self.candidate = np.full(n, -1, dtype=np.int64)  # the neighbour meeting A3, if any
-        self.since_s = np.zeros(n)  # since when it has met it
+        # each listed cell's A3 timer (a3_trigger_since): the cells, since when each has met
+        # A3 (inf: not), and the serving cell they were measured against
+        self._trig_cell = np.full((n_f, k_cells), -1, dtype=np.int64)
+        self._trig_since = np.full((n_f, k_cells), np.inf)
+        self._trig_serving = np.full(n_f, -1, dtype=np.int64)
         self.handovers = np.zeros(n, dtype=np.int64)
         # ping-pong: a handover back to the cell the device left at its previous one, within
         # PING_PONG_S of it, from the cell that handover entered (the cell it left, the one
@@ -268,16 +291,24 @@ class Motion:
         at = top == serving[:, None]
         present = at.any(axis=1) & (rx[rows, np.argmax(at, axis=1)] > 0)
         best = top[:, 0]  # the strongest now: where a failed link re-establishes
-        # A3 on the filtered RSRPs (dBm), and its neighbour the handover's target
-        target, a3 = self._a3(top, filtered_db, serving, present)
+        # A3 on the filtered RSRPs (dBm), each neighbour on its own time-to-trigger; the
+        # handover's target the strongest of those that met it for the whole time-to-trigger
+        # (the gNB's pick from the report's triggered cells)
+        meets = self._a3_cells(top, filtered_db, serving, present)
         if attach:  # (no neighbour to follow: each attaches to its strongest, not the cell of
-            a3[:] = False  # where the world first placed it)
-        # time-to-trigger: the same neighbour must keep meeting A3
-        keep = a3 & (self.candidate[ids] == target)
-        start = a3 & ~keep
+            meets[:] = False  # where the world first placed it)
+        since = a3_trigger_since(top, meets, self._trig_cell[ids], self._trig_since[ids], t)
+        anew = self._trig_serving[ids] != serving  # (timers against another serving cell)
+        since[anew] = np.where(meets[anew], t, np.inf)
+        fired = since <= t - self.ttt_s + 1e-9  # TTT 0: at once
+        ho = fired.any(axis=1)
+        a3 = meets.any(axis=1)
+        pick = np.argmax(np.where(fired, filtered_db, np.where(meets, filtered_db - 1e3,
+                                                                -np.inf)), axis=1)
+        target = top[rows, pick]  # (where none fired: the strongest meeting A3, if any)
         self.candidate[ids] = np.where(a3, target, -1)
-        self.since_s[ids] = np.where(start, t, self.since_s[ids])
-        ho = a3 & (t - self.since_s[ids] >= self.ttt_s - 1e-9)  # TTT 0: at once
+        self._trig_cell[ids], self._trig_since[ids] = top, since
+        self._trig_serving[ids] = serving
         rlf = ~present & (rx[:, 0] > 0)
         none = np.zeros(len(ids), dtype=bool)
         declared, reattach, hole = none, none, none
@@ -334,6 +365,7 @@ class Motion:
             self._left_s[handed] = t
             self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
+            self._trig_since[moved] = np.inf  # (A3 starts over against the new cell)
             hold_link(w, st, ids[ho], t + self.interruption_s, K.HOLD_HANDOVER, t)
             # a cell lost: T310 from now, or, out of sync already, from its first indication
             fresh = rlf & np.isinf(rlf_since)
@@ -345,6 +377,18 @@ class Motion:
                       K.HOLD_LINK_FAILURE, t)
             # (a failure out of sync, and a return from a coverage hole: held by _monitor)
             self._count_affected(engine, moved)
+
+    def _a3_cells(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
+                  serving: NDArray[np.int64], present: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """[m, K]: whether each of ``cells`` meets A3's entering condition against the
+        serving cell (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331
+        5.5.4.4), on the filtered RSRPs ``filtered_db`` (dBm)."""
+        rows = np.arange(len(cells))
+        at = cells == serving[:, None]
+        own_db = np.where(present, filtered_db[rows, np.argmax(at, axis=1)], -np.inf)
+        with np.errstate(invalid="ignore"):  # (-inf - -inf: nothing heard, no A3)
+            return (present[:, None] & (cells != serving[:, None])  # type: ignore[no-any-return]
+                    & (filtered_db - own_db[:, None] > self.hysteresis_db))
 
     def _a3(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
             serving: NDArray[np.int64], present: NDArray[np.bool_],
