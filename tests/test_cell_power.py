@@ -35,6 +35,7 @@ def _cell_dbm(d: dict[str, Any]) -> float:
     ("uma", {"bandwidth_mhz": 100}, 56.0),  # 46 dBm per 10 MHz (TR 36.814)
     ("uma", {"bandwidth_mhz": 20}, 46.0 + 10 * math.log10(2.0)),  # ~49 dBm, as the table
     ("rma", {"bandwidth_mhz": 10, "band": "n1", "fc_ghz": 2.14, "tdd_pattern": None}, 46.0),
+    ("umi", {"bandwidth_mhz": 100}, 51.0),  # small cells: 41 dBm per 10 MHz (ITU-R M.2135)
     ("inh", {"bandwidth_mhz": 100}, 24.0 + 10 * math.log10(5.0)),  # 24 dBm per 20 MHz
     ("uma", {"band": "n257", "fc_ghz": 28.0, "bandwidth_mhz": 100, "numerology": 3}, 35.0),
     ("uma", {"bandwidth_mhz": 100, "tx_power_dbm": 40.0}, 40.0),  # given: as given

@@ -203,8 +203,13 @@ def test_a_first_run_in_a_log_says_why_it_waits_for_the_kernel(
     import airan.console
     import airan.engine.warmup as warmup
 
-    monkeypatch.setattr(warmup, "kernel_ready", lambda: False)
-    monkeypatch.setattr(warmup, "warm_up", lambda: time.sleep(0.5) or 0.5)  # numba compiling
+    def compiling() -> float:  # numba compiling
+        time.sleep(0.5)
+        warmup._warm = True
+        return 0.5
+
+    monkeypatch.setattr(warmup, "_warm", False)
+    monkeypatch.setattr(warmup, "_compile", compiling)
     monkeypatch.setattr(airan.console, "KERNEL_SAY_S", 0.1)
     result = runner.invoke(app, ["run", "--duration", "0.1", "--no-report", "--out",
                                  str(tmp_path / "run")])

@@ -1454,7 +1454,8 @@ def _radio_echo(sc: Any) -> str:
               f"uplink by SR every {r.sr_period_ms:g} ms, grant {r.grant_delay_ms:g} ms later")
     return (f"  radio {r.model}, {r.environment}, {c.band or 'no band'} at {c.fc_ghz:g} GHz, "
             f"{c.bandwidth_mhz:g} MHz, {numerology}, {duplex}, {access}, cells "
-            f"{c.power_dbm(r.environment):.3g} dBm"
+            + (f"{c.tx_power_dbm:g}" if c.tx_power_dbm is not None
+               else f"{c.power_dbm(r.environment):.1f}") + " dBm"
             + (" (the default for the environment and bandwidth)" if c.tx_power_dbm is None
                else "") + f", UEs {r.ue_tx_power_dbm:g} dBm"
             + (f" ({', '.join(own)})" if own else ""))

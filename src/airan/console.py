@@ -630,7 +630,7 @@ def load_kernel() -> None:
 
     if warmup.kernel_ready():
         return
-    _announce(warmup.warm_up)
+    _announce(warmup._compile)  # (not warm_up: within kernel_when_needed, one spinner only)
 
 
 @contextmanager

@@ -393,18 +393,16 @@ class Motion:
     def _a3(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
             serving: NDArray[np.int64], present: NDArray[np.bool_],
             ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """Each device's strongest cell by its filtered RSRP (``filtered_db``, dBm, of
-        ``cells``), and whether it meets A3's entering condition against the serving cell
-        (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331 5.5.4.4)."""
+        """Whether each device has a neighbour that meets A3's entering condition against the
+        serving cell (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331 5.5.4.4),
+        on the filtered RSRPs ``filtered_db`` (dBm) of ``cells`` (:meth:`_a3_cells`), and the
+        strongest such neighbour (the strongest cell where none does). With Hys + Off below
+        zero a neighbour weaker than the serving cell may meet it, as the standard has it (a
+        diff review: the strongest alone was checked here, and disagreed)."""
         rows = np.arange(len(cells))
-        col = np.argmax(filtered_db, axis=1)
-        at = cells == serving[:, None]
-        own_db = np.where(present, filtered_db[rows, np.argmax(at, axis=1)], -np.inf)
-        target = cells[rows, col]
-        with np.errstate(invalid="ignore"):  # (-inf - -inf: nothing heard, no A3)
-            a3 = present & (target != serving) & (filtered_db[rows, col] - own_db
-                                                  > self.hysteresis_db)
-        return target, a3
+        meets = self._a3_cells(cells, filtered_db, serving, present)
+        col = np.argmax(np.where(meets, filtered_db, filtered_db - 1e3), axis=1)
+        return cells[rows, col], np.asarray(meets.any(axis=1), dtype=bool)
 
     def _filtered(self, ids: NDArray[np.int64], cells: NDArray[np.int64],
                   measured_db: NDArray[np.float64], t: float) -> NDArray[np.float64]:

@@ -75,12 +75,15 @@ MAX_SE_64QAM = 5.5547
 #: A macro cell's power per 10 MHz of its carrier (dBm): TR 36.814 Table A.2.1.1-2's 46 dBm
 #: for a 10 MHz carrier, 49 for 20 MHz (DOMAIN.md's "46-49 dBm"), a density of 36 dBm/MHz.
 MACRO_TX_DBM_PER_10_MHZ = 46.0
+#: An outdoor small cell's (UMi) per 10 MHz (dBm): ITU-R M.2135's UMi, 41 dBm for 10 MHz and 44
+#: for 20 MHz (TR 36.814 likewise), 5 dB below the macro's
+UMI_TX_DBM_PER_10_MHZ = 41.0
 #: Below this density (dBm/MHz) a UMa or RMa cell is warned of: ~6 dB under the macro density
 #: (46 dBm over 100 MHz, a 10 MHz carrier's power copied to a wide one, is 26 dBm/MHz).
 MACRO_MIN_DBM_PER_MHZ = 30.0
 #: An indoor cell's power per 20 MHz below 7.125 GHz, and a cell's whole power in FR2, outdoors
 #: and indoors (dBm): TR 38.901 Table 7.8-1's calibration (24 dBm indoors at 6 GHz; 35 and 23
-#: dBm at 30 GHz)
+#: dBm at 30 GHz, whatever the bandwidth: a figure per cell there, not a density)
 INDOOR_TX_DBM_PER_20_MHZ = 24.0
 FR2_TX_DBM = {"outdoor": 35.0, "indoor": 23.0}
 
@@ -93,15 +96,17 @@ def macro_tx_power_dbm(bandwidth_mhz: float) -> float:
 
 def default_cell_tx_power_dbm(bandwidth_mhz: float, fc_ghz: float, environment: str) -> float:
     """A cell's total power over its carrier where the scenario gives none (dBm): in FR1 a
-    macro's density outdoors (:func:`macro_tx_power_dbm`), an indoor cell's (InH, InF: 24 dBm
-    per 20 MHz) indoors; in FR2 TR 38.901 Table 7.8-1's 35 dBm outdoors, 23 indoors (a
-    review: one macro figure for every cell gave an indoor cell 400 W and an FR2 one 1.6
-    kW)."""
+    macro's density outdoors (:func:`macro_tx_power_dbm`; UMi's small cells 41 dBm per 10
+    MHz), an indoor cell's (InH, InF: 24 dBm per 20 MHz) indoors; in FR2 TR 38.901 Table
+    7.8-1's 35 dBm outdoors, 23 indoors (a review: one macro figure for every cell gave an
+    indoor cell 400 W and an FR2 one 1.6 kW)."""
     indoor = environment.lower().startswith(("inh", "inf"))
     if is_fr2(fc_ghz):
         return FR2_TX_DBM["indoor" if indoor else "outdoor"]
     if indoor:
         return INDOOR_TX_DBM_PER_20_MHZ + 10.0 * math.log10(bandwidth_mhz / 20.0)
+    if environment.lower() == "umi":
+        return UMI_TX_DBM_PER_10_MHZ + 10.0 * math.log10(bandwidth_mhz / 10.0)
     return macro_tx_power_dbm(bandwidth_mhz)
 
 

@@ -174,9 +174,9 @@ class Carrier(_Strict):
     # gNB per sector over the whole carrier (dBm); without it (null), the environment's and
     # bandwidth's (radio.nr.default_cell_tx_power_dbm, :meth:`power_dbm`): outdoors in FR1 the
     # macro density of TR 36.814 Table A.2.1.1-2 (46 dBm per 10 MHz, DOMAIN.md's "46-49 dBm"
-    # for 10-20 MHz carriers), 56 dBm at 100 MHz (a review: 46 dBm over 100 MHz put every cell
-    # edge 10 dB below the density the figure was given for); kept unset, so a sweep of the
-    # bandwidth or a written scenario re-derives it
+    # for 10-20 MHz carriers; UMi 41), 56 dBm at 100 MHz (a review: 46 dBm over 100 MHz put
+    # every cell edge 10 dB below the density the figure was given for); kept unset, so a
+    # sweep of the bandwidth or a written scenario re-derives it
     tx_power_dbm: float | None = Field(None, ge=-30, le=70)
     # the most downlink layers per UE (its receive antennas): the cell adapts the rank per UE,
     # rank 1 with the full precoding gain at the cell edge (radio.link.dl_rank_adapted_se)
