@@ -194,41 +194,20 @@ def test_live_model_option_for_no_service_of_the_scenario_is_an_error() -> None:
         resolve_models(sc, {"detect": "tiny-cnn", "detct": "mlp"})
 
 
-def test_a_first_run_in_a_log_says_why_it_waits_for_the_kernel(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The spinner shows only on a terminal; in a CI log or a pipe, one line says the kernel is
-    being compiled (about a minute, once)."""
-    import time
-
-    import airan.console
-    import airan.engine.warmup as warmup
-
-    def compiling() -> float:  # numba compiling
-        time.sleep(0.5)
-        warmup._warm = True
-        return 0.5
-
-    monkeypatch.setattr(warmup, "_warm", False)
-    monkeypatch.setattr(warmup, "_compile", compiling)
-    monkeypatch.setattr(airan.console, "KERNEL_SAY_S", 0.1)
-    result = runner.invoke(app, ["run", "--duration", "0.1", "--no-report", "--out",
-                                 str(tmp_path / "run")])
-    assert result.exit_code == 0, result.output
-    assert "loading the simulation kernel (numba compiles it" in result.stderr
-
-
 @pytest.mark.parametrize("args", [
+    ["run", "--duration", "0.1", "--no-report", "--out", "{out}"],
     ["validate", "factory"],
     ["compare", "factory", "--policies", "nearest-edge", "--duration", "0.1", "--out", "{out}"],
     ["max-fleet", "factory", "--fleet", "amr", "--duration", "0.1", "--no-confirm",
      "--max-count", "2"],
     ["run-sharded", "factory", "--regions", "1x1", "--duration", "0.1", "--workers", "1",
      "--out", "{out}"],
-], ids=["validate", "compare", "max-fleet", "run-sharded"])
+], ids=["run", "validate", "compare", "max-fleet", "run-sharded"])
 def test_every_command_that_builds_an_engine_says_why_its_first_use_waits(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
-    """Not only run: validate (its uplink check builds an engine), compare, max-fleet and the
-    others compiled the kernel for minutes without a word on a fresh install."""
+    """The spinner shows only on a terminal; in a CI log or a pipe, one line says the kernel is
+    being compiled (about a minute, once). Not only run: validate (its uplink check builds an
+    engine), compare, max-fleet and the others compiled it for minutes without a word."""
     import time
 
     import airan.console
