@@ -1057,6 +1057,56 @@ def test_live_refuses_faults_and_a_comparison_refuses_moving_devices(tmp_path: P
     assert not (tmp_path / "cmp").exists()
 
 
+def test_twin_vs_live_prints_both_sides_and_writes_its_folder(tmp_path: Path) -> None:
+    """`airan twin-vs-live` runs the twin and live on the same seed and load, both computing at
+    the compute a live warm-up's sites measured: a table of p50 and p95 per service, both run
+    folders and twin_vs_live.json; a bad option, a folder of something else, moving devices are
+    one line and exit 2 before anything starts."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(2.0)))
+    runner = CliRunner()
+    models = ["--model", "detect=tiny-cnn", "--model", "plan=mlp"]
+    res = runner.invoke(app, ["twin-vs-live", str(path), "--warmup", "-1"])
+    assert res.exit_code == 2 and "--warmup" in res.output and "Traceback" not in res.output
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    res = runner.invoke(app, ["twin-vs-live", str(path), "--out", str(tmp_path / "mine")])
+    assert res.exit_code == 2 and "notes.txt" in res.output, res.output
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
+    moving = small_scenario(2.0)
+    moving["fleets"][0]["mobility"] = {"model": "random_waypoint", "speed_mps": [1, 2]}
+    (tmp_path / "moving.yaml").write_text(yaml.safe_dump(moving))
+    res = runner.invoke(app, ["twin-vs-live", str(tmp_path / "moving.yaml"), *models,
+                              "--out", str(tmp_path / "m")])
+    assert res.exit_code == 2 and "fleets[cameras].mobility" in res.output, res.output
+
+    folder = tmp_path / "cmp"
+    res = runner.invoke(app, ["twin-vs-live", str(path), "--duration", "2", "--warmup", "2",
+                              "--seed", "5", "--shared-gateway", *models, "--out", str(folder)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "Twin against live (ms): live-small, least-loaded, seed 5, 2 s" in text
+    assert "from the compute a 2 s live warm-up's sites measured" in text
+    fig = json.loads((folder / "twin_vs_live.json").read_text())
+    assert (fig["seed"], fig["duration_s"], fig["warmup_s"]) == (5, 2.0, 2.0)
+    for name, row in fig["services"].items():
+        assert f"{name} " in text
+        assert row["p50_ratio"] == pytest.approx(row["live_p50_ms"] / row["twin_p50_ms"])
+        assert f"{row['twin_p50_ms']:.1f}" in text and f"{row['live_p95_ms']:.1f}" in text
+    for side in ("twin", "live"):  # the same seed on both sides
+        assert json.loads((folder / side / "summary.json").read_text())["seed"] == 5
+    res = runner.invoke(app, ["report", str(folder)])  # each side is a run folder of its own
+    assert res.exit_code == 2 and f"airan report {folder}/live" in " ".join(res.output.split())
+    res = runner.invoke(app, ["run", "factory", "--out", str(folder), "--duration", "0.1"])
+    assert res.exit_code == 2 and "twin-vs-live" in res.output, res.output
+
+
 def test_devices_with_a_token_the_gateways_refuse_are_told_so() -> None:
     """A gateway that runs and refuses the token is not 'no gateway answers': the error names
     the token (never its value) rather than --deployment (a review)."""

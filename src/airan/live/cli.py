@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from airan.console import load_kernel
 from airan.errors import InputError
@@ -303,8 +304,71 @@ def _print_run(summary: dict, folder: Path,
                   markup=False, soft_wrap=True)
 
 
+def _check_comparison_out(folder: Path) -> None:
+    """Refuse a folder for ``twin-vs-live`` that holds anything but an earlier comparison's
+    files (it writes twin/, live/, serve/, warmup/ and twin_vs_live.json there)."""
+    from airan.live.compare import TWIN_VS_LIVE, TWIN_VS_LIVE_WRITES
+    from airan.report.rundir import other_kind_error
+
+    refused = other_kind_error(folder, "twin-vs-live")
+    if refused is None and folder.is_dir():
+        held = sorted(p.name for p in folder.iterdir() if p.name not in TWIN_VS_LIVE_WRITES)
+        if held:
+            refused = (f"'{folder}' is no twin-vs-live folder (no {TWIN_VS_LIVE}) but holds "
+                       f"{', '.join(held[:3])}{' and more' if len(held) > 3 else ''}: choose "
+                       "an empty folder, or an earlier comparison's")
+    if refused is not None:
+        raise InputError(refused, field="--out", value=str(folder))
+
+
+def _ratio_text(ratio: float | None, within: float) -> str:
+    """live / twin, in green within ``within`` of 1 (docs/live.md's targets: p50 within 15%,
+    p95 within 25%), else yellow."""
+    if ratio is None:
+        return "-"
+    colour = "green" if abs(ratio - 1.0) <= within else "yellow"
+    return f"[{colour}]{ratio:.2f}[/{colour}]"
+
+
+def _print_twin_vs_live(figures: dict, folder: Path) -> None:
+    """The comparison's table (ms; live / twin), the runtime's own warnings, the folders."""
+    from rich.table import Table
+
+    from airan.cli import _print_table
+    from airan.console import _columns, _num, _table
+
+    table: Table = _table(f"Twin against live (ms): {figures['scenario']}, "
+                          f"{figures['policy']}, seed {figures['seed']}, "
+                          f"{figures['duration_s']:g} s")
+    _columns(table, "service", justify="left")
+    _columns(table, "twin p50", "live p50", "live/twin", "twin p95", "live p95", "live/twin",
+             "twin hit", "live hit", "live batch")
+    for name, row in figures["services"].items():
+        table.add_row(Text(name), _num(row["twin_p50_ms"]), _num(row["live_p50_ms"]),
+                      _ratio_text(row["p50_ratio"], 0.15), _num(row["twin_p95_ms"]),
+                      _num(row["live_p95_ms"]), _ratio_text(row["p95_ratio"], 0.25),
+                      _num(row["twin_hit_ratio"], "{:.3f}"),
+                      _num(row["live_hit_ratio"], "{:.3f}"),
+                      _num(row["live_mean_batch"], "{:.2f}"))
+    _print_table(table)
+    live = figures.get("live") or {}
+    if live.get("saturated"):
+        out.print(f"[yellow]warning: the runtime itself could not keep up (unhidden overhead "
+                  f"p50 {live['overhead_ms']['p50']:.1f} ms): the live latencies measure this "
+                  f"machine's runtime, not the scenario; compare at less load (--fleet-scale "
+                  f"0.5) or on a quieter machine.[/yellow]")
+    what = (f"from the compute a {figures['warmup_s']:g} s live warm-up's sites measured"
+            if figures["warmup_s"] else "the scenario's")
+    out.print(f"both sides' service times {what}; ratios in green within the targets "
+              "(p50 15%, p95 25%)",
+              markup=False, soft_wrap=True)
+    out.print(f"the runs: {folder / 'twin'}, {folder / 'live'}; the figures: "
+              f"{folder / 'twin_vs_live.json'}", markup=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``devices``, ``live``, ``profile`` and ``calibrate`` to ``app``."""
+    """Add ``serve``, ``devices``, ``live``, ``twin-vs-live``, ``profile`` and ``calibrate`` to
+    ``app``."""
 
     @app.command()
     def serve(
@@ -525,6 +589,61 @@ def register(app: typer.Typer) -> None:
 
                 build_report(path)
         _print_run(res.summary, path, less_load=f"--fleet-scale {fleet_scale / 10:g}")
+
+    @app.command("twin-vs-live")
+    def twin_vs_live_command(
+        scenario: str = typer.Argument(..., help="built-in scenario name or YAML file"),
+        duration: float = typer.Option(30.0, help="seconds of requests, in the twin and live"),
+        warmup: float = typer.Option(8.0, help="seconds of a live run first, whose sites' "
+                                     "measured compute sets both sides' service times (0: the "
+                                     "scenario's own)"),
+        out_dir: Path = typer.Option(None, "--out", help="folder for both runs and "
+                                     "twin_vs_live.json (default: "
+                                     "runs/<scenario>-twin-vs-live-<seed>)"),
+        policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
+        seed: int = typer.Option(None, help="seed (default: the scenario's)"),
+        model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
+                                        "a service or catalog model (built-in name or path)"),
+        shared_gateway: bool = typer.Option(False, help="one gateway process for every cell"),
+        fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
+                                          "device count (fewer devices: less load)"),
+    ) -> None:
+        """Run the scenario in the twin and live on this machine (the same seed, load and
+        service times); print each service's p50 and p95 side by side."""
+        with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
+            from airan.api import scale_fleets
+            from airan.live.compare import twin_vs_live
+            from airan.live.runtime import parse_models
+            from airan.scenario import load_scenario
+
+            _check_options(seed=seed, duration=duration, out=out_dir)
+            if not (math.isfinite(warmup) and 0 <= warmup <= 3600):
+                raise InputError("must be 0-3,600 s", field="--warmup", value=warmup)
+            sc = load_scenario(scenario)
+            if _fleet_scale(fleet_scale) != 1.0:
+                sc = scale_fleets(sc, fleet_scale)
+            _warn(sc, scenario, policy, duration)
+            from airan.console import run_label, scale_suffix
+
+            run_seed = sc.seed if seed is None else seed
+            folder = out_dir or Path("runs") / (f"{run_label(scenario, sc.name)}-twin-vs-live-"
+                                                f"{run_seed}{scale_suffix(fleet_scale)}")
+            _check_comparison_out(folder)
+            unmeasured = [s.name for s in sc.services if s.service_time is None]
+            if warmup == 0 and unmeasured:
+                err.print(f"warning: {unmeasured[0]} has no service_time: the twin computes "
+                          "it at its GPU's roofline, the live sites on this machine; give "
+                          "--warmup (their measured compute for both), or the times `airan "
+                          "profile` measured", markup=False, soft_wrap=True)
+            models = parse_models(model)
+            from airan.policy import resolve_policy
+
+            resolve_policy(policy or sc.policy)  # (the policy checked before the kernel's wait)
+            load_kernel()
+            figures = twin_vs_live(sc, folder, duration_s=duration, models=models,
+                                   policy=policy, shared_gateway=shared_gateway,
+                                   warmup_s=warmup, seed=seed)
+        _print_twin_vs_live(figures, folder)
 
     @app.command()
     def profile(

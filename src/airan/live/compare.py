@@ -11,6 +11,7 @@ inside the running runtime, whose other processes keep the cores awake and share
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -147,16 +148,25 @@ def calibrate_from_run(scenario: Scenario, run_folder: str | Path,
                                           f"{Path(run_folder).name})")
 
 
+#: the file a twin-against-live comparison writes in its folder (beside twin/ and live/)
+TWIN_VS_LIVE = "twin_vs_live.json"
+#: what :func:`twin_vs_live` writes in its folder
+TWIN_VS_LIVE_WRITES = frozenset({TWIN_VS_LIVE, "twin", "live", "serve", "warmup", "warmup-serve"})
+
+
 def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duration_s: float = 30.0,
                  models: dict[str, str] | None = None, policy: str | None = None,
-                 shared_gateway: bool = False, warmup_s: float = 0.0) -> dict[str, Any]:
+                 shared_gateway: bool = False, warmup_s: float = 0.0,
+                 seed: int | None = None) -> dict[str, Any]:
     """Run ``scenario`` (already calibrated) in the twin and live for ``duration_s``; write both
-    run folders under ``folder``; return per service the p50/p95 of each and their ratios.
+    run folders under ``folder`` and the figures in ``folder/twin_vs_live.json``; return per
+    service the p50/p95 of each and their ratios.
 
     With ``warmup_s``, a live run of that long comes first (``folder/warmup``) and both runs
     take their service times from the compute its sites measured (:func:`calibrate_from_run`):
     the twin then computes as the runtime's sites do on this machine, beside the runtime's own
-    processes, where a profile measures a model alone."""
+    processes, where a profile measures a model alone. ``seed`` (default: the scenario's)
+    places the devices and draws the arrivals of all three runs."""
     import airan
     from airan.live.devices import run_devices
     from airan.live.runtime import LiveRuntime
@@ -173,6 +183,8 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
     if not (np.isfinite(warmup_s) and 0 <= warmup_s <= 3600):
         raise InputError("must be 0-3,600 s", field="warmup_s", value=warmup_s)
     out = Path(folder)
+    if seed is not None:  # (the live runs take it from their deployment, the twin from here)
+        scenario = scenario.model_copy(update={"seed": seed})
     if warmup_s > 0:
         with LiveRuntime(scenario, out / "warmup-serve", policy=policy, models=models,
                          shared_gateway=shared_gateway) as rt:
@@ -192,7 +204,10 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
         assert rt.deployment is not None
         live = run_devices(scenario, rt.deployment, duration_s=duration_s)
     write_run(live, out / "live")
-    figures: dict[str, Any] = {"services": {}, "live": live.summary["live"]}
+    figures: dict[str, Any] = {
+        "scenario": live.summary["scenario"], "policy": live.summary["policy"],
+        "seed": live.summary["seed"], "duration_s": duration_s, "warmup_s": warmup_s,
+        "services": {}, "live": live.summary["live"]}
     if warmup_s > 0:
         figures["service_time"] = {s.name: s.service_time.model_dump(exclude_none=True)
                                    for s in scenario.services if s.service_time is not None}
@@ -206,4 +221,5 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
         row["twin_hit_ratio"], row["live_hit_ratio"] = t["hit_ratio"], lv["hit_ratio"]
         row["live_mean_batch"] = live.summary["live"]["services"][name]["mean_batch"]
         figures["services"][name] = row
+    (out / TWIN_VS_LIVE).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return figures

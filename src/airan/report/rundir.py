@@ -211,7 +211,8 @@ def foreign_folder_error(folder: str | Path, marker: str = SUMMARY) -> str | Non
 #: a key that airan's own such file holds (a file of that name without it is a user's); a
 #: sharded run's summary.json says "sharding"
 FOLDER_MARKERS = (("comparison", "comparison.json", "aggregate"), ("sweep", "sweep.json", "runs"),
-                  ("plan", "plan.json", "verdict"), ("run", SUMMARY, None))
+                  ("plan", "plan.json", "verdict"),
+                  ("twin-vs-live", "twin_vs_live.json", "services"), ("run", SUMMARY, None))
 
 
 def _is_number(x: Any) -> bool:
@@ -313,8 +314,8 @@ def summary_type_error(summary: Mapping[str, Any]) -> str | None:
 
 
 def folder_kind(folder: str | Path) -> str | None:
-    """What airan wrote in ``folder``: "run", "sharded run", "comparison", "sweep", "plan", or
-    None (no such folder, or none of airan's)."""
+    """What airan wrote in ``folder``: "run", "sharded run", "comparison", "sweep", "plan",
+    "twin-vs-live", or None (no such folder, or none of airan's)."""
     path = Path(folder)
     for kind, marker, key in FOLDER_MARKERS:
         if not (path / marker).is_file():
@@ -470,6 +471,9 @@ def read_run(folder: str | Path, *, require: tuple[str, ...] = REQUIRED_TABLES) 
                      "`run` of results.parquet)",
             "plan": "a plan (written by `airan plan`); run its build-out with "
                     f"`airan run {scenario_file}`",
+            "twin-vs-live": "a comparison of the twin and a live run (written by `airan "
+                            f"twin-vs-live`): `airan report {label}/live` and `airan report "
+                            f"{label}/twin` report each",
         }.get(folder_kind(path) or "")
         if other is not None:
             raise InputError(f"not a run folder but {other}", file=label)
