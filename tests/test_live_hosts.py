@@ -265,3 +265,128 @@ def test_generated_compute_sites_take_live_addresses_and_components(tmp_path: Pa
         LiveRuntime(scenario_from_dict(d), tmp_path, components=["gateway:bs-a"],
                     models=MODELS)
     assert e.value.field == "live.sites.gpu-bs-a"  # the gateway dials it too
+
+
+def _certificates(folder: Path, tag: str = "") -> dict[str, Path]:
+    """A CA of its own and a server certificate it signed for 127.0.0.1 and localhost (PEM
+    files in ``folder``: ca, cert, key), as an operator's PKI would issue them."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name(f"test CA{tag}"))
+          .issuer_name(name(f"test CA{tag}")).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - day)
+          .not_valid_after(now + day)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(name("localhost"))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - day)
+            .not_valid_after(now + day)
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"ca": folder / f"ca{tag}.pem", "cert": folder / f"cert{tag}.pem",
+             "key": folder / f"key{tag}.pem"}
+    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return files
+
+
+@pytest.mark.slow
+def test_components_on_two_hosts_speak_tls_and_say_so_to_a_caller_who_does_not(
+        tmp_path: Path) -> None:
+    """With a certificate and key (and the CA that signed them), every server of a deployment
+    speaks TLS, the gateways dial the sites over it, and devices that trust the CA are served;
+    devices dialling in plain TCP, or trusting another CA, get one line saying which, before
+    any request is sent."""
+    import dataclasses
+    import json
+
+    from airan.live import wire
+    from airan.live.devices import run_devices
+    from airan.live.runtime import LiveRuntime, deployment_from_scenario
+
+    pki = _certificates(tmp_path / "pki")
+    other = _certificates(tmp_path / "pki", tag="-other")
+    p_a, p_e, p_g = _free_ports(3)
+    gw = f"127.0.0.1:{p_g}"
+    sc = scenario_from_dict(_scenario(
+        sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"},
+        gateways={"bs-a": gw, "bs-b": gw}))
+    tenants = {"default": TOKEN}
+    tls = wire.Tls(str(pki["cert"]), str(pki["key"]), str(pki["ca"]))
+    with LiveRuntime(sc, tmp_path / "host-1", components=["site:gpu-a"], models=MODELS,
+                     tenants=tenants, tls=tls), \
+         LiveRuntime(sc, tmp_path / "host-2", components=["site:edge", "gateway:bs-a"],
+                     models=MODELS, tenants=tenants, tls=tls) as two:
+        assert two.deployment is not None and two.deployment.tls
+        config = json.loads(next((tmp_path / "host-2" / "config").glob("gateway-*")).read_text())
+        assert config["tls_ca"] == str(pki["ca"].resolve())  # it dials the sites over TLS
+        dep = deployment_from_scenario(sc, TOKEN, tls=wire.Tls(ca=str(pki["ca"]), enabled=True))
+        res = run_devices(sc, dep, duration_s=2.0, timeout_s=5.0)
+        r = res.summary["requests"]
+        # every request answered over TLS (late ones too: a busy 2-core machine's timing)
+        assert r["created"] > 150 and r["dropped"] == 0 and r["met"] > r["created"] / 2, r
+        assert {"gpu-a", "edge"} <= set(res.requests.column("placement").to_pylist())
+        with pytest.raises(InputError, match="dials without TLS") as err:
+            run_devices(sc, dataclasses.replace(dep, tls=False), duration_s=1.0)
+        assert err.value.field == "--tls-ca"
+        with pytest.raises(InputError, match="signed by a CA trusted here.*names 127.0.0.1"):
+            run_devices(sc, dataclasses.replace(dep, tls_ca=str(other["ca"])), duration_s=1.0)
+
+
+def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A certificate without its key, a file that is missing or not PEM, a key of another
+    certificate, a CA alone for servers, a CA with --no-tls: one line naming the option, exit
+    2, nothing started."""
+    import yaml
+
+    from airan.live.cli import register
+
+    monkeypatch.delenv("AIRAN_TLS_CERT", raising=False)
+    monkeypatch.delenv("AIRAN_TLS_KEY", raising=False)
+    monkeypatch.delenv("AIRAN_TLS_CA", raising=False)
+    pki = _certificates(tmp_path / "pki")
+    other = _certificates(tmp_path / "pki", tag="-other")
+    app = typer.Typer()
+    register(app)
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(small_scenario(1.0)))
+    out = tmp_path / "serve"
+    cases = [
+        (["--tls-cert", str(pki["cert"])], "--tls-key", "both its certificate and its private"),
+        (["--tls-cert", str(tmp_path / "none.pem"), "--tls-key", str(pki["key"])],
+         "--tls-cert", "cannot be read"),
+        (["--tls-cert", str(f), "--tls-key", str(pki["key"])], "--tls-cert", "not a PEM file"),
+        (["--tls-cert", str(pki["cert"]), "--tls-key", str(other["key"])], "--tls-key",
+         "not the private key of the certificate"),
+        (["--tls-ca", str(pki["ca"])], "--tls-cert", "a CA alone is for the devices"),
+    ]
+    for options, option, words in cases:
+        res = CliRunner().invoke(app, ["serve", str(f), "--out", str(out), "--duration", "1",
+                                       *options])
+        text = " ".join(res.output.split())
+        assert res.exit_code == 2 and option in text and words in text, (options, res.output)
+        assert "Traceback" not in res.output and not out.exists()
+    res = CliRunner().invoke(app, ["devices", str(f), "--token", TOKEN, "--no-tls", "--tls-ca",
+                                   str(pki["ca"])])
+    assert res.exit_code == 2 and "--tls-ca" in res.output and "--no-tls" in res.output

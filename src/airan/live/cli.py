@@ -7,6 +7,7 @@ as ``error: <message>`` on stderr and exit code 2, as everywhere in airan.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import threading
 import time
@@ -30,7 +31,27 @@ err = Console(stderr=True, highlight=False)
 #: error about one of them (raised with no file: not a scenario's field) names the option
 _OPTION_OF = {"policy": "--policy", "fleet_scale": "--fleet-scale", "component": "--component",
               "components": "--component", "seed": "--seed", "duration_s": "--duration",
-              "threads": "--threads", "delays": "--delays"}
+              "threads": "--threads", "delays": "--delays", "tls_cert": "--tls-cert",
+              "tls_key": "--tls-key", "tls_ca": "--tls-ca"}
+# gRPC's C core logs each failed TLS handshake at INFO on stderr; airan says what failed itself
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+TLS_CERT_HELP = ("PEM certificate (chain) the servers started here present: TLS on every "
+                 "connection of the deployment (with --tls-key)")
+TLS_KEY_HELP = "PEM private key of --tls-cert"
+TLS_CA_HELP = ("PEM certificates of the CA that signed the servers' certificates, trusted when "
+               "dialling them (default: the system's roots)")
+
+
+def _tls(cert: Path | None, key: Path | None, ca: Path | None) -> Any:
+    """The servers' TLS from the options (None where none is given), its files checked."""
+    if cert is None and key is None and ca is None:
+        return None
+    from airan.live import wire
+    from airan.live.runtime import check_tls
+
+    return check_tls(wire.Tls(None if cert is None else str(cert),
+                              None if key is None else str(key), None if ca is None else str(ca)))
 
 
 @contextmanager
@@ -399,6 +420,11 @@ def register(app: typer.Typer) -> None:
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count (fewer devices: less load); give "
                                           "airan devices the same"),
+        tls_cert: Path = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT",
+                                      help=TLS_CERT_HELP),
+        tls_key: Path = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY",
+                                     help=TLS_KEY_HELP),
+        tls_ca: Path = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP),
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
         stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
@@ -423,6 +449,7 @@ def register(app: typer.Typer) -> None:
             if component and not token:
                 raise InputError("components on separate hosts need the tenant token they "
                                  "share: --token or AIRAN_TOKEN", field="--token")
+            tls = _tls(tls_cert, tls_key, tls_ca)
             from airan.scenario import load_scenario
 
             served: Any = scenario
@@ -437,7 +464,11 @@ def register(app: typer.Typer) -> None:
                              host=host or ("0.0.0.0" if component else "127.0.0.1"),
                              shared_gateway=shared_gateway, components=component or None,
                              tenants={wire.DEFAULT_TENANT: token} if token else None,
-                             realtime=realtime)
+                             realtime=realtime, tls=tls)
+            if tls is None and rt.host not in ("127.0.0.1", "::1", "localhost"):
+                err.print(f"warning: serving on {rt.host} without TLS: the tenant token and "
+                          "the payloads cross the network in the clear (--tls-cert and "
+                          "--tls-key; docs/live.md)", markup=False, soft_wrap=True)
             from airan.policy import resolve_policy
 
             resolve_policy(rt.policy)  # (its options, the policy and the models
@@ -488,6 +519,11 @@ def register(app: typer.Typer) -> None:
                                       "is dropped (timeout)"),
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count, as given to airan serve"),
+        tls_ca: Path = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP
+                                    + "; dial over TLS"),
+        tls: bool = typer.Option(None, "--tls/--no-tls", help="dial the gateways over TLS "
+                                 "(default: as the deployment's servers; without "
+                                 "--deployment, with --tls-ca)"),
     ) -> None:
         """Emulate the scenario's devices against running gateways; write a run folder."""
         with _user_errors():
@@ -499,6 +535,10 @@ def register(app: typer.Typer) -> None:
             from airan.scenario import load_scenario
 
             _check_options(seed=seed, duration=duration, out=out_dir, timeout=timeout)
+            if tls is False and tls_ca is not None:
+                raise InputError("a CA to trust is for dialling over TLS: not with --no-tls",
+                                 field="--tls-ca", value=str(tls_ca))
+            client_tls = _tls(None, None, tls_ca)
             sc = unscaled = load_scenario(scenario)
             if _fleet_scale(fleet_scale) != 1.0:
                 sc = scale_fleets(sc, fleet_scale)
@@ -510,14 +550,23 @@ def register(app: typer.Typer) -> None:
                     raise InputError(f"the deployment runs on seed {dep.seed} (airan serve "
                                      "--seed): leave --seed out, or serve again with it",
                                      field="--seed", value=seed)
+                if tls is not None or client_tls is not None:  # (this host's CA file)
+                    from dataclasses import replace
+
+                    on = tls is not False
+                    dep = replace(dep, tls=on, tls_ca=None if not on else
+                                  client_tls.ca if client_tls else dep.tls_ca)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")
             else:
                 from airan.console import _scenario_errors
+                from airan.live import wire
 
                 with _scenario_errors(scenario):  # (its live section: the file named)
-                    dep = deployment_from_scenario(sc, token, seed=seed)
+                    dep = deployment_from_scenario(
+                        sc, token, seed=seed,
+                        tls=client_tls or (wire.Tls(enabled=True) if tls else None))
             folder = out_dir or default_run_folder(scenario, Path("runs") / (
                 f"{run_label(scenario, sc.name)}-live-{dep.seed}{scale_suffix(fleet_scale)}"))
             _check_out(folder)
@@ -550,6 +599,11 @@ def register(app: typer.Typer) -> None:
         realtime: bool = typer.Option(None, "--realtime/--no-realtime", help="site workers "
                                       "with real-time scheduling (default: only with fewer "
                                       "workers than cores; needs CAP_SYS_NICE)"),
+        tls_cert: Path = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT",
+                                      help=TLS_CERT_HELP),
+        tls_key: Path = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY",
+                                     help=TLS_KEY_HELP),
+        tls_ca: Path = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP),
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
@@ -573,7 +627,8 @@ def register(app: typer.Typer) -> None:
             _check_out(folder)
             runtime = LiveRuntime(sc, Path(folder) / "serve", policy=policy, seed=seed,
                                   models=parse_models(model), threads=threads, delays=delays,
-                                  shared_gateway=shared_gateway, realtime=realtime)
+                                  shared_gateway=shared_gateway, realtime=realtime,
+                                  tls=_tls(tls_cert, tls_key, tls_ca))
             from airan.policy import resolve_policy
 
             resolve_policy(runtime.policy)  # (its options, the policy and the models

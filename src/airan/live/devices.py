@@ -252,9 +252,10 @@ class DeviceEmulator:
         dep = self.dep
         t_arr, f_arr = arrivals(w, self.duration_s, dep.seed)
         # every request over one stream per gateway: half a unary call's work on each side
-        gw = {c: wire.Stub(a, "Gateway", dep.token, streamed=True)
+        tls = dep.client_tls
+        gw = {c: wire.Stub(a, "Gateway", dep.token, streamed=True, tls=tls)
               for c, a in dep.gateways.items()}
-        sites = {n: wire.Stub(a, "Site", dep.token) for n, a in dep.sites.items()
+        sites = {n: wire.Stub(a, "Site", dep.token, tls=tls) for n, a in dep.sites.items()
                  if n in self.samples}
         cell_stub = [gw.get(c) for c in w.cell_names]
         await _check_reachable(gw, dep)
@@ -673,14 +674,15 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
     (it has stopped, or the addresses are wrong); a gateway down among others that answer is a
     fault the run shows (its requests are dropped with reason ``error``)."""
 
-    async def answers(stub: wire.Stub) -> grpc.StatusCode:
+    async def answers(stub: wire.Stub) -> tuple[grpc.StatusCode, str]:
         try:
             await stub.load(timeout_s=2.0)
         except grpc.aio.AioRpcError as exc:
-            return exc.code()  # type: ignore[no-any-return]
-        return grpc.StatusCode.OK
+            return exc.code(), exc.details() or ""
+        return grpc.StatusCode.OK, ""
 
-    codes = await asyncio.gather(*(answers(s) for s in gateways.values()))
+    replies = await asyncio.gather(*(answers(s) for s in gateways.values()))
+    codes = [code for code, _ in replies]
     ok = [c == grpc.StatusCode.OK for c in codes]
     if gateways and not any(ok) and grpc.StatusCode.UNAUTHENTICATED in codes:
         # they run, and refuse the token (never printed: it is a secret)
@@ -691,9 +693,27 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
                          field="--token")
     if gateways and not any(ok):
         first = next(iter(dep.gateways.values()))
+        details = replies[0][1]
+        if _tls_failure(details):  # it runs, and the two ends disagree on TLS
+            host = first.rsplit(":", 1)[0].strip("[]")
+            said = ("this side dials over TLS, and the servers must too (airan serve "
+                    "--tls-cert), with a certificate signed by a CA trusted here (--tls-ca; "
+                    f"without, the system's) that names {host}" if dep.tls else
+                    "this side dials without TLS: do the servers speak TLS (airan serve "
+                    "--tls-cert)? Then give --tls-ca, or their deployment file")
+            raise InputError(f"the gateway at {first} does not complete a TLS handshake: "
+                             f"{said} ({details.strip()[:300]})", field="--tls-ca",
+                             value=dep.tls_ca if dep.tls else None)
         raise InputError(f"no gateway of the deployment answers (tried {len(ok)}, e.g. {first});"
                          " is `airan serve` still running?", field="--deployment",
                          value=first)
+
+
+def _tls_failure(details: str) -> bool:
+    """Whether gRPC's words for a failed connection say that TLS failed (a handshake, a
+    certificate), or that a TLS server closed a plain connection."""
+    text = details.lower()
+    return any(w in text for w in ("ssl", "handshake", "certificate", "tls", "socket closed"))
 
 
 def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,

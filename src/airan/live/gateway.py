@@ -84,6 +84,16 @@ class GatewayConfig:
     site_timeout_s: float = 2.0  # a forwarded request not answered by then: the site is dead
     max_attempts: int = 3
     max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
+    # PEM files: serve over TLS, and dial the sites over TLS trusting ``tls_ca`` (None: the
+    # system's roots) wherever a certificate is given (wire.Tls)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+
+    @property
+    def tls(self) -> wire.Tls:
+        return wire.Tls(self.tls_cert, self.tls_key, self.tls_ca,
+                        enabled=self.tls_cert is not None)
 
     @classmethod
     def from_json(cls, path: str | Path) -> GatewayConfig:
@@ -784,7 +794,7 @@ class Gateway:
         cfg = self.cfg
         token = next(iter(cfg.tenants.values()))
         self.views = [_SiteView(n, wire.Stub(cfg.sites[n], "Site", token, cfg.max_payload_bytes,
-                                             streamed=True))
+                                             streamed=True, tls=cfg.tls))
                       for n in self.world.site_names]
         # ready once every site has reported (or after STARTUP_REPORTS_S: those that have not
         # count as down): a first report lost to a busy machine (processes compiling on a
@@ -799,7 +809,7 @@ class Gateway:
         self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
         self.server, port = await wire.serve(
             "Gateway", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
-            cfg.host, cfg.port, cfg.max_payload_bytes, 100_000, f"gateway {cfg.cells}")
+            cfg.host, cfg.port, cfg.max_payload_bytes, 100_000, f"gateway {cfg.cells}", cfg.tls)
         return port
 
     def _warm_up(self) -> None:

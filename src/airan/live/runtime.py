@@ -68,6 +68,9 @@ class Deployment:
     # how it was started (a rerun repeats them: a live integrator's review)
     threads: int = 1
     shared_gateway: bool = False
+    # whether its servers speak TLS, and the CA file its clients trust (None: the system's)
+    tls: bool = False
+    tls_ca: str | None = None
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
@@ -106,6 +109,54 @@ class Deployment:
     def token(self) -> str:
         """The first tenant's token (the one the device emulator uses)."""
         return next(iter(self.tenants.values()))
+
+    @property
+    def client_tls(self) -> wire.Tls:
+        """How a client (the device emulator) dials this deployment's servers."""
+        return wire.Tls(ca=self.tls_ca, enabled=self.tls)
+
+
+def check_tls(tls: wire.Tls) -> wire.Tls:
+    """``tls`` with its files made absolute (the components read them from their own folder),
+    or an :class:`InputError` naming the option: a certificate without its key or the other
+    way round, a file that cannot be read, a key that is not the certificate's, a CA file
+    with no PEM certificate. Checked before anything starts (a component that failed on them
+    would leave one line in its log)."""
+    import ssl
+
+    if (tls.cert is None) != (tls.key is None):
+        missing, given = (("tls_key", tls.cert) if tls.key is None else ("tls_cert", tls.key))
+        raise InputError("a server's TLS needs both its certificate and its private key "
+                         "(PEM files)", field=missing, value=given)
+    paths = {}
+    for name in ("cert", "key", "ca"):
+        path = getattr(tls, name)
+        if path is None:
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or exc})", field=f"tls_{name}",
+                             value=str(path)) from None
+        if b"-----BEGIN " not in data:
+            raise InputError("not a PEM file (-----BEGIN ...)", field=f"tls_{name}",
+                             value=str(path))
+        paths[name] = str(Path(path).resolve())
+    if tls.cert is not None:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(tls.cert, tls.key)
+        except ssl.SSLError as exc:
+            raise InputError(f"not the private key of the certificate {tls.cert} ({exc.reason})",
+                             field="tls_key", value=str(tls.key)) from None
+    if tls.ca is not None:
+        try:
+            ssl.create_default_context(cafile=tls.ca)
+        except ssl.SSLError as exc:
+            raise InputError(f"no CA certificate that can be read ({exc.reason})",
+                             field="tls_ca", value=str(tls.ca)) from None
+    return wire.Tls(paths.get("cert"), paths.get("key"), paths.get("ca"),
+                    enabled=tls.enabled or tls.cert is not None or tls.ca is not None)
 
 
 def check_live_scenario(sc: Scenario, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES) -> None:
@@ -277,12 +328,16 @@ class LiveRuntime:
                  threads: int = 1, host: str = "127.0.0.1", delays: str = "gateway",
                  site_timeout_s: float = 2.0, max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES,
                  start_timeout_s: float = 300.0, shared_gateway: bool = False,
-                 components: list[str] | None = None, realtime: bool | None = None) -> None:
+                 components: list[str] | None = None, realtime: bool | None = None,
+                 tls: wire.Tls | None = None) -> None:
         """``components``: start only these (``site:NAME``, ``gateway:CELL``), listening on
         the scenario's ``live`` addresses, each given its peers' addresses from there: one
         host's share of a deployment on separate hosts (pass the shared ``tenants``).
         ``realtime``: whether the site workers may run with real-time scheduling (None: where
-        the workers started here are fewer than the cores, :func:`realtime_workers`)."""
+        the workers started here are fewer than the cores, :func:`realtime_workers`).
+        ``tls``: every server started here speaks TLS with its certificate and key, and every
+        gateway dials the sites over TLS trusting its CA (None: the system's roots); its
+        certificate must name the addresses the components are dialled at."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         check_live_scenario(self.scenario, max_payload_bytes)
         self.components = _parse_components(self.scenario, components) if components else None
@@ -312,6 +367,12 @@ class LiveRuntime:
         self.start_timeout_s = start_timeout_s
         self.shared_gateway = shared_gateway  # one gateway process for every cell
         self.realtime = realtime
+        self.tls = check_tls(tls) if tls is not None and (tls.cert or tls.key or tls.ca) \
+            else None
+        if self.tls is not None and self.tls.cert is None:
+            raise InputError("a deployment's servers speak TLS with a certificate and key of "
+                             "their own (a CA alone is for the devices' side)",
+                             field="tls_cert", value=None)
         self.realtime_workers: bool | None = None  # as started (no site here: None)
         self.sites: dict[str, _Child] = {}
         self.gateways: dict[str, _Child] = {}
@@ -406,7 +467,9 @@ class LiveRuntime:
                     instances_by_model_file=self._instances_by_file(spec),
                     threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty,
-                    worker_realtime=SiteConfig.worker_realtime if realtime else 0)
+                    worker_realtime=SiteConfig.worker_realtime if realtime else 0,
+                    tls_cert=self.tls.cert if self.tls else None,
+                    tls_key=self.tls.key if self.tls else None)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
                                                net.site_ns(name) if net else None)
             deadline = time.monotonic() + self.start_timeout_s
@@ -427,7 +490,10 @@ class LiveRuntime:
                     cells=group, scenario=str(scen_path), sites=sites, tenants=self.tenants,
                     seed=self.seed, policy=self.policy, host=gw_host[key], delays=gw_delays,
                     port=_port(key) if self.components is not None else 0,
-                    site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes)
+                    site_timeout_s=self.site_timeout_s, max_payload_bytes=self.max_payload_bytes,
+                    tls_cert=self.tls.cert if self.tls else None,
+                    tls_key=self.tls.key if self.tls else None,
+                    tls_ca=self.tls.ca if self.tls else None)
                 self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
                                                  net.gateway_ns(key) if net else None)
             ports = {n: c.wait_ready(deadline, self.start_timeout_s)
@@ -444,7 +510,8 @@ class LiveRuntime:
             gateways=gw_addr, tenants=self.tenants, models=self.models, delays=self.delays,
             network=self.network.note(gw_delays, self.support) if self.network else None,
             realtime_workers=self.realtime_workers if self.sites else None,
-            threads=self.threads, shared_gateway=self.shared_gateway)
+            threads=self.threads, shared_gateway=self.shared_gateway,
+            tls=self.tls is not None, tls_ca=self.tls.ca if self.tls else None)
         self.deployment.write(self.folder / DEPLOYMENT)
         return self.deployment
 
@@ -580,9 +647,11 @@ def _address_groups(sc: Scenario, want: set[str]) -> list[tuple[str, list[str]]]
 
 
 def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = None,
-                             policy: str | None = None) -> Deployment:
+                             policy: str | None = None,
+                             tls: wire.Tls | None = None) -> Deployment:
     """The deployment of components started on separate hosts from the scenario's ``live``
-    addresses (for ``airan devices`` without ``--deployment``); ``token``: the tenant's."""
+    addresses (for ``airan devices`` without ``--deployment``); ``token``: the tenant's;
+    ``tls``: how its servers are dialled (enabled, and the CA to trust)."""
     gw = {c: sc.live.gateways[key] for key, cs in sc.live_gateway_cells().items() for c in cs}
     missing = [c for c in sc.cell_names() if c not in gw]
     if missing:
@@ -591,7 +660,8 @@ def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = Non
     return Deployment(scenario=sc.name, seed=sc.seed if seed is None else seed,
                       policy=policy or sc.policy, sites=dict(sc.live.sites), gateways=gw,
                       tenants={wire.DEFAULT_TENANT: token},
-                      delays="as set on the gateways' hosts")  # (not known from here)
+                      delays="as set on the gateways' hosts",  # (not known from here)
+                      tls=tls is not None and tls.enabled, tls_ca=tls.ca if tls else None)
 
 
 def _safe(name: str) -> str:

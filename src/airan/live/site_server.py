@@ -67,6 +67,8 @@ class SiteConfig:
     worker_nice: int = -10
     worker_max_duty: float | None = None
     max_payload_bytes: int = wire.MAX_PAYLOAD_BYTES
+    tls_cert: str | None = None  # PEM files: serve over TLS (wire.Tls)
+    tls_key: str | None = None
 
     @classmethod
     def from_json(cls, path: str | Path) -> SiteConfig:
@@ -462,7 +464,8 @@ class SiteServer:
         self.server, port = await wire.serve(
             "Site", {"Infer": self.infer, "Load": self.load, "Cancel": self.cancel},
             cfg.host, cfg.port, cfg.max_payload_bytes,
-            2 * cfg.queue_limit + self.n_workers * self._largest_batch() + 256, f"site {cfg.name}")
+            2 * cfg.queue_limit + self.n_workers * self._largest_batch() + 256, f"site {cfg.name}",
+            wire.Tls(cfg.tls_cert, cfg.tls_key))
         return port
 
     def _largest_batch(self) -> int:

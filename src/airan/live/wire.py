@@ -216,15 +216,48 @@ def address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+@dataclass(frozen=True)
+class Tls:
+    """TLS for the live runtime's gRPC, as PEM files: a server's certificate (its chain) and
+    private key, and the certificates of the authorities its clients trust (``ca``; None:
+    the system's roots). Off (``enabled`` false) without a certificate or a CA: plain TCP, as
+    on one machine's loopback. Clients authenticate by their tenant token, which TLS keeps
+    from being read on the way (RFC 8446; no client certificates)."""
+
+    cert: str | None = None
+    key: str | None = None
+    ca: str | None = None
+    enabled: bool = False
+
+    def server_credentials(self) -> grpc.ServerCredentials | None:
+        if self.cert is None or self.key is None:
+            return None
+        return grpc.ssl_server_credentials([(_read(self.key), _read(self.cert))])
+
+    def channel_credentials(self) -> grpc.ChannelCredentials | None:
+        if not self.enabled:
+            return None
+        return grpc.ssl_channel_credentials(None if self.ca is None else _read(self.ca))
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
-                max_payload_bytes: int, max_rpcs: int, label: str) -> tuple[Any, int]:
-    """Start a gRPC server of ``service`` on ``host:port`` (0: any free port): (server, port)."""
+                max_payload_bytes: int, max_rpcs: int, label: str,
+                tls: Tls | None = None) -> tuple[Any, int]:
+    """Start a gRPC server of ``service`` on ``host:port`` (0: any free port): (server, port);
+    over TLS where ``tls`` has a certificate and key."""
     options: list[tuple[str, int]] = channel_options(max_payload_bytes)
     if port:  # a given port is this server's alone (gRPC shares ports by default)
         options.append(("grpc.so_reuseport", 0))
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
     server.add_generic_rpc_handlers((generic_handler(service, impl, max_rpcs),))
-    bound = server.add_insecure_port(address(host, port))
+    credentials = tls.server_credentials() if tls is not None else None
+    bound = (server.add_secure_port(address(host, port), credentials) if credentials is not None
+             else server.add_insecure_port(address(host, port)))
     if not bound:
         raise OSError(f"{label}: cannot listen on {address(host, port)}")
     await server.start()
@@ -250,10 +283,14 @@ class Stub:
     answers and errors (``grpc.aio.AioRpcError`` with the code the unary call would end with)."""
 
     def __init__(self, address: str, service: str, token: str,
-                 max_payload_bytes: int = MAX_PAYLOAD_BYTES, *, streamed: bool = False) -> None:
+                 max_payload_bytes: int = MAX_PAYLOAD_BYTES, *, streamed: bool = False,
+                 tls: Tls | None = None) -> None:
         self.address = address
-        self.channel = grpc.aio.insecure_channel(address, options=channel_options(
-            max_payload_bytes))
+        credentials = tls.channel_credentials() if tls is not None else None
+        options = channel_options(max_payload_bytes)
+        self.channel = (grpc.aio.secure_channel(address, credentials, options=options)
+                        if credentials is not None
+                        else grpc.aio.insecure_channel(address, options=options))
         self.metadata = (("authorization", f"Bearer {token}"),)
         base = f"/{PACKAGE}.{service}/"
         self._infer = self.channel.unary_unary(
