@@ -278,7 +278,7 @@ def _certificates(folder: Path, tag: str = "") -> dict[str, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     day = datetime.timedelta(days=1)
 
     def name(text: str) -> x509.Name:
