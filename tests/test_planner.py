@@ -1414,6 +1414,33 @@ def test_the_share_of_uncosted_sites_counts_generated_ones_and_no_warm_up() -> N
     expected = generated + places.get("site-a", 0.0)  # (site-a: no slot, not costed either)
     assert fixed_share(r, ev) == pytest.approx(expected, rel=1e-9)
     assert fixed_share(r, ev) <= 1.0
+    # and the table, the note and plan.json list them (an operator planner's review: 13
+    # generated L40S served every request of a 0 USD plan that named none of them)
+    from airan.planner.output import fixed_rows, leans_on_fixed
+
+    rows = {row["site"]: row for row in fixed_rows(r, ev)}
+    gen = rows["generated (2 cell sites)"]
+    assert gen["members"] == ["gpu-cell-a", "gpu-cell-b"] and gen["gpus"] == "2 x 1 x H100"
+    assert gen["served"] == sum(ev.fixed_sites[n]["served"] for n in gen["members"]) > 0
+    assert gen["gpu_utilization"] is not None and not gen["costed"]
+    lean = leans_on_fixed(r, ev)
+    assert lean is not None and "generated (2 cell sites) (2 x 1 x H100) served" in lean
+    assert f"({generated:.0%} of all; of each service's requests: detect {generated:.0%}" in lean
+
+
+def test_a_released_target_is_no_thin_margin() -> None:
+    """hit>=0 lets a service go: an operator planner's review read "thin margins (vla hit
+    ratio 0.0000 against 0)"."""
+    from types import SimpleNamespace
+
+    from airan.planner.search import thin_margins
+
+    targets = parse_targets(["vla: hit>=0; detect: hit>=0.99"], ["vla", "detect"])
+    e = SimpleNamespace(services={"vla": {"hit": 0.0}, "detect": {"hit": 0.9901}},
+                        slot_utilization=(), slot_load=())
+    space = SimpleNamespace(slots=())
+    assert thin_margins(space, e, targets) == [  # type: ignore[arg-type]
+        "detect hit ratio 0.9901 against 0.99"]
 
 
 def test_a_plan_leaning_on_the_devices_accelerators_names_them_and_their_price() -> None:

@@ -546,6 +546,8 @@ def _print_plan(r: Any) -> None:
     space, ev = r.space, r.best or r.closest
     targets = r.evaluator.targets
     fixed = space.fixed_site_names()
+    if space.generated_fixed_names():
+        fixed.append(f"the {len(space.generated_fixed_names())} generated cell sites")
     out.print(Text.assemble((space.scenario.name, "bold"),
                             f": targets {', '.join(t.text for t in targets)}"))
     if kept_note(targets):

@@ -286,7 +286,7 @@ class Evaluator:
         overloaded: dict[str, float] = {}  # sites offered their GPUs' capacity or more
         unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         fixed: dict[str, dict[str, Any]] = {}
-        fixed_names = space.fixed_site_names()
+        fixed_names = space.fixed_site_names() + space.generated_fixed_names()
         said: list[str] = []
         for seed in self.seeds:
             if self.warmup_s is None:

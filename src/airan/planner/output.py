@@ -67,6 +67,24 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "served": int(got.get("served") or 0),
             "gpu_utilization": got.get("gpu_utilization"),
         })
+    generated = result.space.generated_fixed_names()
+    if generated:  # one row for them all, as the plan's own generated slot is one
+        spec = result.space.scenario.generated_compute_sites
+        assert spec is not None
+        got_all = [ev.fixed_sites.get(n, {}) for n in generated]
+        busy = [float(g["gpu_utilization"]) for g in got_all
+                if g.get("gpu_utilization") is not None]
+        rows.append({
+            "site": f"{GENERATED} ({len(generated)} cell sites)",
+            "kind": "cell",
+            "at": None,
+            "gpus": f"{len(generated)} x "
+                    + " + ".join(f"{g.count} x {g.type}" for g in spec.gpus),
+            "costed": False,
+            "served": sum(int(g.get("served") or 0) for g in got_all),
+            "gpu_utilization": sum(busy) / len(busy) if busy else None,
+            "members": generated,
+        })
     return rows
 
 
@@ -96,22 +114,26 @@ def leans_on_fixed(result: PlanResult, ev: Evaluation) -> str | None:
     if not rows:
         return None
     total = sum(int(m.get("count") or 0) for m in ev.services.values())
-    def services(site: str) -> str:
+
+    def placed(m: dict[str, Any], row: dict[str, Any]) -> float:
+        """The share of a service's requests answered at the row's site (or sites)."""
+        at = m.get("placement_share") or {}
+        return sum(float(at.get(s, 0.0)) for s in row.get("members") or [row["site"]])
+
+    def services(row: dict[str, Any]) -> str:
         """The services that sent a share of their requests there (first seed's trace)."""
-        shares = [(n, float((m.get("placement_share") or {}).get(site, 0.0)))
-                  for n, m in ev.services.items()]
+        shares = [(n, placed(m, row)) for n, m in ev.services.items()]
         said = [f"{n} {sh:.0%}" for n, sh in shares if sh >= 0.005]
         return f"; of each service's requests: {', '.join(said)}" if said else ""
 
-    def share(site: str) -> str:
+    def share(row: dict[str, Any]) -> str:
         """Of all the requests, those answered there (the trace's placements: the warm-up's
         left out, which the site's own count of requests served holds)."""
-        n = sum(int(m.get("count") or 0) * float((m.get("placement_share") or {}).get(site, 0.0))
-                for m in ev.services.values())
+        n = sum(int(m.get("count") or 0) * placed(m, row) for m in ev.services.values())
         return "under 1%" if n < 0.005 * total else f"{n / total:.0%}"
 
     parts = [f"{r['site']} ({r['gpus']}) served {r['served']:,} requests"
-             + (f" ({share(r['site'])} of all{services(r['site'])})" if total else "")
+             + (f" ({share(r)} of all{services(r)})" if total else "")
              + (f", its GPUs {r['gpu_utilization']:.0%} busy"
                 if r["gpu_utilization"] is not None else "") for r in rows]
     runs = f"{result.evaluator.duration_s:g} s run" + ("s" if len(result.evaluator.seeds) > 1

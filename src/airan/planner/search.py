@@ -734,7 +734,9 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
         if value is None or not t.met(value):
             continue
         if t.metric == "hit":
-            if t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
+            # (hit>=0 lets a service go: no ratio misses it; an operator planner's review
+            # read "thin margins (vla hit ratio 0.0000 against 0)")
+            if 0.0 < t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
                 out.append(f"{t.service} hit ratio {value:.4f} against {t.bound}")
         elif value > THIN_LATENCY * t.value:
             radio = radio_share(e, t.service)

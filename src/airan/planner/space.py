@@ -297,6 +297,17 @@ class PlanSpace:
         slots = {s.name for s in self.slots}
         return [c.name for c in self.scenario.compute_sites if c.name not in slots]
 
+    def generated_fixed_names(self) -> list[str]:
+        """The scenario's generated compute sites (``generated_compute_sites``) where they are
+        no slot (``--sites`` left them out): kept as they are and not costed either (an
+        operator planner's review: 13 such L40S served every request of a plan that said 0 USD
+        and listed none of them)."""
+        sc = self.scenario
+        if sc.generated_compute_sites is None or GENERATED in {s.name for s in self.slots}:
+            return []
+        listed = {c.name for c in sc.compute_sites}
+        return [n for n in sc.compute_site_names() if n not in listed]
+
     def with_slot(self, config: Config, slot: int, choice: tuple[int, int]) -> Config:
         """``config`` with one slot changed."""
         t, n = choice
