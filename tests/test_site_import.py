@@ -177,6 +177,14 @@ def test_max_radius_overrides_the_robust_limit(tmp_path: Path) -> None:
     assert 0 < len(tight) < 10
     assert np.all(haversine_m(tight.lat, tight.lon, np.median(tight.lat), 121.445) < 3.5e3)
     assert all("limit 3.0 km" in why for _, why in tight.outliers)
+    # with an origin the radius is around it: the district the user chose (an operator
+    # planner's review: an origin in Lujiazui kept the sites around the list's median, 4-6 km
+    # away), and the projection is centred there too
+    corner = load_site_list(path, max_radius_km=3.0, origin=(31.2, 121.4))
+    assert 0 < len(corner) < 10 and corner.names != tight.names
+    assert np.all(haversine_m(corner.lat, corner.lon, 31.2, 121.4) <= 3e3)
+    assert all("from the origin (limit 3.0 km)" in why for _, why in corner.outliers)
+    assert np.allclose(np.hypot(*corner.xy_m.T), haversine_m(corner.lat, corner.lon, 31.2, 121.4))
 
 
 def test_semicolon_files_with_a_bom_are_read(tmp_path: Path) -> None:

@@ -208,8 +208,9 @@ class SiteListFile(_Strict):
     The columns are named by ``lat``, ``lon`` and optionally ``name`` and ``region``. Points are
     projected to local metres (azimuthal equidistant on a sphere) around (``origin_lat``,
     ``origin_lon``) or the list's median point. Unparsable rows, coordinates out of range and
-    points farther than ``max_radius_km`` from the median point (default: a robust limit, Q3 +
-    ``iqr_k`` x IQR of the distances) are reported and skipped.
+    points farther than ``max_radius_km`` from the origin (where given; else from the median
+    point) are reported and skipped; without ``max_radius_km``, the points beyond a robust
+    limit from the median point (Q3 + ``iqr_k`` x IQR of the distances).
     """
 
     path: str
