@@ -187,6 +187,22 @@ def test_max_radius_overrides_the_robust_limit(tmp_path: Path) -> None:
     assert np.allclose(np.hypot(*corner.xy_m.T), haversine_m(corner.lat, corner.lon, 31.2, 121.4))
 
 
+def test_rows_within_merge_distance_of_an_earlier_one_are_one_mast(tmp_path: Path) -> None:
+    """merge_within_m keeps the first row of each group of rows that close (one mast listed
+    twice: an operator planner's review found two Shanghai sites 2.98 m apart), and reports
+    the others with the distance and the row they join."""
+    rows = ["name,latitude,longitude", "a,31.2300,121.4700", "b,31.2300,121.47003",  # ~2.9 m
+            "c,31.2400,121.4700", "d,31.23002,121.47001"]  # d: ~2.4 m from a
+    path = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
+    assert load_site_list(path, name="name").names == ["a", "b", "c", "d"]
+    merged = load_site_list(path, name="name", merge_within_m=10)
+    assert merged.names == ["a", "c"] and merged.rows.tolist() == [2, 4]
+    why = dict(merged.outliers)
+    assert why[3].endswith("m from line 2 (merge_within_m 10)") and why[3].startswith("2.9 m")
+    assert why[5].endswith("m from line 2 (merge_within_m 10)")
+    assert len(merged.lat) == len(merged.xy_m) == 2
+
+
 def test_semicolon_files_with_a_bom_are_read(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     path.write_text("\ufeffLatitude;Longitude;Site\n48.85;2.35;Paris-1\n48.86;2.36;Paris-2\n")

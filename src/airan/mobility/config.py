@@ -222,6 +222,8 @@ class SiteListFile(_Strict):
     iqr_k: PosFloat = 3.0
     origin_lat: float | None = Field(None, ge=-90, le=90)
     origin_lon: float | None = Field(None, ge=-180, le=180)
+    # a row within this many metres of an earlier one is skipped (one mast listed twice)
+    merge_within_m: float | None = Field(None, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _origin_pair(self) -> SiteListFile:
@@ -249,4 +251,5 @@ class SiteListFile(_Strict):
             iqr_k=self.iqr_k,
             origin=origin,  # type: ignore[arg-type]
             field=field,
+            merge_within_m=self.merge_within_m,
         )

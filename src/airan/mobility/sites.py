@@ -191,6 +191,7 @@ def load_site_list(
     origin: tuple[float, float] | None = None,
     name_prefix: str = "site",
     field: str = "cell_sites_file",
+    merge_within_m: float | None = None,
 ) -> SiteList:
     """Read a site list (CSV with latitude/longitude in degrees) and project it to local metres.
 
@@ -199,7 +200,10 @@ def load_site_list(
     ``origin`` (lat, lon) where given, else from the median point, or, without
     ``max_radius_km``, farther from the median point than max(Q3 + ``iqr_k`` x IQR of the
     distances to it, 1 km) (Tukey's far-out fence on distance). The projection is centred on
-    ``origin`` or on the median of the kept points; see the module docstring.
+    ``origin`` or on the median of the kept points; see the module docstring. With
+    ``merge_within_m``, a row within that distance of an earlier kept row is skipped too (one
+    mast listed twice, two operators' entries for one rooftop: as two co-channel sites they
+    would interfere with each other at nearly their own strength).
     Sites are named from the ``name`` column (a repeated name gets ``-2``, ``-3``, ...) or
     ``<name_prefix><i>``. A missing file, a missing column or no usable row raises
     :class:`InputError` (the missing column's message lists the file's columns).
@@ -287,6 +291,24 @@ def load_site_list(
     else:
         o_lat, o_lon = float(origin[0]), float(origin[1])
     x, y = project_aeqd(la_k, lo_k, o_lat, o_lon)
+    if merge_within_m is not None and merge_within_m > 0 and len(kept) > 1:
+        from scipy.spatial import cKDTree
+
+        xy = np.c_[x, y]
+        tree = cKDTree(xy)
+        dropped = np.zeros(len(kept), dtype=bool)
+        for i in range(len(kept)):  # in file order: the first row of a mast stands for it
+            if dropped[i]:
+                continue
+            for j in tree.query_ball_point(xy[i], merge_within_m):
+                if j > i and not dropped[j]:
+                    dropped[j] = True
+                    outliers.append((lines[kept[j]], f"{np.hypot(*(xy[j] - xy[i])):.1f} m from "
+                                     f"line {lines[kept[i]]} (merge_within_m {merge_within_m:g})"))
+        outliers.sort()
+        stay = ~dropped
+        kept = [k for k, s in zip(kept, stay, strict=True) if s]
+        la_k, lo_k, x, y = la_k[stay], lo_k[stay], x[stay], y[stay]
 
     if i_name is None:
         names = [f"{name_prefix}{i}" for i in range(len(kept))]
