@@ -203,6 +203,47 @@ def test_rows_within_merge_distance_of_an_earlier_one_are_one_mast(tmp_path: Pat
     assert len(merged.lat) == len(merged.xy_m) == 2
 
 
+def test_a_site_lists_heights_bearings_and_tilts_set_its_antennas(tmp_path: Path) -> None:
+    """An operator planner's review: a site database's height, azimuth and tilt columns were
+    ignored (every site 25 m, sectors at 30/150/270 deg, 12 deg down, and nothing said). Named
+    columns set them per site: the first sector's bearing clockwise from north (the others 120
+    and 240 deg on), an empty cell the default, a bad value skips its row with the reason."""
+    import airan
+    from airan.engine.world import build_world
+    from airan.scenario import scenario_from_dict
+
+    rows = ["id,latitude,longitude,h,az,tilt", "a,31.2300,121.4700,32,0,6",
+            "b,31.2350,121.4750,,90,", "c,31.2400,121.4800,abc,0,6",
+            "d,31.2450,121.4850,40,45,95"]
+    path = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
+    sites = load_site_list(path, name="id", height="h", azimuth="az", downtilt="tilt")
+    assert sites.names == ["a", "b"]
+    assert sites.height_m.tolist()[0] == 32.0 and math.isnan(sites.height_m[1])
+    assert sites.azimuth_deg.tolist() == [0.0, 90.0]
+    why = dict(sites.outliers)
+    assert why[4] == "'h' value 'abc' is not a number in (0, 1000]"
+    assert why[5] == "'tilt' value '95' is not a number in [0, 90]"
+    with pytest.raises(InputError) as err:
+        load_site_list(path, height="height_m")
+    assert err.value.field == "cell_sites_file.height"
+
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d.pop("cell_layout")
+    d["compute_sites"] = [c for c in d["compute_sites"] if c.get("kind") != "cell"]
+    d["cell_sites_file"] = {"path": str(path), "name": "id", "height": "h", "azimuth": "az",
+                            "downtilt": "tilt"}
+    world = build_world(scenario_from_dict(d), seed=1)
+    w = world.device_radio  # (the cells' antennas, as the links are computed)
+    a = [i for i, n in enumerate(world.cell_names) if n.startswith("a/")]
+    b = [i for i, n in enumerate(world.cell_names) if n.startswith("b/")]
+    assert w.cell_h[a].tolist() == [32.0] * 3 and w.cell_tilt[a].tolist() == [6.0] * 3
+    assert w.cell_h[b].tolist() == [25.0] * 3 and w.cell_tilt[b].tolist() == [12.0] * 3
+    # boresights counter-clockwise from east: bearing 0 (north) is 90 deg, then 210 and 330;
+    # bearing 90 (east) is 0 deg, then 120 and 240
+    assert np.allclose(np.mod(w.cell_az[a], 360), [90.0, 210.0, 330.0])
+    assert np.allclose(np.mod(w.cell_az[b], 360), [0.0, 120.0, 240.0])
+
+
 def test_semicolon_files_with_a_bom_are_read(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     path.write_text("\ufeffLatitude;Longitude;Site\n48.85;2.35;Paris-1\n48.86;2.36;Paris-2\n")

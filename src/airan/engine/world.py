@@ -6,6 +6,7 @@ seed. The engine never looks at the Scenario again, only at these arrays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -660,6 +661,15 @@ def service_engines(s: Scenario) -> NDArray[np.int64]:
     return out
 
 
+def _or_default(values: NDArray[np.float64] | None, default: float,
+                n: int) -> NDArray[np.float64]:
+    """A site list's column (NaN where its cell was empty; None: no column), the default
+    where it gives nothing."""
+    if values is None:
+        return np.full(n, default)
+    return np.where(np.isnan(values), default, values)
+
+
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``; each fleet's layout from its own
@@ -688,10 +698,16 @@ def build_world(s: Scenario, seed: int) -> World:
         if c.azimuth_deg:
             rotation_deg[c.name] = float(c.azimuth_deg)
     if s.cell_sites_file is not None:  # 3-sector sites at the environment's TR 38.901 height
-        imported = imported_sites(s.cell_sites_file)
-        h_bs = BS_HEIGHT_M[s.radio.environment]
-        for name, (x, y) in zip(imported.names, imported.xy_m, strict=True):
-            sites.append((name, float(x), float(y), h_bs, 3, 12.0, s.carrier))
+        imported = imported_sites(s.cell_sites_file)  # (or the file's own height, tilt, bearing)
+        n_imp = len(imported.names)
+        heights = _or_default(imported.height_m, BS_HEIGHT_M[s.radio.environment], n_imp)
+        tilts = _or_default(imported.downtilt_deg, 12.0, n_imp)
+        bearings = _or_default(imported.azimuth_deg, math.nan, n_imp)
+        for i, (name, (x, y)) in enumerate(zip(imported.names, imported.xy_m, strict=True)):
+            sites.append((name, float(x), float(y), float(heights[i]), 3, float(tilts[i]),
+                          s.carrier))
+            if math.isfinite(bearings[i]):  # the first sector, at 30 deg counter-clockwise
+                rotation_deg[name] = 60.0 - float(bearings[i])  # from east, turned to it
     if s.cell_layout is not None:
         lay = s.cell_layout
         xy = geometry.hex_grid(lay.hex.rings, lay.hex.isd_m) + np.asarray(lay.hex.center_m)

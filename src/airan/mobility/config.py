@@ -224,6 +224,11 @@ class SiteListFile(_Strict):
     origin_lon: float | None = Field(None, ge=-180, le=180)
     # a row within this many metres of an earlier one is skipped (one mast listed twice)
     merge_within_m: float | None = Field(None, ge=0, le=10_000)
+    # columns of each site's antenna height (m), first sector's bearing (degrees clockwise
+    # from north) and downtilt (degrees); an empty cell: the scenario's default
+    height: str | None = None
+    azimuth: str | None = None
+    downtilt: str | None = None
 
     @model_validator(mode="after")
     def _origin_pair(self) -> SiteListFile:
@@ -252,4 +257,7 @@ class SiteListFile(_Strict):
             origin=origin,  # type: ignore[arg-type]
             field=field,
             merge_within_m=self.merge_within_m,
+            height=self.height,
+            azimuth=self.azimuth,
+            downtilt=self.downtilt,
         )

@@ -104,6 +104,12 @@ class SiteList:
     outliers: list[tuple[int, str]] = field(default_factory=list)
     rows: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     radius_limit_m: float = math.inf
+    # per site where the file has the column (NaN where its cell is empty; None: no column):
+    # the antennas' height (m), the first sector's bearing (degrees clockwise from north, as
+    # site databases give it) and the downtilt (degrees below the horizon)
+    height_m: NDArray[np.float64] | None = None
+    azimuth_deg: NDArray[np.float64] | None = None
+    downtilt_deg: NDArray[np.float64] | None = None
     projection: str = "azimuthal equidistant, sphere R = 6371008.8 m"
 
     def __len__(self) -> int:
@@ -192,6 +198,9 @@ def load_site_list(
     name_prefix: str = "site",
     field: str = "cell_sites_file",
     merge_within_m: float | None = None,
+    height: str | None = None,
+    azimuth: str | None = None,
+    downtilt: str | None = None,
 ) -> SiteList:
     """Read a site list (CSV with latitude/longitude in degrees) and project it to local metres.
 
@@ -203,7 +212,11 @@ def load_site_list(
     ``origin`` or on the median of the kept points; see the module docstring. With
     ``merge_within_m``, a row within that distance of an earlier kept row is skipped too (one
     mast listed twice, two operators' entries for one rooftop: as two co-channel sites they
-    would interfere with each other at nearly their own strength).
+    would interfere with each other at nearly their own strength). ``height``, ``azimuth`` and
+    ``downtilt`` name columns of each site's antenna height (m, 0-1,000), its first sector's
+    bearing (degrees clockwise from north; the others 120 and 240 degrees on) and its downtilt
+    (degrees, 0-90); an empty cell leaves the scenario's default, a value that is not a number
+    or out of range skips the row.
     Sites are named from the ``name`` column (a repeated name gets ``-2``, ``-3``, ...) or
     ``<name_prefix><i>``. A missing file, a missing column or no usable row raises
     :class:`InputError` (the missing column's message lists the file's columns).
@@ -214,6 +227,13 @@ def load_site_list(
     i_lon = _column(header, lon, file=file, field=f"{field}.lon")
     i_name = None if name is None else _column(header, name, file=file, field=f"{field}.name")
     i_reg = None if region is None else _column(header, region, file=file, field=f"{field}.region")
+    # (key, column index, column name, lowest, highest, lowest excluded)
+    extra_cols = [(key, _column(header, col, file=file, field=f"{field}.{key}"), col, lo, hi, excl)
+                  for key, col, lo, hi, excl in (("height", height, 0.0, 1000.0, True),
+                                                 ("azimuth", azimuth, -360.0, 360.0, False),
+                                                 ("downtilt", downtilt, 0.0, 90.0, False))
+                  if col is not None]
+    extra_v: dict[str, list[float]] = {key: [] for key, *_ in extra_cols}
 
     outliers: list[tuple[int, str]] = []
     ok_rows: list[int] = []
@@ -241,10 +261,23 @@ def load_site_list(
             elif (la, lo) in first_at:  # the same site twice would interfere with itself
                 outliers.append((line, f"the same position as line {first_at[la, lo]}"))
             else:
-                first_at[la, lo] = line
-                ok_rows.append(k)
-                lat_v.append(la)
-                lon_v.append(lo)
+                values: dict[str, float] = {}
+                for key, idx, col, v_lo, v_hi, excl in extra_cols:
+                    raw = row[idx].strip() if idx < len(row) else ""
+                    v = _number(raw) if raw else math.nan
+                    if v is None or not (math.isnan(v) or (v_lo < v <= v_hi if excl
+                                                           else v_lo <= v <= v_hi)):
+                        outliers.append((line, f"{col!r} value {raw!r} is not a number in "
+                                         f"{'(' if excl else '['}{v_lo:g}, {v_hi:g}]"))
+                        break
+                    values[key] = v
+                else:
+                    first_at[la, lo] = line
+                    ok_rows.append(k)
+                    lat_v.append(la)
+                    lon_v.append(lo)
+                    for key in extra_v:
+                        extra_v[key].append(values[key])
     if not ok_rows:
         raise InputError(
             f"no usable row among {len(rows)} (first problem: "
@@ -286,6 +319,7 @@ def load_site_list(
         )
     kept = [ok_rows[j] for j in np.flatnonzero(keep)]
     la_k, lo_k = la_a[keep], lo_a[keep]
+    extra = {key: np.asarray(v, dtype=float)[keep] for key, v in extra_v.items()}
     if origin is None:
         o_lat, o_lon = float(np.median(la_k)), _median_lon(lo_k)
     else:
@@ -309,6 +343,7 @@ def load_site_list(
         stay = ~dropped
         kept = [k for k, s in zip(kept, stay, strict=True) if s]
         la_k, lo_k, x, y = la_k[stay], lo_k[stay], x[stay], y[stay]
+        extra = {key: v[stay] for key, v in extra.items()}
 
     if i_name is None:
         names = [f"{name_prefix}{i}" for i in range(len(kept))]
@@ -338,6 +373,9 @@ def load_site_list(
         outliers=outliers,
         rows=np.array([lines[k] for k in kept], dtype=np.int64),
         radius_limit_m=float(limit),
+        height_m=extra.get("height"),
+        azimuth_deg=extra.get("azimuth"),
+        downtilt_deg=extra.get("downtilt"),
     )
 
 

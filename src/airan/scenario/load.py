@@ -2985,7 +2985,15 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
     if s.cell_layout is not None:
         out.append(("cell_layout.height_m", s.cell_layout.height_m))
     if s.cell_sites_file is not None:
-        out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
+        from airan.scenario.schema import imported_sites
+
+        given = imported_sites(s.cell_sites_file).height_m
+        default = given is None or bool(np.isnan(given).any())
+        if given is not None:  # each height the file gives, once (its column named)
+            out += [("cell_sites_file.height", float(h))
+                    for h in dict.fromkeys(given[~np.isnan(given)].tolist())]
+        if default:
+            out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
     return out
 
 
