@@ -166,6 +166,13 @@ def test_the_command_writes_the_search_as_json(tmp_path: Any) -> None:
     assert rec["tries"][0]["count"] == 50  # (the scenario's count first)
     assert all(t["met"] == (t["count"] <= rec["largest"]) for t in rec["tries"])
     assert rec["confirmation"]["met"] is False and rec["confirmation"]["seeds"] == [1, 2]
+    # each count's sites' GPU utilization, busiest first (an operator planner's review: the
+    # JSON could not tell which site bound the search): the one GPU, busier as the count grows
+    util = [t["site_gpu_utilization"] for t in rec["tries"]]
+    assert all(list(u) == [_one_gpu().compute_sites[0].name] for u in util), util
+    by_count = sorted((t["count"], list(t["site_gpu_utilization"].values())[0])
+                      for t in rec["tries"])
+    assert all(0.0 < u <= 1.0 for _, u in by_count) and by_count[-1][1] > by_count[0][1]
     folder = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--json",
                                  str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder, not a file" in folder.output

@@ -57,6 +57,9 @@ class FleetTry:
     # and each service's apart (an AMR maker's review: "detect, vla ran at: on the devices
     # 96%" hid that every VLA step ran at the edge)
     answered_by_service: dict[str, dict[str, float]] = field(default_factory=dict)
+    # each compute site's GPU utilization in that run (an operator planner's review: the JSON
+    # could not tell which site bound the search), busiest first
+    site_utilization: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,6 +200,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         busiest = serving = -1
         answered: dict[str, float] = {}
         by_service: dict[str, dict[str, float]] = {}
+        site_util: dict[str, float] = {}
         for length, seed in ([(again[0], s) for s in again[1]] if again is not None else
                              [(duration_s, seed) for seed in seeds]):
             result = airan.run(sc, policy=policy, duration_s=length, seed=seed,
@@ -208,6 +212,10 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                     v for i in (index, *grown_at) for v in scenario.fleets[i].services))
                 answered = _answered_at(summary, mine)
                 by_service = {v: _answered_at(summary, [v]) for v in mine}
+                util = {str(n): float(site["gpu_utilization"])
+                        for n, site in (summary.get("sites") or {}).items()
+                        if site.get("gpu_utilization") is not None}
+                site_util = dict(sorted(util.items(), key=lambda nu: -nu[1]))
             m = _metrics(summary)
             for t in targets:
                 v = (m["services"].get(t.service) or {}).get(t.metric)
@@ -237,7 +245,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             worst[t.text] = (None if len(known_vals) < len(vals) else
                              min(known_vals) if t.metric == "hit" else max(known_vals))
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
-                       answered, by_service)
+                       answered, by_service, site_util)
         if again is not None:
             return out
         known[count] = out
@@ -321,7 +329,8 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
             "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
                        "busiest_site_devices": t.busiest_site,
                        "cell_sites_serving": t.sites_serving, "answered_at": t.answered_at,
-                       "answered_at_by_service": t.answered_by_service}
+                       "answered_at_by_service": t.answered_by_service,
+                       "site_gpu_utilization": t.site_utilization}
                       for t in result.tries],
             "flat_misses": [{"target": t, "smallest_miss": lo, "value": v_lo,
                              "largest_tried": hi, "value_there": v_hi}
