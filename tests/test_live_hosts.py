@@ -161,6 +161,13 @@ def test_cli_asks_for_the_shared_token_and_a_deployment(tmp_path: Path,
     assert res.exit_code == 2 and "deployment" in res.output
     res = CliRunner().invoke(app, ["devices", str(f), "--token", TOKEN])
     assert res.exit_code == 2 and "live.gateways.bs-a" in res.output
+    # a fleet --fleet-scale rounds far from the factor is warned of, as airan run does (a docs
+    # review: factory's arms at 0.083x and cameras at 0.167x under 0.1, silently)
+    res = CliRunner().invoke(app, ["devices", "factory", "--token", TOKEN, "--fleet-scale",
+                                   "0.1"])
+    text = " ".join(res.output.split())
+    assert "field 'fleets[arm].count': --fleet-scale 0.1 makes 1.2 of its 12 devices" in text
+    assert res.exit_code == 2  # (then: no gateway addresses in the scenario)
 
 
 @pytest.mark.slow

@@ -1017,7 +1017,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
         f"{'policy' if len(d['policies']) == 1 else 'policies'} x {len(seeds)} "
         f"{'seed' if len(seeds) == 1 else 'seeds'} "
         f"({', '.join(map(str, seeds))}), {d['duration_s']:.3g} s simulated each, "
-        f"{d['wall_s']:.1f} wall s"))
+        f"the runs {d['wall_s']:.2f} s of wall time"))
     table = _table("Policies side by side: mean over seeds [95% CI]")
     table.add_column("service", no_wrap=True)
     table.add_column("policy", no_wrap=True)

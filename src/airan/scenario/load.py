@@ -1271,7 +1271,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         if devices and 0 < expected < FEW_REQUESTS:  # (rate_hz: 0.02 meant 20, a review)
             out.append(str(InputError(
                 f"about {expected:.3g} requests in the scenario's {s.duration_s:g} s "
-                f"({devices:,.0f} devices at {per_s / devices:g} Hz): its hit ratio moves by "
+                f"({devices:,.0f} {'device' if devices == 1 else 'devices'} at "
+                f"{per_s / devices:g} Hz): its hit ratio moves by "
                 f"1/{expected:.0f} per request and its p99 is about its slowest request; "
                 "rate_hz is per second", file=label, field=f"services[{name}].rate_hz")))
     if s.radio.model == "nr":
