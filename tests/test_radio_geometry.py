@@ -47,3 +47,16 @@ def test_pairwise_distance():
     b = np.array([[0.0, 0.0], [6.0, 8.0], [3.0, 0.0]])
     np.testing.assert_allclose(pairwise_distance_2d(a, b), [[0, 10, 3], [5, 5, 4]])
     assert pairwise_distance_2d(a, b[:0]).shape == (2, 0)
+
+
+def test_hilbert_order_walks_a_grid_one_neighbour_at_a_time() -> None:
+    """Along a Hilbert curve each point of a 2^k grid is next to the one before (the curve's
+    defining property), starting at a corner: on 2 x 2, (0,0), (0,1), (1,1), (1,0)."""
+    from airan.radio.geometry import hilbert_order
+
+    square = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    assert square[hilbert_order(square, bits=1)].tolist() == [[0, 0], [0, 1], [1, 1], [1, 0]]
+    g = np.array([(x, y) for x in range(16) for y in range(16)], dtype=float) * 7.5 - 40.0
+    walk = g[hilbert_order(g, bits=4)]
+    steps = np.abs(np.diff(walk, axis=0)).sum(axis=1)
+    assert len(set(map(tuple, walk))) == 256 and np.allclose(steps, 7.5)

@@ -205,6 +205,48 @@ def test_cutting_keeps_every_site_and_device_and_shares_the_cloud() -> None:
     assert cells == ["gpu-site0"]
 
 
+def test_a_site_lists_scenario_is_cut_with_its_sites_antennas_and_gpus(tmp_path: Path) -> None:
+    """run-sharded on a scenario whose sites come from a cell_sites_file ended in a numpy
+    traceback (every shard's sites read as none): its sites are cut as listed ones, keeping the
+    heights and bearings the file gives, and its generated GPUs stand where the whole
+    scenario's do (spread along a Hilbert curve over the list, not every n-th row: an operator
+    planner's review found every 4th row of a list ordered by id clustered west)."""
+    rows = ["id,lat,lon,h"] + [f"s{i},{31.20 + 0.004 * (i % 6)},{121.40 + 0.004 * (i // 6)},"
+                               f"{30 + i}" for i in range(24)]
+    (tmp_path / "sites.csv").write_text("\n".join(rows) + "\n")
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d.pop("cell_layout")
+    d["cell_sites_file"] = {"path": str(tmp_path / "sites.csv"), "lat": "lat", "lon": "lon",
+                            "name": "id", "height": "h"}
+    d["generated_compute_sites"] = {"every": 4, "gpus": [{"type": "L4", "count": 1}]}
+    d["compute_sites"] = [c for c in d["compute_sites"] if c.get("kind") != "cell"]
+    for f in d["fleets"]:
+        f["area"] = {"center_m": [0, 0], "radius_m": 900}
+        f["count"] = 60
+    sc = scenario_from_dict(d)
+    whole = sc.generated_hosts()
+    assert len(whole) == 6 and whole != [f"s{i}" for i in range(0, 24, 4)]
+    plan = plan_shards(sc, "2x1")
+    shards = [scenario_from_dict(plan.scenario(k)) for k in range(plan.n_shards)]
+    assert sorted(c.name for s in shards for c in s.cell_sites) == sorted(f"s{i}" for i in
+                                                                          range(24))
+    heights = {c.name: c.height_m for s in shards for c in s.cell_sites}
+    assert heights == {f"s{i}": 30.0 + i for i in range(24)}
+    assert sorted(c.at for s in shards for c in s.compute_sites if c.kind == "cell") == \
+        sorted(whole)
+    res = runner.invoke(app, ["run-sharded", str(_write(tmp_path / "s.yaml", d)), "--regions",
+                              "2x1", "--duration", "0.3", "--workers", "1", "--out",
+                              str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+
+
+def _write(path: Path, d: dict[str, Any]) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
 def test_korea_scales_to_the_national_site_count() -> None:
     plan = plan_shards("korea", "16x16", sites=KOREA_SITES)
     assert len(plan.site_names) == KOREA_SITES == 345_795

@@ -1131,7 +1131,7 @@ def validate(
     cells = len(sc.cell_names())  # (listed, imported from a site list and generated)
     n_sites = len(sc.compute_sites)
     if sc.generated_compute_sites is not None:
-        n_sites += math.ceil(n_cell_sites / sc.generated_compute_sites.every)
+        n_sites += len(sc.generated_host_indices())
     gpus = sum(g.count for c in sc.compute_sites for g in c.gpus)
     if sc.generated_compute_sites is not None:
         g = sc.generated_compute_sites

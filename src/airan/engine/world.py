@@ -943,7 +943,7 @@ def build_world(s: Scenario, seed: int) -> World:
         g = s.generated_compute_sites
         from airan.scenario.schema import ComputeSite
 
-        for i in range(0, len(sites), g.every):
+        for i in s.generated_host_indices():
             csites.append(
                 ComputeSite(
                     name=f"gpu-{sites[i][0]}",

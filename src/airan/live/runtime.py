@@ -551,7 +551,7 @@ class LiveRuntime:
         g = sc.generated_compute_sites
         if g is not None:  # the same names as airan.engine.world
             names = sc.cell_site_names()
-            for i in range(0, len(names), g.every):
+            for i in sc.generated_host_indices():
                 out.append(ComputeSite(name=f"gpu-{names[i]}", at=names[i], kind="cell",
                                        gpus=g.gpus, queue_limit=g.queue_limit,
                                        batching=g.batching))

@@ -106,8 +106,7 @@ def build_space(
     by_name = {c.name: c for c in scenario.compute_sites}
     n_generated = 0
     if scenario.generated_compute_sites is not None:
-        n_generated = math.ceil(len(scenario.cell_site_names())
-                                / scenario.generated_compute_sites.every)
+        n_generated = len(scenario.generated_host_indices())
     choices = list(by_name) + ([GENERATED] if n_generated else [])
     if sites is None:
         chosen = [c.name for c in scenario.compute_sites if c.kind != "cloud"]
@@ -125,8 +124,7 @@ def build_space(
     slots: list[Slot] = []
     for name in chosen:
         if name == GENERATED:
-            gen = {f"gpu-{n}" for n in scenario.cell_site_names()[
-                :: scenario.generated_compute_sites.every]}  # type: ignore[union-attr]
+            gen = {f"gpu-{n}" for n in scenario.generated_hosts()}
             slots.append(Slot(GENERATED, "cell", None, n_generated, None,
                               runs_l1=bool(gen & hosts), may_run_l1=True))
         else:

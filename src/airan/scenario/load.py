@@ -759,7 +759,7 @@ def _check_faults(s: Scenario) -> None:
     g = s.generated_compute_sites
     if g is not None:
         n = sum(x.count for x in g.gpus)
-        sites.update({f"gpu-{name}": n for name in s.cell_site_names()[:: g.every]})
+        sites.update({f"gpu-{name}": n for name in s.generated_hosts()})
     net = transport_links(s)
     names = net.node_names
     links = {(names[a], names[b])
@@ -860,7 +860,7 @@ def compute_site_nodes(s: Scenario) -> list[str]:
     ``generated_compute_sites.every``-th cell site), in the engine's order."""
     at = [c.at for c in s.compute_sites]
     if s.generated_compute_sites is not None:
-        at += s.cell_site_names()[:: s.generated_compute_sites.every]
+        at += s.generated_hosts()
     return at
 
 
@@ -2562,7 +2562,7 @@ def l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
             hosts[c.at] = (c.name, c.gpus[0].type)
     g = s.generated_compute_sites
     if g is not None:  # (after the listed ones, as the engine orders its sites)
-        for name in s.cell_site_names()[:: g.every]:
+        for name in s.generated_hosts():
             hosts[name] = (f"gpu-{name}", g.gpus[0].type)
     for c in s.compute_sites:
         for name in c.hosts_l1_of:
@@ -2609,7 +2609,7 @@ def _check_gpu_memory(s: Scenario) -> None:
     g = s.generated_compute_sites
     if g is not None:
         sites += [(f"gpu-{name}", "generated_compute_sites.gpus[0].type", g.gpus[0].type,
-                   g.batching, None) for name in s.cell_site_names()[:: g.every]]
+                   g.batching, None) for name in s.generated_hosts()]
     checked: set[tuple[str, int, bool, tuple[str, ...] | None]] = set()
     for site, field, gid, batching, served in sites:
         key = (gid, id(batching), site in mig_sites, None if served is None else tuple(served))

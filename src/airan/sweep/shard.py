@@ -89,6 +89,7 @@ class ShardPlan:
     shared_gpus: dict[str, np.ndarray]  # shared site -> [shards, groups] GPU counts
     shared_queue: dict[str, np.ndarray]  # shared site -> [shards] queue limit
     generated: dict[str, Any] | None
+    generated_at: list[int]  # the cell sites (indices) generated_compute_sites stands at
     links: list[tuple[dict[str, Any], list[int]]]  # (link, shards; [] = shared by all)
     fleets: list[list[dict[str, Any]]]  # per shard
     share: np.ndarray  # [shards] share of the offered request rate
@@ -144,7 +145,7 @@ class ShardPlan:
 
             same = {key: v for key, v in g.items()
                     if key != "every" and key in ComputeSite.model_fields}
-            for gi in range(0, len(self.site_names), int(g["every"])):
+            for gi in self.generated_at:
                 if gi in members:
                     compute.append({"name": f"gpu-{self.site_names[gi]}",
                                     "at": self.site_names[gi], "kind": "cell", **same})
@@ -258,6 +259,37 @@ def read_region_csv(path: str | Path) -> dict[str, str]:
     return out
 
 
+def _imported_as_listed(sc: Any) -> list[dict[str, Any]]:
+    """A scenario's ``cell_sites_file`` sites as listed cell sites (name, position, and the
+    height, downtilt and sector bearing its columns give), in the engine's order."""
+    from airan.scenario.schema import imported_sites
+
+    sites = imported_sites(sc.cell_sites_file)
+    out = []
+    for i, (name, (x, y)) in enumerate(zip(sites.names, sites.xy_m, strict=True)):
+        c: dict[str, Any] = {"name": name, "position_m": [float(x), float(y)]}
+        for key, values in (("height_m", sites.height_m), ("downtilt_deg", sites.downtilt_deg)):
+            if values is not None and not np.isnan(values[i]):
+                c[key] = float(values[i])
+        if sites.azimuth_deg is not None and not np.isnan(sites.azimuth_deg[i]):
+            c["azimuth_deg"] = float((60.0 - sites.azimuth_deg[i] + 180.0) % 360.0 - 180.0)
+        out.append(c)
+    return out
+
+
+def _pin_trace_origins(d: dict[str, Any], sc: Any) -> None:
+    """Give each lat/lon trace without an origin of its own the site list's (which the shards,
+    holding the sites as listed ones, no longer have)."""
+    from airan.scenario.load import scenario_origin
+
+    origin = scenario_origin(sc)
+    for f in d["fleets"]:
+        m = f.get("mobility") or {}
+        if origin is not None and m.get("model") == "trace" and m.get("latlon") \
+                and m.get("origin_lat") is None:
+            m["origin_lat"], m["origin_lon"] = origin
+
+
 def plan_shards(
     scenario: Any,
     regions: Any = "2x2",
@@ -307,6 +339,13 @@ def plan_shards(
 
     # ---- cell sites (explicit first, then the layout's: the engine's order) --------------------
     explicit = list(d["cell_sites"])
+    n_listed = len(explicit)
+    imported_xy = None
+    if sc.cell_sites_file is not None:  # a site list's sites, each written out as listed
+        explicit += _imported_as_listed(sc)  # (the whole list's origin kept for lat/lon traces)
+        imported_xy = np.asarray([c["position_m"] for c in explicit[n_listed:]], float)
+        d["cell_sites_file"] = None
+        _pin_trace_origins(d, sc)
     names = [c["name"] for c in explicit]
     xy_parts = [np.asarray([c["position_m"] for c in explicit], float).reshape(-1, 2)]
     lay = d.get("cell_layout")
@@ -482,11 +521,16 @@ def plan_shards(
     base = {k: v for k, v in d.items() if k not in ("cell_sites", "fleets", "compute_sites")}
     base["transport"] = {k: v for k, v in d["transport"].items() if k != "links"}
     generated = d.get("generated_compute_sites")
+    from airan.scenario.schema import generated_indices
+
+    generated_at = ([] if generated is None else
+                    generated_indices(n_listed, imported_xy, len(names), int(generated["every"])))
     plan = ShardPlan(
         name=d["name"], regions_spec=regions_spec, labels=labels, base=base, site_names=names,
         site_xy=site_xy, site_shard=site_shard, site_dicts=site_dicts, layout_site=layout_site,
         compute=compute, shared_gpus=shared_gpus, shared_queue=shared_queue,
-        generated=generated, links=links, fleets=per_shard, share=share, sites_scale=ratio,
+        generated=generated, generated_at=generated_at, links=links, fleets=per_shard,
+        share=share, sites_scale=ratio,
         seed=base_seed, fleet0=dict(d["fleets"][0]), notes=notes)
     if n_shards == 1:  # one region: the scenario exactly as it is (same sites, same streams)
         plan.notes = []
