@@ -330,6 +330,18 @@ def test_calibration_from_a_live_run_keeps_the_profiles_shape_at_the_sites_level
         assert svc.service_time.model_dump(exclude_none=True) == want[svc.name]
     assert cal.model_dump(exclude={"services", "name"}) == as_run.model_dump(
         exclude={"services", "name"})
+    assert "placed" not in said  # (both ran on given times: the gateways placed by them)
+    # a service the live run placed by its catalog model's estimate: the twin on the measured
+    # times may place it elsewhere (a live review: the VLA went regional live, on-premises in
+    # the calibrated twin), which the command says
+    import yaml
+
+    doc = yaml.safe_load((run / "scenario.yaml").read_text())
+    del doc["services"][0]["service_time"]
+    (run / "scenario.yaml").write_text(yaml.safe_dump(doc))
+    res = CliRunner().invoke(app, ["calibrate", str(run), "--out", str(tmp_path / "b.yaml")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "the live run's gateways placed detect by the catalog" in said
     res = CliRunner().invoke(app, ["calibrate", str(few_run)])
     assert res.exit_code == 0 and "plan: its own service time kept" in res.output
     assert (few_run / "calibrated.yaml").is_file()
@@ -474,6 +486,17 @@ def test_a_runtime_that_cannot_keep_up_says_so() -> None:
     assert not _saturated([0.1] * 50 + [30.0] * 10)  # a few stalls: keeping up
     assert _saturated([SATURATED_OVERHEAD_MS * 3] * 50 + [0.1] * 10)  # most requests delayed
     assert not _saturated([])
+    assert not _saturated([SATURATED_OVERHEAD_MS * 3] * 5)  # a handful, at a cold start
+    # less load to offer: a tenth of the scale where that leaves a device, else not a scale
+    # that is refused (a live review: factory at 0.1 was told to try 0.01)
+    import airan
+    from airan.api import scale_fleets
+    from airan.live.cli import _less_load
+
+    factory = airan.load_scenario("factory")
+    assert _less_load(factory, 1.0) == "--fleet-scale 0.1"
+    small = scale_fleets(factory, 0.1)
+    assert _less_load(small, 0.1).startswith("fewer devices or lower rates")
     summary = {"services": {}, "requests": {"created": 4447}, "duration_s": 5.0,
                "live": {"saturated": True, "runtime_cost_ms": {"p50": 150.0},
                         "overhead_ms": {"p50": 285.6}}}
@@ -981,6 +1004,31 @@ def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:
     with pytest.raises(InputError, match="no gateway of the deployment answers"):
         run_devices(sc, dep, duration_s=30.0, timeout_s=1.0)
     assert time.monotonic() - t0 < 10.0
+    # from the scenario's addresses (no --deployment): the addresses named, not --deployment
+    # (a live review)
+    import dataclasses
+
+    with pytest.raises(InputError, match="no gateway at the scenario's addresses") as err:
+        run_devices(sc, dataclasses.replace(dep, from_scenario=True), duration_s=30.0,
+                    timeout_s=1.0)
+    assert err.value.field == "live.gateways"
+
+
+def test_an_interrupted_live_command_says_so_and_exits_130(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C or SIGTERM during airan live or devices ended with exit 130 (143 for SIGTERM)
+    and not a word (a live review): one line, exit 130, SIGTERM as Ctrl-C."""
+    import signal
+
+    import typer
+
+    from airan.live.cli import _interrupt, _on_signals, _user_errors
+
+    with pytest.raises(typer.Exit) as stop, _user_errors(), \
+            _on_signals(_interrupt, (signal.SIGTERM,)):
+        signal.raise_signal(signal.SIGTERM)
+    assert stop.value.exit_code == 130
+    assert "interrupted: stopped before the run's results were written" in capsys.readouterr().err
 
 
 def test_devices_refuse_a_seed_other_than_the_deployments(tmp_path: Path) -> None:

@@ -577,12 +577,18 @@ def _realtime_share(sites: dict[str, Any]) -> float | None:
     return sum(b * r for b, r in shares) / busy if busy > 0 else None
 
 
+#: answered requests below which a run is not judged saturated (its first requests meet a cold
+#: runtime: 5 requests were once called saturated, a live review)
+SATURATED_MIN_REQUESTS = 50
+
+
 def _saturated(overhead_ms: list[float]) -> bool:
     """Whether the runtime could not keep up with the offered load: its own work, beyond the
-    emulated delays, is a large part of most requests' latency."""
+    emulated delays, is a large part of most requests' latency (over at least
+    :data:`SATURATED_MIN_REQUESTS` of them)."""
     x = np.asarray(overhead_ms, dtype=float)
     x = x[np.isfinite(x)]
-    return bool(x.size) and float(np.median(x)) > SATURATED_OVERHEAD_MS
+    return x.size >= SATURATED_MIN_REQUESTS and float(np.median(x)) > SATURATED_OVERHEAD_MS
 
 
 def _timeseries(rows: dict[str, list[Any]], names: list[str]) -> pa.Table:
@@ -704,6 +710,10 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
             raise InputError(f"the gateway at {first} does not complete a TLS handshake: "
                              f"{said} ({details.strip()[:300]})", field="--tls-ca",
                              value=dep.tls_ca if dep.tls else None)
+        if dep.from_scenario:  # (a live review: it named --deployment, which nobody gave)
+            raise InputError(f"no gateway at the scenario's addresses answers (tried {len(ok)}, "
+                             f"e.g. {first}): is each host's `airan serve --component` running?",
+                             field="live.gateways", value=first)
         raise InputError(f"no gateway of the deployment answers (tried {len(ok)}, e.g. {first});"
                          " is `airan serve` still running?", field="--deployment",
                          value=first)

@@ -71,6 +71,8 @@ class Deployment:
     # whether its servers speak TLS, and the CA file its clients trust (None: the system's)
     tls: bool = False
     tls_ca: str | None = None
+    # made from the scenario's live addresses (airan devices without --deployment), not read
+    from_scenario: bool = False
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
@@ -661,7 +663,8 @@ def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = Non
                       policy=policy or sc.policy, sites=dict(sc.live.sites), gateways=gw,
                       tenants={wire.DEFAULT_TENANT: token},
                       delays="as set on the gateways' hosts",  # (not known from here)
-                      tls=tls is not None and tls.enabled, tls_ca=tls.ca if tls else None)
+                      tls=tls is not None and tls.enabled, tls_ca=tls.ca if tls else None,
+                      from_scenario=True)
 
 
 def _safe(name: str) -> str:
