@@ -1420,6 +1420,51 @@ def test_calibration_that_makes_batching_cost_says_so(tmp_path: Path) -> None:
     assert "note: detect's batch of 2 takes 9 ms, more than 2 batches of 1 (2 x 2 ms)" in said
 
 
+@pytest.mark.slow
+def test_serve_keeps_serving_past_a_killed_site_when_asked(tmp_path: Path) -> None:
+    """A live review: serve ended the whole deployment when one site died, so the gateways'
+    failover could not be tried on one host. With --keep-serving it says so and goes on; the
+    devices are served by the site left; it exits 1 at its end (a component ended)."""
+    import signal
+    import subprocess
+    import sys
+
+    from airan.live.devices import run_devices
+    from airan.live.runtime import Deployment
+    from airan.scenario import scenario_from_dict
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_scenario(2.0)))
+    folder = tmp_path / "serve"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airan", "serve", str(path), "--out", str(folder),
+         "--keep-serving", "--duration", "25", "--model", "detect=tiny-cnn", "--model",
+         "plan=mlp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (folder / "deployment.json").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        config = folder / "config" / "site-gpu-a.json"
+        pid = int(subprocess.run(["pgrep", "-f", str(config)], capture_output=True,
+                                 text=True).stdout.split()[0])
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1.5)  # (serve's watch, the gateways' next load reports)
+        assert proc.poll() is None  # still serving
+        res = run_devices(scenario_from_dict(small_scenario(2.0)), Deployment.read(folder),
+                          duration_s=2.0)
+        places = set(res.requests.column("placement").to_pylist())
+        assert "edge" in places and "gpu-a" not in places
+        assert res.summary["requests"]["met"] > 0
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert "warning: site gpu-a ended (exit code -9) while serving" in " ".join(err.split())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def test_serve_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     """A live integrator's review: `airan serve --out DIR` overwrote DIR/scenario.yaml, a
     user's own or a run folder's, where `airan live` refuses. Now a folder holding files but

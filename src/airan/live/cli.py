@@ -447,6 +447,9 @@ def register(app: typer.Typer) -> None:
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count (fewer devices: less load); give "
                                           "airan devices the same"),
+        keep_serving: bool = typer.Option(False, "--keep-serving", help="go on serving when "
+                                          "a component ends (a killed site: the gateways' "
+                                          "failover), until every one has; exit code 1 then"),
         tls_cert: Path = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT",
                                       help=TLS_CERT_HELP),
         tls_key: Path = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY",
@@ -515,14 +518,26 @@ def register(app: typer.Typer) -> None:
                 # said (a live integrator's review: serve ran on silently to its duration)
                 end = time.monotonic() + (math.inf if duration is None else duration)
                 dead: list[tuple[str, int, Path]] = []
+                said: set[str] = set()
+                n_started = len(rt.sites) + len(rt.gateways)
                 while not stop.wait(min(WATCH_S, max(0.0, end - time.monotonic()))):
                     dead = rt.dead()
-                    if dead or time.monotonic() >= end:
+                    if keep_serving:  # (a live review: a killed site took the gateways
+                        # down with it, so their failover could not be tried on one host)
+                        for name, code, log in dead:
+                            if name not in said:
+                                said.add(name)
+                                err.print(f"warning: {name} ended (exit code {code}) while "
+                                          f"serving; its log: {log}; the others go on "
+                                          "(--keep-serving)", markup=False, soft_wrap=True)
+                    if (dead and not keep_serving) or len(dead) == n_started \
+                            or time.monotonic() >= end:
                         break
             if dead:
-                for name, code, log in dead:
-                    err.print(f"error: {name} ended (exit code {code}) while serving; its log: "
-                              f"{log}", markup=False, soft_wrap=True)
+                if not keep_serving:
+                    for name, code, log in dead:
+                        err.print(f"error: {name} ended (exit code {code}) while serving; its "
+                                  f"log: {log}", markup=False, soft_wrap=True)
                 raise typer.Exit(1)
             out.print("stopped")
 
