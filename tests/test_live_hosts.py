@@ -103,7 +103,10 @@ def test_a_component_whose_port_is_taken_stops_cleanly(tmp_path: Path,
     # one line: the component's own error and where its log is (it was a traceback's tail cut
     # mid-line: 'e_server.py", line 397, ...')
     (line,) = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert f"Failed to bind to address 127.0.0.1:{port}" in line and "(see " in line, line
+    # in words, with the scenario's field (a live review: gRPC's own "Failed to bind to
+    # address ...; set GRPC_VERBOSITY=debug")
+    assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in line, line
+    assert "(live.sites.gpu-a in the scenario)" in line and "(see " in line, line
 
 
 def test_components_must_have_addresses(tmp_path: Path) -> None:

@@ -511,6 +511,10 @@ def register(app: typer.Typer) -> None:
                         out.print(f"site {n}: {a}", markup=False)
                 for n, a in dep.gateways.items():
                     out.print(f"gateway {n}: {a}", markup=False)
+                if rt.host in ("0.0.0.0", "::") and delays != "netns":  # (a live review: the
+                    # addresses above read as the only ones, where every interface listens)
+                    out.print(f"listening on every interface ({rt.host}; --host for one)",
+                              markup=False)
                 _print_network(dep.network)
                 out.print(f"deployment (addresses, tenant tokens): {out_dir / DEPLOYMENT}",
                           markup=False, soft_wrap=True)

@@ -238,10 +238,12 @@ class _Child:
     """A component process: its ready port is read from stdout by a thread (never blocks)."""
 
     def __init__(self, name: str, args: list[str], log: Path,
-                 prefix: list[str] | None = None) -> None:
+                 prefix: list[str] | None = None, field: str | None = None) -> None:
         """Run ``python ARGS``, behind ``prefix`` (e.g. ``ip netns exec NS``, which execs the
-        interpreter in the same process: signals and stdout reach it directly)."""
+        interpreter in the same process: signals and stdout reach it directly); ``field``:
+        the scenario's field its address comes from (``live.sites.NAME``), named if it fails."""
         self.name = name
+        self.field = field
         self.log = log
         self._logfh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -288,7 +290,10 @@ class _Child:
                     raise InputError(f"{self.name}: {said.splitlines()[-1]}")
                 # its last line (a traceback's is the error itself), and where the rest is
                 last = said.splitlines()[-1] if said else "(nothing in its log)"
-                raise StartError(f"{self.name} exited with code {code}: {last} (see {self.log})")
+                last = last.removeprefix("OSError: ")  # (wire.serve's words for a port taken)
+                where = f" ({self.field} in the scenario)" if self.field else ""
+                raise StartError(f"{self.name} exited with code {code}: {last}{where} (see "
+                                 f"{self.log})")
             if line.startswith(READY):
                 return int(line.split()[1])
 
@@ -473,7 +478,8 @@ class LiveRuntime:
                     tls_cert=self.tls.cert if self.tls else None,
                     tls_key=self.tls.key if self.tls else None)
                 self.sites[name] = self._spawn("site", name, cfg, "airan.live.site_server",
-                                               net.site_ns(name) if net else None)
+                                               net.site_ns(name) if net else None,
+                                               field=f"live.sites.{name}")
             deadline = time.monotonic() + self.start_timeout_s
             site_port = {n: c.wait_ready(deadline, self.start_timeout_s)
                          for n, c in self.sites.items()}
@@ -497,7 +503,8 @@ class LiveRuntime:
                     tls_key=self.tls.key if self.tls else None,
                     tls_ca=self.tls.ca if self.tls else None)
                 self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
-                                                 net.gateway_ns(key) if net else None)
+                                                 net.gateway_ns(key) if net else None,
+                                                 field=f"live.gateways.{group[0]}")
             ports = {n: c.wait_ready(deadline, self.start_timeout_s)
                      for n, c in self.gateways.items()}
             gw_addr = {c: wire.address(gw_host[key], ports[key]) for key, group in groups
@@ -518,15 +525,17 @@ class LiveRuntime:
         return self.deployment
 
     def _spawn(self, kind: str, name: str, cfg: Any, module: str,
-               ns: netns.Namespace | None) -> _Child:
+               ns: netns.Namespace | None, field: str | None = None) -> _Child:
         """Write ``cfg`` to ``config/<kind>-<name>.json`` (owner-only: it holds the tokens) and
-        start ``python -m module`` on it, inside namespace ``ns`` if given."""
+        start ``python -m module`` on it, inside namespace ``ns`` if given; ``field``: the
+        scenario's field its address comes from (components on separate hosts)."""
         path = self.folder / "config" / f"{kind}-{_safe(name)}.json"
         path.write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
         os.chmod(path, 0o600)
         return _Child(f"{kind} {name}", ["-m", module, str(path)],
                       self.folder / "logs" / f"{kind}-{_safe(name)}.log",
-                      netns.NetnsNetwork.exec_prefix(ns) if ns is not None else None)
+                      netns.NetnsNetwork.exec_prefix(ns) if ns is not None else None,
+                      field=field if self.components is not None else None)
 
     def _gateway_groups(self, cells: list[str]) -> list[tuple[str, list[str]]]:
         """(gateway key, its cells) per gateway process: one per cell, or with

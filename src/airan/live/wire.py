@@ -256,8 +256,12 @@ async def serve(service: str, impl: dict[str, Handler], host: str, port: int,
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=max_rpcs)
     server.add_generic_rpc_handlers((generic_handler(service, impl, max_rpcs),))
     credentials = tls.server_credentials() if tls is not None else None
-    bound = (server.add_secure_port(address(host, port), credentials) if credentials is not None
-             else server.add_insecure_port(address(host, port)))
+    try:
+        bound = (server.add_secure_port(address(host, port), credentials)
+                 if credentials is not None else server.add_insecure_port(address(host, port)))
+    except RuntimeError as exc:  # gRPC's "Failed to bind to address ...; set GRPC_VERBOSITY"
+        raise OSError(f"{label}: cannot listen on {address(host, port)}: the port is taken (a "
+                      "process listens there) or the address is not this host's") from exc
     if not bound:
         raise OSError(f"{label}: cannot listen on {address(host, port)}")
     await server.start()
