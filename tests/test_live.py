@@ -981,6 +981,12 @@ def test_a_site_dead_from_the_start_gets_no_figures_of_another_site(tmp_path: Pa
 
     said = [e for e in events(s) if "answered no load report" in e]  # (it said nothing)
     assert len(said) == 1 and first in said[0]
+    assert dead["live"]["refused_token"] is False
+    # one that runs and refuses the tenant token (hosts given different tokens) is said as
+    # such, not as down (a live review)
+    dead["live"]["refused_token"] = True
+    said = [e for e in events(s) if first in e]
+    assert len(said) == 1 and said[0].startswith("sites that refused the tenant token")
 
 
 def test_devices_against_a_stopped_deployment_get_one_clear_error() -> None:

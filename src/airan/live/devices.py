@@ -140,6 +140,7 @@ class DeviceEmulator:
         self.reply_bytes = [int(round(s.dl_kb * 1000)) for s in scenario.services]
         self.records: list[_Rec] = []
         self.samples: dict[str, list[tuple[float, Any]]] = {n: [] for n in w.site_names}
+        self.refused: set[str] = set()  # sites that refused this tenant's token
         self.poll_times: list[float] = []  # when the sites were asked for their load
         self.wall_s = 0.0
         self.errors: dict[str, int] = {}  # what the requests dropped as error said, and how many
@@ -239,7 +240,9 @@ class DeviceEmulator:
         async def one(name: str, stub: wire.Stub) -> None:
             try:
                 rep = await stub.load(timeout_s=0.5)
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    self.refused.add(name)
                 return  # a dead site keeps its last report
             self.samples[name].append((now, rep))
 
@@ -410,7 +413,9 @@ class DeviceEmulator:
                          # the share of compute time its workers ran in real time
                          # (airan.live.priority; below 1: unprivileged, or saturated)
                          "realtime_share": busy_rt / busy if busy > 0 else None,
-                         "answered_load_reports": len(smp)},
+                         "answered_load_reports": len(smp),
+                         # it runs and refuses this tenant's token (hosts given other tokens)
+                         "refused_token": name in self.refused},
             }
             # a site that answered, then missed the last STOPPED_POLLS polls or more: it
             # stopped (a crash, a kill); its figures cover its time before

@@ -361,6 +361,7 @@ class _SiteView:
     pending_n: dict[int, int] = field(default_factory=dict)
     sent_n: dict[int, int] = field(default_factory=dict)
     late_reports: int = 0  # load reports in a row that timed out
+    refused: bool = False  # it refused this gateway's tenant token (said once in the log)
 
 
 #: load reports in a row that time out before a site is taken for down (one that refuses the
@@ -471,6 +472,11 @@ class Gateway:
         try:
             rep = await view.stub.load(timeout_s=max(0.2, 4 * self.cfg.poll_s))
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not view.refused:
+                view.refused = True  # (said once: a live review found nothing in any log)
+                print(f"gateway: site {view.name} refuses this gateway's tenant token "
+                      "(UNAUTHENTICATED): were the hosts given different tokens? It counts as "
+                      "down", file=sys.stderr, flush=True)
             # a site too busy to take one more call is alive, one slow to answer too until it
             # has been LATE_REPORTS_DOWN times running; anything else: dead for now
             late = exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -213,8 +213,15 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         out.append("sites that stopped answering their load reports: " + ", ".join(
             f"{name} after {t:.2f} s" for name, t in stopped.items()) + " (their figures cover "
             "the time before; requests sent there later were placed again or dropped)")
+    refused = [name for name, c in (summary.get("sites") or {}).items()
+               if (c.get("live") or {}).get("refused_token")]
+    if refused:  # (a live review: a site given another token read as down)
+        out.append("sites that refused the tenant token (UNAUTHENTICATED): " + ", ".join(refused)
+                   + " (the hosts were given different tokens? every airan serve --component "
+                   "and airan devices needs the same AIRAN_TOKEN)")
     silent = [name for name, c in (summary.get("sites") or {}).items()
-              if (c.get("live") or {}).get("answered_load_reports", 1) == 0]
+              if (c.get("live") or {}).get("answered_load_reports", 1) == 0
+              and name not in refused]
     if silent:  # a live run's site down (or unreachable) from the start
         out.append("sites that answered no load report all run: " + ", ".join(silent)
                    + " (down or unreachable from the start: their figures are empty)")
