@@ -390,6 +390,8 @@ def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
         (["--tls-cert", str(pki["cert"]), "--tls-key", str(other["key"])], "--tls-key",
          "not the private key of the certificate"),
         (["--tls-ca", str(pki["ca"])], "--tls-cert", "a CA alone is for the devices"),
+        (["--tls-cert", str(pki["cert"]), "--tls-key", str(pki["key"]), "--delays", "netns"],
+         "--tls-cert", "not with --delays netns"),
     ]
     for options, option, words in cases:
         res = CliRunner().invoke(app, ["serve", str(f), "--out", str(out), "--duration", "1",

@@ -354,6 +354,10 @@ class LiveRuntime:
         if delays not in DELAYS:
             raise InputError(f"delays must be one of {', '.join(DELAYS)}", field="--delays",
                              value=delays, choices=DELAYS)
+        if tls is not None and tls.cert is not None and delays == "netns":
+            raise InputError("not with --delays netns: its namespaces' addresses are made for "
+                             "each run, and no certificate names them", field="tls_cert",
+                             value=tls.cert)  # (before the namespaces' probe: on any machine)
         self.support: netns.Support | None = None
         if delays == "netns":  # checked before anything is made
             self.support = netns.probe()
@@ -380,6 +384,7 @@ class LiveRuntime:
             raise InputError("a deployment's servers speak TLS with a certificate and key of "
                              "their own (a CA alone is for the devices' side)",
                              field="tls_cert", value=None)
+
         self.realtime_workers: bool | None = None  # as started (no site here: None)
         self.sites: dict[str, _Child] = {}
         self.gateways: dict[str, _Child] = {}
