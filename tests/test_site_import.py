@@ -244,6 +244,50 @@ def test_a_site_lists_heights_bearings_and_tilts_set_its_antennas(tmp_path: Path
     assert np.allclose(np.mod(w.cell_az[b], 360), [0.0, 120.0, 240.0])
 
 
+def test_a_site_lists_run_gives_its_cells_and_devices_latitude_and_longitude(
+        tmp_path: Path) -> None:
+    """An operator planner's review: nothing tied a run's cells and devices back to the map.
+    cells.parquet and devices.parquet carry lat and lon beside x_m and y_m where the sites
+    come from a latitude/longitude list: a cell's are its site's, as the file gives them."""
+    import pyarrow.parquet as pq
+
+    import airan
+    from airan.report.rundir import write_run
+    from airan.scenario import scenario_from_dict
+
+    rows = ["id,latitude,longitude", "a,31.2300,121.4700", "b,31.2340,121.4790",
+            "c,31.2280,121.4830"]
+    path = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
+    d = airan.load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d.pop("cell_layout")
+    d["compute_sites"] = [c for c in d["compute_sites"] if c.get("kind") != "cell"]
+    d["cell_sites_file"] = {"path": str(path), "name": "id"}
+    for f in d["fleets"]:
+        f["count"] = 20
+        f["area"] = {"center_m": [0, 0], "radius_m": 400}
+    folder = write_run(airan.run(scenario_from_dict(d), duration_s=0.2), tmp_path / "run")
+    cells = pq.read_table(folder / "cells.parquet").to_pylist()
+    want = {"a": (31.23, 121.47), "b": (31.234, 121.479), "c": (31.228, 121.483)}
+    for c in cells:
+        lat, lon = want[c["cell"].split("/")[0]]
+        assert c["lat"] == pytest.approx(lat, abs=1e-9) and c["lon"] == pytest.approx(lon, abs=1e-9)
+    devices = pq.read_table(folder / "devices.parquet")
+    assert {"lat", "lon"} <= set(devices.column_names)
+    # and validate says which frame the metres are in, and that the antennas are defaults
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "3 sites kept, 0 skipped; metres east and north of (" in said
+    assert "the kept sites' median point (origin_lat/origin_lon fix it)" in said
+    assert np.all(haversine_m(devices.column("lat").to_numpy(), devices.column("lon").to_numpy(),
+                              31.23, 121.476) < 1500)
+
+
 def test_semicolon_files_with_a_bom_are_read(tmp_path: Path) -> None:
     path = tmp_path / "s.csv"
     path.write_text("\ufeffLatitude;Longitude;Site\n48.85;2.35;Paris-1\n48.86;2.36;Paris-2\n")

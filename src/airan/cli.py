@@ -1147,6 +1147,22 @@ def validate(
               + (f", models of its own {len(sc.models)} ({', '.join(sc.models)})"
                  if sc.models else ""), markup=False, soft_wrap=True)
     out.print(f"  policy {sc.policy}, {sc.duration_s:g} s, seed {sc.seed}", markup=False)
+    if sc.cell_sites_file is not None:  # (an operator planner's review: the frame its metres
+        # are in was never said, and moves with the list's median as rows are added)
+        from airan.scenario.schema import imported_sites
+
+        listed = imported_sites(sc.cell_sites_file)
+        given = sc.cell_sites_file.origin_lat is not None
+        columns = [c for c in ("height", "azimuth", "downtilt")
+                   if getattr(sc.cell_sites_file, c) is not None]
+        out.print(f"  site list {sc.cell_sites_file.path}: {len(listed):,} sites kept, "
+                  f"{len(listed.outliers):,} skipped; metres east and north of "
+                  f"({listed.origin_lat:.6f}, {listed.origin_lon:.6f}), "
+                  + ("origin_lat/origin_lon" if given else
+                     "the kept sites' median point (origin_lat/origin_lon fix it)")
+                  + (f"; each site's {', '.join(columns)} from the file" if columns else
+                     "; every site at the defaults' height, bearings and tilt (columns height, "
+                     "azimuth, downtilt set them)"), markup=False, soft_wrap=True)
     out.print(_radio_echo(sc), markup=False, soft_wrap=True)
     heights = _heights_echo(sc)
     if heights:

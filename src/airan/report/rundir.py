@@ -5,10 +5,13 @@ Layout of a run folder::
     summary.json        the run's summary (written last: its presence marks a complete run)
     requests.parquet    the sampled per-request trace (times in ms)
     timeseries.parquet  per compute site and sample window: GPU utilization, mean queue
-    cells.parquet       per cell: position (m), PRB utilization (the simulated devices' PRBs
-                        only, not the background traffic of ai_ran.traffic), attached devices
-    devices.parquet     per device: position (m), fleet, serving cell, geometry SINR (dB),
-                        uplink SINR and rate, building or car penetration loss (dB)
+    cells.parquet       per cell: position (m; lat/lon too where the sites come from a
+                        latitude/longitude list), PRB utilization (the simulated devices'
+                        PRBs only, not the background traffic of ai_ran.traffic), attached
+                        devices
+    devices.parquet     per device: position (m; lat/lon as cells'), fleet, serving cell,
+                        geometry SINR (dB), uplink SINR and rate, building or car
+                        penetration loss (dB)
     scenario.yaml       the scenario as run (after --fleet-scale), to reproduce it
     report.html         the report (built from the files above; ``airan report`` rebuilds it)
     figures/            the report's figures as PNG and SVG
@@ -359,6 +362,23 @@ def table_metadata(summary: dict[str, Any], *, trace: bool = False) -> dict[byte
     return {b"airan": json.dumps(meta).encode()}
 
 
+def with_lat_lon(table: pa.Table, lat0: float, lon0: float) -> pa.Table:
+    """``table`` with ``lat`` and ``lon`` (degrees) beside its ``x_m`` and ``y_m``: where a
+    scenario's sites come from a latitude/longitude list, its metres are east and north of the
+    list's origin (an operator planner's review: nothing tied a run's cells and devices back to
+    the map)."""
+    if "x_m" not in table.column_names or "lat" in table.column_names:
+        return table
+    from airan.mobility.sites import unproject_aeqd
+
+    x = table.column("x_m").to_numpy(zero_copy_only=False)
+    y = table.column("y_m").to_numpy(zero_copy_only=False)
+    lat, lon = unproject_aeqd(x, y, lat0, lon0)
+    at = table.column_names.index("y_m") + 1
+    table = table.add_column(at, "lat", pa.array(lat, pa.float64()))
+    return table.add_column(at + 1, "lon", pa.array(lon, pa.float64()))
+
+
 def write_run(result: Result, folder: str | Path) -> Path:
     """Write ``result`` to ``folder`` (created if needed); return the folder's path.
 
@@ -377,8 +397,15 @@ def write_run(result: Result, folder: str | Path) -> Path:
     (path / SUMMARY).unlink(missing_ok=True)
     remove_outputs(path)
     run_meta = table_metadata(result.summary)
+    origin = None
+    if result.scenario is not None:
+        from airan.scenario.load import scenario_origin
+
+        origin = scenario_origin(result.scenario)
     for name in TABLES:
         table = getattr(result, name, None)
+        if table is not None and origin is not None and name in ("cells", "devices"):
+            table = with_lat_lon(table, *origin)
         target = path / f"{name}.parquet"
         if table is None:
             target.unlink(missing_ok=True)
