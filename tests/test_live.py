@@ -1153,8 +1153,10 @@ def test_twin_vs_live_prints_both_sides_and_writes_its_folder(tmp_path: Path) ->
         assert f"{name} " in text
         assert row["p50_ratio"] == pytest.approx(row["live_p50_ms"] / row["twin_p50_ms"])
         assert f"{row['twin_p50_ms']:.1f}" in text and f"{row['live_p95_ms']:.1f}" in text
-    for side in ("twin", "live"):  # the same seed on both sides
-        assert json.loads((folder / side / "summary.json").read_text())["seed"] == 5
+    for side in ("twin", "live"):  # the same seed on both sides, the scale recorded
+        summary = json.loads((folder / side / "summary.json").read_text())
+        assert (summary["seed"], summary["fleet_scale"]) == (5, 1.0)
+    assert fig["fleet_scale"] == 1.0
     res = runner.invoke(app, ["report", str(folder)])  # each side is a run folder of its own
     assert res.exit_code == 2 and f"airan report {folder}/live" in " ".join(res.output.split())
     res = runner.invoke(app, ["run", "factory", "--out", str(folder), "--duration", "0.1"])

@@ -375,8 +375,15 @@ def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
     monkeypatch.delenv("AIRAN_TLS_CERT", raising=False)
     monkeypatch.delenv("AIRAN_TLS_KEY", raising=False)
     monkeypatch.delenv("AIRAN_TLS_CA", raising=False)
+    from cryptography.hazmat.primitives import serialization
+
     pki = _certificates(tmp_path / "pki")
     other = _certificates(tmp_path / "pki", tag="-other")
+    locked = tmp_path / "pki" / "locked.pem"
+    key = serialization.load_pem_private_key(pki["key"].read_bytes(), password=None)
+    locked.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(b"secret")))
     app = typer.Typer()
     register(app)
     f = tmp_path / "s.yaml"
@@ -389,9 +396,14 @@ def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
         (["--tls-cert", str(f), "--tls-key", str(pki["key"])], "--tls-cert", "not a PEM file"),
         (["--tls-cert", str(pki["cert"]), "--tls-key", str(other["key"])], "--tls-key",
          "not the private key of the certificate"),
-        (["--tls-ca", str(pki["ca"])], "--tls-cert", "a CA alone is for the devices"),
         (["--tls-cert", str(pki["cert"]), "--tls-key", str(pki["key"]), "--delays", "netns"],
          "--tls-cert", "not with --delays netns"),
+        (["--tls-cert", str(pki["key"]), "--tls-key", str(pki["key"])], "--tls-cert",
+         "no certificate in it"),
+        (["--tls-cert", str(pki["cert"]), "--tls-key", str(pki["cert"])], "--tls-key",
+         "no private key in it"),
+        (["--tls-cert", str(pki["cert"]), "--tls-key", str(locked)], "--tls-key",
+         "an encrypted key"),  # (OpenSSL asked for its pass phrase, or a traceback)
     ]
     for options, option, words in cases:
         res = CliRunner().invoke(app, ["serve", str(f), "--out", str(out), "--duration", "1",
@@ -399,6 +411,53 @@ def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
         text = " ".join(res.output.split())
         assert res.exit_code == 2 and option in text and words in text, (options, res.output)
         assert "Traceback" not in res.output and not out.exists()
+    # --no-tls wins over a CA (AIRAN_TLS_CA exported for other runs: a diff review), and a CA
+    # alone is no server's TLS (plain serve and live failed with it exported)
     res = CliRunner().invoke(app, ["devices", str(f), "--token", TOKEN, "--no-tls", "--tls-ca",
                                    str(pki["ca"])])
-    assert res.exit_code == 2 and "--tls-ca" in res.output and "--no-tls" in res.output
+    assert res.exit_code == 2 and "live.gateways.bs-a" in res.output, res.output
+    from airan.live import wire
+    from airan.live.cli import _tls
+    from airan.live.runtime import LiveRuntime
+
+    assert _tls(None, None, pki["ca"]) is None
+    with pytest.raises(InputError, match="a CA alone is for the devices"):
+        LiveRuntime(scenario_from_dict(small_scenario(1.0)), out, tls=wire.Tls(ca=str(pki["ca"])))
+    # a deployment's CA path that is not on this host: one line naming --tls-ca
+    import json
+
+    from airan.live.devices import _tls_failure
+
+    (tmp_path / "dep").mkdir()
+    closed = f"127.0.0.1:{_free_ports(1)[0]}"
+    (tmp_path / "dep" / "deployment.json").write_text(json.dumps({
+        "scenario": "", "seed": 3, "policy": "least-loaded",
+        "sites": {"gpu-a": closed, "edge": closed}, "gateways": {"bs-a": closed, "bs-b": closed},
+        "tenants": {"default": TOKEN}, "tls": True, "tls_ca": str(tmp_path / "elsewhere.pem")}))
+    res = CliRunner().invoke(app, ["devices", str(f), "--deployment", str(tmp_path / "dep")])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "option '--tls-ca': the deployment's CA file" in said, said
+    # gRPC's words for a certificate that does not name the address dialled are a TLS failure
+    assert _tls_failure("failed to connect to all addresses; last error: UNKNOWN: ipv4:1.2.3.4:"
+                        "5: Custom verification check failed with error: UNAUTHENTICATED: "
+                        "Hostname Verification Check failed.", plain=False)
+    assert not _tls_failure("failed to connect to all addresses; Socket closed", plain=False)
+
+
+def test_a_deployment_file_keeps_to_the_fields_other_hosts_read(tmp_path: Path) -> None:
+    """A plain deployment's file holds no TLS fields and never the runtime's own flag, so an
+    airan of before them on another host still reads it (a diff review); a server on every
+    interface is dialled on the loopback (no certificate names 0.0.0.0)."""
+    import json
+
+    from airan.live.runtime import Deployment, _dial
+
+    dep = Deployment(scenario="", seed=1, policy="p", sites={}, gateways={}, tenants={"d": "t"},
+                     from_scenario=True)
+    data = json.loads(dep.write(tmp_path / "d.json").read_text())
+    assert not {"tls", "tls_ca", "from_scenario"} & set(data)
+    on = Deployment(scenario="", seed=1, policy="p", sites={}, gateways={}, tenants={"d": "t"},
+                    tls=True, tls_ca="/ca.pem")
+    back = Deployment.read(on.write(tmp_path / "e.json"))
+    assert (back.tls, back.tls_ca, back.from_scenario) == (True, "/ca.pem", False)
+    assert (_dial("0.0.0.0"), _dial("::"), _dial("10.0.0.5")) == ("127.0.0.1", "::1", "10.0.0.5")

@@ -34,7 +34,10 @@ _OPTION_OF = {"policy": "--policy", "fleet_scale": "--fleet-scale", "component":
               "threads": "--threads", "delays": "--delays", "tls_cert": "--tls-cert",
               "tls_key": "--tls-key", "tls_ca": "--tls-ca"}
 # gRPC's C core logs each failed TLS handshake at INFO on stderr; airan says what failed itself
-os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+# (the components' logs keep gRPC's own level: airan.live.runtime drops it from their env)
+if "GRPC_VERBOSITY" not in os.environ:
+    os.environ["GRPC_VERBOSITY"] = "ERROR"
+    os.environ["AIRAN_GRPC_QUIET"] = "1"
 
 TLS_CERT_HELP = ("PEM certificate (chain) the servers started here present: TLS on every "
                  "connection of the deployment (with --tls-key)")
@@ -43,9 +46,12 @@ TLS_CA_HELP = ("PEM certificates of the CA that signed the servers' certificates
                "dialling them (default: the system's roots)")
 
 
-def _tls(cert: Path | None, key: Path | None, ca: Path | None) -> Any:
-    """The servers' TLS from the options (None where none is given), its files checked."""
-    if cert is None and key is None and ca is None:
+def _tls(cert: Path | None, key: Path | None, ca: Path | None, *,
+         servers: bool = True) -> Any:
+    """TLS from the options, its files checked; None where none is given. For ``servers``, a
+    CA without a certificate or key is none (an ``AIRAN_TLS_CA`` exported for the devices'
+    side made plain serve and live fail: a diff review)."""
+    if cert is None and key is None and (ca is None or servers):
         return None
     from airan.live import wire
     from airan.live.runtime import check_tls
@@ -84,8 +90,8 @@ def _user_errors() -> Iterator[None]:
                   soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (_interrupt): its processes are stopped
-        err.print("interrupted: stopped before the run's results were written (none kept); "
-                  "exit code 130", markup=False, highlight=False, soft_wrap=True)
+        err.print("interrupted: stopped before the run's results were written; exit code 130",
+                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     except ImportError as exc:  # the live runtime's packages are an extra
         package = _missing_live_package(exc)
@@ -378,7 +384,7 @@ def _ratio_text(ratio: float | None, within: float) -> str:
     return f"[{colour}]{ratio:.2f}[/{colour}]"
 
 
-def _print_twin_vs_live(figures: dict, folder: Path) -> None:
+def _print_twin_vs_live(figures: dict, folder: Path, less_load: str) -> None:
     """The comparison's table (ms; live / twin), the runtime's own warnings, the folders."""
     from rich.table import Table
 
@@ -403,8 +409,8 @@ def _print_twin_vs_live(figures: dict, folder: Path) -> None:
     if live.get("saturated"):
         out.print(f"[yellow]warning: the runtime itself could not keep up (unhidden overhead "
                   f"p50 {live['overhead_ms']['p50']:.1f} ms): the live latencies measure this "
-                  f"machine's runtime, not the scenario; compare at less load (--fleet-scale "
-                  f"0.5) or on a quieter machine.[/yellow]")
+                  f"machine's runtime, not the scenario; compare at less load ({less_load}) or "
+                  f"on a quieter machine.[/yellow]")
     what = (f"from the compute a {figures['warmup_s']:g} s live warm-up's sites measured"
             if figures["warmup_s"] else "the scenario's")
     out.print(f"both sides' service times {what}; ratios in green within the targets "
@@ -573,16 +579,15 @@ def register(app: typer.Typer) -> None:
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
             from airan.api import note_fleet_scale
             from airan.console import default_run_folder, run_label, scale_suffix
+            from airan.live import wire
             from airan.live.devices import run_devices
             from airan.live.runtime import Deployment, deployment_from_scenario
             from airan.report.rundir import write_run
             from airan.scenario import load_scenario
 
             _check_options(seed=seed, duration=duration, out=out_dir, timeout=timeout)
-            if tls is False and tls_ca is not None:
-                raise InputError("a CA to trust is for dialling over TLS: not with --no-tls",
-                                 field="--tls-ca", value=str(tls_ca))
-            client_tls = _tls(None, None, tls_ca)
+            # (--no-tls wins over a CA, which AIRAN_TLS_CA may give: a diff review)
+            client_tls = None if tls is False else _tls(None, None, tls_ca, servers=False)
             sc = unscaled = load_scenario(scenario)
             sent = {v for f in sc.fleets if f.count for v in f.services}
             deadline_ms = max((v.deadline_ms for v in sc.services if v.name in sent),
@@ -601,19 +606,28 @@ def register(app: typer.Typer) -> None:
                     raise InputError(f"the deployment runs on seed {dep.seed} (airan serve "
                                      "--seed): leave --seed out, or serve again with it",
                                      field="--seed", value=seed)
-                if tls is not None or client_tls is not None:  # (this host's CA file)
-                    from dataclasses import replace
+                # TLS as the deployment's servers speak it, unless --tls or --no-tls says
+                # otherwise; the CA this host holds (--tls-ca), else the deployment's, checked
+                # here (a path on the serving host: a diff review got a traceback)
+                on = dep.tls if tls is None else tls
+                ca = client_tls.ca if client_tls else dep.tls_ca
+                if on and ca is not None and client_tls is None:
+                    from airan.live.runtime import check_tls
 
-                    on = tls is not False
-                    dep = replace(dep, tls=on, tls_ca=None if not on else
-                                  client_tls.ca if client_tls else dep.tls_ca)
+                    try:
+                        check_tls(wire.Tls(ca=ca))
+                    except InputError as exc:
+                        raise InputError(f"the deployment's CA file {exc.reason}: give this "
+                                         "host's copy with --tls-ca", field="--tls-ca",
+                                         value=ca) from None
+                from dataclasses import replace
+
+                dep = replace(dep, tls=on, tls_ca=ca if on else None)
             elif not token:
                 raise InputError("give --deployment (from airan serve), or --token with the "
                                  "scenario's live addresses", field="--deployment")
             else:
                 from airan.console import _scenario_errors
-                from airan.live import wire
-
                 with _scenario_errors(scenario):  # (its live section: the file named)
                     dep = deployment_from_scenario(
                         sc, token, seed=seed,
@@ -745,8 +759,8 @@ def register(app: typer.Typer) -> None:
             load_kernel()
             figures = twin_vs_live(sc, folder, duration_s=duration, models=models,
                                    policy=policy, shared_gateway=shared_gateway,
-                                   warmup_s=warmup, seed=seed)
-        _print_twin_vs_live(figures, folder)
+                                   warmup_s=warmup, seed=seed, fleet_scale=fleet_scale)
+        _print_twin_vs_live(figures, folder, _less_load(sc, fleet_scale))
 
     @app.command()
     def profile(

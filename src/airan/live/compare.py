@@ -157,7 +157,7 @@ TWIN_VS_LIVE_WRITES = frozenset({TWIN_VS_LIVE, "twin", "live", "serve", "warmup"
 def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duration_s: float = 30.0,
                  models: dict[str, str] | None = None, policy: str | None = None,
                  shared_gateway: bool = False, warmup_s: float = 0.0,
-                 seed: int | None = None) -> dict[str, Any]:
+                 seed: int | None = None, fleet_scale: float = 1.0) -> dict[str, Any]:
     """Run ``scenario`` (already calibrated) in the twin and live for ``duration_s``; write both
     run folders under ``folder`` and the figures in ``folder/twin_vs_live.json``; return per
     service the p50/p95 of each and their ratios.
@@ -166,8 +166,10 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
     take their service times from the compute its sites measured (:func:`calibrate_from_run`):
     the twin then computes as the runtime's sites do on this machine, beside the runtime's own
     processes, where a profile measures a model alone. ``seed`` (default: the scenario's)
-    places the devices and draws the arrivals of all three runs."""
+    places the devices and draws the arrivals of all three runs; ``fleet_scale``: the factor
+    ``scenario``'s fleets were scaled by, recorded in both summaries and the figures."""
     import airan
+    from airan.api import note_fleet_scale
     from airan.live.devices import run_devices
     from airan.live.runtime import LiveRuntime
     from airan.report.rundir import write_run
@@ -183,6 +185,7 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
     if not (np.isfinite(warmup_s) and 0 <= warmup_s <= 3600):
         raise InputError("must be 0-3,600 s", field="warmup_s", value=warmup_s)
     out = Path(folder)
+    (out / TWIN_VS_LIVE).unlink(missing_ok=True)  # (an earlier comparison's, there till the end)
     if seed is not None:  # (the live runs take it from their deployment, the twin from here)
         scenario = scenario.model_copy(update={"seed": seed})
     if warmup_s > 0:
@@ -198,15 +201,18 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
                              value=warmup_s)
         scenario = calibrate_from_run(scenario, out / "warmup", times)
     twin = airan.run(scenario, policy=policy, duration_s=duration_s)
+    note_fleet_scale(twin.summary, fleet_scale)
     write_run(twin, out / "twin")
     with LiveRuntime(scenario, out / "serve", policy=policy, models=models,
                      shared_gateway=shared_gateway) as rt:
         assert rt.deployment is not None
         live = run_devices(scenario, rt.deployment, duration_s=duration_s)
+    note_fleet_scale(live.summary, fleet_scale)
     write_run(live, out / "live")
     figures: dict[str, Any] = {
         "scenario": live.summary["scenario"], "policy": live.summary["policy"],
         "seed": live.summary["seed"], "duration_s": duration_s, "warmup_s": warmup_s,
+        "fleet_scale": fleet_scale,
         "services": {}, "live": live.summary["live"]}
     if warmup_s > 0:
         figures["service_time"] = {s.name: s.service_time.model_dump(exclude_none=True)

@@ -705,7 +705,7 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
     if gateways and not any(ok):
         first = next(iter(dep.gateways.values()))
         details = replies[0][1]
-        if _tls_failure(details):  # it runs, and the two ends disagree on TLS
+        if _tls_failure(details, plain=not dep.tls):  # it runs, the ends disagree on TLS
             host = first.rsplit(":", 1)[0].strip("[]")
             said = ("this side dials over TLS, and the servers must too (airan serve "
                     "--tls-cert), with a certificate signed by a CA trusted here (--tls-ca; "
@@ -724,11 +724,13 @@ async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> N
                          value=first)
 
 
-def _tls_failure(details: str) -> bool:
+def _tls_failure(details: str, plain: bool) -> bool:
     """Whether gRPC's words for a failed connection say that TLS failed (a handshake, a
-    certificate), or that a TLS server closed a plain connection."""
+    certificate, a name the certificate does not hold), or, for a ``plain`` caller, that a
+    TLS server closed its connection."""
     text = details.lower()
-    return any(w in text for w in ("ssl", "handshake", "certificate", "tls", "socket closed"))
+    return any(w in text for w in ("ssl", "handshake", "certificate", "tls", "verification")) \
+        or (plain and "socket closed" in text)
 
 
 def run_devices(scenario: Scenario | str, deployment: Deployment, *, duration_s: float,

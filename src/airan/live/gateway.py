@@ -362,6 +362,7 @@ class _SiteView:
     sent_n: dict[int, int] = field(default_factory=dict)
     late_reports: int = 0  # load reports in a row that timed out
     refused: bool = False  # it refused this gateway's tenant token (said once in the log)
+    tls_said: bool = False  # a TLS failure to it said in the log
 
 
 #: load reports in a row that time out before a site is taken for down (one that refuses the
@@ -476,6 +477,12 @@ class Gateway:
                 view.refused = True  # (said once: a live review found nothing in any log)
                 print(f"gateway: site {view.name} refuses this gateway's tenant token "
                       "(UNAUTHENTICATED): were the hosts given different tokens? It counts as "
+                      "down", file=sys.stderr, flush=True)
+            details = (exc.details() or "").lower()
+            if not view.tls_said and any(w in details for w in (
+                    "ssl", "handshake", "certificate", "tls", "verification")):
+                view.tls_said = True  # (a diff review: a TLS failure to a site left no word)
+                print(f"gateway: site {view.name}: TLS failed ({exc.details()}); it counts as "
                       "down", file=sys.stderr, flush=True)
             # a site too busy to take one more call is alive, one slow to answer too until it
             # has been LATE_REPORTS_DOWN times running; anything else: dead for now

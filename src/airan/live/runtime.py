@@ -76,7 +76,12 @@ class Deployment:
 
     def write(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        data = asdict(self)
+        data.pop("from_scenario")  # (this process's alone)
+        if not self.tls:  # (a file an older airan on another host still reads)
+            data.pop("tls")
+            data.pop("tls_ca")
+        p.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         os.chmod(p, 0o600)  # it holds the tenants' tokens
         return p
 
@@ -146,10 +151,25 @@ def check_tls(tls: wire.Tls) -> wire.Tls:
                              value=str(path))
         paths[name] = str(Path(path).resolve())
     if tls.cert is not None:
+        assert tls.key is not None
+        cert_text = Path(tls.cert).read_bytes()
+        key_text = Path(tls.key).read_bytes()
+        if b"-----BEGIN CERTIFICATE-----" not in cert_text:
+            raise InputError("no certificate in it (-----BEGIN CERTIFICATE-----)",
+                             field="tls_cert", value=str(tls.cert))
+        if b"ENCRYPTED" in key_text:  # (OpenSSL would ask for its pass phrase on the terminal)
+            raise InputError("an encrypted key: the servers take an unencrypted PEM key "
+                             "(openssl pkey -in KEY -out PLAIN_KEY)", field="tls_key",
+                             value=str(tls.key))
+        if b"PRIVATE KEY-----" not in key_text:
+            raise InputError("no private key in it (-----BEGIN ... PRIVATE KEY-----)",
+                             field="tls_key", value=str(tls.key))
         try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(tls.cert, tls.key)
-        except ssl.SSLError as exc:
-            raise InputError(f"not the private key of the certificate {tls.cert} ({exc.reason})",
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(
+                tls.cert, tls.key, password=lambda: b"")
+        except (ssl.SSLError, OSError) as exc:
+            why = getattr(exc, "reason", None) or exc
+            raise InputError(f"not the private key of the certificate {tls.cert} ({why})",
                              field="tls_key", value=str(tls.key)) from None
     if tls.ca is not None:
         try:
@@ -248,6 +268,8 @@ class _Child:
         self._logfh = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.pop(wire.PARENT_ENV, None)
+        if env.pop("AIRAN_GRPC_QUIET", None):  # (the command line's quiet, not the user's)
+            env.pop("GRPC_VERBOSITY", None)
         if threading.current_thread() is threading.main_thread():
             # the child ends with this process (wire.exit_with_parent; Linux ties the signal to
             # the thread that starts the child, so only the main thread, which lives as long)
@@ -489,7 +511,9 @@ class LiveRuntime:
             site_port = {n: c.wait_ready(deadline, self.start_timeout_s)
                          for n, c in self.sites.items()}
             # where the root namespace (the device emulator, an operator) reaches each site
-            site_addr = {n: wire.address(net.site_ns(n).ip if net else self.host, p)
+            # (a server on every interface is dialled on the loopback: no certificate names
+            # 0.0.0.0, a diff review found TLS failing there silently)
+            site_addr = {n: wire.address(net.site_ns(n).ip if net else _dial(self.host), p)
                          for n, p in site_port.items()}
             if self.components is not None:  # peers on other hosts: the scenario's addresses
                 site_addr = dict(live.sites)
@@ -509,10 +533,10 @@ class LiveRuntime:
                     tls_ca=self.tls.ca if self.tls else None)
                 self.gateways[key] = self._spawn("gateway", key, gcfg, "airan.live.gateway",
                                                  net.gateway_ns(key) if net else None,
-                                                 field=f"live.gateways.{group[0]}")
+                                                 field=_gateway_field(live, key, group))
             ports = {n: c.wait_ready(deadline, self.start_timeout_s)
                      for n, c in self.gateways.items()}
-            gw_addr = {c: wire.address(gw_host[key], ports[key]) for key, group in groups
+            gw_addr = {c: wire.address(_dial(gw_host[key]), ports[key]) for key, group in groups
                        for c in group}
             if self.components is not None:
                 gw_addr = {c: key for key, group in groups for c in group}
@@ -679,6 +703,21 @@ def deployment_from_scenario(sc: Scenario, token: str, *, seed: int | None = Non
                       delays="as set on the gateways' hosts",  # (not known from here)
                       tls=tls is not None and tls.enabled, tls_ca=tls.ca if tls else None,
                       from_scenario=True)
+
+
+def _dial(host: str) -> str:
+    """Where this machine reaches a server listening on ``host``: the loopback for a server
+    on every interface."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def _gateway_field(live: Any, key: str, cells: list[str]) -> str:
+    """The scenario's field a gateway's address comes from: the ``live.gateways`` key that
+    holds it (a cell site's name stands for its sectors), else its first cell's."""
+    for k, address in (live.gateways.items() if live is not None else ()):
+        if address == key:
+            return f"live.gateways.{k}"
+    return f"live.gateways.{cells[0]}"
 
 
 def _safe(name: str) -> str:
