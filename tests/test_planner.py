@@ -1420,11 +1420,11 @@ def test_the_share_of_uncosted_sites_counts_generated_ones_and_no_warm_up() -> N
 
     rows = {row["site"]: row for row in fixed_rows(r, ev)}
     gen = rows["generated (2 cell sites)"]
-    assert gen["members"] == ["gpu-cell-a", "gpu-cell-b"] and gen["gpus"] == "2 x 1 x H100"
+    assert gen["members"] == ["gpu-cell-a", "gpu-cell-b"] and gen["gpus"] == "2 sites x 1 x H100"
     assert gen["served"] == sum(ev.fixed_sites[n]["served"] for n in gen["members"]) > 0
     assert gen["gpu_utilization"] is not None and not gen["costed"]
     lean = leans_on_fixed(r, ev)
-    assert lean is not None and "generated (2 cell sites) (2 x 1 x H100) served" in lean
+    assert lean is not None and "generated (2 cell sites) (2 sites x 1 x H100) served" in lean
     assert f"({generated:.0%} of all; of each service's requests: detect {generated:.0%}" in lean
 
 

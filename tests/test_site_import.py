@@ -206,20 +206,23 @@ def test_rows_within_merge_distance_of_an_earlier_one_are_one_mast(tmp_path: Pat
 def test_a_site_lists_heights_bearings_and_tilts_set_its_antennas(tmp_path: Path) -> None:
     """An operator planner's review: a site database's height, azimuth and tilt columns were
     ignored (every site 25 m, sectors at 30/150/270 deg, 12 deg down, and nothing said). Named
-    columns set them per site: the first sector's bearing clockwise from north (the others 120
-    and 240 deg on), an empty cell the default, a bad value skips its row with the reason."""
+    columns set them per site: site/0 at the bearing given (clockwise from north), site/1 and
+    site/2 240 and 120 deg clockwise from it, an empty cell (or NA, NaN, NULL: an export's
+    missing value, which dropped the mast at first, a diff review) the default, a bad value
+    skips its row with the reason."""
     import airan
     from airan.engine.world import build_world
     from airan.scenario import scenario_from_dict
 
     rows = ["id,latitude,longitude,h,az,tilt", "a,31.2300,121.4700,32,0,6",
             "b,31.2350,121.4750,,90,", "c,31.2400,121.4800,abc,0,6",
-            "d,31.2450,121.4850,40,45,95"]
+            "d,31.2450,121.4850,40,45,95", "e,31.2500,121.4900,NaN,NULL,-"]
     path = write(tmp_path / "s.csv", "\n".join(rows) + "\n")
     sites = load_site_list(path, name="id", height="h", azimuth="az", downtilt="tilt")
-    assert sites.names == ["a", "b"]
+    assert sites.names == ["a", "b", "e"]
     assert sites.height_m.tolist()[0] == 32.0 and math.isnan(sites.height_m[1])
-    assert sites.azimuth_deg.tolist() == [0.0, 90.0]
+    assert np.isnan(sites.height_m[2]) and np.isnan(sites.downtilt_deg[2])
+    assert sites.azimuth_deg.tolist()[:2] == [0.0, 90.0]
     why = dict(sites.outliers)
     assert why[4] == "'h' value 'abc' is not a number in (0, 1000]"
     assert why[5] == "'tilt' value '95' is not a number in [0, 90]"

@@ -739,6 +739,15 @@ def test_cell_sites_closer_than_ten_metres_on_one_carrier_are_warned_about(
     assert "'cell_sites_file.merge_within_m'" in w and "site0 and site1" in w
     d["cell_sites_file"]["merge_within_m"] = 10
     assert close(d) == []
+    # a listed site on a file's is no merge_within_m's (it merges the file's rows alone), and
+    # a layout's own spacing has its own warning (a diff review: both were advised otherwise)
+    d["cell_sites"] = [{"name": "x", "position_m": [0.0, 2.0]}]
+    [w] = close(d)
+    assert "'cell_sites[x].position_m'" in w and "move or remove one of them" in w
+    d["cell_sites"], d["cell_sites_file"] = [], None
+    d["cell_layout"] = {"hex": {"rings": 1, "isd_m": 5}}
+    assert close(d) == []
+    assert [w for w in scenario_warnings(scenario_from_dict(d)) if "isd_m" in w]
 
 
 def test_a_real_networks_gaps_between_its_sites_are_not_beyond_the_cells() -> None:
@@ -762,6 +771,12 @@ def test_a_real_networks_gaps_between_its_sites_are_not_beyond_the_cells() -> No
     [w] = [w for w in scenario_warnings(scenario_from_dict(d)) if ".area'" in w]
     # (the spacing: the median distance from a site to its third nearest, 100 m in the core)
     assert "lies beyond the cell sites, farther than the layout's inter-site distance (100 m)" in w
+    # sites on a road (no hull) keep the nearest's spacing: 500 m apart read as 500, and a
+    # wide box over them is warned of (a diff review: the third nearest made it 1,000)
+    d["cell_sites"] = [{"name": f"r{i}", "position_m": [500.0 * (i - 4), 0.0]} for i in range(9)]
+    d["fleets"][0]["area"] = {"x_m": [-2200, 2200], "y_m": [-1200, 1200]}
+    [w] = [w for w in scenario_warnings(scenario_from_dict(d)) if ".area'" in w]
+    assert "inter-site distance (500 m)" in w
 
 
 def test_a_run_past_its_mobility_traces_samples_is_warned_about(tmp_path: Path) -> None:

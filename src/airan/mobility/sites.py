@@ -177,6 +177,10 @@ def _column(header: Sequence[str], col: str, *, file: str, field: str) -> int:
     )
 
 
+#: what a list's optional column may hold for "not given" (an empty cell too): its default
+MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
+
+
 def _number(text: str) -> float | None:
     try:
         v = float(text)
@@ -214,9 +218,10 @@ def load_site_list(
     mast listed twice, two operators' entries for one rooftop: as two co-channel sites they
     would interfere with each other at nearly their own strength). ``height``, ``azimuth`` and
     ``downtilt`` name columns of each site's antenna height (m, 0-1,000), its first sector's
-    bearing (degrees clockwise from north; the others 120 and 240 degrees on) and its downtilt
-    (degrees, 0-90); an empty cell leaves the scenario's default, a value that is not a number
-    or out of range skips the row.
+    bearing (degrees clockwise from north: ``site/0`` points there, ``site/1`` and ``site/2``
+    at 240 and 120 degrees clockwise from it, TR 38.901's counter-clockwise numbering) and its
+    downtilt (degrees, 0-90); an empty cell (or NA, NaN, NULL, none, -) leaves the scenario's
+    default, a value that is not a number or out of range skips the row.
     Sites are named from the ``name`` column (a repeated name gets ``-2``, ``-3``, ...) or
     ``<name_prefix><i>``. A missing file, a missing column or no usable row raises
     :class:`InputError` (the missing column's message lists the file's columns).
@@ -264,7 +269,9 @@ def load_site_list(
                 values: dict[str, float] = {}
                 for key, idx, col, v_lo, v_hi, excl in extra_cols:
                     raw = row[idx].strip() if idx < len(row) else ""
-                    v = _number(raw) if raw else math.nan
+                    # (NA, NaN, NULL, none, "-": an export's missing value, as an empty cell;
+                    # a diff review: a height of "nan" dropped its mast)
+                    v = math.nan if raw.lower() in MISSING_WORDS else _number(raw)
                     if v is None or not (math.isnan(v) or (v_lo < v <= v_hi if excl
                                                            else v_lo <= v <= v_hi)):
                         outliers.append((line, f"{col!r} value {raw!r} is not a number in "

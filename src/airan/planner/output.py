@@ -78,8 +78,9 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "site": f"{GENERATED} ({len(generated)} cell sites)",
             "kind": "cell",
             "at": None,
-            "gpus": f"{len(generated)} x "
-                    + " + ".join(f"{g.count} x {g.type}" for g in spec.gpus),
+            "gpus": f"{len(generated)} sites x " + (
+                f"{spec.gpus[0].count} x {spec.gpus[0].type}" if len(spec.gpus) == 1 else
+                "(" + " + ".join(f"{g.count} x {g.type}" for g in spec.gpus) + ")"),
             "costed": False,
             "served": sum(int(g.get("served") or 0) for g in got_all),
             "gpu_utilization": sum(busy) / len(busy) if busy else None,

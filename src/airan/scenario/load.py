@@ -1730,14 +1730,16 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
     # the median distance from a site to its third nearest: a hex layout's inter-site distance
     # (each site, the corners too, has three neighbours at it), and a real layout's spacing
     # rather than its dense core's (that Shanghai district: 112 m to the nearest, 214 m)
-    k = min(3, len(xy) - 1)
-    isd = float(np.median(tree.query(xy, k=k + 1)[0][:, k]))
-    if not isd > 0.0:
-        return []
     try:
         hull: Any = Delaunay(xy)
     except (QhullError, ValueError):  # sites on one line: no area inside
         hull = None
+    # (sites on a line, a road's, have no third neighbour at the spacing: the nearest's, as
+    # before; a diff review found a road of sites 500 m apart read as 1,000)
+    k = min(3, len(xy) - 1) if hull is not None else 1
+    isd = float(np.median(tree.query(xy, k=k + 1)[0][:, k]))
+    if not isd > 0.0:
+        return []
     out = []
     u = (np.arange(41) + 0.5) / 41.0
     gx, gy = (a.ravel() for a in np.meshgrid(u, u))
@@ -2300,16 +2302,28 @@ def _close_sites_warnings(s: Scenario, label: str | None) -> list[str]:
     if not len(pairs):
         return []
     names = s.cell_site_names()
+    listed = len(s.cell_sites)
+    n_file = len(imported_sites(s.cell_sites_file)) if s.cell_sites_file is not None else 0
+
+    def part(k: int) -> str:
+        return "listed" if k < listed else "file" if k < listed + n_file else "layout"
+
+    # (a layout's own spacing has its warning, _layout_spacing_warnings)
+    pairs = pairs[[not (part(a) == part(b) == "layout") for a, b in pairs]]
+    if not len(pairs):
+        return []
     gap = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
     i, j = (int(v) for v in pairs[int(np.argmin(gap))])
-    listed = len(s.cell_sites)
-    if s.cell_sites_file is not None and listed <= j < listed + len(
-            imported_sites(s.cell_sites_file)):
+    if part(i) == part(j) == "file":
         field = "cell_sites_file.merge_within_m"
         fix = "merge them (cell_sites_file.merge_within_m: 10 keeps the first row of each group)"
-    else:
-        field = f"cell_sites[{names[j]}].position_m" if j < listed else "cell_layout"
-        fix = "merge them, or give them carriers of their own"
+    elif "listed" in (part(i), part(j)):  # (merge_within_m merges the file's rows alone)
+        field = f"cell_sites[{names[j if part(j) == 'listed' else i]}].position_m"
+        fix = ("merge them, or give them carriers of their own" if part(i) == part(j) else
+               "move or remove one of them, or give the listed one a carrier of its own")
+    else:  # a file's site on the layout's
+        field = "cell_sites_file.path"
+        fix = "move the layout (cell_layout.hex.center_m) or drop the file's row"
     few = "a pair of cell sites stands" if len(pairs) == 1 else \
         f"{len(pairs)} pairs of cell sites stand"
     return [str(InputError(
@@ -2966,10 +2980,7 @@ def _check_clutter(s: Scenario) -> None:
         return
     hc = s.radio.clutter_height_m
     hc = INF_CLUTTER[env][1] if hc is None else hc
-    heights = [(f"cell_sites[{c.name}].height_m", c.height_m) for c in s.cell_sites]
-    if s.cell_layout is not None:
-        heights.append(("cell_layout.height_m", s.cell_layout.height_m))
-    for field, h in heights:
+    for field, h in _cell_heights(s):  # (a site list's heights too)
         if h <= hc:
             raise InputError(
                 f"{env} (high BS) needs every cell above the clutter, {hc:g} m "
@@ -2988,13 +2999,12 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
     if s.cell_sites_file is not None:
         from airan.scenario.schema import imported_sites
 
-        given = imported_sites(s.cell_sites_file).height_m
-        default = given is None or bool(np.isnan(given).any())
-        if given is not None:  # each height the file gives, once (its column named)
-            out += [("cell_sites_file.height", float(h))
-                    for h in dict.fromkeys(given[~np.isnan(given)].tolist())]
-        if default:
-            out.append(("cell_sites_file", BS_HEIGHT_M[s.radio.environment]))
+        listed = imported_sites(s.cell_sites_file)
+        given = (listed.height_m if listed.height_m is not None
+                 else np.full(len(listed), np.nan))
+        default = BS_HEIGHT_M[s.radio.environment]  # (one entry a site: warnings count them)
+        out += [("cell_sites_file.height", float(h)) if math.isfinite(h) else
+                ("cell_sites_file", default) for h in given.tolist()]
     return out
 
 
