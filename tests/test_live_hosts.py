@@ -195,6 +195,19 @@ def test_components_on_two_hosts_serve_devices_found_from_the_scenario(tmp_path:
         dep = deployment_from_scenario(sc, TOKEN)
         assert dep.sites == {"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"}
         res = run_devices(sc, dep, duration_s=3.0, timeout_s=5.0)
+        # devices on another seed, or of another scenario, than the gateways serve: one line
+        # before any request (a live review: 60 of 120 dropped as error and exit 0, or, with a
+        # shared gateway, every device accepted at the wrong place)
+        with pytest.raises(InputError, match="places the devices on seed 3") as err:
+            run_devices(sc, deployment_from_scenario(sc, TOKEN, seed=5), duration_s=1.0)
+        assert err.value.field == "--seed"
+        other = _scenario(sites={"gpu-a": f"127.0.0.1:{p_a}", "edge": f"127.0.0.1:{p_e}"},
+                          gateways={"bs-a": gw, "bs-b": gw})
+        other["fleets"][0]["count"] = 25
+        osc = scenario_from_dict(other)
+        with pytest.raises(InputError, match="serves another scenario") as err:
+            run_devices(osc, deployment_from_scenario(osc, TOKEN), duration_s=1.0)
+        assert err.value.field == "scenario"
     s = res.summary
     r = s["requests"]
     assert r["created"] > 250 and r["in_flight"] == 0

@@ -104,7 +104,7 @@ class LoadRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class LoadReport(_message.Message):
-    __slots__ = ("name", "healthy", "backlog_s", "queue_len", "queue_limit", "in_service", "gpus", "busy_s", "queue_area", "served", "batches", "overloaded", "bad_requests", "uptime_s", "rss_bytes", "realtime_busy_s")
+    __slots__ = ("name", "healthy", "backlog_s", "queue_len", "queue_limit", "in_service", "gpus", "busy_s", "queue_area", "served", "batches", "overloaded", "bad_requests", "uptime_s", "rss_bytes", "realtime_busy_s", "seed", "scenario_digest")
     NAME_FIELD_NUMBER: _ClassVar[int]
     HEALTHY_FIELD_NUMBER: _ClassVar[int]
     BACKLOG_S_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,8 @@ class LoadReport(_message.Message):
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
     REALTIME_BUSY_S_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_DIGEST_FIELD_NUMBER: _ClassVar[int]
     name: str
     healthy: bool
     backlog_s: float
@@ -137,7 +139,9 @@ class LoadReport(_message.Message):
     uptime_s: float
     rss_bytes: int
     realtime_busy_s: float
-    def __init__(self, name: _Optional[str] = ..., healthy: _Optional[bool] = ..., backlog_s: _Optional[float] = ..., queue_len: _Optional[int] = ..., queue_limit: _Optional[int] = ..., in_service: _Optional[int] = ..., gpus: _Optional[int] = ..., busy_s: _Optional[float] = ..., queue_area: _Optional[float] = ..., served: _Optional[int] = ..., batches: _Optional[int] = ..., overloaded: _Optional[int] = ..., bad_requests: _Optional[int] = ..., uptime_s: _Optional[float] = ..., rss_bytes: _Optional[int] = ..., realtime_busy_s: _Optional[float] = ...) -> None: ...
+    seed: int
+    scenario_digest: str
+    def __init__(self, name: _Optional[str] = ..., healthy: _Optional[bool] = ..., backlog_s: _Optional[float] = ..., queue_len: _Optional[int] = ..., queue_limit: _Optional[int] = ..., in_service: _Optional[int] = ..., gpus: _Optional[int] = ..., busy_s: _Optional[float] = ..., queue_area: _Optional[float] = ..., served: _Optional[int] = ..., batches: _Optional[int] = ..., overloaded: _Optional[int] = ..., bad_requests: _Optional[int] = ..., uptime_s: _Optional[float] = ..., rss_bytes: _Optional[int] = ..., realtime_busy_s: _Optional[float] = ..., seed: _Optional[int] = ..., scenario_digest: _Optional[str] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
     __slots__ = ("request_id",)

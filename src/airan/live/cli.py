@@ -22,6 +22,7 @@ from rich.text import Text
 
 from airan.console import load_kernel
 from airan.errors import InputError
+from airan.live.served import SERVED_PARTS
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -224,8 +225,6 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
         check_writable(out, "--out", is_file=out_is_file)
 
 
-SERVED_PARTS = ("fleets", "services", "cell_sites", "cell_sites_file", "cell_layout", "carrier",
-                "radio")
 
 
 def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) -> None:

@@ -261,7 +261,7 @@ class DeviceEmulator:
         sites = {n: wire.Stub(a, "Site", dep.token, tls=tls) for n, a in dep.sites.items()
                  if n in self.samples}
         cell_stub = [gw.get(c) for c in w.cell_names]
-        await _check_reachable(gw, dep)
+        await _check_reachable(gw, dep, self.scenario)
         stop = asyncio.Event()
         self._t0 = time.monotonic()
         poller = asyncio.get_running_loop().create_task(self._poll(sites, stop))
@@ -680,20 +680,38 @@ def _hist_gamma() -> float:
     return float(HIST_GAMMA)
 
 
-async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment) -> None:
+async def _check_reachable(gateways: dict[str, wire.Stub], dep: Deployment,
+                           scenario: Scenario | None = None) -> None:
     """One clear error, before any request is sent, when no gateway of the deployment answers
     (it has stopped, or the addresses are wrong); a gateway down among others that answer is a
-    fault the run shows (its requests are dropped with reason ``error``)."""
+    fault the run shows (its requests are dropped with reason ``error``). For a deployment
+    made from the scenario's live addresses, one whose gateways serve another scenario or seed
+    than ``scenario`` and ``dep.seed`` (each reports both: :mod:`airan.live.served`)."""
 
-    async def answers(stub: wire.Stub) -> tuple[grpc.StatusCode, str]:
+    async def answers(stub: wire.Stub) -> tuple[grpc.StatusCode, str, Any]:
         try:
-            await stub.load(timeout_s=2.0)
+            rep = await stub.load(timeout_s=2.0)
         except grpc.aio.AioRpcError as exc:
-            return exc.code(), exc.details() or ""
-        return grpc.StatusCode.OK, ""
+            return exc.code(), exc.details() or "", None
+        return grpc.StatusCode.OK, "", rep
 
     replies = await asyncio.gather(*(answers(s) for s in gateways.values()))
-    codes = [code for code, _ in replies]
+    if dep.from_scenario and scenario is not None:  # (--deployment: its scenario file checked)
+        from airan.live.served import served_digest
+
+        mine = served_digest(scenario)
+        for address, (_, _, rep) in zip(gateways.values(), replies, strict=True):
+            if rep is None or not rep.scenario_digest:  # (down, or an airan that says neither)
+                continue
+            if rep.scenario_digest != mine:
+                raise InputError(f"the gateway at {address.address} serves another scenario "
+                                 "(its fleets, services, cells, carrier or radio differ): give "
+                                 "the one every host serves", field="scenario")
+            if int(rep.seed) != dep.seed:
+                raise InputError(f"the gateway at {address.address} places the devices on seed "
+                                 f"{rep.seed} (airan serve --seed): give --seed {rep.seed}",
+                                 field="--seed", value=dep.seed)
+    codes = [code for code, _, _ in replies]
     ok = [c == grpc.StatusCode.OK for c in codes]
     if gateways and not any(ok) and grpc.StatusCode.UNAUTHENTICATED in codes:
         # they run, and refuse the token (never printed: it is a secret)

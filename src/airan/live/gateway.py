@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import timers, unix_s
+from airan.live.served import served_digest
 from airan.live.site_server import serve_forever
 from airan.policy import (
     LOCAL,
@@ -401,6 +402,7 @@ class Gateway:
 
         self.cfg = cfg
         self.scenario = scenario or load_scenario(cfg.scenario)
+        self.digest = served_digest(self.scenario)
         self.world = w = build_world(self.scenario, cfg.seed)
         unknown = [c for c in cfg.cells if c not in w.cell_names]
         if unknown:
@@ -800,7 +802,8 @@ class Gateway:
         return wire.LoadReport(name=",".join(self.cfg.cells),
                                healthy=any(v.healthy for v in self.views),
                                served=self.answered, bad_requests=self.bad,
-                               uptime_s=time.monotonic() - self.t0)
+                               uptime_s=time.monotonic() - self.t0, seed=self.cfg.seed,
+                               scenario_digest=self.digest)
 
     # ---- life -----------------------------------------------------------------------------------
     async def start(self) -> int:
