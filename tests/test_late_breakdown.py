@@ -369,7 +369,7 @@ def test_answered_at_always_names_the_devices_and_says_nothing_for_one_place(
     cli._print_answered_at({"services": {"perception": {"answered_at": at}}})
     line = buf.getvalue()
     assert ("perception metro 58.9%, gpu-site8 9.7%, gpu-site4 9.7%, on device 4.7% and 2 "
-            "more") in line
+            "more (17.0%)") in line  # (their share said: 9.0% + 8.0%)
     buf.truncate(0)
     cli._print_answered_at({"services": {"a": {"answered_at": {"edge": 5}},
                                          "b": {"answered_at": {"edge": 7}}}})

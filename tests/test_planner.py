@@ -738,7 +738,9 @@ def test_a_cheaper_build_out_the_pruning_skipped_is_run_and_wins() -> None:
     assert lean is not None and lean.startswith("the plan leans on sites the plan does not cost:")
     assert f"cloud ({cloud['gpus']}) served {cloud['served']:,} requests" in lean
     assert "of each service's requests: " in lean and "vla 100%" in lean, lean
-    assert plan_record(res)["plan"]["fixed_sites"] == [cloud]
+    rec = plan_record(res)["plan"]
+    assert rec["fixed_sites"] == [cloud] and rec["leans_on_fixed"] == lean  # (plan.json too)
+    assert rec["fixed_share"] == pytest.approx(1.0)
 
 
 ONE_CELL_TWO_SITES = """

@@ -495,7 +495,10 @@ def test_ai_ran_and_device_energy_tables_match_the_summary(tmp_path: Path) -> No
     assert 'id="ai-ran-table"' in html and 'id="fleets-table"' in html
     assert f"{s['ai_ran']['l1_slot_misses']:,}" in html
     energy = s["fleets"]["vehicles"]["energy_per_request_j"]
-    assert f"{energy:.4g}" in html
+    assert f"{energy * 1e3:.3g}" in html and "energy per request (mJ)" in html  # as the terminal
+    # under ai_ran, AI's utilization and the L1's share beside it, said not to add (a product
+    # manager's review: "utilization" here, "AI utilization" in the terminal)
+    assert "<th>AI utilization</th><th>L1 share</th>" in html and "they do not add" in html
 
 
 def test_the_reports_l1_slots_lost_to_a_fault_are_not_counted_as_not_fitting(

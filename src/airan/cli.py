@@ -369,9 +369,12 @@ def _print_answered_at(s: dict[str, Any]) -> None:
         if "local" in at and all(k != "local" for k, _ in shown):  # the devices' always
             shown.append(("local", at["local"]))
         rest = len(items) - len(shown)
+        rest_share = (total - sum(n for _, n in shown)) / total
+        # (the hidden places' share said: a product manager's review read "on device 0.1% and
+        # 2 more" where the two were 1.6% and 1.5%)
         said.append(f"{name} " + ", ".join(
             f"{'on device' if k == 'local' else k} {n / total:.1%}" for k, n in shown)
-            + (f" and {rest} more" if rest > 0 else ""))
+            + (f" and {rest} more ({rest_share:.1%})" if rest > 0 else ""))
     if said and len(places) > 1:  # (one place for all: nothing to tell)
         out.print("answered at (each service's answered requests): " + "; ".join(said),
                   markup=False, soft_wrap=True)
@@ -1483,8 +1486,9 @@ def _radio_echo(sc: Any) -> str:
 
 @app.command("ran-share")
 def ran_share(
-    scenario: str = typer.Argument(..., help="A scenario YAML file or a built-in name, with "
-                                   "ai_ran.mode dynamic or mig."),
+    scenario: str = typer.Argument(..., help="A scenario YAML file (or a built-in name) with "
+                                   "ai_ran.mode dynamic or mig; no built-in sets it: add it "
+                                   "to a copy (`airan scenarios --show city`)."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write every site's hours to "
                                     "this CSV file."),
     from_run: Path | None = typer.Option(
@@ -1509,9 +1513,9 @@ def ran_share(
         key = (r["cells"], r["gpus"], r["gpu"], tuple(round(x, 9) for x in r["l1_share"]))
         groups.setdefault(key, []).append(r)
     mode = sc.ai_ran.mode
-    table = _table(f"AI's share of each GPU by hour (ai_ran.mode {mode}; " + (
+    table = _table(f"AI's share of each GPU every other hour (ai_ran.mode {mode}; " + (
         f"background traffic and the devices' PRB use in {from_run}" if from_run is not None
-        else "background traffic only") + ")")
+        else "background traffic only") + "; every hour in --csv)")
     table.add_column("site", no_wrap=True)
     table.add_column("cells, GPUs", no_wrap=True)
     hours = list(range(0, 24, 2))

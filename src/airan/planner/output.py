@@ -199,6 +199,11 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "sites": slot_rows(result, ev),
             # the sites it does not cost, and what they served in its runs
             "fixed_sites": fixed_rows(result, ev),
+            # the share of its requests answered there, and the terminal's sentence on it (a
+            # product manager's review: a dashboard on plan.json showed a free plan that rests
+            # on the cloud's GPUs with no word of it)
+            "fixed_share": fixed_share(result, ev),
+            "leans_on_fixed": leans_on_fixed(result, ev),
             "services": ev.services,
             "misses": list(ev.misses),
         }
