@@ -367,8 +367,13 @@ def test_sumo_fcd_geo_output_is_projected(tmp_path: Path) -> None:
         ("t,device,x,y\n", {}, ["no samples"]),
         ("t,device,x,y,z\n0,a,0,0,-5\n1,a,1,1,-5\n", {},  # as a waypoint's height (a review)
          ["line 2", "'z'", "'-5'", "below ground"]),
+        # a V2X engineer's review: a 2 km jump in 0.1 s (km or ms units) replayed silently,
+        # and rows of no device made one device ""
+        ("t,device,x,y\n0,a,0,0\n10,a,150,0\n10.1,a,2150,0\n", {},
+         ["device 'a' moves 2,000.0 m in 0.1 s between t 10 and 10.1 s", "faster than sound"]),
+        ("t,device,x,y\n0,a,0,0\n1,,5,0\n", {}, ["line 3", "'device' is empty"]),
     ],
-    ids=["missing-column", "non-numeric", "empty", "negative-height"],
+    ids=["missing-column", "non-numeric", "empty", "negative-height", "too-fast", "no-device"],
 )
 def test_bad_csv_traces_are_input_errors(
     tmp_path: Path, text: str, columns: dict[str, str], needles: list[str]

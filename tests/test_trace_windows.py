@@ -77,3 +77,21 @@ def test_an_unknown_outside_trace_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"outside_trace"):
         _cars(tmp_path, 8.0, outside_trace="park")
+
+
+def test_a_traces_handover_rate_is_over_the_minutes_its_devices_are_in_the_run(
+        tmp_path: Path) -> None:
+    """A V2X engineer's review: cars in a trace for part of the run had their handovers
+    divided by the whole run's minutes (1.67 a minute where their own minutes gave 2.61), and
+    a car whose samples all fall after the run counted as moving. Car a is in the run for 3 s,
+    car b for 4 s, car c (samples at 20-30 s) never."""
+    trace = tmp_path / "cars.csv"
+    trace.write_text(TRACE + "20,c,0,0\n30,c,100,0\n")
+    sc = _cars(tmp_path, 10.0)
+    d = sc.model_dump(mode="json", exclude_unset=True)
+    d["fleets"][0].update(count=3, mobility={"model": "trace", "file": str(trace)})
+    mob = Engine(scenario_from_dict(d), seed=1).run().summary["mobility"]
+    f = mob["fleets"]["cars"]
+    assert f["moving_devices"] == 2 and mob["mobile_devices"] == 2
+    assert f["handovers_per_device_per_min"] == pytest.approx(f["handovers"] / (7.0 / 60.0))
+    assert mob["handovers_per_device_per_min"] == pytest.approx(f["handovers_per_device_per_min"])

@@ -166,7 +166,9 @@ def events(summary: Mapping[str, Any]) -> list[str]:
         each = (": " + ", ".join(f"{name} {f.get('handovers_per_device_per_min', 0.0):.3g}"
                                  for name, f in fleets.items())
                 if len(fleets) > 1 else "")  # each fleet's own rate
-        rate = (f" ({ho / n / (duration_s / 60.0):.3g} per device per minute{each})"
+        # (per minute each device moved in the run: a trace's devices within their samples)
+        per_min = mob.get("handovers_per_device_per_min", ho / n / (duration_s / 60.0))
+        rate = (f" ({per_min:.3g} per device per minute{each})"
                 if ho >= 10 and duration_s >= 1.0 else "")
         pp = mob.get("ping_pong_handovers")
         if pp is not None and ho >= 10:
