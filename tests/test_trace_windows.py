@@ -95,3 +95,27 @@ def test_a_traces_handover_rate_is_over_the_minutes_its_devices_are_in_the_run(
     assert f["moving_devices"] == 2 and mob["mobile_devices"] == 2
     assert f["handovers_per_device_per_min"] == pytest.approx(f["handovers"] / (7.0 / 60.0))
     assert mob["handovers_per_device_per_min"] == pytest.approx(f["handovers_per_device_per_min"])
+
+
+def test_a_trace_in_clock_time_a_coarse_update_and_an_altitude_are_warned_of(
+        tmp_path: Path) -> None:
+    """A V2X engineer's review: a trace in Unix time read only "in the trace for 0% of the
+    run"; update_ms 500 made out-of-sync silences vanish (94 at 50 ms, 3 at 500) silently; a
+    car's GPS altitude in z made it an aerial UE silently."""
+    def warned(text: str, **mobility: Any) -> list[str]:
+        trace = tmp_path / "t.csv"
+        trace.write_text(text)
+        sc = _cars(tmp_path, 10.0)
+        d = sc.model_dump(mode="json", exclude_unset=True)
+        d["fleets"][0]["mobility"] = {"model": "trace", "file": str(trace), **mobility}
+        return scenario_warnings(scenario_from_dict(d))
+
+    epoch = "t,device,x,y\n1717000000,a,0,0\n1717000060,a,300,0\n"
+    [w] = [w for w in warned(epoch) if "clock times" in w]
+    assert "start at t 1,717,000,000 s" in w and "start_s: 1717000000" in w
+    coarse = [w for w in warned(TRACE, update_ms=500) if "update_ms" in w]
+    assert len(coarse) == 1 and "every 500 ms" in coarse[0]
+    assert not [w for w in warned(TRACE) if "update_ms" in w]  # (100 ms, the default)
+    high = "t,device,x,y,z\n0,a,0,0,48.7\n3,a,150,0,48.7\n"
+    [w] = [w for w in warned(high) if "columns.z" in w]
+    assert "heights up to 48.7 m" in w and "not an altitude" in w

@@ -115,7 +115,8 @@ def read_trace(
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(same & (dt > 0), step / dt, 0.0)
     fast = np.flatnonzero(speed > MAX_SPEED_MPS)
-    if len(fast):
+    # (positions off the map altogether are said as such where the scenario is checked)
+    if len(fast) and np.all(np.abs(np.nan_to_num(np.c_[xs, ys])) <= 1e7):
         k = int(fast[0])
         name = uniq[order_of_first[dev[k]]]
         raise InputError(
