@@ -228,8 +228,8 @@ def _read_fcd(
                 x, y = _number(child.get("x", "")), _number(child.get("y", ""))
                 if x is None or y is None or child.get("id") is None:
                     raise InputError(
-                        f"<{child.tag} id={child.get('id')!r}> at time {tt} lacks a numeric "
-                        "id, x or y",
+                        f"<{child.tag} id={child.get('id')!r}> at time {tt} lacks an id, or a "
+                        "numeric x or y",
                         file=file,
                         field=f"{field}.file",
                     )
