@@ -170,6 +170,7 @@ def test_headline_numbers_are_summary_json(runs: dict[str, Path], scenario: str)
             "hit_ratio": svc["hit_ratio"],
             "target_hit_ratio": svc["target_hit_ratio"],
             "p50_ms": svc["latency_ms"]["p50"],
+            "p95_ms": svc["latency_ms"]["p95"],  # (a product manager's review: no p95)
             "p99_ms": svc["latency_ms"]["p99"],
             "p999_ms": svc["latency_ms"]["p999"],
         }
@@ -181,6 +182,20 @@ def test_headline_numbers_are_summary_json(runs: dict[str, Path], scenario: str)
         if p99 is not None:  # None: none ended yet (metro's 300 ms VLA in a 50 ms run)
             assert row["p99_ms"][1].replace(",", "") == (
                 f"{p99:.1f}" if p99 < 1000 else f"{p99:.0f}")
+
+
+def test_the_report_tables_where_each_services_time_goes(runs: dict[str, Path]) -> None:
+    """A product manager's review: the breakdown was a figure only, its numbers not to be
+    quoted. Its table gives summary.json's seven parts and the mean, to the report's 0.1 ms."""
+    from airan.report.html import ms
+
+    html = (runs["factory"] / "report.html").read_text()
+    table = html.split('id="breakdown-table"', 1)[1].split("</table>", 1)[0]
+    for name, svc in summary_of(runs["factory"])["services"].items():
+        row = table.split(f'<tr data-service="{name}">', 1)[1].split("</tr>", 1)[0]
+        for part, value in svc["breakdown_ms"].items():
+            assert f'<td data-field="{part}">{ms(value)}</td>' in row, (name, part)
+        assert f"<td>{ms(svc['latency_ms']['mean'])}</td>" in row
 
 
 def test_verdict_follows_the_target(runs: dict[str, Path]) -> None:

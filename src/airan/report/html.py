@@ -214,6 +214,7 @@ def headline(summary: Mapping[str, Any],
             "target_hit_ratio": svc.get("target_hit_ratio"),
             "deadline_ms": svc.get("deadline_ms"),
             "p50_ms": lat.get("p50"),
+            "p95_ms": lat.get("p95"),
             "p99_ms": lat.get("p99"),
             "p999_ms": lat.get("p999"),  # (a V2N engineer's tail: in summary.json only before)
             "ok": ok,
