@@ -47,6 +47,17 @@ TLS_CA_HELP = ("PEM certificates of the CA that signed the servers' certificates
                "dialling them (default: the system's roots)")
 
 
+#: options live and twin-vs-live share
+POLICY_OPTION = typer.Option(None, help="placement policy (default: the scenario's)")
+SEED_OPTION = typer.Option(None, help="seed (default: the scenario's)")
+MODEL_OPTION = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of a service or "
+                            "catalog model (built-in name or path)")
+#: the servers' TLS options, as serve and live take them
+TLS_CERT_OPTION = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT", help=TLS_CERT_HELP)
+TLS_KEY_OPTION = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY", help=TLS_KEY_HELP)
+TLS_CA_OPTION = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP)
+
+
 def _tls(cert: Path | None, key: Path | None, ca: Path | None, *,
          servers: bool = True) -> Any:
     """TLS from the options, its files checked; None where none is given. For ``servers``, a
@@ -455,11 +466,9 @@ def register(app: typer.Typer) -> None:
         keep_serving: bool = typer.Option(False, "--keep-serving", help="go on serving when "
                                           "a component ends (a killed site: the gateways' "
                                           "failover), until every one has; exit code 1 then"),
-        tls_cert: Path = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT",
-                                      help=TLS_CERT_HELP),
-        tls_key: Path = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY",
-                                     help=TLS_KEY_HELP),
-        tls_ca: Path = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP),
+        tls_cert: Path = TLS_CERT_OPTION,
+        tls_key: Path = TLS_KEY_OPTION,
+        tls_ca: Path = TLS_CA_OPTION,
     ) -> None:
         """Start the scenario's site servers and gateways on this machine until stopped."""
         stop = threading.Event()  # SIGTERM, Ctrl-C: stop cleanly, even while starting
@@ -648,10 +657,9 @@ def register(app: typer.Typer) -> None:
         out_dir: Path = typer.Option(None, "--out", help="run folder (default: "
                                      "runs/<scenario>-live-<seed>, and -x<scale> with a "
                                      "--fleet-scale other than 1)"),
-        policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
-        seed: int = typer.Option(None, help="seed (default: the scenario's)"),
-        model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
-                                        "a service or catalog model (built-in name or path)"),
+        policy: str = POLICY_OPTION,
+        seed: int = SEED_OPTION,
+        model: list[str] = MODEL_OPTION,
         threads: int = typer.Option(1, help="ONNX Runtime threads per site worker"),
         report: bool = typer.Option(True, help="build report.html"),
         shared_gateway: bool = typer.Option(False, help="one gateway process for every cell "
@@ -663,11 +671,9 @@ def register(app: typer.Typer) -> None:
         realtime: bool = typer.Option(None, "--realtime/--no-realtime", help="site workers "
                                       "with real-time scheduling (default: only with fewer "
                                       "workers than cores; needs CAP_SYS_NICE)"),
-        tls_cert: Path = typer.Option(None, "--tls-cert", envvar="AIRAN_TLS_CERT",
-                                      help=TLS_CERT_HELP),
-        tls_key: Path = typer.Option(None, "--tls-key", envvar="AIRAN_TLS_KEY",
-                                     help=TLS_KEY_HELP),
-        tls_ca: Path = typer.Option(None, "--tls-ca", envvar="AIRAN_TLS_CA", help=TLS_CA_HELP),
+        tls_cert: Path = TLS_CERT_OPTION,
+        tls_key: Path = TLS_KEY_OPTION,
+        tls_ca: Path = TLS_CA_OPTION,
     ) -> None:
         """Serve the scenario and run its devices against it, end to end; stop cleanly."""
         with _user_errors(), _on_signals(_interrupt, (signal.SIGTERM,)):
@@ -718,10 +724,9 @@ def register(app: typer.Typer) -> None:
         out_dir: Path = typer.Option(None, "--out", help="folder for both runs and "
                                      "twin_vs_live.json (default: "
                                      "runs/<scenario>-twin-vs-live-<seed>)"),
-        policy: str = typer.Option(None, help="placement policy (default: the scenario's)"),
-        seed: int = typer.Option(None, help="seed (default: the scenario's)"),
-        model: list[str] = typer.Option(None, "--model", help="NAME=MODEL: the ONNX model of "
-                                        "a service or catalog model (built-in name or path)"),
+        policy: str = POLICY_OPTION,
+        seed: int = SEED_OPTION,
+        model: list[str] = MODEL_OPTION,
         shared_gateway: bool = typer.Option(False, help="one gateway process for every cell"),
         fleet_scale: float = typer.Option(1.0, "--fleet-scale", help="multiply every fleet's "
                                           "device count (fewer devices: less load)"),
