@@ -457,6 +457,28 @@ def test_tls_files_are_checked_before_anything_starts(tmp_path: Path,
     assert not _tls_failure("failed to connect to all addresses; Socket closed", plain=False)
 
 
+def test_the_served_digest_reads_a_named_files_contents_not_its_path(tmp_path: Path) -> None:
+    """Two hosts holding the same site list at different paths serve the same scenario; one
+    list changed at the same path does not (a diff review: the digest hashed the paths)."""
+    from airan.live.served import served_digest
+
+    def with_list(folder: Path, rows: str) -> Any:
+        folder.mkdir()
+        (folder / "sites.csv").write_text("latitude,longitude\n" + rows)
+        d = small_scenario()
+        d["cell_sites"] = []
+        d["cell_sites_file"] = {"path": str(folder / "sites.csv")}
+        d["compute_sites"] = [c for c in d["compute_sites"] if c["name"] == "edge"]
+        d["transport"] = {"links": []}
+        return scenario_from_dict(d)
+
+    rows = "31.23,121.47\n31.233,121.474\n"
+    a, b = with_list(tmp_path / "a", rows), with_list(tmp_path / "b", rows)
+    assert served_digest(a) == served_digest(b)
+    (tmp_path / "b" / "sites.csv").write_text("latitude,longitude\n31.23,121.47\n")
+    assert served_digest(a) != served_digest(b)
+
+
 def test_a_deployment_file_keeps_to_the_fields_other_hosts_read(tmp_path: Path) -> None:
     """A plain deployment's file holds no TLS fields and never the runtime's own flag, so an
     airan of before them on another host still reads it (a diff review); a server on every

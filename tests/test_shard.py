@@ -580,6 +580,21 @@ def test_merged_handover_rates_weigh_each_shard_by_its_moving_devices() -> None:
     rate = m["services"]["perception"]["handovers_per_device_per_min"]
     assert rate == pytest.approx((6.4029 * 417 + 7.1527 * 583) / 1000, rel=1e-12)
     assert m["services"]["perception"]["requests_affected_by_handover"] == 24
+    # with the device-minutes the rates are over (a trace's devices in part of the run), the
+    # merged rate is every shard's handovers over all their minutes, fleet and overall too (a
+    # diff review: the merged summary fell back to handovers / devices / the run's minutes)
+    from airan.sweep.merge import merge_mobility
+
+    def timed(handovers: int, minutes: float) -> dict[str, Any]:
+        fleet = {"moving_devices": 10, "handovers": handovers, "moving_minutes": minutes,
+                 "handovers_per_device_per_min": handovers / minutes}
+        return {"mobile_devices": 10, "handovers": handovers, "radio_link_failures": 0,
+                "moving_minutes": minutes, "handovers_per_device_per_min": handovers / minutes,
+                "fleets": {"cars": fleet}, "services": {}}
+
+    m = merge_mobility([timed(30, 2.0), timed(10, 8.0)])
+    assert m["handovers_per_device_per_min"] == pytest.approx(40 / 10.0)
+    assert m["fleets"]["cars"]["handovers_per_device_per_min"] == pytest.approx(4.0)
 
 
 def test_the_approximations_name_moving_devices_kept_in_their_piece(tmp_path: Path) -> None:

@@ -773,7 +773,8 @@ def test_a_real_networks_gaps_between_its_sites_are_not_beyond_the_cells() -> No
     assert "lies beyond the cell sites, farther than the layout's inter-site distance (100 m)" in w
     # sites on a road (no hull) keep the nearest's spacing: 500 m apart read as 500, and a
     # wide box over them is warned of (a diff review: the third nearest made it 1,000)
-    d["cell_sites"] = [{"name": f"r{i}", "position_m": [500.0 * (i - 4), 0.0]} for i in range(9)]
+    d["cell_sites"] = [{"name": f"r{i}", "position_m": [500.0 * (i - 4), 1.5 * (i % 2)]}
+                       for i in range(9)]  # (1.5 m of jitter across: a road from lat/lon)
     d["fleets"][0]["area"] = {"x_m": [-2200, 2200], "y_m": [-1200, 1200]}
     [w] = [w for w in scenario_warnings(scenario_from_dict(d)) if ".area'" in w]
     assert "inter-site distance (500 m)" in w

@@ -1519,7 +1519,7 @@ def ran_share(
     mode = sc.ai_ran.mode
     table = _table(f"AI's share of each GPU every other hour (ai_ran.mode {mode}; " + (
         f"background traffic and the devices' PRB use in {from_run}" if from_run is not None
-        else "background traffic only") + "; every hour in --csv)")
+        else "background traffic only") + "; every hour with --csv)")
     table.add_column("site", no_wrap=True)
     table.add_column("cells, GPUs", no_wrap=True)
     hours = list(range(0, 24, 2))

@@ -642,11 +642,14 @@ class Motion:
         out["mobile_devices"] = int(sum(len(i) for i in movers))
         every = np.concatenate(movers) if movers else np.zeros(0, dtype=np.int64)
         out["handovers_per_device_per_min"] = per_minute(every)
+        # the device-minutes the rates are over, so that shards' rates merge exactly
+        out["moving_minutes"] = float(moving_s[every].sum() / 60.0)
         for ids, fi in zip(movers, self.fleet_index, strict=True):
             out["fleets"][w.fleet_names[fi]] = {
                 "moving_devices": int(len(ids)),
                 "handovers": int(self.handovers[ids].sum()),
                 "handovers_per_device_per_min": per_minute(ids),
+                "moving_minutes": float(moving_s[ids].sum() / 60.0),
                 "ping_pong_handovers": int(self.ping_pongs[ids].sum()),
                 "radio_link_failures": int(self.radio_link_failures[ids].sum()),
                 "out_of_sync_silences": int(self.oos_silences[ids].sum()),
@@ -665,6 +668,7 @@ class Motion:
             devs = np.flatnonzero(np.isin(w.dev_fleet, fleets) & moving)
             out["services"][name] = {
                 "handovers_per_device_per_min": per_minute(devs),
+                "moving_minutes": float(moving_s[devs].sum() / 60.0),
                 "moving_devices": int(len(devs)),  # what the rate is over (shards weigh by it)
                 "requests_affected_by_handover": int(self.affected[v]),
             }

@@ -64,6 +64,10 @@ def _tls(cert: Path | None, key: Path | None, ca: Path | None, *,
     CA without a certificate or key is none (an ``AIRAN_TLS_CA`` exported for the devices'
     side made plain serve and live fail: a diff review)."""
     if cert is None and key is None and (ca is None or servers):
+        if ca is not None:  # (from AIRAN_TLS_CA, for the devices' side, or given here)
+            err.print("note: --tls-ca (or AIRAN_TLS_CA) without --tls-cert and --tls-key: the "
+                      "servers speak plain TCP (a CA alone is for dialling)", markup=False,
+                      soft_wrap=True)
         return None
     from airan.live import wire
     from airan.live.runtime import check_tls

@@ -167,9 +167,12 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                                  for name, f in fleets.items())
                 if len(fleets) > 1 else "")  # each fleet's own rate
         # (per minute each device moved in the run: a trace's devices within their samples)
-        per_min = mob.get("handovers_per_device_per_min", ho / n / (duration_s / 60.0))
-        rate = (f" ({per_min:.3g} per device per minute{each})"
-                if ho >= 10 and duration_s >= 1.0 else "")
+        rate = ""
+        if ho >= 10 and duration_s >= 1.0:
+            per_min = mob.get("handovers_per_device_per_min")
+            if per_min is None:  # (a summary written before it said)
+                per_min = ho / n / (duration_s / 60.0)
+            rate = f" ({per_min:.3g} per device per minute{each})"
         pp = mob.get("ping_pong_handovers")
         if pp is not None and ho >= 10:
             rate += f", {int(pp) / ho:.0%} of them ping-pong (back within 1 s)"

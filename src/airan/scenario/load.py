@@ -969,7 +969,8 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                     f"{top:g} m, above "
                     f"the {above:g} m where a UE becomes an aerial one (TR 36.777): z is the "
                     "height above ground, not an altitude (drop the z column, or name another "
-                    "in columns.z)", file=label, field=f"fleets[{f.name}].mobility.columns.z",
+                    "in columns.z; drones: device_class: drone)", file=label,
+                    field=f"fleets[{f.name}].mobility.columns.z",
                     value=top)))
         for field, h in heights:
             if f.count and h > top_m:
@@ -1745,10 +1746,15 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
     # the median distance from a site to its third nearest: a hex layout's inter-site distance
     # (each site, the corners too, has three neighbours at it), and a real layout's spacing
     # rather than its dense core's (that Shanghai district: 112 m to the nearest, 214 m)
-    try:
-        hull: Any = Delaunay(xy)
-    except (QhullError, ValueError):  # sites on one line: no area inside
-        hull = None
+    # sites along a line, a road's (within 5% of its length across: lat/lon jitter), have no
+    # area inside (a diff review: a road with 1-2 m of jitter triangulated)
+    spread = np.linalg.svd(xy - xy.mean(axis=0), compute_uv=False)
+    hull: Any = None
+    if len(spread) == 2 and spread[1] > 0.05 * spread[0]:
+        try:
+            hull = Delaunay(xy)
+        except (QhullError, ValueError):
+            hull = None
     # (sites on a line, a road's, have no third neighbour at the spacing: the nearest's, as
     # before; a diff review found a road of sites 500 m apart read as 1,000)
     k = min(3, len(xy) - 1) if hull is not None else 1
@@ -1806,7 +1812,8 @@ def _update_step_warnings(s: Scenario, label: str | None) -> list[str]:
     out = []
     for f in s.fleets:
         step = getattr(f.mobility, "update_ms", None)
-        if f.count and step is not None and step > UPDATE_STEP_MS:
+        moves = f.mobility is not None and f.mobility.model != "static"
+        if f.count and moves and step is not None and step > UPDATE_STEP_MS:
             out.append(str(InputError(
                 f"positions are updated every {step:g} ms, and with them the links, radio link "
                 f"monitoring and event A3: above {UPDATE_STEP_MS:g} ms out-of-sync silences and "

@@ -102,6 +102,10 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     before it said how many: by the shard's moving devices of every service)."""
     out: dict[str, Any] = {k: sum(int(p.get(k) or 0) for p in parts)
                            for k in ("mobile_devices", "handovers", "radio_link_failures")}
+    if all("moving_minutes" in p for p in parts):  # (the rate over the device-minutes)
+        minutes = sum(float(p["moving_minutes"]) for p in parts)
+        out["moving_minutes"] = minutes
+        out["handovers_per_device_per_min"] = out["handovers"] / minutes if minutes else 0.0
     if all("ping_pong_handovers" in p for p in parts):
         out["ping_pong_handovers"] = sum(int(p["ping_pong_handovers"]) for p in parts)
     if all("out_of_sync_silences" in p for p in parts):
@@ -124,15 +128,23 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                     row["out_of_sync_silent_s"] = (row.get("out_of_sync_silent_s", 0.0)
                                                    + float(f["out_of_sync_silent_s"]))
         for name, row in fleets.items():
-            rates = [(f["fleets"][name].get("handovers_per_device_per_min"),
-                      float(f["fleets"][name].get("moving_devices") or 0))
-                     for f in parts if name in (f.get("fleets") or {})]
+            mine = [f["fleets"][name] for f in parts if name in (f.get("fleets") or {})]
+            if all("moving_minutes" in f for f in mine):  # (exact: over the device-minutes)
+                minutes = sum(float(f["moving_minutes"]) for f in mine)
+                row["moving_minutes"] = minutes
+                row["handovers_per_device_per_min"] = row["handovers"] / minutes \
+                    if minutes else 0.0
+                continue
+            rates = [(f.get("handovers_per_device_per_min"), float(f.get("moving_devices") or 0))
+                     for f in mine]
             row["handovers_per_device_per_min"] = _wmean(rates) or 0.0
         out["fleets"] = fleets
     services: dict[str, Any] = {}
     for name in dict.fromkeys(n for p in parts for n in (p.get("services") or {})):
         rows = [(p["services"][name], p) for p in parts if name in (p.get("services") or {})]
-        weights = [float(r.get("moving_devices", p.get("mobile_devices") or 0)) for r, p in rows]
+        weights = [float(r.get("moving_minutes", r.get("moving_devices",
+                                                       p.get("mobile_devices") or 0)))
+                   for r, p in rows]
         rate = _wmean(zip([r.get("handovers_per_device_per_min") for r, _ in rows], weights,
                           strict=True))
         services[name] = {

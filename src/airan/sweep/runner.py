@@ -248,9 +248,12 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     if mob.get("mobile_devices"):  # devices that move: their handovers and silences (an AMR
         # maker's review: a handover sweep opened every run's summary.json for them)
         minutes = float(summary.get("duration_s") or 0.0) / 60.0
-        row["handovers_per_device_per_min"] = (int(mob.get("handovers") or 0)
-                                               / int(mob["mobile_devices"]) / minutes
-                                               if minutes > 0 else None)
+        # (the summary's own: over each device's minutes in the run, a trace's within its
+        # samples; the run's minutes for a summary written before it said)
+        row["handovers_per_device_per_min"] = mob.get(
+            "handovers_per_device_per_min",
+            int(mob.get("handovers") or 0) / int(mob["mobile_devices"]) / minutes
+            if minutes > 0 else None)
         for key in ("handovers", "ping_pong_handovers", "radio_link_failures",
                     "out_of_sync_silences", "out_of_sync_silent_s"):
             row[key] = mob.get(key)
