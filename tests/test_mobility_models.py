@@ -369,7 +369,7 @@ def test_sumo_fcd_geo_output_is_projected(tmp_path: Path) -> None:
          ["line 2", "'z'", "'-5'", "below ground"]),
         # a V2X engineer's review: a 2 km jump in 0.1 s (km or ms units) replayed silently,
         # and rows of no device made one device ""
-        ("t,device,x,y\n0,a,0,0\n0.1,a,2000,0\n0.2,a,4000,0\n", {},
+        ("t,device,x,y\n0,a,0,0\n0.1,a,2000,0\n0.2,a,4000,0\n0.3,a,6000,0\n", {},
          ["device 'a' moves 2,000.0 m in 0.1 s between t 0 and 0.1 s", "faster than sound"]),
         ("t,device,x,y\n0,a,0,0\n1,,5,0\n", {}, ["line 3", "'device' is empty"]),
     ],

@@ -114,12 +114,12 @@ def read_trace(
                     np.nan_to_num(zs[1:] - zs[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(same & (dt > 0), step / dt, 0.0)
-    # (units, not a glitch: most moving steps that fast; a GPS spike or a SUMO teleport of a
-    # jammed vehicle is one step, kept (a diff review); positions off the map altogether are
-    # said as such where the scenario is checked)
+    # (units, not a glitch: most of three or more moving steps that fast; a GPS spike or a
+    # SUMO teleport of a jammed vehicle is one step, kept (a diff review), as a test's jump;
+    # positions off the map altogether are said as such where the scenario is checked)
     moving = speed[speed > 0]
     fast = np.flatnonzero(speed > MAX_SPEED_MPS)
-    if len(fast) and float(np.median(moving)) > MAX_SPEED_MPS \
+    if len(fast) and len(moving) >= 3 and float(np.median(moving)) > MAX_SPEED_MPS \
             and np.all(np.abs(np.nan_to_num(np.c_[xs, ys])) <= 1e7):
         k = int(fast[0])
         name = uniq[order_of_first[dev[k]]]
