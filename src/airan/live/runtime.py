@@ -135,7 +135,8 @@ def check_tls(tls: wire.Tls) -> wire.Tls:
         missing, given = (("tls_key", tls.cert) if tls.key is None else ("tls_cert", tls.key))
         raise InputError("a server's TLS needs both its certificate and its private key "
                          "(PEM files)", field=missing, value=given)
-    paths = {}
+    paths: dict[str, str] = {}
+    texts: dict[str, bytes] = {}
     for name in ("cert", "key", "ca"):
         path = getattr(tls, name)
         if path is None:
@@ -150,10 +151,9 @@ def check_tls(tls: wire.Tls) -> wire.Tls:
             raise InputError("not a PEM file (-----BEGIN ...)", field=f"tls_{name}",
                              value=str(path))
         paths[name] = str(Path(path).resolve())
+        texts[name] = data
     if tls.cert is not None:
-        assert tls.key is not None
-        cert_text = Path(tls.cert).read_bytes()
-        key_text = Path(tls.key).read_bytes()
+        cert_text, key_text = texts["cert"], texts["key"]
         if b"-----BEGIN CERTIFICATE-----" not in cert_text:
             raise InputError("no certificate in it (-----BEGIN CERTIFICATE-----)",
                              field="tls_cert", value=str(tls.cert))
