@@ -510,3 +510,31 @@ def test_a_site_late_with_its_load_report_is_slow_not_down_until_three_in_a_row(
     view.healthy = True
     asyncio.run(g._poll_one(view))
     assert view.healthy is False  # refused: down at once
+
+
+def test_the_gateway_compiles_its_delays_before_serving_and_leaves_their_bookings_as_they_were(
+) -> None:
+    """A fresh install's first live run answered its first half-second 0.2-0.8 s late: the
+    gateway compiled the transport's hop (numba, a specialization of its own) on the first
+    request. Its warm-up crosses every leg once, as a request would, then undoes the bookings:
+    a request's transport after it compiles nothing new, and the links and device links are
+    free as before."""
+    from airan.transport.pipeline import message_hop
+
+    g = _gateway("gateway", [_LinkStub(0.001), _LinkStub(0.001)])
+    d = g.delays
+    d.link_free[:] = 0.25  # (bookings of its own, to be kept)
+    d.dl_last[:] = 0.5
+    before = [a.copy() for a in (d.ul_free, d.dl_free, d.dl_last, d.link_free, d.link_last)]
+    g._warm_up()
+    for a, b in zip((d.ul_free, d.dl_free, d.dl_last, d.link_free, d.link_last), before,
+                    strict=True):
+        assert np.array_equal(a, b)
+    w = g.world
+    node = int(w.cell_node[int(w.dev_cell[0])])
+    site = int(np.flatnonzero((w.path_links[node] >= 0).any(axis=1))[0])
+    compiled = len(message_hop.signatures)
+    assert compiled > 0
+    assert d.transport(w.path_links[node, site], float(w.svc_ul_bits[0]), 1.0, 1e-3) > 0
+    assert d.transport(w.path_links_back[site, node], float(w.svc_dl_bits[0]), 1.0) > 0
+    assert len(message_hop.signatures) == compiled
