@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from airan.mobility import (
     build_mobility,
     haversine_m,
 )
+from airan.mobility.traces import read_trace
 from airan.scenario.schema import DiscArea, RectArea
 
 SPEC = TypeAdapter(MobilitySpec)
@@ -530,3 +532,56 @@ def test_a_trace_of_more_or_fewer_devices_than_the_fleet_is_warned_of(
         assert said == []
     else:
         assert len(said) == 1 and needle in said[0] and "count" in said[0], said
+
+
+MIXED_FCD = """<fcd-export>
+    <timestep time="0.00">
+        <vehicle id="0" x="0.00" y="0.00" type="car" speed="10.00"/>
+        <vehicle id="bus7" x="50.00" y="0.00" type="bus" speed="8.00"/>
+        <person id="0" x="5.00" y="5.00" type="DEFAULT_PEDTYPE" speed="1.00"/>
+    </timestep>
+    <timestep time="1.00">
+        <vehicle id="0" x="10.00" y="0.00" type="car" speed="10.00"/>
+        <vehicle id="bus7" x="58.00" y="0.00" type="bus" speed="8.00"/>
+        <person id="0" x="5.00" y="6.00" type="DEFAULT_PEDTYPE" speed="1.00"/>
+    </timestep>
+</fcd-export>
+"""
+
+
+@pytest.mark.parametrize(("pick", "ids", "kinds"), [
+    ({}, ["0", "bus7", "person:0"], (("vehicle", 2), ("person", 1))),
+    ({"elements": ["vehicle"]}, ["0", "bus7"], (("vehicle", 2),)),
+    ({"elements": ["person"]}, ["0"], (("person", 1),)),
+    ({"types": ["bus"]}, ["bus7"], (("vehicle", 1),)),
+    ({"elements": ["vehicle", "person"], "types": ["car", "DEFAULT_PEDTYPE"]},
+     ["0", "person:0"], (("vehicle", 1), ("person", 1))),
+])
+def test_a_sumo_trace_replays_the_elements_and_types_a_fleet_picks(
+        tmp_path: Path, pick: dict[str, Any], ids: list[str], kinds: tuple[Any, ...]) -> None:
+    """A V2X engineer's review: a SUMO run's pedestrians were replayed as the vehicle fleet's
+    devices, and a person with a vehicle's id (SUMO keeps them apart) merged with it into one
+    device that jumped between them. A fleet picks its elements and SUMO types; a person
+    sharing a vehicle's id is a device of its own."""
+    write(tmp_path / "fcd.xml", MIXED_FCD)
+    spec = TraceReplay(file=str(tmp_path / "fcd.xml"), format="sumo_fcd", **pick)
+    trace = read_trace(spec, tmp_path / "fcd.xml")
+    assert trace.ids == ids and trace.kinds == kinds
+    first = {i: trace.xyz_m[trace.start[k], :2].tolist() for k, i in enumerate(trace.ids)}
+    if "person:0" in first:
+        assert first["person:0"] == [5.0, 5.0]
+    if "0" in first and pick.get("elements") != ["person"]:
+        assert first["0"] == [0.0, 0.0]  # the car, not the pedestrian
+
+
+def test_a_sumo_trace_pick_that_matches_nothing_or_a_csv_pick_is_bad_input(
+        tmp_path: Path) -> None:
+    write(tmp_path / "fcd.xml", MIXED_FCD)
+    spec = TraceReplay(file=str(tmp_path / "fcd.xml"), format="sumo_fcd", types=["tram"])
+    with pytest.raises(InputError, match=r"no samples; types: \['tram'\] \(none of the") as e:
+        read_trace(spec, tmp_path / "fcd.xml")
+    assert e.value.field == "mobility.types"
+    with pytest.raises(ValidationError, match="elements and types pick a SUMO FCD"):
+        TraceReplay(file="t.csv", elements=["vehicle"])
+    with pytest.raises(ValidationError, match="elements"):
+        TraceReplay(file="f.xml", format="sumo_fcd", elements=["bicycle"])  # type: ignore[list-item]

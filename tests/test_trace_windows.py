@@ -119,3 +119,23 @@ def test_a_trace_in_clock_time_a_coarse_update_and_an_altitude_are_warned_of(
     high = "t,device,x,y,z\n0,a,0,0,48.7\n3,a,150,0,48.7\n"
     [w] = [w for w in warned(high) if "columns.z" in w]
     assert "heights up to 48.7 m" in w and "not an altitude" in w
+
+
+def test_a_sumo_trace_of_vehicles_and_persons_replayed_whole_is_warned_of(
+        tmp_path: Path) -> None:
+    """A V2X engineer's review: a SUMO run's pedestrians replayed as the car fleet's devices,
+    silently. Warned where the fleet picks no elements; not where it does."""
+    fcd = tmp_path / "run.fcd.xml"
+    fcd.write_text("<fcd-export><timestep time='0'><vehicle id='v' x='0' y='0' type='car'/>"
+                   "<person id='p' x='5' y='5'/><person id='q' x='6' y='5'/></timestep>"
+                   "<timestep time='10'><vehicle id='v' x='100' y='0' type='car'/>"
+                   "<person id='p' x='5' y='15'/><person id='q' x='6' y='15'/></timestep>"
+                   "</fcd-export>")
+    sc = _cars(tmp_path, 5.0)
+    d = sc.model_dump(mode="json", exclude_unset=True)
+    d["fleets"][0]["mobility"] = {"model": "trace", "file": str(fcd), "format": "sumo_fcd"}
+    [w] = [w for w in scenario_warnings(scenario_from_dict(d)) if "SUMO trace" in w]
+    assert "1 vehicle and 2 persons" in w and "elements: [vehicle]" in w
+    assert "fleets[cars].mobility.elements" in w
+    d["fleets"][0]["mobility"]["elements"] = ["vehicle"]
+    assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "SUMO trace" in w]

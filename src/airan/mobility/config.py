@@ -176,6 +176,12 @@ class TraceReplay(_MobilityBase):
     scenario's origin, or the trace's median point. ``offset_m`` is added to x, y afterwards.
     ``start_s``: the trace time at simulated t = 0. A relative ``file`` is resolved against the
     scenario file's folder.
+
+    ``elements`` and ``types`` (``sumo_fcd`` only) pick what of the FCD this fleet replays: its
+    ``<vehicle>``, ``<person>`` or ``<container>`` elements (all three by default) and, by their
+    ``type`` attribute, the SUMO vehicle or person types (every type by default): one file
+    feeds a fleet of cars, one of buses and one of pedestrians. A person and a vehicle of one
+    id are two devices (SUMO keeps their ids apart): the person is read ``person:ID``.
     """
 
     model: Literal["trace"] = "trace"
@@ -188,11 +194,16 @@ class TraceReplay(_MobilityBase):
     offset_m: tuple[Coord, Coord] = (0.0, 0.0)
     start_s: float = 0.0
     outside_trace: Literal["silent", "hold"] = "silent"
+    elements: list[Literal["vehicle", "person", "container"]] | None = Field(None, min_length=1)
+    types: list[str] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _origin_pair(self) -> TraceReplay:
         if (self.origin_lat is None) != (self.origin_lon is None):
             raise ValueError("give both origin_lat and origin_lon, or neither")
+        if self.format != "sumo_fcd" and (self.elements is not None or self.types is not None):
+            raise ValueError("elements and types pick a SUMO FCD's elements (format: sumo_fcd); "
+                             "a CSV trace's devices are its rows' (one file per fleet)")
         return self
 
 

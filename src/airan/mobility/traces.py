@@ -8,6 +8,7 @@ and the column.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class Trace:
     start: NDArray[np.int64]
     end: NDArray[np.int64]
     origin: tuple[float, float] | None = None
+    #: a SUMO FCD's devices per element (vehicle, person, container) it replays; () for a CSV
+    kinds: tuple[tuple[str, int], ...] = ()
 
 
 def missing_trace_reason(path: str | Path) -> str:
@@ -54,12 +57,19 @@ def read_trace(
     file = str(path)
     if not Path(path).is_file():
         raise InputError(missing_trace_reason(path), file=file, field=f"{field}.file")
+    kinds: tuple[tuple[str, int], ...] = ()
     if spec.format == "csv":
         ids_raw, t, a, b, z = _read_csv(spec, path, field=field)
     else:
-        ids_raw, t, a, b, z = _read_fcd(path, field=field)
+        ids_raw, t, a, b, z, kinds = _read_fcd(path, field=field, elements=spec.elements,
+                                               types=spec.types)
     if len(t) == 0:
-        raise InputError("the trace has no samples", file=file, field=f"{field}.file")
+        picked = "".join(f"; {k}: {v}" for k, v in (("elements", spec.elements),
+                                                     ("types", spec.types)) if v is not None)
+        raise InputError(f"the trace has no samples{picked}" + (
+            " (none of the file's elements are of these)" if picked else ""), file=file,
+            field=f"{field}.{'types' if spec.types is not None else 'elements'}"
+            if picked else f"{field}.file")
     used_origin = None
     if spec.latlon:
         lat, lon = (b, a)  # CSV: (x, y) slots hold (lon, lat); FCD geo: x = lon, y = lat
@@ -138,6 +148,7 @@ def read_trace(
         start=end - counts,
         end=end,
         origin=used_origin,
+        kinds=kinds,
     )
 
 
@@ -206,12 +217,21 @@ _FCD_TAGS = ("vehicle", "person", "container")
 
 
 def _read_fcd(
-    path: str | Path, *, field: str
-) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    path: str | Path, *, field: str, elements: Sequence[str] | None = None,
+    types: list[str] | None = None,
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray, tuple[tuple[str, int], ...]]:
     """SUMO ``--fcd-output``: ``<fcd-export><timestep time="0.00"><vehicle id=".." x=".." y=".."
-    .../></timestep>...``. SUMO's ``z`` is the road's elevation, not the height above ground, so
-    it is ignored (the fleet's height is used)."""
+    .../></timestep>...``, the ``elements`` (tags; all of :data:`_FCD_TAGS` by default) of the
+    ``types`` (their ``type`` attribute; any by default). SUMO's ``z`` is the road's
+    elevation, not the height above ground, so it is ignored (the fleet's height is used).
+    Returns the samples and the devices per element read. A person or container whose id an
+    element of another kind has too is read ``TAG:ID`` (SUMO keeps vehicles', persons' and
+    containers' ids apart)."""
     file = str(path)
+    tags = set(_FCD_TAGS if elements is None else elements)
+    wanted = None if types is None else set(types)
+    seen: dict[str, set[str]] = {tag: set() for tag in _FCD_TAGS}
+    tag_of: list[str] = []
     ids: list[str] = []
     t: list[float] = []
     xs: list[float] = []
@@ -228,7 +248,8 @@ def _read_fcd(
                     field=f"{field}.file",
                 )
             for child in elem:
-                if child.tag not in _FCD_TAGS:
+                if child.tag not in tags or (wanted is not None
+                                             and child.get("type") not in wanted):
                     continue
                 x, y = _number(child.get("x", "")), _number(child.get("y", ""))
                 if x is None or y is None or child.get("id") is None:
@@ -239,6 +260,8 @@ def _read_fcd(
                         field=f"{field}.file",
                     )
                 ids.append(child.get("id", ""))
+                seen[child.tag].add(ids[-1])
+                tag_of.append(child.tag)
                 t.append(tt)
                 xs.append(x)
                 ys.append(y)
@@ -248,4 +271,10 @@ def _read_fcd(
             f"not valid SUMO FCD XML: {exc}", file=file, field=f"{field}.file"
         ) from None
     n = len(t)
-    return np.array(ids, dtype=str), np.array(t), np.array(xs), np.array(ys), np.full(n, np.nan)
+    shared = {i for a in _FCD_TAGS for b in _FCD_TAGS if a < b for i in seen[a] & seen[b]}
+    if shared:
+        ids = [f"{tag}:{i}" if tag != "vehicle" and i in shared else i
+               for i, tag in zip(ids, tag_of, strict=True)]
+    kinds = tuple((tag, len(seen[tag])) for tag in _FCD_TAGS if seen[tag])
+    return (np.array(ids, dtype=str), np.array(t), np.array(xs), np.array(ys), np.full(n, np.nan),
+            kinds)

@@ -953,7 +953,7 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
                 heights.append((f"fleets[{f.name}].mobility.generate.altitude_m",
                                 mob.generate.altitude_m[1]))
         elif mob is not None and mob.model == "trace" and Path(mob.file).is_file():
-            _, top, _, _ = _check_trace(mob.model_dump_json(), mob.file,
+            _, top, _, _, _ = _check_trace(mob.model_dump_json(), mob.file,
                                         _file_stamp(mob.file), f"fleets[{f.name}].mobility",
                                         scenario_origin(s))
             heights.append((f"fleets[{f.name}].mobility.file", top))
@@ -1948,9 +1948,16 @@ def _trace_count_warnings(s: Scenario, label: str | None,
         if spec is None or spec.model != "trace" or not Path(spec.file).is_file():
             continue
         field = f"fleets[{f.name}].mobility"
-        n, _, last_s, (first_dev, last_dev) = _check_trace(
+        n, _, last_s, (first_dev, last_dev), kinds = _check_trace(
             spec.model_dump_json(), spec.file, _file_stamp(spec.file), field,
             scenario_origin(s))
+        if spec.elements is None and len(kinds) > 1:  # (a V2X engineer: a SUMO run's
+            # pedestrians replayed as vehicles, silently)
+            held = " and ".join(f"{n:,} {tag}{'s' if n != 1 else ''}" for tag, n in kinds)
+            out.append(str(InputError(
+                f"the SUMO trace holds {held}, all replayed as this fleet's devices: "
+                "elements: [vehicle] keeps its vehicles (and types: its SUMO types)",
+                file=label, field=f"{field}.elements")))
         silent = spec.outside_trace == "silent"
         first_s = float(np.min(first_dev)) if len(first_dev) else 0.0
         if first_s >= spec.start_s + end_s:  # (a V2X engineer's review: Unix times read "in
@@ -2882,12 +2889,13 @@ def _file_stamp(path: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=64)
 def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
                  origin: tuple[float, float] | None = None
-                 ) -> tuple[int, float, float, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+                 ) -> tuple[int, float, float, tuple[NDArray[np.float64], NDArray[np.float64]],
+                            tuple[tuple[str, int], ...]]:
     """Read a trace as the engine will (once per file version, spec and origin: a sweep's runs
     share it); raises what reading it raises. Returns how many devices it holds, the highest
-    height it gives (m; 0 without heights), its last sample's time (s) and each device's first
+    height it gives (m; 0 without heights), its last sample's time (s), each device's first
     and last sample's times (s, in the order the fleet's devices take them; not to be
-    changed: the cache hands out these arrays)."""
+    changed: the cache hands out these arrays) and a SUMO FCD's devices per element."""
     from airan.mobility import TraceReplay, read_trace
 
     trace = read_trace(TraceReplay.model_validate_json(spec_json), path, origin=origin,
@@ -2905,7 +2913,7 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
     z = trace.xyz_m[:, 2]
     top = float(np.max(z[np.isfinite(z)])) if np.isfinite(z).any() else 0.0
     return (n_devices, top, float(np.max(trace.t_s)),
-            (trace.t_s[trace.start], trace.t_s[trace.end - 1]))
+            (trace.t_s[trace.start], trace.t_s[trace.end - 1]), trace.kinds)
 
 
 def _check_live(s: Scenario) -> None:
