@@ -201,3 +201,66 @@ def test_the_deadline_warning_takes_an_on_device_times_spread_and_a_cv_of_0() ->
     still = _factory(dist="lognormal", mean_ms=300.0, cv=0.0)
     next(v for v in still["services"] if v["name"] == "vla")["deadline_ms"] = 100.0
     assert [w for w in _warnings(still) if "services[vla].deadline_ms" in w]
+
+
+def _own_model(**model: Any) -> dict[str, Any]:
+    """factory with the arms' VLA as a model of one's own, ``models: {myvla: ...}``."""
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["models"] = {"myvla": model}
+    next(v for v in d["services"] if v["name"] == "vla")["model"] = "myvla"
+    return d
+
+
+def test_a_models_own_measured_time_is_the_sites_and_devices_run_its_roofline() -> None:
+    """A robot maker's review: a model of one's own given as ``service_time_ms: 80`` (its
+    GFLOPs too) ran in 80 ms on the robot's bare CPU, whose roofline is seconds, where the same
+    time as a service's ``service_time`` runs the roofline on board (README: "as a service's
+    service_time"). Now alike: the sites take the time, the devices the model's roofline."""
+    roof = {"params": 3.0e9, "precision": "bf16", "gflops": 1600, "weight_bytes": 6.0e9,
+            "efficiency": {"compute": 1.0, "memory": 1.0}}
+    d = _own_model(service_time_ms=80, **roof)
+    sc = scenario_from_dict(d)
+    w = Engine(sc, duration_s=0.01).world
+    arm, vla = w.fleet_names.index("arm"), w.service_names.index("vla")
+    m = w.svc_model[vla]
+    assert np.all(w.svc_time_s[m, :, 1] == pytest.approx(0.080))  # every site GPU
+    plain = sc.model_catalog()["myvla"].model_copy(update={"service_time_ms": None})
+    thor = service_time_table_s(plain, load_gpus()["JetsonThor"], 1)[1]
+    assert w.local_time_s[arm, vla] == pytest.approx(thor, rel=1e-12)
+    assert abs(thor / 0.080 - 1) > 0.5  # (the roofline is far from the time: a real check)
+    assert not [x for x in _warnings(d) if "no FLOPs" in x]
+    # with no FLOPs there is no roofline: the device runs the time too, and validate says so
+    bare = _own_model(service_time_ms=80)
+    w = Engine(scenario_from_dict(bare), duration_s=0.01).world
+    assert w.local_time_s[arm, vla] == pytest.approx(0.080)
+    [x] = [x for x in _warnings(bare) if "no FLOPs" in x]
+    assert "on board (JetsonThor)" in x and "on_device_ms: {JetsonThor: ...}" in x
+    bare["services"][1]["service_time"] = {"dist": "fixed", "mean_ms": 80,
+                                           "on_device_ms": {"JetsonThor": 400}}
+    assert next(v for v in bare["services"] if v["name"] == "vla") is bare["services"][1]
+    assert not [x for x in _warnings(bare) if "no FLOPs" in x]
+
+
+def test_the_catalog_lists_a_devices_roofline_for_a_model_measured_at_the_sites(
+        tmp_path: Any) -> None:
+    """`airan catalog models --gpu JetsonThor` gives what the engine runs on board: a model's
+    own measured time is the compute sites', the device's its roofline (marked)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = _own_model(service_time_ms=80, params=3.0e9, precision="bf16", gflops=1600,
+                   weight_bytes=6.0e9, efficiency={"compute": 1.0, "memory": 1.0})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    sc = scenario_from_dict(d)
+    plain = sc.model_catalog()["myvla"].model_copy(update={"service_time_ms": None})
+    thor_ms = service_time_table_s(plain, load_gpus()["JetsonThor"], 1)[1] * 1e3
+    runner = CliRunner()
+    out = runner.invoke(app, ["catalog", "models", "--scenario", str(path), "--gpu",
+                              "JetsonThor"]).output
+    assert f"{thor_ms:.2f}*" in out and "its measured service_time_ms is the compute" in out
+    h100 = runner.invoke(app, ["catalog", "models", "--scenario", str(path), "--gpu",
+                               "H100"]).output
+    assert "80.00 " in h100 and "*" not in h100

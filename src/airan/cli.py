@@ -1789,16 +1789,26 @@ def catalog_models(
     _columns(table, "precision", justify="left")
     _columns(table, *([f"{gpu} ms"] if sizes == [1] else [f"b={b} ms (req/s)" for b in sizes]))
     table.add_column("name")
+    on_board = spec.kind in ("embedded", "cpu")  # a device's: what runs there (engine.world)
+    roofed = []
     for key, m in models.items():
+        if on_board and m.service_time_ms is not None and m.gflops is not None \
+                and m.efficiency is not None:  # (a measured time is the compute sites')
+            m = m.model_copy(update={"service_time_ms": None})
+            roofed.append(key)
         times_s = [batch_service_time_s(m, spec, b) for b in sizes]
         used = spec.resolve_precision(m.precision_for(spec))  # (what the roofline runs there)
+        mark = "*" if roofed and roofed[-1] == key else ""
         table.add_row(key, _count(m.params), _num(m.gflops, "{:g}"),
                       m.precision if used == m.precision else f"{m.precision} ({used} here)",
-                      *([f"{times_s[0] * 1e3:.2f}"] if sizes == [1] else
-                        [f"{t * 1e3:.2f} ({b / t:,.0f})" for b, t in zip(sizes, times_s,
-                                                                      strict=True)]),
+                      *([f"{times_s[0] * 1e3:.2f}{mark}"] if sizes == [1] else
+                        [f"{t * 1e3:.2f} ({b / t:,.0f}){mark}" for b, t in zip(sizes, times_s,
+                                                                             strict=True)]),
                       m.name)
     _print_table(table)
+    if roofed:
+        out.print(f"* on board a {gpu} runs the model's roofline: its measured service_time_ms "
+                  f"is the compute sites' ({', '.join(roofed)})", markup=False, soft_wrap=True)
     _print_sources(models, "models", sources)
 
 

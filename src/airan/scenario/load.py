@@ -1429,6 +1429,8 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
     st = service.service_time
     roof = base.gflops is not None and base.efficiency is not None
     given = st.as_catalog() if st is not None else base.service_time_ms
+    # a model's own measured time, with a roofline: the devices run the roofline (engine.world)
+    own_roof = st is None and base.service_time_ms is not None and roof
     least = 1.0  # the distribution's least time over its mean
     if not mean and isinstance(given, ServiceTimeDist) and given.dist != "fixed" and not (
             given.dist == "lognormal" and not given.cv):  # (cv 0: no spread)
@@ -1436,7 +1438,7 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
                  and given.low_ms is not None and given.mean_s > 0 else 0.0)
     # on board, a measured time keeps its spread unless a fleet running the service takes the
     # model's roofline on its accelerator (engine.world: the spread is per service)
-    on_roofline = st is not None and st.measured_on is None and roof and any(
+    on_roofline = own_roof or st is not None and st.measured_on is None and roof and any(
         service.name in f.services and f.count > 0
         and f.accelerator not in (st.on_device_ms or {}) for f in s.fleets)
     least_on_board = 1.0 if on_roofline else least
@@ -1445,6 +1447,9 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         measured = float(given) * 1e-3 if isinstance(given, (int, float)) else given.mean_s
 
     def at(gpu: str, device: bool) -> float:
+        if device and own_roof:
+            return float(service_time_table_s(base.model_copy(update={"service_time_ms": None}),
+                                              gpus[gpu], 1)[1])
         if st is None or measured is None:  # the roofline, or the catalog's given time
             return float(service_time_table_s(base, gpus[gpu], 1)[1]) * least
         if st.measured_on is not None:
@@ -1538,6 +1543,60 @@ def _too_fast_on_board(model: Any, gpus: Mapping[str, Any], accelerator: str, ms
         + _faster_than_peak_why(ms * 1e-3, bound, name), file=label, field=field, value=ms))]
 
 
+def _blind_on_board(s: Scenario, v: Any, base: Any, label: str | None) -> list[str]:
+    """A measured time (the service's, or its model's own) of a model with no FLOPs, run on
+    board: the devices' accelerators (their CPUs) run it in the time measured for the compute
+    sites, with no roofline to tell them apart (a robot maker's review: a VLA's 80 ms on the
+    robot's CPU, silently)."""
+    st = v.service_time
+    if not v.on_device or (st is None and base.service_time_ms is None) or (
+            base.gflops is not None and base.efficiency is not None):
+        return []
+    measured = (st.on_device_ms or {}) if st is not None else {}
+    blind = sorted({f.accelerator for f in s.fleets
+                    if v.name in f.services and f.count > 0 and f.computes_on_board
+                    and f.accelerator not in measured
+                    and v.name not in getattr(f.engine_of(v.name), "time_ms", {})})
+    if not blind:
+        return []
+    where = ", ".join("the devices' CPU" if a == "none" else a for a in blind)
+    acc = blind[0]
+    return [str(InputError(
+        f"{v.model} gives a measured time and no FLOPs for a roofline: on board ({where}) it "
+        f"runs in that time too, as fast as on the compute sites' GPUs; give the time measured "
+        f"there (service_time.on_device_ms: {{{acc}: ...}}) or the model's gflops",
+        file=label, field=f"services[{v.name}].service_time.on_device_ms", value=acc))]
+
+
+def _flat_batch_time(s: Scenario, v: Any, base: Any, label: str | None) -> list[str]:
+    """A measured time with no per-batch sizes (``batch_ms``), the service's or its model's
+    own, at compute sites that batch its model: every batch takes that time, whatever its
+    size (a robot maker's review: a VLA measured at 80 ms alone ran batches of 8 in 80 ms on
+    an L40S, 94 requests/s where its roofline allows ~40, and nothing said so)."""
+    st = v.service_time
+    given = st.as_catalog() if st is not None else base.service_time_ms
+    if given is None or getattr(given, "batch_ms", None):
+        return []
+    sites = [(c.name, c.batching) for c in s.compute_sites
+             if c.services is None or v.name in c.services]
+    if s.generated_compute_sites is not None:
+        sites.append(("generated", s.generated_compute_sites.batching))
+    over = [(name, b.for_model(v.model)[0]) for name, b in sites if b.for_model(v.model)[0] > 1]
+    if not over:
+        return []
+    name, mb = max(over, key=lambda o: o[1])
+    ms = float(given) if isinstance(given, (int, float)) else given.mean_s * 1e3
+    field = (f"services[{v.name}].service_time" if st is not None
+             else f"models[{v.model}].service_time_ms")
+    return [str(InputError(
+        f"batches of up to {mb} of {v.model} run at compute site {name}"
+        f"{f' and {len(over) - 1} more' if len(over) > 1 else ''}, and this time is taken for "
+        f"a batch of any size: {mb} requests in {ms:.3g} ms, as one alone ({mb}x its "
+        "throughput); give the times per batch size (service_time.batch_ms, which `airan "
+        "profile` measures), or max_batch: 1 for the model there (batching.models)",
+        file=label, field=field, value=round(ms, 6)))]
+
+
 def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
     """A service whose deadline is shorter than its model's time at batch 1 wherever it runs;
     measured service times that look mistyped: faster than the GPU's peak allows (seconds
@@ -1565,10 +1624,13 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                        if v.deadline_ms < 1.0 else ""), file=label,
                     field=f"services[{v.name}].deadline_ms", value=v.deadline_ms)))
         st = v.service_time
+        base = models[v.model]
+        out += _blind_on_board(s, v, base, label)
+        if v.name in requested:
+            out += _flat_batch_time(s, v, base, label)
         if st is None:
             continue
         field = f"services[{v.name}].service_time"
-        base = models[v.model]
         ref = ([st.measured_on] if st.measured_on is not None
                else sorted(_site_gpu_types(s, v.name)))  # (the sites that serve it)
         # the smallest batch measured (a table's first size; else 1) against the same batch
