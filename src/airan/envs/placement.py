@@ -34,9 +34,16 @@ arrive meanwhile, and for those a fault gives back.
 - **Episode**: ``duration_s`` of simulated time, then ``truncated`` (a time limit; the episode
   never terminates otherwise). :meth:`PlacementEnv.result` gives the run's
   :class:`airan.engine.Result` (summary.json's dict, the request trace), conservation checked.
-- **Seeds**: ``reset(seed=s)`` runs the engine on seed ``s``; a reset without one takes the
-  seed after the last episode's (the scenario's seed first). Same seed and actions, same
-  episode, bit for bit.
+- **Seeds** (Gymnasium's convention): ``reset(seed=s)`` runs the engine on seed ``s`` and seeds
+  :attr:`np_random`, from which each later episode's run seed is drawn (in [0, 2**63)) until
+  the next seeded reset: the episodes after ``reset(seed=s)`` are a function of ``s``, and
+  those of distinct seeds do not overlap in practice (a vector env's copies, seeded ``s``,
+  ``s+1``, ...). An unseeded first reset draws from the OS's entropy, as Gymnasium's envs do,
+  so that unseeded copies differ; the scenario's ``seed`` is not used (a researcher's review:
+  every copy of a vector env ran the scenario's seed, then the next, in lockstep; seeded
+  copies' episodes ran each other's). ``info["seed"]`` from ``reset`` is the episode's run
+  seed: ``airan.run(scenario, seed=info["seed"], ...)`` under the same decisions runs it
+  again. Same seed and actions, same episode, bit for bit.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ from gymnasium import spaces
 
 from airan.engine import Engine
 from airan.engine import kernel as K
-from airan.engine.engine import Result
+from airan.engine.engine import SEED_LIMIT, Result
 from airan.errors import InputError
 from airan.policy import LOCAL, NO_SITE, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
@@ -160,17 +167,15 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._policies = {name: self._builtin(name) for name in POLICY_TARGETS}
         self._engine: Engine | None = None
         self._action = np.zeros(n_v, dtype=np.int64)
-        self._next_seed = self.scenario.seed
         self._counts = np.zeros((n_v, 4), dtype=np.int64)
 
     # ---- gymnasium -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        super().reset(seed=seed)
-        if seed is not None:
-            self._next_seed = int(seed)
-        self.seed_used = self._next_seed
-        self._next_seed += 1
+        super().reset(seed=seed)  # (seeds np_random with seed; unseeded first: from entropy)
+        #: the run seed of the episode (info["seed"]): reset's own, or one drawn from np_random
+        self.seed_used = (int(seed) if seed is not None
+                          else int(self.np_random.integers(SEED_LIMIT)))
         self._engine = Engine(self.scenario, duration_s=self.duration_s, seed=self.seed_used,
                               policy=self._place, warmup_s=0.0)
         self._counts = self._service_counts()
