@@ -173,7 +173,7 @@ def test_a_float_action_is_refused_not_cut_to_an_int() -> None:
     env.reset(seed=1)
     n = len(env.service_names)
     for bad in ([4.7] * n, [True] * n, ["deadline-aware"] * n):
-        with pytest.raises(InputError, match="env.targets names them"):
+        with pytest.raises(InputError, match="env.unwrapped.targets names them"):
             env.step(bad)
     env.step(np.array([4] * n, dtype=np.int32))  # any integer type
 
@@ -294,3 +294,31 @@ def test_an_episodes_info_seed_is_its_run_seed_for_airan_run() -> None:
     want = airan.run("factory", policy="nearest-edge", duration_s=0.2, seed=info["seed"])
     assert info["seed"] == drawn[0] and got == want.summary["requests"]
 
+
+def test_the_action_mask_is_in_info_and_flattened_for_maskable_ppo() -> None:
+    """A researcher's review: the README's env.action_mask raised AttributeError on the env
+    gym.make returns, and no method nor info gave the mask. info["action_mask"] is the
+    [service, target] mask; action_masks() (sb3-contrib's MaskablePPO calls it) is that
+    flattened, service after service: the concatenation of the MultiDiscrete's masks."""
+    env = gym.make("airan/Placement-v0", scenario="factory", duration_s=0.02)
+    with pytest.raises(AttributeError):
+        env.action_mask  # noqa: B018  (Gymnasium 1.x's wrappers forward no attributes)
+    raw: PlacementEnv = env.unwrapped  # type: ignore[assignment]
+    n_v, n_t = len(raw.service_names), len(raw.targets)
+    assert env.action_space.nvec.tolist() == [n_t] * n_v
+    _, info = env.reset(seed=1)
+    mask = info["action_mask"]
+    assert mask.dtype == bool and mask.shape == (n_v, n_t)
+    assert not mask[raw.service_names.index("inspect"), raw.targets.index("local")]
+    assert mask.sum() == n_v * n_t - 1  # (factory: every site serves every service)
+    flat = env.get_wrapper_attr("action_masks")()
+    assert flat.dtype == bool and flat.shape == (int(env.action_space.nvec.sum()),)
+    assert np.array_equal(flat, np.concatenate([mask[v] for v in range(n_v)]))
+    flat[:] = False  # (a copy: the env's own mask stays)
+    assert raw.action_masks().sum() == n_v * n_t - 1
+    env.action_space.seed(0)
+    for _ in range(4):
+        action = env.action_space.sample(mask=tuple(mask.astype(np.int8)))
+        assert mask[np.arange(n_v), action].all()
+        *_, info = env.step(action)
+        assert np.array_equal(info["action_mask"], mask)
