@@ -173,7 +173,7 @@ def test_a_float_action_is_refused_not_cut_to_an_int() -> None:
     env.reset(seed=1)
     n = len(env.service_names)
     for bad in ([4.7] * n, [True] * n, ["deadline-aware"] * n):
-        with pytest.raises(InputError, match="env.targets names them"):
+        with pytest.raises(InputError, match="env.unwrapped.targets names them"):
             env.step(bad)
     env.step(np.array([4] * n, dtype=np.int32))  # any integer type
 
@@ -224,3 +224,101 @@ def test_the_cells_prb_use_per_step_averages_to_the_runs_own() -> None:
     assert float(np.mean(ul)) == pytest.approx(cells["mean_prb_utilization_ul"], rel=1e-5)
     assert float(np.mean(dl)) == pytest.approx(cells["mean_prb_utilization_dl"], rel=1e-5)
     assert 0.0 < float(np.mean(ul)) < float(np.max(ul)) <= 1.0
+
+
+def _vector_episodes(num_envs: int, episodes: int, seed: int | None, duration_s: float
+                     ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Each reset's run seeds, and the copies' arrivals and rewards per step, over
+    ``episodes`` episodes of a sync vector env, every copy deadline-aware throughout."""
+    envs = gym.make_vec("airan/Placement-v0", num_envs=num_envs, vectorization_mode="sync",
+                        scenario="factory", duration_s=duration_s)
+    n_v = len(envs.get_attr("service_names")[0])
+    action = np.full((num_envs, n_v), 1 + POLICY_TARGETS.index("deadline-aware"))
+    obs, info = envs.reset(seed=seed)
+    seeds, arrivals, rewards = [info["seed"]], [], []
+    while len(seeds) <= episodes:
+        obs, reward, _, _, info = envs.step(action)
+        if "seed" in info:  # (next-step autoreset: every copy's episode ends together)
+            assert info["_seed"].all()
+            seeds.append(info["seed"])
+        else:
+            arrivals.append(obs["arrivals_per_s"])
+            rewards.append(reward)
+    envs.close()
+    return seeds[:episodes], np.stack(arrivals, axis=1), np.stack(rewards, axis=1)
+
+
+def test_a_vector_envs_copies_run_distinct_seeds_and_a_seeded_reset_reproduces() -> None:
+    """A researcher's review: unseeded, a vector env's four copies all ran seed 1 (the
+    scenario's), the same traffic, then seed 2 together; seeded 42, copy 0's second episode
+    (43) was copy 1's first. Now an unseeded reset draws from entropy and each later episode
+    from the copy's np_random: the copies differ, and reset(seed=s) reproduces its run."""
+    seeds, arrivals, _ = _vector_episodes(4, 2, None, 0.1)
+    every = np.concatenate(seeds)
+    assert len(set(every.tolist())) == 8  # no two episodes share a run seed
+    for i in range(4):
+        for j in range(i):
+            assert not np.array_equal(arrivals[i], arrivals[j]), (i, j)
+    a_seeds, a_arrivals, a_rewards = _vector_episodes(4, 3, 42, 0.02)
+    assert a_seeds[0].tolist() == [42, 43, 44, 45]  # (Gymnasium seeds copy i with 42 + i)
+    later = np.concatenate(a_seeds[1:]).tolist()
+    assert len(set(later)) == 8 and not set(later) & {42, 43, 44, 45}
+    b_seeds, b_arrivals, b_rewards = _vector_episodes(4, 3, 42, 0.02)
+    for x, y in zip(a_seeds, b_seeds, strict=True):
+        assert x.tolist() == y.tolist()
+    assert np.array_equal(a_arrivals, b_arrivals) and np.array_equal(a_rewards, b_rewards)
+    c_seeds, *_ = _vector_episodes(4, 2, 46, 0.02)
+    assert not set(np.concatenate(c_seeds).tolist()) & set(np.concatenate(a_seeds).tolist())
+
+
+def test_an_episodes_info_seed_is_its_run_seed_for_airan_run() -> None:
+    """After reset(seed=s) the next episodes' seeds are drawn from np_random, a function of
+    s; info["seed"] names each, and airan.run on it gives the same run."""
+    env = PlacementEnv("factory", duration_s=0.2)
+    action = [env.targets.index("nearest-edge")] * len(env.service_names)
+    _, info = env.reset(seed=3)
+    assert info["seed"] == 3
+    drawn = [env.reset()[1]["seed"] for _ in range(3)]
+    env.reset(seed=3)
+    assert [env.reset()[1]["seed"] for _ in range(3)] == drawn
+    env.reset(seed=4)
+    assert not set(drawn) & {env.reset()[1]["seed"] for _ in range(3)}
+    fresh = [PlacementEnv("factory", duration_s=0.2).reset()[1]["seed"] for _ in range(2)]
+    assert fresh[0] != fresh[1]  # unseeded: from entropy, not the scenario's seed each time
+    env.reset(seed=3)
+    _, info = env.reset()
+    truncated = False
+    while not truncated:
+        *_, truncated, _ = env.step(action)
+    got = env.result().summary["requests"]
+    want = airan.run("factory", policy="nearest-edge", duration_s=0.2, seed=info["seed"])
+    assert info["seed"] == drawn[0] and got == want.summary["requests"]
+
+
+def test_the_action_mask_is_in_info_and_flattened_for_maskable_ppo() -> None:
+    """A researcher's review: the README's env.action_mask raised AttributeError on the env
+    gym.make returns, and no method nor info gave the mask. info["action_mask"] is the
+    [service, target] mask; action_masks() (sb3-contrib's MaskablePPO calls it) is that
+    flattened, service after service: the concatenation of the MultiDiscrete's masks."""
+    env = gym.make("airan/Placement-v0", scenario="factory", duration_s=0.02)
+    with pytest.raises(AttributeError):
+        env.action_mask  # noqa: B018  (Gymnasium 1.x's wrappers forward no attributes)
+    raw: PlacementEnv = env.unwrapped  # type: ignore[assignment]
+    n_v, n_t = len(raw.service_names), len(raw.targets)
+    assert env.action_space.nvec.tolist() == [n_t] * n_v
+    _, info = env.reset(seed=1)
+    mask = info["action_mask"]
+    assert mask.dtype == bool and mask.shape == (n_v, n_t)
+    assert not mask[raw.service_names.index("inspect"), raw.targets.index("local")]
+    assert mask.sum() == n_v * n_t - 1  # (factory: every site serves every service)
+    flat = env.get_wrapper_attr("action_masks")()
+    assert flat.dtype == bool and flat.shape == (int(env.action_space.nvec.sum()),)
+    assert np.array_equal(flat, np.concatenate([mask[v] for v in range(n_v)]))
+    flat[:] = False  # (a copy: the env's own mask stays)
+    assert raw.action_masks().sum() == n_v * n_t - 1
+    env.action_space.seed(0)
+    for _ in range(4):
+        action = env.action_space.sample(mask=tuple(mask.astype(np.int8)))
+        assert mask[np.arange(n_v), action].all()
+        *_, info = env.step(action)
+        assert np.array_equal(info["action_mask"], mask)

@@ -34,9 +34,21 @@ arrive meanwhile, and for those a fault gives back.
 - **Episode**: ``duration_s`` of simulated time, then ``truncated`` (a time limit; the episode
   never terminates otherwise). :meth:`PlacementEnv.result` gives the run's
   :class:`airan.engine.Result` (summary.json's dict, the request trace), conservation checked.
-- **Seeds**: ``reset(seed=s)`` runs the engine on seed ``s``; a reset without one takes the
-  seed after the last episode's (the scenario's seed first). Same seed and actions, same
-  episode, bit for bit.
+- **Seeds** (Gymnasium's convention): ``reset(seed=s)`` runs the engine on seed ``s`` and seeds
+  :attr:`np_random`, from which each later episode's run seed is drawn (in [0, 2**63)) until
+  the next seeded reset: the episodes after ``reset(seed=s)`` are a function of ``s``, and
+  those of distinct seeds do not overlap in practice (a vector env's copies, seeded ``s``,
+  ``s+1``, ...). An unseeded first reset draws from the OS's entropy, as Gymnasium's envs do,
+  so that unseeded copies differ; the scenario's ``seed`` is not used (a researcher's review:
+  every copy of a vector env ran the scenario's seed, then the next, in lockstep; seeded
+  copies' episodes ran each other's). ``info["seed"]`` from ``reset`` is the episode's run
+  seed: ``airan.run(scenario, seed=info["seed"], ...)`` under the same decisions runs it
+  again. Same seed and actions, same episode, bit for bit.
+- **Masks**: ``info["action_mask"]`` from ``reset`` and ``step`` is :attr:`action_mask`
+  ([services, targets], bool); :meth:`PlacementEnv.action_masks` gives it flattened, service
+  after service, as sb3-contrib's ``MaskablePPO`` takes it for a ``MultiDiscrete`` action.
+  Through ``gymnasium.make``'s wrappers, the env's attributes are ``env.unwrapped.<name>``
+  (Gymnasium 1.x's wrappers do not forward them).
 """
 
 from __future__ import annotations
@@ -52,7 +64,7 @@ from gymnasium import spaces
 
 from airan.engine import Engine
 from airan.engine import kernel as K
-from airan.engine.engine import Result
+from airan.engine.engine import SEED_LIMIT, Result
 from airan.errors import InputError
 from airan.policy import LOCAL, NO_SITE, REJECT, Batch, Snapshot, resolve_policy
 from airan.policy.builtin import deadline_aware
@@ -160,23 +172,22 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._policies = {name: self._builtin(name) for name in POLICY_TARGETS}
         self._engine: Engine | None = None
         self._action = np.zeros(n_v, dtype=np.int64)
-        self._next_seed = self.scenario.seed
         self._counts = np.zeros((n_v, 4), dtype=np.int64)
 
     # ---- gymnasium -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        super().reset(seed=seed)
-        if seed is not None:
-            self._next_seed = int(seed)
-        self.seed_used = self._next_seed
-        self._next_seed += 1
+        super().reset(seed=seed)  # (seeds np_random with seed; unseeded first: from entropy)
+        #: the run seed of the episode (info["seed"]): reset's own, or one drawn from np_random
+        self.seed_used = (int(seed) if seed is not None
+                          else int(self.np_random.integers(SEED_LIMIT)))
         self._engine = Engine(self.scenario, duration_s=self.duration_s, seed=self.seed_used,
                               policy=self._place, warmup_s=0.0)
         self._counts = self._service_counts()
         self._prb_seen = self._prb_used()
         zero = np.zeros((len(self.service_names), 4), dtype=np.int64)
-        return self._observe(zero, self.step_s), {"seed": self.seed_used}
+        return (self._observe(zero, self.step_s),
+                {"seed": self.seed_used, "action_mask": self.action_mask.copy()})
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool,
                                          dict[str, Any]]:
@@ -192,7 +203,8 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                 or not self.action_space.contains(a.astype(np.int64))):
             raise InputError(f"must be {len(self.service_names)} integers in "
                              f"0..{len(self.targets) - 1} (one per service: "
-                             f"{', '.join(self.service_names)}; env.targets names them)",
+                             f"{', '.join(self.service_names)}; "
+                             "env.unwrapped.targets names them)",
                              field="action", value=a.tolist())
         # (a site that does not serve the service is an error; local where no device runs
         # it is masked but allowed: its requests drop not_on_device, as a policy's would)
@@ -201,7 +213,8 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             v = int(np.flatnonzero(wrong)[0])
             raise InputError(f"service {self.service_names[v]!r} may not go to "
                              f"{self.targets[int(a[v])]}, which does not serve it "
-                             "(env.action_mask says which targets each service may take)",
+                             "(env.unwrapped.action_mask says which targets each service "
+                             "may take)",
                              field="action", value=a.tolist())
         self._action = a.astype(np.int64)
         t0 = eng.now_s
@@ -212,7 +225,8 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         ended = delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]]
         reward = float(ended.sum(axis=0) @ self.reward_weights)
         info = {"met": int(ended[:, 0].sum()), "late": int(ended[:, 1].sum()),
-                "dropped": int(ended[:, 2].sum()), "created": int(delta[:, K.A_CREATED].sum())}
+                "dropped": int(ended[:, 2].sum()), "created": int(delta[:, K.A_CREATED].sum()),
+                "action_mask": self.action_mask.copy()}
         obs = self._observe(delta, eng.now_s - t0)
         if eng.done:  # the requests still in flight past their deadline count as late now:
             # their verdict is known, and a policy that leaves them queued must not gain by it
@@ -221,6 +235,13 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             reward += overdue * float(self.reward_weights[1])
             info["overdue"] = int(overdue)
         return obs, reward, False, eng.done, info
+
+    def action_masks(self) -> np.ndarray:
+        """:attr:`action_mask` flattened, one service's targets after another's (length
+        services x targets): what sb3-contrib's ``MaskablePPO`` calls for, the concatenation
+        of a ``MultiDiscrete`` action's per-dimension masks (a researcher's review: no
+        method nor info gave the mask, so each user wired it up by hand)."""
+        return self.action_mask.reshape(-1).copy()
 
     def result(self) -> Result:
         """The episode's run as :func:`airan.run` gives it (summary and request trace; the
