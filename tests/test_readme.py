@@ -117,3 +117,32 @@ def test_every_scenario_field_is_documented() -> None:
 
     walk(Scenario, "scenario")
     assert not missing, missing
+
+
+def test_readmes_filter_of_dropped_requests_runs_on_a_runs_requests(tmp_path: Path) -> None:
+    """The README's line that filters a run's dropped requests, as written, on a run that drops
+    some (one waiting request per site): it raised, ``outcome`` being dictionary-encoded (a
+    researcher's review), and the columns it names as such are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from airan.report.rundir import write_run
+    from airan.scenario import load_scenario
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    snippet = re.search(r"filter dropped ones with `([^`]+)` after `([^`]+)`", text)
+    assert snippet, "the README says how to filter the dropped requests"
+    assert snippet.group(2) == "import pyarrow as pa, pyarrow.compute as pc"
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    for site in d["compute_sites"]:
+        site["queue_limit"] = 1
+    result = Engine(scenario_from_dict(d), duration_s=0.2, trace_limit=100_000).run()
+    t = pq.read_table(write_run(result, tmp_path / "run") / "requests.parquet")
+    dropped = eval(snippet.group(1), {"pa": pa, "pc": pc, "t": t})  # (the README's line)
+    outcomes = [str(o) for o in t.column("outcome").to_pylist()]
+    assert dropped.num_rows == sum(o.startswith("dropped") for o in outcomes) > 0
+    encoded = re.search(r"\(`service`, `fleet`, `placement`, `cell`, `outcome` and "
+                        r"`interrupted_by` are dictionary-encoded", text)
+    assert encoded and all(pa.types.is_dictionary(t.schema.field(c).type)
+                           for c in ("service", "fleet", "placement", "cell", "outcome"))

@@ -408,3 +408,63 @@ def test_the_results_all_services_hit_ratio_counts_overdue_requests_as_missed(
     # a summary written before airan counted overdue requests: unknown, not the plain ratio
     assert headline({"requests": {"created": 10, "met": 9, "late": 1}})[
         "hit_ratio_with_overdue"] is None
+
+
+def test_two_sweeps_results_read_as_one_whichever_runs_failed_or_had_a_battery(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """results.parquet's column types are fixed, never inferred from the values: a sweep with
+    a failed run and no battery, and one with no failure and a camera battery, concatenate
+    without promotion and read as one pyarrow dataset (a researcher's review: ``error`` was
+    null-typed where no run failed, ``fleets[*].battery_life_h`` where no fleet had a battery,
+    and both raised)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    (tmp_path / "failing_policy_xyz.py").write_text(FAILING_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    failing = ("scenario: factory\nduration_s: 0.05\naxes:\n"
+               "  policy: [nearest-edge, failing_policy_xyz:policy]\n"
+               "  services[detect].deadline_ms: [50]\n")
+    battery = ("scenario: factory\nduration_s: 0.05\nset:\n  fleets[camera].battery_wh: 50\n"
+               "axes:\n  policy: [nearest-edge]\n  services[detect].deadline_ms: [40]\n")
+    a = run_sweep(write_sweep(tmp_path / "a", text=failing), out=tmp_path / "a" / "out",
+                  workers=1)
+    b = run_sweep(write_sweep(tmp_path / "b", text=battery), out=tmp_path / "b" / "out",
+                  workers=1)
+    assert (a.tally.ok, a.tally.failed, b.tally.ok, b.tally.failed) == (1, 1, 1, 0)
+    ta, tb = pq.read_table(a.results_path), pq.read_table(b.results_path)
+    # (else the test would prove nothing: one sweep has values where the other has none)
+    assert [e is None for e in ta.column("error").to_pylist()] == [True, False]
+    assert tb.column("error").to_pylist() == [None]
+    assert ta.column("fleets[camera].battery_life_h").to_pylist() == [None, None]
+    assert tb.column("fleets[camera].battery_life_h").to_pylist()[0] > 0
+    assert ta.schema == tb.schema
+    assert not [f.name for f in ta.schema if pa.types.is_null(f.type)]
+    types = {f.name: f.type for f in ta.schema}
+    assert types["error"] == types["busiest_site"] == types["policy"] == pa.string()
+    assert types["seed"] == types["requests"] == types["detect.dropped"] == pa.int64()
+    assert types["fleets[amr].drx_share"] == types["detect.p99_ms"] == pa.float64()
+    assert types["services[detect].deadline_ms"] == pa.int64()  # (the axis: its values')
+    both = pa.concat_tables([ta, tb])  # (no promote_options)
+    assert both.num_rows == 3
+    read = ds.dataset([a.results_path, b.results_path], format="parquet").to_table()
+    assert sorted(read.column("services[detect].deadline_ms").to_pylist()) == [40, 50, 50]
+    assert sorted(read.column("status").to_pylist()) == ["failed", "ok", "ok"]
+
+
+def test_an_axis_column_is_typed_from_the_sweeps_values_of_it() -> None:
+    """Integers int64, numbers float64 (an integer among them too), flags bool, anything else
+    text: whatever the runs gave, as the results are typed before they are read."""
+    import pyarrow as pa
+
+    from airan.sweep.runner import axis_type, column_type
+
+    assert axis_type([2, 4]) == pa.int64()
+    assert axis_type([2, 4.5]) == pa.float64()
+    assert axis_type([True, False]) == pa.bool_()
+    assert axis_type(["off", {"cycle_ms": 320}]) == pa.string()
+    assert axis_type([1, "auto"]) == pa.string()
+    assert axis_type([None]) == pa.string()  # (never the null type)
+    assert column_type("perception[vehicles].requests") == pa.int64()
+    assert column_type("fleets[camera].battery_life_h") == pa.float64()
+    assert column_type("busiest_link") == pa.string()

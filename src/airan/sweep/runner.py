@@ -316,7 +316,8 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
 
     Columns: run (key), status (ok, failed or missing), error, scenario, policy, seed, load,
     duration_s, one column per axis (named by its path; dicts and lists as JSON text), then the
-    headline numbers (:func:`headline`) and ``folder`` (the run folder, relative).
+    headline numbers (:func:`headline`) and ``folder`` (the run folder, relative). Their types
+    are fixed (:data:`FIXED_TYPES`, :func:`axis_type`, :func:`column_type`), never the values'.
     """
     runs_dir = Path(folder) / RUNS
     rows: list[dict[str, Any]] = []
@@ -360,14 +361,67 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
     for row in rows:
         for k, col in columns.items():
             col.append(row.get(k))
-    return pa.table({k: _column(v) for k, v in columns.items()})
+    # an axis's column typed from the sweep's values of it; an axis named as a fixed or a
+    # headline column holds that column's values, and has its type
+    axes = sw.runs[0].axes if sw.runs else {}
+    types = {n: axis_type([r.axes[n] for r in sw.runs]) for n in axes if n not in blank}
+    types.update(FIXED_TYPES)
+    fields = [pa.field(k, types.get(k) or column_type(k)) for k in columns]
+    return pa.table([_column(v, f) for f, v in zip(fields, columns.values(), strict=True)],
+                    schema=pa.schema(fields))
 
 
-def _column(values: list[Any]) -> pa.Array:
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds: keep them readable as text
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+# ---- the results table's types: fixed, never inferred from the values (a researcher's review:
+# ``error`` was typed null in a sweep with no failure and string in one with failures, a fleet's
+# battery_life_h null where no fleet had a battery, so two sweeps' results.parquet neither
+# concatenated nor read as one pyarrow dataset)
+FIXED_TYPES: dict[str, pa.DataType] = {
+    "run": pa.string(), "status": pa.string(), "error": pa.string(), "scenario": pa.string(),
+    "policy": pa.string(), "seed": pa.int64(), LOAD_AXIS: pa.float64(),
+    "duration_s": pa.float64(), "folder": pa.string()}
+# headline columns that count (a service's or a fleet's share's by their last part)
+COUNTS = frozenset({"devices", "requests", "met", "late", "dropped", "overdue",
+                    "l1_slot_misses", "l1_slots_down", "handovers", "ping_pong_handovers",
+                    "radio_link_failures", "out_of_sync_silences", "interrupted_requests",
+                    "interrupted_late"})
+TEXT = frozenset({"busiest_site", "busiest_link"})
+
+
+def column_type(name: str) -> pa.DataType:
+    """A headline column's type, by its name: counts int64, the busiest site's and link's
+    names string, every other figure float64 (``<service>.requests`` counts, as ``requests``)."""
+    if name in TEXT:
+        return pa.string()
+    field = name if name in COUNTS else name.rsplit(".", 1)[-1] if "." in name else name
+    return pa.int64() if field in COUNTS else pa.float64()
+
+
+def axis_type(values: list[Any]) -> pa.DataType:
+    """An axis column's type from the sweep's values of it (never from the results): bool where
+    every value is one, int64 where every one is an integer, float64 where they are numbers,
+    string otherwise (dicts and lists as JSON text, anything else as ``str`` writes it)."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pa.int64() if all(isinstance(v, int) for v in present) else pa.float64()
+    return pa.string()
+
+
+def _column(values: list[Any], f: pa.Field) -> pa.Array:
+    """``values`` as ``f``'s type: text as text (dicts and lists as JSON), a count as an integer
+    (a whole float too; a fraction is an error, never truncated as pyarrow would)."""
+    if pa.types.is_string(f.type):
+        return pa.array([None if v is None else v if isinstance(v, str)
+                         else json.dumps(v) if isinstance(v, dict | list) else str(v)
+                         for v in values], pa.string())
+    if pa.types.is_integer(f.type):
+        bad = [v for v in values if v is not None and not (
+            isinstance(v, int) or isinstance(v, float) and v.is_integer())]
+        if bad:
+            raise ValueError(f"results column {f.name!r} counts, got {bad[0]!r}")
+        return pa.array([None if v is None else int(v) for v in values], f.type)
+    return pa.array(values, f.type)
 
 
 def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
