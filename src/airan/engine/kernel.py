@@ -1518,6 +1518,20 @@ def _mark_first_link(W, S, r, d, t):
 
 
 @njit(cache=True)
+def expected_sends(bler, max_retx):
+    """The mean number of times a transport block goes on the air: once, and again after each
+    failure, each with probability ``bler``, at most ``max_retx`` times (TS 38.321 5.4.2):
+    sum of bler^i for i in 0..max_retx. What a block's device energy is counted at (a robot
+    maker's review: at bler 0.3 a degraded radio cost the robots no energy, its resends free)."""
+    n = 1.0
+    p = 1.0
+    for _ in range(max_retx):
+        p *= bler
+        n += p
+    return n
+
+
+@njit(cache=True)
 def _resend_end(W, S, k, retx, plen):
     """The slot in which a transport block first sent in slot ``k`` finally gets through: each
     sending fails with probability ``W.bler``, and a failed one goes again ``retx[j]`` slots
@@ -1781,6 +1795,7 @@ def serve_ul(W, S, k, s0):
     drx_on = W.drx_any != 0
     tx_circuit_w = W.ue_tx_circuit_w
     pa_eff = W.ue_pa_efficiency
+    sends = expected_sends(W.bler, W.harq_max_retx)  # (each resend at its block's energy)
     kept = 0  # UEs still holding data are compacted to the front, in order
     nrf = rq_f.shape[1]
     nri = rq_i.shape[1]
@@ -1877,7 +1892,7 @@ def serve_ul(W, S, k, s0):
             if used > 0.0:  # device energy: PUSCH spans the slot (TS 38.214 6.1.2.1), so the
                 # circuits draw for all of it; the output power is on the PRBs its data needed
                 fleet_energy[dev_fleet[d]] += (tx_circuit_w + p_out_mw * 1e-3 / pa_eff
-                                               * used / cap) * slot
+                                               * used / cap) * slot * sends
                 _mark_sent(sent_ul, d, k)
                 if drx_on and s0 > S.ue_drx_last[d]:  # the timer restarts (awake since its
                     S.ue_drx_last[d] = s0  # data came, its SR pending: drx_wake then)
@@ -2176,6 +2191,7 @@ def serve_dl(W, S, k, s0, frac):
             _touch(S, c)
             cnt[c] += 1.0
     slot = W.slot_s * frac
+    sends = expected_sends(W.bler, W.harq_max_retx)  # (each resend received at a slot's energy)
     # one round of progressive filling, as on the uplink (serve_ul): the answers a UE can take
     # in less than its equal share leave the rest to the UEs of its cell that need more
     spare = S.cell_spare
@@ -2245,7 +2261,7 @@ def serve_dl(W, S, k, s0, frac):
                     used = cap
             used_dl[c] += share * (used / cap if cap > 0 else 1.0)
             if used > 0.0:  # device energy: receiving for the slot (PDSCH spans it)
-                S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot
+                S.fleet_energy_j[dev_fleet[d]] += W.ue_rx_w * slot * sends
                 _mark_sent(S.ue_sent_dl, d, k)
                 if drx_on:
                     drx_wake(W, S, d, s0)

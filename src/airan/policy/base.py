@@ -779,8 +779,9 @@ def device_energy_j(
     slot = nr_slot_s(w)
     if slot > 0.0:  # the circuits draw for whole slots
         circ = float(w.ue_tx_circuit_w)  # type: ignore[attr-defined]
-        up = circ * slot * whole_slots(on_air, slot) + (tx_w - circ) * on_air
-        down = w.ue_rx_w * slot * whole_slots(dl_on_air, slot)  # type: ignore[attr-defined]
+        sends = resend_factor(w)  # (each HARQ resend at its block's energy)
+        up = (circ * slot * whole_slots(on_air, slot) + (tx_w - circ) * on_air) * sends
+        down = w.ue_rx_w * slot * whole_slots(dl_on_air, slot) * sends  # type: ignore[attr-defined]
     else:
         up = tx_w * on_air
         down = w.ue_rx_w * dl_on_air  # type: ignore[attr-defined]
@@ -792,6 +793,16 @@ def device_energy_j(
     # idle for every second off the accelerator, so offloading saves TDP - idle, not TDP)
     out[:, k] = w.local_active_w[fleet, v] * w.local_time_s[fleet, v]  # type: ignore[attr-defined]
     return out
+
+
+def resend_factor(world: object) -> float:
+    """The mean times a transport block goes on the air under NR HARQ (1 on the ideal and
+    fixed radios): what a transfer's device energy is counted at, as the engine books it
+    (:func:`airan.engine.kernel.expected_sends`)."""
+    if getattr(world, "radio_model", 0) != 0:
+        return 1.0
+    bler, most = float(world.bler), int(world.harq_max_retx)  # type: ignore[attr-defined]
+    return float(sum(bler ** i for i in range(most + 1)))
 
 
 def nr_slot_s(world: object) -> float:

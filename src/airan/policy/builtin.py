@@ -33,6 +33,7 @@ from airan.policy.base import (
     nr_slot_s,
     per_item_time_s,
     radio_tx_w,
+    resend_factor,
     ul_delay_s,
     upload_air_s,
     world_of,
@@ -287,10 +288,10 @@ def deadline_aware(
         w.local_time_s,  # type: ignore[attr-defined]
         strict,
         energy,
-        radio_tx_w(snap, d) if energy else np.zeros(0),
-        nr_slot_s(w),
-        float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
-        float(w.ue_rx_w),  # type: ignore[attr-defined]
+        radio_tx_w(snap, d) * resend_factor(w) if energy else np.zeros(0),
+        nr_slot_s(w),  # (the radio's powers at the mean sends of a block: HARQ's resends)
+        float(w.ue_tx_circuit_w) * resend_factor(w),  # type: ignore[attr-defined]
+        float(w.ue_rx_w) * resend_factor(w),  # type: ignore[attr-defined]
         w.local_active_w,  # type: ignore[attr-defined]
         0.0,
         float(getattr(snap, "decision_interval_s", 0.0)),
