@@ -252,7 +252,8 @@ def test_each_engines_busy_share_is_in_the_summary() -> None:
     share = s["fleets"]["drone"]["on_board_busy"]
     assert share["dla"] == pytest.approx(busy["detect"] / 10.0, rel=1e-9)
     assert share["main"] == pytest.approx(busy["vla"] / 10.0, rel=1e-9)
-    assert "on_board_busy" not in _run(_drone(None))[0]["fleets"]["drone"]
+    alone = _run(_drone(None))[0]["fleets"]["drone"]["on_board_busy"]  # (no engines: the
+    assert set(alone) == {"main"} and alone["main"] > 0  # accelerator's own share alone)
 
 
 def test_an_engines_measured_time_replaces_its_time_factor_for_that_service() -> None:
@@ -344,3 +345,32 @@ def test_a_time_a_little_faster_than_the_peak_is_not_read_as_a_unit_slip() -> No
         warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "faster than" in w]
         assert len(warned) == 1 and "another model than 'openvla-7b'" in warned[0]
         assert ("seconds written where ms are meant" in warned[0]) == slip, warned[0]
+
+
+def test_a_fleet_without_engines_reports_its_accelerators_busy_share() -> None:
+    """A robot maker's review: a Thor running flat out under ``local`` showed no utilization
+    at all (``on_board_busy`` came only with ``engines``). Now every fleet that computes on
+    board has it: the time its devices computed (the trace's compute times of the requests
+    kept on board) over its devices' time; none for a fleet whose CPU runs no model."""
+    import pyarrow.compute as pc
+
+    import airan
+
+    r = airan.run(airan.load_scenario("factory"), policy="local", duration_s=2.0, seed=3)
+    t = r.requests
+    for name, f in r.summary["fleets"].items():
+        busy = f.get("on_board_busy")
+        if name == "camera":  # (no accelerator, its CPU runs no model)
+            assert busy is None
+            continue
+        mine = t.filter(pc.and_(pc.equal(t["fleet"].cast("string"), name),
+                                pc.equal(t["placement"].cast("string"), "local")))
+        done = mine.filter(pc.invert(pc.is_nan(mine["compute_ms"])))
+        computed_s = pc.sum(done["compute_ms"]).as_py() * 1e-3
+        share = computed_s / (f["devices"] * 2.0)
+        # and at most one request per device still computing at the end (one FIFO each)
+        longest_s = pc.max(done["compute_ms"]).as_py() * 1e-3
+        assert share - 1e-9 <= busy["main"] <= share + longest_s / 2.0 + 1e-9
+        assert busy["main"] > 0.5
+    edge = airan.run(airan.load_scenario("factory"), policy="nearest-edge", duration_s=1.0)
+    assert edge.summary["fleets"]["amr"]["on_board_busy"]["main"] == 0.0

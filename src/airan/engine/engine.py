@@ -1237,12 +1237,13 @@ class Engine:
             if base_w > 0:  # (its motors' and the like: battery life counts it)
                 fleets[name]["base_power_w"] = base_w
             engines = self.scenario.fleets[f].engines
-            if engines and device_s > 0:  # each on-board engine's busy share (an AMR maker's
-                # review: the DLA's and the GPU's headroom could not be read)
+            if device_s > 0 and (engines or self.scenario.fleets[f].computes_on_board):
+                # each on-board engine's busy share (an AMR maker's review: the DLA's and the
+                # GPU's headroom could not be read; a robot maker's: nor a lone accelerator's)
                 ahead_f = ahead_eng[w.dev_fleet == f].sum(axis=0)
                 own = [float(st.fleet_eng_s[f, e] - ahead_f[e]) for e in range(len(engines))]
                 fleets[name]["on_board_busy"] = {
-                    "main": (local_s - sum(own)) / device_s,
+                    "main": float(local_s - sum(own)) / device_s,
                     **{e: x / device_s for e, x in zip(engines, own, strict=True)}}
             if fleet_drx(self.scenario, f) is not None:  # the share of its UEs' time
                 # outside their inactivity timers
