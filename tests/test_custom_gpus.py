@@ -156,3 +156,24 @@ def test_the_catalog_commands_show_a_scenarios_own_gpus(tmp_path: Path) -> None:
                                        for line in gpus.output.splitlines())
     plain = runner.invoke(app, ["catalog", "models", "--gpu", "HalfL4"])
     assert plain.exit_code == 2 and "unknown GPU 'HalfL4'" in plain.output
+
+
+def test_a_catalog_gpu_takes_the_fields_a_scenario_gives_over_its_own() -> None:
+    """A robot maker's review: `gpus: {JetsonThor: {tdp_w: 60}}` (a lower power mode) was
+    refused for the name and figures it left out, where a catalog model takes a partial entry.
+    Now alike: the fields given replace the catalog's, mappings key by key, the rest kept."""
+    from airan.catalog import load_gpus
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["gpus"] = {"JetsonThor": {"tdp_w": 60, "tflops": {"fp4": 500}}}
+    sc = scenario_from_dict(d)
+    thor, cat = sc.gpu_catalog()["JetsonThor"], load_gpus()["JetsonThor"]
+    assert thor.tdp_w == 60 and cat.tdp_w != 60
+    assert thor.tflops.fp4 == 500 and thor.tflops.bf16 == cat.tflops.bf16
+    assert (thor.name, thor.idle_w, thor.mem_bw_tbps, thor.id) == (
+        cat.name, cat.idle_w, cat.mem_bw_tbps, "JetsonThor")
+    # and the run draws it: the arms' idle Thor the same, its busy power lower
+    plain = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    arm_w = [airan.run(scenario_from_dict(x), policy="local", duration_s=1.0)
+             .summary["fleets"]["arm"]["mean_power_w"] for x in (plain, d)]
+    assert arm_w[1] < arm_w[0]

@@ -864,9 +864,9 @@ def _over_catalog(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _catalog_fields(spec: ModelSpec | None) -> dict[str, Any]:
-    """A catalog model's fields that differ from the defaults (none for an id of one's own):
-    what a scenario's entry of that id starts from."""
+def _catalog_fields(spec: ModelSpec | GpuSpec | None) -> dict[str, Any]:
+    """A catalog model's (or GPU's) fields that differ from the defaults (none for an id of
+    one's own): what a scenario's entry of that id starts from."""
     if spec is None:
         return {}
     return spec.model_dump(mode="json", exclude_defaults=True)
@@ -1269,8 +1269,9 @@ class Scenario(_Strict):
     models: dict[Name, ModelSpec] = {}
     # accelerators of one's own, by id, in the catalog's format (`airan catalog gpus --sources`:
     # name, kind, memory_gb, mem_bw_tbps, tflops, tdp_w, idle_w, price_usd): a compute site or
-    # a fleet names them as it names a catalog GPU, and an id of the catalog's replaces that
-    # entry's figures in this scenario (its calibrations by id stay: the models' compute_on,
+    # a fleet names them as it names a catalog GPU, and an id of the catalog's takes the fields
+    # it gives over that entry's in this scenario (``JetsonThor: {tdp_w: 60}``; mappings such
+    # as ``tflops`` key by key; its calibrations by id stay: the models' compute_on,
     # overhead_on and precision_on, the L1's measured peak cells); a new id runs the models at
     # their default efficiencies and overheads, its L1 capacity scaled from its peaks
     gpus: dict[Name, GpuSpec] = {}
@@ -1283,6 +1284,12 @@ class Scenario(_Strict):
                 raise ValueError("'none' is no GPU id: a fleet's accelerator 'none' means its "
                                  "CPU")
             _own_entries(v, "GPU", flags=frozenset({"mig"}))
+            # a catalog id takes the fields given over the catalog's (a robot maker's review:
+            # `JetsonThor: {tdp_w: 60}` was refused for the name and figures it left out)
+            catalog = load_gpus()
+            return {k: (_over_catalog(_catalog_fields(catalog.get(str(k))), g)
+                        if isinstance(g, dict) and str(k) in catalog else g)
+                    for k, g in v.items()}
         return v
 
     @field_validator("models", mode="before")
