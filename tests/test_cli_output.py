@@ -593,3 +593,25 @@ def test_the_radio_line_says_what_share_the_background_traffic_took() -> None:
         .startswith("no background traffic")
     assert background_text({"background_share_ul": 0.3, "background_share_dl": 0.6}) == \
         "background traffic 30.0% of the uplink PRBs, 60.0% of the downlink's"
+
+
+def test_an_overloaded_fleets_energy_is_also_given_per_answered_request(tmp_path: Path) -> None:
+    """A robot maker's review: under ``local`` an overloaded Thor printed 21.5 J per request,
+    half of the ~44 J each VLA it computed cost, its dropped requests in the count. Where a
+    fifth or more got no answer, the line gives the energy per answered request beside it
+    (the run's energy over its met and late requests); none where nearly all were answered."""
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", "factory", "--policy", "local", "--duration", "2",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    line = " ".join(next(x for x in res.output.splitlines()
+                         if x.startswith("device energy")).split())
+    arm = json.loads((out / "summary.json").read_text())["fleets"]["arm"]
+    answered = arm["met"] + arm["late"]
+    assert answered < 0.8 * arm["requests"]  # (overloaded: a real check)
+    per = arm["energy_per_request_j"] * arm["requests"] / answered
+    assert f"arm {arm['energy_per_request_j']:.3g} J ({per:.3g} J per answered request, " \
+           f"{answered:,} of {arm['requests']:,})" in line
+    res = runner.invoke(app, ["run", "factory", "--duration", "1", "--out",
+                              str(tmp_path / "edge")])
+    assert "per answered request" not in res.output
