@@ -165,7 +165,7 @@ def test_report_rebuilds_a_comparison(comparison: tuple[Any, Path], tmp_path: Pa
     (copy / "report.html").unlink()
     result = runner.invoke(app, ["report", str(copy)])
     assert result.exit_code == 0, result.output
-    assert (copy / "report.html").read_text().count("<figure") == 3
+    assert (copy / "report.html").read_text().count("<figure") == 4  # and the energy's
 
 
 def test_one_seed_gives_null_intervals(tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ def test_comparison_report_renders_in_headless_chromium(comparison: tuple[Any, P
         finally:
             browser.close()
     assert errors == []
-    assert len(sizes) == 3
+    assert len(sizes) == 4  # hit ratio, p99, CDF and the devices' energy
     assert all(nw > 0 and w > 100 and h > 50 for nw, w, h in sizes), sizes
 
 

@@ -1014,11 +1014,15 @@ def _check_compare_options(policies: str, seeds: int) -> list[str]:
 
 def _print_comparison(d: dict[str, Any]) -> None:
     from airan.report.compare import (
+        ENERGY_NOTE,
         FLEET_SHARE,
         _fmt_ci,
         comparison_bottlenecks,
+        comparison_energy,
         comparison_verdicts,
+        energy_text,
         fleet_comparison,
+        sig3,
     )
 
     for name, why in (d.get("failed_policies") or {}).items():
@@ -1068,9 +1072,35 @@ def _print_comparison(d: dict[str, Any]) -> None:
               "deadline at the end) as infinitely late: unbounded where more than 1% (p99), "
               "50% (p50) got none",
               markup=False, soft_wrap=True)
+    # the other half of on board or offload: what each policy costs the devices (a robot
+    # maker's review: the energy gap lay in the raw run summaries alone)
+    energy = comparison_energy(d)
+    names = [f for f in energy.get(d["policies"][0], {})
+             if all(f in energy.get(p, {}) for p in d["policies"])]
+    if names:
+        battery = any(energy[p][f].get("battery_life_h") for p in d["policies"] for f in names)
+        table = _table("Devices' energy: mean over seeds [95% CI]")
+        table.add_column("fleet", no_wrap=True)
+        table.add_column("policy", no_wrap=True)
+        _columns(table, "per request (mJ)", "mean power (W)",
+                 *(("battery life (h)",) if battery else ()))
+        for f in names:
+            for k, p in enumerate(d["policies"]):
+                e = energy[p][f]
+                cells = [energy_text(e["energy_per_request_j"],
+                                     lambda v: sig3(None if v is None else v * 1e3),
+                                     len(seeds), missing="no requests"),
+                         energy_text(e["mean_power_w"], sig3, len(seeds))]
+                if battery:
+                    cells.append(energy_text(e.get("battery_life_h"), sig3, len(seeds)))
+                table.add_row(Text(f) if k == 0 else "", Text(p), *cells,
+                              end_section=k == len(d["policies"]) - 1)
+        _print_table(table)
+        out.print(ENERGY_NOTE, markup=False, soft_wrap=True)
     if len(seeds) >= 2:
         out.print("95% CI: Student t over seeds, clipped to the values a metric can take "
-                  "(latencies at 0 ms, hit ratios to [0, 1])", markup=False, soft_wrap=True)
+                  "(latencies at 0 ms, hit ratios to [0, 1], energies at 0)", markup=False,
+                  soft_wrap=True)
     if len(seeds) < 2:
         out.print("one seed: confidence intervals are undefined (use --seeds 3 or more)",
                   markup=False)

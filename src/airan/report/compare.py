@@ -8,6 +8,8 @@ summarised over seeds as a mean with a 95% Student-t confidence interval,
 values the metric can take (a latency is never below 0, a hit ratio never outside [0, 1]); with
 one seed the interval is undefined (None). All policies run on the same seeds, so the verdict
 compares the leader with the runner-up seed by seed (a paired interval of the differences).
+Per policy and fleet, the devices' energy (J per request, mean W, battery hours) is summarised
+over seeds the same way: the other half of the on-board-or-offload question.
 """
 
 from __future__ import annotations
@@ -41,13 +43,16 @@ CONFIDENCE = 0.95
 KIND = "airan-comparison"
 CI_METHOD = ("Student t over seeds: mean +- t(0.975, n-1) * s / sqrt(n), s the sample standard "
              "deviation (n-1 in the denominator), clipped to the metric's possible values "
-             "(latencies at 0, hit ratios to [0, 1]); null when fewer than 2 seeds gave a value")
+             "(latencies at 0, hit ratios to [0, 1], the devices' energy, power and battery "
+             "life at 0); null when fewer than 2 seeds gave a value")
 #: Fewer paired seeds than this, all one way, are said to be too few to tell (not evidence
 #: of no difference: with 2 seeds the t interval's factor is 12.7).
 FEW_SEEDS = 5
 #: The values each metric can take: its confidence interval is clipped to them.
 BOUNDS = {"hit_ratio": (0.0, 1.0), "hit_ratio_with_overdue": (0.0, 1.0),
-          "p50_ms": (0.0, math.inf), "p99_ms": (0.0, math.inf), "mean_ms": (0.0, math.inf)}
+          "p50_ms": (0.0, math.inf), "p99_ms": (0.0, math.inf), "mean_ms": (0.0, math.inf),
+          "energy_per_request_j": (0.0, math.inf), "mean_power_w": (0.0, math.inf),
+          "battery_life_h": (0.0, math.inf)}
 METRICS = {  # name in the aggregate -> how to read it from a run's service summary
     "hit_ratio": lambda svc: svc.get("hit_ratio"),
     # requests still in flight past their deadline at the end counted as misses: the fair
@@ -60,6 +65,18 @@ METRICS = {  # name in the aggregate -> how to read it from a run's service summ
     "p99_ms": lambda svc: percentile_with_unanswered_ms(svc, 0.99),
     "mean_ms": lambda svc: (svc.get("latency_ms") or {}).get("mean"),
 }
+
+#: A fleet's device energy, as each run's summary has it under ``fleets.<fleet>``: J per
+#: request created, W over the run, h on its battery (None where it has none). Aggregated per
+#: policy and fleet as the services' figures are (a robot maker's review: compare gave hit
+#: ratios and latencies only, the energy gap between policies, 1.2 mJ offloaded against
+#: 597 mJ on board per AMR request, lay in the raw run summaries alone).
+ENERGY_METRICS = ("energy_per_request_j", "mean_power_w", "battery_life_h")
+#: What the devices' energy counts (the README's "device energy" row), in one line
+ENERGY_NOTE = ("Devices' energy: their radio and on-board compute only, not motors; per request "
+               "above the idle power, over every request the fleet created (dropped and "
+               "unfinished ones included); mean power over the run, idle and PDCCH monitoring "
+               "included; battery life where the fleet has battery_wh (with its base_power_w)")
 
 #: the metrics read from a log-bucket histogram, and its resolution (relative): seeds whose
 #: percentiles differ by less fall in one bucket and read alike (a researcher's review: three
@@ -192,6 +209,69 @@ def aggregate_fleets(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
                 entry["seeds"] = [r["seed"] for r in mine]
                 out[p][fleet_key(svc, fleet)] = entry
     return out
+
+
+def _number(x: Any) -> float | None:
+    """``x`` as a float where it is a number (not a bool), else None (a missing figure, or a
+    hand-edited summary's text)."""
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def _run_fleets(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A run summary's fleets by name ({} where it has none of that shape)."""
+    fleets = summary.get("fleets")
+    return fleets if isinstance(fleets, Mapping) else {}
+
+
+def energy_fleets(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The fleets with devices in some run, in the order the runs' summaries list them (a
+    fleet scaled to no device has no energy to compare)."""
+    names: list[str] = []
+    for r in runs:
+        summary = r.get("summary") if isinstance(r, Mapping) else None
+        for name, f in _run_fleets(summary if isinstance(summary, Mapping) else {}).items():
+            if isinstance(f, Mapping) and _number(f.get("devices")) and name not in names:
+                names.append(name)
+    return names
+
+
+def aggregate_energy(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
+                     ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per policy and fleet (:func:`energy_fleets`), :func:`mean_ci` over the policy's runs
+    (seeds) of each of :data:`ENERGY_METRICS`: ``energy_per_request_j`` (J), ``mean_power_w``
+    (W) and ``battery_life_h`` (h; None, no entry, where no run gave the fleet one: it has no
+    battery). A run where a figure is None (a fleet that created no request has no energy per
+    request) counts in no mean: ``n`` says on how many seeds it had one, and ``values`` holds
+    the None in the seed's place. Also the fleet's ``devices`` and the ``seeds``."""
+    names = energy_fleets(runs)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for p in policies:
+        mine = sorted((r for r in runs if r["policy"] == p), key=lambda r: r["seed"])
+        out[p] = {}
+        for name in names:
+            per: list[Mapping[str, Any]] = []
+            for r in mine:
+                f = _run_fleets(r["summary"]).get(name)
+                per.append(f if isinstance(f, Mapping) else {})
+            entry: dict[str, Any] = {
+                "devices": max((int(_number(f.get("devices")) or 0) for f in per), default=0)}
+            for m in ENERGY_METRICS:
+                values = [_number(f.get(m)) for f in per]
+                entry[m] = (None if m == "battery_life_h" and all(v is None for v in values)
+                            else mean_ci(values, bounds=BOUNDS[m]))
+            entry["seeds"] = [r["seed"] for r in mine]
+            out[p][name] = entry
+    return out
+
+
+def comparison_energy(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The comparison's devices' energy per policy and fleet: its ``fleets``
+    (:func:`aggregate_energy`), or the same from its runs where an earlier comparison.json
+    lacks it."""
+    stored = data.get("fleets")
+    if isinstance(stored, Mapping):
+        return {p: dict(stored.get(p) or {}) for p in data["policies"]}
+    return aggregate_energy(data.get("runs") or [], data["policies"])
 
 
 def fleet_comparison(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -386,6 +466,8 @@ def run_comparison(
         "aggregate": aggregate(runs, policies, services),
         # per fleet, where several fleets send a service: keyed service[fleet]
         "aggregate_fleets": aggregate_fleets(runs, policies),
+        # per policy and fleet, the devices' energy: J per request, W, battery h
+        "fleets": aggregate_energy(runs, policies),
         "runs": runs,
         # policies of one's own that failed in a run, and why (left out of the comparison)
         "failed_policies": failed,
@@ -430,7 +512,8 @@ def read_comparison(folder: str | Path) -> dict[str, Any]:
     return data
 
 
-def _figures_ok(entry: Any) -> bool:
+def _figures_ok(entry: Any,
+                metrics: Sequence[str] = ("hit_ratio", "p50_ms", "p99_ms")) -> bool:
     """Whether an aggregate's entry (one policy, one service) has every figure the report
     reads: per metric a mapping with a mean (a number or None), values (a list) and n."""
     def num(x: Any) -> bool:
@@ -440,7 +523,16 @@ def _figures_ok(entry: Any) -> bool:
         isinstance(m := entry.get(k), dict) and num(m.get("mean"))
         and isinstance(m.get("values"), list) and all(num(v) for v in m["values"])
         and isinstance(m.get("n"), int) and num(m.get("ci_low")) and num(m.get("ci_high"))
-        for k in ("hit_ratio", "p50_ms", "p99_ms"))
+        for k in metrics)
+
+
+def _energy_ok(entry: Any) -> bool:
+    """Whether an entry of a comparison's ``fleets`` (one policy, one fleet) has the figures
+    the report reads: :data:`ENERGY_METRICS` each as :func:`_figures_ok` checks them, the
+    battery's life null too (a fleet without a battery)."""
+    return isinstance(entry, dict) and all(
+        (m == "battery_life_h" and entry.get(m) is None) or _figures_ok({m: entry.get(m)}, (m,))
+        for m in ENERGY_METRICS)
 
 
 def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
@@ -474,6 +566,13 @@ def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
             for p in data["policies"])):
         return bad("aggregate_fleets",
                    "a mapping of every policy to a mapping of service[fleet] to its figures")
+    energy = data.get("fleets")
+    if energy is not None and not (isinstance(energy, dict) and all(
+            isinstance(energy.get(p), dict) and all(_energy_ok(v) for v in energy[p].values())
+            for p in data["policies"])):
+        return bad("fleets", "a mapping of every policy to a mapping of fleets to their "
+                   "energy figures (energy_per_request_j, mean_power_w: each a mean, values and "
+                   "n; battery_life_h the same or null)")
     runs = data["runs"]
     if not (isinstance(runs, list) and all(
             isinstance(r, dict) and isinstance(r.get("summary"), dict)
@@ -800,6 +899,26 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
                    "Every seed's requests pooled (histograms added); drops never finish, so a "
                    "curve ends below 1 when there are drops. Dashed: the deadline."),
         ]
+    energy = comparison_energy(data)
+    energy_rows = _energy_rows(data, energy)
+    per_request = {p: {f: {"mj": _in_mj(e["energy_per_request_j"])} for f, e in fleets.items()}
+                   for p, fleets in energy.items()}
+    fleet_names = [r["fleet"] for r in energy_rows if r["policy"] == policies[0]]
+    seen = {f: [v for p in per_request for v in per_request[p][f]["mj"]["values"]
+                if v is not None] for f in fleet_names}
+    if any(v > 0 for vs in seen.values() for v in vs):  # (cheap: as the services' hit ratio)
+        # a log scale for a fleet whose policies differ by orders (1.2 mJ offloaded, 597 on
+        # board) where every seed spent some energy (a camera computing nothing on board: 0)
+        log_mj = [f for f, vs in seen.items() if vs and min(vs) > 0 and max(vs) / min(vs) > 20]
+        with F.style():
+            figs.append(F.save(F.compare_metric(
+                per_request, "mj", fleet_names, ylabel="energy per request (mJ)",
+                reference={}, reference_label="", log=log_mj),
+                fig_dir, "compare_energy", "Devices' energy per request by policy",
+                "Per fleet, the mean over seeds of its devices' radio and on-board compute "
+                "energy above the idle power per request created, with its 95% confidence "
+                "interval (Student t); dots: the seeds. A log scale where a fleet's values "
+                "span more than 20x (none at 0)."))
     fleets = fleet_comparison(data)
     seeds = data["seeds"]
     html = render(
@@ -812,6 +931,9 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         verdicts=comparison_verdicts(data),
         fleet_rows=_table_rows(fleets),
         fleet_verdicts=comparison_verdicts(fleets, of=FLEET_SHARE),
+        energy_rows=energy_rows,
+        energy_battery=any(r["battery"] is not None for r in energy_rows),
+        energy_note=ENERGY_NOTE,
         bottlenecks=comparison_bottlenecks(data),
         figures=figs,
         figures_dir=FIGURES,
@@ -859,6 +981,65 @@ def _table_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "best": best is not None and a[m]["mean"] == best,
                 "ok": meets(a["hit_ratio"]["mean"], target),
                 "ok_overdue": meets(overdue.get("mean"), target),
+            })
+    return rows
+
+
+def _in_mj(st: Mapping[str, Any]) -> dict[str, Any]:
+    """A :func:`mean_ci` entry in J, its figures in mJ (for the figure)."""
+    def mj(v: Any) -> Any:
+        return v * 1e3 if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+    return {**st, **{k: mj(st.get(k)) for k in ("mean", "ci_low", "ci_high", "std",
+                                                  "half_width")},
+            "values": [mj(v) for v in st.get("values") or []]}
+
+
+def sig3(x: float | None) -> str:
+    """``x`` to 3 significant digits without an exponent (21,500; 597; 1.19; 0.00131), the
+    thousands separated: a column of energies spanning orders reads at a glance."""
+    if x is None:
+        return "-"
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{max(0, 2 - math.floor(math.log10(abs(x))))}f}"
+
+
+def energy_text(st: Mapping[str, Any] | None, fmt: Callable[[float | None], str], seeds: int,
+                missing: str = "-") -> str:
+    """An energy figure's ``mean [low, high]`` (:func:`_fmt_ci`), with on how many of the
+    ``seeds`` it had a value where fewer (a seed on which the fleet created no request has no
+    energy per request); ``missing`` where it had none (or the fleet has no battery)."""
+    if st is None or st.get("mean") is None:
+        return missing
+    text = _fmt_ci(st, fmt)
+    return text + (f" ({st['n']} of {seeds} seeds)" if st["n"] < seeds else "")
+
+
+def _energy_rows(data: Mapping[str, Any], energy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The report's devices' energy table: a row per fleet and policy, the policy with the
+    least mean energy per request of a fleet marked."""
+    policies, seeds = list(data["policies"]), len(data["seeds"])
+    names = [f for f in (energy.get(policies[0]) or {}) if all(
+        f in (energy.get(p) or {}) for p in policies)] if policies else []
+    rows = []
+    for f in names:
+        least = min((energy[p][f]["energy_per_request_j"]["mean"] for p in policies
+                     if energy[p][f]["energy_per_request_j"]["mean"] is not None), default=None)
+        for p in policies:
+            e = energy[p][f]
+            rows.append({
+                "fleet": f, "policy": p, "devices": e.get("devices"),
+                "energy": e["energy_per_request_j"], "power": e["mean_power_w"],
+                "battery": e.get("battery_life_h"),
+                "least": least is not None and e["energy_per_request_j"]["mean"] == least,
+                "energy_text": energy_text(e["energy_per_request_j"],
+                                           lambda v: sig3(None if v is None else v * 1e3),
+                                           seeds, missing="no requests"),
+                "power_text": energy_text(e["mean_power_w"], sig3, seeds),
+                "battery_text": energy_text(e.get("battery_life_h"), sig3, seeds),
             })
     return rows
 
