@@ -97,38 +97,76 @@ def _module_file_hint(mod_name: str, attr: str) -> str:
             "on PYTHONPATH)")
 
 
-#: Per policy module airan imported, the modules that import added to ``sys.modules`` under
-#: its top-level package, last first: what a fresh import runs again (see resolve_policy).
+#: Per policy module airan imported, the modules that import added to ``sys.modules`` that are
+#: the user's code: those of its own top-level package and any other module of the user's
+#: (:func:`airan.policy.files.is_user_source`: not the standard library's, an installed
+#: package's or airan's). What a fresh import runs again (see resolve_policy).
 _IMPORTED_BY_AIRAN: dict[str, list[str]] = {}
 
 
 def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
     """Import a user's module, also from the current directory (as ``python -m`` would; the
     ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app.
-    ``fresh``: where airan imported it before, run its code again (and that of the modules of
-    its package the import brought in, deepest first), so that state it keeps at module level
-    starts over; a module the user's own code imported first is left as it is (a setting the
-    script made on it stands)."""
+    ``fresh``: where airan imported it before, import it anew, with the modules of the user's
+    that import brought in (a helper module beside it too, not only its own package's: a
+    researcher's review), so that state they keep at module level starts over; a module the
+    user's own code imported first is left as it is (a setting the script made on it stands),
+    and so are installed packages (site-packages: numpy, torch, a policy library installed with
+    pip other than the policy's own package), whose state is theirs."""
     own = _IMPORTED_BY_AIRAN.get(mod_name) if fresh else None
     if own is not None and mod_name in sys.modules:
-        for name in own:
-            module = sys.modules.get(name)
-            if module is None:
-                continue
-            # (its file gone, or loaded by path: the module as it was; anything else its code
-            # raises is the policy's import error)
-            with contextlib.suppress(ImportError, FileNotFoundError):
-                importlib.reload(module)
-        return sys.modules[mod_name]
+        return _import_afresh(mod_name, own)
     if mod_name in sys.modules:
         return sys.modules[mod_name]
     before = set(sys.modules)
     mod = _import_new(mod_name)
-    if mod_name != "__main__" and mod_name.partition(".")[0] != "airan":
-        top = mod_name.partition(".")[0]
-        _IMPORTED_BY_AIRAN[mod_name] = [n for n in reversed(sys.modules) if n not in before
-                                        and (n == top or n.startswith(top + "."))]
+    _remember_imported(mod_name, before)
     return mod
+
+
+def _remember_imported(mod_name: str, before: set[str]) -> None:
+    """Note which modules airan's import of ``mod_name`` added that are the user's code."""
+    from airan.policy.files import in_package, is_user_source
+
+    top = mod_name.partition(".")[0]
+    if mod_name == "__main__" or top == "airan":
+        return
+    _IMPORTED_BY_AIRAN[mod_name] = [
+        n for n in list(sys.modules) if n not in before and (
+            in_package(n, top) or is_user_source(getattr(sys.modules[n], "__file__", None)))]
+
+
+def _import_afresh(mod_name: str, own: list[str]) -> Any:
+    """``mod_name`` imported anew: the modules ``own`` taken out of ``sys.modules`` and the
+    import run again, so that each runs once, after the modules it imports (reloading them in
+    place ran a module before a helper it took a name from, which kept the old value). Where
+    the import fails for want of a file (its file gone), the modules as they were; any other
+    failure of its code, the modules as they were and the policy's import error."""
+    old = {n: sys.modules.pop(n) for n in own if n in sys.modules}
+    before = set(sys.modules)
+    try:
+        mod = _import_new(mod_name)
+    except (ImportError, FileNotFoundError):
+        _put_back(old, before)
+        return sys.modules[mod_name]
+    except BaseException:
+        _put_back(old, before)
+        raise
+    _remember_imported(mod_name, before)
+    return mod
+
+
+def _put_back(old: dict[str, Any], before: set[str]) -> None:
+    """The modules ``old`` back in ``sys.modules`` (and as their parents' attributes), in place
+    of the copies a failed fresh import made of them."""
+    for name in [n for n in sys.modules if n not in before and n in old]:
+        del sys.modules[name]
+    sys.modules.update(old)
+    for name, module in old.items():
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(sys.modules[parent], child, module)
 
 
 def _import_new(mod_name: str) -> Any:

@@ -346,15 +346,27 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
 
 
 def policy_digest(policy: str) -> str | None:
-    """The SHA-256 of the file of a ``module:callable`` policy's module (None for a built-in,
-    or where the module is not found: its runs then fail, and say why). Found as Python would
-    import it, or in the current folder as airan's policy loader also looks, without running
-    it (listing a sweep runs no code of the user's). Its own file only: a change to a module
-    it imports is not seen."""
+    """The SHA-256 of a ``module:callable`` policy's code (None for a built-in, or where the
+    module is not found: its runs then fail, and say why): of its module's file where it imports
+    no module of the user's, else of each file, by module name, of the modules of the user's it
+    imports (:func:`airan.policy.files.policy_sources`: a helper module beside it, its package's
+    modules), which a run imports afresh too (a researcher's review: an edit to a helper was
+    reused from cache). Found as Python would import it, or in the current folder as airan's
+    policy loader also looks, without running it (listing a sweep runs no code of the user's)."""
     if ":" not in policy:
         return None
-    path = _module_file(policy.partition(":")[0])
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+    module = policy.partition(":")[0]
+    path = _module_file(module)
+    if path is None:
+        return None
+    from airan.policy.files import policy_sources
+
+    sources = policy_sources(module, path)
+    if len(sources) <= 1:  # (the key of a policy in one file is as it was)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digests = {name: _file_digest(str(f), *_stamp(str(f))) for name, f in sources.items()}
+    text = json.dumps(digests, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _module_file(name: str) -> Path | None:
