@@ -467,3 +467,26 @@ def test_a_sweeps_run_key_follows_the_policys_helper_modules(
     single.write_text("import numpy as np\nimport os\n\n\ndef f(s, b):\n"
                       "    return np.zeros(len(b), dtype=np.int64)\n", encoding="utf-8")
     assert policy_digest(f"{single.stem}:f") == hashlib.sha256(single.read_bytes()).hexdigest()
+
+
+def test_a_sweeps_unknown_policy_name_lists_only_the_modules_top_level_callables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Accepted list of ``mypol:missing_name`` names the module's functions, classes and
+    objects it makes at top level (an agent instance), not a function's local variables,
+    constants or a library's names (a researcher's review: it listed ``col, d, est, k``)."""
+    name = f"airan_accepted_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "import numpy as np\nfrom numpy import zeros\nTHRESHOLD = 0.01\n\n\n"
+        "def nearest(snapshot, batch):\n    col = np.zeros(len(batch), dtype=np.int64)\n"
+        "    est = col\n    return est\n\n\nclass Agent:\n"
+        "    def __call__(self, snapshot, batch):\n        inner = 1\n        return inner\n\n\n"
+        "agent = Agent()\nif True:\n    alias = nearest\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"scenario: factory\naxes:\n  policy: [{name}:missing_name]\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--dry-run", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "Accepted: Agent, agent, alias, nearest." in text

@@ -222,7 +222,7 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
         if names is not None and attr not in names:
             raise InputError(f"policy {name!r}: its module ({path}) defines no such name",
                              file=label, field=field, value=attr,
-                             choices=sorted(n for n in names if not n.startswith("_")))
+                             choices=_callable_names(path, mod.partition(".")[0]))
 
 
 def _top_level_names(path: Path) -> set[str] | None:
@@ -251,6 +251,42 @@ def _top_level_names(path: Path) -> set[str] | None:
         elif isinstance(node, ast.Global):
             names.update(node.names)
     return None if "__getattr__" in names else names
+
+
+def _callable_names(path: Path, top: str) -> list[str]:
+    """The names a Python file binds at module level that may be a policy, for an error's
+    Accepted list: its functions and classes, names assigned a call, a lambda or another name
+    (``agent = Agent()``, ``greedy = nearest``) and names its package's own imports bring in;
+    not a function's local variables (a researcher's review: the list showed ``col, d, est``),
+    constants, or a library's names. Public ones only, sorted."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+                continue  # (its body is its own, not the module's)
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(
+                    node.value, ast.Call | ast.Lambda | ast.Name | ast.Attribute):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.ImportFrom) and (
+                    node.level or (node.module or "").partition(".")[0] == top):
+                names.update(a.asname or a.name for a in node.names if a.name != "*")
+            # (a top-level block's body is still the module's: if, with, try, loops)
+            for block in ("body", "orelse", "finalbody"):
+                visit(getattr(node, block, None) or [])
+            for handler in getattr(node, "handlers", None) or []:
+                visit(handler.body)
+
+    visit(tree.body)
+    return sorted(n for n in names if not n.startswith("_"))
 
 
 def _scenario_ref(ref: str, base_dir: Path | None) -> str:
