@@ -490,3 +490,50 @@ def test_a_sweeps_unknown_policy_name_lists_only_the_modules_top_level_callables
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
     assert "Accepted: Agent, agent, alias, nearest." in text
+
+
+AGENT = '''
+import numpy as np
+
+
+class Agent:
+    def __init__(self, site):
+        self.site = site
+
+    def __call__(self, snapshot, batch):
+        return np.full(len(batch), self.site, dtype=np.int64)
+
+
+agent = Agent(2)
+'''
+
+
+def test_a_callable_object_policy_is_named_by_its_module_level_name_and_reruns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learned agent passed from Python (``mypol.agent``, an instance with ``__call__``) runs
+    as ``mypol:agent``: its run folder's scenario.yaml names it and reruns it, the same figures
+    (a researcher's review: it ran as ``mypol:Agent()``, and the rerun warned and ran
+    deadline-aware). One no module names keeps ``Class()`` and the run folder's warning."""
+    name = f"airan_agent_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(AGENT, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module(name)
+    result = airan.run("factory", policy=mod.agent, duration_s=0.3)
+    assert result.summary["policy"] == f"{name}:agent"
+    folder = write_run(result, tmp_path / "run")
+    assert not (folder / "scenario.yaml").read_text(encoding="utf-8").startswith("#")
+    out = runner.invoke(app, ["run", str(folder / "scenario.yaml"), "--no-report", "--out",
+                              str(tmp_path / "again")])
+    assert out.exit_code == 0, out.output
+    assert "ran the policy function" not in out.output
+    again = json.loads(next((tmp_path / "again").rglob("summary.json")).read_text())
+    assert again["policy"] == f"{name}:agent"
+    assert again["services"] == json.loads(json.dumps(result.summary["services"]))
+    assert again["sites"]["cloud"]["served"] > 0
+
+    unnamed = mod.Agent(0)
+    result = airan.run("factory", policy=unnamed, duration_s=0.2)
+    assert result.summary["policy"] == f"{name}:Agent()"
+    folder = write_run(result, tmp_path / "unnamed")
+    first = (folder / "scenario.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# airan: this run's policy was the function ")

@@ -253,11 +253,43 @@ def _check_signature(fn: Any, name: str) -> None:
 
 def policy_label(fn: Any) -> str:
     """The name a policy function passed in Python runs under (summary, run folder):
-    ``module:qualname``, as a scenario would name it; a callable object (an instance, a
-    ``functools.partial``) ``module:Class()``, which names its class but loads nothing back."""
-    module = getattr(fn, "__module__", None) or "?"
-    name = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__}()"
-    return f"{module}:{name}"
+    ``module:qualname``, as a scenario would name it. A callable object (a learned agent, an
+    instance with ``__call__``; a ``functools.partial``) by the module-level name bound to it,
+    ``module:name``, which loads it back (a researcher's review: ``mypol:Agent()`` for
+    ``mypol.agent``, and the run folder's scenario.yaml ran deadline-aware); where no module
+    names it (made in a function, a notebook's cell), ``module:Class()``, which names its class
+    but loads nothing back (the run folder says so)."""
+    qualname = getattr(fn, "__qualname__", None)
+    if isinstance(qualname, str) and qualname:
+        return f"{getattr(fn, '__module__', None) or '?'}:{qualname}"
+    bound = _module_level_name(fn)
+    if bound is not None:
+        return bound
+    return f"{getattr(fn, '__module__', None) or '?'}:{type(fn).__qualname__}()"
+
+
+def _module_level_name(obj: Any) -> str | None:
+    """``module:name`` for a public module-level name bound to ``obj`` itself: looked for in
+    its class's module first, then in the user's own modules (an agent made in ``mypol`` from
+    a class imported from elsewhere), a script's ``__main__`` last; None where none is."""
+    from airan.policy.files import is_user_source
+
+    home = getattr(type(obj), "__module__", None)
+    mains = [m for m in ("__main__", "__mp_main__") if m in sys.modules]
+    order = [home] if isinstance(home, str) and home not in mains else []
+    order += sorted(n for n, m in list(sys.modules.items())
+                    if n not in order and n not in mains
+                    and is_user_source(getattr(m, "__file__", None)))
+    for module_name in [*order, *mains]:
+        module = sys.modules.get(module_name)
+        try:
+            items = list(vars(module).items()) if module is not None else []
+        except TypeError:
+            continue
+        for name, value in items:
+            if value is obj and not name.startswith("_"):
+                return f"{module_name}:{name}"
+    return None
 
 
 def as_policy(fn: Any, name: str) -> Policy:
