@@ -537,3 +537,64 @@ def test_a_callable_object_policy_is_named_by_its_module_level_name_and_reruns(
     folder = write_run(result, tmp_path / "unnamed")
     first = (folder / "scenario.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("# airan: this run's policy was the function ")
+
+
+PARAM_POLICY = '''
+import numpy as np
+
+
+def site(snapshot, batch, where=0, scale=1.0):
+    return np.full(len(batch), where, dtype=np.int64)
+'''
+
+
+def test_a_sweep_takes_a_parameter_of_ones_own_policy_as_an_axis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mypol:site(where=2)`` runs ``site`` with that keyword argument, so a sweep's policy
+    axis can vary a parameter of one's own policy, each value its own run and key (a
+    researcher's review: ``mypol:fn(thr=0.01)`` was 'defines no such name', and a threshold
+    needed one module-level function per value); compare takes several, commas and all."""
+    name = f"airan_param_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(PARAM_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"scenario: factory\nduration_s: 0.2\naxes:\n  policy: "
+                     f"['{name}:site(where=0)', '{name}:site(where=2, scale=0.5)']\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--workers", "1", "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    served = {}
+    for f in (tmp_path / "out" / "runs").glob("*/summary.json"):
+        s = json.loads(f.read_text())
+        served[s["policy"]] = s["sites"]["cloud"]["served"]
+    assert served[f"{name}:site(where=0)"] == 0
+    assert served[f"{name}:site(where=2, scale=0.5)"] > 0
+    cmp = runner.invoke(app, ["compare", "factory", "--policies",
+                              f"{name}:site(where=2, scale=0.5),cloud", "--seeds", "1",
+                              "--duration", "0.2", "--out", str(tmp_path / "cmp")])
+    assert cmp.exit_code == 0, cmp.output
+    assert f"{name}:site(where=2, scale=0.5)" in cmp.output
+
+
+def test_a_policy_parameter_that_is_misspelt_or_not_a_literal_is_the_policys_input_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyword the function does not take names it and the close match; a value that is not
+    a literal, or a positional argument, says the form; a sweep says so before anything
+    runs."""
+    name = f"airan_param_bad_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(PARAM_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(airan.InputError) as exc:
+        airan.run("factory", policy=f"{name}:site(wher=2)", duration_s=0.1)
+    assert exc.value.field == "policy" and "did you mean 'where'?" in str(exc.value)
+    for bad in ("site(where=os.sep)", "site(2)"):
+        with pytest.raises(airan.InputError, match="keyword arguments of literal values"):
+            airan.run("factory", policy=f"{name}:{bad}", duration_s=0.1)
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"scenario: factory\naxes:\n  policy: ['{name}:site(where=x)']\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--dry-run"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "field 'axes.policy'" in text and "is not a literal" in text

@@ -13,6 +13,7 @@ Python path or in the current directory).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import inspect
 import os
@@ -298,6 +299,59 @@ def as_policy(fn: Any, name: str) -> Policy:
     return fn  # type: ignore[no-any-return]
 
 
+POLICY_PARAMS_FORM = ("a policy's parameters are keyword arguments of literal values: "
+                      "'module:callable(name=value, ...)', e.g. 'mypol:nearest(thr=0.01)'")
+
+
+def policy_params(call: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The callable's name and keyword arguments of a ``module:callable(k=v, ...)`` policy's
+    part after the colon (``call``; ``name``: the whole, for the error): literal values only
+    (numbers, strings, True/False/None, lists, tuples and dicts of them), read, not run, so
+    that a sweep can take a parameter of one's own policy as an axis (a researcher's review:
+    a threshold needed one module-level function per value). ``(call, {})`` without
+    parentheses; an :class:`InputError` naming ``policy`` for any other form."""
+    if "(" not in call and ")" not in call:
+        return call, {}
+    import ast
+
+    try:
+        node = ast.parse(call.strip(), mode="eval").body
+    except SyntaxError:
+        node = None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args \
+            or any(k.arg is None for k in node.keywords):
+        raise InputError(f"cannot read {call!r}: {POLICY_PARAMS_FORM}", field="policy",
+                         value=name)
+    params: dict[str, Any] = {}
+    for k in node.keywords:
+        try:
+            params[str(k.arg)] = ast.literal_eval(k.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            raise InputError(
+                f"the value of {k.arg!r} in {call!r} is not a literal (a number, a string, "
+                f"True, False, None, or a list of them): {POLICY_PARAMS_FORM}",
+                field="policy", value=name) from None
+    return node.func.id, params
+
+
+def _check_params(fn: Any, params: dict[str, Any], name: str) -> None:
+    """An :class:`InputError` where ``fn`` cannot take keyword arguments ``params`` after
+    (snapshot, batch): a misspelt parameter, one it does not have (where its signature can be
+    read)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(None, None, **params)
+    except TypeError as exc:
+        unknown = [k for k in params if k not in sig.parameters]
+        raise InputError(f"policy {name!r} cannot take these keyword arguments ({exc}); its "
+                         f"signature is {sig}", field="policy",
+                         value=unknown[0] if unknown else name,
+                         choices=list(sig.parameters)[2:]) from None
+
+
 def resolve_policy(name: str, fresh: bool = False) -> Policy:
     """A registered policy by name, or ``package.module:callable``; ``fresh``: that module
     imported afresh (its code run again where it was imported already), as each run does, so
@@ -306,11 +360,12 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
     if name in _REGISTRY:
         return _REGISTRY[name]
     if ":" in name:
-        mod_name, _, attr = name.partition(":")
-        if not mod_name or not attr or mod_name.startswith("."):
+        mod_name, _, call = name.partition(":")
+        if not mod_name or not call or mod_name.startswith("."):
             raise InputError(
                 "a policy outside airan is named 'package.module:callable' (an absolute module "
                 "path and a name in it)", field="policy", value=name)
+        attr, params = policy_params(call, name)
         try:
             mod = _import_user_module(mod_name, fresh)
         except ImportError as exc:
@@ -328,6 +383,9 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
             raise InputError(
                 f"{attr!r} is not a callable in {mod_name!r}", field="policy", value=name
             )
+        if params:
+            _check_params(fn, params, name)
+            fn = functools.partial(fn, **params)
         _check_signature(fn, name)
         return fn  # type: ignore[no-any-return]
     reason, choices = unknown_policy(name)
@@ -371,6 +429,7 @@ __all__ = [
     "is_known_policy",
     "policy_label",
     "policy_names",
+    "policy_params",
     "register",
     "resolve_policy",
 ]

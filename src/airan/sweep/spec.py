@@ -210,9 +210,15 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
     runs: it was a failed run each, and a dry run listed them as to do). Read, not run (listing
     a sweep runs no code of the user's); what only running shows (a wrong signature) is the
     run's to report."""
+    from airan.policy import policy_params
+
     field = "axes.policy" if on_axis else "policy"
     for name in dict.fromkeys(r.policy for r in runs if ":" in r.policy):
-        mod, _, attr = name.partition(":")
+        mod, _, call = name.partition(":")
+        try:  # (a parameter of one's own policy: 'mypol:fn(thr=0.01)')
+            attr = policy_params(call, name)[0]
+        except InputError as exc:
+            raise InputError(exc.reason, file=label, field=field, value=name) from None
         path = _module_file(mod) if mod and attr else None
         if path is None:
             raise InputError(f"cannot find policy module {mod!r} (on the Python path or in the "
