@@ -960,7 +960,7 @@ def compare(
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             _fail(f"option '--out': cannot create folder '{out_dir}': {exc.strerror or exc}")
-        given_names = [p.strip() for p in policies.split(",") if p.strip()]
+        given_names = [p.strip() for p in split_policies(policies) if p.strip()]
         twice = sorted({n for n in given_names if given_names.count(n) > 1})
         if twice:  # the options are good: a note, before the runs
             err.print(f"note: --policies names {', '.join(twice)} more than once; each runs "
@@ -997,10 +997,22 @@ def compare(
         raise typer.Exit(4)  # as all done in a pipeline)
 
 
+def split_policies(text: str) -> list[str]:
+    """``--policies`` split at its commas outside parentheses, so that a policy's parameters
+    stay whole ('mypol:fn(a=1, b=2),cloud': two policies)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(ch, 0)
+        if ch == "," and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
 def _check_compare_options(policies: str, seeds: int) -> list[str]:
     from airan.policy import is_known_policy, unknown_policy
 
-    names = [p.strip() for p in policies.split(",") if p.strip()]
+    names = [p.strip() for p in split_policies(policies) if p.strip()]
     if not names:
         raise _option_error("--policies", "give at least one policy", policies)
     for name in names:

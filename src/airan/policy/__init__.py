@@ -13,6 +13,7 @@ Python path or in the current directory).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import inspect
 import os
@@ -97,38 +98,76 @@ def _module_file_hint(mod_name: str, attr: str) -> str:
             "on PYTHONPATH)")
 
 
-#: Per policy module airan imported, the modules that import added to ``sys.modules`` under
-#: its top-level package, last first: what a fresh import runs again (see resolve_policy).
+#: Per policy module airan imported, the modules that import added to ``sys.modules`` that are
+#: the user's code: those of its own top-level package and any other module of the user's
+#: (:func:`airan.policy.files.is_user_source`: not the standard library's, an installed
+#: package's or airan's). What a fresh import runs again (see resolve_policy).
 _IMPORTED_BY_AIRAN: dict[str, list[str]] = {}
 
 
 def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
     """Import a user's module, also from the current directory (as ``python -m`` would; the
     ``airan`` script alone does not search it), the way uvicorn and gunicorn find an app.
-    ``fresh``: where airan imported it before, run its code again (and that of the modules of
-    its package the import brought in, deepest first), so that state it keeps at module level
-    starts over; a module the user's own code imported first is left as it is (a setting the
-    script made on it stands)."""
+    ``fresh``: where airan imported it before, import it anew, with the modules of the user's
+    that import brought in (a helper module beside it too, not only its own package's: a
+    researcher's review), so that state they keep at module level starts over; a module the
+    user's own code imported first is left as it is (a setting the script made on it stands),
+    and so are installed packages (site-packages: numpy, torch, a policy library installed with
+    pip other than the policy's own package), whose state is theirs."""
     own = _IMPORTED_BY_AIRAN.get(mod_name) if fresh else None
     if own is not None and mod_name in sys.modules:
-        for name in own:
-            module = sys.modules.get(name)
-            if module is None:
-                continue
-            # (its file gone, or loaded by path: the module as it was; anything else its code
-            # raises is the policy's import error)
-            with contextlib.suppress(ImportError, FileNotFoundError):
-                importlib.reload(module)
-        return sys.modules[mod_name]
+        return _import_afresh(mod_name, own)
     if mod_name in sys.modules:
         return sys.modules[mod_name]
     before = set(sys.modules)
     mod = _import_new(mod_name)
-    if mod_name != "__main__" and mod_name.partition(".")[0] != "airan":
-        top = mod_name.partition(".")[0]
-        _IMPORTED_BY_AIRAN[mod_name] = [n for n in reversed(sys.modules) if n not in before
-                                        and (n == top or n.startswith(top + "."))]
+    _remember_imported(mod_name, before)
     return mod
+
+
+def _remember_imported(mod_name: str, before: set[str]) -> None:
+    """Note which modules airan's import of ``mod_name`` added that are the user's code."""
+    from airan.policy.files import in_package, is_user_source
+
+    top = mod_name.partition(".")[0]
+    if mod_name == "__main__" or top == "airan":
+        return
+    _IMPORTED_BY_AIRAN[mod_name] = [
+        n for n in list(sys.modules) if n not in before and (
+            in_package(n, top) or is_user_source(getattr(sys.modules[n], "__file__", None)))]
+
+
+def _import_afresh(mod_name: str, own: list[str]) -> Any:
+    """``mod_name`` imported anew: the modules ``own`` taken out of ``sys.modules`` and the
+    import run again, so that each runs once, after the modules it imports (reloading them in
+    place ran a module before a helper it took a name from, which kept the old value). Where
+    the import fails for want of a file (its file gone), the modules as they were; any other
+    failure of its code, the modules as they were and the policy's import error."""
+    old = {n: sys.modules.pop(n) for n in own if n in sys.modules}
+    before = set(sys.modules)
+    try:
+        mod = _import_new(mod_name)
+    except (ImportError, FileNotFoundError):
+        _put_back(old, before)
+        return sys.modules[mod_name]
+    except BaseException:
+        _put_back(old, before)
+        raise
+    _remember_imported(mod_name, before)
+    return mod
+
+
+def _put_back(old: dict[str, Any], before: set[str]) -> None:
+    """The modules ``old`` back in ``sys.modules`` (and as their parents' attributes), in place
+    of the copies a failed fresh import made of them."""
+    for name in [n for n in sys.modules if n not in before and n in old]:
+        del sys.modules[name]
+    sys.modules.update(old)
+    for name, module in old.items():
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(sys.modules[parent], child, module)
 
 
 def _import_new(mod_name: str) -> Any:
@@ -215,17 +254,102 @@ def _check_signature(fn: Any, name: str) -> None:
 
 def policy_label(fn: Any) -> str:
     """The name a policy function passed in Python runs under (summary, run folder):
-    ``module:qualname``, as a scenario would name it; a callable object (an instance, a
-    ``functools.partial``) ``module:Class()``, which names its class but loads nothing back."""
-    module = getattr(fn, "__module__", None) or "?"
-    name = getattr(fn, "__qualname__", None) or f"{type(fn).__qualname__}()"
-    return f"{module}:{name}"
+    ``module:qualname``, as a scenario would name it. A callable object (a learned agent, an
+    instance with ``__call__``; a ``functools.partial``) by the module-level name bound to it,
+    ``module:name``, which loads it back (a researcher's review: ``mypol:Agent()`` for
+    ``mypol.agent``, and the run folder's scenario.yaml ran deadline-aware); where no module
+    names it (made in a function, a notebook's cell), ``module:Class()``, which names its class
+    but loads nothing back (the run folder says so)."""
+    qualname = getattr(fn, "__qualname__", None)
+    if isinstance(qualname, str) and qualname:
+        return f"{getattr(fn, '__module__', None) or '?'}:{qualname}"
+    bound = _module_level_name(fn)
+    if bound is not None:
+        return bound
+    return f"{getattr(fn, '__module__', None) or '?'}:{type(fn).__qualname__}()"
+
+
+def _module_level_name(obj: Any) -> str | None:
+    """``module:name`` for a public module-level name bound to ``obj`` itself: looked for in
+    its class's module first, then in the user's own modules (an agent made in ``mypol`` from
+    a class imported from elsewhere), a script's ``__main__`` last; None where none is."""
+    from airan.policy.files import is_user_source
+
+    home = getattr(type(obj), "__module__", None)
+    mains = [m for m in ("__main__", "__mp_main__") if m in sys.modules]
+    order = [home] if isinstance(home, str) and home not in mains else []
+    order += sorted(n for n, m in list(sys.modules.items())
+                    if n not in order and n not in mains
+                    and is_user_source(getattr(m, "__file__", None)))
+    for module_name in [*order, *mains]:
+        module = sys.modules.get(module_name)
+        try:
+            items = list(vars(module).items()) if module is not None else []
+        except TypeError:
+            continue
+        for name, value in items:
+            if value is obj and not name.startswith("_"):
+                return f"{module_name}:{name}"
+    return None
 
 
 def as_policy(fn: Any, name: str) -> Policy:
     """A policy function passed in Python, checked as a ``module:callable`` one is."""
     _check_signature(fn, name)
     return fn  # type: ignore[no-any-return]
+
+
+POLICY_PARAMS_FORM = ("a policy's parameters are keyword arguments of literal values: "
+                      "'module:callable(name=value, ...)', e.g. 'mypol:nearest(thr=0.01)'")
+
+
+def policy_params(call: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The callable's name and keyword arguments of a ``module:callable(k=v, ...)`` policy's
+    part after the colon (``call``; ``name``: the whole, for the error): literal values only
+    (numbers, strings, True/False/None, lists, tuples and dicts of them), read, not run, so
+    that a sweep can take a parameter of one's own policy as an axis (a researcher's review:
+    a threshold needed one module-level function per value). ``(call, {})`` without
+    parentheses; an :class:`InputError` naming ``policy`` for any other form."""
+    if "(" not in call and ")" not in call:
+        return call, {}
+    import ast
+
+    try:
+        node = ast.parse(call.strip(), mode="eval").body
+    except SyntaxError:
+        node = None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args \
+            or any(k.arg is None for k in node.keywords):
+        raise InputError(f"cannot read {call!r}: {POLICY_PARAMS_FORM}", field="policy",
+                         value=name)
+    params: dict[str, Any] = {}
+    for k in node.keywords:
+        try:
+            params[str(k.arg)] = ast.literal_eval(k.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            raise InputError(
+                f"the value of {k.arg!r} in {call!r} is not a literal (a number, a string, "
+                f"True, False, None, or a list of them): {POLICY_PARAMS_FORM}",
+                field="policy", value=name) from None
+    return node.func.id, params
+
+
+def _check_params(fn: Any, params: dict[str, Any], name: str) -> None:
+    """An :class:`InputError` where ``fn`` cannot take keyword arguments ``params`` after
+    (snapshot, batch): a misspelt parameter, one it does not have (where its signature can be
+    read)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(None, None, **params)
+    except TypeError as exc:
+        unknown = [k for k in params if k not in sig.parameters]
+        raise InputError(f"policy {name!r} cannot take these keyword arguments ({exc}); its "
+                         f"signature is {sig}", field="policy",
+                         value=unknown[0] if unknown else name,
+                         choices=list(sig.parameters)[2:]) from None
 
 
 def resolve_policy(name: str, fresh: bool = False) -> Policy:
@@ -236,11 +360,12 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
     if name in _REGISTRY:
         return _REGISTRY[name]
     if ":" in name:
-        mod_name, _, attr = name.partition(":")
-        if not mod_name or not attr or mod_name.startswith("."):
+        mod_name, _, call = name.partition(":")
+        if not mod_name or not call or mod_name.startswith("."):
             raise InputError(
                 "a policy outside airan is named 'package.module:callable' (an absolute module "
                 "path and a name in it)", field="policy", value=name)
+        attr, params = policy_params(call, name)
         try:
             mod = _import_user_module(mod_name, fresh)
         except ImportError as exc:
@@ -258,6 +383,9 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
             raise InputError(
                 f"{attr!r} is not a callable in {mod_name!r}", field="policy", value=name
             )
+        if params:
+            _check_params(fn, params, name)
+            fn = functools.partial(fn, **params)
         _check_signature(fn, name)
         return fn  # type: ignore[no-any-return]
     reason, choices = unknown_policy(name)
@@ -301,6 +429,7 @@ __all__ = [
     "is_known_policy",
     "policy_label",
     "policy_names",
+    "policy_params",
     "register",
     "resolve_policy",
 ]

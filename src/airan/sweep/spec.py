@@ -210,9 +210,15 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
     runs: it was a failed run each, and a dry run listed them as to do). Read, not run (listing
     a sweep runs no code of the user's); what only running shows (a wrong signature) is the
     run's to report."""
+    from airan.policy import policy_params
+
     field = "axes.policy" if on_axis else "policy"
     for name in dict.fromkeys(r.policy for r in runs if ":" in r.policy):
-        mod, _, attr = name.partition(":")
+        mod, _, call = name.partition(":")
+        try:  # (a parameter of one's own policy: 'mypol:fn(thr=0.01)')
+            attr = policy_params(call, name)[0]
+        except InputError as exc:
+            raise InputError(exc.reason, file=label, field=field, value=name) from None
         path = _module_file(mod) if mod and attr else None
         if path is None:
             raise InputError(f"cannot find policy module {mod!r} (on the Python path or in the "
@@ -222,7 +228,7 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
         if names is not None and attr not in names:
             raise InputError(f"policy {name!r}: its module ({path}) defines no such name",
                              file=label, field=field, value=attr,
-                             choices=sorted(n for n in names if not n.startswith("_")))
+                             choices=_callable_names(path, mod.partition(".")[0]))
 
 
 def _top_level_names(path: Path) -> set[str] | None:
@@ -251,6 +257,42 @@ def _top_level_names(path: Path) -> set[str] | None:
         elif isinstance(node, ast.Global):
             names.update(node.names)
     return None if "__getattr__" in names else names
+
+
+def _callable_names(path: Path, top: str) -> list[str]:
+    """The names a Python file binds at module level that may be a policy, for an error's
+    Accepted list: its functions and classes, names assigned a call, a lambda or another name
+    (``agent = Agent()``, ``greedy = nearest``) and names its package's own imports bring in;
+    not a function's local variables (a researcher's review: the list showed ``col, d, est``),
+    constants, or a library's names. Public ones only, sorted."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+                continue  # (its body is its own, not the module's)
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(
+                    node.value, ast.Call | ast.Lambda | ast.Name | ast.Attribute):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.ImportFrom) and (
+                    node.level or (node.module or "").partition(".")[0] == top):
+                names.update(a.asname or a.name for a in node.names if a.name != "*")
+            # (a top-level block's body is still the module's: if, with, try, loops)
+            for block in ("body", "orelse", "finalbody"):
+                visit(getattr(node, block, None) or [])
+            for handler in getattr(node, "handlers", None) or []:
+                visit(handler.body)
+
+    visit(tree.body)
+    return sorted(n for n in names if not n.startswith("_"))
 
 
 def _scenario_ref(ref: str, base_dir: Path | None) -> str:
@@ -346,15 +388,27 @@ def run_key(scenario: Mapping[str, Any], load: float, trace_limit: int) -> str:
 
 
 def policy_digest(policy: str) -> str | None:
-    """The SHA-256 of the file of a ``module:callable`` policy's module (None for a built-in,
-    or where the module is not found: its runs then fail, and say why). Found as Python would
-    import it, or in the current folder as airan's policy loader also looks, without running
-    it (listing a sweep runs no code of the user's). Its own file only: a change to a module
-    it imports is not seen."""
+    """The SHA-256 of a ``module:callable`` policy's code (None for a built-in, or where the
+    module is not found: its runs then fail, and say why): of its module's file where it imports
+    no module of the user's, else of each file, by module name, of the modules of the user's it
+    imports (:func:`airan.policy.files.policy_sources`: a helper module beside it, its package's
+    modules), which a run imports afresh too (a researcher's review: an edit to a helper was
+    reused from cache). Found as Python would import it, or in the current folder as airan's
+    policy loader also looks, without running it (listing a sweep runs no code of the user's)."""
     if ":" not in policy:
         return None
-    path = _module_file(policy.partition(":")[0])
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+    module = policy.partition(":")[0]
+    path = _module_file(module)
+    if path is None:
+        return None
+    from airan.policy.files import policy_sources
+
+    sources = policy_sources(module, path)
+    if len(sources) <= 1:  # (the key of a policy in one file is as it was)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digests = {name: _file_digest(str(f), *_stamp(str(f))) for name, f in sources.items()}
+    text = json.dumps(digests, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _module_file(name: str) -> Path | None:
