@@ -96,7 +96,9 @@ def test_metro_runs_and_conserves_under_every_policy(monkeypatch: pytest.MonkeyP
     change a run.
     """
     import airan.engine.engine as engine_module
+    from airan.engine.warmup import warm_up
 
+    warm_up()  # (the kernel's warm-up builds a world of its own: not metro's, patched in below)
     sc = load_scenario("metro")
     real_build = engine_module.build_world
     world = real_build(sc, sc.seed)
