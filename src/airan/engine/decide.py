@@ -94,7 +94,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_ul_bits,
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
-        strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, W.local_power_w, now,
+        strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, 0.0, W.local_power_w, now,
         decision_s, drx, now, ul_air, W.packet_bits)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):

@@ -779,9 +779,9 @@ def device_energy_j(
     slot = nr_slot_s(w)
     if slot > 0.0:  # the circuits draw for whole slots
         circ = float(w.ue_tx_circuit_w)  # type: ignore[attr-defined]
-        sends = resend_factor(w)  # (each HARQ resend at its block's energy)
-        up = (circ * slot * whole_slots(on_air, slot) + (tx_w - circ) * on_air) * sends
-        down = w.ue_rx_w * slot * whole_slots(dl_on_air, slot) * sends  # type: ignore[attr-defined]
+        resends = resend_factor(w) - 1.0  # (the last block's, a slot of circuits each)
+        up = circ * slot * (whole_slots(on_air, slot) + resends) + (tx_w - circ) * on_air
+        down = w.ue_rx_w * slot * (whole_slots(dl_on_air, slot) + resends)  # type: ignore[attr-defined]
     else:
         up = tx_w * on_air
         down = w.ue_rx_w * dl_on_air  # type: ignore[attr-defined]
@@ -797,7 +797,8 @@ def device_energy_j(
 
 def resend_factor(world: object) -> float:
     """The mean times a transport block goes on the air under NR HARQ (1 on the ideal and
-    fixed radios): what a transfer's device energy is counted at, as the engine books it
+    fixed radios, which resend nothing): a transfer's last block's resends, less one, each
+    cost a slot of the radio's circuits, as the engine books them
     (:func:`airan.engine.kernel.expected_sends`)."""
     if getattr(world, "radio_model", 0) != 0:
         return 1.0

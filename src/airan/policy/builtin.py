@@ -288,10 +288,11 @@ def deadline_aware(
         w.local_time_s,  # type: ignore[attr-defined]
         strict,
         energy,
-        radio_tx_w(snap, d) * resend_factor(w) if energy else np.zeros(0),
-        nr_slot_s(w),  # (the radio's powers at the mean sends of a block: HARQ's resends)
-        float(w.ue_tx_circuit_w) * resend_factor(w),  # type: ignore[attr-defined]
-        float(w.ue_rx_w) * resend_factor(w),  # type: ignore[attr-defined]
+        radio_tx_w(snap, d) if energy else np.zeros(0),
+        nr_slot_s(w),
+        float(w.ue_tx_circuit_w),  # type: ignore[attr-defined]
+        float(w.ue_rx_w),  # type: ignore[attr-defined]
+        resend_factor(w) - 1.0,  # (a transfer's last block's mean HARQ resends)
         w.local_active_w,  # type: ignore[attr-defined]
         0.0,
         float(getattr(snap, "decision_interval_s", 0.0)),
@@ -359,7 +360,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          healthy, svc_ok, ai_share, ul_bits, dl_bits, svc_model, deadline,
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
-                         active_w, link_t0, decision_s, drx, now, ul_air,
+                         resends, active_w, link_t0, decision_s, drx, now, ul_air,
                          packet_bits):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
@@ -466,9 +467,11 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         if energy:  # the least device energy among the candidates that meet the deadline
             on_air = ul_bits[v] / max(ul_rate[i], 1.0)
             dl_on_air = dl_bits[v] / max(dl_air_rate[i], 1.0)
-            if nr_slot > 0.0:  # whole slots of circuit power (device_energy_j)
-                up = circ * nr_slot * _whole_slots(on_air, nr_slot) + (tx_w[i] - circ) * on_air
-                down = rx_w * nr_slot * _whole_slots(dl_on_air, nr_slot)
+            if nr_slot > 0.0:  # whole slots of circuit power (device_energy_j), and the
+                # last block's mean HARQ resends, a slot each
+                up = (circ * nr_slot * (_whole_slots(on_air, nr_slot) + resends)
+                      + (tx_w[i] - circ) * on_air)
+                down = rx_w * nr_slot * (_whole_slots(dl_on_air, nr_slot) + resends)
             else:
                 up = tx_w[i] * on_air
                 down = rx_w * dl_on_air
