@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -456,6 +456,17 @@ class DeviceEmulator:
                 "hit_ratio_with_overdue": met / ended if ended else None,
                 "services": per_svc,
             }
+            own = self.scenario.fleets[f]
+            if n_dev[f] and (own.engines or own.computes_on_board):  # (as the twin's: each
+                # on-board engine's share of its devices' time, its requests' local compute)
+                on_board: dict[int, float] = defaultdict(float)
+                for r in mine:
+                    if r.placement == "local" and math.isfinite(r.parts_ms[4]):
+                        on_board[int(w.svc_engine[f, r.service])] += r.parts_ms[4] * 1e-3
+                device_s = float(n_dev[f]) * self.duration_s
+                fleets[name]["on_board_busy"] = {
+                    "main": on_board[-1] / device_s,
+                    **{e: on_board[i] / device_s for i, e in enumerate(own.engines)}}
         created = len(recs)
         met = sum(r.outcome == "met" for r in recs)
         late = sum(r.outcome == "late" for r in recs)
