@@ -323,13 +323,15 @@ def test_fault_needs_its_target_and_an_end_after_its_start() -> None:
         _factory([{"kind": "surge", "fleet": "amr", "start_s": 0.5, "end_s": 0.2}])
 
 
-_KINDS = ["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "surge"]
+_KINDS = ["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "interference",
+          "surge"]
 _TARGET = {
     "site_down": {"site": "on-prem"}, "gpu_down": {"site": "regional", "gpus": 2},
     "link_down": {"link": ["factory-mec", "regional-edge"]},
     "link_degraded": {"link": ["regional-edge", "cloud"], "capacity_factor": 0.01,
                       "extra_delay_ms": 30.0},
     "cell_down": {"cell": "cell-b"}, "surge": {"fleet": "camera", "rate_factor": 4.0},
+    "interference": {"cell": "cell-a", "rise_db": 20.0},
 }
 
 

@@ -1,8 +1,10 @@
-"""Timed faults: sites, GPUs, links and cells that fail, and fleets that surge.
+"""Timed faults: sites, GPUs, links and cells that fail, cells under interference, and fleets
+that surge.
 
 The engine applies each fault's start and end on the slot grid (:meth:`FaultSchedule.apply`)
 by changing the arrays the compiled kernel reads, in place: site health, GPU free times,
-transport paths and capacities, device attachments, flow periods. A failed site's queued and
+transport paths and capacities, device attachments, receivers' noise floors, flow periods. A
+failed site's queued and
 running requests become *orphans*; the engine re-dispatches them through the policy at the
 next decision point (the gateway noticing the failure), so nothing is lost silently: each ends
 at another site, on its device, or dropped with reason ``site_failure``.
@@ -51,6 +53,9 @@ class FaultRecord:
     devices_without_cell: int = 0  # cell_down: every cell they list was off air
     # cell_down: re-attached to it when it came back (out of outage, or by handover)
     devices_back: int = 0
+    # interference: the devices the cell (or cells) served at its start (the downlink's
+    # receivers it raised then; devices that hand over in or out meanwhile follow it)
+    devices_served: int = 0
     # site_down, gpu_down at a site that runs cells' L1: the cells it took off the air
     cells_off_air: int = 0
     requests_during: int = 0  # surge: requests its fleet created while it lasted
@@ -103,6 +108,10 @@ class FaultRecord:
         if f.kind == "link_degraded":
             out["capacity_factor"] = f.capacity_factor
             out["extra_delay_ms"] = f.extra_delay_ms
+        if f.kind == "interference":
+            out["rise_db"] = f.rise_db
+            out["direction"] = f.direction
+            out["devices_served"] = self.devices_served
         return out
 
 
@@ -152,6 +161,12 @@ class FaultSchedule:
         self._tx_on_mw0 = w.cell_tx_on_mw.copy()
         self._ul_int_mw0 = w.ul_int_mw.copy()
         self._dark = np.zeros(len(w.cell_names), dtype=bool)
+        # interference bursts: the cells' uplink noise and the devices' downlink noise without
+        # them (thermal: restored exactly), and each cell's noise factor now (rows: uplink,
+        # downlink; 1 where no burst is on)
+        self._ul_noise0 = w.ul_noise_mw.copy()
+        self._dl_thermal_mw = w.dev_dl_noise_mw.copy()
+        self._rise = np.ones((2, len(w.cell_names)))
         self._targets: FaultTargets | None = None
         for i, f in enumerate(scenario.faults):
             self.records.append(FaultRecord(f, self._target(i, f)))
@@ -169,7 +184,7 @@ class FaultSchedule:
                      "dev_cell", "dev_top_cell", "dev_top_gain", "dev_top_gain_ul",
                      "dev_ul_p_prb_mw", "cell_tx_on_mw", "ul_int_mw",
                      "flow_period_s", "flow_phase_s", "dev_resid_gain_mw",
-                     "dev_dl_noise_mw"):
+                     "dev_dl_noise_mw", "ul_noise_mw"):
             # the kernel holds these very arrays (kernel_world copies only non-contiguous ones)
             if self.records and not getattr(w, name).flags.c_contiguous:
                 raise RuntimeError(f"the kernel's {name} is a copy: faults could not reach it")
@@ -609,7 +624,7 @@ class FaultSchedule:
             self.p0_dbm, w.numerology, pl, self.alpha)
         # the downlink noise of the new cell's bandwidth (another carrier's may differ)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
-        w.dev_dl_noise_mw[devs] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
+        self.set_dl_noise(devs, radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db)))
         reestablish_ms = (self.reestablish_ms if rec.fault.reestablish_ms is None
                           else rec.fault.reestablish_ms)
         if start:
@@ -633,6 +648,57 @@ class FaultSchedule:
                       K.HOLD_CELL_FAULT, now)
         st.ue_se_slot[devs] = -1  # re-evaluate their SINR now
         st.ue_se_slot_dl[devs] = -1
+
+    def _interference(self, engine: Any, rec: FaultRecord, start: bool) -> None:
+        """An interference burst on a cell (or a cell site's cells) starts or ends: the floor
+        its receivers hear is the thermal noise times each cell's factor, 1 + the sum of
+        10^(rise_db / 10) - 1 over the bursts on it now (their powers add over the thermal
+        noise; one burst: exactly rise_db over it), in the burst's ``direction``: the cell's
+        uplink noise (``ul_noise_mw``, its receiver), the downlink noise of the devices it
+        serves (``dev_dl_noise_mw``; a device that changes cell meanwhile takes its new cell's,
+        :meth:`set_dl_noise`). The other cells' interference adds to it as ever. Their SINRs,
+        cached, are re-evaluated at once (the scheduler's and the policies' next reads).
+
+        Simplifications (named in the README): the burst's power is flat over the carrier and
+        the same at every device the cell serves (a device's exposure to the source by its
+        position is not modelled: the cell's devices stand for the aisle); the UE's transmit
+        power does not rise to make up for it (open-loop power control only: no closed-loop
+        TPC, which would lift a UE below its maximum power by up to the rise); the neighbour
+        cells' receivers and their devices hear none of it."""
+        w = self.world
+        st = engine._st
+        rec.active = start
+        if start:
+            rec.devices_served = int(np.isin(w.dev_cell, self._cells(rec.target)).sum())
+        rise = np.ones_like(self._rise)
+        for r in self._active("interference"):
+            cells = self._cells(r.target)
+            extra = 10.0 ** (float(r.fault.rise_db) / 10.0) - 1.0  # type: ignore[arg-type]
+            if r.fault.direction in ("both", "uplink"):
+                rise[0, cells] += extra
+            if r.fault.direction in ("both", "downlink"):
+                rise[1, cells] += extra
+        changed = np.flatnonzero((rise != self._rise).any(axis=0))
+        self._rise = rise
+        w.ul_noise_mw[...] = self._ul_noise0 * rise[0]
+        devs = np.flatnonzero(np.isin(w.dev_cell, changed))
+        w.dev_dl_noise_mw[devs] = self._dl_thermal_mw[devs] * rise[1, w.dev_cell[devs]]
+        st.ue_se_slot[devs] = -1  # re-evaluate their SINR now (uplink and downlink)
+        st.ue_se_slot_dl[devs] = -1
+
+    def dl_rise(self, cells: np.ndarray) -> np.ndarray:
+        """The factor an interference burst raises the downlink noise of the devices ``cells``
+        serve by now (1: none)."""
+        return self._rise[1, cells]  # type: ignore[no-any-return]
+
+    def set_dl_noise(self, devices: np.ndarray, thermal_mw: np.ndarray) -> None:
+        """Devices whose serving cell (``world.dev_cell``, set already) has changed, by a
+        handover or a cell's fault: their downlink noise is the thermal noise of their cell's
+        bandwidth (``thermal_mw``), times that cell's interference burst now, if any (a device
+        that hands over into an interfered cell hears it; one that leaves it, no longer)."""
+        w = self.world
+        self._dl_thermal_mw[devices] = thermal_mw
+        w.dev_dl_noise_mw[devices] = thermal_mw * self._rise[1, w.dev_cell[devices]]
 
     def _surge(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         w = self.world

@@ -314,10 +314,13 @@ class Motion:
         declared, reattach, hole = none, none, none
         rlf_since = np.full(len(ids), np.inf)
         if self.qout is not None and not attach:
+            # (an interference burst on the serving cell raises the floor its SSBs are heard
+            # over too: a strong one puts its devices out of sync)
+            rise = engine.faults.dl_rise(serving)
             declared, reattach, hole, rlf_since = self._monitor(
                 engine, ids, serving, present, ho, rlf,
-                self._ssb_sinr(top, rx, np.argmax(at, axis=1), resid),
-                self._ssb_sinr(top, rx, np.zeros(len(ids), dtype=np.int64), resid))
+                self._ssb_sinr(top, rx, np.argmax(at, axis=1), resid, rise),
+                self._ssb_sinr(top, rx, np.zeros(len(ids), dtype=np.int64), resid, rise))
             ho &= ~(declared | reattach | hole)
             rlf &= ~(reattach | hole)
         if attach:
@@ -349,7 +352,10 @@ class Motion:
         w.dev_ul_p_prb_mw[ids] = radio_link.pusch_prb_power_mw(
             self.p0_dbm, w.numerology, pl, self.alpha)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
-        w.dev_dl_noise_mw[ids] = radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db))
+        # (through the faults: an interference burst on the new cell raises it, one on the cell
+        # it left no longer)
+        engine.faults.set_dl_noise(
+            ids, radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db)))
         st.ue_se_slot[ids] = -1  # their SINR is re-evaluated at the next use (or policy read)
         st.ue_se_slot_dl[ids] = -1
         moved = ids[move]
@@ -565,11 +571,12 @@ class Motion:
         return expired, reattach, hole, rlf_since
 
     def _ssb_sinr(self, top: NDArray[np.int64], rx: NDArray[np.float64], col: NDArray[np.int64],
-                  resid: NDArray[np.float64]) -> NDArray[np.float64]:
+                  resid: NDArray[np.float64], rise: NDArray[np.float64]) -> NDArray[np.float64]:
         """Each device's SINR on its serving cell's SSB (linear): the serving cell's power per
         resource element (``rx[:, col]``, RSRP) over the other listed cells' of its carrier,
         the cells beyond them (their full power, ``resid``, spread over the serving carrier's
-        resource elements) and the noise of one subcarrier."""
+        resource elements) and the noise of one subcarrier, times ``rise`` (an interference
+        burst on the cell serving it: the device's receiver hears it on every cell's SSB)."""
         w = self.world
         rows = np.arange(len(top))
         serving = top[rows, col]
@@ -577,7 +584,7 @@ class Motion:
         same = w.cell_carrier[top] == w.cell_carrier[serving][:, None]
         others = np.where(same, rx, 0.0).sum(axis=1) - own
         per_re = resid / (12.0 * w.cell_prb[serving])
-        return own / (others + per_re + self.noise_re_mw)  # type: ignore[no-any-return]
+        return own / (others + per_re + self.noise_re_mw * rise)  # type: ignore[no-any-return]
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
         """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""

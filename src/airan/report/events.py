@@ -59,6 +59,10 @@ def _fault(f: Mapping[str, Any], duration_s: float, l1_sites: frozenset[str] = f
             f", +{extra:g} ms)" if extra else ")")
     elif kind == "surge" and "rate_factor" in f:
         what += f" (rate x{float(f['rate_factor']):g})"
+    elif kind == "interference" and f.get("rise_db") is not None:
+        heard = {"uplink": "the cell's receiver", "downlink": "its devices' receivers"}.get(
+            str(f.get("direction")), "the cell's and its devices' receivers")
+        what += f" ({float(f['rise_db']):g} dB over thermal noise at {heard})"
     window = _window(f, duration_s)
     if window is None:
         return f"{what} at {float(f['start_s']):g} s: not reached in this run"
@@ -94,6 +98,8 @@ def _fault(f: Mapping[str, Any], duration_s: float, l1_sites: frozenset[str] = f
             text += f", {int(f['devices_back']):,} back on it when it returned"
     elif kind == "surge":
         text += f": {_count(int(f.get('requests_during', 0)), 'request')} created while it lasted"
+    elif kind == "interference" and "devices_served" in f:
+        text += f": {_count(int(f['devices_served']), 'device')} on it when it began"
     elif "transport_drops_during" in f:
         n = int(f["transport_drops_during"])
         text += f": {_count(n, 'request')} dropped no_route or link_full while it lasted"

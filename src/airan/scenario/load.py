@@ -712,8 +712,8 @@ class FaultTargets:
 
 
 def fault_cells(name: str, cells: Sequence[str]) -> list[int]:
-    """Indices of the cells a ``cell_down`` fault's ``cell`` names: that cell, or every cell of
-    that cell site."""
+    """Indices of the cells a ``cell_down`` or ``interference`` fault's ``cell`` names: that
+    cell, or every cell of that cell site."""
     return [c for c, n in enumerate(cells) if n == name or n.split("/")[0] == name]
 
 
@@ -739,7 +739,7 @@ def fault_target(i: int, f: Fault, t: FaultTargets) -> str:
             raise InputError(f"no transport link joins {a!r} and {b!r}",
                              field=f"{where}.link", value=f"{a}-{b}")
         return f"{a}-{b}"
-    if f.kind == "cell_down":
+    if f.kind in ("cell_down", "interference"):
         cell = str(f.cell)
         if not fault_cells(cell, t.cells):
             sites = {c.split("/")[0] for c in t.cells}
@@ -768,6 +768,11 @@ def _check_faults(s: Scenario) -> None:
                            fleets=[f.name for f in s.fleets])
     for i, f in enumerate(s.faults):
         fault_target(i, f, targets)
+        if f.kind == "interference" and s.radio.model != "nr":
+            # (it raises the nr radio's noise: the ideal and fixed radios have none to raise)
+            raise InputError(f"an interference fault raises the nr radio's noise floor; the "
+                             f"{s.radio.model} radio has none", field=f"faults[{i}].kind",
+                             value=f.kind)
 
 
 # ---- the transport network, as the engine builds it (airan.engine.world) ----------------------

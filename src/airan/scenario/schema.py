@@ -1053,10 +1053,17 @@ class Fault(_Strict):
     ``extra_delay_ms`` more. ``cell_down``: a cell (or every cell of a cell site) goes off air;
     its devices declare a radio link failure when ``handover``'s T310 runs out (unless it comes
     back first) and re-establish on their next best cell in ``reestablish_ms`` (default:
-    ``handover.reestablish_ms``). ``surge``: a fleet's request rate times ``rate_factor``.
+    ``handover.reestablish_ms``). ``interference``: an interference burst (a welding arc, an
+    arc furnace, a jammer) on a cell (or every cell of a cell site) raises the floor its
+    receivers hear by ``rise_db`` over thermal noise (the interference-over-thermal rise): in
+    ``direction`` ``uplink`` the cell's own receiver (its noise times 10^(rise_db / 10)),
+    ``downlink`` the receivers of the devices it serves (theirs likewise), ``both`` (the
+    default) both; the network's own interference adds to it as ever. ``surge``: a fleet's
+    request rate times ``rate_factor``.
     """
 
-    kind: Literal["site_down", "gpu_down", "link_down", "link_degraded", "cell_down", "surge"]
+    kind: Literal["site_down", "gpu_down", "link_down", "link_degraded", "cell_down",
+                  "interference", "surge"]
     start_s: NonNegFloat
     end_s: PosFloat | None = None
     site: str | None = None  # site_down, gpu_down
@@ -1064,7 +1071,14 @@ class Fault(_Strict):
     link: tuple[str, str] | None = None  # link_down, link_degraded: the two nodes
     capacity_factor: float = Field(0.5, gt=0, le=1)  # link_degraded
     extra_delay_ms: NonNegFloat = 0.0  # link_degraded
-    cell: str | None = None  # cell_down: a cell ("site/0") or a cell site (all its cells)
+    # cell_down, interference: a cell ("site/0") or a cell site (all its cells)
+    cell: str | None = None
+    # interference: its rise over thermal noise, dB (required; a robot maker's review: a
+    # welding arc's or a jammer's burst on one aisle's cell could not be asked). 60 dB at most:
+    # already a receiver blocked outright (its SINR 60 dB down: every link at the -10 dB floor)
+    rise_db: float | None = Field(None, gt=0, le=60)
+    # interference: which receivers it raises: the cell's (uplink), its devices' (downlink)
+    direction: Literal["both", "uplink", "downlink"] = "both"
     # RRC re-establishment after the radio link failure; None: handover.reestablish_ms
     reestablish_ms: NonNegFloat | None = None
     fleet: str | None = None  # surge
@@ -1076,7 +1090,8 @@ class Fault(_Strict):
     @model_validator(mode="after")
     def _target(self) -> Fault:
         need = {"site_down": "site", "gpu_down": "site", "link_down": "link",
-                "link_degraded": "link", "cell_down": "cell", "surge": "fleet"}[self.kind]
+                "link_degraded": "link", "cell_down": "cell", "interference": "cell",
+                "surge": "fleet"}[self.kind]
         if getattr(self, need) is None:
             raise ValueError(f"a {self.kind} fault needs '{need}'")
         for other in ("site", "link", "cell", "fleet"):
@@ -1087,6 +1102,13 @@ class Fault(_Strict):
         if self.detect_ms and self.kind != "site_down":
             raise ValueError(f"detect_ms is how long a site_down takes to notice; a "
                              f"{self.kind} fault acts at once")
+        if self.kind == "interference" and self.rise_db is None:
+            raise ValueError("an interference fault needs 'rise_db' (its rise over thermal "
+                             "noise, dB)")
+        if self.kind != "interference" and (self.rise_db is not None
+                                            or self.direction != "both"):
+            raise ValueError(f"rise_db and direction are an interference fault's; a "
+                             f"{self.kind} fault takes neither")
         return self
 
 
