@@ -585,3 +585,27 @@ def test_a_sumo_trace_pick_that_matches_nothing_or_a_csv_pick_is_bad_input(
         TraceReplay(file="t.csv", elements=["vehicle"])
     with pytest.raises(ValidationError, match="elements"):
         TraceReplay(file="f.xml", format="sumo_fcd", elements=["bicycle"])  # type: ignore[list-item]
+
+
+def test_fleets_picked_from_one_geo_sumo_trace_share_its_frame(tmp_path: Path) -> None:
+    """A diff review: with ``latlon`` and no origin, each fleet picked from one SUMO file took
+    the median of its own elements as the origin, so a car and a pedestrian on one spot, in
+    two fleets, landed 310 m apart. The frame is the whole file's median."""
+    fcd = ("<fcd-export><timestep time='0'>"
+           "<vehicle id='c' x='121.4700' y='31.2300' type='car'/>"
+           "<vehicle id='d' x='121.4800' y='31.2300' type='car'/>"
+           "<person id='p' x='121.4700' y='31.2300'/></timestep>"
+           "<timestep time='100'>"
+           "<vehicle id='c' x='121.4710' y='31.2300' type='car'/>"
+           "<vehicle id='d' x='121.4810' y='31.2300' type='car'/>"
+           "<person id='p' x='121.4700' y='31.2301'/></timestep></fcd-export>")
+    write(tmp_path / "geo.xml", fcd)
+    car, ped = (read_trace(TraceReplay(file="geo.xml", format="sumo_fcd", latlon=True,
+                                       elements=[kind]), tmp_path / "geo.xml")
+                for kind in ("vehicle", "person"))
+    whole = read_trace(TraceReplay(file="geo.xml", format="sumo_fcd", latlon=True),
+                       tmp_path / "geo.xml")
+    assert car.origin == ped.origin == whole.origin
+    c0 = car.xyz_m[car.start[car.ids.index("c")], :2]
+    p0 = ped.xyz_m[ped.start[0], :2]
+    np.testing.assert_allclose(c0, p0, atol=1e-6)  # one spot, one place

@@ -1841,7 +1841,8 @@ def catalog_models(
     _columns(table, "precision", justify="left")
     _columns(table, *([f"{gpu} ms"] if sizes == [1] else [f"b={b} ms (req/s)" for b in sizes]))
     table.add_column("name")
-    on_board = spec.kind in ("embedded", "cpu")  # a device's: what runs there (engine.world)
+    # a device's (a Jetson, a device's CPU; not a server's): what runs there (engine.world)
+    on_board = spec.kind == "embedded" or gpu == "DeviceCPU"
     roofed = []
     for key, m in models.items():
         if on_board and m.service_time_ms is not None and m.gflops is not None \

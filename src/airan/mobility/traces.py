@@ -88,7 +88,12 @@ def read_trace(
         else:
             from airan.mobility.sites import _median_lon  # safe across the antimeridian
 
-            used_origin = (float(np.median(lat)), _median_lon(lon))
+            all_lat, all_lon = lat, lon
+            if spec.format == "sumo_fcd" and (spec.elements or spec.types):
+                # the whole file's median, not the picked elements' (a diff review: a car and
+                # a pedestrian on one spot, split into two fleets, landed 310 m apart)
+                _, _, all_lon, all_lat, _, _ = _read_fcd(path, field=field)
+            used_origin = (float(np.median(all_lat)), _median_lon(all_lon))
         a, b = project_aeqd(lat, lon, *used_origin)
     a = a + spec.offset_m[0]
     b = b + spec.offset_m[1]

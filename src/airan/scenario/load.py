@@ -1566,11 +1566,14 @@ def _blind_on_board(s: Scenario, v: Any, base: Any, label: str | None) -> list[s
         return []
     where = ", ".join("the devices' CPU" if a == "none" else a for a in blind)
     acc = blind[0]
+    there = (f"service_time.on_device_ms: {{{acc}: ...}}" if st is not None else
+             f"a service_time with the sites' time and on_device_ms: {{{acc}: ...}}")
     return [str(InputError(
         f"{v.model} gives a measured time and no FLOPs for a roofline: on board ({where}) it "
         f"runs in that time too, as fast as on the compute sites' GPUs; give the time measured "
-        f"there (service_time.on_device_ms: {{{acc}: ...}}) or the model's gflops",
-        file=label, field=f"services[{v.name}].service_time.on_device_ms", value=acc))]
+        f"there ({there}) or the model's gflops",
+        file=label, field=f"services[{v.name}].service_time" + (
+            ".on_device_ms" if st is not None else ""), value=acc))]
 
 
 def _flat_batch_time(s: Scenario, v: Any, base: Any, label: str | None) -> list[str]:
@@ -1597,8 +1600,11 @@ def _flat_batch_time(s: Scenario, v: Any, base: Any, label: str | None) -> list[
         f"batches of up to {mb} of {v.model} run at compute site {name}"
         f"{f' and {len(over) - 1} more' if len(over) > 1 else ''}, and this time is taken for "
         f"a batch of any size: {mb} requests in {ms:.3g} ms, as one alone ({mb}x its "
-        "throughput); give the times per batch size (service_time.batch_ms, which `airan "
-        "profile` measures), or max_batch: 1 for the model there (batching.models)",
+        "throughput); give the times per batch size ("
+        + ("service_time.batch_ms" if st is not None else
+           f"models[{v.model}].service_time_ms: {{dist: fixed, batch_ms: {{1: ..., 8: ...}}}}")
+        + ", which `airan profile` measures), or max_batch: 1 for the model there "
+        "(batching.models)",
         file=label, field=field, value=round(ms, 6)))]
 
 
