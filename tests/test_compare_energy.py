@@ -226,3 +226,21 @@ def test_a_seed_without_requests_counts_in_no_mean_and_a_fleet_without_devices_i
 def test_energies_spanning_orders_read_to_three_significant_digits(value: float,
                                                                     text: str) -> None:
     assert sig3(value) == text
+
+
+def test_the_least_energy_mark_skips_a_policy_that_spent_none() -> None:
+    """A diff review: `local` marked "least energy" for factory's cameras at 0 mJ, having
+    served none of their requests (their CPU runs no model). The mark goes to the least among
+    the policies that spent any."""
+    from airan.report.compare import _energy_rows
+
+    def fleet(mean: float | None) -> dict:
+        stat = {"mean": mean, "lo": mean, "hi": mean, "n": 2, "values": [mean, mean]}
+        return {"devices": 6, "energy_per_request_j": stat, "mean_power_w": stat,
+                "battery_life_h": None}
+
+    data = {"policies": ["local", "edge", "cloud"], "seeds": [1, 2]}
+    energy = {"local": {"camera": fleet(0.0)}, "edge": {"camera": fleet(0.009)},
+              "cloud": {"camera": fleet(0.012)}}
+    marked = [r["policy"] for r in _energy_rows(data, energy) if r["least"]]
+    assert marked == ["edge"]

@@ -102,7 +102,8 @@ def test_a_component_whose_port_is_taken_stops_cleanly(tmp_path: Path,
     assert "site gpu-a exited" in res.output and "Traceback" not in res.output
     # one line: the component's own error and where its log is (it was a traceback's tail cut
     # mid-line: 'e_server.py", line 397, ...')
-    (line,) = [ln for ln in res.output.splitlines() if ln.strip()]
+    (line,) = [ln for ln in res.output.splitlines()  # (the scenario's warnings aside)
+               if ln.strip() and not ln.startswith("warning:")]
     # in words, with the scenario's field (a live review: gRPC's own "Failed to bind to
     # address ...; set GRPC_VERBOSITY=debug")
     assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in line, line

@@ -598,3 +598,59 @@ def test_a_policy_parameter_that_is_misspelt_or_not_a_literal_is_the_policys_inp
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "field 'axes.policy'" in text and "is not a literal" in text
+
+
+def test_fresh_imports_reset_a_packages_and_a_shared_helper_and_leave_libraries_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diff review of the fresh imports: a package policy whose ``from . import helper``
+    kept the old helper where the package was imported first (the user's script, a sweep's
+    listing); a helper shared by two policies that the second started from the first's state;
+    a library elsewhere on the path (an editable install) imported again each run, one that
+    refuses a second registration failing on the second; a broken edit running the old code
+    silently. Each is now as it should be."""
+    from airan.errors import InputError
+    from airan.policy import resolve_policy
+
+    tag = tmp_path.name.replace("-", "_")
+    proj, lib = tmp_path / "proj", tmp_path / "lib"
+    pkg = proj / f"pk_{tag}"
+    pkg.mkdir(parents=True)
+    lib.mkdir()
+    counter = "CALLS = [0]\n"
+    use = ("import numpy as np\n\n\ndef fn(s, b):\n    helper.CALLS[0] += 1\n"
+           "    return np.zeros(len(b), dtype=np.int64)\n")
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "helper.py").write_text(counter, encoding="utf-8")
+    (pkg / "pol.py").write_text("from . import helper\n" + use, encoding="utf-8")
+    (proj / f"shared_{tag}.py").write_text(counter, encoding="utf-8")
+    for side in "ab":
+        (proj / f"pol{side}_{tag}.py").write_text(
+            f"import shared_{tag} as helper\nimport reg_{tag}\n" + use, encoding="utf-8")
+    (lib / f"reg_{tag}.py").write_text(  # (a registry that refuses a second registration)
+        "import builtins\nkey = '_airan_test_reg'\nif getattr(builtins, key, False):\n"
+        "    raise RuntimeError('already registered')\nsetattr(builtins, key, True)\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(lib))
+    monkeypatch.syspath_prepend(str(proj))
+    import builtins
+    import importlib
+    import sys
+
+    monkeypatch.delattr(builtins, "_airan_test_reg", raising=False)
+    importlib.import_module(f"pk_{tag}")  # (the user's script imports the package first)
+
+    def starts_at(name: str) -> int:
+        fn = resolve_policy(name, fresh=True)
+        at = sys.modules[fn.__module__].helper.CALLS[0]
+        for _ in range(3):
+            fn(None, [0])
+        return int(at)
+
+    assert [starts_at(f"pk_{tag}.pol:fn") for _ in range(2)] == [0, 0]
+    assert [starts_at(f"pol{s}_{tag}:fn") for s in "aabb"] == [0, 0, 0, 0]
+    # a broken edit is the policy's import error, not the old code run silently
+    (proj / f"polb_{tag}.py").write_text("import no_such_module_xyz\n" + use, encoding="utf-8")
+    importlib.invalidate_caches()
+    with pytest.raises(InputError, match="no_such_module_xyz"):
+        resolve_policy(f"polb_{tag}:fn", fresh=True)
+    monkeypatch.delattr(builtins, "_airan_test_reg", raising=False)

@@ -19,6 +19,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -119,37 +120,78 @@ def _import_user_module(mod_name: str, fresh: bool = False) -> Any:
         return _import_afresh(mod_name, own)
     if mod_name in sys.modules:
         return sys.modules[mod_name]
+    if fresh and _IMPORTED_BY_AIRAN:  # its first import: helpers beside it that another
+        return _import_afresh(mod_name, [])  # policy's import brought in start over too
     before = set(sys.modules)
     mod = _import_new(mod_name)
     _remember_imported(mod_name, before)
     return mod
 
 
+def _policy_root(mod_name: str) -> str | None:
+    """The folder holding the policy's top-level module or package: its own code and the
+    helpers beside it, what a fresh import runs again (a library elsewhere on the path, an
+    editable install, is left alone: a diff review found one that refuses a second
+    registration failing on the second run)."""
+    from airan.policy.files import find_source
+
+    name = mod_name.partition(".")[0]
+    file = getattr(sys.modules.get(name), "__file__", None)
+    if not file:  # (not imported yet: where the import will find it)
+        spec = find_source(name)
+        file = spec.origin if spec is not None else None
+    if not file:
+        return None
+    path = Path(file).resolve()
+    return str(path.parent.parent if path.name == "__init__.py" else path.parent) + os.sep
+
+
+def _under(module: Any, root: str | None) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(root and file and os.path.realpath(file).startswith(root))
+
+
 def _remember_imported(mod_name: str, before: set[str]) -> None:
-    """Note which modules airan's import of ``mod_name`` added that are the user's code."""
+    """Note which modules airan's import of ``mod_name`` added that are the user's code: its
+    own package's, and the user's source files beside it (:func:`_policy_root`)."""
     from airan.policy.files import in_package, is_user_source
 
     top = mod_name.partition(".")[0]
     if mod_name == "__main__" or top == "airan":
         return
+    root = _policy_root(mod_name)
     _IMPORTED_BY_AIRAN[mod_name] = [
         n for n in list(sys.modules) if n not in before and (
-            in_package(n, top) or is_user_source(getattr(sys.modules[n], "__file__", None)))]
+            in_package(n, top) or (is_user_source(getattr(sys.modules[n], "__file__", None))
+                                   and _under(sys.modules[n], root)))]
 
 
 def _import_afresh(mod_name: str, own: list[str]) -> Any:
-    """``mod_name`` imported anew: the modules ``own`` taken out of ``sys.modules`` and the
-    import run again, so that each runs once, after the modules it imports (reloading them in
-    place ran a module before a helper it took a name from, which kept the old value). Where
-    the import fails for want of a file (its file gone), the modules as they were; any other
-    failure of its code, the modules as they were and the policy's import error."""
-    old = {n: sys.modules.pop(n) for n in own if n in sys.modules}
+    """``mod_name`` imported anew: its modules taken out of ``sys.modules`` and the import run
+    again, so that each runs once, after the modules it imports (reloading them in place ran a
+    module before a helper it took a name from, which kept the old value). Its modules: those
+    its import brought in (``own``), its whole package (imported first by the user's script or
+    a sweep's listing, whose ``from . import helper`` kept the old helper: a diff review), and
+    the helpers beside it that airan's import of another policy brought in (shared by two
+    policies: the second started from the first's state). Where the import fails for want of
+    its file (gone), the modules as they were; any other failure, a bad import in an edit
+    too, the modules as they were and the policy's import error."""
+    from airan.policy.files import find_source, in_package
+
+    top = mod_name.partition(".")[0]
+    root = _policy_root(mod_name)
+    shared = {n for names in _IMPORTED_BY_AIRAN.values() for n in names
+              if _under(sys.modules.get(n), root)}
+    names = set(own) | shared | {n for n in sys.modules if in_package(n, top)}
+    old = {n: sys.modules.pop(n) for n in sorted(names) if n in sys.modules}
     before = set(sys.modules)
     try:
         mod = _import_new(mod_name)
     except (ImportError, FileNotFoundError):
         _put_back(old, before)
-        return sys.modules[mod_name]
+        if find_source(mod_name) is None:  # (its file gone: the code as it was)
+            return old.get(mod_name, sys.modules.get(mod_name))
+        raise
     except BaseException:
         _put_back(old, before)
         raise

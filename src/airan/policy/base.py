@@ -780,8 +780,11 @@ def device_energy_j(
     if slot > 0.0:  # the circuits draw for whole slots
         circ = float(w.ue_tx_circuit_w)  # type: ignore[attr-defined]
         resends = resend_factor(w) - 1.0  # (the last block's, a slot of circuits each)
-        up = circ * slot * (whole_slots(on_air, slot) + resends) + (tx_w - circ) * on_air
-        down = w.ue_rx_w * slot * (whole_slots(dl_on_air, slot) + resends)  # type: ignore[attr-defined]
+        # (a transfer of no bits has no block to resend, as the engine books it)
+        up = (circ * slot * (whole_slots(on_air, slot) + resends * (on_air > 0.0))
+              + (tx_w - circ) * on_air)
+        down = w.ue_rx_w * slot * (  # type: ignore[attr-defined]
+            whole_slots(dl_on_air, slot) + resends * (dl_on_air > 0.0))
     else:
         up = tx_w * on_air
         down = w.ue_rx_w * dl_on_air  # type: ignore[attr-defined]

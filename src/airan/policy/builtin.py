@@ -469,9 +469,11 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             dl_on_air = dl_bits[v] / max(dl_air_rate[i], 1.0)
             if nr_slot > 0.0:  # whole slots of circuit power (device_energy_j), and the
                 # last block's mean HARQ resends, a slot each
-                up = (circ * nr_slot * (_whole_slots(on_air, nr_slot) + resends)
+                up = (circ * nr_slot * (_whole_slots(on_air, nr_slot)
+                                        + (resends if on_air > 0.0 else 0.0))
                       + (tx_w[i] - circ) * on_air)
-                down = rx_w * nr_slot * (_whole_slots(dl_on_air, nr_slot) + resends)
+                down = rx_w * nr_slot * (_whole_slots(dl_on_air, nr_slot)
+                                         + (resends if dl_on_air > 0.0 else 0.0))
             else:
                 up = tx_w[i] * on_air
                 down = rx_w * dl_on_air

@@ -1020,14 +1020,16 @@ def energy_text(st: Mapping[str, Any] | None, fmt: Callable[[float | None], str]
 
 def _energy_rows(data: Mapping[str, Any], energy: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The report's devices' energy table: a row per fleet and policy, the policy with the
-    least mean energy per request of a fleet marked."""
+    least mean energy per request of a fleet marked, among those that spent any (a diff
+    review: a policy that served none of a fleet's requests, at 0 J, was marked)."""
     policies, seeds = list(data["policies"]), len(data["seeds"])
     names = [f for f in (energy.get(policies[0]) or {}) if all(
         f in (energy.get(p) or {}) for p in policies)] if policies else []
     rows = []
     for f in names:
         least = min((energy[p][f]["energy_per_request_j"]["mean"] for p in policies
-                     if energy[p][f]["energy_per_request_j"]["mean"] is not None), default=None)
+                     if (energy[p][f]["energy_per_request_j"]["mean"] or 0.0) > 0.0),
+                    default=None)
         for p in policies:
             e = energy[p][f]
             rows.append({
