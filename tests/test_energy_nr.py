@@ -43,16 +43,22 @@ def _ul_energy_by_hand(w: Any, bits: float) -> float:
     return (1.0 * math.ceil(bits / cap) + p_prb * used * 1e-3 / 0.25 * bits / cap) * w.slot_s
 
 
-@pytest.mark.parametrize("x_m", [40.0, 300.0])  # on all PRBs at low power; power-limited
-def test_nr_upload_energy_and_the_policy_estimate_match_by_hand(x_m: float) -> None:
+def _run_estimating(d: dict[str, Any]) -> tuple[Any, dict[str, Any], list[float]]:
+    """The scenario ``d`` run under nearest-edge (seed 2), with the policies' estimate of each
+    request's device energy on the way: (engine, summary, estimates)."""
     est: list[float] = []
 
     def spy(snap: Any, batch: Any) -> np.ndarray:
         est.extend(device_energy_j(snap, batch)[:, 0])
         return nearest_edge(snap, batch)
 
-    eng = Engine(scenario_from_dict(_cell(x_m, 100.0, 0.0)), policy=spy, seed=2)
-    s = eng.run().summary
+    eng = Engine(scenario_from_dict(d), policy=spy, seed=2)
+    return eng, eng.run().summary, est
+
+
+@pytest.mark.parametrize("x_m", [40.0, 300.0])  # on all PRBs at low power; power-limited
+def test_nr_upload_energy_and_the_policy_estimate_match_by_hand(x_m: float) -> None:
+    eng, s, est = _run_estimating(_cell(x_m, 100.0, 0.0))
     assert s["requests"]["in_flight"] == 0
     hand = _ul_energy_by_hand(eng.world, 100e3 * 8)
     assert s["fleets"]["ue"]["energy_per_request_j"] == pytest.approx(hand, rel=1e-9)
@@ -69,16 +75,9 @@ def test_a_harq_resend_costs_its_blocks_energy_again(bler: float) -> None:
     resends, sum of bler^i for i in 1..``harq_max_retx`` (TS 38.321 5.4.2), costs a slot of
     the radio's circuits, uplink and downlink alike, in the engine and the policies' estimate
     (a diff review: counting every block at its mean sendings counted the resends twice)."""
-    est: list[float] = []
-
-    def spy(snap: Any, batch: Any) -> np.ndarray:
-        est.extend(device_energy_j(snap, batch)[:, 0])
-        return nearest_edge(snap, batch)
-
     d = _cell(40.0, 100.0, 2.0)
     d["radio"]["bler"] = bler
-    eng = Engine(scenario_from_dict(d), policy=spy, seed=2)
-    s = eng.run().summary
+    eng, s, est = _run_estimating(d)
     assert s["requests"]["in_flight"] == 0
     w = eng.world
     resends = sum(bler ** i for i in range(1, int(w.harq_max_retx) + 1))
@@ -126,16 +125,9 @@ def test_a_small_upload_costs_a_whole_slot_of_circuits_and_the_estimate_says_so(
     for all of it, under round robin (which shares the rest of the PRBs out) as under PF (which
     grants the PRBs the data needs). Both once charged half a slot: 0.25 against 0.50 mJ on a
     reviewer's factory cell. The policies' estimate charges the same."""
-    est: list[float] = []
-
-    def spy(snap: Any, batch: Any) -> np.ndarray:
-        est.extend(device_energy_j(snap, batch)[:, 0])
-        return nearest_edge(snap, batch)
-
     d = _cell(40.0, 15.0, 0.0)
     d["radio"]["scheduler"] = scheduler
-    eng = Engine(scenario_from_dict(d), policy=spy, seed=2)
-    s = eng.run().summary
+    eng, s, est = _run_estimating(d)
     assert s["requests"]["in_flight"] == 0
     realised = s["fleets"]["ue"]["energy_per_request_j"]
     hand = _ul_energy_by_hand(eng.world, 15e3 * 8)
@@ -150,14 +142,7 @@ def test_an_answer_costs_whole_slots_of_receiving() -> None:
     """A 2 kB answer fits in one downlink slot: the UE receives for that slot (PDSCH spans it),
     1 W x 0.5 ms, or the S slot's downlink part of it; it was charged the part of the slot its
     bits filled, ~1/60 of it. The estimate charges a whole slot."""
-    est: list[float] = []
-
-    def spy(snap: Any, batch: Any) -> np.ndarray:
-        est.extend(device_energy_j(snap, batch)[:, 0])
-        return nearest_edge(snap, batch)
-
-    eng = Engine(scenario_from_dict(_cell(40.0, 0.001, 2.0)), policy=spy, seed=2)
-    s = eng.run().summary
+    eng, s, est = _run_estimating(_cell(40.0, 0.001, 2.0))
     assert s["requests"]["in_flight"] == 0
     w = eng.world
     receiving = s["fleets"]["ue"]["energy_per_request_j"] - _ul_energy_by_hand(w, 8.0)
