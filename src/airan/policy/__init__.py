@@ -189,8 +189,8 @@ def _import_afresh(mod_name: str, own: list[str]) -> Any:
         mod = _import_new(mod_name)
     except (ImportError, FileNotFoundError):
         _put_back(old, before)
-        if find_source(mod_name) is None:  # (its file gone: the code as it was)
-            return old.get(mod_name, sys.modules.get(mod_name))
+        if mod_name in old and find_source(mod_name) is None:  # (its file gone: the code as
+            return old[mod_name]  # it was)
         raise
     except BaseException:
         _put_back(old, before)
