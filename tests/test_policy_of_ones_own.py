@@ -654,3 +654,29 @@ def test_fresh_imports_reset_a_packages_and_a_shared_helper_and_leave_libraries_
     with pytest.raises(InputError, match="no_such_module_xyz"):
         resolve_policy(f"polb_{tag}:fn", fresh=True)
     monkeypatch.delattr(builtins, "_airan_test_reg", raising=False)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("fn(x=1, x=2)", "x given twice"),
+    ("\ufb01lter(x=1)", "reads as 'filter'"),
+])
+def test_a_policy_parameter_given_twice_or_a_name_python_reads_otherwise_is_refused(
+        text: str, said: str) -> None:
+    """A diff review: `fn(x=1, x=2)` took the last value, and a name written with a ligature
+    (NFKC-normalised by Python) called another function, `filter`."""
+    import re
+
+    from airan.errors import InputError
+    from airan.policy import policy_params
+
+    with pytest.raises(InputError, match=re.escape(said)):
+        policy_params(text, f"mypol:{text}")
+
+
+def test_compares_policies_split_at_commas_outside_brackets_and_strings() -> None:
+    """A diff review: a bracket inside a string value (`s=')'`) split the list wrongly."""
+    from airan.cli import split_policies
+
+    assert split_policies("mypol:fn(s=')', t=1),cloud") == ["mypol:fn(s=')', t=1)", "cloud"]
+    assert split_policies('a:f(x=[1, 2]),b:g(y="a,b"),local') == [
+        "a:f(x=[1, 2])", 'b:g(y="a,b")', "local"]

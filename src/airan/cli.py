@@ -1001,7 +1001,14 @@ def split_policies(text: str) -> list[str]:
     """``--policies`` split at its commas outside parentheses, so that a policy's parameters
     stay whole ('mypol:fn(a=1, b=2),cloud': two policies)."""
     parts, depth, start = [], 0, 0
+    quote = ""  # (brackets and commas inside a string value count for nothing: a diff review)
     for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+            continue
+        if ch in "'\"":
+            quote = ch
+            continue
         depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(ch, 0)
         if ch == "," and depth <= 0:
             parts.append(text[start:i])

@@ -364,6 +364,17 @@ def policy_params(call: str, name: str) -> tuple[str, dict[str, Any]]:
             or any(k.arg is None for k in node.keywords):
         raise InputError(f"cannot read {call!r}: {POLICY_PARAMS_FORM}", field="policy",
                          value=name)
+    # (a diff review: Python reads identifiers NFKC-normalised, so a name written with a
+    # ligature called another function; and a keyword given twice took its last value)
+    if node.func.id != call.strip().partition("(")[0].strip():
+        raise InputError(f"the callable's name in {call!r} reads as {node.func.id!r} (Python "
+                         "normalises names, NFKC): write it as the module defines it",
+                         field="policy", value=name)
+    given = [str(k.arg) for k in node.keywords]
+    twice = sorted({k for k in given if given.count(k) > 1})
+    if twice:
+        raise InputError(f"{', '.join(twice)} given twice in {call!r}", field="policy",
+                         value=name)
     params: dict[str, Any] = {}
     for k in node.keywords:
         try:
