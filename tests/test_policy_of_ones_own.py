@@ -569,12 +569,34 @@ def test_a_sweep_takes_a_parameter_of_ones_own_policy_as_an_axis(
         s = json.loads(f.read_text())
         served[s["policy"]] = s["sites"]["cloud"]["served"]
     assert served[f"{name}:site(where=0)"] == 0
-    assert served[f"{name}:site(where=2, scale=0.5)"] > 0
+    assert served[f"{name}:site(scale=0.5, where=2)"] > 0  # (written one way: keys sorted)
     cmp = runner.invoke(app, ["compare", "factory", "--policies",
                               f"{name}:site(where=2, scale=0.5),cloud", "--seeds", "1",
                               "--duration", "0.2", "--out", str(tmp_path / "cmp")])
     assert cmp.exit_code == 0, cmp.output
-    assert f"{name}:site(where=2, scale=0.5)" in cmp.output
+    assert f"{name}:site(scale=0.5, where=2)" in cmp.output
+
+
+def test_a_policys_parameters_written_two_ways_are_one_run_and_one_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diff review: `(a=1,b=2)` and `(b=2, a=1)`, or a value quoted or written otherwise,
+    were two runs of one policy with two keys. Written one way: keys sorted, each value as
+    Python writes it."""
+    from airan.policy import canonical_policy
+    from airan.sweep.spec import sweep_from_dict
+
+    name = f"airan_canon_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(PARAM_POLICY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ways = [f"{name}:site(where=2,scale=0.5)", f"{name}:site( scale=5e-1, where=0x2 )"]
+    assert len({canonical_policy(w) for w in ways}) == 1
+    assert canonical_policy(f"{name}:site(tag=\"a\")") == f"{name}:site(tag='a')"
+    sweep = sweep_from_dict({"scenario": "factory", "duration_s": 0.2,
+                             "axes": {"policy": ways}})
+    assert [r.policy for r in sweep.runs] == [f"{name}:site(scale=0.5, where=2)"]
+    one = sweep_from_dict({"scenario": "factory", "duration_s": 0.2,
+                           "set": {"policy": ways[1]}})
+    assert [r.key for r in one.runs] == [r.key for r in sweep.runs]
 
 
 def test_a_policy_parameter_that_is_misspelt_or_not_a_literal_is_the_policys_input_error(

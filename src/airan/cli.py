@@ -1017,9 +1017,9 @@ def split_policies(text: str) -> list[str]:
 
 
 def _check_compare_options(policies: str, seeds: int) -> list[str]:
-    from airan.policy import is_known_policy, unknown_policy
+    from airan.policy import canonical_policy, is_known_policy, unknown_policy
 
-    names = [p.strip() for p in split_policies(policies) if p.strip()]
+    names = [canonical_policy(p.strip()) for p in split_policies(policies) if p.strip()]
     if not names:
         raise _option_error("--policies", "give at least one policy", policies)
     for name in names:

@@ -345,6 +345,22 @@ POLICY_PARAMS_FORM = ("a policy's parameters are keyword arguments of literal va
                       "'module:callable(name=value, ...)', e.g. 'mypol:nearest(thr=0.01)'")
 
 
+def canonical_policy(text: Any) -> Any:
+    """A ``module:callable(k=v, ...)`` policy written one way: its keywords sorted, each value
+    as Python writes it, so that ``(a=1,b=2)``, ``(b=2, a=1)`` and ``(a=1, b=0x2)`` are one
+    run and one sweep key (a diff review: spacing, order and quoting made another run of the
+    same policy); any other text as given (its errors are the policy check's)."""
+    if not isinstance(text, str) or ":" not in text or "(" not in text:
+        return text
+    module, _, call = text.partition(":")
+    try:
+        fn, params = policy_params(call, text)
+    except InputError:
+        return text
+    return f"{module.strip()}:{fn}(" + ", ".join(f"{k}={params[k]!r}" for k in sorted(params)) \
+        + ")"
+
+
 def policy_params(call: str, name: str) -> tuple[str, dict[str, Any]]:
     """The callable's name and keyword arguments of a ``module:callable(k=v, ...)`` policy's
     part after the colon (``call``; ``name``: the whole, for the error): literal values only

@@ -182,6 +182,11 @@ def sweep_from_dict(
     _validate(base, label, "set" if spec.set_ else "base", None)
     axes = {name: (v.values() if isinstance(v, Range) else list(v))
             for name, v in spec.axes.items()}
+    from airan.policy import canonical_policy
+
+    if "policy" in axes:  # (a policy's parameters written one way: one run, one key)
+        axes["policy"] = list(dict.fromkeys(canonical_policy(v) for v in axes["policy"]))
+    base["policy"] = canonical_policy(base.get("policy"))
     for name, values in axes.items():  # YAML 1.1 reads an unquoted off as false: show 'off'
         if FLEET_DRX.fullmatch(name):
             axes[name] = ["off" if v is False else v for v in values]
