@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from airan.errors import InputError
-from airan.sweep.spec import LOAD_AXIS, RunSpec, Sweep, load_sweep
+from airan.sweep.spec import LOAD_AXIS, RunSpec, Sweep, load_sweep, parse_path
 
 KIND = "airan-sweep"
 MANIFEST = "sweep.json"
@@ -335,7 +335,8 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
                                "seed": r.seed, LOAD_AXIS: r.load, "duration_s": r.duration_s}
         for name, value in r.axes.items():
             if name not in row:
-                row[name] = json.dumps(value) if isinstance(value, dict | list) else value
+                row[name] = (json.dumps(value) if isinstance(value, dict | list)
+                             else as_run(r, name, value))
         row.update(blank)
         sub = runs_dir / r.key
         if is_complete(sub, r.key):
@@ -364,7 +365,8 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
     # an axis's column typed from the sweep's values of it; an axis named as a fixed or a
     # headline column holds that column's values, and has its type
     axes = sw.runs[0].axes if sw.runs else {}
-    types = {n: axis_type([r.axes[n] for r in sw.runs]) for n in axes if n not in blank}
+    types = {n: axis_type([as_run(r, n, r.axes[n]) for r in sw.runs]) for n in axes
+             if n not in blank}
     types.update(FIXED_TYPES)
     fields = [pa.field(k, types.get(k) or column_type(k)) for k in columns]
     return pa.table([_column(v, f) for f, v in zip(fields, columns.values(), strict=True)],
@@ -394,6 +396,26 @@ def column_type(name: str) -> pa.DataType:
         return pa.string()
     field = name if name in COUNTS else name.rsplit(".", 1)[-1] if "." in name else name
     return pa.int64() if field in COUNTS else pa.float64()
+
+
+def as_run(run: RunSpec, name: str, value: Any) -> Any:
+    """An axis's number as the run's validated scenario holds it: a float field's ``0`` as
+    ``0.0``, so that ``[0]`` in one sweep and ``[0.1]`` in another are one column type (a
+    diff review: int64 against float64, and the two results did not read as one); any other
+    value (and a number the scenario does not hold at that path) as written."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or name == LOAD_AXIS:
+        return value
+    node: Any = run.scenario
+    try:
+        for part in parse_path(name):
+            if isinstance(node, list) and isinstance(part, str):
+                key = part.strip("[]")
+                node = next(x for x in node if isinstance(x, dict) and x.get("name") == key)
+            else:
+                node = node[part]
+    except (KeyError, IndexError, StopIteration, TypeError, ValueError):
+        return value
+    return node if isinstance(node, int | float) and not isinstance(node, bool) else value
 
 
 def axis_type(values: list[Any]) -> pa.DataType:
