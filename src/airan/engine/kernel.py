@@ -1518,23 +1518,6 @@ def _mark_first_link(W, S, r, d, t):
 
 
 @njit(cache=True)
-def expected_sends(bler, max_retx):
-    """The mean number of times a transport block goes on the air: once, and again after each
-    failure, each with probability ``bler``, at most ``max_retx`` times (TS 38.321 5.4.2):
-    sum of bler^i for i in 0..max_retx. The rate (attenuated Shannon) is net of the resends,
-    so the slots a transfer is booked already hold them, a failed block going again with the
-    next; but a transfer's last block goes again alone, in a slot of its own: each of its
-    mean resends costs the radio's circuits a slot (a robot maker's review: at bler 0.3 the
-    uploads' air time grew 64% and the robots' energy not at all)."""
-    n = 1.0
-    p = 1.0
-    for _ in range(max_retx):
-        p *= bler
-        n += p
-    return n
-
-
-@njit(cache=True)
 def _resend_end(W, S, k, retx, plen):
     """The slot in which a transport block first sent in slot ``k`` finally gets through: each
     sending fails with probability ``W.bler``, and a failed one goes again ``retx[j]`` slots
@@ -1798,7 +1781,7 @@ def serve_ul(W, S, k, s0):
     drx_on = W.drx_any != 0
     tx_circuit_w = W.ue_tx_circuit_w
     pa_eff = W.ue_pa_efficiency
-    resends = expected_sends(W.bler, W.harq_max_retx) - 1.0  # (a last block's, a slot each)
+    resends = nr.expected_sends(W.bler, W.harq_max_retx) - 1.0  # (a last block's, a slot each)
     kept = 0  # UEs still holding data are compacted to the front, in order
     nrf = rq_f.shape[1]
     nri = rq_i.shape[1]
@@ -2196,7 +2179,7 @@ def serve_dl(W, S, k, s0, frac):
             _touch(S, c)
             cnt[c] += 1.0
     slot = W.slot_s * frac
-    resends = expected_sends(W.bler, W.harq_max_retx) - 1.0  # (a last block's, a slot each)
+    resends = nr.expected_sends(W.bler, W.harq_max_retx) - 1.0  # (a last block's, a slot each)
     # one round of progressive filling, as on the uplink (serve_ul): the answers a UE can take
     # in less than its equal share leave the rest to the UEs of its cell that need more
     spare = S.cell_spare

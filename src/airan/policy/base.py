@@ -802,11 +802,12 @@ def resend_factor(world: object) -> float:
     """The mean times a transport block goes on the air under NR HARQ (1 on the ideal and
     fixed radios, which resend nothing): a transfer's last block's resends, less one, each
     cost a slot of the radio's circuits, as the engine books them
-    (:func:`airan.engine.kernel.expected_sends`)."""
+    (:func:`airan.radio.nr.expected_sends`)."""
     if getattr(world, "radio_model", 0) != 0:
         return 1.0
-    bler, most = float(world.bler), int(world.harq_max_retx)  # type: ignore[attr-defined]
-    return float(sum(bler ** i for i in range(most + 1)))
+    from airan.radio.nr import expected_sends
+
+    return float(expected_sends(float(world.bler), int(world.harq_max_retx)))  # type: ignore[attr-defined]
 
 
 def nr_slot_s(world: object) -> float:

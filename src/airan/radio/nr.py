@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
+
+import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
 
 __all__ = [
     "MAX_SE_64QAM",
@@ -32,6 +35,7 @@ __all__ = [
     "bits_per_prb_per_slot",
     "harq_mean_extra_s",
     "harq_retx_delay_s",
+    "expected_sends",
     "harq_retx_slots",
     "is_fr2",
     "mean_slot_wait_s",
@@ -430,6 +434,23 @@ PDCCH_SYMBOLS = 2  # the CORESET at the start of a slot that carries the grant (
 
 
 S_PUCCH_SYMBOL = 12  # an S slot's short PUCCH: its last 2 symbols (10:2:2; assumption)
+
+
+@njit(cache=True)
+def expected_sends(bler: float, max_retx: int) -> float:
+    """The mean number of times a transport block goes on the air: once, and again after each
+    failure, each with probability ``bler``, at most ``max_retx`` times (TS 38.321 5.4.2):
+    sum of bler^i for i in 0..max_retx. The rate (attenuated Shannon) is net of the resends,
+    so the slots a transfer is booked already hold them, a failed block going again with the
+    next; but a transfer's last block goes again alone, in a slot of its own: each of its
+    mean resends costs the radio's circuits a slot (a robot maker's review: at bler 0.3 the
+    uploads' air time grew 64% and the robots' energy not at all)."""
+    n = 1.0
+    p = 1.0
+    for _ in range(max_retx):
+        p *= bler
+        n += p
+    return n
 
 
 def harq_retx_slots(ul_usable: ArrayLike, dl_usable: ArrayLike, slot_s: float,
