@@ -245,6 +245,12 @@ def test_cli_plan_shows_what_the_sites_it_does_not_cost_served(tmp_path) -> None
     assert cloud["site"] == "cloud" and cloud["served"] > 0
     assert "cloud (not costed)" in res.stdout
     assert f"cloud ({cloud['gpus']}) served {cloud['served']:,} requests" in res.stdout
+    # and what it drew (an operator's energy planner: the plan's power left it out): at
+    # least its GPUs' catalog idle power, given beside the plan's total
+    n, gpu = cloud["gpus"].split(" x ")
+    idle_w = load_scenario("factory").gpu_catalog()[gpu].idle_w
+    assert cloud["average_power_w"] >= int(n) * idle_w
+    assert f"the sites not costed drew {cloud['average_power_w']:,.0f} W more" in res.stdout
     written = out / ("plan.yaml" if record["feasible"] else "closest.yaml")
     assert "leans on sites the plan does not cost" in written.read_text()
     # and the verdict line itself (an MEC planner's review: a note alone was missed)
@@ -439,7 +445,8 @@ def test_bad_space_options(scenario_file, kw, expected: str) -> None:
         (["--price", "L4=cheap"], "option '--price': 'cheap' is not a number of USD"),
         (["--price", "L5=100"], "option '--price': unknown GPU 'L5'"),
         (["--price", "L4=0"], "option '--price': GPU 'L4': a price must be > 0 USD"),
-        (["--power", "L4"], "option '--power': expected TYPE=W"),
+        (["--power", "L4"], "option '--power': expected TYPE=W, e.g. 'L4=72'"),
+        (["--power", "L4=0"], "option '--power': L4's board power must be above 0 W"),
         (["--search", "annealing"], "option '--search': unknown search 'annealing'"),
         (["--seeds", "0"], "option '--seeds': must be at least 1"),
         (["--duration", "0"], "option '--duration': must be positive"),

@@ -630,7 +630,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         rest: list[tuple[str, Any]] = []
         title = "Compute sites"
         if len(cells) > n_cells:  # the busiest cell sites (a stable sort: ties keep their order)
-            cells = sorted(cells, key=lambda x: -(x[1].get("gpu_utilization") or 0.0))
+            cells = sorted(cells, key=lambda x: -_site_busy(x[1]))
             cells, rest = cells[:n_cells], cells[n_cells:]
             title = f"Compute sites (edge and cloud, and the {n_cells} busiest cell sites)"
         # the edge and cloud sites in the scenario's order, then the cell sites (the busiest
@@ -647,7 +647,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         # took 36% of it and AI 92% of the rest: the L1's share beside it)
         _columns(sites, "GPUs", *(("AI utilization", "L1 share") if ai_ran else
                                   ("utilization",)),
-                 "mean queue (requests)", "served", "mean batch")
+                 "mean queue (requests)", "served", "mean batch", "power (W)")
         for name, c in shown:
             util = c.get("gpu_utilization")
             l1 = ((c.get("ai_ran") or {}).get("mean_l1_share"),) if ai_ran else ()
@@ -656,14 +656,23 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                                style="yellow" if (util or 0.0) > GPU_BUSY else ""),
                           *(_num(x, "{:.1%}") for x in l1),
                           _num(c.get("mean_queue"), "{:.2f}"), f"{c.get('served', 0):,}",
-                          _num(c.get("mean_batch"), "{:.2f}"))
+                          _num(c.get("mean_batch"), "{:.2f}"), _num(c.get("power_w"), "{:,.0f}"))
         _print_table(sites)
         if rest:
             util = [c.get("gpu_utilization") or 0.0 for _, c in rest]
+            l1_rest = [float((c.get("ai_ran") or {}).get("mean_l1_share") or 0.0)
+                       for _, c in rest]
+            l1_text = (f"; L1 share mean {sum(l1_rest) / len(l1_rest):.1%}, highest "
+                       f"{max(l1_rest):.1%}" if ai_ran else "")
+            power = sum(float(c.get("power_w") or 0.0) for _, c in rest)
             out.print(
-                f"and {len(rest):,} more cell sites: utilization mean {sum(util) / len(util):.1%}"
-                f", highest {max(util):.1%}; {sum(c.get('served', 0) for _, c in rest):,} served"
+                f"and {len(rest):,} more cell sites: {'AI ' if ai_ran else ''}utilization mean "
+                f"{sum(util) / len(util):.1%}, highest {max(util):.1%}{l1_text}; "
+                f"{sum(c.get('served', 0) for _, c in rest):,} served; {power:,.0f} W"
                 " (every site in summary.json)", markup=False, soft_wrap=True)
+        energy_line = site_energy_text(s.get("site_energy"))
+        if energy_line:
+            out.print(energy_line, markup=False, soft_wrap=True)
 
     _print_links_line(s.get("links") or {})
     _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
@@ -780,6 +789,34 @@ def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
         out.print(radio, markup=False, soft_wrap=True)
 
 
+def _site_busy(site: dict[str, Any]) -> float:
+    """How busy a site's GPUs were, AI and L1 together, for ranking the busiest (an operator's
+    energy planner: under ai_ran a site whose L1 took 93% of its GPU and missed slots ranked
+    last, by its AI utilization of 0%)."""
+    ai = float(site.get("gpu_utilization") or 0.0)
+    l1 = float((site.get("ai_ran") or {}).get("mean_l1_share") or 0.0)
+    return l1 + (1.0 - l1) * ai  # (AI utilization: a share of what the L1 leaves)
+
+
+def site_energy_text(energy: dict[str, Any] | None) -> str | None:
+    """One line on the compute sites' GPU energy (summary ``site_energy``): mean power, kWh a
+    day at this load, J per request served, and what the GPUs that did nothing drew; None
+    without it."""
+    if not energy:
+        return None
+    per = energy.get("energy_per_served_j")
+    text = (f"sites' GPU power: {energy['power_w'] / 1e3:,.3g} kW mean, "
+            f"{energy['kwh_per_day']:,.4g} kWh a day at this load"
+            + (f", {_energy(per)} per request served" if per is not None else "")
+            + " (the L1's energy included)" * bool(energy.get("l1_included")))
+    if energy.get("unused_sites"):
+        share = energy["unused_power_w"] / energy["power_w"] if energy["power_w"] else 0.0
+        gpus, n = int(energy["unused_gpus"]), int(energy["unused_sites"])
+        text += (f"; {gpus:,} GPU{'s' * (gpus != 1)} at {n:,} site{'s' * (n != 1)} served "
+                 f"nothing, drawing {energy['unused_power_w']:,.0f} W idle ({share:.0%})")
+    return text + "; the GPU boards only, not host servers, radios or cooling (summary.json)"
+
+
 def devices_radio_text(figures: dict[str, Any]) -> str | None:
     """One line on the devices' radio at the run's end, p5 / p50 / p95 over them (an operator's
     planner: the cell edge's SINR and rate were only in devices.parquet); None without it."""
@@ -843,10 +880,15 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
                      f"{f['mean_power_w']:.3g} W"
                      + (f", {drx_share:.0%} in DRX" if drx_share is not None else "")
                      + (f", {life:.3g} h" if life is not None else ""))
+    # (a drone maker's review: a 2.8 ms YOLOv8n on a Jetson at its whole 60 W MAXN budget read
+    # as a measurement; a fleet's engines' active_w sets what it draws)
+    on_board = any(f.get("on_board_busy") for f in fleets.values())
     if parts:
         out.print("device energy, AI and radio only, not motors (per request above idle, "
                   "mean power, time in DRX where set, battery life where given, with the "
-                  "fleet's base_power_w): "
+                  "fleet's base_power_w"
+                  + ("; on board at the accelerator's TDP while it computes, an upper bound "
+                     "unless the fleet's engines give active_w" if on_board else "") + "): "
                   + "; ".join(parts), markup=False,
                   soft_wrap=True)
     inside = [f"{name} {f['penetration']} {f['penetration_db']:.1f} dB"
@@ -1035,6 +1077,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
     from airan.report.compare import (
         ENERGY_NOTE,
         FLEET_SHARE,
+        SITE_ENERGY_NOTE,
         _fmt_ci,
         comparison_bottlenecks,
         comparison_energy,
@@ -1042,6 +1085,7 @@ def _print_comparison(d: dict[str, Any]) -> None:
         energy_text,
         fleet_comparison,
         sig3,
+        site_energy_rows,
     )
 
     for name, why in (d.get("failed_policies") or {}).items():
@@ -1116,6 +1160,17 @@ def _print_comparison(d: dict[str, Any]) -> None:
                               end_section=k == len(d["policies"]) - 1)
         _print_table(table)
         out.print(ENERGY_NOTE, markup=False, soft_wrap=True)
+    site_rows = site_energy_rows(d)
+    if site_rows:  # (an operator's energy planner: the devices' energy alone was compared)
+        table = _table("Compute sites' GPU energy: mean over seeds [95% CI]")
+        table.add_column("policy", no_wrap=True)
+        _columns(table, "mean power (kW)", "kWh a day at it", "per request served (J)",
+                 "sites that served nothing (W)")
+        for r in site_rows:
+            table.add_row(Text(r["policy"]), r["power_text"], r["day_text"],
+                          r["per_served_text"], r["unused_text"])
+        _print_table(table)
+        out.print(SITE_ENERGY_NOTE, markup=False, soft_wrap=True)
     if len(seeds) >= 2:
         out.print("95% CI: Student t over seeds, clipped to the values a metric can take "
                   "(latencies at 0 ms, hit ratios to [0, 1], energies at 0)", markup=False,
@@ -1757,15 +1812,22 @@ def _print_gpus(gpus: dict[str, Any]) -> None:
     table = _table("Accelerators (dense peak TFLOPS; INT8 in TOPS)")
     table.add_column("id", style="bold", no_wrap=True)
     _columns(table, "kind", justify="left")
-    _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W", "price USD")
+    _columns(table, "mem GB", "BW TB/s", "BF16", "FP8", "INT8", "FP4", "TDP W", "idle W",
+             "price USD")
     _columns(table, "MIG", justify="left")
     for key, g in gpus.items():
         table.add_row(key, g.kind, f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                       *(_num(getattr(g.tflops, p), "{:g}") for p in ("bf16", "fp8", "int8", "fp4")),
-                      f"{g.tdp_w:g}", _num(g.price_usd, "{:,.0f}"), "yes" if g.mig else "-")
+                      f"{g.tdp_w:g}", f"{g.idle_w:g}", _num(g.price_usd, "{:,.0f}"),
+                      "yes" if g.mig else "-")
     _print_table(table)
-    out.print("price: the planner's (a rough street price; `airan plan --price` overrides it)",
-              style="dim", markup=False, soft_wrap=True)
+    # (an operator's energy planner: idle power, which decides what an unused GPU costs, was
+    # in the YAML alone)
+    out.print("price: the planner's (a rough street price; `airan plan --price` overrides it); "
+              "idle W: a GPU ready to serve, its model loaded (an assumption, ~15% of TDP, "
+              "above the deepest idle state nvidia-smi shows for a board with nothing loaded); "
+              "a site's power is idle + busy share x (TDP - idle) per GPU; a scenario's `gpus:` "
+              "overrides either", style="dim", markup=False, soft_wrap=True)
 
 
 def _print_a100(gpus: dict[str, Any], precision: str, reference: str, model: str | None) -> None:

@@ -28,6 +28,7 @@ from airan.engine.warmup import warm_up
 from airan.engine.world import HOLD_CAUSES, World, build_world, fleet_drx, uplink_coupling
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
+from airan.metrics.site_energy import site_energy, sites_energy
 from airan.policy import (
     LOCAL,
     REJECT,
@@ -1176,6 +1177,9 @@ class Engine:
             work = (ai_work + self.ran.l1_gpu_s[s]) / (ng * elapsed)
             sites[name]["power_w"] = float(
                 ng * (spec.idle_w + min(1.0, work) * (spec.tdp_w - spec.idle_w)))
+            # (an operator's energy planner: W alone, no kWh and no J per request served)
+            sites[name].update(site_energy(sites[name]["power_w"], int(st.site_served[s]),
+                                           elapsed))
             if self.ran.mode != "none":
                 sites[name]["ai_ran"] = self.ran.site_summary(s, ai_work, elapsed)
         self.faults.close(self)
@@ -1310,6 +1314,8 @@ class Engine:
             },
             "services": services,
             "sites": sites,
+            # all of them: mean W, kWh, J per request served, the GPUs that did nothing
+            "site_energy": sites_energy(sites, elapsed),
             "cells": self._cells_summary(n_ul, n_dl),
             "links": self._links_summary(),
             "devices": w.n_devices,

@@ -37,7 +37,10 @@ def split_list(text: str | Sequence[str] | None) -> list[str] | None:
 def parse_assignments(option: str, text: str | None, *, unit: str,
                        gpus: Mapping[str, Any] | None = None) -> dict[str, float]:
     """``"L4=2000,H100=25000"`` -> ``{"L4": 2000.0, "H100": 25000.0}`` (GPU ids checked against
-    ``gpus``: a scenario's :meth:`~airan.scenario.Scenario.gpu_catalog`, else the catalog)."""
+    ``gpus``: a scenario's :meth:`~airan.scenario.Scenario.gpu_catalog`, else the catalog).
+    A power (``unit`` W, a board's TDP) must be above 0, as a scenario's ``gpus:`` entry's
+    (an operator's energy planner: ``--power L4=0`` wrote a plan.yaml that validate
+    refused)."""
     out: dict[str, float] = {}
     if not text:
         return out
@@ -46,7 +49,8 @@ def parse_assignments(option: str, text: str | None, *, unit: str,
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep:
-            raise option_error(option, f"expected TYPE={unit.upper()}, e.g. 'L4=2500'", part)
+            example = "L4=72" if unit == "W" else "L4=2500"
+            raise option_error(option, f"expected TYPE={unit.upper()}, e.g. '{example}'", part)
         if name not in gpus:
             raise option_error(option, f"unknown GPU {name!r}", name, list(gpus))
         try:
@@ -56,6 +60,8 @@ def parse_assignments(option: str, text: str | None, *, unit: str,
                                None) from None
         if not (v >= 0 and math.isfinite(v)):
             raise option_error(option, f"{unit} must be >= 0 and finite", v)
+        if unit == "W" and v <= 0:  # (its idle draw scales with it: build_space)
+            raise option_error(option, f"{name}'s board power must be above 0 W", v)
         if name in out and out[name] != v:
             raise option_error(option, f"{name} is given twice ({out[name]:g} and {v:g})", part)
         out[name] = v

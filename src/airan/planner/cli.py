@@ -606,12 +606,20 @@ def _print_plan(r: Any) -> None:
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
                       _num(row["gpu_utilization"], "{:.1%}"),
                       *((_num(row["busy_share"], "{:.1%}"),) if l1 else ()))
-    for row in fixed_rows(r, ev):  # (kept as they are: no cost, no power counted)
-        table.add_row(Text(f"{row['site']} (not costed)"), row["kind"], row["gpus"], "-", "-", "-",
+    fixed = fixed_rows(r, ev)
+    for row in fixed:  # (kept as they are: no cost; their power drawn, not in the total)
+        table.add_row(Text(f"{row['site']} (not costed)"), row["kind"], row["gpus"], "-", "-",
+                      _num(row.get("average_power_w"), "{:,.0f}"),
                       _num(row["gpu_utilization"], "{:.1%}"), *(("-",) if l1 else ()))
     table.add_row("total", "", f"{ev.gpus}", f"{ev.cost_usd:,.0f}", f"{ev.peak_power_w:,.0f}",
                   f"{ev.average_power_w:,.0f}", "", *(("",) if l1 else ()), style="bold")
     out.print(table)
+    drawn = [float(row["average_power_w"]) for row in fixed
+             if row.get("average_power_w") is not None]
+    if drawn:  # (an operator's energy planner: "0 GPUs, 0 W" where 16 H100s served it all)
+        out.print(f"the sites not costed drew {sum(drawn):,.0f} W more on average (their GPU "
+                  f"boards': {ev.average_power_w + sum(drawn):,.0f} W with the plan's)",
+                  markup=False, soft_wrap=True)
     lean = leans_on_fixed(r, ev)
     if lean:
         out.print(Text(f"note: {lean}", style="yellow"), soft_wrap=True)

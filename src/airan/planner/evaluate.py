@@ -326,10 +326,13 @@ class Evaluator:
                     unsettled[name] = unsettled_miss(name, float(c["settle_s"]), metrics)
                 if name in fixed_names:
                     f = fixed.setdefault(name, {"gpus": int(c.get("gpus") or 0), "served": 0,
-                                                "gpu_utilization": []})
+                                                "gpu_utilization": [], "power_w": []})
                     f["served"] += int(c.get("served") or 0)
                     if c.get("gpu_utilization") is not None:
                         f["gpu_utilization"].append(float(c["gpu_utilization"]))
+                    if c.get("power_w") is not None:  # (an operator's energy planner: the
+                        # plan's power left out the sites that served the load)
+                        f["power_w"].append(float(c["power_w"]))
                 u = c.get("gpu_utilization")
                 if u is not None:
                     sites_util.setdefault(name, []).append(float(u))
@@ -387,8 +390,8 @@ class Evaluator:
             wall_s=time.perf_counter() - t0,
             misses=tuple(misses),
             slot_busy_share=busy,
-            fixed_sites={name: {**f, "gpu_utilization": sum(f["gpu_utilization"])
-                                / len(f["gpu_utilization"]) if f["gpu_utilization"] else None}
+            fixed_sites={name: {**f, **{k: sum(f[k]) / len(f[k]) if f[k] else None
+                                        for k in ("gpu_utilization", "power_w")}}
                          for name, f in fixed.items()},
             cautions=tuple(dict.fromkeys(said)),
             slot_load=tuple(self._slot_utilization(i, sites_load)

@@ -66,6 +66,9 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "costed": False,
             "served": int(got.get("served") or 0),
             "gpu_utilization": got.get("gpu_utilization"),
+            # its GPUs' mean power in the runs (W; the mean over seeds): not in the plan's
+            # total, which is what it buys, but drawn all the same
+            "average_power_w": got.get("power_w"),
         })
     generated = result.space.generated_fixed_names()
     if generated:  # one row for them all, as the plan's own generated slot is one
@@ -84,6 +87,9 @@ def fixed_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "costed": False,
             "served": sum(int(g.get("served") or 0) for g in got_all),
             "gpu_utilization": sum(busy) / len(busy) if busy else None,
+            "average_power_w": (sum(float(g["power_w"]) for g in got_all)
+                                if got_all and all(g.get("power_w") is not None
+                                                   for g in got_all) else None),
             "members": generated,
         })
     return rows

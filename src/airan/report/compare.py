@@ -52,7 +52,8 @@ FEW_SEEDS = 5
 BOUNDS = {"hit_ratio": (0.0, 1.0), "hit_ratio_with_overdue": (0.0, 1.0),
           "p50_ms": (0.0, math.inf), "p99_ms": (0.0, math.inf), "mean_ms": (0.0, math.inf),
           "energy_per_request_j": (0.0, math.inf), "mean_power_w": (0.0, math.inf),
-          "battery_life_h": (0.0, math.inf)}
+          "battery_life_h": (0.0, math.inf), "power_w": (0.0, math.inf),
+          "energy_per_served_j": (0.0, math.inf), "unused_power_w": (0.0, math.inf)}
 METRICS = {  # name in the aggregate -> how to read it from a run's service summary
     "hit_ratio": lambda svc: svc.get("hit_ratio"),
     # requests still in flight past their deadline at the end counted as misses: the fair
@@ -72,6 +73,16 @@ METRICS = {  # name in the aggregate -> how to read it from a run's service summ
 #: ratios and latencies only, the energy gap between policies, 1.2 mJ offloaded against
 #: 597 mJ on board per AMR request, lay in the raw run summaries alone).
 ENERGY_METRICS = ("energy_per_request_j", "mean_power_w", "battery_life_h")
+#: The compute sites' GPU energy, as each run's summary has it under ``site_energy``: their
+#: mean power (W), the energy per request they served (J) and the idle power of the sites
+#: that served nothing (W) (an operator's energy planner: compare gave the devices' energy
+#: alone, and the sites' power lay in the runs' summaries).
+SITE_ENERGY_METRICS = ("power_w", "energy_per_served_j", "unused_power_w")
+#: What the sites' energy counts (airan.metrics.site_energy), in one line
+SITE_ENERGY_NOTE = ("Compute sites' energy: their GPU boards only (idle + busy share x (TDP - "
+                    "idle) per GPU; not host servers, radios or cooling); per request over the "
+                    "requests the sites served (the L1's energy included under ai_ran); idle "
+                    "W: the GPUs of the sites that served nothing and ran no L1")
 #: What the devices' energy counts (the README's "device energy" row), in one line
 ENERGY_NOTE = ("Devices' energy: their radio and on-board compute only, not motors; per request "
                "above the idle power, over every request the fleet created (dropped and "
@@ -262,6 +273,32 @@ def aggregate_energy(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
             entry["seeds"] = [r["seed"] for r in mine]
             out[p][name] = entry
     return out
+
+
+def aggregate_site_energy(runs: Sequence[Mapping[str, Any]], policies: Sequence[str]
+                          ) -> dict[str, dict[str, Any]]:
+    """Per policy, :func:`mean_ci` over its runs (seeds) of each of
+    :data:`SITE_ENERGY_METRICS` from the runs' ``site_energy`` (a run without one, or a
+    figure None, counts in no mean), and the ``seeds``."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in policies:
+        mine = sorted((r for r in runs if r["policy"] == p), key=lambda r: r["seed"])
+        per = [(r["summary"].get("site_energy") if isinstance(r.get("summary"), Mapping)
+                else None) or {} for r in mine]
+        out[p] = {m: mean_ci([_number(e.get(m)) if isinstance(e, Mapping) else None
+                              for e in per], bounds=BOUNDS[m]) for m in SITE_ENERGY_METRICS}
+        out[p]["seeds"] = [r["seed"] for r in mine]
+    return out
+
+
+def comparison_site_energy(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The comparison's compute sites' energy per policy: its ``site_energy``
+    (:func:`aggregate_site_energy`), or the same from its runs where an earlier
+    comparison.json lacks it."""
+    stored = data.get("site_energy")
+    if isinstance(stored, Mapping):
+        return {p: dict(stored.get(p) or {}) for p in data["policies"]}
+    return aggregate_site_energy(data.get("runs") or [], data["policies"])
 
 
 def comparison_energy(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -468,6 +505,8 @@ def run_comparison(
         "aggregate_fleets": aggregate_fleets(runs, policies),
         # per policy and fleet, the devices' energy: J per request, W, battery h
         "fleets": aggregate_energy(runs, policies),
+        # per policy, the compute sites' GPU energy: W, J per request served, idle GPUs' W
+        "site_energy": aggregate_site_energy(runs, policies),
         "runs": runs,
         # policies of one's own that failed in a run, and why (left out of the comparison)
         "failed_policies": failed,
@@ -573,6 +612,12 @@ def _comparison_type_error(data: Mapping[str, Any]) -> str | None:
         return bad("fleets", "a mapping of every policy to a mapping of fleets to their "
                    "energy figures (energy_per_request_j, mean_power_w: each a mean, values and "
                    "n; battery_life_h the same or null)")
+    site_energy = data.get("site_energy")
+    if site_energy is not None and not (isinstance(site_energy, dict) and all(
+            isinstance(site_energy.get(p), dict)
+            and _figures_ok(site_energy[p], SITE_ENERGY_METRICS) for p in data["policies"])):
+        return bad("site_energy", "a mapping of every policy to its sites' energy figures "
+                   "(power_w, energy_per_served_j, unused_power_w: each a mean, values and n)")
     runs = data["runs"]
     if not (isinstance(runs, list) and all(
             isinstance(r, dict) and isinstance(r.get("summary"), dict)
@@ -934,6 +979,8 @@ def build_comparison_report(folder: str | Path, *, data: Mapping[str, Any] | Non
         energy_rows=energy_rows,
         energy_battery=any(r["battery"] is not None for r in energy_rows),
         energy_note=ENERGY_NOTE,
+        site_energy_rows=site_energy_rows(data),
+        site_energy_note=SITE_ENERGY_NOTE,
         bottlenecks=comparison_bottlenecks(data),
         figures=figs,
         figures_dir=FIGURES,
@@ -1043,6 +1090,30 @@ def _energy_rows(data: Mapping[str, Any], energy: Mapping[str, Any]) -> list[dic
                 "power_text": energy_text(e["mean_power_w"], sig3, seeds),
                 "battery_text": energy_text(e.get("battery_life_h"), sig3, seeds),
             })
+    return rows
+
+
+def site_energy_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The compute sites' energy per policy (:func:`comparison_site_energy`), as the terminal
+    and the report show it: mean power (kW), kWh a day at it, J per request served and the
+    idle sites' W, each ``mean [95% CI]``; none where no run had site power."""
+    energy = comparison_site_energy(data)
+    seeds = len(data["seeds"])
+    rows = []
+    for p in data["policies"]:
+        e = energy.get(p) or {}
+        if not (e.get("power_w") or {}).get("n"):
+            continue
+        rows.append({
+            "policy": p, "power": e["power_w"],
+            "power_text": energy_text(e["power_w"], lambda v: sig3(None if v is None
+                                                                  else v / 1e3), seeds),
+            "day_text": energy_text(e["power_w"], lambda v: sig3(None if v is None
+                                                                else v * 24 / 1e3), seeds),
+            "per_served_text": energy_text(e.get("energy_per_served_j"), sig3, seeds,
+                                           missing="none served"),
+            "unused_text": energy_text(e.get("unused_power_w"), sig3, seeds),
+        })
     return rows
 
 

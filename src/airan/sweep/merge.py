@@ -25,10 +25,11 @@ from airan.metrics.histogram import (  # noqa: F401  (dense_counts: the tests' t
     histogram_quantile_ms,
     quantile,
 )
+from airan.metrics.site_energy import J_PER_KWH, sites_energy
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-EXTENSIVE = ("_hours", "_j", "_w", "_s", "served", "batches", "count", "requests", "devices",
-             "misses", "cells")
+EXTENSIVE = ("_hours", "_kwh", "_j", "_w", "_s", "served", "batches", "count", "requests",
+             "devices", "misses", "cells")
 # numbers each part repeats from the scenario, not amounts of its own: a fault's times and sizes
 SETTINGS = ("start_s", "end_s", "gpus", "rate_factor", "capacity_factor", "extra_delay_ms")
 
@@ -272,6 +273,9 @@ def merge_sites(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for k in first:
         if k not in out:
             out[k] = merge_generic([p.get(k) for p in parts], gpus, k)
+    energy_kwh = out.get("energy_kwh")
+    if energy_kwh is not None:  # (the copies' energy adds; per request it does not)
+        out["energy_per_served_j"] = float(energy_kwh) * J_PER_KWH / served if served else None
     out["shards"] = len(parts)
     return out
 
@@ -426,6 +430,7 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
         "warmup_s": max(float(s.get("warmup_s") or 0.0) for s in summaries),
         "services": {n: merge_services(p) for n, p in _group(summaries, "services").items()},
         "sites": {n: merge_sites(p) for n, p in _group(summaries, "sites").items()},
+        "site_energy": None,  # (below, from the sites as merged)
         "cells": merge_cells(cells, n_cells),
         "links": merge_links(_group(summaries, "links")),
         "devices": sum(int(s.get("devices") or 0) for s in summaries),
@@ -439,6 +444,7 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]], *,
             [float(s.get("percentile_relative_error") or 0.0) for s in summaries]
             + [MAX_RELATIVE_ERROR]),
     }
+    out["site_energy"] = sites_energy(out["sites"], out["duration_s"])
     if any(s.get("mobility") for s in summaries):
         out["mobility"] = merge_mobility([s["mobility"] for s in summaries if s.get("mobility")])
     if any("fleets" in s for s in summaries):
