@@ -915,9 +915,10 @@ class Engine:
         return uplink_gains(self._kw, self._sref)  # type: ignore[no-any-return]
 
     def device_table(self) -> pa.Table:
-        """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB), its
-        uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s), and its
-        building's or car's penetration loss (dB, :mod:`airan.radio.penetration`).
+        """Per device: position and height above ground (m), fleet, serving cell, its
+        downlink geometry SINR (dB), its uplink SINR per PRB (dB) and rate on its cell's whole
+        free carrier (Mbit/s), and its building's or car's penetration loss (dB,
+        :mod:`airan.radio.penetration`).
 
         The downlink SINR is that of a fully loaded network (every neighbour transmitting), from
         the serving cell's gain over the strongest others and the residual beyond them. The
@@ -948,6 +949,9 @@ class Engine:
             ),
             "x_m": w.dev_xy[:, 0],
             "y_m": w.dev_xy[:, 1],
+            # its height above ground (a drone maker's review: fleets flying 30 to 120 m could
+            # not tell which height a SINR was at); a moving device's where the run ended
+            "z_m": w.dev_h,
             "cell": pa.DictionaryArray.from_arrays(
                 pa.array(w.dev_cell.astype(np.int32)), pa.array(w.cell_names)
             ),
