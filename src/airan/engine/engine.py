@@ -109,14 +109,17 @@ _NO_COPY = (
 RADIO_PERCENTILES = (5, 50, 95)
 
 
-def devices_radio(devices: pa.Table) -> dict[str, dict[str, float | None]]:
-    """Over the devices at the end of the run (``devices.parquet``'s columns): their downlink
-    geometry SINR (dB, every neighbour transmitting), uplink SINR per PRB (dB) and uplink rate
-    alone on their cell's free PRBs (Mbit/s), each at :data:`RADIO_PERCENTILES` (finite values
-    only; None where there is none)."""
+def devices_radio(devices: pa.Table, rows: np.ndarray | None = None,
+                  ) -> dict[str, dict[str, float | None]]:
+    """Over the devices at the end of the run (``devices.parquet``'s columns; ``rows``: those
+    rows only, a fleet's): their downlink geometry SINR (dB, every neighbour transmitting),
+    uplink SINR per PRB (dB) and uplink rate alone on their cell's free PRBs (Mbit/s), each at
+    :data:`RADIO_PERCENTILES` (finite values only; None where there is none)."""
     out: dict[str, dict[str, float | None]] = {}
     for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps"):
         x = np.asarray(devices.column(col).to_numpy(zero_copy_only=False), dtype=float)
+        if rows is not None:
+            x = x[rows]
         x = x[np.isfinite(x)]
         out[col] = {f"p{q}": (float(np.percentile(x, q)) if x.size else None)
                     for q in RADIO_PERCENTILES}
@@ -1038,6 +1041,11 @@ class Engine:
         devices = self.device_table()
         if self.world.radio_model == 0 and summary.get("cells"):
             summary["cells"]["devices_radio"] = devices_radio(devices)
+            # and per fleet (a drone maker's review: fleets at 30, 60, 100 and 150 m read as
+            # one pooled line, devices.parquet grouped by hand)
+            for f, name in enumerate(self.world.fleet_names):
+                summary["fleets"][name]["radio"] = devices_radio(
+                    devices, np.flatnonzero(self.world.dev_fleet == f))
         if self.fleet_scale != 1.0:
             from airan.api import note_fleet_scale
 

@@ -331,7 +331,8 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         })
     _merge_interrupted(out, parts)
     for k in parts[0]:
-        if k not in out:
+        if k not in out and k != "radio":  # (percentiles of its devices in several shards
+            # do not merge from theirs: left out, as cells.devices_radio is)
             out[k] = merge_generic([p.get(k) for p in parts], devices, k)
     if not all("out_of_coverage_uplink" in p for p in parts):
         out.pop("out_of_coverage_uplink", None)  # (a part from before the split: not known)
