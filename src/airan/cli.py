@@ -1442,6 +1442,37 @@ def _coverage_warnings(sc: Any, label: str) -> list[str]:
                 "at full power below radio.min_sinr_db: cells nearer them, or the fleet's area "
                 "nearer the cells", file=label,
                 field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
+    return out + _qout_warnings(sc, w, label)
+
+
+def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
+    """Static fleets with devices whose serving cell's SSB is below ``handover.qout_db`` where
+    the scenario's seed places them (World's serving_ssb_sinr, as radio link monitoring hears
+    it): a parked device is not monitored, so it is served as if in sync (a drone maker's
+    review: a fleet hovering at 300 m, 98% of it below Qout, was served, where flying there it
+    failed); none where ``qout_db`` is null."""
+    from airan.engine.world import serving_ssb_sinr
+    from airan.errors import InputError
+
+    q = sc.handover.qout_db
+    if q is None:
+        return []
+    import numpy as np
+
+    below = serving_ssb_sinr(w, sc.radio.ue_noise_figure_db) < 10 ** (q / 10)
+    out = []
+    for fi, f in enumerate(sc.fleets):
+        if f.mobility is not None and f.mobility.model != "static":
+            continue
+        mine = w.dev_fleet == fi
+        n = int(np.count_nonzero(below & mine))
+        if n:
+            out.append(str(InputError(
+                f"{n:,} of its {int(mine.sum()):,} parked devices hear their serving cell's SSB "
+                f"below Qout ({q:g} dB, handover.qout_db) where seed {sc.seed} places them: "
+                "not being monitored (radio link monitoring follows moving devices), they are "
+                "served as if in sync, where a moving device there would go out of sync and "
+                "fail (README, Mobility)", file=label, field=f"fleets[{f.name}]")))
     return out
 
 

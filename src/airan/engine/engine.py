@@ -25,7 +25,14 @@ from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
-from airan.engine.world import HOLD_CAUSES, World, build_world, fleet_drx, uplink_coupling
+from airan.engine.world import (
+    HOLD_CAUSES,
+    World,
+    build_world,
+    fleet_drx,
+    serving_ssb_sinr,
+    uplink_coupling,
+)
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.policy import (
@@ -1214,6 +1221,13 @@ class Engine:
         if w.drx_any:
             K.drx_tail(self._kw, self._sref, float(self.now_s), in_drx)
         monitor_w = self.scenario.radio.pdcch_monitor_w
+        # per fleet, its devices whose serving cell's SSB is below Qout now (a drone maker's
+        # review: a parked fleet there, never monitored, was served as if in sync); None where
+        # nothing is monitored (qout_db null, or a radio other than nr)
+        qout = self.motion.qout
+        below_qout = None if qout is None else np.bincount(
+            w.dev_fleet, weights=serving_ssb_sinr(w, self.scenario.radio.ue_noise_figure_db)
+            < qout, minlength=len(w.fleet_names))
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
             device_s = n * elapsed
@@ -1244,6 +1258,7 @@ class Engine:
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
                 "out_of_coverage_uplink": int(uncovered_ul[f]),  # (the rest: downlink only)
+                "below_qout": None if below_qout is None else int(below_qout[f]),
                 **w.fleet_penetration(f),  # inside a building or a car: its model, mean loss
             }
             if base_w > 0:  # (its motors' and the like: battery life counts it)
@@ -1326,6 +1341,8 @@ class Engine:
             "links": self._links_summary(),
             "devices": w.n_devices,
             "fleets": fleets,
+            # the Qout the fleets' below_qout compare with (handover.qout_db; None: none)
+            "qout_db": None if qout is None else self.scenario.handover.qout_db,
             "faults": [rec.summary() for rec in self.faults.records],
             "mobility": self.motion.summary(self.now_s) if self.motion.active else None,
             "ai_ran": {
