@@ -28,9 +28,9 @@ from airan.engine.warmup import warm_up
 from airan.engine.world import (
     HOLD_CAUSES,
     World,
+    below_qout_per_fleet,
     build_world,
     fleet_drx,
-    serving_ssb_sinr,
     uplink_coupling,
 )
 from airan.errors import InputError
@@ -1225,9 +1225,7 @@ class Engine:
         # review: a parked fleet there, never monitored, was served as if in sync); None where
         # nothing is monitored (qout_db null, or a radio other than nr)
         qout = self.motion.qout
-        below_qout = None if qout is None else np.bincount(
-            w.dev_fleet, weights=serving_ssb_sinr(w, self.scenario.radio.ue_noise_figure_db)
-            < qout, minlength=len(w.fleet_names))
+        below_qout = below_qout_per_fleet(w, qout, self.scenario.radio.ue_noise_figure_db)
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
             device_s = n * elapsed

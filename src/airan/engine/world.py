@@ -340,6 +340,18 @@ def serving_ssb_sinr(w: World, ue_noise_figure_db: float) -> F64:
                     ssb_noise_re_mw(w.numerology, ue_noise_figure_db))
 
 
+def below_qout_per_fleet(w: World, qout: float | None, ue_noise_figure_db: float,
+                         ) -> I64 | None:
+    """Per fleet, its devices whose serving cell's SSB SINR (:func:`serving_ssb_sinr`) is
+    below ``qout`` (linear) now; None where nothing is monitored (``qout`` None: qout_db null,
+    or a radio other than nr)."""
+    if qout is None:
+        return None
+    below = serving_ssb_sinr(w, ue_noise_figure_db) < qout
+    return np.bincount(w.dev_fleet, weights=below,  # type: ignore[no-any-return]
+                       minlength=len(w.fleet_names)).astype(np.int64)
+
+
 def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     """The start of the first slot at or after each time in ``t_s``, computed as the scheduler
     computes a slot's start (``k * slot_s``), so that a UE held until then gets that slot at any
