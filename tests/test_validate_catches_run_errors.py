@@ -481,7 +481,7 @@ def _factory_with(change: Callable[[dict[str, Any]], None]) -> Scenario:
     (lambda d: d["fleets"][0].update(height_m=1000.0), "fleets[amr].height_m",
      "covers UE heights up to 22.5 m"),
     (lambda d: d["fleets"][0].update(mobility={
-        "model": "waypoints", "speed_mps": 10.0, "paths": [[[10, 10, 1.0e7], [20, 10, 50.0]]]}),
+        "model": "waypoints", "speed_mps": 10.0, "paths": [[[10, 10, 1000.0], [20, 10, 50.0]]]}),
      "fleets[amr].mobility.paths", "covers UE heights up to 22.5 m"),
     (lambda d: d["compute_sites"][0]["batching"].update(max_wait_ms=1000.0),
      "compute_sites[on-prem].batching.max_wait_ms",

@@ -675,7 +675,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
             out.print(energy_line, markup=False, soft_wrap=True)
 
     _print_links_line(s.get("links") or {})
-    _print_radio_line(s.get("cells") or {}, table="sharding" not in s)
+    _print_radio_line(s.get("cells") or {}, table="sharding" not in s,
+                      fleets=s.get("fleets") or {})
     _print_missed_cells(by_cell, s)
     _print_devices_line(s.get("fleets") or {}, counted_all=not s.get("warmup_s"))
     _print_ai_ran_line(s)
@@ -770,9 +771,11 @@ def _print_missed_cells(by_cell: Any, s: dict[str, Any]) -> None:
               markup=False, soft_wrap=True)
 
 
-def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
+def _print_radio_line(cells: dict[str, Any], *, table: bool = True,
+                      fleets: dict[str, Any] | None = None) -> None:
     """One line on the cells' PRB use (NR only): the mean and the busiest cell per direction;
-    ``table``: the run wrote cells.parquet (a sharded run writes none)."""
+    ``table``: the run wrote cells.parquet (a sharded run writes none); then the devices'
+    radio, and each fleet's where there are several (``fleets``: the summary's)."""
     if cells.get("mean_prb_utilization_ul") is None or cells.get("busiest_cell_ul") is None:
         return
     parts = [f"{label} mean {cells[f'mean_prb_utilization_{key}']:.1%}, busiest "
@@ -787,6 +790,40 @@ def _print_radio_line(cells: dict[str, Any], *, table: bool = True) -> None:
     radio = devices_radio_text(cells.get("devices_radio") or {})
     if radio:
         out.print(radio, markup=False, soft_wrap=True)
+    for line in fleets_radio_text(fleets or {}):
+        out.print(line, markup=False, soft_wrap=True)
+
+
+def fleets_radio_text(fleets: dict[str, Any]) -> list[str]:
+    """One line per fleet on its devices' radio, p5 / p50 / p95 (summary.json's
+    ``fleets.<fleet>.radio``), where more than one fleet has it (a drone maker's review: fleets
+    at 30, 60, 100 and 150 m read as one pooled line)."""
+    have = {n: f["radio"] for n, f in fleets.items() if f.get("radio")}
+    if len(have) < 2:
+        return []
+    out = []
+    for name, figures in have.items():
+        parts = [f"{label} {v}{unit}" for label, v, unit in (
+            ("downlink SINR", _three(figures, "sinr_dl_db", "{:.1f}"), " dB"),
+            ("uplink SINR per PRB", _three(figures, "sinr_ul_db", "{:.1f}"), " dB"),
+            ("uplink rate alone on its cell", _three(figures, "ul_rate_full_cell_mbps",
+                                                     "{:.3g}"), " Mbit/s"),
+        ) if v is not None]
+        below = fleets[name].get("below_qout")
+        if below is not None:  # (its serving cell's SSB under handover.qout_db)
+            parts.append(f"{int(below):,} below Qout")
+        if parts:
+            out.append(f"  fleet {name} ({int(fleets[name].get('devices') or 0):,} devices), "
+                       "p5 / p50 / p95: " + "; ".join(parts))
+    return out
+
+
+def _three(figures: dict[str, Any], col: str, fmt: str) -> str | None:
+    """``figures[col]``'s p5 / p50 / p95 as text; None where one is missing."""
+    p = figures.get(col) or {}
+    if any(p.get(k) is None for k in ("p5", "p50", "p95")):
+        return None
+    return " / ".join(fmt.format(p[k]) for k in ("p5", "p50", "p95"))
 
 
 def _site_busy(site: dict[str, Any]) -> float:
@@ -821,10 +858,7 @@ def devices_radio_text(figures: dict[str, Any]) -> str | None:
     """One line on the devices' radio at the run's end, p5 / p50 / p95 over them (an operator's
     planner: the cell edge's SINR and rate were only in devices.parquet); None without it."""
     def three(col: str, fmt: str) -> str | None:
-        p = figures.get(col) or {}
-        if any(p.get(k) is None for k in ("p5", "p50", "p95")):
-            return None
-        return " / ".join(fmt.format(p[k]) for k in ("p5", "p50", "p95"))
+        return _three(figures, col, fmt)
 
     parts = [f"{label} {v}{unit}" for label, v, unit in (
         ("downlink SINR (every neighbour transmitting)", three("sinr_dl_db", "{:.1f}"), " dB"),
@@ -1463,6 +1497,37 @@ def _coverage_warnings(sc: Any, label: str) -> list[str]:
                 "at full power below radio.min_sinr_db: cells nearer them, or the fleet's area "
                 "nearer the cells", file=label,
                 field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
+    return out + _qout_warnings(sc, w, label)
+
+
+def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
+    """Static fleets with devices whose serving cell's SSB is below ``handover.qout_db`` where
+    the scenario's seed places them (World's serving_ssb_sinr, as radio link monitoring hears
+    it): a parked device is not monitored, so it is served as if in sync (a drone maker's
+    review: a fleet hovering at 300 m, 98% of it below Qout, was served, where flying there it
+    failed); none where ``qout_db`` is null."""
+    from airan.engine.world import serving_ssb_sinr
+    from airan.errors import InputError
+
+    q = sc.handover.qout_db
+    if q is None:
+        return []
+    import numpy as np
+
+    below = serving_ssb_sinr(w, sc.radio.ue_noise_figure_db) < 10 ** (q / 10)
+    out = []
+    for fi, f in enumerate(sc.fleets):
+        if f.mobility is not None and f.mobility.model != "static":
+            continue
+        mine = w.dev_fleet == fi
+        n = int(np.count_nonzero(below & mine))
+        if n:
+            out.append(str(InputError(
+                f"{n:,} of its {int(mine.sum()):,} parked devices hear their serving cell's SSB "
+                f"below Qout ({q:g} dB, handover.qout_db) where seed {sc.seed} places them: "
+                "not being monitored (radio link monitoring follows moving devices), they are "
+                "served as if in sync, where a moving device there would go out of sync and "
+                "fail (README, Mobility)", file=label, field=f"fleets[{f.name}]")))
     return out
 
 

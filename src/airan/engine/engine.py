@@ -25,7 +25,14 @@ from airan.engine.ran_share import RanShare
 from airan.engine.state import grow_pool, kernel_world, new_state, state_ref
 from airan.engine.uplink_figures import uplink_figures
 from airan.engine.warmup import warm_up
-from airan.engine.world import HOLD_CAUSES, World, build_world, fleet_drx, uplink_coupling
+from airan.engine.world import (
+    HOLD_CAUSES,
+    World,
+    below_qout_per_fleet,
+    build_world,
+    fleet_drx,
+    uplink_coupling,
+)
 from airan.errors import InputError
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, quantile
 from airan.metrics.site_energy import site_energy, sites_energy
@@ -110,14 +117,17 @@ _NO_COPY = (
 RADIO_PERCENTILES = (5, 50, 95)
 
 
-def devices_radio(devices: pa.Table) -> dict[str, dict[str, float | None]]:
-    """Over the devices at the end of the run (``devices.parquet``'s columns): their downlink
-    geometry SINR (dB, every neighbour transmitting), uplink SINR per PRB (dB) and uplink rate
-    alone on their cell's free PRBs (Mbit/s), each at :data:`RADIO_PERCENTILES` (finite values
-    only; None where there is none)."""
+def devices_radio(devices: pa.Table, rows: np.ndarray | None = None,
+                  ) -> dict[str, dict[str, float | None]]:
+    """Over the devices at the end of the run (``devices.parquet``'s columns; ``rows``: those
+    rows only, a fleet's): their downlink geometry SINR (dB, every neighbour transmitting),
+    uplink SINR per PRB (dB) and uplink rate alone on their cell's free PRBs (Mbit/s), each at
+    :data:`RADIO_PERCENTILES` (finite values only; None where there is none)."""
     out: dict[str, dict[str, float | None]] = {}
     for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps"):
         x = np.asarray(devices.column(col).to_numpy(zero_copy_only=False), dtype=float)
+        if rows is not None:
+            x = x[rows]
         x = x[np.isfinite(x)]
         out[col] = {f"p{q}": (float(np.percentile(x, q)) if x.size else None)
                     for q in RADIO_PERCENTILES}
@@ -916,9 +926,10 @@ class Engine:
         return uplink_gains(self._kw, self._sref)  # type: ignore[no-any-return]
 
     def device_table(self) -> pa.Table:
-        """Per device: position (m), fleet, serving cell, its downlink geometry SINR (dB), its
-        uplink SINR per PRB (dB) and rate on its cell's whole free carrier (Mbit/s), and its
-        building's or car's penetration loss (dB, :mod:`airan.radio.penetration`).
+        """Per device: position and height above ground (m), fleet, serving cell, its
+        downlink geometry SINR (dB), its uplink SINR per PRB (dB) and rate on its cell's whole
+        free carrier (Mbit/s), and its building's or car's penetration loss (dB,
+        :mod:`airan.radio.penetration`).
 
         The downlink SINR is that of a fully loaded network (every neighbour transmitting), from
         the serving cell's gain over the strongest others and the residual beyond them. The
@@ -949,6 +960,9 @@ class Engine:
             ),
             "x_m": w.dev_xy[:, 0],
             "y_m": w.dev_xy[:, 1],
+            # its height above ground (a drone maker's review: fleets flying 30 to 120 m could
+            # not tell which height a SINR was at); a moving device's where the run ended
+            "z_m": w.dev_h,
             "cell": pa.DictionaryArray.from_arrays(
                 pa.array(w.dev_cell.astype(np.int32)), pa.array(w.cell_names)
             ),
@@ -1035,6 +1049,11 @@ class Engine:
         devices = self.device_table()
         if self.world.radio_model == 0 and summary.get("cells"):
             summary["cells"]["devices_radio"] = devices_radio(devices)
+            # and per fleet (a drone maker's review: fleets at 30, 60, 100 and 150 m read as
+            # one pooled line, devices.parquet grouped by hand)
+            for f, name in enumerate(self.world.fleet_names):
+                summary["fleets"][name]["radio"] = devices_radio(
+                    devices, np.flatnonzero(self.world.dev_fleet == f))
         if self.fleet_scale != 1.0:
             from airan.api import note_fleet_scale
 
@@ -1206,6 +1225,11 @@ class Engine:
         if w.drx_any:
             K.drx_tail(self._kw, self._sref, float(self.now_s), in_drx)
         monitor_w = self.scenario.radio.pdcch_monitor_w
+        # per fleet, its devices whose serving cell's SSB is below Qout now (a drone maker's
+        # review: a parked fleet there, never monitored, was served as if in sync); None where
+        # nothing is monitored (qout_db null, or a radio other than nr)
+        qout = self.motion.qout
+        below_qout = below_qout_per_fleet(w, qout, self.scenario.radio.ue_noise_figure_db)
         for f, name in enumerate(w.fleet_names):
             n = int(n_dev[f])
             device_s = n * elapsed
@@ -1236,6 +1260,7 @@ class Engine:
                 # their first positions, before any fault
                 "out_of_coverage": int(uncovered[f]),
                 "out_of_coverage_uplink": int(uncovered_ul[f]),  # (the rest: downlink only)
+                "below_qout": None if below_qout is None else int(below_qout[f]),
                 **w.fleet_penetration(f),  # inside a building or a car: its model, mean loss
             }
             if base_w > 0:  # (its motors' and the like: battery life counts it)
@@ -1320,6 +1345,8 @@ class Engine:
             "links": self._links_summary(),
             "devices": w.n_devices,
             "fleets": fleets,
+            # the Qout the fleets' below_qout compare with (handover.qout_db; None: none)
+            "qout_db": None if qout is None else self.scenario.handover.qout_db,
             "faults": [rec.summary() for rec in self.faults.records],
             "mobility": self.motion.summary(self.now_s) if self.motion.active else None,
             "ai_ran": {

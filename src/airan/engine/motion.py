@@ -34,7 +34,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from airan.engine import kernel as K
-from airan.engine.world import World, cut_hold, hold_link, slot_start_at_or_after
+from airan.engine.world import (
+    World,
+    cut_hold,
+    hold_link,
+    slot_start_at_or_after,
+    ssb_noise_re_mw,
+    ssb_sinr,
+)
 from airan.radio import l3_filter, nr
 from airan.radio import link as radio_link
 from airan.scenario.schema import Scenario
@@ -145,8 +152,7 @@ class Motion:
         nr_radio = scenario.radio.model == "nr"
         self.qout = (10 ** (ho.qout_db / 10) if ho.qout_db is not None and nr_radio
                      else None)
-        self.noise_re_mw = float(radio_link.dbm_to_mw(nr.thermal_noise_dbm(
-            15e3 * 2 ** w.numerology, scenario.radio.ue_noise_figure_db)))
+        self.noise_re_mw = ssb_noise_re_mw(w.numerology, scenario.radio.ue_noise_figure_db)
         self.qin = None if self.qout is None else self.qout * 10 ** (QIN_ABOVE_QOUT_DB / 10)
         self.rlf_delay_s = nr.rlf_delay_s(ho.t310_ms, ho.n310)
         self.recover_s = nr.rlm_recovery_s(ho.n311)
@@ -572,19 +578,10 @@ class Motion:
 
     def _ssb_sinr(self, top: NDArray[np.int64], rx: NDArray[np.float64], col: NDArray[np.int64],
                   resid: NDArray[np.float64], rise: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Each device's SINR on its serving cell's SSB (linear): the serving cell's power per
-        resource element (``rx[:, col]``, RSRP) over the other listed cells' of its carrier,
-        the cells beyond them (their full power, ``resid``, spread over the serving carrier's
-        resource elements) and the noise of one subcarrier, times ``rise`` (an interference
-        burst on the cell serving it: the device's receiver hears it on every cell's SSB)."""
-        w = self.world
-        rows = np.arange(len(top))
-        serving = top[rows, col]
-        own = rx[rows, col]
-        same = w.cell_carrier[top] == w.cell_carrier[serving][:, None]
-        others = np.where(same, rx, 0.0).sum(axis=1) - own
-        per_re = resid / (12.0 * w.cell_prb[serving])
-        return own / (others + per_re + self.noise_re_mw * rise)  # type: ignore[no-any-return]
+        """Each device's SINR on its serving cell's SSB (linear, :func:`ssb_sinr`: the serving
+        cell ``rx[:, col]`` over the other listed cells of its carrier, ``resid`` and the noise
+        of one subcarrier, times ``rise``)."""
+        return ssb_sinr(self.world, top, rx, col, resid, self.noise_re_mw, rise)
 
     def _count_affected(self, engine: Any, devices: NDArray[np.int64]) -> None:
         """Requests on the radio (uplink buffer or downlink queue) of devices handing over."""

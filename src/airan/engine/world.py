@@ -299,6 +299,59 @@ class World:
         return (ul < self.min_sinr_lin) | (dl < self.min_sinr_lin)  # type: ignore[no-any-return]
 
 
+def ssb_noise_re_mw(numerology: int, ue_noise_figure_db: float) -> float:
+    """The noise a UE hears on one resource element (mW): kT over one subcarrier, 15 x 2^mu kHz
+    (TS 38.211 4.2), plus its noise figure; what an SSB's SINR is over."""
+    return float(link.dbm_to_mw(nr.thermal_noise_dbm(15e3 * 2 ** numerology,
+                                                     ue_noise_figure_db)))
+
+
+def ssb_sinr(w: World, top: NDArray[np.integer], rx: F64, col: I64, resid: F64,
+             noise_re_mw: float, rise: ArrayLike = 1.0) -> F64:
+    """Each device's SINR on its serving cell's SSB (linear), as radio link monitoring hears it
+    (TS 38.133 8.1): the serving cell's power per resource element (``rx[:, col]``, RSRP, TS
+    38.215 5.1.1; ``top`` the cells listed, ``rx`` their RSRPs) over the other listed cells' of
+    its carrier (their SSBs sent at the same instants in a synchronised network, at full power
+    whatever the load), the cells beyond them (their full power, ``resid``, spread over the
+    serving carrier's resource elements) and the noise of one subcarrier (``noise_re_mw``,
+    :func:`ssb_noise_re_mw`), times ``rise`` (an interference burst on the cell serving it: the
+    device's receiver hears it on every cell's SSB)."""
+    rows = np.arange(len(top))
+    serving = top[rows, col]
+    own = rx[rows, col]
+    same = w.cell_carrier[top] == w.cell_carrier[serving][:, None]
+    others = np.where(same, rx, 0.0).sum(axis=1) - own
+    per_re = resid / (12.0 * w.cell_prb[serving])
+    return own / (others + per_re + noise_re_mw * np.asarray(rise))  # type: ignore[no-any-return]
+
+
+def serving_ssb_sinr(w: World, ue_noise_figure_db: float) -> F64:
+    """[N] each device's SINR on its serving cell's SSB (linear) at its links now
+    (:func:`ssb_sinr`, the serving cell leading its list), the figure a moving device's radio
+    link monitoring compares with Qout (``Motion._monitor``), for every device, the parked ones
+    too (a drone maker's review: a fleet hovering at 300 m, 98% of it below Qout, was served as
+    if in sync); NaN under the ideal and fixed radios."""
+    n = w.n_devices
+    if w.radio_model != 0 or not n:
+        return np.full(n, np.nan)
+    top = w.dev_top_cell.astype(np.int64)
+    rx = w.dev_top_gain * w.cell_rs_mw[top]
+    return ssb_sinr(w, top, rx, np.zeros(n, dtype=np.int64), w.dev_resid_gain_mw,
+                    ssb_noise_re_mw(w.numerology, ue_noise_figure_db))
+
+
+def below_qout_per_fleet(w: World, qout: float | None, ue_noise_figure_db: float,
+                         ) -> I64 | None:
+    """Per fleet, its devices whose serving cell's SSB SINR (:func:`serving_ssb_sinr`) is
+    below ``qout`` (linear) now; None where nothing is monitored (``qout`` None: qout_db null,
+    or a radio other than nr)."""
+    if qout is None:
+        return None
+    below = serving_ssb_sinr(w, ue_noise_figure_db) < qout
+    return np.bincount(w.dev_fleet, weights=below,  # type: ignore[no-any-return]
+                       minlength=len(w.fleet_names)).astype(np.int64)
+
+
 def slot_start_at_or_after(t_s: ArrayLike, slot_s: float) -> F64:
     """The start of the first slot at or after each time in ``t_s``, computed as the scheduler
     computes a slot's start (``k * slot_s``), so that a UE held until then gets that slot at any

@@ -31,6 +31,7 @@ from airan.engine.engine import (
     site_batching_room,
     site_full_batch_load,
 )
+from airan.engine.world import below_qout_per_fleet
 from airan.errors import InputError
 from airan.live import wire
 from airan.live.clock import frozen_heap, short_switch_interval, timers, unix_s
@@ -437,6 +438,9 @@ class DeviceEmulator:
                                 minlength=len(w.fleet_names))
         uncovered_ul = np.bincount(w.dev_fleet, weights=w.out_of_coverage("ul"),
                                    minlength=len(w.fleet_names))
+        # (as the twin's: its devices below Qout where they are, the air emulated from them)
+        below_qout = below_qout_per_fleet(w, eng.motion.qout,
+                                          self.scenario.radio.ue_noise_figure_db)
         fleets: dict[str, Any] = {}
         for f, name in enumerate(w.fleet_names):
             mine = [r for r in recs if w.dev_fleet[r.device] == f]
@@ -449,7 +453,9 @@ class DeviceEmulator:
                 "devices": int(n_dev[f]), "requests": len(mine),
                 "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
                 "out_of_coverage": int(uncovered[f]),
-                "out_of_coverage_uplink": int(uncovered_ul[f]), **w.fleet_penetration(f),
+                "out_of_coverage_uplink": int(uncovered_ul[f]),
+                "below_qout": None if below_qout is None else int(below_qout[f]),
+                **w.fleet_penetration(f),
                 "met": met, "late": sum(x["late"] for x in per_svc.values()),
                 "dropped": ended - sum(x["met"] + x["late"] for x in per_svc.values()),
                 "hit_ratio": met / ended if ended else None,
@@ -498,6 +504,7 @@ class DeviceEmulator:
             "links": {},
             "devices": int(w.n_devices),
             "fleets": fleets,
+            "qout_db": None if eng.motion.qout is None else self.scenario.handover.qout_db,
             "faults": [],
             "mobility": None,
             "ai_ran": None,

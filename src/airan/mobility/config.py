@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from airan.scenario.schema import Coord, PosFloat, _Strict
+from airan.scenario.schema import MAX_HEIGHT_M, Coord, PosFloat, _Strict
 
 if TYPE_CHECKING:
     from airan.mobility.sites import SiteList
@@ -59,8 +59,9 @@ SpeedRange = Annotated[tuple[Speed, Speed], BeforeValidator(_one_speed_is_a_rang
                        AfterValidator(_ordered)]
 #: A pause (s): at most ten days, the longest run (a longer one overflows the stationary state).
 _Pause = Annotated[float, Field(ge=0, le=10 * 86_400)]
-#: A height above ground (m): within 10,000 km, as a position on the map (:data:`Coord`).
-_Altitude = Annotated[float, Field(ge=0, le=1e7)]
+#: A height above ground (m): above the ground and at most :data:`MAX_HEIGHT_M`, as a fleet's
+#: ``height_m`` (a drone maker's review: a waypoint's z took 0 to 10,000 km)
+_Altitude = Annotated[float, Field(gt=0, le=MAX_HEIGHT_M)]
 
 
 class _MobilityBase(_Strict):

@@ -200,8 +200,9 @@ def _read_csv(
                     file=file,
                     field=f"{field}.file",
                 )
-            if v < 0.0:  # as a waypoint's height (mobility.config._Altitude; the far end:
-                # scenario.load._check_trace, with x and y)
+            if v < 0.0:  # (0 kept: a ground vehicle's trace; a waypoint's z is above it,
+                # mobility.config._Altitude; the far end: scenario.load._check_trace, with x
+                # and y)
                 raise InputError(
                     f"line {line}: column {cols.z!r} value {row[i_z].strip()!r} is below "
                     "ground: z is the height above ground (m), 0 or more",

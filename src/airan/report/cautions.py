@@ -19,6 +19,10 @@ terminal and the report.
   I, 1975: M/D/1's wait grows as rho / (1 - rho)), so the transport is a bottleneck.
 - Fleets with devices out of coverage (``out_of_coverage``, ``out_of_coverage_uplink`` of them
   on the uplink): their uploads drop, or, on the downlink only, their answers.
+- Parked devices whose serving cell's SSB is below Qout (a fleet's ``below_qout``, a static
+  one's; the summary's ``qout_db``): radio link monitoring follows moving devices only, so
+  they are served as if in sync where a moving device would fail (a drone maker's review: a
+  fleet hovering at 300 m, 98% of it below Qout, was served; flying there, it failed).
 - Services whose compute times are a roofline at the GPUs' datasheet peaks (:func:`at_peak`,
   from the scenario): optimistic against a deployed stack.
 - Compute sites whose queue had no time to settle (:func:`unsettled_sites`): the run starts
@@ -201,6 +205,18 @@ def busy_links(summary: Mapping[str, Any]) -> list[str]:
 def _names(names: list[str]) -> str:
     more = len(names) - NAMED
     return ", ".join(names[:NAMED]) + (f" and {more:,} more" if more > 0 else "")
+
+
+def parked_below_qout(summary: Mapping[str, Any]) -> list[str]:
+    """Per static fleet (none of its devices moving) with devices below Qout at the end of the
+    run (its ``below_qout``), ``"F (N of M parked devices)"``, in the summary's order; empty
+    where nothing is monitored (``qout_db`` None)."""
+    if summary.get("qout_db") is None:
+        return []
+    moving = (summary.get("mobility") or {}).get("fleets") or {}
+    return [f"{n} ({int(f['below_qout']):,} of {int(f.get('devices') or 0):,} parked devices)"
+            for n, f in (summary.get("fleets") or {}).items()
+            if f.get("below_qout") and not (moving.get(n) or {}).get("moving_devices")]
 
 
 def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float],
@@ -415,6 +431,15 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "on the downlink only, the uploads go, at what their uplink carries, and "
                    "the answers drop when due (radio_outage); more cells near them, or their "
                    "work kept on board.")
+    parked = parked_below_qout(summary)
+    if parked:
+        out.append(f"Parked below Qout: devices of {_names(parked)} hear their serving "
+                   f"cell's SSB below Qout ({float(summary['qout_db']):g} dB, "
+                   "handover.qout_db) and, not being "
+                   "monitored (radio link monitoring follows moving devices), are served as "
+                   "if in sync, where a moving device there would go out of sync and fail "
+                   "(README, Mobility): their figures are optimistic; cells nearer them, or a "
+                   "lower height, bring them above it.")
     busy_cells = sum(int(cells.get(f"cells_busy_{k}") or 0) for k in ("ul", "dl"))
     if (summary.get("objective") == "energy" and busy_cells  # (deadline-aware applies it)
             and summary.get("policy") in ("deadline-aware",

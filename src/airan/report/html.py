@@ -362,6 +362,28 @@ def run_figures(run: Run, folder: Path,
 MISSED_CELLS_LISTED = 10
 
 
+def fleet_radio_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per fleet, its devices' radio at the end of the run as text, p5 / p50 / p95
+    (summary.json's ``fleets.<fleet>.radio``), for the report's table where more than one
+    fleet has it (a drone maker's review: fleets at 30 to 150 m read as one pooled spread)."""
+    fleets = summary.get("fleets") or {}
+
+    def three(p: Mapping[str, Any] | None, fmt: str) -> str:
+        p = p or {}
+        if any(p.get(k) is None for k in ("p5", "p50", "p95")):
+            return "-"
+        return " / ".join(fmt.format(p[k]) for k in ("p5", "p50", "p95"))
+
+    have = [(n, f) for n, f in fleets.items() if f.get("radio")]
+    if len(have) < 2:
+        return []
+    return [{"fleet": n, "devices": int(f.get("devices") or 0),
+             "sinr_dl_db": three(f["radio"].get("sinr_dl_db"), "{:.1f}"),
+             "sinr_ul_db": three(f["radio"].get("sinr_ul_db"), "{:.1f}"),
+             "ul_rate_full_cell_mbps": three(f["radio"].get("ul_rate_full_cell_mbps"), "{:.3g}"),
+             "below_qout": f.get("below_qout")} for n, f in have]
+
+
 def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per service with requests answered late: their count, how many ran on their devices,
     the unanswered (dropped, overdue) beside, their mean latency and its three largest parts
@@ -427,6 +449,7 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         title=f"airan: {s['scenario']} / {s['policy']} / seed {s['seed']}",
         headline=headline(s, local),
         late=late_rows(s),
+        fleet_radio=fleet_radio_rows(s),
         missed_cells=read_misses_by_cell(run.path, s.get("trace"))[:MISSED_CELLS_LISTED],
         cautions=cautions(s, *run_on_device(run.path, s), peak=run_peak(run.path)),
         events=events(s),

@@ -43,6 +43,8 @@ PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Coord = Annotated[float, Field(ge=-1e7, le=1e7)]  # metres on the map: within 10,000 km
+#: The highest a device may be (m above ground): a fleet's ``height_m``, a waypoint's z
+MAX_HEIGHT_M = 1000.0
 
 
 def _name(v: str) -> str:
@@ -689,7 +691,7 @@ class Fleet(_Strict):
     count: int = Field(ge=0, le=50_000_000, strict=True)
     device_class: str | None = None
     area: FleetArea | None = None  # None: uniform over the cell layout's bounding box
-    height_m: float = Field(1.5, gt=0, le=1000)  # UE height, TR 38.901 Table 7.4.1-1
+    height_m: float = Field(1.5, gt=0, le=MAX_HEIGHT_M)  # UE height, TR 38.901 Table 7.4.1-1
     # inside a building or a car, served by outdoor cells (UMa, UMi, RMa): TR 38.901 7.4.3's
     # low-loss or high-loss O2I building model (RMa: low-loss only), or its in-car loss;
     # "none": outdoors

@@ -302,6 +302,9 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
     if all("out_of_coverage_uplink" in p for p in parts):  # (a part without it: not known)
         out["out_of_coverage_uplink"] = sum(int(p["out_of_coverage_uplink"]) for p in parts)
+    if "below_qout" in parts[0]:  # (None: not monitored, in every part alike)
+        out["below_qout"] = (sum(int(p["below_qout"]) for p in parts)
+                             if all(p.get("below_qout") is not None for p in parts) else None)
     if base_w > 0:
         out["base_power_w"] = base_w
     if any("penetration" in p for p in parts):  # inside a building or a car: mean loss
@@ -335,7 +338,8 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         })
     _merge_interrupted(out, parts)
     for k in parts[0]:
-        if k not in out:
+        if k not in out and k != "radio":  # (percentiles of its devices in several shards
+            # do not merge from theirs: left out, as cells.devices_radio is)
             out[k] = merge_generic([p.get(k) for p in parts], devices, k)
     if not all("out_of_coverage_uplink" in p for p in parts):
         out.pop("out_of_coverage_uplink", None)  # (a part from before the split: not known)
