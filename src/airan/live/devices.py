@@ -39,6 +39,7 @@ from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment, check_live_scenario
 from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
+from airan.metrics.site_energy import site_energy, sites_energy
 from airan.scenario import Scenario, load_scenario
 from airan.scenario.load import offered_requests
 from airan.version import airan_version
@@ -420,6 +421,7 @@ class DeviceEmulator:
             }
             # a site that answered, then missed the last STOPPED_POLLS polls or more: it
             # stopped (a crash, a kill); its figures cover its time before
+            sites[name].update(site_energy(sites[name]["power_w"], served, float(elapsed)))
             missed = sum(t > smp[-1][0] for t in self.poll_times) if smp else 0
             if missed >= STOPPED_POLLS:
                 sites[name]["live"]["stopped_answering_s"] = smp[-1][0]
@@ -492,6 +494,8 @@ class DeviceEmulator:
                          "created_in_warmup": 0, "dropped_by_reason": drops_total},
             "services": services,
             "sites": sites,
+            # (nominal, as each site's power_w: the twin's figures' form)
+            "site_energy": sites_energy(sites, float(elapsed)),
             # the twin's cell fields (engine._cells_summary), unmeasured live: the air is
             # emulated
             "cells": {"count": len(w.cell_names), **{
