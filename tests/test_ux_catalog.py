@@ -77,7 +77,7 @@ def test_catalog_gpus_keeps_every_number_whole_in_a_narrow_terminal(columns: int
         peaks = [getattr(g.tflops, p) for p in ("bf16", "fp8", "int8", "fp4")]
         expected = [f"{g.memory_gb:g}", f"{g.mem_bw_tbps:g}",
                     *("-" if v is None else f"{v:g}" for v in peaks), f"{g.tdp_w:g}",
-                    "-" if g.price_usd is None else f"{g.price_usd:,.0f}",
+                    f"{g.idle_w:g}", "-" if g.price_usd is None else f"{g.price_usd:,.0f}",
                     "yes" if g.mig else "-"]
         assert rows[key][2:] == expected, key
 
