@@ -473,8 +473,8 @@ def test_a_run_prints_each_fleets_energy_as_summary_json_has_it(tmp_path: Path) 
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     fleets = json.loads((tmp_path / "run" / "summary.json").read_text())["fleets"]
-    assert ("device energy, AI and radio only, not motors (per request above idle, mean "
-            "power") in text
+    assert ("device energy, radio and on-board compute (its idle draw included), not motors "
+            "(per request above idle, mean power") in text
     for name, f in fleets.items():
         assert f"{name} {f['energy_per_request_j'] * 1e3:.3g} mJ, {f['mean_power_w']:.3g} W" \
             in text

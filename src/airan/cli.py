@@ -918,7 +918,10 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
     # as a measurement; a fleet's engines' active_w sets what it draws)
     on_board = any(f.get("on_board_busy") for f in fleets.values())
     if parts:
-        out.print("device energy, AI and radio only, not motors (per request above idle, "
+        # (an operator's energy planner: a camera whose CPU runs no model drew its 3 W idle
+        # under "AI and radio only")
+        out.print("device energy, radio and on-board compute (its idle draw included), not "
+                  "motors (per request above idle, "
                   "mean power, time in DRX where set, battery life where given, with the "
                   "fleet's base_power_w"
                   + ("; on board at the accelerator's TDP while it computes, an upper bound "
