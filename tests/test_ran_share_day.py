@@ -53,8 +53,17 @@ def test_an_hour_of_the_day_is_what_a_run_at_that_hour_gives() -> None:
     d["fleets"][0]["count"] = 0
     sc = scenario_from_dict(d)
     hour = day_profile(sc)[0]["l1_share"][19]
-    run = airan.run(sc, duration_s=0.5, seed=1).summary["sites"]["gpu-site0"]["ai_ran"]
-    assert run["mean_l1_share"] == pytest.approx(hour, rel=1e-9)
+    site = airan.run(sc, duration_s=0.5, seed=1).summary["sites"]["gpu-site0"]
+    assert site["ai_ran"]["mean_l1_share"] == pytest.approx(hour, rel=1e-9)
+    # and its power: the GPU's catalog idle plus the L1's share of its range, the day's
+    # figure for 19 h (an operator's energy planner: ran-share gave no energy)
+    row = day_profile(sc)[0]
+    gpu = load_gpus()["L40S"]
+    assert row["l1_power_w"][19] == pytest.approx(hour * (gpu.tdp_w - gpu.idle_w), rel=1e-9)
+    assert site["power_w"] == pytest.approx(row["idle_power_w"] + row["l1_power_w"][19],
+                                            rel=1e-9)
+    assert row["l1_kwh_per_day"] == pytest.approx(sum(row["l1_power_w"]) / 1e3, rel=1e-12)
+    assert row["idle_kwh_per_day"] == pytest.approx(gpu.idle_w * 24 / 1e3, rel=1e-12)
 
 
 def test_under_mig_ai_keeps_its_instance_and_an_l1_past_its_slice_drops_slots() -> None:

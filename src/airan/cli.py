@@ -1738,6 +1738,12 @@ def ran_share(
                       f"cells' L1 ({sum(r['gpus'] for r in rows):,} GPUs): "
                       f"{sum(r['ai_gpu_hours'] for r in rows):,.1f}", markup=False,
                       soft_wrap=True)
+        # (an operator's energy planner: GPU-hours alone, no energy)
+        l1_kwh = sum(r["l1_kwh_per_day"] for r in rows)
+        idle_kwh = sum(r["idle_kwh_per_day"] for r in rows)
+        out.print(f"the L1's energy: {l1_kwh:,.3g} kWh a day above the GPUs' idle, which draws "
+                  f"{idle_kwh:,.3g} kWh a day whatever runs (GPU boards only; AI's work adds "
+                  "its own)", markup=False, soft_wrap=True)
     if dropping:
         out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
                   "or under mig its slice): it drops the slots it cannot process, at "

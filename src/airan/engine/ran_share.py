@@ -294,8 +294,11 @@ def day_profile(scenario: Scenario, seed: int | None = None,
     ``background_dl`` and ``background_ul`` (each direction's), ``l1_share`` (of each GPU,
     what the L1 needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
     instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
-    rest), ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs), and
-    ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``).
+    rest), ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs),
+    ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``), per hour
+    ``l1_power_w`` (its GPUs' power for the L1's processed slots above their idle: the L1's
+    share x (TDP - idle), as a run's ``power_w`` counts it), ``idle_power_w`` (its GPUs'
+    idle, drawn all day), ``l1_kwh_per_day`` and ``idle_kwh_per_day``.
 
     ``device_use``: per cell (the world's order), the devices' own PRB use, the mean of the
     two directions' (a run's cells.parquet), added to the background at every hour (as the
@@ -309,6 +312,7 @@ def day_profile(scenario: Scenario, seed: int | None = None,
                          "dynamic or mig", field="ai_ran.mode", value="none")
     w = build_world(scenario, scenario.seed if seed is None else seed)
     ran = RanShare(scenario, w)
+    gpus = scenario.gpu_catalog()
     tr = scenario.ai_ran.traffic
     hours = np.arange(24, dtype=float)
     if tr is None:
@@ -342,5 +346,13 @@ def day_profile(scenario: Scenario, seed: int | None = None,
             "ai_share": ai.tolist(), "l1_fit": fit.tolist(),
             "ai_gpu_hours": float(ai.sum() * ran.n_gpus[s]),
             "devices": float(devices[cells].mean()),
+            # its GPUs' power for the L1 above their idle, per hour (W: the slots it processes,
+            # as a run's power_w counts them), and the day's, with the idle's (an operator's
+            # energy planner: GPU-hours alone, no kWh)
+            "l1_power_w": (np.minimum(per_gpu, may_use) * ran.n_gpus[s]
+                           * (gpus[gid].tdp_w - gpus[gid].idle_w)).tolist(),
+            "idle_power_w": float(ran.n_gpus[s] * gpus[gid].idle_w),
         })
+        out[-1]["l1_kwh_per_day"] = sum(out[-1]["l1_power_w"]) / 1e3  # (an hour each)
+        out[-1]["idle_kwh_per_day"] = out[-1]["idle_power_w"] * 24 / 1e3
     return out
