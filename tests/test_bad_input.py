@@ -246,20 +246,21 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("area-bounds-reversed",
      lambda d: d["fleets"][0].update(area={"x_m": [120, 0], "y_m": [0, 60]}),
      ("field 'fleets[amr].area.x_m'", "(got [120, 0])")),
-    # a waypoint's z within a fleet's height_m's bounds, (0, 1,000] m (a drone maker's review:
-    # it took 0 to 10,000 km)
-    ("waypoint-on-the-ground",
+    # a waypoint's z at most a fleet's height_m's top, 1,000 m (a drone maker's review: it took
+    # up to 10,000 km); 0 is on the ground, as a trace's
+    ("waypoint-below-the-ground",
      lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 5,
-                                               "paths": [[[0, 0, 10], [50, 0, 0]]]}),
-     ("field 'fleets[amr].mobility.paths[0][1][2]'", "greater than 0 (got 0)")),
+                                               "paths": [[[0, 0, 10], [50, 0, -1]]]}),
+     ("field 'fleets[amr].mobility.paths[0][1][2]'", "greater than or equal to 0 (got -1)")),
     ("waypoint-above-a-fleets-height",
      lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 5,
                                                "paths": [[[0, 0, 1500]]]}),
      ("field 'fleets[amr].mobility.paths[0][0][2]'", "less than or equal to 1000 (got 1500)")),
-    ("generated-waypoints-on-the-ground",
+    ("generated-waypoints-above-a-fleets-height",
      lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 5,
-                                               "generate": {"altitude_m": [0, 30]}}),
-     ("field 'fleets[amr].mobility.generate.altitude_m[0]'", "greater than 0 (got 0)")),
+                                               "generate": {"altitude_m": [30, 2000]}}),
+     ("field 'fleets[amr].mobility.generate.altitude_m[1]'",
+      "less than or equal to 1000 (got 2000)")),
 ]
 
 

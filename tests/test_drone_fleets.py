@@ -194,3 +194,26 @@ def test_parked_drones_below_qout_are_counted_cautioned_and_warned_of(tmp_path: 
     assert all(f["below_qout"] is None for f in s["fleets"].values())
     assert not parked_below_qout(s)
     assert "below Qout" not in _validate(tmp_path, d).stderr
+
+
+def test_a_few_devices_at_a_cell_edge_and_a_sharded_moving_fleet_draw_no_caution() -> None:
+    """A diff review: korea's one vehicle of 1,324 below Qout drew a caution on every run, and
+    a moving fleet cut into pieces by shards (``drones#1``, ``drones#2`` in the merged
+    mobility) was called parked. A fleet is cautioned of where more than 1% of it is below."""
+    s: dict[str, Any] = {"qout_db": -8.0, "mobility": None, "fleets": {
+        "vehicles": {"devices": 1324, "below_qout": 1},
+        "edge": {"devices": 200, "below_qout": 2},
+        "drones": {"devices": 200, "below_qout": 3}}}
+    assert parked_below_qout(s) == ["drones (3 of 200 parked devices)"]
+    s["mobility"] = {"fleets": {"drones#1": {"moving_devices": 0},
+                                "drones#2": {"moving_devices": 40}}}
+    assert parked_below_qout(s) == []
+    s["mobility"] = {"fleets": {"drones#1": {"moving_devices": 0}}}  # every piece parked
+    assert parked_below_qout(s) == ["drones (3 of 200 parked devices)"]
+
+
+def test_the_built_in_scenarios_validate_without_a_qout_warning() -> None:
+    for name in ("factory", "city", "korea"):
+        res = CliRunner().invoke(app, ["validate", name])
+        assert res.exit_code == 0, res.output
+        assert "below Qout" not in res.output, name

@@ -595,6 +595,15 @@ def test_merged_handover_rates_weigh_each_shard_by_its_moving_devices() -> None:
     m = merge_mobility([timed(30, 2.0), timed(10, 8.0)])
     assert m["handovers_per_device_per_min"] == pytest.approx(40 / 10.0)
     assert m["fleets"]["cars"]["handovers_per_device_per_min"] == pytest.approx(4.0)
+    # a fleet cut into pieces ("cars#1", "cars#2", as shards name them): one fleet, under its
+    # own name, as the summary's fleets (a diff review: a sharded moving fleet read as parked)
+    one, two = timed(30, 2.0), timed(10, 8.0)
+    one["fleets"] = {"cars#1": one["fleets"]["cars"]}
+    two["fleets"] = {"cars#2": two["fleets"]["cars"], "vans": two["fleets"]["cars"]}
+    m = merge_mobility([one, two])
+    assert set(m["fleets"]) == {"cars", "vans"}
+    assert m["fleets"]["cars"]["moving_devices"] == 20 and m["fleets"]["cars"]["handovers"] == 40
+    assert m["fleets"]["cars"]["handovers_per_device_per_min"] == pytest.approx(40 / 10.0)
 
 
 def test_the_approximations_name_moving_devices_kept_in_their_piece(tmp_path: Path) -> None:

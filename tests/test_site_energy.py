@@ -23,9 +23,9 @@ import pytest
 from typer.testing import CliRunner
 
 import airan
-from airan.cli import _site_busy, app, site_energy_text
-from airan.metrics.site_energy import J_PER_KWH, site_energy, sites_energy
-from airan.report.compare import aggregate_site_energy
+from airan.cli import _site_busy, app
+from airan.metrics.site_energy import J_PER_KWH, site_energy, site_energy_text, sites_energy
+from airan.report.compare import site_energy_rows
 from airan.scenario import load_scenario
 from airan.sweep.merge import merge_sites
 
@@ -110,6 +110,20 @@ def test_a_sites_copies_in_shards_add_their_energy_not_their_joules_per_request(
     assert merged["energy_per_served_j"] == pytest.approx(640.0 / 400)
 
 
+def test_the_energy_line_reads_whole_numbers_at_any_scale() -> None:
+    """A diff review: 1.2 MW of GPUs read "1.2e+03 kW mean, 2.88e+04 kWh a day"."""
+    big = sites_energy({"cloud": {"power_w": 1.2e6, "served": 50, "gpus": 1700},
+                        "spare": {"power_w": 105_000.0, "served": 0, "gpus": 1000}}, 1.0)
+    assert site_energy_text(big) == (
+        "sites' GPU power: 1,305 kW mean, 31,320 kWh a day at this load, 26,100 J per request "
+        "served; 1,000 GPUs at 1 site served nothing, drawing 105,000 W idle (8%); the GPU "
+        "boards only, not host servers, radios or cooling (summary.json)")
+    small = sites_energy({"edge": {"power_w": 153.0, "served": 900, "gpus": 1}}, 2.0)
+    assert site_energy_text(small) == (
+        "sites' GPU power: 0.153 kW mean, 3.67 kWh a day at this load, 340 mJ per request "
+        "served; the GPU boards only, not host servers, radios or cooling (summary.json)")
+
+
 def test_busiest_cell_sites_rank_by_ai_and_l1_together() -> None:
     l1_heavy = {"gpu_utilization": 0.0, "ai_ran": {"mean_l1_share": 0.9}}
     ai_half = {"gpu_utilization": 0.5, "ai_ran": {"mean_l1_share": 0.0}}
@@ -119,10 +133,9 @@ def test_busiest_cell_sites_rank_by_ai_and_l1_together() -> None:
     assert _site_busy(l1_heavy) > _site_busy(both) > _site_busy(ai_half)
 
 
-def test_the_terminal_gives_each_sites_power_and_the_totals(tmp_path: Path) -> None:
+def test_the_terminal_and_report_give_each_sites_power_and_the_totals(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "factory", "--policy", "nearest-edge", "--duration",
-                                 "0.5", "--seed", "3", "--out", str(tmp_path / "r"),
-                                 "--no-report"])
+                                 "0.5", "--seed", "3", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     text = " ".join(result.output.split())
@@ -130,12 +143,12 @@ def test_the_terminal_gives_each_sites_power_and_the_totals(tmp_path: Path) -> N
     line = site_energy_text(s["site_energy"])
     assert line is not None and " ".join(line.split()) in text
     e = s["site_energy"]
-    assert f"{e['power_w'] / 1e3:,.3g} kW mean" in line
-    assert f"{e['kwh_per_day']:,.4g} kWh a day" in line
     assert f"served nothing, drawing {e['unused_power_w']:,.0f} W idle" in line
     for name, c in s["sites"].items():  # each site's row ends in its power
         assert any(row.split()[:1] == [name] and row.split()[-1] == f"{c['power_w']:,.0f}"
                    for row in result.output.splitlines()), name
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert f'<p id="site-energy">{line}.</p>'.replace("'", "&#39;") in html
 
 
 def test_compare_gives_the_sites_energy_per_policy(tmp_path: Path) -> None:
@@ -158,5 +171,12 @@ def test_compare_gives_the_sites_energy_per_policy(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert 'id="site-energy-table"' in html
     assert html.count('<tr data-policy="') >= 2
-    # a comparison.json from before site_energy: rebuilt from its runs
-    assert aggregate_site_energy(data["runs"], data["policies"]) == data["site_energy"]
+    # a comparison.json from before site_energy: its table rebuilt from its runs, the same
+    rows = site_energy_rows(data)
+    assert [r["policy"] for r in rows] == ["nearest-edge", "least-loaded"]
+    older = {k: v for k, v in data.items() if k != "site_energy"}
+    assert site_energy_rows(older) == rows
+    # and a run summary from before it has none: no row, no error
+    for r in older["runs"]:
+        r["summary"].pop("site_energy")
+    assert site_energy_rows(older) == []

@@ -244,6 +244,11 @@ TRACES: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
      "fleets[amr].mobility.file", ("x 1e+300", "10,000 km")),
     ("height-beyond-the-map", "t,device,x,y,z\n0,a,1,2,1e300\n", {},
      "fleets[amr].mobility.file", ("z 1e+300",)),
+    # above a fleet's height_m's top, as a waypoint's z (a diff review: a trace's z took up
+    # to 10,000 km where a waypoint's took 1,000 m)
+    ("higher-than-a-fleet-may-be", "t,device,x,y,z\n0,a,1,2,0\n1,b,1,2,1500\n", {},
+     "fleets[amr].mobility.file", ("device 'b' at t 1 s is 1500 m above ground",
+                                   "at most 1000 m")),
     ("bad-sumo-xml", "<fcd-export><timestep time='0'>", {"format": "sumo_fcd"},
      "fleets[amr].mobility.file", ("not valid SUMO FCD XML",)),
 ]

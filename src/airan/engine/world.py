@@ -329,7 +329,7 @@ def serving_ssb_sinr(w: World, ue_noise_figure_db: float) -> F64:
     """[N] each device's SINR on its serving cell's SSB (linear) at its links now
     (:func:`ssb_sinr`, the serving cell leading its list), the figure a moving device's radio
     link monitoring compares with Qout (``Motion._monitor``), for every device, the parked ones
-    too (a drone maker's review: a fleet hovering at 300 m, 98% of it below Qout, was served as
+    too (a drone maker's review: a fleet hovering at 300 m, most of it below Qout, was served as
     if in sync); NaN under the ideal and fixed radios."""
     n = w.n_devices
     if w.radio_model != 0 or not n:

@@ -421,7 +421,10 @@ class DeviceEmulator:
             }
             # a site that answered, then missed the last STOPPED_POLLS polls or more: it
             # stopped (a crash, a kill); its figures cover its time before
-            sites[name].update(site_energy(sites[name]["power_w"], served, float(elapsed)))
+            # (over the span its load reports cover, as its power and its served: a diff
+            # review; the run's total, site_energy, takes the run's duration)
+            sites[name].update(site_energy(sites[name]["power_w"], served,
+                                           span if span > 0 else float(elapsed)))
             missed = sum(t > smp[-1][0] for t in self.poll_times) if smp else 0
             if missed >= STOPPED_POLLS:
                 sites[name]["live"]["stopped_answering_s"] = smp[-1][0]

@@ -62,3 +62,33 @@ def sites_energy(sites: Mapping[str, Mapping[str, Any]],
         "l1_included": any(_hosts_l1(c) for c in with_power.values()),
         "scope": SCOPE,
     }
+
+
+def sig(x: float) -> str:
+    """``x`` to 3 significant digits, never with an exponent: 100 and more whole, with
+    thousands separated (a diff review: a site's 1.2 MW read "1.2e+03 kW")."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def energy_text(j: float) -> str:
+    """An energy in mJ below 1 J, else J (:func:`sig`)."""
+    return f"{sig(j * 1e3)} mJ" if j < 1.0 else f"{sig(j)} J"
+
+
+def site_energy_text(energy: Mapping[str, Any] | None) -> str | None:
+    """One line on the compute sites' GPU energy (a summary's ``site_energy``, the terminal's
+    and the run report's): mean power, kWh a day at this load, J per request served, and what
+    the GPUs that did nothing drew; None without it."""
+    if not energy:
+        return None
+    per = energy.get("energy_per_served_j")
+    text = (f"sites' GPU power: {sig(energy['power_w'] / 1e3)} kW mean, "
+            f"{sig(energy['kwh_per_day'])} kWh a day at this load"
+            + (f", {energy_text(per)} per request served" if per is not None else "")
+            + " (the L1's energy included)" * bool(energy.get("l1_included")))
+    if energy.get("unused_sites"):
+        share = energy["unused_power_w"] / energy["power_w"] if energy["power_w"] else 0.0
+        gpus, n = int(energy["unused_gpus"]), int(energy["unused_sites"])
+        text += (f"; {gpus:,} GPU{'s' * (gpus != 1)} at {n:,} site{'s' * (n != 1)} served "
+                 f"nothing, drawing {energy['unused_power_w']:,.0f} W idle ({share:.0%})")
+    return text + "; the GPU boards only, not host servers, radios or cooling (summary.json)"

@@ -59,9 +59,11 @@ SpeedRange = Annotated[tuple[Speed, Speed], BeforeValidator(_one_speed_is_a_rang
                        AfterValidator(_ordered)]
 #: A pause (s): at most ten days, the longest run (a longer one overflows the stationary state).
 _Pause = Annotated[float, Field(ge=0, le=10 * 86_400)]
-#: A height above ground (m): above the ground and at most :data:`MAX_HEIGHT_M`, as a fleet's
-#: ``height_m`` (a drone maker's review: a waypoint's z took 0 to 10,000 km)
-_Altitude = Annotated[float, Field(gt=0, le=MAX_HEIGHT_M)]
+#: A height above ground (m): 0 (on the ground: a robot's path, a landing pad; the path loss
+#: takes a ground UE's heights within its formulas' range, TR 38.901 Table 7.4.1-1, as a
+#: trace's z of 0) to :data:`MAX_HEIGHT_M`, a fleet's ``height_m``'s top (a drone maker's
+#: review: a waypoint's z took up to 10,000 km)
+_Altitude = Annotated[float, Field(ge=0, le=MAX_HEIGHT_M)]
 
 
 class _MobilityBase(_Strict):

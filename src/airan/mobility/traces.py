@@ -200,9 +200,8 @@ def _read_csv(
                     file=file,
                     field=f"{field}.file",
                 )
-            if v < 0.0:  # (0 kept: a ground vehicle's trace; a waypoint's z is above it,
-                # mobility.config._Altitude; the far end: scenario.load._check_trace, with x
-                # and y)
+            if v < 0.0:  # (0 kept: a ground vehicle's trace, as a waypoint's z,
+                # mobility.config._Altitude; the top: scenario.load._check_trace)
                 raise InputError(
                     f"line {line}: column {cols.z!r} value {row[i_z].strip()!r} is below "
                     "ground: z is the height above ground (m), 0 or more",

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from airan.errors import InputError, malformed_yaml, suggest, unknown_name
-from airan.scenario.schema import BOOL_FOR_NUMBER, Batching, Drx, Fault, Scenario
+from airan.scenario.schema import BOOL_FOR_NUMBER, MAX_HEIGHT_M, Batching, Drx, Fault, Scenario
 from airan.yaml_files import load_yaml
 
 #: SR periods in slots that TS 38.331 (SchedulingRequestResourceConfig, periodicityAndOffset)
@@ -2985,6 +2985,13 @@ def _check_trace(spec_json: str, path: str, stamp: tuple[int, int], field: str,
             "10,000 km (1e7 m) of the origin", file=path, field=f"{field}.file")
     z = trace.xyz_m[:, 2]
     top = float(np.max(z[np.isfinite(z)])) if np.isfinite(z).any() else 0.0
+    if top > MAX_HEIGHT_M:  # (as a fleet's height_m and a waypoint's z: a diff review)
+        k = int(np.nanargmax(z))
+        device = trace.ids[int(np.searchsorted(trace.end, k, "right"))]
+        raise InputError(
+            f"device {device!r} at t {trace.t_s[k]:g} s is {top:g} m above ground; a device's "
+            f"height is at most {MAX_HEIGHT_M:g} m, as a fleet's height_m", file=path,
+            field=f"{field}.file")
     return (n_devices, top, float(np.max(trace.t_s)),
             (trace.t_s[trace.start], trace.t_s[trace.end - 1]), trace.kinds)
 

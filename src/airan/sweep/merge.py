@@ -114,8 +114,14 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["out_of_sync_silent_s"] = sum(float(p["out_of_sync_silent_s"]) for p in parts)
     if all("fleets" in p for p in parts):  # a fleet spread over shards: counts added
         fleets: dict[str, Any] = {}
+        pieces: dict[str, list[Mapping[str, Any]]] = {}
         for p in parts:
-            for name, f in (p.get("fleets") or {}).items():
+            for piece, f in (p.get("fleets") or {}).items():
+                # (a shard cuts a fleet into pieces, "name#k": the whole's figures under its
+                # own name, as the summary's fleets; a diff review: a sharded moving fleet read
+                # as parked, and the terminal listed 55 pieces' handover rates)
+                name = str(piece).split("#")[0]
+                pieces.setdefault(name, []).append(f)
                 row = fleets.setdefault(name, {"moving_devices": 0, "handovers": 0,
                                                "handovers_per_device_per_min": 0.0,
                                                "ping_pong_handovers": 0,
@@ -129,7 +135,7 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                     row["out_of_sync_silent_s"] = (row.get("out_of_sync_silent_s", 0.0)
                                                    + float(f["out_of_sync_silent_s"]))
         for name, row in fleets.items():
-            mine = [f["fleets"][name] for f in parts if name in (f.get("fleets") or {})]
+            mine = pieces[name]
             if all("moving_minutes" in f for f in mine):  # (exact: over the device-minutes)
                 minutes = sum(float(f["moving_minutes"]) for f in mine)
                 row["moving_minutes"] = minutes
