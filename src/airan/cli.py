@@ -1619,7 +1619,49 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
             f"{sc.seed} places {'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} "
             "uploads queue without end (cells nearer, or smaller or fewer uploads)",
             file=label, field="fleets")))
-    return out
+    return out + _downlink_cell_warnings(sc, eng, label)
+
+
+def _downlink_cell_warnings(sc: Any, eng: Any, label: str) -> list[str]:
+    """Cells whose devices' answers need more than the cell's downlink carries (an XR maker's
+    review: 9,600 Mbit/s of rendered frames offered to two cells of ~870 validated silently):
+    per device, its answers' bits per second (each service's rate_hz x dl_kb) over its
+    downlink rate alone on its cell's free PRBs (the policies' ``dl_rate_bps``: its SE at the
+    start's interference, the TDD pattern's downlink share, the PRBs background traffic
+    leaves); per cell their sum. Above 1, the downlink cannot carry them whatever the
+    scheduler. At the start's interference, the neighbours idle: an optimistic rate, so a
+    cell named here is short at any load."""
+    import numpy as np
+
+    from airan.errors import InputError
+
+    w = eng.world
+    svc = {v.name: v for v in sc.services}
+    fleet_bps = np.array([sum(svc[n].rate_hz * svc[n].dl_kb * 8e3 for n in f.services)
+                          for f in sc.fleets])
+    if not w.n_devices or not (fleet_bps > 0).any():
+        return []
+    rate = np.asarray(eng._rate_bps(np.arange(w.n_devices), uplink=False), dtype=float)
+    reach = np.isfinite(rate) & (rate > 0.0)  # (out of coverage: _coverage_warnings)
+    offered = fleet_bps[w.dev_fleet]
+    need = np.bincount(w.dev_cell[reach], weights=offered[reach] / rate[reach],
+                       minlength=len(w.cell_names))
+    over = [c for c in np.argsort(-need, kind="stable") if need[c] > UPLINK_FULL]
+    if not over:
+        return []
+    named = ", ".join(f"{w.cell_names[c]} {need[c]:.2f}x" for c in over[:5]) + (
+        f" and {len(over) - 5:,} more" if len(over) > 5 else "")
+    on_board = any(f.computes_on_board and f.accelerator != "none" for f in sc.fleets)
+    slots = "the TDD pattern's downlink slots" if sc.carrier.tdd_pattern else "every slot"
+    return [str(InputError(
+        f"{len(over):,} of {len(w.cell_names):,} cells' devices get more answers than the "
+        f"cell's downlink carries at their own SINR where seed {sc.seed} places them: {named} "
+        f"(the share of its downlink PRBs in {slots} they need, each device its answers, "
+        "rate_hz x dl_kb, at its rate alone on the cell, the neighbours idle)"
+        + (", if every request goes over the air (the policy may keep some on board)"
+           if on_board else "")
+        + ": their answers queue and go late (more cells, a downlink-heavier TDD pattern, or "
+        "smaller or fewer answers)", file=label, field="fleets"))]
 
 
 def _radio_echo(sc: Any) -> str:
