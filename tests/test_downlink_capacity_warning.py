@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import airan
 from airan.cli import app
+from airan.scenario import scenario_from_dict
 
 runner = CliRunner()
 
@@ -64,3 +65,32 @@ def test_answers_beyond_the_downlink_are_warned_of_and_a_run_confirms(tmp_path: 
     busiest = max(named, key=lambda c: named[c])
     assert util[busiest] > 0.9
 
+
+
+def test_a_devices_downlink_rate_alone_is_what_its_answers_take_on_the_air() -> None:
+    """devices.parquet's dl_rate_full_cell_mbps (an XR maker's review: no downlink rate in any
+    output): one device alone on one cell (no HARQ resends), its answers' air time grows by
+    bits / that rate: 2 and 4 MB answers, 16 Mbit apart (~9 ms: the scheduling delay and the
+    TDD pattern's phase, the same for both, cancel)."""
+    from one_cell import one_cell_site
+
+    def run(dl_kb: float) -> tuple[float, float]:
+        d = one_cell_site(sectors=1)
+        d["radio"]["bler"] = 0.0
+        d["fleets"] = [{"name": "headset", "count": 1, "services": ["render"],
+                        "area": {"center_m": [60.0, 0.0], "radius_m": 1.0}}]
+        d["services"] = [{"name": "render", "model": "resnet50", "rate_hz": 10.0,
+                          "ul_kb": 1.0, "dl_kb": dl_kb, "deadline_ms": 500.0}]
+        d["policy"] = "nearest-edge"
+        res = airan.run(scenario_from_dict(d), duration_s=3.0, seed=1)
+        rate = res.devices.column("dl_rate_full_cell_mbps").to_pylist()[0] * 1e6
+        fleet = res.summary["fleets"]["headset"]["radio"]["dl_rate_full_cell_mbps"]
+        assert fleet["p50"] == pytest.approx(rate / 1e6)
+        air = [x for x in res.requests.column("dl_air_ms").to_pylist() if x == x]
+        assert len(air) >= 20
+        return rate, sum(air) / len(air)
+
+    (rate, small), (rate4, large) = run(2000.0), run(4000.0)
+    assert rate4 == pytest.approx(rate)
+    assert 100e6 < rate < 2e9  # (a 100 MHz n78 carrier near its cell)
+    assert large - small == pytest.approx(2000 * 8e3 / rate * 1e3, rel=0.05)

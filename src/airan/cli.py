@@ -810,6 +810,7 @@ def fleets_radio_text(fleets: dict[str, Any]) -> list[str]:
             ("uplink SINR per PRB", _three(figures, "sinr_ul_db", "{:.1f}"), " dB"),
             ("uplink rate alone on its cell", _three(figures, "ul_rate_full_cell_mbps",
                                                      "{:.3g}"), " Mbit/s"),
+            ("downlink", _three(figures, "dl_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
         ) if v is not None]
         below = fleets[name].get("below_qout")
         if below is not None:  # (its serving cell's SSB under handover.qout_db)
@@ -852,6 +853,9 @@ def devices_radio_text(figures: dict[str, Any]) -> str | None:
         ("uplink rate alone on its cell (at its power control's power on every free PRB, at "
          "most its full power spread over the PRBs it can use: power-limited far out)",
          three("ul_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
+        ("downlink rate alone on its cell (its SE at the cell's interference at the end, every "
+         "free PRB, the downlink's share of the slots)",
+         three("dl_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
     ) if v is not None]
     if not parts:
         return None

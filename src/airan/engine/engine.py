@@ -124,7 +124,7 @@ def devices_radio(devices: pa.Table, rows: np.ndarray | None = None,
     uplink SINR per PRB (dB) and uplink rate alone on their cell's free PRBs (Mbit/s), each at
     :data:`RADIO_PERCENTILES` (finite values only; None where there is none)."""
     out: dict[str, dict[str, float | None]] = {}
-    for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps"):
+    for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps", "dl_rate_full_cell_mbps"):
         x = np.asarray(devices.column(col).to_numpy(zero_copy_only=False), dtype=float)
         if rows is not None:
             x = x[rows]
@@ -949,9 +949,17 @@ class Engine:
             sinr_ul, rate_ul_bps = uplink_figures(self._kw, self._sref, self._ul_slot_fraction)
             with np.errstate(divide="ignore"):
                 sinr_ul_db = 10 * np.log10(sinr_ul)
+            # the downlink's alone on its cell: the policies' rate (its SE at the cell's
+            # interference now, the free PRBs, the downlink's share of the slots) without the
+            # cell's other UEs with answers (an XR maker's review: no downlink rate anywhere)
+            every = np.arange(w.n_devices, dtype=np.int64)
+            rate_dl_bps = (K.dl_rates_bps(self._kw, self._sref, every, self._dl_slot_fraction)
+                           * (1.0 + K.active_in_cells(self._kw, self._sref, every, False)))
         else:
             sinr_ul_db = np.full(w.n_devices, np.nan)
             rate_ul_bps = np.full(w.n_devices, {1: np.inf, 2: w.fixed_ul_bps}.get(
+                w.radio_model, np.nan))
+            rate_dl_bps = np.full(w.n_devices, {1: np.inf, 2: w.fixed_dl_bps}.get(
                 w.radio_model, np.nan))
         return pa.table({
             "device": np.arange(w.n_devices, dtype=np.int64),
@@ -969,6 +977,7 @@ class Engine:
             "sinr_dl_db": sinr_db,
             "sinr_ul_db": sinr_ul_db,
             "ul_rate_full_cell_mbps": rate_ul_bps / 1e6,
+            "dl_rate_full_cell_mbps": rate_dl_bps / 1e6,
             # a building's or a car's loss on its links (TR 38.901 7.4.3), at its cell's
             # downlink frequency; 0 outdoors
             "penetration_db": penetration.wall_loss_by_code_db(

@@ -382,6 +382,7 @@ def fleet_radio_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
              "sinr_dl_db": three(f["radio"].get("sinr_dl_db"), "{:.1f}"),
              "sinr_ul_db": three(f["radio"].get("sinr_ul_db"), "{:.1f}"),
              "ul_rate_full_cell_mbps": three(f["radio"].get("ul_rate_full_cell_mbps"), "{:.3g}"),
+             "dl_rate_full_cell_mbps": three(f["radio"].get("dl_rate_full_cell_mbps"), "{:.3g}"),
              "below_qout": f.get("below_qout")} for n, f in have]
 
 
