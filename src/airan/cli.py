@@ -899,10 +899,15 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
         per_answer = (f" ({_energy(f['energy_per_request_j'] * made / answered)} per answered "
                       f"request, {answered:,} of {made:,})"
                       if counted_all and 0 < answered <= 0.8 * made else "")
+        split = f.get("power_breakdown_w") or {}
+        # (what drew it: a headset's 3.63 W was 3 W of an idle CPU, an XR maker's review)
+        drew = (" (" + ", ".join(f"{k} {split[k]:.3g}" for k in ("radio", "monitoring",
+                                                                  "compute", "idle")
+                                 if k in split) + ")") if split else ""
         parts.append(f"{name} {_energy(f['energy_per_request_j'])}{per_answer}, "
                      f"{f['mean_power_w']:.3g} W"
                      + (f", {drx_share:.0%} in DRX" if drx_share is not None else "")
-                     + (f", {life:.3g} h" if life is not None else ""))
+                     + (f", {life:.3g} h" if life is not None else "") + drew)
     # (a drone maker's review: a 2.8 ms YOLOv8n on a Jetson at its whole 60 W MAXN budget read
     # as a measurement; a fleet's engines' active_w sets what it draws)
     on_board = any(f.get("on_board_busy") for f in fleets.values())
@@ -910,9 +915,9 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
         # (an operator's energy planner: a camera whose CPU runs no model drew its 3 W idle
         # under "AI and radio only")
         out.print("device energy, radio and on-board compute (its idle draw included), not "
-                  "motors (per request above idle, "
-                  "mean power, time in DRX where set, battery life where given, with the "
-                  "fleet's base_power_w"
+                  "motors (per request above idle, mean power, time in DRX where set, battery "
+                  "life where given, with the fleet's base_power_w, and what drew the mean "
+                  "power, W"
                   + ("; on board at the accelerator's TDP while it computes, an upper bound "
                      "unless the fleet's engines give active_w" if on_board else "") + "): "
                   + "; ".join(parts), markup=False,

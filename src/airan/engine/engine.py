@@ -1275,6 +1275,22 @@ class Engine:
             if base_w > 0:  # (its motors' and the like: battery life counts it)
                 fleets[name]["base_power_w"] = base_w
             engines = self.scenario.fleets[f].engines
+            if device_s > 0:  # its mean power by what drew it (a robot maker's, an XR
+                # maker's and an operator's reviews: a headset's 3.63 W was 3 W of an idle
+                # CPU, and the radio's share could not be read): the on-board compute at each
+                # engine's draw while it ran, the idle power off it, the radio's transfers
+                # (every slot sent or received in, HARQ's resends), the PDCCH monitoring
+                ahead_f = ahead_eng[w.dev_fleet == f].sum(axis=0)
+                own_s = [float(st.fleet_eng_s[f, e] - ahead_f[e]) for e in range(len(engines))]
+                compute_j = ((local_s - sum(own_s)) * float(w.fleet_active_w[f])
+                             + sum(x * float(w.eng_power_w[f, e]) for e, x in enumerate(own_s)))
+                fleets[name]["power_breakdown_w"] = {
+                    "compute": float(compute_j / device_s),
+                    "idle": float(idle_j / device_s),
+                    "radio": float((energy - compute_j) / device_s),
+                    "monitoring": float(monitor_w - (monitor_w * in_drx[f, 0] - in_drx[f, 1])
+                                        / device_s),
+                }
             if device_s > 0 and (engines or self.scenario.fleets[f].computes_on_board):
                 # each on-board engine's busy share (an AMR maker's review: the DLA's and the
                 # GPU's headroom could not be read; a robot maker's: nor a lone accelerator's)

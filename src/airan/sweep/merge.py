@@ -325,6 +325,11 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out["on_board_busy"] = {e: _wmean(((p.get("on_board_busy") or {}).get(e), n)
                                           for p, n in zip(parts, devices, strict=True))
                                 for e in names}
+    if any("power_breakdown_w" in p for p in parts):  # (W per device: by devices)
+        names = list(dict.fromkeys(k for p in parts for k in p.get("power_breakdown_w") or {}))
+        out["power_breakdown_w"] = {
+            k: _wmean(((p.get("power_breakdown_w") or {}).get(k), n)
+                      for p, n in zip(parts, devices, strict=True)) for k in names}
     if all("services" in p for p in parts):  # its requests' outcomes, per service
         svcs = {v: merge_services(ps) for v, ps in _group(parts, "services").items()}
         for v, x in svcs.items():  # (a fleet's share of a service has no breakdown of its own)
