@@ -457,6 +457,7 @@ class DeviceEmulator:
             fleets[name] = {
                 "devices": int(n_dev[f]), "requests": len(mine),
                 "energy_per_request_j": None, "mean_power_w": None, "battery_life_h": None,
+                "power_breakdown_w": None,  # (the twin's: the devices are emulated)
                 "out_of_coverage": int(uncovered[f]),
                 "out_of_coverage_uplink": int(uncovered_ul[f]),
                 "below_qout": None if below_qout is None else int(below_qout[f]),
