@@ -235,6 +235,13 @@ def test_a_models_own_measured_time_is_the_sites_and_devices_run_its_roofline() 
     assert w.local_time_s[arm, vla] == pytest.approx(0.080)
     [x] = [x for x in _warnings(bare) if "no FLOPs" in x]
     assert "on board (JetsonThor)" in x and "on_device_ms: {JetsonThor: ...}" in x
+    assert "field 'services[vla].model'" in x and "its own measured time" in x
+    # FLOPs and no efficiency: no roofline either, and the warning says which is missing (an
+    # XR maker's review: it read "no FLOPs", and "got 'none'", the accelerator)
+    half = _own_model(service_time_ms=80, gflops=1600, params=3.0e9, precision="bf16",
+                      weight_bytes=6.0e9)
+    [x] = [x for x in _warnings(half) if "for a roofline" in x]
+    assert "no efficiency for a roofline" in x and "got" not in x
     bare["services"][1]["service_time"] = {"dist": "fixed", "mean_ms": 80,
                                            "on_device_ms": {"JetsonThor": 400}}
     assert next(v for v in bare["services"] if v["name"] == "vla") is bare["services"][1]

@@ -1568,12 +1568,17 @@ def _blind_on_board(s: Scenario, v: Any, base: Any, label: str | None) -> list[s
     acc = blind[0]
     there = (f"service_time.on_device_ms: {{{acc}: ...}}" if st is not None else
              f"a service_time with the sites' time and on_device_ms: {{{acc}: ...}}")
+    # (an XR maker's review: a model with gflops and no efficiency read "no FLOPs", named a
+    # service_time the service did not have, and "got 'none'", the accelerator)
+    lacks = ("no FLOPs for a roofline" if base.gflops is None else
+             "no efficiency for a roofline (its gflops alone do not make one)")
+    whose = "a measured time" if st is not None else "its own measured time (service_time_ms)"
     return [str(InputError(
-        f"{v.model} gives a measured time and no FLOPs for a roofline: on board ({where}) it "
-        f"runs in that time too, as fast as on the compute sites' GPUs; give the time measured "
-        f"there ({there}) or the model's gflops",
-        file=label, field=f"services[{v.name}].service_time" + (
-            ".on_device_ms" if st is not None else ""), value=acc))]
+        f"{v.model} gives {whose} and {lacks}: on board ({where}) it runs in that time too, as "
+        f"fast as on the compute sites' GPUs; give the time measured there ({there}) or the "
+        "model's " + ("gflops and efficiency" if base.gflops is None else "efficiency"),
+        file=label, field=f"services[{v.name}]." + (
+            "service_time.on_device_ms" if st is not None else "model")))]
 
 
 def _flat_batch_time(s: Scenario, v: Any, base: Any, label: str | None) -> list[str]:
