@@ -37,7 +37,7 @@ def _warned(tmp_path: Path, d: dict[str, Any]) -> dict[str, float]:
     line = next((ln for ln in res.stderr.splitlines() if "downlink carries" in ln), "")
     if line:
         assert "field 'fleets'" in line
-    return {c: float(x) for c, x in re.findall(r"(cell-\w+) ([0-9.]+)x", line)}
+    return {c: float(x) for c, x in re.findall(r"([\w/-]+) ([0-9.]+)x", line)}
 
 
 def test_answers_beyond_the_downlink_are_warned_of_and_a_run_confirms(tmp_path: Path) -> None:
@@ -65,6 +65,34 @@ def test_answers_beyond_the_downlink_are_warned_of_and_a_run_confirms(tmp_path: 
     busiest = max(named, key=lambda c: named[c])
     assert util[busiest] > 0.9
 
+
+
+def test_one_cells_headsets_are_named_just_above_what_its_downlink_carries(
+        tmp_path: Path) -> None:
+    """A diff review: ten headsets at 20 Hz on one cell (no neighbour, so no load assumed of
+    one), named at 1 MB frames (~1.1x: the run's downlink all but full) and not at 600 kB
+    (~0.7x: the run's downlink two thirds used)."""
+    from one_cell import one_cell_site
+
+    def headsets(dl_kb: float) -> dict[str, Any]:
+        d = one_cell_site(sectors=1)
+        d["radio"]["bler"] = 0.0
+        d["fleets"] = [{"name": "headset", "count": 10, "services": ["render"],
+                        "area": {"center_m": [80.0, 0.0], "radius_m": 40.0}}]
+        d["services"] = [{"name": "render", "model": "resnet50", "rate_hz": 20.0,
+                          "ul_kb": 1.0, "dl_kb": dl_kb, "deadline_ms": 500.0}]
+        d["policy"] = "nearest-edge"
+        return d
+
+    def dl_used(d: dict[str, Any]) -> float:
+        res = airan.run(scenario_from_dict(d), duration_s=2.0, seed=1)
+        return float(res.cells.column("prb_utilization_dl").to_pylist()[0])
+
+    assert _warned(tmp_path, headsets(600.0)) == {}
+    assert 0.5 < dl_used(headsets(600.0)) < 0.85
+    named = _warned(tmp_path, headsets(1000.0))
+    assert len(named) == 1 and 1.0 < next(iter(named.values())) < 1.3
+    assert dl_used(headsets(1000.0)) > 0.95
 
 
 def test_a_devices_downlink_rate_alone_is_what_its_answers_take_on_the_air() -> None:

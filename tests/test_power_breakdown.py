@@ -45,7 +45,7 @@ def test_offloaded_devices_draw_their_idle_monitoring_and_transfers(
         b = f["power_breakdown_w"]
         acc = gpus["DeviceCPU" if fleet.accelerator in (None, "none") else fleet.accelerator]
         assert b["compute"] == 0.0
-        assert b["idle"] == pytest.approx(acc.idle_w, rel=1e-12)  # all the time off it
+        assert b["idle"] == pytest.approx(acc.idle_w, rel=1e-12)  # all along
         assert b["monitoring"] == pytest.approx(sc.radio.pdcch_monitor_w, rel=1e-12)  # no DRX
         # the transfers: its energy above the idle power, over its devices' time
         device_s = f["devices"] * DURATION_S
@@ -63,8 +63,37 @@ def test_on_board_compute_draws_the_accelerators_tdp_while_busy(
     busy = f["on_board_busy"]["main"]
     acc = gpus[arm.accelerator]
     assert busy > 0.5
-    assert f["power_breakdown_w"]["compute"] == pytest.approx(acc.tdp_w * busy, rel=1e-9)
-    assert f["power_breakdown_w"]["idle"] == pytest.approx(acc.idle_w * (1 - busy), rel=1e-9)
+    assert f["power_breakdown_w"]["compute"] == pytest.approx(
+        (acc.tdp_w - acc.idle_w) * busy, rel=1e-9)  # above the idle, while busy
+    assert f["power_breakdown_w"]["idle"] == pytest.approx(acc.idle_w, rel=1e-12)
+    assert f["power_breakdown_w"]["radio"] == 0.0  # (nothing sent: no rounding kept)
+
+
+def test_engines_computing_at_once_each_draw_their_own() -> None:
+    """A diff review: the AMRs' detect on the accelerator and a copy on a DLA of their own,
+    both busy ~97% of the time, read idle -2.85 W. Each engine draws its active power above the
+    idle while it runs (the DLA's active_w, the accelerator's TDP - idle); the idle, all along."""
+    import copy
+
+    from airan.scenario import scenario_from_dict
+
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    detect = next(s for s in d["services"] if s["name"] == "detect")
+    twin = copy.deepcopy(detect)
+    twin["name"] = "detect2"
+    amr = next(f for f in d["fleets"] if f["name"] == "amr")
+    amr["services"] = ["detect", "detect2"]  # (on the AMR's CPU, whose TDP it fills)
+    amr["engines"] = {"dla": {"services": ["detect2"], "time_factor": 1, "active_w": 7.0}}
+    d["fleets"], d["services"], d["policy"] = [amr], [detect, twin], "local"
+    f = airan.run(scenario_from_dict(d), duration_s=DURATION_S, seed=1).summary["fleets"]["amr"]
+    cpu = load_gpus()["DeviceCPU"]
+    busy = f["on_board_busy"]
+    assert busy["main"] > 0.9 and busy["dla"] > 0.9
+    b = f["power_breakdown_w"]
+    assert b["idle"] == pytest.approx(cpu.idle_w, rel=1e-12)
+    assert b["compute"] == pytest.approx(
+        (cpu.tdp_w - cpu.idle_w) * busy["main"] + 7.0 * busy["dla"], rel=1e-9)
+    assert sum(b.values()) == pytest.approx(f["mean_power_w"], rel=1e-12)
 
 
 def test_shards_merge_it_weighted_by_their_devices() -> None:

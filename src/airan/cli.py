@@ -810,7 +810,8 @@ def fleets_radio_text(fleets: dict[str, Any]) -> list[str]:
             ("uplink SINR per PRB", _three(figures, "sinr_ul_db", "{:.1f}"), " dB"),
             ("uplink rate alone on its cell", _three(figures, "ul_rate_full_cell_mbps",
                                                      "{:.3g}"), " Mbit/s"),
-            ("downlink", _three(figures, "dl_rate_full_cell_mbps", "{:.3g}"), " Mbit/s"),
+            ("downlink rate alone", _three(figures, "dl_rate_full_cell_mbps", "{:.3g}"),
+             " Mbit/s"),
         ) if v is not None]
         below = fleets[name].get("below_qout")
         if below is not None:  # (its serving cell's SSB under handover.qout_db)
@@ -886,6 +887,8 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
     where a battery is given, its life (the README's "device energy"); where a fifth or more
     of a fleet's requests got no answer (``counted_all``: no warm-up, whose requests the
     energy counts and the outcomes not), the energy per answered one beside it."""
+    from airan.metrics.site_energy import sig
+
     parts = []
     for name, f in fleets.items():
         if f.get("energy_per_request_j") is None or f.get("mean_power_w") is None:
@@ -901,8 +904,8 @@ def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> Non
                       if counted_all and 0 < answered <= 0.8 * made else "")
         split = f.get("power_breakdown_w") or {}
         # (what drew it: a headset's 3.63 W was 3 W of an idle CPU, an XR maker's review)
-        drew = (" (" + ", ".join(f"{k} {split[k]:.3g}" for k in ("radio", "monitoring",
-                                                                  "compute", "idle")
+        drew = (" (" + ", ".join(f"{k} {sig(split[k])}" for k in ("radio", "monitoring",
+                                                                   "compute", "idle")
                                  if k in split) + ")") if split else ""
         parts.append(f"{name} {_energy(f['energy_per_request_j'])}{per_answer}, "
                      f"{f['mean_power_w']:.3g} W"
@@ -1636,10 +1639,10 @@ def _downlink_cell_warnings(sc: Any, eng: Any, label: str) -> list[str]:
     review: 9,600 Mbit/s of rendered frames offered to two cells of ~870 validated silently):
     per device, its answers' bits per second (each service's rate_hz x dl_kb) over its
     downlink rate alone on its cell's free PRBs (the policies' ``dl_rate_bps``: its SE at the
-    start's interference, the TDD pattern's downlink share, the PRBs background traffic
-    leaves); per cell their sum. Above 1, the downlink cannot carry them whatever the
-    scheduler. At the start's interference, the neighbours idle: an optimistic rate, so a
-    cell named here is short at any load."""
+    start's interference, the neighbours at ``radio.initial_load``, the TDD pattern's downlink
+    share, the PRBs background traffic leaves); per cell their sum. Above 1, the downlink
+    cannot carry them whatever the scheduler, at that load of the neighbours (a diff review:
+    the message said "the neighbours idle")."""
     import numpy as np
 
     from airan.errors import InputError
@@ -1666,7 +1669,8 @@ def _downlink_cell_warnings(sc: Any, eng: Any, label: str) -> list[str]:
         f"{len(over):,} of {len(w.cell_names):,} cells' devices get more answers than the "
         f"cell's downlink carries at their own SINR where seed {sc.seed} places them: {named} "
         f"(the share of its downlink PRBs in {slots} they need, each device its answers, "
-        "rate_hz x dl_kb, at its rate alone on the cell, the neighbours idle)"
+        f"rate_hz x dl_kb, at its rate alone on the cell, the neighbours "
+        f"{sc.radio.initial_load:.0%} loaded, radio.initial_load)"
         + (", if every request goes over the air (the policy may keep some on board)"
            if on_board else "")
         + ": their answers queue and go late (more cells, a downlink-heavier TDD pattern, or "

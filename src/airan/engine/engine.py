@@ -121,7 +121,8 @@ def devices_radio(devices: pa.Table, rows: np.ndarray | None = None,
                   ) -> dict[str, dict[str, float | None]]:
     """Over the devices at the end of the run (``devices.parquet``'s columns; ``rows``: those
     rows only, a fleet's): their downlink geometry SINR (dB, every neighbour transmitting),
-    uplink SINR per PRB (dB) and uplink rate alone on their cell's free PRBs (Mbit/s), each at
+    uplink SINR per PRB (dB) and uplink and downlink rates alone on their cell's free PRBs
+    (Mbit/s), each at
     :data:`RADIO_PERCENTILES` (finite values only; None where there is none)."""
     out: dict[str, dict[str, float | None]] = {}
     for col in ("sinr_dl_db", "sinr_ul_db", "ul_rate_full_cell_mbps", "dl_rate_full_cell_mbps"):
@@ -1277,17 +1278,23 @@ class Engine:
             engines = self.scenario.fleets[f].engines
             if device_s > 0:  # its mean power by what drew it (a robot maker's, an XR
                 # maker's and an operator's reviews: a headset's 3.63 W was 3 W of an idle
-                # CPU, and the radio's share could not be read): the on-board compute at each
-                # engine's draw while it ran, the idle power off it, the radio's transfers
+                # CPU, and the radio's share could not be read): the accelerator's idle power
+                # all along, each on-board engine's draw above it while it ran (engines that
+                # run at once each draw their own: a diff review), the radio's transfers
                 # (every slot sent or received in, HARQ's resends), the PDCCH monitoring
                 ahead_f = ahead_eng[w.dev_fleet == f].sum(axis=0)
                 own_s = [float(st.fleet_eng_s[f, e] - ahead_f[e]) for e in range(len(engines))]
-                compute_j = ((local_s - sum(own_s)) * float(w.fleet_active_w[f])
-                             + sum(x * float(w.eng_power_w[f, e]) for e, x in enumerate(own_s)))
+                idle_w = float(w.fleet_idle_w[f])
+                on_board_j = ((local_s - sum(own_s)) * float(w.fleet_active_w[f])
+                              + sum(x * float(w.eng_power_w[f, e])
+                                    for e, x in enumerate(own_s)))
+                radio_w = float((energy - on_board_j) / device_s)
+                power_w = float(power) if power is not None else 0.0
                 fleets[name]["power_breakdown_w"] = {
-                    "compute": float(compute_j / device_s),
-                    "idle": float(idle_j / device_s),
-                    "radio": float((energy - compute_j) / device_s),
+                    "compute": float((on_board_j - idle_w * local_s) / device_s),
+                    "idle": idle_w,
+                    # (a difference: rounding where the radio sent nothing, none kept)
+                    "radio": radio_w if abs(radio_w) > 1e-9 * max(power_w, 1.0) else 0.0,
                     "monitoring": float(monitor_w - (monitor_w * in_drx[f, 0] - in_drx[f, 1])
                                         / device_s),
                 }
