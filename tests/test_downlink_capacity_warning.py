@@ -66,23 +66,29 @@ def test_answers_beyond_the_downlink_are_warned_of_and_a_run_confirms(tmp_path: 
     assert util[busiest] > 0.9
 
 
+def _one_cell_headsets(count: int, rate_hz: float, dl_kb: float, x_m: float,
+                       radius_m: float) -> dict[str, Any]:
+    """One one-sector cell (no neighbour) and ``count`` headsets within ``radius_m`` of a
+    point ``x_m`` from it, rendered frames of ``dl_kb`` at ``rate_hz``, no HARQ resends."""
+    from one_cell import one_cell_site
+
+    d = one_cell_site(sectors=1)
+    d["radio"]["bler"] = 0.0
+    d["fleets"] = [{"name": "headset", "count": count, "services": ["render"],
+                    "area": {"center_m": [x_m, 0.0], "radius_m": radius_m}}]
+    d["services"] = [{"name": "render", "model": "resnet50", "rate_hz": rate_hz,
+                      "ul_kb": 1.0, "dl_kb": dl_kb, "deadline_ms": 500.0}]
+    d["policy"] = "nearest-edge"
+    return d
+
 
 def test_one_cells_headsets_are_named_just_above_what_its_downlink_carries(
         tmp_path: Path) -> None:
     """A diff review: ten headsets at 20 Hz on one cell (no neighbour, so no load assumed of
     one), named at 1 MB frames (~1.1x: the run's downlink all but full) and not at 600 kB
     (~0.7x: the run's downlink two thirds used)."""
-    from one_cell import one_cell_site
-
     def headsets(dl_kb: float) -> dict[str, Any]:
-        d = one_cell_site(sectors=1)
-        d["radio"]["bler"] = 0.0
-        d["fleets"] = [{"name": "headset", "count": 10, "services": ["render"],
-                        "area": {"center_m": [80.0, 0.0], "radius_m": 40.0}}]
-        d["services"] = [{"name": "render", "model": "resnet50", "rate_hz": 20.0,
-                          "ul_kb": 1.0, "dl_kb": dl_kb, "deadline_ms": 500.0}]
-        d["policy"] = "nearest-edge"
-        return d
+        return _one_cell_headsets(10, 20.0, dl_kb, x_m=80.0, radius_m=40.0)
 
     def dl_used(d: dict[str, Any]) -> float:
         res = airan.run(scenario_from_dict(d), duration_s=2.0, seed=1)
@@ -100,16 +106,8 @@ def test_a_devices_downlink_rate_alone_is_what_its_answers_take_on_the_air() -> 
     output): one device alone on one cell (no HARQ resends), its answers' air time grows by
     bits / that rate: 2 and 4 MB answers, 16 Mbit apart (~9 ms: the scheduling delay and the
     TDD pattern's phase, the same for both, cancel)."""
-    from one_cell import one_cell_site
-
     def run(dl_kb: float) -> tuple[float, float]:
-        d = one_cell_site(sectors=1)
-        d["radio"]["bler"] = 0.0
-        d["fleets"] = [{"name": "headset", "count": 1, "services": ["render"],
-                        "area": {"center_m": [60.0, 0.0], "radius_m": 1.0}}]
-        d["services"] = [{"name": "render", "model": "resnet50", "rate_hz": 10.0,
-                          "ul_kb": 1.0, "dl_kb": dl_kb, "deadline_ms": 500.0}]
-        d["policy"] = "nearest-edge"
+        d = _one_cell_headsets(1, 10.0, dl_kb, x_m=60.0, radius_m=1.0)
         res = airan.run(scenario_from_dict(d), duration_s=3.0, seed=1)
         rate = res.devices.column("dl_rate_full_cell_mbps").to_pylist()[0] * 1e6
         fleet = res.summary["fleets"]["headset"]["radio"]["dl_rate_full_cell_mbps"]
