@@ -377,3 +377,54 @@ def test_where_each_service_ran_is_said_apart(tmp_path: Any) -> None:
     d["policy"] = "deadline-aware"
     text = _max_fleet_text(tmp_path, d, "bots", "1", columns=200)
     assert "ran at: job: gpu 100%; near: on the devices 100%" in text, text
+
+
+def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: Any) -> None:
+    """An XR maker's review: a downlink at 90% of its PRBs bound max-fleet's answer, and the
+    terminal and the JSON gave the GPU's 7.5% alone. Each count's busiest GPU site and its
+    busiest cells' PRB use, and at the smallest miss what was near full: on the one-GPU
+    scenario (ideal radio) the GPU; with headsets' 1 MB frames on one cell, the downlink."""
+    import json
+
+    import yaml
+
+    from airan.planner.fleet import FleetTry
+
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
+    out = tmp_path / "gpu.json"
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.99", "--duration", "2", "--no-confirm", "--json",
+                              str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rec = json.loads(out.read_text())
+    miss = next(t for t in rec["tries"] if t["count"] == rec["smallest_miss"])
+    assert miss["binds"] == "the GPUs" and miss["busiest_cell_prb"] == {}  # (ideal radio)
+    text = " ".join(res.output.split())
+    gpu = miss["site_gpu_utilization"]["gpu"]
+    assert (f"at {miss['count']:,} devices, the smallest count that missed: the busiest GPU "
+            f"site, gpu, {gpu:.0%} busy: the GPUs near full") in text
+    # headsets on one cell: 20 Hz of 1 MB frames each, a GPU with room to spare
+    from one_cell import one_cell_site
+
+    d = one_cell_site(sectors=1)
+    d["fleets"] = [{"name": "headset", "count": 4, "services": ["job"],
+                    "area": {"center_m": [80.0, 0.0], "radius_m": 40.0}}]
+    d["services"] = [{"name": "job", "model": "resnet50", "rate_hz": 20.0, "ul_kb": 1.0,
+                      "dl_kb": 1000.0, "deadline_ms": 100.0}]
+    d["policy"] = "nearest-edge"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "headset", "--target",
+                              "job: hit>=0.99", "--duration", "1", "--no-confirm", "--json",
+                              str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rec = json.loads(out.read_text())
+    miss = next(t for t in rec["tries"] if t["count"] == rec["smallest_miss"])
+    assert miss["binds"] == "the radio"
+    assert miss["busiest_cell_prb"]["dl"]["utilization"] >= 0.8
+    assert max(miss["site_gpu_utilization"].values()) < 0.5
+    assert "the radio near full" in " ".join(res.output.split())
+    # the rule itself
+    assert FleetTry(1, False, {}, [], site_utilization={"a": 0.85},
+                    busiest_cells={"dl": ("c", 0.95)}).binds() == "the radio and the GPUs"
+    assert FleetTry(1, True, {}, [], site_utilization={"a": 0.5}).binds() is None

@@ -147,12 +147,23 @@ def max_fleet(
                      justify="right")
     for x in targets:
         table.add_column(Text(x.text), justify="right")
+    # what each count's run filled (an XR maker's review: a downlink at 90% of its PRBs bound
+    # the answer, and only the GPU's 7.5% was said)
+    radio = any(run.busiest_cells for run in res.tries)
+    table.add_column("busiest GPU site", justify="right")
+    if radio:
+        table.add_column("busiest cell's PRBs, UL / DL", justify="right")
     table.add_column("result")
     for run in res.tries:
+        gpu = next(iter(run.site_utilization.items()), None)
+        cells = " / ".join(f"{run.busiest_cells[k][1]:.0%}" if k in run.busiest_cells else "-"
+                           for k in ("ul", "dl"))
         table.add_row(f"{run.count:,}", "-" if not run.sites_serving else
                       f"{run.busiest_site:,} ({run.sites_serving:,} "
                       f"site{'s' if run.sites_serving != 1 else ''})",
                       *(_target_value(run.values.get(x.text), x) for x in targets),
+                      "-" if gpu is None else f"{gpu[0]} {gpu[1]:.0%}",
+                      *((cells,) if radio else ()),
                       "meets" if run.met else "misses " + ", ".join(run.misses))
     out.print(table)
     miss = (f"; {res.smallest_miss:,} miss" if res.smallest_miss is not None else
@@ -168,6 +179,18 @@ def max_fleet(
     verdict = (f"largest: {res.largest:,} devices of {lead}{with_them}{spread}" + miss
                if res.largest else f"not even one device of {lead} meets the targets")
     out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
+    first_miss = next((t for t in res.tries if t.count == res.smallest_miss), None)
+    if first_miss is not None:  # what the smallest count that missed was near the end of
+        gpu = next(iter(first_miss.site_utilization.items()), None)
+        said = [f"the busiest GPU site, {gpu[0]}, {gpu[1]:.0%} busy"] if gpu else []
+        said += [f"the busiest cell's {'uplink' if k == 'ul' else 'downlink'} PRBs "
+                 f"{first_miss.busiest_cells[k][1]:.0%} used ({first_miss.busiest_cells[k][0]})"
+                 for k in ("ul", "dl") if k in first_miss.busiest_cells]
+        bound = first_miss.binds()
+        out.print(f"at {first_miss.count:,} devices, the smallest count that missed: "
+                  + ", ".join(said) + (f": {bound} near full" if bound else
+                                       ": neither near full (the queueing, the transport or "
+                                       "the deadline itself)"), markup=False, soft_wrap=True)
     if top is not None and top.answered_at:
         kinds = {c.name: c.kind for c in sc.compute_sites}
         fleet_services = list(dict.fromkeys(v for f in sc.fleets if f.name in searched

@@ -60,6 +60,22 @@ class FleetTry:
     # each compute site's GPU utilization in that run (an operator planner's review: the JSON
     # could not tell which site bound the search), busiest first
     site_utilization: dict[str, float] = field(default_factory=dict)
+    # each direction's busiest cell and the share of its PRBs the run's devices used, per
+    # slot of that direction ({"ul": (cell, share), "dl": ...}; none under the ideal and
+    # fixed radios): an XR maker's review could not tell that the downlink, not the GPUs,
+    # bound the answer
+    busiest_cells: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def binds(self) -> str | None:
+        """What this count's run was near the end of: "the radio" (a cell's PRBs in either
+        direction), "the GPUs" (a site's), both, or None (neither), each past
+        :data:`~airan.report.cautions.GPU_BUSY` (80%), where queues grow steeply."""
+        from airan.report.cautions import GPU_BUSY
+
+        radio = any(x >= GPU_BUSY for _, x in self.busiest_cells.values())
+        gpus = any(u >= GPU_BUSY for u in self.site_utilization.values())
+        return ("the radio and the GPUs" if radio and gpus else "the radio" if radio else
+                "the GPUs" if gpus else None)
 
 
 @dataclass
@@ -201,6 +217,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         answered: dict[str, float] = {}
         by_service: dict[str, dict[str, float]] = {}
         site_util: dict[str, float] = {}
+        cells_busy: dict[str, tuple[str, float]] = {}
         for length, seed in ([(again[0], s) for s in again[1]] if again is not None else
                              [(duration_s, seed) for seed in seeds]):
             result = airan.run(sc, policy=policy, duration_s=length, seed=seed,
@@ -216,6 +233,11 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                         for n, site in (summary.get("sites") or {}).items()
                         if site.get("gpu_utilization") is not None}
                 site_util = dict(sorted(util.items(), key=lambda nu: -nu[1]))
+                cells = summary.get("cells") or {}
+                cells_busy = {k: (str(cells[f"busiest_cell_{k}"]),
+                                  float(cells[f"max_prb_utilization_{k}"]))
+                              for k in ("ul", "dl")
+                              if cells.get(f"max_prb_utilization_{k}") is not None}
             m = _metrics(summary)
             for t in targets:
                 v = (m["services"].get(t.service) or {}).get(t.metric)
@@ -245,7 +267,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             worst[t.text] = (None if len(known_vals) < len(vals) else
                              min(known_vals) if t.metric == "hit" else max(known_vals))
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
-                       answered, by_service, site_util)
+                       answered, by_service, site_util, cells_busy)
         if again is not None:
             return out
         known[count] = out
@@ -330,7 +352,10 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                        "busiest_site_devices": t.busiest_site,
                        "cell_sites_serving": t.sites_serving, "answered_at": t.answered_at,
                        "answered_at_by_service": t.answered_by_service,
-                       "site_gpu_utilization": t.site_utilization}
+                       "site_gpu_utilization": t.site_utilization,
+                       "busiest_cell_prb": {k: {"cell": c, "utilization": x}
+                                            for k, (c, x) in t.busiest_cells.items()},
+                       "binds": t.binds()}
                       for t in result.tries],
             "flat_misses": [{"target": t, "smallest_miss": lo, "value": v_lo,
                              "largest_tried": hi, "value_there": v_hi}
