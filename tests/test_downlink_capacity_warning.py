@@ -120,3 +120,24 @@ def test_a_devices_downlink_rate_alone_is_what_its_answers_take_on_the_air() -> 
     assert rate4 == pytest.approx(rate)
     assert 100e6 < rate < 2e9  # (a 100 MHz n78 carrier near its cell)
     assert large - small == pytest.approx(2000 * 8e3 / rate * 1e3, rel=0.05)
+
+
+def test_the_map_colours_a_cell_site_by_its_busier_direction_on_a_fixed_scale() -> None:
+    """An XR maker's review: a downlink 99.7% used did not show on the map (uplink only), and
+    an uplink 0.4% used read dark red on a scale to its own maximum."""
+    import pyarrow as pa
+    from matplotlib.collections import PathCollection
+
+    from airan.report.figures import network_map
+
+    cells = pa.table({"cell": ["a/0", "a/1", "b/0"], "site": ["a", "a", "b"],
+                      "x_m": [0.0, 0.0, 500.0], "y_m": [0.0, 0.0, 0.0],
+                      "prb_utilization_ul": [0.004, 0.002, 0.30],
+                      "prb_utilization_dl": [0.997, 0.10, 0.05]})
+    devices = pa.table({"x_m": [10.0], "y_m": [0.0], "sinr_dl_db": [5.0]})
+    fig = network_map(cells, devices, {})
+    sites = [c for ax in fig.axes for c in ax.collections
+             if isinstance(c, PathCollection) and len(c.get_offsets()) == 2]
+    assert len(sites) == 1
+    assert list(sites[0].get_array()) == pytest.approx([0.997, 0.30])
+    assert sites[0].get_clim() == (0.0, 1.0)

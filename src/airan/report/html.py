@@ -344,9 +344,10 @@ def run_figures(run: Run, folder: Path,
             "Devices coloured by their downlink geometry SINR at the end of the run (fully "
             f"loaded network{spread}; a moving device's can be the low of the moment before a "
             "handover, not a hole in the coverage); cell sites "
-            "(triangles) by the UL PRB utilization of their busiest sector, counting the PRBs "
-            "of the simulated devices only: background traffic (ai_ran.traffic) takes its "
-            "share on top of it; compute sites as outlined markers by kind."))
+            "(triangles) by the PRB utilization of their busiest sector in the busier of its "
+            "uplink and downlink, from 0 to 100%, counting the PRBs of the simulated devices "
+            "only: background traffic (ai_ran.traffic) takes its share on top of it; compute "
+            "sites as outlined markers by kind."))
         out.append(F.save(
             F.drops(services), folder, "drops", "Dropped requests by reason",
             "admission: rejected by the policy; buffer_full: the device's uplink buffer; "
