@@ -141,3 +141,25 @@ def test_the_map_colours_a_cell_site_by_its_busier_direction_on_a_fixed_scale() 
     assert len(sites) == 1
     assert list(sites[0].get_array()) == pytest.approx([0.997, 0.30])
     assert sites[0].get_clim() == (0.0, 1.0)
+
+
+def test_a_sweeps_results_name_each_directions_busiest_cell_and_the_sites_energy() -> None:
+    """An XR maker's review: a sweep over frame sizes could not show the downlink binding
+    without opening every run's summary. A results row gives each direction's busiest cell and
+    its PRB use, the cells' mean, and the sites' GPU power and J per request."""
+    import pyarrow as pa
+
+    from airan.sweep.runner import column_type, headline
+
+    d = _one_cell_headsets(10, 20.0, 1000.0, x_m=80.0, radius_m=40.0)
+    s = airan.run(scenario_from_dict(d), duration_s=1.0, seed=1).summary
+    row = headline(s)
+    cells = s["cells"]
+    assert row["busiest_cell_dl"] == cells["busiest_cell_dl"] == "bs"  # (its one cell)
+    assert row["busiest_cell_dl_utilization"] == cells["max_prb_utilization_dl"] > 0.9
+    assert row["busiest_cell_ul_utilization"] == cells["max_prb_utilization_ul"] < 0.1
+    assert row["mean_prb_utilization_dl"] == cells["mean_prb_utilization_dl"]
+    assert row["sites_power_w"] == s["site_energy"]["power_w"] > 0
+    assert row["sites_energy_per_served_j"] == s["site_energy"]["energy_per_served_j"]
+    assert column_type("busiest_cell_dl") == pa.string()
+    assert column_type("busiest_cell_dl_utilization") == pa.float64()

@@ -274,6 +274,18 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
             top = None  # researcher's review: `local` on city named an idle cloud)
         row[f"busiest_{kind}"] = top
         row[f"busiest_{kind}_utilization"] = loads[top] if top is not None else None
+    # and the busiest cell of each direction, with the cells' mean PRB use (an XR maker's
+    # review: a sweep over frame sizes could not show the downlink binding without opening
+    # every run's summary); None under the ideal and fixed radios
+    cells = summary.get("cells") or {}
+    for k in ("ul", "dl"):
+        row[f"busiest_cell_{k}"] = cells.get(f"busiest_cell_{k}")
+        row[f"busiest_cell_{k}_utilization"] = cells.get(f"max_prb_utilization_{k}")
+        row[f"mean_prb_utilization_{k}"] = cells.get(f"mean_prb_utilization_{k}")
+    # the compute sites' GPU energy (summary's site_energy): mean W, J per request served
+    energy = summary.get("site_energy") or {}
+    row["sites_power_w"] = energy.get("power_w")
+    row["sites_energy_per_served_j"] = energy.get("energy_per_served_j")
     for name, svc in (summary.get("services") or {}).items():
         _outcome_columns(row, name, svc)
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
@@ -386,7 +398,7 @@ COUNTS = frozenset({"devices", "requests", "met", "late", "dropped", "overdue",
                     "l1_slot_misses", "l1_slots_down", "handovers", "ping_pong_handovers",
                     "radio_link_failures", "out_of_sync_silences", "interrupted_requests",
                     "interrupted_late"})
-TEXT = frozenset({"busiest_site", "busiest_link"})
+TEXT = frozenset({"busiest_site", "busiest_link", "busiest_cell_ul", "busiest_cell_dl"})
 
 
 def column_type(name: str) -> pa.DataType:
