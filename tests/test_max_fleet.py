@@ -390,17 +390,21 @@ def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: An
 
     from airan.planner.fleet import FleetTry
 
-    path = tmp_path / "one.yaml"
-    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
-    out = tmp_path / "gpu.json"
-    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
-                              "job: hit>=0.99", "--duration", "2", "--no-confirm", "--json",
-                              str(out)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    rec = json.loads(out.read_text())
-    miss = next(t for t in rec["tries"] if t["count"] == rec["smallest_miss"])
+    def smallest_miss(d: dict[str, Any], fleet: str, duration: str) -> tuple[Any, str]:
+        """max-fleet of ``d`` on "job: hit>=0.99": its smallest miss's JSON and the output."""
+        path, out = tmp_path / "s.yaml", tmp_path / "s.json"
+        path.write_text(yaml.safe_dump(d))
+        res = runner.invoke(app, ["max-fleet", str(path), "--fleet", fleet, "--target",
+                                  "job: hit>=0.99", "--duration", duration, "--no-confirm",
+                                  "--json", str(out)], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        rec = json.loads(out.read_text())
+        return (next(t for t in rec["tries"] if t["count"] == rec["smallest_miss"]),
+                " ".join(res.output.split()))
+
+    miss, text = smallest_miss(_one_gpu().model_dump(mode="json", exclude_unset=True), "bots",
+                               "2")
     assert miss["binds"] == "the GPUs" and miss["busiest_cell_prb"] == {}  # (ideal radio)
-    text = " ".join(res.output.split())
     gpu = miss["site_gpu_utilization"]["gpu"]
     assert (f"at {miss['count']:,} devices, the smallest count that missed: the busiest GPU "
             f"site, gpu, {gpu:.0%} busy: the GPUs near full") in text
@@ -413,17 +417,11 @@ def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: An
     d["services"] = [{"name": "job", "model": "resnet50", "rate_hz": 20.0, "ul_kb": 1.0,
                       "dl_kb": 1000.0, "deadline_ms": 100.0}]
     d["policy"] = "nearest-edge"
-    path.write_text(yaml.safe_dump(d))
-    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "headset", "--target",
-                              "job: hit>=0.99", "--duration", "1", "--no-confirm", "--json",
-                              str(out)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    rec = json.loads(out.read_text())
-    miss = next(t for t in rec["tries"] if t["count"] == rec["smallest_miss"])
+    miss, text = smallest_miss(d, "headset", "1")
     assert miss["binds"] == "the radio"
     assert miss["busiest_cell_prb"]["dl"]["utilization"] >= 0.8
     assert max(miss["site_gpu_utilization"].values()) < 0.5
-    assert "the radio near full" in " ".join(res.output.split())
+    assert "the radio near full" in text
     # the rule itself
     assert FleetTry(1, False, {}, [], site_utilization={"a": 0.85},
                     busiest_cells={"dl": ("c", 0.95)}).binds() == "the radio and the GPUs"
