@@ -1506,7 +1506,7 @@ def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
     it): a parked device is not monitored, so it is served as if in sync (a drone maker's
     review: a fleet hovering at 300 m, most of it below Qout, was served, where flying there it
     failed); none where ``qout_db`` is null."""
-    from airan.engine.world import serving_ssb_sinr
+    from airan.engine.world import below_qout_per_fleet
     from airan.errors import InputError
 
     q = sc.handover.qout_db
@@ -1516,16 +1516,17 @@ def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
 
     from airan.report.cautions import PARKED_QOUT_SHARE
 
-    below = serving_ssb_sinr(w, sc.radio.ue_noise_figure_db) < 10 ** (q / 10)
+    # (the summary's own count, World.below_qout_per_fleet: one rule for both)
+    below = below_qout_per_fleet(w, 10 ** (q / 10), sc.radio.ue_noise_figure_db)
+    devices = np.bincount(w.dev_fleet, minlength=len(sc.fleets))
     out = []
     for fi, f in enumerate(sc.fleets):
-        if f.mobility is not None and f.mobility.model != "static":
+        if below is None or f.mobility is not None and f.mobility.model != "static":
             continue
-        mine = w.dev_fleet == fi
-        n = int(np.count_nonzero(below & mine))
-        if n > PARKED_QOUT_SHARE * int(mine.sum()):  # (a cell edge's one or two: no warning)
+        n, of = int(below[fi]), int(devices[fi])
+        if n > PARKED_QOUT_SHARE * of:  # (a cell edge's one or two: no warning)
             out.append(str(InputError(
-                f"{n:,} of its {int(mine.sum()):,} parked devices hear their serving cell's SSB "
+                f"{n:,} of its {of:,} parked devices hear their serving cell's SSB "
                 f"below Qout ({q:g} dB, handover.qout_db) where seed {sc.seed} places them: "
                 "not being monitored (radio link monitoring follows moving devices), they are "
                 "served as if in sync, where a moving device there would go out of sync and "
