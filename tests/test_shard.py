@@ -162,6 +162,11 @@ def test_sharded_run_merges_the_shards_exactly() -> None:
         assert svc["latency_ms"]["p99"] == pytest.approx(p99, rel=1e-12)
         shard_p99 = [p["latency_ms"]["p99"] for p in parts if p["latency_ms"]["p99"]]
         assert min(shard_p99) <= svc["latency_ms"]["p99"] <= max(shard_p99)
+        # each device in one shard: the devices satisfied add (TR 38.838's share)
+        sat = svc["devices_satisfied"]
+        for k in ("devices", "satisfied", "without_requests"):
+            assert sat[k] == sum(p["devices_satisfied"][k] for p in parts)
+        assert sat["share"] == pytest.approx(sat["satisfied"] / sat["devices"])
     edge = s["sites"]["edge"]
     assert edge["gpus"] == 8 and edge["shards"] == 4  # 8 H100 split 2 + 2 + 2 + 2
     assert edge["served"] == sum(x["sites"]["edge"]["served"] for x in shards)
@@ -169,6 +174,8 @@ def test_sharded_run_merges_the_shards_exactly() -> None:
     if "fleets" in s:  # pieces of a fleet cut by the regions are one fleet again
         assert {n: f["devices"] for n, f in s["fleets"].items()} == {
             "vehicles": 1324, "amr": 331, "camera": 331, "arm": 331}
+        assert sum(f["devices_satisfied"]["devices"] for f in s["fleets"].values()) == sum(
+            f["devices_satisfied"]["devices"] for x in shards for f in x["fleets"].values())
     seeds = [p["seed"] for p in s["sharding"]["per_shard"]]
     assert seeds == [1 + k * 1_000_003 for k in range(4)]
 

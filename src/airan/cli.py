@@ -380,6 +380,24 @@ def _print_answered_at(s: dict[str, Any]) -> None:
                   markup=False, soft_wrap=True)
 
 
+def _print_devices_satisfied(s: dict[str, Any]) -> None:
+    """Per service, its devices whose own hit ratio meets the service's target (TR 38.838's
+    satisfied UEs): a pooled hit ratio can hide a few devices that miss everything."""
+    from airan.metrics.satisfaction import satisfied_text
+
+    figs = {n: f for n, v in s["services"].items() if (f := v.get("devices_satisfied"))}
+    if not any(f["devices"] for f in figs.values()):
+        return
+    few = [n for n, f in figs.items() if f["devices"]
+           and f["requests_per_device"] * (1.0 - f["target"]) < 1.0]
+    out.print("devices satisfied (each device's own hit ratio, overdue requests as misses, "
+              "at its service's target; TR 38.838 counts a cell's capacity at 90% of them): "
+              + "; ".join(satisfied_text(n, f) for n, f in figs.items())
+              + (f"; {', '.join(few)}: fewer than 1 / (1 - target) requests per device, so "
+                 "one miss unsatisfies a device (run longer)" if few else ""),
+              markup=False, soft_wrap=True)
+
+
 def _print_late(s: dict[str, Any]) -> None:
     """The late requests' mean breakdown per service that has any: where the tail spent its
     time, which the mean over all requests hides (requests kept on a slow device among many
@@ -558,6 +576,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                     _hit_text(v.get("hit_ratio_with_overdue"), target), _num(target, "{:g}"))
     _print_table(svc)
     _print_answered_at(s)
+    _print_devices_satisfied(s)
 
     lat = _table("Latency (ms)")
     lat.add_column("", no_wrap=True)

@@ -564,6 +564,8 @@ def drop(W, S, r, reason, t):
     else:
         S.agg_cnt[g, A_DROPPED] += 1
         S.agg_drop[g, reason] += 1
+        d = S.rq_i[r, I_DEV]
+        S.dev_outcomes[d, W.fleet_svc_slot[W.dev_fleet[d], S.rq_i[r, I_SVC]], 0] += 1
     # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
     # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
     # never reached, and one it would have entered at the drop itself, stay NaN (as does a
@@ -604,6 +606,11 @@ def finish(W, S, r, t):
         return
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
     S.agg_held[g, cause, 0 if met else 1] += 1
+    d = S.rq_i[r, I_DEV]  # its device's own count (TR 38.838's satisfied UEs)
+    k = W.fleet_svc_slot[W.dev_fleet[d], v]
+    S.dev_outcomes[d, k, 0] += 1
+    if met:
+        S.dev_outcomes[d, k, 1] += 1
     S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
     s = S.agg_sum
     p0 = f[r, T_UL_START] - f[r, T_CREATE]

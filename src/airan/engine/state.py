@@ -76,6 +76,7 @@ _KW_FIELDS = [
     "svc_overhead_s",
     "local_time_s",
     "fleet_svc_group",
+    "fleet_svc_slot",
     "fleet_local_queue_limit_s",
     "svc_engine",
     "local_power_w",
@@ -254,6 +255,7 @@ _STATE_FIELDS = [
     "agg_place",
     "warm_place",
     "agg_held",
+    "dev_outcomes",
     "hist",
     "tr_f",
     "tr_i",
@@ -546,6 +548,10 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # ended requests per (fleet, service) group by the link interruption their radio legs
         # met (K.HOLD_*; kernel.held_cause) and outcome: met, late, dropped
         agg_held=np.zeros((n_groups, K.N_HOLD_CAUSES, 3), dtype=np.int64),
+        # per device, each of its fleet's services (World.fleet_svc_slot): its requests ended
+        # and met, the warm-up's aside (the share of devices satisfied: TR 38.838)
+        dev_outcomes=np.zeros((n_dev, max(1, int(w.fleet_svc_slot.max(initial=0)) + 1), 2),
+                              dtype=np.int32),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 7), dtype=np.int64),

@@ -181,6 +181,9 @@ class World:
     # a run's outcomes are counted per (fleet, service) pair, a group: [fleets, V] its index,
     # -1 where the fleet does not run the service; [groups] the fleet and service of each
     fleet_svc_group: I64
+    # [fleets, V] the service's column among its fleet's in State.dev_outcomes (each device's
+    # own counts, for the share of devices satisfied: TR 38.838); -1 where it does not run it
+    fleet_svc_slot: I64
     group_fleet: I64
     group_svc: I64
     # transport
@@ -976,10 +979,12 @@ def build_world(s: Scenario, seed: int) -> World:
             fl_dev.append(ids)
             fl_svc.append(np.full(len(ids), vi, dtype=np.int64))
     fleet_svc_group = np.full((len(s.fleets), len(s.services)), -1, np.int64)
+    fleet_svc_slot = np.full((len(s.fleets), len(s.services)), -1, np.int64)
     groups: list[tuple[int, int]] = []
     for fi, svcs in enumerate(fleet_services):
         for vi in svcs:
             if fleet_svc_group[fi, vi] < 0:
+                fleet_svc_slot[fi, vi] = int((fleet_svc_group[fi] >= 0).sum())
                 fleet_svc_group[fi, vi] = len(groups)
                 groups.append((fi, vi))
     flow_dev = np.concatenate(fl_dev).astype(np.int64) if fl_dev else np.zeros(0, np.int64)
@@ -1250,6 +1255,7 @@ def build_world(s: Scenario, seed: int) -> World:
         fleet_names=fleet_names,
         fleet_services=fleet_services,
         fleet_svc_group=fleet_svc_group,
+        fleet_svc_slot=fleet_svc_slot,
         group_fleet=np.asarray([g[0] for g in groups], np.int64),
         group_svc=np.asarray([g[1] for g in groups], np.int64),
         node_names=node_names,

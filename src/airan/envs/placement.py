@@ -344,6 +344,7 @@ class PlacementEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             "link_backlog_s": capped(snap.link_backlog_s),
             "arrivals_per_s": (delta[:, K.A_CREATED] / max(span_s, 1e-12)).astype(np.float32),
             "outcomes": delta[:, [K.A_MET, K.A_LATE, K.A_DROPPED]].astype(np.float32),
-            "overdue": eng._per_service(eng._overdue_per_group()).astype(np.float32),
+            "overdue": eng._per_service(
+                eng._overdue_per_group(eng._overdue_rows())).astype(np.float32),
             **dict(zip(("cell_prb_use_ul", "cell_prb_use_dl"), self._prb_use(), strict=True)),
         }

@@ -39,6 +39,7 @@ from airan.live.models import jpeg_payload
 from airan.live.runtime import Deployment, check_live_scenario
 from airan.live.wire import MAX_LEAD_S
 from airan.metrics.histogram import MAX_RELATIVE_ERROR, histogram, quantile
+from airan.metrics.satisfaction import satisfaction_figures
 from airan.metrics.site_energy import site_energy, sites_energy
 from airan.scenario import Scenario, load_scenario
 from airan.scenario.load import offered_requests
@@ -356,6 +357,17 @@ class DeviceEmulator:
                 "mean_batch": float(np.mean([r.batch for r in remote])) if remote else None,
                 "rerouted": int(sum(r.attempts > 1 for r in rs)),
             }
+        # each device's own hit ratio at its service's target (TR 38.838), as the twin's: every
+        # request has ended in a live run
+        ended = np.zeros((w.n_devices, w.fleet_svc_slot.max(initial=0) + 1), np.int64)
+        met_each = np.zeros_like(ended)
+        dev = np.array([r.device for r in recs], np.int64)
+        col = w.fleet_svc_slot[w.dev_fleet[dev], np.array([r.service for r in recs], np.int64)]
+        np.add.at(ended, (dev, col), 1)
+        np.add.at(met_each, (dev, col), np.array([r.outcome == "met" for r in recs], np.int64))
+        satisfied_v, satisfied_f = satisfaction_figures(w, ended, met_each)
+        for name, fig in satisfied_v.items():
+            services[name]["devices_satisfied"] = fig
         elapsed = self.duration_s
         sites: dict[str, Any] = {}
         ts_rows: dict[str, list[Any]] = {k: [] for k in ("t_start_s", "t_end_s", "site",
@@ -466,6 +478,7 @@ class DeviceEmulator:
                 "dropped": ended - sum(x["met"] + x["late"] for x in per_svc.values()),
                 "hit_ratio": met / ended if ended else None,
                 "hit_ratio_with_overdue": met / ended if ended else None,
+                "devices_satisfied": satisfied_f[name],
                 "services": per_svc,
             }
             own = self.scenario.fleets[f]

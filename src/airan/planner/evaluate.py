@@ -20,7 +20,7 @@ from typing import Any
 
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
-from airan.planner.targets import LATENCY_METRICS, UNMEASURED_SHORTFALL, Target
+from airan.planner.targets import METRICS, RATIO_METRICS, UNMEASURED_SHORTFALL, Target
 from airan.report.cautions import (
     SETTLE_RUNS,
     WARMUP_RUNS,
@@ -122,6 +122,12 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
             # overdue requests (in flight past their deadline at the end) count as misses: a
             # build-out that leaves hopeless requests queued must not pass on the ones that ended
             "hit": _num(v.get("hit_ratio_with_overdue", v.get("hit_ratio"))),
+            # the share of its devices whose own hit ratio meets its target (TR 38.838; None:
+            # no device ended a request, or a run cached before airan kept it)
+            "satisfied": _num((v.get("devices_satisfied") or {}).get("share")),
+            "requests_per_device": _num((v.get("devices_satisfied") or {}).get(
+                "requests_per_device")),
+            "device_target": _num(v.get("target_hit_ratio")),
             "mean": _num(lat.get("mean")),  # over the answered requests
             **{m: _percentile_ms(v, m) for m in _PERCENTILES},
             "count": int(v.get("count", 0)),
@@ -182,7 +188,7 @@ def _worse(metric: str, a: float | None, b: float | None) -> float | None:
     """The worse of two values of a metric (None, i.e. unmeasured, is the worst)."""
     if a is None or b is None:
         return None
-    return min(a, b) if metric == "hit" else max(a, b)
+    return min(a, b) if metric in RATIO_METRICS else max(a, b)
 
 
 @dataclass(frozen=True)
@@ -313,8 +319,11 @@ class Evaluator:
                 if name not in merged:
                     merged[name] = dict(v)
                 else:
-                    for m in ("hit", *LATENCY_METRICS):
-                        merged[name][m] = _worse(m, merged[name][m], v[m])
+                    for m in METRICS:
+                        merged[name][m] = _worse(m, merged[name].get(m), v.get(m))
+                    a, b = merged[name].get("requests_per_device"), v.get("requests_per_device")
+                    merged[name]["requests_per_device"] = (None if a is None or b is None
+                                                           else min(a, b))
                     merged[name]["count"] += v["count"]
                     merged[name]["dropped"] += v["dropped"]
                     merged[name]["unanswered"] = merged[name].get("unanswered", 0) \
@@ -353,7 +362,7 @@ class Evaluator:
                 if value is None and t.metric in _PERCENTILES and info.get("unanswered"):
                     shown = f"-: {info['unanswered']:,} of {info.get('count', 0):,} unanswered"
                 else:
-                    shown = "-" if value is None else (f"{value:.4g}" if t.metric == "hit"
+                    shown = "-" if value is None else (f"{value:.4g}" if t.is_ratio
                                                        else f"{value:.1f}ms")
                 misses.append(f"{t.text} (got {shown})")
         for name, load in overloaded.items():  # (an AMR maker's review, as max-fleet)

@@ -265,7 +265,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             vals = seen[t.text]
             known_vals = [v for v in vals if v is not None]
             worst[t.text] = (None if len(known_vals) < len(vals) else
-                             min(known_vals) if t.metric == "hit" else max(known_vals))
+                             min(known_vals) if t.is_ratio else max(known_vals))
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
                        answered, by_service, site_util, cells_busy)
         if again is not None:

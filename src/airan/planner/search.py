@@ -397,9 +397,9 @@ def _flat_across_build_outs(name: str, mine: Sequence[Target],
         if max(costs) <= min(costs):
             continue
         values = [v for v, _ in runs]
-        scale = [1.0 - v for v in values] if t.metric == "hit" else values
+        scale = [1.0 - v for v in values] if t.is_ratio else values
         if min(scale) > 0.0 and max(scale) <= FLAT_RATIO * min(scale):
-            unit = "" if t.metric == "hit" else " ms"
+            unit = "" if t.is_ratio else " ms"
             return (f"its {t.metric} stays within {min(values):.4g} to {max(values):.4g}{unit} "
                     f"over the {len(runs)} build-outs run ({min(costs):,.0f} to "
                     f"{max(costs):,.0f} USD), none meeting {t.metric}{t.op}{t.bound}: GPUs "
@@ -471,7 +471,7 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
                 + (f", on the devices themselves {device:.1f} ms ({device / total:.0%})"
                    if device > 0 else ""))
         nearer = "(a larger --budget or --max-gpus, --sites, --new-sites)"
-        bounds = [t.value for t in targets if t.service == name and t.metric != "hit"]
+        bounds = [t.value for t in targets if t.service == name and not t.is_ratio]
         # the GPUs' compute (all of it where the trace did not tell the devices' apart)
         compute = mean_parts.get("compute_sites", mean_parts.get("compute", 0.0))
         mine = [t for t in targets if t.service == name]
@@ -484,7 +484,7 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
             text += (f"; a build-out run meets this service's targets (not necessarily the "
                      f"others') at {o.cost_usd:,.0f} USD ({o.description}{over})")
         elif bounds and compute >= min(bounds):
-            tight = min((t for t in targets if t.service == name and t.metric != "hit"),
+            tight = min((t for t in targets if t.service == name and not t.is_ratio),
                         key=lambda t: t.value)
             text += (f": compute alone takes {compute:.1f} ms, at or above the "
                      f"{tight.bound[:-2]} ms bound; more GPUs of these types will not fix it, a "
@@ -733,11 +733,12 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
         value = e.services.get(t.service, {}).get(t.metric)
         if value is None or not t.met(value):
             continue
-        if t.metric == "hit":
+        if t.is_ratio:
             # (hit>=0 lets a service go: no ratio misses it; an operator planner's review
             # read "thin margins (vla hit ratio 0.0000 against 0)")
             if 0.0 < t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
-                out.append(f"{t.service} hit ratio {value:.4f} against {t.bound}")
+                what = "hit ratio" if t.metric == "hit" else "devices satisfied"
+                out.append(f"{t.service} {what} {value:.4f} against {t.bound}")
         elif value > THIN_LATENCY * t.value:
             radio = radio_share(e, t.service)
             why = (f", of which the radio, which GPUs do not change, takes {radio:.0%} on "
@@ -772,6 +773,17 @@ def few_samples(e: Evaluation, targets: list[Target],
             beyond = n * (1.0 - t.value)
             what = (f"{t.service} hit ratio: {beyond:.1f} misses allowed in {n:,.0f} requests "
                     "per run")
+        elif t.metric == "satisfied":  # each device's own ratio against its target
+            svc = e.services.get(t.service, {})
+            each, x = svc.get("requests_per_device"), svc.get("device_target")
+            if not each or x is None or x >= 1.0 or each * (1.0 - x) >= 1.0:
+                continue
+            # (on the pooled measures' scale: FEW_BEYOND once a device may miss one, so the
+            # note's duration is the one that lets each device miss one)
+            beyond = each * (1.0 - x) * FEW_BEYOND
+            what = (f"{t.service} devices satisfied: ~{each:.0f} requests per device per run, "
+                    f"under the {1.0 / (1.0 - x):.0f} in which a device at {x:g} may miss "
+                    "one: a single miss unsatisfies a device")
         else:
             continue
         if beyond < FEW_BEYOND:

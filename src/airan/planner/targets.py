@@ -4,10 +4,13 @@ Grammar (spaces are free; several services may share one string, separated by ``
 
     TARGETS := TARGET (";" TARGET)*
     TARGET  := SERVICE ":" CLAUSE ("," CLAUSE)*       SERVICE: a service name, or "*" for all
-    CLAUSE  := "hit" (">=" | ">") RATIO               RATIO: 0.999 or 99.9%
+    CLAUSE  := ("hit" | "satisfied") (">=" | ">") RATIO   RATIO: 0.999 or 99.9%
              | LATENCY ("<=" | "<") NUMBER [UNIT]      LATENCY: p50 | p95 | p99 | p999 | mean
                                                        UNIT: ms (default) | s | us
 
+``satisfied`` is the share of the service's devices whose own hit ratio (overdue requests as
+misses) meets the service's ``target_hit_ratio``: TR 38.838's capacity criterion, a cell's
+capacity the most devices at which ``satisfied>=0.9`` holds (airan.metrics.satisfaction).
 ``hit`` is the deadline hit ratio of the run summary, counting overdue requests (met over
 the requests that ended or are in flight past their deadline; a drop is a miss). The
 percentiles (ms) count every request that got no answer (dropped, or overdue) as infinitely
@@ -26,11 +29,13 @@ from typing import Any
 
 from airan.errors import InputError
 
-__all__ = ["LATENCY_METRICS", "METRICS", "Target", "default_targets", "parse_targets",
-           "with_default_targets"]
+__all__ = ["LATENCY_METRICS", "METRICS", "RATIO_METRICS", "Target", "default_targets",
+           "parse_targets", "with_default_targets"]
 
 LATENCY_METRICS: tuple[str, ...] = ("p50", "p95", "p99", "p999", "mean")
-METRICS: tuple[str, ...] = ("hit", *LATENCY_METRICS)
+#: the metrics that are shares (a lower bound, 0-1); the others are latencies (ms)
+RATIO_METRICS: tuple[str, ...] = ("hit", "satisfied")
+METRICS: tuple[str, ...] = (*RATIO_METRICS, *LATENCY_METRICS)
 _UNIT_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3}
 _CLAUSE = re.compile(
     r"^\s*(?P<metric>[A-Za-z0-9_]+)\s*(?P<op>>=|<=|=>|=<|>|<|=)\s*"
@@ -42,7 +47,8 @@ UNMEASURED_SHORTFALL = 10.0
 
 @dataclass(frozen=True)
 class Target:
-    """One bound on one service's metric: ``hit`` (ratio) or a latency in ms."""
+    """One bound on one service's metric: ``hit`` or ``satisfied`` (ratios) or a latency in
+    ms."""
 
     service: str
     metric: str
@@ -52,12 +58,17 @@ class Target:
     kept: bool = field(default=False, compare=False)
 
     @property
+    def is_ratio(self) -> bool:
+        """A share (``hit``, ``satisfied``), bounded below; else a latency (ms)."""
+        return self.metric in RATIO_METRICS
+
+    @property
     def bound(self) -> str:
         """The bound as the user wrote it: ``:g`` where that is exact, else every digit (a
         p99<=52.61394391764816 shown as 52.6139 would read as missed by a plan that meets it)."""
         short = f"{self.value:g}"
         v = short if float(short) == self.value else repr(float(self.value))
-        return v if self.metric == "hit" else f"{v}ms"
+        return v if self.is_ratio else f"{v}ms"
 
     @property
     def text(self) -> str:
@@ -65,9 +76,9 @@ class Target:
         return f"{self.service}: {self.metric}{self.op}{self.bound}"
 
     def met(self, value: float | None) -> bool:
-        """True if ``value`` (hit ratio or ms) satisfies the bound (``hit>=0`` always: a
+        """True if ``value`` (a share or ms) satisfies the bound (``hit>=0`` always: a
         service let go)."""
-        if self.metric == "hit" and self.op == ">=" and self.value == 0.0:
+        if self.is_ratio and self.op == ">=" and self.value == 0.0:
             return True
         if value is None or math.isnan(value):
             return False
@@ -80,12 +91,13 @@ class Target:
 
     def shortfall(self, value: float | None) -> float:
         """How far ``value`` misses the bound, normalized (0 when met): for hit, the missing
-        ratio over the allowed miss ratio; for latencies, the excess over the bound."""
+        ratio over the allowed miss ratio (for satisfied, the share of devices); for latencies,
+        the excess over the bound."""
         if self.met(value):
             return 0.0
         if value is None or math.isnan(value):
             return UNMEASURED_SHORTFALL
-        if self.metric == "hit":
+        if self.is_ratio:
             return max(self.value - value, 1e-9) / max(1.0 - self.value, 1e-3)
         return max(value - self.value, 1e-9) / self.value
 
@@ -107,18 +119,19 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
         raise _error(f"unknown metric {m['metric']!r} in {whole!r}", m["metric"], METRICS)
     if op == "=":
         raise _error(f"use >= or <= (not =) in {clause.strip()!r}", None)
-    if metric == "hit":
+    if metric in RATIO_METRICS:
         if op not in (">=", ">"):
-            raise _error(f"hit takes >= (a lower bound), got {clause.strip()!r}", None)
+            raise _error(f"{metric} takes >= (a lower bound), got {clause.strip()!r}", None)
         if unit == "%":
             num = round(num / 100.0, 12)  # 99.9% is 0.999, not 0.9990000000000001
         elif unit is not None:
-            raise _error(f"hit is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
+            raise _error(f"{metric} is a ratio (0.999 or 99.9%), got unit {unit!r}", None)
         # (hit>=0 holds always: it lets a service go, which would keep its target_hit_ratio)
         if not 0.0 <= num <= 1.0 or (op == ">" and num >= 1.0):
             hint = (f" (a fraction: {num / 100:g}, or {num:g}% for a percentage)"
                     if 1.0 < num <= 100.0 else "")
-            raise _error(f"hit ratio must be within [0, 1] (and below 1 with >), got "
+            what = "hit ratio" if metric == "hit" else "satisfied share"
+            raise _error(f"{what} must be within [0, 1] (and below 1 with >), got "
                          f"{clause.strip()!r} in {whole!r}{hint}", None)
         return Target(service, metric, op, num)
     if op not in ("<=", "<"):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airan.metrics.satisfaction import satisfied_text
 from airan.metrics.site_energy import site_energy_text
 from airan.report import figures as F
 from airan.report.cautions import (
@@ -461,6 +462,9 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         # (a diff review: the terminal's and compare's kWh, J per request and idle GPUs were
         # not in the run's report)
         site_energy=site_energy_text(s.get("site_energy")),
+        devices_satisfied="; ".join(
+            satisfied_text(n, f) for n, v in s["services"].items()
+            if (f := v.get("devices_satisfied"))),
         links=busiest_links(s),
         links_total=len(s.get("links") or {}),
         link_busy=LINK_BUSY,

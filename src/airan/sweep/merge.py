@@ -25,6 +25,7 @@ from airan.metrics.histogram import (  # noqa: F401  (dense_counts: the tests' t
     histogram_quantile_ms,
     quantile,
 )
+from airan.metrics.satisfaction import merge_satisfied
 from airan.metrics.site_energy import J_PER_KWH, sites_energy
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
@@ -225,6 +226,10 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                       for p, n in zip(parts, lates, strict=True))
             for k in first.get("late_device_ms") or {}
         }
+    if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
+        # was written before airan counted them)
+        out["devices_satisfied"] = (merge_satisfied([p["devices_satisfied"] for p in parts])
+                                    if all("devices_satisfied" in p for p in parts) else None)
     _merge_interrupted(out, parts)
     for k in first:
         if k not in out:
@@ -347,6 +352,9 @@ def merge_fleets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "hit_ratio_with_overdue": met / (ended + over) if known and ended + over else None,
             "services": svcs,
         })
+    if "devices_satisfied" in parts[0]:  # (a fleet's devices in several shards: counts add)
+        out["devices_satisfied"] = (merge_satisfied([p["devices_satisfied"] for p in parts])
+                                    if all("devices_satisfied" in p for p in parts) else None)
     _merge_interrupted(out, parts)
     for k in parts[0]:
         if k not in out and k != "radio":  # (percentiles of its devices in several shards
