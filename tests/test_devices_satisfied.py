@@ -8,6 +8,7 @@ and agree with a count made device by device from the request trace.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -206,3 +207,91 @@ def test_the_terminal_and_report_say_each_services_devices_satisfied(tmp_path: A
         ";", 1)[-1]
     report = html.unescape((tmp_path / "r" / "report.html").read_text())
     assert "; ".join(said) in " ".join(report.split())
+
+
+def _longest_runs_from_trace(result: Any, service: str) -> list[int]:
+    """Per device of ``service``, its longest run of requests not met in a row, in the order
+    they ended (created_s + latency), overdue ones last, counted row by row from the trace."""
+    t = result.requests
+    end_s = result.summary["duration_s"]
+    deadline_s = result.summary["services"][service]["deadline_ms"] * 1e-3
+    rows = defaultdict(list)
+    for svc, dev, outcome, created, lat in zip(
+            t.column("service").to_pylist(), t.column("device").to_pylist(),
+            t.column("outcome").to_pylist(), t.column("created_s").to_pylist(),
+            t.column("latency_ms").to_pylist(), strict=True):
+        if svc != service:
+            continue
+        if outcome == "in_flight":
+            if end_s - created > deadline_s + 1e-12:
+                rows[dev].append((math.inf, False))
+            continue
+        rows[dev].append((created + lat * 1e-3, outcome == "met"))
+    longest = []
+    for seq in rows.values():
+        run = best = 0
+        for _, met in sorted(seq, key=lambda x: x[0]):
+            run = 0 if met else run + 1
+            best = max(best, run)
+        longest.append(best)
+    return longest
+
+
+def test_misses_in_a_row_match_a_count_from_the_trace(near_and_far: Any) -> None:
+    from airan.metrics.satisfaction import misses_in_a_row
+
+    fig = near_and_far.summary["services"]["detect"]["devices_satisfied"]["misses_in_a_row"]
+    assert fig == misses_in_a_row(np.array(_longest_runs_from_trace(near_and_far, "detect")))
+    assert fig["devices_by_longest"]["0"] == 9 and fig["longest"] >= 20  # the far ones: all
+
+
+def test_a_site_down_for_half_a_second_misses_five_periods_in_a_row() -> None:
+    """Three devices at 10 Hz, periodic, on one GPU and nowhere else: a site_down from 1.0 to
+    1.5 s (noticed at once) drops the 5 requests each creates in it (site_failure), and at
+    most the one it held (10 ms of service): 5 or 6 in a row, none before or after."""
+    from test_max_fleet import _one_gpu
+
+    d = _one_gpu(3).model_dump(mode="json", exclude_unset=True)
+    d["services"][0]["rate_hz"] = 10.0
+    d["faults"] = [{"kind": "site_down", "site": "gpu", "start_s": 1.0, "end_s": 1.5,
+                    "detect_ms": 0}]
+    result = Engine(scenario_from_dict(d), duration_s=3.0, seed=2).run()
+    fig = result.summary["services"]["job"]["devices_satisfied"]["misses_in_a_row"]
+    runs = _longest_runs_from_trace(result, "job")
+    assert len(runs) == 3 and all(5 <= r <= 6 for r in runs), runs
+    assert fig["longest"] == max(runs)
+    assert sum(fig["devices_by_longest"].get(k, 0) for k in ("5+",)) == 3
+    s = result.summary["services"]["job"]
+    assert s["dropped"] == sum(runs)  # every miss is one of the runs
+
+
+def test_the_misses_in_a_row_line_names_the_worst_first() -> None:
+    from airan.metrics.satisfaction import misses_in_a_row, misses_in_a_row_text
+
+    fig = misses_in_a_row(np.array([0] * 43 + [1] * 4 + [2, 2, 3, 9]))
+    assert fig["longest"] == 9
+    assert fig["devices_by_longest"] == {"0": 43, "1": 4, "2": 2, "3": 1, "4": 0, "5+": 1}
+    assert misses_in_a_row_text("control", fig) == (
+        "control longest 9 (1 device 5+, 1 device 3, 2 devices 2, 4 devices 1, 43 none)")
+
+
+def test_the_terminal_and_report_say_the_longest_runs_of_misses(tmp_path: Any) -> None:
+    import html
+    import json
+
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.metrics.satisfaction import misses_in_a_row_text
+
+    # the factory's VLA on its on-prem L40S under nearest-edge: most of its requests late
+    res = CliRunner().invoke(app, ["run", "factory", "--policy", "nearest-edge", "--duration",
+                                   "2", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    runs = {n: v["devices_satisfied"]["misses_in_a_row"] for n, v in s["services"].items()}
+    assert runs["vla"]["longest"] >= 2
+    said = "; ".join(misses_in_a_row_text(n, r) for n, r in runs.items() if r["longest"])
+    assert said in " ".join(res.output.split())
+    report = html.unescape((tmp_path / "r" / "report.html").read_text())
+    assert said in " ".join(report.split())

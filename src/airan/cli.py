@@ -383,7 +383,7 @@ def _print_answered_at(s: dict[str, Any]) -> None:
 def _print_devices_satisfied(s: dict[str, Any]) -> None:
     """Per service, its devices whose own hit ratio meets the service's target (TR 38.838's
     satisfied UEs): a pooled hit ratio can hide a few devices that miss everything."""
-    from airan.metrics.satisfaction import satisfied_text
+    from airan.metrics.satisfaction import misses_in_a_row_text, satisfied_text
 
     figs = {n: f for n, v in s["services"].items() if (f := v.get("devices_satisfied"))}
     if not any(f["devices"] for f in figs.values()):
@@ -396,6 +396,13 @@ def _print_devices_satisfied(s: dict[str, Any]) -> None:
               + (f"; {', '.join(few)}: fewer than 1 / (1 - target) requests per device, so "
                  "one miss unsatisfies a device (run longer)" if few else ""),
               markup=False, soft_wrap=True)
+    runs = {n: r for n, f in figs.items() if (r := f.get("misses_in_a_row")) and r["longest"]}
+    if runs:  # (a humanoid maker's review: one late control packet is harmless, three in a
+        # row are a fall, and only a script over the trace could tell)
+        out.print("misses in a row per device (in the order its requests end, overdue as "
+                  "misses; TS 22.104's survival time of n transfer intervals tolerates n): "
+                  + "; ".join(misses_in_a_row_text(n, r) for n, r in runs.items()),
+                  markup=False, soft_wrap=True)
 
 
 def _print_late(s: dict[str, Any]) -> None:

@@ -1125,17 +1125,20 @@ class Engine:
         group."""
         return np.bincount(self._group_of(rows), minlength=len(self.world.group_svc))
 
-    def _device_outcomes(self, overdue_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per device and each of its fleet's services (World.fleet_svc_slot), its requests
-        ended, the overdue ones ``overdue_rows`` counted in as misses, and met: [devices,
-        services] each."""
+    def _device_outcomes(self, overdue_rows: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per device and each of its fleet's services (World.fleet_svc_slot): its requests
+        ended, met, and its longest run of misses in a row, the overdue ones ``overdue_rows``
+        counted in as misses (after those that ended: they will end late or dropped);
+        [devices, services] each."""
         st, w = self._st, self.world
-        ended = st.dev_outcomes[: w.n_devices, :, 0].astype(np.int64)
-        met = st.dev_outcomes[: w.n_devices, :, 1].astype(np.int64)
+        out = st.dev_outcomes[: w.n_devices].astype(np.int64)
+        ended, met, now, longest = (out[..., i] for i in range(4))
         dev = st.rq_i[overdue_rows, K.I_DEV]
-        np.add.at(ended, (dev, w.fleet_svc_slot[w.dev_fleet[dev],
-                                                st.rq_i[overdue_rows, K.I_SVC]]), 1)
-        return ended, met
+        overdue = np.zeros_like(ended)
+        np.add.at(overdue, (dev, w.fleet_svc_slot[w.dev_fleet[dev],
+                                                  st.rq_i[overdue_rows, K.I_SVC]]), 1)
+        return ended + overdue, met, np.maximum(longest, now + overdue)
 
     def _satisfaction(self, overdue_rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         """The share of devices satisfied (each device's own hit ratio at its service's

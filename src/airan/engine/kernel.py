@@ -554,6 +554,24 @@ def book_device(W, S, d, v, until):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def count_device(W, S, r, met):  # pragma: no cover - compiled
+    """Count request ``r``'s end in its device's own figures (state.dev_outcomes): ended,
+    met (TR 38.838's satisfied UEs), and its run of misses in a row, the longest kept (TS
+    22.104's survival time), in the order its requests end."""
+    d = S.rq_i[r, I_DEV]
+    k = W.fleet_svc_slot[W.dev_fleet[d], S.rq_i[r, I_SVC]]
+    o = S.dev_outcomes
+    o[d, k, 0] += 1
+    if met:
+        o[d, k, 1] += 1
+        o[d, k, 2] = 0
+    else:
+        o[d, k, 2] += 1
+        if o[d, k, 2] > o[d, k, 3]:
+            o[d, k, 3] = o[d, k, 2]
+
+
+@njit(cache=True)
 def drop(W, S, r, reason, t):
     """End a request as dropped for ``reason`` at time ``t``."""
     g = W.fleet_svc_group[W.dev_fleet[S.rq_i[r, I_DEV]], S.rq_i[r, I_SVC]]  # (fleet, service)
@@ -564,8 +582,7 @@ def drop(W, S, r, reason, t):
     else:
         S.agg_cnt[g, A_DROPPED] += 1
         S.agg_drop[g, reason] += 1
-        d = S.rq_i[r, I_DEV]
-        S.dev_outcomes[d, W.fleet_svc_slot[W.dev_fleet[d], S.rq_i[r, I_SVC]], 0] += 1
+        count_device(W, S, r, False)
     # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
     # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
     # never reached, and one it would have entered at the drop itself, stay NaN (as does a
@@ -606,11 +623,7 @@ def finish(W, S, r, t):
         return
     S.agg_cnt[g, A_MET if met else A_LATE] += 1
     S.agg_held[g, cause, 0 if met else 1] += 1
-    d = S.rq_i[r, I_DEV]  # its device's own count (TR 38.838's satisfied UEs)
-    k = W.fleet_svc_slot[W.dev_fleet[d], v]
-    S.dev_outcomes[d, k, 0] += 1
-    if met:
-        S.dev_outcomes[d, k, 1] += 1
+    count_device(W, S, r, met)
     S.agg_place[g, place if place >= 0 else S.agg_place.shape[1] - 1] += 1
     s = S.agg_sum
     p0 = f[r, T_UL_START] - f[r, T_CREATE]

@@ -549,8 +549,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # met (K.HOLD_*; kernel.held_cause) and outcome: met, late, dropped
         agg_held=np.zeros((n_groups, K.N_HOLD_CAUSES, 3), dtype=np.int64),
         # per device, each of its fleet's services (World.fleet_svc_slot): its requests ended
-        # and met, the warm-up's aside (the share of devices satisfied: TR 38.838)
-        dev_outcomes=np.zeros((n_dev, max(1, int(w.fleet_svc_slot.max(initial=0)) + 1), 2),
+        # and met (the share of devices satisfied: TR 38.838), its misses in a row now and
+        # the longest run of them (TS 22.104's survival time), the warm-up's aside
+        dev_outcomes=np.zeros((n_dev, max(1, int(w.fleet_svc_slot.max(initial=0)) + 1), 4),
                               dtype=np.int32),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),

@@ -360,12 +360,19 @@ class DeviceEmulator:
         # each device's own hit ratio at its service's target (TR 38.838), as the twin's: every
         # request has ended in a live run
         ended = np.zeros((w.n_devices, w.fleet_svc_slot.max(initial=0) + 1), np.int64)
-        met_each = np.zeros_like(ended)
-        dev = np.array([r.device for r in recs], np.int64)
-        col = w.fleet_svc_slot[w.dev_fleet[dev], np.array([r.service for r in recs], np.int64)]
-        np.add.at(ended, (dev, col), 1)
-        np.add.at(met_each, (dev, col), np.array([r.outcome == "met" for r in recs], np.int64))
-        satisfied_v, satisfied_f = satisfaction_figures(w, ended, met_each)
+        met_each, now, longest = np.zeros_like(ended), np.zeros_like(ended), np.zeros_like(ended)
+        # (in the order they ended, as the twin counts its runs of misses)
+        for r in sorted(recs, key=lambda r: r.created_s + (r.latency_s if math.isfinite(
+                r.latency_s) else 0.0)):
+            d, k = r.device, w.fleet_svc_slot[w.dev_fleet[r.device], r.service]
+            ended[d, k] += 1
+            if r.outcome == "met":
+                met_each[d, k] += 1
+                now[d, k] = 0
+            else:
+                now[d, k] += 1
+                longest[d, k] = max(longest[d, k], now[d, k])
+        satisfied_v, satisfied_f = satisfaction_figures(w, ended, met_each, longest)
         for name, fig in satisfied_v.items():
             services[name]["devices_satisfied"] = fig
         elapsed = self.duration_s

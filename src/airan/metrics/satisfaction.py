@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["device_satisfaction", "devices_satisfied", "merge_satisfied", "satisfaction_figures",
+__all__ = ["device_satisfaction", "devices_satisfied", "merge_misses_in_a_row",
+           "merge_satisfied", "misses_in_a_row", "misses_in_a_row_text", "satisfaction_figures",
            "satisfied_text"]
+
+#: runs of misses in a row counted one by one up to this; longer ones together ("5+")
+RUN_BUCKETS = 5
 
 #: the per-device ratio compared with the target (the slack: a ratio computed two ways)
 _SLACK = 1e-12
@@ -66,20 +70,64 @@ def devices_satisfied(ended: np.ndarray, met: np.ndarray, targets: np.ndarray
     return {"devices": n, "satisfied": ok, "share": ok / n if n else None}
 
 
-def satisfaction_figures(w: Any, ended: np.ndarray, met: np.ndarray
+def misses_in_a_row(longest: np.ndarray) -> dict[str, Any]:
+    """The devices of one service (those that ended a request) by the longest run of its
+    requests each missed in a row (``longest`` [devices]): ``longest``, the worst device's,
+    and ``devices_by_longest`` {"0": n, "1": n, ... "5+": n}.
+
+    Cyber-physical control tolerates a miss, not a run of them: TS 22.104's survival time is
+    how long an application goes on without an expected message, so a survival time of n
+    transfer intervals (n / rate_hz) tolerates n misses in a row and no more."""
+    longest = np.asarray(longest, np.int64)
+    counts = np.bincount(np.minimum(longest, RUN_BUCKETS), minlength=RUN_BUCKETS + 1)
+    return {"longest": int(longest.max()) if len(longest) else None,
+            "devices_by_longest": {(str(k) if k < RUN_BUCKETS else f"{k}+"): int(n)
+                                   for k, n in enumerate(counts.tolist())}}
+
+
+def merge_misses_in_a_row(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Disjoint devices' figures (a sharded run's shards) as one: the counts add, the longest
+    is the longest."""
+    got = [p for p in parts if p]
+    if not got:
+        return None
+    lows = [int(p["longest"]) for p in got if p.get("longest") is not None]
+    keys = list(got[0]["devices_by_longest"])
+    return {"longest": max(lows) if lows else None,
+            "devices_by_longest": {k: sum(int(p["devices_by_longest"].get(k, 0)) for p in got)
+                                   for k in keys}}
+
+
+def misses_in_a_row_text(name: str, fig: dict[str, Any]) -> str:
+    """``control longest 3 (1 device 3, 2 devices 2, 4 devices 1, 43 none)``."""
+    by = fig["devices_by_longest"]
+    said = [f"{n:,} {'device' if n == 1 else 'devices'} {k}" for k, n in reversed(by.items())
+            if n and k != "0"]
+    said.append(f"{by['0']:,} none")
+    return f"{name} longest {fig['longest']} ({', '.join(said)})"
+
+
+def satisfaction_figures(w: Any, ended: np.ndarray, met: np.ndarray,
+                         longest: np.ndarray | None = None
                          ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per service (:func:`device_satisfaction`) and per fleet (:func:`devices_satisfied`),
-    from each device's requests ended and met, [devices, services] with the services in the
-    columns of ``w.fleet_svc_slot`` (``w``: an :class:`airan.engine.world.World`)."""
+    """Per service (:func:`device_satisfaction`, and :func:`misses_in_a_row` as its
+    ``misses_in_a_row`` where ``longest`` is given) and per fleet (:func:`devices_satisfied`),
+    from each device's requests ended and met and its longest run of misses, [devices,
+    services] with the services in the columns of ``w.fleet_svc_slot`` (``w``: an
+    :class:`airan.engine.world.World`)."""
     fleet_devices = [np.flatnonzero(w.dev_fleet == f) for f in range(len(w.fleet_names))]
     per_service = {}
     for v, name in enumerate(w.service_names):
         cols = [(ids, int(w.fleet_svc_slot[f, v])) for f, ids in enumerate(fleet_devices)
                 if w.fleet_svc_slot[f, v] >= 0]
         none = [np.zeros(0, np.int64)]
+        ended_v = np.concatenate([ended[ids, k] for ids, k in cols] or none)
         per_service[name] = device_satisfaction(
-            np.concatenate([ended[ids, k] for ids, k in cols] or none),
-            np.concatenate([met[ids, k] for ids, k in cols] or none), float(w.svc_target[v]))
+            ended_v, np.concatenate([met[ids, k] for ids, k in cols] or none),
+            float(w.svc_target[v]))
+        if longest is not None:
+            runs = np.concatenate([longest[ids, k] for ids, k in cols] or none)
+            per_service[name]["misses_in_a_row"] = misses_in_a_row(runs[ended_v > 0])
     per_fleet = {}
     for f, name in enumerate(w.fleet_names):
         svcs = sorted(set(w.fleet_services[f]), key=lambda v: int(w.fleet_svc_slot[f, v]))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airan.metrics.satisfaction import satisfied_text
+from airan.metrics.satisfaction import misses_in_a_row_text, satisfied_text
 from airan.metrics.site_energy import site_energy_text
 from airan.report import figures as F
 from airan.report.cautions import (
@@ -465,6 +465,10 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         devices_satisfied="; ".join(
             satisfied_text(n, f) for n, v in s["services"].items()
             if (f := v.get("devices_satisfied"))),
+        misses_in_a_row="; ".join(
+            misses_in_a_row_text(n, r) for n, v in s["services"].items()
+            if (r := (v.get("devices_satisfied") or {}).get("misses_in_a_row"))
+            and r["longest"]),
         links=busiest_links(s),
         links_total=len(s.get("links") or {}),
         link_busy=LINK_BUSY,

@@ -25,7 +25,7 @@ from airan.metrics.histogram import (  # noqa: F401  (dense_counts: the tests' t
     histogram_quantile_ms,
     quantile,
 )
-from airan.metrics.satisfaction import merge_satisfied
+from airan.metrics.satisfaction import merge_misses_in_a_row, merge_satisfied
 from airan.metrics.site_energy import J_PER_KWH, sites_energy
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
@@ -228,8 +228,12 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         }
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)
-        out["devices_satisfied"] = (merge_satisfied([p["devices_satisfied"] for p in parts])
-                                    if all("devices_satisfied" in p for p in parts) else None)
+        sat = (merge_satisfied([p["devices_satisfied"] for p in parts])
+               if all("devices_satisfied" in p for p in parts) else None)
+        if sat is not None and "misses_in_a_row" in first["devices_satisfied"]:
+            sat["misses_in_a_row"] = merge_misses_in_a_row(
+                [p["devices_satisfied"].get("misses_in_a_row") for p in parts])
+        out["devices_satisfied"] = sat
     _merge_interrupted(out, parts)
     for k in first:
         if k not in out:
