@@ -374,3 +374,50 @@ def test_a_fleet_without_engines_reports_its_accelerators_busy_share() -> None:
         assert busy["main"] > 0.5
     edge = airan.run(airan.load_scenario("factory"), policy="nearest-edge", duration_s=1.0)
     assert edge.summary["fleets"]["amr"]["on_board_busy"]["main"] == 0.0
+
+
+@pytest.mark.parametrize(("engines", "policy", "vla_on_device", "warned"), [
+    (None, "local", True, True),
+    (None, "deadline-aware", True, True),
+    ({"dla": ["detect"]}, "local", True, False),  # an engine of its own
+    (None, "nearest-edge", True, False),  # never on board
+    (None, "local", False, False),  # the VLA kept off the device
+])
+def test_a_short_deadline_behind_a_longer_job_on_one_engine_is_warned_of(
+        engines: dict[str, list[str]] | None, policy: str, vla_on_device: bool,
+        warned: bool) -> None:
+    """A humanoid maker's review: a 15 ms control loop behind a 101 ms VLA on the Thor's one
+    FIFO met 30% of its requests, validate silent. Here detection (30 ms deadline) shares the
+    Orin with a 500 ms VLA step."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _drone(engines, policy)
+    if not vla_on_device:
+        d["services"][1]["on_device"] = False
+        del d["services"][1]["service_time"]["on_device_ms"]
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "shares the on-board" in w]
+    if not warned:
+        assert said == []
+        return
+    (line,) = said
+    assert "field 'fleets[drone].services'" in line
+    assert ("detect (deadline 30 ms) shares the on-board engine 'main' with vla (500 ms at "
+            "batch 1, mean)") in line
+
+
+@pytest.mark.parametrize(("device_class", "base_w", "warned"), [
+    ("humanoid", 0.0, True), ("drone", 0.0, True), ("humanoid", 400.0, False),
+    ("camera", 0.0, False)])
+def test_a_moving_fleets_battery_without_its_motors_is_warned_of(
+        device_class: str, base_w: float, warned: bool) -> None:
+    """A humanoid maker's review: a 2.25 kWh humanoid's battery read 89 h, AI and radio
+    only."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _drone(None, "nearest-edge")
+    d["fleets"][0].update(device_class=device_class, battery_wh=2250.0, base_power_w=base_w)
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "battery life" in w]
+    assert len(said) == warned
+    if warned:
+        assert "field 'fleets[drone].base_power_w'" in said[0]
+        assert f"a {device_class}'s motors" in said[0]

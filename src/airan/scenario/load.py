@@ -913,6 +913,57 @@ def _check_transport_hops(s: Scenario) -> None:
 FAR_FROM_CELLS_M = 10_000.0
 
 
+#: device classes that move on their own power (airan catalog devices): a battery life
+#: without their base_power_w leaves the motors out
+MOVING_CLASSES = ("amr", "humanoid", "drone")
+
+
+def _may_run_on_board(policy: str) -> bool:
+    """Whether ``policy`` may run a request on its device: local, deadline-aware and a policy
+    of one's own (True where it cannot be told); cloud, nearest-edge and least-loaded send
+    every request to a site."""
+    from airan.policy import resolve_policy
+    from airan.policy.builtin import cloud, least_loaded, nearest_edge
+
+    try:
+        return resolve_policy(policy) not in (cloud, nearest_edge, least_loaded)
+    except Exception:  # noqa: BLE001  (an unknown name, a module that fails to import)
+        return True
+
+
+def _shared_engine_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A service whose deadline is shorter than another service's mean time at batch 1 on the
+    same on-board engine (each engine runs one request at a time): a request of it that comes
+    behind one of the other waits past its deadline (a humanoid maker's review: a 15 ms
+    control loop behind a 101 ms VLA on a Thor met 30%, validate silent; an engine of its own
+    met 100%)."""
+    times = device_times_s(s, mean=True)
+    deadline_ms = {v.name: v.deadline_ms for v in s.services}
+    on_board = {v.name for v in s.services if v.on_device}
+    out = []
+    for f in s.fleets:
+        if not f.count or not f.computes_on_board:
+            continue
+        engine = {v: e for e, spec in f.engines.items() for v in spec.services}
+        mine = [v for v in dict.fromkeys(f.services) if v in on_board
+                and math.isfinite(times.get((f.name, v), math.inf))]
+        for v in mine:
+            longer = [(times[(f.name, o)] * 1e3, o) for o in mine if o != v
+                      and engine.get(o, "main") == engine.get(v, "main")
+                      and times[(f.name, o)] * 1e3 > deadline_ms[v]]
+            if not longer:
+                continue
+            ms, other = max(longer)
+            where = engine.get(v, "main")
+            out.append(str(InputError(
+                f"{v} (deadline {deadline_ms[v]:g} ms) shares the on-board engine {where!r} "
+                f"with {other} ({ms:.3g} ms at batch 1, mean), one request at a time: a {v} "
+                f"request behind one waits past its deadline; give {v} an engine of its own "
+                f"(fleets[{f.name}].engines) or keep {other} off the device (on_device: false)",
+                file=label, field=f"fleets[{f.name}].services")))
+    return out
+
+
 def _reads_admission(policy: str) -> bool:
     """Whether ``policy`` (a name or ``module:callable``) may read ``admission`` and
     ``objective``: deadline-aware applies them and a policy of one's own may read them from its
@@ -1106,7 +1157,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       policy: each of its requests is dropped (``not_on_device``);
     - fleets that offer the cells more than :data:`UL_OFFERED_SHARE` of the most uplink they
       carry (:func:`uplink_most_bps`): the radio, not the GPUs, is then the first limit;
-    - a transport link on which one message of a service takes its deadline or longer."""
+    - a transport link on which one message of a service takes its deadline or longer;
+    - under a policy that may run requests on board, a service whose deadline is shorter than
+      another's time on the same on-board engine (:func:`_shared_engine_warnings`)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1285,6 +1338,17 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             out.append(str(InputError(
                 f"{', '.join(kept_off)} never run on board (on_device: false): their engine "
                 "is never used", file=label, field=field)))
+    if _may_run_on_board(run_policy):
+        out += _shared_engine_warnings(s, label)
+    for f in s.fleets:  # (a humanoid maker's review: a 2.25 kWh humanoid read "89 h", its
+        # motors uncounted; the battery line says "not motors", no warning did)
+        if f.count and f.battery_wh and not f.base_power_w and (
+                f.mobility is not None or f.device_class in MOVING_CLASSES):
+            out.append(str(InputError(
+                f"battery life counts its AI and radio only ({f.battery_wh:g} Wh): a "
+                f"{f.device_class or 'moving device'}'s motors, propellers and sensors draw "
+                "more; give base_power_w their mean draw (W)", file=label,
+                field=f"fleets[{f.name}].base_power_w", value=0.0)))
     # (the scenario as written, its own duration: a run made short on purpose is not warned)
     for name, (devices, per_s) in offered_requests(s).items():
         expected = per_s * s.duration_s
