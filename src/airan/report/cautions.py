@@ -331,6 +331,25 @@ def run_peak(folder: str | Path) -> list[tuple[str, str]]:
         return []
 
 
+def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> str:
+    """For the "busy in small batches" caution: the services answered at those sites that miss
+    their target, whose room the caution must not read as capacity (a newcomer's review: the
+    factory's VLA met 17.5% on on-prem's L40S under nearest-edge, the caution saying its GPUs
+    could serve more; a fuller batch takes longer for each request in it)."""
+    said = []
+    for v, svc in (summary.get("services") or {}).items():
+        hit = svc.get("hit_ratio_with_overdue", svc.get("hit_ratio"))
+        target = svc.get("target_hit_ratio")
+        at = [n for n in names if (svc.get("answered_at") or {}).get(n)]
+        if at and hit is not None and target is not None and hit < target:
+            said.append(f"{v} ({hit:.3g} against {target:g}, answered at {_names(at)})")
+    if not said:
+        return ""
+    return (f" But {_names(said)} {'misses its' if len(said) == 1 else 'miss their'} target "
+            "there: a fuller batch serves more requests but takes longer for each one, so that "
+            "room is not room for it; the late requests' breakdown says where their time went.")
+
+
 def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
              kept: Mapping[tuple[str, str], float] | None = None,
              held: Mapping[tuple[str, str], float] | None = None,
@@ -359,7 +378,8 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
         out.append(f"Busy in small batches: {_names(small)}. More load fills the batches, "
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "
                    "serve more than their utilization suggests (dynamic batching); size them "
-                   "by the hit ratio at the load you plan for, not by utilization.")
+                   "by the hit ratio at the load you plan for, not by utilization."
+                   + _missing_where_batched(summary, [s.split(" (")[0] for s in small]))
     waiting = [f"{n} ({m}'s {x:.0%} busy, the GPUs' throughput "
                f"{sites[n].get('gpu_utilization') or 0.0:.0%} used)"
                for n in sites if (sites[n].get("gpu_utilization") or 0.0) <= GPU_BUSY
