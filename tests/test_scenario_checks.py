@@ -496,3 +496,23 @@ def test_a_layout_spaced_closer_than_the_path_loss_holds_is_warned_about() -> No
     said = [w for w in scenario_warnings(scenario_from_dict(d)) if "isd_m" in w]
     assert len(said) == 1 and "sites 0.5 m apart" in said[0] and "10 m" in said[0]
     assert not [w for w in scenario_warnings(scenario_from_dict(d)) if "(0 m)" in w]
+
+
+def test_an_uplink_heavier_frame_outdoors_is_warned_of_as_unmodelled_cross_link() -> None:
+    """A camera planner's review: DSUUU on public n78 (UMa) tripled the cameras a cell
+    carries, silently; a neighbouring network in a downlink-heavier frame would interfere
+    into its uplink slots, which the twin does not model. Indoors (InF), or at DDDSU, nothing
+    is said."""
+    from airan.scenario import load_scenario, scenario_from_dict
+    from airan.scenario.load import scenario_warnings
+
+    def said(name: str, frame: str) -> list[str]:
+        d = load_scenario(name).model_dump(mode="json", exclude_unset=True)
+        d.setdefault("carrier", {})["tdd_pattern"] = frame
+        return [w for w in scenario_warnings(scenario_from_dict(d))
+                if "cross-link interference" in w]
+
+    (line,) = said("city", "DSUUU")
+    assert "field 'carrier.tdd_pattern'" in line and "(got 'DSUUU')" in line
+    assert said("city", "DDDSU") == [] and said("factory", "DDSUU") == []
+    assert len(said("city", "DDSUU")) == 1  # 40% of the slots uplink, DDDSU's 20%

@@ -918,6 +918,38 @@ FAR_FROM_CELLS_M = 10_000.0
 MOVING_CLASSES = ("amr", "humanoid", "drone")
 
 
+#: TR 38.901's outdoor environments, where the cells share a band with other networks' cells
+OUTDOOR_ENVIRONMENTS = ("uma", "umi", "rma")
+#: DDDSU's uplink share of slots: a frame with more is uplink-heavier than public n78's
+DDDSU_UPLINK_SHARE = 0.2
+
+
+def _tdd_frame_warnings(s: Scenario, label: str | None) -> list[str]:
+    """An uplink-heavier TDD frame than DDDSU under outdoor cells (a camera planner's review:
+    DSUUU tripled the cameras a cell carries, silently): every cell of the twin runs its
+    frame, but a neighbouring network on the band in a downlink-heavier one (DOMAIN.md's n78
+    planning guides: DDDSU, DDDDDDDSUU) would put its downlink into these cells' uplink slots,
+    cross-link interference the twin does not model."""
+    if s.radio.model != "nr" or s.radio.environment not in OUTDOOR_ENVIRONMENTS:
+        return []
+    carriers = [("carrier.tdd_pattern", s.carrier)] + [
+        (f"cell_sites[{c.name}].carrier.tdd_pattern", c.carrier)
+        for c in s.cell_sites if getattr(c, "carrier", None) is not None]
+    out = []
+    for field, carrier in carriers:
+        frame = carrier.tdd_pattern
+        if not frame or frame.upper().count("U") / len(frame) <= DDDSU_UPLINK_SHARE:
+            continue
+        out.append(str(InputError(
+            f"an uplink-heavier frame than DDDSU outdoors ({s.radio.environment}): the twin runs "
+            "every cell on it, but a neighbouring network on the band in a downlink-heavier "
+            "frame (n78's usual DDDSU or DDDDDDDSUU) would send its downlink into these "
+            "cells' uplink slots, cross-link interference that is not modelled; read the "
+            "uplink's gain as that of a block of its own, synchronised or isolated",
+            file=label, field=field, value=frame)))
+    return out
+
+
 def _may_run_on_board(policy: str) -> bool:
     """Whether ``policy`` may run a request on its device: local, deadline-aware and a policy
     of one's own (True where it cannot be told); cloud, nearest-edge and least-loaded send
@@ -1159,7 +1191,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       carry (:func:`uplink_most_bps`): the radio, not the GPUs, is then the first limit;
     - a transport link on which one message of a service takes its deadline or longer;
     - under a policy that may run requests on board, a service whose deadline is shorter than
-      another's time on the same on-board engine (:func:`_shared_engine_warnings`)."""
+      another's time on the same on-board engine (:func:`_shared_engine_warnings`);
+    - an uplink-heavier TDD frame than DDDSU outdoors (:func:`_tdd_frame_warnings`);
+    - a moving fleet's battery life without its motors (``base_power_w``)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1340,6 +1374,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "is never used", file=label, field=field)))
     if _may_run_on_board(run_policy):
         out += _shared_engine_warnings(s, label)
+    out += _tdd_frame_warnings(s, label)
     for f in s.fleets:  # (a humanoid maker's review: a 2.25 kWh humanoid read "89 h", its
         # motors uncounted; the battery line says "not motors", no warning did)
         if f.count and f.battery_wh and not f.base_power_w and (
