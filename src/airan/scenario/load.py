@@ -934,7 +934,7 @@ def _tdd_frame_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     carriers = [("carrier.tdd_pattern", s.carrier)] + [
         (f"cell_sites[{c.name}].carrier.tdd_pattern", c.carrier)
-        for c in s.cell_sites if getattr(c, "carrier", None) is not None]
+        for c in s.cell_sites if c.carrier is not None]
     out = []
     for field, carrier in carriers:
         frame = carrier.tdd_pattern
