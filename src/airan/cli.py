@@ -1015,7 +1015,8 @@ def compare(
         1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (default: runs/<scenario>-compare)."
+        None, "--out", "-o", help="Output folder (default: runs/<scenario>-compare, and "
+        "-x<scale> with a --fleet-scale other than 1)."
     ),
     warmup: float | None = typer.Option(
         None, "--warmup", help="Seconds of each run whose requests count in no figure, while "
@@ -1053,8 +1054,9 @@ def compare(
                 err.print(f"warning: {line}", markup=False, soft_wrap=True)
             # (its --policies run, not the file's: only a scaled run's counts to say)
             _warn_run_folder_file(scenario, "compare", fleet_scale)
-        if out_dir is None:
-            out_dir = Path("runs") / _safe_name(f"{run_label(scenario, sc.name)}-compare")
+        if out_dir is None:  # a scaled comparison does not overwrite the unscaled one
+            out_dir = Path("runs") / _safe_name(
+                f"{run_label(scenario, sc.name)}-compare{scale_suffix(fleet_scale)}")
         from airan.report.compare import COMPARISON
 
         _check_out_dir(out_dir, COMPARISON)

@@ -1,0 +1,39 @@
+"""A first-time user's review of the command line: default folders that replaced another
+command's output, help that did not list the policies, figures that covered their own text,
+and messages that did not say what to type instead."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from airan.cli import app
+
+runner = CliRunner()
+
+
+def option_help(command: str, option: str) -> str:
+    """``option``'s line of ``airan COMMAND --help``, one line at a wide terminal."""
+    res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
+    assert res.exit_code == 0, res.output
+    return " ".join(next(line for line in res.stdout.splitlines()
+                         if f" {option} " in line).split())
+
+
+def test_a_scaled_comparison_gets_its_own_default_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`airan compare --fleet-scale 3` wrote runs/factory-compare, replacing the unscaled
+    comparison there; `run` and `plan` add -x<scale>."""
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "factory", "-p", "local", "--seeds", "1", "--duration", "0.1"]
+    assert runner.invoke(app, args).exit_code == 0
+    res = runner.invoke(app, [*args, "--fleet-scale", "2"])
+    assert res.exit_code == 0, res.output
+    base = json.loads((tmp_path / "runs/factory-compare/comparison.json").read_text())
+    scaled = json.loads((tmp_path / "runs/factory-compare-x2/comparison.json").read_text())
+    assert base["fleet_scale"] == 1.0 and scaled["fleet_scale"] == 2.0
+    assert ("runs/<scenario>-compare, and -x<scale> with a --fleet-scale other than 1"
+            in option_help("compare", "--out"))
