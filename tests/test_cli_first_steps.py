@@ -47,12 +47,20 @@ def test_variants_of_one_file_write_their_own_run_folders(
 def test_files_airan_writes_keep_their_scenarios_name_for_the_folder(tmp_path: Path) -> None:
     """A review of the diff: every plan.yaml (and a run's or a comparison's scenario.yaml)
     would have shared runs/plan-... and runs/scenario-..., which the scenario's name kept
-    apart (a plan's is <scenario>-plan)."""
+    apart (a plan's is <scenario>-plan); only in a folder of airan's, though (a newcomer's
+    review: a user's own scenario.yaml named factory overwrote runs/factory-...)."""
     from airan.console import run_label
 
-    for name in ("plan.yaml", "scenario.yaml"):
-        (tmp_path / name).write_text("name: x\n")
-        assert run_label(str(tmp_path / name), "factory-plan") == "factory-plan"
+    for name, marker, holds in (("plan.yaml", "plan.json", '{"verdict": "ok"}'),
+                                ("scenario.yaml", "summary.json", "{}"),
+                                ("scenario.yaml", "comparison.json", '{"aggregate": {}}')):
+        folder = tmp_path / marker.partition(".")[0]
+        folder.mkdir()
+        (folder / name).write_text("name: x\n")
+        # (no marker beside it: a file of the user's, named after itself like any other)
+        assert run_label(str(folder / name), "factory-plan") == Path(name).stem
+        (folder / marker).write_text(holds)
+        assert run_label(str(folder / name), "factory-plan") == "factory-plan"
     (tmp_path / "ex2-60.yaml").write_text("name: x\n")
     assert run_label(str(tmp_path / "ex2-60.yaml"), "lab") == "ex2-60"
     assert run_label("factory", "factory") == "factory"  # a built-in's name

@@ -37,3 +37,21 @@ def test_a_scaled_comparison_gets_its_own_default_folder(
     assert base["fleet_scale"] == 1.0 and scaled["fleet_scale"] == 2.0
     assert ("runs/<scenario>-compare, and -x<scale> with a --fleet-scale other than 1"
             in option_help("compare", "--out"))
+
+
+def test_a_users_own_scenario_yaml_does_not_overwrite_the_run_its_name_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited copy of factory saved as scenario.yaml ran into runs/factory-deadline-aware-1
+    (the name a run folder's own scenario.yaml keeps), replacing `airan run`'s run there (a
+    run folder's own: tests/test_ux_files.py, into that folder's rerun)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--duration", "0.2", "--no-report"]
+    assert runner.invoke(app, ["run", "factory", *args]).exit_code == 0
+    factory = tmp_path / "runs/factory-deadline-aware-1"
+    before = (factory / "summary.json").read_text()
+    shown = runner.invoke(app, ["scenarios", "--show", "factory"]).stdout
+    (tmp_path / "scenario.yaml").write_text(shown.replace("duration_s: 10", "duration_s: 5"))
+    res = runner.invoke(app, ["run", "scenario.yaml", *args])
+    assert res.exit_code == 0, res.output
+    assert (factory / "summary.json").read_text() == before
+    assert (tmp_path / "runs/scenario-deadline-aware-1/summary.json").is_file()

@@ -462,8 +462,9 @@ def scale_suffix(fleet_scale: float) -> str:
 
 
 #: scenario files airan writes under a name of its own (a run's or a comparison's
-#: scenario.yaml, a plan's plan.yaml): their folders keep the scenario's ``name`` (a plan's is
-#: ``<scenario>-plan``), not the file's, which every one of them shares
+#: scenario.yaml, a plan's plan.yaml): in the folder airan wrote them to, they keep the
+#: scenario's ``name`` for a run's folder (a plan's is ``<scenario>-plan``), not the file's,
+#: which every one of them shares
 AIRAN_WRITES = frozenset({"scenario.yaml", "plan.yaml"})
 
 
@@ -471,11 +472,19 @@ def run_label(scenario: str | None, name: str) -> str:
     """What a run's default folder starts with: the YAML file's own name (its stem) where
     ``scenario`` is a file, else the scenario's ``name`` (a built-in's). Files copied from
     one another keep their ``name:`` line, and a lecturer's students' variants of one file
-    (ex2-15.yaml, ex2-60.yaml) each overwrote the other's run in runs/lab-..."""
-    if scenario is not None and Path(scenario).is_file() \
-            and Path(scenario).name not in AIRAN_WRITES:
-        return Path(scenario).stem
-    return name
+    (ex2-15.yaml, ex2-60.yaml) each overwrote the other's run in runs/lab-... A scenario.yaml
+    or plan.yaml keeps the ``name`` only in a folder of airan's (a run's, a comparison's, a
+    plan's): a user's own scenario.yaml, an edited copy of factory's, overwrote
+    runs/factory-deadline-aware-1 (a newcomer's review)."""
+    if scenario is None or not Path(scenario).is_file():
+        return name
+    path = Path(scenario)
+    if path.name in AIRAN_WRITES:
+        from airan.report.rundir import folder_kind
+
+        if folder_kind(path.parent) is not None:
+            return name
+    return path.stem
 
 
 def default_run_folder(scenario: str | None, default: Path) -> Path:
