@@ -55,3 +55,18 @@ def test_a_users_own_scenario_yaml_does_not_overwrite_the_run_its_name_names(
     assert res.exit_code == 0, res.output
     assert (factory / "summary.json").read_text() == before
     assert (tmp_path / "runs/scenario-deadline-aware-1/summary.json").is_file()
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    ("run", "--policy"), ("compare", "--policies"), ("plan", "--policy"),
+    ("max-fleet", "--policy"), ("run-sharded", "--policy")])
+def test_policy_help_lists_every_builtin_and_ones_own(command: str, option: str) -> None:
+    """`airan run --help` named no policy: a newcomer had to read the README to pick one."""
+    from airan.console import BUILTIN_POLICY_HELP
+    from airan.policy import BUILTIN_POLICIES
+
+    assert set(BUILTIN_POLICY_HELP) == set(BUILTIN_POLICIES)  # (the help's own list, kept
+    text = option_help(command, option)  # apart from the registry for --help's start-up)
+    for name, what in BUILTIN_POLICY_HELP.items():
+        assert f"{name} ({what})" in text
+    assert "or module:callable" in text

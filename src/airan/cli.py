@@ -40,6 +40,7 @@ from airan.console import (  # noqa: F401  (the shared pieces; sweep and live im
     err,
     load_kernel,
     out,
+    policy_help,
     reader_may_leave,
     run_label,
     scale_suffix,
@@ -127,7 +128,7 @@ def run(
         DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
     ),
     policy: str | None = typer.Option(
-        None, "--policy", "-p", help="Placement policy (default: the scenario's)."
+        None, "--policy", "-p", help=policy_help("Placement policy (default: the scenario's)")
     ),
     duration: float | None = typer.Option(
         None, "--duration", "-d", help="Simulated seconds (default: the scenario's)."
@@ -1001,8 +1002,9 @@ def compare(
         DEFAULT_SCENARIO, help="A built-in scenario name (see `airan scenarios`) or a YAML path."
     ),
     policy_options: list[str] | None = typer.Option(
-        None, "--policies", "-p", help="Placement policies, comma-separated or the option "
-        f"repeated (-p a -p b); default: {DEFAULT_POLICIES}."
+        None, "--policies", "-p", help=policy_help(
+            "Placement policies, comma-separated or the option repeated (-p a -p b; default: "
+            f"{DEFAULT_POLICIES})")
     ),
     seeds: int = typer.Option(5, "--seeds", "-n", help="Runs per policy, on consecutive seeds."),
     seed: int | None = typer.Option(

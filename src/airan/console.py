@@ -30,6 +30,24 @@ from airan.errors import InputError
 EXIT_INPUT = 2
 DEFAULT_SCENARIO = "factory"
 
+#: the built-in policies, a few words each, for the --policy options' help (a newcomer's
+#: review: --help named none). Not read from the registry: importing airan.policy compiles
+#: its kernels' dispatchers, 0.4 s that every --help would wait for; tests/test_cli_newcomer.py
+#: holds this to the registry's built-ins.
+BUILTIN_POLICY_HELP = {
+    "local": "on the device's own accelerator or CPU",
+    "cloud": "the nearest cloud site",
+    "nearest-edge": "the compute site nearest the serving cell, not the cloud",
+    "least-loaded": "the reachable site with the smallest backlog",
+    "deadline-aware": "the earliest estimated completion, the device included",
+}
+
+
+def policy_help(lead: str) -> str:
+    """A --policy option's help: ``lead``, then the built-ins and the form of one's own."""
+    return (f"{lead}: " + ", ".join(f"{n} ({what})" for n, what in BUILTIN_POLICY_HELP.items())
+            + "; or module:callable, a policy function of one's own.")
+
 
 def _to_null_device(stream: Any) -> None:
     """Point ``stream``'s file descriptor at the null device (later writes vanish)."""

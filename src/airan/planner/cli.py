@@ -28,6 +28,7 @@ from airan.console import (
     err,
     kernel_when_needed,
     out,
+    policy_help,
     with_warmup,
 )
 from airan.planner.targets import LATENCY_METRICS, kept_note
@@ -75,7 +76,8 @@ def max_fleet(
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per count; a count must meet "
                               "the targets on every one."),
     policy: str | None = typer.Option(
-        None, "--policy", "-p", help="Placement policy (default: the scenario's)."),
+        None, "--policy", "-p", help=policy_help(
+            "Placement policy (default: the scenario's)")),
     max_count: int = typer.Option(100_000, "--max-count", help="The most devices tried."),
     confirm: bool = typer.Option(
         True, "--confirm/--no-confirm", help="Run the largest count once more, 4x as long "
@@ -413,7 +415,8 @@ def plan(
     seeds: int = typer.Option(1, "--seeds", "-n", help="Seeds per build-out; a plan must meet "
                               "the targets on every one."),
     policy: str | None = typer.Option(
-        None, "--policy", "-p", help="Placement policy (default: the scenario's)."
+        None, "--policy", "-p", help=policy_help(
+            "Placement policy (default: the scenario's)")
     ),
     fleet_scale: float = typer.Option(
         1.0, "--fleet-scale", help="Multiply every fleet's device count by this factor (plan "

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
+from airan.console import policy_help
 from airan.errors import InputError
 
 
@@ -260,7 +261,8 @@ def run_sharded(
     sites: int | None = typer.Option(
         None, "--sites", help="Grow (or shrink) the hex cell layout to its first N sites, "
         "ring by ring (korea: 345795 for all of Korea); devices and shared GPUs scale with it."),
-    policy: str | None = typer.Option(None, "--policy", "-p", help="Placement policy."),
+    policy: str | None = typer.Option(None, "--policy", "-p", help=policy_help(
+        "Placement policy (default: the scenario's)")),
     duration: float | None = typer.Option(None, "--duration", "-d", help="Simulated seconds."),
     seed: int | None = typer.Option(None, "--seed", "-s", help="Seed (shard k: seed + k x "
                                     "1,000,003)."),
