@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -70,3 +71,68 @@ def test_policy_help_lists_every_builtin_and_ones_own(command: str, option: str)
     for name, what in BUILTIN_POLICY_HELP.items():
         assert f"{name} ({what})" in text
     assert "or module:callable" in text
+
+
+def drawn(fig: Any) -> Any:
+    """``fig`` laid out and drawn as the report saves it; its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
+def test_the_maps_colour_bar_labels_fit_on_the_figure() -> None:
+    """figures/map.png cut the cell sites' colour-bar label off at the top: a sentence that
+    the figure's caption in the report says in full."""
+    import pyarrow as pa
+
+    from airan.report import figures as F
+
+    cells = pa.table({"cell": ["a/0", "b/0"], "site": ["a", "b"], "x_m": [0.0, 500.0],
+                      "y_m": [0.0, 0.0], "prb_utilization_ul": [0.4, 0.3],
+                      "prb_utilization_dl": [0.1, 0.9]})
+    devices = pa.table({"x_m": [10.0, 400.0], "y_m": [0.0, 50.0], "sinr_dl_db": [5.0, 12.0]})
+    with F.style():
+        fig = F.network_map(cells, devices, {})
+        renderer = drawn(fig)
+    labels = [ax.yaxis.label for ax in fig.axes if ax.yaxis.label.get_text()]
+    assert len(labels) == 3  # the map's y axis and its two colour bars
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1, label.get_text()
+
+
+def test_the_comparisons_cdf_legend_covers_no_panel() -> None:
+    """compare_cdf.png's legend, inside each panel's lower right, covered a policy's curve
+    and the deadline: one legend now stands above the panels, each panel's title giving its
+    deadline."""
+    import math
+
+    import numpy as np
+
+    from airan.report import figures as F
+
+    def hist(lo_ms: float, hi_ms: float) -> tuple[dict[str, Any], int]:
+        ms = np.geomspace(lo_ms, hi_ms, 200)
+        buckets = np.ceil(np.log(ms * 1e-3 / 1e-4) / math.log(1.01)).astype(int)
+        counts = {str(b): int((buckets == b).sum()) for b in np.unique(buckets)}
+        return {"min_s": 1e-4, "gamma": 1.01, "counts": counts}, 200
+
+    services = ["detect", "vla", "inspect"]
+    pooled = {"nearest-edge": {s: hist(140.0, 280.0) for s in services},
+              "least-loaded": {s: hist(30.0, 150.0) for s in services},
+              "deadline-aware": {s: hist(30.0, 55.0) for s in services}}
+    with F.style():
+        fig = F.compare_cdf(pooled, services, {"detect": 50.0, "vla": 200.0, "inspect": 200.0})
+        renderer = drawn(fig)
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [*pooled, "deadline"]
+    box = legend.get_window_extent(renderer)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 3
+    for ax in panels:
+        assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+        title = ax.title.get_window_extent(renderer)
+        assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1, ax.get_title()
+    assert panels[1].get_title() == "vla: all seeds, deadline 200 ms"

@@ -383,8 +383,9 @@ def network_map(cells: pa.Table, devices: pa.Table,
                             vmin=0, vmax=1.0, edgecolors="0.2",
                             linewidths=0.3 if n_cs < 2000 else 0.0, rasterized=n_cs > 500,
                             zorder=2)
-            fig.colorbar(cs, ax=ax, label="cell site: busiest sector's PRB use by the "
-                         "devices, the busier direction (no background)",
+            # (which sector, direction and PRBs: the report's caption; a newcomer's review:
+            # the whole of that as the label ran off the top of the figure)
+            fig.colorbar(cs, ax=ax, label="cell site: busiest sector's PRB use",
                          shrink=0.8, pad=0.01, fraction=0.04, aspect=30,
                          format=ticker.PercentFormatter(1.0))
         else:  # ideal or fixed radio: no PRB use to show
@@ -530,29 +531,38 @@ def compare_cdf(
     """
     policies = list(pooled)
     rows, cols = _grid(len(services), max_cols=2)
-    fig = _figure(6.4, 0.6 + 2.4 * rows)
+    fig = _figure(6.4, 0.9 + 2.4 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax in axes[len(services):]:
         ax.set_visible(False)
+    any_deadline = False
     for ax, svc in zip(axes, services, strict=False):
         drew = False
         for i, p in enumerate(policies):
             hist, ended = pooled[p][svc]
             x, f = histogram_cdf(hist, ended)
             if len(x):
-                ax.plot(x, f, color=PALETTE[i % len(PALETTE)], label=p)
+                ax.plot(x, f, color=PALETTE[i % len(PALETTE)])
                 drew = True
         if not drew:
             _message(ax, f"{svc}: no request completed")
             continue
         deadline = deadlines.get(svc)
         if deadline:
-            ax.axvline(deadline, color=DEADLINE_COLOUR, ls="--", lw=1.0,
-                       label=f"deadline {deadline:g} ms")
+            ax.axvline(deadline, color=DEADLINE_COLOUR, ls="--", lw=1.0)
+            any_deadline = True
         _log_ms_axis(ax, *ax.get_xlim())
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("end-to-end latency (ms)")
         ax.set_ylabel("fraction of requests done")
-        ax.set_title(f"{svc}: latency CDF, all seeds")
-        ax.legend(loc="lower right", frameon=False)
+        ax.set_title(f"{svc}: all seeds" + (f", deadline {deadline:g} ms" if deadline else ""))
+    # one legend for every panel, above them (a newcomer's review: one inside each panel
+    # covered a policy's curve and the deadline)
+    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], label=p)
+               for i, p in enumerate(policies)]
+    if any_deadline:
+        handles.append(Line2D([], [], color=DEADLINE_COLOUR, ls="--", lw=1.0,
+                              label="deadline"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 4),
+               frameon=False)
     return fig
