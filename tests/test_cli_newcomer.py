@@ -136,3 +136,57 @@ def test_the_comparisons_cdf_legend_covers_no_panel() -> None:
         title = ax.title.get_window_extent(renderer)
         assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1, ax.get_title()
     assert panels[1].get_title() == "vla: all seeds, deadline 200 ms"
+
+
+@pytest.mark.parametrize("late_latency_ms", [7.0, 9.0])  # 9: a live run's runtime overhead
+def test_the_answered_late_table_has_one_blank_line_before_its_total(
+        late_latency_ms: float) -> None:
+    """It had two (an empty row, then the section's end); the Latency table has one."""
+    import airan.cli as cli
+
+    stages = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
+    service = {"late": 12, "dropped": 0, "overdue": 0, "late_latency_ms": late_latency_ms,
+               "late_breakdown_ms": dict.fromkeys(stages, 1.0), "late_device_ms": {}}
+    with cli.out.capture() as cap:
+        cli._print_late({"services": {"detect": service}})
+    lines = cap.get().splitlines()
+    total = next(i for i, line in enumerate(lines) if line.startswith("total (mean)"))
+    above = "overhead (runtime)" if late_latency_ms > 7.0 else "dl_air"
+    assert lines[total - 1].strip() == "" and lines[total - 2].startswith(above), lines
+
+
+def test_one_compared_run_is_one_run_summary(tmp_path: Path) -> None:
+    """"wrote … (1 run summaries)"."""
+    res = runner.invoke(app, ["compare", "factory", "-p", "local", "--seeds", "1",
+                              "--duration", "0.1", "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    assert f"wrote {tmp_path / 'cmp' / 'runs'} (1 run summary)" in res.stdout
+
+
+@pytest.mark.parametrize("given", ["factory.yaml", "sub/city.yml"])
+def test_a_missing_file_named_after_a_builtin_suggests_the_builtin(
+        given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`airan run factory.yaml` with no such file said only "file not found"."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["run", given])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
+    stem = Path(given).stem
+    assert res.stderr.strip() == (
+        f"error: {given}: file not found; did you mean the built-in scenario {stem!r}, named "
+        f"without {Path(given).suffix}? (`airan scenarios --show {stem} > {given}` writes it "
+        "as a file to edit)")
+    other = runner.invoke(app, ["run", "mine.yaml"])  # no built-in of that name
+    assert other.exit_code == 2 and other.stderr.strip() == "error: mine.yaml: file not found"
+
+
+def test_several_policies_given_to_run_suggest_compare() -> None:
+    """`airan run --policy cloud,nearest-edge` said "unknown policy 'cloud,nearest-edge'; did
+    you mean 'nearest-edge'?"."""
+    res = runner.invoke(app, ["run", "--policy", "cloud,nearest-edge"])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
+    line = res.stderr.strip()
+    assert line.startswith("error: option '--policy': one policy only; to run cloud, "
+                           "nearest-edge side by side: airan compare --policies "
+                           "cloud,nearest-edge"), line
+    typo = runner.invoke(app, ["run", "--policy", "cloud,nearst-edge"])  # not two policies
+    assert typo.exit_code == 2 and "unknown policy 'cloud,nearst-edge'" in typo.stderr

@@ -74,6 +74,11 @@ def _check_run_options(policy: str | None, trace_sample: float | None) -> None:
         raise _option_error("--trace-sample", "must be within [0, 1]", trace_sample)
     if policy is not None and not is_known_policy(policy):
         reason, choices = unknown_policy(policy)
+        several = [p.strip() for p in split_policies(policy)]
+        if len(several) > 1 and all(p and is_known_policy(p) for p in several):
+            # several policies, each good: a comparison (a newcomer's review)
+            reason, choices = (f"one policy only; to run {', '.join(several)} side by side: "
+                               f"airan compare --policies {policy}", None)
         raise _option_error("--policy", reason, policy, choices)
 
 
@@ -432,17 +437,19 @@ def _print_late(s: dict[str, Any]) -> None:
     table.add_row("not answered (dropped, overdue)", *(
         f"{int(v.get('dropped', 0)) + int(v.get('overdue', 0)):,}" for v in svcs),
         end_section=True)
-    for k in rows:
-        label = k if device else k.replace("_sites", "")
-        table.add_row(_SPLIT_LABELS.get(label, label), *(
-            _num(parts[n][k], "{:.2f}") for n in names))
     sums = [sum(float(x or 0.0) for x in parts[n].values()) for n in names]
     totals = [float(v.get("late_latency_ms") or x) for v, x in zip(svcs, sums, strict=True)]
     overhead = any(t - x > 0.01 for t, x in zip(totals, sums, strict=True))
+    # one blank line before the total, as in the Latency table (an empty row and a section's
+    # end made two: a newcomer's review)
+    for i, k in enumerate(rows):
+        label = k if device else k.replace("_sites", "")
+        table.add_row(_SPLIT_LABELS.get(label, label), *(
+            _num(parts[n][k], "{:.2f}") for n in names),
+            end_section=i == len(rows) - 1 and not overhead)
     if overhead:  # a live run's runtime
         table.add_row("overhead (runtime)", *(f"{max(t - x, 0.0):.2f}" for t, x in zip(
-            totals, sums, strict=True)))
-    table.add_row("", *("" for _ in names), end_section=True)
+            totals, sums, strict=True)), end_section=True)
     table.add_row("total (mean)", *(f"{t:.2f}" for t in totals), style="bold")
     _print_table(table)
     out.print("answered late: the requests answered past their deadline, their mean breakdown; "
@@ -1096,7 +1103,9 @@ def compare(
                 _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     _print_comparison(result.data)
     out.print(f"wrote {result.json_path}", markup=False, soft_wrap=True)
-    out.print(f"wrote {out_dir / 'runs'} ({len(result.data['runs'])} run summaries)",
+    n_runs = len(result.data["runs"])
+    out.print(f"wrote {out_dir / 'runs'} ("
+              + ("1 run summary" if n_runs == 1 else f"{n_runs} run summaries") + ")",
               markup=False, soft_wrap=True)
     out.print(f"wrote {result.report_path}", markup=False, soft_wrap=True)
     if strict and result.data.get("failed_policies"):  # (a researcher's review: exit 0 read

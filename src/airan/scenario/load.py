@@ -146,6 +146,11 @@ def _read(path_or_name: str | os.PathLike[str]) -> tuple[str, str]:
                              f".yaml; built-ins: {', '.join(builtins)})", field="scenario")
         raise unknown_name("scenario", name, builtins, field="scenario")
     if not path.exists():
+        if path.stem in builtins:  # `airan run factory.yaml` for the built-in (a newcomer's
+            raise InputError(  # review)
+                f"file not found; did you mean the built-in scenario {path.stem!r}, named "
+                f"without {path.suffix}? (`airan scenarios --show {path.stem} > {name}` "
+                "writes it as a file to edit)", file=name)
         raise InputError("file not found", file=name)
     if not path.is_file():
         raise InputError("not a file", file=name)
