@@ -239,9 +239,15 @@ def test_validate_echoes_the_radio_with_the_uplink_share_and_each_fleets_ue_powe
     # (the numerology's figures: TS 38.211 Table 4.2-1, TS 38.101-1 Table 5.3.2-1's 273 PRBs at
     # 100 MHz and 30 kHz, 135 at 60 kHz; a lecturer's lab: numerology 2 echoed nothing)
     assert ("radio nr, uma, n78 at 3.5 GHz, 100 MHz, numerology 1: 30 kHz, 0.5 ms slots, 273 "
-            "PRBs, TDD DDDSU every 2.5 ms (1 of 5 slots uplink, and the S slot's uplink "
-            "symbols), uplink by SR every 5 ms, grant 2 ms later, cells 56 dBm, UEs 23 dBm "
+            "PRBs, TDD DDDSU every 2.5 ms (1 of 5 slots uplink; the S slot's uplink symbols "
+            "carry no data), uplink by SR every 5 ms, grant 2 ms later, cells 56 dBm, UEs 23 dBm "
             f"({d['fleets'][0]['name']} 26 dBm)") in text
+    # as the radio model has it (a newcomer's review: validate said the S slot's uplink
+    # symbols added to the uplink, which carries its data in the U slots only)
+    from airan.radio import nr
+
+    ul_share, _ = nr.slot_usable(nr.parse_tdd_pattern("DDDSU"))
+    assert list(ul_share) == [0.0, 0.0, 0.0, 0.0, 1.0]
     d["carrier"]["numerology"] = 2
     path.write_text(yaml.safe_dump(d))
     mu2 = " ".join(runner.invoke(app, ["validate", str(path)]).output.split())

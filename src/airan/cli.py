@@ -1732,7 +1732,11 @@ def _radio_echo(sc: Any) -> str:
         ups = pattern.count("U")
         duplex = (f"TDD {pattern} every {len(pattern) * slot_ms:g} ms ({ups} of {len(pattern)} "
                   "slots uplink"
-                  + (", and the S slot's uplink symbols" if "S" in pattern else "") + ")")
+                  # (as radio.nr.slot_usable has it: no data on the S slot's uplink symbols, a
+                  # NACK's short PUCCH only; a newcomer's review: "and the S slot's uplink
+                  # symbols" read as uplink capacity)
+                  + ("; the S slot's uplink symbols carry no data" if "S" in pattern else "")
+                  + ")")
     else:
         duplex = "FDD"
     own = [f"{f.name} {f.ue_tx_power_dbm:g} dBm" for f in sc.fleets
