@@ -1581,65 +1581,29 @@ UPLINK_FULL = 1.0
 def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
     """Cells whose devices offer more uploads than the cell's uplink carries at their own SINR,
     where the scenario's seed places them (a moving fleet at its start), by the uplink
-    scheduler's own capacity rule (``kernel.ul_capacity_at``: power control's power per PRB,
-    at most the UE's maximum spread over the PRBs it uses, none below the lowest usable SINR):
-    per device, the fewest PRBs per uplink slot that carry its uploads (each service's rate_hz
-    x ul_kb), over the PRBs background traffic leaves; per cell their sum. Above 1, the
-    uplink cannot carry them whatever the scheduler; a device whose uploads need more than it
-    can send alone on every PRB it can use is named too (a drone maker's review: six drones'
-    15 Mbit/s video filled a sector's ~31 Mbit/s, and validate checked the offered load
-    against every cell's peak spectral efficiency alone). At the start's interference; none
-    past COVERAGE_CHECK_DEVICES devices or under ``local``."""
+    scheduler's own capacity rule (:func:`airan.engine.offered_air.offered_air`, which
+    max-fleet's miss shares). Above 1, the uplink cannot carry them whatever the scheduler; a
+    device whose uploads need more than it can send alone on every PRB it can use is named too
+    (a drone maker's review: six drones' 15 Mbit/s video filled a sector's ~31 Mbit/s, and
+    validate checked the offered load against every cell's peak spectral efficiency alone).
+    At the start's interference; none past COVERAGE_CHECK_DEVICES devices or under
+    ``local``."""
     from airan.errors import InputError
 
     if sc.radio.model != "nr" or sc.policy == "local" or not 0 < sum(
             f.count for f in sc.fleets) <= COVERAGE_CHECK_DEVICES:
         return []
-    import math
-
     import numpy as np
 
     from airan.engine import Engine
-    from airan.radio import link, nr
+    from airan.engine.offered_air import offered_air
 
     load_kernel()
 
     eng = Engine(sc, duration_s=sc.duration_s)
     w = eng.world
-    gain = eng.uplink_gain_per_prb_mw()
-    floor = w.min_sinr_lin
-    floor_db = 10 * math.log10(floor)
-    cell = w.dev_cell
-    p_max = w.dev_ue_tx_mw
-    # the closed loop raises a UE below the floor to it (as ul_capacity_at)
-    p_prb = np.where(w.dev_ul_p_prb_mw * gain < floor, floor / np.maximum(gain, 1e-300),
-                     w.dev_ul_p_prb_mw)
-    free = (w.cell_prb * (1.0 - eng.ran.background_at(0.0, "ul")))[cell]
-    n_max = np.minimum(free, p_max * gain / floor)  # the PRBs it can use at the floor or above
-    bits_per_prb = w.cell_bits_per_prb_ul[cell]
-
-    def bits(n: Any) -> Any:  # per uplink slot on n PRBs
-        n = np.maximum(n, 1e-12)
-        sinr = np.minimum(p_max / n, p_prb) * gain
-        with np.errstate(divide="ignore"):
-            se = link.spectral_efficiency(10 * np.log10(sinr), min_sinr_db=floor_db - 1e-9)
-        return n * se * bits_per_prb
-
-    svc = {v.name: v for v in sc.services}
-    fleet_bps = np.array([sum(svc[n].rate_hz * svc[n].ul_kb * 8e3 for n in f.services)
-                          for f in sc.fleets])
-    slots_per_s = float(np.mean(nr.slot_usable(w.slot_type)[0])) / w.slot_s
-    per_slot = fleet_bps[w.dev_fleet] / slots_per_s
-    alone = bits(n_max) if len(gain) else np.zeros(0)
-    reach = (gain > 0.0) & (n_max > 0.0)  # (out of coverage: _coverage_warnings)
-    short = reach & (alone < per_slot)
-    lo, hi = np.zeros(len(gain)), np.where(reach, n_max, 0.0)
-    for _ in range(60):  # the fewest PRBs per slot that carry it: bits(n) grows with n
-        mid = 0.5 * (lo + hi)
-        enough = bits(mid) >= per_slot
-        hi, lo = np.where(enough, mid, hi), np.where(enough, lo, mid)
-    need = np.bincount(cell[reach], weights=np.where(short, n_max, hi)[reach] / free[reach],
-                       minlength=len(w.cell_names))
+    air = offered_air(sc, eng)
+    need, short = air.uplink, air.short
     over = [c for c in np.argsort(-need, kind="stable") if need[c] > UPLINK_FULL]
     out = []
     uplink_slots = "the TDD pattern's uplink slots" if sc.carrier.tdd_pattern else "every slot"
@@ -1671,16 +1635,15 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
             f"{sc.seed} places {'them' if k != 1 else 'it'}: {'their' if k != 1 else 'its'} "
             "uploads queue without end (cells nearer, or smaller or fewer uploads)",
             file=label, field="fleets")))
-    return out + _downlink_cell_warnings(sc, eng, label)
+    return out + _downlink_cell_warnings(sc, eng, label, air.downlink)
 
 
-def _downlink_cell_warnings(sc: Any, eng: Any, label: str) -> list[str]:
+def _downlink_cell_warnings(sc: Any, eng: Any, label: str, need: Any) -> list[str]:
     """Cells whose devices' answers need more than the cell's downlink carries (an XR maker's
     review: 9,600 Mbit/s of rendered frames offered to two cells of ~870 validated silently):
-    per device, its answers' bits per second (each service's rate_hz x dl_kb) over its
-    downlink rate alone on its cell's free PRBs (the policies' ``dl_rate_bps``: its SE at the
-    start's interference, the neighbours at ``radio.initial_load``, the TDD pattern's downlink
-    share, the PRBs background traffic leaves); per cell their sum. Above 1, the downlink
+    ``need``, per cell, :func:`airan.engine.offered_air.offered_air`'s downlink share (each
+    device's answers, rate_hz x dl_kb, over its rate alone on its cell's free PRBs at the
+    start's interference, the neighbours at ``radio.initial_load``). Above 1, the downlink
     cannot carry them whatever the scheduler, at that load of the neighbours (a diff review:
     the message said "the neighbours idle")."""
     import numpy as np
@@ -1688,16 +1651,6 @@ def _downlink_cell_warnings(sc: Any, eng: Any, label: str) -> list[str]:
     from airan.errors import InputError
 
     w = eng.world
-    svc = {v.name: v for v in sc.services}
-    fleet_bps = np.array([sum(svc[n].rate_hz * svc[n].dl_kb * 8e3 for n in f.services)
-                          for f in sc.fleets])
-    if not w.n_devices or not (fleet_bps > 0).any():
-        return []
-    rate = np.asarray(eng._rate_bps(np.arange(w.n_devices), uplink=False), dtype=float)
-    reach = np.isfinite(rate) & (rate > 0.0)  # (out of coverage: _coverage_warnings)
-    offered = fleet_bps[w.dev_fleet]
-    need = np.bincount(w.dev_cell[reach], weights=offered[reach] / rate[reach],
-                       minlength=len(w.cell_names))
     over = [c for c in np.argsort(-need, kind="stable") if need[c] > UPLINK_FULL]
     if not over:
         return []
