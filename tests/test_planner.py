@@ -1497,3 +1497,14 @@ def test_a_miss_that_barely_moves_in_every_target_offers_no_build_out_to_buy() -
     moving = [SimpleNamespace(services={"detect": {"hit": h}, "vla": {"hit": 0.95}},
                               cost_usd=c) for h, c in ((0.80, 0), (0.95, 30_000), (0.985, 1))]
     assert _every_miss_flat(closest, targets, moving) is None  # type: ignore[arg-type]
+
+
+def test_a_latency_percentile_may_be_written_as_the_tables_print_it() -> None:
+    """A fleet planner's review: the terminal prints "p99.9", so users type it; it is p999.
+    p99.99 is no metric, and the error lists the percentiles."""
+    assert parse_targets(["a: p99.9<=15ms, P99.9<15, p50.0<=3"], ["a"]) == [
+        Target("a", "p999", "<=", 15.0), Target("a", "p999", "<", 15.0),
+        Target("a", "p50", "<=", 3.0)]
+    with pytest.raises(InputError, match=r"unknown metric 'p99\.99' .*the percentiles are "
+                       r"p50, p95, p99 and p999 \(or p99\.9\)"):
+        parse_targets(["a: p99.99<=15ms"], ["a"])

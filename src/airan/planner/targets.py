@@ -6,6 +6,7 @@ Grammar (spaces are free; several services may share one string, separated by ``
     TARGET  := SERVICE ":" CLAUSE ("," CLAUSE)*       SERVICE: a service name, or "*" for all
     CLAUSE  := ("hit" | "satisfied") (">=" | ">") RATIO   RATIO: 0.999 or 99.9%
              | LATENCY ("<=" | "<") NUMBER [UNIT]      LATENCY: p50 | p95 | p99 | p999 | mean
+                                                       (p99.9 is p999, as tables print it)
                                                        UNIT: ms (default) | s | us
 
 ``satisfied`` is the share of the service's devices whose own hit ratio (overdue requests as
@@ -38,7 +39,7 @@ RATIO_METRICS: tuple[str, ...] = ("hit", "satisfied")
 METRICS: tuple[str, ...] = (*RATIO_METRICS, *LATENCY_METRICS)
 _UNIT_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3}
 _CLAUSE = re.compile(
-    r"^\s*(?P<metric>[A-Za-z0-9_]+)\s*(?P<op>>=|<=|=>|=<|>|<|=)\s*"
+    r"^\s*(?P<metric>[A-Za-z0-9_.]+)\s*(?P<op>>=|<=|=>|=<|>|<|=)\s*"
     r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>%|[A-Za-z]+)?\s*$"
 )
 #: A miss on a metric that could not be measured counts as this much shortfall.
@@ -108,6 +109,18 @@ def _error(reason: str, value: Any, choices: Iterable[str] | None = None) -> Inp
     return err
 
 
+#: a percentile as the terminal prints it (p99.9) -> its metric's name
+_PERCENTILE_NAMES = {50.0: "p50", 95.0: "p95", 99.0: "p99", 99.9: "p999"}
+
+
+def _percentile_alias(metric: str) -> str:
+    """``p99.9`` (as the tables print it), ``p50.0``: the metric's own name (``p999``,
+    ``p50``); any other name as it is."""
+    if metric in METRICS or not re.fullmatch(r"p\d+\.\d*", metric):
+        return metric
+    return _PERCENTILE_NAMES.get(float(metric[1:]), metric)
+
+
 def _parse_clause(service: str, clause: str, whole: str) -> Target:
     m = _CLAUSE.match(clause)
     if m is None:
@@ -115,8 +128,12 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
                      "'detect: hit>=0.999, p99<=100ms'", None)
     metric, op, num, unit = m["metric"].lower(), m["op"], float(m["num"]), m["unit"]
     op = {"=>": ">=", "=<": "<="}.get(op, op)
+    metric = _percentile_alias(metric)
     if metric not in METRICS:
-        raise _error(f"unknown metric {m['metric']!r} in {whole!r}", m["metric"], METRICS)
+        said = ("; the percentiles are p50, p95, p99 and p999 (or p99.9)"
+                if re.fullmatch(r"p[0-9.]+", metric) else "")
+        raise _error(f"unknown metric {m['metric']!r} in {whole!r}{said}", m["metric"],
+                     METRICS)
     if op == "=":
         raise _error(f"use >= or <= (not =) in {clause.strip()!r}", None)
     if metric in RATIO_METRICS:
