@@ -426,3 +426,74 @@ def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: An
     assert FleetTry(1, False, {}, [], site_utilization={"a": 0.85},
                     busiest_cells={"dl": ("c", 0.95)}).binds() == "the radio and the GPUs"
     assert FleetTry(1, True, {}, [], site_utilization={"a": 0.5}).binds() is None
+
+
+def _with_rare_arms(rate_hz: float = 0.0001) -> dict[str, Any]:
+    """The one-GPU scenario and 20 arms sending a VLA step every 10,000 s (0.002 requests a
+    second between them, target_hit_ratio 0.95): a 2 s run has none of them."""
+    d = _one_gpu().model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({"name": "arms", "count": 20, "area": {"center_m": [5, 0],
+                                                              "radius_m": 1},
+                        "services": ["vla"]})
+    d["services"].append({**d["services"][0], "name": "vla", "rate_hz": rate_hz,
+                          "deadline_ms": 500, "target_hit_ratio": 0.95})
+    return d
+
+
+def test_a_rare_service_with_no_request_in_a_run_is_not_evaluated_rather_than_missed(
+        tmp_path: Any) -> None:
+    """A camera planner's review: a service at 0.01 Hz on 20 devices sent no request in 2 s
+    runs, so every count "missed vla: hit>=0.95 (-)" and max-fleet answered "not even one
+    device" (exit 3). A target whose service had no request come due is not evaluated: the
+    answer is what the GPU carries for the bots (about 100), and the note says how long a run
+    would test the arms (100 requests at 0.002 a second: 50,000 s)."""
+    import yaml
+
+    from airan.planner.targets import with_default_targets
+
+    d = _with_rare_arms()
+    targets = with_default_targets(parse_targets(["job: hit>=0.99"], ["job", "vla"]),
+                                   {"job": 0.99, "vla": 0.95})
+    res = largest_fleet(scenario_from_dict(d), "bots", targets, duration_s=2.0, seeds=[1],
+                        confirm=False)
+    assert 95 <= res.largest <= 104, [(t.count, t.misses) for t in res.tries]
+    top = next(t for t in res.tries if t.count == res.largest)
+    assert [t.text for t in top.untested] == ["vla: hit>=0.95"]
+    assert top.values["vla: hit>=0.95"] is None and top.services["vla"]["count"] == 0
+    path = tmp_path / "rare.yaml"
+    path.write_text(yaml.safe_dump(d))
+    out = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.99", "--duration", "2", "--no-confirm"],
+                        env={"COLUMNS": "300"})
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "no request" in text  # (the table's cell, not '-')
+    assert (f"largest: {res.largest} devices of bots" in text
+            and ", meeting every target but vla: hit>=0.95, which no request tested" in text)
+    assert ("not evaluated, neither met nor missed, and no part of the answer: vla: "
+            "hit>=0.95 (no vla request came due in the 2 s runs; its devices offer 0.002 a "
+            "second, so runs of ~50,000 s give ~100)") in text
+    # named by a --target, it is no miss either, and the answer's line says it was untested
+    named = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                                "job: hit>=0.99; vla: p99<=100ms", "--duration", "2",
+                                "--no-confirm"], env={"COLUMNS": "300"})
+    assert named.exit_code == 0, named.output
+    text = " ".join(named.output.split())
+    assert "meeting every target but vla: p99<=100ms, which no request tested" in text
+
+
+def test_requests_that_all_dropped_are_a_miss_and_a_seed_without_any_decides_nothing() -> None:
+    """Untested is only a service with no request that ended or came due: dropped ones came
+    due (a miss, as before). Over seeds, a seed with none of a service's requests leaves the
+    others' figures (it had been the worst, None: unmeasured)."""
+    from airan.planner.evaluate import _merge_service, requests_due, untested
+
+    dropped = {"met": 0, "late": 0, "dropped": 5, "overdue": 0, "count": 5}
+    assert requests_due(dropped) == 5
+    assert not untested({"due": requests_due(dropped)}) and untested({"due": 0})
+    none = {"count": 0, "due": 0, "dropped": 0, "unanswered": 0, "hit": None, "p99": None}
+    some = {"count": 40, "due": 40, "dropped": 2, "unanswered": 2, "hit": 0.95, "p99": 80.0}
+    for merged in (_merge_service(_merge_service(None, none), some),
+                   _merge_service(_merge_service(None, some), none)):
+        assert (merged["hit"], merged["p99"], merged["count"], merged["due"]) == (
+            0.95, 80.0, 40, 40)

@@ -1499,6 +1499,46 @@ def test_a_miss_that_barely_moves_in_every_target_offers_no_build_out_to_buy() -
     assert _every_miss_flat(closest, targets, moving) is None  # type: ignore[arg-type]
 
 
+def _rare_service_scenario() -> dict:
+    """One GPU site, 50 bots' 1 Hz detections and 20 arms' VLA steps every 10,000 s (no
+    request in a 2 s run), the VLA's target_hit_ratio 0.95."""
+    job = {"name": "detect", "model": "yolov8s", "rate_hz": 1.0, "arrivals": "periodic",
+           "jitter_ms": 0, "deadline_ms": 100, "service_time": {"dist": "fixed",
+                                                                  "mean_ms": 10}}
+    return {
+        "name": "rare", "radio": {"model": "ideal"}, "policy": "nearest-edge",
+        "cell_sites": [{"name": "c0", "position_m": [0, 0], "sectors": 1}],
+        "compute_sites": [{"name": "gpu", "at": "c0", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}],
+                           "batching": {"max_batch": 1, "max_wait_ms": 0}}],
+        "fleets": [{"name": "bots", "count": 50, "area": {"center_m": [5, 0], "radius_m": 1},
+                    "services": ["detect"]},
+                   {"name": "arms", "count": 20, "area": {"center_m": [5, 0], "radius_m": 1},
+                    "services": ["vla"]}],
+        "services": [job, {**job, "name": "vla", "rate_hz": 0.0001, "deadline_ms": 500,
+                           "target_hit_ratio": 0.95}]}
+
+
+def test_a_plan_does_not_miss_a_target_whose_service_sent_no_request() -> None:
+    """A camera planner's review: a 0.01 Hz service on 20 devices sent no request in 2 s runs,
+    and `airan plan` found no plan (every build-out "missed vla: hit>=0.95 (got -)"). Its
+    target is not evaluated: one L4 carries the bots' 50 detections a second, and the verdict
+    and the first note say the VLA's target was not tested, and how long a run would."""
+    r = plan(scenario_from_dict(_rare_service_scenario()), ["detect: hit>=0.99"],
+             candidates=["L4"], max_gpus=2, duration_s=2.0, confirm=False)
+    assert r.feasible and r.best is not None and r.best.description == "gpu: 1 x L4"
+    assert [t.text for t in r.best.untested] == ["vla: hit>=0.95"] and r.best.misses == ()
+    assert r.verdict.endswith(", but not vla: hit>=0.95, which no request tested (see the "
+                              "note)")
+    assert r.notes[0] == (
+        "not evaluated, neither met nor missed, and no part of the answer: vla: hit>=0.95 "
+        "(no vla request came due in the 2 s runs; its devices offer 0.002 a second, so runs "
+        "of ~50,000 s give ~100)")
+    from airan.planner.output import plan_record
+
+    assert plan_record(r)["plan"]["untested"] == ["vla: hit>=0.95"]
+
+
 def test_a_latency_percentile_may_be_written_as_the_tables_print_it() -> None:
     """A fleet planner's review: the terminal prints "p99.9", so users type it; it is p999.
     p99.99 is no metric, and the error lists the percentiles."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,12 @@ TRACE_LIMIT = 2_000
 TRACE_SAMPLE = 0.02
 
 
+def requests_due(v: Mapping[str, Any]) -> int:
+    """A service's requests (in a run summary's outcomes) that ended or came due: met, late,
+    dropped and overdue. None, and the run tested none of its targets (:func:`untested`)."""
+    return sum(int(v.get(k, 0)) for k in ("met", "late", "dropped", "overdue"))
+
+
 def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> dict[str, Any]:
     """The compact part of a run summary the planner keeps (and caches), JSON-ready.
 
@@ -131,6 +137,9 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
             "mean": _num(lat.get("mean")),  # over the answered requests
             **{m: _percentile_ms(v, m) for m in _PERCENTILES},
             "count": int(v.get("count", 0)),
+            "due": requests_due(v),
+            # the requests a second its devices offer (how long a run tests it)
+            "offered_per_s": _num(v.get("offered_per_s")),
             "dropped": int(v.get("dropped", 0)),
             "unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
             "breakdown_ms": {str(k): _num(x) for k, x in (v.get("breakdown_ms") or {}).items()},
@@ -191,6 +200,63 @@ def _worse(metric: str, a: float | None, b: float | None) -> float | None:
     return min(a, b) if metric in RATIO_METRICS else max(a, b)
 
 
+#: the requests a run that tests a service should have of it (the untested note's length)
+UNTESTED_REQUESTS = 100
+
+
+def untested(service: Mapping[str, Any] | None) -> bool:
+    """True where a service's run (every seed's, merged) had no request of it that ended or
+    came due: its targets were not tested, neither met nor missed (a camera planner's review:
+    a 0.01 Hz service on 20 devices sent none in 2 s runs, and max-fleet answered "not even
+    one device"). Requests that were all dropped did come due: a miss."""
+    return service is not None and service.get("due") == 0
+
+
+def untested_targets(targets: Sequence[Target], services: Mapping[str, Mapping[str, Any]]
+                     ) -> list[Target]:
+    """The targets on a service a run did not test (:func:`untested`), but those let go
+    (``hit>=0``, met whatever the run)."""
+    return [t for t in targets if not t.met(None) and untested(services.get(t.service))]
+
+
+def untested_note(targets: Sequence[Target], services: Mapping[str, Mapping[str, Any]],
+                  duration_s: float) -> str:
+    """A line on ``targets``, untested in runs of ``duration_s`` (:func:`untested_targets`):
+    per service, the rate its devices offer and the run length that gives
+    ``UNTESTED_REQUESTS`` of its requests."""
+    parts = []
+    for name in dict.fromkeys(t.service for t in targets):
+        texts = ", ".join(t.text for t in targets if t.service == name)
+        rate = services.get(name, {}).get("offered_per_s") or 0.0
+        need = (f"its devices offer {rate:.3g} a second, so runs of ~"
+                f"{math.ceil(UNTESTED_REQUESTS / rate):,} s give ~{UNTESTED_REQUESTS}"
+                if rate > 0 else "its devices offer none")
+        parts.append(f"{texts} (no {name} request came due in the {duration_s:g} s runs; "
+                     f"{need})")
+    return ("not evaluated, neither met nor missed, and no part of the answer: "
+            + "; ".join(parts))
+
+
+def _merge_service(merged: dict[str, Any] | None, v: dict[str, Any]) -> dict[str, Any]:
+    """A service's figures over the seeds so far (``merged``; None: none yet) with one more
+    seed's ``v``: the worst of each metric over the seeds that tested it (:func:`untested`;
+    a seed with no request of it had nothing to measure), the counts summed."""
+    if merged is None:
+        return dict(v)
+    counts = {k: int(merged.get(k) or 0) + int(v.get(k) or 0)
+              for k in ("count", "dropped", "unanswered", "due")}
+    if untested(v):
+        return {**merged, **counts}
+    if untested(merged):  # (the first seed that tested it)
+        return {**v, **counts}
+    out = dict(merged)
+    for m in METRICS:
+        out[m] = _worse(m, merged.get(m), v.get(m))
+    a, b = merged.get("requests_per_device"), v.get("requests_per_device")
+    out["requests_per_device"] = None if a is None or b is None else min(a, b)
+    return {**out, **counts}
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """One candidate build-out, run on every seed: metrics are the worst over seeds."""
@@ -226,6 +292,9 @@ class Evaluation:
     # full_batch_load, mean over seeds; utilization where a site has none): how near its GPUs
     # are to what dynamic batching carries, where a batching GPU looks busy all the time
     slot_load: tuple[float | None, ...] = field(default_factory=tuple)
+    # the targets its runs did not test (no request of their service came due): neither met
+    # nor missed, they decide nothing, and the plan says so (untested_note)
+    untested: tuple[Target, ...] = ()
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -236,6 +305,7 @@ class Evaluation:
             "feasible": self.feasible, "shortfall": round(self.shortfall, 6),
             "runs": self.runs, "cached": self.runs == 0, "wall_s": round(self.wall_s, 4),
             "misses": "; ".join(self.misses),
+            "untested": "; ".join(t.text for t in self.untested),
         }
         for t in targets:
             out[f"{t.service}.{t.metric}"] = self.services.get(t.service, {}).get(t.metric)
@@ -316,18 +386,7 @@ class Evaluator:
             said += metrics.get("cautions") or []
             l1_misses = max(l1_misses, int(metrics.get("l1_slot_misses") or 0))
             for name, v in metrics["services"].items():
-                if name not in merged:
-                    merged[name] = dict(v)
-                else:
-                    for m in METRICS:
-                        merged[name][m] = _worse(m, merged[name].get(m), v.get(m))
-                    a, b = merged[name].get("requests_per_device"), v.get("requests_per_device")
-                    merged[name]["requests_per_device"] = (None if a is None or b is None
-                                                           else min(a, b))
-                    merged[name]["count"] += v["count"]
-                    merged[name]["dropped"] += v["dropped"]
-                    merged[name]["unanswered"] = merged[name].get("unanswered", 0) \
-                        + v.get("unanswered", 0)
+                merged[name] = _merge_service(merged.get(name), v)
             for name, c in metrics["sites"].items():
                 if (c.get("offered_load") or 0.0) >= OVERLOADED:
                     overloaded[name] = max(overloaded.get(name, 0.0), float(c["offered_load"]))
@@ -351,7 +410,10 @@ class Evaluator:
                     sites_power.setdefault(name, []).append(float(pw) / ng)
         misses = [f"run failed: {e}" for e in dict.fromkeys(errors)]
         shortfall = 0.0
+        unknown = untested_targets(self.targets, merged)  # (neither met nor missed)
         for t in self.targets:
+            if t in unknown:
+                continue
             value = merged.get(t.service, {}).get(t.metric)
             s = t.shortfall(value)
             if s > 0.0 and value is None:
@@ -405,6 +467,7 @@ class Evaluator:
             cautions=tuple(dict.fromkeys(said)),
             slot_load=tuple(self._slot_utilization(i, sites_load)
                             for i in range(len(space.slots))),
+            untested=tuple(unknown),
         )
         self.log.append(ev)
         self._by_config[config] = ev

@@ -21,8 +21,11 @@ from airan.planner.evaluate import (
     OVERLOADED,
     TRACE_LIMIT,
     TRACE_SAMPLE,
+    _merge_service,
     _metrics,
     unsettled_miss,
+    untested,
+    untested_targets,
 )
 from airan.planner.search import CONFIRM_FACTOR, confirm_seeds, confirm_warmup_s
 from airan.planner.targets import Target
@@ -65,6 +68,12 @@ class FleetTry:
     # fixed radios): an XR maker's review could not tell that the downlink, not the GPUs,
     # bound the answer
     busiest_cells: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # the targets its runs did not test (no request of their service came due on any seed):
+    # neither met nor missed (a camera planner's review: a 0.01 Hz service with no request
+    # in 2 s runs made every count miss), and each service's figures over the seeds
+    # (evaluate._merge_service: its requests, what few_samples reads)
+    untested: list[Target] = field(default_factory=list)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def binds(self) -> str | None:
         """What this count's run was near the end of: "the radio" (a cell's PRBs in either
@@ -209,6 +218,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             sc = sc.model_copy(update={"duration_s": again[0], "engine": sc.engine.model_copy(
                 update={"warmup_s": warmup_s})})
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
+        merged: dict[str, dict[str, Any]] = {}  # each service's figures over the seeds
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         overloaded: dict[str, float] = {}  # sites loaded past their GPUs at full batches
@@ -239,8 +249,13 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                               for k in ("ul", "dl")
                               if cells.get(f"max_prb_utilization_{k}") is not None}
             m = _metrics(summary)
+            for name, v in m["services"].items():
+                merged[name] = _merge_service(merged.get(name), v)
             for t in targets:
-                v = (m["services"].get(t.service) or {}).get(t.metric)
+                svc = m["services"].get(t.service)
+                if untested(svc):  # (no request came due: nothing to measure on this seed)
+                    continue
+                v = (svc or {}).get(t.metric)
                 seen[t.text].append(v)
                 if not t.met(v) and t.text not in misses:
                     misses.append(t.text)
@@ -260,14 +275,10 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         if l1_slots:  # (as the planner says it: "l1" alone told an operator nothing)
             misses.append(f"the RAN's L1 missed {l1_slots:,} slots (ai_ran: the GPUs that host "
                           "cells cannot carry their L1 beside the AI)")
-        worst: dict[str, float | None] = {}
-        for t in targets:  # over the seeds: the lowest hit ratio, the highest latency
-            vals = seen[t.text]
-            known_vals = [v for v in vals if v is not None]
-            worst[t.text] = (None if len(known_vals) < len(vals) else
-                             min(known_vals) if t.is_ratio else max(known_vals))
+        worst = {t.text: _worst(t, seen[t.text]) for t in targets}
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
-                       answered, by_service, site_util, cells_busy)
+                       answered, by_service, site_util, cells_busy,
+                       untested_targets(targets, merged), merged)
         if again is not None:
             return out
         known[count] = out
@@ -310,6 +321,15 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         result.confirmation = run(lo, (result.confirmed_on[0], list(result.confirmed_seeds)),
                                   result.confirmed_warmup_s)
     return result
+
+
+def _worst(t: Target, vals: Sequence[float | None]) -> float | None:
+    """A target's value over the seeds: the lowest ratio, the highest latency (None: a seed
+    measured none, or no seed tested it)."""
+    known = [v for v in vals if v is not None]
+    if not vals or len(known) < len(vals):
+        return None
+    return min(known) if t.is_ratio else max(known)
 
 
 def _answered_at(summary: dict[str, Any], services: Sequence[str]) -> dict[str, float]:
@@ -355,7 +375,7 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                        "site_gpu_utilization": t.site_utilization,
                        "busiest_cell_prb": {k: {"cell": c, "utilization": x}
                                             for k, (c, x) in t.busiest_cells.items()},
-                       "binds": t.binds()}
+                       "binds": t.binds(), "untested": [x.text for x in t.untested]}
                       for t in result.tries],
             "flat_misses": [{"target": t, "smallest_miss": lo, "value": v_lo,
                              "largest_tried": hi, "value_there": v_hi}
@@ -365,4 +385,5 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                   "warmup_s": result.confirmed_warmup_s,
                   "seeds": list(result.confirmed_seeds),
                   "met": result.confirmation.met, "values": result.confirmation.values,
-                  "misses": result.confirmation.misses}}
+                  "misses": result.confirmation.misses,
+                  "untested": [x.text for x in result.confirmation.untested]}}

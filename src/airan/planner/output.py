@@ -176,6 +176,7 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "warmup_s": result.confirmed_warmup_s, "seeds": list(result.confirmed_seeds),
             "feasible": result.confirmation.feasible,
             "misses": list(result.confirmation.misses),
+            "untested": [t.text for t in result.confirmation.untested],
             "cautions": list(result.confirmation.cautions)},
         "targets": [t.text for t in targets],
         "candidates": list(space.types),
@@ -212,6 +213,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "leans_on_fixed": leans_on_fixed(result, ev),
             "services": ev.services,
             "misses": list(ev.misses),
+            # the targets its runs did not test: no request of their service came due
+            "untested": [t.text for t in ev.untested],
         }
     return rec
 
@@ -323,7 +326,8 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
         if own:
             data["gpus"] = {**(data.get("gpus") or {}), **own}
         verdict = (f"meets every target {ran_on(result.evaluator)}" if result.feasible
-                   else "misses: " + "; ".join(ev.misses))
+                   else "misses: " + "; ".join(ev.misses)) + (
+            f" (untested: {', '.join(t.text for t in ev.untested)})" if ev.untested else "")
         header = [
             f"# airan plan for {result.space.scenario.name}: {ev.description}",
             f"# cost {ev.cost_usd:,.0f} USD, peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",

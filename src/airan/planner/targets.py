@@ -16,8 +16,10 @@ capacity the most devices at which ``satisfied>=0.9`` holds (airan.metrics.satis
 the requests that ended or are in flight past their deadline; a drop is a miss). The
 percentiles (ms) count every request that got no answer (dropped, or overdue) as infinitely
 late, so ``p99<=60ms`` holds only if 99% of the requests were answered within 60 ms; ``mean``
-is over the answered ones. A target on a metric the run could not measure (no request
-finished, or the percentile falls among the unanswered) is not met.
+is over the answered ones. A target on a metric the run could not measure (the percentile
+falls among the unanswered, nothing answered) is not met; one whose service had no request
+that ended or came due is not evaluated (airan.planner.evaluate.untested): neither met nor
+missed.
 """
 
 from __future__ import annotations
