@@ -3,6 +3,7 @@ maker's review: "how many robots per cell?" took a hand-built sweep)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from typer.testing import CliRunner
@@ -497,3 +498,27 @@ def test_requests_that_all_dropped_are_a_miss_and_a_seed_without_any_decides_not
                    _merge_service(_merge_service(None, some), none)):
         assert (merged["hit"], merged["p99"], merged["count"], merged["due"]) == (
             0.95, 80.0, 40, 40)
+
+
+def test_an_answer_whose_percentile_rests_on_a_handful_of_requests_says_so(
+        tmp_path: Any) -> None:
+    """A fleet planner's review: "control: p999<=15ms" in 0.5 s runs found 28 robots where 1 s
+    runs found 22, the p999 of ~400 requests being their maximum, and nothing said so. The
+    answer's runs' few samples are noted as a plan's are: here about 80 requests a run, 0.1
+    of them beyond the p999 (written p99.9, as the tables print it), and the --duration that
+    puts 10 beyond it."""
+    import yaml
+
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: p99.9<=50ms", "--duration", "1", "--no-confirm"],
+                        env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    largest = int(text.split("largest: ")[1].split()[0])
+    assert 60 <= largest <= 104
+    beyond = largest * 0.001  # one 1 Hz request per device in a 1 s run
+    assert (f"note: few samples (job p999: {beyond:.1f} of {largest} requests per run beyond "
+            f"it): the answer, {largest}, rests on a handful of requests; ask max-fleet with "
+            f"--duration {math.ceil(10 / beyond)} or more for 10 beyond each") in text

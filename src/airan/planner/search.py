@@ -31,10 +31,10 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -756,7 +756,15 @@ FEW_BEYOND = 10  # a measure with fewer requests per run beyond it rests on a ha
 PERCENTILE = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
-def few_samples(e: Evaluation, targets: list[Target],
+class _Measured(Protocol):
+    """What :func:`few_samples` reads: each service's figures over the seeds (an
+    :class:`Evaluation`'s, a max-fleet count's)."""
+
+    @property
+    def services(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+
+def few_samples(e: _Measured, targets: Sequence[Target],
                 n_seeds: int) -> list[tuple[str, float]]:
     """The targets whose measure in ``e`` rests on fewer than ``FEW_BEYOND`` requests per run:
     a percentile with that few requests beyond it (a p99 over 120 requests is set by the slowest
@@ -789,6 +797,16 @@ def few_samples(e: Evaluation, targets: list[Target],
         if beyond < FEW_BEYOND:
             out.append((what, beyond))
     return out
+
+
+def few_samples_note(few: Sequence[tuple[str, float]], duration_s: float,
+                     what: str = "the plan", again: str = "plan") -> str:
+    """The note on :func:`few_samples`' findings in runs of ``duration_s``: ``what`` rests on a
+    handful of requests, and the ``--duration`` that puts ``FEW_BEYOND`` beyond each."""
+    enough_s = duration_s * FEW_BEYOND / max(min(b for _, b in few), 1e-9)
+    return (f"few samples ({'; '.join(w for w, _ in few)}): {what} rests on a handful of "
+            f"requests; {again} with --duration {math.ceil(enough_s):d} or more for "
+            f"{FEW_BEYOND} beyond each")
 
 
 CONFIRM_FACTOR = 4  # the confirmation run is this many times as long as the planner's
@@ -985,11 +1003,7 @@ def search(
                          "with a longer `airan run`, or plan with a larger --duration or --seeds")
         few = few_samples(best, ev.targets, len(ev.seeds)) if best is not None else []
         if few:
-            # the duration that puts FEW_BEYOND requests beyond every such target
-            enough_s = ev.duration_s * FEW_BEYOND / max(min(b for _, b in few), 1e-9)
-            notes.append(f"few samples ({'; '.join(w for w, _ in few)}): the plan rests on a "
-                         f"handful of requests; plan with --duration {math.ceil(enough_s):d} "
-                         f"or more for {FEW_BEYOND} beyond each")
+            notes.append(few_samples_note(few, ev.duration_s))
         breaks = _monotonicity_breaks(space, log)
         if breaks:
             after = ("every cheaper build-out was run all the same" if exhaustive else
