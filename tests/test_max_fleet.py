@@ -461,6 +461,7 @@ def test_a_rare_service_with_no_request_in_a_run_is_not_evaluated_rather_than_mi
     top = next(t for t in res.tries if t.count == res.largest)
     assert [t.text for t in top.untested] == ["vla: hit>=0.95"]
     assert top.values["vla: hit>=0.95"] is None and top.services["vla"]["count"] == 0
+    assert res.held == {"arms": 20}
     path = tmp_path / "rare.yaml"
     path.write_text(yaml.safe_dump(d))
     out = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
@@ -522,3 +523,44 @@ def test_an_answer_whose_percentile_rests_on_a_handful_of_requests_says_so(
     assert (f"note: few samples (job p999: {beyond:.1f} of {largest} requests per run beyond "
             f"it): the answer, {largest}, rests on a handful of requests; ask max-fleet with "
             f"--duration {math.ceil(10 / beyond)} or more for 10 beyond each") in text
+
+
+def test_the_fleets_held_at_their_count_are_named_and_so_are_those_whose_requests_miss(
+        tmp_path: Any) -> None:
+    """A camera planner's review: every count's misses came from 50 indoor cameras held at
+    their count, where the header named only the searched fleet. The header and the JSON
+    name the fleets held, with their counts; a miss says whose requests missed it. Here the
+    50 cameras' 1 ms jobs within 1.5 ms miss their 0.9 beside the bots' 10 ms jobs, even at
+    one bot."""
+    import json
+
+    import yaml
+
+    d = _one_gpu(20).model_dump(mode="json", exclude_unset=True)
+    d["fleets"].append({"name": "cams", "count": 50, "area": {"center_m": [5, 0],
+                                                              "radius_m": 1},
+                        "services": ["cam"]})
+    d["services"].append({**d["services"][0], "name": "cam", "rate_hz": 2.0,
+                          "deadline_ms": 1.5, "target_hit_ratio": 0.9,
+                          "service_time": {"dist": "fixed", "mean_ms": 1.0}})
+    path, out = tmp_path / "held.yaml", tmp_path / "held.json"
+    path.write_text(yaml.safe_dump(d))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
+                              "job: hit>=0.9", "--duration", "2", "--no-confirm", "--json",
+                              str(out)], env={"COLUMNS": "300"})
+    assert res.exit_code == 3, res.output
+    text = " ".join(res.output.split())
+    assert ("the other fleets held at the scenario's counts: cams 50 (their requests count "
+            "in the targets too)") in text
+    rec = json.loads(out.read_text())
+    assert rec["held"] == {"cams": 50}
+    first = rec["tries"][0]
+    cams = first["misses_by_fleet"]["cam: hit>=0.9"]["cams"]
+    assert list(first["misses_by_fleet"]) == ["cam: hit>=0.9"] and cams < 0.9
+    assert "misses cam: hit>=0.9 (in cams' requests)" in text
+    one = rec["tries"][-1]
+    assert one["count"] == 1
+    assert (f"the smallest count that missed: the busiest GPU site, gpu, "
+            f"{one['site_gpu_utilization']['gpu']:.0%} busy: neither near full (the queueing, "
+            "the transport or the deadline itself); cam: hit>=0.9 missed in cams' requests "
+            f"({one['misses_by_fleet']['cam: hit>=0.9']['cams']:.4f})") in text

@@ -59,7 +59,7 @@ def _num(x: Any) -> float | None:
 _PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
-def _percentile_ms(v: dict[str, Any], metric: str) -> float | None:
+def _percentile_ms(v: Mapping[str, Any], metric: str) -> float | None:
     """A service's latency percentile (ms) with every request that got no answer (dropped, or
     in flight past its deadline at the end) counted as infinitely late: a p99 bound holds only
     if 99% of the requests were answered within it. None when the percentile falls among the
@@ -109,6 +109,22 @@ TRACE_LIMIT = 2_000
 TRACE_SAMPLE = 0.02
 
 
+def metric_value(v: Mapping[str, Any], metric: str) -> float | None:
+    """A target's metric (:data:`~airan.planner.targets.METRICS`) from a service's outcomes in
+    a run summary (``services.<s>``, or a fleet's share of them, ``fleets.<f>.services.<s>``,
+    where ``satisfied`` is None)."""
+    if metric == "hit":  # overdue requests (in flight past their deadline at the end) count
+        # as misses: a build-out that leaves hopeless requests queued must not pass on the
+        # ones that ended
+        return _num(v.get("hit_ratio_with_overdue", v.get("hit_ratio")))
+    if metric == "satisfied":  # the share of its devices whose own hit ratio meets its
+        # target (TR 38.838; None: no device ended a request)
+        return _num((v.get("devices_satisfied") or {}).get("share"))
+    if metric == "mean":  # over the answered requests
+        return _num((v.get("latency_ms") or {}).get("mean"))
+    return _percentile_ms(v, metric)
+
+
 def requests_due(v: Mapping[str, Any]) -> int:
     """A service's requests (in a run summary's outcomes) that ended or came due: met, late,
     dropped and overdue. None, and the run tested none of its targets (:func:`untested`)."""
@@ -123,19 +139,11 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
     services = {}
     for name, v in summary["services"].items():
         share = (local or {}).get(str(name))
-        lat = v.get("latency_ms") or {}
         services[str(name)] = {
-            # overdue requests (in flight past their deadline at the end) count as misses: a
-            # build-out that leaves hopeless requests queued must not pass on the ones that ended
-            "hit": _num(v.get("hit_ratio_with_overdue", v.get("hit_ratio"))),
-            # the share of its devices whose own hit ratio meets its target (TR 38.838; None:
-            # no device ended a request, or a run cached before airan kept it)
-            "satisfied": _num((v.get("devices_satisfied") or {}).get("share")),
+            **{m: metric_value(v, m) for m in METRICS},
             "requests_per_device": _num((v.get("devices_satisfied") or {}).get(
                 "requests_per_device")),
             "device_target": _num(v.get("target_hit_ratio")),
-            "mean": _num(lat.get("mean")),  # over the answered requests
-            **{m: _percentile_ms(v, m) for m in _PERCENTILES},
             "count": int(v.get("count", 0)),
             "due": requests_due(v),
             # the requests a second its devices offer (how long a run tests it)

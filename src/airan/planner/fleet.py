@@ -23,6 +23,8 @@ from airan.planner.evaluate import (
     TRACE_SAMPLE,
     _merge_service,
     _metrics,
+    metric_value,
+    requests_due,
     unsettled_miss,
     untested,
     untested_targets,
@@ -74,6 +76,15 @@ class FleetTry:
     # (evaluate._merge_service: its requests, what few_samples reads)
     untested: list[Target] = field(default_factory=list)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # per target missed, each fleet that sends its service and that fleet's own value (worst
+    # over the seeds): a reviewer's misses all came from 50 indoor cameras held at their
+    # count, where the answer named the searched fleet alone
+    by_fleet: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+    def missed_by(self, target: Target) -> list[str]:
+        """The fleets whose own requests miss ``target`` at this count (of
+        :attr:`by_fleet`)."""
+        return [f for f, v in self.by_fleet.get(target.text, {}).items() if not target.met(v)]
 
     def binds(self) -> str | None:
         """What this count's run was near the end of: "the radio" (a cell's PRBs in either
@@ -108,6 +119,9 @@ class FleetResult:
     # the other fleets grown with it (``--fleet amr,arm``), each's devices per device of
     # ``fleet`` (the scenario's proportion): a plant that grows grows all its fleets
     along: dict[str, float] = field(default_factory=dict)
+    # the fleets neither searched nor grown with it: held at their scenario's counts, whose
+    # requests may miss a target all the same
+    held: dict[str, int] = field(default_factory=dict)
 
     def counts_at(self, count: int) -> dict[str, int]:
         """Every searched fleet's count where ``fleet`` has ``count`` devices."""
@@ -219,6 +233,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 update={"warmup_s": warmup_s})})
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         merged: dict[str, dict[str, Any]] = {}  # each service's figures over the seeds
+        fleet_seen: dict[str, dict[str, list[float | None]]] = {}  # target -> fleet -> seeds
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         overloaded: dict[str, float] = {}  # sites loaded past their GPUs at full batches
@@ -251,6 +266,13 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             m = _metrics(summary)
             for name, v in m["services"].items():
                 merged[name] = _merge_service(merged.get(name), v)
+            for t in targets:  # each fleet's own requests of the target's service
+                for f, fv in (summary.get("fleets") or {}).items():
+                    own = (fv.get("services") or {}).get(t.service)
+                    if own is None or not requests_due(own):
+                        continue
+                    vals = fleet_seen.setdefault(t.text, {}).setdefault(str(f), [])
+                    vals.append(metric_value(own, t.metric))
             for t in targets:
                 svc = m["services"].get(t.service)
                 if untested(svc):  # (no request came due: nothing to measure on this seed)
@@ -276,9 +298,11 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             misses.append(f"the RAN's L1 missed {l1_slots:,} slots (ai_ran: the GPUs that host "
                           "cells cannot carry their L1 beside the AI)")
         worst = {t.text: _worst(t, seen[t.text]) for t in targets}
+        by_fleet = {t.text: {f: _worst(t, vals) for f, vals in fleet_seen[t.text].items()}
+                    for t in targets if t.text in misses and t.text in fleet_seen}
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
                        answered, by_service, site_util, cells_busy,
-                       untested_targets(targets, merged), merged)
+                       untested_targets(targets, merged), merged, by_fleet)
         if again is not None:
             return out
         known[count] = out
@@ -313,7 +337,9 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 lo = mid
             else:
                 hi = mid
-    result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()), along=along)
+    result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()), along=along,
+                         held={f.name: f.count for f in scenario.fleets
+                               if f.name not in listed and f.count > 0})
     if confirm and lo > 0:
         result.confirmed_seeds = tuple(confirm_seeds(seeds))
         result.confirmed_on = (duration_s * CONFIRM_FACTOR, result.confirmed_seeds[-1])
@@ -364,7 +390,7 @@ def _sites_serving(result: Any, fleets: set[str]) -> tuple[int, int]:
 
 def fleet_record(result: FleetResult) -> dict[str, Any]:
     """The search as JSON-ready data."""
-    return {"fleet": result.fleet, "grown_with": result.along,
+    return {"fleet": result.fleet, "grown_with": result.along, "held": result.held,
             "largest_counts": result.counts_at(result.largest), "largest": result.largest,
             "smallest_miss": result.smallest_miss, "cell_sites": result.cells,
             "monotone": result.monotone,
@@ -375,7 +401,8 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                        "site_gpu_utilization": t.site_utilization,
                        "busiest_cell_prb": {k: {"cell": c, "utilization": x}
                                             for k, (c, x) in t.busiest_cells.items()},
-                       "binds": t.binds(), "untested": [x.text for x in t.untested]}
+                       "binds": t.binds(), "untested": [x.text for x in t.untested],
+                       "misses_by_fleet": t.by_fleet}
                       for t in result.tries],
             "flat_misses": [{"target": t, "smallest_miss": lo, "value": v_lo,
                              "largest_tried": hi, "value_there": v_hi}
