@@ -1,5 +1,7 @@
 """What the devices offer each cell's uplink and downlink, against what it carries at their own
-SINR where the engine placed them (before a run): ``airan validate``'s cell warnings.
+SINR where the engine placed them (before a run): ``airan validate``'s cell warnings, and
+the miss of a max-fleet count or a plan's build-out whose cell is offered what it carries or
+more.
 
 Uplink, by the scheduler's own capacity rule (``kernel.ul_capacity_at``: power control's power
 per PRB, at most the UE's maximum spread over the PRBs it uses, none below the lowest usable
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OfferedAir", "offered_air"]
+__all__ = ["OfferedAir", "air_overloads", "offered_air"]
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,25 @@ class OfferedAir:
     uplink: np.ndarray
     downlink: np.ndarray
     short: np.ndarray
+    # per cell, the uplink share of the devices that can send their uploads (not ``short``)
+    uplink_sendable: np.ndarray
+
+    def over(self, limit: float = 1.0) -> list[tuple[str, str, float]]:
+        """The (direction "ul" or "dl", cell, share) offered ``limit`` or more, the most
+        loaded first; the uplink's without the ``short`` devices, whose own uploads queue
+        without end whatever the cell carries (validate names them apart): a device at the
+        cell's edge does not make every other device's queue grow."""
+        found = [(k, self.cells[c], float(need[c]))
+                 for k, need in (("ul", self.uplink_sendable), ("dl", self.downlink))
+                 for c in range(len(self.cells)) if need[c] >= limit]
+        return sorted(found, key=lambda x: -x[2])
 
 
 def offered_air(sc: Any, eng: Any, counted: Sequence[bool] | None = None) -> OfferedAir:
     """The offered load of ``sc``'s devices on each cell of ``eng`` (an :class:`Engine` of
     ``sc``, not yet run; nr radio), every request going over the air. ``counted``: per fleet,
-    whether its devices count (None: all)."""
+    whether its devices count (None: all; max-fleet leaves out the fleets that may compute on
+    board, so its shares are a lower bound)."""
     from airan.radio import link, nr
 
     w = eng.world
@@ -81,11 +96,25 @@ def offered_air(sc: Any, eng: Any, counted: Sequence[bool] | None = None) -> Off
         hi, lo = np.where(enough, mid, hi), np.where(enough, lo, mid)
     uplink = np.bincount(cell[reach], weights=np.where(short, n_max, hi)[reach] / free[reach],
                          minlength=n_cells)
+    sendable = reach & ~short
+    uplink_sendable = np.bincount(cell[sendable], weights=hi[sendable] / free[sendable],
+                                  minlength=n_cells)
     downlink: np.ndarray = np.zeros(n_cells)
     if w.n_devices and (dl_bps > 0).any():
         rate = np.asarray(eng._rate_bps(np.arange(w.n_devices), uplink=False), dtype=float)
         ok = np.isfinite(rate) & (rate > 0.0)
         downlink = np.bincount(cell[ok], weights=dl_bps[w.dev_fleet][ok] / rate[ok],
                                minlength=n_cells)
-    return OfferedAir(list(w.cell_names), uplink, downlink, short)
+    return OfferedAir(list(w.cell_names), uplink, downlink, short, uplink_sendable)
 
+
+def air_overloads(sc: Any, eng: Any, limit: float = 1.0) -> list[tuple[str, str, float]]:
+    """The cells of ``eng`` (an :class:`Engine` of ``sc``, not yet run) whose uplink or
+    downlink its devices offer ``limit`` or more of what it carries (:meth:`OfferedAir.over`),
+    the fleets that may compute on board left out (a lower bound: the policy may keep their
+    requests there); none under the ideal and fixed radios or the local policy, where no cell
+    carries them."""
+    counted = [not f.computes_on_board for f in sc.fleets]
+    if sc.radio.model != "nr" or eng.policy_name == "local" or not any(counted):
+        return []
+    return offered_air(sc, eng, counted).over(limit)

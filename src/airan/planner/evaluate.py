@@ -84,6 +84,22 @@ def _unanswered_shortfall(t: Target, info: dict[str, Any], unmeasured: float) ->
 #: long as the load lasts, so a build-out with one misses, whatever its short run met
 OVERLOADED = 1.005  # (more than 100%: within half a percent, the estimate's own rounding)
 
+#: a cell whose devices offer its uplink or downlink this share of what it carries at their
+#: own SINR or more (:func:`airan.engine.offered_air.air_overloads`, validate's cell
+#: warnings) has no steady state either: its queues grow for as long as the load lasts, and
+#: no GPU changes that
+AIR_OVERLOADED = 1.0
+
+
+def air_miss(way: str, cell: str, share: float) -> str:
+    """The miss of a build-out (or a count) whose cell ``cell`` is offered ``share`` of what
+    its ``way`` ("ul", "dl") carries (:data:`AIR_OVERLOADED` or more)."""
+    what = "uplink" if way == "ul" else "downlink"
+    return (f"{cell} offered {share:.2f}x what its {what} carries at its devices' SINR (as "
+            f"`airan validate` counts it): its {what} queues grow without end, whatever a "
+            "short run met")
+
+
 #: a relaxation time beyond this (s), a queue at capacity for any run
 SETTLE_FOREVER_S = 86_400.0
 
@@ -303,6 +319,9 @@ class Evaluation:
     # the targets its runs did not test (no request of their service came due): neither met
     # nor missed, they decide nothing, and the plan says so (untested_note)
     untested: tuple[Target, ...] = ()
+    # the cells offered what their uplink or downlink carries or more: (direction, cell,
+    # share), the worst over the seeds (air_miss: no GPU fixes them)
+    air_overloaded: tuple[tuple[str, str, float], ...] = ()
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -368,6 +387,7 @@ class Evaluator:
         errors: list[str] = []
         l1_misses = 0
         overloaded: dict[str, float] = {}  # sites offered their GPUs' capacity or more
+        air_over: dict[tuple[str, str], float] = {}  # (direction, cell) offered it or more
         unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         fixed: dict[str, dict[str, Any]] = {}
         fixed_names = space.fixed_site_names() + space.generated_fixed_names()
@@ -393,6 +413,8 @@ class Evaluator:
                 errors.append(str(metrics["error"]))
             said += metrics.get("cautions") or []
             l1_misses = max(l1_misses, int(metrics.get("l1_slot_misses") or 0))
+            for way, cell, share in metrics.get("air_overloaded") or []:
+                air_over[way, cell] = max(air_over.get((way, cell), 0.0), float(share))
             for name, v in metrics["services"].items():
                 merged[name] = _merge_service(merged.get(name), v)
             for name, c in metrics["sites"].items():
@@ -439,6 +461,10 @@ class Evaluator:
             shortfall += load - 1.0 + 0.01
             misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
                           "batches): its queue grows until it drops, whatever a short run met")
+        for (way, cell), share in sorted(air_over.items(), key=lambda kv: -kv[1]):
+            # (no GPU fixes it: every build-out misses, and the plan says it is the radio)
+            shortfall += share - 1.0 + 0.01
+            misses.append(air_miss(way, cell, share))
         for name, text in unsettled.items():  # (not what the run met: its start's)
             if name not in overloaded:
                 shortfall += 0.01
@@ -476,6 +502,7 @@ class Evaluator:
             slot_load=tuple(self._slot_utilization(i, sites_load)
                             for i in range(len(space.slots))),
             untested=tuple(unknown),
+            air_overloaded=tuple((w, c, x) for (w, c), x in air_over.items()),
         )
         self.log.append(ev)
         self._by_config[config] = ev
@@ -501,6 +528,7 @@ class Evaluator:
 
     def _run(self, scenario: Any) -> dict[str, Any]:
         from airan.engine import Engine
+        from airan.engine.offered_air import air_overloads
         from airan.errors import InputError
         from airan.report.cautions import cautions
         from airan.report.placement import local_shares
@@ -508,6 +536,7 @@ class Evaluator:
         self.runs += 1
         try:
             engine = Engine(scenario, trace_limit=TRACE_LIMIT, trace_sample=TRACE_SAMPLE)
+            air = air_overloads(scenario, engine, AIR_OVERLOADED)  # (before the run)
             result = engine.run()
         except InputError as exc:  # e.g. a policy that needs a compute site, and there is none
             return {"services": {}, "sites": {}, "wall_s": None, "error": str(exc)}
@@ -515,6 +544,7 @@ class Evaluator:
         local = local_shares(result.requests, trace) if result.requests is not None else {}
         metrics = _metrics(result.summary, local)
         metrics["cautions"] = cautions(result.summary)
+        metrics["air_overloaded"] = [list(x) for x in air]
         if result.requests is not None:
             for name, places in _placement_shares(result.requests, trace).items():
                 if name in metrics["services"]:

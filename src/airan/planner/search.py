@@ -877,6 +877,17 @@ def confirm_plan(result: PlanResult, cache_dir: str | Path | None = None,
                          for d in diagnose(check, list(ev.targets))]
 
 
+def radio_overload_note(e: Evaluation) -> str:
+    """The note on a build-out whose cells are offered more than they carry: no GPU fixes
+    that."""
+    cells = ", ".join(f"{cell}'s {'uplink' if way == 'ul' else 'downlink'} {x:.2f}x"
+                      for way, cell, x in sorted(e.air_overloaded, key=lambda a: -a[2]))
+    return (f"the radio misses it, not the GPUs: the devices offer {cells} what it carries at "
+            "their SINR (`airan validate` names such cells), so every build-out misses; "
+            "more cells, a TDD pattern with more slots that way, or smaller or fewer "
+            "uploads and answers would")
+
+
 def ran_on(ev: Evaluator) -> str:
     """The runs a plan met its targets in (``"in a 1 s run, seed 1"``): the planner's, short
     ones; a longer run or another seed may miss."""
@@ -964,6 +975,8 @@ def search(
                 flat = flat_shortfall(within) or _every_miss_flat(closest, ev.targets, log)
                 if flat:
                     notes.append(flat)
+                if closest.air_overloaded:  # (the radio's, whatever the GPUs)
+                    notes.append(radio_overload_note(closest))
                 notes.extend(diagnose(closest, ev.targets, log, budget))
         if best is None:
             over = [e for e in log if e.feasible and e.cost_usd > budget]
