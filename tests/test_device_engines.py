@@ -376,22 +376,27 @@ def test_a_fleet_without_engines_reports_its_accelerators_busy_share() -> None:
     assert edge.summary["fleets"]["amr"]["on_board_busy"]["main"] == 0.0
 
 
-@pytest.mark.parametrize(("engines", "policy", "vla_on_device", "warned"), [
-    (None, "local", True, True),
-    (None, "deadline-aware", True, True),
-    ({"dla": ["detect"]}, "local", True, False),  # an engine of its own
-    (None, "nearest-edge", True, False),  # never on board
-    (None, "local", False, False),  # the VLA kept off the device
+@pytest.mark.parametrize(("engines", "policy", "vla_on_device", "vla_deadline_ms", "warned"), [
+    (None, "local", True, 1000.0, True),
+    (None, "deadline-aware", True, 1000.0, True),
+    ({"dla": ["detect"]}, "local", True, 1000.0, False),  # an engine of its own
+    (None, "nearest-edge", True, 1000.0, False),  # never on board
+    (None, "local", False, 1000.0, False),  # the VLA kept off the device
+    # the VLA past its own 400 ms deadline on board: deadline-aware runs it at a site (a diff
+    # review), local still on board
+    (None, "deadline-aware", True, 400.0, False),
+    (None, "local", True, 400.0, True),
 ])
 def test_a_short_deadline_behind_a_longer_job_on_one_engine_is_warned_of(
         engines: dict[str, list[str]] | None, policy: str, vla_on_device: bool,
-        warned: bool) -> None:
+        vla_deadline_ms: float, warned: bool) -> None:
     """A humanoid maker's review: a 15 ms control loop behind a 101 ms VLA on the Thor's one
     FIFO met 30% of its requests, validate silent. Here detection (30 ms deadline) shares the
     Orin with a 500 ms VLA step."""
     from airan.scenario.load import scenario_warnings
 
     d = _drone(engines, policy)
+    d["services"][1]["deadline_ms"] = vla_deadline_ms
     if not vla_on_device:
         d["services"][1]["on_device"] = False
         del d["services"][1]["service_time"]["on_device_ms"]
@@ -405,19 +410,25 @@ def test_a_short_deadline_behind_a_longer_job_on_one_engine_is_warned_of(
             "batch 1, mean)") in line
 
 
-@pytest.mark.parametrize(("device_class", "base_w", "warned"), [
-    ("humanoid", 0.0, True), ("drone", 0.0, True), ("humanoid", 400.0, False),
-    ("camera", 0.0, False)])
+@pytest.mark.parametrize(("device_class", "mobility", "base_w", "warned"), [
+    ("humanoid", None, 0.0, "a humanoid's"), ("amr", None, 0.0, "an amr's"),
+    ("drone", None, 0.0, "a drone's"), ("humanoid", None, 400.0, None),
+    ("camera", None, 0.0, None),
+    ("robot-arm", {"model": "static"}, 0.0, None),  # (a diff review: static is no motion)
+    ("robot-arm", {"model": "random_waypoint", "speed_mps": [0.5, 1.0]}, 0.0,
+     "a robot-arm's")])
 def test_a_moving_fleets_battery_without_its_motors_is_warned_of(
-        device_class: str, base_w: float, warned: bool) -> None:
+        device_class: str, mobility: dict[str, Any] | None, base_w: float,
+        warned: str | None) -> None:
     """A humanoid maker's review: a 2.25 kWh humanoid's battery read 89 h, AI and radio
     only."""
     from airan.scenario.load import scenario_warnings
 
     d = _drone(None, "nearest-edge")
-    d["fleets"][0].update(device_class=device_class, battery_wh=2250.0, base_power_w=base_w)
+    d["fleets"][0].update(device_class=device_class, battery_wh=2250.0, base_power_w=base_w,
+                          mobility=mobility)
     said = [w for w in scenario_warnings(scenario_from_dict(d)) if "battery life" in w]
-    assert len(said) == warned
+    assert len(said) == (warned is not None)
     if warned:
         assert "field 'fleets[drone].base_power_w'" in said[0]
-        assert f"a {device_class}'s motors" in said[0]
+        assert f"{warned} motors" in said[0]

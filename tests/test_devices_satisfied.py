@@ -273,6 +273,8 @@ def test_the_misses_in_a_row_line_names_the_worst_first() -> None:
     assert fig["devices_by_longest"] == {"0": 43, "1": 4, "2": 2, "3": 1, "4": 0, "5+": 1}
     assert misses_in_a_row_text("control", fig) == (
         "control longest 9 (1 device 5+, 1 device 3, 2 devices 2, 4 devices 1, 43 none)")
+    every = misses_in_a_row(np.array([2, 3]))  # (no "0 none": a diff review)
+    assert misses_in_a_row_text("vla", every) == "vla longest 3 (1 device 3, 1 device 2)"
 
 
 def test_the_terminal_and_report_say_the_longest_runs_of_misses(tmp_path: Any) -> None:

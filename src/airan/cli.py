@@ -394,7 +394,7 @@ def _print_devices_satisfied(s: dict[str, Any]) -> None:
     figs = {n: f for n, v in s["services"].items() if (f := v.get("devices_satisfied"))}
     if not any(f["devices"] for f in figs.values()):
         return
-    few = [n for n, f in figs.items() if f["devices"]
+    few = [n for n, f in figs.items() if f["devices"] and f["target"] < 1.0
            and f["requests_per_device"] * (1.0 - f["target"]) < 1.0]
     out.print("devices satisfied (each device's own hit ratio, overdue requests as misses, "
               "at its service's target; TR 38.838 counts a cell's capacity at 90% of them): "

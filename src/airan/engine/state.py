@@ -552,7 +552,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # and met (the share of devices satisfied: TR 38.838), its misses in a row now and
         # the longest run of them (TS 22.104's survival time), the warm-up's aside
         dev_outcomes=np.zeros((n_dev, max(1, int(w.fleet_svc_slot.max(initial=0)) + 1), 4),
-                              dtype=np.int32),
+                              dtype=np.int64),
         hist=np.zeros((n_groups, K.HIST_BUCKETS), dtype=np.int64),
         tr_f=np.zeros((trace_capacity, 9)),
         tr_i=np.zeros((trace_capacity, 7), dtype=np.int64),

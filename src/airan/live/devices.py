@@ -361,9 +361,15 @@ class DeviceEmulator:
         # request has ended in a live run
         ended = np.zeros((w.n_devices, w.fleet_svc_slot.max(initial=0) + 1), np.int64)
         met_each, now, longest = np.zeros_like(ended), np.zeros_like(ended), np.zeros_like(ended)
-        # (in the order they ended, as the twin counts its runs of misses)
-        for r in sorted(recs, key=lambda r: r.created_s + (r.latency_s if math.isfinite(
-                r.latency_s) else 0.0)):
+        # (in the order they ended, as the twin counts its runs of misses: a timed-out call
+        # at its timeout, a refused one at once; a diff review)
+        def ended_s(r: Any) -> float:
+            if math.isfinite(r.latency_s):
+                return float(r.created_s + r.latency_s)
+            return float(r.created_s + (self.timeout_s if r.outcome == "dropped:timeout"
+                                        else 0.0))
+
+        for r in sorted(recs, key=ended_s):
             d, k = r.device, w.fleet_svc_slot[w.dev_fleet[r.device], r.service]
             ended[d, k] += 1
             if r.outcome == "met":

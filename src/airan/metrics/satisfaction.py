@@ -103,7 +103,8 @@ def misses_in_a_row_text(name: str, fig: dict[str, Any]) -> str:
     by = fig["devices_by_longest"]
     said = [f"{n:,} {'device' if n == 1 else 'devices'} {k}" for k, n in reversed(by.items())
             if n and k != "0"]
-    said.append(f"{by['0']:,} none")
+    if by["0"]:
+        said.append(f"{by['0']:,} none")
     return f"{name} longest {fig['longest']} ({', '.join(said)})"
 
 

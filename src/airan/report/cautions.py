@@ -366,20 +366,21 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "for contention from the host, PCIe or memory, which real servers near "
                    "saturation show, so latencies there are optimistic.")
     sites = summary.get("sites") or {}
+    small_sites = [n for n in busy if sites[n].get("mean_batch")
+                   and sites[n].get("full_batch_load") is not None
+                   and site_load(sites[n]) < ROOM_BELOW * sites[n]["gpu_utilization"]]
     small = [f"{n} ({sites[n]['gpu_utilization']:.0%} busy in batches of "
              f"{sites[n]['mean_batch']:.1f} on average"
              + (f", up to {sites[n]['max_batch']}" if sites[n].get("max_batch") else "")
              + f"; in full batches its requests would keep its GPUs "
                f"{site_load(sites[n]):.0%} busy)"
-             for n in busy if sites[n].get("mean_batch")
-             and sites[n].get("full_batch_load") is not None
-             and site_load(sites[n]) < ROOM_BELOW * sites[n]["gpu_utilization"]]
+             for n in small_sites]
     if small:
         out.append(f"Busy in small batches: {_names(small)}. More load fills the batches, "
                    "and a request in a fuller batch costs less GPU time, so these GPUs can "
                    "serve more than their utilization suggests (dynamic batching); size them "
                    "by the hit ratio at the load you plan for, not by utilization."
-                   + _missing_where_batched(summary, [s.split(" (")[0] for s in small]))
+                   + _missing_where_batched(summary, small_sites))
     waiting = [f"{n} ({m}'s {x:.0%} busy, the GPUs' throughput "
                f"{sites[n].get('gpu_utilization') or 0.0:.0%} used)"
                for n in sites if (sites[n].get("gpu_utilization") or 0.0) <= GPU_BUSY

@@ -968,12 +968,21 @@ def _may_run_on_board(policy: str) -> bool:
         return True
 
 
-def _shared_engine_warnings(s: Scenario, label: str | None) -> list[str]:
+def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list[str]:
     """A service whose deadline is shorter than another service's mean time at batch 1 on the
     same on-board engine (each engine runs one request at a time): a request of it that comes
     behind one of the other waits past its deadline (a humanoid maker's review: a 15 ms
     control loop behind a 101 ms VLA on a Thor met 30%, validate silent; an engine of its own
-    met 100%)."""
+    met 100%). Under deadline-aware, another service whose own time on board is past its
+    deadline does not count: the policy runs it at a site (a diff review: the factory's arms'
+    402 ms VLA on the Thor beside their detection, the VLA never on board)."""
+    from airan.policy import resolve_policy
+    from airan.policy.builtin import deadline_aware
+
+    try:
+        judges = resolve_policy(policy) is deadline_aware
+    except Exception:  # noqa: BLE001  (a policy that does not load: the run's error)
+        judges = False
     times = device_times_s(s, mean=True)
     deadline_ms = {v.name: v.deadline_ms for v in s.services}
     on_board = {v.name for v in s.services if v.on_device}
@@ -987,7 +996,8 @@ def _shared_engine_warnings(s: Scenario, label: str | None) -> list[str]:
         for v in mine:
             longer = [(times[(f.name, o)] * 1e3, o) for o in mine if o != v
                       and engine.get(o, "main") == engine.get(v, "main")
-                      and times[(f.name, o)] * 1e3 > deadline_ms[v]]
+                      and times[(f.name, o)] * 1e3 > deadline_ms[v]
+                      and not (judges and times[(f.name, o)] * 1e3 > deadline_ms[o])]
             if not longer:
                 continue
             ms, other = max(longer)
@@ -1378,16 +1388,18 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"{', '.join(kept_off)} never run on board (on_device: false): their engine "
                 "is never used", file=label, field=field)))
     if _may_run_on_board(run_policy):
-        out += _shared_engine_warnings(s, label)
+        out += _shared_engine_warnings(s, label, run_policy)
     out += _tdd_frame_warnings(s, label)
     for f in s.fleets:  # (a humanoid maker's review: a 2.25 kWh humanoid read "89 h", its
         # motors uncounted; the battery line says "not motors", no warning did)
+        moves = f.mobility is not None and f.mobility.model != "static"
         if f.count and f.battery_wh and not f.base_power_w and (
-                f.mobility is not None or f.device_class in MOVING_CLASSES):
+                moves or f.device_class in MOVING_CLASSES):
+            what = f.device_class or "moving device"
             out.append(str(InputError(
-                f"battery life counts its AI and radio only ({f.battery_wh:g} Wh): a "
-                f"{f.device_class or 'moving device'}'s motors, propellers and sensors draw "
-                "more; give base_power_w their mean draw (W)", file=label,
+                f"battery life counts its AI and radio only ({f.battery_wh:g} Wh): "
+                f"{'an' if what[0] in 'aeiou' else 'a'} {what}'s motors, propellers and "
+                "sensors draw more; give base_power_w their mean draw (W)", file=label,
                 field=f"fleets[{f.name}].base_power_w", value=0.0)))
     # (the scenario as written, its own duration: a run made short on purpose is not warned)
     for name, (devices, per_s) in offered_requests(s).items():

@@ -230,7 +230,7 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         # was written before airan counted them)
         sat = (merge_satisfied([p["devices_satisfied"] for p in parts])
                if all("devices_satisfied" in p for p in parts) else None)
-        if sat is not None and "misses_in_a_row" in first["devices_satisfied"]:
+        if sat is not None and "misses_in_a_row" in (first["devices_satisfied"] or {}):
             sat["misses_in_a_row"] = merge_misses_in_a_row(
                 [p["devices_satisfied"].get("misses_in_a_row") for p in parts])
         out["devices_satisfied"] = sat
