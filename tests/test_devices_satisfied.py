@@ -297,3 +297,47 @@ def test_the_terminal_and_report_say_the_longest_runs_of_misses(tmp_path: Any) -
     assert said in " ".join(res.output.split())
     report = html.unescape((tmp_path / "r" / "report.html").read_text())
     assert said in " ".join(report.split())
+
+
+def test_a_target_on_misses_in_a_row_parses_as_a_whole_number_bound() -> None:
+    from airan.errors import InputError
+    from airan.planner.targets import parse_targets
+
+    (t,) = parse_targets(["control: consecutive<=2"], ["control"])
+    assert (t.metric, t.op, t.value, t.is_ratio, t.is_latency, t.text) == (
+        "consecutive", "<=", 2.0, False, False, "control: consecutive<=2")
+    assert t.met(2) and not t.met(3) and not t.met(None)
+    assert t.shortfall(4) == pytest.approx(1.0)
+    (zero,) = parse_targets(["control: consecutive<=0"], ["control"])
+    assert zero.met(0) and zero.shortfall(2) == pytest.approx(2.0)
+    for bad in ("control: consecutive<=2.5", "control: consecutive<=2ms",
+                "control: consecutive>=2", "control: consecutive<0"):
+        with pytest.raises(InputError, match="consecutive"):
+            parse_targets([bad], ["control"])
+
+
+def test_max_fleet_on_misses_in_a_row_keeps_within_the_survival_time() -> None:
+    """Devices at 10 Hz on one GPU of 10 ms jobs (it carries 10), whose site is down from 1.0
+    to 1.5 s: every device misses the 5 or 6 requests of the outage in a row, at any count.
+    A survival time of 4 periods (consecutive<=4) no count meets; of 6, the counts the GPU
+    carries do, up to its 10 devices."""
+    from test_max_fleet import _one_gpu
+
+    from airan.planner.fleet import largest_fleet
+    from airan.planner.targets import parse_targets
+
+    d = _one_gpu(3).model_dump(mode="json", exclude_unset=True)
+    d["services"][0]["rate_hz"] = 10.0
+    d["faults"] = [{"kind": "site_down", "site": "gpu", "start_s": 1.0, "end_s": 1.5,
+                    "detect_ms": 0}]
+    sc = scenario_from_dict(d)
+
+    def largest(bound: int) -> Any:
+        return largest_fleet(sc, "bots", parse_targets([f"job: consecutive<={bound}; "
+                                                        "job: hit>=0"], ["job"]),
+                             duration_s=3.0, seeds=[1], confirm=False)
+
+    assert largest(4).largest == 0
+    six = largest(6)
+    assert 5 <= six.largest <= 10, [(t.count, t.values) for t in six.tries]
+    assert all(t.values["job: consecutive<=6"] <= 6 for t in six.tries if t.met)

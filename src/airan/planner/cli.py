@@ -40,7 +40,9 @@ def _target_value(value: float | None, target: Any, unit: str = "") -> str:
     """A target's value in a run, as the tables show it: a latency percentile that falls among
     the unanswered requests is unbounded (a drone maker's review: '-' read as not measured)."""
     if value is None:
-        return "unbounded" if not target.is_ratio else "-"
+        return "unbounded" if target.is_latency else "-"
+    if not (target.is_ratio or target.is_latency):  # a count
+        return _num(value, "{:.0f}")
     return _num(value, "{:.4f}" if target.is_ratio else "{:.1f}" + unit)
 
 
@@ -720,7 +722,7 @@ def _print_plan(r: Any) -> None:
     n_seeds = len(r.evaluator.seeds)  # requests add up over the seeds; the rest is the worst
     # p50 and p99, and any other latency a target names (an MEC planner's review: a p95 target
     # sat beside a p99 column, the value judged nowhere to be seen)
-    shown = sorted({"p50", "p99"} | {t.metric for t in targets if not t.is_ratio},
+    shown = sorted({"p50", "p99"} | {t.metric for t in targets if t.is_latency},
                    key=LATENCY_METRICS.index)
     _columns(svc, "requests" if n_seeds == 1 else f"requests ({n_seeds} seeds)", "hit",
              *(f"{x} ms" for x in shown))

@@ -136,6 +136,10 @@ def metric_value(v: Mapping[str, Any], metric: str) -> float | None:
     if metric == "satisfied":  # the share of its devices whose own hit ratio meets its
         # target (TR 38.838; None: no device ended a request)
         return _num((v.get("devices_satisfied") or {}).get("share"))
+    if metric == "consecutive":  # the longest run any device missed in a row (None: no
+        # device ended a request)
+        runs = (v.get("devices_satisfied") or {}).get("misses_in_a_row") or {}
+        return _num(runs.get("longest"))
     if metric == "mean":  # over the answered requests
         return _num((v.get("latency_ms") or {}).get("mean"))
     return _percentile_ms(v, metric)
@@ -454,8 +458,8 @@ class Evaluator:
                 if value is None and t.metric in _PERCENTILES and info.get("unanswered"):
                     shown = f"-: {info['unanswered']:,} of {info.get('count', 0):,} unanswered"
                 else:
-                    shown = "-" if value is None else (f"{value:.4g}" if t.is_ratio
-                                                       else f"{value:.1f}ms")
+                    shown = "-" if value is None else (
+                        f"{value:.1f}ms" if t.is_latency else f"{value:.4g}")
                 misses.append(f"{t.text} (got {shown})")
         for name, load in overloaded.items():  # (an AMR maker's review, as max-fleet)
             shortfall += load - 1.0 + 0.01

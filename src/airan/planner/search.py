@@ -399,7 +399,7 @@ def _flat_across_build_outs(name: str, mine: Sequence[Target],
         values = [v for v, _ in runs]
         scale = [1.0 - v for v in values] if t.is_ratio else values
         if min(scale) > 0.0 and max(scale) <= FLAT_RATIO * min(scale):
-            unit = "" if t.is_ratio else " ms"
+            unit = " ms" if t.is_latency else ""
             return (f"its {t.metric} stays within {min(values):.4g} to {max(values):.4g}{unit} "
                     f"over the {len(runs)} build-outs run ({min(costs):,.0f} to "
                     f"{max(costs):,.0f} USD), none meeting {t.metric}{t.op}{t.bound}: GPUs "
@@ -471,7 +471,7 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
                 + (f", on the devices themselves {device:.1f} ms ({device / total:.0%})"
                    if device > 0 else ""))
         nearer = "(a larger --budget or --max-gpus, --sites, --new-sites)"
-        bounds = [t.value for t in targets if t.service == name and not t.is_ratio]
+        bounds = [t.value for t in targets if t.service == name and t.is_latency]
         # the GPUs' compute (all of it where the trace did not tell the devices' apart)
         compute = mean_parts.get("compute_sites", mean_parts.get("compute", 0.0))
         mine = [t for t in targets if t.service == name]
@@ -484,7 +484,7 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
             text += (f"; a build-out run meets this service's targets (not necessarily the "
                      f"others') at {o.cost_usd:,.0f} USD ({o.description}{over})")
         elif bounds and compute >= min(bounds):
-            tight = min((t for t in targets if t.service == name and not t.is_ratio),
+            tight = min((t for t in targets if t.service == name and t.is_latency),
                         key=lambda t: t.value)
             text += (f": compute alone takes {compute:.1f} ms, at or above the "
                      f"{tight.bound[:-2]} ms bound; more GPUs of these types will not fix it, a "
@@ -739,7 +739,7 @@ def thin_margins(space: PlanSpace, e: Evaluation, targets: list[Target]) -> list
             if 0.0 < t.value < 1.0 and (1.0 - value) > THIN_MISSES * (1.0 - t.value):
                 what = "hit ratio" if t.metric == "hit" else "devices satisfied"
                 out.append(f"{t.service} {what} {value:.4f} against {t.bound}")
-        elif value > THIN_LATENCY * t.value:
+        elif t.is_latency and value > THIN_LATENCY * t.value:
             radio = radio_share(e, t.service)
             why = (f", of which the radio, which GPUs do not change, takes {radio:.0%} on "
                    "average" if radio is not None and radio >= 0.5 else "")

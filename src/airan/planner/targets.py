@@ -5,6 +5,7 @@ Grammar (spaces are free; several services may share one string, separated by ``
     TARGETS := TARGET (";" TARGET)*
     TARGET  := SERVICE ":" CLAUSE ("," CLAUSE)*       SERVICE: a service name, or "*" for all
     CLAUSE  := ("hit" | "satisfied") (">=" | ">") RATIO   RATIO: 0.999 or 99.9%
+             | "consecutive" ("<=" | "<") COUNT        COUNT: a whole number, 0 or more
              | LATENCY ("<=" | "<") NUMBER [UNIT]      LATENCY: p50 | p95 | p99 | p999 | mean
                                                        (p99.9 is p999, as tables print it)
                                                        UNIT: ms (default) | s | us
@@ -12,6 +13,9 @@ Grammar (spaces are free; several services may share one string, separated by ``
 ``satisfied`` is the share of the service's devices whose own hit ratio (overdue requests as
 misses) meets the service's ``target_hit_ratio``: TR 38.838's capacity criterion, a cell's
 capacity the most devices at which ``satisfied>=0.9`` holds (airan.metrics.satisfaction).
+``consecutive`` is the longest run of requests any one device missed in a row (in the order
+they ended, overdue ones last): TS 22.104's survival time of n transfer intervals tolerates
+``consecutive<=n`` (airan.metrics.satisfaction.misses_in_a_row).
 ``hit`` is the deadline hit ratio of the run summary, counting overdue requests (met over
 the requests that ended or are in flight past their deadline; a drop is a miss). The
 percentiles (ms) count every request that got no answer (dropped, or overdue) as infinitely
@@ -32,13 +36,16 @@ from typing import Any
 
 from airan.errors import InputError
 
-__all__ = ["LATENCY_METRICS", "METRICS", "RATIO_METRICS", "Target", "default_targets",
+__all__ = ["COUNT_METRICS", "LATENCY_METRICS", "METRICS", "RATIO_METRICS", "Target",
+           "default_targets",
            "parse_targets", "with_default_targets"]
 
 LATENCY_METRICS: tuple[str, ...] = ("p50", "p95", "p99", "p999", "mean")
 #: the metrics that are shares (a lower bound, 0-1); the others are latencies (ms)
 RATIO_METRICS: tuple[str, ...] = ("hit", "satisfied")
-METRICS: tuple[str, ...] = (*RATIO_METRICS, *LATENCY_METRICS)
+#: the metrics that count requests (an upper bound, a whole number)
+COUNT_METRICS: tuple[str, ...] = ("consecutive",)
+METRICS: tuple[str, ...] = (*RATIO_METRICS, *LATENCY_METRICS, *COUNT_METRICS)
 _UNIT_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3}
 _CLAUSE = re.compile(
     r"^\s*(?P<metric>[A-Za-z0-9_.]+)\s*(?P<op>>=|<=|=>|=<|>|<|=)\s*"
@@ -62,8 +69,13 @@ class Target:
 
     @property
     def is_ratio(self) -> bool:
-        """A share (``hit``, ``satisfied``), bounded below; else a latency (ms)."""
+        """A share (``hit``, ``satisfied``), bounded below."""
         return self.metric in RATIO_METRICS
+
+    @property
+    def is_latency(self) -> bool:
+        """A latency (ms), bounded above."""
+        return self.metric in LATENCY_METRICS
 
     @property
     def bound(self) -> str:
@@ -71,7 +83,7 @@ class Target:
         p99<=52.61394391764816 shown as 52.6139 would read as missed by a plan that meets it)."""
         short = f"{self.value:g}"
         v = short if float(short) == self.value else repr(float(self.value))
-        return v if self.is_ratio else f"{v}ms"
+        return f"{v}ms" if self.is_latency else v
 
     @property
     def text(self) -> str:
@@ -102,6 +114,8 @@ class Target:
             return UNMEASURED_SHORTFALL
         if self.is_ratio:
             return max(self.value - value, 1e-9) / max(1.0 - self.value, 1e-3)
+        if not self.is_latency:  # a count: its excess over the bound (which may be 0)
+            return max(value - self.value, 1e-9) / max(self.value, 1.0)
         return max(value - self.value, 1e-9) / self.value
 
 
@@ -155,6 +169,11 @@ def _parse_clause(service: str, clause: str, whole: str) -> Target:
         return Target(service, metric, op, num)
     if op not in ("<=", "<"):
         raise _error(f"{metric} takes <= (an upper bound), got {clause.strip()!r}", None)
+    if metric in COUNT_METRICS:  # misses in a row: a whole number, no unit
+        if unit is not None or num < 0 or num != int(num) or (op == "<" and num < 1):
+            raise _error(f"{metric} is a count of requests, a whole number (consecutive<=2), "
+                         f"got {clause.strip()!r} in {whole!r}", None)
+        return Target(service, metric, op, float(num))
     scale = _UNIT_MS.get((unit or "ms").lower())
     if scale is None:
         raise _error(f"unknown unit {unit!r} in {clause.strip()!r}", unit, list(_UNIT_MS))
