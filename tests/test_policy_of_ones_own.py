@@ -61,6 +61,9 @@ def test_a_policys_module_state_does_not_carry_from_one_run_to_the_next(
     assert importlib.import_module(learner_module).CALLS[0] == calls_alone
 
 
+# (a module:callable's long name as a figure's tick label collapsed its panels, matplotlib
+# warning that the layout was not applied: the figures name the callable alone)
+@pytest.mark.filterwarnings("error:constrained_layout not applied:UserWarning")
 def test_the_python_api_compares_policy_functions_beside_names(
         learner_module: str, tmp_path: Path) -> None:
     """``run_comparison`` takes a policy function, as :func:`airan.run` does (it raised

@@ -606,3 +606,12 @@ def test_a_met_target_says_how_much_ran_on_the_devices_themselves() -> None:
     assert ok and "25.0% of it answered on its devices themselves" in line
     ok, line = verdict("inspect", {**svc, "answered_at": {"mec": 400}})
     assert ok and "devices" not in line
+
+
+def test_a_figure_names_a_policy_of_ones_own_by_its_callable_in_a_few_characters() -> None:
+    from airan.report.figures import POLICY_LABEL_CHARS, policy_label
+
+    assert policy_label("nearest-edge") == "nearest-edge"
+    assert policy_label("my_pkg.policies:greedy") == "greedy"
+    long = policy_label("my_pkg.policies:a_policy_with_a_very_long_descriptive_name")
+    assert len(long) == POLICY_LABEL_CHARS and long.endswith("…")

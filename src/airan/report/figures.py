@@ -497,7 +497,7 @@ def compare_metric(
         if ref is not None:
             ax.axhline(ref, color=DEADLINE_COLOUR, ls="--", lw=1.0, label=reference_label)
             ax.legend(loc="best", frameon=False)
-        ax.set_xticks(x, policies, rotation=25, ha="right")
+        ax.set_xticks(x, [policy_label(p) for p in policies], rotation=25, ha="right")
         ax.set_xlim(-0.5, len(policies) - 0.5)
         ax.set_title(svc)
         ax.grid(axis="x", visible=False)
@@ -520,6 +520,18 @@ def compare_metric(
     return fig
 
 
+#: a policy's name on a figure (tick label, legend) at most this long
+POLICY_LABEL_CHARS = 24
+
+
+def policy_label(policy: str) -> str:
+    """A policy's name as a figure shows it: a ``module:callable``'s callable (the report's
+    tables give the whole name), at most :data:`POLICY_LABEL_CHARS` characters (long names as
+    tick labels collapsed the panels under constrained_layout)."""
+    name = policy.rsplit(":", 1)[-1] if ":" in policy else policy
+    return name if len(name) <= POLICY_LABEL_CHARS else name[: POLICY_LABEL_CHARS - 1] + "…"
+
+
 def compare_cdf(
     pooled: Mapping[str, Mapping[str, tuple[dict[str, Any], int]]],
     services: Sequence[str],
@@ -531,7 +543,13 @@ def compare_cdf(
     """
     policies = list(pooled)
     rows, cols = _grid(len(services), max_cols=2)
-    fig = _figure(6.4, 0.9 + 2.4 * rows)
+    # the legend above the panels: as many columns as its longest label leaves room for on
+    # the figure's width, and a line of height per row of it (long module:callable names
+    # collapsed the panels under constrained_layout)
+    longest = max((len(policy_label(p)) for p in [*policies, "deadline"]), default=8)
+    n_cols = max(1, min(len(policies) + 1, 4, 64 // max(longest + 4, 1)))
+    legend_rows = math.ceil((len(policies) + 1) / n_cols)
+    fig = _figure(6.4, 0.6 + 0.3 * legend_rows + 2.4 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax in axes[len(services):]:
         ax.set_visible(False)
@@ -558,11 +576,11 @@ def compare_cdf(
         ax.set_title(f"{svc}: all seeds" + (f", deadline {deadline:g} ms" if deadline else ""))
     # one legend for every panel, above them (a newcomer's review: one inside each panel
     # covered a policy's curve and the deadline)
-    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], label=p)
+    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], label=policy_label(p))
                for i, p in enumerate(policies)]
     if any_deadline:
         handles.append(Line2D([], [], color=DEADLINE_COLOUR, ls="--", lw=1.0,
                               label="deadline"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 4),
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), n_cols),
                frameon=False)
     return fig
