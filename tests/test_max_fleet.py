@@ -473,26 +473,28 @@ def test_a_rare_service_with_no_request_in_a_run_is_not_evaluated_rather_than_mi
     assert (f"largest: {res.largest} devices of bots" in text
             and ", meeting every target but vla: hit>=0.95, which no request tested" in text)
     assert ("not evaluated, neither met nor missed, and no part of the answer: vla: "
-            "hit>=0.95 (no vla request came due in the 2 s runs; its devices offer 0.002 a "
+            "hit>=0.95 (no vla request in the 2 s runs; its devices offer 0.002 a "
             "second, so runs of ~50,000 s give ~100)") in text
-    # named by a --target, it is no miss either, and the answer's line says it was untested
+    # named by a --target, it must be tested: with no request it misses, never reads as met
+    # (a diff review)
     named = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
                                 "job: hit>=0.99; vla: p99<=100ms", "--duration", "2",
                                 "--no-confirm"], env={"COLUMNS": "300"})
-    assert named.exit_code == 0, named.output
-    text = " ".join(named.output.split())
-    assert "meeting every target but vla: p99<=100ms, which no request tested" in text
+    assert named.exit_code == 3, named.output
+    assert "which no request tested" not in " ".join(named.output.split())
 
 
 def test_requests_that_all_dropped_are_a_miss_and_a_seed_without_any_decides_nothing() -> None:
-    """Untested is only a service with no request that ended or came due: dropped ones came
-    due (a miss, as before). Over seeds, a seed with none of a service's requests leaves the
-    others' figures (it had been the worst, None: unmeasured)."""
+    """Untested is only a service that created no request: dropped ones, and ones still in
+    flight (a build-out too slow to answer any: a diff review), are tested (a miss, as
+    before). Over seeds, a seed with none of a service's requests leaves the others' figures
+    (it had been the worst, None: unmeasured)."""
     from airan.planner.evaluate import _merge_service, requests_due, untested
 
     dropped = {"met": 0, "late": 0, "dropped": 5, "overdue": 0, "count": 5}
     assert requests_due(dropped) == 5
-    assert not untested({"due": requests_due(dropped)}) and untested({"due": 0})
+    assert not untested(dropped) and untested({"count": 0})
+    assert not untested({"count": 3, "met": 0, "late": 0, "dropped": 0, "overdue": 0})
     none = {"count": 0, "due": 0, "dropped": 0, "unanswered": 0, "hit": None, "p99": None}
     some = {"count": 40, "due": 40, "dropped": 2, "unanswered": 2, "hit": 0.95, "p99": 80.0}
     for merged in (_merge_service(_merge_service(None, none), some),
@@ -577,29 +579,30 @@ def _lab_uplink() -> dict[str, Any]:
     return d
 
 
-def test_a_count_whose_cell_is_offered_more_uplink_than_it_carries_misses() -> None:
+def test_a_count_whose_cell_is_offered_more_uplink_than_it_carries_is_cautioned() -> None:
     """A camera planner's review: 392 cameras met the targets in 2 s runs and 287 in 8 s
     runs, neither confirmed, where `airan validate` flagged their cells at 1.54x their
-    uplink. Here 2 s runs met 0.95 up to 155 cameras and 8 s runs up to 91 (40 s runs: 0.68
-    at 91, 1.0 at 85). A count whose cell validate's rule finds offered its uplink or more
-    misses, naming the cell and the factor, whatever its run met: 85 in 2 s and 8 s runs."""
+    uplink. Here 2 s runs met 0.95 up to ~155 cameras (40 s runs: 0.68 at 91, 1.0 at 85). A
+    count whose cell validate's rule finds offered its uplink or more carries a caution that
+    names the cell and the factor; not a miss (a diff review: a scheduler may serve every
+    device with a target while a let-go one queues), the confirmation run tells."""
     from airan.engine import Engine
     from airan.engine.offered_air import offered_air
 
     sc = scenario_from_dict(_lab_uplink())
     targets = parse_targets(["detect: hit>=0.95"], ["detect"])
-    for length in (2.0, 8.0):
-        res = largest_fleet(sc, "cams", targets, duration_s=length, seeds=[1], confirm=False)
-        assert 80 <= res.largest <= 90, (length, [(t.count, t.misses) for t in res.tries])
-        miss = next(t for t in res.tries if t.count == res.smallest_miss)
-        at = sc.model_copy(update={"fleets": [sc.fleets[0].model_copy(
-            update={"count": miss.count})]})
-        share = float(offered_air(at, Engine(at, duration_s=length, seed=1)).uplink[0])
-        assert share >= 1.0
-        assert miss.misses == [
-            f"gnb offered {share:.2f}x what its uplink carries at its devices' SINR (as "
-            "`airan validate` counts it): its uplink queues grow without end, whatever a "
-            "short run met"]
+    res = largest_fleet(sc, "cams", targets, duration_s=2.0, seeds=[1], confirm=False)
+    assert res.largest > 90, [(t.count, t.misses) for t in res.tries]
+    top = next(t for t in res.tries if t.count == res.largest)
+    at = sc.model_copy(update={"fleets": [sc.fleets[0].model_copy(
+        update={"count": top.count})]})
+    share = float(offered_air(at, Engine(at, duration_s=2.0, seed=1)).uplink[0])
+    assert share >= 1.0
+    assert top.air_cautions == [
+        f"gnb offered {share:.2f}x what its uplink carries at its devices' SINR (as "
+        "`airan validate` counts it): its uplink queues grow without end, whatever a "
+        "short run met"]
+    assert all(not t.air_cautions for t in res.tries if t.count <= 80)
 
 
 def test_validate_and_the_planners_share_one_offered_air_rule(tmp_path: Any) -> None:
@@ -624,9 +627,6 @@ def test_validate_and_the_planners_share_one_offered_air_rule(tmp_path: Any) -> 
     assert f"gnb {share:.2f}x" in " ".join(res.output.split())
     r = plan(sc, ["detect: hit>=0.95"], candidates=["L4", "H100"], max_gpus=2,
              duration_s=2.0, confirm=False)
-    assert not r.feasible and r.closest is not None
-    assert [m for m in r.closest.misses if "gnb offered" in m] == [
-        f"gnb offered {share:.2f}x what its uplink carries at its devices' SINR (as `airan "
-        "validate` counts it): its uplink queues grow without end, whatever a short run met"]
-    assert f"the radio misses it, not the GPUs: the devices offer gnb's uplink {share:.2f}x" \
-        in " ".join(r.notes)
+    # (a caution on the plan, not a miss: a diff review)
+    assert r.feasible and r.best is not None
+    assert f"the devices offer gnb's uplink {share:.2f}x what it carries" in " ".join(r.notes)

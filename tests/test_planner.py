@@ -1532,7 +1532,7 @@ def test_a_plan_does_not_miss_a_target_whose_service_sent_no_request() -> None:
                               "note)")
     assert r.notes[0] == (
         "not evaluated, neither met nor missed, and no part of the answer: vla: hit>=0.95 "
-        "(no vla request came due in the 2 s runs; its devices offer 0.002 a second, so runs "
+        "(no vla request in the 2 s runs; its devices offer 0.002 a second, so runs "
         "of ~50,000 s give ~100)")
     from airan.planner.output import plan_record
 

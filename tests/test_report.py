@@ -615,3 +615,12 @@ def test_a_figure_names_a_policy_of_ones_own_by_its_callable_in_a_few_characters
     assert policy_label("my_pkg.policies:greedy") == "greedy"
     long = policy_label("my_pkg.policies:a_policy_with_a_very_long_descriptive_name")
     assert len(long) == POLICY_LABEL_CHARS and long.endswith("…")
+
+
+def test_policies_whose_short_labels_collide_are_told_apart() -> None:
+    from airan.report.figures import policy_labels
+
+    assert policy_labels(["teamA.p:policy", "teamB.p:policy"]) == [
+        "teamA.p:policy", "teamB.p:policy"]
+    assert len(set(policy_labels(["m:x" * 10, "m:x" * 10]))) == 2
+    assert policy_labels(["cloud", "m:greedy"]) == ["cloud", "greedy"]

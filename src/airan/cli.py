@@ -78,7 +78,7 @@ def _check_run_options(policy: str | None, trace_sample: float | None) -> None:
         if len(several) > 1 and all(p and is_known_policy(p) for p in several):
             # several policies, each good: a comparison (a newcomer's review)
             reason, choices = (f"one policy only; to run {', '.join(several)} side by side: "
-                               f"airan compare --policies {policy}", None)
+                               f"airan compare --policies {','.join(several)}", None)
         raise _option_error("--policy", reason, policy, choices)
 
 

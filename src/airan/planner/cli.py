@@ -202,6 +202,10 @@ def max_fleet(
         out.print(f"note: at {res.largest:,} devices, "
                   + untested_note(top.untested, top.services, duration), markup=False,
                   soft_wrap=True, style="yellow")
+    if top is not None and top.air_cautions:  # (a caution, not a miss: a diff review)
+        out.print(f"note: at {res.largest:,} devices, " + "; ".join(top.air_cautions)
+                  + " (the confirmation run, four times as long, tells)", markup=False,
+                  soft_wrap=True, style="yellow")
     from airan.planner.search import few_samples, few_samples_note
 
     few = few_samples(top, targets, seeds) if top is not None else []
@@ -254,7 +258,7 @@ def max_fleet(
                  f"{res.confirmed_warmup_s:g} s warm-up,")
         if c.met:
             tested = (" they tested (not " + ", ".join(t.text for t in c.untested)
-                      + ": no request came due)" if c.untested else "")
+                      + ": no request)" if c.untested else "")
             out.print(f"confirmed: {again} meet every target{tested} too", markup=False,
                       soft_wrap=True, style="green")
         else:
@@ -671,7 +675,7 @@ def _print_plan(r: Any) -> None:
         said = (f"; those runs' cautions below ({r.confirmed_on[0]:g} s, {seeds}: their "
                 "figures, not the table's)" if c.cautions else "")
         tested = (" they tested (not " + ", ".join(t.text for t in c.untested)
-                  + ": no request came due)" if c.untested else "")
+                  + ": no request)" if c.untested else "")
         out.print(f"confirmed: {again} meet every target{tested} too{said}" if c.feasible else
                   f"not confirmed: {again} miss (see the notes){said}", markup=False,
                   soft_wrap=True, style="green" if c.feasible else "yellow")
@@ -731,7 +735,7 @@ def _print_plan(r: Any) -> None:
         mine = [t for t in targets if t.service == name]
         verdicts = []
         for t in mine:
-            if t in ev.untested:  # (neither met nor missed: no request came due)
+            if t in ev.untested:  # (neither met nor missed: no request)
                 verdicts.append(f"[yellow]{t.metric}{t.op}{t.bound} untested[/yellow]")
                 continue
             ok = t.met(m.get(t.metric))

@@ -213,7 +213,7 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "leans_on_fixed": leans_on_fixed(result, ev),
             "services": ev.services,
             "misses": list(ev.misses),
-            # the targets its runs did not test: no request of their service came due
+            # the targets its runs did not test: no request of their service, kept targets only
             "untested": [t.text for t in ev.untested],
         }
     return rec

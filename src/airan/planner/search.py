@@ -886,10 +886,10 @@ def radio_overload_note(e: Evaluation) -> str:
     that."""
     cells = ", ".join(f"{cell}'s {'uplink' if way == 'ul' else 'downlink'} {x:.2f}x"
                       for way, cell, x in sorted(e.air_overloaded, key=lambda a: -a[2]))
-    return (f"the radio misses it, not the GPUs: the devices offer {cells} what it carries at "
-            "their SINR (`airan validate` names such cells), so every build-out misses; "
-            "more cells, a TDD pattern with more slots that way, or smaller or fewer "
-            "uploads and answers would")
+    return (f"the devices offer {cells} what it carries at their SINR (`airan validate` names "
+            "such cells): its queues grow over a run longer than the planner's, whatever the "
+            "GPUs; more cells, a TDD pattern with more slots that way, or smaller or fewer "
+            "uploads and answers would help, and the confirmation run tells")
 
 
 def ran_on(ev: Evaluator) -> str:
@@ -982,6 +982,8 @@ def search(
                 if closest.air_overloaded:  # (the radio's, whatever the GPUs)
                     notes.append(radio_overload_note(closest))
                 notes.extend(diagnose(closest, ev.targets, log, budget))
+        if best is not None and best.air_overloaded:  # (a caution, not a miss: a review)
+            notes.append(radio_overload_note(best))
         if best is None:
             over = [e for e in log if e.feasible and e.cost_usd > budget]
             if over:

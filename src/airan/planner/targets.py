@@ -21,9 +21,10 @@ the requests that ended or are in flight past their deadline; a drop is a miss).
 percentiles (ms) count every request that got no answer (dropped, or overdue) as infinitely
 late, so ``p99<=60ms`` holds only if 99% of the requests were answered within 60 ms; ``mean``
 is over the answered ones. A target on a metric the run could not measure (the percentile
-falls among the unanswered, nothing answered) is not met; one whose service had no request
-that ended or came due is not evaluated (airan.planner.evaluate.untested): neither met nor
-missed.
+falls among the unanswered, nothing answered) is not met; one kept from a service's
+``target_hit_ratio`` whose service created no request in the run is not evaluated
+(airan.planner.evaluate.untested): neither met nor missed. A target ``--target`` names
+must be tested: with no request, it misses.
 """
 
 from __future__ import annotations

@@ -497,7 +497,7 @@ def compare_metric(
         if ref is not None:
             ax.axhline(ref, color=DEADLINE_COLOUR, ls="--", lw=1.0, label=reference_label)
             ax.legend(loc="best", frameon=False)
-        ax.set_xticks(x, [policy_label(p) for p in policies], rotation=25, ha="right")
+        ax.set_xticks(x, policy_labels(policies), rotation=25, ha="right")
         ax.set_xlim(-0.5, len(policies) - 0.5)
         ax.set_title(svc)
         ax.grid(axis="x", visible=False)
@@ -532,6 +532,20 @@ def policy_label(policy: str) -> str:
     return name if len(name) <= POLICY_LABEL_CHARS else name[: POLICY_LABEL_CHARS - 1] + "…"
 
 
+def policy_labels(policies: Sequence[str]) -> list[str]:
+    """:func:`policy_label` of each, told apart where two would read alike (a diff review:
+    teamA.p:policy and teamB.p:policy both read "policy"): the whole name's end, then a
+    number."""
+    labels = [policy_label(p) for p in policies]
+    if len(set(labels)) == len(labels):
+        return labels
+    n = POLICY_LABEL_CHARS
+    labels = [p if len(p) <= n else "…" + p[-(n - 1):] for p in policies]
+    if len(set(labels)) == len(labels):
+        return labels
+    return [f"{label} ({i + 1})" for i, label in enumerate(labels)]
+
+
 def compare_cdf(
     pooled: Mapping[str, Mapping[str, tuple[dict[str, Any], int]]],
     services: Sequence[str],
@@ -546,7 +560,8 @@ def compare_cdf(
     # the legend above the panels: as many columns as its longest label leaves room for on
     # the figure's width, and a line of height per row of it (long module:callable names
     # collapsed the panels under constrained_layout)
-    longest = max((len(policy_label(p)) for p in [*policies, "deadline"]), default=8)
+    labels = policy_labels(policies)
+    longest = max((len(x) for x in [*labels, "deadline"]), default=8)
     n_cols = max(1, min(len(policies) + 1, 4, 64 // max(longest + 4, 1)))
     legend_rows = math.ceil((len(policies) + 1) / n_cols)
     fig = _figure(6.4, 0.6 + 0.3 * legend_rows + 2.4 * rows)
@@ -576,8 +591,8 @@ def compare_cdf(
         ax.set_title(f"{svc}: all seeds" + (f", deadline {deadline:g} ms" if deadline else ""))
     # one legend for every panel, above them (a newcomer's review: one inside each panel
     # covered a policy's curve and the deadline)
-    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], label=policy_label(p))
-               for i, p in enumerate(policies)]
+    handles = [Line2D([], [], color=PALETTE[i % len(PALETTE)], label=labels[i])
+               for i in range(len(policies))]
     if any_deadline:
         handles.append(Line2D([], [], color=DEADLINE_COLOUR, ls="--", lw=1.0,
                               label="deadline"))

@@ -973,16 +973,17 @@ def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list
     same on-board engine (each engine runs one request at a time): a request of it that comes
     behind one of the other waits past its deadline (a humanoid maker's review: a 15 ms
     control loop behind a 101 ms VLA on a Thor met 30%, validate silent; an engine of its own
-    met 100%). Under deadline-aware, another service whose own time on board is past its
-    deadline does not count: the policy runs it at a site (a diff review: the factory's arms'
-    402 ms VLA on the Thor beside their detection, the VLA never on board)."""
+    met 100%). Under deadline-aware the other runs on board only when no site answers it
+    sooner, which a scenario alone does not tell: the warning says so (a diff review found
+    a VLA past its own deadline on board run there all the same, behind which detection met
+    45%)."""
     from airan.policy import resolve_policy
-    from airan.policy.builtin import deadline_aware
+    from airan.policy.builtin import local
 
     try:
-        judges = resolve_policy(policy) is deadline_aware
+        always = resolve_policy(policy) is local
     except Exception:  # noqa: BLE001  (a policy that does not load: the run's error)
-        judges = False
+        always = False
     times = device_times_s(s, mean=True)
     deadline_ms = {v.name: v.deadline_ms for v in s.services}
     on_board = {v.name for v in s.services if v.on_device}
@@ -996,8 +997,7 @@ def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list
         for v in mine:
             longer = [(times[(f.name, o)] * 1e3, o) for o in mine if o != v
                       and engine.get(o, "main") == engine.get(v, "main")
-                      and times[(f.name, o)] * 1e3 > deadline_ms[v]
-                      and not (judges and times[(f.name, o)] * 1e3 > deadline_ms[o])]
+                      and times[(f.name, o)] * 1e3 > deadline_ms[v]]
             if not longer:
                 continue
             ms, other = max(longer)
@@ -1005,7 +1005,10 @@ def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list
             out.append(str(InputError(
                 f"{v} (deadline {deadline_ms[v]:g} ms) shares the on-board engine {where!r} "
                 f"with {other} ({ms:.3g} ms at batch 1, mean), one request at a time: a {v} "
-                f"request behind one waits past its deadline; give {v} an engine of its own "
+                f"request behind one waits past its deadline"
+                + ("" if always else f" (where the policy runs {other} on board: "
+                   "deadline-aware does when no site answers it sooner)")
+                + f"; give {v} an engine of its own "
                 f"(fleets[{f.name}].engines) or keep {other} off the device (on_device: false)",
                 file=label, field=f"fleets[{f.name}].services")))
     return out
