@@ -341,3 +341,19 @@ def test_max_fleet_on_misses_in_a_row_keeps_within_the_survival_time() -> None:
     six = largest(6)
     assert 5 <= six.largest <= 10, [(t.count, t.values) for t in six.tries]
     assert all(t.values["job: consecutive<=6"] <= 6 for t in six.tries if t.met)
+
+
+def test_a_sweeps_results_give_each_services_share_satisfied_and_longest_run(
+        near_and_far: Any) -> None:
+    """A sweep over a fleet's count reads TR 38.838's capacity (the count where the share of
+    devices satisfied falls below 0.9) from its results, one row per run."""
+    import pyarrow as pa
+
+    from airan.sweep.runner import column_type, headline
+
+    row = headline(near_and_far.summary)
+    fig = near_and_far.summary["services"]["detect"]["devices_satisfied"]
+    assert row["detect.devices_satisfied"] == fig["share"] == pytest.approx(9 / 11)
+    assert row["detect.misses_in_a_row"] == fig["misses_in_a_row"]["longest"] >= 20
+    assert column_type("detect.devices_satisfied") == pa.float64()
+    assert column_type("detect.misses_in_a_row") == pa.int64()

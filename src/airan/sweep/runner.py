@@ -289,6 +289,12 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     for name, svc in (summary.get("services") or {}).items():
         _outcome_columns(row, name, svc)
         row[f"{name}.target_hit_ratio"] = svc.get("target_hit_ratio")
+        # the share of its devices satisfied (TR 38.838) and the longest run of misses any
+        # device had in a row (TS 22.104): a sweep over a fleet's count reads a cell's
+        # capacity as TR 38.838 counts it, the count where the share falls below 0.9
+        sat = svc.get("devices_satisfied") or {}
+        row[f"{name}.devices_satisfied"] = sat.get("share")
+        row[f"{name}.misses_in_a_row"] = (sat.get("misses_in_a_row") or {}).get("longest")
         row[f"{name}.mean_ms"] = (svc.get("latency_ms") or {}).get("mean")
         for q in QUANTILES:  # (in the order of the columns before)
             row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
@@ -397,7 +403,7 @@ FIXED_TYPES: dict[str, pa.DataType] = {
 COUNTS = frozenset({"devices", "requests", "met", "late", "dropped", "overdue",
                     "l1_slot_misses", "l1_slots_down", "handovers", "ping_pong_handovers",
                     "radio_link_failures", "out_of_sync_silences", "interrupted_requests",
-                    "interrupted_late"})
+                    "interrupted_late", "misses_in_a_row"})
 TEXT = frozenset({"busiest_site", "busiest_link", "busiest_cell_ul", "busiest_cell_dl"})
 
 
