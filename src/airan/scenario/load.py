@@ -1006,7 +1006,7 @@ def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list
                 f"{v} (deadline {deadline_ms[v]:g} ms) shares the on-board engine {where!r} "
                 f"with {other} ({ms:.3g} ms at batch 1, mean), one request at a time: a {v} "
                 f"request behind one waits past its deadline"
-                + ("" if always else f" (where the policy runs {other} on board: "
+                + ("" if always else f" (where the policy runs {other} on the device: "
                    "deadline-aware does when no site answers it sooner)")
                 + f"; give {v} an engine of its own "
                 f"(fleets[{f.name}].engines) or keep {other} off the device (on_device: false)",
