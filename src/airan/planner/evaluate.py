@@ -87,13 +87,14 @@ OVERLOADED = 1.005  # (more than 100%: within half a percent, the estimate's own
 #: a cell whose devices offer its uplink or downlink this share of what it carries at their
 #: own SINR or more (:func:`airan.engine.offered_air.air_overloads`, validate's cell
 #: warnings) has no steady state either: its queues grow for as long as the load lasts, and
-#: no GPU changes that
+#: no GPU changes that; a caution on a count or a plan, not a miss (the scheduler may serve
+#: every device with a target while a let-go one queues)
 AIR_OVERLOADED = 1.0
 
 
 def air_miss(way: str, cell: str, share: float) -> str:
-    """The miss of a build-out (or a count) whose cell ``cell`` is offered ``share`` of what
-    its ``way`` ("ul", "dl") carries (:data:`AIR_OVERLOADED` or more)."""
+    """The caution on a build-out (or a count) whose cell ``cell`` is offered ``share`` of
+    what its ``way`` ("ul", "dl") carries (:data:`AIR_OVERLOADED` or more)."""
     what = "uplink" if way == "ul" else "downlink"
     return (f"{cell} offered {share:.2f}x what its {what} carries at its devices' SINR (as "
             f"`airan validate` counts it): its {what} queues grow without end, whatever a "
@@ -147,7 +148,7 @@ def metric_value(v: Mapping[str, Any], metric: str) -> float | None:
 
 def requests_due(v: Mapping[str, Any]) -> int:
     """A service's requests (in a run summary's outcomes) that ended or came due: met, late,
-    dropped and overdue. None, and the run tested none of its targets (:func:`untested`)."""
+    dropped and overdue (a fleet's share with none says nothing of the targets)."""
     return sum(int(v.get(k, 0)) for k in ("met", "late", "dropped", "overdue"))
 
 
