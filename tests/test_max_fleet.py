@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from airan.cli import app
@@ -90,6 +91,36 @@ def test_a_count_past_the_gpus_capacity_misses_whatever_a_short_run_met() -> Non
                            ["gpu's queue is at capacity: no steady state, whatever a short run "
                             "met"]), over.misses
     assert over.values["job: hit>=0.99"] == 1.0  # (the short run itself met it)
+
+
+def test_a_headroom_stops_the_fleet_where_its_site_is_offered_that_share() -> None:
+    """An operator sizes with headroom (a busier hour, a GPU lost, growth): with --max-load
+    0.7, the GPU that carries 100 devices (1 Hz, 10 ms each) carries 70, whatever the 100 ms
+    deadline would allow (~99 without it); the count past it misses by its load."""
+    sc = _one_gpu()
+    targets = parse_targets(["job: hit>=0.99"], ["job"])
+    res = largest_fleet(sc, "bots", targets, duration_s=2.0, seeds=[1], confirm=False,
+                        max_load=0.7)
+    assert 69 <= res.largest <= 70, [(t.count, t.misses) for t in res.tries]
+    assert res.smallest_miss == res.largest + 1 and res.max_load == 0.7
+    met = next(t for t in res.tries if t.count == res.largest)
+    assert met.site_load["gpu"] == pytest.approx(res.largest / 100, rel=1e-6)
+    over = next(t for t in res.tries if t.count == res.smallest_miss)
+    assert over.misses == [f"gpu offered {over.count / 100:.0%} of what its GPUs carry (at "
+                           "full batches), above the 70% --max-load leaves"], over.misses
+    assert over.values["job: hit>=0.99"] == 1.0  # (the target itself met)
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.2", "nan"])
+def test_a_headroom_outside_0_to_1_is_refused(tmp_path: Any, value: str) -> None:
+    import yaml
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(_one_gpu().model_dump(mode="json", exclude_unset=True)))
+    res = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--max-load", value])
+    assert res.exit_code == 2, res.output
+    assert "option '--max-load': must be in (0, 1]" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_a_resolution_stops_the_bisection_within_its_share_of_the_count() -> None:

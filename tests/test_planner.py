@@ -128,6 +128,45 @@ def test_price_overrides_match_exhaustive(scenario_file, cache, brute, prices) -
     assert r.proven
 
 
+def test_a_headroom_plan_is_the_exhaustive_minimum_whose_sites_keep_it(scenario_file, cache,
+                                                                       brute) -> None:
+    """--max-load 0.5: the cheapest build-out that meets the target with each site offered at
+    most half of what its GPUs carry at full batches, as the brute force finds it; dearer than
+    the plan without (whose site-b runs at ~0.69)."""
+    space, results = brute
+    kept = {c: e for c, e in results.items()
+            if all(x is None or x <= 0.5 for x in e.slot_offered)}
+    best_cost, argmins = _brute_minimum(space, kept, CATALOG_PRICES)
+    r = _plan(scenario_file, cache, max_load=0.5, confirm=False)
+    assert r.feasible and r.proven
+    assert r.best.cost_usd == best_cost > _plan(scenario_file, cache, confirm=False).best.cost_usd
+    assert r.best.config in argmins
+    assert all(x <= 0.5 for x in r.best.slot_offered)
+    # the plan without it, judged with it, misses by its site's load
+    bare = results[_plan(scenario_file, cache, confirm=False).best.config]
+    ev = Evaluator(space, parse_targets([TARGET], ["detect"]), policy="deadline-aware",
+                   duration_s=DURATION, seeds=[3], cache_dir=cache, max_load=0.5)
+    misses = ev(bare.config).misses
+    assert any(m.startswith("site-b offered") and m.endswith("above the 50% --max-load leaves")
+               for m in misses), misses
+
+
+def test_a_sites_offered_load_is_its_arrivals_times_a_full_batchs_time_per_request(brute) -> None:
+    """What --max-load holds to, against the closed form: site-b's 25 cameras at 30 Hz
+    (Poisson) offer 750 requests/s; one L4 serves YOLOv8m in batches of 8 in t(8), so its load
+    at full batches is 750 t(8) / 8 (the roofline's, not a figure of the run), and site-a's 60
+    cameras on 3 L4s 1,800 t(8) / 24."""
+    from airan.compute import batch_service_time_s
+
+    space, results = brute
+    sc = space.scenario
+    t8 = batch_service_time_s(sc.model_catalog()["yolov8m"], sc.gpu_catalog()["L4"], 8)
+    l4 = space.types.index("L4")
+    e = results[((l4, 3), (l4, 1))]
+    assert e.slot_offered[1] == pytest.approx(750 * t8 / 8, rel=0.05)
+    assert e.slot_offered[0] == pytest.approx(1800 * t8 / 24, rel=0.05)
+
+
 def test_every_run_is_an_exhaustive_run(scenario_file, cache, brute) -> None:
     """The planner's evaluations agree with the brute force (same seeds, same metrics), and the
     search needs far fewer than all of them."""
@@ -229,6 +268,27 @@ def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> 
     assert result.summary["services"]["detect"]["hit_ratio"] == pytest.approx(
         record["plan"]["services"]["detect"]["hit"])
     assert result.summary["services"]["detect"]["hit_ratio"] >= 0.99
+
+
+def test_cli_plan_with_headroom_shows_each_sites_load_against_it(scenario_file, cache,
+                                                                  tmp_path) -> None:
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
+                              ",".join(CANDIDATES), "--max-gpus", str(MAX_GPUS), "--duration",
+                              str(DURATION), "--cache", str(cache), "--no-confirm",
+                              "--max-load", "0.5", "--out", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "headroom: each site offered at most 50% of what its GPUs carry" in text
+    assert "load (max 50%)" in text
+    record = json.loads((out / "plan.json").read_text())
+    assert record["max_load"] == 0.5
+    loads = [s["offered_load"] for s in record["plan"]["sites"]]
+    assert all(0.0 < x <= 0.5 for x in loads), loads
+    for x in loads:  # each site's row shows it
+        assert f"{x:.1%}" in text
+    # the cheaper build-outs run, each missing by its site's load (the near table)
+    assert "above the 50% --max-load leaves" in text
 
 
 def test_cli_plan_shows_what_the_sites_it_does_not_cost_served(tmp_path) -> None:
@@ -451,6 +511,8 @@ def test_bad_space_options(scenario_file, kw, expected: str) -> None:
         (["--seeds", "0"], "option '--seeds': must be at least 1"),
         (["--duration", "0"], "option '--duration': must be positive"),
         (["--policy", "nearest"], "option '--policy': unknown policy 'nearest'"),
+        (["--max-load", "0"], "option '--max-load': must be in (0, 1]"),
+        (["--max-load", "1.2"], "option '--max-load': must be in (0, 1]"),
     ],
 )
 def test_cli_plan_bad_input(scenario_file, tmp_path, args: list[str], expected: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from airan.planner.build import DEFAULT_CANDIDATES, build_space, option_error
-from airan.planner.evaluate import Evaluation, Evaluator
+from airan.planner.evaluate import Evaluation, Evaluator, check_max_load
 from airan.planner.search import Method, PlanResult, confirm_plan, search
 from airan.planner.space import Config, PlanSpace, Slot
 from airan.planner.targets import Target, parse_targets, with_default_targets
@@ -63,6 +63,7 @@ def plan(
     cache_dir: str | Path | None = None,
     progress: Callable[[Evaluator, Evaluation], None] | None = None,
     confirm: bool = True,
+    max_load: float | None = None,
 ) -> PlanResult:
     """Find the cheapest build-out of ``scenario`` that meets ``targets``.
 
@@ -75,6 +76,10 @@ def plan(
     ``confirm``: run the plan found once more, four times as long after a warm-up twice as
     long (:data:`~airan.planner.search.CONFIRM_WARMUP`), on its first seed and another, and
     note where it misses (:func:`~airan.planner.search.confirm_plan`).
+    ``max_load``: the headroom, the largest share of what a sized site's GPUs carry at full
+    batches that its devices may offer them (e.g. 0.7; None: up to what they carry); a
+    build-out whose site is offered more misses
+    (:func:`~airan.planner.evaluate.headroom_miss`).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
     from airan.policy import is_known_policy, unknown_policy
@@ -94,6 +99,7 @@ def plan(
     if budget_usd is not None and not (budget_usd >= 0 and math.isfinite(budget_usd)):
         raise option_error("--budget", "must be >= 0 and finite (leave it out for no budget)",
                            budget_usd)
+    check_max_load(max_load)
     if max_evals < 1:
         raise option_error("--max-evals", "must be at least 1", max_evals)
     if check_evals < 0:
@@ -129,7 +135,7 @@ def plan(
                            f"{space.describe(space.floor)}, {least:,.0f} USD (--keep-l1 keeps "
                            "a GPU at every site that runs cells' L1)", budget_usd)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
-                          cache_dir=cache_dir, progress=progress)
+                          cache_dir=cache_dir, progress=progress, max_load=max_load)
     result = search(space, evaluator, budget_usd=budget_usd, method=method,
                     max_evals=max_evals, enumerate_limit=enumerate_limit, check_evals=check_evals)
     if confirm:

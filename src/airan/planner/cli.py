@@ -91,6 +91,10 @@ def max_fleet(
     resolution: float = typer.Option(
         0.0, "--resolution", help="Stop the bisection once the smallest miss is within this "
         "fraction of the largest met count (e.g. 0.05; 0: within one device)."),
+    max_load: float | None = typer.Option(
+        None, "--max-load", help="Headroom: the largest share of what a compute site's GPUs "
+        "carry (at full batches) the devices may offer them, e.g. 0.7 (default: up to what "
+        "they carry)."),
     json_out: Path | None = typer.Option(
         None, "--json", help="Also write the search (every count run, the answer, the "
         "confirmation) as JSON to this file."),
@@ -135,7 +139,7 @@ def max_fleet(
             res = largest_fleet(sc, fleet, targets, duration_s=duration,
                                 seeds=list(range(first, first + seeds)), policy=policy,
                                 max_count=max_count, progress=progress, confirm=confirm,
-                                resolution=resolution)
+                                resolution=resolution, max_load=max_load)
     lead = res.fleet
     together = ("" if not res.along else " (with " + ", ".join(
         f"{r:.3g} {n} per {lead}" for n, r in res.along.items()) + ", the scenario's "
@@ -143,7 +147,9 @@ def max_fleet(
     out.print(f"{sc.name}: the largest {lead} fleet{together} that meets "
               f"{', '.join(t.text for t in targets)} ({duration:g} s per run, seeds "
               f"{', '.join(map(str, range(first, first + seeds)))}, policy "
-              f"{policy or sc.policy})", markup=False, soft_wrap=True)
+              f"{policy or sc.policy}"
+              + (f"; each site offered at most {max_load:.0%} of what its GPUs carry"
+                 if max_load is not None else "") + ")", markup=False, soft_wrap=True)
     if res.held:  # (a camera planner's review: every miss came from 50 indoor cameras the
         # header did not name)
         out.print("  the other fleets held at the scenario's counts: " + ", ".join(
@@ -507,6 +513,10 @@ def plan(
         False, "--type-order", help="Also assume a GPU no faster on any axis never helps "
         "(prunes more; can be wrong with several services)."
     ),
+    max_load: float | None = typer.Option(
+        None, "--max-load", help="Headroom: the largest share of what a sized site's GPUs "
+        "carry (at full batches) its devices may offer them, e.g. 0.7 for a busier hour, a "
+        "lost GPU or growth (default: up to what they carry)."),
     out_dir: Path | None = typer.Option(
         None, "--out", "-o", help="Output folder (default: runs/<scenario>-plan, and "
         "-x<scale> with a --fleet-scale other than 1)."
@@ -605,7 +615,7 @@ def plan(
                     max_evals=max_evals, check_evals=check_evals, type_order=type_order,
                     keep_l1=keep_l1,
                     cache_dir=cache, progress=progress,
-                    confirm=confirm,
+                    confirm=confirm, max_load=max_load,
                 )
         except BaseException:  # interrupted, or no plan: no empty folder left behind
             if created:
@@ -655,6 +665,8 @@ def _print_plan(r: Any) -> None:
                   s.name for s, keep in zip(space.slots, space.required, strict=True) if keep)
                  + " (--keep-l1: its cells' L1)" if space.required.any() else "")
               + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
+              + (f"; headroom: each site offered at most {r.evaluator.max_load:.0%} of what "
+                 "its GPUs carry" if r.evaluator.max_load is not None else "")
               + f"; {r.evaluator.duration_s:g} s per run, seeds "
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
               markup=False, soft_wrap=True)
@@ -695,6 +707,9 @@ def _print_plan(r: Any) -> None:
     l1 = r.space.scenario.ai_ran.mode != "none"
     _columns(table, "cost USD", "peak W", "avg W", *(("AI utilization", "busy, AI + L1") if l1
                                                      else ("utilization",)))
+    headroom = r.evaluator.max_load
+    if headroom is not None:  # (what --max-load holds to: a batching GPU reads busy)
+        _columns(table, f"load (max {headroom:.0%})")
     for row in slot_rows(r, ev):
         gpus = "-" if not row["gpus"] else (
             f"{row['count_per_site']} x {row['gpu']}" if row["sites"] == 1
@@ -703,14 +718,17 @@ def _print_plan(r: Any) -> None:
                       f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
                       _num(row["gpu_utilization"], "{:.1%}"),
-                      *((_num(row["busy_share"], "{:.1%}"),) if l1 else ()))
+                      *((_num(row["busy_share"], "{:.1%}"),) if l1 else ()),
+                      *((_num(row["offered_load"], "{:.1%}"),) if headroom is not None else ()))
     fixed = fixed_rows(r, ev)
     for row in fixed:  # (kept as they are: no cost; their power drawn, not in the total)
         table.add_row(Text(f"{row['site']} (not costed)"), row["kind"], row["gpus"], "-", "-",
                       _num(row.get("average_power_w"), "{:,.0f}"),
-                      _num(row["gpu_utilization"], "{:.1%}"), *(("-",) if l1 else ()))
+                      _num(row["gpu_utilization"], "{:.1%}"), *(("-",) if l1 else ()),
+                      *(("-",) if headroom is not None else ()))
     table.add_row("total", "", f"{ev.gpus}", f"{ev.cost_usd:,.0f}", f"{ev.peak_power_w:,.0f}",
-                  f"{ev.average_power_w:,.0f}", "", *(("",) if l1 else ()), style="bold")
+                  f"{ev.average_power_w:,.0f}", "", *(("",) if l1 else ()),
+                  *(("",) if headroom is not None else ()), style="bold")
     out.print(table)
     drawn = [float(row["average_power_w"]) for row in fixed
              if row.get("average_power_w") is not None]

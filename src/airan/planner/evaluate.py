@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airan.errors import InputError
 from airan.metrics.histogram import percentile_with_unanswered_ms
 from airan.planner.space import GENERATED, Config, PlanSpace
 from airan.planner.targets import METRICS, RATIO_METRICS, UNMEASURED_SHORTFALL, Target
@@ -103,6 +104,24 @@ def air_miss(way: str, cell: str, share: float) -> str:
 
 #: a relaxation time beyond this (s), a queue at capacity for any run
 SETTLE_FOREVER_S = 86_400.0
+
+
+def headroom_miss(site: str, load: float, max_load: float) -> str:
+    """The miss of a build-out (or a count) whose ``site`` is offered ``load`` of what its GPUs
+    carry at full batches (:func:`airan.report.cautions.offered_load`), above the headroom
+    ``--max-load`` leaves: an operator sizes for a busy hour beyond the one modelled, a GPU
+    lost, or the next year's growth (a queue's waits grow as 1 / (1 - load): at 0.7 a third of
+    those at 0.9)."""
+    return (f"{site} offered {load:.0%} of what its GPUs carry (at full batches), above the "
+            f"{max_load:.0%} --max-load leaves")
+
+
+def check_max_load(max_load: float | None) -> None:
+    """``--max-load``: a share of what GPUs carry, in (0, 1] (None: no headroom asked)."""
+    if max_load is not None and not 0.0 < max_load <= 1.0:
+        raise InputError("must be in (0, 1]: the largest share of what a site's GPUs carry (at "
+                         "full batches) that its devices may offer it, e.g. 0.7",
+                         field="--max-load", value=max_load)
 
 
 def unsettled_miss(site: str, tau_s: float, metrics: dict[str, Any]) -> str:
@@ -331,6 +350,10 @@ class Evaluation:
     # the cells offered what their uplink or downlink carries or more: (direction, cell,
     # share), the worst over the seeds (air_miss: no GPU fixes them)
     air_overloaded: tuple[tuple[str, str, float], ...] = ()
+    # per slot, the load its devices offer its GPUs at full batches (offered_load), the worst
+    # over the seeds and, for the generated sites, over them (None: it served nothing): what
+    # --max-load holds to
+    slot_offered: tuple[float | None, ...] = field(default_factory=tuple)
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -362,8 +385,13 @@ class Evaluator:
         cache_dir: str | Path | None = None,
         progress: Callable[[Evaluator, Evaluation], None] | None = None,
         warmup_s: float | None = None,
+        max_load: float | None = None,
     ) -> None:
+        check_max_load(max_load)
         self.space = space
+        # the most a slot's devices may offer its GPUs at full batches (None: up to
+        # OVERLOADED): the headroom an operator sizes with (headroom_miss)
+        self.max_load = max_load
         self.targets = list(targets)
         self.policy = policy
         self.duration_s = float(duration_s)
@@ -396,6 +424,7 @@ class Evaluator:
         errors: list[str] = []
         l1_misses = 0
         overloaded: dict[str, float] = {}  # sites offered their GPUs' capacity or more
+        offered: dict[str, float] = {}  # each site's offered load, the worst seed's
         air_over: dict[tuple[str, str], float] = {}  # (direction, cell) offered it or more
         unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         fixed: dict[str, dict[str, Any]] = {}
@@ -427,6 +456,8 @@ class Evaluator:
             for name, v in metrics["services"].items():
                 merged[name] = _merge_service(merged.get(name), v)
             for name, c in metrics["sites"].items():
+                if c.get("offered_load") is not None:
+                    offered[name] = max(offered.get(name, 0.0), float(c["offered_load"]))
                 if (c.get("offered_load") or 0.0) >= OVERLOADED:
                     overloaded[name] = max(overloaded.get(name, 0.0), float(c["offered_load"]))
                 elif c.get("settle_s") is not None and name not in unsettled:
@@ -470,6 +501,12 @@ class Evaluator:
             shortfall += load - 1.0 + 0.01
             misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
                           "batches): its queue grows until it drops, whatever a short run met")
+        slot_offered = tuple(self._slot_worst(i, offered) for i in range(len(space.slots)))
+        if self.max_load is not None:
+            for worst in slot_offered:
+                if worst is not None and worst[1] > self.max_load and worst[0] not in overloaded:
+                    shortfall += worst[1] - self.max_load
+                    misses.append(headroom_miss(worst[0], worst[1], self.max_load))
         # (a cell offered what it carries or more is a caution, not a miss: the scheduler may
         # serve every device with a target while a let-go one queues, and the offered load
         # moves with the other fleets' interference; a diff review: counts that met every
@@ -512,6 +549,7 @@ class Evaluator:
                             for i in range(len(space.slots))),
             untested=tuple(unknown),
             air_overloaded=tuple((w, c, x) for (w, c), x in air_over.items()),
+            slot_offered=tuple(None if w is None else w[1] for w in slot_offered),
         )
         self.log.append(ev)
         self._by_config[config] = ev
@@ -534,6 +572,17 @@ class Evaluator:
             values = [sum(sites_util[slot.name]) / len(sites_util[slot.name])] \
                 if slot.name in sites_util else []
         return sum(values) / len(values) if values else None
+
+    def _slot_worst(self, i: int, by_site: dict[str, float]) -> tuple[str, float] | None:
+        """Slot ``i``'s site and its value in ``by_site``, for the generated sites the largest
+        of theirs (None: no site of the slot has one)."""
+        slot = self.space.slots[i]
+        if slot.name != GENERATED:
+            return (slot.name, by_site[slot.name]) if slot.name in by_site else None
+        explicit = {c.name for c in self.space.scenario.compute_sites}
+        explicit |= {s.name for s in self.space.slots}
+        mine = [(k, v) for k, v in by_site.items() if k not in explicit]
+        return max(mine, key=lambda kv: kv[1]) if mine else None
 
     def _run(self, scenario: Any) -> dict[str, Any]:
         from airan.engine import Engine

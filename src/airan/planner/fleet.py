@@ -25,6 +25,8 @@ from airan.planner.evaluate import (
     _merge_service,
     _metrics,
     air_miss,
+    check_max_load,
+    headroom_miss,
     metric_value,
     requests_due,
     unsettled_miss,
@@ -85,6 +87,9 @@ class FleetTry:
     # the cells offered what they carry or more at this count (evaluate.air_miss's text):
     # their queues grow over a longer run than this one, whatever it met
     air_cautions: list[str] = field(default_factory=list)
+    # each compute site's offered load at full batches (offered_load), the worst over the
+    # seeds: what --max-load holds to
+    site_load: dict[str, float] = field(default_factory=dict)
 
     def missed_by(self, target: Target) -> list[str]:
         """The fleets whose own requests miss ``target`` at this count (of
@@ -127,6 +132,8 @@ class FleetResult:
     # the fleets neither searched nor grown with it: held at their scenario's counts, whose
     # requests may miss a target all the same
     held: dict[str, int] = field(default_factory=dict)
+    # the headroom a count had to keep (None: none asked)
+    max_load: float | None = None
 
     def counts_at(self, count: int) -> dict[str, int]:
         """Every searched fleet's count where ``fleet`` has ``count`` devices."""
@@ -170,7 +177,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                   duration_s: float, seeds: Sequence[int], policy: str | None = None,
                   max_count: int = MAX_COUNT,
                   progress: Callable[[FleetTry], None] | None = None,
-                  confirm: bool = True, resolution: float = 0.0) -> FleetResult:
+                  confirm: bool = True, resolution: float = 0.0,
+                  max_load: float | None = None) -> FleetResult:
     """The largest count of ``fleet`` in ``scenario`` that meets ``targets`` on every seed;
     with ``confirm``, that count run once more, as a plan is (:attr:`FleetResult.confirmation`).
     ``resolution``: the bisection stops once the smallest miss is within this fraction of the
@@ -178,7 +186,9 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     noisy, so a few percent saves runs that tell little). ``fleet`` may list several fleets,
     comma-separated (``amr,arm``): the first is searched and the others grow with it in the
     scenario's proportions (a robot maker's review: a plant grows its AMRs and arms together,
-    and one fleet at a time hid the cliff where both grew)."""
+    and one fleet at a time hid the cliff where both grew). ``max_load``: the headroom, the
+    largest share of what a compute site's GPUs carry at full batches that its devices may
+    offer them (:func:`~airan.planner.evaluate.headroom_miss`; None: up to what they carry)."""
     from airan.engine import Engine
     from airan.engine.offered_air import air_overloads
 
@@ -206,6 +216,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
     grown_at = {names.index(x): r for x, r in along.items()}
     if not 1 <= max_count <= MAX_COUNT:
         raise InputError(f"must be 1-{MAX_COUNT:,}", field="--max-count", value=max_count)
+    check_max_load(max_load)
     if not 0.0 <= resolution < 1.0:
         raise InputError("must be in [0, 1): a fraction of the count",
                          field="--resolution", value=resolution)
@@ -243,6 +254,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         misses: list[str] = []
         l1_slots = 0  # the most slots the cells' L1 dropped in a seed's run (ai_ran)
         overloaded: dict[str, float] = {}  # sites loaded past their GPUs at full batches
+        loads_seen: dict[str, float] = {}  # every site's offered load, the worst seed's
         air_over: dict[tuple[str, str], float] = {}  # (direction, cell) offered past it
         unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         busiest = serving = -1
@@ -296,6 +308,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             l1_slots = max(l1_slots, int(m["l1_slot_misses"]))
             for name in summary.get("sites") or {}:  # (offered: what a run's served caps)
                 loads = offered_load(summary, str(name))
+                if loads is not None:
+                    loads_seen[name] = max(loads_seen.get(name, 0.0), loads[0])
                 if loads is not None and loads[0] >= OVERLOADED:
                     overloaded[name] = max(overloaded.get(name, 0.0), loads[0])
                 tau = m["sites"][str(name)].get("settle_s")
@@ -305,6 +319,10 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             # targets at 41 robots, 104% of the GPU, whose queue then grows without end)
             misses.append(f"{name} offered {load:.0%} of what its GPUs carry (at full "
                           "batches): its queue grows until it drops, whatever a short run met")
+        if max_load is not None:  # (the headroom: a site past it misses)
+            misses += [headroom_miss(str(name), load, max_load)
+                       for name, load in loads_seen.items()
+                       if load > max_load and name not in overloaded]
         misses += [text for name, text in unsettled.items() if name not in overloaded]
         # a cell offered what it carries or more (a camera planner's review: 392 cameras met
         # the targets in 2 s runs and 287 in 8 s, validate flagging their cells at 1.54x
@@ -325,7 +343,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             for t in targets if t.text in misses and t.text in fleet_seen}
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
                        answered, by_service, site_util, cells_busy,
-                       untested_targets(targets, merged), merged, by_fleet, air_cautions)
+                       untested_targets(targets, merged), merged, by_fleet, air_cautions,
+                       dict(sorted(loads_seen.items(), key=lambda nl: -nl[1])))
         if again is not None:
             return out
         known[count] = out
@@ -362,7 +381,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
                 hi = mid
     result = FleetResult(fleet, lo, hi, order, len(scenario.cell_site_names()), along=along,
                          held={f.name: f.count for f in scenario.fleets
-                               if f.name not in listed and f.count > 0})
+                               if f.name not in listed and f.count > 0},
+                         max_load=max_load)
     if confirm and lo > 0:
         result.confirmed_seeds = tuple(confirm_seeds(seeds))
         result.confirmed_on = (duration_s * CONFIRM_FACTOR, result.confirmed_seeds[-1])
@@ -416,7 +436,7 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
     return {"fleet": result.fleet, "grown_with": result.along, "held": result.held,
             "largest_counts": result.counts_at(result.largest), "largest": result.largest,
             "smallest_miss": result.smallest_miss, "cell_sites": result.cells,
-            "monotone": result.monotone,
+            "monotone": result.monotone, "max_load": result.max_load,
             "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
                        "busiest_site_devices": t.busiest_site,
                        "cell_sites_serving": t.sites_serving, "answered_at": t.answered_at,
@@ -425,7 +445,8 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
                        "busiest_cell_prb": {k: {"cell": c, "utilization": x}
                                             for k, (c, x) in t.busiest_cells.items()},
                        "binds": t.binds(), "untested": [x.text for x in t.untested],
-                       "misses_by_fleet": t.by_fleet, "air_cautions": t.air_cautions}
+                       "misses_by_fleet": t.by_fleet, "air_cautions": t.air_cautions,
+                       "site_offered_load": t.site_load}
                       for t in result.tries],
             "flat_misses": [{"target": t, "smallest_miss": lo, "value": v_lo,
                              "largest_tried": hi, "value_there": v_hi}

@@ -46,6 +46,9 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "gpu_utilization": ev.slot_utilization[i] if n else None,
             # AI and the cells' L1 together (from the power drawn): what is left is headroom
             "busy_share": ev.slot_busy_share[i] if n and ev.slot_busy_share else None,
+            # the load its devices offer its GPUs at full batches, the worst over the seeds
+            # and its sites (what --max-load holds to; None: it served nothing)
+            "offered_load": ev.slot_offered[i] if n and ev.slot_offered else None,
         })
     return rows
 
@@ -186,6 +189,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "price_usd": dict(zip(space.types, map(float, space.price), strict=True)),
         "tdp_w": dict(zip(space.types, map(float, space.tdp), strict=True)),
         "site_cost_usd": space.site_cost_usd,
+        # the headroom asked (--max-load; None: up to what the GPUs carry)
+        "max_load": result.evaluator.max_load,
         "policy": result.evaluator.policy,
         "duration_s": result.evaluator.duration_s,
         "seeds": result.evaluator.seeds,

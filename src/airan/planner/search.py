@@ -859,7 +859,8 @@ def confirm_plan(result: PlanResult, cache_dir: str | Path | None = None,
     warmup = confirm_warmup_s(result.space.scenario, ev.duration_s)
     again = Evaluator(result.space, ev.targets, policy=ev.policy,
                       duration_s=ev.duration_s * CONFIRM_FACTOR, seeds=seeds,
-                      cache_dir=cache_dir, progress=progress, warmup_s=warmup)
+                      cache_dir=cache_dir, progress=progress, warmup_s=warmup,
+                      max_load=ev.max_load)
     again.phase = "confirm"
     check = again(best.config)
     result.confirmation = check
