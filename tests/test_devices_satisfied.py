@@ -170,6 +170,30 @@ def test_the_planner_reads_the_share_satisfied_and_flags_too_few_requests_per_de
     assert few_samples(enough, targets, n_seeds=1) == []
 
 
+def test_a_run_of_misses_longer_than_a_devices_requests_is_flagged_as_one_none_can_miss(
+        ) -> None:
+    """A VLA at 0.5 Hz in a 2 s plan run sends ~1 request per device: "consecutive<=2" cannot
+    be missed by a run of 3 that no device sends; at 3 per device it can (and is not flagged);
+    the note's duration is the one in which each device sends the run that misses it."""
+    from types import SimpleNamespace
+
+    from airan.planner.search import few_samples, few_samples_note
+    from airan.planner.targets import parse_targets
+
+    targets = parse_targets(["vla: consecutive<=2"], ["vla"])
+    e = SimpleNamespace(services={"vla": {"count": 50, "requests_per_device": 1.0}})
+    (what, beyond), = few_samples(e, targets, n_seeds=1)
+    assert what == ("vla misses in a row: ~1.0 requests per device per run, fewer than the 3 "
+                    "in a row that miss consecutive<=2: no device can miss it")
+    note = few_samples_note([(what, beyond)], 2.0)
+    assert "with --duration 6 or more" in note  # 3 requests per device at 0.5 Hz
+    assert note.endswith("and a run that misses within each device's requests")
+    three = SimpleNamespace(services={"vla": {"count": 150, "requests_per_device": 3.0}})
+    assert few_samples(three, targets, n_seeds=1) == []
+    strict = parse_targets(["vla: consecutive<1"], ["vla"])  # a run of 1 misses it
+    assert few_samples(e, strict, n_seeds=1) == []
+
+
 def test_max_fleet_on_the_share_satisfied_finds_what_one_gpu_carries() -> None:
     """One GPU serving 10 ms jobs, devices at 1 Hz (tests/test_max_fleet.py): past ~100
     devices its queue grows and every device's requests go late, so the share satisfied

@@ -291,6 +291,26 @@ def test_cli_plan_with_headroom_shows_each_sites_load_against_it(scenario_file, 
     assert "above the 50% --max-load leaves" in text
 
 
+def test_cli_plan_shows_the_device_figures_its_targets_name(scenario_file, cache,
+                                                             tmp_path) -> None:
+    """A target on the share of devices satisfied, or on misses in a row, is judged beside its
+    value, as a latency target is (the table had no column for them)."""
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target",
+                              "detect: hit>=0.99, satisfied>=0.9, consecutive<=3",
+                              "--candidates", ",".join(CANDIDATES), "--max-gpus",
+                              str(MAX_GPUS), "--duration", str(DURATION), "--cache", str(cache),
+                              "--no-confirm", "--out", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "plan.json").read_text())
+    m = record["plan"]["services"]["detect"]
+    row = next(line for line in res.stdout.splitlines() if line.startswith("detect"))
+    assert row.split()[-5:] == [f"{m['satisfied']:.3f}", f"{m['consecutive']:.0f}",
+                                "hit>=0.99", "satisfied>=0.9", "consecutive<=3"], row
+    header = " ".join(res.stdout.split())
+    assert "devices satisfied misses in a row targets" in header
+
+
 def test_cli_plan_shows_what_the_sites_it_does_not_cost_served(tmp_path) -> None:
     """A review: the plan answered one L40S at the region while a cloud of 8 H100s, fixed and
     not costed, served every VLA request; the table listed only the costed sites. The terminal,

@@ -746,8 +746,12 @@ def _print_plan(r: Any) -> None:
     # sat beside a p99 column, the value judged nowhere to be seen)
     shown = sorted({"p50", "p99"} | {t.metric for t in targets if t.is_latency},
                    key=LATENCY_METRICS.index)
+    # and the device figures a target names: the share of devices satisfied (TR 38.838), the
+    # longest run of misses in a row (TS 22.104), each judged beside its value
+    devices = [x for x in ("satisfied", "consecutive") if any(t.metric == x for t in targets)]
     _columns(svc, "requests" if n_seeds == 1 else f"requests ({n_seeds} seeds)", "hit",
-             *(f"{x} ms" for x in shown))
+             *(f"{x} ms" for x in shown),
+             *("devices satisfied" if x == "satisfied" else "misses in a row" for x in devices))
     svc.add_column("targets")
     for name, m in ev.services.items():
         mine = [t for t in targets if t.service == name]
@@ -760,7 +764,9 @@ def _print_plan(r: Any) -> None:
             c = "green" if ok else "red"
             verdicts.append(f"[{c}]{t.metric}{t.op}{t.bound}[/{c}]")
         svc.add_row(Text(name), f"{m.get('count', 0):,}", _num(m.get("hit"), "{:.4f}"),
-                    *(_num(m.get(x)) for x in shown), " ".join(verdicts) or "-")
+                    *(_num(m.get(x)) for x in shown),
+                    *(_num(m.get(x), "{:.3f}" if x == "satisfied" else "{:.0f}")
+                      for x in devices), " ".join(verdicts) or "-")
     out.print(svc)
     phases: dict[str, int] = {}
     for e in r.evaluations:

@@ -792,6 +792,17 @@ def few_samples(e: _Measured, targets: Sequence[Target],
             what = (f"{t.service} devices satisfied: ~{each:.0f} requests per device per run, "
                     f"under the {1.0 / (1.0 - x):.0f} in which a device at {x:g} may miss "
                     "one: a single miss unsatisfies a device")
+        elif t.metric == "consecutive":  # a run of more misses than a device sends
+            each = e.services.get(t.service, {}).get("requests_per_device")
+            runs = math.floor(t.value) + 1 if t.op == "<=" else math.ceil(t.value)
+            if not each or each >= runs:
+                continue
+            # (on the pooled measures' scale: FEW_BEYOND once each device sends the run
+            # that misses it, so the note's duration is the one that lets it)
+            beyond = each / runs * FEW_BEYOND
+            what = (f"{t.service} misses in a row: ~{each:.1f} requests per device per run, "
+                    f"fewer than the {runs} in a row that miss {t.metric}{t.op}{t.bound}: "
+                    "no device can miss it")
         else:
             continue
         if beyond < FEW_BEYOND:
@@ -807,10 +818,12 @@ def few_samples_note(few: Sequence[tuple[str, float]], duration_s: float,
     # (a satisfied target's figure is on the others' scale: FEW_BEYOND once each device may
     # miss one; a diff review: "10 beyond each" misread it)
     per_device = any("devices satisfied" in w for w, _ in few)
+    in_a_row = any("misses in a row" in w for w, _ in few)
     return (f"few samples ({'; '.join(w for w, _ in few)}): {what} rests on a handful of "
-            f"requests; {again} with --duration {math.ceil(enough_s):d} or more for "
+            f"requests; {again} with --duration {math.ceil(enough_s - 1e-9):d} or more for "
             f"{FEW_BEYOND} beyond each" + (", and one miss allowed per device" if per_device
-                                           else ""))
+                                           else "")
+            + (", and a run that misses within each device's requests" if in_a_row else ""))
 
 
 CONFIRM_FACTOR = 4  # the confirmation run is this many times as long as the planner's
