@@ -230,3 +230,58 @@ def test_uplink_interference_adds_the_full_power_of_every_power_limited_ue_shari
     loads = K._ul_loads_now(eng._kw, eng._sref)
     got_mw = float(np.sum(loads[w.ul_int_src[rows]] * w.ul_int_mw[rows]))
     assert got_mw == pytest.approx(p_max_mw * to_far.sum(), rel=0.01)
+
+
+def test_a_device_that_sends_nothing_adds_no_uplink_interference() -> None:
+    """As above, with 60 devices beside the base station that upload nothing (a downlink-only
+    service): far's interference is still the four senders' full powers. The UEs on a cell's
+    PRBs are the ones that send (a port's review: 300 yard sensors at 0.1 Hz, averaged in
+    alike, lowered the mean coupling of the crane cameras that carried the uplink, and raised
+    their SINR by up to 3.2 dB)."""
+    from one_cell import one_cell_site
+
+    from airan.engine import Engine
+    from airan.engine import kernel as K
+    from airan.scenario import scenario_from_dict
+
+    d = one_cell_site(sectors=1)
+    d["cell_sites"].append({"name": "far", "position_m": [900.0, 0.0], "sectors": 1})
+    d["radio"].update(shadowing=False, initial_load=0.0, load_time_constant_ms=5.0)
+    d["fleets"] = [{"name": "edge", "count": 4, "services": ["bulk"], "ul_buffer_kb": 1e5,
+                    "area": {"x_m": [380.0, 380.0], "y_m": [0.0, 0.0]}},
+                   {"name": "quiet", "count": 60, "services": ["listen"],
+                    "area": {"center_m": [40.0, 0.0], "radius_m": 20.0}}]
+    d["services"] = [{"name": "bulk", "model": "yolov8n", "rate_hz": 100, "ul_kb": 500.0,
+                      "dl_kb": 0.1, "deadline_ms": 1000},
+                     {"name": "listen", "model": "yolov8n", "rate_hz": 1, "ul_kb": 0.0,
+                      "dl_kb": 1.0, "deadline_ms": 1000}]
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.5, seed=1)
+    eng.run()
+    w = eng.world
+    near, far = (w.cell_names.index(n) for n in ("bs", "far"))
+    assert (w.dev_cell == near).all()
+    p_max_mw = 10 ** (23 / 10)
+    to_far = np.array([w.dev_top_gain[u, list(w.dev_top_cell[u]).index(far)] for u in range(4)])
+    rows = slice(w.ul_int_ptr[far], w.ul_int_ptr[far + 1])
+    loads = K._ul_loads_now(eng._kw, eng._sref)
+    got_mw = float(np.sum(loads[w.ul_int_src[rows]] * w.ul_int_mw[rows]))
+    assert got_mw == pytest.approx(p_max_mw * to_far.sum(), rel=0.01)
+
+
+def test_uplink_coupling_weights_each_ue_by_the_bits_it_offers() -> None:
+    """Cell 0's UEs A and B offer 3 and 1 Mbit/s: the coupling into cell 1 is their full powers
+    times their gains weighted 3:1, and so is the cell's mean power; cell 1's UEs offer none,
+    so they count alike."""
+    from airan.engine.world import _uplink_coupling
+
+    dev_cell = np.array([0, 0, 1, 1])
+    top_cell = np.array([[0, 1], [0, 1], [1, 0], [1, 0]])
+    gain = np.array([[1e-9, 4e-12], [1e-9, 1e-12], [1e-9, 2e-12], [1e-9, 6e-12]])
+    p_full = np.array([100.0, 20.0, 50.0, 150.0])
+    ptr, src, val, pref = _uplink_coupling(dev_cell, top_cell, gain, p_full, np.full(4, 200.0),
+                                           np.zeros(2, np.int64), np.ones((1, 1)),
+                                           np.array([3e6, 1e6, 0.0, 0.0]))
+    into = {(c, int(src[q])): float(val[q]) for c in range(2) for q in range(ptr[c], ptr[c + 1])}
+    assert into[1, 0] == pytest.approx((3 * 100.0 * 4e-12 + 1 * 20.0 * 1e-12) / 4, rel=1e-12)
+    assert into[0, 1] == pytest.approx((50.0 * 2e-12 + 150.0 * 6e-12) / 2, rel=1e-12)
+    assert pref == pytest.approx([(3 * 100.0 + 20.0) / 4, (50.0 + 150.0) / 2], rel=1e-12)
