@@ -111,6 +111,29 @@ def test_a_headroom_stops_the_fleet_where_its_site_is_offered_that_share() -> No
     assert over.values["job: hit>=0.99"] == 1.0  # (the target itself met)
 
 
+def test_the_confirmation_moves_the_faults_past_its_warmup() -> None:
+    """A port's review: a site down at 1-3 s fell within the confirmation's 8 s warm-up, and
+    the answer was "confirmed" by runs that never saw it. The site down at 0.5-1.0 s of the
+    2 s search runs (no other site: its requests drop) falls 0.5 s into the
+    confirmation's counted time too, after its 4 s warm-up: its drops count there."""
+    from airan.planner.evaluate import faults_past_warmup
+
+    d = _one_gpu(20).model_dump(mode="json", exclude_unset=True)
+    d["faults"] = [{"kind": "site_down", "site": "gpu", "start_s": 0.5, "end_s": 1.0,
+                    "detect_ms": 0}]
+    sc = scenario_from_dict(d)
+    moved = faults_past_warmup(sc, 4.0, 0.0)
+    assert (moved.faults[0].start_s, moved.faults[0].end_s) == (4.5, 5.0)
+    assert faults_past_warmup(sc, 4.0, 4.0) is sc  # (nothing to move)
+    res = largest_fleet(sc, "bots", parse_targets(["job: hit>=0.5"], ["job"]),
+                        duration_s=2.0, seeds=[1], max_count=40, resolution=0.5)
+    assert res.confirmed_warmup_s == 4.0 and res.confirmation is not None
+    dropped = res.confirmation.services["job"]["dropped"]
+    # half the devices' requests (1 Hz) in the 0.5 s down, on each of the two seeds (within
+    # the warm-up, none would count)
+    assert dropped >= 0.8 * 2 * 0.5 * res.largest, (dropped, res.largest)
+
+
 @pytest.mark.parametrize("value", ["0", "1.5", "-0.2", "nan"])
 def test_a_headroom_outside_0_to_1_is_refused(tmp_path: Any, value: str) -> None:
     import yaml

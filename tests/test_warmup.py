@@ -186,3 +186,23 @@ def test_the_python_apis_comparison_takes_a_warmup(tmp_path) -> None:
     with pytest.raises(InputError, match="warmup_s"):
         run_comparison(sc, ["nearest-edge"], seeds=1, duration_s=0.6, warmup_s=0.6,
                        out=tmp_path / "bad")
+
+
+def test_a_fault_within_the_warmup_is_cautioned_of_as_unseen_by_the_figures() -> None:
+    """A port's review: a site down at 1-2 s in a run with an 8 s warm-up read "0 requests
+    dropped while it lasted", and nothing said it fell where no figure counts."""
+    from airan.report.cautions import cautions
+
+    sc = airan.load_scenario("factory")
+    down = {"kind": "site_down", "site": "on-prem", "start_s": 0.2, "end_s": 0.6}
+    inside = sc.model_copy(update={"faults": [type(sc).model_validate(
+        {**sc.model_dump(mode="json", exclude_unset=True), "faults": [down]}).faults[0]]})
+    said = cautions(airan.run(inside, duration_s=2.0, seed=1, warmup_s=WARMUP_S).summary)
+    assert [c for c in said if c.startswith("Faults within the warm-up")] == [
+        "Faults within the warm-up (1 s, whose requests count in no figure): site_down of "
+        "on-prem (0.2-0.6 s). The run's figures do not see them: start them after the warm-up "
+        "(faults[].start_s), or run with a shorter --warmup."]
+    later = inside.model_copy(update={"faults": [inside.faults[0].model_copy(
+        update={"start_s": 1.2, "end_s": 1.6})]})
+    said = cautions(airan.run(later, duration_s=2.0, seed=1, warmup_s=WARMUP_S).summary)
+    assert not [c for c in said if c.startswith("Faults within the warm-up")]

@@ -26,6 +26,7 @@ from airan.planner.evaluate import (
     _metrics,
     air_miss,
     check_max_load,
+    faults_past_warmup,
     headroom_miss,
     metric_value,
     requests_due,
@@ -246,8 +247,10 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             again = (warmup_s + again[0], again[1])  # (the warm-up's and the counted)
             # (its own duration too: the warm-up is checked against the scenario's, and a
             # V2X engineer's 5 s file refused a 6 s warm-up after the whole search)
-            sc = sc.model_copy(update={"duration_s": again[0], "engine": sc.engine.model_copy(
-                update={"warmup_s": warmup_s})})
+            sc = faults_past_warmup(sc.model_copy(update={
+                "duration_s": again[0],
+                "engine": sc.engine.model_copy(update={"warmup_s": warmup_s})}),
+                warmup_s, scenario.engine.warmup_s)
         seen: dict[str, list[float | None]] = {t.text: [] for t in targets}
         merged: dict[str, dict[str, Any]] = {}  # each service's figures over the seeds
         fleet_seen: dict[str, dict[str, list[float | None]]] = {}  # target -> fleet -> seeds
