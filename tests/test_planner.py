@@ -610,6 +610,26 @@ def test_a_plan_met_only_just_says_its_margins_are_thin(scenario_file, cache) ->
         "site-a GPUs 99% busy, 96% loaded at full batches"]
 
 
+def test_a_percentile_among_the_unanswered_misses_at_least_as_far_as_a_lower_one() -> None:
+    """1% of the VLA's requests unanswered, the rest answered at ~200 ms: its p99 falls among
+    the unanswered (not measured), and it misses a p99 of 80 ms at least as far as its p95 of
+    250 ms does, not by the 1e-7 of the unanswered share alone (a plan's closest build-out
+    was such a one, ahead of GPUs that answered every request at a p99 of 96 ms)."""
+    from airan.planner.evaluate import _unanswered_shortfall
+
+    (t,) = parse_targets(["vla: p99<=80ms"], ["vla"])
+    info = {"count": 1000, "unanswered": 10, "p50": 207.0, "p95": 250.0, "p99": None}
+    assert _unanswered_shortfall(t, info, 10.0) == pytest.approx((250.0 - 80.0) / 80.0)
+    # answered within the bound but too many unanswered: the unanswered share's term
+    fast = {"count": 1000, "unanswered": 30, "p50": 40.0, "p95": 70.0, "p99": None}
+    assert _unanswered_shortfall(t, fast, 10.0) == pytest.approx((0.03 - 0.01) / 0.01)
+    # no lower percentile measured (half of them unanswered): the share's term alone
+    most = {"count": 1000, "unanswered": 600, "p50": None, "p95": None, "p99": None}
+    assert _unanswered_shortfall(t, most, 10.0) == pytest.approx((0.6 - 0.01) / 0.01)
+    # ranked behind a build-out that answered all at 96 ms
+    assert _unanswered_shortfall(t, info, 10.0) > t.shortfall(96.0)
+
+
 def test_a_percentile_over_few_requests_is_flagged_as_resting_on_a_handful() -> None:
     """A p99 over 120 requests per run has 1.2 beyond it: one or two requests set it (the
     factory's 2 s plan for its VLA p99 changed with a 20 s run). Fewer than 10 beyond a

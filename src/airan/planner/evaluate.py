@@ -71,13 +71,19 @@ def _percentile_ms(v: Mapping[str, Any], metric: str) -> float | None:
 def _unanswered_shortfall(t: Target, info: dict[str, Any], unmeasured: float) -> float:
     """A percentile target missed because too many requests got no answer: how far, as a hit
     target's miss is (the share unanswered beyond what the percentile allows, over that
-    allowance), so that a build-out answering more ranks closer; ``unmeasured`` otherwise."""
+    allowance), so that a build-out answering more ranks closer; and at least as far as a
+    lower percentile measured misses the bound by (with the unanswered counted, each lower
+    percentile is at most this one: a plan review's VLA, 1% unanswered and the rest answered
+    at ~200 ms, ranked "closest" to a p99 of 80 ms, ahead of GPUs that answered all at 96);
+    ``unmeasured`` otherwise."""
     q = _PERCENTILES.get(t.metric)
     count, unanswered = int(info.get("count") or 0), int(info.get("unanswered") or 0)
     if q is None or count == 0 or unanswered == 0:
         return unmeasured
     allowed = 1.0 - q
-    return max(unanswered / count - allowed, 1e-9) / allowed
+    below = [t.shortfall(v) for m, p in _PERCENTILES.items() if p < q
+             and (v := info.get(m)) is not None]
+    return max([max(unanswered / count - allowed, 1e-9) / allowed, *below])
 
 
 #: a site offered this share of what its GPUs carry, even in full batches
