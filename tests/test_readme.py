@@ -63,10 +63,10 @@ def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold
     assert "2,000 detections\nand 100 VLA steps a second, 240 and 24 Mbit/s" in text
     s = Engine(sc).run().summary  # (its own 10 s: a researcher's review ran it)
     assert s["services"]["detect"]["hit_ratio"] >= 0.99
-    assert round(s["services"]["vla"]["hit_ratio"], 2) == 0.96
-    assert round(s["services"]["vla"]["latency_ms"]["p99"], -1) == 130.0  # ("p99 of 125")
+    assert round(s["services"]["vla"]["hit_ratio"], 3) == 0.998
+    assert round(s["services"]["vla"]["latency_ms"]["p99"]) == 96  # ("p99 of 96")
     assert s["sites"]["port-edge"]["gpu_utilization"] > 0.9  # "over 90% busy"
-    assert "VLA 96% of them (a\np99 of 125 ms) with the two H100s over 90% busy, which its\n" \
+    assert "VLA 99.8% of them (a\np99 of 96 ms) with the two H100s over 90% busy, which its\n" \
         "cautions point out" in text
     s = Engine(sc, duration_s=2.0).run().summary
     assert all(v["hit_ratio"] >= 0.99 for v in s["services"].values())  # its first 2 s
@@ -74,8 +74,8 @@ def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold
     # layouts on which it misses: the claim above is its seed's)
     hits = [Engine(sc, duration_s=2.0, seed=seed).run().summary["services"]["vla"]["hit_ratio"]
             for seed in (2, 6, 10)]
-    assert min(hits) < 0.99 and min(hits) >= 0.84
-    assert "on seeds 2-10 it meets 84-100% of them in 2 s runs" in text
+    assert min(hits) < 0.99 and min(hits) >= 0.83
+    assert "on seeds 2-10 it meets 83-100% of them in 2 s runs" in text
     # with L40S GPUs, validate warns of OpenVLA's batch-1 time there, as the text says
     d["compute_sites"][0]["gpus"] = [{"type": "L40S", "count": 2}]
     warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "vla" in w]
