@@ -151,6 +151,44 @@ def test_a_headroom_plan_is_the_exhaustive_minimum_whose_sites_keep_it(scenario_
                for m in misses), misses
 
 
+def test_an_n_minus_1_plan_is_the_cheapest_whose_every_one_gpu_fewer_meets_too(
+        scenario_file, cache, brute) -> None:
+    """--survive gpu: the cheapest build-out that meets the target with any one of its GPUs
+    down, as the brute force finds it from its own runs (a GPU down from the start is a GPU
+    fewer; the site left with none, the site left out); dearer than the plan without."""
+    space, results = brute
+
+    def fewer(config, i):
+        (t, n) = config[i]
+        return tuple(((t, n - 1) if n > 1 else (-1, 0)) if j == i else c  # (none: (-1, 0))
+                     for j, c in enumerate(config))
+
+    survives = {c: e for c, e in results.items() if e.feasible and all(
+        results[fewer(c, i)].feasible for i, (_, n) in enumerate(c) if n > 0)}
+    best_cost, argmins = _brute_minimum(space, survives, CATALOG_PRICES)
+    r = _plan(scenario_file, cache, survive="gpu", confirm=False)
+    assert r.feasible and r.best.survived
+    assert r.best.cost_usd == best_cost > _plan(scenario_file, cache, confirm=False).best.cost_usd
+    assert r.best.config in argmins
+    assert ("N-1: the plan meets every target with each of these losses too, each in runs of "
+            "its own with the fault from the start (a 1 s run, seed 3): one GPU of site-a "
+            "down, one GPU of site-b down") in r.notes
+    # the plan without it misses, by the loss named
+    bare = _plan(scenario_file, cache, confirm=False).best
+    judged = next(e for e in r.evaluations if e.config == bare.config)
+    assert not judged.feasible and judged.misses[0].startswith("with one GPU of site-")
+
+
+def test_an_n_minus_1_site_plan_is_impossible_where_no_site_can_stand_in(scenario_file,
+                                                                         cache) -> None:
+    """--survive site: each site's cameras are 20 ms of transport from the other site, over
+    their 12 ms deadline, so no build-out survives a site down."""
+    r = _plan(scenario_file, cache, survive="site", confirm=False)
+    assert not r.feasible
+    assert any(m.startswith("with site-a down: ") or m.startswith("with site-b down: ")
+               for e in r.evaluations for m in e.misses)
+
+
 def test_a_sites_offered_load_is_its_arrivals_times_a_full_batchs_time_per_request(brute) -> None:
     """What --max-load holds to, against the closed form: site-b's 25 cameras at 30 Hz
     (Poisson) offer 750 requests/s; one L4 serves YOLOv8m in batches of 8 in t(8), so its load
@@ -289,6 +327,21 @@ def test_cli_plan_with_headroom_shows_each_sites_load_against_it(scenario_file, 
         assert f"{x:.1%}" in text
     # the cheaper build-outs run, each missing by its site's load (the near table)
     assert "above the 50% --max-load leaves" in text
+
+
+def test_cli_plan_n_minus_1_says_what_it_survives(scenario_file, cache, tmp_path) -> None:
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
+                              ",".join(CANDIDATES), "--max-gpus", str(MAX_GPUS), "--duration",
+                              str(DURATION), "--cache", str(cache), "--no-confirm",
+                              "--survive", "gpu", "--out", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "N-1: meets them with any one GPU it buys down" in text
+    assert "misses with one GPU of site-" in text  # a cheaper build-out, by its loss
+    record = json.loads((out / "plan.json").read_text())
+    assert record["survive"] == "gpu"
+    assert any(n.startswith("N-1: the plan meets every target") for n in record["notes"])
 
 
 def test_cli_plan_shows_the_device_figures_its_targets_name(scenario_file, cache,
@@ -533,6 +586,7 @@ def test_bad_space_options(scenario_file, kw, expected: str) -> None:
         (["--policy", "nearest"], "option '--policy': unknown policy 'nearest'"),
         (["--max-load", "0"], "option '--max-load': must be in (0, 1]"),
         (["--max-load", "1.2"], "option '--max-load': must be in (0, 1]"),
+        (["--survive", "rack"], "option '--survive': must be gpu"),
     ],
 )
 def test_cli_plan_bad_input(scenario_file, tmp_path, args: list[str], expected: str) -> None:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from airan.planner.build import DEFAULT_CANDIDATES, build_space, option_error
-from airan.planner.evaluate import Evaluation, Evaluator, check_max_load
-from airan.planner.search import Method, PlanResult, confirm_plan, search
+from airan.planner.evaluate import Evaluation, Evaluator, check_max_load, check_survive
+from airan.planner.search import Method, PlanResult, confirm_plan, ran_on, search
 from airan.planner.space import Config, PlanSpace, Slot
 from airan.planner.targets import Target, parse_targets, with_default_targets
 from airan.scenario import Scenario
@@ -64,6 +64,7 @@ def plan(
     progress: Callable[[Evaluator, Evaluation], None] | None = None,
     confirm: bool = True,
     max_load: float | None = None,
+    survive: str | None = None,
 ) -> PlanResult:
     """Find the cheapest build-out of ``scenario`` that meets ``targets``.
 
@@ -80,6 +81,9 @@ def plan(
     batches that its devices may offer them (e.g. 0.7; None: up to what they carry); a
     build-out whose site is offered more misses
     (:func:`~airan.planner.evaluate.headroom_miss`).
+    ``survive``: ``"gpu"`` or ``"site"``: a build-out must meet the targets with any one GPU
+    it buys down too, or any one site it sizes down (N-1; each a fault for the whole run,
+    :meth:`~airan.planner.evaluate.Evaluator.losses`), its confirmation likewise.
     Raises :class:`~airan.errors.InputError` on bad input.
     """
     from airan.policy import is_known_policy, unknown_policy
@@ -100,6 +104,7 @@ def plan(
         raise option_error("--budget", "must be >= 0 and finite (leave it out for no budget)",
                            budget_usd)
     check_max_load(max_load)
+    check_survive(survive)
     if max_evals < 1:
         raise option_error("--max-evals", "must be at least 1", max_evals)
     if check_evals < 0:
@@ -135,12 +140,21 @@ def plan(
                            f"{space.describe(space.floor)}, {least:,.0f} USD (--keep-l1 keeps "
                            "a GPU at every site that runs cells' L1)", budget_usd)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
-                          cache_dir=cache_dir, progress=progress, max_load=max_load)
+                          cache_dir=cache_dir, progress=progress, max_load=max_load,
+                          survive=survive)
     result = search(space, evaluator, budget_usd=budget_usd, method=method,
                     max_evals=max_evals, enumerate_limit=enumerate_limit, check_evals=check_evals)
     if confirm:
         confirm_plan(result, cache_dir, progress)
     result.notes += l1_notes(result)
+    if survive is not None and result.best is not None:
+        lost = [label for label, _ in evaluator.losses(result.best)]
+        result.notes.append(
+            "N-1: the plan meets every target with each of these losses too, each in runs of "
+            f"its own with the fault from the start ({ran_on(evaluator)[3:]}): "
+            f"{', '.join(lost)}" if lost else
+            "N-1: the plan buys no GPU, so it has none to lose (the sites it does not cost "
+            "are not checked)")
     return result
 
 

@@ -517,6 +517,10 @@ def plan(
         None, "--max-load", help="Headroom: the largest share of what a sized site's GPUs "
         "carry (at full batches) its devices may offer them, e.g. 0.7 for a busier hour, a "
         "lost GPU or growth (default: up to what they carry)."),
+    survive: str | None = typer.Option(
+        None, "--survive", help="N-1: 'gpu' (the plan meets the targets with any one of its "
+        "GPUs down too) or 'site' (with any one site it sizes down, its requests placed "
+        "elsewhere); each loss a run of its own."),
     out_dir: Path | None = typer.Option(
         None, "--out", "-o", help="Output folder (default: runs/<scenario>-plan, and "
         "-x<scale> with a --fleet-scale other than 1)."
@@ -615,7 +619,7 @@ def plan(
                     max_evals=max_evals, check_evals=check_evals, type_order=type_order,
                     keep_l1=keep_l1,
                     cache_dir=cache, progress=progress,
-                    confirm=confirm, max_load=max_load,
+                    confirm=confirm, max_load=max_load, survive=survive,
                 )
         except BaseException:  # interrupted, or no plan: no empty folder left behind
             if created:
@@ -667,6 +671,9 @@ def _print_plan(r: Any) -> None:
               + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
               + (f"; headroom: each site offered at most {r.evaluator.max_load:.0%} of what "
                  "its GPUs carry" if r.evaluator.max_load is not None else "")
+              + ("; N-1: meets them with any one GPU it buys down" if r.evaluator.survive ==
+                 "gpu" else "; N-1: meets them with any one site it sizes down"
+                 if r.evaluator.survive == "site" else "")
               + f"; {r.evaluator.duration_s:g} s per run, seeds "
               f"{', '.join(map(str, r.evaluator.seeds))}, policy {r.evaluator.policy}",
               markup=False, soft_wrap=True)

@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from airan.report.cautions import (
 )
 from airan.report.placement import late_parts, table_weights
 from airan.report.rundir import scenario_document
+from airan.scenario.schema import Fault
 from airan.version import code_identity
 
 __all__ = ["Evaluation", "Evaluator", "run_key"]
@@ -143,6 +144,18 @@ def faults_past_warmup(sc: Any, warmup_s: float, counted_from_s: float) -> Any:
                                   "end_s": None if f.end_s is None else f.end_s + shift})
              for f in sc.faults]
     return sc.model_copy(update={"faults": moved})
+
+
+#: what ``--survive`` takes: the loss every build-out must meet the targets through
+SURVIVE = ("gpu", "site")
+
+
+def check_survive(survive: str | None) -> None:
+    """``--survive``: one of :data:`SURVIVE` (None: no loss asked)."""
+    if survive is not None and survive not in SURVIVE:
+        raise InputError("must be gpu (any one GPU the plan buys down) or site (any one site "
+                         "it sizes down)", field="--survive", value=survive,
+                         choices=list(SURVIVE))
 
 
 def unsettled_miss(site: str, tau_s: float, metrics: dict[str, Any]) -> str:
@@ -375,6 +388,11 @@ class Evaluation:
     # over the seeds and, for the generated sites, over them (None: it served nothing): what
     # --max-load holds to
     slot_offered: tuple[float | None, ...] = field(default_factory=tuple)
+    # and the site of it (for the generated sites, the one offered the most)
+    slot_offered_site: tuple[str | None, ...] = field(default_factory=tuple)
+    # with --survive: whether it met the targets with each loss too (None: not asked, or it
+    # missed without a loss)
+    survived: bool | None = None
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -407,8 +425,16 @@ class Evaluator:
         progress: Callable[[Evaluator, Evaluation], None] | None = None,
         warmup_s: float | None = None,
         max_load: float | None = None,
+        survive: str | None = None,
     ) -> None:
         check_max_load(max_load)
+        check_survive(survive)
+        # the loss each build-out must survive: "gpu" (any one of its GPUs down), "site" (any
+        # one of the sites it sizes down), None (none)
+        self.survive = survive
+        # the runs of a config, with a loss (its fault as JSON) or none: what a build-out's
+        # evaluation and its losses' are made of
+        self._raw: dict[tuple[Config, str | None], Evaluation] = {}
         self.space = space
         # the most a slot's devices may offer its GPUs at full batches (None: up to
         # OVERLOADED): the headroom an operator sizes with (headroom_miss)
@@ -430,8 +456,62 @@ class Evaluator:
         self.phase = "start"
 
     def __call__(self, config: Config) -> Evaluation:
-        """The evaluation of ``config`` (run on every seed unless cached)."""
+        """The evaluation of ``config`` (run on every seed unless cached); with ``survive``,
+        a build-out that meets the targets is run again with each loss it must survive
+        (:meth:`_with_losses`)."""
         known = self._by_config.get(config)
+        if known is not None:
+            return known
+        t0, runs0 = time.perf_counter(), self.runs
+        ev = self._evaluate(config)
+        if self.survive is not None and ev.feasible:
+            ev = self._with_losses(ev)
+        ev = replace(ev, index=len(self.log) + 1, phase=self.phase,
+                     runs=self.runs - runs0, wall_s=time.perf_counter() - t0)
+        self.log.append(ev)
+        self._by_config[config] = ev
+        if self.progress is not None:
+            self.progress(self, ev)
+        return ev
+
+    def losses(self, ev: Evaluation) -> list[tuple[str, Fault]]:
+        """The losses ``ev``'s build-out must survive (``survive``): per slot with GPUs, a
+        fault for the whole run at its site (for the generated sites, at the one offered the
+        most load in ``ev``'s runs), each with its name: one GPU down (``"gpu"``) or the
+        site down, noticed at once (``"site"``)."""
+        from airan.scenario.schema import Fault
+
+        out = []
+        for slot, (_, n), site in zip(self.space.slots, ev.config, ev.slot_offered_site,
+                                      strict=True):
+            name = slot.name if slot.name != GENERATED else site
+            if n < 1 or name is None:
+                continue
+            if self.survive == "gpu":
+                out.append((f"one GPU of {name} down",
+                            Fault(kind="gpu_down", site=name, gpus=1, start_s=0.0)))
+            else:
+                out.append((f"{name} down", Fault(kind="site_down", site=name, start_s=0.0)))
+        return out
+
+    def _with_losses(self, ev: Evaluation) -> Evaluation:
+        """``ev`` (which met the targets) judged with each of its :meth:`losses` too: each
+        loss's runs (the same seeds, the fault from the start) must meet the targets, by the
+        same rules; a loss that misses adds its misses, named, and its shortfall."""
+        misses: list[str] = []
+        shortfall = 0.0
+        for label, fault in self.losses(ev):
+            lost = self._evaluate(ev.config, fault)
+            if not lost.feasible:
+                shortfall += max(lost.shortfall, 0.01)
+                misses.append(f"with {label}: {'; '.join(lost.misses)}")
+        return replace(ev, feasible=not misses, shortfall=ev.shortfall + shortfall,
+                       misses=tuple(misses), survived=not misses)
+
+    def _evaluate(self, config: Config, loss: Fault | None = None) -> Evaluation:
+        """``config``'s runs on every seed (cached), with ``loss`` a fault added to each."""
+        which = None if loss is None else loss.model_dump_json()
+        known = self._raw.get((config, which))
         if known is not None:
             return known
         t0 = time.perf_counter()
@@ -462,6 +542,8 @@ class Evaluator:
                     engine=space.scenario.engine.model_copy(
                         update={"warmup_s": self.warmup_s})),
                     self.warmup_s, space.scenario.engine.warmup_s)
+            if loss is not None:  # (from the start, past any warm-up: the steady state)
+                sc = sc.model_copy(update={"faults": [*sc.faults, loss]})
             key = run_key(scenario_document(sc))
             keys.append(key)
             metrics = self._cached(key)
@@ -572,11 +654,9 @@ class Evaluator:
             untested=tuple(unknown),
             air_overloaded=tuple((w, c, x) for (w, c), x in air_over.items()),
             slot_offered=tuple(None if w is None else w[1] for w in slot_offered),
+            slot_offered_site=tuple(None if w is None else w[0] for w in slot_offered),
         )
-        self.log.append(ev)
-        self._by_config[config] = ev
-        if self.progress is not None:
-            self.progress(self, ev)
+        self._raw[config, which] = ev
         return ev
 
     def evaluated(self, config: Config) -> Evaluation | None:

@@ -191,6 +191,8 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "site_cost_usd": space.site_cost_usd,
         # the headroom asked (--max-load; None: up to what the GPUs carry)
         "max_load": result.evaluator.max_load,
+        # the loss every build-out had to survive (--survive: "gpu", "site"; None: none)
+        "survive": result.evaluator.survive,
         "policy": result.evaluator.policy,
         "duration_s": result.evaluator.duration_s,
         "seeds": result.evaluator.seeds,

@@ -873,7 +873,7 @@ def confirm_plan(result: PlanResult, cache_dir: str | Path | None = None,
     again = Evaluator(result.space, ev.targets, policy=ev.policy,
                       duration_s=ev.duration_s * CONFIRM_FACTOR, seeds=seeds,
                       cache_dir=cache_dir, progress=progress, warmup_s=warmup,
-                      max_load=ev.max_load)
+                      max_load=ev.max_load, survive=ev.survive)
     again.phase = "confirm"
     check = again(best.config)
     result.confirmation = check
