@@ -186,6 +186,11 @@ def test_the_command_prints_the_counts_run_and_the_largest(tmp_path: Any) -> Non
     assert ("not confirmed: 8 s runs of 100 devices on seeds 1 and 2, after a 4 s warm-up, "
             "miss job: hit>=0.99 (got "
             in text) and "--seeds 3 --duration 8" in text
+    # and the answer's own line says so (a port's review: a green "largest: 137" read as the
+    # answer, the "not confirmed" ten lines below it)
+    assert ("largest: 100 devices of bots, 100 of them on its busiest cell site (1 of the 1 "
+            "cell sites served it); 101 miss, not confirmed by the longer runs (below): a "
+            "smaller count may be the answer") in text
     # with --strict, an answer not confirmed exits 4 (for pipelines; an operator's planner)
     strict = runner.invoke(app, ["max-fleet", str(path), "--fleet", "bots", "--target",
                                  "job: hit>=0.99", "--duration", "2", "--strict"])

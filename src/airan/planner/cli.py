@@ -200,7 +200,13 @@ def max_fleet(
     if top is not None and top.untested:  # (met: not those, which no run tested)
         verdict += (", meeting every target but " + ", ".join(t.text for t in top.untested)
                     + ", which no request tested (see below)")
-    out.print(verdict, markup=False, soft_wrap=True, style="green" if res.largest else "red")
+    # (a port's review: a green "largest: 137" above, and "not confirmed" 10 lines below it,
+    # where 6 s runs on 2 seeds answered 53)
+    unconfirmed = res.largest > 0 and res.confirmation is not None and not res.confirmation.met
+    if unconfirmed:
+        verdict += ", not confirmed by the longer runs (below): a smaller count may be the answer"
+    out.print(verdict, markup=False, soft_wrap=True,
+              style="yellow" if unconfirmed else "green" if res.largest else "red")
     if top is not None and top.untested:  # (a camera planner's review: a rare service's
         # empty 2 s runs answered "not even one device")
         from airan.planner.evaluate import untested_note
