@@ -1381,6 +1381,8 @@ class Engine:
             "objective": self.scenario.objective,
             "admission": self.scenario.admission,
             "seed": self.seed,
+            # the layout's seed (None: the seed's), scenario.layout_seed
+            "layout_seed": self.scenario.layout_seed,
             "duration_s": float(self.now_s),
             "wall_s": float(self.wall_s),
             # (the speed counts every request simulated, the warm-up's too)

@@ -38,6 +38,7 @@ from airan.engine.world import (
     World,
     cut_hold,
     hold_link,
+    layout_seed,
     slot_start_at_or_after,
     ssb_noise_re_mw,
     ssb_sinr,
@@ -125,7 +126,9 @@ class Motion:
             ids = np.flatnonzero(w.dev_fleet == fi)
             if not len(ids):
                 continue
-            rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x6D6F76, fi]))
+            # (trajectories are the layout's: from its seed, engine.world.layout_seed)
+            rng = np.random.default_rng(np.random.SeedSequence(
+                [layout_seed(scenario, seed), 0x6D6F76, fi]))
             # random waypoint starts in its stationary state, Manhattan on the streets; the
             # others start where the world placed the devices
             own_start = f.mobility.model in ("random_waypoint", "manhattan")

@@ -708,6 +708,11 @@ LAYOUT_DRAWS = 5
 _LAYOUT_STREAM = 0x646576  # "dev"
 
 
+def layout_seed(s: Scenario, seed: int) -> int:
+    """The seed of a run's layout: the scenario's ``layout_seed``, else the run's ``seed``."""
+    return int(seed if s.layout_seed is None else s.layout_seed)
+
+
 def layout_draws(seed: int, fleet_index: int, count: int) -> F64:
     """The uniform draws that place a fleet's devices, shape (count, LAYOUT_DRAWS): row i is
     device i's, from a stream of the seed and the fleet's index alone. So a fleet one device
@@ -746,8 +751,10 @@ def _or_default(values: NDArray[np.float64] | None, default: float,
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``; each fleet's layout from its own
-    (:func:`layout_draws`)."""
+    (:func:`layout_draws`), the layout's (positions, LOS, shadowing, O2I) from
+    ``s.layout_seed`` where it is set (:func:`layout_seed`)."""
     root = np.random.SeedSequence(seed)
+    placed = layout_seed(s, seed)
     _rng_pos, _rng_los, _rng_sf, rng_flow, rng_sr, _rng_o2i = (
         np.random.default_rng(x) for x in root.spawn(6))
     gpus = s.gpu_catalog()
@@ -877,7 +884,7 @@ def build_world(s: Scenario, seed: int) -> World:
     hi = cell_xy_a.max(axis=0)
     pad = np.maximum(0.1 * (hi - lo), 50.0)
     dev_xy_parts, dev_fleet_parts, dev_h_parts, dev_buf_parts = [], [], [], []
-    fleet_u = [layout_draws(seed, fi, int(f.count)) for fi, f in enumerate(s.fleets)]
+    fleet_u = [layout_draws(placed, fi, int(f.count)) for fi, f in enumerate(s.fleets)]
     for fi, f in enumerate(s.fleets):
         count = int(f.count)
         area = f.area
@@ -925,7 +932,7 @@ def build_world(s: Scenario, seed: int) -> World:
         # cells a fault takes off the air, which the world's array zeroes while they are off)
         cell_tx_on_mw=cell_tx_on.copy(),
         environment=s.radio.environment, nr=s.radio.model == "nr",
-        shadowing=s.radio.shadowing, seed=int(seed),
+        shadowing=s.radio.shadowing, seed=int(placed),
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
         vertical_elements=s.radio.gnb_vertical_elements,
         element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,

@@ -1264,6 +1264,11 @@ class Scenario(_Strict):
     description: str = ""
     duration_s: float = Field(10.0, gt=0, le=MAX_DURATION_S)
     seed: int = Field(1, ge=0, lt=2**63)
+    # the seed of where the devices are (positions, line of sight, shadowing, O2I, mobility
+    # trajectories); None: ``seed``'s. Set, runs over seeds vary the traffic (arrivals, SR
+    # offsets, fading, service times) on one layout: a comparison's spread is the traffic's
+    # alone (a researcher's review: seeds mixed the topology's variance into the intervals)
+    layout_seed: int | None = Field(None, ge=0, lt=2**63)
     policy: str = "deadline-aware"
     admission: Literal["none", "strict"] = "none"
     # deadline-aware: the earliest completion ("latency"), or among the candidates that meet

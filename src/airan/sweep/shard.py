@@ -170,6 +170,8 @@ class ShardPlan:
         d["transport"] = {**(d.get("transport") or {}), "links": links}
         d["fleets"] = self.fleets[k] or [{**self.fleet0, "count": 0, "area": None}]
         d["seed"] = self.shard_seed(k)
+        if d.get("layout_seed") is not None:  # (its own too, as its seed)
+            d["layout_seed"] = (int(d["layout_seed"]) + k * SEED_STRIDE) % 2**63
         if self.n_shards > 1:
             d["description"] = f"{d.get('description') or ''} [region {self.labels[k]}]".strip()
         return d
