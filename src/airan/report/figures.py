@@ -55,6 +55,14 @@ STYLE: dict[str, Any] = {
 }
 
 
+def legend(ax: Any, **kwargs: Any) -> None:
+    """``ax``'s legend, where something on it is labelled: matplotlib warns of an empty one
+    ("No artists with labels found"), and the warning leaked out of ``airan report`` (a
+    researcher's review: a sweep's one line beside a deadline that differs along its axis)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 @contextmanager
 def style() -> Iterator[None]:
     """The report's matplotlib style, for creating and saving figures."""
@@ -172,7 +180,7 @@ def latency_cdf(name: str, svc: Mapping[str, Any]) -> Figure:
     if deadline and hit is not None:
         ax.plot([deadline], [hit], "o", color=DEADLINE_COLOUR, ms=4,
                 label=f"hit ratio {hit:.1%}")
-    ax.legend(loc="lower right", frameon=False)
+    legend(ax, loc="lower right", frameon=False)
     tail.set_yscale("log")
     # plain numbers (1, 0.1, 0.01): mathtext is off, so the default log labels read as code
     tail.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -183,7 +191,7 @@ def latency_cdf(name: str, svc: Mapping[str, Any]) -> Figure:
     tail.set_title(f"{name}: tail")
     if target is not None and target < 1:
         tail.axhline(1 - target, color="0.4", ls=":", lw=1.0, label=f"1 - target {1 - target:.2g}")
-    tail.legend(loc="lower left", frameon=False)
+    legend(tail, loc="lower left", frameon=False)
     return fig
 
 
@@ -247,7 +255,7 @@ def breakdown(services: Mapping[str, Mapping[str, Any]],
     ax.set_xlim(0, max(float(left.max()), max(
         (services[n].get("deadline_ms") or 0.0) for n in names)) * 1.18 or 1.0)
     ax.grid(axis="y", visible=False)
-    ax.legend(ncols=5 if split or rest.any() else 7, loc="lower center",
+    legend(ax, ncols=5 if split or rest.any() else 7, loc="lower center",
               bbox_to_anchor=(0.5, 1.0),
               frameon=False, handlelength=1.0, columnspacing=0.8)
     return fig
@@ -319,7 +327,7 @@ def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
     ax_q.set_xlabel("simulated time (s)")
     ax_q.set_ylim(bottom=0)
     ax_u.set_title("Compute sites: load over time")
-    ax_u.legend(loc="center left", bbox_to_anchor=(1.01, 0.0), frameon=False)
+    legend(ax_u, loc="center left", bbox_to_anchor=(1.01, 0.0), frameon=False)
     return fig
 
 
@@ -448,7 +456,7 @@ def drops(services: Mapping[str, Mapping[str, Any]]) -> Figure:
     ax.set_xlim(0, float(left.max()) * 1.15)
     ax.grid(axis="y", visible=False)
     ax.set_title("Dropped requests by reason")
-    ax.legend(loc="lower right", frameon=False)
+    legend(ax, loc="lower right", frameon=False)
     return fig
 
 
@@ -496,7 +504,7 @@ def compare_metric(
         ref = reference.get(svc)
         if ref is not None:
             ax.axhline(ref, color=DEADLINE_COLOUR, ls="--", lw=1.0, label=reference_label)
-            ax.legend(loc="best", frameon=False)
+            legend(ax, loc="best", frameon=False)
         ax.set_xticks(x, policy_labels(policies), rotation=25, ha="right")
         ax.set_xlim(-0.5, len(policies) - 0.5)
         ax.set_title(svc)

@@ -247,7 +247,7 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
         else:
             ax.set_ylabel("p99 latency (ms)")
             ax.set_ylim(bottom=0)
-        ax.legend(loc="best", frameon=False)
+        F.legend(ax, loc="best", frameon=False)  # (none where nothing is labelled)
     fig.suptitle(service)
     return fig
 
