@@ -298,6 +298,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"{name}.mean_ms"] = (svc.get("latency_ms") or {}).get("mean")
         for q in QUANTILES:  # (in the order of the columns before)
             row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
+        row[f"{name}.p99_ms_with_unanswered"] = row.pop(f"{name}.p99_ms_with_unanswered")
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
     # the fleets compare tells apart, named as it names them)
     from airan.report.compare import fleet_key, shared_services
@@ -319,14 +320,27 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
 
 def _outcome_columns(row: dict[str, Any], prefix: str, svc: Mapping[str, Any]) -> None:
     """A service's (or a fleet's share of it) counts, hit ratios and latency percentiles as
-    ``<prefix>.requests`` and so on."""
+    ``<prefix>.requests`` and so on.
+
+    Its outcomes (met, late, dropped, overdue) and ``.p99_ms_with_unanswered``, the p99 with
+    every request that got no answer counted as infinitely late (``inf`` where it falls among
+    them; :func:`~airan.metrics.histogram.percentile_with_unanswered_ms`): what the sweep's
+    figure and ``airan compare`` draw, beside the answered requests' ``.p99_ms`` (a
+    researcher's review: the table's p99 and the figure's disagreed, and the figure could not
+    be rebuilt from the table)."""
+    from airan.metrics.histogram import percentile_with_unanswered_ms
+
     lat = svc.get("latency_ms") or {}
     row[f"{prefix}.requests"] = svc.get("count")
-    row[f"{prefix}.dropped"] = svc.get("dropped")
+    for outcome in ("met", "late", "dropped", "overdue"):
+        row[f"{prefix}.{outcome}"] = svc.get(outcome)
     row[f"{prefix}.hit_ratio"] = svc.get("hit_ratio")
     row[f"{prefix}.hit_ratio_with_overdue"] = svc.get("hit_ratio_with_overdue")
     for q in QUANTILES:
         row[f"{prefix}.{q}_ms"] = lat.get(q)
+    # (None where no request was asked; the figure's own reading of the run's summary)
+    row[f"{prefix}.p99_ms_with_unanswered"] = percentile_with_unanswered_ms(svc, 0.99) \
+        if svc else None
 
 
 def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
