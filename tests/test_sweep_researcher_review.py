@@ -96,3 +96,92 @@ def test_report_on_a_sweep_warns_of_no_empty_legend(edge: Path) -> None:
     assert res.exit_code == 0, res.output
     assert not [w for w in caught if "No artists with labels" in str(w.message)]
     assert "No artists" not in res.output
+
+
+# ---- a policy module beside the sweep file -----------------------------------------------------
+SIDE = """\
+name: side
+scenario: factory
+duration_s: 0.2
+axes:
+  policy: ['sidepol_h1:edge_if_short(thr_ms=5)', nearest-edge]
+"""
+
+
+# the researcher's mypol.py (their /tmp/research/sw), its threshold policy
+SIDEPOL = """\
+import numpy as np
+from airan.policy import LOCAL, candidate_sites
+
+
+def edge_if_short(snap, batch, thr_ms=5.0):
+    w = snap.world
+    n = len(batch)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    cand = candidate_sites(snap, batch)
+    node = w.cell_node[batch.cell]
+    delay = w.path_delay_s[node[:, None], cand]
+    kind = np.asarray(w.site_kind)[cand]
+    ok = np.isin(kind, ["cell", "edge"]) & snap.site_healthy[cand] \\
+        & w.svc_site_ok[batch.service[:, None], cand]
+    delay = np.where(ok, delay, np.inf)
+    site = cand[np.arange(n), np.argmin(delay, axis=1)]
+    wait_ms = snap.site_model_backlog_s[site, w.svc_model[batch.service]] * 1e3
+    can_local = np.isfinite(w.local_time_s[w.dev_fleet[batch.device], batch.service])
+    return np.where((wait_ms < thr_ms) | ~can_local, site, LOCAL).astype(np.int64)
+"""
+
+
+@pytest.fixture
+def side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The researcher's layout: sw/sweep.yaml and sw/sidepol_h1.py (their mypol.py, under a
+    name no other test imports), started from the folder above."""
+    sw = tmp_path / "sw"
+    sw.mkdir()
+    (sw / "sidepol_h1.py").write_text(SIDEPOL, encoding="utf-8")
+    (sw / "sweep.yaml").write_text(SIDE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return sw / "sweep.yaml"
+
+
+def test_a_policy_module_beside_the_sweep_file_is_found_from_another_folder(
+        side: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    before = list(sys.path)
+    res = runner.invoke(app, ["sweep", "sw/sweep.yaml", "--dry-run", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "sidepol_h1:edge_if_short(thr_ms=5)" in res.stdout and res.stdout.count("todo") == 2
+    assert sys.path == before  # (looked for there while listing, not left on the path)
+    # the same runs (keys) from the sweep file's own folder, where the current folder finds it
+    keys = [line.split()[0] for line in res.stdout.splitlines() if "todo" in line]
+    monkeypatch.chdir(side.parent)
+    here = runner.invoke(app, ["sweep", "sweep.yaml", "--dry-run", "--workers", "1"])
+    assert [line.split()[0] for line in here.stdout.splitlines() if "todo" in line] == keys
+
+
+def test_a_policy_module_beside_the_sweep_file_runs_in_process_and_on_ray(side: Path) -> None:
+    from airan.sweep.runner import run_sweep
+
+    local = run_sweep("sw/sweep.yaml", out="local", workers=1)
+    rows = local.table.to_pylist()
+    assert [r["status"] for r in rows] == ["ok", "ok"], [r["error"] for r in rows]
+    pytest.importorskip("ray")
+    ray = run_sweep("sw/sweep.yaml", out="ray", workers=2)
+    assert [r["status"] for r in ray.table.to_pylist()] == ["ok", "ok"], \
+        [r["error"] for r in ray.table.to_pylist()]
+    assert ray.table.column("detect.met").to_pylist() == \
+        local.table.column("detect.met").to_pylist()
+
+
+def test_a_policy_module_found_nowhere_names_the_folders_looked_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "sw" / "s.yaml").write_text("scenario: factory\nset: {policy: 'nomod_h1:f'}\n")
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["sweep", "sw/s.yaml", "--dry-run"])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "field 'policy'" in lines[0] and "'nomod_h1:f'" in lines[0]
+    assert "sweep file's folder" in lines[0] and "current folder" in lines[0]

@@ -14,6 +14,8 @@ import ast
 import functools
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 
@@ -53,6 +55,25 @@ def is_user_source(path: str | os.PathLike[str] | None) -> bool:
 def in_package(name: str, top: str) -> bool:
     """Whether module ``name`` is ``top`` or a module of package ``top``."""
     return name == top or name.startswith(top + ".")
+
+
+@contextmanager
+def also_search(folder: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Within the block, a policy's modules are also looked for in ``folder`` (None: nowhere
+    else), after the Python path: a sweep's ``module:callable`` beside its sweep file, found
+    from any working folder as its scenario is (a researcher's review: ``airan sweep
+    sw/sweep1.yaml`` found ``sw/scenario.yaml`` but not ``sw/mypol.py``). Its listing (the
+    check, the run key's hash of the code) and its runs, here or in a Ray worker, look alike."""
+    path = os.fspath(folder) if folder is not None else None
+    if path is None or path in sys.path:
+        yield
+        return
+    sys.path.append(path)
+    try:
+        yield
+    finally:
+        if path in sys.path:
+            sys.path.remove(path)
 
 
 def _search_path() -> list[str]:

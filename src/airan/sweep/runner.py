@@ -110,9 +110,13 @@ def run_sweep(
     if progress is not None:
         progress(tally)
 
+    own_policy = any(":" in r.policy for r in todo)  # (looked for beside the sweep file too)
+    policy_dir = str(sw.folder) if own_policy and sw.folder is not None else None
+
     def job(i: int) -> dict[str, Any]:
         r = todo[i]
-        return {"scenario": r.scenario, "trace_limit": r.trace_limit, "load": r.load}
+        return {"scenario": r.scenario, "trace_limit": r.trace_limit, "load": r.load,
+                "policy_dir": policy_dir}
 
     def done(i: int, result: Any, error: str | None) -> None:
         r = todo[i]
@@ -151,11 +155,15 @@ def execute_run(job: dict[str, Any]) -> Any:
     """One run (the Ray task): validate the resolved scenario, run it, return the Result."""
     from airan.api import note_fleet_scale
     from airan.engine import Engine
+    from airan.policy.files import also_search
     from airan.scenario import scenario_from_dict
 
     sc = scenario_from_dict(job["scenario"], label="<sweep run>")
-    engine = Engine(sc, trace_limit=int(job["trace_limit"]), trace_sample=0.0)
-    result = engine.run()
+    # a `module:callable` policy imported (and calling what it imports) as the sweep's listing
+    # found it: on the Python path, beside the sweep file, or in the current folder
+    with also_search(job.get("policy_dir")):
+        engine = Engine(sc, trace_limit=int(job["trace_limit"]), trace_sample=0.0)
+        result = engine.run()
     note_fleet_scale(result.summary, float(job.get("load", 1.0)))  # as `airan run --fleet-scale`
     return result
 

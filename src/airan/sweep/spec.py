@@ -128,6 +128,8 @@ class Sweep:
     runs: list[RunSpec]
     # fleets a run's load rounds more than 5% off it (api.fleet_scale_warnings), once each
     rounded: list[str] = field(default_factory=list)
+    # the sweep file's folder (absolute): a `module:callable` policy is also looked for there
+    folder: Path | None = None
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -203,10 +205,14 @@ def sweep_from_dict(
         else:
             set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
     rounded: list[str] = []
-    runs = expand(base, axes, spec.mode, spec.trace_limit, label, rounded)
-    _check_own_policies(runs, "policy" in axes, label)
+    from airan.policy.files import also_search
+
+    folder = base_dir.resolve() if base_dir is not None else None
+    with also_search(folder):  # (its policies' code hashed as its runs will import it)
+        runs = expand(base, axes, spec.mode, spec.trace_limit, label, rounded)
+        _check_own_policies(runs, "policy" in axes, label)
     return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs,
-                 rounded=rounded)
+                 rounded=rounded, folder=folder)
 
 
 def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> None:
@@ -226,8 +232,9 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
             raise InputError(exc.reason, file=label, field=field, value=name) from None
         path = _module_file(mod) if mod and attr else None
         if path is None:
-            raise InputError(f"cannot find policy module {mod!r} (on the Python path or in the "
-                             "current folder); a policy of one's own is 'module:callable'",
+            raise InputError(f"cannot find policy module {mod!r} (on the Python path, in the "
+                             "sweep file's folder or in the current folder); a policy of "
+                             "one's own is 'module:callable'",
                              file=label, field=field, value=name)
         names = _top_level_names(path)
         if names is not None and attr not in names:
