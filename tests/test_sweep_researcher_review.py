@@ -185,3 +185,51 @@ def test_a_policy_module_found_nowhere_names_the_folders_looked_in(
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "field 'policy'" in lines[0] and "'nomod_h1:f'" in lines[0]
     assert "sweep file's folder" in lines[0] and "current folder" in lines[0]
+
+
+# ---- what trace_limit means in a sweep and in airan.run ----------------------------------------
+def test_a_sweeps_trace_limit_is_the_first_requests_and_no_sample_as_documented(
+        tmp_path: Path) -> None:
+    """``trace_limit: N`` in a sweep keeps a run's first N requests and no sample beyond them;
+    ``airan.run(..., trace_limit=0)`` still keeps its 1% sample: two meanings of 0, each now
+    said where it is documented (docs/sweeps.md, airan.run's docstring)."""
+    import airan
+    from airan.sweep.runner import run_sweep
+
+    (tmp_path / "t.yaml").write_text("scenario: factory\nduration_s: 0.3\ntrace_limit: 7\n"
+                                     "axes: {seed: [1]}\n")
+    done = run_sweep(tmp_path / "t.yaml", out=tmp_path / "o", workers=1)
+    row = done.table.to_pylist()[0]
+    assert pq.read_metadata(tmp_path / "o" / row["folder"] / "requests.parquet").num_rows == 7
+    summary = json.loads((tmp_path / "o" / row["folder"] / "summary.json").read_text())
+    assert summary["trace"]["sample_beyond_limit"] == 0
+    sampled = airan.run("factory", duration_s=0.3, trace_limit=0)
+    assert 0 < sampled.requests.num_rows < 0.05 * sampled.summary["requests"]["created"]
+    assert airan.run("factory", duration_s=0.3, trace_limit=0,
+                     trace_sample=0).requests.num_rows == 0
+    doc = " ".join((airan.run.__doc__ or "").split())
+    assert "``trace_limit=0`` still keeps about 1%" in doc
+    docs = " ".join((Path(__file__).resolve().parents[1] / "docs" / "sweeps.md")
+                    .read_text(encoding="utf-8").split())
+    assert "a sweep keeps no sample beyond them" in docs
+    assert "`airan.run(sc, trace_limit=0)` still traces about 1% of the requests" in docs
+
+
+@pytest.mark.parametrize(("entry", "field"), [
+    ("set: {engine.trace_sample: 0.1}", "set.engine.trace_sample"),
+    ("axes: {engine.trace_limit: [0, 100]}", "axes.engine.trace_limit"),
+    ("set: {engine: {trace_sample: 0.5}}", "set.engine"),
+])
+def test_the_scenarios_own_trace_fields_set_in_a_sweep_are_refused(
+        tmp_path: Path, entry: str, field: str) -> None:
+    """The sweep's runs ignored them (their trace is the sweep's trace_limit, no sample), and
+    they only changed the run keys: now one line, exit 2, naming the field."""
+    (tmp_path / "s.yaml").write_text(f"scenario: factory\n{entry}\n")
+    res = runner.invoke(app, ["sweep", str(tmp_path / "s.yaml"), "--dry-run"])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"field '{field}'" in lines[0]
+    assert "not used in a sweep" in lines[0] and "`trace_limit`" in lines[0]
+    ok = tmp_path / "ok.yaml"  # (the engine's other fields are the sweep's to set)
+    ok.write_text("scenario: factory\nset: {engine.warmup_s: 0.1}\n")
+    assert runner.invoke(app, ["sweep", str(ok), "--dry-run"]).exit_code == 0

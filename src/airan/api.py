@@ -114,7 +114,13 @@ def run(
     (it runs under the name ``module:qualname``).
 
     With a ``fleet_scale`` other than 1, its summary records it (``fleet_scale``; none means
-    1), as the :class:`Engine` given the same does."""
+    1), as the :class:`Engine` given the same does.
+
+    ``trace_limit``: the run's first requests ``result.requests`` keeps (default the scenario's
+    ``engine.trace_limit``, 200,000); ``trace_sample``: the share of the others kept, a seeded
+    uniform sample (default ``engine.trace_sample``, 0.01). So ``trace_limit=0`` still keeps
+    about 1% of the requests, and ``trace_limit=0, trace_sample=0`` none: what a sweep's
+    ``trace_limit: 0`` (its default) gives, as a sweep keeps no sample (docs/sweeps.md)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     # seed, duration_s, policy, trace_limit, trace_sample, warmup_s and fleet_scale: checked
     # by the Engine

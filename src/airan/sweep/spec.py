@@ -4,7 +4,8 @@
 name: city-gpus                 # optional (default: the file's name)
 scenario: city                  # a built-in name or a YAML path (relative to this file)
 duration_s: 2                   # optional: simulated seconds of every run
-trace_limit: 0                  # optional: requests traced per run (default 0: none)
+trace_limit: 0                  # optional: the first N requests of each run traced (default
+                                # 0: none; no sample beyond them, unlike airan.run's trace_sample)
 set:                            # optional: fixed changes, by field path
   radio.scheduler: rr
 axes:                           # every combination (mode: product) or side by side (mode: zip)
@@ -179,6 +180,9 @@ def sweep_from_dict(
     base = base_sc.model_dump(mode="json")
     if spec.duration_s is not None:
         base["duration_s"] = spec.duration_s
+    for where, entries in (("set", spec.set_), ("axes", spec.axes)):
+        for path, value in entries.items():
+            _refuse_trace_field(path, value, f"{where}.{path}", label)
     for path, value in spec.set_.items():
         set_path(base, path, value, where="set", label=label)
     _validate(base, label, "set" if spec.set_ else "base", None)
@@ -213,6 +217,35 @@ def sweep_from_dict(
         _check_own_policies(runs, "policy" in axes, label)
     return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs,
                  rounded=rounded, folder=folder)
+
+
+TRACE_FIELDS = ("trace_limit", "trace_sample")  # the scenario's engine.<these>: not a sweep's
+
+
+def _refuse_trace_field(path: str, value: Any, field: str, label: str) -> None:
+    """An :class:`InputError` for a ``set`` entry or axis on the scenario's
+    ``engine.trace_limit`` or ``engine.trace_sample`` (or a whole ``engine`` naming them): a
+    sweep's runs trace the first ``trace_limit`` requests, the sweep file's own field, and
+    keep no sample beyond them, so the scenario's two are not used; set, they changed the
+    run keys and nothing else (a researcher's review of what ``trace_limit: 0`` means)."""
+    try:
+        parts = parse_path(path)
+    except ValueError:
+        return  # (set_path says what is wrong with it)
+    if parts == ["engine"]:  # the whole engine: a set entry's object, an axis's objects
+        objects = value if isinstance(value, list) else [value]
+        named = [k for k in TRACE_FIELDS if any(isinstance(v, dict) and k in v
+                                                for v in objects)]
+    else:
+        named = [str(parts[1])] if len(parts) == 2 and parts[0] == "engine" \
+            and parts[1] in TRACE_FIELDS else []
+    if named:
+        raise InputError(
+            f"the scenario's engine.{named[0]} is not used in a sweep: its runs trace the "
+            "first `trace_limit` requests (the sweep file's top-level field, default 0) and no "
+            "sample beyond them", file=label, field=field,
+            value=None if parts == ["engine"] else
+            value.values() if isinstance(value, Range) else value)
 
 
 def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> None:
