@@ -233,3 +233,27 @@ def test_the_scenarios_own_trace_fields_set_in_a_sweep_are_refused(
     ok = tmp_path / "ok.yaml"  # (the engine's other fields are the sweep's to set)
     ok.write_text("scenario: factory\nset: {engine.warmup_s: 0.1}\n")
     assert runner.invoke(app, ["sweep", str(ok), "--dry-run"]).exit_code == 0
+
+
+# ---- a dry run's list ----------------------------------------------------------------------------
+def test_a_dry_run_lists_every_run_into_a_file_and_with_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry run of 25 runs listed 20 and '... 5 more' even into a file (a researcher's
+    dry.txt), with no way to list them all: every one into a file or a pipe, the first 20 on a
+    terminal with how to see the rest, every one there with --all."""
+    from airan.console import out
+
+    path = tmp_path / "s.yaml"
+    path.write_text("scenario: factory\naxes: {seed: {from: 1, count: 25}}\n")
+    args = ["sweep", str(path), "--dry-run", "--workers", "1", "--out", str(tmp_path / "o")]
+    piped = runner.invoke(app, args)
+    assert piped.exit_code == 0 and piped.stdout.count("todo") == 25
+    assert "more" not in piped.stdout
+    monkeypatch.setattr(type(out), "is_terminal", property(lambda self: True))
+    shown = runner.invoke(app, args)
+    assert shown.stdout.count("todo") == 20 and "... 5 more (--all lists them)" in shown.stdout
+    every = runner.invoke(app, [*args, "--all"])
+    assert every.stdout.count("todo") == 25 and "seed=25" in every.stdout
+    alone = runner.invoke(app, ["sweep", str(path), "--all", "--workers", "1"])
+    assert alone.exit_code == 2 and "option '--all'" in alone.stderr \
+        and "--dry-run" in alone.stderr and len(alone.stderr.strip().splitlines()) == 1

@@ -50,6 +50,7 @@ def _ray_installed() -> bool:
         return False
 
 
+DRY_RUN_SHOWN = 20  # runs a dry run lists on a terminal (--all: every one)
 NOTES_SHOWN = 4  # a sharded run's approximations listed on the terminal; all in summary.json
 
 
@@ -88,6 +89,9 @@ def sweep(
         "this process, without Ray."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Check the sweep and list its runs; run nothing."),
+    list_all: bool = typer.Option(
+        False, "--all", help=f"With --dry-run: list every run (on a terminal the first "
+        f"{DRY_RUN_SHOWN}; into a file or a pipe every run)."),
     strict: bool = typer.Option(
         False, "--strict", help="Exit 4 when a run failed (the others' results are still "
         "written): for pipelines."),
@@ -110,6 +114,9 @@ def sweep(
 
     with _user_errors():
         _check_common(workers, address=address)
+        if list_all and not dry_run:  # (it would be ignored: a run lists no runs)
+            raise _option_error("--all", "lists a dry run's runs: give it with --dry-run",
+                                None)
         from airan.sweep.runner import Tally, is_complete, run_sweep
         from airan.sweep.spec import load_sweep
 
@@ -127,11 +134,15 @@ def sweep(
                                 f"{sw.spec.scenario} ({axes}); {complete} already complete; "
                                 f"on {_where(workers, address)}"), soft_wrap=True)
         if dry_run:
-            for r in sw.runs[:20]:
+            # every run into a file or a pipe (a researcher's `> dry.txt` was cut at 20) or
+            # with --all; on a terminal the first ones, and how to see the rest
+            shown = len(sw.runs) if list_all or not out.is_terminal else DRY_RUN_SHOWN
+            for r in sw.runs[:shown]:
                 mark = "done" if is_complete(folder / "runs" / r.key, r.key) else "todo"
                 out.print(f"  {r.key}  {mark}  {r.label()}", markup=False, soft_wrap=True)
-            if len(sw.runs) > 20:
-                out.print(f"  ... {len(sw.runs) - 20} more", markup=False)
+            if len(sw.runs) > shown:
+                out.print(f"  ... {len(sw.runs) - shown} more (--all lists them)",
+                          markup=False)
             return
         if address is None and complete < len(sw.runs):  # (compiled here once, not in each
             load_kernel()  # local worker; none for a sweep done or a cluster's workers)
