@@ -811,13 +811,21 @@ def comparison_bottlenecks(data: Mapping[str, Any]) -> list[str]:
         threshold = cells[0].get("busy_threshold", 0.9)
         if count and busy[0] < SHARED_CELLS * count:  # on some run, only a few cells full
             some = "" if busy[-1] < SHARED_CELLS * count else " on some runs"
+            # (a port's review read "no shared bottleneck" as none, where every crane-video
+            # miss came from the two full cells: a bottleneck for their devices, named)
+            names = sorted({str(c[f"busiest_cell_{key}"]) for c in cells
+                            if c.get(f"busiest_cell_{key}")})
+            busiest = (f" (the busiest: {_and(names[:3])}"
+                       + (f" and {len(names) - 3} more" if len(names) > 3 else "") + ")"
+                       if names else "")
             few.append(
                 f"Every run of {who} used more than {threshold:.0%} of the {label} PRBs in "
                 f"{n} of {count:,} cells: their devices' "
-                f"{'uploads' if key == 'ul' else 'downloads'} wait whatever the policy, but "
-                f"fewer than {SHARED_CELLS:.0%} of the cells are full{some}, so the {label} is "
-                "no shared bottleneck: where the policies' hit ratios differ, the cause lies "
-                "elsewhere.")
+                f"{'uploads' if key == 'ul' else 'downloads'} wait whatever the policy{busiest}, "
+                "a bottleneck for them that no placement relieves; but fewer than "
+                f"{SHARED_CELLS:.0%} of the cells are full{some}, so the {label} is no "
+                "bottleneck the policies share across the network: where their hit ratios "
+                "differ, the cause lies elsewhere.")
             continue
         out.append(
             f"Shared bottleneck: every run of {who} used more than "
