@@ -792,3 +792,27 @@ def test_moving_devices_residual_keeps_a_dark_cell_on_the_air() -> None:
     same = (np.sort(fresh.cell, axis=1) == np.sort(w.dev_top_cell, axis=1)).all(axis=1)
     assert same.sum() > 100
     np.testing.assert_allclose(w.dev_resid_gain_mw[same], fresh.resid[same], rtol=1e-9)
+
+
+def test_a_sites_load_at_full_batches_counts_only_the_gpus_in_service() -> None:
+    """Two GPUs, one down from the start, carry what one GPU carries: the load at full batches
+    (what the planner's headroom and overload rules read) is one GPU's, not half of it (a diff
+    review: N-1's loss runs read the GPU left as half loaded, and passed a build-out that one
+    GPU fewer had failed at 150%). One down for 1 s of 4: its GPU-seconds are 7, not 8."""
+    from test_max_fleet import _one_gpu
+
+    def load(gpus: int, faults: list[dict[str, Any]], seconds: float = 2.0) -> float:
+        d = _one_gpu(80).model_dump(mode="json", exclude_unset=True)
+        d["compute_sites"][0]["gpus"][0]["count"] = gpus
+        d["faults"] = faults
+        s = Engine(scenario_from_dict(d), duration_s=seconds, seed=1).run().summary
+        return float(s["sites"]["gpu"]["full_batch_load"])
+
+    one = load(1, [])
+    assert one == pytest.approx(0.8, rel=0.05)  # 80 devices at 1 Hz, 10 ms each
+    assert load(2, [{"kind": "gpu_down", "site": "gpu", "gpus": 1, "start_s": 0.0}]) == \
+        pytest.approx(one, rel=1e-9)
+    assert load(2, []) == pytest.approx(one / 2, rel=1e-9)
+    part = load(2, [{"kind": "gpu_down", "site": "gpu", "gpus": 1, "start_s": 1.0,
+                     "end_s": 2.0}], 4.0)
+    assert part == pytest.approx(load(2, [], 4.0) * 8.0 / 7.0, rel=1e-9)

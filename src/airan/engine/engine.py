@@ -1200,6 +1200,7 @@ class Engine:
         over_s = np.where(np.isfinite(over), over, 0.0)
         work_scale = self.ran.ai_work_scale  # (a MIG instance's seconds in whole-GPU seconds)
         busy = st.gpu_busy - over_s
+        out_s = self.faults.gpu_seconds_out(elapsed)  # (GPUs out of service: no capacity)
         for s, name in enumerate(w.site_names):
             g0, ng = int(w.site_gpu_start[s]), int(w.site_n_gpus[s])
             area = st.site_qarea[s] + st.site_qlen[s] * max(0.0, elapsed - st.site_qlast[s])
@@ -1220,7 +1221,8 @@ class Engine:
                 "full_batch_load": site_full_batch_load(
                     w, s, answered_v[:, s], int(st.site_served[s]), elapsed,
                     ai_stretch=float(st.gpu_busy[g0 : g0 + ng].sum() / st.site_ai_work[s])
-                    if st.site_ai_work[s] > 0 else 1.0),
+                    if st.site_ai_work[s] > 0 else 1.0,
+                    gpu_s_out=float(out_s[g0 : g0 + ng].sum())),
             }
             if w.site_shared[s]:  # batches side by side: how busy each model's instances were
                 run = st.site_run_area[s] + st.site_model_run[s] * max(
@@ -1606,7 +1608,8 @@ def site_batching_room(w: World, s: int) -> dict[str, Any]:
 
 
 def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
-                         elapsed_s: float, ai_stretch: float = 1.0) -> float | None:
+                         elapsed_s: float, ai_stretch: float = 1.0,
+                         gpu_s_out: float = 0.0) -> float | None:
     """The share of site ``s``'s GPUs its ``served`` requests would have taken in full batches
     (each model's largest batch there): its load against what dynamic batching can carry.
     A batching GPU looks busy all the time at loads it carries with room (while one batch runs
@@ -1614,18 +1617,20 @@ def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
     same requests. The requests' mix by service from ``answered`` (its counted answers per
     service, shape (V,), the warm-up's too: like utilization, the whole run's), each batch
     stretched by ``ai_stretch``, the mean of 1 / the AI's share of the GPU its batches ran at
-    (under ``ai_ran`` the cells' L1 takes the rest: the site's busy time over its AI work).
-    None where it served none."""
+    (under ``ai_ran`` the cells' L1 takes the rest: the site's busy time over its AI work),
+    over the GPU-seconds its GPUs were in service (``gpu_s_out`` of them out: a fault's GPU
+    down, or its site down, carries nothing). None where it served none."""
     ng = int(w.site_n_gpus[s])
     total = float(answered.sum())
-    if ng == 0 or served <= 0 or total <= 0.0:
+    gpu_s = ng * elapsed_s - gpu_s_out
+    if ng == 0 or served <= 0 or total <= 0.0 or gpu_s <= 0.0:
         return None
     g = int(w.gpu_type[w.site_gpu_start[s]])
     m = w.svc_model[: len(answered)]
     b = w.site_max_batch[s, m]
     per_request_s = w.svc_time_s[m, g, b] / b  # GPU time a request takes in a full batch
     mean_s = float((answered * per_request_s).sum() / total)
-    load = served * mean_s * ai_stretch / (ng * elapsed_s)
+    load = served * mean_s * ai_stretch / gpu_s
     if not w.site_shared[s]:
         return load
     # batches of several instances at once (a shared GPU, kernel._advance_shared): they share
@@ -1640,7 +1645,7 @@ def site_full_batch_load(w: World, s: int, answered: np.ndarray, served: int,
     per_model = np.bincount(m, weights=answered * per_request_s,
                             minlength=w.site_instances.shape[1])
     own = float((per_model / np.maximum(w.site_instances[s], 1)).max())
-    return max(throughput, overheads, own) * served / total * ai_stretch / (ng * elapsed_s)
+    return max(throughput, overheads, own) * served / total * ai_stretch / gpu_s
 
 
 def _q(hist: np.ndarray, q: float) -> float | None:

@@ -128,6 +128,11 @@ class FaultSchedule:
         # start), END
         self.events: list[tuple[int, int, int, int]] = []
         self.gpu_up = np.ones(len(w.gpu_site), dtype=bool)
+        # each GPU's time out of service (down, or its site down), to now from gpu_out_since
+        # while out: the GPU-seconds a site had to serve with (gpu_seconds_out)
+        self.gpu_in_service = np.ones(len(w.gpu_site), dtype=bool)
+        self.gpu_out_s = np.zeros(len(w.gpu_site))
+        self.gpu_out_since = np.zeros(len(w.gpu_site))
         self.link_up = np.ones(len(w.link_cap_bps), dtype=bool)
         self.link_cap0 = w.link_cap_bps.copy()
         self.link_delay0 = w.link_delay_s.copy()
@@ -394,6 +399,12 @@ class FaultSchedule:
         else:
             st.gpu_free[gpus] = np.inf
         st.site_up[s] = state
+        serving = self.gpu_up[gpus] & (state == 1)  # (a failed site serves nothing, noticed
+        out_now = self.gpu_in_service[gpus] & ~serving  # or not)
+        back_now = ~self.gpu_in_service[gpus] & serving
+        self.gpu_out_since[gpus[out_now]] = now
+        self.gpu_out_s[gpus[back_now]] += now - self.gpu_out_since[gpus[back_now]]
+        self.gpu_in_service[gpus] = serving
         if state == 1 and was != 1:
             st.site_clock[s] = engine.now_s
         self._rebuild_gpu_heap(engine, s)
@@ -402,6 +413,13 @@ class FaultSchedule:
             self._l1_cells(engine, rec)
         if state == 1:
             K.advance_site(self.kw, engine._sref, s, engine.now_s)  # queued work starts now
+
+    def gpu_seconds_out(self, now_s: float) -> np.ndarray:
+        """Per GPU, the seconds it was out of service up to ``now_s`` (down, or its site down):
+        what a site's load against what its GPUs carry leaves out (engine.site_full_batch_load;
+        a review: one of two GPUs down read the other as half loaded)."""
+        return self.gpu_out_s + np.where(self.gpu_in_service, 0.0,
+                                         now_s - self.gpu_out_since)
 
     def _site_down(self, engine: Any, rec: FaultRecord, start: bool) -> None:
         """A site fails (or comes back): noticed at once, or ``detect_ms`` later
