@@ -184,7 +184,8 @@ def test_a_run_of_misses_longer_than_a_devices_requests_is_flagged_as_one_none_c
     e = SimpleNamespace(services={"vla": {"count": 50, "requests_per_device": 1.0}})
     (what, beyond), = few_samples(e, targets, n_seeds=1)
     assert what == ("vla misses in a row: ~1.0 requests per device per run, fewer than the 3 "
-                    "in a row that miss consecutive<=2: no device can miss it")
+                    "in a row that miss consecutive<=2: a device that sends its mean cannot "
+                    "miss it")
     note = few_samples_note([(what, beyond)], 2.0)
     assert "with --duration 6 or more" in note  # 3 requests per device at 0.5 Hz
     assert note.endswith("and a run that misses within each device's requests")

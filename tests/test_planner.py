@@ -185,6 +185,10 @@ def test_an_n_minus_1_site_plan_is_impossible_where_no_site_can_stand_in(scenari
     their 12 ms deadline, so no build-out survives a site down."""
     r = _plan(scenario_file, cache, survive="site", confirm=False)
     assert not r.feasible
+    # the verdict names what made every build-out miss, and no note offers a build-out that
+    # "meets" it with every site up (a diff review)
+    assert r.verdict.endswith("(with any one site it sizes down: --survive site)"), r.verdict
+    assert not any("a build-out run meets this service's targets" in n for n in r.notes)
     assert any(m.startswith("with site-a down: ") or m.startswith("with site-b down: ")
                for e in r.evaluations for m in e.misses)
 

@@ -234,12 +234,19 @@ def max_fleet(
                  f"{first_miss.busiest_cells[k][1]:.0%} used ({first_miss.busiest_cells[k][0]})"
                  for k in ("ul", "dl") if k in first_miss.busiest_cells]
         bound = first_miss.binds()
+        from airan.planner.evaluate import above_headroom
+
+        # (a diff review: "neither near full" where the headroom alone made it miss)
+        over = {n: x for n, x in first_miss.site_load.items() if above_headroom(x, max_load)}
+        headroom = ("the --max-load headroom bound it (" + ", ".join(
+            f"{n} offered {x:.1%}" for n, x in over.items()) + ")") if over else None
         held = [m for m in first_miss.misses if m in by_text and any(
             f not in searched for f in first_miss.missed_by(by_text[m]))]
         whose = ("; " + "; ".join(f"{m} missed in {_fleets_values(first_miss, by_text[m])}"
                                   for m in held) if held else "")
         out.print(f"at {first_miss.count:,} devices, the smallest count that missed: "
                   + ", ".join(said) + (f": {bound} near full" if bound else
+                                       f": {headroom}" if headroom else
                                        ": neither near full (the queueing, the transport or "
                                        "the deadline itself)") + whose,
                   markup=False, soft_wrap=True)

@@ -428,7 +428,7 @@ def _every_miss_flat(closest: Evaluation, targets: Sequence[Target],
 
 
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
-             budget: float = math.inf) -> list[str]:
+             budget: float = math.inf, max_load: float | None = None) -> list[str]:
     """Where the time of each service that misses its targets goes (the first seed's late
     requests' mean breakdown for a hit target they mostly miss, the late ones at least as many
     as the unanswered; else the mean over all its requests; queue and compute split into the
@@ -475,14 +475,17 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
         # the GPUs' compute (all of it where the trace did not tell the devices' apart)
         compute = mean_parts.get("compute_sites", mean_parts.get("compute", 0.0))
         mine = [t for t in targets if t.service == name]
-        meets = [o for o in log if all(t.met(o.services.get(name, {}).get(t.metric))
-                                       for t in mine)]
+        # (with --survive, with each loss too: a diff review's "meets at 10,000 USD" failed
+        # with a site down)
+        meets = [o for o in log if all(t.met((o.services_with_losses or o.services).get(
+            name, {}).get(t.metric)) for t in mine)]
         flat = _flat_across_build_outs(name, mine, log)
         if meets:
             o = min(meets, key=lambda o: o.cost_usd)
             over = ", above the budget" if o.cost_usd > budget else ""
             text += (f"; a build-out run meets this service's targets (not necessarily the "
-                     f"others') at {o.cost_usd:,.0f} USD ({o.description}{over})")
+                     f"others'{' or the headroom' if max_load is not None else ''}) at "
+                     f"{o.cost_usd:,.0f} USD ({o.description}{over})")
         elif bounds and compute >= min(bounds):
             tight = min((t for t in targets if t.service == name and t.is_latency),
                         key=lambda t: t.value)
@@ -802,7 +805,7 @@ def few_samples(e: _Measured, targets: Sequence[Target],
             beyond = each / runs * FEW_BEYOND
             what = (f"{t.service} misses in a row: ~{each:.1f} requests per device per run, "
                     f"fewer than the {runs} in a row that miss {t.metric}{t.op}{t.bound}: "
-                    "no device can miss it")
+                    "a device that sends its mean cannot miss it")
         else:
             continue
         if beyond < FEW_BEYOND:
@@ -906,6 +909,20 @@ def radio_overload_note(e: Evaluation) -> str:
             "uploads and answers would help, and the confirmation run tells")
 
 
+def asked_of(ev: Evaluator) -> str:
+    """What a build-out had to meet beyond the targets: the headroom and the N-1 asked ("" for
+    none)."""
+    parts = []
+    if ev.max_load is not None:
+        parts.append(f"each site it sizes offered at most {ev.max_load:.0%} of what its GPUs "
+                     f"carry: --max-load {ev.max_load:g}")
+    if ev.survive == "gpu":
+        parts.append("with any one GPU it buys down: --survive gpu")
+    elif ev.survive == "site":
+        parts.append("with any one site it sizes down: --survive site")
+    return "; ".join(parts)
+
+
 def ran_on(ev: Evaluator) -> str:
     """The runs a plan met its targets in (``"in a 1 s run, seed 1"``): the planner's, short
     ones; a longer run or another seed may miss."""
@@ -995,7 +1012,7 @@ def search(
                     notes.append(flat)
                 if closest.air_overloaded:  # (the radio's, whatever the GPUs)
                     notes.append(radio_overload_note(closest))
-                notes.extend(diagnose(closest, ev.targets, log, budget))
+                notes.extend(diagnose(closest, ev.targets, log, budget, ev.max_load))
         if best is not None and best.air_overloaded:  # (a caution, not a miss: a review)
             notes.append(radio_overload_note(best))
         if best is None:
@@ -1049,6 +1066,10 @@ def search(
         if best is not None and best.untested:  # (met: not those, which no run tested)
             verdict += (", but not " + ", ".join(t.text for t in best.untested)
                         + ", which no request tested (see the note)")
+        asked = asked_of(ev)
+        if best is None and asked:  # (a diff review: "even the largest build-outs miss it",
+            # the N-1 that made them miss unsaid)
+            verdict += f" ({asked})"
         return PlanResult(space, ev, best, closest, (proven and not breaks) or exhaustive,
                           verdict, budget_usd, method, time.perf_counter() - t0, notes,
                           exhaustive)
