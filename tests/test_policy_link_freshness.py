@@ -1,4 +1,5 @@
-"""A policy reads a device's link as it is now, not as of the device's last upload.
+"""A policy reads a device's link as it is now where the value kept is older than the cells'
+load time constant, not as of the device's last upload.
 
 The uplink keeps a device's SINR from when it last sent (re-evaluated at most every 20 slots
 while it sends). A device deadline-aware keeps on board sends nothing, so the value it read

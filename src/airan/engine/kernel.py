@@ -851,22 +851,26 @@ def _ul_rates_bps(W, S, devices, n_active, ul_fraction):
 
 @njit(cache=True)
 def _ul_gain_for_policy(W, S, d):
-    """Device ``d``'s uplink SINR per PRB per mW as a policy reads it, by the scheduler's own
-    rule (:func:`refresh_ul`): the value kept while it is under SE_REFRESH_SLOTS old, else the
-    value now, computed without keeping it (a policy's reads leave the run as it was); so too
-    where a move or a cell change (a handover, a cell fault) marked it stale (slot -1). The
-    uplink re-evaluates the kept value only when the device next sends, so a device that a
-    stale value kept on board would otherwise never get a fresh one: its outage during a cell
+    """Device ``d``'s uplink SINR per PRB per mW as a policy reads it: the value kept while
+    :func:`_kept_for_policy` (younger than the cells' load time constant), else the value now,
+    computed without keeping it (a policy's reads leave the run as it was); so too where a
+    move or a cell change (a handover, a cell fault) marked it stale (slot -1). The uplink
+    re-evaluates the kept value only when the device next sends, so a device that a stale
+    value kept on board would otherwise never get a fresh one: its outage during a cell
     fault, say, or, with no fault at all, the interference at its last upload (a port's
     review: an AGV's SINR kept from an interference peak, 4-7 dB below its SINR at each
     decision after it, kept it on its 80 ms CPU against a 50 ms deadline for 7 requests in
     0.6 s, 4 of which the edge, estimated at the SINR then, would have answered in 35-70
-    ms), or its cell's ``initial_load`` for a device on board from its first request."""
-    if W.radio_model != 0:
+    ms), or its cell's ``initial_load`` for a device on board from its first request.
+
+    Not the scheduler's SE_REFRESH_SLOTS: read at that age, nearly every request's device
+    (a 10 Hz device's value is ~100 ms old when it next decides) cost a sum over its cell's
+    interferers and its 16 strongest cells, +30-70% on deadline-aware's decisions (city
+    ~180 ns, metro ~700 ns a request: ~5% and ~10% of the run); at the load time constant
+    +5-10% (~50 ns a request)."""
+    if W.radio_model != 0 or _kept_for_policy(W, S, S.ue_se_slot[d]):
         return S.ue_se_ul[d]
     k = S.ctr[C_SLOT]
-    if S.ue_se_slot[d] >= 0 and k - S.ue_se_slot[d] < SE_REFRESH_SLOTS:
-        return S.ue_se_ul[d]
     cell = W.dev_top_cell[d, 0]
     if k - S.cell_iul_k[cell] >= SE_REFRESH_SLOTS or S.cell_iul_k[cell] < 0:
         iul = _cell_iul(W, S, cell)
@@ -877,14 +881,23 @@ def _ul_gain_for_policy(W, S, d):
 
 @njit(cache=True)
 def _dl_se_for_policy(W, S, d):
-    """Device ``d``'s downlink SE as a policy reads it: the value kept while it is under
-    SE_REFRESH_SLOTS old (:func:`refresh_dl`), else the value now, not kept (see
-    :func:`_ul_gain_for_policy`)."""
-    if W.radio_model != 0:
-        return S.ue_se_dl[d]
-    if S.ue_se_slot_dl[d] >= 0 and S.ctr[C_SLOT] - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS:
+    """Device ``d``'s downlink SE as a policy reads it: the value kept while
+    :func:`_kept_for_policy`, else the value now, not kept (see :func:`_ul_gain_for_policy`)."""
+    if W.radio_model != 0 or _kept_for_policy(W, S, S.ue_se_slot_dl[d]):
         return S.ue_se_dl[d]
     return _dl_se(W, S, d)
+
+
+@njit(cache=True)
+def _kept_for_policy(W, S, slot):
+    """Whether a policy reads a device's link value kept at ``slot`` as it was kept: while
+    it is younger than the cells' load time constant (``radio.load_time_constant_ms``, over
+    which the loads it was computed from move by 1 - 1/e of a change) or SE_REFRESH_SLOTS,
+    whichever is longer; never where a move or a cell change marked it stale (-1)."""
+    if slot < 0:
+        return False
+    age = S.ctr[C_SLOT] - slot
+    return age < SE_REFRESH_SLOTS or age * W.load_alpha < 1.0
 
 
 @njit(cache=True)
@@ -1334,10 +1347,10 @@ def refresh_dl(W, S, d, k):
 
     Called where the downlink is used: when the UE has an answer to schedule (serve_dl), and
     for every device at the start. The scheduler thus uses a value at most SE_REFRESH_SLOTS
-    old, as on the uplink; a policy's downlink rate reads it by the same rule, the value now
-    where the one kept is older, without keeping it (:func:`_dl_se_for_policy`). (This sum
-    over the device's 16 strongest cells is the costliest refresh; it was also run on uplink
-    activity, where it is not used, ~3x as often.)
+    old, as on the uplink; a policy's downlink rate reads the value now, without keeping it,
+    where the one kept is older than the loads' time constant (:func:`_dl_se_for_policy`).
+    (This sum over the device's 16 strongest cells is the costliest refresh; it was also run
+    on uplink activity, where it is not used, ~3x as often.)
     """
     if k - S.ue_se_slot_dl[d] < SE_REFRESH_SLOTS and S.ue_se_slot_dl[d] >= 0:
         return
@@ -1394,8 +1407,8 @@ def refresh_ul(W, S, d, k):
     """Re-evaluate a UE's UL SINR per PRB and mW from its cell's interference, if it is at
     least SE_REFRESH_SLOTS old (``ue_se_slot``): when the UE creates a request it sends (the
     outage check; one it keeps on board refreshes nothing) and when the uplink scheduler
-    visits it. A policy reads it by the same rule, without keeping it
-    (:func:`_ul_gain_for_policy`)."""
+    visits it. A policy reads the value now, without keeping it, where the one kept is older
+    than the loads' time constant (:func:`_ul_gain_for_policy`)."""
     if k - S.ue_se_slot[d] < SE_REFRESH_SLOTS and S.ue_se_slot[d] >= 0:
         return
     S.ue_se_slot[d] = k
