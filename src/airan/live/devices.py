@@ -515,6 +515,7 @@ class DeviceEmulator:
             "objective": self.scenario.objective,
             "admission": self.scenario.admission,
             "seed": self.dep.seed,
+            "layout_seed": self.scenario.layout_seed,  # (as the twin's summary)
             "duration_s": float(elapsed),
             "wall_s": float(self.wall_s),
             "requests_per_wall_s": created / self.wall_s if self.wall_s > 0 else None,

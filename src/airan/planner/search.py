@@ -477,8 +477,9 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
         mine = [t for t in targets if t.service == name]
         # (with --survive, with each loss too: a diff review's "meets at 10,000 USD" failed
         # with a site down)
-        meets = [o for o in log if all(t.met((o.services_with_losses or o.services).get(
-            name, {}).get(t.metric)) for t in mine)]
+        meets = [o for o in log if all(t.met((getattr(o, "services_with_losses", None)
+                                              or o.services).get(name, {}).get(t.metric))
+                                       for t in mine)]
         flat = _flat_across_build_outs(name, mine, log)
         if meets:
             o = min(meets, key=lambda o: o.cost_usd)
