@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -198,11 +199,11 @@ def test_air_legs_end_at_the_end_of_the_slot_that_carries_the_last_bits() -> Non
     assert end_of_d.any() and end_of_s.any()
 
 
-def test_uplink_interference_adds_the_full_power_of_every_power_limited_ue_sharing_a_cell() -> None:
-    """Four cell-edge UEs of cell ``near``, each with more to send than its 68 PRBs carry and
-    each at its 23 dBm limit (TS 38.213 7.1.1: the open-loop power per PRB times its PRBs is
-    above P_CMAX), transmit together in every U slot: cell ``far`` receives the sum of their
-    full powers, 4 x 200 mW x g(ue -> far), not one UE's power spread over the carrier."""
+def _far_interference(quiet: int = 0) -> tuple[Any, float, float]:
+    """Four cell-edge UEs of cell ``bs`` sending more than their PRBs carry (and ``quiet``
+    devices beside the base station that upload nothing): the engine after 0.5 s, cell
+    ``far``'s interference sum as refresh_ul takes it (the loads now times the couplings, mW),
+    and the four's full powers times their gains to ``far`` (mW)."""
     from one_cell import one_cell_site
 
     from airan.engine import Engine
@@ -216,20 +217,37 @@ def test_uplink_interference_adds_the_full_power_of_every_power_limited_ue_shari
                     "area": {"x_m": [380.0, 380.0], "y_m": [0.0, 0.0]}}]
     d["services"] = [{"name": "bulk", "model": "yolov8n", "rate_hz": 100, "ul_kb": 500.0,
                       "dl_kb": 0.1, "deadline_ms": 1000}]
+    if quiet:
+        d["fleets"].append({"name": "quiet", "count": quiet, "services": ["listen"],
+                            "area": {"center_m": [40.0, 0.0], "radius_m": 20.0}})
+        d["services"].append({"name": "listen", "model": "yolov8n", "rate_hz": 1,
+                              "ul_kb": 0.0, "dl_kb": 1.0, "deadline_ms": 1000})
     eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.5, seed=1)
     eng.run()
     w = eng.world
     near, far = (w.cell_names.index(n) for n in ("bs", "far"))
     assert (w.dev_cell == near).all()
-    p_max_mw = 10 ** (23 / 10)
-    assert (w.dev_ul_p_prb_mw * w.cell_prb[near] / 4 > p_max_mw).all()  # power-limited
     to_far = np.array([w.dev_top_gain[u, list(w.dev_top_cell[u]).index(far)] for u in range(4)])
-    assert eng._st.pow_ul[near] == pytest.approx(4.0, rel=0.01)  # four full powers
-    # far's interference sum, as refresh_ul takes it (the loads now times the couplings)
     rows = slice(w.ul_int_ptr[far], w.ul_int_ptr[far + 1])
     loads = K._ul_loads_now(eng._kw, eng._sref)
     got_mw = float(np.sum(loads[w.ul_int_src[rows]] * w.ul_int_mw[rows]))
-    assert got_mw == pytest.approx(p_max_mw * to_far.sum(), rel=0.01)
+    return eng, got_mw, PC3_MW * float(to_far.sum())
+
+
+PC3_MW = 10 ** (23 / 10)
+
+
+def test_uplink_interference_adds_the_full_power_of_every_power_limited_ue_sharing_a_cell() -> None:
+    """Four cell-edge UEs of cell ``near``, each with more to send than its 68 PRBs carry and
+    each at its 23 dBm limit (TS 38.213 7.1.1: the open-loop power per PRB times its PRBs is
+    above P_CMAX), transmit together in every U slot: cell ``far`` receives the sum of their
+    full powers, 4 x 200 mW x g(ue -> far), not one UE's power spread over the carrier."""
+    eng, got_mw, four_mw = _far_interference()
+    w = eng.world
+    near = w.cell_names.index("bs")
+    assert (w.dev_ul_p_prb_mw * w.cell_prb[near] / 4 > PC3_MW).all()  # power-limited
+    assert eng._st.pow_ul[near] == pytest.approx(4.0, rel=0.01)  # four full powers
+    assert got_mw == pytest.approx(four_mw, rel=0.01)
 
 
 def test_a_device_that_sends_nothing_adds_no_uplink_interference() -> None:
@@ -238,34 +256,8 @@ def test_a_device_that_sends_nothing_adds_no_uplink_interference() -> None:
     PRBs are the ones that send (a port's review: 300 yard sensors at 0.1 Hz, averaged in
     alike, lowered the mean coupling of the crane cameras that carried the uplink, and raised
     their SINR by up to 3.2 dB)."""
-    from one_cell import one_cell_site
-
-    from airan.engine import Engine
-    from airan.engine import kernel as K
-    from airan.scenario import scenario_from_dict
-
-    d = one_cell_site(sectors=1)
-    d["cell_sites"].append({"name": "far", "position_m": [900.0, 0.0], "sectors": 1})
-    d["radio"].update(shadowing=False, initial_load=0.0, load_time_constant_ms=5.0)
-    d["fleets"] = [{"name": "edge", "count": 4, "services": ["bulk"], "ul_buffer_kb": 1e5,
-                    "area": {"x_m": [380.0, 380.0], "y_m": [0.0, 0.0]}},
-                   {"name": "quiet", "count": 60, "services": ["listen"],
-                    "area": {"center_m": [40.0, 0.0], "radius_m": 20.0}}]
-    d["services"] = [{"name": "bulk", "model": "yolov8n", "rate_hz": 100, "ul_kb": 500.0,
-                      "dl_kb": 0.1, "deadline_ms": 1000},
-                     {"name": "listen", "model": "yolov8n", "rate_hz": 1, "ul_kb": 0.0,
-                      "dl_kb": 1.0, "deadline_ms": 1000}]
-    eng = Engine(scenario_from_dict(d), policy="nearest-edge", duration_s=0.5, seed=1)
-    eng.run()
-    w = eng.world
-    near, far = (w.cell_names.index(n) for n in ("bs", "far"))
-    assert (w.dev_cell == near).all()
-    p_max_mw = 10 ** (23 / 10)
-    to_far = np.array([w.dev_top_gain[u, list(w.dev_top_cell[u]).index(far)] for u in range(4)])
-    rows = slice(w.ul_int_ptr[far], w.ul_int_ptr[far + 1])
-    loads = K._ul_loads_now(eng._kw, eng._sref)
-    got_mw = float(np.sum(loads[w.ul_int_src[rows]] * w.ul_int_mw[rows]))
-    assert got_mw == pytest.approx(p_max_mw * to_far.sum(), rel=0.01)
+    _, got_mw, four_mw = _far_interference(quiet=60)
+    assert got_mw == pytest.approx(four_mw, rel=0.01)
 
 
 def test_uplink_coupling_weights_each_ue_by_the_bits_it_offers() -> None:

@@ -8,6 +8,7 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -312,15 +313,21 @@ def test_cli_plan_writes_a_runnable_scenario(scenario_file, cache, tmp_path) -> 
     assert result.summary["services"]["detect"]["hit_ratio"] >= 0.99
 
 
+def _cli_plan(scenario_file: Path, cache: Path, out: Path, *more: str) -> tuple[Any, str]:
+    """``airan plan`` of the two cells (unconfirmed, the module's cache) with ``more``
+    options, into ``out``: the result (exit 0) and its output on one line."""
+    res = runner.invoke(app, ["plan", str(scenario_file), "--candidates", ",".join(CANDIDATES),
+                              "--max-gpus", str(MAX_GPUS), "--duration", str(DURATION),
+                              "--cache", str(cache), "--no-confirm", "--out", str(out), *more],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    return res, " ".join(res.stdout.split())
+
+
 def test_cli_plan_with_headroom_shows_each_sites_load_against_it(scenario_file, cache,
                                                                   tmp_path) -> None:
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
-                              ",".join(CANDIDATES), "--max-gpus", str(MAX_GPUS), "--duration",
-                              str(DURATION), "--cache", str(cache), "--no-confirm",
-                              "--max-load", "0.5", "--out", str(out)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    text = " ".join(res.stdout.split())
+    _, text = _cli_plan(scenario_file, cache, out, "--target", TARGET, "--max-load", "0.5")
     assert "headroom: each site offered at most 50% of what its GPUs carry" in text
     assert "load (max 50%)" in text
     record = json.loads((out / "plan.json").read_text())
@@ -335,12 +342,7 @@ def test_cli_plan_with_headroom_shows_each_sites_load_against_it(scenario_file, 
 
 def test_cli_plan_n_minus_1_says_what_it_survives(scenario_file, cache, tmp_path) -> None:
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", str(scenario_file), "--target", TARGET, "--candidates",
-                              ",".join(CANDIDATES), "--max-gpus", str(MAX_GPUS), "--duration",
-                              str(DURATION), "--cache", str(cache), "--no-confirm",
-                              "--survive", "gpu", "--out", str(out)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
-    text = " ".join(res.stdout.split())
+    _, text = _cli_plan(scenario_file, cache, out, "--target", TARGET, "--survive", "gpu")
     assert "N-1: meets them with any one GPU it buys down" in text
     assert "misses with one GPU of site-" in text  # a cheaper build-out, by its loss
     record = json.loads((out / "plan.json").read_text())
@@ -353,12 +355,8 @@ def test_cli_plan_shows_the_device_figures_its_targets_name(scenario_file, cache
     """A target on the share of devices satisfied, or on misses in a row, is judged beside its
     value, as a latency target is (the table had no column for them)."""
     out = tmp_path / "plan"
-    res = runner.invoke(app, ["plan", str(scenario_file), "--target",
-                              "detect: hit>=0.99, satisfied>=0.9, consecutive<=3",
-                              "--candidates", ",".join(CANDIDATES), "--max-gpus",
-                              str(MAX_GPUS), "--duration", str(DURATION), "--cache", str(cache),
-                              "--no-confirm", "--out", str(out)], env={"COLUMNS": "200"})
-    assert res.exit_code == 0, res.output
+    res, _ = _cli_plan(scenario_file, cache, out, "--target",
+                       "detect: hit>=0.99, satisfied>=0.9, consecutive<=3")
     record = json.loads((out / "plan.json").read_text())
     m = record["plan"]["services"]["detect"]
     row = next(line for line in res.stdout.splitlines() if line.startswith("detect"))
