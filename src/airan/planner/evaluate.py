@@ -496,8 +496,6 @@ class Evaluator:
         fault for the whole run at its site (for the generated sites, at the one offered the
         most load in ``ev``'s runs), each with its name: one GPU down (``"gpu"``) or the
         site down, noticed at once (``"site"``)."""
-        from airan.scenario.schema import Fault
-
         out = []
         for slot, (_, n), site in zip(self.space.slots, ev.config, ev.slot_offered_site,
                                       strict=True):
