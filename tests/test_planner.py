@@ -347,6 +347,9 @@ def test_cli_plan_n_minus_1_says_what_it_survives(scenario_file, cache, tmp_path
     assert "misses with one GPU of site-" in text  # a cheaper build-out, by its loss
     record = json.loads((out / "plan.json").read_text())
     assert record["survive"] == "gpu"
+    assert record["plan"]["survived"] is True
+    assert record["plan"]["survive_losses"] == ["one GPU of site-a down",
+                                                "one GPU of site-b down"]
     assert any(n.startswith("N-1: the plan meets every target") for n in record["notes"])
 
 

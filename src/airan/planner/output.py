@@ -222,6 +222,11 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
             "misses": list(ev.misses),
             # the targets its runs did not test: no request of their service, kept targets only
             "untested": [t.text for t in ev.untested],
+            # with --survive: the losses it was run with, and whether it met the targets
+            # through each (None: not asked, or it missed without a loss)
+            "survive_losses": [label for label, _ in result.evaluator.losses(ev)]
+            if result.evaluator.survive is not None else [],
+            "survived": ev.survived,
         }
     return rec
 
