@@ -64,3 +64,16 @@ def test_a_bad_layout_seed_is_an_input_error_naming_the_field(value: Any) -> Non
     d["layout_seed"] = value
     with pytest.raises(InputError, match="layout_seed"):
         scenario_from_dict(d)
+
+
+def test_each_shard_of_a_sharded_run_gets_a_layout_seed_of_its_own() -> None:
+    """As each shard's seed is the run's plus k x SEED_STRIDE, so its layout seed: the shards'
+    devices are not drawn alike; unset, every shard takes its own seed's layout."""
+    from airan.sweep.shard import SEED_STRIDE, plan_shards
+
+    sc = load_scenario("korea").model_copy(update={"layout_seed": 11})
+    plan = plan_shards(sc, "2x1")
+    assert [plan.scenario(k)["layout_seed"] for k in range(plan.n_shards)] == [
+        11 + k * SEED_STRIDE for k in range(plan.n_shards)]
+    bare = plan_shards(load_scenario("korea"), "2x1")
+    assert all(bare.scenario(k).get("layout_seed") is None for k in range(bare.n_shards))
