@@ -12,6 +12,7 @@ from airan.radio.pathloss import (
     los_probability,
     pathloss_db,
     shadow_fading_std_db,
+    uma_effective_height_m,
 )
 
 FC = 3.5  # GHz
@@ -29,6 +30,41 @@ def pl(scenario, d2d, h_bs, h_ut, los, fc=FC):
 def test_uma_breakpoint():
     # d'BP = 4 * (25-1) * (1.5-1) * 3.5e9 / 3e8 = 560 m
     assert float(breakpoint_distance_m(3.5, 25.0, 1.5)) == pytest.approx(560.0)
+
+
+def test_uma_effective_height_follows_note_1s_probabilities():
+    """TR 38.901 Table 7.4.1-1 Note 1: hE = 1 m with probability 1 / (1 + C), else uniform
+    over {12, 15, ..., hUT - 1.5}. By hand at hUT 22.5 m, d2D 600 m: g = 1.25 x 6^3 x e^-4 =
+    4.945, C = 0.95^1.5 x g = 4.579, P(1 m) = 0.1792 and 0.2052 for each of 12, 15, 18, 21.
+    Below 13 m (C = 0) and within 18 m (g = 0), always 1 m; at 13.2 m C > 0 but the set is
+    empty (hUT - 1.5 < 12): 1 m."""
+    u = (np.arange(200_000) + 0.5) / 200_000
+    g = 1.25 * 6.0**3 * exp(-4.0)
+    p_one = 1.0 / (1.0 + 0.95**1.5 * g)
+    assert p_one == pytest.approx(0.1792, abs=1e-4)
+    values, counts = np.unique(uma_effective_height_m(600.0, 22.5, u), return_counts=True)
+    assert values.tolist() == [1.0, 12.0, 15.0, 18.0, 21.0]
+    np.testing.assert_allclose(counts / u.size, [p_one] + [(1 - p_one) / 4] * 4, atol=1e-4)
+    for d2d, h_ut in ((600.0, 12.9), (18.0, 22.5), (600.0, 13.2), (600.0, 1.5)):
+        assert np.all(uma_effective_height_m(d2d, h_ut, u) == 1.0), (d2d, h_ut)
+    # 17 m: {12, 15} alone (hUT - 1.5 = 15.5); 16 m: {12}
+    assert set(uma_effective_height_m(600.0, 17.0, u).tolist()) == {1.0, 12.0, 15.0}
+    assert set(uma_effective_height_m(600.0, 16.0, u).tolist()) == {1.0, 12.0}
+
+
+def test_uma_los_beyond_the_breakpoint_of_a_drawn_effective_height():
+    """hE 21 m at hUT 22.5 m: d'BP = 4 x 4 x 1.5 x 3.5e9 / 3e8 = 280 m, so a LOS link at
+    600 m is on PL2 = 28 + 40 log10(d3D) + 20 log10(3.5) - 9 log10(280^2 + 2.5^2), 5.96 dB
+    above the PL1 it is on with hE = 1 m (d'BP 1,232 m). UMi ignores hE (always 1 m)."""
+    assert float(breakpoint_distance_m(3.5, 25.0, 22.5, 21.0)) == pytest.approx(280.0)
+    d = d3(600.0, 25.0, 22.5)
+    pl2 = 28.0 + 40 * log10(d) + 20 * log10(3.5) - 9 * log10(280.0**2 + 2.5**2)
+    drawn = float(pathloss_db("uma", 600.0, d, FC, 25.0, 22.5, True, 21.0))
+    assert drawn == pytest.approx(pl2, abs=1e-9)
+    assert drawn - pl("uma", 600.0, 25.0, 22.5, True) == pytest.approx(5.96, abs=0.01)
+    d_umi = d3(600.0, 10.0, 22.5)
+    assert float(pathloss_db("umi", 600.0, d_umi, FC, 10.0, 22.5, True, 21.0)) == pl(
+        "umi", 600.0, 10.0, 22.5, True)
 
 
 def test_uma_los_below_breakpoint():
@@ -510,3 +546,72 @@ def test_indoors_a_device_above_22_5_m_is_taken_at_22_5_m() -> None:
 def test_aerial_shadow_fading_std_broadcasts_los_with_heights() -> None:
     np.testing.assert_allclose(shadow_fading_std_db("uma", True, [1.5, 30.0, 150.0]),
                                [4.0, 4.64 * exp(-0.0066 * 30), 4.64 * exp(-0.0066 * 150)])
+
+
+def _uma_world(height_m: float, seed: int = 1, x_m: float = 600.0):  # type: ignore[no-untyped-def]
+    """A 19-site UMa layout (ISD 500 m) and 200 devices at ``height_m`` around (``x_m``, 0)."""
+    from airan.engine.world import build_world
+    from airan.scenario import scenario_from_dict
+
+    return build_world(scenario_from_dict({
+        "name": "he", "duration_s": 0.05, "seed": seed, "policy": "nearest-edge",
+        "radio": {"model": "nr", "environment": "uma", "shadowing": False},
+        "cell_layout": {"hex": {"rings": 2, "isd_m": 500}, "height_m": 25},
+        "nodes": [{"name": "edge", "position_m": [0, 0]}],
+        "compute_sites": [{"name": "mec", "at": "edge", "kind": "edge",
+                           "gpus": [{"type": "H100", "count": 1}]}],
+        "transport": {"backhaul": {"to": "edge", "capacity_gbps": 10}},
+        "fleets": [{"name": "d", "count": 200, "device_class": "drone", "height_m": height_m,
+                    "accelerator": "none", "services": ["s"],
+                    "area": {"x_m": [x_m - 100, x_m + 100], "y_m": [-100, 100]}}],
+        "services": [{"name": "s", "model": "yolov8n", "rate_hz": 1, "ul_kb": 5,
+                      "dl_kb": 1, "deadline_ms": 100}],
+    }), seed)
+
+
+def test_elevated_uma_ues_draw_their_effective_height_per_link() -> None:
+    """Drones at 22.5 m in UMa: each (device, site) link draws its hE (Note 1), so some links
+    to sites hundreds of metres away fall on PL2 with d'BP down to 280 m and are weaker than
+    with hE fixed at 1 m, never stronger (a larger hE only lowers d'BP); the draw is a
+    spatially consistent one, most of it the same for a device moved 1 m (the field's
+    correlation there is exp(-1 / 50); a link near a threshold of the draw changes), and
+    devices at 1.5 m keep
+    every gain they had (hE = 1 m below 13 m)."""
+    from airan.engine import device_radio
+
+    radio = _uma_world(22.5).device_radio
+    xy = np.column_stack([np.linspace(300, 900, 200), np.zeros(200)])
+    h = np.full(200, 22.5)
+    cells = np.tile(np.arange(len(radio.cell_node)), (200, 1))
+    saved = radio._he_waves
+
+    def he_db(at: np.ndarray, height: np.ndarray) -> np.ndarray:
+        """Each link's gain with hE drawn over its gain with hE 1 m (dB)."""
+        drawn = radio.gains(at, height, cells)
+        radio._he_waves = saved[:0]  # (no field: every hE 1 m)
+        try:
+            return 10 * np.log10(drawn / radio.gains(at, height, cells))  # type: ignore[no-any-return]
+        finally:
+            radio._he_waves = saved
+
+    ratio_db = he_db(xy, h)
+    assert np.all(ratio_db <= 1e-9)
+    assert (ratio_db < -3.0).sum() > 20, (ratio_db < -3.0).sum()
+    # each link's hE at the positions and 1 m on: an independent draw per link would change
+    # ~80% of those that may draw above 1 m (five values, none more likely than 0.21); the
+    # field's (exponential correlation, exp(-1 / 50) at 1 m) changes ~20%
+    site = radio._mast[radio.cell_node[cells]]
+    cx, cy = radio.cell_xy[cells, 0], radio.cell_xy[cells, 1]
+
+    def h_e(at: np.ndarray) -> np.ndarray:
+        d2d = np.hypot(cx - at[:, :1], cy - at[:, 1:])
+        out = radio._uma_effective_height_m(at[:, :1] + 0 * cx, at[:, 1:] + 0 * cy, site,
+                                            d2d, h)
+        assert out is not None
+        return out
+
+    here, there = h_e(xy), h_e(xy + [1.0, 0.0])
+    may = (here > 1.0) | (there > 1.0)
+    assert may.sum() > 1000 and np.mean(here[may] != there[may]) < 0.4
+    assert np.all(he_db(xy, np.full(200, 1.5)) == 0.0)
+    assert device_radio._HE_FROM_M == 13.5

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
+from scipy.special import ndtr
 
 from airan.radio import antenna, geometry, pathloss, penetration, shadowing
 
@@ -33,6 +34,10 @@ NEAREST_SITES_AERIAL = 96
 _DEVICE_CHUNK = 2048
 _LOS_MIX = np.uint64(0x8CB92BA72F3D8DD7)  # the LOS-state fields' seed
 _SF_MIX = np.uint64(0x632BE59BD9B4E019)  # the shadowing fields' seed
+_HE_MIX = np.uint64(0x3C6EF372FE94F82B)  # UMa's effective-environment-height fields' seed
+#: UMa's effective environment height draws 1 m for every link below this UE height (TR 38.901
+#: Table 7.4.1-1 Note 1: C = 0 below 13 m, and no value of {12, 15, ..} below 13.5 m)
+_HE_FROM_M = 13.5
 def top_height_m(environment: str) -> float:
     """The highest UE height the path loss takes (m): TR 36.777 Annex B's aerial UEs (300 m)
     under UMa, UMi and RMa, TR 38.901 Table 7.4.1-1's 22.5 m indoors (InH, InF: no aerial
@@ -98,6 +103,7 @@ class DeviceRadio:
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
     _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
     _los_waves: NDArray[np.float64] = field(init=False, repr=False)
+    _he_waves: NDArray[np.float64] = field(init=False, repr=False)
     _mast: NDArray[np.int64] = field(init=False, repr=False)
     _ul_fc: NDArray[np.float64] = field(init=False, repr=False)
     _fdd: bool = field(init=False, repr=False)
@@ -125,6 +131,11 @@ class DeviceRadio:
         self._los_waves = shadowing.wave_table(
             n_sites if self.nr else 0, int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _LOS_MIX),
             n_fields=1)
+        # UMa's hE per link (a field of its own: the LOS state's and the shadowing's draws
+        # stay as they were)
+        self._he_waves = shadowing.wave_table(
+            n_sites if self.nr and self.environment == "uma" else 0,
+            int(np.uint64(self.seed & 0x7FFFFFFFFFFFFFFF) ^ _HE_MIX), n_fields=1)
 
     @property
     def k_top(self) -> int:
@@ -252,9 +263,10 @@ class DeviceRadio:
             clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
             h_bs_m=hb)
         los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
-        pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los)
-        pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los)
-                 if self._fdd else None)
+        h_e = self._uma_effective_height_m(x, y, site, d2d, h_ut)
+        pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los, h_e)
+        pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los,
+                                      h_e) if self._fdd else None)
         if o2i is not None and o2i.any():  # inside a building or a car (TR 38.901 7.4.3)
             pl = pl + (penetration.wall_loss_by_code_db(o2i.code[:, None], self.cell_fc[cc])
                        + o2i.loss_db[:, None])
@@ -278,3 +290,24 @@ class DeviceRadio:
         g_ant = np.where(self.cell_sect[cc], g_sector, 0.0)
         g_dl = 10.0 ** ((g_ant - pl) / 10.0)
         return g_dl, (g_dl if pl_ul is None else 10.0 ** ((g_ant - pl_ul) / 10.0))
+
+    def _uma_effective_height_m(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], site: NDArray[np.int64],
+        d2d: NDArray[np.float64], h_ut: NDArray[np.float64],
+    ) -> NDArray[np.float64] | None:
+        """UMa's effective environment height hE (m) of each link [n, k] (TR 38.901 Table
+        7.4.1-1 Note 1, :func:`pathloss.uma_effective_height_m`), its uniform a spatially
+        consistent one of the link's mast at the device's position (the LOS state's
+        correlation distance: a moving device's links keep their hE over tens of metres);
+        None where every link's is 1 m (not UMa, or no UE from 13.5 m up)."""
+        if not self._he_waves.shape[0]:
+            return None
+        rows = np.flatnonzero((h_ut >= _HE_FROM_M) & (h_ut <= pathloss.UT_HEIGHT_RANGE_M[1]))
+        if not rows.size:
+            return None
+        h_e = np.full(d2d.shape, 1.0)
+        u = ndtr(shadowing.gaussian_field(
+            x[rows], y[rows], site[rows], 0, shadowing.LOS_STATE_DECORRELATION_M["uma"],
+            self._he_waves))
+        h_e[rows] = pathloss.uma_effective_height_m(d2d[rows], h_ut[rows, None], u)
+        return h_e

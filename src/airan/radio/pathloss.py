@@ -20,9 +20,12 @@ All functions are vectorized and broadcast their array arguments.
 
 Simplifications (stated once here, repeated in the docstrings):
 
-- UMa effective environment height hE is fixed at 1 m. TR 38.901 Note 1 draws hE
-  stochastically for UMa (1 m with probability 1/(1+C(d2D, hUT)), else uniform in
-  {12, 15, ..., hUT-1.5}); for hUT <= 13 m the rule gives hE = 1 m anyway.
+- UMa's effective environment height hE is drawn per link as Note 1 says (1 m with
+  probability 1/(1+C(d2D, hUT)), else uniform in {12, 15, ..., hUT-1.5}:
+  :func:`uma_effective_height_m`) from a uniform the caller gives; without one, 1 m, which the
+  rule gives anyway for hUT < 13 m. The engine reads that uniform from a spatially consistent
+  field per mast (the LOS state's correlation distance), so a link's hE does not flicker as
+  its device moves: a choice, as Note 1 asks only that each link draw its own.
 - Distances below the model's minimum are clamped: for UMa/UMi d2D >= 10 m, with d3D raised
   to at least sqrt(10**2 + (hBS - hUT)**2) to stay consistent; for InH/InF d3D >= 1 m.
   Distances above the model's maximum (5 km UMa/UMi, 150 m InH, 600 m InF) are extrapolated
@@ -64,6 +67,7 @@ __all__ = [
     "rma_breakpoint_m",
     "pathloss_db",
     "shadow_fading_std_db",
+    "uma_effective_height_m",
 ]
 
 #: Speed of light used by TR 38.901 (clause 7.4.1, Note 1 of Table 7.4.1-1).
@@ -131,8 +135,31 @@ INF_CLUTTER: dict[str, tuple[float, float]] = {
     "inf-dh": (0.6, 6.0),
 }
 
-#: Effective environment height hE (m) used in the breakpoint distance (fixed, see module doc).
+#: Effective environment height hE (m) in the breakpoint distance: UMi's, and UMa's at
+#: probability 1/(1 + C) (Table 7.4.1-1 Note 1; :func:`uma_effective_height_m`).
 _H_E_M = 1.0
+
+
+def uma_effective_height_m(d2d_m: ArrayLike, h_ut_m: ArrayLike, u: ArrayLike
+                           ) -> NDArray[np.float64]:
+    """UMa's effective environment height hE (m) of each link, TR 38.901 Table 7.4.1-1
+    Note 1, from a uniform ``u`` in [0, 1): 1 m with probability 1 / (1 + C(d2D, hUT)), else
+    drawn uniformly from {12, 15, ..., hUT - 1.5}, where C = 0 for hUT < 13 m and
+    ((hUT - 13) / 10)^1.5 g(d2D) for 13 <= hUT <= 23 m, g(d2D) = 0 for d2D <= 18 m and
+    (5/4) (d2D / 100)^3 exp(-d2D / 150) beyond (the C' of the LOS probability, Table 7.4.2-1).
+    A UE at 22.5 m 600 m out: C = 4.58, so hE = 1 m on 18% of its links and 12, 15, 18 or
+    21 m on 21% each. All arguments broadcast; hUT above 23 m is taken at 23 m."""
+    d2d = np.asarray(d2d_m, dtype=np.float64)
+    h_ut = np.minimum(np.asarray(h_ut_m, dtype=np.float64), 23.0)
+    g = np.where(d2d > 18.0, 1.25 * (d2d / 100.0) ** 3 * np.exp(-d2d / 150.0), 0.0)
+    c = np.where(h_ut >= 13.0, (np.maximum(h_ut - 13.0, 0.0) / 10.0) ** 1.5, 0.0) * g
+    p_one = 1.0 / (1.0 + c)
+    # {12, 15, ..., hUT - 1.5}: n values (none below hUT = 13.5 m, where hE stays 1 m)
+    n = np.floor((h_ut - 1.5 - 12.0) / 3.0 + 1e-9) + 1.0
+    uu = np.asarray(u, dtype=np.float64)
+    k = np.floor((uu - p_one) / np.maximum(1.0 - p_one, 1e-300) * n)
+    above = (uu >= p_one) & (n >= 1.0)
+    return np.where(above, 12.0 + 3.0 * np.clip(k, 0.0, np.maximum(n - 1.0, 0.0)), _H_E_M)
 
 
 def _check_scenario(scenario: str) -> str:
@@ -170,17 +197,19 @@ def _rma_pl1(d3d: NDArray[np.float64], fc: NDArray[np.float64]) -> NDArray[np.fl
 
 
 def breakpoint_distance_m(
-    fc_ghz: ArrayLike, h_bs_m: ArrayLike, h_ut_m: ArrayLike
+    fc_ghz: ArrayLike, h_bs_m: ArrayLike, h_ut_m: ArrayLike, h_e_m: ArrayLike = _H_E_M
 ) -> NDArray[np.float64]:
     """Breakpoint distance d'BP = 4 h'BS h'UT fc / c, TR 38.901 Table 7.4.1-1 Note 1.
 
-    h' = h - hE with hE = 1 m (fixed for both UMa and UMi, see module doc); fc given in GHz
-    and converted to Hz; c = 3e8 m/s. Inputs broadcast; returns metres (>= 0).
-    Example: fc 3.5 GHz, hBS 25 m, hUT 1.5 m -> 4 * 24 * 0.5 * 3.5e9 / 3e8 = 560 m.
+    h' = h - hE, hE 1 m unless given (UMa's per link: :func:`uma_effective_height_m`); fc
+    given in GHz and converted to Hz; c = 3e8 m/s. Inputs broadcast; returns metres (>= 0).
+    Example: fc 3.5 GHz, hBS 25 m, hUT 1.5 m -> 4 * 24 * 0.5 * 3.5e9 / 3e8 = 560 m; hUT
+    22.5 m with hE 21 m: 4 * 4 * 1.5 * 3.5e9 / 3e8 = 280 m.
     """
     fc = np.asarray(fc_ghz, dtype=np.float64) * 1e9
-    hb = np.asarray(h_bs_m, dtype=np.float64) - _H_E_M
-    hu = np.asarray(h_ut_m, dtype=np.float64) - _H_E_M
+    h_e = np.asarray(h_e_m, dtype=np.float64)
+    hb = np.asarray(h_bs_m, dtype=np.float64) - h_e
+    hu = np.asarray(h_ut_m, dtype=np.float64) - h_e
     return np.maximum(4.0 * hb * hu * fc / C_M_S, 0.0)
 
 
@@ -192,12 +221,14 @@ def pathloss_db(
     h_bs_m: ArrayLike,
     h_ut_m: ArrayLike,
     los: ArrayLike,
+    h_e_m: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """Basic path loss in dB, TR 38.901 V17 Table 7.4.1-1 (no shadow fading, no O2I).
 
     All array arguments broadcast together; ``los`` is a bool array (True = LOS formula).
-    d2d_m, d3d_m, h_bs_m, h_ut_m in metres; fc_ghz in GHz. Returns float64 array of the
-    broadcast shape.
+    d2d_m, d3d_m, h_bs_m, h_ut_m in metres; fc_ghz in GHz; ``h_e_m``, UMa's effective
+    environment height of each link in d'BP (Note 1, :func:`uma_effective_height_m`; None:
+    1 m, as UMi's always is). Returns float64 array of the broadcast shape.
 
     - UMa LOS: PL1 = 28.0 + 22 log10(d3D) + 20 log10(fc) for d2D <= d'BP,
       PL2 = 28.0 + 40 log10(d3D) + 20 log10(fc) - 9 log10(d'BP^2 + (hBS - hUT)^2) beyond.
@@ -233,13 +264,14 @@ def pathloss_db(
     InH/InF: d3D is clamped to >= 1 m. Larger distances are extrapolated.
     """
     s = _check_scenario(scenario)
-    d2d, d3d, fc, hb, hu, is_los = np.broadcast_arrays(
+    d2d, d3d, fc, hb, hu, is_los, h_e = np.broadcast_arrays(
         np.asarray(d2d_m, dtype=np.float64),
         np.asarray(d3d_m, dtype=np.float64),
         np.asarray(fc_ghz, dtype=np.float64),
         np.asarray(h_bs_m, dtype=np.float64),
         np.asarray(h_ut_m, dtype=np.float64),
         np.asarray(los, dtype=bool),
+        np.asarray(_H_E_M if h_e_m is None or s != "uma" else h_e_m, dtype=np.float64),
     )
     ground = RMA_UT_HEIGHT_RANGE_M if s == "rma" else UT_HEIGHT_RANGE_M
     if s in ("uma", "umi", "rma"):
@@ -259,7 +291,7 @@ def pathloss_db(
 
     if s in ("uma", "umi"):
         hg = np.minimum(hu, UT_HEIGHT_RANGE_M[1])  # (the ground formulas' height terms)
-        d_bp = breakpoint_distance_m(fc, hb, hg)
+        d_bp = breakpoint_distance_m(fc, hb, hg, h_e)
         dhg = hb - hg
         if s == "uma":
             pl1 = 28.0 + 22.0 * lg_d + 20.0 * lg_f

@@ -2469,7 +2469,7 @@ def _carrier_range_warnings(s: Scenario, label: str | None) -> list[str]:
 
 
 #: The share of the cells' most uplink (every PRB at the top spectral efficiency) above which
-#: an offered uplink warns: carrying it needs most UEs at ~17 dB SINR or more, where the
+#: an offered uplink warns: carrying it needs most UEs at ~16 dB SINR or more (15.7 dB), where the
 #: attenuated Shannon of the link model gives half its 7.4 bit/s/Hz cap.
 UL_OFFERED_SHARE = 0.5
 
@@ -2651,7 +2651,7 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
         f"the fleets offer {offered / 1e6:,.0f} Mbit/s of uplink if every request goes over "
         f"the air, {offered / most:.0%} of the most the {len(s.cell_names())} cells carry "
         f"({most / 1e6:,.0f} Mbit/s, every PRB at 7.4 bit/s/Hz in the U slots): above "
-        f"{UL_OFFERED_SHARE:.0%} of it, most UEs would need ~17 dB SINR or more, so expect the "
+        f"{UL_OFFERED_SHARE:.0%} of it, most UEs would need ~16 dB SINR or more, so expect the "
         "uplink, not the GPUs, to be the first limit (fewer or smaller uploads, more cells or "
         "uplink slots; the largest share is this service's)", file=label,
         field=f"services[{top.name}].ul_kb", value=top.ul_kb))]
