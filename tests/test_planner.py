@@ -129,6 +129,59 @@ def test_price_overrides_match_exhaustive(scenario_file, cache, brute, prices) -
     assert r.proven
 
 
+@pytest.mark.parametrize("rent", [{"L4": 0.05, "H100": 0.5}, {"L4": 0.2}, {"H100": 0.1}])
+def test_a_rented_site_costs_its_gpu_hours_and_the_plan_is_the_exhaustive_minimum(
+        scenario_file, cache, brute, rent) -> None:
+    """site-b rented (--rent site-b:L4=..): its GPUs cost their hours around the clock over
+    3 years, 26,298 h each (L4 at 0.05 USD/h: 1,314.9 USD against 2,500 bought), and only the
+    types priced there may go there. The plan is the exhaustive minimum under those costs,
+    feasibility being the runs' (no price moves a run)."""
+    space, results = brute
+    hours = 3 * 8766.0
+    assert hours == 26_298.0
+
+    def cost(config) -> float | None:
+        (ta, na), (tb, nb) = config
+        if nb and space.types[tb] not in rent:
+            return None  # (not rented there)
+        return (na * CATALOG_PRICES[space.types[ta]] if na else 0.0) + (
+            nb * rent[space.types[tb]] * hours if nb else 0.0)
+
+    costs = {c: cost(c) for c, e in results.items() if e.feasible and cost(c) is not None}
+    best = min(costs.values())
+    r = _plan(scenario_file, cache, rent_usd_per_h={"site-b": rent})
+    assert r.feasible and r.best.cost_usd == pytest.approx(best, rel=1e-12)
+    assert r.best.config in {c for c, v in costs.items() if v == best}
+    assert r.proven
+    assert r.space.rented.tolist() == [False, True]
+
+
+def test_cli_plan_with_a_rented_cloud_sizes_it_and_says_so(scenario_file, cache,
+                                                          tmp_path) -> None:
+    """A cloud is no slot by default (fixed, not costed); --rent makes it one: sized, costed by
+    the hour over --years, marked rented in the table and in plan.json. Here site-b's own L4
+    (2,500 USD) is dearer than renting one for a year at 0.2 USD/h (1,753.2 USD)."""
+    sc = yaml.safe_load(TWO_CELLS)  # (site-b a cloud 1 km of fibre from cell-b)
+    sc["nodes"].append({"name": "dc"})
+    sc["transport"]["links"].append({"a": "cell-b", "b": "dc", "fiber_km": 1})
+    sc["compute_sites"][1].update(kind="cloud", at="dc")
+    path = tmp_path / "cloud.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    out = tmp_path / "plan"
+    res, text = _cli_plan(path, cache, out, "--rent", "site-b:L4=0.2", "--years", "1")
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "plan.json").read_text())
+    assert record["rent_usd_per_h"] == {"site-b": {"L4": 0.2}} and record["years"] == 1.0
+    assert record["sites"] == ["site-a", "site-b"]
+    rows = {row["site"]: row for row in record["plan"]["sites"]}
+    assert rows["site-b"]["rented"] and rows["site-b"]["rent_usd_per_h"] == 0.2
+    assert rows["site-b"]["cost_usd"] == pytest.approx(
+        rows["site-b"]["gpus"] * 0.2 * 8766.0)
+    assert not rows["site-a"]["rented"] and rows["site-a"]["rent_usd_per_h"] is None
+    assert "site-b (rented)" in text and "rented (USD per GPU-hour" in text
+    assert "site-b L4 0.2" in text and "over 1 year, 8,766 h" in text
+
+
 def test_a_headroom_plan_is_the_exhaustive_minimum_whose_sites_keep_it(scenario_file, cache,
                                                                        brute) -> None:
     """--max-load 0.5: the cheapest build-out that meets the target with each site offered at
@@ -566,6 +619,13 @@ def test_the_planner_starts_from_a_site_whose_gpu_is_too_small(tmp_path: Path) -
         ({"sites": ["site-c"]}, "option '--sites': unknown compute site 'site-c'"),
         ({"new_sites": ["ag"]}, "option '--new-sites': unknown cell site or node 'ag'"),
         ({"max_gpus": 0}, "option '--max-gpus': must be 1-1024"),
+        ({"rent_usd_per_h": {"site-c": {"L4": 1.0}}}, "option '--rent': unknown compute site "
+         "'site-c'"),
+        ({"rent_usd_per_h": {"site-b": {"A100": 1.0}}}, "option '--rent': site-b:A100: A100 is "
+         "not among the candidates"),
+        ({"rent_usd_per_h": {"site-b": {"L4": 1.0}}, "sites": ["site-a"]},
+         "option '--rent': 'site-b' is rented but not sized: add it to --sites"),
+        ({"years": 0}, "option '--years': must be above 0"),
     ],
 )
 def test_bad_space_options(scenario_file, kw, expected: str) -> None:
@@ -592,6 +652,12 @@ def test_bad_space_options(scenario_file, kw, expected: str) -> None:
         (["--max-load", "0"], "option '--max-load': must be in (0, 1]"),
         (["--max-load", "1.2"], "option '--max-load': must be in (0, 1]"),
         (["--survive", "rack"], "option '--survive': must be gpu"),
+        (["--rent", "site-b=1"], "option '--rent': expected SITE:TYPE=USD per GPU-hour"),
+        (["--rent", "site-b:L4=0"], "option '--rent': site-b:L4: a GPU-hour must cost more"),
+        (["--rent", "site-b:L4=free"], "option '--rent': 'free' is not a number of USD per "
+         "GPU-hour"),
+        (["--rent", "site-b:L4=1", "--years", "50"], "option '--years': must be above 0 and "
+         "at most 30"),
     ],
 )
 def test_cli_plan_bad_input(scenario_file, tmp_path, args: list[str], expected: str) -> None:

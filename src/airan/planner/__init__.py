@@ -53,6 +53,8 @@ def plan(
     site_cost_usd: float = 0.0,
     type_order: bool = False,
     keep_l1: bool = False,
+    rent_usd_per_h: Mapping[str, Mapping[str, float]] | None = None,
+    years: float = 3.0,
     duration_s: float = DEFAULT_DURATION_S,
     seeds: Sequence[int] | None = None,
     policy: str | None = None,
@@ -84,6 +86,9 @@ def plan(
     ``survive``: ``"gpu"`` or ``"site"``: a build-out must meet the targets with any one GPU
     it buys down too, or any one site it sizes down (N-1; each a fault for the whole run,
     :meth:`~airan.planner.evaluate.Evaluator.losses`), its confirmation likewise.
+    ``rent_usd_per_h``: sites rented rather than bought (``{"cloud": {"H100": 2.99}}``, USD
+    per GPU-hour), sized too and costed over ``years`` around the clock
+    (:mod:`airan.planner.space`).
     Raises :class:`~airan.errors.InputError` on bad input.
     """
     from airan.policy import is_known_policy, unknown_policy
@@ -120,7 +125,7 @@ def plan(
     space = build_space(sc, candidates=candidates, sites=sites, new_sites=new_sites,
                         max_gpus=max_gpus, price_usd=price_usd, tdp_w=tdp_w,
                         site_cost_usd=site_cost_usd, type_order=type_order,
-                        keep_l1=keep_l1)
+                        keep_l1=keep_l1, rent_usd_per_h=rent_usd_per_h, years=years)
     if keep_l1 and sc.ai_ran.mode == "none":
         raise option_error("--keep-l1", "needs ai_ran.mode mig or dynamic in the scenario: "
                            "without it no GPU runs a cell's L1", True)

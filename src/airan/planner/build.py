@@ -12,7 +12,8 @@ from airan.planner.space import GENERATED, PlanSpace, Slot
 from airan.scenario import Scenario
 from airan.scenario.load import l1_hosts
 
-__all__ = ["DEFAULT_CANDIDATES", "build_space", "option_error", "parse_assignments", "split_list"]
+__all__ = ["DEFAULT_CANDIDATES", "build_space", "option_error", "parse_assignments", "parse_rent",
+           "split_list"]
 
 #: An edge GPU, a mid-range one and a data-centre one (DOMAIN.md GPU table).
 DEFAULT_CANDIDATES: tuple[str, ...] = ("L4", "L40S", "H100")
@@ -68,6 +69,30 @@ def parse_assignments(option: str, text: str | None, *, unit: str,
     return out
 
 
+def parse_rent(text: str | None, gpus: Mapping[str, Any] | None = None
+               ) -> dict[str, dict[str, float]]:
+    """``"cloud:H100=2.99,cloud:L4=0.8"`` -> ``{"cloud": {"H100": 2.99, "L4": 0.8}}``: USD
+    per GPU-hour of each type at each rented site (the sites are checked by
+    :func:`build_space`, the GPU ids against ``gpus`` as :func:`parse_assignments` does)."""
+    out: dict[str, dict[str, float]] = {}
+    for part in split_list(text) or []:
+        site, colon, rest = part.partition(":")
+        if not colon or "=" not in rest or not site.strip():
+            raise option_error("--rent", "expected SITE:TYPE=USD per GPU-hour, e.g. "
+                               "'cloud:H100=2.99'", part)
+        for name, v in parse_assignments("--rent", rest, unit="USD per GPU-hour",
+                                         gpus=gpus).items():
+            if v <= 0:
+                raise option_error("--rent", f"{site.strip()}:{name}: a GPU-hour must cost "
+                                   "more than 0 USD", v)
+            mine = out.setdefault(site.strip(), {})
+            if name in mine and mine[name] != v:
+                raise option_error("--rent", f"{site.strip()}:{name} is given twice "
+                                   f"({mine[name]:g} and {v:g})", part)
+            mine[name] = v
+    return out
+
+
 def build_space(
     scenario: Scenario,
     *,
@@ -80,8 +105,14 @@ def build_space(
     site_cost_usd: float = 0.0,
     type_order: bool = False,
     keep_l1: bool = False,
+    rent_usd_per_h: Mapping[str, Mapping[str, float]] | None = None,
+    years: float = 3.0,
 ) -> PlanSpace:
     """The search space (see :mod:`airan.planner.space` for the model).
+
+    ``rent_usd_per_h``: per site rented rather than bought (a cloud's, say), USD per GPU-hour
+    of each type it may hold (the only types it may), over ``years``; those sites are sized
+    too (added to the default ``sites``; named ones must be among them).
 
     ``candidates``: GPU ids (default :data:`DEFAULT_CANDIDATES`); ``sites``: compute sites to
     size (default: every site not of ``kind: cloud``, and ``generated`` if the scenario generates
@@ -109,7 +140,18 @@ def build_space(
             raise option_error("--price", f"GPU {t!r} has no price; give one with "
                                f"--price {t}=USD", None)
 
+    if not (years > 0 and math.isfinite(years) and years <= 30):
+        raise option_error("--years", "must be above 0 and at most 30 (the horizon over which a "
+                           "rented GPU-hour is set against a bought GPU)", years)
     by_name = {c.name: c for c in scenario.compute_sites}
+    rent = {k: dict(v) for k, v in (rent_usd_per_h or {}).items()}
+    for name, priced in rent.items():
+        if name not in by_name:
+            raise option_error("--rent", f"unknown compute site {name!r}", name, list(by_name))
+        for t in priced:
+            if t not in types:
+                raise option_error("--rent", f"{name}:{t}: {t} is not among the candidates "
+                                   f"({', '.join(types)}); add it to --candidates", t)
     n_generated = 0
     if scenario.generated_compute_sites is not None:
         n_generated = len(scenario.generated_host_indices())
@@ -117,11 +159,16 @@ def build_space(
     if sites is None:
         chosen = [c.name for c in scenario.compute_sites if c.kind != "cloud"]
         chosen += [GENERATED] if n_generated else []
+        chosen += [c.name for c in scenario.compute_sites if c.kind == "cloud" and c.name in rent]
     else:
         chosen = list(dict.fromkeys(sites))
         for name in chosen:
             if name not in choices:
                 raise option_error("--sites", f"unknown compute site {name!r}", name, choices)
+        for name in rent:
+            if name not in chosen:
+                raise option_error("--rent", f"{name!r} is rented but not sized: add it to "
+                                   "--sites", name)
     # the sites that run cells' L1 under ai_ran (a cell-kind site at a cell site, or one that
     # lists cell sites in hosts_l1_of)
     hosts = {site for site, _ in l1_hosts(scenario).values()}
@@ -155,4 +202,4 @@ def build_space(
                            "sites; name them with --sites or add sites with --new-sites", None)
     return PlanSpace(scenario, slots, types, gpus, max_gpus=max_gpus, price_usd=price_usd,
                      tdp_w=tdp_w, site_cost_usd=site_cost_usd, type_order=type_order,
-                     keep_l1=keep_l1)
+                     keep_l1=keep_l1, rent_usd_per_h=rent, years=years)

@@ -490,6 +490,13 @@ def plan(
         None, "--power", help="Override GPU board power, e.g. 'L4=75' (W)."
     ),
     site_cost: float = typer.Option(0.0, "--site-cost", help="USD per site that gets GPUs."),
+    rent: str | None = typer.Option(
+        None, "--rent", help="Sites whose GPUs are rented, not bought, in USD per GPU-hour, e.g. "
+        "'cloud:H100=2.99,cloud:L4=0.8': sized too (only the types priced there), and costed "
+        "around the clock over --years."),
+    years: float = typer.Option(
+        3.0, "--years", help="The horizon over which a rented GPU's hours are set against a "
+        "bought GPU's price (with --rent)."),
     duration: float = typer.Option(
         2.0, "--duration", "-d", help="Simulated seconds per run (short: the planner runs the "
         "twin many times)."
@@ -555,7 +562,7 @@ def plan(
 
     with _user_errors():
         from airan.planner import plan as run_plan
-        from airan.planner.build import parse_assignments, split_list
+        from airan.planner.build import parse_assignments, parse_rent, split_list
         from airan.scenario import load_scenario
 
         if seeds < 1:
@@ -567,6 +574,7 @@ def plan(
                           warmup, duration)
         prices = parse_assignments("--price", price, unit="USD", gpus=sc.gpu_catalog())
         powers = parse_assignments("--power", power, unit="W", gpus=sc.gpu_catalog())
+        rents = parse_rent(rent, gpus=sc.gpu_catalog())
         if fleet_scale != 1.0:
             from airan.api import fleet_scale_warnings, scale_fleets
 
@@ -630,7 +638,7 @@ def plan(
                     seeds=list(range(first, first + seeds)), policy=policy,
                     method=search_method,  # type: ignore[arg-type]
                     max_evals=max_evals, check_evals=check_evals, type_order=type_order,
-                    keep_l1=keep_l1,
+                    keep_l1=keep_l1, rent_usd_per_h=rents, years=years,
                     cache_dir=cache, progress=progress,
                     confirm=confirm, max_load=max_load, survive=survive,
                 )
@@ -665,6 +673,7 @@ def _quote(arg: str) -> str:
 def _print_plan(r: Any) -> None:
 
     from airan.planner.output import fixed_rows, fixed_share, leans_on_fixed, slot_rows
+    from airan.planner.space import HOURS_PER_YEAR
 
     space, ev = r.space, r.best or r.closest
     targets = r.evaluator.targets
@@ -682,6 +691,12 @@ def _print_plan(r: Any) -> None:
                   s.name for s, keep in zip(space.slots, space.required, strict=True) if keep)
                  + " (--keep-l1: its cells' L1)" if space.required.any() else "")
               + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
+              + (f"; rented (USD per GPU-hour, around the clock over {space.years:g} "
+                 f"year{'' if space.years == 1 else 's'}, "
+                 f"{space.years * HOURS_PER_YEAR:,.0f} h, set against bought GPUs' prices): "
+                 + "; ".join(f"{site} " + ", ".join(f"{t} {p:g}" for t, p in prices.items())
+                             for site, prices in space.rent_usd_per_h.items())
+                 if space.rent_usd_per_h else "")
               + (f"; headroom: each site offered at most {r.evaluator.max_load:.0%} of what "
                  "its GPUs carry" if r.evaluator.max_load is not None else "")
               + ("; N-1: meets them with any one GPU it buys down" if r.evaluator.survive ==
@@ -734,7 +749,8 @@ def _print_plan(r: Any) -> None:
         gpus = "-" if not row["gpus"] else (
             f"{row['count_per_site']} x {row['gpu']}" if row["sites"] == 1
             else f"{row['sites']} x {row['count_per_site']} x {row['gpu']}")
-        table.add_row(Text(row["site"] + (" (new)" if row["new"] else "")), row["kind"], gpus,
+        table.add_row(Text(row["site"] + (" (new)" if row["new"] else "")
+                           + (" (rented)" if row["rented"] else "")), row["kind"], gpus,
                       f"{row['cost_usd']:,.0f}", f"{row['peak_power_w']:,.0f}",
                       f"{row['average_power_w']:,.0f}" if row["gpus"] else "-",
                       _num(row["gpu_utilization"], "{:.1%}"),

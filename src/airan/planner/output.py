@@ -29,7 +29,6 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
     rows = []
     for i, (slot, (t, n)) in enumerate(zip(space.slots, ev.config, strict=True)):
         m = int(space.mult[i])
-        price = float(space.price[t]) if n else 0.0
         rows.append({
             "site": slot.name,
             "kind": slot.kind,
@@ -39,7 +38,11 @@ def slot_rows(result: PlanResult, ev: Evaluation) -> list[dict[str, Any]]:
             "gpu": space.types[t] if n else None,
             "count_per_site": n,
             "gpus": m * n,
-            "cost_usd": m * (n * price + space.site_cost_usd) if n else 0.0,
+            "cost_usd": space.slot_cost(i, (t, n)),
+            # rented (--rent): its GPUs by the hour over the horizon (cost_usd), at this price
+            "rented": bool(space.rented[i]),
+            "rent_usd_per_h": space.rent_usd_per_h[slot.name].get(space.types[t])
+            if n and space.rented[i] else None,
             "peak_power_w": m * n * float(space.tdp[t]) if n else 0.0,
             "average_power_w": space.slot_average_power_w(
                 i, (t, n), (ev.slot_busy_share or ev.slot_utilization)[i]),
@@ -189,6 +192,10 @@ def plan_record(result: PlanResult, command: str | None = None) -> dict[str, Any
         "price_usd": dict(zip(space.types, map(float, space.price), strict=True)),
         "tdp_w": dict(zip(space.types, map(float, space.tdp), strict=True)),
         "site_cost_usd": space.site_cost_usd,
+        # the sites rented rather than bought (--rent), USD per GPU-hour by type, and the
+        # horizon their hours are costed over (every cost above is over it)
+        "rent_usd_per_h": space.rent_usd_per_h,
+        "years": space.years,
         # the headroom asked (--max-load; None: up to what the GPUs carry)
         "max_load": result.evaluator.max_load,
         # the loss every build-out had to survive (--survive: "gpu", "site"; None: none)

@@ -197,13 +197,14 @@ def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) 
                     improved = True
             t, n = best.config[s]
             mult = space.mult[s]
-            slot_cost = mult * (n * space.price[t] + space.site_cost_usd) if n > 0 else 0.0
+            slot_cost = space.slot_cost(s, (t, n))
             for ti in range(len(space.types)):
                 if ti == t or n == 0 or not space.fits[s, ti]:
                     continue
                 # the most GPUs of type ti that would still make this slot cheaper
-                room = (slot_cost / mult - space.site_cost_usd) / space.price[ti] \
-                    if space.price[ti] > 0 else space.max_gpus
+                each = space.slot_price[s, ti]
+                room = (slot_cost / mult - space.slot_site_cost[s]) / each \
+                    if each > 0 else space.max_gpus
                 hi = min(space.max_gpus, math.ceil(room) - 1)
                 if hi < 1:
                     continue
@@ -216,7 +217,7 @@ def _improve(space: PlanSpace, ev: Evaluator, start: Evaluation, budget: float) 
                     best = cand
                     improved = True
                     t, n = best.config[s]
-                    slot_cost = mult * (n * space.price[t] + space.site_cost_usd) if n else 0.0
+                    slot_cost = space.slot_cost(s, (t, n))
         if not improved:
             break
     return best

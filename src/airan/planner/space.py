@@ -12,7 +12,11 @@ Model
   and batching are kept. Sites that are not slots stay as they are and cost nothing in the plan
   (capacity already paid for, or rented, such as the cloud).
 * Cost (USD) = sum over slots of multiplicity x (count x price + site cost if used); price from
-  the catalog's ``price_usd`` unless overridden. Peak power (W) = multiplicity x count x
+  the catalog's ``price_usd`` unless overridden. A *rented* slot (``--rent``: a cloud's GPUs,
+  or any site's) costs its GPUs by the hour over the plan's horizon instead: count x USD per
+  GPU-hour x ``years`` x 8,766 h, on for the whole horizon (capacity reserved for a real-time
+  fleet is rented around the clock, not by the busy hour), no site cost; a type with no hourly
+  price there cannot go there. Peak power (W) = multiplicity x count x
   ``tdp_w``; average power uses the run's GPU utilization:
   idle + utilization x (TDP - idle) per GPU (a linear power model, an assumption).
 * A config is one ``(type index, count)`` per slot, with ``(-1, 0)`` for an empty slot.
@@ -53,6 +57,9 @@ Config = tuple[tuple[int, int], ...]
 
 GENERATED = "generated"
 
+#: Hours in a year (365.25 days): a rented GPU's hours over the plan's horizon.
+HOURS_PER_YEAR = 8766.0
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -70,6 +77,14 @@ class Slot:
     # and may run some in a build-out: a cell-kind site at a pooled cell site takes over its
     # L1 where the hub gets no GPU (its GPUs must be able to run L1 all the same)
     may_run_l1: bool = False
+
+
+def _unrented(space: PlanSpace, slot: Slot, gpu: str) -> str | None:
+    """Why ``gpu`` cannot go at a rented ``slot``: no hourly price given for it there."""
+    rent = space.rent_usd_per_h.get(slot.name)
+    if rent is None or gpu in rent:
+        return None
+    return f"rented, and no --rent price for it ({', '.join(rent)} only)"
 
 
 def _no_faster(a: GpuSpec, b: GpuSpec, precisions: Sequence[str | ModelSpec]) -> bool:
@@ -169,6 +184,8 @@ class PlanSpace:
         site_cost_usd: float = 0.0,
         type_order: bool = False,
         keep_l1: bool = False,
+        rent_usd_per_h: Mapping[str, Mapping[str, float]] | None = None,
+        years: float = 3.0,
     ) -> None:
         self.scenario = scenario
         self.type_order = bool(type_order)
@@ -187,13 +204,27 @@ class PlanSpace:
         self.idle = np.minimum(self.idle_catalog * self.tdp / self.tdp_catalog, self.tdp)
         self.bf16 = np.array([gpus[t].tflops.bf16 or 0.0 for t in self.types])
         self.mult = np.array([s.multiplicity for s in self.slots], dtype=np.int64)
+        # rented slots: USD per GPU-hour by type, over the horizon's hours (module docstring)
+        self.rent_usd_per_h = {k: dict(v) for k, v in (rent_usd_per_h or {}).items()}
+        self.years = float(years)
+        self.rented = np.array([s.name in self.rent_usd_per_h for s in self.slots], dtype=bool)
+        # slot_price[s, t]: one GPU of type t at slot s, bought or rented over the horizon (nan:
+        # not rented there); slot_site_cost[s]: what a site costs once it has GPUs
+        hours = self.years * HOURS_PER_YEAR
+        self.slot_price = np.array(
+            [[self.rent_usd_per_h[s.name].get(t, math.nan) * hours
+              if s.name in self.rent_usd_per_h else self.price[i]
+              for i, t in enumerate(self.types)] for s in self.slots],
+            dtype=float).reshape(len(self.slots), len(self.types))
+        self.slot_site_cost = np.where(self.rented, 0.0, self.site_cost_usd)
         # le[i, j]: type i never beats type j at a slot. Only the identity unless type_order:
         # a faster GPU can attract work from other services and serve one of them worse.
         self.le = (type_dominance(self.types, gpus, scenario_precisions(scenario)) if type_order
                    else np.eye(len(self.types), dtype=bool))
         # fits[s, t]: slot s may hold GPUs of type t (see the module docstring); unfit says
         # why not, "<type> at <slot>: <reason>"
-        why = [[_unfit(scenario, slot, t, gpus[t]) for t in self.types] for slot in self.slots]
+        why = [[_unrented(self, slot, t) or _unfit(scenario, slot, t, gpus[t])
+                for t in self.types] for slot in self.slots]
         self.fits = np.array([[r is None for r in row] for row in why], dtype=bool).reshape(
             len(self.slots), len(self.types))
         self.unfit = [f"{t} at {slot.name}: {r}" for slot, row in zip(self.slots, why, strict=True)
@@ -220,7 +251,8 @@ class PlanSpace:
         out = []
         for s in range(len(self.slots)):
             fit = [t for t in range(len(self.types)) if self.fits[s, t]]
-            out.append((min(fit, key=lambda t: self.price[t]), 1) if self.required[s] and fit
+            out.append((min(fit, key=lambda t: self.slot_price[s, t]), 1) if self.required[s]
+                       and fit
                        else (-1, 0))
         return tuple(out)
 
@@ -235,11 +267,15 @@ class PlanSpace:
 
     def cost(self, config: Config) -> float:
         """Build-out cost in USD."""
-        total = 0.0
-        for (t, n), m in zip(config, self.mult, strict=True):
-            if n > 0:
-                total += m * (n * self.price[t] + self.site_cost_usd)
-        return float(total)
+        return float(sum(self.slot_cost(s, choice) for s, choice in enumerate(config)))
+
+    def slot_cost(self, slot: int, choice: tuple[int, int]) -> float:
+        """USD of one slot's choice: its sites' GPUs, bought or rented over the horizon, and
+        their site cost (none where rented)."""
+        t, n = choice
+        if n <= 0:
+            return 0.0
+        return float(self.mult[slot] * (n * self.slot_price[slot, t] + self.slot_site_cost[slot]))
 
     def peak_power_w(self, config: Config) -> float:
         """GPU power at TDP in W (every GPU of the plan at full load)."""
@@ -390,11 +426,11 @@ class PlanSpace:
         cost = np.zeros(1)
         eps = 1e-9 * max(1.0, abs(max_cost)) if math.isfinite(max_cost) else 0.0
         for s in range(len(self.slots)):
-            oc = np.where(on > 0, self.mult[s] * (on * self.price[np.maximum(ot, 0)]
-                                                  + self.site_cost_usd), 0.0)
+            allowed = np.where(on == 0, not self.required[s], self.fits[s, np.maximum(ot, 0)])
+            oc = np.where(on > 0, self.mult[s] * (on * np.nan_to_num(
+                self.slot_price[s, np.maximum(ot, 0)]) + self.slot_site_cost[s]), 0.0)
             new_cost = (cost[:, None] + oc[None, :]).ravel()
             keep = new_cost <= max_cost + eps if inclusive else new_cost < max_cost - eps
-            allowed = np.where(on == 0, not self.required[s], self.fits[s, np.maximum(ot, 0)])
             keep &= np.broadcast_to(allowed, (len(cost), len(opts))).ravel()
             idx = np.nonzero(keep)[0]
             if idx.size > limit:
