@@ -154,3 +154,29 @@ def test_a_device_moved_by_a_cell_outage_takes_the_new_carriers_noise() -> None:
     assert w.dev_dl_noise_mw[0] == pytest.approx(
         float(link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, d["radio"].get("ue_noise_figure_db",
                                                                         9.0)))), rel=1e-12)
+
+
+@pytest.mark.parametrize(("second", "why"), [
+    ({"band": "n28", "bandwidth_mhz": 20, "numerology": 0},
+     "an FDD carrier and a TDD one in one scenario (carrier is n78 (DDDSU TDD, 30 kHz), this "
+     "one n28 (FDD, 15 kHz))"),
+    ({"band": "n78", "numerology": 0, "bandwidth_mhz": 50}, "two subcarrier spacings in one "
+     "scenario"),
+    ({"band": "n78", "tdd_pattern": "DDSUU"}, "two TDD patterns in one scenario"),
+])
+def test_carriers_one_slot_grid_cannot_hold_are_refused_saying_why(
+        second: dict[str, Any], why: str) -> None:
+    """Every cell runs on one slot grid (one numerology, one TDD pattern or FDD): a rural
+    co-op's n28 FDD coverage layer beside n78 TDD on the same masts was refused as '(1,
+    None)'. The message says which kind of mix it is and what to do."""
+    from airan.errors import InputError
+
+    d = one_cell_site(sectors=1)
+    d["carrier"] = {"band": "n78", "tdd_pattern": "DDDSU"}
+    d["cell_sites"].append({"name": "low", "position_m": [5, 0], "sectors": 1,
+                            "carrier": second})
+    with pytest.raises(InputError) as info:
+        scenario_from_dict(d)
+    text = str(info.value)
+    assert "field 'cell_sites[low].carrier'" in text and why in text
+    assert "run each layer as a scenario of its own" in text

@@ -3323,11 +3323,29 @@ def _check_carriers(s: Scenario) -> None:
     first_field, first = used[0] if used else ("carrier", s.carrier)
     for field, car in used[1:]:
         if (car.numerology, car.tdd_pattern) != (first.numerology, first.tdd_pattern):
-            raise InputError(
-                f"all cells must share one numerology and TDD pattern (a synchronized TDD "
-                f"network); {first_field} has ({first.numerology}, {first.tdd_pattern})",
-                field=field, value=f"({car.numerology}, {car.tdd_pattern})",
-            )
+            raise InputError(_mixed_carriers(first_field, first, car), field=field,
+                             value=f"numerology {car.numerology}, "
+                             f"{car.tdd_pattern or 'FDD (no TDD pattern)'}")
+
+
+def _mixed_carriers(first_field: str, first: Any, car: Any) -> str:
+    """Why two carriers cannot be in one scenario: the engine runs one slot grid, one
+    numerology and one TDD pattern (or FDD), for every cell (a rural co-op's review: an n28
+    FDD coverage layer beside n78 TDD on the same masts was refused as '(1, None)')."""
+    def name(c: Any) -> str:
+        return (f"{c.band or f'{c.fc_ghz:g} GHz'} "
+                f"({c.tdd_pattern + ' TDD' if c.tdd_pattern else 'FDD'}, "
+                f"{15 * 2 ** c.numerology} kHz)")
+
+    fdd_mix = (first.tdd_pattern is None) != (car.tdd_pattern is None)
+    why = ("an FDD carrier and a TDD one" if fdd_mix
+           else "two subcarrier spacings" if first.numerology != car.numerology
+           else "two TDD patterns")
+    return (f"{why} in one scenario ({first_field} is {name(first)}, this one {name(car)}): "
+            "every cell runs on one slot grid, one numerology and one TDD pattern or FDD (a "
+            "synchronized network), so layers of both kinds (an FDD coverage layer beside a "
+            "TDD capacity layer, say) are not modelled together; run each layer as a scenario "
+            "of its own, or give the cells one carrier's numerology and pattern")
 
 
 def _check_clutter(s: Scenario) -> None:
