@@ -172,7 +172,10 @@ def run(
 
         sc = load_scenario(scenario)
         from airan.console import _scenario_label
-        from airan.scenario.load import scenario_warnings
+        from airan.scenario.load import check_policy_sites, scenario_warnings
+
+        if policy is not None:  # (the kind of site it needs, the site site:NAME names)
+            check_policy_sites(sc, policy, field="--policy")
 
         with _scenario_errors(scenario, _given_options(
                 policy=policy, seed=seed, duration=duration, fleet_scale=fleet_scale,

@@ -46,7 +46,8 @@ BUILTIN_POLICY_HELP = {
 def policy_help(lead: str) -> str:
     """A --policy option's help: ``lead``, then the built-ins and the form of one's own."""
     return (f"{lead}: " + ", ".join(f"{n} ({what})" for n, what in BUILTIN_POLICY_HELP.items())
-            + "; or module:callable, a policy function of one's own.")
+            + "; site:NAME (every request to compute site NAME); or module:callable, a policy "
+            "function of one's own.")
 
 
 def _to_null_device(stream: Any) -> None:

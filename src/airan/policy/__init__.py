@@ -61,6 +61,11 @@ def policy_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def is_fixed_site(name: str) -> bool:
+    """Whether ``name`` is ``site:NAME``, a built-in of one site (no module of one's own)."""
+    return name.startswith("site:") and bool(name[5:].strip())
+
+
 def is_known_policy(name: str) -> bool:
     return name in _REGISTRY or ":" in name
 
@@ -428,6 +433,10 @@ def resolve_policy(name: str, fresh: bool = False) -> Policy:
     a sweep runs many in one process: the results depended on their order)."""
     if name in _REGISTRY:
         return _REGISTRY[name]
+    if is_fixed_site(name):  # (Python's own 'site' module holds no policy)
+        from airan.policy.builtin import fixed_site
+
+        return fixed_site(name[5:].strip())
     if ":" in name:
         mod_name, _, call = name.partition(":")
         if not mod_name or not call or mod_name.startswith("."):
@@ -495,6 +504,7 @@ __all__ = [
     "per_item_time_s",
     "world_of",
     "is_builtin_policy",
+    "is_fixed_site",
     "is_known_policy",
     "policy_label",
     "policy_names",

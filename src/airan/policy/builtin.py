@@ -9,8 +9,8 @@ from numba import njit
 from numpy.typing import NDArray
 
 import airan.compiled  # noqa: F401  (numba's cache keyed on the code it imports)
-from airan.errors import InputError
-from airan.policy import P, register
+from airan.errors import InputError, unknown_name
+from airan.policy import P, Policy, register
 from airan.policy.base import (
     DRX_CYCLE,
     DRX_INACTIVITY,
@@ -150,6 +150,36 @@ def local(snap: Snapshot, batch: Batch) -> I64:
 def cloud(snap: Snapshot, batch: Batch) -> I64:
     """Every request goes to the nearest cloud site."""
     return _nearest(snap, batch, NEEDS_SITES["cloud"], "cloud")
+
+
+#: ``site:NAME``: every request to one compute site (:func:`fixed_site`)
+SITE_PREFIX = "site:"
+
+
+def fixed_site(name: str) -> Policy:
+    """The policy ``site:NAME``: every request to compute site ``name``, wherever its device
+    is (a fixed-placement baseline: "all at the regional edge", as the placement environment's
+    ``site:NAME`` action; a rural co-op's review had to delete its cell sites' GPUs to ask).
+    While the site is down its requests are dropped (``site_failure``); a request whose cell
+    does not reach it, dropped ``no_route`` by the engine; a service it does not serve
+    (``compute_sites[].services``) goes to the nearest site that does, as ``cloud`` sends it."""
+
+    @snapshot_free
+    def place(snap: Snapshot, batch: Batch) -> I64:
+        w = world_of(snap)
+        names = list(w.site_names)  # type: ignore[attr-defined]
+        if name not in names:
+            raise unknown_name("compute site", name, names, field="policy")
+        s = names.index(name)
+        up = bool(np.asarray(snap.site_healthy, dtype=bool)[s])
+        out = np.full(len(batch), s if up else NO_SITE, dtype=np.int64)
+        elsewhere = ~w.svc_site_ok[batch.service, s]  # type: ignore[attr-defined]
+        if elsewhere.any():
+            out[elsewhere] = _nearest(snap, batch, None, "compute")[elsewhere]
+        return out
+
+    place.__name__ = place.__qualname__ = f"site:{name}"
+    return place
 
 
 @register("nearest-edge")

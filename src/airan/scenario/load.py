@@ -2859,8 +2859,14 @@ def _check_policy_sites(s: Scenario) -> None:
 def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
     """An :class:`InputError` if built-in ``policy`` needs a kind of compute site ``s`` lacks
     (checked for the scenario's own policy, and by ``compare`` for each policy it will run)."""
-    from airan.policy.builtin import NEEDS_SITES
+    from airan.policy.builtin import NEEDS_SITES, SITE_PREFIX
 
+    if policy.startswith(SITE_PREFIX) and policy[len(SITE_PREFIX):].strip():
+        site = policy[len(SITE_PREFIX):].strip()
+        names = [c.name for c in s.compute_sites]
+        if site not in names:
+            raise unknown_name("compute site", site, names, field=field)
+        return
     if policy not in NEEDS_SITES:
         return
     kinds = NEEDS_SITES[policy]

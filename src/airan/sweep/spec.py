@@ -254,10 +254,11 @@ def _check_own_policies(runs: Sequence[RunSpec], on_axis: bool, label: str) -> N
     runs: it was a failed run each, and a dry run listed them as to do). Read, not run (listing
     a sweep runs no code of the user's); what only running shows (a wrong signature) is the
     run's to report."""
-    from airan.policy import policy_params
+    from airan.policy import is_fixed_site, policy_params
 
     field = "axes.policy" if on_axis else "policy"
-    for name in dict.fromkeys(r.policy for r in runs if ":" in r.policy):
+    for name in dict.fromkeys(r.policy for r in runs
+                              if ":" in r.policy and not is_fixed_site(r.policy)):
         mod, _, call = name.partition(":")
         try:  # (a parameter of one's own policy: 'mypol:fn(thr=0.01)')
             attr = policy_params(call, name)[0]
@@ -440,7 +441,9 @@ def policy_digest(policy: str) -> str | None:
     modules), which a run imports afresh too (a researcher's review: an edit to a helper was
     reused from cache). Found as Python would import it, or in the current folder as airan's
     policy loader also looks, without running it (listing a sweep runs no code of the user's)."""
-    if ":" not in policy:
+    from airan.policy import is_fixed_site
+
+    if ":" not in policy or is_fixed_site(policy):
         return None
     module = policy.partition(":")[0]
     path = _module_file(module)
