@@ -163,3 +163,30 @@ def test_a_sweeps_results_name_each_directions_busiest_cell_and_the_sites_energy
     assert row["sites_energy_per_served_j"] == s["site_energy"]["energy_per_served_j"]
     assert column_type("busiest_cell_dl") == pa.string()
     assert column_type("busiest_cell_dl_utilization") == pa.float64()
+
+
+def test_a_compute_site_far_off_the_cells_is_named_off_the_map_not_drawn() -> None:
+    """A rural co-op's review: a regional data centre 120 km from 7 masts 5.5 km apart set the
+    map's axes, its sites and devices in a corner 5% wide. A site beyond the cells' and
+    devices' extent by more than that extent (at least 1 km) is named off the map with its
+    distance; one within it is drawn."""
+    import pyarrow as pa
+    from matplotlib.collections import PathCollection
+
+    from airan.report.figures import network_map
+
+    cells = pa.table({"cell": ["a/0", "b/0"], "site": ["a", "b"], "x_m": [0.0, 5500.0],
+                      "y_m": [0.0, 0.0], "prb_utilization_ul": [0.1, 0.2],
+                      "prb_utilization_dl": [0.1, 0.2]})
+    devices = pa.table({"x_m": [100.0, 5000.0], "y_m": [0.0, 300.0], "sinr_dl_db": [5.0, 1.0]})
+    sites = {"mec": {"kind": "edge", "x_m": 6000.0, "y_m": 200.0},
+             "regional": {"kind": "edge", "x_m": 120_000.0, "y_m": 0.0}}
+    fig = network_map(cells, devices, sites)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] < 20.0  # km: the map is the masts', not the data centre's
+    drawn = [c for c in ax.collections if isinstance(c, PathCollection)
+             and c.get_facecolor().size == 0]  # (the compute sites: hollow markers)
+    assert [list(c.get_offsets()[0]) for c in drawn] == [[6.0, 0.2]]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "off the map: regional (117 km away)" in labels
+    assert "edge compute site (1)" in labels

@@ -348,6 +348,22 @@ def network_map(cells: pa.Table, devices: pa.Table,
     cx = cells.column("x_m").to_numpy() if cells.num_rows else np.zeros(0)
     cy = cells.column("y_m").to_numpy() if cells.num_rows else np.zeros(0)
     placed = [(n, s) for n, s in sites.items() if s.get("x_m") is not None]
+    far: list[tuple[str, float]] = []  # compute sites far off the cells and devices: named
+    if len(dx) + len(cx):  # (a rural co-op's review: a data centre 120 km out squeezed 7
+        # masts and their fields into a corner of the map)
+        core_x, core_y = np.concatenate([dx, cx]), np.concatenate([dy, cy])
+        lo = np.array([core_x.min(), core_y.min()])
+        hi = np.array([core_x.max(), core_y.max()])
+        reach = max(float((hi - lo).max()), 1000.0)  # beyond the core by more: off the map
+        mid = (lo + hi) / 2
+        keep = []
+        for n, s in placed:
+            pos = np.array([s["x_m"], s["y_m"]], dtype=float)
+            if np.any(pos < lo - reach) or np.any(pos > hi + reach):
+                far.append((n, float(np.hypot(*(pos - mid)))))
+            else:
+                keep.append((n, s))
+        placed = keep
     xs = np.concatenate([dx, cx, [s["x_m"] for _, s in placed]])
     ys = np.concatenate([dy, cy, [s["y_m"] for _, s in placed]])
     if len(xs) == 0:
@@ -412,7 +428,9 @@ def network_map(cells: pa.Table, devices: pa.Table,
                    linewidths=1.3 if big else small[1], zorder=3)
         handles.append(Line2D([], [], marker=marker, ls="", mfc="none", mec="black",
                               label=f"{kind} compute site ({len(at)})"))
-    off_map = [n for n, s in sites.items() if s.get("x_m") is None]
+    off_map = [n for n, s in sites.items() if s.get("x_m") is None] + [
+        f"{n} ({d / 1e3:,.0f} km away)" if d >= 10_000 else f"{n} ({d:,.0f} m away)"
+        for n, d in far]
     if off_map:
         handles.append(Line2D([], [], ls="", label=f"off the map: {', '.join(off_map[:3])}"
                               + (" ..." if len(off_map) > 3 else "")))
