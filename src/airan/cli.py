@@ -1710,7 +1710,10 @@ def _radio_echo(sc: Any) -> str:
                else f"{c.power_dbm(r.environment):.1f}") + " dBm"
             + (" (the default for the environment and bandwidth)" if c.tx_power_dbm is None
                else "") + f", UEs {r.ue_tx_power_dbm:g} dBm"
-            + (f" ({', '.join(own)})" if own else ""))
+            + (f" ({', '.join(own)})" if own else "")
+            + "".join(f"; {f.name}: antenna {f.antenna_gain_dbi:g} dBi, {f.extra_loss_db:g} dB "
+                      "more loss on every link" for f in sc.fleets
+                      if f.antenna_gain_dbi or f.extra_loss_db))
 
 
 @app.command("ran-share")

@@ -60,15 +60,18 @@ class O2I(NamedTuple):
 
     code: NDArray[np.int8]  # [n] index of penetration.MODELS (0: outdoors)
     loss_db: NDArray[np.float64]  # [n] the device's own part (PL_in + its spread; a car's)
+    # [n] its fleet's extra_loss_db less its antenna_gain_dbi, on every link (0: none)
+    extra_db: NDArray[np.float64]
 
     def rows(self, a: int | NDArray[np.integer] | NDArray[np.bool_],
              b: int | None = None) -> O2I:
         """Rows ``a:b``, or the rows ``a`` selects."""
         if b is not None:
-            return O2I(self.code[a:b], self.loss_db[a:b])
-        return O2I(self.code[a], self.loss_db[a])
+            return O2I(self.code[a:b], self.loss_db[a:b], self.extra_db[a:b])
+        return O2I(self.code[a], self.loss_db[a], self.extra_db[a])
 
     def any(self) -> bool:
+        """Whether any device is inside a building or a car."""
         return bool(np.any(self.code))
 
 
@@ -273,6 +276,10 @@ class DeviceRadio:
             if pl_ul is not None:
                 pl_ul = pl_ul + (penetration.wall_loss_by_code_db(
                     o2i.code[:, None], self._ul_fc[cc]) + o2i.loss_db[:, None])
+        if o2i is not None and np.any(o2i.extra_db):  # a fleet's own loss, less its antenna
+            pl = pl + o2i.extra_db[:, None]
+            if pl_ul is not None:
+                pl_ul = pl_ul + o2i.extra_db[:, None]
         if self.shadowing:  # the mast's field at the device's position
             z = shadowing.shadow_field(x, y, site, los, shadowing.decorrelation_m(env, los),
                                        self._sf_waves)

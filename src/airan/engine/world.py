@@ -911,11 +911,12 @@ def build_world(s: Scenario, seed: int) -> World:
                          + [0], dtype=np.int8)
     o2i_code = fleet_o2i[dev_fleet]
     dev_u = np.concatenate(fleet_u) if fleet_u else np.zeros((0, LAYOUT_DRAWS))
+    fleet_extra_db = np.array([f.extra_loss_db - f.antenna_gain_dbi for f in s.fleets] + [0.0])
     dev_o2i = O2I(o2i_code, penetration.device_loss_db(
         o2i_code, dev_u[:, DRAW_O2I],
         penetration.RMA_INDOOR_DISTANCE_M if s.radio.environment == "rma"
         else penetration.INDOOR_DISTANCE_M)
-                  if o2i_code.any() else np.zeros(n_dev))
+                  if o2i_code.any() else np.zeros(n_dev), fleet_extra_db[dev_fleet])
 
     # ---- radio: path gains to the cells of the nearest sites, keep the strongest K ------------
     site_xy = np.asarray([(x[1], x[2]) for x in sites], dtype=float)

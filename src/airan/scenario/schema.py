@@ -696,6 +696,12 @@ class Fleet(_Strict):
     # low-loss or high-loss O2I building model (RMa: low-loss only), or its in-car loss;
     # "none": outdoors
     penetration: Literal["none", "low-loss", "high-loss", "car"] = "none"
+    # the UE antenna's gain (dBi) on every link, both ways: TR 38.901's UE is isotropic, 0 dBi
+    # (Table 7.8-1); a vehicle's or a tractor's roof antenna gives a few dB more
+    antenna_gain_dbi: float = Field(0.0, ge=-20, le=20)
+    # a loss (dB) on every link, both ways, that the path loss leaves out: foliage or a crop
+    # canopy over the device, its cable, a body (an assumption of the user's; 0: none)
+    extra_loss_db: float = Field(0.0, ge=0, le=60)
     accelerator: str = "none"  # a GPU catalog id, or "none" (runs locally on the device CPU)
     # false: with no accelerator, its devices run no model themselves (a plain IP camera
     # streams; its class says so): every placement on them is dropped (not_on_device)
