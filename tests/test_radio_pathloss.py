@@ -55,7 +55,7 @@ def test_uma_effective_height_follows_note_1s_probabilities():
 def test_uma_los_beyond_the_breakpoint_of_a_drawn_effective_height():
     """hE 21 m at hUT 22.5 m: d'BP = 4 x 4 x 1.5 x 3.5e9 / 3e8 = 280 m, so a LOS link at
     600 m is on PL2 = 28 + 40 log10(d3D) + 20 log10(3.5) - 9 log10(280^2 + 2.5^2), 5.96 dB
-    above the PL1 it is on with hE = 1 m (d'BP 1,232 m). UMi ignores hE (always 1 m)."""
+    above the PL1 it is on with hE = 1 m (d'BP 24,080 m). UMi ignores hE (always 1 m)."""
     assert float(breakpoint_distance_m(3.5, 25.0, 22.5, 21.0)) == pytest.approx(280.0)
     d = d3(600.0, 25.0, 22.5)
     pl2 = 28.0 + 40 * log10(d) + 20 * log10(3.5) - 9 * log10(280.0**2 + 2.5**2)
@@ -575,10 +575,9 @@ def test_elevated_uma_ues_draw_their_effective_height_per_link() -> None:
     with hE fixed at 1 m, never stronger (a larger hE only lowers d'BP); the draw is a
     spatially consistent one, most of it the same for a device moved 1 m (the field's
     correlation there is exp(-1 / 50); a link near a threshold of the draw changes), and
-    devices at 1.5 m keep
-    every gain they had (hE = 1 m below 13 m)."""
-    from airan.engine import device_radio
-
+    devices at 1.5 m and 13.4 m beside them keep every gain they had (hE = 1 m below 13.5 m:
+    C = 0 below 13 m, and {12, .., hUT - 1.5} empty below 13.5 m), where 13.5 m draws 12 m
+    on a few links."""
     radio = _uma_world(22.5).device_radio
     xy = np.column_stack([np.linspace(300, 900, 200), np.zeros(200)])
     h = np.full(200, 22.5)
@@ -603,15 +602,19 @@ def test_elevated_uma_ues_draw_their_effective_height_per_link() -> None:
     site = radio._mast[radio.cell_node[cells]]
     cx, cy = radio.cell_xy[cells, 0], radio.cell_xy[cells, 1]
 
-    def h_e(at: np.ndarray) -> np.ndarray:
+    def h_e(at: np.ndarray, height: np.ndarray = h) -> np.ndarray:
         d2d = np.hypot(cx - at[:, :1], cy - at[:, 1:])
         out = radio._uma_effective_height_m(at[:, :1] + 0 * cx, at[:, 1:] + 0 * cy, site,
-                                            d2d, h)
+                                            d2d, height)
         assert out is not None
         return out
 
     here, there = h_e(xy), h_e(xy + [1.0, 0.0])
     may = (here > 1.0) | (there > 1.0)
     assert may.sum() > 1000 and np.mean(here[may] != there[may]) < 0.4
-    assert np.all(he_db(xy, np.full(200, 1.5)) == 0.0)
-    assert device_radio._HE_FROM_M == 13.5
+    mixed = np.tile([22.5, 1.5, 13.4, 13.5], 50)  # (the drones' rows drawn beside them)
+    low = mixed < 13.5
+    assert np.all(he_db(xy, mixed)[low] == 0.0)
+    drawn = h_e(xy, mixed)
+    assert np.all(drawn[low] == 1.0)
+    assert set(np.unique(drawn[mixed == 13.5])) == {1.0, 12.0}

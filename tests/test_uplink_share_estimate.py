@@ -87,3 +87,33 @@ def test_uplink_time_behind_larger_uploads_is_its_bits_at_its_rate_on_its_share(
     st.ue_ul_bits[others] = 0.0  # (the run is not stepped again)
     alone = eng.snapshot().ul_time_s(dev, bits)[0]
     assert rate * (n + 1) > 1.5 * (bits[0] / alone)
+
+
+def test_uplink_time_behind_smaller_and_larger_uploads_is_the_integral_over_its_stretches(
+        ) -> None:
+    """Behind three others holding 0.2 B, 0.6 B and 5 B (B the AGV's upload), the sharing runs
+    in three stretches: 0.2 B among four UEs, then 0.4 B among three, then 0.4 B among two
+    (the third other still sending), each at the AGV's rate on that share of the cell's free
+    PRBs by the capacity rule: sum over stretches of its bits over that rate."""
+    eng = Engine(_agv_beside_ocr(), seed=1)
+    st, w = eng._st, eng.world
+    dev = np.array([0], dtype=np.int64)
+    b = float(w.svc_ul_bits[0])
+    while True:
+        eng.step()
+        act = st.act_ul[:st.ctr[K.C_ACT_UL]]
+        others = act[(act != 0) & (w.dev_cell[act] == w.dev_cell[0])]
+        if st.ue_ul_bits[0] == 0 and len(others) == 3:
+            break
+        assert not eng.done
+
+    def rate(n_sharing: int) -> float:
+        return float(K.ul_rates_bps(eng._kw, eng._sref, dev, np.array([n_sharing - 1.0]),
+                                    eng._ul_slot_fraction)[0])
+
+    st.ue_ul_bits[others] = [0.2 * b, 0.6 * b, 5.0 * b]
+    expected = 0.2 * b / rate(4) + 0.4 * b / rate(3) + 0.4 * b / rate(2)
+    got = eng.snapshot().ul_time_s(dev, np.array([b]))[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # (power-limited: the rate on a share falls less than the share does)
+    assert rate(4) * 4 > 1.5 * rate(1)

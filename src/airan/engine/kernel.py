@@ -1049,6 +1049,7 @@ def _ul_times_s(W, S, devices, bits, ul_fraction, prio):
         fill[g] += 1
     lowest = _lowest_ul_priority(W)
     out = np.empty(devices.shape[0])
+    left = np.empty(n_act)  # (a power-limited device's others' min(b_j, B), sorted)
     for i in range(devices.shape[0]):
         d = devices[i]
         c = W.dev_cell[d]
@@ -1056,8 +1057,8 @@ def _ul_times_s(W, S, devices, bits, ul_fraction, prio):
         g = group[c] - 1
         free_prb = S.cell_free_prb_ul[c]
         gain = _ul_gain_for_policy(W, S, d)
-        cap, _, _ = ul_capacity_at(W, d, c, free_prb, gain)
         if not _ul_power_limited(W, d, free_prb, gain):
+            cap, _, _ = ul_capacity_at(W, d, c, free_prb, gain)
             ahead = mine  # its rate is linear in its share: (B + sum_j min(b_j, B)) / R
             if g >= 0:
                 for q in range(start[g], start[g + 1]):
@@ -1073,17 +1074,15 @@ def _ul_times_s(W, S, devices, bits, ul_fraction, prio):
         n_oth = 0
         if g >= 0:
             for q in range(start[g], start[g + 1]):
-                if members[q] != d:
-                    n_oth += 1
-        left = np.empty(n_oth)
-        n_oth = 0
-        if g >= 0:
-            for q in range(start[g], start[g + 1]):
                 j = members[q]
-                if j != d:
-                    left[n_oth] = min(S.ue_ul_bits[j], mine)
+                if j != d:  # (insertion sort: a cell holds a few senders)
+                    x = min(S.ue_ul_bits[j], mine)
+                    k = n_oth
+                    while k > 0 and left[k - 1] > x:
+                        left[k] = left[k - 1]
+                        k -= 1
+                    left[k] = x
                     n_oth += 1
-        left.sort()
         t = 0.0
         sent = 0.0
         for q in range(n_oth + 1):

@@ -158,7 +158,7 @@ def uma_effective_height_m(d2d_m: ArrayLike, h_ut_m: ArrayLike, u: ArrayLike
     n = np.floor((h_ut - 1.5 - 12.0) / 3.0 + 1e-9) + 1.0
     uu = np.asarray(u, dtype=np.float64)
     k = np.floor((uu - p_one) / np.maximum(1.0 - p_one, 1e-300) * n)
-    above = (uu >= p_one) & (n >= 1.0)
+    above = (uu >= p_one) & (p_one < 1.0) & (n >= 1.0)
     return np.where(above, 12.0 + 3.0 * np.clip(k, 0.0, np.maximum(n - 1.0, 0.0)), _H_E_M)
 
 
