@@ -1713,7 +1713,11 @@ def _radio_echo(sc: Any) -> str:
             + (f" ({', '.join(own)})" if own else "")
             + "".join(f"; {f.name}: antenna {f.antenna_gain_dbi:g} dBi, {f.extra_loss_db:g} dB "
                       "more loss on every link" for f in sc.fleets
-                      if f.antenna_gain_dbi or f.extra_loss_db))
+                      if f.antenna_gain_dbi or f.extra_loss_db)
+            + f"; uplink power control P0 {r.ul_p0_dbm:g} dBm, alpha {r.ul_alpha:g}"
+            + "".join(f"; {f.name}'s P0 {r.ul_p0_dbm if f.ul_p0_dbm is None else f.ul_p0_dbm:g} "
+                      f"dBm, alpha {r.ul_alpha if f.ul_alpha is None else f.ul_alpha:g}"
+                      for f in sc.fleets if f.ul_p0_dbm is not None or f.ul_alpha is not None))
 
 
 @app.command("ran-share")

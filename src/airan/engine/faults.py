@@ -137,8 +137,6 @@ class FaultSchedule:
         self.link_cap0 = w.link_cap_bps.copy()
         self.link_delay0 = w.link_delay_s.copy()
         self.flow_period0 = w.flow_period_s.copy()
-        self.p0_dbm = scenario.radio.ul_p0_dbm
-        self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         ho = scenario.handover  # A3's Hys + Off, linear
         self.hysteresis = 10 ** ((ho.hysteresis_db + ho.a3_offset_db) / 10)
@@ -639,7 +637,7 @@ class FaultSchedule:
         w.dev_cell[devs] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
         w.dev_ul_p_prb_mw[devs] = radio_link.pusch_prb_power_mw(
-            self.p0_dbm, w.numerology, pl, self.alpha)
+            w.dev_ul_p0_dbm[devs], w.numerology, pl, w.dev_ul_alpha[devs])
         # the downlink noise of the new cell's bandwidth (another carrier's may differ)
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         self.set_dl_noise(devs, radio_link.dbm_to_mw(nr.thermal_noise_dbm(bw_hz, self.ue_nf_db)))

@@ -186,8 +186,6 @@ class Motion:
         self._f_t = np.full(n_f, -np.inf)
         self._unsettled = np.zeros(n_f, dtype=bool)
         self._f_weight = l3_filter.per_sample_factor(self.filter_k, self._dev_period)
-        self.p0_dbm = scenario.radio.ul_p0_dbm
-        self.alpha = scenario.radio.ul_alpha
         self.ue_nf_db = scenario.radio.ue_noise_figure_db
         n = w.n_devices
         self.candidate = np.full(n, -1, dtype=np.int64)  # the neighbour meeting A3, if any
@@ -359,7 +357,7 @@ class Motion:
         w.dev_cell[ids] = top[:, 0]
         pl = 1.0 / np.maximum(gain[:, 0], 1e-30)
         w.dev_ul_p_prb_mw[ids] = radio_link.pusch_prb_power_mw(
-            self.p0_dbm, w.numerology, pl, self.alpha)
+            w.dev_ul_p0_dbm[ids], w.numerology, pl, w.dev_ul_alpha[ids])
         bw_hz = w.cell_prb[top[:, 0]] * 12 * 15e3 * (2 ** w.numerology)
         # (through the faults: an interference burst on the new cell raises it, one on the cell
         # it left no longer)

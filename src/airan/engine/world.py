@@ -92,6 +92,9 @@ class World:
     dev_dl_noise_mw: F64  # [N]
     dev_ue_tx_mw: F64  # [N] each UE's maximum output power (mW): its fleet's, or the radio's
     dev_ul_p_prb_mw: F64  # [N] open-loop power-control target per PRB (TS 38.213 7.1.1)
+    # [N] each UE's P0 (dBm) and alpha of that power control: its fleet's, or the radio's
+    dev_ul_p0_dbm: F64
+    dev_ul_alpha: F64
     # [N] the uplink bits per second its services offer (rate_hz x ul_kb), every request over
     # the air: its weight in the uplink interference of its cell's UEs (_uplink_coupling)
     dev_ul_offered_bps: F64
@@ -958,7 +961,12 @@ def build_world(s: Scenario, seed: int) -> World:
     # capped by P_max overall; PL is the UE's estimate from the downlink's reference signals
     # (7.1.1: "a downlink pathloss estimate"), so on the downlink's frequency in FDD too
     path_loss_lin = 1.0 / np.maximum(top_gain[:, 0], 1e-30) if n_dev else np.zeros(0)
-    p_prb_mw = link.pusch_prb_power_mw(s.radio.ul_p0_dbm, mu, path_loss_lin, s.radio.ul_alpha)
+    # (each fleet's own P0 and alpha, else the radio's: TR 36.777's aerial UEs' mitigation)
+    dev_p0_dbm = np.asarray([s.radio.ul_p0_dbm if f.ul_p0_dbm is None else f.ul_p0_dbm
+                             for f in s.fleets] + [0.0], float)[dev_fleet]
+    dev_alpha = np.asarray([s.radio.ul_alpha if f.ul_alpha is None else f.ul_alpha
+                            for f in s.fleets] + [0.0], float)[dev_fleet]
+    p_prb_mw = link.pusch_prb_power_mw(dev_p0_dbm, mu, path_loss_lin, dev_alpha)
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
     # each device's uplink bits per second, every request over the air (its services' rate_hz
@@ -1221,6 +1229,8 @@ def build_world(s: Scenario, seed: int) -> World:
         dev_dl_noise_mw=np.asarray(dl_noise, float),
         dev_ue_tx_mw=ue_tx_mw,
         dev_ul_p_prb_mw=np.asarray(p_prb_mw, float),
+        dev_ul_p0_dbm=dev_p0_dbm,
+        dev_ul_alpha=dev_alpha,
         dev_ul_offered_bps=ul_offered_bps,
         dev_ul_buffer_bits=np.concatenate(dev_buf_parts) if dev_buf_parts else np.zeros(0),
         dev_sr_offset_s=sr_offsets_s(rng_sr.uniform(size=n_dev), slot_type, slot_s,

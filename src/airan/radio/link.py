@@ -38,16 +38,18 @@ def mw_to_dbm(mw: ArrayLike) -> NDArray[np.float64]:
 
 
 def pusch_prb_power_mw(
-    p0_dbm: float, numerology: int, path_loss_lin: ArrayLike, alpha: float
+    p0_dbm: ArrayLike, numerology: int, path_loss_lin: ArrayLike, alpha: ArrayLike
 ) -> NDArray[np.float64]:
     """Open-loop PUSCH transmit power of one PRB (mW), TS 38.213 clause 7.1.1:
     P_O_PUSCH + 10 log10(2^mu * M_RB) + alpha * PL with M_RB = 1, no closed-loop correction
     (f = 0) and no transport-format term (Delta_TF = 0). ``path_loss_lin`` is the linear
     downlink path loss estimate (>= 1), any shape; the UE's total over its PRBs is capped at
     P_CMAX by the caller. Example: P0 -85 dBm, mu 1, PL 100 dB, alpha 0.8 -> -2 dBm per PRB.
+    ``p0_dbm`` and ``alpha`` may be arrays (each UE's own), broadcast with the path loss.
     """
     return np.asarray(
-        dbm_to_mw(p0_dbm) * 2.0**numerology * np.asarray(path_loss_lin, dtype=np.float64)**alpha,
+        dbm_to_mw(np.asarray(p0_dbm, dtype=np.float64)) * 2.0**numerology
+        * np.asarray(path_loss_lin, dtype=np.float64) ** np.asarray(alpha, dtype=np.float64),
         dtype=np.float64)
 
 

@@ -478,13 +478,7 @@ class Radio(_Strict):
     @field_validator("ul_alpha")
     @classmethod
     def _alpha(cls, v: float) -> float:
-        if not any(abs(v - a) < 1e-9 for a in UL_ALPHA):
-            gap = min(abs(a - v) for a in UL_ALPHA)
-            near = " or ".join(f"{a:g}" for a in UL_ALPHA if abs(abs(a - v) - gap) < 1e-9)
-            raise ValueError(f"ul_alpha must be a TS 38.331 Alpha value: "
-                             f"{', '.join(f'{a:g}' for a in UL_ALPHA)} (got {v:g}; the "
-                             f"nearest: {near})")
-        return v
+        return check_ul_alpha(v)
 
     @field_validator("environment")
     @classmethod
@@ -680,6 +674,18 @@ class DeviceEngine(_Strict):
         return accelerator_s * self.time_factor
 
 
+def check_ul_alpha(v: float) -> float:
+    """``v`` if it is one of TS 38.331's Alpha values (:data:`UL_ALPHA`), else a ValueError
+    naming them and the nearest."""
+    if not any(abs(v - a) < 1e-9 for a in UL_ALPHA):
+        gap = min(abs(a - v) for a in UL_ALPHA)
+        near = " or ".join(f"{a:g}" for a in UL_ALPHA if abs(abs(a - v) - gap) < 1e-9)
+        raise ValueError(f"ul_alpha must be a TS 38.331 Alpha value: "
+                         f"{', '.join(f'{a:g}' for a in UL_ALPHA)} (got {v:g}; the "
+                         f"nearest: {near})")
+    return v
+
+
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area, each running ``services``.
 
@@ -725,6 +731,11 @@ class Fleet(_Strict):
     # the fleet's UEs' maximum output power, dBm (TS 38.101-1 6.2.1 power classes: 3 = 23 dBm,
     # 2 = 26, 1.5 = 29 for high-power vehicle and drone modems); None: radio.ue_tx_power_dbm
     ue_tx_power_dbm: float | None = Field(None, ge=-40, le=40)
+    # the fleet's own open-loop power control, TS 38.213 7.1.1 (the gNB sets P0 and alpha per
+    # UE: p0-PUSCH-AlphaSet, TS 38.331); None: radio.ul_p0_dbm, radio.ul_alpha. TR 36.777's
+    # mitigation of aerial UEs' uplink interference (clause 5.2): a lower P0 or alpha for drones
+    ul_p0_dbm: float | None = Field(None, ge=-202, le=24)
+    ul_alpha: float | None = None
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
     # connected-mode DRX of this fleet's UEs (the gNB configures it per UE, TS 38.331
     # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":
@@ -831,6 +842,11 @@ class Fleet(_Strict):
             elif key not in data and info.exclude_defaults:
                 data[key] = getattr(self, key)
         return data
+
+    @field_validator("ul_alpha")
+    @classmethod
+    def _fleet_alpha(cls, v: float | None) -> float | None:
+        return None if v is None else check_ul_alpha(v)
 
     @field_validator("device_class")
     @classmethod
