@@ -71,10 +71,31 @@ def test_a_rural_column_at_the_urban_tilt_is_warned_with_the_tilt_that_reaches_t
 
 def test_the_urban_calibration_and_a_single_element_are_not_warned() -> None:
     """TR 38.901 7.8.1's calibration (UMa, 25 m, 500 m apart, 10 elements at 12 deg) has its
-    edge 4.9 dB down; one 8 dBi element is within 0.4 dB of its peak at any edge. Sites 100 m
+    edge 4.9 dB down; one 8 dBi element is within 0.4 dB of its peak at any edge. Sites 200 m
     apart at 3 deg overshoot theirs (edge 13 deg down, 18 dB below the beam)."""
     assert not _tilt_warnings(_layout("uma", 500, 10, height_m=25))
     assert not _tilt_warnings(_layout("rma", 5500, 1))
     (line,) = _tilt_warnings(_layout("uma", 200, 10, tilt_deg=3, height_m=25))
     assert "below the beam" in line and "18 dB below its peak" in line
     assert np.isfinite(float(line.split("a downtilt of about ")[1].split(" ")[0]))
+
+
+def test_a_second_carriers_sites_on_the_same_masts_are_no_neighbours() -> None:
+    """A review: an n77 layer on the rural masts (same numerology and pattern) put each site's
+    nearest neighbour at 0 m and silenced the warning; the edge is still half the way to the
+    next mast."""
+    sc = _layout("rma", 5500, 10)
+    d = sc.model_dump(exclude_unset=True)
+    d["carrier"] = {"band": "n78", "bandwidth_mhz": 50}
+    from airan.radio.geometry import hex_grid
+    from airan.scenario import scenario_from_dict
+
+    xy = hex_grid(1, 5500)
+    d.pop("cell_layout")
+    d["cell_sites"] = [{"name": f"m{i}", "position_m": [float(x), float(y)], "height_m": 35}
+                       for i, (x, y) in enumerate(xy)] + [
+        {"name": f"m{i}-n77", "position_m": [float(x), float(y)], "height_m": 35,
+         "carrier": {"band": "n77", "fc_ghz": 3.9, "bandwidth_mhz": 50}}
+        for i, (x, y) in enumerate(xy)]
+    (line,) = _tilt_warnings(scenario_from_dict(d))
+    assert "14 three-sector cell sites" in line and "2,750 m out" in line

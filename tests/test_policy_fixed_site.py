@@ -72,3 +72,21 @@ def test_an_unknown_site_is_refused_naming_it_with_a_suggestion() -> None:
     help_text = " ".join(runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).stdout
                          .split())
     assert "site:NAME (every request to compute site NAME)" in help_text
+
+
+def test_a_generated_site_can_be_named_and_an_unknown_one_is_refused_before_a_plan() -> None:
+    """A review: city's generated GPU sites (gpu-<cell site>) were refused by the check though
+    the engine serves them; plan and max-fleet ran an unknown site's build-outs (exit 3, 'no
+    plan meets the targets') where run refused it."""
+    from airan.scenario.load import check_policy_sites
+
+    sc = load_scenario("city")
+    site = sc.compute_site_names()[-1]
+    assert site.startswith("gpu-")
+    check_policy_sites(sc, f"site:{site}", field="--policy")
+    for command in (["plan", "factory", "--target", "detect: hit>=0.9"],
+                    ["max-fleet", "factory", "--fleet", "amr", "--target", "detect: p99<=50ms"]):
+        res = runner.invoke(app, [*command, "--policy", "site:nope", "--duration", "0.5",
+                                  "--no-confirm"])
+        assert res.exit_code == 2, res.output
+        assert "option '--policy': unknown compute site 'nope'" in res.stderr

@@ -244,15 +244,18 @@ def _check_options(*, seed: int | None = None, duration: float | None = None,
 
 def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) -> None:
     """The scenario's warnings, as ``airan run`` prints them (a strict admission under a policy
-    that ignores it, say), after what a live run refuses (faults), named in the file."""
+    that ignores it, say), after what a live run refuses (faults), named in the file, and a
+    ``--policy`` whose site the scenario lacks (``site:NAME``, ``cloud`` without a cloud)."""
     from airan.console import _scenario_label
     from airan.live.runtime import check_live_scenario, moving_fleets
-    from airan.scenario.load import scenario_warnings
+    from airan.scenario.load import check_policy_sites, scenario_warnings
 
     try:
         check_live_scenario(sc)
     except InputError as exc:
         raise exc if exc.file else exc.with_file(_scenario_label(scenario)) from None
+    if policy is not None:  # (before any server starts)
+        check_policy_sites(sc, policy, field="--policy")
 
     lines = scenario_warnings(sc, label=_scenario_label(scenario), duration_s=duration,
                               policy=policy)

@@ -121,6 +121,10 @@ def plan(
     if not is_known_policy(pol):
         reason, choices = unknown_policy(pol)
         raise option_error("--policy", reason, pol, choices)
+    if policy is not None:  # (site:NAME's site, a cloud for cloud: before the search)
+        from airan.scenario.load import check_policy_sites
+
+        check_policy_sites(sc, policy, field="--policy")
     run_seeds = list(seeds) if seeds else [sc.seed]
     space = build_space(sc, candidates=candidates, sites=sites, new_sites=new_sites,
                         max_gpus=max_gpus, price_usd=price_usd, tdp_w=tdp_w,

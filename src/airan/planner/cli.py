@@ -118,6 +118,10 @@ def max_fleet(
         if policy is not None and not is_known_policy(policy):
             reason, choices = unknown_policy(policy)
             raise _option_error("--policy", reason, policy, choices)
+        if policy is not None:  # (site:NAME's site, a cloud for cloud: before the search)
+            from airan.scenario.load import check_policy_sites
+
+            check_policy_sites(sc, policy, field="--policy")
         names = [v.name for v in sc.services]
         # every service some device sends (the fleet's own, and the others', which a larger
         # fleet may crowd out) keeps its target_hit_ratio where no --target names it

@@ -349,7 +349,10 @@ def write_plan(result: PlanResult, out: str | Path, command: str | None = None) 
             f" (untested: {', '.join(t.text for t in ev.untested)})" if ev.untested else "")
         header = [
             f"# airan plan for {result.space.scenario.name}: {ev.description}",
-            f"# cost {ev.cost_usd:,.0f} USD, peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",
+            f"# cost {ev.cost_usd:,.0f} USD"
+            + (f" (rented GPUs' hours over {result.space.years:g} years with it)"
+               if result.space.rent_usd_per_h else "")
+            + f", peak GPU power {ev.peak_power_w:,.0f} W; {verdict}",
             f"# targets: {', '.join(t.text for t in result.evaluator.targets)}",
             f"# planned on {result.evaluator.duration_s:g} simulated s, seeds "
             f"{', '.join(map(str, result.evaluator.seeds))}; {_rerun_hint(result, sc)}",

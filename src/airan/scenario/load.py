@@ -2646,8 +2646,14 @@ def _downtilt_warnings(s: Scenario, label: str | None) -> list[str]:
     h, tilt, sectors, xy = _cell_site_antennas(s)
     if len(xy) < 2:
         return []
-    dist, _ = cKDTree(xy).query(xy, k=2)
-    half = dist[:, 1] / 2.0
+    # the nearest other mast: sites on one mast (another carrier's layer) are no neighbours
+    _, first, inverse = np.unique(np.round(xy, 2), axis=0, return_index=True,
+                                  return_inverse=True)
+    masts = xy[first]
+    if len(masts) < 2:
+        return []
+    dist, _ = cKDTree(masts).query(masts, k=2)
+    half = (dist[:, 1] / 2.0)[np.ravel(inverse)]
     edge_deg = np.degrees(np.arctan2(h - 1.5, np.maximum(half, 1e-9)))
     spacing = s.radio.gnb_element_spacing_wavelengths
     peak = column_gain_dbi(0.0, 90.0 + tilt, tilt_deg=tilt, vertical_elements=m,
@@ -2863,7 +2869,7 @@ def check_policy_sites(s: Scenario, policy: str, *, field: str) -> None:
 
     if policy.startswith(SITE_PREFIX) and policy[len(SITE_PREFIX):].strip():
         site = policy[len(SITE_PREFIX):].strip()
-        names = [c.name for c in s.compute_sites]
+        names = s.compute_site_names()  # (the generated ones too: gpu-<cell site>)
         if site not in names:
             raise unknown_name("compute site", site, names, field=field)
         return
@@ -3349,9 +3355,11 @@ def _mixed_carriers(first_field: str, first: Any, car: Any) -> str:
            else "two TDD patterns")
     return (f"{why} in one scenario ({first_field} is {name(first)}, this one {name(car)}): "
             "every cell runs on one slot grid, one numerology and one TDD pattern or FDD (a "
-            "synchronized network), so layers of both kinds (an FDD coverage layer beside a "
-            "TDD capacity layer, say) are not modelled together; run each layer as a scenario "
-            "of its own, or give the cells one carrier's numerology and pattern")
+            "synchronized network), so "
+            + ("an FDD coverage layer beside a TDD capacity layer is" if fdd_mix else
+               "layers of two spacings or patterns are")
+            + " not modelled together; run each layer as a scenario of its own, or give the "
+            "cells one carrier's numerology and pattern")
 
 
 def _check_clutter(s: Scenario) -> None:
