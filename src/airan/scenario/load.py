@@ -922,6 +922,31 @@ FAR_FROM_CELLS_M = 10_000.0
 #: without their base_power_w leaves the motors out
 MOVING_CLASSES = ("amr", "humanoid", "drone")
 
+#: device classes whose devices are phones, tablets, glasses or wearables (or no class): on
+#: the catalog's DeviceCPU, an embedded robot CPU, their idle draw is a robot's
+#: (:func:`_battery_cpu_warnings`)
+HANDHELD_CLASSES = ("handset", None)
+
+
+def _battery_cpu_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A handset fleet (or one of no class) with a battery and no accelerator: its devices
+    compute on the catalog's DeviceCPU, an embedded robot or vehicle CPU that idles at watts,
+    and its battery life reads as that idle draw's (a hospital's review: AR glasses of 2 Wh
+    at 0.64 h and wearables of 1 Wh at 0.32 h, 3 W each of idle; with a SoC of their own,
+    idling at 0.3 W and 5 mW, 4.6 h and 10.2 h, and DRX then showed its worth)."""
+    cpu = s.gpu_catalog().get("DeviceCPU")
+    if cpu is None or cpu.idle_w < 1.0:
+        return []
+    return [str(InputError(
+        f"battery life at the idle draw of the CPU its devices compute on without an "
+        f"accelerator, the catalog's DeviceCPU ({cpu.idle_w:g} W idle: {cpu.name}): a phone's, "
+        "glasses' or wearable's SoC idles at a fraction of that, so its battery life reads "
+        "far too short and DRX's saving is lost in it; give the fleet an accelerator of its "
+        "own (a gpus: entry with the SoC's idle_w and tdp_w) for its battery figure",
+        file=label, field=f"fleets[{f.name}].accelerator", value=f.accelerator))
+        for f in s.fleets if f.count and f.battery_wh and f.accelerator == "none"
+        and f.device_class in HANDHELD_CLASSES and not f.engines]
+
 
 #: TR 38.901's outdoor environments, where the cells share a band with other networks' cells
 OUTDOOR_ENVIRONMENTS = ("uma", "umi", "rma")
@@ -1404,6 +1429,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"{'an' if what[0] in 'aeiou' else 'a'} {what}'s motors, propellers and "
                 "sensors draw more; give base_power_w their mean draw (W)", file=label,
                 field=f"fleets[{f.name}].base_power_w", value=0.0)))
+    out += _battery_cpu_warnings(s, label)
     # (the scenario as written, its own duration: a run made short on purpose is not warned)
     for name, (devices, per_s) in offered_requests(s).items():
         expected = per_s * s.duration_s
