@@ -355,7 +355,8 @@ def _print_table(table: Any) -> None:
 
 
 _SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at sites",
-                 "compute_device": "compute, on device", "compute_sites": "compute, at sites"}
+                 "compute_device": "compute, on device", "compute_sites": "compute, at sites",
+                 "at_failed_site": "at a failed site"}
 
 
 ANSWERED_AT_SHOWN = 3  # places named per service in the terminal's "answered at" line
@@ -418,7 +419,7 @@ def _print_late(s: dict[str, Any]) -> None:
     """The late requests' mean breakdown per service that has any: where the tail spent its
     time, which the mean over all requests hides (requests kept on a slow device among many
     met at a GPU, a device stuck on a poor link)."""
-    from airan.report.placement import SPLIT_STAGES, late_parts
+    from airan.report.placement import FAILED_SITE, SPLIT_STAGES, late_parts
 
     parts = {n: p for n, v in s["services"].items() if (p := late_parts(v)) is not None}
     if not parts:
@@ -427,6 +428,8 @@ def _print_late(s: dict[str, Any]) -> None:
     device = any((parts[n]["queue_device"] or 0.0) + (parts[n]["compute_device"] or 0.0) > 0
                  for n in names)
     rows = [k for k in SPLIT_STAGES if device or k not in ("queue_device", "compute_device")]
+    if any(p.get(FAILED_SITE) for p in parts.values()):  # (beside the transport it is part of)
+        rows.insert(rows.index("ul_transport") + 1, FAILED_SITE)
     svcs = [s["services"][n] for n in names]
     table = _table("Answered late: mean ms")
     table.add_column("", no_wrap=True)
@@ -448,7 +451,7 @@ def _print_late(s: dict[str, Any]) -> None:
     for i, k in enumerate(rows):
         label = k if device else k.replace("_sites", "")
         table.add_row(_SPLIT_LABELS.get(label, label), *(
-            _num(parts[n][k], "{:.2f}") for n in names),
+            _num(parts[n].get(k), "{:.2f}") for n in names),
             end_section=i == len(rows) - 1 and not overhead)
     if overhead:  # a live run's runtime
         table.add_row("overhead (runtime)", *(f"{max(t - x, 0.0):.2f}" for t, x in zip(

@@ -1519,7 +1519,9 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
     device, say, among many met at a GPU); ``late_on_device``: how many of them ran on their
     device, and ``late_device_ms`` the part of the queue and compute that was there (a mean
     over all the late ones, as the breakdown: its queue and compute less these are the compute
-    sites'); ``late_latency_ms`` their mean latency. Requests never answered (dropped, or in
+    sites'); ``late_latency_ms`` their mean latency; ``late_failed_site_ms`` the part of their
+    uplink transport spent at compute sites that failed with them there. Requests never
+    answered (dropped, or in
     flight at the end) are in none of them."""
     def mean_ms(x: float) -> float | None:
         return float(x / late * 1e3) if late else None
@@ -1531,6 +1533,10 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
         "late_on_device": int(sums[K.SUM_LATE_ON_DEVICE]),
         "late_device_ms": {"queue": mean_ms(sums[K.SUM_LATE_DEVICE_QUEUE]),
                            "compute": mean_ms(sums[K.SUM_LATE_DEVICE_COMPUTE])},
+        # of their uplink transport, the time at compute sites that failed with them there
+        # (a hospital's review: 99.7% of late robots' 'uplink transport' was the wait at a
+        # dead on-prem server until its failure was noticed)
+        "late_failed_site_ms": mean_ms(sums[K.SUM_LATE_FAILED]),
     }
 
 

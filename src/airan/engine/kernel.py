@@ -28,7 +28,11 @@ from airan.transport.pipeline import first_packet_s, message_hop
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
-N_RQ_F = 9
+# the time (s) it spent at compute sites that failed with it there (queued, computing, or held
+# while the failure was unnoticed), from its arrival at each to its new placement: a part of
+# its uplink transport (T_SITE - T_UL_DONE), told apart for the late ones (SUM_LATE_FAILED)
+T_FAILED = 9
+N_RQ_F = 10
 # request int columns
 # I_CELL: the device's cell when the request was created, then when it last set off over the
 # transport (the start of its path); I_GPU: the GPU computing it; I_HOP (the same column, free
@@ -96,7 +100,8 @@ A_CREATED, A_MET, A_LATE, A_DROPPED = range(4)
 SUM_LATENCY = 7
 SUM_LATE = 8
 SUM_LATE_DEVICE_QUEUE, SUM_LATE_DEVICE_COMPUTE, SUM_LATE_ON_DEVICE = 15, 16, 17
-N_SUMS = 18
+SUM_LATE_FAILED = 18  # of the late ones' uplink transport, the time at failed sites (T_FAILED)
+N_SUMS = 19
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -649,6 +654,7 @@ def finish(W, S, r, t):
         s[g, SUM_LATE + 4] += p4
         s[g, SUM_LATE + 5] += p5
         s[g, SUM_LATE + 6] += p6
+        s[g, SUM_LATE_FAILED] += f[r, T_FAILED]
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4
@@ -2826,6 +2832,9 @@ def _redispatch(W, S, rs, places, t):
             _en_route(S, r, ST_ORPHAN)
         S.rq_i[r, I_PLACE] = p if p != PLACE_NO_SITE else -2
         S.rq_i[r, I_NEXT] = -1
+        arrived = S.rq_f[r, T_SITE]  # at the failed site: its time there was lost
+        if arrived == arrived and arrived <= t:
+            S.rq_f[r, T_FAILED] += t - arrived
         if S.rq_f[r, T_CSTART] != S.rq_f[r, T_CSTART]:  # it never started where it was
             # its wait there and the gateway's for this decision count as transport (a drop
             # now, say no_route, then ends a row whose parts add up)
@@ -2981,6 +2990,7 @@ def create(W, S, t, flow, place):
     for c in range(N_RQ_F):
         f[r, c] = np.nan
     f[r, T_CREATE] = t
+    f[r, T_FAILED] = 0.0
     S.rq_i[r, I_DEV] = d
     S.rq_i[r, I_SVC] = v
     S.rq_i[r, I_PLACE] = place if place != PLACE_NO_SITE else -2

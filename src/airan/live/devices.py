@@ -677,6 +677,7 @@ def _late_breakdown(done: list[Any]) -> dict[str, Any]:
         "late_latency_ms": mean(np.array([r.latency_s * 1e3 for r in late])),
         "late_on_device": int(here.sum()),
         "late_device_ms": {"queue": mean(parts[here, q]), "compute": mean(parts[here, c])},
+        "late_failed_site_ms": 0.0 if late else None,  # (a live run has no faults)
     }
 
 

@@ -41,6 +41,7 @@ import numpy as np
 from airan.planner.evaluate import Evaluation, Evaluator, untested_note
 from airan.planner.space import Config, PlanSpace
 from airan.planner.targets import Target
+from airan.report.placement import FAILED_SITE
 from airan.scenario import Scenario
 
 __all__ = ["PlanResult", "search"]
@@ -494,6 +495,10 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
             text += (f": compute alone takes {compute:.1f} ms, at or above the "
                      f"{tight.bound[:-2]} ms bound; more GPUs of these types will not fix it, a "
                      "faster type may (--candidates)")
+        elif parts.get(FAILED_SITE, 0.0) / total >= 0.5:
+            text += (": the wait at a compute site that failed (the scenario's faults) until "
+                     "its failure was noticed takes most of it; more GPUs will not fix it, a "
+                     "quicker detection (faults' detect_ms) or a policy that fails over would")
         elif radio / total >= 0.5:
             text += ": the radio takes most of it; more GPUs will not fix it"
         elif transport / total >= 0.5:

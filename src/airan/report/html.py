@@ -47,6 +47,9 @@ _STAGE_NAMES = {
     "ul_wait": "waiting in the device's uplink buffer for a grant and an uplink slot",
     "ul_air": "uplink radio",
     "ul_transport": "uplink transport",
+    # (late_parts: the part of the uplink transport at a failed site)
+    "at_failed_site": "waiting at a failed compute site until the failure was noticed and it "
+                      "was sent on",
     # where the trace does not say where requests ran: on a device or at a site
     "queue": "the queue for compute (on the devices or at compute sites)",
     "compute": "compute (on the devices or at compute sites)",

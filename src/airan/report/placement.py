@@ -23,6 +23,9 @@ COLUMNS = ["request", "service", "placement", "outcome", "queue_ms", "compute_ms
 #: breakdown_ms with queue and compute split by where they happened (in this order)
 SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_sites",
                 "compute_device", "compute_sites", "dl_transport", "dl_air")
+#: :func:`late_parts`'s part of the uplink transport spent at compute sites that failed with
+#: the requests there (queued, computing, or sent on while the failure was unnoticed)
+FAILED_SITE = "at_failed_site"
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,12 @@ def late_parts(service: Mapping[str, Any]) -> dict[str, float | None] | None:
             out[stage] = here if where == "device" else float(late[base]) - here
         else:
             out[stage] = late.get(stage)
+    # the wait at compute sites that failed with them there, told apart from the transport it
+    # is booked as (FAILED_SITE; a hospital's review read a dead server as backhaul to buy)
+    failed = float(service.get("late_failed_site_ms") or 0.0)
+    if failed > 0.0 and out.get("ul_transport") is not None:
+        out["ul_transport"] = max(float(out["ul_transport"] or 0.0) - failed, 0.0)
+        out[FAILED_SITE] = failed
     return out
 
 

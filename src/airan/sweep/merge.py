@@ -218,6 +218,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for k in first["late_breakdown_ms"]
         }
         out["late_on_device"] = sum(int(p.get("late_on_device") or 0) for p in parts)
+        if "late_failed_site_ms" in first:
+            out["late_failed_site_ms"] = _wmean((p.get("late_failed_site_ms"), n)
+                                                for p, n in zip(parts, lates, strict=True))
         if "late_latency_ms" in first:
             out["late_latency_ms"] = _wmean((p.get("late_latency_ms"), n)
                                             for p, n in zip(parts, lates, strict=True))
