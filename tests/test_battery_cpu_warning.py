@@ -39,6 +39,9 @@ def test_a_handset_fleets_battery_on_the_robot_cpu_is_warned_naming_its_idle_dra
     (line,) = _battery(_fleet(device_class="handset", battery_wh=2.0))
     assert "fleets[glasses].accelerator" in line and "3 W idle" in line
     assert "give the fleet an accelerator of its own" in line
+    # (engines of its own still idle on DeviceCPU: warned too)
+    npu = {"npu": {"services": ["ar"], "time_ms": {"ar": 5.0}, "active_w": 0.5}}
+    assert _battery(_fleet(device_class="handset", battery_wh=2.0, engines=npu))
 
 
 def test_no_warning_without_a_battery_with_a_soc_of_its_own_or_for_a_robot() -> None:

@@ -80,3 +80,42 @@ def test_without_a_fault_nothing_waits_at_a_failed_site() -> None:
     fall = airan.run(_ward([]), seed=1).summary["services"]["fall"]
     assert fall["late_failed_site_ms"] in (None, 0.0)
     assert FAILED_SITE not in (late_parts(fall) or {})
+
+
+def test_requests_cut_by_a_gpu_down_count_their_time_at_it() -> None:
+    """A gpu_down acts at once: the requests it cuts mid-batch lost their time at the site up
+    to then (queued and computing), part of their uplink transport, and no more."""
+    res = airan.run(_ward([{"kind": "gpu_down", "site": "onprem", "start_s": 0.3,
+                            "end_s": 0.8}]), seed=1)
+    fall = res.summary["services"]["fall"]
+    if fall["late"]:
+        assert 0.0 <= fall["late_failed_site_ms"] <= fall["late_breakdown_ms"]["ul_transport"]
+    assert res.summary["requests"]["created"] > 0
+
+
+def test_an_upload_whose_cell_lost_its_path_waits_at_no_failed_site() -> None:
+    """A diff review: vehicles handing over between two cells, each linked only to its own
+    site, finish uploads on a cell with no path to the site they were sent to; the engine
+    places them again at the next decision, and with no fault that wait was booked 'at a failed
+    site'. It is transport, as before."""
+    sc = scenario_from_dict({
+        "name": "move", "duration_s": 2.0, "seed": 1, "policy": "nearest-edge",
+        "radio": {"environment": "umi"},
+        "cell_sites": [{"name": "c1", "position_m": [0, 0], "height_m": 10, "sectors": 1},
+                       {"name": "c2", "position_m": [300, 0], "height_m": 10, "sectors": 1}],
+        "nodes": [{"name": "n1", "position_m": [0, 10]}, {"name": "n2", "position_m": [300, 10]}],
+        "compute_sites": [{"name": "s1", "at": "n1", "kind": "edge",
+                           "gpus": [{"type": "L4", "count": 1}]},
+                          {"name": "s2", "at": "n2", "kind": "edge",
+                           "gpus": [{"type": "L4", "count": 1}]}],
+        "transport": {"links": [{"a": "c1", "b": "n1", "fiber_km": 1},
+                                {"a": "c2", "b": "n2", "fiber_km": 1}]},
+        "fleets": [{"name": "cams", "count": 60, "services": ["fall"],
+                    "area": {"center_m": [150, 0], "radius_m": 60},
+                    "mobility": {"model": "random_waypoint", "speed_mps": [20, 30],
+                                 "update_ms": 10}}],
+        "services": [{"name": "fall", "model": "yolov8n", "rate_hz": 20, "ul_kb": 200,
+                      "dl_kb": 1, "deadline_ms": 40}]})
+    fall = airan.run(sc, seed=1).summary["services"]["fall"]
+    assert fall["late"] > 0
+    assert fall["late_failed_site_ms"] == 0.0

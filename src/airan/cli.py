@@ -356,7 +356,7 @@ def _print_table(table: Any) -> None:
 
 _SPLIT_LABELS = {"queue_device": "queue, on device", "queue_sites": "queue, at sites",
                  "compute_device": "compute, on device", "compute_sites": "compute, at sites",
-                 "at_failed_site": "at a failed site"}
+                 "at_failed_site": "at a failed site or GPU"}
 
 
 ANSWERED_AT_SHOWN = 3  # places named per service in the terminal's "answered at" line

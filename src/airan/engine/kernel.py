@@ -28,9 +28,10 @@ from airan.transport.pipeline import first_packet_s, message_hop
 
 # request float columns
 T_CREATE, T_UL_START, T_UL_DONE, T_SITE, T_CSTART, T_CEND, T_DLARR, T_DONE, REM_BITS = range(9)
-# the time (s) it spent at compute sites that failed with it there (queued, computing, or held
-# while the failure was unnoticed), from its arrival at each to its new placement: a part of
-# its uplink transport (T_SITE - T_UL_DONE), told apart for the late ones (SUM_LATE_FAILED)
+# the time (s) it spent at compute sites (or GPUs) that failed with it there (queued, computing,
+# or held while the failure was unnoticed), from its arrival at each to its new placement: a
+# part of its uplink transport (T_SITE - T_UL_DONE), told apart for the late ones
+# (SUM_LATE_FAILED); not an upload whose cell lost its path to the site (no site failed)
 T_FAILED = 9
 N_RQ_F = 10
 # request int columns
@@ -2830,11 +2831,14 @@ def _redispatch(W, S, rs, places, t):
         p = places[i]
         if S.rq_i[r, I_STAGE] == ST_HELD:  # no longer on its way to the failed site
             _en_route(S, r, ST_ORPHAN)
+        old = S.rq_i[r, I_PLACE]
+        arrived = S.rq_f[r, T_SITE]  # at the failed site (or GPU): its time there was lost;
+        # not an upload whose cell lost its path to the site (ul_done: no site failed)
+        if (arrived == arrived and arrived <= t and old >= 0
+                and (S.site_up[old] <= 0 or S.rq_f[r, T_CSTART] == S.rq_f[r, T_CSTART])):
+            S.rq_f[r, T_FAILED] += t - arrived
         S.rq_i[r, I_PLACE] = p if p != PLACE_NO_SITE else -2
         S.rq_i[r, I_NEXT] = -1
-        arrived = S.rq_f[r, T_SITE]  # at the failed site: its time there was lost
-        if arrived == arrived and arrived <= t:
-            S.rq_f[r, T_FAILED] += t - arrived
         if S.rq_f[r, T_CSTART] != S.rq_f[r, T_CSTART]:  # it never started where it was
             # its wait there and the gateway's for this decision count as transport (a drop
             # now, say no_route, then ends a row whose parts add up)

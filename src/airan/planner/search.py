@@ -496,9 +496,10 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
                      f"{tight.bound[:-2]} ms bound; more GPUs of these types will not fix it, a "
                      "faster type may (--candidates)")
         elif parts.get(FAILED_SITE, 0.0) / total >= 0.5:
-            text += (": the wait at a compute site that failed (the scenario's faults) until "
-                     "its failure was noticed takes most of it; more GPUs will not fix it, a "
-                     "quicker detection (faults' detect_ms) or a policy that fails over would")
+            text += (": its time at a compute site or GPU that failed with it there (the "
+                     "scenario's faults: queued there, computing, or sent there before the "
+                     "failure was noticed) takes most of it; a sooner failover (a site_down's "
+                     "detect_ms) or spare GPUs there (--survive) would shorten it")
         elif radio / total >= 0.5:
             text += ": the radio takes most of it; more GPUs will not fix it"
         elif transport / total >= 0.5:

@@ -48,8 +48,8 @@ _STAGE_NAMES = {
     "ul_air": "uplink radio",
     "ul_transport": "uplink transport",
     # (late_parts: the part of the uplink transport at a failed site)
-    "at_failed_site": "waiting at a failed compute site until the failure was noticed and it "
-                      "was sent on",
+    "at_failed_site": "time at a compute site or GPU that failed with them there (queued, "
+                      "computing, or waiting until the failure was noticed)",
     # where the trace does not say where requests ran: on a device or at a site
     "queue": "the queue for compute (on the devices or at compute sites)",
     "compute": "compute (on the devices or at compute sites)",

@@ -937,15 +937,16 @@ def _battery_cpu_warnings(s: Scenario, label: str | None) -> list[str]:
     cpu = s.gpu_catalog().get("DeviceCPU")
     if cpu is None or cpu.idle_w < 1.0:
         return []
+    whose = "the scenario's" if "DeviceCPU" in (s.gpus or {}) else "the catalog's"
     return [str(InputError(
         f"battery life at the idle draw of the CPU its devices compute on without an "
-        f"accelerator, the catalog's DeviceCPU ({cpu.idle_w:g} W idle: {cpu.name}): a phone's, "
+        f"accelerator, {whose} DeviceCPU ({cpu.idle_w:g} W idle: {cpu.name}): a phone's, "
         "glasses' or wearable's SoC idles at a fraction of that, so its battery life reads "
         "far too short and DRX's saving is lost in it; give the fleet an accelerator of its "
         "own (a gpus: entry with the SoC's idle_w and tdp_w) for its battery figure",
         file=label, field=f"fleets[{f.name}].accelerator", value=f.accelerator))
         for f in s.fleets if f.count and f.battery_wh and f.accelerator == "none"
-        and f.device_class in HANDHELD_CLASSES and not f.engines]
+        and f.device_class in HANDHELD_CLASSES]
 
 
 #: TR 38.901's outdoor environments, where the cells share a band with other networks' cells
