@@ -38,6 +38,8 @@ _HE_MIX = np.uint64(0x3C6EF372FE94F82B)  # UMa's effective-environment-height fi
 #: UMa's effective environment height draws 1 m for every link below this UE height (TR 38.901
 #: Table 7.4.1-1 Note 1: C = 0 below 13 m, and no value of {12, 15, ..} below 13.5 m)
 _HE_FROM_M = 13.5
+
+
 def top_height_m(environment: str) -> float:
     """The highest UE height the path loss takes (m): TR 36.777 Annex B's aerial UEs (300 m)
     under UMa, UMi and RMa, TR 38.901 Table 7.4.1-1's 22.5 m indoors (InH, InF: no aerial
