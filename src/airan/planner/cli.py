@@ -500,7 +500,7 @@ def plan(
         "around the clock over --years."),
     years: float = typer.Option(
         3.0, "--years", help="The horizon over which a rented GPU's hours are set against a "
-        "bought GPU's price (with --rent)."),
+        "bought GPU's price (with --rent; 3: an assumption, a common depreciation period)."),
     duration: float = typer.Option(
         2.0, "--duration", "-d", help="Simulated seconds per run (short: the planner runs the "
         "twin many times)."
