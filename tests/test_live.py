@@ -30,7 +30,7 @@ from airan.errors import InputError
 from airan.live import models as M
 from airan.live import wire
 from airan.live.gateway import RETRYABLE
-from airan.live.site_server import SiteConfig, SiteServer, _Occupancy
+from airan.live.site_server import SiteConfig, SiteServer, _Item, _Occupancy
 
 TOKEN_A, TOKEN_B = "token-a", "token-b"
 TENANTS = {"alice": TOKEN_A, "bob": TOKEN_B}
@@ -552,6 +552,53 @@ def test_site_batches_like_the_twin() -> None:
     assert max(r.timing.queue_ms for r in full) < 900
     assert lone.timing.batch_size == 1 and lone.timing.queue_ms >= 990  # waited max_wait
     assert len(lone.output) == 16 * 4  # mlp: 16 float32 outputs
+
+
+def test_site_queue_serves_a_higher_compute_priority_first_and_times_a_batch_from_its_oldest(
+) -> None:
+    """compute_priority at a live site, as in the twin: two services of one model file share
+    its queue in (priority, arrival) order, a freed instance takes the highest priority first,
+    and a batch is due max_wait after its oldest request, not after a newer urgent head."""
+    plan_file = str(M.model_path("mlp"))
+    site = _site(models={"plan": plan_file, "alarm": plan_file}, priorities={"alarm": 1},
+                 max_batch=2, max_wait_s=0.5)
+    started: list[list[str]] = []
+    site._start_batch = lambda key, items: started.append([it.rid for it in items])  # type: ignore[method-assign]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        now = time.monotonic()
+
+        def item(rid: str, t: float) -> Any:
+            return _Item("a", rid, b"", 0, t, loop.create_future(), plan_file)
+
+        site.free[plan_file] = 0  # every instance busy: the queue builds up
+        for rid, svc, t in (("p1", "plan", now - 0.3), ("p2", "plan", now - 0.2),
+                            ("a1", "alarm", now - 0.1), ("p3", "plan", now - 0.05),
+                            ("a2", "alarm", now)):
+            site._enqueue(item(rid, t), svc)
+        assert [it.rid for it in site.queues[plan_file]] == ["a1", "a2", "p1", "p2", "p3"]
+        site.free[plan_file] = 1
+        site._kick()  # a full batch from the head: the alarms
+        assert started == [["a1", "a2"]]
+        site.free[plan_file] = 1
+        site._kick()
+        assert started[-1] == ["p1", "p2"]
+        # batches of up to 3 from here: p3 is left, then an alarm comes; the alarm heads the
+        # queue, and the batch is due 0.5 s after p3 (the oldest), not after a3
+        site.cfg.max_batch = 3
+        site._enqueue(item("a3", time.monotonic()), "alarm")
+        assert [it.rid for it in site.queues[plan_file]] == ["a3", "p3"]
+        site.free[plan_file] = 1
+        site._kick()
+        assert len(started) == 2  # not due: p3 has waited 0.05 s
+        site.queues[plan_file][-1].t_arrive = time.monotonic() - 0.6  # p3 has waited 0.6 s
+        site._kick()
+        assert started[-1] == ["a3", "p3"]  # (timed from a3, it would wait 0.5 s more)
+        if site._timer is not None:
+            site._timer.cancel()
+
+    asyncio.run(main())
 
 
 def test_site_batches_a_model_by_its_own_limits() -> None:

@@ -196,6 +196,25 @@ def test_the_engine_decides_strict_admission_under_overload_as_the_policy_does()
     assert seen["reject"] > 0 and seen["local"] + seen["requests"] - seen["reject"] > 0
 
 
+def test_every_path_decides_alike_under_compute_priorities() -> None:
+    """factory x4 with strict admission and its services in three compute priorities: the
+    engine's compiled call, the compiled policy and its numpy reference see each service's
+    wait behind the work it does not go ahead of (``site_service_backlog_s``), and agree."""
+    data = load_scenario("factory").model_dump(mode="json")
+    for i, svc in enumerate(data["services"]):
+        svc["deadline_ms"] = svc["deadline_ms"] / 3
+        svc["compute_priority"] = 1 + 4 * (i % 3)
+    assert len({svc["compute_priority"] for svc in data["services"]}) >= 2
+    for f in data["fleets"]:
+        f["count"] *= 4
+    data["admission"] = "strict"
+    sc = scenario_from_dict(data)
+    seen = _engine_decides_as_the_policy(sc, duration_s=1.0)
+    assert seen["reject"] > 0 and seen["requests"] - seen["reject"] > 0
+    seen = _compare_on_run(sc, strict=True, duration_s=1.0)
+    assert seen["reject"] > 0 and seen["requests"] - seen["reject"] > 0
+
+
 def test_a_run_is_the_same_whether_the_engine_or_the_policy_decides() -> None:
     def summary(kernel: bool) -> dict[str, Any]:
         eng = Engine(load_scenario("city"), duration_s=2.0, seed=3)

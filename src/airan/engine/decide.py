@@ -41,7 +41,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
             gpu_up,
             ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
             dl_spacing, strict, decision_s, site_rate,
-            home_rate):  # pragma: no cover - compiled
+            home_rate, svc_rate):  # pragma: no cover - compiled
     """Placements of the requests of devices ``dev`` and services ``svc``, as
     ``Engine._decide`` gives them for ``deadline_aware(snapshot, batch, strict=strict)`` under
     the NR radio without stateful services."""
@@ -70,7 +70,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     dev_backlog = np.empty(n)
     for i in range(n):
         dev_backlog[i] = max(K.device_free(W, S, dev[i], svc[i]) - now, 0.0)
-    _, site_backlog, _ = K._site_backlogs(W, S, now, per_item, gpu_up)
+    _, _, _, site_backlog = K._site_backlogs(W, S, now, per_item, gpu_up, svc_rate)  # [S, V]
     healthy = S.site_up != 0  # (a failure not yet noticed looks up)
     none = np.zeros(0)
     # Snapshot.drx_s (policy.base.drx_rows_s): none where no fleet has DRX
@@ -108,12 +108,12 @@ def decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, n
            gpu_up,
            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
            dl_spacing, strict, decision_s, site_rate,
-           home_rate):  # pragma: no cover - compiled
+           home_rate, svc_rate):  # pragma: no cover - compiled
     return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, cand_links, path_rate, dev,
                    svc, now,
                    per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
                    dl_access, ul_spacing, dl_spacing, strict, decision_s, site_rate,
-                   home_rate)
+                   home_rate, svc_rate)
 
 
 def applies(world: Any, *, energy: bool) -> bool:
@@ -136,4 +136,4 @@ def deadline_aware(engine: Any, device: NDArray[np.int64], service: NDArray[np.i
         engine._report_round_s, float(engine._ul_access_delay_s),
         float(engine._dl_access_delay_s), float(engine._ul_slot_spacing_s),
         float(engine._dl_slot_spacing_s), strict, float(engine.decision_interval_s),
-        engine._rates.site, engine._rates.home)
+        engine._rates.site, engine._rates.home, engine._rates.service)

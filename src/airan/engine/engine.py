@@ -248,7 +248,7 @@ class Engine:
         self.decision_interval_s = self.interval_slots * float(w.slot_s)
         # the rates a snapshot gives (Snapshot.site_model_rate_per_s, .._home_rate_per_s)
         self._rates = PlacementRates(home_sites(w), len(w.site_names), len(w.model_names),
-                                     self.decision_interval_s)
+                                     self.decision_interval_s, n_services=len(w.svc_model))
         # arrivals are drawn ahead of the decision intervals, as long a stretch at once as a
         # snapshot-free policy decides (the same arrivals: the flows' draws never depend on how
         # the run is cut); not with faults, whose surges change flows' rates on their grid
@@ -568,7 +568,8 @@ class Engine:
                         rec.placed_while_down += int(np.sum(on == site))
         # (a failed site's requests placed again leave the rates' clock where it is)
         self._rates.record(self.now_s, w.cell_node[batch.cell], place,
-                           w.svc_model[batch.service], arrivals=not redispatch)
+                           w.svc_model[batch.service], arrivals=not redispatch,
+                           service=batch.service)
         return place
 
     def _placements(self, batch: Batch) -> np.ndarray:
@@ -653,15 +654,18 @@ class Engine:
         """Per site and model [S, M], the requests queued there and those on their way."""
         return self._site_backlogs()[2]
 
-    def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The three above at once (one compiled pass; a snapshot takes it once)."""
+    def _site_backlogs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The three above at once, and per site and service [S, V] the model's backlog less
+        the lower ``compute_priority`` work a new request goes ahead of (one compiled pass; a
+        snapshot takes it once)."""
         w = self.world
         if not len(w.site_names):
             n_models = len(w.model_names)
             return (np.zeros(0), np.zeros((0, n_models)),
-                    np.zeros((0, n_models), dtype=np.int64))
+                    np.zeros((0, n_models), dtype=np.int64), np.zeros((0, len(w.svc_model))))
         return K.site_backlogs(  # type: ignore[no-any-return]
-            self._kw, self._sref, float(self.now_s), self._per_item_s, self.faults.gpu_up)
+            self._kw, self._sref, float(self.now_s), self._per_item_s, self.faults.gpu_up,
+            self._rates.service)
 
     def _pending_moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The context moves already decided (``kernel.pending_moves``): their time on each

@@ -39,6 +39,9 @@ N_RQ_F = 10
 # transport (the start of its path); I_GPU: the GPU computing it; I_HOP (the same column, free
 # outside the GPU) while in transit: the next link of its path to reserve (0: none left)
 I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
+# the policies' wait behind later requests of a higher compute_priority: their load counted at
+# most this (estimated over ~50 ms; a burst read at 1 or more would read as a wait without end)
+MAX_HIGHER_LOAD = 0.95
 I_HOP = I_GPU
 N_RQ_I = 8
 # I_HOP of a message that was between two nodes of its path when a link fault rerouted: it goes
@@ -1152,7 +1155,7 @@ def _pending_moves(W, S):
 
 
 @njit(cache=True)
-def _site_backlogs(W, S, now, per_item, gpu_up):
+def _site_backlogs(W, S, now, per_item, gpu_up, svc_rate):
     """Each site's backlog [S], each site's and model's [S, M] (``Engine._site_backlog_s``,
     ``Engine._site_model_backlog_s``: what they say, compiled; the same operations in the same
     order as the numpy they replace), and the requests of each model queued at each site or on
@@ -1189,8 +1192,10 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
             out[s, m] = backlog[s]
         if W.site_shared[s] > 0:
             any_shared = True
+    # where batches run at once, the models whose wait is the site's backlog (none found)
+    whole = np.zeros((n_sites, n_models), dtype=np.bool_)
     if not any_shared:
-        return backlog, out, coming
+        return backlog, out, coming, _service_backlogs(W, S, per_item, gpu_up, out, whole, svc_rate)
     n_run = S.gpu_run_r.shape[1]
     best = np.full((n_sites, n_models), np.inf)
     held = np.full((n_sites, n_models), np.inf)  # where every instance there is held
@@ -1281,7 +1286,88 @@ def _site_backlogs(W, S, now, per_item, gpu_up):
                 out[s, m] = held[s, m] + coming[s, m] * per_item[s, m] / S.site_ai_share[s] / nu
             else:  # (no batch of it found running: within the GPU's backlog and an overhead)
                 out[s, m] = backlog[s] + W.svc_overhead_s[m, gt] / S.site_ai_share[s]
-    return backlog, out, coming
+                whole[s, m] = True
+    return backlog, out, coming, _service_backlogs(W, S, per_item, gpu_up, out, whole, svc_rate)
+
+
+@njit(cache=True)
+def _service_backlogs(W, S, per_item, gpu_up, out, whole, svc_rate):
+    """[S, V]: the wait a new request of each service adds to its batch-1 time at each site,
+    ``out`` [S, M] of its model less the work it goes ahead of: the requests of a lower
+    ``compute_priority`` queued there or on their way (all models' where ``out`` is the site's
+    backlog: its GPUs run one batch at a time, or ``whole``; its model's where batches run at
+    once, as ``out`` counts them), and stretched by the requests of a higher priority that
+    come meanwhile and go ahead of it: at their load rho (``svc_rate`` [S, V], placed per
+    second, times their per-item time), the wait W that clears a backlog B is B + rho W,
+    B / (1 - rho) (Kleinrock's delay cycle; rho taken at most ``MAX_HIGHER_LOAD``, the rates
+    being estimates over ~50 ms). Where every service has one priority, ``out`` of each
+    service's model."""
+    n_sites = out.shape[0]
+    n_svc = W.svc_model.shape[0]
+    res = np.empty((n_sites, n_svc))
+    prio = W.svc_compute_priority
+    mixed = False
+    for v in range(n_svc):
+        mixed = mixed or prio[v] != prio[0]
+    for s in range(n_sites):
+        for v in range(n_svc):
+            res[s, v] = out[s, W.svc_model[v]]
+    if not mixed:
+        return res
+    n_gpus = W.gpu_site.shape[0]
+    coming = S.site_en_route.astype(np.float64)  # [S, V]: queued, and on their way
+    for s in range(n_sites):
+        for m in range(S.q_len.shape[1]):
+            x = S.q_head[s, m]
+            while x >= 0:
+                coming[s, S.rq_i[x, I_SVC]] += 1.0
+                x = S.rq_i[x, I_NEXT]
+    for s in range(n_sites):
+        g0 = W.site_gpu_start[s]
+        g1 = W.site_gpu_start[s + 1] if s + 1 < n_sites else n_gpus
+        n_up = 0.0
+        nu = 0.0
+        for g in range(g0, g1):
+            if gpu_up[g]:
+                n_up += 1.0
+                if np.isfinite(S.gpu_free[g]):
+                    nu += 1.0
+        shared = W.site_shared[s] > 0
+        for v in range(n_svc):
+            m = W.svc_model[v]
+            if not np.isfinite(out[s, m]):
+                continue
+            lower_all = 0.0  # the work of lower priorities' requests, all models'
+            lower_own = 0.0  # of its model's
+            higher_all = 0.0  # the work per second of higher priorities' placed there
+            higher_own = 0.0
+            for u in range(n_svc):
+                mu = W.svc_model[u]
+                if prio[u] > prio[v] and coming[s, u] > 0.0:
+                    work = coming[s, u] * per_item[s, mu]
+                    lower_all += work
+                    if mu == m:
+                        lower_own += work
+                elif prio[u] < prio[v] and svc_rate.shape[1] == n_svc:
+                    load = svc_rate[s, u] * per_item[s, mu]
+                    higher_all += load
+                    if mu == m:
+                        higher_own += load
+            # (as out counts it: the site's backlog over its GPUs up, or, where batches run
+            # at once and a GPU of the model is found, its model's queue over those GPUs)
+            if not shared or whole[s, m]:
+                n = n_up
+                cut, rho = lower_all, higher_all
+            else:
+                n = nu if nu > 1.0 else 1.0
+                cut, rho = lower_own, higher_own
+            if n > 0.0:
+                cut /= S.site_ai_share[s] * n
+                rho /= S.site_ai_share[s] * n
+            left = out[s, m] - cut
+            left = left if left > 0.0 else 0.0
+            res[s, v] = left / (1.0 - (rho if rho < MAX_HIGHER_LOAD else MAX_HIGHER_LOAD))
+    return res
 
 
 @njit(cache=True)
@@ -2586,7 +2672,10 @@ def dispatch(W, S, s, m, g, t):
     S.site_batches[s] += 1
     first = S.q_head[s, m]
     r = first
+    taken_oldest = False
     for _ in range(b):
+        if S.rq_f[r, T_SITE] <= S.q_oldest_s[s, m]:
+            taken_oldest = True
         S.rq_f[r, T_CSTART] = t
         S.rq_f[r, T_CEND] = end if not shared else np.nan  # shared: known when it ends
         S.rq_i[r, I_STAGE] = ST_COMP
@@ -2617,6 +2706,7 @@ def dispatch(W, S, s, m, g, t):
     S.q_len[s, m] -= b
     if S.q_len[s, m] == 0:
         S.q_tail[s, m] = -1
+    S.q_oldest_s[s, m] = _q_oldest_after(W, S, s, m, taken_oldest)
     S.site_qlen[s] -= b
     S.ctr[C_QUEUED] -= b
     S.site_served[s] += b
@@ -2680,15 +2770,19 @@ def _advance_site(W, S, s, t_until):
         if now > t_until:
             break
         best = -1
+        best_p = 1 << 30
         best_t = np.inf
         next_ready = np.inf
         for m in range(S.q_len.shape[1]):
             if S.q_len[s, m] == 0:
                 continue
-            head_t = S.rq_f[S.q_head[s, m], T_SITE]
-            ready_at = head_t + maxw[m]
+            ready_at = S.q_oldest_s[s, m] + maxw[m]
             if S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS:
-                if head_t < best_t:
+                head = S.q_head[s, m]  # the next to start: the highest priority, then the oldest
+                head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]]
+                head_t = S.rq_f[head, T_SITE]
+                if head_p < best_p or (head_p == best_p and head_t < best_t):
+                    best_p = head_p
                     best_t = head_t
                     best = m
             elif ready_at < next_ready:
@@ -2726,19 +2820,22 @@ def _advance_shared(W, S, s, t):
     while S.site_qlen[s] > 0:
         best = -1
         best_g = -1
+        best_p = 1 << 30
         best_t = np.inf
         next_ready = np.inf
         for m in range(S.q_len.shape[1]):
             # none waiting, or every instance of the model busy: a batch end starts it
             if S.q_len[s, m] == 0 or S.site_model_run[s, m] >= inst[m] * n_gpus:
                 continue
-            head_t = S.rq_f[S.q_head[s, m], T_SITE]
-            ready_at = head_t + maxw[m]
+            ready_at = S.q_oldest_s[s, m] + maxw[m]
             if not (S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS):
                 if ready_at < next_ready:
                     next_ready = ready_at
                 continue
-            if head_t >= best_t:
+            head = S.q_head[s, m]  # the next to start: the highest priority, then the oldest
+            head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]]
+            head_t = S.rq_f[head, T_SITE]
+            if head_p > best_p or (head_p == best_p and head_t >= best_t):
                 continue
             gm = -1
             for g in range(g0, g1):
@@ -2748,6 +2845,7 @@ def _advance_shared(W, S, s, t):
                         S.gpu_run_n[g] == S.gpu_run_n[gm] and S.gpu_free[g] < S.gpu_free[gm]):
                     gm = g
             if gm >= 0:  # (none: its free instances are on GPUs that are down)
+                best_p = head_p
                 best_t = head_t
                 best = m
                 best_g = gm
@@ -2941,13 +3039,56 @@ def site_arrive(W, S, r, t):
     S.rq_i[r, I_NEXT] = -1
     if S.q_len[s, m] == 0:
         S.q_head[s, m] = r
-    else:
+        S.q_tail[s, m] = r
+        S.q_oldest_s[s, m] = t
+    elif W.svc_compute_priority[S.rq_i[S.q_tail[s, m], I_SVC]] <= W.svc_compute_priority[v]:
         S.rq_i[S.q_tail[s, m], I_NEXT] = r
-    S.q_tail[s, m] = r
+        S.q_tail[s, m] = r
+    else:  # ahead of the first of a lower priority (its time is the latest: the oldest stays)
+        _q_insert(W, S, s, m, r, W.svc_compute_priority[v])
     S.q_len[s, m] += 1
     S.site_qlen[s] += 1
     S.ctr[C_QUEUED] += 1
     _advance_site(W, S, s, t)
+
+
+@njit(cache=True)
+def _q_insert(W, S, s, m, r, prio):
+    """Put request ``r`` into site ``s``'s queue of model ``m`` after every request of priority
+    ``prio`` or a higher one (a smaller number) and before the first of a lower one: the queue
+    stays in (priority, arrival) order, Triton's dynamic batcher's (``priority_levels``)."""
+    prev = -1
+    x = S.q_head[s, m]
+    while x >= 0 and W.svc_compute_priority[S.rq_i[x, I_SVC]] <= prio:
+        prev = x
+        x = S.rq_i[x, I_NEXT]
+    S.rq_i[r, I_NEXT] = x
+    if prev < 0:
+        S.q_head[s, m] = r
+    else:
+        S.rq_i[prev, I_NEXT] = r
+
+
+@njit(cache=True)
+def _q_oldest_after(W, S, s, m, taken_oldest):
+    """Site ``s``'s queue of model ``m`` lost its head's requests to a batch: when the one
+    waiting longest now reached the site. Unless the batch took the one that was
+    (``taken_oldest``), it is the same; where the queue holds one priority (its head's and its
+    tail's), the head; else it may be anywhere in the queue."""
+    if S.q_len[s, m] == 0:
+        return np.inf
+    if not taken_oldest:
+        return S.q_oldest_s[s, m]
+    x = S.q_head[s, m]
+    if (W.svc_compute_priority[S.rq_i[x, I_SVC]]
+            == W.svc_compute_priority[S.rq_i[S.q_tail[s, m], I_SVC]]):
+        return S.rq_f[x, T_SITE]
+    oldest = np.inf
+    while x >= 0:
+        if S.rq_f[x, T_SITE] < oldest:
+            oldest = S.rq_f[x, T_SITE]
+        x = S.rq_i[x, I_NEXT]
+    return oldest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3465,8 +3606,8 @@ def active_in_cells(W, S, devices, uplink):
 
 
 @njit(cache=True)
-def site_backlogs(W, S, now, per_item, gpu_up):
-    return _site_backlogs(borrow(W), borrow(S), now, per_item, gpu_up)
+def site_backlogs(W, S, now, per_item, gpu_up, svc_rate):
+    return _site_backlogs(borrow(W), borrow(S), now, per_item, gpu_up, svc_rate)
 
 
 @njit(cache=True)

@@ -55,6 +55,7 @@ _KW_FIELDS = [
     "svc_dl_bits",
     "svc_state_bits",
     "svc_ul_priority",
+    "svc_compute_priority",
     "path_delay_s",
     "model_dist",
     "svc_local_dist",
@@ -204,6 +205,7 @@ _STATE_FIELDS = [
     "q_head",
     "q_tail",
     "q_len",
+    "q_oldest_s",
     "site_en_route",
     "site_qlen",
     "site_wake",
@@ -463,6 +465,9 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_tail=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_len=np.zeros((n_sites, n_models), dtype=np.int64),
+        # when the request waiting longest in each queue reached the site (its head's time
+        # unless priorities reorder the queue): a batch is due max_wait after it
+        q_oldest_s=np.full((n_sites, n_models), np.inf),
         # requests of each service on their way to each site (kernel._en_route)
         site_en_route=np.zeros((n_sites, len(w.svc_model)), dtype=np.int64),
         site_qlen=np.zeros(n_sites, dtype=np.int64),

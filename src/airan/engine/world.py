@@ -115,6 +115,7 @@ class World:
     svc_dl_bits: F64
     svc_state_bits: F64  # [V] context a stateful service moves between sites (0: stateless)
     svc_ul_priority: I64  # [V] its uplink logical channel's priority (1 first; 16 the default)
+    svc_compute_priority: I64  # [V] its priority in a compute site's queues (1 first; 16 default)
     svc_target: F64
     # queue models (a catalog model, or a service with its own service time)
     model_names: list[str]
@@ -1249,6 +1250,8 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_ul_priority=np.array([16 if v.ul_priority is None else v.ul_priority
                                   for v in s.services], dtype=np.int64),
+        svc_compute_priority=np.array([16 if v.compute_priority is None else v.compute_priority
+                                       for v in s.services], dtype=np.int64),
         svc_target=np.array([v.target_hit_ratio for v in s.services]),
         model_names=[m if sv is None else f"{m}@{sv}" for m, sv in model_keys],
         model_dist=np.asarray(model_dist, np.int64),

@@ -136,6 +136,9 @@ class LiveSnapshot:
         # a live site reports one backlog (its workers' instances are not reported apart)
         self.site_model_backlog_s = np.repeat(
             np.asarray(backlog_s, dtype=np.float64)[:, None], len(world.model_names), axis=1)
+        # (nor by priority: every service's is the site's, its lower priorities' work in it)
+        self.site_service_backlog_s = np.repeat(
+            np.asarray(backlog_s, dtype=np.float64)[:, None], len(world.svc_model), axis=1)
         self.site_healthy = healthy
         self.site_queue_len = queue_len
         # a live site reports its queue, not per model: every model's, with the requests this

@@ -499,6 +499,8 @@ class LiveRuntime:
                         if v.model in spec.batching.models and v.name in self.models},
                     instances=spec.batching.instances,
                     instances_by_model_file=self._instances_by_file(spec),
+                    priorities={v.name: v.compute_priority for v in self.scenario.services
+                                if v.compute_priority is not None and v.name in self.models},
                     threads=self.threads,
                     max_payload_bytes=self.max_payload_bytes, worker_max_duty=max_duty,
                     worker_realtime=SiteConfig.worker_realtime if realtime else 0,

@@ -4,8 +4,9 @@ A site has ``gpus`` GPUs, each running ``instances`` of every model (on this mac
 running ONNX Runtime; an instance computes one batch at a time; batches of several instances run
 at once, as Triton runs them) and one queue per model. Batching is the twin's
 (``airan.engine.kernel``): among the model queues that have a free instance and are full
-(``max_batch``) or whose oldest request has waited ``max_wait``, the one with the oldest head
-starts a batch of up to ``max_batch`` requests. At most
+(``max_batch``) or whose oldest request has waited ``max_wait``, the one whose head has the
+highest ``compute_priority`` (1 first), then the oldest head, starts a batch of up to
+``max_batch`` requests from its head; each queue is in (priority, arrival) order. At most
 ``queue_limit`` requests wait; the next one is answered ``OVERLOADED`` (reason ``queue_full``) at
 once, so memory stays bounded. gRPC itself refuses calls beyond a fixed number in flight.
 
@@ -58,6 +59,8 @@ class SiteConfig:
     # per model file where its batching differs (batching.models): [max_batch, max_wait_s]
     batch_by_model_file: dict[str, list[float]] = field(default_factory=dict)
     instances: int = 1  # of each model per GPU (batching.instances)
+    # service name -> its compute_priority where given (1 first; a service not named: 16)
+    priorities: dict[str, int] = field(default_factory=dict)
     instances_by_model_file: dict[str, int] = field(default_factory=dict)
     threads: int = 1  # ONNX Runtime intra-op threads per worker
     # the workers' scheduling (airan.live.priority): SCHED_FIFO priority (0: never; not with
@@ -84,6 +87,7 @@ class _Item:
     t_arrive: float
     fut: asyncio.Future[Any]
     model: str
+    priority: int = 16  # its service's compute_priority (1 first)
     started: bool = False
     held: bool = False  # received ahead of its due time, not queued yet
 
@@ -236,16 +240,21 @@ class SiteServer:
         while self.queued > 0:
             now = time.monotonic()
             best, best_t, next_ready = None, float("inf"), float("inf")
+            best_p = 1 << 30
             for key, q in self.queues.items():
                 if not q or self.free[key] == 0:  # no instance free: a batch end kicks again
                     continue
-                head = q[0].t_arrive
+                # due max_wait after the one waiting longest (the head, unless priorities
+                # reordered the queue); the next to start is the head
+                oldest = (q[0].t_arrive if q[0].priority == q[-1].priority
+                          else min(it.t_arrive for it in q))
                 maxb, maxw = limits[key]
-                if len(q) >= maxb or head + maxw <= now + 1e-6:
-                    if head < best_t:
-                        best, best_t = key, head
+                if len(q) >= maxb or oldest + maxw <= now + 1e-6:
+                    head_p, head_t = q[0].priority, q[0].t_arrive
+                    if head_p < best_p or (head_p == best_p and head_t < best_t):
+                        best, best_p, best_t = key, head_p, head_t
                 else:
-                    next_ready = min(next_ready, head + maxw)
+                    next_ready = min(next_ready, oldest + maxw)
             if best is None:
                 if next_ready < math.inf:
                     self._timer = timers().call_at(next_ready, self._kick)
@@ -256,6 +265,17 @@ class SiteServer:
             self.queued -= len(items)
             self.free[best] -= 1
             self._start_batch(best, items)
+
+    def _enqueue(self, item: _Item, service: str) -> None:
+        """Queue ``item`` after every request of its service's priority or a higher one and
+        before the first of a lower one (the twin's (priority, arrival) order)."""
+        q = self.queues[item.model]
+        item.priority = self.cfg.priorities.get(service, 16)
+        i = len(q)
+        while i > 0 and q[i - 1].priority > item.priority:
+            i -= 1
+        q.insert(i, item)
+        self.queued += 1
 
     def _compute(self, bid: int, key: str,
                  items: list[_Item]) -> tuple[np.ndarray, float, float, bool]:
@@ -382,8 +402,7 @@ class SiteServer:
                                    timing=wire.Timing(site_ms=(time.monotonic() - t_recv) * 1e3,
                                                       held_ms=held_ms))
         self._qarea(item.t_arrive)
-        self.queues[key].append(item)
-        self.queued += 1
+        self._enqueue(item, req.service)
         self.inflight[ident] = item  # type: ignore[index]
         self._kick()
         try:

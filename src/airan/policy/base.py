@@ -173,6 +173,9 @@ class Snapshot:
     - ``site_model_backlog_s``: [sites, models], the wait a new request of each model adds to
       its batch-1 time at each site (where batches share a GPU, what those already running
       take from it).
+    - ``site_service_backlog_s``: [sites, services], the same for a new request of each
+      service, less the work of lower ``compute_priority`` requests it goes ahead of, and
+      stretched by the higher priorities' that come while it waits.
     - ``site_model_queue``: [sites, models], requests of each model queued at each site or on
       their way there.
     - ``site_ai_share``: the share of each site's GPUs left to AI (the RAN's L1 takes the rest).
@@ -256,7 +259,8 @@ class Snapshot:
         return read_only_world(self._world)
 
     @cached_property
-    def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    def _backlogs(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                                 NDArray[np.float64]]:
         return self._engine._site_backlogs()  # type: ignore[attr-defined,no-any-return]
 
     @cached_property
@@ -274,6 +278,15 @@ class Snapshot:
         has done as much, then its fixed overhead) and what the others' rest then takes from
         the new batch, plus the queue as above (the site's backlog only where none is found)."""
         return self._backlogs[1]
+
+    @cached_property
+    def site_service_backlog_s(self) -> NDArray[np.float64]:
+        """[sites, services]: :attr:`site_model_backlog_s` of each service's model, less the
+        work of the requests of a lower ``compute_priority`` queued there or on their way
+        (which a new one goes ahead of), over 1 - rho, rho the load of the higher priorities'
+        requests placed there (~50 ms), which go ahead of it while it waits (Kleinrock's delay
+        cycle; ``kernel._service_backlogs``); the same where every service has one priority."""
+        return self._backlogs[3]
 
     @cached_property
     def site_model_queue(self) -> NDArray[np.int64]:
@@ -482,7 +495,7 @@ def latency_parts_s(
         # (a site down, or one that does not serve the request's service: its services)
         arrive[~(snap.site_healthy[sites] & w.svc_site_ok[v[:, None], sites])] = np.inf  # type: ignore[attr-defined]
         arrive += batch_wait_s(snap, batch, sites)
-        wait[:] = snap.site_model_backlog_s[sites, model]  # type: ignore[attr-defined]
+        wait[:] = snap.site_service_backlog_s[sites, v[:, None]]  # type: ignore[attr-defined]
         after[:] = compute + (prop + dl_bits[:, None] / rate + dl_leg[:, None])
         rows = drx_rows_s(snap, d)
         if rows.shape[0]:  # an answer after the device's inactivity timer (from its upload's
@@ -588,12 +601,15 @@ class PlacementRates:
     interval ``interval_s`` add ``n (1 - exp(-interval_s / tau)) / interval_s`` at its end, so
     that steady arrivals at a rate read that rate at the next decision; with ``interval_s`` 0
     (the live gateway, one request at a time), each adds ``1 / tau``, an unbiased estimate of a
-    Poisson stream's rate at any time."""
+    Poisson stream's rate at any time. With ``n_services``, ``service`` [sites, services]
+    counts the requests placed at each site by service as ``site`` does by model (the engine's:
+    the policies' wait behind later requests of a higher ``compute_priority``)."""
 
     def __init__(self, home_site: NDArray[np.int64], n_sites: int, n_models: int,
-                 interval_s: float) -> None:
+                 interval_s: float, n_services: int = 0) -> None:
         self.site = np.zeros((n_sites, n_models))
         self.home = np.zeros((n_sites, n_models))
+        self.service = np.zeros((n_sites, n_services))
         self.home_site = np.asarray(home_site, dtype=np.int64)
         self.time_s = 0.0  # the rates as of this time
         self.interval_s = interval_s
@@ -604,6 +620,7 @@ class PlacementRates:
         """Forget every request counted so far (the clock back at 0)."""
         self.site[:] = 0.0
         self.home[:] = 0.0
+        self.service[:] = 0.0
         self.time_s = 0.0
 
     def _keep(self, time_s: float) -> float:
@@ -621,9 +638,11 @@ class PlacementRates:
         if keep != 1.0:
             self.site *= keep
             self.home *= keep
+            self.service *= keep
 
     def record(self, time_s: float, node: NDArray[np.int64], site: NDArray[np.int64],
-               model: NDArray[np.int64], *, arrivals: bool = True) -> None:
+               model: NDArray[np.int64], *, arrivals: bool = True,
+               service: NDArray[np.int64] | None = None) -> None:
         """Count a decision of the interval that starts at ``time_s``: requests of ``model``
         from ``node`` placed at ``site`` (on the device, rejected: at no site), as of the
         interval's end; ``arrivals=False`` for requests placed again (a failed site's), which
@@ -632,24 +651,31 @@ class PlacementRates:
         before it, they moved it an interval ahead: the next decision read rates ~10% low).
         (Compiled: it runs at every decision.)"""
         keep = self._keep(time_s + self.interval_s) if arrivals else 1.0
-        _decay_and_count(self.site, self.home, self.home_site,
+        by_service = self.service.shape[1] > 0 and service is not None
+        _decay_and_count(self.site, self.home, self.service, self.home_site,
                          np.asarray(node, dtype=np.int64), np.asarray(site, dtype=np.int64),
-                         np.asarray(model, dtype=np.int64), keep, self._weight, arrivals)
+                         np.asarray(model, dtype=np.int64),
+                         np.asarray(service if by_service else model, dtype=np.int64),
+                         keep, self._weight, arrivals, by_service)
 
 
 @njit(cache=True)
-def _decay_and_count(site_rate, home_rate, home_site, node, site, model, keep, weight,
-                     arrivals):  # pragma: no cover - compiled
-    """:meth:`PlacementRates.record`: both rates times ``keep``, then ``weight`` added per
-    request where it goes and, for ``arrivals``, at its node's home site."""
+def _decay_and_count(site_rate, home_rate, svc_rate, home_site, node, site, model, service,
+                     keep, weight, arrivals, by_service):  # pragma: no cover - compiled
+    """:meth:`PlacementRates.record`: the rates times ``keep``, then ``weight`` added per
+    request where it goes (by model, and by service where ``by_service``) and, for
+    ``arrivals``, at its node's home site."""
     if keep != 1.0:
         site_rate *= keep
         home_rate *= keep
+        svc_rate *= keep
     for i in range(node.shape[0]):
         if arrivals and home_site[node[i]] >= 0:
             home_rate[home_site[node[i]], model[i]] += weight
         if site[i] >= 0:
             site_rate[site[i], model[i]] += weight
+            if by_service:
+                svc_rate[site[i], service[i]] += weight
 
 
 def ul_delay_s(snap: Snapshot, devices: NDArray[np.int64], ul_bits: NDArray[np.float64],

@@ -297,7 +297,7 @@ def deadline_aware(
         w.path_links,  # type: ignore[attr-defined]
         np.asarray(snap.link_backlog_s, dtype=np.float64),
         float(w.transport_queue_limit_s),  # type: ignore[attr-defined]
-        np.asarray(snap.site_model_backlog_s, dtype=np.float64),
+        np.asarray(snap.site_service_backlog_s, dtype=np.float64),
         np.asarray(snap.site_model_rate_per_s, dtype=np.float64),
         np.asarray(snap.site_model_home_rate_per_s, dtype=np.float64),
         w.site_max_wait_s,  # type: ignore[attr-defined]
@@ -440,7 +440,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             compute = (comp[m, st] if tab
                        else svc_time[m, gpu_type[gpu_start[st]], 1] / ai_share[st])
             after[i, j] = compute + (prop + dl_bits[v] / bn + dl_leg)
-            backlog[i, j] = site_backlog[st, m]
+            backlog[i, j] = site_backlog[st, v]  # [sites, services]
             if not healthy[st] or not svc_ok[v, st]:  # (down, or not serving this service)
                 arrive[i, j] = np.inf
                 est[i, j] = np.inf
@@ -488,7 +488,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         mi = svc_model[v]
         for j in range(k):
             st = cand[node[i], j]
-            backlog[i, j] = site_backlog[st, mi] + extra[st]
+            backlog[i, j] = site_backlog[st, v] + extra[st]
             est[i, j] = max(arrive[i, j], backlog[i, j]) + after[i, j]
         best = 0
         for j in range(1, k + 1):

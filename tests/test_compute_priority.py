@@ -1,0 +1,245 @@
+"""Priority at a compute site's queue (``compute_priority``) against Cobham's formula.
+
+Ideal radio, the GPU at the cell site, Poisson arrivals, no batching and a fixed service time,
+as in test_validation_queueing.py, with two services of different priority. A GPU that serves
+the waiting requests of the higher priority first, without cutting a running one short, is an
+M/G/1 queue with non-preemptive priorities; Cobham (1954) gives each class's mean wait:
+
+    W_k = W0 / ((1 - sigma_{k-1}) (1 - sigma_k)),  W0 = sum_i lambda_i E[S_i^2] / 2,
+
+with ``sigma_k`` the load of classes 1..k (Kleinrock, Queueing Systems II, eq. 3.30). Every
+expected value is computed from it, never taken from airan's output.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import airan
+from airan.scenario import scenario_from_dict
+
+N_DEVICES = 100
+SITE = "gpu"
+
+
+def priority_scenario(*, services: list[dict], duration_s: float, seed: int, max_batch: int = 1,
+                      max_wait_ms: float = 0.0, same_model: bool = False):
+    """One cell, ideal radio, one GPU at the cell site; ``services`` as (name, lam_hz,
+    service_ms, priority) dicts, each with its own fixed service time (its own queue), or,
+    with ``same_model``, one catalog model's queue for all (its roofline time)."""
+    svcs = []
+    for sv in services:
+        d = {"name": sv["name"], "model": "yolov8s", "rate_hz": sv["lam_hz"] / N_DEVICES,
+             "arrivals": "poisson", "deadline_ms": 10_000}
+        if not same_model:
+            d["service_time"] = {"dist": "fixed", "mean_ms": sv["service_ms"]}
+        if sv.get("priority") is not None:
+            d["compute_priority"] = sv["priority"]
+        svcs.append(d)
+    return scenario_from_dict({
+        "name": "validation-priority",
+        "duration_s": duration_s,
+        "seed": seed,
+        "policy": "nearest-edge",
+        "radio": {"model": "ideal"},
+        "cell_sites": [{"name": "c0", "position_m": [5, 5], "sectors": 1}],
+        "compute_sites": [{
+            "name": SITE, "at": "c0", "kind": "edge",
+            "gpus": [{"type": "H100", "count": 1}],
+            "queue_limit": 10_000_000,
+            "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms},
+        }],
+        "transport": {"hop_delay_us": 0},
+        "fleets": [{"name": "f", "count": N_DEVICES, "area": {"x_m": [0, 10], "y_m": [0, 10]},
+                    "services": [sv["name"] for sv in services]}],
+        "services": svcs,
+        "engine": {"trace_limit": 0, "trace_sample": 0.0, "decision_interval_ms": 100},
+    })
+
+
+def run(sc):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return airan.run(sc)
+
+
+def cobham_waits(classes: list[tuple[float, float]]) -> list[float]:
+    """Mean waits (s) of M/D/1 classes ``(lambda_hz, service_s)`` in priority order, the first
+    highest, non-preemptive."""
+    w0 = sum(lam * s * s for lam, s in classes) / 2.0  # E[S^2] = S^2 for a fixed time
+    out, sigma = [], 0.0
+    for lam, s in classes:
+        before = sigma
+        sigma += lam * s
+        out.append(w0 / ((1.0 - before) * (1.0 - sigma)))
+    return out
+
+
+def test_cobham_reduces_to_pollaczek_khinchine_for_one_class():
+    lam, s = 800.0, 1e-3  # rho 0.8: P-K's rho S / (2 (1 - rho)) = 2 ms
+    assert cobham_waits([(lam, s)])[0] == pytest.approx(0.8 * s / (2 * 0.2))
+    # two classes of equal service time: their load-weighted mean wait is P-K's (conservation)
+    w = cobham_waits([(300.0, s), (500.0, s)])
+    assert (300 * w[0] + 500 * w[1]) / 800 == pytest.approx(0.8 * s / (2 * 0.2))
+
+
+@pytest.mark.parametrize(("load", "share_high"), [(0.85, 0.3), (0.6, 0.5)])
+def test_higher_priority_waits_as_cobham_says(load, share_high):
+    """Two services of one catalog model share its queue at one GPU (one batch at a time, as
+    Triton runs one instance); priority reorders the queue, and each class waits Cobham's
+    mean. The expected waits differ from first come, first served's (P-K) by a factor of
+    about 2-6 at load 0.85, so a wrong order cannot pass."""
+    probe = run(priority_scenario(services=[{"name": "a", "lam_hz": 10.0}],
+                                  duration_s=5.0, seed=1, same_model=True))
+    s_ms = probe.summary["services"]["a"]["breakdown_ms"]["compute"]  # yolov8s's roofline, H100
+    assert s_ms > 0
+    lam_total = load / (s_ms * 1e-3)
+    lam = {"alarm": share_high * lam_total, "routine": (1 - share_high) * lam_total}
+    dur = max(200_000 / lam_total, 20.0)
+    services = [{"name": "alarm", "lam_hz": lam["alarm"], "priority": 2},
+                {"name": "routine", "lam_hz": lam["routine"], "priority": None}]  # None: 16
+    res = run(priority_scenario(services=services, duration_s=dur, seed=5, same_model=True))
+    w = cobham_waits([(lam["alarm"], s_ms * 1e-3), (lam["routine"], s_ms * 1e-3)])
+    svc = res.summary["services"]
+    for name, wk in (("alarm", w[0]), ("routine", w[1])):
+        assert svc[name]["met"] + svc[name]["late"] >= 50_000
+        assert svc[name]["dropped"] == 0
+        assert svc[name]["breakdown_ms"]["compute"] == pytest.approx(s_ms, rel=1e-9)
+        assert svc[name]["breakdown_ms"]["queue"] == pytest.approx(wk * 1e3, rel=0.05), name
+    assert res.summary["sites"][SITE]["gpu_utilization"] == pytest.approx(load, rel=0.02)
+
+
+def test_equal_priorities_are_first_come_first_served():
+    """Priorities given but all equal: the same run, bit for bit, as none given."""
+    base = [{"name": "a", "lam_hz": 300.0, "service_ms": 1.0},
+            {"name": "b", "lam_hz": 200.0, "service_ms": 1.5}]
+    plain = run(priority_scenario(services=base, duration_s=20.0, seed=2)).summary
+    same = run(priority_scenario(services=[dict(x, priority=3) for x in base],
+                                 duration_s=20.0, seed=2)).summary
+    for name in ("a", "b"):
+        assert plain["services"][name] == same["services"][name]
+
+
+def test_a_batch_is_due_max_wait_after_its_oldest_request_not_its_head():
+    """With batching, a queue reordered by priority is due ``max_wait`` after the request that
+    has waited longest (Triton's oldest enqueue time), not after its head, which a newer
+    request of a higher priority may be. At a low load no batch fills, so each takes the
+    whole queue: the longest wait in each batch is then max_wait exactly, and none is longer
+    (timing the batch from its head would make a low request wait until a high one that came
+    after it had waited max_wait)."""
+    max_wait_ms = 5.0
+    services = [{"name": "low", "lam_hz": 100.0, "priority": 9},
+                {"name": "high", "lam_hz": 100.0, "priority": 1}]
+    sc = priority_scenario(services=services, duration_s=4.0, seed=7, same_model=True,
+                           max_batch=64, max_wait_ms=max_wait_ms)
+    sc = sc.model_copy(update={"engine": sc.engine.model_copy(update={"trace_limit": 10_000})})
+    res = run(sc)
+    tab = res.requests.to_pydict()
+    assert res.summary["trace"]["complete"]
+    batches: dict[float, list[tuple[float, str]]] = {}  # by start (ideal radio, no transport)
+    for svc, t, q in zip(tab["service"], tab["created_s"], tab["queue_ms"], strict=True):
+        batches.setdefault(round(t + q * 1e-3, 9), []).append((t, svc))
+    assert len(batches) > 300
+    mixed = 0  # batches whose oldest request is low and a high one came after it
+    for start, members in batches.items():
+        members.sort()
+        oldest_t, oldest_svc = members[0]
+        assert start - oldest_t == pytest.approx(max_wait_ms * 1e-3, abs=1e-9)
+        mixed += oldest_svc == "low" and any(svc == "high" for _, svc in members[1:])
+    assert mixed >= 50, "the premise: many batches a high request joined after a low one"
+
+
+def test_the_policies_wait_counts_only_the_work_a_request_does_not_go_ahead_of():
+    """``Snapshot.site_service_backlog_s``: at a GPU running one batch at a time with both
+    priorities queued, a new high-priority request waits for the batch running and the
+    high-priority work queued or on its way, by hand from the engine's state; a low one for
+    everything (the model's backlog), stretched by the high priority's load rho while it
+    waits, B / (1 - rho) (Kleinrock's delay cycle: W = B + rho W)."""
+    from airan.engine import Engine
+    from airan.engine import kernel as K
+    from airan.policy import Snapshot
+
+    probe = run(priority_scenario(services=[{"name": "a", "lam_hz": 10.0}],
+                                  duration_s=5.0, seed=1, same_model=True))
+    s_ms = probe.summary["services"]["a"]["breakdown_ms"]["compute"]
+    lam_total = 0.95 / (s_ms * 1e-3)
+    services = [{"name": "alarm", "lam_hz": 0.4 * lam_total, "priority": 1},
+                {"name": "routine", "lam_hz": 0.6 * lam_total, "priority": 8}]
+    eng = Engine(priority_scenario(services=services, duration_s=5.0, seed=4, same_model=True))
+    w, st = eng.world, eng._st
+    alarm, routine = w.service_names.index("alarm"), w.service_names.index("routine")
+    m = w.svc_model[alarm]
+    assert w.svc_model[routine] == m
+
+    def queued(v: int) -> int:
+        n, x = 0, st.q_head[0, m]
+        while x >= 0:
+            n += st.rq_i[x, K.I_SVC] == v
+            x = st.rq_i[x, K.I_NEXT]
+        return n
+
+    for _ in range(20_000):
+        eng.step(1)
+        if queued(alarm) >= 2 and queued(routine) >= 3:
+            break
+    else:
+        pytest.fail("no moment with both priorities queued")
+    snap = Snapshot(eng)
+    per_item = eng._per_item_s[0, m]
+    busy = max(st.gpu_free[0] - eng.now_s, 0.0)
+    high = queued(alarm) + st.site_en_route[0, alarm]
+    every = queued(alarm) + queued(routine) + st.site_en_route[0].sum()
+    share = st.site_ai_share[0]
+    rho = eng._rates.service[0, alarm] * per_item / share  # the alarms' load placed there
+    assert 0.2 < rho < 0.6  # about 0.4 of the GPU
+    assert snap.site_service_backlog_s[0, alarm] == pytest.approx(
+        busy + high * per_item / share, rel=1e-9)
+    assert snap.site_service_backlog_s[0, routine] == pytest.approx(
+        (busy + every * per_item / share) / (1 - rho), rel=1e-9)
+    assert snap.site_service_backlog_s[0, routine] == pytest.approx(
+        snap.site_model_backlog_s[0, m] / (1 - rho), rel=1e-12)
+
+
+def test_strict_admission_admits_the_urgent_requests_a_busy_queue_would_delay():
+    """deadline-aware with strict admission at an overloaded GPU: bulk requests (priority 9)
+    fill its queue, and alarms (priority 1, a 3 ms deadline, a few batch-1 times) go ahead of
+    them: the policy sees that and admits and meets them, and drops bulk requests it cannot
+    serve in time."""
+    probe = run(priority_scenario(services=[{"name": "a", "lam_hz": 10.0}],
+                                  duration_s=5.0, seed=1, same_model=True))
+    s_ms = probe.summary["services"]["a"]["breakdown_ms"]["compute"]
+    cap = 1.0 / (s_ms * 1e-3)
+    services = [{"name": "alarm", "lam_hz": 0.1 * cap, "priority": 1},
+                {"name": "bulk", "lam_hz": 1.2 * cap, "priority": 9}]
+    d = priority_scenario(services=services, duration_s=5.0, seed=6,
+                          same_model=True).model_dump(mode="json")
+    d["policy"] = "deadline-aware"
+    d["admission"] = "strict"
+    d["engine"]["decision_interval_ms"] = 1
+    d["compute_sites"][0]["queue_limit"] = 200
+    for sv in d["services"]:
+        sv["deadline_ms"] = 10 * s_ms if sv["name"] == "alarm" else 50 * s_ms
+    res = run(scenario_from_dict(d)).summary
+    alarm, bulk = res["services"]["alarm"], res["services"]["bulk"]
+    assert bulk["dropped"] > 0.1 * bulk["count"]  # the GPU is overloaded: bulk is shed
+    assert alarm["hit_ratio"] >= 0.97
+
+
+@pytest.mark.parametrize("bad", [0, 17])
+def test_a_priority_outside_1_to_16_is_an_input_error(tmp_path, bad):
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = priority_scenario(services=[{"name": "alarm", "lam_hz": 10.0, "priority": 3}],
+                          duration_s=1.0, seed=1, same_model=True).model_dump(mode="json")
+    d["services"][0]["compute_priority"] = bad
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "services[alarm].compute_priority" in out and str(bad) in out
+    assert "Traceback" not in res.output
