@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 import airan
@@ -217,7 +218,7 @@ def test_strict_admission_admits_the_urgent_requests_a_busy_queue_would_delay():
                           same_model=True).model_dump(mode="json")
     d["policy"] = "deadline-aware"
     d["admission"] = "strict"
-    d["engine"]["decision_interval_ms"] = 1
+    d["engine"]["decision_interval_ms"] = 5  # the default: several requests a decision
     d["compute_sites"][0]["queue_limit"] = 200
     for sv in d["services"]:
         sv["deadline_ms"] = 10 * s_ms if sv["name"] == "alarm" else 50 * s_ms
@@ -243,3 +244,169 @@ def test_a_priority_outside_1_to_16_is_an_input_error(tmp_path, bad):
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and "services[alarm].compute_priority" in out and str(bad) in out
     assert "Traceback" not in res.output
+
+
+def _priorities_under_drx(strict: bool):
+    """test_drx's arms (an answer may wait for the arm's DRX on-duration) beside cameras
+    whose alarms (priority 1) and bulk frames (priority 9) share YOLOv8s's queue at one GPU
+    near saturation; the alarms and bulk listed first, so a service's index is not its
+    model's."""
+    from test_drx import _arms_dict
+
+    d = _arms_dict({})
+    d["compute_sites"][0]["gpus"][0]["count"] = 1
+    d["services"] = [
+        {"name": "bulk", "model": "yolov8s", "rate_hz": 14.0, "arrivals": "poisson",
+         "ul_kb": 10.0, "dl_kb": 0.5, "deadline_ms": 60.0, "compute_priority": 9},
+        {"name": "alarm", "model": "yolov8s", "rate_hz": 2.0, "arrivals": "poisson",
+         "ul_kb": 10.0, "dl_kb": 0.5, "deadline_ms": 15.0, "compute_priority": 1},
+    ] + d["services"]
+    d["fleets"].append({"name": "cams", "count": 60, "services": ["bulk", "alarm"],
+                        "area": {"x_m": [30.0, 60.0], "y_m": [-10.0, 10.0]}})
+    d["duration_s"] = 2.0
+    if strict:
+        d["admission"] = "strict"
+    return scenario_from_dict(d)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_every_path_decides_alike_under_priorities_and_drx(strict):
+    """The engine's compiled decision, the compiled policy and its numpy reference agree
+    request by request where the services' waits differ by priority within one model's
+    queue, under DRX (whose answer-wait estimate reads the service's wait) and with each
+    decision's requests in turn behind the earlier ones of their priority or a higher one."""
+    from test_policy_compiled import _compare_on_run, _engine_decides_as_the_policy
+
+    sc = _priorities_under_drx(strict)
+    differ = {"n": 0}
+
+    from airan.engine import Engine
+    from airan.policy.builtin import deadline_aware
+
+    eng = Engine(sc, policy="deadline-aware")
+    w = eng.world
+    bulk, alarm = w.service_names.index("bulk"), w.service_names.index("alarm")
+    arm = w.service_names.index("perception")
+    assert w.svc_model[bulk] == w.svc_model[alarm] and w.svc_model[arm] != arm
+
+    def watch(snap, batch):
+        b = snap.site_service_backlog_s
+        differ["n"] += int(np.any(b[:, alarm] != b[:, bulk]))
+        return deadline_aware(snap, batch, strict=strict)
+
+    eng.policy = watch
+    eng.run()
+    assert differ["n"] >= 50, "the premise: the two priorities' waits differ at many decisions"
+    seen = _engine_decides_as_the_policy(sc, duration_s=2.0)
+    assert seen["requests"] > 1000
+    seen = _compare_on_run(sc, strict=strict, duration_s=2.0)
+    assert seen["requests"] > 1000
+    if strict:
+        assert seen["reject"] > 0
+
+
+def _queue_invariants(eng) -> int:
+    """Check every non-empty queue of ``eng``: its length, tail, (priority, arrival) order,
+    oldest time, last request of each priority and per-service counts; the number of
+    queues that held more than one priority."""
+    from airan.engine import kernel as K
+
+    w, st = eng.world, eng._st
+    prio = w.svc_compute_priority
+    mixed = 0
+    for s in range(st.q_len.shape[0]):
+        per_svc = np.zeros(len(w.svc_model), dtype=np.int64)
+        for m in range(st.q_len.shape[1]):
+            rows, x = [], st.q_head[s, m]
+            while x >= 0:
+                rows.append(x)
+                x = st.rq_i[x, K.I_NEXT]
+            assert len(rows) == st.q_len[s, m]
+            if not rows:
+                assert (st.q_level_tail[s, m] == -1).all()
+                continue
+            assert st.q_tail[s, m] == rows[-1]
+            key = [(prio[st.rq_i[r, K.I_SVC]], st.rq_f[r, K.T_SITE]) for r in rows]
+            assert key == sorted(key)
+            assert st.q_oldest_s[s, m] == min(t for _, t in key)
+            for q in range(1, 17):
+                of_q = [r for r, (p, _) in zip(rows, key, strict=True) if p == q]
+                assert st.q_level_tail[s, m, q] == (of_q[-1] if of_q else -1)
+            for r in rows:
+                per_svc[st.rq_i[r, K.I_SVC]] += 1
+            mixed += key[0][0] != key[-1][0]
+        assert (st.q_len_svc[s] == per_svc).all()
+    return mixed
+
+
+def test_queues_stay_in_priority_order_through_partial_batches_and_failures():
+    """An overloaded GPU (batches of up to 4 that leave the rest waiting) with three
+    priorities, a site failure and a GPU failure: after every slot each queue is in
+    (priority, arrival) order, its oldest time is its oldest request's, and the last request
+    of each priority and each service's count are right."""
+    from airan.engine import Engine
+
+    services = [{"name": n, "lam_hz": lam, "priority": p}
+                for n, lam, p in (("a", 700.0, 3), ("b", 500.0, 1), ("c", 400.0, 12))]
+    d = priority_scenario(services=services, duration_s=1.0, seed=9, same_model=True,
+                          max_batch=4, max_wait_ms=1.0).model_dump(mode="json")
+    d["compute_sites"][0]["queue_limit"] = 400
+    d["compute_sites"].append(dict(d["compute_sites"][0], name="spare",
+                                   gpus=[{"type": "L4", "count": 2}]))
+    d["policy"] = "least-loaded"
+    d["faults"] = [{"kind": "site_down", "site": SITE, "start_s": 0.3, "end_s": 0.4},
+                   {"kind": "gpu_down", "site": "spare", "gpus": 1, "start_s": 0.5,
+                    "end_s": 0.7}]
+    eng = Engine(scenario_from_dict(d))
+    assert eng._st.q_level_tail.shape[0] > 0
+    mixed = 0
+    while eng.now_s < 1.0 - 1e-9:
+        eng.step(1)
+        mixed += _queue_invariants(eng)
+    assert mixed > 200, "the premise: queues held several priorities, slot after slot"
+
+
+def test_the_policies_wait_at_gpus_that_run_batches_at_once_cuts_only_its_models_queue():
+    """Where a site's GPUs run batches at once (two instances a GPU, two GPUs), the model's
+    wait (``site_model_backlog_s``) counts its own queue over the GPUs: a high-priority
+    request's leaves out the low priority's queued and coming work over those GPUs, and a
+    low one's is stretched by the high priority's load over them."""
+    from airan.engine import Engine
+    from airan.engine import kernel as K
+    from airan.policy import Snapshot
+
+    probe = run(priority_scenario(services=[{"name": "a", "lam_hz": 10.0}],
+                                  duration_s=5.0, seed=1, same_model=True))
+    s_ms = probe.summary["services"]["a"]["breakdown_ms"]["compute"]
+    cap = 2 / (s_ms * 1e-3)  # two GPUs' batch-1 capacity
+    services = [{"name": "alarm", "lam_hz": 0.5 * cap, "priority": 1},
+                {"name": "routine", "lam_hz": 0.7 * cap, "priority": 8}]
+    d = priority_scenario(services=services, duration_s=5.0, seed=4,
+                          same_model=True).model_dump(mode="json")
+    d["compute_sites"][0]["gpus"][0]["count"] = 2
+    d["compute_sites"][0]["batching"]["instances"] = 2
+    eng = Engine(scenario_from_dict(d))
+    w, st = eng.world, eng._st
+    assert w.site_shared[0] == 1
+    alarm, routine = w.service_names.index("alarm"), w.service_names.index("routine")
+    m = w.svc_model[alarm]
+    for _ in range(20_000):
+        eng.step(1)
+        if st.q_len_svc[0, alarm] >= 1 and st.q_len_svc[0, routine] >= 3:
+            break
+    else:
+        pytest.fail("no moment with both priorities queued")
+    snap = Snapshot(eng)
+    per_item = eng._per_item_s[0, m]
+    share = st.site_ai_share[0]
+    n_gpus = 2.0  # both up, neither failed
+    low = st.q_len_svc[0, routine] + st.site_en_route[0, routine]
+    rho = eng._rates.service[0, alarm] * per_item / share / n_gpus
+    assert 0.2 < rho < 0.95
+    model_wait = snap.site_model_backlog_s[0, m]
+    assert np.isfinite(model_wait)
+    assert snap.site_service_backlog_s[0, alarm] == pytest.approx(
+        max(model_wait - low * per_item / share / n_gpus, 0.0), rel=1e-9, abs=1e-12)
+    assert snap.site_service_backlog_s[0, routine] == pytest.approx(
+        model_wait / (1 - rho), rel=1e-9)
+    assert K.MAX_HIGHER_LOAD == 0.95

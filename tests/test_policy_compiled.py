@@ -197,9 +197,11 @@ def test_the_engine_decides_strict_admission_under_overload_as_the_policy_does()
 
 
 def test_every_path_decides_alike_under_compute_priorities() -> None:
-    """factory x4 with strict admission and its services in three compute priorities: the
-    engine's compiled call, the compiled policy and its numpy reference see each service's
-    wait behind the work it does not go ahead of (``site_service_backlog_s``), and agree."""
+    """factory x4 with strict admission and its services in three compute priorities (one
+    service a model: no queue holds two priorities, but each decision's requests count the
+    earlier ones at their priority or a higher one only): the engine's compiled call, the
+    compiled policy and its numpy reference agree. (test_compute_priority.py has queues that
+    hold two.)"""
     data = load_scenario("factory").model_dump(mode="json")
     for i, svc in enumerate(data["services"]):
         svc["deadline_ms"] = svc["deadline_ms"] / 3

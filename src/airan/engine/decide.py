@@ -33,7 +33,7 @@ from airan.policy.base import (
     DRX_SHORT,
     DRX_SHORT_SPAN,
 )
-from airan.policy.builtin import _candidate_paths, _deadline_aware_core
+from airan.policy.builtin import _candidate_paths, _deadline_aware_core, priority_levels
 
 
 @njit(cache=True)
@@ -84,6 +84,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
             drx[i, DRX_OFFSET] = W.dev_drx_offset_s[x]
             drx[i, DRX_SHORT] = W.dev_drx_short_s[x]
             drx[i, DRX_SHORT_SPAN] = W.dev_drx_short_span_s[x]
+    level, n_levels = priority_levels(W.svc_compute_priority)
     place = _deadline_aware_core(
         cand, cand_delay, cand_rate, cand_links, node, svc, fleet, none, ul_time, ul_round,
         dl_rate, none,
@@ -95,7 +96,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, 0.0, W.local_power_w, now,
-        decision_s, drx, now, ul_air, W.packet_bits)
+        decision_s, drx, now, ul_air, W.packet_bits, level, n_levels)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):

@@ -1315,13 +1315,7 @@ def _service_backlogs(W, S, per_item, gpu_up, out, whole, svc_rate):
     if not mixed:
         return res
     n_gpus = W.gpu_site.shape[0]
-    coming = S.site_en_route.astype(np.float64)  # [S, V]: queued, and on their way
-    for s in range(n_sites):
-        for m in range(S.q_len.shape[1]):
-            x = S.q_head[s, m]
-            while x >= 0:
-                coming[s, S.rq_i[x, I_SVC]] += 1.0
-                x = S.rq_i[x, I_NEXT]
+    coming = (S.site_en_route + S.q_len_svc).astype(np.float64)  # [S, V]: queued, and coming
     for s in range(n_sites):
         g0 = W.site_gpu_start[s]
         g1 = W.site_gpu_start[s + 1] if s + 1 < n_sites else n_gpus
@@ -2673,9 +2667,15 @@ def dispatch(W, S, s, m, g, t):
     first = S.q_head[s, m]
     r = first
     taken_oldest = False
+    levels = S.q_level_tail.shape[0] > 0  # (priorities differ)
     for _ in range(b):
         if S.rq_f[r, T_SITE] <= S.q_oldest_s[s, m]:
             taken_oldest = True
+        if levels:
+            v = S.rq_i[r, I_SVC]
+            S.q_len_svc[s, v] -= 1
+            if S.q_level_tail[s, m, W.svc_compute_priority[v]] == r:  # its priority's last
+                S.q_level_tail[s, m, W.svc_compute_priority[v]] = -1
         S.rq_f[r, T_CSTART] = t
         S.rq_f[r, T_CEND] = end if not shared else np.nan  # shared: known when it ends
         S.rq_i[r, I_STAGE] = ST_COMP
@@ -2890,6 +2890,9 @@ def _fail_site_requests(W, S, s, gpu_down, t):
             S.q_tail[s, m] = -1
             S.q_len[s, m] = 0
         S.site_qlen[s] = 0
+        if S.q_level_tail.shape[0] > 0:
+            S.q_level_tail[s, :, :] = -1
+            S.q_len_svc[s, :] = 0
     g0 = W.site_gpu_start[s]
     cut = np.zeros(gpu_down.shape[0], dtype=np.bool_)  # GPUs whose running batch is cut
     for r in range(S.rq_i.shape[0]):
@@ -3046,6 +3049,9 @@ def site_arrive(W, S, r, t):
         S.q_tail[s, m] = r
     else:  # ahead of the first of a lower priority (its time is the latest: the oldest stays)
         _q_insert(W, S, s, m, r, W.svc_compute_priority[v])
+    if S.q_level_tail.shape[0] > 0:  # (priorities differ)
+        S.q_level_tail[s, m, W.svc_compute_priority[v]] = r
+        S.q_len_svc[s, v] += 1
     S.q_len[s, m] += 1
     S.site_qlen[s] += 1
     S.ctr[C_QUEUED] += 1
@@ -3056,16 +3062,19 @@ def site_arrive(W, S, r, t):
 def _q_insert(W, S, s, m, r, prio):
     """Put request ``r`` into site ``s``'s queue of model ``m`` after every request of priority
     ``prio`` or a higher one (a smaller number) and before the first of a lower one: the queue
-    stays in (priority, arrival) order, Triton's dynamic batcher's (``priority_levels``)."""
+    stays in (priority, arrival) order, Triton's dynamic batcher's (``priority_levels``). It
+    goes after the last request of the lowest priority at or above its own that has one
+    (``q_level_tail``, kept where priorities differ, as they do where this is called)."""
     prev = -1
-    x = S.q_head[s, m]
-    while x >= 0 and W.svc_compute_priority[S.rq_i[x, I_SVC]] <= prio:
-        prev = x
-        x = S.rq_i[x, I_NEXT]
-    S.rq_i[r, I_NEXT] = x
+    for q in range(prio, 0, -1):
+        if S.q_level_tail[s, m, q] >= 0:
+            prev = S.q_level_tail[s, m, q]
+            break
     if prev < 0:
+        S.rq_i[r, I_NEXT] = S.q_head[s, m]
         S.q_head[s, m] = r
     else:
+        S.rq_i[r, I_NEXT] = S.rq_i[prev, I_NEXT]
         S.rq_i[prev, I_NEXT] = r
 
 
@@ -3074,7 +3083,9 @@ def _q_oldest_after(W, S, s, m, taken_oldest):
     """Site ``s``'s queue of model ``m`` lost its head's requests to a batch: when the one
     waiting longest now reached the site. Unless the batch took the one that was
     (``taken_oldest``), it is the same; where the queue holds one priority (its head's and its
-    tail's), the head; else it may be anywhere in the queue."""
+    tail's), the head; else the oldest of the priorities' first requests (each priority's
+    requests are in arrival order, one after another: the first follows the last of the
+    priority before it)."""
     if S.q_len[s, m] == 0:
         return np.inf
     if not taken_oldest:
@@ -3084,10 +3095,13 @@ def _q_oldest_after(W, S, s, m, taken_oldest):
             == W.svc_compute_priority[S.rq_i[S.q_tail[s, m], I_SVC]]):
         return S.rq_f[x, T_SITE]
     oldest = np.inf
-    while x >= 0:
-        if S.rq_f[x, T_SITE] < oldest:
+    for q in range(1, 17):
+        last = S.q_level_tail[s, m, q]
+        if last < 0:
+            continue
+        if S.rq_f[x, T_SITE] < oldest:  # x: this priority's first
             oldest = S.rq_f[x, T_SITE]
-        x = S.rq_i[x, I_NEXT]
+        x = S.rq_i[last, I_NEXT]
     return oldest
 
 

@@ -206,6 +206,8 @@ _STATE_FIELDS = [
     "q_tail",
     "q_len",
     "q_oldest_s",
+    "q_level_tail",
+    "q_len_svc",
     "site_en_route",
     "site_qlen",
     "site_wake",
@@ -344,6 +346,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
     n_sites = len(w.site_names)
     n_models = len(w.model_names)
     n_svc = len(w.service_names)
+    prio_mixed = len(set(w.svc_compute_priority.tolist())) > 1
     n_groups = len(w.group_svc)
     n_flows = len(w.flow_dev)
     n_gpus = len(w.gpu_site)
@@ -468,6 +471,12 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         # when the request waiting longest in each queue reached the site (its head's time
         # unless priorities reorder the queue): a batch is due max_wait after it
         q_oldest_s=np.full((n_sites, n_models), np.inf),
+        # where services' compute_priority differ (else empty): each queue's last request of
+        # each priority (1..16), and the requests of each service queued at each site
+        q_level_tail=np.full((n_sites, n_models, 17) if prio_mixed else (0, 0, 0), -1,
+                             dtype=np.int64),
+        q_len_svc=np.zeros((n_sites, n_svc) if prio_mixed else (0, 0),
+                           dtype=np.int64),
         # requests of each service on their way to each site (kernel._en_route)
         site_en_route=np.zeros((n_sites, len(w.svc_model)), dtype=np.int64),
         site_qlen=np.zeros(n_sites, dtype=np.int64),

@@ -330,6 +330,7 @@ def deadline_aware(
         float(getattr(snap, "time_s", 0.0)),
         upload_air_s(snap, d, w.svc_ul_bits[batch.service], batch.service),  # type: ignore[attr-defined]
         float(w.packet_bits),  # type: ignore[attr-defined]
+        *priority_levels(w.svc_compute_priority),  # type: ignore[attr-defined]
     )
 
 
@@ -382,6 +383,22 @@ def _whole_slots(on_air_s, slot_s):
 
 
 @njit(cache=True)
+def priority_levels(prio):  # pragma: no cover - compiled
+    """Each service's level among the distinct ``compute_priority`` values (``prio`` [V], 1..16;
+    level 0 the highest), and how many levels there are (1 where every service has one)."""
+    present = np.zeros(18, dtype=np.int64)
+    for v in range(prio.shape[0]):
+        present[prio[v]] = 1
+    below = np.zeros(18, dtype=np.int64)  # distinct values smaller than each
+    for x in range(1, 18):
+        below[x] = below[x - 1] + present[x - 1]
+    level = np.empty(prio.shape[0], dtype=np.int64)
+    for v in range(prio.shape[0]):
+        level[v] = below[prio[v]]
+    return level, max(below[17], 1)
+
+
+@njit(cache=True)
 def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fleet, ul_rate,
                          ul_time, ul_round, dl_rate, dl_air_rate, dev_backlog, ul_access, dl_access,
                          ul_spacing, dl_spacing, held, state_bits, site_node, path_links,
@@ -391,7 +408,7 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
                          path_delay, path_rate, gpu_type, gpu_start, max_batch, n_gpus,
                          svc_time, local_time, strict, energy, tx_w, nr_slot, circ, rx_w,
                          resends, active_w, link_t0, decision_s, drx, now, ul_air,
-                         packet_bits):  # pragma: no cover - compiled
+                         packet_bits, level, n_levels):  # pragma: no cover - compiled
     """:func:`deadline_aware_reference`, operation for operation (same rounding, same ties).
     ``link_backlog`` less ``link_t0`` (at least 0) is each link's backlog: the engine's
     decisions pass its links' free times and the time now, read only for the links of the
@@ -405,7 +422,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
     after the timer waits for its device's on-duration
     (:func:`airan.policy.base.latency_parts_s`). ``ul_air``: each upload's own time on the
     air, during which its packets (of ``packet_bits``) enter the transport (the ``nr`` radio;
-    :func:`airan.policy.base.upload_serialization_s`; [0]: none)."""
+    :func:`airan.policy.base.upload_serialization_s`; [0]: none). ``level``, ``n_levels``:
+    each service's compute priority level (:func:`priority_levels`)."""
     n = node.shape[0]
     k = cand.shape[1]
     est = np.empty((n, k + 1))
@@ -470,25 +488,31 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
             arrive[i, j] = up
             # the answer's wait for its device's on-duration (DRX; a cycle of 0: none)
             if drx.shape[0] > 0 and drx[i, DRX_CYCLE] > 0.0:
-                ready = now + (max(up, site_backlog[st, m]) + (after[i, j] - dl_leg))
+                ready = now + (max(up, site_backlog[st, v]) + (after[i, j] - dl_leg))
                 after[i, j] = after[i, j] + answer_wait_one_s(
                     ready, now + ul_leg, drx[i, DRX_INACTIVITY], drx[i, DRX_OFFSET],
                     drx[i, DRX_CYCLE], drx[i, DRX_ON], drx[i, DRX_SHORT],
                     drx[i, DRX_SHORT_SPAN])
             # it starts once it has arrived and the backlog has cleared (drained meanwhile)
-            est[i, j] = max(up, site_backlog[st, m]) + after[i, j]
+            est[i, j] = max(up, site_backlog[st, v]) + after[i, j]
         est[i, k] = dev_backlog[i] + local_time[fleet[i], v]
     out = np.empty(n, dtype=np.int64)
     # each request in turn, behind the batch's earlier requests at the sites they went to:
     # their work (a full batch's time per request) joins those sites' backlogs, as
     # least-loaded counts it (counting only the first choices sent them all to one runner-up)
-    extra = np.zeros(healthy.shape[0])
+    # by compute priority level (one where every service has one): a request goes ahead of
+    # the lower levels' (priority_levels)
+    extra = np.zeros((healthy.shape[0], n_levels))
     for i in range(n):
         v = svc[i]
         mi = svc_model[v]
+        lv = level[v]
         for j in range(k):
             st = cand[node[i], j]
-            backlog[i, j] = site_backlog[st, v] + extra[st]
+            ahead = 0.0
+            for q in range(lv + 1):
+                ahead += extra[st, q]
+            backlog[i, j] = site_backlog[st, v] + ahead
             est[i, j] = max(arrive[i, j], backlog[i, j]) + after[i, j]
         best = 0
         for j in range(1, k + 1):
@@ -523,7 +547,8 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         if best < k:
             st = cand[node[i], best]
             b = max_batch[st, mi]
-            extra[st] += svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st] / b / n_gpus[st]
+            extra[st, lv] += (svc_time[mi, gpu_type[gpu_start[st]], b] / ai_share[st] / b
+                              / n_gpus[st])
     for i in range(n):
         j = col[i]
         best_t = est[i, j]
@@ -575,9 +600,15 @@ def deadline_aware_reference(
     # each request in turn, behind the batch's earlier requests at the sites they went to
     # (a full batch's time per request there, as least-loaded counts it): a loop over the
     # batch's requests, which the compiled policy runs
-    extra = np.zeros(len(snap.site_healthy))
+    # by compute priority level: a request goes ahead of the lower levels' (priority_levels)
+    level, n_levels = priority_levels(w.svc_compute_priority)  # type: ignore[attr-defined]
+    lv = level[batch.service]
+    extra = np.zeros((len(snap.site_healthy), n_levels))
     for i in range(n):
-        wait[i] = wait[i] + extra[sites[i]]
+        ahead = np.zeros(k)
+        for q in range(lv[i] + 1):
+            ahead = ahead + extra[sites[i], q]
+        wait[i] = wait[i] + ahead
         est[i, :k] = np.maximum(arrive[i], wait[i]) + after[i]
         c = int(np.argmin(est[i]))
         if energy:  # the least device energy among the candidates that meet the deadline
@@ -588,7 +619,7 @@ def deadline_aware_reference(
                 c = int(np.argmin(np.where(ok & (e == e.min()), est[i], np.inf)))
         col[i] = c
         if c < k:
-            extra[sites[i, c]] += step[i, c]
+            extra[sites[i, c], lv[i]] += step[i, c]
     best = est[rows, col]
     out = np.where(col == k, LOCAL, sites[rows, np.minimum(col, max(k - 1, 0))] if k else LOCAL)
     out = np.asarray(out, dtype=np.int64)

@@ -976,11 +976,11 @@ class Service(_Strict):
     # that order): a request goes ahead of those of a lower priority still waiting, the one
     # being sent included (RLC segments it). None: 16, every service alike (one FIFO)
     ul_priority: int | None = Field(None, ge=1, le=16)
-    # its priority in a compute site's queues (Triton's dynamic batcher priority levels, 1
-    # first): a batch takes the waiting requests of the highest priority first, and a GPU that
-    # frees starts the model whose next request has the highest priority (then the one waiting
-    # longest); a batch already running is never cut short (non-preemptive). None: 16, every
-    # service alike (first come, first served)
+    # its priority in a compute site's queue of its model (Triton's dynamic batcher priority
+    # levels, 1 first): a batch takes the waiting requests of the highest priority first; a
+    # batch already running is never cut short (non-preemptive), and models, each on
+    # instances of its own, do not wait for one another. None: 16, every service alike (first
+    # come, first served)
     compute_priority: int | None = Field(None, ge=1, le=16)
 
     @model_validator(mode="after")
