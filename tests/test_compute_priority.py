@@ -410,3 +410,50 @@ def test_the_policies_wait_at_gpus_that_run_batches_at_once_cuts_only_its_models
     assert snap.site_service_backlog_s[0, routine] == pytest.approx(
         model_wait / (1 - rho), rel=1e-9)
     assert K.MAX_HIGHER_LOAD == 0.95
+
+
+def test_a_high_priority_does_not_crowd_a_busy_site_its_lower_priorities_need():
+    """A port terminal's review: one L4 (batches of 4) near the cameras, filled by bulk
+    frames (priority 9, its only site), and eight idle L4s 20 ms away that serve urgent
+    detections only (priority 1). Both sites meet the urgent deadline; placing urgent by its
+    own wait alone (which leaves bulk's out) kept it at the busy GPU and overloaded it (bulk
+    met 0.09). Among the sites that meet its deadline, deadline-aware takes the one whose
+    wait counting every priority's work is least: the idle ones, and everything is met, as
+    without priorities."""
+    def port(priorities: bool):
+        svc = {"urgent": 1, "bulk": 9} if priorities else {}
+        return scenario_from_dict({
+            "name": "crowd", "duration_s": 10.0, "seed": 1, "policy": "deadline-aware",
+            "radio": {"model": "ideal"},
+            "cell_sites": [{"name": "c1", "position_m": [0, 0], "sectors": 1}],
+            "nodes": [{"name": "dc", "position_m": [0, 0]}, {"name": "far"}],
+            "compute_sites": [
+                {"name": "near", "at": "dc", "kind": "edge", "gpus": [{"type": "L4", "count": 1}],
+                 "queue_limit": 100_000, "batching": {"max_batch": 4, "max_wait_ms": 2}},
+                {"name": "regional", "at": "far", "kind": "edge",
+                 "gpus": [{"type": "L4", "count": 8}], "queue_limit": 100_000,
+                 "batching": {"max_batch": 16, "max_wait_ms": 2}, "services": ["urgent"]}],
+            "transport": {"backhaul": {"to": "dc", "capacity_gbps": 100},
+                          "links": [{"a": "dc", "b": "far", "fiber_km": 100,
+                                     "capacity_gbps": 10, "extra_delay_ms": 10}]},
+            "models": {"det": {"service_time_ms": {
+                "dist": "fixed", "batch_ms": {1: 7, 2: 10, 4: 16, 8: 28, 16: 52}}}},
+            "fleets": [
+                {"name": "hi", "count": 10, "area": {"x_m": [-50, 50], "y_m": [-50, 50]},
+                 "device_class": "camera", "services": ["urgent"]},
+                {"name": "lo", "count": 240, "area": {"x_m": [-50, 50], "y_m": [-50, 50]},
+                 "device_class": "camera", "services": ["bulk"]}],
+            "services": [
+                {"name": "urgent", "model": "det", "rate_hz": 10, "jitter_ms": 2, "ul_kb": 1,
+                 "dl_kb": 0.1, "deadline_ms": 80, "on_device": False,
+                 "compute_priority": svc.get("urgent")},
+                {"name": "bulk", "model": "det", "rate_hz": 1, "arrivals": "poisson",
+                 "ul_kb": 1, "dl_kb": 0.1, "deadline_ms": 500, "on_device": False,
+                 "compute_priority": svc.get("bulk")}],
+        })
+
+    with_prio = run(port(True)).summary["services"]
+    without = run(port(False)).summary["services"]
+    for svc in (with_prio, without):
+        assert svc["urgent"]["hit_ratio"] >= 0.99
+        assert svc["bulk"]["hit_ratio"] >= 0.98

@@ -70,7 +70,8 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
     dev_backlog = np.empty(n)
     for i in range(n):
         dev_backlog[i] = max(K.device_free(W, S, dev[i], svc[i]) - now, 0.0)
-    _, _, _, site_backlog = K._site_backlogs(W, S, now, per_item, gpu_up, svc_rate)  # [S, V]
+    _, model_backlog, _, site_backlog = K._site_backlogs(W, S, now, per_item, gpu_up,
+                                                         svc_rate)  # [S, M], [S, V]
     healthy = S.site_up != 0  # (a failure not yet noticed looks up)
     none = np.zeros(0)
     # Snapshot.drx_s (policy.base.drx_rows_s): none where no fleet has DRX
@@ -96,7 +97,7 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         W.svc_dl_bits, W.svc_model, W.svc_deadline_s, W.path_delay_s, path_rate, W.gpu_type,
         W.site_gpu_start, W.site_max_batch, W.site_n_gpus, W.svc_time_s, W.local_time_s,
         strict, False, none, 0.0, W.ue_tx_circuit_w, W.ue_rx_w, 0.0, W.local_power_w, now,
-        decision_s, drx, now, ul_air, W.packet_bits, level, n_levels)
+        decision_s, drx, now, ul_air, W.packet_bits, level, n_levels, model_backlog)
     # Engine._decide: a site the request's cell has no transport path to is no_route
     for i in range(n):
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):
