@@ -457,3 +457,28 @@ def test_a_high_priority_does_not_crowd_a_busy_site_its_lower_priorities_need():
     for svc in (with_prio, without):
         assert svc["urgent"]["hit_ratio"] >= 0.99
         assert svc["bulk"]["hit_ratio"] >= 0.98
+
+
+def test_validate_names_the_priorities_and_warns_where_one_orders_nothing(tmp_path):
+    """validate says each service's priorities; a compute_priority whose model's queue no
+    service of another priority shares (another model, or a service_time of its own) is
+    warned: it orders nothing. Two services sharing a queue at different priorities are not."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = priority_scenario(services=[{"name": "alarm", "lam_hz": 10.0, "priority": 2},
+                                    {"name": "routine", "lam_hz": 10.0}],
+                          duration_s=1.0, seed=1, same_model=True).model_dump(mode="json")
+    d["services"].append(dict(d["services"][0], name="crane", model="yolov8m",
+                              compute_priority=1))
+    d["fleets"][0]["services"].append("crane")
+    path = tmp_path / "prio.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0, out
+    assert "model yolov8s, compute priority 2 (1 first)" in out
+    assert "services[crane].compute_priority" in out and "orders nothing" in out
+    assert "services[alarm].compute_priority" not in out  # it shares routine's queue

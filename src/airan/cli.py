@@ -1381,7 +1381,9 @@ def validate(
                   f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
                   f"{_three_figures(per_s * svc.ul_kb * 8e-3)} Mbit/s offered ({svc.ul_kb:g} kB "
                   f"each), downlink {_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
-                  f"{svc.deadline_ms:g} ms, model {svc.model}", markup=False, soft_wrap=True)
+                  f"{svc.deadline_ms:g} ms, model {svc.model}"
+                  + _priorities_said(svc.ul_priority, svc.compute_priority),
+                  markup=False, soft_wrap=True)
 
     warnings = scenario_warnings(sc, label=_scenario_label(file))
     warnings += _coverage_warnings(sc, _scenario_label(file))
@@ -1854,6 +1856,13 @@ def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
                                   f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}",
                                   f"{r['background_dl'][h]:.6g}",
                                   f"{r['background_ul'][h]:.6g}", f"{r['devices']:.6g}"])
+
+
+def _priorities_said(ul: int | None, compute: int | None) -> str:
+    """validate's words for a service's priorities where it sets them (1 first)."""
+    said = [f"{name} {p}" for name, p in (("uplink priority", ul), ("compute priority", compute))
+            if p is not None]
+    return f", {' and '.join(said)} (1 first)" if said else ""
 
 
 def _three_figures(x: float) -> str:

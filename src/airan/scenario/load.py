@@ -1237,7 +1237,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     - under a policy that may run requests on board, a service whose deadline is shorter than
       another's time on the same on-board engine (:func:`_shared_engine_warnings`);
     - an uplink-heavier TDD frame than DDDSU outdoors (:func:`_tdd_frame_warnings`);
-    - a moving fleet's battery life without its motors (``base_power_w``)."""
+    - a moving fleet's battery life without its motors (``base_power_w``);
+    - a ``compute_priority`` that orders nothing (:func:`_lone_priority_warnings`)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1257,6 +1258,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 f"one's own may read snapshot.{key})",
                 file=label, field=key, value=value)))
     out += _indoor_class_warnings(s, label)
+    out += _lone_priority_warnings(s, label)
     sent = {name for f in s.fleets if f.count for name in f.services}
     for f in s.fleets:
         if run_policy == "local" and f.count and not f.computes_on_board:
@@ -3431,6 +3433,35 @@ def _cell_heights(s: Scenario) -> list[tuple[str, float]]:
 USUALLY_INDOORS = ("amr", "robot-arm", "humanoid")
 #: the outdoor environments' names as TR 38.901 writes them
 _ENV_NAME = {"uma": "UMa", "umi": "UMi", "rma": "RMa"}
+
+
+def _lone_priority_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A service whose ``compute_priority`` orders nothing: no other service of another
+    priority shares its model's queue (the same catalog model, neither with a
+    ``service_time`` of its own, which gives a service a queue of its own). Priority orders
+    one model's queue; models wait only for their own instances (a port terminal's review:
+    cranes' yolov8m at priority 1 beside vehicles' yolov8s at 2, silently unordered)."""
+    def queue(v: Any) -> tuple[str, str | None]:
+        return (v.model, v.name if v.service_time is not None else None)
+
+    if all(v.compute_priority is None for v in s.services):
+        return []
+    out = []
+    for v in s.services:
+        if v.compute_priority is None:
+            continue
+        mine = v.compute_priority
+        if any(u is not v and queue(u) == queue(v) and (u.compute_priority or 16) != mine
+               for u in s.services):
+            continue
+        own = " (its service_time gives it a queue of its own)" if v.service_time else ""
+        out.append(str(InputError(
+            f"compute_priority {mine} orders nothing: no service of another priority shares "
+            f"its model's queue ({v.model}{own}); priority orders the requests of one model's "
+            "queue, and models wait only for their own instances (a GPU runs different "
+            "models' batches at once, sharing it equally)",
+            file=label, field=f"services[{v.name}].compute_priority", value=mine)))
+    return out
 
 
 def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:
