@@ -707,3 +707,26 @@ def test_validate_and_the_planners_share_one_offered_air_rule(tmp_path: Any) -> 
     # (a caution on the plan, not a miss: a diff review)
     assert r.feasible and r.best is not None
     assert f"the devices offer gnb's uplink {share:.2f}x what it carries" in " ".join(r.notes)
+
+
+def test_where_a_service_missed_is_told_from_the_seed_that_missed_it() -> None:
+    """A port terminal's review: over seeds the worst metrics are kept, and where the time
+    went (the breakdown, the late requests' parts) must come from the seed of the lowest hit
+    ratio, whichever came first: a plan's confirmation told the passing seed's 19.5 ms,
+    mostly the uplink's air time, for a miss whose seed took 399 ms, mostly its wait."""
+    from airan.planner.evaluate import PARTS_FIELDS, _merge_service
+
+    def seed(hit: float, wait_ms: float, late: int) -> dict[str, Any]:
+        return {"count": 100, "due": 100, "dropped": 0, "unanswered": 0, "hit": hit,
+                "p99": wait_ms, "breakdown_ms": {"ul_wait": wait_ms, "ul_air": 15.0},
+                "late": late, "late_parts": {"ul_wait": wait_ms} if late else None,
+                "local_share": None}
+
+    passing, missing = seed(1.0, 2.0, 0), seed(0.58, 380.0, 42)
+    for order in ((passing, missing), (missing, passing)):
+        merged = _merge_service(_merge_service(None, order[0]), order[1])
+        assert merged["hit"] == 0.58 and merged["count"] == 200
+        assert {k: merged[k] for k in PARTS_FIELDS} == {k: missing[k] for k in PARTS_FIELDS}
+    # equal hit ratios: the first seed's stay
+    again = _merge_service(_merge_service(None, seed(0.9, 5.0, 1)), seed(0.9, 9.0, 1))
+    assert again["breakdown_ms"]["ul_wait"] == 5.0

@@ -340,7 +340,8 @@ _TRANSPORT_PARTS = ("ul_transport", "dl_transport")
 
 
 def radio_share(e: Evaluation, service: str) -> float | None:
-    """The share of a service's mean latency (breakdown of the first seed) that the air
+    """The share of a service's mean latency (the breakdown of its worst seed, the lowest hit
+    ratio: :func:`airan.planner.evaluate._merge_service`) that the air
     interface takes (scheduling request and grant, both air legs); None without a breakdown."""
     parts = [v for v in (e.services.get(service, {}).get("breakdown_ms") or {}).values()
              if v is not None]
@@ -352,7 +353,7 @@ def radio_share(e: Evaluation, service: str) -> float | None:
 
 
 def split_parts(service: dict[str, Any]) -> dict[str, float]:
-    """A service's mean latency breakdown (first seed) with queue and compute split into
+    """A service's mean latency breakdown (its worst seed's) with queue and compute split into
     ``*_device`` (on the devices' own accelerator or CPU: requests the policy kept local) and
     ``*_sites`` (on the GPUs), by the shares the run's trace measured; unsplit where it has
     none. A detector on the vehicles' CPUs is no GPU time that more GPUs would cut."""
@@ -431,7 +432,7 @@ def _every_miss_flat(closest: Evaluation, targets: Sequence[Target],
 
 def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (),
              budget: float = math.inf, max_load: float | None = None) -> list[str]:
-    """Where the time of each service that misses its targets goes (the first seed's late
+    """Where the time of each service that misses its targets goes (its worst seed's late
     requests' mean breakdown for a hit target they mostly miss, the late ones at least as many
     as the unanswered; else the mean over all its requests; queue and compute split into the
     devices' own and the GPUs'; the compute test always reads the mean): when the
