@@ -2667,11 +2667,13 @@ def dispatch(W, S, s, m, g, t):
     first = S.q_head[s, m]
     r = first
     taken_oldest = False
-    levels = S.q_level_tail.shape[0] > 0  # (priorities differ)
+    # where priorities differ (else each queue is first come, first served: its head is its
+    # oldest, and none of this is kept)
+    levels = S.q_level_tail.shape[0] > 0
     for _ in range(b):
-        if S.rq_f[r, T_SITE] <= S.q_oldest_s[s, m]:
-            taken_oldest = True
         if levels:
+            if S.rq_f[r, T_SITE] <= S.q_oldest_s[s, m]:
+                taken_oldest = True
             v = S.rq_i[r, I_SVC]
             S.q_len_svc[s, v] -= 1
             if S.q_level_tail[s, m, W.svc_compute_priority[v]] == r:  # its priority's last
@@ -2706,7 +2708,8 @@ def dispatch(W, S, s, m, g, t):
     S.q_len[s, m] -= b
     if S.q_len[s, m] == 0:
         S.q_tail[s, m] = -1
-    S.q_oldest_s[s, m] = _q_oldest_after(W, S, s, m, taken_oldest)
+    if levels:
+        S.q_oldest_s[s, m] = _q_oldest_after(W, S, s, m, taken_oldest)
     S.site_qlen[s] -= b
     S.ctr[C_QUEUED] -= b
     S.site_served[s] += b
@@ -2764,6 +2767,7 @@ def _advance_site(W, S, s, t_until):
     g0 = W.site_gpu_start[s]
     maxb = W.site_max_batch[s]  # per model
     maxw = W.site_max_wait_s[s]
+    levels = S.q_level_tail.shape[0] > 0  # priorities differ (else the head is the oldest)
     while S.site_qlen[s] > 0:
         g = S.gpu_heap[g0]  # the GPU free first (lowest index among ties)
         now = S.site_clock[s] if S.site_clock[s] > S.gpu_free[g] else S.gpu_free[g]
@@ -2776,11 +2780,12 @@ def _advance_site(W, S, s, t_until):
         for m in range(S.q_len.shape[1]):
             if S.q_len[s, m] == 0:
                 continue
-            ready_at = S.q_oldest_s[s, m] + maxw[m]
+            head = S.q_head[s, m]  # the next to start
+            head_t = S.rq_f[head, T_SITE]
+            ready_at = (S.q_oldest_s[s, m] if levels else head_t) + maxw[m]
             if S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS:
-                head = S.q_head[s, m]  # the next to start: the highest priority, then the oldest
-                head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]]
-                head_t = S.rq_f[head, T_SITE]
+                # the highest priority, then the oldest
+                head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]] if levels else 0
                 if head_p < best_p or (head_p == best_p and head_t < best_t):
                     best_p = head_p
                     best_t = head_t
@@ -2817,6 +2822,7 @@ def _advance_shared(W, S, s, t):
     maxw = W.site_max_wait_s[s]
     inst = W.site_instances[s]
     n_gpus = W.site_n_gpus[s]
+    levels = S.q_level_tail.shape[0] > 0  # priorities differ (else the head is the oldest)
     while S.site_qlen[s] > 0:
         best = -1
         best_g = -1
@@ -2827,14 +2833,15 @@ def _advance_shared(W, S, s, t):
             # none waiting, or every instance of the model busy: a batch end starts it
             if S.q_len[s, m] == 0 or S.site_model_run[s, m] >= inst[m] * n_gpus:
                 continue
-            ready_at = S.q_oldest_s[s, m] + maxw[m]
+            head = S.q_head[s, m]  # the next to start
+            head_t = S.rq_f[head, T_SITE]
+            ready_at = (S.q_oldest_s[s, m] if levels else head_t) + maxw[m]
             if not (S.q_len[s, m] >= maxb[m] or ready_at <= now + EPS):
                 if ready_at < next_ready:
                     next_ready = ready_at
                 continue
-            head = S.q_head[s, m]  # the next to start: the highest priority, then the oldest
-            head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]]
-            head_t = S.rq_f[head, T_SITE]
+            # the highest priority, then the oldest
+            head_p = W.svc_compute_priority[S.rq_i[head, I_SVC]] if levels else 0
             if head_p > best_p or (head_p == best_p and head_t >= best_t):
                 continue
             gm = -1
@@ -3040,16 +3047,18 @@ def site_arrive(W, S, r, t):
     m = W.svc_model[S.rq_i[r, I_SVC]]
     _en_route(S, r, ST_QUEUE)
     S.rq_i[r, I_NEXT] = -1
+    levels = S.q_level_tail.shape[0] > 0  # priorities differ
     if S.q_len[s, m] == 0:
         S.q_head[s, m] = r
         S.q_tail[s, m] = r
         S.q_oldest_s[s, m] = t
-    elif W.svc_compute_priority[S.rq_i[S.q_tail[s, m], I_SVC]] <= W.svc_compute_priority[v]:
+    elif (not levels or W.svc_compute_priority[S.rq_i[S.q_tail[s, m], I_SVC]]
+            <= W.svc_compute_priority[v]):
         S.rq_i[S.q_tail[s, m], I_NEXT] = r
         S.q_tail[s, m] = r
     else:  # ahead of the first of a lower priority (its time is the latest: the oldest stays)
         _q_insert(W, S, s, m, r, W.svc_compute_priority[v])
-    if S.q_level_tail.shape[0] > 0:  # (priorities differ)
+    if levels:
         S.q_level_tail[s, m, W.svc_compute_priority[v]] = r
         S.q_len_svc[s, v] += 1
     S.q_len[s, m] += 1

@@ -468,8 +468,8 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         q_head=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_tail=np.full((n_sites, n_models), -1, dtype=np.int64),
         q_len=np.zeros((n_sites, n_models), dtype=np.int64),
-        # when the request waiting longest in each queue reached the site (its head's time
-        # unless priorities reorder the queue): a batch is due max_wait after it
+        # when the request waiting longest in each queue reached the site, kept where
+        # priorities differ (else the head is the oldest): a batch is due max_wait after it
         q_oldest_s=np.full((n_sites, n_models), np.inf),
         # where services' compute_priority differ (else empty): each queue's last request of
         # each priority (1..16), and the requests of each service queued at each site
