@@ -716,11 +716,11 @@ def test_where_a_service_missed_is_told_from_the_seed_that_missed_it() -> None:
     mostly the uplink's air time, for a miss whose seed took 399 ms, mostly its wait."""
     from airan.planner.evaluate import PARTS_FIELDS, _merge_service
 
-    def seed(hit: float, wait_ms: float, late: int) -> dict[str, Any]:
+    def seed(hit: float | None, wait_ms: float, late: int) -> dict[str, Any]:
         return {"count": 100, "due": 100, "dropped": 0, "unanswered": 0, "hit": hit,
                 "p99": wait_ms, "breakdown_ms": {"ul_wait": wait_ms, "ul_air": 15.0},
                 "late": late, "late_parts": {"ul_wait": wait_ms} if late else None,
-                "local_share": None}
+                "local_share": None, "seed_unanswered": 0, "parts_hit": hit}
 
     passing, missing = seed(1.0, 2.0, 0), seed(0.58, 380.0, 42)
     for order in ((passing, missing), (missing, passing)):
@@ -730,3 +730,9 @@ def test_where_a_service_missed_is_told_from_the_seed_that_missed_it() -> None:
     # equal hit ratios: the first seed's stay
     again = _merge_service(_merge_service(None, seed(0.9, 5.0, 1)), seed(0.9, 9.0, 1))
     assert again["breakdown_ms"]["ul_wait"] == 5.0
+    # a seed with none due yet (hit unmeasured) makes the merged hit None, not the kept seed's
+    # (a diff review: the passing seed after it then took the failing one's place)
+    merged = None
+    for s in (missing, seed(None, 1.0, 0), passing):
+        merged = _merge_service(merged, s)
+    assert merged["hit"] is None and merged["breakdown_ms"] == missing["breakdown_ms"]

@@ -243,6 +243,10 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
             # none late, or a run cached before airan kept it)
             "late": int(v.get("late", 0)),
             "late_parts": late_parts(v),
+            # this seed's unanswered, beside its late (``unanswered`` sums the seeds')
+            "seed_unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
+            # the hit ratio of the seed whose breakdown is kept (_merge_service)
+            "parts_hit": metric_value(v, "hit"),
             # (None: no request of it in the trace; the breakdown's queue and compute are then
             # not known to be on the GPUs or on the devices)
             "local_share": None if share is None else {
@@ -338,7 +342,8 @@ def untested_note(targets: Sequence[Target], services: Mapping[str, Mapping[str,
 
 
 #: the figures of where a service's time went, kept from one seed (:func:`_merge_service`)
-PARTS_FIELDS = ("breakdown_ms", "late", "late_parts", "local_share")
+PARTS_FIELDS = ("breakdown_ms", "late", "late_parts", "local_share", "seed_unanswered",
+                "parts_hit")
 
 
 def _merge_service(merged: dict[str, Any] | None, v: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +363,8 @@ def _merge_service(merged: dict[str, Any] | None, v: dict[str, Any]) -> dict[str
     if untested(merged):  # (the first seed that tested it)
         return {**v, **counts}
     out = dict(merged)
-    if v.get("hit") is not None and (merged.get("hit") is None or v["hit"] < merged["hit"]):
+    kept = merged.get("parts_hit")  # (not the merged hit, None once any seed's is unmeasured)
+    if v.get("parts_hit") is not None and (kept is None or v["parts_hit"] < kept):
         out.update({k: v.get(k) for k in PARTS_FIELDS})
     for m in METRICS:
         out[m] = _worse(m, merged.get(m), v.get(m))

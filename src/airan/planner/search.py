@@ -453,8 +453,9 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
         late = svc.get("late_parts")
         hit_miss = any(t.metric == "hit" and not t.met(svc.get("hit")) for t in targets
                        if t.service == name)
-        if not (late and hit_miss
-                and int(svc.get("late", 0)) >= int(svc.get("unanswered", 0))):
+        # (the late and the unanswered of the seed whose breakdown this is)
+        unanswered = svc.get("seed_unanswered", svc.get("unanswered", 0))
+        if not (late and hit_miss and int(svc.get("late", 0)) >= int(unanswered or 0)):
             late = None
         parts = ({k: float(v) for k, v in late.items() if v is not None} if late
                  else mean_parts)

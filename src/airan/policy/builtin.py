@@ -260,7 +260,11 @@ def deadline_aware(
     time the batch's other requests that may go there take to fill it at their rate. With
     ``objective: energy`` (``energy=True``), among the candidates estimated to meet the
     deadline the one that spends the least device energy wins (ties: the earliest); if none
-    meets it, the earliest.
+    meets it, the earliest. Where services' ``compute_priority`` differ, a request's estimate
+    at a site leaves out the lower priorities' work (``site_service_backlog_s``) and, but for
+    the lowest priority and under ``objective: energy``, it goes, among the candidates that
+    meet its deadline, to the one whose estimate counting every priority's work is least, so
+    that it does not crowd a busy site its lower priorities need.
 
     The same decisions as :func:`deadline_aware_reference` (numpy, readable), computed in one
     compiled pass: this policy runs every decision interval, where numpy's per-call overhead
@@ -524,8 +528,9 @@ def _deadline_aware_core(cand, cand_delay, cand_rate, cand_links, node, svc, fle
         for j in range(1, k + 1):
             if est[i, j] < est[i, best]:
                 best = j
-        if n_levels > 1 and not energy:  # among those that meet the deadline, the least
-            # estimate counting every priority's work there (as first come, first served)
+        if lv < n_levels - 1 and not energy:  # among those that meet the deadline, the
+            # least estimate counting every priority's work there (as first come, first
+            # served): but for the lowest priority, which crowds none below it
             pick = -1
             best_f = np.inf
             for j in range(k + 1):
@@ -637,14 +642,16 @@ def deadline_aware_reference(
         est[i, :k] = np.maximum(arrive[i], wait[i]) + after[i]
         c = int(np.argmin(est[i]))
         ok = est[i] <= deadline[i]
-        if n_levels > 1 and not energy and ok.any():
+        if lv[i] < n_levels - 1 and not energy and ok.any():
             # where priorities differ, a request's estimate leaves out the lower priorities'
             # work, which it goes ahead of, so the earliest completion would crowd a busy site
             # that the lower priorities need (a port terminal's review: urgent detections
             # kept at a saturated GPU beside idle ones 20 ms away took the bulk frames' hit
-            # ratio from 1.0 to 0.09): among the candidates that meet the deadline, the one
+            # ratio from 1.0 to 0.15): among the candidates that meet the deadline, the one
             # whose estimate counting every priority's work there (as first come, first
-            # served) is least, then the earliest
+            # served) is least, then the earliest; not for the lowest priority, which crowds
+            # none below it (its own estimate, stretched by the higher ones' load, is the
+            # better), nor under the energy objective, which picks among them by energy
             every = np.zeros(k)
             for q in range(n_levels):
                 every = every + extra[sites[i], q]

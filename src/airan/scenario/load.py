@@ -3446,13 +3446,15 @@ def _lone_priority_warnings(s: Scenario, label: str | None) -> list[str]:
 
     if all(v.compute_priority is None for v in s.services):
         return []
+    # (the services some fleet with devices runs: one that none runs orders nothing)
+    sent = [v for v in s.services if any(f.count and v.name in f.services for f in s.fleets)]
     out = []
-    for v in s.services:
+    for v in sent:
         if v.compute_priority is None:
             continue
         mine = v.compute_priority
         if any(u is not v and queue(u) == queue(v) and (u.compute_priority or 16) != mine
-               for u in s.services):
+               for u in sent):
             continue
         own = " (its service_time gives it a queue of its own)" if v.service_time else ""
         out.append(str(InputError(
