@@ -40,7 +40,8 @@ N_RQ_F = 10
 # outside the GPU) while in transit: the next link of its path to reserve (0: none left)
 I_DEV, I_SVC, I_PLACE, I_STAGE, I_NEXT, I_SEQ, I_CELL, I_GPU = range(8)
 # the policies' wait behind later requests of a higher compute_priority: their load counted at
-# most this (estimated over ~50 ms; a burst read at 1 or more would read as a wait without end)
+# most this (an assumption: the load is estimated over ~50 ms, and a burst read at 1 or more
+# would read as a wait without end)
 MAX_HIGHER_LOAD = 0.95
 I_HOP = I_GPU
 N_RQ_I = 8
