@@ -57,7 +57,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     cls=HelpGroup,
 )
-catalog_app = typer.Typer(help="Show the accelerator, model and device-class catalogs.",
+catalog_app = typer.Typer(help="Show the accelerator, model, device-class and 5QI catalogs.",
                           no_args_is_help=True, cls=HelpGroup)
 app.add_typer(catalog_app, name="catalog")
 
@@ -1382,7 +1382,8 @@ def validate(
                   f"{_three_figures(per_s * svc.ul_kb * 8e-3)} Mbit/s offered ({svc.ul_kb:g} kB "
                   f"each), downlink {_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
                   f"{svc.deadline_ms:g} ms, model {svc.model}"
-                  + _priorities_said(svc.ul_priority, svc.compute_priority),
+                  + _priorities_said(svc.ul_priority, svc.compute_priority)
+                  + _qos_said(svc.five_qi, svc.qos_priority_level),
                   markup=False, soft_wrap=True)
 
     warnings = scenario_warnings(sc, label=_scenario_label(file))
@@ -1865,6 +1866,22 @@ def _priorities_said(ul: int | None, compute: int | None) -> str:
     return f", {' and '.join(said)} (1 first)" if said else ""
 
 
+def _qos_said(five_qi: int | None, level: int | None) -> str:
+    """validate's words for a service's QoS flow on the air where it sets one: its 5QI's
+    characteristics (TS 23.501 Table 5.7.4-1) and the priority level the schedulers weigh."""
+    if five_qi is None and level is None:
+        return ""
+    from airan.radio.qos import STANDARDIZED_5QI, priority_level
+
+    p = priority_level(five_qi, level)
+    if five_qi is None:
+        return f", QoS priority level {p} on the air (1 first; unset: 90, 5QI 9's)"
+    q = STANDARDIZED_5QI[five_qi]
+    own = "" if level is None else f", its own level {p} in place of {q.priority_level}"
+    return (f", 5QI {five_qi} on the air ({q.resource_type}, {q.example}; priority level "
+            f"{q.priority_level}, delay budget {q.delay_budget_ms:g} ms{own})")
+
+
 def _three_figures(x: float) -> str:
     """``x`` to three significant figures, never in exponent form (1,080, 57.6, 0.0134)."""
     return f"{x:,.0f}" if abs(x) >= 100 else f"{float(f'{x:.3g}'):g}"
@@ -2100,6 +2117,24 @@ def catalog_devices(
         table.add_row(key, f"{c.height_m:g}", acc, buffer, c.name)
     _print_table(table)
     _print_sources(classes, "devices", sources)
+
+
+@catalog_app.command("5qi")
+def catalog_5qi() -> None:
+    """The standardized 5QIs a service names with ``five_qi`` (TS 23.501 Table 5.7.4-1): the
+    priority level the cells' schedulers weigh (100 - level), and the delay budget."""
+    from airan.radio.qos import DEFAULT_5QI, STANDARDIZED_5QI
+
+    table = _table("Standardized 5QIs (TS 23.501 Table 5.7.4-1; schedulers weigh 100 - level)")
+    table.add_column("5QI", style="bold", no_wrap=True)
+    _columns(table, "priority level", "weight", "delay budget ms")
+    _columns(table, "resource type", justify="left")
+    table.add_column("example services")
+    for key, q in sorted(STANDARDIZED_5QI.items(), key=lambda kv: (kv[1].priority_level, kv[0])):
+        name = f"{key} (default)" if key == DEFAULT_5QI else str(key)
+        table.add_row(name, str(q.priority_level), str(100 - q.priority_level),
+                      f"{q.delay_budget_ms:g}", q.resource_type, q.example)
+    _print_table(table)
 
 
 def _print_sources(entries: dict[str, Any], catalog: str, show: bool) -> None:

@@ -1187,6 +1187,10 @@ class Engine:
                 # its arrival process: a queue fed by random (Poisson) arrivals settles slowly
                 # near capacity, one fed by periodic ones within their period (cautions)
                 "arrivals": self.scenario.services[v].arrivals,
+                # the priorities it is served at (1 first; 16 and 90 where it sets none): in
+                # its device's uplink buffer, in a site's queue of its model, and between
+                # devices on the air (its 5QI's level, or its own; radio.qos)
+                "priority": service_priority(self.scenario.services[v]),
                 # where its answered requests ran: each site's count, "local" its devices'
                 "answered_at": {(w.site_names[k] if k < len(w.site_names) else "local"): int(n)
                                 for k, n in sorted(enumerate(place_v[v].tolist()),
@@ -1668,3 +1672,15 @@ def _sparse_counts(hist: np.ndarray) -> dict[str, int]:
     return {str(int(b)): int(hist[b]) for b in nz}
 
 
+
+
+def service_priority(svc: Any) -> dict[str, int | None]:
+    """A service's priorities as summary.json gives them (1 first): what it sets, or the
+    level every service without one shares (16 in the buffer and the site queue; 90 on the
+    air, the default bearer's 5QI 9)."""
+    from airan.radio.qos import priority_level
+
+    return {"ul": 16 if svc.ul_priority is None else svc.ul_priority,
+            "compute": 16 if svc.compute_priority is None else svc.compute_priority,
+            "five_qi": svc.five_qi,
+            "qos_level": priority_level(svc.five_qi, svc.qos_priority_level)}

@@ -1813,6 +1813,8 @@ def serve_ul(W, S, k, s0):
     pf = W.scheduler_pf
     delay_w = W.svc_delay_weight
     mlwdf = delay_w.shape[0] > 0  # PF's metric weighted by the head request's delay
+    qos_w = W.svc_qos_weight
+    qos = qos_w.shape[0] > 0  # each UE weighed by its head request's 5QI priority level
     lim = s0 + EPS
     # visit the UEs in device order: memory is then read in one direction (prefetchable), and
     # the result does not depend on the order in which UEs became active
@@ -1855,7 +1857,8 @@ def serve_ul(W, S, k, s0):
                 touched[ctr[C_TOUCHED]] = c
                 ctr[C_TOUCHED] += 1
             pf_w[d] = 1.0
-            cnt[c] += 1.0
+            w_qos = qos_w[rq_i[ul_head[d], I_SVC]] if qos else 1.0
+            cnt[c] += w_qos  # (rr's shares: in proportion to the weights)
             if pf:  # its fading and metric; the cell keeps its PF_MAX_UES best in order
                 # its average throughput decayed over the uplink slots it was not served
                 # in while it had no data or no grant (an EWMA over every slot, lazily)
@@ -1878,10 +1881,13 @@ def serve_ul(W, S, k, s0):
                     m0 = math.log2(1.0 + se_ul[u] * fade_a[u] * p_prb_a[u]) / avg_thr[u]
                     if mlwdf:
                         m0 *= _delay_weight(S, u, delay_w, s0)
+                    if qos:
+                        m0 *= qos_w[rq_i[ul_head[u], I_SVC]]
                     cell_top_m[c, 0] = m0
                 metric = math.log2(1.0 + se_ul[d] * fade * p_prb_a[d]) / avg_thr[d]
                 if mlwdf:
                     metric *= _delay_weight(S, d, delay_w, s0)
+                metric *= w_qos
                 _top_insert(cell_top, cell_top_m, c, d, metric)  # ties: the lower device
     slot = W.slot_s
     grant = S.ue_grant
@@ -1903,13 +1909,14 @@ def serve_ul(W, S, k, s0):
             if pf_w[d] <= 0.0:
                 continue
             c = dev_cell[d]
-            equal = free_prb[c] / cnt[c]
+            w_qos = qos_w[rq_i[ul_head[d], I_SVC]] if qos else 1.0
+            equal = free_prb[c] * w_qos / cnt[c]
             cap = ul_capacity(W, S, d, c, equal, 1.0)[0]
             want = _ul_want(W, S, d)
             if cap > 0.0 and want < cap:
                 spare[c] += equal * (1.0 - want / cap)
             else:
-                heavy[c] += 1.0
+                heavy[c] += w_qos
                 pf_w[d] = 2.0
     fleet_energy = S.fleet_energy_j
     dev_fleet = W.dev_fleet
@@ -1953,9 +1960,10 @@ def serve_ul(W, S, k, s0):
         if pf:
             share = grant[d]
         else:
-            share = free_prb[c] / cnt[c]
+            w_qos = qos_w[rq_i[ul_head[d], I_SVC]] if qos else 1.0
+            share = free_prb[c] * w_qos / cnt[c]
             if pf_w[d] > 1.5:  # it needs more than an equal share: a part of what others leave
-                share += spare[c] / heavy[c]
+                share += spare[c] * w_qos / heavy[c]
         cap, n_use, p_out_mw = ul_capacity(W, S, d, c, share, fade_a[d] if pf else 1.0)
         if cap <= 0.0 and ul_bits[d] > 0.0:  # (a grant for requests of no bits carries none)
             act[kept] = d
@@ -2271,6 +2279,8 @@ def serve_dl(W, S, k, s0, frac):
     dev_fleet = W.dev_fleet
     hold = S.ue_dl_hold  # its link interrupted until then (a handover, a re-establishment)
     drx_on = W.drx_any != 0
+    qos_w = W.svc_qos_weight
+    qos = qos_w.shape[0] > 0  # shares in proportion to the head answer's 5QI weight
     # 1: the UE needs more than an equal share; 2: out of coverage; 3: held (or asleep)
     more = S.ue_tmp
     for i in range(n_act):
@@ -2312,7 +2322,7 @@ def serve_dl(W, S, k, s0, frac):
             more[d] = 0
             c = dev_cell[d]
             _touch(S, c)
-            cnt[c] += 1.0
+            cnt[c] += qos_w[rq_i[dl_head[d], I_SVC]] if qos else 1.0
     slot = W.slot_s * frac
     resends = nr.expected_sends(W.bler, W.harq_max_retx) - 1.0  # (a last block's, a slot each)
     # one round of progressive filling, as on the uplink (serve_ul): the answers a UE can take
@@ -2325,7 +2335,8 @@ def serve_dl(W, S, k, s0, frac):
         if rq_f[r, T_DLARR] + delay > lim or more[d] >= 2:
             continue
         c = dev_cell[d]
-        equal = free_prb[c] / cnt[c]
+        w_qos = qos_w[rq_i[r, I_SVC]] if qos else 1.0
+        equal = free_prb[c] * w_qos / cnt[c]
         cap = equal * se_dl[d] * bpp_dl[c] * frac
         need = 0.0
         while r >= 0 and need < cap and rq_f[r, T_DLARR] + delay <= lim:
@@ -2335,7 +2346,7 @@ def serve_dl(W, S, k, s0, frac):
             spare[c] += equal * (1.0 - need / cap)
             more[d] = 0
         else:
-            heavy[c] += 1.0
+            heavy[c] += w_qos
             more[d] = 1
     kept = 0
     for i in range(n_act):
@@ -2357,9 +2368,10 @@ def serve_dl(W, S, k, s0, frac):
             dl_head[d] = r
         else:
             c = dev_cell[d]
-            share = free_prb[c] / cnt[c]
+            w_qos = qos_w[rq_i[r, I_SVC]] if qos else 1.0
+            share = free_prb[c] * w_qos / cnt[c]
             if more[d] == 1:
-                share += spare[c] / heavy[c]
+                share += spare[c] * w_qos / heavy[c]
             cap = share * se_dl[d] * bpp_dl[c] * frac
             used = 0.0
             while r >= 0 and used < cap and rq_f[r, T_DLARR] + delay <= lim:

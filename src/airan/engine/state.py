@@ -121,6 +121,7 @@ _KW_FIELDS = [
     "first_grant_bits",
     "scheduler_pf",
     "svc_delay_weight",
+    "svc_qos_weight",
     "load_alpha",
     "load_decay",
     "min_sinr_lin",

@@ -23,7 +23,7 @@ from airan.compute.roofline import DIST_DETERMINISTIC, fixed_overhead_s, rooflin
 from airan.engine import kernel as K
 from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
-from airan.radio import bands, drx, geometry, link, nr, penetration, scheduling
+from airan.radio import bands, drx, geometry, link, nr, penetration, qos, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, l1_hosts, transport_links
 from airan.scenario.schema import Carrier, DiscArea, Drx, Scenario, imported_sites
@@ -230,6 +230,10 @@ class World:
     # [services] M-LWDF's a_i = -ln(delta_i) / T_i (1/s), delta_i the share of requests allowed
     # past the deadline T_i (1 - target_hit_ratio); empty unless the scheduler is mlwdf
     svc_delay_weight: F64
+    # [services] the schedulers' weight of a service's QoS flow between devices, 100 - its 5QI
+    # priority level (radio.scheduling.qos_priority_weight); empty where every service has
+    # one level (the weights would all be alike: no multiplication in the slot loops)
+    svc_qos_weight: F64
     initial_load: float
     load_alpha: float
     min_sinr_lin: float
@@ -1336,7 +1340,17 @@ def build_world(s: Scenario, seed: int) -> World:
             scheduling.mlwdf_delay_weight([v.target_hit_ratio for v in s.services],
                                           [v.deadline_ms * 1e-3 for v in s.services])
             if r.scheduler == "mlwdf" else np.zeros(0)),
+        svc_qos_weight=_qos_weights(s),
         initial_load=r.initial_load,
         load_alpha=min(1.0, slot_s / (r.load_time_constant_ms * 1e-3)),
         min_sinr_lin=10.0 ** (r.min_sinr_db / 10.0),
     )
+
+
+def _qos_weights(s: Scenario) -> F64:
+    """[services] the schedulers' QoS weight of each service's flow (``svc_qos_weight``):
+    empty where every service has the same priority level."""
+    levels = [qos.priority_level(v.five_qi, v.qos_priority_level) for v in s.services]
+    if len(set(levels)) < 2:
+        return np.zeros(0)
+    return scheduling.qos_priority_weight(levels)

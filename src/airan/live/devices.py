@@ -28,6 +28,7 @@ from airan.engine.engine import (
     BREAKDOWN,
     REASONS,
     Result,
+    service_priority,
     site_batching_room,
     site_full_batch_load,
 )
@@ -345,6 +346,8 @@ class DeviceEmulator:
                 **_late_breakdown(done),
                 "offered_per_s": offered[name][1],  # (as the twin's summary has it)
                 "arrivals": self.scenario.services[v].arrivals,
+                # (as the twin's; qos_level weighs nothing here: docs/live.md)
+                "priority": service_priority(self.scenario.services[v]),
                 "answered_at": dict(Counter(r.placement for r in done).most_common()),
                 "latency_histogram": hist,
             }

@@ -1259,6 +1259,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 file=label, field=key, value=value)))
     out += _indoor_class_warnings(s, label)
     out += _lone_priority_warnings(s, label)
+    out += _qos_warnings(s, label)
     sent = {name for f in s.fleets if f.count for name in f.services}
     for f in s.fleets:
         if run_policy == "local" and f.count and not f.computes_on_board:
@@ -3464,6 +3465,34 @@ def _lone_priority_warnings(s: Scenario, label: str | None) -> list[str]:
             "models' batches at once, sharing it equally)",
             file=label, field=f"services[{v.name}].compute_priority", value=mine)))
     return out
+
+
+def _qos_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A 5QI or QoS priority level that weighs nothing: under a radio without schedulers (ideal,
+    fixed), or where every service the fleets run has the same priority level on the air."""
+    from airan.radio.qos import priority_level
+
+    given = [v for v in s.services if v.five_qi is not None or v.qos_priority_level is not None]
+    if not given:
+        return []
+    v = given[0]
+    key, value = (("qos_priority_level", v.qos_priority_level) if v.qos_priority_level
+                  is not None else ("five_qi", v.five_qi))
+    field = f"services[{v.name}].{key}"
+    if s.radio.model != "nr":
+        return [str(InputError(
+            f"a 5QI's priority weighs devices in the nr radio's cell schedulers; the "
+            f"{s.radio.model} radio has none, and it orders nothing", file=label, field=field,
+            value=value))]
+    run = {name for f in s.fleets if f.count for name in f.services}
+    levels = {priority_level(x.five_qi, x.qos_priority_level) for x in s.services
+              if x.name in run}
+    if len(levels) == 1:
+        return [str(InputError(
+            f"every service the fleets run has priority level {levels.pop()} on the air (a "
+            "service without five_qi or qos_priority_level: 90, the default bearer's 5QI 9), "
+            "so the schedulers weigh them alike", file=label, field=field, value=value))]
+    return []
 
 
 def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:

@@ -38,6 +38,8 @@ from airan.catalog import (
 from airan.errors import suggest
 from airan.radio import bands, drx, nr
 from airan.radio.l3_filter import FILTER_COEFFICIENTS
+from airan.radio.qos import STANDARDIZED_5QI
+from airan.radio.scheduling import QOS_LEVELS
 
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -982,6 +984,23 @@ class Service(_Strict):
     # instances of its own, do not wait for one another. None: 16, every service alike (first
     # come, first served)
     compute_priority: int | None = Field(None, ge=1, le=16)
+    # its QoS flow on the air: a standardized 5QI (TS 23.501 Table 5.7.4-1; airan.radio.qos),
+    # whose default priority level the cells' schedulers weigh between devices (100 - P, as
+    # 5G-LENA's QoS scheduler; airan.radio.scheduling), uplink and downlink; a priority level
+    # of one's own (1 first .. 99) overrides the 5QI's. Neither: 5QI 9, the default bearer
+    # (priority level 90), as every service alike
+    five_qi: int | None = None
+    qos_priority_level: int | None = Field(None, ge=1, le=QOS_LEVELS)
+
+    @field_validator("five_qi")
+    @classmethod
+    def _standardized_5qi(cls, v: int | None) -> int | None:
+        if v is not None and v not in STANDARDIZED_5QI:
+            raise ValueError(
+                f"{v} is not a standardized 5QI airan knows. Accepted: "
+                f"{', '.join(map(str, sorted(STANDARDIZED_5QI)))} (TS 23.501 Table 5.7.4-1; "
+                f"for another, give its priority level as qos_priority_level)")
+        return v
 
     @model_validator(mode="after")
     def _jitter_within_a_period(self) -> Service:

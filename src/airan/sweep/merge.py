@@ -205,6 +205,8 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "latency_histogram": hist,
     }
+    if "priority" in first:  # a setting, the same in every shard (merge_generic adds ints)
+        out["priority"] = copy.deepcopy(first["priority"])
     if "offered_per_s" in first:  # (each shard's own devices)
         out["offered_per_s"] = sum(float(p.get("offered_per_s") or 0.0) for p in parts)
     if "answered_at" in first:  # (each shard's own sites; a local one in several)
