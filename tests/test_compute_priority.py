@@ -119,7 +119,9 @@ def test_equal_priorities_are_first_come_first_served():
     plain = run(priority_scenario(services=base, duration_s=20.0, seed=2)).summary
     same = run(priority_scenario(services=[dict(x, priority=3) for x in base],
                                  duration_s=20.0, seed=2)).summary
-    for name in ("a", "b"):
+    for name in ("a", "b"):  # (all but the priority each was given)
+        assert plain["services"][name].pop("priority")["compute"] == 16
+        assert same["services"][name].pop("priority")["compute"] == 3
         assert plain["services"][name] == same["services"][name]
 
 

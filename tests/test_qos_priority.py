@@ -164,13 +164,16 @@ def _validate(tmp_path: Any, d: dict[str, Any]) -> tuple[int, str]:
 
 @pytest.mark.parametrize(("field", "bad"), [("five_qi", 81), ("five_qi", -1),
                                             ("qos_priority_level", 0),
-                                            ("qos_priority_level", 100)])
+                                            ("qos_priority_level", 100),
+                                            ("qos_priority_level", 127)])
 def test_an_unknown_5qi_or_a_level_outside_1_to_99_is_an_input_error(
         tmp_path: Any, field: str, bad: int) -> None:
     code, out = _validate(tmp_path, _lab(**{field: bad}))
     assert code == 2 and f"services[act].{field}" in out and str(bad) in out
     if field == "five_qi":
         assert "82" in out and "TS 23.501" in out  # the accepted ones listed
+    elif bad > 99:  # TS 23.501 allows it: the message says why airan does not
+        assert "1..99" in out and "100 - level" in out
 
 
 def test_validate_names_the_5qi_and_warns_where_it_weighs_nothing(tmp_path: Any) -> None:
@@ -264,3 +267,49 @@ def test_summary_gives_each_services_priorities() -> None:
     assert s["detect"]["priority"] == {"ul": 16, "compute": 16, "five_qi": None,
                                        "qos_level": 90}
     assert merge_services([s["act"], s["act"]])["priority"] == s["act"]["priority"]
+
+
+def test_validate_warns_where_a_devices_buffer_puts_a_lower_level_first(tmp_path: Any) -> None:
+    """The arms also upload a log at the default level: their buffers, first come first served,
+    let a log hold a frame back (and weigh the arm as the log) until ul_priority orders them."""
+    d = _lab(five_qi=82)
+    d["services"].append({"name": "log", "model": "yolov8s", "rate_hz": 4, "ul_kb": 100.0,
+                          "dl_kb": 0.1, "deadline_ms": 10_000})
+    d["fleets"][1]["services"].append("log")
+    code, out = _validate(tmp_path, d)
+    assert code == 0 and "fleets[arms].services" in out and "'log'" in out
+    assert "ul_priority 16 against 16" in out
+    d["services"][1]["ul_priority"] = 1  # act's uploads first: no warning
+    code, out = _validate(tmp_path, d)
+    assert code == 0 and "fleets[arms].services" not in out, out
+
+
+def test_an_urgent_service_needs_its_devices_buffer_to_put_it_first() -> None:
+    """The arms' frames (5QI 82) behind their own 100 kB logs (the default bearer) under
+    round robin: 5QI 82 alone lifts them from 6% to about half their deadlines (an arm with a
+    log at its buffer's head is weighed as the log); with ul_priority 1, all."""
+    def act(**qos: Any) -> float:
+        d = _lab(**qos)
+        d["radio"]["scheduler"] = "rr"
+        d["duration_s"] = 4.0
+        d["services"].append({"name": "log", "model": "yolov8m", "rate_hz": 4,
+                              "ul_kb": 100.0, "dl_kb": 0.5, "deadline_ms": 10_000})
+        d["fleets"][1]["services"].append("log")
+        s = Engine(scenario_from_dict(d), policy="nearest-edge", seed=2).run().summary
+        return float(s["services"]["act"]["hit_ratio"])
+
+    plain, alone, first = act(), act(five_qi=82), act(five_qi=82, ul_priority=1)
+    assert plain < 0.15 and 0.3 < alone < 0.8 and first > 0.95
+
+
+def test_a_level_no_fleet_runs_leaves_the_run_unweighted() -> None:
+    """Levels differ only through a service no fleet runs: the world has no weights (the
+    unweighted path, bit for bit), as where every service shares one."""
+    d = _lab(five_qi=82)
+    d["services"][0]["five_qi"] = 82
+    d["services"].append(dict(d["services"][0], name="spare", five_qi=5))  # run by none
+    w = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1).world
+    assert w.svc_qos_weight.shape == (0,)
+    d["fleets"][0]["services"].append("spare")
+    w = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1).world
+    assert w.svc_qos_weight.tolist() == [81.0, 81.0, 90.0]

@@ -56,8 +56,11 @@ def test_a_higher_priority_service_goes_ahead_in_the_devices_uplink_buffer(fifo)
 
 def test_equal_priorities_are_the_fifo_without_them(fifo) -> None:
     same = _run((5, 5))
-    for key in ("requests", "services"):
-        assert {k: v for k, v in same[key].items()} == fifo[key]
+    assert same["requests"] == fifo["requests"]
+    for name, svc in same["services"].items():  # (all but the priority each was given)
+        assert svc["priority"]["ul"] == 5 and fifo["services"][name]["priority"]["ul"] == 16
+        assert {k: v for k, v in svc.items() if k != "priority"} == {
+            k: v for k, v in fifo["services"][name].items() if k != "priority"}
 
 
 def test_a_priority_outside_ts_38_331s_range_is_an_input_error(tmp_path) -> None:

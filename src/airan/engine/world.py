@@ -1349,8 +1349,10 @@ def build_world(s: Scenario, seed: int) -> World:
 
 def _qos_weights(s: Scenario) -> F64:
     """[services] the schedulers' QoS weight of each service's flow (``svc_qos_weight``):
-    empty where every service has the same priority level."""
+    empty where every service a fleet runs has the same priority level (the others send
+    nothing), so that such a run takes the unweighted path exactly."""
     levels = [qos.priority_level(v.five_qi, v.qos_priority_level) for v in s.services]
-    if len(set(levels)) < 2:
+    run = {name for f in s.fleets if f.count for name in f.services}
+    if len({p for p, v in zip(levels, s.services, strict=True) if v.name in run}) < 2:
         return np.zeros(0)
     return scheduling.qos_priority_weight(levels)

@@ -3492,7 +3492,40 @@ def _qos_warnings(s: Scenario, label: str | None) -> list[str]:
             f"every service the fleets run has priority level {levels.pop()} on the air (a "
             "service without five_qi or qos_priority_level: 90, the default bearer's 5QI 9), "
             "so the schedulers weigh them alike", file=label, field=field, value=value))]
-    return []
+    return _qos_buffer_warnings(s, label)
+
+
+def _qos_buffer_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet running services of different QoS priority levels whose ``ul_priority`` does not
+    order its devices' buffers as the levels do: the schedulers weigh a device by the request
+    at the head of its buffer, so a lower level's upload there holds an urgent one back twice,
+    behind it and at its weight. In NR each 5QI rides a DRB of its own, its logical channel's
+    priority set from the 5QI's (TS 38.331 LogicalChannelConfig)."""
+    from airan.radio.qos import priority_level
+
+    svc = {v.name: v for v in s.services}
+    out = []
+    for f in s.fleets:
+        if not f.count:
+            continue
+        runs = [svc[n] for n in f.services]
+        for a in runs:
+            for b in runs:
+                la = priority_level(a.five_qi, a.qos_priority_level)
+                lb = priority_level(b.five_qi, b.qos_priority_level)
+                ua = 16 if a.ul_priority is None else a.ul_priority
+                ub = 16 if b.ul_priority is None else b.ul_priority
+                if la < lb and ua >= ub:
+                    out.append(str(InputError(
+                        f"its devices also run {b.name!r} at QoS priority level {lb}, below "
+                        f"this one's {la}, and their uplink buffers do not put this service's "
+                        f"uploads first (ul_priority {ua} against {ub}): the cell weighs a "
+                        "device by the upload at the head of its buffer, so one of "
+                        f"{b.name!r}'s there holds this one back, at {b.name!r}'s weight; "
+                        f"give this service a lower ul_priority than {b.name!r}'s (in NR each "
+                        "5QI rides a bearer of its own, its priority set from the 5QI's)",
+                        file=label, field=f"fleets[{f.name}].services", value=a.name)))
+    return out
 
 
 def _indoor_class_warnings(s: Scenario, label: str | None) -> list[str]:

@@ -990,7 +990,7 @@ class Service(_Strict):
     # of one's own (1 first .. 99) overrides the 5QI's. Neither: 5QI 9, the default bearer
     # (priority level 90), as every service alike
     five_qi: int | None = None
-    qos_priority_level: int | None = Field(None, ge=1, le=QOS_LEVELS)
+    qos_priority_level: int | None = Field(None, ge=1)
 
     @field_validator("five_qi")
     @classmethod
@@ -1000,6 +1000,16 @@ class Service(_Strict):
                 f"{v} is not a standardized 5QI airan knows. Accepted: "
                 f"{', '.join(map(str, sorted(STANDARDIZED_5QI)))} (TS 23.501 Table 5.7.4-1; "
                 f"for another, give its priority level as qos_priority_level)")
+        return v
+
+    @field_validator("qos_priority_level")
+    @classmethod
+    def _weighable_level(cls, v: int | None) -> int | None:
+        if v is not None and v > QOS_LEVELS:
+            raise ValueError(
+                f"priority level {v}: airan takes 1..{QOS_LEVELS} (TS 23.501 allows up to "
+                f"127, but the schedulers' weight 100 - level would be {100 - v}, none or "
+                "negative; every standardized 5QI's level is 90 or less)")
         return v
 
     @model_validator(mode="after")
