@@ -26,7 +26,7 @@ from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, penetration, qos, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
 from airan.scenario.load import MAX_HOPS, cell_site_xy, l1_hosts, transport_links
-from airan.scenario.schema import Carrier, DiscArea, Drx, Scenario, imported_sites
+from airan.scenario.schema import Carrier, DiscArea, Drx, PointsArea, Scenario, imported_sites
 
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
 
@@ -899,6 +899,9 @@ def build_world(s: Scenario, seed: int) -> World:
         u = fleet_u[fi][:, DRAW_XY]
         if area is None:
             xy = (lo - pad) + u * ((hi + pad) - (lo - pad))
+        elif isinstance(area, PointsArea):  # device i at point i mod n (no draw)
+            points = np.asarray(area.positions_m, dtype=float)
+            xy = points[np.arange(count) % len(points)]
         elif isinstance(area, DiscArea):
             rad = area.radius_m * np.sqrt(u[:, 0])
             th = 2.0 * np.pi * u[:, 1]

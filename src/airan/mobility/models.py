@@ -87,6 +87,10 @@ def as_area(area: Any) -> Area:
     """An :class:`Area` from (xmin, xmax, ymin, ymax), a ``RectArea`` or a ``DiscArea``."""
     if isinstance(area, Area):
         return area
+    if hasattr(area, "positions_m"):  # points: their bounding box
+        xy = np.asarray(area.positions_m, dtype=float)
+        return Area(float(xy[:, 0].min()), float(xy[:, 0].max()), float(xy[:, 1].min()),
+                    float(xy[:, 1].max()))
     if hasattr(area, "radius_m"):
         cx, cy = area.center_m
         r = float(area.radius_m)

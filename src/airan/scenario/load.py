@@ -1260,6 +1260,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _indoor_class_warnings(s, label)
     out += _lone_priority_warnings(s, label)
     out += _qos_warnings(s, label)
+    out += _points_warnings(s, label)
     sent = {name for f in s.fleets if f.count for name in f.services}
     for f in s.fleets:
         if run_policy == "local" and f.count and not f.computes_on_board:
@@ -1998,7 +1999,9 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
             continue
         a = as_area(f.area)
         px, py = a.xmin + gx * (a.xmax - a.xmin), a.ymin + gy * (a.ymax - a.ymin)
-        if a.radius is not None:  # a disc: the grid's points inside it
+        if hasattr(f.area, "positions_m"):  # given points: those
+            px, py = np.asarray(f.area.positions_m, dtype=float).T
+        elif a.radius is not None:  # a disc: the grid's points inside it
             cx, cy = (a.xmin + a.xmax) / 2.0, (a.ymin + a.ymax) / 2.0
             inside = np.hypot(px - cx, py - cy) <= a.radius
             px, py = px[inside], py[inside]
@@ -2828,7 +2831,9 @@ def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
     """A fleet whose whole area lies farther than :data:`FAR_FROM_CELLS_M` from every cell site,
     or beyond the distance its environment's path loss covers (see :func:`scenario_warnings`)."""
-    from airan.scenario.schema import DiscArea, RectArea
+    from scipy.spatial import cKDTree
+
+    from airan.scenario.schema import DiscArea, PointsArea, RectArea
 
     fleets = [f for f in s.fleets if f.area is not None and f.count > 0 and not (
         f.mobility is not None and (f.mobility.model == "trace" or (
@@ -2855,6 +2860,8 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
         elif isinstance(area, DiscArea):
             gap = np.maximum(np.hypot(xy[:, 0] - area.center_m[0],
                                       xy[:, 1] - area.center_m[1]) - area.radius_m, 0.0)
+        elif isinstance(area, PointsArea):  # each cell site's nearest point
+            gap = cKDTree(np.asarray(area.positions_m, dtype=float)).query(xy)[0]
         else:  # pragma: no cover - the schema has no other area
             continue
         cell_gap = np.minimum(cell_gap, gap)
@@ -3464,6 +3471,24 @@ def _lone_priority_warnings(s: Scenario, label: str | None) -> list[str]:
             "queue, and models wait only for their own instances (a GPU runs different "
             "models' batches at once, sharing it equally)",
             file=label, field=f"services[{v.name}].compute_priority", value=mine)))
+    return out
+
+
+def _points_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A fleet at given points whose count is not their number: device i stands at point i
+    mod n, so more devices share points, and fewer leave the last points empty."""
+    out = []
+    for f in s.fleets:
+        points = getattr(f.area, "positions_m", None)
+        if points is None or not f.count or f.count == len(points):
+            continue
+        n = len(points)
+        why = (f"device i stands at point i mod {n:,}, so up to {-(-f.count // n):,} share a "
+               "point (give a point for each device to spread them)" if f.count > n else
+               f"its devices take the first {f.count:,}, and the last {n - f.count:,} stand "
+               "empty")
+        out.append(str(InputError(f"{f.count:,} devices at {n:,} points: {why}", file=label,
+                                  field=f"fleets[{f.name}].count", value=f.count)))
     return out
 
 

@@ -629,19 +629,31 @@ class DiscArea(_Strict):
     radius_m: float = Field(gt=0, le=1e7)
 
 
+class PointsArea(_Strict):
+    """Devices at given points, where a static fleet stands (gate cameras, cranes, machines on
+    a shop floor): device i at ``positions_m[i mod n]``, so more devices than points (as
+    ``--fleet-scale`` makes) share them in turn and fewer take the first ones."""
+
+    positions_m: list[tuple[Coord, Coord]] = Field(min_length=1, max_length=1_000_000)
+
+
 def _area_kind(v: Any) -> str:
-    """Which area a fleet's ``area`` is: a disc if it names a centre or radius (with or without
-    its unit, or spelt centre), else a rectangle (so an error names the disc's own field, not a
-    missing rectangle bound)."""
+    """Which area a fleet's ``area`` is: points if it names positions; a disc if it names a
+    centre or radius (with or without its unit, or spelt centre), else a rectangle (so an error
+    names the disc's own field, not a missing rectangle bound)."""
     if isinstance(v, dict):
+        if any(k in v for k in ("positions_m", "positions", "points")):
+            return "PointsArea"
         disc = ("center_m", "radius_m", "center", "radius", "centre_m", "centre")
         return "DiscArea" if any(k in v for k in disc) and not any(
             k in v for k in ("x_m", "y_m")) else "RectArea"
+    if isinstance(v, PointsArea):
+        return "PointsArea"
     return "DiscArea" if isinstance(v, DiscArea) else "RectArea"  # (not a mapping: its error)
 
 
-FleetArea = Annotated[Annotated[RectArea, Tag("RectArea")] | Annotated[DiscArea, Tag("DiscArea")],
-                      Discriminator(_area_kind)]
+FleetArea = Annotated[Annotated[RectArea, Tag("RectArea")] | Annotated[DiscArea, Tag("DiscArea")]
+                      | Annotated[PointsArea, Tag("PointsArea")], Discriminator(_area_kind)]
 
 
 from airan.mobility.config import MobilitySpec, SiteListFile  # noqa: E402  (uses _Strict above)
@@ -689,7 +701,8 @@ def check_ul_alpha(v: float) -> float:
 
 
 class Fleet(_Strict):
-    """A group of identical devices placed uniformly in an area, each running ``services``.
+    """A group of identical devices placed uniformly in an area (or at given points), each
+    running ``services``.
 
     ``device_class`` (``airan catalog devices``) fills the fields it defines (antenna height,
     on-board accelerator, uplink buffer) that the fleet does not set itself.
@@ -698,7 +711,9 @@ class Fleet(_Strict):
     name: Name
     count: int = Field(ge=0, le=50_000_000, strict=True)
     device_class: str | None = None
-    area: FleetArea | None = None  # None: uniform over the cell layout's bounding box
+    # uniform in a rectangle {x_m, y_m} or a disc {center_m, radius_m}, or at given points
+    # {positions_m: [[x, y], ...]}; None: uniform over the cell layout's bounding box
+    area: FleetArea | None = None
     height_m: float = Field(1.5, gt=0, le=MAX_HEIGHT_M)  # UE height, TR 38.901 Table 7.4.1-1
     # inside a building or a car, served by outdoor cells (UMa, UMi, RMa): TR 38.901 7.4.3's
     # low-loss or high-loss O2I building model (RMa: low-loss only), or its in-car loss;
@@ -798,6 +813,15 @@ class Fleet(_Strict):
                 if svc not in self.services:
                     raise ValueError(f"engines.{engine}: {svc!r} is not one of this fleet's "
                                      f"services ({', '.join(self.services)})")
+        return self
+
+    @model_validator(mode="after")
+    def _points_stay_put(self) -> Fleet:
+        if isinstance(self.area, PointsArea) and self.mobility is not None \
+                and self.mobility.model != "static":
+            raise ValueError(f"area.positions_m places devices that stay put, and mobility "
+                             f"{self.mobility.model!r} moves them: give a moving fleet a "
+                             "rectangle (x_m, y_m) or a disc (center_m, radius_m)")
         return self
 
     @field_validator("drx", mode="before")

@@ -7,10 +7,11 @@ imported site list carries). Each region becomes a scenario of its own (a shard)
 
 - its cell sites, and the compute sites at them (``generated_compute_sites`` included, at the
   same sites as in the whole scenario);
-- its share of every fleet: each fleet's area is cut along the region boundaries (grid: exactly,
-  a disc in strips of 1/32 of its radius; labels: on a 256 x 256 raster, each tile going to the
-  region of its nearest site) and its devices are apportioned to the pieces by area, by largest
-  remainder, so device totals are exact;
+- its share of every fleet: a fleet at given points, the devices whose points are in its
+  region (its box, or its sites' nearest); else its piece of each fleet's area cut along the
+  region boundaries (grid: exactly, a disc in strips of 1/32 of its radius; labels: on a 256 x
+  256 raster, each tile going to the region of its nearest site) and its devices apportioned to
+  the pieces by area, by largest remainder, so device totals are exact;
 - every node that is not a cell site (edge, cloud), and a pro-rata share of what is shared
   across regions: the GPUs and queue limits of compute sites at those nodes and the capacity of
   links between them, in proportion to the region's offered request rate (GPUs by largest
@@ -453,6 +454,23 @@ def plan_shards(
                 per_shard[s_k].append(piece)
                 offered[s_k] += piece["count"] * sum(rate[v] for v in f["services"])
             continue
+        if f["area"] is not None and "positions_m" in f["area"]:  # each device's own point
+            pts = np.asarray(f["area"]["positions_m"], dtype=float)
+            pts = pts[np.arange(int(f["count"])) % len(pts)]
+            if kind == "grid":
+                owner = box_shard[np.searchsorted(ycuts, pts[:, 1], side="right")
+                                  * (len(xcuts) + 1)
+                                  + np.searchsorted(xcuts, pts[:, 0], side="right")]
+                if (owner < 0).any():  # a box without sites: its nearest site's region
+                    owner[owner < 0] = nearest_shard(pts[owner < 0])
+            else:
+                owner = nearest_shard(pts)
+            for s_k in np.unique(owner).tolist():
+                mine_pts = pts[owner == s_k]
+                per_shard[s_k].append({**f, "count": len(mine_pts),
+                                       "area": {"positions_m": mine_pts.tolist()}})
+                offered[s_k] += len(mine_pts) * sum(rate[v] for v in f["services"])
+            continue
         rect = _fleet_rect(f["area"], lo - pad, hi + pad)
         if kind == "grid":
             pieces = _grid_pieces(f["area"], rect, xcuts, ycuts)
@@ -625,6 +643,9 @@ def _scale_area(area: dict[str, Any] | None, center: np.ndarray, k: float) -> An
     """``area`` scaled by ``k`` about ``center`` (None stays None: it follows the layout)."""
     if area is None:
         return None
+    if "positions_m" in area:
+        pts = center + (np.asarray(area["positions_m"], float) - center) * k
+        return {"positions_m": pts.tolist()}
     if "radius_m" in area:
         c = center + (np.asarray(area["center_m"], float) - center) * k
         return {"center_m": [float(c[0]), float(c[1])], "radius_m": area["radius_m"] * k}
