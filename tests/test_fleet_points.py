@@ -71,18 +71,110 @@ def test_bad_points_are_input_errors(tmp_path: Any, area: dict[str, Any], expect
     d = _lab(4)
     d["fleets"][0]["area"] = area
     code, out = _validate(tmp_path, d)
-    assert code == 2 and f"fleets[cams].area.{expect}" in out.replace("area.PointsArea.", "area.")
+    assert code == 2 and f"fleets[cams].area.{expect}" in out
 
 
-def test_moving_devices_cannot_stand_at_points(tmp_path: Any) -> None:
-    d = _lab(4, mobility={"model": "random_waypoint", "speed_mps": [1.0, 2.0]})
-    code, out = _validate(tmp_path, d)
-    assert code == 2 and "fleets[cams]" in out and "stay put" in out
+@pytest.mark.parametrize("mobility", [
+    {"model": "random_waypoint", "speed_mps": [1.0, 2.0]},
+    {"model": "trace", "file": "trace.csv"}])
+def test_moving_devices_cannot_stand_at_points(tmp_path: Any, mobility: dict[str, Any]) -> None:
+    code, out = _validate(tmp_path, _lab(4, mobility=mobility))
+    assert code == 2 and "fleets[cams].mobility" in out and "where they stay" in out
+
+
+def test_static_devices_at_points_run() -> None:
+    d = _lab(4, mobility={"model": "static"})
+    eng = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1)
+    np.testing.assert_array_equal(eng.world.dev_xy, np.asarray(POINTS))
+    assert eng.run().summary["requests"]["created"] > 0
+
+
+def test_other_fleets_stand_where_they_stood() -> None:
+    """Each fleet's draws are its own: turning one fleet to points leaves the others' devices
+    where the same seed put them."""
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    before = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3).world
+    f = d["fleets"][1]
+    f["area"] = {"positions_m": [[10.0 * i, 5.0] for i in range(f["count"])]}
+    after = Engine(scenario_from_dict(d), policy="nearest-edge", seed=3).world
+    for fi in (0, 2):
+        np.testing.assert_array_equal(before.dev_xy[before.dev_fleet == fi],
+                                      after.dev_xy[after.dev_fleet == fi])
+    np.testing.assert_array_equal(after.dev_xy[after.dev_fleet == 1],
+                                  np.asarray(f["area"]["positions_m"]))
 
 
 def test_points_far_from_every_cell_are_warned(tmp_path: Any) -> None:
     code, out = _validate(tmp_path, _lab(2, [[90_000.0, 0.0], [95_000.0, 0.0]]))
     assert code == 0 and "fleets[cams].area" in out and "km or more from the nearest" in out
+    # points no device stands at (count 2 of 4) are not warned of
+    code, out = _validate(tmp_path, _lab(2, [[30.0, 0.0], [0.0, 60.0], [90_000.0, 0.0],
+                                             [95_000.0, 0.0]]))
+    assert code == 0 and "fleets[cams].area" not in out, out
+
+
+def test_points_beyond_the_layout_are_warned(tmp_path: Any) -> None:
+    """city's cells span ~3 km; cameras 1.5-2 km beyond its edge attach to a distant cell."""
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    d["fleets"] = [dict(d["fleets"][0], count=3,
+                        area={"positions_m": [[3000.0, 0.0], [3300.0, 0.0], [3600.0, 0.0]]})]
+    code, out = _validate(tmp_path, d)
+    assert code == 0 and "of this fleet's area lies beyond the cell sites" in out
+
+
+def _sharded_points(plan: Any) -> list[tuple[int, tuple[float, float]]]:
+    """(shard, point) for every device of every shard, device i at point i mod m there."""
+    out = []
+    for k in range(plan.n_shards):
+        for f in plan.scenario(k)["fleets"]:
+            pts = f["area"]["positions_m"] if f.get("area") and "positions_m" in f["area"] \
+                else None
+            if pts and f["count"]:
+                out += [(k, tuple(pts[i % len(pts)])) for i in range(f["count"])]
+    return out
+
+
+@pytest.mark.parametrize("regions", ["2x2", "3x1", "labels"])
+def test_every_device_of_a_points_fleet_keeps_its_point_in_a_sharded_run(
+        regions: str, tmp_path: Any) -> None:
+    """city's 37 sites cut 2x2, 3x1 or by a label per site (west / east of x = 0): 11 devices
+    at 4 points (3, 3, 3, 2 at each) keep their points and those counts, each in the region of
+    its box (a box's sites' region) or of its nearest site."""
+    from collections import Counter
+
+    from airan.sweep.shard import plan_shards
+
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    pts = [[-1000.0, -900.0], [1000.0, 900.0], [1100.0, -1000.0], [-1200.0, 1000.0]]
+    d["fleets"] = [dict(d["fleets"][0], count=11, area={"positions_m": pts})]
+    sc = scenario_from_dict(d)
+    if regions == "labels":
+        from airan.scenario.load import cell_site_xy
+
+        xy = cell_site_xy(sc)
+        names = sc.cell_site_names()
+        path = tmp_path / "regions.csv"
+        path.write_text("site,region\n" + "".join(
+            f"{n},{'west' if x < 0 else 'east'}\n" for n, (x, _) in zip(names, xy,
+                                                                         strict=True)))
+        regions = str(path)
+    plan = plan_shards(sc, regions)
+    got = _sharded_points(plan)
+    assert Counter(p for _, p in got) == Counter(
+        {tuple(p): c for p, c in zip(pts, (3, 3, 3, 2), strict=True)})
+    for p in map(tuple, pts):  # a point's devices all in one region
+        assert len({k for k, q in got if q == p}) == 1
+    assert len({k for k, _ in got}) >= 2
+
+
+def test_sites_refuses_a_fleet_at_points() -> None:
+    from airan.errors import InputError
+    from airan.sweep.shard import plan_shards
+
+    d = load_scenario("korea").model_dump(mode="json", exclude_unset=True)
+    d["fleets"][0]["area"] = {"positions_m": [[0.0, 0.0], [100.0, 0.0]]}
+    with pytest.raises(InputError, match="positions_m"):
+        plan_shards(scenario_from_dict(d), "2x1", sites=1000)
 
 
 def test_a_sharded_run_sends_each_device_with_its_point_to_its_region() -> None:
@@ -105,3 +197,19 @@ def test_a_sharded_run_sends_each_device_with_its_point_to_its_region() -> None:
     assert west in ({(-1000.0, 0.0), (-900.0, 50.0)},
                     {(1000.0, 10.0), (1100.0, -20.0), (1200.0, 0.0)})
     assert len({k for k, _ in got}) == 2
+
+
+def test_max_fleet_refuses_to_stack_devices_on_a_fleets_points(tmp_path: Any) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "points.yaml"
+    path.write_text(yaml.safe_dump(_lab(4)))
+    res = CliRunner().invoke(app, ["max-fleet", str(path), "--fleet", "cams", "--target",
+                                   "detect:hit>=0.9"])
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert "--fleet" in out and "4 given points" in out
+    assert "x_m [-90, 150], y_m [-10, 150]" in out

@@ -84,7 +84,8 @@ class Area:
 
 
 def as_area(area: Any) -> Area:
-    """An :class:`Area` from (xmin, xmax, ymin, ymax), a ``RectArea`` or a ``DiscArea``."""
+    """An :class:`Area` from (xmin, xmax, ymin, ymax), a ``RectArea``, a ``DiscArea`` or a
+    ``PointsArea`` (its points' bounding box)."""
     if isinstance(area, Area):
         return area
     if hasattr(area, "positions_m"):  # points: their bounding box

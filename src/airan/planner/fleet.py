@@ -201,6 +201,15 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             raise unknown_name("fleet", x, names, field="--fleet")
     if len(set(listed)) < len(listed):
         raise InputError("a fleet is listed twice", field="--fleet", value=fleet)
+    for x in listed:  # a fleet at given points: more devices would stack on its points
+        points = getattr(scenario.fleets[names.index(x)].area, "positions_m", None)
+        if points is not None:
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            raise InputError(
+                f"fleet {x!r} stands at {len(points):,} given points, and a larger count "
+                "would stack its devices on them: to grow it, give it an area, e.g. their "
+                f"box x_m [{min(xs):g}, {max(xs):g}], y_m [{min(ys):g}, {max(ys):g}]",
+                field="--fleet", value=x)
     fleet = listed[0]
     lead = scenario.fleets[names.index(fleet)].count
     if len(listed) > 1 and lead <= 0:

@@ -1999,8 +1999,8 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
             continue
         a = as_area(f.area)
         px, py = a.xmin + gx * (a.xmax - a.xmin), a.ymin + gy * (a.ymax - a.ymin)
-        if hasattr(f.area, "positions_m"):  # given points: those
-            px, py = np.asarray(f.area.positions_m, dtype=float).T
+        if hasattr(f.area, "positions_m"):  # given points: those its devices stand at
+            px, py = _used_points(f).T
         elif a.radius is not None:  # a disc: the grid's points inside it
             cx, cy = (a.xmin + a.xmax) / 2.0, (a.ymin + a.ymax) / 2.0
             inside = np.hypot(px - cx, py - cy) <= a.radius
@@ -2860,8 +2860,8 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
         elif isinstance(area, DiscArea):
             gap = np.maximum(np.hypot(xy[:, 0] - area.center_m[0],
                                       xy[:, 1] - area.center_m[1]) - area.radius_m, 0.0)
-        elif isinstance(area, PointsArea):  # each cell site's nearest point
-            gap = cKDTree(np.asarray(area.positions_m, dtype=float)).query(xy)[0]
+        elif isinstance(area, PointsArea):  # each cell site's nearest point a device uses
+            gap = cKDTree(_used_points(f)).query(xy)[0]
         else:  # pragma: no cover - the schema has no other area
             continue
         cell_gap = np.minimum(cell_gap, gap)
@@ -3472,6 +3472,13 @@ def _lone_priority_warnings(s: Scenario, label: str | None) -> list[str]:
             "models' batches at once, sharing it equally)",
             file=label, field=f"services[{v.name}].compute_priority", value=mine)))
     return out
+
+
+def _used_points(f: Any) -> NDArray[np.float64]:
+    """The points of a fleet at given points that its devices stand at (device i at point i
+    mod n: all of them, or the first ``count``)."""
+    pts = np.asarray(f.area.positions_m, dtype=float)
+    return pts[: min(len(pts), max(int(f.count), 1))]
 
 
 def _points_warnings(s: Scenario, label: str | None) -> list[str]:

@@ -642,7 +642,8 @@ def _area_kind(v: Any) -> str:
     centre or radius (with or without its unit, or spelt centre), else a rectangle (so an error
     names the disc's own field, not a missing rectangle bound)."""
     if isinstance(v, dict):
-        if any(k in v for k in ("positions_m", "positions", "points")):
+        if any(k in v for k in ("positions_m", "positions", "points", "position_m", "position",
+                                "xy_m", "points_m")):
             return "PointsArea"
         disc = ("center_m", "radius_m", "center", "radius", "centre_m", "centre")
         return "DiscArea" if any(k in v for k in disc) and not any(
@@ -815,14 +816,15 @@ class Fleet(_Strict):
                                      f"services ({', '.join(self.services)})")
         return self
 
-    @model_validator(mode="after")
-    def _points_stay_put(self) -> Fleet:
-        if isinstance(self.area, PointsArea) and self.mobility is not None \
-                and self.mobility.model != "static":
-            raise ValueError(f"area.positions_m places devices that stay put, and mobility "
-                             f"{self.mobility.model!r} moves them: give a moving fleet a "
-                             "rectangle (x_m, y_m) or a disc (center_m, radius_m)")
-        return self
+    @field_validator("mobility")
+    @classmethod
+    def _points_stay_put(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(info.data.get("area"), PointsArea) and v is not None \
+                and v.model != "static":
+            raise ValueError(f"{v.model!r} moves devices, and area.positions_m places them "
+                             "where they stay: give a moving fleet a rectangle (x_m, y_m) or "
+                             "a disc (center_m, radius_m)")
+        return v
 
     @field_validator("drx", mode="before")
     @classmethod

@@ -382,6 +382,12 @@ def plan_shards(
     if ratio != 1.0:
         k = math.sqrt(ratio)
         for f in fleets:
+            if f["area"] is not None and "positions_m" in f["area"]:
+                raise InputError(
+                    "--sites grows the layout and each fleet's area and count with it; this "
+                    "fleet stands at given points, which do not grow: give it a rectangle or "
+                    "a disc to grow it, or run without --sites",
+                    field=f"fleets[{f['name']}].area.positions_m", value=sites)
             f["count"] = int(round(f["count"] * ratio))
             f["area"] = _scale_area(f["area"], center, k)
         shared_links_scale = ratio
@@ -395,6 +401,8 @@ def plan_shards(
     # ---- regions -----------------------------------------------------------------------------
     lo, hi = site_xy.min(axis=0), site_xy.max(axis=0)
     pad = np.maximum(0.1 * (hi - lo), 50.0)  # the engine's area for a fleet without one
+    xcuts = ycuts = np.zeros(0)  # (label regions: none; a grid's below)
+    box_shard: np.ndarray | None = None
     if kind == "grid":
         nx, ny = spec
         # each cut runs between two rows (columns) of sites, not through one: a site on the
@@ -454,25 +462,14 @@ def plan_shards(
                 per_shard[s_k].append(piece)
                 offered[s_k] += piece["count"] * sum(rate[v] for v in f["services"])
             continue
-        if f["area"] is not None and "positions_m" in f["area"]:  # each device's own point
-            pts = np.asarray(f["area"]["positions_m"], dtype=float)
-            pts = pts[np.arange(int(f["count"])) % len(pts)]
-            if kind == "grid":
-                owner = box_shard[np.searchsorted(ycuts, pts[:, 1], side="right")
-                                  * (len(xcuts) + 1)
-                                  + np.searchsorted(xcuts, pts[:, 0], side="right")]
-                if (owner < 0).any():  # a box without sites: its nearest site's region
-                    owner[owner < 0] = nearest_shard(pts[owner < 0])
-            else:
-                owner = nearest_shard(pts)
-            for s_k in np.unique(owner).tolist():
-                mine_pts = pts[owner == s_k]
-                per_shard[s_k].append({**f, "count": len(mine_pts),
-                                       "area": {"positions_m": mine_pts.tolist()}})
-                offered[s_k] += len(mine_pts) * sum(rate[v] for v in f["services"])
+        if f["area"] is not None and "positions_m" in f["area"]:
+            for s_k, piece in _points_pieces(f, kind, xcuts, ycuts, box_shard,
+                                             nearest_shard).items():
+                per_shard[s_k].append(piece)
+                offered[s_k] += piece["count"] * sum(rate[v] for v in f["services"])
             continue
         rect = _fleet_rect(f["area"], lo - pad, hi + pad)
-        if kind == "grid":
+        if kind == "grid" and box_shard is not None:
             pieces = _grid_pieces(f["area"], rect, xcuts, ycuts)
             owner = box_shard[[p[0] for p in pieces]] if pieces else np.zeros(0, np.int64)
             lost = owner < 0
@@ -639,13 +636,37 @@ def disc_of_sites(n: int, isd_m: float) -> np.ndarray:
     return pts[np.lexsort((angle, dist))[:n]]
 
 
+def _points_pieces(f: dict[str, Any], kind: str, xcuts: np.ndarray, ycuts: np.ndarray,
+                   box_shard: np.ndarray | None,
+                   nearest_shard: Callable[[np.ndarray], np.ndarray]) -> dict[int, Any]:
+    """A fleet at given points, by shard: each point goes to the region of its box (grid; a
+    box without sites, and label regions: its nearest site's) with the devices that stand at
+    it. The whole fleet's n points hold q + 1 devices each up to index r - 1 and q after
+    (count = q n + r); a shard lists its points with index below r first, and its count is q m
+    + (how many of those), so device i at point i mod m puts as many at each point."""
+    pts = np.asarray(f["area"]["positions_m"], dtype=float)
+    n = len(pts)
+    q, r = divmod(int(f["count"]), n)
+    if kind == "grid" and box_shard is not None:
+        owner = box_shard[np.searchsorted(ycuts, pts[:, 1], side="right") * (len(xcuts) + 1)
+                          + np.searchsorted(xcuts, pts[:, 0], side="right")]
+        if (owner < 0).any():  # a box without sites: its nearest site's region
+            owner[owner < 0] = nearest_shard(pts[owner < 0])
+    else:
+        owner = nearest_shard(pts)
+    out: dict[int, Any] = {}
+    for s_k in np.unique(owner).tolist():
+        mine = np.flatnonzero(owner == s_k)  # ascending: those below r come first
+        count = q * len(mine) + int(np.count_nonzero(mine < r))
+        if count:
+            out[int(s_k)] = {**f, "count": count, "area": {"positions_m": pts[mine].tolist()}}
+    return out
+
+
 def _scale_area(area: dict[str, Any] | None, center: np.ndarray, k: float) -> Any:
     """``area`` scaled by ``k`` about ``center`` (None stays None: it follows the layout)."""
     if area is None:
         return None
-    if "positions_m" in area:
-        pts = center + (np.asarray(area["positions_m"], float) - center) * k
-        return {"positions_m": pts.tolist()}
     if "radius_m" in area:
         c = center + (np.asarray(area["center_m"], float) - center) * k
         return {"center_m": [float(c[0]), float(c[1])], "radius_m": area["radius_m"] * k}
