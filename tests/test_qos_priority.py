@@ -120,20 +120,20 @@ def _weighted_pf_share(w_a: float, w_b: float, order: int, snr: float) -> float:
     return float(optimize.brentq(gap, 0.1, 10.0, xtol=1e-9))
 
 
+@pytest.mark.parametrize(("other", "w_b"), [({"qos_priority_level": 80}, 20.0), ({}, 10.0)])
 def test_pf_throughputs_meet_the_weighted_gradient_fixed_point(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """PF weighing 5QI 82 (weight 81) against a priority level of 80 (weight 20): the
-    throughputs' ratio is the weighted PF fixed point's (by quadrature), well above 1 (which
-    equal weights give) and well below the weights' 4.05 (a UE's metric falls as its
-    throughput grows)."""
-    w, t = _two_ues("pf", ({"five_qi": 82}, {"qos_priority_level": 80}), uplink=True,
-                    monkeypatch=monkeypatch)
+        other: dict[str, Any], w_b: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PF weighing 5QI 82 (weight 81) against a priority level of 80 (weight 20), or the
+    default bearer's 90 (10): the throughputs' ratio is the weighted PF fixed point's (by
+    quadrature: 3.16 and 5.60), well above 1 (which equal weights give) and well below the
+    weights' ratio (a UE's metric falls as its throughput grows)."""
+    w, t = _two_ues("pf", ({"five_qi": 82}, other), uplink=True, monkeypatch=monkeypatch)
     c = int(w.dev_top_cell[0, 0])
     assert w.dev_ul_p_prb_mw[0] * float(w.cell_prb[c]) < w.dev_ue_tx_mw[0]  # not power-limited
-    expected = _weighted_pf_share(81.0, 20.0, int(w.cell_ul_diversity[c]),
+    expected = _weighted_pf_share(81.0, w_b, int(w.cell_ul_diversity[c]),
                                   10 ** (SNR_PER_PRB_DB / 10))
     a, b = _delivered(t, uplink=True)
-    assert 1.5 < expected < 4.05
+    assert 1.5 < expected < 81.0 / w_b
     assert a / b == pytest.approx(expected, rel=0.05)
 
 

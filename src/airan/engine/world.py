@@ -231,8 +231,8 @@ class World:
     # past the deadline T_i (1 - target_hit_ratio); empty unless the scheduler is mlwdf
     svc_delay_weight: F64
     # [services] the schedulers' weight of a service's QoS flow between devices, 100 - its 5QI
-    # priority level (radio.scheduling.qos_priority_weight); empty where every service has
-    # one level (the weights would all be alike: no multiplication in the slot loops)
+    # priority level (radio.scheduling.qos_priority_weight); empty where every service a
+    # fleet runs has one level (the weights would all be alike: the slot loops read none)
     svc_qos_weight: F64
     initial_load: float
     load_alpha: float
