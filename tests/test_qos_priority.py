@@ -249,10 +249,13 @@ def test_catalog_5qi_lists_the_standardized_5qis_by_priority() -> None:
     assert res.exit_code == 0, res.output
     rows = [r for r in (line.split() for line in res.output.splitlines()) if r and r[0].isdigit()]
     assert [r[0] for r in rows][:3] == ["69", "65", "5"] and rows[-1][:2] == ["9", "(default)"]
-    by_5qi = {r[0]: r[1:4] for r in rows}
-    # (priority level, weight, delay budget ms): Table 5.7.4-1's rows, weight 100 - level
-    assert by_5qi["82"] == ["19", "81", "10"] and by_5qi["85"] == ["21", "79", "5"]
-    assert by_5qi["1"] == ["20", "80", "100"] and by_5qi["80"] == ["68", "32", "10"]
+    by_5qi = {r[0]: r[1:5] for r in rows}
+    # (priority level, weight, delay budget ms, maximum data burst volume B): Table 5.7.4-1's
+    # rows, weight 100 - level
+    assert by_5qi["82"] == ["19", "81", "10", "255"]
+    assert by_5qi["85"] == ["21", "79", "5", "255"]
+    assert by_5qi["83"] == ["22", "78", "10", "1,354"]
+    assert by_5qi["1"] == ["20", "80", "100", "-"] and by_5qi["80"] == ["68", "32", "10", "-"]
     assert len(rows) == len(STANDARDIZED_5QI) == 20
 
 
@@ -313,3 +316,17 @@ def test_a_level_no_fleet_runs_leaves_the_run_unweighted() -> None:
     d["fleets"][0]["services"].append("spare")
     w = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1).world
     assert w.svc_qos_weight.tolist() == [81.0, 81.0, 90.0]
+
+
+def test_validate_warns_where_uploads_pass_a_delay_critical_5qis_burst_volume(
+        tmp_path: Any) -> None:
+    """5QI 82 carries bursts of at most 255 bytes (TS 23.501 Table 5.7.4-1): the arms' 40 kB
+    frames on it are warned of (a mine planner's review: 60 kB truck frames went silently);
+    0.2 kB commands are not, nor 40 kB on 5QI 80, which has no burst limit."""
+    code, out = _validate(tmp_path, _lab(five_qi=82))
+    assert code == 0 and "services[act].five_qi" in out and "at most 255 bytes" in out
+    assert "sends 40,000" in out
+    d = _lab(five_qi=82)
+    d["services"][1].update(ul_kb=0.2, dl_kb=0.1)
+    assert "at most 255 bytes" not in _validate(tmp_path, d)[1]
+    assert "burst" not in _validate(tmp_path, _lab(five_qi=80))[1]

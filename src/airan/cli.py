@@ -2127,13 +2127,15 @@ def catalog_5qi() -> None:
 
     table = _table("Standardized 5QIs (TS 23.501 Table 5.7.4-1; schedulers weigh 100 - level)")
     table.add_column("5QI", style="bold", no_wrap=True)
-    _columns(table, "priority level", "weight", "delay budget ms")
+    _columns(table, "priority level", "weight", "delay budget ms", "max burst B")
     _columns(table, "resource type", justify="left")
     table.add_column("example services")
     for key, q in sorted(STANDARDIZED_5QI.items(), key=lambda kv: (kv[1].priority_level, kv[0])):
         name = f"{key} (default)" if key == DEFAULT_5QI else str(key)
         table.add_row(name, str(q.priority_level), str(100 - q.priority_level),
-                      f"{q.delay_budget_ms:g}", q.resource_type, q.example)
+                      f"{q.delay_budget_ms:g}",
+                      "-" if q.max_burst_bytes is None else f"{q.max_burst_bytes:,}",
+                      q.resource_type, q.example)
     _print_table(table)
 
 

@@ -8,8 +8,9 @@ than its 5QI's default (5.7.3.3): a scenario's ``qos_priority_level``. A device 
 its own rides the default bearer's 5QI 9 (best effort, priority level 90).
 
 The cells' schedulers weigh devices by the priority level (airan.radio.scheduling
-``qos_priority_weight``); the packet delay budget and the resource type are given for reference
-(validate shows them) and do not act on the scheduler here.
+``qos_priority_weight``); the packet delay budget, the resource type and a delay-critical GBR
+5QI's maximum data burst volume are given for reference (validate shows them, and warns where
+a service's uploads or answers exceed the burst volume) and do not act on the scheduler here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class FiveQi(NamedTuple):
     priority_level: int  # 1 first
     delay_budget_ms: float  # packet delay budget, UE to UPF
     example: str  # the table's example services, shortened
+    max_burst_bytes: int | None = None  # maximum data burst volume (delay-critical GBR only)
 
 
 STANDARDIZED_5QI: dict[int, FiveQi] = {
@@ -45,10 +47,10 @@ STANDARDIZED_5QI: dict[int, FiveQi] = {
     70: FiveQi("non-GBR", 55, 200, "mission-critical data"),
     79: FiveQi("non-GBR", 65, 50, "V2X messages"),
     80: FiveQi("non-GBR", 68, 10, "low-latency eMBB applications, augmented reality"),
-    82: FiveQi("delay-critical GBR", 19, 10, "discrete automation"),
-    83: FiveQi("delay-critical GBR", 22, 10, "discrete automation, V2X platooning"),
-    84: FiveQi("delay-critical GBR", 24, 30, "intelligent transport systems"),
-    85: FiveQi("delay-critical GBR", 21, 5, "electricity distribution, high voltage"),
+    82: FiveQi("delay-critical GBR", 19, 10, "discrete automation", 255),
+    83: FiveQi("delay-critical GBR", 22, 10, "discrete automation, V2X platooning", 1354),
+    84: FiveQi("delay-critical GBR", 24, 30, "intelligent transport systems", 1354),
+    85: FiveQi("delay-critical GBR", 21, 5, "electricity distribution, high voltage", 255),
 }
 DEFAULT_5QI = 9  # the default bearer's
 

@@ -3517,14 +3517,39 @@ def _qos_warnings(s: Scenario, label: str | None) -> list[str]:
             f"{s.radio.model} radio has none, and it orders nothing", file=label, field=field,
             value=value))]
     run = {name for f in s.fleets if f.count for name in f.services}
+    out = _qos_burst_warnings(s, label)
     levels = {priority_level(x.five_qi, x.qos_priority_level) for x in s.services
               if x.name in run}
     if len(levels) == 1:
-        return [str(InputError(
+        return out + [str(InputError(
             f"every service the fleets run has priority level {levels.pop()} on the air (a "
             "service without five_qi or qos_priority_level: 90, the default bearer's 5QI 9), "
             "so the schedulers weigh them alike", file=label, field=field, value=value))]
-    return _qos_buffer_warnings(s, label)
+    return out + _qos_buffer_warnings(s, label)
+
+
+def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
+    """A service on a delay-critical GBR 5QI whose uploads or answers are larger than the
+    5QI's maximum data burst volume (TS 23.501 5.7.3.7, Table 5.7.4-1): the delay budget holds
+    for bursts up to it only, and a core network would not carry camera frames on it."""
+    from airan.radio.qos import STANDARDIZED_5QI
+
+    out = []
+    for v in s.services:
+        q = STANDARDIZED_5QI.get(v.five_qi) if v.five_qi is not None else None
+        if q is None or q.max_burst_bytes is None:
+            continue
+        big = max(v.ul_kb, v.dl_kb) * 1e3
+        if big > q.max_burst_bytes:
+            out.append(str(InputError(
+                f"5QI {v.five_qi} ({q.example}) carries bursts of at most "
+                f"{q.max_burst_bytes:,} bytes within its {q.delay_budget_ms:g} ms delay budget "
+                f"(its maximum data burst volume, TS 23.501 Table 5.7.4-1), and this service "
+                f"sends {big:,.0f}: a core network would not carry it there. The twin weighs "
+                "it all the same; a 5QI without a burst limit (80: low-latency eMBB, level "
+                "68), or qos_priority_level, says what a network would give it",
+                file=label, field=f"services[{v.name}].five_qi", value=v.five_qi)))
+    return out
 
 
 def _qos_buffer_warnings(s: Scenario, label: str | None) -> list[str]:
