@@ -34,3 +34,18 @@ def lab_cameras(area: dict[str, Any], ul_kb: float) -> dict[str, Any]:
                         "services": ["detect"], "area": area}],
             "services": [{"name": "detect", "model": "yolov8s", "rate_hz": 10, "ul_kb": ul_kb,
                           "dl_kb": 0.5, "deadline_ms": 50}]}
+
+
+def validate_dict(tmp_path: Any, d: dict[str, Any]) -> tuple[int, str]:
+    """`airan validate` on scenario ``d`` written to a YAML file under ``tmp_path``: its exit
+    code and its output on one line (no traceback, whatever the code)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert "Traceback" not in res.output
+    return res.exit_code, " ".join(res.output.split())

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from one_cell import lab_cameras
+from one_cell import lab_cameras, validate_dict
 
 from airan.engine import Engine
 from airan.scenario import load_scenario, scenario_from_dict
@@ -40,25 +40,12 @@ def test_the_points_are_the_same_under_every_seed_and_the_run_conserves() -> Non
     assert r["created"] == r["met"] + r["late"] + r["dropped"] + r["in_flight"] > 0
 
 
-def _validate(tmp_path: Any, d: dict[str, Any]) -> tuple[int, str]:
-    import yaml
-    from typer.testing import CliRunner
-
-    from airan.cli import app
-
-    path = tmp_path / "points.yaml"
-    path.write_text(yaml.safe_dump(d))
-    res = CliRunner().invoke(app, ["validate", str(path)])
-    assert "Traceback" not in res.output
-    return res.exit_code, " ".join(res.output.split())
-
-
 def test_validate_warns_where_the_count_is_not_the_number_of_points(tmp_path: Any) -> None:
-    code, out = _validate(tmp_path, _lab(10))
+    code, out = validate_dict(tmp_path, _lab(10))
     assert code == 0 and "fleets[cams].count" in out and "up to 3 share a point" in out
-    code, out = _validate(tmp_path, _lab(3))
+    code, out = validate_dict(tmp_path, _lab(3))
     assert code == 0 and "the last 1 stand empty" in out
-    code, out = _validate(tmp_path, _lab(4))
+    code, out = validate_dict(tmp_path, _lab(4))
     assert code == 0 and "fleets[cams].count" not in out
 
 
@@ -70,7 +57,7 @@ def test_validate_warns_where_the_count_is_not_the_number_of_points(tmp_path: An
 def test_bad_points_are_input_errors(tmp_path: Any, area: dict[str, Any], expect: str) -> None:
     d = _lab(4)
     d["fleets"][0]["area"] = area
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 2 and f"fleets[cams].area.{expect}" in out
 
 
@@ -78,7 +65,7 @@ def test_bad_points_are_input_errors(tmp_path: Any, area: dict[str, Any], expect
     {"model": "random_waypoint", "speed_mps": [1.0, 2.0]},
     {"model": "trace", "file": "trace.csv"}])
 def test_moving_devices_cannot_stand_at_points(tmp_path: Any, mobility: dict[str, Any]) -> None:
-    code, out = _validate(tmp_path, _lab(4, mobility=mobility))
+    code, out = validate_dict(tmp_path, _lab(4, mobility=mobility))
     assert code == 2 and "fleets[cams].mobility" in out and "where they stay" in out
 
 
@@ -105,10 +92,10 @@ def test_other_fleets_stand_where_they_stood() -> None:
 
 
 def test_points_far_from_every_cell_are_warned(tmp_path: Any) -> None:
-    code, out = _validate(tmp_path, _lab(2, [[90_000.0, 0.0], [95_000.0, 0.0]]))
+    code, out = validate_dict(tmp_path, _lab(2, [[90_000.0, 0.0], [95_000.0, 0.0]]))
     assert code == 0 and "fleets[cams].area" in out and "km or more from the nearest" in out
     # points no device stands at (count 2 of 4) are not warned of
-    code, out = _validate(tmp_path, _lab(2, [[30.0, 0.0], [0.0, 60.0], [90_000.0, 0.0],
+    code, out = validate_dict(tmp_path, _lab(2, [[30.0, 0.0], [0.0, 60.0], [90_000.0, 0.0],
                                              [95_000.0, 0.0]]))
     assert code == 0 and "fleets[cams].area" not in out, out
 
@@ -118,7 +105,7 @@ def test_points_beyond_the_layout_are_warned(tmp_path: Any) -> None:
     d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
     d["fleets"] = [dict(d["fleets"][0], count=3,
                         area={"positions_m": [[3000.0, 0.0], [3300.0, 0.0], [3600.0, 0.0]]})]
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 0 and "of this fleet's area lies beyond the cell sites" in out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from one_cell import lab_cameras, one_cell_site
+from one_cell import lab_cameras, one_cell_site, validate_dict
 from scipy import integrate, optimize, stats
 from test_radio_pf import (
     SNR_PER_PRB_DB,
@@ -149,26 +149,13 @@ def _lab(**qos: Any) -> dict[str, Any]:
     return d
 
 
-def _validate(tmp_path: Any, d: dict[str, Any]) -> tuple[int, str]:
-    import yaml
-    from typer.testing import CliRunner
-
-    from airan.cli import app
-
-    path = tmp_path / "qos.yaml"
-    path.write_text(yaml.safe_dump(d))
-    res = CliRunner().invoke(app, ["validate", str(path)])
-    assert "Traceback" not in res.output
-    return res.exit_code, " ".join(res.output.split())
-
-
 @pytest.mark.parametrize(("field", "bad"), [("five_qi", 81), ("five_qi", -1),
                                             ("qos_priority_level", 0),
                                             ("qos_priority_level", 100),
                                             ("qos_priority_level", 127)])
 def test_an_unknown_5qi_or_a_level_outside_1_to_99_is_an_input_error(
         tmp_path: Any, field: str, bad: int) -> None:
-    code, out = _validate(tmp_path, _lab(**{field: bad}))
+    code, out = validate_dict(tmp_path, _lab(**{field: bad}))
     assert code == 2 and f"services[act].{field}" in out and str(bad) in out
     if field == "five_qi":
         assert "82" in out and "TS 23.501" in out  # the accepted ones listed
@@ -177,19 +164,19 @@ def test_an_unknown_5qi_or_a_level_outside_1_to_99_is_an_input_error(
 
 
 def test_validate_names_the_5qi_and_warns_where_it_weighs_nothing(tmp_path: Any) -> None:
-    code, out = _validate(tmp_path, _lab(five_qi=82))
+    code, out = validate_dict(tmp_path, _lab(five_qi=82))
     assert code == 0, out
     assert ("5QI 82 on the air (delay-critical GBR, discrete automation; priority level 19, "
             "delay budget 10 ms)") in out
     assert "weigh them alike" not in out
     d = _lab(five_qi=82, qos_priority_level=40)
-    assert "its own level 40 in place of 19" in _validate(tmp_path, d)[1]
+    assert "its own level 40 in place of 19" in validate_dict(tmp_path, d)[1]
     d = _lab(five_qi=9)  # the default bearer's, as the cameras'
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 0 and "services[act].five_qi" in out and "weigh them alike" in out
     d = _lab(five_qi=82)
     d["radio"] = {"model": "ideal"}
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 0 and "the ideal radio has none" in out
 
 
@@ -279,11 +266,11 @@ def test_validate_warns_where_a_devices_buffer_puts_a_lower_level_first(tmp_path
     d["services"].append({"name": "log", "model": "yolov8s", "rate_hz": 4, "ul_kb": 100.0,
                           "dl_kb": 0.1, "deadline_ms": 10_000})
     d["fleets"][1]["services"].append("log")
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 0 and "fleets[arms].services" in out and "'log'" in out
     assert "ul_priority 16 against 16" in out
     d["services"][1]["ul_priority"] = 1  # act's uploads first: no warning
-    code, out = _validate(tmp_path, d)
+    code, out = validate_dict(tmp_path, d)
     assert code == 0 and "fleets[arms].services" not in out, out
 
 
@@ -323,10 +310,10 @@ def test_validate_warns_where_uploads_pass_a_delay_critical_5qis_burst_volume(
     """5QI 82 carries bursts of at most 255 bytes (TS 23.501 Table 5.7.4-1): the arms' 40 kB
     frames on it are warned of (a mine planner's review: 60 kB truck frames went silently);
     0.2 kB commands are not, nor 40 kB on 5QI 80, which has no burst limit."""
-    code, out = _validate(tmp_path, _lab(five_qi=82))
+    code, out = validate_dict(tmp_path, _lab(five_qi=82))
     assert code == 0 and "services[act].five_qi" in out and "at most 255 bytes" in out
     assert "sends 40,000" in out
     d = _lab(five_qi=82)
     d["services"][1].update(ul_kb=0.2, dl_kb=0.1)
-    assert "at most 255 bytes" not in _validate(tmp_path, d)[1]
-    assert "burst" not in _validate(tmp_path, _lab(five_qi=80))[1]
+    assert "at most 255 bytes" not in validate_dict(tmp_path, d)[1]
+    assert "burst" not in validate_dict(tmp_path, _lab(five_qi=80))[1]
