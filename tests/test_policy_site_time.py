@@ -1,0 +1,100 @@
+"""validate warns where a policy of fixed placement sends a service to a site whose GPUs take
+longer than its deadline at batch 1 though a faster GPU elsewhere could meet it (a mine
+planner's review: OpenVLA on the control room's L4s met 0 under nearest-edge, validate silent
+because the cloud's H100s could)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from one_cell import lab_cameras, validate_dict
+
+from airan.catalog import load_gpus, load_models
+from airan.compute.roofline import service_time_table_s
+from airan.scenario.load import scenario_from_dict, scenario_warnings
+
+
+def _rigs(edge_gpu: str = "L4", policy: str = "nearest-edge") -> dict[str, Any]:
+    """The lab cell with its edge site (one ``edge_gpu``), a cloud of H100s 300 km away, and
+    four drill rigs asking a VLA (openvla-7b) for an action every 200 ms."""
+    d = lab_cameras({"x_m": [10, 50], "y_m": [10, 50]}, ul_kb=20)
+    d["policy"] = policy
+    d["nodes"].append({"name": "dc"})
+    d["compute_sites"][0]["gpus"] = [{"type": edge_gpu, "count": 1}]
+    d["compute_sites"].append({"name": "cloud", "at": "dc", "kind": "cloud",
+                               "gpus": [{"type": "H100", "count": 8}]})
+    d["transport"]["links"] = [{"a": "mec", "b": "dc", "fiber_km": 300}]
+    d["fleets"] = [{"name": "rigs", "count": 4, "services": ["act"], "accelerator": "none",
+                    "area": {"x_m": [10, 50], "y_m": [10, 50]}}]
+    d["services"] = [{"name": "act", "model": "openvla-7b", "rate_hz": 5, "ul_kb": 20,
+                      "dl_kb": 0.028, "deadline_ms": 200}]
+    return d
+
+
+def _said(d: dict[str, Any], policy: str | None = None) -> list[str]:
+    s = scenario_from_dict(d)
+    return [w for w in scenario_warnings(s, policy=policy) if "before any radio" in w
+            and "none can meet" in w or "cannot meet the deadline" in w]
+
+
+def test_nearest_edge_to_an_l4_too_slow_for_a_vla_is_warned_with_the_faster_gpu_named() -> None:
+    (line,) = _said(_rigs())
+    # the L4's batch-1 time, 7B parameters read from memory per token at 300 GB/s
+    l4 = float(service_time_table_s(load_models()["openvla-7b"], load_gpus()["L4"], 1)[1])
+    h100 = float(service_time_table_s(load_models()["openvla-7b"], load_gpus()["H100"], 1)[1])
+    assert 0.3 < l4 < 0.45 and h100 < 0.2  # (memory-bound decode: ~15 GB / 300 GB/s per token)
+    assert "policy 'nearest-edge' sends every act request to edge" in line
+    assert f"{l4 * 1e3:.3g} ms at batch 1 (an L4)" in line
+    assert f"an H100 would take {h100 * 1e3:.3g} ms" in line
+    assert "services[act].deadline_ms" in line
+
+
+@pytest.mark.parametrize("policy", ["deadline-aware", "cloud", "least-loaded", "site:cloud"])
+def test_a_policy_that_can_use_the_fast_gpu_is_not_warned(policy: str) -> None:
+    assert _said(_rigs(policy=policy)) == []
+
+
+def test_the_run_policy_given_overrides_the_scenarios() -> None:
+    assert len(_said(_rigs(policy="deadline-aware"), policy="nearest-edge")) == 1
+    assert _said(_rigs(), policy="deadline-aware") == []
+    (line,) = _said(_rigs(policy="deadline-aware"), policy="site:edge")
+    assert "policy 'site:edge' sends every act request to edge" in line
+
+
+def test_an_edge_gpu_fast_enough_is_not_warned() -> None:
+    assert _said(_rigs(edge_gpu="H100")) == []
+
+
+def test_a_deadline_no_gpu_can_meet_keeps_to_its_own_warning() -> None:
+    d = _rigs()
+    d["services"][0]["deadline_ms"] = 10  # (below the H100's time too)
+    assert _said(d) == []
+    s = scenario_from_dict(d)
+    assert any("shorter than the least time" in w for w in scenario_warnings(s))
+
+
+def test_only_the_slow_one_of_two_edge_sites_is_named() -> None:
+    d = _rigs()
+    d["nodes"].append({"name": "mec2", "position_m": [900, 0]})
+    d["compute_sites"].append({"name": "edge2", "at": "mec2", "kind": "edge",
+                               "gpus": [{"type": "H200", "count": 1}]})
+    d["transport"]["links"].append({"a": "mec", "b": "mec2", "fiber_km": 1})
+    (line,) = _said(d)
+    assert "the act requests policy 'nearest-edge' sends to edge cannot meet" in line
+    assert "edge2" not in line.split("cannot meet")[0]
+
+
+def test_a_site_that_does_not_serve_the_service_is_not_where_it_goes() -> None:
+    d = _rigs()
+    d["compute_sites"][0]["services"] = ["other"]  # (the L4 serves another service)
+    d["services"].append({"name": "other", "model": "yolov8n", "rate_hz": 1,
+                          "deadline_ms": 100})
+    d["fleets"][0]["services"] = ["act", "other"]
+    assert _said(d) == []  # (nearest-edge sends act to the nearest site serving it: the cloud)
+
+
+def test_validate_prints_it_and_still_exits_0(tmp_path: Any) -> None:
+    code, out = validate_dict(tmp_path, _rigs())
+    assert code == 0
+    assert "field 'services[act].deadline_ms': policy 'nearest-edge' sends every act" in out
