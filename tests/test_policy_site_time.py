@@ -98,3 +98,41 @@ def test_validate_prints_it_and_still_exits_0(tmp_path: Any) -> None:
     code, out = validate_dict(tmp_path, _rigs())
     assert code == 0
     assert "field 'services[act].deadline_ms': policy 'nearest-edge' sends every act" in out
+
+
+def test_the_caution_names_the_requests_answered_at_a_site_too_slow_for_them() -> None:
+    from airan.report.cautions import slow_at_site
+
+    summary = {"services": {"act": {"deadline_ms": 200.0, "answered_at": {"edge": 10,
+                                                                            "cloud": 5}},
+                            "see": {"deadline_ms": 50.0, "answered_at": {"edge": 7}}}}
+    site_s = {("edge", "act"): (0.362, "L4"), ("cloud", "act"): (0.0324, "H100"),
+              ("edge", "see"): (0.004, "L4")}
+    line = slow_at_site(summary, site_s)
+    assert line is not None
+    assert "10 act requests at edge (362 ms at batch 1 on its L4 against a 200 ms" in line
+    assert "cloud" not in line and "see" not in line
+    site_s[("edge", "act")] = (0.199, "L4")
+    assert slow_at_site(summary, site_s) is None
+
+
+def test_a_run_under_nearest_edge_cautions_in_the_terminal_and_the_report(tmp_path: Any) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "rigs.yaml"
+    path.write_text(yaml.safe_dump({**_rigs(), "duration_s": 2.0}))
+    for policy, said in (("nearest-edge", True), ("deadline-aware", False)):
+        out = tmp_path / policy
+        res = CliRunner().invoke(app, ["run", str(path), "--policy", policy, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        text = " ".join(res.output.split())
+        assert ("Slower at the site than the deadline: " in text) is said
+        html = " ".join((out / "report.html").read_text().split())
+        assert ("Slower at the site than the deadline: " in html) is said
+        if said:
+            n = yaml.safe_load((out / "summary.json").read_text())[
+                "services"]["act"]["answered_at"]["edge"]
+            assert n > 0 and f"{n:,} act requests at edge (" in text

@@ -243,6 +243,9 @@ def run(
         from airan.scenario.load import peak_roofline_services
 
         peak = peak_roofline_services(sc)
+        from airan.scenario.load import site_times_s
+
+        site_s = site_times_s(sc)
         from airan.report import write_run
 
         try:  # the files first: a reader that stops early (`airan run | head`) loses none
@@ -251,7 +254,7 @@ def run(
             _fail(f"option '--out': cannot write to '{out_dir}': {exc.strerror or exc}")
     with reader_may_leave():
         _print_summary(summary, total_wall, local, on_device=on_device, peak=peak,
-                       by_cell=by_cell)
+                       by_cell=by_cell, site_s=site_s)
         out.print(f"wrote {out_dir / 'summary.json'}", markup=False, soft_wrap=True)
         trace = summary.get("trace") or {}
         sampled = "" if trace.get("complete", True) else (
@@ -564,13 +567,14 @@ def _print_fleets(s: dict[str, Any]) -> None:
 
 def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
                    on_device: tuple[Any, Any, Any] | None = None,
-                   peak: Any = (), by_cell: Any = ()) -> None:
+                   peak: Any = (), by_cell: Any = (), site_s: Any = None) -> None:
     """The run's tables on the terminal. ``local`` (service -> LocalShare, from the request
     trace): where requests ran; when some ran on the devices, queue and compute are each shown
     as the part on the devices' own processors and the part at compute sites. ``on_device``:
     the devices' times and the requests kept on them, for the cautions
     (:func:`airan.report.cautions.slow_on_device`); ``peak``: the services computed at the
-    GPUs' datasheet peaks (:func:`airan.report.cautions.at_peak`)."""
+    GPUs' datasheet peaks (:func:`airan.report.cautions.at_peak`); ``site_s``: the sites' times
+    at batch 1 (:func:`airan.report.cautions.slow_at_site`)."""
     from airan.report.cautions import GPU_BUSY, cautions
     from airan.report.events import events
     from airan.report.placement import any_local, split_breakdown
@@ -725,7 +729,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
     for line in events(s):
         out.print(line, markup=False, soft_wrap=True)
     device_s, kept, held = on_device or ({}, {}, {})
-    for line in cautions(s, device_s, kept, held, peak=peak):
+    for line in cautions(s, device_s, kept, held, peak=peak, site_s=site_s):
         out.print(line, markup=False, soft_wrap=True, style="yellow")
     req = s["requests"]
     drops = req.get("dropped_by_reason") or {}

@@ -33,6 +33,9 @@ terminal and the report.
 - Requests the policy kept on devices whose own time for the service's model at batch 1 (their
   accelerator, or the generic device CPU) is longer than its deadline (:func:`slow_on_device`,
   from the scenario and the request trace, not summary.json): none of them can meet it.
+- Requests answered at compute sites whose GPUs take longer than the service's deadline for
+  its model at batch 1 (:func:`slow_at_site`, from the scenario: ``answered_at`` of
+  summary.json): none of them can meet it, whatever the load or the batching.
 - Services with fewer than :data:`FEW_REQUESTS` requests in the run (counted after the
   warm-up): their hit ratio moves by 1/n per request and their p99 is their slowest request
   (a researcher's review: a 2 s run of factory counted 57 inspections and said nothing).
@@ -276,6 +279,48 @@ def slow_on_device(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str]
             "instead.")
 
 
+def slow_at_site(summary: Mapping[str, Any],
+                 site_s: Mapping[tuple[str, str], tuple[float, str]]) -> str | None:
+    """One sentence on the requests answered at a compute site whose GPUs take longer than
+    their service's deadline at batch 1: per (site, service) of ``site_s``
+    (:func:`airan.scenario.load.site_times_s`: the time and the GPU that gives it) whose time
+    is longer and of which summary.json's ``answered_at`` counts any; None when none is (a
+    mine planner's review: OpenVLA on the control room's L4s, 362 ms against 200, met none
+    under nearest-edge, and the cautions spoke of small batches alone)."""
+    each = []
+    for name, svc in (summary.get("services") or {}).items():
+        deadline = svc.get("deadline_ms")
+        for site, n in (svc.get("answered_at") or {}).items():
+            t_gpu = site_s.get((site, name))
+            if deadline is None or t_gpu is None or not n or not t_gpu[0] * 1e3 > deadline:
+                continue
+            each.append(f"{int(n):,} {name} requests at {site} ({t_gpu[0] * 1e3:,.3g} ms at "
+                        f"batch 1 on its {t_gpu[1]} against a {deadline:g} ms deadline)")
+    if not each:
+        return None
+    return (f"Slower at the site than the deadline: {_names(each)} were answered where their "
+            "model takes longer than their deadline before any radio, transport or queue, so "
+            "none could meet it, whatever the load or the batching; a faster GPU there, or a "
+            "policy that sends them to one (deadline-aware), can.")
+
+
+def run_site_times(folder: str | Path) -> dict[tuple[str, str], tuple[float, str]]:
+    """``site_s`` for :func:`cautions` of the run in ``folder``, from its scenario.yaml (none
+    where it has none that loads)."""
+    from airan.errors import InputError
+
+    file = Path(folder) / "scenario.yaml"
+    if not file.is_file():
+        return {}
+    from airan.scenario import load_scenario
+    from airan.scenario.load import site_times_s
+
+    try:
+        return site_times_s(load_scenario(file))
+    except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
+        return {}
+
+
 def run_on_device(folder: str | Path, summary: Mapping[str, Any]
                   ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float],
                              dict[tuple[str, str], float]]:
@@ -353,11 +398,13 @@ def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> 
 def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
              kept: Mapping[tuple[str, str], float] | None = None,
              held: Mapping[tuple[str, str], float] | None = None,
-             peak: Sequence[tuple[str, str]] = ()) -> list[str]:
+             peak: Sequence[tuple[str, str]] = (),
+             site_s: Mapping[tuple[str, str], tuple[float, str]] | None = None) -> list[str]:
     """The sentences for ``summary`` (empty when nothing needs care); with ``device_s``,
     ``kept`` and ``held`` (:func:`slow_on_device`), the requests kept on devices too slow for
     them and those they held up; with
-    ``peak`` (:func:`at_peak`), the services computed at the GPUs' datasheet peaks."""
+    ``peak`` (:func:`at_peak`), the services computed at the GPUs' datasheet peaks; with
+    ``site_s`` (:func:`slow_at_site`), the requests answered at sites too slow for them."""
     out = []
     busy = busy_sites(summary)
     if busy:
@@ -505,6 +552,9 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "policy of one's own should pass over the sites whose snapshot.site_healthy "
                    "is False.")
     slow = slow_on_device(summary, device_s or {}, kept or {}, held)
+    if slow is not None:
+        out.append(slow)
+    slow = slow_at_site(summary, site_s or {})
     if slow is not None:
         out.append(slow)
     ideal = at_peak(peak)

@@ -29,6 +29,7 @@ from airan.report.cautions import (
     links_by_load,
     run_on_device,
     run_peak,
+    run_site_times,
 )
 from airan.report.events import events
 from airan.report.placement import (
@@ -458,7 +459,8 @@ def build_report(folder: str | Path, *, run: Run | None = None) -> Report:
         late=late_rows(s),
         fleet_radio=fleet_radio_rows(s),
         missed_cells=read_misses_by_cell(run.path, s.get("trace"))[:MISSED_CELLS_LISTED],
-        cautions=cautions(s, *run_on_device(run.path, s), peak=run_peak(run.path)),
+        cautions=cautions(s, *run_on_device(run.path, s), peak=run_peak(run.path),
+                          site_s=run_site_times(run.path)),
         events=events(s),
         figures=figs,
         sites=s.get("sites") or {},

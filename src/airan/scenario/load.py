@@ -1554,6 +1554,31 @@ def device_times_s(s: Scenario, *, mean: bool = False) -> dict[tuple[str, str], 
     return out
 
 
+def site_times_s(s: Scenario) -> dict[tuple[str, str], tuple[float, str]]:
+    """Per (compute site, service it serves), the shortest time one request of the service can
+    take there at batch 1 (s) and the GPU type that gives it: the fastest of the site's GPUs,
+    as :func:`_batch1_times_s` takes them. Generated sites are named as the world names them
+    (``gpu-<cell site>``). A service whose model is not in the catalog, or that no fleet with
+    devices runs, is left out."""
+    gpus = s.gpu_catalog()
+    models = s.model_catalog()
+    sent = {name for f in s.fleets if f.count > 0 for name in f.services}
+    sites = [(c.name, {g.type for g in c.gpus}, c.services) for c in s.compute_sites]
+    if s.generated_compute_sites is not None:
+        types = {g.type for g in s.generated_compute_sites.gpus}
+        sites += [(f"gpu-{h}", types, None) for h in s.generated_hosts()]
+    out: dict[tuple[str, str], tuple[float, str]] = {}
+    for v in s.services:
+        if v.name not in sent or v.model not in models:
+            continue
+        by_gpu: dict[str, float] = {}
+        _batch1_times_s(s, v, gpus, models, by_gpu=by_gpu)
+        for name, types, serves in sites:
+            if serves is None or v.name in serves:
+                out[(name, v.name)] = min((by_gpu[g], g) for g in types if g in by_gpu)
+    return out
+
+
 def peak_roofline_services(s: Scenario) -> list[tuple[str, str]]:
     """The (service, model) pairs whose times come from a roofline at the GPUs' datasheet
     peaks (catalog efficiency 1.0 for compute and memory, as vla-perf's OpenVLA-7B), for a
