@@ -1393,6 +1393,7 @@ def validate(
     warnings = scenario_warnings(sc, label=_scenario_label(file))
     warnings += _coverage_warnings(sc, _scenario_label(file))
     warnings += _uplink_cell_warnings(sc, _scenario_label(file))
+    warnings += _other_seeds_warnings(sc, _scenario_label(file))
     for line in warnings:
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print("[green]valid[/green]" + (f" ({len(warnings)} warning"
@@ -1544,8 +1545,9 @@ def _coverage_warnings(sc: Any, label: str) -> list[str]:
         n, n_up = int(np.count_nonzero(both & mine)), int(np.count_nonzero(up & mine))
         if n:
             out.append(str(InputError(
-                f"{n:,} of its {int(mine.sum()):,} devices are out of coverage where seed "
-                f"{sc.seed} places them ({n_up:,} on the uplink: their uploads drop; "
+                f"{n:,} of its {int(mine.sum()):,} devices {'is' if n == 1 else 'are'} out of "
+                f"coverage where seed {sc.seed} places {'it' if n == 1 else 'them'} ({n_up:,} "
+                "on the uplink: their uploads drop; "
                 f"{n - n_up:,} on the downlink only: their answers drop), their best cell's SNR "
                 "at full power below radio.min_sinr_db: cells nearer them, or the fleet's area "
                 "nearer the cells", file=label,
@@ -1579,12 +1581,82 @@ def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
         n, of = int(below[fi]), int(devices[fi])
         if n > PARKED_QOUT_SHARE * of:  # (a cell edge's one or two: no warning)
             out.append(str(InputError(
-                f"{n:,} of its {of:,} parked devices hear their serving cell's SSB "
+                f"{n:,} of its {of:,} parked devices {'hears its' if n == 1 else 'hear their'} "
+                "serving cell's SSB "
                 f"below Qout ({q:g} dB, handover.qout_db) where seed {sc.seed} places them: "
                 "not being monitored (radio link monitoring follows moving devices), they are "
                 "served as if in sync, where a moving device there would go out of sync and "
                 "fail (README, Mobility)", file=label, field=f"fleets[{f.name}]")))
     return out
+
+
+#: seeds after the scenario's own on which validate places static fleets too (each draws the
+#: shadowing and LOS anew, and an area's positions): a device one seed covers, another may not
+OTHER_SEEDS = 4
+#: ... up to this many static devices (each seed builds the world again: city's 1,000 in ~0.1 s)
+OTHER_SEEDS_DEVICES = 5_000
+
+
+def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
+    """Static fleets with devices out of coverage, or that cannot send their uploads even alone
+    on their cell (:func:`_coverage_warnings`, :func:`_uplink_cell_warnings`), on the
+    :data:`OTHER_SEEDS` seeds after the scenario's: the shadowing and LOS each seed draws move a
+    device's SINR by several dB, so a point one seed covers another may not (a mine planner's
+    review: a pole camera at a fixed point, clean on seed 1, met 16% on seed 2, validate
+    reading seed 1 alone). A fleet at points names its points."""
+    from airan.errors import InputError
+
+    static = [f.mobility is None or f.mobility.model == "static" for f in sc.fleets]
+    n_static = sum(f.count for f, s in zip(sc.fleets, static, strict=True) if s)
+    if sc.radio.model != "nr" or not 0 < n_static <= OTHER_SEEDS_DEVICES:
+        return []
+    import numpy as np
+
+    from airan.engine import Engine
+    from airan.engine.offered_air import offered_air
+
+    load_kernel()
+    seeds = range(sc.seed + 1, sc.seed + 1 + OTHER_SEEDS)
+    bad: dict[int, dict[int, list[int]]] = {}  # fleet -> seed -> its devices' indices
+    for seed in [sc.seed, *seeds]:
+        eng = Engine(sc, seed=seed, duration_s=sc.duration_s)
+        w = eng.world
+        lost = w.out_of_coverage()
+        if sc.policy != "local":  # (under local no upload goes over the air)
+            lost = lost | offered_air(sc, eng).short
+        first = np.searchsorted(w.dev_fleet, np.arange(len(sc.fleets)))
+        for d in np.flatnonzero(lost):
+            fi = int(w.dev_fleet[d])
+            if static[fi]:
+                bad.setdefault(fi, {}).setdefault(seed, []).append(int(d - first[fi]))
+    out = []
+    for fi, by_seed in bad.items():
+        f = sc.fleets[fi]
+        own = len(by_seed.pop(sc.seed, []))  # (the scenario's seed: its own warnings say it)
+        more = {s: d for s, d in by_seed.items() if len(d) > own}
+        if not more:
+            continue
+        points = getattr(f.area, "positions_m", None)
+        each = "; ".join(f"seed {s}: {_devices_at(d, points)}" for s, d in more.items())
+        out.append(str(InputError(
+            f"on {len(more)} of seeds {seeds[0]}-{seeds[-1]} (each draws the shadowing and "
+            "LOS anew" + ("" if points is not None else ", and the devices' positions")
+            + f"), more of its devices than on seed {sc.seed} ({own:,}) are out of coverage "
+            f"or cannot send their uploads even alone on their cell: {each}; one seed's run "
+            "is one draw of them (airan compare --seeds N runs several)", file=label,
+            field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
+    return out
+
+
+def _devices_at(devices: list[int], points: Any) -> str:
+    """How many of a fleet's ``devices`` (indices in the fleet), and, for a fleet at points
+    (device i at point i mod n), the points they stand at: the first three with positions."""
+    if points is None:
+        return f"{len(devices):,}"
+    at = sorted({i % len(points) for i in devices})
+    named = ", ".join(f"{i} {[float(x) for x in points[i]]}" for i in at[:3]) + (
+        f" and {len(at) - 3:,} more" if len(at) > 3 else "")
+    return f"{len(devices):,} (point{'s' if len(at) > 1 else ''} {named})"
 
 
 #: validate warns of a cell whose devices' uploads need more than this share of its uplink
