@@ -30,6 +30,7 @@ REALTIME_FILES = "test_live"
 LOCKS = "AIRAN_TEST_LOCKS"
 
 
+@pytest.hookimpl(optionalhook=True)  # (pytest -p no:xdist -o addopts=-ra: no such hook)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(1, min(os.cpu_count() or 1, MOST_WORKERS))
 

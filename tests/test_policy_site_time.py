@@ -11,6 +11,7 @@ import pytest
 from one_cell import lab_cameras, validate_dict
 
 from airan.catalog import load_gpus, load_models
+from airan.cli import _policy_site_warnings
 from airan.compute.roofline import service_time_table_s
 from airan.scenario.load import scenario_from_dict, scenario_warnings
 
@@ -33,9 +34,8 @@ def _rigs(edge_gpu: str = "L4", policy: str = "nearest-edge") -> dict[str, Any]:
 
 
 def _said(d: dict[str, Any], policy: str | None = None) -> list[str]:
-    s = scenario_from_dict(d)
-    return [w for w in scenario_warnings(s, policy=policy) if "before any radio" in w
-            and "none can meet" in w or "cannot meet the deadline" in w]
+    return _policy_site_warnings(scenario_from_dict({**d, "policy": policy or d["policy"]}),
+                                 "rigs")
 
 
 def test_nearest_edge_to_an_l4_too_slow_for_a_vla_is_warned_with_the_faster_gpu_named() -> None:
@@ -46,7 +46,7 @@ def test_nearest_edge_to_an_l4_too_slow_for_a_vla_is_warned_with_the_faster_gpu_
     assert 0.3 < l4 < 0.45 and h100 < 0.2  # (memory-bound decode: ~15 GB / 300 GB/s per token)
     assert "policy 'nearest-edge' sends every act request to edge" in line
     assert f"{l4 * 1e3:.3g} ms at batch 1 (an L4)" in line
-    assert f"an H100 would take {h100 * 1e3:.3g} ms" in line
+    assert f"compute site cloud (H100) would take {h100 * 1e3:.3g} ms" in line
     assert "services[act].deadline_ms" in line
 
 
@@ -55,11 +55,15 @@ def test_a_policy_that_can_use_the_fast_gpu_is_not_warned(policy: str) -> None:
     assert _said(_rigs(policy=policy)) == []
 
 
-def test_the_run_policy_given_overrides_the_scenarios() -> None:
-    assert len(_said(_rigs(policy="deadline-aware"), policy="nearest-edge")) == 1
-    assert _said(_rigs(), policy="deadline-aware") == []
-    (line,) = _said(_rigs(policy="deadline-aware"), policy="site:edge")
+def test_site_name_sends_there_and_a_site_that_does_not_serve_it_to_the_nearest_that_does(
+        ) -> None:
+    (line,) = _said(_rigs(), policy="site:edge")
     assert "policy 'site:edge' sends every act request to edge" in line
+    d = _rigs(policy="site:edge")
+    d["compute_sites"][0]["services"] = ["other"]
+    d["services"].append({"name": "other", "model": "yolov8n", "rate_hz": 1, "deadline_ms": 100})
+    d["fleets"][0]["services"] = ["act", "other"]
+    assert _said(d) == []  # (act goes to the nearest site that serves it: the cloud)
 
 
 def test_an_edge_gpu_fast_enough_is_not_warned() -> None:
@@ -74,15 +78,46 @@ def test_a_deadline_no_gpu_can_meet_keeps_to_its_own_warning() -> None:
     assert any("shorter than the least time" in w for w in scenario_warnings(s))
 
 
-def test_only_the_slow_one_of_two_edge_sites_is_named() -> None:
-    d = _rigs()
+def _two_edges(near_gpu: str, far_gpu: str) -> dict[str, Any]:
+    """The rigs' cell with its edge (``near_gpu``) and a second cell 3 km away with an edge of
+    its own (``far_gpu``), both on the backhaul."""
+    d = _rigs(edge_gpu=near_gpu)
+    d["cell_sites"].append({"name": "gnb2", "position_m": [3000, 0], "sectors": 1})
+    d["nodes"].append({"name": "mec2", "position_m": [3000, 0]})
+    d["compute_sites"].append({"name": "edge2", "at": "mec2", "kind": "edge",
+                               "gpus": [{"type": far_gpu, "count": 1}]})
+    d["transport"]["links"].append({"a": "mec", "b": "mec2", "fiber_km": 3})
+    return d
+
+
+def test_only_the_cells_whose_nearest_edge_is_slow_are_counted() -> None:
+    (line,) = _said(_two_edges("L4", "H200"))
+    assert "policy 'nearest-edge' sends the act requests of 1 of 2 cells to edge, " in line
+    (line,) = _said(_two_edges("H200", "L4"))
+    assert "the act requests of 1 of 2 cells to edge2, " in line
+
+
+def test_a_slow_site_no_cell_is_sent_to_is_not_named() -> None:
+    d = _rigs(edge_gpu="H200")  # the cell's own edge is fast; a slow one 900 m off
     d["nodes"].append({"name": "mec2", "position_m": [900, 0]})
     d["compute_sites"].append({"name": "edge2", "at": "mec2", "kind": "edge",
-                               "gpus": [{"type": "H200", "count": 1}]})
+                               "gpus": [{"type": "L4", "count": 1}]})
     d["transport"]["links"].append({"a": "mec", "b": "mec2", "fiber_km": 1})
-    (line,) = _said(d)
-    assert "the act requests policy 'nearest-edge' sends to edge cannot meet" in line
-    assert "edge2" not in line.split("cannot meet")[0]
+    assert _said(d) == []
+    d = _rigs(edge_gpu="H200")
+    d["nodes"].append({"name": "dc2"})
+    d["compute_sites"].append({"name": "cloud2", "at": "dc2", "kind": "cloud",
+                               "gpus": [{"type": "L4", "count": 1}]})
+    d["transport"]["links"].append({"a": "mec", "b": "dc2", "fiber_km": 2000})
+    assert _said(d, policy="cloud") == []  # (the nearer cloud, of H100s, is where it goes)
+
+
+def test_generated_sites_are_placed_on_by_their_own_names() -> None:
+    d = _rigs(edge_gpu="L4")
+    d["generated_compute_sites"] = {"every": 1, "gpus": [{"type": "H200", "count": 1}]}
+    assert _said(d, policy="site:gpu-gnb") == []
+    (line,) = _said(d, policy="site:edge")
+    assert "sends every act request to edge," in line
 
 
 def test_a_site_that_does_not_serve_the_service_is_not_where_it_goes() -> None:
@@ -112,6 +147,8 @@ def test_the_caution_names_the_requests_answered_at_a_site_too_slow_for_them() -
     assert line is not None
     assert "10 act requests at edge (362 ms at batch 1 on its L4 against a 200 ms" in line
     assert "cloud" not in line and "see" not in line
+    # a live run's sites computed its own models, not the catalog's: no caution from these
+    assert slow_at_site({**summary, "live": {"models": {}}}, site_s) is None
     site_s[("edge", "act")] = (0.199, "L4")
     assert slow_at_site(summary, site_s) is None
 

@@ -1393,6 +1393,7 @@ def validate(
     warnings = scenario_warnings(sc, label=_scenario_label(file))
     warnings += _coverage_warnings(sc, _scenario_label(file))
     warnings += _uplink_cell_warnings(sc, _scenario_label(file))
+    warnings += _policy_site_warnings(sc, _scenario_label(file))
     warnings += _other_seeds_warnings(sc, _scenario_label(file))
     for line in warnings:
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
@@ -1590,10 +1591,89 @@ def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
     return out
 
 
+#: the built-in policies that place by site kind alone, whatever the load
+FIXED_PLACEMENT = ("nearest-edge", "cloud")
+
+
+def _policy_site_warnings(sc: Any, label: str) -> list[str]:
+    """Under a policy of fixed placement (:data:`FIXED_PLACEMENT`, ``site:NAME``), a service
+    whose model takes longer than its deadline at batch 1 on every GPU of a site the policy
+    sends some cells' requests to, where a faster GPU or device elsewhere could meet it: none
+    of those requests can (a mine planner's review: OpenVLA on the control room's L4s, 362 ms
+    against 200, met none under nearest-edge beside eight idle H100s at the cloud, validate
+    silent, as the scenario's fastest GPU met the deadline). The policy itself places a request
+    of each service from each cell, every site up (on a world without devices: these policies
+    read the cells alone), and the times are the engine's tables (a MIG instance's where
+    ``ai_ran.mode: mig`` slices a site's GPUs; the stretch of ``dynamic`` is not counted)."""
+    import numpy as np
+
+    from airan.engine import Engine
+    from airan.errors import InputError
+    from airan.policy import resolve_policy
+    from airan.policy.base import Batch, Snapshot
+    from airan.policy.builtin import SITE_PREFIX
+
+    sent = {name for f in sc.fleets if f.count > 0 for name in f.services}
+    if not sent or not (sc.policy in FIXED_PLACEMENT or sc.policy.startswith(SITE_PREFIX)):
+        return []
+    bare = sc.model_copy(update={"fleets": [f.model_copy(update={"count": 0})
+                                            for f in sc.fleets]})
+    w = (eng := Engine(bare, duration_s=sc.duration_s)).world
+    services = [v for v, name in enumerate(w.service_names) if name in sent]
+    n_cells = len(w.cell_names)
+    cell = np.tile(np.arange(n_cells, dtype=np.int64), len(services))
+    svc = np.repeat(np.asarray(services, dtype=np.int64), n_cells)
+    site = np.asarray(resolve_policy(sc.policy)(Snapshot(eng), Batch(
+        time_s=np.zeros(len(cell)), device=np.zeros(len(cell), dtype=np.int64), service=svc,
+        cell=cell)))
+    # per service and site, the fastest of its GPUs at batch 1 (s)
+    per_gpu = w.svc_time_s[np.asarray(w.svc_model)[:, None], np.asarray(w.gpu_type)[None, :], 1]
+    at_site = np.minimum.reduceat(per_gpu, np.asarray(w.site_gpu_start), axis=1)
+    out = []
+    for v in services:
+        spec = sc.services[v]
+        deadline_s = spec.deadline_ms * 1e-3
+        on_board = (np.asarray(w.local_time_s)[:, v].min() if spec.on_device
+                    else np.inf)  # (inf for fleets that do not run it)
+        fastest = min(float(at_site[v].min()), float(on_board))
+        if not fastest < deadline_s:
+            continue  # (no request can meet it anywhere: the deadline's own warning says so)
+        mine = site[svc == v]
+        used = np.unique(mine[mine >= 0])
+        slow = [int(k) for k in used if at_site[v, k] > deadline_s]
+        if not slow:
+            continue
+        cells = int(np.isin(mine, slow).sum())
+        names = [w.site_names[k] for k in slow]
+        each = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5
+                                       else "")
+        k = min(slow, key=lambda k: at_site[v, k])
+        gpus = np.asarray(w.gpu_type)[np.asarray(w.gpu_site) == k]
+        gpu = w.gpu_type_names[int(gpus[np.argmin(per_gpu[v, np.asarray(w.gpu_site) == k])])]
+        there = (f"{spec.model} takes {at_site[v, k] * 1e3:.3g} ms at batch 1 "
+                 f"({'an' if gpu[0] in 'AEFHILMNORSX' else 'a'} {gpu}"
+                 f"{', the fastest of those sites' if len(slow) > 1 else ''}), before any "
+                 "radio or transport")
+        whose = (f"every {spec.name} request" if cells == n_cells else
+                 f"the {spec.name} requests of {cells:,} of {n_cells:,} cells")
+        best = int(np.argmin(at_site[v]))
+        best_gpu = w.gpu_type_names[int(np.asarray(w.gpu_type)[np.asarray(w.gpu_site) == best][
+            np.argmin(per_gpu[v, np.asarray(w.gpu_site) == best])])]
+        where = ("the devices' own processors" if on_board < at_site[v, best] else
+                 f"compute site {w.site_names[best]} ({best_gpu})")
+        out.append(str(InputError(
+            f"policy {sc.policy!r} sends {whose} to {each}, where {there}: "
+            f"none of them can meet the deadline; {where} would take {fastest * 1e3:.3g} ms "
+            "(deadline-aware sends each request where its estimate is earliest; site:NAME "
+            "sends them all to one site)", file=label,
+            field=f"services[{spec.name}].deadline_ms", value=spec.deadline_ms)))
+    return out
+
+
 #: seeds after the scenario's own on which validate places static fleets too (each draws the
 #: shadowing and LOS anew, and an area's positions): a device one seed covers, another may not
 OTHER_SEEDS = 4
-#: ... up to this many static devices (each seed builds the world again: city's 1,000 in ~0.1 s)
+#: ... up to this many devices (each seed builds the world again: city's 1,000 in ~0.5 s)
 OTHER_SEEDS_DEVICES = 5_000
 
 
@@ -1603,12 +1683,14 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
     :data:`OTHER_SEEDS` seeds after the scenario's: the shadowing and LOS each seed draws move a
     device's SINR by several dB, so a point one seed covers another may not (a mine planner's
     review: a pole camera at a fixed point, clean on seed 1, met 16% on seed 2, validate
-    reading seed 1 alone). A fleet at points names its points."""
+    reading seed 1 alone). A fleet at points names its points. Not where ``layout_seed`` fixes
+    the positions, LOS and shadowing, nor past :data:`OTHER_SEEDS_DEVICES` devices in all."""
     from airan.errors import InputError
 
     static = [f.mobility is None or f.mobility.model == "static" for f in sc.fleets]
     n_static = sum(f.count for f, s in zip(sc.fleets, static, strict=True) if s)
-    if sc.radio.model != "nr" or not 0 < n_static <= OTHER_SEEDS_DEVICES:
+    if (sc.radio.model != "nr" or sc.layout_seed is not None or not n_static
+            or sum(f.count for f in sc.fleets) > OTHER_SEEDS_DEVICES):
         return []
     import numpy as np
 
@@ -1632,8 +1714,9 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
     out = []
     for fi, by_seed in bad.items():
         f = sc.fleets[fi]
-        own = len(by_seed.pop(sc.seed, []))  # (the scenario's seed: its own warnings say it)
-        more = {s: d for s, d in by_seed.items() if len(d) > own}
+        # (the scenario's seed: its own warnings say it) the devices it keeps, lost on another
+        own = set(by_seed.pop(sc.seed, []))
+        more = {s: kept for s, d in by_seed.items() if (kept := sorted(set(d) - own))}
         if not more:
             continue
         points = getattr(f.area, "positions_m", None)
@@ -1641,9 +1724,9 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
         out.append(str(InputError(
             f"on {len(more)} of seeds {seeds[0]}-{seeds[-1]} (each draws the shadowing and "
             "LOS anew" + ("" if points is not None else ", and the devices' positions")
-            + f"), more of its devices than on seed {sc.seed} ({own:,}) are out of coverage "
-            f"or cannot send their uploads even alone on their cell: {each}; one seed's run "
-            "is one draw of them (airan compare --seeds N runs several)", file=label,
+            + f"), devices that seed {sc.seed} keeps are out of coverage or cannot send their "
+            f"uploads even alone on their cell: {each}; one seed's run is one draw of them "
+            "(airan compare --seeds N runs several)", file=label,
             field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
     return out
 

@@ -287,6 +287,8 @@ def slow_at_site(summary: Mapping[str, Any],
     is longer and of which summary.json's ``answered_at`` counts any; None when none is (a
     mine planner's review: OpenVLA on the control room's L4s, 362 ms against 200, met none
     under nearest-edge, and the cautions spoke of small batches alone)."""
+    if summary.get("live"):  # (a live run's sites compute its own models, not the catalog's)
+        return None
     each = []
     for name, svc in (summary.get("services") or {}).items():
         deadline = svc.get("deadline_ms")

@@ -1238,10 +1238,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       another's time on the same on-board engine (:func:`_shared_engine_warnings`);
     - an uplink-heavier TDD frame than DDDSU outdoors (:func:`_tdd_frame_warnings`);
     - a moving fleet's battery life without its motors (``base_power_w``);
-    - a ``compute_priority`` that orders nothing (:func:`_lone_priority_warnings`);
-    - under a policy of fixed placement (``policy``, the scenario's unless given), a service
-      whose model takes longer than its deadline at batch 1 at a site it sends it to, where a
-      faster GPU elsewhere could meet it (:func:`_policy_site_time_warnings`)."""
+    - a ``compute_priority`` that orders nothing (:func:`_lone_priority_warnings`)."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1461,7 +1458,6 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _device_memory_warnings(s, label)
     out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
-    out += _policy_site_time_warnings(s, label, run_policy)
     out += _batch_deadline_warnings(s, label)
     used = {v.model for v in s.services}
     for field, b in site_batchings(s):
@@ -1887,88 +1883,6 @@ def _service_time_warnings(s: Scenario, label: str | None) -> list[str]:
                     f"no fleet running {v.name!r} has accelerator {acc!r}: this time is not "
                     "used", file=label, field=f"{field}.on_device_ms", value=acc)))
     return out
-
-
-def _policy_sites(s: Scenario, policy: str, service: str) -> list[tuple[str, set[str]]]:
-    """The compute sites (name, GPU types) to which a built-in policy of fixed placement sends
-    ``service``'s requests (:mod:`airan.policy.builtin`): ``cloud`` the cloud sites,
-    ``nearest-edge`` the cell and edge sites (any where there is none), ``site:NAME`` that one;
-    of those, the ones that serve it, or, where none does, every site that does (the policy
-    sends it to the nearest of them). The generated sites count as one entry, named by their
-    pattern. Empty for a policy that chooses by load or estimate, or keeps requests on board."""
-    from airan.policy.builtin import SITE_PREFIX
-
-    sites = [(c.name, c.kind, {g.type for g in c.gpus},
-              c.services is None or service in c.services) for c in s.compute_sites]
-    if s.generated_compute_sites is not None:
-        sites.append(("gpu-<cell site>", "cell", {g.type for g in s.generated_compute_sites.gpus},
-                      True))
-    serving = [(name, kind, gpus) for name, kind, gpus, ok in sites if ok]
-    if policy.startswith(SITE_PREFIX):
-        named = [x for x in serving if x[0] == policy[len(SITE_PREFIX):].strip()]
-        chosen = named or serving
-    elif policy in ("cloud", "nearest-edge"):
-        kinds: tuple[str, ...] = ("cloud",) if policy == "cloud" else ("cell", "edge")
-        if policy == "nearest-edge" and not any(k in kinds for _, k, _, _ in sites):
-            kinds = ("cell", "edge", "cloud")  # (no edge at all: the nearest site of any kind)
-        chosen = [x for x in serving if x[1] in kinds] or serving
-    else:
-        return []
-    return [(name, gpus) for name, _, gpus in chosen]
-
-
-def _policy_site_time_warnings(s: Scenario, label: str | None, policy: str) -> list[str]:
-    """Under a policy of fixed placement (:func:`_policy_sites`), a service whose model takes
-    longer than its deadline at batch 1 on every GPU of a site the policy sends it to: none of
-    the requests it sends there can meet it, though a faster GPU or device elsewhere (which
-    keeps the deadline's own warning quiet) could (a mine planner's review: OpenVLA on the
-    control room's L4s, 362 ms against 200 ms, met 0 of 200 under nearest-edge beside eight
-    idle H100s at the cloud; validate said nothing, and the run's caution spoke of small
-    batches)."""
-    gpus = s.gpu_catalog()
-    models = s.model_catalog()
-    sent = {name for f in s.fleets if f.count > 0 for name in f.services}
-    out = []
-    for v in s.services:
-        if v.name not in sent or v.model not in models:
-            continue
-        chosen = _policy_sites(s, policy, v.name)
-        if not chosen:
-            continue
-        by_gpu: dict[str, float] = {}
-        times = _batch1_times_s(s, v, gpus, models, by_gpu=by_gpu)
-        deadline_s = v.deadline_ms * 1e-3
-        where, fastest = min(times.items(), key=lambda kv: kv[1])
-        if not fastest < deadline_s:
-            continue  # (no request can meet it anywhere: the deadline's own warning says so)
-        slow = []
-        for name, types in chosen:
-            t, gpu = min((by_gpu[g], g) for g in types if g in by_gpu)
-            if t > deadline_s:
-                slow.append((name, t, gpu))
-        if not slow:
-            continue
-        name, t, gpu = min(slow, key=lambda x: x[1])  # (the fastest of them)
-        each = (f"{', '.join(n for n, _, _ in slow)}" if len(slow) <= NAMED_SITES else
-                f"{', '.join(n for n, _, _ in slow[:NAMED_SITES])} and "
-                f"{len(slow) - NAMED_SITES} more")
-        there = (f"{v.model} takes {t * 1e3:.3g} ms at batch 1 "
-                 f"({'an' if gpu[0] in 'AEFHILMNORSX' else 'a'} {gpu}"
-                 f"{', the fastest of those sites' if len(slow) > 1 else ''}), before any "
-                 "radio or transport")
-        what = (f"policy {policy!r} sends every {v.name} request to {each}, where {there}: "
-                "none can meet the deadline" if len(slow) == len(chosen) else
-                f"the {v.name} requests policy {policy!r} sends to {each} cannot meet the "
-                f"deadline: {there}")
-        out.append(str(InputError(
-            f"{what}; {where} would take {fastest * 1e3:.3g} ms (deadline-aware sends each "
-            "request where its estimate is earliest; site:NAME sends them all to one site)",
-            file=label, field=f"services[{v.name}].deadline_ms", value=v.deadline_ms)))
-    return out
-
-
-#: sites a warning names before it counts the rest
-NAMED_SITES = 5
 
 
 def site_batchings(s: Scenario) -> list[tuple[str, Batching]]:

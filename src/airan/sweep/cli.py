@@ -343,7 +343,10 @@ def run_sharded(
             except OSError as exc:
                 _fail(f"option '--out': cannot write to '{folder}': {exc.strerror or exc}")
     s = result.summary
-    _print_summary(s, time.perf_counter() - t0)
+    from airan.scenario import load_scenario
+    from airan.scenario.load import site_times_s
+
+    _print_summary(s, time.perf_counter() - t0, site_s=site_times_s(load_scenario(scenario)))
     info = s["sharding"]
     grid = str(info["regions"]).split("x")
     boxes = int(grid[0]) * int(grid[1]) if len(grid) == 2 and all(
