@@ -61,3 +61,15 @@ def test_a_layout_seed_fixes_the_draws_so_no_other_seed_is_tried(tmp_path: Any) 
     d["layout_seed"] = 7  # (positions, LOS and shadowing from it, whatever the run's seed)
     code, out = validate_dict(tmp_path, d)
     assert code == 0 and "of seeds 2-5" not in out
+
+
+def test_an_area_fleet_is_compared_by_count_as_each_seed_places_it_anew(tmp_path: Any) -> None:
+    d = _poles([100])
+    d["fleets"][0].update(count=30, area={"x_m": [100, 500], "y_m": [-50, 50]})
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0
+    # seed 1's own count, as its own warning gives it
+    assert "5 devices offer more uploads than they can send even alone on their cell" in out
+    assert ("field 'fleets[cams].area': on 1 of seeds 2-5 (each draws the shadowing and LOS "
+            "anew, and the devices' positions), more devices than on seed 1 (5) are out of "
+            "coverage or cannot send their uploads even alone on their cell: seed 4: 7;") in out

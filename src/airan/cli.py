@@ -1714,18 +1714,24 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
     out = []
     for fi, by_seed in bad.items():
         f = sc.fleets[fi]
-        # (the scenario's seed: its own warnings say it) the devices it keeps, lost on another
-        own = set(by_seed.pop(sc.seed, []))
-        more = {s: kept for s, d in by_seed.items() if (kept := sorted(set(d) - own))}
+        # (the scenario's seed: its own warnings say it) at points, the devices it keeps, lost
+        # on another; in an area, whose positions each seed draws anew, more devices lost
+        own = by_seed.pop(sc.seed, [])
+        points = getattr(f.area, "positions_m", None)
+        more = ({s: kept for s, d in by_seed.items() if (kept := sorted(set(d) - set(own)))}
+                if points is not None else
+                {s: d for s, d in by_seed.items() if len(d) > len(own)})
         if not more:
             continue
-        points = getattr(f.area, "positions_m", None)
         each = "; ".join(f"seed {s}: {_devices_at(d, points)}" for s, d in more.items())
         out.append(str(InputError(
             f"on {len(more)} of seeds {seeds[0]}-{seeds[-1]} (each draws the shadowing and "
-            "LOS anew" + ("" if points is not None else ", and the devices' positions")
-            + f"), devices that seed {sc.seed} keeps are out of coverage or cannot send their "
-            f"uploads even alone on their cell: {each}; one seed's run is one draw of them "
+            "LOS anew"
+            + (f"), devices that seed {sc.seed} keeps" if points is not None else
+               f", and the devices' positions), more devices than on seed {sc.seed} "
+               f"({len(own):,})")
+            + " are out of coverage or cannot send their uploads even alone on their cell: "
+            f"{each}; one seed's run is one draw of them "
             "(airan compare --seeds N runs several)", file=label,
             field=f"fleets[{f.name}]" + (".area" if f.area is not None else ""))))
     return out
