@@ -200,3 +200,62 @@ def test_max_fleet_refuses_to_stack_devices_on_a_fleets_points(tmp_path: Any) ->
     out = " ".join(res.output.split())
     assert "--fleet" in out and "4 given points" in out
     assert "x_m [-90, 150], y_m [-10, 150]" in out
+
+
+def test_each_point_keeps_its_own_height_and_nothing_else_changes() -> None:
+    """``heights_m``: device i at point i mod n, that point's height. Two devices at one spot,
+    10 m and 10 m, are the fleet's height_m 10 m exactly (the same draws, the same gains);
+    with 1.5 m for the first, the first alone changes, its path loss of a lower UE."""
+    spot = [[300.0, 0.0], [300.0, 0.0]]
+
+    def gains(**area: Any) -> tuple[np.ndarray, np.ndarray]:
+        d = _lab(2, spot, height_m=10.0)
+        d["fleets"][0]["area"] = {"positions_m": spot, **area}
+        e = Engine(scenario_from_dict(d), policy="nearest-edge", seed=1)
+        return e.world.dev_h, e.uplink_gain_per_prb_mw()
+
+    h0, g0 = gains()
+    h1, g1 = gains(heights_m=[10.0, 10.0])
+    h2, g2 = gains(heights_m=[1.5, 10.0])
+    np.testing.assert_array_equal(h0, [10.0, 10.0])
+    np.testing.assert_array_equal(h1, h0)
+    np.testing.assert_array_equal(g1, g0)
+    np.testing.assert_array_equal(h2, [1.5, 10.0])
+    assert g2[1] == g0[1] and g2[0] != g0[0]
+
+
+@pytest.mark.parametrize(("heights", "expect"), [
+    ([10.0], "1 height for 4 points: give one per point"),
+    ([10.0, 10.0, 0.0, 5.0], "heights_m"),
+    ([10.0, 10.0, 2000.0, 5.0], "heights_m"),
+])
+def test_bad_heights_are_input_errors(tmp_path: Any, heights: list[float], expect: str) -> None:
+    d = _lab(4)
+    d["fleets"][0]["area"]["heights_m"] = heights
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and "fleets[cams].area.heights_m" in out and expect in out
+
+
+def test_validate_reads_the_points_heights(tmp_path: Any) -> None:
+    d = _lab(4)
+    d["radio"]["environment"] = "inf-dh"
+    d["fleets"][0]["area"]["heights_m"] = [3.0, 4.0, 30.0, 5.0]  # (a crane cab at 30 m)
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "fleets[cams].area.heights_m" in out and "22.5 m" in out
+
+
+def test_a_sharded_run_keeps_each_points_height() -> None:
+    from airan.sweep.shard import plan_shards
+
+    d = load_scenario("city").model_dump(mode="json", exclude_unset=True)
+    pts = [[-1000.0, 0.0], [1000.0, 10.0], [-900.0, 50.0], [1100.0, -20.0]]
+    d["fleets"][0].update(count=4, area={"positions_m": pts, "heights_m": [1.0, 2.0, 3.0, 4.0]})
+    d["fleets"] = d["fleets"][:1]
+    plan = plan_shards(scenario_from_dict(d), "2x1")
+    got = {}
+    for k in range(plan.n_shards):
+        for f in plan.scenario(k)["fleets"]:
+            if f["count"]:
+                got.update(zip(map(tuple, f["area"]["positions_m"]), f["area"]["heights_m"],
+                               strict=True))
+    assert got == {tuple(p): h for p, h in zip(pts, [1.0, 2.0, 3.0, 4.0], strict=True)}

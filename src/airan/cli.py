@@ -1450,6 +1450,9 @@ def _heights_echo(sc: Any) -> str | None:
         if not f.count:
             continue
         lo = hi = float(f.height_m)
+        at_points = getattr(f.area, "heights_m", None)
+        if at_points:
+            lo, hi = float(min(at_points)), float(max(at_points))
         m = f.mobility
         if m is not None and m.model == "waypoints":
             if m.paths:

@@ -911,7 +911,9 @@ def build_world(s: Scenario, seed: int) -> World:
             xy = np.c_[x0 + u[:, 0] * (x1 - x0), y0 + u[:, 1] * (y1 - y0)]
         dev_xy_parts.append(xy)
         dev_fleet_parts.append(np.full(count, fi, dtype=np.int64))
-        dev_h_parts.append(np.full(count, f.height_m))
+        at_points = getattr(area, "heights_m", None)  # (a fleet at points, one per point)
+        dev_h_parts.append(np.full(count, f.height_m) if at_points is None else
+                           np.asarray(at_points, dtype=float)[np.arange(count) % len(at_points)])
         dev_buf_parts.append(np.full(count, f.ul_buffer_kb * 8e3))
     dev_xy = np.concatenate(dev_xy_parts) if dev_xy_parts else np.zeros((0, 2))
     dev_fleet = np.concatenate(dev_fleet_parts).astype(np.int64)

@@ -1075,7 +1075,9 @@ def _out_of_range_warnings(s: Scenario, label: str | None) -> list[str]:
         mob = f.mobility
         # (a waypoint fleet flies at its paths' heights: its height_m is not used, as
         # _waypoint_warnings says)
+        at_points = getattr(f.area, "heights_m", None)  # (a fleet at points: its own)
         heights = ([] if isinstance(mob, Waypoints3D) else
+                   [(f"fleets[{f.name}].area.heights_m", max(at_points))] if at_points else
                    [(f"fleets[{f.name}].height_m", f.height_m)])
         if isinstance(mob, Waypoints3D):
             if mob.paths is not None:

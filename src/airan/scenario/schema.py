@@ -635,6 +635,19 @@ class PointsArea(_Strict):
     ``--fleet-scale`` makes) share them in turn and fewer take the first ones."""
 
     positions_m: list[tuple[Coord, Coord]] = Field(min_length=1, max_length=1_000_000)
+    # each point's UE height (m above ground), in the order of positions_m: a camera on a 10 m
+    # pole beside one on a 4 m gate; None: the fleet's height_m at every point
+    heights_m: list[Annotated[float, Field(gt=0, le=MAX_HEIGHT_M)]] | None = Field(
+        None, min_length=1, max_length=1_000_000)
+
+    @field_validator("heights_m")
+    @classmethod
+    def _a_height_per_point(cls, v: list[float] | None, info: ValidationInfo) -> Any:
+        points = info.data.get("positions_m")  # (absent where they were refused)
+        if v is not None and points is not None and len(v) != len(points):
+            raise ValueError(f"{len(v):,} height{'s' if len(v) != 1 else ''} for "
+                             f"{len(points):,} points: give one per point, in their order")
+        return v
 
 
 def _area_kind(v: Any) -> str:

@@ -659,7 +659,10 @@ def _points_pieces(f: dict[str, Any], kind: str, xcuts: np.ndarray, ycuts: np.nd
         mine = np.flatnonzero(owner == s_k)  # ascending: those below r come first
         count = q * len(mine) + int(np.count_nonzero(mine < r))
         if count:
-            out[int(s_k)] = {**f, "count": count, "area": {"positions_m": pts[mine].tolist()}}
+            area = {"positions_m": pts[mine].tolist()}
+            if f["area"].get("heights_m") is not None:  # (each point keeps its height)
+                area["heights_m"] = np.asarray(f["area"]["heights_m"], float)[mine].tolist()
+            out[int(s_k)] = {**f, "count": count, "area": area}
     return out
 
 
