@@ -2860,6 +2860,31 @@ def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+def _far_point_warnings(fleet: str, pts: NDArray[np.float64], to_cell_m: NDArray[np.float64],
+                        reach: float, env: str, label: str | None) -> list[str]:
+    """The points of a fleet at given points farther than :data:`FAR_FROM_CELLS_M` from every
+    cell site, or beyond the distance its environment's path loss covers, named with their
+    distance (a mine planner's review: one far pole among eight was not named)."""
+    out = []
+    for lo, hi, why in ((FAR_FROM_CELLS_M, math.inf, f"more than {FAR_FROM_CELLS_M / 1e3:g} km "
+                         "from every cell site: their devices hardly reach a cell "
+                         "(radio_outage)"),
+                        (reach, FAR_FROM_CELLS_M, f"beyond the {reach:,.0f} m that TR 38.901's "
+                         f"{env} path loss covers (Table 7.4.1-1): the formulas are "
+                         "extrapolated there, so read their radio as a rough guess")):
+        far = np.flatnonzero((to_cell_m > lo) & (to_cell_m <= hi))
+        if not far.size:
+            continue
+        named = ", ".join(f"{i} [{pts[i][0]:g}, {pts[i][1]:g}] ({to_cell_m[i]:,.0f} m)"
+                          for i in far[:5]) + (f" and {far.size - 5:,} more" if far.size > 5
+                                               else "")
+        out.append(str(InputError(
+            f"{far.size:,} of its {len(pts):,} points {'is' if far.size == 1 else 'are'} "
+            f"{why}: point{'s' if far.size > 1 else ''} {named}", file=label,
+            field=f"fleets[{fleet}].area.positions_m")))
+    return out
+
+
 def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
     """A fleet whose whole area lies farther than :data:`FAR_FROM_CELLS_M` from every cell site,
     or beyond the distance its environment's path loss covers (see :func:`scenario_warnings`)."""
@@ -2893,7 +2918,12 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
             gap = np.maximum(np.hypot(xy[:, 0] - area.center_m[0],
                                       xy[:, 1] - area.center_m[1]) - area.radius_m, 0.0)
         elif isinstance(area, PointsArea):  # each cell site's nearest point a device uses
-            gap = cKDTree(_used_points(f)).query(xy)[0]
+            pts = _used_points(f)
+            gap = cKDTree(pts).query(xy)[0]
+            cell_gap = np.minimum(cell_gap, gap)
+            out += _far_point_warnings(f.name, pts, cKDTree(xy).query(pts)[0], reach, env,
+                                       label)
+            continue
         else:  # pragma: no cover - the schema has no other area
             continue
         cell_gap = np.minimum(cell_gap, gap)
