@@ -1557,7 +1557,9 @@ def site_times_s(s: Scenario) -> dict[tuple[str, str], tuple[float, str]]:
     take there at batch 1 (s) and the GPU type that gives it: the fastest of the site's GPUs,
     as :func:`_batch1_times_s` takes them. Generated sites are named as the world names them
     (``gpu-<cell site>``). A service whose model is not in the catalog, or that no fleet with
-    devices runs, is left out."""
+    devices runs, is left out. The whole GPU's time: a MIG instance (``ai_ran.mode: mig``) or
+    the L1's share under ``dynamic`` is slower, so a caution read from these may miss such a
+    site, never name one wrongly (validate's placement warning reads the engine's tables)."""
     gpus = s.gpu_catalog()
     models = s.model_catalog()
     sent = {name for f in s.fleets if f.count > 0 for name in f.services}
