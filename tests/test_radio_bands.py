@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import airan
@@ -142,3 +144,23 @@ def test_an_fdd_downlink_without_an_uplink_pair_is_not_in_the_band() -> None:
     assert NR_BANDS["n71"].holds(0.6345, 35)  # downlink below its uplink, 46 MHz apart
     with pytest.raises(airan.InputError, match="2110-2180 MHz with an uplink pair"):
         scenario_from_dict(_factory_carrier(band="n66", fc_ghz=2.19, numerology=0))
+
+
+@pytest.mark.parametrize(("band", "fc_ghz", "tdd"), [
+    ("n100", (919.4 + 925) / 2e3, None),  # FRMCS 900 MHz: FDD, 874.4-880 up, 919.4-925 down
+    ("n101", 1.905, "DDDSU"),             # FRMCS 1.9 GHz: TDD, 1900-1910
+])
+def test_the_railways_frmcs_bands_take_their_own_frequency_and_duplex(
+        band: str, fc_ghz: float, tdd: str | None) -> None:
+    """TS 38.101-1 Table 5.2-1 (Rel-17): a rail planner's n100 ran at 3.5 GHz TDD, unlisted."""
+    s = scenario_from_dict(_factory_carrier(band=band, bandwidth_mhz=5))
+    assert s.carrier.fc_ghz == pytest.approx(fc_ghz)
+    assert s.carrier.tdd_pattern == tdd
+
+
+def test_a_band_outside_the_table_without_a_frequency_is_refused(tmp_path: Any) -> None:
+    from one_cell import validate_dict
+
+    code, out = validate_dict(tmp_path, _factory_carrier(band="n99"))
+    assert code == 2
+    assert "field 'carrier.band'" in out and "give fc_ghz" in out and "tdd_pattern: null" in out

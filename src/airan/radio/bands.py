@@ -86,6 +86,10 @@ NR_BANDS: dict[str, Band] = {
     "n77": _tdd(3300, 4200),
     "n78": _tdd(3300, 3800),
     "n79": _tdd(4400, 5000),
+    # FRMCS, the railways' bands (Rel-17; CEPT ECC Decision (20)02): 2 x 5.6 MHz at 900 MHz and
+    # 10 MHz at 1.9 GHz
+    "n100": _fdd((874.4, 880), (919.4, 925)),
+    "n101": _tdd(1900, 1910),
     "n257": _tdd(26500, 29500),
     "n258": _tdd(24250, 27500),
     "n259": _tdd(39500, 43500),

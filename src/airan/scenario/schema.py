@@ -217,6 +217,12 @@ class Carrier(_Strict):
             return out
         spec = bands.NR_BANDS.get(band) if isinstance(band, str) else None
         if spec is None:
+            if isinstance(band, str) and bands.is_band_name(band) and "fc_ghz" not in out:
+                # (a rail planner's review: n100, then unlisted, ran silently at 3.5 GHz TDD)
+                raise ValueError(
+                    f"band {band} is not in airan's band table (airan.radio.bands), so its "
+                    "frequency is not known: give fc_ghz, the carrier's downlink frequency in "
+                    "GHz, and for an FDD band tdd_pattern: null")
             return out
         out.setdefault("fc_ghz", bands.default_fc_ghz(band))
         if spec.duplex == "FDD":
