@@ -36,7 +36,7 @@ def test_a_point_lost_on_another_seed_is_named_and_its_run_there_misses(tmp_path
     assert code == 0
     assert ("field 'fleets[cams].area': on 1 of seeds 2-5 (each draws the shadowing and LOS "
             "anew), devices that seed 1 keeps are out of coverage or cannot send their "
-            "uploads even alone on their cell: seed 5: 1 (point 2 [300.0, 0.0])") in out
+            "uploads even alone on their cell: seed 5: 1 at point 2 [300.0, 0.0]") in out
     # the runs say the same: the camera at 300 m meets on seed 1 and not on seed 5
     on_1, on_5 = _hit_by_device(d, 1), _hit_by_device(d, 5)
     assert on_1[2] >= 0.9 and on_5[2] < 0.5
@@ -73,3 +73,11 @@ def test_an_area_fleet_is_compared_by_count_as_each_seed_places_it_anew(tmp_path
     assert ("field 'fleets[cams].area': on 1 of seeds 2-5 (each draws the shadowing and LOS "
             "anew, and the devices' positions), more devices than on seed 1 (5) are out of "
             "coverage or cannot send their uploads even alone on their cell: seed 4: 7;") in out
+
+
+def test_the_scenarios_own_seed_names_the_point_that_cannot_send(tmp_path: Any) -> None:
+    code, out = validate_dict(tmp_path, _poles([100, 200, 300, 350, 400, 450]))
+    assert code == 0
+    assert ("1 device offers more uploads than it can send even alone on its cell, at full "
+            "power over every PRB it can use (cams 1 at point 5 [450.0, 0.0]), where seed 1 "
+            "places it") in out

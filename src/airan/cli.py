@@ -1748,7 +1748,7 @@ def _devices_at(devices: list[int], points: Any) -> str:
     at = sorted({i % len(points) for i in devices})
     named = ", ".join(f"{i} {[float(x) for x in points[i]]}" for i in at[:3]) + (
         f" and {len(at) - 3:,} more" if len(at) > 3 else "")
-    return f"{len(devices):,} (point{'s' if len(at) > 1 else ''} {named})"
+    return f"{len(devices):,} at point{'s' if len(at) > 1 else ''} {named}"
 
 
 #: validate warns of a cell whose devices' uploads need more than this share of its uplink
@@ -1802,8 +1802,14 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
             field="fleets")))
     if short.any():
         by_fleet = np.bincount(w.dev_fleet[short], minlength=len(sc.fleets))
-        names = ", ".join(f"{sc.fleets[k].name} {int(n):,}" for k, n in enumerate(by_fleet)
-                          if n)
+        first = np.searchsorted(w.dev_fleet, np.arange(len(sc.fleets)))
+        # (a fleet at points: which points, as the other seeds' warning names them; a rail
+        # planner's review: "crossings 1" said which fleet, not which crossing)
+        names = ", ".join(
+            f"{sc.fleets[k].name} " + _devices_at(
+                [int(d - first[k]) for d in np.flatnonzero(short & (w.dev_fleet == k))],
+                getattr(sc.fleets[k].area, "positions_m", None))
+            for k, n in enumerate(by_fleet) if n)
         k = int(short.sum())
         out.append(str(InputError(
             f"{k:,} device{'s offer' if k != 1 else ' offers'} more uploads than "
