@@ -669,6 +669,21 @@ def test_units_a_v2x_engineer_mistyped_are_warned_of_or_refused() -> None:
     assert len(said) == 2
     assert "130 m/s is 468 km/h" in said[0] and "speed_mps" in said[0]
     assert "field 'handover.interruption_ms'" in said[1]
+    # where meant (a rail planner's 300 km/h trains), the Doppler the radio leaves out:
+    # f_D = v / c fc, 83.3 m/s at 3.5 GHz ~973 Hz; coherence ~0.423 / f_D, under a 0.5 ms slot
+    d["fleets"][0]["mobility"]["speed_mps"] = 300 / 3.6
+    d["carrier"] = {**d.get("carrier", {}), "fc_ghz": 3.5}
+    d["handover"]["interruption_ms"] = 5000.0
+    s = scenario_from_dict(d)
+    said = [w for w in scenario_warnings(s) if "km/h" in w or "interruption_ms" in w]
+    f_d = 300 / 3.6 / 299_792_458.0 * s.carrier.fc_ghz * 1e9
+    assert f"Doppler shift at {s.carrier.fc_ghz:g} GHz is {f_d:,.0f} Hz" in said[0]
+    assert f"coherence time ~{0.423 / f_d * 1e3:.2g} ms" in said[0]
+    assert "TR 38.913" not in said[0]  # (within its 500 km/h)
+    assert "over 1 s: a handover's interruption is tens of ms" in said[1]
+    d["fleets"][0]["mobility"]["speed_mps"] = 600 / 3.6
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "km/h" in w]
+    assert "beyond the 500 km/h TR 38.913's high-speed scenario" in said[0]
     d["handover"]["hysteresis_db"] = 30.0
     with pytest.raises(InputError, match="handover.hysteresis_db"):
         scenario_from_dict(d)
