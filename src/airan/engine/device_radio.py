@@ -104,6 +104,9 @@ class DeviceRadio:
     # [C] the uplink's centre frequency (GHz): an FDD carrier's at its band's duplex distance;
     # None: every cell's uplink on its downlink's frequency (TDD)
     cell_ul_fc: NDArray[np.float64] | None = None
+    # the links' LOS state: "model" (TR 38.901's probability, spatially consistent), "always"
+    # or "never" (Radio.los)
+    los_mode: str = "model"
     _tree: cKDTree = field(init=False, repr=False)
     _site_cells: NDArray[np.int64] = field(init=False, repr=False)
     _sf_waves: NDArray[np.float64] = field(init=False, repr=False)
@@ -263,11 +266,14 @@ class DeviceRadio:
         # and by sites on one mast, read from the mast's fields at the device's position
         site = self._mast[self.cell_node[cc]]
         x, y = self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy
-        p_los = pathloss.los_probability(
-            env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
-            clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
-            h_bs_m=hb)
-        los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
+        if self.los_mode == "model":
+            p_los = pathloss.los_probability(
+                env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
+                clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
+                h_bs_m=hb)
+            los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
+        else:  # (every link of one state: radio.los)
+            los = np.full(d2d.shape, self.los_mode == "always")
         h_e = self._uma_effective_height_m(x, y, site, d2d, h_ut)
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los, h_e)
         pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los,

@@ -946,7 +946,7 @@ def build_world(s: Scenario, seed: int) -> World:
         # cells a fault takes off the air, which the world's array zeroes while they are off)
         cell_tx_on_mw=cell_tx_on.copy(),
         environment=s.radio.environment, nr=s.radio.model == "nr",
-        shadowing=s.radio.shadowing, seed=int(placed),
+        shadowing=s.radio.shadowing, seed=int(placed), los_mode=s.radio.los,
         clutter_density=s.radio.clutter_density, clutter_height_m=s.radio.clutter_height_m,
         vertical_elements=s.radio.gnb_vertical_elements,
         element_spacing_wavelengths=s.radio.gnb_element_spacing_wavelengths,

@@ -447,6 +447,10 @@ class Radio(_Strict):
     # EWMA of PRB use (assumption); at most a minute (the kernel's decay table grows with it)
     load_time_constant_ms: float = Field(100.0, gt=0, le=60_000)
     shadowing: bool = True  # log-normal, sigma from TR 38.901 Table 7.4.1-1
+    # each link's LOS state: model, TR 38.901's LOS probability (Table 7.4.2-1), spatially
+    # consistent (7.6.3.3); always, every link LOS (a rail corridor, as TR 38.913's high-speed
+    # scenario and TS 38.104 Annex G's high-speed train take it; an open field); never, NLOS
+    los: Literal["model", "always", "never"] = "model"
     # below this a UE gets no rate (Mogensen et al. VTC 2007)
     min_sinr_db: float = Field(-10.0, ge=-30, le=60)
     fixed_ul_rate_mbps: PosFloat = 80.0  # VLA-Perf 5G SA preset (DOMAIN.md)
