@@ -271,3 +271,17 @@ def test_a_sharded_run_keeps_each_points_height() -> None:
                 got.update(zip(map(tuple, f["area"]["positions_m"]), f["area"]["heights_m"],
                                strict=True))
     assert got == {tuple(p): h for p, h in zip(pts, [1.0, 2.0, 3.0, 4.0], strict=True)}
+
+
+def test_a_points_height_at_or_above_its_cell_is_warned_and_height_m_beside_them_is_unused(
+        tmp_path: Any) -> None:
+    d = _lab(2, [[30.0, 0.0], [0.0, 60.0]], height_m=7.0)
+    d["radio"]["environment"] = "umi"  # (cells at 10 m)
+    d["cell_sites"][0]["height_m"] = 10.0
+    d["fleets"][0]["area"]["heights_m"] = [12.0, 4.0]
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0
+    assert "field 'fleets[cams].area.heights_m': these devices (taken at 12 m) are at or " \
+           "above the cell" in out
+    assert "field 'fleets[cams].height_m': not used: this fleet's devices stand at its " \
+           "points' own heights" in out

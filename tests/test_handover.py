@@ -684,6 +684,13 @@ def test_units_a_v2x_engineer_mistyped_are_warned_of_or_refused() -> None:
     d["fleets"][0]["mobility"]["speed_mps"] = 600 / 3.6
     said = [w for w in scenario_warnings(scenario_from_dict(d)) if "km/h" in w]
     assert "beyond the 500 km/h TR 38.913's high-speed scenario" in said[0]
+    # at the carrier the cells use: FRMCS's n100, 922.2 MHz, 15 kHz slots of 1 ms
+    d["fleets"][0]["mobility"]["speed_mps"] = 300 / 3.6
+    d["carrier"] = {"band": "n100", "bandwidth_mhz": 5, "numerology": 0}
+    said = [w for w in scenario_warnings(scenario_from_dict(d)) if "km/h" in w]
+    f_d = 300 / 3.6 / 299_792_458.0 * 0.9222e9
+    assert f"Doppler shift at 0.9222 GHz is {f_d:,.0f} Hz" in said[0]
+    assert "against 1 ms slots" in said[0]
     d["handover"]["hysteresis_db"] = 30.0
     with pytest.raises(InputError, match="handover.hysteresis_db"):
         scenario_from_dict(d)

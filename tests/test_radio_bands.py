@@ -164,3 +164,15 @@ def test_a_band_outside_the_table_without_a_frequency_is_refused(tmp_path: Any) 
     code, out = validate_dict(tmp_path, _factory_carrier(band="n99"))
     assert code == 2
     assert "field 'carrier.band'" in out and "give fc_ghz" in out and "tdd_pattern: null" in out
+
+
+def test_an_unlisted_bands_frequency_survives_a_dump_without_defaults() -> None:
+    """A plan.yaml (a dump without defaults) of an unlisted band at 3.5 GHz reloads: the
+    frequency, the default's value, is kept, where it would be dropped and the band refused."""
+    from airan.scenario.schema import Carrier
+
+    c = Carrier.model_validate({"band": "n99", "fc_ghz": 3.5, "bandwidth_mhz": 20})
+    again = Carrier.model_validate(c.model_dump(mode="json", exclude_defaults=True))
+    assert (again.fc_ghz, again.tdd_pattern) == (3.5, "DDDSU")
+    assert Carrier.model_validate({"band": "n78"}).model_dump(
+        mode="json", exclude_defaults=True) == {"band": "n78"}

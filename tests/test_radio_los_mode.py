@@ -73,3 +73,17 @@ def test_a_train_along_a_corridor_of_los_hands_over_less() -> None:
 def test_a_misspelt_los_mode_is_refused(tmp_path: Any) -> None:
     code, out = validate_dict(tmp_path, _rma_cell("allways"))
     assert code == 2 and "radio.los" in out and "always" in out
+
+
+def test_never_leaves_an_aerial_ue_its_tr_36_777_los() -> None:
+    """TR 36.777: a UMa UE above 100 m sees its cells in LOS, and the NLOS fits stop there, so
+    ``never`` keeps the model's state for aerial UEs: a drone at 150 m, the same under all three."""
+    def gain(los: str) -> float:
+        d = _rma_cell(los, 1000.0)
+        d["radio"]["environment"] = "uma"
+        d["fleets"][0].update(height_m=150.0, device_class="drone")
+        w = Engine(scenario_from_dict(d)).world
+        return float(w.device_radio.link_gains(w.dev_xy, w.dev_h, np.zeros((1, 1), np.int64))
+                     [0][0, 0])
+
+    assert gain("never") == gain("model") == gain("always")

@@ -1728,8 +1728,8 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
             continue
         each = "; ".join(f"seed {s}: {_devices_at(d, points)}" for s, d in more.items())
         out.append(str(InputError(
-            f"on {len(more)} of seeds {seeds[0]}-{seeds[-1]} (each draws the shadowing and "
-            "LOS anew"
+            f"on {len(more)} of seeds {seeds[0]}-{seeds[-1]} (each draws the shadowing"
+            + (" and LOS" if sc.radio.los == "model" else "") + " anew"
             + (f"), devices that seed {sc.seed} keeps" if points is not None else
                f", and the devices' positions), more devices than on seed {sc.seed} "
                f"({len(own):,})")

@@ -2109,12 +2109,16 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
         if f.count and top is not None and top > FAST_MPS:
             # (a rail planner's review: 300 km/h trains read as a typo, and nothing said the
             # radio ignores speed, where the channel changes within a slot)
-            doppler_hz = top / SPEED_OF_LIGHT_MPS * s.carrier.fc_ghz * 1e9
-            slot_ms = nr.slot_duration_s(s.carrier.numerology) * 1e3
+            # (the highest carrier the cells use: its Doppler is the largest; all share one
+            # numerology, _check_carriers)
+            carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz,
+                          default=s.carrier)
+            doppler_hz = top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
+            slot_ms = nr.slot_duration_s(carrier.numerology) * 1e3
             out.append(str(InputError(
                 f"{top:g} m/s is {top * 3.6:,.0f} km/h: faster than a road vehicle or a "
                 "delivery drone (km/h written as m/s?); where meant, as a train's, the radio "
-                f"is optimistic at it: the Doppler shift at {s.carrier.fc_ghz:g} GHz is "
+                f"is optimistic at it: the Doppler shift at {carrier.fc_ghz:g} GHz is "
                 f"{doppler_hz:,.0f} Hz and the channel's coherence time ~"
                 f"{0.423 / doppler_hz * 1e3:.2g} ms (0.423 / f_D) against {slot_ms:g} ms "
                 "slots, and nothing in the radio depends on speed (no channel ageing, no "
@@ -2156,6 +2160,11 @@ def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
     out = []
     for f in s.fleets:
         m = f.mobility
+        if f.count and getattr(f.area, "heights_m", None) and "height_m" in f.model_fields_set:
+            out.append(str(InputError(
+                "not used: this fleet's devices stand at its points' own heights "
+                "(area.heights_m)", file=label, field=f"fleets[{f.name}].height_m",
+                value=f.height_m)))
         if not f.count or m is None or m.model != "waypoints":
             continue
         if "height_m" in f.model_fields_set:
@@ -2496,7 +2505,8 @@ def _unlisted_band_warnings(s: Scenario, label: str | None) -> list[str]:
 
     return [str(InputError(
         f"band {car.band} is not in airan's band table (airan.radio.bands, the bands most "
-        "deployed): fc_ghz and the duplex mode (tdd_pattern) are taken as given, unchecked",
+        "deployed): its fc_ghz is taken as given, and its duplex mode as TDD (tdd_pattern, "
+        "DDDSU unless given; null for FDD), unchecked",
         file=label, field=f"{field}.band", value=car.band))
         for field, car in _used_carriers(s)
         if car.band is not None and car.band not in bands.NR_BANDS]
@@ -2895,7 +2905,7 @@ def _far_point_warnings(fleet: str, pts: NDArray[np.float64], to_cell_m: NDArray
     distance (a mine planner's review: one far pole among eight was not named)."""
     out = []
     for lo, hi, why in ((FAR_FROM_CELLS_M, math.inf, f"more than {FAR_FROM_CELLS_M / 1e3:g} km "
-                         "from every cell site: their devices hardly reach a cell "
+                         "from every cell site: the devices there hardly reach a cell "
                          "(radio_outage)"),
                         (reach, FAR_FROM_CELLS_M, f"beyond the {reach:,.0f} m that TR 38.901's "
                          f"{env} path loss covers (Table 7.4.1-1): the formulas are "
@@ -2907,8 +2917,9 @@ def _far_point_warnings(fleet: str, pts: NDArray[np.float64], to_cell_m: NDArray
                           for i in far[:5]) + (f" and {far.size - 5:,} more" if far.size > 5
                                                else "")
         out.append(str(InputError(
-            f"{far.size:,} of its {len(pts):,} points {'is' if far.size == 1 else 'are'} "
-            f"{why}: point{'s' if far.size > 1 else ''} {named}", file=label,
+            f"{far.size:,} of the {len(pts):,} points its devices stand at "
+            f"{'is' if far.size == 1 else 'are'} {why}: point{'s' if far.size > 1 else ''} "
+            f"{named}", file=label,
             field=f"fleets[{fleet}].area.positions_m")))
     return out
 
@@ -3769,15 +3780,20 @@ def _bs_height_warnings(s: Scenario, label: str | None) -> list[str]:
         for f in s.fleets:
             if f.mobility is not None and f.mobility.model == "waypoints":
                 continue  # (its paths' heights, not height_m)
-            hut = max(f.height_m, ground[0])
+            at_points = getattr(f.area, "heights_m", None)  # (a fleet at points: its own)
+            own: list[tuple[str, float]] = (
+                [(f"fleets[{f.name}].area.heights_m", float(h)) for h in at_points]
+                if at_points else [(f"fleets[{f.name}].height_m", float(f.height_m))])
             # (an aerial UE flies above the cells: TR 36.777's formulas mean it)
-            if f.count and lowest <= hut <= ground[1]:
+            high = [(fld, h, max(h, float(ground[0]))) for fld, h in own
+                    if lowest <= max(h, float(ground[0])) <= ground[1]]
+            if f.count and high:
+                fld, h, hut = max(high, key=lambda x: x[2])
                 out.append(str(InputError(
                     f"these devices (taken at {hut:g} m) are at or above the cell of "
                     f"{lowest_field} ({lowest:g} m): TR 38.901's {_ENV_NAME.get(env, env)} path "
                     "loss assumes the cell above the UE, and its breakpoint distance and (hBS - "
-                    "hUT) term lose their meaning",
-                    file=label, field=f"fleets[{f.name}].height_m", value=f.height_m)))
+                    "hUT) term lose their meaning", file=label, field=fld, value=h)))
     return out
 
 

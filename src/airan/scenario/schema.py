@@ -229,6 +229,19 @@ class Carrier(_Strict):
             out.setdefault("tdd_pattern", None)
         return out
 
+    @model_serializer(mode="wrap")
+    def _unlisted_band_kept(self, handler: SerializerFunctionWrapHandler,
+                            info: SerializationInfo) -> Any:
+        """A carrier of a band outside the table keeps its frequency and duplex mode in a dump
+        that leaves defaults out (a plan.yaml at 3.5 GHz would reload refused: that band must
+        give fc_ghz)."""
+        data = handler(self)
+        if (isinstance(data, dict) and self.band is not None
+                and self.band not in bands.NR_BANDS and bands.is_band_name(self.band)):
+            data.setdefault("fc_ghz", self.fc_ghz)
+            data.setdefault("tdd_pattern", self.tdd_pattern)
+        return data
+
     @field_validator("tdd_pattern")
     @classmethod
     def _pattern_letters(cls, v: str | None) -> str | None:
