@@ -94,9 +94,9 @@ def test_other_fleets_stand_where_they_stood() -> None:
 def test_points_far_from_every_cell_are_warned(tmp_path: Any) -> None:
     code, out = validate_dict(tmp_path, _lab(2, [[90_000.0, 0.0], [95_000.0, 0.0]]))
     assert code == 0
-    assert ("field 'fleets[cams].area.positions_m': 2 of its 2 points are more than 10 km "
-            "from every cell site: their devices hardly reach a cell (radio_outage): points "
-            "0 [90000, 0] (90,000 m), 1 [95000, 0] (95,000 m)") in out
+    assert ("field 'fleets[cams].area.positions_m': 2 of the 2 points its devices stand at "
+            "are more than 10 km from every cell site: the devices there hardly reach a cell "
+            "(radio_outage): points 0 [90000, 0] (90,000 m), 1 [95000, 0] (95,000 m)") in out
     # one far pole among near ones is named with its distance (the mine review's)
     from airan.radio.pathloss import MAX_DISTANCE_M
 
@@ -104,8 +104,9 @@ def test_points_far_from_every_cell_are_warned(tmp_path: Any) -> None:
     code, out = validate_dict(tmp_path, _lab(3, [[30.0, 0.0], [0.0, 60.0],
                                                  [reach + 1000.0, 0.0]]))
     assert code == 0
-    assert (f"1 of its 3 points is beyond the {reach:,.0f} m that TR 38.901's uma path loss "
-            f"covers") in out and f"point 2 [{reach + 1000:g}, 0] ({reach + 1000:,.0f} m)" in out
+    assert (f"1 of the 3 points its devices stand at is beyond the {reach:,.0f} m that TR "
+            f"38.901's uma path loss covers") in out
+    assert f"point 2 [{reach + 1000:g}, 0] ({reach + 1000:,.0f} m)" in out
     # points no device stands at (count 2 of 4) are not warned of
     code, out = validate_dict(tmp_path, _lab(2, [[30.0, 0.0], [0.0, 60.0], [90_000.0, 0.0],
                                              [95_000.0, 0.0]]))
