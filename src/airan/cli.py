@@ -1632,6 +1632,13 @@ def _policy_site_warnings(sc: Any, label: str) -> list[str]:
     # per service and site, the fastest of its GPUs at batch 1 (s)
     per_gpu = w.svc_time_s[np.asarray(w.svc_model)[:, None], np.asarray(w.gpu_type)[None, :], 1]
     at_site = np.minimum.reduceat(per_gpu, np.asarray(w.site_gpu_start), axis=1)
+    gpu_site, gpu_type = np.asarray(w.gpu_site), np.asarray(w.gpu_type)
+
+    def fastest_gpu(v: int, k: int) -> str:
+        """The GPU type of site ``k`` that runs service ``v`` soonest at batch 1."""
+        mine = gpu_site == k
+        return str(w.gpu_type_names[int(gpu_type[mine][np.argmin(per_gpu[v, mine])])])
+
     out = []
     for v in services:
         spec = sc.services[v]
@@ -1651,8 +1658,7 @@ def _policy_site_warnings(sc: Any, label: str) -> list[str]:
         each = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5
                                        else "")
         k = min(slow, key=lambda k: at_site[v, k])
-        gpus = np.asarray(w.gpu_type)[np.asarray(w.gpu_site) == k]
-        gpu = w.gpu_type_names[int(gpus[np.argmin(per_gpu[v, np.asarray(w.gpu_site) == k])])]
+        gpu = fastest_gpu(v, k)
         there = (f"{spec.model} takes {at_site[v, k] * 1e3:.3g} ms at batch 1 "
                  f"({'an' if gpu[0] in 'AEFHILMNORSX' else 'a'} {gpu}"
                  f"{', the fastest of those sites' if len(slow) > 1 else ''}), before any "
@@ -1660,10 +1666,8 @@ def _policy_site_warnings(sc: Any, label: str) -> list[str]:
         whose = (f"every {spec.name} request" if cells == n_cells else
                  f"the {spec.name} requests of {cells:,} of {n_cells:,} cells")
         best = int(np.argmin(at_site[v]))
-        best_gpu = w.gpu_type_names[int(np.asarray(w.gpu_type)[np.asarray(w.gpu_site) == best][
-            np.argmin(per_gpu[v, np.asarray(w.gpu_site) == best])])]
         where = ("the devices' own processors" if on_board < at_site[v, best] else
-                 f"compute site {w.site_names[best]} ({best_gpu})")
+                 f"compute site {w.site_names[best]} ({fastest_gpu(v, best)})")
         out.append(str(InputError(
             f"policy {sc.policy!r} sends {whose} to {each}, where {there}: "
             f"none of them can meet the deadline; {where} would take {fastest * 1e3:.3g} ms "
@@ -1692,7 +1696,11 @@ def _other_seeds_warnings(sc: Any, label: str) -> list[str]:
 
     static = [f.mobility is None or f.mobility.model == "static" for f in sc.fleets]
     n_static = sum(f.count for f, s in zip(sc.fleets, static, strict=True) if s)
-    if (sc.radio.model != "nr" or sc.layout_seed is not None or not n_static
+    # (nothing a seed draws moves a fleet at points without shadowing and with a fixed LOS)
+    drawn = sc.radio.shadowing or sc.radio.los == "model" or any(
+        s and getattr(f.area, "positions_m", None) is None
+        for f, s in zip(sc.fleets, static, strict=True))
+    if (sc.radio.model != "nr" or sc.layout_seed is not None or not n_static or not drawn
             or sum(f.count for f in sc.fleets) > OTHER_SEEDS_DEVICES):
         return []
     import numpy as np
