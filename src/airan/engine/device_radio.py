@@ -266,19 +266,21 @@ class DeviceRadio:
         # and by sites on one mast, read from the mast's fields at the device's position
         site = self._mast[self.cell_node[cc]]
         x, y = self.cell_xy[cc, 0] - dx, self.cell_xy[cc, 1] - dy
-        above = pathloss.aerial_above_m(env) if self.los_mode == "never" else None
-        aerial = (h_ut[:, None] > above) if above is not None else np.zeros((len(h_ut), 1), bool)
-        if self.los_mode == "model" or aerial.any():
+        def model_los() -> NDArray[np.bool_]:
             p_los = pathloss.los_probability(
                 env, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
                 clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
                 h_bs_m=hb)
-            los = shadowing.los_state(x, y, site, p_los, env, self._los_waves)
-        if self.los_mode != "model":  # (every link of one state: radio.los; under never, an
-            # aerial UE keeps TR 36.777's state, whose NLOS fits stop where its LOS is certain)
-            forced = np.full(d2d.shape, self.los_mode == "always")
-            los = np.where(aerial, los, forced) if self.los_mode == "never" and aerial.any() \
-                else forced
+            return shadowing.los_state(x, y, site, p_los, env, self._los_waves)
+
+        if self.los_mode == "model":
+            los = model_los()
+        else:  # every link of one state (radio.los); under never, an aerial UE keeps TR
+            # 36.777's state, whose NLOS fits stop where its LOS is certain
+            los = np.full(d2d.shape, self.los_mode == "always")
+            above = pathloss.aerial_above_m(env) if self.los_mode == "never" else None
+            if above is not None and (aerial := h_ut > above).any():
+                los = np.where(aerial[:, None], model_los(), los)
         h_e = self._uma_effective_height_m(x, y, site, d2d, h_ut)
         pl = pathloss.pathloss_db(env, d2d, d3d, self.cell_fc[cc], hb, h_ut[:, None], los, h_e)
         pl_ul = (pathloss.pathloss_db(env, d2d, d3d, self._ul_fc[cc], hb, h_ut[:, None], los,

@@ -306,21 +306,29 @@ def slow_at_site(summary: Mapping[str, Any],
             "policy that sends them to one (deadline-aware), can.")
 
 
-def run_site_times(folder: str | Path) -> dict[tuple[str, str], tuple[float, str]]:
-    """``site_s`` for :func:`cautions` of the run in ``folder``, from its scenario.yaml (none
-    where it has none that loads)."""
+def run_scenario(folder: str | Path) -> Any:
+    """The scenario of the run in ``folder`` as its scenario.yaml gives it; None where it has
+    none, or one that no longer loads (a scenario of an older airan, say)."""
     from airan.errors import InputError
 
     file = Path(folder) / "scenario.yaml"
     if not file.is_file():
-        return {}
+        return None
     from airan.scenario import load_scenario
-    from airan.scenario.load import site_times_s
 
     try:
-        return site_times_s(load_scenario(file))
-    except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
-        return {}
+        return load_scenario(file)
+    except (InputError, OSError, ValueError):
+        return None
+
+
+def run_site_times(folder: str | Path) -> dict[tuple[str, str], tuple[float, str]]:
+    """``site_s`` for :func:`cautions` of the run in ``folder``, from its scenario.yaml (none
+    where it has none that loads)."""
+    from airan.scenario.load import site_times_s
+
+    sc = run_scenario(folder)
+    return {} if sc is None else site_times_s(sc)
 
 
 def run_on_device(folder: str | Path, summary: Mapping[str, Any]
@@ -334,15 +342,13 @@ def run_on_device(folder: str | Path, summary: Mapping[str, Any]
     from airan.report.placement import read_held_on_device, read_local_counts
 
     kept = read_local_counts(folder, summary.get("trace"))
-    file = Path(folder) / "scenario.yaml"
-    if not kept or not file.is_file():
+    sc = run_scenario(folder) if kept else None
+    if sc is None:
         return {}, {}, {}
-    from airan.scenario import load_scenario
     from airan.scenario.load import device_times_s
 
     try:
-        return (device_times_s(load_scenario(file)), kept,
-                read_held_on_device(folder, summary.get("trace")))
+        return (device_times_s(sc), kept, read_held_on_device(folder, summary.get("trace")))
     except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
         return {}, {}, {}
 
@@ -364,18 +370,10 @@ def at_peak(pairs: Sequence[tuple[str, str]]) -> str | None:
 def run_peak(folder: str | Path) -> list[tuple[str, str]]:
     """``peak`` for :func:`cautions` of the run in ``folder``, from its scenario.yaml (none
     where it has none that loads)."""
-    from airan.errors import InputError
-
-    file = Path(folder) / "scenario.yaml"
-    if not file.is_file():
-        return []
-    from airan.scenario import load_scenario
     from airan.scenario.load import peak_roofline_services
 
-    try:
-        return peak_roofline_services(load_scenario(file))
-    except (InputError, OSError, ValueError):  # (a scenario of an older airan, say)
-        return []
+    sc = run_scenario(folder)
+    return [] if sc is None else peak_roofline_services(sc)
 
 
 def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> str:
