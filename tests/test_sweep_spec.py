@@ -271,3 +271,32 @@ def test_a_misspelt_range_field_is_named_and_a_scenario_message_says_got_once() 
             sweep_from_dict({"scenario": "factory", "axes": {"fleets[camera].drx": [value]}})
         text = str(err.value)
         assert got in text and text.count("(got ") == 1, text
+
+
+def test_an_axis_over_the_band_gives_each_band_its_own_frequency_and_duplex() -> None:
+    """city's carrier is n78 at 3.5 GHz, TDD, both from its band: an axis over the band gives
+    each band its own (TS 38.104 Table 5.2-1: n1's downlink centre 2.14 GHz, FDD; n100's
+    919.4-925 MHz, centre 922.2 MHz, FDD), where every value but n78 was refused as 3.5 GHz outside
+    it; an unlisted band is refused for its unknown frequency (it ran at 3.5 GHz TDD); a
+    frequency the file gave stays, and a path may set one after the band."""
+    from airan.scenario import scenario_from_dict
+
+    sw = sweep_from_dict({"scenario": "city", "duration_s": 0.5,
+                          "set": {"carrier.bandwidth_mhz": 5},
+                          "axes": {"carrier.band": ["n78", "n1", "n100", "n77"]}})
+    got = {r.axes["carrier.band"]: scenario_from_dict(r.scenario).carrier for r in sw.runs}
+    assert {b: (c.fc_ghz, c.tdd_pattern) for b, c in got.items()} == {
+        "n78": (3.5, "DDDSU"), "n1": (2.14, None), "n100": (pytest.approx(0.9222), None),
+        "n77": (3.5, "DDDSU")}
+    with pytest.raises(InputError, match="band n999 is not in airan's band table") as err:
+        sweep_from_dict({"scenario": "city", "axes": {"carrier.band": ["n78", "n999"]}})
+    assert err.value.field == "axes.carrier.band"
+    sw = sweep_from_dict({"scenario": "city", "duration_s": 0.5,
+                          "axes": {"carrier.band": ["n999"], "carrier.fc_ghz": [1.9]}})
+    assert scenario_from_dict(sw.runs[0].scenario).carrier.fc_ghz == 1.9
+    # a frequency that is not the old band's default is the file's own: it stays (and n1
+    # refuses it, naming it)
+    with pytest.raises(InputError, match="band n1 carries 2110-2170 MHz") as err:
+        sweep_from_dict({"scenario": "city", "set": {"carrier.fc_ghz": 3.6},
+                         "axes": {"carrier.band": ["n1"]}})
+    assert err.value.field == "axes.carrier.band" and "field 'carrier.fc_ghz'" in str(err.value)

@@ -610,7 +610,7 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                                  file=label, field=field)
             # a fleet's fields its device class fills are left out of the dumped scenario
             # (so that it reloads with its class's values): set, they are the fleet's own
-            class_filled = _fleet_fields(steps)
+            class_filled = _fleet_fields(steps) or _carrier_fields(walked)
             if part not in node and not (last and (not node or walked in OPEN_MAPPINGS
                                                    or part in class_filled)):
                 # at the top, the load axis is a name too (it is no scenario field)
@@ -644,6 +644,8 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
             walked += f"[{part if isinstance(part, int) else part[1:-1]}]"
         steps.append(step)
         if last:
+            if step == "band" and len(parts) > 1 and parts[-2] == "carrier":
+                _band_defaults_follow(node, value)
             node[step] = copy.deepcopy(value)
             return tuple(steps)
         nxt = node[step]
@@ -652,6 +654,36 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
                              f"('{walked}: {{...}}')", file=label, field=field)
         node = nxt
     return tuple(steps)  # (not reached: a path has a last part)
+
+
+def _band_defaults_follow(carrier: dict[str, Any], band: Any) -> None:
+    """A carrier's frequency and duplex mode that its old band gave it (TS 38.104: unset in the
+    file, the band's defaults) are dropped when a path sets another band, so the new band gives
+    its own; values the file gave otherwise stay. (A diff review: an axis over carrier.band
+    kept 3.5 GHz from the base's n78, so n1 was refused as 3.5 GHz outside it, and an unlisted
+    band ran silently at 3.5 GHz TDD.) A path that sets fc_ghz or tdd_pattern after the band
+    sets them as given."""
+    from airan.radio import bands
+
+    old = carrier.get("band")
+    if not isinstance(old, str) or old not in bands.NR_BANDS or band == old:
+        return
+    spec = bands.NR_BANDS[old]
+    if carrier.get("fc_ghz") == bands.default_fc_ghz(old):
+        carrier.pop("fc_ghz", None)
+    if "tdd_pattern" in carrier and carrier["tdd_pattern"] == (
+            None if spec.duplex == "FDD" else "DDDSU"):
+        carrier.pop("tdd_pattern")
+
+
+def _carrier_fields(walked: str) -> list[str]:
+    """Every field of a carrier where ``walked`` leads to one: a band set before them leaves
+    out the fields its old band gave (:func:`_band_defaults_follow`)."""
+    if walked == "carrier" or walked.endswith(".carrier"):
+        from airan.scenario.schema import Carrier
+
+        return list(Carrier.model_fields)
+    return []
 
 
 def _fleet_fields(steps: list[str | int]) -> list[str]:
