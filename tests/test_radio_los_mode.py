@@ -87,3 +87,31 @@ def test_never_leaves_an_aerial_ue_its_tr_36_777_los() -> None:
                      [0][0, 0])
 
     assert gain("never") == gain("model") == gain("always")
+
+
+def test_validate_names_a_los_mode_or_a_clutter_nothing_reads(tmp_path: Any) -> None:
+    """The ideal and fixed radios have no path loss, and the clutter sets only InF's LOS
+    probability (TR 38.901 Table 7.4.2-1): each set where nothing reads it is named (a diff
+    review: they were ignored silently); where they act, nothing is said of them."""
+    def warned(d: dict[str, Any]) -> str:
+        (tmp_path / "w").mkdir(exist_ok=True)
+        code, out = validate_dict(tmp_path / "w", d)
+        assert code == 0, out
+        return out
+
+    ideal = _rma_cell("always")
+    ideal["radio"]["model"] = "ideal"
+    assert "radio.los" in warned(ideal) and "the ideal radio has none" in warned(ideal)
+    assert "radio.los" not in warned(_rma_cell("always"))
+    rma = _rma_cell("model")
+    rma["radio"]["clutter_density"] = 0.4
+    out = warned(rma)
+    assert "radio.clutter_density" in out and "rma has its own" in out
+    inf = _rma_cell("model")
+    inf["radio"].update(environment="inf-dl", clutter_density=0.4)
+    inf["cell_sites"][0]["height_m"] = 4
+    inf["fleets"][0]["area"] = {"positions_m": [[20.0, 0.0]]}
+    assert "clutter" not in warned(inf)
+    inf["radio"]["los"] = "always"
+    out = warned(inf)
+    assert "radio.clutter_density" in out and "los: always replaces" in out

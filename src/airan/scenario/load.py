@@ -1318,6 +1318,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
             "the size of the grant that answers a scheduling request matters only with "
             "radio.model nr and ul_access sr: it is ignored here", file=label,
             field="radio.first_grant_bytes", value=s.radio.first_grant_bytes)))
+    out += _unused_los_warnings(s, label)
     if s.radio.model == "nr" and s.radio.ul_access == "sr" and carriers:
         from airan.radio.nr import N2_SYMBOLS, PDCCH_SYMBOLS, whole_slots
 
@@ -3498,6 +3499,32 @@ def _mixed_carriers(first_field: str, first: Any, car: Any) -> str:
                "layers of two spacings or patterns are")
             + " not modelled together; run each layer as a scenario of its own, or give the "
             "cells one carrier's numerology and pattern")
+
+
+def _unused_los_warnings(s: Scenario, label: str | None) -> list[str]:
+    """radio.los and InF's clutter where nothing reads them (a diff review: both were ignored
+    silently): the ideal and fixed radios have no path loss, and the clutter sets only InF's
+    LOS probability (TR 38.901 Table 7.4.2-1), which a fixed LOS state replaces."""
+    r = s.radio
+    out = []
+    if r.model != "nr" and r.los != "model":
+        out.append(str(InputError(
+            f"the LOS state sets the nr radio's path loss; the {r.model} radio has none: it is "
+            "ignored", file=label, field="radio.los", value=r.los)))
+    for name in ("clutter_density", "clutter_height_m"):
+        value = getattr(r, name)
+        if value is None or r.model != "nr":
+            continue
+        if not r.environment.startswith("inf"):
+            why = (f"the clutter sets the LOS probability of InF (TR 38.901 Table 7.4.2-1); "
+                   f"{r.environment} has its own, without it: it is ignored")
+        elif r.los != "model" and name == "clutter_density":
+            why = (f"the clutter sets InF's LOS probability (TR 38.901 Table 7.4.2-1), which "
+                   f"los: {r.los} replaces: it is ignored")
+        else:
+            continue
+        out.append(str(InputError(why, file=label, field=f"radio.{name}", value=value)))
+    return out
 
 
 def _check_clutter(s: Scenario) -> None:
