@@ -185,7 +185,7 @@ class FaultSchedule:
         self._next = 0
         for name in ("path_links", "path_links_back", "link_cap_bps", "link_delay_s",
                      "dev_cell", "dev_top_cell", "dev_top_gain", "dev_top_gain_ul",
-                     "dev_ul_p_prb_mw", "cell_tx_on_mw", "ul_int_mw",
+                     "dev_ul_p_prb_mw", "cell_tx_on_mw", "ul_int_mw", "cell_bg_ul_mw",
                      "flow_period_s", "flow_phase_s", "dev_resid_gain_mw",
                      "dev_dl_noise_mw", "ul_noise_mw"):
             # the kernel holds these very arrays (kernel_world copies only non-contiguous ones)
@@ -264,10 +264,11 @@ class FaultSchedule:
     def _set_air(self) -> None:
         """Cells off the air (:meth:`down_cells`) radiate nothing: their transmit power, which
         the downlink's interference sums weigh by each cell's load and the background, and
-        their devices' coupling into the other cells' uplink are zeroed in the world the
-        kernel reads, and restored when they come back. (Their devices have re-attached
-        elsewhere; their load's average would otherwise interfere on as it decays, and the
-        background, the same in every cell, for as long as they are off. A device's residual
+        their devices' and their background handsets' coupling into the other cells' uplink
+        are zeroed in the world the kernel reads, and restored when they come back. (Their
+        devices have re-attached elsewhere; their load's average would otherwise interfere on
+        as it decays, and the background, the same in every cell, for as long as they are
+        off. A device's residual
         power from the cells beyond its 16 strongest, ``dev_resid_gain_mw``, counts them on
         the air throughout: a simplification.)"""
         w = self.world
@@ -278,6 +279,11 @@ class FaultSchedule:
         self._dark = dark
         w.cell_tx_on_mw[...] = np.where(dark[None, :], 0.0, self._tx_on_mw0)
         w.ul_int_mw[...] = np.where(dark[w.ul_int_src], 0.0, self._ul_int_mw0)
+        # (the background's handsets of a cell off the air are silent too)
+        rows = np.repeat(np.arange(len(dark)), np.diff(w.bg_ul_ptr))
+        w.cell_bg_ul_mw[...] = np.bincount(rows, weights=np.where(dark[w.bg_ul_src], 0.0,
+                                                                    w.bg_ul_mw),
+                                           minlength=len(dark))
 
     def rebind(self, kw: Any) -> None:
         """Take the kernel's world anew, rebuilt before the run with the uplink coupling

@@ -1401,23 +1401,21 @@ def _dense(W):
 @njit(cache=True)
 def _ul_loads_now(W, S):
     """Every cell's uplink load now as an interference sum weighs it: the power its UEs put
-    out (``pow_ul``, aged by ``cell_load``) with the background traffic's added, the same
+    out (``pow_ul``, aged by ``cell_load``; the background's is a term of its own), the same
     values a sum computes cell by cell (so the results are identical). Filled at most once per
-    uplink slot (and again when the background changes), at the first sum that needs it: a
+    uplink slot, at the first sum that needs it: a
     cell's sum (~40 interferers) then reads one value per interferer instead of three, and the
     loads are aged once per cell."""
     key = S.se_key
-    bg = S.fs[F_BACKGROUND_UL]
     now = S.ctr[C_NSLOT_UL]
     out = S.cell_lul
-    if key[0] == now and key[1] == bg:
+    if key[0] == now:
         return out
     decay = W.load_decay
     load, load_k = S.pow_ul, S.load_ul_k
     for c in range(out.shape[0]):
-        out[c] = bg + cell_load(load, load_k, c, now, decay)
+        out[c] = cell_load(load, load_k, c, now, decay)
     key[0] = now
-    key[1] = bg
     return out
 
 
@@ -1530,14 +1528,17 @@ def _cell_iul(W, S, cell):
     pow_ul = S.pow_ul
     load_ul_k = S.load_ul_k
     now_ul = S.ctr[C_NSLOT_UL]
-    iul = 0.0
+    # the background's handsets in the other cells (world.background_uplink_coupling), apart
+    # from the devices: a cell's devices (drones in LOS of many cells) do not stand where its
+    # background's handsets do, and a cell without devices has background too
+    iul = bg * W.cell_bg_ul_mw[cell]
     if _dense(W):
         lul = _ul_loads_now(W, S)
         for p in range(ptr[cell], ptr[cell + 1]):
             iul += lul[src[p]] * mw[p]
     else:
         for p in range(ptr[cell], ptr[cell + 1]):
-            iul += (bg + cell_load(pow_ul, load_ul_k, src[p], now_ul, decay)) * mw[p]
+            iul += cell_load(pow_ul, load_ul_k, src[p], now_ul, decay) * mw[p]
     return iul
 
 

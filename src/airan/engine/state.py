@@ -32,6 +32,7 @@ _KW_FIELDS = [
     "ul_int_src",
     "ul_int_mw",
     "cell_ul_pref_mw",
+    "cell_bg_ul_mw",
     "dev_fleet",
     "dev_cell",
     "dev_top_cell",
@@ -444,7 +445,7 @@ def new_state(w: World, seed: int, capacity: int, trace_capacity: int,
         cell_iul=np.zeros(n_cells),
         cell_iul_k=np.full(n_cells, -1, dtype=np.int64),
         # every cell's UL load now, as interference sums weigh it (kernel._ul_loads_now), and
-        # the (UL slot count, background) it holds for (NaN: not yet filled)
+        # the UL slot count it holds for (NaN: not yet filled; the second entry unused)
         cell_lul=np.zeros(n_cells),
         se_key=np.full(2, np.nan),
         load_dl_k=np.zeros(n_cells, dtype=np.int64),

@@ -74,6 +74,14 @@ class World:
     ul_int_src: I64
     ul_int_mw: F64  # mean power from an active UE of cell j received at c (full band)
     cell_ul_pref_mw: F64  # [C] the mean full-band power of a cell's UEs (ul_int_mw's weights)
+    # [C] the uplink interference at c from the other cells' background handsets
+    # (ai_ran.traffic) at full background load, full band (mW): the kernel weighs it by the
+    # background's PRB utilization now (background_uplink_coupling); zeros without background
+    cell_bg_ul_mw: F64
+    # its terms, CSR as ul_int_*: receiving cell c, interfering cell j (faults zero a dark j's)
+    bg_ul_ptr: I64
+    bg_ul_src: I64
+    bg_ul_mw: F64
     # [carriers, carriers] the share of a UE's power on carrier u's uplink channel that falls in
     # carrier v's (row v): 1 on a shared channel, 0 between channels apart
     ul_channel_share: F64
@@ -698,6 +706,96 @@ def _uplink_coupling(dev_cell: I64, top_cell: NDArray[np.integer], top_gain_ul: 
     return ul_ptr, ul_src, np.asarray(ul_val, float), np.asarray(cell_ul_pref_mw, float)
 
 
+#: background handsets per mast (ai_ran.traffic's uplink): on a sunflower spiral, evenly over the
+#: disc half way to the nearest other mast
+BACKGROUND_UES_PER_MAST = 24
+#: a background handset's height (m): TR 38.901's ground UE (Table 7.4.1-1's 1.5 m), outdoors
+BACKGROUND_UE_HEIGHT_M = 1.5
+#: a lone mast's disc (m): half TR 38.901's inter-site distance of its environment (Table
+#: 7.2-1: UMa 500 m, UMi 200 m, InH 20 m; Table 7.2-3: RMa 1732 m; InF's halls, Table 7.2-4,
+#: with BSs 20 m apart in the small hall)
+_LONE_MAST_RADIUS_M = {"uma": 250.0, "umi": 100.0, "rma": 866.0, "inh": 10.0}
+_INF_LONE_MAST_RADIUS_M = 10.0
+
+
+def background_ue_points(site_xy: F64, environment: str) -> F64:
+    """Where the background handsets stand, shape (masts x BACKGROUND_UES_PER_MAST, 2), m: at
+    each mast (sites at one position are one mast) a sunflower spiral (Vogel 1979: radius
+    R sqrt((i + 1/2) / n), angle i times the golden angle) over the disc of radius half the
+    distance to the nearest other mast (a lone mast's: :data:`_LONE_MAST_RADIUS_M`). Fixed
+    points, no draw: a run's other draws stay as they were."""
+    masts = np.unique(np.round(np.asarray(site_xy, float).reshape(-1, 2), 2), axis=0)
+    if not len(masts):
+        return np.zeros((0, 2))
+    lone = _LONE_MAST_RADIUS_M.get(environment, _INF_LONE_MAST_RADIUS_M)
+    if len(masts) > 1:
+        from scipy.spatial import cKDTree
+
+        radius = cKDTree(masts).query(masts, k=2)[0][:, 1] / 2.0
+    else:
+        radius = np.full(1, lone)
+    n = BACKGROUND_UES_PER_MAST
+    i = np.arange(n)
+    r = np.sqrt((i + 0.5) / n)
+    theta = i * math.pi * (3.0 - math.sqrt(5.0))
+    unit = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)  # [n, 2] in a unit disc
+    return (masts[:, None, :] + radius[:, None, None] * unit[None, :, :]).reshape(-1, 2)
+
+
+def background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F64,
+                               carrier: I64, ul_channel_share: F64, numerology: int,
+                               p0_dbm: float, alpha: float, ue_tx_mw: float
+                               ) -> tuple[F64, I64, I64, F64]:
+    """The uplink interference of the background traffic (``ai_ran.traffic``) between cells:
+    ground handsets at :func:`background_ue_points`, each on the strongest cell of each carrier
+    it hears (a carrier's cells all carry background), under the radio's open-loop power
+    control (TS 38.213 7.1.1, the radio's P0 and alpha, its UE power), coupled into the other
+    cells as :func:`_uplink_coupling` couples the devices (each handset alike). Returns each
+    cell's sum over its interferers at full background load (mW, full band) and the terms as
+    CSR rows (ptr, src, mW).
+
+    (A drone operator's review: the background's interference was weighed by the coupling of
+    the devices each cell serves, so 120 drones at 100 m sending 0.1 KB at 1 Hz took 4.3 dB
+    off the ground handsets' uplink SINR under background traffic, and cells without devices
+    sent none. A simplification: the handsets stand outdoors, none inside a building.)"""
+    n_cells = len(carrier)
+    xy = background_ue_points(radio.site_xy, environment)
+    if not len(xy) or not n_cells:
+        return (np.zeros(n_cells), np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64),
+                np.zeros(0))
+    top_cell, top_gain, top_gain_ul, _ = radio.links(xy, np.full(len(xy),
+                                                                 BACKGROUND_UE_HEIGHT_M))
+    top_cell = top_cell.astype(np.int64)
+    rows = np.arange(len(xy))
+    rank = top_gain * radio.cell_rs_mw[top_cell]  # RSRP: which of a carrier's cells serves
+    cells_, tops, gains, gains_ul = [], [], [], []
+    for v in np.unique(carrier):
+        on_v = np.where(carrier[top_cell] == v, rank, -1.0)
+        best = np.argmax(on_v, axis=1)
+        hears = on_v[rows, best] > 0.0
+        # the handset's row with its serving cell of carrier v first (swapped with column 0)
+        order = np.tile(np.arange(top_cell.shape[1]), (len(xy), 1))
+        order[rows, best] = 0
+        order[:, 0] = best
+        cells_.append(top_cell[rows, best][hears])
+        tops.append(np.take_along_axis(top_cell, order, axis=1)[hears])
+        gains.append(np.take_along_axis(top_gain, order, axis=1)[hears])
+        gains_ul.append(np.take_along_axis(top_gain_ul, order, axis=1)[hears])
+    serving = np.concatenate(cells_)
+    top = np.concatenate(tops)
+    g = np.concatenate(gains)
+    g_ul = np.concatenate(gains_ul)
+    path_loss_lin = 1.0 / np.maximum(g[:, 0], 1e-30)
+    p_prb = link.pusch_prb_power_mw(p0_dbm, numerology, path_loss_lin, alpha)
+    p_full = np.minimum(ue_tx_mw, p_prb * cell_prb[serving])
+    ptr, src, mw, _ = _uplink_coupling(serving, top, g_ul, p_full, np.full(len(serving),
+                                       ue_tx_mw), carrier, ul_channel_share,
+                                       np.zeros(len(serving)))
+    per_cell = np.bincount(np.repeat(np.arange(n_cells), np.diff(ptr)), weights=mw,
+                           minlength=n_cells)
+    return np.asarray(per_cell, float), ptr, src, mw
+
+
 def uplink_coupling(w: World) -> tuple[I64, I64, F64, F64]:
     """:func:`_uplink_coupling` from where the world's devices are now (their serving cells,
     gains and power control), for ``ul_int_ptr``, ``ul_int_src``, ``ul_int_mw`` and
@@ -987,6 +1085,15 @@ def build_world(s: Scenario, seed: int) -> World:
     ul_ptr, ul_src, ul_val, cell_ul_pref_mw = _uplink_coupling(
         dev_cell, top_cell, top_gain_ul, p_full_mw, ue_tx_mw, carrier_a, share_ul,
         ul_offered_bps)
+    n_cells_all = len(cell_prb)
+    if s.radio.model == "nr" and s.ai_ran.traffic is not None:
+        bg_ul = background_uplink_coupling(
+            device_radio, s.radio.environment, np.asarray(cell_prb, float), carrier_a, share_ul,
+            int(mu), s.radio.ul_p0_dbm, s.radio.ul_alpha,
+            float(link.dbm_to_mw(s.radio.ue_tx_power_dbm)))
+    else:
+        bg_ul = (np.zeros(n_cells_all), np.zeros(n_cells_all + 1, np.int64),
+                 np.zeros(0, np.int64), np.zeros(0))
 
     # ---- services, models and flows -------------------------------------------------------------
     model_keys: list[tuple[str, str | None]] = []
@@ -1225,6 +1332,10 @@ def build_world(s: Scenario, seed: int) -> World:
         ul_int_src=ul_src,
         ul_int_mw=ul_val,
         cell_ul_pref_mw=cell_ul_pref_mw,
+        cell_bg_ul_mw=bg_ul[0],
+        bg_ul_ptr=bg_ul[1],
+        bg_ul_src=bg_ul[2],
+        bg_ul_mw=bg_ul[3],
         ul_channel_share=share_ul,
         dev_h=dev_h,
         dev_o2i=dev_o2i,
