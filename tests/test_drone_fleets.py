@@ -101,6 +101,33 @@ def test_a_flying_fleets_z_m_is_where_the_run_left_each_device() -> None:
     assert ((z >= 30.0) & (z <= 120.0)).all() and np.ptp(z) > 10.0
 
 
+def test_a_drone_hovering_on_a_one_point_path_or_at_its_paths_end_is_not_moving() -> None:
+    """A drone operator's review: inspection drones on one-point paths (hovering at rooftops)
+    counted as 20 moving devices at the path's 1 m/s, diluting the handovers a minute. Now a
+    one-point path moves no device; an open path's drone moves until its last point (its
+    moving minutes: the path's 40 m at 20 m/s from its start, 2 s of a 5 s run; spread along
+    it, less) and then reads 0 m/s; a looped
+    path's moves all the run at its speed."""
+    d = _city({}, count=10)
+    area = d["fleets"][0]["area"]
+    for name, paths, loop in (
+            ("hover", [[[100.0 * i, 0.0, 40.0]] for i in range(5)], False),
+            ("open", [[[0.0, 0.0, 60.0], [40.0, 0.0, 60.0]]], False),
+            ("looped", [[[0.0, 0.0, 60.0], [40.0, 0.0, 60.0]]], True)):
+        d["fleets"].append({"name": name, "count": 5, "area": area, "services": ["perception"],
+                            "mobility": {"model": "waypoints", "speed_mps": 20.0,
+                                         "paths": paths, "loop": loop, "phase": "zero"}})
+    mob = Engine(scenario_from_dict(d), duration_s=5.0).run().summary["mobility"]
+    fleets = mob["fleets"]
+    assert fleets["hover"]["moving_devices"] == 0 and "mean_speed_mps" not in fleets["hover"]
+    assert fleets["open"]["moving_devices"] == 5
+    assert fleets["open"]["moving_minutes"] == pytest.approx(5 * 2.0 / 60.0)
+    assert fleets["open"]["mean_speed_mps"] == 0.0  # (hovering at its end now)
+    assert fleets["looped"]["moving_minutes"] == pytest.approx(5 * 5.0 / 60.0)
+    assert fleets["looped"]["mean_speed_mps"] == 20.0
+    assert mob["mobile_devices"] == 10
+
+
 def test_the_worlds_ssb_sinr_is_the_one_radio_link_monitoring_hears() -> None:
     """serving_ssb_sinr (every device, at its links now) equals Motion._monitor's SINR for the
     moving devices it monitors, at each update where the device kept its cell."""

@@ -591,12 +591,18 @@ class Motion:
         hit = on_air & np.isin(rq[:, K.I_DEV], devices)
         self.affected += np.bincount(rq[hit, K.I_SVC], minlength=len(self.affected))
 
-    def _speed_now(self, fi: int) -> float | None:
+    def _speed_now(self, fi: int, movers: NDArray[np.int64]) -> float | None:
         """Fleet ``fi``'s moving devices' mean speed now (m/s: each one's current leg's, a
-        pause included, or its path's), None where its model keeps none (a trace)."""
-        for index, (_, mob) in zip(self.fleet_index, self.fleets, strict=True):
+        pause included, or its path's, 0 hovering at its end), None where its model keeps
+        none (a trace) or none of them moves. ``movers``: the world's ids of those that move
+        in the run."""
+        for index, (ids, mob) in zip(self.fleet_index, self.fleets, strict=True):
             if index != fi:
                 continue
+            if not len(movers):
+                return None
+            if hasattr(mob, "speed_now_mps"):
+                return float(np.mean(mob.speed_now_mps()[np.searchsorted(ids, movers)]))
             v = getattr(mob, "speed_mps", None)
             if v is None:
                 v = getattr(mob, "speed", None)
@@ -638,6 +644,8 @@ class Motion:
                 first, last = mob.in_trace_s()
                 moving_s[ids] = np.clip(np.minimum(last, duration_s) - np.maximum(first, 0.0),
                                         0.0, duration_s)
+            elif hasattr(mob, "moving_time_s"):  # (waypoints: hovering is not moving)
+                moving_s[ids] = mob.moving_time_s(duration_s)
         movers = [ids[moving_s[ids] > 0] for ids in movers]
 
         def per_minute(devs: NDArray[np.int64]) -> float:
@@ -660,7 +668,7 @@ class Motion:
                 "out_of_sync_silences": int(self.oos_silences[ids].sum()),
                 "out_of_sync_silent_s": float(silent_s[ids].sum()),
             }
-            speed = self._speed_now(fi)
+            speed = self._speed_now(fi, ids)
             if speed is not None:  # (its moving devices' speed at the end, m/s)
                 out["fleets"][w.fleet_names[fi]]["mean_speed_mps"] = speed
         moving = np.zeros(len(w.dev_fleet), dtype=bool)

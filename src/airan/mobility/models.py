@@ -494,6 +494,24 @@ class WaypointMobility(Mobility):
         self._last = last_seg[self.path_of]
         self._set_initial()
 
+    def moving_time_s(self, duration_s: float) -> NDArray[np.float64]:
+        """Each device's time on the move within ``duration_s`` (s): a looped path's all of
+        it, an open one's until it reaches its last point (where it hovers), a one-point
+        path's none (a drone hovering at a rooftop: a drone operator's review counted such
+        drones as moving at the fleet's speed)."""
+        if self.speed <= 0.0:
+            return np.zeros(self.n_devices)
+        if self.loop:
+            return np.where(self._L > 0.0, float(duration_s), 0.0)
+        return np.clip((self._L - self.phase_m) / self.speed, 0.0, float(duration_s))
+
+    def speed_now_mps(self) -> NDArray[np.float64]:
+        """Each device's speed at the last time positions were asked for (m/s): the path's
+        speed while on it, 0 hovering (a one-point path, or an open path's end)."""
+        t = max(self._last_t, 0.0)
+        on = (self._L > 0.0) & (self.loop | (self.phase_m + self.speed * t < self._L))
+        return np.where(on, self.speed, 0.0)
+
     def _at(self, t: float) -> NDArray[np.float64]:
         s = self.phase_m + self.speed * t
         if self.loop:
