@@ -41,7 +41,7 @@ def _two_masts(bg_ul: float | None) -> dict[str, Any]:
 
 
 def test_a_cells_background_interferes_as_its_handsets_under_power_control() -> None:
-    """Mast b's background handsets, on a sunflower spiral over the disc half way to a (300 m),
+    """Mast b's background handsets, on a polar grid over the disc half way to a (300 m),
     each under TS 38.213 7.1.1's open-loop power control (P0 -85 dBm, 30 kHz, alpha 0.8 on
     its path loss to b; at most 23 dBm over the 273 PRBs), reach a with TR 38.901's RMa LOS
     path loss: their mean is a's background interference at full use; a's reach b alike."""
@@ -83,6 +83,38 @@ def test_a_cell_without_devices_still_interferes_with_its_background() -> None:
             drop_db = 10 * np.log10(1.0 + 0.3 * w.cell_bg_ul_mw[0] / w.ul_noise_mw[0])
     assert drop_db > 1.0  # (a measurable effect at this spacing)
     assert sinr[None] - sinr[0.3] == pytest.approx(drop_db, abs=1e-6)
+
+
+def test_a_handsets_mean_link_weighs_los_and_nlos_by_tr_38_901s_probability() -> None:
+    """Without shadowing, a point 200 m from a one-sector UMa cell 25 m high, 1.5 m up: its mean
+    path gain is P_LOS g_LOS + (1 - P_LOS) g_NLOS, P_LOS = 18/d + exp(-d/63)(1 - 18/d) (TR 38.901
+    Table 7.4.2-1, UMa, h_UT <= 13 m): 0.128 at 200 m."""
+    d = _two_masts(0.3)
+    d["radio"] = {"environment": "uma", "shadowing": False}
+    d["cell_sites"][0]["height_m"] = 25
+    w = Engine(scenario_from_dict(d)).world
+    xy, cells = np.array([[0.0, 200.0]]), np.array([[0, 1]])
+    g, g_ul = w.device_radio.mean_link_gains(xy, np.array([1.5]), cells)
+    p_los = 18 / 200 + np.exp(-200 / 63) * (1 - 18 / 200)
+    assert p_los == pytest.approx(0.128, abs=1e-3)
+    d3d = np.hypot(200.0, 25.0 - 1.5)
+    los, nlos = (10 ** (-np.asarray(pathloss_db("uma", 200.0, d3d, 3.5, 25.0, 1.5, state, 1.0))
+                        / 10) for state in (True, False))
+    assert g[0, 0] == pytest.approx(p_los * los + (1 - p_los) * nlos, rel=1e-9)
+    assert g_ul is g or np.array_equal(g_ul, g)  # (TDD: one frequency)
+
+
+def test_a_lone_sites_sectors_carry_alike_background_interference() -> None:
+    """One three-sector UMa site: its handsets' grid has 48 bearings, a multiple of 3, so each
+    sector hears the other two's background alike (within 1%; a 24-handset spiral left one at
+    a quarter of the others)."""
+    d = _two_masts(0.3)
+    d["radio"] = {"environment": "uma"}
+    d["cell_sites"] = [{"name": "a", "position_m": [0, 0], "height_m": 25, "sectors": 3}]
+    d["transport"]["links"] = d["transport"]["links"][:1]
+    bg = Engine(scenario_from_dict(d)).world.cell_bg_ul_mw
+    assert len(bg) == 3 and bg.min() > 0.0
+    assert bg.max() / bg.min() < 1.01, bg
 
 
 def _ground_and_fillers(filler_class: str, height_m: float) -> dict[str, Any]:

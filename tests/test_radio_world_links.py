@@ -181,8 +181,9 @@ def test_downlink_interference_is_each_cells_power_times_its_load(load: float,
 def test_uplink_interference_is_each_cells_mean_ue_power_times_its_load(load: float,
                                                                        background: float) -> None:
     """Cell b's three UEs interfere at bs with their mean full-band power (min(P_CMAX,
-    p_prb x N_PRB), TS 38.213 7.1.1) times b's load; bs's SINR per PRB and mW is its UE's gain
-    over the noise of one PRB and that interference per PRB."""
+    p_prb x N_PRB), TS 38.213 7.1.1) times b's load, and the background's handsets with
+    theirs (world.cell_bg_ul_mw, tests/test_background_uplink.py) times its PRB use; bs's SINR
+    per PRB and mW is its UE's gain over the noise of one PRB and that interference per PRB."""
     d = _two_sites(3.45, fleet={"name": "v", "count": 1, "services": ["perception"],
                                 "area": {"x_m": [150.0, 150.0], "y_m": [0.0, 0.0]}})
     d["fleets"].append({"name": "w", "count": 3, "services": ["perception"],
@@ -200,7 +201,9 @@ def test_uplink_interference_is_each_cells_mean_ue_power_times_its_load(load: fl
     n_prb, p_max_mw = 273, 10 ** (23 / 10)
     full_mw = np.minimum(p_max_mw, w.dev_ul_p_prb_mw[1:] * n_prb)
     to_bs = np.array([w.dev_top_gain[u, list(w.dev_top_cell[u]).index(bs)] for u in (1, 2, 3)])
-    interference = (load + background) * float(np.mean(full_mw * to_bs))
+    interference = load * float(np.mean(full_mw * to_bs)) + background * float(
+        w.cell_bg_ul_mw[bs])
+    assert (background > 0) == (w.cell_bg_ul_mw[bs] > 0)
     noise_mw = 10 ** ((-174 + 10 * LOG(n_prb * 12 * 30e3) + 5.0) / 10)  # gNB noise figure 5 dB
     assert interference > 0.05 * noise_mw  # the interference matters here
     expected = float(w.dev_top_gain[0, 0]) * n_prb * float(w.cell_ul_rx_gain[bs]) / (

@@ -15,7 +15,7 @@ UE: ``NEAREST_SITES``); indoors (InH, InF) heights are taken at 22.5 m at most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -242,6 +242,32 @@ class DeviceRadio:
         dy = self.cell_xy[cells, 1] - dev_xy[:, None, 1]
         h_ut = np.minimum(dev_h, top_height_m(self.environment))
         return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, o2i)
+
+    def mean_link_gains(
+        self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """:meth:`link_gains` averaged over the LOS state (TR 38.901 Table 7.4.2-1's
+        probability, or ``los_mode``'s fixed state), without shadowing or penetration: the
+        mean link of a population at those points rather than one device's draw (the
+        background traffic's handsets, :func:`airan.engine.world.background_uplink_coupling`:
+        24 handsets a mast with their own LOS and shadowing gave one sector of a lone site a
+        tenth of another's background interference)."""
+        if not self.nr:
+            return self.link_gains(dev_xy, dev_h, cells)
+        los = replace(self, shadowing=False, los_mode="always").link_gains(dev_xy, dev_h, cells)
+        if self.los_mode == "always":
+            return los
+        nlos = replace(self, shadowing=False, los_mode="never").link_gains(dev_xy, dev_h, cells)
+        if self.los_mode == "never":
+            return nlos
+        d2d = np.hypot(self.cell_xy[cells, 0] - dev_xy[:, None, 0],
+                       self.cell_xy[cells, 1] - dev_xy[:, None, 1])
+        h_ut = np.minimum(dev_h, top_height_m(self.environment))
+        p = pathloss.los_probability(
+            self.environment, d2d, np.broadcast_to(h_ut[:, None], d2d.shape),
+            clutter_density=self.clutter_density, clutter_height_m=self.clutter_height_m,
+            h_bs_m=self.cell_h[cells])
+        return p * los[0] + (1.0 - p) * nlos[0], p * los[1] + (1.0 - p) * nlos[1]
 
     def _gain(
         self, cc: NDArray[np.int64], dx: NDArray[np.float64], dy: NDArray[np.float64],

@@ -7,7 +7,7 @@ seed. The engine never looks at the Scenario again, only at these arrays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -706,9 +706,13 @@ def _uplink_coupling(dev_cell: I64, top_cell: NDArray[np.integer], top_gain_ul: 
     return ul_ptr, ul_src, np.asarray(ul_val, float), np.asarray(cell_ul_pref_mw, float)
 
 
-#: background handsets per mast (ai_ran.traffic's uplink): on a sunflower spiral, evenly over the
-#: disc half way to the nearest other mast
-BACKGROUND_UES_PER_MAST = 24
+#: background handsets per mast (ai_ran.traffic's uplink): rings x bearings of a polar grid of
+#: equal areas over the disc half way to the nearest other mast; 48 bearings, a multiple of 3
+#: and of 6, treat a site's sectors alike (their coupling within 5% of a 6,000-point mean, city's
+#: cells' within 2.2% at the 90th percentile, where a 24-point spiral left one sector of a lone
+#: site at a quarter of the others')
+BACKGROUND_RINGS, BACKGROUND_BEARINGS = 12, 48
+BACKGROUND_UES_PER_MAST = BACKGROUND_RINGS * BACKGROUND_BEARINGS
 #: a background handset's height (m): TR 38.901's ground UE (Table 7.4.1-1's 1.5 m), outdoors
 BACKGROUND_UE_HEIGHT_M = 1.5
 #: a lone mast's disc (m): half TR 38.901's inter-site distance of its environment (Table
@@ -720,10 +724,10 @@ _INF_LONE_MAST_RADIUS_M = 10.0
 
 def background_ue_points(site_xy: F64, environment: str) -> F64:
     """Where the background handsets stand, shape (masts x BACKGROUND_UES_PER_MAST, 2), m: at
-    each mast (sites at one position are one mast) a sunflower spiral (Vogel 1979: radius
-    R sqrt((i + 1/2) / n), angle i times the golden angle) over the disc of radius half the
-    distance to the nearest other mast (a lone mast's: :data:`_LONE_MAST_RADIUS_M`). Fixed
-    points, no draw: a run's other draws stay as they were."""
+    each mast (sites at one position are one mast) a polar grid over the disc of radius R, half
+    the distance to the nearest other mast (a lone mast's: :data:`_LONE_MAST_RADIUS_M`): ring
+    i of n at R sqrt((i + 1/2) / n), each ring the same area, at the bearings (k + 1/2) 360 /
+    BACKGROUND_BEARINGS deg. Fixed points, no draw: a run's other draws stay as they were."""
     masts = np.unique(np.round(np.asarray(site_xy, float).reshape(-1, 2), 2), axis=0)
     if not len(masts):
         return np.zeros((0, 2))
@@ -734,10 +738,10 @@ def background_ue_points(site_xy: F64, environment: str) -> F64:
         radius = cKDTree(masts).query(masts, k=2)[0][:, 1] / 2.0
     else:
         radius = np.full(1, lone)
-    n = BACKGROUND_UES_PER_MAST
-    i = np.arange(n)
-    r = np.sqrt((i + 0.5) / n)
-    theta = i * math.pi * (3.0 - math.sqrt(5.0))
+    r = np.repeat(np.sqrt((np.arange(BACKGROUND_RINGS) + 0.5) / BACKGROUND_RINGS),
+                  BACKGROUND_BEARINGS)
+    theta = np.tile((np.arange(BACKGROUND_BEARINGS) + 0.5) * (2.0 * math.pi / BACKGROUND_BEARINGS),
+                    BACKGROUND_RINGS)
     unit = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)  # [n, 2] in a unit disc
     return (masts[:, None, :] + radius[:, None, None] * unit[None, :, :]).reshape(-1, 2)
 
@@ -748,24 +752,28 @@ def background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F
                                ) -> tuple[F64, I64, I64, F64]:
     """The uplink interference of the background traffic (``ai_ran.traffic``) between cells:
     ground handsets at :func:`background_ue_points`, each on the strongest cell of each carrier
-    it hears (a carrier's cells all carry background), under the radio's open-loop power
-    control (TS 38.213 7.1.1, the radio's P0 and alpha, its UE power), coupled into the other
-    cells as :func:`_uplink_coupling` couples the devices (each handset alike). Returns each
+    it hears (a carrier's cells all carry background), their links averaged over the LOS state
+    without shadowing (:meth:`DeviceRadio.mean_link_gains`: a population, not a few draws),
+    under the radio's open-loop power control (TS 38.213 7.1.1, the radio's P0 and alpha, its
+    UE power), coupled into the other cells as :func:`_uplink_coupling` couples the devices
+    (each handset alike). Returns each
     cell's sum over its interferers at full background load (mW, full band) and the terms as
     CSR rows (ptr, src, mW).
 
     (A drone operator's review: the background's interference was weighed by the coupling of
     the devices each cell serves, so 120 drones at 100 m sending 0.1 KB at 1 Hz took 4.3 dB
     off the ground handsets' uplink SINR under background traffic, and cells without devices
-    sent none. A simplification: the handsets stand outdoors, none inside a building.)"""
+    sent none. Simplifications: the handsets stand outdoors, none inside a building, and
+    their power control and coupling take the mean link, where shadowing would scatter
+    both.)"""
     n_cells = len(carrier)
     xy = background_ue_points(radio.site_xy, environment)
     if not len(xy) or not n_cells:
         return (np.zeros(n_cells), np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64),
                 np.zeros(0))
-    top_cell, top_gain, top_gain_ul, _ = radio.links(xy, np.full(len(xy),
-                                                                 BACKGROUND_UE_HEIGHT_M))
-    top_cell = top_cell.astype(np.int64)
+    h = np.full(len(xy), BACKGROUND_UE_HEIGHT_M)
+    top_cell = replace(radio, shadowing=False).links(xy, h).cell.astype(np.int64)
+    top_gain, top_gain_ul = radio.mean_link_gains(xy, h, top_cell)
     rows = np.arange(len(xy))
     rank = top_gain * radio.cell_rs_mw[top_cell]  # RSRP: which of a carrier's cells serves
     cells_, tops, gains, gains_ul = [], [], [], []
