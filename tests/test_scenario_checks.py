@@ -442,7 +442,9 @@ def test_an_uplink_beyond_half_of_what_the_cells_carry_at_most_is_warned_about()
         v["ul_kb"] *= 4  # 151 Mbit/s offered -> 605, 60% of the cells' 1,000
     [line] = [w for w in scenario_warnings(scenario_from_dict(d)) if "Mbit/s of uplink" in w]
     assert "offer 605 Mbit/s of uplink" in line and "60% of the most the 4 cells carry" in line
-    assert "services[detect].ul_kb" in line  # the AMRs' detections: the largest share
+    # the AMRs' detections: the largest share, named with its rate and size (a drone
+    # operator's review: a rate_hz of 1500 was named as the ul_kb it sends)
+    assert "field 'services[detect]'" in line and "rate_hz 20 x ul_kb" in line
 
 
 def test_a_link_too_slow_for_one_message_within_its_deadline_is_warned_about() -> None:

@@ -2849,14 +2849,18 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     per_s = offered_requests(s)
     top = max(s.services, key=lambda v: per_s[v.name][1] * v.ul_kb)
+    top_bps = per_s[top.name][1] * top.ul_kb * 8e3
+    # (a drone operator's review: a rate_hz of 1500 was named as the ul_kb of 40 it sends: the
+    # service is named, with both)
     return [str(InputError(
         f"the fleets offer {offered / 1e6:,.0f} Mbit/s of uplink if every request goes over "
         f"the air, {offered / most:.0%} of the most the {len(s.cell_names())} cells carry "
         f"({most / 1e6:,.0f} Mbit/s, every PRB at 7.4 bit/s/Hz in the U slots): above "
         f"{UL_OFFERED_SHARE:.0%} of it, most UEs would need ~16 dB SINR or more, so expect the "
         "uplink, not the GPUs, to be the first limit (fewer or smaller uploads, more cells or "
-        "uplink slots; the largest share is this service's)", file=label,
-        field=f"services[{top.name}].ul_kb", value=top.ul_kb))]
+        f"uplink slots; the largest share is this service's, {top_bps / 1e6:,.0f} Mbit/s: "
+        f"rate_hz {top.rate_hz:g} x ul_kb {top.ul_kb:g})", file=label,
+        field=f"services[{top.name}]"))]
 
 
 def _full_background_warnings(s: Scenario, label: str | None) -> list[str]:
