@@ -441,6 +441,7 @@ def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
     (line,) = events({"duration_s": 10.0, "mobility": m})
     assert "70 handovers (10.5 per device per minute), 6% of them ping-pong" in line
     assert "these counts, and the SINR swings and silences behind them, may run high" in line
+    assert "radio.los: always keeps it so" in line  # (a rail planner's review: say the knob)
     # a low rate is no reason for the caveat (a review: 0.012 per minute got it)
     (line,) = events({"duration_s": 1200.0, "mobility": {**m, "mobile_devices": 50,
                                                          "handovers": 12}})

@@ -210,7 +210,8 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                    + ("; these counts, and the SINR swings and silences behind them, may run "
                       "high: TR 38.901's line-of-sight state, read every few metres, flips a "
                       "path loss by 20-30 dB at once and keeps it for tens of metres, longer "
-                      "than the UE's layer-3 filter smooths ("
+                      "than the UE's layer-3 filter smooths (where every link is in line of "
+                      "sight, a rail corridor or an open field, radio.los: always keeps it so; "
                       + _geometric_rate(mob) + "docs/mobility.md)"
                       if ho >= 10 and duration_s > 0
                       and ho / n / (duration_s / 60.0) > FEW_PER_MINUTE else ""))
