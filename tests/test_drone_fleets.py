@@ -126,6 +126,15 @@ def test_a_drone_hovering_on_a_one_point_path_or_at_its_paths_end_is_not_moving(
     assert fleets["looped"]["moving_minutes"] == pytest.approx(5 * 5.0 / 60.0)
     assert fleets["looped"]["mean_speed_mps"] == 20.0
     assert mob["mobile_devices"] == 10
+    # the distance each moved (a rail planner's review: handovers per km, where masts stand
+    # per km): the open path's 40 m each, exactly; the looped one's 100 m each, less the
+    # corners its updates cut at each turn (within 5%); the hovering ones none
+    assert fleets["open"]["travelled_km"] == pytest.approx(5 * 0.040, rel=1e-9)
+    assert fleets["looped"]["travelled_km"] == pytest.approx(5 * 0.100, rel=0.05)
+    assert fleets["hover"]["travelled_km"] == 0.0 and fleets["hover"]["handovers_per_km"] is None
+    assert mob["travelled_km"] == pytest.approx(sum(f["travelled_km"] for f in fleets.values()))
+    for f in (fleets["open"], fleets["looped"]):
+        assert f["handovers_per_km"] == f["handovers"] / f["travelled_km"]
 
 
 def test_the_worlds_ssb_sinr_is_the_one_radio_link_monitoring_hears() -> None:

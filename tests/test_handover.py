@@ -428,9 +428,12 @@ def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
 
     def part(moving: int, ho: int, pp: int) -> dict[str, Any]:
         return {"mobile_devices": moving, "handovers": ho, "ping_pong_handovers": pp,
-                "radio_link_failures": 0, "services": {},
+                "radio_link_failures": 0, "services": {}, "travelled_km": moving / 10,
+                "handovers_per_km": ho / (moving / 10),
                 "fleets": {"cars": {"moving_devices": moving, "handovers": ho,
                                     "handovers_per_device_per_min": ho / moving,
+                                    "travelled_km": moving / 10,
+                                    "handovers_per_km": ho / (moving / 10),
                                     "ping_pong_handovers": pp, "radio_link_failures": 0}}}
 
     m = merge_mobility([part(10, 40, 4), part(30, 30, 0)])
@@ -438,8 +441,12 @@ def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
     cars = m["fleets"]["cars"]
     assert (cars["moving_devices"], cars["handovers"], cars["ping_pong_handovers"]) == (40, 70, 4)
     assert cars["handovers_per_device_per_min"] == pytest.approx((4.0 * 10 + 1.0 * 30) / 40)
+    # per km: over the distance the pieces moved, 1 + 3 km
+    assert m["travelled_km"] == cars["travelled_km"] == pytest.approx(4.0)
+    assert m["handovers_per_km"] == cars["handovers_per_km"] == pytest.approx(70 / 4)
     (line,) = events({"duration_s": 10.0, "mobility": m})
-    assert "70 handovers (10.5 per device per minute), 6% of them ping-pong" in line
+    assert ("70 handovers (10.5 per device per minute; 17.5 per km moved, 4 km), 6% of them "
+            "ping-pong") in line
     assert "these counts, and the SINR swings and silences behind them, may run high" in line
     assert "radio.los: always keeps it so" in line  # (a rail planner's review: say the knob)
     # a low rate is no reason for the caveat (a review: 0.012 per minute got it)
@@ -448,7 +455,8 @@ def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
     assert "may run high" not in line
     two = {**m, "fleets": {**m["fleets"], "drones": {"handovers_per_device_per_min": 0.0}}}
     (line,) = events({"duration_s": 10.0, "mobility": two})
-    assert "(10.5 per device per minute: cars 1.75, drones 0), 6% of them ping-pong" in line
+    assert "(10.5 per device per minute: cars 1.75, drones 0; 17.5 per km moved, 4 km), 6% of" \
+        " them ping-pong" in line
 
 
 def test_ping_pong_count_equals_a_replay_of_every_cell_change(

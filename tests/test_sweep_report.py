@@ -149,6 +149,10 @@ def test_a_sweeps_row_carries_the_mobility_of_a_run_whose_devices_move() -> None
     assert row["handovers_per_device_per_min"] == pytest.approx(41 / 60 / (20 / 60))
     assert (row["handovers"], row["radio_link_failures"], row["out_of_sync_silences"],
             row["out_of_sync_silent_s"]) == (41, 1, 16, 3.75)
+    assert row["handovers_per_km"] is None  # (a summary written before it said)
+    row = headline({"duration_s": 20.0, "requests": {},
+                    "mobility": {**mob, "travelled_km": 8.2, "handovers_per_km": 5.0}})
+    assert row["handovers_per_km"] == 5.0
     assert "handovers" not in headline({"duration_s": 20.0, "requests": {}})
     # and the requests the links' interruptions met, the late ones among them (every service's)
     held = {"det": {"interrupted": {"handover": {"met": 3, "late": 1, "dropped": 0},

@@ -56,6 +56,11 @@ RADIO_STEP_M = 10.0  # a device's links are re-evaluated once it has moved this 
 STEP_TOL_M = 1e-6  # distances compared with RELIST_M and radio_step_m: rounding allowed (m)
 
 
+def _per_km(handovers: int, km: float) -> float | None:
+    """Handovers per km moved; None where nothing moved."""
+    return handovers / km if km > 0.0 else None
+
+
 def update_grid_slots(periods_s: list[float], slot_s: float) -> int:
     """The slots between the engine's motion updates: the shortest fleet period, in whole
     slots (at least one); each fleet moves on this grid once its own period has passed."""
@@ -144,6 +149,9 @@ class Motion:
         self._period_s = np.asarray(periods, dtype=float)
         self._moved_s = np.full(len(periods), -np.inf)  # when each fleet last moved
         self._seen = np.zeros((w.n_devices, 3))  # where each device's gains were evaluated
+        # each device's distance moved (m): the straight lines between its updates (a rail
+        # planner's review: handovers a minute, not per km, while a track's masts are per km)
+        self.travelled_m = np.zeros(w.n_devices)
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
@@ -232,6 +240,9 @@ class Motion:
         self._moved_s[due] = t
         ids = np.concatenate([self.fleets[i][0] for i in due])
         pos = np.concatenate([self.fleets[i][1].positions(t) for i in due])
+        if not attach:  # (the start places them: no distance)
+            self.travelled_m[ids] += np.hypot(np.hypot(*(pos[:, :2] - w.dev_xy[ids]).T),
+                                              pos[:, 2] - w.dev_h[ids])
         w.dev_xy[ids] = pos[:, :2]
         w.dev_h[ids] = pos[:, 2]
         # a device's candidate cells are re-listed once it has moved RELIST_M, and the gains
@@ -655,6 +666,8 @@ class Motion:
         out["mobile_devices"] = int(sum(len(i) for i in movers))
         every = np.concatenate(movers) if movers else np.zeros(0, dtype=np.int64)
         out["handovers_per_device_per_min"] = per_minute(every)
+        out["travelled_km"] = float(self.travelled_m.sum() / 1e3)
+        out["handovers_per_km"] = _per_km(int(self.handovers.sum()), out["travelled_km"])
         # the device-minutes the rates are over, so that shards' rates merge exactly
         out["moving_minutes"] = float(moving_s[every].sum() / 60.0)
         for ids, fi in zip(movers, self.fleet_index, strict=True):
@@ -663,6 +676,9 @@ class Motion:
                 "handovers": int(self.handovers[ids].sum()),
                 "handovers_per_device_per_min": per_minute(ids),
                 "moving_minutes": float(moving_s[ids].sum() / 60.0),
+                "travelled_km": float(self.travelled_m[ids].sum() / 1e3),
+                "handovers_per_km": _per_km(int(self.handovers[ids].sum()),
+                                            float(self.travelled_m[ids].sum() / 1e3)),
                 "ping_pong_handovers": int(self.ping_pongs[ids].sum()),
                 "radio_link_failures": int(self.radio_link_failures[ids].sum()),
                 "out_of_sync_silences": int(self.oos_silences[ids].sum()),

@@ -178,7 +178,10 @@ def events(summary: Mapping[str, Any]) -> list[str]:
             per_min = mob.get("handovers_per_device_per_min")
             if per_min is None:  # (a summary written before it said)
                 per_min = ho / n / (duration_s / 60.0)
-            rate = f" ({per_min:.3g} per device per minute{each})"
+            per_km = mob.get("handovers_per_km")
+            km = (f"; {float(per_km):.3g} per km moved, {float(mob['travelled_km']):,.4g} km"
+                  if per_km is not None and mob.get("travelled_km") else "")
+            rate = f" ({per_min:.3g} per device per minute{each}{km})"
         pp = mob.get("ping_pong_handovers")
         if pp is not None and ho >= 10:
             rate += f", {int(pp) / ho:.0%} of them ping-pong (back within 1 s)"

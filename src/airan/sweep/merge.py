@@ -108,6 +108,10 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         minutes = sum(float(p["moving_minutes"]) for p in parts)
         out["moving_minutes"] = minutes
         out["handovers_per_device_per_min"] = out["handovers"] / minutes if minutes else 0.0
+    if all("travelled_km" in p for p in parts):  # (per km: over the distance, exact)
+        out["travelled_km"] = sum(float(p["travelled_km"]) for p in parts)
+        out["handovers_per_km"] = (out["handovers"] / out["travelled_km"]
+                                   if out["travelled_km"] > 0 else None)
     if all("ping_pong_handovers" in p for p in parts):
         out["ping_pong_handovers"] = sum(int(p["ping_pong_handovers"]) for p in parts)
     if all("out_of_sync_silences" in p for p in parts):
@@ -130,6 +134,8 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 for k in ("moving_devices", "handovers", "ping_pong_handovers",
                           "radio_link_failures"):
                     row[k] += int(f.get(k) or 0)
+                if "travelled_km" in f:
+                    row["travelled_km"] = row.get("travelled_km", 0.0) + float(f["travelled_km"])
                 if "out_of_sync_silences" in f:
                     row["out_of_sync_silences"] = (row.get("out_of_sync_silences", 0)
                                                    + int(f["out_of_sync_silences"]))
@@ -137,6 +143,10 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                                                    + float(f["out_of_sync_silent_s"]))
         for name, row in fleets.items():
             mine = pieces[name]
+            if "travelled_km" in row:
+                km = row["travelled_km"] if all("travelled_km" in f for f in mine) else 0.0
+                row["travelled_km"] = km
+                row["handovers_per_km"] = row["handovers"] / km if km > 0 else None
             if all("moving_minutes" in f for f in mine):  # (exact: over the device-minutes)
                 minutes = sum(float(f["moving_minutes"]) for f in mine)
                 row["moving_minutes"] = minutes

@@ -262,8 +262,8 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
             "handovers_per_device_per_min",
             int(mob.get("handovers") or 0) / int(mob["mobile_devices"]) / minutes
             if minutes > 0 else None)
-        for key in ("handovers", "ping_pong_handovers", "radio_link_failures",
-                    "out_of_sync_silences", "out_of_sync_silent_s"):
+        for key in ("handovers", "handovers_per_km", "ping_pong_handovers",
+                    "radio_link_failures", "out_of_sync_silences", "out_of_sync_silent_s"):
             row[key] = mob.get(key)
     held = [svc["interrupted"] for svc in (summary.get("services") or {}).values()
             if "interrupted" in svc]
