@@ -76,6 +76,42 @@ def test_hysteresis_stops_ping_pong_on_a_boundary() -> None:
     assert firm["mobility"]["handovers"] <= 1  # 12 m from the boundary is ~2 dB: never 3 dB
 
 
+def test_a_fleets_own_handover_settings_act_on_its_devices_alone() -> None:
+    """A rail planner's review: trains and people shared one A3 and one interruption. Four
+    fleets fly the boundary-crossing path of the test above in one run, under the scenario's
+    3 dB and 160 ms: its own 0 dB and 0 ms hands over at every crossing (50), the scenario's
+    at none, an empty ``handover: {}`` as the scenario's; its own 0 ms interruption (a DAPS
+    handover) leaves its requests uninterrupted where the default 30 ms met 20."""
+    from airan.errors import InputError
+    from airan.scenario.load import scenario_warnings
+
+    path = [[88.0, 5.0, 1.5], [112.0, 5.0, 1.5]] * 50
+    d = _row_of_cells(path, hysteresis_db=3.0, ttt_ms=160.0, speed=12.0)
+    d["services"][0]["rate_hz"] = 20.0
+    base = d["fleets"][0]
+    d["fleets"] = [
+        dict(base, name="firm"), dict(base, name="same", handover={}),
+        dict(base, name="loose", handover={"hysteresis_db": 0.0, "ttt_ms": 0}),
+        dict(base, name="daps", handover={"hysteresis_db": 0.0, "ttt_ms": 0,
+                                          "interruption_ms": 0.0})]
+    s = Engine(scenario_from_dict(d)).run().summary
+    ho = {n: f["handovers"] for n, f in s["mobility"]["fleets"].items()}
+    assert ho == {"firm": 0, "same": 0, "loose": 50, "daps": 50}
+    assert s["fleets"]["loose"]["interrupted"]["handover"]["met"] > 0
+    assert not s["fleets"]["daps"].get("interrupted")
+    # a TimeToTrigger TS 38.331 does not list is refused, naming the fleet's field; settings
+    # on a fleet that does not move are named as unused
+    bad = dict(base, name="bad", handover={"ttt_ms": 150})
+    with pytest.raises(InputError, match="TimeToTrigger") as err:
+        scenario_from_dict({**d, "fleets": [bad]})
+    assert "fleets" in str(err.value) and "ttt_ms" in str(err.value)
+    parked = {k: v for k, v in base.items() if k != "mobility"}
+    parked.update(name="parked", handover={"ttt_ms": 0}, area={"x_m": [0, 10], "y_m": [0, 10]})
+    warned = [w for w in scenario_warnings(scenario_from_dict({**d, "fleets": [parked]}))
+              if "fleets[parked].handover" in w]
+    assert len(warned) == 1 and "do not move" in warned[0]
+
+
 def test_an_a3_offset_adds_to_the_hysteresis_in_a3s_entering_condition() -> None:
     """TS 38.331 5.5.4.4: Mn - Hys > Mp + Off. A 3 dB hysteresis with an a3-Offset of -3 dB
     hands over as a 0 dB hysteresis does, every crossing of the boundary, and an offset of

@@ -155,9 +155,22 @@ class Motion:
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
-        self.hysteresis_db = ho.hysteresis_db + ho.a3_offset_db  # A3's Hys + Off
-        self.ttt_s = ho.ttt_ms * 1e-3
-        self.interruption_s = ho.interruption_ms * 1e-3
+        # per device, A3's Hys + Off, its time-to-trigger and a handover's interruption (s):
+        # its fleet's own (Fleet.handover), else the scenario's
+        n_all = w.n_devices
+        self._hys_db = np.full(n_all, ho.hysteresis_db + ho.a3_offset_db)
+        self._ttt_s = np.full(n_all, ho.ttt_ms * 1e-3)
+        self._interruption_s = np.full(n_all, ho.interruption_ms * 1e-3)
+        for (ids, _), fi in zip(self.fleets, self.fleet_index, strict=True):
+            own = scenario.fleets[fi].handover
+            if own is None:
+                continue
+            hys = ho.hysteresis_db if own.hysteresis_db is None else own.hysteresis_db
+            off = ho.a3_offset_db if own.a3_offset_db is None else own.a3_offset_db
+            self._hys_db[ids] = hys + off
+            self._ttt_s[ids] = (ho.ttt_ms if own.ttt_ms is None else own.ttt_ms) * 1e-3
+            self._interruption_s[ids] = (ho.interruption_ms if own.interruption_ms is None
+                                         else own.interruption_ms) * 1e-3
         self.rlf_silence_s = ho.rlf_silence_s  # a lost serving cell: T310, re-establishment
         # radio link monitoring (TS 38.133 8.1): out of sync below Qout, on the nr radio only
         nr_radio = scenario.radio.model == "nr"
@@ -312,13 +325,13 @@ class Motion:
         # A3 on the filtered RSRPs (dBm), each neighbour on its own time-to-trigger; the
         # handover's target the strongest of those that met it for the whole time-to-trigger
         # (the gNB's pick from the report's triggered cells)
-        meets = self._a3_cells(top, filtered_db, serving, present)
+        meets = self._a3_cells(top, filtered_db, serving, present, self._hys_db[ids])
         if attach:  # (no neighbour to follow: each attaches to its strongest, not the cell of
             meets[:] = False  # where the world first placed it)
         since = a3_trigger_since(top, meets, self._trig_cell[ids], self._trig_since[ids], t)
         anew = self._trig_serving[ids] != serving  # (timers against another serving cell)
         since[anew] = np.where(meets[anew], t, np.inf)
-        fired = since <= t - self.ttt_s + 1e-9  # TTT 0: at once
+        fired = since <= (t - self._ttt_s[ids])[:, None] + 1e-9  # TTT 0: at once
         ho = fired.any(axis=1)
         a3 = meets.any(axis=1)
         pick = np.argmax(np.where(fired, filtered_db, np.where(meets, filtered_db - 1e3,
@@ -390,7 +403,7 @@ class Motion:
             self.radio_link_failures[ids[rlf | declared]] += 1
             self.candidate[moved] = -1
             self._trig_since[moved] = np.inf  # (A3 starts over against the new cell)
-            hold_link(w, st, ids[ho], t + self.interruption_s, K.HOLD_HANDOVER, t)
+            hold_link(w, st, ids[ho], t + self._interruption_s[ids[ho]], K.HOLD_HANDOVER, t)
             # a cell lost: T310 from now, or, out of sync already, from its first indication
             fresh = rlf & np.isinf(rlf_since)
             hold_link(w, st, ids[fresh], t + self.rlf_silence_s, K.HOLD_LINK_FAILURE, t)
@@ -403,20 +416,22 @@ class Motion:
             self._count_affected(engine, moved)
 
     def _a3_cells(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
-                  serving: NDArray[np.int64], present: NDArray[np.bool_]) -> NDArray[np.bool_]:
+                  serving: NDArray[np.int64], present: NDArray[np.bool_],
+                  hys_db: NDArray[np.float64]) -> NDArray[np.bool_]:
         """[m, K]: whether each of ``cells`` meets A3's entering condition against the
         serving cell (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331
-        5.5.4.4), on the filtered RSRPs ``filtered_db`` (dBm)."""
+        5.5.4.4), on the filtered RSRPs ``filtered_db`` (dBm); ``hys_db``, each row's Hys +
+        Off (dB)."""
         rows = np.arange(len(cells))
         at = cells == serving[:, None]
         own_db = np.where(present, filtered_db[rows, np.argmax(at, axis=1)], -np.inf)
         with np.errstate(invalid="ignore"):  # (-inf - -inf: nothing heard, no A3)
             return (present[:, None] & (cells != serving[:, None])  # type: ignore[no-any-return]
-                    & (filtered_db - own_db[:, None] > self.hysteresis_db))
+                    & (filtered_db - own_db[:, None] > hys_db[:, None]))
 
     def _a3(self, cells: NDArray[np.int64], filtered_db: NDArray[np.float64],
             serving: NDArray[np.int64], present: NDArray[np.bool_],
-            ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+            hys_db: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Whether each device has a neighbour that meets A3's entering condition against the
         serving cell (``present``: listed and heard), Mn - Hys > Mp + Off (TS 38.331 5.5.4.4),
         on the filtered RSRPs ``filtered_db`` (dBm) of ``cells`` (:meth:`_a3_cells`), and the
@@ -424,7 +439,7 @@ class Motion:
         zero a neighbour weaker than the serving cell may meet it, as the standard has it (a
         diff review: the strongest alone was checked here, and disagreed)."""
         rows = np.arange(len(cells))
-        meets = self._a3_cells(cells, filtered_db, serving, present)
+        meets = self._a3_cells(cells, filtered_db, serving, present, hys_db)
         col = np.argmax(np.where(meets, filtered_db, filtered_db - 1e3), axis=1)
         return cells[rows, col], np.asarray(meets.any(axis=1), dtype=bool)
 
@@ -468,8 +483,8 @@ class Motion:
         rows = np.arange(len(ids))
         at = cells == serving[:, None]
         present = at.any(axis=1) & np.isfinite(measured_db[rows, np.argmax(at, axis=1)])
-        _, a3_filtered = self._a3(cells, filtered_db, serving, present)
-        _, a3_measured = self._a3(cells, measured_db, serving, present)
+        _, a3_filtered = self._a3(cells, filtered_db, serving, present, self._hys_db[ids])
+        _, a3_measured = self._a3(cells, measured_db, serving, present, self._hys_db[ids])
         self._unsettled[ids] = apart.any(axis=1) | (a3_filtered != a3_measured)
 
     def _settle(self, ids: NDArray[np.int64], t: float,
@@ -487,7 +502,7 @@ class Motion:
         at = cells == serving[:, None]
         rows = np.arange(len(ids))
         present = at.any(axis=1) & np.isfinite(held_db[rows, np.argmax(at, axis=1)])
-        _, a3 = self._a3(cells, filtered_db, serving, present)
+        _, a3 = self._a3(cells, filtered_db, serving, present, self._hys_db[ids])
         follow = a3 | ~present
         calm = ~follow
         self._keep_filter(ids[calm], cells[calm], filtered_db[calm], held_db[calm], t,
@@ -550,8 +565,10 @@ class Motion:
         rlf_since = np.where(rlf & np.isfinite(since), since, np.inf)
         lost_to_hole = live & rlf & (sinr_best < self.qout)
         into_hole |= lost_to_hole
-        for mask, until in ((back, t + self.recover_s), (rescued, t + self.interruption_s)):
-            end = slot_start_at_or_after(until, w.slot_s)  # (the out-of-sync silence ends early)
+        for mask, until in ((back, np.full(len(ids), t + self.recover_s)),
+                            (rescued, t + self._interruption_s[ids])):
+            # (the out-of-sync silence ends early)
+            end = slot_start_at_or_after(until[mask], w.slot_s)
             for held in (st.ue_ul_elig, st.ue_dl_hold):
                 held[ids[mask]] = np.minimum(held[ids[mask]], end)
             cut_hold(st, ids[mask], end, K.HOLD_OUT_OF_SYNC)
@@ -579,7 +596,8 @@ class Motion:
         was = np.isfinite(self._oos_from[ids])
         now = self._oos_silent[ids]
         ended = was & ~now
-        end_t = np.where(back, t + self.recover_s, np.where(rescued, t + self.interruption_s, t))
+        end_t = np.where(back, t + self.recover_s,
+                         np.where(rescued, t + self._interruption_s[ids], t))
         self.oos_silent_s[ids[ended]] += np.maximum(
             end_t[ended] - self._oos_from[ids[ended]], 0.0)
         self._oos_from[ids[ended]] = np.nan

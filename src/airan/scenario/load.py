@@ -2161,6 +2161,11 @@ def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
     out = []
     for f in s.fleets:
         m = f.mobility
+        if f.count and f.handover is not None and (m is None or m.model == "static"):
+            out.append(str(InputError(
+                "not used: a fleet's own handover settings act on its moving devices' "
+                "handovers, and this fleet's devices do not move (a fault's moves take the "
+                "scenario's handover)", file=label, field=f"fleets[{f.name}].handover")))
         if f.count and getattr(f.area, "heights_m", None) and "height_m" in f.model_fields_set:
             out.append(str(InputError(
                 "not used: this fleet's devices stand at its points' own heights "

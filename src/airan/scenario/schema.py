@@ -737,6 +737,28 @@ def check_ul_alpha(v: float) -> float:
     return v
 
 
+class FleetHandover(_Strict):
+    """A fleet's own event A3 and handover interruption (the gNB configures measurements per
+    UE, TS 38.331 MeasConfig): each field unset takes the scenario's ``handover`` value (a rail
+    planner's review: trains at 300 km/h and people on the platform shared one time-to-trigger;
+    a train's modem, on a make-before-break handover, DAPS of TS 38.300 10.1.2.3, is silent for
+    ~0 ms where the default's 30 ms is a break-before-make's)."""
+
+    hysteresis_db: float | None = Field(None, ge=0, le=15, multiple_of=0.5)
+    a3_offset_db: float | None = Field(None, ge=-15.0, le=15.0, multiple_of=0.5)
+    ttt_ms: float | None = None
+    interruption_ms: NonNegFloat | None = None
+
+    @field_validator("ttt_ms")
+    @classmethod
+    def _ttt_value(cls, v: float | None) -> float | None:
+        allowed, name = _TS38331_VALUES["ttt_ms"]
+        if v is not None and v not in allowed:
+            raise ValueError(f"ttt_ms must be a TS 38.331 {name} value: "
+                             f"{', '.join(str(x) for x in allowed)} (got {v:g})")
+        return v
+
+
 class Fleet(_Strict):
     """A group of identical devices placed uniformly in an area (or at given points), each
     running ``services``.
@@ -791,6 +813,9 @@ class Fleet(_Strict):
     ul_p0_dbm: float | None = Field(None, ge=-202, le=24)
     ul_alpha: float | None = None
     mobility: MobilitySpec | None = None  # None: static (see airan.mobility and docs/mobility.md)
+    # the fleet's own A3 and handover interruption (FleetHandover), each field unset the
+    # scenario's handover's; moving fleets only (a fault's moves take the scenario's)
+    handover: FleetHandover | None = None
     # connected-mode DRX of this fleet's UEs (the gNB configures it per UE, TS 38.331
     # DRX-Config): a whole setting (its omitted fields TR 38.840's, as radio.drx's), "off":
     # none (monitoring the PDCCH all along), None: radio.drx's; nr radio only
