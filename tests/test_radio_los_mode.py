@@ -103,6 +103,9 @@ def test_validate_names_a_los_mode_or_a_clutter_nothing_reads(tmp_path: Any) -> 
     ideal["radio"]["model"] = "ideal"
     assert "radio.los" in warned(ideal) and "the ideal radio has none" in warned(ideal)
     assert "radio.los" not in warned(_rma_cell("always"))
+    ideal["radio"]["clutter_density"] = 0.4
+    out = warned(ideal)
+    assert "radio.clutter_density" in out and "the ideal radio has no path loss" in out
     rma = _rma_cell("model")
     rma["radio"]["clutter_density"] = 0.4
     out = warned(rma)

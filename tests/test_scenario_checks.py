@@ -444,7 +444,7 @@ def test_an_uplink_beyond_half_of_what_the_cells_carry_at_most_is_warned_about()
     assert "offer 605 Mbit/s of uplink" in line and "60% of the most the 4 cells carry" in line
     # the AMRs' detections: the largest share, named with its rate and size (a drone
     # operator's review: a rate_hz of 1500 was named as the ul_kb it sends)
-    assert "field 'services[detect]'" in line and "rate_hz 20 x ul_kb" in line
+    assert "field 'services[detect]'" in line and " devices x rate_hz 20 x ul_kb" in line
 
 
 def test_a_link_too_slow_for_one_message_within_its_deadline_is_warned_about() -> None:

@@ -300,3 +300,27 @@ def test_an_axis_over_the_band_gives_each_band_its_own_frequency_and_duplex() ->
         sweep_from_dict({"scenario": "city", "set": {"carrier.fc_ghz": 3.6},
                          "axes": {"carrier.band": ["n1"]}})
     assert err.value.field == "axes.carrier.band" and "field 'carrier.fc_ghz'" in str(err.value)
+
+
+def test_a_frequency_set_before_the_band_stays_whatever_the_order() -> None:
+    """A diff review: ``fc_ghz: 3.5`` then ``band: n48`` ran n48 at 3.625 GHz (n48's default)
+    labelled 3.5, and the other order was refused. A field a path sets is the user's in every
+    order: n48 (3550-3700 MHz, TS 38.104) refuses 3.5 GHz either way, naming it, and takes
+    3.6 GHz either way; from ``set`` to an axis, too."""
+    from airan.api import with_fields
+
+    for fields in ({"carrier.fc_ghz": 3.5, "carrier.band": "n48"},
+                   {"carrier.band": "n48", "carrier.fc_ghz": 3.5}):
+        with pytest.raises(InputError, match="band n48 carries 3550-3700 MHz"):
+            with_fields("city", fields)
+    for fields in ({"carrier.fc_ghz": 3.6, "carrier.band": "n48"},
+                   {"carrier.band": "n48", "carrier.fc_ghz": 3.6}):
+        assert with_fields("city", fields).carrier.fc_ghz == 3.6
+    with pytest.raises(InputError, match="band n48 carries"):
+        sweep_from_dict({"scenario": "city", "set": {"carrier.fc_ghz": 3.5},
+                         "axes": {"carrier.band": ["n48"]}})
+    sw = sweep_from_dict({"scenario": "city", "duration_s": 0.5, "mode": "zip",
+                          "axes": {"carrier.fc_ghz": [3.5, 3.6],
+                                   "carrier.band": ["n78", "n48"]}})
+    assert [(r.scenario["carrier"]["band"], r.scenario["carrier"]["fc_ghz"])
+            for r in sw.runs] == [("n78", 3.5), ("n48", 3.6)]

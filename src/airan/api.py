@@ -57,8 +57,9 @@ def with_fields(scenario: Scenario | str | Path, fields: Mapping[str, Any]) -> S
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     data = sc.model_dump(mode="json")
+    given: set[tuple[str | int, ...]] = set()  # (a band set after them keeps them)
     for path, value in fields.items():
-        set_path(data, path, value, where="fields")
+        set_path(data, path, value, where="fields", given=given)
     return scenario_from_dict(data)
 
 

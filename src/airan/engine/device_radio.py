@@ -243,21 +243,69 @@ class DeviceRadio:
         h_ut = np.minimum(dev_h, top_height_m(self.environment))
         return self._gain(cells, dx, dy, self.cell_h[cells], h_ut, o2i)
 
+    def mean_links(self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """For points at ``dev_xy`` (m), ``dev_h`` (m) high: the K strongest cells by mean
+        RSRP among the cells of the nearest sites, and the mean path gains to them at the
+        downlink's and the uplink's frequency (:meth:`mean_link_gains`): a population's links,
+        the same on every seed (the background traffic's handsets,
+        :func:`airan.engine.world.background_uplink_coupling`). Shapes [n, K]; in chunks."""
+        n, k_top = len(dev_xy), self.k_top
+        top = np.zeros((n, k_top), dtype=np.int64)
+        top_gain, top_gain_ul = np.zeros((n, k_top)), np.zeros((n, k_top))
+        if not n or not len(self.cell_node):
+            return top, top_gain, top_gain_ul
+        fixed = self._fixed_los_radios()
+        m_sites = min(NEAREST_SITES, len(self.site_xy))
+        for a0 in range(0, n, _DEVICE_CHUNK):
+            b0 = min(n, a0 + _DEVICE_CHUNK)
+            _, near = self._tree.query(dev_xy[a0:b0], k=m_sites)
+            cand = self._site_cells[np.asarray(near).reshape(b0 - a0, m_sites)].reshape(
+                b0 - a0, -1)
+            valid = cand >= 0
+            cc = np.where(valid, cand, 0)
+            g, g_ul = self._mean_gains(fixed, dev_xy[a0:b0], dev_h[a0:b0], cc)
+            g, g_ul = np.where(valid, g, 0.0), np.where(valid, g_ul, 0.0)
+            rank = g * self.cell_rs_mw[cc]
+            kk = min(k_top, rank.shape[1])
+            idx = np.argpartition(-rank, kk - 1, axis=1)[:, :kk]
+            order = np.argsort(-np.take_along_axis(rank, idx, axis=1), axis=1, kind="stable")
+            idx = np.take_along_axis(idx, order, axis=1)
+            top[a0:b0, :kk] = np.take_along_axis(cc, idx, axis=1)
+            top_gain[a0:b0, :kk] = np.take_along_axis(g, idx, axis=1)
+            top_gain_ul[a0:b0, :kk] = np.take_along_axis(g_ul, idx, axis=1)
+            if kk < k_top:  # (fewer candidates than K: the strongest again, at no gain)
+                top[a0:b0, kk:] = top[a0:b0, :1]
+        return top, top_gain, top_gain_ul
+
     def mean_link_gains(
         self, dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64], cells: NDArray[np.int64],
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """:meth:`link_gains` averaged over the LOS state (TR 38.901 Table 7.4.2-1's
         probability, or ``los_mode``'s fixed state), without shadowing or penetration: the
-        mean link of a population at those points rather than one device's draw (the
-        background traffic's handsets, :func:`airan.engine.world.background_uplink_coupling`:
-        24 handsets a mast with their own LOS and shadowing gave one sector of a lone site a
-        tenth of another's background interference)."""
+        mean link of a population at those points rather than one device's draw (24 handsets
+        a mast with their own LOS and shadowing gave one sector of a lone site about a tenth
+        of another's background interference)."""
+        return self._mean_gains(self._fixed_los_radios(), dev_xy, dev_h, cells)
+
+    def _fixed_los_radios(self) -> tuple[DeviceRadio, DeviceRadio] | None:
+        """This radio's links every one LOS and every one NLOS, without shadowing (None for
+        the ideal and fixed radios, whose gains only pick the nearest cell)."""
         if not self.nr:
+            return None
+        return (replace(self, shadowing=False, los_mode="always"),
+                replace(self, shadowing=False, los_mode="never"))
+
+    def _mean_gains(self, fixed: tuple[DeviceRadio, DeviceRadio] | None,
+                    dev_xy: NDArray[np.float64], dev_h: NDArray[np.float64],
+                    cells: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """:meth:`mean_link_gains` with :meth:`_fixed_los_radios` built once."""
+        if fixed is None:
             return self.link_gains(dev_xy, dev_h, cells)
-        los = replace(self, shadowing=False, los_mode="always").link_gains(dev_xy, dev_h, cells)
+        los = fixed[0].link_gains(dev_xy, dev_h, cells)
         if self.los_mode == "always":
             return los
-        nlos = replace(self, shadowing=False, los_mode="never").link_gains(dev_xy, dev_h, cells)
+        nlos = fixed[1].link_gains(dev_xy, dev_h, cells)
         if self.los_mode == "never":
             return nlos
         d2d = np.hypot(self.cell_xy[cells, 0] - dev_xy[:, None, 0],

@@ -1518,8 +1518,9 @@ def _ul_gain(W, d, cell, iul):
 
 @njit(cache=True)
 def _cell_iul(W, S, cell):
-    """The uplink interference at ``cell`` now, in mW per PRB: its interferers' loads weighted
-    by their coupling (of :func:`refresh_ul`, which keeps it per cell)."""
+    """The uplink interference at ``cell`` now, in mW over the whole carrier (as
+    ``ul_noise_mw``): its interferers' loads weighted by their coupling, and the background's
+    (of :func:`refresh_ul`, which keeps it per cell)."""
     decay = W.load_decay
     bg = S.fs[F_BACKGROUND_UL]
     src = W.ul_int_src

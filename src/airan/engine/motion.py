@@ -622,16 +622,15 @@ class Motion:
 
     def _speed_now(self, fi: int, movers: NDArray[np.int64]) -> float | None:
         """Fleet ``fi``'s moving devices' mean speed now (m/s: each one's current leg's, a
-        pause included, or its path's, 0 hovering at its end), None where its model keeps
-        none (a trace) or none of them moves. ``movers``: the world's ids of those that move
-        in the run."""
-        for index, (ids, mob) in zip(self.fleet_index, self.fleets, strict=True):
+        pause included, or its path's: a drone's while it flies, not 0 once it hovers at an
+        open path's end, as its handovers a minute are over its minutes on the move), None
+        where its model keeps none (a trace) or none of them moves. ``movers``: the world's
+        ids of those that move in the run."""
+        for index, (_, mob) in zip(self.fleet_index, self.fleets, strict=True):
             if index != fi:
                 continue
             if not len(movers):
                 return None
-            if hasattr(mob, "speed_now_mps"):
-                return float(np.mean(mob.speed_now_mps()[np.searchsorted(ids, movers)]))
             v = getattr(mob, "speed_mps", None)
             if v is None:
                 v = getattr(mob, "speed", None)

@@ -7,7 +7,7 @@ seed. The engine never looks at the Scenario again, only at these arrays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -706,44 +706,78 @@ def _uplink_coupling(dev_cell: I64, top_cell: NDArray[np.integer], top_gain_ul: 
     return ul_ptr, ul_src, np.asarray(ul_val, float), np.asarray(cell_ul_pref_mw, float)
 
 
-#: background handsets per mast (ai_ran.traffic's uplink): rings x bearings of a polar grid of
-#: equal areas over the disc half way to the nearest other mast; 48 bearings, a multiple of 3
-#: and of 6, treat a site's sectors alike (their coupling within 5% of a 6,000-point mean, city's
-#: cells' within 2.2% at the 90th percentile, where a 24-point spiral left one sector of a lone
-#: site at a quarter of the others')
+#: the background handsets (ai_ran.traffic's uplink) on a polar grid of equal areas at each
+#: mast: up to BACKGROUND_RINGS rings of BACKGROUND_BEARINGS bearings (a multiple of 3 and of 6:
+#: a site's sectors alike), and at most about BACKGROUND_HANDSETS in all (fewer rings a mast
+#: where there are many masts: metro's 3,781 take one). At 12 rings, city's cells' coupling
+#: is within 2.2% of a 6,000-point mean at the 90th percentile, a lone site's sectors within 5%
 BACKGROUND_RINGS, BACKGROUND_BEARINGS = 12, 48
-BACKGROUND_UES_PER_MAST = BACKGROUND_RINGS * BACKGROUND_BEARINGS
+BACKGROUND_HANDSETS = 60_000
 #: a background handset's height (m): TR 38.901's ground UE (Table 7.4.1-1's 1.5 m), outdoors
 BACKGROUND_UE_HEIGHT_M = 1.5
-#: a lone mast's disc (m): half TR 38.901's inter-site distance of its environment (Table
-#: 7.2-1: UMa 500 m, UMi 200 m, InH 20 m; Table 7.2-3: RMa 1732 m; InF's halls, Table 7.2-4,
-#: with BSs 20 m apart in the small hall)
-_LONE_MAST_RADIUS_M = {"uma": 250.0, "umi": 100.0, "rma": 866.0, "inh": 10.0}
-_INF_LONE_MAST_RADIUS_M = 10.0
+#: the disc a mast's handsets cover: the area of a hexagonal cell of a layout whose sites stand
+#: D apart, (sqrt 3 / 2) D^2, as a disc, radius D sqrt(sqrt 3 / (2 pi)) = 0.525 D, with D the
+#: distance to the mast's second nearest (a small cell beside a macro, or a second carrier's
+#: mast a metre off, does not shrink it: a diff review)
+_DISC_PER_SPACING = math.sqrt(math.sqrt(3.0) / (2.0 * math.pi))
+#: a lone mast's D (m): TR 38.901's inter-site distance of its environment (Table 7.2-1: UMa
+#: 500 m, UMi 200 m, InH 20 m; Table 7.2-3: RMa 1732 m; InF's halls, Table 7.2-4, with BSs 20 m
+#: apart in the small hall)
+_LONE_MAST_SPACING_M = {"uma": 500.0, "umi": 200.0, "rma": 1732.0, "inh": 20.0}
+_INF_LONE_MAST_SPACING_M = 20.0
 
 
 def background_ue_points(site_xy: F64, environment: str) -> F64:
-    """Where the background handsets stand, shape (masts x BACKGROUND_UES_PER_MAST, 2), m: at
-    each mast (sites at one position are one mast) a polar grid over the disc of radius R, half
-    the distance to the nearest other mast (a lone mast's: :data:`_LONE_MAST_RADIUS_M`): ring
-    i of n at R sqrt((i + 1/2) / n), each ring the same area, at the bearings (k + 1/2) 360 /
-    BACKGROUND_BEARINGS deg. Fixed points, no draw: a run's other draws stay as they were."""
+    """Where the background handsets stand, shape (masts x rings x BACKGROUND_BEARINGS, 2), m:
+    at each mast (sites at one position are one mast) a polar grid over the disc of radius
+    0.525 D (:data:`_DISC_PER_SPACING`; D the distance to its second nearest mast, the nearest
+    where there are two, :data:`_LONE_MAST_SPACING_M` for one): ring i of n at R sqrt((i +
+    1/2) / n), each the same area, at the bearings (k + 1/2) 360 / BACKGROUND_BEARINGS deg;
+    n = BACKGROUND_RINGS, fewer where the masts are many (:data:`BACKGROUND_HANDSETS`). Fixed
+    points, no draw: a run's other draws stay as they were."""
     masts = np.unique(np.round(np.asarray(site_xy, float).reshape(-1, 2), 2), axis=0)
     if not len(masts):
         return np.zeros((0, 2))
-    lone = _LONE_MAST_RADIUS_M.get(environment, _INF_LONE_MAST_RADIUS_M)
     if len(masts) > 1:
         from scipy.spatial import cKDTree
 
-        radius = cKDTree(masts).query(masts, k=2)[0][:, 1] / 2.0
+        k = min(3, len(masts))
+        spacing = cKDTree(masts).query(masts, k=k)[0][:, k - 1]
     else:
-        radius = np.full(1, lone)
-    r = np.repeat(np.sqrt((np.arange(BACKGROUND_RINGS) + 0.5) / BACKGROUND_RINGS),
-                  BACKGROUND_BEARINGS)
+        spacing = np.full(1, _LONE_MAST_SPACING_M.get(environment, _INF_LONE_MAST_SPACING_M))
+    radius = _DISC_PER_SPACING * spacing
+    rings = int(np.clip(round(BACKGROUND_HANDSETS / (BACKGROUND_BEARINGS * len(masts))), 1,
+                        BACKGROUND_RINGS))
+    r = np.repeat(np.sqrt((np.arange(rings) + 0.5) / rings), BACKGROUND_BEARINGS)
     theta = np.tile((np.arange(BACKGROUND_BEARINGS) + 0.5) * (2.0 * math.pi / BACKGROUND_BEARINGS),
-                    BACKGROUND_RINGS)
+                    rings)
     unit = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)  # [n, 2] in a unit disc
     return (masts[:, None, :] + radius[:, None, None] * unit[None, :, :]).reshape(-1, 2)
+
+
+#: background couplings already computed, by everything they depend on (validate builds a
+#: scenario's world for several seeds; the coupling is the same on each): a few at most
+_BACKGROUND_CACHE: dict[str, tuple[F64, I64, I64, F64]] = {}
+
+
+def _background_key(radio: DeviceRadio, *args: Any) -> str:
+    """A digest of what :func:`background_uplink_coupling` reads: the radio's fields but its
+    seed and shadowing (its mean links draw nothing), and the other arguments."""
+    import dataclasses
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in dataclasses.fields(radio):
+        if not f.init or f.name in ("seed", "shadowing"):
+            continue
+        v = getattr(radio, f.name)
+        h.update(f.name.encode())
+        h.update(np.ascontiguousarray(v).tobytes() if isinstance(v, np.ndarray)
+                 else repr(v).encode())
+    for v in args:
+        h.update(np.ascontiguousarray(v).tobytes() if isinstance(v, np.ndarray)
+                 else repr(v).encode())
+    return h.hexdigest()
 
 
 def background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F64,
@@ -752,13 +786,13 @@ def background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F
                                ) -> tuple[F64, I64, I64, F64]:
     """The uplink interference of the background traffic (``ai_ran.traffic``) between cells:
     ground handsets at :func:`background_ue_points`, each on the strongest cell of each carrier
-    it hears (a carrier's cells all carry background), their links averaged over the LOS state
-    without shadowing (:meth:`DeviceRadio.mean_link_gains`: a population, not a few draws),
-    under the radio's open-loop power control (TS 38.213 7.1.1, the radio's P0 and alpha, its
-    UE power), coupled into the other cells as :func:`_uplink_coupling` couples the devices
-    (each handset alike). Returns each
-    cell's sum over its interferers at full background load (mW, full band) and the terms as
-    CSR rows (ptr, src, mW).
+    it hears (a carrier's cells all carry background), their links the mean over the LOS state
+    without shadowing (:meth:`DeviceRadio.mean_links`: a population, not a few draws; the same
+    on every seed), under the radio's open-loop power control (TS 38.213 7.1.1, the radio's P0
+    and alpha, its UE power), coupled into the other cells as :func:`_uplink_coupling` couples
+    the devices (each handset alike). Returns each cell's sum over its interferers at full
+    background load (mW, full band) and the terms as CSR rows (ptr, src, mW). Kept for the
+    next world of the same cells and radio (:data:`_BACKGROUND_CACHE`).
 
     (A drone operator's review: the background's interference was weighed by the coupling of
     the devices each cell serves, so 120 drones at 100 m sending 0.1 KB at 1 Hz took 4.3 dB
@@ -766,14 +800,30 @@ def background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F
     sent none. Simplifications: the handsets stand outdoors, none inside a building, and
     their power control and coupling take the mean link, where shadowing would scatter
     both.)"""
+    key = _background_key(radio, environment, cell_prb, carrier, ul_channel_share, numerology,
+                          p0_dbm, alpha, ue_tx_mw)
+    if key not in _BACKGROUND_CACHE:
+        if len(_BACKGROUND_CACHE) >= 4:
+            _BACKGROUND_CACHE.pop(next(iter(_BACKGROUND_CACHE)))
+        _BACKGROUND_CACHE[key] = _background_uplink_coupling(
+            radio, environment, cell_prb, carrier, ul_channel_share, numerology, p0_dbm, alpha,
+            ue_tx_mw)
+    per_cell, ptr, src, mw = _BACKGROUND_CACHE[key]
+    return per_cell.copy(), ptr.copy(), src.copy(), mw.copy()  # (faults write a world's own)
+
+
+def _background_uplink_coupling(radio: DeviceRadio, environment: str, cell_prb: F64,
+                                carrier: I64, ul_channel_share: F64, numerology: int,
+                                p0_dbm: float, alpha: float, ue_tx_mw: float
+                                ) -> tuple[F64, I64, I64, F64]:
+    """:func:`background_uplink_coupling`, computed."""
     n_cells = len(carrier)
     xy = background_ue_points(radio.site_xy, environment)
     if not len(xy) or not n_cells:
         return (np.zeros(n_cells), np.zeros(n_cells + 1, np.int64), np.zeros(0, np.int64),
                 np.zeros(0))
     h = np.full(len(xy), BACKGROUND_UE_HEIGHT_M)
-    top_cell = replace(radio, shadowing=False).links(xy, h).cell.astype(np.int64)
-    top_gain, top_gain_ul = radio.mean_link_gains(xy, h, top_cell)
+    top_cell, top_gain, top_gain_ul = radio.mean_links(xy, h)
     rows = np.arange(len(xy))
     rank = top_gain * radio.cell_rs_mw[top_cell]  # RSRP: which of a carrier's cells serves
     cells_, tops, gains, gains_ul = [], [], [], []

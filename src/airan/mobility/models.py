@@ -505,13 +505,6 @@ class WaypointMobility(Mobility):
             return np.where(self._L > 0.0, float(duration_s), 0.0)
         return np.clip((self._L - self.phase_m) / self.speed, 0.0, float(duration_s))
 
-    def speed_now_mps(self) -> NDArray[np.float64]:
-        """Each device's speed at the last time positions were asked for (m/s): the path's
-        speed while on it, 0 hovering (a one-point path, or an open path's end)."""
-        t = max(self._last_t, 0.0)
-        on = (self._L > 0.0) & (self.loop | (self.phase_m + self.speed * t < self._L))
-        return np.where(on, self.speed, 0.0)
-
     def _at(self, t: float) -> NDArray[np.float64]:
         s = self.phase_m + self.speed * t
         if self.loop:

@@ -2854,7 +2854,8 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
         return []
     per_s = offered_requests(s)
     top = max(s.services, key=lambda v: per_s[v.name][1] * v.ul_kb)
-    top_bps = per_s[top.name][1] * top.ul_kb * 8e3
+    top_mbps = per_s[top.name][1] * top.ul_kb * 8e-3
+    top_shown = f"{top_mbps:,.0f}" if top_mbps >= 100 else f"{top_mbps:.3g}"
     # (a drone operator's review: a rate_hz of 1500 was named as the ul_kb of 40 it sends: the
     # service is named, with both)
     return [str(InputError(
@@ -2863,8 +2864,9 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
         f"({most / 1e6:,.0f} Mbit/s, every PRB at 7.4 bit/s/Hz in the U slots): above "
         f"{UL_OFFERED_SHARE:.0%} of it, most UEs would need ~16 dB SINR or more, so expect the "
         "uplink, not the GPUs, to be the first limit (fewer or smaller uploads, more cells or "
-        f"uplink slots; the largest share is this service's, {top_bps / 1e6:,.0f} Mbit/s: "
-        f"rate_hz {top.rate_hz:g} x ul_kb {top.ul_kb:g})", file=label,
+        f"uplink slots; the largest share is this service's, {top_shown} Mbit/s: "
+        f"{per_s[top.name][0]:,.0f} devices x rate_hz {top.rate_hz:g} x ul_kb {top.ul_kb:g})",
+        file=label,
         field=f"services[{top.name}]"))]
 
 
@@ -3522,9 +3524,12 @@ def _unused_los_warnings(s: Scenario, label: str | None) -> list[str]:
             "ignored", file=label, field="radio.los", value=r.los)))
     for name in ("clutter_density", "clutter_height_m"):
         value = getattr(r, name)
-        if value is None or r.model != "nr":
+        if value is None:
             continue
-        if not r.environment.startswith("inf"):
+        if r.model != "nr":
+            why = (f"the clutter sets InF's LOS probability (TR 38.901 Table 7.4.2-1); the "
+                   f"{r.model} radio has no path loss: it is ignored")
+        elif not r.environment.startswith("inf"):
             why = (f"the clutter sets the LOS probability of InF (TR 38.901 Table 7.4.2-1); "
                    f"{r.environment} has its own, without it: it is ignored")
         elif r.los != "model" and name == "clutter_density":

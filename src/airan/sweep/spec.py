@@ -183,8 +183,9 @@ def sweep_from_dict(
     for where, entries in (("set", spec.set_), ("axes", spec.axes)):
         for path, value in entries.items():
             _refuse_trace_field(path, value, f"{where}.{path}", label)
+    given: set[tuple[str | int, ...]] = set()  # (the fields set: a band set after keeps them)
     for path, value in spec.set_.items():
-        set_path(base, path, value, where="set", label=label)
+        set_path(base, path, value, where="set", label=label, given=given)
     _validate(base, label, "set" if spec.set_ else "base", None)
     axes = {name: (v.values() if isinstance(v, Range) else list(v))
             for name, v in spec.axes.items()}
@@ -207,13 +208,15 @@ def sweep_from_dict(
                     raise InputError("a load multiplier must be a positive finite number",
                                      file=label, field=f"axes.{name}", value=v)
         else:
-            set_path(copy.deepcopy(base), name, values[0], where="axis", label=label)
+            set_path(copy.deepcopy(base), name, values[0], where="axis", label=label,
+                     given=set(given))
     rounded: list[str] = []
     from airan.policy.files import also_search
 
     folder = base_dir.resolve() if base_dir is not None else None
     with also_search(folder):  # (its policies' code hashed as its runs will import it)
-        runs = expand(base, axes, spec.mode, spec.trace_limit, label, rounded)
+        runs = expand(base, axes, spec.mode, spec.trace_limit, label, rounded,
+                      given=frozenset(given))
         _check_own_policies(runs, "policy" in axes, label)
     return Sweep(name=spec.name or default_name, label=label, spec=spec, base=base, runs=runs,
                  rounded=rounded, folder=folder)
@@ -355,10 +358,11 @@ MAX_RUNS = 100_000  # runs in one sweep (each a scenario held in memory while it
 
 
 def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace_limit: int,
-           label: str, rounded: list[str] | None = None) -> list[RunSpec]:
+           label: str, rounded: list[str] | None = None, *,
+           given: frozenset[tuple[str | int, ...]] = frozenset()) -> list[RunSpec]:
     """Every run of the sweep (product or zip of the axes), each scenario validated; where a
     run's load rounds a fleet's count more than 5% off it, the warning goes to ``rounded``
-    (each once)."""
+    (each once). ``given``: the fields the sweep's ``set`` wrote (:func:`set_path`)."""
     from airan.api import fleet_scale_warnings, scale_fleets
     from airan.report.rundir import scenario_document
 
@@ -383,11 +387,12 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
         d = copy.deepcopy(base)
         load = 1.0
         where_set: dict[tuple[str | int, ...], str] = {}
+        written = set(given)
         for name, value in values.items():
             if name == LOAD_AXIS:
                 load = float(value)
                 continue
-            at = set_path(d, name, value, where="axis", label=label)
+            at = set_path(d, name, value, where="axis", label=label, given=written)
             if at in where_set:  # two spellings of one field: one would silently win
                 raise InputError(f"axes {where_set[at]!r} and {name!r} set the same field",
                                  file=label, field=f"axes.{name}")
@@ -588,9 +593,13 @@ OPEN_MAPPINGS = frozenset({"models", "gpus"})
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis",
-             label: str | None = None) -> tuple[str | int, ...]:
+             label: str | None = None,
+             given: set[tuple[str | int, ...]] | None = None) -> tuple[str | int, ...]:
     """Set ``value`` at the field ``path`` of ``data`` (in place); :class:`InputError` if the
     path does not exist in the scenario. ``where`` ('axis' or 'set') names it in messages.
+    ``given``: the fields set before it for the same scenario (as :func:`set_path` returns
+    them), to which it adds its own: a carrier's band set after them keeps them, in whatever
+    order (:func:`_band_defaults_follow`).
     Returns the path as keys and list positions (``services[detect]`` and ``services[0]``
     alike), so two spellings of one field can be told apart. (Any other ``where``: the path
     alone, as :func:`airan.api.with_fields` names it.)"""
@@ -645,8 +654,12 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
         steps.append(step)
         if last:
             if step == "band" and len(parts) > 1 and parts[-2] == "carrier":
-                _band_defaults_follow(node, value)
+                here = tuple(steps[:-1])
+                _band_defaults_follow(node, value, keep={
+                    str(g[-1]) for g in (given or ()) if g[:-1] == here})
             node[step] = copy.deepcopy(value)
+            if given is not None:
+                given.add(tuple(steps))
             return tuple(steps)
         nxt = node[step]
         if nxt is None:
@@ -656,22 +669,23 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
     return tuple(steps)  # (not reached: a path has a last part)
 
 
-def _band_defaults_follow(carrier: dict[str, Any], band: Any) -> None:
+def _band_defaults_follow(carrier: dict[str, Any], band: Any, keep: set[str]) -> None:
     """A carrier's frequency and duplex mode that its old band gave it (TS 38.104: unset in the
     file, the band's defaults) are dropped when a path sets another band, so the new band gives
     its own; values the file gave otherwise stay. (A diff review: an axis over carrier.band
     kept 3.5 GHz from the base's n78, so n1 was refused as 3.5 GHz outside it, and an unlisted
-    band ran silently at 3.5 GHz TDD.) A path that sets fc_ghz or tdd_pattern after the band
-    sets them as given."""
+    band ran silently at 3.5 GHz TDD.) The fields in ``keep``, set by a path of the same
+    scenario before it, stay as they were set (a review: ``fc_ghz: 3.5`` then ``band: n48``
+    ran n48 at 3.625 GHz, labelled 3.5, and the other order was refused)."""
     from airan.radio import bands
 
     old = carrier.get("band")
     if not isinstance(old, str) or old not in bands.NR_BANDS or band == old:
         return
     spec = bands.NR_BANDS[old]
-    if carrier.get("fc_ghz") == bands.default_fc_ghz(old):
+    if "fc_ghz" not in keep and carrier.get("fc_ghz") == bands.default_fc_ghz(old):
         carrier.pop("fc_ghz", None)
-    if "tdd_pattern" in carrier and carrier["tdd_pattern"] == (
+    if "tdd_pattern" not in keep and "tdd_pattern" in carrier and carrier["tdd_pattern"] == (
             None if spec.duplex == "FDD" else "DDDSU"):
         carrier.pop("tdd_pattern")
 
