@@ -71,6 +71,17 @@ def test_a_cells_background_interferes_as_its_handsets_under_power_control() -> 
     assert not Engine(scenario_from_dict(_two_masts(None))).world.cell_bg_ul_mw.any()
 
 
+def test_many_masts_take_a_coarser_grid_of_at_least_four_rings() -> None:
+    """Up to ~60,000 handsets: 37 masts take 12 x 48 each, 1,000 masts 4 x 12 (a diff review:
+    one ring of 48 read the interior's background 1.0 dB low, four rings of 12 0.4 dB)."""
+    def per_mast(n: int) -> int:
+        xy = np.stack([np.arange(n) * 500.0, np.zeros(n)], axis=1)
+        return len(background_ue_points(xy, "uma")) // n
+
+    assert per_mast(37) == BACKGROUND_RINGS * BACKGROUND_BEARINGS == 576
+    assert per_mast(150) == 8 * 36 and per_mast(1000) == 4 * 12
+
+
 def test_a_cell_off_the_air_takes_its_background_with_it() -> None:
     """b down the whole run (a cell_down fault): the camera at a hears no background, its
     uplink SINR that of a run without background; a later run without the fault hears it again

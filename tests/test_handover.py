@@ -99,12 +99,28 @@ def test_a_fleets_own_handover_settings_act_on_its_devices_alone() -> None:
     assert ho == {"firm": 0, "same": 0, "loose": 50, "daps": 50}
     assert s["fleets"]["loose"]["interrupted"]["handover"]["met"] > 0
     assert not s["fleets"]["daps"].get("interrupted")
+    # the other way (a diff review: each field its own effect): under the scenario's 0 dB and
+    # 0 ms, 10 crossings hand over 10 times; a fleet's own 2,560 ms time-to-trigger (each
+    # dwell ~2 s), 6 dB a3-offset or 6 dB hysteresis (12 m from the boundary is ~2 dB) none
+    d = _row_of_cells(path[:20], hysteresis_db=0.0, ttt_ms=0.0, speed=12.0, duration_s=20.0)
+    base = d["fleets"][0]
+    d["fleets"] = [dict(base, name="scenario"),
+                   dict(base, name="ttt", handover={"ttt_ms": 2560}),
+                   dict(base, name="offset", handover={"a3_offset_db": 6.0}),
+                   dict(base, name="hys", handover={"hysteresis_db": 6.0})]
+    s = Engine(scenario_from_dict(d)).run().summary
+    assert {n: f["handovers"] for n, f in s["mobility"]["fleets"].items()} == {
+        "scenario": 10, "ttt": 0, "offset": 0, "hys": 0}
     # a TimeToTrigger TS 38.331 does not list is refused, naming the fleet's field; settings
     # on a fleet that does not move are named as unused
     bad = dict(base, name="bad", handover={"ttt_ms": 150})
     with pytest.raises(InputError, match="TimeToTrigger") as err:
         scenario_from_dict({**d, "fleets": [bad]})
     assert "fleets" in str(err.value) and "ttt_ms" in str(err.value)
+    # a fleet's interruption in the wrong unit is warned of, as the scenario's
+    slow = dict(base, name="slow", handover={"interruption_ms": 5000})
+    assert any("fleets[slow].handover.interruption_ms" in w and "over 1 s" in w
+               for w in scenario_warnings(scenario_from_dict({**d, "fleets": [slow]})))
     parked = {k: v for k, v in base.items() if k != "mobility"}
     parked.update(name="parked", handover={"ttt_ms": 0}, area={"x_m": [0, 10], "y_m": [0, 10]})
     warned = [w for w in scenario_warnings(scenario_from_dict({**d, "fleets": [parked]}))
@@ -485,6 +501,10 @@ def test_shards_mobility_adds_each_fleets_counts_and_weighs_its_rate() -> None:
             "ping-pong") in line
     assert "these counts, and the SINR swings and silences behind them, may run high" in line
     assert "radio.los: always keeps it so" in line  # (a rail planner's review: say the knob)
+    # where every link's state is fixed already, the knob is not suggested again
+    (fixed,) = events({"duration_s": 10.0, "mobility": {**m, "los": "always"}})
+    assert "may run high" in fixed and "radio.los" not in fixed
+    assert merge_mobility([{**part(10, 40, 4), "los": "always"}])["los"] == "always"
     # a low rate is no reason for the caveat (a review: 0.012 per minute got it)
     (line,) = events({"duration_s": 1200.0, "mobility": {**m, "mobile_devices": 50,
                                                          "handovers": 12}})

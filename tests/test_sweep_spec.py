@@ -319,6 +319,10 @@ def test_a_frequency_set_before_the_band_stays_whatever_the_order() -> None:
     with pytest.raises(InputError, match="band n48 carries"):
         sweep_from_dict({"scenario": "city", "set": {"carrier.fc_ghz": 3.5},
                          "axes": {"carrier.band": ["n48"]}})
+    # a carrier set whole keeps its frequency too (a diff review: it ran n48 at 3.625 GHz)
+    whole = with_fields("city", {}).carrier.model_dump(mode="json")
+    with pytest.raises(InputError, match="band n48 carries"):
+        with_fields("city", {"carrier": whole, "carrier.band": "n48"})
     sw = sweep_from_dict({"scenario": "city", "duration_s": 0.5, "mode": "zip",
                           "axes": {"carrier.fc_ghz": [3.5, 3.6],
                                    "carrier.band": ["n78", "n48"]}})

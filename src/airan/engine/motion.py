@@ -152,6 +152,9 @@ class Motion:
         # each device's distance moved (m): the straight lines between its updates (a rail
         # planner's review: handovers a minute, not per km, while a track's masts are per km)
         self.travelled_m = np.zeros(w.n_devices)
+        # the links' LOS state (radio.los; None off the nr radio): the summary says it, so the
+        # many-handovers caveat suggests a fixed state only where it is not one already
+        self.los_mode = scenario.radio.los if scenario.radio.model == "nr" else None
         self._listed = np.zeros((w.n_devices, 2))  # where its candidate cells were listed
         self.radio_step_m = radio_step_m(scenario.radio.environment)
         ho = scenario.handover
@@ -684,6 +687,7 @@ class Motion:
         every = np.concatenate(movers) if movers else np.zeros(0, dtype=np.int64)
         out["handovers_per_device_per_min"] = per_minute(every)
         out["travelled_km"] = float(self.travelled_m.sum() / 1e3)
+        out["los"] = self.los_mode
         out["handovers_per_km"] = _per_km(int(self.handovers.sum()), out["travelled_km"])
         # the device-minutes the rates are over, so that shards' rates merge exactly
         out["moving_minutes"] = float(moving_s[every].sum() / 60.0)

@@ -179,8 +179,10 @@ def events(summary: Mapping[str, Any]) -> list[str]:
             if per_min is None:  # (a summary written before it said)
                 per_min = ho / n / (duration_s / 60.0)
             per_km = mob.get("handovers_per_km")
-            km = (f"; {float(per_km):.3g} per km moved, {float(mob['travelled_km']):,.4g} km"
-                  if per_km is not None and mob.get("travelled_km") else "")
+            total = float(mob.get("travelled_km") or 0.0)
+            km = (f"; {float(per_km):.3g} per km moved, "
+                  f"{f'{total:,.0f}' if total >= 1000 else f'{total:.4g}'} km"
+                  if per_km is not None and total else "")
             rate = f" ({per_min:.3g} per device per minute{each}{km})"
         pp = mob.get("ping_pong_handovers")
         if pp is not None and ho >= 10:
@@ -213,8 +215,10 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                    + ("; these counts, and the SINR swings and silences behind them, may run "
                       "high: TR 38.901's line-of-sight state, read every few metres, flips a "
                       "path loss by 20-30 dB at once and keeps it for tens of metres, longer "
-                      "than the UE's layer-3 filter smooths (where every link is in line of "
-                      "sight, a rail corridor or an open field, radio.los: always keeps it so; "
+                      "than the UE's layer-3 filter smooths ("
+                      + ("where every link is in line of sight, a rail corridor or an open "
+                         "field, radio.los: always keeps it so; "
+                         if mob.get("los", "model") == "model" else "")
                       + _geometric_rate(mob) + "docs/mobility.md)"
                       if ho >= 10 and duration_s > 0
                       and ho / n / (duration_s / 60.0) > FEW_PER_MINUTE else ""))

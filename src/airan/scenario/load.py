@@ -2128,18 +2128,23 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
                    "high-speed scenario and TS 22.289 consider" if top > HIGH_SPEED_MAX_MPS
                    else ""),
                 file=label, field=f"fleets[{f.name}].mobility.speed_mps", value=top)))
-    ho = s.handover
-    if 0.0 < ho.interruption_ms < 1.0:
-        out.append(str(InputError(
-            "under 1 ms: a handover's interruption is tens of ms (TS 38.133's budget ~50-60 ms; "
-            "seconds written as ms?)", file=label, field="handover.interruption_ms",
-            value=ho.interruption_ms)))
-    elif ho.interruption_ms > LONG_INTERRUPTION_MS:  # (a rail planner's 5000 ms, silent)
-        out.append(str(InputError(
-            f"over {LONG_INTERRUPTION_MS / 1e3:g} s: a handover's interruption is tens of ms "
-            "(TS 38.133's budget ~50-60 ms; a re-establishment after a failure is "
-            "reestablish_ms), so each handover silences the link this long", file=label,
-            field="handover.interruption_ms", value=ho.interruption_ms)))
+    # the scenario's interruption and each fleet's own (a diff review: a fleet's 5000 ms
+    # passed silently, where the scenario's was warned of)
+    for field, ms in [("handover.interruption_ms", s.handover.interruption_ms)] + [
+            (f"fleets[{f.name}].handover.interruption_ms", f.handover.interruption_ms)
+            for f in s.fleets if f.handover is not None
+            and f.handover.interruption_ms is not None]:
+        if 0.0 < ms < 1.0:
+            out.append(str(InputError(
+                "under 1 ms: a handover's interruption is tens of ms (TS 38.133's budget "
+                "~50-60 ms; seconds written as ms?); 0 for a make-before-break (DAPS) one",
+                file=label, field=field, value=ms)))
+        elif ms > LONG_INTERRUPTION_MS:  # (a rail planner's 5000 ms, silent)
+            out.append(str(InputError(
+                f"over {LONG_INTERRUPTION_MS / 1e3:g} s: a handover's interruption is tens of "
+                "ms (TS 38.133's budget ~50-60 ms; a re-establishment after a failure is "
+                "reestablish_ms), so each handover silences the link this long", file=label,
+                field=field, value=ms)))
     return out
 
 

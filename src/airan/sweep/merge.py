@@ -108,6 +108,8 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         minutes = sum(float(p["moving_minutes"]) for p in parts)
         out["moving_minutes"] = minutes
         out["handovers_per_device_per_min"] = out["handovers"] / minutes if minutes else 0.0
+    if parts and all("los" in p for p in parts):  # (one scenario's: the same in each)
+        out["los"] = parts[0]["los"]
     if all("travelled_km" in p for p in parts):  # (per km: over the distance, exact)
         out["travelled_km"] = sum(float(p["travelled_km"]) for p in parts)
         out["handovers_per_km"] = (out["handovers"] / out["travelled_km"]
@@ -144,9 +146,11 @@ def merge_mobility(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for name, row in fleets.items():
             mine = pieces[name]
             if "travelled_km" in row:
-                km = row["travelled_km"] if all("travelled_km" in f for f in mine) else 0.0
-                row["travelled_km"] = km
-                row["handovers_per_km"] = row["handovers"] / km if km > 0 else None
+                if all("travelled_km" in f for f in mine):
+                    km = row["travelled_km"]
+                    row["handovers_per_km"] = row["handovers"] / km if km > 0 else None
+                else:  # (some pieces did not say: no total)
+                    del row["travelled_km"]
             if all("moving_minutes" in f for f in mine):  # (exact: over the device-minutes)
                 minutes = sum(float(f["moving_minutes"]) for f in mine)
                 row["moving_minutes"] = minutes

@@ -397,7 +397,7 @@ def expand(base: dict[str, Any], axes: Mapping[str, list[Any]], mode: str, trace
                 raise InputError(f"axes {where_set[at]!r} and {name!r} set the same field",
                                  file=label, field=f"axes.{name}")
             where_set[at] = name
-        sc = _validate(d, label, "axis", values, base=base)
+        sc = _validate(d, label, "axis", values, base=base, given=given)
         if load != 1.0:
             if rounded is not None:  # (the run's own counts, an axis's included)
                 rounded.extend(w for w in fleet_scale_warnings(sc, load, label=label,
@@ -516,7 +516,8 @@ def _file_digest(path: str, mtime_ns: int, size: int) -> str:
 
 
 def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, Any] | None,
-              *, base: dict[str, Any] | None = None) -> Any:
+              *, base: dict[str, Any] | None = None,
+              given: frozenset[tuple[str | int, ...]] = frozenset()) -> Any:
     """The validated Scenario; an :class:`InputError` that names the axis and value otherwise."""
     from airan.scenario import scenario_from_dict
 
@@ -527,7 +528,7 @@ def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, An
             reason = f"after `set`: {exc.reason}" if where == "set" else exc.reason
             raise InputError(reason, file=label, field=exc.field,
                              value=exc.value, choices=exc.choices) from None
-        found = _culprit(base or {}, values, label, exc.field)
+        found = _culprit(base or {}, values, label, exc.field, given)
         if found is not None:
             # the axis value alone is invalid: its own error, so that the message, the field
             # and the value all belong to that axis (another axis may fail first in the whole)
@@ -547,7 +548,8 @@ def _validate(d: dict[str, Any], label: str, where: str, values: Mapping[str, An
 
 
 def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str,
-             field: str | None) -> tuple[str, InputError] | None:
+             field: str | None, given: frozenset[tuple[str | int, ...]] = frozenset()
+             ) -> tuple[str, InputError] | None:
     """An axis whose value alone makes the base scenario invalid, with that error: the first
     whose error is on ``field`` (the field the whole run's error names), else the first."""
     from airan.scenario import scenario_from_dict
@@ -557,7 +559,7 @@ def _culprit(base: dict[str, Any], values: Mapping[str, Any], label: str,
         if name == LOAD_AXIS:
             continue
         d = copy.deepcopy(base)
-        set_path(d, name, value, where="axis", label=label)
+        set_path(d, name, value, where="axis", label=label, given=set(given))
         try:
             scenario_from_dict(d, label=label)
         except InputError as own:
@@ -655,7 +657,9 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, where: str = "axis"
         if last:
             if step == "band" and len(parts) > 1 and parts[-2] == "carrier":
                 here = tuple(steps[:-1])
-                _band_defaults_follow(node, value, keep={
+                # (a carrier set whole, or the cell site holding it, keeps all its fields)
+                whole = any(g == here[:len(g)] for g in (given or ()))
+                _band_defaults_follow(node, value, keep={"fc_ghz", "tdd_pattern"} if whole else {
                     str(g[-1]) for g in (given or ()) if g[:-1] == here})
             node[step] = copy.deepcopy(value)
             if given is not None:
