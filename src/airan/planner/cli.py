@@ -734,7 +734,10 @@ def _print_plan(r: Any) -> None:
             out.print(f"  caution: {line}", markup=False, soft_wrap=True, style="yellow")
     if ev is None:
         return
-    title = "Plan" if r.feasible else (
+    # (a hospital planner's review: "Plan: on-prem: 1 x H100" headed a plan its own longer
+    # runs refuted, the robots' navigation meeting 0%; the headline now says so)
+    title = ("Plan" if r.confirmation is None or r.confirmation.feasible else
+             "Plan, not confirmed by its longer runs (see the notes)") if r.feasible else (
         "Closest build-out (misses the targets, and GPUs barely move them: no purchase to make, "
         "see the notes)" if r.gpus_barely_matter else "Closest build-out (misses the targets)")
     table = _table(Text(f"{title}: {ev.description}"))
