@@ -243,7 +243,9 @@ def test_catalog_5qi_lists_the_standardized_5qis_by_priority() -> None:
     assert by_5qi["85"] == ["21", "79", "5", "255"]
     assert by_5qi["83"] == ["22", "78", "10", "1,354"]
     assert by_5qi["1"] == ["20", "80", "100", "-"] and by_5qi["80"] == ["68", "32", "10", "-"]
-    assert len(rows) == len(STANDARDIZED_5QI) == 20
+    # Rel-16's live uplink streaming (a hospital planner's review: refused as unknown)
+    assert by_5qi["71"] == ["56", "44", "150", "-"] and by_5qi["76"] == ["56", "44", "500", "-"]
+    assert len(rows) == len(STANDARDIZED_5QI) == 25
 
 
 def test_summary_gives_each_services_priorities() -> None:

@@ -1,7 +1,8 @@
 """Standardized 5QIs: the QoS characteristics a 5G QoS flow's 5QI stands for.
 
-TS 23.501 Table 5.7.4-1 (its Rel-15 rows; the later live-uplink-streaming, V2X and XR 5QIs
-are left out: give their priority level as ``qos_priority_level``): for each standardized 5QI
+TS 23.501 Table 5.7.4-1 (its Rel-15 rows and Rel-16's live uplink streaming, 71-74 and 76;
+the later V2X and XR 5QIs are left out: give their priority level as
+``qos_priority_level``): for each standardized 5QI
 its resource type (GBR, non-GBR, delay-critical GBR), default priority level (1 first .. 127;
 5.7.3.3) and packet delay budget (ms; 5.7.3.4). A flow may be given another priority level
 than its 5QI's default (5.7.3.3): a scenario's ``qos_priority_level``. A device with no flow of
@@ -38,6 +39,13 @@ STANDARDIZED_5QI: dict[int, FiveQi] = {
     65: FiveQi("GBR", 7, 75, "mission-critical push-to-talk voice"),
     66: FiveQi("GBR", 20, 100, "non-mission-critical push-to-talk voice"),
     67: FiveQi("GBR", 15, 100, "mission-critical video user plane"),
+    # "live" uplink streaming (TS 26.238): a camera's or a scanner's upload (a hospital
+    # planner's review: its carts' images and its cameras had no 5QI of their own)
+    71: FiveQi("GBR", 56, 150, "live uplink streaming (packet error rate 1e-6)"),
+    72: FiveQi("GBR", 56, 300, "live uplink streaming (packet error rate 1e-4)"),
+    73: FiveQi("GBR", 56, 300, "live uplink streaming (packet error rate 1e-8)"),
+    74: FiveQi("GBR", 56, 500, "live uplink streaming (packet error rate 1e-8)"),
+    76: FiveQi("GBR", 56, 500, "live uplink streaming (packet error rate 1e-4)"),
     5: FiveQi("non-GBR", 10, 100, "IMS signalling"),
     6: FiveQi("non-GBR", 60, 300, "video (buffered streaming), TCP-based"),
     7: FiveQi("non-GBR", 70, 100, "voice, video (live streaming), interactive gaming"),
