@@ -118,14 +118,16 @@ def test_a_deadline_shorter_than_the_model_anywhere_is_warned_about() -> None:
     found = {}
     for deadline_ms in (h100 * 1e3 * 0.9, h100 * 1e3 * 1.1):
         next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = deadline_ms
-        found[deadline_ms] = [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+        found[deadline_ms] = [w for w in _warnings(d) if "services[vla].deadline_ms" in w
+                                    and "over the radio" not in w]
     short, enough = found.values()
     assert len(short) == 1 and f"{h100 * 1e3:.3g} ms on an H100 at batch 1" in short[0]
     assert not enough
     assert "seconds written?" not in short[0]
     # 0.2 for 200 ms: the unit is named
     next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = 0.2
-    (secs,) = [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    (secs,) = [w for w in _warnings(d) if "services[vla].deadline_ms" in w
+                     and "over the radio" not in w]
     assert "(deadline_ms is in milliseconds: seconds written?)" in secs
 
 
@@ -145,9 +147,11 @@ def test_the_built_in_scenarios_raise_none_of_these_warnings(name: str) -> None:
 def test_no_deadline_warning_for_a_service_that_makes_no_request() -> None:
     d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
     next(v for v in d["services"] if v["name"] == "vla")["deadline_ms"] = 20.0
-    assert [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    assert [w for w in _warnings(d) if "services[vla].deadline_ms" in w
+                  and "over the radio" not in w]
     next(f for f in d["fleets"] if f["name"] == "arm")["count"] = 0
-    assert not [w for w in _warnings(d) if "services[vla].deadline_ms" in w]
+    assert not [w for w in _warnings(d) if "services[vla].deadline_ms" in w
+                      and "over the radio" not in w]
 
 
 def test_the_peak_check_compares_a_table_at_its_smallest_size() -> None:
@@ -178,16 +182,20 @@ def test_the_deadline_warning_takes_a_spread_times_least() -> None:
     as any deadline: no warning says no request can meet a deadline some do."""
     spread = _factory(dist="uniform", low_ms=5.0, high_ms=300.0, measured_on="H100")
     next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 100.0
-    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w
+                      and "over the radio" not in w]
     next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 4.0
-    found = [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    found = [w for w in _warnings(spread) if "services[vla].deadline_ms" in w
+                   and "over the radio" not in w]
     assert len(found) == 1 and "5 ms on an H100" in found[0]
     expo = _factory(dist="exponential", mean_ms=250.0)
     next(v for v in expo["services"] if v["name"] == "vla")["deadline_ms"] = 1.0
-    assert not [w for w in _warnings(expo) if "services[vla].deadline_ms" in w]
+    assert not [w for w in _warnings(expo) if "services[vla].deadline_ms" in w
+                      and "over the radio" not in w]
     fixed = _factory(dist="fixed", mean_ms=250.0)
     next(v for v in fixed["services"] if v["name"] == "vla")["deadline_ms"] = 200.0
-    found = [w for w in _warnings(fixed) if "services[vla].deadline_ms" in w]
+    found = [w for w in _warnings(fixed) if "services[vla].deadline_ms" in w
+                   and "over the radio" not in w]
     assert len(found) == 1 and "250 ms on any compute site's GPU" in found[0]
 
 
@@ -196,11 +204,13 @@ def test_the_deadline_warning_takes_an_on_device_times_spread_and_a_cv_of_0() ->
     spread = _factory(dist="uniform", low_ms=300.0, high_ms=500.0, measured_on="H100",
                       on_device_ms={"JetsonThor": 200.0})
     next(v for v in spread["services"] if v["name"] == "vla")["deadline_ms"] = 180.0
-    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w]
+    assert not [w for w in _warnings(spread) if "services[vla].deadline_ms" in w
+                      and "over the radio" not in w]
     # a lognormal of cv 0 has no spread: 300 ms always
     still = _factory(dist="lognormal", mean_ms=300.0, cv=0.0)
     next(v for v in still["services"] if v["name"] == "vla")["deadline_ms"] = 100.0
-    assert [w for w in _warnings(still) if "services[vla].deadline_ms" in w]
+    assert [w for w in _warnings(still) if "services[vla].deadline_ms" in w
+                  and "over the radio" not in w]
 
 
 def _own_model(**model: Any) -> dict[str, Any]:
