@@ -48,6 +48,15 @@ def top_height_m(environment: str) -> float:
             else pathloss.UT_HEIGHT_RANGE_M[1])
 
 
+def strongest(rank: NDArray[np.float64], k: int) -> NDArray[np.int64]:
+    """Each row's columns of its ``k`` largest values (at most its width), largest first
+    (ties in column order): a device's strongest cells by RSRP."""
+    kk = min(k, rank.shape[1])
+    idx = np.argpartition(-rank, kk - 1, axis=1)[:, :kk]
+    order = np.argsort(-np.take_along_axis(rank, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)  # type: ignore[no-any-return]
+
+
 class Links(NamedTuple):
     """Each device's K strongest cells and its path gains to them (serving cell first)."""
 
@@ -205,11 +214,8 @@ class DeviceRadio:
             gain, gain_ul = self._gain(cc, dx, dy, hb, h_ut, o2i_sel)
             gain = np.where(valid, gain, 0.0)
             rx = gain * self.cell_rs_mw[cc]  # RSRP (TS 38.215 5.1.1): the ranking
-            kk = min(k_top, rx.shape[1])
-            idx = np.argpartition(-rx, kk - 1, axis=1)[:, :kk]
-            rx_top = np.take_along_axis(rx, idx, axis=1)
-            order = np.argsort(-rx_top, axis=1, kind="stable")
-            idx = np.take_along_axis(idx, order, axis=1)
+            idx = strongest(rx, k_top)
+            kk = idx.shape[1]
             top_cell[sel, :kk] = np.take_along_axis(cc, idx, axis=1)
             top_gain[sel, :kk] = np.take_along_axis(gain, idx, axis=1)
             if self._fdd:
@@ -266,11 +272,8 @@ class DeviceRadio:
             cc = np.where(valid, cand, 0)
             g, g_ul = self._mean_gains(fixed, dev_xy[a0:b0], dev_h[a0:b0], cc)
             g, g_ul = np.where(valid, g, 0.0), np.where(valid, g_ul, 0.0)
-            rank = g * self.cell_rs_mw[cc]
-            kk = min(k_top, rank.shape[1])
-            idx = np.argpartition(-rank, kk - 1, axis=1)[:, :kk]
-            order = np.argsort(-np.take_along_axis(rank, idx, axis=1), axis=1, kind="stable")
-            idx = np.take_along_axis(idx, order, axis=1)
+            idx = strongest(g * self.cell_rs_mw[cc], k_top)  # by mean RSRP
+            kk = idx.shape[1]
             top[a0:b0, :kk] = np.take_along_axis(cc, idx, axis=1)
             top_gain[a0:b0, :kk] = np.take_along_axis(g, idx, axis=1)
             top_gain_ul[a0:b0, :kk] = np.take_along_axis(g_ul, idx, axis=1)
