@@ -215,12 +215,12 @@ def events(summary: Mapping[str, Any]) -> list[str]:
                    + ("; these counts, and the SINR swings and silences behind them, may run "
                       "high: TR 38.901's line-of-sight state, read every few metres, flips a "
                       "path loss by 20-30 dB at once and keeps it for tens of metres, longer "
-                      "than the UE's layer-3 filter smooths ("
-                      + ("where every link is in line of sight, a rail corridor or an open "
-                         "field, radio.los: always keeps it so; "
-                         if mob.get("los", "model") == "model" else "")
+                      "than the UE's layer-3 filter smooths (where every link is in line of "
+                      "sight, a rail corridor or an open field, radio.los: always keeps it so; "
                       + _geometric_rate(mob) + "docs/mobility.md)"
-                      if ho >= 10 and duration_s > 0
+                      # (the re-read: where the state is fixed, or the radio has none, no flip
+                      # is behind the counts, and the caveat's cause is absent)
+                      if ho >= 10 and duration_s > 0 and mob.get("los", "model") == "model"
                       and ho / n / (duration_s / 60.0) > FEW_PER_MINUTE else ""))
     line = _interruptions(summary)
     if line:
