@@ -235,7 +235,7 @@ def test_catalog_5qi_lists_the_standardized_5qis_by_priority() -> None:
     res = CliRunner().invoke(app, ["catalog", "5qi"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     rows = [r for r in (line.split() for line in res.output.splitlines()) if r and r[0].isdigit()]
-    assert [r[0] for r in rows][:3] == ["69", "65", "5"] and rows[-1][:2] == ["9", "(default)"]
+    assert [r[0] for r in rows][:3] == ["69", "65", "5"] and rows[-2][:2] == ["9", "(default)"]
     by_5qi = {r[0]: r[1:5] for r in rows}
     # (priority level, weight, delay budget ms, maximum data burst volume B): Table 5.7.4-1's
     # rows, weight 100 - level
@@ -245,7 +245,11 @@ def test_catalog_5qi_lists_the_standardized_5qis_by_priority() -> None:
     assert by_5qi["1"] == ["20", "80", "100", "-"] and by_5qi["80"] == ["68", "32", "10", "-"]
     # Rel-16's live uplink streaming (a hospital planner's review: refused as unknown)
     assert by_5qi["71"] == ["56", "44", "150", "-"] and by_5qi["76"] == ["56", "44", "500", "-"]
-    assert len(rows) == len(STANDARDIZED_5QI) == 25
+    # V2X's 86 and XR's 87-90 (Rel-16/17), satellite's 10
+    assert by_5qi["86"] == ["18", "82", "5", "1,354"]
+    assert by_5qi["87"] == ["25", "75", "5", "500"] and by_5qi["90"] == ["25", "75", "20", "63,000"]
+    assert by_5qi["10"] == ["90", "10", "1100", "-"]
+    assert len(rows) == len(STANDARDIZED_5QI) == 31
 
 
 def test_summary_gives_each_services_priorities() -> None:

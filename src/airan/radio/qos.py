@@ -1,8 +1,7 @@
 """Standardized 5QIs: the QoS characteristics a 5G QoS flow's 5QI stands for.
 
-TS 23.501 Table 5.7.4-1 (its Rel-15 rows and Rel-16's live uplink streaming, 71-74 and 76;
-the later V2X and XR 5QIs are left out: give their priority level as
-``qos_priority_level``): for each standardized 5QI
+TS 23.501 Table 5.7.4-1 (its Rel-15 rows; Rel-16's live uplink streaming, 71-74 and 76,
+and V2X's 86; Rel-17's satellite 10 and the XR rows 87-90): for each standardized 5QI
 its resource type (GBR, non-GBR, delay-critical GBR), default priority level (1 first .. 127;
 5.7.3.3) and packet delay budget (ms; 5.7.3.4). A flow may be given another priority level
 than its 5QI's default (5.7.3.3): a scenario's ``qos_priority_level``. A device with no flow of
@@ -51,6 +50,7 @@ STANDARDIZED_5QI: dict[int, FiveQi] = {
     7: FiveQi("non-GBR", 70, 100, "voice, video (live streaming), interactive gaming"),
     8: FiveQi("non-GBR", 80, 300, "video (buffered streaming), TCP-based"),
     9: FiveQi("non-GBR", 90, 300, "default bearer: video, TCP-based (best effort)"),
+    10: FiveQi("non-GBR", 90, 1100, "video, TCP-based, over satellite access"),
     69: FiveQi("non-GBR", 5, 60, "mission-critical delay-sensitive signalling"),
     70: FiveQi("non-GBR", 55, 200, "mission-critical data"),
     79: FiveQi("non-GBR", 65, 50, "V2X messages"),
@@ -59,6 +59,15 @@ STANDARDIZED_5QI: dict[int, FiveQi] = {
     83: FiveQi("delay-critical GBR", 22, 10, "discrete automation, V2X platooning", 1354),
     84: FiveQi("delay-critical GBR", 24, 30, "intelligent transport systems", 1354),
     85: FiveQi("delay-critical GBR", 21, 5, "electricity distribution, high voltage", 255),
+    86: FiveQi("delay-critical GBR", 18, 5, "V2X collision avoidance, high-automation platooning",
+               1354),
+    # XR (TS 26.928): an XR device's pose and controls up, the rendered frames down
+    87: FiveQi("delay-critical GBR", 25, 5, "interactive service: motion tracking data", 500),
+    88: FiveQi("delay-critical GBR", 25, 10, "interactive service: motion tracking data", 1125),
+    89: FiveQi("delay-critical GBR", 25, 15, "visual content for cloud, edge or split rendering",
+               17000),
+    90: FiveQi("delay-critical GBR", 25, 20, "visual content for cloud, edge or split rendering",
+               63000),
 }
 DEFAULT_5QI = 9  # the default bearer's
 
