@@ -812,15 +812,19 @@ def test_load_samples_taken_by_the_kernel_equal_the_engines(name: str, policy: s
     sc = load_scenario(name)
     by_kernel = Engine(sc, policy=policy, duration_s=2.0)
     assert by_kernel._kernel_samples
-    expected = by_kernel.run().timeseries
+    res = by_kernel.run()
+    expected, cells = res.timeseries, res.cell_timeseries
+    assert cells is not None and np.nanmax(cells.column("prb_utilization_ul").to_numpy()) > 0
     by_engine = Engine(sc, policy=policy, duration_s=2.0)
     by_engine._kernel_samples = False
     by_engine._st.ctr[K.C_SAMP_EVERY] = 0
-    assert by_engine.run().timeseries.equals(expected)
+    res = by_engine.run()
+    assert res.timeseries.equals(expected) and res.cell_timeseries.equals(cells)
     stepped = Engine(sc, policy=policy, duration_s=2.0)
     while not stepped.done:
         stepped.step(37)
-    assert stepped.result().timeseries.equals(expected)
+    res = stepped.result()
+    assert res.timeseries.equals(expected) and res.cell_timeseries.equals(cells)
     assert expected.num_rows == len(stepped.world.site_names) * round(
         stepped.n_slots / stepped.sample_slots)
 

@@ -35,11 +35,14 @@ from airan.scenario import load_scenario, scenario_from_dict
 runner = CliRunner()
 CHROMIUM = "/usr/bin/chromium"
 DURATIONS = {"factory": 0.5, "city": 1.0, "metro": 0.05}
-FIXED_FIGURES = ("latency_breakdown", "site_load", "map", "drops")
+FIXED_FIGURES = ("latency_breakdown", "site_load", "cell_load", "map", "drops")
 
 
 def promised_figures(summary: dict[str, Any]) -> list[str]:
-    return [f"latency_cdf_{s}" for s in summary["services"]] + list(FIXED_FIGURES)
+    """The figures a run's report draws: the cells' over time under the nr radio only."""
+    nr = (summary.get("cells") or {}).get("mean_prb_utilization_ul") is not None
+    fixed = [f for f in FIXED_FIGURES if nr or f != "cell_load"]
+    return [f"latency_cdf_{s}" for s in summary["services"]] + fixed
 
 
 class _Page(HTMLParser):

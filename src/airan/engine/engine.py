@@ -98,6 +98,8 @@ class Result:
     summary: dict[str, Any]
     requests: pa.Table
     timeseries: pa.Table | None = None  # per site and sample window: utilization, mean queue
+    # per cell and sample window: PRB utilization up and down (nr radio; None: not recorded)
+    cell_timeseries: pa.Table | None = None
     cells: pa.Table | None = None  # per cell: position, PRB utilization, attached devices
     devices: pa.Table | None = None  # per device: position, fleet, cell, geometry SINR
     scenario: Scenario | None = None  # the scenario as run (after --fleet-scale), to reproduce it
@@ -289,6 +291,10 @@ class Engine:
                  np.zeros_like(self._st.site_qlen), zeros, zeros)
         self._samples: list[tuple[Any, ...]] = [first if self._sample_copies else
                                                 (0.0, zeros, zeros, zeros)]
+        # and each cell's PRBs used so far, up and down, at the same samples (cell_timeseries)
+        no_prbs = np.zeros_like(self._st.prb_sum_ul)
+        self._cell_samples: list[tuple[float, np.ndarray, np.ndarray]] = [(0.0, no_prbs,
+                                                                          no_prbs)]
         # AI-and-RAN: L1 on the cell-site GPUs and background cell traffic, on their own grid
         self.ran = RanShare(scenario, w)
         if self.ran.active:
@@ -325,7 +331,7 @@ class Engine:
             self.ran.active or self.motion.active or self.faults.active)
         if self._kernel_samples:
             st = self._st
-            width = 1 + 2 * len(st.gpu_free) + 3 * len(st.site_qarea)
+            width = 1 + 2 * len(st.gpu_free) + 3 * len(st.site_qarea) + 2 * len(st.prb_sum_ul)
             self._st = st._replace(samp=np.zeros((self.n_slots // self.sample_slots + 2, width)))
             self._st.ctr[K.C_SAMP_EVERY] = self.sample_slots
             self._st.ctr[K.C_SAMP_NEXT] = self.sample_slots
@@ -814,6 +820,7 @@ class Engine:
             self._samples.append((t, *(a.copy() for a in state), l1))
         else:
             self._samples.append((t, *self._cumulative_site_load(np.float64(t), *state), l1))
+        self._cell_samples.append((t, st.prb_sum_ul.copy(), st.prb_sum_dl.copy()))
 
     def timeseries(self) -> pa.Table:
         """Per site and sample window: GPU utilization and time-averaged queue length.
@@ -848,6 +855,64 @@ class Engine:
             "gpu_utilization": util.ravel(),
             "mean_queue": queue.ravel(),
             "l1_share": l1_share.ravel(),
+        })
+
+    def _cell_sample_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cells' samples as arrays over time: t [n], and the PRBs each cell used so far,
+        uplink and downlink [n, cells] (the engine's samples, with the kernel's rows between
+        the first and the rest, as :meth:`_sample_rows`)."""
+        py = self._cell_samples
+        t = np.array([x[0] for x in py], dtype=np.float64)
+        ul, dl = np.stack([x[1] for x in py]), np.stack([x[2] for x in py])
+        if not self._kernel_samples:
+            return t, ul, dl
+        st = self._st
+        rows = st.samp[: int(st.ctr[K.C_SAMP_N])]
+        o = 1 + 2 * len(st.gpu_free) + 3 * len(st.site_qarea)
+        c = ul.shape[1]
+        return (np.concatenate([t[:1], rows[:, 0], t[1:]]),
+                np.concatenate([ul[:1], rows[:, o : o + c], ul[1:]]),
+                np.concatenate([dl[:1], rows[:, o + c : o + 2 * c], dl[1:]]))
+
+    def cell_timeseries(self) -> pa.Table | None:
+        """Per cell and sample window (the windows of :meth:`timeseries`): the share of its
+        PRBs the simulated devices used per slot of each direction, as cells.parquet's
+        ``prb_utilization_ul`` and ``_dl`` over the whole run (not the background traffic of
+        ``ai_ran.traffic``), so a burst of uplink congestion shows where and when it was (a
+        hospital planner's review: the run's mean hid it). NaN in a window with no slot of
+        that direction (windows of a slot or two); None under the ideal and fixed radios.
+
+        Each direction's slots in a window are counted from the TDD pattern
+        (``World.ul_prefix``, ``dl_prefix``): a special slot counts as a downlink slot, as the
+        run's own counters count it."""
+        w = self.world
+        n_cells = len(w.cell_names)
+        if w.radio_model != 0 or not n_cells:
+            return None
+        t, ul, dl = self._cell_sample_rows()
+        n_win = len(t) - 1
+        if n_win < 1:
+            return pa.table({"t_start_s": pa.array([], pa.float64()),
+                             "t_end_s": pa.array([], pa.float64()),
+                             "cell": pa.array([], pa.string()),
+                             "prb_utilization_ul": pa.array([], pa.float64()),
+                             "prb_utilization_dl": pa.array([], pa.float64())})
+        slots = np.rint(t / w.slot_s).astype(np.int64)
+        plen = len(w.slot_type)
+        util = []
+        for used, prefix in ((ul, w.ul_prefix), (dl, w.dl_prefix)):
+            n_dir = (slots // plen) * prefix[plen] + prefix[slots % plen]  # slots so far
+            per_win = np.diff(n_dir).astype(np.float64)[:, None] * w.cell_prb[None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                util.append(np.where(per_win > 0, np.diff(used[:, :n_cells], axis=0) / per_win,
+                                     np.nan))
+        cell_idx = np.tile(np.arange(n_cells, dtype=np.int32), n_win)
+        return pa.table({
+            "t_start_s": np.repeat(t[:-1], n_cells),
+            "t_end_s": np.repeat(t[1:], n_cells),
+            "cell": pa.DictionaryArray.from_arrays(pa.array(cell_idx), pa.array(w.cell_names)),
+            "prb_utilization_ul": util[0].ravel(),
+            "prb_utilization_dl": util[1].ravel(),
         })
 
     def _direction_slots(self) -> tuple[int, int]:
@@ -1077,6 +1142,7 @@ class Engine:
             summary=summary,
             requests=self.trace_table(),
             timeseries=self.timeseries(),
+            cell_timeseries=self.cell_timeseries(),
             cells=self.cell_table(),
             devices=devices,
             scenario=self.scenario_as_run(),

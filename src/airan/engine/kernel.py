@@ -3409,7 +3409,8 @@ def _count_slots(prefix, plen, k0, k1):
 def _take_samples(S, k, slot):
     """Load samples at every sample slot up to ``k``: a row of ``samp`` per slot b, holding b's
     time and the sites' state as the engine's timeseries reads it (GPU free times and busy
-    time, queue area, length and last change). No slot ran since b, so the state now is b's.
+    time, queue area, length and last change), then the cells' PRBs used so far, uplink and
+    downlink (the engine's cell_timeseries). No slot ran since b, so the state now is b's.
     Taken here, a run needs no return to Python at each of its ~200 sample points."""
     every = S.ctr[C_SAMP_EVERY]
     samp = S.samp
@@ -3428,6 +3429,10 @@ def _take_samples(S, k, slot):
         for j in range(n):
             samp[i, o + n + j] = S.site_qlen[j]
         samp[i, o + 2 * n : o + 3 * n] = S.site_qlast
+        o += 3 * n
+        c = S.prb_sum_ul.shape[0]
+        samp[i, o : o + c] = S.prb_sum_ul
+        samp[i, o + c : o + 2 * c] = S.prb_sum_dl
         S.ctr[C_SAMP_N] = i + 1
         S.ctr[C_SAMP_NEXT] = b + every
 

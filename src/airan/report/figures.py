@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import warnings
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -328,6 +329,54 @@ def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
     ax_q.set_ylim(bottom=0)
     ax_u.set_title("Compute sites: load over time")
     legend(ax_u, loc="center left", bbox_to_anchor=(1.01, 0.0), frameon=False)
+    return fig
+
+
+def cell_load(cell_timeseries: pa.Table, top: int = 5) -> Figure:
+    """Each direction's PRB utilization over time per cell (``cell_timeseries.parquet``): in
+    each panel the ``top`` cells busiest in that direction one by one (by their mean over the
+    windows; each labelled with its busiest window too), the others as their median with a 10-90% band, so a burst shows where and when it was."""
+    fig = _figure(6.4, 3.8)
+    axes = fig.subplots(2, 1, sharex=True)
+    if cell_timeseries.num_rows == 0:
+        _message(axes[0], "no cell")
+        _message(axes[1], "")
+        return fig
+    code, names = codes(cell_timeseries.column("cell"))
+    n_cells = len(names)
+    n_win = cell_timeseries.num_rows // n_cells  # rows: window by window, every cell in each
+    t0 = cell_timeseries.column("t_start_s").to_numpy()[::n_cells][:n_win]
+    t1 = cell_timeseries.column("t_end_s").to_numpy()[::n_cells][:n_win]
+    mid = (t0 + t1) / 2
+    for ax, key, word in ((axes[0], "prb_utilization_ul", "uplink"),
+                          (axes[1], "prb_utilization_dl", "downlink")):
+        u = np.full((n_win, n_cells), np.nan)
+        u[np.repeat(np.arange(n_win), n_cells), code[: n_win * n_cells]] = \
+            cell_timeseries.column(key).to_numpy()[: n_win * n_cells]
+        ok = np.isfinite(u)
+        seen = ok.any(axis=0)
+        peak = np.where(seen, np.max(np.where(ok, u, -1.0), axis=0), 0.0)
+        mean = np.where(seen, np.where(ok, u, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1),
+                        -1.0)
+        ranked = np.argsort(-mean, kind="stable")
+        shown = ranked if n_cells <= top + 1 else ranked[:top]
+        rest = np.setdiff1d(np.arange(n_cells), shown)
+        for k, c in enumerate(shown):
+            ax.plot(mid, u[:, c], color=PALETTE[k % len(PALETTE)],
+                    label=f"{names[c]} (mean {max(mean[c], 0.0):.0%}, peak {peak[c]:.0%})")
+        if len(rest):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window
+                lo, med, hi = np.nanpercentile(u[:, rest], [10, 50, 90], axis=1)
+            ax.fill_between(mid, lo, hi, color="0.6", alpha=0.3, lw=0)
+            ax.plot(mid, med, color="0.45", lw=1.0,
+                    label=f"other {len(rest):,} cells: median, 10-90%")
+        ax.set_ylabel(f"{word} PRBs used")
+        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+        legend(ax, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    axes[1].set_xlabel("simulated time (s)")
+    axes[0].set_title("Cells: PRB use over time")
     return fig
 
 

@@ -307,6 +307,9 @@ def run_figures(run: Run, folder: Path,
     ts = run.table("timeseries", ["t_start_s", "t_end_s", "site", "gpu_utilization",
                                   "mean_queue"])
     cells = run.table("cells", ["site", "x_m", "y_m", "prb_utilization_ul"])
+    # per cell over time: nr radio only, and absent from folders older than it
+    cell_ts = (run.table("cell_timeseries") if (run.path / "cell_timeseries.parquet").is_file()
+               else None)
     devices = run.table("devices", ["x_m", "y_m", "sinr_dl_db"])
     out: list[F.SavedFigure] = []
     slugs = _unique_slugs(list(services))
@@ -339,6 +342,15 @@ def run_figures(run: Run, folder: Path,
             "alongside, so the AI GPU-hours of the AI-and-RAN table are less than this share "
             "of the time) and time-averaged queue length per compute site, in about 200 "
             "windows over the run."))
+        if cell_ts is not None:
+            out.append(F.save(
+                F.cell_load(cell_ts), folder, "cell_load", "Cells over time",
+                "The share of each cell's PRBs the simulated devices used per slot of each "
+                "direction, in the same windows (background traffic, ai_ran.traffic, takes "
+                "its share on top of it): the five cells busiest on average one by one, "
+                "the others as their median and 10-90% band. A cell near 100% is where the "
+                "radio queues uploads or answers; cell_timeseries.parquet holds every cell's "
+                "series."))
         radio = (s.get("cells") or {}).get("devices_radio") or {}
         dl = radio.get("sinr_dl_db") or {}
         spread = (f"; over the devices p5 / p50 / p95 {dl['p5']:.1f} / {dl['p50']:.1f} / "

@@ -5,6 +5,9 @@ Layout of a run folder::
     summary.json        the run's summary (written last: its presence marks a complete run)
     requests.parquet    the sampled per-request trace (times in ms)
     timeseries.parquet  per compute site and sample window: GPU utilization, mean queue
+    cell_timeseries.parquet  per cell and sample window (the same windows): PRB utilization
+                        up and down, as cells.parquet's over the run (not under the ideal or
+                        fixed radio)
     cells.parquet       per cell: position (m; lat/lon too where the sites come from a
                         latitude/longitude list), PRB utilization (the simulated devices'
                         PRBs only, not the background traffic of ai_ran.traffic), attached
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 
 SUMMARY = "summary.json"
 SCENARIO = "scenario.yaml"
-TABLES = ("requests", "timeseries", "cells", "devices")
+TABLES = ("requests", "timeseries", "cell_timeseries", "cells", "devices")
 REQUIRED_TABLES = ("timeseries", "cells", "devices")  # what a report needs besides the summary
 
 
@@ -110,7 +113,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
 #: beside the new one (figures of a service the new run lacks, a trace of the old requests).
 REPORT_FILES = ("report.html", "trace.json")
 CALIBRATED = "calibrated.yaml"  # `airan calibrate RUN`'s scenario, from a live run's compute
-FIGURE_PATTERNS = ("latency_cdf_*", "latency_breakdown", "site_load", "map", "drops")
+FIGURE_PATTERNS = ("latency_cdf_*", "latency_breakdown", "site_load", "cell_load", "map",
+                   "drops")
 FIGURE_SUFFIXES = (".png", ".svg")
 
 
@@ -434,7 +438,7 @@ class Run:
     )
 
     def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """The table ``name`` (requests, timeseries, cells, devices), only ``columns`` of it."""
+        """The table ``name`` (:data:`TABLES`), only ``columns`` of it."""
         import pyarrow.parquet as pq
 
         key = (name, tuple(columns) if columns is not None else None)
