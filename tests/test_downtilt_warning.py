@@ -99,3 +99,32 @@ def test_a_second_carriers_sites_on_the_same_masts_are_no_neighbours() -> None:
         for i, (x, y) in enumerate(xy)]
     (line,) = _tilt_warnings(scenario_from_dict(d))
     assert "14 three-sector cell sites" in line and "2,750 m out" in line
+
+
+def test_single_sector_cells_are_warned_that_a_tilt_or_a_column_does_not_act_on_them() -> None:
+    """A single-sector cell radiates omnidirectionally at 0 dBi (TR 38.901's ceiling cells):
+    its downtilt_deg and a radio's column are named as not acting on it (a stadium planner's
+    review: roof-ring cells tilted 40 deg and at 0 deg ran the same to the last digit), and
+    the world's gains are indeed the same at both tilts; three-sector sites are not warned."""
+    from airan.engine.world import build_world
+
+    def omni(tilt: float | None, elements: int) -> Any:
+        sc = _layout("uma", 200, elements, tilt_deg=tilt, height_m=25)
+        lay = sc.cell_layout.model_copy(update={"sectors": 1})
+        if tilt is not None:
+            lay.model_fields_set.add("downtilt_deg")
+        return sc.model_copy(update={"cell_layout": lay})
+
+    def single(sc: Any) -> list[str]:
+        return [w for w in scenario_warnings(sc) if "single-sector" in w]
+
+    (line,) = single(omni(40, 1))
+    assert "field 'cell_layout.downtilt_deg'" in line and "0 dBi" in line
+    assert "their downtilt_deg do not act" in line
+    (line,) = single(omni(None, 10))
+    assert "field 'radio.gnb_vertical_elements'" in line
+    assert "radio.gnb_vertical_elements 10 does not act" in line
+    assert not single(omni(None, 1))
+    assert not single(_layout("uma", 200, 10, tilt_deg=40, height_m=25))
+    a, b = build_world(omni(40, 1), seed=1), build_world(omni(0, 1), seed=1)
+    assert np.array_equal(a.dev_top_gain, b.dev_top_gain)

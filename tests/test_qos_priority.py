@@ -323,3 +323,11 @@ def test_validate_warns_where_uploads_pass_a_delay_critical_5qis_burst_volume(
     d["services"][1].update(ul_kb=0.2, dl_kb=0.1)
     assert "at most 255 bytes" not in validate_dict(tmp_path, d)[1]
     assert "burst" not in validate_dict(tmp_path, _lab(five_qi=80))[1]
+    # a frame past 89's 17,000 B names 90, whose 63,000 B carry it (a stadium planner's
+    # review: it named 80 alone), and 90 is not warned of
+    d = _lab(five_qi=89)
+    d["services"][1].update(ul_kb=0.2, dl_kb=62.5)
+    out = validate_dict(tmp_path, d)[1]
+    assert "at most 17,000 bytes" in out and "90 (63,000 B in 20 ms, level 25)" in out
+    assert "89 (17,000 B" not in out
+    assert "burst" not in validate_dict(tmp_path, _lab(five_qi=90))[1].replace("\n", " ")

@@ -1476,7 +1476,10 @@ def _heights_echo(sc: Any) -> str | None:
     if not flies:
         return None
     aerial = any(p.endswith("-AV)") or "ground and aerial" in p for p in parts)
-    column = ("" if not aerial or sc.radio.gnb_vertical_elements > 1 else
+    from airan.scenario.load import _cell_site_antennas
+
+    sectored = bool((_cell_site_antennas(sc)[2] == 3).any())  # (omni cells: 0 dBi, no element)
+    column = ("" if not aerial or sc.radio.gnb_vertical_elements > 1 or not sectored else
               "; the cells radiate from one 8 dBi element (radio.gnb_vertical_elements 1): "
               "a drone's downlink SINR rests on it, as a column's narrower, downtilted beam "
               "serves the ground better and the sky worse (TR 38.901 7.8.1's 10 elements: "

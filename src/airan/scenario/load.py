@@ -1458,6 +1458,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _layout_spacing_warnings(s, label)
     out += _close_sites_warnings(s, label)
     out += _downtilt_warnings(s, label)
+    out += _omni_cell_warnings(s, label)
     out += _device_memory_warnings(s, label)
     out += _weightless_model_warnings(s, label)
     out += _service_time_warnings(s, label)
@@ -2765,6 +2766,43 @@ def _cell_site_antennas(s: Scenario) -> tuple[NDArray[np.float64], NDArray[np.fl
             np.asarray(sectors, dtype=np.int64), cell_site_xy(s))
 
 
+def _omni_cell_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Single-sector cell sites given a downtilt, or under a radio with an antenna column
+    (``radio.gnb_vertical_elements`` > 1): a single-sector cell radiates omnidirectionally at
+    0 dBi (TR 38.901's indoor ceiling cells), so neither acts on it (a stadium planner's
+    review: 16 roof-ring cells tilted 40 deg and at 0 deg ran the same to the last digit, where
+    validate's aerial advice had named both)."""
+    if s.radio.model != "nr":
+        return []
+    column = s.radio.gnb_vertical_elements > 1
+    tilted: list[str] = []
+    omni: list[str] = []
+    for c in s.cell_sites:
+        if c.sectors == 1:
+            omni.append(c.name)
+            if "downtilt_deg" in c.model_fields_set:
+                tilted.append(c.name)
+    lay = s.cell_layout
+    if lay is not None and lay.sectors == 1:
+        omni.append(f"the layout's {lay.name_prefix}*")
+        if "downtilt_deg" in lay.model_fields_set:
+            tilted.append(f"the layout's {lay.name_prefix}*")
+    if not tilted and not (column and omni):
+        return []
+    named = tilted if tilted else omni
+    shown = ", ".join(named[:4]) + (f" and {len(named) - 4} more" if len(named) > 4 else "")
+    what = ("their downtilt_deg" + (" and radio.gnb_vertical_elements" if column else "")
+            if tilted else f"radio.gnb_vertical_elements {s.radio.gnb_vertical_elements}")
+    field = ("radio.gnb_vertical_elements" if not tilted else "cell_layout.downtilt_deg"
+             if tilted[0].startswith("the layout") else f"cell_sites[{tilted[0]}].downtilt_deg")
+    return [str(InputError(
+        f"single-sector cell sites ({shown}) radiate omnidirectionally at 0 dBi, as TR "
+        f"38.901's indoor ceiling cells: {what} do{'es' if not tilted else ''} not act on "
+        "them. Only three-sector sites have the sector pattern, its tilt and a column; a "
+        "directional small cell (a panel aimed at a stand) is not modelled", file=label,
+        field=field))]
+
+
 def _downtilt_warnings(s: Scenario, label: str | None) -> list[str]:
     """Three-sector cells whose column (``radio.gnb_vertical_elements`` > 1, a beam a few
     degrees high) is tilted so that their cell edge, half the way to the nearest other site, a
@@ -3712,13 +3750,25 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
             continue
         big = max(v.ul_kb, v.dl_kb) * 1e3
         if big > q.max_burst_bytes:
+            # the delay-critical 5QIs whose burst volume carries it (a stadium planner's
+            # review: 5QI 89's 17,000 B against a 62,500 B XR frame named 80, where 90's
+            # 63,000 B is the row for it)
+            fits = sorted((k for k, x in STANDARDIZED_5QI.items()
+                           if x.max_burst_bytes is not None and x.max_burst_bytes >= big),
+                          key=lambda k: STANDARDIZED_5QI[k].delay_budget_ms)
+            other = "".join(
+                f"{k} ({STANDARDIZED_5QI[k].max_burst_bytes:,} B in "
+                f"{STANDARDIZED_5QI[k].delay_budget_ms:g} ms, level "
+                f"{STANDARDIZED_5QI[k].priority_level}), " for k in fits)
             out.append(str(InputError(
                 f"5QI {v.five_qi} ({q.example}) carries bursts of at most "
                 f"{q.max_burst_bytes:,} bytes within its {q.delay_budget_ms:g} ms delay budget "
                 f"(its maximum data burst volume, TS 23.501 Table 5.7.4-1), and this service "
                 f"sends {big:,.0f}: a core network would not carry it there. The twin weighs "
-                "it all the same; a 5QI without a burst limit (80: low-latency eMBB, level "
-                "68), or qos_priority_level, says what a network would give it",
+                "it all the same; "
+                f"{'a delay-critical 5QI whose burst it fits, ' + other if fits else ''}"
+                "a 5QI without a burst limit (80: low-latency eMBB, level 68), or "
+                "qos_priority_level, says what a network would give it",
                 file=label, field=f"services[{v.name}].five_qi", value=v.five_qi)))
     return out
 
