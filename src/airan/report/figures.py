@@ -335,7 +335,8 @@ def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
 def cell_load(cell_timeseries: pa.Table, top: int = 5) -> Figure:
     """Each direction's PRB utilization over time per cell (``cell_timeseries.parquet``): in
     each panel the ``top`` cells busiest in that direction one by one (by their mean over the
-    windows; each labelled with its busiest window too), the others as their median with a 10-90% band, so a burst shows where and when it was."""
+    windows; each labelled with its busiest window too), the others as their median with a
+    10-90% band, so a burst shows where and when it was."""
     fig = _figure(6.4, 3.8)
     axes = fig.subplots(2, 1, sharex=True)
     if cell_timeseries.num_rows == 0:
