@@ -331,3 +331,21 @@ def test_validate_warns_where_uploads_pass_a_delay_critical_5qis_burst_volume(
     assert "at most 17,000 bytes" in out and "90 (63,000 B in 20 ms, level 25)" in out
     assert "89 (17,000 B" not in out
     assert "burst" not in validate_dict(tmp_path, _lab(five_qi=90))[1].replace("\n", " ")
+
+
+def test_validate_says_a_priority_takes_no_prbs_from_the_background(tmp_path: Any) -> None:
+    """Background traffic (ai_ran.traffic) takes its PRBs before any simulated device, so a
+    5QI above the default bearer's orders the fleets among themselves only: validate says so
+    where both are set (a stadium planner's review: XR marked 89 under a 70% background met
+    what it met unmarked, and the robots it outranked lost half their hit ratio)."""
+    background = {"mode": "none", "traffic": {"peak_utilization": 0.5}}
+    d = _lab(five_qi=82)
+    d["ai_ran"] = background
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "services[act].five_qi" in out
+    assert "act is given a QoS priority above the default bearer's (level 90)" in out
+    assert "none from the background" in out.replace("\n", " ")
+    assert "QoS priority above" not in validate_dict(tmp_path, _lab(five_qi=82))[1]
+    plain = _lab(five_qi=9)
+    plain["ai_ran"] = background
+    assert "QoS priority above" not in validate_dict(tmp_path, plain)[1]
