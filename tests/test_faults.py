@@ -816,3 +816,23 @@ def test_a_sites_load_at_full_batches_counts_only_the_gpus_in_service() -> None:
     part = load(2, [{"kind": "gpu_down", "site": "gpu", "gpus": 1, "start_s": 1.0,
                      "end_s": 2.0}], 4.0)
     assert part == pytest.approx(load(2, [], 4.0) * 8.0 / 7.0, rel=1e-9)
+
+
+def test_a_link_down_that_cuts_cell_sites_off_says_their_cells_stay_on_the_air() -> None:
+    """Cutting cell-a's backhaul (its only way to any compute site) leaves its cell on the
+    air while its devices' requests drop as they are created (no_route), sending nothing up:
+    validate names the site and the cell_down fault that takes the cell off the air instead
+    (a port automation lead's review: cutting one mast's backhaul raised the rest of the
+    terminal's hit ratios). A link whose loss cuts no cell site off is not warned of."""
+    from airan.scenario.load import scenario_warnings
+
+    cut = _factory([{"kind": "link_down", "link": ["cell-a", "factory-mec"], "start_s": 0.1,
+                     "end_s": 0.3}])
+    (line,) = [w for w in scenario_warnings(cut) if "faults[0].link" in w]
+    assert "cuts cell site cell-a from every compute site from 0.1 s to 0.3 s" in line
+    assert "cell_down" in line
+    summary = Engine(cut, policy="nearest-edge", duration_s=0.4).run().summary
+    assert summary["requests"]["dropped_by_reason"].get("no_route", 0) > 0
+    around = _factory([{"kind": "link_down", "link": ["factory-mec", "regional-edge"],
+                        "start_s": 0.1}])
+    assert not [w for w in scenario_warnings(around) if "faults[0].link" in w]

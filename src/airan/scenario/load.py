@@ -1291,6 +1291,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "transport.backhaul): no request is ever served there",
                 file=label, field=f"compute_sites[{c.name}].at", value=c.at)))
     out += _unlinked_cell_warnings(s, net, part, label)
+    out += _isolating_link_fault_warnings(s, net, part, label)
     if s.radio.model != "nr":
         for f in s.fleets:
             if f.ul_queue == "latest":
@@ -1676,6 +1677,51 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
         out[where] = t
         if by_fleet is not None:
             by_fleet[f.name] = t
+    return out
+
+
+def _isolating_link_fault_warnings(s: Scenario, net: Any, part: Any,
+                                   label: str | None) -> list[str]:
+    """A ``link_down`` fault that cuts cell sites from every compute site: their cells stay on
+    the air while their devices' requests drop as they are created (``no_route``) and send
+    nothing up, so the other cells carry less and hear less interference meanwhile (a port
+    automation lead's review: cutting one mast's backhaul raised the rest of the terminal's
+    hit ratios). Where the gNB takes its cells off the air on losing its backhaul, and its
+    devices move to their neighbours, a ``cell_down`` fault on those sites for the same
+    window says so."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    index = {name: i for i, name in enumerate(net.node_names)}
+    at = [index[a] for a in compute_site_nodes(s) if a in index]
+    if not at:
+        return []
+    served = {int(part[i]) for i in at}
+    n = len(net.node_names)
+    out = []
+    for i, f in enumerate(s.faults):
+        if f.kind != "link_down" or f.link is None:
+            continue
+        a, b = (index.get(x) for x in f.link)
+        keep = ~(((net.link_a == a) & (net.link_b == b)) | ((net.link_a == b) & (net.link_b == a)))
+        graph = sparse.csr_matrix((np.ones(int(keep.sum())), (net.link_a[keep], net.link_b[keep])),
+                                  shape=(n, n))
+        _, cut_part = connected_components(graph, directed=False)
+        reach = {int(cut_part[j]) for j in at}
+        cut = [net.node_names[c] for c in range(net.n_cell_sites)
+               if int(part[c]) in served and int(cut_part[c]) not in reach]
+        if not cut:
+            continue
+        shown = ", ".join(cut[:5]) + (f" and {len(cut) - 5:,} more" if len(cut) > 5 else "")
+        until = f"to {f.end_s:g} s" if f.end_s is not None else "to the end of the run"
+        out.append(str(InputError(
+            f"it cuts cell site{'s' if len(cut) > 1 else ''} {shown} from every compute site "
+            f"from {f.start_s:g} s {until}: their cells stay on the air, and their "
+            "devices' requests drop as they are created (no_route) and send nothing up, so "
+            "the other cells carry less and hear less interference meanwhile. Where the gNB "
+            "takes its cells off the air on losing its backhaul (its devices then move to "
+            "their neighbours), a cell_down fault on the same sites for the same window says "
+            "so", file=label, field=f"faults[{i}].link", value="-".join(f.link))))
     return out
 
 
