@@ -224,6 +224,15 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
     ("missing-field-of-a-mobility-model",  # no union tag in the path
      lambda d: d["fleets"][0].update(mobility={"model": "random_waypoint"}),
      ("field 'fleets[amr].mobility.speed_mps'", "required field is missing")),
+    ("waypoint-without-a-height",  # (a port automation lead's review: "paths[0][0][2]:
+     # required field is missing" did not say that a height is due)
+     lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 2,
+                                               "paths": [[[0, 0], [50, 0]]]}),
+     ("field 'fleets[amr].mobility.paths[0][0]'", "2 values where 3 are expected",
+      "[x, y, z] in m, z its height above ground", "(got [0, 0])")),
+    ("position-of-one-coordinate",
+     lambda d: d["cell_sites"][0].update(position_m=[30]),
+     ("field 'cell_sites[cell-a].position_m'", "1 value where 2 are expected", "(got [30])")),
     ("cloud-site-at-a-cell-site",
      lambda d: site(d, "cloud").update(at="cell-a"),
      ("compute_sites[cloud].at", "'cell-a'", "not a cell site")),

@@ -805,3 +805,22 @@ def test_each_neighbour_keeps_its_own_time_to_trigger() -> None:
         prev_cells, prev = c, since
     # with a 160 ms time-to-trigger, B fires at 0.2 s (0.2 - 0.0), C at 0.3 s: the single
     # timer on the strongest (restarted at 0.1, 0.2, 0.3, 0.4) had fired at none of them
+
+
+def test_a_ground_robot_fleet_at_a_cars_speed_is_warned_of() -> None:
+    """A port automation lead's review: an AGV fleet at ``speed_mps: [15, 30]`` (km/h meant)
+    validated silently, below the 252 km/h that any fleet is warned of. A ground robot's
+    class (amr, humanoid, robot-arm) is warned of above 10 m/s; a vehicle at 30 m/s is not,
+    nor an AGV at a port straddle carrier's 8 m/s."""
+    from airan.scenario.load import scenario_warnings
+
+    d = _row_of_cells([[0.0, 5.0, 1.5], [1000.0, 5.0, 1.5]], hysteresis_db=3.0, ttt_ms=160.0)
+
+    def said(device_class: str, speed: float) -> list[str]:
+        d["fleets"][0]["device_class"] = device_class
+        d["fleets"][0]["mobility"]["speed_mps"] = speed
+        return [w for w in scenario_warnings(scenario_from_dict(d)) if "km/h" in w]
+
+    (line,) = said("amr", 30.0)
+    assert "30 m/s is 108 km/h for a fleet of class 'amr'" in line and "speed_mps" in line
+    assert said("humanoid", 12.0) and not said("amr", 8.0) and not said("vehicle", 30.0)

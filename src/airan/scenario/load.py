@@ -228,6 +228,16 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
             if allowed
             else InputError(f"unknown field {key!r}", file=label, field=field)
         )
+    if err["type"] == "missing" and loc and isinstance(loc[-1], int) and isinstance(
+            value, list | tuple):  # a short list where a fixed one is due: say how long
+        # (a port automation lead's review: [x, y] waypoints met 'paths[0][0][2]: required
+        # field is missing', which did not say that a height is due)
+        point = (" (a waypoint is [x, y, z] in m, z its height above ground)"
+                 if "paths" in loc else "")
+        n = len(value)
+        return InputError(f"{n} value{'' if n == 1 else 's'} where {loc[-1] + 1} are expected"
+                          f"{point}",
+                          file=label, field=_field_path(loc[:-1], data), value=list(value))
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
     if err["type"] == "union_tag_invalid":  # a misspelt kind of a tagged union (mobility)
@@ -2133,6 +2143,10 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
 
 #: A fleet faster than this (m/s, 252 km/h) is warned of: km/h written as m/s, likely
 FAST_MPS = 70.0
+#: A ground robot's fleet (the amr, humanoid and robot-arm classes) faster than this (m/s, 36
+#: km/h) is warned of: a port's straddle carriers and AGVs, the fastest such, run at ~30 km/h
+ROBOT_FAST_MPS = 10.0
+ROBOT_CLASSES = ("amr", "humanoid", "robot-arm")
 #: the fastest TR 38.913 (its high-speed scenario) and TS 22.289 (railways) consider, m/s
 HIGH_SPEED_MAX_MPS = 500.0 / 3.6
 #: a handover interruption longer than this (ms) is warned of as a unit slip
@@ -2179,6 +2193,16 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
         m = f.mobility
         speed = getattr(m, "speed_mps", None)
         top = max(speed) if isinstance(speed, tuple | list) else speed
+        if (f.count and top is not None and f.device_class in ROBOT_CLASSES
+                and ROBOT_FAST_MPS < top <= FAST_MPS):
+            # (a port automation lead's review: an AGV fleet at speed_mps [15, 30], km/h
+            # meant, validated silently)
+            out.append(str(InputError(
+                f"{top:g} m/s is {top * 3.6:,.0f} km/h for a fleet of class "
+                f"{f.device_class!r}: faster than ground robots run (a port's AGVs and "
+                f"straddle carriers, the fastest, ~30 km/h; km/h written as m/s?); where "
+                "meant, a vehicle class", file=label,
+                field=f"fleets[{f.name}].mobility.speed_mps", value=top)))
         if f.count and top is not None and top > FAST_MPS:
             # (a rail planner's review: 300 km/h trains read as a typo, and nothing said the
             # radio ignores speed, where the channel changes within a slot)
