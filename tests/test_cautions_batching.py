@@ -127,6 +127,27 @@ def test_the_room_is_not_read_as_capacity_where_a_service_there_misses_its_targe
     assert vla["hit_ratio_with_overdue"] < vla["target_hit_ratio"]
     (said,) = _said(s.summary)
     assert f"But perception ({vla['hit_ratio_with_overdue']:.3g} against 0.99, answered at " \
-           "bs-gpu) misses its target there" in said
+           "bs-gpu" in said and ") misses its target there" in said
+    assert "on the radio" not in said  # (their late time is at the GPU: batches, queue)
     busy = Engine(_arms(12), duration_s=10.0, seed=1).run().summary
     assert "But " not in _said(busy)[0]
+
+
+def test_the_caution_says_where_a_missing_services_late_time_went() -> None:
+    """A stadium planner's review: "ar (0.0839 against 0.99, answered at venue-edge) misses
+    its target there" read as the venue GPUs' fault, where its late answers spent 576 ms on
+    the downlink's air and 7 ms at the GPUs. The caution now says where the late requests'
+    mean time went: on the radio where its parts (ul_wait, ul_air, dl_air) hold most of it."""
+    from airan.report.cautions import _late_mostly
+
+    radio = {"late_breakdown_ms": {"ul_wait": 2.0, "ul_air": 3.0, "ul_transport": 0.1,
+                                   "queue": 0.8, "compute": 6.0, "dl_transport": 0.1,
+                                   "dl_air": 576.0}}
+    assert _late_mostly(radio) == ("; 99% of its late requests' time on the radio (dl_air "
+                                   "576 ms), not at the GPUs")
+    gpu = {"late_breakdown_ms": {"ul_wait": 2.0, "ul_air": 3.0, "queue": 45.0,
+                                 "compute": 45.0, "dl_air": 5.0}}
+    assert _late_mostly(gpu) == ""  # (no part holds more than half)
+    gpu["late_breakdown_ms"]["compute"] = 90.0
+    assert _late_mostly(gpu) == "; 62% of its late requests' time in compute"
+    assert _late_mostly({"late_breakdown_ms": {"queue": None}}) == ""

@@ -387,12 +387,42 @@ def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> 
         target = svc.get("target_hit_ratio")
         at = [n for n in names if (svc.get("answered_at") or {}).get(n)]
         if at and hit is not None and target is not None and hit < target:
-            said.append(f"{v} ({hit:.3g} against {target:g}, answered at {_names(at)})")
+            said.append(f"{v} ({hit:.3g} against {target:g}, answered at {_names(at)}"
+                        f"{_late_mostly(svc)})")
     if not said:
         return ""
     return (f" But {_names(said)} {'misses its' if len(said) == 1 else 'miss their'} target "
             "there: a fuller batch serves more requests but takes longer for each one, so that "
             "room is not room for it; the late requests' breakdown says where their time went.")
+
+
+#: the share of a late request's mean time in one part of its breakdown, or in the radio's
+#: parts together, from which the caution says where it went
+MOSTLY = 0.5
+_RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
+
+
+def _late_mostly(svc: Mapping[str, Any]) -> str:
+    """``"; its late requests' time mostly on the radio (ul_air 12 ms, ...)"`` where the
+    radio's parts take more than :data:`MOSTLY` of the late requests' mean time, else the
+    part that does, else nothing (a stadium planner's review: a caution on the venue's
+    GPUs read as their fault, where the late answers spent 576 ms on the downlink's air and
+    7 ms at the GPUs)."""
+    parts = {k: float(x) for k, x in (svc.get("late_breakdown_ms") or {}).items()
+             if x is not None}
+    total = sum(parts.values())
+    if total <= 0:
+        return ""
+    radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
+    if radio > MOSTLY * total:
+        shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in _RADIO_PARTS
+                          if parts.get(k, 0.0) >= 0.1 * total)
+        return (f"; {radio / total:.0%} of its late requests' time on the radio ({shown}), "
+                "not at the GPUs")
+    top = max(parts, key=lambda k: parts[k])
+    if parts[top] > MOSTLY * total:
+        return f"; {parts[top] / total:.0%} of its late requests' time in {top}"
+    return ""
 
 
 def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], float] | None = None,
