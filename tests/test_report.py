@@ -627,3 +627,34 @@ def test_policies_whose_short_labels_collide_are_told_apart() -> None:
         "teamA.p:policy", "teamB.p:policy"]
     assert len(set(policy_labels(["m:x" * 10, "m:x" * 10]))) == 2
     assert policy_labels(["cloud", "m:greedy"]) == ["cloud", "greedy"]
+
+
+def test_the_load_figures_shade_each_faults_time() -> None:
+    """A port automation lead's review: a cell_down's two seconds were nowhere on the report's
+    figures. The sites' and the cells' load over time shade each fault from its start to its
+    end (a fault without one, to the end of the run), on every panel."""
+    import pyarrow as pa
+
+    from airan.report.figures import cell_load, site_load
+
+    t0 = np.arange(0.0, 4.0, 0.5)
+    cells = pa.table({"t_start_s": np.repeat(t0, 2), "t_end_s": np.repeat(t0 + 0.5, 2),
+                      "cell": pa.DictionaryArray.from_arrays(pa.array(np.tile([0, 1], 8),
+                                                                      pa.int32()),
+                                                             pa.array(["a", "b"])),
+                      "prb_utilization_ul": np.linspace(0, 1, 16),
+                      "prb_utilization_dl": np.linspace(1, 0, 16)})
+    sites = pa.table({"t_start_s": t0, "t_end_s": t0 + 0.5,
+                      "site": pa.DictionaryArray.from_arrays(pa.array(np.zeros(8), pa.int32()),
+                                                             pa.array(["edge"])),
+                      "gpu_utilization": np.full(8, 0.5), "mean_queue": np.ones(8)})
+    faults = [{"kind": "cell_down", "start_s": 1.0, "end_s": 2.0},
+              {"kind": "link_down", "start_s": 3.0, "end_s": None}]
+
+    def spans(fig: Any) -> list[list[tuple[float, float]]]:
+        return [[(round(p.get_x(), 9), round(p.get_x() + p.get_width(), 9))
+                 for p in ax.patches] for ax in fig.axes]
+
+    for fig in (cell_load(cells, faults=faults), site_load(sites, {}, faults=faults)):
+        assert spans(fig) == [[(1.0, 2.0), (3.0, 4.0)]] * 2
+    assert spans(cell_load(cells)) == [[], []]

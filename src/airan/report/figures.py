@@ -113,6 +113,26 @@ def _message(ax: Any, text: str) -> None:
     ax.set_axis_off()
 
 
+FAULT_COLOUR = "#D55E00"
+
+
+def _fault_spans(axes: Sequence[Any], faults: Sequence[Mapping[str, Any]],
+                 end_s: float) -> None:
+    """Shade each fault's time on ``axes`` (a fault without ``end_s`` lasts to ``end_s``) and
+    label the first axis's once, so a slump in a series shows beside its cause (a port
+    automation lead's review: a cell_down's two seconds were nowhere on the report's
+    figures)."""
+    for i, f in enumerate(faults):
+        start = f.get("start_s")
+        if start is None:
+            continue
+        stop = f.get("end_s")
+        stop = end_s if stop is None else min(float(stop), end_s)
+        for k, ax in enumerate(axes):
+            ax.axvspan(float(start), stop, color=FAULT_COLOUR, alpha=0.12, lw=0,
+                       label=("faults (shaded)" if i == 0 and k == 0 else None))
+
+
 def _log_ms_axis(ax: Any, lo: float, hi: float) -> None:
     """A log latency axis over [lo, hi] ms with plain numbers as ticks (1, 2, 5, 10 ...)."""
     ax.set_xscale("log")
@@ -273,8 +293,9 @@ def codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
 
 
 def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
-              top: int = 6) -> Figure:
-    """GPU utilization and mean queue length over time per compute site.
+              top: int = 6, faults: Sequence[Mapping[str, Any]] = ()) -> Figure:
+    """GPU utilization and mean queue length over time per compute site, ``faults`` (the
+    summary's) shaded.
 
     With more than ``top + 1`` sites, the ``top`` busiest are drawn one by one and the others as
     their median with a 10-90% band.
@@ -328,15 +349,17 @@ def site_load(timeseries: pa.Table, sites: Mapping[str, Mapping[str, Any]],
     ax_q.set_xlabel("simulated time (s)")
     ax_q.set_ylim(bottom=0)
     ax_u.set_title("Compute sites: load over time")
+    _fault_spans((ax_u, ax_q), faults, float(t1.max()))
     legend(ax_u, loc="center left", bbox_to_anchor=(1.01, 0.0), frameon=False)
     return fig
 
 
-def cell_load(cell_timeseries: pa.Table, top: int = 5) -> Figure:
+def cell_load(cell_timeseries: pa.Table, top: int = 5,
+              faults: Sequence[Mapping[str, Any]] = ()) -> Figure:
     """Each direction's PRB utilization over time per cell (``cell_timeseries.parquet``): in
     each panel the ``top`` cells busiest in that direction one by one (by their mean over the
     windows; each labelled with its busiest window too), the others as their median with a
-    10-90% band, so a burst shows where and when it was."""
+    10-90% band, so a burst shows where and when it was; ``faults`` (the summary's) shaded."""
     fig = _figure(6.4, 3.8)
     axes = fig.subplots(2, 1, sharex=True)
     if cell_timeseries.num_rows == 0:
@@ -349,6 +372,7 @@ def cell_load(cell_timeseries: pa.Table, top: int = 5) -> Figure:
     t0 = cell_timeseries.column("t_start_s").to_numpy()[::n_cells][:n_win]
     t1 = cell_timeseries.column("t_end_s").to_numpy()[::n_cells][:n_win]
     mid = (t0 + t1) / 2
+    _fault_spans(axes, faults, float(t1.max()))
     for ax, key, word in ((axes[0], "prb_utilization_ul", "uplink"),
                           (axes[1], "prb_utilization_dl", "downlink")):
         u = np.full((n_win, n_cells), np.nan)

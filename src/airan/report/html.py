@@ -332,8 +332,10 @@ def run_figures(run: Run, folder: Path,
                            "devices' own processors, accelerator or CPU (requests the "
                            "policy kept on the device; hatched) or at compute sites, in the "
                            "proportions of the request trace." if split else "")))
+        faults_shaded = " The faults' times are shaded." if s.get("faults") else ""
         out.append(F.save(
-            F.site_load(ts, sites), folder, "site_load", "Compute sites over time",
+            F.site_load(ts, sites, faults=s.get("faults") or ()), folder, "site_load",
+            "Compute sites over time",
             "GPU utilization (the time an AI batch runs on the GPUs over their time; where "
             "a GPU runs batches at once, the share of its throughput their work used, their "
             "fixed overheads left out: a launch-bound model can hold its instances most of "
@@ -341,16 +343,17 @@ def run_figures(run: Run, folder: Path,
             "runs at the share the cells' L1 leaves it, the L1 using the rest "
             "alongside, so the AI GPU-hours of the AI-and-RAN table are less than this share "
             "of the time) and time-averaged queue length per compute site, in about 200 "
-            "windows over the run."))
+            "windows over the run." + faults_shaded))
         if cell_ts is not None:
             out.append(F.save(
-                F.cell_load(cell_ts), folder, "cell_load", "Cells over time",
+                F.cell_load(cell_ts, faults=s.get("faults") or ()), folder, "cell_load",
+                "Cells over time",
                 "The share of each cell's PRBs the simulated devices used per slot of each "
                 "direction, in the same windows (background traffic, ai_ran.traffic, takes "
                 "its share on top of it): the five cells busiest on average one by one, "
                 "the others as their median and 10-90% band. A cell near 100% is where the "
                 "radio queues uploads or answers; cell_timeseries.parquet holds every cell's "
-                "series."))
+                "series." + faults_shaded))
         radio = (s.get("cells") or {}).get("devices_radio") or {}
         dl = radio.get("sinr_dl_db") or {}
         spread = (f"; over the devices p5 / p50 / p95 {dl['p5']:.1f} / {dl['p50']:.1f} / "
