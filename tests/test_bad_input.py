@@ -230,6 +230,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
                                                "paths": [[[0, 0], [50, 0]]]}),
      ("field 'fleets[amr].mobility.paths[0][0]'", "2 values where 3 are expected",
       "[x, y, z] in m, z its height above ground", "(got [0, 0])")),
+    ("waypoint-of-one-coordinate",  # the length due, not the first missing place (a review)
+     lambda d: d["fleets"][0].update(mobility={"model": "waypoints", "speed_mps": 2,
+                                               "paths": [[[0], [50, 0, 1]]]}),
+     ("field 'fleets[amr].mobility.paths[0][0]'", "1 value where 3 are expected")),
     ("position-of-one-coordinate",
      lambda d: d["cell_sites"][0].update(position_m=[30]),
      ("field 'cell_sites[cell-a].position_m'", "1 value where 2 are expected", "(got [30])")),

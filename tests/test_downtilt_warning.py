@@ -126,5 +126,10 @@ def test_single_sector_cells_are_warned_that_a_tilt_or_a_column_does_not_act_on_
     assert "radio.gnb_vertical_elements 10 does not act" in line
     assert not single(omni(None, 1))
     assert not single(_layout("uma", 200, 10, tilt_deg=40, height_m=25))
+    # a scenario written back (a run folder's, a sweep's) sets every default: not warned
+    from airan.scenario import scenario_from_dict
+
+    assert not single(scenario_from_dict(omni(None, 1).model_dump(mode="json")))
+    assert single(scenario_from_dict(omni(40, 1).model_dump(mode="json")))
     a, b = build_world(omni(40, 1), seed=1), build_world(omni(0, 1), seed=1)
     assert np.array_equal(a.dev_top_gain, b.dev_top_gain)

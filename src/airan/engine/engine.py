@@ -98,11 +98,11 @@ class Result:
     summary: dict[str, Any]
     requests: pa.Table
     timeseries: pa.Table | None = None  # per site and sample window: utilization, mean queue
-    # per cell and sample window: PRB utilization up and down (nr radio; None: not recorded)
-    cell_timeseries: pa.Table | None = None
     cells: pa.Table | None = None  # per cell: position, PRB utilization, attached devices
     devices: pa.Table | None = None  # per device: position, fleet, cell, geometry SINR
     scenario: Scenario | None = None  # the scenario as run (after --fleet-scale), to reproduce it
+    # per cell and sample window: PRB utilization up and down (nr radio; None: not recorded)
+    cell_timeseries: pa.Table | None = None
 
 
 #: Why an engine cannot be copied or pickled, and what gives the same state (a researcher's
@@ -880,7 +880,8 @@ class Engine:
         ``prb_utilization_ul`` and ``_dl`` over the whole run (not the background traffic of
         ``ai_ran.traffic``), so a burst of uplink congestion shows where and when it was (a
         hospital planner's review: the run's mean hid it). NaN in a window with no slot of
-        that direction (windows of a slot or two); None under the ideal and fixed radios.
+        that direction (windows shorter than the TDD period, in runs of fewer than ~200
+        periods); None under the ideal and fixed radios.
 
         Each direction's slots in a window are counted from the TDD pattern
         (``World.ul_prefix``, ``dl_prefix``): a special slot counts as a downlink slot, as the

@@ -403,11 +403,11 @@ _RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 
 
 def _late_mostly(svc: Mapping[str, Any]) -> str:
-    """``"; its late requests' time mostly on the radio (ul_air 12 ms, ...)"`` where the
-    radio's parts take more than :data:`MOSTLY` of the late requests' mean time, else the
-    part that does, else nothing (a stadium planner's review: a caution on the venue's
-    GPUs read as their fault, where the late answers spent 576 ms on the downlink's air and
-    7 ms at the GPUs)."""
+    """``"; 99% of its late requests' time on the radio (dl_air 576 ms), 1% in queue and
+    compute"`` where the radio's parts take more than :data:`MOSTLY` of the late requests'
+    mean time, else the part that does, else nothing (a stadium planner's review: a caution on
+    the venue's GPUs read as their fault, where the late answers spent 576 ms on the
+    downlink's air and 7 ms at the GPUs)."""
     parts = {k: float(x) for k, x in (svc.get("late_breakdown_ms") or {}).items()
              if x is not None}
     total = sum(parts.values())
@@ -417,8 +417,9 @@ def _late_mostly(svc: Mapping[str, Any]) -> str:
     if radio > MOSTLY * total:
         shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in _RADIO_PARTS
                           if parts.get(k, 0.0) >= 0.1 * total)
+        gpu = parts.get("queue", 0.0) + parts.get("compute", 0.0)
         return (f"; {radio / total:.0%} of its late requests' time on the radio ({shown}), "
-                "not at the GPUs")
+                f"{gpu / total:.0%} in queue and compute")
     top = max(parts, key=lambda k: parts[k])
     if parts[top] > MOSTLY * total:
         return f"; {parts[top] / total:.0%} of its late requests' time in {top}"

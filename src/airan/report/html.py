@@ -351,9 +351,10 @@ def run_figures(run: Run, folder: Path,
                 "The share of each cell's PRBs the simulated devices used per slot of each "
                 "direction, in the same windows (background traffic, ai_ran.traffic, takes "
                 "its share on top of it): the five cells busiest on average one by one, "
-                "the others as their median and 10-90% band. A cell near 100% is where the "
-                "radio queues uploads or answers; cell_timeseries.parquet holds every cell's "
-                "series." + faults_shaded))
+                "the others as their median and 10-90% band. A cell near 100% (near the "
+                "share the background leaves, where ai_ran.traffic is set) is where the radio "
+                "queues uploads or answers; cell_timeseries.parquet holds every cell's series."
+                + faults_shaded))
         radio = (s.get("cells") or {}).get("devices_radio") or {}
         dl = radio.get("sinr_dl_db") or {}
         spread = (f"; over the devices p5 / p50 / p95 {dl['p5']:.1f} / {dl['p50']:.1f} / "

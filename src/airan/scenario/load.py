@@ -235,8 +235,12 @@ def _first_error(exc: ValidationError, data: Any, label: str) -> InputError:
         point = (" (a waypoint is [x, y, z] in m, z its height above ground)"
                  if "paths" in loc else "")
         n = len(value)
-        return InputError(f"{n} value{'' if n == 1 else 's'} where {loc[-1] + 1} are expected"
-                          f"{point}",
+        # (each missing position is an error of its own: the last one's is the length due)
+        due = 1 + max(int(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                      and tuple(e["loc"][:-1]) == tuple(loc[:-1])
+                      and isinstance(e["loc"][-1], int))
+        return InputError(f"{n} value{'' if n == 1 else 's'} where {due} "
+                          f"{'is' if due == 1 else 'are'} expected{point}",
                           file=label, field=_field_path(loc[:-1], data), value=list(value))
     if err["type"] == "missing":
         return InputError("required field is missing", file=label, field=field)
@@ -1694,7 +1698,8 @@ def _isolating_link_fault_warnings(s: Scenario, net: Any, part: Any,
                                    label: str | None) -> list[str]:
     """A ``link_down`` fault that cuts cell sites from every compute site: their cells stay on
     the air while their devices' requests drop as they are created (``no_route``) and send
-    nothing up, so the other cells carry less and hear less interference meanwhile (a port
+    nothing up, so the shared GPUs and links carry less and the other cells hear none of
+    their uplink interference meanwhile (a port
     automation lead's review: cutting one mast's backhaul raised the rest of the terminal's
     hit ratios). Where the gNB takes its cells off the air on losing its backhaul, and its
     devices move to their neighbours, a ``cell_down`` fault on those sites for the same
@@ -1728,7 +1733,8 @@ def _isolating_link_fault_warnings(s: Scenario, net: Any, part: Any,
             f"it cuts cell site{'s' if len(cut) > 1 else ''} {shown} from every compute site "
             f"from {f.start_s:g} s {until}: their cells stay on the air, and their "
             "devices' requests drop as they are created (no_route) and send nothing up, so "
-            "the other cells carry less and hear less interference meanwhile. Where the gNB "
+            "the shared GPUs and links carry less, and the other cells hear no uplink "
+            "interference from them, meanwhile. Where the gNB "
             "takes its cells off the air on losing its backhaul (its devices then move to "
             "their neighbours), a cell_down fault on the same sites for the same window says "
             "so", file=label, field=f"faults[{i}].link", value="-".join(f.link))))
@@ -2846,17 +2852,22 @@ def _omni_cell_warnings(s: Scenario, label: str | None) -> list[str]:
     if s.radio.model != "nr":
         return []
     column = s.radio.gnb_vertical_elements > 1
+    # a tilt other than the default (a scenario written back, as a run folder's, a sweep's or
+    # with_fields', sets every default: a diff review)
+    from airan.scenario.schema import CellSite
+
+    default_tilt = CellSite.model_fields["downtilt_deg"].default  # (a layout's is the same)
     tilted: list[str] = []
     omni: list[str] = []
     for c in s.cell_sites:
         if c.sectors == 1:
             omni.append(c.name)
-            if "downtilt_deg" in c.model_fields_set:
+            if c.downtilt_deg != default_tilt:
                 tilted.append(c.name)
     lay = s.cell_layout
     if lay is not None and lay.sectors == 1:
         omni.append(f"the layout's {lay.name_prefix}*")
-        if "downtilt_deg" in lay.model_fields_set:
+        if lay.downtilt_deg != default_tilt:
             tilted.append(f"the layout's {lay.name_prefix}*")
     if not tilted and not (column and omni):
         return []
@@ -3061,8 +3072,9 @@ def _priority_under_background_warnings(s: Scenario, label: str | None) -> list[
     from airan.radio.qos import DEFAULT_5QI, STANDARDIZED_5QI, priority_level
 
     best_effort = STANDARDIZED_5QI[DEFAULT_5QI].priority_level
-    marked = [v for v in s.services
-              if priority_level(v.five_qi, v.qos_priority_level) < best_effort]
+    run = {n for f in s.fleets if f.count for n in f.services}
+    marked = [v for v in s.services if v.name in run
+              and priority_level(v.five_qi, v.qos_priority_level) < best_effort]
     if not marked:
         return []
     names = ", ".join(v.name for v in marked[:4]) + (
@@ -3074,10 +3086,11 @@ def _priority_under_background_warnings(s: Scenario, label: str | None) -> list[
         f"{names} {'is' if len(marked) == 1 else 'are'} given a QoS priority above the "
         f"default bearer's (level {best_effort}), and ai_ran.traffic's background takes its "
         "share of the PRBs before any simulated device: here a priority level orders the "
-        "simulated devices among themselves only (it takes PRBs from the other fleets, none "
-        "from the background), where a gNB would serve a GBR or higher-priority flow ahead "
-        "of best-effort traffic (TS 23.501 5.7.3.3). Read the marked services' figures as "
-        "what they get beside the background at its share", file=label, field=field))]
+        "simulated devices among themselves only (it takes PRBs from devices of lower "
+        "levels, none from the background), where a gNB would serve a GBR or "
+        "higher-priority flow ahead of best-effort traffic (TS 23.501 5.7.3.3). Read the "
+        "marked services' figures as what they get beside the background at its share",
+        file=label, field=field))]
 
 
 def _far_point_warnings(fleet: str, pts: NDArray[np.float64], to_cell_m: NDArray[np.float64],
