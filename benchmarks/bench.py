@@ -120,7 +120,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60.0, help="simulated seconds per scenario")
     ap.add_argument("--only", default="city,metro",
                     help="comma-separated built-in scenarios (NAME-mobile: with mobility)")
-    ap.add_argument("--simpy-duration", type=float, default=20.0)
+    ap.add_argument("--simpy-duration", type=float, default=20.0,
+                    help="simulated seconds of the SimPy comparison (0: none)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -141,8 +142,9 @@ def main() -> None:
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(json.dumps(row))
-    cmp = simpy_vs_airan(args.simpy_duration)
-    print(json.dumps({"simpy_comparison": cmp}))
+    if args.simpy_duration > 0:  # (0: the scenarios alone, as alternated runs want them)
+        cmp = simpy_vs_airan(args.simpy_duration)
+        print(json.dumps({"simpy_comparison": cmp}))
 
 
 if __name__ == "__main__":
