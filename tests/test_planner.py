@@ -1779,3 +1779,20 @@ def test_a_latency_percentile_may_be_written_as_the_tables_print_it() -> None:
     with pytest.raises(InputError, match=r"unknown metric 'p99\.99' .*the percentiles are "
                        r"p50, p95, p99 and p999 \(or p99\.9\)"):
         parse_targets(["a: p99.99<=15ms"], ["a"])
+
+
+def test_placement_shares_leave_out_a_service_whose_traced_requests_are_all_warm_up() -> None:
+    """A humanoid maker's review: plan's confirmation run kept 2,000 traced requests, and an
+    LLM planner's 3 all fell in its 4 s warm-up, which weighs nothing: the shares divided by
+    0 and plan ended in a ZeroDivisionError, its search lost. Such a service has no shares,
+    as a run without a trace; the others keep theirs."""
+    import pyarrow as pa
+
+    from airan.planner.evaluate import _placement_shares
+
+    table = pa.table({"service": ["planner", "planner", "vla", "vla", "vla"],
+                      "placement": ["onprem", "onprem", "onprem", "local", "onprem"],
+                      "created_s": [1.0, 2.0, 3.0, 5.0, 6.0]})
+    assert _placement_shares(table, {"warmup_s": 4.0}) == {"vla": {"local": 0.5,
+                                                                   "onprem": 0.5}}
+    assert _placement_shares(table, None)["planner"] == {"onprem": 1.0}
