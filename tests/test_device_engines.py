@@ -214,10 +214,34 @@ def test_engines_that_cannot_do_what_they_say_are_warned_of(change: dict[str, An
         del d["services"][0]["service_time"]["on_device_ms"]
     else:
         d["fleets"][0].update(change)
-    warned = [w for w in scenario_warnings(scenario_from_dict(d)) if "engines" in w]
+    warned = [w for w in scenario_warnings(scenario_from_dict(d))
+              if "engines" in w and "second module" not in w]
     assert len(warned) == 1 and said in warned[0], warned
-    assert not [w for w in scenario_warnings(scenario_from_dict(_drone({"dla": ["detect"]})))
-                if "engines" in w]
+    dla = {"dla": {"services": ["detect"], "time_factor": 3.0, "active_w": 5.0}}
+    assert not [w for w in scenario_warnings(scenario_from_dict(_drone(dla))) if "engines" in w]
+
+
+def test_an_engine_at_the_accelerators_whole_speed_and_draw_is_warned_of() -> None:
+    """A humanoid maker's review: a "dla" engine (a list of services: time_factor 1, the
+    module's draw) on a Jetson AGX Thor, which has no DLA, ran its detector at the GPU's speed
+    beside the VLA, and the module drew 159 W of its 130 W TDP, silently. validate names it
+    as a second module's worth, with the draw of both; an engine of its own speed or draw is
+    not warned of."""
+    from airan.scenario.load import scenario_warnings
+    from airan.scenario.schema import Scenario
+
+    def said(engines: Any) -> list[str]:
+        return [w for w in scenario_warnings(scenario_from_dict(_drone(engines)))
+                if "second module" in w]
+
+    orin = Scenario.model_validate(_drone(None)).gpu_catalog()["JetsonOrin"]
+    (line,) = said({"dla": ["detect"]})
+    both = orin.idle_w + 2 * (orin.tdp_w - orin.idle_w)
+    assert "field 'fleets[drone].engines'" in line and "a second module's worth" in line
+    assert f"drawing up to {both:,.0f} W where one module's TDP is {orin.tdp_w:g} W" in line
+    assert not said({"dla": {"services": ["detect"], "time_factor": 3.0}})
+    assert not said({"dla": {"services": ["detect"], "active_w": 5.0}})
+    assert not said({"dla": {"services": ["detect"], "time_ms": {"detect": 24.0}}})
 
 
 def test_an_engine_named_main_is_refused() -> None:

@@ -1008,6 +1008,32 @@ def _may_run_on_board(policy: str) -> bool:
         return True
 
 
+def _engine_speed_warnings(f: Any, gpus: Mapping[str, Any], label: str | None,
+                           field: str) -> list[str]:
+    """A fleet's engines of its own at the accelerator's whole speed and draw beside its main
+    engine (``time_factor`` 1 without ``time_ms``, no ``active_w``): a second module's worth,
+    right for a device with two, not for a Jetson's DLA (a humanoid maker's review: a "dla"
+    engine on a Jetson AGX Thor, which has none, ran its detector at the GPU's speed beside
+    the VLA, and the module drew 159 W of its 130 W TDP, silently)."""
+    acc = gpus.get(f.accelerator)
+    full = [e for e, spec in f.engines.items() if spec.time_factor == 1.0
+            and spec.active_w is None and not set(spec.services) <= set(spec.time_ms)]
+    if not full or acc is None:
+        return []
+    many = len(full) > 1
+    active = acc.tdp_w - acc.idle_w
+    return [str(InputError(
+        f"engine{'s' if many else ''} {', '.join(full)} run{'' if many else 's'} "
+        f"{'their' if many else 'its'} services at the {f.accelerator}'s whole speed and draw "
+        f"beside its main engine (time_factor 1, active_w {active:g} W): a second module's "
+        f"worth, the devices drawing up to {acc.idle_w + active * (1 + len(full)):,.0f} W "
+        f"where one module's TDP is {acc.tdp_w:g} W. Right for a device with two modules; a "
+        "Jetson AGX Orin's DLA is ~3x slower than its GPU for a network it runs whole "
+        "(time_factor ~3) at a few W, a Jetson AGX Thor has no DLA, and engines on one GPU "
+        "share it: give the engine's own time_factor or time_ms and active_w",
+        file=label, field=field))]
+
+
 def _shared_engine_warnings(s: Scenario, label: str | None, policy: str) -> list[str]:
     """A service whose deadline is shorter than another service's mean time at batch 1 on the
     same on-board engine (each engine runs one request at a time): a request of it that comes
@@ -1432,6 +1458,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                 "a device without an accelerator: its CPU runs each engine's services beside "
                 "the others', each at the CPU's whole speed (an optimistic reading of a "
                 "multi-core CPU)", file=label, field=field)))
+        out += _engine_speed_warnings(f, gpus, label, field)
         kept_off = [v.name for v in s.services if not v.on_device
                     and any(v.name in e.services for e in f.engines.values())]
         if kept_off:
