@@ -139,21 +139,28 @@ def test_the_caution_says_where_a_missing_services_late_time_went() -> None:
     the downlink's air and 7 ms at the GPUs. The caution now says where the late requests'
     mean time went: on the radio where its parts (ul_wait, ul_air, dl_air) hold most of it,
     beside the share in queue and compute."""
-    from airan.report.cautions import _late_mostly
+    from airan.report.cautions import _late_mostly, _late_on_radio, _missing_where_batched
 
     radio = {"late_breakdown_ms": {"ul_wait": 2.0, "ul_air": 3.0, "ul_transport": 0.1,
                                    "queue": 0.8, "compute": 6.0, "dl_transport": 0.1,
                                    "dl_air": 576.0}}
-    assert _late_mostly(radio) == ("; 99% of its late requests' time on the radio (dl_air "
-                                   "576 ms), 1% in queue and compute")
+    assert _late_on_radio(radio) == ("; 99% of its late requests' time on the radio (dl_air "
+                                     "576 ms), 1% in queue and compute")
+    # such a service is said to miss on the radio, not behind the batches' room
+    summary = {"services": {"ar": {**radio, "hit_ratio": 0.0839, "target_hit_ratio": 0.99,
+                                   "answered_at": {"venue-edge": 1.0}}}}
+    assert _missing_where_batched(summary, ["venue-edge"]) == (
+        " ar (0.0839 against 0.99, answered at venue-edge; 99% of its late requests' time on "
+        "the radio (dl_air 576 ms), 1% in queue and compute) misses its target on the radio, "
+        "not at these GPUs.")
     # (a diff review: 55% on the radio read "not at the GPUs" beside 45% there)
     even = {"late_breakdown_ms": {"ul_air": 30.0, "dl_air": 25.0, "queue": 20.0,
                                   "compute": 25.0}}
-    assert _late_mostly(even) == ("; 55% of its late requests' time on the radio (ul_air 30 "
-                                  "ms, dl_air 25 ms), 45% in queue and compute")
+    assert _late_on_radio(even) == ("; 55% of its late requests' time on the radio (ul_air "
+                                    "30 ms, dl_air 25 ms), 45% in queue and compute")
     gpu = {"late_breakdown_ms": {"ul_wait": 2.0, "ul_air": 3.0, "queue": 45.0,
                                  "compute": 45.0, "dl_air": 5.0}}
-    assert _late_mostly(gpu) == ""  # (no part holds more than half)
+    assert _late_mostly(gpu) == "" == _late_on_radio(gpu)  # (no part holds more than half)
     gpu["late_breakdown_ms"]["compute"] = 90.0
     assert _late_mostly(gpu) == "; 62% of its late requests' time in compute"
     assert _late_mostly({"late_breakdown_ms": {"queue": None}}) == ""

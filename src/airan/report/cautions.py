@@ -381,19 +381,27 @@ def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> 
     their target, whose room the caution must not read as capacity (a newcomer's review: the
     factory's VLA met 17.5% on on-prem's L40S under nearest-edge, the caution saying its GPUs
     could serve more; a fuller batch takes longer for each request in it)."""
-    said = []
+    said: list[str] = []
+    radio: list[str] = []
     for v, svc in (summary.get("services") or {}).items():
         hit = svc.get("hit_ratio_with_overdue", svc.get("hit_ratio"))
         target = svc.get("target_hit_ratio")
         at = [n for n in names if (svc.get("answered_at") or {}).get(n)]
         if at and hit is not None and target is not None and hit < target:
-            said.append(f"{v} ({hit:.3g} against {target:g}, answered at {_names(at)}"
-                        f"{_late_mostly(svc)})")
-    if not said:
-        return ""
-    return (f" But {_names(said)} {'misses its' if len(said) == 1 else 'miss their'} target "
-            "there: a fuller batch serves more requests but takes longer for each one, so that "
-            "room is not room for it; the late requests' breakdown says where their time went.")
+            where = _late_on_radio(svc)  # (missed on the radio: not the batches' doing)
+            (radio if where else said).append(
+                f"{v} ({hit:.3g} against {target:g}, answered at {_names(at)}"
+                f"{where or _late_mostly(svc)})")
+    out = ""
+    if said:
+        out += (f" But {_names(said)} {'misses its' if len(said) == 1 else 'miss their'} "
+                "target there: a fuller batch serves more requests but takes longer for each "
+                "one, so that room is not room for it; the late requests' breakdown says where "
+                "their time went.")
+    if radio:
+        out += (f" {_names(radio)} {'misses its' if len(radio) == 1 else 'miss their'} "
+                "target on the radio, not at these GPUs.")
+    return out
 
 
 #: the share of a late request's mean time in one part of its breakdown, or in the radio's
@@ -402,24 +410,37 @@ MOSTLY = 0.5
 _RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 
 
-def _late_mostly(svc: Mapping[str, Any]) -> str:
+def _late_parts(svc: Mapping[str, Any]) -> dict[str, float]:
+    """A service's late requests' mean breakdown (ms; the parts given)."""
+    return {k: float(x) for k, x in (svc.get("late_breakdown_ms") or {}).items()
+            if x is not None}
+
+
+def _late_on_radio(svc: Mapping[str, Any]) -> str:
     """``"; 99% of its late requests' time on the radio (dl_air 576 ms), 1% in queue and
     compute"`` where the radio's parts take more than :data:`MOSTLY` of the late requests'
-    mean time, else the part that does, else nothing (a stadium planner's review: a caution on
-    the venue's GPUs read as their fault, where the late answers spent 576 ms on the
-    downlink's air and 7 ms at the GPUs)."""
-    parts = {k: float(x) for k, x in (svc.get("late_breakdown_ms") or {}).items()
-             if x is not None}
+    mean time, else nothing (a stadium planner's review: a caution on the venue's GPUs read as
+    their fault, where the late answers spent 576 ms on the downlink's air and 7 ms at the
+    GPUs; a humanoid maker's, the same with 77% on the uplink's wait)."""
+    parts = _late_parts(svc)
+    total = sum(parts.values())
+    radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
+    if total <= 0 or radio <= MOSTLY * total:
+        return ""
+    shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in _RADIO_PARTS
+                      if parts.get(k, 0.0) >= 0.1 * total)
+    gpu = parts.get("queue", 0.0) + parts.get("compute", 0.0)
+    return (f"; {radio / total:.0%} of its late requests' time on the radio ({shown}), "
+            f"{gpu / total:.0%} in queue and compute")
+
+
+def _late_mostly(svc: Mapping[str, Any]) -> str:
+    """``"; 62% of its late requests' time in compute"``: the part of the late requests'
+    mean breakdown that holds more than :data:`MOSTLY` of it, else nothing."""
+    parts = _late_parts(svc)
     total = sum(parts.values())
     if total <= 0:
         return ""
-    radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
-    if radio > MOSTLY * total:
-        shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in _RADIO_PARTS
-                          if parts.get(k, 0.0) >= 0.1 * total)
-        gpu = parts.get("queue", 0.0) + parts.get("compute", 0.0)
-        return (f"; {radio / total:.0%} of its late requests' time on the radio ({shown}), "
-                f"{gpu / total:.0%} in queue and compute")
     top = max(parts, key=lambda k: parts[k])
     if parts[top] > MOSTLY * total:
         return f"; {parts[top] / total:.0%} of its late requests' time in {top}"
