@@ -472,3 +472,41 @@ def test_an_axis_column_is_typed_from_the_sweeps_values_of_it() -> None:
     assert column_type("perception[vehicles].requests") == pa.int64()
     assert column_type("fleets[camera].battery_life_h") == pa.float64()
     assert column_type("busiest_link") == pa.string()
+
+
+def test_a_local_ray_node_that_timed_out_starting_is_started_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray waits a fixed 30 s for a local node's raylet to register, which a host busy on
+    every core can miss (the suite beside numba's compile did): the sweep starts it again,
+    once; a second time out, or another error, is raised."""
+    from airan.sweep import cluster
+
+    calls: list[str] = []
+
+    class FakeRay:
+        def __init__(self, fails: int) -> None:
+            self.fails = fails
+
+        def is_initialized(self) -> bool:
+            return False
+
+        def init(self, **kwargs: Any) -> None:
+            calls.append("init")
+            if self.fails:
+                self.fails -= 1
+                raise Exception("The current node timed out during startup. This could "
+                                "happen because some of the raylet failed to startup")
+
+        def shutdown(self) -> None:
+            calls.append("shutdown")
+
+    ran: list[int] = []
+    monkeypatch.setattr(cluster, "_execute_ray", lambda *a: ran.append(a[2]))
+    monkeypatch.setattr(cluster, "import_ray", lambda: FakeRay(1))
+    cluster.execute(abs, 3, lambda i: -i, lambda i, v, e: None, workers=2)
+    assert calls == ["init", "shutdown", "init", "shutdown"] and ran == [3]
+    calls.clear()
+    monkeypatch.setattr(cluster, "import_ray", lambda: FakeRay(2))
+    with pytest.raises(Exception, match="timed out during startup"):
+        cluster.execute(abs, 3, lambda i: -i, lambda i, v, e: None, workers=2)
+    assert calls == ["init", "shutdown", "init"]

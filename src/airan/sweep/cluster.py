@@ -18,6 +18,9 @@ from typing import Any
 
 from airan.errors import InputError
 
+#: times a local Ray node that timed out during its startup is started again
+RAY_START_RETRIES = 1
+
 #: on_done(job_index, value, error): value is None when the job raised; error is then its text
 OnDone = Callable[[int, Any, "str | None"], None]
 
@@ -90,13 +93,23 @@ def execute(
                                   "logging_level": "ERROR"}
         if address is None:
             kwargs["num_cpus"] = workers or os.cpu_count() or 1
-        try:
-            with warnings.catch_warnings():  # the error below says it once, in one line
-                warnings.simplefilter("ignore")
-                ray.init(address=address, **kwargs)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
-                             value=address) from None
+        for attempt in range(1 + RAY_START_RETRIES):
+            try:
+                with warnings.catch_warnings():  # the error below says it once, in one line
+                    warnings.simplefilter("ignore")
+                    ray.init(address=address, **kwargs)
+                break
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
+                                 value=address) from None
+            except Exception as exc:
+                # Ray waits a fixed 30 s for a local node's raylet to register, which a host
+                # busy on every core can miss (the test suite beside numba's compile did,
+                # twice in four runs): start it again, once
+                if (address is not None or attempt == RAY_START_RETRIES
+                        or "timed out during startup" not in str(exc)):
+                    raise
+                ray.shutdown()
         started = True
     try:
         _execute_ray(ray, fn, n_jobs, make_job, on_done, workers)
