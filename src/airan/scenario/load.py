@@ -1721,6 +1721,12 @@ def _batch1_times_s(s: Scenario, service: Any, gpus: Mapping[str, Any],
     return out
 
 
+def _some(names: Sequence[str], shown: int = 5) -> str:
+    """``names`` for a message: the first ``shown``, then how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def _isolating_link_fault_warnings(s: Scenario, net: Any, part: Any,
                                    label: str | None) -> list[str]:
     """A ``link_down`` fault that cuts cell sites from every compute site: their cells stay on
@@ -1754,7 +1760,7 @@ def _isolating_link_fault_warnings(s: Scenario, net: Any, part: Any,
                if int(part[c]) in served and int(cut_part[c]) not in reach]
         if not cut:
             continue
-        shown = ", ".join(cut[:5]) + (f" and {len(cut) - 5:,} more" if len(cut) > 5 else "")
+        shown = _some(cut)
         until = f"to {f.end_s:g} s" if f.end_s is not None else "to the end of the run"
         out.append(str(InputError(
             f"it cuts cell site{'s' if len(cut) > 1 else ''} {shown} from every compute site "
@@ -1779,7 +1785,7 @@ def _unlinked_cell_warnings(s: Scenario, net: Any, part: Any, label: str | None)
     served = {int(part[index[a]]) for a in at}
     cut = [net.node_names[i] for i in range(net.n_cell_sites) if int(part[i]) not in served]
     if cut and at:
-        shown = ", ".join(cut[:5]) + (f" and {len(cut) - 5:,} more" if len(cut) > 5 else "")
+        shown = _some(cut)
         out.append(str(InputError(
             f"{len(cut):,} of {net.n_cell_sites:,} cell sites reach no compute site over the "
             f"transport links ({shown}): every request their devices offload is dropped "
@@ -2899,7 +2905,7 @@ def _omni_cell_warnings(s: Scenario, label: str | None) -> list[str]:
     if not tilted and not (column and omni):
         return []
     named = tilted if tilted else omni
-    shown = ", ".join(named[:4]) + (f" and {len(named) - 4} more" if len(named) > 4 else "")
+    shown = _some(named)
     what = ("their downtilt_deg" + (" and radio.gnb_vertical_elements" if column else "")
             if tilted else f"radio.gnb_vertical_elements {s.radio.gnb_vertical_elements}")
     field = ("radio.gnb_vertical_elements" if not tilted else "cell_layout.downtilt_deg"
@@ -3104,8 +3110,7 @@ def _priority_under_background_warnings(s: Scenario, label: str | None) -> list[
               and priority_level(v.five_qi, v.qos_priority_level) < best_effort]
     if not marked:
         return []
-    names = ", ".join(v.name for v in marked[:4]) + (
-        f" and {len(marked) - 4} more" if len(marked) > 4 else "")
+    names = _some([v.name for v in marked])
     v = marked[0]
     field = f"services[{v.name}]." + ("five_qi" if v.five_qi is not None
                                       else "qos_priority_level")
@@ -3207,8 +3212,7 @@ def _far_fleet_warnings(s: Scenario, label: str | None) -> list[str]:
         names = s.cell_site_names()
         far = [(names[i], float(cell_gap[i])) for i in np.flatnonzero(cell_gap > reach)]
         if far:
-            shown = ", ".join(f"{n} ({g:,.0f} m)" for n, g in far[:5]) + (
-                f" and {len(far) - 5:,} more" if len(far) > 5 else "")
+            shown = _some([f"{n} ({g:,.0f} m)" for n, g in far])
             out.append(str(InputError(
                 f"cell sites farther from every fleet's area than the {reach:,.0f} m that TR "
                 f"38.901's {env} path loss covers: {shown}; they hardly serve a device, and "
