@@ -41,7 +41,7 @@ import numpy as np
 from airan.planner.evaluate import Evaluation, Evaluator, untested_note
 from airan.planner.space import Config, PlanSpace
 from airan.planner.targets import Target
-from airan.report.placement import FAILED_SITE
+from airan.report.placement import FAILED_SITE, RADIO_PARTS
 from airan.scenario import Scenario
 
 __all__ = ["PlanResult", "search"]
@@ -335,7 +335,6 @@ def _sweep(
     return None, "done"
 
 
-_RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 _TRANSPORT_PARTS = ("ul_transport", "dl_transport")
 
 
@@ -348,7 +347,7 @@ def radio_share(e: Evaluation, service: str) -> float | None:
     total = sum(parts)
     if not total > 0:
         return None
-    radio = sum((e.services[service]["breakdown_ms"].get(k) or 0.0) for k in _RADIO_PARTS)
+    radio = sum((e.services[service]["breakdown_ms"].get(k) or 0.0) for k in RADIO_PARTS)
     return float(radio / total)
 
 
@@ -465,7 +464,7 @@ def diagnose(e: Evaluation, targets: list[Target], log: Sequence[Evaluation] = (
         what = (f"its {int(svc.get('late', 0)):,} late requests' mean latency" if late
                 else "mean latency")
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
-        radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
+        radio = sum(parts.get(k, 0.0) for k in RADIO_PARTS)
         transport = sum(parts.get(k, 0.0) for k in _TRANSPORT_PARTS)
         device = sum(parts.get(k, 0.0) for k in _DEVICE_PARTS)
         text = (f"{name}: {what} {total:.1f} ms, mostly "

@@ -48,6 +48,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from airan.report.placement import RADIO_PARTS
+
 GPU_BUSY = 0.8  # sites busier than this: their latencies are optimistic
 FEW_REQUESTS = 100  # a service with fewer requests in the run: its p99 is its slowest request
 ROOM_BELOW = 0.8  # a busy site whose requests would take under this share of its busy time
@@ -407,7 +409,6 @@ def _missing_where_batched(summary: Mapping[str, Any], names: Sequence[str]) -> 
 #: the share of a late request's mean time in one part of its breakdown, or in the radio's
 #: parts together, from which the caution says where it went
 MOSTLY = 0.5
-_RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 
 
 def _late_parts(svc: Mapping[str, Any]) -> dict[str, float]:
@@ -424,10 +425,10 @@ def _late_on_radio(svc: Mapping[str, Any]) -> str:
     GPUs; a humanoid maker's, the same with 77% on the uplink's wait)."""
     parts = _late_parts(svc)
     total = sum(parts.values())
-    radio = sum(parts.get(k, 0.0) for k in _RADIO_PARTS)
+    radio = sum(parts.get(k, 0.0) for k in RADIO_PARTS)
     if total <= 0 or radio <= MOSTLY * total:
         return ""
-    shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in _RADIO_PARTS
+    shown = ", ".join(f"{k} {parts[k]:.3g} ms" for k in RADIO_PARTS
                       if parts.get(k, 0.0) >= 0.1 * total)
     gpu = parts.get("queue", 0.0) + parts.get("compute", 0.0)
     return (f"; {radio / total:.0%} of its late requests' time on the radio ({shown}), "

@@ -21,6 +21,8 @@ import pyarrow as pa
 LOCAL = "local"  # the trace's placement of a request served on the device itself
 COLUMNS = ["request", "service", "placement", "outcome", "queue_ms", "compute_ms", "created_s"]
 #: breakdown_ms with queue and compute split by where they happened (in this order)
+#: the air interface's parts of a latency breakdown (scheduling request and grant, both air legs)
+RADIO_PARTS = ("ul_wait", "ul_air", "dl_air")
 SPLIT_STAGES = ("ul_wait", "ul_air", "ul_transport", "queue_device", "queue_sites",
                 "compute_device", "compute_sites", "dl_transport", "dl_air")
 #: :func:`late_parts`'s part of the uplink transport spent at compute sites that failed with
