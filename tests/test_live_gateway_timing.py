@@ -62,6 +62,10 @@ async def _latencies(mode: str, one_way_s: float, hop_s: float, n: int) -> list[
     w = g.world
     edge = list(w.site_names).index("edge")
     g.decide = lambda d, v, cell: edge  # type: ignore[method-assign]
+    # as a gateway does before it serves: what the legs compile (numba) is compiled here,
+    # not on the first request (a clean clone's first answer came 0.8 s late, where no
+    # earlier test had compiled the transport's hop)
+    g._warm_up()
     out = []
     for k in range(n):
         d = k % 3
