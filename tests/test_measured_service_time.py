@@ -281,3 +281,20 @@ def test_the_catalog_lists_a_devices_roofline_for_a_model_measured_at_the_sites(
     h100 = runner.invoke(app, ["catalog", "models", "--scenario", str(path), "--gpu",
                                "H100"]).output
     assert "80.00 " in h100 and "*" not in h100
+
+
+def test_a_warning_of_a_model_two_services_run_is_given_once() -> None:
+    """A teleoperation lead's review: a model of one's own with a flat measured time, run by
+    two services at sites that batch it, had its batching warning printed twice, word for
+    word (it names the model's field, not a service's)."""
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["models"] = {**d.get("models", {}), "relay": {"service_time_ms": 0.1}}
+    first = next(v for v in d["services"] if v["name"] == "detect")
+    d["services"] += [{**first, "name": "video", "model": "relay"},
+                      {**first, "name": "control", "model": "relay"}]
+    for f in d["fleets"]:
+        if "detect" in f.get("services", []):
+            f["services"] = [*f["services"], "video", "control"]
+    said = [w for w in _warnings(d) if "models[relay].service_time_ms" in w]
+    assert len(said) == 1 and "batches of up to" in said[0]
+    assert len(set(_warnings(d))) == len(_warnings(d))

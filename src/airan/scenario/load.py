@@ -1565,7 +1565,9 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                     "alone", file=label, field=f"compute_sites[{names[0]}].kind",
                     value="cell")))
     out += _skipped_site_warnings(s, label)
-    return out
+    # each once: a warning of a model's (its batching, say) comes of every service that runs
+    # it, word for word (a teleoperation lead's review: two services of one model, twice)
+    return list(dict.fromkeys(out))
 
 
 def _site_gpu_types(s: Scenario, service: str | None = None) -> set[str]:
