@@ -1541,6 +1541,8 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _outside_layout_warnings(s, label)
     out += _waypoint_warnings(s, label)
     out += _unit_warnings(s, label)
+    out += _fading_speed_warnings(s, label)
+    out += _zero_upload_warnings(s, label)
     out += _update_step_warnings(s, label)
     if s.ai_ran.mode != "none" and not l1_hosts(s):
         out.append(str(InputError(
@@ -2283,6 +2285,62 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
                 "reestablish_ms), so each handover silences the link this long", file=label,
                 field=field, value=ms)))
     return out
+
+
+#: a fleet faster than this (m/s, 30 km/h, TR 38.901's outdoor UE speed in its calibration)
+#: under a fading-aware scheduler is told that the scheduler knows each slot's fading
+CSI_FRESH_MPS = 30.0 / 3.6
+
+
+def _fading_speed_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Fleets faster than :data:`CSI_FRESH_MPS` (up to :data:`FAST_MPS`, warned of apart)
+    under the pf or mlwdf scheduler, which know each slot's fading when they rank the devices:
+    a real gNB ranks by CSI some milliseconds old, which at vehicle speeds no longer holds
+    (a teleoperation lead's review: a 120 km/h fleet ran as a parked one's, silently; the
+    README says so)."""
+    if s.radio.model != "nr" or s.radio.scheduler not in ("pf", "mlwdf"):
+        return []
+    fast = []
+    for f in s.fleets:
+        speed = getattr(f.mobility, "speed_mps", None)
+        top = max(speed) if isinstance(speed, tuple | list) else speed
+        if f.count and top is not None and CSI_FRESH_MPS < top <= FAST_MPS:
+            fast.append((f.name, float(top)))
+    if not fast:
+        return []
+    carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz, default=s.carrier)
+    top = max(v for _, v in fast)
+    doppler_hz = top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
+    return [str(InputError(
+        f"fleets {_some([n for n, _ in fast])} move at up to {top:g} m/s "
+        f"({top * 3.6:,.0f} km/h), and the {s.radio.scheduler} scheduler ranks devices by "
+        f"each slot's own fading, as if known at once: at {carrier.fc_ghz:g} GHz the "
+        f"channel's coherence time is ~{0.423 / doppler_hz * 1e3:.2g} ms (0.423 / f_D, "
+        f"Doppler {doppler_hz:,.0f} Hz), shorter than the CSI a gNB ranks by is old "
+        "(reports every few ms at the least, TS 38.214 5.2), so the twin's multi-user "
+        "diversity gain is optimistic for them; nothing else in the radio depends on speed "
+        "(scheduler: rr has no such gain)", file=label, field="radio.scheduler",
+        value=s.radio.scheduler))]
+
+
+def _zero_upload_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Services of ``ul_kb: 0`` under a radio and a policy that send requests over the air
+    (not ``local``): each request still starts on its
+    device and crosses the uplink (a scheduling request, a grant, a slot) before the site
+    gets it. A message the network sends unasked, an operator's command down to a vehicle,
+    has no uplink leg, which the twin does not model (a teleoperation lead's review: such
+    commands' ul_wait of 3-192 ms read as the uplink's fault, with the downlink idle)."""
+    names = [v.name for v in s.services if v.ul_kb == 0]
+    if not names or s.radio.model == "ideal" or s.policy == "local":
+        return []
+    return [str(InputError(
+        f"{_some(names)} upload{'s' if len(names) == 1 else ''} 0 kB, and each request "
+        "still starts on its device: it waits for a scheduling request and a grant and "
+        "takes an uplink slot before its compute site gets it (a device's poll, answered). "
+        "Messages the network sends unasked (an operator's commands down to a vehicle) "
+        "have no uplink leg, which airan does not model: for them, read the downlink legs "
+        "of the breakdown (dl_transport, dl_air) and leave out ul_wait and ul_air",
+        file=label, field=f"services[{names[0]}].ul_kb", value=0))]
 
 
 def _waypoint_warnings(s: Scenario, label: str | None) -> list[str]:
