@@ -133,10 +133,10 @@ def plan(
     if keep_l1 and sc.ai_ran.mode == "none":
         raise option_error("--keep-l1", "needs ai_ran.mode mig or dynamic in the scenario: "
                            "without it no GPU runs a cell's L1", True)
-    if keep_l1 and not space.required.any():
+    if keep_l1 and not space.keeps_l1.any():
         raise option_error("--keep-l1", "no site that runs cells' L1 among the slots the plan "
                            "sizes (--sites, --new-sites): no GPU to keep for an L1", True)
-    bare = [s.name for s, keep, fits in zip(space.slots, space.required, space.fits,
+    bare = [s.name for s, keep, fits in zip(space.slots, space.keeps_l1, space.fits,
                                             strict=True) if keep and not fits.any()]
     if bare:
         raise option_error("--keep-l1", f"no candidate GPU can run the cells' L1 at "
@@ -146,8 +146,9 @@ def plan(
     if budget_usd is not None and least > budget_usd:  # (an operator's review: the search ran
         # and called a build-out that met every target one that GPUs "barely move")
         raise option_error("--budget", f"is below the least build-out the plan may make: "
-                           f"{space.describe(space.floor)}, {least:,.0f} USD (--keep-l1 keeps "
-                           "a GPU at every site that runs cells' L1)", budget_usd)
+                           f"{space.describe(space.floor)}, {least:,.0f} USD (a GPU at each "
+                           "site that alone serves a service its devices may not run, and "
+                           "with --keep-l1 at every site that runs cells' L1)", budget_usd)
     evaluator = Evaluator(space, parsed, policy=pol, duration_s=duration_s, seeds=run_seeds,
                           cache_dir=cache_dir, progress=progress, max_load=max_load,
                           survive=survive)

@@ -156,8 +156,10 @@ def build_space(
     if scenario.generated_compute_sites is not None:
         n_generated = len(scenario.generated_host_indices())
     choices = list(by_name) + ([GENERATED] if n_generated else [])
-    if sites is None:
-        chosen = [c.name for c in scenario.compute_sites if c.kind != "cloud"]
+    if sites is None:  # (not a site of CPUs alone, a teleoperation centre's relay, say: the
+        # plan would swap them for GPUs; a teleoperation lead's review. --sites names one)
+        chosen = [c.name for c in scenario.compute_sites if c.kind != "cloud" and not (
+            c.gpus and all(gpus[g.type].kind == "cpu" for g in c.gpus))]
         chosen += [GENERATED] if n_generated else []
         chosen += [c.name for c in scenario.compute_sites if c.kind == "cloud" and c.name in rent]
     else:
@@ -199,7 +201,8 @@ def build_space(
                           may_run_l1=node in cell_sites))
     if not slots:
         raise option_error("--sites", "no compute site to size: the scenario has only cloud "
-                           "sites; name them with --sites or add sites with --new-sites", None)
+                           "sites and sites of CPUs alone; name them with --sites or add sites "
+                           "with --new-sites", None)
     return PlanSpace(scenario, slots, types, gpus, max_gpus=max_gpus, price_usd=price_usd,
                      tdp_w=tdp_w, site_cost_usd=site_cost_usd, type_order=type_order,
                      keep_l1=keep_l1, rent_usd_per_h=rent, years=years)

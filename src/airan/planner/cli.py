@@ -692,8 +692,11 @@ def _print_plan(r: Any) -> None:
               + ("(1 GPU per site, or none)" if space.max_gpus == 1 else
                  f"(1-{space.max_gpus} GPUs of one type per site, or none)")
               + ("; at least one at " + ", ".join(
-                  s.name for s, keep in zip(space.slots, space.required, strict=True) if keep)
-                 + " (--keep-l1: its cells' L1)" if space.required.any() else "")
+                  s.name for s, keep in zip(space.slots, space.keeps_l1, strict=True) if keep)
+                 + " (--keep-l1: its cells' L1)" if space.keeps_l1.any() else "")
+              + "".join(f"; at least one at {s.name} (it alone serves {', '.join(only)})"
+                        for s, only in zip(space.slots, space.sole_server, strict=True)
+                        if only)
               + (f"; fixed, not costed: {', '.join(fixed)}" if fixed else "")
               + (f"; rented (USD per GPU-hour, around the clock over {space.years:g} "
                  f"year{'' if space.years == 1 else 's'}, "

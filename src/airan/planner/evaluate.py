@@ -377,6 +377,10 @@ def _merge_service(merged: dict[str, Any] | None, v: dict[str, Any]) -> dict[str
     return {**out, **counts}
 
 
+#: how a failed run's miss begins (Evaluation.failed)
+FAILED_MISS = "run failed: "
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """One candidate build-out, run on every seed: metrics are the worst over seeds."""
@@ -430,6 +434,12 @@ class Evaluation:
     # with --survive: each service's figures, the worst over its runs and its losses' runs (what
     # "meets this service's targets" judges; empty: no loss run)
     services_with_losses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """Its runs failed (the build-out is no scenario that runs: a service no site
+        serves, say): it has no figures, and its shortfall is only a placeholder's."""
+        return any(m.startswith(FAILED_MISS) for m in self.misses)
 
     def row(self, targets: Sequence[Target]) -> dict[str, Any]:
         """A flat record (CSV / JSON)."""
@@ -620,7 +630,7 @@ class Evaluator:
                 pw, ng = c.get("power_w"), c.get("gpus")
                 if pw is not None and ng:
                     sites_power.setdefault(name, []).append(float(pw) / ng)
-        misses = [f"run failed: {e}" for e in dict.fromkeys(errors)]
+        misses = [f"{FAILED_MISS}{e}" for e in dict.fromkeys(errors)]
         shortfall = 0.0
         unknown = untested_targets(self.targets, merged)  # (neither met nor missed)
         for t in self.targets:

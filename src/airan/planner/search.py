@@ -106,6 +106,11 @@ def _top_types(space: PlanSpace) -> list[int]:
     return [j for j in range(n) if not any(le[j, k] and not le[k, j] for k in range(n))]
 
 
+#: the bound runs every combination of the slots' top types up to this many (else each type
+#: everywhere)
+BOUND_COMBINATIONS = 64
+
+
 def _bound(space: PlanSpace, ev: Evaluator) -> tuple[list[Evaluation], bool]:
     """Run the largest build-outs; returns them and whether every combination was run. A slot
     takes the top types it may hold (``space.fits``), else the others it may, else none."""
@@ -114,17 +119,20 @@ def _bound(space: PlanSpace, ev: Evaluator) -> tuple[list[Evaluation], bool]:
     per_slot = [[t for t in tops if space.fits[s, t]]
                 or [t for t in range(n) if space.fits[s, t]] or [-1]
                 for s in range(len(space.slots))]
-    combos = list(itertools.product(*per_slot))
-    complete = len(combos) <= 64
-    if not complete:
-        combos = [tuple(t if t in ts else ts[0] for ts in per_slot) for t in tops]
+    # (counted before they are listed: 3 types at 20 slots are 3.5e9 combinations, which a
+    # teleoperation lead's plan listed here and was killed at 22 GB)
+    complete = math.prod(len(ts) for ts in per_slot) <= BOUND_COMBINATIONS
+    combos = (list(itertools.product(*per_slot)) if complete else
+              [tuple(t if t in ts else ts[0] for ts in per_slot) for t in tops])
     return [ev(tuple((t, space.max_gpus) if t >= 0 else (-1, 0) for t in combo))
             for combo in combos], complete
 
 
 def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evaluation:
+    """The greedy's next step among ``moves`` (none failed) from ``cur``: from a failed
+    build-out, any that runs is a gain."""
     def gain(e: Evaluation) -> float:
-        return cur.shortfall - e.shortfall
+        return (math.inf if cur.failed else cur.shortfall) - e.shortfall
 
     def dcost(e: Evaluation) -> float:
         return e.cost_usd - cur.cost_usd
@@ -143,15 +151,26 @@ def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evalu
                                     / max(dcost(e), 1e-9), gain(e), -e.cost_usd))
 
 
+#: the greedy stops after this many steps in a row that leave the least shortfall as it was
+#: (or one per slot, where there are more slots)
+GREEDY_PLATEAU_STEPS = 8
+
+
 def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> Evaluation | None:
     """Marginal gain per cost from the least build-out (``space.floor``: empty, but for the
-    slots that must keep a GPU); None if the budget stops it."""
+    slots that must keep a GPU); None if the budget stops it, every move fails, or
+    :data:`GREEDY_PLATEAU_STEPS` steps in a row (one per slot where more) gain nothing (the
+    GPUs do not move the result: a teleoperation lead's plan, held by the radio, ran 200
+    steps of ~40 runs)."""
     ev.phase = "greedy"
     cur = ev(space.floor)
     visited = {cur.config}
+    least, flat = (math.inf if cur.failed else cur.shortfall), 0
     for _ in range(max_steps):
         if cur.feasible:
             return cur
+        if flat >= max(GREEDY_PLATEAU_STEPS, len(space.slots)):
+            return None
         configs: list[Config] = []
         for s in range(len(space.slots)):
             t, n = cur.config[s]
@@ -163,10 +182,13 @@ def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> E
                 if y in visited or space.cost(y) > budget:
                     continue
                 configs.append(y)
-        if not configs:
+        moves = [e for e in (ev(y) for y in configs) if not e.failed]
+        if not moves:
             return None
-        cur = _choose(cur, [ev(y) for y in configs], space)
+        cur = _choose(cur, moves, space)
         visited.add(cur.config)
+        flat = 0 if cur.shortfall < least else flat + 1
+        least = min(least, cur.shortfall)
     return cur if cur.feasible else None
 
 
@@ -654,6 +676,7 @@ def _closest(log: list[Evaluation]) -> Evaluation | None:
     """The build-out closest to the targets: the cheapest of those whose shortfall is within
     the tolerance of the smallest (a p99 of 16.9 ms against 17.1 ms on an 8 ms target is no
     reason to show a 32-GPU build-out rather than one of 2 GPUs), then the smallest."""
+    log = [e for e in log if not e.failed] or log  # (a failed run has no figures)
     if not log:
         return None
     least = min(e.shortfall for e in log)
@@ -1001,6 +1024,9 @@ def search(
                 if "meets every target" in verdict else \
                 verdict.replace("plan found", f"plan found that meets every target {ran}", 1)
         within = [e for e in log if e.cost_usd <= budget] or log
+        # (a failed run has no figures: never the closest, nor in the flat note's spread; a
+        # teleoperation lead's plan showed one as closest)
+        within = [e for e in within if not e.failed] or within
         closest = _closest(within)
         if best is None and closest is not None:
             closest = _without_idle(space, ev, closest, _tolerance(within))

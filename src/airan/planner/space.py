@@ -79,6 +79,32 @@ class Slot:
     may_run_l1: bool = False
 
 
+def sole_servers(scenario: Scenario, slots: Sequence[Slot]) -> list[list[str]]:
+    """Per slot, the services it alone serves that a fleet sends and whose devices may not run
+    them (``on_device: false``): no other slot and no site the plan leaves as it is serves them
+    (a teleoperation lead's review: the plan emptied the only site of a service, and every run
+    of that build-out failed). A generated or new slot serves every service."""
+    names = [v.name for v in scenario.services]
+    sent = {s for f in scenario.fleets if f.count for s in f.services}
+    needed = [v.name for v in scenario.services if not v.on_device and v.name in sent]
+
+    def serves(site: ComputeSite | None) -> set[str]:
+        return set(names) if site is None or site.services is None else set(site.services)
+
+    slot_names = {s.name for s in slots}
+    fixed = set().union(*(serves(c) for c in scenario.compute_sites if c.name not in slot_names))
+    if scenario.generated_compute_sites is not None and not any(
+            s.template is None and not s.new for s in slots):
+        fixed |= set(names)  # (the generated sites, left as they are)
+    by_slot = [serves(s.template) for s in slots]
+    out: list[list[str]] = [[] for _ in slots]
+    for name in needed:
+        at = [i for i, served in enumerate(by_slot) if name in served]
+        if name not in fixed and len(at) == 1:
+            out[at[0]].append(name)
+    return out
+
+
 def _unrented(space: PlanSpace, slot: Slot, gpu: str) -> str | None:
     """Why ``gpu`` cannot go at a rented ``slot``: no hourly price given for it there."""
     rent = space.rent_usd_per_h.get(slot.name)
@@ -231,8 +257,12 @@ class PlanSpace:
                       for t, r in zip(self.types, row, strict=True) if r is not None]
         # required[s]: slot s keeps at least one GPU (``keep_l1``: under ai_ran, a slot whose
         # GPUs run cells' L1: without one the L1 would be neither run nor costed)
-        self.required = np.array([bool(keep_l1) and scenario.ai_ran.mode != "none"
+        self.keeps_l1 = np.array([bool(keep_l1) and scenario.ai_ran.mode != "none"
                                   and slot.runs_l1 for slot in self.slots], dtype=bool)
+        # and a slot that is the only server of a service its devices may not run
+        # (``sole_servers``): emptied, no request of it could be answered and every run fails
+        self.sole_server = sole_servers(scenario, self.slots)
+        self.required = self.keeps_l1 | np.array([bool(s) for s in self.sole_server], dtype=bool)
 
     # ---- configs -------------------------------------------------------------------------------
     @property
