@@ -224,6 +224,9 @@ def test_memory_error_in_compare_and_plan(tmp_path: Path, monkeypatch) -> None:
     for command in ("compare", "plan"):
         result = invoke(command, "--out", str(tmp_path / command))
         assert_input_error(result, "not enough memory", "factory (built-in)", "291. TiB")
+        # (a search's own memory: a teleoperation lead's plan was told to shorten its runs)
+        assert ("fewer --candidates, --sites or --max-gpus" in result.output) == (
+            command == "plan")
 
 
 # ---- 8: errors found while a scenario is built name the scenario's file -------------------------

@@ -458,8 +458,10 @@ def _memory_message(exc: MemoryError) -> str:
     scenario = ctx.params.get("scenario") if ctx is not None else None
     what = f"this scenario ({_scenario_label(scenario)})" if scenario else "this command"
     detail = str(exc) or "out of memory"
+    searching = ctx is not None and ctx.info_name == "plan"  # (a search's own memory too)
     return (f"not enough memory to run {what}: {detail}; try a smaller --fleet-scale or "
-            "--duration")
+            "--duration" + (", or fewer --candidates, --sites or --max-gpus" if searching
+                            else ""))
 
 
 def _fail(message: str) -> None:
