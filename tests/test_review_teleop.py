@@ -152,3 +152,30 @@ def test_the_bound_counts_the_combinations_before_it_lists_them(
     runs, complete = search_module._bound(space, lambda config: config)
     assert not complete
     assert [{t for t, _ in config} for config in runs] == [{0}, {1}, {2}]
+
+
+def test_max_fleet_names_link_interruptions_where_most_late_requests_met_one() -> None:
+    """One remote-driven vehicle missed its video target on its handovers (9 of its 9 late
+    requests met one), and max-fleet said 'neither near full (the queueing, the transport or
+    the deadline itself)'. The planner's figures keep each service's late requests that met a
+    link interruption, by cause, from a run's summary."""
+    from types import SimpleNamespace
+
+    from airan.planner.cli import _interrupted_late
+    from airan.planner.evaluate import _metrics
+
+    summary = {"services": {"video": {
+        "count": 100, "met": 90, "late": 9, "dropped": 1, "hit_ratio": 0.9,
+        "interrupted": {"handover": {"met": 3, "late": 7, "dropped": 1},
+                        "radio_link_failure": {"met": 0, "late": 1, "dropped": 0}}}},
+        "sites": {}, "requests": {"late": 9}}
+    video = _metrics(summary)["services"]["video"]
+    assert video["late"] == 9
+    assert video["late_interrupted"] == {"handover": 7, "radio_link_failure": 1}
+    said = _interrupted_late(SimpleNamespace(services={"video": video}))
+    assert said == ("8 of its 9 late requests met a link interruption on the radio: 7 a "
+                    "handover, 1 a radio link failure; the devices' moves, not their number")
+    # under half of them: the cause is elsewhere, and nothing is said of interruptions
+    few = {**video, "late_interrupted": {"handover": 4}}
+    assert _interrupted_late(SimpleNamespace(services={"video": few})) is None
+    assert _interrupted_late(SimpleNamespace(services={"video": {"late": 0}})) is None

@@ -36,6 +36,31 @@ from airan.planner.targets import LATENCY_METRICS, kept_note
 NAMED_PLACES = 4  # places named in max-fleet's "answered at" line
 
 
+def _interrupted_late(run: Any) -> str | None:
+    """Where most of a count's late requests met a link interruption on their radio legs (a
+    handover, a radio link failure, a cell's fault), how many and of what: what makes a count
+    miss that neither the GPUs nor the cells explain (a teleoperation lead's review: one
+    vehicle missed on its handovers, and max-fleet named the queueing or the deadline)."""
+    from airan.report.events import _CAUSES
+
+    late = sum(int(v.get("late") or 0) for v in run.services.values())
+    by_cause: dict[str, int] = {}
+    for v in run.services.values():
+        for cause, n in (v.get("late_interrupted") or {}).items():
+            by_cause[cause] = by_cause.get(cause, 0) + int(n)
+    met = sum(by_cause.values())
+    if not late or met < INTERRUPTED_LATE * late:
+        return None
+    return (f"{met:,} of its {late:,} late requests met a link interruption on the radio: "
+            + ", ".join(f"{n:,} {_CAUSES.get(c, c)}" for c, n in by_cause.items())
+            + "; the devices' moves, not their number")
+
+
+#: the share of a count's late requests that met a link interruption above which max-fleet
+#: names the interruptions as why it missed
+INTERRUPTED_LATE = 0.5
+
+
 def _target_value(value: float | None, target: Any, unit: str = "") -> str:
     """A target's value in a run, as the tables show it: a latency percentile that falls among
     the unanswered requests is unbounded (a drone maker's review: '-' read as not measured)."""
@@ -248,12 +273,14 @@ def max_fleet(
             f not in searched for f in first_miss.missed_by(by_text[m]))]
         whose = ("; " + "; ".join(f"{m} missed in {_fleets_values(first_miss, by_text[m])}"
                                   for m in held) if held else "")
-        out.print(f"at {first_miss.count:,} devices, the smallest count that missed: "
+        out.print(f"at {first_miss.count:,} device{'s' if first_miss.count != 1 else ''}, "
+                  "the smallest count that missed: "
                   + ", ".join(said) + (f": {bound} near full" if bound else
                                        f": {headroom}" if headroom else
-                                       ": neither near full (the queueing, the transport or "
-                                       "the deadline itself)") + whose,
-                  markup=False, soft_wrap=True)
+                                       ": neither near full (" + (
+                                           _interrupted_late(first_miss) or "the queueing, "
+                                           "the transport or the deadline itself") + ")")
+                  + whose, markup=False, soft_wrap=True)
     if top is not None and top.answered_at:
         kinds = {c.name: c.kind for c in sc.compute_sites}
         fleet_services = list(dict.fromkeys(v for f in sc.fleets if f.name in searched

@@ -243,6 +243,12 @@ def _metrics(summary: dict[str, Any], local: dict[str, Any] | None = None) -> di
             # none late, or a run cached before airan kept it)
             "late": int(v.get("late", 0)),
             "late_parts": late_parts(v),
+            # of those, the ones whose radio legs met a link interruption, by its cause (a
+            # handover, a radio link failure: report.events; a teleoperation lead's review:
+            # max-fleet's one vehicle missed on its handovers, and it named no cause)
+            "late_interrupted": {str(c): int(n.get("late") or 0)
+                                 for c, n in (v.get("interrupted") or {}).items()
+                                 if int(n.get("late") or 0)},
             # this seed's unanswered, beside its late (``unanswered`` sums the seeds')
             "seed_unanswered": int(v.get("dropped", 0)) + int(v.get("overdue", 0)),
             # the hit ratio of the seed whose breakdown is kept (_merge_service)
@@ -346,8 +352,8 @@ def untested_note(targets: Sequence[Target], services: Mapping[str, Mapping[str,
 
 
 #: the figures of where a service's time went, kept from one seed (:func:`_merge_service`)
-PARTS_FIELDS = ("breakdown_ms", "late", "late_parts", "local_share", "seed_unanswered",
-                "parts_hit")
+PARTS_FIELDS = ("breakdown_ms", "late", "late_parts", "late_interrupted", "local_share",
+                "seed_unanswered", "parts_hit")
 
 
 def _merge_service(merged: dict[str, Any] | None, v: dict[str, Any]) -> dict[str, Any]:
