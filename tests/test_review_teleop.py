@@ -4,6 +4,7 @@ under a fading-aware scheduler, and of commands with nothing to upload."""
 from __future__ import annotations
 
 import importlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def _said(d: dict[str, Any], field: str) -> list[str]:
 def test_vehicles_at_speed_under_pf_are_told_the_scheduler_knows_each_slots_fading() -> None:
     said = _said(_city(speed_mps=[8, 33]), "radio.scheduler")
     assert len(said) == 1
-    # Clarke's coherence time 0.423 / f_D at the top speed, f_D = v fc / c
+    # the coherence time's rule of thumb 0.423 / f_D at the top speed, f_D = v fc / c
     doppler_hz = 33 * 3.5e9 / SPEED_OF_LIGHT_MPS
     assert f"Doppler {doppler_hz:,.0f} Hz" in said[0] and "385 Hz" in said[0]
     assert f"~{0.423 / doppler_hz * 1e3:.2g} ms" in said[0] and "~1.1 ms" in said[0]
@@ -40,8 +41,17 @@ def test_vehicles_at_speed_under_pf_are_told_the_scheduler_knows_each_slots_fadi
     rr = _city(speed_mps=[8, 33])
     rr["radio"]["scheduler"] = "rr"
     assert _said(rr, "radio.scheduler") == []
+    # 5 m/s at 3.5 GHz: 7.3 ms, older sounding than that still holds
     assert _said(_city(speed_mps=[1, 5]), "radio.scheduler") == []
     assert _said(_city(), "radio.scheduler") == []  # parked
+    # at 780 MHz (n28) the channel at 30 m/s holds 5.4 ms, at 40 m/s 4.1 ms
+    low = _city(speed_mps=[8, 30])
+    low["carrier"] = {**low["carrier"], "band": "n28", "bandwidth_mhz": 20,
+                      "numerology": 0, "tdd_pattern": None}
+    low["carrier"].pop("fc_ghz")
+    assert _said(low, "radio.scheduler") == []
+    low["fleets"][0]["mobility"]["speed_mps"] = [8, 40]
+    assert "~4.1 ms" in _said(low, "radio.scheduler")[0]
 
 
 @pytest.mark.parametrize("policy", ["deadline-aware", "local"])
@@ -53,12 +63,20 @@ def test_a_service_with_nothing_to_upload_is_told_it_still_crosses_the_uplink(
                           "rate_hz": 100, "deadline_ms": 30})
     d["fleets"][0]["services"] = ["perception", "control"]
     said = _said(d, "services[control].ul_kb")
+    other = "deadline-aware" if policy == "local" else "local"
+    # the run's policy decides, where --policy gives one (a diff review)
+    sc = scenario_from_dict(d)
+    assert bool([w for w in scenario_warnings(sc, policy=other) if "ul_kb" in w]) == (
+        other != "local")
     if policy == "local":  # nothing goes over the air
         assert said == []
         return
     assert len(said) == 1
     assert "a scheduling request and a grant" in said[0]
     assert "have no uplink leg, which airan does not model" in said[0]
+    d["radio"]["ul_access"] = "configured_grant"
+    assert "waits for its configured grant's next occasion" in _said(
+        d, "services[control].ul_kb")[0]
     d["radio"] = {"model": "ideal"}  # no uplink to wait for
     assert _said(d, "services[control].ul_kb") == []
 
@@ -174,8 +192,66 @@ def test_max_fleet_names_link_interruptions_where_most_late_requests_met_one() -
     assert video["late_interrupted"] == {"handover": 7, "radio_link_failure": 1}
     said = _interrupted_late(SimpleNamespace(services={"video": video}))
     assert said == ("8 of its 9 late requests met a link interruption on the radio: 7 a "
-                    "handover, 1 a radio link failure; the devices' moves, not their number")
+                    "handover, 1 a radio link failure; the links' silences, not the devices' "
+                    "number")
     # under half of them: the cause is elsewhere, and nothing is said of interruptions
     few = {**video, "late_interrupted": {"handover": 4}}
     assert _interrupted_late(SimpleNamespace(services={"video": few})) is None
     assert _interrupted_late(SimpleNamespace(services={"video": {"late": 0}})) is None
+
+
+def _edge_space(n_edges: int, max_gpus: int) -> Any:
+    from test_planner import TWO_CELLS
+
+    from airan.planner import build_space
+
+    d = yaml.safe_load(TWO_CELLS)
+    d["compute_sites"] += [{"name": f"edge-{k}", "at": "agg", "kind": "edge",
+                            "gpus": [{"type": "L4", "count": 1}]} for k in range(n_edges)]
+    return build_space(scenario_from_dict(d), candidates=["L4"], max_gpus=max_gpus)
+
+
+class _FakeRuns:
+    """An evaluator whose build-outs' figures come from ``figures(config)``: (shortfall,
+    feasible, failed); it counts its runs."""
+
+    def __init__(self, space: Any, figures: Any) -> None:
+        self.space, self.figures, self.runs, self.phase = space, figures, 0, ""
+
+    def __call__(self, config: Any) -> Any:
+        from types import SimpleNamespace
+
+        self.runs += 1
+        shortfall, feasible, failed = self.figures(config)
+        return SimpleNamespace(config=config, shortfall=shortfall, feasible=feasible,
+                               failed=failed, cost_usd=self.space.cost(config))
+
+
+def test_the_greedy_stops_where_no_step_gains_and_goes_on_where_each_gains_a_little() -> None:
+    search_module = importlib.import_module("airan.planner.search")
+    space = _edge_space(8, 64)  # 10 slots, each 0, 1, 2, 4, .. 64 L4s: 70 steps to fill
+    flat = _FakeRuns(space, lambda config: (5.0, False, False))
+    assert search_module._greedy(space, flat, math.inf, 200) is None
+    steps = max(search_module.GREEDY_PLATEAU_STEPS, len(space.slots))  # 10
+    assert flat.runs <= 1 + (steps + 1) * len(space.slots)  # (at most one move per slot)
+
+    def gpus(config: Any) -> int:
+        return sum(n for _, n in config)
+
+    slope = _FakeRuns(space, lambda config: (100.0 - gpus(config), gpus(config) >= 40, False))
+    found = search_module._greedy(space, slope, math.inf, 200)
+    assert found is not None and found.feasible and gpus(found.config) >= 40
+
+
+def test_the_greedy_steps_through_failed_build_outs_to_one_that_runs() -> None:
+    """Two services each at two sites, neither a slot's alone: the empty floor and every
+    single site fail (a diff review); the greedy still reaches a build-out that runs."""
+    search_module = importlib.import_module("airan.planner.search")
+    space = _edge_space(2, 4)
+
+    def figures(config: Any) -> tuple[float, bool, bool]:
+        sites = sum(1 for _, n in config if n > 0)
+        return (10.0, False, True) if sites < 2 else (1.0, True, False)
+
+    found = search_module._greedy(space, _FakeRuns(space, figures), math.inf, 200)
+    assert found is not None and found.feasible and not found.failed

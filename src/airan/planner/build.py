@@ -115,8 +115,9 @@ def build_space(
     too (added to the default ``sites``; named ones must be among them).
 
     ``candidates``: GPU ids (default :data:`DEFAULT_CANDIDATES`); ``sites``: compute sites to
-    size (default: every site not of ``kind: cloud``, and ``generated`` if the scenario generates
-    sites); ``new_sites``: cell sites or nodes where a new compute site may be opened;
+    size (default: every site not of ``kind: cloud`` that has a GPU, not CPUs alone, and
+    ``generated`` if the scenario generates sites); ``new_sites``: cell sites or nodes where a
+    new compute site may be opened;
     ``keep_l1``: under ``ai_ran``, every slot that runs cells' L1 keeps at least one GPU, where
     that L1 runs (and is costed).
     """

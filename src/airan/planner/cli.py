@@ -53,7 +53,7 @@ def _interrupted_late(run: Any) -> str | None:
         return None
     return (f"{met:,} of its {late:,} late requests met a link interruption on the radio: "
             + ", ".join(f"{n:,} {_CAUSES.get(c, c)}" for c, n in by_cause.items())
-            + "; the devices' moves, not their number")
+            + "; the links' silences, not the devices' number")
 
 
 #: the share of a count's late requests that met a link interruption above which max-fleet
@@ -506,8 +506,8 @@ def plan(
         None, "--candidates", "-c", help="Comma-separated GPU types (default: L4,L40S,H100)."
     ),
     sites: str | None = typer.Option(
-        None, "--sites", help="Compute sites to size (default: every non-cloud site, and "
-        "'generated' if the scenario generates sites)."
+        None, "--sites", help="Compute sites to size (default: every non-cloud site with a "
+        "GPU, and 'generated' if the scenario generates sites)."
     ),
     new_sites: str | None = typer.Option(
         None, "--new-sites", help="Cell sites or nodes where a new compute site may open."

@@ -8,7 +8,9 @@
    one that misses rules out its whole block (every config with those types, or fewer slots).
 2. *Greedy* (marginal gain per cost): from an empty build-out, try at each slot one more step
    of its type (doubling the count) or a switch to another type, run them all, and keep the move
-   with the largest drop in target shortfall per dollar, until the targets are met. Then trim:
+   with the largest drop in target shortfall per dollar, until the targets are met (or until
+   ``GREEDY_PLATEAU_STEPS`` steps in a row, one per slot where more, gain nothing; a build-out
+   whose runs fail is never a step from one that runs). Then trim:
    per slot, bisect the count down to the fewest GPUs that still meet the targets, and try
    every other type at that slot (bisection on its count) while it is cheaper. The result is a
    feasible upper bound ``U`` on the cost.
@@ -129,10 +131,10 @@ def _bound(space: PlanSpace, ev: Evaluator) -> tuple[list[Evaluation], bool]:
 
 
 def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evaluation:
-    """The greedy's next step among ``moves`` (none failed) from ``cur``: from a failed
-    build-out, any that runs is a gain."""
+    """The greedy's next step among ``moves`` from ``cur``: from a failed build-out, any
+    that runs is a gain (and among failed ones, none is: the plateau's rule picks)."""
     def gain(e: Evaluation) -> float:
-        return (math.inf if cur.failed else cur.shortfall) - e.shortfall
+        return 0.0 if cur.failed and e.failed else _real_shortfall(cur) - _real_shortfall(e)
 
     def dcost(e: Evaluation) -> float:
         return e.cost_usd - cur.cost_usd
@@ -151,6 +153,11 @@ def _choose(cur: Evaluation, moves: list[Evaluation], space: PlanSpace) -> Evalu
                                     / max(dcost(e), 1e-9), gain(e), -e.cost_usd))
 
 
+def _real_shortfall(e: Evaluation) -> float:
+    """``e``'s shortfall, infinite for a failed build-out (its own is a placeholder's)."""
+    return math.inf if e.failed else e.shortfall
+
+
 #: the greedy stops after this many steps in a row that leave the least shortfall as it was
 #: (or one per slot, where there are more slots)
 GREEDY_PLATEAU_STEPS = 8
@@ -165,7 +172,7 @@ def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> E
     ev.phase = "greedy"
     cur = ev(space.floor)
     visited = {cur.config}
-    least, flat = (math.inf if cur.failed else cur.shortfall), 0
+    least, flat = _real_shortfall(cur), 0
     for _ in range(max_steps):
         if cur.feasible:
             return cur
@@ -182,13 +189,17 @@ def _greedy(space: PlanSpace, ev: Evaluator, budget: float, max_steps: int) -> E
                 if y in visited or space.cost(y) > budget:
                     continue
                 configs.append(y)
-        moves = [e for e in (ev(y) for y in configs) if not e.failed]
+        runs = [ev(y) for y in configs]
+        # (never a step to a failed build-out from one that runs; from a failed one, such a
+        # step may be the way to one that runs: two services each at two sites, neither of
+        # them a slot's alone, fail at the empty floor and at every single site)
+        moves = [e for e in runs if not e.failed] or (runs if cur.failed else [])
         if not moves:
             return None
         cur = _choose(cur, moves, space)
         visited.add(cur.config)
-        flat = 0 if cur.shortfall < least else flat + 1
-        least = min(least, cur.shortfall)
+        flat = 0 if _real_shortfall(cur) < least else flat + 1
+        least = min(least, _real_shortfall(cur))
     return cur if cur.feasible else None
 
 
@@ -722,7 +733,7 @@ def _without_idle(space: PlanSpace, ev: Evaluator, e: Evaluation, tolerance: flo
     ev.phase = phase
     # (one that meets the targets, where the twin is not monotone, is no "closest miss")
     close = lean.shortfall <= e.shortfall + tolerance
-    return lean if close and not lean.feasible else e
+    return lean if close and not lean.feasible and not lean.failed else e
 
 
 def _fewest_as_close(space: PlanSpace, ev: Evaluator, e: Evaluation,

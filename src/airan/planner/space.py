@@ -3,10 +3,10 @@
 Model
 -----
 * A *slot* is a place the planner sizes: an existing compute site of the scenario (by default
-  every site that is not ``kind: cloud``), the scenario's ``generated_compute_sites`` (one slot
-  standing for all of them: its cost is multiplied by their number), or a new site at a cell
-  site or node (``--new-sites``; named ``new-<node>``, ``kind: cell`` at a cell site, else
-  ``edge``).
+  every site that is not ``kind: cloud`` and has a GPU, not CPUs alone), the scenario's
+  ``generated_compute_sites`` (one slot standing for all of them: its cost is multiplied by
+  their number), or a new site at a cell site or node (``--new-sites``; named
+  ``new-<node>``, ``kind: cell`` at a cell site, else ``edge``).
 * A slot holds one GPU type from the candidates, ``1..max_gpus`` of it, or nothing (the site is
   then left out of the scenario). Its GPUs replace the scenario's (green field); its queue limit
   and batching are kept. Sites that are not slots stay as they are and cost nothing in the plan
@@ -80,13 +80,14 @@ class Slot:
 
 
 def sole_servers(scenario: Scenario, slots: Sequence[Slot]) -> list[list[str]]:
-    """Per slot, the services it alone serves that a fleet sends and whose devices may not run
-    them (``on_device: false``): no other slot and no site the plan leaves as it is serves them
+    """Per slot, the services it alone serves whose devices may not run them
+    (``on_device: false``): no other slot and no site the plan leaves as it is serves them
     (a teleoperation lead's review: the plan emptied the only site of a service, and every run
     of that build-out failed). A generated or new slot serves every service."""
     names = [v.name for v in scenario.services]
-    sent = {s for f in scenario.fleets if f.count for s in f.services}
-    needed = [v.name for v in scenario.services if not v.on_device and v.name in sent]
+    # (as the scenario's own check has it, scenario.load._check_site_services: whether a fleet
+    # sends it or not, such a service without a site is no scenario that runs)
+    needed = [v.name for v in scenario.services if not v.on_device]
 
     def serves(site: ComputeSite | None) -> set[str]:
         return set(names) if site is None or site.services is None else set(site.services)
@@ -359,7 +360,7 @@ class PlanSpace:
 
     def fixed_site_names(self) -> list[str]:
         """The scenario's compute sites that are no slot: their GPUs stay as they are and the
-        plan does not cost them (a cloud, by default)."""
+        plan does not cost them (by default a cloud, and a site of CPUs alone)."""
         slots = {s.name for s in self.slots}
         return [c.name for c in self.scenario.compute_sites if c.name not in slots]
 

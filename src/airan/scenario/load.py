@@ -1280,7 +1280,12 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
       another's time on the same on-board engine (:func:`_shared_engine_warnings`);
     - an uplink-heavier TDD frame than DDDSU outdoors (:func:`_tdd_frame_warnings`);
     - a moving fleet's battery life without its motors (``base_power_w``);
-    - a ``compute_priority`` that orders nothing (:func:`_lone_priority_warnings`)."""
+    - a ``compute_priority`` that orders nothing (:func:`_lone_priority_warnings`);
+    - fleets whose uplink channel changes faster than a gNB learns it, under a scheduler that
+      ranks by each slot's fading (:func:`_fading_speed_warnings`);
+    - a service of ``ul_kb: 0`` whose requests still cross the uplink
+      (:func:`_zero_upload_warnings`);
+    - a warning given twice, word for word (of a model that two services run): once."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -1542,7 +1547,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     out += _waypoint_warnings(s, label)
     out += _unit_warnings(s, label)
     out += _fading_speed_warnings(s, label)
-    out += _zero_upload_warnings(s, label)
+    out += _zero_upload_warnings(s, label, run_policy)
     out += _update_step_warnings(s, label)
     if s.ai_ran.mode != "none" and not l1_hosts(s):
         out.append(str(InputError(
@@ -2287,56 +2292,62 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
-#: a fleet faster than this (m/s, 30 km/h, TR 38.901's outdoor UE speed in its calibration)
-#: under a fading-aware scheduler is told that the scheduler knows each slot's fading
-CSI_FRESH_MPS = 30.0 / 3.6
+#: how old the channel knowledge a gNB schedules the uplink by is, at the least (s): sounding
+#: (SRS, TS 38.214 6.2.1) every few slots in practice (TS 38.331 allows 1-2560) and its
+#: processing
+SRS_AGE_S = 5e-3
 
 
 def _fading_speed_warnings(s: Scenario, label: str | None) -> list[str]:
-    """Fleets faster than :data:`CSI_FRESH_MPS` (up to :data:`FAST_MPS`, warned of apart)
-    under the pf or mlwdf scheduler, which know each slot's fading when they rank the devices:
-    a real gNB ranks by CSI some milliseconds old, which at vehicle speeds no longer holds
-    (a teleoperation lead's review: a 120 km/h fleet ran as a parked one's, silently; the
-    README says so)."""
+    """Fleets given a speed at which the uplink channel's coherence time (0.423 / f_D, the
+    rule of thumb for a Clarke spectrum, Rappaport 5.4.3) is shorter than :data:`SRS_AGE_S`,
+    under the pf or mlwdf uplink scheduler, which knows each slot's fading when it ranks the
+    devices: a real gNB ranks by sounding (SRS) some milliseconds old, which no longer holds
+    then (a teleoperation lead's review: a 120 km/h fleet ran as a parked one's, silently; the
+    README says so). Fleets faster than :data:`FAST_MPS` are warned of apart; a trace's fleets
+    give no speed and are not checked."""
     if s.radio.model != "nr" or s.radio.scheduler not in ("pf", "mlwdf"):
         return []
+    carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz, default=s.carrier)
     fast = []
     for f in s.fleets:
         speed = getattr(f.mobility, "speed_mps", None)
         top = max(speed) if isinstance(speed, tuple | list) else speed
-        if f.count and top is not None and CSI_FRESH_MPS < top <= FAST_MPS:
+        if f.count and top is not None and 0 < top <= FAST_MPS and (
+                0.423 / (top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9) < SRS_AGE_S):
             fast.append((f.name, float(top)))
     if not fast:
         return []
-    carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz, default=s.carrier)
     top = max(v for _, v in fast)
     doppler_hz = top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
     return [str(InputError(
         f"fleets {_some([n for n, _ in fast])} move at up to {top:g} m/s "
-        f"({top * 3.6:,.0f} km/h), and the {s.radio.scheduler} scheduler ranks devices by "
-        f"each slot's own fading, as if known at once: at {carrier.fc_ghz:g} GHz the "
+        f"({top * 3.6:,.0f} km/h), and the {s.radio.scheduler} uplink scheduler ranks devices "
+        f"by each slot's own fading, as if known at once: at {carrier.fc_ghz:g} GHz the "
         f"channel's coherence time is ~{0.423 / doppler_hz * 1e3:.2g} ms (0.423 / f_D, "
-        f"Doppler {doppler_hz:,.0f} Hz), shorter than the CSI a gNB ranks by is old "
-        "(reports every few ms at the least, TS 38.214 5.2), so the twin's multi-user "
-        "diversity gain is optimistic for them; nothing else in the radio depends on speed "
-        "(scheduler: rr has no such gain)", file=label, field="radio.scheduler",
+        f"Doppler {doppler_hz:,.0f} Hz), shorter than the sounding (SRS, TS 38.214 6.2.1) a "
+        f"gNB ranks by is old (~{SRS_AGE_S * 1e3:g} ms at the least), so the twin's "
+        "multi-user diversity gain is optimistic for them; nothing else in the radio depends "
+        "on speed (scheduler: rr has no such gain)", file=label, field="radio.scheduler",
         value=s.radio.scheduler))]
 
 
-def _zero_upload_warnings(s: Scenario, label: str | None) -> list[str]:
-    """Services of ``ul_kb: 0`` under a radio and a policy that send requests over the air
-    (not ``local``): each request still starts on its
+def _zero_upload_warnings(s: Scenario, label: str | None, policy: str) -> list[str]:
+    """Services of ``ul_kb: 0`` under the nr radio and a policy (the run's) that sends
+    requests over the air (not ``local``): each request still starts on its
     device and crosses the uplink (a scheduling request, a grant, a slot) before the site
     gets it. A message the network sends unasked, an operator's command down to a vehicle,
     has no uplink leg, which the twin does not model (a teleoperation lead's review: such
     commands' ul_wait of 3-192 ms read as the uplink's fault, with the downlink idle)."""
     names = [v.name for v in s.services if v.ul_kb == 0]
-    if not names or s.radio.model == "ideal" or s.policy == "local":
+    if not names or s.radio.model != "nr" or policy == "local":
         return []
+    access = ("a scheduling request and a grant" if s.radio.ul_access == "sr" else
+              "its configured grant's next occasion")
     return [str(InputError(
         f"{_some(names)} upload{'s' if len(names) == 1 else ''} 0 kB, and each request "
-        "still starts on its device: it waits for a scheduling request and a grant and "
-        "takes an uplink slot before its compute site gets it (a device's poll, answered). "
+        f"still starts on its device: it waits for {access} and takes an uplink slot "
+        "before its compute site gets it (a device's poll, answered). "
         "Messages the network sends unasked (an operator's commands down to a vehicle) "
         "have no uplink leg, which airan does not model: for them, read the downlink legs "
         "of the breakdown (dl_transport, dl_air) and leave out ul_wait and ul_air",
