@@ -720,6 +720,7 @@ def test_where_a_service_missed_is_told_from_the_seed_that_missed_it() -> None:
         return {"count": 100, "due": 100, "dropped": 0, "unanswered": 0, "hit": hit,
                 "p99": wait_ms, "breakdown_ms": {"ul_wait": wait_ms, "ul_air": 15.0},
                 "late": late, "late_parts": {"ul_wait": wait_ms} if late else None,
+                "late_interrupted": {"handover": late // 2} if late else {},
                 "local_share": None, "seed_unanswered": 0, "parts_hit": hit}
 
     passing, missing = seed(1.0, 2.0, 0), seed(0.58, 380.0, 42)
