@@ -255,3 +255,27 @@ def test_the_greedy_steps_through_failed_build_outs_to_one_that_runs() -> None:
 
     found = search_module._greedy(space, _FakeRuns(space, figures), math.inf, 200)
     assert found is not None and found.feasible and not found.failed
+
+
+def test_max_fleet_counts_the_devices_on_the_busiest_cell_where_sites_have_several() -> None:
+    """A teleoperation lead asked for vehicles per cell; max-fleet gave them per three-sector
+    site (6 on a site where 2 were on its fullest cell)."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from airan.planner.fleet import _sites_serving
+
+    cells = pa.table({"cell": ["s0/0", "s0/1", "s0/2", "s1/0", "s1/1", "s1/2"],
+                      "site": ["s0", "s0", "s0", "s1", "s1", "s1"]})
+    devices = pa.table({"fleet": ["car"] * 6 + ["cam"] * 3,
+                        "cell": ["s0/0", "s0/0", "s0/1", "s0/2", "s1/0", None,
+                                 "s1/1", "s1/1", "s1/1"]})
+    run = SimpleNamespace(devices=devices, cells=cells)
+    assert _sites_serving(run, {"car"}) == (4, 2, 2)  # s0: 4 cars, 2 on s0/0; one unserved
+    assert _sites_serving(run, {"car", "cam"}) == (4, 2, 3)
+    single = SimpleNamespace(devices=devices, cells=pa.table({
+        "cell": ["s0/0", "s0/1", "s0/2", "s1/0", "s1/1", "s1/2"],
+        "site": ["s0/0", "s0/1", "s0/2", "s1/0", "s1/1", "s1/2"]}))
+    assert _sites_serving(single, {"car"}) == (2, 4, None)  # one cell a site: the same count
+    assert _sites_serving(SimpleNamespace(devices=None, cells=None), {"car"}) == (0, 0, None)

@@ -206,7 +206,9 @@ def max_fleet(
                            for k in ("ul", "dl"))
         table.add_row(f"{run.count:,}", "-" if not run.sites_serving else
                       f"{run.busiest_site:,} ({run.sites_serving:,} "
-                      f"site{'s' if run.sites_serving != 1 else ''})",
+                      f"site{'s' if run.sites_serving != 1 else ''}"
+                      + (f"; {run.busiest_cell:,} on a cell" if run.busiest_cell is not None
+                         else "") + ")",
                       *("no request" if x in run.untested else
                         _target_value(run.values.get(x.text), x) for x in targets),
                       "-" if gpu is None else f"{gpu[0]} {gpu[1]:.0%}",
@@ -221,7 +223,9 @@ def max_fleet(
     top = next((t for t in res.tries if t.count == res.largest), None)
     spread = ("" if top is None or not top.sites_serving else
               f", {top.busiest_site:,} of them on its busiest cell site ({top.sites_serving:,} "
-              f"of the {res.cells:,} cell sites served it)")
+              f"of the {res.cells:,} cell sites served it"
+              + (f"; {top.busiest_cell:,} on its busiest cell" if top.busiest_cell is not None
+                 else "") + ")")
     with_them = "".join(f" with {n:,} of {name}" for name, n in
                         res.counts_at(res.largest).items() if name != lead)
     verdict = (f"largest: {res.largest:,} devices of {lead}{with_them}{spread}" + miss

@@ -92,6 +92,10 @@ class FleetTry:
     # each compute site's offered load at full batches (offered_load), the worst over the
     # seeds: what --max-load holds to
     site_load: dict[str, float] = field(default_factory=dict)
+    # the fleet's devices on the cell serving most of them, where cell sites have several
+    # cells (None: one cell a site, the busiest site's count): a teleoperation lead asked for
+    # vehicles per cell, and the answer gave them per three-sector site
+    busiest_cell: int | None = None
 
     def missed_by(self, target: Target) -> list[str]:
         """The fleets whose own requests miss ``target`` at this count (of
@@ -271,6 +275,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         air_over: dict[tuple[str, str], float] = {}  # (direction, cell) offered past it
         unsettled: dict[str, str] = {}  # sites whose queue a run could not settle
         busiest = serving = -1
+        busiest_cell: int | None = None
         answered: dict[str, float] = {}
         by_service: dict[str, dict[str, float]] = {}
         site_util: dict[str, float] = {}
@@ -285,7 +290,7 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
             result = eng.run()
             summary = result.summary
             if busiest < 0:
-                busiest, serving = _sites_serving(result, set(listed))
+                busiest, serving, busiest_cell = _sites_serving(result, set(listed))
                 mine = list(dict.fromkeys(
                     v for i in (index, *grown_at) for v in scenario.fleets[i].services))
                 answered = _answered_at(summary, mine)
@@ -357,7 +362,8 @@ def largest_fleet(scenario: Scenario, fleet: str, targets: Sequence[Target], *,
         out = FleetTry(count, not misses, worst, misses, max(busiest, 0), max(serving, 0),
                        answered, by_service, site_util, cells_busy,
                        untested_targets(targets, merged), merged, by_fleet, air_cautions,
-                       dict(sorted(loads_seen.items(), key=lambda nl: -nl[1])))
+                       dict(sorted(loads_seen.items(), key=lambda nl: -nl[1])),
+                       busiest_cell=busiest_cell)
         if again is not None:
             return out
         known[count] = out
@@ -427,21 +433,26 @@ def _answered_at(summary: dict[str, Any], services: Sequence[str]) -> dict[str, 
         else {}
 
 
-def _sites_serving(result: Any, fleets: set[str]) -> tuple[int, int]:
-    """The devices of ``fleets`` on the cell site serving most of them, and how many cell sites
-    serve any, from a run's device and cell tables (0, 0 without them)."""
+def _sites_serving(result: Any, fleets: set[str]) -> tuple[int, int, int | None]:
+    """The devices of ``fleets`` on the cell site serving most of them, how many cell sites
+    serve any, and the devices on the cell serving most (None where every cell site has one
+    cell), from a run's device and cell tables (0, 0, None without them)."""
     devices, cells = result.devices, result.cells
     if devices is None or cells is None:
-        return 0, 0
+        return 0, 0, None
     site_of = dict(zip(cells.column("cell").to_pylist(), cells.column("site").to_pylist(),
                        strict=True))
     per_site: dict[str, int] = {}
+    per_cell: dict[str, int] = {}
     for f, cell in zip(devices.column("fleet").to_pylist(), devices.column("cell").to_pylist(),
                        strict=True):
         if f in fleets and cell is not None:
             site = site_of.get(cell, cell)
             per_site[site] = per_site.get(site, 0) + 1
-    return max(per_site.values(), default=0), len(per_site)
+            per_cell[cell] = per_cell.get(cell, 0) + 1
+    sectored = len(site_of) > len(set(site_of.values()))
+    return (max(per_site.values(), default=0), len(per_site),
+            max(per_cell.values(), default=0) if sectored else None)
 
 
 def fleet_record(result: FleetResult) -> dict[str, Any]:
@@ -452,7 +463,8 @@ def fleet_record(result: FleetResult) -> dict[str, Any]:
             "monotone": result.monotone, "max_load": result.max_load,
             "tries": [{"count": t.count, "met": t.met, "values": t.values, "misses": t.misses,
                        "busiest_site_devices": t.busiest_site,
-                       "cell_sites_serving": t.sites_serving, "answered_at": t.answered_at,
+                       "cell_sites_serving": t.sites_serving,
+                       "busiest_cell_devices": t.busiest_cell, "answered_at": t.answered_at,
                        "answered_at_by_service": t.answered_by_service,
                        "site_gpu_utilization": t.site_utilization,
                        "busiest_cell_prb": {k: {"cell": c, "utilization": x}
