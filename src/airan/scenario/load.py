@@ -2189,6 +2189,23 @@ def _outside_layout_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+def _top_speed_mps(f: Any) -> float | None:
+    """A fleet's top speed as its mobility gives it (``speed_mps``: one, or a range), m/s;
+    None where it gives none (standing, a trace)."""
+    speed = getattr(f.mobility, "speed_mps", None)
+    return max(speed) if isinstance(speed, tuple | list) else speed
+
+
+def _highest_carrier(s: Scenario) -> Any:
+    """The highest-frequency carrier the cells use: the one whose Doppler shift is largest."""
+    return max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz, default=s.carrier)
+
+
+def _doppler_hz(speed_mps: float, carrier: Any) -> float:
+    """The largest Doppler shift f_D = v fc / c of a device at ``speed_mps`` on ``carrier``."""
+    return speed_mps / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
+
+
 #: A fleet faster than this (m/s, 252 km/h) is warned of: km/h written as m/s, likely
 FAST_MPS = 70.0
 #: A ground robot's fleet (the amr, humanoid and robot-arm classes) faster than this (m/s, 36
@@ -2238,9 +2255,7 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
 
     out = []
     for f in s.fleets:
-        m = f.mobility
-        speed = getattr(m, "speed_mps", None)
-        top = max(speed) if isinstance(speed, tuple | list) else speed
+        top = _top_speed_mps(f)
         if (f.count and top is not None and f.device_class in ROBOT_CLASSES
                 and ROBOT_FAST_MPS < top <= FAST_MPS):
             # (a port automation lead's review: an AGV fleet at speed_mps [15, 30], km/h
@@ -2254,11 +2269,9 @@ def _unit_warnings(s: Scenario, label: str | None) -> list[str]:
         if f.count and top is not None and top > FAST_MPS:
             # (a rail planner's review: 300 km/h trains read as a typo, and nothing said the
             # radio ignores speed, where the channel changes within a slot)
-            # (the highest carrier the cells use: its Doppler is the largest; all share one
-            # numerology, _check_carriers)
-            carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz,
-                          default=s.carrier)
-            doppler_hz = top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
+            # (all the carriers share one numerology, _check_carriers)
+            carrier = _highest_carrier(s)
+            doppler_hz = _doppler_hz(top, carrier)
             slot_ms = nr.slot_duration_s(carrier.numerology) * 1e3
             out.append(str(InputError(
                 f"{top:g} m/s is {top * 3.6:,.0f} km/h: faster than a road vehicle or a "
@@ -2308,18 +2321,17 @@ def _fading_speed_warnings(s: Scenario, label: str | None) -> list[str]:
     give no speed and are not checked."""
     if s.radio.model != "nr" or s.radio.scheduler not in ("pf", "mlwdf"):
         return []
-    carrier = max((c for _, c in _used_carriers(s)), key=lambda c: c.fc_ghz, default=s.carrier)
+    carrier = _highest_carrier(s)
     fast = []
     for f in s.fleets:
-        speed = getattr(f.mobility, "speed_mps", None)
-        top = max(speed) if isinstance(speed, tuple | list) else speed
+        top = _top_speed_mps(f)
         if f.count and top is not None and 0 < top <= FAST_MPS and (
-                0.423 / (top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9) < SRS_AGE_S):
+                0.423 / _doppler_hz(top, carrier) < SRS_AGE_S):
             fast.append((f.name, float(top)))
     if not fast:
         return []
     top = max(v for _, v in fast)
-    doppler_hz = top / SPEED_OF_LIGHT_MPS * carrier.fc_ghz * 1e9
+    doppler_hz = _doppler_hz(top, carrier)
     return [str(InputError(
         f"fleets {_some([n for n, _ in fast])} move at up to {top:g} m/s "
         f"({top * 3.6:,.0f} km/h), and the {s.radio.scheduler} uplink scheduler ranks devices "
