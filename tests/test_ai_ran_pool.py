@@ -231,3 +231,22 @@ def test_a_hub_takes_the_l1_of_generated_sites_it_lists() -> None:
     assert eng.ran.hosted_cells[names.index("hub")] == 6
     assert eng.ran.hosted_cells[names.index("gpu-site0")] == 0
     assert eng.ran.hosted_cells[names.index("gpu-site8")] == 3
+
+
+def test_a_hub_at_a_cell_site_runs_that_sites_cells_l1_besides_those_it_lists() -> None:
+    """An AI-RAN planner's review: a GH200 hub of kind edge standing at the centre site,
+    hosting the six around it, counted 18 of the 21 cells' L1; the centre's own three ran
+    nowhere, silently, where the README says a hub runs them besides those it lists."""
+    d = _hub()
+    d["compute_sites"][0].update(at="c", hosts_l1_of=SITES[1:])
+    eng = Engine(scenario_from_dict(d), duration_s=1.0)
+    s = eng.run().summary
+    assert s["sites"]["pool"]["ai_ran"]["hosted_cells"] == 21
+    assert set(eng.ran.cell_host.tolist()) == {eng.world.site_names.index("pool")}
+    [row] = day_profile(scenario_from_dict(d))
+    assert row["site"] == "pool" and row["cells"] == 21
+    # a cell-kind site at the centre keeps its own cells' L1 (the hub, the ring's)
+    d["compute_sites"].append({"name": "centre", "at": "c", "kind": "cell",
+                               "gpus": [{"type": "L40S", "count": 1}]})
+    hosts = l1_hosts(scenario_from_dict(d))
+    assert hosts["c"][0] == "centre" and {hosts[n][0] for n in SITES[1:]} == {"pool"}

@@ -3378,7 +3378,8 @@ def l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
     """Cell site -> (compute site, GPU type) of the compute site that runs its cells' L1 with
     ``ai_ran.mode`` mig or dynamic, as the engine takes it: the compute site that lists it in
     ``hosts_l1_of`` (a pooled DU), else its last cell-kind compute site (a generated one
-    included). Whatever the mode (the caller checks it)."""
+    included), else a hub (a site that lists others) that stands at it. Whatever the mode
+    (the caller checks it)."""
     hosts: dict[str, tuple[str, str]] = {}
     cell_sites = set(s.cell_site_names())
     for c in s.compute_sites:
@@ -3391,6 +3392,12 @@ def l1_hosts(s: Scenario) -> dict[str, tuple[str, str]]:
     for c in s.compute_sites:
         for name in c.hosts_l1_of:
             hosts[name] = (c.name, c.gpus[0].type)
+    for c in s.compute_sites:  # a hub that stands at a cell site runs its cells' L1 too,
+        # besides the ones it lists, where no cell-kind site there does (an AI-RAN planner's
+        # review: a GH200 hub of kind edge at the centre site hosting its ring counted 18 of
+        # the 21 cells, the centre's left out, silently)
+        if c.hosts_l1_of and c.kind != "cloud" and c.at in cell_sites and c.at not in hosts:
+            hosts[c.at] = (c.name, c.gpus[0].type)
     return hosts
 
 
