@@ -409,9 +409,12 @@ def test_local_answers_queue_on_their_devices_engine_as_in_the_twin() -> None:
 
     recs = asyncio.run(main())
     queued = sorted(r.parts_ms[3] for r in recs[:3])
-    assert queued == pytest.approx([0.0, 10.0, 20.0], abs=1.5)  # (the same send time)
+    # (the same send time; each waits from when its answer reached the device, and the
+    # event loop handed the three answers over up to 1.6 ms apart in a clean clone's CI run,
+    # where 1.5 ms was allowed: 3 ms still tells waiting in turn from running at once)
+    assert queued == pytest.approx([0.0, 10.0, 20.0], abs=3.0)
     assert recs[3].outcome == "dropped:device_queue_full"  # 30 ms of work waiting > 25
-    assert recs[4].parts_ms[3] == pytest.approx(0.0, abs=1.5)  # another device: no wait
+    assert recs[4].parts_ms[3] == pytest.approx(0.0, abs=3.0)  # another device: no wait
     assert all(r.placement == "local" for r in recs)
 
 
