@@ -89,32 +89,42 @@ def execute(
     ray = import_ray()
     started = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "logging_level": "ERROR"}
-        if address is None:
-            kwargs["num_cpus"] = workers or os.cpu_count() or 1
-        for attempt in range(1 + RAY_START_RETRIES):
-            try:
-                with warnings.catch_warnings():  # the error below says it once, in one line
-                    warnings.simplefilter("ignore")
-                    ray.init(address=address, **kwargs)
-                break
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
-                                 value=address) from None
-            except Exception as exc:
-                # Ray waits a fixed 30 s for a local node's raylet to register, which a host
-                # busy on every core can miss (the test suite beside numba's compile did,
-                # twice in four runs): start it again, once
-                if (address is not None or attempt == RAY_START_RETRIES
-                        or "timed out during startup" not in str(exc)):
-                    raise
-                ray.shutdown()
+        start_ray(ray, address=address,
+                  num_cpus=None if address else workers or os.cpu_count() or 1)
         started = True
     try:
         _execute_ray(ray, fn, n_jobs, make_job, on_done, workers)
     finally:
         if started:
+            ray.shutdown()
+
+
+def start_ray(ray: Any, *, address: str | None = None, num_cpus: int | None = None,
+              retries: int = RAY_START_RETRIES) -> None:
+    """``ray.init`` of a local node (``num_cpus``) or of a cluster at ``address``, quietly.
+
+    Ray waits a fixed 30 s for a local node's raylet to register, which a host busy on every
+    core can miss (the test suite beside numba's compile did, twice in four runs, and once in
+    a clean clone's CI): a local node that timed out is started again, up to ``retries``
+    times. An address that cannot be reached is an :class:`InputError` naming ``--address``.
+    """
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "logging_level": "ERROR"}
+    if num_cpus is not None:
+        kwargs["num_cpus"] = num_cpus
+    for attempt in range(1 + retries):
+        try:
+            with warnings.catch_warnings():  # the error below says it once, in one line
+                warnings.simplefilter("ignore")
+                ray.init(address=address, **kwargs)
+            return
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
+                             value=address) from None
+        except Exception as exc:
+            if (address is not None or attempt == retries
+                    or "timed out during startup" not in str(exc)):
+                raise
             ray.shutdown()
 
 
