@@ -157,11 +157,14 @@ _stamp_cache_with_imported_code()
 # array each time one is read out of it: an atomic increment and decrement each (a locked
 # instruction, which also waits for the CPU's pending stores), and most of the kernel's time
 # in a small scenario. The kernel's entry points therefore hand their callees a Borrowed view:
-# a plain pointer to a copy of the StructRef's fields, on the entry point's stack, whose arrays
-# share the StructRef's memory but carry no reference count. It is valid for the entry point's
-# call, while the caller's StructRef (which owns the arrays) lives; the kernel never replaces a
-# field (a Borrowed view has no setattr: compiling one fails) and never returns a view of one
-# (an array it returns is allocated in the call).
+# a plain pointer to the StructRef's fields, whose arrays, read through it, carry no reference
+# count. It is valid for the entry point's call, while the caller's StructRef (which owns the
+# arrays) lives; the kernel never replaces a field (a Borrowed view has no setattr: compiling
+# one fails) and never returns a view of one (an array it returns is allocated in the call).
+# (The view once pointed to a copy of the fields on the entry point's stack, the references
+# cleared as they were copied: a block of thousands of loads and stores that LLVM's instruction
+# schedulers took ~2 s to compile in each of the ~25 entry points, a third of the kernel's
+# first compile, for no speed at run time: benchmarks/README.md, History.)
 
 
 class Borrowed(types.Type):
@@ -190,8 +193,12 @@ class _BorrowedAttribute(AttributeTemplate):  # type: ignore[misc]
 @lower_getattr_generic(Borrowed)
 def _borrowed_getattr(context: Any, builder: Any, typ: Borrowed, val: Any, attr: str) -> Any:
     data = cgutils.create_struct_proxy(typ.ref.get_data_type())(context, builder, ref=val)
-    return imputils.impl_ret_borrowed(context, builder, typ.ref.field_dict[attr],
-                                      getattr(data, attr))
+    field_type, value = typ.ref.field_dict[attr], getattr(data, attr)
+    if isinstance(field_type, types.Array):  # the same array, with no reference count
+        ary = context.make_array(field_type)(context, builder, value=value)
+        ary.meminfo = cgutils.get_null_value(ary.meminfo.type)
+        value = ary._getvalue()
+    return imputils.impl_ret_borrowed(context, builder, field_type, value)
 
 
 @intrinsic
@@ -206,17 +213,6 @@ def borrow(typingctx, ref):  # type: ignore[no-untyped-def]
             raise TypingError(f"borrow: field {name!r} ({typ}) is neither an array nor a scalar")
 
     def codegen(context, builder, sig, args):
-        src = _Utils(context, builder, ref).get_data_struct(args[0])
-        data_type = ref.get_data_type()
-        ptr = cgutils.alloca_once(builder, context.get_value_type(data_type))
-        dst = cgutils.create_struct_proxy(data_type)(context, builder, ref=ptr)
-        for name, typ in fields.items():
-            val = getattr(src, name)
-            if isinstance(typ, types.Array):
-                ary = context.make_array(typ)(context, builder, value=val)
-                ary.meminfo = cgutils.get_null_value(ary.meminfo.type)
-                val = ary._getvalue()
-            setattr(dst, name, val)
-        return ptr
+        return _Utils(context, builder, ref).get_data_pointer(args[0])
 
     return Borrowed(ref)(ref), codegen
