@@ -37,14 +37,18 @@ from airan.policy.builtin import _candidate_paths, _deadline_aware_core, priorit
 
 
 @njit(cache=True)
-def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
-            gpu_up,
-            ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
-            dl_spacing, strict, decision_s, site_rate,
-            home_rate, svc_rate):  # pragma: no cover - compiled
+def decide(W_ref, S_ref, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now,
+           per_item, gpu_up,
+           ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
+           dl_spacing, strict, decision_s, site_rate,
+           home_rate, svc_rate):  # pragma: no cover - compiled
     """Placements of the requests of devices ``dev`` and services ``svc``, as
     ``Engine._decide`` gives them for ``deadline_aware(snapshot, batch, strict=strict)`` under
-    the NR radio without stateful services."""
+    the NR radio without stateful services. (The kernel's entry point itself, on Borrowed
+    views: a wrapper around it re-optimised its whole call tree once more, 2 s of the first
+    compile.)"""
+    W = borrow(W_ref)
+    S = borrow(S_ref)
     n = dev.shape[0]
     node = np.empty(n, dtype=np.int64)
     fleet = np.empty(n, dtype=np.int64)
@@ -103,19 +107,6 @@ def _decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, 
         if place[i] >= 0 and not np.isfinite(W.path_delay_s[node[i], place[i]]):
             place[i] = K.PLACE_NO_ROUTE
     return place
-
-
-@njit(cache=True)
-def decide(W, S, cand, cand_delay, cand_rate, cand_links, path_rate, dev, svc, now, per_item,
-           gpu_up,
-           ul_fraction, dl_fraction, report_round_s, ul_access, dl_access, ul_spacing,
-           dl_spacing, strict, decision_s, site_rate,
-           home_rate, svc_rate):  # pragma: no cover - compiled
-    return _decide(borrow(W), borrow(S), cand, cand_delay, cand_rate, cand_links, path_rate, dev,
-                   svc, now,
-                   per_item, gpu_up, ul_fraction, dl_fraction, report_round_s, ul_access,
-                   dl_access, ul_spacing, dl_spacing, strict, decision_s, site_rate,
-                   home_rate, svc_rate)
 
 
 def applies(world: Any, *, energy: bool) -> bool:

@@ -89,9 +89,11 @@ N_CTR = 30
 # warm_drop), in no figure of the run (Engine.warmup_s)
 F_MEAN_LOAD_DL, F_MEAN_LOAD_UL, F_BACKGROUND_DL, F_BACKGROUND_UL, F_WARMUP = range(5)
 N_FS = 5
-# drop reasons (index into agg_drop); keep in sync with engine.REASONS
+# drop reasons (index into agg_drop); keep in sync with engine.REASONS. numpy integers, not
+# Python ones: numba compiles a function called with a Python int constant once per value
+# (drop, once per reason: ten compiles, 4 s of the first), and a numpy one once for them all
 R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
-    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = range(10)
+    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = np.arange(10)
 N_REASONS = 10
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # the engine marks a built-in policy's rejection while every site it may use is down (a fault),
@@ -2809,7 +2811,7 @@ def _advance_site(W, S, s, t_until):
                 next_ready = ready_at
         if best >= 0:
             S.site_clock[s] = now
-            dispatch(W, S, s, best, g, now)
+            dispatch(W, S, s, np.int64(best), np.int64(g), now)  # (one compile: see R_)
             continue
         if next_ready > t_until:
             if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
@@ -2872,7 +2874,7 @@ def _advance_shared(W, S, s, t):
                 best = m
                 best_g = gm
         if best >= 0:
-            dispatch(W, S, s, best, best_g, now)
+            dispatch(W, S, s, np.int64(best), np.int64(best_g), now)
             continue
         if next_ready < S.site_wake[s]:  # wake the site when its oldest request is due
             if S.site_wake[s] < np.inf:
@@ -3438,8 +3440,13 @@ def _take_samples(S, k, slot):
 
 
 @njit(cache=True)
-def _advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
-    """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals."""
+def advance(W_ref, S_ref, arr_t, arr_f, arr_p, n_arr, slot_end):
+    """Advance from the current slot to ``slot_end`` (exclusive), consuming the arrivals.
+
+    An entry point (see below) written out in full: a one-line wrapper around the slot loop
+    re-optimised the loop's whole call tree once more, 3 s of the first compile."""
+    W = borrow(W_ref)
+    S = borrow(S_ref)
     k = S.ctr[C_SLOT]
     slot = W.slot_s
     plen = W.slot_type.shape[0]
@@ -3656,11 +3663,6 @@ def site_backlogs(W, S, now, per_item, gpu_up, svc_rate):
 @njit(cache=True)
 def pending_moves(W, S):
     return _pending_moves(borrow(W), borrow(S))
-
-
-@njit(cache=True)
-def advance(W, S, arr_t, arr_f, arr_p, n_arr, slot_end):
-    return _advance(borrow(W), borrow(S), arr_t, arr_f, arr_p, n_arr, slot_end)
 
 
 @njit(cache=True)
