@@ -206,7 +206,7 @@ def test_live_model_option_for_no_service_of_the_scenario_is_an_error() -> None:
 def test_every_command_that_builds_an_engine_says_why_its_first_use_waits(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """The spinner shows only on a terminal; in a CI log or a pipe, one line says the kernel is
-    being compiled (about two minutes, once). Not only run: validate (its uplink check builds an
+    being compiled (one to two minutes, once). Not only run: validate (its uplink check builds an
     engine), compare, max-fleet and the others compiled it for minutes without a word."""
     import time
 

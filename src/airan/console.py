@@ -633,7 +633,7 @@ def _announce(compile_kernel: Callable[[], float], bar: Any = None) -> float:
     than a cached load (~1-2 s); after a compile, one line saying so. ``bar``: a progress
     display of the command's, paused meanwhile (rich shows one live display at a time)."""
     why = ("loading the simulation kernel (numba compiles it on the first run after installing: "
-           "about two minutes, once)")
+           "one to two minutes, once)")
     say = threading.Timer(KERNEL_SAY_S, lambda: err.print(why, markup=False, soft_wrap=True))
     if bar is not None:
         bar.stop()

@@ -1,6 +1,6 @@
 """Compile the kernel (or load it from numba's cache) before a run's clock starts.
 
-numba compiles the kernel on the first run after an install (about two minutes; then cached
+numba compiles the kernel on the first run after an install (one to two minutes; then cached
 next to the sources, or in ``NUMBA_CACHE_DIR``) and loads it from the cache in every new
 process after that.
 Doing it once per process, in a tiny run of the built-in factory, keeps that out of a run's
