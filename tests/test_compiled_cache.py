@@ -86,17 +86,22 @@ def _parsed_imports(py_file: Path, root: Path) -> set[Path]:
 
 def test_the_scan_of_imports_finds_what_pythons_parser_finds_in_every_file_of_airan() -> None:
     """The stamp's scan reads the text (a parse of every file took 0.6 s of each command's
-    start); over airan's own files it finds exactly the airan modules that ``ast`` finds."""
+    start); over airan's own files it finds every airan module that ``ast`` finds (one it
+    missed would leave a stale kernel in the cache), and nothing else today."""
     import airan
     from airan.compiled import _imported_files
 
     root = Path(airan.__file__).resolve().parent
     files = sorted(root.rglob("*.py"))
     assert len(files) > 100
+    extra = 0
     for f in files:
         st = f.stat()
-        assert set(_imported_files(f, root, st.st_mtime_ns, st.st_size)) == \
-            _parsed_imports(f, root), f
+        scanned, parsed = set(_imported_files(f, root, st.st_mtime_ns, st.st_size)), \
+            _parsed_imports(f, root)
+        assert scanned >= parsed, (f, parsed - scanned)
+        extra += len(scanned - parsed)  # (a docstring's line that reads as an import)
+    assert extra == 0
 
 
 def test_the_scan_of_imports_reads_every_form_of_import(tmp_path: Path) -> None:
@@ -108,12 +113,23 @@ def test_the_scan_of_imports_reads_every_form_of_import(tmp_path: Path) -> None:
         (pkg / f"{name}.py").write_text("")
     f = pkg / "user.py"
     f.write_text("import airan.a\nimport os, airan.b as bee\n"
-                 "from airan.radio import (\n    nr,  # the NR figures\n    x as why,\n)\n"
+                 "from airan.radio import (  # the NR figures (TS 38.214)\n"
+                 "    nr,  # (a comment's parenthesis)\n    x as why,\n)\n"
                  "def g():\n    from airan import c, d as dee; import json\n"
                  "from airanother import e\n# from airan import e\n")
-    got = {p.relative_to(pkg.resolve()).as_posix() for p in _imported_files(f, pkg, 0, 0)}
-    assert got == {"a.py", "b.py", "radio/__init__.py", "radio/nr.py", "radio/x.py",
-                   "__init__.py", "c.py", "d.py"}
+    want = {"a.py", "b.py", "radio/__init__.py", "radio/nr.py", "radio/x.py", "__init__.py",
+            "c.py", "d.py"}
+    assert {p.relative_to(pkg.resolve()).as_posix() for p in _imported_files(f, pkg, 0, 0)} \
+        == want
+    # continuations, one-line compound statements, odd spacing: what ast finds, the scan finds
+    f.write_text("from airan.radio import \\\n    nr\nfrom airan \\\n    import a\n"
+                 "import os, \\\n    airan.b\nif True: from airan import c\n"
+                 "try: import airan.d\nexcept ImportError: pass\nfrom airan import(e)\n"
+                 "from airan . radio import x\n")
+    assert {p.relative_to(pkg.resolve()).as_posix() for p in _imported_files(f, pkg, 1, 0)} \
+        == {p.relative_to(pkg.resolve()).as_posix() for p in _parsed_imports(f, pkg.resolve())} \
+        == {"radio/__init__.py", "radio/nr.py", "__init__.py", "a.py", "b.py", "c.py", "d.py",
+            "e.py", "radio/x.py"}
 
 
 _AFTER_WARM_UP = """

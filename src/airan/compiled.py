@@ -84,10 +84,11 @@ def import_closure(py_file: Path, root: Path = _PACKAGE_ROOT) -> set[Path]:
 
 
 #: ``import x[ as y][, airan.z]`` and ``from airan.x import a[ as b], c`` (the names in
-#: parentheses over several lines too), at any indent or after a ``;``
-_IMPORT = re.compile(r"(?:^|;)[ \t]*import[ \t]+([^\n#;]*)"
-                     r"|(?:^|;)[ \t]*from[ \t]+(airan(?:\.[\w.]+)?)[ \t]+import[ \t]+"
-                     r"(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
+#: parentheses over several lines too), at any indent or after a ``;`` or a ``:`` (a one-line
+#: ``if``, ``try`` or ``def``), in a text whose comments and line continuations are removed
+_IMPORT = re.compile(r"(?:^|[;:])[ \t\f]*import\b[ \t]*([^\n;]*)"
+                     r"|(?:^|[;:])[ \t\f]*from[ \t]+(airan(?:[ \t]*\.[ \t]*\w+)*)[ \t]*import\b"
+                     r"[ \t]*(\([^)]*\)|[^\n;]*)", re.MULTILINE)
 
 
 @cache
@@ -96,16 +97,20 @@ def _imported_files(py_file: Path, root: Path, mtime_ns: int, size: int) -> list
     per version of the file (its modification time and size), however many closures share it
     (each of airan's compiled modules asks for its closure when numba loads its cache: parsing
     every file per module cost ~0.5 s a start). A scan of the text, not a parse (``ast.parse``
-    of the 56 files under the policies took 0.6 s of every command's start): an import in a
-    string or a comment's line is counted too, which stamps one file more, never one fewer."""
+    of the 56 files under the policies took 0.6 s of every command's start): a line of a
+    string that reads as an import is counted too, which stamps a file more (a recompile),
+    never one fewer (a stale kernel); tests hold it to Python's parser over airan's files."""
+    text = re.sub(r"#[^\n]*", "", py_file.read_text(encoding="utf-8").replace("\\\n", " "))
     names: set[str] = set()
-    for plain, module, imported in _IMPORT.findall(py_file.read_text(encoding="utf-8")):
+    for plain, module, imported in _IMPORT.findall(text):
         if plain:
+            plain = re.sub(r"\s*\.\s*", ".", plain)
             names |= {a.split()[0] for a in plain.split(",") if a.split()
                       and a.split()[0].split(".")[0] == "airan"}
         else:
+            module = re.sub(r"\s", "", module)
             names.add(module)  # and the names it imports, where they are modules
-            for a in re.sub(r"#[^\n]*", "", imported).strip("()").split(","):
+            for a in imported.strip().strip("()").split(","):
                 if a.split():
                     names.add(f"{module}.{a.split()[0]}")
     return [m.resolve() for m in (_module_file(n, root) for n in sorted(names)) if m is not None]
@@ -174,7 +179,7 @@ _stamp_cache_with_imported_code()
 # one fails) and never returns a view of one (an array it returns is allocated in the call).
 # (The view once pointed to a copy of the fields on the entry point's stack, the references
 # cleared as they were copied: a block of thousands of loads and stores that LLVM's instruction
-# schedulers took ~2 s to compile in each of the ~25 entry points, a third of the kernel's
+# schedulers took 1-2 s to compile in each of the ~25 entry points, a third of the kernel's
 # first compile, for no speed at run time: benchmarks/README.md, History.)
 
 

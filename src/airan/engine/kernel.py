@@ -92,9 +92,10 @@ N_FS = 5
 # drop reasons (index into agg_drop); keep in sync with engine.REASONS. numpy integers, not
 # Python ones: numba compiles a function called with a Python int constant once per value
 # (drop, once per reason: ten compiles, 4 s of the first), and a numpy one once for them all
-R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
-    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = np.arange(10)
 N_REASONS = 10
+R_ADMISSION, R_BUFFER_FULL, R_QUEUE_FULL, R_LINK_FULL, R_RADIO_OUTAGE, R_NO_ROUTE, \
+    R_SITE_FAILURE, R_SUPERSEDED, R_DEVICE_QUEUE_FULL, R_NOT_ON_DEVICE = np.arange(N_REASONS,
+                                                                                dtype=np.int64)
 PLACE_NO_ROUTE = -3  # the engine marks a placement at a site the cell cannot reach
 # the engine marks a built-in policy's rejection while every site it may use is down (a fault),
 # and a policy may answer it (airan.policy.NO_SITE): dropped site_failure, placement "rejected"

@@ -90,7 +90,7 @@ def execute(
     started = False
     if not ray.is_initialized():
         start_ray(ray, address=address,
-                  num_cpus=None if address else workers or os.cpu_count() or 1)
+                  num_cpus=None if address is not None else workers or os.cpu_count() or 1)
         started = True
     try:
         _execute_ray(ray, fn, n_jobs, make_job, on_done, workers)
