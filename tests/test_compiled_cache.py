@@ -87,21 +87,19 @@ def _parsed_imports(py_file: Path, root: Path) -> set[Path]:
 def test_the_scan_of_imports_finds_what_pythons_parser_finds_in_every_file_of_airan() -> None:
     """The stamp's scan reads the text (a parse of every file took 0.6 s of each command's
     start); over airan's own files it finds every airan module that ``ast`` finds (one it
-    missed would leave a stale kernel in the cache), and nothing else today."""
+    missed would leave a stale kernel in the cache). One more (a docstring's line that reads
+    as an import) would cost a recompile only, and fails nothing here."""
     import airan
     from airan.compiled import _imported_files
 
     root = Path(airan.__file__).resolve().parent
     files = sorted(root.rglob("*.py"))
     assert len(files) > 100
-    extra = 0
     for f in files:
         st = f.stat()
         scanned, parsed = set(_imported_files(f, root, st.st_mtime_ns, st.st_size)), \
             _parsed_imports(f, root)
         assert scanned >= parsed, (f, parsed - scanned)
-        extra += len(scanned - parsed)  # (a docstring's line that reads as an import)
-    assert extra == 0
 
 
 def test_the_scan_of_imports_reads_every_form_of_import(tmp_path: Path) -> None:
