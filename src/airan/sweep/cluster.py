@@ -19,7 +19,7 @@ from typing import Any
 from airan.errors import InputError
 
 #: times a local Ray node that timed out during its startup is started again
-RAY_START_RETRIES = 1
+RAY_START_RETRIES = 2
 
 #: on_done(job_index, value, error): value is None when the job raised; error is then its text
 OnDone = Callable[[int, Any, "str | None"], None]
@@ -103,10 +103,12 @@ def start_ray(ray: Any, *, address: str | None = None, num_cpus: int | None = No
               retries: int = RAY_START_RETRIES) -> None:
     """``ray.init`` of a local node (``num_cpus``) or of a cluster at ``address``, quietly.
 
-    Ray waits a fixed 30 s for a local node's raylet to register, which a host busy on every
-    core can miss (the test suite beside numba's compile did, twice in four runs, and once in
-    a clean clone's CI): a local node that timed out is started again, up to ``retries``
-    times. An address that cannot be reached is an :class:`InputError` naming ``--address``.
+    Ray waits a fixed time for a local node's processes to start and register (30 s for the
+    raylet, and a while for the GCS server's port file), which a host busy on every core can
+    miss (the test suite beside numba's compile did, twice in four runs, and twice in a clean
+    clone's CI): a local node that timed out is started again, up to ``retries`` times, and
+    then says so in one line. An address that cannot be reached is an :class:`InputError`
+    naming ``--address``.
     """
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "logging_level": "ERROR"}
@@ -118,14 +120,20 @@ def start_ray(ray: Any, *, address: str | None = None, num_cpus: int | None = No
                 warnings.simplefilter("ignore")
                 ray.init(address=address, **kwargs)
             return
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
-                             value=address) from None
         except Exception as exc:
-            if (address is not None or attempt == retries
-                    or "timed out during startup" not in str(exc)):
+            if address is not None:
+                if isinstance(exc, (ConnectionError, ValueError, RuntimeError)):
+                    raise InputError(f"cannot start or reach Ray: {exc}", field="--address",
+                                     value=address) from None
+                raise
+            if "timed out" not in str(exc).lower():
                 raise
             ray.shutdown()
+            if attempt == retries:
+                raise InputError(
+                    f"could not start a local Ray node in {1 + retries} tries ({exc}): the "
+                    "machine may be too busy; try again, or run with --workers 1 (in this "
+                    "process)") from None
 
 
 def _execute_ray(ray: Any, fn: Callable[[Any], Any], n_jobs: int,
