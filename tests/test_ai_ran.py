@@ -157,7 +157,7 @@ def test_mig_runs_ai_at_its_instances_roofline_without_stretching_fixed_overhead
 
 def test_mig_slows_a_measured_service_time_by_the_instances_share() -> None:
     """A service time given for the whole GPU (measured) runs on an H100's 4g instance (64 of
-    its 132 SMs) 132/64 times longer; 0.4286, as the README writes 3/7, is the same partition."""
+    its 132 SMs) 132/64 times longer; 0.4286, as docs/model.md writes 3/7, is the same partition."""
     d = _one_site("mig", hour=4.0).model_dump(mode="json")
     d["services"][0]["service_time"] = {"dist": "fixed", "mean_ms": 2.0}
     d["ai_ran"]["mig_l1_fraction"] = 0.4286

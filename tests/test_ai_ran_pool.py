@@ -236,7 +236,7 @@ def test_a_hub_takes_the_l1_of_generated_sites_it_lists() -> None:
 def test_a_hub_at_a_cell_site_runs_that_sites_cells_l1_besides_those_it_lists() -> None:
     """An AI-RAN planner's review: a GH200 hub of kind edge standing at the centre site,
     hosting the six around it, counted 18 of the 21 cells' L1; the centre's own three ran
-    nowhere, silently, where the README says a hub runs them besides those it lists."""
+    nowhere, silently, where docs/model.md says a hub runs them besides those it lists."""
     d = _hub()
     d["compute_sites"][0].update(at="c", hosts_l1_of=SITES[1:])
     eng = Engine(scenario_from_dict(d), duration_s=1.0)

@@ -4,7 +4,7 @@ Tolerances are stated per test; the published figures are written out here, not 
 catalog. The MLPerf ResNet-50 and TensorRT YOLOv8 points are the ones the catalog's efficiencies
 and per-batch overheads were fitted to (six ResNet-50 points, six free parameters; three YOLOv8
 points, three overheads), so these tests check the catalog's arithmetic and that a change keeps
-the fit, not the model's accuracy at other GPUs or batch sizes (README, "How we know it is
+the fit, not the model's accuracy at other GPUs or batch sizes (docs/model.md, "How we know it is
 right"); the OpenVLA points are vla-perf's rooflines, a model of the same kind, not measurements.
 """
 

@@ -113,7 +113,7 @@ def test_each_engine_is_a_fifo_of_its_own_services(engines: dict[str, list[str]]
 
 def test_the_energy_counts_every_engines_busy_time() -> None:
     """On board at the Orin's active power on each engine (an upper bound where engines
-    overlap, as the README says): idle + (TDP - idle) x the engines' busy time in the run
+    overlap, as docs/model.md says): idle + (TDP - idle) x the engines' busy time in the run
     over its 10 s, the ideal radio drawing nothing."""
     from airan.scenario.schema import Scenario
 

@@ -227,9 +227,9 @@ def test_the_summary_gives_the_devices_radio_percentiles_of_the_devices_table() 
     assert "devices_radio" not in (s.get("cells") or {})
 
 
-def test_devices_at_the_layouts_edge_hear_fewer_interferers_as_the_readme_says() -> None:
+def test_devices_at_the_layouts_edge_hear_fewer_interferers_as_the_docs_say() -> None:
     """No wrap-around (a planner's review): city's vehicles beyond 1.2 km from the centre see a
-    higher median downlink SINR than those within 800 m, the figures the README gives."""
+    higher median downlink SINR than those within 800 m, the figures docs/model.md gives."""
     from pathlib import Path
 
     res = Engine("city", duration_s=0.1).run()
@@ -238,7 +238,7 @@ def test_devices_at_the_layouts_edge_hear_fewer_interferers_as_the_readme_says()
     d = np.hypot(x, y)
     outer, inner = np.median(sinr[d > 1200]), np.median(sinr[d < 800])
     assert outer > inner + 2.0
-    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text().split())
     assert (f"a median downlink geometry SINR of {outer:.1f} dB for the "
             f"{(d > 1200).mean():.0%} of vehicles beyond 1.2 km from the centre, {inner:.1f} dB "
             "within 800 m") in text

@@ -224,8 +224,9 @@ def _own_model(**model: Any) -> dict[str, Any]:
 def test_a_models_own_measured_time_is_the_sites_and_devices_run_its_roofline() -> None:
     """A robot maker's review: a model of one's own given as ``service_time_ms: 80`` (its
     GFLOPs too) ran in 80 ms on the robot's bare CPU, whose roofline is seconds, where the same
-    time as a service's ``service_time`` runs the roofline on board (README: "as a service's
-    service_time"). Now alike: the sites take the time, the devices the model's roofline."""
+    time as a service's ``service_time`` runs the roofline on board (docs/scenario.md: "as a
+    service's service_time"). Now alike: the sites take the time, the devices the model's
+    roofline."""
     roof = {"params": 3.0e9, "precision": "bf16", "gflops": 1600, "weight_bytes": 6.0e9,
             "efficiency": {"compute": 1.0, "memory": 1.0}}
     d = _own_model(service_time_ms=80, **roof)

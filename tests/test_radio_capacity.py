@@ -1,5 +1,5 @@
 """The uplink's capacity and round robin's shares, against a computation by hand from the rules
-the README states (rows 'uplink', 'SINR, SE', 'scheduling'), for one cell with no interference
+docs/model.md states (rows 'uplink', 'SINR, SE', 'scheduling'), for one cell with no interference
 and no HARQ failures.
 
 A U slot on n PRBs carries n x SE x 12 x 14 x (1 - 0.08) bits (TS 38.306 4.1.2, the FR1 uplink

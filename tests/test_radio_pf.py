@@ -30,7 +30,7 @@ BITS_PER_PRB_SE = 12 * 14 * (1 - 0.08)  # TS 38.306 4.1.2, FR1 uplink overhead
 
 
 def _se(snr: np.ndarray | float) -> np.ndarray:
-    """Attenuated Shannon with the cap (README row 'SINR, SE')."""
+    """Attenuated Shannon with the cap (docs/model.md row 'SINR, SE')."""
     return np.minimum(0.75 * np.log2(1.0 + np.asarray(snr) / 1.25), 7.4063)
 
 

@@ -1,4 +1,5 @@
-"""The README's annotated scenario is a valid scenario (the docs cannot drift from the schema)."""
+"""The README's and docs' scenarios and snippets are valid and say what runs do (the docs cannot
+drift from the schema or the code)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,24 @@ from airan.engine import Engine
 from airan.scenario import scenario_from_dict
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = README.parent / "docs"
 
 
-def test_readme_scenario_example_validates_and_runs() -> None:
-    text = README.read_text(encoding="utf-8")
-    block = re.search(r"## The scenario format\s+```yaml\n(.*?)```", text, re.S)
-    assert block, "the README has an annotated scenario"
-    sc = scenario_from_dict(yaml.safe_load(block.group(1)), label="README.md")
+def test_the_annotated_scenario_validates_and_runs() -> None:
+    """docs/scenario.md's annotated scenario, each field with its default, is one (the README
+    points to it)."""
+    text = (DOCS / "scenario.md").read_text(encoding="utf-8")
+    block = re.search(r"# The scenario format\s.*?```yaml\n(.*?)```", text, re.S)
+    assert block, "docs/scenario.md has an annotated scenario"
+    assert "(docs/scenario.md)" in README.read_text(encoding="utf-8")
+    sc = scenario_from_dict(yaml.safe_load(block.group(1)), label="docs/scenario.md")
     assert sc.ai_ran.mode == "dynamic" and sc.objective == "latency"
     s = Engine(sc, duration_s=0.2).run().summary
     assert s["requests"]["created"] > 0 and s["ai_ran"]["mode"] == "dynamic"
 
 
-def test_readme_states_what_an_fdd_uplink_gains_on_its_own_frequency() -> None:
-    """The uplink's path loss is taken at its own frequency: the README's figures for it, 20
+def test_the_model_states_what_an_fdd_uplink_gains_on_its_own_frequency() -> None:
+    """The uplink's path loss is taken at its own frequency: docs/model.md's figures for it, 20
     log10(f_DL / f_UL) at a band's default carrier (TS 38.104 Table 5.2-1: n66's 400 MHz duplex
     distance is the widest listed, n20 and n71 send their uplink above the downlink)."""
     from math import log10
@@ -39,7 +44,7 @@ def test_readme_states_what_an_fdd_uplink_gains_on_its_own_frequency() -> None:
         dl, ul = channel_mhz(fc, 10.0, band, fdd=True)
         return 20 * log10(sum(dl) / sum(ul))
 
-    text = " ".join(README.read_text(encoding="utf-8").split())
+    text = " ".join((DOCS / "model.md").read_text(encoding="utf-8").split())
     assert max(NR_BANDS, key=lambda n: abs(NR_BANDS[n].duplex_offset_mhz)) == "n66"
     n66 = gain_db("n66", 2.14)
     assert f"at n66 (uplink 1710-1780 MHz, downlink 2110-2200 MHz) {n66:.1f} dB at 2.14 GHz" in text
@@ -119,8 +124,8 @@ def test_every_scenario_field_is_documented() -> None:
     assert not missing, missing
 
 
-def test_readmes_filter_of_dropped_requests_runs_on_a_runs_requests(tmp_path: Path) -> None:
-    """The README's line that filters a run's dropped requests, as written, on a run that drops
+def test_the_docs_filter_of_dropped_requests_runs_on_a_runs_requests(tmp_path: Path) -> None:
+    """docs/outputs.md's line that filters a run's dropped requests, as written, on a run that drops
     some (one waiting request per site): it raised, ``outcome`` being dictionary-encoded (a
     researcher's review), and the columns it names as such are."""
     import pyarrow as pa
@@ -130,16 +135,16 @@ def test_readmes_filter_of_dropped_requests_runs_on_a_runs_requests(tmp_path: Pa
     from airan.report.rundir import write_run
     from airan.scenario import load_scenario
 
-    text = " ".join(README.read_text(encoding="utf-8").split())
+    text = " ".join((DOCS / "outputs.md").read_text(encoding="utf-8").split())
     snippet = re.search(r"filter dropped ones with `([^`]+)` after `([^`]+)`", text)
-    assert snippet, "the README says how to filter the dropped requests"
+    assert snippet, "docs/outputs.md says how to filter the dropped requests"
     assert snippet.group(2) == "import pyarrow as pa, pyarrow.compute as pc"
     d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
     for site in d["compute_sites"]:
         site["queue_limit"] = 1
     result = Engine(scenario_from_dict(d), duration_s=0.2, trace_limit=100_000).run()
     t = pq.read_table(write_run(result, tmp_path / "run") / "requests.parquet")
-    dropped = eval(snippet.group(1), {"pa": pa, "pc": pc, "t": t})  # (the README's line)
+    dropped = eval(snippet.group(1), {"pa": pa, "pc": pc, "t": t})  # (the docs' line)
     outcomes = [str(o) for o in t.column("outcome").to_pylist()]
     assert dropped.num_rows == sum(o.startswith("dropped") for o in outcomes) > 0
     encoded = re.search(r"\(`service`, `fleet`, `placement`, `cell`, `outcome` and "

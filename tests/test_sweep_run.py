@@ -383,8 +383,8 @@ def test_folder_stays_the_last_column_when_a_later_run_has_more_columns(tmp_path
 def test_the_results_all_services_hit_ratio_counts_overdue_requests_as_missed(
         tmp_path: Path) -> None:
     """results.parquet had the all-services ``hit_ratio`` (met over ended) only, though the
-    README and the terminal's table compare runs with overdue requests (in flight past their
-    deadline at the end) counted as misses: the plain ratio rewards a run that strands them (a
+    docs (outputs.md) and the terminal's table compare runs with overdue requests (in flight past
+    their deadline at the end) counted as misses: the plain ratio rewards a run that strands them (a
     review: factory, 0.5 s, nearest-edge seed 2, 0.983 against 0.964 with its 8 overdue). The
     row's ``hit_ratio_with_overdue`` is met over met, late, dropped and overdue, from its own
     counts and from its run's summary, as each service's."""

@@ -1,8 +1,8 @@
 """Compute sites replayed exactly against an independent model of their documented rules.
 
-The rules (README 'compute' row, ``scenario.schema.Batching``): each model has a FIFO queue at
-the site; a GPU with a free instance of the model (``instances`` per GPU) starts a batch of up
-to ``max_batch`` of its requests when ``max_batch`` wait or the oldest has waited
+The rules (docs/model.md's 'compute' row, ``scenario.schema.Batching``): each model has a FIFO
+queue at the site; a GPU with a free instance of the model (``instances`` per GPU) starts a
+batch of up to ``max_batch`` of its requests when ``max_batch`` wait or the oldest has waited
 ``max_wait_ms``; the batch goes to the GPU running the fewest batches (then the one free
 soonest); when several models are ready, the one whose oldest request came first goes first;
 batches running on one GPU at once share it equally (processor sharing).

@@ -685,7 +685,8 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
         sites = _table(title)
         sites.add_column("site", no_wrap=True)
         sites.add_column("kind")
-        # under ai_ran, a share of what the RAN's L1 leaves the AI (README: gpu_utilization)
+        # under ai_ran, a share of what the RAN's L1 leaves the AI
+        # (docs/outputs.md: gpu_utilization)
         ai_ran = (s.get("ai_ran") or {}).get("mode") not in (None, "none")
         # (an operator's review: "AI utilization 92%" read as the whole GPU's, where the L1
         # took 36% of it and AI 92% of the rest: the L1's share beside it)
@@ -928,7 +929,7 @@ def _energy(j: float) -> str:
 
 def _print_devices_line(fleets: dict[str, Any], counted_all: bool = True) -> None:
     """One line on the fleets' energy: per request above the idle power, the mean power and,
-    where a battery is given, its life (the README's "device energy"); where a fifth or more
+    where a battery is given, its life (docs/model.md, "device energy"); where a fifth or more
     of a fleet's requests got no answer (``counted_all``: no warm-up, whose requests the
     energy counts and the outcomes not), the energy per answered one beside it."""
     from airan.metrics.site_energy import sig
@@ -1606,7 +1607,7 @@ def _qout_warnings(sc: Any, w: Any, label: str) -> list[str]:
                 f"below Qout ({q:g} dB, handover.qout_db) where seed {sc.seed} places them: "
                 "not being monitored (radio link monitoring follows moving devices), they are "
                 "served as if in sync, where a moving device there would go out of sync and "
-                "fail (README, Mobility)", file=label, field=f"fleets[{f.name}]")))
+                "fail (docs/model.md, Mobility)", file=label, field=f"fleets[{f.name}]")))
     return out
 
 

@@ -9,7 +9,7 @@ running requests become *orphans*; the engine re-dispatches them through the pol
 next decision point (the gateway noticing the failure), so nothing is lost silently: each ends
 at another site, on its device, or dropped with reason ``site_failure``.
 
-Simplifications (named in the README): requests already on a fibre when it is cut arrive; a
+Simplifications (named in docs/model.md): requests already on a fibre when it is cut arrive; a
 cell's devices re-attach to their next strongest cell among those precomputed for them, their
 uplink silent until their radio link failure (T310) and re-establishment are through, or, where
 it comes back first, until they are in sync with it again (under the nr radio: the ideal and
@@ -681,7 +681,7 @@ class FaultSchedule:
         :meth:`set_dl_noise`). The other cells' interference adds to it as ever. Their SINRs,
         cached, are re-evaluated at once (the scheduler's and the policies' next reads).
 
-        Simplifications (named in the README): the burst's power is flat over the carrier and
+        Simplifications (named in docs/model.md): the burst's power is flat over the carrier and
         the same at every device the cell serves (a device's exposure to the source by its
         position is not modelled: the cell's devices stand for the aisle); the UE's transmit
         power does not rise to make up for it (open-loop power control only: no closed-loop

@@ -16,7 +16,7 @@ until its radio link failure (T310) and the RRC re-establishment are through (``
 ``t310_ms``, ``n310``, ``reestablish_ms``); one heard below Qout (``qout_db``) fails the same way
 unless the device hands over or is back in sync before T310 expires (:meth:`Motion._monitor`).
 
-Simplifications (named in the README): the A3 condition is evaluated at each position update
+Simplifications (named in docs/model.md): the A3 condition is evaluated at each position update
 (the TTT is counted in updates); a moving device's candidate cells and residual interference are
 re-listed every ``RELIST_M`` of travel, and the gains to them re-evaluated every
 :func:`radio_step_m` (positions themselves update every ``update_ms``); the uplink interference

@@ -12,7 +12,7 @@ does; its cells then carry data in that share of their slots only: the kernel gi
 devices ``fit`` of the PRBs it would (``cell_free_prb_dl`` and ``_ul``), and a site down, or all
 of its GPUs, takes its cells off the air.
 
-Simplifications (named in the README): the L1 load of a window follows the cell loads at its
+Simplifications (named in docs/model.md): the L1 load of a window follows the cell loads at its
 start (EWMAs of PRB use plus the background profile; the devices' use is taken per slot the L1
 processed, so a cell that dropped slots carried its load in fewer of them); L1 work is spread
 evenly over the site's GPUs; a dropped slot is a fluid: every slot carries ``fit`` of the PRBs,

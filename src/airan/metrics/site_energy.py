@@ -1,6 +1,6 @@
 """The compute sites' GPU energy over a run, from each site's mean power (``power_w``).
 
-A site's power is its GPU boards' (README, "site power": per GPU, idle + busy share x
+A site's power is its GPU boards' (docs/model.md, "site power": per GPU, idle + busy share x
 (TDP - idle), the busy share the AI work's and, under ``ai_ran``, the L1's). The host servers
 (CPUs, memory, NICs, fans), the radios and the cooling (a data centre's PUE) are not in it: an
 operator's figure for a site is larger, by a server's fixed draw per GPU server and by the PUE.

@@ -527,7 +527,7 @@ def batch_wait_s(snap: Snapshot, batch: Batch,
 
     Not ``max_wait`` where a request would open a batch and 0 where one is waiting: that made
     a site in use look a batch's wait cheaper than an idle one, so traffic that a fault moved
-    away stayed away once it was over (see the README's deadline-aware policy)."""
+    away stayed away once it was over (see docs/policies.md, deadline-aware)."""
     w = world_of(snap)
     model = w.svc_model[batch.service][:, None]  # type: ignore[attr-defined]
     rate = np.maximum(np.asarray(snap.site_model_rate_per_s)[sites, model],
@@ -788,7 +788,7 @@ def device_energy_j(
     (the direction's slots only), and receiving the answer likewise; under NR the circuits draw
     for every slot the bits reach into, whole (PUSCH and PDSCH span the slot), by the engine's
     rules (at the expected share of the cell: on a loaded cell, where the scheduler also hands
-    a UE the PRBs others leave, this counts more slots than are used; see the README). The
+    a UE the PRBs others leave, this counts more slots than are used; see docs/model.md). The
     same for every site. On board: the accelerator's TDP less its idle power
     for the service time (the device draws idle power either way).
     """

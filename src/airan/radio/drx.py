@@ -18,7 +18,7 @@ are TS 38.331's DRX-Config; the sleep states and their transitions are TR 38.840
 8.1.1-1 (FR1), in its relative units (PDCCH-only monitoring = 100), scaled to the radio's
 ``ue_pdcch_w``.
 
-Simplifications (named in the README): no DRX command MAC CE and no wake-up signal; the timer
+Simplifications (named in docs/model.md): no DRX command MAC CE and no wake-up signal; the timer
 starts at the slot a UE sends or receives in, not at its grant's PDCCH k2 slots before; the
 retransmission timers are not modelled (HARQ rounds fall inside the inactivity timer); the
 gNB keeps the long cycle's on-durations on downlink slots, not the short cycle's; the long

@@ -3,7 +3,7 @@ terminal and the report.
 
 - Compute sites busier than :data:`GPU_BUSY`: a batch takes the same time however busy its GPU
   is (no contention from the host, PCIe or other kernels), so latencies there are optimistic
-  (README, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
+  (docs/model.md, "compute": one H100 holds p99 at loads where MLPerf Server's 15 ms bound fails).
 - Busy compute sites whose requests would take under :data:`ROOM_BELOW` of their busy time in
   full batches (``full_batch_load``, each model's largest batch there): more load fills their
   batches at less GPU time per request, so utilization overstates how full they are.
@@ -571,8 +571,8 @@ def cautions(summary: Mapping[str, Any], device_s: Mapping[tuple[str, str], floa
                    "handover.qout_db) and, not being "
                    "monitored (radio link monitoring follows moving devices), are served as "
                    "if in sync, where a moving device there would go out of sync and fail "
-                   "(README, Mobility): their figures are optimistic; cells nearer them (or, "
-                   "for drones, a lower height) bring them above it.")
+                   "(docs/model.md, Mobility): their figures are optimistic; cells nearer them "
+                   "(or, for drones, a lower height) bring them above it.")
     busy_cells = sum(int(cells.get(f"cells_busy_{k}") or 0) for k in ("ul", "dl"))
     if (summary.get("objective") == "energy" and busy_cells  # (deadline-aware applies it)
             and summary.get("policy") in ("deadline-aware",

@@ -83,7 +83,7 @@ SITE_ENERGY_NOTE = ("Compute sites' energy: their GPU boards only (idle + busy s
                     "idle) per GPU; not host servers, radios or cooling); per request over the "
                     "requests the sites served (the L1's energy included under ai_ran); idle "
                     "W: the GPUs of the sites that served nothing and ran no L1")
-#: What the devices' energy counts (the README's "device energy" row), in one line
+#: What the devices' energy counts (docs/model.md, the "device energy" row), in one line
 ENERGY_NOTE = ("Devices' energy: their radio and on-board compute only, not motors; per request "
                "above the idle power, over every request the fleet created (dropped and "
                "unfinished ones included); mean power over the run, idle and PDCCH monitoring "

@@ -2316,9 +2316,9 @@ def _fading_speed_warnings(s: Scenario, label: str | None) -> list[str]:
     rule of thumb for a Clarke spectrum, Rappaport 5.4.3) is shorter than :data:`SRS_AGE_S`,
     under the pf or mlwdf uplink scheduler, which knows each slot's fading when it ranks the
     devices: a real gNB ranks by sounding (SRS) some milliseconds old, which no longer holds
-    then (a teleoperation lead's review: a 120 km/h fleet ran as a parked one's, silently; the
-    README says so). Fleets faster than :data:`FAST_MPS` are warned of apart; a trace's fleets
-    give no speed and are not checked."""
+    then (a teleoperation lead's review: a 120 km/h fleet ran as a parked one's, silently;
+    docs/model.md says so). Fleets faster than :data:`FAST_MPS` are warned of apart; a trace's
+    fleets give no speed and are not checked."""
     if s.radio.model != "nr" or s.radio.scheduler not in ("pf", "mlwdf"):
         return []
     carrier = _highest_carrier(s)
@@ -2656,7 +2656,7 @@ REFERENCE_BATCH = 256
 
 def _instance_overlap_warnings(s: Scenario, label: str | None) -> list[str]:
     """A model run by several instances per GPU whose batches, their fixed overheads
-    overlapping (up to ``batching.overhead_overlap`` at once, README "compute"), could serve
+    overlapping (up to ``batching.overhead_overlap`` at once, docs/model.md "compute"), could serve
     more than the model's roofline gives on that GPU at any batch size: n b / T(b), at most
     b / (T(b) - o) with its work alone on the GPU and C b / o with C overheads o at once, against
     REFERENCE_BATCH / T(REFERENCE_BATCH) (an ML engineer's review: two ResNet-50 instances at
@@ -3466,7 +3466,7 @@ def _weightless_model_warnings(s: Scenario, label: str | None) -> list[str]:
     """A model of the scenario's own (``models:``) that gives its ``params`` but weights far
     below params x the bytes of a value at its ``precision``: its roofline reads (and its
     decode steps read again) weights it lacks, so it runs too fast, and the GPU memory check
-    finds room for nothing (an ML engineer's review: the README's vla-3b without
+    finds room for nothing (an ML engineer's review: docs/scenario.md's vla-3b without
     ``weight_bytes`` ran 13.6 ms a batch on an L4 against 160 ms with its 6 GB, and
     ``weight_bytes: 14`` meant as GB passed too)."""
     from airan.catalog import BYTES_PER_VALUE

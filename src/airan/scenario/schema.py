@@ -555,7 +555,8 @@ class Batching(_Strict):
     max_batch: int = Field(8, ge=1, le=1024)
     max_wait_ms: NonNegFloat = 2.0  # assumption: small next to 50-100 ms deadlines
     instances: int = Field(1, ge=1, le=64)  # Triton's default instance_group count
-    # Triton's optimization guide: a second instance of a launch-bound model, 1.5x (see README)
+    # Triton's optimization guide: a second instance of a launch-bound model, 1.5x
+    # (see docs/model.md)
     overhead_overlap: float | None = Field(1.5, ge=1.0, le=64.0)
     models: dict[str, ModelBatching] = Field(default_factory=dict)
 
@@ -1319,7 +1320,8 @@ class Engine(_Strict):
     trace_limit: int = Field(200_000, ge=0, le=10**9)
     trace_sample: Fraction = 0.01  # beyond the limit, a seeded uniform sample of this fraction
     # the requests created before this (s) are the warm-up's, while the queues fill from empty:
-    # counted apart (requests.created_in_warmup), in no figure of the run (README, "warm-up")
+    # counted apart (requests.created_in_warmup), in no figure of the run
+    # (docs/outputs.md, "warm-up")
     warmup_s: NonNegFloat = 0.0
 
 
