@@ -504,6 +504,13 @@ def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: An
     assert FleetTry(1, False, {}, [], site_utilization={"a": 0.85},
                     busiest_cells={"dl": ("c", 0.95)}).binds() == "the radio and the GPUs"
     assert FleetTry(1, True, {}, [], site_utilization={"a": 0.5}).binds() is None
+    # a batching GPU busy all the time at half what its full batches carry binds nothing, and
+    # says so (an AI-RAN planner's review: an LLM's GPUs read "100%" at half their capacity)
+    llm = FleetTry(1, False, {}, [], site_utilization={"a": 1.0}, site_load={"a": 0.5})
+    assert llm.binds() is None
+    assert llm.gpu_text("a") == "100% busy, offered 50% of what its full batches carry"
+    full = FleetTry(1, False, {}, [], site_utilization={"a": 1.0}, site_load={"a": 0.9})
+    assert full.binds() == "the GPUs" and full.gpu_text("a") == "100% busy"
 
 
 def _with_rare_arms(rate_hz: float = 0.0001) -> dict[str, Any]:

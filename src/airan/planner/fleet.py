@@ -102,14 +102,29 @@ class FleetTry:
         :attr:`by_fleet`)."""
         return [f for f, v in self.by_fleet.get(target.text, {}).items() if not target.met(v)]
 
+    def gpu_text(self, name: str) -> str:
+        """A compute site's utilization in this count's run, and, where its GPUs were busy
+        but the load offered them would take much less at full batches, that load too: a
+        batching GPU is busy nearly all the time at loads its batches carry with room (an
+        AI-RAN planner's review: an LLM's GPUs read "100%" at half what they carry)."""
+        from airan.report.cautions import GPU_BUSY, ROOM_BELOW
+
+        util = self.site_utilization[name]
+        load = self.site_load.get(name)
+        if load is not None and util >= GPU_BUSY and load < ROOM_BELOW * util:
+            return f"{util:.0%} busy, offered {load:.0%} of what its full batches carry"
+        return f"{util:.0%} busy"
+
     def binds(self) -> str | None:
         """What this count's run was near the end of: "the radio" (a cell's PRBs in either
-        direction), "the GPUs" (a site's), both, or None (neither), each past
-        :data:`~airan.report.cautions.GPU_BUSY` (80%), where queues grow steeply."""
+        direction), "the GPUs" (a site's, busy and as loaded at full batches where that is
+        known), both, or None (neither), each past :data:`~airan.report.cautions.GPU_BUSY`
+        (80%), where queues grow steeply."""
         from airan.report.cautions import GPU_BUSY
 
         radio = any(x >= GPU_BUSY for _, x in self.busiest_cells.values())
-        gpus = any(u >= GPU_BUSY for u in self.site_utilization.values())
+        gpus = any(u >= GPU_BUSY and self.site_load.get(n, u) >= GPU_BUSY
+                   for n, u in self.site_utilization.items())
         return ("the radio and the GPUs" if radio and gpus else "the radio" if radio else
                 "the GPUs" if gpus else None)
 
