@@ -391,7 +391,8 @@ def test_a_run_whose_uplink_is_full_says_the_radio_is_the_bottleneck(tmp_path: P
     assert "downlink geometry SINR at the end of the run" in report
     assert "over the devices p5 / p50 / p95" in report
     text = " ".join(res.output.split())
-    assert "radio (PRBs used per uplink / downlink slot, 4 cells, uplink scheduler pf" in text
+    assert ("radio (the devices' PRBs used per uplink / downlink slot, 4 cells, uplink "
+            "scheduler pf") in text
     assert "; no background traffic (the cells carry this scenario's devices alone" in text
     assert "of the uplink PRBs" in text and "the radio, not a GPU, is the bottleneck" in text
     cells = json.loads((tmp_path / "run" / "summary.json").read_text())["cells"]
@@ -586,13 +587,14 @@ def test_a_sweeps_long_axis_paths_leave_room_for_the_results(tmp_path: Path) -> 
 
 def test_the_radio_line_says_what_share_the_background_traffic_took() -> None:
     """An operator's planner: a macro network without its handsets' load read as an empty one,
-    unsaid; with ai_ran.traffic, its mean share of each direction."""
+    unsaid; with ai_ran.traffic, its mean share of each direction, beside the devices' (an
+    AI-RAN planner's review read the devices' means as the cells' whole load)."""
     from airan.cli import background_text
 
     assert background_text({"background_share_ul": 0.0, "background_share_dl": 0.0}) \
         .startswith("no background traffic")
     assert background_text({"background_share_ul": 0.3, "background_share_dl": 0.6}) == \
-        "background traffic 30.0% of the uplink PRBs, 60.0% of the downlink's"
+        "besides them, background traffic took 30.0% of the uplink PRBs, 60.0% of the downlink's"
 
 
 def test_an_overloaded_fleets_energy_is_also_given_per_answered_request(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ over start_hour and gave fleet-wide totals only)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,18 @@ def test_a_runs_device_prb_use_adds_to_the_background_at_every_hour(tmp_path: An
     text = " ".join(out.output.split())
     assert f"background traffic and the devices' PRB use in {run}" in text
     assert "the day's GPU-hours left to AI over the 10 sites" in text
+    # a run that filled cells added what they carried, less than their devices wanted: said
+    # (an AI-RAN planner's review), and only then
+    summary = json.loads((run / "summary.json").read_text())
+    busy = summary["cells"]["cells_busy_ul"] + summary["cells"]["cells_busy_dl"]
+    assert ("the run filled cells" in text) == (busy > 0)
+    summary["cells"].update(cells_busy_ul=7, cells_busy_dl=0)
+    (run / "summary.json").write_text(json.dumps(summary))
+    out = CliRunner().invoke(app, ["ran-share", str(path), "--from-run", str(run)])
+    text = " ".join(out.output.split())
+    assert out.exit_code == 0 and ("the run filled cells: 7 on the uplink of its 111 cells used "
+                                   "more than 90% of the PRBs the background left them") in text
+    assert "the L1's share at those cells' sites is a lower bound" in text
     other = tmp_path / "other"
     other.mkdir()
     pq.write_table(pa.table({"cell": ["x/0"], "prb_utilization_ul": [0.1],

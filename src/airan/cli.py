@@ -831,7 +831,10 @@ def _print_radio_line(cells: dict[str, Any], *, table: bool = True,
     sched = cells.get("uplink_scheduler")
     named = f", uplink scheduler {sched}" if sched else ""
     where = "; every cell in cells.parquet" if table else ""
-    out.print(f"radio (PRBs used per uplink / downlink slot, {cells['count']:,} cells{named}"
+    # (the devices' own, background traffic apart: an AI-RAN planner's review read the means
+    # as the cells' whole load beside the background's share)
+    out.print(f"radio (the devices' PRBs used per uplink / downlink slot, {cells['count']:,} "
+              f"cells{named}"
               f"{where}): " + "; ".join(parts + [background_text(cells)]), markup=False,
               soft_wrap=True)
     radio = devices_radio_text(cells.get("devices_radio") or {})
@@ -918,7 +921,8 @@ def background_text(cells: dict[str, Any]) -> str:
     if ul <= 0.0 and dl <= 0.0:
         return ("no background traffic (the cells carry this scenario's devices alone; "
                 "ai_ran.traffic adds a day's handset load)")
-    return f"background traffic {ul:.1%} of the uplink PRBs, {dl:.1%} of the downlink's"
+    return (f"besides them, background traffic took {ul:.1%} of the uplink PRBs, {dl:.1%} of "
+            "the downlink's")
 
 
 def _energy(j: float) -> str:
@@ -2005,6 +2009,9 @@ def ran_share(
         out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
                   "or under mig its slice): it drops the slots it cannot process, at "
                   f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
+    note = _saturated_run_note(from_run) if from_run is not None else None
+    if note:
+        out.print(note, markup=False, soft_wrap=True)
     if sc.ai_ran.traffic is None:
         out.print("no ai_ran.traffic: the cells carry no background traffic, so the L1 costs "
                   "its fixed part only" + ("" if from_run is not None else
@@ -2037,6 +2044,32 @@ def _device_prb_use(sc: Any, folder: Path) -> Any:
                          f"({len(missing):,} of its {len(names):,} cells missing): give a run "
                          "of the same cells", field="--from-run", value=str(folder))
     return np.array([use[c] for c in names])
+
+
+def _saturated_run_note(folder: Path) -> str | None:
+    """A line where the run in ``folder`` filled cells (its summary's ``cells_busy_ul`` and
+    ``_dl``: PRB use above the busy threshold of what the background left): their devices
+    wanted more PRBs than they got, which is all --from-run adds, so at an hour whose
+    background is lighter than the run's they would take more, and the L1's share there is a
+    lower bound (an AI-RAN planner's review: a saturated run's use was added as if it were
+    the devices' demand). None where the summary is absent or no cell was busy."""
+    import json
+
+    try:
+        cells = json.loads((folder / "summary.json").read_text()).get("cells") or {}
+    except (OSError, ValueError):
+        return None
+    busy = {key: int(cells.get(f"cells_busy_{key}") or 0) for key in ("ul", "dl")}
+    if not any(busy.values()):
+        return None
+    which = " and ".join(f"{n:,} on the {label}" for key, label in (("ul", "uplink"),
+                                                                   ("dl", "downlink"))
+                         if (n := busy[key]))
+    return (f"the run filled cells: {which} of its {int(cells.get('count') or 0):,} cells used "
+            f"more than {float(cells.get('busy_threshold') or 0.9):.0%} of the PRBs the "
+            "background left them, so their devices wanted more than they got; at hours whose "
+            "background is lighter than the run's they would take more, and the L1's share "
+            "at those cells' sites is a lower bound there (its summary.json names the busiest)")
 
 
 def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
