@@ -151,6 +151,36 @@ def test_ones_own_l1_capacity_for_a_gpu_replaces_the_catalogs() -> None:
         scenario_from_dict(d)
 
 
+def test_ran_share_brackets_the_l1s_fixed_share_where_the_scenario_leaves_it(
+        tmp_path: Any) -> None:
+    """An AI-RAN planner's review: the GPU time left to AI off-peak rests on the fixed share,
+    0.022, which ran-share did not say. Where the scenario leaves it, the day again at 0.33
+    (the other reading of Aerial's average cell): the day's GPU-hours for AI and the L1's
+    share at the quietest hour, each the closed form's; where it sets it, nothing more."""
+    import yaml
+
+    from airan.cli import OTHER_FIXED_SHARE
+
+    d = _city("dynamic")
+    path = tmp_path / "ran.yaml"
+    path.write_text(yaml.safe_dump(d))
+    text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
+    rows = day_profile(scenario_from_dict(d))
+    d["ai_ran"]["l1_fixed_share"] = OTHER_FIXED_SHARE
+    other = day_profile(scenario_from_dict(d))
+    quiet = min(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
+    assert quiet in (4, 5)  # (the diurnal curve's lowest)
+    assert (f"at 0.33 the day's GPU-hours left to AI would be "
+            f"{sum(r['ai_gpu_hours'] for r in other):,.1f} against "
+            f"{sum(r['ai_gpu_hours'] for r in rows):,.1f}, and at the quietest hour, "
+            f"{quiet:02d}h, the L1 would take {max(r['l1_share'][quiet] for r in other):.1%} "
+            f"of the busiest GPU against {max(r['l1_share'][quiet] for r in rows):.1%}") in text
+    assert max(r["l1_share"][quiet] for r in other) > 2 * max(r["l1_share"][quiet] for r in rows)
+    path.write_text(yaml.safe_dump(d))  # (set: the user's own reading)
+    text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
+    assert "least certain input" not in text and "GPU-hours left to AI over" in text
+
+
 def test_a_runs_device_prb_use_adds_to_the_background_at_every_hour(tmp_path: Any) -> None:
     """An operator's review: ran-share gave AI 52% of an A100 all day where a run of the same
     hour, its devices' PRBs added, dropped 19% of the L1's slots. --from-run adds a run's

@@ -1929,6 +1929,11 @@ def _radio_echo(sc: Any) -> str:
                       for f in sc.fleets if f.ul_p0_dbm is not None or f.ul_alpha is not None))
 
 
+#: the L1's fixed share on the other reading of Aerial's average cell (half the peak's layers:
+#: docs/model.md, "RAN L1 on the GPU"), against which ran-share brackets the default 0.022
+OTHER_FIXED_SHARE = 0.33
+
+
 @app.command("ran-share")
 def ran_share(
     scenario: str = typer.Argument(..., help="A scenario YAML file (or a built-in name) with "
@@ -1945,6 +1950,7 @@ def ran_share(
     GPU-hours for AI: the engine's L1 rules in closed form, without a run (a run adds the
     devices' own PRB use: --from-run adds a run's)."""
     with _user_errors():
+        from airan.api import with_fields
         from airan.engine.ran_share import day_profile
         from airan.scenario import load_scenario
 
@@ -1953,6 +1959,11 @@ def ran_share(
         rows = day_profile(sc, device_use=use)
         if csv is not None:
             _write_ran_share_csv(rows, csv)
+        # the fixed part is the least certain input (an AI-RAN planner's review: the off-peak
+        # share left to AI rests on 0.022 unsaid): the day again at another reading of it
+        other = (None if sc.ai_ran.l1_fixed_share is not None or not rows else day_profile(
+            with_fields(sc, {"ai_ran.l1_fixed_share": OTHER_FIXED_SHARE}),
+            device_use=use))
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:  # sites alike (generated ones: one line each before)
         key = (r["cells"], r["gpus"], r["gpu"], tuple(round(x, 9) for x in r["l1_share"]))
@@ -2009,6 +2020,18 @@ def ran_share(
         out.print("*: the L1 needs more than it may use in that hour or the next (the whole GPU, "
                   "or under mig its slice): it drops the slots it cannot process, at "
                   f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
+    if other is not None:
+        now, then = (sum(r["ai_gpu_hours"] for r in x) for x in (rows, other))
+        quiet = min(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
+        out.print("the L1's fixed part, the work of every slot at any load, is its least certain "
+                  "input (ai_ran.l1_fixed_share, 0.022 by default from the A100's 4 peak / 8 "
+                  f"average cells; {OTHER_FIXED_SHARE:g} where that average cell has half the "
+                  "peak's layers, docs/model.md): at "
+                  f"{OTHER_FIXED_SHARE:g} the day's GPU-hours left to AI would be {then:,.1f} "
+                  f"against {now:,.1f}, and at the quietest hour, {quiet:02d}h, the L1 would "
+                  f"take {max(r['l1_share'][quiet] for r in other):.1%} of the busiest GPU "
+                  f"against {max(r['l1_share'][quiet] for r in rows):.1%}; set it to bracket "
+                  "the answer", markup=False, soft_wrap=True)
     note = _saturated_run_note(from_run) if from_run is not None else None
     if note:
         out.print(note, markup=False, soft_wrap=True)
