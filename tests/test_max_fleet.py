@@ -511,6 +511,19 @@ def test_what_the_smallest_miss_filled_is_said_the_gpu_or_the_radio(tmp_path: An
     assert llm.gpu_text("a") == "100% busy, offered 50% of what its full batches carry"
     full = FleetTry(1, False, {}, [], site_utilization={"a": 1.0}, site_load={"a": 0.9})
     assert full.binds() == "the GPUs" and full.gpu_text("a") == "100% busy"
+    # the load decides, on whichever side of 80% the first seed's utilization fell (a diff
+    # review: 90% busy at 75% read "neither near full" with one figure; 75% busy on the first
+    # seed and offered 105% on another missed with "neither"), and names the site it binds
+    for util, load, binds in ((0.9, 0.75, None), (0.75, 1.05, "the GPUs")):
+        t = FleetTry(1, False, {}, [], site_utilization={"a": util}, site_load={"a": load})
+        assert t.binds() == binds
+        assert t.gpu_text("a") == (f"{util:.0%} busy, offered {load:.0%} of what its full "
+                                   "batches carry")
+    two = FleetTry(1, False, {}, [], site_utilization={"llm": 1.0, "cv": 0.85},
+                   site_load={"llm": 0.5, "cv": 0.85})
+    assert two.busiest_gpu_site() == "cv" and two.binds() == "the GPUs"
+    assert FleetTry(1, True, {}, [], site_utilization={"a": 0.85}).binds() == "the GPUs"
+    assert FleetTry(1, True, {}, []).busiest_gpu_site() is None
 
 
 def _with_rare_arms(rate_hz: float = 0.0001) -> dict[str, Any]:

@@ -170,15 +170,45 @@ def test_ran_share_brackets_the_l1s_fixed_share_where_the_scenario_leaves_it(
     other = day_profile(scenario_from_dict(d))
     quiet = min(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
     assert quiet in (4, 5)  # (the diurnal curve's lowest)
+    assert all(f >= 1.0 for r in other for f in r["l1_fit"])  # (an L40S holds it all day)
     assert (f"at 0.33 the day's GPU-hours left to AI would be "
             f"{sum(r['ai_gpu_hours'] for r in other):,.1f} against "
-            f"{sum(r['ai_gpu_hours'] for r in rows):,.1f}, and at the quietest hour, "
-            f"{quiet:02d}h, the L1 would take {max(r['l1_share'][quiet] for r in other):.1%} "
-            f"of the busiest GPU against {max(r['l1_share'][quiet] for r in rows):.1%}") in text
+            f"{sum(r['ai_gpu_hours'] for r in rows):,.1f} and the L1 would need "
+            f"{max(r['l1_share'][quiet] for r in other):.1%} of the busiest GPU at the quietest "
+            f"hour, {quiet:02d}h, against {max(r['l1_share'][quiet] for r in rows):.1%}; set it "
+            "to bracket the answer") in text
     assert max(r["l1_share"][quiet] for r in other) > 2 * max(r["l1_share"][quiet] for r in rows)
     path.write_text(yaml.safe_dump(d))  # (set: the user's own reading)
     text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
     assert "least certain input" not in text and "GPU-hours left to AI over" in text
+
+
+def test_the_fixed_share_line_says_the_hours_the_l1_would_drop_and_what_mig_changes() -> None:
+    """A diff review: the line gave GPU-hours only, where at 0.33 an L4 drops slots at the
+    busy hours; under mig, whose AI slice is fixed, it gave the same GPU-hours twice; on a
+    day without background traffic its "quietest hour" was 00h."""
+    from airan.cli import OTHER_FIXED_SHARE, fixed_share_text
+
+    def both(d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rows = day_profile(scenario_from_dict(d))
+        d = {**d, "ai_ran": {**d["ai_ran"], "l1_fixed_share": OTHER_FIXED_SHARE}}
+        return rows, day_profile(scenario_from_dict(d))
+
+    rows, other = both(_city("dynamic", "L4"))
+    drops = sorted({h for r in other for h in range(24) if r["l1_fit"][h] < 1.0})
+    assert drops and all(f >= 1.0 for r in rows for f in r["l1_fit"])
+    text = fixed_share_text(rows, other, "dynamic")
+    assert text.endswith("it would drop slots at " + ", ".join(f"{h:02d}h" for h in drops)
+                         + "; set it to bracket the answer")
+    rows, other = both(_city("mig", "H100"))
+    text = fixed_share_text(rows, other, "mig")
+    assert "GPU-hours" not in text and "whether the L1 fits its MIG slice" in text
+    assert ("its MIG slice would still hold it at every hour" in text) == all(
+        f >= 1.0 for r in other for f in r["l1_fit"])
+    d = _city("dynamic")
+    d["ai_ran"].pop("traffic")
+    rows, other = both(d)
+    assert "the busiest GPU at every hour against" in fixed_share_text(rows, other, "dynamic")
 
 
 def test_a_runs_device_prb_use_adds_to_the_background_at_every_hour(tmp_path: Any) -> None:

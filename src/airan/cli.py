@@ -2021,18 +2021,9 @@ def ran_share(
                   "or under mig its slice): it drops the slots it cannot process, at "
                   f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
     if other is not None:
-        now, then = (sum(r["ai_gpu_hours"] for r in x) for x in (rows, other))
-        quiet = min(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
-        out.print("the L1's fixed part, the work of every slot at any load, is its least certain "
-                  "input (ai_ran.l1_fixed_share, 0.022 by default from the A100's 4 peak / 8 "
-                  f"average cells; {OTHER_FIXED_SHARE:g} where that average cell has half the "
-                  "peak's layers, docs/model.md): at "
-                  f"{OTHER_FIXED_SHARE:g} the day's GPU-hours left to AI would be {then:,.1f} "
-                  f"against {now:,.1f}, and at the quietest hour, {quiet:02d}h, the L1 would "
-                  f"take {max(r['l1_share'][quiet] for r in other):.1%} of the busiest GPU "
-                  f"against {max(r['l1_share'][quiet] for r in rows):.1%}; set it to bracket "
-                  "the answer", markup=False, soft_wrap=True)
-    note = _saturated_run_note(from_run) if from_run is not None else None
+        out.print(fixed_share_text(rows, other, mode), markup=False, soft_wrap=True)
+    note = (_saturated_run_note(from_run, sc.ai_ran.traffic is not None)
+            if from_run is not None else None)
     if note:
         out.print(note, markup=False, soft_wrap=True)
     if sc.ai_ran.traffic is None:
@@ -2069,13 +2060,45 @@ def _device_prb_use(sc: Any, folder: Path) -> Any:
     return np.array([use[c] for c in names])
 
 
-def _saturated_run_note(folder: Path) -> str | None:
+def fixed_share_text(rows: list[dict[str, Any]], other: list[dict[str, Any]], mode: str) -> str:
+    """ran-share's line on the L1's fixed share: the day (``rows``, :func:`day_profile`'s)
+    against the same day at :data:`OTHER_FIXED_SHARE` (``other``): the day's GPU-hours left to
+    AI (not under ``mig``, whose AI slice is fixed), what the L1 needs of the busiest GPU at
+    the quietest hour (every hour, on a day without background traffic) and the hours it
+    would drop slots, where it would."""
+    flat = all(max(r["l1_share"]) - min(r["l1_share"]) < 1e-12 for r in rows)
+    quiet = min(range(24), key=lambda h: max(r["l1_share"][h] for r in rows))
+    when = "at every hour" if flat else f"at the quietest hour, {quiet:02d}h,"
+    need = [max(r["l1_share"][quiet] for r in x) for x in (other, rows)]
+    said = [f"the L1 would need {need[0]:.1%} of the busiest GPU {when} against {need[1]:.1%}"]
+    if mode != "mig":
+        now, then = (sum(r["ai_gpu_hours"] for r in x) for x in (rows, other))
+        said.insert(0, f"the day's GPU-hours left to AI would be {then:,.1f} against {now:,.1f}")
+    drops = sorted({h for r in other for h in range(24) if r["l1_fit"][h] < 1.0})
+    if drops:
+        said.append("it would drop slots at " + ", ".join(f"{h:02d}h" for h in drops)
+                    + (" (it would not fit its MIG slice)" if mode == "mig" else ""))
+    elif mode == "mig":
+        said.append("its MIG slice would still hold it at every hour")
+    what = ("whether the L1 fits its MIG slice" if mode == "mig"
+            else "the GPU time left to AI off-peak")
+    return (f"the L1's fixed part, the work of every slot at any load, is the least certain input "
+            f"to {what} (ai_ran.l1_fixed_share: 0.022 by default, from the A100's 4 peak / 8 "
+            f"average cells; {OTHER_FIXED_SHARE:g} where that average cell has half the peak's "
+            "layers; 1 where Grace Hopper's \"20 peak, 20 average\" is read as a cost, a cell "
+            f"costing its peak at any load: docs/model.md): at {OTHER_FIXED_SHARE:g} "
+            + ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1]
+            + "; set it to bracket the answer")
+
+
+def _saturated_run_note(folder: Path, background: bool = True) -> str | None:
     """A line where the run in ``folder`` filled cells (its summary's ``cells_busy_ul`` and
     ``_dl``: PRB use above the busy threshold of what the background left): their devices
-    wanted more PRBs than they got, which is all --from-run adds, so at an hour whose
-    background is lighter than the run's they would take more, and the L1's share there is a
+    may have wanted more PRBs than they got, which is all --from-run adds, so at an hour whose
+    background is lighter than the run's they may take more, and the L1's share there is a
     lower bound (an AI-RAN planner's review: a saturated run's use was added as if it were
-    the devices' demand). None where the summary is absent or no cell was busy."""
+    the devices' demand); without ``background`` traffic no hour is lighter, and the note
+    says what the run filled only. None where the summary is absent or no cell was busy."""
     import json
 
     try:
@@ -2090,9 +2113,10 @@ def _saturated_run_note(folder: Path) -> str | None:
                          if (n := busy[key]))
     return (f"the run filled cells: {which} of its {int(cells.get('count') or 0):,} cells used "
             f"more than {float(cells.get('busy_threshold') or 0.9):.0%} of the PRBs the "
-            "background left them, so their devices wanted more than they got; at hours whose "
-            "background is lighter than the run's they would take more, and the L1's share "
-            "at those cells' sites is a lower bound there (its summary.json names the busiest)")
+            "background left them, so their devices may have wanted more than they got"
+            + ("; at hours whose background is lighter than the run's they may take more, and "
+               "the L1's share at those cells' sites is a lower bound there" if background
+               else "") + " (its summary.json names the busiest)")
 
 
 def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:

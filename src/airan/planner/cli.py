@@ -201,7 +201,7 @@ def max_fleet(
         table.add_column("busiest cell's PRBs, UL / DL", justify="right")
     table.add_column("result")
     for run in res.tries:
-        gpu = next(iter(run.site_utilization.items()), None)
+        gpu = run.busiest_gpu_site()
         cells = " / ".join(f"{run.busiest_cells[k][1]:.0%}" if k in run.busiest_cells else "-"
                            for k in ("ul", "dl"))
         table.add_row(f"{run.count:,}", "-" if not run.sites_serving else
@@ -211,7 +211,7 @@ def max_fleet(
                          else "") + ")",
                       *("no request" if x in run.untested else
                         _target_value(run.values.get(x.text), x) for x in targets),
-                      "-" if gpu is None else f"{gpu[0]} {run.gpu_text(gpu[0])}",
+                      "-" if gpu is None else f"{gpu} {run.gpu_text(gpu)}",
                       *((cells,) if radio else ()),
                       "meets" if run.met else "misses " + ", ".join(
                           _missed_by(run, m, by_text, searched) for m in run.misses))
@@ -261,8 +261,8 @@ def max_fleet(
                   markup=False, soft_wrap=True, style="yellow")
     first_miss = next((t for t in res.tries if t.count == res.smallest_miss), None)
     if first_miss is not None:  # what the smallest count that missed was near the end of
-        gpu = next(iter(first_miss.site_utilization.items()), None)
-        said = ([f"the busiest GPU site, {gpu[0]}, {first_miss.gpu_text(gpu[0])}"] if gpu
+        gpu = first_miss.busiest_gpu_site()
+        said = ([f"the busiest GPU site, {gpu}, {first_miss.gpu_text(gpu)}"] if gpu
                 else [])
         said += [f"the busiest cell's {'uplink' if k == 'ul' else 'downlink'} PRBs "
                  f"{first_miss.busiest_cells[k][1]:.0%} used ({first_miss.busiest_cells[k][0]})"

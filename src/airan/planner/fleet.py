@@ -102,29 +102,48 @@ class FleetTry:
         :attr:`by_fleet`)."""
         return [f for f, v in self.by_fleet.get(target.text, {}).items() if not target.met(v)]
 
-    def gpu_text(self, name: str) -> str:
-        """A compute site's utilization in this count's run, and, where its GPUs were busy
-        but the load offered them would take much less at full batches, that load too: a
-        batching GPU is busy nearly all the time at loads its batches carry with room (an
-        AI-RAN planner's review: an LLM's GPUs read "100%" at half what they carry)."""
-        from airan.report.cautions import GPU_BUSY, ROOM_BELOW
+    def site_fill(self, name: str) -> float:
+        """How near full a compute site was at this count: the load offered it against what
+        its GPUs carry at full batches, the worst over the seeds (:attr:`site_load`), else,
+        where that is not known, its utilization in the first seed's run. A batching GPU is
+        busy nearly all the time at loads its batches carry with room (an AI-RAN planner's
+        review: an LLM's GPUs read "100%" at half what they carry), so its busy time alone
+        does not say it was full."""
+        return self.site_load.get(name, self.site_utilization.get(name, 0.0))
 
-        util = self.site_utilization[name]
+    def busiest_gpu_site(self) -> str | None:
+        """The compute site nearest full (:meth:`site_fill`), its utilization breaking ties;
+        None where no site has a figure."""
+        names = list(dict.fromkeys([*self.site_utilization, *self.site_load]))
+        return max(names, key=lambda n: (self.site_fill(n), self.site_utilization.get(n, 0.0)),
+                   default=None)
+
+    def gpu_text(self, name: str) -> str:
+        """A compute site's utilization in this count's run, and the load offered it at full
+        batches too where the two fall on either side of
+        :data:`~airan.report.cautions.GPU_BUSY` (the GPUs bind by the load, :meth:`binds`)."""
+        from airan.report.cautions import GPU_BUSY
+
+        util = self.site_utilization.get(name)
         load = self.site_load.get(name)
-        if load is not None and util >= GPU_BUSY and load < ROOM_BELOW * util:
-            return f"{util:.0%} busy, offered {load:.0%} of what its full batches carry"
+        offered = (f"offered {load:.0%} of what its full batches carry" if load is not None
+                   else "")
+        if util is None:
+            return offered or "-"
+        if load is not None and (util >= GPU_BUSY) != (load >= GPU_BUSY):
+            return f"{util:.0%} busy, {offered}"
         return f"{util:.0%} busy"
 
     def binds(self) -> str | None:
         """What this count's run was near the end of: "the radio" (a cell's PRBs in either
-        direction), "the GPUs" (a site's, busy and as loaded at full batches where that is
-        known), both, or None (neither), each past :data:`~airan.report.cautions.GPU_BUSY`
-        (80%), where queues grow steeply."""
+        direction), "the GPUs" (a site's load at full batches, :meth:`site_fill`), both, or
+        None (neither), each past :data:`~airan.report.cautions.GPU_BUSY` (80%), where queues
+        grow steeply."""
         from airan.report.cautions import GPU_BUSY
 
         radio = any(x >= GPU_BUSY for _, x in self.busiest_cells.values())
-        gpus = any(u >= GPU_BUSY and self.site_load.get(n, u) >= GPU_BUSY
-                   for n, u in self.site_utilization.items())
+        gpus = any(self.site_fill(n) >= GPU_BUSY
+                   for n in dict.fromkeys([*self.site_utilization, *self.site_load]))
         return ("the radio and the GPUs" if radio and gpus else "the radio" if radio else
                 "the GPUs" if gpus else None)
 
