@@ -183,6 +183,31 @@ def test_ran_share_brackets_the_l1s_fixed_share_where_the_scenario_leaves_it(
     assert "least certain input" not in text and "GPU-hours left to AI over" in text
 
 
+def test_ran_share_gives_the_ai_gpu_hours_in_requests_a_day(tmp_path: Any) -> None:
+    """An AI-RAN planner's review: GPU-hours alone did not say how many detections a day that
+    is. Per site, the day's AI GPU-hours x 3600 x max_batch / the model's batch time at
+    max_batch on the site's GPU (the roofline's), summed over the sites; beside it, what the
+    fleets offer a day (devices x rate x 86,400)."""
+    import yaml
+
+    from airan.compute.roofline import batch_service_time_s
+
+    d = _city("dynamic")
+    sc = scenario_from_dict(d)
+    rows = day_profile(sc)
+    t_8 = batch_service_time_s(sc.model_catalog()["yolov8m"], load_gpus()["L40S"], 8)
+    for r in rows:  # (city's sites batch 8: generated_compute_sites.batching)
+        assert r["ai_requests_per_day"]["perception"] == pytest.approx(
+            r["ai_gpu_hours"] * 3600.0 * 8 / t_8, rel=1e-12)
+    total = sum(r["ai_gpu_hours"] for r in rows) * 3600.0 * 8 / t_8
+    path = tmp_path / "ran.yaml"
+    path.write_text(yaml.safe_dump(d))
+    text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
+    assert (f"would compute up to {total / 1e9:,.1f} billion perception requests (yolov8m) (an "
+            "upper bound") in text
+    assert "the scenario's fleets offer 864.0 million perception a day" in text  # 1,000 x 10 Hz
+
+
 def test_the_fixed_share_line_says_the_hours_the_l1_would_drop_and_what_mig_changes() -> None:
     """A diff review: the line gave GPU-hours only, where at 0.33 an L4 drops slots at the
     busy hours; under mig, whose AI slice is fixed, it gave the same GPU-hours twice; on a

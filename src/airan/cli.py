@@ -2008,6 +2008,9 @@ def ran_share(
                       f"cells' L1 ({sum(r['gpus'] for r in rows):,} GPUs): "
                       f"{sum(r['ai_gpu_hours'] for r in rows):,.1f}", markup=False,
                       soft_wrap=True)
+        capacity = ai_requests_text(rows, sc)
+        if capacity:
+            out.print(capacity, markup=False, soft_wrap=True)
         # (an operator's energy planner: GPU-hours alone, no energy)
         l1_kwh = sum(r["l1_kwh_per_day"] for r in rows)
         idle_kwh = sum(r["idle_kwh_per_day"] for r in rows)
@@ -2058,6 +2061,37 @@ def _device_prb_use(sc: Any, folder: Path) -> Any:
                          f"({len(missing):,} of its {len(names):,} cells missing): give a run "
                          "of the same cells", field="--from-run", value=str(folder))
     return np.array([use[c] for c in names])
+
+
+def _count_text(n: float) -> str:
+    """A count of requests as a planner reads it: 1.5 billion, 12.3 million, 450,000."""
+    return (f"{n / 1e9:,.1f} billion" if n >= 1e9 else f"{n / 1e6:,.1f} million" if n >= 1e6
+            else f"{n:,.0f}")
+
+
+def ai_requests_text(rows: list[dict[str, Any]], sc: Any) -> str | None:
+    """ran-share's line on what the day's GPU-hours left to AI would compute, per service, in
+    requests (:func:`~airan.engine.ran_share.day_profile`'s ``ai_requests_per_day`` summed
+    over the sites; an AI-RAN planner's review: GPU-hours alone did not say how many
+    detections a day that is). None where no site serves a service."""
+    per_day: dict[str, float] = {}
+    for r in rows:
+        for name, n in r.get("ai_requests_per_day", {}).items():
+            per_day[name] = per_day.get(name, 0.0) + n
+    if not per_day:
+        return None
+    from airan.scenario.load import offered_requests
+
+    model = {v.name: v.model for v in sc.services}
+    offered = offered_requests(sc)
+    return ("at full batches, one after another, the day's GPU-hours left to AI would compute "
+            "up to " + ", or ".join(f"{_count_text(n)} {name} requests ({model[name]})"
+                                     for name, n in per_day.items())
+            + (": one service's at a time" if len(per_day) > 1 else "")
+            + " (an upper bound: requests arrive unevenly and batches wait to fill); the "
+            "scenario's fleets offer " + ", ".join(
+                f"{_count_text(offered[name][1] * 86400.0)} {name}" for name in per_day)
+            + " a day, wherever they are computed")
 
 
 def fixed_share_text(rows: list[dict[str, Any]], other: list[dict[str, Any]], mode: str) -> str:

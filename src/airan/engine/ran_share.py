@@ -298,7 +298,12 @@ def day_profile(scenario: Scenario, seed: int | None = None,
     ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``), per hour
     ``l1_power_w`` (its GPUs' power for the L1's processed slots above their idle: the L1's
     share x (TDP - idle), as a run's ``power_w`` counts it), ``idle_power_w`` (its GPUs'
-    idle, drawn all day), ``l1_kwh_per_day`` and ``idle_kwh_per_day``.
+    idle, drawn all day), ``l1_kwh_per_day`` and ``idle_kwh_per_day``, and
+    ``ai_requests_per_day``: per service the site serves, the requests the day's GPU-hours
+    left to AI would compute at full batches of its model there, one batch after another
+    (``ai_gpu_hours`` x 3600 x max_batch / the batch's time on the whole GPU, as the engine
+    stretches a batch by AI's share): an upper bound in requests, the unit a planner sizes
+    services in, for one service at a time.
 
     ``device_use``: per cell (the world's order), the devices' own PRB use, the mean of the
     two directions' (a run's cells.parquet), added to the background at every hour (as the
@@ -353,6 +358,15 @@ def day_profile(scenario: Scenario, seed: int | None = None,
                            * (gpus[gid].tdp_w - gpus[gid].idle_w)).tolist(),
             "idle_power_w": float(ran.n_gpus[s] * gpus[gid].idle_w),
         })
+        gtype = int(w.gpu_type[w.site_gpu_start[s]])
+        per_day = {}
+        for v, name in enumerate(w.service_names):
+            m = int(w.svc_model[v])
+            b = int(w.site_max_batch[s, m])
+            t_b = float(w.svc_time_s[m, gtype, b])
+            if w.svc_site_ok[v, s] and b > 0 and np.isfinite(t_b) and t_b > 0.0:
+                per_day[name] = out[-1]["ai_gpu_hours"] * 3600.0 * b / t_b
+        out[-1]["ai_requests_per_day"] = per_day
         out[-1]["l1_kwh_per_day"] = sum(out[-1]["l1_power_w"]) / 1e3  # (an hour each)
         out[-1]["idle_kwh_per_day"] = out[-1]["idle_power_w"] * 24 / 1e3
     return out
