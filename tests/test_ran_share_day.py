@@ -208,6 +208,28 @@ def test_ran_share_gives_the_ai_gpu_hours_in_requests_a_day(tmp_path: Any) -> No
     assert "the scenario's fleets offer 864.0 million perception a day" in text  # 1,000 x 10 Hz
 
 
+def test_under_mig_ran_share_says_what_of_the_l1s_slice_idles(tmp_path: Any) -> None:
+    """An AI-RAN planner's review: a 3/7 slice the L1 used a fraction of, unsaid. Its slice on
+    an H100 is the 3g profile's 60 of 132 SMs, fixed; what the L1 leaves of it each hour idles,
+    where AI cannot use it: sum over sites and hours of GPUs x (slice - L1 share)."""
+    import yaml
+
+    d = _city("mig", "H100")
+    rows = day_profile(scenario_from_dict(d))
+    assert all(r["l1_slice"] == pytest.approx(60 / 132) for r in rows)
+    idle = sum(r["gpus"] * sum(60 / 132 - x for x in r["l1_share"]) for r in rows)
+    used = max(max(r["l1_share"]) for r in rows) / (60 / 132)
+    assert 0.1 < used < 0.5
+    path = tmp_path / "mig.yaml"
+    path.write_text(yaml.safe_dump(d))
+    text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
+    assert ("under mig the L1's slice is fixed (3/7 of each GPU's compute slices, "
+            "ai_ran.mig_l1_fraction: 45% of its peaks at gpu-site0): its busiest hour uses "
+            f"{used:.0%} of it at most, and the rest idles, where AI cannot use it: {idle:,.1f} "
+            "GPU-hours a day over the 10 sites; a smaller slice would leave AI more") in text
+    assert day_profile(scenario_from_dict(_city("dynamic")))[0]["l1_slice"] is None
+
+
 def test_the_fixed_share_line_says_the_hours_the_l1_would_drop_and_what_mig_changes() -> None:
     """A diff review: the line gave GPU-hours only, where at 0.33 an L4 drops slots at the
     busy hours; under mig, whose AI slice is fixed, it gave the same GPU-hours twice; on a

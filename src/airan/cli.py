@@ -2025,6 +2025,9 @@ def ran_share(
                   f"{', '.join(f'{h:02d}h' for h in dropping)}", markup=False, soft_wrap=True)
     if other is not None:
         out.print(fixed_share_text(rows, other, mode), markup=False, soft_wrap=True)
+    slice_text = mig_slice_text(rows, sc.ai_ran.mig_l1_fraction) if mode == "mig" else None
+    if slice_text:
+        out.print(slice_text, markup=False, soft_wrap=True)
     note = (_saturated_run_note(from_run, sc.ai_ran.traffic is not None)
             if from_run is not None else None)
     if note:
@@ -2092,6 +2095,26 @@ def ai_requests_text(rows: list[dict[str, Any]], sc: Any) -> str | None:
             "scenario's fleets offer " + ", ".join(
                 f"{_count_text(offered[name][1] * 86400.0)} {name}" for name in per_day)
             + " a day, wherever they are computed")
+
+
+def mig_slice_text(rows: list[dict[str, Any]], fraction: float) -> str | None:
+    """Under ``mig``, ran-share's line on the L1's slice: fixed whatever the L1 uses, so what
+    its busiest hour leaves of it idles all day, where AI cannot use it (an AI-RAN planner's
+    review: a 3/7 slice the L1 used a sixth of, unsaid). None without rows."""
+    if not rows:
+        return None
+    top = max(rows, key=lambda r: max(r["l1_share"]) / r["l1_slice"])
+    used = max(top["l1_share"]) / top["l1_slice"]
+    idle = sum(r["gpus"] * sum(max(r["l1_slice"] - x, 0.0) for x in r["l1_share"])
+               for r in rows)
+    sevenths = round(7 * fraction)
+    share = f"{sevenths}/7" if abs(7 * fraction - sevenths) < 1e-3 else f"{fraction:.3g}"
+    return (f"under mig the L1's slice is fixed ({share} of each GPU's compute slices, "
+            f"ai_ran.mig_l1_fraction: {top['l1_slice']:.0%} of its peaks at {top['site']}): its "
+            f"busiest hour uses {min(used, 1.0):.0%} of it at most, and the rest idles, where AI "
+            f"cannot use it: {idle:,.1f} GPU-hours a day over the {len(rows):,} site"
+            f"{'s' if len(rows) != 1 else ''}" + ("; a smaller slice would leave AI more, where "
+                                                  "MIG's profiles allow it" if used < 0.5 else ""))
 
 
 def fixed_share_text(rows: list[dict[str, Any]], other: list[dict[str, Any]], mode: str) -> str:

@@ -296,6 +296,7 @@ def day_profile(scenario: Scenario, seed: int | None = None,
     instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
     rest), ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs),
     ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``), per hour
+    ``l1_slice`` (under ``mig``, the L1's MIG slice of each GPU, else None),
     ``l1_power_w`` (its GPUs' power for the L1's processed slots above their idle: the L1's
     share x (TDP - idle), as a run's ``power_w`` counts it), ``idle_power_w`` (its GPUs'
     idle, drawn all day), ``l1_kwh_per_day`` and ``idle_kwh_per_day``, and
@@ -350,6 +351,9 @@ def day_profile(scenario: Scenario, seed: int | None = None,
             "background_ul": ul.tolist(), "l1_share": per_gpu.tolist(),
             "ai_share": ai.tolist(), "l1_fit": fit.tolist(),
             "ai_gpu_hours": float(ai.sum() * ran.n_gpus[s]),
+            # under mig, the L1's slice of each GPU (its SMs' share of the peaks; None
+            # otherwise): fixed whatever the L1 uses, the rest of it idle to AI
+            "l1_slice": float(ran.l1_cap[s]) if ran.mode == "mig" else None,
             "devices": float(devices[cells].mean()),
             # its GPUs' power for the L1 above their idle, per hour (W: the slots it processes,
             # as a run's power_w counts them), and the day's, with the idle's (an operator's
