@@ -203,9 +203,30 @@ def test_ran_share_gives_the_ai_gpu_hours_in_requests_a_day(tmp_path: Any) -> No
     path = tmp_path / "ran.yaml"
     path.write_text(yaml.safe_dump(d))
     text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
-    assert (f"would compute up to {total / 1e9:,.1f} billion perception requests (yolov8m) (an "
-            "upper bound") in text
-    assert "the scenario's fleets offer 864.0 million perception a day" in text  # 1,000 x 10 Hz
+    assert (f"AI's share of these GPUs would compute {total / 1e9:,.1f} billion perception "
+            "requests (yolov8m) a day") in text
+    # 1,000 vehicles x 10 Hz
+    assert "the scenario's fleets offer 864.0 million perception requests a day" in text
+    # under mig the AI instance computes all day at its own batch times (the world's GPU type
+    # for it), not at AI's share once more (a review: 0.485x too few)
+    from airan.engine.world import build_world
+
+    d = _city("mig", "H100")
+    sc = scenario_from_dict(d)
+    w = build_world(sc, sc.seed)
+    m = int(w.svc_model[0])
+    for r in day_profile(sc):
+        s = w.site_names.index(r["site"])
+        t_inst = float(w.svc_time_s[m, int(w.gpu_type[w.site_gpu_start[s]]), 8])
+        whole = batch_service_time_s(sc.model_catalog()["yolov8m"], load_gpus()["H100"], 8)
+        # (the 4g instance: 64 of 132 SMs, half the bandwidth; its fixed overhead unscaled)
+        assert t_inst > 1.25 * whole
+        assert r["ai_requests_per_day"]["perception"] == pytest.approx(
+            r["gpus"] * 86400.0 * 8 / t_inst, rel=1e-12)
+    from airan.cli import _count_text
+
+    assert _count_text(999_960_000) == "1.0 billion" and _count_text(999_999.6) == "1.0 million"
+    assert _count_text(450_000) == "450,000"
 
 
 def test_under_mig_ran_share_says_what_of_the_l1s_slice_idles(tmp_path: Any) -> None:
@@ -224,10 +245,18 @@ def test_under_mig_ran_share_says_what_of_the_l1s_slice_idles(tmp_path: Any) -> 
     path.write_text(yaml.safe_dump(d))
     text = " ".join(CliRunner().invoke(app, ["ran-share", str(path)]).output.split())
     assert ("under mig the L1's slice is fixed (3/7 of each GPU's compute slices, "
-            "ai_ran.mig_l1_fraction: 45% of its peaks at gpu-site0): its busiest hour uses "
-            f"{used:.0%} of it at most, and the rest idles, where AI cannot use it: {idle:,.1f} "
-            "GPU-hours a day over the 10 sites; a smaller slice would leave AI more") in text
+            "ai_ran.mig_l1_fraction: 45% of an H100's peaks): at its busiest hour the L1 needs "
+            f"{used:.0%} of it; the slice's unused part idles, where AI cannot use it: "
+            f"{idle:,.1f} GPU-hours a day over the 10 sites") in text
     assert day_profile(scenario_from_dict(_city("dynamic")))[0]["l1_slice"] is None
+    # a need beyond the slice: said, and its hours idle nothing
+    from airan.cli import mig_slice_text
+
+    over = mig_slice_text([{"gpu": "A100", "site": "x", "gpus": 2, "l1_slice": 0.5,
+                            "l1_share": [0.6] + [0.1] * 23}], 3 / 7)
+    assert over is not None and ("the L1 needs 120% of it (more than it holds: it drops "
+                                 "slots); the slice's unused part idles, where AI cannot use "
+                                 "it: 18.4 GPU-hours a day over the 1 site") in over
 
 
 def test_the_fixed_share_line_says_the_hours_the_l1_would_drop_and_what_mig_changes() -> None:

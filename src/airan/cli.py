@@ -2067,9 +2067,11 @@ def _device_prb_use(sc: Any, folder: Path) -> Any:
 
 
 def _count_text(n: float) -> str:
-    """A count of requests as a planner reads it: 1.5 billion, 12.3 million, 450,000."""
-    return (f"{n / 1e9:,.1f} billion" if n >= 1e9 else f"{n / 1e6:,.1f} million" if n >= 1e6
-            else f"{n:,.0f}")
+    """A count of requests as a planner reads it: 1.5 billion, 12.3 million, 450,000 (each
+    unit from where its rounded figure reaches it: 999.96 million is 1.0 billion)."""
+    if round(n / 1e6, 1) >= 1000.0:
+        return f"{n / 1e9:,.1f} billion"
+    return f"{n / 1e6:,.1f} million" if round(n) >= 1e6 else f"{n:,.0f}"
 
 
 def ai_requests_text(rows: list[dict[str, Any]], sc: Any) -> str | None:
@@ -2087,14 +2089,16 @@ def ai_requests_text(rows: list[dict[str, Any]], sc: Any) -> str | None:
 
     model = {v.name: v.model for v in sc.services}
     offered = offered_requests(sc)
-    return ("at full batches, one after another, the day's GPU-hours left to AI would compute "
-            "up to " + ", or ".join(f"{_count_text(n)} {name} requests ({model[name]})"
-                                     for name, n in per_day.items())
-            + (": one service's at a time" if len(per_day) > 1 else "")
-            + " (an upper bound: requests arrive unevenly and batches wait to fill); the "
-            "scenario's fleets offer " + ", ".join(
-                f"{_count_text(offered[name][1] * 86400.0)} {name}" for name in per_day)
-            + " a day, wherever they are computed")
+    apart = [v.name for v in sc.services if v.name not in per_day]
+    return ("at full batches, one batch after another, AI's share of these GPUs would compute "
+            + ", or ".join(f"{_count_text(n)} {name} requests ({model[name]})"
+                           for name, n in per_day.items())
+            + " a day" + (", one service's at a time" if len(per_day) > 1 else "")
+            + " (uneven arrivals and batches that wait to fill compute fewer; batches that "
+            "overlap, more); the scenario's fleets offer " + ", ".join(
+                f"{_count_text(offered[name][1] * 86400.0)} {name} requests" for name in per_day)
+            + " a day, wherever they are computed"
+            + (f" ({', '.join(apart)}: served at none of these sites)" if apart else ""))
 
 
 def mig_slice_text(rows: list[dict[str, Any]], fraction: float) -> str | None:
@@ -2103,18 +2107,20 @@ def mig_slice_text(rows: list[dict[str, Any]], fraction: float) -> str | None:
     review: a 3/7 slice the L1 used a sixth of, unsaid). None without rows."""
     if not rows:
         return None
-    top = max(rows, key=lambda r: max(r["l1_share"]) / r["l1_slice"])
-    used = max(top["l1_share"]) / top["l1_slice"]
+    need = max(max(r["l1_share"]) / r["l1_slice"] for r in rows)
     idle = sum(r["gpus"] * sum(max(r["l1_slice"] - x, 0.0) for x in r["l1_share"])
                for r in rows)
     sevenths = round(7 * fraction)
     share = f"{sevenths}/7" if abs(7 * fraction - sevenths) < 1e-3 else f"{fraction:.3g}"
+    slices = {r["gpu"]: r["l1_slice"] for r in rows}  # (one GPU type a site)
+    of = ", ".join(f"{x:.0%} of an {g}'s peaks" if g[0] in "AEFHILMNORSX" else
+                   f"{x:.0%} of a {g}'s peaks" for g, x in slices.items())
     return (f"under mig the L1's slice is fixed ({share} of each GPU's compute slices, "
-            f"ai_ran.mig_l1_fraction: {top['l1_slice']:.0%} of its peaks at {top['site']}): its "
-            f"busiest hour uses {min(used, 1.0):.0%} of it at most, and the rest idles, where AI "
-            f"cannot use it: {idle:,.1f} GPU-hours a day over the {len(rows):,} site"
-            f"{'s' if len(rows) != 1 else ''}" + ("; a smaller slice would leave AI more, where "
-                                                  "MIG's profiles allow it" if used < 0.5 else ""))
+            f"ai_ran.mig_l1_fraction: {of}): at its busiest hour the L1 needs {need:.0%} of it"
+            + (" (more than it holds: it drops slots)" if need > 1.0 + 1e-9 else "")
+            + "; the slice's unused part idles, where AI cannot use it: "
+            f"{idle:,.1f} GPU-hours a day over the {len(rows):,} site"
+            f"{'s' if len(rows) != 1 else ''}")
 
 
 def fixed_share_text(rows: list[dict[str, Any]], other: list[dict[str, Any]], mode: str) -> str:

@@ -295,16 +295,17 @@ def day_profile(scenario: Scenario, seed: int | None = None,
     what the L1 needs), ``ai_share`` (what AI has: under ``dynamic`` the rest, under ``mig`` its
     instance's), ``l1_fit`` (the share of its slots the L1 processes: below 1 it drops the
     rest), ``ai_gpu_hours`` (the day's GPU-hours left to AI, all its GPUs),
-    ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``), per hour
-    ``l1_slice`` (under ``mig``, the L1's MIG slice of each GPU, else None),
-    ``l1_power_w`` (its GPUs' power for the L1's processed slots above their idle: the L1's
-    share x (TDP - idle), as a run's ``power_w`` counts it), ``idle_power_w`` (its GPUs'
+    ``devices`` (its cells' mean device PRB use added, 0 without ``device_use``), ``l1_slice``
+    (one figure: under ``mig``, the L1's MIG slice's share of each GPU's peaks, else None),
+    per hour ``l1_power_w`` (its GPUs' power for the L1's processed slots above their idle:
+    the L1's share x (TDP - idle), as a run's ``power_w`` counts it), ``idle_power_w`` (its GPUs'
     idle, drawn all day), ``l1_kwh_per_day`` and ``idle_kwh_per_day``, and
-    ``ai_requests_per_day``: per service the site serves, the requests the day's GPU-hours
-    left to AI would compute at full batches of its model there, one batch after another
-    (``ai_gpu_hours`` x 3600 x max_batch / the batch's time on the whole GPU, as the engine
-    stretches a batch by AI's share): an upper bound in requests, the unit a planner sizes
-    services in, for one service at a time.
+    ``ai_requests_per_day``: per service the site serves, the requests AI's share of its GPUs
+    would compute in the day at full batches of its model, one batch after another: under
+    ``dynamic``, ``ai_gpu_hours`` x 3600 x max_batch / the batch's time on the whole GPU (the
+    engine stretches a batch by AI's share); under ``mig``, the AI instance all day, GPUs x
+    86,400 x max_batch / the batch's time on the instance (the world's own GPU type for it).
+    Requests are the unit a planner sizes services in; one service at a time.
 
     ``device_use``: per cell (the world's order), the devices' own PRB use, the mean of the
     two directions' (a run's cells.parquet), added to the background at every hour (as the
@@ -369,7 +370,11 @@ def day_profile(scenario: Scenario, seed: int | None = None,
             b = int(w.site_max_batch[s, m])
             t_b = float(w.svc_time_s[m, gtype, b])
             if w.svc_site_ok[v, s] and b > 0 and np.isfinite(t_b) and t_b > 0.0:
-                per_day[name] = out[-1]["ai_gpu_hours"] * 3600.0 * b / t_b
+                # (under mig gtype is the AI instance's own type, its times the instance's:
+                # the instance all day, not the share again; a review)
+                hours = (24.0 * ran.n_gpus[s] if ran.mode == "mig"
+                         else out[-1]["ai_gpu_hours"])
+                per_day[name] = float(hours * 3600.0 * b / t_b)
         out[-1]["ai_requests_per_day"] = per_day
         out[-1]["l1_kwh_per_day"] = sum(out[-1]["l1_power_w"]) / 1e3  # (an hour each)
         out[-1]["idle_kwh_per_day"] = out[-1]["idle_power_w"] * 24 / 1e3
