@@ -229,6 +229,22 @@ def test_ran_share_gives_the_ai_gpu_hours_in_requests_a_day(tmp_path: Any) -> No
     assert _count_text(450_000) == "450,000"
 
 
+def test_ran_share_refuses_a_scenario_where_no_site_runs_an_l1(tmp_path: Any) -> None:
+    """A planner's walk: a copy of factory with ai_ran alone (its on-prem server is an edge
+    site hosting no cell) printed an empty table and exited 0; validate only warned. Now the
+    warning is the error, exit 2, naming the field and how to host the L1."""
+    import yaml
+
+    d = airan.load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    d["ai_ran"] = {"mode": "dynamic"}
+    path = tmp_path / "factory-ran.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["ran-share", str(path)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "'ai_ran.mode'" in text and "hosts_l1_of" in text, res.output
+    assert "Traceback" not in res.output
+
+
 def test_under_mig_ran_share_says_what_of_the_l1s_slice_idles(tmp_path: Any) -> None:
     """An AI-RAN planner's review: a 3/7 slice the L1 used a fraction of, unsaid. Its slice on
     an H100 is the 3g profile's 60 of 132 SMs, fixed; what the L1 leaves of it each hour idles,

@@ -19,8 +19,7 @@ DOCS = README.parent / "docs"
 
 
 def test_the_annotated_scenario_validates_and_runs() -> None:
-    """docs/scenario.md's annotated scenario, each field with its default, is one (the README
-    points to it)."""
+    """docs/scenario.md's annotated example scenario is one (the README points to it)."""
     text = (DOCS / "scenario.md").read_text(encoding="utf-8")
     block = re.search(r"# The scenario format\s.*?```yaml\n(.*?)```", text, re.S)
     assert block, "docs/scenario.md has an annotated scenario"

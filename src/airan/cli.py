@@ -1957,6 +1957,15 @@ def ran_share(
         sc = load_scenario(scenario)
         use = _device_prb_use(sc, from_run) if from_run is not None else None
         rows = day_profile(sc, device_use=use)
+        if not rows:  # (a planner's walk: a copy of factory with ai_ran alone printed an
+            # empty table and exited 0; validate's warning, as the error)
+            from airan.errors import InputError
+
+            raise InputError(
+                "no compute site of kind 'cell' stands at a cell site, nor lists any in "
+                "hosts_l1_of, to run its cells' L1: give a cell site's compute site kind: "
+                "cell, or list the cell sites in a site's hosts_l1_of", field="ai_ran.mode",
+                value=sc.ai_ran.mode)
         if csv is not None:
             _write_ran_share_csv(rows, csv)
         # the fixed part is the least certain input (an AI-RAN planner's review: the off-peak
@@ -2001,7 +2010,7 @@ def ran_share(
                   + f": background PRB use {top['background_dl'][busiest]:.0%} downlink, "
                   f"{top['background_ul'][busiest]:.0%} uplink (the L1's load takes their mean, "
                   f"{top['background'][busiest]:.0%}{devices}), the L1 needs "
-                  f"{top['l1_share'][busiest]:.0%} of each GPU at {top['site']}", markup=False,
+                  f"{top['l1_share'][busiest]:.1%} of each GPU at {top['site']}", markup=False,
                   soft_wrap=True)
         if len(rows) > 1:  # (an operator's review: GPU-hours per site, none for the region)
             out.print(f"the day's GPU-hours left to AI over the {len(rows):,} sites that run "
