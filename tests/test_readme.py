@@ -87,6 +87,45 @@ def test_readmes_first_scenario_validates_without_a_warning_and_its_figures_hold
     assert "OpenVLA takes 126 ms at batch 1 there" in text
 
 
+def test_the_readmes_ai_ran_recipe_hosts_factorys_l1_and_its_figures_hold(
+        tmp_path: Path) -> None:
+    """The README's recipe, as written (the lines to add to factory's YAML), runs the four
+    cells' L1 on on-prem, ran-share draws its day, and a 2 s run says the shares the text
+    gives (a planner's walk: no built-in turns ai_ran on, and a copy with ai_ran alone ran
+    no L1)."""
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+    from airan.engine.ran_share import day_profile
+    from airan.scenario import load_scenario
+
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"## AI and the RAN on one GPU\s.*?```\n(.*?)```(.*?)\n## ", text, re.S)
+    assert section, "the README has the ai_ran recipe"
+    hosts = re.search(r"hosts_l1_of: (\[.*?\])", section.group(1))
+    ai_ran = re.search(r"ai_ran: (\{.*?\})", section.group(1))
+    assert hosts and ai_ran
+    d = load_scenario("factory").model_dump(mode="json", exclude_unset=True)
+    on_prem = next(c for c in d["compute_sites"] if c["name"] == "on-prem")
+    on_prem["hosts_l1_of"] = yaml.safe_load(hosts.group(1))
+    d["ai_ran"] = yaml.safe_load(ai_ran.group(1))
+    sc = scenario_from_dict(d)
+    rows = day_profile(sc)
+    assert [(r["site"], r["cells"]) for r in rows] == [("on-prem", 4)]
+    path = tmp_path / "factory-ran.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "2", "--no-report",
+                                   "--out", str(tmp_path / "run")])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    said = re.search(r"factory, 2 s: the L1 took ([\d.]+)%, AI used ([\d.]+)%",
+                     " ".join(section.group(2).split()))
+    assert said, "the README gives the run's shares"
+    assert (f"the L1 of 4 cells took {said.group(1)}% of the GPU time of the 1 compute site "
+            f"that runs it") in out
+    assert f"AI used {said.group(2)}% of the GPU time it left there" in out
+
+
 def _field_models(annotation: Any) -> Iterator[type[BaseModel]]:
     """The pydantic models a field's annotation holds (through lists, dicts and unions)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
