@@ -111,12 +111,15 @@ class FleetTry:
         does not say it was full."""
         return self.site_load.get(name, self.site_utilization.get(name, 0.0))
 
+    def gpu_sites(self) -> list[str]:
+        """The compute sites with a figure at this count (a utilization or a load)."""
+        return list(dict.fromkeys([*self.site_utilization, *self.site_load]))
+
     def busiest_gpu_site(self) -> str | None:
         """The compute site nearest full (:meth:`site_fill`), its utilization breaking ties;
         None where no site has a figure."""
-        names = list(dict.fromkeys([*self.site_utilization, *self.site_load]))
-        return max(names, key=lambda n: (self.site_fill(n), self.site_utilization.get(n, 0.0)),
-                   default=None)
+        return max(self.gpu_sites(), default=None,
+                   key=lambda n: (self.site_fill(n), self.site_utilization.get(n, 0.0)))
 
     def gpu_text(self, name: str) -> str:
         """A compute site's utilization in this count's run, and the load offered it at full
@@ -142,8 +145,7 @@ class FleetTry:
         from airan.report.cautions import GPU_BUSY
 
         radio = any(x >= GPU_BUSY for _, x in self.busiest_cells.values())
-        gpus = any(self.site_fill(n) >= GPU_BUSY
-                   for n in dict.fromkeys([*self.site_utilization, *self.site_load]))
+        gpus = any(self.site_fill(n) >= GPU_BUSY for n in self.gpu_sites())
         return ("the radio and the GPUs" if radio and gpus else "the radio" if radio else
                 "the GPUs" if gpus else None)
 
