@@ -411,9 +411,13 @@ def test_local_answers_queue_on_their_devices_engine_as_in_the_twin() -> None:
     # the same send time: the device's engine runs them one after another, 10 ms apart (run
     # at once, all three would end together). Each waits from when its answer reached the
     # device, which the event loop hands over a few ms apart on a busy host (3.2 ms in a
-    # clean clone's CI run): the waits are 10 and 20 ms less those gaps, the ends exact
+    # clean clone's CI run): the waits are 10 and 20 ms less those gaps. The ends are 10 ms
+    # apart give or take the sleeps' overshoot, which a loaded host stretches (6.9 and 9.9 ms
+    # at a load of 4.8 on 2 cores): each gap far from 0 (in turn, not at once), the two
+    # together 20 ms
     ends_ms = sorted(1e3 * r.latency_s for r in recs[:3])
-    assert np.diff(ends_ms) == pytest.approx([10.0, 10.0], abs=2.5)  # (each sleep overshoots)
+    assert all(gap > 5.0 for gap in np.diff(ends_ms)), ends_ms
+    assert ends_ms[2] - ends_ms[0] == pytest.approx(20.0, abs=4.0), ends_ms
     queued = sorted(r.parts_ms[3] for r in recs[:3])
     assert queued[0] == 0.0 and 0.0 < queued[1] < queued[2] <= 20.0 + 1e-9
     assert recs[3].outcome == "dropped:device_queue_full"  # 30 ms of work waiting > 25
