@@ -419,7 +419,9 @@ def test_local_answers_queue_on_their_devices_engine_as_in_the_twin() -> None:
     assert all(gap > 5.0 for gap in np.diff(ends_ms)), ends_ms
     assert ends_ms[2] - ends_ms[0] == pytest.approx(20.0, abs=4.0), ends_ms
     queued = sorted(r.parts_ms[3] for r in recs[:3])
-    assert queued[0] == 0.0 and 0.0 < queued[1] < queued[2] <= 20.0 + 1e-9
+    # (at most 20 ms: the two ahead of it; 1e-6 for the clock's floating point, 4e-9 over
+    # in a CI run)
+    assert queued[0] == 0.0 and 0.0 < queued[1] < queued[2] <= 20.0 + 1e-6
     assert recs[3].outcome == "dropped:device_queue_full"  # 30 ms of work waiting > 25
     assert recs[4].parts_ms[3] == pytest.approx(0.0, abs=3.0)  # another device: no wait
     assert all(r.placement == "local" for r in recs)
