@@ -1388,8 +1388,9 @@ def validate(
         svc = next(x for x in sc.services if x.name == v)
         out.print(f"  {v}: {n_dev:,.0f} devices x {svc.rate_hz:g} Hz = {per_s:,.6g} requests/s "
                   f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
-                  f"{_three_figures(per_s * svc.ul_kb * 8e-3)} Mbit/s offered ({svc.ul_kb:g} kB "
-                  f"each), downlink {_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
+                  f"{_three_figures(per_s * svc.ul_mean_kb * 8e-3)} Mbit/s offered "
+                  f"({_upload_said(svc)}), downlink "
+                  f"{_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
                   f"{svc.deadline_ms:g} ms, model {svc.model}"
                   + _priorities_said(svc.ul_priority, svc.compute_priority)
                   + _qos_said(svc.five_qi, svc.qos_priority_level),
@@ -2208,6 +2209,20 @@ def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
                                   f"{r['ai_share'][h]:.6g}", f"{r['l1_fit'][h]:.6g}",
                                   f"{r['background_dl'][h]:.6g}",
                                   f"{r['background_ul'][h]:.6g}", f"{r['devices']:.6g}"])
+
+
+def _upload_said(svc: Any) -> str:
+    """An upload's size as ``validate`` echoes it: fixed, or its spread and mean."""
+    spread = svc.ul_kb_spread
+    if spread is None:
+        return f"{svc.ul_kb:g} kB each"
+    lo, hi = spread.ratios()
+    if math.isfinite(hi):
+        within = f"within {lo:g}-{hi:g} x"
+    else:
+        within = f"at least {lo:g} x" if lo > 0 else "untruncated"
+    return (f"{spread.dist} about {svc.ul_kb:g} kB, cv {spread.cv:g}, {within}: a mean of "
+            f"{svc.ul_mean_kb:.3g} kB")
 
 
 def _priorities_said(ul: int | None, compute: int | None) -> str:

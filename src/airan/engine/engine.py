@@ -53,6 +53,7 @@ from airan.policy import (
 from airan.policy.base import PlacementRates, policy_rng
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr, penetration
+from airan.scenario import payload
 from airan.scenario.load import load_scenario, offered_requests, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
@@ -1580,6 +1581,8 @@ class Engine:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
+        if np.any(w.svc_ul_spread != payload.FIXED):  # where uploads' sizes vary: each one's
+            cols["ul_kb"] = pa.array(K.ul_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
         if self._st.dev_hold.shape[0]:  # where links may be interrupted: the interruption
             # its radio legs met the longest (kernel.held_cause), null where none
             cols["interrupted_by"] = pa.DictionaryArray.from_arrays(

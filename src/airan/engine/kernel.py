@@ -24,6 +24,7 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_MIN_S,
 )
 from airan.radio import drx, nr
+from airan.scenario import payload
 from airan.transport.pipeline import first_packet_s, message_hop
 
 # request float columns
@@ -138,6 +139,12 @@ PREFETCH_AHEAD = 8  # items ahead that the schedulers' loops prefetch (see prefe
 PREFETCH_MIN_ITEMS = 1 << 15
 EPS = 1e-12
 FADE_SEED_MIX = 0x2545F4914F6CDD1D  # fading draws: a stream apart from trace sampling
+SIZE_SEED_MIX = 0x3C6EF372FE94F82B  # upload sizes (ul_kb_spread): another stream apart
+# an upload size outside its bounds is drawn again, at most this often (the bounds keep at
+# least payload.MIN_KEPT of the distribution: all fail with a chance under 1e-40), each try
+# from two hashes of the request's number
+MAX_SIZE_DRAWS = 10_000
+SIZE_KEYS_PER_REQUEST = 32_768  # >= 2 x MAX_SIZE_DRAWS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +188,32 @@ def rand_normal(rng):
     u1 = rand_u01(rng)
     u2 = rand_u01(rng)
     return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+
+
+_size_from_uniforms = njit(cache=True)(payload.size_from_uniforms)
+
+
+@njit(cache=True)
+def ul_bits_of(W, v, seq):
+    """The size (bits) of the upload of request number ``seq``, of service ``v``: the
+    service's own where fixed, else a draw of its truncated distribution
+    (:mod:`airan.scenario.payload`) from hashes of ``seq`` and the seed: the same wherever it
+    is asked for, and independent of the order of events."""
+    kind = W.svc_ul_spread[v]
+    if kind == payload.FIXED:
+        return W.svc_ul_bits[v]
+    a = W.svc_ul_par[v, 0]
+    b = W.svc_ul_par[v, 1]
+    lo = W.svc_ul_par[v, 2]
+    hi = W.svc_ul_par[v, 3]
+    key = W.seed ^ SIZE_SEED_MIX
+    x = a
+    for k in range(MAX_SIZE_DRAWS):
+        n = seq * SIZE_KEYS_PER_REQUEST + 2 * k
+        x = _size_from_uniforms(kind, a, b, 1.0 - hash_u01(n, key), hash_u01(n + 1, key))
+        if lo <= x <= hi:
+            return x
+    return min(max(x, lo), hi)
 
 
 @njit(cache=True)
@@ -767,7 +800,7 @@ def _transit_path(W, S, r):
     s = S.rq_i[r, I_PLACE]
     v = S.rq_i[r, I_SVC]
     if S.rq_i[r, I_STAGE] == ST_UP:
-        return True, node, s, W.svc_ul_bits[v], T_SITE
+        return True, node, s, ul_bits_of(W, v, S.rq_i[r, I_SEQ]), T_SITE
     return False, s, node, W.svc_dl_bits[v], T_DLARR
 
 
@@ -1613,7 +1646,7 @@ def ul_done(W, S, r, t):
         S.rq_f[r, T_SITE] = t
         orphan(S, r, site)
         return
-    bits = W.svc_ul_bits[S.rq_i[r, I_SVC]]
+    bits = ul_bits_of(W, S.rq_i[r, I_SVC], S.rq_i[r, I_SEQ])
     _en_route(S, r, ST_UP)
     S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
     head = t  # its first packet at the cell: under nr, forwarded while the UE still sends
@@ -1649,7 +1682,7 @@ def _mark_first_link(W, S, r, d, t):
     the packets the cell forwarded meanwhile (:func:`ul_done`)."""
     S.rq_link0[r, 0] = np.nan
     site = S.rq_i[r, I_PLACE]
-    if site < 0 or not W.svc_ul_bits[S.rq_i[r, I_SVC]] > W.packet_bits:
+    if site < 0 or not ul_bits_of(W, S.rq_i[r, I_SVC], S.rq_i[r, I_SEQ]) > W.packet_bits:
         return
     lk = W.path_links[W.cell_node[W.dev_cell[d]], site, 0]
     if lk >= 0:
@@ -3010,7 +3043,8 @@ def _redispatch(W, S, rs, places, t):
         S.rq_f[r, T_CEND] = np.nan
         _en_route(S, r, ST_UP)
         S.rq_i[r, I_CELL] = W.dev_cell[d]
-        refused = send(W, S, r, W.path_links, node, p, 0, W.svc_ul_bits[v], t, T_SITE)
+        refused = send(W, S, r, W.path_links, node, p, 0, ul_bits_of(W, v, S.rq_i[r, I_SEQ]), t,
+                       T_SITE)
         if refused >= 0.0:
             S.rq_f[r, T_SITE] = refused
             drop(W, S, r, R_LINK_FULL, refused)
@@ -3226,7 +3260,7 @@ def create(W, S, t, flow, place):
         S.rq_i[r, I_STAGE] = ST_FINISH
         push_event(S, start + dur, r)
         return
-    bits = W.svc_ul_bits[v]
+    bits = ul_bits_of(W, v, S.rq_i[r, I_SEQ])
     if W.radio_model == 1:  # ideal radio: at once, or when a handover lets the UE send again
         if S.ue_ul_elig[d] > t:
             f[r, T_UL_START] = S.ue_ul_elig[d]
@@ -3724,6 +3758,16 @@ def report_rounds_s(W, S, devices, bits, round_s, prio):
 @njit(cache=True)
 def ul_bits_ahead_of(W, S, devices, prio):
     return _ul_bits_ahead_of(borrow(W), borrow(S), devices, prio)
+
+
+@njit(cache=True)
+def ul_bits_of_each(W, svc, seq):
+    """:func:`ul_bits_of` for each request of service ``svc[i]`` and number ``seq[i]``."""
+    w = borrow(W)
+    out = np.empty(svc.shape[0])
+    for i in range(svc.shape[0]):
+        out[i] = ul_bits_of(w, svc[i], seq[i])
+    return out
 
 
 @njit(cache=True)

@@ -53,6 +53,8 @@ _KW_FIELDS = [
     "svc_model",
     "svc_deadline_s",
     "svc_ul_bits",
+    "svc_ul_spread",
+    "svc_ul_par",
     "svc_dl_bits",
     "svc_state_bits",
     "svc_ul_priority",

@@ -25,8 +25,17 @@ from airan.engine.device_radio import O2I, DeviceRadio
 from airan.errors import InputError
 from airan.radio import bands, drx, geometry, link, nr, penetration, qos, scheduling
 from airan.radio.pathloss import BS_HEIGHT_M
+from airan.scenario import payload
 from airan.scenario.load import MAX_HOPS, cell_site_xy, l1_hosts, transport_links
-from airan.scenario.schema import Carrier, DiscArea, Drx, PointsArea, Scenario, imported_sites
+from airan.scenario.schema import (
+    Carrier,
+    DiscArea,
+    Drx,
+    PointsArea,
+    Scenario,
+    Service,
+    imported_sites,
+)
 
 CANDIDATE_CELL_SITES = 8  # cell-site GPUs a policy weighs for each request (nearest by delay)
 
@@ -119,7 +128,12 @@ class World:
     service_names: list[str]
     svc_model: I64  # [V] index into queue models
     svc_deadline_s: F64
-    svc_ul_bits: F64
+    svc_ul_bits: F64  # [V] an upload's mean size (bits; the truncated mean under a spread)
+    # [V] how its uploads' sizes vary (airan.scenario.payload: FIXED, NORMAL, LOGNORMAL) and
+    # [V, 4] the distribution in bits: its (a, b) before truncation (payload.shape, scaled)
+    # and its bounds
+    svc_ul_spread: I64
+    svc_ul_par: F64
     svc_dl_bits: F64
     svc_state_bits: F64  # [V] context a stateful service moves between sites (0: stateless)
     svc_ul_priority: I64  # [V] its uplink logical channel's priority (1 first; 16 the default)
@@ -916,6 +930,20 @@ def _or_default(values: NDArray[np.float64] | None, default: float,
     return np.where(np.isnan(values), default, values)
 
 
+def _ul_spread_par(v: Service) -> list[float]:
+    """Service ``v``'s upload size distribution in bits (``World.svc_ul_par``): its
+    parameters before truncation and its bounds; its fixed size, unbounded, without one."""
+    bits = v.ul_kb * 8e3
+    if v.ul_kb_spread is None:
+        return [bits, 0.0, bits, bits]
+    kind = payload.KINDS[v.ul_kb_spread.dist]
+    a, b = payload.shape(kind, v.ul_kb_spread.cv)
+    lo, hi = v.ul_kb_spread.ratios()
+    if kind == payload.LOGNORMAL:
+        return [a + math.log(bits), b, lo * bits, hi * bits]
+    return [a * bits, b * bits, lo * bits, hi * bits]
+
+
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``; each fleet's layout from its own
@@ -1141,7 +1169,7 @@ def build_world(s: Scenario, seed: int) -> World:
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
     # each device's uplink bits per second, every request over the air (its services' rate_hz
     # x ul_kb): its weight in the interference its cell's UEs make
-    svc_ul_bps = {v.name: v.rate_hz * v.ul_kb * 8e3 for v in s.services}
+    svc_ul_bps = {v.name: v.rate_hz * v.ul_mean_kb * 8e3 for v in s.services}
     fleet_ul_bps = np.array([sum(svc_ul_bps[n] for n in f.services) for f in s.fleets] + [0.0])
     ul_offered_bps = np.asarray(fleet_ul_bps[dev_fleet], float)
     ul_ptr, ul_src, ul_val, cell_ul_pref_mw = _uplink_coupling(
@@ -1427,7 +1455,11 @@ def build_world(s: Scenario, seed: int) -> World:
         service_names=[v.name for v in s.services],
         svc_model=np.asarray(svc_model, np.int64),
         svc_deadline_s=np.array([v.deadline_ms * 1e-3 for v in s.services]),
-        svc_ul_bits=np.array([v.ul_kb * 8e3 for v in s.services]),
+        svc_ul_bits=np.array([v.ul_mean_kb * 8e3 for v in s.services]),
+        svc_ul_spread=np.array([payload.FIXED if v.ul_kb_spread is None
+                                else payload.KINDS[v.ul_kb_spread.dist] for v in s.services],
+                               dtype=np.int64),
+        svc_ul_par=np.array([_ul_spread_par(v) for v in s.services]).reshape(-1, 4),
         svc_dl_bits=np.array([v.dl_kb * 8e3 for v in s.services]),
         svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_ul_priority=np.array([16 if v.ul_priority is None else v.ul_priority

@@ -138,7 +138,8 @@ class DeviceEmulator:
         if missing:
             raise InputError(f"no gateway for cell {missing[0]!r}", field="gateways",
                              value=missing[0])
-        self.payloads = [[jpeg_payload(int(round(s.ul_kb * 1000)), seed=100 * v + k)
+        # (each upload at its service's mean size: a ul_kb_spread is the twin's alone)
+        self.payloads = [[jpeg_payload(int(round(s.ul_mean_kb * 1000)), seed=100 * v + k)
                           for k in range(PAYLOAD_VARIANTS)]
                          for v, s in enumerate(scenario.services)]
         self.reply_bytes = [int(round(s.dl_kb * 1000)) for s in scenario.services]

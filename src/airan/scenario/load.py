@@ -1344,13 +1344,24 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
                     f"ul_queue 'latest' acts on the nr radio's uplink buffers; the "
                     f"{s.radio.model} radio sends every request", file=label,
                     field=f"fleets[{f.name}].ul_queue", value=f.ul_queue)))
-    ul_kb = {v.name: v.ul_kb for v in s.services}
+    by_name = {v.name: v for v in s.services}
     for f in s.fleets if s.radio.model != "ideal" else []:  # the ideal radio has no buffer
         for name in f.services:
-            if ul_kb[name] > f.ul_buffer_kb:
+            v = by_name[name]
+            if v.ul_kb_spread is None:
+                if v.ul_kb > f.ul_buffer_kb:
+                    out.append(str(InputError(
+                        f"service {name!r} uploads {v.ul_kb:g} KB, more than this fleet's "
+                        "uplink buffer holds: each of its requests sent over the radio is "
+                        "dropped (buffer_full)", file=label,
+                        field=f"fleets[{f.name}].ul_buffer_kb", value=f.ul_buffer_kb)))
+                continue
+            over = v.ul_kb_spread.share_above(f.ul_buffer_kb / v.ul_kb)
+            if over >= BUFFER_OVER_SHARE:
                 out.append(str(InputError(
-                    f"service {name!r} uploads {ul_kb[name]:g} KB, more than this fleet's uplink "
-                    "buffer holds: each of its requests sent over the radio is dropped "
+                    f"{over:.3g} of service {name!r}'s uploads (ul_kb {v.ul_kb:g} KB, spread "
+                    f"{v.ul_kb_spread.dist} cv {v.ul_kb_spread.cv:g}) are larger than this "
+                    "fleet's uplink buffer holds: each of them sent over the radio is dropped "
                     "(buffer_full)", file=label, field=f"fleets[{f.name}].ul_buffer_kb",
                     value=f.ul_buffer_kb)))
     end = s.duration_s if duration_s is None else float(duration_s)
@@ -3108,18 +3119,23 @@ def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
+#: the share of a service's uploads larger than its fleet's uplink buffer (each one dropped)
+#: from which validation warns
+BUFFER_OVER_SHARE = 1e-5
+
+
 def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
     """Fleets that offer the cells more uplink than they can carry at the SINRs UEs see (an
     integrator's review: 492 Mbit/s offered to four DDDSU cells validated silently, and the
     run's detection met 4% of its deadlines: the radio, not the GPUs, was the first limit)."""
     most = uplink_most_bps(s)
-    offered = sum(per_s * v.ul_kb * 8e3 for v, (_, per_s) in
+    offered = sum(per_s * v.ul_mean_kb * 8e3 for v, (_, per_s) in
                   zip(s.services, offered_requests(s).values(), strict=True))
     if not most > 0.0 or offered <= UL_OFFERED_SHARE * most:
         return []
     per_s = offered_requests(s)
-    top = max(s.services, key=lambda v: per_s[v.name][1] * v.ul_kb)
-    top_mbps = per_s[top.name][1] * top.ul_kb * 8e-3
+    top = max(s.services, key=lambda v: per_s[v.name][1] * v.ul_mean_kb)
+    top_mbps = per_s[top.name][1] * top.ul_mean_kb * 8e-3
     top_shown = f"{top_mbps:,.0f}" if top_mbps >= 100 else f"{top_mbps:.3g}"
     # (a drone operator's review: a rate_hz of 1500 was named as the ul_kb of 40 it sends: the
     # service is named, with both)
@@ -3130,7 +3146,9 @@ def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
         f"{UL_OFFERED_SHARE:.0%} of it, most UEs would need ~16 dB SINR or more, so expect the "
         "uplink, not the GPUs, to be the first limit (fewer or smaller uploads, more cells or "
         f"uplink slots; the largest share is this service's, {top_shown} Mbit/s: "
-        f"{per_s[top.name][0]:,.0f} devices x rate_hz {top.rate_hz:g} x ul_kb {top.ul_kb:g})",
+        f"{per_s[top.name][0]:,.0f} devices x rate_hz {top.rate_hz:g} x "
+        + (f"ul_kb {top.ul_kb:g})" if top.ul_kb_spread is None
+           else f"a mean upload of {top.ul_mean_kb:.3g} kB)"),
         file=label,
         field=f"services[{top.name}]"))]
 

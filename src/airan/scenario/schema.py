@@ -1041,6 +1041,48 @@ class ServiceTime(_Strict):
         return ServiceTimeDist(dist=self.dist, **{k: v for k, v in given.items() if v is not None})
 
 
+class PayloadSpread(_Strict):
+    """How the size of each upload varies about the service's ``ul_kb`` (its mean before
+    truncation; :mod:`airan.scenario.payload`): ``normal``, 3GPP's XR video frames (TR 38.838
+    5.1.1: ``cv`` 0.105 there, within ``min_ratio`` 0.5 .. ``max_ratio`` 1.5 x ``ul_kb``, the
+    defaults), or ``lognormal`` (a heavier tail; unbounded unless given). A size outside the
+    bounds is drawn again."""
+
+    dist: Literal["normal", "lognormal"]
+    cv: PosFloat = Field(le=10)  # standard deviation over mean, before truncation
+    min_ratio: NonNegFloat | None = None
+    max_ratio: PosFloat | None = None
+
+    def ratios(self) -> tuple[float, float]:
+        """The bounds as ratios of ``ul_kb`` (the kind's defaults where not given)."""
+        from airan.scenario import payload
+        return payload.bounds(payload.KINDS[self.dist], self.min_ratio, self.max_ratio)
+
+    def mean_ratio(self) -> float:
+        """The mean size sent over ``ul_kb`` (the truncated distribution's mean)."""
+        from airan.scenario import payload
+        return payload.mean_ratio(payload.KINDS[self.dist], self.cv, *self.ratios())
+
+    def share_above(self, ratio: float) -> float:
+        """The share of the uploads sent larger than ``ratio`` x ``ul_kb``."""
+        from airan.scenario import payload
+        return payload.share_above(payload.KINDS[self.dist], self.cv, *self.ratios(), ratio)
+
+    @model_validator(mode="after")
+    def _bounds_keep_enough(self) -> PayloadSpread:
+        from airan.scenario import payload
+        lo, hi = self.ratios()
+        if not lo < hi:
+            raise ValueError(f"min_ratio {lo:g} is not below max_ratio {hi:g}")
+        kept = payload.kept_share(payload.KINDS[self.dist], self.cv, lo, hi)
+        if kept < payload.MIN_KEPT:
+            raise ValueError(
+                f"the bounds {lo:g} .. {hi:g} x ul_kb keep {kept:.2%} of a {self.dist} of cv "
+                f"{self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is drawn again until it "
+                "falls within them): widen them")
+        return self
+
+
 class Service(_Strict):
     """A stream of inference requests from every device of the fleets that run it."""
 
@@ -1051,6 +1093,8 @@ class Service(_Strict):
     jitter_ms: NonNegFloat = 0.0  # periodic: each arrival shifted by U(0, jitter), <= a period
     ul_kb: NonNegFloat = 15.0  # 224x224 JPEG ~15 KB (DOMAIN.md, vla-perf)
     dl_kb: NonNegFloat = 0.1  # an answer of detections or actions (assumption)
+    # each upload's size drawn about ul_kb (compressed frames vary); None: every one ul_kb
+    ul_kb_spread: PayloadSpread | None = None
     deadline_ms: PosFloat
     target_hit_ratio: Fraction = 0.99  # assumption; set per service
     # stateful services (a VLA keeping context): a request served at another site than the
@@ -1106,6 +1150,20 @@ class Service(_Strict):
             raise ValueError(f"jitter_ms {self.jitter_ms:g} is longer than a period "
                              f"({1e3 / self.rate_hz:g} ms at {self.rate_hz:g} Hz)")
         return self
+
+    @model_validator(mode="after")
+    def _spread_of_something(self) -> Service:
+        if self.ul_kb_spread is not None and self.ul_kb == 0:
+            raise ValueError("ul_kb_spread spreads the uploads' sizes about ul_kb, which is 0: "
+                             "give ul_kb (the mean size), or leave ul_kb_spread out")
+        return self
+
+    @property
+    def ul_mean_kb(self) -> float:
+        """The mean size of an upload (kB): ``ul_kb``, or under ``ul_kb_spread`` the mean of
+        its truncated distribution."""
+        return self.ul_kb if self.ul_kb_spread is None \
+            else self.ul_kb * self.ul_kb_spread.mean_ratio()
 
     @model_validator(mode="after")
     def _device_time_only_where_it_runs(self) -> Service:

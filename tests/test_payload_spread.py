@@ -1,0 +1,203 @@
+"""Uploads whose sizes vary (a service's ``ul_kb_spread``): the truncated distributions'
+closed forms against scipy, the sizes a run draws against their distribution, an upload queue
+of a fixed-rate link against M/G/1 (Pollaczek-Khinchine), reproducibility, and bad input."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from one_cell import one_cell_site, validate_dict
+from scipy import stats
+
+from airan import run
+from airan.scenario import payload, scenario_from_dict
+
+
+def _truncated(kind: int, cv: float, lo: float, hi: float) -> Any:
+    """scipy's distribution of the sizes (ratios of ul_kb), truncated to ``lo`` .. ``hi``."""
+    if kind == payload.NORMAL:
+        return stats.truncnorm((lo - 1.0) / cv, (hi - 1.0) / cv, loc=1.0, scale=cv)
+    s = math.sqrt(math.log1p(cv * cv))
+    base = stats.lognorm(s, scale=math.exp(-0.5 * s * s))
+    return base, base.cdf(lo), base.cdf(hi)
+
+
+@pytest.mark.parametrize(("kind", "cv", "lo", "hi"), [
+    (payload.NORMAL, 0.105, 0.5, 1.5),  # TR 38.838's XR frames
+    (payload.NORMAL, 0.4, 0.5, 1.5),
+    (payload.NORMAL, 0.3, 0.8, 2.5),  # asymmetric: the mean moves up
+    (payload.LOGNORMAL, 1.0, 0.0, math.inf),
+    (payload.LOGNORMAL, 1.0, 0.0, 3.0),
+    (payload.LOGNORMAL, 0.5, 0.3, 2.0),
+])
+def test_truncated_mean_and_tail_shares_equal_scipys(kind: int, cv: float, lo: float,
+                                                     hi: float) -> None:
+    if kind == payload.NORMAL:
+        d = _truncated(kind, cv, lo, hi)
+        mean = d.mean()
+        kept = stats.norm.cdf(hi, 1.0, cv) - stats.norm.cdf(lo, 1.0, cv)
+        above = d.sf(1.2)
+    else:
+        base, c_lo, c_hi = _truncated(kind, cv, lo, hi)
+        kept = c_hi - c_lo
+        mean = base.expect(lambda x: x, lb=lo, ub=hi, conditional=True)
+        above = (c_hi - base.cdf(1.2)) / kept
+    assert payload.mean_ratio(kind, cv, lo, hi) == pytest.approx(mean, rel=1e-9)
+    assert payload.kept_share(kind, cv, lo, hi) == pytest.approx(kept, rel=1e-9)
+    assert payload.share_above(kind, cv, lo, hi, 1.2) == pytest.approx(above, rel=1e-7)
+
+
+def test_normal_spread_defaults_to_tr38838_xr_frames_and_keeps_its_mean() -> None:
+    """TR 38.838 5.1.1: a frame's size within 50% .. 150% of the mean; symmetric bounds leave
+    the mean at ul_kb."""
+    from airan.scenario.schema import PayloadSpread
+
+    spread = PayloadSpread(dist="normal", cv=0.105)
+    assert spread.ratios() == (0.5, 1.5)
+    assert spread.mean_ratio() == pytest.approx(1.0, abs=1e-12)
+    assert PayloadSpread(dist="lognormal", cv=1.0).ratios() == (0.0, math.inf)
+
+
+def _fixed_link(spread: dict[str, Any] | None, *, devices: int = 100, seconds: float = 20.0,
+                seed: int = 3) -> Any:
+    """One cell site, every device with a fixed-rate uplink of its own (80 Mbit/s) sending a
+    Poisson stream of 20 kB uploads (2 ms each on the link) at 250 Hz: each link an M/G/1 queue
+    at load 0.5 (M/D/1 with fixed sizes)."""
+    d = one_cell_site()
+    d["radio"].update(model="fixed", fixed_ul_rate_mbps=80.0)
+    d["fleets"][0].update(count=devices, ul_buffer_kb=1e6)
+    d["services"][0].update(arrivals="poisson", jitter_ms=0.0, rate_hz=250.0, ul_kb=20.0,
+                            ul_kb_spread=spread, deadline_ms=1000.0)
+    d["engine"].update(trace_limit=10**7)
+    return run(scenario_from_dict(d), policy="nearest-edge", duration_s=seconds, seed=seed)
+
+
+def test_fixed_link_upload_wait_is_mg1_with_the_sizes_second_moment() -> None:
+    """Pollaczek-Khinchine: the mean wait lambda E[S^2] / (2 (1 - rho)); lognormal sizes of
+    cv 1 double E[S^2] over fixed ones (1 + cv^2), and so the wait."""
+    lam, mean_s = 250.0, 20e3 * 8 / 80e6
+    rho = lam * mean_s
+    for spread, second in ((None, 1.0), ({"dist": "lognormal", "cv": 1.0}, 2.0)):
+        t = _fixed_link(spread).requests
+        wait_s = t.column("ul_wait_ms").to_numpy() * 1e-3
+        wait_s = wait_s[np.isfinite(wait_s)]
+        assert len(wait_s) > 400_000
+        pk_s = lam * second * mean_s**2 / (2.0 * (1.0 - rho))
+        assert wait_s.mean() == pytest.approx(pk_s, rel=0.05), spread
+
+
+def test_drawn_sizes_follow_their_truncated_distribution() -> None:
+    """The run's sizes (its trace's ul_kb) against scipy's truncated distribution
+    (Kolmogorov-Smirnov), each within its bounds, and the air time each one's own."""
+    for spread in ({"dist": "normal", "cv": 0.105},
+                   {"dist": "lognormal", "cv": 0.8, "min_ratio": 0.25, "max_ratio": 3.0}):
+        r = _fixed_link(spread, devices=20, seconds=2.0)
+        t = r.requests
+        ratio = t.column("ul_kb").to_numpy() / 20.0
+        kind = payload.KINDS[spread["dist"]]
+        lo, hi = payload.bounds(kind, spread.get("min_ratio"), spread.get("max_ratio"))
+        assert ratio.min() >= lo and ratio.max() <= hi
+        if kind == payload.NORMAL:
+            cdf = _truncated(kind, spread["cv"], lo, hi).cdf
+        else:
+            base, c_lo, c_hi = _truncated(kind, spread["cv"], lo, hi)
+            cdf = lambda x, b=base, a=c_lo, k=c_hi - c_lo: (b.cdf(x) - a) / k  # noqa: E731
+        assert len(ratio) > 9_000
+        assert stats.kstest(ratio, cdf).pvalue > 1e-3
+        # each upload's time on its 80 Mbit/s link is its own size's
+        air_ms = t.column("ul_air_ms").to_numpy()
+        done = np.isfinite(air_ms)
+        np.testing.assert_allclose(air_ms[done], ratio[done] * 20e3 * 8 / 80e6 * 1e3,
+                                   rtol=1e-9)
+
+
+def test_sizes_repeat_with_the_seed_and_change_with_another() -> None:
+    spread = {"dist": "lognormal", "cv": 0.5}
+    a = _fixed_link(spread, devices=5, seconds=0.5, seed=11)
+    b = _fixed_link(spread, devices=5, seconds=0.5, seed=11)
+    c = _fixed_link(spread, devices=5, seconds=0.5, seed=12)
+    def timeless(s: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in s.items() if "wall" not in k}
+
+    assert timeless(a.summary) == timeless(b.summary)
+    assert a.requests.column("ul_kb").equals(b.requests.column("ul_kb"))
+    assert not a.requests.column("ul_kb").equals(c.requests.column("ul_kb"))
+
+
+def test_fixed_sizes_leave_the_trace_without_a_size_column() -> None:
+    assert "ul_kb" not in _fixed_link(None, devices=2, seconds=0.2).requests.column_names
+
+
+def test_a_larger_upload_takes_longer_on_the_nr_air() -> None:
+    """Under the NR radio, lognormal sizes of cv 1 about 30 kB: the sizes' mean stays ul_kb,
+    and the largest quarter of the uploads (~8x the smallest quarter's size) spends several
+    times as long on the air, whatever device sent it (its link's rate, PF's share)."""
+    d = one_cell_site()
+    d["fleets"][0].update(count=30, area={"center_m": [0.0, 0.0], "radius_m": 300.0})
+    d["services"][0].update(ul_kb=30.0, ul_kb_spread={"dist": "lognormal", "cv": 1.0})
+    t = run(scenario_from_dict(d), policy="nearest-edge", duration_s=3.0, seed=2).requests
+    air = t.column("ul_air_ms").to_numpy()
+    kb = t.column("ul_kb").to_numpy()
+    assert kb.mean() == pytest.approx(30.0, rel=0.1)
+    sent = np.isfinite(air)
+    air, kb = air[sent], kb[sent]
+    small, large = np.percentile(kb, [25, 75])
+    assert kb[kb >= large].mean() > 6 * kb[kb <= small].mean()
+    assert air[kb >= large].mean() > 3 * air[kb <= small].mean()
+
+
+@pytest.mark.parametrize(("spread", "field"), [
+    ({"dist": "gamma", "cv": 0.3}, "ul_kb_spread.dist"),
+    ({"dist": "normal", "cv": 0}, "ul_kb_spread.cv"),
+    ({"dist": "normal", "cv": -0.1}, "ul_kb_spread.cv"),
+    ({"dist": "normal", "cv": 0.01, "min_ratio": 1.1, "max_ratio": 1.2}, "ul_kb_spread"),
+    ({"dist": "lognormal", "cv": 0.5, "min_ratio": 2.0, "max_ratio": 1.0}, "ul_kb_spread"),
+])
+def test_bad_spread_exits_2_naming_the_field(tmp_path: Any, spread: dict[str, Any],
+                                            field: str) -> None:
+    d = one_cell_site()
+    d["services"][0]["ul_kb_spread"] = spread
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2
+    assert f"services[perception].{field}" in out or f"services.0.{field}" in out, out
+
+
+def test_spread_of_nothing_exits_2(tmp_path: Any) -> None:
+    d = one_cell_site()
+    d["services"][0].update(ul_kb=0.0, ul_kb_spread={"dist": "normal", "cv": 0.1})
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and "ul_kb_spread" in out and "ul_kb" in out
+
+
+def test_twin_vs_live_refuses_spread_sizes_the_live_run_does_not_send(tmp_path: Any) -> None:
+    """A live run sends each upload at its mean size: compared with a twin that draws them,
+    the two would run different workloads (refused before anything starts, as mobility is)."""
+    from airan.errors import InputError
+    from airan.live.compare import twin_vs_live
+
+    d = one_cell_site()
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.105}
+    with pytest.raises(InputError, match="mean size") as err:
+        twin_vs_live(scenario_from_dict(d), tmp_path / "cmp", duration_s=1.0)
+    assert err.value.field == "services[perception].ul_kb_spread"
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_validate_echoes_the_spread_and_warns_of_uploads_over_the_buffer(tmp_path: Any) -> None:
+    """`validate` says each service's upload size as drawn (its mean, a closed form) and,
+    where a share of the uploads outgrows the fleet's uplink buffer, how much of them."""
+    d = one_cell_site()
+    d["fleets"][0]["ul_buffer_kb"] = 60.0
+    d["services"][0].update(ul_kb=20.0, ul_kb_spread={"dist": "lognormal", "cv": 1.0,
+                                                      "max_ratio": 4.0})
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0, out
+    mean = payload.mean_ratio(payload.LOGNORMAL, 1.0, 0.0, 4.0) * 20.0
+    assert f"lognormal about 20 kB, cv 1, within 0-4 x: a mean of {mean:.3g} kB" in out
+    over = payload.share_above(payload.LOGNORMAL, 1.0, 0.0, 4.0, 3.0)
+    assert 0.01 < over < 0.1
+    assert f"{over:.3g} of service 'perception''s uploads" in out
+    assert "fleets[vehicles].ul_buffer_kb" in out
