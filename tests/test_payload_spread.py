@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from one_cell import one_cell_site, validate_dict
+from one_cell import lab_cameras, one_cell_site, validate_dict
 from scipy import stats
 
 from airan import run
@@ -199,5 +199,56 @@ def test_validate_echoes_the_spread_and_warns_of_uploads_over_the_buffer(tmp_pat
     assert f"lognormal about 20 kB, cv 1, within 0-4 x: a mean of {mean:.3g} kB" in out
     over = payload.share_above(payload.LOGNORMAL, 1.0, 0.0, 4.0, 3.0)
     assert 0.01 < over < 0.1
-    assert f"{over:.3g} of service 'perception''s uploads" in out
+    assert f"{over:.3%} of service 'perception''s uploads" in out
     assert "fleets[vehicles].ul_buffer_kb" in out
+
+
+def test_transport_carries_each_uploads_own_size() -> None:
+    """Over a 20 Mbit/s backhaul, with the ideal radio, an upload that finds the link idle
+    takes the propagation and the hop's delay plus its own size over the link's rate (0.4 ms
+    per kB); one that queues, more. At a load of ~6% most find it idle."""
+    d = lab_cameras({"center_m": [0.0, 0.0], "radius_m": 100.0}, ul_kb=40.0)
+    d["radio"]["model"] = "ideal"
+    d["transport"]["backhaul"]["capacity_gbps"] = 0.02
+    d["services"][0].update(rate_hz=0.2, arrivals="poisson", deadline_ms=1000.0,
+                            ul_kb_spread={"dist": "lognormal", "cv": 0.6, "max_ratio": 3.0})
+    t = run(scenario_from_dict(d), duration_s=150.0, seed=4).requests
+    kb = t.column("ul_kb").to_numpy()
+    tr_ms = t.column("ul_transport_ms").to_numpy()
+    sent = np.isfinite(tr_ms)
+    assert sent.sum() > 500 and kb[sent].std() > 10.0
+    fixed_ms = tr_ms[sent] - kb[sent] * 8e3 / 20e6 * 1e3  # less its own serialization
+    assert fixed_ms.min() > 0.0
+    assert np.mean(np.abs(fixed_ms - fixed_ms.min()) < 1e-6) > 0.8
+
+
+def test_a_requests_size_is_the_same_whatever_the_policy_does_with_it() -> None:
+    """The size hangs on the request's number and the seed, not on the order of events: the
+    same requests kept on their devices or sent to the edge have the same sizes."""
+    d = one_cell_site()
+    d["fleets"][0]["count"] = 20
+    d["services"][0]["ul_kb_spread"] = {"dist": "lognormal", "cv": 0.5}
+    sc = scenario_from_dict(d)
+    sizes = [dict(zip(r.column("request").to_pylist(), r.column("ul_kb").to_pylist(),
+                      strict=True))
+             for r in (run(sc, policy=p, duration_s=1.0, seed=6).requests
+                       for p in ("local", "nearest-edge"))]
+    common = sizes[0].keys() & sizes[1].keys()
+    assert len(common) > 150
+    assert all(sizes[0][k] == sizes[1][k] for k in common)
+
+
+def test_a_5qis_burst_limit_is_checked_against_the_largest_uploads(tmp_path: Any) -> None:
+    """5QI 90 carries bursts of 63,000 B: a 50 kB mean fits, its XR spread's largest frames
+    do not (the size only 1 in 100,000 exceed, below the bound of 1.5 x: 1 + 4.26 sd), and
+    validate says so."""
+    d = one_cell_site()
+    d["services"][0].update(ul_kb=50.0, five_qi=90)
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "maximum data burst volume" not in out, out
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.105}
+    code, out = validate_dict(tmp_path, d)
+    largest = payload.largest_ratio(payload.NORMAL, 0.105, 0.5, 1.5) * 50e3
+    xr = _truncated(payload.NORMAL, 0.105, 0.5, 1.5)
+    assert largest == pytest.approx(50e3 * xr.isf(1e-5), rel=1e-6)
+    assert code == 0 and f"this service sends up to {largest:,.0f}" in out, out

@@ -1823,8 +1823,8 @@ def _uplink_cell_warnings(sc: Any, label: str) -> list[str]:
             f"{len(over):,} of {len(w.cell_names):,} cells' devices offer more uploads than "
             f"the cell's uplink carries at their own SINR where seed {sc.seed} places them: "
             f"{named} (the share of its uplink PRBs in {uplink_slots} they need, each device "
-            "its uploads, rate_hz x ul_kb, on the fewest PRBs that carry them at the uplink "
-            "power control's power)"
+            "its uploads, rate_hz x the mean upload, on the fewest PRBs that carry them at the "
+            "uplink power control's power)"
             + (", if every request goes over the air (the policy may keep some on board)"
                if on_board else "")
             + ": their uplink queues grow and their requests go late (more cells, an "

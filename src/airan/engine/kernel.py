@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
+import airan.scenario.payload as payload  # (not the package: its loader, ~50 files)
 from airan.compiled import borrow, prefetch
 from airan.compute import roofline
 from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
@@ -24,7 +25,6 @@ from airan.metrics.histogram import (  # noqa: F401  (HIST_GAMMA re-exported)
     HIST_MIN_S,
 )
 from airan.radio import drx, nr
-from airan.scenario import payload
 from airan.transport.pipeline import first_packet_s, message_hop
 
 # request float columns

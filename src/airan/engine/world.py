@@ -112,7 +112,7 @@ class World:
     # [N] each UE's P0 (dBm) and alpha of that power control: its fleet's, or the radio's
     dev_ul_p0_dbm: F64
     dev_ul_alpha: F64
-    # [N] the uplink bits per second its services offer (rate_hz x ul_kb), every request over
+    # [N] the uplink bits per second its services offer (rate_hz x the mean upload), each over
     # the air: its weight in the uplink interference of its cell's UEs (_uplink_coupling)
     dev_ul_offered_bps: F64
     dev_ul_buffer_bits: F64  # [N]
@@ -1168,7 +1168,7 @@ def build_world(s: Scenario, seed: int) -> World:
     prb_dev = np.asarray(cell_prb, float)[dev_cell] if n_dev else np.zeros(0)
     p_full_mw = np.minimum(ue_tx_mw, p_prb_mw * prb_dev)  # power when the UE fills the carrier
     # each device's uplink bits per second, every request over the air (its services' rate_hz
-    # x ul_kb): its weight in the interference its cell's UEs make
+    # x their mean upload): its weight in the interference its cell's UEs make
     svc_ul_bps = {v.name: v.rate_hz * v.ul_mean_kb * 8e3 for v in s.services}
     fleet_ul_bps = np.array([sum(svc_ul_bps[n] for n in f.services) for f in s.fleets] + [0.0])
     ul_offered_bps = np.asarray(fleet_ul_bps[dev_fleet], float)

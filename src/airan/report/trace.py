@@ -33,7 +33,8 @@ TRACE = "trace.json"
 STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
            *(f"{s}_ms" for s in STAGES), "latency_ms"]
-OPTIONAL = ["fleet", "interrupted_by"]  # read when present (older runs lack them)
+# read when present (older runs lack them; ul_kb: where uploads' sizes vary)
+OPTIONAL = ["fleet", "interrupted_by", "ul_kb"]
 DEFAULT_LIMIT = 2000
 
 
@@ -154,6 +155,7 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
     # the link interruption its radio legs met (a handover, a silence; null: none)
     held = _col(table, "interrupted_by") if "interrupted_by" in table.column_names \
         else [None] * n
+    ul_kb = _col(table, "ul_kb") if "ul_kb" in table.column_names else [None] * n
     created_ns = np.round(table.column("created_s").to_numpy() * 1e9).astype(np.int64)
     stage_ms = np.stack([table.column(f"{s}_ms").to_numpy() for s in STAGES], axis=1) if n \
         else np.zeros((0, len(STAGES)))
@@ -203,6 +205,8 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
             args["fleet"] = fleet[i]
         if held[i] is not None:
             args["interrupted_by"] = held[i]
+        if ul_kb[i] is not None:
+            args["ul_kb"] = round(float(ul_kb[i]), 3)
         if dropped[i]:
             reason = str(outcome[i]).partition(":")[2] or "unknown"
             events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",

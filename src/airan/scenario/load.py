@@ -1348,18 +1348,18 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
     for f in s.fleets if s.radio.model != "ideal" else []:  # the ideal radio has no buffer
         for name in f.services:
             v = by_name[name]
-            if v.ul_kb_spread is None:
-                if v.ul_kb > f.ul_buffer_kb:
-                    out.append(str(InputError(
-                        f"service {name!r} uploads {v.ul_kb:g} KB, more than this fleet's "
-                        "uplink buffer holds: each of its requests sent over the radio is "
-                        "dropped (buffer_full)", file=label,
-                        field=f"fleets[{f.name}].ul_buffer_kb", value=f.ul_buffer_kb)))
+            if not v.ul_largest_kb > f.ul_buffer_kb:
                 continue
-            over = v.ul_kb_spread.share_above(f.ul_buffer_kb / v.ul_kb)
-            if over >= BUFFER_OVER_SHARE:
+            if v.ul_kb_spread is None:
                 out.append(str(InputError(
-                    f"{over:.3g} of service {name!r}'s uploads (ul_kb {v.ul_kb:g} KB, spread "
+                    f"service {name!r} uploads {v.ul_kb:g} KB, more than this fleet's "
+                    "uplink buffer holds: each of its requests sent over the radio is "
+                    "dropped (buffer_full)", file=label,
+                    field=f"fleets[{f.name}].ul_buffer_kb", value=f.ul_buffer_kb)))
+            else:
+                over = v.ul_kb_spread.share_above(f.ul_buffer_kb / v.ul_kb)
+                out.append(str(InputError(
+                    f"{over:.3%} of service {name!r}'s uploads (ul_kb {v.ul_kb:g} KB, spread "
                     f"{v.ul_kb_spread.dist} cv {v.ul_kb_spread.cv:g}) are larger than this "
                     "fleet's uplink buffer holds: each of them sent over the radio is dropped "
                     "(buffer_full)", file=label, field=f"fleets[{f.name}].ul_buffer_kb",
@@ -3119,11 +3119,6 @@ def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
-#: the share of a service's uploads larger than its fleet's uplink buffer (each one dropped)
-#: from which validation warns
-BUFFER_OVER_SHARE = 1e-5
-
-
 def _uplink_load_warnings(s: Scenario, label: str | None) -> list[str]:
     """Fleets that offer the cells more uplink than they can carry at the SINRs UEs see (an
     integrator's review: 492 Mbit/s offered to four DDDSU cells validated silently, and the
@@ -4003,7 +3998,7 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
         q = STANDARDIZED_5QI.get(v.five_qi) if v.five_qi is not None else None
         if q is None or q.max_burst_bytes is None:
             continue
-        big = max(v.ul_kb, v.dl_kb) * 1e3
+        big = max(v.ul_largest_kb, v.dl_kb) * 1e3  # (a spread's largest uploads)
         if big > q.max_burst_bytes:
             # the delay-critical 5QIs whose burst volume carries it (a stadium planner's
             # review: 5QI 89's 17,000 B against a 62,500 B XR frame named 80, where 90's
@@ -4019,7 +4014,8 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"5QI {v.five_qi} ({q.example}) carries bursts of at most "
                 f"{q.max_burst_bytes:,} bytes within its {q.delay_budget_ms:g} ms delay budget "
                 f"(its maximum data burst volume, TS 23.501 Table 5.7.4-1), and this service "
-                f"sends {big:,.0f}: a core network would not carry it there. The twin weighs "
+                f"sends {'up to ' if v.ul_kb_spread is not None else ''}{big:,.0f}: a core "
+                "network would not carry it there. The twin weighs "
                 "it all the same; "
                 f"{'a delay-critical 5QI whose burst it fits, ' + other if fits else ''}"
                 "a 5QI without a burst limit (80: low-latency eMBB, level 68), or "

@@ -27,8 +27,12 @@ KINDS = {"normal": NORMAL, "lognormal": LOGNORMAL}
 #: TR 38.838 5.1.1's bounds of a frame's size, as ratios of the mean
 NORMAL_BOUNDS = (0.5, 1.5)
 #: the least share of the distribution the bounds may keep (each size is drawn again until
-#: it falls within them: ~100 draws on average at this share)
-MIN_KEPT = 0.01
+#: it falls within them: 10 draws on average at this share, ~0.4 us each time the kernel
+#: asks for a size, a handful of times per request)
+MIN_KEPT = 0.1
+#: the share of uploads above the size ``validate`` names as a service's largest (where the
+#: distribution has no bound, or a far one)
+LARGEST_EXCEEDED_BY = 1e-5
 
 
 def _phi(z: float) -> float:
@@ -81,6 +85,23 @@ def share_above(kind: int, cv: float, lo: float, hi: float, x: float) -> float:
     a, b = shape(kind, cv)
     return ((_phi(_standardized(kind, a, b, hi)) - _phi(_standardized(kind, a, b, x)))
             / kept_share(kind, cv, lo, hi))
+
+
+def largest_ratio(kind: int, cv: float, lo: float, hi: float) -> float:
+    """The size (ratio) only ``LARGEST_EXCEEDED_BY`` of the uploads sent exceed, or ``hi``
+    where lower: bisection of :func:`share_above` (decreasing in the size)."""
+    if kind == FIXED:
+        return 1.0
+    below, above = max(lo, 1e-12), min(hi, 1e9)
+    if share_above(kind, cv, lo, hi, above) >= LARGEST_EXCEEDED_BY:
+        return above
+    for _ in range(200):
+        mid = math.sqrt(below * above)
+        if share_above(kind, cv, lo, hi, mid) > LARGEST_EXCEEDED_BY:
+            below = mid
+        else:
+            above = mid
+    return above
 
 
 def mean_ratio(kind: int, cv: float, lo: float, hi: float) -> float:

@@ -1063,6 +1063,12 @@ class PayloadSpread(_Strict):
         from airan.scenario import payload
         return payload.mean_ratio(payload.KINDS[self.dist], self.cv, *self.ratios())
 
+    def largest_ratio(self) -> float:
+        """The largest upload over ``ul_kb`` (its bound, or the size only 1 in 100,000
+        exceed)."""
+        from airan.scenario import payload
+        return payload.largest_ratio(payload.KINDS[self.dist], self.cv, *self.ratios())
+
     def share_above(self, ratio: float) -> float:
         """The share of the uploads sent larger than ``ratio`` x ``ul_kb``."""
         from airan.scenario import payload
@@ -1073,7 +1079,10 @@ class PayloadSpread(_Strict):
         from airan.scenario import payload
         lo, hi = self.ratios()
         if not lo < hi:
-            raise ValueError(f"min_ratio {lo:g} is not below max_ratio {hi:g}")
+            said = [f"{k} {x:g}" + (f" ({self.dist}'s default)" if given is None else "")
+                    for k, x, given in (("min_ratio", lo, self.min_ratio),
+                                        ("max_ratio", hi, self.max_ratio))]
+            raise ValueError(f"{said[0]} is not below {said[1]}")
         kept = payload.kept_share(payload.KINDS[self.dist], self.cv, lo, hi)
         if kept < payload.MIN_KEPT:
             raise ValueError(
@@ -1157,6 +1166,13 @@ class Service(_Strict):
             raise ValueError("ul_kb_spread spreads the uploads' sizes about ul_kb, which is 0: "
                              "give ul_kb (the mean size), or leave ul_kb_spread out")
         return self
+
+    @property
+    def ul_largest_kb(self) -> float:
+        """The largest upload (kB): ``ul_kb``, or under ``ul_kb_spread`` its upper bound, or
+        the size only 1 in 100,000 uploads exceed where that is lower."""
+        return self.ul_kb if self.ul_kb_spread is None \
+            else self.ul_kb * self.ul_kb_spread.largest_ratio()
 
     @property
     def ul_mean_kb(self) -> float:
