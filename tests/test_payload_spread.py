@@ -13,6 +13,7 @@ from one_cell import lab_cameras, one_cell_site, validate_dict
 from scipy import stats
 
 from airan import run
+from airan.cli import _three_figures as _three  # (sizes as the terminal prints them)
 from airan.scenario import payload, scenario_from_dict
 
 
@@ -46,6 +47,14 @@ def test_truncated_mean_and_tail_shares_equal_scipys(kind: int, cv: float, lo: f
         mean = base.expect(lambda x: x, lb=lo, ub=hi, conditional=True)
         above = (c_hi - base.cdf(1.2)) / kept
     assert payload.mean_ratio(kind, cv, lo, hi) == pytest.approx(mean, rel=1e-9)
+    if kind == payload.NORMAL:
+        sent_cv, p99 = d.std() / d.mean(), d.isf(0.01)
+    else:
+        second = base.expect(lambda x: x * x, lb=lo, ub=hi, conditional=True)
+        sent_cv = math.sqrt(second - mean * mean) / mean
+        p99 = base.isf(0.01 * kept + 1.0 - c_hi)  # (of the kept share, the top 1%)
+    assert payload.cv_ratio(kind, cv, lo, hi) == pytest.approx(sent_cv, rel=1e-7)
+    assert payload.exceeded_by(kind, cv, lo, hi, 0.01) == pytest.approx(min(p99, hi), rel=1e-7)
     assert payload.kept_share(kind, cv, lo, hi) == pytest.approx(kept, rel=1e-9)
     assert payload.share_above(kind, cv, lo, hi, 1.2) == pytest.approx(above, rel=1e-7)
 
@@ -127,8 +136,10 @@ def test_sizes_repeat_with_the_seed_and_change_with_another() -> None:
     assert not a.requests.column("ul_kb").equals(c.requests.column("ul_kb"))
 
 
-def test_fixed_sizes_leave_the_trace_without_a_size_column() -> None:
-    assert "ul_kb" not in _fixed_link(None, devices=2, seconds=0.2).requests.column_names
+def test_fixed_sizes_give_the_trace_their_size_and_the_summary_no_sizes() -> None:
+    r = _fixed_link(None, devices=2, seconds=0.2)
+    assert set(r.requests.column("ul_kb").to_pylist()) == {20.0}
+    assert "ul_kb" not in r.summary["services"]["perception"]
 
 
 def test_a_larger_upload_takes_longer_on_the_nr_air() -> None:
@@ -195,8 +206,11 @@ def test_validate_echoes_the_spread_and_warns_of_uploads_over_the_buffer(tmp_pat
                                                       "max_ratio": 4.0})
     code, out = validate_dict(tmp_path, d)
     assert code == 0, out
-    mean = payload.mean_ratio(payload.LOGNORMAL, 1.0, 0.0, 4.0) * 20.0
-    assert f"lognormal about 20 kB, cv 1, within 0-4 x: a mean of {mean:.3g} kB" in out
+    sent = {"mean": payload.mean_ratio(payload.LOGNORMAL, 1.0, 0.0, 4.0) * 20.0,
+            "cv": payload.cv_ratio(payload.LOGNORMAL, 1.0, 0.0, 4.0),
+            "p99": payload.exceeded_by(payload.LOGNORMAL, 1.0, 0.0, 4.0, 0.01) * 20.0}
+    assert (f"lognormal about 20 kB, cv 1, within 0-4 x: sent with a mean of "
+            f"{_three(sent['mean'])} kB, cv {sent['cv']:.2g}, p99 {_three(sent['p99'])} kB") in out
     over = payload.share_above(payload.LOGNORMAL, 1.0, 0.0, 4.0, 3.0)
     assert 0.01 < over < 0.1
     assert f"{over:.3%} of service 'perception''s uploads" in out
@@ -252,3 +266,110 @@ def test_a_5qis_burst_limit_is_checked_against_the_largest_uploads(tmp_path: Any
     xr = _truncated(payload.NORMAL, 0.105, 0.5, 1.5)
     assert largest == pytest.approx(50e3 * xr.isf(1e-5), rel=1e-6)
     assert code == 0 and f"this service sends up to {largest:,.0f}" in out, out
+
+
+def test_the_summary_says_which_sizes_went_late_or_were_dropped() -> None:
+    """services.*.ul_kb: the sizes' distribution (closed forms) and the run's mean upload of the
+    answered, late and dropped requests, equal to the trace's (every request traced here):
+    the late ones larger than most, those dropped with a full buffer (75 kB) the largest."""
+    d = one_cell_site()
+    d["fleets"][0].update(count=15, area={"center_m": [0.0, 0.0], "radius_m": 300.0},
+                          ul_buffer_kb=75.0)
+    d["services"][0].update(ul_kb=30.0, deadline_ms=40.0,
+                            ul_kb_spread={"dist": "lognormal", "cv": 0.8})
+    r = run(scenario_from_dict(d), policy="nearest-edge", duration_s=3.0, seed=2)
+    u = r.summary["services"]["perception"]["ul_kb"]
+    sizes = {"mean": payload.mean_ratio, "cv": payload.cv_ratio}
+    assert u["dist"] == "lognormal"
+    assert u["mean"] == pytest.approx(30.0 * sizes["mean"](payload.LOGNORMAL, 0.8, 0, math.inf))
+    assert u["cv"] == pytest.approx(0.8)
+    assert u["p99"] == pytest.approx(30.0 * payload.exceeded_by(payload.LOGNORMAL, 0.8, 0.0,
+                                                                math.inf, 0.01))
+    t = r.requests
+    kb = t.column("ul_kb").to_numpy()
+    outcome = np.array(t.column("outcome").cast("string").to_pylist())
+    assert len(kb) == r.summary["requests"]["created"]
+    for key, rows in (("answered_mean", np.isin(outcome, ["met", "late"])),
+                      ("late_mean", outcome == "late"),
+                      ("dropped_mean", np.char.startswith(outcome, "dropped"))):
+        assert rows.sum() > 10, key
+        assert u[key] == pytest.approx(kb[rows].mean(), rel=1e-9), key
+    assert u["late_mean"] > 1.1 * u["answered_mean"]
+    assert u["dropped_mean"] > 2.0 * u["answered_mean"]
+
+
+def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) -> None:
+    """ul_kb and cv are the distribution's before its bounds: where the bounds cut the spread
+    (normal at cv 0.5 within 0.5 .. 1.5 sends a cv of 0.27) or move the mean, validate says
+    so; a cv of 3 meant as 3% gets told cv is a ratio; TR 38.838's own figures pass quietly."""
+    d = one_cell_site()
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.105}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "change the uploads sent" not in out
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.5}
+    code, out = validate_dict(tmp_path, d)
+    sent_cv = payload.cv_ratio(payload.NORMAL, 0.5, 0.5, 1.5)
+    assert code == 0 and f"a cv of {sent_cv:.2g} (cv 0.5 before them)" in out, out
+    assert "services[perception].ul_kb_spread" in out and "cv is a ratio" not in out
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 3}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "cv is a ratio, 0.03 for 3%" in out
+    d["services"][0]["ul_kb_spread"] = {"dist": "lognormal", "cv": 0.5, "max_ratio": 1.5}
+    moved = payload.mean_ratio(payload.LOGNORMAL, 0.5, 0.0, 1.5) * 15.0
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and f"a mean of {moved:.3g} kB (ul_kb 15 is the mean before them)" in out
+
+
+@pytest.mark.parametrize("cv", ["30%", 30])
+def test_a_cv_given_as_a_percentage_exits_2_saying_it_is_a_ratio(tmp_path: Any,
+                                                                 cv: Any) -> None:
+    d = one_cell_site()
+    d["services"][0]["ul_kb_spread"] = {"dist": "lognormal", "cv": cv}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and "ul_kb_spread.cv" in out and "0.3 for 30%" in out, out
+
+
+def test_a_run_prints_which_sizes_went_late(tmp_path: Any) -> None:
+    """The terminal's line per spread service: the sizes sent and the mean upload of the
+    answered and late requests (summary.json's services.*.ul_kb)."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = one_cell_site()
+    d["fleets"][0].update(count=40, area={"center_m": [0.0, 0.0], "radius_m": 300.0})
+    d["services"][0].update(ul_kb=60.0, deadline_ms=60.0,
+                            ul_kb_spread={"dist": "lognormal", "cv": 0.8})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "2", "--seed", "2",
+                                   "--no-report", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    u = json.loads((tmp_path / "run" / "summary.json").read_text())["services"]["perception"][
+        "ul_kb"]
+    text = " ".join(res.output.split())
+    assert (f"perception's uploads (lognormal sizes: mean {_three(u['mean'])} kB, cv 0.8, p99 "
+            f"{_three(u['p99'])} kB, largest {_three(u['largest'])} kB): mean "
+            f"{_three(u['answered_mean'])} kB over its answered, {_three(u['late_mean'])} kB "
+            "over its late") in text
+
+
+def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
+    from airan.sweep.merge import merge_services
+
+    def part(met: int, late: int, dropped: int, means: tuple[float, float, float]) -> dict:
+        return {"count": met + late + dropped, "met": met, "late": late, "dropped": dropped,
+                "in_flight": 0, "ul_kb": {"dist": "normal", "mean": 40.0, "cv": 0.1,
+                                          "p99": 49.8, "largest": 57.9,
+                                          "answered_mean": means[0], "late_mean": means[1],
+                                          "dropped_mean": means[2]}}
+
+    u = merge_services([part(90, 10, 0, (40.0, 50.0, None)),  # type: ignore[arg-type]
+                        part(270, 30, 20, (38.0, 46.0, 60.0))])["ul_kb"]
+    assert (u["dist"], u["mean"], u["p99"]) == ("normal", 40.0, 49.8)
+    assert u["answered_mean"] == pytest.approx((100 * 40.0 + 300 * 38.0) / 400)
+    assert u["late_mean"] == pytest.approx((10 * 50.0 + 30 * 46.0) / 40)
+    assert u["dropped_mean"] == 60.0

@@ -466,6 +466,25 @@ def _print_late(s: dict[str, Any]) -> None:
               "apart", markup=False, soft_wrap=True)
 
 
+def _print_upload_sizes(s: dict[str, Any]) -> None:
+    """Where a service's uploads vary in size (``ul_kb_spread``): the sizes sent and the
+    mean size of its answered, late and dropped requests, so that a run says whether its
+    large frames are the ones that miss (a perception engineer's walk: only the trace did)."""
+    for name, v in s["services"].items():
+        u = v.get("ul_kb")
+        if not u:
+            continue
+        runs = [f"{_three_figures(u[k])} kB over its {what}" for k, what in (
+            ("answered_mean", "answered"), ("late_mean", "late"),
+            ("dropped_mean", "dropped")) if u.get(k) is not None]
+        out.print(f"{name}'s uploads ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
+                  f"cv {u['cv']:.2g}, p99 {_three_figures(u['p99'])} kB, largest "
+                  f"{_three_figures(u['largest'])} kB): mean "
+                  + (", ".join(runs) if runs else "none answered or dropped yet")
+                  + " (summary.json services.*.ul_kb; each request's in requests.parquet)",
+                  markup=False, soft_wrap=True)
+
+
 def _print_ai_ran_line(s: dict[str, Any]) -> None:
     """AI-and-RAN in one line (the report's section has the GPU-hours): the share of the
     hosting GPUs' time the cells' L1 took, its slot misses, and the share of the GPU time left
@@ -659,6 +678,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
             dropped_notes.append(f"{n} over {done:,} requests, {dropped:,} dropped "
                                  f"({dropped / (done + dropped):.1%} of those that ended)")
     _print_late(s)
+    _print_upload_sizes(s)
     if dropped_notes:
         out.print("latency (mean, its parts and percentiles) is over the requests that ended "
                   "met or late, not the dropped ones: " + "; ".join(dropped_notes),
@@ -2221,8 +2241,10 @@ def _upload_said(svc: Any) -> str:
         within = f"within {lo:g}-{hi:g} x"
     else:
         within = f"at least {lo:g} x" if lo > 0 else "untruncated"
-    return (f"{spread.dist} about {svc.ul_kb:g} kB, cv {spread.cv:g}, {within}: a mean of "
-            f"{svc.ul_mean_kb:.3g} kB")
+    sent = spread.sizes()
+    return (f"{spread.dist} about {svc.ul_kb:g} kB, cv {spread.cv:g}, {within}: sent with a "
+            f"mean of {_three_figures(sent['mean'] * svc.ul_kb)} kB, cv {sent['cv']:.2g}, p99 "
+            f"{_three_figures(sent['p99'] * svc.ul_kb)} kB")
 
 
 def _priorities_said(ul: int | None, compute: int | None) -> str:

@@ -53,7 +53,6 @@ from airan.policy import (
 from airan.policy.base import PlacementRates, policy_rng
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr, penetration
-from airan.scenario import payload
 from airan.scenario.load import load_scenario, offered_requests, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
@@ -1249,6 +1248,7 @@ class Engine:
                     for i, k in enumerate(BREAKDOWN)
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
+                **upload_sizes(self.scenario.services[v], sums, cnt[v]),
                 # the requests per second its devices offer (each at rate_hz; surges aside):
                 # the load a short run's sample of arrivals stands for (report.cautions)
                 "offered_per_s": offered[name][1],
@@ -1581,8 +1581,8 @@ class Engine:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
-        if np.any(w.svc_ul_spread != payload.FIXED):  # where uploads' sizes vary: each one's
-            cols["ul_kb"] = pa.array(K.ul_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
+        # each one's upload size: its service's, or drawn for it (ul_kb_spread)
+        cols["ul_kb"] = pa.array(K.ul_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
         if self._st.dev_hold.shape[0]:  # where links may be interrupted: the interruption
             # its radio legs met the longest (kernel.held_cause), null where none
             cols["interrupted_by"] = pa.DictionaryArray.from_arrays(
@@ -1616,6 +1616,30 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
         # dead on-prem server until its failure was noticed)
         "late_failed_site_ms": mean_ms(sums[K.SUM_LATE_FAILED]),
     }
+
+
+def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, Any]:
+    """Where a service's uploads vary in size (``ul_kb_spread``), ``ul_kb``: its distribution
+    (the sizes sent: ``mean``, ``cv``, ``p99``, ``largest``; closed forms) and the run's mean
+    size of the requests answered, of the late ones and of the dropped ones (kB; None without
+    any): whether the large ones went late. Nothing for a fixed size."""
+    spread = service.ul_kb_spread
+    if spread is None:
+        return {}
+
+    def mean_kb(bits: float, n: int) -> float | None:
+        return float(bits / n / 8e3) if n else None
+
+    answered = int(cnt[K.A_MET] + cnt[K.A_LATE])
+    sizes = spread.sizes()
+    return {"ul_kb": {
+        "dist": spread.dist,
+        **{k: x * service.ul_kb for k, x in sizes.items() if k != "cv"},
+        "cv": sizes["cv"],
+        "answered_mean": mean_kb(sums[K.SUM_UL_BITS], answered),
+        "late_mean": mean_kb(sums[K.SUM_LATE_UL_BITS], int(cnt[K.A_LATE])),
+        "dropped_mean": mean_kb(sums[K.SUM_DROPPED_UL_BITS], int(cnt[K.A_DROPPED])),
+    }}
 
 
 def links_interruptible(scenario: Scenario) -> bool:

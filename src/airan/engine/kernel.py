@@ -110,7 +110,10 @@ SUM_LATENCY = 7
 SUM_LATE = 8
 SUM_LATE_DEVICE_QUEUE, SUM_LATE_DEVICE_COMPUTE, SUM_LATE_ON_DEVICE = 15, 16, 17
 SUM_LATE_FAILED = 18  # of the late ones' uplink transport, the time at failed sites (T_FAILED)
-N_SUMS = 19
+# where a service's uploads vary in size (ul_kb_spread), their bits: of the requests answered,
+# of the late ones, of the dropped ones (which sizes went late, or were dropped)
+SUM_UL_BITS, SUM_LATE_UL_BITS, SUM_DROPPED_UL_BITS = 19, 20, 21
+N_SUMS = 22
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -629,6 +632,9 @@ def drop(W, S, r, reason, t):
         S.agg_cnt[g, A_DROPPED] += 1
         S.agg_drop[g, reason] += 1
         count_device(W, S, r, False)
+        v = S.rq_i[r, I_SVC]
+        if W.svc_ul_spread[v] != payload.FIXED:
+            S.agg_sum[g, SUM_DROPPED_UL_BITS] += ul_bits_of(W, v, S.rq_i[r, I_SEQ])
     # the trace's parts: the stages it finished, and the one it was in up to the drop (a wait
     # in its device's buffer is ul_wait), so that they add up to its latency; the stages it
     # never reached, and one it would have entered at the drop itself, stay NaN (as does a
@@ -687,6 +693,8 @@ def finish(W, S, r, t):
     s[g, 5] += p5
     s[g, 6] += p6
     s[g, SUM_LATENCY] += lat
+    if W.svc_ul_spread[v] != payload.FIXED:
+        s[g, SUM_UL_BITS] += ul_bits_of(W, v, S.rq_i[r, I_SEQ])
     if not met:  # where the late ones spent their time (the mean hides a tail's cause)
         s[g, SUM_LATE] += p0
         s[g, SUM_LATE + 1] += p1
@@ -696,6 +704,8 @@ def finish(W, S, r, t):
         s[g, SUM_LATE + 5] += p5
         s[g, SUM_LATE + 6] += p6
         s[g, SUM_LATE_FAILED] += f[r, T_FAILED]
+        if W.svc_ul_spread[v] != payload.FIXED:
+            s[g, SUM_LATE_UL_BITS] += ul_bits_of(W, v, S.rq_i[r, I_SEQ])
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4

@@ -1513,6 +1513,7 @@ def scenario_warnings(s: Scenario, *, label: str | None = None,
         out += _uplink_load_warnings(s, label)
     out += _link_capacity_warnings(s, label)
     out += _link_delay_warnings(s, label)
+    out += _spread_bounds_warnings(s, label)
     out += _layout_spacing_warnings(s, label)
     out += _close_sites_warnings(s, label)
     out += _downtilt_warnings(s, label)
@@ -3116,6 +3117,40 @@ def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
             f"{ms(fibre_ms)} ms and extra {ms(k.extra_delay_ms)} ms each way), every service's "
             f"deadline or more (the loosest: {loosest_ms:g} ms): every request over it is late; "
             + unit, file=label, field=field, value=value)))
+    return out
+
+
+#: how far the bounds of a ul_kb_spread may move the sizes' mean (and cut their cv) before
+#: validation says so: ul_kb and cv are the distribution's before them
+SPREAD_MEAN_MOVED, SPREAD_CV_CUT = 0.02, 0.2
+
+
+def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
+    """Services whose ``ul_kb_spread`` bounds change the sizes sent from what ``ul_kb`` and
+    ``cv`` say (a perception engineer's walk: ``normal`` at cv 0.5 within the default 0.5 ..
+    1.5 sends a cv of 0.27, and a cv of 3 meant as 3% is nearly uniform)."""
+    out = []
+    for v in s.services:
+        spread = v.ul_kb_spread
+        if spread is None:
+            continue
+        sent = spread.sizes()
+        moved = abs(sent["mean"] - 1.0) > SPREAD_MEAN_MOVED
+        cut = sent["cv"] < (1.0 - SPREAD_CV_CUT) * spread.cv
+        if not (moved or cut):
+            continue
+        lo, hi = spread.ratios()
+        out.append(str(InputError(
+            f"its bounds, {lo:g} .. {hi:g} x ul_kb"
+            + (" (the defaults)" if spread.min_ratio is None and spread.max_ratio is None
+               else "")
+            + f", change the uploads sent: a mean of {sent['mean'] * v.ul_kb:.3g} kB (ul_kb "
+            f"{v.ul_kb:g} is the mean before them) and a cv of {sent['cv']:.2g} (cv "
+            f"{spread.cv:g} before them)"
+            + ("; cv is a ratio, 0.03 for 3%" if spread.cv >= 1 and spread.dist == "normal"
+               else "")
+            + ": widen min_ratio .. max_ratio to keep them, or give ul_kb and cv such that "
+            "the sizes sent are yours", file=label, field=f"services[{v.name}].ul_kb_spread")))
     return out
 
 

@@ -87,21 +87,47 @@ def share_above(kind: int, cv: float, lo: float, hi: float, x: float) -> float:
             / kept_share(kind, cv, lo, hi))
 
 
-def largest_ratio(kind: int, cv: float, lo: float, hi: float) -> float:
-    """The size (ratio) only ``LARGEST_EXCEEDED_BY`` of the uploads sent exceed, or ``hi``
-    where lower: bisection of :func:`share_above` (decreasing in the size)."""
+def exceeded_by(kind: int, cv: float, lo: float, hi: float, share: float) -> float:
+    """The size (ratio) that ``share`` of the uploads sent exceed (a quantile of the truncated
+    distribution; ``hi`` where none does, or far out): bisection of :func:`share_above`, which
+    decreases with the size."""
     if kind == FIXED:
         return 1.0
     below, above = max(lo, 1e-12), min(hi, 1e9)
-    if share_above(kind, cv, lo, hi, above) >= LARGEST_EXCEEDED_BY:
+    if share_above(kind, cv, lo, hi, above) >= share:
         return above
     for _ in range(200):
         mid = math.sqrt(below * above)
-        if share_above(kind, cv, lo, hi, mid) > LARGEST_EXCEEDED_BY:
+        if share_above(kind, cv, lo, hi, mid) > share:
             below = mid
         else:
             above = mid
     return above
+
+
+def largest_ratio(kind: int, cv: float, lo: float, hi: float) -> float:
+    """The largest upload (ratio): the size only ``LARGEST_EXCEEDED_BY`` of them exceed, or
+    ``hi`` where lower."""
+    return exceeded_by(kind, cv, lo, hi, LARGEST_EXCEEDED_BY)
+
+
+def cv_ratio(kind: int, cv: float, lo: float, hi: float) -> float:
+    """The coefficient of variation of the sizes sent (after truncation; ``cv`` before):
+    the truncated distribution's second moment, a closed form, against its mean."""
+    if kind == FIXED:
+        return 0.0
+    a, b = shape(kind, cv)
+    zl, zh = _standardized(kind, a, b, lo), _standardized(kind, a, b, hi)
+    kept = _phi(zh) - _phi(zl)
+    mean = mean_ratio(kind, cv, lo, hi)
+    if kind == NORMAL:  # sigma^2 (1 + (alpha pdf(alpha) - beta pdf(beta)) / Z - ...^2)
+        tl = zl * _pdf(zl) if math.isfinite(zl) else 0.0
+        th = zh * _pdf(zh) if math.isfinite(zh) else 0.0
+        d = (_pdf(zl) - _pdf(zh)) / kept
+        var = b * b * (1.0 + (tl - th) / kept - d * d)
+    else:  # E[X^2; lo <= X <= hi] of a lognormal of mean 1: (1 + cv^2), the CDF shifted 2 s
+        var = (1.0 + cv * cv) * (_phi(zh - 2.0 * b) - _phi(zl - 2.0 * b)) / kept - mean * mean
+    return math.sqrt(max(var, 0.0)) / mean
 
 
 def mean_ratio(kind: int, cv: float, lo: float, hi: float) -> float:

@@ -1041,6 +1041,9 @@ class ServiceTime(_Strict):
         return ServiceTimeDist(dist=self.dist, **{k: v for k, v in given.items() if v is not None})
 
 
+MAX_SPREAD_CV = 10.0  # a ul_kb_spread's cv: beyond, a percentage more likely than a ratio
+
+
 class PayloadSpread(_Strict):
     """How the size of each upload varies about the service's ``ul_kb`` (its mean before
     truncation; :mod:`airan.scenario.payload`): ``normal``, 3GPP's XR video frames (TR 38.838
@@ -1049,9 +1052,31 @@ class PayloadSpread(_Strict):
     bounds is drawn again."""
 
     dist: Literal["normal", "lognormal"]
-    cv: PosFloat = Field(le=10)  # standard deviation over mean, before truncation
+    cv: PosFloat  # standard deviation over mean, before truncation (a ratio: 0.3 for 30%)
     min_ratio: NonNegFloat | None = None
     max_ratio: PosFloat | None = None
+
+    @field_validator("cv", mode="before")
+    @classmethod
+    def _cv_a_ratio(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().endswith("%"):
+            raise ValueError(f"{v!r}: cv is a ratio, the standard deviation over the mean: "
+                             "0.3 for 30%")
+        if isinstance(v, int | float) and not isinstance(v, bool) and v > MAX_SPREAD_CV:
+            raise ValueError(f"cv {v:g} is over {MAX_SPREAD_CV:g}: cv is a ratio, the standard "
+                             "deviation over the mean (0.3 for 30%)")
+        return v
+
+    def sizes(self) -> dict[str, float]:
+        """The uploads sent, as ratios of ``ul_kb``: their ``mean`` and ``cv`` (after the
+        bounds), ``p99`` and the ``largest`` (its bound, or the size only 1 in 100,000
+        exceed)."""
+        from airan.scenario import payload
+        k, lo_hi = payload.KINDS[self.dist], self.ratios()
+        return {"mean": payload.mean_ratio(k, self.cv, *lo_hi),
+                "cv": payload.cv_ratio(k, self.cv, *lo_hi),
+                "p99": payload.exceeded_by(k, self.cv, *lo_hi, 0.01),
+                "largest": payload.largest_ratio(k, self.cv, *lo_hi)}
 
     def ratios(self) -> tuple[float, float]:
         """The bounds as ratios of ``ul_kb`` (the kind's defaults where not given)."""
@@ -1088,7 +1113,8 @@ class PayloadSpread(_Strict):
             raise ValueError(
                 f"the bounds {lo:g} .. {hi:g} x ul_kb keep {kept:.2%} of a {self.dist} of cv "
                 f"{self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is drawn again until it "
-                "falls within them): widen them")
+                "falls within them): widen min_ratio .. max_ratio, or lower cv (a ratio: 0.3 "
+                "for 30%)")
         return self
 
 

@@ -245,6 +245,13 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                       for p, n in zip(parts, lates, strict=True))
             for k in first.get("late_device_ms") or {}
         }
+    if first.get("ul_kb"):  # the sizes' distribution, the same in every shard; the run's
+        # means weighted by the requests they are over
+        drops = [int(p["dropped"]) for p in parts]
+        out["ul_kb"] = {**copy.deepcopy(first["ul_kb"]), **{
+            k: _wmean(((p.get("ul_kb") or {}).get(k), n) for p, n in zip(parts, w, strict=True))
+            for k, w in (("answered_mean", done), ("late_mean", [int(p["late"]) for p in parts]),
+                         ("dropped_mean", drops))}}
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)
         sat = (merge_satisfied([p["devices_satisfied"] for p in parts])
