@@ -290,7 +290,7 @@ def test_the_summary_says_which_sizes_went_late_or_were_dropped() -> None:
     outcome = np.array(t.column("outcome").cast("string").to_pylist())
     assert len(kb) == r.summary["requests"]["created"]
     for key, rows in (("answered_mean", np.isin(outcome, ["met", "late"])),
-                      ("late_mean", outcome == "late"),
+                      ("met_mean", outcome == "met"), ("late_mean", outcome == "late"),
                       ("dropped_mean", np.char.startswith(outcome, "dropped"))):
         assert rows.sum() > 10, key
         assert u[key] == pytest.approx(kb[rows].mean(), rel=1e-9), key
@@ -309,8 +309,9 @@ def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) ->
     d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.5}
     code, out = validate_dict(tmp_path, d)
     sent_cv = payload.cv_ratio(payload.NORMAL, 0.5, 0.5, 1.5)
-    assert code == 0 and f"a cv of {sent_cv:.2g} (cv 0.5 before them)" in out, out
+    assert code == 0 and f"a cv of {sent_cv:.3g} (cv 0.5 before them)" in out, out
     assert "services[perception].ul_kb_spread" in out and "cv is a ratio" not in out
+    assert "is the mean before them" not in out  # (symmetric bounds: the mean stays)
     d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 3}
     code, out = validate_dict(tmp_path, d)
     assert code == 0 and "cv is a ratio, 0.03 for 3%" in out
@@ -318,9 +319,13 @@ def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) ->
     moved = payload.mean_ratio(payload.LOGNORMAL, 0.5, 0.0, 1.5) * 15.0
     code, out = validate_dict(tmp_path, d)
     assert code == 0 and f"a mean of {moved:.3g} kB (ul_kb 15 is the mean before them)" in out
+    d["services"][0]["ul_kb_spread"] = {"dist": "normal", "cv": 0.6, "min_ratio": 0,
+                                        "max_ratio": 100}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "sizes cannot be negative" in out and "a lognormal keeps" in out
 
 
-@pytest.mark.parametrize("cv", ["30%", 30])
+@pytest.mark.parametrize("cv", ["30%", 30, "30"])
 def test_a_cv_given_as_a_percentage_exits_2_saying_it_is_a_ratio(tmp_path: Any,
                                                                  cv: Any) -> None:
     d = one_cell_site()
@@ -353,7 +358,7 @@ def test_a_run_prints_which_sizes_went_late(tmp_path: Any) -> None:
     text = " ".join(res.output.split())
     assert (f"perception's uploads (lognormal sizes: mean {_three(u['mean'])} kB, cv 0.8, p99 "
             f"{_three(u['p99'])} kB, largest {_three(u['largest'])} kB): mean "
-            f"{_three(u['answered_mean'])} kB over its answered, {_three(u['late_mean'])} kB "
+            f"{_three(u['met_mean'])} kB over its met, {_three(u['late_mean'])} kB "
             "over its late") in text
 
 
@@ -373,3 +378,23 @@ def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
     assert u["answered_mean"] == pytest.approx((100 * 40.0 + 300 * 38.0) / 400)
     assert u["late_mean"] == pytest.approx((10 * 50.0 + 30 * 46.0) / 40)
     assert u["dropped_mean"] == 60.0
+
+
+def test_a_sweeps_row_and_the_reports_late_table_carry_the_sizes() -> None:
+    """A sweep over ul_kb_spread shows the mean upload of the met and the late requests in its
+    table, and the report's "Answered late" row beside the late ones' parts."""
+    from airan.report.html import late_rows
+    from airan.sweep.runner import headline
+
+    d = one_cell_site()
+    d["fleets"][0].update(count=15, area={"center_m": [0.0, 0.0], "radius_m": 300.0})
+    d["services"][0].update(ul_kb=30.0, deadline_ms=40.0,
+                            ul_kb_spread={"dist": "lognormal", "cv": 0.8})
+    s = run(scenario_from_dict(d), policy="nearest-edge", duration_s=2.0, seed=2).summary
+    u = s["services"]["perception"]["ul_kb"]
+    row = headline(s)
+    assert [row[f"perception.ul_kb_{k}"] for k in ("mean", "met_mean", "late_mean")] == [
+        u["mean"], u["met_mean"], u["late_mean"]]
+    (late,) = late_rows(s)
+    assert late["parts"].endswith(f"; their mean upload {u['late_mean']:.3g} kB, the met "
+                                  f"ones' {u['met_mean']:.3g} kB")

@@ -475,12 +475,12 @@ def _print_upload_sizes(s: dict[str, Any]) -> None:
         if not u:
             continue
         runs = [f"{_three_figures(u[k])} kB over its {what}" for k, what in (
-            ("answered_mean", "answered"), ("late_mean", "late"),
+            ("met_mean", "met"), ("late_mean", "late"),
             ("dropped_mean", "dropped")) if u.get(k) is not None]
         out.print(f"{name}'s uploads ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
-                  f"cv {u['cv']:.2g}, p99 {_three_figures(u['p99'])} kB, largest "
-                  f"{_three_figures(u['largest'])} kB): mean "
-                  + (", ".join(runs) if runs else "none answered or dropped yet")
+                  f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
+                  f"{_three_figures(u['largest'])} kB): "
+                  + ("mean " + ", ".join(runs) if runs else "no request answered or dropped yet")
                   + " (summary.json services.*.ul_kb; each request's in requests.parquet)",
                   markup=False, soft_wrap=True)
 
@@ -2243,7 +2243,8 @@ def _upload_said(svc: Any) -> str:
         within = f"at least {lo:g} x" if lo > 0 else "untruncated"
     sent = spread.sizes()
     return (f"{spread.dist} about {svc.ul_kb:g} kB, cv {spread.cv:g}, {within}: sent with a "
-            f"mean of {_three_figures(sent['mean'] * svc.ul_kb)} kB, cv {sent['cv']:.2g}, p99 "
+            f"mean of {_three_figures(sent['mean'] * svc.ul_kb)} kB, cv "
+            f"{_three_figures(sent['cv'])}, p99 "
             f"{_three_figures(sent['p99'] * svc.ul_kb)} kB")
 
 

@@ -1621,8 +1621,9 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
 def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, Any]:
     """Where a service's uploads vary in size (``ul_kb_spread``), ``ul_kb``: its distribution
     (the sizes sent: ``mean``, ``cv``, ``p99``, ``largest``; closed forms) and the run's mean
-    size of the requests answered, of the late ones and of the dropped ones (kB; None without
-    any): whether the large ones went late. Nothing for a fixed size."""
+    size of the requests answered, met, late and dropped (kB; None without any; every one's,
+    whether its upload went on the air or not): whether the large ones went late. Nothing for
+    a fixed size."""
     spread = service.ul_kb_spread
     if spread is None:
         return {}
@@ -1637,6 +1638,7 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
         **{k: x * service.ul_kb for k, x in sizes.items() if k != "cv"},
         "cv": sizes["cv"],
         "answered_mean": mean_kb(sums[K.SUM_UL_BITS], answered),
+        "met_mean": mean_kb(sums[K.SUM_UL_BITS] - sums[K.SUM_LATE_UL_BITS], int(cnt[K.A_MET])),
         "late_mean": mean_kb(sums[K.SUM_LATE_UL_BITS], int(cnt[K.A_LATE])),
         "dropped_mean": mean_kb(sums[K.SUM_DROPPED_UL_BITS], int(cnt[K.A_DROPPED])),
     }}

@@ -693,8 +693,10 @@ def finish(W, S, r, t):
     s[g, 5] += p5
     s[g, 6] += p6
     s[g, SUM_LATENCY] += lat
+    ul_bits = 0.0  # (where its size is drawn: its upload's, for the sums of sizes)
     if W.svc_ul_spread[v] != payload.FIXED:
-        s[g, SUM_UL_BITS] += ul_bits_of(W, v, S.rq_i[r, I_SEQ])
+        ul_bits = ul_bits_of(W, v, S.rq_i[r, I_SEQ])
+        s[g, SUM_UL_BITS] += ul_bits
     if not met:  # where the late ones spent their time (the mean hides a tail's cause)
         s[g, SUM_LATE] += p0
         s[g, SUM_LATE + 1] += p1
@@ -704,8 +706,7 @@ def finish(W, S, r, t):
         s[g, SUM_LATE + 5] += p5
         s[g, SUM_LATE + 6] += p6
         s[g, SUM_LATE_FAILED] += f[r, T_FAILED]
-        if W.svc_ul_spread[v] != payload.FIXED:
-            s[g, SUM_LATE_UL_BITS] += ul_bits_of(W, v, S.rq_i[r, I_SEQ])
+        s[g, SUM_LATE_UL_BITS] += ul_bits
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4

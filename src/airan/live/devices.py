@@ -615,6 +615,11 @@ class DeviceEmulator:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(parts[:, i], pa.float64())
         cols["latency_ms"] = pa.array([r.latency_s * 1e3 for r in recs], pa.float64())
+        # each request's upload size, as the twin's trace: the one it sent (its service's
+        # mean size, a live run drawing none)
+        cols["ul_kb"] = pa.array(
+            (w.svc_ul_bits / 8e3)[np.array([r.service for r in recs], dtype=np.int64)],
+            pa.float64())
         cols["gateway_ms"] = pa.array([r.gateway_ms for r in recs], pa.float64())
         cols["site_ms"] = pa.array([r.site_ms for r in recs], pa.float64())
         cols["batch_size"] = pa.array([r.batch for r in recs], pa.int32())

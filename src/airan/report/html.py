@@ -419,13 +419,17 @@ def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         total = float(svc.get("late_latency_ms") or sum(parts.values()))
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
+        sizes = svc.get("ul_kb") or {}  # uploads of varying size: were the late ones large?
+        uploads = (f"; their mean upload {sizes['late_mean']:.3g} kB, the met ones' "
+                   f"{sizes['met_mean']:.3g} kB" if sizes.get("late_mean") is not None
+                   and sizes.get("met_mean") is not None else "")
         rows.append({
             "service": name, "late": int(svc["late"]),
             "on_device": int(svc.get("late_on_device") or 0),
             "unanswered": int(svc.get("dropped", 0)) + int(svc.get("overdue") or 0),
             "mean_ms": total,
             "parts": "; ".join(f"{_STAGE_NAMES.get(k, k)} {v:.1f} ms ({v / total:.0%})"
-                               for k, v in top),
+                               for k, v in top) + uploads,
         })
     return rows
 

@@ -33,7 +33,7 @@ TRACE = "trace.json"
 STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport", "dl_air")
 COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
            *(f"{s}_ms" for s in STAGES), "latency_ms"]
-# read when present (older runs lack them; ul_kb: where uploads' sizes vary)
+# read when present (older runs lack them)
 OPTIONAL = ["fleet", "interrupted_by", "ul_kb"]
 DEFAULT_LIMIT = 2000
 

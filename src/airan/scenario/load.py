@@ -3140,17 +3140,24 @@ def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
         if not (moved or cut):
             continue
         lo, hi = spread.ratios()
+        changed = [f"a mean of {sent['mean'] * v.ul_kb:.3g} kB (ul_kb {v.ul_kb:g} is the mean "
+                   "before them)"] if moved else []
+        if cut:
+            changed.append(f"a cv of {sent['cv']:.3g} (cv {spread.cv:g} before them)")
+        if spread.dist == "normal" and lo == 0.0 and moved:  # (the floor no bound can lower)
+            remedy = ("sizes cannot be negative, so a normal this wide is cut at 0: a "
+                      "lognormal keeps its mean and cv")
+        else:
+            remedy = ("widen min_ratio .. max_ratio to keep them, or give ul_kb and cv such "
+                      "that the sizes sent are yours")
         out.append(str(InputError(
             f"its bounds, {lo:g} .. {hi:g} x ul_kb"
             + (" (the defaults)" if spread.min_ratio is None and spread.max_ratio is None
                else "")
-            + f", change the uploads sent: a mean of {sent['mean'] * v.ul_kb:.3g} kB (ul_kb "
-            f"{v.ul_kb:g} is the mean before them) and a cv of {sent['cv']:.2g} (cv "
-            f"{spread.cv:g} before them)"
-            + ("; cv is a ratio, 0.03 for 3%" if spread.cv >= 1 and spread.dist == "normal"
-               else "")
-            + ": widen min_ratio .. max_ratio to keep them, or give ul_kb and cv such that "
-            "the sizes sent are yours", file=label, field=f"services[{v.name}].ul_kb_spread")))
+            + ", change the uploads sent: " + " and ".join(changed)
+            + (f"; cv is a ratio, {spread.cv / 100:g} for {spread.cv:g}%"
+               if spread.cv >= 1 and spread.dist == "normal" else "")
+            + ": " + remedy, file=label, field=f"services[{v.name}].ul_kb_spread")))
     return out
 
 

@@ -1058,13 +1058,18 @@ class PayloadSpread(_Strict):
 
     @field_validator("cv", mode="before")
     @classmethod
-    def _cv_a_ratio(cls, v: Any) -> Any:
+    def _cv_not_a_percentage(cls, v: Any) -> Any:
         if isinstance(v, str) and v.strip().endswith("%"):
             raise ValueError(f"{v!r}: cv is a ratio, the standard deviation over the mean: "
                              "0.3 for 30%")
-        if isinstance(v, int | float) and not isinstance(v, bool) and v > MAX_SPREAD_CV:
+        return v
+
+    @field_validator("cv")
+    @classmethod
+    def _cv_a_ratio(cls, v: float) -> float:
+        if v > MAX_SPREAD_CV:
             raise ValueError(f"cv {v:g} is over {MAX_SPREAD_CV:g}: cv is a ratio, the standard "
-                             "deviation over the mean (0.3 for 30%)")
+                             f"deviation over the mean ({v / 100:g} for {v:g}%)")
         return v
 
     def sizes(self) -> dict[str, float]:

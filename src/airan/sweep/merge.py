@@ -250,7 +250,8 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         drops = [int(p["dropped"]) for p in parts]
         out["ul_kb"] = {**copy.deepcopy(first["ul_kb"]), **{
             k: _wmean(((p.get("ul_kb") or {}).get(k), n) for p, n in zip(parts, w, strict=True))
-            for k, w in (("answered_mean", done), ("late_mean", [int(p["late"]) for p in parts]),
+            for k, w in (("answered_mean", done), ("met_mean", [int(p["met"]) for p in parts]),
+                         ("late_mean", [int(p["late"]) for p in parts]),
                          ("dropped_mean", drops))}}
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)

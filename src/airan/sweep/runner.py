@@ -307,6 +307,11 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         for q in QUANTILES:  # (in the order of the columns before)
             row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
         row[f"{name}.p99_ms_with_unanswered"] = row.pop(f"{name}.p99_ms_with_unanswered")
+        sizes = svc.get("ul_kb") or {}
+        if sizes:  # uploads of varying size: the mean of those met and late (a sweep over
+            # ul_kb_spread shows whether the large ones miss without opening each summary)
+            for k in ("mean", "met_mean", "late_mean", "dropped_mean"):
+                row[f"{name}.ul_kb_{k}"] = sizes.get(k)
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
     # the fleets compare tells apart, named as it names them)
     from airan.report.compare import fleet_key, shared_services
