@@ -398,3 +398,25 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_sizes() -> None:
     (late,) = late_rows(s)
     assert late["parts"].endswith(f"; their mean upload {u['late_mean']:.3g} kB, the met "
                                   f"ones' {u['met_mean']:.3g} kB")
+
+
+@pytest.mark.parametrize(("spread", "way"), [
+    ({"dist": "normal", "cv": 0.1, "min_ratio": 0.99, "max_ratio": 1.005}, "lower"),
+    ({"dist": "lognormal", "cv": 0.5, "min_ratio": 2.0}, "raise"),
+    ({"dist": "normal", "cv": 0.1, "max_ratio": 0.8}, "raise"),
+])
+def test_bounds_that_keep_too_little_say_which_way_cv_would_help(tmp_path: Any,
+                                                                 spread: dict[str, Any],
+                                                                 way: str) -> None:
+    """Bounds about the mean keep more of a narrower distribution, bounds beside it of a
+    wider one (a user's walk was told to lower a cv that had to rise); each check: the
+    kept share at the other cv, by the closed form."""
+    kind = payload.KINDS[spread["dist"]]
+    lo, hi = payload.bounds(kind, spread.get("min_ratio"), spread.get("max_ratio"))
+    other = spread["cv"] * (0.5 if way == "lower" else 2.0)
+    assert payload.kept_share(kind, other, lo, hi) > payload.kept_share(kind, spread["cv"], lo,
+                                                                        hi)
+    d = one_cell_site()
+    d["services"][0]["ul_kb_spread"] = spread
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and f"or {way} cv" in out, out

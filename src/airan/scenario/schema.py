@@ -1115,10 +1115,13 @@ class PayloadSpread(_Strict):
             raise ValueError(f"{said[0]} is not below {said[1]}")
         kept = payload.kept_share(payload.KINDS[self.dist], self.cv, lo, hi)
         if kept < payload.MIN_KEPT:
+            # (bounds about the mean keep more of a narrower distribution; bounds beside it,
+            # of a wider one: a user's walk was told to lower a cv that had to rise)
+            way = "lower" if lo < 1.0 < hi else "raise"
             raise ValueError(
                 f"the bounds {lo:g} .. {hi:g} x ul_kb keep {kept:.2%} of a {self.dist} of cv "
                 f"{self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is drawn again until it "
-                "falls within them): widen min_ratio .. max_ratio, or lower cv (a ratio: 0.3 "
+                f"falls within them): widen min_ratio .. max_ratio, or {way} cv (a ratio: 0.3 "
                 "for 30%)")
         return self
 
