@@ -296,6 +296,16 @@ def test_the_summary_says_which_sizes_went_late_or_were_dropped() -> None:
         assert u[key] == pytest.approx(kb[rows].mean(), rel=1e-9), key
     assert u["late_mean"] > 1.1 * u["answered_mean"]
     assert u["dropped_mean"] > 2.0 * u["answered_mean"]
+    # how many answered uploads were above the mean, and how many of those went late
+    answered = np.isin(outcome, ["met", "late"])
+    above = kb > u["mean"]
+    assert u["answered_above_mean"] == int((answered & above).sum()) > 0
+    assert u["late_above_mean"] == int((above & (outcome == "late")).sum())
+    assert u["late_share_above_mean"] == pytest.approx(
+        u["late_above_mean"] / u["answered_above_mean"])
+    assert u["late_share_other"] == pytest.approx(
+        (int((outcome == "late").sum()) - u["late_above_mean"]) / int((answered & ~above).sum()))
+    assert u["late_share_above_mean"] > 1.5 * u["late_share_other"]
 
 
 def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) -> None:
@@ -360,6 +370,8 @@ def test_a_run_prints_which_sizes_went_late(tmp_path: Any) -> None:
             f"{_three(u['p99'])} kB, largest {_three(u['largest'])} kB): mean "
             f"{_three(u['met_mean'])} kB over its met, {_three(u['late_mean'])} kB "
             "over its late") in text
+    assert (f"{u['late_share_above_mean']:.1%} of those answered above the mean went late, "
+            f"{u['late_share_other']:.1%} of the others") in text
 
 
 def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
@@ -372,8 +384,14 @@ def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
                                           "answered_mean": means[0], "late_mean": means[1],
                                           "dropped_mean": means[2]}}
 
-    u = merge_services([part(90, 10, 0, (40.0, 50.0, None)),  # type: ignore[arg-type]
-                        part(270, 30, 20, (38.0, 46.0, 60.0))])["ul_kb"]
+    a = part(90, 10, 0, (40.0, 50.0, None))  # type: ignore[arg-type]
+    b = part(270, 30, 20, (38.0, 46.0, 60.0))
+    a["ul_kb"].update(answered_above_mean=40, late_above_mean=8)
+    b["ul_kb"].update(answered_above_mean=120, late_above_mean=20)
+    u = merge_services([a, b])["ul_kb"]
+    assert (u["answered_above_mean"], u["late_above_mean"]) == (160, 28)
+    assert u["late_share_above_mean"] == pytest.approx(28 / 160)
+    assert u["late_share_other"] == pytest.approx((40 - 28) / (400 - 160))
     assert (u["dist"], u["mean"], u["p99"]) == ("normal", 40.0, 49.8)
     assert u["answered_mean"] == pytest.approx((100 * 40.0 + 300 * 38.0) / 400)
     assert u["late_mean"] == pytest.approx((10 * 50.0 + 30 * 46.0) / 40)

@@ -477,10 +477,16 @@ def _print_upload_sizes(s: dict[str, Any]) -> None:
         runs = [f"{_three_figures(u[k])} kB over its {what}" for k, what in (
             ("met_mean", "met"), ("late_mean", "late"),
             ("dropped_mean", "dropped")) if u.get(k) is not None]
+        shares = ""
+        if u.get("late_mean") is not None and u.get("late_share_above_mean") is not None \
+                and u.get("late_share_other") is not None:  # (some went late)
+            shares = (f"; {u['late_share_above_mean']:.1%} of those answered above the mean "
+                      f"went late, {u['late_share_other']:.1%} of the others")
         out.print(f"{name}'s uploads ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
                   f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
                   f"{_three_figures(u['largest'])} kB): "
                   + ("mean " + ", ".join(runs) if runs else "no request answered or dropped yet")
+                  + shares
                   + " (summary.json services.*.ul_kb; each request's in requests.parquet)",
                   markup=False, soft_wrap=True)
 

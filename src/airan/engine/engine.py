@@ -53,6 +53,7 @@ from airan.policy import (
 from airan.policy.base import PlacementRates, policy_rng
 from airan.policy.builtin import cloud, deadline_aware, home_sites, least_loaded, nearest_edge
 from airan.radio import nr, penetration
+from airan.scenario import payload
 from airan.scenario.load import load_scenario, offered_requests, scenario_from_dict
 from airan.scenario.schema import MAX_DURATION_S, Scenario
 from airan.version import airan_version
@@ -1641,6 +1642,12 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
         "met_mean": mean_kb(sums[K.SUM_UL_BITS] - sums[K.SUM_LATE_UL_BITS], int(cnt[K.A_MET])),
         "late_mean": mean_kb(sums[K.SUM_LATE_UL_BITS], int(cnt[K.A_LATE])),
         "dropped_mean": mean_kb(sums[K.SUM_DROPPED_UL_BITS], int(cnt[K.A_DROPPED])),
+        # of the answered uploads larger than the mean (``mean``), how many, and how many
+        # of those went late: a large frame's chance to miss beside a small one's
+        "answered_above_mean": int(sums[K.SUM_ABOVE_MEAN]),
+        "late_above_mean": int(sums[K.SUM_LATE_ABOVE_MEAN]),
+        **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_ABOVE_MEAN]),
+                              int(sums[K.SUM_LATE_ABOVE_MEAN])),
     }}
 
 

@@ -113,7 +113,10 @@ SUM_LATE_FAILED = 18  # of the late ones' uplink transport, the time at failed s
 # where a service's uploads vary in size (ul_kb_spread), their bits: of the requests answered,
 # of the late ones, of the dropped ones (which sizes went late, or were dropped)
 SUM_UL_BITS, SUM_LATE_UL_BITS, SUM_DROPPED_UL_BITS = 19, 20, 21
-N_SUMS = 22
+# and how many of the answered ones, and of the late ones, were larger than the mean upload
+# (how much likelier a large frame is to miss)
+SUM_ABOVE_MEAN, SUM_LATE_ABOVE_MEAN = 22, 23
+N_SUMS = 24
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -694,9 +697,12 @@ def finish(W, S, r, t):
     s[g, 6] += p6
     s[g, SUM_LATENCY] += lat
     ul_bits = 0.0  # (where its size is drawn: its upload's, for the sums of sizes)
+    above = 0.0  # (1 where that size is above the mean)
     if W.svc_ul_spread[v] != payload.FIXED:
         ul_bits = ul_bits_of(W, v, S.rq_i[r, I_SEQ])
         s[g, SUM_UL_BITS] += ul_bits
+        above = 1.0 if ul_bits > W.svc_ul_bits[v] else 0.0
+        s[g, SUM_ABOVE_MEAN] += above
     if not met:  # where the late ones spent their time (the mean hides a tail's cause)
         s[g, SUM_LATE] += p0
         s[g, SUM_LATE + 1] += p1
@@ -707,6 +713,7 @@ def finish(W, S, r, t):
         s[g, SUM_LATE + 6] += p6
         s[g, SUM_LATE_FAILED] += f[r, T_FAILED]
         s[g, SUM_LATE_UL_BITS] += ul_bits
+        s[g, SUM_LATE_ABOVE_MEAN] += above
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4

@@ -151,3 +151,12 @@ def size_from_uniforms(kind: int, a: float, b: float, u1: float, u2: float) -> f
     if kind == LOGNORMAL:
         return math.exp(a + b * z)
     return a + b * z
+
+
+def late_shares(answered: int, late: int, above: int, late_above: int) -> dict[str, float | None]:
+    """A run's summary of sizes that vary: the share of the answered uploads larger than the
+    mean that went late (``above`` of them answered, ``late_above`` late), and of the others
+    (None where there are none): how much likelier a large frame is to miss."""
+    other = answered - above
+    return {"late_share_above_mean": late_above / above if above else None,
+            "late_share_other": (late - late_above) / other if other else None}

@@ -310,7 +310,8 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         sizes = svc.get("ul_kb") or {}
         if sizes:  # uploads of varying size: the mean of those met and late (a sweep over
             # ul_kb_spread shows whether the large ones miss without opening each summary)
-            for k in ("mean", "met_mean", "late_mean", "dropped_mean"):
+            for k in ("mean", "met_mean", "late_mean", "dropped_mean", "late_share_above_mean",
+                      "late_share_other"):
                 row[f"{name}.ul_kb_{k}"] = sizes.get(k)
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
     # the fleets compare tells apart, named as it names them)
