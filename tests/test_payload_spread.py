@@ -438,3 +438,32 @@ def test_bounds_that_keep_too_little_say_which_way_cv_would_help(tmp_path: Any,
     d["services"][0]["ul_kb_spread"] = spread
     code, out = validate_dict(tmp_path, d)
     assert code == 2 and f"or {way} cv" in out, out
+
+
+def test_a_sweep_over_the_spread_fills_its_fixed_baselines_size_columns(tmp_path: Any) -> None:
+    """A sweep over ul_kb_spread with a fixed-size baseline: the baseline's row has the size
+    columns too, from its fixed size (every upload ul_kb: none above the mean), beside the
+    spread row's from its summary (a user's walk found the baseline's null)."""
+    import pyarrow.parquet as pq
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "sizes", "scenario": "factory", "duration_s": 1.0,
+        "axes": {"services[detect].ul_kb_spread": [None, {"dist": "lognormal", "cv": 0.5}]}}))
+    res = CliRunner().invoke(app, ["sweep", str(path), "--workers", "1", "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    rows = pq.read_table(tmp_path / "out" / "results.parquet").to_pylist()
+    fixed, spread = rows
+    answered = fixed["detect.met"] + fixed["detect.late"]
+    assert fixed["detect.ul_kb_mean"] == fixed["detect.ul_kb_met_mean"] == 15.0
+    assert fixed["detect.ul_kb_late_share_above_mean"] is None
+    assert fixed["detect.ul_kb_late_share_other"] == pytest.approx(
+        fixed["detect.late"] / answered)
+    assert spread["detect.ul_kb_mean"] == pytest.approx(15.0)
+    assert spread["detect.ul_kb_met_mean"] is not None
+    assert "vla.ul_kb_mean" not in spread  # (no run spreads its sizes: no such columns)

@@ -332,6 +332,29 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _fixed_sizes(row: dict[str, Any], scenario: Mapping[str, Any], spread: set[Any],
+                 summary: Mapping[str, Any]) -> None:
+    """A run whose service sends every upload at ``ul_kb``, in a sweep where another run
+    spreads that service's sizes: its ``<service>.ul_kb_*`` columns from the fixed size (a
+    sweep over ``ul_kb_spread`` left its baseline row null: a user's walk), none above the
+    mean, so every late one among the others."""
+    from airan.scenario.schema import Service
+
+    for v in scenario.get("services") or []:
+        name = v.get("name")
+        if name not in spread or v.get("ul_kb_spread") is not None:
+            continue
+        kb = float(v.get("ul_kb", Service.model_fields["ul_kb"].default))
+        s = (summary.get("services") or {}).get(name) or {}
+        met, late = int(s.get("met") or 0), int(s.get("late") or 0)
+        row[f"{name}.ul_kb_mean"] = kb
+        for key, n in (("met_mean", met), ("late_mean", late),
+                       ("dropped_mean", int(s.get("dropped") or 0))):
+            row[f"{name}.ul_kb_{key}"] = kb if n else None
+        row[f"{name}.ul_kb_late_share_above_mean"] = None
+        row[f"{name}.ul_kb_late_share_other"] = late / (met + late) if met + late else None
+
+
 def _outcome_columns(row: dict[str, Any], prefix: str, svc: Mapping[str, Any]) -> None:
     """A service's (or a fleet's share of it) counts, hit ratios and latency percentiles as
     ``<prefix>.requests`` and so on.
@@ -375,6 +398,8 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
                                 for f in r.scenario.get("fleets") or []))
     blank = dict.fromkeys(headline({"services": {name: {} for name in services},
                                     "fleets": {name: {} for name in fleets}}))
+    spread = {v.get("name") for r in sw.runs for v in r.scenario.get("services") or []
+              if v.get("ul_kb_spread") is not None}
     for r in sw.runs:
         row: dict[str, Any] = {"run": r.key, "status": "missing", "error": None,
                                "scenario": r.scenario.get("name"), "policy": r.policy,
@@ -390,6 +415,7 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
                 summary = json.loads((sub / "summary.json").read_text(encoding="utf-8"))
                 row["status"] = "ok"
                 row.update(headline(summary))
+                _fixed_sizes(row, r.scenario, spread, summary)
             except (OSError, ValueError) as exc:
                 row.update(status="failed", error=f"unreadable summary: {exc}")
         elif (sub / ERROR).is_file():
