@@ -458,6 +458,12 @@ def test_a_sweep_over_the_spread_fills_its_fixed_baselines_size_columns(tmp_path
                                    str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     rows = pq.read_table(tmp_path / "out" / "results.parquet").to_pylist()
+    # the terminal's table of them: per row, late above the mean / of the others
+    text = " ".join(res.output.split())
+    assert "Uploads of varying size: late, of the answered uploads above the mean" in text
+    for r in rows:
+        above, other = (r[f"detect.ul_kb_late_share_{k}"] for k in ("above_mean", "other"))
+        assert (f"{'-' if above is None else f'{above:.1%}'} / {other:.1%}") in text
     fixed, spread = rows
     answered = fixed["detect.met"] + fixed["detect.late"]
     assert fixed["detect.ul_kb_mean"] == fixed["detect.ul_kb_met_mean"] == 15.0

@@ -257,11 +257,41 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
                          f"{mean:.3f}±{sd:.3f}")
         t.add_row(*(Text(str(k)) for k in key), f"{len(ok)}/{len(rs)}", *cells)
     out.print(t)
+    _print_size_table(table, groups, group_axes, services, max_rows)
     if len(groups) > max_rows:
         out.print(f"... {len(groups) - max_rows} more rows in results.parquet", markup=False)
     named = [f"{s} = {a}" for s, a in zip(short, group_axes, strict=True) if s != a]
     if named:  # (an MEC planner's review: "count" beside a GPU type read as a GPU count)
         out.print("columns: " + "; ".join(named), markup=False, soft_wrap=True)
+
+
+def _print_size_table(table: Any, groups: dict[tuple[Any, ...], list[dict[str, Any]]],
+                      group_axes: list[str], services: list[str], max_rows: int) -> None:
+    """Where a service's uploads vary in size in some run (``ul_kb_spread``): per row, the
+    share of its answered uploads above the mean that went late and of the others, means over
+    the seeds (a user's walk found them in results.parquet alone)."""
+    from airan.cli import _table, out
+
+    sized = [s for s in services if f"{s}.ul_kb_late_share_other" in table.column_names]
+    if not sized:
+        return
+
+    def mean(rs: list[dict[str, Any]], col: str) -> str:
+        vals = [r[col] for r in rs if r.get(col) is not None]
+        return f"{sum(vals) / len(vals):.1%}" if vals else "-"
+
+    t = _table("Uploads of varying size: late, of the answered uploads above the mean / of "
+               "the others (mean over seeds; - where none)")
+    for a in _short_axis_names(group_axes):
+        t.add_column(Text(a), no_wrap=True)
+    for s in sized:
+        t.add_column(Text(s), justify="right", no_wrap=True)
+    for key, rs in list(groups.items())[:max_rows]:
+        ok = [r for r in rs if r["status"] == "ok"]
+        t.add_row(*(Text(str(k)) for k in key), *(
+            f"{mean(ok, f'{s}.ul_kb_late_share_above_mean')} / "
+            f"{mean(ok, f'{s}.ul_kb_late_share_other')}" for s in sized))
+    out.print(t)
 
 
 def run_sharded(
