@@ -1077,32 +1077,35 @@ class PayloadSpread(_Strict):
         bounds), ``p99`` and the ``largest`` (its bound, or the size only 1 in 100,000
         exceed)."""
         from airan.scenario import payload
-        k, lo_hi = payload.KINDS[self.dist], self.ratios()
-        return {"mean": payload.mean_ratio(k, self.cv, *lo_hi),
-                "cv": payload.cv_ratio(k, self.cv, *lo_hi),
-                "p99": payload.exceeded_by(k, self.cv, *lo_hi, 0.01),
-                "largest": payload.largest_ratio(k, self.cv, *lo_hi)}
+        return {"mean": payload.mean_ratio(*self._law()), "cv": payload.cv_ratio(*self._law()),
+                "p99": payload.exceeded_by(*self._law(), 0.01),
+                "largest": payload.largest_ratio(*self._law())}
 
     def ratios(self) -> tuple[float, float]:
         """The bounds as ratios of ``ul_kb`` (the kind's defaults where not given)."""
         from airan.scenario import payload
         return payload.bounds(payload.KINDS[self.dist], self.min_ratio, self.max_ratio)
 
+    def _law(self) -> tuple[int, float, float, float]:
+        """The arguments of :mod:`airan.scenario.payload`'s functions: kind, cv, bounds."""
+        from airan.scenario import payload
+        return (payload.KINDS[self.dist], self.cv, *self.ratios())
+
     def mean_ratio(self) -> float:
         """The mean size sent over ``ul_kb`` (the truncated distribution's mean)."""
         from airan.scenario import payload
-        return payload.mean_ratio(payload.KINDS[self.dist], self.cv, *self.ratios())
+        return payload.mean_ratio(*self._law())
 
     def largest_ratio(self) -> float:
         """The largest upload over ``ul_kb`` (its bound, or the size only 1 in 100,000
         exceed)."""
         from airan.scenario import payload
-        return payload.largest_ratio(payload.KINDS[self.dist], self.cv, *self.ratios())
+        return payload.largest_ratio(*self._law())
 
     def share_above(self, ratio: float) -> float:
         """The share of the uploads sent larger than ``ratio`` x ``ul_kb``."""
         from airan.scenario import payload
-        return payload.share_above(payload.KINDS[self.dist], self.cv, *self.ratios(), ratio)
+        return payload.share_above(*self._law(), ratio)
 
     @model_validator(mode="after")
     def _bounds_keep_enough(self) -> PayloadSpread:
@@ -1113,7 +1116,7 @@ class PayloadSpread(_Strict):
                     for k, x, given in (("min_ratio", lo, self.min_ratio),
                                         ("max_ratio", hi, self.max_ratio))]
             raise ValueError(f"{said[0]} is not below {said[1]}")
-        kept = payload.kept_share(payload.KINDS[self.dist], self.cv, lo, hi)
+        kept = payload.kept_share(*self._law())
         if kept < payload.MIN_KEPT:
             # (bounds about the mean keep more of a narrower distribution; bounds beside it,
             # of a wider one: a user's walk was told to lower a cv that had to rise)
