@@ -17,7 +17,8 @@ DURATION = "0.5"
 BREAKDOWN_KEYS = {"ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport",
                   "dl_air"}
 TRACE_COLUMNS = {"request", "service", "device", "fleet", "placement", "outcome", "cell",
-                 "created_s", *(f"{k}_ms" for k in BREAKDOWN_KEYS), "latency_ms", "ul_kb"}
+                 "created_s", *(f"{k}_ms" for k in BREAKDOWN_KEYS), "latency_ms", "ul_kb",
+                 "dl_kb"}
 
 
 def invoke(*args: str):

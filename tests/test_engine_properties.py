@@ -110,10 +110,11 @@ def scenarios(draw: st.DrawFn, *, poisson_first: bool = False) -> dict[str, Any]
                 if dist == "lognormal":
                     spec["cv"] = draw(st.floats(0, 2))
             svc["service_time"] = spec
-        if svc["ul_kb"] > 0 and draw(st.booleans()):  # uploads whose sizes vary
-            dist = draw(st.sampled_from(["normal", "lognormal"]))
-            svc["ul_kb_spread"] = {"dist": dist, "cv": draw(st.floats(0.01, 0.5 if dist ==
-                                                                     "normal" else 2.0))}
+        for key in ("ul_kb", "dl_kb"):  # uploads (answers) whose sizes vary
+            if svc.get(key, 0.1) > 0 and draw(st.booleans()):
+                dist = draw(st.sampled_from(["normal", "lognormal"]))
+                svc[f"{key}_spread"] = {"dist": dist, "cv": draw(st.floats(
+                    0.01, 0.5 if dist == "normal" else 2.0))}
         services.append(svc)
     if poisson_first:
         services[0]["arrivals"] = "poisson"

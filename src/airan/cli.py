@@ -466,12 +466,14 @@ def _print_late(s: dict[str, Any]) -> None:
               "apart", markup=False, soft_wrap=True)
 
 
-def _print_upload_sizes(s: dict[str, Any]) -> None:
-    """Where a service's uploads vary in size (``ul_kb_spread``): the sizes sent and the
-    mean size of its answered, late and dropped requests, so that a run says whether its
-    large frames are the ones that miss (a perception engineer's walk: only the trace did)."""
-    for name, v in s["services"].items():
-        u = v.get("ul_kb")
+def _print_payload_sizes(s: dict[str, Any]) -> None:
+    """Where a service's uploads (``ul_kb_spread``) or answers (``dl_kb_spread``) vary in
+    size: the sizes sent and the mean size of its answered, late and dropped requests, so
+    that a run says whether its large frames are the ones that miss (a perception engineer's
+    walk: only the trace did)."""
+    for name, v, key, what in ((name, v, key, what) for name, v in s["services"].items()
+                               for key, what in (("ul_kb", "uploads"), ("dl_kb", "answers"))):
+        u = v.get(key)
         if not u:
             continue
         runs = [f"{_three_figures(u[k])} kB over its {what}" for k, what in (
@@ -482,12 +484,12 @@ def _print_upload_sizes(s: dict[str, Any]) -> None:
                 and u.get("late_share_other") is not None:  # (some went late)
             shares = (f"; {u['late_share_above_mean']:.1%} of those answered above the mean "
                       f"went late, {u['late_share_other']:.1%} of the others")
-        out.print(f"{name}'s uploads ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
+        out.print(f"{name}'s {what} ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
                   f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
                   f"{_three_figures(u['largest'])} kB): "
                   + ("mean " + ", ".join(runs) if runs else "no request answered or dropped yet")
                   + shares
-                  + " (summary.json services.*.ul_kb; each request's in requests.parquet)",
+                  + f" (summary.json services.*.{key}; each request's in requests.parquet)",
                   markup=False, soft_wrap=True)
 
 
@@ -684,7 +686,7 @@ def _print_summary(s: dict[str, Any], total_wall: float, local: Any = None,
             dropped_notes.append(f"{n} over {done:,} requests, {dropped:,} dropped "
                                  f"({dropped / (done + dropped):.1%} of those that ended)")
     _print_late(s)
-    _print_upload_sizes(s)
+    _print_payload_sizes(s)
     if dropped_notes:
         out.print("latency (mean, its parts and percentiles) is over the requests that ended "
                   "met or late, not the dropped ones: " + "; ".join(dropped_notes),
@@ -1415,8 +1417,10 @@ def validate(
         out.print(f"  {v}: {n_dev:,.0f} devices x {svc.rate_hz:g} Hz = {per_s:,.6g} requests/s "
                   f"({per_s * sc.duration_s:,.0f} in {sc.duration_s:g} s), uplink "
                   f"{_three_figures(per_s * svc.ul_mean_kb * 8e-3)} Mbit/s offered "
-                  f"({_upload_said(svc)}), downlink "
-                  f"{_three_figures(per_s * svc.dl_kb * 8e-3)} Mbit/s, deadline "
+                  f"({_size_said(svc.ul_kb, svc.ul_kb_spread)}), downlink "
+                  f"{_three_figures(per_s * svc.dl_mean_kb * 8e-3)} Mbit/s"
+                  + (f" ({_size_said(svc.dl_kb, svc.dl_kb_spread)})" if svc.dl_kb_spread else "")
+                  + f", deadline "
                   f"{svc.deadline_ms:g} ms, model {svc.model}"
                   + _priorities_said(svc.ul_priority, svc.compute_priority)
                   + _qos_said(svc.five_qi, svc.qos_priority_level),
@@ -2237,21 +2241,21 @@ def _write_ran_share_csv(rows: list[dict[str, Any]], path: Path) -> None:
                                   f"{r['background_ul'][h]:.6g}", f"{r['devices']:.6g}"])
 
 
-def _upload_said(svc: Any) -> str:
-    """An upload's size as ``validate`` echoes it: fixed, or its spread and mean."""
-    spread = svc.ul_kb_spread
+def _size_said(kb: float, spread: Any) -> str:
+    """An upload's or answer's size as ``validate`` echoes it: fixed, or its spread about
+    ``kb`` and the sizes it sends."""
     if spread is None:
-        return f"{svc.ul_kb:g} kB each"
+        return f"{kb:g} kB each"
     lo, hi = spread.ratios()
     if math.isfinite(hi):
         within = f"within {lo:g}-{hi:g} x"
     else:
         within = f"at least {lo:g} x" if lo > 0 else "untruncated"
     sent = spread.sizes()
-    return (f"{spread.dist} about {svc.ul_kb:g} kB, cv {spread.cv:g}, {within}: sent with a "
-            f"mean of {_three_figures(sent['mean'] * svc.ul_kb)} kB, cv "
+    return (f"{spread.dist} about {kb:g} kB, cv {spread.cv:g}, {within}: sent with a "
+            f"mean of {_three_figures(sent['mean'] * kb)} kB, cv "
             f"{_three_figures(sent['cv'])}, p99 "
-            f"{_three_figures(sent['p99'] * svc.ul_kb)} kB")
+            f"{_three_figures(sent['p99'] * kb)} kB")
 
 
 def _priorities_said(ul: int | None, compute: int | None) -> str:

@@ -1250,6 +1250,7 @@ class Engine:
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
                 **upload_sizes(self.scenario.services[v], sums, cnt[v]),
+                **answer_sizes(self.scenario.services[v], sums, cnt[v]),
                 # the requests per second its devices offer (each at rate_hz; surges aside):
                 # the load a short run's sample of arrivals stands for (report.cautions)
                 "offered_per_s": offered[name][1],
@@ -1582,8 +1583,10 @@ class Engine:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(tf[:, 1 + i] * 1e3)
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
-        # each one's upload size: its service's, or drawn for it (ul_kb_spread)
+        # each one's upload and answer size: its service's, or drawn for it (ul_kb_spread,
+        # dl_kb_spread; an answer's whether it was sent or not)
         cols["ul_kb"] = pa.array(K.ul_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
+        cols["dl_kb"] = pa.array(K.dl_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
         if self._st.dev_hold.shape[0]:  # where links may be interrupted: the interruption
             # its radio legs met the longest (kernel.held_cause), null where none
             cols["interrupted_by"] = pa.DictionaryArray.from_arrays(
@@ -1628,10 +1631,6 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
     spread = service.ul_kb_spread
     if spread is None:
         return {}
-
-    def mean_kb(bits: float, n: int) -> float | None:
-        return float(bits / n / 8e3) if n else None
-
     answered = int(cnt[K.A_MET] + cnt[K.A_LATE])
     sizes = spread.sizes()
     return {"ul_kb": {
@@ -1649,6 +1648,34 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
         **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_ABOVE_MEAN])),
     }}
+
+
+def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, Any]:
+    """Where a service's answers vary in size (``dl_kb_spread``), ``dl_kb``: as
+    :func:`upload_sizes`' ``ul_kb``, of the answers (no mean of the dropped requests': an
+    answer lost on the way may not have been made). Nothing for a fixed size."""
+    spread = service.dl_kb_spread
+    if spread is None:
+        return {}
+    answered = int(cnt[K.A_MET] + cnt[K.A_LATE])
+    sizes = spread.sizes()
+    return {"dl_kb": {
+        "dist": spread.dist,
+        **{k: x * service.dl_kb for k, x in sizes.items() if k != "cv"},
+        "cv": sizes["cv"],
+        "answered_mean": mean_kb(sums[K.SUM_DL_BITS], answered),
+        "met_mean": mean_kb(sums[K.SUM_DL_BITS] - sums[K.SUM_LATE_DL_BITS], int(cnt[K.A_MET])),
+        "late_mean": mean_kb(sums[K.SUM_LATE_DL_BITS], int(cnt[K.A_LATE])),
+        "answered_above_mean": int(sums[K.SUM_DL_ABOVE_MEAN]),
+        "late_above_mean": int(sums[K.SUM_LATE_DL_ABOVE_MEAN]),
+        **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_DL_ABOVE_MEAN]),
+                              int(sums[K.SUM_LATE_DL_ABOVE_MEAN])),
+    }}
+
+
+def mean_kb(bits: float, n: int) -> float | None:
+    """The mean size (kB) of ``n`` payloads of ``bits`` in all; None without any."""
+    return float(bits / n / 8e3) if n else None
 
 
 def links_interruptible(scenario: Scenario) -> bool:

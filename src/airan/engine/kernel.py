@@ -116,7 +116,11 @@ SUM_UL_BITS, SUM_LATE_UL_BITS, SUM_DROPPED_UL_BITS = 19, 20, 21
 # and how many of the answered ones, and of the late ones, were larger than the mean upload
 # (how much likelier a large frame is to miss)
 SUM_ABOVE_MEAN, SUM_LATE_ABOVE_MEAN = 22, 23
-N_SUMS = 24
+# the same of the answers where their sizes vary (dl_kb_spread): the bits of the answered
+# and of the late ones, and how many of each were larger than the mean answer (an answer
+# lost on the way has no size of its own worth counting: the drop may come before it exists)
+SUM_DL_BITS, SUM_LATE_DL_BITS, SUM_DL_ABOVE_MEAN, SUM_LATE_DL_ABOVE_MEAN = 24, 25, 26, 27
+N_SUMS = 28
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -146,7 +150,8 @@ PREFETCH_MIN_ITEMS = 1 << 15
 EPS = 1e-12
 FADE_SEED_MIX = 0x2545F4914F6CDD1D  # fading draws: a stream apart from trace sampling
 SIZE_SEED_MIX = 0x3C6EF372FE94F82B  # upload sizes (ul_kb_spread): another stream apart
-# an upload size outside its bounds is drawn again, at most this often (the bounds keep at
+DL_SIZE_SEED_MIX = 0x1F83D9ABFB41BD6B  # answer sizes (dl_kb_spread): one more
+# a size outside its bounds is drawn again, at most this often (the bounds keep at
 # least payload.MIN_KEPT of the distribution: all fail with a chance under 1e-40), each try
 # from two hashes of the request's number
 MAX_SIZE_DRAWS = 10_000
@@ -208,11 +213,29 @@ def ul_bits_of(W, v, seq):
     kind = W.svc_ul_spread[v]
     if kind == payload.FIXED:
         return W.svc_ul_bits[v]
-    a = W.svc_ul_par[v, 0]
-    b = W.svc_ul_par[v, 1]
-    lo = W.svc_ul_par[v, 2]
-    hi = W.svc_ul_par[v, 3]
-    key = W.seed ^ SIZE_SEED_MIX
+    return _drawn_bits(kind, W.svc_ul_par[v], W.seed ^ SIZE_SEED_MIX, seq)
+
+
+@njit(cache=True)
+def dl_bits_of(W, v, seq):
+    """The size (bits) of the answer to request number ``seq``, of service ``v``: as
+    :func:`ul_bits_of`, from a stream of its own (a request's answer size does not follow its
+    upload's)."""
+    kind = W.svc_dl_spread[v]
+    if kind == payload.FIXED:
+        return W.svc_dl_bits[v]
+    return _drawn_bits(kind, W.svc_dl_par[v], W.seed ^ DL_SIZE_SEED_MIX, seq)
+
+
+@njit(cache=True)
+def _drawn_bits(kind, par, key, seq):
+    """A size (bits) of the truncated distribution ``kind`` with parameters and bounds
+    ``par`` (``World.svc_ul_par``'s row), drawn for request number ``seq`` from hashes of it
+    keyed ``key``: each draw outside the bounds is drawn again."""
+    a = par[0]
+    b = par[1]
+    lo = par[2]
+    hi = par[3]
     x = a
     for k in range(MAX_SIZE_DRAWS):
         n = seq * SIZE_KEYS_PER_REQUEST + 2 * k
@@ -703,6 +726,13 @@ def finish(W, S, r, t):
         s[g, SUM_UL_BITS] += ul_bits
         above = 1.0 if ul_bits > W.svc_ul_bits[v] else 0.0
         s[g, SUM_ABOVE_MEAN] += above
+    dl_bits = 0.0  # (the same of its answer's size, where drawn)
+    dl_above = 0.0
+    if W.svc_dl_spread[v] != payload.FIXED:
+        dl_bits = dl_bits_of(W, v, S.rq_i[r, I_SEQ])
+        s[g, SUM_DL_BITS] += dl_bits
+        dl_above = 1.0 if dl_bits > W.svc_dl_bits[v] else 0.0
+        s[g, SUM_DL_ABOVE_MEAN] += dl_above
     if not met:  # where the late ones spent their time (the mean hides a tail's cause)
         s[g, SUM_LATE] += p0
         s[g, SUM_LATE + 1] += p1
@@ -714,6 +744,8 @@ def finish(W, S, r, t):
         s[g, SUM_LATE_FAILED] += f[r, T_FAILED]
         s[g, SUM_LATE_UL_BITS] += ul_bits
         s[g, SUM_LATE_ABOVE_MEAN] += above
+        s[g, SUM_LATE_DL_BITS] += dl_bits
+        s[g, SUM_LATE_DL_ABOVE_MEAN] += dl_above
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4
@@ -819,7 +851,7 @@ def _transit_path(W, S, r):
     v = S.rq_i[r, I_SVC]
     if S.rq_i[r, I_STAGE] == ST_UP:
         return True, node, s, ul_bits_of(W, v, S.rq_i[r, I_SEQ]), T_SITE
-    return False, s, node, W.svc_dl_bits[v], T_DLARR
+    return False, s, node, dl_bits_of(W, v, S.rq_i[r, I_SEQ]), T_DLARR
 
 
 @njit(cache=True)
@@ -2514,7 +2546,7 @@ def dl_arrive(W, S, r, t):
     """The answer reached the device's cell at ``t``: queue it for the downlink."""
     S.rq_f[r, T_DLARR] = t
     d = S.rq_i[r, I_DEV]
-    bits = W.svc_dl_bits[S.rq_i[r, I_SVC]]  # (an answer of none has nothing to wait for)
+    bits = dl_bits_of(W, S.rq_i[r, I_SVC], S.rq_i[r, I_SEQ])  # (none: nothing to wait for)
     if W.radio_model == 1:  # ideal: at once, or when the device's link is back
         if bits > 0.0 and S.ue_dl_hold[d] > t:
             S.rq_i[r, I_STAGE] = ST_AIR
@@ -2818,7 +2850,7 @@ def compute_done(W, S, r, t):
         S.rq_i[r, I_STAGE] = ST_DOWN
         S.rq_i[r, I_CELL] = W.dev_cell[S.rq_i[r, I_DEV]]
         refused = send(W, S, r, W.path_links_back, s, node, 0,
-                       W.svc_dl_bits[S.rq_i[r, I_SVC]], t, T_DLARR)
+                       dl_bits_of(W, S.rq_i[r, I_SVC], S.rq_i[r, I_SEQ]), t, T_DLARR)
         if refused >= 0.0:
             drop(W, S, r, R_LINK_FULL, refused)
         _advance_site(W, S, s, t)  # the GPU is free: start the next batch now
@@ -3785,6 +3817,16 @@ def ul_bits_of_each(W, svc, seq):
     out = np.empty(svc.shape[0])
     for i in range(svc.shape[0]):
         out[i] = ul_bits_of(w, svc[i], seq[i])
+    return out
+
+
+@njit(cache=True)
+def dl_bits_of_each(W, svc, seq):
+    """:func:`dl_bits_of` for each request of service ``svc[i]`` and number ``seq[i]``."""
+    w = borrow(W)
+    out = np.empty(svc.shape[0])
+    for i in range(svc.shape[0]):
+        out[i] = dl_bits_of(w, svc[i], seq[i])
     return out
 
 

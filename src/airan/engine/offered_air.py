@@ -62,7 +62,7 @@ def offered_air(sc: Any, eng: Any, counted: Sequence[bool] | None = None) -> Off
     keep = np.ones(len(sc.fleets)) if counted is None else np.asarray(counted, dtype=float)
     ul_bps = keep * np.array([sum(svc[n].rate_hz * svc[n].ul_mean_kb * 8e3 for n in f.services)
                               for f in sc.fleets])
-    dl_bps = keep * np.array([sum(svc[n].rate_hz * svc[n].dl_kb * 8e3 for n in f.services)
+    dl_bps = keep * np.array([sum(svc[n].rate_hz * svc[n].dl_mean_kb * 8e3 for n in f.services)
                               for f in sc.fleets])
     n_cells = len(w.cell_names)
     cell = w.dev_cell

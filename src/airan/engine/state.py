@@ -56,6 +56,8 @@ _KW_FIELDS = [
     "svc_ul_spread",
     "svc_ul_par",
     "svc_dl_bits",
+    "svc_dl_spread",
+    "svc_dl_par",
     "svc_state_bits",
     "svc_ul_priority",
     "svc_compute_priority",

@@ -31,9 +31,9 @@ from airan.scenario.schema import (
     Carrier,
     DiscArea,
     Drx,
+    PayloadSpread,
     PointsArea,
     Scenario,
-    Service,
     imported_sites,
 )
 
@@ -134,7 +134,9 @@ class World:
     # and its bounds
     svc_ul_spread: I64
     svc_ul_par: F64
-    svc_dl_bits: F64
+    svc_dl_bits: F64  # [V] an answer's mean size (bits; the truncated mean under a spread)
+    svc_dl_spread: I64  # [V] and [V, 4]: how the answers' sizes vary, as svc_ul_spread/_par
+    svc_dl_par: F64
     svc_state_bits: F64  # [V] context a stateful service moves between sites (0: stateless)
     svc_ul_priority: I64  # [V] its uplink logical channel's priority (1 first; 16 the default)
     svc_compute_priority: I64  # [V] its priority in a compute site's queues (1 first; 16 default)
@@ -930,15 +932,15 @@ def _or_default(values: NDArray[np.float64] | None, default: float,
     return np.where(np.isnan(values), default, values)
 
 
-def _ul_spread_par(v: Service) -> list[float]:
-    """Service ``v``'s upload size distribution in bits (``World.svc_ul_par``): its
-    parameters before truncation and its bounds; its fixed size, unbounded, without one."""
-    bits = v.ul_kb * 8e3
-    if v.ul_kb_spread is None:
+def _spread_par(kb: float, spread: PayloadSpread | None) -> list[float]:
+    """A size distribution in bits (``World.svc_ul_par``, ``svc_dl_par``) about ``kb``: its
+    parameters before truncation and its bounds; the fixed size, unbounded, without one."""
+    bits = kb * 8e3
+    if spread is None:
         return [bits, 0.0, bits, bits]
-    kind = payload.KINDS[v.ul_kb_spread.dist]
-    a, b = payload.shape(kind, v.ul_kb_spread.cv)
-    lo, hi = v.ul_kb_spread.ratios()
+    kind = payload.KINDS[spread.dist]
+    a, b = payload.shape(kind, spread.cv)
+    lo, hi = spread.ratios()
     if kind == payload.LOGNORMAL:
         return [a + math.log(bits), b, lo * bits, hi * bits]
     return [a * bits, b * bits, lo * bits, hi * bits]
@@ -1459,8 +1461,14 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_ul_spread=np.array([payload.FIXED if v.ul_kb_spread is None
                                 else payload.KINDS[v.ul_kb_spread.dist] for v in s.services],
                                dtype=np.int64),
-        svc_ul_par=np.array([_ul_spread_par(v) for v in s.services]).reshape(-1, 4),
-        svc_dl_bits=np.array([v.dl_kb * 8e3 for v in s.services]),
+        svc_ul_par=np.array([_spread_par(v.ul_kb, v.ul_kb_spread)
+                             for v in s.services]).reshape(-1, 4),
+        svc_dl_bits=np.array([v.dl_mean_kb * 8e3 for v in s.services]),
+        svc_dl_spread=np.array([payload.FIXED if v.dl_kb_spread is None
+                                else payload.KINDS[v.dl_kb_spread.dist] for v in s.services],
+                               dtype=np.int64),
+        svc_dl_par=np.array([_spread_par(v.dl_kb, v.dl_kb_spread)
+                             for v in s.services]).reshape(-1, 4),
         svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_ul_priority=np.array([16 if v.ul_priority is None else v.ul_priority
                                   for v in s.services], dtype=np.int64),

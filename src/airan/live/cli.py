@@ -262,9 +262,12 @@ def _warn(sc: Any, scenario: str, policy: str | None, duration: float | None) ->
     lines += [f"{_scenario_label(scenario)}: field 'fleets[{name}].mobility': devices do not "
               "move in a live run: they stay where the twin places them at the start"
               for name in moving_fleets(sc)]
-    lines += [f"{_scenario_label(scenario)}: field 'services[{v.name}].ul_kb_spread': a live "
-              f"run sends every upload at its mean size ({v.ul_mean_kb:.3g} kB), where the twin "
-              "draws each one's" for v in sc.services if v.ul_kb_spread is not None]
+    lines += [f"{_scenario_label(scenario)}: field 'services[{v.name}].{key}_spread': a live "
+              f"run sends every {what} at its mean size ({kb:.3g} kB), where the twin draws "
+              "each one's" for v in sc.services
+              for key, what, kb in (("ul_kb", "upload", v.ul_mean_kb),
+                                    ("dl_kb", "answer", v.dl_mean_kb))
+              if getattr(v, f"{key}_spread") is not None]
     for line in lines:
         err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
 

@@ -182,11 +182,14 @@ def twin_vs_live(scenario: Scenario | str | Path, folder: str | Path, *, duratio
         raise InputError("devices do not move in a live run, so the twin and the live run "
                          "would not run the same workload: compare without mobility",
                          field=f"fleets[{moving[0]}].mobility")
-    spread = [v.name for v in scenario.services if v.ul_kb_spread is not None]
-    if spread:  # the twin would draw each upload's size, the live run sends the mean
-        raise InputError("a live run sends every upload at its mean size, so the twin and the "
-                         "live run would not send the same uploads: compare without "
-                         "ul_kb_spread", field=f"services[{spread[0]}].ul_kb_spread")
+    spread = [(v.name, key) for v in scenario.services for key in ("ul_kb", "dl_kb")
+              if getattr(v, f"{key}_spread") is not None]
+    if spread:  # the twin would draw each payload's size, the live run sends the mean
+        name, key = spread[0]
+        what = "upload" if key == "ul_kb" else "answer"
+        raise InputError(f"a live run sends every {what} at its mean size, so the twin and the "
+                         f"live run would not send the same {what}s: compare without "
+                         f"{key}_spread", field=f"services[{name}].{key}_spread")
     if not (np.isfinite(warmup_s) and 0 <= warmup_s <= 3600):
         raise InputError("must be 0-3,600 s", field="warmup_s", value=warmup_s)
     out = Path(folder)

@@ -138,11 +138,12 @@ class DeviceEmulator:
         if missing:
             raise InputError(f"no gateway for cell {missing[0]!r}", field="gateways",
                              value=missing[0])
-        # (each upload at its service's mean size: a ul_kb_spread is the twin's alone)
+        # (each upload and answer at its service's mean size: a ul_kb_spread or dl_kb_spread
+        # is the twin's alone)
         self.payloads = [[jpeg_payload(int(round(s.ul_mean_kb * 1000)), seed=100 * v + k)
                           for k in range(PAYLOAD_VARIANTS)]
                          for v, s in enumerate(scenario.services)]
-        self.reply_bytes = [int(round(s.dl_kb * 1000)) for s in scenario.services]
+        self.reply_bytes = [int(round(s.dl_mean_kb * 1000)) for s in scenario.services]
         self.records: list[_Rec] = []
         self.samples: dict[str, list[tuple[float, Any]]] = {n: [] for n in w.site_names}
         self.refused: set[str] = set()  # sites that refused this tenant's token
@@ -615,11 +616,11 @@ class DeviceEmulator:
         for i, k in enumerate(BREAKDOWN):
             cols[f"{k}_ms"] = pa.array(parts[:, i], pa.float64())
         cols["latency_ms"] = pa.array([r.latency_s * 1e3 for r in recs], pa.float64())
-        # each request's upload size, as the twin's trace: the one it sent (its service's
-        # mean size, a live run drawing none)
-        cols["ul_kb"] = pa.array(
-            (w.svc_ul_bits / 8e3)[np.array([r.service for r in recs], dtype=np.int64)],
-            pa.float64())
+        # each request's upload and answer size, as the twin's trace: the ones it sent (its
+        # service's mean sizes, a live run drawing none)
+        svc = np.array([r.service for r in recs], dtype=np.int64)
+        cols["ul_kb"] = pa.array((w.svc_ul_bits / 8e3)[svc], pa.float64())
+        cols["dl_kb"] = pa.array((w.svc_dl_bits / 8e3)[svc], pa.float64())
         cols["gateway_ms"] = pa.array([r.gateway_ms for r in recs], pa.float64())
         cols["site_ms"] = pa.array([r.site_ms for r in recs], pa.float64())
         cols["batch_size"] = pa.array([r.batch for r in recs], pa.int32())

@@ -188,8 +188,8 @@ def check_live_scenario(sc: Scenario, max_payload_bytes: int = wire.MAX_PAYLOAD_
     (``max_payload_bytes`` per request: a live integrator's review, 5 MB frames each
     dropped as an error that said nothing)."""
     for v in sc.services:
-        # (an upload at its mean size: a live run's, where ul_kb_spread spreads the twin's)
-        for key, kb in (("ul_kb", v.ul_mean_kb), ("dl_kb", v.dl_kb)):
+        # (each at its mean size: a live run's, where a spread spreads the twin's)
+        for key, kb in (("ul_kb", v.ul_mean_kb), ("dl_kb", v.dl_mean_kb)):
             if kb * 1000 > max_payload_bytes:
                 raise InputError(
                     f"the live runtime carries at most {max_payload_bytes:,} bytes a request "

@@ -419,10 +419,12 @@ def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         total = float(svc.get("late_latency_ms") or sum(parts.values()))
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
-        sizes = svc.get("ul_kb") or {}  # uploads of varying size: were the late ones large?
-        uploads = (f"; their mean upload {sizes['late_mean']:.3g} kB, the met ones' "
-                   f"{sizes['met_mean']:.3g} kB" if sizes.get("late_mean") is not None
-                   and sizes.get("met_mean") is not None else "")
+        uploads = ""  # payloads of varying size: were the late ones' large?
+        for key, what in (("ul_kb", "upload"), ("dl_kb", "answer")):
+            sizes = svc.get(key) or {}
+            if sizes.get("late_mean") is not None and sizes.get("met_mean") is not None:
+                uploads += (f"; their mean {what} {sizes['late_mean']:.3g} kB, the met ones' "
+                            f"{sizes['met_mean']:.3g} kB")
         rows.append({
             "service": name, "late": int(svc["late"]),
             "on_device": int(svc.get("late_on_device") or 0),

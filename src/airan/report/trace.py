@@ -34,7 +34,7 @@ STAGES = ("ul_wait", "ul_air", "ul_transport", "queue", "compute", "dl_transport
 COLUMNS = ["request", "service", "device", "placement", "outcome", "created_s",
            *(f"{s}_ms" for s in STAGES), "latency_ms"]
 # read when present (older runs lack them)
-OPTIONAL = ["fleet", "interrupted_by", "ul_kb"]
+OPTIONAL = ["fleet", "interrupted_by", "ul_kb", "dl_kb"]
 DEFAULT_LIMIT = 2000
 
 
@@ -155,7 +155,7 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
     # the link interruption its radio legs met (a handover, a silence; null: none)
     held = _col(table, "interrupted_by") if "interrupted_by" in table.column_names \
         else [None] * n
-    ul_kb = _col(table, "ul_kb") if "ul_kb" in table.column_names else [None] * n
+    sizes = {k: _col(table, k) for k in ("ul_kb", "dl_kb") if k in table.column_names}
     created_ns = np.round(table.column("created_s").to_numpy() * 1e9).astype(np.int64)
     stage_ms = np.stack([table.column(f"{s}_ms").to_numpy() for s in STAGES], axis=1) if n \
         else np.zeros((0, len(STAGES)))
@@ -205,8 +205,9 @@ def trace_events(table: pa.Table, deadlines_ms: dict[str, float] | None = None,
             args["fleet"] = fleet[i]
         if held[i] is not None:
             args["interrupted_by"] = held[i]
-        if ul_kb[i] is not None:
-            args["ul_kb"] = round(float(ul_kb[i]), 3)
+        for col, kb in sizes.items():
+            if kb[i] is not None:
+                args[col] = round(float(kb[i]), 3)
         if dropped[i]:
             reason = str(outcome[i]).partition(":")[2] or "unknown"
             events.append({"ph": "i", "s": "t", "name": f"dropped: {reason}",

@@ -3120,18 +3120,21 @@ def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
     return out
 
 
-#: how far the bounds of a ul_kb_spread may move the sizes' mean (and cut their cv) before
-#: validation says so: ul_kb and cv are the distribution's before them
+#: how far the bounds of a ul_kb_spread (or dl_kb_spread) may move the sizes' mean (and cut
+#: their cv) before validation says so: ul_kb and cv are the distribution's before them
 SPREAD_MEAN_MOVED, SPREAD_CV_CUT = 0.02, 0.2
 
 
 def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
-    """Services whose ``ul_kb_spread`` bounds change the sizes sent from what ``ul_kb`` and
-    ``cv`` say (a perception engineer's walk: ``normal`` at cv 0.5 within the default 0.5 ..
-    1.5 sends a cv of 0.27, and a cv of 3 meant as 3% is nearly uniform)."""
+    """Services whose ``ul_kb_spread`` (or ``dl_kb_spread``) bounds change the sizes sent
+    from what ``ul_kb`` and ``cv`` say (a perception engineer's walk: ``normal`` at cv 0.5
+    within the default 0.5 .. 1.5 sends a cv of 0.27, and a cv of 3 meant as 3% is nearly
+    uniform)."""
     out = []
-    for v in s.services:
-        spread = v.ul_kb_spread
+    for v, key, what in ((v, key, what) for v in s.services
+                         for key, what in (("ul_kb", "uploads"), ("dl_kb", "answers"))):
+        spread = getattr(v, f"{key}_spread")
+        kb = getattr(v, key)
         if spread is None:
             continue
         sent = spread.sizes()
@@ -3140,7 +3143,7 @@ def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
         if not (moved or cut):
             continue
         lo, hi = spread.ratios()
-        changed = [f"a mean of {sent['mean'] * v.ul_kb:.3g} kB (ul_kb {v.ul_kb:g} is the mean "
+        changed = [f"a mean of {sent['mean'] * kb:.3g} kB ({key} {kb:g} is the mean "
                    "before them)"] if moved else []
         if cut:
             changed.append(f"a cv of {sent['cv']:.3g} (cv {spread.cv:g} before them)")
@@ -3148,16 +3151,16 @@ def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
             remedy = ("sizes cannot be negative, so a normal this wide is cut at 0: a "
                       "lognormal keeps its mean and cv")
         else:
-            remedy = ("widen min_ratio .. max_ratio to keep them, or give ul_kb and cv such "
+            remedy = (f"widen min_ratio .. max_ratio to keep them, or give {key} and cv such "
                       "that the sizes sent are yours")
         out.append(str(InputError(
-            f"its bounds, {lo:g} .. {hi:g} x ul_kb"
+            f"its bounds, {lo:g} .. {hi:g} x {key}"
             + (" (the defaults)" if spread.min_ratio is None and spread.max_ratio is None
                else "")
-            + ", change the uploads sent: " + " and ".join(changed)
+            + f", change the {what} sent: " + " and ".join(changed)
             + (f"; cv is a ratio, {spread.cv / 100:g} for {spread.cv:g}%"
                if spread.cv >= 1 and spread.dist == "normal" else "")
-            + ": " + remedy, file=label, field=f"services[{v.name}].ul_kb_spread")))
+            + ": " + remedy, file=label, field=f"services[{v.name}].{key}_spread")))
     return out
 
 
@@ -4040,7 +4043,7 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
         q = STANDARDIZED_5QI.get(v.five_qi) if v.five_qi is not None else None
         if q is None or q.max_burst_bytes is None:
             continue
-        big = max(v.ul_largest_kb, v.dl_kb) * 1e3  # (a spread's largest uploads)
+        big = max(v.ul_largest_kb, v.dl_largest_kb) * 1e3  # (a spread's largest payloads)
         if big > q.max_burst_bytes:
             # the delay-critical 5QIs whose burst volume carries it (a stadium planner's
             # review: 5QI 89's 17,000 B against a 62,500 B XR frame named 80, where 90's
@@ -4056,7 +4059,7 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"5QI {v.five_qi} ({q.example}) carries bursts of at most "
                 f"{q.max_burst_bytes:,} bytes within its {q.delay_budget_ms:g} ms delay budget "
                 f"(its maximum data burst volume, TS 23.501 Table 5.7.4-1), and this service "
-                f"sends {'up to ' if v.ul_kb_spread is not None else ''}{big:,.0f}: a core "
+                f"sends {'up to ' if v.ul_kb_spread or v.dl_kb_spread else ''}{big:,.0f}: a core "
                 "network would not carry it there. The twin weighs "
                 "it all the same; "
                 f"{'a delay-critical 5QI whose burst it fits, ' + other if fits else ''}"

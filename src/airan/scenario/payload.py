@@ -1,4 +1,5 @@
-"""The size of each upload: fixed at the service's ``ul_kb``, or spread about it.
+"""The size of each upload: fixed at the service's ``ul_kb``, or spread about it (and of
+each answer about ``dl_kb`` alike: ``dl_kb_spread``; ``ul_kb`` stands for either below).
 
 Compressed frames differ in size from one to the next, and the large ones set a service's
 tail on the air. A service's ``ul_kb_spread`` draws each request's upload size from one of:
@@ -154,9 +155,10 @@ def size_from_uniforms(kind: int, a: float, b: float, u1: float, u2: float) -> f
 
 
 def late_shares(answered: int, late: int, above: int, late_above: int) -> dict[str, float | None]:
-    """A run's summary of sizes that vary: the share of the answered uploads larger than the
-    mean that went late (``above`` of them answered, ``late_above`` late), and of the others
-    (None where there are none): how much likelier a large frame is to miss."""
+    """A run's summary of sizes that vary: the share of the answered requests whose upload
+    (or answer) was larger than the mean that went late (``above`` of them answered,
+    ``late_above`` late), and of the others (None where there are none): how much likelier a
+    large frame is to miss."""
     other = answered - above
     return {"late_share_above_mean": late_above / above if above else None,
             "late_share_other": (late - late_above) / other if other else None}

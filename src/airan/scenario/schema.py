@@ -1041,13 +1041,14 @@ class ServiceTime(_Strict):
         return ServiceTimeDist(dist=self.dist, **{k: v for k, v in given.items() if v is not None})
 
 
-MAX_SPREAD_CV = 10.0  # a ul_kb_spread's cv: beyond, a percentage more likely than a ratio
+MAX_SPREAD_CV = 10.0  # a size spread's cv: beyond, a percentage more likely than a ratio
 
 
 class PayloadSpread(_Strict):
-    """How the size of each upload varies about the service's ``ul_kb`` (its mean before
-    truncation; :mod:`airan.scenario.payload`): ``normal``, 3GPP's XR video frames (TR 38.838
-    5.1.1: ``cv`` 0.105 there, within ``min_ratio`` 0.5 .. ``max_ratio`` 1.5 x ``ul_kb``, the
+    """How the size of each upload (``ul_kb_spread``) or answer (``dl_kb_spread``) varies
+    about the service's ``ul_kb`` or ``dl_kb`` (its mean before truncation, "the size given"
+    here; :mod:`airan.scenario.payload`): ``normal``, 3GPP's XR video frames (TR 38.838 5.1.1:
+    ``cv`` 0.105 there, within ``min_ratio`` 0.5 .. ``max_ratio`` 1.5 x the size given, the
     defaults), or ``lognormal`` (a heavier tail; unbounded unless given). A size outside the
     bounds is drawn again."""
 
@@ -1073,7 +1074,7 @@ class PayloadSpread(_Strict):
         return v
 
     def sizes(self) -> dict[str, float]:
-        """The uploads sent, as ratios of ``ul_kb``: their ``mean`` and ``cv`` (after the
+        """The sizes sent, as ratios of the size given: their ``mean`` and ``cv`` (after the
         bounds), ``p99`` and the ``largest`` (its bound, or the size only 1 in 100,000
         exceed)."""
         from airan.scenario import payload
@@ -1082,7 +1083,7 @@ class PayloadSpread(_Strict):
                 "largest": payload.largest_ratio(*self._law())}
 
     def ratios(self) -> tuple[float, float]:
-        """The bounds as ratios of ``ul_kb`` (the kind's defaults where not given)."""
+        """The bounds as ratios of the size given (the kind's defaults where not given)."""
         from airan.scenario import payload
         return payload.bounds(payload.KINDS[self.dist], self.min_ratio, self.max_ratio)
 
@@ -1092,18 +1093,18 @@ class PayloadSpread(_Strict):
         return (payload.KINDS[self.dist], self.cv, *self.ratios())
 
     def mean_ratio(self) -> float:
-        """The mean size sent over ``ul_kb`` (the truncated distribution's mean)."""
+        """The mean size sent over the size given (the truncated distribution's mean)."""
         from airan.scenario import payload
         return payload.mean_ratio(*self._law())
 
     def largest_ratio(self) -> float:
-        """The largest upload over ``ul_kb`` (its bound, or the size only 1 in 100,000
-        exceed)."""
+        """The largest size sent over the size given (its bound, or the size only 1 in
+        100,000 exceed)."""
         from airan.scenario import payload
         return payload.largest_ratio(*self._law())
 
     def share_above(self, ratio: float) -> float:
-        """The share of the uploads sent larger than ``ratio`` x ``ul_kb``."""
+        """The share of the sizes sent larger than ``ratio`` x the size given."""
         from airan.scenario import payload
         return payload.share_above(*self._law(), ratio)
 
@@ -1122,10 +1123,10 @@ class PayloadSpread(_Strict):
             # of a wider one: a user's walk was told to lower a cv that had to rise)
             way = "lower" if lo < 1.0 < hi else "raise"
             raise ValueError(
-                f"the bounds {lo:g} .. {hi:g} x ul_kb keep {kept:.2%} of a {self.dist} of cv "
-                f"{self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is drawn again until it "
-                f"falls within them): widen min_ratio .. max_ratio, or {way} cv (a ratio: 0.3 "
-                "for 30%)")
+                f"the bounds {lo:g} .. {hi:g} x the size given keep {kept:.2%} of a "
+                f"{self.dist} of cv {self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is "
+                f"drawn again until it falls within them): widen min_ratio .. max_ratio, or "
+                f"{way} cv (a ratio: 0.3 for 30%)")
         return self
 
 
@@ -1141,6 +1142,9 @@ class Service(_Strict):
     dl_kb: NonNegFloat = 0.1  # an answer of detections or actions (assumption)
     # each upload's size drawn about ul_kb (compressed frames vary); None: every one ul_kb
     ul_kb_spread: PayloadSpread | None = None
+    # each answer's size drawn about dl_kb (rendered frames sent down, a point cloud, a
+    # variable-length plan); None: every one dl_kb
+    dl_kb_spread: PayloadSpread | None = None
     deadline_ms: PosFloat
     target_hit_ratio: Fraction = 0.99  # assumption; set per service
     # stateful services (a VLA keeping context): a request served at another site than the
@@ -1199,9 +1203,10 @@ class Service(_Strict):
 
     @model_validator(mode="after")
     def _spread_of_something(self) -> Service:
-        if self.ul_kb_spread is not None and self.ul_kb == 0:
-            raise ValueError("ul_kb_spread spreads the uploads' sizes about ul_kb, which is 0: "
-                             "give ul_kb (the mean size), or leave ul_kb_spread out")
+        for key, what in (("ul_kb", "uploads"), ("dl_kb", "answers")):
+            if getattr(self, f"{key}_spread") is not None and getattr(self, key) == 0:
+                raise ValueError(f"{key}_spread spreads the {what}' sizes about {key}, which is "
+                                 f"0: give {key} (the mean size), or leave {key}_spread out")
         return self
 
     @property
@@ -1217,6 +1222,20 @@ class Service(_Strict):
         its truncated distribution."""
         return self.ul_kb if self.ul_kb_spread is None \
             else self.ul_kb * self.ul_kb_spread.mean_ratio()
+
+    @property
+    def dl_largest_kb(self) -> float:
+        """The largest answer (kB): ``dl_kb``, or under ``dl_kb_spread`` as
+        :attr:`ul_largest_kb`."""
+        return self.dl_kb if self.dl_kb_spread is None \
+            else self.dl_kb * self.dl_kb_spread.largest_ratio()
+
+    @property
+    def dl_mean_kb(self) -> float:
+        """The mean size of an answer (kB): ``dl_kb``, or under ``dl_kb_spread`` the mean of
+        its truncated distribution."""
+        return self.dl_kb if self.dl_kb_spread is None \
+            else self.dl_kb * self.dl_kb_spread.mean_ratio()
 
     @model_validator(mode="after")
     def _device_time_only_where_it_runs(self) -> Service:

@@ -267,21 +267,28 @@ def _print_sweep_table(table: Any, axes: list[str], max_rows: int = 40) -> None:
 
 def _print_size_table(table: Any, groups: dict[tuple[Any, ...], list[dict[str, Any]]],
                       group_axes: list[str], services: list[str], max_rows: int) -> None:
-    """Where a service's uploads vary in size in some run (``ul_kb_spread``): per row, the
-    share of its answered uploads above the mean that went late and of the others, means over
-    the seeds (a user's walk found them in results.parquet alone)."""
-    from airan.cli import _table, out
+    """Where a service's uploads (answers) vary in size in some run (``ul_kb_spread``,
+    ``dl_kb_spread``): per row, the share of its answered requests whose upload (answer) was
+    above the mean that went late and of the others, means over the seeds (a user's walk found
+    them in results.parquet alone)."""
+    for key, what in (("ul_kb", "uploads"), ("dl_kb", "answers")):
+        sized = [s for s in services if f"{s}.{key}_late_share_other" in table.column_names]
+        if sized:
+            _print_late_by_size(groups, group_axes, sized, max_rows, key, what)
 
-    sized = [s for s in services if f"{s}.ul_kb_late_share_other" in table.column_names]
-    if not sized:
-        return
+
+def _print_late_by_size(groups: dict[tuple[Any, ...], list[dict[str, Any]]],
+                        group_axes: list[str], sized: list[str], max_rows: int,
+                        size_key: str, what: str) -> None:
+    """:func:`_print_size_table`'s table of the ``size_key`` sizes (``ul_kb`` or ``dl_kb``)."""
+    from airan.cli import _table, out
 
     def mean(rs: list[dict[str, Any]], col: str) -> str:
         vals = [r[col] for r in rs if r.get(col) is not None]
         return f"{sum(vals) / len(vals):.1%}" if vals else "-"
 
-    t = _table("Uploads of varying size: late, of the answered uploads above the mean / of "
-               "the others (mean over seeds; - where none)")
+    t = _table(f"{what.capitalize()} of varying size: late, of the answered {what} above the "
+               "mean / of the others (mean over seeds; - where none)")
     for a in _short_axis_names(group_axes):
         t.add_column(Text(a), no_wrap=True)
     for s in sized:
@@ -289,8 +296,8 @@ def _print_size_table(table: Any, groups: dict[tuple[Any, ...], list[dict[str, A
     for key, rs in list(groups.items())[:max_rows]:
         ok = [r for r in rs if r["status"] == "ok"]
         t.add_row(*(Text(str(k)) for k in key), *(
-            f"{mean(ok, f'{s}.ul_kb_late_share_above_mean')} / "
-            f"{mean(ok, f'{s}.ul_kb_late_share_other')}" for s in sized))
+            f"{mean(ok, f'{s}.{size_key}_late_share_above_mean')} / "
+            f"{mean(ok, f'{s}.{size_key}_late_share_other')}" for s in sized))
     out.print(t)
 
 

@@ -245,22 +245,25 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                       for p, n in zip(parts, lates, strict=True))
             for k in first.get("late_device_ms") or {}
         }
-    if first.get("ul_kb"):  # the sizes' distribution, the same in every shard; the run's
-        # means weighted by the requests they are over
+    for key in ("ul_kb", "dl_kb"):  # uploads (answers) of varying size
+        if not first.get(key):
+            continue
+        # the sizes' distribution, the same in every shard; the run's means weighted by the
+        # requests they are over
         drops = [int(p["dropped"]) for p in parts]
-        sizes: dict[str, Any] = {**copy.deepcopy(first["ul_kb"]), **{
-            k: _wmean(((p.get("ul_kb") or {}).get(k), n) for p, n in zip(parts, w, strict=True))
+        sizes: dict[str, Any] = {**copy.deepcopy(first[key]), **{
+            k: _wmean(((p.get(key) or {}).get(k), n) for p, n in zip(parts, w, strict=True))
             for k, w in (("answered_mean", done), ("met_mean", [int(p["met"]) for p in parts]),
                          ("late_mean", [int(p["late"]) for p in parts]),
-                         ("dropped_mean", drops))}}
-        if all("answered_above_mean" in (p.get("ul_kb") or {}) for p in parts):
+                         ("dropped_mean", drops)) if k in first[key]}}
+        if all("answered_above_mean" in (p.get(key) or {}) for p in parts):
             from airan.scenario.payload import late_shares
 
-            above = sum(int(p["ul_kb"]["answered_above_mean"]) for p in parts)
-            late_above = sum(int(p["ul_kb"]["late_above_mean"]) for p in parts)
+            above = sum(int(p[key]["answered_above_mean"]) for p in parts)
+            late_above = sum(int(p[key]["late_above_mean"]) for p in parts)
             sizes.update(answered_above_mean=above, late_above_mean=late_above,
                          **late_shares(sum(done), late, above, late_above))
-        out["ul_kb"] = sizes
+        out[key] = sizes
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)
         sat = (merge_satisfied([p["devices_satisfied"] for p in parts])

@@ -307,12 +307,13 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         for q in QUANTILES:  # (in the order of the columns before)
             row[f"{name}.{q}_ms"] = row.pop(f"{name}.{q}_ms")
         row[f"{name}.p99_ms_with_unanswered"] = row.pop(f"{name}.p99_ms_with_unanswered")
-        sizes = svc.get("ul_kb") or {}
-        if sizes:  # uploads of varying size: the mean of those met and late (a sweep over
-            # ul_kb_spread shows whether the large ones miss without opening each summary)
-            for k in ("mean", "met_mean", "late_mean", "dropped_mean", "late_share_above_mean",
-                      "late_share_other"):
-                row[f"{name}.ul_kb_{k}"] = sizes.get(k)
+        for key, cols in SIZE_COLUMNS.items():
+            sizes = svc.get(key) or {}
+            if sizes:  # uploads (answers) of varying size: the mean of those met and late (a
+                # sweep over ul_kb_spread shows whether the large ones miss without opening
+                # each summary)
+                for k in cols:
+                    row[f"{name}.{key}_{k}"] = sizes.get(k)
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
     # the fleets compare tells apart, named as it names them)
     from airan.report.compare import fleet_key, shared_services
@@ -332,27 +333,37 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _fixed_sizes(row: dict[str, Any], scenario: Mapping[str, Any], spread: set[Any],
-                 summary: Mapping[str, Any]) -> None:
-    """A run whose service sends every upload at ``ul_kb``, in a sweep where another run
-    spreads that service's sizes: its ``<service>.ul_kb_*`` columns from the fixed size (a
-    sweep over ``ul_kb_spread`` left its baseline row null: a user's walk), none above the
-    mean, so every late one among the others."""
+#: a sweep's columns ``<service>.ul_kb_*`` (``dl_kb_*``) where a service's uploads (answers)
+#: vary in size: of its summary's ``ul_kb`` (``dl_kb``)
+SIZE_COLUMNS = {"ul_kb": ("mean", "met_mean", "late_mean", "dropped_mean",
+                          "late_share_above_mean", "late_share_other"),
+                "dl_kb": ("mean", "met_mean", "late_mean", "late_share_above_mean",
+                          "late_share_other")}
+
+
+def _fixed_sizes(row: dict[str, Any], scenario: Mapping[str, Any],
+                 spread: set[tuple[Any, str]], summary: Mapping[str, Any]) -> None:
+    """A run whose service sends every upload at ``ul_kb`` (answer at ``dl_kb``), in a sweep
+    where another run spreads that service's sizes (``spread``: its name and ``ul_kb`` or
+    ``dl_kb``): its ``<service>.ul_kb_*`` columns from the fixed size (a sweep over
+    ``ul_kb_spread`` left its baseline row null: a user's walk), none above the mean, so every
+    late one among the others."""
     from airan.scenario.schema import Service
 
-    for v in scenario.get("services") or []:
+    for v, key in ((v, key) for v in scenario.get("services") or [] for key in SIZE_COLUMNS):
         name = v.get("name")
-        if name not in spread or v.get("ul_kb_spread") is not None:
+        if (name, key) not in spread or v.get(f"{key}_spread") is not None:
             continue
-        kb = float(v.get("ul_kb", Service.model_fields["ul_kb"].default))
+        kb = float(v.get(key, Service.model_fields[key].default))
         s = (summary.get("services") or {}).get(name) or {}
         met, late = int(s.get("met") or 0), int(s.get("late") or 0)
-        row[f"{name}.ul_kb_mean"] = kb
-        for key, n in (("met_mean", met), ("late_mean", late),
+        row[f"{name}.{key}_mean"] = kb
+        for col, n in (("met_mean", met), ("late_mean", late),
                        ("dropped_mean", int(s.get("dropped") or 0))):
-            row[f"{name}.ul_kb_{key}"] = kb if n else None
-        row[f"{name}.ul_kb_late_share_above_mean"] = None
-        row[f"{name}.ul_kb_late_share_other"] = late / (met + late) if met + late else None
+            if col in SIZE_COLUMNS[key]:
+                row[f"{name}.{key}_{col}"] = kb if n else None
+        row[f"{name}.{key}_late_share_above_mean"] = None
+        row[f"{name}.{key}_late_share_other"] = late / (met + late) if met + late else None
 
 
 def _outcome_columns(row: dict[str, Any], prefix: str, svc: Mapping[str, Any]) -> None:
@@ -398,8 +409,8 @@ def results_table(sw: Sweep, folder: str | Path) -> pa.Table:
                                 for f in r.scenario.get("fleets") or []))
     blank = dict.fromkeys(headline({"services": {name: {} for name in services},
                                     "fleets": {name: {} for name in fleets}}))
-    spread = {v.get("name") for r in sw.runs for v in r.scenario.get("services") or []
-              if v.get("ul_kb_spread") is not None}
+    spread = {(v.get("name"), key) for r in sw.runs for v in r.scenario.get("services") or []
+              for key in SIZE_COLUMNS if v.get(f"{key}_spread") is not None}
     for r in sw.runs:
         row: dict[str, Any] = {"run": r.key, "status": "missing", "error": None,
                                "scenario": r.scenario.get("name"), "policy": r.policy,

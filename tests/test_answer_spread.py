@@ -1,0 +1,286 @@
+"""Answers whose sizes vary (a service's ``dl_kb_spread``: rendered frames sent down, a point
+cloud, a plan of varying length): a fixed-rate downlink's queue against M/G/1
+(Pollaczek-Khinchine), the sizes drawn against their distribution and from a stream apart
+from the uploads', each answer's own size on the links, what a run says of the late ones,
+and bad input. The machinery is the uploads' (tests/test_payload_spread.py)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from one_cell import lab_cameras, one_cell_site, validate_dict
+from scipy import stats
+
+from airan import run
+from airan.cli import _three_figures as _three  # (sizes as the terminal prints them)
+from airan.scenario import payload, scenario_from_dict
+
+
+def _fixed_downlink(spread: dict[str, Any] | None, *, devices: int = 100,
+                    seconds: float = 10.0, seed: int = 3,
+                    ul_spread: dict[str, Any] | None = None) -> Any:
+    """One cell site, every device with a fixed-rate downlink of its own (80 Mbit/s) getting
+    answers of 20 kB (2 ms each on the link) to a Poisson stream at 250 Hz: each link an
+    M/G/1 queue at load 0.5 (M/D/1 with fixed sizes). The rest takes next to no time and no
+    queue (10 B uploads, 1 us of compute), so the answers reach each device's link as the
+    requests were made: Poisson."""
+    d = one_cell_site()
+    d["radio"].update(model="fixed", fixed_dl_rate_mbps=80.0)
+    d["fleets"][0].update(count=devices)
+    d["services"][0].update(arrivals="poisson", jitter_ms=0.0, rate_hz=250.0, ul_kb=0.01,
+                            ul_kb_spread=ul_spread, dl_kb=20.0, dl_kb_spread=spread,
+                            deadline_ms=1000.0,
+                            service_time={"dist": "fixed", "mean_ms": 0.001})
+    d["engine"].update(trace_limit=10**7)
+    return run(scenario_from_dict(d), policy="nearest-edge", duration_s=seconds, seed=seed)
+
+
+def test_fixed_link_answer_wait_is_mg1_with_the_sizes_second_moment() -> None:
+    """Pollaczek-Khinchine: the mean wait lambda E[S^2] / (2 (1 - rho)); lognormal sizes of
+    cv 1 double E[S^2] over fixed ones (1 + cv^2), and so the wait. The wait is an answer's
+    time on its device's link less its own transmission."""
+    lam, mean_s = 250.0, 20e3 * 8 / 80e6
+    rho = lam * mean_s
+    for spread, second in ((None, 1.0), ({"dist": "lognormal", "cv": 1.0}, 2.0)):
+        t = _fixed_downlink(spread).requests
+        air_s = t.column("dl_air_ms").to_numpy() * 1e-3
+        sent = np.isfinite(air_s)
+        wait_s = air_s[sent] - t.column("dl_kb").to_numpy()[sent] * 8e3 / 80e6
+        assert len(wait_s) > 200_000 and wait_s.min() > -1e-9
+        pk_s = lam * second * mean_s**2 / (2.0 * (1.0 - rho))
+        assert wait_s.mean() == pytest.approx(pk_s, rel=0.05), spread
+
+
+def test_answer_sizes_follow_their_distribution_apart_from_the_uploads() -> None:
+    """The run's answer sizes (its trace's dl_kb) against scipy's truncated normal
+    (Kolmogorov-Smirnov), within their bounds; drawn from a stream of their own: uncorrelated
+    with the same requests' upload sizes, which stay what they were without an answer spread."""
+    spread = {"dist": "normal", "cv": 0.3, "min_ratio": 0.4, "max_ratio": 2.0}
+    ul = {"dist": "lognormal", "cv": 0.5}
+    t = _fixed_downlink(spread, devices=20, seconds=2.0, ul_spread=ul).requests
+    ratio = t.column("dl_kb").to_numpy() / 20.0
+    assert len(ratio) > 9_000 and ratio.min() >= 0.4 and ratio.max() <= 2.0
+    cdf = stats.truncnorm((0.4 - 1.0) / 0.3, (2.0 - 1.0) / 0.3, loc=1.0, scale=0.3).cdf
+    assert stats.kstest(ratio, cdf).pvalue > 1e-3
+    assert abs(np.corrcoef(ratio, t.column("ul_kb").to_numpy())[0, 1]) < 0.05
+    alone = _fixed_downlink(None, devices=20, seconds=2.0, ul_spread=ul).requests
+    assert alone.column("ul_kb").equals(t.column("ul_kb"))
+    assert set(alone.column("dl_kb").to_pylist()) == {20.0}
+
+
+def test_transport_carries_each_answers_own_size() -> None:
+    """Over a 20 Mbit/s backhaul, with the ideal radio, an answer that finds the link idle
+    takes the propagation and the hop's delay plus its own size over the link's rate (0.4 ms
+    per kB); one that queues, more. At a load of ~6% most find it idle."""
+    d = lab_cameras({"center_m": [0.0, 0.0], "radius_m": 100.0}, ul_kb=0.1)
+    d["radio"]["model"] = "ideal"
+    d["transport"]["backhaul"]["capacity_gbps"] = 0.02
+    d["services"][0].update(rate_hz=0.2, arrivals="poisson", deadline_ms=1000.0, dl_kb=40.0,
+                            dl_kb_spread={"dist": "lognormal", "cv": 0.6, "max_ratio": 3.0})
+    t = run(scenario_from_dict(d), duration_s=150.0, seed=4).requests
+    kb = t.column("dl_kb").to_numpy()
+    tr_ms = t.column("dl_transport_ms").to_numpy()
+    sent = np.isfinite(tr_ms)
+    assert sent.sum() > 500 and kb[sent].std() > 10.0
+    fixed_ms = tr_ms[sent] - kb[sent] * 8e3 / 20e6 * 1e3  # less its own serialization
+    assert fixed_ms.min() > 0.0
+    assert np.mean(np.abs(fixed_ms - fixed_ms.min()) < 1e-6) > 0.8
+
+
+def _split_rendering() -> dict[str, Any]:
+    """40 devices in one cell getting 300 kB answers (lognormal, cv 0.8) at 10 Hz against
+    40 ms: ~960 Mbit/s offered at the mean, the downlink the bottleneck."""
+    d = one_cell_site()
+    d["fleets"][0].update(count=40, area={"center_m": [0.0, 0.0], "radius_m": 300.0})
+    d["services"][0].update(ul_kb=5.0, dl_kb=300.0, deadline_ms=40.0,
+                            dl_kb_spread={"dist": "lognormal", "cv": 0.8})
+    return d
+
+
+def test_the_summary_says_which_answer_sizes_went_late() -> None:
+    """services.*.dl_kb: the sizes' distribution (closed forms) and the run's mean answer of
+    the answered, met and late requests, equal to the trace's (every request traced here);
+    the large answers several times likelier to go late than the others on the NR downlink."""
+    r = run(scenario_from_dict(_split_rendering()), policy="nearest-edge", duration_s=3.0,
+            seed=2)
+    u = r.summary["services"]["perception"]["dl_kb"]
+    assert "ul_kb" not in r.summary["services"]["perception"]  # (fixed uploads: none)
+    assert u["dist"] == "lognormal" and u["cv"] == pytest.approx(0.8)
+    assert u["mean"] == pytest.approx(300.0)
+    assert u["p99"] == pytest.approx(300.0 * payload.exceeded_by(payload.LOGNORMAL, 0.8, 0.0,
+                                                                 math.inf, 0.01))
+    assert "dropped_mean" not in u  # (an answer lost on the way may not have been made)
+    t = r.requests
+    kb = t.column("dl_kb").to_numpy()
+    outcome = np.array(t.column("outcome").cast("string").to_pylist())
+    assert len(kb) == r.summary["requests"]["created"]
+    for key, rows in (("answered_mean", np.isin(outcome, ["met", "late"])),
+                      ("met_mean", outcome == "met"), ("late_mean", outcome == "late")):
+        assert rows.sum() > 30, key
+        assert u[key] == pytest.approx(kb[rows].mean(), rel=1e-9), key
+    answered = np.isin(outcome, ["met", "late"])
+    above = kb > u["mean"]
+    assert u["answered_above_mean"] == int((answered & above).sum()) > 0
+    assert u["late_above_mean"] == int((above & (outcome == "late")).sum())
+    assert u["late_share_other"] == pytest.approx(
+        (int((outcome == "late").sum()) - u["late_above_mean"]) / int((answered & ~above).sum()))
+    assert u["late_mean"] > 1.5 * u["answered_mean"]
+    assert u["late_share_above_mean"] > 3.0 * u["late_share_other"]
+
+
+def test_a_run_prints_which_answer_sizes_went_late(tmp_path: Any) -> None:
+    """The terminal's line per service whose answers vary, beside the uploads' line."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_split_rendering()))
+    res = CliRunner().invoke(app, ["run", str(path), "--duration", "2", "--seed", "2",
+                                   "--no-report", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    u = json.loads((tmp_path / "run" / "summary.json").read_text())["services"]["perception"][
+        "dl_kb"]
+    text = " ".join(res.output.split())
+    assert (f"perception's answers (lognormal sizes: mean {_three(u['mean'])} kB, cv 0.8, p99 "
+            f"{_three(u['p99'])} kB, largest {_three(u['largest'])} kB): mean "
+            f"{_three(u['met_mean'])} kB over its met, {_three(u['late_mean'])} kB "
+            "over its late") in text
+    assert "(summary.json services.*.dl_kb;" in text
+    assert "perception's uploads" not in text
+
+
+def test_a_sweeps_row_and_the_reports_late_table_carry_the_answer_sizes() -> None:
+    from airan.report.html import late_rows
+    from airan.sweep.runner import headline
+
+    s = run(scenario_from_dict(_split_rendering()), policy="nearest-edge", duration_s=2.0,
+            seed=2).summary
+    u = s["services"]["perception"]["dl_kb"]
+    row = headline(s)
+    assert [row[f"perception.dl_kb_{k}"] for k in (
+        "mean", "met_mean", "late_mean", "late_share_above_mean", "late_share_other")] == [
+        u["mean"], u["met_mean"], u["late_mean"], u["late_share_above_mean"],
+        u["late_share_other"]]
+    assert "perception.ul_kb_mean" not in row and "perception.dl_kb_dropped_mean" not in row
+    (late,) = late_rows(s)
+    assert late["parts"].endswith(f"; their mean answer {u['late_mean']:.3g} kB, the met "
+                                  f"ones' {u['met_mean']:.3g} kB")
+
+
+def test_a_sweeps_fixed_baseline_gets_answer_size_columns_from_its_fixed_size() -> None:
+    from airan.sweep.runner import _fixed_sizes
+
+    row: dict[str, Any] = {}
+    summary = {"services": {"render": {"met": 30, "late": 10, "dropped": 5}}}
+    _fixed_sizes(row, {"services": [{"name": "render", "dl_kb": 250.0}]},
+                 {("render", "dl_kb")}, summary)
+    assert row == {"render.dl_kb_mean": 250.0, "render.dl_kb_met_mean": 250.0,
+                   "render.dl_kb_late_mean": 250.0, "render.dl_kb_late_share_above_mean": None,
+                   "render.dl_kb_late_share_other": 0.25}
+
+
+def test_shards_merge_the_mean_answers_weighted_by_their_requests() -> None:
+    from airan.sweep.merge import merge_services
+
+    def part(met: int, late: int, means: tuple[float, float], above: int,
+             late_above: int) -> dict[str, Any]:
+        return {"count": met + late, "met": met, "late": late, "dropped": 0, "in_flight": 0,
+                "dl_kb": {"dist": "normal", "mean": 200.0, "cv": 0.1, "p99": 249.0,
+                          "largest": 289.0, "answered_mean": means[0], "late_mean": means[1],
+                          "answered_above_mean": above, "late_above_mean": late_above}}
+
+    u = merge_services([part(90, 10, (200.0, 230.0), 40, 8),
+                        part(270, 30, (190.0, 220.0), 120, 20)])["dl_kb"]
+    assert "ul_kb" not in u and "dropped_mean" not in u
+    assert (u["dist"], u["mean"], u["p99"]) == ("normal", 200.0, 249.0)
+    assert u["answered_mean"] == pytest.approx((100 * 200.0 + 300 * 190.0) / 400)
+    assert u["late_mean"] == pytest.approx((10 * 230.0 + 30 * 220.0) / 40)
+    assert u["late_share_above_mean"] == pytest.approx(28 / 160)
+    assert u["late_share_other"] == pytest.approx((40 - 28) / (400 - 160))
+
+
+def test_validate_echoes_the_answer_spread_and_warns_where_bounds_change_it(
+        tmp_path: Any) -> None:
+    d = one_cell_site()
+    d["services"][0].update(dl_kb=100.0, dl_kb_spread={"dist": "normal", "cv": 0.105})
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0, out
+    sent = payload.exceeded_by(payload.NORMAL, 0.105, 0.5, 1.5, 0.01) * 100.0
+    assert (f"Mbit/s (normal about 100 kB, cv 0.105, within 0.5-1.5 x: sent with a mean of "
+            f"100 kB, cv 0.105, p99 {_three(sent)} kB)") in out
+    assert "change the answers sent" not in out
+    d["services"][0]["dl_kb_spread"] = {"dist": "lognormal", "cv": 0.5, "max_ratio": 1.5}
+    moved = payload.mean_ratio(payload.LOGNORMAL, 0.5, 0.0, 1.5) * 100.0
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "change the answers sent" in out, out
+    assert f"a mean of {moved:.3g} kB (dl_kb 100 is the mean before them)" in out
+    assert "services[perception].dl_kb_spread" in out
+
+
+@pytest.mark.parametrize(("spread", "field"), [
+    ({"dist": "pareto", "cv": 0.3}, "dl_kb_spread.dist"),
+    ({"dist": "normal", "cv": "30%"}, "dl_kb_spread.cv"),
+    ({"dist": "normal", "cv": 0.01, "min_ratio": 1.1, "max_ratio": 1.2}, "dl_kb_spread"),
+])
+def test_bad_answer_spread_exits_2_naming_the_field(tmp_path: Any, spread: dict[str, Any],
+                                                   field: str) -> None:
+    d = one_cell_site()
+    d["services"][0]["dl_kb_spread"] = spread
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2
+    assert f"services[perception].{field}" in out or f"services.0.{field}" in out, out
+    assert "ul_kb" not in out  # (the messages name the size given, not the uploads')
+
+
+def test_an_answer_spread_of_nothing_exits_2(tmp_path: Any) -> None:
+    d = one_cell_site()
+    d["services"][0].update(dl_kb=0.0, dl_kb_spread={"dist": "normal", "cv": 0.1})
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and "dl_kb_spread spreads the answers' sizes about dl_kb" in out, out
+
+
+def test_a_5qis_burst_limit_is_checked_against_the_largest_answers(tmp_path: Any) -> None:
+    """5QI 90 carries bursts of 63,000 B: a 50 kB answer fits, its XR spread's largest do not
+    (TR 38.838's frames: the size only 1 in 100,000 exceed, below the bound of 1.5 x)."""
+    d = one_cell_site()
+    d["services"][0].update(ul_kb=5.0, dl_kb=50.0, five_qi=90)
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "maximum data burst volume" not in out, out
+    d["services"][0]["dl_kb_spread"] = {"dist": "normal", "cv": 0.105}
+    code, out = validate_dict(tmp_path, d)
+    largest = payload.largest_ratio(payload.NORMAL, 0.105, 0.5, 1.5) * 50e3
+    assert code == 0 and f"this service sends up to {largest:,.0f}" in out, out
+
+
+def test_twin_vs_live_refuses_answer_sizes_the_live_run_does_not_send(tmp_path: Any) -> None:
+    from airan.errors import InputError
+    from airan.live.compare import twin_vs_live
+
+    d = one_cell_site()
+    d["services"][0]["dl_kb_spread"] = {"dist": "normal", "cv": 0.105}
+    with pytest.raises(InputError, match="every answer at its mean size") as err:
+        twin_vs_live(scenario_from_dict(d), tmp_path / "cmp", duration_s=1.0)
+    assert err.value.field == "services[perception].dl_kb_spread"
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_the_offered_downlink_and_the_policies_read_the_mean_answer_sent() -> None:
+    """Bounds that move the mean (a lognormal of cv 1 cut at 1.5 x) move what the world's
+    answer size, the policies' estimate, reads: the truncated mean, not dl_kb."""
+    from airan.engine.world import build_world
+
+    d = one_cell_site()
+    d["services"][0].update(dl_kb=100.0, dl_kb_spread={"dist": "lognormal", "cv": 1.0,
+                                                       "max_ratio": 1.5})
+    sc = scenario_from_dict(d)
+    mean = payload.mean_ratio(payload.LOGNORMAL, 1.0, 0.0, 1.5)
+    assert mean < 0.8
+    assert sc.services[0].dl_mean_kb == pytest.approx(100.0 * mean)
+    assert build_world(sc, 1).svc_dl_bits[0] == pytest.approx(100.0 * mean * 8e3)
