@@ -90,13 +90,16 @@ def test_transport_carries_each_answers_own_size() -> None:
     assert np.mean(np.abs(fixed_ms - fixed_ms.min()) < 1e-6) > 0.8
 
 
+SPLIT_MEAN = payload.mean_ratio(payload.LOGNORMAL, 0.8, 0.0, 4.0)  # ~0.97 (the bound)
+
+
 def _split_rendering() -> dict[str, Any]:
-    """40 devices in one cell getting 300 kB answers (lognormal, cv 0.8) at 10 Hz against
-    40 ms: ~960 Mbit/s offered at the mean, the downlink the bottleneck."""
+    """40 devices in one cell getting ~300 kB answers (lognormal, cv 0.8, within 4 x) at
+    10 Hz against 40 ms: ~930 Mbit/s offered at the mean, the downlink the bottleneck."""
     d = one_cell_site()
     d["fleets"][0].update(count=40, area={"center_m": [0.0, 0.0], "radius_m": 300.0})
     d["services"][0].update(ul_kb=5.0, dl_kb=300.0, deadline_ms=40.0,
-                            dl_kb_spread={"dist": "lognormal", "cv": 0.8})
+                            dl_kb_spread={"dist": "lognormal", "cv": 0.8, "max_ratio": 4.0})
     return d
 
 
@@ -108,10 +111,13 @@ def test_the_summary_says_which_answer_sizes_went_late() -> None:
             seed=2)
     u = r.summary["services"]["perception"]["dl_kb"]
     assert "ul_kb" not in r.summary["services"]["perception"]  # (fixed uploads: none)
-    assert u["dist"] == "lognormal" and u["cv"] == pytest.approx(0.8)
-    assert u["mean"] == pytest.approx(300.0)
+    assert u["dist"] == "lognormal" and SPLIT_MEAN < 0.98
+    assert u["mean"] == pytest.approx(300.0 * SPLIT_MEAN)
+    assert u["cv"] == pytest.approx(payload.cv_ratio(payload.LOGNORMAL, 0.8, 0.0, 4.0))
     assert u["p99"] == pytest.approx(300.0 * payload.exceeded_by(payload.LOGNORMAL, 0.8, 0.0,
-                                                                 math.inf, 0.01))
+                                                                 4.0, 0.01))
+    assert u["largest"] == pytest.approx(
+        300.0 * payload.largest_ratio(payload.LOGNORMAL, 0.8, 0.0, 4.0))
     assert "dropped_mean" not in u  # (an answer lost on the way may not have been made)
     t = r.requests
     kb = t.column("dl_kb").to_numpy()
@@ -122,6 +128,7 @@ def test_the_summary_says_which_answer_sizes_went_late() -> None:
         assert rows.sum() > 30, key
         assert u[key] == pytest.approx(kb[rows].mean(), rel=1e-9), key
     answered = np.isin(outcome, ["met", "late"])
+    assert (u["sent"], u["late_sent"]) == (answered.sum(), (outcome == "late").sum())
     above = kb > u["mean"]
     assert u["answered_above_mean"] == int((answered & above).sum()) > 0
     assert u["late_above_mean"] == int((above & (outcome == "late")).sum())
@@ -148,12 +155,43 @@ def test_a_run_prints_which_answer_sizes_went_late(tmp_path: Any) -> None:
     u = json.loads((tmp_path / "run" / "summary.json").read_text())["services"]["perception"][
         "dl_kb"]
     text = " ".join(res.output.split())
-    assert (f"perception's answers (lognormal sizes: mean {_three(u['mean'])} kB, cv 0.8, p99 "
-            f"{_three(u['p99'])} kB, largest {_three(u['largest'])} kB): mean "
+    assert (f"perception's answers (lognormal sizes: mean {_three(u['mean'])} kB, cv "
+            f"{_three(u['cv'])}, p99 {_three(u['p99'])} kB, largest {_three(u['largest'])} kB): "
+            "mean "
             f"{_three(u['met_mean'])} kB over its met, {_three(u['late_mean'])} kB "
-            "over its late") in text
+            f"over its late; {u['late_share_above_mean']:.1%} of those sent above the mean "
+            f"went late, {u['late_share_other']:.1%} of the others") in text
     assert "(summary.json services.*.dl_kb;" in text
     assert "perception's uploads" not in text
+
+
+def test_answers_made_on_the_devices_are_not_counted_among_those_sent(tmp_path: Any) -> None:
+    """An answer made on its device crossed no link: its size cannot make it late. Under the
+    local policy none is sent down, and the run says so, not that none was answered (a
+    walk read "no request answered or dropped yet" beside 720 drops)."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from airan.cli import app
+
+    d = _split_rendering()
+    d["fleets"][0].update(count=5, accelerator="JetsonOrin")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(app, ["run", str(path), "--policy", "local", "--duration", "1",
+                                   "--no-report", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())["services"]["perception"]
+    u = s["dl_kb"]
+    local = s["answered_at"]["local"]
+    assert local == s["met"] + s["late"] > 0
+    assert (u["sent"], u["late_sent"], u["answered_above_mean"]) == (0, 0, 0)
+    assert u["answered_mean"] is None and u["late_share_above_mean"] is None
+    text = " ".join(res.output.split())
+    assert (f"no answer sent down from a site ({s['dropped']:,} dropped, whose answers' sizes "
+            f"are not kept); {local:,} answered on the devices, not counted") in text
 
 
 def test_a_sweeps_row_and_the_reports_late_table_carry_the_answer_sizes() -> None:
@@ -171,7 +209,25 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_answer_sizes() -> Non
     assert "perception.ul_kb_mean" not in row and "perception.dl_kb_dropped_mean" not in row
     (late,) = late_rows(s)
     assert late["parts"].endswith(f"; their mean answer {u['late_mean']:.3g} kB, the met "
-                                  f"ones' {u['met_mean']:.3g} kB")
+                                  f"ones' {u['met_mean']:.3g} kB ("
+                                  f"{u['late_share_above_mean']:.1%} of those sent above the "
+                                  f"mean went late, {u['late_share_other']:.1%} of the others)")
+
+
+def test_a_sweeps_terminal_table_gives_the_answers_late_shares() -> None:
+    import pyarrow as pa
+
+    from airan.cli import out
+    from airan.sweep.cli import _print_size_table
+
+    rows = [{"status": "ok", "render.dl_kb_late_share_above_mean": a,
+             "render.dl_kb_late_share_other": b} for a, b in ((0.2, 0.05), (0.4, 0.05))]
+    table = pa.Table.from_pylist(rows)
+    with out.capture() as cap:
+        _print_size_table(table, {("lognormal",): rows}, ["spread"], ["render"], 10)
+    text = " ".join(cap.get().split())
+    assert "Answers of varying size: late, of the answers sent down above the mean" in text
+    assert "30.0% / 5.0%" in text and "Uploads" not in text
 
 
 def test_a_sweeps_fixed_baseline_gets_answer_size_columns_from_its_fixed_size() -> None:
@@ -189,17 +245,21 @@ def test_a_sweeps_fixed_baseline_gets_answer_size_columns_from_its_fixed_size() 
 def test_shards_merge_the_mean_answers_weighted_by_their_requests() -> None:
     from airan.sweep.merge import merge_services
 
-    def part(met: int, late: int, means: tuple[float, float], above: int,
+    def part(met: int, late: int, local: int, means: tuple[float, float], above: int,
              late_above: int) -> dict[str, Any]:
+        """A shard whose ``local`` answered requests (met ones) were made on the devices."""
         return {"count": met + late, "met": met, "late": late, "dropped": 0, "in_flight": 0,
                 "dl_kb": {"dist": "normal", "mean": 200.0, "cv": 0.1, "p99": 249.0,
-                          "largest": 289.0, "answered_mean": means[0], "late_mean": means[1],
+                          "largest": 289.0, "sent": met + late - local, "late_sent": late,
+                          "answered_mean": means[0], "late_mean": means[1],
                           "answered_above_mean": above, "late_above_mean": late_above}}
 
-    u = merge_services([part(90, 10, (200.0, 230.0), 40, 8),
-                        part(270, 30, (190.0, 220.0), 120, 20)])["dl_kb"]
+    # (the means over the answers sent: 100 and 300 of them, 10 and 30 late)
+    u = merge_services([part(150, 10, 60, (200.0, 230.0), 40, 8),
+                        part(270, 30, 0, (190.0, 220.0), 120, 20)])["dl_kb"]
     assert "ul_kb" not in u and "dropped_mean" not in u
     assert (u["dist"], u["mean"], u["p99"]) == ("normal", 200.0, 249.0)
+    assert (u["sent"], u["late_sent"]) == (400, 40)
     assert u["answered_mean"] == pytest.approx((100 * 200.0 + 300 * 190.0) / 400)
     assert u["late_mean"] == pytest.approx((10 * 230.0 + 30 * 220.0) / 40)
     assert u["late_share_above_mean"] == pytest.approx(28 / 160)
@@ -246,6 +306,26 @@ def test_an_answer_spread_of_nothing_exits_2(tmp_path: Any) -> None:
     assert code == 2 and "dl_kb_spread spreads the answers' sizes about dl_kb" in out, out
 
 
+def test_a_lognormal_cv_of_10_asks_whether_it_meant_10_percent(tmp_path: Any) -> None:
+    """cv 10 passes the limit of 10 (a ratio may be that wide) but sends sizes from under a
+    tenth of the mean to ~15 x it at the 99th percentile: validate asks (a user's walk sent
+    16 MB frames that way without a word); a normal of cv 10, whose default bounds keep too
+    little, is told first that cv is a ratio."""
+    d = one_cell_site()
+    d["services"][0].update(dl_kb=150.0, dl_kb_spread={"dist": "lognormal", "cv": 10})
+    code, out = validate_dict(tmp_path, d)
+    p99 = payload.exceeded_by(payload.LOGNORMAL, 10.0, 0.0, math.inf, 0.01)
+    assert 10 < p99 < 20
+    assert code == 0 and f"the answers sent reach {p99:.3g} x their mean" in out, out
+    assert "cv is a ratio, 0.1 for 10%" in out and "services[perception].dl_kb_spread.cv" in out
+    d["services"][0]["dl_kb_spread"] = {"dist": "lognormal", "cv": 2}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "cv is a ratio" not in out
+    d["services"][0]["dl_kb_spread"] = {"dist": "normal", "cv": 10}
+    code, out = validate_dict(tmp_path, d)
+    assert code == 2 and "cv is a ratio, 0.1 for 10%; or widen min_ratio" in out, out
+
+
 def test_a_5qis_burst_limit_is_checked_against_the_largest_answers(tmp_path: Any) -> None:
     """5QI 90 carries bursts of 63,000 B: a 50 kB answer fits, its XR spread's largest do not
     (TR 38.838's frames: the size only 1 in 100,000 exceed, below the bound of 1.5 x)."""
@@ -257,6 +337,25 @@ def test_a_5qis_burst_limit_is_checked_against_the_largest_answers(tmp_path: Any
     code, out = validate_dict(tmp_path, d)
     largest = payload.largest_ratio(payload.NORMAL, 0.105, 0.5, 1.5) * 50e3
     assert code == 0 and f"this service sends up to {largest:,.0f}" in out, out
+    # the larger direction's own: fixed uploads larger than any answer are sent as they are
+    d["services"][0].update(ul_kb=100.0, dl_kb=1.0)
+    code, out = validate_dict(tmp_path, d)
+    assert code == 0 and "this service sends 100,000:" in out, out
+
+
+def test_a_live_run_warns_that_it_answers_at_the_mean_size() -> None:
+    from airan.live.cli import _warn, err
+
+    d = one_cell_site()
+    d["services"][0].update(dl_kb=100.0, dl_kb_spread={"dist": "lognormal", "cv": 1.0,
+                                                       "max_ratio": 2.0})
+    sc = scenario_from_dict(d)
+    with err.capture() as cap:
+        _warn(sc, "s.yaml", None, None)
+    text = " ".join(cap.get().split())
+    assert ("field 'services[perception].dl_kb_spread': a live run sends every answer at its "
+            f"mean size ({sc.services[0].dl_mean_kb:.3g} kB)") in text
+    assert "ul_kb_spread" not in text
 
 
 def test_twin_vs_live_refuses_answer_sizes_the_live_run_does_not_send(tmp_path: Any) -> None:

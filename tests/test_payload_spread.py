@@ -415,7 +415,10 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_sizes() -> None:
         u["mean"], u["met_mean"], u["late_mean"]]
     (late,) = late_rows(s)
     assert late["parts"].endswith(f"; their mean upload {u['late_mean']:.3g} kB, the met "
-                                  f"ones' {u['met_mean']:.3g} kB")
+                                  f"ones' {u['met_mean']:.3g} kB ("
+                                  f"{u['late_share_above_mean']:.1%} of those answered above "
+                                  f"the mean went late, {u['late_share_other']:.1%} of the "
+                                  "others)")
 
 
 @pytest.mark.parametrize(("spread", "way"), [

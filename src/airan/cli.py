@@ -476,19 +476,31 @@ def _print_payload_sizes(s: dict[str, Any]) -> None:
         u = v.get(key)
         if not u:
             continue
-        runs = [f"{_three_figures(u[k])} kB over its {what}" for k, what in (
+        runs = [f"{_three_figures(u[k])} kB over its {outcome}" for k, outcome in (
             ("met_mean", "met"), ("late_mean", "late"),
             ("dropped_mean", "dropped")) if u.get(k) is not None]
+        # the answers: of those sent down from a site (not those made on the devices, nor
+        # the dropped: a walk read "no request answered or dropped yet" after 720 drops)
+        made_on_device = int((v.get("answered_at") or {}).get("local") or 0)
+        local = (f"; {made_on_device:,} answered on the devices, not counted"
+                 if key == "dl_kb" and made_on_device else "")
+        if runs:
+            said = "mean " + ", ".join(runs)
+        elif key == "dl_kb":
+            said = (f"no answer sent down from a site ({int(v.get('dropped') or 0):,} "
+                    "dropped, whose answers' sizes are not kept)")
+        else:
+            said = "no request answered or dropped"
         shares = ""
         if u.get("late_mean") is not None and u.get("late_share_above_mean") is not None \
                 and u.get("late_share_other") is not None:  # (some went late)
-            shares = (f"; {u['late_share_above_mean']:.1%} of those answered above the mean "
-                      f"went late, {u['late_share_other']:.1%} of the others")
+            shares = (f"; {u['late_share_above_mean']:.1%} of those "
+                      f"{'answered' if key == 'ul_kb' else 'sent'} above the mean went late, "
+                      f"{u['late_share_other']:.1%} of the others")
         out.print(f"{name}'s {what} ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
                   f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
                   f"{_three_figures(u['largest'])} kB): "
-                  + ("mean " + ", ".join(runs) if runs else "no request answered or dropped yet")
-                  + shares
+                  + said + shares + local
                   + f" (summary.json services.*.{key}; each request's in requests.parquet)",
                   markup=False, soft_wrap=True)
 
@@ -1886,7 +1898,7 @@ def _downlink_cell_warnings(sc: Any, eng: Any, label: str, need: Any) -> list[st
     """Cells whose devices' answers need more than the cell's downlink carries (an XR maker's
     review: 9,600 Mbit/s of rendered frames offered to two cells of ~870 validated silently):
     ``need``, per cell, :func:`airan.engine.offered_air.offered_air`'s downlink share (each
-    device's answers, rate_hz x dl_kb, over its rate alone on its cell's free PRBs at the
+    device's answers, rate_hz x the mean answer, over its rate alone on its cell's free PRBs at the
     start's interference, the neighbours at ``radio.initial_load``). Above 1, the downlink
     cannot carry them whatever the scheduler, at that load of the neighbours (a diff review:
     the message said "the neighbours idle")."""
@@ -1906,7 +1918,7 @@ def _downlink_cell_warnings(sc: Any, eng: Any, label: str, need: Any) -> list[st
         f"{len(over):,} of {len(w.cell_names):,} cells' devices get more answers than the "
         f"cell's downlink carries at their own SINR where seed {sc.seed} places them: {named} "
         f"(the share of its downlink PRBs in {slots} they need, each device its answers, "
-        f"rate_hz x dl_kb, at its rate alone on the cell, the neighbours "
+        f"rate_hz x the mean answer, at its rate alone on the cell, the neighbours "
         f"{sc.radio.initial_load:.0%} loaded, radio.initial_load)"
         + (", if every request goes over the air (the policy may keep some on board)"
            if on_board else "")

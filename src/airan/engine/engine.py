@@ -1250,7 +1250,8 @@ class Engine:
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
                 **upload_sizes(self.scenario.services[v], sums, cnt[v]),
-                **answer_sizes(self.scenario.services[v], sums, cnt[v]),
+                **answer_sizes(self.scenario.services[v], sums, cnt[v],
+                               int(place_v[v][-1])),
                 # the requests per second its devices offer (each at rate_hz; surges aside):
                 # the load a short run's sample of arrivals stands for (report.cautions)
                 "offered_per_s": offered[name][1],
@@ -1650,25 +1651,31 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
     }}
 
 
-def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, Any]:
+def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray,
+                 on_device: int) -> dict[str, Any]:
     """Where a service's answers vary in size (``dl_kb_spread``), ``dl_kb``: as
-    :func:`upload_sizes`' ``ul_kb``, of the answers (no mean of the dropped requests': an
-    answer lost on the way may not have been made). Nothing for a fixed size."""
+    :func:`upload_sizes`' ``ul_kb``, of the answers sent down from a site (``sent``, of them
+    ``late_sent`` late): not of those made on the devices (``on_device`` answered there),
+    whose size could not make them late, nor of the dropped (an answer lost on the way may
+    not have been made). Nothing for a fixed size."""
     spread = service.dl_kb_spread
     if spread is None:
         return {}
-    answered = int(cnt[K.A_MET] + cnt[K.A_LATE])
+    sent = int(cnt[K.A_MET] + cnt[K.A_LATE]) - on_device
+    late = int(cnt[K.A_LATE]) - int(sums[K.SUM_LATE_ON_DEVICE])
     sizes = spread.sizes()
     return {"dl_kb": {
         "dist": spread.dist,
         **{k: x * service.dl_kb for k, x in sizes.items() if k != "cv"},
         "cv": sizes["cv"],
-        "answered_mean": mean_kb(sums[K.SUM_DL_BITS], answered),
-        "met_mean": mean_kb(sums[K.SUM_DL_BITS] - sums[K.SUM_LATE_DL_BITS], int(cnt[K.A_MET])),
-        "late_mean": mean_kb(sums[K.SUM_LATE_DL_BITS], int(cnt[K.A_LATE])),
+        "sent": sent,
+        "late_sent": late,
+        "answered_mean": mean_kb(sums[K.SUM_DL_BITS], sent),
+        "met_mean": mean_kb(sums[K.SUM_DL_BITS] - sums[K.SUM_LATE_DL_BITS], sent - late),
+        "late_mean": mean_kb(sums[K.SUM_LATE_DL_BITS], late),
         "answered_above_mean": int(sums[K.SUM_DL_ABOVE_MEAN]),
         "late_above_mean": int(sums[K.SUM_LATE_DL_ABOVE_MEAN]),
-        **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_DL_ABOVE_MEAN]),
+        **payload.late_shares(sent, late, int(sums[K.SUM_DL_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_DL_ABOVE_MEAN])),
     }}
 

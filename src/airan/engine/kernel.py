@@ -117,8 +117,9 @@ SUM_UL_BITS, SUM_LATE_UL_BITS, SUM_DROPPED_UL_BITS = 19, 20, 21
 # (how much likelier a large frame is to miss)
 SUM_ABOVE_MEAN, SUM_LATE_ABOVE_MEAN = 22, 23
 # the same of the answers where their sizes vary (dl_kb_spread): the bits of the answered
-# and of the late ones, and how many of each were larger than the mean answer (an answer
-# lost on the way has no size of its own worth counting: the drop may come before it exists)
+# and of the late ones, and how many of each were larger than the mean answer, of those sent
+# down from a site (an answer lost on the way has no size of its own worth counting: the
+# drop may come before it exists; one made on its device crossed no link)
 SUM_DL_BITS, SUM_LATE_DL_BITS, SUM_DL_ABOVE_MEAN, SUM_LATE_DL_ABOVE_MEAN = 24, 25, 26, 27
 N_SUMS = 28
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
@@ -726,9 +727,9 @@ def finish(W, S, r, t):
         s[g, SUM_UL_BITS] += ul_bits
         above = 1.0 if ul_bits > W.svc_ul_bits[v] else 0.0
         s[g, SUM_ABOVE_MEAN] += above
-    dl_bits = 0.0  # (the same of its answer's size, where drawn)
-    dl_above = 0.0
-    if W.svc_dl_spread[v] != payload.FIXED:
+    dl_bits = 0.0  # (the same of its answer's size, where drawn and sent down: an answer
+    dl_above = 0.0  # made on the device crossed no link, its size no cause of its lateness)
+    if W.svc_dl_spread[v] != payload.FIXED and place >= 0:
         dl_bits = dl_bits_of(W, v, S.rq_i[r, I_SEQ])
         s[g, SUM_DL_BITS] += dl_bits
         dl_above = 1.0 if dl_bits > W.svc_dl_bits[v] else 0.0

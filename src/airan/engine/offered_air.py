@@ -6,10 +6,11 @@ more.
 Uplink, by the scheduler's own capacity rule (``kernel.ul_capacity_at``: power control's power
 per PRB, at most the UE's maximum spread over the PRBs it uses, none below the lowest usable
 SINR): per device, the fewest PRBs per uplink slot that carry its uploads (each service's
-rate_hz x ul_kb), over the PRBs background traffic leaves; per cell their sum. Downlink: per
-device, its answers' bits per second (rate_hz x dl_kb) over its downlink rate alone on its
-cell's free PRBs (the policies' ``dl_rate_bps``: its SE at the start's interference, the
-neighbours at ``radio.initial_load``, the TDD pattern's downlink share); per cell their sum.
+rate_hz x the mean upload), over the PRBs background traffic leaves; per cell their sum.
+Downlink: per device, its answers' bits per second (rate_hz x the mean answer) over its
+downlink rate alone on its cell's free PRBs (the policies' ``dl_rate_bps``: its SE at the
+start's interference, the neighbours at ``radio.initial_load``, the TDD pattern's downlink
+share); per cell their sum.
 Above 1, a direction cannot carry them whatever the scheduler: its queues grow without end.
 """
 

@@ -155,8 +155,9 @@ class Snapshot:
     - ``time_s``: the decision's time; ``world``: the scenario as arrays, read-only
       (:class:`airan.engine.world.World`), among them ``site_names`` (the index a policy
       answers with names that site), ``site_kind``, ``service_names``, ``svc_model``,
-      ``svc_deadline_s``, ``svc_ul_bits`` (the mean upload; a policy does not see a request's
-      own size under ``ul_kb_spread``), ``local_time_s`` [fleets, services] (a device's own
+      ``svc_deadline_s``, ``svc_ul_bits`` and ``svc_dl_bits`` (the mean upload and answer; a
+      policy does not see a request's own sizes under ``ul_kb_spread`` or ``dl_kb_spread``),
+      ``local_time_s`` [fleets, services] (a device's own
       compute time; inf where it has none), ``svc_site_ok`` [services, sites] (False where a
       site serves not that service: its ``services``; a placement there is an error),
       ``dev_fleet``, ``dev_cell``, ``cell_node`` and ``path_delay_s`` [nodes, sites] (inf: no

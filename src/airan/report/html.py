@@ -425,6 +425,12 @@ def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             if sizes.get("late_mean") is not None and sizes.get("met_mean") is not None:
                 uploads += (f"; their mean {what} {sizes['late_mean']:.3g} kB, the met ones' "
                             f"{sizes['met_mean']:.3g} kB")
+                if sizes.get("late_share_above_mean") is not None \
+                        and sizes.get("late_share_other") is not None:  # (a walk: only the
+                    # terminal and summary.json said how much likelier a large one misses)
+                    uploads += (f" ({sizes['late_share_above_mean']:.1%} of those "
+                                f"{'answered ' if key == 'ul_kb' else 'sent '}above the mean "
+                                f"went late, {sizes['late_share_other']:.1%} of the others)")
         rows.append({
             "service": name, "late": int(svc["late"]),
             "on_device": int(svc.get("late_on_device") or 0),

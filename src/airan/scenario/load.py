@@ -3123,6 +3123,17 @@ def _link_delay_warnings(s: Scenario, label: str | None) -> list[str]:
 #: how far the bounds of a ul_kb_spread (or dl_kb_spread) may move the sizes' mean (and cut
 #: their cv) before validation says so: ul_kb and cv are the distribution's before them
 SPREAD_MEAN_MOVED, SPREAD_CV_CUT = 0.02, 0.2
+#: a lognormal's cv from which validation asks whether it was meant as a percentage (cv 10
+#: meant as 10% passes the limit of 10 and sends sizes over 100x the mean: a user's walk)
+SPREAD_CV_LARGE = 3.0
+
+
+def payload_median(spread: Any) -> float:
+    """The median size sent under ``spread`` as a ratio of the size given."""
+    from airan.scenario import payload
+
+    lo, hi = spread.ratios()
+    return payload.exceeded_by(payload.KINDS[spread.dist], spread.cv, lo, hi, 0.5)
 
 
 def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
@@ -3138,6 +3149,14 @@ def _spread_bounds_warnings(s: Scenario, label: str | None) -> list[str]:
         if spread is None:
             continue
         sent = spread.sizes()
+        if spread.dist == "lognormal" and spread.cv >= SPREAD_CV_LARGE:
+            out.append(str(InputError(
+                f"cv {spread.cv:g} is a standard deviation {spread.cv:g} times the mean: the "
+                f"{what} sent reach {sent['p99'] / sent['mean']:.3g} x their mean at the 99th "
+                f"percentile and {sent['largest'] / sent['mean']:,.3g} x at the largest, and "
+                f"half of them are under {payload_median(spread) / sent['mean']:.2g} x; cv is "
+                f"a ratio, {spread.cv / 100:g} for {spread.cv:g}%", file=label,
+                field=f"services[{v.name}].{key}_spread.cv", value=spread.cv)))
         moved = abs(sent["mean"] - 1.0) > SPREAD_MEAN_MOVED
         cut = sent["cv"] < (1.0 - SPREAD_CV_CUT) * spread.cv
         if not (moved or cut):
@@ -4044,6 +4063,8 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
         if q is None or q.max_burst_bytes is None:
             continue
         big = max(v.ul_largest_kb, v.dl_largest_kb) * 1e3  # (a spread's largest payloads)
+        up_to = (v.ul_kb_spread if v.ul_largest_kb >= v.dl_largest_kb  # (the larger one's)
+                 else v.dl_kb_spread) is not None
         if big > q.max_burst_bytes:
             # the delay-critical 5QIs whose burst volume carries it (a stadium planner's
             # review: 5QI 89's 17,000 B against a 62,500 B XR frame named 80, where 90's
@@ -4059,7 +4080,7 @@ def _qos_burst_warnings(s: Scenario, label: str | None) -> list[str]:
                 f"5QI {v.five_qi} ({q.example}) carries bursts of at most "
                 f"{q.max_burst_bytes:,} bytes within its {q.delay_budget_ms:g} ms delay budget "
                 f"(its maximum data burst volume, TS 23.501 Table 5.7.4-1), and this service "
-                f"sends {'up to ' if v.ul_kb_spread or v.dl_kb_spread else ''}{big:,.0f}: a core "
+                f"sends {'up to ' if up_to else ''}{big:,.0f}: a core "
                 "network would not carry it there. The twin weighs "
                 "it all the same; "
                 f"{'a delay-critical 5QI whose burst it fits, ' + other if fits else ''}"

@@ -1122,11 +1122,16 @@ class PayloadSpread(_Strict):
             # (bounds about the mean keep more of a narrower distribution; bounds beside it,
             # of a wider one: a user's walk was told to lower a cv that had to rise)
             way = "lower" if lo < 1.0 < hi else "raise"
+            remedy = (f"widen min_ratio .. max_ratio, or {way} cv (a ratio: 0.3 for 30%)")
+            if way == "lower" and self.cv >= 1.0 and self.dist == "normal":
+                # (a normal of cv 1 or more: a percentage, most likely; a user's walk was
+                # told to widen the bounds first)
+                remedy = (f"cv is a ratio, {self.cv / 100:g} for {self.cv:g}%; or widen "
+                          "min_ratio .. max_ratio")
             raise ValueError(
                 f"the bounds {lo:g} .. {hi:g} x the size given keep {kept:.2%} of a "
                 f"{self.dist} of cv {self.cv:g}, under {payload.MIN_KEPT:.0%} (each size is "
-                f"drawn again until it falls within them): widen min_ratio .. max_ratio, or "
-                f"{way} cv (a ratio: 0.3 for 30%)")
+                f"drawn again until it falls within them): {remedy}")
         return self
 
 

@@ -277,6 +277,9 @@ def _print_size_table(table: Any, groups: dict[tuple[Any, ...], list[dict[str, A
             _print_late_by_size(groups, group_axes, sized, max_rows, key, what)
 
 
+_OF_THE = {"uploads": "the answered uploads", "answers": "the answers sent down"}
+
+
 def _print_late_by_size(groups: dict[tuple[Any, ...], list[dict[str, Any]]],
                         group_axes: list[str], sized: list[str], max_rows: int,
                         size_key: str, what: str) -> None:
@@ -287,7 +290,7 @@ def _print_late_by_size(groups: dict[tuple[Any, ...], list[dict[str, Any]]],
         vals = [r[col] for r in rs if r.get(col) is not None]
         return f"{sum(vals) / len(vals):.1%}" if vals else "-"
 
-    t = _table(f"{what.capitalize()} of varying size: late, of the answered {what} above the "
+    t = _table(f"{what.capitalize()} of varying size: late, of {_OF_THE[what]} above the "
                "mean / of the others (mean over seeds; - where none)")
     for a in _short_axis_names(group_axes):
         t.add_column(Text(a), no_wrap=True)

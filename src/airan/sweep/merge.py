@@ -249,20 +249,29 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not first.get(key):
             continue
         # the sizes' distribution, the same in every shard; the run's means weighted by the
-        # requests they are over
-        drops = [int(p["dropped"]) for p in parts]
+        # requests they are over (the answers: those sent down, its own counts)
+        over = {"answered": done, "met": [int(p["met"]) for p in parts],
+                "late": [int(p["late"]) for p in parts],
+                "dropped": [int(p["dropped"]) for p in parts]}
+        if all("sent" in (p.get(key) or {}) for p in parts):
+            sent = [int(p[key]["sent"]) for p in parts]
+            lates = [int(p[key]["late_sent"]) for p in parts]
+            over = {"answered": sent, "met": [a - b for a, b in zip(sent, lates, strict=True)],
+                    "late": lates}
         sizes: dict[str, Any] = {**copy.deepcopy(first[key]), **{
-            k: _wmean(((p.get(key) or {}).get(k), n) for p, n in zip(parts, w, strict=True))
-            for k, w in (("answered_mean", done), ("met_mean", [int(p["met"]) for p in parts]),
-                         ("late_mean", [int(p["late"]) for p in parts]),
-                         ("dropped_mean", drops)) if k in first[key]}}
+            f"{k}_mean": _wmean(((p.get(key) or {}).get(f"{k}_mean"), n)
+                                for p, n in zip(parts, w, strict=True))
+            for k, w in over.items() if f"{k}_mean" in first[key]}}
+        if "sent" in sizes:
+            sizes.update(sent=sum(over["answered"]), late_sent=sum(over["late"]))
         if all("answered_above_mean" in (p.get(key) or {}) for p in parts):
             from airan.scenario.payload import late_shares
 
             above = sum(int(p[key]["answered_above_mean"]) for p in parts)
             late_above = sum(int(p[key]["late_above_mean"]) for p in parts)
             sizes.update(answered_above_mean=above, late_above_mean=late_above,
-                         **late_shares(sum(done), late, above, late_above))
+                         **late_shares(sum(over["answered"]), sum(over["late"]), above,
+                                       late_above))
         out[key] = sizes
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)
