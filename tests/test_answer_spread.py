@@ -136,6 +136,17 @@ def test_the_summary_says_which_answer_sizes_went_late() -> None:
         (int((outcome == "late").sum()) - u["late_above_mean"]) / int((answered & ~above).sum()))
     assert u["late_mean"] > 1.5 * u["answered_mean"]
     assert u["late_share_above_mean"] > 3.0 * u["late_share_other"]
+    # by quartile: the edges scipy's quantiles of the truncated lognormal, the counts the
+    # trace's, the misses in the top quartile
+    s = math.sqrt(math.log1p(0.8**2))
+    base = stats.lognorm(s, scale=math.exp(-0.5 * s * s))
+    edges = 300.0 * base.ppf(np.array([0.25, 0.5, 0.75]) * base.cdf(4.0))
+    np.testing.assert_allclose(u["quartiles_kb"], edges, rtol=1e-6)
+    band = np.searchsorted(edges, kb)
+    assert u["answered_by_quartile"] == [int((answered & (band == q)).sum()) for q in range(4)]
+    assert u["late_by_quartile"] == [int(((outcome == "late") & (band == q)).sum())
+                                     for q in range(4)]
+    assert u["late_share_by_quartile"][3] > 3.0 * u["late_share_by_quartile"][1]
 
 
 def test_a_run_prints_which_answer_sizes_went_late(tmp_path: Any) -> None:
@@ -206,6 +217,7 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_answer_sizes() -> Non
         "mean", "met_mean", "late_mean", "late_share_above_mean", "late_share_other")] == [
         u["mean"], u["met_mean"], u["late_mean"], u["late_share_above_mean"],
         u["late_share_other"]]
+    assert row["perception.dl_kb_late_share_top_quartile"] == u["late_share_by_quartile"][3]
     assert "perception.ul_kb_mean" not in row and "perception.dl_kb_dropped_mean" not in row
     (late,) = late_rows(s)
     assert late["parts"].endswith(f"; their mean answer {u['late_mean']:.3g} kB, the met "
@@ -239,7 +251,8 @@ def test_a_sweeps_fixed_baseline_gets_answer_size_columns_from_its_fixed_size() 
                  {("render", "dl_kb")}, summary)
     assert row == {"render.dl_kb_mean": 250.0, "render.dl_kb_met_mean": 250.0,
                    "render.dl_kb_late_mean": 250.0, "render.dl_kb_late_share_above_mean": None,
-                   "render.dl_kb_late_share_other": 0.25}
+                   "render.dl_kb_late_share_other": 0.25,
+                   "render.dl_kb_late_share_top_quartile": None}
 
 
 def test_shards_merge_the_mean_answers_weighted_by_their_requests() -> None:

@@ -306,6 +306,17 @@ def test_the_summary_says_which_sizes_went_late_or_were_dropped() -> None:
     assert u["late_share_other"] == pytest.approx(
         (int((outcome == "late").sum()) - u["late_above_mean"]) / int((answered & ~above).sum()))
     assert u["late_share_above_mean"] > 1.5 * u["late_share_other"]
+    # and by quartile of the sizes sent: its edges scipy's quantiles, its counts the trace's
+    base, _, _ = _truncated(payload.LOGNORMAL, 0.8, 0.0, math.inf)
+    np.testing.assert_allclose(u["quartiles_kb"], 30.0 * base.ppf([0.25, 0.5, 0.75]),
+                               rtol=1e-6)
+    band = np.searchsorted(np.array(u["quartiles_kb"]), kb, side="left")  # (x > edge: above)
+    assert u["answered_by_quartile"] == [int((answered & (band == q)).sum()) for q in range(4)]
+    assert u["late_by_quartile"] == [int(((outcome == "late") & (band == q)).sum())
+                                     for q in range(4)]
+    shares = u["late_share_by_quartile"]
+    assert shares[3] > shares[0] and shares[3] == pytest.approx(
+        u["late_by_quartile"][3] / u["answered_by_quartile"][3])
 
 
 def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) -> None:
@@ -371,7 +382,9 @@ def test_a_run_prints_which_sizes_went_late(tmp_path: Any) -> None:
             f"{_three(u['met_mean'])} kB over its met, {_three(u['late_mean'])} kB "
             "over its late") in text
     assert (f"{u['late_share_above_mean']:.1%} of those answered above the mean went late, "
-            f"{u['late_share_other']:.1%} of the others") in text
+            f"{u['late_share_other']:.1%} of the others; by size quartile ("
+            + ", ".join(_three(x) for x in u["quartiles_kb"]) + " kB): "
+            + ", ".join(f"{x:.1%}" for x in u["late_share_by_quartile"]) + " late") in text
 
 
 def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
@@ -386,9 +399,13 @@ def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
 
     a = part(90, 10, 0, (40.0, 50.0, None))  # type: ignore[arg-type]
     b = part(270, 30, 20, (38.0, 46.0, 60.0))
-    a["ul_kb"].update(answered_above_mean=40, late_above_mean=8)
-    b["ul_kb"].update(answered_above_mean=120, late_above_mean=20)
+    a["ul_kb"].update(answered_above_mean=40, late_above_mean=8,
+                      answered_by_quartile=[25, 25, 25, 25], late_by_quartile=[0, 1, 2, 7])
+    b["ul_kb"].update(answered_above_mean=120, late_above_mean=20,
+                      answered_by_quartile=[75, 75, 75, 75], late_by_quartile=[0, 3, 9, 18])
     u = merge_services([a, b])["ul_kb"]
+    assert u["answered_by_quartile"] == [100] * 4 and u["late_by_quartile"] == [0, 4, 11, 25]
+    assert u["late_share_by_quartile"] == pytest.approx([0.0, 0.04, 0.11, 0.25])
     assert (u["answered_above_mean"], u["late_above_mean"]) == (160, 28)
     assert u["late_share_above_mean"] == pytest.approx(28 / 160)
     assert u["late_share_other"] == pytest.approx((40 - 28) / (400 - 160))

@@ -497,6 +497,11 @@ def _print_payload_sizes(s: dict[str, Any]) -> None:
             shares = (f"; {u['late_share_above_mean']:.1%} of those "
                       f"{'answered' if key == 'ul_kb' else 'sent'} above the mean went late, "
                       f"{u['late_share_other']:.1%} of the others")
+            if u.get("late_share_by_quartile"):  # (where in the sizes the misses start)
+                shares += ("; by size quartile (" + ", ".join(
+                    f"{_three_figures(x)}" for x in u["quartiles_kb"]) + " kB): " + ", ".join(
+                    "-" if x is None else f"{x:.1%}" for x in u["late_share_by_quartile"])
+                    + " late")
         out.print(f"{name}'s {what} ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
                   f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
                   f"{_three_figures(u['largest'])} kB): "

@@ -1648,6 +1648,7 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
         "late_above_mean": int(sums[K.SUM_LATE_ABOVE_MEAN]),
         **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_ABOVE_MEAN])),
+        **by_quartile(spread, service.ul_kb, sums, K.SUM_UL_BAND, K.SUM_LATE_UL_BAND),
     }}
 
 
@@ -1677,7 +1678,22 @@ def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray,
         "late_above_mean": int(sums[K.SUM_LATE_DL_ABOVE_MEAN]),
         **payload.late_shares(sent, late, int(sums[K.SUM_DL_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_DL_ABOVE_MEAN])),
+        **by_quartile(spread, service.dl_kb, sums, K.SUM_DL_BAND, K.SUM_LATE_DL_BAND),
     }}
+
+
+def by_quartile(spread: Any, kb: float, sums: np.ndarray, answered_at: int,
+                late_at: int) -> dict[str, Any]:
+    """The answered requests (of the answers: those sent down) by the quartile of the sizes
+    sent their size falls in, smallest first, and the late ones: ``quartiles_kb`` (the three
+    edges, closed forms), ``answered_by_quartile``, ``late_by_quartile`` and their ratio
+    ``late_share_by_quartile`` (None where none): where in the sizes the misses start, which
+    one split at the mean hides under a long tail (a user's walk)."""
+    answered = [int(x) for x in sums[answered_at:answered_at + 4]]
+    late = [int(x) for x in sums[late_at:late_at + 4]]
+    return {"quartiles_kb": [x * kb for x in spread.quartiles()],
+            "answered_by_quartile": answered, "late_by_quartile": late,
+            "late_share_by_quartile": payload.band_shares(answered, late)}
 
 
 def mean_kb(bits: float, n: int) -> float | None:

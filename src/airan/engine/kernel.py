@@ -121,7 +121,10 @@ SUM_ABOVE_MEAN, SUM_LATE_ABOVE_MEAN = 22, 23
 # down from a site (an answer lost on the way has no size of its own worth counting: the
 # drop may come before it exists; one made on its device crossed no link)
 SUM_DL_BITS, SUM_LATE_DL_BITS, SUM_DL_ABOVE_MEAN, SUM_LATE_DL_ABOVE_MEAN = 24, 25, 26, 27
-N_SUMS = 28
+# and by the quartile of the sizes sent its size falls in (World.svc_ul_quart, svc_dl_quart):
+# four counts each of the answered and of the late ones, of the uploads then of the answers
+SUM_UL_BAND, SUM_LATE_UL_BAND, SUM_DL_BAND, SUM_LATE_DL_BAND = 28, 32, 36, 40
+N_SUMS = 44
 # outcome codes in the trace: 0 met, 1 late, 2 + reason dropped
 OUT_MET, OUT_LATE, OUT_DROP0 = 0, 1, 2
 OUT_IN_FLIGHT = OUT_DROP0 + N_REASONS  # in the trace only: still under way at the end
@@ -226,6 +229,12 @@ def dl_bits_of(W, v, seq):
     if kind == payload.FIXED:
         return W.svc_dl_bits[v]
     return _drawn_bits(kind, W.svc_dl_par[v], W.seed ^ DL_SIZE_SEED_MIX, seq)
+
+
+@njit(cache=True)
+def size_band(edges, bits):
+    """The band (0 .. 3) of a size of ``bits`` among its sizes' quartiles ``edges``."""
+    return (bits > edges[0]) + (bits > edges[1]) + (bits > edges[2])
 
 
 @njit(cache=True)
@@ -722,18 +731,24 @@ def finish(W, S, r, t):
     s[g, SUM_LATENCY] += lat
     ul_bits = 0.0  # (where its size is drawn: its upload's, for the sums of sizes)
     above = 0.0  # (1 where that size is above the mean)
+    ul_band = -1  # (and its quartile)
     if W.svc_ul_spread[v] != payload.FIXED:
         ul_bits = ul_bits_of(W, v, S.rq_i[r, I_SEQ])
         s[g, SUM_UL_BITS] += ul_bits
         above = 1.0 if ul_bits > W.svc_ul_bits[v] else 0.0
         s[g, SUM_ABOVE_MEAN] += above
+        ul_band = size_band(W.svc_ul_quart[v], ul_bits)
+        s[g, SUM_UL_BAND + ul_band] += 1.0
     dl_bits = 0.0  # (the same of its answer's size, where drawn and sent down: an answer
     dl_above = 0.0  # made on the device crossed no link, its size no cause of its lateness)
+    dl_band = -1
     if W.svc_dl_spread[v] != payload.FIXED and place >= 0:
         dl_bits = dl_bits_of(W, v, S.rq_i[r, I_SEQ])
         s[g, SUM_DL_BITS] += dl_bits
         dl_above = 1.0 if dl_bits > W.svc_dl_bits[v] else 0.0
         s[g, SUM_DL_ABOVE_MEAN] += dl_above
+        dl_band = size_band(W.svc_dl_quart[v], dl_bits)
+        s[g, SUM_DL_BAND + dl_band] += 1.0
     if not met:  # where the late ones spent their time (the mean hides a tail's cause)
         s[g, SUM_LATE] += p0
         s[g, SUM_LATE + 1] += p1
@@ -747,6 +762,10 @@ def finish(W, S, r, t):
         s[g, SUM_LATE_ABOVE_MEAN] += above
         s[g, SUM_LATE_DL_BITS] += dl_bits
         s[g, SUM_LATE_DL_ABOVE_MEAN] += dl_above
+        if ul_band >= 0:
+            s[g, SUM_LATE_UL_BAND + ul_band] += 1.0
+        if dl_band >= 0:
+            s[g, SUM_LATE_DL_BAND + dl_band] += 1.0
         if S.rq_i[r, I_PLACE] == -1:  # on its device's own processor
             s[g, SUM_LATE_DEVICE_QUEUE] += p3
             s[g, SUM_LATE_DEVICE_COMPUTE] += p4

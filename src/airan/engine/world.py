@@ -134,9 +134,11 @@ class World:
     # and its bounds
     svc_ul_spread: I64
     svc_ul_par: F64
+    svc_ul_quart: F64  # [V, 3] its sizes' quartiles (bits; where spread): a run's size bands
     svc_dl_bits: F64  # [V] an answer's mean size (bits; the truncated mean under a spread)
     svc_dl_spread: I64  # [V] and [V, 4]: how the answers' sizes vary, as svc_ul_spread/_par
     svc_dl_par: F64
+    svc_dl_quart: F64  # [V, 3] as svc_ul_quart, of the answers
     svc_state_bits: F64  # [V] context a stateful service moves between sites (0: stateless)
     svc_ul_priority: I64  # [V] its uplink logical channel's priority (1 first; 16 the default)
     svc_compute_priority: I64  # [V] its priority in a compute site's queues (1 first; 16 default)
@@ -946,6 +948,14 @@ def _spread_par(kb: float, spread: PayloadSpread | None) -> list[float]:
     return [a * bits, b * bits, lo * bits, hi * bits]
 
 
+def _quartiles_bits(kb: float, spread: PayloadSpread | None) -> list[float]:
+    """The quartiles of the sizes sent about ``kb`` (bits; ``World.svc_ul_quart``): inf where
+    every one is ``kb`` (one band)."""
+    if spread is None:
+        return [math.inf] * 3
+    return [x * kb * 8e3 for x in spread.quartiles()]
+
+
 def build_world(s: Scenario, seed: int) -> World:
     """Turn a validated scenario into arrays. Random draws (positions, LOS, shadowing, phases)
     come from streams derived from ``seed``; each fleet's layout from its own
@@ -1469,6 +1479,10 @@ def build_world(s: Scenario, seed: int) -> World:
                                dtype=np.int64),
         svc_dl_par=np.array([_spread_par(v.dl_kb, v.dl_kb_spread)
                              for v in s.services]).reshape(-1, 4),
+        svc_ul_quart=np.array([_quartiles_bits(v.ul_kb, v.ul_kb_spread)
+                               for v in s.services]).reshape(-1, 3),
+        svc_dl_quart=np.array([_quartiles_bits(v.dl_kb, v.dl_kb_spread)
+                               for v in s.services]).reshape(-1, 3),
         svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_ul_priority=np.array([16 if v.ul_priority is None else v.ul_priority
                                   for v in s.services], dtype=np.int64),

@@ -154,6 +154,11 @@ def size_from_uniforms(kind: int, a: float, b: float, u1: float, u2: float) -> f
     return a + b * z
 
 
+def band_shares(answered: list[int], late: list[int]) -> list[float | None]:
+    """The late share of each size band (None where none was answered)."""
+    return [b / a if a else None for a, b in zip(answered, late, strict=True)]
+
+
 def late_shares(answered: int, late: int, above: int, late_above: int) -> dict[str, float | None]:
     """A run's summary of sizes that vary: the share of the answered requests whose upload
     (or answer) was larger than the mean that went late (``above`` of them answered,

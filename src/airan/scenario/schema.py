@@ -1082,6 +1082,13 @@ class PayloadSpread(_Strict):
                 "p99": payload.exceeded_by(*self._law(), 0.01),
                 "largest": payload.largest_ratio(*self._law())}
 
+    def quartiles(self) -> tuple[float, float, float]:
+        """The sizes sent's quartiles (the sizes 75%, 50% and 25% of them exceed), as ratios of
+        the size given: the edges of a run's four size bands."""
+        from airan.scenario import payload
+        q1, q2, q3 = (payload.exceeded_by(*self._law(), share) for share in (0.75, 0.5, 0.25))
+        return q1, q2, q3
+
     def ratios(self) -> tuple[float, float]:
         """The bounds as ratios of the size given (the kind's defaults where not given)."""
         from airan.scenario import payload

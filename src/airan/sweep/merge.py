@@ -272,6 +272,13 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             sizes.update(answered_above_mean=above, late_above_mean=late_above,
                          **late_shares(sum(over["answered"]), sum(over["late"]), above,
                                        late_above))
+        if all("answered_by_quartile" in (p.get(key) or {}) for p in parts):  # (counts add)
+            from airan.scenario.payload import band_shares
+
+            bands = {k: [sum(x) for x in zip(*(p[key][k] for p in parts), strict=True)]
+                     for k in ("answered_by_quartile", "late_by_quartile")}
+            sizes.update(bands, late_share_by_quartile=band_shares(
+                bands["answered_by_quartile"], bands["late_by_quartile"]))
         out[key] = sizes
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)

@@ -314,6 +314,9 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
                 # each summary)
                 for k in cols:
                     row[f"{name}.{key}_{k}"] = sizes.get(k)
+                # the late share of its largest quarter (summary's late_share_by_quartile)
+                row[f"{name}.{key}_late_share_top_quartile"] = (
+                    sizes.get("late_share_by_quartile") or [None] * 4)[3]
     # a service several fleets send: each fleet's share too (``<service>[<fleet>].hit_ratio``;
     # the fleets compare tells apart, named as it names them)
     from airan.report.compare import fleet_key, shared_services
@@ -364,6 +367,7 @@ def _fixed_sizes(row: dict[str, Any], scenario: Mapping[str, Any],
                 row[f"{name}.{key}_{col}"] = kb if n else None
         row[f"{name}.{key}_late_share_above_mean"] = None
         row[f"{name}.{key}_late_share_other"] = late / (met + late) if met + late else None
+        row[f"{name}.{key}_late_share_top_quartile"] = None  # (one size: no quartiles)
 
 
 def _outcome_columns(row: dict[str, Any], prefix: str, svc: Mapping[str, Any]) -> None:
