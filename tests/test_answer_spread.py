@@ -199,6 +199,7 @@ def test_answers_made_on_the_devices_are_not_counted_among_those_sent(tmp_path: 
     local = s["answered_at"]["local"]
     assert local == s["met"] + s["late"] > 0
     assert (u["sent"], u["late_sent"], u["answered_above_mean"]) == (0, 0, 0)
+    assert u["answered_by_quartile"] == [0] * 4 and u["late_share_by_quartile"] == [None] * 4
     assert u["answered_mean"] is None and u["late_share_above_mean"] is None
     text = " ".join(res.output.split())
     assert (f"no answer sent down from a site ({s['dropped']:,} dropped, whose answers' sizes "
@@ -277,6 +278,46 @@ def test_shards_merge_the_mean_answers_weighted_by_their_requests() -> None:
     assert u["late_mean"] == pytest.approx((10 * 230.0 + 30 * 220.0) / 40)
     assert u["late_share_above_mean"] == pytest.approx(28 / 160)
     assert u["late_share_other"] == pytest.approx((40 - 28) / (400 - 160))
+
+
+@pytest.mark.parametrize(("dist", "cv", "lo", "hi"), [
+    ("normal", 0.105, None, None), ("normal", 0.3, 0.8, 2.5), ("lognormal", 1.0, 0.3, 2.0)])
+def test_size_quartiles_are_scipys_quantiles_of_the_truncated_distribution(
+        dist: str, cv: float, lo: float | None, hi: float | None) -> None:
+    from airan.scenario.schema import PayloadSpread
+
+    spread = PayloadSpread(dist=dist, cv=cv, min_ratio=lo, max_ratio=hi)
+    a, b = spread.ratios()
+    if dist == "normal":
+        quantile = stats.truncnorm((a - 1.0) / cv, (b - 1.0) / cv, loc=1.0, scale=cv).ppf
+    else:
+        s = math.sqrt(math.log1p(cv * cv))
+        base = stats.lognorm(s, scale=math.exp(-0.5 * s * s))
+        c_lo, c_hi = base.cdf(a), base.cdf(b)
+        quantile = lambda q: base.ppf(c_lo + q * (c_hi - c_lo))  # noqa: E731
+    np.testing.assert_allclose(spread.quartiles(), quantile(np.array([0.25, 0.5, 0.75])),
+                               rtol=1e-7)
+
+
+def test_shards_without_the_size_counts_merge_to_none_of_them() -> None:
+    """A shard written before airan counted sizes by band (or above the mean): the merge
+    drops those counts rather than keep the first shard's as the whole run's."""
+    from airan.sweep.merge import merge_services
+
+    new = {"count": 100, "met": 90, "late": 10, "dropped": 0, "in_flight": 0,
+           "dl_kb": {"dist": "normal", "mean": 200.0, "sent": 100, "late_sent": 10,
+                     "answered_mean": 200.0, "late_mean": 230.0, "answered_above_mean": 40,
+                     "late_above_mean": 8, "late_share_above_mean": 0.2,
+                     "late_share_other": 0.033, "answered_by_quartile": [25] * 4,
+                     "late_by_quartile": [0, 1, 2, 7],
+                     "late_share_by_quartile": [0.0, 0.04, 0.08, 0.28]}}
+    old = {**new, "dl_kb": {k: v for k, v in new["dl_kb"].items()
+                            if "quartile" not in k and "above" not in k and "other" not in k}}
+    for parts in ([new, old], [old, new]):
+        u = merge_services(parts)["dl_kb"]
+        assert not {"answered_by_quartile", "late_share_by_quartile", "late_share_above_mean",
+                    "answered_above_mean"} & set(u), u
+        assert u["answered_mean"] == 200.0
 
 
 def test_validate_echoes_the_answer_spread_and_warns_where_bounds_change_it(

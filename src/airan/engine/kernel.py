@@ -234,7 +234,7 @@ def dl_bits_of(W, v, seq):
 @njit(cache=True)
 def size_band(edges, bits):
     """The band (0 .. 3) of a size of ``bits`` among its sizes' quartiles ``edges``."""
-    return (bits > edges[0]) + (bits > edges[1]) + (bits > edges[2])
+    return int(bits > edges[0]) + int(bits > edges[1]) + int(bits > edges[2])
 
 
 @njit(cache=True)

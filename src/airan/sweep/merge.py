@@ -272,6 +272,10 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             sizes.update(answered_above_mean=above, late_above_mean=late_above,
                          **late_shares(sum(over["answered"]), sum(over["late"]), above,
                                        late_above))
+        else:  # (a part from before airan counted them: none, not the first part's alone)
+            for k in ("answered_above_mean", "late_above_mean", "late_share_above_mean",
+                      "late_share_other"):
+                sizes.pop(k, None)
         if all("answered_by_quartile" in (p.get(key) or {}) for p in parts):  # (counts add)
             from airan.scenario.payload import band_shares
 
@@ -279,6 +283,9 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                      for k in ("answered_by_quartile", "late_by_quartile")}
             sizes.update(bands, late_share_by_quartile=band_shares(
                 bands["answered_by_quartile"], bands["late_by_quartile"]))
+        else:
+            for k in ("answered_by_quartile", "late_by_quartile", "late_share_by_quartile"):
+                sizes.pop(k, None)
         out[key] = sizes
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
         # was written before airan counted them)
