@@ -493,3 +493,14 @@ def test_a_sweep_over_the_spread_fills_its_fixed_baselines_size_columns(tmp_path
     assert spread["detect.ul_kb_mean"] == pytest.approx(15.0)
     assert spread["detect.ul_kb_met_mean"] is not None
     assert "vla.ul_kb_mean" not in spread  # (no run spreads its sizes: no such columns)
+    # the sweep's report: the late shares by quartile of the sizes sent beside each point's
+    # hit ratio (a walk found no size in it), from the spread run's summary
+    import json
+
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "late, by quartile of the sizes sent (smallest first)" in html
+    (sub,) = [p for p in (tmp_path / "out").rglob("summary.json")
+              if json.loads(p.read_text())["services"]["detect"].get("ul_kb")]
+    shares = json.loads(sub.read_text())["services"]["detect"]["ul_kb"][
+        "late_share_by_quartile"]
+    assert "uploads " + " / ".join("-" if x is None else f"{x:.1%}" for x in shares) in html

@@ -52,6 +52,9 @@ class Point:
     # per service, its target and deadline in these runs (None where they differ)
     target: dict[str, float | None] = field(default_factory=dict)
     deadline_ms: dict[str, float | None] = field(default_factory=dict)
+    # per service where its uploads or answers vary in size: "ul_kb" / "dl_kb" to the late
+    # share of each quartile of the sizes sent, a mean over the seeds (None where none)
+    late_by_size: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
 
 
 def is_sweep(folder: str | Path) -> bool:
@@ -185,6 +188,11 @@ def sweep_points(folder: str | Path) -> dict[str, Any]:
             p.p99[name] = mean_ci([percentile_with_unanswered_ms(s, 0.99) if s else None
                                    for s in svcs], bounds=(0.0, math.inf),
                                   resolution_rel=RESOLUTION["p99_ms"])
+            for key in ("ul_kb", "dl_kb"):  # (a walk: the sweep's report had no sizes)
+                by_run = [(s.get(key) or {}).get("late_share_by_quartile") for s in svcs]
+                if any(by_run):
+                    p.late_by_size.setdefault(name, {})[key] = [
+                        _mean_of([b[q] for b in by_run if b]) for q in range(4)]
         points.append(p)
     if x_axis is not None and _numeric([p.x for p in points]):  # (lines in the sweep's order)
         order = {name: i for i, name in enumerate(dict.fromkeys(p.series for p in points))}
@@ -252,6 +260,19 @@ def sweep_figure(data: Mapping[str, Any], service: str) -> Figure:
     return fig
 
 
+def _mean_of(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def _size_text(late_by_size: Mapping[str, list[float | None]]) -> str:
+    """A point's late shares by quartile of the sizes sent, smallest first."""
+    return "; ".join(
+        f"{'uploads' if key == 'ul_kb' else 'answers'} " + " / ".join(
+            "-" if x is None else f"{x:.1%}" for x in shares)
+        for key, shares in late_by_size.items())
+
+
 def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name in data["services"]:
@@ -265,7 +286,8 @@ def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "hit_text": _fmt_ci(hit, pct, (0.0, 1.0)), "p99_text": _fmt_ci(p99, ms),
                 "ok": None if hit.get("mean") is None or target is None
                 else hit["mean"] >= target,
-                "hit_mean": hit.get("mean"), "p99_mean": p99.get("mean")})
+                "hit_mean": hit.get("mean"), "p99_mean": p99.get("mean"),
+                "size_text": _size_text(p.late_by_size.get(name) or {})})
     return rows
 
 
@@ -283,8 +305,10 @@ def build_sweep_report(folder: str | Path) -> Path:
                        "unbounded on some seed is not drawn). Dashed: the target and the "
                        "deadline, where every run has the same.")
                 for i, name in enumerate(data["services"])]
+    rows = _rows(data)
     html = render(
-        "sweep.html.j2", d=data, rows=_rows(data), figures=figs, figures_dir=FIGURES,
+        "sweep.html.j2", d=data, rows=rows, figures=figs, figures_dir=FIGURES,
+        sized=any(r["size_text"] for r in rows),
         title=f"airan sweep: {data['name']}", version=_version(folder) or "?",
         built=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         seeds=sorted({s for p in data["points"] for s in p.seeds}),
