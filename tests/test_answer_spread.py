@@ -147,6 +147,11 @@ def test_the_summary_says_which_answer_sizes_went_late() -> None:
     assert u["late_by_quartile"] == [int(((outcome == "late") & (band == q)).sum())
                                      for q in range(4)]
     assert u["late_share_by_quartile"][3] > 3.0 * u["late_share_by_quartile"][1]
+    # the overdue answers bound for a site, by quartile (none made on the devices here)
+    created = t.column("created_s").to_numpy()
+    overdue = (outcome == "in_flight") & (3.0 - created > 0.040 + 1e-12)
+    assert u["overdue_by_quartile"] == [int((overdue & (band == q)).sum()) for q in range(4)]
+    assert sum(u["overdue_by_quartile"]) == r.summary["services"]["perception"]["overdue"]
 
 
 def test_a_run_prints_which_answer_sizes_went_late(tmp_path: Any) -> None:
@@ -224,7 +229,11 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_answer_sizes() -> Non
     assert late["parts"].endswith(f"; their mean answer {u['late_mean']:.3g} kB, the met "
                                   f"ones' {u['met_mean']:.3g} kB ("
                                   f"{u['late_share_above_mean']:.1%} of those sent above the "
-                                  f"mean went late, {u['late_share_other']:.1%} of the others)")
+                                  f"mean went late, {u['late_share_other']:.1%} of the "
+                                  "others; by size quartile ("
+                                  + ", ".join(_three(x) for x in u["quartiles_kb"]) + " kB): "
+                                  + ", ".join(f"{x:.1%}" for x in u["missed_share_by_quartile"])
+                                  + " late or overdue)")
 
 
 def test_a_sweeps_terminal_table_gives_the_answers_late_shares() -> None:
@@ -234,13 +243,14 @@ def test_a_sweeps_terminal_table_gives_the_answers_late_shares() -> None:
     from airan.sweep.cli import _print_size_table
 
     rows = [{"status": "ok", "render.dl_kb_late_share_above_mean": a,
-             "render.dl_kb_late_share_other": b} for a, b in ((0.2, 0.05), (0.4, 0.05))]
+             "render.dl_kb_late_share_other": b, "render.dl_kb_late_share_top_quartile": c}
+            for a, b, c in ((0.2, 0.05, 0.3), (0.4, 0.05, 0.5))]
     table = pa.Table.from_pylist(rows)
     with out.capture() as cap:
         _print_size_table(table, {("lognormal",): rows}, ["spread"], ["render"], 10)
     text = " ".join(cap.get().split())
     assert "Answers of varying size: late, of the answers sent down above the mean" in text
-    assert "30.0% / 5.0%" in text and "Uploads" not in text
+    assert "30.0% / 5.0% / 40.0%" in text and "Uploads" not in text
 
 
 def test_a_sweeps_fixed_baseline_gets_answer_size_columns_from_its_fixed_size() -> None:

@@ -317,6 +317,15 @@ def test_the_summary_says_which_sizes_went_late_or_were_dropped() -> None:
     shares = u["late_share_by_quartile"]
     assert shares[3] > shares[0] and shares[3] == pytest.approx(
         u["late_by_quartile"][3] / u["answered_by_quartile"][3])
+    # the overdue ones (in flight past their deadline at the end) by quartile, counted as
+    # missed beside the late in missed_share_by_quartile
+    created = t.column("created_s").to_numpy()
+    overdue = (outcome == "in_flight") & (3.0 - created > 0.040 + 1e-12)
+    assert overdue.sum() == r.summary["services"]["perception"]["overdue"] > 0
+    assert u["overdue_by_quartile"] == [int((overdue & (band == q)).sum()) for q in range(4)]
+    assert u["missed_share_by_quartile"] == pytest.approx([
+        (lt + o) / (a + o) for a, lt, o in zip(u["answered_by_quartile"], u["late_by_quartile"],
+                                             u["overdue_by_quartile"], strict=True)])
 
 
 def test_validate_warns_where_the_bounds_change_the_sizes_sent(tmp_path: Any) -> None:
@@ -384,7 +393,8 @@ def test_a_run_prints_which_sizes_went_late(tmp_path: Any) -> None:
     assert (f"{u['late_share_above_mean']:.1%} of those answered above the mean went late, "
             f"{u['late_share_other']:.1%} of the others; by size quartile ("
             + ", ".join(_three(x) for x in u["quartiles_kb"]) + " kB): "
-            + ", ".join(f"{x:.1%}" for x in u["late_share_by_quartile"]) + " late") in text
+            + ", ".join(f"{x:.1%}" for x in u["missed_share_by_quartile"]) + " late or overdue"
+            ) in text
 
 
 def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
@@ -400,12 +410,16 @@ def test_shards_merge_the_mean_uploads_weighted_by_their_requests() -> None:
     a = part(90, 10, 0, (40.0, 50.0, None))  # type: ignore[arg-type]
     b = part(270, 30, 20, (38.0, 46.0, 60.0))
     a["ul_kb"].update(answered_above_mean=40, late_above_mean=8,
-                      answered_by_quartile=[25, 25, 25, 25], late_by_quartile=[0, 1, 2, 7])
+                      answered_by_quartile=[25, 25, 25, 25], late_by_quartile=[0, 1, 2, 7],
+                      overdue_by_quartile=[0, 0, 1, 3])
     b["ul_kb"].update(answered_above_mean=120, late_above_mean=20,
                       answered_by_quartile=[75, 75, 75, 75], late_by_quartile=[0, 3, 9, 18])
     u = merge_services([a, b])["ul_kb"]
     assert u["answered_by_quartile"] == [100] * 4 and u["late_by_quartile"] == [0, 4, 11, 25]
     assert u["late_share_by_quartile"] == pytest.approx([0.0, 0.04, 0.11, 0.25])
+    # (a part from before the overdue were counted by quartile: none there)
+    assert u["overdue_by_quartile"] == [0, 0, 1, 3]
+    assert u["missed_share_by_quartile"] == pytest.approx([0.0, 0.04, 12 / 101, 28 / 103])
     assert (u["answered_above_mean"], u["late_above_mean"]) == (160, 28)
     assert u["late_share_above_mean"] == pytest.approx(28 / 160)
     assert u["late_share_other"] == pytest.approx((40 - 28) / (400 - 160))
@@ -435,7 +449,10 @@ def test_a_sweeps_row_and_the_reports_late_table_carry_the_sizes() -> None:
                                   f"ones' {u['met_mean']:.3g} kB ("
                                   f"{u['late_share_above_mean']:.1%} of those answered above "
                                   f"the mean went late, {u['late_share_other']:.1%} of the "
-                                  "others)")
+                                  "others; by size quartile ("
+                                  + ", ".join(_three(x) for x in u["quartiles_kb"]) + " kB): "
+                                  + ", ".join(f"{x:.1%}" for x in u["missed_share_by_quartile"])
+                                  + " late or overdue)")
 
 
 @pytest.mark.parametrize(("spread", "way"), [
@@ -498,9 +515,10 @@ def test_a_sweep_over_the_spread_fills_its_fixed_baselines_size_columns(tmp_path
     import json
 
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "late, by quartile of the sizes sent (smallest first)" in html
+    assert "late or overdue, by quartile of the sizes sent (smallest first)" in html
     (sub,) = [p for p in (tmp_path / "out").rglob("summary.json")
               if json.loads(p.read_text())["services"]["detect"].get("ul_kb")]
-    shares = json.loads(sub.read_text())["services"]["detect"]["ul_kb"][
-        "late_share_by_quartile"]
-    assert "uploads " + " / ".join("-" if x is None else f"{x:.1%}" for x in shares) in html
+    u = json.loads(sub.read_text())["services"]["detect"]["ul_kb"]
+    assert ("uploads (quartiles at " + ", ".join(f"{x:.3g}" for x in u["quartiles_kb"])
+            + " kB): " + " / ".join("-" if x is None else f"{x:.1%}"
+                                    for x in u["missed_share_by_quartile"])) in html

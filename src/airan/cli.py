@@ -497,17 +497,24 @@ def _print_payload_sizes(s: dict[str, Any]) -> None:
             shares = (f"; {u['late_share_above_mean']:.1%} of those "
                       f"{'answered' if key == 'ul_kb' else 'sent'} above the mean went late, "
                       f"{u['late_share_other']:.1%} of the others")
-            if u.get("late_share_by_quartile"):  # (where in the sizes the misses start)
-                shares += ("; by size quartile (" + ", ".join(
-                    f"{_three_figures(x)}" for x in u["quartiles_kb"]) + " kB): " + ", ".join(
-                    "-" if x is None else f"{x:.1%}" for x in u["late_share_by_quartile"])
-                    + " late")
+            shares += quartiles_said(u)
         out.print(f"{name}'s {what} ({u['dist']} sizes: mean {_three_figures(u['mean'])} kB, "
                   f"cv {_three_figures(u['cv'])}, p99 {_three_figures(u['p99'])} kB, largest "
                   f"{_three_figures(u['largest'])} kB): "
                   + said + shares + local
                   + f" (summary.json services.*.{key}; each request's in requests.parquet)",
                   markup=False, soft_wrap=True)
+
+
+def quartiles_said(u: dict[str, Any]) -> str:
+    """A run's late (or overdue) share by quartile of the sizes sent, as the terminal and the
+    report say it; empty where the summary has none."""
+    shares = u.get("missed_share_by_quartile") or u.get("late_share_by_quartile")
+    if not shares:
+        return ""
+    return ("; by size quartile (" + ", ".join(_three_figures(x) for x in u["quartiles_kb"])
+            + " kB): " + ", ".join("-" if x is None else f"{x:.1%}" for x in shares)
+            + (" late or overdue" if "missed_share_by_quartile" in u else " late"))
 
 
 def _print_ai_ran_line(s: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import functools
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1192,6 +1192,28 @@ class Engine:
         # the kernel's met rule, negated
         return live[age_s > self.world.svc_deadline_s[st.rq_i[live, K.I_SVC]] + 1e-12]
 
+    def _overdue_size_bands(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Per service [V, 4], the overdue request rows ``rows`` by the quartile of the sizes
+        sent their upload (``ul_kb``) and answer (``dl_kb``) falls in, where spread (zeros
+        elsewhere): the answers only of those bound for a site, as a run's answered ones."""
+        w, st = self.world, self._st
+        svc, seq = st.rq_i[rows, K.I_SVC], st.rq_i[rows, K.I_SEQ]
+        out = {}
+        for key, bits_of, spread, edges, keep in (
+                ("ul_kb", K.ul_bits_of_each, w.svc_ul_spread, w.svc_ul_quart,
+                 np.ones(len(rows), dtype=bool)),
+                ("dl_kb", K.dl_bits_of_each, w.svc_dl_spread, w.svc_dl_quart,
+                 st.rq_i[rows, K.I_PLACE] >= 0)):
+            counts = np.zeros((len(w.service_names), 4), dtype=np.int64)
+            pick = keep & (spread[svc] != payload.FIXED)
+            if pick.any():
+                bits = bits_of(self._kw, svc[pick], seq[pick])
+                e = edges[svc[pick]]
+                band = (bits > e[:, 0]).astype(np.int64) + (bits > e[:, 1]) + (bits > e[:, 2])
+                np.add.at(counts, (svc[pick], band), 1)
+            out[key] = counts
+        return out
+
     def _overdue_per_group(self, rows: np.ndarray) -> np.ndarray:
         """The overdue request rows ``rows`` (:meth:`_overdue_rows`) per (fleet, service)
         group."""
@@ -1230,6 +1252,7 @@ class Engine:
         cnt, drop_n, sums_v, hist_v, place_v = (self._per_service(a) for a in (
             st.agg_cnt, st.agg_drop, st.agg_sum, st.hist, st.agg_place))
         overdue = self._per_service(overdue_g)
+        overdue_bands = self._overdue_size_bands(overdue_rows)
         held_v = self._per_service(st.agg_held) if st.dev_hold.shape[0] else None
         answered_v = self._per_service(st.agg_place + st.warm_place)  # the warm-up's too
         created = int(cnt[:, K.A_CREATED].sum())
@@ -1249,9 +1272,10 @@ class Engine:
                     for i, k in enumerate(BREAKDOWN)
                 },
                 **late_breakdown(sums, int(cnt[v, K.A_LATE])),
-                **upload_sizes(self.scenario.services[v], sums, cnt[v]),
+                **upload_sizes(self.scenario.services[v], sums, cnt[v],
+                               overdue_bands["ul_kb"][v]),
                 **answer_sizes(self.scenario.services[v], sums, cnt[v],
-                               int(place_v[v][-1])),
+                               int(place_v[v][-1]), overdue_bands["dl_kb"][v]),
                 # the requests per second its devices offer (each at rate_hz; surges aside):
                 # the load a short run's sample of arrivals stands for (report.cautions)
                 "offered_per_s": offered[name][1],
@@ -1623,7 +1647,8 @@ def late_breakdown(sums: np.ndarray, late: int) -> dict[str, Any]:
     }
 
 
-def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, Any]:
+def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray,
+                 overdue_bands: Sequence[int] = (0, 0, 0, 0)) -> dict[str, Any]:
     """Where a service's uploads vary in size (``ul_kb_spread``), ``ul_kb``: its distribution
     (the sizes sent: ``mean``, ``cv``, ``p99``, ``largest``; closed forms) and the run's mean
     size of the requests answered, met, late and dropped (kB; None without any; every one's,
@@ -1648,12 +1673,13 @@ def upload_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray) -> dict[str, A
         "late_above_mean": int(sums[K.SUM_LATE_ABOVE_MEAN]),
         **payload.late_shares(answered, int(cnt[K.A_LATE]), int(sums[K.SUM_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_ABOVE_MEAN])),
-        **by_quartile(spread, service.ul_kb, sums, K.SUM_UL_BAND, K.SUM_LATE_UL_BAND),
+        **by_quartile(spread, service.ul_kb, sums, K.SUM_UL_BAND, K.SUM_LATE_UL_BAND,
+                      overdue_bands),
     }}
 
 
-def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray,
-                 on_device: int) -> dict[str, Any]:
+def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray, on_device: int,
+                 overdue_bands: Sequence[int] = (0, 0, 0, 0)) -> dict[str, Any]:
     """Where a service's answers vary in size (``dl_kb_spread``), ``dl_kb``: as
     :func:`upload_sizes`' ``ul_kb``, of the answers sent down from a site (``sent``, of them
     ``late_sent`` late): not of those made on the devices (``on_device`` answered there),
@@ -1678,22 +1704,32 @@ def answer_sizes(service: Any, sums: np.ndarray, cnt: np.ndarray,
         "late_above_mean": int(sums[K.SUM_LATE_DL_ABOVE_MEAN]),
         **payload.late_shares(sent, late, int(sums[K.SUM_DL_ABOVE_MEAN]),
                               int(sums[K.SUM_LATE_DL_ABOVE_MEAN])),
-        **by_quartile(spread, service.dl_kb, sums, K.SUM_DL_BAND, K.SUM_LATE_DL_BAND),
+        **by_quartile(spread, service.dl_kb, sums, K.SUM_DL_BAND, K.SUM_LATE_DL_BAND,
+                      overdue_bands),
     }}
 
 
-def by_quartile(spread: Any, kb: float, sums: np.ndarray, answered_at: int,
-                late_at: int) -> dict[str, Any]:
+def by_quartile(spread: Any, kb: float, sums: np.ndarray, answered_at: int, late_at: int,
+                overdue: Sequence[int]) -> dict[str, Any]:
     """The answered requests (of the answers: those sent down) by the quartile of the sizes
     sent their size falls in, smallest first, and the late ones: ``quartiles_kb`` (the three
     edges, closed forms), ``answered_by_quartile``, ``late_by_quartile`` and their ratio
     ``late_share_by_quartile`` (None where none): where in the sizes the misses start, which
-    one split at the mean hides under a long tail (a user's walk)."""
+    one split at the mean hides under a long tail (a user's walk). And ``overdue`` of them
+    still in flight past their deadline at the end (``overdue_by_quartile``), counted as
+    missed in ``missed_share_by_quartile``, (late + overdue) / (answered + overdue), as
+    ``hit_ratio_with_overdue`` counts them (a walk: 542 overdue answers left out of the
+    shares of an overloaded run understated its misses)."""
     answered = [int(x) for x in sums[answered_at:answered_at + 4]]
     late = [int(x) for x in sums[late_at:late_at + 4]]
+    over = [int(x) for x in overdue]
     return {"quartiles_kb": [x * kb for x in spread.quartiles()],
             "answered_by_quartile": answered, "late_by_quartile": late,
-            "late_share_by_quartile": payload.band_shares(answered, late)}
+            "late_share_by_quartile": payload.band_shares(answered, late),
+            "overdue_by_quartile": over,
+            "missed_share_by_quartile": payload.band_shares(
+                [a + o for a, o in zip(answered, over, strict=True)],
+                [b + o for b, o in zip(late, over, strict=True)])}
 
 
 def mean_kb(bits: float, n: int) -> float | None:

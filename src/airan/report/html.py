@@ -419,18 +419,22 @@ def late_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         total = float(svc.get("late_latency_ms") or sum(parts.values()))
         top = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
+        from airan.cli import quartiles_said
+
         uploads = ""  # payloads of varying size: were the late ones' large?
         for key, what in (("ul_kb", "upload"), ("dl_kb", "answer")):
             sizes = svc.get(key) or {}
-            if sizes.get("late_mean") is not None and sizes.get("met_mean") is not None:
-                uploads += (f"; their mean {what} {sizes['late_mean']:.3g} kB, the met ones' "
-                            f"{sizes['met_mean']:.3g} kB")
+            if sizes.get("late_mean") is not None:  # (every one late: no met ones' mean)
+                met = ("" if sizes.get("met_mean") is None
+                       else f", the met ones' {sizes['met_mean']:.3g} kB")
+                uploads += f"; their mean {what} {sizes['late_mean']:.3g} kB{met}"
                 if sizes.get("late_share_above_mean") is not None \
                         and sizes.get("late_share_other") is not None:  # (a walk: only the
                     # terminal and summary.json said how much likelier a large one misses)
                     uploads += (f" ({sizes['late_share_above_mean']:.1%} of those "
                                 f"{'answered ' if key == 'ul_kb' else 'sent '}above the mean "
-                                f"went late, {sizes['late_share_other']:.1%} of the others)")
+                                f"went late, {sizes['late_share_other']:.1%} of the others"
+                                + quartiles_said(sizes) + ")")
         rows.append({
             "service": name, "late": int(svc["late"]),
             "on_device": int(svc.get("late_on_device") or 0),

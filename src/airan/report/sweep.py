@@ -52,9 +52,11 @@ class Point:
     # per service, its target and deadline in these runs (None where they differ)
     target: dict[str, float | None] = field(default_factory=dict)
     deadline_ms: dict[str, float | None] = field(default_factory=dict)
-    # per service where its uploads or answers vary in size: "ul_kb" / "dl_kb" to the late
-    # share of each quartile of the sizes sent, a mean over the seeds (None where none)
+    # per service where its uploads or answers vary in size: "ul_kb" / "dl_kb" to the share
+    # of each quartile of the sizes sent that went late or overdue, a mean over the seeds
+    # (None where none), and the quartiles' edges (kB; None where the seeds' differ)
     late_by_size: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    size_edges: dict[str, dict[str, list[float] | None]] = field(default_factory=dict)
 
 
 def is_sweep(folder: str | Path) -> bool:
@@ -189,10 +191,13 @@ def sweep_points(folder: str | Path) -> dict[str, Any]:
                                    for s in svcs], bounds=(0.0, math.inf),
                                   resolution_rel=RESOLUTION["p99_ms"])
             for key in ("ul_kb", "dl_kb"):  # (a walk: the sweep's report had no sizes)
-                by_run = [(s.get(key) or {}).get("late_share_by_quartile") for s in svcs]
+                by_run = [(s.get(key) or {}).get("missed_share_by_quartile")
+                          or (s.get(key) or {}).get("late_share_by_quartile") for s in svcs]
                 if any(by_run):
                     p.late_by_size.setdefault(name, {})[key] = [
                         _mean_of([b[q] for b in by_run if b]) for q in range(4)]
+                    p.size_edges.setdefault(name, {})[key] = _same(
+                        [(s.get(key) or {}).get("quartiles_kb") for s in svcs])
         points.append(p)
     if x_axis is not None and _numeric([p.x for p in points]):  # (lines in the sweep's order)
         order = {name: i for i, name in enumerate(dict.fromkeys(p.series for p in points))}
@@ -265,10 +270,17 @@ def _mean_of(values: Sequence[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def _size_text(late_by_size: Mapping[str, list[float | None]]) -> str:
-    """A point's late shares by quartile of the sizes sent, smallest first."""
+def _size_text(late_by_size: Mapping[str, list[float | None]],
+               edges: Mapping[str, list[float] | None]) -> str:
+    """A point's late (or overdue) shares by quartile of the sizes sent, smallest first, and
+    the quartiles' edges where its seeds agree on them."""
+    def said(key: str) -> str:
+        e = edges.get(key)
+        return ((f" (quartiles at {', '.join(f'{x:.3g}' for x in e)} kB)" if e else "")
+                + ": ")
+
     return "; ".join(
-        f"{'uploads' if key == 'ul_kb' else 'answers'} " + " / ".join(
+        f"{'uploads' if key == 'ul_kb' else 'answers'}{said(key)}" + " / ".join(
             "-" if x is None else f"{x:.1%}" for x in shares)
         for key, shares in late_by_size.items())
 
@@ -287,7 +299,8 @@ def _rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "ok": None if hit.get("mean") is None or target is None
                 else hit["mean"] >= target,
                 "hit_mean": hit.get("mean"), "p99_mean": p99.get("mean"),
-                "size_text": _size_text(p.late_by_size.get(name) or {})})
+                "size_text": _size_text(p.late_by_size.get(name) or {},
+                                        p.size_edges.get(name) or {})})
     return rows
 
 

@@ -291,7 +291,8 @@ def _print_late_by_size(groups: dict[tuple[Any, ...], list[dict[str, Any]]],
         return f"{sum(vals) / len(vals):.1%}" if vals else "-"
 
     t = _table(f"{what.capitalize()} of varying size: late, of {_OF_THE[what]} above the "
-               "mean / of the others (mean over seeds; - where none)")
+               "mean / of the others / of the largest quarter of the sizes sent (mean over "
+               "seeds; - where none)")
     for a in _short_axis_names(group_axes):
         t.add_column(Text(a), no_wrap=True)
     for s in sized:
@@ -300,7 +301,8 @@ def _print_late_by_size(groups: dict[tuple[Any, ...], list[dict[str, Any]]],
         ok = [r for r in rs if r["status"] == "ok"]
         t.add_row(*(Text(str(k)) for k in key), *(
             f"{mean(ok, f'{s}.{size_key}_late_share_above_mean')} / "
-            f"{mean(ok, f'{s}.{size_key}_late_share_other')}" for s in sized))
+            f"{mean(ok, f'{s}.{size_key}_late_share_other')} / "
+            f"{mean(ok, f'{s}.{size_key}_late_share_top_quartile')}" for s in sized))
     out.print(t)
 
 

@@ -279,12 +279,20 @@ def merge_services(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if all("answered_by_quartile" in (p.get(key) or {}) for p in parts):  # (counts add)
             from airan.scenario.payload import band_shares
 
-            bands = {k: [sum(x) for x in zip(*(p[key][k] for p in parts), strict=True)]
-                     for k in ("answered_by_quartile", "late_by_quartile")}
-            sizes.update(bands, late_share_by_quartile=band_shares(
-                bands["answered_by_quartile"], bands["late_by_quartile"]))
+            bands = {k: [sum(x) for x in zip(*(p[key].get(k) or [0] * 4 for p in parts),
+                                             strict=True)]
+                     for k in ("answered_by_quartile", "late_by_quartile",
+                               "overdue_by_quartile")}
+            ans, late_b, over_b = (bands[k] for k in ("answered_by_quartile",
+                                                      "late_by_quartile",
+                                                      "overdue_by_quartile"))
+            sizes.update(bands, late_share_by_quartile=band_shares(ans, late_b),
+                         missed_share_by_quartile=band_shares(
+                             [a + o for a, o in zip(ans, over_b, strict=True)],
+                             [b + o for b, o in zip(late_b, over_b, strict=True)]))
         else:
-            for k in ("answered_by_quartile", "late_by_quartile", "late_share_by_quartile"):
+            for k in ("answered_by_quartile", "late_by_quartile", "late_share_by_quartile",
+                      "overdue_by_quartile", "missed_share_by_quartile"):
                 sizes.pop(k, None)
         out[key] = sizes
     if "devices_satisfied" in first:  # (disjoint devices: counts add; None where a part
