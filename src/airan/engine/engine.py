@@ -1199,15 +1199,15 @@ class Engine:
         w, st = self.world, self._st
         svc, seq = st.rq_i[rows, K.I_SVC], st.rq_i[rows, K.I_SEQ]
         out = {}
-        for key, bits_of, spread, edges, keep in (
-                ("ul_kb", K.ul_bits_of_each, w.svc_ul_spread, w.svc_ul_quart,
+        for key, answers, spread, edges, keep in (
+                ("ul_kb", False, w.svc_ul_spread, w.svc_ul_quart,
                  np.ones(len(rows), dtype=bool)),
-                ("dl_kb", K.dl_bits_of_each, w.svc_dl_spread, w.svc_dl_quart,
+                ("dl_kb", True, w.svc_dl_spread, w.svc_dl_quart,
                  st.rq_i[rows, K.I_PLACE] >= 0)):
             counts = np.zeros((len(w.service_names), 4), dtype=np.int64)
             pick = keep & (spread[svc] != payload.FIXED)
             if pick.any():
-                bits = bits_of(self._kw, svc[pick], seq[pick])
+                bits = K.bits_of_each(self._kw, svc[pick], seq[pick], answers)
                 e = edges[svc[pick]]
                 band = (bits > e[:, 0]).astype(np.int64) + (bits > e[:, 1]) + (bits > e[:, 2])
                 np.add.at(counts, (svc[pick], band), 1)
@@ -1610,8 +1610,8 @@ class Engine:
         cols["latency_ms"] = pa.array(tf[:, 8] * 1e3)
         # each one's upload and answer size: its service's, or drawn for it (ul_kb_spread,
         # dl_kb_spread; an answer's whether it was sent or not)
-        cols["ul_kb"] = pa.array(K.ul_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
-        cols["dl_kb"] = pa.array(K.dl_bits_of_each(self._kw, ti[:, 0], ti[:, 4]) / 8e3)
+        for key, answers in (("ul_kb", False), ("dl_kb", True)):
+            cols[key] = pa.array(K.bits_of_each(self._kw, ti[:, 0], ti[:, 4], answers) / 8e3)
         if self._st.dev_hold.shape[0]:  # where links may be interrupted: the interruption
             # its radio legs met the longest (kernel.held_cause), null where none
             cols["interrupted_by"] = pa.DictionaryArray.from_arrays(

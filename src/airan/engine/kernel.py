@@ -3831,22 +3831,13 @@ def ul_bits_ahead_of(W, S, devices, prio):
 
 
 @njit(cache=True)
-def ul_bits_of_each(W, svc, seq):
-    """:func:`ul_bits_of` for each request of service ``svc[i]`` and number ``seq[i]``."""
+def bits_of_each(W, svc, seq, answers):
+    """:func:`ul_bits_of` (``answers`` False) or :func:`dl_bits_of` for each request of
+    service ``svc[i]`` and number ``seq[i]``."""
     w = borrow(W)
     out = np.empty(svc.shape[0])
     for i in range(svc.shape[0]):
-        out[i] = ul_bits_of(w, svc[i], seq[i])
-    return out
-
-
-@njit(cache=True)
-def dl_bits_of_each(W, svc, seq):
-    """:func:`dl_bits_of` for each request of service ``svc[i]`` and number ``seq[i]``."""
-    w = borrow(W)
-    out = np.empty(svc.shape[0])
-    for i in range(svc.shape[0]):
-        out[i] = dl_bits_of(w, svc[i], seq[i])
+        out[i] = dl_bits_of(w, svc[i], seq[i]) if answers else ul_bits_of(w, svc[i], seq[i])
     return out
 
 

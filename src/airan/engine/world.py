@@ -34,6 +34,7 @@ from airan.scenario.schema import (
     PayloadSpread,
     PointsArea,
     Scenario,
+    Service,
     imported_sites,
 )
 
@@ -948,6 +949,18 @@ def _spread_par(kb: float, spread: PayloadSpread | None) -> list[float]:
     return [a * bits, b * bits, lo * bits, hi * bits]
 
 
+def _size_arrays(services: list[Service], way: str) -> dict[str, Any]:
+    """How each service's uploads (``way`` "ul") or answers ("dl") vary in size, as the World
+    holds it: ``svc_<way>_spread`` [V] (payload.FIXED, NORMAL, LOGNORMAL), ``svc_<way>_par``
+    [V, 4] (:func:`_spread_par`) and ``svc_<way>_quart`` [V, 3] (:func:`_quartiles_bits`)."""
+    given = [(getattr(v, f"{way}_kb"), getattr(v, f"{way}_kb_spread")) for v in services]
+    return {f"svc_{way}_spread": np.array([payload.FIXED if sp is None else payload.KINDS[sp.dist]
+                                           for _, sp in given], dtype=np.int64),
+            f"svc_{way}_par": np.array([_spread_par(kb, sp) for kb, sp in given]).reshape(-1, 4),
+            f"svc_{way}_quart": np.array([_quartiles_bits(kb, sp)
+                                          for kb, sp in given]).reshape(-1, 3)}
+
+
 def _quartiles_bits(kb: float, spread: PayloadSpread | None) -> list[float]:
     """The quartiles of the sizes sent about ``kb`` (bits; ``World.svc_ul_quart``): inf where
     every one is ``kb`` (one band)."""
@@ -1468,21 +1481,9 @@ def build_world(s: Scenario, seed: int) -> World:
         svc_model=np.asarray(svc_model, np.int64),
         svc_deadline_s=np.array([v.deadline_ms * 1e-3 for v in s.services]),
         svc_ul_bits=np.array([v.ul_mean_kb * 8e3 for v in s.services]),
-        svc_ul_spread=np.array([payload.FIXED if v.ul_kb_spread is None
-                                else payload.KINDS[v.ul_kb_spread.dist] for v in s.services],
-                               dtype=np.int64),
-        svc_ul_par=np.array([_spread_par(v.ul_kb, v.ul_kb_spread)
-                             for v in s.services]).reshape(-1, 4),
+        **_size_arrays(s.services, "ul"),
         svc_dl_bits=np.array([v.dl_mean_kb * 8e3 for v in s.services]),
-        svc_dl_spread=np.array([payload.FIXED if v.dl_kb_spread is None
-                                else payload.KINDS[v.dl_kb_spread.dist] for v in s.services],
-                               dtype=np.int64),
-        svc_dl_par=np.array([_spread_par(v.dl_kb, v.dl_kb_spread)
-                             for v in s.services]).reshape(-1, 4),
-        svc_ul_quart=np.array([_quartiles_bits(v.ul_kb, v.ul_kb_spread)
-                               for v in s.services]).reshape(-1, 3),
-        svc_dl_quart=np.array([_quartiles_bits(v.dl_kb, v.dl_kb_spread)
-                               for v in s.services]).reshape(-1, 3),
+        **_size_arrays(s.services, "dl"),
         svc_state_bits=np.array([v.state_kb * 8e3 for v in s.services]),
         svc_ul_priority=np.array([16 if v.ul_priority is None else v.ul_priority
                                   for v in s.services], dtype=np.int64),
